@@ -1,0 +1,70 @@
+"""Small helpers shared by several boxes: atomic writes, hashing, parameter messages."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from finlite.errors import ConfigError
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename.
+
+    A crash mid-write leaves the old file (or nothing), never half a file.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def dump_json(obj: Any) -> str:
+    """Canonical JSON used for every file finlite writes: sorted keys, 2-space indent."""
+    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def closest(name: str, choices: Iterable[str]) -> str:
+    """A ' Did you mean X?' suffix for an unknown name, or '' when nothing is close."""
+    match = difflib.get_close_matches(name, list(choices), n=1)
+    return f" Did you mean {match[0]!r}?" if match else ""
+
+
+def param_error(owner: str, name: str, expected: str, got: Any) -> ConfigError:
+    """One message template for bad parameters, so every config reads the same way."""
+    return ConfigError(f"The {name!r} parameter of {owner} must be {expected}. Got {got!r} instead.")
+
+
+def check_fraction(owner: str, name: str, value: float, *, low_open: bool = False,
+                   high_open: bool = True) -> float:
+    """Validate a number in [0, 1] (ends open or closed as asked) and return it as float."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok:
+        v = float(value)
+        ok = (v > 0 if low_open else v >= 0) and (v < 1 if high_open else v <= 1)
+    if not ok:
+        lo = "(0" if low_open else "[0"
+        hi = "1)" if high_open else "1]"
+        raise param_error(owner, name, f"a number in {lo}, {hi}", value)
+    return float(value)

@@ -1,0 +1,273 @@
+"""Artifacts: one directory per model, written atomically, verified by sha256 on load.
+
+Layout::
+
+    manifest.json         versions, seed, schema, steps, data hashes, metrics, sha256 of every file
+    weights.safetensors   tensors only; sparse tensors stored as a bit mask plus their non-zeros
+    preprocessor.json     the fitted Preprocessor
+    pruning_plan.json     when the model was pruned
+    report.md / .json     when the model was compared with a teacher
+
+Nothing is unpickled: weights are safetensors, everything else JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from finlite._util import dump_json, sha256_file
+from finlite._version import __version__
+from finlite.compress.plan import PruningPlan
+from finlite.data.preprocess import Preprocessor
+from finlite.data.schema import Schema
+from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.models.base import FinliteModel, build_model
+
+__all__ = ["Artifact", "load", "load_weights", "save_artifact", "save_weights"]
+
+FORMAT = "finlite.artifact/1"
+MANIFEST, WEIGHTS, PREPROCESSOR, PLAN = "manifest.json", "weights.safetensors", "preprocessor.json", "pruning_plan.json"
+_SPARSE_KEY = "finlite.sparse"
+_MASK_SUFFIX = "::mask"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and every library that shapes a model's numbers."""
+    out = {"python": platform.python_version(), "finlite": __version__}
+    for name in ("torch", "numpy", "pandas", "safetensors", "pyarrow"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+# -- weights ---------------------------------------------------------------------------------
+def save_weights(model: FinliteModel, path: str | Path) -> dict[str, int]:
+    """Write a model's tensors to safetensors, sparse ones compactly.
+
+    A tensor is stored as a packed bit mask plus its non-zero values whenever that takes fewer
+    bytes than the dense tensor (for float32, below about 97 % density). Returns
+    ``{tensor name: non-zeros}`` for the tensors stored sparsely.
+    """
+    tensors: dict[str, torch.Tensor] = {}
+    sparse: dict[str, list[int]] = {}
+    counts: dict[str, int] = {}
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().contiguous().cpu()
+        flat = t.flatten()
+        nonzero = flat != 0
+        nnz = int(nonzero.sum())
+        compact = (flat.numel() + 7) // 8 + nnz * flat.element_size()
+        if t.is_floating_point() and compact < flat.numel() * flat.element_size():
+            bits = np.packbits(nonzero.numpy())
+            tensors[name] = flat[nonzero].clone()
+            tensors[name + _MASK_SUFFIX] = torch.from_numpy(bits)
+            sparse[name] = list(t.shape)
+            counts[name] = nnz
+        else:
+            tensors[name] = t.clone()
+    save_file(tensors, str(path), metadata={_SPARSE_KEY: json.dumps(sparse, sort_keys=True)})
+    return counts
+
+
+def load_weights(model_config: Mapping[str, Any], path: str | Path) -> FinliteModel:
+    """Rebuild a model from its config and a safetensors file written by :func:`save_weights`."""
+    model = build_model(dict(model_config))
+    state: dict[str, torch.Tensor] = {}
+    with safe_open(str(path), framework="pt") as fh:
+        sparse = json.loads((fh.metadata() or {}).get(_SPARSE_KEY, "{}"))
+        for key in fh.keys():
+            if key.endswith(_MASK_SUFFIX):
+                continue
+            tensor = fh.get_tensor(key)
+            if key in sparse:
+                shape = sparse[key]
+                n = int(np.prod(shape))
+                mask = np.unpackbits(fh.get_tensor(key + _MASK_SUFFIX).numpy(), count=n).astype(bool)
+                dense = torch.zeros(n, dtype=tensor.dtype)
+                dense[torch.from_numpy(mask)] = tensor
+                tensor = dense.view(*shape)
+            state[key] = tensor
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ArtifactError(f"Weights in {str(path)!r} do not fit the model config: {exc}") from exc
+    model.eval()
+    return model
+
+
+# -- saving ----------------------------------------------------------------------------------
+def _manifest_digest(manifest: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
+
+
+def save_artifact(
+    out: str | Path,
+    *,
+    model: FinliteModel,
+    preprocessor: Preprocessor,
+    role: str,
+    seed: int,
+    cutoff: float,
+    data: Mapping[str, Any],
+    steps: list[dict[str, Any]],
+    metrics: Mapping[str, Any],
+    plan: PruningPlan | None = None,
+    extra_files: Mapping[str, str] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a complete artifact directory at ``out`` (atomically) and return its path.
+
+    Everything is written into a temporary sibling directory that is renamed into place at
+    the end, so an interrupted save leaves either the previous artifact or none.
+
+    Raises:
+        ArtifactError: ``out`` exists and ``overwrite`` is false.
+    """
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        sparse = save_weights(model, tmp / WEIGHTS)
+        preprocessor.save(tmp / PREPROCESSOR)
+        if plan is not None:
+            plan.save(tmp / PLAN)
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        manifest: dict[str, Any] = {
+            "format": FORMAT,
+            "role": role,
+            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "versions": library_versions(),
+            "seed": seed,
+            "cutoff": cutoff,
+            "model": model.config(),
+            "schema": preprocessor.schema.to_dict(),
+            "data": dict(data),
+            "steps": steps,
+            "sparse_tensors": sparse,
+            "metrics": dict(metrics),
+            "files": files,
+        }
+        manifest["manifest_sha256"] = _manifest_digest(manifest)
+        (tmp / MANIFEST).write_text(dump_json(manifest), encoding="utf-8")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+# -- loading ---------------------------------------------------------------------------------
+@dataclass
+class Artifact:
+    """A verified, loaded artifact: the model, its preprocessing and its manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+    model: FinliteModel
+    preprocessor: Preprocessor
+    plan: PruningPlan | None
+
+    @property
+    def schema(self) -> Schema:
+        """The training schema (target, classes, feature columns)."""
+        return self.preprocessor.schema
+
+    @property
+    def cutoff(self) -> float:
+        """Decision threshold on P(positive): rows at or above it are flagged positive."""
+        return float(self.manifest["cutoff"])
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Metrics recorded when the artifact was saved."""
+        return self.manifest.get("metrics", {})
+
+    @property
+    def weights_bytes(self) -> int:
+        """Size of the weights file on disk."""
+        return (self.path / WEIGHTS).stat().st_size
+
+    def predict_proba(self, frame: pd.DataFrame, source: str = "the scoring data") -> np.ndarray:
+        """P(positive class) for each row of a raw DataFrame with the training schema's columns."""
+        if not isinstance(frame, pd.DataFrame):
+            raise DataError(f"predict_proba takes a pandas DataFrame; got {type(frame).__name__}.")
+        x = torch.from_numpy(self.preprocessor.transform(frame, source))
+        return self.model.predict_proba(x).numpy().astype(np.float64)
+
+    def predict(self, frame: pd.DataFrame, source: str = "the scoring data") -> np.ndarray:
+        """Decisions at the artifact's cut-off: 1 = positive class (e.g. decline as bad)."""
+        return (self.predict_proba(frame, source) >= self.cutoff).astype(np.int8)
+
+
+def load(path: str | Path) -> Artifact:
+    """Load an artifact directory after checking the sha256 of every file.
+
+    Raises:
+        ArtifactError: the directory or manifest is missing or unreadable, a listed file is
+            missing, or any file (the manifest included) differs from what was saved.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise ArtifactError(f"Artifact {str(root)!r} is not a directory; pass the folder written by "
+                            "'finlite train' or 'finlite compress'.")
+    manifest_path = root / MANIFEST
+    if not manifest_path.is_file():
+        raise ArtifactError(f"Artifact {str(root)!r} has no {MANIFEST}; it is incomplete or not a finlite artifact.")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{str(manifest_path)!r} is not valid JSON ({exc}); the artifact is damaged.") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArtifactError(f"{str(manifest_path)!r} is not a {FORMAT} manifest.")
+    if manifest.get("manifest_sha256") != _manifest_digest(manifest):
+        raise ArtifactError(f"{str(manifest_path)!r} was modified after the artifact was saved (its digest does "
+                            "not match); re-create the artifact instead of editing it.")
+    files = manifest.get("files", {})
+    for required in (WEIGHTS, PREPROCESSOR):
+        if required not in files:
+            raise ArtifactError(f"The manifest of {str(root)!r} does not list {required}; the artifact is incomplete.")
+    for name, expected in sorted(files.items()):
+        file = root / name
+        if not file.is_file():
+            raise ArtifactError(f"Artifact file {str(file)!r} listed in the manifest is missing.")
+        actual = sha256_file(file)
+        if actual != expected:
+            raise ArtifactError(f"Artifact file {str(file)!r} has sha256 {actual[:16]}…, but the manifest "
+                                f"records {expected[:16]}…; it was altered after saving. Refusing to load it.")
+    try:
+        preprocessor = Preprocessor.load(root / PREPROCESSOR)
+        plan = PruningPlan.load(root / PLAN) if PLAN in files else None
+        model = load_weights(manifest["model"], root / WEIGHTS)
+    except (DataError, ConfigError) as exc:
+        raise ArtifactError(f"Artifact {str(root)!r} could not be read: {exc}") from exc
+    return Artifact(path=root, manifest=manifest, model=model, preprocessor=preprocessor, plan=plan)

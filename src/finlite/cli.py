@@ -1,0 +1,254 @@
+"""The ``finlite`` command line: a thin layer over :mod:`finlite.workflow`.
+
+Exit codes: 0 success, 2 bad usage or bad input (one paragraph saying what was wrong and how
+to fix it, never a traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from finlite.errors import ConfigError, FinliteError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="finlite",
+    help="Make financial models lightweight: distil, prune and evaluate credit models, with evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+datasets_app = typer.Typer(help="Datasets bundled with finlite (no network needed).", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+
+
+def _friendly(func: F) -> F:
+    """Turn finlite's errors (and unreadable files) into a message on stderr and exit code 2."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FinliteError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            typer.echo(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions.", err=True)
+            raise typer.Exit(2) from None
+    return wrapper  # type: ignore[return-value]
+
+
+def _widths(text: str, option: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        widths = ()
+    if not widths or any(w < 1 for w in widths):
+        raise ConfigError(f"{option} takes positive layer widths separated by commas, e.g. 256,128; got {text!r}.")
+    return widths
+
+
+def _train_config(epochs: int, quiet: bool) -> Any:
+    from finlite.training import TrainConfig
+
+    return TrainConfig(epochs=epochs, progress=not quiet and sys.stderr.isatty())
+
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace OUT if it already exists.")]
+
+
+@app.command()
+@_friendly
+def train(
+    data: Annotated[Path, typer.Argument(help="Training table: .csv, .csv.gz, .tsv or .parquet, one row per application.")],
+    target: Annotated[str, typer.Option(help="Label column, e.g. 'default' or 'creditability'.")],
+    out: Annotated[Path, typer.Option(help="Directory to write the teacher artifact to.")],
+    positive: Annotated[str | None, typer.Option(help="Label of the class to score, e.g. 'bad' or 1. Default: recognised by name ('bad', 'default', 1, ...) or the minority class.")] = None,
+    model: Annotated[str, typer.Option(help="Teacher architecture: 'mlp' or 'logistic'.")] = "mlp",
+    hidden: Annotated[str, typer.Option(help="MLP hidden widths, comma-separated.")] = "256,128",
+    drop: Annotated[list[str] | None, typer.Option(help="Column to ignore (repeatable), e.g. an ID or a leakage column. IDs and dates are dropped automatically.")] = None,
+    categorical: Annotated[list[str] | None, typer.Option(help="Column to treat as categorical (repeatable).")] = None,
+    numeric: Annotated[list[str] | None, typer.Option(help="Column to treat as numeric (repeatable).")] = None,
+    date_column: Annotated[str | None, typer.Option(help="Date column: split out-of-time (oldest rows train, newest test) instead of stratified.")] = None,
+    cutoff: Annotated[float, typer.Option(help="Decision cut-off on P(positive): scores at or above it are flagged.")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
+    epochs: Annotated[int, typer.Option(help="Most training epochs (early stopping usually ends sooner).")] = 200,
+    force: Force = False,
+    quiet: Quiet = False,
+) -> None:
+    """Train a teacher model on a labelled table and save it as an artifact directory."""
+    from finlite.workflow import train as run
+
+    outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical, drop=drop,
+                  date_column=date_column, model=model, hidden=_widths(hidden, "--hidden"), seed=seed,
+                  cutoff=cutoff, config=_train_config(epochs, quiet), out=out, overwrite=force)
+    m, schema = outcome.metrics["test"], outcome.data.schema
+    typer.echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
+               f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")
+    for note in schema.notes:
+        typer.echo(f"  note: {note}")
+    typer.echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
+               f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
+    typer.echo(f"teacher artifact: {outcome.path}")
+
+
+@app.command()
+@_friendly
+def compress(
+    teacher: Annotated[Path, typer.Argument(help="Teacher artifact directory (from 'finlite train').")],
+    data: Annotated[Path, typer.Argument(help="The table the teacher was trained on (same rows, any format).")],
+    out: Annotated[Path | None, typer.Option(help="Directory to write the student artifact to (not needed with --dry-run).")] = None,
+    student_width: Annotated[str, typer.Option(help="Student hidden widths, comma-separated, e.g. 16 or 32,16.")] = "16",
+    sparsity: Annotated[float, typer.Option(help="Share of weights (or, with --structured, hidden neurons) to prune; 0 skips pruning.")] = 0.5,
+    structured: Annotated[bool, typer.Option("--structured/--unstructured", help="Remove whole neurons (the layers shrink) or single weights (stored sparsely).")] = False,
+    scope: Annotated[str, typer.Option(help="'layer': each layer pruned to --sparsity; 'global': all layers ranked together.")] = "layer",
+    norm: Annotated[str, typer.Option(help="Neuron score for --structured: 'l1' or 'l2' norm of incoming weights.")] = "l2",
+    temperature: Annotated[float, typer.Option(help="Distillation temperature T.")] = 2.0,
+    alpha: Annotated[float, typer.Option(help="Weight of the teacher term in α·T²·KL + (1−α)·CE.")] = 0.9,
+    plan: Annotated[Path | None, typer.Option(help="Apply this (possibly edited) pruning plan instead of making one.")] = None,
+    save_plan: Annotated[Path | None, typer.Option(help="Also write the pruning plan to this JSON file.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Distil and plan, print the plan, write it with --save-plan, and stop.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the teacher's).")] = None,
+    force: Force = False,
+    quiet: Quiet = False,
+) -> None:
+    """Distil a teacher into a small student, prune it, fine-tune it, and report both side by side."""
+    from finlite.compress import Distillation, MagnitudePruning, PruningPlan
+    from finlite.evaluate.report import render_table
+    from finlite.workflow import compress as run
+
+    if out is None and not dry_run:
+        raise ConfigError("Missing --out: name the directory to write the student artifact to (or use --dry-run).")
+    if dry_run and save_plan is None:
+        raise ConfigError("--dry-run needs --save-plan FILE: the plan is what a dry run produces.")
+    pruning = MagnitudePruning(sparsity=sparsity, granularity="neuron" if structured else "weight",
+                               norm=norm, scope=scope)
+    ready = PruningPlan.load(plan) if plan is not None else None
+    progress = not quiet and sys.stderr.isatty()
+    from finlite.training import TrainConfig
+
+    outcome = run(teacher, data, student_hidden=_widths(student_width, "--student-width"),
+                  distillation=Distillation(temperature=temperature, alpha=alpha), pruning=pruning, plan=ready,
+                  seed=seed, config=TrainConfig(lr=3e-3, patience=30, progress=progress),
+                  fine_tune=TrainConfig(epochs=100, lr=1e-3, patience=20, progress=progress),
+                  out=None if dry_run else out, overwrite=force, plan_only=dry_run)
+    if outcome.plan is not None:
+        if save_plan is not None:
+            outcome.plan.save(save_plan)
+        typer.echo(outcome.plan.summary())
+        if save_plan is not None:
+            typer.echo(f"plan written to {save_plan}")
+    if dry_run:
+        return
+    typer.echo(render_table(outcome.report))
+    typer.echo(f"student artifact: {outcome.path}\nreport: {outcome.path / 'report.md'}")
+
+
+@app.command()
+@_friendly
+def evaluate(
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory to evaluate.")],
+    data: Annotated[Path, typer.Argument(help="Labelled table: the training table (its test split is used) or a hold-out table (all rows are used).")],
+    baseline: Annotated[Path | None, typer.Option(help="Another artifact (e.g. the teacher) to compare with side by side.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics object as JSON instead of a table.")] = False,
+    no_timing: Annotated[bool, typer.Option("--no-timing", help="Skip latency and throughput measurement.")] = False,
+) -> None:
+    """Score an artifact on labelled data: AUC, Gini, KS, F1, Brier, log loss, size and speed."""
+    from finlite.evaluate.report import render_table
+    from finlite.workflow import evaluate_artifact
+
+    result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, sort_keys=True))
+    elif baseline is not None:
+        typer.echo(render_table(result).replace("teacher", "baseline").replace("student", "artifact"))
+    else:
+        m = result["model"]
+        typer.echo(f"{result['split']} split, {result['rows']} rows, cut-off {m['cutoff']:g}")
+        for key in ("auc", "gini", "ks", "accuracy", "f1", "brier", "log_loss", "flagged_rate"):
+            typer.echo(f"  {key:<14}{m[key]:.4f}")
+        typer.echo(f"  {'parameters':<14}{m['parameters']:,} ({m['nonzero_parameters']:,} non-zero)")
+        typer.echo(f"  {'size':<14}{m['model_bytes']:,} bytes")
+
+
+@app.command()
+@_friendly
+def inspect(artifact: Annotated[Path, typer.Argument(help="Artifact directory.")]) -> None:
+    """Verify an artifact's hashes and show its schema, steps, metrics and pruning plan."""
+    from finlite.artifact import load
+
+    art = load(artifact)
+    man = art.manifest
+    typer.echo(f"{art.path}: {man['role']} {man['model']['kind']} model, all {len(man['files'])} file hashes verified")
+    typer.echo(f"schema: target {art.schema.target!r} positive {art.schema.positive!r}; "
+               f"features: {len(art.schema.numeric)} numeric, {len(art.schema.categorical)} categorical")
+    for step in man["steps"]:
+        typer.echo(f"step: {step.get('step') or step.get('method')}")
+    test = man["metrics"].get("test", {})
+    if test:
+        typer.echo(f"test AUC {test['auc']:.4f}, KS {test['ks']:.4f}, cut-off {man['cutoff']:g}")
+    if art.plan is not None:
+        typer.echo(art.plan.summary())
+
+
+@app.command()
+@_friendly
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the teacher and student artifacts (replaced if present).")] = Path("runs/demo"),
+    seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Train a teacher on the bundled German credit data, distil and prune a student, compare them."""
+    from finlite import datasets
+    from finlite.evaluate.report import render_table
+    from finlite.workflow import compress as run_compress
+    from finlite.workflow import train as run_train
+
+    info = datasets.list_datasets()[0]
+    data = datasets.path("german_credit")
+    typer.echo(f"German credit ({info.rows} applications, target {info.target!r}, positive {info.positive!r})")
+    config = _train_config(200, quiet)
+    teacher = run_train(data, target=info.target, positive=info.positive, seed=seed, config=config,
+                        out=out / "teacher", overwrite=True)
+    from finlite.compress import MagnitudePruning
+    from finlite.training import TrainConfig
+
+    student = run_compress(teacher.path, data, pruning=MagnitudePruning(sparsity=0.5), seed=seed,
+                           config=TrainConfig(lr=3e-3, patience=30, progress=config.progress),
+                           fine_tune=TrainConfig(epochs=100, lr=1e-3, patience=20, progress=config.progress),
+                           out=out / "student", overwrite=True)
+    typer.echo(render_table(student.report))
+    typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student.path}\n"
+               f"report: {student.path / 'report.md'}")
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """List the bundled datasets with their target, size and licence."""
+    from finlite import datasets
+
+    for info in datasets.list_datasets():
+        typer.echo(f"{info.name}: {info.rows} rows, target {info.target!r} (positive {info.positive!r}); "
+                   f"{info.description} Source: {info.source}; licence {info.licence}.")
+
+
+@datasets_app.command("path")
+@_friendly
+def datasets_path(name: Annotated[str, typer.Argument(help="Dataset name from 'finlite datasets list'.")]) -> None:
+    """Print the file path of a bundled dataset (to pass to 'finlite train')."""
+    from finlite import datasets
+
+    typer.echo(str(datasets.path(name)))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

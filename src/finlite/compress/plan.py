@@ -1,0 +1,150 @@
+"""The PruningPlan: what pruning will remove, generated first, then saved, inspected, edited, applied.
+
+A plan is plain data. Per layer it holds the weight shape, the importance score of every
+candidate (a weight or a neuron), the indices that go, and the counts. Counts are stored so
+a person can read a plan without a calculator; on load they must agree with the index lists.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from finlite._util import dump_json, write_text_atomic
+from finlite.errors import ConfigError
+
+__all__ = ["LayerPlan", "PruningPlan"]
+
+_FORMAT = "finlite.pruning_plan/1"
+UNITS = ("weight", "neuron")
+
+
+@dataclass
+class LayerPlan:
+    """The plan for one Linear layer.
+
+    Attributes:
+        name: the layer's module name in the model, e.g. ``layers.0``.
+        shape: its weight shape ``[out_features, in_features]``.
+        unit: "weight" (single weights, flat row-major indices) or "neuron" (output units).
+        scores: importance of each candidate; lower goes first.
+        pruned: indices of the candidates removed, ascending.
+    """
+
+    name: str
+    shape: list[int]
+    unit: str
+    scores: list[float]
+    pruned: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Candidates in the layer (weights, or neurons)."""
+        return len(self.scores)
+
+    @property
+    def kept(self) -> int:
+        """Candidates that stay."""
+        return self.total - len(self.pruned)
+
+    def validate(self, where: str) -> None:
+        """Raise ConfigError when indices are out of range, repeated, or remove everything."""
+        if self.unit not in UNITS:
+            raise ConfigError(f"{where}: unit must be one of {UNITS}; got {self.unit!r}.")
+        expected = self.shape[0] * self.shape[1] if self.unit == "weight" else self.shape[0]
+        if self.total != expected:
+            raise ConfigError(f"{where}: {self.total} scores for a {self.unit} plan of shape {self.shape}; "
+                              f"expected {expected}.")
+        if len(set(self.pruned)) != len(self.pruned):
+            raise ConfigError(f"{where}: 'pruned' lists an index twice.")
+        bad = [i for i in self.pruned if not isinstance(i, int) or not 0 <= i < self.total]
+        if bad:
+            raise ConfigError(f"{where}: pruned index {bad[0]!r} is outside 0..{self.total - 1}.")
+        if self.unit == "neuron" and self.kept < 1:
+            raise ConfigError(f"{where}: the plan removes all {self.total} neurons; keep at least one.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form with the counts alongside the lists."""
+        return {"name": self.name, "shape": list(self.shape), "unit": self.unit, "total": self.total,
+                "pruned_count": len(self.pruned), "kept": self.kept,
+                "pruned": list(self.pruned), "scores": list(self.scores)}
+
+
+@dataclass
+class PruningPlan:
+    """Per-layer removals for one model, plus the method that produced them.
+
+    Attributes:
+        method: the pruning config as ``{"method": name, ...}``.
+        model: the config of the model the plan was made for (checked when applied).
+        layers: one :class:`LayerPlan` per pruned layer, in forward order.
+    """
+
+    method: dict[str, Any]
+    model: dict[str, Any]
+    layers: list[LayerPlan]
+
+    @property
+    def unit(self) -> str:
+        """"weight" for unstructured plans, "neuron" for structured ones."""
+        return self.layers[0].unit if self.layers else "weight"
+
+    def sparsity(self) -> float:
+        """Share of candidates removed across all layers."""
+        total = sum(layer.total for layer in self.layers)
+        return sum(len(layer.pruned) for layer in self.layers) / total if total else 0.0
+
+    def summary(self) -> str:
+        """A small table, one line per layer, for people reviewing the plan."""
+        lines = [f"pruning plan ({self.method.get('method')}, unit={self.unit}, "
+                 f"overall sparsity {self.sparsity():.1%})",
+                 f"{'layer':<14}{'shape':>12}{'total':>9}{'pruned':>9}{'kept':>9}{'sparsity':>10}"]
+        for layer in self.layers:
+            share = len(layer.pruned) / layer.total if layer.total else 0.0
+            lines.append(f"{layer.name:<14}{'x'.join(map(str, layer.shape)):>12}{layer.total:>9}"
+                         f"{len(layer.pruned):>9}{layer.kept:>9}{share:>10.1%}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"format": _FORMAT, "method": self.method, "model": self.model,
+                "sparsity": self.sparsity(), "layers": [layer.to_dict() for layer in self.layers]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "the plan") -> PruningPlan:
+        """Rebuild a plan, checking its structure and that counts agree with the index lists."""
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise ConfigError(f"{source} is not a finlite pruning plan (expected format {_FORMAT!r}).")
+        layers = []
+        for i, raw in enumerate(data.get("layers", [])):
+            where = f"{source}, layer {i} ({raw.get('name', '?')})"
+            try:
+                layer = LayerPlan(name=str(raw["name"]), shape=[int(s) for s in raw["shape"]], unit=str(raw["unit"]),
+                                  scores=[float(s) for s in raw["scores"]], pruned=sorted(raw["pruned"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(f"{where}: field {exc} is missing or malformed.") from exc
+            layer.validate(where)
+            if "pruned_count" in raw and raw["pruned_count"] != len(layer.pruned):
+                raise ConfigError(f"{where}: 'pruned_count' says {raw['pruned_count']} but 'pruned' lists "
+                                  f"{len(layer.pruned)} indices; make them agree.")
+            layers.append(layer)
+        if not layers:
+            raise ConfigError(f"{source} has no layers.")
+        if len({layer.unit for layer in layers}) != 1:
+            raise ConfigError(f"{source} mixes weight and neuron layers; a plan has one unit.")
+        return cls(method=dict(data.get("method", {})), model=dict(data.get("model", {})), layers=layers)
+
+    def save(self, path: str | Path) -> None:
+        """Write the plan as JSON (atomically)."""
+        write_text_atomic(path, dump_json(self.to_dict()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> PruningPlan:
+        """Read a plan written by :meth:`save` (and possibly edited by hand)."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"Cannot read pruning plan {str(path)!r}: {exc}.") from exc
+        return cls.from_dict(data, str(path))

@@ -1,0 +1,90 @@
+"""Reading tables: CSV (optionally gzip-compressed), Parquet, or a pandas DataFrame."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from finlite.errors import DataError
+
+__all__ = ["Table", "frame_sha256", "read_table"]
+
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table read into memory with where it came from.
+
+    Attributes:
+        frame: the rows.
+        source: a human-readable origin used in every error message (a path or "DataFrame").
+        file_sha256: sha256 of the file's bytes, or None for an in-memory frame.
+    """
+
+    frame: pd.DataFrame
+    source: str
+    file_sha256: str | None = None
+
+
+def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
+    """Read CSV, Parquet or a DataFrame into a :class:`Table`.
+
+    Raises:
+        DataError: the file is missing, empty, of an unknown type, or cannot be parsed.
+    """
+    if isinstance(data, pd.DataFrame):
+        if data.empty:
+            raise DataError("The DataFrame passed as data has no rows; pass a table with at least one row.")
+        return Table(data.reset_index(drop=True), "DataFrame")
+    if not isinstance(data, (str, os.PathLike)):
+        raise DataError(f"Data must be a file path or a pandas DataFrame; got {type(data).__name__}.")
+    path = Path(data)
+    if not path.exists():
+        raise DataError(f"Data file {str(path)!r} does not exist; check the path (it is read relative to {os.getcwd()}).")
+    if path.is_dir():
+        raise DataError(f"Data path {str(path)!r} is a directory; pass a .csv or .parquet file.")
+    if path.stat().st_size == 0:
+        raise DataError(f"Data file {str(path)!r} is empty (0 bytes); export the table again.")
+    name = path.name.lower()
+    try:
+        if name.endswith(_PARQUET_SUFFIXES):
+            frame = pd.read_parquet(path)
+        elif name.endswith(_CSV_SUFFIXES):
+            sep = "\t" if name.endswith(".tsv") else ","
+            frame = pd.read_csv(path, sep=sep, skipinitialspace=True)
+        else:
+            raise DataError(
+                f"Data file {str(path)!r} has an unknown type; finlite reads .csv, .csv.gz, .tsv, "
+                ".parquet and .pq files."
+            )
+    except DataError:
+        raise
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"Data file {str(path)!r} has no header and no rows; export the table again.") from exc
+    except Exception as exc:  # the readers raise many types; all mean "cannot parse"
+        raise DataError(f"Data file {str(path)!r} could not be read: {exc}. Check that it is valid CSV or Parquet.") from exc
+    if frame.empty:
+        raise DataError(f"Data file {str(path)!r} has a header but no rows; it needs at least one row.")
+    from finlite._util import sha256_file
+
+    return Table(frame, str(path), sha256_file(path))
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """sha256 of a table's content (column names and values), independent of file format.
+
+    The same rows read from CSV or Parquet give the same hash, so a student can be checked
+    against its teacher's training data whichever format the user hands over.
+    """
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, frame.columns)).encode())
+    hashed = pd.util.hash_pandas_object(frame.astype("string"), index=False).to_numpy()
+    digest.update(np.ascontiguousarray(hashed).tobytes())
+    return digest.hexdigest()

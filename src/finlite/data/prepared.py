@@ -1,0 +1,112 @@
+"""From a raw table to model-ready arrays: schema, split and preprocessing in one call."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from finlite.data.io import Table, frame_sha256, read_table
+from finlite.data.preprocess import Preprocessor
+from finlite.data.schema import Schema, infer_schema
+from finlite.data.split import Split, SplitConfig, make_split
+from finlite.errors import DataError
+
+__all__ = ["PreparedData", "prepare"]
+
+
+@dataclass
+class PreparedData:
+    """A labelled table split and encoded: what training, distillation and evaluation consume.
+
+    ``x_*`` are float32 matrices from the preprocessor (fitted on the training split only);
+    ``y_*`` are float32 0/1 labels (1 = the schema's positive class).
+    """
+
+    table: Table
+    frame: pd.DataFrame
+    schema: Schema
+    split_config: SplitConfig
+    split: Split
+    preprocessor: Preprocessor
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    data_sha256: str
+
+    @property
+    def source(self) -> str:
+        """Where the rows came from, for messages."""
+        return self.table.source
+
+    def summary(self) -> dict[str, Any]:
+        """Provenance for the manifest: hashes, sizes, bad rates, split settings."""
+        return {
+            "source": os.path.basename(self.table.source),
+            "file_sha256": self.table.file_sha256,
+            "content_sha256": self.data_sha256,
+            "rows": int(len(self.frame)),
+            "split": {"method": self.split.method, "config": self.split_config.to_dict(), "rows": self.split.sizes()},
+            "positive_rate": {
+                "train": float(self.y_train.mean()),
+                "validation": float(self.y_val.mean()),
+                "test": float(self.y_test.mean()),
+            },
+        }
+
+
+def prepare(
+    data: str | os.PathLike[str] | pd.DataFrame | Table,
+    *,
+    target: str | None = None,
+    positive: Any = None,
+    numeric: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    drop: Sequence[str] | None = None,
+    schema: Schema | None = None,
+    split: SplitConfig | None = None,
+    preprocessor: Preprocessor | None = None,
+) -> PreparedData:
+    """Read, check, split and encode a labelled table.
+
+    Pass ``target`` (and optional overrides) to infer a new schema, or ``schema`` and
+    ``preprocessor`` from an existing artifact to encode new rows exactly as its model saw them.
+    Rows without a label are left out (and counted in the schema's notes).
+
+    Raises:
+        DataError: for any problem with the file, the target or a column (see :class:`DataError`).
+    """
+    table = data if isinstance(data, Table) else read_table(data)
+    split = split or SplitConfig()
+    if schema is None:
+        if target is None:
+            raise DataError("Name the target column (target=... or --target COL) or pass a schema.")
+        schema = infer_schema(table.frame, target, positive=positive, numeric=numeric,
+                              categorical=categorical, drop=drop, date_column=split.date_column,
+                              source=table.source)
+    if schema.target not in table.frame.columns:
+        schema.labels(table.frame, table.source)  # raises the missing-target message
+    frame = table.frame[table.frame[schema.target].notna()].reset_index(drop=True)
+    labels = schema.labels(frame, table.source)
+    parts = make_split(frame, labels, split, source=table.source)
+    train_rows = frame.iloc[parts.train]
+    if preprocessor is None:
+        preprocessor = Preprocessor(schema).fit(train_rows, f"the training split of {table.source}")
+
+    def encode(rows: np.ndarray) -> np.ndarray:
+        return preprocessor.transform(frame.iloc[rows], table.source)
+
+    return PreparedData(
+        table=table, frame=frame, schema=schema, split_config=split, split=parts, preprocessor=preprocessor,
+        x_train=encode(parts.train), y_train=labels[parts.train],
+        x_val=encode(parts.validation), y_val=labels[parts.validation],
+        x_test=encode(parts.test), y_test=labels[parts.test],
+        data_sha256=frame_sha256(table.frame),
+    )

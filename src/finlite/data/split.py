@@ -1,0 +1,116 @@
+"""Deterministic train / validation / test splits: stratified, or out-of-time by a date column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from finlite._util import param_error
+from finlite.errors import DataError
+
+__all__ = ["Split", "SplitConfig", "make_split"]
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """How rows are divided.
+
+    Attributes:
+        validation: share of rows for early stopping and model choice.
+        test: share of rows held out for the evidence; never used for fitting or choosing.
+        seed: seed of the stratified shuffle.
+        date_column: when set, the split is out-of-time: the oldest rows train, the newest test.
+    """
+
+    validation: float = 0.2
+    test: float = 0.2
+    seed: int = 0
+    date_column: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("validation", "test"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 < value < 1:
+                raise param_error("SplitConfig", name, "a number in (0, 1)", value)
+        if self.validation + self.test >= 0.9:
+            raise param_error("SplitConfig", "validation + test", "below 0.9 so training keeps 10 % of rows",
+                              self.validation + self.test)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"validation": self.validation, "test": self.test, "seed": self.seed,
+                "date_column": self.date_column}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row positions of each part; ``method`` is "stratified" or "out-of-time"."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    method: str
+
+    def sizes(self) -> dict[str, int]:
+        """Rows in each part."""
+        return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
+
+
+def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, source: str = "the data") -> Split:
+    """Split rows of ``frame`` into train, validation and test.
+
+    Stratified: each class is shuffled with ``config.seed`` and cut in the same proportions, so
+    the bad rate is the same in every part. Out-of-time: rows are ordered by
+    ``config.date_column`` (ties keep file order) and cut oldest-to-newest.
+
+    Raises:
+        DataError: the date column is missing or holds values that are not dates, or a class
+            has too few rows to appear in every part.
+    """
+    n = len(frame)
+    if config.date_column is not None:
+        if config.date_column not in frame.columns:
+            raise DataError(f"Date column {config.date_column!r} for the out-of-time split is not in {source}.")
+        raw = frame[config.date_column]
+        dates = pd.to_datetime(raw, errors="coerce", format="mixed") if not pd.api.types.is_datetime64_any_dtype(raw) else raw
+        bad = dates.isna().to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"Date column {config.date_column!r} in {source} holds {raw.iloc[row]!r} at row {row + 1}, which "
+                "is not a date; fix it or remove the row (out-of-time splits need a date in every row)."
+            )
+        order = np.argsort(dates.to_numpy(), kind="stable")
+        n_test = int(round(n * config.test))
+        n_val = int(round(n * config.validation))
+        n_train = n - n_val - n_test
+        parts = order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+        method = "out-of-time"
+    else:
+        rng = np.random.default_rng(config.seed)
+        train, val, test = [], [], []
+        for cls in (0.0, 1.0):
+            idx = np.flatnonzero(labels == cls)
+            if len(idx) < 3:
+                raise DataError(
+                    f"Only {len(idx)} row(s) of class {'positive' if cls else 'negative'} in {source}; a stratified "
+                    "split needs at least 3 (one for each of train, validation and test)."
+                )
+            idx = rng.permutation(idx)
+            n_test = max(1, int(round(len(idx) * config.test)))
+            n_val = max(1, int(round(len(idx) * config.validation)))
+            test.append(idx[:n_test])
+            val.append(idx[n_test:n_test + n_val])
+            train.append(idx[n_test + n_val:])
+        parts = tuple(np.sort(np.concatenate(p)) for p in (train, val, test))
+        method = "stratified"
+    for name, part in zip(("train", "validation", "test"), parts, strict=True):
+        if len(part) == 0 or len(np.unique(labels[part])) < 2:
+            raise DataError(
+                f"The {name} part of the {method} split of {source} has {len(part)} rows and not both classes; "
+                "use more data or a larger share for that part."
+            )
+    return Split(*parts, method=method)

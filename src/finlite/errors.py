@@ -1,0 +1,45 @@
+"""Every error finlite raises on purpose.
+
+The tree::
+
+    FinliteError                      base: catch this to catch anything finlite raises
+    ├── DataError(ValueError)         the input table is unusable (file, column or value)
+    ├── ConfigError(ValueError)       a parameter, method config or plan is invalid
+    └── ArtifactError                 an artifact directory is missing, incomplete or tampered
+
+Each message names the file, column, field or value at fault and says how to fix it; the
+command-line interface prints it as one paragraph and exits with code 2.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ArtifactError", "ConfigError", "DataError", "FinliteError"]
+
+
+class FinliteError(Exception):
+    """Base class of every error finlite raises deliberately."""
+
+
+class DataError(FinliteError, ValueError):
+    """Raised when input data cannot be used.
+
+    Raised when: the file is missing or empty, the target column is absent, the target has
+    one class or values other than the declared positive/negative, a column is entirely
+    missing, a numeric column holds text, or scoring data lacks the training schema's columns.
+    """
+
+
+class ConfigError(FinliteError, ValueError):
+    """Raised when a parameter, a method config or a pruning plan is invalid.
+
+    Raised when: a config field is out of range or of the wrong kind, a plan does not match
+    the model it is applied to, or an option combination makes no sense.
+    """
+
+
+class ArtifactError(FinliteError):
+    """Raised when an artifact directory cannot be trusted or read.
+
+    Raised when: the directory or its manifest is missing, a file listed in the manifest is
+    absent, or a file's sha256 differs from the manifest (it was altered after saving).
+    """

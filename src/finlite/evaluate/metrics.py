@@ -1,0 +1,132 @@
+"""Discrimination and calibration metrics used in credit scoring.
+
+All functions take ``y`` (0/1, 1 = positive class, e.g. "bad") and ``p`` (the model's
+P(positive)); none of them needs scikit-learn, and the tests check them against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from finlite.errors import DataError
+
+__all__ = [
+    "accuracy_at",
+    "auc",
+    "brier",
+    "classification_metrics",
+    "f1_at",
+    "gini",
+    "ks",
+    "log_loss",
+    "rankdata",
+]
+
+
+def _check(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y, dtype=np.float64).ravel()
+    p = np.asarray(p, dtype=np.float64).ravel()
+    if y.shape != p.shape:
+        raise DataError(f"Labels and scores differ in length ({y.size} vs {p.size}).")
+    if y.size == 0:
+        raise DataError("Metrics need at least one row; got none.")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise DataError("Labels must be 0/1 (1 = positive class).")
+    return y, p
+
+
+def rankdata(values: np.ndarray) -> np.ndarray:
+    """1-based ranks with ties given their average rank (as in a Mann-Whitney test)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    order = np.argsort(values, kind="mergesort")
+    sorted_vals = values[order]
+    # Boundaries of runs of equal values; each run gets the mean of the ranks it spans.
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_vals)) + 1]
+    ends = np.r_[starts[1:], values.size]
+    avg = (starts + ends + 1) / 2.0
+    ranks = np.empty(values.size, dtype=np.float64)
+    ranks[order] = np.repeat(avg, ends - starts)
+    return ranks
+
+
+def auc(y: np.ndarray, p: np.ndarray) -> float:
+    """Area under the ROC curve: P(score of a random positive > score of a random negative)."""
+    y, p = _check(y, p)
+    n_pos = y.sum()
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise DataError("AUC needs both classes among the rows; these rows hold only one.")
+    ranks = rankdata(p)
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def gini(y: np.ndarray, p: np.ndarray) -> float:
+    """Gini coefficient (accuracy ratio) = 2·AUC − 1."""
+    return 2.0 * auc(y, p) - 1.0
+
+
+def ks(y: np.ndarray, p: np.ndarray) -> float:
+    """Kolmogorov–Smirnov statistic: the largest gap between the score CDFs of the two classes."""
+    y, p = _check(y, p)
+    n_pos, n_neg = y.sum(), y.size - y.sum()
+    if n_pos == 0 or n_neg == 0:
+        raise DataError("KS needs both classes among the rows; these rows hold only one.")
+    order = np.argsort(p, kind="mergesort")
+    ys, ps = y[order], p[order]
+    cum_pos = np.cumsum(ys) / n_pos
+    cum_neg = np.cumsum(1 - ys) / n_neg
+    # Only compare the CDFs where the score changes: tied scores cannot be separated.
+    last_of_run = np.r_[np.diff(ps) != 0, True]
+    return float(np.max(np.abs(cum_pos[last_of_run] - cum_neg[last_of_run])))
+
+
+def _decisions(p: np.ndarray, cutoff: float) -> np.ndarray:
+    return (p >= cutoff).astype(np.float64)
+
+
+def accuracy_at(y: np.ndarray, p: np.ndarray, cutoff: float) -> float:
+    """Share of rows whose decision (score ≥ cut-off means positive) matches the label."""
+    y, p = _check(y, p)
+    return float(np.mean(_decisions(p, cutoff) == y))
+
+
+def f1_at(y: np.ndarray, p: np.ndarray, cutoff: float) -> float:
+    """F1 of the positive class at the cut-off (0 when nothing is flagged and nothing is positive)."""
+    y, p = _check(y, p)
+    d = _decisions(p, cutoff)
+    tp = float(np.sum(d * y))
+    denom = float(d.sum() + y.sum())
+    return 2 * tp / denom if denom else 0.0
+
+
+def brier(y: np.ndarray, p: np.ndarray) -> float:
+    """Mean squared error of the probabilities."""
+    y, p = _check(y, p)
+    return float(np.mean((p - y) ** 2))
+
+
+def log_loss(y: np.ndarray, p: np.ndarray, eps: float = 1e-15) -> float:
+    """Mean negative log-likelihood, with probabilities clipped to [eps, 1 − eps]."""
+    y, p = _check(y, p)
+    p = np.clip(p, eps, 1 - eps)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def classification_metrics(y: np.ndarray, p: np.ndarray, cutoff: float) -> dict[str, Any]:
+    """Every metric above for one model, plus row and positive counts."""
+    y_arr, p_arr = _check(y, p)
+    return {
+        "rows": int(y_arr.size),
+        "positives": int(y_arr.sum()),
+        "auc": auc(y_arr, p_arr),
+        "gini": gini(y_arr, p_arr),
+        "ks": ks(y_arr, p_arr),
+        "accuracy": accuracy_at(y_arr, p_arr, cutoff),
+        "f1": f1_at(y_arr, p_arr, cutoff),
+        "brier": brier(y_arr, p_arr),
+        "log_loss": log_loss(y_arr, p_arr),
+        "flagged_rate": float(np.mean(p_arr >= cutoff)),
+        "cutoff": float(cutoff),
+    }

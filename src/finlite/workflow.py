@@ -1,0 +1,223 @@
+"""The end-to-end jobs behind the CLI: train a teacher, compress it, evaluate an artifact.
+
+Each function is a thin composition of the boxes below it (data → models/training →
+compress → evaluate → artifact) and returns plain results; the CLI only parses and prints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from finlite._util import check_fraction, dump_json, param_error
+from finlite.artifact import Artifact, load, save_artifact
+from finlite.compress.distill import Distillation, distill
+from finlite.compress.plan import PruningPlan
+from finlite.compress.prune import MagnitudePruning, apply_plan, plan_pruning
+from finlite.compress.registry import method_to_dict
+from finlite.data.io import Table, frame_sha256, read_table
+from finlite.data.prepared import PreparedData, prepare
+from finlite.data.split import SplitConfig
+from finlite.errors import DataError
+from finlite.evaluate.metrics import classification_metrics
+from finlite.evaluate.report import compare_models, model_evidence, render_markdown
+from finlite.models.base import FinliteModel
+from finlite.models.linear import LogisticRegression
+from finlite.models.mlp import TabularMLP
+from finlite.training import TrainConfig, fit, seed_everything, validation_auc
+
+__all__ = ["CompressOutcome", "TrainOutcome", "compress", "evaluate_artifact", "train"]
+
+DataLike = str | os.PathLike[str] | pd.DataFrame | Table
+
+
+@dataclass
+class TrainOutcome:
+    """A trained teacher, the data it saw, its test metrics, and where it was saved."""
+
+    model: FinliteModel
+    data: PreparedData
+    metrics: dict[str, Any]
+    path: Path | None
+
+
+@dataclass
+class CompressOutcome:
+    """A compressed student, its plan (if pruned), the side-by-side report and its path."""
+
+    model: FinliteModel
+    plan: PruningPlan | None
+    report: dict[str, Any]
+    path: Path | None
+
+
+def _check_cutoff(cutoff: float) -> float:
+    return check_fraction("train", "cutoff", cutoff, low_open=True, high_open=True)
+
+
+def train(
+    data: DataLike,
+    *,
+    target: str,
+    positive: Any = None,
+    numeric: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    drop: Sequence[str] | None = None,
+    date_column: str | None = None,
+    model: str = "mlp",
+    hidden: Sequence[int] = (256, 128),
+    dropout: float = 0.3,
+    seed: int = 0,
+    cutoff: float = 0.5,
+    config: TrainConfig | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+) -> TrainOutcome:
+    """Train a teacher ("mlp" or "logistic") on a labelled table and optionally save its artifact.
+
+    The table is split (stratified, or out-of-time when ``date_column`` is given) with
+    ``seed``; the preprocessor is fitted on the training split; early stopping watches the
+    validation AUC; metrics are computed on the untouched test split.
+    """
+    _check_cutoff(cutoff)
+    if model not in ("mlp", "logistic"):
+        raise param_error("train", "model", "'mlp' or 'logistic'", model)
+    if out is not None and Path(out).exists() and not overwrite:
+        raise DataError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+    config = replace(config or TrainConfig(), seed=seed)
+    prepared = prepare(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
+                       drop=drop, split=SplitConfig(seed=seed, date_column=date_column))
+    seed_everything(seed)
+    n_features = prepared.x_train.shape[1]
+    net: FinliteModel = (TabularMLP(n_features, hidden, dropout=dropout) if model == "mlp"
+                         else LogisticRegression(n_features))
+    tensors = {"x": torch.from_numpy(prepared.x_train), "y": torch.from_numpy(prepared.y_train)}
+
+    def loss_fn(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, batch["y"])
+
+    result = fit(net, tensors, loss_fn, validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val),
+                 config, desc=f"training {model}")
+    p_test = net.predict_proba(torch.from_numpy(prepared.x_test)).numpy()
+    metrics = {"test": classification_metrics(prepared.y_test, p_test, cutoff),
+               "validation_auc": result.best_score}
+    steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
+              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run}]
+    path = None
+    if out is not None:
+        path = save_artifact(out, model=net, preprocessor=prepared.preprocessor, role="teacher", seed=seed,
+                             cutoff=cutoff, data=prepared.summary(), steps=steps, metrics=metrics,
+                             overwrite=overwrite)
+    return TrainOutcome(model=net, data=prepared, metrics=metrics, path=path)
+
+
+def prepare_like(artifact: Artifact, data: DataLike) -> PreparedData:
+    """Split and encode ``data`` exactly as ``artifact``'s model was trained (same rows per part).
+
+    Raises:
+        DataError: ``data`` is not the table the artifact was trained on (content hash differs).
+    """
+    table = data if isinstance(data, Table) else read_table(data)
+    recorded = artifact.manifest["data"]
+    if frame_sha256(table.frame) != recorded["content_sha256"]:
+        raise DataError(
+            f"{table.source} is not the table {artifact.path} was trained on (content sha256 differs from "
+            f"{recorded['content_sha256'][:16]}…, recorded from {recorded['source']!r}). Compressing needs the "
+            "teacher's training data so the test split stays unseen by both models."
+        )
+    config = SplitConfig(**recorded["split"]["config"])
+    return prepare(table, schema=artifact.schema, split=config, preprocessor=artifact.preprocessor)
+
+
+def compress(
+    teacher: str | Path | Artifact,
+    data: DataLike,
+    *,
+    student_hidden: Sequence[int] = (16,),
+    distillation: Distillation | None = None,
+    pruning: MagnitudePruning | None = None,
+    plan: PruningPlan | None = None,
+    seed: int | None = None,
+    config: TrainConfig | None = None,
+    fine_tune: TrainConfig | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    timing: bool = True,
+    plan_only: bool = False,
+) -> CompressOutcome:
+    """Distil a teacher artifact into a small MLP, prune it, fine-tune it, and compare the two.
+
+    Steps: (1) the student (widths ``student_hidden``) learns the teacher's scores on the
+    training split; (2) ``pruning`` (or a ready ``plan``) removes weights or neurons; (3) the
+    pruned student is fine-tuned by distillation with pruned weights held at zero; (4) both
+    models are evaluated on the test split and the student artifact is written with the
+    report inside it. With ``plan_only`` it stops after planning (a dry run): the outcome
+    holds the distilled, unpruned student and the plan, and nothing is written.
+    """
+    art = teacher if isinstance(teacher, Artifact) else load(teacher)
+    if out is not None and Path(out).exists() and not overwrite:
+        raise DataError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+    seed = int(art.manifest["seed"]) if seed is None else seed
+    distillation = distillation or Distillation()
+    config = replace(config or TrainConfig(lr=3e-3, patience=30), seed=seed)
+    fine_tune = replace(fine_tune or TrainConfig(epochs=100, lr=1e-3, patience=20), seed=seed)
+    prepared = prepare_like(art, data)
+    seed_everything(seed)
+    student = TabularMLP(prepared.x_train.shape[1], student_hidden, dropout=0.0)
+    distilled = distill(art.model, student, distillation, data=prepared, train=config)
+    steps: list[dict[str, Any]] = [{**method_to_dict(distillation), "student": student.config(),
+                                    "train": config.to_dict(), "best_epoch": distilled.training.best_epoch}]
+    model, applied = distilled.model, None
+    if plan is not None or (pruning is not None and pruning.sparsity > 0):
+        applied = plan if plan is not None else plan_pruning(model, pruning)  # type: ignore[arg-type]
+        if plan_only:
+            return CompressOutcome(model=model, plan=applied, report={}, path=None)
+        pruned = apply_plan(model, applied)
+        tuned = distill(art.model, pruned.model, distillation, data=prepared, train=fine_tune, masks=pruned.masks)
+        model = tuned.model
+        steps.append({**applied.method, "planned_sparsity": applied.sparsity(), "unit": applied.unit,
+                      "fine_tune": fine_tune.to_dict(), "best_epoch": tuned.training.best_epoch})
+    report = compare_models(art.model, model, prepared.x_test, prepared.y_test, art.cutoff, timing=timing)
+    report["teacher_artifact"] = {"path": str(art.path), "manifest_sha256": art.manifest["manifest_sha256"]}
+    path = None
+    if out is not None:
+        metrics = {"test": report["student"], "fidelity": report["fidelity"], "ratios": report["ratios"],
+                   "teacher_test": report["teacher"]}
+        path = save_artifact(out, model=model, preprocessor=art.preprocessor, role="student", seed=seed,
+                             cutoff=art.cutoff, data=prepared.summary(), steps=steps, metrics=metrics,
+                             plan=applied, overwrite=overwrite,
+                             extra_files={"report.md": render_markdown(report), "report.json": dump_json(report)})
+    return CompressOutcome(model=model, plan=applied, report=report, path=path)
+
+
+def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
+                      baseline: str | Path | Artifact | None = None, timing: bool = True) -> dict[str, Any]:
+    """Metrics of an artifact on labelled data, optionally side by side with a baseline artifact.
+
+    When ``data`` is the table the artifact was trained on, only its test split is scored;
+    any other table is treated as a hold-out and every row is scored. The baseline scores the
+    same rows through its own preprocessor, so artifacts with different features compare fairly.
+    """
+    art = artifact if isinstance(artifact, Artifact) else load(artifact)
+    table = data if isinstance(data, Table) else read_table(data)
+    if frame_sha256(table.frame) == art.manifest["data"]["content_sha256"]:
+        prepared = prepare_like(art, table)
+        rows, split = prepared.frame.iloc[prepared.split.test], "test"
+    else:
+        rows, split = table.frame, "hold-out (all rows)"
+    y = art.schema.labels(rows, table.source)
+    x = art.preprocessor.transform(rows, table.source)
+    if baseline is None:
+        metrics, _ = model_evidence(art.model, x, y, art.cutoff, timing=timing)
+        return {"split": split, "rows": int(len(y)), "artifact": str(art.path), "model": metrics}
+    base = baseline if isinstance(baseline, Artifact) else load(baseline)
+    x_base = base.preprocessor.transform(rows, table.source)
+    report = compare_models(base.model, art.model, x, y, art.cutoff, timing=timing, split=split, x_teacher=x_base)
+    report["artifact"], report["baseline"] = str(art.path), str(base.path)
+    return report
