@@ -9,6 +9,7 @@ The public API is listed in ``__all__`` (sorted; a test keeps it from drifting).
     scores = model.predict_proba(new_applications)
 """
 
+from finlite import datasets
 from finlite._version import __version__
 from finlite.artifact import Artifact, load
 from finlite.compress import (
@@ -44,6 +45,7 @@ __all__ = [
     "__version__",
     "apply_plan",
     "compress",
+    "datasets",
     "distill",
     "evaluate_artifact",
     "infer_schema",

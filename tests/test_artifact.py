@@ -1,0 +1,109 @@
+"""Artifacts: round trip, compact sparse storage, tamper detection, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import finlite
+from finlite.artifact import load_weights, save_weights
+from finlite.compress import MagnitudePruning, prune
+from finlite.errors import ArtifactError
+from finlite.models import TabularMLP
+from tests.conftest import FAST, make_loans
+
+
+@pytest.fixture()
+def artifact(tmp_path: Path) -> Path:
+    out = tmp_path / "model"
+    finlite.train(make_loans(400), target="defaulted", hidden=(16,), config=FAST, out=out)
+    return out
+
+
+def test_round_trip_scores_raw_rows(artifact: Path) -> None:
+    art = finlite.load(artifact)
+    frame = make_loans(400)
+    p = art.predict_proba(frame)
+    assert p.shape == (400,) and np.all((p > 0) & (p < 1))
+    expected = art.model.predict_proba(torch.from_numpy(art.preprocessor.transform(frame))).numpy()
+    np.testing.assert_allclose(p, expected, rtol=1e-6)
+    assert set(np.unique(art.predict(frame))) <= {0, 1}
+    man = art.manifest
+    assert man["seed"] == 0 and man["role"] == "teacher" and man["versions"]["torch"].startswith("2.13")
+    assert man["data"]["content_sha256"] and len(man["data"]["file_sha256"] or "x" * 64) == 64
+    assert set(man["files"]) == {"weights.safetensors", "preprocessor.json"}
+    assert man["metrics"]["test"]["auc"] > 0.6
+    assert man["schema"]["target"] == "defaulted"
+
+
+def test_sparse_weights_are_stored_compactly(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = TabularMLP(64, (128,), dropout=0.0)
+    sparse = prune(model, MagnitudePruning(sparsity=0.9)).model
+    save_weights(model, tmp_path / "dense.safetensors")
+    counts = save_weights(sparse, tmp_path / "sparse.safetensors")
+    dense_bytes = (tmp_path / "dense.safetensors").stat().st_size
+    sparse_bytes = (tmp_path / "sparse.safetensors").stat().st_size
+    assert sparse_bytes < 0.2 * dense_bytes
+    assert counts["layers.0.weight"] == round(0.1 * 64 * 128)
+    again = load_weights(sparse.config(), tmp_path / "sparse.safetensors")
+    for a, b in zip(sparse.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("victim", ["weights.safetensors", "preprocessor.json"])
+def test_tampered_file_is_refused(artifact: Path, victim: str) -> None:
+    path = artifact / victim
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=rf"{victim}' has sha256 .* altered after saving"):
+        finlite.load(artifact)
+
+
+def test_edited_manifest_and_missing_file_are_refused(artifact: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(artifact, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["metrics"]["test"]["auc"] = 0.99
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="modified after the artifact was saved"):
+        finlite.load(copy)
+    (artifact / "preprocessor.json").unlink()
+    with pytest.raises(ArtifactError, match=r"preprocessor\.json' listed in the manifest is missing"):
+        finlite.load(artifact)
+    with pytest.raises(ArtifactError, match="is not a directory"):
+        finlite.load(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ArtifactError, match="has no manifest.json"):
+        finlite.load(tmp_path / "empty")
+
+
+def test_existing_output_is_not_overwritten(artifact: Path) -> None:
+    before = (artifact / "manifest.json").read_bytes()
+    with pytest.raises(finlite.DataError, match="already exists; choose another --out or pass --force"):
+        finlite.train(make_loans(100), target="defaulted", config=FAST, out=artifact)
+    assert (artifact / "manifest.json").read_bytes() == before
+
+
+def test_failed_save_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import finlite.artifact as art_mod
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(art_mod.Preprocessor, "save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        finlite.train(make_loans(200), target="defaulted", hidden=(8,), config=FAST, out=tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []  # neither the artifact nor a temporary directory
+
+
+def test_overwrite_replaces_whole_artifact(artifact: Path) -> None:
+    finlite.train(make_loans(300), target="defaulted", hidden=(8,), seed=3, config=FAST, out=artifact, overwrite=True)
+    assert finlite.load(artifact).manifest["seed"] == 3
+    assert [p.name for p in artifact.parent.iterdir() if p.name.startswith(".")] == []
