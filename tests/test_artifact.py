@@ -11,10 +11,10 @@ import pytest
 import torch
 
 import finlite
-from finlite.artifact import load_weights, save_weights
 from finlite.compress import MagnitudePruning, prune
 from finlite.errors import ArtifactError
 from finlite.models import TabularMLP
+from finlite.models.serialize import load_weights, save_weights
 from tests.conftest import FAST, make_loans
 
 
@@ -52,7 +52,7 @@ def test_sparse_weights_are_stored_compactly(tmp_path: Path) -> None:
     assert sparse_bytes < 0.2 * dense_bytes
     assert counts["layers.0.weight"] == round(0.1 * 64 * 128)
     again = load_weights(sparse.config(), tmp_path / "sparse.safetensors")
-    for a, b in zip(sparse.state_dict().values(), again.state_dict().values()):
+    for a, b in zip(sparse.state_dict().values(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
 

@@ -144,7 +144,7 @@ def test_stratified_split_is_deterministic_and_stratified(german: pd.DataFrame) 
     a = make_split(german, y, SplitConfig(seed=3))
     b = make_split(german, y, SplitConfig(seed=3))
     c = make_split(german, y, SplitConfig(seed=4))
-    assert all(np.array_equal(x, z) for x, z in zip((a.train, a.validation, a.test), (b.train, b.validation, b.test)))
+    assert all(np.array_equal(x, z) for x, z in zip((a.train, a.validation, a.test), (b.train, b.validation, b.test), strict=True))
     assert not np.array_equal(a.test, c.test)
     assert a.sizes() == {"train": 600, "validation": 200, "test": 200}
     for part in (a.train, a.validation, a.test):

@@ -26,7 +26,7 @@ def _sig(z: float) -> float:
 def test_loss_matches_formula_by_hand() -> None:
     zs, zt, y = torch.tensor([0.3, -1.2]), torch.tensor([1.5, -0.4]), torch.tensor([1.0, 0.0])
     method = Distillation(temperature=2.0, alpha=0.7)
-    kl = sum(_kl2(_sig(t / 2), _sig(s / 2)) for s, t in zip(zs.tolist(), zt.tolist())) / 2
+    kl = sum(_kl2(_sig(t / 2), _sig(s / 2)) for s, t in zip(zs.tolist(), zt.tolist(), strict=True)) / 2
     ce = (-math.log(_sig(0.3)) - math.log(1 - _sig(-1.2))) / 2
     expected = 0.7 * 4 * kl + 0.3 * ce
     assert float(distillation_loss(zs, zt, y, method)) == pytest.approx(expected, rel=1e-6)
@@ -55,7 +55,7 @@ def test_distill_imitates_teacher_and_leaves_inputs_alone() -> None:
     before = [p.clone() for p in student.parameters()]
     result = distill(teacher, student, Distillation(alpha=1.0, temperature=1.0), data=data,
                      train=finlite.TrainConfig(epochs=150, patience=150, lr=1e-2, progress=False))
-    assert all(torch.equal(a, b) for a, b in zip(before, student.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before, student.parameters(), strict=True))
     x = torch.from_numpy(data.x_test)
     gap_after = (result.model.predict_proba(x) - teacher.predict_proba(x)).abs().mean()
     gap_before = (student.predict_proba(x) - teacher.predict_proba(x)).abs().mean()
@@ -68,7 +68,7 @@ def test_same_seed_same_metrics_different_seed_differs() -> None:
     b = finlite.train(frame, target="defaulted", hidden=(16,), seed=1, config=FAST)
     c = finlite.train(frame, target="defaulted", hidden=(16,), seed=2, config=FAST)
     assert a.metrics == b.metrics
-    assert all(torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True))
     assert a.metrics["test"]["auc"] != c.metrics["test"]["auc"]
 
 

@@ -25,6 +25,9 @@ from finlite.data import Preprocessor, Schema, SplitConfig, infer_schema, prepar
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
 from finlite.models import LogisticRegression, TabularMLP
 from finlite.training import TrainConfig
+
+# `finlite.compress` is the workflow function; the methods live in the `finlite.compress` package
+# (import them as `from finlite.compress import ...`, which Python resolves through sys.modules).
 from finlite.workflow import compress, evaluate_artifact, train
 
 __all__ = [

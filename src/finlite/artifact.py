@@ -29,8 +29,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 from finlite._util import dump_json, sha256_file
 from finlite._version import __version__
@@ -38,14 +36,13 @@ from finlite.compress.plan import PruningPlan
 from finlite.data.preprocess import Preprocessor
 from finlite.data.schema import Schema
 from finlite.errors import ArtifactError, ConfigError, DataError
-from finlite.models.base import FinliteModel, build_model
+from finlite.models.base import FinliteModel
+from finlite.models.serialize import WEIGHTS, load_weights, save_weights
 
-__all__ = ["Artifact", "load", "load_weights", "save_artifact", "save_weights"]
+__all__ = ["Artifact", "load", "save_artifact"]
 
 FORMAT = "finlite.artifact/1"
-MANIFEST, WEIGHTS, PREPROCESSOR, PLAN = "manifest.json", "weights.safetensors", "preprocessor.json", "pruning_plan.json"
-_SPARSE_KEY = "finlite.sparse"
-_MASK_SUFFIX = "::mask"
+MANIFEST, PREPROCESSOR, PLAN = "manifest.json", "preprocessor.json", "pruning_plan.json"
 
 
 def library_versions() -> dict[str, str]:
@@ -57,61 +54,6 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-# -- weights ---------------------------------------------------------------------------------
-def save_weights(model: FinliteModel, path: str | Path) -> dict[str, int]:
-    """Write a model's tensors to safetensors, sparse ones compactly.
-
-    A tensor is stored as a packed bit mask plus its non-zero values whenever that takes fewer
-    bytes than the dense tensor (for float32, below about 97 % density). Returns
-    ``{tensor name: non-zeros}`` for the tensors stored sparsely.
-    """
-    tensors: dict[str, torch.Tensor] = {}
-    sparse: dict[str, list[int]] = {}
-    counts: dict[str, int] = {}
-    for name, tensor in model.state_dict().items():
-        t = tensor.detach().contiguous().cpu()
-        flat = t.flatten()
-        nonzero = flat != 0
-        nnz = int(nonzero.sum())
-        compact = (flat.numel() + 7) // 8 + nnz * flat.element_size()
-        if t.is_floating_point() and compact < flat.numel() * flat.element_size():
-            bits = np.packbits(nonzero.numpy())
-            tensors[name] = flat[nonzero].clone()
-            tensors[name + _MASK_SUFFIX] = torch.from_numpy(bits)
-            sparse[name] = list(t.shape)
-            counts[name] = nnz
-        else:
-            tensors[name] = t.clone()
-    save_file(tensors, str(path), metadata={_SPARSE_KEY: json.dumps(sparse, sort_keys=True)})
-    return counts
-
-
-def load_weights(model_config: Mapping[str, Any], path: str | Path) -> FinliteModel:
-    """Rebuild a model from its config and a safetensors file written by :func:`save_weights`."""
-    model = build_model(dict(model_config))
-    state: dict[str, torch.Tensor] = {}
-    with safe_open(str(path), framework="pt") as fh:
-        sparse = json.loads((fh.metadata() or {}).get(_SPARSE_KEY, "{}"))
-        for key in fh.keys():
-            if key.endswith(_MASK_SUFFIX):
-                continue
-            tensor = fh.get_tensor(key)
-            if key in sparse:
-                shape = sparse[key]
-                n = int(np.prod(shape))
-                mask = np.unpackbits(fh.get_tensor(key + _MASK_SUFFIX).numpy(), count=n).astype(bool)
-                dense = torch.zeros(n, dtype=tensor.dtype)
-                dense[torch.from_numpy(mask)] = tensor
-                tensor = dense.view(*shape)
-            state[key] = tensor
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ArtifactError(f"Weights in {str(path)!r} do not fit the model config: {exc}") from exc
-    model.eval()
-    return model
 
 
 # -- saving ----------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def test_structured_plan_gives_planned_widths(shape: tuple[int, list[int]], spar
     assert list(pruned.hidden) == [layer.kept for layer in plan.layers]
     assert all(w >= 1 for w in pruned.hidden)
     widths = [shape[0], *pruned.hidden, 1]
-    for (_, layer), n_in, n_out in zip(pruned.linear_layers(), widths[:-1], widths[1:]):
+    for (_, layer), n_in, n_out in zip(pruned.linear_layers(), widths[:-1], widths[1:], strict=True):
         assert tuple(layer.weight.shape) == (n_out, n_in)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,18 +11,9 @@ from finlite.evaluate.cost import cost_metrics
 from finlite.evaluate.fidelity import fidelity_metrics
 from finlite.evaluate.metrics import classification_metrics
 from finlite.models.base import FinliteModel
+from finlite.models.serialize import weights_nbytes
 
-__all__ = ["compare_models", "model_evidence", "render_markdown", "render_table", "weights_nbytes"]
-
-
-def weights_nbytes(model: FinliteModel) -> int:
-    """Bytes the model's weights take in an artifact (written to a scratch file and measured)."""
-    from finlite.artifact import WEIGHTS, save_weights
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / WEIGHTS
-        save_weights(model, path)
-        return path.stat().st_size
+__all__ = ["compare_models", "model_evidence", "render_markdown", "render_table"]
 
 
 def _scores(model: FinliteModel, x: np.ndarray) -> np.ndarray:
