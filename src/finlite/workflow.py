@@ -171,8 +171,11 @@ def compress(
     seed_everything(seed)
     student = TabularMLP(prepared.x_train.shape[1], student_hidden, dropout=0.0)
     distilled = distill(art.model, student, distillation, data=prepared, train=config)
-    steps: list[dict[str, Any]] = [{**method_to_dict(distillation), "student": student.config(),
-                                    "train": config.to_dict(), "best_epoch": distilled.training.best_epoch}]
+    provenance = {"path": str(art.path), "manifest_sha256": art.manifest["manifest_sha256"],
+                  "model": art.manifest["model"]}
+    steps: list[dict[str, Any]] = [{**method_to_dict(distillation), "teacher": provenance,
+                                    "student": student.config(), "train": config.to_dict(),
+                                    "best_epoch": distilled.training.best_epoch}]
     model, applied = distilled.model, None
     if plan is not None or (pruning is not None and pruning.sparsity > 0):
         applied = plan if plan is not None else plan_pruning(model, pruning)  # type: ignore[arg-type]
@@ -184,7 +187,7 @@ def compress(
         steps.append({**applied.method, "planned_sparsity": applied.sparsity(), "unit": applied.unit,
                       "fine_tune": fine_tune.to_dict(), "best_epoch": tuned.training.best_epoch})
     report = compare_models(art.model, model, prepared.x_test, prepared.y_test, art.cutoff, timing=timing)
-    report["teacher_artifact"] = {"path": str(art.path), "manifest_sha256": art.manifest["manifest_sha256"]}
+    report["teacher_artifact"] = provenance
     path = None
     if out is not None:
         metrics = {"test": report["student"], "fidelity": report["fidelity"], "ratios": report["ratios"],

@@ -45,3 +45,6 @@ def test_student_keeps_its_promises(demo_dir: tuple[Path, str]) -> None:
     assert again["student"]["auc"] == pytest.approx(student.metrics["test"]["auc"])
     assert student.plan is not None and student.plan.sparsity() == pytest.approx(0.5, abs=0.01)
     assert student.manifest["sparse_tensors"]  # the pruned layers are stored sparsely
+    steps = student.manifest["steps"]
+    assert [s["method"] for s in steps] == ["distillation", "magnitude_pruning"]
+    assert steps[0]["teacher"]["manifest_sha256"] == teacher.manifest["manifest_sha256"]
