@@ -86,7 +86,7 @@ def test_edited_manifest_and_missing_file_are_refused(artifact: Path, tmp_path: 
 
 def test_existing_output_is_not_overwritten(artifact: Path) -> None:
     before = (artifact / "manifest.json").read_bytes()
-    with pytest.raises(finlite.DataError, match="already exists; choose another --out or pass --force"):
+    with pytest.raises(ArtifactError, match="already exists; choose another --out or pass --force"):
         finlite.train(make_loans(100), target="defaulted", config=FAST, out=artifact)
     assert (artifact / "manifest.json").read_bytes() == before
 

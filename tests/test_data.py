@@ -217,6 +217,16 @@ def test_preprocessor_fitted_on_train_only() -> None:
     assert data.preprocessor.numeric_[0].median == pytest.approx(med)
 
 
+def test_numeric_codes_declared_categorical_match_across_dtypes() -> None:
+    train = pd.DataFrame({"grade": [1.0, 2.0, np.nan, 3.0] * 10, "y": [0, 1] * 20})
+    pre = Preprocessor(infer_schema(train, "y", categorical=["grade"])).fit(train)
+    assert "__missing__" in pre.categorical_[0].categories
+    scored = pre.transform(pd.DataFrame({"grade": [2, 3]}))  # int column now: no gaps in this file
+    names = pre.feature_names
+    assert scored[0, names.index("grade=2")] == 1 and scored[1, names.index("grade=3")] == 1
+    assert scored[:, names.index("grade=__unseen__")].sum() == 0
+
+
 def test_unfitted_preprocessor() -> None:
     with pytest.raises(DataError, match="not fitted yet"):
         Preprocessor(infer_schema(make_loans(30), "defaulted")).transform(make_loans(30))

@@ -24,7 +24,7 @@ from finlite.compress.registry import method_to_dict
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.prepared import PreparedData, prepare
 from finlite.data.split import SplitConfig
-from finlite.errors import DataError
+from finlite.errors import ArtifactError, DataError
 from finlite.evaluate.metrics import classification_metrics
 from finlite.evaluate.report import compare_models, model_evidence, render_markdown
 from finlite.models.base import FinliteModel
@@ -89,7 +89,7 @@ def train(
     if model not in ("mlp", "logistic"):
         raise param_error("train", "model", "'mlp' or 'logistic'", model)
     if out is not None and Path(out).exists() and not overwrite:
-        raise DataError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+        raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
     config = replace(config or TrainConfig(), seed=seed)
     prepared = prepare(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
                        drop=drop, split=SplitConfig(seed=seed, date_column=date_column))
@@ -162,7 +162,7 @@ def compress(
     """
     art = teacher if isinstance(teacher, Artifact) else load(teacher)
     if out is not None and Path(out).exists() and not overwrite:
-        raise DataError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+        raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
     seed = int(art.manifest["seed"]) if seed is None else seed
     distillation = distillation or Distillation()
     config = replace(config or TrainConfig(lr=3e-3, patience=30), seed=seed)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from finlite._util import dump_json, write_text_atomic
-from finlite.data.schema import Schema, numeric_column
+from finlite.data.schema import Schema, label_key, numeric_column
 from finlite.errors import DataError
 
 __all__ = ["Preprocessor"]
@@ -87,7 +87,12 @@ class Preprocessor:
 
     @staticmethod
     def _category_keys(series: pd.Series) -> pd.Series:
-        keys = series.astype("string").str.strip()
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            # Numeric codes declared categorical: 3 and 3.0 must be the same category whether a
+            # file's column came out as int (no gaps) or float (with gaps).
+            keys = series.map(lambda v: MISSING if pd.isna(v) else label_key(v)).astype("string")
+        else:
+            keys = series.astype("string").str.strip()
         return keys.fillna(MISSING).replace("", MISSING)
 
     # -- transforming ------------------------------------------------------------------
