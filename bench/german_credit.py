@@ -29,9 +29,7 @@ def run(seeds: int) -> dict:
                                     config=TrainConfig(progress=False), out=Path(tmp) / f"t{seed}")
             logistic = finlite.train(data, target="creditability", positive="bad", seed=seed, model="logistic",
                                      config=TrainConfig(progress=False))
-            student = finlite.compress(teacher.path, data, pruning=MagnitudePruning(sparsity=0.5),
-                                       config=TrainConfig(lr=3e-3, patience=30, progress=False),
-                                       fine_tune=TrainConfig(epochs=100, lr=1e-3, patience=20, progress=False))
+            student = finlite.compress(teacher.path, data, pruning=MagnitudePruning(sparsity=0.5), progress=False)
             r = student.report
             rows.append({
                 "seed": seed,

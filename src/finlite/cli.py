@@ -55,10 +55,15 @@ def _widths(text: str, option: str) -> tuple[int, ...]:
     return widths
 
 
+def _progress(quiet: bool) -> bool:
+    # Progress bars only on a terminal: in CI logs and pipes they are noise.
+    return not quiet and sys.stderr.isatty()
+
+
 def _train_config(epochs: int, quiet: bool) -> Any:
     from finlite.training import TrainConfig
 
-    return TrainConfig(epochs=epochs, progress=not quiet and sys.stderr.isatty())
+    return TrainConfig(epochs=epochs, progress=_progress(quiet))
 
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars.")]
@@ -132,14 +137,10 @@ def compress(
     pruning = MagnitudePruning(sparsity=sparsity, granularity="neuron" if structured else "weight",
                                norm=norm, scope=scope)
     ready = PruningPlan.load(plan) if plan is not None else None
-    progress = not quiet and sys.stderr.isatty()
-    from finlite.training import TrainConfig
-
     outcome = run(teacher, data, student_hidden=_widths(student_width, "--student-width"),
                   distillation=Distillation(temperature=temperature, alpha=alpha), pruning=pruning, plan=ready,
-                  seed=seed, config=TrainConfig(lr=3e-3, patience=30, progress=progress),
-                  fine_tune=TrainConfig(epochs=100, lr=1e-3, patience=20, progress=progress),
-                  out=None if dry_run else out, overwrite=force, plan_only=dry_run)
+                  seed=seed, out=None if dry_run else out, overwrite=force, plan_only=dry_run,
+                  progress=_progress(quiet))
     if outcome.plan is not None:
         if save_plan is not None:
             outcome.plan.save(save_plan)
@@ -208,23 +209,18 @@ def demo(
 ) -> None:
     """Train a teacher on the bundled German credit data, distil and prune a student, compare them."""
     from finlite import datasets
+    from finlite.compress import MagnitudePruning
     from finlite.evaluate.report import render_table
     from finlite.workflow import compress as run_compress
     from finlite.workflow import train as run_train
 
-    info = datasets.list_datasets()[0]
-    data = datasets.path("german_credit")
+    info = datasets.info("german_credit")
+    data = datasets.path(info.name)
     typer.echo(f"German credit ({info.rows} applications, target {info.target!r}, positive {info.positive!r})")
-    config = _train_config(200, quiet)
-    teacher = run_train(data, target=info.target, positive=info.positive, seed=seed, config=config,
-                        out=out / "teacher", overwrite=True)
-    from finlite.compress import MagnitudePruning
-    from finlite.training import TrainConfig
-
+    teacher = run_train(data, target=info.target, positive=info.positive, seed=seed,
+                        config=_train_config(200, quiet), out=out / "teacher", overwrite=True)
     student = run_compress(teacher.path, data, pruning=MagnitudePruning(sparsity=0.5), seed=seed,
-                           config=TrainConfig(lr=3e-3, patience=30, progress=config.progress),
-                           fine_tune=TrainConfig(epochs=100, lr=1e-3, patience=20, progress=config.progress),
-                           out=out / "student", overwrite=True)
+                           out=out / "student", overwrite=True, progress=_progress(quiet))
     typer.echo(render_table(student.report))
     typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student.path}\n"
                f"report: {student.path / 'report.md'}")

@@ -36,6 +36,11 @@ __all__ = ["CompressOutcome", "TrainOutcome", "compress", "evaluate_artifact", "
 
 DataLike = str | os.PathLike[str] | pd.DataFrame | Table
 
+# Defaults for compress: distillation starts from scratch (a higher rate, more patience);
+# fine-tuning after pruning starts from trained weights (a lower rate, fewer epochs).
+DISTILL_TRAINING = TrainConfig(lr=3e-3, patience=30)
+FINE_TUNING = TrainConfig(epochs=100, lr=1e-3, patience=20)
+
 
 @dataclass
 class TrainOutcome:
@@ -150,6 +155,7 @@ def compress(
     overwrite: bool = False,
     timing: bool = True,
     plan_only: bool = False,
+    progress: bool = True,
 ) -> CompressOutcome:
     """Distil a teacher artifact into a small MLP, prune it, fine-tune it, and compare the two.
 
@@ -159,14 +165,16 @@ def compress(
     models are evaluated on the test split and the student artifact is written with the
     report inside it. With ``plan_only`` it stops after planning (a dry run): the outcome
     holds the distilled, unpruned student and the plan, and nothing is written.
+    ``config`` and ``fine_tune`` default to :data:`DISTILL_TRAINING` and :data:`FINE_TUNING`
+    (``progress`` sets their progress bars); the seed defaults to the teacher's.
     """
     art = teacher if isinstance(teacher, Artifact) else load(teacher)
     if out is not None and Path(out).exists() and not overwrite:
         raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
     seed = int(art.manifest["seed"]) if seed is None else seed
     distillation = distillation or Distillation()
-    config = replace(config or TrainConfig(lr=3e-3, patience=30), seed=seed)
-    fine_tune = replace(fine_tune or TrainConfig(epochs=100, lr=1e-3, patience=20), seed=seed)
+    config = replace(config or replace(DISTILL_TRAINING, progress=progress), seed=seed)
+    fine_tune = replace(fine_tune or replace(FINE_TUNING, progress=progress), seed=seed)
     prepared = prepare_like(art, data)
     seed_everything(seed)
     student = TabularMLP(prepared.x_train.shape[1], student_hidden, dropout=0.0)

@@ -16,7 +16,7 @@ import pandas as pd
 from finlite._util import closest
 from finlite.errors import DataError
 
-__all__ = ["DatasetInfo", "list_datasets", "load", "path"]
+__all__ = ["DatasetInfo", "info", "list_datasets", "load", "path"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,8 @@ def list_datasets() -> list[DatasetInfo]:
     return [_DATASETS[k] for k in sorted(_DATASETS)]
 
 
-def _info(name: str) -> DatasetInfo:
+def info(name: str) -> DatasetInfo:
+    """What a bundled dataset is: target, positive class, size, source and licence."""
     if name not in _DATASETS:
         raise DataError(f"No bundled dataset named {name!r}.{closest(name, _DATASETS)} "
                         f"Bundled: {', '.join(sorted(_DATASETS))}.")
@@ -61,8 +62,8 @@ def _info(name: str) -> DatasetInfo:
 
 def path(name: str) -> Path:
     """Filesystem path of a bundled dataset's file."""
-    info = _info(name)
-    return Path(str(resources.files("finlite.datasets").joinpath("data", info.file)))
+    spec = info(name)
+    return Path(str(resources.files("finlite.datasets").joinpath("data", spec.file)))
 
 
 def load(name: str) -> pd.DataFrame:
