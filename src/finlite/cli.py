@@ -170,7 +170,7 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(result, indent=2, sort_keys=True))
     elif baseline is not None:
-        typer.echo(render_table(result).replace("teacher", "baseline").replace("student", "artifact"))
+        typer.echo(render_table(result, names=("baseline", "artifact")))
     else:
         m = result["model"]
         typer.echo(f"{result['split']} split, {result['rows']} rows, cut-off {m['cutoff']:g}")

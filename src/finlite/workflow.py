@@ -203,8 +203,25 @@ def compress(
         path = save_artifact(out, model=model, preprocessor=art.preprocessor, role="student", seed=seed,
                              cutoff=art.cutoff, data=prepared.summary(), steps=steps, metrics=metrics,
                              plan=applied, overwrite=overwrite,
-                             extra_files={"report.md": render_markdown(report), "report.json": dump_json(report)})
+                             extra_files={"report.md": render_markdown(report, sections=_report_sections(prepared, applied)),
+                                          "report.json": dump_json(report)})
     return CompressOutcome(model=model, plan=applied, report=report, path=path)
+
+
+def _report_sections(prepared: PreparedData, plan: PruningPlan | None) -> dict[str, str]:
+    """The data provenance and the pruning plan, for a reviewer reading report.md."""
+    summary = prepared.summary()
+    schema = prepared.schema
+    data = [f"source: {summary['source']} (content sha256 {summary['content_sha256']})",
+            f"split: {summary['split']['method']}, rows {summary['split']['rows']}",
+            f"target: {schema.target!r}, positive class {schema.positive!r}",
+            f"features: {len(schema.numeric)} numeric, {len(schema.categorical)} categorical; "
+            f"dropped: {', '.join(schema.drop) or 'none'}",
+            *(f"note: {note}" for note in schema.notes)]
+    sections = {"Data": "\n".join(data)}
+    if plan is not None:
+        sections["Pruning plan"] = plan.summary()
+    return sections
 
 
 def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,

@@ -25,6 +25,10 @@ def test_demo_prints_side_by_side_table(demo_dir: tuple[Path, str]) -> None:
         assert label in text
     assert f"report: {out / 'student' / 'report.md'}" in text
     assert (out / "teacher" / "manifest.json").is_file()
+    report = (out / "student" / "report.md").read_text()
+    for heading in ("## Swap set", "## Data", "## Pruning plan"):
+        assert heading in report
+    assert "positive class 'bad'" in report and "layers.0" in report
 
 
 def test_student_keeps_its_promises(demo_dir: tuple[Path, str]) -> None:

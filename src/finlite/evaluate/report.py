@@ -80,22 +80,27 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
-def render_table(report: dict[str, Any]) -> str:
-    """Plain-text table, teacher and student side by side, for the terminal."""
+def render_table(report: dict[str, Any], names: tuple[str, str] = ("teacher", "student")) -> str:
+    """Plain-text table, teacher and student side by side, for the terminal.
+
+    ``names`` labels the two columns (e.g. "baseline" and "candidate" for ``finlite evaluate``).
+    """
     rows = _rows(report)
-    head = ("metric", "teacher", "student")
+    head = ("metric", *names)
     widths = [max(len(r[i]) for r in [*rows, head]) for i in range(3)]
     line = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}"  # noqa: E731
     out = [f"{report['split']} split, {report['rows']} rows, cut-off {report['fidelity']['cutoff']:g}",
            line(head), line(tuple("-" * w for w in widths))]
     out.extend(line(r) for r in rows)
     ratios = report["ratios"]
-    out.append(f"student is {ratios['size_ratio']:.1f}x smaller on disk; AUC drop {ratios['auc_drop']:+.4f}")
+    out.append(f"{names[1]} is {ratios['size_ratio']:.1f}x smaller on disk; AUC drop {ratios['auc_drop']:+.4f}")
     return "\n".join(out)
 
 
-def render_markdown(report: dict[str, Any], title: str = "finlite compression report") -> str:
-    """Markdown report: the side-by-side table and the swap set."""
+def render_markdown(report: dict[str, Any], title: str = "finlite compression report",
+                    sections: dict[str, str] | None = None) -> str:
+    """Markdown report: the side-by-side table, the swap set, and any extra ``sections``
+    (heading → preformatted text, e.g. the pruning plan's summary)."""
     lines = [f"# {title}", "", f"Evaluated on the {report['split']} split ({report['rows']} rows); "
              f"cut-off {report['fidelity']['cutoff']:g} on P(positive).", "",
              "| metric | teacher | student |", "|---|---:|---:|"]
@@ -110,4 +115,6 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
             rate = "-" if cell["positive_rate"] is None else f"{cell['positive_rate']:.1%}"
             row.append(f"{cell['count']} (bad rate {rate})")
         lines.append(f"| {t.replace('_', ' ')} | {row[0]} | {row[1]} |")
+    for heading, text in (sections or {}).items():
+        lines += ["", f"## {heading}", "", "```", text, "```"]
     return "\n".join(lines) + "\n"
