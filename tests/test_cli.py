@@ -114,3 +114,18 @@ def test_compress_needs_out_or_dry_run(teacher_dir: Path, german_csv: Path) -> N
     assert result.exit_code == 2 and "Missing --out" in result.output
     result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--dry-run"])
     assert result.exit_code == 2 and "--dry-run needs --save-plan" in result.output
+
+
+def test_train_overrides_wire_through(loans_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "logit"
+    result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--positive", "yes",
+                                 "--model", "logistic", "--drop", "home_ownership", "--categorical", "utilisation",
+                                 "--date-column", "application_date", "--cutoff", "0.3", "--seed", "5",
+                                 "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    art = finlite.load(out)
+    assert art.manifest["model"]["kind"] == "logistic" and art.cutoff == 0.3 and art.manifest["seed"] == 5
+    assert "home_ownership" in art.schema.drop and "utilisation" in art.schema.categorical
+    assert art.manifest["data"]["split"]["method"] == "out-of-time"
+    again = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--out", str(out), "--quiet"])
+    assert again.exit_code == 2 and "already exists" in again.output
