@@ -50,7 +50,7 @@ def loans_csv(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def german_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def german_csv() -> Path:
     return datasets.path("german_credit")
 
 

@@ -62,10 +62,6 @@ class CompressOutcome:
     path: Path | None
 
 
-def _check_cutoff(cutoff: float) -> float:
-    return check_fraction("train", "cutoff", cutoff, low_open=True, high_open=True)
-
-
 def train(
     data: DataLike,
     *,
@@ -90,7 +86,7 @@ def train(
     ``seed``; the preprocessor is fitted on the training split; early stopping watches the
     validation AUC; metrics are computed on the untouched test split.
     """
-    _check_cutoff(cutoff)
+    check_fraction("train", "cutoff", cutoff, low_open=True, high_open=True)
     if model not in ("mlp", "logistic"):
         raise param_error("train", "model", "'mlp' or 'logistic'", model)
     if out is not None and Path(out).exists() and not overwrite:

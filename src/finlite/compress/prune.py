@@ -107,6 +107,20 @@ def _lowest(scores: np.ndarray, k: int) -> list[int]:
     return sorted(int(i) for i in np.argsort(scores, kind="stable")[:k])
 
 
+def _lowest_keeping_one(order: np.ndarray, owner: np.ndarray, sizes: list[int], k: int) -> np.ndarray:
+    """The first ``k`` positions of ``order`` that leave every layer at least one neuron."""
+    removed = np.zeros(len(sizes), dtype=int)
+    chosen: list[int] = []
+    for pos in order:
+        if len(chosen) == k:
+            break
+        i = owner[pos]
+        if removed[i] < sizes[i] - 1:
+            chosen.append(int(pos))
+            removed[i] += 1
+    return np.asarray(chosen, dtype=int)
+
+
 def plan_pruning(model: FinliteModel, method: MagnitudePruning) -> PruningPlan:
     """Score every candidate and decide what goes, without touching the model (a dry run)."""
     layers = _candidates(model, method.granularity)
@@ -129,18 +143,12 @@ def plan_pruning(model: FinliteModel, method: MagnitudePruning) -> PruningPlan:
         k = int(round(method.sparsity * flat.size))
         owner = np.concatenate([np.full(s.size, i) for i, s in enumerate(scores)])
         local = np.concatenate([np.arange(s.size) for s in scores])
-        pruned = [[] for _ in scores]
-        removed = np.zeros(len(scores), dtype=int)
-        for pos in np.argsort(flat, kind="stable"):
-            if k == 0:
-                break
-            i = owner[pos]
-            if neuron and removed[i] == scores[i].size - 1:
-                continue  # every layer keeps at least one neuron
-            pruned[i].append(int(local[pos]))
-            removed[i] += 1
-            k -= 1
-        pruned = [sorted(p) for p in pruned]
+        order = np.argsort(flat, kind="stable")
+        if neuron:
+            chosen = _lowest_keeping_one(order, owner, [s.size for s in scores], k)
+        else:
+            chosen = order[:k]  # weights have no floor: the k smallest overall
+        pruned = [sorted(int(j) for j in local[chosen[owner[chosen] == i]]) for i in range(len(scores))]
     plan_layers = [
         LayerPlan(name=name, shape=list(layer.weight.shape), unit=method.granularity,
                   scores=[float(v) for v in s], pruned=p)

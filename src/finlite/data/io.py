@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from finlite._util import sha256_file
 from finlite.errors import DataError
 
 __all__ = ["Table", "frame_sha256", "read_table"]
@@ -72,8 +73,6 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
         raise DataError(f"Data file {str(path)!r} could not be read: {exc}. Check that it is valid CSV or Parquet.") from exc
     if frame.empty:
         raise DataError(f"Data file {str(path)!r} has a header but no rows; it needs at least one row.")
-    from finlite._util import sha256_file
-
     return Table(frame, str(path), sha256_file(path))
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from finlite.models.base import FinliteModel
+from finlite.models.serialize import weights_nbytes
 
 __all__ = ["cost_metrics", "count_parameters", "flops_per_row", "measure_latency"]
 
@@ -63,15 +63,12 @@ def measure_latency(model: FinliteModel, n_features: int, *, repeats: int = 300,
             "rows_per_second": float(batch * batch_repeats / elapsed), "batch": batch}
 
 
-def cost_metrics(model: FinliteModel, weights_path: str | Path | None, n_features: int, *,
-                 timing: bool = True) -> dict[str, Any]:
-    """Parameters, non-zeros, bytes on disk, FLOPs and (optionally) timings of one model."""
+def cost_metrics(model: FinliteModel, n_features: int, *, timing: bool = True) -> dict[str, Any]:
+    """Parameters, non-zeros, bytes of its weights file, FLOPs and (optionally) timings of one model."""
     total, nonzero = count_parameters(model)
     dense, sparse = flops_per_row(model)
-    out: dict[str, Any] = {"parameters": total, "nonzero_parameters": nonzero,
+    out: dict[str, Any] = {"parameters": total, "nonzero_parameters": nonzero, "model_bytes": weights_nbytes(model),
                            "flops_per_row": dense, "flops_per_row_nonzero": sparse}
-    if weights_path is not None:
-        out["model_bytes"] = Path(weights_path).stat().st_size
     if timing:
         out.update(measure_latency(model, n_features))
     return out

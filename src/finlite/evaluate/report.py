@@ -11,7 +11,6 @@ from finlite.evaluate.cost import cost_metrics
 from finlite.evaluate.fidelity import fidelity_metrics
 from finlite.evaluate.metrics import classification_metrics
 from finlite.models.base import FinliteModel
-from finlite.models.serialize import weights_nbytes
 
 __all__ = ["compare_models", "model_evidence", "render_markdown", "render_table"]
 
@@ -25,8 +24,7 @@ def model_evidence(model: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: fl
     """Quality and cost metrics of one model on (x, y), and its scores."""
     p = _scores(model, x)
     metrics = classification_metrics(y, p, cutoff)
-    metrics.update(cost_metrics(model, None, x.shape[1], timing=timing))
-    metrics["model_bytes"] = weights_nbytes(model)
+    metrics.update(cost_metrics(model, x.shape[1], timing=timing))
     return metrics, p
 
 
