@@ -30,9 +30,11 @@ from finlite.evaluate.report import compare_models, model_evidence, render_markd
 from finlite.models.base import FinliteModel
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
+from finlite.recipe import GateResult, Recipe, RecipeResult, evaluate_candidate, run_recipe
 from finlite.training import TrainConfig, fit, seed_everything, validation_auc
 
-__all__ = ["CompressOutcome", "TrainOutcome", "compress", "evaluate_artifact", "train"]
+__all__ = ["CompressOutcome", "RecipeOutcome", "TrainOutcome", "compress", "compress_with_recipe",
+           "evaluate_artifact", "recipe_summary", "train"]
 
 DataLike = str | os.PathLike[str] | pd.DataFrame | Table
 
@@ -204,7 +206,101 @@ def compress(
     return CompressOutcome(model=model, plan=applied, report=report, path=path)
 
 
-def _report_sections(prepared: PreparedData, plan: PruningPlan | None) -> dict[str, str]:
+@dataclass
+class RecipeOutcome:
+    """A recipe run: the kept model (None if no step passed its gates), every step's record,
+    the test-split report, the final gate results on the test split, and the artifact path."""
+
+    model: FinliteModel | None
+    result: RecipeResult
+    report: dict[str, Any]
+    final_gates: list[GateResult]
+    path: Path | None
+
+    @property
+    def passed(self) -> bool:
+        """True when some step was kept and the kept model passes every gate on the test split."""
+        return self.model is not None and all(g.passed for g in self.final_gates)
+
+
+def compress_with_recipe(
+    teacher: str | Path | Artifact,
+    data: DataLike,
+    recipe: Recipe,
+    *,
+    seed: int | None = None,
+    config: TrainConfig | None = None,
+    fine_tune: TrainConfig | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    timing: bool = True,
+    progress: bool = True,
+    on_step: Any = None,
+) -> RecipeOutcome:
+    """Run a recipe on a teacher artifact, evaluate the kept model on the test split, save it.
+
+    Steps are judged on the validation split (see :mod:`finlite.recipe`); the kept model is
+    then compared with the teacher on the test split, the gates are checked again there, and
+    the artifact records the recipe, every step (kept or rolled back, with its gate results)
+    and the final gates. Nothing is written when no step was kept.
+    """
+    art = teacher if isinstance(teacher, Artifact) else load(teacher)
+    if out is not None and Path(out).exists() and not overwrite:
+        raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+    seed = int(art.manifest["seed"]) if seed is None else seed
+    config = replace(config or replace(DISTILL_TRAINING, progress=progress), seed=seed)
+    fine_tune = replace(fine_tune or replace(FINE_TUNING, progress=progress), seed=seed)
+    prepared = prepare_like(art, data)
+    oof = getattr(art.model, "oof_logits", None)
+    result = run_recipe(recipe, prepared, art.model, cutoff=art.cutoff, seed=seed, train=config, fine_tune=fine_tune,
+                        teacher_bytes=art.weights_bytes, train_logits=oof, timing=False, progress=on_step)
+    provenance = {"path": str(art.path), "manifest_sha256": art.manifest["manifest_sha256"],
+                  "model": art.manifest["model"]}
+    if result.model is None:
+        return RecipeOutcome(model=None, result=result, report={"teacher_artifact": provenance}, final_gates=[],
+                             path=None)
+    model = result.model
+    report = compare_models(art.model, model, prepared.x_test, prepared.y_test, art.cutoff, timing=timing)
+    report["teacher_artifact"] = provenance
+    p_teacher = art.model.predict_proba(torch.from_numpy(prepared.x_test)).numpy().astype("float64")
+    final = evaluate_candidate(model, prepared.x_test, prepared.y_test, p_teacher, art.cutoff,
+                               timing=timing and recipe.needs_latency, teacher_bytes=art.weights_bytes)
+    if timing and "latency_p50_us" in report["student"]:
+        final.update({k: report["student"][k] for k in ("latency_p50_us", "latency_p99_us")})
+    final_gates = [r for gate in recipe.gates for r in gate.check(final, report["teacher"])]
+    report["recipe"] = {"name": recipe.name, "steps": [r.to_dict() for r in result.records],
+                        "final_gates": [g.to_dict() for g in final_gates],
+                        "passed": all(g.passed for g in final_gates)}
+    path = None
+    if out is not None:
+        metrics = {"test": report["student"], "fidelity": report["fidelity"], "ratios": report["ratios"],
+                   "teacher_test": report["teacher"], "gates": report["recipe"]["final_gates"],
+                   "gates_passed": report["recipe"]["passed"]}
+        steps = [{**r.method, "status": r.status, "gates": [g.to_dict() for g in r.gates], "info": r.info}
+                 for r in result.records]
+        files = {"report.md": render_markdown(report, sections=_report_sections(prepared, result.plan, recipe, result)),
+                 "report.json": dump_json(report), "recipe.yaml": recipe.to_yaml(), **result.extra_files}
+        path = save_artifact(out, model=model, preprocessor=art.preprocessor, role="student", seed=seed,
+                             cutoff=art.cutoff, data=prepared.summary(), steps=steps, metrics=metrics,
+                             plan=result.plan, overwrite=overwrite, extra_files=files)
+    return RecipeOutcome(model=model, result=result, report=report, final_gates=final_gates, path=path)
+
+
+def recipe_summary(result: RecipeResult) -> str:
+    """One line per step: kept or rolled back, and the gate that decided."""
+    lines = []
+    for r in result.records:
+        name = r.method["method"]
+        if r.status == "kept":
+            lines.append(f"step {r.index + 1} {name}: kept")
+        else:
+            failed = "; ".join(g.message for g in r.failed_gates)
+            lines.append(f"step {r.index + 1} {name}: rolled back ({failed})")
+    return "\n".join(lines)
+
+
+def _report_sections(prepared: PreparedData, plan: PruningPlan | None, recipe: Recipe | None = None,
+                     result: RecipeResult | None = None) -> dict[str, str]:
     """The data provenance and the pruning plan, for a reviewer reading report.md."""
     summary = prepared.summary()
     schema = prepared.schema
@@ -215,6 +311,9 @@ def _report_sections(prepared: PreparedData, plan: PruningPlan | None) -> dict[s
             f"dropped: {', '.join(schema.drop) or 'none'}",
             *(f"note: {note}" for note in schema.notes)]
     sections = {"Data": "\n".join(data)}
+    if recipe is not None and result is not None:
+        sections["Recipe (steps judged on the validation split)"] = recipe_summary(result)
+        sections["Recipe file"] = recipe.to_yaml()
     if plan is not None:
         sections["Pruning plan"] = plan.summary()
     return sections

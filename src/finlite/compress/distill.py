@@ -1,23 +1,88 @@
-"""Knowledge distillation: a teacher's soft scores train a smaller student."""
+"""Knowledge distillation: a teacher's outputs train a smaller student.
+
+Three losses, each a registered config:
+
+- :class:`Distillation`: soft targets for a binary classifier, ``α·T²·KL + (1−α)·CE``;
+- :class:`RegressionDistillation`: MSE or Huber towards the teacher's output (its logit for a
+  classifier, as in Ba & Caruana 2014; its forecast for a regression model) plus the label loss;
+- :class:`HintDistillation`: the classification loss plus ``β·MSE`` between a student hidden
+  layer, mapped by a learned projection, and a teacher hidden layer (FitNets, Romero et al. 2015).
+
+The teacher is seen only through its outputs on the training rows (:class:`DistillData`), so
+any teacher works: a torch model, a LightGBM or XGBoost booster, and out-of-fold predictions
+can stand in for the teacher's own on its training rows. A transfer set of synthetic rows near
+the training data, labelled by the teacher, gives the student more of the teacher's function
+to learn than the labelled rows alone.
+"""
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from finlite._util import param_error
+from finlite._util import check_fraction, param_error
 from finlite.compress.registry import register_method
 from finlite.data.prepared import PreparedData
+from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel
+from finlite.models.linear import LogisticRegression
+from finlite.models.mlp import TabularMLP
 from finlite.training import TrainConfig, TrainResult, fit
 
-__all__ = ["DistillResult", "Distillation", "distillation_loss", "distill"]
+__all__ = [
+    "DistillData",
+    "DistillResult",
+    "Distillation",
+    "HintDistillation",
+    "RegressionDistillation",
+    "apply_masks",
+    "distill",
+    "distillation_loss",
+    "make_student",
+    "make_transfer_set",
+    "regression_distillation_loss",
+    "teacher_logits",
+]
 
 Masks = dict[str, torch.Tensor]
+TeacherFn = Callable[[np.ndarray], np.ndarray]
+STUDENTS = ("mlp", "logistic")
+TRANSFER = ("none", "perturb", "mixup")
+
+
+def _number(owner: str, name: str, value: Any, *, positive: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (positive and not value > 0):
+        raise param_error(owner, name, "a positive number" if positive else "a number", value)
+
+
+def _student_fields(owner: str, config: Any) -> None:
+    """Validate and normalise the student and transfer-set fields shared by every distillation."""
+    if config.student not in STUDENTS:
+        raise param_error(owner, "student", f"one of {STUDENTS}", config.student)
+    hidden = config.hidden
+    if isinstance(hidden, int) or not isinstance(hidden, Sequence) or isinstance(hidden, str):
+        raise param_error(owner, "hidden", "a list of positive layer widths, e.g. [16]", hidden)
+    if config.student == "mlp" and (not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1
+                                                      for h in hidden)):
+        raise param_error(owner, "hidden", "a non-empty list of positive integers", list(hidden))
+    object.__setattr__(config, "hidden", tuple(hidden))  # lists from YAML become hashable tuples
+    if config.transfer not in TRANSFER:
+        raise param_error(owner, "transfer", f"one of {TRANSFER}", config.transfer)
+    _number(owner, "transfer_size", config.transfer_size)
+    if config.transfer_size < 0:
+        raise param_error(owner, "transfer_size", "a number ≥ 0 (synthetic rows per training row)",
+                          config.transfer_size)
+    if config.transfer != "none" and config.transfer_size == 0:
+        raise ConfigError(f"The 'transfer' parameter of {owner} is {config.transfer!r} but transfer_size is 0; "
+                          "set transfer_size (synthetic rows per training row, e.g. 2) or transfer: none.")
+    check_fraction(owner, "transfer_noise", config.transfer_noise, high_open=False)
 
 
 @register_method("distillation")
@@ -30,23 +95,123 @@ class Distillation:
     logit ``z`` softened by the temperature ``T``. The ``T²`` factor keeps the soft term's
     gradients on the same scale as the label term's when ``T`` changes.
 
-    Example recipe step: ``{method: distillation, temperature: 2.0, alpha: 0.9}``.
+    Example recipe step::
+
+        {method: distillation, temperature: 2.0, alpha: 0.9, hidden: [16],
+         transfer: mixup, transfer_size: 2}
 
     Args:
         temperature: T > 0; higher values soften both distributions.
         alpha: weight of the teacher term in [0, 1]; 1 ignores the labels.
+        student: "mlp" (hidden widths ``hidden``) or "logistic" (for scorecards).
+        hidden: the student MLP's hidden widths.
+        transfer: "none", "perturb" (Gaussian noise on numeric features, categories swapped
+            with another row's at rate ``transfer_noise``) or "mixup" (numeric features mixed
+            between two rows); the teacher labels the synthetic rows.
+        transfer_size: synthetic rows per training row (0 = none).
+        transfer_noise: noise scale in standard deviations, and category swap rate.
     """
 
     temperature: float = 2.0
     alpha: float = 0.9
+    student: str = "mlp"
+    hidden: tuple[int, ...] = (16,)
+    transfer: str = "none"
+    transfer_size: float = 0.0
+    transfer_noise: float = 0.1
 
     def __post_init__(self) -> None:
-        if isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float)) or not self.temperature > 0:
-            raise param_error("Distillation", "temperature", "a positive number", self.temperature)
-        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not 0 <= self.alpha <= 1:
-            raise param_error("Distillation", "alpha", "a number in [0, 1]", self.alpha)
+        _number("Distillation", "temperature", self.temperature, positive=True)
+        check_fraction("Distillation", "alpha", self.alpha, high_open=False)
+        _student_fields("Distillation", self)
 
 
+@register_method("regression_distillation")
+@dataclass(frozen=True)
+class RegressionDistillation:
+    """Output matching: ``α·L(student, teacher) + (1 − α)·label loss``, L = MSE or Huber.
+
+    For a regression model (a forecaster) the outputs are forecasts and the label loss is MSE.
+    For a classifier the outputs are logits (matching logits is distillation's high-temperature
+    limit, Ba & Caruana 2014) and the label loss is cross-entropy.
+
+    Example recipe step: ``{method: regression_distillation, loss: huber, delta: 1.0, alpha: 0.8}``.
+
+    Args:
+        loss: "mse" or "huber".
+        delta: Huber's threshold between its quadratic and linear parts.
+        alpha: weight of the teacher term in [0, 1].
+        student, hidden, transfer, transfer_size, transfer_noise: as in :class:`Distillation`.
+    """
+
+    loss: str = "mse"
+    delta: float = 1.0
+    alpha: float = 0.9
+    student: str = "mlp"
+    hidden: tuple[int, ...] = (16,)
+    transfer: str = "none"
+    transfer_size: float = 0.0
+    transfer_noise: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("mse", "huber"):
+            raise param_error("RegressionDistillation", "loss", "'mse' or 'huber'", self.loss)
+        _number("RegressionDistillation", "delta", self.delta, positive=True)
+        check_fraction("RegressionDistillation", "alpha", self.alpha, high_open=False)
+        _student_fields("RegressionDistillation", self)
+
+
+@register_method("hint_distillation")
+@dataclass(frozen=True)
+class HintDistillation:
+    """Soft targets plus an intermediate-feature hint (FitNets, Romero et al. 2015).
+
+    ``loss = Distillation loss + β·MSE(P·h_student, h_teacher)``, where ``h`` are the hidden
+    activations of the chosen layers and ``P`` is a Linear projection learned with the student
+    (and discarded afterwards, so the student's size is unchanged). Needs a torch MLP teacher.
+
+    Example recipe step: ``{method: hint_distillation, beta: 0.5, teacher_layer: -1, hidden: [16]}``.
+
+    Args:
+        temperature, alpha: as in :class:`Distillation`.
+        beta: weight of the hint term (≥ 0).
+        teacher_layer: index of the teacher's hidden layer whose activations are the hint
+            (negative counts from the last hidden layer).
+        student_layer: index of the student's hidden layer that is projected onto it.
+        student, hidden, transfer, transfer_size, transfer_noise: as in :class:`Distillation`
+            (the student must be an MLP).
+    """
+
+    temperature: float = 2.0
+    alpha: float = 0.9
+    beta: float = 0.5
+    teacher_layer: int = -1
+    student_layer: int = -1
+    student: str = "mlp"
+    hidden: tuple[int, ...] = (16,)
+    transfer: str = "none"
+    transfer_size: float = 0.0
+    transfer_noise: float = 0.1
+
+    def __post_init__(self) -> None:
+        _number("HintDistillation", "temperature", self.temperature, positive=True)
+        check_fraction("HintDistillation", "alpha", self.alpha, high_open=False)
+        _number("HintDistillation", "beta", self.beta)
+        if self.beta < 0:
+            raise param_error("HintDistillation", "beta", "a number ≥ 0", self.beta)
+        for name in ("teacher_layer", "student_layer"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise param_error("HintDistillation", name, "an integer layer index", value)
+        _student_fields("HintDistillation", self)
+        if self.student != "mlp":
+            raise param_error("HintDistillation", "student", "'mlp' (a hint needs a hidden layer)", self.student)
+
+
+AnyDistillation = Distillation | RegressionDistillation | HintDistillation
+
+
+# -- losses ------------------------------------------------------------------------------------
 def _binary_kl(teacher_logit: torch.Tensor, student_logit: torch.Tensor) -> torch.Tensor:
     """KL(teacher ‖ student) per row for two-class distributions given by logits."""
     log_t1, log_t0 = F.logsigmoid(teacher_logit), F.logsigmoid(-teacher_logit)
@@ -54,25 +219,164 @@ def _binary_kl(teacher_logit: torch.Tensor, student_logit: torch.Tensor) -> torc
     return log_t1.exp() * (log_t1 - log_s1) + log_t0.exp() * (log_t0 - log_s0)
 
 
+def _label_term(student_out: torch.Tensor, label: torch.Tensor, weight: torch.Tensor | None, task: str) -> torch.Tensor:
+    """Label loss averaged over rows that have a label (synthetic transfer rows have weight 0)."""
+    if task == "regression":
+        per_row = (student_out - label) ** 2
+    else:
+        per_row = F.binary_cross_entropy_with_logits(student_out, label, reduction="none")
+    if weight is None:
+        return per_row.mean()
+    return (per_row * weight).sum() / weight.sum().clamp_min(1.0)
+
+
 def distillation_loss(student_logit: torch.Tensor, teacher_logit: torch.Tensor, label: torch.Tensor,
-                      method: Distillation) -> torch.Tensor:
-    """Mean of ``α·T²·KL(teacher_T ‖ student_T) + (1−α)·CE(student, label)`` over rows."""
+                      method: Distillation | HintDistillation, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean of ``α·T²·KL(teacher_T ‖ student_T) + (1−α)·CE(student, label)`` over rows.
+
+    ``weight`` (0/1 per row) restricts the label term to labelled rows.
+    """
     t = float(method.temperature)
     kl = _binary_kl(teacher_logit / t, student_logit / t).mean()
-    ce = F.binary_cross_entropy_with_logits(student_logit, label)
-    return method.alpha * t * t * kl + (1.0 - method.alpha) * ce
+    return method.alpha * t * t * kl + (1.0 - method.alpha) * _label_term(student_logit, label, weight, "classification")
 
 
+def regression_distillation_loss(student_out: torch.Tensor, teacher_out: torch.Tensor, label: torch.Tensor,
+                                 method: RegressionDistillation, task: str = "classification",
+                                 weight: torch.Tensor | None = None) -> torch.Tensor:
+    """``α·MSE|Huber(student, teacher) + (1−α)·label loss`` (CE for classification, MSE for regression)."""
+    if method.loss == "mse":
+        match = F.mse_loss(student_out, teacher_out)
+    else:
+        match = F.huber_loss(student_out, teacher_out, delta=float(method.delta))
+    return method.alpha * match + (1.0 - method.alpha) * _label_term(student_out, label, weight, task)
+
+
+# -- teacher outputs and the transfer set ---------------------------------------------------------
+@dataclass
+class DistillData:
+    """What a student learns from: inputs, labels and the teacher's outputs, per split.
+
+    ``labelled_train`` is 1 for real rows and 0 for synthetic transfer rows (no label term).
+    ``hint_train``/``hint_val`` hold teacher hidden activations for hint distillation.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    t_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    t_val: np.ndarray
+    labelled_train: np.ndarray
+    task: str = "classification"
+    hint_train: np.ndarray | None = None
+    hint_val: np.ndarray | None = None
+
+    @classmethod
+    def from_arrays(cls, x_train: np.ndarray, y_train: np.ndarray, t_train: np.ndarray, x_val: np.ndarray,
+                    y_val: np.ndarray, t_val: np.ndarray, task: str = "classification") -> DistillData:
+        """Plain arrays (any shape the model takes, e.g. sequences ``[rows, steps, features]``)."""
+        f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
+        return cls(f32(x_train), f32(y_train), f32(t_train), f32(x_val), f32(y_val), f32(t_val),
+                   np.ones(len(x_train), dtype=np.float32), task)
+
+    def with_transfer(self, x_extra: np.ndarray, t_extra: np.ndarray) -> DistillData:
+        """Append unlabelled synthetic rows with the teacher's outputs on them."""
+        n = len(x_extra)
+        return replace(
+            self,
+            x_train=np.concatenate([self.x_train, x_extra.astype(np.float32)]),
+            y_train=np.concatenate([self.y_train, np.zeros(n, dtype=np.float32)]),
+            t_train=np.concatenate([self.t_train, t_extra.astype(np.float32)]),
+            labelled_train=np.concatenate([self.labelled_train, np.zeros(n, dtype=np.float32)]),
+            hint_train=None,
+        )
+
+    @property
+    def n_synthetic(self) -> int:
+        """Synthetic (unlabelled) rows in the training part."""
+        return int((self.labelled_train == 0).sum())
+
+
+@torch.inference_mode()
+def teacher_logits(teacher: FinliteModel, x: np.ndarray, batch: int = 65536) -> np.ndarray:
+    """The teacher's outputs on ``x`` in evaluation mode, as float32."""
+    teacher.eval()
+    parts = [teacher(torch.from_numpy(np.ascontiguousarray(x[i:i + batch]))).detach().numpy()
+             for i in range(0, len(x), batch)]
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, dtype=np.float32)
+
+
+def make_transfer_set(x: np.ndarray, n_numeric: int, groups: Sequence[Sequence[int]], *, kind: str, size: float,
+                      noise: float, seed: int) -> np.ndarray:
+    """Synthetic rows near the encoded training rows ``x``.
+
+    Args:
+        x: encoded training rows; the first ``n_numeric`` columns are standardised numeric
+            features, ``groups`` lists the column indices of each one-hot category group.
+        kind: "perturb": numeric columns plus N(0, noise²), and each category group replaced
+            by a random row's with probability ``noise``; "mixup": numeric columns
+            ``λ·a + (1 − λ)·b`` for two random rows with λ ~ Beta(0.4, 0.4), categories (and
+            missing indicators) from the row with the larger weight, so every synthetic row is
+            a valid encoding.
+        size: synthetic rows per training row.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(round(size * len(x)))
+    if n == 0 or kind == "none":
+        return np.zeros((0, x.shape[1]), dtype=np.float32)
+    a = x[rng.integers(0, len(x), n)].copy()
+    if kind == "perturb":
+        a[:, :n_numeric] += rng.normal(0.0, noise, size=(n, n_numeric)).astype(np.float32)
+        donors = x[rng.integers(0, len(x), n)]
+        for cols in groups:
+            swap = rng.random(n) < noise
+            a[np.ix_(swap, list(cols))] = donors[np.ix_(swap, list(cols))]
+        return a.astype(np.float32)
+    b = x[rng.integers(0, len(x), n)]
+    lam = rng.beta(0.4, 0.4, size=(n, 1)).astype(np.float32)
+    mixed = a.copy()
+    mixed[:, :n_numeric] = lam * a[:, :n_numeric] + (1 - lam) * b[:, :n_numeric]
+    take_b = (lam[:, 0] < 0.5)
+    mixed[take_b, n_numeric:] = b[take_b, n_numeric:]
+    return mixed.astype(np.float32)
+
+
+def distill_data(data: PreparedData, teacher: TeacherFn, *, train_logits: np.ndarray | None = None,
+                 transfer: str = "none", transfer_size: float = 0.0, transfer_noise: float = 0.1,
+                 seed: int = 0) -> DistillData:
+    """Teacher outputs on ``data``'s training and validation rows, plus an optional transfer set.
+
+    ``train_logits`` replaces the teacher's outputs on the training rows, e.g. out-of-fold
+    predictions of a boosted ensemble that would otherwise hand the student its overfit.
+    """
+    t_train = teacher(data.x_train) if train_logits is None else np.asarray(train_logits, dtype=np.float32)
+    if len(t_train) != len(data.x_train):
+        raise ConfigError(f"{len(t_train)} teacher outputs for {len(data.x_train)} training rows; the out-of-fold "
+                          "predictions belong to another split.")
+    out = DistillData(x_train=data.x_train, y_train=data.y_train, t_train=t_train.astype(np.float32),
+                      x_val=data.x_val, y_val=data.y_val, t_val=teacher(data.x_val).astype(np.float32),
+                      labelled_train=np.ones(len(data.x_train), dtype=np.float32))
+    if transfer != "none" and transfer_size > 0:
+        n_numeric, groups = data.preprocessor.column_groups()
+        x_extra = make_transfer_set(data.x_train, n_numeric, groups, kind=transfer, size=transfer_size,
+                                    noise=transfer_noise, seed=seed)
+        out = out.with_transfer(x_extra, teacher(x_extra))
+    return out
+
+
+# -- training -----------------------------------------------------------------------------------
 @dataclass
 class DistillResult:
     """The trained student (a new object) and what training did."""
 
     model: FinliteModel
-    method: Distillation
+    method: AnyDistillation
     training: TrainResult
+    synthetic_rows: int = 0
 
 
-def apply_masks(model: FinliteModel, masks: Masks) -> None:
+def apply_masks(model: nn.Module, masks: Masks) -> None:
     """Zero the pruned weights again (an optimiser step may have moved them)."""
     if not masks:
         return
@@ -82,38 +386,103 @@ def apply_masks(model: FinliteModel, masks: Masks) -> None:
             params[name].mul_(mask)
 
 
-@torch.inference_mode()
-def teacher_logits(teacher: FinliteModel, x: np.ndarray) -> torch.Tensor:
-    """The teacher's logits on ``x`` in evaluation mode."""
-    teacher.eval()
-    return teacher(torch.from_numpy(x)).detach().clone()
+def make_student(method: AnyDistillation, n_features: int) -> FinliteModel:
+    """A fresh student as the method describes it: an MLP of widths ``hidden``, or a logistic model."""
+    if method.student == "logistic":
+        return LogisticRegression(n_features)
+    return TabularMLP(n_features, method.hidden, dropout=0.0)
 
 
-def distill(teacher: FinliteModel, student: FinliteModel, method: Distillation, *, data: PreparedData,
-            train: TrainConfig | None = None, masks: Masks | None = None) -> DistillResult:
-    """Train a copy of ``student`` to imitate ``teacher`` on the training split of ``data``.
+class _HintStudent(nn.Module):
+    """The student plus the projection of its hidden layer, trained together."""
 
+    def __init__(self, student: TabularMLP, layer: int, teacher_width: int) -> None:
+        super().__init__()
+        self.student = student
+        self.layer = layer
+        width = student.hidden[layer]
+        self.project = nn.Linear(width, teacher_width)
+        self.features: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, self.features = self.student.forward_with_hidden(x, self.layer)
+        return out
+
+
+def _layer_index(model: TabularMLP, index: int, who: str) -> int:
+    n = len(model.hidden)
+    if not -n <= index < n:
+        raise ConfigError(f"HintDistillation: {who}_layer {index} is out of range; the {who} has {n} hidden "
+                          f"layer(s) (valid: {-n}..{n - 1}).")
+    return index % n
+
+
+def distill(teacher: FinliteModel | DistillData, student: FinliteModel, method: AnyDistillation, *,
+            data: PreparedData | None = None, train: TrainConfig | None = None, masks: Masks | None = None,
+            hint_teacher: TabularMLP | None = None) -> DistillResult:
+    """Train a copy of ``student`` to imitate a teacher.
+
+    ``teacher`` is either a torch model (its outputs on ``data``'s splits are computed here) or
+    ready :class:`DistillData` (outputs computed once and reused, from any kind of teacher).
     Early stopping watches the same loss on the validation split, so the kept epoch is the one
     that imitates the teacher best on rows neither model trained on. ``masks`` (from
     unstructured pruning) keep pruned weights at zero: this is how a pruned student is
-    fine-tuned. Neither input model is changed.
+    fine-tuned. ``hint_teacher`` is the torch teacher whose hidden activations
+    :class:`HintDistillation` matches. Neither input model is changed.
     """
     train = train or TrainConfig()
+    if isinstance(teacher, DistillData):
+        dd = teacher
+    else:
+        if data is None:
+            raise ConfigError("distill needs data= (PreparedData) when the teacher is a model.")
+        dd = distill_data(data, lambda x: teacher_logits(teacher, x))
+        if isinstance(method, HintDistillation) and hint_teacher is None and isinstance(teacher, TabularMLP):
+            hint_teacher = teacher
     model = copy.deepcopy(student)
     masks = masks or {}
     apply_masks(model, masks)
-    t_train = teacher_logits(teacher, data.x_train)
-    t_val = teacher_logits(teacher, data.x_val)
-    tensors = {"x": torch.from_numpy(data.x_train), "y": torch.from_numpy(data.y_train), "t": t_train}
-    x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
+    tensors = {"x": torch.from_numpy(dd.x_train), "y": torch.from_numpy(dd.y_train),
+               "t": torch.from_numpy(dd.t_train), "w": torch.from_numpy(dd.labelled_train)}
+    x_val, y_val, t_val = (torch.from_numpy(a) for a in (dd.x_val, dd.y_val, dd.t_val))
 
-    def loss_fn(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return distillation_loss(logits, batch["t"], batch["y"], method)
+    if isinstance(method, RegressionDistillation):
+        def base_loss(out: torch.Tensor, t: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+            return regression_distillation_loss(out, t, y, method, dd.task, w)
+    else:
+        if dd.task != "classification":
+            raise ConfigError(f"{type(method).__name__} is for classifiers; use regression_distillation for a "
+                              "regression model.")
 
-    def validate(m: FinliteModel) -> float:
+        def base_loss(out: torch.Tensor, t: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+            return distillation_loss(out, t, y, method, w)
+
+    trained: nn.Module = model
+    if isinstance(method, HintDistillation):
+        if not isinstance(hint_teacher, TabularMLP) or not isinstance(model, TabularMLP):
+            raise ConfigError("HintDistillation needs a torch MLP teacher and an MLP student (hidden layers to "
+                              "match); use distillation for a boosted-tree teacher.")
+        t_layer = _layer_index(hint_teacher, method.teacher_layer, "teacher")
+        s_layer = _layer_index(model, method.student_layer, "student")
         with torch.inference_mode():
-            return -float(distillation_loss(m(x_val), t_val, y_val, method))
+            hint_teacher.eval()
+            _, hints = hint_teacher.forward_with_hidden(tensors["x"], t_layer)
+        tensors["h"] = hints.detach().clone()
+        trained = _HintStudent(model, s_layer, hint_teacher.hidden[t_layer])
 
-    result = fit(model, tensors, loss_fn, validate, train, after_step=lambda m: apply_masks(m, masks),
+        def loss_fn(out: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+            hint = F.mse_loss(trained.project(trained.features), batch["h"])
+            return base_loss(out, batch["t"], batch["y"], batch["w"]) + method.beta * hint
+    else:
+        def loss_fn(out: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+            return base_loss(out, batch["t"], batch["y"], batch["w"])
+
+    def validate(m: nn.Module) -> float:
+        with torch.inference_mode():
+            m.eval()
+            return -float(base_loss(m(x_val), t_val, y_val, None))
+
+    result = fit(trained, tensors, loss_fn, validate, train, after_step=lambda m: apply_masks(model, masks),
                  desc="distilling")
-    return DistillResult(model=model, method=method, training=result)
+    model.eval()
+    return DistillResult(model=model, method=method, training=result, synthetic_rows=dd.n_synthetic)

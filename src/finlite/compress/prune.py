@@ -10,20 +10,37 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from finlite._util import check_fraction, closest, param_error
+from finlite.compress.distill import Distillation, DistillData, apply_masks, distill, distillation_loss
 from finlite.compress.plan import LayerPlan, PruningPlan
 from finlite.compress.registry import method_to_dict, register_method
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel
+from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
+from finlite.training import TrainConfig, fit
 
-__all__ = ["MagnitudePruning", "PruneResult", "apply_plan", "plan_pruning", "prune"]
+__all__ = [
+    "GradualPruning",
+    "MagnitudePruning",
+    "PruneResult",
+    "RegularizedPruning",
+    "TaylorPruning",
+    "apply_plan",
+    "gradual_prune",
+    "plan_from_scores",
+    "plan_pruning",
+    "prune",
+    "regularized_prune",
+    "taylor_scores",
+]
 
 Masks = dict[str, torch.Tensor]
 
@@ -71,6 +88,122 @@ class MagnitudePruning:
             check_fraction("MagnitudePruning", f"layer_sparsity[{name!r}]", value)
 
 
+def _check_common(owner: str, config: Any, *, sparsity_name: str = "sparsity") -> None:
+    check_fraction(owner, sparsity_name, getattr(config, sparsity_name))
+    if config.granularity not in ("weight", "neuron"):
+        raise param_error(owner, "granularity", "'weight' or 'neuron'", config.granularity)
+    if config.scope not in ("global", "layer"):
+        raise param_error(owner, "scope", "'global' or 'layer'", config.scope)
+
+
+@register_method("taylor_pruning")
+@dataclass(frozen=True)
+class TaylorPruning:
+    """Remove what the loss needs least, by first-order Taylor importance (Molchanov et al. 2019).
+
+    A weight's score is ``|w · ∂L/∂w|`` summed over ``batches`` mini-batches of training rows,
+    where L is the distillation loss against the teacher: the first-order estimate of how much
+    the loss changes when the weight is set to zero. A neuron's score is ``|Σ w · ∂L/∂w|`` over
+    its incoming weights and bias, summed over batches.
+
+    Example recipe step: ``{method: taylor_pruning, sparsity: 0.6, granularity: weight}``.
+
+    Args:
+        sparsity, granularity, scope: as in :class:`MagnitudePruning`.
+        batches: mini-batches the scores are accumulated over.
+        batch_size: rows per mini-batch.
+    """
+
+    sparsity: float = 0.5
+    granularity: str = "weight"
+    scope: str = "layer"
+    batches: int = 16
+    batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        _check_common("TaylorPruning", self)
+        for name in ("batches", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise param_error("TaylorPruning", name, "a positive integer", value)
+
+
+@register_method("regularized_pruning")
+@dataclass(frozen=True)
+class RegularizedPruning:
+    """Train with a sparsity penalty, then remove what reached zero.
+
+    ``penalty="l1"`` adds ``λ·Σ|w|`` and drives single weights to zero (unstructured);
+    ``penalty="group_lasso"`` adds ``λ·Σ_g √|g|·‖w_g‖₂`` over each hidden neuron's incoming
+    weights and drives whole neurons to zero (structured: they are then removed). The penalty
+    is applied as a proximal step after each optimiser step (soft thresholding), which produces
+    exact zeros rather than merely small weights. The training loss is the recipe's distillation.
+
+    Example recipe step: ``{method: regularized_pruning, penalty: group_lasso, strength: 0.01}``.
+
+    Args:
+        penalty: "l1" or "group_lasso".
+        strength: λ, the penalty weight (> 0).
+        threshold: weights (or neuron norms) at or below this magnitude count as zero.
+    """
+
+    penalty: str = "l1"
+    strength: float = 1e-3
+    threshold: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.penalty not in ("l1", "group_lasso"):
+            raise param_error("RegularizedPruning", "penalty", "'l1' or 'group_lasso'", self.penalty)
+        if isinstance(self.strength, bool) or not isinstance(self.strength, (int, float)) or not self.strength > 0:
+            raise param_error("RegularizedPruning", "strength", "a positive number", self.strength)
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) or self.threshold < 0:
+            raise param_error("RegularizedPruning", "threshold", "a number ≥ 0", self.threshold)
+
+    @property
+    def granularity(self) -> str:
+        """"weight" for the L1 penalty, "neuron" for group lasso."""
+        return "weight" if self.penalty == "l1" else "neuron"
+
+
+@register_method("gradual_pruning")
+@dataclass(frozen=True)
+class GradualPruning:
+    """Prune in ``steps`` rounds on a cubic schedule, fine-tuning after each (Zhu & Gupta 2017).
+
+    Round k of n prunes to ``s_k = s·(1 − (1 − k/n)³)`` by magnitude, so most of the pruning
+    happens early, while the network still has capacity to recover, and the last rounds remove
+    little. Each round is followed by distillation fine-tuning with pruned weights held at zero.
+
+    Example recipe step: ``{method: gradual_pruning, sparsity: 0.8, steps: 4}``.
+
+    Args:
+        sparsity: the final sparsity s.
+        steps: rounds n (≥ 1).
+        granularity, norm, scope: as in :class:`MagnitudePruning`.
+    """
+
+    sparsity: float = 0.8
+    steps: int = 4
+    granularity: str = "weight"
+    norm: str = "l2"
+    scope: str = "layer"
+
+    def __post_init__(self) -> None:
+        _check_common("GradualPruning", self)
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise param_error("GradualPruning", "steps", "a positive integer", self.steps)
+        if self.norm not in ("l1", "l2"):
+            raise param_error("GradualPruning", "norm", "'l1' or 'l2'", self.norm)
+
+    def schedule(self) -> list[float]:
+        """The target sparsity after each round."""
+        n = self.steps
+        return [self.sparsity * (1.0 - (1.0 - k / n) ** 3) for k in range(1, n + 1)]
+
+
+PruningMethod = MagnitudePruning | TaylorPruning
+
+
 @dataclass
 class PruneResult:
     """A pruned copy of the model, the plan that was applied, and masks for fine-tuning.
@@ -85,11 +218,17 @@ class PruneResult:
 
 
 def _candidates(model: FinliteModel, granularity: str) -> list[tuple[str, nn.Linear]]:
+    if not isinstance(model, (TabularMLP, LogisticRegression)):
+        raise ConfigError(f"Pruning works on float MLP and logistic models; this model is {model.kind!r}. "
+                          "Prune before quantizing (put pruning steps before quantization steps).")
     layers = model.linear_layers()
     if granularity == "neuron":
         if not isinstance(model, TabularMLP):
             raise ConfigError(f"Structured (neuron) pruning needs a model with hidden layers; a {model.kind!r} "
                               "model has none. Use granularity='weight'.")
+        if model.factorised:
+            raise ConfigError("Structured (neuron) pruning of a low-rank factorised MLP is not supported; prune "
+                              "neurons before the low_rank step.")
         layers = layers[:-1]  # the output neuron cannot be removed
     return layers
 
@@ -121,26 +260,46 @@ def _lowest_keeping_one(order: np.ndarray, owner: np.ndarray, sizes: list[int], 
     return np.asarray(chosen, dtype=int)
 
 
-def plan_pruning(model: FinliteModel, method: MagnitudePruning) -> PruningPlan:
-    """Score every candidate and decide what goes, without touching the model (a dry run)."""
+def plan_pruning(model: FinliteModel, method: PruningMethod, *, data: DistillData | None = None,
+                 distillation: Any = None) -> PruningPlan:
+    """Score every candidate and decide what goes, without touching the model (a dry run).
+
+    Magnitude pruning needs only the model. Taylor pruning also needs ``data`` (the rows and
+    teacher outputs whose distillation loss the gradients come from) and uses ``distillation``
+    (default: :class:`~finlite.compress.distill.Distillation`) as that loss.
+    """
     layers = _candidates(model, method.granularity)
+    if isinstance(method, TaylorPruning):
+        if data is None:
+            raise ConfigError("TaylorPruning needs data: the training rows and teacher outputs whose loss "
+                              "gradients score the weights.")
+        scores = taylor_scores(model, layers, method, data, distillation)
+    else:
+        scores = [_scores(layer, method.granularity, getattr(method, "norm", "l2")) for _, layer in layers]
+    return plan_from_scores(model, method, layers, scores)
+
+
+def plan_from_scores(model: FinliteModel, method: Any, layers: list[tuple[str, nn.Linear]],
+                     scores: list[np.ndarray], *, sparsity: float | None = None) -> PruningPlan:
+    """Choose the lowest-scoring candidates per layer or globally (the selection every scorer shares)."""
     names = [name for name, _ in layers]
-    for name in method.layer_sparsity:
+    layer_sparsity = getattr(method, "layer_sparsity", {}) or {}
+    sparsity = method.sparsity if sparsity is None else sparsity
+    for name in layer_sparsity:
         if name not in names:
             raise ConfigError(f"layer_sparsity names layer {name!r}, which is not a prunable layer of this "
                               f"model.{closest(name, names)} Prunable layers: {', '.join(names)}.")
-    scores = [_scores(layer, method.granularity, method.norm) for _, layer in layers]
     neuron = method.granularity == "neuron"
     pruned: list[list[int]]
     if method.scope == "layer":
         pruned = []
         for name, s in zip(names, scores, strict=True):
-            k = int(round(method.layer_sparsity.get(name, method.sparsity) * s.size))
+            k = int(round(layer_sparsity.get(name, sparsity) * s.size))
             pruned.append(_lowest(s, min(k, s.size - 1) if neuron else k))
     else:
         ranked = [s / s.mean() if neuron and s.mean() > 0 else s for s in scores]
         flat = np.concatenate(ranked)
-        k = int(round(method.sparsity * flat.size))
+        k = int(round(sparsity * flat.size))
         owner = np.concatenate([np.full(s.size, i) for i, s in enumerate(scores)])
         local = np.concatenate([np.arange(s.size) for s in scores])
         order = np.argsort(flat, kind="stable")
@@ -220,3 +379,142 @@ def _remove_neurons(model: FinliteModel, plan: PruningPlan) -> TabularMLP:
 def prune(model: FinliteModel, method: MagnitudePruning, *, plan: PruningPlan | None = None) -> PruneResult:
     """Plan (unless a plan is given) and apply magnitude pruning to a copy of ``model``."""
     return apply_plan(model, plan if plan is not None else plan_pruning(model, method))
+
+
+# -- Taylor importance -------------------------------------------------------------------------
+def taylor_scores(model: FinliteModel, layers: list[tuple[str, nn.Linear]], method: TaylorPruning,
+                  data: DistillData, distillation: Any = None) -> list[np.ndarray]:
+    """``|w · ∂L/∂w|`` (or its neuron sums) accumulated over mini-batches, per layer."""
+    distillation = distillation if isinstance(distillation, Distillation) else Distillation()
+    work = copy.deepcopy(model)
+    work.eval()  # no dropout: score the network that will be deployed
+    work_layers = dict(work.linear_layers())
+    sums = [np.zeros(layer.weight.numel() if method.granularity == "weight" else layer.out_features)
+            for _, layer in layers]
+    gen = torch.Generator().manual_seed(0)
+    n = len(data.x_train)
+    x, t, y = (torch.from_numpy(a) for a in (data.x_train, data.t_train, data.y_train))
+    w = torch.from_numpy(data.labelled_train)
+    for _ in range(method.batches):
+        idx = torch.randperm(n, generator=gen)[: method.batch_size]
+        work.zero_grad(set_to_none=True)
+        loss = distillation_loss(work(x[idx]), t[idx], y[idx], distillation, w[idx])
+        loss.backward()
+        for i, (name, _) in enumerate(layers):
+            layer = work_layers[name]
+            contrib = (layer.weight * layer.weight.grad).detach().double()
+            if method.granularity == "weight":
+                sums[i] += contrib.abs().flatten().numpy()
+            else:
+                per_neuron = contrib.sum(dim=1)
+                if layer.bias is not None and layer.bias.grad is not None:
+                    per_neuron = per_neuron + (layer.bias * layer.bias.grad).detach().double()
+                sums[i] += per_neuron.abs().numpy()
+    return sums
+
+
+# -- regularisation-driven pruning ----------------------------------------------------------------
+def _proximal(model: FinliteModel, method: RegularizedPruning, step: float) -> None:
+    """Soft-threshold weights (L1) or neuron weight groups (group lasso) by ``step · λ``."""
+    with torch.no_grad():
+        layers = _candidates(model, method.granularity)
+        for _, layer in layers:
+            w = layer.weight
+            if method.penalty == "l1":
+                w.copy_(torch.sign(w) * torch.clamp(w.abs() - step * method.strength, min=0.0))
+            else:
+                norms = torch.linalg.vector_norm(w, dim=1, keepdim=True)
+                tau = step * method.strength * float(np.sqrt(w.shape[1]))
+                factor = torch.clamp(1.0 - tau / norms.clamp_min(1e-12), min=0.0)
+                w.mul_(factor)
+                if layer.bias is not None:
+                    layer.bias.mul_(factor.squeeze(1))
+
+
+def regularized_prune(model: FinliteModel, method: RegularizedPruning, *, data: DistillData,
+                      distillation: Any = None, train: TrainConfig | None = None,
+                      masks: Masks | None = None) -> PruneResult:
+    """Distil ``model`` again under the penalty, then plan and apply the removal of its zeros.
+
+    The plan's scores are the trained magnitudes; it removes weights (or neurons, keeping at
+    least one per layer) whose magnitude is at most ``threshold``.
+    """
+    distillation = distillation if isinstance(distillation, Distillation) else Distillation()
+    train = train or TrainConfig()
+    masks = dict(masks or {})
+    trained = _distill_with_penalty(copy.deepcopy(model), method, data, distillation, train, masks)
+    layers = _candidates(trained, method.granularity)
+    scores = [_scores(layer, method.granularity, "l2") for _, layer in layers]
+    pruned = []
+    for s in scores:
+        gone = [int(i) for i in np.flatnonzero(s <= method.threshold)]
+        if method.granularity == "neuron" and len(gone) >= s.size:
+            gone = sorted(gone, key=lambda i: s[i])[: s.size - 1]  # keep the strongest neuron
+        pruned.append(sorted(gone))
+    plan = PruningPlan(method=method_to_dict(method), model=trained.config(), layers=[
+        LayerPlan(name=name, shape=list(layer.weight.shape), unit=method.granularity,
+                  scores=[float(v) for v in s], pruned=p)
+        for (name, layer), s, p in zip(layers, scores, pruned, strict=True)])
+    return apply_plan(trained, plan)
+
+
+def _distill_with_penalty(model: FinliteModel, method: RegularizedPruning, data: DistillData,
+                          distillation: Distillation, train: TrainConfig, masks: Masks) -> FinliteModel:
+    tensors = {"x": torch.from_numpy(data.x_train), "y": torch.from_numpy(data.y_train),
+               "t": torch.from_numpy(data.t_train), "w": torch.from_numpy(data.labelled_train)}
+    x_val, y_val, t_val = (torch.from_numpy(a) for a in (data.x_val, data.y_val, data.t_val))
+
+    def loss_fn(out: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return distillation_loss(out, batch["t"], batch["y"], distillation, batch["w"])
+
+    def validate(m: nn.Module) -> float:
+        with torch.inference_mode():
+            return -float(distillation_loss(m(x_val), t_val, y_val, distillation))
+
+    def after_step(m: nn.Module) -> None:
+        # One proximal step per optimiser step, sized by the learning rate.
+        _proximal(m, method, train.lr)  # type: ignore[arg-type]
+        apply_masks(m, masks)
+
+    # Early stopping would keep an early, barely sparse epoch: run the full budget instead and
+    # keep the last weights, whose zeros are what the penalty produced.
+    fit(model, tensors, loss_fn, validate, replace(train, patience=train.epochs), after_step=after_step,
+        desc="regularised training")
+    return model
+
+
+# -- gradual pruning ---------------------------------------------------------------------------
+def gradual_prune(model: FinliteModel, method: GradualPruning, *, data: DistillData, distillation: Any = None,
+                  train: TrainConfig | None = None) -> tuple[PruneResult, list[dict[str, Any]]]:
+    """Prune on the cubic schedule with distillation fine-tuning after every round.
+
+    Returns the final result (its plan is the last round's) and one record per round.
+    """
+    distillation = distillation if isinstance(distillation, Distillation) else Distillation()
+    train = train or TrainConfig()
+    current, masks = model, {}
+    rounds: list[dict[str, Any]] = []
+    original = {name: layer.weight.shape[0] for name, layer in _candidates(model, method.granularity)}
+    result: PruneResult | None = None
+    for k, target in enumerate(method.schedule(), start=1):
+        step = MagnitudePruning(sparsity=target, granularity=method.granularity, norm=method.norm, scope=method.scope)
+        if method.granularity == "neuron":
+            # Targets are shares of the original widths; convert to a share of what is left now.
+            layers = _candidates(current, "neuron")
+            per_layer = {}
+            for name, layer in layers:
+                keep = max(1, int(round(original[name] * (1 - target))))
+                per_layer[name] = max(0.0, 1.0 - keep / layer.out_features)
+            step = MagnitudePruning(sparsity=target, granularity="neuron", norm=method.norm, scope="layer",
+                                    layer_sparsity=per_layer)
+        plan = plan_pruning(current, step)
+        result = apply_plan(current, plan)
+        tuned = distill(data, result.model, distillation, train=train, masks=result.masks)
+        current, masks = tuned.model, result.masks
+        rounds.append({"round": k, "target_sparsity": target, "plan_sparsity": plan.sparsity(),
+                       "best_epoch": tuned.training.best_epoch})
+    if result is None:  # steps ≥ 1 is validated, so this cannot happen
+        raise ConfigError("GradualPruning ran no rounds.")
+    plan = result.plan
+    plan.method = method_to_dict(method)
+    return PruneResult(model=current, plan=plan, masks=masks), rounds

@@ -46,7 +46,11 @@ def method_to_dict(config: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"method": method_name(config)}
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
-        out[f.name] = dict(value) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            value = dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)  # YAML and JSON have lists, not tuples
+        out[f.name] = value
     return out
 
 
@@ -65,4 +69,7 @@ def method_from_dict(data: dict[str, Any], where: str = "the step") -> Any:
         if key not in allowed:
             raise ConfigError(f"Unknown parameter {key!r} for method {name!r} in {where}.{closest(key, allowed)} "
                               f"Parameters: {', '.join(sorted(allowed))}.")
-    return cls(**params)
+    try:
+        return cls(**params)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc

@@ -116,6 +116,18 @@ class Preprocessor:
         """Width of the output matrix."""
         return len(self.feature_names)
 
+    def column_groups(self) -> tuple[int, list[list[int]]]:
+        """Layout of the output matrix: (number of leading standardised numeric columns, the
+        column indices of each categorical one-hot group). Missing indicators sit in between."""
+        self._check_fitted()
+        start = len(self.numeric_) + sum(num.indicator for num in self.numeric_)
+        groups = []
+        for cat in self.categorical_:
+            width = len(cat.categories) + 1
+            groups.append(list(range(start, start + width)))
+            start += width
+        return len(self.numeric_), groups
+
     def transform(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
         """Encode ``frame`` as a float32 matrix with one row per input row.
 

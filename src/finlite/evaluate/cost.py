@@ -15,23 +15,38 @@ __all__ = ["cost_metrics", "count_parameters", "flops_per_row", "measure_latency
 
 
 def count_parameters(model: FinliteModel) -> tuple[int, int]:
-    """(all parameters, non-zero parameters)."""
-    total = sum(p.numel() for p in model.parameters())
-    nonzero = sum(int(torch.count_nonzero(p)) for p in model.parameters())
-    return total, nonzero
+    """(stored numbers, non-zero stored numbers).
+
+    Counts every tensor the model keeps (float parameters, int8 weights and their scales,
+    scorecard points), not only trainable parameters, so float and integer models compare.
+    A model may define ``stored_parameters()`` (a boosted ensemble counts its tree nodes).
+    """
+    own = getattr(model, "stored_parameters", None)
+    if callable(own):
+        return own()
+    tensors = [t for t in model.state_dict().values() if t.dim() > 0]
+    return sum(t.numel() for t in tensors), sum(int(torch.count_nonzero(t)) for t in tensors)
 
 
 def flops_per_row(model: FinliteModel) -> tuple[int, int]:
     """(dense FLOPs, FLOPs on non-zero weights) of one forward pass for one row.
 
-    A Linear layer costs 2·in·out (one multiply and one add per weight) plus its biases;
-    element-wise activations are left out. The second number is what a sparse kernel would do.
+    A Linear layer (float or int8) costs 2·in·out (one multiply and one add per weight) plus
+    its biases; element-wise activations are left out. The second number is what a sparse kernel would do.
     """
+    own = getattr(model, "operations_per_row", None)
+    if callable(own):
+        return own()
     dense = sparse = 0
-    for _, layer in model.linear_layers():
-        bias = layer.out_features if layer.bias is not None else 0
-        dense += 2 * layer.weight.numel() + bias
-        sparse += 2 * int(torch.count_nonzero(layer.weight)) + bias
+    for module in model.modules():
+        weight = getattr(module, "weight_int8", None)
+        if weight is None and isinstance(module, torch.nn.Linear):
+            weight = module.weight
+        if weight is None:
+            continue
+        bias = weight.shape[0] if getattr(module, "bias", None) is not None else 0
+        dense += 2 * weight.numel() + bias
+        sparse += 2 * int(torch.count_nonzero(weight)) + bias
     return dense, sparse
 
 

@@ -114,6 +114,42 @@ def log_loss(y: np.ndarray, p: np.ndarray, eps: float = 1e-15) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
+def average_precision(y: np.ndarray, p: np.ndarray) -> float:
+    """Area under the precision-recall curve as average precision: Σ (R_k − R_{k−1}) · P_k.
+
+    Tied scores are one threshold. With rare positives (fraud) this says more than AUC.
+    """
+    y_arr, p_arr = _check(y, p)
+    positives = y_arr.sum()
+    if positives == 0:
+        return float("nan")
+    order = np.argsort(-p_arr, kind="stable")
+    ys, ps = y_arr[order], p_arr[order]
+    tp = np.cumsum(ys)
+    # Keep the last row of each run of equal scores: a threshold admits all tied rows at once.
+    last = np.r_[ps[1:] != ps[:-1], True]
+    tp, seen = tp[last], (np.arange(1, len(ys) + 1))[last]
+    precision, recall = tp / seen, tp / positives
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def recall_at_fpr(y: np.ndarray, p: np.ndarray, fpr: float = 0.001) -> float:
+    """Share of positives caught when at most ``fpr`` of negatives are flagged.
+
+    The threshold is the highest that keeps the false-positive rate within ``fpr``; a fraud
+    team asks exactly this ("how much fraud do we stop at one false alarm per thousand?").
+    """
+    y_arr, p_arr = _check(y, p)
+    neg = np.sort(p_arr[y_arr == 0])[::-1]
+    pos = p_arr[y_arr == 1]
+    if pos.size == 0 or neg.size == 0:
+        return float("nan")
+    allowed = int(np.floor(fpr * neg.size))
+    # Flag scores strictly above the (allowed+1)-th highest negative score.
+    threshold = neg[allowed] if allowed < neg.size else -np.inf
+    return float(np.mean(pos > threshold))
+
+
 def classification_metrics(y: np.ndarray, p: np.ndarray, cutoff: float) -> dict[str, Any]:
     """Every metric above for one model, plus row and positive counts."""
     y_arr, p_arr = _check(y, p)
@@ -123,6 +159,8 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, cutoff: float) -> dict[
         "auc": auc(y_arr, p_arr),
         "gini": gini(y_arr, p_arr),
         "ks": ks(y_arr, p_arr),
+        "pr_auc": average_precision(y_arr, p_arr),
+        "recall_at_0.1pct_fpr": recall_at_fpr(y_arr, p_arr, 0.001),
         "accuracy": accuracy_at(y_arr, p_arr, cutoff),
         "f1": f1_at(y_arr, p_arr, cutoff),
         "brier": brier(y_arr, p_arr),

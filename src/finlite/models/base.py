@@ -23,6 +23,8 @@ class FinliteModel(nn.Module):
     """
 
     kind: str = ""
+    #: How float tensors are written to disk: "float32", or "float16" after fp16 quantization.
+    weight_storage: str = "float32"
 
     def config(self) -> dict[str, Any]:
         """The architecture as JSON-ready data, including ``kind``."""

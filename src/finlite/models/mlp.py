@@ -25,12 +25,15 @@ class TabularMLP(FinliteModel):
         hidden: width of each hidden layer, e.g. ``(256, 128)``; structured pruning shrinks them.
         dropout: dropout after each hidden activation (training only).
         activation: one of "relu", "gelu", "tanh", "silu".
+        ranks: per Linear layer, None (a full ``in × out`` weight) or a rank ``r``: the layer is
+            then two factors ``in × r`` (no bias) and ``r × out``, as low-rank factorisation
+            (truncated SVD) leaves it. ``None`` for the whole argument means no factorised layer.
     """
 
     kind = "mlp"
 
     def __init__(self, in_features: int, hidden: Sequence[int] = (256, 128), dropout: float = 0.1,
-                 activation: str = "relu") -> None:
+                 activation: str = "relu", ranks: Sequence[int | None] | None = None) -> None:
         super().__init__()
         if not isinstance(in_features, int) or in_features < 1:
             raise param_error("TabularMLP", "in_features", "a positive integer", in_features)
@@ -41,10 +44,18 @@ class TabularMLP(FinliteModel):
             raise param_error("TabularMLP", "dropout", "a number in [0, 1)", dropout)
         if activation not in _ACTIVATIONS:
             raise param_error("TabularMLP", "activation", f"one of {sorted(_ACTIVATIONS)}", activation)
+        ranks = list(ranks) if ranks is not None else [None] * (len(hidden) + 1)
+        if len(ranks) != len(hidden) + 1 or any(r is not None and (not isinstance(r, int) or r < 1) for r in ranks):
+            raise param_error("TabularMLP", "ranks", f"{len(hidden) + 1} entries, each None or a positive integer",
+                              ranks)
         self.in_features, self.hidden = in_features, hidden
         self.dropout, self.activation = float(dropout), activation
+        self.ranks: list[int | None] = ranks
         widths = (in_features, *hidden, 1)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        self.layers = nn.ModuleList(
+            nn.Linear(a, b) if r is None else nn.Sequential(nn.Linear(a, r, bias=False), nn.Linear(r, b))
+            for a, b, r in zip(widths[:-1], widths[1:], ranks, strict=True)
+        )
         self.act = _ACTIVATIONS[activation]()
         self.drop = nn.Dropout(dropout)
 
@@ -54,7 +65,24 @@ class TabularMLP(FinliteModel):
             x = self.drop(self.act(layer(x)))
         return self.layers[-1](x).squeeze(-1)
 
+    def forward_with_hidden(self, x: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and the activations of hidden layer ``layer`` (for hint distillation)."""
+        hidden = x
+        for i, block in enumerate(self.layers[:-1]):
+            x = self.drop(self.act(block(x)))
+            if i == layer:
+                hidden = x
+        return self.layers[-1](x).squeeze(-1), hidden
+
     def config(self) -> dict[str, Any]:
         """Architecture for :func:`finlite.models.build_model`."""
-        return {"kind": self.kind, "in_features": self.in_features, "hidden": list(self.hidden),
-                "dropout": self.dropout, "activation": self.activation}
+        out = {"kind": self.kind, "in_features": self.in_features, "hidden": list(self.hidden),
+               "dropout": self.dropout, "activation": self.activation}
+        if any(r is not None for r in self.ranks):
+            out["ranks"] = list(self.ranks)
+        return out
+
+    @property
+    def factorised(self) -> bool:
+        """True when any layer is stored as two low-rank factors."""
+        return any(r is not None for r in self.ranks)
