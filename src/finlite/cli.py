@@ -121,15 +121,38 @@ def compress(
     plan: Annotated[Path | None, typer.Option(help="Apply this (possibly edited) pruning plan instead of making one.")] = None,
     save_plan: Annotated[Path | None, typer.Option(help="Also write the pruning plan to this JSON file.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Distil and plan, print the plan, write it with --save-plan, and stop.")] = False,
+    recipe: Annotated[Path | None, typer.Option(help="Run this YAML recipe (steps and gates) instead of the options above; with --search, use its gates.")] = None,
+    preset: Annotated[str | None, typer.Option(help="Run a recipe shipped with finlite: smallest, fastest or balanced.")] = None,
+    search: Annotated[bool, typer.Option("--search", help="Search students (width, depth, sparsity, bits, temperature) within --budget; keep the best that passes the gates.")] = False,
+    budget: Annotated[float, typer.Option(help="Time budget of --search, in seconds.")] = 300.0,
+    objective: Annotated[str, typer.Option(help="What --search picks among the candidates that pass: 'smallest' or 'fastest'.")] = "smallest",
+    epochs: Annotated[int | None, typer.Option(help="Most epochs of each distillation and fine-tuning run (default: finlite's).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the teacher's).")] = None,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
-    """Distil a teacher into a small student, prune it, fine-tune it, and report both side by side."""
+    """Distil a teacher into a small student, prune it, fine-tune it, and report both side by side.
+
+    With --recipe or --preset the steps come from YAML and each is kept only if it passes the
+    recipe's gates; the exit code is 1 when the final model fails a gate on the test split.
+    """
     from finlite.compress import Distillation, MagnitudePruning, PruningPlan
     from finlite.evaluate.report import render_table
     from finlite.workflow import compress as run
 
+    chosen = [name for name, value in (("--recipe", recipe), ("--preset", preset), ("--search", search or None))
+              if value is not None]
+    if recipe is not None and preset is not None:
+        raise ConfigError("Use --recipe or --preset, not both.")
+    if chosen:
+        if dry_run or plan is not None:
+            raise ConfigError(f"{chosen[0]} runs its own steps; --dry-run and --plan belong to the single "
+                              "distil-and-prune run. Drop them, or drop " + chosen[0] + ".")
+        if out is None:
+            raise ConfigError("Missing --out: name the directory to write the student artifact to.")
+        _compress_recipe(teacher, data, out, recipe=recipe, preset=preset, search=search, budget=budget,
+                         objective=objective, epochs=epochs, seed=seed, force=force, quiet=quiet)
+        return
     if out is None and not dry_run:
         raise ConfigError("Missing --out: name the directory to write the student artifact to (or use --dry-run).")
     if dry_run and save_plan is None:
@@ -151,6 +174,58 @@ def compress(
         return
     typer.echo(render_table(outcome.report))
     typer.echo(f"student artifact: {outcome.path}\nreport: {outcome.path / 'report.md'}")
+
+
+def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | None, preset: str | None, search: bool,
+                     budget: float, objective: str, epochs: int | None, seed: int | None, force: bool,
+                     quiet: bool) -> None:
+    """The --recipe / --preset / --search branch of ``compress``: run, print, exit 1 on a failed gate."""
+    from dataclasses import replace
+
+    from finlite.recipe import Recipe, load_preset
+    from finlite.workflow import DISTILL_TRAINING, FINE_TUNING, compress_with_recipe, recipe_summary
+
+    progress = _progress(quiet)
+    config = replace(DISTILL_TRAINING, progress=progress, **({"epochs": epochs} if epochs else {}))
+    fine_tune = replace(FINE_TUNING, progress=progress, **({"epochs": epochs} if epochs else {}))
+    spec = Recipe.load(recipe) if recipe is not None else load_preset(preset) if preset is not None else None
+    if search:
+        from finlite.search import search_students
+
+        # With --recipe or --preset, the search keeps that recipe's gates.
+        found = search_students(teacher, data, budget_s=budget, objective=objective, seed=seed, config=config,
+                                fine_tune=fine_tune, out=out, overwrite=force, progress=progress,
+                                gates=spec.gates if spec is not None else None)
+        typer.echo(found.summary())
+        if found.outcome is None:
+            typer.echo("no candidate passed every gate on the validation split; nothing was written", err=True)
+            raise typer.Exit(1)
+        _print_outcome(found.outcome)
+        return
+    if spec is None:  # unreachable: the caller passes one of recipe, preset, search
+        raise ConfigError("Name a --recipe, a --preset or --search.")
+    echo = (lambda i, n, msg: typer.echo(msg, err=True)) if not quiet else None
+    outcome = compress_with_recipe(teacher, data, spec, seed=seed, config=config, fine_tune=fine_tune, out=out,
+                                   overwrite=force, progress=progress, on_step=echo)
+    typer.echo(recipe_summary(outcome.result))
+    if outcome.model is None:
+        typer.echo("no step passed its gates on the validation split; nothing was written", err=True)
+        raise typer.Exit(1)
+    _print_outcome(outcome)
+
+
+def _print_outcome(outcome: Any) -> None:
+    """Side-by-side table, the gates on the test split, the paths; exit 1 when a gate fails."""
+    from finlite.evaluate.report import render_table
+
+    typer.echo(render_table(outcome.report))
+    for gate in outcome.final_gates:
+        typer.echo(f"gate on the test split: {'pass' if gate.passed else 'FAIL'}  {gate.message}")
+    if outcome.path is not None:
+        typer.echo(f"student artifact: {outcome.path}\nreport: {outcome.path / 'report.md'}")
+    if not outcome.passed:
+        typer.echo("the kept model fails a gate on the test split (exit code 1)", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()

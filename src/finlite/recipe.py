@@ -565,7 +565,8 @@ def evaluate_candidate(model: FinliteModel, x: np.ndarray, y: np.ndarray, p_teac
 def run_recipe(recipe: Recipe, data: PreparedData, teacher: FinliteModel, *, cutoff: float, seed: int,
                train: TrainConfig, fine_tune: TrainConfig, teacher_bytes: int,
                train_logits: np.ndarray | None = None, timing: bool = False,
-               progress: Any = None) -> RecipeResult:
+               progress: Any = None, start: FinliteModel | None = None,
+               base: DistillData | None = None) -> RecipeResult:
     """Apply ``recipe`` to ``teacher`` on ``data``: steps in order, each kept only if it passes every gate.
 
     Args:
@@ -581,9 +582,12 @@ def run_recipe(recipe: Recipe, data: PreparedData, teacher: FinliteModel, *, cut
             (out-of-fold predictions of a boosted ensemble).
         timing: measure latency after each step (needed when a gate names latency).
         progress: called with (step index, total, message) as the run advances.
+        start: the model the first step works on (default: the teacher when it is a torch
+            model); the search uses it to share one distilled student among candidates.
+        base: ready teacher outputs (:func:`~finlite.compress.distill.distill_data`), to reuse.
     """
     teacher_fn = lambda x: teacher_logits(teacher, x)  # noqa: E731
-    base = distill_data(data, teacher_fn, train_logits=train_logits)
+    base = base if base is not None else distill_data(data, teacher_fn, train_logits=train_logits)
     ctx = _Context(data=data, base=base, teacher=teacher, teacher_fn=teacher_fn, seed=seed, train=train,
                    fine_tune=fine_tune, cutoff=cutoff)
     timing = timing or recipe.needs_latency
@@ -591,7 +595,8 @@ def run_recipe(recipe: Recipe, data: PreparedData, teacher: FinliteModel, *, cut
     teacher_metrics = classification_metrics(data.y_val, p_teacher, cutoff)
     # A torch teacher can itself be pruned or quantized; a boosted ensemble (no parameters) cannot.
     is_torch = next(teacher.parameters(), None) is not None
-    state = _State(copy.deepcopy(teacher) if is_torch else None, {}, None)
+    state = _State(copy.deepcopy(start if start is not None else teacher) if start is not None or is_torch else None,
+                   {}, None)
     records: list[StepRecord] = []
     for i, step in enumerate(recipe.steps):
         if progress is not None:

@@ -236,6 +236,7 @@ def compress_with_recipe(
     timing: bool = True,
     progress: bool = True,
     on_step: Any = None,
+    extra_files: dict[str, str] | None = None,
 ) -> RecipeOutcome:
     """Run a recipe on a teacher artifact, evaluate the kept model on the test split, save it.
 
@@ -279,7 +280,7 @@ def compress_with_recipe(
         steps = [{**r.method, "status": r.status, "gates": [g.to_dict() for g in r.gates], "info": r.info}
                  for r in result.records]
         files = {"report.md": render_markdown(report, sections=_report_sections(prepared, result.plan, recipe, result)),
-                 "report.json": dump_json(report), "recipe.yaml": recipe.to_yaml(), **result.extra_files}
+                 "report.json": dump_json(report), "recipe.yaml": recipe.to_yaml(), **result.extra_files, **(extra_files or {})}
         path = save_artifact(out, model=model, preprocessor=art.preprocessor, role="student", seed=seed,
                              cutoff=art.cutoff, data=prepared.summary(), steps=steps, metrics=metrics,
                              plan=result.plan, overwrite=overwrite, extra_files=files)
