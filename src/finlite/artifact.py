@@ -6,6 +6,7 @@ Layout::
     weights.safetensors   tensors only; sparse tensors stored as a bit mask plus their non-zeros
     preprocessor.json     the fitted Preprocessor
     pruning_plan.json     when the model was pruned
+    oof_logits.safetensors  a boosted teacher's out-of-fold log-odds of its training rows
     report.md / .json     when the model was compared with a teacher
 
 Nothing is unpickled: weights are safetensors, everything else JSON.
@@ -29,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from finlite._util import dump_json, sha256_file
 from finlite._version import __version__
@@ -43,6 +46,7 @@ __all__ = ["Artifact", "load", "save_artifact"]
 
 FORMAT = "finlite.artifact/1"
 MANIFEST, PREPROCESSOR, PLAN = "manifest.json", "preprocessor.json", "pruning_plan.json"
+OOF = "oof_logits.safetensors"
 
 
 def library_versions() -> dict[str, str]:
@@ -92,6 +96,9 @@ def save_artifact(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         sparse = save_weights(model, tmp / WEIGHTS)
+        oof = getattr(model, "oof_logits", None)
+        if oof is not None:  # a boosted teacher's out-of-fold scores of its training rows
+            save_file({"oof_logits": torch.from_numpy(np.ascontiguousarray(oof, dtype=np.float32))}, str(tmp / OOF))
         preprocessor.save(tmp / PREPROCESSOR)
         if plan is not None:
             plan.save(tmp / PLAN)
@@ -210,6 +217,9 @@ def load(path: str | Path) -> Artifact:
         preprocessor = Preprocessor.load(root / PREPROCESSOR)
         plan = PruningPlan.load(root / PLAN) if PLAN in files else None
         model = load_weights(manifest["model"], root / WEIGHTS)
+        if OOF in files:
+            with safe_open(str(root / OOF), framework="pt") as fh:
+                model.set_oof(fh.get_tensor("oof_logits").numpy())  # type: ignore[operator]
     except (DataError, ConfigError) as exc:
         raise ArtifactError(f"Artifact {str(root)!r} could not be read: {exc}") from exc
     return Artifact(path=root, manifest=manifest, model=model, preprocessor=preprocessor, plan=plan)

@@ -77,7 +77,7 @@ def train(
     target: Annotated[str, typer.Option(help="Label column, e.g. 'default' or 'creditability'.")],
     out: Annotated[Path, typer.Option(help="Directory to write the teacher artifact to.")],
     positive: Annotated[str | None, typer.Option(help="Label of the class to score, e.g. 'bad' or 1. Default: recognised by name ('bad', 'default', 1, ...) or the minority class.")] = None,
-    model: Annotated[str, typer.Option(help="Teacher architecture: 'mlp' or 'logistic'.")] = "mlp",
+    model: Annotated[str, typer.Option(help="Teacher: 'mlp', 'logistic', 'lightgbm' or 'xgboost' (boosted teachers also get out-of-fold scores of their training rows).")] = "mlp",
     hidden: Annotated[str, typer.Option(help="MLP hidden widths, comma-separated.")] = "256,128",
     drop: Annotated[list[str] | None, typer.Option(help="Column to ignore (repeatable), e.g. an ID or a leakage column. IDs and dates are dropped automatically.")] = None,
     categorical: Annotated[list[str] | None, typer.Option(help="Column to treat as categorical (repeatable).")] = None,
@@ -102,6 +102,33 @@ def train(
         typer.echo(f"  note: {note}")
     typer.echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
                f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
+    typer.echo(f"teacher artifact: {outcome.path}")
+
+
+@app.command("import-teacher")
+@_friendly
+def import_teacher(
+    booster: Annotated[Path, typer.Argument(help="A saved LightGBM text model or XGBoost JSON/UBJSON model.")],
+    data: Annotated[Path, typer.Argument(help="The labelled table the booster was trained on (its feature columns by name).")],
+    target: Annotated[str, typer.Option(help="Label column.")],
+    out: Annotated[Path, typer.Option(help="Directory to write the teacher artifact to.")],
+    positive: Annotated[str | None, typer.Option(help="Label of the class the booster scores (e.g. 1 or 'bad').")] = None,
+    date_column: Annotated[str | None, typer.Option(help="Date column for an out-of-time split.")] = None,
+    cutoff: Annotated[float, typer.Option(help="Decision cut-off on P(positive).")] = 0.5,
+    folds: Annotated[int, typer.Option(help="Folds for the out-of-fold scores of the training rows.")] = 5,
+    learning_rate: Annotated[float | None, typer.Option(help="XGBoost only: the booster's learning rate, which its file does not record (used to refit the folds).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the fold refits.")] = 0,
+    force: Force = False,
+) -> None:
+    """Wrap an existing LightGBM or XGBoost model as a finlite teacher (no retraining of the model itself)."""
+    from finlite.workflow import import_teacher as run
+
+    outcome = run(booster, data, target=target, positive=positive, date_column=date_column, seed=seed, cutoff=cutoff,
+                  folds=folds, learning_rate=learning_rate, out=out, overwrite=force)
+    m = outcome.metrics["test"]
+    typer.echo(f"{outcome.model.config()['library']} teacher with {outcome.model.config()['trees']} trees; "
+               f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  KS {m['ks']:.4f}; "
+               f"out-of-fold AUC on the training split {outcome.metrics['train_oof_auc']:.4f}")
     typer.echo(f"teacher artifact: {outcome.path}")
 
 

@@ -361,7 +361,8 @@ def load_preset(name: str) -> Recipe:
 # -- the runner ----------------------------------------------------------------------------------
 @dataclass
 class StepRecord:
-    """What happened to one step: kept or rolled back, its gate results and validation metrics."""
+    """What happened to one step: "kept", "rolled_back" (failed a gate) or "skipped" (nothing to
+    work on because the distillation before it was rolled back), with gates and validation metrics."""
 
     index: int
     method: dict[str, Any]
@@ -444,9 +445,13 @@ def _merge_masks(old: dict[str, torch.Tensor], new: dict[str, torch.Tensor]) -> 
     return out
 
 
+class _NoModel(ConfigError):
+    """No model to work on yet (raised before any change is made)."""
+
+
 def _need_model(state: _State, step: Step) -> FinliteModel:
     if state.model is None:
-        raise ConfigError(f"Step {step.name!r} needs a torch model to work on, but the teacher is not one (e.g. a "
+        raise _NoModel(f"Step {step.name!r} needs a torch model to work on, but the teacher is not one (e.g. a "
                           "boosted ensemble) and no distillation step has produced a student yet. Put a "
                           "distillation step first.")
     return state.model
@@ -536,7 +541,8 @@ def _execute(step: Step, state: _State, ctx: _Context) -> tuple[_State, dict[str
             info[split] = {"flips_from_rounding": int((binned != rounded).sum()),
                            "flips_from_binning": int((logistic != binned).sum()),
                            "flips_vs_logistic": int((logistic != rounded).sum()), "rows": int(len(x))}
-        table = scorecard_table(card, ctx.data.preprocessor.feature_names)
+        units = [(num.mean, num.std) for num in ctx.data.preprocessor.numeric_]
+        table = scorecard_table(card, ctx.data.preprocessor.feature_names, units)
         files = {**state.extra_files, "scorecard.json": dump_json({"method": method_to_dict(m), "points": table})}
         return _State(card, {}, state.plan, files), info
     raise ConfigError(f"The recipe runner has no rule for method {step.name!r}.")
@@ -604,6 +610,14 @@ def run_recipe(recipe: Recipe, data: PreparedData, teacher: FinliteModel, *, cut
         start = time.perf_counter()
         try:
             candidate, info = _execute(step, state, ctx)
+        except _NoModel as exc:
+            if not records:  # the recipe itself is wrong: nothing could ever produce a model here
+                raise ConfigError(f"Recipe step {i + 1} ({step.name}): {exc}") from None
+            # An earlier distillation was rolled back: this step has nothing to work on.
+            records.append(StepRecord(index=i, method=step.to_dict(), status="skipped", gates=[], metrics={},
+                                      info={"reason": "no student: the distillation before it was rolled back"},
+                                      seconds=time.perf_counter() - start))
+            continue
         except ConfigError as exc:
             raise ConfigError(f"Recipe step {i + 1} ({step.name}): {exc}") from None
         metrics = evaluate_candidate(candidate.model, data.x_val, data.y_val, p_teacher, cutoff,  # type: ignore[arg-type]

@@ -12,12 +12,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
 from finlite._util import check_fraction, dump_json, param_error
 from finlite.artifact import Artifact, load, save_artifact
-from finlite.compress.distill import Distillation, distill
+from finlite.compress.distill import Distillation, distill, distill_data, teacher_logits
 from finlite.compress.plan import PruningPlan
 from finlite.compress.prune import MagnitudePruning, apply_plan, plan_pruning
 from finlite.compress.registry import method_to_dict
@@ -34,9 +35,10 @@ from finlite.recipe import GateResult, Recipe, RecipeResult, evaluate_candidate,
 from finlite.training import TrainConfig, fit, seed_everything, validation_auc
 
 __all__ = ["CompressOutcome", "RecipeOutcome", "TrainOutcome", "compress", "compress_with_recipe",
-           "evaluate_artifact", "recipe_summary", "train"]
+           "evaluate_artifact", "import_teacher", "recipe_summary", "train"]
 
 DataLike = str | os.PathLike[str] | pd.DataFrame | Table
+TEACHERS = ("mlp", "logistic", "lightgbm", "xgboost")
 
 # Defaults for compress: distillation starts from scratch (a higher rate, more patience);
 # fine-tuning after pruning starts from trained weights (a lower rate, fewer epochs).
@@ -81,22 +83,34 @@ def train(
     config: TrainConfig | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
+    gbdt_params: dict[str, Any] | None = None,
 ) -> TrainOutcome:
-    """Train a teacher ("mlp" or "logistic") on a labelled table and optionally save its artifact.
+    """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
+
+    Boosted teachers use the libraries' own training with regularised defaults (overridden by
+    ``gbdt_params``), stop early on validation AUC, and carry 5-fold out-of-fold scores of
+    their training rows for distillation.
 
     The table is split (stratified, or out-of-time when ``date_column`` is given) with
     ``seed``; the preprocessor is fitted on the training split; early stopping watches the
     validation AUC; metrics are computed on the untouched test split.
     """
     check_fraction("train", "cutoff", cutoff, low_open=True, high_open=True)
-    if model not in ("mlp", "logistic"):
-        raise param_error("train", "model", "'mlp' or 'logistic'", model)
+    if model not in TEACHERS:
+        raise param_error("train", "model", f"one of {TEACHERS}", model)
     if out is not None and Path(out).exists() and not overwrite:
         raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
     config = replace(config or TrainConfig(), seed=seed)
     prepared = prepare(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
                        drop=drop, split=SplitConfig(seed=seed, date_column=date_column))
     seed_everything(seed)
+    if model in ("lightgbm", "xgboost"):
+        from finlite.teachers import fit_boosted
+
+        boosted = fit_boosted(prepared, model, params=gbdt_params, seed=seed)
+        steps = [{"step": "train", "model": boosted.config(), "params": dict(gbdt_params or {}),
+                  "oof_folds": boosted.oof_folds}]
+        return _finish_teacher(boosted, prepared, steps, seed, cutoff, out, overwrite, {})
     n_features = prepared.x_train.shape[1]
     net: FinliteModel = (TabularMLP(n_features, hidden, dropout=dropout) if model == "mlp"
                          else LogisticRegression(n_features))
@@ -107,17 +121,43 @@ def train(
 
     result = fit(net, tensors, loss_fn, validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val),
                  config, desc=f"training {model}")
-    p_test = net.predict_proba(torch.from_numpy(prepared.x_test)).numpy()
-    metrics = {"test": classification_metrics(prepared.y_test, p_test, cutoff),
-               "validation_auc": result.best_score}
     steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
               "best_epoch": result.best_epoch, "epochs_run": result.epochs_run}]
+    return _finish_teacher(net, prepared, steps, seed, cutoff, out, overwrite, {"validation_auc": result.best_score})
+
+
+def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[str, Any]], seed: int, cutoff: float,
+                    out: str | Path | None, overwrite: bool, extra: dict[str, Any]) -> TrainOutcome:
+    """Test-split metrics of a new teacher, and its artifact when ``out`` is given."""
+    p_test = net.predict_proba(torch.from_numpy(prepared.x_test)).numpy()
+    metrics = {"test": classification_metrics(prepared.y_test, p_test, cutoff), **extra}
+    oof = getattr(net, "oof_logits", None)
+    if oof is not None:  # how far the ensemble's own training scores sit from its OOF scores
+        metrics["train_oof_auc"] = classification_metrics(prepared.y_train, 1 / (1 + np.exp(-oof)), cutoff)["auc"]
     path = None
     if out is not None:
         path = save_artifact(out, model=net, preprocessor=prepared.preprocessor, role="teacher", seed=seed,
                              cutoff=cutoff, data=prepared.summary(), steps=steps, metrics=metrics,
                              overwrite=overwrite)
     return TrainOutcome(model=net, data=prepared, metrics=metrics, path=path)
+
+
+def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive: Any = None,
+                   date_column: str | None = None, seed: int = 0, cutoff: float = 0.5, folds: int = 5,
+                   learning_rate: float | None = None, out: str | Path | None = None,
+                   overwrite: bool = False) -> TrainOutcome:
+    """Make a teacher artifact from a saved LightGBM or XGBoost booster and its training table.
+
+    See :func:`finlite.teachers.import_booster` for how columns and OOF scores are handled.
+    """
+    from finlite.teachers import import_booster
+
+    check_fraction("import_teacher", "cutoff", cutoff, low_open=True, high_open=True)
+    if out is not None and Path(out).exists() and not overwrite:
+        raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+    model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,
+                                           seed=seed, folds=folds, learning_rate=learning_rate)
+    return _finish_teacher(model, prepared, [step], seed, cutoff, out, overwrite, {})
 
 
 def prepare_like(artifact: Artifact, data: DataLike) -> PreparedData:
@@ -176,7 +216,10 @@ def compress(
     prepared = prepare_like(art, data)
     seed_everything(seed)
     student = TabularMLP(prepared.x_train.shape[1], student_hidden, dropout=0.0)
-    distilled = distill(art.model, student, distillation, data=prepared, train=config)
+    # Teacher outputs computed once (out-of-fold for a boosted teacher) and reused by fine-tuning.
+    targets = distill_data(prepared, lambda x: teacher_logits(art.model, x),
+                           train_logits=getattr(art.model, "oof_logits", None))
+    distilled = distill(targets, student, distillation, train=config)
     provenance = {"path": str(art.path), "manifest_sha256": art.manifest["manifest_sha256"],
                   "model": art.manifest["model"]}
     steps: list[dict[str, Any]] = [{**method_to_dict(distillation), "teacher": provenance,
@@ -188,7 +231,7 @@ def compress(
         if plan_only:
             return CompressOutcome(model=model, plan=applied, report={}, path=None)
         pruned = apply_plan(model, applied)
-        tuned = distill(art.model, pruned.model, distillation, data=prepared, train=fine_tune, masks=pruned.masks)
+        tuned = distill(targets, pruned.model, distillation, train=fine_tune, masks=pruned.masks)
         model = tuned.model
         steps.append({**applied.method, "planned_sparsity": applied.sparsity(), "unit": applied.unit,
                       "fine_tune": fine_tune.to_dict(), "best_epoch": tuned.training.best_epoch})
@@ -294,6 +337,8 @@ def recipe_summary(result: RecipeResult) -> str:
         name = r.method["method"]
         if r.status == "kept":
             lines.append(f"step {r.index + 1} {name}: kept")
+        elif r.status == "skipped":
+            lines.append(f"step {r.index + 1} {name}: skipped ({r.info['reason']})")
         else:
             failed = "; ".join(g.message for g in r.failed_gates)
             lines.append(f"step {r.index + 1} {name}: rolled back ({failed})")

@@ -205,8 +205,13 @@ def make_scorecard(model: FinliteModel, method: Scorecard, x_train: np.ndarray, 
     return out
 
 
-def scorecard_table(card: ScorecardModel, feature_names: list[str]) -> list[dict[str, Any]]:
-    """The scorecard as rows a person reads: feature, attribute (bin or category), points."""
+def scorecard_table(card: ScorecardModel, feature_names: list[str],
+                    units: list[tuple[float, float]] | None = None) -> list[dict[str, Any]]:
+    """The scorecard as rows a person reads: feature, attribute (bin or category), points.
+
+    ``units`` gives (mean, std) of each numeric feature so bins are shown in the data's own
+    units (e.g. months, euros) rather than standardised ones.
+    """
     rows: list[dict[str, Any]] = [{"feature": "(base)", "attribute": "", "points": int(card.base_points)}]
     for j in range(card.n_numeric):
         edges = card.edges[j].tolist()
@@ -215,7 +220,12 @@ def scorecard_table(card: ScorecardModel, feature_names: list[str]) -> list[dict
             upper = edges[b] if b < len(edges) else math.inf
             if lower == upper or lower == math.inf:
                 break
-            rows.append({"feature": feature_names[j], "attribute": f"[{lower:.3g}, {upper:.3g}) (standardised)",
+            lo, hi = lower, upper
+            if units is not None:
+                mean, std = units[j]
+                lo, hi = lo * std + mean, hi * std + mean
+            scale = "" if units is not None else " (standardised)"
+            rows.append({"feature": feature_names[j], "attribute": f"[{lo:.4g}, {hi:.4g}){scale}",
                          "points": int(card.numeric_points[j, b])})
             lower = upper
     for i, name in enumerate(feature_names[card.n_numeric:]):

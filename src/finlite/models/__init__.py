@@ -1,7 +1,22 @@
-"""Model architectures: tabular MLP and logistic regression, rebuildable from their configs."""
+"""Model architectures, rebuildable from their configs: MLP, logistic, their integer forms, and
+boosted-tree teachers (LightGBM / XGBoost, scored by their own libraries)."""
 
 from finlite.models.base import FinliteModel, build_model, register_model
+from finlite.models.gbdt import BoostedEnsemble
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
+from finlite.models.quantized import Int8Linear, QuantizedMLP
+from finlite.models.scorecard import IntegerLogistic, ScorecardModel
 
-__all__ = ["FinliteModel", "LogisticRegression", "TabularMLP", "build_model", "register_model"]
+__all__ = [
+    "BoostedEnsemble",
+    "FinliteModel",
+    "Int8Linear",
+    "IntegerLogistic",
+    "LogisticRegression",
+    "QuantizedMLP",
+    "ScorecardModel",
+    "TabularMLP",
+    "build_model",
+    "register_model",
+]

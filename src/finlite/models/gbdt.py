@@ -1,0 +1,193 @@
+"""Boosted-tree teachers: LightGBM and XGBoost ensembles behind finlite's model interface.
+
+The ensemble is scored by its own library (never re-implemented) and stored in the artifact
+as the library's own model format held in a uint8 tensor (LightGBM's text model, XGBoost's
+UBJSON), next to the out-of-fold log-odds of the training rows. Nothing is pickled.
+
+Inputs: a booster trained by finlite reads the encoded matrix (``input.mode = "encoded"``).
+An imported booster was trained on raw numeric columns; finlite's encoding of those columns
+is undone exactly (``x · std + mean``, NaN where the missing indicator is 1) before the
+booster sees them (``input.mode = "columns"``), so the teacher and the student share one
+preprocessor.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import torch
+
+from finlite._util import param_error
+from finlite.errors import ConfigError
+from finlite.models.base import FinliteModel, register_model
+
+__all__ = ["BoostedEnsemble", "LIBRARIES", "require"]
+
+LIBRARIES = ("lightgbm", "xgboost")
+
+
+def require(library: str) -> Any:
+    """Import a boosting library, or raise a ConfigError that says how to install it."""
+    if library not in LIBRARIES:
+        raise param_error("BoostedEnsemble", "library", f"one of {LIBRARIES}", library)
+    try:
+        if library == "lightgbm":
+            import lightgbm
+            return lightgbm
+        import xgboost
+        return xgboost
+    except ImportError as exc:
+        package = "lightgbm" if library == "lightgbm" else "xgboost-cpu"
+        raise ConfigError(f"The {library} teacher needs the {package} package: pip install 'finlite[gbdt]' "
+                          f"(or pip install {package}).") from exc
+
+
+@register_model
+class BoostedEnsemble(FinliteModel):
+    """A LightGBM or XGBoost binary classifier whose forward pass returns its log-odds.
+
+    Args:
+        library: "lightgbm" or "xgboost".
+        n_bytes: size of the serialized booster (so the buffer can be rebuilt before loading).
+        n_train: number of out-of-fold training log-odds stored with it (0 = none).
+        input: how encoded rows become the booster's features (see the module docstring).
+        trees: number of trees; nodes: total nodes (splits and leaves), for cost reports.
+        oof_folds: folds of the out-of-fold predictions (0 when there are none).
+    """
+
+    kind = "gbdt"
+
+    def __init__(self, library: str, n_bytes: int, n_train: int = 0, input: dict[str, Any] | None = None,
+                 trees: int = 0, nodes: int = 0, max_depth: int = 0, oof_folds: int = 0) -> None:
+        super().__init__()
+        if library not in LIBRARIES:
+            raise param_error("BoostedEnsemble", "library", f"one of {LIBRARIES}", library)
+        self.library, self.n_train = library, int(n_train)
+        self.input = dict(input or {"mode": "encoded"})
+        self.trees, self.nodes, self.max_depth, self.oof_folds = int(trees), int(nodes), int(max_depth), int(oof_folds)
+        self.register_buffer("booster", torch.zeros(int(n_bytes), dtype=torch.uint8))
+        # Out-of-fold log-odds are training evidence, not part of the deployed model: they are
+        # kept out of the weights file (the artifact stores them in oof_logits.safetensors) so
+        # the teacher's size is the size of its trees.
+        self.oof: np.ndarray | None = None
+        self._model: Any = None
+
+    # -- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_booster(cls, library: str, booster: Any, *, oof: np.ndarray | None = None,
+                     input: dict[str, Any] | None = None, oof_folds: int = 0) -> BoostedEnsemble:
+        """Wrap a trained ``lightgbm.Booster`` or ``xgboost.Booster``."""
+        raw = _serialize(library, booster)
+        trees, nodes, depth = _structure(library, booster)
+        out = cls(library, len(raw), 0 if oof is None else len(oof), input, trees, nodes, depth, oof_folds)
+        with torch.no_grad():
+            out.booster.copy_(torch.frombuffer(bytearray(raw), dtype=torch.uint8))
+        if oof is not None:
+            out.set_oof(oof)
+        out._model = booster
+        return out
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """Load the tensors, then re-read the booster from its bytes on first use."""
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        self._model = None
+        return result
+
+    @property
+    def model(self) -> Any:
+        """The library's booster object, parsed from the stored bytes when first needed."""
+        if self._model is None:
+            lib = require(self.library)
+            raw = bytes(self.booster.numpy().tobytes())
+            if self.library == "lightgbm":
+                self._model = lib.Booster(model_str=raw.decode("utf-8"))
+            else:
+                booster = lib.Booster()
+                booster.load_model(bytearray(raw))
+                self._model = booster
+        return self._model
+
+    def set_oof(self, values: np.ndarray) -> None:
+        """Attach the out-of-fold log-odds of the training rows (length ``n_train``)."""
+        values = np.asarray(values, dtype=np.float32).ravel()
+        if len(values) != self.n_train:
+            raise ConfigError(f"{len(values)} out-of-fold values for a teacher trained on {self.n_train} rows.")
+        self.oof = values
+
+    @property
+    def oof_logits(self) -> np.ndarray | None:
+        """Out-of-fold log-odds of the training rows, or None."""
+        return None if self.oof is None else self.oof.copy()
+
+    # -- scoring ------------------------------------------------------------------------------
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """The booster's input matrix for encoded rows ``x``."""
+        if self.input.get("mode") != "columns":
+            return np.asarray(x, dtype=np.float64)
+        idx = np.asarray(self.input["index"], dtype=int)
+        raw = x[:, idx].astype(np.float64) * np.asarray(self.input["std"]) + np.asarray(self.input["mean"])
+        for j, ind in enumerate(self.input.get("missing_index", [])):
+            if ind is not None and ind >= 0:
+                raw[x[:, ind] > 0.5, j] = np.nan
+        return raw
+
+    def logits_np(self, x: np.ndarray) -> np.ndarray:
+        """Log-odds for encoded rows, as float64."""
+        feats = self.features(x)
+        if self.library == "lightgbm":
+            return np.asarray(self.model.predict(feats, raw_score=True), dtype=np.float64)
+        return np.asarray(self.model.inplace_predict(feats, predict_type="margin"), dtype=np.float64)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-odds per row (computed by the boosting library, not differentiable)."""
+        return torch.from_numpy(self.logits_np(x.detach().numpy()).astype(np.float32))
+
+    def stored_parameters(self) -> tuple[int, int]:
+        """Tree nodes (splits and leaves): the ensemble's counterpart of parameters."""
+        return self.nodes, self.nodes
+
+    def operations_per_row(self) -> tuple[int, int]:
+        """About one comparison per tree level per tree, plus one addition per tree."""
+        ops = self.trees * (max(self.max_depth, 1) + 1)
+        return ops, ops
+
+    def config(self) -> dict[str, Any]:
+        """Architecture for :func:`finlite.models.build_model` (the trees travel as a tensor)."""
+        return {"kind": self.kind, "library": self.library, "n_bytes": int(self.booster.numel()),
+                "n_train": self.n_train, "input": self.input, "trees": self.trees, "nodes": self.nodes,
+                "max_depth": self.max_depth, "oof_folds": self.oof_folds}
+
+
+def _serialize(library: str, booster: Any) -> bytes:
+    if library == "lightgbm":
+        return booster.model_to_string().encode("utf-8")
+    return bytes(booster.save_raw("ubj"))
+
+
+def _structure(library: str, booster: Any) -> tuple[int, int, int]:
+    """(trees, nodes, deepest tree) read from the library's own dump."""
+    if library == "lightgbm":
+        dump = booster.dump_model()
+        trees = dump.get("tree_info", [])
+
+        def walk(node: dict[str, Any], depth: int) -> tuple[int, int]:
+            if "leaf_value" in node and "split_index" not in node:
+                return 1, depth
+            left = walk(node["left_child"], depth + 1)
+            right = walk(node["right_child"], depth + 1)
+            return 1 + left[0] + right[0], max(left[1], right[1])
+        counts = [walk(t["tree_structure"], 0) for t in trees]
+        return len(trees), sum(c[0] for c in counts), max((c[1] for c in counts), default=0)
+    dumps = booster.get_dump(dump_format="json")
+    trees = [json.loads(d) for d in dumps]
+
+    def walk_x(node: dict[str, Any], depth: int) -> tuple[int, int]:
+        kids = node.get("children", [])
+        if not kids:
+            return 1, depth
+        parts = [walk_x(k, depth + 1) for k in kids]
+        return 1 + sum(p[0] for p in parts), max(p[1] for p in parts)
+    counts = [walk_x(t, 0) for t in trees]
+    return len(trees), sum(c[0] for c in counts), max((c[1] for c in counts), default=0)
