@@ -75,5 +75,5 @@ def test_same_seed_same_metrics_different_seed_differs() -> None:
 def test_train_config_errors() -> None:
     with pytest.raises(ConfigError, match=r"'epochs' parameter of TrainConfig must be a positive integer\. Got 0"):
         finlite.TrainConfig(epochs=0)
-    with pytest.raises(ConfigError, match=r"'model' parameter of train must be 'mlp' or 'logistic'\. Got 'gbm'"):
+    with pytest.raises(ConfigError, match=r"'model' parameter of train must be one of \('mlp', 'logistic', 'lightgbm', 'xgboost'\)\. Got 'gbm'"):
         finlite.train(make_loans(50), target="defaulted", model="gbm")
