@@ -24,7 +24,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/german_credit.py
+	$(BIN)/python bench/fraud.py
+	$(BIN)/python bench/peers.py
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff

@@ -25,6 +25,7 @@ from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
+from finlite.models.sequence import SequenceModel, prune_recurrent_units, recurrent_unit_scores
 from finlite.training import TrainConfig, fit
 
 __all__ = [
@@ -268,6 +269,13 @@ def plan_pruning(model: FinliteModel, method: PruningMethod, *, data: DistillDat
     teacher outputs whose distillation loss the gradients come from) and uses ``distillation``
     (default: :class:`~finlite.compress.distill.Distillation`) as that loss.
     """
+    if isinstance(model, SequenceModel):
+        if method.granularity != "neuron" or isinstance(method, TaylorPruning):
+            raise ConfigError("Recurrent models are pruned by whole hidden units: use magnitude_pruning with "
+                              "granularity='neuron'.")
+        shapes = [(f"rnn.{i}", [h, layer.input_size]) for i, (layer, h) in enumerate(zip(model.rnn, model.hidden,
+                                                                                         strict=True))]
+        return plan_from_scores(model, method, shapes, recurrent_unit_scores(model, getattr(method, "norm", "l2")))
     layers = _candidates(model, method.granularity)
     if isinstance(method, TaylorPruning):
         if data is None:
@@ -276,12 +284,15 @@ def plan_pruning(model: FinliteModel, method: PruningMethod, *, data: DistillDat
         scores = taylor_scores(model, layers, method, data, distillation)
     else:
         scores = [_scores(layer, method.granularity, getattr(method, "norm", "l2")) for _, layer in layers]
-    return plan_from_scores(model, method, layers, scores)
+    return plan_from_scores(model, method, [(name, list(layer.weight.shape)) for name, layer in layers], scores)
 
 
-def plan_from_scores(model: FinliteModel, method: Any, layers: list[tuple[str, nn.Linear]],
+def plan_from_scores(model: FinliteModel, method: Any, layers: list[tuple[str, list[int]]],
                      scores: list[np.ndarray], *, sparsity: float | None = None) -> PruningPlan:
-    """Choose the lowest-scoring candidates per layer or globally (the selection every scorer shares)."""
+    """Choose the lowest-scoring candidates per layer or globally (the selection every scorer shares).
+
+    ``layers`` lists (name, weight shape) of the prunable layers, in forward order.
+    """
     names = [name for name, _ in layers]
     layer_sparsity = getattr(method, "layer_sparsity", {}) or {}
     sparsity = method.sparsity if sparsity is None else sparsity
@@ -309,9 +320,8 @@ def plan_from_scores(model: FinliteModel, method: Any, layers: list[tuple[str, n
             chosen = order[:k]  # weights have no floor: the k smallest overall
         pruned = [sorted(int(j) for j in local[chosen[owner[chosen] == i]]) for i in range(len(scores))]
     plan_layers = [
-        LayerPlan(name=name, shape=list(layer.weight.shape), unit=method.granularity,
-                  scores=[float(v) for v in s], pruned=p)
-        for (name, layer), s, p in zip(layers, scores, pruned, strict=True)
+        LayerPlan(name=name, shape=list(shape), unit=method.granularity, scores=[float(v) for v in s], pruned=p)
+        for (name, shape), s, p in zip(layers, scores, pruned, strict=True)
     ]
     return PruningPlan(method=method_to_dict(method), model=model.config(), layers=plan_layers)
 
@@ -336,6 +346,8 @@ def apply_plan(model: FinliteModel, plan: PruningPlan) -> PruneResult:
     Raises:
         ConfigError: the plan names a layer the model lacks, or a shape differs.
     """
+    if isinstance(model, SequenceModel):
+        return PruneResult(model=_remove_units(model, plan), plan=plan, masks={})
     _check_plan(model, plan)
     if plan.unit == "weight":
         pruned = copy.deepcopy(model)
@@ -351,6 +363,22 @@ def apply_plan(model: FinliteModel, plan: PruningPlan) -> PruneResult:
                 masks[f"{layer_plan.name}.weight"] = mask
         return PruneResult(model=pruned, plan=plan, masks=masks)
     return PruneResult(model=_remove_neurons(model, plan), plan=plan, masks={})
+
+
+def _remove_units(model: SequenceModel, plan: PruningPlan) -> SequenceModel:
+    names = [f"rnn.{i}" for i in range(len(model.hidden))]
+    by_name = {}
+    for i, layer_plan in enumerate(plan.layers):
+        layer_plan.validate(f"plan layer {i} ({layer_plan.name})")
+        if layer_plan.name not in names:
+            raise ConfigError(f"The plan prunes layer {layer_plan.name!r}, which this model does not have."
+                              f"{closest(layer_plan.name, names)} Layers: {', '.join(names)}.")
+        if layer_plan.unit != "neuron" or layer_plan.shape[0] != model.hidden[names.index(layer_plan.name)]:
+            raise ConfigError(f"The plan for {layer_plan.name!r} does not match this model's layer; make a new plan.")
+        by_name[layer_plan.name] = set(layer_plan.pruned)
+    keep = [[j for j in range(h) if j not in by_name.get(name, set())] for name, h in zip(names, model.hidden,
+                                                                                            strict=True)]
+    return prune_recurrent_units(model, keep)
 
 
 def _remove_neurons(model: FinliteModel, plan: PruningPlan) -> TabularMLP:

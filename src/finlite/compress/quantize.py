@@ -28,6 +28,7 @@ from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel
 from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import Int8Linear, QuantizedMLP, quantize_per_channel
+from finlite.models.sequence import SequenceModel, quantize_sequence
 
 __all__ = [
     "DynamicInt8",
@@ -50,7 +51,7 @@ CALIBRATIONS = ("minmax", "percentile", "entropy")
 class DynamicInt8:
     """Int8 weights (per output channel); activations quantized per row at run time.
 
-    No calibration data needed. Example recipe step: ``{method: dynamic_int8}``.
+    Works for MLPs and for LSTM/GRU models. No calibration data needed. Example recipe step: ``{method: dynamic_int8}``.
     """
 
 
@@ -314,6 +315,11 @@ def quantize(model: FinliteModel, method: DynamicInt8 | StaticInt8 | Fp16Weights
                 p.copy_(p.half().float())
         half.weight_storage = "float16"
         return QuantizeResult(model=half, method=method, info={"storage": "float16"})
+    if isinstance(model, SequenceModel):
+        if not isinstance(method, DynamicInt8):
+            raise ConfigError(f"{type(method).__name__} is for MLPs; recurrent (LSTM/GRU) models take dynamic_int8, "
+                              "whose activation scales follow each step's values.")
+        return QuantizeResult(model=quantize_sequence(model), method=method, info={"activations": "dynamic"})
     mlp = _float_mlp(model, type(method).__name__)
     if isinstance(method, DynamicInt8):
         return QuantizeResult(model=convert_to_int8(mlp, None), method=method, info={"activations": "dynamic"})

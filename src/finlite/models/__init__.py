@@ -7,6 +7,7 @@ from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import Int8Linear, QuantizedMLP
 from finlite.models.scorecard import IntegerLogistic, ScorecardModel
+from finlite.models.sequence import QuantizedSequenceModel, SequenceModel
 
 __all__ = [
     "BoostedEnsemble",
@@ -15,7 +16,9 @@ __all__ = [
     "IntegerLogistic",
     "LogisticRegression",
     "QuantizedMLP",
+    "QuantizedSequenceModel",
     "ScorecardModel",
+    "SequenceModel",
     "TabularMLP",
     "build_model",
     "register_model",
