@@ -99,6 +99,7 @@ def fit(
     *,
     after_step: Callable[[FinliteModel], None] | None = None,
     desc: str = "training",
+    restore_best: bool = True,
 ) -> TrainResult:
     """Train ``model`` in place and restore the weights of its best validation epoch.
 
@@ -111,6 +112,8 @@ def fit(
         config: optimiser and stopping settings.
         after_step: called after each optimiser step (pruning masks are re-applied here).
         desc: label of the progress bar.
+        restore_best: load the best validation epoch's weights at the end (the default); when
+            false the last weights stay (regularised pruning wants the sparsity it reached).
     """
     seed_everything(config.seed)
     n = int(data["x"].shape[0])
@@ -141,6 +144,7 @@ def fit(
         if epoch - best_epoch >= config.patience:
             break
     bar.close()
-    model.load_state_dict(best_state)
+    if restore_best:
+        model.load_state_dict(best_state)
     model.eval()
     return TrainResult(best_epoch=best_epoch, best_score=float(best_score), epochs_run=epoch + 1, history=history)

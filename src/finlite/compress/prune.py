@@ -140,7 +140,7 @@ class RegularizedPruning:
     is applied as a proximal step after each optimiser step (soft thresholding), which produces
     exact zeros rather than merely small weights. The training loss is the recipe's distillation.
 
-    Example recipe step: ``{method: regularized_pruning, penalty: group_lasso, strength: 0.01}``.
+    Example recipe step: ``{method: regularized_pruning, penalty: group_lasso, strength: 0.1}``.
 
     Args:
         penalty: "l1" or "group_lasso".
@@ -149,7 +149,7 @@ class RegularizedPruning:
     """
 
     penalty: str = "l1"
-    strength: float = 1e-3
+    strength: float = 0.1
     threshold: float = 0.0
 
     def __post_init__(self) -> None:
@@ -507,7 +507,7 @@ def _distill_with_penalty(model: FinliteModel, method: RegularizedPruning, data:
     # Early stopping would keep an early, barely sparse epoch: run the full budget instead and
     # keep the last weights, whose zeros are what the penalty produced.
     fit(model, tensors, loss_fn, validate, replace(train, patience=train.epochs), after_step=after_step,
-        desc="regularised training")
+        desc="regularised training", restore_best=False)
     return model
 
 
