@@ -133,6 +133,22 @@ def _read_booster(path: Path) -> tuple[str, Any, bytes]:
     return library, booster, raw
 
 
+def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: PreparedData,
+            features: list[str]) -> dict[str, Any]:
+    """How closely the wrapped teacher reproduces the booster on the table's own raw columns.
+
+    The wrapper rebuilds raw values from finlite's float32 encoding; a value that sits exactly
+    on a split threshold can land on the other side. This measures it, over every labelled row.
+    """
+    raw = prepared.frame[features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    own = 1 / (1 + np.exp(-_raw(library, booster, raw)))
+    encoded = prepared.preprocessor.transform(prepared.frame)
+    ours = 1 / (1 + np.exp(-wrapped.logits_np(encoded)))
+    diff = np.abs(own - ours)
+    return {"rows": int(len(diff)), "max_abs_diff": float(diff.max()) if len(diff) else 0.0,
+            "rows_above_1e-6": int((diff > 1e-6).sum()), "decisions_flipped_at_0.5": int(((own >= 0.5) != (ours >= 0.5)).sum())}
+
+
 def import_booster(
     path: str | os.PathLike[str],
     data: str | os.PathLike[str] | pd.DataFrame | Table,
@@ -152,6 +168,12 @@ def import_booster(
     come from refitting the booster's own settings on k folds of the training split: LightGBM
     files carry their parameters; XGBoost files do not carry their learning rate, so pass
     ``learning_rate`` (default: XGBoost's 0.3) and the tree depth is read from the trees.
+
+    The returned step records ``parity``: the largest probability difference between the
+    wrapped teacher and the booster scoring the raw columns itself, and the rows it affects.
+    Raw values are rebuilt from finlite's float32 encoding, so a value lying exactly on a
+    split threshold can fall on the other side of it (XGBoost places thresholds on observed
+    values); the manifest says how often that happened.
     """
     file = Path(path)
     library, booster, raw = _read_booster(file)
@@ -179,6 +201,7 @@ def import_booster(
                  "mean": [specs[f][1].mean for f in features], "std": [specs[f][1].std for f in features],
                  "missing_index": [names.index(f"{f}__is_missing") if specs[f][1].indicator else -1 for f in features]}
     wrapped = BoostedEnsemble.from_booster(library, booster, input=input_map)
+    parity = _parity(library, booster, wrapped, prepared, features)
     x_train_raw = wrapped.features(prepared.x_train)
     if library == "lightgbm":
         skip = {"num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees", "num_round", "num_rounds",
@@ -199,5 +222,5 @@ def import_booster(
     wrapped.oof_folds = folds
     wrapped.set_oof(oof)
     step = {"step": "import", "library": library, "file": file.name, "file_sha256": hashlib.sha256(raw).hexdigest(),
-            "features": features, "oof": {"folds": folds, **settings}}
+            "features": features, "oof": {"folds": folds, **settings}, "parity": parity}
     return wrapped, prepared, step

@@ -127,7 +127,14 @@ class BoostedEnsemble(FinliteModel):
         if self.input.get("mode") != "columns":
             return np.asarray(x, dtype=np.float64)
         idx = np.asarray(self.input["index"], dtype=int)
-        raw = x[:, idx].astype(np.float64) * np.asarray(self.input["std"]) + np.asarray(self.input["mean"])
+        z = x[:, idx].astype(np.float64)
+        std, mean = np.asarray(self.input["std"]), np.asarray(self.input["mean"])
+        raw = z * std + mean
+        # The encoding is float32, so undoing it leaves an error of a few float32 ulps. Trees
+        # split at midpoints between observed values, which such an error cannot cross, except
+        # at zero: LightGBM puts a threshold right above 0, so a true 0 must come back as 0.
+        tol = 4 * np.finfo(np.float32).eps * (np.abs(mean) + std * np.abs(z))
+        raw[np.abs(raw) <= tol] = 0.0
         for j, ind in enumerate(self.input.get("missing_index", [])):
             if ind is not None and ind >= 0:
                 raw[x[:, ind] > 0.5, j] = np.nan
