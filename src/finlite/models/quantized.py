@@ -104,8 +104,13 @@ class Int8Linear(nn.Module):
         else:
             s = self.input_scale
         xq = torch.clamp(torch.round(x2 / s), -127, 127).to(torch.int8)
-        # _int_mm wants a contiguous (in, out) right-hand side; transposing a few KiB is cheap.
-        acc = torch._int_mm(xq, self.weight_int8.t().contiguous())
+        if self.in_features < 8:
+            # torch 2.13's CPU _int_mm returns garbage when the inner dimension is 1 (seen with
+            # one input feature per time step); tiny inner dimensions take the exact int32 path.
+            acc = xq.to(torch.int32) @ self.weight_int8.t().to(torch.int32)
+        else:
+            # _int_mm wants a contiguous (in, out) right-hand side; transposing a few KiB is cheap.
+            acc = torch._int_mm(xq, self.weight_int8.t().contiguous())
         y = acc.to(torch.float32) * (s * self.weight_scale) + self.bias
         return y.reshape(*shape[:-1], self.out_features)
 
