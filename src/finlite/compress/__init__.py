@@ -1,24 +1,65 @@
-"""Compression methods: distillation and magnitude pruning, each a registered frozen config."""
+"""Compression methods, each a registered frozen config, and the verbs that apply them."""
 
-from finlite.compress.distill import Distillation, DistillResult, distill, distillation_loss
+from finlite.compress.distill import (
+    Distillation,
+    DistillData,
+    DistillResult,
+    HintDistillation,
+    RegressionDistillation,
+    distill,
+    distill_data,
+    distillation_loss,
+)
+from finlite.compress.factorize import LowRankFactorization, factorize
+from finlite.compress.linear import IntegerWeights, Scorecard
 from finlite.compress.plan import LayerPlan, PruningPlan
-from finlite.compress.prune import MagnitudePruning, PruneResult, apply_plan, plan_pruning, prune
+from finlite.compress.prune import (
+    GradualPruning,
+    MagnitudePruning,
+    PruneResult,
+    RegularizedPruning,
+    TaylorPruning,
+    apply_plan,
+    gradual_prune,
+    plan_pruning,
+    prune,
+    regularized_prune,
+)
+from finlite.compress.quantize import DynamicInt8, Fp16Weights, QuantizationAwareTraining, StaticInt8, quantize
 from finlite.compress.registry import method_from_dict, method_to_dict, register_method, registered_methods
 
 __all__ = [
+    "DistillData",
     "DistillResult",
     "Distillation",
+    "DynamicInt8",
+    "Fp16Weights",
+    "GradualPruning",
+    "HintDistillation",
+    "IntegerWeights",
     "LayerPlan",
+    "LowRankFactorization",
     "MagnitudePruning",
     "PruneResult",
     "PruningPlan",
+    "QuantizationAwareTraining",
+    "RegressionDistillation",
+    "RegularizedPruning",
+    "Scorecard",
+    "StaticInt8",
+    "TaylorPruning",
     "apply_plan",
     "distill",
+    "distill_data",
     "distillation_loss",
+    "factorize",
+    "gradual_prune",
     "method_from_dict",
     "method_to_dict",
     "plan_pruning",
     "prune",
+    "quantize",
     "register_method",
     "registered_methods",
+    "regularized_prune",
 ]
