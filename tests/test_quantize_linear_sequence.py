@@ -136,7 +136,7 @@ def test_regression_distillation_of_a_forecaster() -> None:
     tensors = {"x": torch.from_numpy(windows[:800]), "y": torch.from_numpy(target[:800])}
     fit(teacher, tensors, lambda out, b: torch.nn.functional.mse_loss(out, b["y"]),
         lambda m: -float(torch.nn.functional.mse_loss(m(torch.from_numpy(windows[800:1000])),
-                                                      torch.from_numpy(target[800:1000]))), cfg)
+                                                      torch.from_numpy(target[800:1000])).detach()), cfg)
     with torch.inference_mode():
         t_out = teacher(torch.from_numpy(windows)).numpy()
     data = DistillData.from_arrays(windows[:800], target[:800], t_out[:800], windows[800:1000], target[800:1000],

@@ -67,7 +67,7 @@ def test_factorisation_keeps_the_energy_it_promises(out_f: int, in_f: int, energ
     first = result.layers[0]
     if first["rank"] is not None:
         assert first["rank"] == r and first["energy_kept"] >= energy - 1e-9
-        # With every singular value kept the factors multiply back to the weight.
+    # With every singular value kept, the factors multiply back to the weight (when factorised at all).
     full = factorize(model, LowRankFactorization(rank=min(out_f, in_f)))
     x = torch.randn(8, in_f)
     assert torch.allclose(full.model(x), model(x), atol=1e-4)

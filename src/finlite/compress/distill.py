@@ -85,9 +85,25 @@ def _student_fields(owner: str, config: Any) -> None:
     check_fraction(owner, "transfer_noise", config.transfer_noise, high_open=False)
 
 
+@dataclass(frozen=True, kw_only=True)
+class _StudentSpec:
+    """Fields every distillation shares: the student to train and the transfer set.
+
+    ``student`` is "mlp" (hidden widths ``hidden``) or "logistic"; ``transfer`` is "none",
+    "perturb" or "mixup", with ``transfer_size`` synthetic rows per training row and noise
+    ``transfer_noise`` (see :func:`make_transfer_set`).
+    """
+
+    student: str = "mlp"
+    hidden: tuple[int, ...] = (16,)
+    transfer: str = "none"
+    transfer_size: float = 0.0
+    transfer_noise: float = 0.1
+
+
 @register_method("distillation")
-@dataclass(frozen=True)
-class Distillation:
+@dataclass(frozen=True, kw_only=True)
+class Distillation(_StudentSpec):
     """Soft-target distillation for a binary classifier (Hinton, Vinyals & Dean 2015).
 
     ``loss = α·T²·KL(teacher_T ‖ student_T) + (1 − α)·CE(student, label)``, where ``teacher_T``
@@ -114,11 +130,6 @@ class Distillation:
 
     temperature: float = 2.0
     alpha: float = 0.9
-    student: str = "mlp"
-    hidden: tuple[int, ...] = (16,)
-    transfer: str = "none"
-    transfer_size: float = 0.0
-    transfer_noise: float = 0.1
 
     def __post_init__(self) -> None:
         _number("Distillation", "temperature", self.temperature, positive=True)
@@ -127,8 +138,8 @@ class Distillation:
 
 
 @register_method("regression_distillation")
-@dataclass(frozen=True)
-class RegressionDistillation:
+@dataclass(frozen=True, kw_only=True)
+class RegressionDistillation(_StudentSpec):
     """Output matching: ``α·L(student, teacher) + (1 − α)·label loss``, L = MSE or Huber.
 
     For a regression model (a forecaster) the outputs are forecasts and the label loss is MSE.
@@ -147,11 +158,6 @@ class RegressionDistillation:
     loss: str = "mse"
     delta: float = 1.0
     alpha: float = 0.9
-    student: str = "mlp"
-    hidden: tuple[int, ...] = (16,)
-    transfer: str = "none"
-    transfer_size: float = 0.0
-    transfer_noise: float = 0.1
 
     def __post_init__(self) -> None:
         if self.loss not in ("mse", "huber"):
@@ -162,8 +168,8 @@ class RegressionDistillation:
 
 
 @register_method("hint_distillation")
-@dataclass(frozen=True)
-class HintDistillation:
+@dataclass(frozen=True, kw_only=True)
+class HintDistillation(_StudentSpec):
     """Soft targets plus an intermediate-feature hint (FitNets, Romero et al. 2015).
 
     ``loss = Distillation loss + β·MSE(P·h_student, h_teacher)``, where ``h`` are the hidden
@@ -187,11 +193,6 @@ class HintDistillation:
     beta: float = 0.5
     teacher_layer: int = -1
     student_layer: int = -1
-    student: str = "mlp"
-    hidden: tuple[int, ...] = (16,)
-    transfer: str = "none"
-    transfer_size: float = 0.0
-    transfer_noise: float = 0.1
 
     def __post_init__(self) -> None:
         _number("HintDistillation", "temperature", self.temperature, positive=True)
