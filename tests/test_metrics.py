@@ -12,6 +12,7 @@ from finlite.evaluate import (
     accuracy_at,
     agreement,
     auc,
+    average_precision,
     brier,
     classification_metrics,
     f1_at,
@@ -19,6 +20,7 @@ from finlite.evaluate import (
     ks,
     log_loss,
     psi,
+    recall_at_fpr,
     spearman,
     swap_set,
 )
@@ -112,3 +114,13 @@ def test_psi_is_small_for_similar_scores() -> None:
     a = rng.beta(2, 5, size=5000)
     assert psi(a, a + rng.normal(scale=0.005, size=5000)) < 0.01
     assert psi(a, rng.beta(5, 2, size=5000)) > 1.0
+
+
+def test_average_precision_and_recall_at_fpr_match_scikit_learn() -> None:
+    rng = np.random.default_rng(3)
+    y = (rng.random(5000) < 0.02).astype(float)
+    p = np.clip(0.3 * y + rng.random(5000) * 0.8, 0, 1).round(3)  # rounding makes ties
+    assert average_precision(y, p) == pytest.approx(skm.average_precision_score(y, p), abs=1e-12)
+    fpr, tpr, _ = skm.roc_curve(y, p)
+    assert recall_at_fpr(y, p, 0.001) == pytest.approx(tpr[fpr <= 0.001].max(), abs=1e-12)
+    assert recall_at_fpr(y, p, 0.05) == pytest.approx(tpr[fpr <= 0.05].max(), abs=1e-12)

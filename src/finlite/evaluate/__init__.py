@@ -5,12 +5,14 @@ from finlite.evaluate.fidelity import agreement, fidelity_metrics, psi, spearman
 from finlite.evaluate.metrics import (
     accuracy_at,
     auc,
+    average_precision,
     brier,
     classification_metrics,
     f1_at,
     gini,
     ks,
     log_loss,
+    recall_at_fpr,
 )
 from finlite.evaluate.report import compare_models, model_evidence, render_markdown, render_table
 
@@ -18,6 +20,7 @@ __all__ = [
     "accuracy_at",
     "agreement",
     "auc",
+    "average_precision",
     "brier",
     "classification_metrics",
     "compare_models",
@@ -32,6 +35,7 @@ __all__ = [
     "measure_latency",
     "model_evidence",
     "psi",
+    "recall_at_fpr",
     "render_markdown",
     "render_table",
     "spearman",
