@@ -172,4 +172,5 @@ def test_search_returns_a_front_and_saves_the_choice(teacher_dir: Path, german_c
     assert (tmp_path / "s" / "search.json").is_file() and found.outcome.passed
     # The saved model is the chosen candidate, rebuilt from its recipe with the same seed.
     assert found.outcome.result.records[-1].metrics["size_bytes"] == found.chosen["size_bytes"]
+    assert found.outcome.result.records[-1].metrics["auc"] == pytest.approx(found.chosen["auc"], abs=1e-12)
     assert "dynamic_int8" in registered_methods()

@@ -187,10 +187,11 @@ def compress(
     pruning = MagnitudePruning(sparsity=sparsity, granularity="neuron" if structured else "weight",
                                norm=norm, scope=scope)
     ready = PruningPlan.load(plan) if plan is not None else None
+    config, fine_tune = _compress_training(epochs, quiet)
     outcome = run(teacher, data, student_hidden=_widths(student_width, "--student-width"),
                   distillation=Distillation(temperature=temperature, alpha=alpha), pruning=pruning, plan=ready,
                   seed=seed, out=None if dry_run else out, overwrite=force, plan_only=dry_run,
-                  progress=_progress(quiet))
+                  progress=_progress(quiet), config=config, fine_tune=fine_tune)
     if outcome.plan is not None:
         if save_plan is not None:
             outcome.plan.save(save_plan)
@@ -203,18 +204,27 @@ def compress(
     typer.echo(f"student artifact: {outcome.path}\nreport: {outcome.path / 'report.md'}")
 
 
+def _compress_training(epochs: int | None, quiet: bool) -> tuple[Any, Any]:
+    """finlite's distillation and fine-tuning defaults, with --epochs as the cap of both."""
+    from dataclasses import replace
+
+    from finlite.workflow import DISTILL_TRAINING, FINE_TUNING
+
+    progress = _progress(quiet)
+    cap = {"epochs": epochs} if epochs else {}
+    return replace(DISTILL_TRAINING, progress=progress, **cap), replace(FINE_TUNING, progress=progress, **cap)
+
+
 def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | None, preset: str | None, search: bool,
                      budget: float, objective: str, epochs: int | None, seed: int | None, force: bool,
                      quiet: bool) -> None:
     """The --recipe / --preset / --search branch of ``compress``: run, print, exit 1 on a failed gate."""
-    from dataclasses import replace
 
     from finlite.recipe import Recipe, load_preset
-    from finlite.workflow import DISTILL_TRAINING, FINE_TUNING, compress_with_recipe, recipe_summary
+    from finlite.workflow import compress_with_recipe, recipe_summary
 
     progress = _progress(quiet)
-    config = replace(DISTILL_TRAINING, progress=progress, **({"epochs": epochs} if epochs else {}))
-    fine_tune = replace(FINE_TUNING, progress=progress, **({"epochs": epochs} if epochs else {}))
+    config, fine_tune = _compress_training(epochs, quiet)
     spec = Recipe.load(recipe) if recipe is not None else load_preset(preset) if preset is not None else None
     if search:
         from finlite.search import search_students

@@ -411,8 +411,21 @@ class _Context:
     train: TrainConfig
     fine_tune: TrainConfig
     cutoff: float = 0.5
+    # The loss and rows that fine-tuning uses: those of the last kept distillation step (its
+    # transfer set included), or plain soft targets on the training rows before any.
     distillation: Any = field(default_factory=Distillation)
+    tuning: DistillData | None = None
     transfer_cache: dict[tuple[Any, ...], DistillData] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.tuning is None:
+            self.tuning = self.base
+
+    def keep(self, step: Step) -> None:
+        """A kept distillation step becomes the fine-tuning loss and data of the steps after it."""
+        if isinstance(step.method, (Distillation, RegressionDistillation, HintDistillation)):
+            self.distillation = step.method
+            self.tuning = self.data_for(step.method)
 
     def data_for(self, method: Any) -> DistillData:
         """Training data for a distillation method, with its transfer set (cached per setting)."""
@@ -476,31 +489,30 @@ def _execute(step: Step, state: _State, ctx: _Context) -> tuple[_State, dict[str
             raise ConfigError("hint_distillation needs a torch MLP teacher (its hidden activations are the hint); "
                               "use distillation for this teacher.")
         result = distill(dd, student, m, train=step.train_config(ctx.train), hint_teacher=hint)
-        ctx.distillation = m
         info = {"student": result.model.config(), "synthetic_rows": result.synthetic_rows,
                 "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run}
         return _State(result.model, {}, None), info
     model = _need_model(state, step)
     tune = step.train_config(ctx.fine_tune)
     if isinstance(m, (MagnitudePruning, TaylorPruning)):
-        plan = plan_pruning(model, m, data=ctx.base, distillation=_fine_tune_method(ctx))
+        plan = plan_pruning(model, m, data=ctx.tuning, distillation=_fine_tune_method(ctx))
         pruned = apply_plan(model, plan)
         masks = _merge_masks(state.masks, pruned.masks) if plan.unit == "weight" else {}
-        tuned = distill(ctx.base, pruned.model, _fine_tune_method(ctx), train=tune, masks=masks)
+        tuned = distill(ctx.tuning, pruned.model, _fine_tune_method(ctx), train=tune, masks=masks)
         info = {"planned_sparsity": plan.sparsity(), "unit": plan.unit, "best_epoch": tuned.training.best_epoch}
         return _State(tuned.model, masks, plan, dict(state.extra_files)), info
     if isinstance(m, RegularizedPruning):
-        result = regularized_prune(model, m, data=ctx.base, distillation=_fine_tune_method(ctx), train=tune,
+        result = regularized_prune(model, m, data=ctx.tuning, distillation=_fine_tune_method(ctx), train=tune,
                                    masks=state.masks)
         masks = _merge_masks(state.masks, result.masks) if result.plan.unit == "weight" else {}
         return _State(result.model, masks, result.plan, dict(state.extra_files)), {
             "removed_share": result.plan.sparsity(), "unit": result.plan.unit}
     if isinstance(m, GradualPruning):
-        result, rounds = gradual_prune(model, m, data=ctx.base, distillation=_fine_tune_method(ctx), train=tune)
+        result, rounds = gradual_prune(model, m, data=ctx.tuning, distillation=_fine_tune_method(ctx), train=tune)
         return _State(result.model, result.masks, result.plan, dict(state.extra_files)), {"rounds": rounds}
     if isinstance(m, LowRankFactorization):
         fact = factorize(model, m)
-        tuned = distill(ctx.base, fact.model, _fine_tune_method(ctx), train=tune)
+        tuned = distill(ctx.tuning, fact.model, _fine_tune_method(ctx), train=tune)
         return _State(tuned.model, {}, state.plan, dict(state.extra_files)), {"layers": fact.layers}
     if isinstance(m, (DynamicInt8, Fp16Weights)):
         result = quantize(model, m)
@@ -519,7 +531,7 @@ def _execute(step: Step, state: _State, ctx: _Context) -> tuple[_State, dict[str
                               "and pruning, instead of another quantization step.")
         scales = [activation_scale(v, m.calibration, m.percentile) for v in layer_inputs(model, cal)]
         qat_model = prepare_qat(model, scales, m.momentum)
-        tuned = distill(ctx.base, qat_model, _fine_tune_method(ctx), train=tune, masks=state.masks)
+        tuned = distill(ctx.tuning, qat_model, _fine_tune_method(ctx), train=tune, masks=state.masks)
         final = finish_qat(tuned.model)
         info.update({"best_epoch": tuned.training.best_epoch,
                      "input_scales": [float(layer.input_scale) for layer in final.modules()
@@ -572,7 +584,7 @@ def run_recipe(recipe: Recipe, data: PreparedData, teacher: FinliteModel, *, cut
                train: TrainConfig, fine_tune: TrainConfig, teacher_bytes: int,
                train_logits: np.ndarray | None = None, timing: bool = False,
                progress: Any = None, start: FinliteModel | None = None,
-               base: DistillData | None = None) -> RecipeResult:
+               base: DistillData | None = None, start_distillation: Any = None) -> RecipeResult:
     """Apply ``recipe`` to ``teacher`` on ``data``: steps in order, each kept only if it passes every gate.
 
     Args:
@@ -591,11 +603,15 @@ def run_recipe(recipe: Recipe, data: PreparedData, teacher: FinliteModel, *, cut
         start: the model the first step works on (default: the teacher when it is a torch
             model); the search uses it to share one distilled student among candidates.
         base: ready teacher outputs (:func:`~finlite.compress.distill.distill_data`), to reuse.
+        start_distillation: the distillation that produced ``start``; fine-tuning then uses its
+            loss and transfer set, exactly as if it had been a kept step of this recipe.
     """
     teacher_fn = lambda x: teacher_logits(teacher, x)  # noqa: E731
     base = base if base is not None else distill_data(data, teacher_fn, train_logits=train_logits)
     ctx = _Context(data=data, base=base, teacher=teacher, teacher_fn=teacher_fn, seed=seed, train=train,
                    fine_tune=fine_tune, cutoff=cutoff)
+    if start_distillation is not None:
+        ctx.keep(Step(start_distillation))
     timing = timing or recipe.needs_latency
     p_teacher = teacher.predict_proba(torch.from_numpy(data.x_val)).numpy().astype(np.float64)
     teacher_metrics = classification_metrics(data.y_val, p_teacher, cutoff)
@@ -629,6 +645,7 @@ def run_recipe(recipe: Recipe, data: PreparedData, teacher: FinliteModel, *, cut
                                   seconds=time.perf_counter() - start))
         if kept:
             state = candidate
+            ctx.keep(step)
     if progress is not None:
         progress(len(recipe.steps), len(recipe.steps), "done")
     # With no step kept there is no new model: the teacher itself is not a compression result.

@@ -1,7 +1,8 @@
 """Search: try many students within a time budget, keep the Pareto front of those that pass the gates.
 
-A candidate is a recipe: distillation (student width and depth, temperature), optional
-magnitude pruning (sparsity) and an optional weight format (float32, fp16 or int8). Each
+A candidate is a recipe: distillation (student width and depth, temperature, with a mixup
+transfer set as large as the training split), optional magnitude pruning (sparsity) and an
+optional weight format (float32, fp16 or int8). Each
 distilled student is trained once and shared by every candidate built on it, so the budget
 buys many more candidates than full recipe runs would. Candidates are judged on the
 validation split by the same gates as a recipe; among those that pass, the Pareto front of
@@ -168,7 +169,7 @@ def search_students(
             else:
                 tail = Recipe(steps=recipe.steps[1:], gates=gates)
                 run = run_recipe(tail, prepared, art.model, train=config, fine_tune=fine_tune, timing=True,
-                                 start=distilled.model, **common)
+                                 start=distilled.model, start_distillation=recipe.steps[0].method, **common)
                 records, kept = [record, *run.records], all(r.status == "kept" for r in run.records)
             metrics = records[-1].metrics
             candidates.append({"name": recipe.name, "recipe": recipe.to_dict(), "passed": kept,
