@@ -115,6 +115,9 @@ def test_cli_recipe_exit_codes(teacher_dir: Path, german_csv: Path, tmp_path: Pa
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert manifest["model"]["kind"] == "mlp_int8" and manifest["metrics"]["gates_passed"] is True
     assert Recipe.from_yaml((tmp_path / "s" / "recipe.yaml").read_text()) == Recipe.load(good)
+    res = runner.invoke(app, ["inspect", str(tmp_path / "s")])
+    assert res.exit_code == 0 and "step: dynamic_int8 (kept)" in res.output
+    assert "gate on the test split: pass  auc drop" in res.output
 
     strict = tmp_path / "strict.yaml"
     strict.write_text("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  auc: {max_drop: -1}\n")

@@ -304,7 +304,11 @@ def inspect(artifact: Annotated[Path, typer.Argument(help="Artifact directory.")
     typer.echo(f"schema: target {art.schema.target!r} positive {art.schema.positive!r}; "
                f"features: {len(art.schema.numeric)} numeric, {len(art.schema.categorical)} categorical")
     for step in man["steps"]:
-        typer.echo(f"step: {step.get('step') or step.get('method')}")
+        status = f" ({step['status']})" if "status" in step else ""
+        failed = "; ".join(g["message"] for g in step.get("gates", []) if not g["passed"])
+        typer.echo(f"step: {step.get('step') or step.get('method')}{status}{': ' + failed if failed else ''}")
+    for gate in man["metrics"].get("gates", []):
+        typer.echo(f"gate on the test split: {'pass' if gate['passed'] else 'FAIL'}  {gate['message']}")
     test = man["metrics"].get("test", {})
     if test:
         typer.echo(f"test AUC {test['auc']:.4f}, KS {test['ks']:.4f}, cut-off {man['cutoff']:g}")
