@@ -617,8 +617,8 @@ def run_recipe(recipe: Recipe, data: PreparedData, teacher: FinliteModel, *, cut
     teacher_metrics = classification_metrics(data.y_val, p_teacher, cutoff)
     # A torch teacher can itself be pruned or quantized; a boosted ensemble (no parameters) cannot.
     is_torch = next(teacher.parameters(), None) is not None
-    state = _State(copy.deepcopy(start if start is not None else teacher) if start is not None or is_torch else None,
-                   {}, None)
+    initial = start if start is not None else (teacher if is_torch else None)
+    state = _State(copy.deepcopy(initial) if initial is not None else None, {}, None)
     records: list[StepRecord] = []
     for i, step in enumerate(recipe.steps):
         if progress is not None:
