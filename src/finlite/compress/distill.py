@@ -100,6 +100,9 @@ class _StudentSpec:
     transfer_size: float = 0.0
     transfer_noise: float = 0.1
 
+    def __post_init__(self) -> None:
+        _student_fields(type(self).__name__, self)
+
 
 @register_method("distillation")
 @dataclass(frozen=True, kw_only=True)
@@ -134,7 +137,7 @@ class Distillation(_StudentSpec):
     def __post_init__(self) -> None:
         _number("Distillation", "temperature", self.temperature, positive=True)
         check_fraction("Distillation", "alpha", self.alpha, high_open=False)
-        _student_fields("Distillation", self)
+        super().__post_init__()
 
 
 @register_method("regression_distillation")
@@ -164,7 +167,7 @@ class RegressionDistillation(_StudentSpec):
             raise param_error("RegressionDistillation", "loss", "'mse' or 'huber'", self.loss)
         _number("RegressionDistillation", "delta", self.delta, positive=True)
         check_fraction("RegressionDistillation", "alpha", self.alpha, high_open=False)
-        _student_fields("RegressionDistillation", self)
+        super().__post_init__()
 
 
 @register_method("hint_distillation")
@@ -204,7 +207,7 @@ class HintDistillation(_StudentSpec):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise param_error("HintDistillation", name, "an integer layer index", value)
-        _student_fields("HintDistillation", self)
+        super().__post_init__()
         if self.student != "mlp":
             raise param_error("HintDistillation", "student", "'mlp' (a hint needs a hidden layer)", self.student)
 

@@ -46,6 +46,17 @@ __all__ = [
 Masks = dict[str, torch.Tensor]
 
 
+def _check_common(owner: str, config: Any) -> None:
+    """The checks every pruning config shares: sparsity, granularity, scope (and norm, if it has one)."""
+    check_fraction(owner, "sparsity", config.sparsity)
+    if config.granularity not in ("weight", "neuron"):
+        raise param_error(owner, "granularity", "'weight' or 'neuron'", config.granularity)
+    if getattr(config, "norm", "l2") not in ("l1", "l2"):
+        raise param_error(owner, "norm", "'l1' or 'l2'", config.norm)
+    if config.scope not in ("global", "layer"):
+        raise param_error(owner, "scope", "'global' or 'layer'", config.scope)
+
+
 @register_method("magnitude_pruning")
 @dataclass(frozen=True)
 class MagnitudePruning:
@@ -72,13 +83,7 @@ class MagnitudePruning:
     layer_sparsity: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        check_fraction("MagnitudePruning", "sparsity", self.sparsity)
-        if self.granularity not in ("weight", "neuron"):
-            raise param_error("MagnitudePruning", "granularity", "'weight' or 'neuron'", self.granularity)
-        if self.norm not in ("l1", "l2"):
-            raise param_error("MagnitudePruning", "norm", "'l1' or 'l2'", self.norm)
-        if self.scope not in ("global", "layer"):
-            raise param_error("MagnitudePruning", "scope", "'global' or 'layer'", self.scope)
+        _check_common("MagnitudePruning", self)
         if not isinstance(self.layer_sparsity, Mapping):
             raise param_error("MagnitudePruning", "layer_sparsity", "a mapping of layer name to sparsity",
                               self.layer_sparsity)
@@ -87,14 +92,6 @@ class MagnitudePruning:
                               "scope ranks all layers together. Set scope='layer' or drop layer_sparsity.")
         for name, value in self.layer_sparsity.items():
             check_fraction("MagnitudePruning", f"layer_sparsity[{name!r}]", value)
-
-
-def _check_common(owner: str, config: Any, *, sparsity_name: str = "sparsity") -> None:
-    check_fraction(owner, sparsity_name, getattr(config, sparsity_name))
-    if config.granularity not in ("weight", "neuron"):
-        raise param_error(owner, "granularity", "'weight' or 'neuron'", config.granularity)
-    if config.scope not in ("global", "layer"):
-        raise param_error(owner, "scope", "'global' or 'layer'", config.scope)
 
 
 @register_method("taylor_pruning")
@@ -193,8 +190,6 @@ class GradualPruning:
         _check_common("GradualPruning", self)
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
             raise param_error("GradualPruning", "steps", "a positive integer", self.steps)
-        if self.norm not in ("l1", "l2"):
-            raise param_error("GradualPruning", "norm", "'l1' or 'l2'", self.norm)
 
     def schedule(self) -> list[float]:
         """The target sparsity after each round."""
