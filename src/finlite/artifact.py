@@ -14,9 +14,6 @@ Nothing is unpickled: weights are safetensors, everything else JSON.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import platform
 import shutil
 import tempfile
@@ -33,6 +30,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from finlite._manifest import FORMAT, MANIFEST, manifest_digest, read_verified, swap_in
 from finlite._util import dump_json, sha256_file
 from finlite._version import __version__
 from finlite.compress.plan import PruningPlan
@@ -44,8 +42,7 @@ from finlite.models.serialize import WEIGHTS, load_weights, save_weights
 
 __all__ = ["Artifact", "load", "save_artifact"]
 
-FORMAT = "finlite.artifact/1"
-MANIFEST, PREPROCESSOR, PLAN = "manifest.json", "preprocessor.json", "pruning_plan.json"
+PREPROCESSOR, PLAN = "preprocessor.json", "pruning_plan.json"
 OOF = "oof_logits.safetensors"
 
 
@@ -61,11 +58,6 @@ def library_versions() -> dict[str, str]:
 
 
 # -- saving ----------------------------------------------------------------------------------
-def _manifest_digest(manifest: Mapping[str, Any]) -> str:
-    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
-
-
 def save_artifact(
     out: str | Path,
     *,
@@ -120,15 +112,9 @@ def save_artifact(
             "metrics": dict(metrics),
             "files": files,
         }
-        manifest["manifest_sha256"] = _manifest_digest(manifest)
+        manifest["manifest_sha256"] = manifest_digest(manifest)
         (tmp / MANIFEST).write_text(dump_json(manifest), encoding="utf-8")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -185,34 +171,8 @@ def load(path: str | Path) -> Artifact:
         ArtifactError: the directory or manifest is missing or unreadable, a listed file is
             missing, or any file (the manifest included) differs from what was saved.
     """
-    root = Path(path)
-    if not root.is_dir():
-        raise ArtifactError(f"Artifact {str(root)!r} is not a directory; pass the folder written by "
-                            "'finlite train' or 'finlite compress'.")
-    manifest_path = root / MANIFEST
-    if not manifest_path.is_file():
-        raise ArtifactError(f"Artifact {str(root)!r} has no {MANIFEST}; it is incomplete or not a finlite artifact.")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"{str(manifest_path)!r} is not valid JSON ({exc}); the artifact is damaged.") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ArtifactError(f"{str(manifest_path)!r} is not a {FORMAT} manifest.")
-    if manifest.get("manifest_sha256") != _manifest_digest(manifest):
-        raise ArtifactError(f"{str(manifest_path)!r} was modified after the artifact was saved (its digest does "
-                            "not match); re-create the artifact instead of editing it.")
-    files = manifest.get("files", {})
-    for required in (WEIGHTS, PREPROCESSOR):
-        if required not in files:
-            raise ArtifactError(f"The manifest of {str(root)!r} does not list {required}; the artifact is incomplete.")
-    for name, expected in sorted(files.items()):
-        file = root / name
-        if not file.is_file():
-            raise ArtifactError(f"Artifact file {str(file)!r} listed in the manifest is missing.")
-        actual = sha256_file(file)
-        if actual != expected:
-            raise ArtifactError(f"Artifact file {str(file)!r} has sha256 {actual[:16]}…, but the manifest "
-                                f"records {expected[:16]}…; it was altered after saving. Refusing to load it.")
+    root, manifest = read_verified(path, required=(WEIGHTS, PREPROCESSOR))
+    files = manifest["files"]
     try:
         preprocessor = Preprocessor.load(root / PREPROCESSOR)
         plan = PruningPlan.load(root / PLAN) if PLAN in files else None

@@ -5,7 +5,8 @@ The tree::
     FinliteError                      base: catch this to catch anything finlite raises
     ├── DataError(ValueError)         the input table is unusable (file, column or value)
     ├── ConfigError(ValueError)       a parameter, method config or plan is invalid
-    └── ArtifactError                 an artifact directory is missing, incomplete or tampered
+    ├── ArtifactError                 an artifact directory is missing, incomplete or tampered
+    └── ExportError                   no ONNX form, or the ONNX model does not match the original
 
 Each message names the file, column, field or value at fault and says how to fix it; the
 command-line interface prints it as one paragraph and exits with code 2.
@@ -13,7 +14,7 @@ command-line interface prints it as one paragraph and exits with code 2.
 
 from __future__ import annotations
 
-__all__ = ["ArtifactError", "ConfigError", "DataError", "FinliteError"]
+__all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError"]
 
 
 class FinliteError(Exception):
@@ -43,3 +44,18 @@ class ArtifactError(FinliteError):
     Raised when: the directory or its manifest is missing, a file listed in the manifest is
     absent, or a file's sha256 differs from the manifest (it was altered after saving).
     """
+
+
+class ExportError(FinliteError):
+    """Raised when a model cannot be exported to ONNX, or the export does not match the model.
+
+    Raised when: the model kind has no ONNX form (boosted-tree teachers are scored by their own
+    library), or the parity check finds the exported model's probabilities or decisions differ
+    from the model in memory beyond tolerance. ``problems`` lists every mismatch found, and
+    ``parity`` holds the measurements (None when nothing was compared).
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None, parity: dict | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+        self.parity = parity

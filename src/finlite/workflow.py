@@ -35,7 +35,8 @@ from finlite.recipe import GateResult, Recipe, RecipeResult, evaluate_candidate,
 from finlite.training import TrainConfig, fit, seed_everything, validation_auc
 
 __all__ = ["CompressOutcome", "RecipeOutcome", "TrainOutcome", "compress", "compress_with_recipe",
-           "evaluate_artifact", "import_teacher", "recipe_summary", "train"]
+           "evaluate_artifact", "import_teacher", "prepare_like", "recipe_summary", "recorded_table",
+           "train"]
 
 DataLike = str | os.PathLike[str] | pd.DataFrame | Table
 TEACHERS = ("mlp", "logistic", "lightgbm", "xgboost")
@@ -158,6 +159,30 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
     model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,
                                            seed=seed, folds=folds, learning_rate=learning_rate)
     return _finish_teacher(model, prepared, [step], seed, cutoff, out, overwrite, {})
+
+
+def recorded_table(artifact: Artifact) -> Table:
+    """The table an artifact was trained on, found from its manifest: a bundled dataset of that
+    file name, or the recorded path if it still exists; either must have the recorded content.
+
+    Raises:
+        DataError: neither is available or matches; the message says to pass the data.
+    """
+    from finlite import datasets
+
+    recorded = artifact.manifest["data"]
+    source = str(recorded.get("source", ""))
+    candidates = [datasets.path(info.name) for info in datasets.list_datasets() if info.file == Path(source).name]
+    candidates.append(Path(source))
+    for path in candidates:
+        if path.is_file():
+            table = read_table(path)
+            if frame_sha256(table.frame) == recorded["content_sha256"]:
+                return table
+    raise DataError(
+        f"The training table of {artifact.path} ({source!r}, content sha256 {recorded['content_sha256'][:16]}…) "
+        "was not found; pass it with --data so the test split can be rebuilt."
+    )
 
 
 def prepare_like(artifact: Artifact, data: DataLike) -> PreparedData:

@@ -1,4 +1,12 @@
-"""Compression methods, each a registered frozen config, and the verbs that apply them."""
+"""Compression methods, each a registered frozen config, and the verbs that apply them.
+
+Calling the package runs the compress workflow: ``finlite.compress(teacher, data, out=...)`` is
+:func:`finlite.workflow.compress`.
+"""
+
+import sys
+import types
+from typing import Any
 
 from finlite.compress.distill import (
     Distillation,
@@ -63,3 +71,20 @@ __all__ = [
     "registered_methods",
     "regularized_prune",
 ]
+
+
+class _CallablePackage(types.ModuleType):
+    """This package doubles as the compress workflow: ``finlite.compress(teacher, data, ...)``.
+
+    Importing a subpackage sets it as an attribute of its parent, which would hide a function
+    of the same name; making the package callable keeps both spellings working in any import
+    order, while ``import finlite`` stays light (nothing here loads until first use).
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from finlite.workflow import compress
+
+        return compress(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

@@ -15,14 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._keys import MISSING, UNSEEN, label_key
 from finlite._util import dump_json, write_text_atomic
-from finlite.data.schema import Schema, label_key, numeric_column
+from finlite.data.schema import Schema, numeric_column
 from finlite.errors import DataError
 
 __all__ = ["Preprocessor"]
 
-MISSING = "__missing__"
-UNSEEN = "__unseen__"
 _FORMAT = "finlite.preprocessor/1"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._keys import label_key
 from finlite._util import closest
 from finlite.errors import DataError
 
@@ -26,22 +27,6 @@ _ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)", re.IGN
 _DATE_LIKE = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}/\d{1,2}/\d{1,2})")
 # A text column whose values are numbers this often is a numeric column with typos in it.
 _MOSTLY_NUMERIC = 0.9
-
-
-def label_key(value: Any) -> str:
-    """The canonical text of a class label, so 1, 1.0 and "1" name the same class."""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value)).lower()
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return str(int(number)) if number.is_integer() else text
 
 
 @dataclass(frozen=True)

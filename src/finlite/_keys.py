@@ -1,0 +1,53 @@
+"""How raw values become category keys and class labels: one definition for training and scoring.
+
+This module imports nothing but numpy, so the torch-free runtime (:mod:`finlite.runtime`)
+encodes a record exactly as the pandas :class:`~finlite.data.preprocess.Preprocessor` did in
+training.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MISSING", "UNSEEN", "category_key", "label_key"]
+
+#: Category key of an empty or missing value.
+MISSING = "__missing__"
+#: One-hot bucket of every category not seen in training.
+UNSEEN = "__unseen__"
+
+
+def label_key(value: Any) -> str:
+    """The canonical text of a class label, so 1, 1.0 and "1" name the same class."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def category_key(value: Any) -> str:
+    """The category key of one raw value, as the Preprocessor derives it from a column.
+
+    Numbers (codes declared categorical) go through :func:`label_key` so 3 and 3.0 match;
+    booleans read "True"/"False" (pandas' text of a boolean column); text is stripped; None,
+    NaN and empty text are :data:`MISSING`.
+    """
+    if value is None:
+        return MISSING
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if value else "False"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return MISSING if isinstance(value, (float, np.floating)) and math.isnan(value) else label_key(value)
+    text = str(value).strip()
+    return text if text else MISSING

@@ -1,0 +1,259 @@
+"""Raw records to model inputs without pandas or torch: the Preprocessor's encoding, re-read
+from ``preprocessor.json`` and applied with plain Python (one record) or numpy/Arrow (batches).
+
+It encodes exactly what :meth:`finlite.data.preprocess.Preprocessor.transform` does (a test
+compares them on random tables): numeric values imputed with the training median,
+standardised, with a 0/1 missing indicator where training had gaps; categories one-hot over
+the training categories plus one bucket for unseen values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from finlite._keys import MISSING, category_key
+from finlite.errors import DataError
+
+__all__ = ["Encoder", "FieldError", "RecordErrors"]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field of one record: where (record index, field) and why."""
+
+    record: int
+    field: str
+    reason: str
+    kind: str  # "missing" or "type"
+
+
+class RecordErrors(DataError):
+    """Raised by :meth:`Encoder.encode_records` with every field problem found, not just the first."""
+
+    def __init__(self, errors: list[FieldError], source: str) -> None:
+        shown = "; ".join(f"record {e.record}, field {e.field!r}: {e.reason}" for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(f"{len(errors)} invalid field(s) in {source}: {shown}{more}.")
+        self.errors = errors
+
+
+class Encoder:
+    """The fitted encoding of one artifact, from its ``preprocessor.json`` content."""
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        try:
+            numeric = [(str(d["name"]), float(d["median"]), float(d["mean"]), float(d["std"]), bool(d["indicator"]))
+                       for d in spec["numeric"]]
+            categorical = [(str(d["name"]), [str(c) for c in d["categories"]]) for d in spec["categorical"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"preprocessor.json is damaged: field {exc} is missing or malformed.") from exc
+        n_num = len(numeric)
+        indicator_col = n_num
+        # (name, median, mean, std, indicator column or -1)
+        self.numeric: list[tuple[str, float, float, float, int]] = []
+        for name, median, mean, std, has_indicator in numeric:
+            self.numeric.append((name, median, mean, std, indicator_col if has_indicator else -1))
+            indicator_col += has_indicator
+        # (name, {key: column}, unseen column, categories)
+        self.categorical: list[tuple[str, dict[str, int], int, list[str]]] = []
+        start = indicator_col
+        for name, categories in categorical:
+            self.categorical.append((name, {c: start + i for i, c in enumerate(categories)}, start + len(categories),
+                                     categories))
+            start += len(categories) + 1
+        self.n_features = start
+        self.fields = [n[0] for n in self.numeric] + [c[0] for c in self.categorical]
+
+    # -- one record: the fast path -----------------------------------------------------------
+    def encode_record(self, record: Mapping[str, Any], index: int = 0,
+                      errors: list[FieldError] | None = None) -> tuple[np.ndarray, list[str]]:
+        """One record (a mapping of field to raw value) as a float32 vector, and the fields whose
+        category was not seen in training (they take the unseen bucket, as in training).
+
+        Missing values (None, NaN, empty text) are imputed as in training; an absent field or a
+        value of the wrong type is an error. With ``errors`` given, problems are appended there
+        (every one of them) instead of raised.
+        """
+        row = np.zeros(self.n_features, dtype=np.float32)
+        return row, self.fill(record, row, index, errors)
+
+    def fill(self, record: Mapping[str, Any], row: np.ndarray, index: int = 0,
+             errors: list[FieldError] | None = None) -> list[str]:
+        """Encode ``record`` into ``row`` (a zeroed float32 vector) and return its unseen fields.
+
+        The single-record fast path: plain Python per field, writing straight into the buffer
+        the ONNX session reads. Float arithmetic is float64, as in the pandas Preprocessor.
+        """
+        unseen: list[str] = []
+        for j, (name, median, mean, std, ind) in enumerate(self.numeric):
+            try:
+                value = record[name]
+            except KeyError:
+                self._fail(errors, FieldError(index, name, "field required (a number, or null when unknown)",
+                                              "missing"))
+                continue
+            kind = type(value)
+            if kind is float or kind is int:
+                number = float(value)
+            elif value is None:
+                number = math.nan
+            else:
+                number = self._number(value, index, name, errors)
+            if number != number:  # NaN: impute
+                row[j] = (median - mean) / std
+                if ind >= 0:
+                    row[ind] = 1.0
+            else:
+                row[j] = (number - mean) / std
+        for name, columns, unseen_col, _ in self.categorical:
+            try:
+                value = record[name]
+            except KeyError:
+                self._fail(errors, FieldError(index, name, "field required (a category, or null when unknown)",
+                                              "missing"))
+                continue
+            # Training categories are stripped, non-empty text, so an exact text hit is the key itself.
+            col = columns.get(value) if type(value) is str else None
+            if col is None:
+                if isinstance(value, (dict, list, tuple, set)):
+                    self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
+                                                                f"{type(value).__name__}", "type"))
+                    continue
+                col = columns.get(category_key(value))
+                if col is None:
+                    col = unseen_col
+                    unseen.append(name)
+            row[col] = 1.0
+        return unseen
+
+    @staticmethod
+    def _fail(errors: list[FieldError] | None, error: FieldError) -> None:
+        if errors is None:
+            raise RecordErrors([error], "the record")
+        errors.append(error)
+
+    def _number(self, value: Any, index: int, name: str, errors: list[FieldError] | None) -> float:
+        if isinstance(value, (bool, np.bool_)):
+            return float(value)
+        if isinstance(value, (int, float, np.integer, np.floating)):
+            return float(value)
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return math.nan
+            try:
+                return float(text)
+            except ValueError:
+                pass
+            self._fail(errors, FieldError(index, name, f"expected a number, got the text {value!r}", "type"))
+            return math.nan
+        self._fail(errors, FieldError(index, name, f"expected a number, got {type(value).__name__}", "type"))
+        return math.nan
+
+    def encode_records(self, records: Sequence[Mapping[str, Any]],
+                       source: str = "the records") -> tuple[np.ndarray, list[list[str]]]:
+        """Many records as a float32 matrix, and each record's unseen-category fields.
+
+        Raises:
+            RecordErrors: listing every missing field and wrong type across all records.
+        """
+        out = np.empty((len(records), self.n_features), dtype=np.float32)
+        unseen: list[list[str]] = []
+        errors: list[FieldError] = []
+        for i, record in enumerate(records):
+            if not isinstance(record, Mapping):
+                errors.append(FieldError(i, "", f"expected an object of fields, got {type(record).__name__}", "type"))
+                unseen.append([])
+                continue
+            out[i], fields = self.encode_record(record, i, errors)
+            unseen.append(fields)
+        if errors:
+            raise RecordErrors(errors, source)
+        return out, unseen
+
+    # -- Arrow batches: the batch-scoring path --------------------------------------------------
+    def encode_arrow(self, batch: Any, first_row: int = 1, source: str = "the input") -> np.ndarray:
+        """A pyarrow RecordBatch or Table (with every feature column) as a float32 matrix.
+
+        ``first_row`` is the 1-based data row number of the batch's first row, so an error
+        names the row of the file.
+
+        Raises:
+            DataError: a feature column is missing, or a numeric column holds text (naming the
+                column, the row and the value).
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        names = set(batch.schema.names)
+        missing = [f for f in self.fields if f not in names]
+        if missing:
+            raise DataError(f"{source} lacks {len(missing)} column(s) the model was trained on: "
+                            f"{', '.join(missing)}. Every feature column of the training schema is needed "
+                            "(extra columns are ignored).")
+        n = batch.num_rows
+        out = np.zeros((n, self.n_features), dtype=np.float32)
+        for j, (name, median, mean, std, ind) in enumerate(self.numeric):
+            values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc)
+            gaps = np.isnan(values)
+            if gaps.any():
+                values[gaps] = median
+                if ind >= 0:
+                    out[:, ind] = gaps
+            out[:, j] = (values - mean) / std
+        rows = np.arange(n)
+        for name, columns, unseen_col, _ in self.categorical:
+            column = batch.column(name)
+            if isinstance(column, pa.ChunkedArray):
+                column = column.combine_chunks()
+            if not pa.types.is_dictionary(column.type):
+                column = pc.dictionary_encode(column)
+            lookup = np.array([columns.get(category_key(v), unseen_col) for v in column.dictionary.to_pylist()]
+                              + [columns.get(MISSING, unseen_col)], dtype=np.int64)
+            codes = column.indices.fill_null(len(lookup) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
+            out[rows, lookup[codes]] = 1.0
+        return out
+
+    @staticmethod
+    def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any) -> np.ndarray:
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column = column.cast(kind.value_type) if not isinstance(column, pa.ChunkedArray) else \
+                pc.cast(column, kind.value_type)
+            kind = kind.value_type
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) \
+                or pa.types.is_decimal(kind):
+            return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            text = pc.utf8_trim_whitespace(column)
+            text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+            try:
+                return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+            except pa.ArrowInvalid:
+                values = text.to_pylist()
+                for i, v in enumerate(values):
+                    if v is None:
+                        continue
+                    try:
+                        float(v)
+                    except ValueError:
+                        bad = sum(1 for w in values if w is not None and not _parses(w))
+                        raise DataError(
+                            f"Numeric column {name!r} in {source} holds the text {v!r} at row {first_row + i} "
+                            f"({bad} such rows in rows {first_row}–{first_row + len(values) - 1}); fix or blank "
+                            "those values.") from None
+                raise
+        raise DataError(f"Numeric column {name!r} in {source} has type {kind}; the model needs numbers there.")
+
+
+def _parses(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
