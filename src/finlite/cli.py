@@ -342,6 +342,88 @@ def demo(
                f"report: {student.path / 'report.md'}")
 
 
+@app.command()
+@_friendly
+def export(
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory to export (written into it as model.onnx).")],
+    int8: Annotated[bool, typer.Option("--int8", help="Also write model_int8.onnx: the float model quantized to int8 (flips against float are reported).")] = False,
+    data: Annotated[Path | None, typer.Option(help="The artifact's training table, for the parity check on its test split. Default: the recorded source (bundled datasets are found).")] = None,
+    tolerance: Annotated[float | None, typer.Option(help="Largest |Δprobability| allowed between ONNX and the model (default 1e-5 float, 1e-3 int8).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the export record as JSON.")] = False,
+) -> None:
+    """Export to ONNX with a parity check on the test split; exit 1 when parity is broken."""
+    from finlite.errors import ExportError
+    from finlite.export import export_artifact
+
+    try:
+        record = export_artifact(artifact, data, int8=int8, tolerance=tolerance)
+    except ExportError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1 if exc.parity is not None else 2) from None
+    if as_json:
+        typer.echo(json.dumps(record, indent=2, sort_keys=True))
+        return
+    typer.echo(f"parity on the {record['split']} split ({record['rows']} rows, cut-off {record['cutoff']:g}):")
+    for key in ("onnx", "onnx_int8"):
+        entry = record.get(key)
+        if entry is None:
+            continue
+        if "file" not in entry:
+            typer.echo(f"  int8: not written; {entry['reason']}")
+            continue
+        p = entry["parity"]
+        typer.echo(f"  {entry['file']:<16} {entry['bytes']:>8,} bytes  max |Δp| {p['max_abs_diff']:.2e}  "
+                   f"flips {p['flips']}  PASS")
+        if "against_float" in entry:
+            f = entry["against_float"]
+            typer.echo(f"  {'':<16} int8 against the float model: max |Δp| {f['max_abs_diff']:.4f}, "
+                       f"{f['flips']} decisions flipped, AUC {f['auc_float']:.4f} -> {f['auc_int8']:.4f}")
+    typer.echo(f"written into {artifact}")
+
+
+@app.command()
+@_friendly
+def score(
+    artifact: Annotated[Path, typer.Argument(help="Exported artifact directory (see 'finlite export').")],
+    input: Annotated[Path, typer.Argument(help="Records to score: .csv, .csv.gz, .tsv or .parquet with the training columns.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write ids, score and decision: .csv or .parquet.")],
+    id_column: Annotated[list[str] | None, typer.Option("--id-column", help="Column to copy through to the output (repeat for several).")] = None,
+    chunk_rows: Annotated[int, typer.Option(help="Rows read, scored and written at a time (memory stays flat).")] = 65536,
+    threads: Annotated[int | None, typer.Option(help="ONNX Runtime threads (default: all cores).")] = None,
+    int8: Annotated[bool, typer.Option("--int8", help="Score with model_int8.onnx instead of model.onnx.")] = False,
+    force: Force = False,
+    quiet: Quiet = False,
+) -> None:
+    """Score a whole portfolio file in chunks; writes nothing unless every row scores."""
+    import os
+
+    from finlite.runtime import Predictor
+    from finlite.runtime.batch import score_file
+
+    predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=threads or os.cpu_count() or 1)
+    summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
+                         progress=_progress(quiet), overwrite=force)
+    typer.echo(f"scored {summary.rows:,} rows in {summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s); "
+               f"{summary.positives:,} at or above the cut-off {predictor.cutoff:g}; wrote {summary.output}")
+
+
+@app.command("bench")
+@_friendly
+def bench_command(
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory to measure.")],
+    baseline: Annotated[Path | None, typer.Option(help="Artifact to compare with (e.g. the teacher).")] = None,
+    batch: Annotated[int, typer.Option(help="Rows per call for the throughput measure.")] = 65536,
+    repeats: Annotated[int, typer.Option(help="Timed batch-1 calls per measure.")] = 3000,
+    records: Annotated[int, typer.Option(help="Distinct records cycled through in the batch-1 measures.")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the measurements as JSON.")] = False,
+) -> None:
+    """Batch-1 latency (raw record and vector) and rows/s for torch eager, ONNX Runtime fp32 and int8."""
+    from finlite.benchmark import bench, render_bench
+
+    result = bench(artifact, baseline, n_records=records, batch=batch, repeats=repeats)
+    typer.echo(json.dumps(result, indent=2, sort_keys=True) if as_json else render_bench(result))
+
+
 @datasets_app.command("list")
 def datasets_list() -> None:
     """List the bundled datasets with their target, size and licence."""

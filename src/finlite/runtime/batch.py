@@ -1,0 +1,199 @@
+"""Batch scoring of whole portfolios: CSV or Parquet in, CSV or Parquet out, in chunks.
+
+Rows stream through in chunks (Arrow record batches), so memory stays flat however large the
+file. The output is written to a temporary file beside the target and renamed into place only
+when every row has been scored: a failure (a bad value, a full disk, Ctrl-C) leaves no partial
+output behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from finlite.errors import DataError
+from finlite.runtime.predictor import Predictor
+
+__all__ = ["ScoreSummary", "score_file"]
+
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".tsv", ".txt")
+
+
+@dataclass
+class ScoreSummary:
+    """What a batch run did: rows scored, time taken, decisions, where the output went."""
+
+    rows: int
+    seconds: float
+    positives: int
+    output: Path
+
+    @property
+    def rows_per_second(self) -> float:
+        """Throughput end to end (read, encode, score, write)."""
+        return self.rows / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _kind(path: Path, what: str) -> str:
+    name = path.name.lower()
+    if name.endswith(_PARQUET):
+        return "parquet"
+    if name.endswith(_CSV):
+        return "csv"
+    raise DataError(f"{what} {str(path)!r} has an unknown file type; use .csv, .csv.gz, .tsv or .parquet.")
+
+
+def _batches(path: Path, kind: str, columns: list[str], chunk_rows: int,
+             categorical: Sequence[str]) -> tuple[Iterator[Any], int | None, list[str]]:
+    """(record batches of ``columns``, total rows if known, the file's column names)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if kind == "parquet":
+        try:
+            reader = pq.ParquetFile(path, read_dictionary=[c for c in categorical])
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise DataError(f"Cannot read {str(path)!r} as Parquet ({exc}); check the file.") from exc
+        names = reader.schema_arrow.names
+        present = [c for c in columns if c in names]
+        return reader.iter_batches(batch_size=chunk_rows, columns=present), reader.metadata.num_rows, names
+    delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
+    try:
+        header = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                                read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}); check the file.") from exc
+    present = [c for c in columns if c in header]
+    # Every column as text: the encoder parses numbers itself, so a bad value is reported with its
+    # row and column instead of Arrow's type-inference error.
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(include_columns=present,
+                                             column_types={c: pa.string() for c in present},
+                                             strings_can_be_null=True),
+    )
+    return iter(reader), None, header
+
+
+class _Writer:
+    """Writes scored chunks to a temporary file, renamed to the target by :meth:`commit`."""
+
+    def __init__(self, out: Path, kind: str) -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        os.close(fd)
+        self.out, self.tmp, self.kind = out, Path(tmp), kind
+        self.writer: Any = None
+
+    def write(self, table: Any) -> None:
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            if self.kind == "parquet":
+                self.writer = pq.ParquetWriter(self.tmp, table.schema)
+            else:
+                self.writer = pacsv.CSVWriter(self.tmp, table.schema)
+        self.writer.write_table(table)
+
+    def commit(self, schema: Any) -> None:
+        if self.writer is None:  # no rows: still write a valid empty file with the header
+            import pyarrow as pa
+
+            self.write(pa.table({f.name: pa.array([], type=f.type) for f in schema}))
+        self.writer.close()
+        os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | os.PathLike[str], *,
+               id_columns: Sequence[str] = (), chunk_rows: int = 65536, progress: bool = False,
+               overwrite: bool = False) -> ScoreSummary:
+    """Score every row of a CSV or Parquet file and write ids, ``score`` and ``decision``.
+
+    ``score`` is P(positive class) as float32; ``decision`` is 1 where the score is at or above
+    the artifact's cut-off. ``id_columns`` are copied through unchanged, in order.
+
+    Raises:
+        DataError: the input is missing, unreadable, lacks a feature or id column, or holds a
+            bad value (the message names the column, the row and the value); the output exists
+            and ``overwrite`` is false. No output file is left behind on failure.
+    """
+    import pyarrow as pa
+
+    src, dst = Path(source), Path(out)
+    if not src.is_file():
+        raise DataError(f"Input file {str(src)!r} does not exist; check the path.")
+    if dst.exists() and not overwrite:
+        raise DataError(f"Output file {str(dst)!r} already exists; choose another -o or pass --force.")
+    if chunk_rows < 1:
+        raise DataError(f"--chunk-rows must be a positive number of rows; got {chunk_rows}.")
+    in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
+    fields = predictor.fields
+    ids = list(dict.fromkeys(id_columns))
+    clash = [c for c in ids if c in ("score", "decision")]
+    if clash:
+        raise DataError(f"Id column {clash[0]!r} would clash with the output column of that name; rename it.")
+    categorical = [c[0] for c in predictor.encoder.categorical]
+    batches, total, names = _batches(src, in_kind, list(dict.fromkeys(fields + ids)), chunk_rows, categorical)
+    absent = [c for c in fields if c not in names]
+    if absent:
+        raise DataError(f"{str(src)!r} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent)}. "
+                        "Every feature column of the training schema is needed (extra columns are ignored).")
+    absent_ids = [c for c in ids if c not in names]
+    if absent_ids:
+        raise DataError(f"Id column(s) {', '.join(map(repr, absent_ids))} are not in {str(src)!r}; its columns are "
+                        f"{', '.join(names)}.")
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="rows", unit_scale=True, desc=f"scoring {src.name}", leave=True)
+    writer = _Writer(dst, out_kind)
+    rows = positives = 0
+    cutoff = np.float32(predictor.cutoff)
+    out_schema = pa.schema([])
+    start = time.perf_counter()
+    try:
+        for batch in batches:
+            x = predictor.encoder.encode_arrow(batch, first_row=rows + 1, source=str(src))
+            score = predictor.session.run(["probability"], {"x": x})[0] if len(x) else np.zeros(0, np.float32)
+            decision = (score >= cutoff).astype(np.int8)
+            columns = {c: batch.column(c) for c in ids}
+            columns["score"] = pa.array(score, type=pa.float32())
+            columns["decision"] = pa.array(decision, type=pa.int8())
+            table = pa.table(columns)
+            out_schema = table.schema
+            writer.write(table)
+            rows += len(x)
+            positives += int(decision.sum())
+            if bar is not None:
+                bar.update(len(x))
+        writer.commit(out_schema)
+    except pa.ArrowInvalid as exc:  # a malformed file part-way through (e.g. a row with extra fields)
+        writer.abort()
+        raise DataError(f"Cannot read {str(src)!r} after row {rows}: {exc}. Fix the file and score it again.") from exc
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return ScoreSummary(rows, time.perf_counter() - start, positives, dst)
