@@ -407,6 +407,34 @@ def score(
                f"{summary.positives:,} at or above the cut-off {predictor.cutoff:g}; wrote {summary.output}")
 
 
+@app.command()
+@_friendly
+def serve(
+    artifact: Annotated[Path, typer.Argument(help="Exported artifact directory (see 'finlite export').")],
+    host: Annotated[str, typer.Option(help="Interface to bind. The default accepts local connections only.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    token_file: Annotated[Path | None, typer.Option(help="File holding a bearer token that /predict and /metadata then require.")] = None,
+    audit_log: Annotated[Path, typer.Option(help="Append-only JSON-lines file: one line per prediction (request id, time, model hash, score, decision).")] = Path("finlite-audit.jsonl"),
+    no_audit: Annotated[bool, typer.Option("--no-audit", help="Write no audit log.")] = False,
+    audit_features: Annotated[bool, typer.Option("--audit-features", help="Also write each record's raw features to the audit log (personal data: off by default).")] = False,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted; larger ones get 413.")] = 1 << 20,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Print one line per HTTP request.")] = False,
+) -> None:
+    """Serve an artifact over HTTP: /health, /metadata, /predict and the OpenAPI page at /docs."""
+    from finlite.runtime.service import read_token
+    from finlite.runtime.service import serve as run_service
+
+    if token_file is not None:
+        read_token(token_file)  # fail before starting, with exit code 2
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: binding {host}; the service is reachable from other machines"
+                   + ("" if token_file else " and needs no token"), err=True)
+    typer.echo(f"serving {artifact} on http://{host}:{port} (OpenAPI page: /docs)"
+               + ("" if no_audit else f"; audit log {audit_log}"), err=True)
+    run_service(artifact, host=host, port=port, token_file=token_file, audit_log=None if no_audit else audit_log,
+                audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log)
+
+
 @app.command("bench")
 @_friendly
 def bench_command(
