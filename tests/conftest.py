@@ -60,3 +60,16 @@ def teacher_dir(tmp_path_factory: pytest.TempPathFactory, german_csv: Path) -> P
     out = tmp_path_factory.mktemp("art") / "teacher"
     finlite.train(german_csv, target="creditability", hidden=(64, 32), config=FAST, out=out)
     return out
+
+
+@pytest.fixture(scope="session")
+def exported_dir(tmp_path_factory: pytest.TempPathFactory, teacher_dir: Path, german_csv: Path) -> Path:
+    """A distilled, 50 %-pruned student of ``teacher_dir``, exported to ONNX (fp32 and int8)."""
+    from finlite.compress import MagnitudePruning
+    from finlite.export import export_artifact
+
+    out = tmp_path_factory.mktemp("art") / "student"
+    finlite.compress(teacher_dir, german_csv, student_hidden=(16,), pruning=MagnitudePruning(sparsity=0.5),
+                     config=FAST, fine_tune=FAST, out=out, timing=False, progress=False)
+    export_artifact(out, german_csv, int8=True)
+    return out

@@ -12,7 +12,8 @@ import finlite
 from finlite.cli import app
 
 runner = CliRunner()
-COMMANDS = [["train"], ["compress"], ["evaluate"], ["inspect"], ["demo"], ["datasets"], ["datasets", "list"],
+COMMANDS = [["train"], ["compress"], ["evaluate"], ["inspect"], ["demo"], ["export"], ["score"], ["serve"], ["bench"],
+            ["datasets"], ["datasets", "list"],
             ["datasets", "path"]]
 
 

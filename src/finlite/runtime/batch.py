@@ -60,10 +60,12 @@ def _batches(path: Path, kind: str, columns: list[str], chunk_rows: int,
 
     if kind == "parquet":
         try:
-            reader = pq.ParquetFile(path, read_dictionary=[c for c in categorical])
+            names = pq.read_schema(path).names
+            # Categorical columns come back dictionary-encoded: each chunk maps its few distinct
+            # values to one-hot columns once, not every row.
+            reader = pq.ParquetFile(path, read_dictionary=[c for c in categorical if c in names])
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"Cannot read {str(path)!r} as Parquet ({exc}); check the file.") from exc
-        names = reader.schema_arrow.names
         present = [c for c in columns if c in names]
         return reader.iter_batches(batch_size=chunk_rows, columns=present), reader.metadata.num_rows, names
     delimiter = "\t" if path.name.lower().endswith(".tsv") else ","

@@ -211,6 +211,8 @@ class Encoder:
             column = batch.column(name)
             if isinstance(column, pa.ChunkedArray):
                 column = column.combine_chunks()
+            if pa.types.is_null(column.type):  # empty in every row of this chunk
+                column = pa.array([None] * len(column), type=pa.string())
             if not pa.types.is_dictionary(column.type):
                 column = pc.dictionary_encode(column)
             lookup = np.array([columns.get(category_key(v), unseen_col) for v in column.dictionary.to_pylist()]
@@ -222,6 +224,8 @@ class Encoder:
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any) -> np.ndarray:
         kind = column.type
+        if pa.types.is_null(kind):  # a chunk where the column is empty in every row
+            return np.full(len(column), np.nan)
         if pa.types.is_dictionary(kind):
             column = column.cast(kind.value_type) if not isinstance(column, pa.ChunkedArray) else \
                 pc.cast(column, kind.value_type)
