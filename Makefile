@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/german_credit.py
 	$(BIN)/python bench/fraud.py
 	$(BIN)/python bench/peers.py
+	$(BIN)/python bench/deploy.py
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff

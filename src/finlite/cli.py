@@ -323,10 +323,11 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Train a teacher on the bundled German credit data, distil and prune a student, compare them."""
+    """Train a teacher on the bundled German credit data, distil and prune a student, compare, export."""
     from finlite import datasets
     from finlite.compress import MagnitudePruning
     from finlite.evaluate.report import render_table
+    from finlite.export import export_artifact
     from finlite.workflow import compress as run_compress
     from finlite.workflow import train as run_train
 
@@ -338,8 +339,14 @@ def demo(
     student = run_compress(teacher.path, data, pruning=MagnitudePruning(sparsity=0.5), seed=seed,
                            out=out / "student", overwrite=True, progress=_progress(quiet))
     typer.echo(render_table(student.report))
+    record = export_artifact(student.path, data, int8=True)
+    fp32, int8 = record["onnx"], record["onnx_int8"]
+    typer.echo(f"exported {fp32['file']} ({fp32['bytes']:,} bytes): {fp32['parity']['flips']} decisions flipped, "
+               f"max |Δp| {fp32['parity']['max_abs_diff']:.1e}; {int8['file']}: "
+               f"{int8['against_float']['flips']} flipped against the float model")
     typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student.path}\n"
-               f"report: {student.path / 'report.md'}")
+               f"report: {student.path / 'report.md'}\n"
+               f"next: finlite serve {student.path}   |   finlite score {student.path} BOOK.parquet -o scores.parquet")
 
 
 @app.command()

@@ -12,6 +12,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ def _batches(path: Path, kind: str, columns: list[str], chunk_rows: int,
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"Cannot read {str(path)!r} as Parquet ({exc}); check the file.") from exc
         present = [c for c in columns if c in names]
-        return reader.iter_batches(batch_size=chunk_rows, columns=present), reader.metadata.num_rows, names
+        return iter(reader.iter_batches(batch_size=chunk_rows, columns=present)), reader.metadata.num_rows, names
     delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     try:
         header = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter),
@@ -174,20 +175,31 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     out_schema = pa.schema([])
     start = time.perf_counter()
     try:
-        for batch in batches:
-            x = predictor.encoder.encode_arrow(batch, first_row=rows + 1, source=str(src))
-            score = predictor.session.run(["probability"], {"x": x})[0] if len(x) else np.zeros(0, np.float32)
-            decision = (score >= cutoff).astype(np.int8)
-            columns = {c: batch.column(c) for c in ids}
-            columns["score"] = pa.array(score, type=pa.float32())
-            columns["decision"] = pa.array(decision, type=pa.int8())
-            table = pa.table(columns)
-            out_schema = table.schema
-            writer.write(table)
-            rows += len(x)
-            positives += int(decision.sum())
-            if bar is not None:
-                bar.update(len(x))
+        # Three stages overlap on separate threads (Arrow and ONNX Runtime release the GIL): the
+        # next chunk is read while this one is encoded and scored, and the last one written.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="finlite-score") as pool:
+            upcoming = pool.submit(next, batches, None)
+            written = None
+            while (batch := upcoming.result()) is not None:
+                upcoming = pool.submit(next, batches, None)
+                x = predictor.encoder.encode_arrow(batch, first_row=rows + 1, source=str(src))
+                score = predictor.session.run(["probability"], {"x": x})[0].reshape(-1) if len(x) \
+                    else np.zeros(0, np.float32)
+                decision = (score >= cutoff).astype(np.int8)
+                columns = {c: batch.column(c) for c in ids}
+                columns["score"] = pa.array(score, type=pa.float32())
+                columns["decision"] = pa.array(decision, type=pa.int8())
+                table = pa.table(columns)
+                out_schema = table.schema
+                if written is not None:
+                    written.result()
+                written = pool.submit(writer.write, table)
+                rows += len(x)
+                positives += int(decision.sum())
+                if bar is not None:
+                    bar.update(len(x))
+            if written is not None:
+                written.result()
         writer.commit(out_schema)
     except pa.ArrowInvalid as exc:  # a malformed file part-way through (e.g. a row with extra fields)
         writer.abort()

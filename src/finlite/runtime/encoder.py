@@ -82,9 +82,10 @@ class Encoder:
         row = np.zeros(self.n_features, dtype=np.float32)
         return row, self.fill(record, row, index, errors)
 
-    def fill(self, record: Mapping[str, Any], row: np.ndarray, index: int = 0,
+    def fill(self, record: Mapping[str, Any], row: np.ndarray | memoryview, index: int = 0,
              errors: list[FieldError] | None = None) -> list[str]:
-        """Encode ``record`` into ``row`` (a zeroed float32 vector) and return its unseen fields.
+        """Encode ``record`` into ``row`` (a zeroed float32 vector, or a memoryview of one) and
+        return its unseen fields.
 
         The single-record fast path: plain Python per field, writing straight into the buffer
         the ONNX session reads. Float arithmetic is float64, as in the pandas Preprocessor.
@@ -206,7 +207,8 @@ class Encoder:
                 if ind >= 0:
                     out[:, ind] = gaps
             out[:, j] = (values - mean) / std
-        rows = np.arange(n)
+        flat = out.reshape(-1)
+        row_starts = np.arange(n, dtype=np.int64) * self.n_features  # one-hot writes go to flat indices
         for name, columns, unseen_col, _ in self.categorical:
             column = batch.column(name)
             if isinstance(column, pa.ChunkedArray):
@@ -218,7 +220,7 @@ class Encoder:
             lookup = np.array([columns.get(category_key(v), unseen_col) for v in column.dictionary.to_pylist()]
                               + [columns.get(MISSING, unseen_col)], dtype=np.int64)
             codes = column.indices.fill_null(len(lookup) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
-            out[rows, lookup[codes]] = 1.0
+            flat[row_starts + lookup[codes]] = 1.0
         return out
 
     @staticmethod

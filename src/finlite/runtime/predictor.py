@@ -127,7 +127,7 @@ class Predictor:
             raise DataError(f"Encoded rows have {x.shape[1]} values; this model takes {self.encoder.n_features}.")
         if x.shape[0] == 1:
             return self._slot().run_vector(x)
-        return self._run(self._outputs, {"x": x})[0]
+        return self._run(self._outputs, {"x": x})[0].reshape(-1)
 
     def score_record(self, record: Mapping[str, Any]) -> float:
         """P(positive) of one raw record (a dict of field to value): the fast path.
@@ -160,7 +160,7 @@ class Predictor:
         x = self.encode(records)
         if len(x) == 0:
             return np.zeros(0, dtype=np.float64)
-        return self._run(self._outputs, {"x": x})[0].astype(np.float64)
+        return self._run(self._outputs, {"x": x})[0].reshape(-1).astype(np.float64)
 
     def predict(self, records: Any) -> np.ndarray:
         """Decisions at the artifact's cut-off (1 = positive class, e.g. decline as bad)."""
@@ -184,18 +184,19 @@ class _Slot:
         self.session = session
         self.row = np.zeros((1, n_features), dtype=np.float32)
         self.flat = self.row.reshape(-1)
-        self.out = np.zeros(1, dtype=np.float32)
+        self.view = memoryview(self.flat)  # item writes through a memoryview skip numpy's scalar path
+        self.out = np.zeros((1, 1), dtype=np.float32)
         self.binding = session.io_binding()
         self.binding.bind_ortvalue_input("x", ort.OrtValue.ortvalue_from_numpy(self.row))
         self.binding.bind_ortvalue_output("probability", ort.OrtValue.ortvalue_from_numpy(self.out))
 
     def run_record(self, encoder: Encoder, record: Mapping[str, Any]) -> tuple[float, list[str]]:
         self.flat.fill(0.0)
-        unseen = encoder.fill(record, self.flat)
+        unseen = encoder.fill(record, self.view)
         self.session.run_with_iobinding(self.binding)
-        return float(self.out[0]), unseen
+        return float(self.out[0, 0]), unseen
 
     def run_vector(self, x: np.ndarray) -> np.ndarray:
         self.row[0] = x[0]
         self.session.run_with_iobinding(self.binding)
-        return self.out.copy()
+        return self.out.reshape(-1).copy()
