@@ -6,12 +6,12 @@ German credit; then, side by side in one process:
 - PyTorch ``torch.ao.quantization.quantize_dynamic`` on the teacher (int8 Linear layers);
 - ONNX Runtime ``onnxruntime.quantization.quantize_dynamic`` on the teacher exported to ONNX;
 - finlite's presets ``smallest`` and ``fastest`` and a plain distillation on the same teacher,
-  in torch eager and (float students) in ONNX Runtime through the same small exporter.
+  in torch eager and (float students) in ONNX Runtime through finlite's exporter.
 
 For each: bytes of what would be deployed, test AUC, agreement with the teacher at the cut-off,
 and batch-1 latency (p50, microseconds) in the runtime that model runs in. Writes
-``bench/results/peers.json``. The ONNX export here is a small graph built with ``onnx.helper``
-(Gemm and Relu), because the teacher is a plain MLP.
+``bench/results/peers.json``. The ONNX files are written by ``finlite.export.to_onnx``, the
+exporter behind ``finlite export``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -27,53 +26,28 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import QuantType
 from onnxruntime.quantization import quantize_dynamic as ort_quantize_dynamic
 
 import finlite
+from finlite._timing import latency_us
 from finlite.evaluate.fidelity import agreement
 from finlite.evaluate.metrics import auc
+from finlite.export import onnx_session, to_onnx
 from finlite.models import TabularMLP
 from finlite.recipe import Recipe, load_preset
 from finlite.training import TrainConfig
 from finlite.workflow import compress_with_recipe, prepare_like
 
 
-def _latency_us(fn, x: np.ndarray, repeats: int = 2000) -> float:
-    for _ in range(50):
-        fn(x)
-    times = np.empty(repeats)
-    for i in range(repeats):
-        start = time.perf_counter_ns()
-        fn(x)
-        times[i] = (time.perf_counter_ns() - start) / 1e3
-    return float(np.median(times))
+def _latency_us(fn, x: np.ndarray) -> float:
+    return latency_us(fn, [x], repeats=2000, warmup=50)["p50_us"]
 
 
-def to_onnx(model: TabularMLP, path: Path) -> None:
-    """The MLP as Gemm/Relu nodes, with a sigmoid output: P(positive) per row."""
-    nodes, inits, name = [], [], "x"
-    linears = [layer for _, layer in model.linear_layers()]
-    for i, layer in enumerate(linears):
-        w = numpy_helper.from_array(layer.weight.detach().numpy().astype(np.float32), f"w{i}")
-        b = numpy_helper.from_array(layer.bias.detach().numpy().astype(np.float32), f"b{i}")
-        inits += [w, b]
-        nodes.append(helper.make_node("Gemm", [name, f"w{i}", f"b{i}"], [f"z{i}"], transB=1))
-        name = f"z{i}"
-        if i < len(linears) - 1:
-            nodes.append(helper.make_node("Relu", [name], [f"a{i}"]))
-            name = f"a{i}"
-    nodes.append(helper.make_node("Sigmoid", [name], ["p"]))
-    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, model.in_features])],
-                              [helper.make_tensor_value_info("p", TensorProto.FLOAT, [None, 1])], inits)
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-
-
-def _session(path: Path) -> ort.InferenceSession:
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+def _export(model: torch.nn.Module, path: Path) -> ort.InferenceSession:
+    """The model through finlite's own exporter, as ``finlite export`` writes it; a one-thread session."""
+    onnx.save(to_onnx(model), str(path))
+    return onnx_session(path.read_bytes())
 
 
 def run(seed: int = 0) -> dict:
@@ -107,14 +81,13 @@ def run(seed: int = 0) -> dict:
             rows.append(row("torch quantize_dynamic", buffer.getbuffer().nbytes, p,
                             _latency_us(lambda a: tq(torch.from_numpy(a)), one), "torch eager"))
         fp32 = tmp / "teacher.onnx"
-        to_onnx(net, fp32)
-        s32 = _session(fp32)
+        s32 = _export(net, fp32)
         p = s32.run(None, {"x": x})[0][:, 0]
         rows.append(row("teacher ONNX fp32", fp32.stat().st_size, p, _latency_us(lambda a: s32.run(None, {"x": a}), one),
                         "ONNX Runtime"))
         int8 = tmp / "teacher.int8.onnx"
         ort_quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
-        s8 = _session(int8)
+        s8 = onnx_session(int8.read_bytes())
         p = s8.run(None, {"x": x})[0][:, 0]
         rows.append(row("ORT quantize_dynamic", int8.stat().st_size, p, _latency_us(lambda a: s8.run(None, {"x": a}), one),
                         "ONNX Runtime"))
@@ -137,10 +110,9 @@ def run(seed: int = 0) -> dict:
             r["gates_passed_on_test"] = outcome.passed
             rows.append(r)
             if isinstance(student, TabularMLP) and not student.factorised:
-                # The same float student in ONNX Runtime: what issue 4's Predictor will serve.
+                # The same float student in ONNX Runtime: what the Predictor serves.
                 path = tmp / f"{name.replace(' ', '_')}.onnx"
-                to_onnx(student, path)
-                sess = _session(path)
+                sess = _export(student, path)
                 p = sess.run(None, {"x": x})[0][:, 0]
                 rows.append(row(f"{name} (ONNX)", path.stat().st_size, p,
                                 _latency_us(lambda a, sess=sess: sess.run(None, {"x": a}), one), "ONNX Runtime"))

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -511,8 +510,3 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
                                                      "auc_int8": roc_auc(y, p_int8.astype(np.float64))}}
     amend_artifact(art.path, files, {"export": record})
     return record
-
-
-def exported_path(artifact: str | Path, variant: str = "fp32") -> Path:
-    """Path of an artifact's exported ONNX file (``variant`` "fp32" or "int8")."""
-    return Path(artifact) / (INT8_FILE if variant == "int8" else FP32_FILE)

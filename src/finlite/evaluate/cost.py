@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
 import torch
 
+from finlite._timing import latency_us
 from finlite.models.base import FinliteModel
 from finlite.models.serialize import weights_nbytes
 
@@ -62,19 +62,13 @@ def measure_latency(model: FinliteModel, n_features: int, *, repeats: int = 300,
     gen = torch.Generator().manual_seed(seed)
     one = torch.randn(1, n_features, generator=gen)
     many = torch.randn(batch, n_features, generator=gen)
-    for _ in range(20):
-        model(one)
     model(many)
-    times = np.empty(repeats)
-    for i in range(repeats):
-        start = time.perf_counter_ns()
-        model(one)
-        times[i] = (time.perf_counter_ns() - start) / 1e3
+    single = latency_us(model, [one], repeats=repeats, warmup=20)
     start = time.perf_counter()
     for _ in range(batch_repeats):
         model(many)
     elapsed = time.perf_counter() - start
-    return {"latency_p50_us": float(np.percentile(times, 50)), "latency_p99_us": float(np.percentile(times, 99)),
+    return {"latency_p50_us": single["p50_us"], "latency_p99_us": single["p99_us"],
             "rows_per_second": float(batch * batch_repeats / elapsed), "batch": batch}
 
 
