@@ -66,6 +66,8 @@ def test_field_errors_are_422_with_location(client: TestClient, exported_dir: Pa
     assert ["body", "records", 1, "age_in_years"] in [d["loc"] for d in batch.json()["detail"]]
     assert client.post("/predict", content=b"{not json", headers=AUTH).status_code == 422
     assert client.post("/predict", json=[1, 2], headers=AUTH).status_code == 422
+    not_a_list = client.post("/predict", json={"records": 5}, headers=AUTH)
+    assert not_a_list.status_code == 422 and not_a_list.json()["detail"][0]["loc"] == ["body", "records"]
     unseen = client.post("/predict", json=dict(record, purpose="spaceship"), headers=AUTH).json()
     assert unseen["unseen"] == ["purpose"] and 0 < unseen["score"] < 1
 

@@ -53,17 +53,18 @@ def throughput(fn: Callable[[Any], Any], batch: Any, rows: int, *, min_seconds: 
 
 def cpu_info() -> dict[str, Any]:
     """CPU model, core count and the instruction-set features int8 and float kernels use."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
+    model: str | None = None
+    flags: set[str] = set()
+    try:  # Linux; the first processor's entries describe them all
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
                 key, _, value = line.partition(":")
                 key = key.strip()
-                if key in ("model name", "Model") and model in ("", platform.machine(), platform.processor()):
+                if key in ("model name", "Model") and model is None:
                     model = value.strip()
                 elif key in ("flags", "Features") and not flags:
                     flags = set(value.split())
     except OSError:
         pass
-    return {"model": model, "machine": platform.machine(), "cores": os.cpu_count(),
+    return {"model": model or platform.processor() or platform.machine(), "machine": platform.machine(), "cores": os.cpu_count(),
             "isa": [f for f in _ISA if f in flags]}

@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from finlite._manifest import FORMAT, MANIFEST, manifest_digest, read_verified, swap_in
-from finlite._util import dump_json, sha256_file
+from finlite._util import dump_json, package_versions, sha256_file
 from finlite._version import __version__
 from finlite.compress.plan import PruningPlan
 from finlite.data.preprocess import Preprocessor
@@ -48,13 +47,8 @@ OOF = "oof_logits.safetensors"
 
 def library_versions() -> dict[str, str]:
     """Versions of Python and every library that shapes a model's numbers."""
-    out = {"python": platform.python_version(), "finlite": __version__}
-    for name in ("torch", "numpy", "pandas", "safetensors", "pyarrow"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return {"python": platform.python_version(), "finlite": __version__,
+            **package_versions(("torch", "numpy", "pandas", "safetensors", "pyarrow"))}
 
 
 # -- saving ----------------------------------------------------------------------------------

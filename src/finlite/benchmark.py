@@ -16,7 +16,6 @@ The CPU model and its instruction-set features are recorded, because int8 result
 from __future__ import annotations
 
 import os
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 
 from finlite._timing import cpu_info, latency_us, throughput
+from finlite._util import package_versions
 from finlite.artifact import Artifact, load
 from finlite.errors import DataError
 from finlite.runtime.encoder import Encoder
@@ -121,13 +121,7 @@ def bench(artifact: str | Path, baseline: str | Path | None = None, *, n_records
     results = [_one(artifact, n_records=n_records, batch=batch, repeats=repeats, seed=seed)]
     if baseline is not None:
         results.append(_one(baseline, n_records=n_records, batch=batch, repeats=repeats, seed=seed))
-    versions = {}
-    for lib in ("torch", "onnxruntime", "numpy"):
-        try:
-            versions[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            versions[lib] = "not installed"
-    out: dict[str, Any] = {"cpu": cpu_info(), "versions": versions, "batch": batch, "repeats": repeats,
+    out: dict[str, Any] = {"cpu": cpu_info(), "versions": package_versions(("torch", "onnxruntime", "numpy")), "batch": batch, "repeats": repeats,
                            "artifacts": results}
     if baseline is not None:
         base = results[1]["backends"][0]

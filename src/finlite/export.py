@@ -22,7 +22,6 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,7 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from finlite._manifest import amend_artifact
-from finlite._util import sha256_bytes
+from finlite._util import package_versions, sha256_bytes
 from finlite._version import __version__
 from finlite.errors import ExportError
 from finlite.models.base import FinliteModel
@@ -454,14 +453,9 @@ def int8_counterpart(model: FinliteModel) -> FinliteModel | None:
 
 
 def _record(data: bytes, parity: Parity, file: str) -> dict[str, Any]:
-    versions = {}
-    for lib in ("onnx", "onnxruntime"):
-        try:
-            versions[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            versions[lib] = "not installed"
     return {"file": file, "sha256": sha256_bytes(data), "bytes": len(data), "opset": OPSET,
-            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "versions": versions,
+            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "versions": package_versions(("onnx", "onnxruntime")),
             "parity": parity.to_dict()}
 
 

@@ -23,7 +23,7 @@ from finlite.runtime.encoder import Encoder
 
 __all__ = ["Predictor"]
 
-_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
+_VARIANTS = ("fp32", "int8")
 
 
 class Predictor:
@@ -42,7 +42,7 @@ class Predictor:
     def __init__(self, artifact: str | Path, *, variant: str = "fp32", threads: int = 1) -> None:
         import onnxruntime as ort
 
-        if variant not in _FILES:
+        if variant not in _VARIANTS:
             raise ArtifactError(f"Unknown model variant {variant!r}; use 'fp32' or 'int8'.")
         root, manifest = read_verified(artifact, required=("preprocessor.json",))
         export = manifest.get("export", {})

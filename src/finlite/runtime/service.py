@@ -155,9 +155,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return _invalid([{"loc": ["body"], "msg": "expected a JSON object: one record, or {\"records\": [...]}",
                               "type": "type"}])
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        batch = "records" in payload and isinstance(payload["records"], list) and not set(predictor.fields) & \
-            set(payload)
-        if "records" in payload and not batch and not isinstance(payload["records"], list):
+        # {"records": [...]} is a batch, unless the model has a feature of that name.
+        batch = "records" in payload and "records" not in predictor.fields
+        if batch and not isinstance(payload["records"], list):
             return _invalid([{"loc": ["body", "records"], "msg": "expected a list of records", "type": "type"}])
         records: list[Mapping[str, Any]] = payload["records"] if batch else [payload]
         if len(records) > max_batch:
