@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fraud.py
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/deploy.py
+	$(BIN)/python bench/service.py
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff

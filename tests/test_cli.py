@@ -12,7 +12,7 @@ import finlite
 from finlite.cli import app
 
 runner = CliRunner()
-COMMANDS = [["train"], ["compress"], ["evaluate"], ["inspect"], ["demo"], ["export"], ["score"], ["serve"], ["bench"],
+COMMANDS = [["train"], ["compress"], ["evaluate"], ["inspect"], ["demo"], ["export"], ["score"], ["serve"], ["bench"], ["sign"], ["import-teacher"],
             ["datasets"], ["datasets", "list"],
             ["datasets", "path"]]
 

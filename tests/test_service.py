@@ -85,10 +85,11 @@ def test_limits_token_metadata_and_openapi(client: TestClient, exported_dir: Pat
     assert meta["schema"]["target"] == "creditability" and "purpose" in meta["schema"]["categorical"]
     assert meta["model_sha256"] == Predictor(exported_dir).model_sha256 and meta["parity"]["onnx"]["flips"] == 0
     assert "auc" in json.dumps(meta["metrics"])
-    spec = client.get("/openapi.json").json()
+    assert client.get("/openapi.json").status_code == 401  # the pages describe the model: token too
+    spec = client.get("/openapi.json", headers=AUTH).json()
     record_schema = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert "age_in_years" in record_schema["oneOf"][0]["required"]
-    assert client.get("/docs").status_code == 200
+    assert client.get("/docs", headers=AUTH).status_code == 200
 
 
 def test_audit_features_only_when_asked(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:

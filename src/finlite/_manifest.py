@@ -7,19 +7,23 @@ hashes the same way.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
-import tempfile
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from finlite._spec import finite_number
 from finlite._util import dump_json, sha256_file
-from finlite.errors import ArtifactError
+from finlite.errors import ArtifactError, ConfigError
 
-__all__ = ["FORMAT", "MANIFEST", "amend_artifact", "manifest_digest", "read_verified"]
+__all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "amend_artifact", "check_manifest", "manifest_digest", "read_listed",
+           "read_member", "read_verified", "verify_artifact"]
 
 FORMAT = "finlite.artifact/1"
 MANIFEST = "manifest.json"
@@ -31,73 +35,449 @@ def manifest_digest(manifest: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
 
 
-def read_verified(path: str | Path, required: tuple[str, ...] = ()) -> tuple[Path, dict[str, Any]]:
-    """The artifact folder and its manifest, after checking the sha256 of every listed file.
+# -- confinement: what an artifact folder may hold, and how big -------------------------------
+# A file name in the manifest is a plain name inside the artifact folder: no separators, no
+# '..', nothing absolute, no hidden names. Anything else could make a reader open a file
+# outside the folder.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+#: The signature written by ``finlite sign``; like the manifest, it is not listed in the manifest.
+SIGNATURE = "signature.json"
+#: The files ``finlite export`` writes; an export record may point at these and nothing else.
+EXPORT_FILES = ("model.onnx", "model_int8.onnx")
+#: Caps checked (from the file's size) before anything is read or hashed. The weights of the
+#: largest finlite model are a few MiB; the caps only stop a planted file from costing hours.
+MAX_MANIFEST_BYTES = 16 << 20
+MAX_FILE_BYTES = 4 << 30
+MAX_TOTAL_BYTES = 8 << 30
+MAX_FILES = 256
+#: Environment variable naming a trusted public key (PEM) used when no key is passed.
+VERIFY_KEY_ENV = "FINLITE_VERIFY_KEY"
+
+# O_NOFOLLOW refuses a symlink at open time (no window between a check and the open);
+# O_NONBLOCK keeps a planted FIFO from blocking the open (no effect on regular files).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_DIR_FD = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+
+
+def _fmt_bytes(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+def open_member(root: Path, name: str, cap: int, dir_fd: int | None = None) -> tuple[int, int]:
+    """Open the file ``name`` directly inside ``root`` for reading: (descriptor, size).
+
+    Refuses a symbolic link (``O_NOFOLLOW``, so nothing can be swapped in between a check and
+    the open), anything but a regular file (checked with ``fstat`` on the open descriptor),
+    and a file over ``cap`` bytes, before a byte is read.
 
     Raises:
-        ArtifactError: the folder or manifest is missing or unreadable, a ``required`` file is
-            not listed, a listed file is missing, or any file (manifest included) was altered.
+        FileNotFoundError: there is no such file (the caller words the message).
+        ArtifactError: a link, a folder or special file, too large, or unreadable.
+    """
+    where = root / name
+    try:
+        fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd) if dir_fd is not None else os.open(where, _OPEN_FLAGS)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or where.is_symlink():
+            raise ArtifactError(f"Artifact file {str(where)!r} is a symbolic link; finlite reads only regular files "
+                                "inside the artifact folder, so a link cannot make it read a file from elsewhere. "
+                                "Replace the link with the file itself (or re-create the artifact).") from None
+        raise ArtifactError(f"Artifact file {str(where)!r} cannot be opened ({exc.strerror or exc}); check it and "
+                            "its permissions.") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise ArtifactError(f"Artifact file {str(where)!r} is {kind}; an artifact holds only the regular files "
+                                "its manifest lists. Remove it or re-create the artifact.")
+        if info.st_size > cap:
+            raise ArtifactError(f"Artifact file {str(where)!r} is {_fmt_bytes(info.st_size)}, over the "
+                                f"{_fmt_bytes(cap)} finlite accepts for it; it was not read. A finlite artifact's "
+                                "files are far smaller: this one was replaced or padded. Re-create the artifact.")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info.st_size
+
+
+def read_member(root: Path, name: str, cap: int, dir_fd: int | None = None) -> bytes:
+    """The bytes of ``name`` inside ``root``, opened as :func:`open_member` does (at most ``cap``)."""
+    fd, size = open_member(root, name, cap, dir_fd)
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:  # it grew after fstat
+        raise ArtifactError(f"Artifact file {str(root / name)!r} grew past {_fmt_bytes(cap)} while being read; "
+                            "something is writing the artifact folder. Try again when it is finished.")
+    return data
+
+
+def read_listed(root: Path, manifest: Mapping[str, Any], name: str) -> bytes:
+    """The bytes of a file the (verified) manifest lists, checked against its sha256 once more.
+
+    For readers that use a file after :func:`read_verified`: what they parse is exactly what
+    was hashed, even if the folder is written to in between.
+
+    Raises:
+        ArtifactError: not listed, a link, too large, missing or different from the manifest.
+    """
+    expected = manifest["files"].get(name)
+    if expected is None:
+        raise ArtifactError(f"The manifest of {str(root)!r} does not list {name}; the artifact is incomplete.")
+    try:
+        data = read_member(root, name, MAX_FILE_BYTES)
+    except FileNotFoundError:
+        raise ArtifactError(f"Artifact file {str(root / name)!r} listed in the manifest is missing.") from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ArtifactError(f"Artifact file {str(root / name)!r} has sha256 {actual[:16]}…, but the manifest "
+                            f"records {expected[:16]}…; it was altered after saving. Refusing to load it.")
+    return data
+
+
+def _hash_member(root: Path, name: str, dir_fd: int | None, cap: int) -> str:
+    fd, _ = open_member(root, name, cap, dir_fd)
+    digest, seen = hashlib.sha256(), 0
+    with os.fdopen(fd, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            seen += len(chunk)
+            if seen > cap:
+                raise ArtifactError(f"Artifact file {str(root / name)!r} grew past {_fmt_bytes(cap)} while being "
+                                    "hashed; something is writing the artifact folder.")
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _refuse_constant(value: str) -> Any:
+    raise ValueError(f"{value} is not a number JSON allows (NaN and Infinity are refused)")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def parse_json_bytes(data: bytes, where: str, what: str) -> Any:
+    """Strict JSON from bytes: UTF-8 only, no NaN/Infinity, no duplicate keys, bounded nesting.
+
+    Raises:
+        ArtifactError: naming ``where`` and what is wrong with it.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArtifactError(f"{where!r} is not UTF-8 text (byte {exc.start} is {data[exc.start:exc.start + 1]!r}); "
+                            f"it is not a finlite {what}: the artifact is damaged or was replaced. "
+                            "Re-create the artifact.") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise ArtifactError(f"{where!r} nests JSON too deeply to be a finlite {what}; re-create the artifact.") from None
+    except ValueError as exc:  # JSONDecodeError is a ValueError, as are the hooks' refusals
+        raise ArtifactError(f"{where!r} is not valid JSON ({exc}); it is not a finlite {what}: the artifact is "
+                            "damaged or was edited. Re-create the artifact.") from None
+
+
+def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
+    """Check the manifest's shape, so no consumer can crash on (or be misled by) a forged field.
+
+    ``files`` is a mapping of plain names to 64-hex sha256 values, ``cutoff`` a finite number
+    in (0, 1), the fields the commands print have their types, and an ``export`` record names
+    only ``model.onnx`` or ``model_int8.onnx`` and only when the manifest lists it.
+
+    Raises:
+        ArtifactError: naming the field and its value.
+    """
+    def bad(field: str, why: str) -> ArtifactError:
+        return ArtifactError(f"{where!r} field {field} {why}; the manifest is damaged or forged. "
+                             "Re-create the artifact (or ask its publisher for an intact copy).")
+
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArtifactError(f"{where!r} is not a {FORMAT} manifest.")
+    if manifest.get("manifest_sha256") != manifest_digest(manifest):
+        raise ArtifactError(f"{where!r} was modified after the artifact was saved (its digest does "
+                            "not match); re-create the artifact instead of editing it.")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise bad("'files'", "is not a non-empty mapping of file name to sha256")
+    if len(files) > MAX_FILES:
+        raise bad("'files'", f"lists {len(files)} files, more than the {MAX_FILES} finlite accepts")
+    for name, digest in files.items():
+        if name in (MANIFEST, SIGNATURE) or not _PLAIN_NAME.match(name) or ".." in name:
+            raise bad("'files'", f"names {name!r}, which is not a plain file name inside the artifact folder "
+                      "(letters, digits, '.', '_', '-'; no path separators, no '..', not absolute, not hidden)")
+        if not isinstance(digest, str) or not _HEX64.match(digest):
+            raise bad(f"'files.{name}'", f"is {digest!r}, not a sha256 (64 lower-case hex digits)")
+    cutoff = manifest.get("cutoff")
+    if not finite_number(cutoff) or not 0 < cutoff < 1:
+        raise bad("'cutoff'", f"is {cutoff!r}, not a finite number between 0 and 1")
+    for field, kind in (("role", str), ("model", dict), ("schema", dict), ("data", dict), ("metrics", dict),
+                        ("steps", list)):
+        if field in manifest and not isinstance(manifest[field], kind):
+            raise bad(f"{field!r}", f"is a {type(manifest[field]).__name__}, not a {kind.__name__}")
+    if isinstance(manifest.get("model"), dict) and not isinstance(manifest["model"].get("kind"), str):
+        raise bad("'model.kind'", "is missing or not text")
+    if any(not isinstance(step, dict) for step in manifest.get("steps", [])):
+        raise bad("'steps'", "holds an entry that is not an object")
+    export = manifest.get("export")
+    if export is not None:
+        if not isinstance(export, dict):
+            raise bad("'export'", "is not an object")
+        for key in ("onnx", "onnx_int8"):
+            record = export.get(key)
+            if record is None:
+                continue
+            if not isinstance(record, dict):
+                raise bad(f"'export.{key}'", "is not an object")
+            allowed = ("model.onnx",) if key == "onnx" else EXPORT_FILES
+            target = record.get("file", record.get("same_as"))
+            if target not in allowed:
+                raise bad(f"'export.{key}'", f"points at {target!r}; an export record may only name "
+                          + " or ".join(repr(a) for a in allowed))
+            if target not in files:
+                raise bad(f"'export.{key}'", f"points at {target!r}, which the manifest does not list (so its "
+                          "sha256 is not checked)")
+            parity = record.get("parity")
+            if parity is not None and (not isinstance(parity, dict) or not finite_number(parity.get("tolerance", 0.0))
+                                       or not finite_number(parity.get("max_abs_diff", 0.0))):
+                raise bad(f"'export.{key}.parity'", "is not an object with finite tolerance and max_abs_diff")
+    return manifest
+
+
+def _check_pin(manifest: Mapping[str, Any], pin: str, where: str) -> None:
+    expected = str(pin).strip().lower()
+    if not _HEX64.match(expected):
+        raise ConfigError(f"The pinned manifest sha256 {pin!r} is not 64 hexadecimal digits; copy the value "
+                          "'finlite inspect' prints as 'manifest sha256'.")
+    if manifest["manifest_sha256"] != expected:
+        raise ArtifactError(f"{where!r} has manifest sha256 {manifest['manifest_sha256']}, not the pinned "
+                            f"{expected}; this is not the artifact you pinned (it was replaced, re-exported or "
+                            "re-trained). Refusing to load it: check where it came from, or pin the new digest.")
+
+
+def read_verified(path: str | Path, required: tuple[str, ...] = (), *, verify_key: Any = None,
+                  manifest_sha256: str | None = None) -> tuple[Path, dict[str, Any]]:
+    """The artifact folder and its manifest, after checking that it is confined, intact and trusted.
+
+    Checks, before any file is used: the manifest is strict UTF-8 JSON (no NaN/Infinity) of
+    the right shape (:func:`check_manifest`); its file names are plain names in the folder;
+    the folder holds exactly the listed files (plus ``manifest.json`` and ``signature.json``),
+    no symbolic links, subfolders or leftovers; every file is within the size caps, then its
+    sha256 matches. The folder itself may be a symbolic link: the caller chose that path; only
+    its contents are confined.
+
+    Args:
+        verify_key: a trusted public key (PEM path or loaded key). With one (or with the
+            environment variable ``FINLITE_VERIFY_KEY`` naming one), the artifact must carry a
+            ``signature.json`` made with the matching private key over these exact manifest
+            bytes (``finlite sign``); unsigned or wrongly signed artifacts are refused.
+        manifest_sha256: the expected ``manifest_sha256`` (pinning one exact artifact).
+
+    Raises:
+        ArtifactError: the folder or manifest is missing, unreadable or malformed, a file name
+            escapes the folder, a file is a link, missing, extra, too large or altered, or the
+            signature or pin does not match.
+        ConfigError: the key or pin given is unusable.
+    """
+    return verify_artifact(path, required, verify_key=verify_key, manifest_sha256=manifest_sha256)[:2]
+
+
+def trusted_key(verify_key: Any = None) -> tuple[Any, str] | None:
+    """The key to verify with and how it was given: ``verify_key``, else ``$FINLITE_VERIFY_KEY``, else None."""
+    if verify_key is not None and verify_key is not False:
+        return verify_key, f"trusted key {str(verify_key)!r}" if isinstance(verify_key, (str, Path)) else "trusted key"
+    env = os.environ.get(VERIFY_KEY_ENV, "").strip()
+    if verify_key is None and env:
+        return env, f"trusted key {env!r} (from {VERIFY_KEY_ENV})"
+    return None
+
+
+def verify_artifact(path: str | Path, required: tuple[str, ...] = (), *, verify_key: Any = None,
+                    manifest_sha256: str | None = None) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """:func:`read_verified` plus what is known of the signature (for ``finlite inspect``).
+
+    The third item is ``{"signed": bool, "algorithm", "fingerprint", "verified": bool | None,
+    "verified_with"}``; ``verified`` is None when no trusted key was given. ``verify_key=False``
+    ignores ``FINLITE_VERIFY_KEY`` (used by ``finlite sign``, which makes signatures).
     """
     root = Path(path)
     if not root.is_dir():
         raise ArtifactError(f"Artifact {str(root)!r} is not a directory; pass the folder written by "
                             "'finlite train' or 'finlite compress'.")
-    manifest_path = root / MANIFEST
-    if not manifest_path.is_file():
-        raise ArtifactError(f"Artifact {str(root)!r} has no {MANIFEST}; it is incomplete or not a finlite artifact.")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"{str(manifest_path)!r} is not valid JSON ({exc}); the artifact is damaged.") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ArtifactError(f"{str(manifest_path)!r} is not a {FORMAT} manifest.")
-    if manifest.get("manifest_sha256") != manifest_digest(manifest):
-        raise ArtifactError(f"{str(manifest_path)!r} was modified after the artifact was saved (its digest does "
-                            "not match); re-create the artifact instead of editing it.")
-    files = manifest.get("files", {})
+        dir_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY) if _DIR_FD else None
+    except OSError as exc:
+        raise ArtifactError(f"Artifact {str(root)!r} cannot be opened ({exc.strerror or exc}); check its "
+                            "permissions.") from None
+    try:
+        return _verify_open(root, dir_fd, required, verify_key, manifest_sha256)
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
+
+
+def _verify_open(root: Path, dir_fd: int | None, required: tuple[str, ...], verify_key: Any,
+                 pin: str | None) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    manifest_path = root / MANIFEST
+    try:
+        raw = read_member(root, MANIFEST, MAX_MANIFEST_BYTES, dir_fd)
+    except FileNotFoundError:
+        raise ArtifactError(f"Artifact {str(root)!r} has no {MANIFEST}; it is incomplete or not a finlite "
+                            "artifact.") from None
+    manifest = check_manifest(parse_json_bytes(raw, str(manifest_path), "manifest"), str(manifest_path))
+    files: dict[str, str] = manifest["files"]
     for name in required:
         if name not in files:
             raise ArtifactError(f"The manifest of {str(root)!r} does not list {name}; the artifact is incomplete.")
+
+    # Signature and pin first: cheap, and an untrusted artifact is refused before any hashing.
+    from finlite import signing
+
+    key = trusted_key(verify_key)
+    trust = signing.check_signature(root, raw, manifest, key, dir_fd)
+    if pin is not None:
+        _check_pin(manifest, pin, str(manifest_path))
+
+    # The file set is exact: every entry is listed (or is the manifest/signature), none is a link.
+    try:
+        entries = sorted(os.listdir(dir_fd if dir_fd is not None else root))
+    except OSError as exc:
+        raise ArtifactError(f"Artifact {str(root)!r} cannot be listed ({exc.strerror or exc}).") from None
+    present = set(entries)
+    for name in sorted(files):
+        if name not in present:
+            raise ArtifactError(f"Artifact file {str(root / name)!r} listed in the manifest is missing.")
+    extra: list[str] = []
+    sizes: dict[str, int] = {}
+    for name in entries:
+        try:
+            info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False) if dir_fd is not None else \
+                os.lstat(root / name)
+        except OSError:
+            continue  # vanished while listing: the hash pass below reports a listed file that is gone
+        if stat.S_ISLNK(info.st_mode):
+            raise ArtifactError(f"Artifact file {str(root / name)!r} is a symbolic link; finlite reads only regular "
+                                "files inside the artifact folder, so a link cannot make it read a file from "
+                                "elsewhere. Replace the link with the file itself (or re-create the artifact).")
+        if name in files:
+            sizes[name] = info.st_size
+        elif name not in (MANIFEST, SIGNATURE) or not stat.S_ISREG(info.st_mode):
+            extra.append(name + ("/" if stat.S_ISDIR(info.st_mode) else ""))
+    if extra:
+        shown = ", ".join(repr(e) for e in extra[:10]) + (f" and {len(extra) - 10} more" if len(extra) > 10 else "")
+        raise ArtifactError(f"Artifact {str(root)!r} holds {len(extra)} entr{'y' if len(extra) == 1 else 'ies'} its "
+                            f"manifest does not list: {shown}. An artifact folder holds exactly the files of its "
+                            "manifest (plus manifest.json and signature.json), so nothing unverified sits next to "
+                            "the model. Move them out (a hidden '.tmp'/'.old' name is a leftover of an interrupted "
+                            "write and can be deleted), or re-create the artifact.")
+    total = sum(sizes.values())
+    for name, size in sorted(sizes.items()):
+        if size > MAX_FILE_BYTES:
+            raise ArtifactError(f"Artifact file {str(root / name)!r} is {_fmt_bytes(size)}, over the "
+                                f"{_fmt_bytes(MAX_FILE_BYTES)} finlite accepts for one file; it was not hashed. "
+                                "A finlite artifact's files are far smaller: re-create the artifact.")
+    if total > MAX_TOTAL_BYTES:
+        raise ArtifactError(f"Artifact {str(root)!r} holds {_fmt_bytes(total)}, over the "
+                            f"{_fmt_bytes(MAX_TOTAL_BYTES)} finlite accepts for one artifact; nothing was hashed.")
     for name, expected in sorted(files.items()):
-        file = root / name
-        if not file.is_file():
-            raise ArtifactError(f"Artifact file {str(file)!r} listed in the manifest is missing.")
-        actual = sha256_file(file)
+        try:
+            actual = _hash_member(root, name, dir_fd, MAX_FILE_BYTES)
+        except FileNotFoundError:
+            raise ArtifactError(f"Artifact file {str(root / name)!r} listed in the manifest is missing.") from None
         if actual != expected:
-            raise ArtifactError(f"Artifact file {str(file)!r} has sha256 {actual[:16]}…, but the manifest "
+            raise ArtifactError(f"Artifact file {str(root / name)!r} has sha256 {actual[:16]}…, but the manifest "
                                 f"records {expected[:16]}…; it was altered after saving. Refusing to load it.")
-    return root, manifest
+    return root, manifest, trust
 
 
 def swap_in(tmp: Path, out: Path) -> None:
-    """Move the finished folder ``tmp`` to ``out``, replacing any folder there, by renames only."""
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / out.name)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
+    """Put the finished folder ``tmp`` (a sibling of ``out``) at ``out``, replacing what is there.
+
+    At every instant ``out`` holds either the complete old folder or the complete new one: on
+    Linux the two are exchanged in one ``renameat2(RENAME_EXCHANGE)`` call, then the old one
+    (now at the temporary name) is deleted. Where the system cannot exchange, the old folder is
+    renamed to ``.NAME.old-<pid>-<tag>`` and the new one renamed in; a kill between those two
+    renames leaves the path empty for an instant, and the next write to ``out``
+    (:func:`finlite._paths.clean_leftovers`) puts the old artifact back. Files and folders are
+    fsynced first, so a power cut cannot expose a renamed but unwritten artifact either.
+
+    Only a finlite artifact folder or an empty folder is ever replaced
+    (:func:`finlite._paths.check_replaceable`).
+
+    Raises:
+        ArtifactError: ``out`` holds something that may not be replaced.
+    """
+    from finlite import _paths
+
+    tmp, out = Path(tmp), Path(out)
+    _paths.fsync_tree(tmp)
+    _paths.kill_point("before-swap")
+    if not os.path.lexists(out):
+        os.rename(tmp, out)
+        _paths.fsync_dir(out.parent)
+        return
+    _paths.check_replaceable(out, overwrite=True)
+    if _paths.exchange(tmp, out):  # ``tmp`` now names the old folder
+        _paths.fsync_dir(out.parent)
+        _paths.kill_point("exchanged")
+        _paths.remove_tree(tmp)
+        return
+    old = _paths.new_old_name(out)
+    os.rename(out, old)
+    _paths.kill_point("old-moved")
+    try:
+        os.rename(tmp, out)
+    except BaseException:
+        os.rename(old, out)  # put the old artifact straight back
+        raise
+    _paths.fsync_dir(out.parent)
+    _paths.kill_point("new-moved")
+    _paths.remove_tree(old)
 
 
-def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping[str, Any]) -> dict[str, Any]:
+def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping[str, Any], *,
+                   sign_with: Any = None) -> dict[str, Any]:
     """Add (or replace) files and top-level manifest fields of a verified artifact, atomically.
 
-    The folder is copied to a temporary sibling, amended there, re-hashed and renamed into
-    place, so a failure leaves the artifact as it was. Returns the new manifest.
+    The folder is copied to a temporary sibling ``.NAME.tmp-<pid>-<tag>``, amended there,
+    re-hashed and swapped into place by :func:`swap_in`, so a failure or a kill at any instant
+    leaves the artifact complete at its path (old or new). Leftovers of earlier killed runs are
+    cleaned first. Returns the new manifest.
+
+    A signed artifact is re-signed with ``sign_with`` (a private key: PEM path or loaded key)
+    in the staged copy before the swap; without a key a signed artifact is refused (ArtifactError).
     """
+    from finlite import _paths
+
+    _paths.clean_leftovers(path)  # restores the artifact if a killed swap had moved it aside
     root, manifest = read_verified(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    if sign_with is None and os.path.lexists(root / SIGNATURE):
+        # Amending changes manifest.json, which voids the signature: re-sign or refuse, never drop it silently.
+        raise ArtifactError(f"Artifact {str(root)!r} is signed ({SIGNATURE}); changing it would void the signature. "
+                            "Pass the private key (--key PRIVATE.pem) so the amended artifact is re-signed; "
+                            "nothing was written.")
+    staged = _paths.new_temp_dir(root)
     try:
-        staged = tmp / root.name
-        shutil.copytree(root, staged)
+        shutil.copytree(root, staged, dirs_exist_ok=True)
+        _paths.kill_point("writing")
         for name, data in files.items():
             (staged / name).write_bytes(data)
         manifest = {**manifest, **fields}
         manifest["files"] = {**manifest.get("files", {}), **{name: sha256_file(staged / name) for name in files}}
         manifest["manifest_sha256"] = manifest_digest(manifest)
         (staged / MANIFEST).write_text(dump_json(manifest), encoding="utf-8")
+        if sign_with is not None:  # sign the new manifest bytes before they go live
+            from finlite.signing import write_signature
+
+            write_signature(staged, sign_with)
         swap_in(staged, root)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        # After the swap this is the old folder (already removed) or, on failure, the staged copy.
+        shutil.rmtree(staged, ignore_errors=True)
     return manifest

@@ -6,8 +6,8 @@ import difflib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -43,14 +43,20 @@ def sha256_bytes(data: bytes) -> str:
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder, then rename.
 
-    A crash mid-write leaves the old file (or nothing), never half a file.
+    A crash mid-write leaves the old file (or nothing), never half a file; the temporary name
+    ``.NAME.<pid>-<tag>.tmp`` lets the next write remove what a killed one left.
     """
+    from finlite import _paths
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    _paths.clean_file_leftovers(target.parent, target.name)
+    tmp = _paths.new_temp_file(target)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -60,6 +66,31 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 def dump_json(obj: Any) -> str:
     """Canonical JSON used for every file finlite writes: sorted keys, 2-space indent."""
     return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def utc_timestamp() -> str:
+    """Creation time for artifacts and export records: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC.
+
+    When the ``SOURCE_DATE_EPOCH`` environment variable is set (the reproducible-builds
+    convention: whole seconds since 1970-01-01 UTC) that time is used instead of the clock, so
+    two identical runs write byte-identical artifacts.
+
+    Raises:
+        ConfigError: ``SOURCE_DATE_EPOCH`` is set but is not a whole number of seconds in range.
+    """
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or raw.strip() == "":
+        moment = datetime.now(UTC)
+    else:
+        try:
+            seconds = int(raw.strip())
+            if seconds < 0:
+                raise ValueError(raw)
+            moment = datetime.fromtimestamp(seconds, UTC)
+        except (ValueError, OverflowError, OSError):
+            raise ConfigError(f"SOURCE_DATE_EPOCH is {raw[:40]!r}; it must be a whole, non-negative number of "
+                              "seconds since 1970-01-01 UTC (e.g. $(git log -1 --format=%ct)), or unset.") from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def closest(name: str, choices: Iterable[str]) -> str:

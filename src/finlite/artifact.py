@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import platform
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +27,11 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from finlite._manifest import FORMAT, MANIFEST, manifest_digest, read_verified, swap_in
-from finlite._util import dump_json, package_versions, sha256_file
+from finlite import _paths
+from finlite._finite import check_scores
+from finlite._manifest import FORMAT, MANIFEST, manifest_digest, parse_json_bytes, read_listed, read_verified, swap_in
+from finlite._spec import check_preprocessor_spec
+from finlite._util import dump_json, package_versions, sha256_file, utc_timestamp
 from finlite._version import __version__
 from finlite.compress.plan import PruningPlan
 from finlite.data.preprocess import Preprocessor
@@ -69,19 +70,24 @@ def save_artifact(
 ) -> Path:
     """Write a complete artifact directory at ``out`` (atomically) and return its path.
 
-    Everything is written into a temporary sibling directory that is renamed into place at
-    the end, so an interrupted save leaves either the previous artifact or none.
+    Everything is written into a temporary sibling ``.NAME.tmp-<pid>-<tag>`` that
+    :func:`finlite._manifest.swap_in` puts in place at the end, so a failure or a kill at any
+    instant leaves either the previous artifact or none at ``out``, never a partial one.
+    Leftovers of earlier killed runs beside ``out`` are cleaned first (and reported).
+    ``overwrite`` replaces only a finlite artifact folder or an empty folder.
 
     Raises:
-        ArtifactError: ``out`` exists and ``overwrite`` is false.
+        ArtifactError: ``out`` exists and ``overwrite`` is false, or ``out`` is a file, a link
+            or a folder that is not a finlite artifact (never replaced, even with ``overwrite``).
     """
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+    _paths.clean_leftovers(out)
+    _paths.check_replaceable(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = _paths.new_temp_dir(out)
     try:
         sparse = save_weights(model, tmp / WEIGHTS)
+        _paths.kill_point("writing")
         oof = getattr(model, "oof_logits", None)
         if oof is not None:  # a boosted teacher's out-of-fold scores of its training rows
             save_file({"oof_logits": torch.from_numpy(np.ascontiguousarray(oof, dtype=np.float32))}, str(tmp / OOF))
@@ -94,7 +100,7 @@ def save_artifact(
         manifest: dict[str, Any] = {
             "format": FORMAT,
             "role": role,
-            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created_utc": utc_timestamp(),
             "versions": library_versions(),
             "seed": seed,
             "cutoff": cutoff,
@@ -147,28 +153,45 @@ class Artifact:
         return (self.path / WEIGHTS).stat().st_size
 
     def predict_proba(self, frame: pd.DataFrame, source: str = "the scoring data") -> np.ndarray:
-        """P(positive class) for each row of a raw DataFrame with the training schema's columns."""
+        """P(positive class) for each row of a raw DataFrame with the training schema's columns.
+
+        Raises:
+            DataError: a column is missing, or a numeric column holds text or a number that is
+                not finite or does not fit float32 (naming the column, the row and the value).
+            ScoreError: the model returned a NaN or infinite score for some row; no decision
+                is made.
+        """
         if not isinstance(frame, pd.DataFrame):
             raise DataError(f"predict_proba takes a pandas DataFrame; got {type(frame).__name__}.")
         x = torch.from_numpy(self.preprocessor.transform(frame, source))
-        return self.model.predict_proba(x).numpy().astype(np.float64)
+        scores = self.model.predict_proba(x).numpy().astype(np.float64)
+        check_scores(scores, source)
+        return scores
 
     def predict(self, frame: pd.DataFrame, source: str = "the scoring data") -> np.ndarray:
         """Decisions at the artifact's cut-off: 1 = positive class (e.g. decline as bad)."""
         return (self.predict_proba(frame, source) >= self.cutoff).astype(np.int8)
 
 
-def load(path: str | Path) -> Artifact:
+def load(path: str | Path, *, verify_key: Any = None, manifest_sha256: str | None = None) -> Artifact:
     """Load an artifact directory after checking the sha256 of every file.
+
+    ``verify_key`` (a public key PEM path; default ``$FINLITE_VERIFY_KEY``) requires a valid
+    signature by the matching private key; ``manifest_sha256`` pins one exact artifact.
+    See :func:`finlite._manifest.read_verified` for every check.
 
     Raises:
         ArtifactError: the directory or manifest is missing or unreadable, a listed file is
-            missing, or any file (the manifest included) differs from what was saved.
+            missing, or any file (the manifest included) differs from what was saved, a file
+            name escapes the folder, or the signature or pin does not match.
     """
-    root, manifest = read_verified(path, required=(WEIGHTS, PREPROCESSOR))
+    root, manifest = read_verified(path, required=(WEIGHTS, PREPROCESSOR), verify_key=verify_key,
+                                   manifest_sha256=manifest_sha256)
     files = manifest["files"]
     try:
-        preprocessor = Preprocessor.load(root / PREPROCESSOR)
+        spec = parse_json_bytes(read_listed(root, manifest, PREPROCESSOR), str(root / PREPROCESSOR), "preprocessor")
+        check_preprocessor_spec(spec, str(root / PREPROCESSOR), manifest.get("schema"))
+        preprocessor = Preprocessor.from_dict(spec, str(root / PREPROCESSOR))
         plan = PruningPlan.load(root / PLAN) if PLAN in files else None
         model = load_weights(manifest["model"], root / WEIGHTS)
         if OOF in files:

@@ -15,13 +15,13 @@ The CPU model and its instruction-set features are recorded, because int8 result
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from finlite._limits import available_cores, check_count, check_memory
 from finlite._timing import cpu_info, latency_us, throughput
 from finlite._util import package_versions
 from finlite.artifact import Artifact, load
@@ -29,6 +29,11 @@ from finlite.errors import DataError
 from finlite.runtime.encoder import Encoder
 
 __all__ = ["bench", "render_bench"]
+
+DEFAULT_BATCH = 65536
+# Upper bounds: far above a useful measurement, far below "runs for hours" or "fills memory".
+MAX_REPEATS = 1_000_000
+MAX_RECORDS = 1_000_000
 
 
 def _records(art: Artifact, n: int, seed: int) -> tuple[list[dict[str, Any]], str]:
@@ -82,18 +87,23 @@ def _onnx_backend(path: Path, variant: str, records: list[dict[str, Any]], x: np
     from finlite.runtime.predictor import Predictor
 
     server = Predictor(path, variant=variant, threads=1)
-    batch = Predictor(path, variant=variant, threads=os.cpu_count() or 1)
+    batch = Predictor(path, variant=variant, threads=available_cores())
     rows = [x[i:i + 1] for i in range(len(x))]
     return {"backend": f"onnxruntime {variant}", "file": server.file,
             "record": latency_us(server.score_record, records, repeats=repeats),
             "vector": latency_us(server.score_vector, rows, repeats=repeats),
             "rows_per_second": throughput(batch.score_vector, big, len(big)),
-            "threads": os.cpu_count() or 1}
+            "threads": available_cores()}
 
 
 def _one(path: str | Path, *, n_records: int, batch: int, repeats: int, seed: int) -> dict[str, Any]:
     art = load(path)
     encoder = Encoder(art.preprocessor.to_dict())
+    # Checked before allocating: the batch matrix (float32), its copy while it is built, and the
+    # scores of each backend, with room for the backends' own buffers.
+    need = batch * (encoder.n_features * 4 * 2 + 64)
+    check_memory(need, f"--batch {batch:,} ({encoder.n_features} encoded features per row)",
+                 f"use a smaller --batch (the default is {DEFAULT_BATCH:,})")
     records, origin = _records(art, n_records, seed)
     x = encoder.encode_records(records)[0]
     big = np.ascontiguousarray(np.resize(x, (batch, x.shape[1])))
@@ -108,16 +118,20 @@ def _one(path: str | Path, *, n_records: int, batch: int, repeats: int, seed: in
             "backends": backends}
 
 
-def bench(artifact: str | Path, baseline: str | Path | None = None, *, n_records: int = 1000, batch: int = 65536,
+def bench(artifact: str | Path, baseline: str | Path | None = None, *, n_records: int = 1000, batch: int = DEFAULT_BATCH,
           repeats: int = 3000, seed: int = 0) -> dict[str, Any]:
     """Measure ``artifact`` (and ``baseline``) on every backend available; see the module doc.
 
     Raises:
         ArtifactError: an artifact cannot be loaded.
-        DataError: ``batch`` or ``repeats`` is not positive.
+        ConfigError: ``batch``, ``repeats`` or ``n_records`` is not positive or too large (``batch`` is
+            checked against the memory available before anything is allocated).
     """
-    if batch < 1 or repeats < 1 or n_records < 1:
-        raise DataError("--batch, --repeats and --records must be positive numbers.")
+    check_count(batch, "--batch", low=1)
+    check_count(repeats, "--repeats", low=1, high=MAX_REPEATS,
+                fix="Each repeat is one timed call per backend; a few thousand give stable percentiles.")
+    check_count(n_records, "--records", low=1, high=MAX_RECORDS,
+                fix="The records are cycled through; a few thousand are plenty.")
     results = [_one(artifact, n_records=n_records, batch=batch, repeats=repeats, seed=seed)]
     if baseline is not None:
         results.append(_one(baseline, n_records=n_records, batch=batch, repeats=repeats, seed=seed))

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from finlite import _limits, _paths
 from finlite.errors import ConfigError, FinliteError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,7 +43,36 @@ def _friendly(func: F) -> F:
         except OSError as exc:
             typer.echo(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions.", err=True)
             raise typer.Exit(2) from None
+        except Exception as exc:
+            # Last line of defence, for input and environment failures only: the precise checks
+            # at the source come first. Anything else is a bug and propagates with its traceback.
+            message = _environment_error(exc)
+            if message is None:
+                raise
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(2) from None
     return wrapper  # type: ignore[return-value]
+
+
+def _environment_error(exc: BaseException) -> str | None:
+    """A message for an exception that means bad input or a failing machine, or None (a bug)."""
+    if isinstance(exc, MemoryError):
+        return ("the machine ran out of memory; ask for less (a smaller --batch, --chunk-rows or --hidden, or a "
+                "smaller table) or free memory, then run again.")
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"a file that should be text is not UTF-8 ({exc.reason} at byte {exc.start}); it is probably a "
+                "binary file or another encoding. Pass the right file, saved as UTF-8.")
+    if isinstance(exc, RecursionError):
+        return "an input file nests lists or mappings too deeply to be read; pass the file finlite wrote."
+    if type(exc).__module__.startswith("safetensors") or type(exc).__name__ == "SafetensorError":
+        # safetensors raises its own type (not OSError) when a write fails, e.g. on a full disk.
+        return (f"the weights file could not be read or written ({exc}); check that the disk has free space, "
+                "the folder is writable and the file is the one finlite wrote.")
+    if isinstance(exc, RuntimeError) and "allocate" in str(exc) and "memory" in str(exc):
+        # torch's allocator: a request bigger than the memory there is.
+        return (f"not enough memory for this request ({str(exc).splitlines()[-1][:200]}); ask for less (smaller "
+                "--hidden, --student-width or --batch) or free memory.")
+    return None
 
 
 def _widths(text: str, option: str) -> tuple[int, ...]:
@@ -52,7 +82,40 @@ def _widths(text: str, option: str) -> tuple[int, ...]:
         widths = ()
     if not widths or any(w < 1 for w in widths):
         raise ConfigError(f"{option} takes positive layer widths separated by commas, e.g. 256,128; got {text!r}.")
+    if len(widths) > _MAX_LAYERS or any(w > _limits.MAX_WIDTH for w in widths):
+        raise ConfigError(f"{option} takes at most {_MAX_LAYERS} layers of at most {_limits.MAX_WIDTH:,} units each; got "
+                          f"{text!r}. Credit models need far less, e.g. 256,128.")
+    # Weights, gradients, two Adam moments and a copy of the best epoch: 5 float32 per weight
+    # (the input layer is left out: its width is known only once the table is read).
+    weights = sum(a * b for a, b in zip(widths, widths[1:], strict=False)) + widths[-1]
+    _limits.check_memory(weights * 4 * 5, f"{option} {text}", f"choose narrower layers than {text}")
     return widths
+
+
+_MAX_LAYERS = 16
+_MAX_CHUNK_ROWS = 1 << 22  # the CSV reader's block size (64 bytes a row) must stay within 32 bits
+
+
+def _check_options(**checks: Any) -> None:
+    """Validate numeric options by the rule named in each keyword, before any work is done.
+
+    ``seed=("--seed", value)`` checks 0..2**32-1; ``count`` (≥ 1), ``positive`` (finite, > 0)
+    and ``threads`` (1..cores) work the same way. None means "not given" and passes.
+    """
+    for rule, (option, value) in checks.items():
+        if value is None:
+            continue
+        kind = rule.rstrip("0123456789")  # several checks of one kind: seed1=..., seed2=...
+        if kind == "seed":
+            _limits.check_seed(value, option)
+        elif kind == "count":
+            _limits.check_count(value, option, low=1)
+        elif kind == "threads":
+            _limits.check_threads(value, option)
+        elif kind == "positive":
+            _limits.check_finite(value, option, low=0.0, low_open=True)
+        else:  # pragma: no cover - a typo in this file
+            raise AssertionError(rule)
 
 
 def _progress(quiet: bool) -> bool:
@@ -68,6 +131,8 @@ def _train_config(epochs: int, quiet: bool) -> Any:
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars.")]
 Force = Annotated[bool, typer.Option("--force", help="Replace OUT if it already exists.")]
+VerifyKey = Annotated[Path | None, typer.Option(help="Trusted public key (PEM, 'openssl pkey -pubout'): refuse the artifact unless it is signed by the matching private key. Default: $FINLITE_VERIFY_KEY when set.")]
+ManifestPin = Annotated[str | None, typer.Option(help="Accept only the artifact whose manifest sha256 is this (64 hex digits; 'finlite inspect' prints it).")]
 
 
 @app.command()
@@ -91,6 +156,8 @@ def train(
 ) -> None:
     """Train a teacher model on a labelled table and save it as an artifact directory."""
     from finlite.workflow import train as run
+
+    _check_options(seed=("--seed", seed), count=("--epochs", epochs))
 
     outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical, drop=drop,
                   date_column=date_column, model=model, hidden=_widths(hidden, "--hidden"), seed=seed,
@@ -121,7 +188,11 @@ def import_teacher(
     force: Force = False,
 ) -> None:
     """Wrap an existing LightGBM or XGBoost model as a finlite teacher (no retraining of the model itself)."""
+    from finlite.teachers import check_folds
     from finlite.workflow import import_teacher as run
+
+    _check_options(seed=("--seed", seed), positive=("--learning-rate", learning_rate))
+    check_folds(folds)
 
     outcome = run(booster, data, target=target, positive=positive, date_column=date_column, seed=seed, cutoff=cutoff,
                   folds=folds, learning_rate=learning_rate, out=out, overwrite=force)
@@ -155,8 +226,10 @@ def compress(
     objective: Annotated[str, typer.Option(help="What --search picks among the candidates that pass: 'smallest' or 'fastest'.")] = "smallest",
     epochs: Annotated[int | None, typer.Option(help="Most epochs of each distillation and fine-tuning run (default: finlite's).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the teacher's).")] = None,
+    no_timing: Annotated[bool, typer.Option("--no-timing", help="Skip latency measurement, so two identical runs write identical reports.")] = False,
     force: Force = False,
     quiet: Quiet = False,
+    verify_key: VerifyKey = None,
 ) -> None:
     """Distil a teacher into a small student, prune it, fine-tune it, and report both side by side.
 
@@ -167,6 +240,14 @@ def compress(
     from finlite.evaluate.report import render_table
     from finlite.workflow import compress as run
 
+    _check_options(seed=("--seed", seed), count=("--epochs", epochs), positive=("--temperature", temperature),
+                   positive2=("--budget", budget))
+    _check_compress_paths(teacher, data, out, plan=plan, recipe=recipe, save_plan=save_plan)
+    source: Any = teacher
+    if verify_key is not None:  # the teacher is verified once; every step then uses this loaded copy
+        from finlite.artifact import load
+
+        source = load(teacher, verify_key=verify_key)
     chosen = [name for name, value in (("--recipe", recipe), ("--preset", preset), ("--search", search or None))
               if value is not None]
     if recipe is not None and preset is not None:
@@ -177,8 +258,9 @@ def compress(
                               "distil-and-prune run. Drop them, or drop " + chosen[0] + ".")
         if out is None:
             raise ConfigError("Missing --out: name the directory to write the student artifact to.")
-        _compress_recipe(teacher, data, out, recipe=recipe, preset=preset, search=search, budget=budget,
-                         objective=objective, epochs=epochs, seed=seed, force=force, quiet=quiet)
+        _compress_recipe(source, data, out, recipe=recipe, preset=preset, search=search, budget=budget,
+                         objective=objective, epochs=epochs, seed=seed, force=force, quiet=quiet,
+                         timing=not no_timing)
         return
     if out is None and not dry_run:
         raise ConfigError("Missing --out: name the directory to write the student artifact to (or use --dry-run).")
@@ -188,10 +270,10 @@ def compress(
                                norm=norm, scope=scope)
     ready = PruningPlan.load(plan) if plan is not None else None
     config, fine_tune = _compress_training(epochs, quiet)
-    outcome = run(teacher, data, student_hidden=_widths(student_width, "--student-width"),
+    outcome = run(source, data, student_hidden=_widths(student_width, "--student-width"),
                   distillation=Distillation(temperature=temperature, alpha=alpha), pruning=pruning, plan=ready,
                   seed=seed, out=None if dry_run else out, overwrite=force, plan_only=dry_run,
-                  progress=_progress(quiet), config=config, fine_tune=fine_tune)
+                  progress=_progress(quiet), config=config, fine_tune=fine_tune, timing=not no_timing)
     if outcome.plan is not None:
         if save_plan is not None:
             outcome.plan.save(save_plan)
@@ -204,6 +286,20 @@ def compress(
     typer.echo(f"student artifact: {outcome.path}\nreport: {outcome.path / 'report.md'}")
 
 
+def _check_compress_paths(teacher: Path, data: Path, out: Path | None, *, plan: Path | None, recipe: Path | None,
+                          save_plan: Path | None) -> None:
+    """Before any work: --out and --save-plan are no input, and --save-plan can be written
+    (it is written after the artifact, so an unwritable path must fail first)."""
+    from finlite.compress.plan import _FORMAT as PLAN_FORMAT
+
+    inputs = {"teacher artifact": teacher, "data file": data, "--plan file": plan, "--recipe file": recipe}
+    if out is not None:
+        _paths.check_not_input(out, inputs, "--out")
+    if save_plan is not None:
+        _paths.check_not_input(save_plan, {**inputs, "--out folder": out}, "--save-plan")
+        _paths.check_writable_file(save_plan, "--save-plan", expect_json_format=PLAN_FORMAT)
+
+
 def _compress_training(epochs: int | None, quiet: bool) -> tuple[Any, Any]:
     """finlite's distillation and fine-tuning defaults, with --epochs as the cap of both."""
     from dataclasses import replace
@@ -211,13 +307,13 @@ def _compress_training(epochs: int | None, quiet: bool) -> tuple[Any, Any]:
     from finlite.workflow import DISTILL_TRAINING, FINE_TUNING
 
     progress = _progress(quiet)
-    cap = {"epochs": epochs} if epochs else {}
+    cap = {"epochs": epochs} if epochs is not None else {}  # 0 is refused by TrainConfig, not read as "default"
     return replace(DISTILL_TRAINING, progress=progress, **cap), replace(FINE_TUNING, progress=progress, **cap)
 
 
 def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | None, preset: str | None, search: bool,
                      budget: float, objective: str, epochs: int | None, seed: int | None, force: bool,
-                     quiet: bool) -> None:
+                     quiet: bool, timing: bool = True) -> None:
     """The --recipe / --preset / --search branch of ``compress``: run, print, exit 1 on a failed gate."""
 
     from finlite.recipe import Recipe, load_preset
@@ -243,7 +339,7 @@ def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | Non
         raise ConfigError("Name a --recipe, a --preset or --search.")
     echo = (lambda i, n, msg: typer.echo(msg, err=True)) if not quiet else None
     outcome = compress_with_recipe(teacher, data, spec, seed=seed, config=config, fine_tune=fine_tune, out=out,
-                                   overwrite=force, progress=progress, on_step=echo)
+                                   overwrite=force, progress=progress, on_step=echo, timing=timing)
     typer.echo(recipe_summary(outcome.result))
     if outcome.model is None:
         typer.echo("no step passed its gates on the validation split; nothing was written", err=True)
@@ -273,12 +369,17 @@ def evaluate(
     baseline: Annotated[Path | None, typer.Option(help="Another artifact (e.g. the teacher) to compare with side by side.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics object as JSON instead of a table.")] = False,
     no_timing: Annotated[bool, typer.Option("--no-timing", help="Skip latency and throughput measurement.")] = False,
+    verify_key: VerifyKey = None,
 ) -> None:
-    """Score an artifact on labelled data: AUC, Gini, KS, F1, Brier, log loss, size and speed."""
+    """Score an artifact on labelled data: AUC, Gini, KS, F1, Brier, log loss, size and speed.
+
+    An exported artifact's ONNX model scores the same rows and must agree with the weights
+    (exit 2 if not): the model evaluated is the model served.
+    """
     from finlite.evaluate.report import render_table
     from finlite.workflow import evaluate_artifact
 
-    result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing)
+    result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing, verify_key=verify_key)
     if as_json:
         typer.echo(json.dumps(result, indent=2, sort_keys=True))
     elif baseline is not None:
@@ -290,17 +391,39 @@ def evaluate(
             typer.echo(f"  {key:<14}{m[key]:.4f}")
         typer.echo(f"  {'parameters':<14}{m['parameters']:,} ({m['nonzero_parameters']:,} non-zero)")
         typer.echo(f"  {'size':<14}{m['model_bytes']:,} bytes")
+    if not as_json:
+        typer.echo(_served_line(result.get("served_model") or {}))
+
+
+def _served_line(served: dict[str, Any]) -> str:
+    """One line: which model was scored, and whether the exported ONNX model agrees with it."""
+    if served.get("file") is None:
+        return "served model: not exported (the weights were scored; run 'finlite export' to serve them)"
+    line = (f"served model: {served['file']} (sha256 {served['sha256'][:16]}…) agrees with the weights on "
+            f"{served['rows']} rows: max |Δp| {served['max_abs_diff']:.1e}, {served['flips']} decisions flipped")
+    int8 = served.get("int8")
+    if int8:
+        line += f"; {int8['file']} within its export record ({int8['flips']} flips against float)"
+    return line
 
 
 @app.command()
 @_friendly
-def inspect(artifact: Annotated[Path, typer.Argument(help="Artifact directory.")]) -> None:
-    """Verify an artifact's hashes and show its schema, steps, metrics and pruning plan."""
+def inspect(
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory.")],
+    verify_key: VerifyKey = None,
+    manifest_sha256: ManifestPin = None,
+) -> None:
+    """Verify an artifact's hashes (and signature) and show its schema, steps, metrics and pruning plan."""
+    from finlite._manifest import verify_artifact
     from finlite.artifact import load
 
-    art = load(artifact)
+    _, _, trust = verify_artifact(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
+    art = load(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
     man = art.manifest
     typer.echo(f"{art.path}: {man['role']} {man['model']['kind']} model, all {len(man['files'])} file hashes verified")
+    typer.echo(f"manifest sha256 {man['manifest_sha256']}")
+    typer.echo(_trust_line(trust))
     typer.echo(f"schema: target {art.schema.target!r} positive {art.schema.positive!r}; "
                f"features: {len(art.schema.numeric)} numeric, {len(art.schema.categorical)} categorical")
     for step in man["steps"]:
@@ -314,6 +437,38 @@ def inspect(artifact: Annotated[Path, typer.Argument(help="Artifact directory.")
         typer.echo(f"test AUC {test['auc']:.4f}, KS {test['ks']:.4f}, cut-off {man['cutoff']:g}")
     if art.plan is not None:
         typer.echo(art.plan.summary())
+
+
+def _trust_line(trust: dict[str, Any]) -> str:
+    """Whether the artifact is signed, by which key, and whether the signature was verified."""
+    if not trust.get("signed"):
+        return "signature: none (unsigned; sign with 'finlite sign ARTIFACT --key PRIVATE.pem')"
+    if trust.get("verified"):
+        return (f"signature: {trust['algorithm']}, key sha256 {trust['fingerprint']}, verified with the "
+                f"{trust['verified_with']}")
+    if trust.get("fingerprint") is None:
+        return f"signature: unreadable ({trust.get('problem', 'malformed signature.json')})"
+    state = ("matches the manifest, but the key is not trusted until you pass --verify-key PUBLIC.pem"
+             if trust.get("self_consistent") else "does NOT match the manifest (changed after signing)")
+    return f"signature: {trust['algorithm']}, key sha256 {trust['fingerprint']}; {state}"
+
+
+@app.command()
+@_friendly
+def sign(
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory to sign (after 'finlite export', so the ONNX models are covered).")],
+    key: Annotated[Path, typer.Option(help="Private key PEM: 'openssl genpkey -algorithm ed25519 -out KEY.pem' or 'openssl ecparam -name prime256v1 -genkey -noout -out KEY.pem'.")],
+) -> None:
+    """Sign an artifact: writes signature.json over the exact manifest (which holds every file's sha256).
+
+    Readers then pass the public key ('openssl pkey -in KEY.pem -pubout -out KEY.pub.pem') as
+    --verify-key, or set FINLITE_VERIFY_KEY, and refuse any artifact it did not sign.
+    """
+    from finlite.signing import sign_artifact
+
+    record = sign_artifact(artifact, key)
+    typer.echo(f"signed {artifact} ({record['algorithm']}, key sha256 {record['public_key_sha256']}); manifest "
+               f"sha256 {record['manifest_sha256']}; wrote {artifact / 'signature.json'}")
 
 
 @app.command()
@@ -331,8 +486,11 @@ def demo(
     from finlite.workflow import compress as run_compress
     from finlite.workflow import train as run_train
 
+    _check_options(seed=("--seed", seed))
     info = datasets.info("german_credit")
     data = datasets.path(info.name)
+    for part in ("teacher", "student"):  # before any work: only earlier demo artifacts are replaced
+        _paths.check_output_dir(out / part, overwrite=True, inputs={"bundled data file": data})
     typer.echo(f"German credit ({info.rows} applications, target {info.target!r}, positive {info.positive!r})")
     teacher = run_train(data, target=info.target, positive=info.positive, seed=seed,
                         config=_train_config(200, quiet), out=out / "teacher", overwrite=True)
@@ -357,13 +515,18 @@ def export(
     data: Annotated[Path | None, typer.Option(help="The artifact's training table, for the parity check on its test split. Default: the recorded source (bundled datasets are found).")] = None,
     tolerance: Annotated[float | None, typer.Option(help="Largest |Δprobability| allowed between ONNX and the model (default 1e-5 float, 1e-3 int8).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the export record as JSON.")] = False,
+    key: Annotated[Path | None, typer.Option(help="Private key PEM to re-sign a signed artifact (required then: an export changes the signed manifest).")] = None,
+    verify_key: VerifyKey = None,
 ) -> None:
     """Export to ONNX with a parity check on the test split; exit 1 when parity is broken."""
     from finlite.errors import ExportError
     from finlite.export import export_artifact
 
+    if tolerance is not None:  # NaN would pass every parity comparison it is asked: refuse it by name
+        _limits.check_finite(tolerance, "--tolerance", low=0.0, high=1.0, high_open=True)
+    _paths.check_not_input(artifact, {"--data file": data}, "ARTIFACT")  # export rewrites the artifact folder
     try:
-        record = export_artifact(artifact, data, int8=int8, tolerance=tolerance)
+        record = export_artifact(artifact, data, int8=int8, tolerance=tolerance, key=key, verify_key=verify_key)
     except ExportError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1 if exc.parity is not None else 2) from None
@@ -385,7 +548,7 @@ def export(
             f = entry["against_float"]
             typer.echo(f"  {'':<16} int8 against the float model: max |Δp| {f['max_abs_diff']:.4f}, "
                        f"{f['flips']} decisions flipped, AUC {f['auc_float']:.4f} -> {f['auc_int8']:.4f}")
-    typer.echo(f"written into {artifact}")
+    typer.echo(f"written into {artifact}" + (" (re-signed)" if key is not None else ""))
 
 
 @app.command()
@@ -400,14 +563,22 @@ def score(
     int8: Annotated[bool, typer.Option("--int8", help="Score with model_int8.onnx instead of model.onnx.")] = False,
     force: Force = False,
     quiet: Quiet = False,
+    verify_key: VerifyKey = None,
+    manifest_sha256: ManifestPin = None,
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores."""
-    import os
-
     from finlite.runtime import Predictor
     from finlite.runtime.batch import score_file
 
-    predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=threads or os.cpu_count() or 1)
+    _check_options(threads=("--threads", threads))
+    _limits.check_count(chunk_rows, "--chunk-rows", low=1, high=_MAX_CHUNK_ROWS,
+                        fix="Memory use grows with the chunk; the default is 65536.")
+    predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=threads or _limits.available_cores(),
+                          verify_key=verify_key, manifest_sha256=manifest_sha256)
+    # One chunk held as read (about 32 bytes a cell), encoded (float32) and scored, before any is read.
+    enc = predictor.encoder
+    _limits.check_memory(chunk_rows * (len(enc.fields) * 32 + enc.n_features * 4 + 16),
+                         f"--chunk-rows {chunk_rows:,}", "use a smaller --chunk-rows (the default is 65536)")
     summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                          progress=_progress(quiet), overwrite=force)
     typer.echo(f"scored {summary.rows:,} rows in {summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s); "
@@ -419,27 +590,31 @@ def score(
 def serve(
     artifact: Annotated[Path, typer.Argument(help="Exported artifact directory (see 'finlite export').")],
     host: Annotated[str, typer.Option(help="Interface to bind. The default accepts local connections only.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    token_file: Annotated[Path | None, typer.Option(help="File holding a bearer token that /predict and /metadata then require.")] = None,
-    audit_log: Annotated[Path, typer.Option(help="Append-only JSON-lines file: one line per prediction (request id, time, model hash, score, decision).")] = Path("finlite-audit.jsonl"),
+    port: Annotated[int, typer.Option(help="TCP port, 1 to 65535.")] = 8000,
+    token_file: Annotated[Path | None, typer.Option(help="File holding a bearer token (one line of visible ASCII) that every endpoint but /health then requires, the OpenAPI pages included.")] = None,
+    audit_log: Annotated[Path, typer.Option(help="Append-only JSON-lines file, created private (0600): one line per delivered prediction (request id, time, model hash, score, decision) and one \"event\": \"error\" line per request that reached the model but got no decision.")] = Path("finlite-audit.jsonl"),
     no_audit: Annotated[bool, typer.Option("--no-audit", help="Write no audit log.")] = False,
     audit_features: Annotated[bool, typer.Option("--audit-features", help="Also write each record's raw features to the audit log (personal data: off by default).")] = False,
-    max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted; larger ones get 413.")] = 1 << 20,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted, 1024 (1 KiB) to 67108864 (64 MiB); larger ones get 413.")] = 1 << 20,
     access_log: Annotated[bool, typer.Option("--access-log", help="Print one line per HTTP request.")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (1 to the number of cores); each loads the artifact and scores on one core.")] = 1,
+    verify_key: Annotated[Path | None, typer.Option(help="Trusted public key (PEM): refuse an artifact that is unsigned or not signed by it. Default: $FINLITE_VERIFY_KEY when set.")] = None,
+    manifest_sha256: Annotated[str | None, typer.Option(help="Serve only if the artifact's manifest has this sha256 (64 hex digits, see /metadata).")] = None,
 ) -> None:
     """Serve an artifact over HTTP: /health, /metadata, /predict and the OpenAPI page at /docs."""
-    from finlite.runtime.service import read_token
     from finlite.runtime.service import serve as run_service
 
-    if token_file is not None:
-        read_token(token_file)  # fail before starting, with exit code 2
+    if not no_audit:  # appended to: never the artifact, a file in it, or the token file
+        _paths.check_not_input(audit_log, {"artifact": artifact, "--token-file": token_file}, "--audit-log")
+
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: binding {host}; the service is reachable from other machines"
                    + ("" if token_file else " and needs no token"), err=True)
-    typer.echo(f"serving {artifact} on http://{host}:{port} (OpenAPI page: /docs)"
-               + ("" if no_audit else f"; audit log {audit_log}"), err=True)
+    # Options, token file, audit log and artifact are all checked before the port is bound.
     run_service(artifact, host=host, port=port, token_file=token_file, audit_log=None if no_audit else audit_log,
-                audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log)
+                audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log,
+                workers=workers, verify_key=verify_key, manifest_sha256=manifest_sha256,
+                announce=lambda line: typer.echo(line, err=True))
 
 
 @app.command("bench")

@@ -4,6 +4,7 @@ The tree::
 
     FinliteError                      base: catch this to catch anything finlite raises
     ├── DataError(ValueError)         the input table is unusable (file, column or value)
+    │   └── ScoreError                the model gave a non-finite score: no decision is made
     ├── ConfigError(ValueError)       a parameter, method config or plan is invalid
     ├── ArtifactError                 an artifact directory is missing, incomplete or tampered
     └── ExportError                   no ONNX form, or the ONNX model does not match the original
@@ -14,7 +15,7 @@ command-line interface prints it as one paragraph and exits with code 2.
 
 from __future__ import annotations
 
-__all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError"]
+__all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError", "ScoreError"]
 
 
 class FinliteError(Exception):
@@ -27,6 +28,15 @@ class DataError(FinliteError, ValueError):
     Raised when: the file is missing or empty, the target column is absent, the target has
     one class or values other than the declared positive/negative, a column is entirely
     missing, a numeric column holds text, or scoring data lacks the training schema's columns.
+    """
+
+
+class ScoreError(DataError):
+    """Raised when a model returns a NaN or infinite score for a row: no decision is made from it.
+
+    Fail closed: ``NaN >= cutoff`` is false, so a NaN score would silently decide "not flagged"
+    (approve, let the payment pass). Every scoring path checks its scores and raises this
+    instead, naming the row.
     """
 
 

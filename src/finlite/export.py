@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -31,7 +30,7 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from finlite._manifest import amend_artifact
-from finlite._util import package_versions, sha256_bytes
+from finlite._util import package_versions, sha256_bytes, utc_timestamp
 from finlite._version import __version__
 from finlite.errors import ExportError
 from finlite.models.base import FinliteModel
@@ -454,13 +453,13 @@ def int8_counterpart(model: FinliteModel) -> FinliteModel | None:
 
 def _record(data: bytes, parity: Parity, file: str) -> dict[str, Any]:
     return {"file": file, "sha256": sha256_bytes(data), "bytes": len(data), "opset": OPSET,
-            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created_utc": utc_timestamp(),
             "versions": package_versions(("onnx", "onnxruntime")),
             "parity": parity.to_dict()}
 
 
 def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tolerance: float | None = None,
-                    max_flips: int = 0) -> dict[str, Any]:
+                    max_flips: int = 0, key: Any = None, verify_key: Any = None) -> dict[str, Any]:
     """Export an artifact's model to ONNX inside the artifact, after a parity check on its test split.
 
     Writes ``model.onnx`` (the model as it is: float, or integer for an int8/scorecard model)
@@ -469,17 +468,30 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
     float model are measured and recorded, not failed on. ``data`` is the artifact's training
     table (default: the recorded source when it is a bundled dataset or an existing file).
 
+    A signed artifact (``finlite sign``) is re-signed with ``key`` (private key PEM path), since
+    the export changes its manifest; without ``key`` it is refused before anything is computed.
+    ``verify_key`` is the public key the artifact is verified with when loaded.
+
     Returns the manifest's new ``export`` section.
 
     Raises:
         ExportError: no ONNX form, or parity broken (every problem listed; nothing written).
         DataError: the data is not the artifact's training table or cannot be found.
+        ArtifactError: the artifact is signed and no ``key`` was given (nothing written).
     """
+    from finlite._manifest import SIGNATURE
     from finlite.artifact import Artifact, load
+    from finlite.errors import ArtifactError
     from finlite.evaluate.metrics import auc as roc_auc
+    from finlite.signing import load_private_key
     from finlite.workflow import prepare_like, recorded_table
 
-    art = artifact if isinstance(artifact, Artifact) else load(artifact)
+    private = load_private_key(key) if key is not None else None  # a bad key fails before any work
+    art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
+    if private is None and os.path.lexists(art.path / SIGNATURE):
+        raise ArtifactError(f"Artifact {str(art.path)!r} is signed ({SIGNATURE}); exporting changes its manifest, "
+                            "which would void the signature. Pass the signing key (finlite export --key "
+                            "PRIVATE.pem, or key= in Python) to re-sign it; nothing was written.")
     prepared = prepare_like(art, data if data is not None else recorded_table(art))
     x, y = prepared.x_test, prepared.y_test
     files: dict[str, bytes] = {}
@@ -502,5 +514,5 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
                                    "against_float": {"max_abs_diff": effect.max_abs_diff, "flips": effect.flips,
                                                      "auc_float": roc_auc(y, p_float),
                                                      "auc_int8": roc_auc(y, p_int8.astype(np.float64))}}
-    amend_artifact(art.path, files, {"export": record})
+    amend_artifact(art.path, files, {"export": record}, sign_with=private)
     return record

@@ -101,12 +101,107 @@ TOP_KEYS = ("name", "description", "steps", "gates")
 
 
 # -- locations in a YAML file ---------------------------------------------------------------------
+# A recipe is a few dozen lines. These bounds are far above any real one and far below what
+# hurts: a 316-byte "billion laughs" file (anchors whose aliases nest) expands to billions of
+# nodes, and both yaml.safe_load and the line walk below would build every one of them.
+MAX_YAML_BYTES = 256 * 1024
+MAX_YAML_ALIASES = 100
+MAX_YAML_NODES = 100_000
+MAX_YAML_DEPTH = 64
+MAX_STEPS = 50
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of YAML flow brackets ([ and {) outside quotes and comments.
+
+    PyYAML's scanner slows down quadratically with flow depth (5,000 levels take seconds), so
+    the depth is measured with this linear scan before PyYAML sees the text. Block nesting
+    needs indentation, which the size limit already bounds.
+    """
+    depth = deepest = 0
+    quote = ""
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == "\\" and quote == '"':
+                i += 1  # skip the escaped character
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'" and (i == 0 or text[i - 1] in " \t\n[{,:-"):  # a quote opens only a scalar
+            quote = ch
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return deepest
+
+
+def _check_yaml_size(text: str, source: str) -> yaml.Node | None:
+    """Refuse YAML that is too large, or whose aliases expand too far, before building anything.
+
+    Composes the node graph once (an alias is a reference there, not a copy, so this is linear
+    in the text) and counts the nodes the aliases would expand to, memoised per node.
+    """
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_YAML_BYTES:
+        raise ConfigError(f"{source} is {size:,} bytes; a recipe may be at most {MAX_YAML_BYTES:,} bytes. "
+                          "Pass the recipe YAML file itself (a few dozen lines), not another file.")
+    depth = _flow_depth(text)
+    if depth > MAX_YAML_DEPTH:
+        raise ConfigError(f"{source} nests [ ] or {{ }} {depth} levels deep; a recipe needs a few levels (at most "
+                          f"{MAX_YAML_DEPTH} are allowed). Pass the recipe YAML file itself.")
+    try:
+        aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
+        if aliases > MAX_YAML_ALIASES:
+            raise ConfigError(f"{source} uses {aliases} YAML aliases (*name); at most {MAX_YAML_ALIASES} are "
+                              "allowed. Write the repeated parts out instead of referring to anchors.")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source} is not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source} nests lists or mappings too deeply to be a recipe; a recipe is a mapping "
+                          "of 'steps' and 'gates', a few levels deep.") from None
+    expanded: dict[int, int] = {}
+
+    def count(node: yaml.Node) -> int:
+        known = expanded.get(id(node))
+        if known is not None:
+            return known
+        expanded[id(node)] = 1  # a cycle (not possible with safe YAML, but cheap to rule out) counts once
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(count(k) + count(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(count(item) for item in node.value)
+        expanded[id(node)] = total
+        return total
+
+    try:
+        nodes = count(root) if root is not None else 0
+    except RecursionError:
+        raise ConfigError(f"{source} nests lists or mappings too deeply to be a recipe.") from None
+    if nodes > MAX_YAML_NODES:
+        raise ConfigError(f"{source} expands to {nodes:,} YAML nodes through its aliases; at most "
+                          f"{MAX_YAML_NODES:,} are allowed. Write the recipe without nested anchors and aliases.")
+    return root
+
+
 def _locations(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each key path (e.g. ``("steps", 1, "sparsity")``) to its 1-based line in the file."""
+    """Map each key path (e.g. ``("steps", 1, "sparsity")``) to its 1-based line in the file.
+
+    Call only on text that passed :func:`_check_yaml_size`: the walk follows aliases.
+    """
     out: dict[tuple[Any, ...], int] = {}
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return out
 
     def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
@@ -248,6 +343,9 @@ class Recipe:
         if not isinstance(raw_steps, list) or not raw_steps:
             raise ConfigError(f"{where('steps')} must be a non-empty list of steps, e.g. "
                               "'- {method: distillation}'.")
+        if len(raw_steps) > MAX_STEPS:  # each step may be a training run
+            raise ConfigError(f"{where('steps')} lists {len(raw_steps)} steps; a recipe may have at most {MAX_STEPS}. "
+                              "Split it into several recipes, each run on the last one's output.")
         steps = []
         for i, raw in enumerate(raw_steps):
             if not isinstance(raw, Mapping) or "method" not in raw:
@@ -301,19 +399,32 @@ class Recipe:
     @classmethod
     def from_yaml(cls, text: str, source: str = "the recipe") -> Recipe:
         """Parse YAML text with ``safe_load``; errors name the line."""
+        _check_yaml_size(text, source)  # before anything is built from it
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise ConfigError(f"{source} is not valid YAML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{source} nests lists or mappings too deeply to be a recipe.") from None
         return cls.from_dict(data, source, _locations(text))
 
     @classmethod
     def load(cls, path: str | Path) -> Recipe:
         """Read a recipe file."""
+        file = Path(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            if file.is_dir():
+                raise ConfigError(f"Recipe {str(file)!r} is a directory; pass a recipe YAML file.")
+            size = file.stat().st_size
+            if size > MAX_YAML_BYTES:  # checked before reading: the file could be anything
+                raise ConfigError(f"Recipe {str(file)!r} is {size:,} bytes; a recipe may be at most "
+                                  f"{MAX_YAML_BYTES:,} bytes. Pass the recipe YAML file itself.")
+            text = file.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"Cannot read recipe {str(path)!r}: {exc.strerror or exc}.") from None
+            raise ConfigError(f"Cannot read recipe {str(path)!r}: {exc.strerror or exc}; check the path.") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"Recipe {str(path)!r} is not UTF-8 text (a binary file?); pass a recipe YAML file, "
+                              "e.g. one written by Recipe.save or copied from finlite's presets.") from None
         return cls.from_yaml(text, str(path))
 
     # -- writing --

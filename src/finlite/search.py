@@ -27,7 +27,7 @@ from finlite.artifact import Artifact, load
 from finlite.compress.distill import Distillation, distill_data, teacher_logits
 from finlite.compress.prune import MagnitudePruning
 from finlite.compress.quantize import DynamicInt8, Fp16Weights
-from finlite.errors import ArtifactError, ConfigError
+from finlite.errors import ConfigError
 from finlite.recipe import Gate, Recipe, Step, run_recipe
 from finlite.training import TrainConfig
 
@@ -133,8 +133,10 @@ def search_students(
     if not budget_s > 0:
         raise ConfigError(f"The search budget must be a positive number of seconds; got {budget_s!r}.")
     art = teacher if isinstance(teacher, Artifact) else load(teacher)
-    if out is not None and Path(out).exists() and not overwrite:
-        raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+    if out is not None:  # before any work: --out is no input, and may be replaced
+        from finlite._paths import check_output_dir
+
+        check_output_dir(out, overwrite=overwrite, inputs={"teacher artifact": art.path, "data file": data})
     gates = list(gates) if gates else list(DEFAULT_GATES)
     space = space or SearchSpace()
     seed = int(art.manifest["seed"]) if seed is None else seed

@@ -9,6 +9,7 @@ would learn the overfit; the OOF scores are what the ensemble says about rows it
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -18,13 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._booster_check import MAX_BOOSTER_BYTES, check_booster
+from finlite._limits import MAX_FOLDS, MIN_FOLDS
 from finlite.data.io import Table, read_table
 from finlite.data.prepared import PreparedData, prepare
 from finlite.data.split import SplitConfig
 from finlite.errors import ConfigError, DataError
-from finlite.models.gbdt import BoostedEnsemble, require
+from finlite.models.gbdt import BoostedEnsemble, load_booster, require
 
-__all__ = ["DEFAULT_PARAMS", "fit_boosted", "import_booster", "stratified_folds"]
+__all__ = ["DEFAULT_PARAMS", "check_folds", "fit_boosted", "import_booster", "stratified_folds"]
 
 # Regularised defaults: on rare-event data (fraud at 0.17 %) unregularised boosting with early
 # stopping on log loss stops early and ranks poorly; small leaves, L2 and subsampling do not.
@@ -38,6 +41,27 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
                 "tree_method": "hist"},
 }
 MAX_ROUNDS, PATIENCE = 1000, 100
+
+
+def check_folds(folds: Any, y: np.ndarray | None = None, option: str = "--folds") -> int:
+    """Validate the number of out-of-fold folds: 2 to 20, and no more than the rarer class's rows.
+
+    Each fold must hold rows of both classes to train and score on, and every fold is a full
+    refit of the booster, so the count is bounded.
+
+    Raises:
+        ConfigError: ``folds`` is not a whole number in range for these labels.
+    """
+    if isinstance(folds, bool) or not isinstance(folds, int) or not MIN_FOLDS <= folds <= MAX_FOLDS:
+        raise ConfigError(f"{option} must be a whole number from {MIN_FOLDS} to {MAX_FOLDS} (out-of-fold scores need "
+                          f"at least 2 folds; each fold is a full refit); got {folds!r}. The default is 5.")
+    if y is not None:
+        rarer = int(min(np.sum(y == 1), np.sum(y == 0)))
+        if folds > rarer:
+            raise ConfigError(f"{option} {folds} is more than the {rarer} row(s) of the rarer class in the training "
+                              f"split, so some folds would hold none of it; use {option} {max(MIN_FOLDS, min(5, rarer))} "
+                              "or more labelled rows.")
+    return folds
 
 
 def stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -99,8 +123,7 @@ def _oof(library: str, params: Mapping[str, Any], x: np.ndarray, y: np.ndarray, 
 def fit_boosted(data: PreparedData, library: str, *, params: Mapping[str, Any] | None = None, seed: int = 0,
                 folds: int = 5) -> BoostedEnsemble:
     """Train a booster on the encoded training split (early stopping on validation AUC) and its OOF scores."""
-    if not isinstance(folds, int) or folds < 2:
-        raise ConfigError(f"Out-of-fold predictions need at least 2 folds; got {folds!r}.")
+    check_folds(folds, data.y_train, "folds")
     p = {**DEFAULT_PARAMS[library], **dict(params or {})}
     booster, best = _train(library, p, data.x_train, data.y_train, seed, MAX_ROUNDS, valid=(data.x_val, data.y_val))
     oof = _oof(library, p, data.x_train, data.y_train, best, folds, seed)
@@ -109,28 +132,15 @@ def fit_boosted(data: PreparedData, library: str, *, params: Mapping[str, Any] |
 
 # -- importing a saved booster -----------------------------------------------------------------
 def _read_booster(path: Path) -> tuple[str, Any, bytes]:
+    """Read a booster file, check its structure in Python, and only then hand it to its library."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            # Read at most one byte past the cap: a device or a huge file never fills memory.
+            raw = fh.read(MAX_BOOSTER_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"Cannot read booster file {str(path)!r}: {exc.strerror or exc}.") from None
-    if raw.lstrip().startswith(b"tree") or b"\nversion=v" in raw[:200]:
-        library = "lightgbm"
-        lib = require(library)
-        try:
-            booster = lib.Booster(model_str=raw.decode("utf-8"))
-        except Exception as exc:  # the library's own parse error, re-worded
-            raise ConfigError(f"{str(path)!r} looks like a LightGBM model but could not be read: {exc}") from None
-        return library, booster, raw
-    library = "xgboost"
-    lib = require(library)
-    booster = lib.Booster()
-    try:
-        booster.load_model(bytearray(raw))
-    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a model file"
-        raise ConfigError(f"{str(path)!r} is neither a LightGBM text model nor an XGBoost JSON/UBJSON model "
-                          f"({exc}). Save LightGBM with booster.save_model(path) and XGBoost with "
-                          "booster.save_model('model.json').") from None
-    return library, booster, raw
+    library = check_booster(raw, f"The booster file {str(path)!r}")
+    return library, load_booster(library, raw, f"The booster file {str(path)!r}"), raw
 
 
 def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: PreparedData,
@@ -175,6 +185,11 @@ def import_booster(
     split threshold can fall on the other side of it (XGBoost places thresholds on observed
     values); the manifest says how often that happened.
     """
+    check_folds(folds, option="folds")  # before any work: the label check follows once the table is split
+    if learning_rate is not None and (isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float))
+                                      or not math.isfinite(learning_rate) or not learning_rate > 0):
+        raise ConfigError(f"learning_rate must be a finite positive number (XGBoost's default is 0.3); "
+                          f"got {learning_rate!r}.")
     file = Path(path)
     library, booster, raw = _read_booster(file)
     features = list(booster.feature_name() if library == "lightgbm" else (booster.feature_names or []))
@@ -217,6 +232,7 @@ def import_booster(
         settings = {"rounds": rounds, "max_depth": params["max_depth"], "eta": params["eta"],
                     "from": "depth read from the trees; learning rate " +
                             ("given" if learning_rate is not None else "XGBoost's default (not stored in the file)")}
+    check_folds(folds, prepared.y_train, "folds")
     oof = _oof(library, params, x_train_raw, prepared.y_train, rounds, folds, seed)
     wrapped.n_train = len(oof)
     wrapped.oof_folds = folds

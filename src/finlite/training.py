@@ -8,6 +8,7 @@ the same inputs give the same weights.
 from __future__ import annotations
 
 import copy
+import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from finlite._limits import MAX_SEED
 from finlite._util import param_error
 from finlite.evaluate.metrics import auc
 from finlite.models.base import FinliteModel
@@ -25,6 +27,15 @@ __all__ = ["TrainConfig", "TrainResult", "fit", "seed_everything", "validation_a
 
 Batch = Mapping[str, torch.Tensor]
 LossFn = Callable[[torch.Tensor, Batch], torch.Tensor]
+
+
+# Upper bounds far above any useful run; beyond them torch overflows its C integers.
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 1 << 24
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -50,14 +61,19 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "patience"):
+        for name, most in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH_SIZE), ("patience", MAX_EPOCHS)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise param_error("TrainConfig", name, "a positive integer", value)
-        if not self.lr > 0:
-            raise param_error("TrainConfig", "lr", "a positive number", self.lr)
-        if not self.weight_decay >= 0:
-            raise param_error("TrainConfig", "weight_decay", "a number ≥ 0", self.weight_decay)
+            if value > most:
+                raise param_error("TrainConfig", name, f"a positive integer of at most {most:,}", value)
+        # Non-finite rates are refused (NaN fails every comparison, inf passes "> 0").
+        if not _finite(self.lr) or not self.lr > 0:
+            raise param_error("TrainConfig", "lr", "a finite positive number", self.lr)
+        if not _finite(self.weight_decay) or not self.weight_decay >= 0:
+            raise param_error("TrainConfig", "weight_decay", "a finite number ≥ 0", self.weight_decay)
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
+            raise param_error("TrainConfig", "seed", f"a whole number from 0 to {MAX_SEED}", self.seed)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the progress flag is left out: it does not change results)."""

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from finlite import _paths
 from finlite._util import check_fraction, dump_json, param_error
 from finlite.artifact import Artifact, load, save_artifact
 from finlite.compress.distill import Distillation, distill, distill_data, teacher_logits
@@ -25,7 +26,7 @@ from finlite.compress.registry import method_to_dict
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.prepared import PreparedData, prepare
 from finlite.data.split import SplitConfig
-from finlite.errors import ArtifactError, DataError
+from finlite.errors import DataError
 from finlite.evaluate.metrics import classification_metrics
 from finlite.evaluate.report import compare_models, model_evidence, render_markdown
 from finlite.models.base import FinliteModel
@@ -99,8 +100,8 @@ def train(
     check_fraction("train", "cutoff", cutoff, low_open=True, high_open=True)
     if model not in TEACHERS:
         raise param_error("train", "model", f"one of {TEACHERS}", model)
-    if out is not None and Path(out).exists() and not overwrite:
-        raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+    if out is not None:  # before any work: --out is no input, and may be replaced
+        _paths.check_output_dir(out, overwrite=overwrite, inputs={"data file": data})
     config = replace(config or TrainConfig(), seed=seed)
     prepared = prepare(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
                        drop=drop, split=SplitConfig(seed=seed, date_column=date_column))
@@ -154,8 +155,8 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
     from finlite.teachers import import_booster
 
     check_fraction("import_teacher", "cutoff", cutoff, low_open=True, high_open=True)
-    if out is not None and Path(out).exists() and not overwrite:
-        raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+    if out is not None:  # before any work: --out is no input, and may be replaced
+        _paths.check_output_dir(out, overwrite=overwrite, inputs={"booster file": booster, "data file": data})
     model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,
                                            seed=seed, folds=folds, learning_rate=learning_rate)
     return _finish_teacher(model, prepared, [step], seed, cutoff, out, overwrite, {})
@@ -232,8 +233,8 @@ def compress(
     (``progress`` sets their progress bars); the seed defaults to the teacher's.
     """
     art = teacher if isinstance(teacher, Artifact) else load(teacher)
-    if out is not None and Path(out).exists() and not overwrite:
-        raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+    if out is not None:  # before any work: --out is no input, and may be replaced
+        _paths.check_output_dir(out, overwrite=overwrite, inputs={"teacher artifact": art.path, "data file": data})
     seed = int(art.manifest["seed"]) if seed is None else seed
     distillation = distillation or Distillation()
     config = replace(config or replace(DISTILL_TRAINING, progress=progress), seed=seed)
@@ -314,8 +315,8 @@ def compress_with_recipe(
     and the final gates. Nothing is written when no step was kept.
     """
     art = teacher if isinstance(teacher, Artifact) else load(teacher)
-    if out is not None and Path(out).exists() and not overwrite:
-        raise ArtifactError(f"Output directory {str(out)!r} already exists; choose another --out or pass --force.")
+    if out is not None:  # before any work: --out is no input, and may be replaced
+        _paths.check_output_dir(out, overwrite=overwrite, inputs={"teacher artifact": art.path, "data file": data})
     seed = int(art.manifest["seed"]) if seed is None else seed
     config = replace(config or replace(DISTILL_TRAINING, progress=progress), seed=seed)
     fine_tune = replace(fine_tune or replace(FINE_TUNING, progress=progress), seed=seed)
@@ -390,15 +391,73 @@ def _report_sections(prepared: PreparedData, plan: PruningPlan | None, recipe: R
     return sections
 
 
+def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, Any]:
+    """Check that the exported ONNX model (what ``score`` and ``serve`` run) agrees with the
+    weights (what is evaluated) on the rows ``x``: the model evaluated is the model served.
+
+    ``model.onnx`` must match within the export's recorded tolerance with no decision flipped
+    beyond the recorded allowance; ``model_int8.onnx``, on the test split, must not move further
+    from the float model than the export recorded. Returns the agreement numbers, or
+    ``{"file": None, "status": "not exported", ...}`` when there is no ONNX model.
+
+    Raises:
+        ArtifactError: the exported model and the weights disagree (the artifact was altered).
+    """
+    from finlite._manifest import read_listed
+    from finlite.errors import ArtifactError
+    from finlite.export import FLOAT_TOLERANCE, FP32_FILE, INT8_FILE, INT8_TOLERANCE, _reference, onnx_session, run_onnx
+
+    files, export = art.manifest["files"], art.manifest.get("export") or {}
+    if "onnx" not in export or FP32_FILE not in files:
+        return {"file": None, "status": "not exported", "scored": "weights.safetensors"}
+    p_ref = _reference(art.model, x).astype(np.float64).reshape(-1)
+    parity = export["onnx"].get("parity") or {}
+    checks = [(FP32_FILE, float(parity.get("tolerance", FLOAT_TOLERANCE)), int(parity.get("max_flips", 0)))]
+    against = (export.get("onnx_int8") or {}).get("against_float")
+    if INT8_FILE in files and isinstance(against, dict) and split == "test":
+        # The export measured int8 against float on these same test rows: it may not drift further.
+        checks.append((INT8_FILE, float(against["max_abs_diff"]) + INT8_TOLERANCE,
+                       int(against["flips"]) + 1 + len(p_ref) // 100))
+    out: dict[str, Any] = {"file": FP32_FILE, "status": "agrees", "sha256": files[FP32_FILE], "rows": len(p_ref)}
+    for name, tolerance, max_flips in checks:
+        p = run_onnx(onnx_session(read_listed(art.path, art.manifest, name)), x).astype(np.float64).reshape(-1)
+        finite = np.isfinite(p)
+        diff = np.where(finite, np.abs(p - p_ref), np.inf) if p.shape == p_ref.shape else np.full(p_ref.shape, np.inf)
+        flipped = (p_ref >= art.cutoff) != (np.nan_to_num(p, nan=-1.0) >= art.cutoff) if p.shape == p_ref.shape \
+            else np.ones(p_ref.shape, dtype=bool)
+        flips, worst = int(flipped.sum()), float(diff.max()) if diff.size else 0.0
+        numbers = {"max_abs_diff": worst, "flips": flips, "tolerance": tolerance, "max_flips": max_flips}
+        if name == FP32_FILE:
+            out.update(numbers)
+        else:
+            out["int8"] = {"file": name, "sha256": files[name], **numbers}
+        if worst > tolerance or flips > max_flips:
+            bad = int(((diff > tolerance) | flipped).sum())
+            raise ArtifactError(
+                f"{name} and weights.safetensors of {str(art.path)!r} disagree on {bad} of {len(p_ref)} rows of the "
+                f"{split} split (max |Δp| {worst:.3g}, tolerance {tolerance:g}; {flips} decisions flipped at the "
+                f"cut-off {art.cutoff:g}, allowed {max_flips}): the model that 'finlite score' and 'finlite serve' "
+                "run is not the model evaluated, so the artifact was altered after export. Do not deploy it: "
+                "re-export it from a trusted copy ('finlite export ARTIFACT') and check who can write the folder.")
+    return out
+
+
 def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
-                      baseline: str | Path | Artifact | None = None, timing: bool = True) -> dict[str, Any]:
+                      baseline: str | Path | Artifact | None = None, timing: bool = True,
+                      verify_key: Any = None) -> dict[str, Any]:
     """Metrics of an artifact on labelled data, optionally side by side with a baseline artifact.
 
     When ``data`` is the table the artifact was trained on, only its test split is scored;
     any other table is treated as a hold-out and every row is scored. The baseline scores the
     same rows through its own preprocessor, so artifacts with different features compare fairly.
+    When the artifact is exported, its ONNX model scores the same rows and must agree with the
+    weights (:func:`check_served_model`); ``result["served_model"]`` says what was checked.
+    ``verify_key`` (public key PEM) requires the artifact to be signed by its private key.
+
+    Raises:
+        ArtifactError: the artifact does not verify, or its exported model disagrees with its weights.
     """
-    art = artifact if isinstance(artifact, Artifact) else load(artifact)
+    art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
     table = data if isinstance(data, Table) else read_table(data)
     if frame_sha256(table.frame) == art.manifest["data"]["content_sha256"]:
         prepared = prepare_like(art, table)
@@ -407,11 +466,14 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         rows, split = table.frame, "hold-out (all rows)"
     y = art.schema.labels(rows, table.source)
     x = art.preprocessor.transform(rows, table.source)
+    served = check_served_model(art, x, split)
     if baseline is None:
         metrics, _ = model_evidence(art.model, x, y, art.cutoff, timing=timing)
-        return {"split": split, "rows": int(len(y)), "artifact": str(art.path), "model": metrics}
+        return {"split": split, "rows": int(len(y)), "artifact": str(art.path), "model": metrics,
+                "served_model": served}
     base = baseline if isinstance(baseline, Artifact) else load(baseline)
     x_base = base.preprocessor.transform(rows, table.source)
     report = compare_models(base.model, art.model, x, y, art.cutoff, timing=timing, split=split, x_teacher=x_base)
     report["artifact"], report["baseline"] = str(art.path), str(base.path)
+    report["served_model"] = served
     return report

@@ -18,6 +18,7 @@ to learn than the labelled rows alone.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from finlite._limits import MAX_WIDTH, check_memory
 from finlite._util import check_fraction, param_error
 from finlite.compress.registry import register_method
 from finlite.data.prepared import PreparedData
@@ -58,7 +60,9 @@ TRANSFER = ("none", "perturb", "mixup")
 
 
 def _number(owner: str, name: str, value: Any, *, positive: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (positive and not value > 0):
+    # inf passes "> 0" and NaN fails nothing it is not asked: both are refused by name.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or (positive and not value > 0):
         raise param_error(owner, name, "a positive number" if positive else "a number", value)
 
 
@@ -72,12 +76,19 @@ def _student_fields(owner: str, config: Any) -> None:
     if config.student == "mlp" and (not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1
                                                       for h in hidden)):
         raise param_error(owner, "hidden", "a non-empty list of positive integers", list(hidden))
+    if any(isinstance(h, int) and h > MAX_WIDTH for h in hidden):
+        raise param_error(owner, "hidden", f"layer widths of at most {MAX_WIDTH:,} (a student is small)", list(hidden))
+    if config.student == "mlp":
+        # Weights, gradients, two Adam moments, a best-epoch copy: 5 float32 per hidden-to-hidden weight.
+        weights = sum(a * b for a, b in zip(hidden, hidden[1:], strict=False))
+        check_memory(weights * 4 * 5, f"The 'hidden' parameter of {owner} ({list(hidden)})",
+                     "choose narrower layers")
     object.__setattr__(config, "hidden", tuple(hidden))  # lists from YAML become hashable tuples
     if config.transfer not in TRANSFER:
         raise param_error(owner, "transfer", f"one of {TRANSFER}", config.transfer)
     _number(owner, "transfer_size", config.transfer_size)
-    if config.transfer_size < 0:
-        raise param_error(owner, "transfer_size", "a number ≥ 0 (synthetic rows per training row)",
+    if not 0 <= config.transfer_size <= 100:  # the transfer set is that many times the training split
+        raise param_error(owner, "transfer_size", "a number from 0 to 100 (synthetic rows per training row)",
                           config.transfer_size)
     if config.transfer != "none" and config.transfer_size == 0:
         raise ConfigError(f"The 'transfer' parameter of {owner} is {config.transfer!r} but transfer_size is 0; "

@@ -124,8 +124,9 @@ class Scorecard:
     def __post_init__(self) -> None:
         for name in ("base_points", "base_odds", "pdo"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise param_error("Scorecard", name, "a positive number", value)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not value > 0:
+                raise param_error("Scorecard", name, "a finite positive number", value)
         if isinstance(self.bins, bool) or not isinstance(self.bins, int) or not 2 <= self.bins <= 50:
             raise param_error("Scorecard", "bins", "an integer in [2, 50]", self.bins)
 

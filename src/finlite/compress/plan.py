@@ -8,6 +8,7 @@ a person can read a plan without a calculator; on load they must agree with the 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from finlite.errors import ConfigError
 __all__ = ["LayerPlan", "PruningPlan"]
 
 _FORMAT = "finlite.pruning_plan/1"
+# A plan stores one score per weight: a 1,000 x 1,000 layer is ~20 MB of JSON. Far larger is no plan.
+MAX_PLAN_BYTES = 256 * 1024 * 1024
 UNITS = ("weight", "neuron")
 
 
@@ -117,14 +120,21 @@ class PruningPlan:
         """Rebuild a plan, checking its structure and that counts agree with the index lists."""
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             raise ConfigError(f"{source} is not a finlite pruning plan (expected format {_FORMAT!r}).")
+        if not isinstance(data.get("layers", []), list):
+            raise ConfigError(f"{source}: 'layers' must be a list of layer plans; got {type(data['layers']).__name__}.")
         layers = []
         for i, raw in enumerate(data.get("layers", [])):
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{source}, layer {i}: must be a mapping with name, shape, unit, scores and pruned; "
+                                  f"got {type(raw).__name__}.")
             where = f"{source}, layer {i} ({raw.get('name', '?')})"
             try:
                 layer = LayerPlan(name=str(raw["name"]), shape=[int(s) for s in raw["shape"]], unit=str(raw["unit"]),
                                   scores=[float(s) for s in raw["scores"]], pruned=sorted(raw["pruned"]))
             except (KeyError, TypeError, ValueError) as exc:
                 raise ConfigError(f"{where}: field {exc} is missing or malformed.") from exc
+            if not all(math.isfinite(v) for v in layer.scores):
+                raise ConfigError(f"{where}: 'scores' holds a NaN or infinite value; scores must be finite numbers.")
             layer.validate(where)
             if "pruned_count" in raw and raw["pruned_count"] != len(layer.pruned):
                 raise ConfigError(f"{where}: 'pruned_count' says {raw['pruned_count']} but 'pruned' lists "
@@ -134,6 +144,9 @@ class PruningPlan:
             raise ConfigError(f"{source} has no layers.")
         if len({layer.unit for layer in layers}) != 1:
             raise ConfigError(f"{source} mixes weight and neuron layers; a plan has one unit.")
+        for key in ("method", "model"):
+            if not isinstance(data.get(key, {}), dict):
+                raise ConfigError(f"{source}: {key!r} must be a mapping; got {type(data[key]).__name__}.")
         return cls(method=dict(data.get("method", {})), model=dict(data.get("model", {})), layers=layers)
 
     def save(self, path: str | Path) -> None:
@@ -143,8 +156,30 @@ class PruningPlan:
     @classmethod
     def load(cls, path: str | Path) -> PruningPlan:
         """Read a plan written by :meth:`save` (and possibly edited by hand)."""
+        file = Path(path)
+
+        def refuse_constant(name: str) -> Any:
+            # json.loads accepts NaN and Infinity, which no plan written by finlite holds.
+            raise ConfigError(f"Pruning plan {str(file)!r} holds {name}; scores and indices must be finite "
+                              "numbers. Fix the edited value or make the plan again with --save-plan.")
+
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"Cannot read pruning plan {str(path)!r}: {exc}.") from exc
-        return cls.from_dict(data, str(path))
+            if file.is_dir():
+                raise ConfigError(f"Pruning plan {str(file)!r} is a directory; pass the plan's JSON file.")
+            size = file.stat().st_size
+            if size > MAX_PLAN_BYTES:  # checked before reading: the path could name any file
+                raise ConfigError(f"Pruning plan {str(file)!r} is {size:,} bytes; a plan may be at most "
+                                  f"{MAX_PLAN_BYTES:,} bytes. Pass a plan written by --save-plan.")
+            data = json.loads(file.read_text(encoding="utf-8"), parse_constant=refuse_constant)
+        except OSError as exc:
+            raise ConfigError(f"Cannot read pruning plan {str(file)!r}: {exc.strerror or exc}; check the path.") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"Pruning plan {str(file)!r} is not UTF-8 text (a binary file?); pass the JSON file "
+                              "written by 'finlite compress --save-plan'.") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"Cannot read pruning plan {str(file)!r}: it is not valid JSON ({exc}). Pass the JSON "
+                              "file written by 'finlite compress --save-plan'.") from None
+        except RecursionError:
+            raise ConfigError(f"Pruning plan {str(file)!r} nests too deeply to be a plan; pass the JSON file "
+                              "written by 'finlite compress --save-plan'.") from None
+        return cls.from_dict(data, str(file))

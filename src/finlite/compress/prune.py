@@ -9,6 +9,7 @@ and the layer that consumes them, so the network really becomes narrower.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -152,10 +153,13 @@ class RegularizedPruning:
     def __post_init__(self) -> None:
         if self.penalty not in ("l1", "group_lasso"):
             raise param_error("RegularizedPruning", "penalty", "'l1' or 'group_lasso'", self.penalty)
-        if isinstance(self.strength, bool) or not isinstance(self.strength, (int, float)) or not self.strength > 0:
-            raise param_error("RegularizedPruning", "strength", "a positive number", self.strength)
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) or self.threshold < 0:
-            raise param_error("RegularizedPruning", "threshold", "a number ≥ 0", self.threshold)
+        # math.isfinite: inf passes "> 0" and an infinite threshold would remove every weight.
+        if isinstance(self.strength, bool) or not isinstance(self.strength, (int, float)) \
+                or not math.isfinite(self.strength) or not self.strength > 0:
+            raise param_error("RegularizedPruning", "strength", "a finite positive number", self.strength)
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) \
+                or not math.isfinite(self.threshold) or not self.threshold >= 0:
+            raise param_error("RegularizedPruning", "threshold", "a finite number ≥ 0", self.threshold)
 
     @property
     def granularity(self) -> str:
@@ -176,7 +180,7 @@ class GradualPruning:
 
     Args:
         sparsity: the final sparsity s.
-        steps: rounds n (≥ 1).
+        steps: rounds n (1 to 50).
         granularity, norm, scope: as in :class:`MagnitudePruning`.
     """
 
@@ -188,8 +192,9 @@ class GradualPruning:
 
     def __post_init__(self) -> None:
         _check_common("GradualPruning", self)
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
-            raise param_error("GradualPruning", "steps", "a positive integer", self.steps)
+        # Each round is a fine-tuning run: bounded so a typo cannot mean hours of work.
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= 50:
+            raise param_error("GradualPruning", "steps", "an integer from 1 to 50", self.steps)
 
     def schedule(self) -> list[float]:
         """The target sparsity after each round."""

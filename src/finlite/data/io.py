@@ -43,7 +43,9 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
     if isinstance(data, pd.DataFrame):
         if data.empty:
             raise DataError("The DataFrame passed as data has no rows; pass a table with at least one row.")
-        return Table(data.reset_index(drop=True), "DataFrame")
+        frame = data.reset_index(drop=True)
+        _check_flat_frame(frame, "the DataFrame")
+        return Table(frame, "DataFrame")
     if not isinstance(data, (str, os.PathLike)):
         raise DataError(f"Data must be a file path or a pandas DataFrame; got {type(data).__name__}.")
     path = Path(data)
@@ -56,6 +58,7 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
     name = path.name.lower()
     try:
         if name.endswith(_PARQUET_SUFFIXES):
+            _check_flat_parquet(path)
             frame = pd.read_parquet(path)
         elif name.endswith(_CSV_SUFFIXES):
             sep = "\t" if name.endswith(".tsv") else ","
@@ -73,7 +76,37 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
         raise DataError(f"Data file {str(path)!r} could not be read: {exc}. Check that it is valid CSV or Parquet.") from exc
     if frame.empty:
         raise DataError(f"Data file {str(path)!r} has a header but no rows; it needs at least one row.")
+    _check_flat_frame(frame, repr(str(path)))
     return Table(frame, str(path), sha256_file(path))
+
+
+def _check_flat_parquet(path: Path) -> None:
+    """Refuse a Parquet file with nested columns (list, struct, map) before reading its rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception:  # noqa: BLE001 - unreadable files get the reader's own message below
+        return
+    nested = [f"{field.name!r} ({field.type})" for field in schema
+              if pa.types.is_nested(field.type) or pa.types.is_dictionary(field.type) and
+              pa.types.is_nested(field.type.value_type)]
+    if nested:
+        raise DataError(f"Data file {str(path)!r} has nested column(s) {', '.join(nested[:5])}; finlite reads flat "
+                        "tables, one number or category per cell. Flatten them into plain columns or remove them "
+                        "from the file.")
+
+
+def _check_flat_frame(frame: pd.DataFrame, source: str) -> None:
+    """Refuse object columns whose cells are lists, dicts or arrays (a cell must be one value)."""
+    for column in [c for c in frame.columns if pd.api.types.is_object_dtype(frame[c])]:
+        values = frame[column].dropna()
+        first = values.iloc[0] if len(values) else None
+        if isinstance(first, (list, tuple, dict, set, np.ndarray)):
+            raise DataError(f"Column {str(column)!r} of {source} holds {type(first).__name__} values (e.g. row "
+                            f"{values.index[0] + 1}); finlite reads flat tables, one number or category per cell. "
+                            "Flatten the column into plain columns or remove it.")
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:

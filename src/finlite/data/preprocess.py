@@ -59,7 +59,13 @@ class Preprocessor:
 
     # -- fitting -----------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, source: str = "the training data") -> Preprocessor:
-        """Learn medians, scales and categories from ``frame`` (the training split only)."""
+        """Learn medians, scales and categories from ``frame`` (the training split only).
+
+        Raises:
+            DataError: a feature column is missing or empty in every row, or a numeric column
+                holds text or a number that is not finite or does not fit float32 (named with
+                its row and value: a model cannot be trained on it).
+        """
         self.schema.check_columns(frame, source)
         self.numeric_ = []
         for name in self.schema.numeric:
@@ -131,7 +137,9 @@ class Preprocessor:
         """Encode ``frame`` as a float32 matrix with one row per input row.
 
         Raises:
-            DataError: a feature column is missing or a numeric column holds text.
+            DataError: a feature column is missing, or a numeric column holds text, a number that
+                is not finite or does not fit float32, or one whose standardised value does not
+                (the message names the column, the row and the value).
         """
         self._check_fitted()
         self.schema.check_columns(frame, source)
@@ -141,7 +149,9 @@ class Preprocessor:
         if self.numeric_:
             num = np.empty((n, len(self.numeric_)), dtype=np.float64)
             for j, spec in enumerate(self.numeric_):
-                values = numeric_column(frame[spec.name], spec.name, source)
+                # Refuses inf, values beyond float32, and values whose standardised form overflows
+                # float32 (a tiny scale, x far from training): the model would see infinity.
+                values = numeric_column(frame[spec.name], spec.name, source, standardise=(spec.mean, spec.std))
                 missing = np.isnan(values)
                 num[:, j] = (np.where(missing, spec.median, values) - spec.mean) / spec.std
                 if spec.indicator:
@@ -181,7 +191,10 @@ class Preprocessor:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "preprocessor.json") -> Preprocessor:
-        """Rebuild a fitted Preprocessor from :meth:`to_dict` output."""
+        """Rebuild a fitted Preprocessor from :meth:`to_dict` output (checked for sanity first)."""
+        from finlite._spec import check_preprocessor_spec  # shared with the runtime Encoder
+
+        check_preprocessor_spec(data, source)
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             raise DataError(f"{source} is not a finlite preprocessor (expected format {_FORMAT!r}).")
         try:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._finite import F32_MAX, frame_row, table_value_error, value_bounds
 from finlite._keys import label_key
 from finlite._util import closest
 from finlite.errors import DataError
@@ -123,21 +124,37 @@ class Schema:
             )
 
 
-def numeric_column(series: pd.Series, column: str, source: str) -> np.ndarray:
-    """A column as float64, with a DataError naming the first row that holds text."""
-    if pd.api.types.is_bool_dtype(series):
-        return series.astype("float64").to_numpy()
-    if pd.api.types.is_numeric_dtype(series):
-        return series.to_numpy(dtype="float64", na_value=np.nan)
-    values = pd.to_numeric(series, errors="coerce")
-    bad = values.isna() & series.notna() & (series.astype("string").str.strip() != "")
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"Numeric column {column!r} in {source} holds the text {series.iloc[row]!r} at row {row + 1} "
-            f"({int(bad.sum())} such rows); fix or blank those values, or declare the column categorical."
-        )
-    return values.to_numpy(dtype="float64", na_value=np.nan)
+def numeric_column(series: pd.Series, column: str, source: str,
+                   standardise: tuple[float, float] | None = None) -> np.ndarray:
+    """A column as float64 (NaN where a value is missing), with a DataError naming the first row
+    that holds text, or a number that is not finite or does not fit float32 (``inf``, ``1e300``,
+    the text ``"1e309"``): such a value would reach the model as infinity and its score as NaN.
+
+    With ``standardise`` = (mean, scale) a value whose standardised form does not fit float32 is
+    refused too (the bounds of :func:`finlite._finite.value_bounds`, shared with the runtime
+    encoder). Typed boolean columns become 0/1, as training always did.
+    """
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        parsed = pd.to_numeric(series, errors="coerce")
+        bad = parsed.isna() & series.notna() & (series.astype("string").str.strip() != "")
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"Numeric column {column!r} in {source} holds the text {series.iloc[row]!r} at "
+                f"{frame_row(series.index, row)} ({int(bad.sum())} such rows); fix or blank those values, or "
+                "declare the column categorical."
+            )
+        values = parsed.to_numpy(dtype="float64", na_value=np.nan)
+    low, high = (-F32_MAX, F32_MAX) if standardise is None else value_bounds(*standardise)
+    refused = (values < low) | (values > high)  # a missing value (NaN) compares false and stays missing
+    if refused.any():
+        rows = np.flatnonzero(refused)
+        row = int(rows[0])
+        raise table_value_error(column, source, series.iloc[row], frame_row(series.index, row), int(rows.size),
+                                standardised=standardise if abs(values[row]) <= F32_MAX else None)
+    return values
 
 
 def _pick_positive(keys: Sequence[str], counts: dict[str, int]) -> tuple[str, str]:
@@ -281,11 +298,13 @@ def infer_schema(
         elif pd.api.types.is_bool_dtype(series):
             cat_cols.append(name)
         elif pd.api.types.is_numeric_dtype(series):
+            numeric_column(series, name, source)  # refuses inf/1e300 here, where rows are the file's rows
             num_cols.append(name)
         else:
             parsed = pd.to_numeric(series, errors="coerce")
             share = parsed.notna().sum() / max(series.notna().sum(), 1)
             if share == 1.0:
+                numeric_column(series, name, source)  # text such as "1e309" parses to inf: refused
                 num_cols.append(name)
             elif share >= _MOSTLY_NUMERIC:
                 numeric_column(series, name, source)  # raises with the first offending row

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from finlite._finite import check_scores
 from finlite.evaluate.cost import cost_metrics
 from finlite.evaluate.fidelity import fidelity_metrics
 from finlite.evaluate.metrics import classification_metrics
@@ -16,12 +17,20 @@ __all__ = ["compare_models", "model_evidence", "render_markdown", "render_table"
 
 
 def _scores(model: FinliteModel, x: np.ndarray) -> np.ndarray:
-    return model.predict_proba(torch.from_numpy(x)).numpy().astype(np.float64)
+    scores = model.predict_proba(torch.from_numpy(x)).numpy().astype(np.float64)
+    # A NaN score would give metrics beside "brier nan" and a decision of "not flagged": refuse.
+    check_scores(scores, "the evaluated data")
+    return scores
 
 
 def model_evidence(model: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: float, *,
                    timing: bool = True) -> tuple[dict[str, Any], np.ndarray]:
-    """Quality and cost metrics of one model on (x, y), and its scores."""
+    """Quality and cost metrics of one model on (x, y), and its scores.
+
+    Raises:
+        ScoreError: the model returned a NaN or infinite score for some row (rows are 1-based
+            positions in ``x``); no metric is computed from it.
+    """
     p = _scores(model, x)
     metrics = classification_metrics(y, p, cutoff)
     metrics.update(cost_metrics(model, x.shape[1], timing=timing))

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from finlite._booster_check import check_booster
 from finlite._util import param_error
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel, register_model
 
-__all__ = ["BoostedEnsemble", "LIBRARIES", "require"]
+__all__ = ["BoostedEnsemble", "LIBRARIES", "load_booster", "require"]
 
 LIBRARIES = ("lightgbm", "xgboost")
 
@@ -80,7 +81,11 @@ class BoostedEnsemble(FinliteModel):
                      input: dict[str, Any] | None = None, oof_folds: int = 0) -> BoostedEnsemble:
         """Wrap a trained ``lightgbm.Booster`` or ``xgboost.Booster``."""
         raw = _serialize(library, booster)
-        trees, nodes, depth = _structure(library, booster)
+        try:
+            trees, nodes, depth = _structure(library, booster)
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # the library's dump did not parse
+            raise ConfigError(f"The {library} booster's own dump of its trees could not be read ({exc}); save the "
+                              "model again with booster.save_model(path).") from None
         out = cls(library, len(raw), 0 if oof is None else len(oof), input, trees, nodes, depth, oof_folds)
         with torch.no_grad():
             out.booster.copy_(torch.frombuffer(bytearray(raw), dtype=torch.uint8))
@@ -90,23 +95,35 @@ class BoostedEnsemble(FinliteModel):
         return out
 
     def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
-        """Load the tensors, then re-read the booster from its bytes on first use."""
+        """Load the tensors and check the booster's bytes; the library reads them on first use.
+
+        Raises:
+            ConfigError: the stored bytes are not a well-formed booster of this library.
+        """
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)
         self._model = None
+        self._checked = False
+        self._check_bytes()  # fail at load time, naming the artifact, not at the first prediction
         return result
+
+    def _check_bytes(self) -> bytes:
+        """The stored booster bytes, checked in Python before any library sees them."""
+        raw = bytes(self.booster.numpy().tobytes())
+        if not getattr(self, "_checked", False):
+            source = f"The {self.library} booster stored in the artifact's weights"
+            # The weights file is hashed, but its bytes still reach native code: check them first.
+            if check_booster(raw, source) != self.library:
+                raise ConfigError(f"{source} is not a {self.library} model; the artifact's config and weights "
+                                  "disagree. Train or import the teacher again.")
+            self._checked = True
+        return raw
 
     @property
     def model(self) -> Any:
         """The library's booster object, parsed from the stored bytes when first needed."""
         if self._model is None:
-            lib = require(self.library)
-            raw = bytes(self.booster.numpy().tobytes())
-            if self.library == "lightgbm":
-                self._model = lib.Booster(model_str=raw.decode("utf-8"))
-            else:
-                booster = lib.Booster()
-                booster.load_model(bytearray(raw))
-                self._model = booster
+            raw = self._check_bytes()
+            self._model = load_booster(self.library, raw, f"The {self.library} booster stored in the artifact's weights")
         return self._model
 
     def set_oof(self, values: np.ndarray) -> None:
@@ -165,6 +182,25 @@ class BoostedEnsemble(FinliteModel):
         return {"kind": self.kind, "library": self.library, "n_bytes": int(self.booster.numel()),
                 "n_train": self.n_train, "input": self.input, "trees": self.trees, "nodes": self.nodes,
                 "max_depth": self.max_depth, "oof_folds": self.oof_folds}
+
+
+def load_booster(library: str, raw: bytes, source: str) -> Any:
+    """The library's booster from bytes that :func:`finlite._booster_check.check_booster` accepted.
+
+    Raises:
+        ConfigError: the library still refuses the bytes (its own message, re-worded).
+    """
+    lib = require(library)
+    try:
+        if library == "lightgbm":
+            return lib.Booster(model_str=raw.decode("utf-8"))
+        booster = lib.Booster()
+        booster.load_model(bytearray(raw))
+        return booster
+    except Exception as exc:  # noqa: BLE001 - the library's own parse error, re-worded
+        detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{source} passed finlite's structure check but {library} could not read it: {detail}. "
+                          "Save the model again with booster.save_model(path).") from None
 
 
 def _serialize(library: str, booster: Any) -> bytes:

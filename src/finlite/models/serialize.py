@@ -19,8 +19,13 @@ from finlite.models.base import FinliteModel, build_model
 __all__ = ["WEIGHTS", "load_weights", "save_weights", "weights_nbytes"]
 
 WEIGHTS = "weights.safetensors"
-_SPARSE_KEY = "finlite.sparse"
 _MASK_SUFFIX = "::mask"
+# The safetensors library keeps metadata in a hash map, so with two or more keys their order in
+# the file header changes from one process to the next and two identical runs write different
+# bytes. finlite writes one key holding canonical JSON (sorted keys); the two keys of artifacts
+# written before that are still read.
+_META_KEY = "finlite"
+_SPARSE_KEY = "finlite.sparse"
 _STORAGE_KEY = "finlite.storage"
 
 
@@ -53,7 +58,8 @@ def save_weights(model: FinliteModel, path: str | Path) -> dict[str, int]:
             counts[name] = nnz
         else:
             tensors[name] = t.clone()
-    save_file(tensors, str(path), metadata={_SPARSE_KEY: json.dumps(sparse, sort_keys=True), _STORAGE_KEY: storage})
+    meta = json.dumps({"sparse": sparse, "storage": storage}, sort_keys=True, separators=(",", ":"))
+    save_file(tensors, str(path), metadata={_META_KEY: meta})
     return counts
 
 
@@ -62,9 +68,7 @@ def load_weights(model_config: Mapping[str, Any], path: str | Path) -> FinliteMo
     model = build_model(dict(model_config))
     state: dict[str, torch.Tensor] = {}
     with safe_open(str(path), framework="pt") as fh:
-        meta = fh.metadata() or {}
-        sparse = json.loads(meta.get(_SPARSE_KEY, "{}"))
-        storage = meta.get(_STORAGE_KEY, "float32")
+        sparse, storage = _read_meta(fh.metadata() or {}, path)
         for key in fh.keys():
             if key.endswith(_MASK_SUFFIX):
                 continue
@@ -87,6 +91,21 @@ def load_weights(model_config: Mapping[str, Any], path: str | Path) -> FinliteMo
         model.weight_storage = storage
     model.eval()
     return model
+
+
+def _read_meta(meta: Mapping[str, str], path: str | Path) -> tuple[dict[str, list[int]], str]:
+    """(sparse tensor shapes, storage) from the one-key metadata, or the two keys of older artifacts."""
+    try:
+        if _META_KEY in meta:
+            doc = json.loads(meta[_META_KEY])
+            sparse, storage = doc.get("sparse", {}), doc.get("storage", "float32")
+        else:
+            sparse, storage = json.loads(meta.get(_SPARSE_KEY, "{}")), meta.get(_STORAGE_KEY, "float32")
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise ArtifactError(f"The metadata of {str(path)!r} is not finlite's JSON ({exc}); save the model again.") from None
+    if not isinstance(sparse, dict) or not isinstance(storage, str):
+        raise ArtifactError(f"The metadata of {str(path)!r} is not finlite's JSON; save the model again.")
+    return sparse, storage
 
 
 def weights_nbytes(model: FinliteModel) -> int:

@@ -9,7 +9,6 @@ output behind.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from finlite import _paths
+from finlite._finite import check_scores
 from finlite.errors import DataError
 from finlite.runtime.predictor import Predictor
 
@@ -90,13 +91,16 @@ def _batches(path: Path, kind: str, columns: list[str], chunk_rows: int,
 
 
 class _Writer:
-    """Writes scored chunks to a temporary file, renamed to the target by :meth:`commit`."""
+    """Writes scored chunks to a temporary file, renamed to the target by :meth:`commit`.
+
+    The temporary file is ``.NAME.<pid>-<tag>.tmp`` beside the target: if the process is
+    killed, the next run recognises it by the dead PID and removes it
+    (:func:`finlite._paths.clean_file_leftovers`).
+    """
 
     def __init__(self, out: Path, kind: str) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
-        self.out, self.tmp, self.kind = out, Path(tmp), kind
+        self.out, self.tmp, self.kind = out, _paths.new_temp_file(out), kind
         self.writer: Any = None
 
     def write(self, table: Any) -> None:
@@ -109,6 +113,7 @@ class _Writer:
             else:
                 self.writer = pacsv.CSVWriter(self.tmp, table.schema)
         self.writer.write_table(table)
+        _paths.kill_point("score-writing")
 
     def commit(self, schema: Any) -> None:
         if self.writer is None:  # no rows: still write a valid empty file with the header
@@ -116,7 +121,10 @@ class _Writer:
 
             self.write(pa.table({f.name: pa.array([], type=f.type) for f in schema}))
         self.writer.close()
+        _paths.fsync_file(self.tmp)
+        _paths.kill_point("score-before-rename")
         os.replace(self.tmp, self.out)
+        _paths.fsync_dir(self.out.parent)
 
     def abort(self) -> None:
         try:
@@ -136,16 +144,26 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
 
     Raises:
         DataError: the input is missing, unreadable, lacks a feature or id column, or holds a
-            bad value (the message names the column, the row and the value); the output exists
-            and ``overwrite`` is false. No output file is left behind on failure.
+            bad value (text, or a number that is not finite or does not fit float32; the message
+            names the column, the row and the value); the output exists
+            and ``overwrite`` is false, or it is not a regular file. No output file is left
+            behind on failure, and a kill leaves only a ``.NAME.<pid>-<tag>.tmp`` file that the
+            next run in that folder removes (and reports).
+        ConfigError: ``out`` is the input file (or the artifact, or inside it), with or without
+            ``overwrite``: scoring never writes over its input.
+        ScoreError: the model returned a NaN or infinite score for some row (named by its file
+            row): nothing is written and no decision is made.
     """
     import pyarrow as pa
 
     src, dst = Path(source), Path(out)
     if not src.is_file():
         raise DataError(f"Input file {str(src)!r} does not exist; check the path.")
-    if dst.exists() and not overwrite:
-        raise DataError(f"Output file {str(dst)!r} already exists; choose another -o or pass --force.")
+    # Never over an input, even with --force; replace only a regular file; and clean the
+    # temporary files that killed runs left in the output folder.
+    _paths.check_not_input(dst, {"input file": src, "artifact": getattr(predictor, "path", None)}, "-o")
+    _paths.check_replaceable_file(dst, overwrite=overwrite, option="-o")
+    _paths.clean_file_leftovers(dst.parent)
     if chunk_rows < 1:
         raise DataError(f"--chunk-rows must be a positive number of rows; got {chunk_rows}.")
     in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
@@ -185,6 +203,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 x = predictor.encoder.encode_arrow(batch, first_row=rows + 1, source=str(src))
                 score = predictor.session.run(["probability"], {"x": x})[0].reshape(-1) if len(x) \
                     else np.zeros(0, np.float32)
+                # Fail closed: NaN >= cutoff is false, so a NaN would be written as "not flagged".
+                check_scores(score, str(src), first=rows + 1)
                 decision = (score >= cutoff).astype(np.int8)
                 columns = {c: batch.column(c) for c in ids}
                 columns["score"] = pa.array(score, type=pa.float32())

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from finlite._finite import F32_MAX as _F32_MAX
+from finlite._finite import table_value_error, value_bounds, value_reason
 from finlite._keys import MISSING, category_key
 from finlite.errors import DataError
 
@@ -24,12 +26,17 @@ __all__ = ["Encoder", "FieldError", "RecordErrors"]
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one field of one record: where (record index, field) and why."""
+    """One problem with one field of one record: where (record index, field) and why.
+
+    ``kind`` is "missing" (the field is absent), "type" (text, a boolean, an object where a
+    number belongs) or "value" (a number that is not finite or does not fit the model's float32,
+    raw or standardised).
+    """
 
     record: int
     field: str
     reason: str
-    kind: str  # "missing" or "type"
+    kind: str  # "missing", "type" or "value"
 
 
 class RecordErrors(DataError):
@@ -46,6 +53,9 @@ class Encoder:
     """The fitted encoding of one artifact, from its ``preprocessor.json`` content."""
 
     def __init__(self, spec: Mapping[str, Any]) -> None:
+        from finlite._spec import check_preprocessor_spec  # shared with the pandas Preprocessor
+
+        check_preprocessor_spec(spec)
         try:
             numeric = [(str(d["name"]), float(d["median"]), float(d["mean"]), float(d["std"]), bool(d["indicator"]))
                        for d in spec["numeric"]]
@@ -59,6 +69,8 @@ class Encoder:
         for name, median, mean, std, has_indicator in numeric:
             self.numeric.append((name, median, mean, std, indicator_col if has_indicator else -1))
             indicator_col += has_indicator
+        # The fast path's view: each column with the range of raw values it accepts (see value_bounds).
+        self._numeric_checked = [(*num, *value_bounds(num[2], num[3])) for num in self.numeric]
         # (name, {key: column}, unseen column, categories)
         self.categorical: list[tuple[str, dict[str, int], int, list[str]]] = []
         start = indicator_col
@@ -75,8 +87,9 @@ class Encoder:
         """One record (a mapping of field to raw value) as a float32 vector, and the fields whose
         category was not seen in training (they take the unseen bucket, as in training).
 
-        Missing values (None, NaN, empty text) are imputed as in training; an absent field or a
-        value of the wrong type is an error. With ``errors`` given, problems are appended there
+        Missing values (None, NaN, empty text) are imputed as in training; an absent field, a
+        value of the wrong type (a boolean for a number, too) or a number that is not finite or
+        does not fit float32 is an error. With ``errors`` given, problems are appended there
         (every one of them) instead of raised.
         """
         row = np.zeros(self.n_features, dtype=np.float32)
@@ -91,7 +104,7 @@ class Encoder:
         the ONNX session reads. Float arithmetic is float64, as in the pandas Preprocessor.
         """
         unseen: list[str] = []
-        for j, (name, median, mean, std, ind) in enumerate(self.numeric):
+        for j, (name, median, mean, std, ind, low, high) in enumerate(self._numeric_checked):
             try:
                 value = record[name]
             except KeyError:
@@ -100,7 +113,10 @@ class Encoder:
                 continue
             kind = type(value)
             if kind is float or kind is int:
-                number = float(value)
+                try:
+                    number = float(value)
+                except OverflowError:  # an int beyond float64: refused below as infinite
+                    number = math.inf
             elif value is None:
                 number = math.nan
             else:
@@ -109,8 +125,13 @@ class Encoder:
                 row[j] = (median - mean) / std
                 if ind >= 0:
                     row[ind] = 1.0
-            else:
+            elif low <= number <= high:
                 row[j] = (number - mean) / std
+            else:
+                # Fail closed: inf, 1e300, or a value whose standardised form overflows float32
+                # would reach the model as infinity and score NaN, i.e. "not flagged". The bounds
+                # were worked out once, so this costs one chained comparison per field.
+                self._fail(errors, FieldError(index, name, value_reason(value, number, mean, std), "value"))
         for name, columns, unseen_col, _ in self.categorical:
             try:
                 value = record[name]
@@ -140,9 +161,15 @@ class Encoder:
 
     def _number(self, value: Any, index: int, name: str, errors: list[FieldError] | None) -> float:
         if isinstance(value, (bool, np.bool_)):
-            return float(value)
+            # JSON true/false is not a number: scoring it as 1/0 would decide on a guess.
+            self._fail(errors, FieldError(index, name, "expected a number, got a boolean (send 1 or 0 if that is "
+                                                       "what it means)", "type"))
+            return math.nan
         if isinstance(value, (int, float, np.integer, np.floating)):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                return math.inf
         if isinstance(value, str):
             text = value.strip()
             if not text:
@@ -185,8 +212,9 @@ class Encoder:
         names the row of the file.
 
         Raises:
-            DataError: a feature column is missing, or a numeric column holds text (naming the
-                column, the row and the value).
+            DataError: a feature column is missing, or a numeric column holds text, a number that
+                is not finite or does not fit float32, or one whose standardised value does not
+                (naming the column, the file row and the value).
         """
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -206,6 +234,11 @@ class Encoder:
                 values[gaps] = median
                 if ind >= 0:
                     out[:, ind] = gaps
+            # After imputation there is no NaN left, so a min and a max find inf, 1e300 and a value
+            # whose standardised form overflows float32 alike; the row search runs only on failure.
+            low, high = value_bounds(mean, std)
+            if n and not (low <= values.min() and values.max() <= high):
+                raise _arrow_value_error(batch.column(name), values, name, mean, std, first_row, source)
             out[:, j] = (values - mean) / std
         flat = out.reshape(-1)
         row_starts = np.arange(n, dtype=np.int64) * self.n_features  # one-hot writes go to flat indices
@@ -255,6 +288,19 @@ class Encoder:
                             "those values.") from None
                 raise
         raise DataError(f"Numeric column {name!r} in {source} has type {kind}; the model needs numbers there.")
+
+
+def _arrow_value_error(column: Any, values: np.ndarray, name: str, mean: float, std: float,
+                       first_row: int, source: str) -> DataError:
+    """The error for a chunk's refused numbers, naming the first one's file row and raw value
+    (the text as written, e.g. '1e309', when the file holds text)."""
+    low, high = value_bounds(mean, std)
+    rows = np.flatnonzero(~((values >= low) & (values <= high)))
+    i = int(rows[0])
+    raw = column[i].as_py() if hasattr(column[i], "as_py") else column[i]
+    return table_value_error(name, source, raw, f"row {first_row + i}", int(rows.size),
+                             standardised=None if abs(values[i]) > _F32_MAX else (mean, std),
+                             scope=f" in rows {first_row}–{first_row + len(values) - 1}")
 
 
 def _parses(text: str) -> bool:

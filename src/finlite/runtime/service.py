@@ -5,96 +5,309 @@ Endpoints:
 - ``GET /health``: liveness and the model hash (never needs the token, for load balancers);
 - ``GET /metadata``: schema with categories, model and manifest hashes, cut-off, metrics, parity;
 - ``POST /predict``: one record (a JSON object of fields) or a batch (``{"records": [...]}``);
-- ``GET /docs`` and ``/openapi.json``: the OpenAPI page, with the artifact's fields in the schema.
+- ``GET /docs``, ``/redoc`` and ``/openapi.json``: the OpenAPI page, with the artifact's fields
+  in the schema.
 
-Every request body is checked against the artifact's schema before scoring. All problems are
-returned at once as 422 with each field's location and reason (missing field, wrong type);
-a category never seen in training is scored in the training's unseen bucket, as the
-preprocessor does, and reported in ``unseen``. Bodies above the size limit get 413. With a
-token, ``/predict`` and ``/metadata`` need ``Authorization: Bearer <token>``. Each prediction
-appends one JSON line to the audit log: request id, time, model hash, score, decision (and the
-raw features only when asked).
+Every request body is parsed strictly (no ``NaN``/``Infinity`` literals, no number that is
+infinite as a double, at most 1,024 levels of nesting) and checked against the artifact's
+schema before scoring. Problems are returned as 422 with each field's location and reason
+(missing field, wrong type, a value that is not finite or does not fit float32), the first
+:data:`MAX_ERRORS` of them with the total count; a category never seen in training is scored
+in the training's unseen bucket, as the preprocessor does, and reported in ``unseen``. Bodies
+above the size limit get 413. With a token, every endpoint but ``/health`` (the OpenAPI pages
+included) needs ``Authorization: Bearer <token>``.
+
+Fail closed: a score that is not a probability (NaN or infinite, e.g. from an extreme input)
+is never turned into a decision; the request gets 422 naming the record. The audit log (a
+JSON-lines file created private, mode 0600) gets one ``"event": "prediction"`` line per
+delivered prediction (request id, time, model hash, score, decision, and the raw features
+only when asked) and one ``"event": "error"`` line per request that reached the model but got
+no decision (non-finite score, internal error). Requests refused before scoring (401, 413, 422
+on the body) get no audit line: nothing was decided. Every error response is an ordinary
+response, so a keep-alive connection stays usable for the next request.
+
+The /predict path is kept lean because it is the hot path: orjson parses and serialises, one
+record is encoded straight into the ONNX session's bound input buffer, the token check is a
+constant-time compare in the handler (no dependency injection), the audit line is one
+``os.write`` on an ``O_APPEND`` descriptor, and the timestamp text is cached per second.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
+import os
+import re
+import socket
+import stat
 import threading
-import uuid
-from collections.abc import Mapping
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+import orjson
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
 
-from finlite.errors import ConfigError
+from finlite._finite import value_bounds
+from finlite.errors import ConfigError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
 
-__all__ = ["AuditLog", "create_app", "read_token"]
+__all__ = ["MAX_BATCH", "MAX_BODY_BYTES", "MAX_ERRORS", "AuditLog", "ServeSettings", "app_from_environment",
+           "check_settings", "create_app", "read_token", "serve"]
+
+log = logging.getLogger("finlite.service")
 
 MAX_BODY_BYTES = 1 << 20
+#: Bounds of --max-body-bytes: below 1 KiB no real record fits, above 64 MiB one request could
+#: hold a worker's memory hostage.
+BODY_LIMIT_RANGE = (1 << 10, 64 << 20)
 MAX_BATCH = 10_000
+#: Field errors listed in one 422 body (the total is always given): 10,000 empty records would
+#: otherwise answer a 40 KB request with megabytes of errors.
+MAX_ERRORS = 100
+#: orjson's nesting limit; a deeper body is refused as 422 (a valid body nests 3 levels).
+MAX_DEPTH = 1024
 # Batches above this many records are encoded in a worker thread so the event loop keeps serving.
 _THREADPOOL_ABOVE = 64
+_MAX_TOKEN_FILE_BYTES = 4096
+_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_ENV = "FINLITE_SERVE_SETTINGS"
+_JSON = "application/json"
 
 
+# -- configuration ----------------------------------------------------------------------------------
 def read_token(path: str | Path) -> str:
     """The bearer token in ``path`` (surrounding whitespace removed).
 
     Raises:
-        ConfigError: the file is missing, unreadable or empty.
+        ConfigError: the file is missing, unreadable, binary, not UTF-8, too large, empty, or
+            the token holds characters an HTTP header cannot carry (spaces, controls, non-ASCII).
     """
+    where = f"The token file {str(path)!r}"
     try:
-        token = Path(path).read_text(encoding="utf-8").strip()
+        with open(path, "rb") as fh:
+            raw = fh.read(_MAX_TOKEN_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"Cannot read the token file {str(path)!r} ({exc.strerror or exc}); check --token-file.") \
             from exc
+    if len(raw) > _MAX_TOKEN_FILE_BYTES:
+        raise ConfigError(f"{where} is larger than {_MAX_TOKEN_FILE_BYTES} bytes; it must hold only the bearer "
+                          "token (one line of text). Check --token-file.")
+    try:
+        token = raw.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where} is not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x}; a binary file?); "
+                          "put the bearer token in it as one line of text.") from None
     if not token:
-        raise ConfigError(f"The token file {str(path)!r} is empty; put the bearer token in it.")
+        raise ConfigError(f"{where} is empty; put the bearer token in it.")
+    bad = next((i for i, ch in enumerate(token) if not "\x21" <= ch <= "\x7e"), None)
+    if bad is not None:
+        raise ConfigError(f"{where} holds the character {token[bad]!r} at position {bad}; a bearer token is one "
+                          "line of visible ASCII (letters, digits and punctuation, no spaces or control "
+                          "characters). Write it again, e.g. with: openssl rand -hex 32 > TOKEN_FILE")
     return token
 
 
+@dataclass(frozen=True)
+class ServeSettings:
+    """Everything ``finlite serve`` needs, validated by :func:`check_settings`.
+
+    It travels to worker processes as JSON in an environment variable (paths only, never the
+    token itself), so ``--workers N`` re-creates the same app in every process.
+    """
+
+    artifact: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_file: str | None = None
+    audit_log: str | None = None
+    audit_features: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES
+    access_log: bool = False
+    workers: int = 1
+    verify_key: str | None = None
+    manifest_sha256: str | None = None
+
+    def predictor(self) -> Predictor:
+        """Load the artifact with the trust options given (a key, a pinned manifest digest)."""
+        return Predictor(self.artifact, verify_key=self.verify_key, manifest_sha256=self.manifest_sha256)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def check_settings(settings: ServeSettings) -> ServeSettings:
+    """Validate the options of ``serve``; returns the settings with the digest normalised.
+
+    Raises:
+        ConfigError: naming the option, the value and the accepted range.
+    """
+    if not 1 <= settings.port <= 65535:
+        raise ConfigError(f"--port {settings.port} is not a TCP port; use 1 to 65535 (e.g. 8000).")
+    low, high = BODY_LIMIT_RANGE
+    if not low <= settings.max_body_bytes <= high:
+        raise ConfigError(f"--max-body-bytes {settings.max_body_bytes} is outside {low} (1 KiB) to {high} (64 MiB); "
+                          f"the default {MAX_BODY_BYTES} (1 MiB) fits a batch of about 1,000 records.")
+    cores = _cores()
+    if not 1 <= settings.workers <= cores:
+        raise ConfigError(f"--workers {settings.workers} is outside 1 to {cores} (the cores this process may use); "
+                          "each worker is a process scoring on one core.")
+    digest = settings.manifest_sha256
+    if digest is not None:
+        digest = digest.strip().lower()
+        if not _HEX64.fullmatch(digest):
+            raise ConfigError(f"--manifest-sha256 {settings.manifest_sha256!r} is not a sha256 digest (64 hex "
+                              "digits); copy it from 'finlite inspect ARTIFACT' or GET /metadata.")
+    if settings.verify_key is not None and not Path(settings.verify_key).is_file():
+        raise ConfigError(f"--verify-key {settings.verify_key!r} is not a file; give the trusted public key "
+                          "(PEM) of the artifact's signer.")
+    if settings.audit_log is not None:
+        _check_audit_path(settings)
+    return ServeSettings(**{**asdict(settings), "manifest_sha256": digest})
+
+
+def _check_audit_path(settings: ServeSettings) -> None:
+    # Appending to the artifact would break its verification; to the token or key, destroy them.
+    from finlite._paths import check_not_input
+
+    check_not_input(settings.audit_log, {"artifact": settings.artifact, "--token-file": settings.token_file,
+                                         "--verify-key": settings.verify_key}, "--audit-log")
+
+
+# -- the audit log ----------------------------------------------------------------------------------
 class AuditLog:
-    """An append-only JSON-lines file; one line per prediction, flushed after each request."""
+    """An append-only JSON-lines file: one line per delivered prediction, one per scoring error.
+
+    The file is created private (mode 0600): it holds decisions about people. An existing file
+    that others may read is used, with :attr:`warning` saying so. Each :meth:`write` is one
+    ``os.write`` on an ``O_APPEND`` descriptor, so lines from several worker processes never
+    interleave.
+
+    Raises:
+        ConfigError: the path cannot be opened for appending, or is not a regular file.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 -- held for the server's life
+        self.warning: str | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"Cannot open the audit log {str(path)!r} for appending ({exc.strerror or exc}); "
+                              "check --audit-log and the folder's permissions.") from exc
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise ConfigError(f"The audit log {str(path)!r} is not a regular file; give a file path to --audit-log.")
+        if mode & 0o077:
+            # Used all the same (it may be shared on purpose); serve() prints this warning.
+            self.warning = (f"the audit log {str(path)!r} can be read by other users (mode {stat.S_IMODE(mode):04o}); "
+                            f"it records decisions about people: chmod 600 {str(path)!r}")
+        self._fd = fd
         self._lock = threading.Lock()
 
     def write(self, entries: list[dict[str, Any]]) -> None:
-        """Append ``entries`` (one line each) and flush."""
-        text = "".join(json.dumps(e, sort_keys=True, separators=(",", ":"), default=str) + "\n" for e in entries)
+        """Append ``entries`` (one JSON line each, keys sorted) in one write."""
+        data = b"".join(orjson.dumps(e, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+                        for e in entries)
         with self._lock:
-            self._fh.write(text)
-            self._fh.flush()
+            view = memoryview(data)
+            while view:  # a regular file takes it whole; the loop covers a short write
+                view = view[os.write(self._fd, view):]
 
     def close(self) -> None:
         """Close the file."""
         with self._lock:
-            self._fh.close()
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
-def _record_schema(predictor: Predictor) -> dict[str, Any]:
-    """JSON Schema of one record, for the OpenAPI page."""
-    props: dict[str, Any] = {}
-    for name, *_ in predictor.encoder.numeric:
-        props[name] = {"type": ["number", "null"], "description": "number; null when unknown (imputed)"}
-    for name, _, _, categories in predictor.encoder.categorical:
-        props[name] = {"type": ["string", "number", "boolean", "null"], "examples": categories[:20],
-                       "description": "category; unseen values use the unseen bucket and are reported"}
-    return {"type": "object", "properties": props, "required": predictor.fields, "additionalProperties": True}
+class _Clock:
+    """UTC timestamps with milliseconds; the date-time text is formatted once per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def now(self) -> str:
+        t = time.time()
+        second = int(t)
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._prefix}.{int((t - second) * 1000):03d}Z"
+
+
+# -- request parsing --------------------------------------------------------------------------------
+class _BadBody(Exception):
+    """The body is not acceptable JSON; ``args[0]`` is the message for the 422."""
+
+
+class _Constant(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Constant(name)
+
+
+def _parse(body: bytes) -> Any:
+    """The JSON body, strictly: orjson, with a precise message when it refuses.
+
+    orjson refuses ``NaN``/``Infinity`` literals, numbers that overflow a double (``1e400``) and
+    nesting beyond 1,024 levels. A number that overflows is re-read with the standard parser
+    (as infinity) so the encoder can name the field that holds it.
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc)
+    if "depth limit" in reason:
+        raise _BadBody(f"JSON nested deeper than {MAX_DEPTH} levels; a record is an object of field values, a "
+                       "batch is {\"records\": [record, ...]}")
+    try:
+        payload = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+    except _Constant as exc:
+        raise _BadBody(f"{exc.args[0]} is not a JSON number (JSON has no NaN or Infinity); send null for an unknown "
+                       "value") from None
+    except (ValueError, RecursionError):
+        payload = None
+    else:
+        if "infinity" in reason:
+            # Only numbers too large for a double: the encoder reports where. The standard parser
+            # is laxer than orjson (unpaired surrogate escapes, integers beyond 64 bits), and
+            # the answer and the audit line are written with orjson: refuse what it cannot write.
+            try:
+                orjson.dumps(payload)
+            except TypeError as exc:
+                raise _BadBody(f"the body holds a value that cannot be processed ({exc}): an integer beyond 64 "
+                               "bits or a string with an unpaired surrogate escape") from None
+            return payload
+    raise _BadBody(f"invalid JSON: {reason}")
+
+
+def _error_body(detail: list[dict[str, Any]], total: int | None = None) -> bytes:
+    total = len(detail) if total is None else total
+    return orjson.dumps({"detail": detail[:MAX_ERRORS], "error_count": total})
 
 
 def _field_errors(errors: list[FieldError], batch: bool) -> list[dict[str, Any]]:
     out = []
-    for e in errors:
+    for e in errors[:MAX_ERRORS]:
         loc: list[Any] = ["body", "records", e.record] if batch else ["body"]
         if e.field:
             loc.append(e.field)
@@ -102,116 +315,436 @@ def _field_errors(errors: list[FieldError], batch: bool) -> list[dict[str, Any]]
     return out
 
 
+# -- OpenAPI ----------------------------------------------------------------------------------------
+def _record_schema(predictor: Predictor) -> dict[str, Any]:
+    """JSON Schema of one record, for the OpenAPI page: what the encoder accepts for sure."""
+    props: dict[str, Any] = {}
+    for name, _, mean, std, _ in predictor.encoder.numeric:
+        # The encoder's own bounds: within float32, raw and standardised.
+        low, high = value_bounds(mean, std)
+        props[name] = {"anyOf": [{"type": "number", "minimum": low, "maximum": high}, {"type": "null"}],
+                       "description": "a finite number (within float32, also once standardised); null when "
+                                      "unknown (imputed)"}
+    for name, _, _, categories in predictor.encoder.categorical:
+        props[name] = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}],
+                       "examples": categories[:20],
+                       "description": "category; unseen values use the unseen bucket and are reported"}
+    schema: dict[str, Any] = {"type": "object", "properties": props, "required": predictor.fields,
+                              "additionalProperties": True}
+    if "records" not in predictor.fields:
+        schema["not"] = {"required": ["records"]}  # a "records" key makes the body a batch
+    return schema
+
+
+def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
+    text = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
+    result = {"type": "object", "required": ["score", "decision", "unseen"], "properties": {
+        "score": {"type": "number", "minimum": 0, "maximum": 1, "description": "P(positive class)"},
+        "decision": {"type": "integer", "enum": [0, 1], "description": "1 when score >= cutoff"},
+        "unseen": {"type": "array", "items": {"type": "string"}}}}
+    head = {"request_id": {"type": "string"}, "model_sha256": {"type": "string"}, "cutoff": {"type": "number"}}
+    one = {"type": "object", "required": ["request_id", "model_sha256", "cutoff", "score", "decision", "unseen"],
+           "properties": {**head, **result["properties"]}}
+    many = {"type": "object", "required": ["request_id", "model_sha256", "cutoff", "results"],
+            "properties": {**head, "results": {"type": "array", "items": result}}}
+    invalid = {"type": "object", "required": ["detail", "error_count"], "properties": {
+        "detail": {"type": "array", "maxItems": MAX_ERRORS, "items": {
+            "type": "object", "required": ["loc", "msg", "type"], "properties": {
+                "loc": {"type": "array"}, "msg": {"type": "string"},
+                "type": {"type": "string", "description": "missing, type, value, score or json_invalid"}}}},
+        "error_count": {"type": "integer", "description": "all errors found (at most 100 are listed)"}}}
+
+    def content(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"content": {_JSON: {"schema": schema}}}
+
+    return {
+        200: {"description": "one result per record", **content({"oneOf": [one, many]})},
+        401: {"description": "missing or wrong bearer token", **content(text)},
+        413: {"description": f"body above {max_body_bytes} bytes, or too many records", **content(text)},
+        422: {"description": "invalid body or fields, or no decision possible (non-finite score); no audit "
+                             "prediction line", **content(invalid)},
+        500: {"description": "internal error; no decision was made, an error line is in the audit log",
+              **content(text)},
+    }
+
+
+# -- the app ----------------------------------------------------------------------------------------
+#: One answer of /predict: status, body, raw headers. The handler builds these directly so the
+#: hot path allocates no Response object and no header dict.
+_Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
+_CONTENT_TYPE = (b"content-type", b"application/json")
+
+
+class _PredictEndpoint:
+    """``POST /predict`` as a plain ASGI app, routed ahead of the FastAPI route that documents it.
+
+    A FastAPI endpoint pays for dependency solving, a sub-response and a Response object on
+    every request; this one reads the headers and the body from the ASGI channel and sends the
+    answer itself. Behaviour is identical: the FastAPI route calls the same handler.
+    """
+
+    def __init__(self, handle: Callable[[list[tuple[bytes, bytes]], Any], Any]) -> None:
+        self.handle = handle
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        status, body, headers = await self.handle(scope["headers"], receive)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 def create_app(artifact: str | Path | Predictor, *, token: str | None = None, audit: AuditLog | None = None,
                audit_features: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
                max_batch: int = MAX_BATCH) -> FastAPI:
     """The FastAPI application serving ``artifact`` (a folder or a loaded :class:`Predictor`)."""
+    from starlette.routing import Route
+
     predictor = artifact if isinstance(artifact, Predictor) else Predictor(artifact)
     meta = predictor.metadata()
+    # The OpenAPI pages are added below, behind the token when there is one.
     app = FastAPI(title=f"finlite scoring service: {predictor.path.name}",
                   description=f"Scores P({meta['schema']['target']} = {meta['schema']['positive']!r}) with the "
                               f"{meta['model']['kind']} model {predictor.model_sha256[:16]}….",
-                  version=str(meta["versions"].get("finlite", "")))
+                  version=str(meta["versions"].get("finlite", "")),
+                  docs_url=None, redoc_url=None, openapi_url=None)
     expected = f"Bearer {token}".encode() if token else None
+    model_sha256 = predictor.model_sha256
+    cutoff = predictor.cutoff
+    fields = predictor.fields
+    records_is_field = "records" in fields
+    encoder = predictor.encoder
+    explain_record = predictor.explain_record
+    clock = _Clock()
+    too_large = orjson.dumps({"detail": f"request body is larger than {max_body_bytes} bytes"})
+    unauthorized_body = orjson.dumps({"detail": "missing or wrong bearer token"})
+    meta_body = orjson.dumps(meta, default=str)
+    health_body = orjson.dumps({"status": "ok", "model_sha256": model_sha256})
+    # The answer's fixed head, serialised once: {"request_id": ..., then this, then the result.
+    head = orjson.dumps({"model_sha256": model_sha256, "cutoff": cutoff})[1:-1]
 
-    def authorize(request: Request) -> None:
+    def authorized(request: Request) -> bool:
         if expected is None:
+            return True
+        given = request.headers.get("authorization", "").encode("latin-1")
+        return hmac.compare_digest(given, expected)
+
+    def unauthorized() -> Response:
+        return Response(unauthorized_body, 401, {"content-type": _JSON, "www-authenticate": "Bearer"})
+
+    def json_response(body: bytes) -> Response:
+        return Response(body, 200, {"content-type": _JSON})
+
+    def answer(status: int, body: bytes, request_id: str | None = None) -> _Answer:
+        headers = [_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
+        if request_id is not None:
+            headers.append((b"x-request-id", request_id.encode()))
+        return status, body, headers
+
+    def invalid(detail: list[dict[str, Any]], total: int | None = None, request_id: str | None = None) -> _Answer:
+        return answer(422, _error_body(detail, total), request_id)
+
+    def audit_error(request_id: str, status: int, error: str, records: list[int] | None = None) -> None:
+        if audit is None:
             return
-        given = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, expected):
-            raise HTTPException(status_code=401, detail="missing or wrong bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
+        line: dict[str, Any] = {"event": "error", "time": clock.now(), "request_id": request_id,
+                                "model_sha256": model_sha256, "status": status, "error": error}
+        if records is not None:
+            line["records"] = records[:MAX_ERRORS]
+            line["record_count"] = len(records)
+        try:
+            audit.write([line])
+        except OSError:
+            log.exception("cannot write the audit log %s", audit.path)
+
+    def audit_line(now: str, request_id: str, score: float, decision: int, unseen: list[str],
+                   record: Mapping[str, Any], index: int | None) -> dict[str, Any]:
+        line: dict[str, Any] = {"event": "prediction", "time": now, "request_id": request_id,
+                                "model_sha256": model_sha256, "score": score, "decision": decision, "cutoff": cutoff}
+        if index is not None:
+            line["index"] = index
+        if unseen:
+            line["unseen"] = unseen
+        if audit_features:
+            line["features"] = {k: record[k] for k in fields}
+        return line
+
+    async def read_body(receive: Any, declared: bytes | None) -> bytes | None:
+        """The body, or None when it is larger than the limit (read no further than that).
+
+        Straight from the ASGI ``receive`` channel: a small body is one message, so the usual
+        case is one await and no copy.
+        """
+        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def non_finite(request_id: str, indices: list[int], batch: bool) -> _Answer:
+        where = ", ".join(str(i) for i in indices[:10]) + (" …" if len(indices) > 10 else "")
+        error = "the model returned a non-finite score; no decision was made"
+        log.warning("request %s: %s for record(s) %s", request_id, error, where)
+        audit_error(request_id, 422, error, indices)
+        msg = (f"{error} for this record; check it for extreme values (if the values are ordinary, the artifact is "
+               "broken: see the server log)")
+        detail = [{"loc": ["body", "records", i] if batch else ["body"], "msg": msg, "type": "score"}
+                  for i in indices[:MAX_ERRORS]]
+        return invalid(detail, len(indices), request_id)
+
+    async def score(request_id: str, payload: dict[str, Any]) -> _Answer:
+        # {"records": [...]} is a batch, unless the model has a feature of that name.
+        batch = "records" in payload and not records_is_field
+        if not batch:
+            try:
+                value, unseen = explain_record(payload)  # the fast path: the session's bound buffer
+            except RecordErrors:
+                # The fast path stops at the first problem; list them all.
+                try:
+                    encoder.encode_records([payload], "the request")
+                except RecordErrors as exc:
+                    return invalid(_field_errors(exc.errors, False), len(exc.errors), request_id)
+                raise
+            except ScoreError:
+                value, unseen = float("nan"), []
+            if not 0.0 <= value <= 1.0:  # NaN compares false: fail closed
+                return non_finite(request_id, [0], False)
+            decision = 1 if value >= cutoff else 0
+            if audit is not None:
+                audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None)])
+            result = orjson.dumps({"score": value, "decision": decision, "unseen": unseen})
+            return answer(200, b'{"request_id":%s,%s,%s' % (orjson.dumps(request_id), head, result[1:]), request_id)
+        records = payload["records"]
+        if not isinstance(records, list):
+            return invalid([{"loc": ["body", "records"], "msg": "expected a list of records", "type": "type"}],
+                           request_id=request_id)
+        if len(records) > max_batch:
+            return answer(413, orjson.dumps({"detail": f"{len(records)} records in one request; the limit is "
+                                                       f"{max_batch}"}), request_id)
+        try:
+            if len(records) > _THREADPOOL_ABOVE:
+                x, unseen_all = await run_in_threadpool(encoder.encode_records, records, "the request")
+            else:
+                x, unseen_all = encoder.encode_records(records, "the request")
+        except RecordErrors as exc:
+            return invalid(_field_errors(exc.errors, True), len(exc.errors), request_id)
+        try:
+            scores = predictor.score_vector(x).tolist() if len(x) else []
+        except ScoreError as exc:
+            return non_finite(request_id, list(getattr(exc, "rows", None) or range(len(x))), True)
+        bad = [i for i, s in enumerate(scores) if not 0.0 <= s <= 1.0]  # belt and braces: NaN fails this
+        if bad:
+            return non_finite(request_id, bad, True)
+        results = [{"score": s, "decision": 1 if s >= cutoff else 0, "unseen": u}
+                   for s, u in zip(scores, unseen_all, strict=True)]
+        if audit is not None and results:
+            now = clock.now()
+            audit.write([audit_line(now, request_id, r["score"], r["decision"], r["unseen"], rec, i)
+                         for i, (r, rec) in enumerate(zip(results, records, strict=True))])
+        return answer(200, orjson.dumps({"request_id": request_id, "model_sha256": model_sha256, "cutoff": cutoff,
+                                         "results": results}), request_id)
+
+    async def handle(raw_headers: list[tuple[bytes, bytes]], receive: Any) -> _Answer:
+        """Everything /predict does, from the raw headers and the ASGI receive channel."""
+        # The three headers it needs, in one pass over the raw (lower-case) list.
+        auth = declared = given = None
+        for key, value in raw_headers:
+            if key == b"authorization":
+                auth = value
+            elif key == b"content-length":
+                declared = value
+            elif key == b"x-request-id":
+                given = value
+        if expected is not None and not hmac.compare_digest(auth or b"", expected):
+            return 401, unauthorized_body, [_CONTENT_TYPE, (b"content-length", str(len(unauthorized_body)).encode()),
+                                            (b"www-authenticate", b"Bearer")]
+        given_id = None
+        if given is not None:
+            given_id = given.decode("latin-1")
+            if not _REQUEST_ID.fullmatch(given_id):
+                return invalid([{"loc": ["header", "x-request-id"], "msg": "X-Request-ID must be 1 to 128 visible "
+                                                                            "ASCII characters", "type": "value"}])
+        body = await read_body(receive, declared)
+        if body is None:
+            return answer(413, too_large)
+        try:
+            payload = _parse(body)
+        except _BadBody as exc:
+            return invalid([{"loc": ["body"], "msg": exc.args[0], "type": "json_invalid"}])
+        if type(payload) is not dict:
+            return invalid([{"loc": ["body"], "msg": "expected a JSON object: one record, or {\"records\": [...]}",
+                             "type": "type"}])
+        # 128 random bits, as uuid4 has, without building a UUID object.
+        request_id = given_id or os.urandom(16).hex()
+        try:
+            return await score(request_id, payload)
+        except Exception:
+            # Never a dropped connection, never a decision: log it, tell the caller, keep serving.
+            log.exception("request %s failed", request_id)
+            audit_error(request_id, 500, "internal error; see the server log")
+            return answer(500, orjson.dumps({"detail": f"internal error, no decision was made (request "
+                                                       f"{request_id}); see the server log"}), request_id)
 
     record_schema = _record_schema(predictor)
-    body_schema = {"oneOf": [record_schema, {"type": "object", "required": ["records"], "properties": {
-        "records": {"type": "array", "items": record_schema, "maxItems": max_batch}}}]}
+    body_schema = {"oneOf": [record_schema, {
+        "type": "object", "required": ["records"], "additionalProperties": False,
+        "properties": {"records": {"type": "array", "items": record_schema, "maxItems": max_batch}}}]}
+    if records_is_field:
+        body_schema = record_schema
 
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "model_sha256": predictor.model_sha256}
+    @app.post("/predict", openapi_extra={"requestBody": {"required": True, "content": {_JSON: {"schema": body_schema}}}},
+              responses=_responses(max_body_bytes))
+    async def predict(request: Request) -> Response:
+        """Score one record, or a batch ``{"records": [...]}``."""
+        status, body, headers = await handle(request.scope["headers"], request.receive)
+        response = Response(body, status)
+        response.raw_headers = headers
+        return response
 
-    @app.get("/metadata", dependencies=[Depends(authorize)])
-    async def metadata() -> dict[str, Any]:
-        return meta
+    # The hot path: the same handler as a plain ASGI route, matched before the documented route.
+    app.router.routes.insert(0, Route("/predict", _PredictEndpoint(handle), methods=["POST"], include_in_schema=False))
 
-    @app.post("/predict", dependencies=[Depends(authorize)],
-              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}}},
-              responses={413: {"description": "body or batch too large"}, 422: {"description": "invalid fields"}})
-    async def predict(request: Request) -> JSONResponse:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
-            return JSONResponse({"detail": f"request body is larger than {max_body_bytes} bytes"}, status_code=413)
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_body_bytes:
-                return JSONResponse({"detail": f"request body is larger than {max_body_bytes} bytes"},
-                                    status_code=413)
-        try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return _invalid([{"loc": ["body"], "msg": f"invalid JSON: {exc}", "type": "json_invalid"}])
-        if not isinstance(payload, dict):
-            return _invalid([{"loc": ["body"], "msg": "expected a JSON object: one record, or {\"records\": [...]}",
-                              "type": "type"}])
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        # {"records": [...]} is a batch, unless the model has a feature of that name.
-        batch = "records" in payload and "records" not in predictor.fields
-        if batch and not isinstance(payload["records"], list):
-            return _invalid([{"loc": ["body", "records"], "msg": "expected a list of records", "type": "type"}])
-        records: list[Mapping[str, Any]] = payload["records"] if batch else [payload]
-        if len(records) > max_batch:
-            return JSONResponse({"detail": f"{len(records)} records in one request; the limit is {max_batch}"},
-                                status_code=413)
-        try:
-            if batch and len(records) > _THREADPOOL_ABOVE:
-                x, unseen = await run_in_threadpool(predictor.encoder.encode_records, records, "the request")
-            else:
-                x, unseen = predictor.encoder.encode_records(records, "the request")
-        except RecordErrors as exc:
-            return _invalid(_field_errors(exc.errors, batch))
-        scores = predictor.score_vector(x) if len(x) else []
-        cutoff = predictor.cutoff
-        results = [{"score": float(s), "decision": int(s >= cutoff), "unseen": u}
-                   for s, u in zip(scores, unseen, strict=True)]
-        if audit is not None:
-            now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            lines = []
-            for i, (res, rec) in enumerate(zip(results, records, strict=True)):
-                line = {"time": now, "request_id": request_id, "model_sha256": predictor.model_sha256,
-                        "score": res["score"], "decision": res["decision"], "cutoff": cutoff}
-                if batch:
-                    line["index"] = i
-                if res["unseen"]:
-                    line["unseen"] = res["unseen"]
-                if audit_features:
-                    line["features"] = {k: rec[k] for k in predictor.fields}
-                lines.append(line)
-            audit.write(lines)
-        head = {"request_id": request_id, "model_sha256": predictor.model_sha256, "cutoff": cutoff}
-        body_out = {**head, "results": results} if batch else {**head, **results[0]}
-        return JSONResponse(body_out, headers={"x-request-id": request_id})
+    @app.get("/health", responses={200: {"description": "alive", "content": {_JSON: {"schema": {
+        "type": "object", "required": ["status", "model_sha256"],
+        "properties": {"status": {"type": "string"}, "model_sha256": {"type": "string"}}}}}}})
+    async def health() -> Response:
+        return json_response(health_body)
 
+    @app.get("/metadata", responses={200: {"description": "the artifact's schema, hashes, cut-off, metrics",
+                                           "content": {_JSON: {"schema": {"type": "object"}}}},
+                                     401: _responses(max_body_bytes)[401]})
+    async def metadata(request: Request) -> Response:
+        if not authorized(request):
+            return unauthorized()
+        return json_response(meta_body)
+
+    # The OpenAPI pages describe the model's fields, so they are behind the token too.
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> Response:
+        if not authorized(request):
+            return unauthorized()
+        return json_response(orjson.dumps(app.openapi()))
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> Response:
+        if not authorized(request):
+            return unauthorized()
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        if not authorized(request):
+            return unauthorized()  # type: ignore[return-value]
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc")
+
+    if expected is not None:
+        # Declared so the Swagger page offers "Authorize" and clients know to send the token.
+        def with_security() -> dict[str, Any]:
+            if app.openapi_schema is None:
+                schema = FastAPI.openapi(app)
+                schema.setdefault("components", {})["securitySchemes"] = {"bearer": {"type": "http",
+                                                                                     "scheme": "bearer"}}
+                for path in ("/predict", "/metadata"):
+                    for operation in schema["paths"][path].values():
+                        operation["security"] = [{"bearer": []}]
+                app.openapi_schema = schema
+            return app.openapi_schema
+
+        app.openapi = with_security  # type: ignore[method-assign]
     return app
 
 
-def _invalid(detail: list[dict[str, Any]]) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=422)
+# -- running it -------------------------------------------------------------------------------------
+def _check_bindable(host: str, port: int) -> None:
+    """Fail with a message (exit 2) when the address cannot be listened on, before loading."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host!r} is not an address this machine can listen on ({exc.strerror}); use "
+                          "127.0.0.1 (this machine only) or 0.0.0.0 (every interface).") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(f"Cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port (one "
+                              "that is free, and 1024 or above unless running as root).") from None
+
+
+def _open(settings: ServeSettings) -> tuple[Predictor, str | None, AuditLog | None]:
+    token = read_token(settings.token_file) if settings.token_file is not None else None
+    predictor = settings.predictor()
+    audit = AuditLog(settings.audit_log) if settings.audit_log is not None else None
+    return predictor, token, audit
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of ``serve --workers N``: settings from the environment.
+
+    uvicorn needs an import string to start several processes; the parent validated the
+    settings and passes them (file paths, never the token) in ``FINLITE_SERVE_SETTINGS``.
+    """
+    raw = os.environ.get(_ENV)
+    if not raw:
+        raise ConfigError(f"{_ENV} is not set; start the service with 'finlite serve'.")
+    settings = ServeSettings(**json.loads(raw))
+    predictor, token, audit = _open(settings)
+    return create_app(predictor, token=token, audit=audit, audit_features=settings.audit_features,
+                      max_body_bytes=settings.max_body_bytes)
 
 
 def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, token_file: str | Path | None = None,
           audit_log: str | Path | None = None, audit_features: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
-          access_log: bool = False) -> None:
-    """Run the service with uvicorn until interrupted (binds 127.0.0.1 unless told otherwise)."""
+          access_log: bool = False, workers: int = 1, verify_key: str | Path | None = None,
+          manifest_sha256: str | None = None, announce: Callable[[str], None] | None = None) -> None:
+    """Run the service with uvicorn until interrupted (binds 127.0.0.1 unless told otherwise).
+
+    Everything is checked, and the artifact loaded and verified, before the port is bound, so a
+    bad option or artifact fails at once (:class:`~finlite.errors.FinliteError`). ``announce``
+    receives warnings and the "serving" line.
+
+    Raises:
+        ConfigError: an option is out of range, the token file or audit log is unusable.
+        ArtifactError: the artifact does not verify (checksums, signature, pinned digest).
+    """
     import uvicorn
 
-    token = read_token(token_file) if token_file is not None else None
-    predictor = Predictor(artifact)
-    audit = AuditLog(audit_log) if audit_log is not None else None
-    app = create_app(predictor, token=token, audit=audit, audit_features=audit_features,
-                     max_body_bytes=max_body_bytes)
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=access_log)
-    finally:
-        if audit is not None:
-            audit.close()
+    def text(value: str | Path | None) -> str | None:
+        return None if value is None else str(value)
+
+    settings = check_settings(ServeSettings(
+        artifact=str(artifact), host=host, port=port, token_file=text(token_file), audit_log=text(audit_log),
+        audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log, workers=workers,
+        verify_key=text(verify_key), manifest_sha256=manifest_sha256))
+    _check_bindable(host, port)
+    say = announce or (lambda line: None)
+    predictor, token, audit = _open(settings)
+    if audit is not None and audit.warning:
+        say(f"warning: {audit.warning}")
+    say(f"serving {artifact} (model {predictor.model_sha256[:16]}) on http://{host}:{port} with {workers} "
+        f"worker(s); OpenAPI page: /docs" + ("" if audit is None else f"; audit log {audit.path}"))
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": access_log}
+    if workers == 1:
+        app = create_app(predictor, token=token, audit=audit, audit_features=audit_features,
+                         max_body_bytes=settings.max_body_bytes)
+        try:
+            uvicorn.run(app, **options)
+        finally:
+            if audit is not None:
+                audit.close()
+        return
+    # Several processes: each worker loads the artifact and opens the audit log itself.
+    if audit is not None:
+        audit.close()
+    os.environ[_ENV] = json.dumps(asdict(settings))
+    uvicorn.run("finlite.runtime.service:app_from_environment", factory=True, workers=workers, **options)

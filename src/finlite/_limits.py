@@ -1,0 +1,159 @@
+"""Bounds on the work one command may ask for: cores, memory, seeds, counts, finite numbers.
+
+Every check here runs *before* the work it guards (an allocation, a thread pool, a loop over
+folds), so a bad value ends in a :class:`~finlite.errors.ConfigError` that names the option and
+the fix instead of a hang, an out-of-memory kill or a native crash. Only the standard library is
+used: the runtime imports this module too and must stay torch-free.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from finlite.errors import ConfigError
+
+__all__ = [
+    "MAX_FOLDS",
+    "MAX_SEED",
+    "MAX_WIDTH",
+    "MIN_FOLDS",
+    "available_cores",
+    "available_memory",
+    "check_count",
+    "check_finite",
+    "check_memory",
+    "check_seed",
+    "check_threads",
+    "format_bytes",
+]
+
+MAX_SEED = 2**32 - 1
+"""Largest seed accepted: numpy's legacy seeding (and so every library built on it) takes 32 bits."""
+MIN_FOLDS, MAX_FOLDS = 2, 20
+"""Out-of-fold scores need 2 folds at least; beyond 20 each refit adds time and no information."""
+MAX_WIDTH = 65_536
+"""Widest hidden layer accepted; a credit model this wide is a typo (and the memory check follows)."""
+
+# Share of the available memory one request may take: the rest is left for the process itself
+# (Python, torch, the table) and for the other programs on the machine.
+_MEMORY_SHARE = 0.8
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, which containers and ``taskset`` narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _cgroup_room() -> int | None:
+    """Bytes left under a cgroup v2 memory limit, or None when there is no limit."""
+    base = Path("/sys/fs/cgroup")
+    try:
+        limit = (base / "memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        return max(0, int(limit) - int((base / "memory.current").read_text().strip()))
+    except (OSError, ValueError):
+        return None
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations, or None when it cannot be told.
+
+    ``MemAvailable`` of ``/proc/meminfo`` (what the kernel can hand out without swapping),
+    narrowed by a cgroup v2 limit when the process runs in one.
+    """
+    found: int | None = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    found = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        found = None
+    room = _cgroup_room()
+    if room is not None:
+        found = room if found is None else min(found, room)
+    return found
+
+
+def format_bytes(n: float) -> str:
+    """Human-readable size: ``27.0 GiB``."""
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover
+
+
+def check_memory(nbytes: float, what: str, fix: str) -> None:
+    """Refuse a request for ``nbytes`` that would not fit in the memory available now.
+
+    Args:
+        nbytes: estimated bytes the request will allocate.
+        what: the request, e.g. ``"--batch 100000000"``.
+        fix: how to ask for less, e.g. ``"lower --batch"``.
+
+    Raises:
+        ConfigError: the estimate exceeds the share of available memory a request may take.
+    """
+    free = available_memory()
+    if free is None:
+        return
+    if nbytes > _MEMORY_SHARE * free:
+        raise ConfigError(f"{what} needs about {format_bytes(nbytes)} of memory, but only {format_bytes(free)} is "
+                          f"available on this machine; {fix}.")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_count(value: Any, option: str, *, low: int = 1, high: int | None = None, fix: str = "") -> int:
+    """Validate an integer option in ``[low, high]`` and return it."""
+    if not _is_int(value) or value < low or (high is not None and value > high):
+        if low == 1:
+            rule = "a positive whole number" + (f" of at most {high:,}" if high is not None else "")
+        else:
+            rule = f"a whole number from {low} to {high}" if high is not None else f"a whole number of at least {low}"
+        raise ConfigError(f"{option} must be {rule}; got {value!r}."
+                          + (f" {fix}" if fix else ""))
+    return int(value)
+
+
+def check_seed(value: Any, option: str = "--seed") -> int:
+    """Validate a seed: a whole number from 0 to 2**32 - 1."""
+    return check_count(value, option, low=0, high=MAX_SEED, fix="Pick any seed in that range, e.g. 0.")
+
+
+def check_threads(value: Any, option: str = "--threads") -> int:
+    """Validate a thread count: from 1 to the cores this process may use (more only adds contention)."""
+    cores = available_cores()
+    return check_count(value, option, low=1, high=cores,
+                       fix=f"This machine gives the process {cores} core(s); leave {option} out to use them all.")
+
+
+def check_finite(value: Any, option: str, *, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False) -> float:
+    """Validate a finite number within optional bounds (open or closed) and return it as float."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        span = []
+        if low is not None:
+            span.append(f"{'>' if low_open else '≥'} {low:g}")
+        if high is not None:
+            span.append(f"{'<' if high_open else '≤'} {high:g}")
+        rule = " and ".join(span)
+        raise ConfigError(f"{option} must be a finite number{(' ' + rule) if rule else ''}; got {value!r}.")
+    return float(value)

@@ -1,0 +1,332 @@
+"""Artifact signatures: who vouches for an artifact, checked with a public key.
+
+A manifest already carries the sha256 of every file of the artifact (the exported ONNX
+models included), but anyone who can write the folder can re-hash it. A signature closes
+that gap: ``finlite sign ARTIFACT --key PRIVATE.pem`` signs the exact bytes of
+``manifest.json`` and writes ``signature.json`` next to it; a reader given the matching
+public key (``verify_key=``, ``--verify-key``, or ``$FINLITE_VERIFY_KEY``) refuses an
+artifact that is unsigned, signed by another key, or changed after signing.
+
+Keys are PEM files as ``openssl`` writes them::
+
+    openssl genpkey -algorithm ed25519 -out signing.pem                    # Ed25519
+    openssl ecparam -name prime256v1 -genkey -noout -out signing.pem       # ECDSA P-256
+    openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:3072 -out signing.pem   # RSA-PSS
+    openssl pkey -in signing.pem -pubout -out signing.pub.pem              # the public key
+
+All cryptography is done by the maintained PyCA ``cryptography`` library; finlite only
+decides what is signed (the manifest bytes) and what is refused.
+
+``signature.json``::
+
+    {"format": "finlite.signature/1", "algorithm": "ed25519" | "ecdsa-p256-sha256" | ...,
+     "public_key_sha256": sha256 of the signer's public key (DER SubjectPublicKeyInfo),
+     "public_key_pem": the signer's public key (to show who signed; never trusted by itself),
+     "manifest_sha256": the manifest's own digest, "manifest_file_sha256": sha256 of its bytes,
+     "signature": base64 of the signature over the manifest.json bytes}
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from finlite._manifest import MANIFEST, SIGNATURE, parse_json_bytes, read_member, verify_artifact
+from finlite._paths import clean_file_leftovers, new_temp_file
+from finlite._util import dump_json
+from finlite.errors import ArtifactError, ConfigError
+
+__all__ = ["SIGNATURE", "fingerprint", "load_private_key", "load_public_key", "sign_artifact", "signature_record",
+           "write_signature"]
+
+SIG_FORMAT = "finlite.signature/1"
+MAX_KEY_BYTES = 64 << 10
+MAX_SIGNATURE_BYTES = 64 << 10
+
+
+# -- keys ------------------------------------------------------------------------------------
+def _read_key_file(path: str | os.PathLike[str], what: str, option: str) -> bytes:
+    file = Path(path)
+    try:
+        if file.stat().st_size > MAX_KEY_BYTES:
+            raise ConfigError(f"{what} {str(file)!r} ({option}) is {file.stat().st_size:,} bytes; a PEM key is a few "
+                              "KiB. Pass the key file written by openssl.")
+        return file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {str(file)!r} ({option}) does not exist; pass the PEM file written by openssl "
+                          "(see 'finlite sign --help').") from None
+    except OSError as exc:
+        raise ConfigError(f"{what} {str(file)!r} ({option}) cannot be read ({exc.strerror or exc}); check the path "
+                          "and its permissions.") from None
+
+
+def _supported(key: Any, where: str) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if isinstance(key, (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey)):
+        return key
+    if isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)):
+        if key.curve.name in ("secp256r1", "secp384r1"):
+            return key
+        raise ConfigError(f"{where} is an EC key on curve {key.curve.name}; finlite signs with P-256 (prime256v1) or "
+                          "P-384, Ed25519 or RSA (2048 bits or more).")
+    if isinstance(key, (rsa.RSAPublicKey, rsa.RSAPrivateKey)):
+        if key.key_size >= 2048:
+            return key
+        raise ConfigError(f"{where} is a {key.key_size}-bit RSA key; use 2048 bits or more (or Ed25519).")
+    raise ConfigError(f"{where} is a {type(key).__name__.removeprefix('_')} key; finlite signs with Ed25519, "
+                      "ECDSA P-256/P-384 or RSA-PSS keys.")
+
+
+def load_public_key(source: Any, option: str = "--verify-key") -> Any:
+    """A public key from a PEM file (``openssl pkey -pubout``), or a loaded key passed through.
+
+    Raises:
+        ConfigError: missing or unreadable file, a private key instead of a public one, or an
+            unsupported kind of key.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    if not isinstance(source, (str, os.PathLike)):
+        public = getattr(source, "public_key", None)
+        return _supported(public() if callable(public) else source, "the key given")
+    data = _read_key_file(source, "Public key", option)
+    where = f"Public key {str(source)!r} ({option})"
+    try:
+        return _supported(serialization.load_pem_public_key(data), where)
+    except ValueError:
+        pass
+    if b"PRIVATE KEY" in data:
+        raise ConfigError(f"{where} is a private key. Verify with the public key only (write it with "
+                          f"'openssl pkey -in {source} -pubout -out public.pem'), and keep the private key secret.")
+    raise ConfigError(f"{where} is not a PEM public key (expected '-----BEGIN PUBLIC KEY-----', as written by "
+                      "'openssl pkey -in PRIVATE.pem -pubout').")
+
+
+def load_private_key(path: str | os.PathLike[str], option: str = "--key") -> Any:
+    """A private key from a PEM file (``openssl genpkey`` / ``openssl ecparam -genkey``), unencrypted.
+
+    Raises:
+        ConfigError: missing, unreadable, encrypted, a public key, or an unsupported kind.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    if not isinstance(path, (str, os.PathLike)):
+        return _supported(path, "the key given")
+    data = _read_key_file(path, "Private key", option)
+    where = f"Private key {str(path)!r} ({option})"
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        raise ConfigError(f"{where} is encrypted with a password; finlite reads unencrypted PEM keys. Keep the key "
+                          f"on a protected machine and decrypt a copy with 'openssl pkey -in {path} -out "
+                          "plain.pem'.") from None
+    except ValueError:
+        if b"PUBLIC KEY" in data:
+            raise ConfigError(f"{where} is a public key; signing needs the private key (the one openssl genpkey "
+                              "wrote). The public key is what readers pass to --verify-key.") from None
+        raise ConfigError(f"{where} is not a PEM private key (as written by 'openssl genpkey -algorithm ed25519' "
+                          "or 'openssl ecparam -name prime256v1 -genkey').") from None
+    return _supported(key, where)
+
+
+def fingerprint(key: Any) -> str:
+    """sha256 (hex) of a public key's DER SubjectPublicKeyInfo; a private key gives its public key's."""
+    from cryptography.hazmat.primitives import serialization
+
+    public = key.public_key() if hasattr(key, "private_bytes") else key
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
+
+
+def algorithm(key: Any) -> str:
+    """finlite's name of the signature scheme a key makes (the key decides, never the file)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    if isinstance(key, (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey)):
+        return "ed25519"
+    if isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)):
+        return "ecdsa-p256-sha256" if key.curve.name == "secp256r1" else "ecdsa-p384-sha384"
+    return "rsa-pss-sha256"
+
+
+def _sign(key: Any, data: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+
+    name = algorithm(key)
+    if name == "ed25519":
+        return key.sign(data)
+    if name.startswith("ecdsa"):
+        return key.sign(data, ec.ECDSA(hashes.SHA256() if name.endswith("256") else hashes.SHA384()))
+    return key.sign(data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
+                    hashes.SHA256())
+
+
+def _verify(key: Any, data: bytes, signature: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+
+    name = algorithm(key)
+    try:
+        if name == "ed25519":
+            key.verify(signature, data)
+        elif name.startswith("ecdsa"):
+            key.verify(signature, data, ec.ECDSA(hashes.SHA256() if name.endswith("256") else hashes.SHA384()))
+        else:
+            key.verify(signature, data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+                                                    salt_length=padding.PSS.DIGEST_LENGTH), hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True
+
+
+# -- signing -----------------------------------------------------------------------------------
+def signature_record(private_key: Any, manifest_bytes: bytes, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The content of ``signature.json`` for these exact manifest bytes."""
+    from cryptography.hazmat.primitives import serialization
+
+    public = private_key.public_key()
+    return {
+        "format": SIG_FORMAT,
+        "algorithm": algorithm(private_key),
+        "public_key_sha256": fingerprint(public),
+        "public_key_pem": public.public_bytes(serialization.Encoding.PEM,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii"),
+        "manifest_sha256": manifest["manifest_sha256"],
+        "manifest_file_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+        "signature": base64.b64encode(_sign(private_key, manifest_bytes)).decode("ascii"),
+    }
+
+
+def write_signature(folder: str | Path, key: Any) -> dict[str, Any]:
+    """Sign ``folder/manifest.json`` as it is now and write ``folder/signature.json`` atomically.
+
+    Used on a staged folder by ``amend_artifact(..., sign_with=key)`` (re-signing after an
+    export) and by :func:`sign_artifact`. Returns the record written.
+    """
+    from finlite._manifest import MAX_MANIFEST_BYTES
+
+    root = Path(folder)
+    private = load_private_key(key)
+    raw = read_member(root, MANIFEST, MAX_MANIFEST_BYTES)
+    manifest = parse_json_bytes(raw, str(root / MANIFEST), "manifest")
+    record = signature_record(private, raw, manifest)
+    # A recognisable, PID-tagged temporary name: a killed run's leftover is removed by the next one.
+    tmp = new_temp_file(root / SIGNATURE)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(dump_json(record))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, root / SIGNATURE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return record
+
+
+def sign_artifact(path: str | Path, key: Any) -> dict[str, Any]:
+    """Sign a verified artifact with a private key (PEM path or loaded key); returns ``signature.json``.
+
+    The artifact is verified first (hashes, confinement); an existing signature is replaced.
+    The signature covers the exact ``manifest.json`` bytes, which hold the sha256 of every file.
+
+    Raises:
+        ArtifactError: the artifact does not verify.
+        ConfigError: the key is unusable.
+    """
+    private = load_private_key(key)  # a bad key fails before anything is read or written
+    clean_file_leftovers(path, SIGNATURE)  # an earlier 'finlite sign' that was killed (reported on stderr)
+    root, _, _ = verify_artifact(path, verify_key=False)
+    return write_signature(root, private)
+
+
+# -- verifying ---------------------------------------------------------------------------------
+def _read_signature(root: Path, dir_fd: int | None) -> dict[str, Any] | None:
+    try:
+        raw = read_member(root, SIGNATURE, MAX_SIGNATURE_BYTES, dir_fd)
+    except FileNotFoundError:
+        return None
+    record = parse_json_bytes(raw, str(root / SIGNATURE), "signature")
+    if not isinstance(record, dict) or record.get("format") != SIG_FORMAT or not all(
+            isinstance(record.get(k), str) for k in ("algorithm", "public_key_sha256", "signature")):
+        raise ArtifactError(f"{str(root / SIGNATURE)!r} is not a {SIG_FORMAT} signature (format, algorithm, "
+                            "public_key_sha256 and signature are required); re-sign the artifact with "
+                            f"'finlite sign {root} --key PRIVATE.pem'.")
+    return record
+
+
+def check_signature(root: Path, manifest_bytes: bytes, manifest: dict[str, Any], trusted: tuple[Any, str] | None,
+                    dir_fd: int | None = None) -> dict[str, Any]:
+    """Check ``signature.json`` against the trusted key (if any) and say what is known.
+
+    Without a trusted key nothing is refused; the result reports the recorded signer and
+    whether the signature matches the public key it names (``self_consistent``): an
+    integrity hint only, since anyone can sign with a key of their own.
+
+    Raises:
+        ArtifactError: a trusted key is given and the artifact is unsigned, signed by another
+            key, or its manifest changed after signing.
+        ConfigError: the trusted key is unusable.
+    """
+    if trusted is None:
+        try:
+            record = _read_signature(root, dir_fd)
+        except ArtifactError as exc:
+            return {"signed": True, "algorithm": None, "fingerprint": None, "verified": None,
+                    "self_consistent": False, "problem": str(exc)}
+        if record is None:
+            return {"signed": False, "verified": None}
+        consistent = None
+        try:
+            public = load_public_key_pem(record.get("public_key_pem", ""))
+            consistent = (fingerprint(public) == record["public_key_sha256"]
+                          and _verify(public, manifest_bytes, base64.b64decode(record["signature"], validate=True)))
+        except (ConfigError, ValueError, TypeError):
+            consistent = False
+        return {"signed": True, "algorithm": record["algorithm"], "fingerprint": record["public_key_sha256"],
+                "verified": None, "self_consistent": consistent}
+    key_source, label = trusted
+    public = load_public_key(key_source, "FINLITE_VERIFY_KEY" if "FINLITE_VERIFY_KEY" in label else "--verify-key")
+    expected = fingerprint(public)
+    record = _read_signature(root, dir_fd)
+    if record is None:
+        raise ArtifactError(f"Artifact {str(root)!r} is not signed (it has no {SIGNATURE}), and a {label} is set "
+                            f"(sha256 {expected[:16]}…): only artifacts signed with the matching private key are "
+                            f"accepted. Have its publisher sign it ('finlite sign {root} --key PRIVATE.pem'), or "
+                            "drop the key to accept unsigned artifacts.")
+    if record["public_key_sha256"] != expected:
+        raise ArtifactError(f"Artifact {str(root)!r} is signed by key sha256 {record['public_key_sha256'][:16]}…, not "
+                            f"by the {label} (sha256 {expected[:16]}…); refusing to load it. Verify with the public "
+                            "key of whoever signed it, or get an artifact signed with your key.")
+    if record["algorithm"] != algorithm(public):
+        raise ArtifactError(f"{str(root / SIGNATURE)!r} claims algorithm {record['algorithm']!r}, but the {label} "
+                            f"makes {algorithm(public)!r} signatures; the signature file was forged. Refusing to "
+                            "load the artifact; re-sign it.")
+    try:
+        signature = base64.b64decode(record["signature"], validate=True)
+    except ValueError:
+        signature = b""
+    if not _verify(public, manifest_bytes, signature):
+        raise ArtifactError(f"The signature of artifact {str(root)!r} does not verify with the {label} (sha256 "
+                            f"{expected[:16]}…): manifest.json was changed after signing (e.g. a file was replaced "
+                            "and re-hashed, or the artifact was exported without re-signing) or signature.json was "
+                            f"forged. Refusing to load it; re-create the artifact or re-sign it with "
+                            f"'finlite sign {root} --key PRIVATE.pem' if you trust its content.")
+    return {"signed": True, "algorithm": record["algorithm"], "fingerprint": expected, "verified": True,
+            "verified_with": label, "self_consistent": True}
+
+
+def load_public_key_pem(text: str) -> Any:
+    """A supported public key from PEM text (as embedded in ``signature.json``)."""
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        return _supported(serialization.load_pem_public_key(text.encode("ascii")), "the embedded key")
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise ConfigError(f"not a PEM public key: {exc}") from None

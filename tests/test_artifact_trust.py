@@ -1,0 +1,265 @@
+"""Artifacts are confined and checked: forged manifests, path traversal, symlinks, extra files,
+size caps, malformed manifests, insane preprocessors, forged export entries, and the check that
+the model evaluated is the model served (issue 9, item 2)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+from typer.testing import CliRunner
+
+import finlite
+from finlite import _manifest
+from finlite._manifest import manifest_digest, read_verified
+from finlite.cli import app
+from finlite.errors import ArtifactError
+from finlite.runtime import Predictor
+
+runner = CliRunner()
+
+
+def rehash(folder: Path, edit=None) -> dict:  # type: ignore[no-untyped-def]
+    """What an attacker with write access does: re-hash every file, edit the manifest, re-digest."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for name in list(manifest["files"]):
+        if (folder / name).is_file() and not (folder / name).is_symlink():
+            manifest["files"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    if edit is not None:
+        edit(manifest)
+    manifest["manifest_sha256"] = manifest_digest(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest
+
+
+def approve_everyone(n_features: int) -> bytes:
+    """An ONNX model with the served model's interface that scores every applicant ~0 (approved)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n_features])
+    out = helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["batch", 1])
+    zeros = helper.make_tensor("w", TensorProto.FLOAT, [n_features, 1], [0.0] * n_features)
+    shift = helper.make_tensor("b", TensorProto.FLOAT, [1], [-20.0])
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["z"]),
+                               helper.make_node("Add", ["z", "b"], ["logit"]),
+                               helper.make_node("Sigmoid", ["logit"], ["probability"])],
+                              "approve", [x], [out], [zeros, shift])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+@pytest.fixture()
+def art(exported_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "student"
+    shutil.copytree(exported_dir, copy)
+    return copy
+
+
+def forge_onnx(folder: Path) -> None:
+    n = Predictor(folder).encoder.n_features
+    (folder / "model.onnx").write_bytes(approve_everyone(n))
+    rehash(folder)
+
+
+# -- the model evaluated is the model served ----------------------------------------------------
+def test_forged_onnx_is_served_unless_evaluate_catches_it(art: Path, german_csv: Path) -> None:
+    forge_onnx(art)
+    # Re-hashed, the forgery passes every checksum (that is why signatures exist, see test_signing)...
+    predictor = Predictor(art)
+    assert predictor.predict_proba([dict.fromkeys(predictor.fields)])[0] < 1e-6  # everyone approved
+    # ...but evaluate scores the served model too and refuses the disagreement.
+    result = runner.invoke(app, ["evaluate", str(art), str(german_csv), "--no-timing"])
+    assert result.exit_code == 2, result.output
+    assert "model.onnx and weights.safetensors of" in result.output
+    assert "disagree on" in result.output and "altered after export" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_evaluate_reports_the_served_model(art: Path, german_csv: Path, teacher_dir: Path) -> None:
+    result = finlite.evaluate_artifact(art, german_csv, timing=False)
+    served = result["served_model"]
+    assert served["file"] == "model.onnx" and served["flips"] == 0
+    assert served["max_abs_diff"] <= served["tolerance"]
+    assert served["sha256"] == json.loads((art / "manifest.json").read_text())["files"]["model.onnx"]
+    assert served["int8"]["file"] == "model_int8.onnx"
+    shown = runner.invoke(app, ["evaluate", str(art), str(german_csv), "--no-timing"])
+    assert shown.exit_code == 0, shown.output
+    assert "served model: model.onnx (sha256" in shown.output and "0 decisions flipped" in shown.output
+    unexported = finlite.evaluate_artifact(teacher_dir, german_csv, timing=False)
+    assert unexported["served_model"]["status"] == "not exported"
+
+
+def test_forged_int8_model_is_caught_on_the_test_split(art: Path, german_csv: Path) -> None:
+    n = Predictor(art).encoder.n_features
+    (art / "model_int8.onnx").write_bytes(approve_everyone(n))
+    rehash(art)
+    with pytest.raises(ArtifactError, match=r"model_int8\.onnx and weights\.safetensors .* disagree on"):
+        finlite.evaluate_artifact(art, german_csv, timing=False)
+
+
+# -- confinement --------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["../x", "/etc/passwd", "sub/x", "..", ".hidden", "a\\b"])
+def test_file_names_escaping_the_folder_are_refused(art: Path, name: str) -> None:
+    rehash(art, lambda m: m["files"].__setitem__(name, "0" * 64))
+    with pytest.raises(ArtifactError, match=r"field 'files' names .*not a plain file name"):
+        finlite.load(art)
+    with pytest.raises(ArtifactError, match="not a plain file name"):
+        Predictor(art)
+    result = runner.invoke(app, ["inspect", str(art)])
+    assert result.exit_code == 2 and "not a plain file name" in result.output
+
+
+def test_symlinked_file_is_refused(art: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.json"
+    shutil.move(art / "preprocessor.json", outside)
+    os.symlink(outside, art / "preprocessor.json")  # same bytes, same hash: only the link is wrong
+    with pytest.raises(ArtifactError, match=r"preprocessor\.json' is a symbolic link"):
+        finlite.load(art)
+    with pytest.raises(ArtifactError, match="is a symbolic link"):
+        Predictor(art)
+
+
+def test_symlinked_manifest_is_refused(art: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "manifest-elsewhere.json"
+    shutil.move(art / "manifest.json", outside)
+    os.symlink(outside, art / "manifest.json")
+    with pytest.raises(ArtifactError, match=r"manifest\.json' is a symbolic link"):
+        read_verified(art)
+    result = runner.invoke(app, ["score", str(art), str(outside), "-o", str(tmp_path / "s.csv")])
+    assert result.exit_code == 2 and "is a symbolic link" in result.output
+
+
+def test_symlinked_artifact_root_is_allowed(art: Path, tmp_path: Path) -> None:
+    # The folder path is the caller's choice; only what is inside it is confined.
+    link = tmp_path / "current"
+    os.symlink(art, link)
+    assert finlite.load(link).path == link
+
+
+@pytest.mark.parametrize("extra", ["notes.txt", ".student.tmp-123-abc", "sub/"])
+def test_extra_entries_are_refused_by_name(art: Path, extra: str) -> None:
+    if extra.endswith("/"):
+        (art / extra).mkdir()
+    else:
+        (art / extra).write_text("x")
+    shown = extra.rstrip("/") + ("/" if extra.endswith("/") else "")
+    with pytest.raises(ArtifactError, match=rf"holds 1 entry its manifest does not list: '{shown}'"):
+        finlite.load(art)
+    with pytest.raises(ArtifactError, match="does not list"):
+        Predictor(art)
+
+
+def test_sizes_are_capped_before_hashing(art: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_manifest, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(ArtifactError, match=r"model\.onnx' is [\d,]+ bytes, over the 1,000 bytes finlite accepts for one file; it was not hashed"):
+        finlite.load(art)
+    monkeypatch.setattr(_manifest, "MAX_FILE_BYTES", 1 << 30)
+    monkeypatch.setattr(_manifest, "MAX_TOTAL_BYTES", 2000)
+    with pytest.raises(ArtifactError, match="over the 2,000 bytes finlite accepts for one artifact"):
+        finlite.load(art)
+    monkeypatch.setattr(_manifest, "MAX_MANIFEST_BYTES", 100)
+    with pytest.raises(ArtifactError, match=r"manifest\.json' is .* over the 100 bytes"):
+        finlite.load(art)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\x00\x01\x02\x89PNG\r\n\x1a\n\xff\xfe", "is not UTF-8 text"),
+    ("{\"format\": \"finlite.artifact/1\", \"cut\u00e9\": 1}".encode("latin-1"), "is not UTF-8 text"),
+    (b'{"format": "finlite.artifact/1", "cutoff": NaN}', "NaN is not a number JSON allows"),
+    (b'{"format": "finlite.artifact/1", "cutoff": Infinity}', "Infinity is not a number JSON allows"),
+    (b'{"format": "finlite.artifact/1", "format": "x"}', "appears twice"),
+    (b"[" * 100000, "nests JSON too deeply|is not valid JSON"),
+])
+def test_malformed_manifests_are_artifact_errors(art: Path, content: bytes, message: str) -> None:
+    (art / "manifest.json").write_bytes(content)
+    with pytest.raises(ArtifactError, match=message):
+        finlite.load(art)
+    result = runner.invoke(app, ["inspect", str(art)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "manifest.json" in result.output
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda m: m.__setitem__("cutoff", 1.5), "field 'cutoff' is 1.5, not a finite number between 0 and 1"),
+    (lambda m: m.__setitem__("cutoff", "0.5"), "field 'cutoff' is '0.5'"),
+    (lambda m: m["files"].__setitem__("weights.safetensors", "abc"), "not a sha256"),
+    (lambda m: m.__setitem__("files", []), "field 'files' is not a non-empty mapping"),
+    (lambda m: m.__setitem__("model", "mlp"), "field 'model' is a str, not a dict"),
+])
+def test_malformed_manifest_fields_are_refused(art: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
+    rehash(art, edit)
+    with pytest.raises(ArtifactError, match=message):
+        finlite.load(art)
+
+
+@pytest.mark.parametrize(("key", "field", "target", "message"), [
+    ("onnx", "file", "../teacher/model.onnx", "points at '../teacher/model.onnx'; an export record may only name"),
+    ("onnx", "file", "/tmp/evil.onnx", "points at '/tmp/evil.onnx'"),
+    ("onnx", "file", "weights.safetensors", "points at 'weights.safetensors'"),
+    ("onnx_int8", "same_as", "preprocessor.json", "points at 'preprocessor.json'"),
+])
+def test_forged_export_entries_are_refused(art: Path, tmp_path: Path, key: str, field: str, target: str,
+                                           message: str) -> None:
+    def edit(m: dict) -> None:
+        m["export"][key] = {field: target, "reason": "forged"}
+
+    rehash(art, edit)
+    with pytest.raises(ArtifactError, match=message):
+        Predictor(art, variant="int8" if key == "onnx_int8" else "fp32")
+    (tmp_path / "x.csv").write_text("a\n1\n")
+    result = runner.invoke(app, ["score", str(art), str(tmp_path / "x.csv"), "-o", str(tmp_path / "s.csv")])
+    assert result.exit_code == 2 and "an export record may only name" in result.output
+
+
+def test_export_entry_for_an_unlisted_model_is_refused(art: Path) -> None:
+    (art / "model_int8.onnx").unlink()
+
+    def edit(m: dict) -> None:
+        del m["files"]["model_int8.onnx"]
+
+    rehash(art, edit)
+    with pytest.raises(ArtifactError, match="points at 'model_int8.onnx', which the manifest does not list"):
+        Predictor(art, variant="int8")
+
+
+# -- preprocessor.json sanity -------------------------------------------------------------------
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("std", 0.0, "has std 0.0; the scale must be a finite number above zero"),
+    ("std", -1.0, "has std -1.0"),
+    ("mean", 1e400, "Infinity is not a number JSON allows"),
+    ("mean", 10 ** 400, "has mean 1000+, not a finite number"),
+    ("median", "3", "has median '3', not a finite number"),
+])
+def test_insane_preprocessor_is_refused_on_load_and_by_predictor(art: Path, field: str, value: object,
+                                                                  message: str) -> None:
+    spec = json.loads((art / "preprocessor.json").read_text())
+    spec["numeric"][0][field] = value
+    # json.dumps writes 1e400 as Infinity: what a forger can write; finlite must refuse it anyway.
+    (art / "preprocessor.json").write_text(json.dumps(spec))
+    rehash(art)
+    with pytest.raises(ArtifactError, match=message):
+        finlite.load(art)
+    with pytest.raises(ArtifactError, match=message):
+        Predictor(art)
+
+
+def test_preprocessor_names_and_schema_must_agree(art: Path) -> None:
+    spec = json.loads((art / "preprocessor.json").read_text())
+    spec["categorical"].append({"name": spec["numeric"][0]["name"], "categories": ["a"]})
+    (art / "preprocessor.json").write_text(json.dumps(spec))
+    rehash(art)
+    with pytest.raises(ArtifactError, match="appear more than once"):
+        finlite.load(art)
+
+
+def test_intact_artifact_still_loads_and_scores(art: Path) -> None:
+    predictor = Predictor(art)
+    assert np.isfinite(predictor.cutoff)
+    assert finlite.load(art).manifest["files"]["model.onnx"] == predictor.model_sha256
+    assert onnx.load_from_string((art / "model.onnx").read_bytes()).graph.input[0].name == "x"

@@ -1,0 +1,204 @@
+"""Signed artifacts: `finlite sign`, --verify-key / FINLITE_VERIFY_KEY, re-signing on export,
+and pinning the manifest digest (issue 9, item 2). Keys are made by the openssl command line
+when it is installed (the PEM files users will have), else by the cryptography library."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import finlite
+from finlite.cli import app
+from finlite.errors import ArtifactError, ConfigError
+from finlite.runtime import Predictor
+from finlite.signing import fingerprint, load_public_key, sign_artifact
+from tests.test_artifact_trust import forge_onnx
+
+runner = CliRunner()
+OPENSSL = shutil.which("openssl")
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run([OPENSSL, *args], check=True, capture_output=True)  # type: ignore[list-item]
+
+
+def make_key(folder: Path, kind: str) -> tuple[Path, Path]:
+    """(private.pem, public.pem) of an Ed25519 or ECDSA P-256 key."""
+    private, public = folder / f"{kind}.pem", folder / f"{kind}.pub.pem"
+    if OPENSSL:
+        if kind == "ed25519":
+            _openssl("genpkey", "-algorithm", "ed25519", "-out", str(private))
+        else:  # without -noout: openssl writes an EC PARAMETERS block before the key, which must load too
+            _openssl("ecparam", "-name", "prime256v1", "-genkey", "-out", str(private))
+        _openssl("pkey", "-in", str(private), "-pubout", "-out", str(public))
+    else:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+        key = ed25519.Ed25519PrivateKey.generate() if kind == "ed25519" else ec.generate_private_key(ec.SECP256R1())
+        private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()))
+        public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                         serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private, public
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    folder = tmp_path_factory.mktemp("keys")
+    return {kind: make_key(folder, kind) for kind in ("ed25519", "p256", "other")}
+
+
+@pytest.fixture()
+def art(exported_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "student"
+    shutil.copytree(exported_dir, copy)
+    return copy
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("kind", ["ed25519", "p256"])
+def test_sign_then_verify_everywhere(art: Path, keys: dict, kind: str) -> None:
+    private, public = keys[kind]
+    result = runner.invoke(app, ["sign", str(art), "--key", str(private)])
+    assert result.exit_code == 0, result.output
+    record = json.loads((art / "signature.json").read_text())
+    assert record["algorithm"] == ("ed25519" if kind == "ed25519" else "ecdsa-p256-sha256")
+    assert record["public_key_sha256"] == fingerprint(load_public_key(public))
+    assert record["manifest_file_sha256"] == hashlib.sha256((art / "manifest.json").read_bytes()).hexdigest()
+    assert f"key sha256 {record['public_key_sha256']}" in result.output
+    assert finlite.load(art, verify_key=public).path == art
+    assert Predictor(art, verify_key=str(public)).cutoff > 0
+    shown = runner.invoke(app, ["inspect", str(art), "--verify-key", str(public)])
+    assert shown.exit_code == 0, shown.output
+    assert f"signature: {record['algorithm']}, key sha256 {record['public_key_sha256']}, verified with" in shown.output
+    unverified = runner.invoke(app, ["inspect", str(art)])
+    assert "matches the manifest, but the key is not trusted until you pass --verify-key" in unverified.output
+
+
+def test_wrong_key_and_unsigned_are_refused(art: Path, keys: dict, tmp_path: Path) -> None:
+    other = keys["other"][1]
+    with pytest.raises(ArtifactError, match=r"is not signed \(it has no signature\.json\), and a trusted key"):
+        finlite.load(art, verify_key=other)
+    sign_artifact(art, keys["ed25519"][0])
+    with pytest.raises(ArtifactError, match=r"is signed by key sha256 [0-9a-f]{16}…, not by the trusted key"):
+        finlite.load(art, verify_key=other)
+    with pytest.raises(ArtifactError, match="not by the trusted key"):
+        Predictor(art, verify_key=other)
+    result = runner.invoke(app, ["score", str(art), str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"),
+                                 "--verify-key", str(other)])
+    assert result.exit_code == 2 and "not by the trusted key" in result.output
+
+
+def test_forged_model_after_signing_is_refused(art: Path, keys: dict, german_csv: Path, tmp_path: Path) -> None:
+    private, public = keys["p256"]
+    sign_artifact(art, private)
+    forge_onnx(art)  # swap model.onnx for one that approves everyone, re-hash the manifest
+    with pytest.raises(ArtifactError, match="does not verify with the trusted key .*manifest.json was changed after"):
+        Predictor(art, verify_key=public)
+    for command in (["score", str(art), str(german_csv), "-o", str(tmp_path / "s.csv")],
+                    ["evaluate", str(art), str(german_csv), "--no-timing"], ["inspect", str(art)]):
+        result = runner.invoke(app, [*command, "--verify-key", str(public)])
+        assert result.exit_code == 2, (command, result.output)
+        assert "does not verify with the trusted key" in result.output
+    assert not (tmp_path / "s.csv").exists()
+    shown = runner.invoke(app, ["inspect", str(art)])  # without a key: hashes pass, signature shown stale
+    assert "does NOT match the manifest (changed after signing)" in shown.output
+
+
+def test_forged_signature_file_is_refused(art: Path, keys: dict) -> None:
+    private, public = keys["ed25519"]
+    sign_artifact(art, private)
+    record = json.loads((art / "signature.json").read_text())
+    record["signature"] = record["signature"][::-1]
+    (art / "signature.json").write_text(json.dumps(record))
+    with pytest.raises(ArtifactError, match="does not verify"):
+        finlite.load(art, verify_key=public)
+    (art / "signature.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(ArtifactError, match=r"signature\.json' is not UTF-8 text"):
+        finlite.load(art, verify_key=public)
+
+
+def test_env_trusted_key_is_honoured(art: Path, keys: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    private, public = keys["ed25519"]
+    monkeypatch.setenv("FINLITE_VERIFY_KEY", str(public))
+    with pytest.raises(ArtifactError, match=r"is not signed .*\(from FINLITE_VERIFY_KEY\)"):
+        finlite.load(art)
+    with pytest.raises(ArtifactError, match="is not signed"):
+        Predictor(art)
+    sign_artifact(art, private)  # signing ignores the trusted key: it is how artifacts become signed
+    assert finlite.load(art).path == art
+    assert Predictor(art).cutoff > 0
+    monkeypatch.setenv("FINLITE_VERIFY_KEY", str(keys["other"][1]))
+    result = runner.invoke(app, ["inspect", str(art)])
+    assert result.exit_code == 2 and "not by the trusted key" in result.output and "FINLITE_VERIFY_KEY" in result.output
+
+
+def test_export_after_signing_needs_the_key(art: Path, keys: dict, german_csv: Path) -> None:
+    private, public = keys["ed25519"]
+    sign_artifact(art, private)
+    before = snapshot(art)
+    result = runner.invoke(app, ["export", str(art), "--data", str(german_csv)])
+    assert result.exit_code == 2, result.output
+    assert "is signed (signature.json)" in result.output and "--key PRIVATE.pem" in result.output
+    assert "nothing was written" in result.output
+    assert snapshot(art) == before
+    assert [p.name for p in art.parent.iterdir()] == ["student"]  # no temporary folder left
+    result = runner.invoke(app, ["export", str(art), "--data", str(german_csv), "--int8", "--key", str(private)])
+    assert result.exit_code == 0, result.output
+    assert "(re-signed)" in result.output
+    assert snapshot(art)["signature.json"] != before["signature.json"]
+    art_loaded = finlite.load(art, verify_key=public)
+    assert "onnx_int8" in art_loaded.manifest["export"]
+    assert Predictor(art, variant="int8", verify_key=public).cutoff > 0
+
+
+def test_manifest_pin_on_score(art: Path, german_csv: Path, tmp_path: Path) -> None:
+    digest = json.loads((art / "manifest.json").read_text())["manifest_sha256"]
+    shown = runner.invoke(app, ["inspect", str(art)])
+    assert f"manifest sha256 {digest}" in shown.output
+    ok = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(tmp_path / "ok.csv"),
+                             "--manifest-sha256", digest.upper()])
+    assert ok.exit_code == 0, ok.output
+    wrong = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(tmp_path / "no.csv"),
+                                "--manifest-sha256", "ab" * 32])
+    assert wrong.exit_code == 2, wrong.output
+    assert f"has manifest sha256 {digest}, not the pinned {'ab' * 32}" in wrong.output
+    assert not (tmp_path / "no.csv").exists()
+    bad = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(tmp_path / "no.csv"),
+                              "--manifest-sha256", "xyz"])
+    assert bad.exit_code == 2 and "is not 64 hexadecimal digits" in bad.output
+    assert Predictor(art, manifest_sha256=digest).manifest["manifest_sha256"] == digest
+
+
+def test_key_mistakes_are_config_errors(art: Path, keys: dict, tmp_path: Path) -> None:
+    private, public = keys["ed25519"]
+    with pytest.raises(ConfigError, match="is a private key. Verify with the public key only"):
+        finlite.load(art, verify_key=private)
+    with pytest.raises(ConfigError, match="is a public key; signing needs the private key"):
+        sign_artifact(art, public)
+    with pytest.raises(ConfigError, match="does not exist"):
+        finlite.load(art, verify_key=tmp_path / "missing.pem")
+    junk = tmp_path / "junk.pem"
+    junk.write_bytes(b"\x00" * 100)
+    result = runner.invoke(app, ["sign", str(art), "--key", str(junk)])
+    assert result.exit_code == 2 and "is not a PEM private key" in result.output
+    assert not (art / "signature.json").exists()
+    assert runner.invoke(app, ["sign", "--help"]).exit_code == 0
+
+
+def test_compress_verifies_the_teacher(teacher_dir: Path, german_csv: Path, keys: dict, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--out", str(tmp_path / "s"),
+                                 "--verify-key", str(keys["ed25519"][1])])
+    assert result.exit_code == 2, result.output
+    assert "is not signed (it has no signature.json)" in result.output
+    assert not (tmp_path / "s").exists()
