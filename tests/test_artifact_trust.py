@@ -103,6 +103,42 @@ def test_forged_int8_model_is_caught_on_the_test_split(art: Path, german_csv: Pa
         finlite.evaluate_artifact(art, german_csv, timing=False)
 
 
+def test_a_forged_tolerance_cannot_make_a_forged_onnx_agree(art: Path, german_csv: Path) -> None:
+    """The forger also widens the recorded parity: evaluate's check does not take it at its word."""
+    n = Predictor(art).encoder.n_features
+    (art / "model.onnx").write_bytes(approve_everyone(n))
+    rehash(art, lambda m: m["export"]["onnx"]["parity"].update(tolerance=0.999, max_flips=10**6))
+    result = runner.invoke(app, ["evaluate", str(art), str(german_csv), "--no-timing"])
+    assert result.exit_code == 2, result.output
+    assert "model.onnx and weights.safetensors of" in result.output and "disagree on" in result.output
+
+
+def test_a_forged_int8_record_cannot_make_a_forged_int8_model_agree(art: Path, german_csv: Path) -> None:
+    """model_int8.onnx is checked against the int8 form of the weights, not within numbers the
+    (forgeable) manifest records."""
+    n = Predictor(art).encoder.n_features
+    (art / "model_int8.onnx").write_bytes(approve_everyone(n))
+    rehash(art, lambda m: m["export"]["onnx_int8"]["against_float"].update(max_abs_diff=0.999, flips=10**6))
+    with pytest.raises(ArtifactError, match=r"model_int8\.onnx and weights\.safetensors .* disagree on"):
+        finlite.evaluate_artifact(art, german_csv, timing=False)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda e: e["onnx"]["parity"].update(max_flips="x"), r"export.onnx' holds a parity record"),
+    (lambda e: e["onnx"]["parity"].update(max_flips=1e300), r"export.onnx' holds a parity record"),
+    (lambda e: e["onnx_int8"].update(against_float={}), r"export.onnx_int8' holds a parity record"),
+    (lambda e: e["onnx_int8"].pop("against_float"), r"export.onnx_int8.against_float' is missing"),
+])
+def test_malformed_parity_records_are_artifact_errors(art: Path, german_csv: Path, edit,  # type: ignore[no-untyped-def]
+                                                      message: str) -> None:
+    rehash(art, lambda m: edit(m["export"]))
+    result = runner.invoke(app, ["evaluate", str(art), str(german_csv), "--no-timing"])
+    assert result.exit_code == 2, result.output
+    assert "the manifest is damaged or forged" in result.output and "Traceback" not in result.output
+    with pytest.raises(ArtifactError, match=message):
+        finlite.load(art)
+
+
 # -- confinement --------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["../x", "/etc/passwd", "sub/x", "..", ".hidden", "a\\b"])
 def test_file_names_escaping_the_folder_are_refused(art: Path, name: str) -> None:
@@ -263,3 +299,37 @@ def test_intact_artifact_still_loads_and_scores(art: Path) -> None:
     assert np.isfinite(predictor.cutoff)
     assert finlite.load(art).manifest["files"]["model.onnx"] == predictor.model_sha256
     assert onnx.load_from_string((art / "model.onnx").read_bytes()).graph.input[0].name == "x"
+
+
+# -- what is verified is what is used (no swap between the check and the read) -----------------
+def _swap_after_verifying(monkeypatch: pytest.MonkeyPatch, module, name: str, folder: Path,  # type: ignore[no-untyped-def]
+                          data: bytes) -> None:
+    """Replace ``folder/name`` with ``data`` right after ``module.read_verified`` returns: a writer racing the reader."""
+    real = module.read_verified
+
+    def racing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real(*args, **kwargs)
+        (folder / name).write_bytes(data)
+        return result
+
+    monkeypatch.setattr(module, "read_verified", racing)
+
+
+def test_load_uses_the_verified_weights_not_a_swapped_file(art: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from finlite import artifact as artifact_module
+
+    with safe_open(str(art / "weights.safetensors"), framework="pt") as fh:
+        meta = fh.metadata()
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+    for k, t in tensors.items():  # same shapes, other numbers: a valid file the manifest never vouched for
+        if t.is_floating_point():
+            tensors[k] = t * 0 + 0.5
+    save_file(tensors, str(tmp_path / "swapped.safetensors"), metadata=meta)
+    _swap_after_verifying(monkeypatch, artifact_module, "weights.safetensors", art,
+                          (tmp_path / "swapped.safetensors").read_bytes())
+    with pytest.raises(ArtifactError, match="altered after saving"):
+        finlite.load(art)

@@ -284,3 +284,42 @@ def test_killed_score_leaves_no_output_and_the_next_run_cleans_up(point: str, ex
     assert run.returncode == 0, run.stderr
     assert f"warning: {LEFTOVER}: {str(out.parent / leftover)!r}" in run.stderr
     assert hidden(out.parent) == [] and len(pd.read_csv(out)) == 300
+
+
+def test_a_leftover_name_with_an_impossible_pid_is_no_crash(teacher_dir: Path, tmp_path: Path) -> None:
+    """A name like a leftover's whose PID does not fit the system's pid type (planted, or from a
+    foreign system) must not crash every later write to that folder with an OverflowError."""
+    target = Path(shutil.copytree(teacher_dir, tmp_path / "art"))
+    huge = tmp_path / f".art.tmp-{2**64}-0123abcd"
+    huge.mkdir()
+    huge_file = tmp_path / f".o.csv.{2**64}-0123abcd.tmp"
+    huge_file.write_text("x")
+    assert _paths.clean_leftovers(target) == [f"{LEFTOVER}: {str(huge)!r}"]
+    assert _paths.clean_file_leftovers(tmp_path) == [f"{LEFTOVER}: {str(huge_file)!r}"]
+    assert finlite.load(target).manifest["role"]
+
+
+SIGN_SCRIPT = ("import sys; from finlite.signing import sign_artifact; sign_artifact(sys.argv[1], sys.argv[2])")
+
+
+@pytest.mark.parametrize("point", ["signature-writing", "before-swap", "exchanged"])
+def test_a_killed_sign_leaves_a_loadable_artifact(point: str, exported_dir: Path, tmp_path: Path) -> None:
+    """'finlite sign' killed at any instant: the artifact still loads (unsigned, or signed), and
+    no temporary file is left inside it (which would make every reader refuse it)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    target = Path(shutil.copytree(exported_dir, tmp_path / "art"))
+    private = ed25519.Ed25519PrivateKey.generate()
+    key = tmp_path / "k.pem"
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    run = subprocess.run([sys.executable, "-c", SIGN_SCRIPT, str(target), str(key)],
+                         env={**os.environ, _paths.KILL_ENV: point}, capture_output=True, text=True, timeout=120)
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    assert finlite.load(target, verify_key=False).manifest["files"]
+    run = subprocess.run([sys.executable, "-c", SIGN_SCRIPT, str(target), str(key)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert hidden(tmp_path) == [] and (target / "signature.json").is_file()
+    assert finlite.load(target, verify_key=private.public_key()).manifest["files"]

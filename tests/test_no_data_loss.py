@@ -86,6 +86,15 @@ def test_score_never_writes_over_its_input(force: list[str], exported_dir: Path,
     assert book.read_bytes() == before and link.read_bytes() == before
 
 
+def test_score_never_writes_over_the_trusted_key(exported_dir: Path, book: Path, tmp_path: Path) -> None:
+    key = tmp_path / "signer.pub.pem"
+    key.write_text("-----BEGIN PUBLIC KEY-----\n(the signer's key)\n-----END PUBLIC KEY-----\n")
+    before = key.read_bytes()
+    code, out = invoke(["score", exported_dir, book, "-o", key, "--verify-key", key, "--force", "-q"])
+    assert code == 2 and f"-o {str(key)!r} is the --verify-key file {str(key)!r}" in out
+    assert key.read_bytes() == before
+
+
 def test_score_file_refuses_its_input_and_the_artifact(exported_dir: Path, book: Path) -> None:
     before, artifact = book.read_bytes(), snapshot(exported_dir)
     with pytest.raises(ConfigError, match="is the input file"):
@@ -107,6 +116,18 @@ def test_score_force_replaces_only_a_regular_file(exported_dir: Path, book: Path
     code, out = invoke(["score", exported_dir, book, "-o", done, "--force", "-q"])
     assert code == 0, out
     assert pd.read_csv(done).shape[0] == 40 and done.stat().st_mode & 0o777 == 0o600
+
+
+def test_score_cleans_only_its_own_output_leftovers(exported_dir: Path, book: Path, tmp_path: Path) -> None:
+    """A file of the user's that merely looks like another output's leftover stays; this output's goes."""
+    dead = 999999999  # above the kernel's largest PID: no live process has it
+    mine = tmp_path / f".notes.txt.{dead}-0123abcd.tmp"
+    mine.write_text("the user's own file")
+    ours = tmp_path / f".scores.csv.{dead}-4567cdef.tmp"
+    ours.write_text("half-written scores")
+    code, out = invoke(["score", exported_dir, book, "-o", tmp_path / "scores.csv", "-q"])
+    assert code == 0, out
+    assert mine.read_text() == "the user's own file" and not ours.exists()
 
 
 # -- --force replaces only artifact folders ---------------------------------------------------------

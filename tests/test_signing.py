@@ -156,7 +156,10 @@ def test_export_after_signing_needs_the_key(art: Path, keys: dict, german_csv: P
     result = runner.invoke(app, ["export", str(art), "--data", str(german_csv), "--int8", "--key", str(private)])
     assert result.exit_code == 0, result.output
     assert "(re-signed)" in result.output
-    assert snapshot(art)["signature.json"] != before["signature.json"]
+    # The signature covers the manifest as it is now (a re-export in the same second writes the same
+    # bytes, hence the same signature, so comparing with the old signature would be flaky).
+    signed = json.loads((art / "signature.json").read_text())["manifest_file_sha256"]
+    assert signed == hashlib.sha256((art / "manifest.json").read_bytes()).hexdigest()
     art_loaded = finlite.load(art, verify_key=public)
     assert "onnx_int8" in art_loaded.manifest["export"]
     assert Predictor(art, variant="int8", verify_key=public).cutoff > 0
@@ -202,3 +205,64 @@ def test_compress_verifies_the_teacher(teacher_dir: Path, german_csv: Path, keys
     assert result.exit_code == 2, result.output
     assert "is not signed (it has no signature.json)" in result.output
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("with_verify_key", [False, True])
+def test_export_never_re_signs_files_swapped_in_during_the_export(art: Path, keys: dict, german_csv: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   with_verify_key: bool) -> None:
+    """A writer racing 'export --key' must not get its edits signed: the export re-signs only the
+    artifact it verified and loaded, or refuses."""
+    import finlite.workflow
+    from finlite.export import export_artifact
+    from tests.test_artifact_trust import rehash
+
+    private, public = keys["ed25519"]
+    sign_artifact(art, private)
+    real = finlite.workflow.prepare_like
+
+    def racing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        # While the parity check runs, the attacker raises the cut-off (approving nearly everyone),
+        # re-hashes the manifest and drops the signature it just voided.
+        (art / "signature.json").unlink()
+        rehash(art, lambda m: m.update(cutoff=0.99))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(finlite.workflow, "prepare_like", racing)
+    with pytest.raises(ArtifactError, match="is not signed" if with_verify_key else "not the pinned"):
+        export_artifact(art, german_csv, key=private, verify_key=public if with_verify_key else None)
+    with pytest.raises(ArtifactError, match="not signed"):  # the forgery was not signed with the key
+        finlite.load(art, verify_key=public)
+
+
+def test_sign_signs_only_the_manifest_it_verified(art: Path, keys: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A manifest swapped in between the check and the signing is never signed: what is signed
+    (and put in place) is the manifest that was verified."""
+    from finlite import _manifest
+    from tests.test_artifact_trust import rehash
+
+    private, public = keys["ed25519"]
+    cutoff = json.loads((art / "manifest.json").read_text())["cutoff"]
+    real = _manifest._verify_open  # every verification ends here
+
+    def racing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real(*args, **kwargs)
+        rehash(art, lambda m: m.update(cutoff=0.99))  # the attacker's manifest, self-consistent
+        return result
+
+    monkeypatch.setattr(_manifest, "_verify_open", racing)
+    sign_artifact(art, private)
+    monkeypatch.undo()
+    assert finlite.load(art, verify_key=public).cutoff == cutoff != 0.99
+
+
+def test_sign_through_a_link_to_the_artifact(art: Path, keys: dict) -> None:
+    """Readers accept a link to the artifact folder; signing through it signs the folder, and keeps the link."""
+    private, public = keys["ed25519"]
+    link = art.parent / "current"
+    link.symlink_to(art.name)
+    result = runner.invoke(app, ["sign", str(link), "--key", str(private)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and (art / "signature.json").is_file()
+    assert finlite.load(link, verify_key=public).manifest["files"]
+    assert sorted(p.name for p in art.parent.iterdir()) == ["current", "student"]

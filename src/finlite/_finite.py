@@ -42,6 +42,9 @@ def shown(value: Any, limit: int = 40) -> str:
         text = repr(value)
     elif isinstance(value, (float, np.floating)):
         text = repr(float(value))
+    elif isinstance(value, int) and value.bit_length() > 13_000:
+        # str() refuses an int of more than 4,300 digits (ValueError): describe it instead.
+        text = f"a{' negative' if value < 0 else 'n'} integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     else:
         text = str(value)
     return text if len(text) <= limit else f"{text[:limit - 12]}… ({len(text)} characters)"

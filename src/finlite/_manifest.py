@@ -247,7 +247,21 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
             if parity is not None and (not isinstance(parity, dict) or not finite_number(parity.get("tolerance", 0.0))
                                        or not finite_number(parity.get("max_abs_diff", 0.0))):
                 raise bad(f"'export.{key}.parity'", "is not an object with finite tolerance and max_abs_diff")
+            # The counts evaluate compares against (check_served_model): whole numbers, never text.
+            against = record.get("against_float")
+            if key == "onnx_int8" and "file" in record and against is None:  # export always measures it
+                raise bad(f"'export.{key}.against_float'", "is missing, so the int8 model cannot be checked "
+                          "against the float model")
+            if (parity is not None and not _count(parity.get("max_flips", 0))) or (against is not None and (
+                    not isinstance(against, dict) or not finite_number(against.get("max_abs_diff"))
+                    or not _count(against.get("flips")))):
+                raise bad(f"'export.{key}'", "holds a parity record whose max_flips, max_abs_diff or flips is not "
+                          "a finite number (a non-negative whole number for counts)")
     return manifest
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1 << 53
 
 
 def _check_pin(manifest: Mapping[str, Any], pin: str, where: str) -> None:
@@ -442,7 +456,7 @@ def swap_in(tmp: Path, out: Path) -> None:
 
 
 def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping[str, Any], *,
-                   sign_with: Any = None) -> dict[str, Any]:
+                   sign_with: Any = None, verify_key: Any = None, manifest_sha256: str | None = None) -> dict[str, Any]:
     """Add (or replace) files and top-level manifest fields of a verified artifact, atomically.
 
     The folder is copied to a temporary sibling ``.NAME.tmp-<pid>-<tag>``, amended there,
@@ -452,11 +466,18 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
 
     A signed artifact is re-signed with ``sign_with`` (a private key: PEM path or loaded key)
     in the staged copy before the swap; without a key a signed artifact is refused (ArtifactError).
+    ``verify_key`` and ``manifest_sha256`` are checked as :func:`read_verified` does: a caller
+    that loaded the artifact first (export) pins the digest it loaded, so what it re-signs is
+    the artifact it checked, not one swapped in meanwhile. The staged copy is made from the
+    bytes just verified, never by copying the folder as it is by then.
     """
     from finlite import _paths
 
+    # A link to the artifact (which readers accept) names the folder the user means: amend that
+    # folder, staged beside it, and leave the link as it is (swap_in never replaces a link).
+    path = os.path.realpath(path) if os.path.islink(path) else path
     _paths.clean_leftovers(path)  # restores the artifact if a killed swap had moved it aside
-    root, manifest = read_verified(path)
+    root, manifest = read_verified(path, verify_key=verify_key, manifest_sha256=manifest_sha256)
     if sign_with is None and os.path.lexists(root / SIGNATURE):
         # Amending changes manifest.json, which voids the signature: re-sign or refuse, never drop it silently.
         raise ArtifactError(f"Artifact {str(root)!r} is signed ({SIGNATURE}); changing it would void the signature. "
@@ -464,7 +485,9 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
                             "nothing was written.")
     staged = _paths.new_temp_dir(root)
     try:
-        shutil.copytree(root, staged, dirs_exist_ok=True)
+        for name in manifest["files"]:  # re-read and re-checked: only verified bytes are (re-)signed
+            if name not in files:
+                (staged / name).write_bytes(read_listed(root, manifest, name))
         _paths.kill_point("writing")
         for name, data in files.items():
             (staged / name).write_bytes(data)

@@ -20,8 +20,9 @@ Tests inject kills with the environment variable ``FINLITE_TEST_KILL_AT=<point>`
 :func:`kill_point`); unset, each point costs one comparison. The points: ``writing`` (the new
 folder half written), ``before-swap`` (written, nothing moved), ``exchanged`` (swapped, old not yet
 deleted), ``old-moved`` and ``new-moved`` (between the fallback's two renames, and after them),
-``removing-old`` (old folder half deleted), ``score-writing`` (one chunk of score output written)
-and ``score-before-rename`` (output complete under its temporary name).
+``removing-old`` (old folder half deleted), ``score-writing`` (one chunk of score output written),
+``score-before-rename`` (output complete under its temporary name) and ``signature-writing``
+(``signature.json`` written under its temporary name in the staged copy).
 
 Limit: a writer is judged alive by its PID (``kill(pid, 0)``). A leftover written from another PID
 namespace (another container sharing the folder) carries a PID that means nothing here: when no
@@ -314,7 +315,7 @@ def pid_alive(pid: int) -> bool:
         return True
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # OverflowError: past any pid_t, no process has it
         return False
     except OSError:  # EPERM: it exists, owned by someone else
         return True

@@ -18,6 +18,7 @@ from finlite.errors import DataError
 __all__ = ["check_preprocessor_spec", "finite_number"]
 
 _FORMAT = "finlite.preprocessor/1"
+_F32_MAX = 3.4028234663852886e38  # the largest float32, as finlite._finite.F32_MAX
 
 
 def finite_number(value: Any) -> bool:
@@ -64,6 +65,11 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
         if not finite_number(std) or std <= 0:
             raise bad(f"numeric field {name!r} has std {std!r}; the scale must be a finite number above zero "
                       "(a zero scale would make every score NaN)")
+        if not abs((item["median"] - item["mean"]) / std) <= _F32_MAX:
+            # A missing value is imputed with the median: standardised beyond float32 it would reach
+            # the model as infinity. Training never writes this (|median - mean| <= the scale).
+            raise bad(f"numeric field {name!r} has median {item['median']!r} so far from its mean {item['mean']!r} "
+                      f"(scale {std!r}) that an imputed missing value would overflow float32")
         if not isinstance(item.get("indicator"), bool):
             raise bad(f"numeric field {name!r} has indicator {item.get('indicator')!r}, not true or false")
         names.append(name)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from safetensors import safe_open
+from safetensors.torch import load as safetensors_load
 from safetensors.torch import save_file
 
 from finlite import _paths
@@ -192,11 +192,14 @@ def load(path: str | Path, *, verify_key: Any = None, manifest_sha256: str | Non
         spec = parse_json_bytes(read_listed(root, manifest, PREPROCESSOR), str(root / PREPROCESSOR), "preprocessor")
         check_preprocessor_spec(spec, str(root / PREPROCESSOR), manifest.get("schema"))
         preprocessor = Preprocessor.from_dict(spec, str(root / PREPROCESSOR))
-        plan = PruningPlan.load(root / PLAN) if PLAN in files else None
-        model = load_weights(manifest["model"], root / WEIGHTS)
+        # Every file is used from the bytes read (and hashed) once more here, never re-opened by
+        # path: a file swapped in after read_verified (or a link planted then) is never used.
+        plan = PruningPlan.from_dict(parse_json_bytes(read_listed(root, manifest, PLAN), str(root / PLAN), "pruning plan"),
+                                     str(root / PLAN)) if PLAN in files else None
+        model = load_weights(manifest["model"], root / WEIGHTS, data=read_listed(root, manifest, WEIGHTS))
         if OOF in files:
-            with safe_open(str(root / OOF), framework="pt") as fh:
-                model.set_oof(fh.get_tensor("oof_logits").numpy())  # type: ignore[operator]
+            oof = safetensors_load(read_listed(root, manifest, OOF))
+            model.set_oof(oof["oof_logits"].numpy())  # type: ignore[operator]
     except (DataError, ConfigError) as exc:
         raise ArtifactError(f"Artifact {str(root)!r} could not be read: {exc}") from exc
     return Artifact(path=root, manifest=manifest, model=model, preprocessor=preprocessor, plan=plan)

@@ -403,7 +403,8 @@ def _served_line(served: dict[str, Any]) -> str:
             f"{served['rows']} rows: max |Δp| {served['max_abs_diff']:.1e}, {served['flips']} decisions flipped")
     int8 = served.get("int8")
     if int8:
-        line += f"; {int8['file']} within its export record ({int8['flips']} flips against float)"
+        line += (f"; {int8['file']} agrees with the int8 form of the weights (max |Δp| {int8['max_abs_diff']:.1e}, "
+                 f"{int8['flips']} decisions flipped)")
     return line
 
 
@@ -571,6 +572,8 @@ def score(
     from finlite.runtime.batch import score_file
 
     _check_options(threads=("--threads", threads))
+    # The trusted key is an input too (score_file checks the data file and the artifact).
+    _paths.check_not_input(output, {"--verify-key file": verify_key}, "-o")
     _limits.check_count(chunk_rows, "--chunk-rows", low=1, high=_MAX_CHUNK_ROWS,
                         fix="Memory use grows with the chunk; the default is 65536.")
     predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=threads or _limits.available_cores(),

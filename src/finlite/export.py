@@ -514,5 +514,8 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
                                    "against_float": {"max_abs_diff": effect.max_abs_diff, "flips": effect.flips,
                                                      "auc_float": roc_auc(y, p_float),
                                                      "auc_int8": roc_auc(y, p_int8.astype(np.float64))}}
-    amend_artifact(art.path, files, {"export": record}, sign_with=private)
+    # Pinned to the manifest loaded above: a folder changed during the parity check is refused,
+    # so the key never signs what was not verified (and the ONNX files match the weights beside them).
+    amend_artifact(art.path, files, {"export": record}, sign_with=private, verify_key=verify_key,
+                   manifest_sha256=art.manifest["manifest_sha256"])
     return record

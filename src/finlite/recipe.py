@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -38,6 +37,8 @@ import numpy as np
 import torch
 import yaml
 
+from finlite._finite import shown
+from finlite._spec import finite_number
 from finlite._util import closest, dump_json, write_text_atomic
 from finlite.compress.distill import (
     Distillation,
@@ -219,6 +220,21 @@ def _locations(text: str) -> dict[tuple[Any, ...], int]:
     return out
 
 
+def _huge_int(data: Any) -> tuple[tuple[Any, ...], int] | None:
+    """The key path and value of the first integer too large for a float (YAML reads 10**400
+    written out as an int), or None. A loop, not recursion: the data may nest deeply."""
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, Mapping):
+            stack.extend(((*path, k), v) for k, v in reversed(list(value.items())))
+        elif isinstance(value, (list, tuple)):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1023:
+            return path, value
+    return None
+
+
 class _Where:
     """Formats "recipe.yaml, line 7 (steps[1].sparsity)" for error messages."""
 
@@ -335,6 +351,10 @@ class Recipe:
         if not isinstance(data, Mapping):
             raise ConfigError(f"{where()} must be a mapping with 'steps' (and optionally 'gates', 'name'); "
                               f"got {type(data).__name__}.")
+        huge = _huge_int(data)
+        if huge is not None:  # checked here once: every numeric check below would raise OverflowError on it
+            raise ConfigError(f"{where(*huge[0])} holds {shown(huge[1])}, an integer too large for a number; a "
+                              "recipe's numbers are small, e.g. 0.005 or 30.")
         for key in data:
             if key not in TOP_KEYS:
                 raise ConfigError(f"Unknown key {key!r} at {where(key)}.{closest(str(key), TOP_KEYS)} "
@@ -390,8 +410,8 @@ class Recipe:
                     raise ConfigError(f"Gate {metric!r} at {where('gates', metric, key)} cannot use max_drop (it is "
                                       f"not compared with the teacher); use min or max. max_drop works for: "
                                       f"{', '.join(DROP_METRICS)}.")
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                    raise ConfigError(f"Gate limit at {where('gates', metric, key)} must be a number; got {value!r}.")
+                if not finite_number(value):  # an int too large for a float (10**400) is not finite either
+                    raise ConfigError(f"Gate limit at {where('gates', metric, key)} must be a number; got {shown(value)}.")
             gates.append(Gate(metric=str(metric), **{k: float(v) for k, v in spec.items()}))
         return cls(steps=steps, gates=gates, name=str(data.get("name") or ""),
                    description=str(data.get("description") or ""))
@@ -406,6 +426,9 @@ class Recipe:
             raise ConfigError(f"{source} is not valid YAML: {exc}") from None
         except RecursionError:
             raise ConfigError(f"{source} nests lists or mappings too deeply to be a recipe.") from None
+        except ValueError as exc:  # PyYAML's int() of a number of more than 4,300 digits
+            raise ConfigError(f"{source} holds a number too long to read ({exc}); a recipe's numbers are short, "
+                              "e.g. 0.005 or 30.") from None
         return cls.from_dict(data, source, _locations(text))
 
     @classmethod

@@ -34,8 +34,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from finlite._manifest import MANIFEST, SIGNATURE, parse_json_bytes, read_member, verify_artifact
-from finlite._paths import clean_file_leftovers, new_temp_file
+from finlite._manifest import MANIFEST, SIGNATURE, parse_json_bytes, read_member
+from finlite._paths import clean_file_leftovers, kill_point, new_temp_file
 from finlite._util import dump_json
 from finlite.errors import ArtifactError, ConfigError
 
@@ -207,7 +207,8 @@ def write_signature(folder: str | Path, key: Any) -> dict[str, Any]:
     """Sign ``folder/manifest.json`` as it is now and write ``folder/signature.json`` atomically.
 
     Used on a staged folder by ``amend_artifact(..., sign_with=key)`` (re-signing after an
-    export) and by :func:`sign_artifact`. Returns the record written.
+    export) and by :func:`sign_artifact`, both on a staged copy made from verified bytes.
+    Returns the record written.
     """
     from finlite._manifest import MAX_MANIFEST_BYTES
 
@@ -223,6 +224,7 @@ def write_signature(folder: str | Path, key: Any) -> dict[str, Any]:
             fh.write(dump_json(record))
             fh.flush()
             os.fsync(fh.fileno())
+        kill_point("signature-writing")
         os.replace(tmp, root / SIGNATURE)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -235,15 +237,22 @@ def sign_artifact(path: str | Path, key: Any) -> dict[str, Any]:
 
     The artifact is verified first (hashes, confinement); an existing signature is replaced.
     The signature covers the exact ``manifest.json`` bytes, which hold the sha256 of every file.
+    The signed copy is staged from the verified bytes and swapped in like any amendment
+    (:func:`finlite._manifest.amend_artifact`): a kill at any instant leaves the artifact loadable
+    at its path, with no temporary file inside it, and only the manifest that was verified is signed.
 
     Raises:
         ArtifactError: the artifact does not verify.
         ConfigError: the key is unusable.
     """
+    from finlite._manifest import amend_artifact
+
     private = load_private_key(key)  # a bad key fails before anything is read or written
     clean_file_leftovers(path, SIGNATURE)  # an earlier 'finlite sign' that was killed (reported on stderr)
-    root, _, _ = verify_artifact(path, verify_key=False)
-    return write_signature(root, private)
+    # verify_key=False: signing vouches for the content; a FINLITE_VERIFY_KEY must not block it.
+    amend_artifact(path, {}, {}, sign_with=private, verify_key=False)
+    where = Path(path) / SIGNATURE
+    return parse_json_bytes(read_member(Path(path), SIGNATURE, MAX_SIGNATURE_BYTES), str(where), "signature")
 
 
 # -- verifying ---------------------------------------------------------------------------------

@@ -41,6 +41,15 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
                 "tree_method": "hist"},
 }
 MAX_ROUNDS, PATIENCE = 1000, 100
+# LightGBM parameters of an imported file that the out-of-fold refit never takes: the task and
+# class count (the header's binary objective is used), and anything that reads or writes files,
+# opens network connections or picks a device.
+_LGB_NOT_REFIT = frozenset({
+    "objective", "num_class", "task", "linear_tree", "device_type", "gpu_platform_id", "gpu_device_id", "gpu_use_dp",
+    "num_gpu", "tree_learner", "num_machines", "machines", "machine_list_filename", "local_listen_port", "time_out",
+    "input_model", "output_model", "output_result", "forcedsplits_filename", "forcedbins_filename",
+    "initscore_filename", "valid", "data", "snapshot_freq", "saved_feature_importance_type",
+})
 
 
 def check_folds(folds: Any, y: np.ndarray | None = None, option: str = "--folds") -> int:
@@ -221,8 +230,13 @@ def import_booster(
     if library == "lightgbm":
         skip = {"num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees", "num_round", "num_rounds",
                 "num_boost_round", "n_estimators", "max_iter", "early_stopping_round", "metric"}
-        params = {k: v for k, v in booster.params.items() if k not in skip}
+        params = {k: v for k, v in booster.params.items() if k not in skip and k not in _LGB_NOT_REFIT}
         params.update({"verbose": -1, "num_threads": 2})
+        # The refit trains the binary model the header declares (checked by check_booster); the
+        # parameters section is free text, and a multiclass, regression or ranking objective
+        # there would crash the OOF step or store meaningless out-of-fold scores.
+        declared = re.search(rb"^objective=([A-Za-z_]+)", raw, re.MULTILINE)
+        params["objective"] = declared.group(1).decode() if declared else "binary"
         rounds = booster.num_trees()
         settings = {"rounds": rounds, "from": "the model file's parameters"}
     else:

@@ -133,6 +133,9 @@ class PruningPlan:
                                   scores=[float(s) for s in raw["scores"]], pruned=sorted(raw["pruned"]))
             except (KeyError, TypeError, ValueError) as exc:
                 raise ConfigError(f"{where}: field {exc} is missing or malformed.") from exc
+            except OverflowError:  # float() of an integer beyond 1e308 written out in digits
+                raise ConfigError(f"{where}: 'scores' holds an integer too large for a number; scores must be finite "
+                                  "numbers. Fix the edited value or make the plan again with --save-plan.") from None
             if not all(math.isfinite(v) for v in layer.scores):
                 raise ConfigError(f"{where}: 'scores' holds a NaN or infinite value; scores must be finite numbers.")
             layer.validate(where)
@@ -179,6 +182,11 @@ class PruningPlan:
         except json.JSONDecodeError as exc:
             raise ConfigError(f"Cannot read pruning plan {str(file)!r}: it is not valid JSON ({exc}). Pass the JSON "
                               "file written by 'finlite compress --save-plan'.") from None
+        except ConfigError:  # a ValueError too: raised above with its own message
+            raise
+        except ValueError as exc:  # json's int() of a number of more than 4,300 digits
+            raise ConfigError(f"Cannot read pruning plan {str(file)!r}: it holds a number too long to read ({exc}). "
+                              "Pass the JSON file written by 'finlite compress --save-plan'.") from None
         except RecursionError:
             raise ConfigError(f"Pruning plan {str(file)!r} nests too deeply to be a plan; pass the JSON file "
                               "written by 'finlite compress --save-plan'.") from None

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finlite._finite import F32_MAX, frame_row, table_value_error, value_bounds
+from finlite._finite import F32_MAX, frame_row, shown, table_value_error, value_bounds
 from finlite._keys import label_key
 from finlite._util import closest
 from finlite.errors import DataError
@@ -134,15 +134,20 @@ def numeric_column(series: pd.Series, column: str, source: str,
     refused too (the bounds of :func:`finlite._finite.value_bounds`, shared with the runtime
     encoder). Typed boolean columns become 0/1, as training always did.
     """
+    if getattr(series.dtype, "kind", "") in ("M", "m", "c"):
+        # pandas would read dates and durations as nanoseconds and drop an imaginary part: a number
+        # in the wrong unit would be scored. The Arrow path refuses these types too.
+        raise DataError(f"Numeric column {column!r} in {source} has type {series.dtype}; the model needs plain numbers "
+                        "there. Convert the column to the number it stood for in training (e.g. days as a float).")
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        parsed = pd.to_numeric(series, errors="coerce")
-        bad = parsed.isna() & series.notna() & (series.astype("string").str.strip() != "")
+        texts, parsed = _to_numeric(series)
+        bad = parsed.isna() & series.notna() & (texts.astype("string").str.strip() != "")
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
-                f"Numeric column {column!r} in {source} holds the text {series.iloc[row]!r} at "
+                f"Numeric column {column!r} in {source} holds the text {shown(series.iloc[row])} at "
                 f"{frame_row(series.index, row)} ({int(bad.sum())} such rows); fix or blank those values, or "
                 "declare the column categorical."
             )
@@ -155,6 +160,26 @@ def numeric_column(series: pd.Series, column: str, source: str,
         raise table_value_error(column, source, series.iloc[row], frame_row(series.index, row), int(rows.size),
                                 standardised=standardise if abs(values[row]) <= F32_MAX else None)
     return values
+
+
+def _to_numeric(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``pd.to_numeric(series, errors="coerce")`` and the series it parsed. pandas raises
+    OverflowError on a Python int beyond float64 (``10**400`` in an object column), so such ints
+    are read as ±inf instead, and refused as not finite like the text ``"1e309"``."""
+    try:
+        return series, pd.to_numeric(series, errors="coerce")
+    except OverflowError:
+        series = series.map(_int_as_float, na_action="ignore")
+        return series, pd.to_numeric(series, errors="coerce")
+
+
+def _int_as_float(value: Any) -> Any:
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            return np.inf if value > 0 else -np.inf
+    return value
 
 
 def _pick_positive(keys: Sequence[str], counts: dict[str, int]) -> tuple[str, str]:
@@ -301,7 +326,7 @@ def infer_schema(
             numeric_column(series, name, source)  # refuses inf/1e300 here, where rows are the file's rows
             num_cols.append(name)
         else:
-            parsed = pd.to_numeric(series, errors="coerce")
+            parsed = _to_numeric(series)[1]
             share = parsed.notna().sum() / max(series.notna().sum(), 1)
             if share == 1.0:
                 numeric_column(series, name, source)  # text such as "1e309" parses to inf: refused

@@ -63,11 +63,46 @@ def save_weights(model: FinliteModel, path: str | Path) -> dict[str, int]:
     return counts
 
 
-def load_weights(model_config: Mapping[str, Any], path: str | Path) -> FinliteModel:
-    """Rebuild a model from its config and a safetensors file written by :func:`save_weights`."""
+class _VerifiedBytes:
+    """The part of ``safe_open``'s interface :func:`load_weights` uses, over bytes already hashed."""
+
+    def __init__(self, data: bytes, path: str | Path) -> None:
+        from safetensors.torch import load as load_bytes
+
+        try:  # the safetensors header: 8 bytes of little-endian length, then JSON
+            size = int.from_bytes(data[:8], "little")
+            meta = json.loads(data[8:8 + size]).get("__metadata__") or {}
+            self._tensors = load_bytes(data)
+        except Exception as exc:  # noqa: BLE001 - any malformed content is the same error
+            raise ArtifactError(f"{str(path)!r} is not a readable safetensors file ({exc}); save the model "
+                                "again.") from None
+        self._meta = meta
+
+    def __enter__(self) -> _VerifiedBytes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def metadata(self) -> dict[str, str]:
+        return self._meta
+
+    def keys(self) -> list[str]:
+        return list(self._tensors)
+
+    def get_tensor(self, key: str) -> torch.Tensor:
+        return self._tensors[key]
+
+
+def load_weights(model_config: Mapping[str, Any], path: str | Path, data: bytes | None = None) -> FinliteModel:
+    """Rebuild a model from its config and a safetensors file written by :func:`save_weights`.
+
+    ``data``, when given, is the file's content already read and verified (``path`` then only
+    names it in messages): the model is built from exactly the bytes that were hashed.
+    """
     model = build_model(dict(model_config))
     state: dict[str, torch.Tensor] = {}
-    with safe_open(str(path), framework="pt") as fh:
+    with (safe_open(str(path), framework="pt") if data is None else _VerifiedBytes(data, path)) as fh:
         sparse, storage = _read_meta(fh.metadata() or {}, path)
         for key in fh.keys():
             if key.endswith(_MASK_SUFFIX):

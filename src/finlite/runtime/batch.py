@@ -163,7 +163,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     # temporary files that killed runs left in the output folder.
     _paths.check_not_input(dst, {"input file": src, "artifact": getattr(predictor, "path", None)}, "-o")
     _paths.check_replaceable_file(dst, overwrite=overwrite, option="-o")
-    _paths.clean_file_leftovers(dst.parent)
+    # Only this output's leftovers: the folder may be the user's own, with files of any name.
+    _paths.clean_file_leftovers(dst.parent, dst.name)
     if chunk_rows < 1:
         raise DataError(f"--chunk-rows must be a positive number of rows; got {chunk_rows}.")
     in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -165,17 +166,21 @@ class Encoder:
             self._fail(errors, FieldError(index, name, "expected a number, got a boolean (send 1 or 0 if that is "
                                                        "what it means)", "type"))
             return math.nan
-        if isinstance(value, (int, float, np.integer, np.floating)):
+        if isinstance(value, (int, float, np.integer, np.floating, Decimal)):
+            # A Decimal (from a database driver) reads as the Arrow and pandas paths read it:
+            # NaN is missing, Infinity and 1e400 are refused below as not finite.
             try:
                 return float(value)
             except OverflowError:
                 return math.inf
+            except ValueError:  # Decimal("sNaN") cannot become a float
+                pass
         if isinstance(value, str):
             text = value.strip()
             if not text:
                 return math.nan
             try:
-                return float(text)
+                return _text_number(text)
             except ValueError:
                 pass
             self._fail(errors, FieldError(index, name, f"expected a number, got the text {value!r}", "type"))
@@ -279,7 +284,7 @@ class Encoder:
                     if v is None:
                         continue
                     try:
-                        float(v)
+                        _text_number(v)
                     except ValueError:
                         bad = sum(1 for w in values if w is not None and not _parses(w))
                         raise DataError(
@@ -303,9 +308,18 @@ def _arrow_value_error(column: Any, values: np.ndarray, name: str, mean: float, 
                              scope=f" in rows {first_row}–{first_row + len(values) - 1}")
 
 
+def _text_number(text: str) -> float:
+    """``float(text)`` for the spellings Arrow and pandas parse too. Python's float() also takes
+    digit separators ("1_000") and non-ASCII digits ("١٢"), which the table paths refuse as
+    text: refused here as well, so every path agrees (and Arrow's failure is named, not raw)."""
+    if "_" in text or not text.isascii():
+        raise ValueError(text)
+    return float(text)
+
+
 def _parses(text: str) -> bool:
     try:
-        float(text)
+        _text_number(text)
     except ValueError:
         return False
     return True
