@@ -266,3 +266,19 @@ def test_sign_through_a_link_to_the_artifact(art: Path, keys: dict) -> None:
     assert link.is_symlink() and (art / "signature.json").is_file()
     assert finlite.load(link, verify_key=public).manifest["files"]
     assert sorted(p.name for p in art.parent.iterdir()) == ["current", "student"]
+
+
+def test_evaluate_holds_the_baseline_to_the_same_key(art: Path, keys: dict, teacher_dir: Path,
+                                                    german_csv: Path) -> None:
+    private, public = keys["ed25519"]
+    sign_artifact(art, private)
+    result = runner.invoke(app, ["evaluate", str(art), str(german_csv), "--baseline", str(teacher_dir),
+                                 "--no-timing", "--verify-key", str(public)])
+    assert result.exit_code == 2, result.output
+    assert str(teacher_dir) in result.output and "not signed" in result.output
+    signed_teacher = art.parent / "teacher"
+    shutil.copytree(teacher_dir, signed_teacher)
+    sign_artifact(signed_teacher, private)
+    result = runner.invoke(app, ["evaluate", str(art), str(german_csv), "--baseline", str(signed_teacher),
+                                 "--no-timing", "--verify-key", str(public)])
+    assert result.exit_code == 0, result.output

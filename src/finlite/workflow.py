@@ -485,7 +485,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         metrics, _ = model_evidence(art.model, x, y, art.cutoff, timing=timing)
         return {"split": split, "rows": int(len(y)), "artifact": str(art.path), "model": metrics,
                 "served_model": served}
-    base = baseline if isinstance(baseline, Artifact) else load(baseline)
+    # The same trust as the artifact: with a key, the baseline must be signed by it too.
+    base = baseline if isinstance(baseline, Artifact) else load(baseline, verify_key=verify_key)
     x_base = base.preprocessor.transform(rows, table.source)
     report = compare_models(base.model, art.model, x, y, art.cutoff, timing=timing, split=split, x_teacher=x_base)
     report["artifact"], report["baseline"] = str(art.path), str(base.path)
