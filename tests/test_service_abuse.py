@@ -255,10 +255,25 @@ def test_an_internal_error_is_a_500_with_an_error_line(predictor: Predictor, rec
                         raise_server_exceptions=False)
     response = client.post("/predict", json=record, headers={"X-Request-ID": "r-crash"})
     assert response.status_code == 500 and "no decision was made (request r-crash)" in response.json()["detail"]
+    assert "the model failed while scoring (RuntimeError: boom)" in response.json()["detail"]
     lines = _audit(audit_path)
     assert len(lines) == 1 and "score" not in lines[0]
     assert {k: lines[0][k] for k in ("event", "status", "request_id", "error")} == {
-        "event": "error", "status": 500, "request_id": "r-crash", "error": "internal error; see the server log"}
+        "event": "error", "status": 500, "request_id": "r-crash",
+        "error": "the model failed while scoring (RuntimeError: boom); see the server log"}
+
+
+def test_an_unwritable_audit_log_delivers_no_decision(predictor: Predictor, record: dict, tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    client = TestClient(create_app(predictor, audit=audit), raise_server_exceptions=False)
+    full = os.open("/dev/full", os.O_WRONLY)  # every write fails with ENOSPC, as on a full disk
+    os.dup2(full, audit._fd)
+    os.close(full)
+    response = client.post("/predict", json=record, headers={"X-Request-ID": "r-disk"})
+    audit.close()
+    assert response.status_code == 500 and "score" not in response.json()
+    assert response.json()["detail"].startswith("the audit log could not be written (No space left on device); "
+                                                "no decision was made (request r-disk)")
 
 
 # -- over a real socket: keep-alive after errors ----------------------------------------------------

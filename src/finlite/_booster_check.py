@@ -25,6 +25,7 @@ import re
 import struct
 from typing import Any
 
+from finlite._util import StrictJSONError, strict_json_loads
 from finlite.errors import ConfigError
 
 __all__ = ["MAX_BOOSTER_BYTES", "MAX_DEPTH", "check_booster"]
@@ -352,19 +353,10 @@ def _decode_json(raw: bytes) -> Any:
         elif byte in (0x5D, 0x7D):
             depth -= 1
 
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in items:
-            if key in out:
-                raise _Bad(f"key {key[:40]!r} appears twice in one object")
-            out[key] = value
-        return out
-
-    def constant(name: str) -> float:
-        raise _Bad(f"it holds the non-standard JSON value {name}")
-
     try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant)
+        return strict_json_loads(raw.decode("utf-8"))
+    except StrictJSONError as exc:
+        raise _Bad(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise _Bad(f"it is not UTF-8 JSON (byte {exc.start})") from None
     except json.JSONDecodeError as exc:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from finlite._spec import finite_number
-from finlite._util import dump_json, sha256_file
+from finlite._util import dump_json, sha256_file, strict_json_loads
 from finlite.errors import ArtifactError, ConfigError
 
 __all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "amend_artifact", "check_manifest", "manifest_digest", "read_listed",
@@ -150,19 +150,6 @@ def _hash_member(root: Path, name: str, dir_fd: int | None, cap: int) -> str:
     return digest.hexdigest()
 
 
-def _refuse_constant(value: str) -> Any:
-    raise ValueError(f"{value} is not a number JSON allows (NaN and Infinity are refused)")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"the key {key!r} appears twice in one object")
-        out[key] = value
-    return out
-
-
 def parse_json_bytes(data: bytes, where: str, what: str) -> Any:
     """Strict JSON from bytes: UTF-8 only, no NaN/Infinity, no duplicate keys, bounded nesting.
 
@@ -176,7 +163,7 @@ def parse_json_bytes(data: bytes, where: str, what: str) -> Any:
                             f"it is not a finlite {what}: the artifact is damaged or was replaced. "
                             "Re-create the artifact.") from None
     try:
-        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+        return strict_json_loads(text)
     except RecursionError:
         raise ArtifactError(f"{where!r} nests JSON too deeply to be a finlite {what}; re-create the artifact.") from None
     except ValueError as exc:  # JSONDecodeError is a ValueError, as are the hooks' refusals

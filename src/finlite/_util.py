@@ -63,6 +63,34 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise
 
 
+class StrictJSONError(ValueError):
+    """JSON that parses but is not plain data: a NaN/Infinity literal or a key given twice."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise StrictJSONError(f"{name} is not a number JSON allows (NaN and Infinity are refused)")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise StrictJSONError(f"the key {key[:40]!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def strict_json_loads(text: str) -> Any:
+    """``json.loads`` for files finlite must trust: no NaN/Infinity literals, no duplicate keys
+    (which a reader could resolve differently from the writer).
+
+    Raises:
+        StrictJSONError: such a literal or key; json.JSONDecodeError (also a ValueError): not JSON;
+            RecursionError: nested deeper than the interpreter allows (callers bound it).
+    """
+    return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+
+
 def dump_json(obj: Any) -> str:
     """Canonical JSON used for every file finlite writes: sorted keys, 2-space indent."""
     return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"

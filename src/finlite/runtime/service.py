@@ -56,6 +56,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 
 from finlite._finite import value_bounds
+from finlite._limits import available_cores
 from finlite.errors import ConfigError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
@@ -142,13 +143,6 @@ class ServeSettings:
         return Predictor(self.artifact, verify_key=self.verify_key, manifest_sha256=self.manifest_sha256)
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def check_settings(settings: ServeSettings) -> ServeSettings:
     """Validate the options of ``serve``; returns the settings with the digest normalised.
 
@@ -161,7 +155,7 @@ def check_settings(settings: ServeSettings) -> ServeSettings:
     if not low <= settings.max_body_bytes <= high:
         raise ConfigError(f"--max-body-bytes {settings.max_body_bytes} is outside {low} (1 KiB) to {high} (64 MiB); "
                           f"the default {MAX_BODY_BYTES} (1 MiB) fits a batch of about 1,000 records.")
-    cores = _cores()
+    cores = available_cores()
     if not 1 <= settings.workers <= cores:
         raise ConfigError(f"--workers {settings.workers} is outside 1 to {cores} (the cores this process may use); "
                           "each worker is a process scoring on one core.")
@@ -393,6 +387,15 @@ class _PredictEndpoint:
         await send({"type": "http.response.body", "body": body})
 
 
+def _model_errors() -> tuple[type[BaseException], ...]:
+    """What ONNX Runtime raises when a model fails at run time (its own classes are not
+    RuntimeError subclasses), plus RuntimeError itself."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
+
+    names = ("Fail", "InvalidArgument", "RuntimeException", "EPFail", "NotImplemented")
+    return (RuntimeError, *(getattr(ort_state, n) for n in names if isinstance(getattr(ort_state, n, None), type)))
+
+
 class _ScoringApp(FastAPI):
     """FastAPI with ``POST /predict`` dispatched before the middleware stack.
 
@@ -433,6 +436,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     encoder = predictor.encoder
     explain_record = predictor.explain_record
     clock = _Clock()
+    model_errors = _model_errors()
     too_large = orjson.dumps({"detail": f"request body is larger than {max_body_bytes} bytes"})
     unauthorized_body = orjson.dumps({"detail": "missing or wrong bearer token"})
     meta_body = orjson.dumps(meta, default=str)
@@ -604,14 +608,20 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                              "type": "type"}])
         # 128 random bits, as uuid4 has, without building a UUID object.
         request_id = given_id or os.urandom(16).hex()
+        # The two ways a valid request can still fail: the audit line cannot be written (a full
+        # disk), or ONNX Runtime fails inside the model. Either way no decision is delivered, the
+        # caller gets an ordinary 500 (the connection stays usable) and the server log has the
+        # traceback. Anything else is a bug and propagates to the server's own error handling.
         try:
             return await score(request_id, payload)
-        except Exception:
-            # Never a dropped connection, never a decision: log it, tell the caller, keep serving.
-            log.exception("request %s failed", request_id)
-            audit_error(request_id, 500, "internal error; see the server log")
-            return answer(500, orjson.dumps({"detail": f"internal error, no decision was made (request "
-                                                       f"{request_id}); see the server log"}), request_id)
+        except OSError as exc:
+            failure = f"the audit log could not be written ({exc.strerror or exc})"
+        except model_errors as exc:
+            failure = f"the model failed while scoring ({type(exc).__name__}: {str(exc)[:200]})"
+        log.exception("request %s: %s", request_id, failure)
+        audit_error(request_id, 500, f"{failure}; see the server log")
+        return answer(500, orjson.dumps({"detail": f"{failure}; no decision was made (request {request_id}); "
+                                                   "see the server log"}), request_id)
 
     record_schema = _record_schema(predictor)
     body_schema = {"oneOf": [record_schema, {
