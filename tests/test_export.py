@@ -128,14 +128,15 @@ def test_parity_collects_every_problem() -> None:
     assert short.problems == ["the exported model returned 3 values for 5 rows"]
 
 
-def test_boosted_teachers_and_unknown_kinds_are_refused() -> None:
+def test_unknown_kinds_are_refused() -> None:
+    # (Boosted teachers export as tree ensembles: tests/test_boosted_export.py.)
     class Custom(FinliteModel):
         kind = "custom"
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x.sum(1)
 
-    with pytest.raises(ExportError, match="'custom' model has no ONNX export.*distil them"):
+    with pytest.raises(ExportError, match="'custom' model has no ONNX export.*distil it"):
         to_onnx(Custom())
 
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 import finlite
 from finlite.cli import app
-from finlite.data.preprocess import Preprocessor
+from finlite.data.preprocess import Encoding, Preprocessor
 from finlite.data.schema import Schema
 from finlite.errors import ArtifactError, DataError
 from finlite.runtime import Encoder, Predictor, RecordErrors
@@ -115,45 +115,64 @@ def test_unexported_or_tampered_artifacts_are_refused(teacher_dir: Path, exporte
 _CATS = ["a", "b", " c ", "", None, "zz-unseen", 3, 3.0]
 
 
+_MONEY_TEXT = ["$60,000.00 ", "-$1,234.50", "(1,234.50)", "$-5", " 12 ", None, "", "1e3", "$0.99", "7,000", "$.5"]
+_ENCODINGS = [Encoding(), Encoding(max_categories=2, min_category_count=2),
+              Encoding(max_categories=2, min_category_count=3, high_cardinality="target", smoothing=0.0),
+              Encoding(max_categories=3, min_category_count=2, high_cardinality="onehot")]
+
+
 @st.composite
 def _tables(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
     n_train = draw(st.integers(5, 30))
     n_score = draw(st.integers(1, 20))
     num = st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False), st.integers(-1000, 1000))
     text_cat = st.sampled_from(["a", "b", " c ", "", None, "zz"])
+    city = st.sampled_from(["a", "b", " c ", "d", "e", "f", "g", "", None])
 
     def frame(n: int, unseen: bool) -> pd.DataFrame:
         cats = st.sampled_from(["a", "b", " c ", "", None, "new"] if unseen else ["a", "b", " c ", "", None])
         return pd.DataFrame({
             "x1": draw(st.lists(num, min_size=n, max_size=n)),
             "x2": draw(st.lists(st.floats(-5, 5, allow_nan=False), min_size=n, max_size=n)),
+            "amt": pd.Series(draw(st.lists(st.sampled_from(_MONEY_TEXT), min_size=n, max_size=n)), dtype=object),
             "colour": pd.Series(draw(st.lists(cats, min_size=n, max_size=n)), dtype=object),
             "code": draw(st.lists(st.sampled_from([1, 2, 3, None]), min_size=n, max_size=n)),
             "grade": pd.Series(draw(st.lists(text_cat, min_size=n, max_size=n)), dtype=object),
+            # Many values for a small table: weight of evidence / target / capped one-hot by the budget.
+            "city": pd.Series(draw(st.lists(st.one_of(city, st.just("unseen-city")) if unseen else city,
+                                            min_size=n, max_size=n)), dtype=object),
+            "y": draw(st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n)),
         })
 
     train = frame(n_train, False)
     train.loc[0, ["x1", "x2"]] = [1.0, 0.5]  # every numeric column has a value somewhere
+    train.loc[0, "amt"] = "$1.00"
     return train, frame(n_score, True)
 
 
 @settings(max_examples=60, deadline=None)
-@given(_tables())
-def test_encoder_equals_the_preprocessor(tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+@given(_tables(), st.sampled_from(_ENCODINGS))
+def test_encoder_equals_the_preprocessor(tables: tuple[pd.DataFrame, pd.DataFrame], encoding: Encoding) -> None:
+    """The runtime encoder (records and Arrow) equals the pandas Preprocessor for every encoding:
+    rare values in the other bucket, weight of evidence / target encoding, money text."""
     train, score = tables
-    schema = Schema(target="y", positive="1", negative="0", numeric=("x1", "x2"),
-                    categorical=("colour", "code", "grade"))
-    pre = Preprocessor(schema).fit(train)
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x1", "x2", "amt"),
+                    categorical=("colour", "code", "grade", "city"), money=("amt",))
+    pre = Preprocessor(schema, encoding).fit(train)
     expected = pre.transform(score)
     encoder = Encoder(pre.to_dict())
     assert encoder.n_features == pre.n_features
+    features = list(schema.features)
     records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-               for r in score.to_dict("records")]
+               for r in score[features].to_dict("records")]
     np.testing.assert_array_equal(encoder.encode_records(records)[0], expected)
-    arrow = pa.Table.from_pandas(score.astype({"colour": "string", "grade": "string"}), preserve_index=False)
+    arrow = pa.Table.from_pandas(score.astype({"colour": "string", "grade": "string", "city": "string",
+                                               "amt": "string"}), preserve_index=False)
     np.testing.assert_array_equal(encoder.encode_arrow(arrow), expected)
     as_text = pa.Table.from_pandas(score.astype("string"), preserve_index=False)  # CSV reads everything as text
-    np.testing.assert_allclose(encoder.encode_arrow(as_text)[:, :2], expected[:, :2], rtol=1e-6)
+    np.testing.assert_allclose(encoder.encode_arrow(as_text)[:, :3], expected[:, :3], rtol=1e-6)
+    again = Preprocessor.from_dict(json.loads(json.dumps(pre.to_dict())))  # through the JSON file's form
+    np.testing.assert_array_equal(again.transform(score), expected)
 
 
 # -- batch scoring -------------------------------------------------------------------------------

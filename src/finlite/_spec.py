@@ -10,6 +10,7 @@ non-finite centre, turns every score into NaN or infinity.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,13 @@ from finlite.errors import DataError
 
 __all__ = ["check_preprocessor_spec", "finite_number"]
 
-_FORMAT = "finlite.preprocessor/1"
+_FORMAT = "finlite.preprocessor/2"
+_FORMATS = ("finlite.preprocessor/1", _FORMAT)  # version 1: one-hot over every training value
+_ENCODINGS = ("onehot", "woe", "target")
+_PARSES = ("number", "money")
+# Most values one categorical column may list (kept + other): a training split of 900,000 rows has
+# fewer; far more is a forged file meant to exhaust memory.
+MAX_VALUES = 5_000_000
 _F32_MAX = 3.4028234663852886e38  # the largest float32, as finlite._finite.F32_MAX
 
 
@@ -37,9 +44,13 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
     """Refuse a preprocessor spec whose numbers or names cannot encode records correctly.
 
     Checked: every numeric field has a text ``name``, finite ``median`` and ``mean``, a finite
-    ``std`` above zero and a boolean ``indicator``; every categorical field has a text ``name``
-    and a list of distinct text ``categories``; feature names are unique; the lists agree with
-    the spec's own schema (and with ``manifest_schema``, the artifact manifest's, when given).
+    ``std`` above zero, a boolean ``indicator`` and a known ``parse`` rule; every categorical field
+    has a text ``name``, a known ``encoding`` and lists of distinct text ``categories`` and
+    ``other`` values (disjoint, at most 5,000,000 together); a weight-of-evidence / target field
+    has one finite ``values`` entry per category (within float32) and a finite ``default``;
+    the ``encoding`` settings are in range; feature names are unique; the lists agree with the
+    spec's own schema (and with ``manifest_schema``, the artifact manifest's, when given).
+    Version 1 files (only names and categories) pass as one-hot fields.
 
     Raises:
         DataError: naming ``source``, the field and the value, and how to fix it.
@@ -48,8 +59,11 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
         return DataError(f"{source} is not usable: {what}. The file is damaged or was edited; re-create the "
                          "artifact (or re-fit the preprocessor).")
 
-    if not isinstance(spec, Mapping) or spec.get("format") != _FORMAT:
+    if not isinstance(spec, Mapping) or spec.get("format") not in _FORMATS:
         raise DataError(f"{source} is not a finlite preprocessor (expected format {_FORMAT!r}).")
+    v1 = spec["format"] == _FORMATS[0]
+    if not v1:
+        _check_encoding(spec.get("encoding"), bad)
     numeric, categorical, schema = spec.get("numeric"), spec.get("categorical"), spec.get("schema")
     if not isinstance(numeric, list) or not isinstance(categorical, list) or not isinstance(schema, Mapping):
         raise bad("'numeric' and 'categorical' must be lists and 'schema' an object")
@@ -72,6 +86,8 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
                       f"(scale {std!r}) that an imputed missing value would overflow float32")
         if not isinstance(item.get("indicator"), bool):
             raise bad(f"numeric field {name!r} has indicator {item.get('indicator')!r}, not true or false")
+        if item.get("parse", "number") not in _PARSES:
+            raise bad(f"numeric field {name!r} has parse rule {item.get('parse')!r:.40}, not one of {', '.join(_PARSES)}")
         names.append(name)
     for i, item in enumerate(categorical):
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item["name"]:
@@ -79,12 +95,33 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
         name, categories = item["name"], item.get("categories")
         if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
             raise bad(f"categorical field {name!r} has categories {categories!r:.80}, not a list of text values")
-        if len(set(categories)) != len(categories):
+        other = item.get("other", [])
+        if not isinstance(other, list) or not all(isinstance(c, str) for c in other):
+            raise bad(f"categorical field {name!r} has other values {other!r:.80}, not a list of text values")
+        if len(categories) + len(other) > MAX_VALUES:
+            raise bad(f"categorical field {name!r} lists {len(categories) + len(other):,} values, more than the "
+                      f"{MAX_VALUES:,} finlite accepts")
+        if len(set(categories).union(other)) != len(categories) + len(other):
             raise bad(f"categorical field {name!r} lists a category twice")
+        kind = item.get("encoding", "onehot")
+        if kind not in _ENCODINGS or (v1 and kind != "onehot"):
+            raise bad(f"categorical field {name!r} has encoding {kind!r:.40}, not one of {', '.join(_ENCODINGS)}")
+        if kind != "onehot":
+            values, default = item.get("values"), item.get("default")
+            if not isinstance(values, list) or len(values) != len(categories):
+                raise bad(f"categorical field {name!r} needs one number in 'values' per category")
+            for value in (*values, default):
+                if not finite_number(value) or abs(value) > _F32_MAX:
+                    raise bad(f"categorical field {name!r} has the {kind} value {value!r:.40}, not a finite number "
+                              "within float32")
         names.append(name)
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    # Counted in one pass: names.count per name is quadratic, hours on a forged file of 10^5 fields.
+    repeated = sorted(n for n, k in Counter(names).items() if k > 1)
     if repeated:
         raise bad(f"field name(s) {', '.join(map(repr, repeated))} appear more than once")
+    money = schema.get("money", [])
+    if not isinstance(money, list) or not set(money) <= set(names[:len(numeric)]):
+        raise bad(f"its schema's money columns {money!r:.80} are not among its numeric fields")
     for kind, listed in (("numeric", names[:len(numeric)]), ("categorical", names[len(numeric):])):
         declared = schema.get(kind, [])
         if list(declared) != listed:
@@ -92,3 +129,20 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
         if manifest_schema is not None and list(manifest_schema.get(kind, [])) != listed:
             raise bad(f"its {kind} fields {listed} differ from the artifact manifest's schema "
                       f"{list(manifest_schema.get(kind, []))}")
+
+
+def _check_encoding(encoding: Any, bad: Any) -> None:
+    """The ``encoding`` block of a version 2 file: the settings of :class:`finlite.data.preprocess.Encoding`."""
+    if not isinstance(encoding, Mapping):
+        raise bad("'encoding' must be an object")
+    bounds = {"max_categories": (1, 100_000), "min_category_count": (1, 2**31 - 1), "folds": (2, 20),
+              "seed": (0, 2**32 - 1)}
+    for key, (low, high) in bounds.items():
+        value = encoding.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise bad(f"encoding {key} is {value!r:.40}, not a whole number from {low:,} to {high:,}")
+    if encoding.get("high_cardinality") not in ("woe", "target", "onehot"):
+        raise bad(f"encoding high_cardinality is {encoding.get('high_cardinality')!r:.40}, not woe, target or onehot")
+    smoothing = encoding.get("smoothing")
+    if not finite_number(smoothing) or not 0 <= smoothing <= 1e9:
+        raise bad(f"encoding smoothing is {smoothing!r:.40}, not a finite number from 0 to 1e9")

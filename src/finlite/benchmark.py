@@ -1,8 +1,8 @@
 """``finlite bench``: how fast an artifact scores on this CPU, per backend, side by side.
 
 For each artifact (and an optional baseline, usually the teacher) and each backend it can run
-on -- torch eager (or the boosting library's own predict for a GBDT), ONNX Runtime fp32 and
-ONNX Runtime int8 when exported -- it measures in one process:
+on -- torch eager (or the boosting library's own predict for a GBDT), ONNX Runtime fp32 (for a
+GBDT: its exported tree ensemble) and ONNX Runtime int8 when exported -- it measures in one process:
 
 - batch-1 latency p50/p99 from a raw record (a dict: encoding included) and from an already
   encoded numeric vector;
@@ -11,6 +11,8 @@ ONNX Runtime int8 when exported -- it measures in one process:
 Records are real rows of the artifact's test split when its training table can be found,
 otherwise synthetic rows drawn from the preprocessor's statistics (the result says which).
 The CPU model and its instruction-set features are recorded, because int8 results depend on them.
+Speed-ups over a baseline compare deployed with deployed: each backend of the artifact against
+the baseline's ONNX Runtime fp32 backend (the Predictor on its exported model) when it has one.
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ def _records(art: Artifact, n: int, seed: int) -> tuple[list[dict[str, Any]], st
         records = []
         for _ in range(n):
             rec: dict[str, Any] = {s.name: float(s.mean + s.std * rng.standard_normal()) for s in pre.numeric_}
-            rec.update({c.name: c.categories[int(rng.integers(len(c.categories)))] for c in pre.categorical_})
+            # A column whose training values were all rare has no kept category: one of its rare ones.
+            rec.update({c.name: (c.categories or c.other or [None])[int(rng.integers(len(c.categories or c.other or [None])))]
+                        for c in pre.categorical_})
             records.append(rec)
         return records, f"{n} synthetic rows (training table not found)"
 
@@ -138,7 +142,13 @@ def bench(artifact: str | Path, baseline: str | Path | None = None, *, n_records
     out: dict[str, Any] = {"cpu": cpu_info(), "versions": package_versions(("torch", "onnxruntime", "numpy")), "batch": batch, "repeats": repeats,
                            "artifacts": results}
     if baseline is not None:
-        base = results[1]["backends"][0]
+        # Deployed against deployed: the baseline as served (the Predictor on its exported ONNX model,
+        # a boosted teacher's tree ensemble included) when it is exported; else as it runs in memory.
+        base_backends = results[1]["backends"]
+        base = next((b for b in base_backends if b["backend"] == "onnxruntime fp32"), base_backends[0])
+        if base is base_backends[0] and len(base_backends) == 1:
+            out["baseline_hint"] = (f"the baseline is not exported, so it is timed in memory ({base['backend']}); run "
+                                    "'finlite export BASELINE' to compare deployed with deployed")
         out["speedup_over_baseline"] = {
             b["backend"]: {"record_p50": base["record"]["p50_us"] / b["record"]["p50_us"],
                            "vector_p50": base["vector"]["p50_us"] / b["vector"]["p50_us"],
@@ -172,7 +182,8 @@ def render_bench(result: dict[str, Any]) -> str:
     cpu = result["cpu"]
     lines.append(f"CPU: {cpu['model']} ({cpu['cores']} cores); ISA: {' '.join(cpu['isa']) or 'unknown'}")
     lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items()))
-    if "hint" in result:
-        lines.append(f"hint: {result['hint']}")
+    for key in ("hint", "baseline_hint"):
+        if key in result:
+            lines.append(f"hint: {result[key]}")
     return "\n".join(lines)
 

@@ -123,10 +123,19 @@ def _progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
-def _train_config(epochs: int, quiet: bool) -> Any:
+def _train_progress(quiet: bool) -> bool:
+    # Training steps report on a terminal (a bar) and elsewhere (a line per epoch on stderr, so
+    # a long job in CI or a scheduler's log is never silent); --quiet turns both off.
+    return not quiet
+
+
+def _train_config(epochs: int, quiet: bool, batch_size: int | None = None) -> Any:
     from finlite.training import TrainConfig
 
-    return TrainConfig(epochs=epochs, progress=_progress(quiet))
+    return TrainConfig(epochs=epochs, batch_size=batch_size, progress=_train_progress(quiet))
+
+
+BatchSize = Annotated[int | None, typer.Option(help="Rows per training step. Default: by the training rows, 64 up to 32,768 rows, then about rows/512 as a power of two, at most 4,096 (1,024 at 720,000 rows).")]
 
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars.")]
@@ -151,17 +160,29 @@ def train(
     cutoff: Annotated[float, typer.Option(help="Decision cut-off on P(positive): scores at or above it are flagged.")] = 0.5,
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
     epochs: Annotated[int, typer.Option(help="Most training epochs (early stopping usually ends sooner).")] = 200,
+    batch_size: BatchSize = None,
+    max_categories: Annotated[int, typer.Option(help="Most one-hot columns per categorical column; a column with more distinct values is high-cardinality (see --high-cardinality).")] = 50,
+    min_category_count: Annotated[int, typer.Option(help="Fewest training rows a category needs for its own one-hot column or weight of evidence; rarer values share an 'other' column (one-hot) or take the prior.")] = 10,
+    high_cardinality: Annotated[str, typer.Option(help="Encoding of columns with more than --max-categories values: 'woe' (weight of evidence), 'target' (smoothed target rate), both fitted out of fold on the training split, or 'onehot' (the most frequent values, the rest 'other').")] = "woe",
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Train a teacher model on a labelled table and save it as an artifact directory."""
+    from finlite.data.preprocess import HIGH_CARDINALITY, MAX_CATEGORIES, Encoding
     from finlite.workflow import train as run
 
-    _check_options(seed=("--seed", seed), count=("--epochs", epochs))
+    _check_options(seed=("--seed", seed), count=("--epochs", epochs), count2=("--batch-size", batch_size),
+                   count3=("--min-category-count", min_category_count))
+    _limits.check_count(max_categories, "--max-categories", high=MAX_CATEGORIES)
+    if high_cardinality not in HIGH_CARDINALITY:
+        raise ConfigError(f"--high-cardinality must be one of {', '.join(HIGH_CARDINALITY)}; got {high_cardinality!r}.")
+    encoding = Encoding(max_categories=max_categories, min_category_count=min_category_count,
+                        high_cardinality=high_cardinality, seed=seed)
 
     outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical, drop=drop,
                   date_column=date_column, model=model, hidden=_widths(hidden, "--hidden"), seed=seed,
-                  cutoff=cutoff, config=_train_config(epochs, quiet), out=out, overwrite=force)
+                  cutoff=cutoff, config=_train_config(epochs, quiet, batch_size), out=out, overwrite=force,
+                  encoding=encoding)
     m, schema = outcome.metrics["test"], outcome.data.schema
     typer.echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
                f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")
@@ -209,7 +230,7 @@ def compress(
     teacher: Annotated[Path, typer.Argument(help="Teacher artifact directory (from 'finlite train').")],
     data: Annotated[Path, typer.Argument(help="The table the teacher was trained on (same rows, any format).")],
     out: Annotated[Path | None, typer.Option(help="Directory to write the student artifact to (not needed with --dry-run).")] = None,
-    student_width: Annotated[str, typer.Option(help="Student hidden widths, comma-separated, e.g. 16 or 32,16.")] = "16",
+    student_width: Annotated[str | None, typer.Option(help="Student hidden widths, comma-separated, e.g. 16 or 32,16. Default: 16 below 100,000 training rows, 128,64 from there.")] = None,
     sparsity: Annotated[float, typer.Option(help="Share of weights (or, with --structured, hidden neurons) to prune; 0 skips pruning.")] = 0.5,
     structured: Annotated[bool, typer.Option("--structured/--unstructured", help="Remove whole neurons (the layers shrink) or single weights (stored sparsely).")] = False,
     scope: Annotated[str, typer.Option(help="'layer': each layer pruned to --sparsity; 'global': all layers ranked together.")] = "layer",
@@ -225,11 +246,14 @@ def compress(
     budget: Annotated[float, typer.Option(help="Time budget of --search, in seconds.")] = 300.0,
     objective: Annotated[str, typer.Option(help="What --search picks among the candidates that pass: 'smallest' or 'fastest'.")] = "smallest",
     epochs: Annotated[int | None, typer.Option(help="Most epochs of each distillation and fine-tuning run (default: finlite's).")] = None,
+    batch_size: BatchSize = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the teacher's).")] = None,
     no_timing: Annotated[bool, typer.Option("--no-timing", help="Skip latency measurement, so two identical runs write identical reports.")] = False,
     force: Force = False,
     quiet: Quiet = False,
     verify_key: VerifyKey = None,
+    engine: Annotated[str, typer.Option(help="Where --search runs its candidates: 'local' (this process) or 'ray' (one Ray task per distilled student; pip install 'finlite[ray]').")] = "local",
+    address: Annotated[str | None, typer.Option(help="With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379). Default: a local Ray on this machine's cores.")] = None,
 ) -> None:
     """Distil a teacher into a small student, prune it, fine-tune it, and report both side by side.
 
@@ -241,8 +265,15 @@ def compress(
     from finlite.workflow import compress as run
 
     _check_options(seed=("--seed", seed), count=("--epochs", epochs), positive=("--temperature", temperature),
-                   positive2=("--budget", budget))
+                   positive2=("--budget", budget), count2=("--batch-size", batch_size))
     _check_compress_paths(teacher, data, out, plan=plan, recipe=recipe, save_plan=save_plan)
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"--engine must be 'local' or 'ray'; got {engine!r}.")
+    if (engine == "ray" or address is not None) and not search:
+        raise ConfigError(f"{'--engine ray' if engine == 'ray' else '--address'} distributes the candidates of "
+                          "--search; add --search (with --engine ray), or drop it.")
+    if address is not None and engine != "ray":
+        raise ConfigError("--address names the Ray cluster of --engine ray; add --engine ray, or drop --address.")
     source: Any = teacher
     if verify_key is not None:  # the teacher is verified once; every step then uses this loaded copy
         from finlite.artifact import load
@@ -260,7 +291,7 @@ def compress(
             raise ConfigError("Missing --out: name the directory to write the student artifact to.")
         _compress_recipe(source, data, out, recipe=recipe, preset=preset, search=search, budget=budget,
                          objective=objective, epochs=epochs, seed=seed, force=force, quiet=quiet,
-                         timing=not no_timing)
+                         timing=not no_timing, batch_size=batch_size, engine=engine, address=address)
         return
     if out is None and not dry_run:
         raise ConfigError("Missing --out: name the directory to write the student artifact to (or use --dry-run).")
@@ -269,11 +300,11 @@ def compress(
     pruning = MagnitudePruning(sparsity=sparsity, granularity="neuron" if structured else "weight",
                                norm=norm, scope=scope)
     ready = PruningPlan.load(plan) if plan is not None else None
-    config, fine_tune = _compress_training(epochs, quiet)
-    outcome = run(source, data, student_hidden=_widths(student_width, "--student-width"),
+    outcome = run(source, data, student_hidden=None if student_width is None else _widths(student_width, "--student-width"),
                   distillation=Distillation(temperature=temperature, alpha=alpha), pruning=pruning, plan=ready,
                   seed=seed, out=None if dry_run else out, overwrite=force, plan_only=dry_run,
-                  progress=_progress(quiet), config=config, fine_tune=fine_tune, timing=not no_timing)
+                  progress=_train_progress(quiet), train_overrides=_compress_training(epochs, batch_size),
+                  timing=not no_timing)
     if outcome.plan is not None:
         if save_plan is not None:
             outcome.plan.save(save_plan)
@@ -300,35 +331,37 @@ def _check_compress_paths(teacher: Path, data: Path, out: Path | None, *, plan: 
         _paths.check_writable_file(save_plan, "--save-plan", expect_json_format=PLAN_FORMAT)
 
 
-def _compress_training(epochs: int | None, quiet: bool) -> tuple[Any, Any]:
-    """finlite's distillation and fine-tuning defaults, with --epochs as the cap of both."""
-    from dataclasses import replace
-
-    from finlite.workflow import DISTILL_TRAINING, FINE_TUNING
-
-    progress = _progress(quiet)
-    cap = {"epochs": epochs} if epochs is not None else {}  # 0 is refused by TrainConfig, not read as "default"
-    return replace(DISTILL_TRAINING, progress=progress, **cap), replace(FINE_TUNING, progress=progress, **cap)
+def _compress_training(epochs: int | None, batch_size: int | None) -> dict[str, Any]:
+    """Overrides of finlite's distillation and fine-tuning defaults (which follow the training
+    rows, see workflow.default_training): --epochs caps both, --batch-size sets both."""
+    overrides: dict[str, Any] = {}
+    if epochs is not None:  # 0 is refused by TrainConfig, not read as "default"
+        overrides["epochs"] = epochs
+    if batch_size is not None:
+        overrides["batch_size"] = batch_size
+    return overrides
 
 
 def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | None, preset: str | None, search: bool,
                      budget: float, objective: str, epochs: int | None, seed: int | None, force: bool,
-                     quiet: bool, timing: bool = True) -> None:
+                     quiet: bool, timing: bool = True, batch_size: int | None = None, engine: str = "local",
+                     address: str | None = None) -> None:
     """The --recipe / --preset / --search branch of ``compress``: run, print, exit 1 on a failed gate."""
 
     from finlite.recipe import Recipe, load_preset
     from finlite.workflow import compress_with_recipe, recipe_summary
 
-    progress = _progress(quiet)
-    config, fine_tune = _compress_training(epochs, quiet)
+    progress = _train_progress(quiet)
+    overrides = _compress_training(epochs, batch_size)
     spec = Recipe.load(recipe) if recipe is not None else load_preset(preset) if preset is not None else None
     if search:
         from finlite.search import search_students
 
         # With --recipe or --preset, the search keeps that recipe's gates.
-        found = search_students(teacher, data, budget_s=budget, objective=objective, seed=seed, config=config,
-                                fine_tune=fine_tune, out=out, overwrite=force, progress=progress,
-                                gates=spec.gates if spec is not None else None)
+        found = search_students(teacher, data, budget_s=budget, objective=objective, seed=seed,
+                                train_overrides=overrides, out=out, overwrite=force, progress=progress,
+                                gates=spec.gates if spec is not None else None,
+                                engine="ray" if engine == "ray" else "serial", address=address, timing=timing)
         typer.echo(found.summary())
         if found.outcome is None:
             typer.echo("no candidate passed every gate on the validation split; nothing was written", err=True)
@@ -338,7 +371,7 @@ def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | Non
     if spec is None:  # unreachable: the caller passes one of recipe, preset, search
         raise ConfigError("Name a --recipe, a --preset or --search.")
     echo = (lambda i, n, msg: typer.echo(msg, err=True)) if not quiet else None
-    outcome = compress_with_recipe(teacher, data, spec, seed=seed, config=config, fine_tune=fine_tune, out=out,
+    outcome = compress_with_recipe(teacher, data, spec, seed=seed, train_overrides=overrides, out=out,
                                    overwrite=force, progress=progress, on_step=echo, timing=timing)
     typer.echo(recipe_summary(outcome.result))
     if outcome.model is None:
@@ -535,8 +568,8 @@ def export(
         typer.echo(json.dumps(record, indent=2, sort_keys=True))
         return
     typer.echo(f"parity on the {record['split']} split ({record['rows']} rows, cut-off {record['cutoff']:g}):")
-    for key in ("onnx", "onnx_int8"):
-        entry = record.get(key)
+    for part in ("onnx", "onnx_int8"):  # not `key`: that is the signing key, reported below
+        entry = record.get(part)
         if entry is None:
             continue
         if "file" not in entry:
@@ -560,32 +593,67 @@ def score(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write ids, score and decision: .csv or .parquet.")],
     id_column: Annotated[list[str] | None, typer.Option("--id-column", help="Column to copy through to the output (repeat for several).")] = None,
     chunk_rows: Annotated[int, typer.Option(help="Rows read, scored and written at a time (memory stays flat).")] = 65536,
-    threads: Annotated[int | None, typer.Option(help="ONNX Runtime threads (default: all cores).")] = None,
+    threads: Annotated[int | None, typer.Option(help="Scoring threads, each encoding and scoring a whole chunk on one core while the file is read and written alongside (default: all cores).")] = None,
     int8: Annotated[bool, typer.Option("--int8", help="Score with model_int8.onnx instead of model.onnx.")] = False,
     force: Force = False,
     quiet: Quiet = False,
     verify_key: VerifyKey = None,
     manifest_sha256: ManifestPin = None,
+    engine: Annotated[str, typer.Option(help="'local' (this machine) or 'ray': Ray Data reads the file in blocks and an actor pool scores them, one Predictor per actor (pip install 'finlite[ray]').")] = "local",
+    address: Annotated[str | None, typer.Option(help="With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379). Default: start a local Ray on this machine's cores.")] = None,
+    workers: Annotated[int | None, typer.Option(help="With --engine ray: scoring actors, one core each (default: every CPU of the cluster).")] = None,
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores."""
     from finlite.runtime import Predictor
     from finlite.runtime.batch import score_file
 
-    _check_options(threads=("--threads", threads))
+    _check_options(threads=("--threads", threads), count=("--workers", workers))
     # The trusted key is an input too (score_file checks the data file and the artifact).
     _paths.check_not_input(output, {"--verify-key file": verify_key}, "-o")
     _limits.check_count(chunk_rows, "--chunk-rows", low=1, high=_MAX_CHUNK_ROWS,
                         fix="Memory use grows with the chunk; the default is 65536.")
-    predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=threads or _limits.available_cores(),
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"--engine must be 'local' or 'ray'; got {engine!r}.")
+    if engine == "local" and (address is not None or workers is not None):
+        raise ConfigError(f"{'--address' if address is not None else '--workers'} applies to --engine ray only; "
+                          "add --engine ray, or drop it (use --threads to size a local run).")
+    if engine == "ray":
+        if threads is not None:
+            raise ConfigError("--threads sizes a local run; with --engine ray each actor scores on one thread "
+                              "and --workers sets how many actors there are.")
+        _score_on_ray(artifact, input, output, id_columns=id_column or [], chunk_rows=chunk_rows, int8=int8,
+                      force=force, quiet=quiet, verify_key=verify_key, manifest_sha256=manifest_sha256,
+                      address=address, workers=workers)
+        return
+    # One ONNX Runtime thread per call: parallelism comes from the scoring threads, one chunk each.
+    predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=1,
                           verify_key=verify_key, manifest_sha256=manifest_sha256)
-    # One chunk held as read (about 32 bytes a cell), encoded (float32) and scored, before any is read.
+    scorers = threads or _limits.available_cores()
+    # Up to two chunks per scoring thread in flight, each held as read (about 32 bytes a cell),
+    # plus each thread's encoded buffer (float32) and the scores.
     enc = predictor.encoder
-    _limits.check_memory(chunk_rows * (len(enc.fields) * 32 + enc.n_features * 4 + 16),
-                         f"--chunk-rows {chunk_rows:,}", "use a smaller --chunk-rows (the default is 65536)")
+    _limits.check_memory(chunk_rows * (2 * scorers * (len(enc.fields) * 32 + 16) + scorers * enc.n_features * 4),
+                         f"--chunk-rows {chunk_rows:,} with {scorers} scoring thread(s)",
+                         "use a smaller --chunk-rows (the default is 65536) or fewer --threads")
     summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
-                         progress=_progress(quiet), overwrite=force)
+                         progress=_progress(quiet), overwrite=force, workers=scorers)
     typer.echo(f"scored {summary.rows:,} rows in {summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s); "
                f"{summary.positives:,} at or above the cut-off {predictor.cutoff:g}; wrote {summary.output}")
+
+
+def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: list[str], chunk_rows: int, int8: bool,
+                  force: bool, quiet: bool, verify_key: Path | None, manifest_sha256: str | None, address: str | None,
+                  workers: int | None) -> None:
+    """``score --engine ray``: the same output as the local run, scored by a Ray actor pool."""
+    from finlite.runtime.ray_engine import score_file_ray
+
+    summary = score_file_ray(artifact, source, output, id_columns=id_columns, chunk_rows=chunk_rows,
+                             variant="int8" if int8 else "fp32", address=address, workers=workers,
+                             verify_key=verify_key, manifest_sha256=manifest_sha256, overwrite=force,
+                             progress=_progress(quiet))
+    typer.echo(f"scored {summary.rows:,} rows on Ray ({summary.workers} actors) in {summary.seconds:.2f} s "
+               f"({summary.rows_per_second:,.0f} rows/s); {summary.positives:,} at or above the cut-off; "
+               f"wrote {summary.output}")
 
 
 @app.command()
@@ -654,6 +722,40 @@ def datasets_path(name: Annotated[str, typer.Argument(help="Dataset name from 'f
     from finlite import datasets
 
     typer.echo(str(datasets.path(name)))
+
+
+@datasets_app.command("synth")
+@_friendly
+def datasets_synth(
+    rows: Annotated[int, typer.Option(help="Loans in the portfolio (1 to 10,000,000,000).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .parquet (or .csv).")],
+    seed: Annotated[int, typer.Option(help="Random seed (0 to 2**32-1): the same seed writes the same rows.")] = 0,
+    default_rate: Annotated[float, typer.Option(help="Target share of defaults, 0.001 to 0.5; the intercept of the true PD is found by bisection to hit it.")] = 0.05,
+    chunk_rows: Annotated[int, typer.Option(help="Rows generated and written at a time (one Parquet row group); never changes the rows.")] = 1 << 18,
+    with_pd: Annotated[bool, typer.Option("--with-pd", help="Add pd_true, each loan's true probability of default (do not train on it).")] = False,
+    threads: Annotated[int | None, typer.Option(help="Threads generating chunks (default: all cores).")] = None,
+    force: Force = False,
+    quiet: Quiet = False,
+) -> None:
+    """Write a synthetic loan portfolio (one latent creditworthiness per borrower; label 'defaulted')."""
+    from finlite.datasets.synth import write_portfolio
+
+    _check_options(seed=("--seed", seed), threads=("--threads", threads))
+    bar = None
+    if _progress(quiet):
+        from tqdm import tqdm
+
+        bar = tqdm(total=rows, unit="rows", unit_scale=True, desc=f"writing {output.name}")
+    try:
+        summary = write_portfolio(output, rows, seed=seed, default_rate=default_rate, chunk_rows=chunk_rows,
+                                  with_pd=with_pd, overwrite=force, threads=threads,
+                                  progress=None if bar is None else (lambda done: bar.update(done - bar.n)))
+    finally:
+        if bar is not None:
+            bar.close()
+    typer.echo(f"wrote {summary.rows:,} loans ({summary.default_rate:.2%} defaulted, target {default_rate:.2%}) in "
+               f"{summary.seconds:.1f} s to {summary.output} ({_limits.format_bytes(summary.bytes)}); "
+               f"train with: finlite train {summary.output} --target defaulted")
 
 
 def main() -> None:

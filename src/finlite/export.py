@@ -5,8 +5,14 @@ so the file holds what the artifact holds:
 
 - float weights as float32, or float16 (cast once at load) for an ``fp16`` model;
 - weights that are mostly zeros (unstructured pruning) as ONNX sparse initializers;
-- int8 weights as int8, multiplied by ``MatMulInteger`` (int8 × int8 → int32) after the
-  input is quantized exactly as :class:`~finlite.models.quantized.Int8Linear` does;
+- int8 weights as int8. A static int8 MLP (the fast form) quantizes each layer's input to
+  uint8 with its calibrated scale and zero point (``QuantizeLinear``); hidden layers are written
+  as QDQ pairs around a ``Gemm`` with an int32 bias, which ONNX Runtime fuses with the next
+  layer's ``QuantizeLinear`` into ``QGemm`` (uint8 × int8 → int32, requantized to uint8; a
+  ReLU before a zero point of 0 is dropped), and the last layer is ``MatMulInteger`` (uint8 ×
+  int8 → int32) plus the int32 bias, rescaled to float. Dynamic int8 (and older static
+  artifacts) use ``MatMulInteger`` (int8 × int8 → int32) after the input is quantized exactly
+  as :class:`~finlite.models.quantized.Int8Linear` does;
 - scorecards as bin look-ups of integer points; LSTM/GRU layers as ONNX ``LSTM``/``GRU`` ops
   (float) or a ``Scan`` loop over int8 products (int8).
 
@@ -18,6 +24,7 @@ Both are recorded in the manifest; a failed check raises :class:`ExportError` an
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -34,6 +41,7 @@ from finlite._util import package_versions, sha256_bytes, utc_timestamp
 from finlite._version import __version__
 from finlite.errors import ExportError
 from finlite.models.base import FinliteModel
+from finlite.models.gbdt import BoostedEnsemble
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import Int8Linear, QuantizedMLP
@@ -140,6 +148,49 @@ def _int8_linear(g: _Graph, x: str, layer: Int8Linear, stem: str) -> str:
     return g.op("Add", [scaled, g.const(layer.bias.detach().numpy().astype(np.float32), stem + ".bias")])
 
 
+def _uint8_linear(g: _Graph, x: str, layer: Int8Linear, stem: str, *, qdq: bool) -> str:
+    """A uint8-input Int8Linear: quantize x with the calibrated scale and zero point, then
+    ``qdq``: DQ(x)·DQ(W) + DQ(int32 bias) as one Gemm, the pattern ONNX Runtime turns into QGemm
+    when a QuantizeLinear follows (the next layer's), or else MatMulInteger (uint8 × int8 →
+    int32) + int32 bias, rescaled by ``input_scale · weight_scale`` as the model does."""
+    scale = g.const(np.float32(layer.input_scale.item()), stem + ".input_scale")
+    zero = g.const(np.uint8(int(layer.input_zero_point)), stem + ".input_zero_point", dtype=np.uint8)
+    xq = g.op("QuantizeLinear", [x, scale, zero])
+    w = g.const(layer.weight_int8.t().contiguous().numpy(), stem + ".weight_int8")  # [in, out]
+    bias = g.const(layer.bias_int32().numpy(), stem + ".bias_int32")
+    if qdq:
+        out_features = layer.out_features
+        x_f = g.op("DequantizeLinear", [xq, scale, zero])
+        w_scale = g.const(layer.weight_scale.numpy().astype(np.float32), stem + ".weight_scale")
+        w_zero = g.const(np.zeros(out_features, np.int8), stem + ".weight_zero_point")
+        w_f = g.op("DequantizeLinear", [w, w_scale, w_zero], axis=1)
+        b_f = g.op("DequantizeLinear", [bias, g.const(layer.output_scale().numpy(), stem + ".bias_scale"),
+                                        g.const(np.zeros(out_features, np.int32), stem + ".bias_zero_point")], axis=0)
+        return g.op("Gemm", [x_f, w_f, b_f], stem)
+    acc = g.op("Add", [g.op("MatMulInteger", [xq, w, zero]), bias])
+    rescale = g.const(layer.output_scale().numpy(), stem + ".scale")
+    return g.op("Mul", [g.op("Cast", [acc], to=TensorProto.FLOAT), rescale])
+
+
+def _uint8_mlp_logit(g: _Graph, model: QuantizedMLP, x: str) -> str:
+    """A static uint8 QuantizedMLP, layer by layer; hidden layers in the QDQ form ONNX Runtime fuses."""
+    parts: list[tuple[Int8Linear, bool]] = []  # each Int8Linear and whether the activation follows it
+    for i, layer in enumerate(model.layers):
+        seq = list(layer) if isinstance(layer, nn.Sequential) else [layer]
+        parts.extend((part, j == len(seq) - 1 and i < len(model.layers) - 1) for j, part in enumerate(seq))
+    for k, (layer, activation) in enumerate(parts):
+        following = parts[k + 1][0] if k + 1 < len(parts) else None
+        # QGemm needs the next QuantizeLinear right after the Gemm: directly, or behind a ReLU that
+        # a zero point of 0 makes redundant (ONNX Runtime then drops the ReLU). Otherwise (the last
+        # layer, a GELU...) MatMulInteger keeps the product in integers.
+        qdq = following is not None and (not activation or (model.activation == "relu"
+                                                            and int(following.input_zero_point) == 0))
+        x = _uint8_linear(g, x, layer, f"layers.{k}", qdq=qdq)
+        if activation:
+            x = _activation(g, x, model.activation)
+    return x
+
+
 def _linear(g: _Graph, x: str, layer: nn.Module, stem: str) -> str:
     if isinstance(layer, Int8Linear):
         return _int8_linear(g, x, layer, stem)
@@ -158,6 +209,8 @@ def _column(g: _Graph, x: str) -> str:
 
 
 def _mlp_logit(g: _Graph, model: TabularMLP | QuantizedMLP, x: str) -> str:
+    if isinstance(model, QuantizedMLP) and model.mode == "static_uint8":
+        return _uint8_mlp_logit(g, model, x)
     for i, layer in enumerate(model.layers[:-1]):
         x = _activation(g, _linear(g, x, layer, f"layers.{i}"), model.activation)
     return _linear(g, x, model.layers[-1], f"layers.{len(model.layers) - 1}")
@@ -279,18 +332,212 @@ def _recurrent_step(hh: Int8Linear, hidden: int, cell: str, prefix: str) -> onnx
     return helper.make_graph(g.nodes, prefix + "body", inputs, outs, initializer=g.inits)
 
 
+# -- boosted trees (ai.onnx.ml TreeEnsembleRegressor) ------------------------------------------------
+ML_DOMAIN, ML_OPSET = "ai.onnx.ml", 3
+#: LightGBM's kZeroThreshold: with missing type "Zero", values within it take the default branch.
+_LGB_ZERO = 1e-35
+
+
+@dataclass
+class _Trees:
+    """The flat node and leaf lists TreeEnsembleRegressor takes, one entry per node or leaf."""
+
+    tree: list[int] = field(default_factory=list)
+    node: list[int] = field(default_factory=list)
+    feature: list[int] = field(default_factory=list)
+    mode: list[str] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    true: list[int] = field(default_factory=list)
+    false: list[int] = field(default_factory=list)
+    missing_true: list[int] = field(default_factory=list)
+    leaf_tree: list[int] = field(default_factory=list)
+    leaf_node: list[int] = field(default_factory=list)
+    leaf_weight: list[float] = field(default_factory=list)
+
+    def split(self, t: int, n: int, feature: int, mode: str, value: float, true: int, false: int,
+              missing_true: bool) -> None:
+        self.tree.append(t)
+        self.node.append(n)
+        self.feature.append(feature)
+        self.mode.append(mode)
+        self.value.append(value)
+        self.true.append(true)
+        self.false.append(false)
+        self.missing_true.append(int(missing_true))
+
+    def leaf(self, t: int, n: int, weight: float) -> None:
+        self.split(t, n, 0, "LEAF", 0.0, 0, 0, False)
+        self.leaf_tree.append(t)
+        self.leaf_node.append(n)
+        self.leaf_weight.append(weight)
+
+
+def _lightgbm_trees(booster: Any) -> tuple[_Trees, float]:
+    """LightGBM's own JSON dump as nodes. Its rule per split (tree.h, NumericalDecision): NaN counts
+    as 0 unless the missing type is NaN; a missing value (NaN, or |x| ≤ 1e-35 for missing type
+    Zero) takes the default branch; otherwise ``x <= threshold`` goes left. Thresholds are doubles
+    and so is the comparison, so the graph keeps them as doubles."""
+    dump = booster.dump_model()
+    trees = _Trees()
+    infos = dump.get("tree_info", [])
+    scale = 1.0 / len(infos) if dump.get("average_output") and infos else 1.0  # random-forest mode averages
+    for t, info in enumerate(infos):
+        counter = [0]
+
+        def walk(node: dict[str, Any], t: int = t, counter: list[int] = counter) -> int:
+            me = counter[0]
+            counter[0] += 1
+            if "split_index" not in node:
+                trees.leaf(t, me, float(node["leaf_value"]) * scale)
+                return me
+            if node.get("decision_type") != "<=":
+                raise ExportError(f"LightGBM tree {t} has a {node.get('decision_type')!r} (categorical) split; the "
+                                  "ONNX tree ensemble takes numeric splits only. Train the teacher on finlite's "
+                                  "encoded columns (finlite train --model lightgbm).")
+            threshold, default_left = float(node["threshold"]), bool(node["default_left"])
+            missing = node.get("missing_type", "None")
+            if missing == "NaN":
+                missing_true = default_left
+            elif missing == "Zero":
+                # Zero and NaN take the default branch; the graph sends NaN there, and zero must go
+                # there by its comparison too, or the split cannot be written as x <= threshold.
+                missing_true = default_left
+                if (threshold >= _LGB_ZERO) != default_left or -_LGB_ZERO <= threshold < _LGB_ZERO:
+                    raise ExportError(
+                        f"LightGBM tree {t}, split {node['split_index']}: zero_as_missing sends zero to the "
+                        f"{'left' if default_left else 'right'} of the threshold {threshold!r}, which no ONNX "
+                        "tree node can express. Retrain the booster with zero_as_missing=false.")
+            else:  # None: NaN is read as 0 and compared
+                missing_true = 0.0 <= threshold
+            slot = len(trees.tree)
+            trees.split(t, me, int(node["split_feature"]), "BRANCH_LEQ", threshold, -1, -1, missing_true)
+            left = walk(node["left_child"])
+            right = walk(node["right_child"])
+            trees.true[slot], trees.false[slot] = left, right
+            return me
+
+        walk(info["tree_structure"])
+    return trees, 0.0
+
+
+def _xgboost_trees(booster: Any) -> tuple[_Trees, float]:
+    """XGBoost's own model JSON as nodes. Its rule: a missing value takes the default branch,
+    otherwise ``x < split_condition`` goes left ("yes"), compared in float32. The base score of a
+    logistic objective is a probability, so the graph starts from its log-odds."""
+    model = json.loads(bytes(booster.save_raw("json")))
+    learner = model["learner"]
+    gb = learner["gradient_booster"]
+    drops = gb.get("weight_drop") if gb.get("name") == "dart" else None
+    trees_json = (gb["gbtree"] if gb.get("name") == "dart" else gb)["model"]["trees"]
+    trees = _Trees()
+    for t, tree in enumerate(trees_json):
+        left, right = tree["left_children"], tree["right_children"]
+        cond, index, default = tree["split_conditions"], tree["split_indices"], tree["default_left"]
+        weight = float(drops[t]) if drops else 1.0
+        if any(tree.get("split_type", ())):  # 1 = a categorical split: a set test, not x < threshold
+            raise ExportError(f"XGBoost tree {t} has a categorical split (enable_categorical); the ONNX tree "
+                              "ensemble takes numeric splits only. Train the teacher on finlite's encoded columns "
+                              "(finlite train --model xgboost).")
+        stack = [0]
+        while stack:
+            n = stack.pop()
+            if left[n] < 0:
+                trees.leaf(t, n, float(np.float32(cond[n])) * weight)
+                continue
+            trees.split(t, n, int(index[n]), "BRANCH_LT", float(np.float32(cond[n])), int(left[n]), int(right[n]),
+                        bool(default[n]))
+            stack.extend((int(right[n]), int(left[n])))
+    base = float(str(learner["learner_model_param"]["base_score"]).strip("[]"))
+    objective = learner.get("objective", {}).get("name", "binary:logistic")
+    if objective in ("binary:logistic", "reg:logistic"):
+        base = float(np.log(base / (1.0 - base)))
+    return trees, base
+
+
+def _tree_ensemble(g: _Graph, x: str, trees: _Trees, base: float) -> str:
+    """One TreeEnsembleRegressor summing every tree's leaf and ``base``: the log-odds, ``[rows, 1]``.
+
+    Thresholds and leaf values are stored as doubles, so ONNX Runtime compares and sums
+    in double precision, as LightGBM does (exact for XGBoost's float32 thresholds too)."""
+    as_double = {"nodes_values_as_tensor": numpy_helper.from_array(np.asarray(trees.value, np.float64)),
+                 "target_weights_as_tensor": numpy_helper.from_array(np.asarray(trees.leaf_weight, np.float64)),
+                 # ONNX Runtime reads the base in the output's type (float32); a booster's base is a
+                 # float32 already (XGBoost) or 0 (LightGBM folds it into the first tree).
+                 "base_values": [base]}
+    return g.op("TreeEnsembleRegressor", [x], "trees", domain=ML_DOMAIN, n_targets=1, aggregate_function="SUM",
+                post_transform="NONE", nodes_treeids=trees.tree, nodes_nodeids=trees.node,
+                nodes_featureids=trees.feature, nodes_modes=trees.mode, nodes_truenodeids=trees.true,
+                nodes_falsenodeids=trees.false, nodes_missing_value_tracks_true=trees.missing_true,
+                target_ids=[0] * len(trees.leaf_tree), target_treeids=trees.leaf_tree,
+                target_nodeids=trees.leaf_node, **as_double)
+
+
+def _raw_columns(g: _Graph, x: str, spec: dict[str, Any]) -> str:
+    """An imported booster's raw columns from finlite's encoded row, as
+    :meth:`~finlite.models.gbdt.BoostedEnsemble.features` computes them, in double precision:
+    ``z · std + mean``, values within a few float32 ulps of zero snapped to 0, NaN where the
+    column's missing indicator is 1."""
+    index = np.asarray(spec["index"], dtype=np.int64)
+    std = np.asarray(spec["std"], dtype=np.float64)
+    mean = np.asarray(spec["mean"], dtype=np.float64)
+    z = g.op("Cast", [g.op("Gather", [x, g.const(index, "columns")], axis=1)], to=TensorProto.DOUBLE)
+    raw = g.op("Add", [g.op("Mul", [z, g.const(std, "std")]), g.const(mean, "mean")])
+    eps4 = float(4 * np.finfo(np.float32).eps)
+    tol = g.op("Mul", [g.op("Add", [g.const(np.abs(mean), "abs_mean"), g.op("Mul", [g.const(std, "std"),
+                                                                                     g.op("Abs", [z])])]),
+                       g.const(np.float64(eps4), "eps", dtype=np.float64)])
+    zero = g.const(np.float64(0.0), "zero", dtype=np.float64)
+    raw = g.op("Where", [g.op("LessOrEqual", [g.op("Abs", [raw]), tol]), zero, raw])
+    indicators = [int(i) if i is not None and int(i) >= 0 else -1 for i in spec.get("missing_index", [])]
+    if any(i >= 0 for i in indicators):
+        has = np.asarray([i >= 0 for i in indicators] + [False] * (len(index) - len(indicators)))
+        gathered = g.op("Gather", [x, g.const(np.asarray([max(i, 0) for i in indicators]
+                                                         + [0] * (len(index) - len(indicators)), np.int64),
+                                              "indicators")], axis=1)
+        missing = g.op("And", [g.op("Greater", [gathered, g.const(0.5)]), g.const(has, "has_indicator", dtype=bool)])
+        raw = g.op("Where", [missing, g.const(np.float64(np.nan), "nan", dtype=np.float64), raw])
+    return raw
+
+
+def _boosted_logit(g: _Graph, model: BoostedEnsemble, x: str) -> str:
+    """A LightGBM or XGBoost teacher: its trees read from the library's own dump."""
+    booster = model.model
+    trees, base = _lightgbm_trees(booster) if model.library == "lightgbm" else _xgboost_trees(booster)
+    if model.input.get("mode") == "columns":
+        x = _raw_columns(g, x, model.input)
+        if model.library == "xgboost":  # XGBoost reads its features as float32 (rounded to nearest)
+            x = g.op("Cast", [x], to=TensorProto.FLOAT)
+    # ONNX Runtime compares and sums in the input's type: doubles, as LightGBM does (and exact for
+    # XGBoost's float32 features and thresholds); float32 thresholds would need rounding per split.
+    if model.input.get("mode") != "columns" or model.library == "xgboost":
+        x = g.op("Cast", [x], to=TensorProto.DOUBLE)
+    return _tree_ensemble(g, x, trees, base)
+
+
+def _boosted_width(model: BoostedEnsemble) -> int | str:
+    if model.input.get("mode") == "columns":
+        return "features"  # the encoded width is not stored with an imported booster; the Predictor checks it
+    booster = model.model
+    return int(booster.num_feature()) if model.library == "lightgbm" else int(booster.num_features())
+
+
 # -- the model-level API --------------------------------------------------------------------------
 def _is_regression(model: FinliteModel) -> bool:
     return getattr(model, "task", "classification") == "regression"
 
 
-def to_onnx(model: FinliteModel) -> onnx.ModelProto:
+def to_onnx(model: FinliteModel, *, in_features: int | None = None) -> onnx.ModelProto:
     """The ONNX form of ``model``: input ``x`` (``[rows, features]``, or ``[rows, steps,
     features]`` for sequence models) and outputs ``probability`` and ``logit`` (``[rows, 1]``),
     or ``prediction`` for a regression forecaster.
 
+    A LightGBM or XGBoost teacher becomes an ``ai.onnx.ml`` TreeEnsembleRegressor (its log-odds)
+    and a Sigmoid. An imported booster reads raw columns that the graph rebuilds from finlite's
+    encoded row; ``in_features`` (the encoded width) fixes the input's width then.
+
     Raises:
-        ExportError: the model kind has no ONNX form (boosted-tree teachers).
+        ExportError: the model kind has no ONNX form, or a booster holds a split no ONNX tree
+            node can express (categorical, or zero_as_missing against its threshold).
     """
     model.eval()
     g = _Graph(float16=getattr(model, "weight_storage", "float32") == "float16")
@@ -301,13 +548,17 @@ def to_onnx(model: FinliteModel) -> onnx.ModelProto:
         IntegerLogistic: lambda g, m, x: _column(g, _integer_logistic_logit(g, m, x)),
         ScorecardModel: lambda g, m, x: _column(g, _scorecard_logit(g, m, x)),
         SequenceModel: _sequence_float, QuantizedSequenceModel: _sequence_int8,
+        BoostedEnsemble: _boosted_logit,
     }
     builder = builders.get(type(model))
     if builder is None:
         raise ExportError(
-            f"A {model.kind!r} model has no ONNX export in finlite. Boosted-tree teachers are scored by "
-            "LightGBM or XGBoost themselves; distil them into an MLP or logistic student and export that.")
-    in_shape: list[Any] = ["rows", model.in_features]  # type: ignore[attr-defined]
+            f"A {model.kind!r} model has no ONNX export in finlite; distil it into an MLP or logistic student "
+            "and export that.")
+    if isinstance(model, BoostedEnsemble):
+        in_shape: list[Any] = ["rows", in_features or _boosted_width(model)]
+    else:
+        in_shape = ["rows", model.in_features]  # type: ignore[attr-defined]
     if isinstance(model, (SequenceModel, QuantizedSequenceModel)):
         in_shape = ["rows", "steps", model.in_features]
     with torch.no_grad():
@@ -326,7 +577,10 @@ def to_onnx(model: FinliteModel) -> onnx.ModelProto:
     graph = helper.make_graph(g.nodes, f"finlite_{model.kind}",
                               [helper.make_tensor_value_info(x, TensorProto.FLOAT, in_shape)], outputs,
                               initializer=g.inits, sparse_initializer=g.sparse)
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="finlite",
+    opsets = [helper.make_opsetid("", OPSET)]
+    if any(n.domain == ML_DOMAIN for n in g.nodes):
+        opsets.append(helper.make_opsetid(ML_DOMAIN, ML_OPSET))
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="finlite",
                               producer_version=__version__, doc_string=f"finlite {model.kind} model")
     proto.ir_version = IR_VERSION
     helper.set_model_props(proto, {"finlite.kind": model.kind, "finlite.config": repr(model.config())})
@@ -422,7 +676,8 @@ def export(model: FinliteModel, x: np.ndarray, *, cutoff: float | None = 0.5, to
     """
     int8 = isinstance(model, (QuantizedMLP, QuantizedSequenceModel))
     tol = tolerance if tolerance is not None else (INT8_TOLERANCE if int8 else FLOAT_TOLERANCE)
-    data = to_onnx(model).SerializeToString()
+    width = int(x.shape[1]) if isinstance(model, BoostedEnsemble) and x.ndim == 2 else None
+    data = to_onnx(model, in_features=width).SerializeToString()
     output = "prediction" if _is_regression(model) else "probability"
     got = run_onnx(onnx_session(data), x, output)
     parity = check_parity(_reference(model, x), got, cutoff=None if _is_regression(model) else cutoff,
@@ -448,6 +703,10 @@ def int8_counterpart(model: FinliteModel) -> FinliteModel | None:
         return quantize_sequence(model)
     if isinstance(model, (QuantizedMLP, QuantizedSequenceModel, IntegerLogistic, ScorecardModel)):
         return None
+    if isinstance(model, BoostedEnsemble):
+        raise ExportError("A boosted-tree teacher has no int8 ONNX form: its trees compare the inputs with "
+                          "thresholds, which int8 would move. Export it without --int8 (finlite export ARTIFACT); "
+                          "int8 is for the distilled student.")
     raise ExportError(f"A {model.kind!r} model has no int8 ONNX form in finlite.")
 
 

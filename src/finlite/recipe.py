@@ -21,6 +21,11 @@ is rolled back (the next step starts from the last kept model) and the record sa
 failed and by how much. Gates decide on the validation split so that the test split stays a
 fair final check: the kept model is then evaluated on the test split and the gates are checked
 again there, which is what the artifact and the exit code report.
+
+Latency gates judge the deployed model: the candidate's ONNX export scored by the runtime
+Predictor's session (:func:`deployed_latency`), never torch eager. An int8 step with
+``require_faster`` is also timed side by side with the float model it replaces and rolled back
+where it is not faster (gates ``speedup_batch1`` / ``speedup_batch``; both timings recorded).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import yaml
 
 from finlite._finite import shown
 from finlite._spec import finite_number
+from finlite._timing import cpu_info, latency_us, throughput
 from finlite._util import closest, dump_json, write_text_atomic
 from finlite.compress.distill import (
     Distillation,
@@ -48,8 +54,8 @@ from finlite.compress.distill import (
     distill,
     distill_data,
     make_student,
-    make_transfer_set,
     teacher_logits,
+    with_transfer_for,
 )
 from finlite.compress.factorize import LowRankFactorization, factorize
 from finlite.compress.linear import IntegerWeights, Scorecard, integer_logistic, make_scorecard, scorecard_table
@@ -87,8 +93,8 @@ from finlite.models.mlp import TabularMLP
 from finlite.models.serialize import weights_nbytes
 from finlite.training import TrainConfig, seed_everything
 
-__all__ = ["Gate", "GateResult", "Recipe", "RecipeResult", "Step", "StepRecord", "load_preset", "presets",
-           "run_recipe"]
+__all__ = ["Gate", "GateResult", "Recipe", "RecipeResult", "Step", "StepRecord", "deployed_latency", "load_preset",
+           "presets", "run_recipe", "speed_check"]
 
 # Metrics a gate can name. "drop" metrics are compared with the teacher (teacher − candidate);
 # the others are absolute values of the candidate (fidelity is measured against the teacher).
@@ -97,7 +103,7 @@ VALUE_METRICS = ("agreement", "psi", "spearman", "brier", "log_loss", "latency_p
                  "size_bytes", "size_ratio", "max_abs_diff")
 GATE_METRICS = DROP_METRICS + VALUE_METRICS
 GATE_KEYS = ("max_drop", "min", "max")
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "patience")
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "patience", "schedule")
 TOP_KEYS = ("name", "description", "steps", "gates")
 
 
@@ -567,10 +573,10 @@ class _Context:
             return self.base
         key = (method.transfer, float(method.transfer_size), float(method.transfer_noise))
         if key not in self.transfer_cache:
-            n_numeric, groups = self.data.preprocessor.column_groups()
-            extra = make_transfer_set(self.data.x_train, n_numeric, groups, kind=method.transfer,
-                                      size=method.transfer_size, noise=method.transfer_noise, seed=self.seed)
-            self.transfer_cache[key] = self.base.with_transfer(extra, self.teacher_fn(extra))
+            # Streamed: the synthetic rows are rebuilt per batch, only the teacher's outputs are kept.
+            self.transfer_cache[key] = with_transfer_for(self.base, self.data, self.teacher_fn, method.transfer,
+                                                         float(method.transfer_size), float(method.transfer_noise),
+                                                         self.seed)
         return self.transfer_cache[key]
 
 
@@ -664,7 +670,7 @@ def _execute(step: Step, state: _State, ctx: _Context) -> tuple[_State, dict[str
             raise ConfigError(f"qat fine-tunes a float MLP; this model is {model.kind!r}. Put qat after distillation "
                               "and pruning, instead of another quantization step.")
         scales = [activation_scale(v, m.calibration, m.percentile) for v in layer_inputs(model, cal)]
-        qat_model = prepare_qat(model, scales, m.momentum)
+        qat_model = prepare_qat(model, scales, m.momentum, m.weight_bits)
         tuned = distill(ctx.tuning, qat_model, _fine_tune_method(ctx), train=tune, masks=state.masks)
         final = finish_qat(tuned.model)
         info.update({"best_epoch": tuned.training.best_epoch,
@@ -698,9 +704,100 @@ def _cutoff_logit(ctx: _Context) -> float:
     return float(np.log(ctx.cutoff / (1 - ctx.cutoff)))
 
 
+# -- timing the deployed model ---------------------------------------------------------------------
+#: Rows of the large batch that the gates time (rows per second); batch 1 is timed row by row.
+GATE_BATCH_ROWS = 16_384
+
+
+class _Deployed:
+    """A model as it is deployed: its ONNX export in the runtime Predictor's session (one thread),
+    batch 1 through the Predictor's bound-buffer path, a large batch in one call."""
+
+    def __init__(self, model: FinliteModel, x: np.ndarray, batch_rows: int) -> None:
+        from finlite.export import to_onnx
+        from finlite.runtime.predictor import _Slot, model_session
+
+        self.session = model_session(to_onnx(model).SerializeToString(), threads=1)
+        width = x.shape[1]
+        x = np.ascontiguousarray(x, dtype=np.float32) if len(x) else np.zeros((1, width), np.float32)
+        self.slot = _Slot(self.session, width)
+        self.rows = [x[i:i + 1] for i in range(min(len(x), 256))]  # different encoded records, as served
+        self.batch = np.ascontiguousarray(np.resize(x, (batch_rows, width)))  # x's rows repeated
+        self.p50: list[float] = []
+        self.p99: list[float] = []
+        self.rps: list[float] = []
+
+    def _score_batch(self, batch: np.ndarray) -> Any:
+        return self.session.run(["probability"], {"x": batch})
+
+    def measure(self, repeats: int) -> None:
+        one = latency_us(self.slot.run_vector, self.rows, repeats=repeats, warmup=min(50, repeats))
+        self.p50.append(one["p50_us"])
+        self.p99.append(one["p99_us"])
+        self.rps.append(throughput(self._score_batch, self.batch, len(self.batch), min_seconds=0.1))
+
+    def result(self) -> dict[str, Any]:
+        # The best round: on a shared machine noise only ever adds time.
+        return {"latency_p50_us": min(self.p50), "latency_p99_us": min(self.p99),
+                "rows_per_second": max(self.rps), "batch": len(self.batch), "timed": "onnx"}
+
+
+def deployed_latency(models: list[FinliteModel], x: np.ndarray, *, repeats: int = 200, rounds: int = 1,
+                     batch_rows: int = GATE_BATCH_ROWS) -> list[dict[str, Any]]:
+    """Latency (batch-1 p50/p99 in µs) and rows per second of each model as deployed.
+
+    Each model is exported to ONNX (no parity check: timing only) and scored by the runtime
+    Predictor's ONNX Runtime session on the encoded rows ``x``: one row at a time, as a server
+    scores, and ``batch_rows`` rows per call, as batch scoring does. Several models are timed in
+    alternating rounds so that they share the machine's conditions. A model with no ONNX form
+    is timed in torch eager (``"timed": "torch"``).
+    """
+    from finlite.errors import ExportError
+
+    timers: list[_Deployed | None] = []
+    for model in models:
+        try:
+            timers.append(_Deployed(model, x, batch_rows))
+        except ExportError:
+            timers.append(None)
+    for _ in range(max(1, rounds)):
+        for timer in timers:
+            if timer is not None:
+                timer.measure(repeats)
+    out = []
+    for model, timer in zip(models, timers, strict=True):
+        if timer is None:
+            out.append({**measure_latency(model, x.shape[1], repeats=repeats, batch_repeats=3), "timed": "torch"})
+        else:
+            out.append(timer.result())
+    return out
+
+
+def speed_check(previous: FinliteModel, candidate: FinliteModel, x: np.ndarray, rule: str,
+                rounds: int = 3) -> tuple[list[GateResult], dict[str, Any]]:
+    """Time an int8 candidate against the float model it replaces, side by side (see
+    :func:`deployed_latency`), and the gates its ``require_faster`` rule sets: speed-up (float
+    time ÷ int8 time) ≥ 1 at batch 1, in a large batch, or both."""
+    before, after = deployed_latency([previous, candidate], x, rounds=rounds)
+    speedup_one = before["latency_p50_us"] / after["latency_p50_us"] if after["latency_p50_us"] > 0 else float("inf")
+    speedup_batch = after["rows_per_second"] / before["rows_per_second"] if before["rows_per_second"] > 0 else 0.0
+    gates = []
+    if rule in ("batch1", "both"):
+        gates.append(GateResult("speedup_batch1", "min", 1.0, speedup_one, speedup_one >= 1.0))
+    if rule in ("batch", "both"):
+        gates.append(GateResult("speedup_batch", "min", 1.0, speedup_batch, speedup_batch >= 1.0))
+    info = {"rule": rule, "float": before, "int8": after, "speedup_batch1": speedup_one,
+            "speedup_batch": speedup_batch, "cpu": cpu_info()}
+    return gates, info
+
+
 def evaluate_candidate(model: FinliteModel, x: np.ndarray, y: np.ndarray, p_teacher: np.ndarray, cutoff: float,
                        *, timing: bool, teacher_bytes: int) -> dict[str, Any]:
-    """The metrics gates read, for one candidate on one split."""
+    """The metrics gates read, for one candidate on one split.
+
+    With ``timing``, the latency metrics are those of the deployed model: its ONNX export
+    scored by the runtime's session (:func:`deployed_latency`), not the torch model.
+    """
     p = model.predict_proba(torch.from_numpy(x)).numpy().astype(np.float64)
     out = classification_metrics(y, p, cutoff)
     out.update({"agreement": agreement(p_teacher, p, cutoff), "psi": psi(p_teacher, p),
@@ -710,7 +807,7 @@ def evaluate_candidate(model: FinliteModel, x: np.ndarray, y: np.ndarray, p_teac
     out["size_bytes"] = size
     out["size_ratio"] = teacher_bytes / size if size else float("inf")
     if timing:
-        out.update(measure_latency(model, x.shape[1], repeats=200, batch_repeats=3))
+        out.update(deployed_latency([model], x)[0])
     return out
 
 
@@ -732,7 +829,8 @@ def run_recipe(recipe: Recipe, data: PreparedData, teacher: FinliteModel, *, cut
         teacher_bytes: the teacher's size on disk, for the ``size_ratio`` gate.
         train_logits: teacher outputs for the training rows to use instead of its own
             (out-of-fold predictions of a boosted ensemble).
-        timing: measure latency after each step (needed when a gate names latency).
+        timing: measure latency after each step (needed when a gate names latency): the
+            exported ONNX model in the runtime's session, batch 1 and a large batch.
         progress: called with (step index, total, message) as the run advances.
         start: the model the first step works on (default: the teacher when it is a torch
             model); the search uses it to share one distilled student among candidates.
@@ -773,6 +871,11 @@ def run_recipe(recipe: Recipe, data: PreparedData, teacher: FinliteModel, *, cut
         metrics = evaluate_candidate(candidate.model, data.x_val, data.y_val, p_teacher, cutoff,  # type: ignore[arg-type]
                                      timing=timing, teacher_bytes=teacher_bytes)
         gates = [r for gate in recipe.gates for r in gate.check(metrics, teacher_metrics)]
+        rule = getattr(step.method, "require_faster", "no")
+        if rule != "no" and state.model is not None and candidate.model is not None:
+            # An int8 step pays only where the deployed int8 model beats the float one it replaces.
+            speed_gates, info["timing"] = speed_check(state.model, candidate.model, data.x_val, rule)
+            gates.extend(speed_gates)
         kept = all(g.passed for g in gates)
         records.append(StepRecord(index=i, method=step.to_dict(), status="kept" if kept else "rolled_back",
                                   gates=gates, metrics=_slim(metrics), info=info,
@@ -790,5 +893,5 @@ def run_recipe(recipe: Recipe, data: PreparedData, teacher: FinliteModel, *, cut
 
 def _slim(metrics: dict[str, Any]) -> dict[str, Any]:
     keep = ("auc", "gini", "ks", "pr_auc", "f1", "brier", "agreement", "psi", "spearman", "max_abs_diff",
-            "size_bytes", "size_ratio", "latency_p50_us", "latency_p99_us")
+            "size_bytes", "size_ratio", "latency_p50_us", "latency_p99_us", "rows_per_second", "batch", "timed")
     return {k: metrics[k] for k in keep if k in metrics}

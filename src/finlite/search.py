@@ -7,6 +7,9 @@ distilled student is trained once and shared by every candidate built on it, so 
 buys many more candidates than full recipe runs would. Candidates are judged on the
 validation split by the same gates as a recipe; among those that pass, the Pareto front of
 (size on disk, batch-1 latency, AUC) is reported and the smallest (or fastest) is chosen.
+Latency is that of the deployed model: each candidate's ONNX export timed in the runtime
+Predictor's session (:func:`finlite.recipe.deployed_latency`), so an int8 candidate is faster
+than its float32 sibling only where ONNX Runtime's int8 kernels are faster on this machine.
 The chosen recipe is then run once more from scratch (same seed, same result) so the saved
 artifact carries a recipe that reproduces it; that final run is outside the budget.
 """
@@ -20,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from finlite._progress import Progress
 from finlite._util import dump_json
 from finlite.artifact import Artifact, load
 from finlite.compress.distill import Distillation, distill_data, teacher_logits
 from finlite.compress.prune import MagnitudePruning
-from finlite.compress.quantize import DynamicInt8, Fp16Weights
+from finlite.compress.quantize import Fp16Weights, StaticInt8
 from finlite.errors import ConfigError
 from finlite.recipe import Gate, Recipe, Step, run_recipe
 from finlite.training import TrainConfig
@@ -53,6 +56,12 @@ class SearchSpace:
             raise ConfigError(f"Search bits must be 32, 16 or 8; got {bad[0]!r}.")
 
 
+# The default space from workflow.LARGE_ROWS training rows: students wide enough to follow a
+# boosted teacher on a loan book (a 16-unit student lost 0.09 AUC on SBA), fewer temperatures
+# (each distillation takes minutes at this size, the budget buys a few).
+LARGE_SPACE = SearchSpace(hidden=((128, 64), (64, 32)), temperature=(2.0, 1.0))
+
+
 def candidate_recipe(hidden: tuple[int, ...], temperature: float, sparsity: float, bits: int,
                      gates: list[Gate]) -> Recipe:
     """The recipe one search candidate stands for."""
@@ -62,20 +71,85 @@ def candidate_recipe(hidden: tuple[int, ...], temperature: float, sparsity: floa
     if bits == 16:
         steps.append(Step(Fp16Weights()))
     elif bits == 8:
-        steps.append(Step(DynamicInt8()))
+        steps.append(Step(StaticInt8()))  # ONNX Runtime's fast int8 form; the timings judge it
     name = f"search: hidden {list(hidden)}, T {temperature:g}, sparsity {sparsity:g}, {bits}-bit"
     return Recipe(steps=steps, gates=list(gates), name=name)
 
 
+# Latencies closer than this (relative) count as equal in the front: two timings of one model
+# differ by a few per cent, and a front that changed with that noise could not be reproduced
+# (by a second run, or by the search on Ray, whose candidates are timed after the fact).
+LATENCY_TIE = 0.10
+
+
+def _latency_order(a: float | None, b: float | None) -> int:
+    """-1 if latency ``a`` is clearly lower than ``b``, 1 if clearly higher, 0 if tied or not timed."""
+    if a is None or b is None:  # a search without timing: the front is over size and AUC only
+        return 0
+    if a < b * (1 - LATENCY_TIE):
+        return -1
+    if b < a * (1 - LATENCY_TIE):
+        return 1
+    return 0
+
+
 def pareto_front(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Candidates not dominated in (smaller size_bytes, lower latency_p50_us, higher auc)."""
+    """Candidates not dominated in (smaller size_bytes, lower latency_p50_us, higher auc).
+
+    Latencies within :data:`LATENCY_TIE` of each other are a tie, not a difference.
+    """
     def dominates(a: dict[str, Any], b: dict[str, Any]) -> bool:
-        no_worse = (a["size_bytes"] <= b["size_bytes"] and a["latency_p50_us"] <= b["latency_p50_us"]
-                    and a["auc"] >= b["auc"])
-        better = (a["size_bytes"] < b["size_bytes"] or a["latency_p50_us"] < b["latency_p50_us"]
-                  or a["auc"] > b["auc"])
+        lat = _latency_order(a["latency_p50_us"], b["latency_p50_us"])
+        no_worse = a["size_bytes"] <= b["size_bytes"] and lat <= 0 and a["auc"] >= b["auc"]
+        better = a["size_bytes"] < b["size_bytes"] or lat < 0 or a["auc"] > b["auc"]
         return no_worse and better
     return [p for p in points if not any(dominates(q, p) for q in points if q is not p)]
+
+
+def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[tuple[float, int]], *,
+                       prepared: Any, teacher: Any, gates: list[Gate], config: TrainConfig, fine_tune: TrainConfig,
+                       common: dict[str, Any], deadline: float, timing: bool = True, keep_models: bool = False,
+                       on_candidate: Any = None) -> tuple[list[dict[str, Any]], list[Any]]:
+    """One distilled student and the candidates built on it, tails (sparsity, bits) in ``order``.
+
+    The unit of work of the search, run in-process by the serial search and as one Ray task by
+    ``engine="ray"``. Stops before the student, or before a tail, once ``time.time()`` passes
+    ``deadline``. Returns the candidate records and, with ``keep_models``, the model of each
+    candidate that passed (None for the others), so that they can be timed in one place.
+    """
+    candidates: list[dict[str, Any]] = []
+    models: list[Any] = []
+    if time.time() > deadline:
+        return candidates, models
+    first = candidate_recipe(hidden, temperature, 0.0, 32, gates)
+    distilled = run_recipe(first, prepared, teacher, train=config, fine_tune=fine_tune, timing=timing, **common)
+    record = distilled.records[0]
+    for sparsity, bits in order:
+        if time.time() > deadline:
+            break
+        recipe = candidate_recipe(hidden, temperature, sparsity, bits, gates)
+        model = distilled.model
+        if len(recipe.steps) == 1:
+            records, kept = [record], record.status == "kept"
+        elif record.status != "kept":
+            records, kept = [record], False  # its student already fails a gate
+        else:
+            tail = Recipe(steps=recipe.steps[1:], gates=gates)
+            run = run_recipe(tail, prepared, teacher, train=config, fine_tune=fine_tune, timing=timing,
+                             start=distilled.model, start_distillation=recipe.steps[0].method, **common)
+            records, kept = [record, *run.records], all(r.status == "kept" for r in run.records)
+            model = run.model
+        metrics = records[-1].metrics
+        candidate = {"name": recipe.name, "recipe": recipe.to_dict(), "passed": kept,
+                     "size_bytes": metrics["size_bytes"], "latency_p50_us": metrics.get("latency_p50_us"),
+                     "rows_per_second": metrics.get("rows_per_second"), "timed": metrics.get("timed"),
+                     "auc": metrics["auc"], "agreement": metrics["agreement"],
+                     "failed": [g.message for r in records for g in r.failed_gates]}
+        candidates.append(candidate)
+        models.append(model if keep_models and kept else None)
+        if on_candidate is not None:
+            on_candidate(candidate)
+    return candidates, models
 
 
 @dataclass
@@ -100,7 +174,8 @@ class SearchResult:
                  f"{'candidate':<58}{'size':>10}{'p50 µs':>9}{'AUC':>8}"]
         for c in sorted(self.front, key=lambda c: c["size_bytes"]):
             mark = " <- chosen" if self.chosen is not None and c["name"] == self.chosen["name"] else ""
-            lines.append(f"{c['name'][8:]:<58}{c['size_bytes']:>10,}{c['latency_p50_us']:>9.1f}{c['auc']:>8.4f}{mark}")
+            latency = "-" if c["latency_p50_us"] is None else f"{c['latency_p50_us']:.1f}"  # not timed
+            lines.append(f"{c['name'][8:]:<58}{c['size_bytes']:>10,}{latency:>9}{c['auc']:>8.4f}{mark}")
         if self.chosen is None:
             lines.append("no candidate passed every gate")
         return "\n".join(lines + self.notes)
@@ -120,13 +195,31 @@ def search_students(
     out: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    train_overrides: dict[str, Any] | None = None,
+    engine: str = "serial",
+    address: str | None = None,
+    timing: bool = True,
 ) -> SearchResult:
     """Explore candidates for ``budget_s`` seconds and save the chosen one (see the module doc).
 
     Candidates are tried in a seeded random order, grouped by distilled student, so a short
     budget still samples every region of the space a little.
+
+    ``engine="ray"`` runs each distilled student and its candidates as one Ray task
+    (:func:`finlite.distributed.search_on_ray`; ``address`` joins a cluster, default a local
+    Ray): the same candidates with the same metrics as ``"serial"``, with the latency of the
+    candidates that pass measured afterwards in this process, side by side. ``timing=False``
+    measures no latency: the front is then over size and AUC only (and reproducible exactly).
     """
-    from finlite.workflow import DISTILL_TRAINING, FINE_TUNING, compress_with_recipe, prepare_like
+    if engine not in ("serial", "ray"):
+        raise ConfigError(f"The search engine must be 'serial' or 'ray'; got {engine!r}.")
+    if not timing and objective == "fastest":
+        raise ConfigError("The 'fastest' objective needs timing; drop --no-timing or choose --objective smallest.")
+    if engine == "ray":  # before any work: a missing Ray is a usage error, not a failure half-way
+        from finlite.runtime.ray_engine import require_ray
+
+        require_ray()
+    from finlite.workflow import LARGE_ROWS, compress_with_recipe, default_training, prepare_like
 
     if objective not in ("smallest", "fastest"):
         raise ConfigError(f"The search objective must be 'smallest' or 'fastest'; got {objective!r}.")
@@ -138,54 +231,55 @@ def search_students(
 
         check_output_dir(out, overwrite=overwrite, inputs={"teacher artifact": art.path, "data file": data})
     gates = list(gates) if gates else list(DEFAULT_GATES)
-    space = space or SearchSpace()
     seed = int(art.manifest["seed"]) if seed is None else seed
-    config = config or DISTILL_TRAINING
-    fine_tune = fine_tune or FINE_TUNING
     prepared = prepare_like(art, data)
+    # At bank size the narrow students cannot follow the teacher (see workflow.default_student).
+    space = space or (LARGE_SPACE if len(prepared.x_train) >= LARGE_ROWS else SearchSpace())
+    # Training settings follow the training rows (workflow.default_training), as in compress.
+    sized, sized_tune = default_training(len(prepared.x_train), progress=progress, overrides=train_overrides)
+    config = config or sized
+    fine_tune = fine_tune or sized_tune
     base = distill_data(prepared, lambda x: teacher_logits(art.model, x),
                         train_logits=getattr(art.model, "oof_logits", None))
     rng = np.random.default_rng(seed)
     students = list(itertools.product(space.hidden, space.temperature))
     students = [students[i] for i in rng.permutation(len(students))]
     tails = list(itertools.product(space.sparsity, space.bits))
+    # Each student's order of tails, drawn up front in the order the serial loop would draw them,
+    # so every engine tries the same candidates in the same order.
+    orders = [[tails[i] for i in rng.permutation(len(tails))] for _ in students]
     total = len(students) * len(tails)
     start = time.perf_counter()
+    deadline = time.time() + budget_s  # wall clock: Ray workers compare against it too
     candidates: list[dict[str, Any]] = []
-    bar = tqdm(total=total, desc="search", disable=not progress, unit="candidate")
+    bar = Progress("search", total, unit="candidate", enabled=progress)
     common = {"cutoff": art.cutoff, "seed": seed, "teacher_bytes": art.weights_bytes, "base": base}
-    for hidden, temperature in students:
-        if time.perf_counter() - start > budget_s:
-            break
-        first = candidate_recipe(hidden, temperature, 0.0, 32, gates)
-        distilled = run_recipe(first, prepared, art.model, train=config, fine_tune=fine_tune, timing=True, **common)
-        record = distilled.records[0]
-        for sparsity, bits in [tails[i] for i in rng.permutation(len(tails))]:
-            if time.perf_counter() - start > budget_s:
+    job = {"prepared": prepared, "teacher": art.model, "gates": gates, "config": config, "fine_tune": fine_tune,
+           "common": common, "deadline": deadline}
+    if engine == "ray":
+        from finlite.distributed import search_on_ray
+
+        candidates = search_on_ray(students, orders, job, timing=timing, address=address,
+                                   on_candidates=lambda n: bar.update(n))
+    else:
+        def tried(candidate: dict[str, Any]) -> None:
+            candidates.append(candidate)
+            bar.update(1, metric=f"{sum(c['passed'] for c in candidates)} passed")
+
+        for (hidden, temperature), order in zip(students, orders, strict=True):
+            if time.time() > deadline:
                 break
-            recipe = candidate_recipe(hidden, temperature, sparsity, bits, gates)
-            if len(recipe.steps) == 1:
-                records, kept = [record], record.status == "kept"
-            elif record.status != "kept":
-                records, kept = [record], False  # its student already fails a gate
-            else:
-                tail = Recipe(steps=recipe.steps[1:], gates=gates)
-                run = run_recipe(tail, prepared, art.model, train=config, fine_tune=fine_tune, timing=True,
-                                 start=distilled.model, start_distillation=recipe.steps[0].method, **common)
-                records, kept = [record, *run.records], all(r.status == "kept" for r in run.records)
-            metrics = records[-1].metrics
-            candidates.append({"name": recipe.name, "recipe": recipe.to_dict(), "passed": kept,
-                               "size_bytes": metrics["size_bytes"], "latency_p50_us": metrics["latency_p50_us"],
-                               "auc": metrics["auc"], "agreement": metrics["agreement"],
-                               "failed": [g.message for r in records for g in r.failed_gates]})
-            bar.update(1)
-            bar.set_postfix(passed=sum(c["passed"] for c in candidates))
+            student_candidates(hidden, temperature, order, **job, timing=timing, on_candidate=tried)
     bar.close()
     seconds = time.perf_counter() - start
     passing = [c for c in candidates if c["passed"]]
     front = pareto_front(passing)
-    key = "size_bytes" if objective == "smallest" else "latency_p50_us"
-    chosen = min(front, key=lambda c: (c[key], -c["auc"])) if front else None
+    if objective == "smallest" or not front:
+        chosen = min(front, key=lambda c: (c["size_bytes"], -c["auc"])) if front else None
+    else:  # the fastest, counting latencies within LATENCY_TIE of the best as ties (then AUC, size)
+        best = min(c["latency_p50_us"] for c in front)
+        chosen = min((c for c in front if _latency_order(c["latency_p50_us"], best) == 0),
+                     key=lambda c: (-c["auc"], c["size_bytes"]))
     result = SearchResult(candidates=candidates, front=front, chosen=chosen, seconds=seconds, objective=objective,
                           untried=total - len(candidates))
     if chosen is not None:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from finlite._booster_check import MAX_BOOSTER_BYTES, check_booster
 from finlite._limits import MAX_FOLDS, MIN_FOLDS
+from finlite._progress import Progress
 from finlite.data.io import Table, read_table
 from finlite.data.prepared import PreparedData, prepare
 from finlite.data.split import SplitConfig
@@ -41,6 +42,18 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
                 "tree_method": "hist"},
 }
 MAX_ROUNDS, PATIENCE = 1000, 100
+# At bank size (LARGE_ROWS training rows or more) the same model is found with less work:
+# larger trees and a doubled learning rate need far fewer rounds (with 15 leaves at 0.1, SBA's
+# validation AUC was still climbing after 800 rounds), 63 histogram bins (instead of 255)
+# make each round cheaper, early stopping waits 50 rounds instead of 100, and the out-of-fold
+# scores use 3 folds (each fold model still sees 360,000 of SBA's rows). The small-data
+# regularisation stays (min_data_in_leaf grows with the rows). Explicit ``params``/``folds`` win.
+LARGE_ROWS = 100_000
+LARGE_PARAMS: dict[str, dict[str, Any]] = {
+    "lightgbm": {"learning_rate": 0.1, "num_leaves": 63, "min_data_in_leaf": 100, "max_bin": 63},
+    "xgboost": {"eta": 0.1, "max_depth": 6, "max_bin": 64},
+}
+LARGE_PATIENCE, LARGE_FOLDS, DEFAULT_FOLDS = 50, 3, 5
 # LightGBM parameters of an imported file that the out-of-fold refit never takes: the task and
 # class count (the header's binary objective is used), and anything that reads or writes files,
 # opens network connections or picks a device.
@@ -83,19 +96,47 @@ def stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
     return folds
 
 
-def _train(library: str, params: Mapping[str, Any], x: np.ndarray, y: np.ndarray, seed: int, rounds: int,
-           valid: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Any, int]:
-    """One booster; with ``valid`` it stops early on validation AUC and returns the best round count."""
+def _lgb_progress(progress: Progress) -> Any:
+    """A LightGBM callback that reports each round (with the validation AUC when there is one)."""
+    def callback(env: Any) -> None:
+        scores = [f"val {name} {value:.4f}" for _, name, value, _ in (env.evaluation_result_list or [])]
+        progress.update(1, metric=scores[0] if scores else None)
+    return callback
+
+
+def _xgb_progress(lib: Any, progress: Progress) -> Any:
+    """An XGBoost callback that reports each round (with the validation AUC when there is one)."""
+    class Report(lib.callback.TrainingCallback):  # type: ignore[misc, name-defined]
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            last = [f"val {metric} {values[-1]:.4f}" for metrics in evals_log.values()
+                    for metric, values in metrics.items() if values]
+            progress.update(1, metric=last[0] if last else None)
+            return False
+    return Report()
+
+
+def _train(library: str, params: Mapping[str, Any], x: np.ndarray | Any, y: np.ndarray, seed: int, rounds: int,
+           valid: tuple[np.ndarray, np.ndarray] | None = None, *, patience: int = PATIENCE,
+           progress: bool | str = False, desc: str = "boosting") -> tuple[Any, int]:
+    """One booster; with ``valid`` it stops early on validation AUC and returns the best round count.
+
+    For LightGBM ``x`` may be a ready ``lightgbm.Dataset`` (a subset of one that was binned
+    once: the folds then share its histogram bins instead of binning their rows again).
+    """
     lib = require(library)
+    # One line per 50 rounds when stderr is no terminal: rounds are many and short.
+    bar = Progress(f"{library} {desc}", rounds, unit="round", enabled=progress, every=50)
     if library == "lightgbm":
         p = {**params, "seed": seed}
-        train_set = lib.Dataset(x, y, free_raw_data=True)
+        train_set = x if isinstance(x, lib.Dataset) else lib.Dataset(x, y, free_raw_data=True)
         if valid is None:
-            booster = lib.train(p, train_set, num_boost_round=rounds)
+            with bar:
+                booster = lib.train(p, train_set, num_boost_round=rounds, callbacks=[_lgb_progress(bar)])
             return booster, rounds
         val_set = lib.Dataset(valid[0], valid[1], reference=train_set)
-        booster = lib.train(p, train_set, num_boost_round=rounds, valid_sets=[val_set],
-                            callbacks=[lib.early_stopping(PATIENCE, verbose=False)])
+        with bar:
+            booster = lib.train(p, train_set, num_boost_round=rounds, valid_sets=[val_set],
+                                callbacks=[lib.early_stopping(patience, verbose=False), _lgb_progress(bar)])
         best = max(int(booster.best_iteration or rounds), 1)
         # Keep only the trees up to the best round, so the stored model is the one validated.
         booster = lib.Booster(model_str=booster.model_to_string(num_iteration=best))
@@ -103,10 +144,12 @@ def _train(library: str, params: Mapping[str, Any], x: np.ndarray, y: np.ndarray
     p = {**params, "seed": seed}
     dtrain = lib.DMatrix(x, label=y)
     if valid is None:
-        return lib.train(p, dtrain, num_boost_round=rounds), rounds
+        with bar:
+            return lib.train(p, dtrain, num_boost_round=rounds, callbacks=[_xgb_progress(lib, bar)]), rounds
     dval = lib.DMatrix(valid[0], label=valid[1])
-    booster = lib.train(p, dtrain, num_boost_round=rounds, evals=[(dval, "validation")],
-                        early_stopping_rounds=PATIENCE, verbose_eval=False)
+    with bar:
+        booster = lib.train(p, dtrain, num_boost_round=rounds, evals=[(dval, "validation")],
+                            early_stopping_rounds=patience, verbose_eval=False, callbacks=[_xgb_progress(lib, bar)])
     best = int(booster.best_iteration) + 1
     return booster[:best], best
 
@@ -118,24 +161,46 @@ def _raw(library: str, booster: Any, x: np.ndarray) -> np.ndarray:
 
 
 def _oof(library: str, params: Mapping[str, Any], x: np.ndarray, y: np.ndarray, rounds: int, folds: int,
-         seed: int) -> np.ndarray:
-    """Out-of-fold log-odds: each fold scored by a model trained on the others (same rounds)."""
+         seed: int, *, binned: Any = None, progress: bool | str = False) -> np.ndarray:
+    """Out-of-fold log-odds: each fold scored by a model trained on the others (same rounds).
+
+    ``binned`` (LightGBM): the training rows' Dataset, binned once; each fold trains on a
+    subset of it, sharing its bins, so the rows are not binned again per fold.
+    """
     fold = stratified_folds(y, folds, seed)
     out = np.zeros(len(y))
     for k in range(folds):
         held = fold == k
-        booster, _ = _train(library, params, x[~held], y[~held], seed + k + 1, rounds)
+        rows = binned.subset(np.flatnonzero(~held)) if binned is not None else x[~held]
+        booster, _ = _train(library, params, rows, y[~held], seed + k + 1, rounds, progress=progress,
+                            desc=f"out-of-fold {k + 1}/{folds}")
         out[held] = _raw(library, booster, x[held])
     return out
 
 
 def fit_boosted(data: PreparedData, library: str, *, params: Mapping[str, Any] | None = None, seed: int = 0,
-                folds: int = 5) -> BoostedEnsemble:
-    """Train a booster on the encoded training split (early stopping on validation AUC) and its OOF scores."""
+                folds: int | None = None, progress: bool | str = False) -> BoostedEnsemble:
+    """Train a booster on the encoded training split (early stopping on validation AUC) and its OOF scores.
+
+    Defaults follow the training rows: :data:`DEFAULT_PARAMS` and 5 folds below
+    :data:`LARGE_ROWS`, plus :data:`LARGE_PARAMS`, early stopping after 50 rounds and 3 folds
+    from it; ``params`` and ``folds`` override them. ``progress`` reports the rounds (a bar on
+    a terminal, a line per 50 rounds elsewhere).
+    """
+    large = len(data.y_train) >= LARGE_ROWS
+    folds = folds if folds is not None else (LARGE_FOLDS if large else DEFAULT_FOLDS)
     check_folds(folds, data.y_train, "folds")
-    p = {**DEFAULT_PARAMS[library], **dict(params or {})}
-    booster, best = _train(library, p, data.x_train, data.y_train, seed, MAX_ROUNDS, valid=(data.x_val, data.y_val))
-    oof = _oof(library, p, data.x_train, data.y_train, best, folds, seed)
+    p = {**DEFAULT_PARAMS[library], **(LARGE_PARAMS[library] if large else {}), **dict(params or {})}
+    patience = LARGE_PATIENCE if large else PATIENCE
+    binned = None
+    if library == "lightgbm":
+        lib = require(library)
+        # Binned once with the model's settings; the final model and every fold share the bins.
+        binned = lib.Dataset(data.x_train, data.y_train, params=p, free_raw_data=False)
+    booster, best = _train(library, p, binned if binned is not None else data.x_train, data.y_train, seed,
+                           MAX_ROUNDS, valid=(data.x_val, data.y_val), patience=patience, progress=progress,
+                           desc="(early stopping on validation AUC)")
+    oof = _oof(library, p, data.x_train, data.y_train, best, folds, seed, binned=binned, progress=progress)
     return BoostedEnsemble.from_booster(library, booster, oof=oof, oof_folds=folds)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "Distillation",
     "HintDistillation",
     "RegressionDistillation",
+    "TransferSet",
     "apply_masks",
     "distill",
     "distillation_loss",
@@ -51,6 +52,7 @@ __all__ = [
     "make_transfer_set",
     "regression_distillation_loss",
     "teacher_logits",
+    "with_transfer_for",
 ]
 
 Masks = dict[str, torch.Tensor]
@@ -268,11 +270,139 @@ def regression_distillation_loss(student_out: torch.Tensor, teacher_out: torch.T
 
 
 # -- teacher outputs and the transfer set ---------------------------------------------------------
+# Rows per chunk when teacher outputs or transfer rows are computed: bounded memory at any size.
+CHUNK_ROWS = 65536
+
+
+@dataclass
+class TransferSet:
+    """A transfer set held as recipes, not rows: each synthetic row is rebuilt on demand.
+
+    A materialised transfer set is ``size × rows × width`` float32 next to the training rows;
+    with wide one-hot encodings at bank size that is gigabytes. This holds only what makes
+    each synthetic row (the source row indices, the mixup weight, the numeric noise and the
+    category swaps: a few numbers per row) and :meth:`rows` builds any rows from the training
+    rows ``x`` exactly as :func:`make_transfer_set` would have: ``rows(arange(n))`` equals it.
+    """
+
+    x: np.ndarray
+    n_numeric: int
+    groups: list[list[int]]
+    kind: str
+    a: np.ndarray
+    b: np.ndarray | None = None
+    lam: np.ndarray | None = None
+    noise: np.ndarray | None = None
+    donors: np.ndarray | None = None
+    swap: np.ndarray | None = None
+
+    @classmethod
+    def plan(cls, x: np.ndarray, n_numeric: int, groups: Sequence[Sequence[int]], *, kind: str, size: float,
+             noise: float, seed: int) -> TransferSet:
+        """Draw the synthetic rows' recipes (see :func:`make_transfer_set` for ``kind``)."""
+        rng = np.random.default_rng(seed)
+        n = int(round(size * len(x))) if kind != "none" else 0
+        cols = [list(c) for c in groups]
+        if n == 0:
+            return cls(x, n_numeric, cols, "none", np.zeros(0, dtype=np.int64))
+        # Drawn in the order the materialised form always drew them, so both give the same rows.
+        a = rng.integers(0, len(x), n)
+        if kind == "perturb":
+            gauss = rng.normal(0.0, noise, size=(n, n_numeric)).astype(np.float32)
+            donors = rng.integers(0, len(x), n)
+            swap = np.stack([rng.random(n) < noise for _ in cols], axis=1) if cols else np.zeros((n, 0), bool)
+            return cls(x, n_numeric, cols, kind, a, noise=gauss, donors=donors, swap=swap)
+        b = rng.integers(0, len(x), n)
+        lam = rng.beta(0.4, 0.4, size=(n, 1)).astype(np.float32)
+        return cls(x, n_numeric, cols, kind, a, b=b, lam=lam)
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the recipes (the training rows are shared, not counted)."""
+        return sum(v.nbytes for v in (self.a, self.b, self.lam, self.noise, self.donors, self.swap) if v is not None)
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """The synthetic rows at positions ``ids`` (float32, the width of ``x``)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        k = self.n_numeric
+        out = self.x[self.a[ids]].astype(np.float32, copy=True)
+        if self.kind == "perturb":
+            assert self.noise is not None and self.donors is not None and self.swap is not None
+            out[:, :k] += self.noise[ids]
+            donors = self.donors[ids]
+            for g, cols in enumerate(self.groups):
+                swap = self.swap[ids, g]
+                if swap.any():
+                    out[np.ix_(swap, cols)] = self.x[donors[swap]][:, cols]
+            return out
+        if self.kind == "mixup":
+            assert self.b is not None and self.lam is not None
+            other = self.x[self.b[ids]]
+            lam = self.lam[ids]
+            out[:, :k] = lam * out[:, :k] + (1 - lam) * other[:, :k]
+            take_b = lam[:, 0] < 0.5  # categories and missing flags from the row with the larger weight
+            out[take_b, k:] = other[take_b, k:]
+        return out
+
+    def chunks(self, chunk: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
+        """All synthetic rows in order, ``chunk`` at a time."""
+        for i in range(0, len(self), chunk):
+            yield self.rows(np.arange(i, min(i + chunk, len(self))))
+
+    def materialise(self) -> np.ndarray:
+        """Every synthetic row at once (small data, tests and inspection)."""
+        if len(self) == 0:
+            return np.zeros((0, self.x.shape[1]), dtype=np.float32)
+        return np.concatenate(list(self.chunks()))
+
+
+class _DistillRows:
+    """A :class:`~finlite.training.RowSource` over real rows then transfer rows, built per batch."""
+
+    def __init__(self, dd: DistillData) -> None:
+        self.dd = dd
+        self.n_real = len(dd.x_train)
+        self.n = self.n_real + (len(dd.transfer) if dd.transfer is not None else 0)
+        self.extra: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        dd, ids = self.dd, idx.numpy()
+        real = ids < self.n_real
+        if real.all():
+            x, y, t, w = dd.x_train[ids], dd.y_train[ids], dd.t_train[ids], dd.labelled_train[ids]
+        else:
+            assert dd.transfer is not None and dd.t_transfer is not None
+            syn = ids[~real] - self.n_real
+            x = np.empty((len(ids), dd.x_train.shape[1]), dtype=np.float32)
+            x[real] = dd.x_train[ids[real]]
+            x[~real] = dd.transfer.rows(syn)
+            y = np.zeros(len(ids), dtype=np.float32)
+            y[real] = dd.y_train[ids[real]]
+            t = np.empty(len(ids), dtype=np.float32)
+            t[real] = dd.t_train[ids[real]]
+            t[~real] = dd.t_transfer[syn]
+            w = real.astype(np.float32)  # synthetic rows carry no label term
+        out = {"x": torch.from_numpy(np.ascontiguousarray(x)), "y": torch.from_numpy(y),
+               "t": torch.from_numpy(t), "w": torch.from_numpy(w)}
+        for key, make in self.extra.items():
+            out[key] = make(out["x"])
+        return out
+
+
 @dataclass
 class DistillData:
     """What a student learns from: inputs, labels and the teacher's outputs, per split.
 
-    ``labelled_train`` is 1 for real rows and 0 for synthetic transfer rows (no label term).
+    ``x_train`` … ``labelled_train`` hold the rows materialised in memory (``labelled_train``
+    is 1 for real rows and 0 for synthetic rows appended by :meth:`with_transfer`);
+    ``transfer`` is a streamed transfer set (:class:`TransferSet`, rows built per batch) with
+    the teacher's outputs on it in ``t_transfer``. :meth:`source` serves both to training.
     ``hint_train``/``hint_val`` hold teacher hidden activations for hint distillation.
     """
 
@@ -286,6 +416,8 @@ class DistillData:
     task: str = "classification"
     hint_train: np.ndarray | None = None
     hint_val: np.ndarray | None = None
+    transfer: TransferSet | None = None
+    t_transfer: np.ndarray | None = None
 
     @classmethod
     def from_arrays(cls, x_train: np.ndarray, y_train: np.ndarray, t_train: np.ndarray, x_val: np.ndarray,
@@ -296,7 +428,7 @@ class DistillData:
                    np.ones(len(x_train), dtype=np.float32), task)
 
     def with_transfer(self, x_extra: np.ndarray, t_extra: np.ndarray) -> DistillData:
-        """Append unlabelled synthetic rows with the teacher's outputs on them."""
+        """Append unlabelled synthetic rows with the teacher's outputs on them (materialised)."""
         n = len(x_extra)
         return replace(
             self,
@@ -307,24 +439,40 @@ class DistillData:
             hint_train=None,
         )
 
+    def with_transfer_set(self, transfer: TransferSet, teacher: TeacherFn) -> DistillData:
+        """Attach a streamed transfer set; the teacher labels it chunk by chunk (never all at once)."""
+        parts = [np.asarray(teacher(rows), dtype=np.float32).reshape(-1) for rows in transfer.chunks()]
+        t_extra = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        return replace(self, transfer=transfer, t_transfer=t_extra, hint_train=None)
+
+    def source(self) -> _DistillRows:
+        """The training rows (real, then synthetic) as a row source that builds each batch."""
+        return _DistillRows(self)
+
     @property
     def n_synthetic(self) -> int:
         """Synthetic (unlabelled) rows in the training part."""
-        return int((self.labelled_train == 0).sum())
+        streamed = len(self.transfer) if self.transfer is not None else 0
+        return int((self.labelled_train == 0).sum()) + streamed
 
 
 @torch.inference_mode()
-def teacher_logits(teacher: FinliteModel, x: np.ndarray, batch: int = 65536) -> np.ndarray:
-    """The teacher's outputs on ``x`` in evaluation mode, as float32."""
+def teacher_logits(teacher: FinliteModel, x: np.ndarray, batch: int = CHUNK_ROWS) -> np.ndarray:
+    """The teacher's outputs on ``x`` in evaluation mode, as float32, ``batch`` rows at a time."""
     teacher.eval()
-    parts = [teacher(torch.from_numpy(np.ascontiguousarray(x[i:i + batch]))).detach().numpy()
-             for i in range(0, len(x), batch)]
-    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, dtype=np.float32)
+    out = np.empty(len(x), dtype=np.float32)
+    for i in range(0, len(x), batch):
+        part = teacher(torch.from_numpy(np.ascontiguousarray(x[i:i + batch]))).detach().numpy()
+        out[i:i + len(part)] = part.reshape(-1)
+    return out
 
 
 def make_transfer_set(x: np.ndarray, n_numeric: int, groups: Sequence[Sequence[int]], *, kind: str, size: float,
                       noise: float, seed: int) -> np.ndarray:
-    """Synthetic rows near the encoded training rows ``x``.
+    """Synthetic rows near the encoded training rows ``x``, materialised.
+
+    Training streams the same rows instead (:class:`TransferSet`, built batch by batch);
+    this is ``TransferSet.plan(...).materialise()``.
 
     Args:
         x: encoded training rows; the first ``n_numeric`` columns are standardised numeric
@@ -336,25 +484,7 @@ def make_transfer_set(x: np.ndarray, n_numeric: int, groups: Sequence[Sequence[i
             a valid encoding.
         size: synthetic rows per training row.
     """
-    rng = np.random.default_rng(seed)
-    n = int(round(size * len(x)))
-    if n == 0 or kind == "none":
-        return np.zeros((0, x.shape[1]), dtype=np.float32)
-    a = x[rng.integers(0, len(x), n)].copy()
-    if kind == "perturb":
-        a[:, :n_numeric] += rng.normal(0.0, noise, size=(n, n_numeric)).astype(np.float32)
-        donors = x[rng.integers(0, len(x), n)]
-        for cols in groups:
-            swap = rng.random(n) < noise
-            a[np.ix_(swap, list(cols))] = donors[np.ix_(swap, list(cols))]
-        return a.astype(np.float32)
-    b = x[rng.integers(0, len(x), n)]
-    lam = rng.beta(0.4, 0.4, size=(n, 1)).astype(np.float32)
-    mixed = a.copy()
-    mixed[:, :n_numeric] = lam * a[:, :n_numeric] + (1 - lam) * b[:, :n_numeric]
-    take_b = (lam[:, 0] < 0.5)
-    mixed[take_b, n_numeric:] = b[take_b, n_numeric:]
-    return mixed.astype(np.float32)
+    return TransferSet.plan(x, n_numeric, groups, kind=kind, size=size, noise=noise, seed=seed).materialise()
 
 
 def distill_data(data: PreparedData, teacher: TeacherFn, *, train_logits: np.ndarray | None = None,
@@ -363,7 +493,8 @@ def distill_data(data: PreparedData, teacher: TeacherFn, *, train_logits: np.nda
     """Teacher outputs on ``data``'s training and validation rows, plus an optional transfer set.
 
     ``train_logits`` replaces the teacher's outputs on the training rows, e.g. out-of-fold
-    predictions of a boosted ensemble that would otherwise hand the student its overfit.
+    predictions of a boosted ensemble that would otherwise hand the student its overfit. The
+    transfer set is streamed (:class:`TransferSet`): its rows are built per batch in training.
     """
     t_train = teacher(data.x_train) if train_logits is None else np.asarray(train_logits, dtype=np.float32)
     if len(t_train) != len(data.x_train):
@@ -373,11 +504,16 @@ def distill_data(data: PreparedData, teacher: TeacherFn, *, train_logits: np.nda
                       x_val=data.x_val, y_val=data.y_val, t_val=teacher(data.x_val).astype(np.float32),
                       labelled_train=np.ones(len(data.x_train), dtype=np.float32))
     if transfer != "none" and transfer_size > 0:
-        n_numeric, groups = data.preprocessor.column_groups()
-        x_extra = make_transfer_set(data.x_train, n_numeric, groups, kind=transfer, size=transfer_size,
-                                    noise=transfer_noise, seed=seed)
-        out = out.with_transfer(x_extra, teacher(x_extra))
+        out = with_transfer_for(out, data, teacher, transfer, transfer_size, transfer_noise, seed)
     return out
+
+
+def with_transfer_for(base: DistillData, data: PreparedData, teacher: TeacherFn, kind: str, size: float,
+                      noise: float, seed: int) -> DistillData:
+    """``base`` plus a streamed transfer set drawn from ``data``'s encoded training rows."""
+    n_numeric, groups = data.preprocessor.column_groups()
+    plan = TransferSet.plan(data.x_train, n_numeric, groups, kind=kind, size=size, noise=noise, seed=seed)
+    return base.with_transfer_set(plan, teacher)
 
 
 # -- training -----------------------------------------------------------------------------------
@@ -457,8 +593,7 @@ def distill(teacher: FinliteModel | DistillData, student: FinliteModel, method: 
     model = copy.deepcopy(student)
     masks = masks or {}
     apply_masks(model, masks)
-    tensors = {"x": torch.from_numpy(dd.x_train), "y": torch.from_numpy(dd.y_train),
-               "t": torch.from_numpy(dd.t_train), "w": torch.from_numpy(dd.labelled_train)}
+    rows = dd.source()  # mini-batches built on demand: a streamed transfer set is never materialised
     x_val, y_val, t_val = (torch.from_numpy(a) for a in (dd.x_val, dd.y_val, dd.t_val))
 
     if isinstance(method, RegressionDistillation):
@@ -479,10 +614,16 @@ def distill(teacher: FinliteModel | DistillData, student: FinliteModel, method: 
                               "match); use distillation for a boosted-tree teacher.")
         t_layer = _layer_index(hint_teacher, method.teacher_layer, "teacher")
         s_layer = _layer_index(model, method.student_layer, "student")
-        with torch.inference_mode():
-            hint_teacher.eval()
-            _, hints = hint_teacher.forward_with_hidden(tensors["x"], t_layer)
-        tensors["h"] = hints.detach().clone()
+        frozen = hint_teacher
+        frozen.eval()
+
+        def hints(x: torch.Tensor) -> torch.Tensor:
+            # The teacher's hidden activations, computed per batch (a frozen network: no gradient).
+            with torch.inference_mode():
+                _, h = frozen.forward_with_hidden(x, t_layer)
+            return h.clone()
+
+        rows.extra["h"] = hints
         trained = _HintStudent(model, s_layer, hint_teacher.hidden[t_layer])
 
         def loss_fn(out: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -497,7 +638,7 @@ def distill(teacher: FinliteModel | DistillData, student: FinliteModel, method: 
             m.eval()
             return -float(base_loss(m(x_val), t_val, y_val, None))
 
-    result = fit(trained, tensors, loss_fn, validate, train, after_step=lambda m: apply_masks(model, masks),
-                 desc="distilling")
+    result = fit(trained, rows, loss_fn, validate, train, after_step=lambda m: apply_masks(model, masks),
+                 desc="distilling" if not masks else "fine-tuning")
     model.eval()
     return DistillResult(model=model, method=method, training=result, synthetic_rows=dd.n_synthetic)

@@ -420,13 +420,13 @@ def taylor_scores(model: FinliteModel, layers: list[tuple[str, nn.Linear]], meth
     sums = [np.zeros(layer.weight.numel() if method.granularity == "weight" else layer.out_features)
             for _, layer in layers]
     gen = torch.Generator().manual_seed(0)
-    n = len(data.x_train)
-    x, t, y = (torch.from_numpy(a) for a in (data.x_train, data.t_train, data.y_train))
-    w = torch.from_numpy(data.labelled_train)
+    rows = data.source()  # real and (streamed) transfer rows, built per batch
+    n = len(rows)
     for _ in range(method.batches):
         idx = torch.randperm(n, generator=gen)[: method.batch_size]
         work.zero_grad(set_to_none=True)
-        loss = distillation_loss(work(x[idx]), t[idx], y[idx], distillation, w[idx])
+        b = rows.batch(idx)
+        loss = distillation_loss(work(b["x"]), b["t"], b["y"], distillation, b["w"])
         loss.backward()
         for i, (name, _) in enumerate(layers):
             layer = work_layers[name]
@@ -488,8 +488,7 @@ def regularized_prune(model: FinliteModel, method: RegularizedPruning, *, data: 
 
 def _distill_with_penalty(model: FinliteModel, method: RegularizedPruning, data: DistillData,
                           distillation: Distillation, train: TrainConfig, masks: Masks) -> FinliteModel:
-    tensors = {"x": torch.from_numpy(data.x_train), "y": torch.from_numpy(data.y_train),
-               "t": torch.from_numpy(data.t_train), "w": torch.from_numpy(data.labelled_train)}
+    tensors = data.source()  # real and (streamed) transfer rows, built per batch
     x_val, y_val, t_val = (torch.from_numpy(a) for a in (data.x_val, data.y_val, data.t_val))
 
     def loss_fn(out: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:

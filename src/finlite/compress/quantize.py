@@ -2,7 +2,12 @@
 
 Every int8 method produces a :class:`~finlite.models.quantized.QuantizedMLP` whose Linear
 layers hold int8 tensors and multiply in int8 (see that module); the artifact stores the int8
-tensors, so the file is about four times smaller than float32. :class:`Fp16Weights` stores
+tensors, so the file is about four times smaller than float32. Static int8 and QAT give the
+form ONNX Runtime runs fast: uint8 activations with a calibrated scale and zero point per
+layer (a ReLU output gets zero point 0, so all 256 levels cover its range) and signed
+per-channel int8 weights. Dynamic int8 scales each row at run time (a row's score never
+depends on the other rows of its batch), which ONNX Runtime has no fused kernel for: it is
+the slow form, kept for recurrent models and recipes that ask for it. :class:`Fp16Weights` stores
 float16 tensors (half the bytes) and computes in float32, because this kind of CPU has no
 fast float16 arithmetic.
 
@@ -27,7 +32,7 @@ from finlite.compress.registry import register_method
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel
 from finlite.models.mlp import TabularMLP
-from finlite.models.quantized import Int8Linear, QuantizedMLP, quantize_per_channel
+from finlite.models.quantized import SAFE_WEIGHT_BITS, Int8Linear, QuantizedMLP, qmax, quantize_per_channel
 from finlite.models.sequence import SequenceModel, quantize_sequence
 
 __all__ = [
@@ -35,15 +40,32 @@ __all__ = [
     "Fp16Weights",
     "QuantizationAwareTraining",
     "QuantizeResult",
+    "SPEED_RULES",
     "StaticInt8",
+    "activation_range",
     "activation_scale",
     "calibration_rows",
     "layer_inputs",
     "convert_to_int8",
     "quantize",
+    "relu_inputs",
 ]
 
 CALIBRATIONS = ("minmax", "percentile", "entropy")
+#: ``require_faster`` values of the int8 steps: where the int8 ONNX model must beat the float one
+#: (timed side by side by the recipe runner) for the step to be kept.
+SPEED_RULES = ("no", "batch1", "batch", "both")
+
+
+def _check_speed_rule(owner: str, value: Any) -> None:
+    if value not in SPEED_RULES:
+        raise param_error(owner, "require_faster", f"one of {SPEED_RULES}", value)
+
+
+def _check_weight_bits(owner: str, value: Any) -> None:
+    if isinstance(value, bool) or value not in (7, 8):
+        raise param_error(owner, "weight_bits", "7 (exact in ONNX Runtime on every x86 CPU) or 8 (exact with "
+                          "VNNI/AMX or on ARM)", value)
 
 
 @register_method("dynamic_int8")
@@ -52,7 +74,20 @@ class DynamicInt8:
     """Int8 weights (per output channel); activations quantized per row at run time.
 
     Works for MLPs and for LSTM/GRU models. No calibration data needed. Example recipe step: ``{method: dynamic_int8}``.
+    ONNX Runtime has no fused kernel for per-row scales, so this form is usually slower than
+    float32; :class:`StaticInt8` is the fast one.
+
+    Args:
+        require_faster: "no" (keep the step whatever its speed), or where the exported int8
+            model must be faster than the float one it replaces, timed side by side through
+            the runtime's ONNX session: "batch1" (one row), "batch" (a large batch) or "both".
+            A slower step is rolled back, with both timings in its record.
     """
+
+    require_faster: str = "no"
+
+    def __post_init__(self) -> None:
+        _check_speed_rule("DynamicInt8", self.require_faster)
 
 
 def _check_calibration(owner: str, config: Any) -> None:
@@ -69,28 +104,40 @@ def _check_calibration(owner: str, config: Any) -> None:
 @register_method("static_int8")
 @dataclass(frozen=True)
 class StaticInt8:
-    """Int8 weights (per output channel) and int8 activations with scales fixed by calibration.
+    """Int8 weights (per output channel) and uint8 activations with a scale and zero point per
+    layer fixed by calibration: the form ONNX Runtime fuses into its fast int8 kernels.
 
     Example recipe step: ``{method: static_int8, calibration: percentile, percentile: 99.99}``.
 
     Args:
         calibration: how each layer's input range is chosen from the calibration activations:
-            "minmax" (the largest |x|), "percentile" (that percentile of |x|, clipping rare
-            outliers) or "entropy" (the clipping threshold whose 128-level histogram is closest
+            "minmax" (the extremes), "percentile" (the ``100 − p`` and ``p`` percentiles,
+            clipping rare outliers) or "entropy" (the clipping threshold whose 128-level histogram is closest
             in KL divergence to the full one, as TensorRT does).
         percentile: the percentile for "percentile".
         samples: calibration rows drawn from the training split.
         rare_share: least share of positive-class rows in the calibration sample (all of them
             when there are fewer).
+        require_faster: keep the step only where the int8 ONNX model is faster than the float
+            one, timed side by side: "no" (always keep), "batch1", "batch" or "both" (see
+            :class:`DynamicInt8`).
+        weight_bits: 7 (default: weights within ±63, which ONNX Runtime's int8 kernels multiply
+            exactly on every x86 CPU, VNNI or not) or 8 (one more bit, exact with VNNI/AMX or
+            on ARM; on an AVX2-only CPU the 16-bit pair sums may saturate and the parity check
+            at export fails). Stored as int8 either way.
     """
 
     calibration: str = "percentile"
     percentile: float = 99.99
     samples: int = 2048
     rare_share: float = 0.1
+    require_faster: str = "no"
+    weight_bits: int = SAFE_WEIGHT_BITS
 
     def __post_init__(self) -> None:
         _check_calibration("StaticInt8", self)
+        _check_speed_rule("StaticInt8", self.require_faster)
+        _check_weight_bits("StaticInt8", self.weight_bits)
 
 
 @register_method("qat")
@@ -109,6 +156,8 @@ class QuantizationAwareTraining:
     Args:
         calibration, percentile, samples, rare_share: the initial scales, as in :class:`StaticInt8`.
         momentum: weight of the newest batch in the moving average of activation ranges.
+        require_faster: as in :class:`StaticInt8` (checked after fine-tuning).
+        weight_bits: as in :class:`StaticInt8`; the fine-tuning rounds weights to that grid.
     """
 
     calibration: str = "percentile"
@@ -116,9 +165,13 @@ class QuantizationAwareTraining:
     samples: int = 2048
     rare_share: float = 0.1
     momentum: float = 0.1
+    require_faster: str = "no"
+    weight_bits: int = SAFE_WEIGHT_BITS
 
     def __post_init__(self) -> None:
         _check_calibration("QuantizationAwareTraining", self)
+        _check_speed_rule("QuantizationAwareTraining", self.require_faster)
+        _check_weight_bits("QuantizationAwareTraining", self.weight_bits)
         check_fraction("QuantizationAwareTraining", "momentum", self.momentum, low_open=True, high_open=False)
 
 
@@ -200,6 +253,46 @@ def activation_scale(values: np.ndarray, calibration: str, percentile: float = 9
     return top / 127.0 if top > 0 else 1.0 / 127.0
 
 
+def activation_range(values: np.ndarray, calibration: str, percentile: float = 99.99) -> tuple[float, int]:
+    """The uint8 (scale, zero point) for one layer's observed inputs.
+
+    The range [lo, hi] is widened to hold 0, so that 0 (a ReLU's floor, a one-hot's "no") is
+    exact: "minmax" takes the extremes, "percentile" the ``100 − p`` and ``p`` percentiles, and
+    "entropy" the KL-optimal threshold of |x| on each side that has values. Inputs that are
+    never negative (after a ReLU) get zero point 0.
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        return 1.0 / 255.0, 0
+    if calibration == "minmax":
+        lo, hi = float(v.min()), float(v.max())
+    elif calibration == "percentile":
+        lo, hi = float(np.percentile(v, 100.0 - percentile)), float(np.percentile(v, percentile))
+    else:
+        top = _entropy_threshold(np.abs(v))
+        lo, hi = (-top if v.min() < 0 else 0.0), (top if v.max() > 0 else 0.0)
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if hi - lo <= 0:
+        return 1.0 / 255.0, 0
+    # float32 because the graph and the model both compute with this exact float32 value.
+    scale = float(np.float32((hi - lo) / 255.0))
+    zero_point = int(np.clip(np.round(-lo / scale), 0, 255))
+    return scale, zero_point
+
+
+def relu_inputs(model: nn.Module) -> list[bool]:
+    """For each Linear of an MLP (forward order): is its input a ReLU output (never negative)?"""
+    layers = getattr(model, "layers", None)
+    relu = getattr(model, "activation", None) == "relu"
+    if layers is None:
+        return [False for m in model.modules() if isinstance(m, (nn.Linear, Int8Linear))]
+    out: list[bool] = []
+    for i, layer in enumerate(layers):
+        parts = list(layer) if isinstance(layer, nn.Sequential) else [layer]
+        out.extend([relu and i > 0] + [False] * (len(parts) - 1))
+    return out
+
+
 def _linears(model: nn.Module) -> list[nn.Linear]:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
@@ -227,24 +320,31 @@ def _float_mlp(model: FinliteModel, what: str) -> TabularMLP:
     return model
 
 
-def convert_to_int8(model: TabularMLP, input_scales: list[float] | None) -> QuantizedMLP:
-    """An int8 copy of ``model``: per-channel int8 weights; static input scales (one per Linear,
-    forward order) or dynamic ones when ``input_scales`` is None."""
-    mode = "dynamic" if input_scales is None else "static"
+def convert_to_int8(model: TabularMLP, input_scales: list[float] | None,
+                    zero_points: list[int] | None = None, weight_bits: int = 8) -> QuantizedMLP:
+    """An int8 copy of ``model``: per-channel int8 weights, and inputs quantized with static
+    uint8 (scale, zero point) pairs (one per Linear, forward order; ONNX Runtime's fast form),
+    static symmetric int8 scales (``zero_points`` None), or dynamically (``input_scales`` None).
+    ``weight_bits`` (7 or 8) bounds the int8 weights (see :class:`StaticInt8`)."""
+    if input_scales is None:
+        mode = "dynamic"
+    else:
+        mode = "static" if zero_points is None else "static_uint8"
     out = QuantizedMLP(model.in_features, model.hidden, activation=model.activation, mode=mode, ranks=model.ranks)
     float_layers = _linears(model)
     int_layers = [m for m in out.modules() if isinstance(m, Int8Linear)]
     for i, (src, dst) in enumerate(zip(float_layers, int_layers, strict=True)):
         scale = None if input_scales is None else input_scales[i]
-        dst.load_state_dict(Int8Linear.from_float(src, scale).state_dict())
+        zp = None if zero_points is None else zero_points[i]
+        dst.load_state_dict(Int8Linear.from_float(src, scale, zp, weight_bits).state_dict())
     out.eval()
     return out
 
 
 # -- QAT ---------------------------------------------------------------------------------------
-def _fake_quant(x: torch.Tensor, scale: torch.Tensor | float) -> torch.Tensor:
-    """Round to the int8 grid in the forward pass; identity gradient (straight-through)."""
-    q = torch.clamp(torch.round(x / scale), -127, 127) * scale
+def _fake_quant(x: torch.Tensor, scale: torch.Tensor | float, top: int = 127) -> torch.Tensor:
+    """Round to the integer grid ±``top`` in the forward pass; identity gradient (straight-through)."""
+    q = torch.clamp(torch.round(x / scale), -top, top) * scale
     return x + (q - x).detach()
 
 
@@ -252,8 +352,9 @@ class _QATLinear(nn.Module):
     """A Linear whose weight and input are fake-quantized; parameter names match nn.Linear's,
     so pruning masks keep applying during quantization-aware fine-tuning."""
 
-    def __init__(self, linear: nn.Linear, scale: float, momentum: float) -> None:
+    def __init__(self, linear: nn.Linear, scale: float, momentum: float, weight_bits: int = 8) -> None:
         super().__init__()
+        self.weight_bits = weight_bits
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.weight = nn.Parameter(linear.weight.detach().clone())
         self.bias = nn.Parameter(linear.bias.detach().clone()) if linear.bias is not None else None
@@ -265,20 +366,22 @@ class _QATLinear(nn.Module):
             with torch.no_grad():
                 observed = (x.detach().abs().amax() / 127.0).clamp_min(1e-8)
                 self.input_scale.mul_(1 - self.momentum).add_(self.momentum * observed)
-        _, w_scale = quantize_per_channel(self.weight.detach())
-        w = _fake_quant(self.weight, w_scale[:, None])
+        _, w_scale = quantize_per_channel(self.weight.detach(), self.weight_bits)
+        w = _fake_quant(self.weight, w_scale[:, None], qmax(self.weight_bits))
         return nn.functional.linear(_fake_quant(x, self.input_scale), w, self.bias)
 
 
-def prepare_qat(model: TabularMLP, scales: list[float], momentum: float) -> TabularMLP:
-    """A copy of ``model`` with every Linear replaced by a fake-quantized one."""
+def prepare_qat(model: TabularMLP, scales: list[float], momentum: float,
+                weight_bits: int = SAFE_WEIGHT_BITS) -> TabularMLP:
+    """A copy of ``model`` with every Linear replaced by a fake-quantized one (weights on the
+    ``weight_bits`` grid that :func:`finish_qat` stores)."""
     qat = copy.deepcopy(model)
     it = iter(scales)
 
     def swap(parent: nn.Module) -> None:
         for name, child in parent.named_children():
             if isinstance(child, nn.Linear):
-                setattr(parent, name, _QATLinear(child, next(it), momentum))
+                setattr(parent, name, _QATLinear(child, next(it), momentum, weight_bits))
             else:
                 swap(child)
     swap(qat)
@@ -286,7 +389,11 @@ def prepare_qat(model: TabularMLP, scales: list[float], momentum: float) -> Tabu
 
 
 def finish_qat(qat: TabularMLP) -> QuantizedMLP:
-    """Convert a fake-quantized model to the real int8 model, with its learned input scales."""
+    """Convert a fake-quantized model to the real int8 model, with its learned input scales.
+
+    The result takes the uint8 form: a symmetric int8 code q is the uint8 code q + 128 (zero
+    point 128), and a ReLU output (never negative) keeps its scale with zero point 0, which
+    only widens the range clipped in training (to 255 steps instead of 127)."""
     layers = [m for m in qat.modules() if isinstance(m, _QATLinear)]
     plain = TabularMLP(qat.in_features, qat.hidden, dropout=0.0, activation=qat.activation, ranks=qat.ranks)
     scales = []
@@ -295,8 +402,9 @@ def finish_qat(qat: TabularMLP) -> QuantizedMLP:
             dst.weight.copy_(src.weight)
             if dst.bias is not None and src.bias is not None:
                 dst.bias.copy_(src.bias)
-        scales.append(float(src.input_scale))
-    return convert_to_int8(plain, scales)
+        scales.append(float(np.float32(src.input_scale)))
+    zero_points = [0 if relu else 128 for relu in relu_inputs(plain)]
+    return convert_to_int8(plain, scales, zero_points, layers[0].weight_bits if layers else SAFE_WEIGHT_BITS)
 
 
 # -- the verb ----------------------------------------------------------------------------------
@@ -326,9 +434,11 @@ def quantize(model: FinliteModel, method: DynamicInt8 | StaticInt8 | Fp16Weights
     if isinstance(method, StaticInt8):
         if calibration_x is None or len(calibration_x) == 0:
             raise ConfigError("StaticInt8 needs calibration rows (calibration_x); pass a sample of training rows.")
-        inputs = layer_inputs(mlp, calibration_x)
-        scales = [activation_scale(v, method.calibration, method.percentile) for v in inputs]
-        return QuantizeResult(model=convert_to_int8(mlp, scales), method=method,
-                              info={"activations": "static", "input_scales": scales,
+        inputs = layer_inputs(mlp, np.ascontiguousarray(calibration_x, dtype=np.float32))
+        ranges = [activation_range(v, method.calibration, method.percentile) for v in inputs]
+        scales, zero_points = [r[0] for r in ranges], [r[1] for r in ranges]
+        return QuantizeResult(model=convert_to_int8(mlp, scales, zero_points, method.weight_bits), method=method,
+                              info={"activations": "static uint8", "input_scales": scales,
+                                    "input_zero_points": zero_points, "weight_bits": method.weight_bits,
                                     "calibration_rows": int(len(calibration_x))})
     raise ConfigError(f"quantize() does not run {type(method).__name__}; use the recipe runner.")

@@ -2,11 +2,12 @@
 
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.prepared import PreparedData, prepare
-from finlite.data.preprocess import Preprocessor
+from finlite.data.preprocess import Encoding, Preprocessor
 from finlite.data.schema import Schema, infer_schema, label_key
 from finlite.data.split import Split, SplitConfig, make_split
 
 __all__ = [
+    "Encoding",
     "PreparedData",
     "Preprocessor",
     "Schema",

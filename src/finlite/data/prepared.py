@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from finlite.data.io import Table, frame_sha256, read_table
-from finlite.data.preprocess import Preprocessor
+from finlite.data.preprocess import Encoding, Preprocessor
 from finlite.data.schema import Schema, infer_schema
 from finlite.data.split import Split, SplitConfig, make_split
 from finlite.errors import DataError
@@ -23,8 +23,9 @@ __all__ = ["PreparedData", "prepare"]
 class PreparedData:
     """A labelled table split and encoded: what training, distillation and evaluation consume.
 
-    ``x_*`` are float32 matrices from the preprocessor (fitted on the training split only);
-    ``y_*`` are float32 0/1 labels (1 = the schema's positive class).
+    ``x_*`` are float32 matrices from the preprocessor (fitted on the training split only;
+    ``x_train`` with weight-of-evidence / target encodings out of fold); ``y_*`` are float32 0/1
+    labels (1 = the schema's positive class).
     """
 
     table: Table
@@ -73,15 +74,22 @@ def prepare(
     schema: Schema | None = None,
     split: SplitConfig | None = None,
     preprocessor: Preprocessor | None = None,
+    encoding: Encoding | None = None,
 ) -> PreparedData:
     """Read, check, split and encode a labelled table.
 
     Pass ``target`` (and optional overrides) to infer a new schema, or ``schema`` and
     ``preprocessor`` from an existing artifact to encode new rows exactly as its model saw them.
-    Rows without a label are left out (and counted in the schema's notes).
+    Rows without a label are left out (and counted in the schema's notes). ``encoding`` sets how
+    categorical columns are encoded (:class:`~finlite.data.preprocess.Encoding`: one-hot budget,
+    weight of evidence or target encoding for high-cardinality columns); its fold seed follows
+    the split's seed unless set. The training rows are encoded out of fold, the same way again
+    when ``preprocessor`` is given (the folds are stored in it).
 
     Raises:
-        DataError: for any problem with the file, the target or a column (see :class:`DataError`).
+        DataError: for any problem with the file, the target or a column (see :class:`DataError`),
+            or when the encoded matrices would not fit in the memory available (naming the
+            widest columns and the options that make them narrower).
     """
     table = data if isinstance(data, Table) else read_table(data)
     split = split or SplitConfig()
@@ -98,14 +106,23 @@ def prepare(
     parts = make_split(frame, labels, split, source=table.source)
     train_rows = frame.iloc[parts.train]
     if preprocessor is None:
-        preprocessor = Preprocessor(schema).fit(train_rows, f"the training split of {table.source}")
+        encoding = encoding or Encoding(seed=split.seed)
+        preprocessor = Preprocessor(schema, encoding).fit(train_rows, f"the training split of {table.source}",
+                                                          labels=labels[parts.train])
+        if preprocessor.notes:
+            schema = replace(schema, notes=schema.notes + tuple(preprocessor.notes))
+            preprocessor.schema = schema
+    # All three matrices live at once: refuse before the first is allocated, not at the third.
+    preprocessor.check_memory(len(frame), table.source)
 
     def encode(rows: np.ndarray) -> np.ndarray:
         return preprocessor.transform(frame.iloc[rows], table.source)
 
     return PreparedData(
         table=table, frame=frame, schema=schema, split_config=split, split=parts, preprocessor=preprocessor,
-        x_train=encode(parts.train), y_train=labels[parts.train],
+        x_train=preprocessor.transform_out_of_fold(train_rows, labels[parts.train],
+                                                   f"the training split of {table.source}"),
+        y_train=labels[parts.train],
         x_val=encode(parts.validation), y_val=labels[parts.validation],
         x_test=encode(parts.test), y_test=labels[parts.test],
         data_sha256=frame_sha256(table.frame),

@@ -1,13 +1,45 @@
 """The Preprocessor: raw columns to a float32 matrix, fitted on the training split only.
 
 Numeric columns: median imputation (with a 0/1 missing indicator for every column that had
-gaps in training), then standardisation. Categorical columns: one-hot over the training
-categories plus one bucket for anything unseen. Saved as JSON; nothing in it executes.
+gaps in training), then standardisation; money written as text ("$60,000.00 ") is read with
+the money parse rule (:mod:`finlite._money`) when the schema lists the column in ``money``.
+
+Categorical columns are encoded within a budget (:class:`Encoding`):
+
+* a column with at most ``max_categories`` distinct training values is one-hot encoded: values
+  seen in at least ``min_category_count`` training rows get their own column, the rarer ones
+  share an ``__other__`` column (present only when some value is rare), and values never seen
+  in training take the ``__unseen__`` column;
+* a column with more distinct values (City, Bank, Zip) becomes ONE column: its weight of
+  evidence (``high_cardinality="woe"``, the default: the smoothed log-odds of the positive class
+  for the value minus the log-odds of the training prior, so 0 means "no information") or its
+  smoothed target rate (``"target"``: an m-estimate, ``(positives + m·prior) / (rows + m)``).
+  Values seen in fewer than ``min_category_count`` training rows, and unseen values, take the
+  prior (weight of evidence 0, target rate = prior). A missing value is a value like any other
+  (``__missing__``): in a loan book a blank field is often informative. With
+  ``high_cardinality="onehot"`` such a column is one-hot encoded over its ``max_categories``
+  most frequent values instead.
+
+The weight of evidence / target encoding of the TRAINING rows is computed out of fold
+(:meth:`Preprocessor.transform_out_of_fold`: ``folds`` folds drawn with ``seed``, each row
+encoded with statistics of the other folds), so a model never sees its own label through the
+encoding; validation, test and scoring rows use the mapping of the whole training split. The
+fold assignment depends only on the stored settings and the number of training rows, so the
+same training rows encode the same way again (compression re-prepares them this way).
+
+Output layout (see :meth:`Preprocessor.column_groups`): standardised numeric columns, then the
+missing indicators, then one column per weight-of-evidence / target-encoded column, then each
+one-hot group. The matrix is float32 end to end, written into one preallocated array, and its
+size is checked against the memory available before it is allocated.
+
+Saved as JSON (format ``finlite.preprocessor/2``; version 1 files still load); nothing in it
+executes.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,14 +47,77 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite import _limits
 from finlite._keys import MISSING, UNSEEN, label_key
-from finlite._util import dump_json, write_text_atomic
+from finlite._money import MONEY
+from finlite._util import dump_json, param_error, write_text_atomic
 from finlite.data.schema import Schema, numeric_column
-from finlite.errors import DataError
+from finlite.errors import ConfigError, DataError
 
-__all__ = ["Preprocessor"]
+__all__ = ["HIGH_CARDINALITY", "OTHER", "Encoding", "Preprocessor"]
 
-_FORMAT = "finlite.preprocessor/1"
+_FORMAT = "finlite.preprocessor/2"
+_FORMAT_V1 = "finlite.preprocessor/1"  # one-hot over every training value; still read
+#: One-hot column shared by the values seen in fewer than ``min_category_count`` training rows.
+OTHER = "__other__"
+#: Encodings of a column with more than ``max_categories`` distinct values.
+HIGH_CARDINALITY = ("woe", "target", "onehot")
+MAX_CATEGORIES = 100_000
+"""Largest ``max_categories`` accepted: one-hot columns beyond this are a typo (and the memory check follows)."""
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How categorical columns are encoded (stored in ``preprocessor.json``).
+
+    Attributes:
+        max_categories: most one-hot columns per categorical column (its most frequent values);
+            a column with more distinct training values is high-cardinality.
+        min_category_count: fewest training rows a value needs for its own one-hot column or its
+            own weight of evidence; rarer values go to ``__other__`` (one-hot) or the prior.
+        high_cardinality: "woe" (weight of evidence, the default), "target" (smoothed target
+            rate) or "onehot" (the ``max_categories`` most frequent values, the rest other).
+        folds: folds of the out-of-fold encoding of the training rows.
+        seed: seed of the fold assignment.
+        smoothing: m of the m-estimate: a value's rate is pulled towards the prior as if it had
+            ``m`` more rows at the prior rate.
+    """
+
+    max_categories: int = 50
+    min_category_count: int = 10
+    high_cardinality: str = "woe"
+    folds: int = 5
+    seed: int = 0
+    smoothing: float = 20.0
+
+    def __post_init__(self) -> None:
+        def whole(name: str, low: int, high: int) -> None:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise param_error("Encoding", name, f"a whole number from {low:,} to {high:,}", value)
+
+        whole("max_categories", 1, MAX_CATEGORIES)
+        whole("min_category_count", 1, 2**31 - 1)
+        whole("folds", _limits.MIN_FOLDS, _limits.MAX_FOLDS)
+        whole("seed", 0, _limits.MAX_SEED)
+        if self.high_cardinality not in HIGH_CARDINALITY:
+            raise param_error("Encoding", "high_cardinality", f"one of {', '.join(HIGH_CARDINALITY)}",
+                              self.high_cardinality)
+        m = self.smoothing
+        if not isinstance(m, (int, float)) or isinstance(m, bool) or not math.isfinite(m) or not 0 <= m <= 1e9:
+            raise param_error("Encoding", "smoothing", "a finite number from 0 to 1e9", m)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"max_categories": self.max_categories, "min_category_count": self.min_category_count,
+                "high_cardinality": self.high_cardinality, "folds": self.folds, "seed": self.seed,
+                "smoothing": float(self.smoothing)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Encoding:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{k: data[k] for k in ("max_categories", "min_category_count", "high_cardinality", "folds",
+                                            "seed", "smoothing")})
 
 
 @dataclass
@@ -32,34 +127,94 @@ class _Numeric:
     mean: float
     std: float
     indicator: bool
+    parse: str = "number"  # or "money" (finlite._money)
 
 
 @dataclass
 class _Categorical:
+    """A one-hot encoded column: its own column per kept value, ``__other__`` (when ``other`` is
+    not empty) and ``__unseen__``."""
+
     name: str
     categories: list[str]
+    other: list[str] = field(default_factory=list)
+    encoding: str = "onehot"
     index: pd.Index = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # Kept values first, then the rare ones: get_indexer gives a position in one lookup.
+        self.index = pd.Index(self.categories + self.other)
+
+    @property
+    def width(self) -> int:
+        return len(self.categories) + bool(self.other) + 1
+
+
+@dataclass
+class _Valued:
+    """A weight-of-evidence or target-encoded column: one number per kept value (``categories``
+    and ``values`` in parallel), ``default`` (the prior) for rare, unseen and missing-if-rare values;
+    ``other`` lists the rare training values so scoring can tell them from unseen ones."""
+
+    name: str
+    encoding: str  # "woe" or "target"
+    categories: list[str]
+    values: list[float]
+    default: float
+    other: list[str] = field(default_factory=list)
+    index: pd.Index = field(init=False, repr=False)
+    width: int = field(default=1, init=False, repr=False)
+
+    def __post_init__(self) -> None:
         self.index = pd.Index(self.categories)
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """The number of each key (the default for keys without one)."""
+        table = np.append(np.asarray(self.values, dtype=np.float64), self.default)
+        codes = self.index.get_indexer(keys)
+        return table[np.where(codes < 0, len(self.values), codes)]
+
+
+def _prior(positives: float, rows: float) -> float:
+    """The positive rate, kept off 0 and 1 (a fold of a tiny split may lack a class) so its
+    log-odds is finite."""
+    floor = 0.5 / (rows + 1.0)
+    return min(max(positives / rows, floor), 1.0 - floor) if rows > 0 else 0.5
+
+
+def _encode_stats(positives: np.ndarray, rows: np.ndarray, prior: float, kind: str, m: float) -> np.ndarray:
+    """Weight of evidence or target rate of values with these counts (m-estimate smoothing)."""
+    rate = (positives + m * prior) / (rows + m) if m > 0 else positives / np.maximum(rows, 1)
+    if kind == "target":
+        return rate
+    # Kept off 0 and 1 when m == 0 and a value is pure: the log-odds stays finite.
+    rate = np.clip(rate, 0.5 / (rows + 1.0), 1.0 - 0.5 / (rows + 1.0))
+    return np.log(rate / (1.0 - rate)) - math.log(prior / (1.0 - prior))
 
 
 class Preprocessor:
     """Turn raw rows into model inputs the same way in training and in scoring.
 
     Follows the estimator contract: construct, :meth:`fit` on training rows, then
-    :meth:`transform` any table with the schema's columns.
+    :meth:`transform` any table with the schema's columns (and
+    :meth:`transform_out_of_fold` the training rows themselves).
     """
 
-    def __init__(self, schema: Schema) -> None:
+    def __init__(self, schema: Schema, encoding: Encoding | None = None) -> None:
         self.schema = schema
+        self.encoding = encoding or Encoding()
         self.numeric_: list[_Numeric] = []
-        self.categorical_: list[_Categorical] = []
+        self.categorical_: list[_Categorical | _Valued] = []
+        self.notes_: list[str] = []
         self.fitted_ = False
 
     # -- fitting -----------------------------------------------------------------------
-    def fit(self, frame: pd.DataFrame, source: str = "the training data") -> Preprocessor:
-        """Learn medians, scales and categories from ``frame`` (the training split only).
+    def fit(self, frame: pd.DataFrame, source: str = "the training data",
+            labels: np.ndarray | None = None) -> Preprocessor:
+        """Learn medians, scales, categories and encodings from ``frame`` (the training split only).
+
+        ``labels`` (0/1, one per row) are needed for weight of evidence / target encoding; by
+        default they are read from the schema's target column of ``frame``.
 
         Raises:
             DataError: a feature column is missing or empty in every row, or a numeric column
@@ -67,9 +222,12 @@ class Preprocessor:
                 its row and value: a model cannot be trained on it).
         """
         self.schema.check_columns(frame, source)
+        enc = self.encoding
+        self.notes_ = []
         self.numeric_ = []
         for name in self.schema.numeric:
-            values = numeric_column(frame[name], name, source)
+            parse = MONEY if name in self.schema.money else "number"
+            values = numeric_column(frame[name], name, source, money=parse == MONEY)
             present = values[~np.isnan(values)]
             if present.size == 0:
                 raise DataError(
@@ -79,96 +237,250 @@ class Preprocessor:
             filled = np.where(np.isnan(values), median, values)
             std = float(filled.std())
             self.numeric_.append(_Numeric(name, median, float(filled.mean()), std if std > 0 else 1.0,
-                                          bool(present.size < values.size)))
+                                          bool(present.size < values.size), parse))
         self.categorical_ = []
+        y: np.ndarray | None = None
         for name in self.schema.categorical:
-            keys = self._category_keys(frame[name])
-            counts = keys.value_counts()
+            codes, distinct = self._key_codes(frame[name])
+            counts = {str(k): int(v) for k, v in zip(distinct, np.bincount(codes, minlength=len(distinct)),
+                                                       strict=True) if v > 0}
             # Most frequent first (ties by name) so the encoding does not depend on row order.
-            ordered = sorted(counts.index, key=lambda k: (-counts[k], k))
-            self.categorical_.append(_Categorical(name, [str(k) for k in ordered]))
+            ordered = sorted(counts, key=lambda k: (-counts[k], k))
+            frequent = [k for k in ordered if counts[k] >= enc.min_category_count]
+            if len(ordered) > enc.max_categories and enc.high_cardinality != "onehot":
+                if y is None:
+                    y = self._labels(frame, source, labels)
+                self.categorical_.append(self._fit_valued(name, codes, distinct, y, frequent, ordered))
+                continue
+            kept = frequent[:enc.max_categories]
+            kept_set = set(kept)
+            rare = sorted(k for k in ordered if k not in kept_set)
+            self.categorical_.append(_Categorical(name, kept, rare))
+            if rare:
+                why = (f"the {enc.max_categories} most frequent one-hot" if len(ordered) > enc.max_categories
+                       else f"values in at least {enc.min_category_count} training rows one-hot")
+                self.notes_.append(f"column {name!r}: {len(ordered):,} values; {why}, {len(rare):,} others share "
+                                   f"{name}={OTHER}")
         self.fitted_ = True
         return self
 
-    @staticmethod
-    def _category_keys(series: pd.Series) -> pd.Series:
-        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-            # Numeric codes declared categorical: 3 and 3.0 must be the same category whether a
-            # file's column came out as int (no gaps) or float (with gaps).
-            keys = series.map(lambda v: MISSING if pd.isna(v) else label_key(v)).astype("string")
-        else:
-            keys = series.astype("string").str.strip()
-        return keys.fillna(MISSING).replace("", MISSING)
+    def _labels(self, frame: pd.DataFrame, source: str, labels: np.ndarray | None) -> np.ndarray:
+        if labels is None:
+            return self.schema.labels(frame, source).astype(np.float64)
+        y = np.asarray(labels, dtype=np.float64)
+        if y.shape != (len(frame),):
+            raise DataError(f"{len(y)} labels for {len(frame)} rows of {source}; pass one 0/1 label per row.")
+        return y
 
-    # -- transforming ------------------------------------------------------------------
+    def _fit_valued(self, name: str, key_codes: np.ndarray, distinct: np.ndarray, y: np.ndarray,
+                    frequent: list[str], ordered: list[str]) -> _Valued:
+        enc = self.encoding
+        prior = _prior(float(y.sum()), float(len(y)))
+        codes = pd.Index(frequent).get_indexer(distinct)[key_codes]
+        kept = codes >= 0
+        rows = np.bincount(codes[kept], minlength=len(frequent)).astype(np.float64)
+        positives = np.bincount(codes[kept], weights=y[kept], minlength=len(frequent))
+        values = _encode_stats(positives, rows, prior, enc.high_cardinality, enc.smoothing)
+        default = prior if enc.high_cardinality == "target" else 0.0
+        frequent_set = set(frequent)
+        rare = sorted(k for k in ordered if k not in frequent_set)
+        what = "weight of evidence" if enc.high_cardinality == "woe" else "target encoding (m-estimate)"
+        self.notes_.append(
+            f"column {name!r}: {len(ordered):,} values (more than --max-categories {enc.max_categories}): {what} of the "
+            f"{len(frequent):,} values in at least {enc.min_category_count} training rows, the prior for the others; "
+            f"training rows encoded out of fold ({enc.folds} folds, seed {enc.seed})")
+        return _Valued(name, enc.high_cardinality, frequent, [float(v) for v in values], float(default), rare)
+
+    @staticmethod
+    def _key_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's category key as (an index into the distinct keys, the distinct keys).
+
+        Worked out once per distinct raw value (City has 900,000 rows and 32,000 values): numbers
+        declared categorical go through :func:`label_key`, so 3 and 3.0 are the same category
+        whether a file's column came out as int (no gaps) or float (with gaps); text is stripped;
+        missing and empty values are ``__missing__``.
+        """
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            raw = [label_key(v) for v in uniques]
+        else:
+            text = pd.Series(uniques).astype("string").str.strip()
+            raw = text.fillna(MISSING).replace("", MISSING).tolist()
+        keys, distinct = pd.factorize(np.array([*raw, MISSING], dtype=object))  # " a" and "a" become one key
+        return keys[np.where(codes < 0, len(raw), codes)], np.asarray(distinct, dtype=object)
+
+    # -- layout ------------------------------------------------------------------------
+    def _valued(self) -> list[_Valued]:
+        return [c for c in self.categorical_ if isinstance(c, _Valued)]
+
+    def _onehot(self) -> list[_Categorical]:
+        return [c for c in self.categorical_ if isinstance(c, _Categorical)]
+
     @property
     def feature_names(self) -> list[str]:
         """Names of the output columns, in order."""
         self._check_fitted()
-        names: list[str] = []
-        for num in self.numeric_:
-            names.append(num.name)
-        for num in self.numeric_:
-            if num.indicator:
-                names.append(f"{num.name}__is_missing")
-        for cat in self.categorical_:
+        names: list[str] = [num.name for num in self.numeric_]
+        names.extend(f"{num.name}__is_missing" for num in self.numeric_ if num.indicator)
+        names.extend(f"{val.name}__{val.encoding}" for val in self._valued())
+        for cat in self._onehot():
             names.extend(f"{cat.name}={c}" for c in cat.categories)
+            if cat.other:
+                names.append(f"{cat.name}={OTHER}")
             names.append(f"{cat.name}={UNSEEN}")
         return names
 
     @property
     def n_features(self) -> int:
         """Width of the output matrix."""
-        return len(self.feature_names)
+        self._check_fitted()
+        return (len(self.numeric_) + sum(num.indicator for num in self.numeric_)
+                + sum(c.width for c in self.categorical_))
+
+    @property
+    def notes(self) -> list[str]:
+        """What fitting chose for each categorical column that is not plainly one-hot (for the schema's notes)."""
+        return list(self.notes_)
 
     def column_groups(self) -> tuple[int, list[list[int]]]:
         """Layout of the output matrix: (number of leading standardised numeric columns, the
-        column indices of each categorical one-hot group). Missing indicators sit in between."""
+        column indices of each categorical one-hot group).
+
+        Between the two sit the missing indicators and then the weight-of-evidence /
+        target-encoded columns: neither standardised numbers nor one-hot groups, so a transfer
+        set copies them from real rows as they are.
+        """
         self._check_fitted()
-        start = len(self.numeric_) + sum(num.indicator for num in self.numeric_)
+        start = len(self.numeric_) + sum(num.indicator for num in self.numeric_) + len(self._valued())
         groups = []
-        for cat in self.categorical_:
-            width = len(cat.categories) + 1
-            groups.append(list(range(start, start + width)))
-            start += width
+        for cat in self._onehot():
+            groups.append(list(range(start, start + cat.width)))
+            start += cat.width
         return len(self.numeric_), groups
 
+    # -- memory ------------------------------------------------------------------------
+    def estimate_bytes(self, rows: int) -> int:
+        """Bytes encoding ``rows`` rows takes: the float32 matrix plus one column's temporaries."""
+        self._check_fitted()
+        return int(rows) * (4 * self.n_features + 64)
+
+    def check_memory(self, rows: int, source: str = "the data") -> None:
+        """Refuse, before allocating, an encoding of ``rows`` rows that would not fit in memory.
+
+        Raises:
+            DataError: naming the widest columns and the options that make the matrix narrower.
+        """
+        free = _limits.available_memory()
+        need = self.estimate_bytes(rows)
+        if free is None or need <= _limits._MEMORY_SHARE * free:
+            return
+        widths = sorted(((c.width, c) for c in self.categorical_), key=lambda t: -t[0])[:3]
+        widest = ", ".join(f"{c.name!r} ({w:,} columns, {c.encoding})" for w, c in widths) or "none"
+        top = widths[0][1].name if widths else "COL"
+        raise DataError(
+            f"Encoding {rows:,} rows of {source} makes {self.n_features:,} float32 columns, about "
+            f"{_limits.format_bytes(need)}, but only {_limits.format_bytes(free)} of memory is available. The widest "
+            f"categorical columns: {widest}. Make the encoding narrower: lower --max-categories (now "
+            f"{self.encoding.max_categories}), encode high-cardinality columns with --high-cardinality woe (or "
+            f"target) instead of onehot, or leave the column out with --drop {top}.")
+
+    # -- transforming ------------------------------------------------------------------
     def transform(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
-        """Encode ``frame`` as a float32 matrix with one row per input row.
+        """Encode ``frame`` as a float32 matrix with one row per input row (the whole-training-split
+        mapping for weight of evidence / target encoding).
 
         Raises:
             DataError: a feature column is missing, or a numeric column holds text, a number that
                 is not finite or does not fit float32, or one whose standardised value does not
-                (the message names the column, the row and the value).
+                (the message names the column, the row and the value); or the matrix would not
+                fit in memory (naming the widest columns and the options that fix it).
         """
         self._check_fitted()
         self.schema.check_columns(frame, source)
         n = len(frame)
-        blocks: list[np.ndarray] = []
-        indicators: list[np.ndarray] = []
-        if self.numeric_:
-            num = np.empty((n, len(self.numeric_)), dtype=np.float64)
-            for j, spec in enumerate(self.numeric_):
-                # Refuses inf, values beyond float32, and values whose standardised form overflows
-                # float32 (a tiny scale, x far from training): the model would see infinity.
-                values = numeric_column(frame[spec.name], spec.name, source, standardise=(spec.mean, spec.std))
-                missing = np.isnan(values)
-                num[:, j] = (np.where(missing, spec.median, values) - spec.mean) / spec.std
-                if spec.indicator:
-                    indicators.append(missing.astype(np.float64)[:, None])
-            blocks.append(num)
-        blocks.extend(indicators)
-        for cat in self.categorical_:
-            codes = cat.index.get_indexer(self._category_keys(frame[cat.name]))
-            codes = np.where(codes < 0, len(cat.categories), codes)  # unseen -> the last bucket
-            onehot = np.zeros((n, len(cat.categories) + 1), dtype=np.float64)
-            onehot[np.arange(n), codes] = 1.0
-            blocks.append(onehot)
-        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
+        self.check_memory(n, source)
+        # One preallocated float32 matrix: no float64 blocks, no hstack copy.
+        out = np.zeros((n, self.n_features), dtype=np.float32)
+        indicator = len(self.numeric_)
+        for j, spec in enumerate(self.numeric_):
+            # Refuses inf, values beyond float32, and values whose standardised form overflows
+            # float32 (a tiny scale, x far from training): the model would see infinity.
+            values = numeric_column(frame[spec.name], spec.name, source, standardise=(spec.mean, spec.std),
+                                    money=spec.parse == MONEY)
+            missing = np.isnan(values)
+            # Float64 arithmetic, rounded once to float32 on assignment (as the runtime encoder does).
+            out[:, j] = (np.where(missing, spec.median, values) - spec.mean) / spec.std
+            if spec.indicator:
+                out[:, indicator] = missing
+                indicator += 1
+        col = indicator
+        for val in self._valued():
+            codes, distinct = self._key_codes(frame[val.name])
+            out[:, col] = val.lookup(distinct)[codes]
+            col += 1
+        rows = np.arange(n)
+        for cat in self._onehot():
+            codes, distinct = self._key_codes(frame[cat.name])
+            codes = cat.index.get_indexer(distinct)[codes]
+            kept = len(cat.categories)
+            # A rare training value -> the other column; unseen -> the last one.
+            codes = np.where(codes < 0, cat.width - 1, np.minimum(codes, kept))
+            out[rows, col + codes] = 1.0
+            col += cat.width
+        return out
 
-    def fit_transform(self, frame: pd.DataFrame, source: str = "the training data") -> np.ndarray:
-        """:meth:`fit` then :meth:`transform` on the same rows."""
-        return self.fit(frame, source).transform(frame, source)
+    def transform_out_of_fold(self, frame: pd.DataFrame, labels: np.ndarray | None = None,
+                              source: str = "the training data") -> np.ndarray:
+        """Encode the TRAINING rows ``frame`` (the rows :meth:`fit` saw, in the same order) with
+        weight of evidence / target encoding computed out of fold: each row gets the statistics
+        of the other folds, so its own label never reaches its encoding.
+
+        Reproducible from ``preprocessor.json`` and the rows: the folds depend only on the
+        stored ``folds`` and ``seed`` and the number of rows. Without high-cardinality columns
+        this is :meth:`transform`. ``labels`` default to the schema's target column of ``frame``.
+        """
+        x = self.transform(frame, source)
+        valued = self._valued()
+        if not valued:
+            return x
+        y = self._labels(frame, source, labels)
+        fold = self.fold_ids(len(frame))
+        start = len(self.numeric_) + sum(num.indicator for num in self.numeric_)
+        for offset, val in enumerate(valued):
+            codes, _ = self._key_codes(frame[val.name])
+            x[:, start + offset] = self._out_of_fold(codes, y, fold, val.encoding)
+        return x
+
+    def fold_ids(self, rows: int) -> np.ndarray:
+        """The fold (0 .. folds-1) of each of ``rows`` training rows: a seeded shuffle dealt round-robin,
+        so the folds are as equal as they can be."""
+        order = np.random.default_rng(self.encoding.seed).permutation(rows)
+        fold = np.empty(rows, dtype=np.int64)
+        fold[order] = np.arange(rows) % self.encoding.folds
+        return fold
+
+    def _out_of_fold(self, codes: np.ndarray, y: np.ndarray, fold: np.ndarray, kind: str) -> np.ndarray:
+        enc = self.encoding
+        u = int(codes.max()) + 1 if len(codes) else 0
+        rows_all = np.bincount(codes, minlength=u).astype(np.float64)
+        pos_all = np.bincount(codes, weights=y, minlength=u)
+        out = np.empty(len(codes), dtype=np.float64)
+        for f in range(enc.folds):
+            inside = fold == f
+            rows = rows_all - np.bincount(codes[inside], minlength=u)
+            positives = pos_all - np.bincount(codes[inside], weights=y[inside], minlength=u)
+            n_out = float(len(y) - inside.sum())
+            prior = _prior(float(y.sum() - y[inside].sum()), n_out)
+            values = _encode_stats(positives, rows, prior, kind, enc.smoothing)
+            # As in the full mapping: a value rare outside the fold takes the prior.
+            values = np.where(rows >= enc.min_category_count, values, prior if kind == "target" else 0.0)
+            out[inside] = values[codes[inside]]
+        return out
+
+    def fit_transform(self, frame: pd.DataFrame, source: str = "the training data",
+                      labels: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`fit` then :meth:`transform_out_of_fold` on the same (training) rows."""
+        return self.fit(frame, source, labels).transform_out_of_fold(frame, labels, source)
 
     def _check_fitted(self) -> None:
         if not self.fitted_:
@@ -178,32 +490,55 @@ class Preprocessor:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form holding everything transform() needs."""
         self._check_fitted()
+        categorical: list[dict[str, Any]] = []
+        for c in self.categorical_:
+            if isinstance(c, _Valued):
+                categorical.append({"name": c.name, "encoding": c.encoding, "categories": c.categories,
+                                    "values": c.values, "default": c.default, "other": c.other})
+            else:
+                categorical.append({"name": c.name, "encoding": "onehot", "categories": c.categories,
+                                    "other": c.other})
         return {
             "format": _FORMAT,
             "schema": self.schema.to_dict(),
+            "encoding": self.encoding.to_dict(),
             "numeric": [
-                {"name": s.name, "median": s.median, "mean": s.mean, "std": s.std, "indicator": s.indicator}
+                {"name": s.name, "median": s.median, "mean": s.mean, "std": s.std, "indicator": s.indicator,
+                 "parse": s.parse}
                 for s in self.numeric_
             ],
-            "categorical": [{"name": c.name, "categories": c.categories} for c in self.categorical_],
+            "categorical": categorical,
             "feature_names": self.feature_names,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "preprocessor.json") -> Preprocessor:
-        """Rebuild a fitted Preprocessor from :meth:`to_dict` output (checked for sanity first)."""
+        """Rebuild a fitted Preprocessor from :meth:`to_dict` output (checked for sanity first).
+
+        Version 1 files (one-hot over every training value) load as one-hot columns without an
+        other bucket, and encode exactly as they did.
+        """
         from finlite._spec import check_preprocessor_spec  # shared with the runtime Encoder
 
         check_preprocessor_spec(data, source)
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise DataError(f"{source} is not a finlite preprocessor (expected format {_FORMAT!r}).")
         try:
-            pre = cls(Schema.from_dict(data["schema"]))
+            v1 = data["format"] == _FORMAT_V1
+            encoding = Encoding() if v1 else Encoding.from_dict(data["encoding"])
+            pre = cls(Schema.from_dict(data["schema"]), encoding)
             pre.numeric_ = [_Numeric(d["name"], float(d["median"]), float(d["mean"]), float(d["std"]),
-                                     bool(d["indicator"])) for d in data["numeric"]]
-            pre.categorical_ = [_Categorical(d["name"], [str(c) for c in d["categories"]])
-                                for d in data["categorical"]]
-        except (KeyError, TypeError, ValueError) as exc:
+                                     bool(d["indicator"]), str(d.get("parse", "number"))) for d in data["numeric"]]
+            cats: list[_Categorical | _Valued] = []
+            for d in data["categorical"]:
+                kind = d.get("encoding", "onehot")
+                if kind == "onehot":
+                    cats.append(_Categorical(d["name"], [str(c) for c in d["categories"]],
+                                             [str(c) for c in d.get("other", [])]))
+                else:
+                    cats.append(_Valued(d["name"], kind, [str(c) for c in d["categories"]],
+                                        [float(v) for v in d["values"]], float(d["default"]),
+                                        [str(c) for c in d.get("other", [])]))
+            pre.categorical_ = cats
+        except (KeyError, TypeError, ValueError, ConfigError) as exc:
             raise DataError(f"{source} is damaged: field {exc} is missing or malformed.") from exc
         pre.fitted_ = True
         return pre

@@ -6,6 +6,7 @@ saved in the artifact's manifest and every table scored later is checked against
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -16,16 +17,34 @@ import pandas as pd
 
 from finlite._finite import F32_MAX, frame_row, shown, table_value_error, value_bounds
 from finlite._keys import label_key
+from finlite._money import looks_like_money, money_value
 from finlite._util import closest
 from finlite.errors import DataError
 
-__all__ = ["Schema", "infer_schema", "label_key", "numeric_column"]
+__all__ = ["Schema", "infer_schema", "label_key", "numeric_column", "parse_dates"]
 
 # Target values that mean "the event a risk model predicts" (default, fraud, charge-off).
 _POSITIVE_WORDS = ("bad", "default", "defaulted", "yes", "y", "true", "fraud", "chgoff",
                    "charged off", "charged-off", "1", "positive", "delinquent")
 _ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)", re.IGNORECASE)
-_DATE_LIKE = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}/\d{1,2}/\d{1,2})")
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# Dates as text: ISO (2014-03-31), day/month numbers (03/31/2014, 31.03.14), month names
+# (28-Feb-97, 28 February 1997, Feb 28, 1997).
+_DATE_LIKE = re.compile(
+    r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}/\d{1,2}/\d{1,2}"
+    rf"|\d{{1,2}}[-/ ]{_MONTH}[-/ ,]*\d{{2,4}}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}})", re.IGNORECASE)
+# A date whose year is written with two digits: the century has to be chosen.
+_TWO_DIGIT_YEAR = re.compile(r"(?:^|[^0-9])[0-9]{1,2}[-/. ]+[A-Za-z0-9]{1,9}\.?[-/. ,]+[0-9]{2}\s*$")
+# Near-unique text (names, free-text IDs): this share of distinct values among the non-missing
+# rows, with at least _ID_MIN_ROWS of them, is an identifier, not a category.
+_ID_DISTINCT_SHARE = 0.5
+_ID_MIN_ROWS = 200
+# An integer column with a different value in every row of at least this many rows is an account number.
+_INT_ID_MIN_ROWS = 1000
+# A mostly numeric column with at most this many distinct values and a few text values (SBA's
+# ApprovalFY: years and "1976A"), each value repeated (distinct values at most 5 % of the rows),
+# is a code: encoded as a category instead of refused.
+_CODE_VALUES = 100
 # A text column whose values are numbers this often is a numeric column with typos in it.
 _MOSTLY_NUMERIC = 0.9
 
@@ -41,7 +60,10 @@ class Schema:
         negative: the other class's label.
         task: "binary" (the only task of this release).
         numeric: feature columns used as numbers.
-        categorical: feature columns one-hot encoded.
+        categorical: feature columns encoded as categories (one-hot within a budget, or weight of
+            evidence / target encoding for high-cardinality columns; see the Preprocessor).
+        money: the numeric columns written as money text ("$60,000.00 ", "(1,234.50)"), read
+            with the money parse rule (:mod:`finlite._money`) in training and scoring alike.
         drop: columns ignored as features (IDs, dates, leakage).
         date_column: the column an out-of-time split orders by, if any.
     """
@@ -54,6 +76,7 @@ class Schema:
     drop: tuple[str, ...] = ()
     date_column: str | None = None
     task: str = "binary"
+    money: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -64,7 +87,7 @@ class Schema:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (lists instead of tuples)."""
         out = asdict(self)
-        for key in ("numeric", "categorical", "drop", "notes"):
+        for key in ("numeric", "categorical", "drop", "notes", "money"):
             out[key] = list(out[key])
         return out
 
@@ -82,6 +105,7 @@ class Schema:
                 date_column=data.get("date_column"),
                 task=str(data.get("task", "binary")),
                 notes=tuple(data.get("notes", ())),
+                money=tuple(data.get("money", ())),
             )
         except KeyError as exc:
             raise DataError(f"Schema is missing the field {exc.args[0]!r}.") from exc
@@ -101,7 +125,7 @@ class Schema:
                 f"Target column {self.target!r} in {source} is empty in {int(missing.sum())} rows "
                 f"(first: row {row + 1}); remove unlabelled rows before training or evaluating."
             )
-        keys = column.map(label_key)
+        keys = _label_keys(column)
         unknown = ~keys.isin([self.positive, self.negative])
         if unknown.any():
             row = int(np.flatnonzero(unknown.to_numpy())[0])
@@ -125,14 +149,15 @@ class Schema:
 
 
 def numeric_column(series: pd.Series, column: str, source: str,
-                   standardise: tuple[float, float] | None = None) -> np.ndarray:
+                   standardise: tuple[float, float] | None = None, *, money: bool = False) -> np.ndarray:
     """A column as float64 (NaN where a value is missing), with a DataError naming the first row
     that holds text, or a number that is not finite or does not fit float32 (``inf``, ``1e300``,
     the text ``"1e309"``): such a value would reach the model as infinity and its score as NaN.
 
     With ``standardise`` = (mean, scale) a value whose standardised form does not fit float32 is
     refused too (the bounds of :func:`finlite._finite.value_bounds`, shared with the runtime
-    encoder). Typed boolean columns become 0/1, as training always did.
+    encoder). Typed boolean columns become 0/1, as training always did. With ``money`` text is
+    read with the money parse rule first ("$60,000.00 " is 60000; see :mod:`finlite._money`).
     """
     if getattr(series.dtype, "kind", "") in ("M", "m", "c"):
         # pandas would read dates and durations as nanoseconds and drop an imaginary part: a number
@@ -142,16 +167,23 @@ def numeric_column(series: pd.Series, column: str, source: str,
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        texts, parsed = _to_numeric(series)
-        bad = parsed.isna() & series.notna() & (texts.astype("string").str.strip() != "")
+        # Text is parsed once per distinct value (a loan book's 900,000 rows hold far fewer amounts).
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+        if money:
+            distinct = _money_numbers(distinct)
+        texts, parsed = _to_numeric(distinct)
+        bad_text = (parsed.isna() & distinct.notna() & (texts.astype("string").str.strip() != "")).to_numpy()
+        take = np.where(codes < 0, len(distinct), codes)  # missing: one slot past the distinct values
+        bad = np.append(bad_text, False)[take]
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
+            row = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"Numeric column {column!r} in {source} holds the text {shown(series.iloc[row])} at "
                 f"{frame_row(series.index, row)} ({int(bad.sum())} such rows); fix or blank those values, or "
                 "declare the column categorical."
             )
-        values = parsed.to_numpy(dtype="float64", na_value=np.nan)
+        values = np.append(parsed.to_numpy(dtype="float64", na_value=np.nan), np.nan)[take]
     low, high = (-F32_MAX, F32_MAX) if standardise is None else value_bounds(*standardise)
     refused = (values < low) | (values > high)  # a missing value (NaN) compares false and stays missing
     if refused.any():
@@ -160,6 +192,34 @@ def numeric_column(series: pd.Series, column: str, source: str,
         raise table_value_error(column, source, series.iloc[row], frame_row(series.index, row), int(rows.size),
                                 standardised=standardise if abs(values[row]) <= F32_MAX else None)
     return values
+
+
+def _label_keys(column: pd.Series) -> pd.Series:
+    """:func:`label_key` of every value, worked out once per distinct value."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    table = np.array([label_key(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(table[codes], index=column.index, dtype=object)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _cached_money(text: str) -> float | None:
+    # Schema inference, fitting and each split's transform read the same amounts again.
+    return money_value(text.strip())
+
+
+def _money_numbers(series: pd.Series) -> pd.Series:
+    """``series`` (as objects) with its money text replaced by the numbers it writes; other values
+    unchanged (plain numbers are parsed next, anything else is refused as text, naming the row).
+    Parsed once per distinct value: a loan book repeats its amounts."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    converted = []
+    for value in uniques:
+        number = _cached_money(value) if isinstance(value, str) else None
+        converted.append(value if number is None else number)
+    table = np.empty(len(converted) + 1, dtype=object)
+    table[:-1] = converted
+    table[-1] = None  # code -1: missing
+    return pd.Series(table[codes], index=series.index, dtype=object)
 
 
 def _to_numeric(series: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -191,12 +251,33 @@ def _pick_positive(keys: Sequence[str], counts: dict[str, int]) -> tuple[str, st
     return minority, f"positive class {minority!r} is the minority class; override with positive="
 
 
-def _looks_like_id(name: str, series: pd.Series) -> bool:
+def _id_reason(name: str, series: pd.Series) -> str | None:
+    """Why ``series`` is an identifier (a note), or None when it is not one."""
     if _ID_NAME.search(name):
-        return True
+        return f"column {name!r} dropped as an identifier (named like one)"
+    if pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        n = len(series)
+        # Whole numbers, a different one in every row of a large table: a loan or account number
+        # (SBA's LoanNr_ChkDgt). Amounts repeat long before 1,000 rows.
+        if n >= _INT_ID_MIN_ROWS and series.nunique() == n:
+            return (f"column {name!r} dropped as an identifier (a different whole number in each of its {n:,} rows); "
+                    f"pass --numeric {name} to use it as a number")
+        return None
     is_text = not pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if not is_text or _money_share(series)[0] >= _MOSTLY_NUMERIC:
+        return None  # numbers (or money) written as text: amounts may well differ in every row
     n = len(series)
-    return is_text and n >= 20 and series.notna().all() and series.nunique() == n
+    if n >= 20 and series.notna().all() and series.nunique() == n:
+        return f"column {name!r} dropped as an identifier (a distinct value in every row)"
+    present = int(series.notna().sum())
+    if present >= _ID_MIN_ROWS:
+        distinct = int(series.nunique())
+        if distinct >= _ID_DISTINCT_SHARE * present:
+            # Names and free-text IDs: a value seen once carries no pattern a model can learn,
+            # and encoding it would only memorise the training rows.
+            return (f"column {name!r} dropped as an identifier: {distinct:,} distinct values in {present:,} rows "
+                    f"({distinct / present:.0%}); pass --categorical {name} to encode it anyway")
+    return None
 
 
 def _looks_like_date(series: pd.Series) -> bool:
@@ -204,8 +285,31 @@ def _looks_like_date(series: pd.Series) -> bool:
         return True
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return False
-    sample = series.dropna().astype("string").head(50)
+    present = series.dropna()
+    # Spread over the column (a file sorted by date starts with one format), 200 values at most.
+    sample = present.iloc[:: max(1, len(present) // 200)].astype("string").head(200)
     return len(sample) > 0 and bool(sample.str.match(_DATE_LIKE).all())
+
+
+def parse_dates(raw: pd.Series, column: str, source: str) -> pd.Series:
+    """A column of dates (typed, or text such as "2014-03-31", "03/31/2014", "28-Feb-97") as
+    datetimes; missing or unreadable values are NaT.
+
+    A two-digit year is put in the century that keeps the date from being after today: "28-Feb-62"
+    is 1962 (a loan book running 1962-2014), where Python's ``%y`` and dateutil would read 2062.
+    Each distinct text is parsed once (a loan book repeats its dates).
+    """
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return raw
+    codes, uniques = pd.factorize(raw.astype("string").str.strip(), use_na_sentinel=True)
+    texts = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+    parsed = pd.to_datetime(texts, errors="coerce", format="mixed")
+    two_digit = texts.str.contains(_TWO_DIGIT_YEAR, na=False).to_numpy()
+    future = (parsed > pd.Timestamp.now()).to_numpy() & two_digit
+    if future.any():
+        parsed = parsed.where(~future, parsed - pd.DateOffset(years=100))
+    values = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    return pd.Series(values[codes], index=raw.index, name=column)
 
 
 def _require_columns(frame: pd.DataFrame, names: Iterable[str], what: str, source: str) -> None:
@@ -231,10 +335,15 @@ def infer_schema(
 ) -> Schema:
     """Infer a :class:`Schema` from a training table; any part can be overridden.
 
-    Rules: a column named like an ID (``id``, ``customer_id``) or a text column with a distinct
-    value in every row is dropped as an ID; a column of dates is dropped (and used for an
-    out-of-time split only when named as ``date_column``); numbers are numeric; text, booleans
-    and anything else are categorical. Columns listed in ``numeric``/``categorical``/``drop``
+    Rules: a column named like an ID (``id``, ``customer_id``), a text column with a distinct
+    value in every row, or near-unique text (distinct values in half the rows or more, from 200
+    rows; names) is dropped as an ID; a column of dates (typed, or text such as "2014-03-31",
+    "03/31/2014", "28-Feb-97") is dropped (and used for an out-of-time split only when named as
+    ``date_column``); numbers are numeric, and so is money written as text ("$60,000.00 ",
+    "(1,234.50)"; listed in ``Schema.money``); a mostly numeric column with a few text values is
+    categorical when it has at most 100 distinct values (a code such as a year with "1976A") and
+    refused otherwise; text, booleans and anything else are categorical. Every such choice is
+    recorded in the schema's notes. Columns listed in ``numeric``/``categorical``/``drop``
     are taken as given.
 
     Raises:
@@ -260,7 +369,7 @@ def infer_schema(
     labelled = frame[target].dropna()
     if labelled.empty:
         raise DataError(f"Target column {target!r} in {source} is empty in every row; it needs labels.")
-    keys = labelled.map(label_key)
+    keys = _label_keys(labelled)
     counts = keys.value_counts().to_dict()
     classes = sorted(counts)
     if len(classes) < 2:
@@ -297,6 +406,7 @@ def infer_schema(
         notes.append(f"{int(frame[target].isna().sum())} rows without a label are left out")
 
     dropped = list(user_drop)
+    money_cols: list[str] = []
     num_cols: list[str] = []
     cat_cols: list[str] = []
     for name in columns:
@@ -304,8 +414,13 @@ def infer_schema(
             continue
         series = frame[name]
         if name in user_numeric:
-            numeric_column(series, name, source)  # raises on text
+            share, example = _money_share(series)
+            is_money = share == 1.0 and example is not None  # money text declared numeric: read as money
+            numeric_column(series, name, source, money=is_money)  # raises on text
             num_cols.append(name)
+            if is_money:
+                money_cols.append(name)
+                notes.append(f"column {name!r} read as money written as text (e.g. {example!r})")
             continue
         if name in user_categorical:
             cat_cols.append(name)
@@ -314,25 +429,51 @@ def infer_schema(
             raise DataError(
                 f"Column {name!r} in {source} is empty in every row; drop it (--drop {name}) or fill it."
             )
-        if _looks_like_id(name, series):
+        id_reason = _id_reason(name, series)
+        if id_reason is not None:
             dropped.append(name)
-            notes.append(f"column {name!r} dropped as an identifier")
+            notes.append(id_reason)
         elif _looks_like_date(series):
             dropped.append(name)
-            notes.append(f"column {name!r} dropped as a date (name it as date column for an out-of-time split)")
+            notes.append(f"column {name!r} dropped as a date (name it with --date-column for an out-of-time split)")
         elif pd.api.types.is_bool_dtype(series):
             cat_cols.append(name)
         elif pd.api.types.is_numeric_dtype(series):
             numeric_column(series, name, source)  # refuses inf/1e300 here, where rows are the file's rows
             num_cols.append(name)
         else:
-            parsed = _to_numeric(series)[1]
-            share = parsed.notna().sum() / max(series.notna().sum(), 1)
+            # Counted per distinct value: a text column of 900,000 rows holds far fewer.
+            counts = series.value_counts(dropna=True, sort=False)
+            distinct_values = pd.Series(counts.index.to_numpy(dtype=object), dtype=object)
+            parsed_ok = _to_numeric(distinct_values)[1].notna().to_numpy()
+            weights = counts.to_numpy()
+            present = max(int(weights.sum()), 1)
+            share = weights[parsed_ok].sum() / present
+            money_share, example = 0.0, None
+            if share < 1.0:
+                money_share, example = _money_share(series, counts)
             if share == 1.0:
                 numeric_column(series, name, source)  # text such as "1e309" parses to inf: refused
                 num_cols.append(name)
-            elif share >= _MOSTLY_NUMERIC:
-                numeric_column(series, name, source)  # raises with the first offending row
+            elif money_share == 1.0 and example is not None:
+                numeric_column(series, name, source, money=True)  # refuses "$1e309"-like overflow alike
+                num_cols.append(name)
+                money_cols.append(name)
+                notes.append(f"column {name!r} read as money written as text (e.g. {example!r})")
+            elif max(share, money_share) >= _MOSTLY_NUMERIC:
+                distinct = len(counts)
+                if distinct <= _CODE_VALUES and distinct * 20 <= present:  # few values, each repeated
+                    # A code with a few odd values (SBA's ApprovalFY: years and "1976A"): refusing it
+                    # would stop training over a handful of rows, reading it as numbers would drop them.
+                    rows = int(weights[~parsed_ok].sum())
+                    odd = distinct_values[~parsed_ok].iloc[0]
+                    cat_cols.append(name)
+                    notes.append(f"column {name!r} is mostly numbers but holds text such as {str(odd)!r} in {rows:,} "
+                                 f"rows: encoded as a category ({distinct} values); clean those values and pass "
+                                 f"--numeric {name} to use it as a number")
+                else:
+                    # raises with the first offending row
+                    numeric_column(series, name, source, money=money_share > share)
             else:
                 cat_cols.append(name)
     if not num_cols and not cat_cols:
@@ -342,5 +483,38 @@ def infer_schema(
     return Schema(
         target=target, positive=pos, negative=negative, numeric=tuple(num_cols),
         categorical=tuple(cat_cols), drop=tuple(dict.fromkeys(dropped)), date_column=date_column,
-        notes=tuple(notes),
+        notes=tuple(notes), money=tuple(money_cols),
     )
+
+
+def _money_share(series: pd.Series, counts: pd.Series | None = None) -> tuple[float, str | None]:
+    """Share of the non-missing values of a text column that read as money or plain numbers, and
+    one value that only the money rule reads ("$60,000.00 "), or None when there is none.
+
+    A column with many distinct values is judged on its 2,000 most frequent first: when those
+    are mostly not numbers (names, cities) the column is not a numeric one, and the share of that
+    sample is returned without reading the rest.
+    """
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return 0.0, None
+    counts = (series.value_counts(dropna=True) if counts is None else counts).sort_values(ascending=False)
+    if counts.empty:
+        return 0.0, None
+    if len(counts) > 2000:
+        head, _ = _money_share(series, counts.iloc[:2000])
+        if head < _MOSTLY_NUMERIC:
+            return head, None
+    good, example = 0, None
+    for value, count in counts.items():
+        text = str(value).strip()
+        if not text or money_value(text) is not None:
+            good += int(count)
+            if example is None and looks_like_money(text):
+                example = str(value)
+        else:
+            try:
+                float(text)
+                good += int(count)
+            except ValueError:
+                pass
+    return good / int(counts.sum()), example

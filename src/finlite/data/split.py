@@ -75,7 +75,10 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         if config.date_column not in frame.columns:
             raise DataError(f"Date column {config.date_column!r} for the out-of-time split is not in {source}.")
         raw = frame[config.date_column]
-        dates = pd.to_datetime(raw, errors="coerce", format="mixed") if not pd.api.types.is_datetime64_any_dtype(raw) else raw
+        # Text dates too ("28-Feb-97"), with a two-digit year's century resolved so none is after today.
+        from finlite.data.schema import parse_dates
+
+        dates = parse_dates(raw, config.date_column, source)
         bad = dates.isna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])

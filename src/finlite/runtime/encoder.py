@@ -2,9 +2,12 @@
 from ``preprocessor.json`` and applied with plain Python (one record) or numpy/Arrow (batches).
 
 It encodes exactly what :meth:`finlite.data.preprocess.Preprocessor.transform` does (a test
-compares them on random tables): numeric values imputed with the training median,
-standardised, with a 0/1 missing indicator where training had gaps; categories one-hot over
-the training categories plus one bucket for unseen values.
+compares them on random tables): numeric values (money text read with the money rule where
+training recorded it) imputed with the training median, standardised, with a 0/1 missing
+indicator where training had gaps; weight-of-evidence / target-encoded categories as the
+training split's number for the value (the prior for rare and unseen values); one-hot
+categories over the kept training values, an other bucket for the rare ones and one bucket
+for unseen values.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import numpy as np
 
 from finlite._finite import F32_MAX as _F32_MAX
 from finlite._finite import table_value_error, value_bounds, value_reason
-from finlite._keys import MISSING, category_key
+from finlite._keys import category_key
+from finlite._money import MONEY, MONEY_PATTERN, money_value
 from finlite.errors import DataError
+from finlite.runtime import _fastenc
 
 __all__ = ["Encoder", "FieldError", "RecordErrors"]
 
@@ -60,7 +65,15 @@ class Encoder:
         try:
             numeric = [(str(d["name"]), float(d["median"]), float(d["mean"]), float(d["std"]), bool(d["indicator"]))
                        for d in spec["numeric"]]
-            categorical = [(str(d["name"]), [str(c) for c in d["categories"]]) for d in spec["categorical"]]
+            money = {str(d["name"]) for d in spec["numeric"] if d.get("parse", "number") == MONEY}
+            # (name, encoding, kept categories, rare training values, values per category or None, default)
+            categorical = [(str(d["name"]), str(d.get("encoding", "onehot")), [str(c) for c in d["categories"]],
+                            [str(c) for c in d.get("other", [])],
+                            # By the declared encoding (as the pandas Preprocessor reads it), not by whether
+                            # a "values" key is present: a one-hot field must never be read as valued.
+                            [float(v) for v in d["values"]] if d.get("encoding", "onehot") != "onehot" else None,
+                            float(d.get("default", 0.0)))
+                           for d in spec["categorical"]]
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"preprocessor.json is damaged: field {exc} is missing or malformed.") from exc
         n_num = len(numeric)
@@ -70,17 +83,37 @@ class Encoder:
         for name, median, mean, std, has_indicator in numeric:
             self.numeric.append((name, median, mean, std, indicator_col if has_indicator else -1))
             indicator_col += has_indicator
-        # The fast path's view: each column with the range of raw values it accepts (see value_bounds).
-        self._numeric_checked = [(*num, *value_bounds(num[2], num[3])) for num in self.numeric]
-        # (name, {key: column}, unseen column, categories)
-        self.categorical: list[tuple[str, dict[str, int], int, list[str]]] = []
+        #: Numeric fields read with the money parse rule ("$60,000.00 ").
+        self.money: frozenset[str] = frozenset(money)
+        # The fast path's view: each column with the range of raw values it accepts (see value_bounds)
+        # and whether its text is money.
+        self._numeric_checked = [(*num, *value_bounds(num[2], num[3]), num[0] in self.money) for num in self.numeric]
+        # Weight-of-evidence / target-encoded fields, one column each after the indicators:
+        # (name, {key: value} for every training value (rare ones: the default), default, column).
+        self.valued: list[tuple[str, dict[str, float], float, int]] = []
         start = indicator_col
-        for name, categories in categorical:
-            self.categorical.append((name, {c: start + i for i, c in enumerate(categories)}, start + len(categories),
-                                     categories))
-            start += len(categories) + 1
+        for name, _, categories, other, values, default in categorical:
+            if values is None:
+                continue
+            lookup = dict.fromkeys(other, default)
+            lookup.update(zip(categories, values, strict=True))
+            self.valued.append((name, lookup, default, start))
+            start += 1
+        # One-hot fields: (name, {key: column} (rare training values: the other column), unseen
+        # column, kept categories).
+        self.categorical: list[tuple[str, dict[str, int], int, list[str]]] = []
+        for name, _, categories, other, values, _ in categorical:
+            if values is not None:
+                continue
+            columns = dict.fromkeys(other, start + len(categories))
+            columns.update((c, start + i) for i, c in enumerate(categories))
+            width = len(categories) + bool(other) + 1
+            self.categorical.append((name, columns, start + width - 1, categories))
+            start += width
         self.n_features = start
-        self.fields = [n[0] for n in self.numeric] + [c[0] for c in self.categorical]
+        self.fields = [n[0] for n in self.numeric] + [c[0] for c in categorical]
+        #: Every field encoded as a category (one-hot or valued): batch readers dictionary-encode these.
+        self.category_fields = [c[0] for c in categorical]
 
     # -- one record: the fast path -----------------------------------------------------------
     def encode_record(self, record: Mapping[str, Any], index: int = 0,
@@ -105,7 +138,7 @@ class Encoder:
         the ONNX session reads. Float arithmetic is float64, as in the pandas Preprocessor.
         """
         unseen: list[str] = []
-        for j, (name, median, mean, std, ind, low, high) in enumerate(self._numeric_checked):
+        for j, (name, median, mean, std, ind, low, high, money) in enumerate(self._numeric_checked):
             try:
                 value = record[name]
             except KeyError:
@@ -121,7 +154,7 @@ class Encoder:
             elif value is None:
                 number = math.nan
             else:
-                number = self._number(value, index, name, errors)
+                number = self._number(value, index, name, errors, money)
             if number != number:  # NaN: impute
                 row[j] = (median - mean) / std
                 if ind >= 0:
@@ -152,6 +185,24 @@ class Encoder:
                     col = unseen_col
                     unseen.append(name)
             row[col] = 1.0
+        for name, lookup, default, col in self.valued:
+            try:
+                value = record[name]
+            except KeyError:
+                self._fail(errors, FieldError(index, name, "field required (a category, or null when unknown)",
+                                              "missing"))
+                continue
+            number = lookup.get(value) if type(value) is str else None
+            if number is None:
+                if isinstance(value, (dict, list, tuple, set)):
+                    self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
+                                                                f"{type(value).__name__}", "type"))
+                    continue
+                number = lookup.get(category_key(value))
+                if number is None:
+                    number = default
+                    unseen.append(name)
+            row[col] = number
         return unseen
 
     @staticmethod
@@ -160,7 +211,8 @@ class Encoder:
             raise RecordErrors([error], "the record")
         errors.append(error)
 
-    def _number(self, value: Any, index: int, name: str, errors: list[FieldError] | None) -> float:
+    def _number(self, value: Any, index: int, name: str, errors: list[FieldError] | None,
+                money: bool = False) -> float:
         if isinstance(value, (bool, np.bool_)):
             # JSON true/false is not a number: scoring it as 1/0 would decide on a guess.
             self._fail(errors, FieldError(index, name, "expected a number, got a boolean (send 1 or 0 if that is "
@@ -179,6 +231,10 @@ class Encoder:
             text = value.strip()
             if not text:
                 return math.nan
+            if money:
+                number = money_value(text)
+                if number is not None:
+                    return number
             try:
                 return _text_number(text)
             except ValueError:
@@ -210,11 +266,13 @@ class Encoder:
         return out, unseen
 
     # -- Arrow batches: the batch-scoring path --------------------------------------------------
-    def encode_arrow(self, batch: Any, first_row: int = 1, source: str = "the input") -> np.ndarray:
+    def encode_arrow(self, batch: Any, first_row: int = 1, source: str = "the input",
+                     out: np.ndarray | None = None) -> np.ndarray:
         """A pyarrow RecordBatch or Table (with every feature column) as a float32 matrix.
 
         ``first_row`` is the 1-based data row number of the batch's first row, so an error
-        names the row of the file.
+        names the row of the file. ``out``, a C-contiguous float32 ``(rows, n_features)`` buffer,
+        is filled and returned instead of a new matrix (batch scoring reuses one per worker).
 
         Raises:
             DataError: a feature column is missing, or a numeric column holds text, a number that
@@ -230,10 +288,19 @@ class Encoder:
             raise DataError(f"{source} lacks {len(missing)} column(s) the model was trained on: "
                             f"{', '.join(missing)}. Every feature column of the training schema is needed "
                             "(extra columns are ignored).")
+        for name in self.category_fields:
+            # Lists, structs and maps are no category (the record path refuses them too); Arrow would
+            # fail with its own error (no dictionary_encode kernel), not one naming the column.
+            kind = batch.schema.field(name).type
+            if pa.types.is_nested(kind.value_type if pa.types.is_dictionary(kind) else kind):
+                raise DataError(f"Categorical column {name!r} in {source} has type {kind}; the model needs one "
+                                "category (text or a number) per row there. Flatten the column or write it as text.")
         n = batch.num_rows
-        out = np.zeros((n, self.n_features), dtype=np.float32)
+        out = _fastenc.zeroed(out, n, self.n_features)
+        # Category lookups are built once per distinct dictionary (see runtime/_fastenc.py).
+        lookups = self.__dict__.get("_lookups") or self.__dict__.setdefault("_lookups", _fastenc.LookupCache())
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
-            values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc)
+            values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc, name in self.money)
             gaps = np.isnan(values)
             if gaps.any():
                 values[gaps] = median
@@ -244,25 +311,23 @@ class Encoder:
             low, high = value_bounds(mean, std)
             if n and not (low <= values.min() and values.max() <= high):
                 raise _arrow_value_error(batch.column(name), values, name, mean, std, first_row, source)
-            out[:, j] = (values - mean) / std
-        flat = out.reshape(-1)
-        row_starts = np.arange(n, dtype=np.int64) * self.n_features  # one-hot writes go to flat indices
-        for name, columns, unseen_col, _ in self.categorical:
-            column = batch.column(name)
-            if isinstance(column, pa.ChunkedArray):
-                column = column.combine_chunks()
-            if pa.types.is_null(column.type):  # empty in every row of this chunk
-                column = pa.array([None] * len(column), type=pa.string())
-            if not pa.types.is_dictionary(column.type):
-                column = pc.dictionary_encode(column)
-            lookup = np.array([columns.get(category_key(v), unseen_col) for v in column.dictionary.to_pylist()]
-                              + [columns.get(MISSING, unseen_col)], dtype=np.int64)
-            codes = column.indices.fill_null(len(lookup) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
-            flat[row_starts + lookup[codes]] = 1.0
+            np.subtract(values, mean, out=values)  # in place (values is this call's own copy): (v - mean) / std
+            np.divide(values, std, out=values)
+            out[:, j] = values
+        # per one-hot column: each row's code, and code -> output column
+        plans = [_fastenc.codes_and_lookup(lookups, name, batch.column(name), columns, unseen_col, np.int64, pa, pc)
+                 for name, columns, unseen_col, _ in self.categorical]
+        _fastenc.scatter_ones(out, plans)
+        for name, numbers, default, col in self.valued:
+            # Codes -> one number per distinct value (or training key) -> numpy take: no per-row Python.
+            codes, table = _fastenc.codes_and_lookup(lookups, name, batch.column(name), numbers, default, np.float64,
+                                                     pa, pc)
+            out[:, col] = table[codes]
         return out
 
     @staticmethod
-    def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any) -> np.ndarray:
+    def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,
+                       money: bool = False) -> np.ndarray:
         kind = column.type
         if pa.types.is_null(kind):  # a chunk where the column is empty in every row
             return np.full(len(column), np.nan)
@@ -276,6 +341,15 @@ class Encoder:
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             text = pc.utf8_trim_whitespace(column)
             text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+            if money:
+                # The money rule, vectorised: the same pattern as the record path; the text it does
+                # not read goes on to the plain-number parse below (and its error).
+                amounts, matched = _arrow_money(text, pa, pc)
+                if matched.all():
+                    return amounts
+                rest = Encoder._arrow_numbers(pc.if_else(pa.array(matched), pa.scalar(None, pa.string()), text),
+                                              name, first_row, source, pa, pc)
+                return np.where(matched, amounts, rest)
             try:
                 return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
             except pa.ArrowInvalid:
@@ -293,6 +367,22 @@ class Encoder:
                             "those values.") from None
                 raise
         raise DataError(f"Numeric column {name!r} in {source} has type {kind}; the model needs numbers there.")
+
+
+def _arrow_money(text: Any, pa: Any, pc: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Money text (trimmed, empty as null) as float64 (NaN where missing or not money text), and
+    which rows the money rule read."""
+    parts = pc.extract_regex(text, MONEY_PATTERN)
+    matched = parts.is_valid()
+    field = {key: pc.struct_field(parts, key) for key in ("sign", "a", "b", "c")}
+    empty = pa.scalar("", field["a"].type)  # string or large_string, as the column
+    digits = pc.replace_substring(pc.binary_join_element_wise(field["a"], field["b"], field["c"], empty), ",", "")
+    amounts = pc.cast(pc.if_else(matched, digits, pa.scalar(None, pa.string())), pa.float64())
+    negative = pc.or_(pc.or_(pc.equal(field["sign"], "-"), pc.not_equal(field["b"], "")),
+                      pc.not_equal(field["c"], ""))
+    amounts = pc.if_else(pc.fill_null(negative, False), pc.negate(amounts), amounts)
+    values = amounts.to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+    return values, np.asarray(matched.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _arrow_value_error(column: Any, values: np.ndarray, name: str, mean: float, std: float,

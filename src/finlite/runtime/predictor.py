@@ -2,8 +2,12 @@
 
 It reads the manifest (every file's sha256 checked), ``preprocessor.json`` and the exported
 ``model.onnx``, and scores raw records. One record takes the fast path: pure-Python encoding
-into a vector, one ONNX Runtime call. Batches go through numpy (lists of dicts), pandas
-(DataFrames) or Arrow (batch scoring of files).
+into a vector, one ONNX Runtime call. Lists of dicts go record by record; a DataFrame goes
+through Arrow (``Encoder.encode_arrow``: one vectorised pass per column; a handful of rows
+record by record), with the pandas Preprocessor as the reference it falls back to wherever the
+two could read a column differently and for every refused value (so results and errors are
+the Preprocessor's); Arrow batches (batch scoring of files) go to ``encode_arrow`` directly.
+Boosted-tree teachers are served the same way: their ``model.onnx`` is a tree ensemble.
 """
 
 from __future__ import annotations
@@ -25,6 +29,32 @@ from finlite.runtime.encoder import Encoder
 __all__ = ["Predictor"]
 
 _VARIANTS = ("fp32", "int8")
+#: DataFrames of up to this many rows are encoded record by record (Encoder.fill): for a handful
+#: of rows that is faster than building an Arrow table.
+_SMALL_FRAME = 4
+#: A DataFrame is encoded on several threads (the Predictor's ``threads``) when each gets at
+#: least this many rows.
+_PARALLEL_ROWS = 32768
+_ABSENT = object()
+_NP_NUMBERS = frozenset((np.float64, np.float32, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16,
+                         np.uint32, np.uint64, np.float16))
+
+
+def model_session(model: bytes, threads: int = 1) -> Any:
+    """The ONNX Runtime session the Predictor scores with (also what recipe gates time).
+
+    ``threads`` intra-op threads; one thread runs without spinning workers.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, int(threads))
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    if threads <= 1:
+        # One thread needs no spinning workers; spinning burns a core between requests.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 class Predictor:
@@ -45,8 +75,6 @@ class Predictor:
 
     def __init__(self, artifact: str | Path, *, variant: str = "fp32", threads: int = 1, verify_key: Any = None,
                  manifest_sha256: str | None = None) -> None:
-        import onnxruntime as ort
-
         if variant not in _VARIANTS:
             raise ArtifactError(f"Unknown model variant {variant!r}; use 'fp32' or 'int8'.")
         root, manifest = read_verified(artifact, required=("preprocessor.json",), verify_key=verify_key,
@@ -71,15 +99,10 @@ class Predictor:
         except DataError as exc:
             raise ArtifactError(f"Artifact {str(root)!r} cannot be used: {exc}") from None
         self._spec = spec
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        if threads <= 1:
-            # One thread needs no spinning workers; spinning burns a core between requests.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(read_listed(root, manifest, self.file), options,
-                                            providers=["CPUExecutionProvider"])
+        self._field_set = frozenset(self.encoder.fields)
+        self._threads = max(1, int(threads))
+        self._columns: tuple[Any, list[Any]] = (None, [])  # the last DataFrame column Index seen, as a list
+        self.session = model_session(read_listed(root, manifest, self.file), threads)
         self._run = self.session.run
         self._outputs = ["probability"]
         self._local = threading.local()
@@ -115,6 +138,9 @@ class Predictor:
             "schema": {"target": self.schema["target"], "positive": self.schema["positive"],
                        "negative": self.schema["negative"], "numeric": list(self.schema["numeric"]),
                        "categorical": {c[0]: list(c[3]) for c in self.encoder.categorical},
+                       # Weight-of-evidence / target-encoded fields: one number per training value.
+                       "encoded_as_numbers": {str(d["name"]): str(d.get("encoding")) for d in self._spec["categorical"]
+                                              if d.get("encoding", "onehot") != "onehot"},
                        "unseen_categories": "scored in the 'unseen' bucket learned in training, and reported"},
             "metrics": self.manifest.get("metrics", {}),
             "parity": {k: v.get("parity") for k, v in export.items() if isinstance(v, dict) and "parity" in v},
@@ -178,7 +204,7 @@ class Predictor:
             return self.encoder.encode_record(records)[0].reshape(1, -1)  # raises RecordErrors for "the record"
         pandas = sys.modules.get("pandas")
         if pandas is not None and isinstance(records, pandas.DataFrame):
-            return self._frame_encoder().transform(records, source or "the DataFrame")
+            return self._encode_frame(records, source or "the DataFrame")
         if type(records).__module__.startswith("pyarrow"):
             return self.encoder.encode_arrow(records, source=source or "the Arrow batch")
         if isinstance(records, Sequence) and not isinstance(records, (str, bytes)):
@@ -199,7 +225,10 @@ class Predictor:
         x = self.encode(records)
         if len(x) == 0:
             return np.zeros(0, dtype=np.float64)
-        scores = self._run(self._outputs, {"x": x})[0].reshape(-1).astype(np.float64)
+        if len(x) == 1:  # one row (a dict, a one-row DataFrame): the thread's bound buffers, no allocation
+            scores = self._slot().run_vector(x).astype(np.float64)
+        else:
+            scores = self._run(self._outputs, {"x": x})[0].reshape(-1).astype(np.float64)
         if isinstance(records, Mapping):
             if not np.isfinite(scores[0]):
                 raise record_score_error(float(scores[0]))
@@ -212,6 +241,129 @@ class Predictor:
     def predict(self, records: Any) -> np.ndarray:
         """Decisions at the artifact's cut-off (1 = positive class, e.g. decline as bad)."""
         return (self.predict_proba(records) >= self.cutoff).astype(np.int8)
+
+    # -- DataFrames -------------------------------------------------------------------------------
+    def _encode_frame(self, frame: Any, source: str) -> np.ndarray:
+        """A DataFrame's rows encoded by the runtime encoder, equal to the pandas Preprocessor's.
+
+        A few rows go through the one-record path, more through Arrow (``encode_arrow``: one
+        vectorised pass per column). Where pandas and those paths could read a column differently
+        (text in a numeric column, numbers stored as objects in a categorical one, a type neither
+        path reads, duplicate names), and whenever a value is refused, the pandas Preprocessor
+        encodes the frame instead: its results are the reference, and its errors name the
+        DataFrame's own row labels.
+        """
+        if frame.columns.is_unique:
+            x = self._encode_small_frame(frame) if len(frame) <= _SMALL_FRAME else None
+            if x is None:  # many rows, or a type the record path does not read as pandas does
+                x = self._encode_arrow_frame(frame)
+            if x is not None:
+                return x
+        return self._frame_encoder().transform(frame, source)
+
+    def _encode_small_frame(self, frame: Any) -> np.ndarray | None:
+        """One record per row through ``Encoder.fill``, when every value has a type whose reading
+        is the same in the record path and in pandas; None otherwise (or on any refused value)."""
+        enc = self.encoder
+        columns = frame.columns
+        cached = self._columns
+        if cached[0] is columns:  # rows cut from one DataFrame share its (immutable) column Index
+            names = cached[1]
+        else:
+            # Listing an Index of (Arrow-backed) text costs about as much as encoding the row.
+            names = list(columns)
+            self._columns = (columns, names)
+        if not self._field_set.issubset(names):
+            return None  # pandas names the missing column (even in an empty frame)
+        out = np.zeros((len(frame), enc.n_features), dtype=np.float32)
+        numeric_kinds: dict[str, bool] = {}
+        for i in range(len(frame)):
+            record = dict(zip(names, frame.iloc[i].tolist(), strict=True))
+            for name, *_ in enc.numeric:
+                value = record.get(name, _ABSENT)
+                kind = type(value)
+                # Numbers (not booleans: pandas reads a boolean column as 0/1, a record refuses it)
+                # and gaps; text goes to pandas, whose parse ("nan" is refused there) is the reference.
+                if not (kind is float or kind is int or value is None or kind in _NP_NUMBERS):
+                    return None
+            for name in enc.category_fields:
+                value = record.get(name, _ABSENT)
+                kind = type(value)
+                if kind is str or value is None or kind is bool or kind is np.bool_:
+                    continue
+                if kind is float and value != value:
+                    continue  # NaN: missing in either reading
+                if kind is int or kind is float or kind in _NP_NUMBERS:
+                    # A number is a code read like 3 == 3.0 only in a numeric column; in an object
+                    # column pandas reads its text ("3.0"), so that case goes to pandas.
+                    if name not in numeric_kinds:
+                        numeric_kinds[name] = frame[name].dtype.kind in "iuf"
+                    if numeric_kinds[name]:
+                        continue
+                return None
+            try:
+                enc.fill(record, out[i])
+            except DataError:
+                return None
+        return out
+
+    def _encode_arrow_frame(self, frame: Any) -> np.ndarray | None:
+        """The frame's feature columns as an Arrow table through ``Encoder.encode_arrow``, when
+        each column's Arrow type reads as pandas reads it; None otherwise (or on a refused value)."""
+        import pyarrow as pa
+
+        enc = self.encoder
+        fields = enc.fields
+        try:
+            table = pa.Table.from_pandas(frame, columns=fields, preserve_index=False)
+        except (KeyError, TypeError, ValueError, pa.ArrowException):
+            return None  # mixed objects, a type Arrow does not convert: pandas decides
+        if table.num_columns != len(fields):
+            return None  # from_pandas skips a missing column; pandas names it
+        categorical = set(enc.category_fields)
+        dtypes = frame.dtypes
+        for name, column in zip(fields, table.columns, strict=True):
+            kind = column.type
+            if pa.types.is_dictionary(kind):
+                if name not in categorical or not (pa.types.is_string(kind.value_type)
+                                                   or pa.types.is_large_string(kind.value_type)):
+                    return None
+            elif name in categorical:
+                if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind) \
+                        or pa.types.is_boolean(kind):
+                    continue
+                # Numbers as category codes: 3 and 3.0 agree only when pandas holds a numeric column.
+                if not ((pa.types.is_integer(kind) or pa.types.is_floating(kind)) and dtypes[name].kind in "iuf"):
+                    return None
+            elif not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+                      or pa.types.is_null(kind)):
+                return None  # text (money, numbers written as text), decimals, dates: pandas reads them
+        try:
+            n = table.num_rows
+            parts = min(self._threads, n // _PARALLEL_ROWS)
+            if parts < 2:
+                return enc.encode_arrow(table, source="the DataFrame")
+            # Arrow's kernels and numpy's large loops release the GIL: each thread encodes its own
+            # rows straight into its slice of one matrix.
+            out = np.empty((n, enc.n_features), dtype=np.float32)
+            bounds = [n * k // parts for k in range(parts + 1)]
+
+            def encode(k: int) -> None:
+                start, stop = bounds[k], bounds[k + 1]
+                enc.encode_arrow(table.slice(start, stop - start), first_row=start + 1, source="the DataFrame",
+                                 out=out[start:stop])
+
+            list(self._pool().map(encode, range(parts)))
+            return out
+        except DataError:
+            return None
+
+    def _pool(self) -> Any:
+        if not hasattr(self, "_executor"):
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="finlite-encode")
+        return self._executor
 
     def _frame_encoder(self) -> Any:
         # A DataFrame means pandas is loaded already, so the training Preprocessor (pandas) is free.

@@ -320,10 +320,16 @@ def _record_schema(predictor: Predictor) -> dict[str, Any]:
         props[name] = {"anyOf": [{"type": "number", "minimum": low, "maximum": high}, {"type": "null"}],
                        "description": "a finite number (within float32, also once standardised); null when "
                                       "unknown (imputed)"}
+        if name in predictor.encoder.money:  # money text such as "$60,000.00" is read as in training
+            props[name]["anyOf"].insert(1, {"type": "string"})
     for name, _, _, categories in predictor.encoder.categorical:
         props[name] = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}],
                        "examples": categories[:20],
                        "description": "category; unseen values use the unseen bucket and are reported"}
+    for name, *_ in predictor.encoder.valued:
+        props[name] = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}],
+                       "description": "category (weight of evidence / target encoded); unseen values take the "
+                                      "prior and are reported"}
     schema: dict[str, Any] = {"type": "object", "properties": props, "required": predictor.fields,
                               "additionalProperties": True}
     if "records" not in predictor.fields:

@@ -1,0 +1,483 @@
+"""Batch scoring beyond one machine, on Ray: ``finlite score ... --engine ray [--address ADDR]``.
+
+The file is read in blocks by Ray Data (Parquet row groups spread over read tasks; a CSV is
+streamed by one task, since its rows cannot be located without parsing it), each block is
+scored by an actor pool that holds one :class:`~finlite.runtime.Predictor` per actor (one ONNX
+Runtime thread each), and the driver writes the scores, in the input's row order, to a
+temporary file that is renamed into place only when every row has scored: the same output
+columns (ids, ``score``, ``decision``), the same scores and the same fail-closed errors as the
+local :func:`~finlite.runtime.batch.score_file`.
+
+Every block carries its file row numbers, so a bad value is reported by column, file row and
+value exactly as the local run reports it, and the driver checks that the rows come back in
+order (a block lost or reordered is an error, never a silent gap).
+
+Each actor verifies the artifact itself (every file's sha256, and the signature when a key is
+given), pinned to the manifest the driver verified, so every worker scores the very artifact
+the caller trusted. Ray is optional (``pip install 'finlite[ray]'``); this module imports it
+only when called, and never imports torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from finlite import _limits, _paths
+from finlite._finite import check_scores
+from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
+from finlite.runtime.batch import _kind, _Writer  # one writer: temporary file, fsync, rename
+
+__all__ = ["RAY_MISSING", "RayScoreSummary", "connect", "require_ray", "score_file_ray"]
+
+RAY_MISSING = ("--engine ray needs Ray, which is not installed. Install finlite's Ray extra with "
+               "pip install 'finlite[ray]' (or drop --engine ray to run on this machine alone).")
+
+# The file row number (1-based, as the local run names rows) of every row, carried with the
+# block from the read task to the actor and back to the driver, then dropped.
+_ROW = "__finlite_row"
+# A block that failed comes back as a one-row table with this column (the error's kind and
+# message as JSON) instead of an exception: the driver raises it and stops the run itself, which
+# kills the actors. (A worker exception makes Ray Data stop the run without killing them, and an
+# actor blocked on output nobody reads would keep its CPU for as long as the Ray session lives.)
+_ERROR = "__finlite_error"
+
+
+def require_ray() -> Any:
+    """The ``ray`` module, or a ConfigError saying how to install it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401  (Ray Data ships in the same wheel with the 'data' extra)
+    except ImportError:
+        raise ConfigError(RAY_MISSING) from None
+    return ray
+
+
+def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
+    """Make sure this process is connected to Ray; True when this call started (and owns) it.
+
+    An existing connection (``ray.init`` called by the caller, e.g. a test or a notebook) is used
+    as it is. Otherwise ``address`` joins a running cluster ("auto", "HOST:6379" or
+    "ray://HOST:10001"), and without one a local Ray starts with one CPU per available core.
+    """
+    ray = require_ray()
+    if address is not None and not address.strip():
+        # An empty --address (an unset shell variable) must not quietly mean "a local Ray".
+        raise ConfigError(f"--address {address!r} is empty; give the cluster's address ('auto' on a cluster node, "
+                          "HOST:6379 or ray://HOST:10001), or drop --address to run a local Ray.")
+    if ray.is_initialized():
+        return False
+    quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
+    try:
+        if address:
+            ray.init(address=address, **quiet)
+        else:
+            ray.init(num_cpus=num_cpus or _limits.available_cores(), **quiet)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"the Ray cluster at --address {address!r}" if address else "a local Ray"
+        raise ConfigError(f"Cannot start or join {where}: {str(exc).splitlines()[0] if str(exc) else exc}. "
+                          "Check that the head node runs ('ray start --head') and that the address is its "
+                          "GCS address (HOST:6379) or 'auto' on a cluster node; drop --address to run a "
+                          "local Ray.") from None
+    return True
+
+
+# -- reading: a Ray Data datasource whose blocks know their file rows ------------------------------
+
+def _parquet_pieces(path: Path, chunk_rows: int) -> list[tuple[list[int], int, int]]:
+    """Row groups gathered into read tasks of about ``chunk_rows`` rows: (groups, first row, rows)."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    pieces: list[tuple[list[int], int, int]] = []
+    groups: list[int] = []
+    start, rows = 1, 0
+    for g in range(meta.num_row_groups):
+        groups.append(g)
+        rows += meta.row_group(g).num_rows
+        if rows >= chunk_rows:
+            pieces.append((groups, start, rows))
+            start, groups, rows = start + rows, [], 0
+    if groups or not pieces:
+        pieces.append((groups, start, rows))
+    return pieces
+
+
+def _with_rows(table: Any, first: int) -> Any:
+    import pyarrow as pa
+
+    return table.append_column(_ROW, pa.array(np.arange(first, first + table.num_rows, dtype=np.int64)))
+
+
+def _error_block(exc: FinliteError) -> Any:
+    import json
+
+    import pyarrow as pa
+
+    return pa.table({_ERROR: [json.dumps({"kind": type(exc).__name__, "message": str(exc)})]})
+
+
+def _raise_error_block(table: Any) -> None:
+    import json
+
+    record = json.loads(table.column(_ERROR)[0].as_py())
+    kinds = {k.__name__: k for k in (ScoreError, DataError, ArtifactError, ConfigError)}
+    raise kinds.get(record["kind"], DataError)(record["message"])
+
+
+def _read_parquet(path: str, groups: list[int], first: int, columns: list[str], dictionary: list[str],
+                  chunk_rows: int) -> Iterator[Any]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(path, read_dictionary=dictionary)
+        if not groups:  # an empty file: one empty block with the right columns
+            yield _with_rows(reader.schema_arrow.empty_table().select(columns), first)
+            return
+        for batch in reader.iter_batches(batch_size=chunk_rows, row_groups=groups, columns=columns):
+            yield _with_rows(pa.Table.from_batches([batch]), first)
+            first += batch.num_rows
+    except (pa.ArrowInvalid, OSError) as exc:
+        yield _error_block(DataError(f"Cannot read {path!r} as Parquet near row {first} ({exc}); check the file."))
+
+
+def _read_csv(path: str, columns: list[str], chunk_rows: int) -> Iterator[Any]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    delimiter = "\t" if path.lower().endswith(".tsv") else ","
+    first = 1
+    try:
+        # Every column as text, as the local run reads it: the encoder parses numbers itself and
+        # names the row and column of a bad value.
+        reader = pacsv.open_csv(
+            path, read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(include_columns=columns,
+                                                 column_types={c: pa.string() for c in columns},
+                                                 strings_can_be_null=True))
+        produced = False
+        for batch in reader:
+            produced = True
+            yield _with_rows(pa.Table.from_batches([batch]), first)
+            first += batch.num_rows
+        if not produced:
+            yield _with_rows(pa.table({c: pa.array([], pa.string()) for c in columns}), first)
+    except (pa.ArrowInvalid, OSError) as exc:
+        yield _error_block(DataError(f"Cannot read {path!r} after row {first - 1}: {exc}. Fix the file and score "
+                                     "it again."))
+
+
+def _datasource(path: Path, kind: str, columns: list[str], dictionary: list[str], chunk_rows: int) -> Any:
+    """A Ray Data datasource over ``path`` whose blocks carry their file row numbers."""
+    from ray.data import Datasource, ReadTask
+    from ray.data.block import BlockMetadata
+
+    source = str(path)
+    size = path.stat().st_size
+
+    class _Rows(Datasource):  # defined here: Ray Data ships it to the read tasks by value
+        def estimate_inmemory_data_size(self) -> int | None:
+            return size * 4
+
+        def get_name(self) -> str:
+            return "FinliteRows"
+
+        def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
+                           data_context: Any = None) -> list[Any]:
+            def meta(rows: int | None, nbytes: int | None) -> Any:
+                return BlockMetadata(num_rows=rows, size_bytes=nbytes, exec_stats=None, input_files=(source,))
+
+            if kind == "csv":  # rows cannot be located without parsing: one task streams the file
+                return [ReadTask(lambda: _read_csv(source, columns, chunk_rows), meta(None, size * 4))]
+            tasks = []
+            for groups, first, rows in _parquet_pieces(path, chunk_rows):
+                def read(groups: list[int] = groups, first: int = first) -> Iterator[Any]:
+                    return _read_parquet(source, groups, first, columns, dictionary, chunk_rows)
+                tasks.append(ReadTask(read, meta(rows, None)))
+            return tasks
+
+    return _Rows()
+
+
+# -- scoring: one Predictor per actor ---------------------------------------------------------------
+
+class _Scorer:
+    """A Ray Data actor: verifies the artifact once, then scores the blocks it is handed."""
+
+    def __init__(self, artifact: str, variant: str, key_pem: str | None, manifest_sha256: str, source: str,
+                 ids: list[str]) -> None:
+        from finlite.runtime.predictor import Predictor
+        from finlite.signing import load_public_key_pem
+
+        # The key travels as PEM text (key objects do not pickle); False: no key, and no
+        # $FINLITE_VERIFY_KEY of the worker's either, exactly as the driver decided.
+        self.source, self.ids = source, ids
+        # A refused artifact is reported with the first block (see _ERROR), not raised: Ray
+        # would retry a failed actor start and report it as ActorDiedError, not ArtifactError.
+        self.failure: FinliteError | None = None
+        try:
+            key: Any = load_public_key_pem(key_pem) if key_pem is not None else False
+            self.predictor = Predictor(artifact, variant=variant, threads=1, verify_key=key,
+                                       manifest_sha256=manifest_sha256)
+            self.cutoff = np.float32(self.predictor.cutoff)
+        except FinliteError as exc:
+            self.failure = exc
+
+    def __call__(self, batch: Any) -> Any:
+        if _ERROR in batch.column_names:  # a read task's error: pass it on to the driver
+            return batch
+        if self.failure is not None:
+            return _error_block(self.failure)
+        try:
+            return self._score(batch)
+        except FinliteError as exc:  # a bad value, a NaN score: reported by the driver (see _ERROR)
+            return _error_block(exc)
+
+    def _score(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        rows = batch.column(_ROW).to_numpy()
+        n = len(rows)
+        score = np.zeros(n, np.float32)
+        # Rows of one batch are consecutive unless Ray Data joined blocks: encode each run of
+        # consecutive rows with its own first row, so an error names the right file row.
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1 if n > 1 else np.zeros(0, np.int64)
+        for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, n], strict=True):
+            if hi == lo:
+                continue
+            part = batch.slice(int(lo), int(hi - lo))
+            first = int(rows[lo])
+            x = self.predictor.encoder.encode_arrow(part, first_row=first, source=self.source)
+            part_score = self.predictor.session.run(["probability"], {"x": x})[0].reshape(-1)
+            check_scores(part_score, self.source, first=first)  # fail closed: no NaN ever decides
+            score[lo:hi] = part_score
+        columns = {c: batch.column(c) for c in self.ids}
+        columns["score"] = pa.array(score, type=pa.float32())
+        columns["decision"] = pa.array((score >= self.cutoff).astype(np.int8), type=pa.int8())
+        columns[_ROW] = batch.column(_ROW)
+        return pa.table(columns)
+
+
+def _finlite_cause(exc: BaseException) -> FinliteError | None:
+    """The finlite error a worker raised, unwrapped from Ray's RayTaskError (whose text is a traceback)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, FinliteError) and not type(e).__module__.startswith("ray"):
+            return e
+        todo += [e.__cause__, e.__context__, getattr(e, "cause", None)]
+    return None
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+@dataclass
+class RayScoreSummary:
+    """What a Ray run did: rows scored, time taken, decisions, where the output went, actors used."""
+
+    rows: int
+    seconds: float
+    positives: int
+    output: Path
+    workers: int
+
+    @property
+    def rows_per_second(self) -> float:
+        """Throughput end to end (read, encode, score, write)."""
+        return self.rows / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _file_columns(src: Path, kind: str) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    try:
+        if kind == "parquet":
+            return list(pq.read_schema(src).names)
+        delimiter = "\t" if src.name.lower().endswith(".tsv") else ","
+        return list(pacsv.open_csv(src, parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                                   read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"Cannot read {str(src)!r} as {'Parquet' if kind == 'parquet' else 'CSV'} ({exc}); "
+                        "check the file.") from exc
+
+
+def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[str],
+                   out: str | os.PathLike[str], *, id_columns: Sequence[str] = (), chunk_rows: int = 65536,
+                   variant: str = "fp32", address: str | None = None, workers: int | None = None,
+                   verify_key: Any = None, manifest_sha256: str | None = None, overwrite: bool = False,
+                   progress: bool = False) -> RayScoreSummary:
+    """Score every row of a CSV or Parquet file on Ray and write ids, ``score`` and ``decision``.
+
+    The output equals :func:`finlite.runtime.batch.score_file`'s, row for row: same columns,
+    same order, same float32 scores. ``workers`` is the number of scoring actors (one core and
+    one Predictor each; default: every CPU of the cluster). Without ``address`` a local Ray is
+    started with the cores available and shut down afterwards; with one, this process joins
+    that cluster, whose nodes must see the artifact and the input at the same paths.
+
+    Raises:
+        ConfigError: Ray is not installed, the cluster cannot be reached, ``workers`` is out of
+            range, or ``out`` is an input.
+        ArtifactError: the artifact is not exported, altered, or not signed by ``verify_key``.
+        DataError: the input is missing, unreadable, lacks a column, or holds a bad value (named
+            by column, file row and value); the output exists and ``overwrite`` is false.
+        ScoreError: the model returned a non-finite score for some row. Nothing is written on
+            any failure.
+    """
+    from finlite._manifest import trusted_key
+    from finlite.runtime.predictor import Predictor
+    from finlite.signing import load_public_key
+
+    ray = require_ray()
+    src, dst = Path(source), Path(out)
+    if not src.is_file():
+        raise DataError(f"Input file {str(src)!r} does not exist; check the path.")
+    _paths.check_not_input(dst, {"input file": src, "artifact": artifact}, "-o")
+    _paths.check_replaceable_file(dst, overwrite=overwrite, option="-o")
+    _paths.clean_file_leftovers(dst.parent, dst.name)
+    _limits.check_count(chunk_rows, "--chunk-rows", low=1)
+    if workers is not None:
+        _limits.check_count(workers, "--workers", low=1, high=100_000)
+    in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
+
+    # The driver verifies first (a bad artifact or key fails before any cluster work), then pins
+    # the actors to the manifest it verified and hands them the same trusted key.
+    trusted = trusted_key(verify_key)
+    key = load_public_key(trusted[0]) if trusted is not None else None
+    local = Predictor(artifact, variant=variant, threads=1, verify_key=key if key is not None else False,
+                      manifest_sha256=manifest_sha256)
+    key_pem = None
+    if key is not None:
+        from cryptography.hazmat.primitives import serialization
+
+        key_pem = key.public_bytes(serialization.Encoding.PEM,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+    pin = str(local.manifest["manifest_sha256"])
+
+    fields = local.fields
+    ids = list(dict.fromkeys(id_columns))
+    clash = [c for c in ids if c in ("score", "decision", _ROW)]
+    if clash:
+        raise DataError(f"Id column {clash[0]!r} would clash with the output column of that name; rename it.")
+    names = _file_columns(src, in_kind)
+    absent = [c for c in fields if c not in names]
+    if absent:
+        raise DataError(f"{str(src)!r} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent)}. "
+                        "Every feature column of the training schema is needed (extra columns are ignored).")
+    absent_ids = [c for c in ids if c not in names]
+    if absent_ids:
+        raise DataError(f"Id column(s) {', '.join(map(repr, absent_ids))} are not in {str(src)!r}; its columns are "
+                        f"{', '.join(names)}.")
+    columns = [c for c in names if c in set(fields) | set(ids)]
+    dictionary = [c for c in local.encoder.category_fields if c in names]
+    total = None
+    if in_kind == "parquet":
+        import pyarrow.parquet as pq
+
+        total = pq.ParquetFile(src).metadata.num_rows
+    del local
+
+    # The temporary output first, then Ray: a Ray this call started is always shut down by the
+    # finally below, and a failed start (ConfigError) leaves no temporary file behind.
+    writer = _Writer(dst, out_kind)
+    try:
+        owned = connect(address)
+    except BaseException:
+        writer.abort()
+        raise
+    bar = None
+    start = time.perf_counter()
+    rows = positives = 0
+    batches: Any = None
+    ds = scored = None
+    try:
+        from ray.data import DataContext
+
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        size = workers or cpus
+        context = DataContext.get_current()
+        context.execution_options.preserve_order = True  # the output keeps the input's row order
+        # A worker's DataError reaches the driver as itself (Ray's RayTaskError subclasses it),
+        # not as a UserCodeException that keeps only its traceback text.
+        context.raise_original_map_exception = True
+        context.enable_progress_bars = progress
+        if not progress:
+            # Ray Data's log lines (the plan, "execution finished", a worker's error with its
+            # traceback) are noise here: a failure is raised below as finlite's own error.
+            logging.getLogger("ray.data").setLevel(logging.CRITICAL)
+        # Read tasks take no CPU slot: the actors hold every core, and reading (Arrow's threads,
+        # I/O) overlaps with scoring, as the local run's reader thread does.
+        # One block per read task as this module cuts them (Parquet row groups of about
+        # --chunk-rows rows): Ray Data would otherwise split them into smaller blocks, each
+        # paying the per-block cost of a hand-off between processes.
+        tasks = len(_parquet_pieces(src, chunk_rows)) if in_kind == "parquet" else 1
+        # At most one read task per two actors at a time: reading a block costs less than
+        # encoding and scoring it, and zero-CPU tasks would otherwise start a process each.
+        ds = ray.data.read_datasource(_datasource(src, in_kind, columns, dictionary, chunk_rows), num_cpus=0,
+                                      override_num_blocks=tasks, concurrency=max(1, (size + 1) // 2))
+        scored = ds.map_batches(
+            _Scorer, batch_format="pyarrow", batch_size=None, num_cpus=1,
+            compute=ray.data.ActorPoolStrategy(size=size),
+            fn_constructor_kwargs={"artifact": str(Path(artifact).resolve()), "variant": variant,
+                                   "key_pem": key_pem, "manifest_sha256": pin, "source": str(src), "ids": ids})
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="rows", unit_scale=True, desc=f"scoring {src.name} on Ray", leave=True)
+        batches = iter(scored.iter_batches(batch_format="pyarrow", batch_size=None, prefetch_batches=2))
+        for table in batches:
+            if _ERROR in table.column_names:
+                _raise_error_block(table)
+            numbers = table.column(_ROW).to_numpy()
+            n = len(numbers)
+            # Every row exactly once, in file order: anything else would be a silent gap or swap.
+            if n and (numbers[0] != rows + 1 or numbers[-1] != rows + n or (np.diff(numbers) != 1).any()):
+                raise DataError(f"Ray returned rows of {str(src)!r} out of order (expected row {rows + 1}, got "
+                                f"{int(numbers[0])}); nothing was written. Score it again.")
+            table = table.drop_columns([_ROW])
+            if n or writer.writer is None:
+                writer.write(table)
+            rows += n
+            positives += int(np.asarray(table.column("decision")).sum()) if n else 0
+            if bar is not None:
+                bar.update(n)
+        if writer.writer is None:  # no block at all: still a valid, empty file with the header
+            import pyarrow as pa
+
+            writer.write(pa.table({**{c: pa.array([], pa.string()) for c in ids},
+                                   "score": pa.array([], pa.float32()), "decision": pa.array([], pa.int8())}))
+        if total is not None and rows != total:
+            raise DataError(f"Ray returned {rows:,} of the {total:,} rows of {str(src)!r}; nothing was written. "
+                            "Score it again.")
+        writer.commit(None)  # never empty here: a header-only table was written above
+    except BaseException as exc:
+        writer.abort()
+        cause = _finlite_cause(exc)
+        if cause is not None and cause is not exc:
+            raise cause from None
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        if batches is not None and hasattr(batches, "close"):
+            # Stop the execution now (a generator's close): its actors would otherwise hold their
+            # CPUs for as long as anything, such as a caller's traceback, refers to this frame.
+            batches.close()
+        ds = scored = batches = None  # noqa: F841  (nothing of the run outlives it)
+        if owned:
+            ray.shutdown()
+    return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size)

@@ -1,0 +1,336 @@
+"""Encoding at bank scale: high-cardinality categories within a budget (one-hot with an other
+bucket, weight of evidence / target encoding fitted out of fold), money and date text, the
+width and memory estimate, float32 end to end, and the runtime encoder equal to training."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from finlite import _limits
+from finlite.cli import app
+from finlite.data import Schema, SplitConfig, infer_schema, make_split, prepare
+from finlite.data.preprocess import OTHER, Encoding, Preprocessor
+from finlite.errors import ConfigError, DataError
+from finlite.evaluate.metrics import auc
+from finlite.runtime import Encoder
+
+runner = CliRunner()
+
+
+def _noise_table(n: int = 6000, values: int = 1500, seed: int = 3) -> pd.DataFrame:
+    """A label with a 20 % rate and a high-cardinality column independent of it, plus one real signal."""
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-1.6 + 0.8 * signal)))).astype(int)
+    return pd.DataFrame({"signal": signal, "merchant": [f"m{v}" for v in rng.integers(0, values, n)], "y": y})
+
+
+# -- out of fold: no leak -------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["woe", "target"])
+def test_out_of_fold_encoding_gives_pure_noise_no_signal(kind: str) -> None:
+    frame = _noise_table()
+    schema = Schema(target="y", positive="1", negative="0", numeric=("signal",), categorical=("merchant",))
+    pre = Preprocessor(schema, Encoding(high_cardinality=kind, min_category_count=1, smoothing=1.0)).fit(frame)
+    assert pre.feature_names == ["signal", f"merchant__{kind}"]
+    y = frame["y"].to_numpy()
+    oof = pre.transform_out_of_fold(frame)[:, 1]
+    in_sample = pre.transform(frame)[:, 1]
+    # The same mapping applied to the rows it was fitted on reads their own labels back: a leak
+    # the test can see, so the out-of-fold check below could fail.
+    assert auc(y, in_sample) > 0.65
+    assert abs(auc(y, oof) - 0.5) < 0.04
+    # The real signal is untouched by the encoding.
+    assert auc(y, pre.transform_out_of_fold(frame)[:, 0]) > 0.65
+
+
+def test_prepare_encodes_training_rows_out_of_fold_and_reproducibly(tmp_path: Path) -> None:
+    frame = _noise_table(4000, 120)
+    data = prepare(frame, target="y", categorical=["merchant"], split=SplitConfig(seed=5))
+    pre = data.preprocessor
+    assert pre.encoding.seed == 5 and pre.encoding.high_cardinality == "woe"  # the split's seed by default
+    col = pre.feature_names.index("merchant__woe")
+    assert np.count_nonzero(data.x_val[:, col]) > 0.9 * len(data.x_val)  # values have their own number
+    assert any("'merchant'" in note and "out of fold" in note for note in data.schema.notes)
+    assert abs(auc(data.y_train, data.x_train[:, col]) - 0.5) < 0.05  # training rows: out of fold
+    train_rows = data.frame.iloc[data.split.train]
+    assert not np.array_equal(data.x_train, pre.transform(train_rows))
+    np.testing.assert_array_equal(data.x_val, pre.transform(data.frame.iloc[data.split.validation]))
+    # compress re-prepares the table with the saved preprocessor: the same training encoding.
+    pre.save(tmp_path / "preprocessor.json")
+    again = prepare(frame, schema=data.schema, split=SplitConfig(seed=5), encoding=Encoding(folds=9),
+                    preprocessor=Preprocessor.load(tmp_path / "preprocessor.json"))
+    np.testing.assert_array_equal(again.x_train, data.x_train)
+    np.testing.assert_array_equal(again.x_test, data.x_test)
+    assert data.x_train.dtype == np.float32
+
+
+# -- budgeted one-hot, the column layout ---------------------------------------------------------
+def test_one_hot_budget_other_and_unseen_buckets() -> None:
+    frame = pd.DataFrame({"state": ["CA"] * 30 + ["NY"] * 25 + ["TX"] * 4 + ["VT"] * 1,
+                          "amount": np.arange(60.0), "y": [0, 1] * 30})
+    pre = Preprocessor(infer_schema(frame, "y"), Encoding(min_category_count=5)).fit(frame)
+    names = pre.feature_names
+    assert names == ["amount", "state=CA", "state=NY", f"state={OTHER}", "state=__unseen__"]
+    x = pre.transform(pd.DataFrame({"state": ["CA", "TX", "VT", "ZZ"], "amount": [1.0] * 4}))
+    np.testing.assert_array_equal(x[:, 1:], [[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+    assert pre.column_groups() == (1, [[1, 2, 3, 4]])
+    # Capped: only the most frequent value of a column with more distinct values than the budget.
+    capped = Preprocessor(infer_schema(frame, "y"), Encoding(max_categories=1, high_cardinality="onehot")).fit(frame)
+    assert capped.feature_names[1:] == ["state=CA", f"state={OTHER}", "state=__unseen__"]
+
+
+def test_layout_puts_valued_columns_between_indicators_and_one_hot_groups() -> None:
+    frame = _noise_table(600, 100).assign(grade=np.where(np.arange(600) % 3 == 0, "A", "B"))
+    frame.loc[::7, "signal"] = np.nan
+    schema = infer_schema(frame, "y", categorical=["merchant"])
+    pre = Preprocessor(schema).fit(frame)
+    assert pre.feature_names == ["signal", "signal__is_missing", "merchant__woe", "grade=B", "grade=A",
+                                 "grade=__unseen__"]
+    assert pre.column_groups() == (1, [[3, 4, 5]])
+
+
+# -- the runtime encoder equals training -------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["woe", "target", "onehot"])
+def test_runtime_encoder_equals_training_for_new_encodings(kind: str, tmp_path: Path) -> None:
+    frame = _noise_table(3000, 400)
+    frame["loan"] = [f"${v:,.2f} " for v in np.random.default_rng(1).uniform(0, 2e6, len(frame))]
+    frame.loc[5, "loan"] = "(1,234.50)"
+    frame.loc[9, "merchant"] = None
+    schema = infer_schema(frame, "y", categorical=["merchant"])
+    assert schema.money == ("loan",)
+    pre = Preprocessor(schema, Encoding(high_cardinality=kind, min_category_count=3)).fit(frame)
+    pre.save(tmp_path / "preprocessor.json")
+    encoder = Encoder(json.loads((tmp_path / "preprocessor.json").read_text()))
+    score = frame.head(200).copy()
+    score.loc[score.index[:3], "merchant"] = ["never-seen", None, " m7 "]
+    score.loc[score.index[3], "loan"] = "-$12.00"
+    expected = pre.transform(score)
+    features = list(schema.features)
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+               for r in score[features].to_dict("records")]
+    got, unseen = encoder.encode_records(records)
+    np.testing.assert_array_equal(got, expected)
+    assert unseen[0] == ["merchant"] and unseen[2] == []
+    np.testing.assert_array_equal(encoder.encode_arrow(pa.Table.from_pandas(score[features], preserve_index=False)),
+                                  expected)
+    dictionary = pa.table({c: (pa.array(score[c]).dictionary_encode() if c == "merchant" else pa.array(score[c]))
+                           for c in features})
+    np.testing.assert_array_equal(encoder.encode_arrow(dictionary), expected)
+    loan = pre.feature_names.index("loan")
+    spec = pre.numeric_[[s.name for s in pre.numeric_].index("loan")]
+    assert expected[3, loan] == np.float32((-12.0 - spec.mean) / spec.std)
+
+
+@pytest.mark.parametrize("column", [pa.array([["a"], ["b"]]), pa.array([{"k": 1}, {"k": 2}]),
+                                    pa.DictionaryArray.from_arrays(pa.array([0, 1]), pa.array([["a"], ["b"]]))])
+def test_arrow_nested_category_column_is_a_data_error_naming_it(column: pa.Array) -> None:
+    """A list or struct column (Parquet allows them) where a category belongs is refused by name,
+    as the record path refuses a list or object, not with Arrow's own kernel error."""
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("c",))
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b"], "y": [0, 1, 0, 1]})
+    encoder = Encoder(Preprocessor(schema, Encoding(min_category_count=1)).fit(frame).to_dict())
+    with pytest.raises(DataError, match=r"Categorical column 'c' in book.parquet has type .*Flatten the column"):
+        encoder.encode_arrow(pa.table({"x": [1.0, 2.0], "c": column}), source="book.parquet")
+
+
+def test_tampered_encoding_values_are_refused(tmp_path: Path) -> None:
+    frame = _noise_table(600, 100)
+    spec = Preprocessor(infer_schema(frame, "y", categorical=["merchant"])).fit(frame).to_dict()
+    spec["categorical"][0]["values"][0] = 1e39
+    with pytest.raises(DataError, match=r"categorical field 'merchant' has the woe value 1e\+39, not a finite"):
+        Encoder(spec)
+    spec["categorical"][0]["encoding"] = "magic"
+    with pytest.raises(DataError, match=r"'merchant' has encoding 'magic'"):
+        Preprocessor.from_dict(spec)
+
+
+def test_a_spec_with_many_fields_is_checked_in_one_pass_and_repeats_are_named() -> None:
+    """The repeated-name check counts in one pass: 200,000 fields (a forged file) are checked at once
+    (quadratic counting took hours), and a repeated name is still refused by name."""
+    from finlite._spec import check_preprocessor_spec
+
+    names = [f"x{i}" for i in range(200_000)]
+    spec = {"format": "finlite.preprocessor/1", "schema": {"numeric": names, "categorical": []},
+            "numeric": [{"name": n, "median": 0.0, "mean": 0.0, "std": 1.0, "indicator": False} for n in names],
+            "categorical": []}
+    check_preprocessor_spec(spec)
+    spec["numeric"][-1]["name"] = spec["schema"]["numeric"][-1] = "x7"
+    with pytest.raises(DataError, match=r"field name\(s\) 'x7' appear more than once"):
+        check_preprocessor_spec(spec)
+
+
+def test_one_hot_field_with_stray_values_encodes_as_one_hot_in_both_encoders() -> None:
+    """The runtime encoder reads a field by its declared encoding, as the pandas Preprocessor does:
+    a stray 'values' key on a one-hot field neither crashes it nor changes its width."""
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("c",))
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b"], "y": [0, 1, 0, 1]})
+    pre = Preprocessor(schema, Encoding(min_category_count=1)).fit(frame)
+    spec = pre.to_dict()
+    spec["categorical"][0].update(values=[0.5], default=0.0)  # one number for two categories
+    encoder = Encoder(spec)
+    assert encoder.n_features == Preprocessor.from_dict(spec).n_features == pre.n_features
+    np.testing.assert_array_equal(encoder.encode_records(frame[["x", "c"]].to_dict("records"))[0],
+                                  pre.transform(frame))
+
+
+def test_old_format_preprocessor_still_loads() -> None:
+    v1 = {"format": "finlite.preprocessor/1",
+          "schema": {"target": "y", "positive": "1", "negative": "0", "numeric": ["x"], "categorical": ["c"],
+                     "drop": [], "date_column": None, "task": "binary", "notes": []},
+          "numeric": [{"name": "x", "median": 1.0, "mean": 2.0, "std": 4.0, "indicator": True}],
+          "categorical": [{"name": "c", "categories": ["a", "b"]}],
+          "feature_names": ["x", "x__is_missing", "c=a", "c=b", "c=__unseen__"]}
+    pre = Preprocessor.from_dict(v1)
+    frame = pd.DataFrame({"x": [6.0, None, 2.0], "c": ["b", "a", "zz"]})
+    expected = np.array([[1, 0, 0, 1, 0], [-0.25, 1, 1, 0, 0], [0, 0, 0, 0, 1]], dtype=np.float32)
+    np.testing.assert_array_equal(pre.transform(frame), expected)
+    np.testing.assert_array_equal(Encoder(v1).encode_records(frame.replace({np.nan: None}).to_dict("records"))[0],
+                                  expected)
+    assert pre.to_dict()["format"] == "finlite.preprocessor/2"  # written in the new format
+
+
+# -- schema inference: identifiers, money, dates, codes -----------------------------------------------
+def _book(n: int = 2000) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    years = rng.integers(62, 114, n) % 100
+    return pd.DataFrame({
+        "LoanNr_ChkDgt": 1_000_014_003 + 10 * np.arange(n),  # a loan number: a different integer per row
+        "Name": [f"BUSINESS {i // 2} LLC" for i in range(n)],  # near-unique: 50 %
+        "ApprovalDate": [f"{d}-Feb-{y:02d}" for d, y in zip(rng.integers(1, 28, n), years, strict=True)],
+        "Iso": pd.date_range("2001-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+        "Us": pd.date_range("2001-01-01", periods=n, freq="D").strftime("%m/%d/%Y"),
+        "ApprovalFY": np.where(np.arange(n) == 7, "1976A", (1900 + years + (years < 62) * 100).astype(str)),
+        "GrAppv": [f"${v:,.2f} " for v in rng.uniform(1e3, 1e6, n)],
+        "Refund": np.where(np.arange(n) % 3 == 0, "(1,234.50)", "-$20.00"),
+        "MIS_Status": np.where(rng.random(n) < 0.2, "CHGOFF", "P I F"),
+    })
+
+
+def test_money_dates_identifiers_and_codes_are_recognised() -> None:
+    schema = infer_schema(_book(), "MIS_Status")
+    assert schema.positive == "CHGOFF"
+    assert set(schema.drop) == {"LoanNr_ChkDgt", "Name", "ApprovalDate", "Iso", "Us"}
+    assert schema.money == ("GrAppv", "Refund") and schema.numeric == ("GrAppv", "Refund")
+    assert schema.categorical == ("ApprovalFY",)
+    notes = " | ".join(schema.notes)
+    assert "'Name' dropped as an identifier: 1,000 distinct values in 2,000 rows" in notes
+    assert "'ApprovalFY' is mostly numbers but holds text such as '1976A' in 1 rows" in notes
+    assert "--numeric ApprovalFY" in notes
+    assert "'LoanNr_ChkDgt' dropped as an identifier (a different whole number in each of its 2,000 rows)" in notes
+    pre = Preprocessor(schema).fit(_book())
+    refund = pre.transform(_book())[:, 1]
+    spec = pre.numeric_[1]
+    assert sorted(set(np.round(refund * spec.std + spec.mean, 2))) == [-1234.5, -20.0]
+
+
+def test_two_digit_years_never_land_in_the_future_in_an_out_of_time_split() -> None:
+    book = _book(300)
+    labels = (book["MIS_Status"] == "CHGOFF").to_numpy(dtype=np.float32)
+    split = make_split(book, labels, SplitConfig(date_column="ApprovalDate"), source="sba.csv")
+    dates = pd.to_datetime(book["ApprovalDate"], format="%d-%b-%y")
+    years = dates.dt.year.where(dates <= pd.Timestamp.now(), dates.dt.year - 100)
+    # Oldest train, newest test: the 1960s loans (which %y reads as 2062-2068) are in training.
+    assert years.iloc[split.train].max() <= years.iloc[split.test].min()
+    assert years.iloc[split.test].min() >= 2000 and years.min() < 1970
+
+
+def test_money_with_junk_names_the_row_and_the_fix() -> None:
+    frame = pd.DataFrame({"amt": [f"${i:,}.00" for i in range(1000, 1195)] + ["N/A"] * 5, "y": [0, 1] * 100})
+    with pytest.raises(DataError, match=r"'amt' in the data holds the text 'N/A' at row 196 \(5 such rows\); "
+                                        r"fix or blank those values, or declare the column categorical"):
+        infer_schema(frame, "y")
+
+
+# -- width and memory: refused before allocating ----------------------------------------------------
+def test_width_estimate_refuses_with_exit_2_naming_the_column_and_option(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(0)
+    n = 20_000
+    frame = pd.DataFrame({"x": rng.normal(size=n), "shop": [f"s{i}" for i in rng.integers(0, 15_000, n)],
+                          "y": rng.integers(0, 2, n)})
+    path = tmp_path / "wide.parquet"
+    frame.to_parquet(path)
+    monkeypatch.setattr(_limits, "available_memory", lambda: 512 << 20)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["train", str(path), "--target", "y", "--out", str(out), "--categorical", "shop",
+                                 "--high-cardinality", "onehot", "--max-categories", "100000",
+                                 "--min-category-count", "1", "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    message = " ".join(result.output.split())
+    assert "'shop' (" in message and "columns, onehot)" in message
+    assert "--max-categories" in message and "--high-cardinality woe" in message and "--drop shop" in message
+    assert not out.exists()
+
+
+def test_bad_encoding_options_exit_2(tmp_path: Path, loans_csv: Path) -> None:
+    for args, text in ((["--high-cardinality", "hash"], "--high-cardinality must be one of woe, target, onehot"),
+                       (["--max-categories", "0"], "--max-categories must be a positive whole number"),
+                       (["--min-category-count", "-1"], "--min-category-count must be a positive whole number")):
+        result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--out", str(tmp_path / "o"),
+                                     *args])
+        assert result.exit_code == 2 and text in " ".join(result.output.split()), result.output
+    with pytest.raises(ConfigError, match=r"'high_cardinality' parameter of Encoding must be one of woe"):
+        Encoding(high_cardinality="hash")
+
+
+# -- a 100,000-value text column trains within a memory budget ----------------------------------------
+_BUDGET_SCRIPT = textwrap.dedent("""
+    import resource, sys
+    import numpy as np, pandas as pd
+    import finlite
+    rng = np.random.default_rng(0)
+    n = 150_000
+    signal = rng.normal(size=n)
+    frame = pd.DataFrame({
+        "signal": signal,
+        "merchant": [f"merchant-{v}" for v in rng.permutation(n) % 100_000],
+        "y": np.where(rng.random(n) < 1 / (1 + np.exp(1.5 - signal)), "bad", "good"),
+    })
+    assert frame["merchant"].nunique() == 100_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    outcome = finlite.train(frame, target="y", categorical=["merchant"], model="logistic",
+                            config=finlite.TrainConfig(epochs=2, batch_size=4096, progress=False), out=sys.argv[1])
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(outcome.data.x_train.shape[1], (after - before) // 1024, outcome.metrics["test"]["auc"])
+""")
+
+
+@pytest.mark.slow  # about 15 s: a fresh interpreter with torch, 150,000 rows
+def test_a_100000_value_text_column_trains_within_a_memory_budget(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", _BUDGET_SCRIPT, str(tmp_path / "teacher")], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    width, growth_mib, test_auc = done.stdout.split()
+    # One-hot in float64 (the old encoding) would need 150,000 x 100,000 x 8 bytes = 112 GiB.
+    assert int(width) == 2
+    # Measured here: about 300 MiB (the table's text, its keys, torch's training buffers).
+    assert int(growth_mib) < 600, f"peak RSS grew by {growth_mib} MiB"
+    assert float(test_auc) > 0.7
+    spec = json.loads((tmp_path / "teacher" / "preprocessor.json").read_text())
+    assert spec["categorical"][0]["encoding"] == "woe"
+
+
+def test_train_cli_records_the_encoding_options(tmp_path: Path, loans_csv: Path) -> None:
+    out = tmp_path / "teacher"
+    result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--out", str(out), "--model",
+                                 "logistic", "--epochs", "2", "--max-categories", "3", "--min-category-count", "5",
+                                 "--high-cardinality", "target", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "'purpose': 5 values (more than --max-categories 3): target encoding" in result.output
+    spec = json.loads((out / "preprocessor.json").read_text())
+    assert spec["format"] == "finlite.preprocessor/2"
+    assert spec["encoding"]["max_categories"] == 3 and spec["encoding"]["high_cardinality"] == "target"
+    purpose = next(c for c in spec["categorical"] if c["name"] == "purpose")
+    assert purpose["encoding"] == "target" and 0 < purpose["default"] < 1
+    assert next(c for c in spec["categorical"] if c["name"] == "home_ownership")["encoding"] == "onehot"
