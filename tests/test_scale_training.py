@@ -4,6 +4,7 @@ its teacher. Everything here runs on German credit or small arrays (seconds)."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 from pathlib import Path
@@ -17,11 +18,12 @@ import finlite
 from finlite import workflow
 from finlite._progress import Progress, format_seconds, progress_mode
 from finlite.cli import app
-from finlite.compress.distill import Distillation, DistillData, TransferSet, distill, make_transfer_set
+from finlite.compress.distill import Distillation, DistillData, TransferSet, distill, make_transfer_set, student_widths
 from finlite.data.prepared import prepare
 from finlite.errors import ConfigError
 from finlite.models.mlp import TabularMLP
-from finlite.training import TrainConfig, auto_batch_size, fit
+from finlite.search import candidate_recipe, transfer_size_for
+from finlite.training import LARGE_ROWS, TrainConfig, auto_batch_size, fit
 
 from .conftest import FAST
 
@@ -73,8 +75,13 @@ def test_size_aware_defaults() -> None:
     small, small_tune = workflow.default_training(600)
     large, large_tune = workflow.default_training(538_000, overrides={"batch_size": 2048})
     assert small.schedule == "constant" and small.epochs == 200 and small.batch_size is None
-    assert large.schedule == "onecycle" and large.epochs <= 30 and large.batch_size == large_tune.batch_size == 2048
+    assert large.schedule == "onecycle" and large.epochs == 60 and large_tune.epochs == 20
+    assert large.batch_size == large_tune.batch_size == 2048
     assert workflow.default_student(600) == (16,) and workflow.default_student(538_000) == (128, 64)
+    assert workflow.default_sparsity(600) == 0.5 and workflow.default_sparsity(538_000) == 0.3
+    # The search's candidates get a mixup transfer set on a small table only.
+    assert transfer_size_for(600) == 1.0 and transfer_size_for(538_000) == 0.0
+    assert candidate_recipe((8,), 2.0, 0.0, 32, [], transfer_size=0.0).steps[0].method.transfer == "none"
 
 
 # -- --batch-size on the CLI ----------------------------------------------------------------------
@@ -102,6 +109,31 @@ def test_recipe_can_set_the_batch_size(tmp_path: Path, german_csv: Path, teacher
                                             timing=False, progress=False)
     assert outcome.model is not None
     assert outcome.result.records[0].method["train"]["batch_size"] == 32
+
+
+# -- a recipe's student width follows the row count (large_hidden) --------------------------------
+def test_large_hidden_applies_from_large_rows_only() -> None:
+    method = Distillation(hidden=[8], large_hidden=[16, 8])
+    assert student_widths(method, 99_999) == (8,) and student_widths(method, None) == (8,)
+    assert student_widths(method, LARGE_ROWS) == (16, 8)
+    assert student_widths(Distillation(hidden=[8]), 10 * LARGE_ROWS) == (8,)  # unset: hidden at any size
+    assert finlite.load_preset("balanced").steps[0].method.large_hidden is not None
+    with pytest.raises(ConfigError, match="'large_hidden' parameter of Distillation"):
+        Distillation(hidden=[8], large_hidden=[0])
+
+
+def test_recipe_student_takes_large_hidden_at_bank_size(monkeypatch: pytest.MonkeyPatch, german_csv: Path,
+                                                         teacher_dir: Path) -> None:
+    recipe = finlite.Recipe.from_yaml(
+        "steps:\n  - {method: distillation, hidden: [4], large_hidden: [12, 6], train: {epochs: 1}}\n")
+    small = workflow.compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST,
+                                          timing=False, progress=False)
+    assert small.model is not None and list(small.model.hidden) == [4]
+    # German credit stands in for a bank-size table: the threshold is lowered, not the data raised.
+    monkeypatch.setattr(importlib.import_module("finlite.compress.distill"), "LARGE_ROWS", 100)
+    large = workflow.compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST,
+                                          timing=False, progress=False)
+    assert large.model is not None and list(large.model.hidden) == [12, 6]
 
 
 # -- the streamed transfer set --------------------------------------------------------------------

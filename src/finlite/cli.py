@@ -231,7 +231,7 @@ def compress(
     data: Annotated[Path, typer.Argument(help="The table the teacher was trained on (same rows, any format).")],
     out: Annotated[Path | None, typer.Option(help="Directory to write the student artifact to (not needed with --dry-run).")] = None,
     student_width: Annotated[str | None, typer.Option(help="Student hidden widths, comma-separated, e.g. 16 or 32,16. Default: 16 below 100,000 training rows, 128,64 from there.")] = None,
-    sparsity: Annotated[float, typer.Option(help="Share of weights (or, with --structured, hidden neurons) to prune; 0 skips pruning.")] = 0.5,
+    sparsity: Annotated[float | None, typer.Option(help="Share of weights (or, with --structured, hidden neurons) to prune; 0 skips pruning. Default: 0.5 below 100,000 training rows, 0.3 from there.")] = None,
     structured: Annotated[bool, typer.Option("--structured/--unstructured", help="Remove whole neurons (the layers shrink) or single weights (stored sparsely).")] = False,
     scope: Annotated[str, typer.Option(help="'layer': each layer pruned to --sparsity; 'global': all layers ranked together.")] = "layer",
     norm: Annotated[str, typer.Option(help="Neuron score for --structured: 'l1' or 'l2' norm of incoming weights.")] = "l2",
@@ -262,6 +262,7 @@ def compress(
     """
     from finlite.compress import Distillation, MagnitudePruning, PruningPlan
     from finlite.evaluate.report import render_table
+    from finlite.workflow import SPARSITY
     from finlite.workflow import compress as run
 
     _check_options(seed=("--seed", seed), count=("--epochs", epochs), positive=("--temperature", temperature),
@@ -297,11 +298,12 @@ def compress(
         raise ConfigError("Missing --out: name the directory to write the student artifact to (or use --dry-run).")
     if dry_run and save_plan is None:
         raise ConfigError("--dry-run needs --save-plan FILE: the plan is what a dry run produces.")
-    pruning = MagnitudePruning(sparsity=sparsity, granularity="neuron" if structured else "weight",
-                               norm=norm, scope=scope)
+    pruning = MagnitudePruning(sparsity=SPARSITY if sparsity is None else sparsity,
+                               granularity="neuron" if structured else "weight", norm=norm, scope=scope)
     ready = PruningPlan.load(plan) if plan is not None else None
     outcome = run(source, data, student_hidden=None if student_width is None else _widths(student_width, "--student-width"),
                   distillation=Distillation(temperature=temperature, alpha=alpha), pruning=pruning, plan=ready,
+                  size_aware_sparsity=sparsity is None,
                   seed=seed, out=None if dry_run else out, overwrite=force, plan_only=dry_run,
                   progress=_train_progress(quiet), train_overrides=_compress_training(epochs, batch_size),
                   timing=not no_timing)

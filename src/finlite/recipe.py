@@ -623,7 +623,7 @@ def _execute(step: Step, state: _State, ctx: _Context) -> tuple[_State, dict[str
     seed_everything(ctx.seed)
     if isinstance(m, (Distillation, RegressionDistillation, HintDistillation)):
         dd = ctx.data_for(m)
-        student = make_student(m, ctx.data.x_train.shape[1])
+        student = make_student(m, ctx.data.x_train.shape[1], rows=len(ctx.data.x_train))
         hint = ctx.teacher if isinstance(m, HintDistillation) else None
         if isinstance(m, HintDistillation) and not isinstance(hint, TabularMLP):
             raise ConfigError("hint_distillation needs a torch MLP teacher (its hidden activations are the hint); "

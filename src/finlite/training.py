@@ -33,7 +33,7 @@ from finlite._util import param_error
 from finlite.evaluate.metrics import auc
 from finlite.models.base import FinliteModel
 
-__all__ = ["SCHEDULES", "RowSource", "TrainConfig", "TrainResult", "auto_batch_size", "fit", "seed_everything",
+__all__ = ["LARGE_ROWS", "SCHEDULES", "RowSource", "TrainConfig", "TrainResult", "auto_batch_size", "fit", "seed_everything",
            "validation_auc"]
 
 Batch = Mapping[str, torch.Tensor]
@@ -49,6 +49,9 @@ SMALL_MODEL_PARAMETERS = 1_000_000
 # The automatic batch: at least 64 rows (small tables need many steps), about rows/512 beyond
 # that (512-1,024 steps per epoch), at most 4,096 (larger batches stop paying on a CPU).
 MIN_AUTO_BATCH, MAX_AUTO_BATCH, STEPS_PER_EPOCH = 64, 4096, 512
+# From this many training rows a table is "bank size": compress, the recipes' large_hidden and the
+# search switch to wider students and a fixed one-cycle schedule (see finlite.workflow).
+LARGE_ROWS = 100_000
 
 
 def auto_batch_size(rows: int) -> int:

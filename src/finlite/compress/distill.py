@@ -36,7 +36,7 @@ from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
-from finlite.training import TrainConfig, TrainResult, fit
+from finlite.training import LARGE_ROWS, TrainConfig, TrainResult, fit
 
 __all__ = [
     "DistillData",
@@ -51,6 +51,7 @@ __all__ = [
     "make_student",
     "make_transfer_set",
     "regression_distillation_loss",
+    "student_widths",
     "teacher_logits",
     "with_transfer_for",
 ]
@@ -72,20 +73,24 @@ def _student_fields(owner: str, config: Any) -> None:
     """Validate and normalise the student and transfer-set fields shared by every distillation."""
     if config.student not in STUDENTS:
         raise param_error(owner, "student", f"one of {STUDENTS}", config.student)
-    hidden = config.hidden
-    if isinstance(hidden, int) or not isinstance(hidden, Sequence) or isinstance(hidden, str):
-        raise param_error(owner, "hidden", "a list of positive layer widths, e.g. [16]", hidden)
-    if config.student == "mlp" and (not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1
-                                                      for h in hidden)):
-        raise param_error(owner, "hidden", "a non-empty list of positive integers", list(hidden))
-    if any(isinstance(h, int) and h > MAX_WIDTH for h in hidden):
-        raise param_error(owner, "hidden", f"layer widths of at most {MAX_WIDTH:,} (a student is small)", list(hidden))
-    if config.student == "mlp":
-        # Weights, gradients, two Adam moments, a best-epoch copy: 5 float32 per hidden-to-hidden weight.
-        weights = sum(a * b for a, b in zip(hidden, hidden[1:], strict=False))
-        check_memory(weights * 4 * 5, f"The 'hidden' parameter of {owner} ({list(hidden)})",
-                     "choose narrower layers")
-    object.__setattr__(config, "hidden", tuple(hidden))  # lists from YAML become hashable tuples
+    for field in ("hidden", "large_hidden"):
+        hidden = getattr(config, field)
+        if field == "large_hidden" and hidden is None:
+            continue
+        if isinstance(hidden, int) or not isinstance(hidden, Sequence) or isinstance(hidden, str):
+            raise param_error(owner, field, "a list of positive layer widths, e.g. [16]", hidden)
+        if config.student == "mlp" and (not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1
+                                                          for h in hidden)):
+            raise param_error(owner, field, "a non-empty list of positive integers", list(hidden))
+        if any(isinstance(h, int) and h > MAX_WIDTH for h in hidden):
+            raise param_error(owner, field, f"layer widths of at most {MAX_WIDTH:,} (a student is small)",
+                              list(hidden))
+        if config.student == "mlp":
+            # Weights, gradients, two Adam moments, a best-epoch copy: 5 float32 per hidden-to-hidden weight.
+            weights = sum(a * b for a, b in zip(hidden, hidden[1:], strict=False))
+            check_memory(weights * 4 * 5, f"The '{field}' parameter of {owner} ({list(hidden)})",
+                         "choose narrower layers")
+        object.__setattr__(config, field, tuple(hidden))  # lists from YAML become hashable tuples
     if config.transfer not in TRANSFER:
         raise param_error(owner, "transfer", f"one of {TRANSFER}", config.transfer)
     _number(owner, "transfer_size", config.transfer_size)
@@ -102,13 +107,18 @@ def _student_fields(owner: str, config: Any) -> None:
 class _StudentSpec:
     """Fields every distillation shares: the student to train and the transfer set.
 
-    ``student`` is "mlp" (hidden widths ``hidden``) or "logistic"; ``transfer`` is "none",
+    ``student`` is "mlp" (hidden widths ``hidden``, or ``large_hidden`` when it is set and the
+    training split has :data:`finlite.training.LARGE_ROWS` rows or more) or "logistic"; ``transfer`` is "none",
     "perturb" or "mixup", with ``transfer_size`` synthetic rows per training row and noise
     ``transfer_noise`` (see :func:`make_transfer_set`).
     """
 
     student: str = "mlp"
     hidden: tuple[int, ...] = (16,)
+    # Widths used instead of ``hidden`` from LARGE_ROWS training rows (None: ``hidden`` at any
+    # size). A loan book of hundreds of thousands of rows needs a wider student than a small
+    # table: a 32-unit student lost 0.035 AUC to a LightGBM teacher on SBA.
+    large_hidden: tuple[int, ...] | None = None
     transfer: str = "none"
     transfer_size: float = 0.0
     transfer_noise: float = 0.1
@@ -137,6 +147,8 @@ class Distillation(_StudentSpec):
         alpha: weight of the teacher term in [0, 1]; 1 ignores the labels.
         student: "mlp" (hidden widths ``hidden``) or "logistic" (for scorecards).
         hidden: the student MLP's hidden widths.
+        large_hidden: the widths instead of ``hidden`` from 100,000 training rows
+            (:data:`finlite.training.LARGE_ROWS`); None (the default) keeps ``hidden`` at any size.
         transfer: "none", "perturb" (Gaussian noise on numeric features, categories swapped
             with another row's at rate ``transfer_noise``) or "mixup" (numeric features mixed
             between two rows); the teacher labels the synthetic rows.
@@ -537,11 +549,20 @@ def apply_masks(model: nn.Module, masks: Masks) -> None:
             params[name].mul_(mask)
 
 
-def make_student(method: AnyDistillation, n_features: int) -> FinliteModel:
-    """A fresh student as the method describes it: an MLP of widths ``hidden``, or a logistic model."""
+def student_widths(method: AnyDistillation, rows: int | None = None) -> tuple[int, ...]:
+    """The hidden widths ``method`` gives a student trained on ``rows`` rows: ``large_hidden``
+    when it is set and ``rows`` is at least :data:`finlite.training.LARGE_ROWS`, else ``hidden``."""
+    if method.large_hidden is not None and rows is not None and rows >= LARGE_ROWS:
+        return tuple(method.large_hidden)
+    return tuple(method.hidden)
+
+
+def make_student(method: AnyDistillation, n_features: int, rows: int | None = None) -> FinliteModel:
+    """A fresh student as the method describes it: an MLP of widths :func:`student_widths` for
+    ``rows`` training rows (``hidden`` when ``rows`` is not given), or a logistic model."""
     if method.student == "logistic":
         return LogisticRegression(n_features)
-    return TabularMLP(n_features, method.hidden, dropout=0.0)
+    return TabularMLP(n_features, student_widths(method, rows), dropout=0.0)
 
 
 class _HintStudent(nn.Module):
