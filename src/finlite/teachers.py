@@ -27,6 +27,7 @@ from finlite.data.prepared import PreparedData, prepare
 from finlite.data.split import SplitConfig
 from finlite.errors import ConfigError, DataError
 from finlite.models.gbdt import BoostedEnsemble, load_booster, require
+from finlite.training import LARGE_ROWS  # one threshold of "bank size" for teachers and students
 
 __all__ = ["DEFAULT_PARAMS", "check_folds", "fit_boosted", "import_booster", "stratified_folds"]
 
@@ -48,7 +49,6 @@ MAX_ROUNDS, PATIENCE = 1000, 100
 # make each round cheaper, early stopping waits 50 rounds instead of 100, and the out-of-fold
 # scores use 3 folds (each fold model still sees 360,000 of SBA's rows). The small-data
 # regularisation stays (min_data_in_leaf grows with the rows). Explicit ``params``/``folds`` win.
-LARGE_ROWS = 100_000
 LARGE_PARAMS: dict[str, dict[str, Any]] = {
     "lightgbm": {"learning_rate": 0.1, "num_leaves": 63, "min_data_in_leaf": 100, "max_bin": 63},
     "xgboost": {"eta": 0.1, "max_depth": 6, "max_bin": 64},
