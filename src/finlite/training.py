@@ -67,9 +67,11 @@ class RowSource(Protocol):
     """Training rows built on demand: ``len(source)`` rows, ``source.batch(idx)`` a mini-batch
     (a dict of tensors with at least ``"x"``) of the rows at positions ``idx``."""
 
-    def __len__(self) -> int: ...
+    def __len__(self) -> int:
+        """Number of rows an epoch visits."""
 
-    def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]: ...
+    def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The mini-batch of the rows at positions ``idx``."""
 
 
 def _finite(value: Any) -> bool:

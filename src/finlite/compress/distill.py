@@ -342,7 +342,9 @@ class TransferSet:
         k = self.n_numeric
         out = self.x[self.a[ids]].astype(np.float32, copy=True)
         if self.kind == "perturb":
-            assert self.noise is not None and self.donors is not None and self.swap is not None
+            if self.noise is None or self.donors is None or self.swap is None:
+                raise ConfigError("This perturb transfer set lacks its noise, donors or swaps; build it with "
+                                  "TransferSet.plan(..., kind='perturb').")
             out[:, :k] += self.noise[ids]
             donors = self.donors[ids]
             for g, cols in enumerate(self.groups):
@@ -351,7 +353,9 @@ class TransferSet:
                     out[np.ix_(swap, cols)] = self.x[donors[swap]][:, cols]
             return out
         if self.kind == "mixup":
-            assert self.b is not None and self.lam is not None
+            if self.b is None or self.lam is None:
+                raise ConfigError("This mixup transfer set lacks its partners or weights; build it with "
+                                  "TransferSet.plan(..., kind='mixup').")
             other = self.x[self.b[ids]]
             lam = self.lam[ids]
             out[:, :k] = lam * out[:, :k] + (1 - lam) * other[:, :k]
@@ -389,7 +393,9 @@ class _DistillRows:
         if real.all():
             x, y, t, w = dd.x_train[ids], dd.y_train[ids], dd.t_train[ids], dd.labelled_train[ids]
         else:
-            assert dd.transfer is not None and dd.t_transfer is not None
+            if dd.transfer is None or dd.t_transfer is None:
+                raise ConfigError("Rows beyond the training split were asked for, but this DistillData has no "
+                                  "transfer set; build it with with_transfer_for().")
             syn = ids[~real] - self.n_real
             x = np.empty((len(ids), dd.x_train.shape[1]), dtype=np.float32)
             x[real] = dd.x_train[ids[real]]

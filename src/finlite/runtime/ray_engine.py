@@ -33,7 +33,7 @@ import numpy as np
 from finlite import _limits, _paths
 from finlite._finite import check_scores
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
-from finlite.runtime.batch import _kind, _Writer  # one writer: temporary file, fsync, rename
+from finlite.runtime.batch import ScoreSummary, _kind, _Writer  # one writer: temporary file, fsync, rename
 
 __all__ = ["RAY_MISSING", "RayScoreSummary", "connect", "require_ray", "score_file_ray"]
 
@@ -285,19 +285,10 @@ def _finlite_cause(exc: BaseException) -> FinliteError | None:
 # -- the run ---------------------------------------------------------------------------------------
 
 @dataclass
-class RayScoreSummary:
-    """What a Ray run did: rows scored, time taken, decisions, where the output went, actors used."""
+class RayScoreSummary(ScoreSummary):
+    """What a Ray run did: a :class:`ScoreSummary` plus the number of actors used."""
 
-    rows: int
-    seconds: float
-    positives: int
-    output: Path
     workers: int
-
-    @property
-    def rows_per_second(self) -> float:
-        """Throughput end to end (read, encode, score, write)."""
-        return self.rows / self.seconds if self.seconds > 0 else float("inf")
 
 
 def _file_columns(src: Path, kind: str) -> list[str]:
