@@ -4,24 +4,33 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.finlite-installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test test-fast bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# torch first and pinned: this machine's pip resolves torch==2.13.0 to a local CPU wheel,
-# while any other spec pulls the CUDA build. The stamp makes a second run a no-op.
+# The exact torch build lives here, not in the package (pyproject declares the supported range in
+# the `train` extra): torch first and pinned, because this machine's pip resolves torch==2.13.0
+# to a local CPU wheel while any other spec pulls the CUDA build. Then finlite with training and
+# the test tools (pytest, mypy, ruff). The stamp makes a second run a no-op.
+TORCH := torch==2.13.0
+
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[train,test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/finlite demo --out runs/demo
 
+# Everything, the slow end-to-end tests included.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Skips the tests marked slow (training real models, starting Ray): for the edit-test loop.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
@@ -36,9 +45,10 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[ray]'
 	$(BIN)/python bench/ray_scale.py
 
+# ruff over the code, tests and benchmarks; mypy strict over src/ (settings in pyproject.toml).
 lint: $(STAMP)
-	$(BIN)/python -m pip install --quiet ruff
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf runs build dist .pytest_cache .hypothesis

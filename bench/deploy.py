@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 import finlite
-from finlite.benchmark import bench
-from finlite.compress import MagnitudePruning
-from finlite.export import export_artifact
-from finlite.training import TrainConfig
+from finlite.jobs.bench import bench
+from finlite.jobs.export import export_artifact
+from finlite.methods import MagnitudePruning
+from finlite.training.loop import TrainConfig
 
 HERE = Path(__file__).parent
 FINLITE = str(Path(sys.executable).parent / "finlite")

@@ -25,9 +25,10 @@ from pathlib import Path
 from _data import ulb_fraud  # bench/ is run as a script directory
 
 import finlite
-from finlite.recipe import Recipe, load_preset
-from finlite.training import TrainConfig
-from finlite.workflow import compress_with_recipe
+from finlite.jobs.compress import compress_with_recipe
+from finlite.recipe.presets import load_preset
+from finlite.recipe.spec import Recipe
+from finlite.training.loop import TrainConfig
 
 # 170,000 training rows: larger batches than German credit's 64, fewer epochs.
 DISTILL = TrainConfig(batch_size=1024, epochs=40, patience=6, lr=3e-3, progress=False)

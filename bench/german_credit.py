@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 import finlite
-from finlite.compress import MagnitudePruning
-from finlite.training import TrainConfig
+from finlite.methods import MagnitudePruning
+from finlite.training.loop import TrainConfig
 
 
 def run(seeds: int) -> dict:

@@ -32,10 +32,11 @@ import onnxruntime as ort
 import torch
 
 from finlite._timing import cpu_info
-from finlite.compress.quantize import StaticInt8, convert_to_int8, quantize
-from finlite.export import export, to_onnx
+from finlite.export.graph import to_onnx
+from finlite.jobs.export import export
+from finlite.methods.quantize import StaticInt8, convert_to_int8, quantize
 from finlite.models import TabularMLP
-from finlite.recipe import deployed_latency
+from finlite.recipe.gates import deployed_latency
 
 FEATURES = 124
 SHAPES = {"tiny 16": (16,), "tiny 32-16": (32, 16), "teacher 512-256-128": (512, 256, 128)}

@@ -21,7 +21,7 @@ trained on German credit's encoded columns and distilled into finlite's default 
 are exported. On held-back rows (the test split, resampled to 100,000 rows), side by side:
 
 - the student's Predictor from a raw record (``score_record``, encoding included) at batch 1,
-  and ``Predictor.predict_proba`` on a raw 100,000-row DataFrame (encoding included);
+  and ``Predictor.predict_score`` on a raw 100,000-row DataFrame (encoding included);
 - the teacher run by LightGBM's own ``predict``, by ONNX Runtime (finlite's tree-ensemble
   export, through the Predictor), by lleaves (LLVM-compiled) and by treelite + TL2cgen (C
   compiled with gcc into a shared library), each on the already encoded rows: their best case,
@@ -48,13 +48,16 @@ from onnxruntime.quantization import quantize_dynamic as ort_quantize_dynamic
 
 import finlite
 from finlite._timing import latency_us
+from finlite.artifact import prepare_like
 from finlite.evaluate.fidelity import agreement
 from finlite.evaluate.metrics import auc
-from finlite.export import onnx_session, to_onnx
+from finlite.export.graph import to_onnx
+from finlite.export.parity import onnx_session
+from finlite.jobs.compress import compress_with_recipe
 from finlite.models import TabularMLP
-from finlite.recipe import Recipe, load_preset
-from finlite.training import TrainConfig
-from finlite.workflow import compress_with_recipe, prepare_like
+from finlite.recipe.presets import load_preset
+from finlite.recipe.spec import Recipe
+from finlite.training.loop import TrainConfig
 
 
 def _latency_us(fn, x: np.ndarray) -> float:
@@ -167,7 +170,7 @@ def run_boosted(seed: int = 0, rows: int = BIG) -> dict:
 
     from finlite._limits import available_cores
     from finlite._timing import cpu_info, throughput
-    from finlite.export import export_artifact
+    from finlite.jobs.export import export_artifact
     from finlite.runtime.predictor import Predictor
 
     cores = available_cores()
@@ -200,7 +203,7 @@ def run_boosted(seed: int = 0, rows: int = BIG) -> dict:
                              "encoded_features": int(x64.shape[1]), "auc": teacher_art.manifest["metrics"]["test"]["auc"]}
         result["student"] = {"model": student_art.manifest["model"], "weights_bytes": student_art.weights_bytes,
                              "auc": student_art.manifest["metrics"].get("test", {}).get("auc"),
-                             "agreement_on_these_rows": agreement(p_teacher, student_n.predict_proba(frame),
+                             "agreement_on_these_rows": agreement(p_teacher, student_n.predict_score(frame),
                                                                   teacher_art.cutoff)}
 
         def measure(name: str, one, many, args1: list, batch, note: str) -> dict:
@@ -213,14 +216,14 @@ def run_boosted(seed: int = 0, rows: int = BIG) -> dict:
             return row
 
         student = measure("student: finlite Predictor (ONNX Runtime)", student1.score_record,
-                          student_n.predict_proba, records, frame,
+                          student_n.predict_score, records, frame,
                           "raw record (dict) / raw DataFrame: encoding included")
         # Where the student's time goes: the same Predictor on rows encoded beforehand (model only).
         slot = student1._slot()
         result["student_model_only"] = measure("student, encoded rows (model only)", slot.run_vector,
                                                student_n.score_vector, singles32, x32, "encoded rows")
         one_row = [held.iloc[i:i + 1] for i in range(min(len(held), 200))]
-        student["one_row_dataframe_p50_us"] = latency_us(student1.predict_proba, one_row, repeats=1000,
+        student["one_row_dataframe_p50_us"] = latency_us(student1.predict_score, one_row, repeats=1000,
                                                          warmup=100)["p50_us"]
         result["student_row"] = student
 
@@ -239,7 +242,7 @@ def run_boosted(seed: int = 0, rows: int = BIG) -> dict:
         def deployed_teacher():
             # The teacher deployed as the student is: the same Predictor, raw record / raw DataFrame.
             t1, tn = Predictor(tmp / "teacher", threads=1), Predictor(tmp / "teacher", threads=cores)
-            return t1.score_record, tn.predict_proba, records, frame
+            return t1.score_record, tn.predict_score, records, frame
         peers.append(("teacher deployed: Predictor, raw input", deployed_teacher))
 
         def lleaves_teacher():

@@ -52,9 +52,9 @@ SCORED = re.compile(r"scored ([\d,]+) rows.* in ([\d.]+) s")
 def student(folder: Path) -> Path:
     """A student distilled from an MLP teacher on German credit and exported (built once)."""
     import finlite
-    from finlite.compress import MagnitudePruning
-    from finlite.export import export_artifact
-    from finlite.training import TrainConfig
+    from finlite.jobs.export import export_artifact
+    from finlite.methods import MagnitudePruning
+    from finlite.training.loop import TrainConfig
 
     out = folder / "student"
     if (out / "model.onnx").is_file():
@@ -136,9 +136,9 @@ def main() -> None:
     write_rate = driver_write_rate(CACHE, args.rows)
     outs = {name: CACHE / f"out_{name.replace(' ', '')}.parquet" for name in ("local", "ray 1", "ray 2")}
     base = [FINLITE, "score", str(art), str(source), "--id-column", "loan_id", "--force", "--quiet"]
-    commands = {"local": base + ["-o", str(outs["local"])],
-                "ray 1": base + ["-o", str(outs["ray 1"]), "--engine", "ray", "--workers", "1"],
-                "ray 2": base + ["-o", str(outs["ray 2"]), "--engine", "ray", "--workers", "2"]}
+    commands = {"local": [*base, "-o", str(outs["local"])],
+                "ray 1": [*base, "-o", str(outs["ray 1"]), "--engine", "ray", "--workers", "1"],
+                "ray 2": [*base, "-o", str(outs["ray 2"]), "--engine", "ray", "--workers", "2"]}
     runs: dict[str, list[dict]] = {name: [] for name in commands}
     for _ in range(args.runs):
         for name, command in commands.items():  # alternating: the machine's load hits all of them

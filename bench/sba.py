@@ -84,9 +84,9 @@ def score(paths: dict[str, Path], data: Path) -> dict[str, dict[str, Any]]:
     import torch
 
     import finlite
+    from finlite.artifact import prepare_like
     from finlite.data.io import read_table
     from finlite.evaluate.metrics import auc
-    from finlite.workflow import prepare_like
 
     teacher = finlite.load(paths["teacher"])
     prepared = prepare_like(teacher, read_table(data))

@@ -22,7 +22,7 @@ rows, ``--skip-sba`` without the SBA loan book). In one run it measures:
    ``write_table``; or streamed in 65,536-row batches) with the faster one taken as the floor;
    and ``finlite score`` on the same file (the whole command, start-up included). Printed: both times, the ratio (target ≤ 1.3),
    peak RSS of the command (target ≤ 2 GiB), rows/s, and whether the scores equal
-   ``Predictor.predict_proba`` on the first 20,000 rows.
+   ``Predictor.predict_score`` on the first 20,000 rows.
 
 The machine's CPU (finlite/_timing.py) and its load average before and after are recorded: on a
 shared machine the load changes both times, which is why they are measured alternately in one
@@ -147,8 +147,8 @@ def _sample_auc(book: Path, n: int = 200_000) -> dict:
 # -- 2. scoring ----------------------------------------------------------------------------------------
 def german_student() -> Path:
     import finlite
-    from finlite.compress import MagnitudePruning
-    from finlite.export import export_artifact
+    from finlite.jobs.export import export_artifact
+    from finlite.methods import MagnitudePruning
 
     student = CACHE / "german_student"
     if (student / "model.onnx").is_file():
@@ -174,7 +174,7 @@ def sba_student(train_rows: int, seed: int) -> Path:
     from _data import sba_raw_csv
 
     import finlite
-    from finlite.export import export_artifact
+    from finlite.jobs.export import export_artifact
 
     student = CACHE / f"sba_student_{train_rows}_{seed}"
     if (student / "model.onnx").is_file():
@@ -231,7 +231,7 @@ def sba_book(rows: int, seed: int) -> Path:
     # Typed as a bank's Parquet export would be: numbers as numbers (money parsed from
     # "$60,000.00 "), Zip and NAICS as integer codes, names and places as text.
     table = pacsv.read_csv(sba_raw_csv(), convert_options=pacsv.ConvertOptions(
-        column_types={c: pa.string() for c in _SBA_MONEY + ["ApprovalFY"]}))
+        column_types={c: pa.string() for c in [*_SBA_MONEY, "ApprovalFY"]}))
     table = table.drop_columns([c for c in _SBA_DROP if c in table.column_names])
     for name in _SBA_MONEY:
         text = pc.replace_substring_regex(table.column(name), r"[$,\s]", "")
@@ -270,7 +270,7 @@ def scoring(name: str, student: Path, book: Path, runs: int, tmp: Path) -> dict:
     # The scores of the fast path equal the Predictor's on the same rows.
     head = pq.read_table(book, columns=fields).slice(0, 20_000).to_pandas()
     written = pq.read_table(out_score, columns=["score"]).slice(0, 20_000).column("score").to_numpy()
-    expected = predictor.predict_proba(head).astype(np.float32)
+    expected = predictor.predict_score(head).astype(np.float32)
     # The floor is the faster of the two plain pyarrow jobs (median of each).
     floor_mode = min(floors, key=lambda m: statistics.median(floors[m]))
     floor, score = statistics.median(floors[floor_mode]), statistics.median(scores)

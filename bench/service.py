@@ -111,8 +111,8 @@ def ensure_wrk() -> str:
 def make_artifact(tmp: Path, seed: int) -> Path:
     """A distilled, pruned, exported student on German credit (as the demo makes)."""
     import finlite
-    from finlite.compress import MagnitudePruning
-    from finlite.export import export_artifact
+    from finlite.jobs.export import export_artifact
+    from finlite.methods import MagnitudePruning
 
     data = finlite.datasets.path("german_credit")
     config = finlite.TrainConfig(epochs=40, patience=5, progress=False)

@@ -65,8 +65,8 @@ def teacher_dir(tmp_path_factory: pytest.TempPathFactory, german_csv: Path) -> P
 @pytest.fixture(scope="session")
 def exported_dir(tmp_path_factory: pytest.TempPathFactory, teacher_dir: Path, german_csv: Path) -> Path:
     """A distilled, 50 %-pruned student of ``teacher_dir``, exported to ONNX (fp32 and int8)."""
-    from finlite.compress import MagnitudePruning
-    from finlite.export import export_artifact
+    from finlite.jobs.export import export_artifact
+    from finlite.methods import MagnitudePruning
 
     out = tmp_path_factory.mktemp("art") / "student"
     finlite.compress(teacher_dir, german_csv, student_hidden=(16,), pruning=MagnitudePruning(sparsity=0.5),

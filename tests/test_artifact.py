@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import finlite
-from finlite.compress import MagnitudePruning, prune
 from finlite.errors import ArtifactError
+from finlite.methods import MagnitudePruning, prune
 from finlite.models import TabularMLP
 from finlite.models.serialize import load_weights, save_weights
 from tests.conftest import FAST, make_loans
@@ -28,7 +28,7 @@ def artifact(tmp_path: Path) -> Path:
 def test_round_trip_scores_raw_rows(artifact: Path) -> None:
     art = finlite.load(artifact)
     frame = make_loans(400)
-    p = art.predict_proba(frame)
+    p = art.predict_score(frame)
     assert p.shape == (400,) and np.all((p > 0) & (p < 1))
     expected = art.model.predict_proba(torch.from_numpy(art.preprocessor.transform(frame))).numpy()
     np.testing.assert_allclose(p, expected, rtol=1e-6)
@@ -39,6 +39,42 @@ def test_round_trip_scores_raw_rows(artifact: Path) -> None:
     assert set(man["files"]) == {"weights.safetensors", "preprocessor.json"}
     assert man["metrics"]["test"]["auc"] > 0.6
     assert man["schema"]["target"] == "defaulted"
+
+
+def test_predict_proba_has_scikit_learn_shape_and_predict_decides_at_the_operating_point(artifact: Path) -> None:
+    art = finlite.load(artifact)
+    frame = make_loans(400)
+    proba, score = art.predict_proba(frame), art.predict_score(frame)
+    assert proba.shape == (400, 2)
+    np.testing.assert_allclose(proba[:, 1], score, rtol=0, atol=0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    # The default operating point: the teacher's score at the training split's bad rate.
+    point = art.operating_point
+    assert art.task == "binary" and point.method == "training_bad_rate" and art.cutoff == point.cutoff
+    assert art.manifest["operating_point"]["flag_rate"] == pytest.approx(point.flag_rate)
+    assert 0.05 < point.flag_rate < 0.95 and point.flagged_train == pytest.approx(point.flag_rate, abs=0.02)
+    np.testing.assert_array_equal(art.predict(frame), (score >= point.cutoff).astype(np.int8))
+    assert 0 < art.predict(frame).mean() < 1  # decisions are made: some rows flagged, not all
+
+
+def test_artifacts_without_a_task_or_operating_point_read_as_binary_at_their_cutoff(artifact: Path) -> None:
+    from finlite._manifest import manifest_digest
+
+    man_path = artifact / "manifest.json"
+    manifest = json.loads(man_path.read_text())
+    for key in ("task", "operating_point"):
+        del manifest[key]
+    manifest["cutoff"] = 0.25
+    manifest["manifest_sha256"] = manifest_digest(manifest)
+    man_path.write_text(json.dumps(manifest))
+    art = finlite.load(artifact)
+    assert art.task == "binary" and art.cutoff == 0.25
+    assert art.operating_point.method == "recorded" and art.operating_point.cutoff == 0.25
+    manifest["task"] = "astrology"
+    manifest["manifest_sha256"] = manifest_digest(manifest)
+    man_path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="Unknown task 'astrology'"):
+        finlite.load(artifact)
 
 
 def test_sparse_weights_are_stored_compactly(tmp_path: Path) -> None:
@@ -80,13 +116,13 @@ def test_edited_manifest_and_missing_file_are_refused(artifact: Path, tmp_path: 
     with pytest.raises(ArtifactError, match="is not a directory"):
         finlite.load(tmp_path / "nothing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ArtifactError, match="has no manifest.json"):
+    with pytest.raises(ArtifactError, match=r"has no manifest\.json"):
         finlite.load(tmp_path / "empty")
 
 
 def test_existing_output_is_not_overwritten(artifact: Path) -> None:
     before = (artifact / "manifest.json").read_bytes()
-    with pytest.raises(ArtifactError, match="already exists; choose another --out or pass --force"):
+    with pytest.raises(ArtifactError, match="already exists; choose another path or pass overwrite=True"):
         finlite.train(make_loans(100), target="defaulted", config=FAST, out=artifact)
     assert (artifact / "manifest.json").read_bytes() == before
 

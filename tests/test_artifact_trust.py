@@ -72,7 +72,7 @@ def test_forged_onnx_is_served_unless_evaluate_catches_it(art: Path, german_csv:
     forge_onnx(art)
     # Re-hashed, the forgery passes every checksum (that is why signatures exist, see test_signing)...
     predictor = Predictor(art)
-    assert predictor.predict_proba([dict.fromkeys(predictor.fields)])[0] < 1e-6  # everyone approved
+    assert predictor.predict_score([dict.fromkeys(predictor.fields)])[0] < 1e-6  # everyone approved
     # ...but evaluate scores the served model too and refuses the disagreement.
     result = runner.invoke(app, ["evaluate", str(art), str(german_csv), "--no-timing"])
     assert result.exit_code == 2, result.output
@@ -260,7 +260,7 @@ def test_export_entry_for_an_unlisted_model_is_refused(art: Path) -> None:
         del m["files"]["model_int8.onnx"]
 
     rehash(art, edit)
-    with pytest.raises(ArtifactError, match="points at 'model_int8.onnx', which the manifest does not list"):
+    with pytest.raises(ArtifactError, match=r"points at 'model_int8\.onnx', which the manifest does not list"):
         Predictor(art, variant="int8")
 
 
@@ -324,7 +324,8 @@ def test_load_uses_the_verified_weights_not_a_swapped_file(art: Path, tmp_path: 
 
     with safe_open(str(art / "weights.safetensors"), framework="pt") as fh:
         meta = fh.metadata()
-        tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+        names = fh.keys()  # a safe_open handle is not iterable itself
+        tensors = {k: fh.get_tensor(k) for k in names}
     for k, t in tensors.items():  # same shapes, other numbers: a valid file the manifest never vouched for
         if t.is_floating_point():
             tensors[k] = t * 0 + 0.5
@@ -332,4 +333,15 @@ def test_load_uses_the_verified_weights_not_a_swapped_file(art: Path, tmp_path: 
     _swap_after_verifying(monkeypatch, artifact_module, "weights.safetensors", art,
                           (tmp_path / "swapped.safetensors").read_bytes())
     with pytest.raises(ArtifactError, match="altered after saving"):
+        finlite.load(art)
+
+
+def test_out_of_fold_scores_on_a_model_that_takes_none_are_refused(art: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    save_file({"oof_logits": torch.zeros(3)}, str(art / "oof_logits.safetensors"))
+    digest = hashlib.sha256((art / "oof_logits.safetensors").read_bytes()).hexdigest()
+    rehash(art, lambda m: m["files"].__setitem__("oof_logits.safetensors", digest))
+    with pytest.raises(ArtifactError, match=r"lists oof_logits\.safetensors, but its model is a 'mlp' model"):
         finlite.load(art)

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 import finlite
 from finlite.cli import app
+from finlite.errors import ConfigError, DataError
 
 runner = CliRunner()
 COMMANDS = [["train"], ["compress"], ["evaluate"], ["inspect"], ["demo"], ["export"], ["score"], ["serve"], ["bench"], ["sign"], ["import-teacher"],
@@ -130,3 +131,134 @@ def test_train_overrides_wire_through(loans_csv: Path, tmp_path: Path) -> None:
     assert art.manifest["data"]["split"]["method"] == "out-of-time"
     again = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--out", str(out), "--quiet"])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+# -- errors told in the command line's flags ---------------------------------------------------------
+def _all_command_flags() -> set[str]:
+    from finlite.cli import _option_flags, datasets_app
+
+    flags: set[str] = set()
+    for typer_app in (app, datasets_app):
+        for command in typer_app.registered_commands:
+            if command.callback is not None:
+                flags |= _option_flags(command.callback)
+    return flags
+
+
+def test_every_flag_in_the_parameter_table_exists() -> None:
+    from finlite.cli import PARAM_FLAGS
+
+    flags = _all_command_flags()
+    assert {"--force", "--out", "-o", "--hidden", "--max-categories"} <= flags
+    missing = {param: spelled for param, spelled in PARAM_FLAGS.items() if not set(spelled) & flags}
+    assert missing == {}, f"table entries no command has: {missing}"
+
+
+def test_in_flags_rewrites_python_spellings_for_this_command() -> None:
+    from finlite.cli import _option_flags, datasets_synth, in_flags, train
+
+    synth, trainer = _option_flags(datasets_synth), _option_flags(train)
+    exists = DataError("out='/data/book.parquet' already exists; choose another path or pass overwrite=True to "
+                       "replace it.", param="overwrite")
+    assert in_flags(exists, synth) == ("-o '/data/book.parquet' already exists; choose another path or pass --force "
+                                       "to replace it.")
+    assert in_flags(exists, trainer).startswith("--out '/data/book.parquet' already exists")
+    rows = ConfigError("The 'rows' parameter must be a positive whole number; got 0.", param="rows")
+    assert in_flags(rows, synth) == "--rows must be a positive whole number; got 0."
+    # A config's field keeps its words (they say which config), with the flag in front.
+    alpha = ConfigError("The 'alpha' parameter of Distillation must be a number in [0, 1]. Got nan instead.",
+                        param="alpha")
+    assert in_flags(alpha, None) == ("--alpha: The 'alpha' parameter of Distillation must be a number in [0, 1]. "
+                                     "Got nan instead.")
+    wide = DataError("allow fewer one-hot columns than max_categories=50, encode them with high_cardinality='woe' "
+                     "(or 'target'), or leave the column out with drop=['shop', 'city'].", param="max_categories")
+    assert in_flags(wide, trainer) == ("allow fewer one-hot columns than --max-categories 50, encode them with "
+                                       "--high-cardinality woe (or 'target'), or leave the column out with --drop shop "
+                                       "--drop city.")
+    both = ConfigError("train takes cutoff= or flag_rate=, not both.", param="flag_rate")
+    assert in_flags(both, trainer) == "train takes --cutoff or --flag-rate, not both."
+    # A parameter this command has no flag for keeps its Python spelling, and no flag is made up.
+    assert in_flags(alpha, synth) == str(alpha)
+    assert in_flags(rows, trainer) == str(rows)
+
+
+def test_existing_output_names_the_flag(tmp_path: Path) -> None:
+    book = tmp_path / "book.parquet"
+    book.write_text("keep me")
+    result = runner.invoke(app, ["datasets", "synth", "--rows", "10", "-o", str(book), "--quiet"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"-o {str(book)!r} already exists; choose another path or pass --force to replace it." in result.output
+    assert "overwrite" not in result.output and book.read_text() == "keep me"
+
+
+def test_train_refusals_name_the_flags(loans_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep")
+    result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--out", str(out), "--quiet"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"--out {str(out)!r} already exists; choose another path or pass --force to replace it." in result.output
+    result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--out", str(out), "--force",
+                                 "--quiet"])
+    assert result.exit_code == 2 and "--force replaces only artifact folders" in result.output
+    result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--out", str(tmp_path / "o"),
+                                 "--max-categories", "0"])
+    assert result.exit_code == 2 and "--max-categories must be a positive whole number" in result.output
+    result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--out", str(tmp_path / "o"),
+                                 "--hidden", "0"])
+    assert result.exit_code == 2 and "--hidden takes positive layer widths" in result.output
+    result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaultd", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "Pass the label column as --target COLUMN." in result.output
+    result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--out", str(tmp_path / "o"),
+                                 "--flag-rate", "1.5"])
+    assert result.exit_code == 2 and "--flag-rate" in result.output and "flag_rate=" not in result.output
+    assert "1.5" in result.output and "Traceback" not in result.output
+    assert (out / "notes.txt").read_text() == "keep" and not (tmp_path / "o").exists()
+
+
+def test_a_library_check_names_the_flag(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--out", str(tmp_path / "s"),
+                                 "--sparsity", "1.5", "--quiet"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--sparsity: The 'sparsity' parameter of MagnitudePruning must be a number in [0, 1)" in result.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_recipe_value_names_its_line_not_a_flag(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("steps:\n  - {method: distillation}\n  - method: magnitude_pruning\n    sparsity: 1.5\n")
+    result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--recipe", str(recipe),
+                                 "--out", str(tmp_path / "s"), "--quiet"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"{recipe}, line 4 (steps[1].sparsity): The 'sparsity' parameter of MagnitudePruning" in result.output
+    assert "--sparsity" not in result.output  # the value is in the file: no flag would fix it
+
+
+# -- the operating point: --flag-rate on train, compress and evaluate ---------------------------------
+@pytest.mark.slow
+def test_flag_rate_sets_and_reports_the_operating_point(german_csv: Path, tmp_path: Path) -> None:
+    teacher, student = tmp_path / "teacher", tmp_path / "student"
+    result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--model", "logistic",
+                                 "--epochs", "20", "--flag-rate", "0.1", "--out", str(teacher), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "operating point: cut-off" in result.output and "at the flag rate 10.0% given" in result.output
+    shown = runner.invoke(app, ["inspect", str(teacher)])
+    assert shown.exit_code == 0 and "task: binary classification; operating point: cut-off" in shown.output
+    result = runner.invoke(app, ["compress", str(teacher), str(german_csv), "--out", str(student), "--student-width",
+                                 "4", "--sparsity", "0", "--epochs", "3", "--flag-rate", "0.2", "--no-timing", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "operating point: cut-off" in result.output and "agreement, teacher flags 20%" in result.output
+    point = finlite.load(student).operating_point
+    assert (point.method, point.flag_rate) == ("flag_rate", 0.2) and point.cutoff < finlite.load(teacher).cutoff
+    result = runner.invoke(app, ["evaluate", str(student), str(german_csv), "--flag-rate", "0.05", "--no-timing"])
+    assert result.exit_code == 0, result.output
+    assert "where the artifact flags 5.0% of these rows" in result.output and "flagged_rate  0.05" in result.output
+
+
+@pytest.mark.parametrize("args", [["--cutoff", "0.3", "--flag-rate", "0.1"], ["--flag-rate", "1.5"]],
+                         ids=["both", "out-of-range"])
+def test_bad_flag_rate_is_a_usage_error_naming_the_flag(args: list[str], german_csv: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--out",
+                                 str(tmp_path / "t"), *args, "--quiet"])
+    assert result.exit_code == 2 and "--flag-rate" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "t").exists()

@@ -103,7 +103,7 @@ def test_forged_model_after_signing_is_refused(art: Path, keys: dict, german_csv
     private, public = keys["p256"]
     sign_artifact(art, private)
     forge_onnx(art)  # swap model.onnx for one that approves everyone, re-hash the manifest
-    with pytest.raises(ArtifactError, match="does not verify with the trusted key .*manifest.json was changed after"):
+    with pytest.raises(ArtifactError, match=r"does not verify with the trusted key .*manifest\.json was changed after"):
         Predictor(art, verify_key=public)
     for command in (["score", str(art), str(german_csv), "-o", str(tmp_path / "s.csv")],
                     ["evaluate", str(art), str(german_csv), "--no-timing"], ["inspect", str(art)]):
@@ -185,7 +185,7 @@ def test_manifest_pin_on_score(art: Path, german_csv: Path, tmp_path: Path) -> N
 
 def test_key_mistakes_are_config_errors(art: Path, keys: dict, tmp_path: Path) -> None:
     private, public = keys["ed25519"]
-    with pytest.raises(ConfigError, match="is a private key. Verify with the public key only"):
+    with pytest.raises(ConfigError, match=r"is a private key\. Verify with the public key only"):
         finlite.load(art, verify_key=private)
     with pytest.raises(ConfigError, match="is a public key; signing needs the private key"):
         sign_artifact(art, public)
@@ -213,13 +213,13 @@ def test_export_never_re_signs_files_swapped_in_during_the_export(art: Path, key
                                                                    with_verify_key: bool) -> None:
     """A writer racing 'export --key' must not get its edits signed: the export re-signs only the
     artifact it verified and loaded, or refuses."""
-    import finlite.workflow
-    from finlite.export import export_artifact
+    import finlite.jobs.export
+    from finlite.jobs.export import export_artifact
     from tests.test_artifact_trust import rehash
 
     private, public = keys["ed25519"]
     sign_artifact(art, private)
-    real = finlite.workflow.prepare_like
+    real = finlite.jobs.export.prepare_like
 
     def racing(*args, **kwargs):  # type: ignore[no-untyped-def]
         # While the parity check runs, the attacker raises the cut-off (approving nearly everyone),
@@ -228,7 +228,7 @@ def test_export_never_re_signs_files_swapped_in_during_the_export(art: Path, key
         rehash(art, lambda m: m.update(cutoff=0.99))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(finlite.workflow, "prepare_like", racing)
+    monkeypatch.setattr(finlite.jobs.export, "prepare_like", racing)
     with pytest.raises(ArtifactError, match="is not signed" if with_verify_key else "not the pinned"):
         export_artifact(art, german_csv, key=private, verify_key=public if with_verify_key else None)
     with pytest.raises(ArtifactError, match="not signed"):  # the forgery was not signed with the key

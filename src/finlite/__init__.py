@@ -8,7 +8,8 @@ The public API is listed in ``__all__`` (sorted; a test keeps it from drifting).
     tuned = finlite.compress_with_recipe("runs/teacher", "loans.csv", finlite.load_preset("balanced"),
                                          out="runs/balanced")
     model = finlite.load("runs/student")
-    scores = model.predict_proba(new_applications)
+    scores = model.predict_score(new_applications)   # P(positive) per row; predict_proba gives (n, 2)
+    decisions = model.predict(new_applications)      # 1 = flagged, at the artifact's operating point
 """
 
 import importlib as _importlib
@@ -24,28 +25,24 @@ _LAZY = {
     "Preprocessor": "finlite.data", "Schema": "finlite.data", "SplitConfig": "finlite.data",
     "infer_schema": "finlite.data", "prepare": "finlite.data", "read_table": "finlite.data",
     "LogisticRegression": "finlite.models", "SequenceModel": "finlite.models", "TabularMLP": "finlite.models",
-    "Gate": "finlite.recipe", "Recipe": "finlite.recipe", "Step": "finlite.recipe",
-    "load_preset": "finlite.recipe", "presets": "finlite.recipe",
-    "search_students": "finlite.search",
-    "TrainConfig": "finlite.training",
-    "compress_with_recipe": "finlite.workflow", "evaluate_artifact": "finlite.workflow",
-    "import_teacher": "finlite.workflow", "train": "finlite.workflow",
-    "export_artifact": "finlite.export",
+    "Gate": "finlite.recipe.gates", "Recipe": "finlite.recipe.spec", "Step": "finlite.recipe.spec",
+    "load_preset": "finlite.recipe.presets", "presets": "finlite.recipe.presets",
+    "search_students": "finlite.jobs.search",
+    "TrainConfig": "finlite.training.loop",
+    "compress": "finlite.jobs.compress", "compress_with_recipe": "finlite.jobs.compress",
+    "evaluate_artifact": "finlite.jobs.evaluate", "import_teacher": "finlite.jobs.train", "train": "finlite.jobs.train",
+    "export_artifact": "finlite.jobs.export",
     "Predictor": "finlite.runtime",
-    **{name: "finlite.compress" for name in (
+    **{name: "finlite.methods" for name in (
         "Distillation", "DynamicInt8", "Fp16Weights", "GradualPruning", "HintDistillation", "IntegerWeights",
         "LowRankFactorization", "MagnitudePruning", "PruningPlan", "QuantizationAwareTraining",
         "RegressionDistillation", "RegularizedPruning", "Scorecard", "StaticInt8", "TaylorPruning",
-        "apply_plan", "distill", "factorize", "plan_pruning", "prune", "quantize")},
+        "apply_plan", "distill", "distill_from_teacher", "factorize", "plan_pruning", "prune", "quantize")},
 }
 
 
 def __getattr__(name: str) -> _typing.Any:
-    if name == "compress":
-        # The `finlite.compress` package is itself callable as the compress workflow (see its
-        # __init__), so `finlite.compress(...)` and `from finlite.compress import ...` both work.
-        return _importlib.import_module("finlite.compress")
-    if name in ("datasets", "export"):
+    if name in ("datasets", "export", "methods", "recipe", "jobs"):
         return _importlib.import_module(f"finlite.{name}")
     if name in _LAZY:
         value = getattr(_importlib.import_module(_LAZY[name]), name)
@@ -97,6 +94,7 @@ __all__ = [
     "compress_with_recipe",
     "datasets",
     "distill",
+    "distill_from_teacher",
     "evaluate_artifact",
     "export",
     "export_artifact",

@@ -19,11 +19,12 @@ The check never calls either library, so it cannot crash natively itself; every 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
 import struct
-from typing import Any
+from typing import Any, ClassVar
 
 from finlite._util import StrictJSONError, strict_json_loads
 from finlite.errors import ConfigError
@@ -65,7 +66,7 @@ def check_booster(raw: bytes, source: str) -> str:
                           f"{MAX_BOOSTER_BYTES // 2**20} MiB. Pass a smaller model (fewer or shallower trees).")
     if not raw.strip():
         raise ConfigError(f"{source} is empty. {_FIX}: LightGBM as text, XGBoost as .json or .ubj.")
-    if raw.startswith(b"tree\n") or raw.startswith(b"tree\r\n"):
+    if raw.startswith((b"tree\n", b"tree\r\n")):
         library, check = "lightgbm", _check_lightgbm
     elif raw.startswith(b"{"):
         library, check = "xgboost", _check_xgboost
@@ -366,7 +367,7 @@ def _decode_json(raw: bytes) -> Any:
 class _Ubjson:
     """Bounded decoder of the UBJSON subset XGBoost writes; every count is checked against the bytes left."""
 
-    _SCALARS: dict[bytes, tuple[str, int]] = {b"i": (">b", 1), b"U": (">B", 1), b"I": (">h", 2), b"l": (">i", 4),
+    _SCALARS: ClassVar[dict[bytes, tuple[str, int]]] = {b"i": (">b", 1), b"U": (">B", 1), b"I": (">h", 2), b"l": (">i", 4),
                                               b"L": (">q", 8), b"d": (">f", 4), b"D": (">d", 8)}
 
     def __init__(self, raw: bytes) -> None:
@@ -448,7 +449,7 @@ class _Ubjson:
                 data = self.take(n * size)  # checked against the bytes left before unpacking
                 return list(struct.unpack(f">{n}{fmt[1]}", data))
             return [self.value(depth + 1, kind) for _ in range(n)]
-        out = []
+        out: list[Any] = []
         while True:
             marker = self.take(1)
             if marker == b"]":
@@ -480,7 +481,7 @@ def _get(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if not isinstance(obj, dict) or key not in obj:
         raise _Bad(f"{where} has no {key!r}")
     value = obj[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise _Bad(f"{where}.{key} is a {type(value).__name__}")
     return value
 
@@ -567,7 +568,7 @@ def _check_gbtree(model: dict[str, Any], n_features: int) -> int:
     if "iteration_indptr" in model:
         ptr = _get(model, "iteration_indptr", list, where)
         ok = ptr and all(isinstance(p, int) and not isinstance(p, bool) for p in ptr) and ptr[0] == 0 \
-            and ptr[-1] == n_trees and all(a <= b for a, b in zip(ptr, ptr[1:], strict=False))
+            and ptr[-1] == n_trees and all(a <= b for a, b in itertools.pairwise(ptr))
         if not ok:
             raise _Bad("iteration_indptr does not run from 0 to num_trees in increasing steps")
     cats = model.get("cats")
@@ -638,9 +639,9 @@ def _check_xgb_tree(i: int, tree: Any, n_features: int) -> None:
             stack.append((child, depth + 1))
     # Nodes the pruner deleted stay in the arrays, unreachable; they must be plain leaves.
     for node in range(n):
-        if not reached[node]:
-            if left[node] != -1 or right[node] != -1 or not (parents[node] < n or parents[node] == _NO_PARENT):
-                raise _Bad(f"{where}: node {node} is not reachable from the root (the children do not form a tree)")
+        if not reached[node] and (left[node] != -1 or right[node] != -1
+                                  or not (parents[node] < n or parents[node] == _NO_PARENT)):
+            raise _Bad(f"{where}: node {node} is not reachable from the root (the children do not form a tree)")
     if n - count > deleted:
         raise _Bad(f"{where}: {n - count} nodes are not reachable from the root but num_deleted is {deleted}")
 

@@ -2,7 +2,10 @@
 
 Every check here runs *before* the work it guards (an allocation, a thread pool, a loop over
 folds), so a bad value ends in a :class:`~finlite.errors.ConfigError` that names the option and
-the fix instead of a hang, an out-of-memory kill or a native crash. Only the standard library is
+the fix instead of a hang, an out-of-memory kill or a native crash. ``option`` is the caller's
+name for the value: a Python parameter name (``"rows"``, from the library: the message says "the
+'rows' parameter" and the error's ``param`` is ``"rows"``, which the command line turns into its
+flag) or a flag (``"--chunk-rows"``, from a check only the command line makes). Only the standard library is
 used: the runtime imports this module too and must stay torch-free.
 """
 
@@ -116,6 +119,13 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _named(option: str) -> tuple[str, str | None]:
+    """How a message names ``option``, and the Python parameter it is (None for a flag)."""
+    if option.startswith("-") or option.isupper() or not option.isidentifier():
+        return option, None  # a flag or an argument (ARTIFACT) of a check the command line makes
+    return f"The {option!r} parameter", option
+
+
 def check_count(value: Any, option: str, *, low: int = 1, high: int | None = None, fix: str = "") -> int:
     """Validate an integer option in ``[low, high]`` and return it."""
     if not _is_int(value) or value < low or (high is not None and value > high):
@@ -123,21 +133,21 @@ def check_count(value: Any, option: str, *, low: int = 1, high: int | None = Non
             rule = "a positive whole number" + (f" of at most {high:,}" if high is not None else "")
         else:
             rule = f"a whole number from {low} to {high}" if high is not None else f"a whole number of at least {low}"
-        raise ConfigError(f"{option} must be {rule}; got {value!r}."
-                          + (f" {fix}" if fix else ""))
+        label, param = _named(option)
+        raise ConfigError(f"{label} must be {rule}; got {value!r}." + (f" {fix}" if fix else ""), param=param)
     return int(value)
 
 
-def check_seed(value: Any, option: str = "--seed") -> int:
+def check_seed(value: Any, option: str = "seed") -> int:
     """Validate a seed: a whole number from 0 to 2**32 - 1."""
     return check_count(value, option, low=0, high=MAX_SEED, fix="Pick any seed in that range, e.g. 0.")
 
 
-def check_threads(value: Any, option: str = "--threads") -> int:
+def check_threads(value: Any, option: str = "threads") -> int:
     """Validate a thread count: from 1 to the cores this process may use (more only adds contention)."""
     cores = available_cores()
     return check_count(value, option, low=1, high=cores,
-                       fix=f"This machine gives the process {cores} core(s); leave {option} out to use them all.")
+                       fix=f"This machine gives the process {cores} core(s); leave it unset to use them all.")
 
 
 def check_finite(value: Any, option: str, *, low: float | None = None, high: float | None = None,
@@ -155,5 +165,6 @@ def check_finite(value: Any, option: str, *, low: float | None = None, high: flo
         if high is not None:
             span.append(f"{'<' if high_open else '≤'} {high:g}")
         rule = " and ".join(span)
-        raise ConfigError(f"{option} must be a finite number{(' ' + rule) if rule else ''}; got {value!r}.")
+        label, param = _named(option)
+        raise ConfigError(f"{label} must be a finite number{(' ' + rule) if rule else ''}; got {value!r}.", param=param)
     return float(value)

@@ -105,7 +105,7 @@ def open_member(root: Path, name: str, cap: int, dir_fd: int | None = None) -> t
 
 def read_member(root: Path, name: str, cap: int, dir_fd: int | None = None) -> bytes:
     """The bytes of ``name`` inside ``root``, opened as :func:`open_member` does (at most ``cap``)."""
-    fd, size = open_member(root, name, cap, dir_fd)
+    fd, _ = open_member(root, name, cap, dir_fd)
     with os.fdopen(fd, "rb") as fh:
         data = fh.read(cap + 1)
     if len(data) > cap:  # it grew after fstat
@@ -468,8 +468,8 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
     if sign_with is None and os.path.lexists(root / SIGNATURE):
         # Amending changes manifest.json, which voids the signature: re-sign or refuse, never drop it silently.
         raise ArtifactError(f"Artifact {str(root)!r} is signed ({SIGNATURE}); changing it would void the signature. "
-                            "Pass the private key (--key PRIVATE.pem) so the amended artifact is re-signed; "
-                            "nothing was written.")
+                            "Pass the private key (sign_with='PRIVATE.pem') so the amended artifact is re-signed; "
+                            "nothing was written.", param="sign_with")
     staged = _paths.new_temp_dir(root)
     try:
         for name in manifest["files"]:  # re-read and re-checked: only verified bytes are (re-)signed

@@ -5,16 +5,23 @@ Three duties, shared by every command that writes:
 - :func:`check_not_input` refuses an output path that is, contains or lies inside one of the
   command's inputs (data file, teacher artifact, booster, plan, recipe, token file...), on
   resolved real paths, so ``train proj/loans.csv --out proj --force`` cannot delete the data.
-- :func:`check_replaceable` lets ``--force`` replace only a finlite artifact folder or an empty
-  folder, never a user's folder or file; :func:`check_replaceable_file` is the same rule for a
-  single output file (``score -o``), and :func:`check_writable_file` proves a side output such as
-  ``--save-plan`` can be written before any work starts.
+- :func:`check_replaceable` lets ``overwrite=True`` (``--force``) replace only a finlite artifact
+  folder or an empty folder, never a user's folder or file; :func:`check_replaceable_file` is the
+  same rule for a single output file (``score -o``), and :func:`check_writable_file` proves a side
+  output such as ``--save-plan`` can be written before any work starts. Both refuse an existing
+  output without ``overwrite`` through :func:`output_exists`, the one message for "the output
+  exists" (its error carries ``param="overwrite"``, which the command line names ``--force``).
 - :func:`exchange` swaps two folders in one step (Linux ``renameat2(RENAME_EXCHANGE)``), so an
   artifact path always holds either the complete old or the complete new folder; temporary names
   carry the writer's PID (``.NAME.tmp-<pid>-<tag>``, ``.NAME.old-<pid>-<tag>``,
   ``.NAME.<pid>-<tag>.tmp``), and :func:`clean_leftovers` / :func:`clean_file_leftovers` remove
   those of dead processes on the next write, restoring an artifact a killed fallback swap had moved
   aside. Leftovers of a live process are never touched.
+
+``option`` names the output as the caller knows it: a Python parameter (``"out"``, the default:
+messages say ``out='runs/x'`` and ``overwrite=True``, and the error's ``param`` says which value to
+change) or, for a check only the command line makes, its flag (``"--save-plan"``, ``"-o"``). The
+command line turns parameter spellings into its flags (see ``finlite.cli``).
 
 Tests inject kills with the environment variable ``FINLITE_TEST_KILL_AT=<point>`` (see
 :func:`kill_point`); unset, each point costs one comparison. The points: ``writing`` (the new
@@ -32,6 +39,7 @@ temporary copies, so at worst a concurrent writer elsewhere fails; no user file 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import json
@@ -44,12 +52,12 @@ import signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
 
 __all__ = ["KILL_ENV", "check_not_input", "check_output_dir", "check_replaceable", "check_replaceable_file",
            "check_writable_file", "clean_file_leftovers", "clean_leftovers", "exchange", "fsync_dir", "fsync_file",
            "fsync_tree", "is_artifact_dir", "kill_point", "new_old_name", "new_temp_dir", "new_temp_file",
-           "pid_alive", "remove_tree"]
+           "output_exists", "pid_alive", "remove_tree"]
 
 log = logging.getLogger("finlite")
 
@@ -65,8 +73,42 @@ _FILE_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-(?P<tag>[0-9a-f]{8})
 
 def kill_point(name: str) -> None:
     """Test hook: SIGKILL this process here when ``FINLITE_TEST_KILL_AT`` names this point."""
-    if _KILL_AT is not None and _KILL_AT == name:
+    if _KILL_AT is not None and name == _KILL_AT:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+# -- naming an output in the caller's language ----------------------------------------------------
+def _is_flag(option: str) -> bool:
+    """True for a command-line flag or argument name (``--out``, ``-o``, ``ARTIFACT``), False for a
+    Python parameter name (``out``)."""
+    return option.startswith("-") or option.isupper() or not option.isidentifier()
+
+
+def _spelled(option: str, path: PathLike) -> str:
+    """``out='runs/x'`` for a parameter, ``--out 'runs/x'`` for a flag."""
+    return f"{option} {os.fspath(path)!r}" if _is_flag(option) else f"{option}={os.fspath(path)!r}"
+
+
+def _param(option: str) -> str | None:
+    return None if _is_flag(option) else option
+
+
+def output_exists(out: PathLike, *, option: str = "out",
+                  error: type[FinliteError] = ArtifactError) -> FinliteError:
+    """The one error for "the output is already there and ``overwrite`` is false".
+
+    Every writer that refuses to replace an existing output (artifact folders, score files,
+    synthetic portfolios) raises this, so the message always has one shape: the output, as the
+    caller named it, and the parameter that allows replacing it (``overwrite=True``; the command
+    line says ``--force``). The error's ``param`` is ``"overwrite"``.
+
+    Args:
+        out: the output path.
+        option: the caller's name for the output: a parameter (``"out"``) or a flag (``"-o"``).
+        error: the class to raise: ArtifactError for artifact folders, DataError for data files.
+    """
+    return error(f"{_spelled(option, out)} already exists; choose another path or pass overwrite=True to replace "
+                 "it.", param="overwrite")
 
 
 # -- refusing outputs that would destroy an input --------------------------------------------------
@@ -78,7 +120,7 @@ def _inside(child: str, parent: str) -> bool:
     return child != parent and child.startswith(parent.rstrip(os.sep) + os.sep)
 
 
-def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[object], option: str = "--out") -> None:
+def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[object], option: str = "out") -> None:
     """Refuse when ``out`` is, contains or lies inside any of ``inputs``.
 
     ``inputs`` maps a description ("data file", "teacher artifact", "--plan file") to a path, or
@@ -109,13 +151,16 @@ def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[objec
             relation = "is inside"
         else:
             continue
+        # A flag means the command line made this check itself: it names its own --force.
+        force = "--force" if _is_flag(option) else "overwrite=True"
         raise ConfigError(
-            f"{option} {os.fspath(out)!r} {relation} the {label} {os.fspath(path)!r}: writing there would destroy "
-            "an input, so finlite refuses it (with or without --force). Choose an output path outside every input.")
+            f"{_spelled(option, out)} {relation} the {label} {os.fspath(path)!r}: writing there would destroy "
+            f"an input, so finlite refuses it (with or without {force}). Choose an output path outside every "
+            "input.", param=_param(option))
 
 
 def check_output_dir(out: PathLike, *, overwrite: bool, inputs: Mapping[str, object] | Iterable[object] = (),
-                     option: str = "--out") -> None:
+                     option: str = "out") -> None:
     """Every check before an artifact is written at ``out``, run before any work: ``out`` is no
     input (:func:`check_not_input`), leftovers of killed runs there are cleaned (an artifact a
     killed swap moved aside is restored), and whatever is there may be replaced
@@ -131,7 +176,7 @@ def check_output_dir(out: PathLike, *, overwrite: bool, inputs: Mapping[str, obj
     _check_folder_writable(Path(out), option, ArtifactError)
 
 
-# -- what --force may replace ---------------------------------------------------------------------
+# -- what overwrite=True (--force) may replace ------------------------------------------------------------------
 def _artifact_files(path: Path) -> set[str] | None:
     """The names a finlite artifact folder may hold (its manifest's files, the manifest, the
     signature), or None when ``path`` holds no ``finlite.artifact/1`` manifest."""
@@ -157,7 +202,7 @@ def is_artifact_dir(path: PathLike) -> bool:
     return _artifact_files(Path(path)) is not None
 
 
-def check_replaceable(out: PathLike, *, overwrite: bool, option: str = "--out") -> None:
+def check_replaceable(out: PathLike, *, overwrite: bool, option: str = "out") -> None:
     """Check that an artifact may be written at ``out``.
 
     Nothing there is fine. Something there needs ``overwrite`` (``--force``), and even then only
@@ -172,20 +217,21 @@ def check_replaceable(out: PathLike, *, overwrite: bool, option: str = "--out") 
     if not os.path.lexists(path):
         return
     if not overwrite:
-        raise ArtifactError(f"Output directory {str(path)!r} already exists; choose another {option} or pass --force.")
+        raise output_exists(path, option=option, error=ArtifactError)
+    where, param = _spelled(option, path), _param(option)
     if path.is_symlink():
         raise ArtifactError(
-            f"{option} {str(path)!r} is a symbolic link; --force replaces only a finlite artifact folder or an empty "
-            "folder, never a link. Choose another path, or remove the link yourself.")
+            f"{where} is a symbolic link; overwrite=True replaces only a finlite artifact folder or an empty "
+            "folder, never a link. Choose another path, or remove the link yourself.", param=param)
     if not path.is_dir():
         raise ArtifactError(
-            f"{option} {str(path)!r} is a file, not a finlite artifact folder; --force replaces only an artifact "
+            f"{where} is a file, not a finlite artifact folder; overwrite=True replaces only an artifact "
             "folder (one holding a finlite.artifact/1 manifest.json) or an empty folder, so the file was left as "
-            f"it is. Choose another {option}, or move the file away yourself.")
+            "it is. Choose another path, or move the file away yourself.", param=param)
     try:
         entries = sorted(p.name for p in path.iterdir())
     except OSError as exc:
-        raise ArtifactError(f"{option} {str(path)!r} cannot be read ({exc.strerror}); check its permissions.") from exc
+        raise ArtifactError(f"{where} cannot be read ({exc.strerror}); check its permissions.", param=param) from exc
     allowed = _artifact_files(path)
     if allowed is not None:
         # An artifact folder someone has put their own files into is no longer only finlite's.
@@ -193,18 +239,19 @@ def check_replaceable(out: PathLike, *, overwrite: bool, option: str = "--out") 
         if foreign:
             shown = ", ".join(repr(n) for n in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise ArtifactError(
-                f"{option} {str(path)!r} is a finlite artifact, but it also holds {len(foreign)} entr"
-                f"{'y' if len(foreign) == 1 else 'ies'} its manifest does not list ({shown}); --force would delete "
-                "them, so nothing was touched. Move them out of the folder, or choose another " + option + ".")
+                f"{where} is a finlite artifact, but it also holds {len(foreign)} entr"
+                f"{'y' if len(foreign) == 1 else 'ies'} its manifest does not list ({shown}); overwrite=True would "
+                "delete them, so nothing was touched. Move them out of the folder, or choose another path.",
+                param=param)
         return
     if entries:
         raise ArtifactError(
-            f"{option} {str(path)!r} is a folder that is neither a finlite artifact (no manifest.json of format "
-            "finlite.artifact/1) nor empty; --force replaces only artifact folders, so nothing in it was touched. "
-            f"Choose another {option}, or empty or remove the folder yourself.")
+            f"{where} is a folder that is neither a finlite artifact (no manifest.json of format "
+            "finlite.artifact/1) nor empty; overwrite=True replaces only artifact folders, so nothing in it was "
+            "touched. Choose another path, or empty or remove the folder yourself.", param=param)
 
 
-def check_replaceable_file(out: PathLike, *, overwrite: bool, option: str = "-o") -> None:
+def check_replaceable_file(out: PathLike, *, overwrite: bool, option: str = "out") -> None:
     """Check that an output file may be written at ``out``: absent, or (with ``overwrite``) a regular file.
 
     Raises:
@@ -216,10 +263,11 @@ def check_replaceable_file(out: PathLike, *, overwrite: bool, option: str = "-o"
         return
     if not path.is_file():
         kind = "a folder" if path.is_dir() else "not a regular file"
-        raise DataError(f"Output {str(path)!r} is {kind}; {option} must name a file, which finlite writes or "
-                        "(with --force) replaces. Choose another path.")
+        named = option if _is_flag(option) else f"the {option!r} parameter"
+        raise DataError(f"Output {str(path)!r} is {kind}; {named} must name a file, which finlite writes or "
+                        "(with overwrite=True) replaces. Choose another path.", param=_param(option))
     if not overwrite:
-        raise DataError(f"Output file {str(path)!r} already exists; choose another {option} or pass --force.")
+        raise output_exists(path, option=option, error=DataError)
 
 
 def check_writable_file(path: PathLike, option: str, *, expect_json_format: str | None = None) -> None:
@@ -234,7 +282,8 @@ def check_writable_file(path: PathLike, option: str, *, expect_json_format: str 
     """
     target = Path(path)
     if target.is_dir():
-        raise ConfigError(f"{option} {str(target)!r} is a folder; name a file to write (e.g. plan.json).")
+        raise ConfigError(f"{_spelled(option, target)} is a folder; name a file to write (e.g. plan.json).",
+                          param=_param(option))
     if os.path.lexists(target) and expect_json_format is not None:
         try:
             data = json.loads(target.read_text(encoding="utf-8")) if target.stat().st_size < 64 << 20 else None
@@ -242,12 +291,12 @@ def check_writable_file(path: PathLike, option: str, *, expect_json_format: str 
             data = None
         if not isinstance(data, dict) or data.get("format") != expect_json_format:
             raise ConfigError(
-                f"{option} {str(target)!r} exists and is not a {expect_json_format} file written by finlite; "
-                "finlite will not replace it. Choose another path, or remove the file yourself.")
+                f"{_spelled(option, target)} exists and is not a {expect_json_format} file written by finlite; "
+                "finlite will not replace it. Choose another path, or remove the file yourself.", param=_param(option))
     _check_folder_writable(target, option, ConfigError)
 
 
-def _check_folder_writable(target: Path, option: str, error: type[Exception]) -> None:
+def _check_folder_writable(target: Path, option: str, error: type[FinliteError]) -> None:
     """Raise ``error`` unless a new entry can be made beside ``target`` (its folder exists and
     takes a new file, or the nearest existing ancestor is a writable folder)."""
     folder = target.parent
@@ -255,16 +304,16 @@ def _check_folder_writable(target: Path, option: str, error: type[Exception]) ->
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise error(f"{option} {str(target)!r} cannot be written: {str(existing)!r} is not a folder. "
-                    "Choose a path in a writable folder.")
+        raise error(f"{_spelled(option, target)} cannot be written: {str(existing)!r} is not a folder. "
+                    "Choose a path in a writable folder.", param=_param(option))
     try:
         if existing == folder:  # the real test: create (and remove) a file where the output will go
             new_temp_file(target).unlink()
         elif not os.access(existing, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(existing))
     except OSError as exc:
-        raise error(f"{option} {str(target)!r} cannot be written ({exc.strerror or exc}); choose a path in a "
-                    "writable folder. Checked before any work, so nothing was written.") from exc
+        raise error(f"{_spelled(option, target)} cannot be written ({exc.strerror or exc}); choose a path in a "
+                    "writable folder. Checked before any work, so nothing was written.", param=_param(option)) from exc
 
 
 # -- temporary names that say whose they are -------------------------------------------------------
@@ -408,10 +457,8 @@ def remove_tree(path: PathLike) -> None:
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child, ignore_errors=True)
         else:
-            try:
+            with contextlib.suppress(OSError):
                 child.unlink()
-            except OSError:
-                pass
         if i == 0:
             kill_point("removing-old")
     shutil.rmtree(root, ignore_errors=True)

@@ -46,7 +46,7 @@ def progress_mode(enabled: bool | str, stream: TextIO | None = None) -> Mode:
 
 def format_seconds(seconds: float) -> str:
     """``H:MM:SS`` (what tqdm prints too), for elapsed time and ETA."""
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 

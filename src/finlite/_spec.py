@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from finlite.errors import DataError
 
@@ -28,8 +28,11 @@ MAX_VALUES = 5_000_000
 _F32_MAX = 3.4028234663852886e38  # the largest float32, as finlite._finite.F32_MAX
 
 
-def finite_number(value: Any) -> bool:
-    """True for a JSON number that is finite as a float (not a bool, not NaN/inf, not a huge int)."""
+def finite_number(value: Any) -> TypeGuard[float]:
+    """True for a JSON number that is finite as a float (not a bool, not NaN/inf, not a huge int).
+
+    A type guard: after a true answer the type checker treats ``value`` as a number.
+    """
     # An int too large for a float (JSON allows 1e400 written out as digits) is not finite either.
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return False

@@ -26,7 +26,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 def package_versions(names: Iterable[str]) -> dict[str, str]:
     """Installed version of each named distribution ("not installed" when absent)."""
-    out = {}
+    out: dict[str, str] = {}
     for name in names:
         try:
             out[name] = metadata.version(name)
@@ -128,8 +128,14 @@ def closest(name: str, choices: Iterable[str]) -> str:
 
 
 def param_error(owner: str, name: str, expected: str, got: Any) -> ConfigError:
-    """One message template for bad parameters, so every config reads the same way."""
-    return ConfigError(f"The {name!r} parameter of {owner} must be {expected}. Got {got!r} instead.")
+    """One message template for bad parameters, so every config reads the same way.
+
+    The error carries the parameter's name as :attr:`~finlite.errors.FinliteError.param` (for an
+    item, ``"layer_sparsity['fc1']"``, the parameter ``layer_sparsity``): the recipe loader finds
+    the value's line in the file from it, and the command line names its flag.
+    """
+    return ConfigError(f"The {name!r} parameter of {owner} must be {expected}. Got {got!r} instead.",
+                       param=name.split("[", 1)[0])
 
 
 def check_fraction(owner: str, name: str, value: float, *, low_open: bool = False,

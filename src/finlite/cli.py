@@ -1,19 +1,25 @@
-"""The ``finlite`` command line: a thin layer over :mod:`finlite.workflow`.
+"""The ``finlite`` command line: a thin layer over the jobs in :mod:`finlite.jobs`.
 
-Exit codes: 0 success, 2 bad usage or bad input (one paragraph saying what was wrong and how
-to fix it, never a traceback).
+Exit codes: 0 success, 1 a quality gate or a parity check decided, 2 bad usage or bad input (one
+paragraph saying what was wrong and how to fix it, in this command's flags; never a traceback).
+Training commands import torch only when they run, so a scoring-only install can score and serve.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
+import itertools
 import json
+import re
 import sys
+import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
+from typer.models import OptionInfo
 
 from finlite import _limits, _paths
 from finlite.errors import ConfigError, FinliteError
@@ -32,13 +38,16 @@ app.add_typer(datasets_app, name="datasets")
 
 
 def _friendly(func: F) -> F:
-    """Turn finlite's errors (and unreadable files) into a message on stderr and exit code 2."""
+    """Turn finlite's errors (and unreadable files) into a message on stderr and exit code 2.
+
+    A finlite error about a parameter is told in this command's flags (see :data:`PARAM_FLAGS`).
+    """
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except FinliteError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {in_flags(exc, _option_flags(func))}", err=True)
             raise typer.Exit(2) from None
         except OSError as exc:
             typer.echo(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions.", err=True)
@@ -54,8 +63,166 @@ def _friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: The one table from a library parameter to the flag that sets it on the command line. Library
+#: errors name parameters as Python spells them (``overwrite=True``, ``out='runs/x'``, "the 'rows'
+#: parameter") and carry the one to change in ``exc.param``; :func:`in_flags` rewrites them into
+#: these flags. Where commands set one parameter through different flags (``out``: ``--out`` for an
+#: artifact folder, ``-o`` for a file) the first flag the running command has is used; a parameter
+#: the running command has no flag for (one set in a recipe file) keeps its Python spelling.
+PARAM_FLAGS: dict[str, tuple[str, ...]] = {
+    "overwrite": ("--force",),
+    "out": ("--out", "-o"),
+    "data": ("--data",),
+    "target": ("--target",),
+    "positive": ("--positive",),
+    "model": ("--model",),
+    "hidden": ("--hidden", "--student-width"),
+    "student_hidden": ("--student-width",),
+    "drop": ("--drop",),
+    "categorical": ("--categorical",),
+    "numeric": ("--numeric",),
+    "date_column": ("--date-column",),
+    "cutoff": ("--cutoff",),
+    "flag_rate": ("--flag-rate",),
+    "seed": ("--seed",),
+    "epochs": ("--epochs",),
+    "batch_size": ("--batch-size",),
+    "max_categories": ("--max-categories",),
+    "min_category_count": ("--min-category-count",),
+    "high_cardinality": ("--high-cardinality",),
+    "folds": ("--folds",),
+    "learning_rate": ("--learning-rate",),
+    "sparsity": ("--sparsity",),
+    "scope": ("--scope",),
+    "norm": ("--norm",),
+    "temperature": ("--temperature",),
+    "alpha": ("--alpha",),
+    "plan": ("--plan",),
+    "save_plan": ("--save-plan",),
+    "recipe": ("--recipe",),
+    "preset": ("--preset",),
+    "budget_s": ("--budget",),
+    "objective": ("--objective",),
+    "engine": ("--engine",),
+    "address": ("--address",),
+    "workers": ("--workers",),
+    "threads": ("--threads",),
+    "chunk_rows": ("--chunk-rows",),
+    "id_columns": ("--id-column",),
+    "rows": ("--rows",),
+    "default_rate": ("--default-rate",),
+    "tolerance": ("--tolerance",),
+    "int8": ("--int8",),
+    "key": ("--key",),
+    "verify_key": ("--verify-key",),
+    "manifest_sha256": ("--manifest-sha256",),
+    "baseline": ("--baseline",),
+    "batch": ("--batch",),
+    "repeats": ("--repeats",),
+    "n_records": ("--records",),
+    "host": ("--host",),
+    "port": ("--port",),
+    "token_file": ("--token-file",),
+    "audit_log": ("--audit-log",),
+    "max_body_bytes": ("--max-body-bytes",),
+}
+
+# A value as a library message writes it after ``name=``: a list, a quoted string, or a bare token
+# (a number, True, None) that does not swallow the sentence's closing punctuation.
+_VALUE = r"(\[[^\]]*\]|'[^']*'|\"[^\"]*\"|[^\s,;:)\]]*[^\s,;:)\].])"
+_PLAIN = re.compile(r"[A-Za-z0-9_.+-]+")  # a value the shell takes as it is, e.g. woe or 0.5
+
+
+def _option_flags(func: Callable[..., Any]) -> frozenset[str]:
+    """Every flag of the command ``func`` implements, read from its typer annotations."""
+    flags: set[str] = set()
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except (NameError, TypeError):  # pragma: no cover - an annotation that does not resolve
+        return frozenset()
+    for name, hint in hints.items():
+        for info in getattr(hint, "__metadata__", ()):
+            if not isinstance(info, OptionInfo):
+                continue
+            candidates: list[Any] = [info.default, *(info.param_decls or ())]
+            decls = [d for d in candidates if isinstance(d, str) and d.startswith("-")]
+            for decl in decls or ["--" + name.replace("_", "-")]:
+                flags.update(part for part in decl.split("/") if part)
+    return frozenset(flags)
+
+
+def _flag_for(param: str, available: frozenset[str] | None) -> str | None:
+    """The flag that sets ``param`` on this command (any listed one when ``available`` is None)."""
+    for flag in PARAM_FLAGS.get(param, ()):
+        if available is None or flag in available:
+            return flag
+    return None
+
+
+def _as_flag(flag: str, value: str) -> str:
+    """``name=value`` as this command line takes it: a switch, a repeated flag for a list, or
+    ``FLAG VALUE`` (plain words unquoted, paths and other text left as quoted)."""
+    if value == "True":
+        return flag
+    if value.startswith("["):
+        try:
+            items = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            items = None
+        if isinstance(items, list) and items:
+            return " ".join(_as_flag(flag, repr(item)) for item in items)
+        return f"{flag} {value}"
+    if value[:1] in "'\"" and len(value) > 1 and _PLAIN.fullmatch(value[1:-1]):
+        return f"{flag} {value[1:-1]}"
+    return f"{flag} {value}"
+
+
+def _flag_match(flag: str, match: re.Match[str]) -> str:
+    value = match.group(1)
+    return flag if value is None else _as_flag(flag, value)  # a bare ``name=`` names the parameter only
+
+
+def in_flags(exc: FinliteError, available: frozenset[str] | None = None) -> str:
+    """The message of ``exc`` told in the command line's flags instead of Python's parameters.
+
+    ``name=value`` spellings of every parameter this command has a flag for become ``--flag value``
+    (``overwrite=True`` becomes ``--force``, a bare ``name=`` the flag); "The 'name' parameter" of the
+    error's own ``param``
+    becomes the flag, and when the message names that parameter in no such way (it names a
+    config's field, "the 'alpha' parameter of Distillation") the flag is put in front. An error
+    without a ``param``, or about one this command has no flag for, keeps its words.
+
+    Args:
+        exc: the error caught.
+        available: the flags of the running command (None: any flag of the table).
+    """
+    message = str(exc)
+    for param in PARAM_FLAGS:
+        flag = _flag_for(param, available)
+        if flag is None or f"{param}=" not in message:
+            continue
+        message = re.sub(rf"(?<![\w.\-'\"\[]){re.escape(param)}=(?:{_VALUE})?",
+                         functools.partial(_flag_match, flag), message)
+    own = _flag_for(exc.param, available) if exc.param else None
+    if own is not None and exc.param is not None:
+        message = re.sub(rf"\b[Tt]he '{re.escape(exc.param)}' parameter(?! of\b)", own, message)
+        if not re.search(rf"(?<![\w-]){re.escape(own)}(?![\w-])", message):
+            message = f"{own}: {message}"
+    return message
+
+
+#: What the `train` extra adds to a scoring-only install (pyproject.toml).
+_TRAIN_ONLY = frozenset({"torch", "safetensors", "onnx"})
+
+
 def _environment_error(exc: BaseException) -> str | None:
     """A message for an exception that means bad input or a failing machine, or None (a bug)."""
+    missing = (exc.name or "").split(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
+    if missing in _TRAIN_ONLY:
+        # A scoring-only install (`pip install finlite`) has no torch: training, compression and
+        # export need the `train` extra.
+        return (f"this command needs {missing!r}, which a scoring-only install leaves out; install it with: "
+                "pip install 'finlite[train]' (scoring and serving an exported artifact need neither).")
     if isinstance(exc, MemoryError):
         return ("the machine ran out of memory; ask for less (a smaller --batch, --chunk-rows or --hidden, or a "
                 "smaller table) or free memory, then run again.")
@@ -87,7 +254,7 @@ def _widths(text: str, option: str) -> tuple[int, ...]:
                           f"{text!r}. Credit models need far less, e.g. 256,128.")
     # Weights, gradients, two Adam moments and a copy of the best epoch: 5 float32 per weight
     # (the input layer is left out: its width is known only once the table is read).
-    weights = sum(a * b for a, b in zip(widths, widths[1:], strict=False)) + widths[-1]
+    weights = sum(a * b for a, b in itertools.pairwise(widths)) + widths[-1]
     _limits.check_memory(weights * 4 * 5, f"{option} {text}", f"choose narrower layers than {text}")
     return widths
 
@@ -130,7 +297,7 @@ def _train_progress(quiet: bool) -> bool:
 
 
 def _train_config(epochs: int, quiet: bool, batch_size: int | None = None) -> Any:
-    from finlite.training import TrainConfig
+    from finlite.training.loop import TrainConfig
 
     return TrainConfig(epochs=epochs, batch_size=batch_size, progress=_train_progress(quiet))
 
@@ -140,6 +307,7 @@ BatchSize = Annotated[int | None, typer.Option(help="Rows per training step. Def
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars.")]
 Force = Annotated[bool, typer.Option("--force", help="Replace OUT if it already exists.")]
+FlagRate = Annotated[float | None, typer.Option(help="Operating point as the share of rows to flag, e.g. 0.1: decisions are made at the teacher's score that flags this share of the training rows. Default: the teacher's recorded operating point (for train: the training bad rate).")]
 VerifyKey = Annotated[Path | None, typer.Option(help="Trusted public key (PEM, 'openssl pkey -pubout'): refuse the artifact unless it is signed by the matching private key. Default: $FINLITE_VERIFY_KEY when set.")]
 ManifestPin = Annotated[str | None, typer.Option(help="Accept only the artifact whose manifest sha256 is this (64 hex digits; 'finlite inspect' prints it).")]
 
@@ -157,7 +325,8 @@ def train(
     categorical: Annotated[list[str] | None, typer.Option(help="Column to treat as categorical (repeatable).")] = None,
     numeric: Annotated[list[str] | None, typer.Option(help="Column to treat as numeric (repeatable).")] = None,
     date_column: Annotated[str | None, typer.Option(help="Date column: split out-of-time (oldest rows train, newest test) instead of stratified.")] = None,
-    cutoff: Annotated[float, typer.Option(help="Decision cut-off on P(positive): scores at or above it are flagged.")] = 0.5,
+    cutoff: Annotated[float | None, typer.Option(help="Decision cut-off on P(positive): scores at or above it are flagged. Default: set from the data (the teacher's score at the training bad rate, or at --flag-rate).")] = None,
+    flag_rate: FlagRate = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
     epochs: Annotated[int, typer.Option(help="Most training epochs (early stopping usually ends sooner).")] = 200,
     batch_size: BatchSize = None,
@@ -169,7 +338,7 @@ def train(
 ) -> None:
     """Train a teacher model on a labelled table and save it as an artifact directory."""
     from finlite.data.preprocess import HIGH_CARDINALITY, MAX_CATEGORIES, Encoding
-    from finlite.workflow import train as run
+    from finlite.jobs.train import train as run
 
     _check_options(seed=("--seed", seed), count=("--epochs", epochs), count2=("--batch-size", batch_size),
                    count3=("--min-category-count", min_category_count))
@@ -181,7 +350,8 @@ def train(
 
     outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical, drop=drop,
                   date_column=date_column, model=model, hidden=_widths(hidden, "--hidden"), seed=seed,
-                  cutoff=cutoff, config=_train_config(epochs, quiet, batch_size), out=out, overwrite=force,
+                  cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
+                  overwrite=force,
                   encoding=encoding)
     m, schema = outcome.metrics["test"], outcome.data.schema
     typer.echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
@@ -190,6 +360,9 @@ def train(
         typer.echo(f"  note: {note}")
     typer.echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
                f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
+    if outcome.operating_point is not None:
+        typer.echo(f"operating point: {outcome.operating_point.describe()}; flags {m['flagged_rate']:.1%} of the "
+                   "test split")
     typer.echo(f"teacher artifact: {outcome.path}")
 
 
@@ -202,20 +375,22 @@ def import_teacher(
     out: Annotated[Path, typer.Option(help="Directory to write the teacher artifact to.")],
     positive: Annotated[str | None, typer.Option(help="Label of the class the booster scores (e.g. 1 or 'bad').")] = None,
     date_column: Annotated[str | None, typer.Option(help="Date column for an out-of-time split.")] = None,
-    cutoff: Annotated[float, typer.Option(help="Decision cut-off on P(positive).")] = 0.5,
+    cutoff: Annotated[float | None, typer.Option(help="Decision cut-off on P(positive). Default: set from the data, as in 'finlite train'.")] = None,
+    flag_rate: FlagRate = None,
     folds: Annotated[int, typer.Option(help="Folds for the out-of-fold scores of the training rows.")] = 5,
     learning_rate: Annotated[float | None, typer.Option(help="XGBoost only: the booster's learning rate, which its file does not record (used to refit the folds).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and the fold refits.")] = 0,
     force: Force = False,
 ) -> None:
     """Wrap an existing LightGBM or XGBoost model as a finlite teacher (no retraining of the model itself)."""
-    from finlite.teachers import check_folds
-    from finlite.workflow import import_teacher as run
+    from finlite.jobs.train import import_teacher as run
+    from finlite.training.boosted import check_folds
 
     _check_options(seed=("--seed", seed), positive=("--learning-rate", learning_rate))
     check_folds(folds)
 
     outcome = run(booster, data, target=target, positive=positive, date_column=date_column, seed=seed, cutoff=cutoff,
+                  flag_rate=flag_rate,
                   folds=folds, learning_rate=learning_rate, out=out, overwrite=force)
     m = outcome.metrics["test"]
     typer.echo(f"{outcome.model.config()['library']} teacher with {outcome.model.config()['trees']} trees; "
@@ -254,27 +429,25 @@ def compress(
     verify_key: VerifyKey = None,
     engine: Annotated[str, typer.Option(help="Where --search runs its candidates: 'local' (this process) or 'ray' (one Ray task per distilled student; pip install 'finlite[ray]').")] = "local",
     address: Annotated[str | None, typer.Option(help="With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379). Default: a local Ray on this machine's cores.")] = None,
+    flag_rate: FlagRate = None,
 ) -> None:
     """Distil a teacher into a small student, prune it, fine-tune it, and report both side by side.
 
+    The options build a recipe (distillation, then pruning, no gates) that runs like any other.
     With --recipe or --preset the steps come from YAML and each is kept only if it passes the
     recipe's gates; the exit code is 1 when the final model fails a gate on the test split.
+    --search is 'finlite search' (same options, same run).
     """
-    from finlite.compress import Distillation, MagnitudePruning, PruningPlan
     from finlite.evaluate.report import render_table
-    from finlite.workflow import SPARSITY
-    from finlite.workflow import compress as run
+    from finlite.jobs.compress import compress as run
+    from finlite.methods import Distillation, MagnitudePruning, PruningPlan
+    from finlite.methods.prune import Norm, Scope
+    from finlite.training.sizing import SPARSITY
 
     _check_options(seed=("--seed", seed), count=("--epochs", epochs), positive=("--temperature", temperature),
                    positive2=("--budget", budget), count2=("--batch-size", batch_size))
     _check_compress_paths(teacher, data, out, plan=plan, recipe=recipe, save_plan=save_plan)
-    if engine not in ("local", "ray"):
-        raise ConfigError(f"--engine must be 'local' or 'ray'; got {engine!r}.")
-    if (engine == "ray" or address is not None) and not search:
-        raise ConfigError(f"{'--engine ray' if engine == 'ray' else '--address'} distributes the candidates of "
-                          "--search; add --search (with --engine ray), or drop it.")
-    if address is not None and engine != "ray":
-        raise ConfigError("--address names the Ray cluster of --engine ray; add --engine ray, or drop --address.")
+    _check_engine(engine, address, search)
     source: Any = teacher
     if verify_key is not None:  # the teacher is verified once; every step then uses this loaded copy
         from finlite.artifact import load
@@ -292,28 +465,31 @@ def compress(
             raise ConfigError("Missing --out: name the directory to write the student artifact to.")
         _compress_recipe(source, data, out, recipe=recipe, preset=preset, search=search, budget=budget,
                          objective=objective, epochs=epochs, seed=seed, force=force, quiet=quiet,
-                         timing=not no_timing, batch_size=batch_size, engine=engine, address=address)
+                         timing=not no_timing, batch_size=batch_size, engine=engine, address=address,
+                         flag_rate=flag_rate)
         return
     if out is None and not dry_run:
         raise ConfigError("Missing --out: name the directory to write the student artifact to (or use --dry-run).")
     if dry_run and save_plan is None:
         raise ConfigError("--dry-run needs --save-plan FILE: the plan is what a dry run produces.")
+    # The strings are checked by MagnitudePruning itself (an error naming the value and the choices).
     pruning = MagnitudePruning(sparsity=SPARSITY if sparsity is None else sparsity,
-                               granularity="neuron" if structured else "weight", norm=norm, scope=scope)
+                               granularity="neuron" if structured else "weight", norm=cast(Norm, norm),
+                               scope=cast(Scope, scope))
     ready = PruningPlan.load(plan) if plan is not None else None
     outcome = run(source, data, student_hidden=None if student_width is None else _widths(student_width, "--student-width"),
                   distillation=Distillation(temperature=temperature, alpha=alpha), pruning=pruning, plan=ready,
                   size_aware_sparsity=sparsity is None,
                   seed=seed, out=None if dry_run else out, overwrite=force, plan_only=dry_run,
                   progress=_train_progress(quiet), train_overrides=_compress_training(epochs, batch_size),
-                  timing=not no_timing)
+                  timing=not no_timing, flag_rate=flag_rate)
     if outcome.plan is not None:
         if save_plan is not None:
             outcome.plan.save(save_plan)
         typer.echo(outcome.plan.summary())
         if save_plan is not None:
             typer.echo(f"plan written to {save_plan}")
-    if dry_run:
+    if dry_run or outcome.path is None:
         return
     typer.echo(render_table(outcome.report))
     typer.echo(f"student artifact: {outcome.path}\nreport: {outcome.path / 'report.md'}")
@@ -323,19 +499,22 @@ def _check_compress_paths(teacher: Path, data: Path, out: Path | None, *, plan: 
                           save_plan: Path | None) -> None:
     """Before any work: --out and --save-plan are no input, and --save-plan can be written
     (it is written after the artifact, so an unwritable path must fail first)."""
-    from finlite.compress.plan import _FORMAT as PLAN_FORMAT
+    from finlite.methods.plan import _FORMAT as PLAN_FORMAT
 
-    inputs = {"teacher artifact": teacher, "data file": data, "--plan file": plan, "--recipe file": recipe}
+    inputs: dict[str, object] = {"teacher artifact": teacher, "data file": data, "--plan file": plan,
+                                 "--recipe file": recipe}
     if out is not None:
         _paths.check_not_input(out, inputs, "--out")
     if save_plan is not None:
-        _paths.check_not_input(save_plan, {**inputs, "--out folder": out}, "--save-plan")
+        with_out = dict(inputs)
+        with_out["--out folder"] = out
+        _paths.check_not_input(save_plan, with_out, "--save-plan")
         _paths.check_writable_file(save_plan, "--save-plan", expect_json_format=PLAN_FORMAT)
 
 
 def _compress_training(epochs: int | None, batch_size: int | None) -> dict[str, Any]:
     """Overrides of finlite's distillation and fine-tuning defaults (which follow the training
-    rows, see workflow.default_training): --epochs caps both, --batch-size sets both."""
+    rows, see finlite.training.sizing.default_training): --epochs caps both, --batch-size sets both."""
     overrides: dict[str, Any] = {}
     if epochs is not None:  # 0 is refused by TrainConfig, not read as "default"
         overrides["epochs"] = epochs
@@ -347,39 +526,145 @@ def _compress_training(epochs: int | None, batch_size: int | None) -> dict[str, 
 def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | None, preset: str | None, search: bool,
                      budget: float, objective: str, epochs: int | None, seed: int | None, force: bool,
                      quiet: bool, timing: bool = True, batch_size: int | None = None, engine: str = "local",
-                     address: str | None = None) -> None:
+                     address: str | None = None, flag_rate: float | None = None) -> None:
     """The --recipe / --preset / --search branch of ``compress``: run, print, exit 1 on a failed gate."""
+    from finlite.jobs.compress import compress as run_compress
+    from finlite.jobs.compress import recipe_summary
 
-    from finlite.recipe import Recipe, load_preset
-    from finlite.workflow import compress_with_recipe, recipe_summary
-
-    progress = _train_progress(quiet)
-    overrides = _compress_training(epochs, batch_size)
-    spec = Recipe.load(recipe) if recipe is not None else load_preset(preset) if preset is not None else None
-    if search:
-        from finlite.search import search_students
-
-        # With --recipe or --preset, the search keeps that recipe's gates.
-        found = search_students(teacher, data, budget_s=budget, objective=objective, seed=seed,
-                                train_overrides=overrides, out=out, overwrite=force, progress=progress,
-                                gates=spec.gates if spec is not None else None,
-                                engine="ray" if engine == "ray" else "serial", address=address, timing=timing)
-        typer.echo(found.summary())
-        if found.outcome is None:
-            typer.echo("no candidate passed every gate on the validation split; nothing was written", err=True)
-            raise typer.Exit(1)
-        _print_outcome(found.outcome)
+    if search:  # the old spelling of 'finlite search': the same code path
+        _search(teacher, data, out, recipe=recipe, preset=preset, budget=budget, objective=objective, epochs=epochs,
+                seed=seed, force=force, quiet=quiet, timing=timing, batch_size=batch_size, engine=engine,
+                address=address, flag_rate=flag_rate)
         return
+    spec = _recipe_or_preset(recipe, preset)
     if spec is None:  # unreachable: the caller passes one of recipe, preset, search
         raise ConfigError("Name a --recipe, a --preset or --search.")
     echo = (lambda i, n, msg: typer.echo(msg, err=True)) if not quiet else None
-    outcome = compress_with_recipe(teacher, data, spec, seed=seed, train_overrides=overrides, out=out,
-                                   overwrite=force, progress=progress, on_step=echo, timing=timing)
+    outcome = run_compress(teacher, data, recipe=spec, seed=seed, train_overrides=_compress_training(epochs, batch_size),
+                           out=out, overwrite=force, progress=_train_progress(quiet), on_step=echo, timing=timing,
+                           flag_rate=flag_rate)
     typer.echo(recipe_summary(outcome.result))
     if outcome.model is None:
         typer.echo("no step passed its gates on the validation split; nothing was written", err=True)
         raise typer.Exit(1)
     _print_outcome(outcome)
+
+
+def _recipe_or_preset(recipe: Path | None, preset: str | None) -> Any:
+    """The recipe a --recipe file or a --preset names (None for neither)."""
+    from finlite.recipe.presets import load_preset
+    from finlite.recipe.spec import Recipe
+
+    if recipe is not None and preset is not None:
+        raise ConfigError("Use --recipe or --preset, not both.")
+    return Recipe.load(recipe) if recipe is not None else load_preset(preset) if preset is not None else None
+
+
+def _search(teacher: Any, data: Path, out: Path, *, recipe: Path | None, preset: str | None, budget: float,
+            objective: str, epochs: int | None, seed: int | None, force: bool, quiet: bool, timing: bool,
+            batch_size: int | None, engine: str, address: str | None, space: dict[str, list[Any]] | None = None,
+            flag_rate: float | None = None) -> None:
+    """Search students, print the front and the saved choice; exit 1 when nothing passes."""
+    from finlite.jobs.search import search_students
+
+    spec = _recipe_or_preset(recipe, preset)
+    # With --recipe or --preset, the search keeps that recipe's gates.
+    found = search_students(teacher, data, budget_s=budget, objective=objective, seed=seed,
+                            train_overrides=_compress_training(epochs, batch_size), out=out, overwrite=force,
+                            progress=_train_progress(quiet), gates=spec.gates if spec is not None else None,
+                            engine="ray" if engine == "ray" else "serial", address=address, timing=timing,
+                            space_overrides=space or None, flag_rate=flag_rate)
+    typer.echo(found.summary())
+    if found.outcome is None:
+        typer.echo("no candidate passed every gate on the validation split; nothing was written", err=True)
+        raise typer.Exit(1)
+    _print_outcome(found.outcome)
+
+
+def _check_engine(engine: str, address: str | None, search: bool = True) -> None:
+    """--engine and --address: where the search's candidates run."""
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"--engine must be 'local' or 'ray'; got {engine!r}.")
+    if (engine == "ray" or address is not None) and not search:
+        raise ConfigError(f"{'--engine ray' if engine == 'ray' else '--address'} distributes the candidates of "
+                          "--search; add --search (with --engine ray), or drop it.")
+    if address is not None and engine != "ray":
+        raise ConfigError("--address names the Ray cluster of --engine ray; add --engine ray, or drop --address.")
+
+
+@app.command()
+@_friendly
+def search(
+    teacher: Annotated[Path, typer.Argument(help="Teacher artifact directory (from 'finlite train').")],
+    data: Annotated[Path, typer.Argument(help="The table the teacher was trained on (same rows, any format).")],
+    out: Annotated[Path, typer.Option(help="Directory to write the chosen student artifact to.")],
+    budget: Annotated[float, typer.Option(help="Time budget of the search, in seconds (the final run that saves the choice is outside it).")] = 300.0,
+    objective: Annotated[str, typer.Option(help="What to pick among the candidates that pass: 'smallest' or 'fastest'.")] = "smallest",
+    recipe: Annotated[Path | None, typer.Option(help="Judge the candidates by this YAML recipe's gates (default: AUC within 0.01 of the teacher and 97 % agreement).")] = None,
+    preset: Annotated[str | None, typer.Option(help="Judge the candidates by the gates of a shipped recipe: smallest, fastest or balanced.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Most epochs of each distillation and fine-tuning run (default: finlite's).")] = None,
+    batch_size: BatchSize = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the candidates' order and training (default: the teacher's).")] = None,
+    no_timing: Annotated[bool, typer.Option("--no-timing", help="Measure no latency: the front is over size and AUC only, and two identical runs write identical reports.")] = False,
+    force: Force = False,
+    quiet: Quiet = False,
+    verify_key: VerifyKey = None,
+    engine: Annotated[str, typer.Option(help="Where the candidates run: 'local' (this process) or 'ray' (one Ray task per distilled student; pip install 'finlite[ray]').")] = "local",
+    address: Annotated[str | None, typer.Option(help="With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379). Default: a local Ray on this machine's cores.")] = None,
+    width: Annotated[list[str] | None, typer.Option("--width", help="A student to try: hidden widths, comma-separated, e.g. 16 or 32,16 (repeatable). Default: 8, 16, 32 and 16,8 below 100,000 training rows, 128,64 from there.")] = None,
+    temperature: Annotated[list[float] | None, typer.Option("--temperature", help="A distillation temperature to try (repeatable). Default: 1, 2 and 4 (2 and 1 from 100,000 rows).")] = None,
+    sparsity: Annotated[list[float] | None, typer.Option("--sparsity", help="A share of weights to prune to try, 0 for none (repeatable). Default: 0, 0.5 and 0.8 (0, 0.3 and 0.5 from 100,000 rows).")] = None,
+    bits: Annotated[list[int] | None, typer.Option("--bits", help="A weight format to try: 32 (float), 16 (fp16) or 8 (int8) (repeatable). Default: all three.")] = None,
+    flag_rate: FlagRate = None,
+) -> None:
+    """Search students (width, depth, temperature, sparsity, bits) within --budget; save the best that passes.
+
+    Candidates are judged by the gates on the validation split; the Pareto front (size,
+    latency, AUC) of those that pass is printed, and the smallest (or fastest) is rebuilt from
+    its recipe and saved with the search record (search.json). Exit code 1 when no candidate
+    passes, or when the saved one fails a gate on the test split. Same as 'finlite compress --search'.
+    """
+    _check_options(seed=("--seed", seed), count=("--epochs", epochs), positive=("--budget", budget),
+                   count2=("--batch-size", batch_size))
+    _check_compress_paths(teacher, data, out, plan=None, recipe=recipe, save_plan=None)
+    _check_engine(engine, address)
+    space = _search_space(width=width, temperature=temperature, sparsity=sparsity, bits=bits)
+    source: Any = teacher
+    if verify_key is not None:  # the teacher is verified once; every candidate then uses this loaded copy
+        from finlite.artifact import load
+
+        source = load(teacher, verify_key=verify_key)
+    _search(source, data, out, recipe=recipe, preset=preset, budget=budget, objective=objective, epochs=epochs,
+            seed=seed, force=force, quiet=quiet, timing=not no_timing, batch_size=batch_size, engine=engine,
+            address=address, space=space, flag_rate=flag_rate)
+
+
+def _search_space(*, width: list[str] | None, temperature: list[float] | None, sparsity: list[float] | None,
+                  bits: list[int] | None) -> dict[str, list[Any]]:
+    """The search dimensions given on the command line, checked before any work."""
+    from finlite.recipe.search import SearchSpace
+
+    given: dict[str, list[Any]] = {}
+    checks: list[tuple[str, Callable[[], SearchSpace]]] = []  # each on its own, so an error names its flag
+    if width:
+        hidden = tuple(_widths(text, "--width") for text in width)
+        given["hidden"] = list(hidden)
+        checks.append(("--width", lambda: SearchSpace(hidden=hidden)))
+    if temperature:
+        given["temperature"] = list(temperature)
+        checks.append(("--temperature", lambda: SearchSpace(temperature=tuple(temperature))))
+    if sparsity:
+        given["sparsity"] = list(sparsity)
+        checks.append(("--sparsity", lambda: SearchSpace(sparsity=tuple(sparsity))))
+    if bits:
+        given["bits"] = list(bits)
+        checks.append(("--bits", lambda: SearchSpace(bits=tuple(bits))))
+    for flag, check in checks:
+        try:
+            check()
+        except ConfigError as exc:
+            raise ConfigError(f"{flag}: {exc}") from None
+    return given
 
 
 def _print_outcome(outcome: Any) -> None:
@@ -405,24 +690,32 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics object as JSON instead of a table.")] = False,
     no_timing: Annotated[bool, typer.Option("--no-timing", help="Skip latency and throughput measurement.")] = False,
     verify_key: VerifyKey = None,
+    flag_rate: Annotated[float | None, typer.Option(help="Judge decisions where the baseline (or, without --baseline, the artifact) flags this share of the evaluated rows, e.g. 0.1. Default: the artifact's recorded operating point.")] = None,
 ) -> None:
     """Score an artifact on labelled data: AUC, Gini, KS, F1, Brier, log loss, size and speed.
 
-    An exported artifact's ONNX model scores the same rows and must agree with the weights
-    (exit 2 if not): the model evaluated is the model served.
+    Decisions are judged at the artifact's operating point (recorded when its teacher was
+    trained) or at --flag-rate. An exported artifact's ONNX model scores the same rows and must
+    agree with the weights (exit 2 if not): the model evaluated is the model served.
     """
     from finlite.evaluate.report import render_table
-    from finlite.workflow import evaluate_artifact
+    from finlite.jobs.evaluate import evaluate_artifact
 
-    result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing, verify_key=verify_key)
+    result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing, verify_key=verify_key,
+                               flag_rate=flag_rate)
     if as_json:
         typer.echo(json.dumps(result, indent=2, sort_keys=True))
     elif baseline is not None:
         typer.echo(render_table(result, names=("baseline", "artifact")))
     else:
         m = result["model"]
-        typer.echo(f"{result['split']} split, {result['rows']} rows, cut-off {m['cutoff']:g}")
-        for key in ("auc", "gini", "ks", "accuracy", "f1", "brier", "log_loss", "flagged_rate"):
+        point = result.get("operating_point")
+        typer.echo(f"{result['split']} split, {result['rows']} rows" + (f", cut-off {m['cutoff']:g}" if point else ""))
+        if point:
+            typer.echo(f"operating point: {point['description']}")
+        keys = ("auc", "gini", "ks", "accuracy", "f1", "brier", "log_loss", "flagged_rate", "rmse", "mae", "r2",
+                "directional_accuracy")
+        for key in (k for k in keys if k in m):
             typer.echo(f"  {key:<14}{m[key]:.4f}")
         typer.echo(f"  {'parameters':<14}{m['parameters']:,} ({m['nonzero_parameters']:,} non-zero)")
         typer.echo(f"  {'size':<14}{m['model_bytes']:,} bytes")
@@ -469,8 +762,12 @@ def inspect(
     for gate in man["metrics"].get("gates", []):
         typer.echo(f"gate on the test split: {'pass' if gate['passed'] else 'FAIL'}  {gate['message']}")
     test = man["metrics"].get("test", {})
-    if test:
+    if test and "auc" in test:
         typer.echo(f"test AUC {test['auc']:.4f}, KS {test['ks']:.4f}, cut-off {man['cutoff']:g}")
+    if art.task == "binary":
+        typer.echo(f"task: binary classification; operating point: {art.operating_point.describe()}")
+    else:
+        typer.echo(f"task: {art.task}")
     if art.plan is not None:
         typer.echo(art.plan.summary())
 
@@ -516,11 +813,11 @@ def demo(
 ) -> None:
     """Train a teacher on the bundled German credit data, distil and prune a student, compare, export."""
     from finlite import datasets
-    from finlite.compress import MagnitudePruning
     from finlite.evaluate.report import render_table
-    from finlite.export import export_artifact
-    from finlite.workflow import compress as run_compress
-    from finlite.workflow import train as run_train
+    from finlite.jobs.compress import compress as run_compress
+    from finlite.jobs.export import export_artifact
+    from finlite.jobs.train import train as run_train
+    from finlite.methods import MagnitudePruning
 
     _check_options(seed=("--seed", seed))
     info = datasets.info("german_credit")
@@ -530,17 +827,18 @@ def demo(
     typer.echo(f"German credit ({info.rows} applications, target {info.target!r}, positive {info.positive!r})")
     teacher = run_train(data, target=info.target, positive=info.positive, seed=seed,
                         config=_train_config(200, quiet), out=out / "teacher", overwrite=True)
-    student = run_compress(teacher.path, data, pruning=MagnitudePruning(sparsity=0.5), seed=seed,
-                           out=out / "student", overwrite=True, progress=_progress(quiet))
+    student_dir = out / "student"  # the artifact compress writes (its outcome's path)
+    student = run_compress(out / "teacher", data, pruning=MagnitudePruning(sparsity=0.5), seed=seed,
+                           out=student_dir, overwrite=True, progress=_progress(quiet))
     typer.echo(render_table(student.report))
-    record = export_artifact(student.path, data, int8=True)
+    record = export_artifact(student_dir, data, int8=True)
     fp32, int8 = record["onnx"], record["onnx_int8"]
     typer.echo(f"exported {fp32['file']} ({fp32['bytes']:,} bytes): {fp32['parity']['flips']} decisions flipped, "
                f"max |Δp| {fp32['parity']['max_abs_diff']:.1e}; {int8['file']}: "
                f"{int8['against_float']['flips']} flipped against the float model")
-    typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student.path}\n"
-               f"report: {student.path / 'report.md'}\n"
-               f"next: finlite serve {student.path}   |   finlite score {student.path} BOOK.parquet -o scores.parquet")
+    typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\n"
+               f"report: {student_dir / 'report.md'}\n"
+               f"next: finlite serve {student_dir}   |   finlite score {student_dir} BOOK.parquet -o scores.parquet")
 
 
 @app.command()
@@ -556,7 +854,7 @@ def export(
 ) -> None:
     """Export to ONNX with a parity check on the test split; exit 1 when parity is broken."""
     from finlite.errors import ExportError
-    from finlite.export import export_artifact
+    from finlite.jobs.export import export_artifact
 
     if tolerance is not None:  # NaN would pass every parity comparison it is asked: refuse it by name
         _limits.check_finite(tolerance, "--tolerance", low=0.0, high=1.0, high_open=True)
@@ -564,7 +862,7 @@ def export(
     try:
         record = export_artifact(artifact, data, int8=int8, tolerance=tolerance, key=key, verify_key=verify_key)
     except ExportError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {in_flags(exc, _option_flags(export))}", err=True)
         raise typer.Exit(1 if exc.parity is not None else 2) from None
     if as_json:
         typer.echo(json.dumps(record, indent=2, sort_keys=True))
@@ -701,7 +999,7 @@ def bench_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the measurements as JSON.")] = False,
 ) -> None:
     """Batch-1 latency (raw record and vector) and rows/s for torch eager, ONNX Runtime fp32 and int8."""
-    from finlite.benchmark import bench, render_bench
+    from finlite.jobs.bench import bench, render_bench
 
     result = bench(artifact, baseline, n_records=records, batch=batch, repeats=repeats)
     typer.echo(json.dumps(result, indent=2, sort_keys=True) if as_json else render_bench(result))

@@ -11,15 +11,34 @@ The tree::
 
 Each message names the file, column, field or value at fault and says how to fix it; the
 command-line interface prints it as one paragraph and exits with code 2.
+
+Errors are written in the caller's language. A library error about a Python parameter names
+that parameter as Python spells it (``overwrite=True``, "the 'sparsity' parameter of
+MagnitudePruning") and carries its name as data in :attr:`FinliteError.param`; the command line
+looks the name up in its one table of flags and names the flag instead (``--force``,
+``--sparsity``). Code that catches an error can read ``exc.param`` rather than parse the text.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError", "ScoreError"]
 
 
 class FinliteError(Exception):
-    """Base class of every error finlite raises deliberately."""
+    """Base class of every error finlite raises deliberately.
+
+    Args:
+        message: one paragraph: what is wrong, where, and how to fix it.
+        param: the Python parameter the error is about (``"overwrite"``, ``"sparsity"``), when it
+            is about one: the value to change. None when the fault lies in a file, a column or the
+            machine rather than in an argument.
+    """
+
+    def __init__(self, message: str = "", *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class DataError(FinliteError, ValueError):
@@ -65,7 +84,8 @@ class ExportError(FinliteError):
     ``parity`` holds the measurements (None when nothing was compared).
     """
 
-    def __init__(self, message: str, problems: list[str] | None = None, parity: dict | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, problems: list[str] | None = None, parity: dict[str, Any] | None = None,
+                 *, param: str | None = None) -> None:
+        super().__init__(message, param=param)
         self.problems = problems or []
         self.parity = parity

@@ -48,19 +48,28 @@ MAX_SIGNATURE_BYTES = 64 << 10
 
 
 # -- keys ------------------------------------------------------------------------------------
+def _given_as(option: str) -> tuple[str, str | None]:
+    """How a message names where a key came from: ``key=`` for a Python parameter (carried as the
+    error's ``param``, which the command line names by its flag), or an environment variable."""
+    if option.isidentifier() and option.islower():
+        return f"{option}=", option
+    return option, None
+
+
 def _read_key_file(path: str | os.PathLike[str], what: str, option: str) -> bytes:
     file = Path(path)
+    given, param = _given_as(option)
     try:
         if file.stat().st_size > MAX_KEY_BYTES:
-            raise ConfigError(f"{what} {str(file)!r} ({option}) is {file.stat().st_size:,} bytes; a PEM key is a few "
-                              "KiB. Pass the key file written by openssl.")
+            raise ConfigError(f"{what} {str(file)!r} ({given}) is {file.stat().st_size:,} bytes; a PEM key is a few "
+                              "KiB. Pass the key file written by openssl.", param=param)
         return file.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{what} {str(file)!r} ({option}) does not exist; pass the PEM file written by openssl "
-                          "(see 'finlite sign --help').") from None
+        raise ConfigError(f"{what} {str(file)!r} ({given}) does not exist; pass the PEM file written by openssl "
+                          "(see 'finlite sign --help').", param=param) from None
     except OSError as exc:
-        raise ConfigError(f"{what} {str(file)!r} ({option}) cannot be read ({exc.strerror or exc}); check the path "
-                          "and its permissions.") from None
+        raise ConfigError(f"{what} {str(file)!r} ({given}) cannot be read ({exc.strerror or exc}); check the path "
+                          "and its permissions.", param=param) from None
 
 
 def _supported(key: Any, where: str) -> Any:
@@ -81,7 +90,7 @@ def _supported(key: Any, where: str) -> Any:
                       "ECDSA P-256/P-384 or RSA-PSS keys.")
 
 
-def load_public_key(source: Any, option: str = "--verify-key") -> Any:
+def load_public_key(source: Any, option: str = "verify_key") -> Any:
     """A public key from a PEM file (``openssl pkey -pubout``), or a loaded key passed through.
 
     Raises:
@@ -94,7 +103,7 @@ def load_public_key(source: Any, option: str = "--verify-key") -> Any:
         public = getattr(source, "public_key", None)
         return _supported(public() if callable(public) else source, "the key given")
     data = _read_key_file(source, "Public key", option)
-    where = f"Public key {str(source)!r} ({option})"
+    where = f"Public key {str(source)!r} ({_given_as(option)[0]})"
     try:
         return _supported(serialization.load_pem_public_key(data), where)
     except ValueError:
@@ -106,7 +115,7 @@ def load_public_key(source: Any, option: str = "--verify-key") -> Any:
                       "'openssl pkey -in PRIVATE.pem -pubout').")
 
 
-def load_private_key(path: str | os.PathLike[str], option: str = "--key") -> Any:
+def load_private_key(path: str | os.PathLike[str], option: str = "key") -> Any:
     """A private key from a PEM file (``openssl genpkey`` / ``openssl ecparam -genkey``), unencrypted.
 
     Raises:
@@ -117,7 +126,7 @@ def load_private_key(path: str | os.PathLike[str], option: str = "--key") -> Any
     if not isinstance(path, (str, os.PathLike)):
         return _supported(path, "the key given")
     data = _read_key_file(path, "Private key", option)
-    where = f"Private key {str(path)!r} ({option})"
+    where = f"Private key {str(path)!r} ({_given_as(option)[0]})"
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:
@@ -127,7 +136,7 @@ def load_private_key(path: str | os.PathLike[str], option: str = "--key") -> Any
     except ValueError:
         if b"PUBLIC KEY" in data:
             raise ConfigError(f"{where} is a public key; signing needs the private key (the one openssl genpkey "
-                              "wrote). The public key is what readers pass to --verify-key.") from None
+                              "wrote). The public key is what readers verify the artifact with.") from None
         raise ConfigError(f"{where} is not a PEM private key (as written by 'openssl genpkey -algorithm ed25519' "
                           "or 'openssl ecparam -name prime256v1 -genkey').") from None
     return _supported(key, where)
@@ -158,12 +167,15 @@ def _sign(key: Any, data: bytes) -> bytes:
     from cryptography.hazmat.primitives.asymmetric import ec, padding
 
     name = algorithm(key)
+    signature: bytes
     if name == "ed25519":
-        return key.sign(data)
-    if name.startswith("ecdsa"):
-        return key.sign(data, ec.ECDSA(hashes.SHA256() if name.endswith("256") else hashes.SHA384()))
-    return key.sign(data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
-                    hashes.SHA256())
+        signature = key.sign(data)
+    elif name.startswith("ecdsa"):
+        signature = key.sign(data, ec.ECDSA(hashes.SHA256() if name.endswith("256") else hashes.SHA384()))
+    else:
+        signature = key.sign(data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+                                               salt_length=padding.PSS.DIGEST_LENGTH), hashes.SHA256())
+    return signature
 
 
 def _verify(key: Any, data: bytes, signature: bytes) -> bool:
@@ -252,7 +264,9 @@ def sign_artifact(path: str | Path, key: Any) -> dict[str, Any]:
     # verify_key=False: signing vouches for the content; a FINLITE_VERIFY_KEY must not block it.
     amend_artifact(path, {}, {}, sign_with=private, verify_key=False)
     where = Path(path) / SIGNATURE
-    return parse_json_bytes(read_member(Path(path), SIGNATURE, MAX_SIGNATURE_BYTES), str(where), "signature")
+    record: dict[str, Any] = parse_json_bytes(read_member(Path(path), SIGNATURE, MAX_SIGNATURE_BYTES), str(where),
+                                              "signature")
+    return record
 
 
 # -- verifying ---------------------------------------------------------------------------------
@@ -301,7 +315,7 @@ def check_signature(root: Path, manifest_bytes: bytes, manifest: dict[str, Any],
         return {"signed": True, "algorithm": record["algorithm"], "fingerprint": record["public_key_sha256"],
                 "verified": None, "self_consistent": consistent}
     key_source, label = trusted
-    public = load_public_key(key_source, "FINLITE_VERIFY_KEY" if "FINLITE_VERIFY_KEY" in label else "--verify-key")
+    public = load_public_key(key_source, "FINLITE_VERIFY_KEY" if "FINLITE_VERIFY_KEY" in label else "verify_key")
     expected = fingerprint(public)
     record = _read_signature(root, dir_fd)
     if record is None:

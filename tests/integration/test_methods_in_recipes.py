@@ -9,10 +9,10 @@ import torch
 from safetensors import safe_open
 
 import finlite
-from finlite.compress import registered_methods
+from finlite.jobs.compress import compress_with_recipe
+from finlite.methods import registered_methods
 from finlite.models.serialize import WEIGHTS
-from finlite.recipe import Recipe
-from finlite.workflow import compress_with_recipe
+from finlite.recipe.spec import Recipe
 from tests.conftest import FAST
 
 STUDENT = "{method: distillation, hidden: [16]}"
@@ -44,7 +44,8 @@ def test_every_registered_method_has_a_case() -> None:
 
 def _dtypes(path: Path) -> set[torch.dtype]:
     with safe_open(str(path / WEIGHTS), framework="pt") as fh:
-        return {fh.get_tensor(k).dtype for k in fh.keys() if not k.endswith("::mask")}
+        keys = fh.keys()  # a safetensors handle is not iterable
+        return {fh.get_tensor(k).dtype for k in keys if not k.endswith("::mask")}
 
 
 @pytest.mark.slow

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from finlite.compress import MagnitudePruning, apply_plan, plan_pruning
-from finlite.compress.distill import make_transfer_set
-from finlite.compress.factorize import LowRankFactorization, choose_rank, factorize
-from finlite.compress.linear import quantize_coefficients
-from finlite.compress.quantize import calibration_rows
+from finlite.methods import MagnitudePruning, apply_plan, plan_pruning
+from finlite.methods.distill import make_transfer_set
+from finlite.methods.factorize import LowRankFactorization, choose_rank, factorize
+from finlite.methods.linear import quantize_coefficients
+from finlite.methods.quantize import calibration_rows
 from finlite.models import SequenceModel, TabularMLP
 from finlite.models.quantized import dequantize, qmax, quantize_per_channel
 
@@ -88,7 +88,7 @@ def test_transfer_rows_are_valid_encodings(rows: int, n_numeric: int, groups: li
         start += width
     x = np.hstack(blocks).astype(np.float32)
     extra = make_transfer_set(x, n_numeric, cols, kind=kind, size=size, noise=0.3, seed=seed)
-    assert extra.shape == (int(round(size * rows)), x.shape[1])
+    assert extra.shape == (round(size * rows), x.shape[1])
     for group in cols:
         block = extra[:, group]
         assert np.all(block.sum(axis=1) == 1) and set(np.unique(block)) <= {0.0, 1.0}

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from finlite.compress import MagnitudePruning, PruningPlan, apply_plan, plan_pruning
+from finlite.methods import MagnitudePruning, PruningPlan, apply_plan, plan_pruning
 from finlite.models import TabularMLP
 
 shapes = st.tuples(st.integers(2, 12), st.lists(st.integers(1, 12), min_size=1, max_size=3))

@@ -90,8 +90,8 @@ def _check_flat_parquet(path: Path) -> None:
     except Exception:  # noqa: BLE001 - unreadable files get the reader's own message below
         return
     nested = [f"{field.name!r} ({field.type})" for field in schema
-              if pa.types.is_nested(field.type) or pa.types.is_dictionary(field.type) and
-              pa.types.is_nested(field.type.value_type)]
+              if pa.types.is_nested(field.type) or (pa.types.is_dictionary(field.type) and
+              pa.types.is_nested(field.type.value_type))]
     if nested:
         raise DataError(f"Data file {str(path)!r} has nested column(s) {', '.join(nested[:5])}; finlite reads flat "
                         "tables, one number or category per cell. Flatten them into plain columns or remove them "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -16,16 +16,36 @@ from finlite.data.schema import Schema, infer_schema
 from finlite.data.split import Split, SplitConfig, make_split
 from finlite.errors import DataError
 
-__all__ = ["PreparedData", "prepare"]
+__all__ = ["PreparedData", "SplitArrays", "prepare"]
 
 
 @dataclass
-class PreparedData:
+class SplitArrays:
+    """Model-ready inputs and labels of the three splits, and the task they pose.
+
+    The arrays a recipe runs on when no table stands behind them, e.g. windows
+    ``[rows, steps, features]`` of a price series and the next value, for a forecaster.
+    ``task`` names a task of :mod:`finlite.tasks`: "binary" (``y_*`` are 0/1, 1 = the positive
+    class) or "regression" (``y_*`` are the numbers to predict). Methods that need the table's
+    encoding (a transfer set, a scorecard) need :class:`PreparedData`.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    task: str = field(default="binary", kw_only=True)
+
+
+@dataclass
+class PreparedData(SplitArrays):
     """A labelled table split and encoded: what training, distillation and evaluation consume.
 
     ``x_*`` are float32 matrices from the preprocessor (fitted on the training split only;
     ``x_train`` with weight-of-evidence / target encodings out of fold); ``y_*`` are float32 0/1
-    labels (1 = the schema's positive class).
+    labels (1 = the schema's positive class): the task is binary classification.
     """
 
     table: Table
@@ -34,12 +54,6 @@ class PreparedData:
     split_config: SplitConfig
     split: Split
     preprocessor: Preprocessor
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
     data_sha256: str
 
     @property
@@ -53,7 +67,7 @@ class PreparedData:
             "source": os.path.basename(self.table.source),
             "file_sha256": self.table.file_sha256,
             "content_sha256": self.data_sha256,
-            "rows": int(len(self.frame)),
+            "rows": len(self.frame),
             "split": {"method": self.split.method, "config": self.split_config.to_dict(), "rows": self.split.sizes()},
             "positive_rate": {
                 "train": float(self.y_train.mean()),
@@ -95,7 +109,7 @@ def prepare(
     split = split or SplitConfig()
     if schema is None:
         if target is None:
-            raise DataError("Name the target column (target=... or --target COL) or pass a schema.")
+            raise DataError("Name the target column (target='COLUMN') or pass a schema.", param="target")
         schema = infer_schema(table.frame, target, positive=positive, numeric=numeric,
                               categorical=categorical, drop=drop, date_column=split.date_column,
                               source=table.source)

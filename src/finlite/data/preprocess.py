@@ -171,7 +171,7 @@ class _Valued:
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """The number of each key (the default for keys without one)."""
         table = np.append(np.asarray(self.values, dtype=np.float64), self.default)
-        codes = self.index.get_indexer(keys)
+        codes = self.index.get_indexer(pd.Index(keys))  # what pandas does with an array itself
         return table[np.where(codes < 0, len(self.values), codes)]
 
 
@@ -276,7 +276,7 @@ class Preprocessor:
                     frequent: list[str], ordered: list[str]) -> _Valued:
         enc = self.encoding
         prior = _prior(float(y.sum()), float(len(y)))
-        codes = pd.Index(frequent).get_indexer(distinct)[key_codes]
+        codes = pd.Index(frequent).get_indexer(pd.Index(distinct))[key_codes]
         kept = codes >= 0
         rows = np.bincount(codes[kept], minlength=len(frequent)).astype(np.float64)
         positives = np.bincount(codes[kept], weights=y[kept], minlength=len(frequent))
@@ -380,9 +380,10 @@ class Preprocessor:
         raise DataError(
             f"Encoding {rows:,} rows of {source} makes {self.n_features:,} float32 columns, about "
             f"{_limits.format_bytes(need)}, but only {_limits.format_bytes(free)} of memory is available. The widest "
-            f"categorical columns: {widest}. Make the encoding narrower: lower --max-categories (now "
-            f"{self.encoding.max_categories}), encode high-cardinality columns with --high-cardinality woe (or "
-            f"target) instead of onehot, or leave the column out with --drop {top}.")
+            f"categorical columns: {widest}. Make the encoding narrower: allow fewer one-hot columns than "
+            f"max_categories={self.encoding.max_categories}, encode high-cardinality columns with "
+            f"high_cardinality='woe' (or 'target') instead of 'onehot', or leave the column out with drop=[{top!r}].",
+            param="max_categories")
 
     # -- transforming ------------------------------------------------------------------
     def transform(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
@@ -421,7 +422,7 @@ class Preprocessor:
         rows = np.arange(n)
         for cat in self._onehot():
             codes, distinct = self._key_codes(frame[cat.name])
-            codes = cat.index.get_indexer(distinct)[codes]
+            codes = cat.index.get_indexer(pd.Index(distinct))[codes]
             kept = len(cat.categories)
             # A rare training value -> the other column; unseen -> the last one.
             codes = np.where(codes < 0, cat.width - 1, np.minimum(codes, kept))

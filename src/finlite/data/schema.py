@@ -356,7 +356,7 @@ def infer_schema(
     if target not in columns:
         raise DataError(
             f"Target column {target!r} is not in {source}.{closest(target, columns)} "
-            f"Available columns: {', '.join(columns)}. Pass the label column with --target."
+            f"Available columns: {', '.join(columns)}. Pass the label column as target='COLUMN'.", param="target"
         )
     user_numeric, user_categorical = list(numeric or []), list(categorical or [])
     user_drop = list(drop or [])
@@ -370,7 +370,7 @@ def infer_schema(
     if labelled.empty:
         raise DataError(f"Target column {target!r} in {source} is empty in every row; it needs labels.")
     keys = _label_keys(labelled)
-    counts = keys.value_counts().to_dict()
+    counts = {str(key): int(n) for key, n in keys.value_counts().items()}  # the keys are text already
     classes = sorted(counts)
     if len(classes) < 2:
         raise DataError(
@@ -383,7 +383,8 @@ def infer_schema(
         if pos not in counts:
             raise DataError(
                 f"Positive class {positive!r} does not occur in target column {target!r} of {source}; "
-                f"its values are {', '.join(map(repr, classes[:10]))}. Pass one of them with --positive."
+                f"its values are {', '.join(map(repr, classes[:10]))}. Pass one of them as positive=VALUE.",
+                param="positive"
             )
         if len(classes) > 2:
             others = [c for c in classes if c != pos]
@@ -397,7 +398,7 @@ def infer_schema(
             raise DataError(
                 f"Target column {target!r} in {source} has {len(classes)} distinct values "
                 f"({', '.join(map(repr, classes[:10]))}); finlite trains binary classifiers. Map the target "
-                "to two classes, or check that --target names the label column."
+                f"to two classes, or check that target={target!r} is the label column.", param="target"
             )
         pos, how = _pick_positive(classes, counts)
         notes.append(how)
@@ -410,7 +411,7 @@ def infer_schema(
     num_cols: list[str] = []
     cat_cols: list[str] = []
     for name in columns:
-        if name == target or name in user_drop or name == date_column:
+        if name in (target, date_column) or name in user_drop:
             continue
         series = frame[name]
         if name in user_numeric:
@@ -427,7 +428,8 @@ def infer_schema(
             continue
         if series.isna().all():
             raise DataError(
-                f"Column {name!r} in {source} is empty in every row; drop it (--drop {name}) or fill it."
+                f"Column {name!r} in {source} is empty in every row; drop it (drop=[{name!r}]) or fill it.",
+                param="drop"
             )
         id_reason = _id_reason(name, series)
         if id_reason is not None:
@@ -443,15 +445,15 @@ def infer_schema(
             num_cols.append(name)
         else:
             # Counted per distinct value: a text column of 900,000 rows holds far fewer.
-            counts = series.value_counts(dropna=True, sort=False)
-            distinct_values = pd.Series(counts.index.to_numpy(dtype=object), dtype=object)
+            value_counts = series.value_counts(dropna=True, sort=False)
+            distinct_values = pd.Series(value_counts.index.to_numpy(dtype=object), dtype="object")
             parsed_ok = _to_numeric(distinct_values)[1].notna().to_numpy()
-            weights = counts.to_numpy()
+            weights = value_counts.to_numpy()
             present = max(int(weights.sum()), 1)
             share = weights[parsed_ok].sum() / present
             money_share, example = 0.0, None
             if share < 1.0:
-                money_share, example = _money_share(series, counts)
+                money_share, example = _money_share(series, value_counts)
             if share == 1.0:
                 numeric_column(series, name, source)  # text such as "1e309" parses to inf: refused
                 num_cols.append(name)
@@ -461,7 +463,7 @@ def infer_schema(
                 money_cols.append(name)
                 notes.append(f"column {name!r} read as money written as text (e.g. {example!r})")
             elif max(share, money_share) >= _MOSTLY_NUMERIC:
-                distinct = len(counts)
+                distinct = len(value_counts)
                 if distinct <= _CODE_VALUES and distinct * 20 <= present:  # few values, each repeated
                     # A code with a few odd values (SBA's ApprovalFY: years and "1976A"): refusing it
                     # would stop training over a handful of rows, reading it as numbers would drop them.

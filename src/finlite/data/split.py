@@ -87,8 +87,8 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
                 "is not a date; fix it or remove the row (out-of-time splits need a date in every row)."
             )
         order = np.argsort(dates.to_numpy(), kind="stable")
-        n_test = int(round(n * config.test))
-        n_val = int(round(n * config.validation))
+        n_test = round(n * config.test)
+        n_val = round(n * config.validation)
         n_train = n - n_val - n_test
         parts = order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
         method = "out-of-time"
@@ -103,12 +103,13 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
                     "split needs at least 3 (one for each of train, validation and test)."
                 )
             idx = rng.permutation(idx)
-            n_test = max(1, int(round(len(idx) * config.test)))
-            n_val = max(1, int(round(len(idx) * config.validation)))
+            n_test = max(1, round(len(idx) * config.test))
+            n_val = max(1, round(len(idx) * config.validation))
             test.append(idx[:n_test])
             val.append(idx[n_test:n_test + n_val])
             train.append(idx[n_test + n_val:])
-        parts = tuple(np.sort(np.concatenate(p)) for p in (train, val, test))
+        train_rows, val_rows, test_rows = (np.sort(np.concatenate(p)) for p in (train, val, test))
+        parts = train_rows, val_rows, test_rows
         method = "stratified"
     for name, part in zip(("train", "validation", "test"), parts, strict=True):
         if len(part) == 0 or len(np.unique(labels[part])) < 2:

@@ -20,6 +20,7 @@ same seed writes the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -84,7 +85,8 @@ def _rng(seed: int, block: int) -> np.random.Generator:
 def _pick(u: np.ndarray, cum: np.ndarray) -> np.ndarray:
     """Category index per row from uniforms ``u`` and per-row cumulative probabilities ``cum``
     (rows x categories, last column 1): the first category whose cumulative share exceeds u."""
-    return (u[:, None] >= cum[:, :-1]).sum(axis=1).astype(np.int8)
+    picked: np.ndarray = (u[:, None] >= cum[:, :-1]).sum(axis=1).astype(np.int8)
+    return picked
 
 
 def _features(rng: np.random.Generator, n: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -137,7 +139,8 @@ def _features(rng: np.random.Generator, n: int) -> tuple[dict[str, np.ndarray], 
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return out
 
 
 @functools.lru_cache(maxsize=16)
@@ -180,7 +183,7 @@ def _to_arrow(columns: dict[str, np.ndarray], lo: int, hi: int) -> Any:
     """Rows ``lo:hi`` of numpy columns as an Arrow table (categories as dictionary arrays)."""
     import pyarrow as pa
 
-    arrays = {}
+    arrays: dict[str, pa.Array[Any]] = {}
     for name, values in columns.items():
         part = values[lo:hi]
         if name in _TEXT:
@@ -211,14 +214,14 @@ def _table(seed: int, start: int, stop: int, intercept: float, with_pd: bool) ->
 
 # -- checks ---------------------------------------------------------------------------------------
 def _check_rate(default_rate: float) -> None:
-    _limits.check_finite(default_rate, "--default-rate", low=0.001, high=0.5)
+    _limits.check_finite(default_rate, "default_rate", low=0.001, high=0.5)
 
 
 def _check(rows: Any, seed: Any, default_rate: Any, chunk_rows: Any) -> None:
-    _limits.check_count(rows, "--rows", high=_MAX_ROWS, fix="Ask for a portfolio of at least one row.")
+    _limits.check_count(rows, "rows", high=_MAX_ROWS, fix="Ask for a portfolio of at least one row.")
     _limits.check_seed(seed)
     _check_rate(default_rate)
-    _limits.check_count(chunk_rows, "--chunk-rows", high=1 << 24,
+    _limits.check_count(chunk_rows, "chunk_rows", high=1 << 24,
                         fix="Rows generated and written at a time; the default is 262144.")
 
 
@@ -259,7 +262,7 @@ class SynthSummary:
 
 def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, default_rate: float = 0.05,
                     chunk_rows: int = 1 << 18, with_pd: bool = False, overwrite: bool = False,
-                    threads: int | None = None, progress: Callable[[int], None] | None = None) -> SynthSummary:
+                    threads: int | None = None, progress: Callable[[int], object] | None = None) -> SynthSummary:
     """Write a synthetic portfolio of ``rows`` loans to ``out`` (.parquet, or .csv), chunk by chunk.
 
     Memory stays flat (a few chunks of ``chunk_rows`` rows are held at once); chunks are made on
@@ -275,7 +278,7 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
     """
     _check(rows, seed, default_rate, chunk_rows)
     if threads is not None:
-        _limits.check_count(threads, "--threads", high=256, fix="One thread per core is the most that helps.")
+        _limits.check_count(threads, "threads", high=256, fix="One thread per core is the most that helps.")
     dst = Path(out)
     name = dst.name.lower()
     if name.endswith((".parquet", ".pq")):
@@ -283,15 +286,17 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
     elif name.endswith(".csv"):
         kind = "csv"
     else:
-        raise DataError(f"Output {str(dst)!r} has an unknown file type; -o must end in .parquet (or .csv).")
-    _paths.check_replaceable_file(dst, overwrite=overwrite, option="-o")
+        raise DataError(f"out={str(dst)!r} has an unknown file type; the output must end in .parquet (or .csv).",
+                        param="out")
+    _paths.check_replaceable_file(dst, overwrite=overwrite, option="out")
     dst.parent.mkdir(parents=True, exist_ok=True)
     _paths.clean_file_leftovers(dst.parent, dst.name)
     free = _free_disk(dst.parent)
     need = rows * (_BYTES_PER_ROW * (3 if kind == "csv" else 1))
     if free is not None and need > free:
         raise ConfigError(f"A book of {rows:,} rows needs about {_limits.format_bytes(need)} at {str(dst)!r}, but "
-                          f"only {_limits.format_bytes(free)} is free there; ask for fewer --rows or write elsewhere.")
+                          f"only {_limits.format_bytes(free)} is free there; ask for fewer rows or write elsewhere.",
+                          param="rows")
     workers = max(1, min(threads or _limits.available_cores(), 8))
     # workers + 1 chunks in flight, each held as numpy blocks and as Arrow columns (about 120 bytes a row).
     _limits.check_memory(min(chunk_rows, rows) * 120 * (workers + 2), f"--chunk-rows {chunk_rows:,}",
@@ -337,10 +342,9 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
         _paths.fsync_dir(dst.parent)
     except BaseException:
         if writer is not None:
-            try:
+            # The original failure matters, not one from closing the half-written file.
+            with contextlib.suppress(Exception):
                 writer.close()
-            except Exception:  # the original failure matters, not this one
-                pass
         tmp.unlink(missing_ok=True)
         raise
     return SynthSummary(written, defaults, time.perf_counter() - start, dst, dst.stat().st_size, intercept)

@@ -23,7 +23,8 @@ def count_parameters(model: FinliteModel) -> tuple[int, int]:
     """
     own = getattr(model, "stored_parameters", None)
     if callable(own):
-        return own()
+        counted: tuple[int, int] = own()
+        return counted
     tensors = [t for t in model.state_dict().values() if t.dim() > 0]
     return sum(t.numel() for t in tensors), sum(int(torch.count_nonzero(t)) for t in tensors)
 
@@ -36,7 +37,8 @@ def flops_per_row(model: FinliteModel) -> tuple[int, int]:
     """
     own = getattr(model, "operations_per_row", None)
     if callable(own):
-        return own()
+        counted: tuple[int, int] = own()
+        return counted
     dense = sparse = 0
     for module in model.modules():
         weight = getattr(module, "weight_int8", None)

@@ -8,8 +8,9 @@ import numpy as np
 
 from finlite.errors import DataError
 from finlite.evaluate.metrics import rankdata
+from finlite.evaluate.operating import agreement_band
 
-__all__ = ["agreement", "fidelity_metrics", "psi", "spearman", "swap_set"]
+__all__ = ["agreement", "correlation", "fidelity_metrics", "psi", "regression_fidelity", "spearman", "swap_set"]
 
 # Floor for an empty PSI bin: keeps ln(a/e) finite; the usual choice in credit-risk practice.
 _PSI_FLOOR = 1e-4
@@ -76,12 +77,31 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def fidelity_metrics(p_teacher: np.ndarray, p_student: np.ndarray, y: np.ndarray, cutoff: float) -> dict[str, Any]:
-    """Agreement, swap set, PSI (student against teacher) and Spearman correlation."""
+    """Agreement (at the cut-off and over the band of flag rates), swap set, PSI (student against
+    teacher) and Spearman correlation."""
     return {
         "agreement": agreement(p_teacher, p_student, cutoff),
+        "agreement_band": agreement_band(p_teacher, p_student),
         "swap_set": swap_set(p_teacher, p_student, y, cutoff),
         "psi": psi(p_teacher, p_student),
         "spearman": spearman(p_teacher, p_student),
         "max_abs_diff": float(np.max(np.abs(np.asarray(p_teacher) - np.asarray(p_student)))),
         "cutoff": float(cutoff),
     }
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation (0 when either side is constant)."""
+    a, b = _pair(a, b)
+    a, b = a - a.mean(), b - b.mean()
+    denom = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denom) if denom else 0.0
+
+
+def regression_fidelity(t: np.ndarray, s: np.ndarray) -> dict[str, Any]:
+    """How closely a student's forecasts follow its teacher's: RMSE and MAE between the two,
+    Pearson and Spearman correlation, and the largest difference."""
+    a, b = _pair(t, s)
+    diff = b - a
+    return {"rmse_vs_teacher": float(np.sqrt(np.mean(diff * diff))), "mae_vs_teacher": float(np.mean(np.abs(diff))),
+            "correlation": correlation(a, b), "spearman": spearman(a, b), "max_abs_diff": float(np.max(np.abs(diff)))}

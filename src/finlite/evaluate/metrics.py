@@ -1,7 +1,8 @@
-"""Discrimination and calibration metrics used in credit scoring.
+"""Discrimination and calibration metrics used in credit scoring, and forecast errors.
 
-All functions take ``y`` (0/1, 1 = positive class, e.g. "bad") and ``p`` (the model's
-P(positive)); none of them needs scikit-learn, and the tests check them against it.
+The classification functions take ``y`` (0/1, 1 = positive class, e.g. "bad") and ``p`` (the
+model's P(positive)); the regression ones (:func:`regression_metrics`) take targets and
+forecasts. None of them needs scikit-learn, and the tests check them against it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ __all__ = [
     "auc",
     "brier",
     "classification_metrics",
+    "directional_accuracy",
     "f1_at",
     "gini",
     "ks",
     "log_loss",
+    "mae",
+    "r2",
     "rankdata",
+    "regression_metrics",
+    "rmse",
 ]
 
 
@@ -168,3 +174,55 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, cutoff: float) -> dict[
         "flagged_rate": float(np.mean(p_arr >= cutoff)),
         "cutoff": float(cutoff),
     }
+
+
+# -- regression ----------------------------------------------------------------------------------
+def _check_values(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y, dtype=np.float64).ravel()
+    pred = np.asarray(pred, dtype=np.float64).ravel()
+    if y.shape != pred.shape:
+        raise DataError(f"Targets and predictions differ in length ({y.size} vs {pred.size}).")
+    if y.size == 0:
+        raise DataError("Metrics need at least one row; got none.")
+    if not (np.isfinite(y).all() and np.isfinite(pred).all()):
+        raise DataError("Regression metrics need finite targets and predictions; some are NaN or infinite.")
+    return y, pred
+
+
+def rmse(y: np.ndarray, pred: np.ndarray) -> float:
+    """Root mean squared error."""
+    y, pred = _check_values(y, pred)
+    return float(np.sqrt(np.mean((pred - y) ** 2)))
+
+
+def mae(y: np.ndarray, pred: np.ndarray) -> float:
+    """Mean absolute error."""
+    y, pred = _check_values(y, pred)
+    return float(np.mean(np.abs(pred - y)))
+
+
+def r2(y: np.ndarray, pred: np.ndarray) -> float:
+    """Coefficient of determination, 1 − SSE / SST (NaN when the target is constant)."""
+    y, pred = _check_values(y, pred)
+    total = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - float(np.sum((pred - y) ** 2)) / total if total > 0 else float("nan")
+
+
+def directional_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
+    """Share of rows with a non-zero target whose prediction has the target's sign (up or down).
+
+    Meaningful for targets that move both ways (returns, spreads); NaN when no target is non-zero.
+    """
+    y, pred = _check_values(y, pred)
+    moved = y != 0
+    return float(np.mean(np.sign(pred[moved]) == np.sign(y[moved]))) if moved.any() else float("nan")
+
+
+def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    """RMSE, MAE and R² of a forecast, plus directional accuracy when the target moves both ways."""
+    y_arr, p_arr = _check_values(y, pred)
+    out: dict[str, Any] = {"rows": int(y_arr.size), "rmse": rmse(y_arr, p_arr), "mae": mae(y_arr, p_arr),
+                           "r2": r2(y_arr, p_arr)}
+    if (y_arr > 0).any() and (y_arr < 0).any():  # a level that is always positive has no direction to call
+        out["directional_accuracy"] = directional_accuracy(y_arr, p_arr)
+    return out

@@ -5,56 +5,72 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from finlite._finite import check_scores
 from finlite.evaluate.cost import cost_metrics
-from finlite.evaluate.fidelity import fidelity_metrics
-from finlite.evaluate.metrics import classification_metrics
+from finlite.evaluate.operating import OperatingPoint
 from finlite.models.base import FinliteModel
+from finlite.tasks import DEFAULT_TASK, get_task
 
 __all__ = ["compare_models", "model_evidence", "render_markdown", "render_table"]
 
 
-def _scores(model: FinliteModel, x: np.ndarray) -> np.ndarray:
-    scores = model.predict_proba(torch.from_numpy(x)).numpy().astype(np.float64)
+def _scores(model: FinliteModel, x: np.ndarray, task: str) -> np.ndarray:
+    scores = get_task(task).scores(model, x)
     # A NaN score would give metrics beside "brier nan" and a decision of "not flagged": refuse.
     check_scores(scores, "the evaluated data")
     return scores
 
 
-def model_evidence(model: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: float, *,
-                   timing: bool = True) -> tuple[dict[str, Any], np.ndarray]:
-    """Quality and cost metrics of one model on (x, y), and its scores.
+def model_evidence(model: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: float | None, *,
+                   timing: bool = True, task: str = DEFAULT_TASK) -> tuple[dict[str, Any], np.ndarray]:
+    """Quality and cost metrics of one model on (x, y) for its ``task``, and its predictions.
+
+    ``cutoff`` is the operating point of a binary classifier (None for regression).
 
     Raises:
         ScoreError: the model returned a NaN or infinite score for some row (rows are 1-based
             positions in ``x``); no metric is computed from it.
     """
-    p = _scores(model, x)
-    metrics = classification_metrics(y, p, cutoff)
-    metrics.update(cost_metrics(model, x.shape[1], timing=timing))
+    p = _scores(model, x, task)
+    metrics = get_task(task).metrics(y, p, cutoff)
+    metrics.update(cost_metrics(model, x.shape[-1], timing=timing))
     return metrics, p
 
 
-def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: float, *,
-                   timing: bool = True, split: str = "test", x_teacher: np.ndarray | None = None) -> dict[str, Any]:
+def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: float | None,
+                   *, timing: bool = True, split: str = "test", x_teacher: np.ndarray | None = None,
+                   task: str = DEFAULT_TASK, operating_point: OperatingPoint | None = None) -> dict[str, Any]:
     """Teacher and student side by side on the same rows, with fidelity and size/speed ratios.
 
     ``x_teacher`` is the teacher's encoding of the rows when it differs from the student's.
+    ``task`` chooses the metrics and fidelity measures (:mod:`finlite.tasks`); for a binary
+    classifier the fidelity holds agreement at ``cutoff`` and over the band of flag rates
+    (``agreement_band``), and ``operating_point`` (how the cut-off was set) is reported with it.
     """
+    kind = get_task(task)
     x_t = x if x_teacher is None else x_teacher
-    t_metrics, p_t = model_evidence(teacher, x_t, y, cutoff, timing=timing)
-    s_metrics, p_s = model_evidence(student, x, y, cutoff, timing=timing)
+    t_metrics, p_t = model_evidence(teacher, x_t, y, cutoff, timing=timing, task=task)
+    s_metrics, p_s = model_evidence(student, x, y, cutoff, timing=timing, task=task)
     ratios = {
         "size_ratio": t_metrics["model_bytes"] / s_metrics["model_bytes"],
         "parameter_ratio": t_metrics["parameters"] / max(s_metrics["nonzero_parameters"], 1),
-        "auc_drop": t_metrics["auc"] - s_metrics["auc"],
     }
+    for metric in kind.higher_better[:1]:  # the headline metric: AUC for binary, R² for regression
+        ratios[f"{metric}_drop"] = t_metrics[metric] - s_metrics[metric]
+    for metric in kind.lower_better[:1] if not kind.decides else ():  # and a forecast's headline error
+        ratios[f"{metric}_increase"] = s_metrics[metric] - t_metrics[metric]
     if timing:
         ratios["latency_p50_speedup"] = t_metrics["latency_p50_us"] / s_metrics["latency_p50_us"]
-    return {"split": split, "rows": int(len(y)), "teacher": t_metrics, "student": s_metrics,
-            "fidelity": fidelity_metrics(p_t, p_s, y, cutoff), "ratios": ratios}
+    report: dict[str, Any] = {"split": split, "rows": len(y), "task": kind.name, "teacher": t_metrics,
+                              "student": s_metrics, "fidelity": kind.fidelity(p_t, p_s, y, cutoff), "ratios": ratios}
+    if kind.decides and cutoff is not None:
+        point = operating_point if operating_point is not None else OperatingPoint(cutoff=float(cutoff),
+                                                                                   method="cutoff")
+        report["operating_point"] = {**point.to_dict(), "description": point.describe(),
+                                     "flagged_by_teacher": t_metrics.get("flagged_rate"),
+                                     "flagged_by_student": s_metrics.get("flagged_rate")}
+    return report
 
 
 def _fmt(value: Any, kind: str) -> str:
@@ -72,7 +88,9 @@ def _fmt(value: Any, kind: str) -> str:
 
 
 _ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"), ("F1 at cut-off", "f1", "f"),
-         ("accuracy at cut-off", "accuracy", "f"), ("Brier", "brier", "f"), ("log loss", "log_loss", "f"),
+         ("accuracy at cut-off", "accuracy", "f"), ("flagged at cut-off", "flagged_rate", "pct"),
+         ("Brier", "brier", "f"), ("log loss", "log_loss", "f"),
+         ("RMSE", "rmse", "f"), ("MAE", "mae", "f"), ("R²", "r2", "f"), ("directional accuracy", "directional_accuracy", "pct"),
          ("parameters (non-zero)", "nonzero_parameters", "int"), ("size on disk", "model_bytes", "bytes"),
          ("FLOPs per row", "flops_per_row", "int"), ("latency p50 (batch 1)", "latency_p50_us", "us"),
          ("latency p99 (batch 1)", "latency_p99_us", "us"), ("rows/s (batch 4096)", "rows_per_second", "int")]
@@ -81,10 +99,34 @@ _ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"), ("F1 at 
 def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     t, s, f = report["teacher"], report["student"], report["fidelity"]
     rows = [(label, _fmt(t.get(key), kind), _fmt(s.get(key), kind)) for label, key, kind in _ROWS if key in t]
-    rows.append(("agreement at cut-off", "", _fmt(f["agreement"], "pct")))
-    rows.append(("PSI (student vs teacher)", "", _fmt(f["psi"], "f")))
+    if "agreement" in f:
+        rows.append(("agreement at cut-off", "", _fmt(f["agreement"], "pct")))
+        for point in f.get("agreement_band", []):
+            rows.append((f"agreement, teacher flags {point['flag_rate']:.0%}", "", _fmt(point["agreement"], "pct")))
+        rows.append(("PSI (student vs teacher)", "", _fmt(f["psi"], "f")))
+    else:
+        rows.append(("RMSE vs teacher", "", _fmt(f["rmse_vs_teacher"], "f")))
+        rows.append(("MAE vs teacher", "", _fmt(f["mae_vs_teacher"], "f")))
+        rows.append(("correlation with teacher", "", _fmt(f["correlation"], "f")))
     rows.append(("Spearman rank correlation", "", _fmt(f["spearman"], "f")))
     return rows
+
+
+def _where(report: dict[str, Any]) -> str:
+    """E.g. "test split, 300 rows, cut-off 0.31" (no cut-off for a regression model)."""
+    cutoff = report["fidelity"].get("cutoff")
+    return f"{report['split']} split, {report['rows']} rows" + (f", cut-off {cutoff:g}" if cutoff is not None else "")
+
+
+def _headline(ratios: dict[str, Any]) -> str:
+    """The headline quality change of the second model: AUC drop, R² drop, RMSE increase."""
+    parts = []
+    for key, value in ratios.items():
+        if key.endswith(("_drop", "_increase")):
+            name, _, change = key.rpartition("_")
+            label = {"auc": "AUC", "r2": "R²", "rmse": "RMSE"}.get(name, name)
+            parts.append(f"{label} {change} {value:+.4f}")
+    return "; ".join(parts)
 
 
 def render_table(report: dict[str, Any], names: tuple[str, str] = ("teacher", "student")) -> str:
@@ -95,12 +137,17 @@ def render_table(report: dict[str, Any], names: tuple[str, str] = ("teacher", "s
     rows = _rows(report)
     head = ("metric", *names)
     widths = [max(len(r[i]) for r in [*rows, head]) for i in range(3)]
-    line = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}"  # noqa: E731
-    out = [f"{report['split']} split, {report['rows']} rows, cut-off {report['fidelity']['cutoff']:g}",
-           line(head), line(tuple("-" * w for w in widths))]
+
+    def line(r: tuple[str, ...]) -> str:
+        return f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}"
+    out = [_where(report)]
+    point = report.get("operating_point")
+    if point:
+        out.append(f"operating point: {point['description']}")
+    out += [line(head), line(tuple("-" * w for w in widths))]
     out.extend(line(r) for r in rows)
     ratios = report["ratios"]
-    out.append(f"{names[1]} is {ratios['size_ratio']:.1f}x smaller on disk; AUC drop {ratios['auc_drop']:+.4f}")
+    out.append(f"{names[1]} is {ratios['size_ratio']:.1f}x smaller on disk; {_headline(ratios)}")
     return "\n".join(out)
 
 
@@ -108,20 +155,28 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
                     sections: dict[str, str] | None = None) -> str:
     """Markdown report: the side-by-side table, the swap set, and any extra ``sections``
     (heading → preformatted text, e.g. the pruning plan's summary)."""
-    lines = [f"# {title}", "", f"Evaluated on the {report['split']} split ({report['rows']} rows); "
-             f"cut-off {report['fidelity']['cutoff']:g} on P(positive).", "",
-             "| metric | teacher | student |", "|---|---:|---:|"]
+    cutoff = report["fidelity"].get("cutoff")
+    where = f"Evaluated on the {report['split']} split ({report['rows']} rows)"
+    lines = [f"# {title}", "", where + (f"; cut-off {cutoff:g} on P(positive)." if cutoff is not None else ".")]
+    point = report.get("operating_point")
+    if point:
+        lines += ["", f"Operating point: {point['description']}. On these rows the teacher flags "
+                      f"{_fmt(point.get('flagged_by_teacher'), 'pct')} and the student "
+                      f"{_fmt(point.get('flagged_by_student'), 'pct')}; agreement is also shown where the teacher "
+                      "flags 1 % to 30 % of the rows (its own cut-off for each)."]
+    lines += ["", "| metric | teacher | student |", "|---|---:|---:|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in _rows(report)]
-    lines += ["", "## Swap set (rows: teacher decision, columns: student decision)", "",
-              "| | student positive | student negative |", "|---|---:|---:|"]
-    cells = report["fidelity"]["swap_set"]
-    for t in ("teacher_positive", "teacher_negative"):
-        row = []
-        for s in ("student_positive", "student_negative"):
-            cell = cells[f"{t}/{s}"]
-            rate = "-" if cell["positive_rate"] is None else f"{cell['positive_rate']:.1%}"
-            row.append(f"{cell['count']} (bad rate {rate})")
-        lines.append(f"| {t.replace('_', ' ')} | {row[0]} | {row[1]} |")
+    cells = report["fidelity"].get("swap_set")
+    if cells is not None:  # decisions exist only for a classifier
+        lines += ["", "## Swap set (rows: teacher decision, columns: student decision)", "",
+                  "| | student positive | student negative |", "|---|---:|---:|"]
+        for t in ("teacher_positive", "teacher_negative"):
+            row = []
+            for s in ("student_positive", "student_negative"):
+                cell = cells[f"{t}/{s}"]
+                rate = "-" if cell["positive_rate"] is None else f"{cell['positive_rate']:.1%}"
+                row.append(f"{cell['count']} (bad rate {rate})")
+            lines.append(f"| {t.replace('_', ' ')} | {row[0]} | {row[1]} |")
     for heading, text in (sections or {}).items():
         lines += ["", f"## {heading}", "", "```", text, "```"]
     return "\n".join(lines) + "\n"

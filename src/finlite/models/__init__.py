@@ -1,7 +1,7 @@
 """Model architectures, rebuildable from their configs: MLP, logistic, their integer forms, and
 boosted-tree teachers (LightGBM / XGBoost, scored by their own libraries)."""
 
-from finlite.models.base import FinliteModel, build_model, register_model
+from finlite.models.base import FinliteModel, build_model, register_model, registered_models
 from finlite.models.gbdt import BoostedEnsemble
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
@@ -22,4 +22,5 @@ __all__ = [
     "TabularMLP",
     "build_model",
     "register_model",
+    "registered_models",
 ]

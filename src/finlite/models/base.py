@@ -10,7 +10,7 @@ from torch import nn
 from finlite._util import closest
 from finlite.errors import ConfigError
 
-__all__ = ["FinliteModel", "build_model", "register_model"]
+__all__ = ["FinliteModel", "build_model", "register_model", "registered_models"]
 
 _MODELS: dict[str, type[FinliteModel]] = {}
 
@@ -49,6 +49,11 @@ def register_model(cls: type[FinliteModel]) -> type[FinliteModel]:
     """Class decorator: make ``cls`` rebuildable from its config by :func:`build_model`."""
     _MODELS[cls.kind] = cls
     return cls
+
+
+def registered_models() -> dict[str, type[FinliteModel]]:
+    """Every model kind that :func:`build_model` rebuilds, with its class (a copy)."""
+    return dict(_MODELS)
 
 
 def build_model(config: dict[str, Any]) -> FinliteModel:

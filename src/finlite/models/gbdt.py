@@ -24,7 +24,7 @@ from finlite._util import param_error
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel, register_model
 
-__all__ = ["BoostedEnsemble", "LIBRARIES", "load_booster", "require"]
+__all__ = ["LIBRARIES", "BoostedEnsemble", "load_booster", "require"]
 
 LIBRARIES = ("lightgbm", "xgboost")
 
@@ -59,6 +59,7 @@ class BoostedEnsemble(FinliteModel):
     """
 
     kind = "gbdt"
+    booster: torch.Tensor  # a buffer: the library's model file, byte for byte
 
     def __init__(self, library: str, n_bytes: int, n_train: int = 0, input: dict[str, Any] | None = None,
                  trees: int = 0, nodes: int = 0, max_depth: int = 0, oof_folds: int = 0) -> None:
@@ -146,7 +147,7 @@ class BoostedEnsemble(FinliteModel):
         idx = np.asarray(self.input["index"], dtype=int)
         z = x[:, idx].astype(np.float64)
         std, mean = np.asarray(self.input["std"]), np.asarray(self.input["mean"])
-        raw = z * std + mean
+        raw: np.ndarray = z * std + mean
         # The encoding is float32, so undoing it leaves an error of a few float32 ulps. Trees
         # split at midpoints between observed values, which such an error cannot cross, except
         # at zero: LightGBM puts a threshold right above 0, so a true 0 must come back as 0.
@@ -205,7 +206,8 @@ def load_booster(library: str, raw: bytes, source: str) -> Any:
 
 def _serialize(library: str, booster: Any) -> bytes:
     if library == "lightgbm":
-        return booster.model_to_string().encode("utf-8")
+        text: str = booster.model_to_string()
+        return text.encode("utf-8")
     return bytes(booster.save_raw("ubj"))
 
 

@@ -28,7 +28,8 @@ class LogisticRegression(FinliteModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Log-odds per row."""
-        return self.linear(x).squeeze(-1)
+        out: torch.Tensor = self.linear(x)
+        return out.squeeze(-1)
 
     def config(self) -> dict[str, Any]:
         """Architecture for :func:`finlite.models.build_model`."""

@@ -63,7 +63,8 @@ class TabularMLP(FinliteModel):
         """One logit per row."""
         for layer in self.layers[:-1]:
             x = self.drop(self.act(layer(x)))
-        return self.layers[-1](x).squeeze(-1)
+        out: torch.Tensor = self.layers[-1](x)
+        return out.squeeze(-1)
 
     def forward_with_hidden(self, x: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and the activations of hidden layer ``layer`` (for hint distillation)."""

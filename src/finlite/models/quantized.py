@@ -3,7 +3,7 @@
 An :class:`Int8Linear` keeps its weight as an ``int8`` tensor with one float scale per output
 channel (symmetric, zero point 0). Its input is quantized in one of three ways:
 
-- ``uint8`` static (the fast path, what :class:`~finlite.compress.quantize.StaticInt8` and QAT
+- ``uint8`` static (the fast path, what :class:`~finlite.methods.quantize.StaticInt8` and QAT
   produce): one calibrated scale and zero point per layer, ``u = clamp(round(x / s) + zp, 0,
   255)``, and the bias held as int32 in units of ``s · weight_scale``. This is ONNX Runtime's
   fast int8 form (unsigned activations × signed weights, static scales: ``QGemm`` and
@@ -23,7 +23,7 @@ and the batch size; the recipe runner times the exported model and lets the gate
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import torch
 from torch import nn
@@ -31,14 +31,22 @@ from torch import nn
 from finlite._util import param_error
 from finlite.models.base import FinliteModel, register_model
 
-__all__ = ["MODES", "SAFE_WEIGHT_BITS", "Int8Linear", "QuantizedMLP", "dequantize", "quantize_per_channel",
-           "quantize_symmetric", "qmax"]
+__all__ = [
+    "MODES",
+    "SAFE_WEIGHT_BITS",
+    "Int8Linear",
+    "QuantizedMLP",
+    "dequantize",
+    "qmax",
+    "quantize_per_channel",
+    "quantize_symmetric",
+]
 
 #: Weight bits of the uint8 form by default. ONNX Runtime's uint8 × int8 kernel on x86 CPUs
 #: without VNNI (AVX2) adds each pair of products in 16 bits with saturation; weights within ±63
 #: keep every pair below 2¹⁵ (255·63·2 = 32,130), so the exported graph computes exactly what the
 #: model does on any x86 CPU. 8 bits are exact with VNNI or AMX and on ARM.
-SAFE_WEIGHT_BITS = 7
+SAFE_WEIGHT_BITS: Final = 7
 
 #: QuantizedMLP modes: how activations are quantized (see the module doc).
 MODES = ("static_uint8", "dynamic", "static")
@@ -48,7 +56,7 @@ _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.Si
 
 def qmax(bits: int) -> int:
     """Largest magnitude of a symmetric signed integer with ``bits`` bits (127 for 8 bits)."""
-    return 2 ** (bits - 1) - 1
+    return int(2 ** (bits - 1) - 1)
 
 
 def quantize_symmetric(x: torch.Tensor, scale: torch.Tensor, bits: int = 8) -> torch.Tensor:
@@ -85,6 +93,13 @@ class Int8Linear(nn.Module):
     with ``unsigned=True`` also ``input_zero_point`` (an int32 scalar in [0, 255]): the input is
     then quantized to uint8 and the bias is applied as int32 (see the module doc).
     """
+
+    # Buffers, declared so the type checker sees tensors rather than Module.__getattr__'s union.
+    weight_int8: torch.Tensor
+    weight_scale: torch.Tensor
+    bias: torch.Tensor
+    input_scale: torch.Tensor
+    input_zero_point: torch.Tensor  # the uint8 form only (see `unsigned`)
 
     def __init__(self, in_features: int, out_features: int, unsigned: bool = False) -> None:
         super().__init__()
@@ -222,7 +237,8 @@ class QuantizedMLP(FinliteModel):
         """One logit per row."""
         for layer in self.layers[:-1]:
             x = self.act(layer(x))
-        return self.layers[-1](x).squeeze(-1)
+        out: torch.Tensor = self.layers[-1](x)
+        return out.squeeze(-1)
 
     def config(self) -> dict[str, Any]:
         """Architecture for :func:`finlite.models.build_model`."""

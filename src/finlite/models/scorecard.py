@@ -20,6 +20,10 @@ class IntegerLogistic(FinliteModel):
     """
 
     kind = "logistic_int"
+    # Buffers, declared so the type checker sees tensors rather than Module.__getattr__'s union.
+    weight_int: torch.Tensor
+    weight_scale: torch.Tensor
+    bias: torch.Tensor
 
     def __init__(self, in_features: int, bits: int = 8) -> None:
         super().__init__()
@@ -53,6 +57,12 @@ class ScorecardModel(FinliteModel):
     """
 
     kind = "scorecard"
+    edges: torch.Tensor
+    numeric_points: torch.Tensor
+    binary_points: torch.Tensor
+    base_points: torch.Tensor
+    factor: torch.Tensor
+    offset: torch.Tensor
 
     def __init__(self, in_features: int, n_numeric: int, bins: int) -> None:
         super().__init__()

@@ -9,8 +9,9 @@ can leave layers with different widths.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from typing import Any
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -21,10 +22,31 @@ from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel, register_model
 from finlite.models.quantized import Int8Linear
 
-__all__ = ["QuantizedSequenceModel", "SequenceModel", "prune_recurrent_units", "quantize_sequence",
-           "recurrent_unit_scores"]
+__all__ = ["QuantizedSequenceModel", "SequenceModel", "int8_layers", "prune_recurrent_units", "quantize_sequence",
+           "recurrent_unit_scores", "rnn_layers", "rnn_weights"]
 
 _CELLS = {"lstm": (nn.LSTM, 4), "gru": (nn.GRU, 3)}
+
+
+def rnn_layers(layers: Iterable[nn.Module]) -> list[nn.RNNBase]:
+    """The recurrent layers among ``layers``, typed (a ``ModuleList`` iterates as plain ``Module``)."""
+    return [layer for layer in layers if isinstance(layer, nn.RNNBase)]
+
+
+def int8_layers(layers: Iterable[nn.Module]) -> list[Int8Linear]:
+    """The int8 layers among ``layers``, typed (a ``ModuleList`` iterates as plain ``Module``)."""
+    return [layer for layer in layers if isinstance(layer, Int8Linear)]
+
+
+def rnn_weights(layer: nn.RNNBase) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0`` of a one-layer LSTM or GRU.
+
+    torch registers them by name at run time, so they are typed only through
+    ``Module.__getattr__`` (a union with ``Module``); this is the one place that says they are tensors.
+    """
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    w_ih, w_hh, b_ih, b_hh = (cast(torch.Tensor, getattr(layer, name)) for name in names)
+    return w_ih, w_hh, b_ih, b_hh
 
 
 @register_model
@@ -52,7 +74,7 @@ class SequenceModel(FinliteModel):
         self.cell, self.in_features, self.hidden, self.task = cell, int(in_features), hidden, task
         rnn_cls, _ = _CELLS[cell]
         widths = [self.in_features, *hidden]
-        self.rnn = nn.ModuleList(rnn_cls(a, b, batch_first=True) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        self.rnn = nn.ModuleList(rnn_cls(a, b, batch_first=True) for a, b in itertools.pairwise(widths))
         self.head = nn.Linear(hidden[-1], 1)
 
     @property
@@ -64,7 +86,8 @@ class SequenceModel(FinliteModel):
         """One output per window."""
         for layer in self.rnn:
             x, _ = layer(x)
-        return self.head(x[:, -1, :]).squeeze(-1)
+        out: torch.Tensor = self.head(x[:, -1, :])
+        return out.squeeze(-1)
 
     def config(self) -> dict[str, Any]:
         """Architecture for :func:`finlite.models.build_model`."""
@@ -76,8 +99,9 @@ def recurrent_unit_scores(model: SequenceModel, norm: str = "l2") -> list[np.nda
     """Per layer, each hidden unit's norm over all its gate rows in the input and recurrent weights."""
     out = []
     ord_ = 1 if norm == "l1" else 2
-    for layer, h in zip(model.rnn, model.hidden, strict=True):
-        w = torch.cat([layer.weight_ih_l0.detach(), layer.weight_hh_l0.detach()], dim=1).double()
+    for layer, h in zip(rnn_layers(model.rnn), model.hidden, strict=True):
+        w_ih, w_hh, _, _ = rnn_weights(layer)
+        w = torch.cat([w_ih.detach(), w_hh.detach()], dim=1).double()
         rows = w.view(model.gates, h, -1).permute(1, 0, 2).reshape(h, -1)  # unit-major: all gates of unit j
         out.append(torch.linalg.vector_norm(rows, ord=ord_, dim=1).numpy())
     return out
@@ -99,16 +123,18 @@ def prune_recurrent_units(model: SequenceModel, keep: Sequence[Sequence[int]]) -
     new = SequenceModel(model.cell, model.in_features, [len(k) for k in keep_t], model.task)
     g = model.gates
     with torch.no_grad():
-        for i, (old, fresh) in enumerate(zip(model.rnn, new.rnn, strict=True)):
+        for i, (old, fresh) in enumerate(zip(rnn_layers(model.rnn), rnn_layers(new.rnn), strict=True)):
             h = model.hidden[i]
             rows = torch.cat([k_gate * h + keep_t[i] for k_gate in range(g)])
-            w_ih = old.weight_ih_l0[rows]
+            old_ih, old_hh, old_bih, old_bhh = rnn_weights(old)
+            new_ih, new_hh, new_bih, new_bhh = rnn_weights(fresh)
+            w_ih = old_ih[rows]
             if i > 0:
                 w_ih = w_ih[:, keep_t[i - 1]]
-            fresh.weight_ih_l0.copy_(w_ih)
-            fresh.weight_hh_l0.copy_(old.weight_hh_l0[rows][:, keep_t[i]])
-            fresh.bias_ih_l0.copy_(old.bias_ih_l0[rows])
-            fresh.bias_hh_l0.copy_(old.bias_hh_l0[rows])
+            new_ih.copy_(w_ih)
+            new_hh.copy_(old_hh[rows][:, keep_t[i]])
+            new_bih.copy_(old_bih[rows])
+            new_bhh.copy_(old_bhh[rows])
         new.head.weight.copy_(model.head.weight[:, keep_t[-1]])
         new.head.bias.copy_(model.head.bias)
     new.eval()
@@ -133,13 +159,13 @@ class QuantizedSequenceModel(FinliteModel):
         self.cell, self.in_features, self.hidden, self.task = cell, int(in_features), [int(h) for h in hidden], task
         g = _CELLS[cell][1]
         widths = [self.in_features, *self.hidden]
-        self.ih = nn.ModuleList(Int8Linear(a, g * b) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        self.ih = nn.ModuleList(Int8Linear(a, g * b) for a, b in itertools.pairwise(widths))
         self.hh = nn.ModuleList(Int8Linear(b, g * b) for b in self.hidden)
         self.head = Int8Linear(self.hidden[-1], 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """One output per window."""
-        for ih, hh, h_size in zip(self.ih, self.hh, self.hidden, strict=True):
+        for ih, hh, h_size in zip(int8_layers(self.ih), int8_layers(self.hh), self.hidden, strict=True):
             rows, steps, _ = x.shape
             projected = ih(x.reshape(rows * steps, -1)).reshape(rows, steps, -1)
             h = x.new_zeros(rows, h_size)
@@ -159,7 +185,8 @@ class QuantizedSequenceModel(FinliteModel):
                     h = (1 - z) * n + z * h
                 outputs.append(h)
             x = torch.stack(outputs, dim=1)
-        return self.head(x[:, -1, :]).squeeze(-1)
+        out: torch.Tensor = self.head(x[:, -1, :])
+        return out.squeeze(-1)
 
     def config(self) -> dict[str, Any]:
         """Architecture for :func:`finlite.models.build_model`."""
@@ -170,14 +197,15 @@ class QuantizedSequenceModel(FinliteModel):
 def quantize_sequence(model: SequenceModel) -> QuantizedSequenceModel:
     """Dynamic int8 copy of a recurrent model: every weight matrix int8, biases kept in float."""
     out = QuantizedSequenceModel(model.cell, model.in_features, model.hidden, model.task)
-    for layer, ih, hh in zip(model.rnn, out.ih, out.hh, strict=True):
-        src_ih = nn.Linear(layer.input_size, layer.weight_ih_l0.shape[0])
-        src_hh = nn.Linear(layer.hidden_size, layer.weight_hh_l0.shape[0])
+    for layer, ih, hh in zip(rnn_layers(model.rnn), out.ih, out.hh, strict=True):
+        w_ih, w_hh, b_ih, b_hh = rnn_weights(layer)
+        src_ih = nn.Linear(layer.input_size, w_ih.shape[0])
+        src_hh = nn.Linear(layer.hidden_size, w_hh.shape[0])
         with torch.no_grad():
-            src_ih.weight.copy_(layer.weight_ih_l0)
-            src_ih.bias.copy_(layer.bias_ih_l0)
-            src_hh.weight.copy_(layer.weight_hh_l0)
-            src_hh.bias.copy_(layer.bias_hh_l0)
+            src_ih.weight.copy_(w_ih)
+            src_ih.bias.copy_(b_ih)
+            src_hh.weight.copy_(w_hh)
+            src_hh.bias.copy_(b_hh)
         ih.load_state_dict(Int8Linear.from_float(src_ih).state_dict())
         hh.load_state_dict(Int8Linear.from_float(src_hh).state_dict())
     out.head.load_state_dict(Int8Linear.from_float(copy.deepcopy(model.head)).state_dict())

@@ -135,7 +135,7 @@ class LookupCache:
             # when it is the canonical decimal text of that integer ("94110", not "094110" or "94110.0").
             keys, values = self._integer_keys(field, mapping, dtype)
             ints = dictionary.to_numpy(zero_copy_only=False).astype(np.int64)
-            table = np.full(len(ints) + 1, default, dtype=dtype)
+            table: np.ndarray = np.full(len(ints) + 1, default, dtype=dtype)
             if len(keys):
                 pos = np.minimum(np.searchsorted(keys, ints), len(keys) - 1)
                 found = keys[pos] == ints
@@ -144,9 +144,9 @@ class LookupCache:
             return table
         if ((pa.types.is_string(kind) or pa.types.is_large_string(kind)) and len(dictionary) > 64
                 and dictionary.null_count == 0):
-            table = self._text_lookup(field, dictionary, mapping, default, missing, dtype)
-            if table is not None:
-                return table
+            looked_up = self._text_lookup(field, dictionary, mapping, default, missing, dtype)
+            if looked_up is not None:
+                return looked_up
         get = mapping.get
         return np.array([get(category_key(v), default) for v in dictionary.to_pylist()] + [missing], dtype=dtype)
 
@@ -164,18 +164,18 @@ class LookupCache:
         with self._lock:
             found = self._text_keys.get(field)
         if found is None:
-            keys = [k for k in mapping if isinstance(k, str)]
-            found = (pa.array(keys, pa.string()), np.array([mapping[k] for k in keys], dtype=dtype))
+            texts = [k for k in mapping if isinstance(k, str)]
+            found = (pa.array(texts, pa.string()), np.array([mapping[k] for k in texts], dtype=dtype))
             with self._lock:
                 self._text_keys[field] = found
         keys, values = found
         # category_key(text) is the stripped text, MISSING when nothing is left.
         trimmed = pc.ascii_trim_whitespace(dictionary.cast(pa.string()))
         position = pc.index_in(trimmed, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False)
-        table = np.full(len(dictionary) + 1, default, dtype=dtype)
+        table: np.ndarray = np.full(len(dictionary) + 1, default, dtype=dtype)
         hit = position >= 0
         table[:-1][hit] = values[position[hit]]
-        empty = pc.equal(pc.binary_length(trimmed), 0).to_numpy(zero_copy_only=False)
+        empty = pc.equal(pc.binary_length(trimmed), pa.scalar(0)).to_numpy(zero_copy_only=False)
         table[:-1][empty] = missing
         table[-1] = missing
         return table

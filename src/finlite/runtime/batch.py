@@ -82,7 +82,7 @@ def _batches(path: Path, kind: str, columns: list[str], chunk_rows: int,
     present = [c for c in columns if c in header]
     # Every column as text: the encoder parses numbers itself, so a bad value is reported with its
     # row and column instead of Arrow's type-inference error.
-    reader = pacsv.open_csv(
+    csv_reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
         parse_options=pacsv.ParseOptions(delimiter=delimiter),
@@ -90,7 +90,7 @@ def _batches(path: Path, kind: str, columns: list[str], chunk_rows: int,
                                              column_types={c: pa.string() for c in present},
                                              strings_can_be_null=True),
     )
-    return iter(reader), None, header
+    return iter(csv_reader), None, header
 
 
 class _Writer:
@@ -195,14 +195,15 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         raise DataError(f"Input file {str(src)!r} does not exist; check the path.")
     # Never over an input, even with --force; replace only a regular file; and clean the
     # temporary files that killed runs left in the output folder.
-    _paths.check_not_input(dst, {"input file": src, "artifact": getattr(predictor, "path", None)}, "-o")
-    _paths.check_replaceable_file(dst, overwrite=overwrite, option="-o")
+    _paths.check_not_input(dst, {"input file": src, "artifact": getattr(predictor, "path", None)}, "out")
+    _paths.check_replaceable_file(dst, overwrite=overwrite, option="out")
     # Only this output's leftovers: the folder may be the user's own, with files of any name.
     _paths.clean_file_leftovers(dst.parent, dst.name)
     if chunk_rows < 1:
-        raise DataError(f"--chunk-rows must be a positive number of rows; got {chunk_rows}.")
+        raise DataError(f"The 'chunk_rows' parameter must be a positive number of rows; got {chunk_rows}.",
+                        param="chunk_rows")
     n_workers = _default_workers(predictor) if workers is None else \
-        _limits.check_count(workers, "--workers", high=256, fix="One worker per core is the most that helps.")
+        _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
     in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
     fields = predictor.fields
     ids = list(dict.fromkeys(id_columns))

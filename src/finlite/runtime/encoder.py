@@ -137,6 +137,8 @@ class Encoder:
         The single-record fast path: plain Python per field, writing straight into the buffer
         the ONNX session reads. Float arithmetic is float64, as in the pandas Preprocessor.
         """
+        # Typeshed types a memoryview's items as int; a float32 ('f') view stores floats.
+        cells: Any = row
         unseen: list[str] = []
         for j, (name, median, mean, std, ind, low, high, money) in enumerate(self._numeric_checked):
             try:
@@ -156,11 +158,11 @@ class Encoder:
             else:
                 number = self._number(value, index, name, errors, money)
             if number != number:  # NaN: impute
-                row[j] = (median - mean) / std
+                cells[j] = (median - mean) / std
                 if ind >= 0:
-                    row[ind] = 1.0
+                    cells[ind] = 1.0
             elif low <= number <= high:
-                row[j] = (number - mean) / std
+                cells[j] = (number - mean) / std
             else:
                 # Fail closed: inf, 1e300, or a value whose standardised form overflows float32
                 # would reach the model as infinity and score NaN, i.e. "not flagged". The bounds
@@ -184,7 +186,7 @@ class Encoder:
                 if col is None:
                     col = unseen_col
                     unseen.append(name)
-            row[col] = 1.0
+            cells[col] = 1.0
         for name, lookup, default, col in self.valued:
             try:
                 value = record[name]
@@ -192,17 +194,17 @@ class Encoder:
                 self._fail(errors, FieldError(index, name, "field required (a category, or null when unknown)",
                                               "missing"))
                 continue
-            number = lookup.get(value) if type(value) is str else None
-            if number is None:
+            looked_up = lookup.get(value) if type(value) is str else None
+            if looked_up is None:
                 if isinstance(value, (dict, list, tuple, set)):
                     self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
                                                                 f"{type(value).__name__}", "type"))
                     continue
-                number = lookup.get(category_key(value))
-                if number is None:
-                    number = default
+                looked_up = lookup.get(category_key(value))
+                if looked_up is None:
+                    looked_up = default
                     unseen.append(name)
-            row[col] = number
+            cells[col] = looked_up
         return unseen
 
     @staticmethod
@@ -337,7 +339,9 @@ class Encoder:
             kind = kind.value_type
         if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) \
                 or pa.types.is_decimal(kind):
-            return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+            numbers: np.ndarray = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64,
+                                                                                                    copy=True)
+            return numbers
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             text = pc.utf8_trim_whitespace(column)
             text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
@@ -351,7 +355,9 @@ class Encoder:
                                               name, first_row, source, pa, pc)
                 return np.where(matched, amounts, rest)
             try:
-                return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+                parsed: np.ndarray = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64,
+                                                                                                     copy=True)
+                return parsed
             except pa.ArrowInvalid:
                 values = text.to_pylist()
                 for i, v in enumerate(values):

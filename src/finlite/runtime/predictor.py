@@ -23,8 +23,9 @@ import numpy as np
 from finlite._finite import check_scores, record_score_error
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_preprocessor_spec
-from finlite.errors import ArtifactError, DataError
+from finlite.errors import ArtifactError, ConfigError, DataError
 from finlite.runtime.encoder import Encoder
+from finlite.tasks import Task, task_of_manifest
 
 __all__ = ["Predictor"]
 
@@ -85,6 +86,10 @@ class Predictor:
             hint = "finlite export --int8" if variant == "int8" else "finlite export"
             raise ArtifactError(f"Artifact {str(root)!r} has no exported {variant} model; run '{hint} {root}' "
                                 "first (it checks the ONNX model against the original on the test split).")
+        try:
+            self._task: Task = task_of_manifest(manifest)
+        except ConfigError as exc:
+            raise ArtifactError(f"Artifact {str(root)!r} cannot be used: {exc}") from None
         self.path = root
         self.manifest = manifest
         self.variant = variant
@@ -104,7 +109,9 @@ class Predictor:
         self._columns: tuple[Any, list[Any]] = (None, [])  # the last DataFrame column Index seen, as a list
         self.session = model_session(read_listed(root, manifest, self.file), threads)
         self._run = self.session.run
-        self._outputs = ["probability"]
+        # A classifier's graph outputs P(positive) as "probability"; a regression model's "prediction".
+        self._output = "probability" if self._task.decides else "prediction"
+        self._outputs = [self._output]
         self._local = threading.local()
 
     # -- what the artifact is ------------------------------------------------------------------
@@ -114,9 +121,15 @@ class Predictor:
         return float(self.manifest["cutoff"])
 
     @property
+    def task(self) -> str:
+        """What the model predicts: "binary" (classification) or "regression" (see finlite.tasks)."""
+        return self._task.name
+
+    @property
     def schema(self) -> dict[str, Any]:
         """The training schema (target, classes, numeric and categorical fields)."""
-        return self.manifest["schema"]
+        schema: dict[str, Any] = self.manifest["schema"]
+        return schema
 
     @property
     def fields(self) -> list[str]:
@@ -134,7 +147,9 @@ class Predictor:
             "model_file": self.file,
             "model_sha256": self.model_sha256,
             "manifest_sha256": self.manifest.get("manifest_sha256"),
+            "task": self.task,
             "cutoff": self.cutoff,
+            "operating_point": self.manifest.get("operating_point"),
             "schema": {"target": self.schema["target"], "positive": self.schema["positive"],
                        "negative": self.schema["negative"], "numeric": list(self.schema["numeric"]),
                        "categorical": {c[0]: list(c[3]) for c in self.encoder.categorical},
@@ -151,7 +166,7 @@ class Predictor:
     def _slot(self) -> _Slot:
         slot = getattr(self._local, "slot", None)
         if slot is None:
-            slot = self._local.slot = _Slot(self.session, self.encoder.n_features)
+            slot = self._local.slot = _Slot(self.session, self.encoder.n_features, self._output)
         return slot
 
     def score_vector(self, x: np.ndarray) -> np.ndarray:
@@ -212,8 +227,9 @@ class Predictor:
         raise DataError(f"Records must be a pandas DataFrame, a list of dicts or one dict; got "
                         f"{type(records).__name__}.")
 
-    def predict_proba(self, records: Any) -> np.ndarray:
-        """P(positive) per record, for a DataFrame, a list of dicts or one dict (float64 array).
+    def predict_score(self, records: Any) -> np.ndarray:
+        """One number per record, for a DataFrame, a list of dicts or one dict (float64 array):
+        P(positive class) for a classifier, the prediction for a regression model.
 
         Raises:
             DataError: a value is refused (text in a numeric column, a number that is not finite
@@ -238,9 +254,28 @@ class Predictor:
             check_scores(scores)  # DataFrame or Arrow rows, 1-based
         return scores
 
+    def predict_proba(self, records: Any) -> np.ndarray:
+        """Class probabilities as scikit-learn returns them: shape ``(rows, 2)``, columns
+        P(negative class), P(positive class) (e.g. P(good), P(bad)). :meth:`predict_score` gives
+        the second column alone, without the copy.
+
+        Raises:
+            ConfigError: the artifact holds a regression model (no classes; use :meth:`predict`).
+            DataError, ScoreError: as :meth:`predict_score`.
+        """
+        if not self._task.decides:
+            raise ConfigError(f"{self.path} holds a {self.task} model, which predicts numbers, not classes; use "
+                              "predict(records) for its predictions.")
+        positive = self.predict_score(records)
+        return np.column_stack([1.0 - positive, positive])
+
     def predict(self, records: Any) -> np.ndarray:
-        """Decisions at the artifact's cut-off (1 = positive class, e.g. decline as bad)."""
-        return (self.predict_proba(records) >= self.cutoff).astype(np.int8)
+        """Decisions at the artifact's cut-off for a classifier (1 = positive class, e.g. decline
+        as bad; int8), the predictions for a regression model (float64)."""
+        scores = self.predict_score(records)
+        if not self._task.decides:
+            return scores
+        return (scores >= self.cutoff).astype(np.int8)
 
     # -- DataFrames -------------------------------------------------------------------------------
     def _encode_frame(self, frame: Any, source: str) -> np.ndarray:
@@ -259,7 +294,8 @@ class Predictor:
                 x = self._encode_arrow_frame(frame)
             if x is not None:
                 return x
-        return self._frame_encoder().transform(frame, source)
+        encoded: np.ndarray = self._frame_encoder().transform(frame, source)
+        return encoded
 
     def _encode_small_frame(self, frame: Any) -> np.ndarray | None:
         """One record per row through ``Encoder.fill``, when every value has a type whose reading
@@ -377,17 +413,17 @@ class Predictor:
 class _Slot:
     """One thread's input and output buffers, bound once to the session (ONNX Runtime IOBinding)."""
 
-    def __init__(self, session: Any, n_features: int) -> None:
+    def __init__(self, session: Any, n_features: int, output: str = "probability") -> None:
         import onnxruntime as ort
 
         self.session = session
         self.row = np.zeros((1, n_features), dtype=np.float32)
         self.flat = self.row.reshape(-1)
-        self.view = memoryview(self.flat)  # item writes through a memoryview skip numpy's scalar path
+        self.view = self.flat.data  # item writes through a memoryview skip numpy's scalar path
         self.out = np.zeros((1, 1), dtype=np.float32)
         self.binding = session.io_binding()
         self.binding.bind_ortvalue_input("x", ort.OrtValue.ortvalue_from_numpy(self.row))
-        self.binding.bind_ortvalue_output("probability", ort.OrtValue.ortvalue_from_numpy(self.out))
+        self.binding.bind_ortvalue_output(output, ort.OrtValue.ortvalue_from_numpy(self.out))
 
     def run_record(self, encoder: Encoder, record: Mapping[str, Any]) -> tuple[float, list[str]]:
         self.flat.fill(0.0)

@@ -54,7 +54,7 @@ def require_ray() -> Any:
     """The ``ray`` module, or a ConfigError saying how to install it."""
     try:
         import ray
-        import ray.data  # noqa: F401  (Ray Data ships in the same wheel with the 'data' extra)
+        import ray.data
     except ImportError:
         raise ConfigError(RAY_MISSING) from None
     return ray
@@ -205,7 +205,7 @@ def _datasource(path: Path, kind: str, columns: list[str], dictionary: list[str]
                 tasks.append(ReadTask(read, meta(rows, None)))
             return tasks
 
-    return _Rows()
+    return _Rows()  # type: ignore[no-untyped-call]  # Ray's Datasource.__init__ has no annotations
 
 
 # -- scoring: one Predictor per actor ---------------------------------------------------------------
@@ -337,19 +337,19 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     src, dst = Path(source), Path(out)
     if not src.is_file():
         raise DataError(f"Input file {str(src)!r} does not exist; check the path.")
-    _paths.check_not_input(dst, {"input file": src, "artifact": artifact}, "-o")
-    _paths.check_replaceable_file(dst, overwrite=overwrite, option="-o")
+    _paths.check_not_input(dst, {"input file": src, "artifact": artifact}, "out")
+    _paths.check_replaceable_file(dst, overwrite=overwrite, option="out")
     _paths.clean_file_leftovers(dst.parent, dst.name)
-    _limits.check_count(chunk_rows, "--chunk-rows", low=1)
+    _limits.check_count(chunk_rows, "chunk_rows", low=1)
     if workers is not None:
-        _limits.check_count(workers, "--workers", low=1, high=100_000)
+        _limits.check_count(workers, "workers", low=1, high=100_000)
     in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
 
     # The driver verifies first (a bad artifact or key fails before any cluster work), then pins
     # the actors to the manifest it verified and hands them the same trusted key.
     trusted = trusted_key(verify_key)
     key = load_public_key(trusted[0]) if trusted is not None else None
-    local = Predictor(artifact, variant=variant, threads=1, verify_key=key if key is not None else False,
+    local = Predictor(Path(artifact), variant=variant, threads=1, verify_key=key if key is not None else False,
                       manifest_sha256=manifest_sha256)
     key_pem = None
     if key is not None:
@@ -468,7 +468,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             # Stop the execution now (a generator's close): its actors would otherwise hold their
             # CPUs for as long as anything, such as a caller's traceback, refers to this frame.
             batches.close()
-        ds = scored = batches = None  # noqa: F841  (nothing of the run outlives it)
+        ds = scored = batches = None
         if owned:
             ray.shutdown()
     return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size)

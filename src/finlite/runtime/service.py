@@ -177,6 +177,8 @@ def _check_audit_path(settings: ServeSettings) -> None:
     # Appending to the artifact would break its verification; to the token or key, destroy them.
     from finlite._paths import check_not_input
 
+    if settings.audit_log is None:
+        return
     check_not_input(settings.audit_log, {"artifact": settings.artifact, "--token-file": settings.token_file,
                                          "--verify-key": settings.verify_key}, "--audit-log")
 
@@ -339,7 +341,7 @@ def _record_schema(predictor: Predictor) -> dict[str, Any]:
 
 def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
     text = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
-    result = {"type": "object", "required": ["score", "decision", "unseen"], "properties": {
+    result: dict[str, Any] = {"type": "object", "required": ["score", "decision", "unseen"], "properties": {
         "score": {"type": "number", "minimum": 0, "maximum": 1, "description": "P(positive class)"},
         "decision": {"type": "integer", "enum": [0, 1], "description": "1 when score >= cutoff"},
         "unseen": {"type": "array", "items": {"type": "string"}}}}

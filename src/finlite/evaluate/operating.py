@@ -1,0 +1,176 @@
+"""The operating point of a binary classifier: the cut-off on P(positive) where decisions are made.
+
+A cut-off of 0.5 decides nothing on a book with 5 % bad loans (no score reaches it), so the
+default is set from the data, as a credit or fraud team sets it: the teacher's score at the
+training bad rate (the ``1 − bad_rate`` quantile of its scores on the training split), or at a
+flag rate the user gives (``flag_rate=0.1``: the riskiest 10 % are flagged). An explicit cut-off
+is kept as given. Students inherit their teacher's operating point.
+
+Agreement between two models is also read over a band of operating points
+(:data:`FLAG_RATE_BAND`): at each flag rate, the teacher's quantile cut-off on the rows compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from finlite._util import check_fraction
+from finlite.errors import ConfigError, DataError
+
+__all__ = ["FLAG_RATE_BAND", "OperatingPoint", "agreement_band", "check_decisive", "check_operating_options",
+           "cutoff_at_flag_rate", "operating_point"]
+
+#: Flag rates (shares of rows flagged by the teacher) over which agreement is reported.
+FLAG_RATE_BAND = (0.01, 0.02, 0.05, 0.10, 0.20, 0.30)
+
+#: How an operating point was set (recorded in the manifest).
+METHODS = ("training_bad_rate", "flag_rate", "cutoff", "recorded")
+
+# A cut-off must lie strictly inside (0, 1) (the manifest refuses anything else); float32 scores
+# can saturate at exactly 0 or 1, so a quantile there is moved just inside.
+_EDGE = 1e-7
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Where decisions are made: ``cutoff`` on P(positive), and how it was set.
+
+    Attributes:
+        cutoff: rows scoring at or above it are flagged positive (declined, stopped).
+        method: "training_bad_rate" (the teacher's score at the training split's positive rate),
+            "flag_rate" (at a flag rate the user gave), "cutoff" (given explicitly) or "recorded"
+            (an artifact made before operating points were recorded: its stored cut-off).
+        flag_rate: the share of training rows the cut-off was set to flag (None for "cutoff"
+            and "recorded").
+        flagged_train: the share of the training rows the teacher flags at ``cutoff``.
+    """
+
+    cutoff: float
+    method: str
+    flag_rate: float | None = None
+    flagged_train: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the manifest and the report."""
+        return {"cutoff": self.cutoff, "method": self.method, "flag_rate": self.flag_rate,
+                "flagged_train": self.flagged_train}
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any]) -> OperatingPoint:
+        """The operating point an artifact's manifest records (its bare cut-off for old artifacts)."""
+        cutoff = float(manifest["cutoff"])
+        recorded = manifest.get("operating_point")
+        if not isinstance(recorded, Mapping) or recorded.get("method") not in METHODS:
+            return cls(cutoff=cutoff, method="recorded")
+        rate, flagged = recorded.get("flag_rate"), recorded.get("flagged_train")
+        share = float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
+        if recorded["method"] in ("training_bad_rate", "flag_rate") and share is None:
+            return cls(cutoff=cutoff, method="recorded")  # a rate-based point must say its rate
+        return cls(cutoff=cutoff, method=str(recorded["method"]), flag_rate=share,
+                   flagged_train=float(flagged) if isinstance(flagged, (int, float)) else None)
+
+    def describe(self) -> str:
+        """E.g. "cut-off 0.183 (the teacher flags the training bad rate, 30.0 % of training rows)"."""
+        if self.method == "training_bad_rate":
+            how = f"the teacher's score at the training bad rate, {self.flag_rate:.1%}"
+        elif self.method == "flag_rate":
+            how = f"the teacher's score at the flag rate {self.flag_rate:.1%} given"
+        elif self.method == "cutoff":
+            how = "given explicitly"
+        else:
+            how = "recorded by an older finlite"
+        return f"cut-off {self.cutoff:.6g} on P(positive) ({how})"
+
+
+def cutoff_at_flag_rate(scores: np.ndarray, flag_rate: float) -> float:
+    """The cut-off at which ``flag_rate`` of ``scores`` are flagged (score ≥ cut-off): their
+    ``1 − flag_rate`` quantile, moved just inside (0, 1)."""
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if s.size == 0:
+        raise DataError("An operating point needs at least one score; got none.")
+    return float(np.clip(np.quantile(s, 1.0 - flag_rate), _EDGE, 1.0 - _EDGE))
+
+
+def check_operating_options(owner: str, cutoff: float | None, flag_rate: float | None) -> None:
+    """Check the operating-point parameters of ``owner`` before any work: each in (0, 1), not both.
+
+    Raises:
+        ConfigError: naming the parameter (``cutoff`` or ``flag_rate``) and its value.
+    """
+    if cutoff is not None:
+        check_fraction(owner, "cutoff", cutoff, low_open=True, high_open=True)
+    if flag_rate is not None:
+        check_fraction(owner, "flag_rate", flag_rate, low_open=True, high_open=True)
+    if cutoff is not None and flag_rate is not None:
+        raise ConfigError(f"{owner} takes cutoff= or flag_rate=, not both: flag_rate sets the cut-off from the "
+                          "teacher's scores. Drop one of them.", param="flag_rate")
+
+
+def operating_point(train_scores: np.ndarray, y_train: np.ndarray, *, cutoff: float | None = None,
+                    flag_rate: float | None = None, owner: str = "train") -> OperatingPoint:
+    """Set a teacher's operating point from its scores on the training split.
+
+    With neither ``cutoff`` nor ``flag_rate``, the cut-off flags the training split's positive
+    (bad) rate; ``flag_rate`` flags that share instead; ``cutoff`` is used as given.
+
+    Raises:
+        ConfigError: both are given, or one is outside (0, 1) (naming the parameter of ``owner``).
+    """
+    check_operating_options(owner, cutoff, flag_rate)
+    scores = np.asarray(train_scores, dtype=np.float64).ravel()
+    if cutoff is not None:
+        cut = check_fraction(owner, "cutoff", cutoff, low_open=True, high_open=True)
+        return OperatingPoint(cutoff=cut, method="cutoff", flagged_train=_flagged(scores, cut))
+    if flag_rate is not None:
+        rate = check_fraction(owner, "flag_rate", flag_rate, low_open=True, high_open=True)
+        method = "flag_rate"
+    else:
+        rate, method = float(np.mean(np.asarray(y_train, dtype=np.float64))), "training_bad_rate"
+        if not 0 < rate < 1:
+            raise DataError(f"The training split holds {'no' if rate == 0 else 'only'} positive rows, so no cut-off "
+                            "can be set at its bad rate; pass flag_rate=0.1 (or another share of rows to flag).",
+                            param="flag_rate")
+    cut = cutoff_at_flag_rate(scores, rate)
+    return OperatingPoint(cutoff=cut, method=method, flag_rate=rate, flagged_train=_flagged(scores, cut))
+
+
+def _flagged(scores: np.ndarray, cutoff: float) -> float | None:
+    return float(np.mean(scores >= cutoff)) if scores.size else None
+
+
+def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
+                   rates: Sequence[float] = FLAG_RATE_BAND) -> list[dict[str, float]]:
+    """Agreement of decisions at each flag rate of ``rates``: the cut-off is the teacher's
+    quantile on these rows (the teacher flags that share), and both models decide at it."""
+    a = np.asarray(p_teacher, dtype=np.float64).ravel()
+    b = np.asarray(p_student, dtype=np.float64).ravel()
+    if a.shape != b.shape or a.size == 0:
+        raise DataError(f"Agreement needs two equally long, non-empty score arrays; got {a.size} and {b.size}.")
+    out = []
+    for rate in rates:
+        cut = float(np.quantile(a, 1.0 - rate))
+        out.append({"flag_rate": float(rate), "cutoff": cut, "agreement": float(np.mean((a >= cut) == (b >= cut)))})
+    return out
+
+
+def check_decisive(flagged: float, rows: int, cutoff: float, what: str) -> None:
+    """Refuse to judge decisions at an operating point where the teacher flags no row or every row.
+
+    There every decision of any student "agrees" (or none does): a gate there checks nothing.
+
+    Raises:
+        ConfigError: the teacher flags ``flagged`` = 0 or 1 of the ``rows`` (naming the cut-off,
+            the flag rate and ``what`` was to be judged), with ``param="flag_rate"``.
+    """
+    if 0.0 < flagged < 1.0:
+        return
+    share = "no row" if flagged <= 0.0 else "every row"
+    raise ConfigError(
+        f"{what} is judged at the cut-off {cutoff:.6g} on P(positive), where the teacher flags {share} of the "
+        f"{rows} rows (flag rate {flagged:.1%}): every decision is the same, so the check would decide nothing. "
+        "Set an operating point where decisions are made: pass flag_rate=0.1 to flag the riskiest 10 % (or "
+        "another share), or a cut-off inside the teacher's range of scores.", param="flag_rate")

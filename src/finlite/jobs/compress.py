@@ -1,0 +1,432 @@
+"""The compress job: run a recipe on a teacher artifact, evaluate the kept model on the test
+split against the teacher, and save it with its report.
+
+There is one job. The classic options of :func:`compress` (a student width, a distillation, a
+pruning, a ready plan) build a recipe -- distillation, then pruning, no gates -- and a recipe
+given as ``recipe=`` is run as it is; both go through :func:`finlite.recipe.runner.run_recipe`.
+Everything a run starts from (the loaded teacher, the checked output folder, the seed, the data
+split as the teacher's, the training settings with that seed, the teacher's outputs) is made
+once by :func:`_setup`, which the search job (:mod:`finlite.jobs.search`) uses too, so a
+search candidate and the artifact saved for it are trained alike.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from finlite import _paths
+from finlite._util import dump_json
+from finlite.artifact import Artifact, DataLike, load, prepare_like, save_artifact
+from finlite.data.prepared import PreparedData
+from finlite.errors import ConfigError
+from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
+from finlite.evaluate.report import compare_models, render_markdown
+from finlite.methods.distill import Distillation
+from finlite.methods.plan import PruningPlan
+from finlite.methods.prune import MagnitudePruning, TaylorPruning, plan_pruning
+from finlite.methods.registry import method_from_dict
+from finlite.methods.targets import DistillData, distill_data, teacher_logits
+from finlite.models.base import FinliteModel
+from finlite.recipe.gates import GateResult, evaluate_candidate
+from finlite.recipe.runner import RecipeResult, StepRecord, run_recipe
+from finlite.recipe.spec import Recipe, Step
+from finlite.tasks import get_task
+from finlite.training.loop import TrainConfig, auto_batch_size
+from finlite.training.sizing import default_sparsity, default_student, default_training
+
+__all__ = ["WARN_AUC_DROP", "CompressOutcome", "RecipeOutcome", "classic_recipe", "compress", "compress_with_recipe",
+           "fidelity_warning", "recipe_summary"]
+
+# A student this far below its teacher's test AUC is not a replacement: say so loudly.
+WARN_AUC_DROP = 0.06
+
+# The name of the recipe the classic options build (recorded in the artifact's recipe.yaml).
+CLASSIC_NAME = "compress: distillation, then pruning"
+
+StepCallback = Callable[[int, int, str], Any]
+
+# The pruning a classic run can take: the methods that make a plan first (so a dry run can show it).
+Pruning = MagnitudePruning | TaylorPruning
+
+
+def fidelity_warning(report: dict[str, Any], gates: bool) -> str | None:
+    """The loud warning for a run without gates whose student lost :data:`WARN_AUC_DROP` AUC or more."""
+    if gates or "auc" not in report["teacher"]:  # with gates, or a task without AUC (regression)
+        return None
+    drop = float(report["teacher"]["auc"]) - float(report["student"]["auc"])
+    if not drop >= WARN_AUC_DROP:
+        return None
+    return (f"WARNING: the student's test AUC {report['student']['auc']:.4f} is {drop:.4f} below its teacher's "
+            f"{report['teacher']['auc']:.4f} (more than {WARN_AUC_DROP}); it does not make the teacher's decisions "
+            "and no gate stopped it. Do not deploy it: use a wider student (--student-width, e.g. 128,64), more "
+            "epochs, or a preset with gates (--preset balanced).")
+
+
+def _warn(report: dict[str, Any], gates: bool) -> None:
+    """Record the fidelity warning in the report and print it on stderr."""
+    message = fidelity_warning(report, gates)
+    if message is not None:
+        report.setdefault("warnings", []).append(message)
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
+
+# -- the set-up every compress and search run shares ----------------------------------------------
+@dataclass(frozen=True)
+class _Setup:
+    """What a compress or search run starts from, made once by :func:`_setup`."""
+
+    art: Artifact
+    prepared: PreparedData
+    seed: int
+    train: TrainConfig
+    fine_tune: TrainConfig
+    base: DistillData
+    provenance: dict[str, Any]
+    #: Where the student decides: the teacher's operating point, or one set at ``flag_rate``.
+    operating_point: OperatingPoint
+
+    @property
+    def cutoff(self) -> float:
+        """The cut-off of :attr:`operating_point`."""
+        return self.operating_point.cutoff
+
+    @property
+    def rows(self) -> int:
+        """Training rows: the size the default student, sparsity and training settings follow."""
+        return len(self.prepared.x_train)
+
+
+def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, config: TrainConfig | None,
+           fine_tune: TrainConfig | None, out: str | Path | None, overwrite: bool, progress: bool,
+           train_overrides: dict[str, Any] | None, flag_rate: float | None = None) -> _Setup:
+    """Load the teacher, check ``out`` before any work, and prepare what every step reads.
+
+    The seed defaults to the teacher's. The training settings default by the training rows
+    (:func:`~finlite.training.sizing.default_training`, ``train_overrides`` applied, ``progress``
+    setting their progress output); given or not, both carry the run's seed, because the
+    training loop seeds its batch order from its config: a config left at another seed would
+    train a different model than the one a run with this seed reports. The teacher's outputs
+    are computed once (out-of-fold ones for the training rows of a boosted teacher).
+    The student inherits the teacher's operating point; ``flag_rate`` sets a new one where the
+    teacher flags that share of the training rows (students inherit cut-offs set on the teacher).
+    """
+    check_operating_options("compress", None, flag_rate)
+    art = teacher if isinstance(teacher, Artifact) else load(teacher)
+    if out is not None:  # before any work: --out is no input, and may be replaced
+        _paths.check_output_dir(out, overwrite=overwrite, inputs={"teacher artifact": art.path, "data file": data})
+    seed = int(art.manifest["seed"]) if seed is None else seed
+    if flag_rate is not None and not get_task(art.task).decides:
+        raise ConfigError(f"flag_rate applies to classifiers; {art.path} holds a {art.task} model, which makes "
+                          "no decisions. Drop flag_rate.", param="flag_rate")
+    prepared = prepare_like(art, data)
+    sized, sized_tune = default_training(len(prepared.x_train), progress=progress, overrides=train_overrides)
+    base = distill_data(prepared, lambda x: teacher_logits(art.model, x),
+                        train_logits=getattr(art.model, "oof_logits", None))
+    provenance = {"path": str(art.path), "manifest_sha256": art.manifest["manifest_sha256"],
+                  "model": art.manifest["model"]}
+    point = art.operating_point
+    if flag_rate is not None:
+        point = operating_point(get_task(prepared.task).scores(art.model, prepared.x_train), prepared.y_train,
+                                flag_rate=flag_rate, owner="compress")
+    return _Setup(art=art, prepared=prepared, seed=seed, train=replace(config or sized, seed=seed),
+                  fine_tune=replace(fine_tune or sized_tune, seed=seed), base=base, provenance=provenance,
+                  operating_point=point)
+
+
+def classic_recipe(rows: int, *, student_hidden: Sequence[int] | None = None,
+                   distillation: Distillation | None = None, pruning: Pruning | None = None,
+                   plan: PruningPlan | None = None, size_aware_sparsity: bool = False) -> Recipe:
+    """The recipe :func:`compress`'s classic options stand for: distillation, then pruning, no gates.
+
+    The student's widths are ``student_hidden`` (default :func:`default_student` for ``rows``
+    training rows; they replace the distillation's own ``hidden``). Pruning is a step when
+    ``pruning`` removes something or a ready ``plan`` is given; with ``size_aware_sparsity``
+    its sparsity follows the rows (:func:`default_sparsity`). With a ready plan the step is the
+    method the plan records (the step then applies the plan instead of making one).
+    """
+    widths = tuple(student_hidden) if student_hidden is not None else default_student(rows)
+    steps = [Step(replace(distillation or Distillation(), hidden=widths, large_hidden=None))]
+    if size_aware_sparsity and pruning is not None and pruning.sparsity > 0:
+        pruning = replace(pruning, sparsity=default_sparsity(rows))
+    if plan is not None:
+        steps.append(Step(_plan_method(plan, pruning)))
+    elif pruning is not None and pruning.sparsity > 0:
+        steps.append(Step(pruning))
+    # A ready plan is applied as it is; the recipe file alone would make a new one.
+    note = "The pruning step applied a ready plan (plan.json), not one it made." if plan is not None else ""
+    return Recipe(steps=steps, gates=[], name=CLASSIC_NAME, description=note)
+
+
+def _plan_method(plan: PruningPlan, pruning: Pruning | None) -> Any:
+    """The pruning config a ready plan records (a hand-edited plan may name none that reads back:
+    then ``pruning``, or magnitude pruning, stands for it; the plan itself is what is applied)."""
+    try:
+        return method_from_dict(dict(plan.method), "the pruning plan's 'method'")
+    except ConfigError:
+        return pruning if pruning is not None else MagnitudePruning()
+
+
+# -- the outcome ----------------------------------------------------------------------------------
+@dataclass
+class CompressOutcome:
+    """A compress run: the kept model (None when no step passed its gates, nothing is then
+    written), its pruning plan (if pruned), the test-split report, the runner's record of every
+    step, the gates checked again on the test split, and the artifact path (None without ``out``).
+
+    A dry run (``plan_only``) holds the distilled, unpruned student and the plan, and no report.
+    """
+
+    model: FinliteModel | None
+    plan: PruningPlan | None
+    report: dict[str, Any]
+    path: Path | None
+    result: RecipeResult
+    recipe: Recipe
+    final_gates: list[GateResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when some step was kept and the kept model passes every gate on the test split."""
+        return self.model is not None and all(g.passed for g in self.final_gates)
+
+
+# The recipe run's outcome is the compress outcome: one job, one result type.
+RecipeOutcome = CompressOutcome
+
+
+# -- the job --------------------------------------------------------------------------------------
+def compress(
+    teacher: str | Path | Artifact,
+    data: DataLike,
+    *,
+    recipe: Recipe | None = None,
+    student_hidden: Sequence[int] | None = None,
+    distillation: Distillation | None = None,
+    pruning: Pruning | None = None,
+    plan: PruningPlan | None = None,
+    seed: int | None = None,
+    config: TrainConfig | None = None,
+    fine_tune: TrainConfig | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    timing: bool = True,
+    plan_only: bool = False,
+    progress: bool = True,
+    train_overrides: dict[str, Any] | None = None,
+    size_aware_sparsity: bool = False,
+    on_step: StepCallback | None = None,
+    extra_files: dict[str, str] | None = None,
+    flag_rate: float | None = None,
+) -> CompressOutcome:
+    """Compress a teacher artifact: run a recipe on it, compare the result with it on the test split, save it.
+
+    The steps are ``recipe`` when given; otherwise the classic options build one
+    (:func:`classic_recipe`): (1) a student MLP (widths ``student_hidden``) learns the
+    teacher's scores by ``distillation``; (2) ``pruning`` (or a ready ``plan``, applied as it
+    is) removes weights or neurons and the pruned student is fine-tuned by distillation with
+    pruned weights held at zero. Steps are judged by the recipe's gates on the validation split
+    (:mod:`finlite.recipe.runner`; the classic recipe has none); the kept model is then compared
+    with the teacher on the test split, the gates are checked again there, and the artifact
+    written at ``out`` records the recipe (``recipe.yaml``), every step (kept or rolled back,
+    with its gate results), the final gates and the report. Nothing is written when no step
+    was kept. With ``plan_only`` the run stops after planning (a dry run): the outcome holds
+    the distilled, unpruned student and the plan, and nothing is written.
+
+    ``config`` and ``fine_tune`` (the training of a student from scratch and after a change)
+    default by the training rows (:func:`default_training`, ``train_overrides`` such as
+    ``{"batch_size": 2048}`` applied, ``progress`` setting their progress output); a recipe
+    step's ``train:`` overrides them. The seed defaults to the teacher's. With
+    ``size_aware_sparsity`` (the CLI without --sparsity) the ``pruning``'s sparsity follows the
+    training rows (:func:`default_sparsity`). ``on_step(index, total, message)`` is called as
+    the steps advance; ``extra_files`` are written into the artifact too. A run without gates
+    whose student is 0.06 AUC or more below its teacher is reported with a loud warning
+    (stderr and ``report["warnings"]``).
+
+    Decisions (agreement, the decision gates, the report) are made at the teacher's operating
+    point, which the student inherits; ``flag_rate=0.1`` sets a new one where the teacher flags
+    10 % of the training rows. A gate on a decision where the teacher flags no row or every row
+    is an error, not a pass.
+
+    Raises:
+        ConfigError: ``recipe`` together with a classic option (``plan_only`` included); a bad
+            option or recipe step (its message names it).
+    """
+    classic = {"student_hidden": student_hidden, "distillation": distillation, "pruning": pruning, "plan": plan,
+               "plan_only": plan_only or None, "size_aware_sparsity": size_aware_sparsity or None}
+    given = [name for name, value in classic.items() if value is not None]
+    if recipe is not None and given:
+        raise ConfigError(f"compress got recipe= and {given[0]}=: a recipe runs its own steps, and {given[0]} "
+                          "belongs to the classic distil-and-prune run. Pass recipe= alone, or drop it.",
+                          param=given[0])
+    setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,
+                   progress=progress, train_overrides=train_overrides, flag_rate=flag_rate)
+    if recipe is None:
+        recipe = classic_recipe(setup.rows, student_hidden=student_hidden, distillation=distillation,
+                                pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
+    if plan_only:
+        return _dry_run(setup, recipe, plan=plan, on_step=on_step)
+    return _run(setup, recipe, plan=plan, out=out, overwrite=overwrite, timing=timing, on_step=on_step,
+                extra_files=extra_files)
+
+
+def compress_with_recipe(
+    teacher: str | Path | Artifact,
+    data: DataLike,
+    recipe: Recipe,
+    *,
+    seed: int | None = None,
+    config: TrainConfig | None = None,
+    fine_tune: TrainConfig | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    timing: bool = True,
+    progress: bool = True,
+    on_step: StepCallback | None = None,
+    extra_files: dict[str, str] | None = None,
+    train_overrides: dict[str, Any] | None = None,
+    flag_rate: float | None = None,
+) -> CompressOutcome:
+    """Run ``recipe`` on a teacher artifact: :func:`compress` with ``recipe=recipe`` (same arguments)."""
+    return compress(teacher, data, recipe=recipe, seed=seed, config=config, fine_tune=fine_tune, out=out,
+                    overwrite=overwrite, timing=timing, progress=progress, on_step=on_step, extra_files=extra_files,
+                    train_overrides=train_overrides, flag_rate=flag_rate)
+
+
+def _run_steps(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None, timing: bool,
+               on_step: StepCallback | None) -> RecipeResult:
+    """The recipe through the runner, on the set-up's data, teacher outputs, settings and seed."""
+    art = setup.art
+    return run_recipe(recipe, setup.prepared, art.model, cutoff=setup.cutoff, seed=setup.seed, train=setup.train,
+                      fine_tune=setup.fine_tune, teacher_bytes=art.weights_bytes, base=setup.base, timing=timing,
+                      progress=on_step, plan=plan)
+
+
+def _dry_run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None,
+             on_step: StepCallback | None) -> CompressOutcome:
+    """Distil through the runner, then make (or take) the pruning plan; write nothing."""
+    distil = Recipe(steps=recipe.steps[:1], gates=[], name=recipe.name)
+    result = _run_steps(setup, distil, plan=None, timing=False, on_step=on_step)
+    model = result.model
+    if model is not None and plan is None and len(recipe.steps) > 1:
+        # Planning is what the pruning step would do first; it changes nothing (a dry run).
+        plan = plan_pruning(model, recipe.steps[1].method, data=setup.base, distillation=recipe.steps[0].method)
+    return CompressOutcome(model=model, plan=plan if len(recipe.steps) > 1 else None, report={}, path=None,
+                           result=result, recipe=recipe)
+
+
+def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out: str | Path | None,
+         overwrite: bool, timing: bool, on_step: StepCallback | None = None,
+         extra_files: dict[str, str] | None = None) -> CompressOutcome:
+    """Run ``recipe`` from ``setup``, evaluate the kept model on the test split, and save it at ``out``."""
+    art, prepared = setup.art, setup.prepared
+    result = _run_steps(setup, recipe, plan=plan, timing=False, on_step=on_step)
+    if result.model is None:
+        return CompressOutcome(model=None, plan=None, report={"teacher_artifact": setup.provenance}, path=None,
+                               result=result, recipe=recipe)
+    model = result.model
+    report = compare_models(art.model, model, prepared.x_test, prepared.y_test, setup.cutoff, timing=timing,
+                            task=prepared.task, operating_point=setup.operating_point)
+    report["teacher_artifact"] = setup.provenance
+    final_gates: list[GateResult] = []
+    if recipe.gates:
+        p_teacher = get_task(prepared.task).scores(art.model, prepared.x_test)
+        final = evaluate_candidate(model, prepared.x_test, prepared.y_test, p_teacher, setup.cutoff,
+                                   timing=timing and recipe.needs_latency, teacher_bytes=art.weights_bytes,
+                                   task=prepared.task)
+        if timing and "latency_p50_us" in report["student"] and "latency_p50_us" not in final:
+            # Latency gates keep the deployed (ONNX) timing evaluate_candidate measured; the report's
+            # torch timing fills in only when no gate asked for one.
+            final.update({k: report["student"][k] for k in ("latency_p50_us", "latency_p99_us")})
+        final_gates = [r for gate in recipe.gates for r in gate.check(final, report["teacher"])]
+    steps = [r.to_dict() for r in result.records]
+    if not timing:  # a step's wall-clock seconds are a measurement: without timing two runs write the same report
+        for step in steps:
+            step.pop("seconds", None)
+    report["recipe"] = {"name": recipe.name, "steps": steps,
+                        "final_gates": [g.to_dict() for g in final_gates],
+                        "passed": all(g.passed for g in final_gates)}
+    _warn(report, gates=bool(recipe.gates))
+    path = None
+    if out is not None:
+        metrics = {"test": report["student"], "fidelity": report["fidelity"], "ratios": report["ratios"],
+                   "teacher_test": report["teacher"], "gates": report["recipe"]["final_gates"],
+                   "gates_passed": report["recipe"]["passed"]}
+        sections = _report_sections(prepared, result.plan, recipe, result, warnings=report.get("warnings"))
+        files = {"report.md": render_markdown(report, sections=sections), "report.json": dump_json(report),
+                 "recipe.yaml": recipe.to_yaml(), **result.extra_files, **(extra_files or {})}
+        path = save_artifact(out, model=model, preprocessor=art.preprocessor, role="student", seed=setup.seed,
+                             cutoff=setup.cutoff, data=prepared.summary(), steps=_manifest_steps(setup, recipe, result),
+                             metrics=metrics, plan=result.plan, overwrite=overwrite, extra_files=files,
+                             task=prepared.task, operating_point=setup.operating_point)
+    return CompressOutcome(model=model, plan=result.plan, report=report, path=path, result=result, recipe=recipe,
+                           final_gates=final_gates)
+
+
+def _manifest_steps(setup: _Setup, recipe: Recipe, result: RecipeResult) -> list[dict[str, Any]]:
+    """The manifest's record of every step: its method, status, gate results and details, the
+    teacher it started from (on the first step), and the training settings of each step that
+    trained (``train`` for a student trained from scratch, with the batch size it used;
+    ``fine_tune`` after a change)."""
+    steps = []
+    for record in result.records:
+        entry = {**record.method, "status": record.status, "gates": [g.to_dict() for g in record.gates],
+                 "info": record.info}
+        if record.index == 0:
+            entry["teacher"] = setup.provenance
+        entry.update(_training_of(recipe.steps[record.index], record, setup))
+        steps.append(entry)
+    return steps
+
+
+def _training_of(step: Step, record: StepRecord, setup: _Setup) -> dict[str, Any]:
+    """The settings a step trained with, for the manifest (nothing for a step that did not train)."""
+    info = record.info
+    if "best_epoch" not in info:
+        return {}
+    if "student" in info:  # a student trained from scratch: a distillation
+        used = step.train_config(setup.train)
+        rows = setup.rows + int(info.get("synthetic_rows") or 0)
+        return {"student": info["student"], "train": used.to_dict(),
+                "batch_size": used.batch_size or auto_batch_size(rows), "best_epoch": info["best_epoch"]}
+    return {"fine_tune": step.train_config(setup.fine_tune).to_dict(), "best_epoch": info["best_epoch"]}
+
+
+def recipe_summary(result: RecipeResult) -> str:
+    """One line per step: kept or rolled back, and the gate that decided."""
+    lines = []
+    for r in result.records:
+        name = r.method["method"]
+        if r.status == "kept":
+            lines.append(f"step {r.index + 1} {name}: kept")
+        elif r.status == "skipped":
+            lines.append(f"step {r.index + 1} {name}: skipped ({r.info['reason']})")
+        else:
+            failed = "; ".join(g.message for g in r.failed_gates)
+            lines.append(f"step {r.index + 1} {name}: rolled back ({failed})")
+    return "\n".join(lines)
+
+
+def _report_sections(prepared: PreparedData, plan: PruningPlan | None, recipe: Recipe, result: RecipeResult,
+                     warnings: list[str] | None = None) -> dict[str, str]:
+    """The data provenance, the steps and the recipe, and the pruning plan (and any fidelity
+    warning, first), for a reviewer reading report.md."""
+    summary = prepared.summary()
+    schema = prepared.schema
+    data = [f"source: {summary['source']} (content sha256 {summary['content_sha256']})",
+            f"split: {summary['split']['method']}, rows {summary['split']['rows']}",
+            f"target: {schema.target!r}, positive class {schema.positive!r}",
+            f"features: {len(schema.numeric)} numeric, {len(schema.categorical)} categorical; "
+            f"dropped: {', '.join(schema.drop) or 'none'}",
+            *(f"note: {note}" for note in schema.notes)]
+    sections = {"WARNING": "\n".join(warnings)} if warnings else {}
+    sections["Data"] = "\n".join(data)
+    sections["Recipe (steps judged on the validation split)"] = recipe_summary(result)
+    sections["Recipe file"] = recipe.to_yaml()
+    if plan is not None:
+        sections["Pruning plan"] = plan.summary()
+    return sections

@@ -1,0 +1,144 @@
+"""The export job: write an artifact's ONNX files (float32, and int8 where asked) after a parity
+check against the model in memory, and record them in the manifest."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+
+from finlite._manifest import SIGNATURE, amend_artifact
+from finlite._util import package_versions, sha256_bytes, utc_timestamp
+from finlite.artifact import Artifact, load, prepare_like, recorded_table
+from finlite.errors import ArtifactError, ExportError
+from finlite.evaluate.metrics import auc as roc_auc
+from finlite.export.graph import OPSET, _is_regression, to_onnx
+from finlite.export.parity import FLOAT_TOLERANCE, INT8_TOLERANCE, Parity, check_parity, onnx_session, run_onnx
+from finlite.models.base import FinliteModel
+from finlite.models.gbdt import BoostedEnsemble
+from finlite.models.linear import LogisticRegression
+from finlite.models.mlp import TabularMLP
+from finlite.models.quantized import QuantizedMLP
+from finlite.models.scorecard import IntegerLogistic, ScorecardModel
+from finlite.models.sequence import QuantizedSequenceModel, SequenceModel
+from finlite.signing import load_private_key
+
+FP32_FILE, INT8_FILE = "model.onnx", "model_int8.onnx"
+
+
+def _reference(model: FinliteModel, x: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        out = model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
+    return out.numpy() if _is_regression(model) else torch.sigmoid(out).numpy()
+
+
+def export(model: FinliteModel, x: np.ndarray, *, cutoff: float | None = 0.5, tolerance: float | None = None,
+           max_flips: int = 0) -> tuple[bytes, Parity]:
+    """The ONNX bytes of ``model`` and its parity with the model on the rows ``x``.
+
+    ``tolerance`` defaults to 1e-5 for float models and 1e-3 for int8 ones; ``cutoff`` is
+    ignored for regression forecasters (no decisions).
+
+    Raises:
+        ExportError: no ONNX form, or parity broken; the error lists every problem found.
+    """
+    int8 = isinstance(model, (QuantizedMLP, QuantizedSequenceModel))
+    tol = tolerance if tolerance is not None else (INT8_TOLERANCE if int8 else FLOAT_TOLERANCE)
+    width = int(x.shape[1]) if isinstance(model, BoostedEnsemble) and x.ndim == 2 else None
+    data = to_onnx(model, in_features=width).SerializeToString()
+    output = "prediction" if _is_regression(model) else "probability"
+    got = run_onnx(onnx_session(data), x, output)
+    parity = check_parity(_reference(model, x), got, cutoff=None if _is_regression(model) else cutoff,
+                          tolerance=tol, max_flips=max_flips, what=output)
+    if not parity.passed:
+        raise ExportError(f"The ONNX export of the {model.kind!r} model does not match the model in memory on "
+                          f"{parity.rows} rows: " + "; ".join(parity.problems) + ". Nothing was written.",
+                          problems=parity.problems, parity=parity.to_dict())
+    return data, parity
+
+
+def int8_counterpart(model: FinliteModel) -> FinliteModel | None:
+    """The dynamic int8 form of a float model (None when the model is integer already)."""
+    from finlite.methods.linear import IntegerWeights, integer_logistic
+    from finlite.methods.quantize import convert_to_int8
+    from finlite.models.sequence import quantize_sequence
+
+    if isinstance(model, TabularMLP):
+        return convert_to_int8(model, None)
+    if isinstance(model, LogisticRegression):
+        return integer_logistic(model, IntegerWeights(bits=8))
+    if isinstance(model, SequenceModel):
+        return quantize_sequence(model)
+    if isinstance(model, (QuantizedMLP, QuantizedSequenceModel, IntegerLogistic, ScorecardModel)):
+        return None
+    if isinstance(model, BoostedEnsemble):
+        raise ExportError("A boosted-tree teacher has no int8 ONNX form: its trees compare the inputs with "
+                          "thresholds, which int8 would move. Export it without int8=True; int8 is for the distilled "
+                          "student.", param="int8")
+    raise ExportError(f"A {model.kind!r} model has no int8 ONNX form in finlite.")
+
+
+def _record(data: bytes, parity: Parity, file: str) -> dict[str, Any]:
+    return {"file": file, "sha256": sha256_bytes(data), "bytes": len(data), "opset": OPSET,
+            "created_utc": utc_timestamp(),
+            "versions": package_versions(("onnx", "onnxruntime")),
+            "parity": parity.to_dict()}
+
+
+def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tolerance: float | None = None,
+                    max_flips: int = 0, key: Any = None, verify_key: Any = None) -> dict[str, Any]:
+    """Export an artifact's model to ONNX inside the artifact, after a parity check on its test split.
+
+    Writes ``model.onnx`` (the model as it is: float, or integer for an int8/scorecard model)
+    and, with ``int8=True`` for a float model, ``model_int8.onnx``: its dynamic int8 form. The
+    int8 file must match finlite's own int8 model (parity); its decisions flipped against the
+    float model are measured and recorded, not failed on. ``data`` is the artifact's training
+    table (default: the recorded source when it is a bundled dataset or an existing file).
+
+    A signed artifact (``finlite sign``) is re-signed with ``key`` (private key PEM path), since
+    the export changes its manifest; without ``key`` it is refused before anything is computed.
+    ``verify_key`` is the public key the artifact is verified with when loaded.
+
+    Returns the manifest's new ``export`` section.
+
+    Raises:
+        ExportError: no ONNX form, or parity broken (every problem listed; nothing written).
+        DataError: the data is not the artifact's training table or cannot be found.
+        ArtifactError: the artifact is signed and no ``key`` was given (nothing written).
+    """
+
+    private = load_private_key(key) if key is not None else None  # a bad key fails before any work
+    art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
+    if private is None and os.path.lexists(art.path / SIGNATURE):
+        raise ArtifactError(f"Artifact {str(art.path)!r} is signed ({SIGNATURE}); exporting changes its manifest, "
+                            "which would void the signature. Pass the signing key (key='PRIVATE.pem') to re-sign it; "
+                            "nothing was written.", param="key")
+    prepared = prepare_like(art, data if data is not None else recorded_table(art))
+    x, y = prepared.x_test, prepared.y_test
+    files: dict[str, bytes] = {}
+    record: dict[str, Any] = {"split": "test", "rows": len(x), "cutoff": art.cutoff}
+    fp32, parity = export(art.model, x, cutoff=art.cutoff, tolerance=tolerance, max_flips=max_flips)
+    files[FP32_FILE] = fp32
+    record["onnx"] = _record(fp32, parity, FP32_FILE)
+    if int8:
+        quantized = int8_counterpart(art.model)
+        if quantized is None:
+            record["onnx_int8"] = {"same_as": FP32_FILE, "reason": f"the {art.model.kind!r} model is integer already"}
+        else:
+            data8, parity8 = export(quantized, x, cutoff=art.cutoff)
+            files[INT8_FILE] = data8
+            p_float = _reference(art.model, x)
+            p_int8 = run_onnx(onnx_session(data8), x)
+            effect = check_parity(p_float, p_int8, cutoff=art.cutoff, tolerance=float("inf"),
+                                  max_flips=len(x))
+            record["onnx_int8"] = {**_record(data8, parity8, INT8_FILE), "kind": quantized.kind,
+                                   "against_float": {"max_abs_diff": effect.max_abs_diff, "flips": effect.flips,
+                                                     "auc_float": roc_auc(y, p_float),
+                                                     "auc_int8": roc_auc(y, p_int8.astype(np.float64))}}
+    # Pinned to the manifest loaded above: a folder changed during the parity check is refused,
+    # so the key never signs what was not verified (and the ONNX files match the weights beside them).
+    amend_artifact(art.path, files, {"export": record}, sign_with=private, verify_key=verify_key,
+                   manifest_sha256=art.manifest["manifest_sha256"])
+    return record

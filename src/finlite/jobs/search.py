@@ -1,0 +1,239 @@
+"""The search job: try many students within a time budget, keep the Pareto front of those that
+pass the gates, and save the chosen one.
+
+A candidate is a recipe (:func:`finlite.recipe.search.candidate_recipe`): distillation, optional
+magnitude pruning and an optional weight format. Candidates are judged on the validation split;
+among those that pass, the Pareto front of (size on disk, batch-1 latency, AUC) is reported and
+the smallest (or fastest) is chosen. The chosen recipe is then run once more from scratch by the
+compress job, from the very set-up the candidates were trained from (the same data, teacher
+outputs, training settings and seed), so the saved artifact is the chosen candidate and carries
+a recipe that reproduces it; that final run is outside the budget.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from finlite._progress import Progress
+from finlite._util import dump_json
+from finlite.artifact import Artifact, DataLike
+from finlite.errors import ConfigError
+from finlite.jobs.compress import CompressOutcome, _run, _setup
+from finlite.models.base import FinliteModel
+from finlite.recipe.gates import Gate
+from finlite.recipe.search import (
+    DEFAULT_GATES,
+    LARGE_SPACE,
+    SearchSpace,
+    _latency_order,
+    pareto_front,
+    student_candidates,
+)
+from finlite.recipe.spec import Recipe
+from finlite.training.loop import LARGE_ROWS, TrainConfig
+
+__all__ = ["ENGINES", "OBJECTIVES", "SearchResult", "search_students"]
+
+ENGINES = ("serial", "ray")
+OBJECTIVES = ("smallest", "fastest")
+
+
+@dataclass
+class SearchResult:
+    """Every candidate tried, the Pareto front of those that passed, the choice and its artifact run.
+
+    ``chosen_model`` is the chosen candidate's model as the search trained it; ``outcome`` is the
+    compress run that rebuilt it from its recipe and saved it (the same model: same set-up, same
+    seed).
+    """
+
+    candidates: list[dict[str, Any]]
+    front: list[dict[str, Any]]
+    chosen: dict[str, Any] | None
+    outcome: CompressOutcome | None = None
+    seconds: float = 0.0
+    objective: str = "smallest"
+    untried: int = 0
+    notes: list[str] = field(default_factory=list)
+    chosen_model: FinliteModel | None = None
+
+    def summary(self) -> str:
+        """A table of the Pareto front and the choice, for the terminal."""
+        passed = sum(c["passed"] for c in self.candidates)
+        lines = [f"search: {len(self.candidates)} candidates in {self.seconds:.0f} s "
+                 f"({self.untried} left untried), {passed} passed every gate; "
+                 f"Pareto front (size, latency, validation AUC) of {len(self.front)}:",
+                 f"{'candidate':<58}{'size':>10}{'p50 µs':>9}{'AUC':>8}"]
+        for c in sorted(self.front, key=lambda c: c["size_bytes"]):
+            mark = " <- chosen" if self.chosen is not None and c["name"] == self.chosen["name"] else ""
+            latency = "-" if c["latency_p50_us"] is None else f"{c['latency_p50_us']:.1f}"  # not timed
+            lines.append(f"{c['name'][8:]:<58}{c['size_bytes']:>10,}{latency:>9}{c['auc']:>8.4f}{mark}")
+        if self.chosen is None:
+            lines.append("no candidate passed every gate")
+        return "\n".join(lines + self.notes)
+
+
+def search_students(
+    teacher: str | Path | Artifact,
+    data: DataLike,
+    *,
+    budget_s: float = 300.0,
+    objective: str = "smallest",
+    gates: list[Gate] | None = None,
+    space: SearchSpace | None = None,
+    seed: int | None = None,
+    config: TrainConfig | None = None,
+    fine_tune: TrainConfig | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    train_overrides: dict[str, Any] | None = None,
+    engine: str = "serial",
+    address: str | None = None,
+    timing: bool = True,
+    space_overrides: Mapping[str, Sequence[Any]] | None = None,
+    flag_rate: float | None = None,
+) -> SearchResult:
+    """Explore candidates for ``budget_s`` seconds and save the chosen one (see the module doc).
+
+    Candidates are tried in a seeded random order, grouped by distilled student, so a short
+    budget still samples every region of the space a little. The set-up (teacher, data split,
+    training settings by the training rows with ``train_overrides``, the seed, default the
+    teacher's) is the compress job's (:func:`finlite.compress`), made once and shared by every
+    candidate and by the final run that saves the choice at ``out``.
+
+    ``engine="ray"`` runs each distilled student and its candidates as one Ray task
+    (:func:`finlite.jobs.search_ray.search_on_ray`; ``address`` joins a cluster, default a local
+    Ray): the same candidates with the same metrics as ``"serial"``, with the latency of the
+    candidates that pass measured afterwards in this process, side by side. ``timing=False``
+    measures no latency: the front is then over size and AUC only (and reproducible exactly).
+
+    ``space`` is the whole space of candidates; without it the default follows the training rows
+    (:data:`~finlite.recipe.search.LARGE_SPACE` from :data:`~finlite.training.loop.LARGE_ROWS`),
+    with any dimension named in ``space_overrides`` (e.g. ``{"bits": [32, 8]}``) replaced.
+    Candidates are judged at the teacher's operating point, or where the teacher flags
+    ``flag_rate`` of the training rows (as in :func:`finlite.compress`).
+
+    Raises:
+        ConfigError: an unknown ``engine`` or ``objective``, a budget that is not positive,
+            ``"fastest"`` without timing, or Ray missing for ``engine="ray"``.
+    """
+    if engine not in ENGINES:
+        raise ConfigError(f"The search engine must be 'serial' or 'ray' (parameter engine=); got {engine!r}.",
+                          param="engine")
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"The search objective must be 'smallest' or 'fastest' (parameter objective=); "
+                          f"got {objective!r}.", param="objective")
+    if not timing and objective == "fastest":
+        raise ConfigError("The 'fastest' objective ranks by measured latency, so it needs timing; choose "
+                          "objective='smallest', or measure latency.",
+                          param="objective")
+    if isinstance(budget_s, bool) or not isinstance(budget_s, (int, float)) or not budget_s > 0:
+        raise ConfigError(f"The search budget must be a positive number of seconds (parameter budget_s=); "
+                          f"got {budget_s!r}.", param="budget_s")
+    if engine == "ray":  # before any work: a missing Ray is a usage error, not a failure half-way
+        from finlite.runtime.ray_engine import require_ray
+
+        require_ray()
+    setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,
+                   progress=progress, train_overrides=train_overrides, flag_rate=flag_rate)
+    art, prepared = setup.art, setup.prepared
+    gates = list(gates) if gates else list(DEFAULT_GATES)
+    # At bank size the narrow students cannot follow the teacher (see training.sizing.default_student).
+    if space is None:
+        space = LARGE_SPACE if setup.rows >= LARGE_ROWS else SearchSpace()
+        if space_overrides:
+            space = _override(space, space_overrides)
+    rng = np.random.default_rng(setup.seed)
+    students = list(itertools.product(space.hidden, space.temperature))
+    students = [students[i] for i in rng.permutation(len(students))]
+    tails = list(itertools.product(space.sparsity, space.bits))
+    # Each student's order of tails, drawn up front in the order the serial loop would draw them,
+    # so every engine tries the same candidates in the same order.
+    orders = [[tails[i] for i in rng.permutation(len(tails))] for _ in students]
+    total = len(students) * len(tails)
+    start = time.perf_counter()
+    deadline = time.time() + budget_s  # wall clock: Ray workers compare against it too
+    candidates: list[dict[str, Any]] = []
+    models: list[FinliteModel | None] = []
+    bar = Progress("search", total, unit="candidate", enabled=progress)
+    common = {"cutoff": setup.cutoff, "seed": setup.seed, "teacher_bytes": art.weights_bytes, "base": setup.base}
+    job: dict[str, Any] = {"prepared": prepared, "teacher": art.model, "gates": gates, "config": setup.train,
+                           "fine_tune": setup.fine_tune, "common": common, "deadline": deadline}
+    if engine == "ray":
+        from finlite.jobs.search_ray import search_on_ray
+
+        candidates, models = search_on_ray(students, orders, job, timing=timing, address=address,
+                                           on_candidates=lambda n: bar.update(n))
+    else:
+        passed = 0
+
+        def tried(candidate: dict[str, Any]) -> None:
+            nonlocal passed
+            passed += bool(candidate["passed"])
+            bar.update(1, metric=f"{passed} passed")
+
+        for (hidden, temperature), order in zip(students, orders, strict=True):
+            if time.time() > deadline:
+                break
+            found, kept = student_candidates(hidden, temperature, order, **job, timing=timing, keep_models=True,
+                                             on_candidate=tried)
+            candidates += found
+            models += kept
+    bar.close()
+    seconds = time.perf_counter() - start
+    passing = [c for c in candidates if c["passed"]]
+    front = pareto_front(passing)
+    if objective == "smallest" or not front:
+        chosen = min(front, key=lambda c: (c["size_bytes"], -c["auc"])) if front else None
+    else:  # the fastest, counting latencies within LATENCY_TIE of the best as ties (then AUC, size)
+        best = min(c["latency_p50_us"] for c in front)
+        chosen = min((c for c in front if _latency_order(c["latency_p50_us"], best) == 0),
+                     key=lambda c: (-c["auc"], c["size_bytes"]))
+    result = SearchResult(candidates=candidates, front=front, chosen=chosen, seconds=seconds, objective=objective,
+                          untried=total - len(candidates))
+    if chosen is not None:
+        result.chosen_model = next(m for c, m in zip(candidates, models, strict=True) if c is chosen)
+        recipe = Recipe.from_dict(chosen["recipe"], "the chosen candidate")
+        record = dump_json({"objective": objective, "budget_s": budget_s, "seconds": seconds, "chosen": chosen,
+                            "front": front, "candidates": candidates})
+        # The final run trains quietly (progress changes no number) from the candidates' set-up.
+        quiet = replace(setup, train=replace(setup.train, progress=False),
+                        fine_tune=replace(setup.fine_tune, progress=False))
+        result.outcome = _run(quiet, recipe, out=out, overwrite=overwrite, timing=timing,
+                              extra_files={"search.json": record})
+        result.notes.extend(_rerun_check(chosen, result.outcome))
+    return result
+
+
+def _override(space: SearchSpace, overrides: Mapping[str, Sequence[Any]]) -> SearchSpace:
+    """``space`` with the named dimensions replaced (each checked by :class:`SearchSpace`)."""
+    names = {f.name for f in fields(SearchSpace)}
+    unknown = [name for name in overrides if name not in names]
+    if unknown:
+        raise ConfigError(f"Unknown search dimension {unknown[0]!r} in space_overrides; the dimensions are "
+                          f"{', '.join(sorted(names))}.", param="space_overrides")
+    values: dict[str, Any] = {}
+    for name, given in overrides.items():
+        values[name] = tuple(tuple(v) for v in given) if name == "hidden" else tuple(given)
+    return replace(space, **values)
+
+
+def _rerun_check(chosen: dict[str, Any], outcome: CompressOutcome) -> list[str]:
+    """A note when the saved model's validation metrics are not the chosen candidate's: the
+    rebuild from its recipe did not reproduce it (it should, bit for bit, on the same machine)."""
+    records = outcome.result.records
+    last = records[-1].metrics if records else {}
+    same = all(last.get(key) == chosen[key] for key in ("size_bytes", "auc", "agreement"))
+    if same:
+        return []
+    return [f"note: the saved model was rebuilt from the chosen recipe but its validation metrics differ from the "
+            f"candidate's (AUC {last.get('auc')!r} against {chosen['auc']!r}); the artifact's recipe and report "
+            "describe the saved model."]

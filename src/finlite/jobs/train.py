@@ -1,0 +1,153 @@
+"""The train job: read and split a table, fit a teacher (MLP, logistic, LightGBM or XGBoost), or
+import a booster trained elsewhere, and save it as an artifact with its test metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from finlite import _paths
+from finlite._util import param_error
+from finlite.artifact import DataLike, save_artifact
+from finlite.data.prepared import PreparedData, prepare
+from finlite.data.preprocess import Encoding
+from finlite.data.split import SplitConfig
+from finlite.evaluate.metrics import classification_metrics
+from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
+from finlite.models.base import FinliteModel
+from finlite.models.linear import LogisticRegression
+from finlite.models.mlp import TabularMLP
+from finlite.tasks import get_task
+from finlite.training.loop import TrainConfig, fit, seed_everything, validation_auc
+
+TEACHERS = ("mlp", "logistic", "lightgbm", "xgboost")
+
+
+@dataclass
+class TrainOutcome:
+    """A trained teacher, the data it saw, its test metrics, its operating point, and where it was saved."""
+
+    model: FinliteModel
+    data: PreparedData
+    metrics: dict[str, Any]
+    path: Path | None
+    operating_point: OperatingPoint | None = None
+
+
+def train(
+    data: DataLike,
+    *,
+    target: str,
+    positive: Any = None,
+    numeric: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    drop: Sequence[str] | None = None,
+    date_column: str | None = None,
+    model: str = "mlp",
+    hidden: Sequence[int] = (256, 128),
+    dropout: float = 0.3,
+    seed: int = 0,
+    cutoff: float | None = None,
+    flag_rate: float | None = None,
+    config: TrainConfig | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    gbdt_params: dict[str, Any] | None = None,
+    encoding: Encoding | None = None,
+) -> TrainOutcome:
+    """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
+
+    ``encoding`` sets how categorical columns are encoded (:class:`finlite.data.preprocess.Encoding`:
+    the one-hot budget, weight of evidence or target encoding for high-cardinality columns).
+
+    Boosted teachers use the libraries' own training with regularised defaults (overridden by
+    ``gbdt_params``), stop early on validation AUC, and carry 5-fold out-of-fold scores of
+    their training rows for distillation.
+
+    The table is split (stratified, or out-of-time when ``date_column`` is given) with
+    ``seed``; the preprocessor is fitted on the training split; early stopping watches the
+    validation AUC; metrics are computed on the untouched test split.
+
+    The operating point (the cut-off on P(positive) where decisions are made, recorded in the
+    artifact and inherited by its students) is set from the data: by default the teacher's score
+    at the training split's bad rate (the ``1 − bad_rate`` quantile of its training scores);
+    ``flag_rate=0.1`` sets it where the teacher flags 10 % of the training rows instead;
+    ``cutoff=`` gives it explicitly (not together with ``flag_rate``).
+    """
+    check_operating_options("train", cutoff, flag_rate)
+    if model not in TEACHERS:
+        raise param_error("train", "model", f"one of {TEACHERS}", model)
+    if out is not None:  # before any work: --out is no input, and may be replaced
+        _paths.check_output_dir(out, overwrite=overwrite, inputs={"data file": data})
+    config = replace(config or TrainConfig(), seed=seed)
+    prepared = prepare(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
+                       drop=drop, split=SplitConfig(seed=seed, date_column=date_column), encoding=encoding)
+    seed_everything(seed)
+    if model in ("lightgbm", "xgboost"):
+        from finlite.training.boosted import fit_boosted
+
+        boosted = fit_boosted(prepared, model, params=gbdt_params, seed=seed, progress=config.progress)
+        steps = [{"step": "train", "model": boosted.config(), "params": dict(gbdt_params or {}),
+                  "oof_folds": boosted.oof_folds}]
+        return _finish_teacher(boosted, prepared, steps, seed, (cutoff, flag_rate), out, overwrite, {})
+    n_features = prepared.x_train.shape[1]
+    net: FinliteModel = (TabularMLP(n_features, hidden, dropout=dropout) if model == "mlp"
+                         else LogisticRegression(n_features))
+    tensors = {"x": torch.from_numpy(prepared.x_train), "y": torch.from_numpy(prepared.y_train)}
+
+    def loss_fn(logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, batch["y"])
+
+    result = fit(net, tensors, loss_fn, validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val),
+                 config, desc=f"training {model}")
+    steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
+              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run}]
+    return _finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
+                           {"validation_auc": result.best_score})
+
+
+def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[str, Any]], seed: int,
+                    operating: tuple[float | None, float | None], out: str | Path | None, overwrite: bool,
+                    extra: dict[str, Any]) -> TrainOutcome:
+    """The operating point and test-split metrics of a new teacher, and its artifact when ``out`` is given."""
+    task = get_task(prepared.task)
+    point = operating_point(task.scores(net, prepared.x_train), prepared.y_train, cutoff=operating[0],
+                            flag_rate=operating[1])
+    cutoff = point.cutoff
+    p_test = net.predict_proba(torch.from_numpy(prepared.x_test)).numpy()
+    metrics = {"test": classification_metrics(prepared.y_test, p_test, cutoff), **extra,
+               "operating_point": point.to_dict()}
+    oof = getattr(net, "oof_logits", None)
+    if oof is not None:  # how far the ensemble's own training scores sit from its OOF scores
+        metrics["train_oof_auc"] = classification_metrics(prepared.y_train, 1 / (1 + np.exp(-oof)), cutoff)["auc"]
+    path = None
+    if out is not None:
+        path = save_artifact(out, model=net, preprocessor=prepared.preprocessor, role="teacher", seed=seed,
+                             cutoff=cutoff, data=prepared.summary(), steps=steps, metrics=metrics,
+                             overwrite=overwrite, task=task.name, operating_point=point)
+    return TrainOutcome(model=net, data=prepared, metrics=metrics, path=path, operating_point=point)
+
+
+def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive: Any = None,
+                   date_column: str | None = None, seed: int = 0, cutoff: float | None = None,
+                   flag_rate: float | None = None, folds: int = 5,
+                   learning_rate: float | None = None, out: str | Path | None = None,
+                   overwrite: bool = False) -> TrainOutcome:
+    """Make a teacher artifact from a saved LightGBM or XGBoost booster and its training table.
+
+    See :func:`finlite.training.boosted.import_booster` for how columns and OOF scores are handled.
+    The operating point is set as in :func:`train` (``cutoff``, ``flag_rate`` or the training bad rate).
+    """
+    from finlite.training.boosted import import_booster
+
+    check_operating_options("import_teacher", cutoff, flag_rate)
+    if out is not None:  # before any work: --out is no input, and may be replaced
+        _paths.check_output_dir(out, overwrite=overwrite, inputs={"booster file": booster, "data file": data})
+    model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,
+                                           seed=seed, folds=folds, learning_rate=learning_rate)
+    return _finish_teacher(model, prepared, [step], seed, (cutoff, flag_rate), out, overwrite, {})

@@ -1,0 +1,507 @@
+"""Knowledge distillation: a teacher's outputs train a smaller student.
+
+Three losses, each a registered config:
+
+- :class:`Distillation`: soft targets for a binary classifier, ``α·T²·KL + (1−α)·CE``;
+- :class:`RegressionDistillation`: MSE or Huber towards the teacher's output (its logit for a
+  classifier, as in Ba & Caruana 2014; its forecast for a regression model) plus the label loss;
+- :class:`HintDistillation`: the classification loss plus ``β·MSE`` between a student hidden
+  layer, mapped by a learned projection, and a teacher hidden layer (FitNets, Romero et al. 2015).
+
+The teacher is seen only through its outputs on the training rows (:class:`DistillData`), so
+any teacher works: a torch model, a LightGBM or XGBoost booster, and out-of-fold predictions
+can stand in for the teacher's own on its training rows. A transfer set of synthetic rows near
+the training data, labelled by the teacher, gives the student more of the teacher's function
+to learn than the labelled rows alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, get_args
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from finlite._limits import MAX_WIDTH, check_memory
+from finlite._util import check_fraction, param_error
+from finlite.data.prepared import PreparedData
+from finlite.errors import ConfigError
+from finlite.methods.base import StepContext, StepState
+from finlite.methods.registry import MethodConfig, register_handler, register_method
+from finlite.methods.targets import (
+    CHUNK_ROWS,
+    DistillData,
+    TeacherFn,
+    TransferSet,
+    distill_data,
+    make_transfer_set,
+    teacher_logits,
+    with_transfer_for,
+)
+from finlite.models.base import FinliteModel
+from finlite.models.linear import LogisticRegression
+from finlite.models.mlp import TabularMLP
+from finlite.training.loop import LARGE_ROWS, TrainConfig, TrainResult, fit
+
+# DistillData, TransferSet and the functions that build them live in finlite.methods.targets
+# (below the recipe context); they are re-exported here, where they were first defined.
+__all__ = [
+    "CHUNK_ROWS",
+    "AnyDistillation",
+    "DistillData",
+    "DistillResult",
+    "Distillation",
+    "HintDistillation",
+    "RegressionDistillation",
+    "TeacherFn",
+    "TransferSet",
+    "apply_masks",
+    "distill",
+    "distill_data",
+    "distill_from_teacher",
+    "distillation_loss",
+    "make_student",
+    "make_transfer_set",
+    "regression_distillation_loss",
+    "student_widths",
+    "teacher_logits",
+    "tuning_loss",
+    "with_transfer_for",
+]
+
+Masks = dict[str, torch.Tensor]
+Student = Literal["mlp", "logistic"]
+Transfer = Literal["none", "perturb", "mixup"]
+STUDENTS: tuple[str, ...] = get_args(Student)
+TRANSFER: tuple[str, ...] = get_args(Transfer)
+
+
+def _number(owner: str, name: str, value: Any, *, positive: bool = False) -> None:
+    # inf passes "> 0" and NaN fails nothing it is not asked: both are refused by name.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or (positive and not value > 0):
+        raise param_error(owner, name, "a positive number" if positive else "a number", value)
+
+
+def _student_fields(owner: str, config: Any) -> None:
+    """Validate and normalise the student and transfer-set fields shared by every distillation."""
+    if config.student not in STUDENTS:
+        raise param_error(owner, "student", f"one of {STUDENTS}", config.student)
+    for field in ("hidden", "large_hidden"):
+        hidden = getattr(config, field)
+        if field == "large_hidden" and hidden is None:
+            continue
+        if isinstance(hidden, int) or not isinstance(hidden, Sequence) or isinstance(hidden, str):
+            raise param_error(owner, field, "a list of positive layer widths, e.g. [16]", hidden)
+        if config.student == "mlp" and (not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1
+                                                          for h in hidden)):
+            raise param_error(owner, field, "a non-empty list of positive integers", list(hidden))
+        if any(isinstance(h, int) and h > MAX_WIDTH for h in hidden):
+            raise param_error(owner, field, f"layer widths of at most {MAX_WIDTH:,} (a student is small)",
+                              list(hidden))
+        if config.student == "mlp":
+            # Weights, gradients, two Adam moments, a best-epoch copy: 5 float32 per hidden-to-hidden weight.
+            weights = sum(a * b for a, b in itertools.pairwise(hidden))
+            check_memory(weights * 4 * 5, f"The '{field}' parameter of {owner} ({list(hidden)})",
+                         "choose narrower layers")
+        object.__setattr__(config, field, tuple(hidden))  # lists from YAML become hashable tuples
+    if config.transfer not in TRANSFER:
+        raise param_error(owner, "transfer", f"one of {TRANSFER}", config.transfer)
+    _number(owner, "transfer_size", config.transfer_size)
+    if not 0 <= config.transfer_size <= 100:  # the transfer set is that many times the training split
+        raise param_error(owner, "transfer_size", "a number from 0 to 100 (synthetic rows per training row)",
+                          config.transfer_size)
+    if config.transfer != "none" and config.transfer_size == 0:
+        raise ConfigError(f"The 'transfer' parameter of {owner} is {config.transfer!r} but transfer_size is 0; "
+                          "set transfer_size (synthetic rows per training row, e.g. 2) or transfer: none.",
+                          param="transfer")
+    check_fraction(owner, "transfer_noise", config.transfer_noise, high_open=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _StudentSpec(MethodConfig):
+    """Fields every distillation shares: the student to train and the transfer set.
+
+    ``student`` is "mlp" (hidden widths ``hidden``, or ``large_hidden`` when it is set and the
+    training split has :data:`finlite.training.loop.LARGE_ROWS` rows or more) or "logistic"; ``transfer`` is "none",
+    "perturb" or "mixup", with ``transfer_size`` synthetic rows per training row and noise
+    ``transfer_noise`` (see :func:`make_transfer_set`).
+    """
+
+    is_distillation: ClassVar[bool] = True
+
+    student: Student = "mlp"
+    hidden: tuple[int, ...] = (16,)
+    # Widths used instead of ``hidden`` from LARGE_ROWS training rows (None: ``hidden`` at any
+    # size). A loan book of hundreds of thousands of rows needs a wider student than a small
+    # table: a 32-unit student lost 0.035 AUC to a LightGBM teacher on SBA.
+    large_hidden: tuple[int, ...] | None = None
+    transfer: Transfer = "none"
+    transfer_size: float = 0.0
+    transfer_noise: float = 0.1
+
+    def __post_init__(self) -> None:
+        _student_fields(type(self).__name__, self)
+
+    def fine_tune_loss(self) -> MethodConfig:
+        """This distillation's loss fine-tunes the steps after it."""
+        return self
+
+
+@register_method("distillation")
+@dataclass(frozen=True, kw_only=True)
+class Distillation(_StudentSpec):
+    """Soft-target distillation for a binary classifier (Hinton, Vinyals & Dean 2015).
+
+    ``loss = α·T²·KL(teacher_T ‖ student_T) + (1 − α)·CE(student, label)``, where ``teacher_T``
+    and ``student_T`` are the two-class distributions ``[1 − σ(z/T), σ(z/T)]`` of each model's
+    logit ``z`` softened by the temperature ``T``. The ``T²`` factor keeps the soft term's
+    gradients on the same scale as the label term's when ``T`` changes.
+
+    Example recipe step::
+
+        {method: distillation, temperature: 2.0, alpha: 0.9, hidden: [16],
+         transfer: mixup, transfer_size: 2}
+
+    Args:
+        temperature: T > 0; higher values soften both distributions.
+        alpha: weight of the teacher term in [0, 1]; 1 ignores the labels.
+        student: "mlp" (hidden widths ``hidden``) or "logistic" (for scorecards).
+        hidden: the student MLP's hidden widths.
+        large_hidden: the widths instead of ``hidden`` from 100,000 training rows
+            (:data:`finlite.training.loop.LARGE_ROWS`); None (the default) keeps ``hidden`` at any size.
+        transfer: "none", "perturb" (Gaussian noise on numeric features, categories swapped
+            with another row's at rate ``transfer_noise``) or "mixup" (numeric features mixed
+            between two rows); the teacher labels the synthetic rows.
+        transfer_size: synthetic rows per training row (0 = none).
+        transfer_noise: noise scale in standard deviations, and category swap rate.
+    """
+
+    temperature: float = 2.0
+    alpha: float = 0.9
+
+    def __post_init__(self) -> None:
+        _number("Distillation", "temperature", self.temperature, positive=True)
+        check_fraction("Distillation", "alpha", self.alpha, high_open=False)
+        super().__post_init__()
+
+
+@register_method("regression_distillation")
+@dataclass(frozen=True, kw_only=True)
+class RegressionDistillation(_StudentSpec):
+    """Output matching: ``α·L(student, teacher) + (1 − α)·label loss``, L = MSE or Huber.
+
+    For a regression model (a forecaster) the outputs are forecasts and the label loss is MSE.
+    For a classifier the outputs are logits (matching logits is distillation's high-temperature
+    limit, Ba & Caruana 2014) and the label loss is cross-entropy.
+
+    Example recipe step: ``{method: regression_distillation, loss: huber, delta: 1.0, alpha: 0.8}``.
+
+    Args:
+        loss: "mse" or "huber".
+        delta: Huber's threshold between its quadratic and linear parts.
+        alpha: weight of the teacher term in [0, 1].
+        student, hidden, transfer, transfer_size, transfer_noise: as in :class:`Distillation`.
+    """
+
+    loss: Literal["mse", "huber"] = "mse"
+    delta: float = 1.0
+    alpha: float = 0.9
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("mse", "huber"):
+            raise param_error("RegressionDistillation", "loss", "'mse' or 'huber'", self.loss)
+        _number("RegressionDistillation", "delta", self.delta, positive=True)
+        check_fraction("RegressionDistillation", "alpha", self.alpha, high_open=False)
+        super().__post_init__()
+
+
+@register_method("hint_distillation")
+@dataclass(frozen=True, kw_only=True)
+class HintDistillation(_StudentSpec):
+    """Soft targets plus an intermediate-feature hint (FitNets, Romero et al. 2015).
+
+    ``loss = Distillation loss + β·MSE(P·h_student, h_teacher)``, where ``h`` are the hidden
+    activations of the chosen layers and ``P`` is a Linear projection learned with the student
+    (and discarded afterwards, so the student's size is unchanged). Needs a torch MLP teacher.
+
+    Example recipe step: ``{method: hint_distillation, beta: 0.5, teacher_layer: -1, hidden: [16]}``.
+
+    Args:
+        temperature, alpha: as in :class:`Distillation`.
+        beta: weight of the hint term (≥ 0).
+        teacher_layer: index of the teacher's hidden layer whose activations are the hint
+            (negative counts from the last hidden layer).
+        student_layer: index of the student's hidden layer that is projected onto it.
+        student, hidden, transfer, transfer_size, transfer_noise: as in :class:`Distillation`
+            (the student must be an MLP).
+    """
+
+    temperature: float = 2.0
+    alpha: float = 0.9
+    beta: float = 0.5
+    teacher_layer: int = -1
+    student_layer: int = -1
+
+    def __post_init__(self) -> None:
+        _number("HintDistillation", "temperature", self.temperature, positive=True)
+        check_fraction("HintDistillation", "alpha", self.alpha, high_open=False)
+        _number("HintDistillation", "beta", self.beta)
+        if self.beta < 0:
+            raise param_error("HintDistillation", "beta", "a number ≥ 0", self.beta)
+        for name in ("teacher_layer", "student_layer"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise param_error("HintDistillation", name, "an integer layer index", value)
+        super().__post_init__()
+        if self.student != "mlp":
+            raise param_error("HintDistillation", "student", "'mlp' (a hint needs a hidden layer)", self.student)
+
+    def fine_tune_loss(self) -> MethodConfig:
+        """The soft-target loss of this hint distillation: the hint's projection is gone after
+        training, so later fine-tuning keeps only its temperature and alpha."""
+        return Distillation(temperature=self.temperature, alpha=self.alpha)
+
+
+AnyDistillation = Distillation | RegressionDistillation | HintDistillation
+
+
+# -- losses ------------------------------------------------------------------------------------
+def _binary_kl(teacher_logit: torch.Tensor, student_logit: torch.Tensor) -> torch.Tensor:
+    """KL(teacher ‖ student) per row for two-class distributions given by logits."""
+    log_t1, log_t0 = F.logsigmoid(teacher_logit), F.logsigmoid(-teacher_logit)
+    log_s1, log_s0 = F.logsigmoid(student_logit), F.logsigmoid(-student_logit)
+    return log_t1.exp() * (log_t1 - log_s1) + log_t0.exp() * (log_t0 - log_s0)
+
+
+def _label_term(student_out: torch.Tensor, label: torch.Tensor, weight: torch.Tensor | None, task: str) -> torch.Tensor:
+    """Label loss averaged over rows that have a label (synthetic transfer rows have weight 0)."""
+    if task == "regression":
+        per_row = (student_out - label) ** 2
+    else:
+        per_row = F.binary_cross_entropy_with_logits(student_out, label, reduction="none")
+    if weight is None:
+        return per_row.mean()
+    return (per_row * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+def distillation_loss(student_logit: torch.Tensor, teacher_logit: torch.Tensor, label: torch.Tensor,
+                      method: Distillation | HintDistillation, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean of ``α·T²·KL(teacher_T ‖ student_T) + (1−α)·CE(student, label)`` over rows.
+
+    ``weight`` (0/1 per row) restricts the label term to labelled rows.
+    """
+    t = float(method.temperature)
+    kl = _binary_kl(teacher_logit / t, student_logit / t).mean()
+    return method.alpha * t * t * kl + (1.0 - method.alpha) * _label_term(student_logit, label, weight, "classification")
+
+
+def regression_distillation_loss(student_out: torch.Tensor, teacher_out: torch.Tensor, label: torch.Tensor,
+                                 method: RegressionDistillation, task: str = "classification",
+                                 weight: torch.Tensor | None = None) -> torch.Tensor:
+    """``α·MSE|Huber(student, teacher) + (1−α)·label loss`` (CE for classification, MSE for regression)."""
+    if method.loss == "mse":
+        match = F.mse_loss(student_out, teacher_out)
+    else:
+        match = F.huber_loss(student_out, teacher_out, delta=float(method.delta))
+    return method.alpha * match + (1.0 - method.alpha) * _label_term(student_out, label, weight, task)
+
+
+# -- training -----------------------------------------------------------------------------------
+@dataclass
+class DistillResult:
+    """The trained student (a new object) and what training did."""
+
+    model: FinliteModel
+    method: AnyDistillation
+    training: TrainResult
+    synthetic_rows: int = 0
+
+
+def apply_masks(model: nn.Module, masks: Masks) -> None:
+    """Zero the pruned weights again (an optimiser step may have moved them)."""
+    if not masks:
+        return
+    with torch.no_grad():
+        params = dict(model.named_parameters())
+        for name, mask in masks.items():
+            params[name].mul_(mask)
+
+
+def student_widths(method: AnyDistillation, rows: int | None = None) -> tuple[int, ...]:
+    """The hidden widths ``method`` gives a student trained on ``rows`` rows: ``large_hidden``
+    when it is set and ``rows`` is at least :data:`finlite.training.loop.LARGE_ROWS`, else ``hidden``."""
+    if method.large_hidden is not None and rows is not None and rows >= LARGE_ROWS:
+        return tuple(method.large_hidden)
+    return tuple(method.hidden)
+
+
+def make_student(method: AnyDistillation, n_features: int, rows: int | None = None) -> FinliteModel:
+    """A fresh student as the method describes it: an MLP of widths :func:`student_widths` for
+    ``rows`` training rows (``hidden`` when ``rows`` is not given), or a logistic model."""
+    if method.student == "logistic":
+        return LogisticRegression(n_features)
+    return TabularMLP(n_features, student_widths(method, rows), dropout=0.0)
+
+
+class _HintStudent(nn.Module):
+    """The student plus the projection of its hidden layer, trained together."""
+
+    def __init__(self, student: TabularMLP, layer: int, teacher_width: int) -> None:
+        super().__init__()
+        self.student = student
+        self.layer = layer
+        width = student.hidden[layer]
+        self.project = nn.Linear(width, teacher_width)
+        self.features: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, self.features = self.student.forward_with_hidden(x, self.layer)
+        return out
+
+
+def _layer_index(model: TabularMLP, index: int, who: str) -> int:
+    n = len(model.hidden)
+    if not -n <= index < n:
+        raise ConfigError(f"HintDistillation: {who}_layer {index} is out of range; the {who} has {n} hidden "
+                          f"layer(s) (valid: {-n}..{n - 1}).")
+    return index % n
+
+
+def distill_from_teacher(teacher: FinliteModel, student: FinliteModel, method: AnyDistillation, *,
+                         data: PreparedData, train: TrainConfig | None = None, masks: Masks | None = None,
+                         hint_teacher: TabularMLP | None = None) -> DistillResult:
+    """:func:`distill` from a model: its outputs on ``data``'s training and validation rows are
+    computed here (:func:`~finlite.methods.targets.distill_data`); a torch MLP teacher is also the
+    hint teacher of :class:`HintDistillation` unless ``hint_teacher`` is given."""
+    if not isinstance(data, PreparedData):
+        raise param_error("distill_from_teacher", "data", "PreparedData (finlite.data.prepare(...)), whose rows the "
+                          "teacher labels", type(data).__name__)
+    targets = distill_data(data, lambda x: teacher_logits(teacher, x))
+    if isinstance(method, HintDistillation) and hint_teacher is None and isinstance(teacher, TabularMLP):
+        hint_teacher = teacher
+    return distill(targets, student, method, train=train, masks=masks, hint_teacher=hint_teacher)
+
+
+def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *, train: TrainConfig | None = None,
+            masks: Masks | None = None, hint_teacher: TabularMLP | None = None) -> DistillResult:
+    """Train a copy of ``student`` to imitate a teacher's outputs ``data``.
+
+    ``data`` holds the teacher's outputs on the training and validation rows, computed once and
+    reusable, from any kind of teacher (:func:`~finlite.methods.targets.distill_data`; from a
+    torch model in one call: :func:`distill_from_teacher`). Early stopping watches the same loss
+    on the validation split, so the kept epoch is the one that imitates the teacher best on rows
+    neither model trained on. ``masks`` (from unstructured pruning) keep pruned weights at zero:
+    this is how a pruned student is fine-tuned. ``hint_teacher`` is the torch teacher whose
+    hidden activations :class:`HintDistillation` matches. Neither input model is changed.
+
+    Raises:
+        ConfigError: ``data`` is not DistillData (a model passed instead: use
+            :func:`distill_from_teacher`), or the method does not fit the task or the models.
+    """
+    if not isinstance(data, DistillData):
+        raise param_error("distill", "data", "DistillData (the teacher's outputs, from distill_data()); to distil "
+                          "from a model, call distill_from_teacher(teacher, student, method, data=prepared)",
+                          type(data).__name__)
+    if not isinstance(method, _StudentSpec):
+        raise param_error("distill", "method", "a distillation config (Distillation, RegressionDistillation or "
+                          "HintDistillation)", type(method).__name__)
+    train = train or TrainConfig()
+    dd = data
+    model = copy.deepcopy(student)
+    masks = masks or {}
+    apply_masks(model, masks)
+    rows = dd.source()  # mini-batches built on demand: a streamed transfer set is never materialised
+    x_val, y_val, t_val = (torch.from_numpy(a) for a in (dd.x_val, dd.y_val, dd.t_val))
+
+    if isinstance(method, RegressionDistillation):
+        def base_loss(out: torch.Tensor, t: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+            return regression_distillation_loss(out, t, y, method, dd.task, w)
+    else:
+        if dd.task != "classification":
+            raise ConfigError(f"{type(method).__name__} is for classifiers; use regression_distillation for a "
+                              "regression model.")
+
+        def base_loss(out: torch.Tensor, t: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+            return distillation_loss(out, t, y, method, w)
+
+    trained: nn.Module = model
+    if isinstance(method, HintDistillation):
+        if not isinstance(hint_teacher, TabularMLP) or not isinstance(model, TabularMLP):
+            raise ConfigError("HintDistillation needs a torch MLP teacher and an MLP student (hidden layers to "
+                              "match); use distillation for a boosted-tree teacher.")
+        t_layer = _layer_index(hint_teacher, method.teacher_layer, "teacher")
+        s_layer = _layer_index(model, method.student_layer, "student")
+        frozen = hint_teacher
+        frozen.eval()
+
+        def hints(x: torch.Tensor) -> torch.Tensor:
+            # The teacher's hidden activations, computed per batch (a frozen network: no gradient).
+            with torch.inference_mode():
+                _, h = frozen.forward_with_hidden(x, t_layer)
+            return h.clone()
+
+        rows.extra["h"] = hints
+        trained = _HintStudent(model, s_layer, hint_teacher.hidden[t_layer])
+
+        def loss_fn(out: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+            hint = F.mse_loss(trained.project(trained.features), batch["h"])
+            return base_loss(out, batch["t"], batch["y"], batch["w"]) + method.beta * hint
+    else:
+        def loss_fn(out: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+            return base_loss(out, batch["t"], batch["y"], batch["w"])
+
+    def validate(m: nn.Module) -> float:
+        with torch.inference_mode():
+            m.eval()
+            return -float(base_loss(m(x_val), t_val, y_val, None))
+
+    result = fit(trained, rows, loss_fn, validate, train, after_step=lambda m: apply_masks(model, masks),
+                 desc="distilling" if not masks else "fine-tuning")
+    model.eval()
+    return DistillResult(model=model, method=method, training=result, synthetic_rows=dd.n_synthetic)
+
+
+# -- in a recipe ---------------------------------------------------------------------------------
+def tuning_loss(ctx: StepContext) -> MethodConfig:
+    """The loss that fine-tunes a changed model in a recipe: the last kept distillation's
+    (:meth:`~finlite.methods.registry.MethodConfig.fine_tune_loss`), or plain soft targets before any."""
+    if ctx.distillation is not None:
+        return ctx.distillation
+    # A forecaster's outputs are numbers, not log-odds: it is fine-tuned by matching them.
+    return RegressionDistillation() if ctx.base.task == "regression" else Distillation()
+
+
+def _fine_tuning_loss(ctx: StepContext) -> AnyDistillation:
+    loss = tuning_loss(ctx)
+    if not isinstance(loss, (Distillation, RegressionDistillation, HintDistillation)):
+        raise ConfigError(f"The fine-tuning loss {type(loss).__name__} is not a distillation; a distillation "
+                          "config's fine_tune_loss() must return one.")
+    return loss
+
+
+def _apply_distillation(method: AnyDistillation, state: StepState, ctx: StepContext,
+                        train: Mapping[str, Any]) -> tuple[StepState, dict[str, Any]]:
+    """Train a fresh student from the teacher (on the method's transfer set, if any)."""
+    hint: TabularMLP | None = None
+    if isinstance(method, HintDistillation):
+        if not isinstance(ctx.teacher, TabularMLP):
+            raise ConfigError("hint_distillation needs a torch MLP teacher (its hidden activations are the hint); "
+                              "use distillation for this teacher.")
+        hint = ctx.teacher
+    dd = ctx.data_for(method)
+    student = make_student(method, ctx.data.x_train.shape[1], rows=len(ctx.data.x_train))
+    result = distill(dd, student, method, train=ctx.training(train), hint_teacher=hint)
+    info = {"student": result.model.config(), "synthetic_rows": result.synthetic_rows,
+            "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run}
+    # A new student starts afresh: no masks, plan or files of the model it replaces.
+    return StepState(result.model), info
+
+
+register_handler(Distillation, RegressionDistillation, HintDistillation)(_apply_distillation)

@@ -1,0 +1,274 @@
+"""Compression of linear models: pruned integer coefficients, and the points scorecard.
+
+The numpy functions (:func:`fit_least_squares`, :func:`prune_coefficients`,
+:func:`quantize_coefficients`) are the classic treatment of a linear regression's
+coefficients and need no torch; the registered methods apply the same idea to finlite's
+logistic models inside a recipe.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from finlite._util import check_fraction, dump_json, param_error
+from finlite.errors import ConfigError
+from finlite.methods.base import StepContext, StepState
+from finlite.methods.registry import MethodConfig, method_to_dict, register_handler, register_method
+from finlite.models.base import FinliteModel
+from finlite.models.linear import LogisticRegression
+from finlite.models.quantized import qmax
+from finlite.models.scorecard import IntegerLogistic, ScorecardModel
+
+__all__ = [
+    "IntegerWeights",
+    "Scorecard",
+    "fit_least_squares",
+    "integer_logistic",
+    "make_scorecard",
+    "prune_coefficients",
+    "quantize_coefficients",
+    "scorecard_table",
+]
+
+
+# -- plain numpy -------------------------------------------------------------------------------
+def fit_least_squares(x: np.ndarray, y: np.ndarray, ridge: float = 0.0) -> tuple[np.ndarray, float]:
+    """Ordinary (or ridge) least squares with an intercept: returns (coefficients, intercept)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    mean_x, mean_y = x.mean(axis=0), y.mean()
+    xc, yc = x - mean_x, y - mean_y
+    gram = xc.T @ xc + ridge * np.eye(x.shape[1])
+    coef = np.linalg.lstsq(gram, xc.T @ yc, rcond=None)[0]
+    return coef, float(mean_y - mean_x @ coef)
+
+
+def prune_coefficients(coef: np.ndarray, sparsity: float, scale: np.ndarray | None = None) -> np.ndarray:
+    """Zero the share ``sparsity`` of coefficients with the smallest ``|coef · scale|``.
+
+    ``scale`` (e.g. each feature's standard deviation) makes coefficients of features on
+    different scales comparable; without it the features are taken as standardised.
+    """
+    check_fraction("prune_coefficients", "sparsity", sparsity)
+    coef = np.asarray(coef, dtype=np.float64)
+    importance = np.abs(coef * (1.0 if scale is None else np.asarray(scale, dtype=np.float64)))
+    k = round(sparsity * coef.size)
+    out = coef.copy()
+    out[np.argsort(importance, kind="stable")[:k]] = 0.0
+    return out
+
+
+def quantize_coefficients(coef: np.ndarray, bits: int) -> tuple[np.ndarray, float]:
+    """Symmetric integers at ``bits`` bits and one scale: ``coef ≈ q · scale``, |error| ≤ scale/2."""
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 16:
+        raise param_error("quantize_coefficients", "bits", "an integer in [2, 16]", bits)
+    coef = np.asarray(coef, dtype=np.float64)
+    top = float(np.abs(coef).max()) if coef.size else 0.0
+    scale = top / qmax(bits)
+    if not scale > 0:  # all zeros, or coefficients so small (subnormal) that the step underflows to 0
+        scale = 1.0
+    q = np.clip(np.round(coef / scale), -qmax(bits), qmax(bits)).astype(np.int16 if bits > 8 else np.int8)
+    return q, scale
+
+
+# -- registered methods --------------------------------------------------------------------------
+@register_method("integer_weights")
+@dataclass(frozen=True, kw_only=True)
+class IntegerWeights(MethodConfig):
+    """A logistic model's coefficients pruned and rounded to ``bits``-bit integers.
+
+    Example recipe step: ``{method: integer_weights, bits: 6, sparsity: 0.3}``.
+
+    Args:
+        bits: integer width, 2–16 (stored as int8 up to 8 bits, int16 above).
+        sparsity: share of coefficients set to zero first (smallest |β|; inputs are standardised).
+    """
+
+    bits: int = 8
+    sparsity: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.bits, bool) or not isinstance(self.bits, int) or not 2 <= self.bits <= 16:
+            raise param_error("IntegerWeights", "bits", "an integer in [2, 16]", self.bits)
+        check_fraction("IntegerWeights", "sparsity", self.sparsity)
+
+
+@register_method("scorecard")
+@dataclass(frozen=True, kw_only=True)
+class Scorecard(MethodConfig):
+    """Turn a logistic model into integer points: the credit scorecard a bank publishes.
+
+    Each numeric feature is cut into ``bins`` quantile bins of the training rows; a bin's
+    points are ``−factor · β · (mean feature value in the bin)``, each category's (and each
+    missing indicator's) points ``−factor · β``, all rounded to integers. ``factor = pdo / ln 2``
+    and the base is ``base_points − factor · ln(base_odds) − factor · β₀`` so that a score of
+    ``base_points`` means good:bad odds of ``base_odds`` and every ``pdo`` points double them.
+    The report counts the decisions that binning and rounding flip.
+
+    Example recipe step: ``{method: scorecard, base_points: 600, base_odds: 50, pdo: 20}``.
+
+    Args:
+        base_points: the score at the base odds.
+        base_odds: good:bad odds at ``base_points``.
+        pdo: points to double the odds.
+        bins: bins per numeric feature (2–50).
+    """
+
+    base_points: float = 600.0
+    base_odds: float = 50.0
+    pdo: float = 20.0
+    bins: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("base_points", "base_odds", "pdo"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not value > 0:
+                raise param_error("Scorecard", name, "a finite positive number", value)
+        if isinstance(self.bins, bool) or not isinstance(self.bins, int) or not 2 <= self.bins <= 50:
+            raise param_error("Scorecard", "bins", "an integer in [2, 50]", self.bins)
+
+    @property
+    def factor(self) -> float:
+        """Points per unit of log-odds."""
+        return self.pdo / math.log(2.0)
+
+    @property
+    def offset(self) -> float:
+        """Score at log-odds (good:bad) zero."""
+        return self.base_points - self.factor * math.log(self.base_odds)
+
+
+def _logistic(model: FinliteModel, what: str) -> tuple[np.ndarray, float]:
+    if not isinstance(model, LogisticRegression):
+        raise ConfigError(f"{what} needs a logistic model; this model is {model.kind!r}. Distil into one first: "
+                          "a distillation step with 'student: logistic'.")
+    w = model.linear.weight.detach().double().numpy()[0]
+    return w, float(model.linear.bias.detach().double()[0])
+
+
+def integer_logistic(model: FinliteModel, method: IntegerWeights) -> IntegerLogistic:
+    """An :class:`IntegerLogistic` copy of a logistic model."""
+    coef, intercept = _logistic(model, "integer_weights")
+    q, scale = quantize_coefficients(prune_coefficients(coef, method.sparsity), method.bits)
+    out = IntegerLogistic(len(coef), bits=method.bits)
+    with torch.no_grad():
+        out.weight_int.copy_(torch.from_numpy(q.astype(np.int64)).to(out.weight_int.dtype))
+        out.weight_scale.fill_(scale)
+        out.bias.fill_(intercept)
+    out.eval()
+    return out
+
+
+def make_scorecard(model: FinliteModel, method: Scorecard, x_train: np.ndarray, n_numeric: int,
+                   *, rounded: bool = True) -> ScorecardModel:
+    """Build the scorecard of a logistic model from its training rows.
+
+    ``rounded=False`` keeps fractional points (the same bins), which isolates what rounding to
+    integers changes; the deployed scorecard is the rounded one.
+    """
+    coef, intercept = _logistic(model, "scorecard")
+    factor = method.factor
+    out = ScorecardModel(len(coef), n_numeric, method.bins)
+    dtype = torch.int32 if rounded else torch.float64
+    numeric_points = np.zeros((n_numeric, method.bins))
+    edges = np.zeros((n_numeric, method.bins - 1))
+    for j in range(n_numeric):
+        values = x_train[:, j].astype(np.float64)
+        cuts = np.unique(np.quantile(values, np.linspace(0, 1, method.bins + 1)[1:-1]))
+        # Pad repeated cut points (a feature with few distinct values) with +inf: empty bins.
+        padded = np.concatenate([cuts, np.full(method.bins - 1 - len(cuts), np.inf)])
+        edges[j] = padded
+        bucket = np.searchsorted(padded, values, side="right")
+        for b in range(method.bins):
+            inside = values[bucket == b]
+            rep = float(inside.mean()) if inside.size else 0.0  # an empty bin's points never apply
+            numeric_points[j, b] = -factor * coef[j] * rep
+    binary_points = -factor * coef[n_numeric:]
+    base = method.offset - factor * intercept
+    if rounded:
+        numeric_points, binary_points, base = np.round(numeric_points), np.round(binary_points), round(base)
+    with torch.no_grad():
+        out.edges.copy_(torch.from_numpy(edges).float())
+        if rounded:
+            out.numeric_points.copy_(torch.from_numpy(numeric_points.astype(np.int64)).to(torch.int32))
+            out.binary_points.copy_(torch.from_numpy(binary_points.astype(np.int64)).to(torch.int32))
+            out.base_points.fill_(int(base))
+        else:
+            out.numeric_points = torch.from_numpy(numeric_points).to(dtype)
+            out.binary_points = torch.from_numpy(binary_points).to(dtype)
+            out.base_points = torch.tensor(base, dtype=dtype)
+        out.factor.fill_(factor)
+        out.offset.fill_(method.offset)
+    out.eval()
+    return out
+
+
+def scorecard_table(card: ScorecardModel, feature_names: list[str],
+                    units: list[tuple[float, float]] | None = None) -> list[dict[str, Any]]:
+    """The scorecard as rows a person reads: feature, attribute (bin or category), points.
+
+    ``units`` gives (mean, std) of each numeric feature so bins are shown in the data's own
+    units (e.g. months, euros) rather than standardised ones.
+    """
+    rows: list[dict[str, Any]] = [{"feature": "(base)", "attribute": "", "points": int(card.base_points)}]
+    for j in range(card.n_numeric):
+        edges = card.edges[j].tolist()
+        lower = -math.inf
+        for b in range(card.bins):
+            upper = edges[b] if b < len(edges) else math.inf
+            if lower == upper or lower == math.inf:
+                break
+            lo, hi = lower, upper
+            if units is not None:
+                mean, std = units[j]
+                lo, hi = lo * std + mean, hi * std + mean
+            scale = "" if units is not None else " (standardised)"
+            rows.append({"feature": feature_names[j], "attribute": f"[{lo:.4g}, {hi:.4g}){scale}",
+                         "points": int(card.numeric_points[j, b])})
+            lower = upper
+    for i, name in enumerate(feature_names[card.n_numeric:]):
+        rows.append({"feature": name.split("=")[0], "attribute": name, "points": int(card.binary_points[i])})
+    return rows
+
+
+# -- in a recipe ---------------------------------------------------------------------------------
+def _apply_integer_weights(method: IntegerWeights, state: StepState, ctx: StepContext,
+                           train: Mapping[str, Any]) -> tuple[StepState, dict[str, Any]]:
+    model = state.need_model(method)
+    return StepState(integer_logistic(model, method), {}, state.plan, dict(state.extra_files)), {"bits": method.bits}
+
+
+def _apply_scorecard(method: Scorecard, state: StepState, ctx: StepContext,
+                     train: Mapping[str, Any]) -> tuple[StepState, dict[str, Any]]:
+    """Build the rounded scorecard; count, on the validation and test rows, the decisions that
+    binning and rounding flip; add the points table to the artifact as ``scorecard.json``."""
+    model = state.need_model(method)
+    data = ctx.table_data(method)
+    n_numeric, _ = data.preprocessor.column_groups()
+    card = make_scorecard(model, method, data.x_train, n_numeric)
+    exact = make_scorecard(model, method, data.x_train, n_numeric, rounded=False)
+    info: dict[str, Any] = {}
+    for split, x in (("validation", data.x_val), ("test", data.x_test)):
+        xt = torch.from_numpy(x)
+        cut = ctx.cutoff_logit(method)
+        logistic = model(xt).detach().numpy() >= cut
+        binned = exact(xt).detach().numpy() >= cut
+        rounded = card(xt).detach().numpy() >= cut
+        info[split] = {"flips_from_rounding": int((binned != rounded).sum()),
+                       "flips_from_binning": int((logistic != binned).sum()),
+                       "flips_vs_logistic": int((logistic != rounded).sum()), "rows": len(x)}
+    units = [(num.mean, num.std) for num in data.preprocessor.numeric_]
+    table = scorecard_table(card, data.preprocessor.feature_names, units)
+    files = {**state.extra_files, "scorecard.json": dump_json({"method": method_to_dict(method), "points": table})}
+    return StepState(card, {}, state.plan, files), info
+
+
+register_handler(IntegerWeights)(_apply_integer_weights)
+register_handler(Scorecard)(_apply_scorecard)

@@ -1,0 +1,234 @@
+"""Quality gates and the measurements they read.
+
+A gate names a metric and a limit (``max_drop`` against the teacher for a metric where higher is
+better, ``max_increase`` against the teacher for an error such as rmse or brier, ``min``, ``max``);
+which metrics a gate may name, and which limits each takes, come from the task registry
+(:mod:`finlite.tasks`). :func:`evaluate_candidate` measures a candidate on one split, for the
+data's task. A gate on a decision (agreement, f1, accuracy) is refused, not passed, where the
+teacher flags no row or every row at the cut-off. Latency gates judge the deployed
+model: the candidate's ONNX export scored by the runtime Predictor's session
+(:func:`deployed_latency`), never torch eager. An int8 step with ``require_faster`` is also timed
+side by side with the float model it replaces (:func:`speed_check`; gates ``speedup_batch1`` /
+``speedup_batch``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from finlite._timing import cpu_info, latency_us, throughput
+from finlite.evaluate.cost import measure_latency
+from finlite.evaluate.operating import check_decisive
+from finlite.models.base import FinliteModel
+from finlite.models.serialize import weights_nbytes
+from finlite.tasks import DEFAULT_TASK, get_task, tasks
+
+
+def _union(*groups: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name for group in groups for name in group))
+
+
+# Metrics a gate can name, over every registered task (a recipe is read before its data, so the
+# task's own list is checked when the recipe runs). "drop" metrics are compared with the teacher
+# (teacher − candidate), "increase" metrics too (candidate − teacher); the others are absolute
+# values of the candidate (fidelity is measured against the teacher).
+DROP_METRICS = _union(*(t.higher_better for t in tasks()))
+
+
+INCREASE_METRICS = _union(*(t.lower_better for t in tasks()))
+
+
+DECISION_METRICS = _union(*(t.decision_metrics for t in tasks()))
+
+
+GATE_METRICS = _union(*(t.gate_metrics for t in tasks()))
+
+
+GATE_KEYS = ("max_drop", "max_increase", "min", "max")
+
+
+# -- gates --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GateResult:
+    """One gate checked against one candidate: its value, the limit, and the margin."""
+
+    metric: str
+    kind: str
+    limit: float
+    value: float
+    passed: bool
+
+    @property
+    def message(self) -> str:
+        """E.g. "auc drop 0.0123 > max_drop 0.005 (by 0.0073)", "rmse increase 0.02 within max_increase 0.05"."""
+        what = {"max_drop": f"{self.metric} drop", "max_increase": f"{self.metric} increase"}.get(self.kind, self.metric)
+        if self.passed:
+            return f"{what} {self.value:.6g} within {self.kind} {self.limit:g}"
+        sign = ">" if self.kind in ("max_drop", "max_increase", "max") else "<"
+        return f"{what} {self.value:.6g} {sign} {self.kind} {self.limit:g} (by {abs(self.value - self.limit):.4g})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form with the message."""
+        return {"metric": self.metric, "kind": self.kind, "limit": self.limit, "value": self.value,
+                "passed": self.passed, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A quality gate: ``metric`` with one or more of ``max_drop`` (teacher − candidate, for a metric
+    where higher is better), ``max_increase`` (candidate − teacher, for an error), ``min``, ``max``."""
+
+    metric: str
+    max_drop: float | None = None
+    min: float | None = None
+    max: float | None = None
+    max_increase: float | None = None
+
+    def check(self, candidate: Mapping[str, Any], teacher: Mapping[str, Any]) -> list[GateResult]:
+        """Compare the candidate's measured metrics (and the teacher's, for drops and increases)
+        with the limits.
+
+        Raises:
+            ConfigError: the gate reads decisions (agreement, f1, accuracy) and the teacher's
+                metrics show it flags no row or every row at the cut-off (``teacher["flagged_rate"]``):
+                such a gate would decide nothing.
+            KeyError: the candidate's metrics lack this gate's metric (a gate of another task).
+        """
+        if self.metric in DECISION_METRICS and "flagged_rate" in teacher:
+            check_decisive(float(teacher["flagged_rate"]), int(teacher.get("rows", 0)),
+                           float(teacher.get("cutoff", float("nan"))), f"The gate {self.metric!r}")
+        results = []
+        value = float(candidate[self.metric])
+        if self.max_drop is not None:
+            drop = float(teacher[self.metric]) - value
+            results.append(GateResult(self.metric, "max_drop", self.max_drop, drop, drop <= self.max_drop + 1e-12))
+        if self.max_increase is not None:
+            rise = value - float(teacher[self.metric])
+            results.append(GateResult(self.metric, "max_increase", self.max_increase, rise,
+                                      rise <= self.max_increase + 1e-12))
+        if self.min is not None:
+            results.append(GateResult(self.metric, "min", self.min, value, value >= self.min - 1e-12))
+        if self.max is not None:
+            results.append(GateResult(self.metric, "max", self.max, value, value <= self.max + 1e-12))
+        return results
+
+    def to_dict(self) -> dict[str, float]:
+        """The YAML mapping for this gate."""
+        return {k: getattr(self, k) for k in GATE_KEYS if getattr(self, k) is not None}
+
+
+# -- timing the deployed model ---------------------------------------------------------------------
+#: Rows of the large batch that the gates time (rows per second); batch 1 is timed row by row.
+GATE_BATCH_ROWS = 16_384
+
+
+class _Deployed:
+    """A model as it is deployed: its ONNX export in the runtime Predictor's session (one thread),
+    batch 1 through the Predictor's bound-buffer path, a large batch in one call."""
+
+    def __init__(self, model: FinliteModel, x: np.ndarray, batch_rows: int) -> None:
+        from finlite.export.graph import to_onnx
+        from finlite.runtime.predictor import _Slot, model_session
+
+        self.session = model_session(to_onnx(model).SerializeToString(), threads=1)
+        width = x.shape[1]
+        x = np.ascontiguousarray(x, dtype=np.float32) if len(x) else np.zeros((1, width), np.float32)
+        self.slot = _Slot(self.session, width)
+        self.rows = [x[i:i + 1] for i in range(min(len(x), 256))]  # different encoded records, as served
+        self.batch = np.ascontiguousarray(np.resize(x, (batch_rows, width)))  # x's rows repeated
+        self.p50: list[float] = []
+        self.p99: list[float] = []
+        self.rps: list[float] = []
+
+    def _score_batch(self, batch: np.ndarray) -> Any:
+        return self.session.run(["probability"], {"x": batch})
+
+    def measure(self, repeats: int) -> None:
+        one = latency_us(self.slot.run_vector, self.rows, repeats=repeats, warmup=min(50, repeats))
+        self.p50.append(one["p50_us"])
+        self.p99.append(one["p99_us"])
+        self.rps.append(throughput(self._score_batch, self.batch, len(self.batch), min_seconds=0.1))
+
+    def result(self) -> dict[str, Any]:
+        # The best round: on a shared machine noise only ever adds time.
+        return {"latency_p50_us": min(self.p50), "latency_p99_us": min(self.p99),
+                "rows_per_second": max(self.rps), "batch": len(self.batch), "timed": "onnx"}
+
+
+def deployed_latency(models: list[FinliteModel], x: np.ndarray, *, repeats: int = 200, rounds: int = 1,
+                     batch_rows: int = GATE_BATCH_ROWS) -> list[dict[str, Any]]:
+    """Latency (batch-1 p50/p99 in µs) and rows per second of each model as deployed.
+
+    Each model is exported to ONNX (no parity check: timing only) and scored by the runtime
+    Predictor's ONNX Runtime session on the encoded rows ``x``: one row at a time, as a server
+    scores, and ``batch_rows`` rows per call, as batch scoring does. Several models are timed in
+    alternating rounds so that they share the machine's conditions. A model with no ONNX form
+    is timed in torch eager (``"timed": "torch"``).
+    """
+    from finlite.errors import ExportError
+
+    timers: list[_Deployed | None] = []
+    for model in models:
+        try:
+            timers.append(_Deployed(model, x, batch_rows))
+        except ExportError:
+            timers.append(None)
+    for _ in range(max(1, rounds)):
+        for timer in timers:
+            if timer is not None:
+                timer.measure(repeats)
+    out = []
+    for model, timer in zip(models, timers, strict=True):
+        if timer is None:
+            out.append({**measure_latency(model, x.shape[1], repeats=repeats, batch_repeats=3), "timed": "torch"})
+        else:
+            out.append(timer.result())
+    return out
+
+
+def speed_check(previous: FinliteModel, candidate: FinliteModel, x: np.ndarray, rule: str,
+                rounds: int = 3) -> tuple[list[GateResult], dict[str, Any]]:
+    """Time an int8 candidate against the float model it replaces, side by side (see
+    :func:`deployed_latency`), and the gates its ``require_faster`` rule sets: speed-up (float
+    time ÷ int8 time) ≥ 1 at batch 1, in a large batch, or both."""
+    before, after = deployed_latency([previous, candidate], x, rounds=rounds)
+    speedup_one = before["latency_p50_us"] / after["latency_p50_us"] if after["latency_p50_us"] > 0 else float("inf")
+    speedup_batch = after["rows_per_second"] / before["rows_per_second"] if before["rows_per_second"] > 0 else 0.0
+    gates = []
+    if rule in ("batch1", "both"):
+        gates.append(GateResult("speedup_batch1", "min", 1.0, speedup_one, speedup_one >= 1.0))
+    if rule in ("batch", "both"):
+        gates.append(GateResult("speedup_batch", "min", 1.0, speedup_batch, speedup_batch >= 1.0))
+    info = {"rule": rule, "float": before, "int8": after, "speedup_batch1": speedup_one,
+            "speedup_batch": speedup_batch, "cpu": cpu_info()}
+    return gates, info
+
+
+def evaluate_candidate(model: FinliteModel, x: np.ndarray, y: np.ndarray, p_teacher: np.ndarray,
+                       cutoff: float | None, *, timing: bool, teacher_bytes: int,
+                       task: str = DEFAULT_TASK) -> dict[str, Any]:
+    """The metrics gates read, for one candidate on one split, for the data's ``task``.
+
+    ``p_teacher`` holds the teacher's predictions on the same rows (P(positive), or forecasts);
+    ``cutoff`` is the operating point (None for a task without decisions). A binary candidate
+    gets the classification metrics at the cut-off, agreement with the teacher there and over
+    the band of flag rates (``agreement_band``, its least ``agreement_band_min``), PSI, Spearman
+    and the largest difference; a regression candidate gets RMSE, MAE, R² and its RMSE, MAE and
+    correlation against the teacher's forecasts (see :mod:`finlite.tasks`). With ``timing``,
+    the latency metrics are those of the deployed model: its ONNX export scored by the runtime's
+    session (:func:`deployed_latency`), not the torch model.
+    """
+    kind = get_task(task)
+    p = kind.scores(model, x)
+    out = kind.metrics(y, p, cutoff)
+    out.update(kind.step_fidelity(np.asarray(p_teacher, dtype=np.float64).reshape(-1), p, cutoff))
+    size = weights_nbytes(model)
+    out["size_bytes"] = size
+    out["size_ratio"] = teacher_bytes / size if size else float("inf")
+    if timing:
+        out.update(deployed_latency([model], x)[0])
+    return out

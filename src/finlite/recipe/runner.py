@@ -1,0 +1,197 @@
+"""The recipe runner: applies a recipe's steps in order, each kept only when it passes every gate.
+
+After each step the candidate is evaluated on the validation split against the teacher; a step
+whose candidate fails any gate is rolled back (the next step starts from the last kept model) and
+the record says which gate failed and by how much. Gates decide on the validation split so that
+the test split stays a fair final check: the compress job then evaluates the kept model on the
+test split and checks the gates again there.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import finlite.methods  # noqa: F401  (imports every method family, which registers its handlers)
+from finlite.data.prepared import SplitArrays
+from finlite.errors import ConfigError
+from finlite.evaluate.operating import check_decisive
+from finlite.methods.base import NoModelError, StepContext, StepState
+from finlite.methods.plan import PruningPlan
+from finlite.methods.registry import MethodConfig, handler_for
+from finlite.methods.targets import DistillData, distill_data, teacher_logits
+from finlite.models.base import FinliteModel
+from finlite.recipe.gates import GateResult, evaluate_candidate, speed_check
+from finlite.recipe.spec import Recipe, Step
+from finlite.tasks import Task, get_task
+from finlite.training.loop import TrainConfig, seed_everything
+
+
+# -- the runner ----------------------------------------------------------------------------------
+@dataclass
+class StepRecord:
+    """What happened to one step: "kept", "rolled_back" (failed a gate) or "skipped" (nothing to
+    work on because the distillation before it was rolled back), with gates and validation metrics."""
+
+    index: int
+    method: dict[str, Any]
+    status: str
+    gates: list[GateResult]
+    metrics: dict[str, Any]
+    info: dict[str, Any]
+    seconds: float
+
+    @property
+    def failed_gates(self) -> list[GateResult]:
+        """The gates this step's candidate failed."""
+        return [g for g in self.gates if not g.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"index": self.index, "method": self.method, "status": self.status,
+                "gates": [g.to_dict() for g in self.gates], "validation": self.metrics, "info": self.info,
+                "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class RecipeResult:
+    """The model the kept steps produced (None when no step was kept) and every step's record."""
+
+    model: FinliteModel | None
+    records: list[StepRecord]
+    plan: PruningPlan | None
+    extra_files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kept(self) -> list[StepRecord]:
+        """Records of the steps that were kept."""
+        return [r for r in self.records if r.status == "kept"]
+
+
+def _execute(step: Step, state: StepState, ctx: StepContext) -> tuple[StepState, dict[str, Any]]:
+    """Apply one step to a copy of the state through its method's registered handler; the input
+    state is not changed."""
+    seed_everything(ctx.seed)
+    return handler_for(step.method)(step.method, state, ctx, step.train)
+
+
+def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cutoff: float | None, seed: int,
+               train: TrainConfig, fine_tune: TrainConfig, teacher_bytes: int,
+               train_logits: np.ndarray | None = None, timing: bool = False,
+               progress: Any = None, start: FinliteModel | None = None,
+               base: DistillData | None = None, start_distillation: MethodConfig | None = None,
+               plan: PruningPlan | None = None) -> RecipeResult:
+    """Apply ``recipe`` to ``teacher`` on ``data``: steps in order, each kept only if it passes every gate.
+
+    Args:
+        recipe: the steps and gates.
+        data: the teacher's data, split and encoded as the teacher was trained
+            (:class:`~finlite.data.prepared.PreparedData`), or bare arrays per split
+            (:class:`~finlite.data.prepared.SplitArrays`, e.g. windows of a series for a
+            forecaster); its ``task`` chooses the metrics, the fidelity measures and the gates
+            that apply (:mod:`finlite.tasks`).
+        teacher: the teacher (a torch model, or a boosted ensemble behind the same interface).
+        cutoff: the operating point (the teacher's) where agreement and the decision metrics are
+            read; None for a task without decisions (regression). A gate on a decision where the
+            teacher flags no validation row or every one is refused (ConfigError naming the
+            cut-off): it would decide nothing.
+        seed: seeds every step.
+        train, fine_tune: defaults for distillation from scratch and for fine-tuning after a
+            change; a step's ``train:`` overrides them.
+        teacher_bytes: the teacher's size on disk, for the ``size_ratio`` gate.
+        train_logits: teacher outputs for the training rows to use instead of its own
+            (out-of-fold predictions of a boosted ensemble).
+        timing: measure latency after each step (needed when a gate names latency): the
+            exported ONNX model in the runtime's session, batch 1 and a large batch.
+        progress: called with (step index, total, message) as the run advances.
+        start: the model the first step works on (default: the teacher when it is a torch
+            model); the search uses it to share one distilled student among candidates.
+        base: ready teacher outputs (:func:`~finlite.methods.distill.distill_data`), to reuse.
+        start_distillation: the distillation that produced ``start``; fine-tuning then uses its
+            loss and transfer set, exactly as if it had been a kept step of this recipe.
+        plan: a ready pruning plan (e.g. edited by hand) that the recipe's magnitude or Taylor
+            pruning step applies instead of making one; the compress job passes it with a
+            recipe of one pruning step (``finlite compress --plan``).
+    """
+    task = get_task(data.task)
+    where = f"recipe {recipe.name or '(unnamed)'}"
+    task.check_gates([gate.metric for gate in recipe.gates], where)
+    for gate in recipe.gates:  # the loader checked the limits against every task; this task decides
+        for limit in gate.to_dict():
+            if not task.supports(gate.metric, limit):
+                raise ConfigError(f"The gate {gate.metric!r} in {where} cannot use {limit} for a {task.name} model; "
+                                  "use min or max.", param="gates")
+    if task.decides and cutoff is None:
+        raise ConfigError(f"run_recipe needs the teacher's cut-off for a {task.name} task (its operating point).",
+                          param="cutoff")
+    # Before any training: the teacher's own predictions and metrics, and whether its operating
+    # point makes decisions at all (a decision gate there would check nothing).
+    p_teacher = task.scores(teacher, data.x_val)
+    teacher_metrics = task.metrics(data.y_val, p_teacher, cutoff)
+    for gate in recipe.gates:
+        if gate.metric in task.decision_metrics and cutoff is not None:
+            check_decisive(float(teacher_metrics["flagged_rate"]), len(p_teacher), cutoff,
+                           f"The gate {gate.metric!r} (on the validation split)")
+    teacher_fn = lambda x: teacher_logits(teacher, x)  # noqa: E731
+    base = base if base is not None else distill_data(data, teacher_fn, train_logits=train_logits)
+    ctx = StepContext(data=data, base=base, teacher=teacher, teacher_fn=teacher_fn, seed=seed, train=train,
+                      fine_tune=fine_tune, ready_plan=plan, cutoff=cutoff)
+    if start_distillation is not None:
+        ctx.keep(start_distillation)
+    timing = timing or recipe.needs_latency
+    # A torch teacher can itself be pruned or quantized; a boosted ensemble (no parameters) cannot.
+    is_torch = next(teacher.parameters(), None) is not None
+    initial = start if start is not None else (teacher if is_torch else None)
+    state = StepState(copy.deepcopy(initial) if initial is not None else None)
+    records: list[StepRecord] = []
+    for i, step in enumerate(recipe.steps):
+        if progress is not None:
+            progress(i, len(recipe.steps), f"step {i + 1}/{len(recipe.steps)}: {step.name}")
+        began = time.perf_counter()
+        try:
+            candidate, info = _execute(step, state, ctx)
+        except NoModelError as exc:
+            if not records:  # the recipe itself is wrong: nothing could ever produce a model here
+                raise ConfigError(f"Recipe step {i + 1} ({step.name}): {exc}") from None
+            # An earlier distillation was rolled back: this step has nothing to work on.
+            records.append(StepRecord(index=i, method=step.to_dict(), status="skipped", gates=[], metrics={},
+                                      info={"reason": "no student: the distillation before it was rolled back"},
+                                      seconds=time.perf_counter() - began))
+            continue
+        except ConfigError as exc:
+            raise ConfigError(f"Recipe step {i + 1} ({step.name}): {exc}") from None
+        if candidate.model is None:  # a handler must return the model it made (StepState.need_model)
+            raise ConfigError(f"Recipe step {i + 1} ({step.name}): its handler returned no model, so there is "
+                              "nothing to judge; a handler returns a StepState holding the model it made.")
+        metrics = evaluate_candidate(candidate.model, data.x_val, data.y_val, p_teacher, cutoff,
+                                     timing=timing, teacher_bytes=teacher_bytes, task=task.name)
+        gates = [r for gate in recipe.gates for r in gate.check(metrics, teacher_metrics)]
+        rule = getattr(step.method, "require_faster", "no")
+        if rule != "no" and state.model is not None:
+            # An int8 step pays only where the deployed int8 model beats the float one it replaces.
+            speed_gates, info["timing"] = speed_check(state.model, candidate.model, data.x_val, rule)
+            gates.extend(speed_gates)
+        kept = all(g.passed for g in gates)
+        records.append(StepRecord(index=i, method=step.to_dict(), status="kept" if kept else "rolled_back",
+                                  gates=gates, metrics=_slim(metrics, task), info=info,
+                                  seconds=time.perf_counter() - began))
+        if kept:
+            state = candidate
+            ctx.keep(step.method)
+    if progress is not None:
+        progress(len(recipe.steps), len(recipe.steps), "done")
+    # With no step kept there is no new model: the teacher itself is not a compression result.
+    any_kept = any(r.status == "kept" for r in records)
+    return RecipeResult(model=state.model if any_kept else None, records=records, plan=state.plan,
+                        extra_files=state.extra_files)
+
+
+def _slim(metrics: dict[str, Any], task: Task) -> dict[str, Any]:
+    """The validation metrics a step record keeps: every gate metric of the task and its extras
+    (for binary: the agreement over the band of flag rates, the flag rate at the cut-off)."""
+    keep = (*task.gate_metrics, *task.step_keys)
+    return {k: metrics[k] for k in keep if k in metrics}

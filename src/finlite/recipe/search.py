@@ -1,0 +1,185 @@
+"""The search strategy: candidate recipes over student width, temperature, sparsity and weight
+format, judged by the same gates as a recipe, and the Pareto front of those that pass.
+
+Each distilled student is trained once and shared by every candidate built on it
+(:func:`student_candidates`), so a time budget buys many more candidates than full recipe runs
+would. Latency is that of the deployed model (:func:`finlite.recipe.gates.deployed_latency`). The
+job that loads the teacher, spends the budget and saves the chosen model is
+:func:`finlite.jobs.search.search_students`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from finlite.data.prepared import PreparedData
+from finlite.errors import ConfigError
+from finlite.methods.distill import Distillation
+from finlite.methods.prune import MagnitudePruning
+from finlite.methods.quantize import Fp16Weights, StaticInt8
+from finlite.models.base import FinliteModel
+from finlite.recipe.gates import Gate
+from finlite.recipe.runner import run_recipe
+from finlite.recipe.spec import Recipe, Step
+from finlite.training.loop import LARGE_ROWS, TrainConfig
+
+DEFAULT_GATES = [Gate("auc", max_drop=0.01), Gate("agreement", min=0.97)]
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The values each candidate dimension takes."""
+
+    hidden: tuple[tuple[int, ...], ...] = ((8,), (16,), (32,), (16, 8))
+    temperature: tuple[float, ...] = (1.0, 2.0, 4.0)
+    sparsity: tuple[float, ...] = (0.0, 0.5, 0.8)
+    bits: tuple[int, ...] = (32, 16, 8)
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "temperature", "sparsity", "bits"):
+            if not getattr(self, name):
+                raise ConfigError(f"The search dimension {name!r} of SearchSpace is empty; give it at least one value "
+                                  "(e.g. SearchSpace(sparsity=(0.0,)) for no pruning).")
+        bad = [b for b in self.bits if b not in (32, 16, 8)]
+        if bad:
+            raise ConfigError(f"Search bits must be 32, 16 or 8 (the 'bits' parameter of SearchSpace); got {bad[0]!r}.")
+        for widths in self.hidden:
+            if not widths or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+                raise ConfigError(f"Each student in the 'hidden' parameter of SearchSpace is a tuple of positive layer "
+                                  f"widths, e.g. (16,) or (16, 8); got {widths!r}.")
+        for t in self.temperature:
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
+                raise ConfigError(f"Search temperatures (the 'temperature' parameter of SearchSpace) must be positive "
+                                  f"numbers, e.g. 2.0; got {t!r}.")
+        for share in self.sparsity:
+            if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share < 1:
+                raise ConfigError(f"Search sparsities (the 'sparsity' parameter of SearchSpace) are shares from 0 (no "
+                                  f"pruning) up to, not including, 1; got {share!r}.")
+
+
+# The default space from LARGE_ROWS training rows: the student wide enough to follow a boosted
+# teacher on a loan book (a 16-unit student lost 0.09 AUC on SBA, a 64-32 one 0.012 and 3 % of
+# the decisions), two temperatures, lighter pruning (50 % cost a 128-64 student 0.25 % of the
+# decisions on SBA). A distillation takes about two minutes at this size, so the default budget
+# buys one student and its candidates; a larger budget buys the second temperature.
+LARGE_SPACE = SearchSpace(hidden=((128, 64),), temperature=(2.0, 1.0), sparsity=(0.0, 0.3, 0.5))
+
+
+# Synthetic (mixup) rows per training row in a candidate's distillation: as many as the training
+# rows on a small table; none from LARGE_ROWS, where the training split alone has hundreds of
+# thousands of rows and a transfer set would double every epoch.
+TRANSFER_SIZE, LARGE_TRANSFER_SIZE = 1.0, 0.0
+
+
+def transfer_size_for(rows: int) -> float:
+    """A candidate's transfer-set size for ``rows`` training rows (see :data:`TRANSFER_SIZE`)."""
+    return LARGE_TRANSFER_SIZE if rows >= LARGE_ROWS else TRANSFER_SIZE
+
+
+def candidate_recipe(hidden: tuple[int, ...], temperature: float, sparsity: float, bits: int,
+                     gates: list[Gate], *, transfer_size: float = TRANSFER_SIZE) -> Recipe:
+    """The recipe one search candidate stands for (``transfer_size`` 0: no transfer set)."""
+    transfer: Literal["none", "mixup"] = "mixup" if transfer_size > 0 else "none"
+    steps = [Step(Distillation(temperature=temperature, hidden=hidden, transfer=transfer,
+                               transfer_size=transfer_size))]
+    if sparsity > 0:
+        steps.append(Step(MagnitudePruning(sparsity=sparsity)))
+    if bits == 16:
+        steps.append(Step(Fp16Weights()))
+    elif bits == 8:
+        steps.append(Step(StaticInt8()))  # ONNX Runtime's fast int8 form; the timings judge it
+    name = f"search: hidden {list(hidden)}, T {temperature:g}, sparsity {sparsity:g}, {bits}-bit"
+    return Recipe(steps=steps, gates=list(gates), name=name)
+
+
+# Latencies closer than this (relative) count as equal in the front: two timings of one model
+# differ by a few per cent, and a front that changed with that noise could not be reproduced
+# (by a second run, or by the search on Ray, whose candidates are timed after the fact).
+LATENCY_TIE = 0.10
+
+
+def _latency_order(a: float | None, b: float | None) -> int:
+    """-1 if latency ``a`` is clearly lower than ``b``, 1 if clearly higher, 0 if tied or not timed."""
+    if a is None or b is None:  # a search without timing: the front is over size and AUC only
+        return 0
+    if a < b * (1 - LATENCY_TIE):
+        return -1
+    if b < a * (1 - LATENCY_TIE):
+        return 1
+    return 0
+
+
+def pareto_front(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Candidates not dominated in (smaller size_bytes, lower latency_p50_us, higher auc).
+
+    Latencies within :data:`LATENCY_TIE` of each other are a tie, not a difference.
+    """
+    def dominates(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        lat = _latency_order(a["latency_p50_us"], b["latency_p50_us"])
+        no_worse = a["size_bytes"] <= b["size_bytes"] and lat <= 0 and a["auc"] >= b["auc"]
+        better = a["size_bytes"] < b["size_bytes"] or lat < 0 or a["auc"] > b["auc"]
+        return no_worse and better
+    return [p for p in points if not any(dominates(q, p) for q in points if q is not p)]
+
+
+def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[tuple[float, int]], *,
+                       prepared: PreparedData, teacher: FinliteModel, gates: list[Gate], config: TrainConfig,
+                       fine_tune: TrainConfig, common: dict[str, Any], deadline: float, timing: bool = True,
+                       keep_models: bool = False, on_candidate: Callable[[dict[str, Any]], Any] | None = None,
+                       ) -> tuple[list[dict[str, Any]], list[FinliteModel | None]]:
+    """One distilled student and the candidates built on it, tails (sparsity, bits) in ``order``.
+
+    The unit of work of the search, run in-process by the serial search and as one Ray task by
+    ``engine="ray"``. Stops before the student, or before a tail, once ``time.time()`` passes
+    ``deadline``. ``config`` and ``fine_tune`` must carry the run's seed (``common["seed"]``):
+    the compress job that saves the chosen candidate trains with them, so a candidate trained
+    otherwise would not be the model saved for it. ``common`` holds the rest of
+    :func:`~finlite.recipe.runner.run_recipe`'s arguments (cutoff, seed, teacher_bytes, base).
+    Returns the candidate records and, with ``keep_models``, the model of each candidate that
+    passed (None for the others), so that they can be timed in one place or kept.
+
+    Raises:
+        ConfigError: ``config`` or ``fine_tune`` is seeded differently from the run.
+    """
+    for name, train in (("config", config), ("fine_tune", fine_tune)):
+        if train.seed != common["seed"]:
+            raise ConfigError(f"student_candidates: the {name} training settings are seeded {train.seed} but the run "
+                              f"is seeded {common['seed']}; pass replace({name}, seed={common['seed']}) so the "
+                              "candidates are trained as the saved model will be.")
+    candidates: list[dict[str, Any]] = []
+    models: list[FinliteModel | None] = []
+    if time.time() > deadline:
+        return candidates, models
+    transfer_size = transfer_size_for(len(prepared.x_train))
+    first = candidate_recipe(hidden, temperature, 0.0, 32, gates, transfer_size=transfer_size)
+    distilled = run_recipe(first, prepared, teacher, train=config, fine_tune=fine_tune, timing=timing, **common)
+    record = distilled.records[0]
+    for sparsity, bits in order:
+        if time.time() > deadline:
+            break
+        recipe = candidate_recipe(hidden, temperature, sparsity, bits, gates, transfer_size=transfer_size)
+        model = distilled.model
+        if len(recipe.steps) == 1:
+            records, kept = [record], record.status == "kept"
+        elif record.status != "kept":
+            records, kept = [record], False  # its student already fails a gate
+        else:
+            tail = Recipe(steps=recipe.steps[1:], gates=gates)
+            run = run_recipe(tail, prepared, teacher, train=config, fine_tune=fine_tune, timing=timing,
+                             start=distilled.model, start_distillation=recipe.steps[0].method, **common)
+            records, kept = [record, *run.records], all(r.status == "kept" for r in run.records)
+            model = run.model
+        metrics = records[-1].metrics
+        candidate = {"name": recipe.name, "recipe": recipe.to_dict(), "passed": kept,
+                     "size_bytes": metrics["size_bytes"], "latency_p50_us": metrics.get("latency_p50_us"),
+                     "rows_per_second": metrics.get("rows_per_second"), "timed": metrics.get("timed"),
+                     "auc": metrics["auc"], "agreement": metrics["agreement"],
+                     "failed": [g.message for r in records for g in r.failed_gates]}
+        candidates.append(candidate)
+        models.append(model if keep_models and kept else None)
+        if on_candidate is not None:
+            on_candidate(candidate)
+    return candidates, models

@@ -1,0 +1,386 @@
+"""Recipes as data: ordered steps (a registered method config and training overrides) and gates,
+read from YAML and written back.
+
+A recipe file::
+
+    name: balanced
+    steps:
+      - {method: distillation, temperature: 2.0, alpha: 0.9, hidden: [32]}
+      - {method: magnitude_pruning, sparsity: 0.5}
+      - {method: dynamic_int8}
+    gates:
+      auc: {max_drop: 0.005}
+      agreement: {min: 0.99}
+
+It is read with ``yaml.safe_load`` (no tags, no code), bounded in size, aliases and depth before
+anything is built, and every step is resolved only through the method registry; an unknown
+method, parameter or gate is an error naming it, its line in the file and the closest valid name.
+:meth:`Recipe.to_yaml` writes it back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from finlite._finite import shown
+from finlite._spec import finite_number
+from finlite._util import closest, write_text_atomic
+from finlite.errors import ConfigError
+from finlite.methods.registry import method_from_dict, method_name, method_to_dict
+from finlite.recipe.gates import DROP_METRICS, GATE_KEYS, GATE_METRICS, INCREASE_METRICS, Gate
+from finlite.training.loop import TrainConfig
+
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "patience", "schedule")
+
+
+TOP_KEYS = ("name", "description", "steps", "gates")
+
+
+# -- locations in a YAML file ---------------------------------------------------------------------
+# A recipe is a few dozen lines. These bounds are far above any real one and far below what
+# hurts: a 316-byte "billion laughs" file (anchors whose aliases nest) expands to billions of
+# nodes, and both yaml.safe_load and the line walk below would build every one of them.
+MAX_YAML_BYTES = 256 * 1024
+
+
+MAX_YAML_ALIASES = 100
+
+
+MAX_YAML_NODES = 100_000
+
+
+MAX_YAML_DEPTH = 64
+
+
+MAX_STEPS = 50
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of YAML flow brackets ([ and {) outside quotes and comments.
+
+    PyYAML's scanner slows down quadratically with flow depth (5,000 levels take seconds), so
+    the depth is measured with this linear scan before PyYAML sees the text. Block nesting
+    needs indentation, which the size limit already bounds.
+    """
+    depth = deepest = 0
+    quote = ""
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == "\\" and quote == '"':
+                i += 1  # skip the escaped character
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'" and (i == 0 or text[i - 1] in " \t\n[{,:-"):  # a quote opens only a scalar
+            quote = ch
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return deepest
+
+
+def _check_yaml_size(text: str, source: str) -> yaml.Node | None:
+    """Refuse YAML that is too large, or whose aliases expand too far, before building anything.
+
+    Composes the node graph once (an alias is a reference there, not a copy, so this is linear
+    in the text) and counts the nodes the aliases would expand to, memoised per node.
+    """
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_YAML_BYTES:
+        raise ConfigError(f"{source} is {size:,} bytes; a recipe may be at most {MAX_YAML_BYTES:,} bytes. "
+                          "Pass the recipe YAML file itself (a few dozen lines), not another file.")
+    depth = _flow_depth(text)
+    if depth > MAX_YAML_DEPTH:
+        raise ConfigError(f"{source} nests [ ] or {{ }} {depth} levels deep; a recipe needs a few levels (at most "
+                          f"{MAX_YAML_DEPTH} are allowed). Pass the recipe YAML file itself.")
+    try:
+        aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
+        if aliases > MAX_YAML_ALIASES:
+            raise ConfigError(f"{source} uses {aliases} YAML aliases (*name); at most {MAX_YAML_ALIASES} are "
+                              "allowed. Write the repeated parts out instead of referring to anchors.")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source} is not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source} nests lists or mappings too deeply to be a recipe; a recipe is a mapping "
+                          "of 'steps' and 'gates', a few levels deep.") from None
+    expanded: dict[int, int] = {}
+
+    def count(node: yaml.Node) -> int:
+        known = expanded.get(id(node))
+        if known is not None:
+            return known
+        expanded[id(node)] = 1  # a cycle (not possible with safe YAML, but cheap to rule out) counts once
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(count(k) + count(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(count(item) for item in node.value)
+        expanded[id(node)] = total
+        return total
+
+    try:
+        nodes = count(root) if root is not None else 0
+    except RecursionError:
+        raise ConfigError(f"{source} nests lists or mappings too deeply to be a recipe.") from None
+    if nodes > MAX_YAML_NODES:
+        raise ConfigError(f"{source} expands to {nodes:,} YAML nodes through its aliases; at most "
+                          f"{MAX_YAML_NODES:,} are allowed. Write the recipe without nested anchors and aliases.")
+    return root
+
+
+def _locations(text: str) -> dict[tuple[Any, ...], int]:
+    """Map each key path (e.g. ``("steps", 1, "sparsity")``) to its 1-based line in the file.
+
+    Call only on text that passed :func:`_check_yaml_size`: the walk follows aliases.
+    """
+    out: dict[tuple[Any, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return out
+
+    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
+        out.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, key.value)
+                out[child] = key.start_mark.line + 1
+                walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+    if root is not None:
+        walk(root, ())
+    return out
+
+
+def _huge_int(data: Any) -> tuple[tuple[Any, ...], int] | None:
+    """The key path and value of the first integer too large for a float (YAML reads 10**400
+    written out as an int), or None. A loop, not recursion: the data may nest deeply."""
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, Mapping):
+            stack.extend(((*path, k), v) for k, v in reversed(list(value.items())))
+        elif isinstance(value, (list, tuple)):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1023:
+            return path, value
+    return None
+
+
+class _Where:
+    """Formats "recipe.yaml, line 7 (steps[1].sparsity)" for error messages."""
+
+    def __init__(self, source: str, lines: dict[tuple[Any, ...], int]) -> None:
+        self.source, self.lines = source, lines
+
+    def __call__(self, *path: Any) -> str:
+        dotted = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
+        line = self.lines.get(tuple(path))
+        return f"{self.source}, line {line} ({dotted})" if line else f"{self.source} ({dotted or 'top level'})"
+
+
+def _at_key(exc: ConfigError, where: _Where, path: tuple[Any, ...], keys: Mapping[str, Any]) -> ConfigError:
+    """``exc`` pointing at the line of the key it is about (``exc.param``), not only its step.
+
+    The new error carries no ``param``: the value to change is in the file, at the place named,
+    and the command line must not name a flag for it.
+    """
+    message = str(exc)
+    if exc.param is not None and exc.param in keys:
+        message = message.replace(where(*path), where(*path, exc.param), 1)
+    return ConfigError(message)
+
+
+# -- recipes -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Step:
+    """One recipe step: a registered method config and optional training overrides."""
+
+    method: Any
+    train: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The method's registry name."""
+        return method_name(self.method)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{method: name, ...fields, train: {...}}`` (fields at their defaults are left out)."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self.method)
+                    if f.default is not dataclasses.MISSING}
+        full = method_to_dict(self.method)
+        out = {"method": full.pop("method")}
+        for key, value in full.items():
+            default = defaults.get(key, dataclasses.MISSING)
+            if isinstance(default, tuple):
+                default = list(default)
+            if value != default:
+                out[key] = value
+        if self.train:
+            out["train"] = dict(self.train)
+        return out
+
+    def train_config(self, base: TrainConfig) -> TrainConfig:
+        """``base`` with this step's overrides."""
+        return replace(base, **dict(self.train)) if self.train else base
+
+
+@dataclass
+class Recipe:
+    """Ordered steps and the gates every kept step must pass."""
+
+    steps: list[Step]
+    gates: list[Gate] = field(default_factory=list)
+    name: str = ""
+    description: str = ""
+
+    # -- reading --
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "the recipe", lines: dict[tuple[Any, ...], int] | None = None) -> Recipe:
+        """Build a recipe from plain data, checking every name against the registry."""
+        where = _Where(source, lines or {})
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{where()} must be a mapping with 'steps' (and optionally 'gates', 'name'); "
+                              f"got {type(data).__name__}.")
+        huge = _huge_int(data)
+        if huge is not None:  # checked here once: every numeric check below would raise OverflowError on it
+            raise ConfigError(f"{where(*huge[0])} holds {shown(huge[1])}, an integer too large for a number; a "
+                              "recipe's numbers are small, e.g. 0.005 or 30.")
+        for key in data:
+            if key not in TOP_KEYS:
+                raise ConfigError(f"Unknown key {key!r} at {where(key)}.{closest(str(key), TOP_KEYS)} "
+                                  f"Recipe keys: {', '.join(TOP_KEYS)}.")
+        raw_steps = data.get("steps")
+        if not isinstance(raw_steps, list) or not raw_steps:
+            raise ConfigError(f"{where('steps')} must be a non-empty list of steps, e.g. "
+                              "'- {method: distillation}'.")
+        if len(raw_steps) > MAX_STEPS:  # each step may be a training run
+            raise ConfigError(f"{where('steps')} lists {len(raw_steps)} steps; a recipe may have at most {MAX_STEPS}. "
+                              "Split it into several recipes, each run on the last one's output.")
+        steps = []
+        for i, raw in enumerate(raw_steps):
+            if not isinstance(raw, Mapping) or "method" not in raw:
+                raise ConfigError(f"Step at {where('steps', i)} must be a mapping with a 'method' key; got {raw!r}.")
+            params = {k: v for k, v in raw.items() if k != "train"}
+            try:
+                method = method_from_dict(params, where("steps", i))
+            except ConfigError as exc:
+                raise _at_key(exc, where, ("steps", i), params) from None
+            train = raw.get("train") or {}
+            if not isinstance(train, Mapping):
+                raise ConfigError(f"{where('steps', i, 'train')} must be a mapping such as {{epochs: 30}}.")
+            for key in train:
+                if key not in TRAIN_KEYS:
+                    raise ConfigError(f"Unknown training setting {key!r} at {where('steps', i, 'train', key)}."
+                                      f"{closest(str(key), TRAIN_KEYS)} Settings: {', '.join(TRAIN_KEYS)}.")
+            try:
+                TrainConfig(**dict(train))
+            except ConfigError as exc:
+                at = ("steps", i, "train", exc.param) if exc.param in train else ("steps", i, "train")
+                raise ConfigError(f"{where(*at)}: {exc}") from None
+            steps.append(Step(method=method, train=dict(train)))
+        gates = []
+        raw_gates = data.get("gates") or {}
+        if not isinstance(raw_gates, Mapping):
+            raise ConfigError(f"{where('gates')} must be a mapping such as 'auc: {{max_drop: 0.005}}'.")
+        for metric, spec in raw_gates.items():
+            if metric not in GATE_METRICS:
+                raise ConfigError(f"Unknown gate metric {metric!r} at {where('gates', metric)}."
+                                  f"{closest(str(metric), GATE_METRICS)} Gate metrics: {', '.join(GATE_METRICS)}.")
+            if not isinstance(spec, Mapping) or not spec:
+                raise ConfigError(f"Gate {metric!r} at {where('gates', metric)} needs a limit such as "
+                                  "{max_drop: 0.005}, {min: 0.99} or {max: 0.1}.")
+            for key, value in spec.items():
+                if key not in GATE_KEYS:
+                    raise ConfigError(f"Unknown gate limit {key!r} for {metric!r} at {where('gates', metric, key)}."
+                                      f"{closest(str(key), GATE_KEYS)} Limits: {', '.join(GATE_KEYS)}.")
+                if key == "max_drop" and metric not in DROP_METRICS:
+                    raise ConfigError(f"Gate {metric!r} at {where('gates', metric, key)} cannot use max_drop (it is "
+                                      f"not compared with the teacher); use min or max. max_drop works for: "
+                                      f"{', '.join(DROP_METRICS)}.")
+                if key == "max_increase" and metric not in INCREASE_METRICS:
+                    raise ConfigError(f"Gate {metric!r} at {where('gates', metric, key)} cannot use max_increase (it "
+                                      "is not an error measured against the teacher); use max_drop, min or max. "
+                                      f"max_increase works for: {', '.join(INCREASE_METRICS)}.")
+                if not finite_number(value):  # an int too large for a float (10**400) is not finite either
+                    raise ConfigError(f"Gate limit at {where('gates', metric, key)} must be a number; got {shown(value)}.")
+            gates.append(Gate(metric=str(metric), **{k: float(v) for k, v in spec.items()}))
+        return cls(steps=steps, gates=gates, name=str(data.get("name") or ""),
+                   description=str(data.get("description") or ""))
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str = "the recipe") -> Recipe:
+        """Parse YAML text with ``safe_load``; errors name the line."""
+        _check_yaml_size(text, source)  # before anything is built from it
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{source} is not valid YAML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{source} nests lists or mappings too deeply to be a recipe.") from None
+        except ValueError as exc:  # PyYAML's int() of a number of more than 4,300 digits
+            raise ConfigError(f"{source} holds a number too long to read ({exc}); a recipe's numbers are short, "
+                              "e.g. 0.005 or 30.") from None
+        return cls.from_dict(data, source, _locations(text))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recipe:
+        """Read a recipe file."""
+        file = Path(path)
+        try:
+            if file.is_dir():
+                raise ConfigError(f"Recipe {str(file)!r} is a directory; pass a recipe YAML file.")
+            size = file.stat().st_size
+            if size > MAX_YAML_BYTES:  # checked before reading: the file could be anything
+                raise ConfigError(f"Recipe {str(file)!r} is {size:,} bytes; a recipe may be at most "
+                                  f"{MAX_YAML_BYTES:,} bytes. Pass the recipe YAML file itself.")
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"Cannot read recipe {str(path)!r}: {exc.strerror or exc}; check the path.") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"Recipe {str(path)!r} is not UTF-8 text (a binary file?); pass a recipe YAML file, "
+                              "e.g. one written by Recipe.save or copied from finlite's presets.") from None
+        return cls.from_yaml(text, str(path))
+
+    # -- writing --
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that :meth:`from_dict` reads back to an equal recipe."""
+        out: dict[str, Any] = {}
+        if self.name:
+            out["name"] = self.name
+        if self.description:
+            out["description"] = self.description
+        out["steps"] = [step.to_dict() for step in self.steps]
+        if self.gates:
+            out["gates"] = {gate.metric: gate.to_dict() for gate in self.gates}
+        return out
+
+    def to_yaml(self) -> str:
+        """YAML text (block style, keys in recipe order)."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, allow_unicode=True)
+
+    def save(self, path: str | Path) -> None:
+        """Write :meth:`to_yaml` atomically."""
+        write_text_atomic(path, self.to_yaml())
+
+    @property
+    def needs_latency(self) -> bool:
+        """True when a gate needs timing measurements."""
+        return any(g.metric.startswith("latency") for g in self.gates)

@@ -1,0 +1,254 @@
+"""Tasks: what a model predicts, and how it is measured, compared with its teacher and gated.
+
+A task is a property of the prepared data (:attr:`finlite.data.prepared.PreparedData.task`) and
+of an artifact (its manifest's ``"task"``; artifacts from before tasks were recorded are binary).
+Each task is registered here once with
+
+- its metrics (binary: :func:`~finlite.evaluate.metrics.classification_metrics` at the operating
+  point; regression: RMSE, MAE, R² and directional accuracy where the target moves both ways),
+- its fidelity measures against the teacher (binary: agreement at the operating point and over
+  the band of flag rates, PSI, Spearman, largest difference; regression: RMSE and MAE between
+  teacher and student forecasts, correlation),
+- its gate metrics, and which take ``max_drop`` (higher is better, compared with the teacher)
+  or ``max_increase`` (an error, compared with the teacher); every metric takes ``min``/``max``,
+- how a model's outputs become its predictions (P(positive) or the forecast itself).
+
+The runner, the gates, the evaluation, :class:`~finlite.artifact.Artifact` and the runtime
+Predictor look the task up here instead of assuming binary classification, so a new task
+(forecasting comes next) is one :func:`register_task` call. This module needs only numpy; a
+torch model is run only when :meth:`Task.scores` is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from finlite._util import closest
+from finlite.errors import ConfigError
+from finlite.evaluate.fidelity import agreement, fidelity_metrics, psi, regression_fidelity, spearman
+from finlite.evaluate.metrics import classification_metrics, regression_metrics
+from finlite.evaluate.operating import agreement_band
+
+__all__ = ["COST_GATES", "DEFAULT_TASK", "Task", "get_task", "register_task", "task_names", "task_of_model",
+           "tasks"]
+
+#: The task of an artifact or of data that records none (every artifact made before tasks).
+DEFAULT_TASK = "binary"
+
+#: Gate metrics every task has: the candidate's size and (when timed) its deployed latency.
+COST_GATES = ("size_bytes", "size_ratio", "latency_p50_us", "latency_p99_us")
+
+#: Rows scored per model call by :meth:`Task.scores` (bounds the activations held at once).
+SCORE_CHUNK = 65_536
+
+#: metrics(y, scores, cutoff) -> the task's metrics; cutoff is None for a task without decisions.
+MetricsFn = Callable[[np.ndarray, np.ndarray, float | None], dict[str, Any]]
+#: fidelity(teacher_scores, student_scores, y, cutoff) -> measures of the student against the teacher.
+FidelityFn = Callable[[np.ndarray, np.ndarray, np.ndarray, float | None], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task: its metrics, its fidelity measures, its gates and how its predictions are made.
+
+    Attributes:
+        name: the registry name ("binary", "regression"), recorded in manifests.
+        description: one line for messages.
+        decides: True when predictions are turned into decisions at an operating point (a
+            cut-off on a score); the task then has a cut-off and decision metrics.
+        link: "sigmoid" (a model outputs log-odds; the prediction is P(positive)) or "identity"
+            (the output is the prediction).
+        higher_better: metrics that take ``max_drop`` (teacher − candidate).
+        lower_better: errors that take ``max_increase`` (candidate − teacher).
+        fidelity_gates: the fidelity measures a gate can name (``min``/``max``).
+        decision_metrics: metrics read from decisions at the cut-off; a gate on one is refused
+            where the teacher flags no row or every row.
+        step_keys: further keys a step record keeps besides the gate metrics.
+        metrics_fn: the task's metrics of predictions against the labels.
+        fidelity_fn: the report's fidelity section (student against teacher).
+        step_fidelity_fn: the fidelity values a recipe gate reads, per candidate.
+    """
+
+    name: str
+    description: str
+    decides: bool
+    link: str
+    higher_better: tuple[str, ...]
+    lower_better: tuple[str, ...]
+    fidelity_gates: tuple[str, ...]
+    decision_metrics: tuple[str, ...]
+    step_keys: tuple[str, ...]
+    metrics_fn: MetricsFn
+    fidelity_fn: FidelityFn
+    step_fidelity_fn: Callable[[np.ndarray, np.ndarray, float | None], dict[str, Any]]
+
+    @property
+    def gate_metrics(self) -> tuple[str, ...]:
+        """Every metric a gate may name for this task, without repeats."""
+        return tuple(dict.fromkeys((*self.higher_better, *self.lower_better, *self.fidelity_gates, *COST_GATES)))
+
+    def supports(self, metric: str, limit: str) -> bool:
+        """Whether a gate on ``metric`` may use ``limit`` ("max_drop", "max_increase", "min", "max")."""
+        if metric not in self.gate_metrics:
+            return False
+        if limit == "max_drop":
+            return metric in self.higher_better
+        if limit == "max_increase":
+            return metric in self.lower_better
+        return limit in ("min", "max")
+
+    def metrics(self, y: np.ndarray, scores: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+        """The task's metrics of ``scores`` against the labels ``y`` (at ``cutoff`` when it decides)."""
+        return self.metrics_fn(y, scores, cutoff)
+
+    def fidelity(self, teacher: np.ndarray, student: np.ndarray, y: np.ndarray,
+                 cutoff: float | None) -> dict[str, Any]:
+        """The report's fidelity section: the student's predictions against the teacher's."""
+        return self.fidelity_fn(teacher, student, y, cutoff)
+
+    def step_fidelity(self, teacher: np.ndarray, student: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+        """The fidelity values a recipe's gates read for one candidate."""
+        return self.step_fidelity_fn(teacher, student, cutoff)
+
+    def scores(self, model: Any, x: np.ndarray) -> np.ndarray:
+        """The model's predictions on the encoded rows ``x`` (float64, one per row), in eval mode:
+        P(positive) for a task with a sigmoid link, the output itself otherwise. Large inputs are
+        scored :data:`SCORE_CHUNK` rows at a time."""
+        import torch  # here, not at the top: the runtime imports this module without torch
+
+        parts = []
+        for start in range(0, max(len(x), 1), SCORE_CHUNK):
+            inputs = torch.from_numpy(np.ascontiguousarray(x[start:start + SCORE_CHUNK]))
+            if self.link == "sigmoid":
+                parts.append(np.asarray(model.predict_proba(inputs).numpy(), dtype=np.float64).reshape(-1))
+                continue
+            was_training = model.training
+            model.eval()
+            try:
+                with torch.inference_mode():
+                    out = model(inputs)
+            finally:
+                model.train(was_training)
+            parts.append(np.asarray(out.numpy(), dtype=np.float64).reshape(-1))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def check_gates(self, metrics: Iterable[str], where: str = "the recipe") -> None:
+        """Refuse gates that do not apply to this task.
+
+        Raises:
+            ConfigError: naming the gate, this task and the gates it has.
+        """
+        for metric in metrics:
+            if metric not in self.gate_metrics:
+                raise ConfigError(
+                    f"The gate {metric!r} in {where} does not apply to a {self.name} model ({self.description})."
+                    f"{closest(metric, self.gate_metrics)} Gates for {self.name}: {', '.join(self.gate_metrics)}.",
+                    param="gates")
+
+
+_TASKS: dict[str, Task] = {}
+
+
+def register_task(task: Task) -> Task:
+    """Make ``task`` known by its name (a later registration of the same name replaces it)."""
+    _TASKS[task.name] = task
+    return task
+
+
+def get_task(name: str | None) -> Task:
+    """The registered task called ``name`` (None: :data:`DEFAULT_TASK`).
+
+    Raises:
+        ConfigError: no task has that name (naming the known ones).
+    """
+    key = DEFAULT_TASK if name is None else str(name)
+    if key not in _TASKS:
+        raise ConfigError(f"Unknown task {key!r}.{closest(key, _TASKS)} Known tasks: {', '.join(_TASKS)}.",
+                          param="task")
+    return _TASKS[key]
+
+
+def task_names() -> tuple[str, ...]:
+    """The registered tasks' names."""
+    return tuple(_TASKS)
+
+
+def tasks() -> tuple[Task, ...]:
+    """The registered tasks."""
+    return tuple(_TASKS.values())
+
+
+def task_of_model(model: Any) -> str:
+    """The task a model performs: a model's own ``task`` attribute ("regression" for a forecaster;
+    "classification" is binary), binary otherwise."""
+    own = getattr(model, "task", None)
+    return "regression" if own == "regression" else DEFAULT_TASK
+
+
+def task_of_manifest(manifest: Mapping[str, Any]) -> Task:
+    """The task an artifact's manifest records (binary when it records none)."""
+    return get_task(manifest.get("task") or DEFAULT_TASK)
+
+
+# -- binary classification ---------------------------------------------------------------------
+def _cut(cutoff: float | None) -> float:
+    if cutoff is None:
+        raise ConfigError("A binary classifier decides at a cut-off; none was given.", param="cutoff")
+    return float(cutoff)
+
+
+def _binary_metrics(y: np.ndarray, p: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    return classification_metrics(y, p, _cut(cutoff))
+
+
+def _binary_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    return fidelity_metrics(t, s, y, _cut(cutoff))
+
+
+def _binary_step_fidelity(t: np.ndarray, s: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    band = agreement_band(t, s)
+    return {"agreement": agreement(t, s, _cut(cutoff)), "psi": psi(t, s), "spearman": spearman(t, s),
+            "max_abs_diff": float(np.max(np.abs(t - s))) if len(s) else 0.0,
+            "agreement_band_min": min(b["agreement"] for b in band),
+            "agreement_band": {f"{b['flag_rate']:.0%}": b["agreement"] for b in band}}
+
+
+BINARY = register_task(Task(
+    name="binary", description="binary classification: P(positive) and decisions at a cut-off",
+    decides=True, link="sigmoid",
+    higher_better=("auc", "gini", "ks", "pr_auc", "f1", "accuracy"),
+    lower_better=("brier", "log_loss"),
+    fidelity_gates=("agreement", "agreement_band_min", "psi", "spearman", "max_abs_diff"),
+    decision_metrics=("agreement", "f1", "accuracy"),
+    step_keys=("agreement_band", "flagged_rate", "cutoff", "rows_per_second", "batch", "timed"),
+    metrics_fn=_binary_metrics, fidelity_fn=_binary_fidelity, step_fidelity_fn=_binary_step_fidelity,
+))
+
+
+# -- regression --------------------------------------------------------------------------------
+def _regression_metrics(y: np.ndarray, pred: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    return regression_metrics(y, pred)
+
+
+def _regression_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    return regression_fidelity(t, s)
+
+
+def _regression_step_fidelity(t: np.ndarray, s: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    return regression_fidelity(t, s)
+
+
+REGRESSION = register_task(Task(
+    name="regression", description="regression: a number per row, e.g. a forecast",
+    decides=False, link="identity",
+    higher_better=("r2", "directional_accuracy"),
+    lower_better=("rmse", "mae"),
+    fidelity_gates=("rmse_vs_teacher", "mae_vs_teacher", "correlation", "spearman", "max_abs_diff"),
+    decision_metrics=(),
+    step_keys=("rows_per_second", "batch", "timed"),
+    metrics_fn=_regression_metrics, fidelity_fn=_regression_fidelity, step_fidelity_fn=_regression_step_fidelity,
+))

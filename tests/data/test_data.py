@@ -1,0 +1,232 @@
+"""Reading, schema inference, splitting, preprocessing, and every DataError case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from finlite.data import Preprocessor, SplitConfig, frame_sha256, infer_schema, make_split, prepare, read_table
+from finlite.errors import ConfigError, DataError
+from tests.conftest import make_loans
+
+
+# -- reading ----------------------------------------------------------------------------------
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"nope\.csv' does not exist"):
+        read_table(tmp_path / "nope.csv")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match=r"empty\.csv' is empty \(0 bytes\)"):
+        read_table(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text("a,b,target\n")
+    with pytest.raises(DataError, match="has a header but no rows"):
+        read_table(tmp_path / "header.csv")
+
+
+def test_unknown_extension(tmp_path: Path) -> None:
+    (tmp_path / "data.xlsx").write_text("x")
+    with pytest.raises(DataError, match=r"unknown type.*\.parquet"):
+        read_table(tmp_path / "data.xlsx")
+
+
+def test_csv_and_parquet_hash_alike(tmp_path: Path) -> None:
+    frame = make_loans(50)
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    frame.to_parquet(tmp_path / "a.parquet", index=False)
+    csv, pq = read_table(tmp_path / "a.csv"), read_table(tmp_path / "a.parquet")
+    assert frame_sha256(csv.frame) == frame_sha256(pq.frame)
+    assert csv.file_sha256 != pq.file_sha256
+    assert len(csv.file_sha256) == 64
+
+
+# -- schema -----------------------------------------------------------------------------------
+def test_schema_inference_on_messy_loans() -> None:
+    schema = infer_schema(make_loans(), "defaulted")
+    assert schema.positive == "yes" and schema.negative == "no"
+    assert set(schema.drop) == {"loan_id", "application_date"}
+    assert schema.numeric == ("annual_income", "utilisation")
+    assert schema.categorical == ("purpose", "home_ownership")
+
+
+def test_schema_on_german_credit(german: pd.DataFrame) -> None:
+    schema = infer_schema(german, "creditability")
+    assert schema.positive == "bad"
+    assert len(schema.numeric) == 7 and len(schema.categorical) == 13
+
+
+def test_positive_override_and_numeric_labels() -> None:
+    frame = pd.DataFrame({"x": range(10), "y": [0, 1] * 5})
+    assert infer_schema(frame, "y").positive == "1"
+    assert infer_schema(frame, "y", positive=0).positive == "0"
+    assert infer_schema(frame, "y", positive="0").negative == "1"
+
+
+def test_missing_target_column() -> None:
+    with pytest.raises(DataError, match=r"Target column 'defaultd' is not in the data\. Did you mean 'defaulted'\?"):
+        infer_schema(make_loans(30), "defaultd")
+
+
+def test_target_with_one_class() -> None:
+    frame = make_loans(30).assign(defaulted="no")
+    with pytest.raises(DataError, match=r"'defaulted'.*single class \('no' in all 30"):
+        infer_schema(frame, "defaulted")
+
+
+def test_target_with_undeclared_values() -> None:
+    frame = make_loans(30)
+    with pytest.raises(DataError, match=r"Positive class 'bad' does not occur in target column 'defaulted'.*'no', 'yes'"):
+        infer_schema(frame, "defaulted", positive="bad")
+    frame.loc[3, "defaulted"] = "maybe"
+    with pytest.raises(DataError, match=r"3 distinct values \('maybe', 'no', 'yes'\)"):
+        infer_schema(frame, "defaulted")
+    with pytest.raises(DataError, match=r"3 classes; with positive class 'yes' the other values \('maybe', 'no'\)"):
+        infer_schema(frame, "defaulted", positive="yes")
+
+
+def test_scoring_labels_outside_schema() -> None:
+    frame = make_loans(30)
+    schema = infer_schema(frame, "defaulted")
+    frame.loc[4, "defaulted"] = "unknown"
+    with pytest.raises(DataError, match=r"holds 'unknown' at row 5.*'yes' \(positive\) and 'no' \(negative\)"):
+        schema.labels(frame, "new.csv")
+
+
+def test_entirely_missing_column() -> None:
+    frame = make_loans(30).assign(bureau_score=np.nan)
+    with pytest.raises(DataError, match=r"Column 'bureau_score' in the data is empty in every row; drop it \(drop=\['bureau_score'\]\)"):
+        infer_schema(frame, "defaulted")
+    assert "bureau_score" in infer_schema(frame, "defaulted", drop=["bureau_score"]).drop
+
+
+def test_text_in_numeric_column() -> None:
+    frame = make_loans(60)
+    frame["annual_income"] = frame["annual_income"].astype(object)
+    frame.loc[10, "annual_income"] = "n/a - see file"
+    with pytest.raises(DataError, match=r"Numeric column 'annual_income' in loans\.csv holds the text 'n/a - see file' at row 11"):
+        infer_schema(frame, "defaulted", source="loans.csv")
+
+
+def test_text_in_numeric_column_at_scoring_time() -> None:
+    frame = make_loans(60)
+    pre = Preprocessor(infer_schema(frame, "defaulted")).fit(frame)
+    bad = frame.astype({"utilisation": object})
+    bad.loc[2, "utilisation"] = "high"
+    with pytest.raises(DataError, match=r"'utilisation' in batch\.csv holds the text 'high' at row 3"):
+        pre.transform(bad, "batch.csv")
+
+
+def test_scoring_columns_differ_from_schema() -> None:
+    frame = make_loans(60)
+    pre = Preprocessor(infer_schema(frame, "defaulted")).fit(frame)
+    with pytest.raises(DataError, match=r"new\.csv lacks 1 column\(s\) the model was trained on: utilisation"):
+        pre.transform(frame.drop(columns=["utilisation"]), "new.csv")
+    renamed = frame.rename(columns={"purpose": "loan_purpose"})
+    with pytest.raises(DataError, match=r"lacks 1 column\(s\).*purpose.*Did you mean 'loan_purpose'\?"):
+        pre.transform(renamed, "new.csv")
+    # Extra columns are fine: scoring files often carry IDs and other fields.
+    assert pre.transform(frame.assign(extra=1)).shape[0] == 60
+
+
+def test_named_override_column_must_exist() -> None:
+    with pytest.raises(DataError, match=r"Column 'purpse' named as categorical is not in the data\. Did you mean 'purpose'\?"):
+        infer_schema(make_loans(30), "defaulted", categorical=["purpse"])
+
+
+# -- split ------------------------------------------------------------------------------------
+def test_stratified_split_is_deterministic_and_stratified(german: pd.DataFrame) -> None:
+    schema = infer_schema(german, "creditability")
+    y = schema.labels(german, "german")
+    a = make_split(german, y, SplitConfig(seed=3))
+    b = make_split(german, y, SplitConfig(seed=3))
+    c = make_split(german, y, SplitConfig(seed=4))
+    assert all(np.array_equal(x, z) for x, z in zip((a.train, a.validation, a.test), (b.train, b.validation, b.test), strict=True))
+    assert not np.array_equal(a.test, c.test)
+    assert a.sizes() == {"train": 600, "validation": 200, "test": 200}
+    for part in (a.train, a.validation, a.test):
+        assert y[part].mean() == pytest.approx(0.3)
+    assert len(np.intersect1d(a.train, a.test)) == 0
+
+
+def test_out_of_time_split() -> None:
+    frame = make_loans(500).sample(frac=1.0, random_state=1).reset_index(drop=True)
+    data = prepare(frame, target="defaulted", split=SplitConfig(date_column="application_date"))
+    dates = pd.to_datetime(data.frame["application_date"])
+    assert data.split.method == "out-of-time"
+    assert dates.iloc[data.split.train].max() < dates.iloc[data.split.validation].min()
+    assert dates.iloc[data.split.validation].max() < dates.iloc[data.split.test].min()
+    assert "application_date" not in data.schema.features
+
+
+def test_out_of_time_split_bad_date() -> None:
+    frame = make_loans(100)
+    frame.loc[7, "application_date"] = "someday"
+    with pytest.raises(DataError, match=r"Date column 'application_date'.*holds 'someday' at row 8"):
+        prepare(frame, target="defaulted", split=SplitConfig(date_column="application_date"))
+
+
+def test_split_config_validates() -> None:
+    with pytest.raises(ConfigError, match=r"The 'test' parameter of SplitConfig must be a number in \(0, 1\)\. Got 1\.5"):
+        SplitConfig(test=1.5)
+
+
+# -- preprocessing ----------------------------------------------------------------------------
+def test_preprocessor_encodes_and_round_trips(tmp_path: Path) -> None:
+    frame = make_loans(300)
+    schema = infer_schema(frame, "defaulted")
+    pre = Preprocessor(schema).fit(frame)
+    x = pre.transform(frame)
+    names = pre.feature_names
+    assert x.dtype == np.float32 and x.shape == (300, len(names))
+    assert "annual_income__is_missing" in names and "utilisation__is_missing" not in names
+    assert "purpose=__missing__" in names and "purpose=__unseen__" in names
+    income = x[:, names.index("annual_income")]
+    assert abs(income.mean()) < 1e-5 and income.std() == pytest.approx(1.0, abs=1e-4)
+    missing = frame["annual_income"].isna().to_numpy()
+    assert np.array_equal(x[:, names.index("annual_income__is_missing")], missing.astype(np.float32))
+    pre.save(tmp_path / "pre.json")
+    again = Preprocessor.load(tmp_path / "pre.json")
+    assert np.array_equal(again.transform(frame), x)
+
+
+def test_unseen_and_missing_categories() -> None:
+    frame = make_loans(300)
+    pre = Preprocessor(infer_schema(frame, "defaulted")).fit(frame)
+    new = frame.head(3).copy()
+    new["home_ownership"] = ["BOAT", None, "OWN"]
+    x = pre.transform(new)
+    names = pre.feature_names
+    unseen = names.index("home_ownership=__unseen__")
+    assert x[0, unseen] == 1 and x[1, unseen] == 1 and x[2, unseen] == 0  # no missing in training: unseen
+    assert x[2, names.index("home_ownership=OWN")] == 1
+    # Missing numeric value at scoring time: imputed with the training median.
+    new.loc[new.index[0], "utilisation"] = np.nan
+    std_util = pre.transform(new)[0, names.index("utilisation")]
+    spec = next(s for s in pre.numeric_ if s.name == "utilisation")
+    assert std_util == pytest.approx((spec.median - spec.mean) / spec.std, abs=1e-6)
+
+
+def test_preprocessor_fitted_on_train_only() -> None:
+    data = prepare(make_loans(400), target="defaulted")
+    train_rows = data.frame.iloc[data.split.train]
+    med = float(np.nanmedian(train_rows["annual_income"]))
+    assert data.preprocessor.numeric_[0].median == pytest.approx(med)
+
+
+def test_numeric_codes_declared_categorical_match_across_dtypes() -> None:
+    train = pd.DataFrame({"grade": [1.0, 2.0, np.nan, 3.0] * 10, "y": [0, 1] * 20})
+    pre = Preprocessor(infer_schema(train, "y", categorical=["grade"])).fit(train)
+    assert "__missing__" in pre.categorical_[0].categories
+    scored = pre.transform(pd.DataFrame({"grade": [2, 3]}))  # int column now: no gaps in this file
+    names = pre.feature_names
+    assert scored[0, names.index("grade=2")] == 1 and scored[1, names.index("grade=3")] == 1
+    assert scored[:, names.index("grade=__unseen__")].sum() == 0
+
+
+def test_unfitted_preprocessor() -> None:
+    with pytest.raises(DataError, match="not fitted yet"):
+        Preprocessor(infer_schema(make_loans(30), "defaulted")).transform(make_loans(30))

@@ -1,0 +1,84 @@
+"""The operating point: set from the data (training bad rate or a flag rate), agreement over a band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from finlite.errors import ConfigError, DataError
+from finlite.evaluate.operating import (
+    FLAG_RATE_BAND,
+    OperatingPoint,
+    agreement_band,
+    check_decisive,
+    cutoff_at_flag_rate,
+    operating_point,
+)
+
+
+def _book(rows: int = 2000, bad_rate: float = 0.05, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of a 5 %-bad book: all far below 0.5, so a 0.5 cut-off would flag nobody."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(rows) < bad_rate).astype(np.float64)
+    scores = np.clip(0.03 + 0.06 * y + rng.normal(scale=0.02, size=rows), 1e-4, 0.3)
+    return scores, y
+
+
+def test_default_cutoff_flags_the_training_bad_rate() -> None:
+    scores, y = _book()
+    assert (scores >= 0.5).sum() == 0  # the old default decides nothing on this book
+    point = operating_point(scores, y)
+    assert point.method == "training_bad_rate" and point.flag_rate == pytest.approx(y.mean())
+    assert np.mean(scores >= point.cutoff) == pytest.approx(y.mean(), abs=1e-3)
+    assert point.flagged_train == pytest.approx(np.mean(scores >= point.cutoff))
+    given = operating_point(scores, y, flag_rate=0.1)
+    assert given.method == "flag_rate" and np.mean(scores >= given.cutoff) == pytest.approx(0.1, abs=1e-3)
+    assert given.cutoff < point.cutoff  # flagging more rows means a lower cut-off
+    explicit = operating_point(scores, y, cutoff=0.2)
+    assert (explicit.cutoff, explicit.method, explicit.flag_rate) == (0.2, "cutoff", None)
+    assert point.describe() == f"cut-off {point.cutoff:.6g} on P(positive) (the teacher's score at the training bad rate, {y.mean():.1%})"
+
+
+def test_operating_point_options_are_checked() -> None:
+    scores, y = _book()
+    with pytest.raises(ConfigError, match="cutoff= or flag_rate=, not both") as info:
+        operating_point(scores, y, cutoff=0.2, flag_rate=0.1)
+    assert info.value.param == "flag_rate"
+    with pytest.raises(ConfigError, match=r"'flag_rate' parameter of train must be a number in \(0, 1\)"):
+        operating_point(scores, y, flag_rate=1.0)
+    with pytest.raises(DataError, match=r"holds no positive rows.*flag_rate="):
+        operating_point(scores, np.zeros_like(y))
+    assert cutoff_at_flag_rate(np.ones(10), 0.1) < 1.0  # saturated scores: a cut-off stays inside (0, 1)
+
+
+def test_manifest_round_trip_and_old_manifests() -> None:
+    point = OperatingPoint(cutoff=0.12, method="flag_rate", flag_rate=0.1, flagged_train=0.1)
+    manifest = {"cutoff": 0.12, "operating_point": point.to_dict()}
+    assert OperatingPoint.from_manifest(manifest) == point
+    old = OperatingPoint.from_manifest({"cutoff": 0.5})
+    assert (old.cutoff, old.method, old.flag_rate) == (0.5, "recorded", None)
+    # A rate-based record without its rate (hand-edited) is read as a bare cut-off, and still described.
+    bare = OperatingPoint.from_manifest({"cutoff": 0.2, "operating_point": {"method": "flag_rate", "flag_rate": None}})
+    assert (bare.method, bare.flag_rate) == ("recorded", None) and bare.describe().startswith("cut-off 0.2 ")
+
+
+def test_agreement_over_the_band_uses_the_teachers_cutoff_at_each_flag_rate() -> None:
+    scores, _ = _book()
+    same = agreement_band(scores, scores)
+    assert [b["flag_rate"] for b in same] == list(FLAG_RATE_BAND) and all(b["agreement"] == 1.0 for b in same)
+    # A student whose ranking is reversed in the riskiest tenth disagrees there, not at 30 %... by construction:
+    student = scores.copy()
+    top = scores >= np.quantile(scores, 0.9)
+    student[top] = scores.min()
+    band = {b["flag_rate"]: b for b in agreement_band(scores, student)}
+    assert band[0.1]["agreement"] == pytest.approx(1 - np.mean(top), abs=2e-3)
+    assert band[0.01]["cutoff"] > band[0.3]["cutoff"]
+
+
+def test_a_degenerate_operating_point_is_refused() -> None:
+    check_decisive(0.3, 100, 0.2, "agreement")
+    with pytest.raises(ConfigError, match=r"agreement is judged at the cut-off 0.5 .* flags no row of the 100 rows "
+                                          r"\(flag rate 0.0%\).*pass flag_rate="):
+        check_decisive(0.0, 100, 0.5, "agreement")
+    with pytest.raises(ConfigError, match="flags every row"):
+        check_decisive(1.0, 100, 0.01, "f1")

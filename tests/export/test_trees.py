@@ -1,0 +1,305 @@
+"""Boosted teachers deploy through ONNX (tree ensembles), and the Predictor reads DataFrames
+through the runtime encoder with the pandas Preprocessor's results and errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# lightgbm and xgboost are in the test extra: a missing install must fail this file, not skip it.
+import lightgbm  # noqa: F401
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost  # noqa: F401
+from typer.testing import CliRunner
+
+import finlite
+from finlite.errors import DataError, ExportError
+from finlite.export import trees as export_module
+from finlite.jobs.export import export_artifact
+from finlite.runtime.predictor import Predictor
+
+TARGET = "creditability"
+# Few, shallow trees: the graphs are the same shape as a real teacher's, the training takes a second.
+PARAMS = {"lightgbm": {"learning_rate": 0.3, "num_leaves": 7}, "xgboost": {"eta": 0.3, "max_depth": 3}}
+
+
+def _test_rows(art_dir: Path, german: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The artifact's raw test rows (a DataFrame of its feature fields) and their encoding."""
+    from finlite.artifact import prepare_like
+
+    art = finlite.load(art_dir)
+    prepared = prepare_like(art, german)
+    frame = prepared.frame.iloc[prepared.split.test][list(art.schema.features)].reset_index(drop=True)
+    return frame, prepared.x_test
+
+
+@pytest.fixture(scope="module", params=["lightgbm", "xgboost"])
+def boosted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, german_csv: Path) -> tuple[str, Path]:
+    library = request.param
+    out = tmp_path_factory.mktemp("boosted") / library
+    finlite.train(german_csv, target=TARGET, model=library, gbdt_params=PARAMS[library], out=out)
+    export_artifact(out, german_csv)
+    return library, out
+
+
+def test_boosted_teacher_exports_with_parity_and_scores_like_its_library(boosted: tuple[str, Path],
+                                                                          german: pd.DataFrame) -> None:
+    library, art_dir = boosted
+    manifest = json.loads((art_dir / "manifest.json").read_text())
+    parity = manifest["export"]["onnx"]["parity"]
+    assert parity["passed"] and parity["flips"] == 0 and parity["max_abs_diff"] < 1e-5
+    frame, x = _test_rows(art_dir, german)
+    booster = finlite.load(art_dir).model.model
+    own = booster.predict(x.astype(np.float64)) if library == "lightgbm" else booster.inplace_predict(x.astype(np.float64))
+    predictor = Predictor(art_dir)
+    got = predictor.predict_score(frame)
+    assert got.shape == own.shape and np.abs(got - own).max() < 1e-5
+    # One record through the bound-buffer fast path, and encoded rows, agree too.
+    record = {k: (None if isinstance(v, float) and v != v else v) for k, v in frame.iloc[3].to_dict().items()}
+    assert predictor.score_record(record) == pytest.approx(own[3], abs=1e-5)
+    assert np.abs(predictor.score_vector(x) - own).max() < 1e-5
+
+
+def test_boosted_teacher_scores_files_and_serves(boosted: tuple[str, Path], german: pd.DataFrame,
+                                                 tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from finlite.runtime.batch import score_file
+    from finlite.runtime.service import create_app
+
+    _, art_dir = boosted
+    frame, _ = _test_rows(art_dir, german)
+    source = tmp_path / "in.csv"
+    frame.to_csv(source, index=False)
+    predictor = Predictor(art_dir)
+    summary = score_file(predictor, source, tmp_path / "out.csv")
+    scored = pd.read_csv(tmp_path / "out.csv")
+    assert summary.rows == len(frame) == len(scored)
+    assert np.abs(scored["score"].to_numpy() - predictor.predict_score(frame)).max() < 1e-6
+    client = TestClient(create_app(predictor))
+    record = {k: (None if isinstance(v, float) and v != v else v) for k, v in frame.iloc[0].to_dict().items()}
+    body = client.post("/predict", json=record).json()
+    assert body["score"] == pytest.approx(predictor.predict_score(frame.iloc[:1])[0], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_bench_compares_deployed_with_deployed(boosted: tuple[str, Path]) -> None:
+    from finlite.jobs.bench import bench
+
+    _, art_dir = boosted
+    result = bench(art_dir, art_dir, n_records=20, batch=256, repeats=20)
+    names = [b["backend"] for b in result["artifacts"][1]["backends"]]
+    assert names[1] == "onnxruntime fp32" and result["baseline_backend"] == "onnxruntime fp32"
+    assert "baseline_hint" not in result
+
+
+def test_a_tampered_tree_fails_parity(boosted: tuple[str, Path], german_csv: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong tree (leaves off, as a converter bug would make them) is caught before anything is written."""
+    library, out = boosted
+    before = (out / "model.onnx").read_bytes()
+    which = "_lightgbm_trees" if library == "lightgbm" else "_xgboost_trees"
+    real = getattr(export_module, which)
+
+    def tampered(booster: object) -> tuple[object, float]:
+        trees, base = real(booster)
+        trees.leaf_weight = [w + 0.5 for w in trees.leaf_weight]  # every leaf of every tree nudged
+        return trees, base
+
+    monkeypatch.setattr(export_module, which, tampered)
+    with pytest.raises(ExportError, match=r"does not match the model in memory.*max \|Δprobability\|.*flip"):
+        export_artifact(out, german_csv)
+    assert (out / "model.onnx").read_bytes() == before  # nothing written
+    finlite.load(out)  # and the artifact still verifies
+
+
+def test_cli_exports_a_boosted_teacher(boosted: tuple[str, Path], german_csv: Path) -> None:
+    from finlite.cli import app
+
+    _, out = boosted
+    result = CliRunner().invoke(app, ["export", str(out), "--data", str(german_csv), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "manifest.json").read_text())["export"]["onnx"]["parity"]["passed"]
+    Predictor(out)  # the re-exported artifact still loads and verifies
+
+
+def _numeric_book(n: int = 1500, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"income": rng.lognormal(10, 0.5, n), "utilisation": rng.uniform(0, 1.2, n),
+                          "delinquencies": rng.integers(0, 4, n).astype(float)})
+    logit = -1 + 2 * frame["utilisation"] + 0.6 * frame["delinquencies"] - 0.3 * np.log(frame["income"] / 2e4)
+    frame["bad"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    frame.loc[rng.random(n) < 0.1, "income"] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_imported_booster_exports_in_columns_mode(library: str, tmp_path: Path) -> None:
+    """An imported booster reads raw columns: the graph rebuilds them from the encoded row (NaN from the
+    missing indicator) and scores them as the booster does."""
+    import lightgbm as lgb
+    import xgboost as xgb
+
+    frame = _numeric_book()
+    data = tmp_path / "book.csv"
+    frame.to_csv(data, index=False)
+    features = ["income", "utilisation", "delinquencies"]
+    x, y = frame[features], frame["bad"].to_numpy()
+    if library == "lightgbm":
+        booster = lgb.train({"objective": "binary", "num_leaves": 7, "verbose": -1}, lgb.Dataset(x, y), 20)
+        path = tmp_path / "model.txt"
+    else:
+        booster = xgb.train({"objective": "binary:logistic", "max_depth": 3}, xgb.DMatrix(x, label=y), 20)
+        path = tmp_path / "model.json"
+    booster.save_model(str(path))
+    out = tmp_path / "teacher"
+    finlite.import_teacher(path, data, target="bad", folds=2, out=out)
+    record = export_artifact(out, data)
+    assert record["onnx"]["parity"]["passed"] and record["onnx"]["parity"]["max_abs_diff"] < 1e-5
+    predictor = Predictor(out)
+    got = predictor.predict_score(frame[features])
+    teacher = finlite.load(out).model
+    wrapped = 1 / (1 + np.exp(-teacher.logits_np(predictor.encode(frame[features]))))
+    assert np.abs(got - wrapped).max() < 1e-5  # the deployed graph is the wrapped teacher
+    if library == "lightgbm":
+        # LightGBM splits at midpoints, so the rebuilt raw columns score exactly as the booster
+        # scores the raw table. (XGBoost splits on observed values; the import's own parity record
+        # counts the rows where float32 rebuilding crosses one.)
+        assert np.abs(got - booster.predict(x)).max() < 1e-5
+    gap = {"income": None, "utilisation": 0.4, "delinquencies": 1.0}
+    raw = pd.DataFrame([{"income": np.nan, "utilisation": 0.4, "delinquencies": 1.0}])
+    own = booster.predict(raw) if library == "lightgbm" else booster.inplace_predict(raw)
+    assert predictor.score_record(gap) == pytest.approx(float(own[0]), abs=1e-5)
+
+
+def test_zero_as_missing_against_its_threshold_is_refused() -> None:
+    """A LightGBM split that sends zero (missing) to the side its threshold does not cannot be written
+    as one ONNX node: the export says so instead of scoring zero differently."""
+    class Dump:
+        def dump_model(self) -> dict:
+            leaf = {"leaf_value": 0.1}
+            return {"tree_info": [{"tree_structure": {
+                "split_index": 0, "split_feature": 0, "threshold": -1.5, "decision_type": "<=", "default_left": True,
+                "missing_type": "Zero", "left_child": leaf, "right_child": leaf}}]}
+
+    with pytest.raises(ExportError, match="zero_as_missing"):
+        export_module._lightgbm_trees(Dump())
+
+
+def test_xgboost_categorical_split_is_refused() -> None:
+    """A categorical XGBoost split is a set test: written as x < threshold it would score wrongly."""
+    import xgboost as xgb
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"c": pd.Categorical(rng.choice(list("abcd"), 200)), "n": rng.normal(size=200)})
+    y = frame["c"].isin(["a", "c"]).astype(int)
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 2, "tree_method": "hist"},
+                        xgb.DMatrix(frame, y, enable_categorical=True), 2)
+    with pytest.raises(ExportError, match="XGBoost tree 0 has a categorical split"):
+        export_module._xgboost_trees(booster)
+
+
+# -- DataFrames through the runtime encoder ------------------------------------------------------
+@pytest.fixture(scope="module")
+def lgb_predictor(boosted: tuple[str, Path]) -> Predictor:
+    return Predictor(boosted[1])
+
+
+def test_dataframe_equals_records_and_pandas_path(lgb_predictor: Predictor, german: pd.DataFrame) -> None:
+    predictor = lgb_predictor
+    pre = predictor._frame_encoder()
+    frame = german[predictor.fields].sample(300, random_state=1).reset_index(drop=True)
+    frame.loc[::7, "duration_in_month"] = np.nan  # gaps, imputed alike
+    frame.loc[::11, "purpose"] = None
+    frame.loc[5, "purpose"] = "a purpose never seen in training"
+    frame.index = [f"A{i}" for i in range(len(frame))]  # labels, not positions
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+               for r in frame.to_dict("records")]
+    expected = pre.transform(frame)
+    for rows in (slice(0, 1), slice(0, 3), slice(0, 300)):  # the record-by-record and the Arrow paths
+        part = frame.iloc[rows]
+        np.testing.assert_array_equal(predictor.encode(part), expected[rows])
+        by_record = predictor.predict_score(records[rows])
+        np.testing.assert_array_equal(predictor.predict_score(part), by_record)
+    # Columns in another order, extra columns, typed categories: the same rows.
+    shuffled = frame[list(reversed(predictor.fields))].assign(extra=1)
+    shuffled["purpose"] = shuffled["purpose"].astype("category")
+    np.testing.assert_array_equal(predictor.encode(shuffled), expected)
+
+
+def test_dataframe_edge_types_match_pandas(lgb_predictor: Predictor, german: pd.DataFrame) -> None:
+    """Where Arrow or the record path could read a column differently, the result is still pandas'."""
+    predictor = lgb_predictor
+    pre = predictor._frame_encoder()
+    base = german[predictor.fields].head(40).reset_index(drop=True)
+    numeric = predictor.encoder.numeric[0][0]
+    category = predictor.encoder.category_fields[0]
+    variants = {
+        "numbers as text": base.assign(**{numeric: base[numeric].astype(str)}),
+        "numbers as objects": base.assign(**{numeric: base[numeric].astype(object)}),
+        "floats in an object category": base.assign(**{category: [3.0] * 20 + [None] * 20}).astype({category: object}),
+        "nullable ints": base.assign(**{numeric: base[numeric].astype("Int64")}),
+        "booleans": base.assign(**{numeric: base[numeric] > base[numeric].median()}),
+    }
+    for name, frame in variants.items():
+        for rows in (slice(0, 1), slice(0, 40)):
+            part = frame.iloc[rows]
+            np.testing.assert_array_equal(predictor.encode(part), pre.transform(part), err_msg=name)
+
+
+@pytest.mark.parametrize("rows", [1, 40])
+def test_dataframe_errors_are_the_pandas_errors(lgb_predictor: Predictor, german: pd.DataFrame, rows: int) -> None:
+    predictor = lgb_predictor
+    pre = predictor._frame_encoder()
+    numeric = predictor.encoder.numeric[0][0]
+    frame = german[predictor.fields].head(rows).reset_index(drop=True)
+    frame.index = [f"R{i}" for i in range(rows)]
+    bad_values = {"infinite": np.inf, "beyond float32": 1e300, "text": "twelve", "nan text": "nan"}
+    for name, value in bad_values.items():
+        broken = frame.astype({numeric: object})
+        broken.iloc[rows - 1, broken.columns.get_loc(numeric)] = value
+        with pytest.raises(DataError) as ours:
+            predictor.predict_score(broken)
+        with pytest.raises(DataError) as reference:
+            pre.transform(broken, "the DataFrame")
+        assert str(ours.value) == str(reference.value), name
+        assert numeric in str(ours.value) and f"R{rows - 1}" in str(ours.value), name
+    with pytest.raises(DataError, match="purpose"):
+        predictor.predict_score(frame.drop(columns=["purpose"]))
+
+
+def test_empty_dataframes(lgb_predictor: Predictor, german: pd.DataFrame) -> None:
+    predictor = lgb_predictor
+    empty = german[predictor.fields].head(0)
+    assert predictor.predict_score(empty).shape == (0,)
+    with pytest.raises(DataError, match="purpose"):
+        predictor.predict_score(empty.drop(columns=["purpose"]))
+
+
+def test_large_dataframe_on_several_threads(boosted: tuple[str, Path], german: pd.DataFrame) -> None:
+    """Rows split between threads, each encoding into its slice of one matrix: the same rows."""
+    from finlite.runtime import predictor as predictor_module
+
+    two = Predictor(boosted[1], threads=2)
+    frame = german[two.fields].sample(2 * predictor_module._PARALLEL_ROWS + 5, replace=True, random_state=2)
+    frame.iloc[-1, 0] = np.nan
+    np.testing.assert_array_equal(two.encode(frame), two._frame_encoder().transform(frame))
+    broken = frame.astype({two.encoder.numeric[0][0]: object})
+    broken.iloc[-3, 0] = "twelve"  # in the second thread's rows: the pandas error, with its row label
+    with pytest.raises(DataError, match=f"text 'twelve' at row {len(frame) - 2}"):
+        two.predict_score(broken.reset_index(drop=True))
+
+
+@pytest.mark.slow
+def test_bench_says_when_the_baseline_is_not_deployed(boosted: tuple[str, Path], tmp_path: Path,
+                                                      german_csv: Path) -> None:
+    from finlite.jobs.bench import bench, render_bench
+
+    plain = tmp_path / "plain"
+    finlite.train(german_csv, target=TARGET, model="logistic", config=finlite.TrainConfig(epochs=3, progress=False),
+                  out=plain)
+    result = bench(boosted[1], plain, n_records=10, batch=128, repeats=10)
+    assert result["baseline_backend"] == "torch eager" and "finlite export BASELINE" in result["baseline_hint"]
+    assert "finlite export BASELINE" in render_bench(result)

@@ -1,0 +1,327 @@
+"""Crash-safe replacement, proven with injected kills.
+
+A child process replaces an existing artifact (``save_artifact`` as train/compress/import-teacher
+do, ``amend_artifact`` as export does) or writes ``finlite score`` output, and SIGKILLs itself at a
+named point (``FINLITE_TEST_KILL_AT``), once through the atomic exchange and once through the
+two-rename fallback. After each kill the artifact path must load (hashes verified) and be the old
+or the new artifact (the fallback's one-instant gap is repaired by the next run), and the next run
+must remove the leftovers and say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import finlite
+from finlite import _paths
+from finlite._manifest import amend_artifact, swap_in
+from finlite.artifact import save_artifact
+from finlite.errors import ArtifactError
+
+# SIGKILL and fork are POSIX; the fallback swap is what other systems get.
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="kill injection needs POSIX signals and fork")
+LEFTOVER = "removed a leftover of an interrupted run"
+
+
+def exchange_works(folder: Path) -> bool:
+    """Whether renameat2(RENAME_EXCHANGE) works on the filesystem of ``folder``."""
+    a, b = folder / "xa", folder / "xb"
+    a.mkdir()
+    b.mkdir()
+    (a / "f").write_text("a")
+    try:
+        return _paths.exchange(a, b) and (b / "f").read_text() == "a"
+    finally:
+        shutil.rmtree(a, ignore_errors=True)
+        shutil.rmtree(b, ignore_errors=True)
+
+
+# The atomic exchange is Linux's (renameat2); elsewhere only the fallback exists.
+MODES = ["exchange", "fallback"] if sys.platform.startswith("linux") else ["fallback"]
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "exchange":
+        # On Linux the exchange is the promise: a system or filesystem without it is a failure here.
+        assert exchange_works(tmp_path), "renameat2(RENAME_EXCHANGE) failed on the test's filesystem"
+    return str(request.param)
+
+
+def hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def generation(path: Path) -> str:
+    """'old' or 'new': which artifact the path holds (load() verifies every hash first)."""
+    return finlite.load(path).manifest["metrics"].get("generation", "old")
+
+
+# Which state each kill point must leave: what the path holds, and the kind of leftover beside it.
+# In the fallback, "old-moved" is the one instant the path is empty: the next run restores it.
+SAVE_POINTS = {
+    "exchange": {"writing": ("old", "tmp"), "before-swap": ("old", "tmp"), "exchanged": ("new", "tmp"),
+                 "removing-old": ("new", "tmp")},
+    "fallback": {"writing": ("old", "tmp"), "before-swap": ("old", "tmp"), "old-moved": (None, "old"),
+                 "new-moved": ("new", "old"), "removing-old": ("new", "old")},
+}
+
+# The child: load a model once, then fork one process per (mode, kill point), each replacing its
+# own artifact with a "new" generation and SIGKILLed at its point. Forking saves re-importing torch.
+SAVE_HELPER = r"""
+import json, os, signal, sys
+import finlite._paths as paths
+from finlite.artifact import load, save_artifact
+
+art = load(sys.argv[1])
+results = {}
+for mode, point, target in json.loads(sys.argv[2]):
+    pid = os.fork()
+    if pid == 0:
+        paths._KILL_AT = point
+        if mode == "fallback":
+            paths._RENAMEAT2 = None
+        save_artifact(target, model=art.model, preprocessor=art.preprocessor, role="teacher", seed=1,
+                      cutoff=art.cutoff, data=art.manifest["data"], steps=[], metrics={"generation": "new"},
+                      overwrite=True)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    results[mode + " " + point] = os.WTERMSIG(status) if os.WIFSIGNALED(status) else -os.WEXITSTATUS(status)
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def old_artifact(teacher_dir: Path) -> dict:
+    art = finlite.load(teacher_dir)
+    return {"model": art.model, "preprocessor": art.preprocessor, "role": "teacher", "seed": 0,
+            "cutoff": art.cutoff, "data": art.manifest["data"], "steps": []}
+
+
+@pytest.fixture(scope="module")
+def killed_saves(old_artifact: dict, teacher_dir: Path,
+                 tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, int], dict[str, Path]]:
+    """One helper process for every (mode, point): how each child ended, and each artifact path."""
+    root = tmp_path_factory.mktemp("kills")
+    targets = {}
+    for mode, points in SAVE_POINTS.items():
+        for point in points:
+            target = root / mode / point / "model"
+            target.parent.mkdir(parents=True)
+            save_artifact(target, **old_artifact, metrics={"generation": "old"})
+            targets[f"{mode} {point}"] = target
+    cases = json.dumps([[*key.split(" "), str(t)] for key, t in targets.items()])
+    run = subprocess.run([sys.executable, "-c", SAVE_HELPER, str(teacher_dir), cases],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1]), targets
+
+
+def test_save_artifact_survives_a_kill_at_every_point(mode: str, old_artifact: dict, killed_saves: tuple,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """train / compress / import-teacher's path (save_artifact), killed at each point of the swap."""
+    killed, targets = killed_saves
+    for point, (holds, leftover) in SAVE_POINTS[mode].items():
+        key, target = f"{mode} {point}", targets[f"{mode} {point}"]
+        assert killed[key] == signal.SIGKILL, f"{key}: the child was not killed there ({killed[key]})"
+        left = hidden(target.parent)
+        assert any(name.startswith(f".model.{leftover}-") for name in left), (key, left)
+        if holds is None:
+            assert not target.exists()  # the fallback's one-instant gap: the old one is beside it
+        else:
+            assert generation(target) == holds, key
+        # The next write to the same output cleans up first (and, without --force, refuses).
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="finlite"), \
+                pytest.raises(ArtifactError, match="already exists; choose another path or pass overwrite=True"):
+            save_artifact(target, **old_artifact, metrics={"generation": "newer"})
+        assert generation(target) == (holds or "old"), key
+        assert hidden(target.parent) == [], (key, hidden(target.parent))
+        messages = " ".join(r.getMessage() for r in caplog.records)
+        assert f"{LEFTOVER}: '{target.parent}{os.sep}.model." in messages, (key, messages)
+        if holds is None:
+            assert f"restored {str(target)!r} from '{target.parent}{os.sep}.model.old-" in messages
+
+
+AMEND_SCRIPT = r"""
+import sys
+import finlite._paths as paths
+from finlite._manifest import amend_artifact
+if sys.argv[2] == "fallback":
+    paths._RENAMEAT2 = None
+path = sys.argv[1]
+amend_artifact(path, {}, {"generation": "new"})
+"""
+AMEND_POINTS = {
+    "exchange": {"writing": "old", "before-swap": "old", "exchanged": "new", "removing-old": "new"},
+    "fallback": {"before-swap": "old", "old-moved": None, "new-moved": "new", "removing-old": "new"},
+}
+
+
+def amend_generation(path: Path) -> str:
+    return finlite.load(path).manifest.get("generation", "old")
+
+
+def test_amend_artifact_survives_a_kill_at_every_point(mode: str, teacher_dir: Path, tmp_path: Path) -> None:
+    """export's path: one fresh interpreter per point, the kill point read from the environment."""
+    for point, holds in AMEND_POINTS[mode].items():
+        target = Path(shutil.copytree(teacher_dir, tmp_path / point / "art"))
+        env = {**os.environ, _paths.KILL_ENV: point}
+        run = subprocess.run([sys.executable, "-c", AMEND_SCRIPT, str(target), mode], env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == -signal.SIGKILL, (point, run.returncode, run.stderr)
+        assert hidden(target.parent), point  # a leftover of the killed run is there
+        if holds is None:
+            assert not target.exists()
+        else:
+            assert amend_generation(target) == holds, point
+        # The next export of the same artifact restores or keeps it, removes the leftovers, reports them.
+        run = subprocess.run([sys.executable, "-c", AMEND_SCRIPT, str(target), mode], capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert f"warning: {LEFTOVER}: {str(target.parent)!r}"[:-1] in run.stderr, (point, run.stderr)
+        if holds is None:
+            assert f"warning: restored {str(target)!r}" in run.stderr
+        assert amend_generation(target) == "new" and hidden(target.parent) == [], point
+
+
+def test_swap_in_keeps_no_leftover_and_refuses_a_user_folder(tmp_path: Path) -> None:
+    user = tmp_path / "photos"
+    user.mkdir()
+    (user / "cat.jpg").write_bytes(b"\xff\xd8")
+    tmp = _paths.new_temp_dir(user)
+    (tmp / "x").write_text("new")
+    with pytest.raises(ArtifactError, match="is a folder that is neither a finlite artifact"):
+        swap_in(tmp, user)
+    assert (user / "cat.jpg").read_bytes() == b"\xff\xd8"
+
+
+def test_failed_amend_leaves_the_artifact_and_nothing_else(teacher_dir: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    target = Path(shutil.copytree(teacher_dir, tmp_path / "art"))
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_paths, "fsync_tree", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        amend_artifact(target, {}, {"generation": "new"})
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert hidden(tmp_path) == []
+
+
+def test_leftovers_of_a_live_process_are_never_touched(teacher_dir: Path, tmp_path: Path) -> None:
+    target = Path(shutil.copytree(teacher_dir, tmp_path / "art"))
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = tmp_path / f".art.tmp-{sleeper.pid}-0123abcd"
+        live.mkdir()
+        live_file = tmp_path / f".o.csv.{sleeper.pid}-0123abcd.tmp"
+        live_file.write_text("being written")
+        unrelated = tmp_path / ".art.tmp-notapid"
+        unrelated.mkdir()
+        assert _paths.clean_leftovers(target) == []
+        assert _paths.clean_file_leftovers(tmp_path) == []
+        assert live.is_dir() and live_file.is_file() and unrelated.is_dir()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # Now that process is gone: its leftovers go, the unrelated folder stays.
+    reports = _paths.clean_leftovers(target) + _paths.clean_file_leftovers(tmp_path)
+    assert reports == [f"{LEFTOVER}: {str(live)!r}", f"{LEFTOVER}: {str(live_file)!r}"]
+    assert not live.exists() and not live_file.exists() and unrelated.is_dir()
+
+
+def test_an_incomplete_old_leftover_is_kept_not_restored(teacher_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "art"
+    old = tmp_path / ".art.old-999999999-0123abcd"  # a PID above the kernel's maximum: never alive
+    shutil.copytree(teacher_dir, old)
+    (old / "weights.safetensors").write_bytes(b"torn")
+    tmp = tmp_path / ".art.tmp-999999999-4567cdef"
+    tmp.mkdir()
+    reports = _paths.clean_leftovers(target)
+    # The torn copy may be all that is left of the user's artifact: kept and reported, never deleted.
+    assert reports == [f"kept {str(old)!r}, left by an interrupted run that was replacing {str(target)!r}: it is "
+                       "not a complete artifact, so it was not restored. Inspect it, then delete it yourself.",
+                       f"{LEFTOVER}: {str(tmp)!r}"]
+    assert not target.exists() and old.is_dir() and not tmp.exists()
+
+
+SCORE_SCRIPT = "import sys; from finlite.cli import main; sys.argv = ['finlite', *sys.argv[1:]]; main()"
+
+
+@pytest.mark.parametrize("point", ["score-writing", "score-before-rename"])
+def test_killed_score_leaves_no_output_and_the_next_run_cleans_up(point: str, exported_dir: Path,
+                                                                   german: pd.DataFrame, tmp_path: Path) -> None:
+    """Killed mid-write: no output at the path. Killed just before the rename while replacing an
+    earlier output (--force): the earlier output, untouched. Either way the next run removes the
+    temporary file and says so."""
+    src, out = tmp_path / "book.csv", tmp_path / "scores" / "out.csv"
+    german.head(300).to_csv(src, index=False)
+    args = ["score", str(exported_dir), str(src), "-o", str(out), "--chunk-rows", "50", "-q", "--force"]
+    replacing = point == "score-before-rename"
+    if replacing:
+        out.parent.mkdir()
+        out.write_text("earlier scores\n")
+    run = subprocess.run([sys.executable, "-c", SCORE_SCRIPT, *args], env={**os.environ, _paths.KILL_ENV: point},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    if replacing:
+        assert out.read_text() == "earlier scores\n"
+    else:
+        assert not out.exists()
+    [leftover] = hidden(out.parent)
+    assert leftover.startswith(".out.csv.") and leftover.endswith(".tmp")
+    run = subprocess.run([sys.executable, "-c", SCORE_SCRIPT, *args], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert f"warning: {LEFTOVER}: {str(out.parent / leftover)!r}" in run.stderr
+    assert hidden(out.parent) == [] and len(pd.read_csv(out)) == 300
+
+
+def test_a_leftover_name_with_an_impossible_pid_is_no_crash(teacher_dir: Path, tmp_path: Path) -> None:
+    """A name like a leftover's whose PID does not fit the system's pid type (planted, or from a
+    foreign system) must not crash every later write to that folder with an OverflowError."""
+    target = Path(shutil.copytree(teacher_dir, tmp_path / "art"))
+    huge = tmp_path / f".art.tmp-{2**64}-0123abcd"
+    huge.mkdir()
+    huge_file = tmp_path / f".o.csv.{2**64}-0123abcd.tmp"
+    huge_file.write_text("x")
+    assert _paths.clean_leftovers(target) == [f"{LEFTOVER}: {str(huge)!r}"]
+    assert _paths.clean_file_leftovers(tmp_path) == [f"{LEFTOVER}: {str(huge_file)!r}"]
+    assert finlite.load(target).manifest["role"]
+
+
+SIGN_SCRIPT = ("import sys; from finlite.signing import sign_artifact; sign_artifact(sys.argv[1], sys.argv[2])")
+
+
+@pytest.mark.parametrize("point", ["signature-writing", "before-swap", "exchanged"])
+def test_a_killed_sign_leaves_a_loadable_artifact(point: str, exported_dir: Path, tmp_path: Path) -> None:
+    """'finlite sign' killed at any instant: the artifact still loads (unsigned, or signed), and
+    no temporary file is left inside it (which would make every reader refuse it)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    target = Path(shutil.copytree(exported_dir, tmp_path / "art"))
+    private = ed25519.Ed25519PrivateKey.generate()
+    key = tmp_path / "k.pem"
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    run = subprocess.run([sys.executable, "-c", SIGN_SCRIPT, str(target), str(key)],
+                         env={**os.environ, _paths.KILL_ENV: point}, capture_output=True, text=True, timeout=120)
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    assert finlite.load(target, verify_key=False).manifest["files"]
+    run = subprocess.run([sys.executable, "-c", SIGN_SCRIPT, str(target), str(key)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert hidden(tmp_path) == [] and (target / "signature.json").is_file()
+    assert finlite.load(target, verify_key=private.public_key()).manifest["files"]

@@ -1,0 +1,113 @@
+"""The compress job: the classic options build a recipe that runs through the runner like any
+other, a ready plan and a dry run go the same way, and the set-up seeds both training configs."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import finlite
+from finlite.artifact import prepare_like
+from finlite.errors import ConfigError
+from finlite.jobs.compress import CLASSIC_NAME, classic_recipe, compress, compress_with_recipe
+from finlite.methods import Distillation, MagnitudePruning, PruningPlan
+from finlite.models.base import FinliteModel
+from finlite.recipe.spec import Recipe, Step
+from finlite.training.loop import TrainConfig
+
+TINY = TrainConfig(epochs=5, patience=5, progress=False)
+
+
+def _scores(model: FinliteModel | None, teacher_dir: Path, data: Path) -> np.ndarray:
+    if model is None:
+        raise AssertionError("no model was kept")
+    prepared = prepare_like(finlite.load(teacher_dir), data)
+    with torch.inference_mode():
+        return model.predict_proba(torch.from_numpy(prepared.x_test)).numpy()
+
+
+def test_classic_recipe_is_distillation_then_pruning_without_gates() -> None:
+    recipe = classic_recipe(700, student_hidden=(8,), distillation=Distillation(temperature=3.0),
+                            pruning=MagnitudePruning(sparsity=0.4))
+    assert recipe.steps == [Step(Distillation(temperature=3.0, hidden=(8,))), Step(MagnitudePruning(sparsity=0.4))]
+    assert recipe.gates == [] and recipe.name == CLASSIC_NAME
+    # Defaults follow the training rows; no sparsity, no pruning step.
+    assert classic_recipe(700).steps == [Step(Distillation(hidden=(16,)))]
+    assert classic_recipe(200_000, pruning=MagnitudePruning(sparsity=0.0)).steps == [
+        Step(Distillation(hidden=(128, 64)))]
+    assert classic_recipe(200_000, pruning=MagnitudePruning(sparsity=0.5), size_aware_sparsity=True).steps[1] == \
+        Step(MagnitudePruning(sparsity=0.3))
+
+
+def test_classic_options_run_as_their_recipe(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    classic = finlite.compress(teacher_dir, german_csv, student_hidden=(8,), pruning=MagnitudePruning(sparsity=0.5),
+                               seed=3, config=TINY, fine_tune=TINY, out=tmp_path / "s", timing=False, progress=False)
+    assert [r.status for r in classic.result.records] == ["kept", "kept"] and classic.passed
+    assert classic.final_gates == [] and classic.plan is not None
+    saved = Recipe.load(tmp_path / "s" / "recipe.yaml")
+    assert saved == classic.recipe and [s.name for s in saved.steps] == ["distillation", "magnitude_pruning"]
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    steps = manifest["steps"]
+    assert [s["method"] for s in steps] == ["distillation", "magnitude_pruning"]
+    assert steps[0]["teacher"]["manifest_sha256"] == finlite.load(teacher_dir).manifest["manifest_sha256"]
+    # Both training configs carry the run's seed, whatever seed the configs were given with.
+    assert steps[0]["train"]["seed"] == 3 and steps[1]["fine_tune"]["seed"] == 3 and manifest["seed"] == 3
+    assert steps[0]["train"]["epochs"] == 5 and steps[0]["batch_size"] == 64 and steps[0]["student"]["hidden"] == [8]
+    assert manifest["metrics"]["gates"] == [] and manifest["metrics"]["gates_passed"] is True
+    report = (tmp_path / "s" / "report.md").read_text()
+    for heading in ("## Data", "## Pruning plan", "## Recipe file"):
+        assert heading in report
+    # The same recipe, given as a recipe, is the same run: the same student, bit for bit.
+    again = compress_with_recipe(teacher_dir, german_csv, saved, seed=3, config=TINY, fine_tune=TINY, timing=False,
+                                 progress=False)
+    assert np.array_equal(_scores(again.model, teacher_dir, german_csv), _scores(classic.model, teacher_dir, german_csv))
+    assert again.report["student"]["auc"] == manifest["metrics"]["test"]["auc"]
+
+
+def test_a_ready_plan_is_applied_as_it_is(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    common = {"student_hidden": (8,), "config": TINY, "fine_tune": TINY, "timing": False, "progress": False}
+    dry = compress(teacher_dir, german_csv, pruning=MagnitudePruning(sparsity=0.5), plan_only=True,
+                   out=tmp_path / "dry", **common)
+    assert dry.plan is not None and dry.path is None and dry.report == {} and not (tmp_path / "dry").exists()
+    assert [r.method["method"] for r in dry.result.records] == ["distillation"]  # distilled, not pruned
+    assert dry.plan.sparsity() == pytest.approx(0.5, abs=0.01)
+    # Edit the plan as a reviewer would: keep every weight of the output layer.
+    data = dry.plan.to_dict()
+    for layer in data["layers"]:
+        if layer["name"] != "layers.0":
+            layer["pruned"], layer["pruned_count"] = [], 0
+    edited = PruningPlan.from_dict(data)
+    out = compress(teacher_dir, german_csv, pruning=MagnitudePruning(sparsity=0.9), plan=edited,
+                   out=tmp_path / "s", **common)
+    assert out.plan is not None and [layer.pruned for layer in out.plan.layers] == [
+        layer.pruned for layer in edited.layers]
+    saved = finlite.load(tmp_path / "s")
+    assert saved.plan is not None and saved.plan.sparsity() == pytest.approx(edited.sparsity())
+    weights = dict(saved.model.named_parameters())
+    first = edited.layers[0]
+    flat = weights[f"{first.name}.weight"].detach().numpy().reshape(-1)
+    assert first.pruned and np.all(flat[first.pruned] == 0)
+    assert "ready plan" in Recipe.load(tmp_path / "s" / "recipe.yaml").description
+
+
+def test_recipe_and_classic_options_do_not_mix(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    recipe = Recipe(steps=[Step(Distillation(hidden=(8,)))])
+    with pytest.raises(ConfigError, match=r"recipe= and pruning=.*Pass recipe= alone"):
+        compress(teacher_dir, german_csv, recipe=recipe, pruning=MagnitudePruning(), out=tmp_path / "s")
+    with pytest.raises(ConfigError, match="recipe= and plan_only="):
+        compress(teacher_dir, german_csv, recipe=recipe, plan_only=True)
+    assert not (tmp_path / "s").exists()
+
+
+def test_compress_is_a_plain_function_with_its_real_signature() -> None:
+    params = inspect.signature(finlite.compress).parameters
+    assert finlite.compress is compress and inspect.isfunction(finlite.compress)
+    for name in ("recipe", "student_hidden", "distillation", "pruning", "plan", "plan_only", "seed", "config",
+                 "fine_tune", "out", "overwrite", "timing", "progress", "train_overrides", "size_aware_sparsity"):
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+    assert list(inspect.signature(finlite.compress_with_recipe).parameters)[:3] == ["teacher", "data", "recipe"]

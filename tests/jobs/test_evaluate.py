@@ -1,0 +1,42 @@
+"""The evaluate job at an operating point: the artifact's own, or one set by a flag rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import finlite
+from finlite.errors import ConfigError
+from finlite.evaluate.report import render_markdown, render_table
+from finlite.jobs.evaluate import evaluate_artifact
+
+
+def test_students_inherit_the_teachers_operating_point(teacher_dir: Path, exported_dir: Path) -> None:
+    teacher, student = finlite.load(teacher_dir), finlite.load(exported_dir)
+    assert student.operating_point == teacher.operating_point and student.cutoff == teacher.cutoff
+    report = (exported_dir / "report.md").read_text()
+    assert f"Operating point: cut-off {teacher.cutoff:.6g} on P(positive) (the teacher's score at the training bad " \
+           "rate" in report
+    assert "| agreement, teacher flags 1% |" in report and "| agreement, teacher flags 30% |" in report
+
+
+def test_evaluate_reports_agreement_at_its_operating_point_and_over_the_band(
+        teacher_dir: Path, exported_dir: Path, german_csv: Path) -> None:
+    own = evaluate_artifact(exported_dir, german_csv, baseline=teacher_dir, timing=False)
+    assert own["operating_point"]["method"] == "training_bad_rate"
+    assert own["fidelity"]["cutoff"] == finlite.load(teacher_dir).cutoff
+    band = own["fidelity"]["agreement_band"]
+    assert [b["flag_rate"] for b in band] == [0.01, 0.02, 0.05, 0.1, 0.2, 0.3]
+    assert all(0.5 < b["agreement"] <= 1.0 for b in band)
+    at = evaluate_artifact(exported_dir, german_csv, baseline=teacher_dir, timing=False, flag_rate=0.05)
+    point = at["operating_point"]
+    assert point["method"] == "flag_rate" and point["flag_rate"] == 0.05
+    assert point["flagged_by_teacher"] == pytest.approx(0.05, abs=0.01)  # the baseline flags 5 % of these rows
+    assert "where the baseline flags 5.0% of these rows" in render_table(at, names=("baseline", "artifact"))
+    assert "Operating point: cut-off" in render_markdown(at)
+    single = evaluate_artifact(exported_dir, german_csv, timing=False, flag_rate=0.2)
+    assert single["model"]["flagged_rate"] == pytest.approx(0.2, abs=0.01)
+    assert single["operating_point"]["description"].endswith("where the artifact flags 20.0% of these rows")
+    with pytest.raises(ConfigError, match=r"'flag_rate' parameter of evaluate_artifact must be a number in \(0, 1\)"):
+        evaluate_artifact(exported_dir, german_csv, flag_rate=0.0)

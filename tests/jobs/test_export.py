@@ -1,0 +1,202 @@
+"""ONNX export: every model kind matches itself in ONNX Runtime, parity problems are all
+collected, and the artifact records what was checked."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import finlite
+from finlite.cli import app
+from finlite.errors import ArtifactError, DataError, ExportError
+from finlite.export.graph import to_onnx
+from finlite.export.parity import check_parity
+from finlite.jobs.export import INT8_FILE, export, export_artifact, int8_counterpart
+from finlite.methods.linear import IntegerWeights, Scorecard, integer_logistic, make_scorecard
+from finlite.methods.quantize import convert_to_int8
+from finlite.models import FinliteModel, LogisticRegression, SequenceModel, TabularMLP
+from finlite.models.sequence import quantize_sequence
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(400, 12)).astype(np.float32)
+WINDOWS = RNG.normal(size=(200, 10, 3)).astype(np.float32)
+
+
+def _mlp(**kw: object) -> TabularMLP:
+    torch.manual_seed(0)
+    return TabularMLP(12, (24, 8), dropout=0.0, **kw).eval()  # type: ignore[arg-type]
+
+
+def _pruned(density: float) -> TabularMLP:
+    model = _mlp()
+    with torch.no_grad():
+        for layer in model.layers:
+            keep = torch.rand_like(layer.weight) < density
+            layer.weight.mul_(keep)
+    return model
+
+
+def _fp16() -> TabularMLP:
+    model = _mlp()
+    with torch.no_grad():  # the fp16 method rounds the weights; so does the file
+        for p in model.parameters():
+            p.copy_(p.half().float())
+    model.weight_storage = "float16"
+    return model
+
+
+def _scorecard() -> FinliteModel:
+    torch.manual_seed(0)
+    x = np.hstack([RNG.normal(size=(400, 3)), np.eye(9)[RNG.integers(0, 9, 400)]]).astype(np.float32)
+    return make_scorecard(LogisticRegression(12).eval(), Scorecard(bins=6), x, n_numeric=3)
+
+
+MODELS = {
+    "mlp relu": lambda: _mlp(),
+    "mlp gelu": lambda: _mlp(activation="gelu"),
+    "mlp tanh": lambda: _mlp(activation="tanh"),
+    "mlp silu": lambda: _mlp(activation="silu"),
+    "mlp low rank": lambda: _mlp(ranks=[3, None, None]),
+    "mlp pruned 90%": lambda: _pruned(0.1),
+    "mlp fp16": _fp16,
+    "mlp int8 dynamic": lambda: convert_to_int8(_mlp(), None),
+    "mlp int8 static": lambda: convert_to_int8(_mlp(), [0.05, 0.05, 0.05]),
+    "logistic": lambda: LogisticRegression(12).eval(),
+    "logistic int8": lambda: integer_logistic(LogisticRegression(12).eval(), IntegerWeights(bits=8)),
+    "scorecard": _scorecard,
+}
+
+
+def _scorecard_rows() -> np.ndarray:
+    return np.hstack([RNG.normal(size=(300, 3)), np.eye(9)[RNG.integers(0, 9, 300)]]).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_tabular_models_match_in_onnx_runtime(name: str) -> None:
+    model = MODELS[name]()
+    x = _scorecard_rows() if name == "scorecard" else X
+    data, parity = export(model, x, cutoff=0.5)
+    assert parity.passed and parity.flips == 0 and parity.rows == len(x)
+    assert parity.max_abs_diff <= (1e-3 if "int8" in name else 1e-5)
+    proto = onnx.load_from_string(data)
+    assert [o.name for o in proto.graph.output] == ["probability", "logit"]
+    dtypes = {t.data_type for t in proto.graph.initializer}
+    if "int8" in name:  # the file holds int8 weights and multiplies them as integers
+        assert onnx.TensorProto.INT8 in dtypes
+        if name.startswith("mlp"):
+            assert "MatMulInteger" in {n.op_type for n in proto.graph.node}
+    if name == "mlp fp16":
+        assert onnx.TensorProto.FLOAT16 in dtypes and onnx.TensorProto.FLOAT not in {
+            t.data_type for t in proto.graph.initializer if t.dims and np.prod(t.dims) > 8}
+
+
+def test_sparse_weights_stay_small_on_disk() -> None:
+    dense = len(to_onnx(_mlp()).SerializeToString())
+    sparse_proto = to_onnx(_pruned(0.1))
+    assert len(sparse_proto.graph.sparse_initializer) == 3
+    assert len(sparse_proto.SerializeToString()) < 0.6 * dense
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_forecasters_float_and_int8_match(cell: str, task: str) -> None:
+    torch.manual_seed(1)
+    model = SequenceModel(cell, 3, [12, 6], task).eval()
+    for candidate in (model, quantize_sequence(model)):
+        data, parity = export(candidate, WINDOWS)
+        assert parity.passed, parity.problems
+        output = onnx.load_from_string(data).graph.output[0].name
+        assert output == ("prediction" if task == "regression" else "probability")
+    assert "Scan" in {n.op_type for n in onnx.load_from_string(export(quantize_sequence(model), WINDOWS)[0]).graph.node}
+
+
+def test_parity_collects_every_problem() -> None:
+    ref = np.array([0.1, 0.4, 0.6, 0.9, 0.5])
+    got = np.array([0.1, 0.6, 0.6, np.nan, 0.49])
+    parity = check_parity(ref, got, cutoff=0.5, tolerance=1e-4)
+    assert not parity.passed and len(parity.problems) == 3
+    assert "NaN or infinite" in parity.problems[0]
+    assert "above the tolerance" in parity.problems[1] and "3 of 5 rows" in parity.problems[1]
+    assert parity.flips == 3 and "3 decisions flip" in parity.problems[2]
+    assert parity.worst_rows[0] == 3  # the NaN row is the worst
+    short = check_parity(ref, got[:3], cutoff=0.5, tolerance=1e-4)
+    assert short.problems == ["the exported model returned 3 values for 5 rows"]
+
+
+def test_unknown_kinds_are_refused() -> None:
+    # (Boosted teachers export as tree ensembles: tests/export/test_trees.py.)
+    class Custom(FinliteModel):
+        kind = "custom"
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.sum(1)
+
+    with pytest.raises(ExportError, match=r"'custom' model has no ONNX export.*distil it"):
+        to_onnx(Custom())
+
+
+def test_broken_parity_raises_and_writes_nothing(exported_dir: Path, german_csv: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    art = tmp_path / "student"
+    shutil.copytree(exported_dir, art)
+    before = (art / "manifest.json").read_bytes()
+    import finlite.jobs.export as export_module
+
+    real = export_module.run_onnx
+    monkeypatch.setattr(export_module, "run_onnx", lambda s, x, o="probability": 1 - real(s, x, o))
+    with pytest.raises(ExportError, match=r"does not match the model in memory.*above the tolerance.*decisions flip"
+                       ) as info:
+        export_artifact(art, german_csv)
+    assert len(info.value.problems) == 2 and info.value.parity["flips"] > 0
+    assert (art / "manifest.json").read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_export_records_parity_in_the_artifact(exported_dir: Path) -> None:
+    manifest = json.loads((exported_dir / "manifest.json").read_text())
+    record = manifest["export"]
+    assert record["split"] == "test" and record["rows"] == 200
+    assert record["onnx"]["parity"]["flips"] == 0 and record["onnx"]["parity"]["max_abs_diff"] < 1e-5
+    int8 = record["onnx_int8"]
+    assert int8["kind"] == "mlp_int8" and int8["parity"]["passed"]
+    assert int8["against_float"]["flips"] >= 0 and 0.5 < int8["against_float"]["auc_int8"] <= 1
+    assert manifest["files"][INT8_FILE] == int8["sha256"]
+    assert finlite.load(exported_dir).model.kind == "mlp"  # still a loadable, verified artifact
+    tampered = exported_dir.parent / "tampered"
+    shutil.copytree(exported_dir, tampered)
+    (tampered / "model.onnx").write_bytes(b"\0" + (tampered / "model.onnx").read_bytes()[1:])
+    with pytest.raises(ArtifactError, match=r"model\.onnx.*altered after saving"):
+        finlite.load(tampered)
+
+
+def test_int8_counterpart_of_integer_models_is_none() -> None:
+    assert int8_counterpart(convert_to_int8(_mlp(), None)) is None
+    assert int8_counterpart(_mlp()).kind == "mlp_int8"  # type: ignore[union-attr]
+
+
+def test_cli_export(exported_dir: Path, german_csv: Path, loans_csv: Path, tmp_path: Path) -> None:
+    art = tmp_path / "student"
+    shutil.copytree(exported_dir, art)
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", str(art), "--int8"])  # finds the bundled table itself
+    assert result.exit_code == 0, result.output
+    assert "model.onnx" in result.output and "PASS" in result.output and "decisions flipped" in result.output
+    result = runner.invoke(app, ["export", str(art), "--data", str(loans_csv)])
+    assert result.exit_code == 2 and "is not the table" in result.output
+
+
+def test_missing_training_table_is_named(exported_dir: Path, tmp_path: Path) -> None:
+    art = tmp_path / "student"
+    shutil.copytree(exported_dir, art)
+    manifest = json.loads((art / "manifest.json").read_text())
+    loaded = finlite.load(art)
+    loaded.manifest = {**manifest, "data": {**manifest["data"], "source": "gone.csv"}}
+    with pytest.raises(DataError, match=r"'gone\.csv'.*was not found; pass it as data=PATH"):
+        export_artifact(loaded)

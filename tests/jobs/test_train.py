@@ -1,0 +1,40 @@
+"""The train job's operating point: set from the data, recorded in the artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import finlite
+from finlite.errors import ConfigError
+from tests.conftest import FAST
+
+
+def test_the_default_cutoff_flags_the_training_bad_rate(teacher_dir: Path) -> None:
+    art = finlite.load(teacher_dir)
+    point = art.operating_point
+    assert point.method == "training_bad_rate" and point.flag_rate == pytest.approx(0.3, abs=0.01)  # German credit
+    assert art.manifest["operating_point"] == point.to_dict() and art.metrics["operating_point"] == point.to_dict()
+    assert point.flagged_train == pytest.approx(point.flag_rate, abs=0.01)
+    assert 0.15 < art.metrics["test"]["flagged_rate"] < 0.45  # decisions are made on unseen rows too
+    assert art.cutoff == point.cutoff != 0.5
+
+
+def test_flag_rate_and_cutoff_set_the_operating_point(german_csv: Path, tmp_path: Path) -> None:
+    out = finlite.train(german_csv, target="creditability", model="logistic", config=FAST, flag_rate=0.1,
+                        out=tmp_path / "flag")
+    art = finlite.load(tmp_path / "flag")
+    assert art.operating_point.method == "flag_rate" and art.operating_point.flag_rate == 0.1
+    scores = art.model.predict_proba(torch.from_numpy(out.data.x_train)).numpy()
+    assert np.mean(scores >= art.cutoff) == pytest.approx(0.1, abs=0.005)
+    given = finlite.train(german_csv, target="creditability", model="logistic", config=FAST, cutoff=0.4)
+    assert given.operating_point is not None and given.operating_point.method == "cutoff"
+    assert given.metrics["test"]["cutoff"] == 0.4
+    with pytest.raises(ConfigError, match="cutoff= or flag_rate=, not both") as info:
+        finlite.train(german_csv, target="creditability", cutoff=0.4, flag_rate=0.1, out=tmp_path / "both")
+    assert info.value.param == "flag_rate" and not (tmp_path / "both").exists()
+    with pytest.raises(ConfigError, match=r"'flag_rate' parameter of train must be a number in \(0, 1\)"):
+        finlite.train(german_csv, target="creditability", flag_rate=1.5)

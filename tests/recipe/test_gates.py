@@ -1,0 +1,154 @@
+"""Gates: task-generic metrics, ``max_increase`` for errors, refusal at a degenerate operating point,
+and a regression forecaster through the same runner and gates as a credit model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import finlite
+from finlite.artifact import prepare_like
+from finlite.data.prepared import SplitArrays
+from finlite.errors import ConfigError
+from finlite.models import SequenceModel
+from finlite.models.serialize import weights_nbytes
+from finlite.recipe.gates import Gate, evaluate_candidate
+from finlite.recipe.runner import run_recipe
+from finlite.recipe.spec import Recipe
+from finlite.training.loop import TrainConfig, fit
+from tests.conftest import FAST
+
+QUICK = TrainConfig(epochs=4, patience=2, lr=3e-3, progress=False)
+
+
+def test_max_increase_compares_an_error_with_the_teacher() -> None:
+    gate = Gate("rmse", max_increase=0.1)
+    (ok,) = gate.check({"rmse": 1.05}, {"rmse": 1.0})
+    assert ok.passed and ok.kind == "max_increase" and ok.value == pytest.approx(0.05)
+    (bad,) = gate.check({"rmse": 1.25}, {"rmse": 1.0})
+    assert not bad.passed and bad.message == "rmse increase 0.25 > max_increase 0.1 (by 0.15)"
+    (brier,) = Gate("brier", max_increase=0.0).check({"brier": 0.19}, {"brier": 0.2})
+    assert brier.passed and brier.value == pytest.approx(-0.01)  # a lower error than the teacher's passes
+
+
+def test_recipes_read_and_write_max_increase_and_refuse_it_where_it_means_nothing() -> None:
+    text = "steps:\n  - {method: dynamic_int8}\ngates:\n  rmse: {max_increase: 0.02}\n  log_loss: {max_increase: 0.01, max: 0.6}\n"
+    recipe = Recipe.from_yaml(text)
+    assert recipe.gates == [Gate("rmse", max_increase=0.02), Gate("log_loss", max_increase=0.01, max=0.6)]
+    assert Recipe.from_yaml(recipe.to_yaml()).gates == recipe.gates
+    with pytest.raises(ConfigError, match=r"Gate 'auc' at the recipe, line 4 \(gates.auc.max_increase\) cannot use "
+                                          r"max_increase.*works for: brier, log_loss, rmse, mae"):
+        Recipe.from_yaml("steps:\n  - {method: dynamic_int8}\ngates:\n  auc: {max_increase: 0.01}\n")
+    with pytest.raises(ConfigError, match="cannot use max_drop"):
+        Recipe.from_yaml("steps:\n  - {method: dynamic_int8}\ngates:\n  rmse: {max_drop: 0.01}\n")
+
+
+@pytest.mark.parametrize(("flagged", "share"), [(0.0, "no row"), (1.0, "every row")])
+def test_a_decision_gate_where_the_teacher_flags_nothing_or_everything_is_an_error(flagged: float, share: str) -> None:
+    teacher = {"agreement": 1.0, "auc": 0.8, "flagged_rate": flagged, "rows": 250, "cutoff": 0.5}
+    with pytest.raises(ConfigError, match=rf"The gate 'agreement' is judged at the cut-off 0.5 on P\(positive\), where "
+                                          rf"the teacher flags {share} of the 250 rows.*pass flag_rate=") as info:
+        Gate("agreement", min=0.99).check({"agreement": 1.0}, teacher)
+    assert info.value.param == "flag_rate"
+    # A gate that reads no decision is still judged there.
+    (auc,) = Gate("auc", max_drop=0.01).check({"auc": 0.795}, teacher)
+    assert auc.passed
+
+
+def test_runner_refuses_a_decision_gate_at_a_degenerate_cutoff_before_training(teacher_dir: Path,
+                                                                              german_csv: Path) -> None:
+    art = finlite.load(teacher_dir)
+    data = prepare_like(art, german_csv)
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  agreement: {min: 0.95}\n")
+    started: list[int] = []
+    with pytest.raises(ConfigError, match=r"'agreement' \(on the validation split\) is judged at the cut-off 0.999 "
+                                          r"on P\(positive\), where the teacher flags no row"):
+        run_recipe(recipe, data, art.model, cutoff=0.999, seed=0, train=FAST, fine_tune=FAST,
+                   teacher_bytes=art.weights_bytes, progress=lambda i, n, msg: started.append(i))
+    assert started == []  # refused before the first step trained anything
+    # At the teacher's own operating point (its training bad rate) the same gate decides.
+    assert 0.0 < float(np.mean(art.model.predict_proba(torch.from_numpy(data.x_val)).numpy() >= art.cutoff)) < 1.0
+
+
+def test_candidate_metrics_carry_agreement_over_the_band_of_flag_rates(teacher_dir: Path, german_csv: Path) -> None:
+    art = finlite.load(teacher_dir)
+    data = prepare_like(art, german_csv)
+    p_teacher = art.model.predict_proba(torch.from_numpy(data.x_val)).numpy().astype(np.float64)
+    same = evaluate_candidate(art.model, data.x_val, data.y_val, p_teacher, art.cutoff, timing=False,
+                              teacher_bytes=art.weights_bytes)
+    assert set(same["agreement_band"]) == {"1%", "2%", "5%", "10%", "20%", "30%"}
+    assert same["agreement_band_min"] == 1.0 and same["agreement"] == 1.0 and same["size_ratio"] == 1.0
+    assert 0.0 < same["flagged_rate"] < 1.0 and same["cutoff"] == art.cutoff
+    with pytest.raises(ConfigError, match="Unknown task 'ranking'"):
+        evaluate_candidate(art.model, data.x_val, data.y_val, p_teacher, art.cutoff, timing=False,
+                           teacher_bytes=art.weights_bytes, task="ranking")
+
+
+# -- a forecaster through the same runner and gates ---------------------------------------------
+def _ar2_windows(n: int = 700, steps: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Windows of an AR(2) series (a mean-reverting spread) and the value that follows each."""
+    rng = np.random.default_rng(seed)
+    series = np.zeros(n + steps + 2)
+    for t in range(2, len(series)):
+        series[t] = 0.6 * series[t - 1] - 0.2 * series[t - 2] + rng.normal(scale=0.5)
+    windows = np.stack([series[i:i + steps] for i in range(n)])[:, :, None].astype(np.float32)
+    return windows, series[steps:steps + n].astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def forecaster() -> tuple[SplitArrays, SequenceModel]:
+    x, y = _ar2_windows()
+    data = SplitArrays(x[:400], y[:400], x[400:550], y[400:550], x[550:], y[550:], task="regression")
+    torch.manual_seed(0)
+    teacher = SequenceModel("lstm", 1, [16])
+    fit(teacher, {"x": torch.from_numpy(data.x_train), "y": torch.from_numpy(data.y_train)},
+        lambda out, b: torch.nn.functional.mse_loss(out, b["y"]),
+        lambda m: -float(torch.nn.functional.mse_loss(m(torch.from_numpy(data.x_val)),
+                                                      torch.from_numpy(data.y_val)).detach()),
+        TrainConfig(epochs=12, patience=4, lr=5e-3, progress=False))
+    return data, teacher.eval()
+
+
+def _run(data: SplitArrays, teacher: SequenceModel, limit: float) -> finlite.recipe.runner.RecipeResult:
+    recipe = Recipe.from_dict({"steps": [{"method": "magnitude_pruning", "sparsity": 0.5, "granularity": "neuron"},
+                                         {"method": "dynamic_int8"}],
+                               "gates": {"rmse": {"max_increase": limit}, "correlation": {"min": 0.5}}})
+    return run_recipe(recipe, data, teacher, cutoff=None, seed=0, train=QUICK, fine_tune=QUICK,
+                      teacher_bytes=weights_nbytes(teacher))
+
+
+def test_a_forecaster_runs_through_the_runner_and_its_rmse_gate_decides(
+        forecaster: tuple[SplitArrays, SequenceModel]) -> None:
+    data, teacher = forecaster
+    with torch.inference_mode():
+        teacher_rmse = float(np.sqrt(np.mean((teacher(torch.from_numpy(data.x_val)).numpy() - data.y_val) ** 2)))
+    assert teacher_rmse < 0.7  # it learned the series (the noise alone is 0.5)
+    loose = _run(data, teacher, limit=1.0)
+    assert [r.status for r in loose.records] == ["kept", "kept"]
+    pruning = loose.records[0]
+    assert {"rmse", "mae", "r2", "rmse_vs_teacher", "correlation", "size_ratio"} <= set(pruning.metrics)
+    assert "auc" not in pruning.metrics and "agreement" not in pruning.metrics
+    (rmse_gate, corr_gate) = pruning.gates
+    assert rmse_gate.metric == "rmse" and rmse_gate.kind == "max_increase"
+    assert rmse_gate.value == pytest.approx(pruning.metrics["rmse"] - teacher_rmse, abs=1e-6)
+    assert corr_gate.metric == "correlation" and corr_gate.passed
+    assert loose.model is not None and loose.model.kind == "sequence_int8" and loose.model.hidden == [8]
+    # A limit below the increase the pruning caused rolls that step back; int8 then works on the teacher.
+    tight = _run(data, teacher, limit=rmse_gate.value - abs(rmse_gate.value) / 2 - 1e-6)
+    assert tight.records[0].status == "rolled_back"
+    assert tight.records[0].gates[0].value == pytest.approx(rmse_gate.value, abs=1e-6)  # same seed, same step
+    assert tight.records[0].failed_gates[0].metric == "rmse"
+    int8 = tight.records[1]
+    assert int8.status == ("kept" if int8.gates[0].value <= tight.records[0].gates[0].limit + 1e-12 else "rolled_back")
+
+
+def test_a_regression_recipe_refuses_classification_gates(forecaster: tuple[SplitArrays, SequenceModel]) -> None:
+    data, teacher = forecaster
+    recipe = Recipe.from_dict({"steps": [{"method": "dynamic_int8"}], "gates": {"auc": {"max_drop": 0.01}}})
+    with pytest.raises(ConfigError, match=r"The gate 'auc' in recipe \(unnamed\) does not apply to a regression model"
+                                          r".*Gates for regression: r2, directional_accuracy, rmse, mae"):
+        run_recipe(recipe, data, teacher, cutoff=None, seed=0, train=QUICK, fine_tune=QUICK,
+                   teacher_bytes=weights_nbytes(teacher))

@@ -1,0 +1,138 @@
+"""Recipes: YAML reading with located errors, round trips, gates, rollback, presets, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from finlite.cli import app
+from finlite.errors import ConfigError
+from finlite.jobs.compress import compress_with_recipe
+from finlite.methods import Distillation, MagnitudePruning
+from finlite.recipe.gates import Gate
+from finlite.recipe.presets import load_preset, presets
+from finlite.recipe.spec import Recipe, Step
+from tests.conftest import FAST
+
+GOOD = """\
+name: test
+steps:
+  - {method: distillation, temperature: 3.0, hidden: [8]}
+  - method: magnitude_pruning
+    sparsity: 0.5
+    train: {epochs: 5}
+gates:
+  auc: {max_drop: 0.05}
+  agreement: {min: 0.5}
+"""
+
+
+def test_recipe_round_trips_through_yaml() -> None:
+    recipe = Recipe.from_yaml(GOOD, "good.yaml")
+    assert recipe.steps[0].method == Distillation(temperature=3.0, hidden=(8,))
+    assert recipe.steps[1] == Step(MagnitudePruning(sparsity=0.5), {"epochs": 5})
+    assert recipe.gates == [Gate("auc", max_drop=0.05), Gate("agreement", min=0.5)]
+    again = Recipe.from_yaml(recipe.to_yaml(), "again.yaml")
+    assert again == recipe
+    assert again.to_yaml() == recipe.to_yaml()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("steps:\n  - {method: distilation}\n", r"Unknown method 'distilation' in r\.yaml, line 2 \(steps\[0\]\)\. Did you mean 'distillation'\?"),
+    ("steps:\n  - method: magnitude_pruning\n    sparsty: 0.5\n",
+     r"Unknown parameter 'sparsty' for method 'magnitude_pruning' in r\.yaml, line 3 \(steps\[0\]\.sparsty\)\. Did you mean 'sparsity'\?"),
+    ("steps:\n  - {method: distillation}\ngates:\n  aucc: {max_drop: 0.01}\n",
+     r"Unknown gate metric 'aucc' at r\.yaml, line 4 \(gates\.aucc\)\. Did you mean 'auc'\?"),
+    ("steps:\n  - {method: distillation}\ngates:\n  auc: {max_dorp: 0.01}\n",
+     r"Unknown gate limit 'max_dorp' for 'auc' at r\.yaml, line 4 \(gates\.auc\.max_dorp\)\. Did you mean 'max_drop'\?"),
+    ("steps:\n  - {method: distillation}\ngates:\n  psi: {max_drop: 0.1}\n", r"cannot use max_drop"),
+    ("steps:\n  - {method: distillation, train: {epoch: 3}}\n", r"Unknown training setting 'epoch'.*line 2.*Did you mean 'epochs'\?"),
+    ("stepz: []\n", r"Unknown key 'stepz' at r\.yaml, line 1 \(stepz\)\. Did you mean 'steps'\?"),
+    ("steps: []\n", r"must be a non-empty list of steps"),
+    ("steps:\n  - {method: magnitude_pruning, sparsity: 2}\n", r"r\.yaml, line 2 \(steps\[0\]\.sparsity\).*'sparsity' parameter of MagnitudePruning"),
+    ("steps:\n  - !!python/object/apply:os.system [echo hi]\n", r"not valid YAML"),
+])
+def test_bad_recipes_name_the_place_and_the_fix(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Recipe.from_yaml(text, "r.yaml")
+
+
+def test_presets_ship_and_parse() -> None:
+    assert presets() == ["balanced", "fastest", "smallest"]
+    balanced = load_preset("balanced")
+    assert Gate("auc", max_drop=0.005) in balanced.gates and Gate("agreement", min=0.99) in balanced.gates
+    with pytest.raises(ConfigError, match=r"Unknown preset 'balance'\. Did you mean 'balanced'\?"):
+        load_preset("balance")
+
+
+def test_gate_messages_say_by_how_much() -> None:
+    [drop] = Gate("auc", max_drop=0.005).check({"auc": 0.80}, {"auc": 0.81})
+    assert not drop.passed and drop.message == "auc drop 0.01 > max_drop 0.005 (by 0.005)"
+    [low, high] = Gate("agreement", min=0.9, max=0.95).check({"agreement": 0.97}, {})
+    assert low.passed and not high.passed
+
+
+def test_failed_step_is_rolled_back_and_later_steps_continue(teacher_dir: Path, german_csv: Path) -> None:
+    recipe = Recipe.from_yaml("""\
+steps:
+  - {method: distillation, hidden: [16]}
+  - {method: magnitude_pruning, sparsity: 0.95}
+  - {method: fp16}
+gates:
+  auc: {max_drop: 0.03}
+""")
+    outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
+                                   progress=False)
+    statuses = [r.status for r in outcome.result.records]
+    assert statuses == ["kept", "rolled_back", "kept"]
+    failed = outcome.result.records[1].failed_gates
+    assert failed and failed[0].metric == "auc" and "> max_drop 0.03" in failed[0].message
+    # The kept model is the distilled student in fp16: the 95 % pruning did not survive.
+    assert outcome.model.weight_storage == "float16"
+    assert outcome.report["student"]["nonzero_parameters"] > 0.9 * outcome.report["student"]["parameters"]
+
+
+def test_no_model_when_every_step_fails(teacher_dir: Path, german_csv: Path) -> None:
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [2]}\n  - {method: fp16}\n"
+                              "gates:\n  agreement: {min: 1.0}\n  auc: {max_drop: -1.0}\n")
+    outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
+                                   progress=False)
+    # The teacher is a torch model, so fp16 applies to it; but no gate can pass (AUC must rise by 1).
+    assert [r.status for r in outcome.result.records] == ["rolled_back", "rolled_back"]
+    assert outcome.model is None and not outcome.passed
+
+
+def test_cli_recipe_exit_codes(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    good = tmp_path / "ok.yaml"
+    good.write_text("steps:\n  - {method: distillation, hidden: [8]}\n  - {method: dynamic_int8}\n"
+                    "gates:\n  auc: {max_drop: 0.2}\n")
+    res = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--recipe", str(good), "--out",
+                              str(tmp_path / "s"), "--epochs", "10", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "step 2 dynamic_int8: kept" in res.output and "gate on the test split: pass" in res.output
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["model"]["kind"] == "mlp_int8" and manifest["metrics"]["gates_passed"] is True
+    assert Recipe.from_yaml((tmp_path / "s" / "recipe.yaml").read_text()) == Recipe.load(good)
+    res = runner.invoke(app, ["inspect", str(tmp_path / "s")])
+    assert res.exit_code == 0 and "step: dynamic_int8 (kept)" in res.output
+    assert "gate on the test split: pass  auc drop" in res.output
+
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  auc: {max_drop: -1}\n")
+    res = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--recipe", str(strict), "--out",
+                              str(tmp_path / "s2"), "--epochs", "5", "-q"])
+    assert res.exit_code == 1
+    assert "rolled back (auc drop" in res.output and not (tmp_path / "s2").exists()
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("steps:\n  - {method: prune}\n")
+    res = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--recipe", str(bad), "--out",
+                              str(tmp_path / "s3")])
+    assert res.exit_code == 2 and "Unknown method 'prune'" in res.output and "line 2" in res.output
+    res = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--preset", "balanced",
+                              "--recipe", str(good), "--out", str(tmp_path / "s4")])
+    assert res.exit_code == 2 and "not both" in res.output

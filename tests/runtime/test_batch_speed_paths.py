@@ -1,0 +1,156 @@
+"""Batch scoring's fast paths give the Predictor's scores exactly, whatever the workers, chunks and formats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from finlite._keys import MISSING, category_key
+from finlite.cli import app
+from finlite.errors import ConfigError, DataError
+from finlite.runtime import Predictor
+from finlite.runtime._fastenc import LookupCache, dictionary_codes, scatter_ones
+from finlite.runtime.batch import score_file
+
+
+@pytest.fixture(scope="module")
+def book(german: pd.DataFrame) -> pd.DataFrame:
+    """5,000 German credit rows drawn with replacement, with gaps in a numeric and a categorical column."""
+    frame = german.sample(n=5000, replace=True, random_state=4).reset_index(drop=True)
+    frame.insert(0, "account", np.arange(5000, dtype=np.int64))
+    frame["purpose"] = frame["purpose"].astype(object)
+    frame.loc[frame.index % 97 == 3, "purpose"] = None
+    frame["credit_amount"] = frame["credit_amount"].astype(float)
+    frame.loc[frame.index % 89 == 5, "credit_amount"] = np.nan
+    return frame
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+@pytest.mark.parametrize("source", ["book.parquet", "book.csv"])
+def test_every_path_gives_the_predictors_scores(source: str, exported_dir: Path, book: pd.DataFrame,
+                                                tmp_path: Path) -> None:
+    src = tmp_path / source
+    book.to_parquet(src, index=False) if source.endswith(".parquet") else book.to_csv(src, index=False)
+    predictor = Predictor(exported_dir)
+    expected = predictor.predict_score(book.drop(columns=["account", "creditability"])).astype(np.float32)
+    runs = {}
+    for workers, chunk in [(1, 5000), (1, 333), (3, 250), (2, 4096)]:
+        for suffix in (".parquet", ".csv"):
+            out = tmp_path / f"out_{workers}_{chunk}{suffix}"
+            summary = score_file(predictor, src, out, id_columns=["account"], chunk_rows=chunk, workers=workers)
+            assert summary.rows == 5000
+            runs[out.name] = _read(out)
+    for name, scored in runs.items():
+        # File order kept (ids read from CSV are copied through as the text they were).
+        assert scored["account"].astype(str).tolist() == [str(i) for i in range(5000)], name
+        if name.endswith(".parquet"):
+            np.testing.assert_array_equal(scored["score"].to_numpy(), expected, err_msg=name)
+        else:  # CSV holds the float32 as shortest decimal text
+            np.testing.assert_array_equal(scored["score"].to_numpy().astype(np.float32), expected, err_msg=name)
+        np.testing.assert_array_equal(scored["decision"].to_numpy(), (expected >= predictor.cutoff).astype(int))
+
+
+def test_encode_arrow_into_a_buffer_equals_a_fresh_matrix_and_the_record_path(exported_dir: Path,
+                                                                            book: pd.DataFrame) -> None:
+    predictor = Predictor(exported_dir)
+    enc = predictor.encoder
+    frame = book[enc.fields].head(3000)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fresh = enc.encode_arrow(table)
+    buffer = np.full((3000, enc.n_features), 7.0, dtype=np.float32)  # stale values must be cleared
+    filled = enc.encode_arrow(table, out=buffer)
+    assert filled is buffer
+    np.testing.assert_array_equal(fresh, filled)
+    records = [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+               for r in frame.to_dict("records")]
+    np.testing.assert_array_equal(fresh, enc.encode_records(records)[0])
+    # Dictionary-encoded (as Parquet reads them) or not, the same matrix; twice, so the cache is hit.
+    as_dictionary = pa.table({c: (pa.compute.dictionary_encode(table.column(c)) if c in enc.category_fields
+                                  else table.column(c)) for c in table.column_names})
+    for _ in range(2):
+        np.testing.assert_array_equal(fresh, enc.encode_arrow(as_dictionary))
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        enc.encode_arrow(table, out=np.zeros((10, enc.n_features), dtype=np.float32))
+
+
+def test_scatter_ones_writes_every_column_of_every_row() -> None:
+    rng = np.random.default_rng(0)
+    n, width = 10_007, 40  # not a multiple of the block
+    plans = [(rng.integers(0, 6, n).astype(np.int32), np.arange(6, dtype=np.int64) + 10),
+             (rng.integers(0, 3, n).astype(np.int32), np.array([30, 31, 39], dtype=np.int64))]
+    out = np.zeros((n, width), dtype=np.float32)
+    scatter_ones(out, plans)
+    expected = np.zeros_like(out)
+    for codes, lookup in plans:
+        expected[np.arange(n), lookup[codes]] = 1.0
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_lookups_equal_the_per_value_definition() -> None:
+    mapping = {"94110": 1, "00501": 2, "7": 3, "-4": 4, "12.0": 5, "x": 6, MISSING: 7}
+    mapping.update({str(v): 100 + v for v in range(1000, 1100)})
+    cache = LookupCache()
+    # More than 64 integer codes take the vectorised search; "00501" and "12.0" are no integer's text.
+    ints = pa.array([94110, 501, 7, -4, 12, 0, 5, *range(1000, 1100, 2), *range(2000, 2030)], type=pa.int64())
+    text = pa.array(["94110", " 7 ", "x", "", "00501", "unseen"])
+    for dictionary in (ints, text, ints.cast(pa.int32())):
+        expected = [mapping.get(category_key(v), -1) for v in dictionary.to_pylist()] + [7]
+        assert cache.lookup("zip", dictionary, mapping, -1, np.int64).tolist() == expected
+    # A different dictionary of the same length is not served from the cache.
+    other = pa.array(["x", "7", "", "unseen", "00501", "94110"])
+    assert cache.lookup("zip", other, mapping, -1, np.int64).tolist()[:6] == [6, 3, 7, -1, 2, 1]
+    # More than 64 text values take Arrow's trim and hash lookup, exactly where it reads as Python's
+    # str.strip() does (ASCII without \x1c-\x1f); otherwise the per-value path.
+    padded = [f"{c}city{i}{c}" for i, c in enumerate(chr(k) for k in range(128))]
+    mapping = {f"city{i}": i for i in range(0, 128, 3)} | {"__missing__": -7, "x y": 99}
+    for extra in ([], ["\x1dcity3"], ["é city6", "city6\u00a0"]):
+        dictionary = pa.array([*padded[:28], *padded[32:], "", "   ", " x y ", "__missing__", *extra])
+        expected = [mapping.get(category_key(v), -1) for v in dictionary.to_pylist()] + [-7]
+        assert LookupCache().lookup("city", dictionary, mapping, -1, np.int64).tolist() == expected
+        with_separators = pa.array(padded + extra)
+        expected = [mapping.get(category_key(v), -1) for v in with_separators.to_pylist()] + [-7]
+        assert LookupCache().lookup("city", with_separators, mapping, -1, np.int64).tolist() == expected
+    dictionary, codes = dictionary_codes(pa.array(["b", None, "a", "b"]), pa, pa.compute)
+    assert dictionary.to_pylist() == ["b", "a"] and codes.tolist() == [0, 2, 1, 0]
+
+
+def test_the_first_bad_chunk_in_the_file_is_reported(exported_dir: Path, book: pd.DataFrame, tmp_path: Path) -> None:
+    frame = book.astype({"credit_amount": object})
+    frame.loc[[2600, 4100], "credit_amount"] = ["12k", "oops"]  # chunks 11 and 17 of 250 rows
+    src, out = tmp_path / "book.csv", tmp_path / "scores.parquet"
+    frame.to_csv(src, index=False)
+    with pytest.raises(DataError, match=r"'12k' at row 2601"):
+        score_file(Predictor(exported_dir), src, out, chunk_rows=250, workers=4)
+    assert list(tmp_path.iterdir()) == [src]  # no output, no temporary file
+
+
+def test_bad_worker_counts_are_refused(exported_dir: Path, book: pd.DataFrame, tmp_path: Path) -> None:
+    src = tmp_path / "book.parquet"
+    book.head(10).to_parquet(src)
+    with pytest.raises(ConfigError, match="'workers' parameter must be a positive whole number"):
+        score_file(Predictor(exported_dir), src, tmp_path / "o.parquet", workers=0)
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(src), "-o", str(tmp_path / "o.parquet"),
+                                      "--threads", "0"])
+    assert result.exit_code == 2 and "--threads must be" in result.output
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_cli_threads_give_the_same_file(exported_dir: Path, book: pd.DataFrame, tmp_path: Path) -> None:
+    src = tmp_path / "book.parquet"
+    book.to_parquet(src, index=False)
+    outs = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"scores_{threads}.parquet"
+        result = CliRunner().invoke(app, ["score", str(exported_dir), str(src), "-o", str(out), "--threads", threads,
+                                          "--chunk-rows", "700", "--id-column", "account", "-q"])
+        assert result.exit_code == 0, result.output
+        outs.append(pd.read_parquet(out))
+    pd.testing.assert_frame_equal(outs[0], outs[1])

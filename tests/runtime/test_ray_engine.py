@@ -1,0 +1,251 @@
+"""Beyond one machine, on Ray: scoring with an actor pool equals local scoring row for row, fails
+closed the same way, verifies the artifact in every actor; the search on Ray finds the serial
+search's candidates and front; without Ray, --engine ray is a usage error naming the extra.
+
+Ray is a test dependency (the ``test`` extra): these tests start a local Ray themselves
+(``ray.init(num_cpus=2)``) and fail, never skip, when it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+import ray
+from typer.testing import CliRunner
+
+import finlite
+from finlite.cli import app
+from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.jobs.search import search_students
+from finlite.recipe.gates import Gate
+from finlite.recipe.search import SearchSpace
+from finlite.runtime import Predictor
+from finlite.runtime.batch import score_file
+from finlite.runtime.ray_engine import RAY_MISSING, _raise_error_block, _Scorer, score_file_ray
+from tests.test_signing import make_key
+
+pytestmark = pytest.mark.slow  # a local Ray takes seconds to start, its actors seconds to import
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def book(german: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """6,000 German credit rows with an id column, in small row groups: many blocks, both actors."""
+    rng = np.random.default_rng(3)
+    frame = german.iloc[rng.integers(0, len(german), 6000)].reset_index(drop=True)
+    frame.insert(0, "loan_id", [f"L{i:05d}" for i in range(len(frame))])
+    path = tmp_path_factory.mktemp("ray") / "book.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=500)
+    return path
+
+
+def test_scoring_on_ray_never_imports_torch(exported_dir: Path, book: Path, tmp_path: Path) -> None:
+    # First in the file: it starts its own local Ray in a fresh interpreter, before the module's.
+    code = (
+        "import sys, json\n"
+        "from finlite.runtime.ray_engine import score_file_ray\n"
+        f"s = score_file_ray({str(exported_dir)!r}, {str(book)!r}, {str(tmp_path / 'out.parquet')!r}, workers=1)\n"
+        "print(json.dumps({'rows': s.rows, 'torch': 'torch' in sys.modules}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"rows": 6000, "torch": False}
+
+
+def _local(exported: Path, source: Path, out: Path) -> pa.Table:
+    score_file(Predictor(exported, threads=2), source, out, id_columns=["loan_id"])
+    return pq.read_table(out)
+
+
+def test_ray_scoring_equals_local_row_for_row(local_ray: None, exported_dir: Path, book: Path,
+                                              tmp_path: Path) -> None:
+    expected = _local(exported_dir, book, tmp_path / "local.parquet")
+    summary = score_file_ray(exported_dir, book, tmp_path / "ray.parquet", id_columns=["loan_id"], chunk_rows=700,
+                             workers=2)
+    got = pq.read_table(tmp_path / "ray.parquet")
+    assert summary.rows == 6000 and summary.workers == 2
+    assert got.schema.names == ["loan_id", "score", "decision"]
+    assert got.equals(expected)  # same ids in the same order, bit-identical float32 scores, same decisions
+    assert summary.positives == int(np.asarray(got.column("decision")).sum())
+    # CSV in: one task streams the file, the actors score it; the same scores again.
+    csv = tmp_path / "book.csv"
+    pacsv.write_csv(pq.read_table(book), csv)
+    score_file_ray(exported_dir, csv, tmp_path / "ray_csv.parquet", id_columns=["loan_id"], chunk_rows=1000)
+    from_csv = pq.read_table(tmp_path / "ray_csv.parquet")
+    np.testing.assert_array_equal(from_csv.column("score").to_numpy(), expected.column("score").to_numpy())
+    assert from_csv.column("loan_id").to_pylist() == expected.column("loan_id").to_pylist()
+
+
+def test_a_bad_value_fails_closed_naming_column_row_and_value(local_ray: None, exported_dir: Path, book: Path,
+                                                               tmp_path: Path) -> None:
+    table = pq.read_table(book)
+    amounts = table.column("credit_amount").cast(pa.string()).to_pylist()
+    amounts[4321] = "12,5O0"  # file row 4322, deep inside a later block
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(table.set_column(table.schema.get_field_index("credit_amount"), "credit_amount",
+                                    pa.array(amounts)), bad, row_group_size=500)
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(DataError, match=r"'credit_amount'.*'12,5O0'.*row 4322"):
+        score_file_ray(exported_dir, bad, out, chunk_rows=700)
+    assert list(tmp_path.iterdir()) == [bad]  # no output, no temporary file left behind
+    # The CLI: exit 2, one paragraph, no traceback, nothing written.
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(bad), "-o", str(out), "--engine", "ray",
+                                      "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert "credit_amount" in result.output and "row 4322" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+    # Never over an input, whatever the engine.
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(bad), "-o", str(bad), "--engine", "ray",
+                                      "--force"])
+    assert result.exit_code == 2 and bad.exists()
+
+
+def test_cli_engine_ray_writes_the_local_output(local_ray: None, exported_dir: Path, book: Path,
+                                                tmp_path: Path) -> None:
+    expected = _local(exported_dir, book, tmp_path / "local.parquet")
+    out = tmp_path / "ray.parquet"
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(book), "-o", str(out), "--id-column",
+                                      "loan_id", "--engine", "ray", "--workers", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "6,000 rows on Ray (1 actors)" in result.output
+    assert pq.read_table(out).equals(expected)
+    # Ray options without the Ray engine are a usage error, not silently ignored.
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(book), "-o", str(tmp_path / "x.parquet"),
+                                      "--workers", "2"])
+    assert result.exit_code == 2 and "--engine ray" in result.output
+
+
+def test_every_actor_verifies_the_artifact(local_ray: None, exported_dir: Path, book: Path, tmp_path: Path) -> None:
+    from finlite.signing import sign_artifact
+
+    signed = tmp_path / "signed"
+    shutil.copytree(exported_dir, signed)
+    private, public = make_key(tmp_path, "ed25519")
+    _, other = make_key(tmp_path, "p256")
+    sign_artifact(signed, private)
+    out = tmp_path / "scores.parquet"
+    summary = score_file_ray(signed, book, out, verify_key=public)
+    assert summary.rows == 6000 and out.exists()
+    with pytest.raises(ArtifactError, match=r"signature|sign"):
+        score_file_ray(signed, book, tmp_path / "other.parquet", verify_key=other)
+    assert not (tmp_path / "other.parquet").exists()
+    # The actor itself refuses an artifact that is not the one the driver verified (the pin) or
+    # is not signed by the key the driver trusts.
+    pin = Predictor(signed).manifest["manifest_sha256"]
+    block = pq.read_table(book).slice(0, 10).append_column("__finlite_row", pa.array(np.arange(1, 11)))
+    for key_pem, pinned, problem in ((None, "0" * 64, "manifest"), (other.read_text(), pin, "sign")):
+        scorer = _Scorer(str(signed), "fp32", key_pem, pinned, str(book), [])
+        assert isinstance(scorer.failure, ArtifactError)
+        with pytest.raises(ArtifactError, match=problem):  # reported to the driver with the first block
+            _raise_error_block(scorer(block))
+    scored = _Scorer(str(signed), "fp32", public.read_text(), pin, str(book), [])(block)
+    np.testing.assert_array_equal(scored.column("score").to_numpy(),
+                                  Predictor(signed).predict_score(block.to_pandas()).astype(np.float32))
+
+
+def test_search_on_ray_finds_the_serial_front(local_ray: None, teacher_dir: Path, german_csv: Path) -> None:
+    space = SearchSpace(hidden=((8,),), temperature=(1.0, 2.0), sparsity=(0.0,), bits=(32, 16))
+    gates = [Gate("auc", max_drop=0.1), Gate("agreement", min=0.8)]  # loose: some candidates pass in 10 epochs
+    tiny = finlite.TrainConfig(epochs=10, patience=3, progress=False)
+    common = {"budget_s": 600.0, "space": space, "gates": gates, "config": tiny, "fine_tune": tiny,
+              "progress": False}
+    serial = search_students(teacher_dir, german_csv, engine="serial", timing=False, **common)
+    on_ray = search_students(teacher_dir, german_csv, engine="ray", timing=False, **common)
+    assert len(serial.candidates) == 4 and any(c["passed"] for c in serial.candidates)
+    assert on_ray.candidates == serial.candidates  # same candidates, same order, same metrics
+    assert on_ray.front == serial.front and on_ray.chosen == serial.chosen
+    # With timing, the candidates that passed are timed afterwards, in this process; everything
+    # but the latency fields is still the serial search's.
+    timed = search_students(teacher_dir, german_csv, engine="ray", timing=True, **common)
+    latency = ("latency_p50_us", "rows_per_second", "timed")
+    assert ([{k: v for k, v in c.items() if k not in latency} for c in timed.candidates]
+            == [{k: v for k, v in c.items() if k not in latency} for c in serial.candidates])
+    assert all(c["latency_p50_us"] > 0 for c in timed.candidates if c["passed"])
+    assert {c["name"] for c in timed.front} <= {c["name"] for c in timed.candidates if c["passed"]}
+
+
+def test_without_ray_the_engine_is_a_usage_error(exported_dir: Path, teacher_dir: Path, german_csv: Path,
+                                                 book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [m for m in sys.modules if m == "ray" or m.startswith("ray.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "ray", None)  # "import ray" now raises ImportError
+    out = tmp_path / "scores.parquet"
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(book), "-o", str(out), "--engine", "ray"])
+    assert result.exit_code == 2 and "pip install 'finlite[ray]'" in result.output and not out.exists()
+    result = CliRunner().invoke(app, ["compress", str(teacher_dir), str(german_csv), "--out", str(tmp_path / "s"),
+                                      "--search", "--engine", "ray", "--quiet"])
+    assert result.exit_code == 2 and "pip install 'finlite[ray]'" in result.output
+    assert "Traceback" not in result.output
+    with pytest.raises(ConfigError, match=r"finlite\[ray\]"):
+        search_students(teacher_dir, german_csv, engine="ray", progress=False)
+    assert RAY_MISSING.count("pip install 'finlite[ray]'") == 1
+
+
+def test_latencies_within_the_tie_margin_do_not_change_the_front() -> None:
+    from finlite.recipe.search import LATENCY_TIE, pareto_front
+
+    # Two timings of equally fast models differ by a few per cent: that must not decide the front.
+    a = {"size_bytes": 1586, "latency_p50_us": 4.9, "auc": 0.7645}
+    b = {"size_bytes": 2802, "latency_p50_us": 4.8, "auc": 0.7539}  # bigger, worse, "faster" by noise
+    assert 4.9 * (1 - LATENCY_TIE) < 4.8
+    assert pareto_front([a, b]) == [a]
+    c = {**b, "latency_p50_us": 2.0}  # clearly faster: it stays on the front
+    assert pareto_front([a, c]) == [a, c]
+    untimed = [{**a, "latency_p50_us": None}, {**b, "latency_p50_us": None}]  # --no-timing: size and AUC
+    assert pareto_front(untimed) == [untimed[0]]
+
+
+def test_a_failed_ray_start_leaves_no_temporary_output_and_no_ray_running(
+        exported_dir: Path, book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import finlite.runtime.ray_engine as engine
+
+    def refuse(address: str | None = None, **_: object) -> bool:
+        raise ConfigError(f"Cannot start or join the Ray cluster at --address {address!r}")
+
+    monkeypatch.setattr(engine, "connect", refuse)
+    out_dir = tmp_path / "out"
+    with pytest.raises(ConfigError, match="Cannot start or join"):
+        score_file_ray(exported_dir, book, out_dir / "scores.parquet", address="nowhere:6379")
+    assert list(out_dir.iterdir()) == []  # the temporary output was removed with the failed start
+    # A failure before Ray starts never starts one: every start is matched by a shutdown.
+    calls: list[str] = []
+    monkeypatch.setattr(engine, "connect", lambda *a, **k: calls.append("connect") or True)
+    monkeypatch.setattr(ray, "shutdown", lambda *a, **k: calls.append("shutdown"))
+
+    class Unwritable:
+        def __init__(self, *a: object) -> None:
+            raise OSError("read-only file system")
+
+    monkeypatch.setattr(engine, "_Writer", Unwritable)
+    with pytest.raises(OSError, match="read-only"):
+        score_file_ray(exported_dir, book, out_dir / "scores.parquet")
+    assert calls.count("connect") == calls.count("shutdown")
+
+
+def test_an_empty_address_is_a_usage_error_not_a_local_ray(exported_dir: Path, book: Path, tmp_path: Path) -> None:
+    from finlite.runtime.ray_engine import connect
+
+    with pytest.raises(ConfigError, match="--address '' is empty"):
+        connect("")
+    out = tmp_path / "scores.parquet"
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(book), "-o", str(out), "--engine", "ray",
+                                      "--address", " ", "--quiet"])
+    assert result.exit_code == 2 and "is empty" in result.output and not out.exists()
+    assert "Traceback" not in result.output

@@ -1,0 +1,255 @@
+"""The torch-free runtime: the Predictor scores raw records exactly as the torch artifact does,
+its encoder equals the training Preprocessor, and batch scoring streams files safely."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import finlite
+from finlite.cli import app
+from finlite.data.preprocess import Encoding, Preprocessor
+from finlite.data.schema import Schema
+from finlite.errors import ArtifactError, DataError
+from finlite.runtime import Encoder, Predictor, RecordErrors
+from finlite.runtime.batch import score_file
+
+
+def _records(frame: pd.DataFrame, fields: list[str]) -> list[dict]:
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in frame[fields].to_dict("records")]
+
+
+def test_runtime_never_imports_torch(exported_dir: Path) -> None:
+    code = (
+        "import sys, json\n"
+        "from finlite.runtime import Predictor\n"
+        f"p = Predictor({str(exported_dir)!r})\n"
+        "import csv\n"
+        "from finlite import datasets\n"
+        "row = next(csv.DictReader(open(datasets.path('german_credit'))))\n"
+        "print(json.dumps({'score': p.score_record(row), 'torch': 'torch' in sys.modules,"
+        " 'pandas': 'pandas' in sys.modules}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    assert result["torch"] is False and 0 < result["score"] < 1
+
+
+def test_predictor_matches_the_torch_artifact(exported_dir: Path, german: pd.DataFrame) -> None:
+    art = finlite.load(exported_dir)
+    predictor = Predictor(exported_dir)
+    frame = german.head(300)
+    expected = art.predict_score(frame)
+    assert np.abs(predictor.predict_score(frame) - expected).max() < 1e-5  # DataFrame
+    records = _records(frame, predictor.fields)
+    assert np.abs(predictor.predict_score(records) - expected).max() < 1e-5  # list of dicts
+    singles = np.array([predictor.score_record(r) for r in records])  # the fast path, record by record
+    assert np.abs(singles - expected).max() < 1e-5
+    assert predictor.predict_score(records[7])[0] == pytest.approx(singles[7], abs=1e-7)  # one dict
+    x = art.preprocessor.transform(frame)
+    assert np.abs(predictor.score_vector(x[3]) - expected[3]).max() < 1e-5
+    assert (predictor.predict(frame) == art.predict(frame)).all()
+    int8 = Predictor(exported_dir, variant="int8")
+    assert np.mean(int8.predict(frame) == art.predict(frame)) > 0.95
+
+
+def test_fast_path_is_thread_safe(exported_dir: Path, german: pd.DataFrame) -> None:
+    predictor = Predictor(exported_dir)
+    records = _records(german.head(200), predictor.fields)
+    expected = predictor.predict_score(records)
+    results: dict[int, np.ndarray] = {}
+
+    def work(k: int) -> None:
+        results[k] = np.array([predictor.score_record(r) for r in records])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got in results.values():
+        assert np.abs(got - expected).max() < 1e-6
+
+
+def test_record_errors_name_every_field(exported_dir: Path, german: pd.DataFrame) -> None:
+    predictor = Predictor(exported_dir)
+    good = _records(german.head(2), predictor.fields)
+    bad = dict(good[0], duration_in_month="ten", purpose={"a": 1})
+    del bad["age_in_years"]
+    with pytest.raises(RecordErrors) as info:
+        predictor.predict_score([good[1], bad])
+    problems = {(e.record, e.field, e.kind) for e in info.value.errors}
+    assert problems == {(1, "duration_in_month", "type"), (1, "age_in_years", "missing"), (1, "purpose", "type")}
+    assert "record 1, field 'duration_in_month': expected a number, got the text 'ten'" in str(info.value)
+    score, unseen = predictor.explain_record(dict(good[0], purpose="time machine", credit_amount=None))
+    assert unseen == ["purpose"] and 0 < score < 1
+    with pytest.raises(DataError, match="Records must be a pandas DataFrame"):
+        predictor.predict_score(42)
+
+
+def test_unexported_or_tampered_artifacts_are_refused(teacher_dir: Path, exported_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="has no exported fp32 model; run 'finlite export"):
+        Predictor(teacher_dir)
+    copy = tmp_path / "copy"
+    shutil.copytree(exported_dir, copy)
+    (copy / "preprocessor.json").write_text((copy / "preprocessor.json").read_text().replace("0", "1", 1))
+    with pytest.raises(ArtifactError, match=r"preprocessor\.json.*altered after saving"):
+        Predictor(copy)
+
+
+# -- the encoder is the Preprocessor ---------------------------------------------------------
+_CATS = ["a", "b", " c ", "", None, "zz-unseen", 3, 3.0]
+
+
+_MONEY_TEXT = ["$60,000.00 ", "-$1,234.50", "(1,234.50)", "$-5", " 12 ", None, "", "1e3", "$0.99", "7,000", "$.5"]
+_ENCODINGS = [Encoding(), Encoding(max_categories=2, min_category_count=2),
+              Encoding(max_categories=2, min_category_count=3, high_cardinality="target", smoothing=0.0),
+              Encoding(max_categories=3, min_category_count=2, high_cardinality="onehot")]
+
+
+@st.composite
+def _tables(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n_train = draw(st.integers(5, 30))
+    n_score = draw(st.integers(1, 20))
+    num = st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False), st.integers(-1000, 1000))
+    text_cat = st.sampled_from(["a", "b", " c ", "", None, "zz"])
+    city = st.sampled_from(["a", "b", " c ", "d", "e", "f", "g", "", None])
+
+    def frame(n: int, unseen: bool) -> pd.DataFrame:
+        cats = st.sampled_from(["a", "b", " c ", "", None, "new"] if unseen else ["a", "b", " c ", "", None])
+        return pd.DataFrame({
+            "x1": draw(st.lists(num, min_size=n, max_size=n)),
+            "x2": draw(st.lists(st.floats(-5, 5, allow_nan=False), min_size=n, max_size=n)),
+            "amt": pd.Series(draw(st.lists(st.sampled_from(_MONEY_TEXT), min_size=n, max_size=n)), dtype=object),
+            "colour": pd.Series(draw(st.lists(cats, min_size=n, max_size=n)), dtype=object),
+            "code": draw(st.lists(st.sampled_from([1, 2, 3, None]), min_size=n, max_size=n)),
+            "grade": pd.Series(draw(st.lists(text_cat, min_size=n, max_size=n)), dtype=object),
+            # Many values for a small table: weight of evidence / target / capped one-hot by the budget.
+            "city": pd.Series(draw(st.lists(st.one_of(city, st.just("unseen-city")) if unseen else city,
+                                            min_size=n, max_size=n)), dtype=object),
+            "y": draw(st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n)),
+        })
+
+    train = frame(n_train, False)
+    train.loc[0, ["x1", "x2"]] = [1.0, 0.5]  # every numeric column has a value somewhere
+    train.loc[0, "amt"] = "$1.00"
+    return train, frame(n_score, True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_tables(), st.sampled_from(_ENCODINGS))
+def test_encoder_equals_the_preprocessor(tables: tuple[pd.DataFrame, pd.DataFrame], encoding: Encoding) -> None:
+    """The runtime encoder (records and Arrow) equals the pandas Preprocessor for every encoding:
+    rare values in the other bucket, weight of evidence / target encoding, money text."""
+    train, score = tables
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x1", "x2", "amt"),
+                    categorical=("colour", "code", "grade", "city"), money=("amt",))
+    pre = Preprocessor(schema, encoding).fit(train)
+    expected = pre.transform(score)
+    encoder = Encoder(pre.to_dict())
+    assert encoder.n_features == pre.n_features
+    features = list(schema.features)
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+               for r in score[features].to_dict("records")]
+    np.testing.assert_array_equal(encoder.encode_records(records)[0], expected)
+    arrow = pa.Table.from_pandas(score.astype({"colour": "string", "grade": "string", "city": "string",
+                                               "amt": "string"}), preserve_index=False)
+    np.testing.assert_array_equal(encoder.encode_arrow(arrow), expected)
+    as_text = pa.Table.from_pandas(score.astype("string"), preserve_index=False)  # CSV reads everything as text
+    np.testing.assert_allclose(encoder.encode_arrow(as_text)[:, :3], expected[:, :3], rtol=1e-6)
+    again = Preprocessor.from_dict(json.loads(json.dumps(pre.to_dict())))  # through the JSON file's form
+    np.testing.assert_array_equal(again.transform(score), expected)
+
+
+# -- batch scoring -------------------------------------------------------------------------------
+def test_score_parquet_in_chunks_with_ids(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    frame = german.sample(n=2500, replace=True, random_state=0).reset_index(drop=True)
+    frame.insert(0, "account", [f"A{i:05d}" for i in range(len(frame))])
+    src, out = tmp_path / "book.parquet", tmp_path / "scores.parquet"
+    frame.to_parquet(src, index=False)
+    predictor = Predictor(exported_dir)
+    summary = score_file(predictor, src, out, id_columns=["account"], chunk_rows=300)
+    assert summary.rows == 2500 and summary.rows_per_second > 0
+    scored = pq.read_table(out).to_pandas()
+    assert list(scored.columns) == ["account", "score", "decision"]
+    assert (scored["account"] == frame["account"]).all()
+    assert np.abs(scored["score"] - predictor.predict_score(frame)).max() < 1e-6
+    assert (scored["decision"] == (scored["score"] >= predictor.cutoff)).all()
+    assert summary.positives == int(scored["decision"].sum())
+
+
+def test_score_csv_and_a_bad_value_leaves_nothing(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    frame = german.head(700).copy()
+    src, out = tmp_path / "book.csv", tmp_path / "out.csv"
+    frame.to_csv(src, index=False)
+    runner = CliRunner()
+    result = runner.invoke(app, ["score", str(exported_dir), str(src), "-o", str(out), "--chunk-rows", "100", "-q"])
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out)
+    assert len(scored) == 700 and "scored 700 rows" in result.output
+    assert np.abs(scored["score"] - Predictor(exported_dir).predict_score(frame)).max() < 1e-6
+    frame = frame.astype({"credit_amount": object})
+    frame.loc[612, "credit_amount"] = "12k"
+    frame.to_csv(src, index=False)
+    bad_out = tmp_path / "bad.parquet"
+    result = runner.invoke(app, ["score", str(exported_dir), str(src), "-o", str(bad_out), "--chunk-rows", "100"])
+    assert result.exit_code == 2
+    assert "'credit_amount'" in result.output and "'12k' at row 613" in result.output
+    assert not bad_out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--id-column", "nope"], "Id column(s) 'nope' are not in"),
+    (["--force", "--chunk-rows", "0"], "--chunk-rows must be a positive"),
+])
+def test_score_bad_options(args: list[str], message: str, exported_dir: Path, german: pd.DataFrame,
+                           tmp_path: Path) -> None:
+    src = tmp_path / "book.parquet"
+    german.head(10).to_parquet(src)
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(src), "-o", str(tmp_path / "o.csv"), *args])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_score_refuses_missing_columns_and_existing_output(exported_dir: Path, german: pd.DataFrame,
+                                                           tmp_path: Path) -> None:
+    src, out = tmp_path / "book.parquet", tmp_path / "o.csv"
+    german.drop(columns=["purpose", "age_in_years"]).head(10).to_parquet(src)
+    with pytest.raises(DataError, match=r"lacks 2 column.*age_in_years, purpose|lacks 2 column.*purpose"):
+        score_file(Predictor(exported_dir), src, out)
+    assert not out.exists()
+    out.write_text("keep me")
+    german.head(10).to_parquet(src)
+    with pytest.raises(DataError, match="already exists; choose another path or pass overwrite=True"):
+        score_file(Predictor(exported_dir), src, out)
+    assert out.read_text() == "keep me"
+
+
+def test_bench_reports_every_backend(exported_dir: Path, teacher_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", str(exported_dir), "--baseline", str(teacher_dir), "--repeats", "50",
+                                      "--batch", "512", "--records", "20", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    student, teacher = report["artifacts"]
+    assert [b["backend"] for b in student["backends"]] == ["torch eager", "onnxruntime fp32", "onnxruntime int8"]
+    assert [b["backend"] for b in teacher["backends"]] == ["torch eager"]
+    for backend in student["backends"]:
+        assert 0 < backend["record"]["p50_us"] <= backend["record"]["p99_us"] and backend["rows_per_second"] > 0
+    assert set(report["speedup_over_baseline"]) == {"torch eager", "onnxruntime fp32", "onnxruntime int8"}
+    assert report["cpu"]["cores"] >= 1 and isinstance(report["cpu"]["isa"], list)
+    assert student["records"] == "20 rows of the test split"
+    table = CliRunner().invoke(app, ["bench", str(teacher_dir), "--repeats", "20", "--batch", "64", "--records", "5"])
+    assert table.exit_code == 0 and "hint: run 'finlite export" in table.output and "CPU:" in table.output

@@ -1,0 +1,149 @@
+"""The HTTP service, in-process (TestClient) and over a real socket (``finlite serve``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from finlite.runtime import Predictor
+from finlite.runtime.service import AuditLog, create_app
+
+TOKEN = "t0ken-for-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def _records(frame: pd.DataFrame, fields: list[str]) -> list[dict]:
+    return frame[fields].to_dict("records")
+
+
+@pytest.fixture()
+def client(exported_dir: Path, tmp_path: Path) -> TestClient:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    app = create_app(exported_dir, token=TOKEN, audit=audit, max_body_bytes=200_000, max_batch=500)
+    return TestClient(app)
+
+
+def test_predict_one_and_many(client: TestClient, exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    predictor = Predictor(exported_dir)
+    records = _records(german.head(20), predictor.fields)
+    expected = predictor.predict_score(records)
+    one = client.post("/predict", json=records[0], headers={**AUTH, "X-Request-ID": "req-1"})
+    assert one.status_code == 200 and one.headers["x-request-id"] == "req-1"
+    body = one.json()
+    assert body["score"] == pytest.approx(expected[0], abs=1e-6) and body["decision"] == int(expected[0] >= 0.5)
+    assert body["model_sha256"] == predictor.model_sha256 and body["unseen"] == []
+    many = client.post("/predict", json={"records": records}, headers=AUTH).json()
+    assert np.abs(np.array([r["score"] for r in many["results"]]) - expected).max() < 1e-6
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert len(lines) == 21 and lines[0]["request_id"] == "req-1"
+    assert {"time", "request_id", "model_sha256", "score", "decision", "cutoff"} <= set(lines[0])
+    assert "features" not in lines[0] and [line["index"] for line in lines[1:]] == list(range(20))
+
+
+def test_field_errors_are_422_with_location(client: TestClient, exported_dir: Path, german: pd.DataFrame) -> None:
+    record = _records(german.head(1), Predictor(exported_dir).fields)[0]
+    bad = dict(record, credit_amount="a lot", purpose=[1])
+    del bad["age_in_years"]
+    response = client.post("/predict", json=bad, headers=AUTH)
+    assert response.status_code == 422
+    detail = {tuple(d["loc"]): (d["type"], d["msg"]) for d in response.json()["detail"]}
+    assert detail[("body", "age_in_years")][0] == "missing"
+    assert detail[("body", "credit_amount")] == ("type", "expected a number, got the text 'a lot'")
+    assert detail[("body", "purpose")][0] == "type"
+    batch = client.post("/predict", json={"records": [record, {"credit_amount": 1}]}, headers=AUTH)
+    assert batch.status_code == 422
+    assert ["body", "records", 1, "age_in_years"] in [d["loc"] for d in batch.json()["detail"]]
+    assert client.post("/predict", content=b"{not json", headers=AUTH).status_code == 422
+    assert client.post("/predict", json=[1, 2], headers=AUTH).status_code == 422
+    not_a_list = client.post("/predict", json={"records": 5}, headers=AUTH)
+    assert not_a_list.status_code == 422 and not_a_list.json()["detail"][0]["loc"] == ["body", "records"]
+    unseen = client.post("/predict", json=dict(record, purpose="spaceship"), headers=AUTH).json()
+    assert unseen["unseen"] == ["purpose"] and 0 < unseen["score"] < 1
+
+
+def test_limits_token_metadata_and_openapi(client: TestClient, exported_dir: Path, german: pd.DataFrame) -> None:
+    record = _records(german.head(1), Predictor(exported_dir).fields)[0]
+    assert client.post("/predict", content=b" " * 200_001, headers=AUTH).status_code == 413
+    assert client.post("/predict", json={"records": [record] * 501}, headers=AUTH).status_code == 413
+    assert client.post("/predict", json=record).status_code == 401
+    wrong = client.post("/predict", json=record, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+    assert client.get("/metadata").status_code == 401
+    assert client.get("/health").json()["status"] == "ok"  # no token for load balancers
+    meta = client.get("/metadata", headers=AUTH).json()
+    assert meta["schema"]["target"] == "creditability" and "purpose" in meta["schema"]["categorical"]
+    assert meta["model_sha256"] == Predictor(exported_dir).model_sha256 and meta["parity"]["onnx"]["flips"] == 0
+    assert "auc" in json.dumps(meta["metrics"])
+    assert client.get("/openapi.json").status_code == 401  # the pages describe the model: token too
+    spec = client.get("/openapi.json", headers=AUTH).json()
+    record_schema = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "age_in_years" in record_schema["oneOf"][0]["required"]
+    assert client.get("/docs", headers=AUTH).status_code == 200
+
+
+def test_audit_features_only_when_asked(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    client = TestClient(create_app(exported_dir, audit=audit, audit_features=True))
+    record = _records(german.head(1), Predictor(exported_dir).fields)[0]
+    assert client.post("/predict", json=record).status_code == 200  # no token configured
+    line = json.loads((tmp_path / "audit.jsonl").read_text())
+    assert line["features"]["purpose"] == record["purpose"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_over_a_real_socket(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    token_file, audit = tmp_path / "token", tmp_path / "audit.jsonl"
+    token_file.write_text(TOKEN + "\n")
+    port = _free_port()
+    finlite = Path(sys.executable).parent / "finlite"
+    proc = subprocess.Popen([str(finlite), "serve", str(exported_dir), "--port", str(port), "--token-file",
+                             str(token_file), "--audit-log", str(audit)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the service did not start in 30 s"
+            time.sleep(0.2)
+        records = _records(german.head(5), Predictor(exported_dir).fields)
+        with httpx.Client(base_url=base, headers=AUTH, timeout=5) as http:
+            scores = [http.post("/predict", json=r).json()["score"] for r in records]
+            assert http.post("/predict", json={}).status_code == 422
+        assert np.abs(np.array(scores) - Predictor(exported_dir).predict_score(records)).max() < 1e-6
+        assert httpx.post(f"{base}/predict", json=records[0]).status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert len(audit.read_text().splitlines()) == 5
+
+
+def test_serve_refuses_an_empty_token_file(exported_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    (tmp_path / "token").write_text("  \n")
+    result = CliRunner().invoke(app, ["serve", str(exported_dir), "--token-file", str(tmp_path / "token")])
+    assert result.exit_code == 2 and "is empty; put the bearer token in it" in result.output

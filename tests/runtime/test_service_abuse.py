@@ -1,0 +1,503 @@
+"""The service under abuse: hostile bodies, non-finite numbers, broken scores, bad options.
+
+Every case asserts the HTTP status (or exit code) and the message; a Schemathesis run fuzzes
+the API from its own OpenAPI schema and must find no 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from finlite._finite import check_scores, record_score_error
+from finlite.cli import app as cli
+from finlite.runtime import Predictor
+from finlite.runtime.service import MAX_ERRORS, AuditLog, create_app
+
+TOKEN = "t0ken-for-abuse-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+NUMERIC = "credit_amount"
+
+
+@pytest.fixture(scope="module")
+def predictor(exported_dir: Path) -> Predictor:
+    return Predictor(exported_dir)
+
+
+@pytest.fixture(scope="module")
+def record(predictor: Predictor, german: pd.DataFrame) -> dict[str, Any]:
+    return german[predictor.fields].head(1).to_dict("records")[0]
+
+
+@pytest.fixture()
+def audit_path(tmp_path: Path) -> Path:
+    return tmp_path / "audit.jsonl"
+
+
+@pytest.fixture()
+def client(predictor: Predictor, audit_path: Path) -> TestClient:
+    return TestClient(create_app(predictor, token=TOKEN, audit=AuditLog(audit_path), max_body_bytes=100_000))
+
+
+def _with(record: dict[str, Any], field: str, literal: str) -> bytes:
+    """The record as JSON text with ``field``'s value replaced by the raw JSON ``literal``."""
+    return json.dumps(dict(record, **{field: "@@"})).replace('"@@"', literal).encode()
+
+
+def _only(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    assert body["error_count"] == len(body["detail"]) == 1, body
+    return body["detail"][0]
+
+
+def _audit(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+# -- JSON parsing ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_literals_are_422(client: TestClient, record: dict, literal: str) -> None:
+    response = client.post("/predict", content=_with(record, NUMERIC, literal), headers=AUTH)
+    assert response.status_code == 422
+    error = _only(response)
+    assert error["type"] == "json_invalid" and error["loc"] == ["body"]
+    assert error["msg"].startswith(f"{literal} is not a JSON number") and "send null" in error["msg"]
+
+
+@pytest.mark.parametrize(("literal", "kind", "words"), [
+    ("1e400", "value", "is not finite"),            # a JSON number that overflows a double: infinity
+    ("1e300", "value", "does not fit the model's float32"),
+    ('"1e309"', "value", "is not finite"),          # numeric text that parses to infinity
+    ("-1e39", "value", "does not fit the model's float32"),
+    ("true", "type", "got a boolean"),              # a boolean is not a number (it used to score as 1)
+    ("false", "type", "got a boolean"),
+])
+def test_refused_numbers_are_422_at_their_field(client: TestClient, record: dict, audit_path: Path, literal: str,
+                                                 kind: str, words: str) -> None:
+    response = client.post("/predict", content=_with(record, NUMERIC, literal), headers=AUTH)
+    assert response.status_code == 422
+    error = _only(response)
+    assert error["loc"] == ["body", NUMERIC] and error["type"] == kind and words in error["msg"]
+    batch = json.dumps({"records": [record, "@@"]}).replace('"@@"', _with(record, NUMERIC, literal).decode())
+    error = _only(client.post("/predict", content=batch, headers=AUTH))
+    assert error["loc"] == ["body", "records", 1, NUMERIC] and error["type"] == kind
+    assert _audit(audit_path) == []  # nothing decided, nothing audited
+
+
+def test_deep_nesting_and_bad_bytes_are_422(client: TestClient) -> None:
+    for body in (b"[" * 10_000 + b"]" * 10_000, b'{"a":' * 10_000 + b"1" + b"}" * 10_000):
+        error = _only(client.post("/predict", content=body, headers=AUTH))
+        assert error["type"] == "json_invalid" and "nested deeper than 1024 levels" in error["msg"]
+    for body, words in ((b"", "empty document"), (b"\xff\xfe{}", "not valid UTF-8"), (b"{not json", "invalid JSON"),
+                        (b'{"a": 1e400, "b": NaN}', "NaN is not a JSON number"),
+                        (b'{"a": 1e400, "b": "\\ud800"}', "cannot be processed (str is not valid UTF-8"),
+                        (b'{"a": 1e400, "b": 1' + b"0" * 400 + b"}", "cannot be processed (Integer exceeds 64-bit")):
+        response = client.post("/predict", content=body, headers=AUTH)
+        assert response.status_code == 422 and words in _only(response)["msg"], body
+    assert "expected a JSON object" in _only(client.post("/predict", json=[1, 2], headers=AUTH))["msg"]
+    assert "expected a JSON object" in _only(client.post("/predict", json="text", headers=AUTH))["msg"]
+
+
+def test_ten_thousand_empty_records_get_a_small_422(predictor: Predictor) -> None:
+    client = TestClient(create_app(predictor))  # default limits: 1 MiB, 10,000 records
+    body = b'{"records":[' + b",".join([b"{}"] * 10_000) + b"]}"
+    response = client.post("/predict", content=body)
+    assert response.status_code == 422 and len(response.content) < 20_000  # it was 26 MB
+    payload = response.json()
+    assert payload["error_count"] == 10_000 * len(predictor.fields) and len(payload["detail"]) == MAX_ERRORS
+    assert payload["detail"][0] == {"loc": ["body", "records", 0, predictor.fields[0]], "type": "missing",
+                                    "msg": "field required (a number, or null when unknown)"}
+
+
+def test_oversize_bodies_are_413_declared_or_streamed(client: TestClient, record: dict) -> None:
+    declared = client.post("/predict", content=b" " * 100_001, headers=AUTH)
+    assert declared.status_code == 413 and "larger than 100000 bytes" in declared.json()["detail"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while streaming
+        for _ in range(200):
+            yield b" " * 1_000
+
+    streamed = client.post("/predict", content=chunks(), headers=AUTH)
+    assert streamed.status_code == 413 and "larger than 100000 bytes" in streamed.json()["detail"]
+    too_many = client.post("/predict", json={"records": [record] * 10_001}, headers=AUTH)
+    assert too_many.status_code == 413
+
+
+def test_request_id_is_checked_and_echoed(client: TestClient, record: dict, audit_path: Path) -> None:
+    long_id = client.post("/predict", json=record, headers={**AUTH, "X-Request-ID": "x" * 129})
+    assert long_id.status_code == 422 and _only(long_id)["loc"] == ["header", "x-request-id"]
+    ok = client.post("/predict", json=record, headers={**AUTH, "X-Request-ID": "abc-123"})
+    assert ok.status_code == 200 and ok.headers["x-request-id"] == "abc-123" == ok.json()["request_id"]
+    assert [line["request_id"] for line in _audit(audit_path)] == ["abc-123"]
+
+
+# -- the token on every page -------------------------------------------------------------------------
+def test_token_guards_docs_openapi_and_redoc(client: TestClient) -> None:
+    for path in ("/docs", "/redoc", "/openapi.json", "/metadata"):
+        refused = client.get(path)
+        assert refused.status_code == 401 and refused.json() == {"detail": "missing or wrong bearer token"}, path
+        assert refused.headers["www-authenticate"] == "Bearer"
+        assert client.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get(path, headers=AUTH).status_code == 200, path
+    assert client.get("/health").status_code == 200  # load balancers need no token
+    spec = client.get("/openapi.json", headers=AUTH).json()
+    assert spec["paths"]["/predict"]["post"]["security"] == [{"bearer": []}]
+    assert "/docs" not in spec["paths"] and "/openapi.json" not in spec["paths"]
+
+
+def test_openapi_describes_the_real_body(predictor: Predictor) -> None:
+    spec = TestClient(create_app(predictor)).get("/openapi.json").json()
+    body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    one, many = body["oneOf"]
+    assert one["required"] == predictor.fields and one["not"] == {"required": ["records"]}
+    number = one["properties"][NUMERIC]["anyOf"]
+    assert number[0]["type"] == "number" and number[1] == {"type": "null"}
+    assert -3.5e38 < number[0]["minimum"] < number[0]["maximum"] < 3.5e38  # finite, within float32
+    assert many["required"] == ["records"] and many["properties"]["records"]["items"] == one
+    assert set(spec["paths"]["/predict"]["post"]["responses"]) >= {"200", "401", "413", "422"}
+
+
+# -- the audit log ------------------------------------------------------------------------------------
+def test_audit_file_is_private_and_a_loose_one_is_reported(tmp_path: Path) -> None:
+    fresh = AuditLog(tmp_path / "new" / "audit.jsonl")
+    assert stat.S_IMODE(os.stat(fresh.path).st_mode) == 0o600 and fresh.warning is None
+    fresh.close()
+    loose = tmp_path / "loose.jsonl"
+    loose.write_text("")
+    loose.chmod(0o644)
+    audit = AuditLog(loose)
+    assert audit.warning is not None and "mode 0644" in audit.warning and "chmod 600" in audit.warning
+    audit.close()
+    with pytest.raises(Exception, match=r"not a regular file|Cannot open the audit log"):
+        AuditLog(tmp_path)
+
+
+def test_no_audit_line_for_refused_requests(client: TestClient, record: dict, audit_path: Path) -> None:
+    bad = dict(record)
+    del bad[NUMERIC]
+    assert client.post("/predict", json=record).status_code == 401
+    assert client.post("/predict", json=bad, headers=AUTH).status_code == 422
+    assert client.post("/predict", content=b"{", headers=AUTH).status_code == 422
+    assert client.post("/predict", content=b" " * 100_001, headers=AUTH).status_code == 413
+    assert client.post("/predict", json={"records": [record, bad]}, headers=AUTH).status_code == 422
+    assert _audit(audit_path) == []
+    assert client.post("/predict", json=record, headers=AUTH).status_code == 200
+    assert [line["event"] for line in _audit(audit_path)] == ["prediction"]
+
+
+def _broken(predictor: Predictor, *, single: Any = None, batch: Any = None) -> Predictor:
+    """A copy of ``predictor`` whose model answers NaN (or raises), as a broken artifact would."""
+    clone = Predictor.__new__(Predictor)
+    clone.__dict__.update(predictor.__dict__)
+    if single is not None:
+        clone.explain_record = single  # type: ignore[method-assign]
+    if batch is not None:
+        clone.score_vector = batch  # type: ignore[method-assign]
+    return clone
+
+
+def test_a_non_finite_score_is_never_a_decision(predictor: Predictor, record: dict, audit_path: Path) -> None:
+    def nan_record(_: Any) -> tuple[float, list[str]]:
+        raise record_score_error(float("nan"))
+
+    def nan_rows(x: np.ndarray) -> np.ndarray:
+        scores = np.full(len(x), 0.25, dtype=np.float32)
+        scores[1] = np.nan
+        check_scores(scores, "the encoded rows", unit="record", first=0)
+        return scores
+
+    def silent_nan(_: Any) -> tuple[float, list[str]]:  # no ScoreError: the service checks itself
+        return float("nan"), []
+
+    app = create_app(_broken(predictor, single=nan_record, batch=nan_rows), audit=AuditLog(audit_path))
+    client = TestClient(app)
+    one = client.post("/predict", json=record, headers={"X-Request-ID": "r-one"})
+    assert one.status_code == 422
+    error = _only(one)
+    assert error["loc"] == ["body"] and error["type"] == "score" and "no decision was made" in error["msg"]
+    many = client.post("/predict", json={"records": [record] * 3}, headers={"X-Request-ID": "r-many"})
+    assert many.status_code == 422 and _only(many)["loc"] == ["body", "records", 1]
+    silent = TestClient(create_app(_broken(predictor, single=silent_nan), audit=AuditLog(audit_path)))
+    assert silent.post("/predict", json=record, headers={"X-Request-ID": "r-silent"}).status_code == 422
+    lines = _audit(audit_path)
+    assert [(line["event"], line["request_id"], line["status"], line["records"]) for line in lines] == [
+        ("error", "r-one", 422, [0]), ("error", "r-many", 422, [1]), ("error", "r-silent", 422, [0])]
+    assert all("score" not in line and "decision" not in line for line in lines)
+
+
+def test_an_internal_error_is_a_500_with_an_error_line(predictor: Predictor, record: dict,
+                                                       audit_path: Path) -> None:
+    def crash(_: Any) -> tuple[float, list[str]]:
+        raise RuntimeError("boom")
+
+    client = TestClient(create_app(_broken(predictor, single=crash), audit=AuditLog(audit_path)),
+                        raise_server_exceptions=False)
+    response = client.post("/predict", json=record, headers={"X-Request-ID": "r-crash"})
+    assert response.status_code == 500 and "no decision was made (request r-crash)" in response.json()["detail"]
+    assert "the model failed while scoring (RuntimeError: boom)" in response.json()["detail"]
+    lines = _audit(audit_path)
+    assert len(lines) == 1 and "score" not in lines[0]
+    assert {k: lines[0][k] for k in ("event", "status", "request_id", "error")} == {
+        "event": "error", "status": 500, "request_id": "r-crash",
+        "error": "the model failed while scoring (RuntimeError: boom); see the server log"}
+
+
+def test_an_unwritable_audit_log_delivers_no_decision(predictor: Predictor, record: dict, tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    client = TestClient(create_app(predictor, audit=audit), raise_server_exceptions=False)
+    full = os.open("/dev/full", os.O_WRONLY)  # every write fails with ENOSPC, as on a full disk
+    os.dup2(full, audit._fd)
+    os.close(full)
+    response = client.post("/predict", json=record, headers={"X-Request-ID": "r-disk"})
+    audit.close()
+    assert response.status_code == 500 and "score" not in response.json()
+    assert response.json()["detail"].startswith("the audit log could not be written (No space left on device); "
+                                                "no decision was made (request r-disk)")
+
+
+# -- over a real socket: keep-alive after errors ----------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def _running(app: FastAPI) -> Iterator[str]:
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_an_error_keeps_the_connection_alive(predictor: Predictor, record: dict, audit_path: Path) -> None:
+    calls = {"n": 0}
+
+    def flaky(rec: Any) -> tuple[float, list[str]]:  # a crash, then the real model
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("boom")
+        return predictor.explain_record(rec)
+
+    app = create_app(_broken(predictor, single=flaky), token=TOKEN, audit=AuditLog(audit_path))
+    with _running(app) as base, httpx.Client(base_url=base, headers=AUTH, timeout=10) as http:
+        def port_of(response: httpx.Response) -> int:
+            return response.extensions["network_stream"].get_extra_info("client_addr")[1]
+
+        first = http.post("/predict", json=record)
+        assert first.status_code == 500  # the crash: an ordinary response, not a dropped connection
+        used = port_of(first)
+        for body in (_with(record, NUMERIC, "NaN"), b"[" * 5_000, _with(record, NUMERIC, "1e300"), b"{"):
+            bad = http.post("/predict", content=body)
+            assert bad.status_code == 422 and port_of(bad) == used
+        assert http.post("/predict", content=b" " * 2_000_000).status_code == 413
+        good = http.post("/predict", json=record)
+        assert good.status_code == 200 and 0 <= good.json()["score"] <= 1
+        assert port_of(good) == used  # the same TCP connection served the valid request
+    assert [line["event"] for line in _audit(audit_path)] == ["error", "prediction"]
+
+
+# -- the serve command's options ----------------------------------------------------------------------
+@pytest.mark.parametrize(("args", "message"), [
+    (["--port", "70000"], "--port 70000 is not a TCP port; use 1 to 65535"),
+    (["--port", "0"], "--port 0 is not a TCP port"),
+    (["--max-body-bytes", "0"], "--max-body-bytes 0 is outside 1024 (1 KiB) to 67108864 (64 MiB)"),
+    (["--max-body-bytes", "100000000000"], "--max-body-bytes 100000000000 is outside"),
+    (["--workers", "0"], "--workers 0 is outside 1 to"),
+    (["--workers", "10000"], "--workers 10000 is outside 1 to"),
+    (["--manifest-sha256", "abc"], "--manifest-sha256 'abc' is not a sha256 digest (64 hex digits)"),
+    (["--verify-key", "/no/such/key.pem"], "--verify-key '/no/such/key.pem' is not a file"),
+])
+def test_serve_refuses_bad_options(exported_dir: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(exported_dir), "--audit-log", str(tmp_path / "a.jsonl"), *args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert not (tmp_path / "a.jsonl").exists()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is not UTF-8 text (byte 0 is 0x89; a binary file?)"),
+    (b"tok\xffen", "is not UTF-8 text (byte 3 is 0xff"),
+    (b"", "is empty; put the bearer token in it"),
+    (b"two words", "holds the character ' ' at position 3"),
+    (b"nul\x00byte", "holds the character '\\x00' at position 3"),
+    (b"x" * 5000, "is larger than 4096 bytes"),
+])
+def test_serve_refuses_bad_token_files(exported_dir: Path, tmp_path: Path, content: bytes, message: str) -> None:
+    token = tmp_path / "token"
+    token.write_bytes(content)
+    result = CliRunner().invoke(cli, ["serve", str(exported_dir), "--token-file", str(token), "--no-audit"])
+    assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_refuses_an_audit_log_on_an_input(exported_dir: Path, tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    inside = CliRunner().invoke(cli, ["serve", str(exported_dir), "--audit-log", str(exported_dir / "audit.jsonl")])
+    assert inside.exit_code == 2 and "is inside the artifact" in inside.output
+    assert not (exported_dir / "audit.jsonl").exists()
+    on_token = CliRunner().invoke(cli, ["serve", str(exported_dir), "--token-file", str(token), "--audit-log",
+                                        str(token)])
+    assert on_token.exit_code == 2 and "is the --token-file" in on_token.output
+    assert token.read_text() == TOKEN
+
+
+def test_serve_passes_the_trust_options_to_the_predictor(exported_dir: Path, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from finlite.runtime.service import ServeSettings, check_settings
+
+    artifact = tmp_path / "artifact"
+    shutil.copytree(exported_dir, artifact)  # signing writes into it
+    key = ed25519.Ed25519PrivateKey.generate()
+    private, public = tmp_path / "key.pem", tmp_path / "key.pub.pem"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    unsigned = CliRunner().invoke(cli, ["serve", str(artifact), "--no-audit", "--verify-key", str(public)])
+    assert unsigned.exit_code == 2 and "is not signed" in unsigned.output
+    pinned = CliRunner().invoke(cli, ["serve", str(artifact), "--no-audit", "--manifest-sha256", "0" * 64])
+    assert pinned.exit_code == 2 and "not the pinned" in pinned.output
+    assert CliRunner().invoke(cli, ["sign", str(artifact), "--key", str(private)]).exit_code == 0
+    digest = Predictor(artifact).metadata()["manifest_sha256"]
+    settings = check_settings(ServeSettings(str(artifact), verify_key=str(public), manifest_sha256=digest.upper()))
+    assert settings.manifest_sha256 == digest  # normalised, then checked by the Predictor
+    assert settings.predictor().model_sha256 == Predictor(exported_dir).model_sha256
+
+
+def test_serve_with_two_workers(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    audit, port = tmp_path / "audit.jsonl", _free_port()
+    finlite = Path(sys.executable).parent / "finlite"
+    proc = subprocess.Popen([str(finlite), "serve", str(exported_dir), "--port", str(port), "--workers", "2",
+                             "--audit-log", str(audit)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    records = german[Predictor(exported_dir).fields].head(6).to_dict("records")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the service did not start in 60 s"
+            time.sleep(0.2)
+        for rec in records:  # a new connection each: the kernel spreads them over the workers
+            response = httpx.post(f"http://127.0.0.1:{port}/predict", json=rec, timeout=10)
+            assert response.status_code == 200
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=20)[0].decode()
+    assert "with 2 worker(s)" in out
+    assert len(_audit(audit)) == len(records) and stat.S_IMODE(audit.stat().st_mode) == 0o600
+
+
+# -- fuzzing ----------------------------------------------------------------------------------------
+_json = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False) | st.integers() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                   max_size=4), max_leaves=20)
+
+
+def test_any_json_body_gets_no_5xx(predictor: Predictor, record: dict) -> None:
+    client = TestClient(create_app(predictor), raise_server_exceptions=False)
+
+    @given(body=_json, patch=st.dictionaries(st.sampled_from(predictor.fields), _json, max_size=3),
+           batch=st.booleans())
+    @settings(max_examples=80, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def run(body: Any, patch: dict[str, Any], batch: bool) -> None:
+        near = dict(record, **patch)  # records close to valid reach the encoder and the model
+        for payload in (body, {"records": [near, body]} if batch else near):
+            response = client.post("/predict", content=json.dumps(payload, allow_nan=False))
+            assert response.status_code in (200, 413, 422), (payload, response.text)
+            if response.status_code == 200:
+                results = response.json().get("results") or [response.json()]
+                assert all(0 <= r["score"] <= 1 and r["decision"] in (0, 1) for r in results)
+
+    run()
+
+
+@pytest.mark.slow  # a few hundred generated requests: about 4 s
+def test_schemathesis_finds_no_5xx(predictor: Predictor, audit_path: Path) -> None:
+    import schemathesis
+    from schemathesis import GenerationMode
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    app = create_app(predictor, token=TOKEN, audit=AuditLog(audit_path), max_batch=20)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, headers=AUTH)
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    statuses: dict[str, set[int]] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        # Bodies that break the schema too (wrong types, missing fields), where there is a body.
+        modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if operation.method.upper() == "POST" else [])
+        for mode in modes:
+            examples = 60 if operation.method.upper() == "POST" else 5
+            _fuzz(operation, mode, examples, checks, statuses.setdefault(f"{operation.label} {mode.value}", set()))
+    assert statuses["POST /predict positive"] >= {200}
+    assert statuses["POST /predict negative"] & {401, 413, 422}
+    assert all(code < 500 for codes in statuses.values() for code in codes), statuses
+
+
+def _fuzz(operation: Any, mode: Any, examples: int, checks: list[Any], seen: set[int]) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def run(case: Any) -> None:
+        seen.add(case.call_and_validate(headers=AUTH, checks=checks).status_code)
+
+    run()
+
+
+def test_a_request_id_with_quotes_stays_valid_json(client: TestClient, record: dict) -> None:
+    response = client.post("/predict", json=record, headers={**AUTH, "X-Request-ID": 'a"b\\c'})
+    assert response.status_code == 200 and response.json()["request_id"] == 'a"b\\c'
+
+
+def test_serve_refuses_a_port_in_use_and_a_bad_host(exported_dir: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", str(exported_dir), "--no-audit", "--port", str(port)])
+    assert result.exit_code == 2 and f"Cannot listen on 127.0.0.1:{port}" in result.output
+    result = CliRunner().invoke(cli, ["serve", str(exported_dir), "--no-audit", "--host", "no-such-host.invalid"])
+    assert result.exit_code == 2 and "is not an address this machine can listen on" in result.output

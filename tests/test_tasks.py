@@ -1,0 +1,94 @@
+"""The task registry: each task's metrics, fidelity measures, gates and predictions in one place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from finlite.errors import ConfigError, DataError
+from finlite.models import SequenceModel, TabularMLP
+from finlite.tasks import COST_GATES, Task, get_task, register_task, task_names, task_of_model
+
+
+def test_binary_and_regression_are_registered_with_their_gates() -> None:
+    assert {"binary", "regression"} <= set(task_names())
+    binary, regression = get_task("binary"), get_task("regression")
+    assert get_task(None) is binary  # artifacts that record no task are binary
+    assert binary.decides and not regression.decides
+    assert binary.supports("auc", "max_drop") and not binary.supports("auc", "max_increase")
+    assert binary.supports("brier", "max_increase") and binary.supports("brier", "max")
+    assert binary.supports("agreement", "min") and not binary.supports("agreement", "max_drop")
+    assert regression.supports("rmse", "max_increase") and regression.supports("r2", "max_drop")
+    assert not regression.supports("auc", "min") and not regression.supports("agreement", "min")
+    for task in (binary, regression):
+        assert set(COST_GATES) <= set(task.gate_metrics)
+        assert len(task.gate_metrics) == len(set(task.gate_metrics))
+    assert binary.decision_metrics == ("agreement", "f1", "accuracy") and regression.decision_metrics == ()
+    with pytest.raises(ConfigError, match=r"Unknown task 'regresion'\. Did you mean 'regression'") as info:
+        get_task("regresion")
+    assert info.value.param == "task"
+
+
+def test_each_task_scores_a_model_its_own_way() -> None:
+    torch.manual_seed(0)
+    mlp, rnn = TabularMLP(3, (4,)), SequenceModel("gru", 2, [4])
+    x, windows = np.random.default_rng(0).normal(size=(70_000, 3)).astype(np.float32), np.ones((5, 6, 2), np.float32)
+    p = get_task("binary").scores(mlp, x)  # in chunks of 65,536 rows, the same numbers as one call
+    assert mlp.training  # scored in eval mode (no dropout), and left as it was
+    with torch.inference_mode():
+        logits = mlp.eval()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-logits.astype(np.float64))), rtol=1e-6)
+    assert p.dtype == np.float64 and p.shape == (70_000,)
+    rnn.train()
+    forecast = get_task("regression").scores(rnn, windows)
+    with torch.inference_mode():
+        np.testing.assert_allclose(forecast, rnn.eval()(torch.from_numpy(windows)).numpy(), rtol=1e-6)
+    assert task_of_model(rnn) == "regression" and task_of_model(SequenceModel("gru", 2, [4], task="classification")) \
+        == "binary" and task_of_model(mlp) == "binary"
+
+
+def test_metrics_and_fidelity_follow_the_task() -> None:
+    y = np.array([0.5, -1.0, 2.0, -0.5])
+    teacher, student = np.array([0.4, -0.8, 1.5, -0.2]), np.array([0.3, -0.9, 1.6, 0.1])
+    regression = get_task("regression")
+    m = regression.metrics(y, student, None)
+    assert m["rmse"] == pytest.approx(np.sqrt(np.mean((student - y) ** 2)))
+    assert m["mae"] == pytest.approx(np.mean(np.abs(student - y)))
+    assert m["r2"] == pytest.approx(1 - np.sum((student - y) ** 2) / np.sum((y - y.mean()) ** 2))
+    assert m["directional_accuracy"] == 0.75  # the last forecast calls the wrong direction
+    assert "directional_accuracy" not in regression.metrics(np.abs(y) + 1, student, None)  # a level never falls
+    f = regression.fidelity(teacher, student, y, None)
+    assert f["rmse_vs_teacher"] == pytest.approx(np.sqrt(np.mean((student - teacher) ** 2)))
+    assert f["correlation"] == pytest.approx(np.corrcoef(teacher, student)[0, 1])
+    assert f["max_abs_diff"] == pytest.approx(0.3)
+    with pytest.raises(DataError, match="finite targets"):
+        regression.metrics(np.array([1.0, np.nan]), np.zeros(2), None)
+    binary = get_task("binary")
+    labels, p = np.array([0, 1, 0, 1]), np.array([0.1, 0.7, 0.4, 0.3])
+    assert binary.metrics(labels, p, 0.35)["flagged_rate"] == 0.5
+    band = binary.step_fidelity(p, np.array([0.4, 0.7, 0.1, 0.3]), 0.35)  # decisions 1100 vs 0110
+    assert band["agreement"] == 0.5 and set(band["agreement_band"]) == {"1%", "2%", "5%", "10%", "20%", "30%"}
+    with pytest.raises(ConfigError, match="decides at a cut-off; none was given"):
+        binary.metrics(labels, p, None)
+
+
+def test_a_new_task_is_one_registration() -> None:
+    binary = get_task("binary")
+    ranked = Task(name="ranking_test", description="a test task", decides=False, link="identity",
+                  higher_better=("spearman_to_label",), lower_better=(), fidelity_gates=("spearman",),
+                  decision_metrics=(), step_keys=(),
+                  metrics_fn=lambda y, s, c: {"spearman_to_label": float(np.corrcoef(y, s)[0, 1])},
+                  fidelity_fn=lambda t, s, y, c: {"spearman": float(np.corrcoef(t, s)[0, 1])},
+                  step_fidelity_fn=lambda t, s, c: {"spearman": float(np.corrcoef(t, s)[0, 1])})
+    try:
+        register_task(ranked)
+        assert get_task("ranking_test").supports("spearman_to_label", "max_drop")
+        ranked.check_gates(["spearman", "size_bytes"])
+        with pytest.raises(ConfigError, match="The gate 'auc' in the recipe does not apply to a ranking_test model"):
+            ranked.check_gates(["auc"])
+    finally:
+        from finlite import tasks
+
+        tasks._TASKS.pop("ranking_test", None)
+    assert "ranking_test" not in task_names() and get_task("binary") is binary

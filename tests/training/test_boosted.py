@@ -1,0 +1,131 @@
+"""Boosted teachers: trained with OOF scores, imported from saved files, distilled into MLPs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+from typer.testing import CliRunner
+
+import finlite
+from finlite.cli import app
+from finlite.errors import DataError
+from finlite.jobs.compress import compress_with_recipe
+from finlite.jobs.train import import_teacher
+from finlite.recipe.spec import Recipe
+from finlite.training.boosted import stratified_folds
+from tests.conftest import FAST, make_loans
+
+
+@pytest.fixture(scope="module")
+def lgb_teacher(tmp_path_factory: pytest.TempPathFactory, german_csv: Path) -> Path:
+    out = tmp_path_factory.mktemp("gbdt") / "lgb"
+    finlite.train(german_csv, target="creditability", model="lightgbm", out=out)
+    return out
+
+
+def test_stratified_folds_balance_classes() -> None:
+    y = np.array([1] * 10 + [0] * 90)
+    folds = stratified_folds(y, 5, seed=0)
+    for k in range(5):
+        assert (y[folds == k] == 1).sum() == 2 and (folds == k).sum() == 20
+
+
+@pytest.mark.slow  # the first user of lgb_teacher pays for its 5-fold training (about 10 s)
+def test_lightgbm_teacher_round_trips_with_oof(lgb_teacher: Path, german_csv: Path) -> None:
+    art = finlite.load(lgb_teacher)
+    model = art.model
+    assert art.manifest["model"]["kind"] == "gbdt" and model.oof_folds == 5
+    assert (lgb_teacher / "oof_logits.safetensors").is_file()
+    oof = model.oof_logits
+    assert oof is not None and len(oof) == art.manifest["data"]["split"]["rows"]["train"]
+    # The OOF scores are not the model's own training scores (those are overfit, higher AUC).
+    assert art.metrics["train_oof_auc"] < 0.95
+    frame = pd.read_csv(german_csv)
+    p = art.predict_score(frame.head(50))
+    booster = lgb.Booster(model_str=bytes(model.booster.numpy().tobytes()).decode())
+    x = art.preprocessor.transform(frame.head(50))
+    assert np.allclose(p, booster.predict(x), atol=1e-6)
+    assert art.weights_bytes < 2_000_000  # the weights file holds the trees only, not the OOF scores
+
+
+@pytest.mark.slow  # trains lgb_teacher when run on its own
+def test_distilling_a_boosted_teacher_uses_oof(lgb_teacher: Path, german_csv: Path, tmp_path: Path) -> None:
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [16]}\n  - {method: magnitude_pruning}\n"
+                              "gates:\n  auc: {max_drop: 0.1}\n")
+    outcome = compress_with_recipe(lgb_teacher, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
+                                   out=tmp_path / "s", progress=False)
+    assert outcome.passed and outcome.report["fidelity"]["agreement"] > 0.8
+    assert outcome.report["teacher"]["parameters"] > 0  # tree nodes counted
+
+
+@pytest.mark.slow  # trains lgb_teacher when run on its own
+def test_pruning_first_on_a_boosted_teacher_is_a_config_error(lgb_teacher: Path, german_csv: Path) -> None:
+    recipe = Recipe.from_yaml("steps:\n  - {method: magnitude_pruning}\n")
+    with pytest.raises(finlite.ConfigError, match=r"step 1 \(magnitude_pruning\).*Put a distillation step first"):
+        compress_with_recipe(lgb_teacher, german_csv, recipe, config=FAST, fine_tune=FAST, progress=False)
+
+
+@pytest.mark.slow  # trains lgb_teacher when run on its own
+def test_steps_after_a_rolled_back_distillation_are_skipped(lgb_teacher: Path, german_csv: Path) -> None:
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [2]}\n  - {method: fp16}\n"
+                              "gates:\n  auc: {max_drop: -1.0}\n")
+    outcome = compress_with_recipe(lgb_teacher, german_csv, recipe, config=FAST, fine_tune=FAST, progress=False)
+    assert [r.status for r in outcome.result.records] == ["rolled_back", "skipped"]
+    assert outcome.model is None
+
+
+def _numeric_loans(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    frame = make_loans(800)[["annual_income", "utilisation", "defaulted"]]
+    path = tmp_path / "loans.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_imported_booster_scores_raw_columns_exactly(library: str, tmp_path: Path) -> None:
+    path, frame = _numeric_loans(tmp_path)
+    x, y = frame[["annual_income", "utilisation"]], (frame["defaulted"] == "yes").astype(int)
+    if library == "lightgbm":
+        booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 7}, lgb.Dataset(x, y), 30)
+        file = tmp_path / "model.txt"
+        booster.save_model(str(file))
+        raw = booster.predict(x, raw_score=True)
+    else:
+        booster = xgb.train({"objective": "binary:logistic", "max_depth": 3, "eta": 0.2}, xgb.DMatrix(x, label=y), 30)
+        file = tmp_path / "model.json"
+        booster.save_model(str(file))
+        raw = booster.predict(xgb.DMatrix(x), output_margin=True)
+    outcome = import_teacher(file, path, target="defaulted", positive="yes", learning_rate=0.2,
+                             out=tmp_path / "teacher")
+    art = finlite.load(outcome.path)
+    # NaN incomes go through finlite's encoding (median + indicator) and come back as NaN.
+    assert frame["annual_income"].isna().any()
+    expected = 1 / (1 + np.exp(-raw))
+    diff = np.abs(art.predict_score(frame) - expected)
+    # Raw values come back from a float32 encoding: nearly every row is exact, and the manifest
+    # records the few that sit on a split threshold.
+    assert np.median(diff) < 1e-6 and (diff > 1e-4).mean() < 0.02
+    parity = art.manifest["steps"][0]["parity"]
+    assert parity["rows"] == len(frame) and parity["max_abs_diff"] == pytest.approx(diff.max(), abs=1e-6)
+    assert art.manifest["steps"][0]["file_sha256"] and art.model.oof_logits is not None
+
+
+def test_import_errors_name_the_problem(tmp_path: Path) -> None:
+    path, frame = _numeric_loans(tmp_path)
+    x = frame[["annual_income", "utilisation"]].rename(columns={"utilisation": "dti"})
+    booster = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(x, (frame["defaulted"] == "yes")), 5)
+    file = tmp_path / "model.txt"
+    booster.save_model(str(file))
+    with pytest.raises(DataError, match=r"reads column\(s\) \['dti'\] that .*loans\.csv lacks"):
+        import_teacher(file, path, target="defaulted", positive="yes")
+    garbage = tmp_path / "model.bin"
+    garbage.write_bytes(b"not a model")
+    runner = CliRunner()
+    res = runner.invoke(app, ["import-teacher", str(garbage), str(path), "--target", "defaulted", "--out",
+                              str(tmp_path / "t")])
+    assert res.exit_code == 2 and "neither a LightGBM text model nor an XGBoost" in res.output
