@@ -118,6 +118,12 @@ def test_readme_python_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     loans.to_csv(tmp_path / "loans.csv", index=False)
     shutil.copyfile(datasets.path("german_credit"), tmp_path / "german_credit.csv")
     monkeypatch.chdir(tmp_path)
+    # An example may register a method (README "Adding a method"): the registries go back to what
+    # they were after the test, so the rest of the suite sees finlite's own methods only.
+    from finlite.methods import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_HANDLERS", dict(registry._HANDLERS))
     ran = 0
     for block in python_blocks(README.read_text(encoding="utf-8")):
         if block.skip_reason is not None:

@@ -17,7 +17,9 @@ Adding a method is one config class, one handler and one registry line each::
     @register_handler(ScaleWeights)
     def _apply(method: ScaleWeights, state: StepState, ctx: StepContext,
                train: Mapping[str, Any]) -> tuple[StepState, dict[str, Any]]:
-        ...
+        model = copy.deepcopy(state.need_model(method))  # a copy: the given state stays as it is
+        scale_output_layer(model, method.factor)
+        return StepState(model, dict(state.masks), state.plan, dict(state.extra_files)), {}
 """
 
 from __future__ import annotations
