@@ -13,7 +13,7 @@ from finlite.cli import app
 from finlite.errors import ConfigError, DataError
 
 runner = CliRunner()
-COMMANDS = [["train"], ["compress"], ["evaluate"], ["inspect"], ["demo"], ["export"], ["score"], ["serve"], ["bench"], ["sign"], ["import-teacher"],
+COMMANDS = [["train"], ["compress"], ["evaluate"], ["inspect"], ["demo"], ["export"], ["score"], ["serve"], ["bench"], ["sign"], ["import-teacher"], ["search"],
             ["datasets"], ["datasets", "list"],
             ["datasets", "path"]]
 
@@ -116,6 +116,17 @@ def test_compress_needs_out_or_dry_run(teacher_dir: Path, german_csv: Path) -> N
     assert result.exit_code == 2 and "Missing --out" in result.output
     result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--dry-run"])
     assert result.exit_code == 2 and "--dry-run needs --save-plan" in result.output
+
+
+@pytest.mark.parametrize(("mode", "given"), [(["--search"], ["--sparsity", "0.3"]),
+                                             (["--preset", "balanced"], ["--student-width", "8"])])
+def test_compress_refuses_options_a_recipe_or_search_would_ignore(mode: list[str], given: list[str],
+                                                                  teacher_dir: Path, german_csv: Path,
+                                                                  tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), *mode, *given,
+                                 "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2 and f"{given[0]} sets the single distil-and-prune run" in result.output
+    assert not (tmp_path / "s").exists()
 
 
 def test_train_overrides_wire_through(loans_csv: Path, tmp_path: Path) -> None:

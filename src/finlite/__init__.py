@@ -41,6 +41,51 @@ _LAZY = {
 }
 
 
+if _typing.TYPE_CHECKING:  # what the lazy names are, for type checkers (never run)
+    from finlite import datasets as datasets
+    from finlite import export as export
+    from finlite import jobs as jobs
+    from finlite import methods as methods
+    from finlite import recipe as recipe
+    from finlite.artifact import Artifact, load
+    from finlite.data import Preprocessor, Schema, SplitConfig, infer_schema, prepare, read_table
+    from finlite.jobs.compress import compress, compress_with_recipe
+    from finlite.jobs.evaluate import evaluate_artifact
+    from finlite.jobs.export import export_artifact
+    from finlite.jobs.search import search_students
+    from finlite.jobs.train import import_teacher, train
+    from finlite.methods import (
+        Distillation,
+        DynamicInt8,
+        Fp16Weights,
+        GradualPruning,
+        HintDistillation,
+        IntegerWeights,
+        LowRankFactorization,
+        MagnitudePruning,
+        PruningPlan,
+        QuantizationAwareTraining,
+        RegressionDistillation,
+        RegularizedPruning,
+        Scorecard,
+        StaticInt8,
+        TaylorPruning,
+        apply_plan,
+        distill_from_teacher,
+        plan_pruning,
+    )
+    from finlite.methods.distill import distill
+    from finlite.methods.factorize import factorize
+    from finlite.methods.prune import prune
+    from finlite.methods.quantize import quantize
+    from finlite.models import LogisticRegression, SequenceModel, TabularMLP
+    from finlite.recipe.gates import Gate
+    from finlite.recipe.presets import load_preset, presets
+    from finlite.recipe.spec import Recipe, Step
+    from finlite.runtime import Predictor
+    from finlite.training.loop import TrainConfig
+
+
 def __getattr__(name: str) -> _typing.Any:
     if name in ("datasets", "export", "methods", "recipe", "jobs"):
         return _importlib.import_module(f"finlite.{name}")

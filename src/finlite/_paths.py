@@ -120,13 +120,16 @@ def _inside(child: str, parent: str) -> bool:
     return child != parent and child.startswith(parent.rstrip(os.sep) + os.sep)
 
 
-def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[object], option: str = "out") -> None:
+def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[object], option: str = "out", *,
+                    replaceable: bool = True) -> None:
     """Refuse when ``out`` is, contains or lies inside any of ``inputs``.
 
     ``inputs`` maps a description ("data file", "teacher artifact", "--plan file") to a path, or
     is a plain iterable of paths; entries that are None or not paths (a DataFrame) are skipped.
     Paths are compared after resolving symbolic links, and with ``samefile`` (hard links) where
-    both exist, so no spelling of the same place slips through.
+    both exist, so no spelling of the same place slips through. ``replaceable=False`` for an
+    output the caller has no ``overwrite`` (``--force``) for (an appended log, an artifact
+    written in place): the message then does not mention one.
 
     Raises:
         ConfigError: the output overlaps an input; the message names both and how to fix it.
@@ -153,10 +156,11 @@ def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[objec
             continue
         # A flag means the command line made this check itself: it names its own --force.
         force = "--force" if _is_flag(option) else "overwrite=True"
+        either = f" (with or without {force})" if replaceable else ""
         raise ConfigError(
             f"{_spelled(option, out)} {relation} the {label} {os.fspath(path)!r}: writing there would destroy "
-            f"an input, so finlite refuses it (with or without {force}). Choose an output path outside every "
-            "input.", param=_param(option))
+            f"an input, so finlite refuses it{either}. Choose an output path outside every input.",
+            param=_param(option))
 
 
 def check_output_dir(out: PathLike, *, overwrite: bool, inputs: Mapping[str, object] | Iterable[object] = (),

@@ -1,3 +1,3 @@
 """The package version (kept in step with pyproject.toml by a test)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

@@ -436,7 +436,8 @@ def compress(
     The options build a recipe (distillation, then pruning, no gates) that runs like any other.
     With --recipe or --preset the steps come from YAML and each is kept only if it passes the
     recipe's gates; the exit code is 1 when the final model fails a gate on the test split.
-    --search is 'finlite search' (same options, same run).
+    --search runs 'finlite search' over its default space (narrow the space with 'finlite search
+    --width/--sparsity/--bits/--temperature').
     """
     from finlite.evaluate.report import render_table
     from finlite.jobs.compress import compress as run
@@ -461,6 +462,14 @@ def compress(
         if dry_run or plan is not None:
             raise ConfigError(f"{chosen[0]} runs its own steps; --dry-run and --plan belong to the single "
                               "distil-and-prune run. Drop them, or drop " + chosen[0] + ".")
+        given = [flag for flag, value in (("--student-width", student_width), ("--sparsity", sparsity))
+                 if value is not None]
+        if given:  # they would be ignored: the recipe or the search space decides the student
+            fix = ("use 'finlite search' with --width and --sparsity to set the search space" if search
+                   else "set them in the recipe's steps")
+            raise ConfigError(f"{' and '.join(given)} {'set' if len(given) > 1 else 'sets'} the single "
+                              f"distil-and-prune run, which {chosen[0]} replaces; drop "
+                              f"{'them' if len(given) > 1 else 'it'}, or {fix}.")
         if out is None:
             raise ConfigError("Missing --out: name the directory to write the student artifact to.")
         _compress_recipe(source, data, out, recipe=recipe, preset=preset, search=search, budget=budget,
@@ -858,7 +867,8 @@ def export(
 
     if tolerance is not None:  # NaN would pass every parity comparison it is asked: refuse it by name
         _limits.check_finite(tolerance, "--tolerance", low=0.0, high=1.0, high_open=True)
-    _paths.check_not_input(artifact, {"--data file": data}, "ARTIFACT")  # export rewrites the artifact folder
+    _paths.check_not_input(artifact, {"--data file": data}, "ARTIFACT",  # export rewrites the artifact folder
+                            replaceable=False)
     try:
         record = export_artifact(artifact, data, int8=int8, tolerance=tolerance, key=key, verify_key=verify_key)
     except ExportError as exc:
@@ -976,7 +986,8 @@ def serve(
     from finlite.runtime.service import serve as run_service
 
     if not no_audit:  # appended to: never the artifact, a file in it, or the token file
-        _paths.check_not_input(audit_log, {"artifact": artifact, "--token-file": token_file}, "--audit-log")
+        _paths.check_not_input(audit_log, {"artifact": artifact, "--token-file": token_file}, "--audit-log",
+                                replaceable=False)
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: binding {host}; the service is reachable from other machines"

@@ -258,6 +258,7 @@ def test_export_data_inside_the_artifact_is_refused(teacher: Path, german_csv: P
     shutil.copy(german_csv, data)
     code, out = invoke(["export", teacher, "--data", data])
     assert code == 2 and f"ARTIFACT {str(teacher)!r} contains the --data file {str(data)!r}" in out
+    assert "--force" not in out  # export has no --force to mention
     assert data.read_bytes() == german_csv.read_bytes()
 
 
@@ -266,6 +267,7 @@ def test_serve_audit_log_is_no_input(exported_dir: Path, tmp_path: Path) -> None
     log = exported_dir / "audit.jsonl"
     code, out = invoke(["serve", exported_dir, "--audit-log", log])
     assert code == 2 and f"--audit-log {str(log)!r} is inside the artifact {str(exported_dir)!r}" in out
+    assert "--force" not in out  # serve has no --force to mention
     token = tmp_path / "token"
     token.write_text("s3cret-token-value-long-enough\n")
     code, out = invoke(["serve", exported_dir, "--token-file", token, "--audit-log", token])

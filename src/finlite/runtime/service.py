@@ -180,7 +180,7 @@ def _check_audit_path(settings: ServeSettings) -> None:
     if settings.audit_log is None:
         return
     check_not_input(settings.audit_log, {"artifact": settings.artifact, "--token-file": settings.token_file,
-                                         "--verify-key": settings.verify_key}, "--audit-log")
+                                         "--verify-key": settings.verify_key}, "--audit-log", replaceable=False)
 
 
 # -- the audit log ----------------------------------------------------------------------------------
