@@ -73,6 +73,12 @@ def test_agreement_over_the_band_uses_the_teachers_cutoff_at_each_flag_rate() ->
     band = {b["flag_rate"]: b for b in agreement_band(scores, student)}
     assert band[0.1]["agreement"] == pytest.approx(1 - np.mean(top), abs=2e-3)
     assert band[0.01]["cutoff"] > band[0.3]["cutoff"]
+    # Each point says what the student flags there: the same share as the teacher when it ranks
+    # the same, and almost nothing when its scores sit on another (lower) scale.
+    assert all(b["student_flagged"] == pytest.approx(b["flag_rate"], abs=2e-3) for b in same)
+    shrunk = {b["flag_rate"]: b for b in agreement_band(scores, scores * 1e-3)}
+    assert all(b["student_flagged"] == 0.0 for b in shrunk.values())
+    assert shrunk[0.3]["agreement"] == pytest.approx(0.7, abs=2e-3)  # "agrees" without deciding anything
 
 
 def test_a_degenerate_operating_point_is_refused() -> None:

@@ -145,7 +145,12 @@ def _flagged(scores: np.ndarray, cutoff: float) -> float | None:
 def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
                    rates: Sequence[float] = FLAG_RATE_BAND) -> list[dict[str, float]]:
     """Agreement of decisions at each flag rate of ``rates``: the cut-off is the teacher's
-    quantile on these rows (the teacher flags that share), and both models decide at it."""
+    quantile on these rows (the teacher flags that share), and both models decide at it.
+
+    Each point also gives the share the student flags at that cut-off (``student_flagged``): a
+    student whose scores sit on another scale may flag almost nothing, and then its agreement is
+    about ``1 - flag_rate`` without it deciding like the teacher.
+    """
     a = np.asarray(p_teacher, dtype=np.float64).ravel()
     b = np.asarray(p_student, dtype=np.float64).ravel()
     if a.shape != b.shape or a.size == 0:
@@ -153,7 +158,8 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
     out = []
     for rate in rates:
         cut = float(np.quantile(a, 1.0 - rate))
-        out.append({"flag_rate": float(rate), "cutoff": cut, "agreement": float(np.mean((a >= cut) == (b >= cut)))})
+        out.append({"flag_rate": float(rate), "cutoff": cut, "agreement": float(np.mean((a >= cut) == (b >= cut))),
+                    "student_flagged": float(np.mean(b >= cut))})
     return out
 
 

@@ -102,7 +102,9 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     if "agreement" in f:
         rows.append(("agreement at cut-off", "", _fmt(f["agreement"], "pct")))
         for point in f.get("agreement_band", []):
-            rows.append((f"agreement, teacher flags {point['flag_rate']:.0%}", "", _fmt(point["agreement"], "pct")))
+            flagged = point.get("student_flagged")
+            shown = _fmt(point["agreement"], "pct") + (f" (flags {flagged:.1%})" if flagged is not None else "")
+            rows.append((f"agreement, teacher flags {point['flag_rate']:.0%}", "", shown))
         rows.append(("PSI (student vs teacher)", "", _fmt(f["psi"], "f")))
     else:
         rows.append(("RMSE vs teacher", "", _fmt(f["rmse_vs_teacher"], "f")))

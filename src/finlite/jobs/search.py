@@ -116,8 +116,9 @@ def search_students(
     measures no latency: the front is then over size and AUC only (and reproducible exactly).
 
     ``space`` is the whole space of candidates; without it the default follows the training rows
-    (:data:`~finlite.recipe.search.LARGE_SPACE` from :data:`~finlite.training.loop.LARGE_ROWS`),
-    with any dimension named in ``space_overrides`` (e.g. ``{"bits": [32, 8]}``) replaced.
+    (:data:`~finlite.recipe.search.LARGE_SPACE` from :data:`~finlite.training.loop.LARGE_ROWS`).
+    Any dimension named in ``space_overrides`` (e.g. ``{"bits": [32, 8]}``) is replaced in the
+    space given or in that default.
     Candidates are judged at the teacher's operating point, or where the teacher flags
     ``flag_rate`` of the training rows (as in :func:`finlite.compress`).
 
@@ -149,8 +150,8 @@ def search_students(
     # At bank size the narrow students cannot follow the teacher (see training.sizing.default_student).
     if space is None:
         space = LARGE_SPACE if setup.rows >= LARGE_ROWS else SearchSpace()
-        if space_overrides:
-            space = _override(space, space_overrides)
+    if space_overrides:  # on the space given, or on the size-aware default
+        space = _override(space, space_overrides)
     rng = np.random.default_rng(setup.seed)
     students = list(itertools.product(space.hidden, space.temperature))
     students = [students[i] for i in rng.permutation(len(students))]
