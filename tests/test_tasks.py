@@ -92,3 +92,22 @@ def test_a_new_task_is_one_registration() -> None:
 
         tasks._TASKS.pop("ranking_test", None)
     assert "ranking_test" not in task_names() and get_task("binary") is binary
+
+
+def test_training_scores_are_out_of_fold_when_the_model_has_them() -> None:
+    """A boosted teacher scores its own training rows more extremely than new ones: the operating
+    point is set from its out-of-fold scores, which stand for new rows."""
+    torch.manual_seed(0)
+    mlp = TabularMLP(3, (4,), dropout=0.0).eval()
+    x = np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32)
+    binary = get_task("binary")
+    np.testing.assert_array_equal(binary.training_scores(mlp, x), binary.scores(mlp, x))  # no OOF: its own scores
+
+    class WithOof(TabularMLP):
+        oof_logits = np.linspace(-3.0, 3.0, 50)
+
+    boosted = WithOof(3, (4,), dropout=0.0).eval()
+    np.testing.assert_allclose(binary.training_scores(boosted, x), 1 / (1 + np.exp(-WithOof.oof_logits)))
+    # OOF scores of other rows than these (another split) are not used.
+    assert binary.training_scores(boosted, x[:10]).shape == (10,)
+    np.testing.assert_array_equal(binary.training_scores(boosted, x[:10]), binary.scores(boosted, x[:10]))

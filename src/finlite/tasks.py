@@ -136,6 +136,17 @@ class Task:
             parts.append(np.asarray(out.numpy(), dtype=np.float64).reshape(-1))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
+    def training_scores(self, model: Any, x_train: np.ndarray) -> np.ndarray:
+        """The model's predictions on its own training rows, as unseen rows would get them: its
+        out-of-fold scores when it has them (a boosted ensemble scores its training rows more
+        extremely than new ones, so a cut-off set from those would flag another share of new
+        rows than intended), :meth:`scores` otherwise."""
+        oof = getattr(model, "oof_logits", None)
+        if oof is None or len(oof) != len(x_train):
+            return self.scores(model, x_train)
+        raw = np.asarray(oof, dtype=np.float64).reshape(-1)
+        return 1.0 / (1.0 + np.exp(-raw)) if self.link == "sigmoid" else raw
+
     def check_gates(self, metrics: Iterable[str], where: str = "the recipe") -> None:
         """Refuse gates that do not apply to this task.
 

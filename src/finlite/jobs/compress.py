@@ -131,7 +131,7 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
                   "model": art.manifest["model"]}
     point = art.operating_point
     if flag_rate is not None:
-        point = operating_point(get_task(prepared.task).scores(art.model, prepared.x_train), prepared.y_train,
+        point = operating_point(get_task(prepared.task).training_scores(art.model, prepared.x_train), prepared.y_train,
                                 flag_rate=flag_rate, owner="compress")
     return _Setup(art=art, prepared=prepared, seed=seed, train=replace(config or sized, seed=seed),
                   fine_tune=replace(fine_tune or sized_tune, seed=seed), base=base, provenance=provenance,

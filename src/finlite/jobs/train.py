@@ -116,7 +116,7 @@ def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[
                     extra: dict[str, Any]) -> TrainOutcome:
     """The operating point and test-split metrics of a new teacher, and its artifact when ``out`` is given."""
     task = get_task(prepared.task)
-    point = operating_point(task.scores(net, prepared.x_train), prepared.y_train, cutoff=operating[0],
+    point = operating_point(task.training_scores(net, prepared.x_train), prepared.y_train, cutoff=operating[0],
                             flag_rate=operating[1])
     cutoff = point.cutoff
     p_test = net.predict_proba(torch.from_numpy(prepared.x_test)).numpy()

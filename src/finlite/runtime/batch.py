@@ -137,6 +137,26 @@ class _Writer:
             self.tmp.unlink(missing_ok=True)
 
 
+def _check_ids(ids: list[str], reserved: tuple[str, ...] = ("score", "decision")) -> None:
+    """Refuse an id column that would clash with an output column (``reserved``)."""
+    clash = [c for c in ids if c in reserved]
+    if clash:
+        raise DataError(f"Id column {clash[0]!r} would clash with the output column of that name; rename it.")
+
+
+def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str]) -> None:
+    """Refuse an input file (columns ``names``) that lacks a feature of the training schema or a
+    named id column, naming what is missing."""
+    absent = [c for c in fields if c not in names]
+    if absent:
+        raise DataError(f"{str(src)!r} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent)}. "
+                        "Every feature column of the training schema is needed (extra columns are ignored).")
+    absent_ids = [c for c in ids if c not in names]
+    if absent_ids:
+        raise DataError(f"Id column(s) {', '.join(map(repr, absent_ids))} are not in {str(src)!r}; its columns are "
+                        f"{', '.join(names)}.")
+
+
 def _default_workers(predictor: Predictor) -> int:
     """One worker per core when the session runs each call on one thread; one worker otherwise
     (the session's own threads then use the cores, and more callers would only contend)."""
@@ -207,22 +227,13 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
     fields = predictor.fields
     ids = list(dict.fromkeys(id_columns))
-    clash = [c for c in ids if c in ("score", "decision")]
-    if clash:
-        raise DataError(f"Id column {clash[0]!r} would clash with the output column of that name; rename it.")
+    _check_ids(ids)
     encoder = predictor.encoder
     # Every field encoded as a category (one-hot or valued) is read dictionary-encoded: each chunk
     # then maps its few distinct values once, not every row.
     categorical = list(getattr(encoder, "category_fields", None) or [c[0] for c in encoder.categorical])
     batches, total, names = _batches(src, in_kind, list(dict.fromkeys(fields + ids)), chunk_rows, categorical)
-    absent = [c for c in fields if c not in names]
-    if absent:
-        raise DataError(f"{str(src)!r} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent)}. "
-                        "Every feature column of the training schema is needed (extra columns are ignored).")
-    absent_ids = [c for c in ids if c not in names]
-    if absent_ids:
-        raise DataError(f"Id column(s) {', '.join(map(repr, absent_ids))} are not in {str(src)!r}; its columns are "
-                        f"{', '.join(names)}.")
+    _check_columns(src, names, fields, ids)
     bar = None
     if progress:
         from tqdm import tqdm

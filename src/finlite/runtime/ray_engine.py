@@ -33,7 +33,13 @@ import numpy as np
 from finlite import _limits, _paths
 from finlite._finite import check_scores
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
-from finlite.runtime.batch import ScoreSummary, _kind, _Writer  # one writer: temporary file, fsync, rename
+from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
+    ScoreSummary,
+    _check_columns,
+    _check_ids,
+    _kind,
+    _Writer,
+)
 
 __all__ = ["RAY_MISSING", "RayScoreSummary", "connect", "require_ray", "score_file_ray"]
 
@@ -361,18 +367,9 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
 
     fields = local.fields
     ids = list(dict.fromkeys(id_columns))
-    clash = [c for c in ids if c in ("score", "decision", _ROW)]
-    if clash:
-        raise DataError(f"Id column {clash[0]!r} would clash with the output column of that name; rename it.")
+    _check_ids(ids, ("score", "decision", _ROW))
     names = _file_columns(src, in_kind)
-    absent = [c for c in fields if c not in names]
-    if absent:
-        raise DataError(f"{str(src)!r} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent)}. "
-                        "Every feature column of the training schema is needed (extra columns are ignored).")
-    absent_ids = [c for c in ids if c not in names]
-    if absent_ids:
-        raise DataError(f"Id column(s) {', '.join(map(repr, absent_ids))} are not in {str(src)!r}; its columns are "
-                        f"{', '.join(names)}.")
+    _check_columns(src, names, fields, ids)
     columns = [c for c in names if c in set(fields) | set(ids)]
     dictionary = [c for c in local.encoder.category_fields if c in names]
     total = None
