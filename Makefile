@@ -18,7 +18,7 @@ TORCH := torch==2.13.0
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[train,test]'
+	$(BIN)/python -m pip install --quiet -e '.[train,markets,test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/int8.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/markets.py
 	$(BIN)/python -m pip install --quiet -e '.[ray]'
 	$(BIN)/python bench/ray_scale.py
 

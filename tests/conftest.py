@@ -73,3 +73,71 @@ def exported_dir(tmp_path_factory: pytest.TempPathFactory, teacher_dir: Path, ge
                      config=FAST, fine_tune=FAST, out=out, timing=False, progress=False)
     export_artifact(out, german_csv, int8=True)
     return out
+
+
+# -- market forecasters ------------------------------------------------------------------------
+def ar2_windows(n: int = 700, steps: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Windows ``[n, steps, 1]`` of an AR(2) series (a mean-reverting spread) and the value that
+    follows each: a forecasting problem a small recurrent model learns in a few epochs."""
+    rng = np.random.default_rng(seed)
+    series = np.zeros(n + steps + 2)
+    for t in range(2, len(series)):
+        series[t] = 0.6 * series[t - 1] - 0.2 * series[t - 2] + rng.normal(scale=0.5)
+    windows = np.stack([series[i:i + steps] for i in range(n)])[:, :, None].astype(np.float32)
+    return windows, series[steps:steps + n].astype(np.float32)
+
+
+def make_prices(n: int = 300, seed: int = 3, start: str = "2020-01-01") -> pd.DataFrame:
+    """A seeded daily price series (random walk with drift, business days) and its volume, dates as text."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range(start, periods=n)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0003, 0.01, n)))
+    volume = rng.integers(1_000, 5_000, n).astype(float)
+    return pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "close": close.round(4), "volume": volume})
+
+
+def build_market_artifact(out: Path, frame: pd.DataFrame, objective: str = "return", seed: int = 0) -> Path:
+    """A tiny GRU forecaster of ``frame`` (window 10), trained for one epoch, saved and exported to ONNX."""
+    import torch
+
+    from finlite.artifact import save_artifact
+    from finlite.data.market import MarketSpec, prepare_series
+    from finlite.data.walkforward import WalkForward
+    from finlite.jobs.export import export_artifact
+    from finlite.models.sequence import SequenceModel
+
+    torch.manual_seed(seed)
+    spec = MarketSpec(objective=objective, window=10, volume_column="volume")
+    series = prepare_series(frame, spec, walk=WalkForward(folds=1))
+    direction = objective == "direction"
+    net = SequenceModel("gru", series.preprocessor.n_features, [8], task="classification" if direction else "regression")
+    optimiser = torch.optim.Adam(net.parameters(), lr=1e-2)
+    x, y = torch.from_numpy(series.x_train), torch.from_numpy(series.y_train)
+    loss_fn = torch.nn.functional.binary_cross_entropy_with_logits if direction else torch.nn.functional.mse_loss
+    for start in range(0, len(x), 32):  # one epoch
+        optimiser.zero_grad()
+        loss_fn(net(x[start:start + 32]), y[start:start + 32]).backward()
+        optimiser.step()
+    net.eval()
+    save_artifact(out, model=net, preprocessor=series.preprocessor, role="teacher", seed=seed,
+                  cutoff=0.5 if direction else None, data=series.summary(),
+                  steps=[{"step": "train", "model": net.config(), "epochs_run": 1}], metrics={}, task=series.task)
+    export_artifact(out, frame)
+    return out
+
+
+@pytest.fixture(scope="session")
+def prices() -> pd.DataFrame:
+    return make_prices()
+
+
+@pytest.fixture(scope="session")
+def forecast_dir(tmp_path_factory: pytest.TempPathFactory, prices: pd.DataFrame) -> Path:
+    """An exported GRU forecaster of the next day's log return (task "forecast")."""
+    return build_market_artifact(tmp_path_factory.mktemp("art") / "forecast", prices, "return")
+
+
+@pytest.fixture(scope="session")
+def direction_dir(tmp_path_factory: pytest.TempPathFactory, prices: pd.DataFrame) -> Path:
+    """An exported GRU forecaster of the next day's direction (task "direction", cut-off 0.5)."""
+    return build_market_artifact(tmp_path_factory.mktemp("art") / "direction", prices, "direction")

@@ -67,7 +67,7 @@ def test_metrics_and_fidelity_follow_the_task() -> None:
     binary = get_task("binary")
     labels, p = np.array([0, 1, 0, 1]), np.array([0.1, 0.7, 0.4, 0.3])
     assert binary.metrics(labels, p, 0.35)["flagged_rate"] == 0.5
-    band = binary.step_fidelity(p, np.array([0.4, 0.7, 0.1, 0.3]), 0.35)  # decisions 1100 vs 0110
+    band = binary.step_fidelity(p, np.array([0.4, 0.7, 0.1, 0.3]), labels, 0.35)  # decisions 1100 vs 0110
     assert band["agreement"] == 0.5 and set(band["agreement_band"]) == {"1%", "2%", "5%", "10%", "20%", "30%"}
     with pytest.raises(ConfigError, match="decides at a cut-off; none was given"):
         binary.metrics(labels, p, None)
@@ -80,7 +80,7 @@ def test_a_new_task_is_one_registration() -> None:
                   decision_metrics=(), step_keys=(),
                   metrics_fn=lambda y, s, c: {"spearman_to_label": float(np.corrcoef(y, s)[0, 1])},
                   fidelity_fn=lambda t, s, y, c: {"spearman": float(np.corrcoef(t, s)[0, 1])},
-                  step_fidelity_fn=lambda t, s, c: {"spearman": float(np.corrcoef(t, s)[0, 1])})
+                  step_fidelity_fn=lambda t, s, y, c: {"spearman": float(np.corrcoef(t, s)[0, 1])})
     try:
         register_task(ranked)
         assert get_task("ranking_test").supports("spearman_to_label", "max_drop")
@@ -111,3 +111,64 @@ def test_training_scores_are_out_of_fold_when_the_model_has_them() -> None:
     # OOF scores of other rows than these (another split) are not used.
     assert binary.training_scores(boosted, x[:10]).shape == (10,)
     np.testing.assert_array_equal(binary.training_scores(boosted, x[:10]), binary.scores(boosted, x[:10]))
+
+
+# -- market forecasting -------------------------------------------------------------------------
+def test_forecast_and_direction_are_registered_with_their_gates() -> None:
+    forecast, direction = get_task("forecast"), get_task("direction")
+    assert not forecast.decides and forecast.link == "identity"
+    assert direction.decides and direction.link == "sigmoid"
+    for metric in ("rmse", "mae", "mape"):
+        assert forecast.supports(metric, "max_increase") and not forecast.supports(metric, "max_drop")
+    for metric in ("directional_accuracy", "information_coefficient", "r2"):
+        assert forecast.supports(metric, "max_drop")
+    for metric in ("agreement", "dm_pvalue", "correlation", "spearman", "max_abs_diff", "rmse_vs_teacher"):
+        assert forecast.supports(metric, "min") and not forecast.supports(metric, "max_drop")
+    assert direction.supports("directional_accuracy", "max_drop") and direction.supports("auc", "max_drop")
+    assert direction.supports("dm_pvalue", "min") and direction.supports("agreement_band_min", "min")
+    assert direction.supports("brier", "max_increase") and not direction.supports("rmse", "max_increase")
+    assert "directional_accuracy" in direction.decision_metrics and forecast.decision_metrics == ()
+    with pytest.raises(ConfigError, match="The gate 'auc' in the recipe does not apply to a forecast model"):
+        forecast.check_gates(["auc"])
+
+
+def test_forecast_metrics_and_fidelity_against_the_teacher() -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    y = rng.normal(scale=0.01, size=300)
+    teacher = 0.3 * y + rng.normal(scale=0.01, size=300)
+    student = teacher + rng.normal(scale=0.002, size=300)
+    forecast = get_task("forecast")
+    m = forecast.metrics(y, student, None)
+    assert m["rmse"] == pytest.approx(np.sqrt(np.mean((student - y) ** 2)))
+    assert m["information_coefficient"] == pytest.approx(stats.spearmanr(student, y).statistic)
+    assert m["directional_accuracy"] == pytest.approx(np.mean(np.sign(student) == np.sign(y)))
+    step = forecast.step_fidelity(teacher, student, y, None)
+    assert step["agreement"] == pytest.approx(np.mean(np.sign(student) == np.sign(teacher)))
+    d = (student - y) ** 2 - (teacher - y) ** 2
+    dm = d.mean() / np.sqrt(np.mean((d - d.mean()) ** 2) / 300) * np.sqrt((300 + 1 - 2) / 300)
+    assert step["dm_statistic"] == pytest.approx(dm)
+    assert step["dm_pvalue"] == pytest.approx(stats.t.sf(dm, 299))  # one-sided: "the student is worse"
+    assert step["rmse_vs_teacher"] == pytest.approx(np.sqrt(np.mean((student - teacher) ** 2)))
+    same = forecast.step_fidelity(teacher, teacher.copy(), y, None)
+    assert same["dm_pvalue"] == 0.5 and same["agreement"] == 1.0  # nothing tells a model from itself
+    report = forecast.fidelity(teacher, student, y, None)
+    assert report["diebold_mariano"]["p_value_model1_worse"] == step["dm_pvalue"] and report["correlation"] > 0.9
+
+
+def test_direction_metrics_decide_at_the_cutoff_and_dm_reads_brier_losses() -> None:
+    rng = np.random.default_rng(4)
+    y = (rng.random(200) < 0.55).astype(np.float64)
+    teacher = np.clip(0.5 + 0.2 * (y - 0.5) + rng.normal(scale=0.1, size=200), 0.01, 0.99)
+    student = np.clip(teacher + rng.normal(scale=0.02, size=200), 0.01, 0.99)
+    direction = get_task("direction")
+    m = direction.metrics(y, student, 0.5)
+    assert m["directional_accuracy"] == m["accuracy"] == pytest.approx(np.mean((student >= 0.5) == (y == 1)))
+    assert 0.0 < m["flagged_rate"] < 1.0 and m["auc"] > 0.5
+    step = direction.step_fidelity(teacher, student, y, 0.5)
+    assert step["agreement"] == pytest.approx(np.mean((teacher >= 0.5) == (student >= 0.5)))
+    brier_diff = (student - y) ** 2 - (teacher - y) ** 2
+    assert np.sign(step["dm_statistic"]) == np.sign(brier_diff.mean()) and 0.0 <= step["dm_pvalue"] <= 1.0
+    with pytest.raises(ConfigError, match="decides at a cut-off; none was given"):
+        direction.metrics(y, student, None)

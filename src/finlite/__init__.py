@@ -25,6 +25,7 @@ _LAZY = {
     "Preprocessor": "finlite.data", "Schema": "finlite.data", "SplitConfig": "finlite.data",
     "infer_schema": "finlite.data", "prepare": "finlite.data", "read_table": "finlite.data",
     "LogisticRegression": "finlite.models", "SequenceModel": "finlite.models", "TabularMLP": "finlite.models",
+    "TemporalConvNet": "finlite.models", "TransformerForecaster": "finlite.models", "WindowMLP": "finlite.models",
     "Gate": "finlite.recipe.gates", "Recipe": "finlite.recipe.spec", "Step": "finlite.recipe.spec",
     "load_preset": "finlite.recipe.presets", "presets": "finlite.recipe.presets",
     "search_students": "finlite.jobs.search",
@@ -78,7 +79,14 @@ if _typing.TYPE_CHECKING:  # what the lazy names are, for type checkers (never r
     from finlite.methods.factorize import factorize
     from finlite.methods.prune import prune
     from finlite.methods.quantize import quantize
-    from finlite.models import LogisticRegression, SequenceModel, TabularMLP
+    from finlite.models import (
+        LogisticRegression,
+        SequenceModel,
+        TabularMLP,
+        TemporalConvNet,
+        TransformerForecaster,
+        WindowMLP,
+    )
     from finlite.recipe.gates import Gate
     from finlite.recipe.presets import load_preset, presets
     from finlite.recipe.spec import Recipe, Step
@@ -132,7 +140,10 @@ __all__ = [
     "Step",
     "TabularMLP",
     "TaylorPruning",
+    "TemporalConvNet",
     "TrainConfig",
+    "TransformerForecaster",
+    "WindowMLP",
     "__version__",
     "apply_plan",
     "compress",

@@ -48,12 +48,15 @@ class _Bad(Exception):
     """Internal: what is wrong, turned into a ConfigError naming the file by :func:`check_booster`."""
 
 
-def check_booster(raw: bytes, source: str) -> str:
-    """Check that ``raw`` is a well-formed LightGBM or XGBoost binary classifier; return its library.
+def check_booster(raw: bytes, source: str, objective: str = "binary") -> str:
+    """Check that ``raw`` is a well-formed LightGBM or XGBoost binary classifier (or, with
+    ``objective="regression"``, a squared-error regression); return its library.
 
     Args:
         raw: the model file's bytes (LightGBM text, XGBoost JSON or XGBoost UBJSON).
         source: how to name the file in messages (a path, or "the artifact's booster").
+        objective: "binary" (imported files and credit teachers) or "regression" (a boosted
+            forecaster that finlite trained on windows of a series).
 
     Returns:
         "lightgbm" or "xgboost".
@@ -75,8 +78,11 @@ def check_booster(raw: bytes, source: str) -> str:
                           f"starts with the line 'tree', the second with '{{'). {_FIX}: LightGBM with "
                           "booster.save_model('model.txt'), "
                           "XGBoost with booster.save_model('model.json').")
+    if objective not in _OBJECTIVE_NAMES:
+        raise ConfigError(f"check_booster's objective must be 'binary' or 'regression'; got {objective!r}.",
+                          param="objective")
     try:
-        check(raw)
+        check(raw, objective)
     except _Bad as exc:
         kind = "LightGBM" if library == "lightgbm" else "XGBoost"
         raise ConfigError(f"{source} is not a valid {kind} model: {exc}. {_FIX}; finlite checks the file before "
@@ -102,6 +108,14 @@ _TREE_KEYS = {"num_leaves", "num_cat", "split_feature", "split_gain", "threshold
 _HEADER_REQUIRED = ("version", "num_class", "num_tree_per_iteration", "label_index", "max_feature_idx", "objective",
                     "feature_names", "feature_infos", "tree_sizes")
 _LGB_OBJECTIVE = re.compile(r"(binary( sigmoid:[0-9.eE+-]+)?|cross_entropy|xentropy)")
+# A squared-error regression (what LightGBM writes for objective=regression / l2 / mse); not
+# "regression sqrt" (reg_sqrt), whose raw output is the square root of the forecast.
+_LGB_REGRESSION = re.compile(r"regression(_l2)?")
+#: Per expected objective: LightGBM's header pattern, XGBoost's objective names, and the words
+#: for messages. A binary booster's raw output is log-odds; a regression's is the forecast.
+_OBJECTIVE_NAMES = {"binary": "a binary classifier (objective 'binary' or 'cross_entropy')",
+                    "regression": "a squared-error regression (objective 'regression')"}
+_LGB_OBJECTIVES = {"binary": _LGB_OBJECTIVE, "regression": _LGB_REGRESSION}
 
 
 def _int(text: str, what: str, low: int = -_INT32 - 1, high: int = _INT32) -> int:
@@ -138,7 +152,7 @@ def _ints(text: str, n: int, what: str, low: int = -_INT32 - 1, high: int = _INT
     return [_int(item, what, low, high) for item in items]
 
 
-def _check_lightgbm(raw: bytes) -> None:
+def _check_lightgbm(raw: bytes, objective: str = "binary") -> None:
     # The library receives the model as a C string: a NUL byte would silently cut it short.
     if b"\x00" in raw:
         raise _Bad("it contains a NUL byte")
@@ -181,9 +195,8 @@ def _check_lightgbm(raw: bytes) -> None:
                                                             "num_tree_per_iteration") != 1:
         raise _Bad(f"num_class={header['num_class']} and num_tree_per_iteration={header['num_tree_per_iteration']}, "
                    "but finlite's boosted teachers are binary classifiers (both 1)")
-    if not _LGB_OBJECTIVE.fullmatch(header["objective"]):
-        raise _Bad(f"objective is {header['objective'][:60]!r}; finlite needs a binary classifier "
-                   "(objective 'binary' or 'cross_entropy')")
+    if not _LGB_OBJECTIVES[objective].fullmatch(header["objective"]):
+        raise _Bad(f"objective is {header['objective'][:60]!r}; finlite needs {_OBJECTIVE_NAMES[objective]}")
     _int(header["label_index"], "label_index", 0)
     if header.get("linear_tree", "0") not in ("0", ""):
         raise _Bad("linear_tree is set; finlite reads plain trees only")
@@ -324,18 +337,19 @@ def _check_lgb_tail(rest: str) -> None:
 
 # -- XGBoost JSON / UBJSON --------------------------------------------------------------------------
 _XGB_OBJECTIVES = ("binary:logistic", "binary:logitraw", "reg:logistic")
+_XGB_REGRESSION = ("reg:squarederror",)
 _TREE_ARRAYS = ("base_weights", "default_left", "left_children", "right_children", "loss_changes", "parents",
                 "split_conditions", "split_indices", "split_type", "sum_hessian")
 _NO_PARENT = 2**31 - 1  # XGBoost's root parent (-1 stored in 31 bits)
 
 
-def _check_xgboost(raw: bytes) -> None:
+def _check_xgboost(raw: bytes, objective: str = "binary") -> None:
     # XGBoost itself tells the formats apart by the byte after '{': '"' is JSON, anything else UBJSON.
     if raw[1:2] == b'"':
         model = _decode_json(raw)
     else:
         model = _Ubjson(raw).document()
-    _check_xgb_model(model)
+    _check_xgb_model(model, objective)
 
 
 def _decode_json(raw: bytes) -> Any:
@@ -513,7 +527,7 @@ def _float_array(obj: Any, key: str, where: str, n: int) -> list[float]:
     return [float(v) for v in values]
 
 
-def _check_xgb_model(doc: Any) -> None:
+def _check_xgb_model(doc: Any, objective: str = "binary") -> None:
     learner = _get(doc, "learner", dict, "the file")
     version = _get(doc, "version", list, "the file")
     if len(version) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) for v in version) \
@@ -525,9 +539,11 @@ def _check_xgb_model(doc: Any) -> None:
         raise _Bad("num_class is above 1, but finlite's boosted teachers are binary classifiers")
     if "num_target" in param and _num_str(param, "num_target", "learner_model_param", 1, _INT32) != 1:
         raise _Bad("num_target is not 1, but finlite's boosted teachers are binary classifiers")
-    objective = _get(_get(learner, "objective", dict, "learner"), "name", str, "learner.objective")
-    if objective not in _XGB_OBJECTIVES:
-        raise _Bad(f"objective is {objective[:40]!r}; finlite needs a binary classifier ({', '.join(_XGB_OBJECTIVES)})")
+    declared = _get(_get(learner, "objective", dict, "learner"), "name", str, "learner.objective")
+    allowed = _XGB_OBJECTIVES if objective == "binary" else _XGB_REGRESSION
+    if declared not in allowed:
+        raise _Bad(f"objective is {declared[:40]!r}; finlite needs {_OBJECTIVE_NAMES[objective].split(' (')[0]} "
+                   f"({', '.join(allowed)})")
     for key in ("feature_names", "feature_types"):
         if key in learner:
             names = _get(learner, key, list, "learner")

@@ -27,6 +27,8 @@ __all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "amend_artifact", "check_manifest"
 
 FORMAT = "finlite.artifact/1"
 MANIFEST = "manifest.json"
+#: The task of a manifest that records none; it decides, so its manifest must hold a cut-off.
+DECIDING_DEFAULT_TASK = "binary"
 
 
 def manifest_digest(manifest: Mapping[str, Any]) -> str:
@@ -175,7 +177,8 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
     """Check the manifest's shape, so no consumer can crash on (or be misled by) a forged field.
 
     ``files`` is a mapping of plain names to 64-hex sha256 values, ``cutoff`` a finite number
-    in (0, 1), the fields the commands print have their types, and an ``export`` record names
+    in (0, 1) (or null for a manifest naming a task other than binary: a forecast decides
+    nothing; the readers refuse a missing cut-off for a task that decides), the fields the commands print have their types, and an ``export`` record names
     only ``model.onnx`` or ``model_int8.onnx`` and only when the manifest lists it.
 
     Raises:
@@ -202,8 +205,16 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
         if not isinstance(digest, str) or not _HEX64.match(digest):
             raise bad(f"'files.{name}'", f"is {digest!r}, not a sha256 (64 lower-case hex digits)")
     cutoff = manifest.get("cutoff")
-    if not finite_number(cutoff) or not 0 < cutoff < 1:
+    task = manifest.get("task")
+    # A model that makes no decisions (a forecast) records no cut-off. Which tasks decide is
+    # finlite.tasks' knowledge, a layer above this one: here a missing cut-off is accepted only
+    # for a manifest that names a task other than the default binary one, and the readers
+    # (artifact.load, the Predictor) refuse it for a task that decides.
+    undecided = cutoff is None and isinstance(task, str) and task not in ("", DECIDING_DEFAULT_TASK)
+    if not undecided and (not finite_number(cutoff) or not 0 < cutoff < 1):
         raise bad("'cutoff'", f"is {cutoff!r}, not a finite number between 0 and 1")
+    if task is not None and not isinstance(task, str):
+        raise bad("'task'", f"is a {type(task).__name__}, not text")
     for field, kind in (("role", str), ("model", dict), ("schema", dict), ("data", dict), ("metrics", dict),
                         ("steps", list)):
         if field in manifest and not isinstance(manifest[field], kind):

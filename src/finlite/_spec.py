@@ -16,7 +16,7 @@ from typing import Any, TypeGuard
 
 from finlite.errors import DataError
 
-__all__ = ["check_preprocessor_spec", "finite_number"]
+__all__ = ["check_market_spec", "check_preprocessor_spec", "finite_number", "is_market_spec"]
 
 _FORMAT = "finlite.preprocessor/2"
 _FORMATS = ("finlite.preprocessor/1", _FORMAT)  # version 1: one-hot over every training value
@@ -26,6 +26,13 @@ _PARSES = ("number", "money")
 # fewer; far more is a forged file meant to exhaust memory.
 MAX_VALUES = 5_000_000
 _F32_MAX = 3.4028234663852886e38  # the largest float32, as finlite._finite.F32_MAX
+#: The market preprocessor format this finlite reads, and the most features (a few per extra
+#: column) and extra columns one may list: far above any real model, far below a forged file
+#: meant to exhaust memory.
+_MARKET_FORMAT = 1
+MAX_MARKET_FEATURES = 4096
+# What the manifest's schema and the preprocessor's spec must agree on.
+_MARKET_KEYS = ("date_column", "target", "id_column", "volume_column", "objective", "horizon", "window")
 
 
 def finite_number(value: Any) -> TypeGuard[float]:
@@ -149,3 +156,67 @@ def _check_encoding(encoding: Any, bad: Any) -> None:
     smoothing = encoding.get("smoothing")
     if not finite_number(smoothing) or not 0 <= smoothing <= 1e9:
         raise bad(f"encoding smoothing is {smoothing!r:.40}, not a finite number from 0 to 1e9")
+
+
+def is_market_spec(spec: Any) -> bool:
+    """True for a market (price series) preprocessor's JSON: an object with ``"kind": "market"``."""
+    return isinstance(spec, Mapping) and spec.get("kind") == "market"
+
+
+def check_market_spec(spec: Any, source: str = "preprocessor.json",
+                      manifest_schema: Mapping[str, Any] | None = None) -> None:
+    """Refuse a market preprocessor spec whose numbers or sizes cannot be used, before it is built.
+
+    Checked: the kind and format; ``features`` is a list of distinct text names (at most
+    :data:`MAX_MARKET_FEATURES`), ``mean`` and ``std`` one finite number per feature, every
+    ``std`` above zero, ``spec`` an object whose extra columns are bounded; and, when
+    ``manifest_schema`` (the artifact manifest's) is given, that it is a market schema
+    describing the same columns, objective, horizon, window and features. The spec itself is
+    validated further by :meth:`finlite.data.market.MarketPreprocessor.from_dict`.
+
+    Raises:
+        DataError: naming ``source``, the field and the value, and how to fix it.
+    """
+    def bad(what: str) -> DataError:
+        return DataError(f"{source} is not usable: {what}. The file is damaged or was edited; re-create the "
+                         "artifact (or retrain the model).")
+
+    if not is_market_spec(spec) or spec.get("format") != _MARKET_FORMAT:
+        raise DataError(f"{source} is not a finlite market preprocessor (expected kind 'market', format "
+                        f"{_MARKET_FORMAT}).")
+    features = spec.get("features")
+    if not isinstance(features, list) or not features or len(features) > MAX_MARKET_FEATURES:
+        raise bad(f"'features' must list 1 to {MAX_MARKET_FEATURES:,} feature names")
+    if not all(isinstance(name, str) and name for name in features):
+        raise bad("'features' holds a name that is not non-empty text")
+    repeated = sorted(n for n, k in Counter(features).items() if k > 1)
+    if repeated:
+        raise bad(f"feature name(s) {', '.join(map(repr, repeated))} appear more than once")
+    for key in ("mean", "std"):
+        values = spec.get(key)
+        if not isinstance(values, list) or len(values) != len(features):
+            raise bad(f"{key!r} must hold one number per feature ({len(features)})")
+        for name, value in zip(features, values, strict=True):
+            if not finite_number(value) or abs(value) > _F32_MAX:
+                raise bad(f"feature {name!r} has {key} {value!r:.40}, not a finite number within float32")
+            if key == "std" and value <= 0:
+                raise bad(f"feature {name!r} has std {value!r}; the scale must be above zero (a zero scale would "
+                          "make every forecast NaN)")
+    inner = spec.get("spec")
+    if not isinstance(inner, Mapping):
+        raise bad("'spec' must be an object (the market spec)")
+    extra = inner.get("extra_columns", [])
+    if not isinstance(extra, list) or len(extra) > MAX_MARKET_FEATURES:
+        raise bad(f"'spec.extra_columns' must be a list of at most {MAX_MARKET_FEATURES:,} column names")
+    if manifest_schema is None:
+        return
+    if manifest_schema.get("kind") != "market":
+        raise bad("it is a market preprocessor, but the artifact manifest's schema is not a market schema")
+    for key in _MARKET_KEYS:
+        if manifest_schema.get(key) != inner.get(key):
+            raise bad(f"its {key} {inner.get(key)!r:.60} differs from the artifact manifest's "
+                      f"{manifest_schema.get(key)!r:.60}")
+    if list(manifest_schema.get("extra_columns", [])) != list(extra):
+        raise bad(f"its extra columns {extra!r:.80} differ from the artifact manifest's")
+    if list(manifest_schema.get("features", [])) != features:
+        raise bad("its features differ from the artifact manifest's schema")

@@ -127,6 +127,13 @@ def closest(name: str, choices: Iterable[str]) -> str:
     return f" Did you mean {match[0]!r}?" if match else ""
 
 
+def is_whole(value: Any) -> bool:
+    """True for a Python or numpy integer, False for a bool (which Python counts as an int)."""
+    import numbers
+
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def param_error(owner: str, name: str, expected: str, got: Any) -> ConfigError:
     """One message template for bad parameters, so every config reads the same way.
 

@@ -4,7 +4,7 @@ Layout::
 
     manifest.json         versions, seed, schema, steps, data hashes, metrics, sha256 of every file
     weights.safetensors   tensors only; sparse tensors stored as a bit mask plus their non-zeros
-    preprocessor.json     the fitted Preprocessor
+    preprocessor.json     the fitted Preprocessor (tabular), or the MarketPreprocessor ("kind": "market")
     pruning_plan.json     when the model was pruned
     oof_logits.safetensors  a boosted teacher's out-of-fold log-odds of its training rows
     report.md / .json     when the model was compared with a teacher
@@ -31,14 +31,25 @@ from safetensors.torch import save_file
 from finlite import _paths
 from finlite._finite import check_scores
 from finlite._manifest import FORMAT, MANIFEST, manifest_digest, parse_json_bytes, read_listed, read_verified, swap_in
-from finlite._spec import check_preprocessor_spec
+from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
 from finlite._util import dump_json, package_versions, sha256_file, utc_timestamp
 from finlite._version import __version__
 from finlite.data.io import Table, frame_sha256, read_table
+from finlite.data.market import (
+    MarketPreprocessor,
+    MarketWindows,
+    PreparedSeries,
+    PriceTable,
+    forecast_columns,
+    prepare_series,
+    read_prices,
+    to_price_level,
+)
 from finlite.data.prepared import PreparedData, prepare
 from finlite.data.preprocess import Preprocessor
 from finlite.data.schema import Schema
 from finlite.data.split import SplitConfig
+from finlite.data.walkforward import WalkForward
 from finlite.errors import ArtifactError, ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint
 from finlite.methods.plan import PruningPlan
@@ -47,10 +58,14 @@ from finlite.models.gbdt import BoostedEnsemble
 from finlite.models.serialize import WEIGHTS, load_weights, save_weights
 from finlite.tasks import DEFAULT_TASK, Task, get_task, task_of_manifest
 
-__all__ = ["Artifact", "load", "save_artifact"]
+__all__ = ["Artifact", "load", "prepare_like", "prepare_series_like", "prepare_table_like", "recorded_table",
+           "save_artifact"]
 
 PREPROCESSOR, PLAN = "preprocessor.json", "pruning_plan.json"
 OOF = "oof_logits.safetensors"
+
+#: What an artifact's preprocessing is: a tabular Preprocessor or a market (price series) one.
+AnyPreprocessor = Preprocessor | MarketPreprocessor
 
 
 def library_versions() -> dict[str, str]:
@@ -64,10 +79,10 @@ def save_artifact(
     out: str | Path,
     *,
     model: FinliteModel,
-    preprocessor: Preprocessor,
+    preprocessor: AnyPreprocessor,
     role: str,
     seed: int,
-    cutoff: float,
+    cutoff: float | None,
     data: Mapping[str, Any],
     steps: list[dict[str, Any]],
     metrics: Mapping[str, Any],
@@ -82,6 +97,11 @@ def save_artifact(
     ``task`` (a name from :mod:`finlite.tasks`) and ``operating_point`` (how ``cutoff`` was set:
     :class:`~finlite.evaluate.operating.OperatingPoint`, whose cut-off must equal ``cutoff``) are
     recorded in the manifest; without an operating point the cut-off is recorded as given.
+    A task that makes no decisions (a forecast) takes ``cutoff=None`` and records none; a task
+    that decides needs one. ``preprocessor`` is a tabular
+    :class:`~finlite.data.preprocess.Preprocessor` or a
+    :class:`~finlite.data.market.MarketPreprocessor` (``preprocessor.json`` then has
+    ``"kind": "market"`` and the manifest's schema is its :meth:`manifest_schema`).
 
     Everything is written into a temporary sibling ``.NAME.tmp-<pid>-<tag>`` that
     :func:`finlite._manifest.swap_in` puts in place at the end, so a failure or a kill at any
@@ -93,11 +113,20 @@ def save_artifact(
         ArtifactError: ``out`` exists and ``overwrite`` is false, or ``out`` is a file, a link
             or a folder that is not a finlite artifact (never replaced, even with ``overwrite``).
     """
-    get_task(task)  # an unknown task is refused before anything is written
-    point = operating_point if operating_point is not None else OperatingPoint(cutoff=float(cutoff), method="cutoff")
-    if point.cutoff != float(cutoff):
-        raise ConfigError(f"save_artifact got cutoff={cutoff!r} and an operating point at {point.cutoff!r}; pass the "
-                          "operating point's own cut-off.", param="cutoff")
+    decides = get_task(task).decides  # an unknown task is refused before anything is written
+    point: OperatingPoint | None = None
+    if cutoff is None:
+        if decides or operating_point is not None:
+            raise ConfigError(f"save_artifact got no cut-off for a {task} model, which decides at one (or with an "
+                              "operating point); pass cutoff= the operating point's cut-off.", param="cutoff")
+    else:
+        point = operating_point if operating_point is not None else OperatingPoint(cutoff=float(cutoff),
+                                                                                   method="cutoff")
+        if point.cutoff != float(cutoff):
+            raise ConfigError(f"save_artifact got cutoff={cutoff!r} and an operating point at {point.cutoff!r}; pass "
+                              "the operating point's own cut-off.", param="cutoff")
+    schema = (preprocessor.manifest_schema() if isinstance(preprocessor, MarketPreprocessor)
+              else preprocessor.schema.to_dict())
     out = Path(out)
     _paths.clean_leftovers(out)
     _paths.check_replaceable(out, overwrite=overwrite)
@@ -122,10 +151,10 @@ def save_artifact(
             "versions": library_versions(),
             "seed": seed,
             "task": task,
-            "cutoff": cutoff,
-            "operating_point": point.to_dict(),
+            "cutoff": None if cutoff is None else float(cutoff),
+            "operating_point": None if point is None else point.to_dict(),
             "model": model.config(),
-            "schema": preprocessor.schema.to_dict(),
+            "schema": schema,
             "data": dict(data),
             "steps": steps,
             "sparse_tensors": sparse,
@@ -149,18 +178,59 @@ class Artifact:
     path: Path
     manifest: dict[str, Any]
     model: FinliteModel
-    preprocessor: Preprocessor
+    preprocessor: AnyPreprocessor
     plan: PruningPlan | None
 
     @property
+    def market(self) -> MarketPreprocessor | None:
+        """The fitted market pipeline (spec, features, scaler) of a forecaster; None for a tabular model."""
+        return self.preprocessor if isinstance(self.preprocessor, MarketPreprocessor) else None
+
+    @property
+    def tabular(self) -> Preprocessor:
+        """The fitted tabular Preprocessor.
+
+        Raises:
+            ConfigError: the artifact holds a forecaster (see :attr:`market`).
+        """
+        if isinstance(self.preprocessor, MarketPreprocessor):
+            raise ConfigError(f"{self.path} holds a market forecaster, which reads a price history, not a table; its "
+                              "pipeline is artifact.market.")
+        return self.preprocessor
+
+    @property
     def schema(self) -> Schema:
-        """The training schema (target, classes, feature columns)."""
+        """The training schema (target, classes, feature columns) of a tabular model.
+
+        Raises:
+            ConfigError: the artifact holds a forecaster (its inputs are a price history, see
+                :attr:`market`).
+        """
+        if isinstance(self.preprocessor, MarketPreprocessor):
+            raise ConfigError(f"{self.path} holds a market forecaster, which reads a price history, not a table "
+                              "with a schema; its spec is artifact.market.spec.")
         return self.preprocessor.schema
 
     @property
+    def decision_cutoff(self) -> float | None:
+        """The cut-off decisions are made at; None for a model that makes no decisions (a forecast)."""
+        cutoff = self.manifest.get("cutoff")
+        return None if cutoff is None or not self._task().decides else float(cutoff)
+
+    @property
     def cutoff(self) -> float:
-        """Decision threshold on P(positive): rows at or above it are flagged positive."""
-        return float(self.manifest["cutoff"])
+        """Decision threshold on P(positive): rows at or above it are flagged positive.
+
+        Raises:
+            ConfigError: the model makes no decisions (a forecast records no cut-off; see
+                :attr:`decision_cutoff`).
+        """
+        cutoff = self.manifest.get("cutoff")
+        if cutoff is None:
+            raise ConfigError(f"{self.path} holds a {self.task} model, which makes no decisions and has no cut-off; "
+                              "use its forecasts (predict) instead, or decision_cutoff, which is None here.",
+                              param="cutoff")
+        return float(cutoff)
 
     @property
     def task(self) -> str:
@@ -171,7 +241,12 @@ class Artifact:
     @property
     def operating_point(self) -> OperatingPoint:
         """The cut-off and how it was set (from the training bad rate, a flag rate, or given); a
-        student's is its teacher's."""
+        student's is its teacher's.
+
+        Raises:
+            ConfigError: the model makes no decisions (as :attr:`cutoff`).
+        """
+        self.cutoff  # noqa: B018 - raises the clear error for a model without decisions
         return OperatingPoint.from_manifest(self.manifest)
 
     @property
@@ -200,10 +275,42 @@ class Artifact:
         """
         if not isinstance(frame, pd.DataFrame):
             raise DataError(f"Scoring takes a pandas DataFrame; got {type(frame).__name__}.", param="frame")
+        if isinstance(self.preprocessor, MarketPreprocessor):
+            return self._forecast(frame, source)[1]
         x = self.preprocessor.transform(frame, source)
         scores = self._task().scores(self.model, x)
         check_scores(scores, source)
         return scores
+
+    def _forecast(self, history: pd.DataFrame | PriceTable, source: str) -> tuple[MarketWindows, np.ndarray]:
+        market = self.market
+        if market is None:
+            raise ConfigError(f"{self.path} holds a tabular model, not a forecaster; score rows with predict_score.")
+        windows = market.windows(history, source)
+        scores = self._task().scores(self.model, windows.x)
+        check_scores(scores, source)
+        return windows, scores
+
+    def forecast(self, history: pd.DataFrame | PriceTable, source: str = "the price history") -> pd.DataFrame:
+        """A forecaster's forecasts from a price history (a DataFrame with the spec's date, target
+        and other columns, or a :class:`~finlite.data.market.PriceTable`): one row per date with
+        enough history (``market.warmup`` rows before it), each computed from rows up to that
+        date only. Columns: ``date`` (and the id column for several assets), ``forecast`` (the
+        objective's quantity: log return, realised volatility, price level, or P(up) for
+        direction), ``last_price``; ``log_change`` for the price objective; ``probability`` and
+        ``decision`` (1 = up, at the cut-off) for direction.
+
+        Raises:
+            ConfigError: the artifact holds a tabular model.
+            DataError: the history is refused (no date column, an unparsable date, a duplicate
+                date, a non-positive price, too few rows), naming the column, date and value.
+            ScoreError: the model returned a NaN or infinite forecast.
+        """
+        windows, scores = self._forecast(history, source)
+        market = self.market
+        if market is None:  # _forecast refused it already; this narrows the type
+            raise ConfigError(f"{self.path} holds a tabular model, not a forecaster.")
+        return pd.DataFrame(forecast_columns(market.spec, windows, scores, self.decision_cutoff))
 
     def predict_proba(self, frame: pd.DataFrame, source: str = "the scoring data") -> np.ndarray:
         """Class probabilities as scikit-learn returns them: shape ``(rows, 2)``, columns
@@ -222,7 +329,17 @@ class Artifact:
 
     def predict(self, frame: pd.DataFrame, source: str = "the scoring data") -> np.ndarray:
         """Decisions at the artifact's cut-off for a classifier (1 = positive class, e.g. decline
-        as bad; int8), the predictions themselves for a regression model (float64)."""
+        as bad; int8), the predictions themselves for a regression model (float64). For a
+        forecaster, ``frame`` is a price history and the result has one entry per forecastable
+        date (see :meth:`forecast`): the price level for the price objective, up (1) or not (0)
+        for direction, the forecast itself otherwise."""
+        if isinstance(self.preprocessor, MarketPreprocessor) and isinstance(frame, pd.DataFrame):
+            windows, scores = self._forecast(frame, source)
+            if self._task().decides:
+                return (scores >= self.cutoff).astype(np.int8)
+            if self.preprocessor.spec.objective == "price":
+                return to_price_level(scores, windows.last_price)
+            return scores
         scores = self.predict_score(frame, source)
         if not self._task().decides:
             return scores
@@ -246,13 +363,20 @@ def load(path: str | Path, *, verify_key: Any = None, manifest_sha256: str | Non
     files = manifest["files"]
     try:
         spec = parse_json_bytes(read_listed(root, manifest, PREPROCESSOR), str(root / PREPROCESSOR), "preprocessor")
-        check_preprocessor_spec(spec, str(root / PREPROCESSOR), manifest.get("schema"))
-        preprocessor = Preprocessor.from_dict(spec, str(root / PREPROCESSOR))
+        preprocessor: AnyPreprocessor
+        if is_market_spec(spec):
+            check_market_spec(spec, str(root / PREPROCESSOR), manifest.get("schema"))
+            preprocessor = MarketPreprocessor.from_dict(spec, str(root / PREPROCESSOR))
+        else:
+            check_preprocessor_spec(spec, str(root / PREPROCESSOR), manifest.get("schema"))
+            preprocessor = Preprocessor.from_dict(spec, str(root / PREPROCESSOR))
+        task = task_of_manifest(manifest)  # a task this finlite does not know is refused here, not at scoring
+        if task.decides and manifest.get("cutoff") is None:
+            raise ConfigError(f"its manifest records no cut-off, but its task {task.name!r} decides at one.")
         # Every file is used from the bytes read (and hashed) once more here, never re-opened by
         # path: a file swapped in after read_verified (or a link planted then) is never used.
         plan = PruningPlan.from_dict(parse_json_bytes(read_listed(root, manifest, PLAN), str(root / PLAN), "pruning plan"),
                                      str(root / PLAN)) if PLAN in files else None
-        task_of_manifest(manifest)  # a task this finlite does not know is refused here, not at scoring
         model = load_weights(manifest["model"], root / WEIGHTS, data=read_listed(root, manifest, WEIGHTS))
         if OOF in files:
             if not isinstance(model, BoostedEnsemble):  # only a boosted teacher carries out-of-fold scores
@@ -271,9 +395,10 @@ def load(path: str | Path, *, verify_key: Any = None, manifest_sha256: str | Non
 DataLike = str | os.PathLike[str] | pd.DataFrame | Table
 
 
-def recorded_table(artifact: Artifact) -> Table:
+def recorded_table(artifact: Artifact) -> Table | PriceTable:
     """The table an artifact was trained on, found from its manifest: a bundled dataset of that
     file name, or the recorded path if it still exists; either must have the recorded content.
+    A forecaster's is read as a price table with its spec (:class:`~finlite.data.market.PriceTable`).
 
     Raises:
         DataError: neither is available or matches; the message says to pass the data.
@@ -284,8 +409,14 @@ def recorded_table(artifact: Artifact) -> Table:
     source = str(recorded.get("source", ""))
     candidates = [datasets.path(info.name) for info in datasets.list_datasets() if info.file == Path(source).name]
     candidates.append(Path(source))
+    market = artifact.market
     for path in candidates:
         if path.is_file():
+            if market is not None:
+                prices = read_prices(path, market.spec)
+                if prices.content_sha256 == recorded["content_sha256"]:
+                    return prices
+                continue
             table = read_table(path)
             if frame_sha256(table.frame) == recorded["content_sha256"]:
                 return table
@@ -295,12 +426,22 @@ def recorded_table(artifact: Artifact) -> Table:
     )
 
 
-def prepare_like(artifact: Artifact, data: DataLike) -> PreparedData:
+def prepare_like(artifact: Artifact, data: DataLike | PriceTable) -> PreparedData | PreparedSeries:
     """Split and encode ``data`` exactly as ``artifact``'s model was trained (same rows per part).
+
+    A forecaster's data is read as prices with its spec and split by the walk-forward settings
+    its manifest records, and its windows are built with the artifact's fitted preprocessor
+    (nothing is re-fitted): a :class:`~finlite.data.market.PreparedSeries`.
 
     Raises:
         DataError: ``data`` is not the table the artifact was trained on (content hash differs).
     """
+    preprocessor = artifact.preprocessor
+    if isinstance(preprocessor, MarketPreprocessor):
+        return _prepare_series_like(artifact, preprocessor, data)
+    if isinstance(data, PriceTable):
+        raise DataError(f"{artifact.path} holds a tabular model; pass its table (a file or a DataFrame), not a "
+                        "price table.", param="data")
     table = data if isinstance(data, Table) else read_table(data)
     recorded = artifact.manifest["data"]
     if frame_sha256(table.frame) != recorded["content_sha256"]:
@@ -310,4 +451,53 @@ def prepare_like(artifact: Artifact, data: DataLike) -> PreparedData:
             "teacher's training data so the test split stays unseen by both models."
         )
     config = SplitConfig(**recorded["split"]["config"])
-    return prepare(table, schema=artifact.schema, split=config, preprocessor=artifact.preprocessor)
+    return prepare(table, schema=preprocessor.schema, split=config, preprocessor=preprocessor)
+
+
+def prepare_table_like(artifact: Artifact, data: DataLike | PriceTable) -> PreparedData:
+    """:func:`prepare_like` for a tabular model (typed so).
+
+    Raises:
+        ConfigError: the artifact holds a forecaster (use :func:`prepare_series_like`).
+        DataError: as :func:`prepare_like`.
+    """
+    prepared = prepare_like(artifact, data)
+    if not isinstance(prepared, PreparedData):
+        raise ConfigError(f"{artifact.path} holds a market forecaster; its data is a price series "
+                          "(prepare_series_like).", param="artifact")
+    return prepared
+
+
+def prepare_series_like(artifact: Artifact, data: DataLike | PriceTable) -> PreparedSeries:
+    """:func:`prepare_like` for a forecaster (typed so).
+
+    Raises:
+        ConfigError: the artifact holds a tabular model (use :func:`prepare_table_like`).
+        DataError: as :func:`prepare_like`.
+    """
+    market = artifact.market
+    if market is None:
+        raise ConfigError(f"{artifact.path} holds a tabular model, not a forecaster; use prepare_table_like.",
+                          param="artifact")
+    return _prepare_series_like(artifact, market, data)
+
+
+def _prepare_series_like(artifact: Artifact, market: MarketPreprocessor, data: DataLike | PriceTable) -> PreparedSeries:
+    """A forecaster's data split and windowed as when it was trained (see :func:`prepare_like`)."""
+    recorded = artifact.manifest["data"]
+    if isinstance(data, Table):
+        data = data.frame
+    prices = data if isinstance(data, PriceTable) else read_prices(data, market.spec)
+    if prices.content_sha256 != recorded.get("content_sha256"):
+        raise DataError(
+            f"{prices.source} is not the price table {artifact.path} was trained on (content sha256 differs from "
+            f"{str(recorded.get('content_sha256'))[:16]}…, recorded from {recorded.get('source')!r}). Evaluating, "
+            "exporting and compressing need the teacher's training data, so the test period stays unseen by both "
+            "models.", param="data")
+    split = recorded.get("split")
+    walk = split.get("config") if isinstance(split, Mapping) else None
+    if not isinstance(walk, Mapping):
+        raise ArtifactError(f"The manifest of {artifact.path} records no walk-forward settings (data.split.config); "
+                            "re-create the artifact with this finlite.")
+    config = WalkForward.from_dict(dict(walk))
+    return prepare_series(prices, market.spec, walk=config, preprocessor=market)

@@ -125,6 +125,19 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "token_file": ("--token-file",),
     "audit_log": ("--audit-log",),
     "max_body_bytes": ("--max-body-bytes",),
+    "task": ("--task",),
+    "horizon": ("--horizon",),
+    "window": ("--window",),
+    "id_column": ("--id-column",),
+    "volume_column": ("--volume-column",),
+    "extra_columns": ("--extra-column",),
+    "scheme": ("--walk",),
+    "embargo": ("--embargo",),
+    "purge": ("--purge",),
+    "test_fraction": ("--test-fraction",),
+    "train_window": ("--train-window",),
+    "cost_bps": ("--cost-bps",),
+    "markets": ("--markets",),
 }
 
 # A value as a library message writes it after ``name=``: a list, a quoted string, or a bare token
@@ -263,6 +276,19 @@ _MAX_LAYERS = 16
 _MAX_CHUNK_ROWS = 1 << 22  # the CSV reader's block size (64 bytes a row) must stay within 32 bits
 
 
+def _distillation(temperature: float | None, alpha: float | None) -> Any:
+    """The classic run's distillation: None when neither --temperature nor --alpha is given (the
+    job then picks the default for the teacher: soft targets at T=2, alpha 0.9 for a classifier of
+    tables; the teacher's outputs alone for a market forecaster), else Distillation with them."""
+    from finlite.methods import Distillation
+
+    if temperature is None and alpha is None:
+        return None
+    defaults = Distillation()
+    return Distillation(temperature=defaults.temperature if temperature is None else temperature,
+                        alpha=defaults.alpha if alpha is None else alpha)
+
+
 def _check_options(**checks: Any) -> None:
     """Validate numeric options by the rule named in each keyword, before any work is done.
 
@@ -320,7 +346,7 @@ def train(
     out: Annotated[Path, typer.Option(help="Directory to write the teacher artifact to.")],
     positive: Annotated[str | None, typer.Option(help="Label of the class to score, e.g. 'bad' or 1. Default: recognised by name ('bad', 'default', 1, ...) or the minority class.")] = None,
     model: Annotated[str, typer.Option(help="Teacher: 'mlp', 'logistic', 'lightgbm' or 'xgboost' (boosted teachers also get out-of-fold scores of their training rows).")] = "mlp",
-    hidden: Annotated[str, typer.Option(help="MLP hidden widths, comma-separated.")] = "256,128",
+    hidden: Annotated[str | None, typer.Option(help="Hidden widths, comma-separated. Default: 256,128 for the MLP; for forecasters 64,32 (LSTM/GRU units), 32,32 (TCN channels), 32 (Transformer d_model).")] = None,
     drop: Annotated[list[str] | None, typer.Option(help="Column to ignore (repeatable), e.g. an ID or a leakage column. IDs and dates are dropped automatically.")] = None,
     categorical: Annotated[list[str] | None, typer.Option(help="Column to treat as categorical (repeatable).")] = None,
     numeric: Annotated[list[str] | None, typer.Option(help="Column to treat as numeric (repeatable).")] = None,
@@ -333,13 +359,59 @@ def train(
     max_categories: Annotated[int, typer.Option(help="Most one-hot columns per categorical column; a column with more distinct values is high-cardinality (see --high-cardinality).")] = 50,
     min_category_count: Annotated[int, typer.Option(help="Fewest training rows a category needs for its own one-hot column or weight of evidence; rarer values share an 'other' column (one-hot) or take the prior.")] = 10,
     high_cardinality: Annotated[str, typer.Option(help="Encoding of columns with more than --max-categories values: 'woe' (weight of evidence), 'target' (smoothed target rate), both fitted out of fold on the training split, or 'onehot' (the most frequent values, the rest 'other').")] = "woe",
+    task: Annotated[str, typer.Option(help="'binary' (a labelled table, e.g. loans) or 'forecast' (a price file: --date-column, --target is the price; see --objective).")] = "binary",
+    objective: Annotated[str, typer.Option(help="With --task forecast: 'return' (next-h log return), 'direction' (up or down over the next h), 'volatility' (realised over the next h) or 'price' (the level, via the log change).")] = "return",
+    horizon: Annotated[int, typer.Option(help="With --task forecast: forecast horizon h in rows (trading days).")] = 1,
+    window: Annotated[int, typer.Option(help="With --task forecast: rows of history (lags) each forecast reads.")] = 30,
+    id_column: Annotated[str | None, typer.Option(help="With --task forecast: asset id column of a long table of several assets (each asset's history kept apart).")] = None,
+    volume_column: Annotated[str | None, typer.Option(help="With --task forecast: volume column (its log change becomes a feature).")] = None,
+    extra_column: Annotated[list[str] | None, typer.Option("--extra-column", help="With --task forecast: another numeric series to use (repeatable), e.g. a rate or an index.")] = None,
+    folds: Annotated[int, typer.Option(help="With --task forecast: walk-forward folds over the development period (the last one is train/validation).")] = 3,
+    walk: Annotated[str, typer.Option(help="With --task forecast: 'expanding' (training grows) or 'rolling' (a fixed training window) folds.")] = "expanding",
+    embargo: Annotated[int, typer.Option(help="With --task forecast: dates skipped after each purge gap between train and the part after it.")] = 0,
+    test_fraction: Annotated[float, typer.Option(help="With --task forecast: share of the last dates held out as the test period.")] = 0.2,
+    purge: Annotated[int | None, typer.Option(help="With --task forecast: dates left out between a training part and the part after it, so no label overlaps (default: the horizon).")] = None,
+    train_window: Annotated[int | None, typer.Option(help="With --walk rolling: dates in each fold's training part (default: as many as the first fold has).")] = None,
+    cost_bps: Annotated[float, typer.Option(help="With --task forecast: transaction cost of the trading view, basis points per unit of turnover.")] = 1.0,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
-    """Train a teacher model on a labelled table and save it as an artifact directory."""
+    """Train a teacher model on a labelled table (or a forecaster on a price file) and save it as an artifact."""
     from finlite.data.preprocess import HIGH_CARDINALITY, MAX_CATEGORIES, Encoding
     from finlite.jobs.train import train as run
 
+    if task not in ("binary", "forecast", "direction"):
+        raise ConfigError(f"--task must be 'binary' (a labelled table) or 'forecast' (a price file); got {task!r}.",
+                          param="task")
+    if task != "binary":
+        credit = {"--positive": positive, "--drop": drop, "--categorical": categorical, "--numeric": numeric,
+                  # The encoding options have defaults: one moved off its default was asked for.
+                  "--max-categories": max_categories != 50, "--min-category-count": min_category_count != 10,
+                  "--high-cardinality": high_cardinality != "woe"}
+        given = [flag for flag, value in credit.items() if value]
+        if given:
+            raise ConfigError(f"{given[0]} describes a labelled table; a price file with --task forecast has none. "
+                              f"Drop {given[0]}.", param="task")
+        _check_options(seed=("--seed", seed), count=("--epochs", epochs), count2=("--batch-size", batch_size))
+        _train_forecast(data, target=target, out=out, model=model, hidden=hidden, date_column=date_column,
+                        objective="direction" if task == "direction" else objective, horizon=horizon, window=window,
+                        id_column=id_column, volume_column=volume_column, extra_columns=extra_column or [],
+                        folds=folds, walk=walk, embargo=embargo, test_fraction=test_fraction, purge=purge,
+                        train_window=train_window, cost_bps=cost_bps,
+                        cutoff=cutoff, flag_rate=flag_rate, seed=seed, epochs=epochs, batch_size=batch_size,
+                        force=force, quiet=quiet)
+        return
+    # A forecasting option on a labelled table would be silently ignored: refuse it, naming it.
+    market = {"--objective": objective != "return", "--horizon": horizon != 1, "--window": window != 30,
+              "--id-column": id_column is not None, "--volume-column": volume_column is not None,
+              "--extra-column": bool(extra_column), "--folds": folds != 3, "--walk": walk != "expanding",
+              "--embargo": embargo != 0, "--test-fraction": test_fraction != 0.2, "--purge": purge is not None,
+              "--train-window": train_window is not None, "--cost-bps": cost_bps != 1.0}
+    asked = [flag for flag, moved in market.items() if moved]
+    if asked:
+        raise ConfigError(f"{asked[0]} applies to a price file (--task forecast); with --task binary (the default, a "
+                          f"labelled table) it would do nothing. Add --task forecast, or drop {asked[0]}.",
+                          param=asked[0].lstrip("-").replace("-", "_"))
     _check_options(seed=("--seed", seed), count=("--epochs", epochs), count2=("--batch-size", batch_size),
                    count3=("--min-category-count", min_category_count))
     _limits.check_count(max_categories, "--max-categories", high=MAX_CATEGORIES)
@@ -349,7 +421,7 @@ def train(
                         high_cardinality=high_cardinality, seed=seed)
 
     outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical, drop=drop,
-                  date_column=date_column, model=model, hidden=_widths(hidden, "--hidden"), seed=seed,
+                  date_column=date_column, model=model, hidden=_widths(hidden or "256,128", "--hidden"), seed=seed,
                   cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
                   overwrite=force,
                   encoding=encoding)
@@ -363,6 +435,47 @@ def train(
     if outcome.operating_point is not None:
         typer.echo(f"operating point: {outcome.operating_point.describe()}; flags {m['flagged_rate']:.1%} of the "
                    "test split")
+    typer.echo(f"teacher artifact: {outcome.path}")
+
+
+def _train_forecast(data: Path, *, target: str, out: Path, model: str, hidden: str | None, date_column: str | None,
+                    objective: str, horizon: int, window: int, id_column: str | None, volume_column: str | None,
+                    extra_columns: list[str], folds: int, walk: str, embargo: int, test_fraction: float,
+                    purge: int | None, train_window: int | None, cost_bps: float, cutoff: float | None, flag_rate: float | None, seed: int, epochs: int,
+                    batch_size: int | None, force: bool, quiet: bool) -> None:
+    """``train --task forecast``: a market forecaster on a price file."""
+    from finlite.data.market import MarketSpec
+    from finlite.data.walkforward import WalkForward
+    from finlite.jobs.forecast import FORECASTERS, render_forecast_table, train_forecaster
+
+    if model == "mlp":  # the credit default: a forecaster's default teacher is an LSTM
+        model = "lstm"
+    if model not in FORECASTERS:
+        raise ConfigError(f"--model must be one of {', '.join(FORECASTERS)} with --task forecast; got {model!r}.",
+                          param="model")
+    if model == "lightgbm":
+        # LightGBM has no layers, epochs or mini-batches (it stops early on boosting rounds): these
+        # options would be ignored without a word.
+        neural = {"--hidden": hidden is not None, "--epochs": epochs != 200, "--batch-size": batch_size is not None}
+        ignored = [flag for flag, given in neural.items() if given]
+        if ignored:
+            raise ConfigError(f"{ignored[0]} sets up a neural forecaster; --model lightgbm has no such setting (it "
+                              f"stops early on boosting rounds on the validation fold). Drop {ignored[0]}.",
+                              param="model")
+    widths = None if hidden is None else _widths(hidden, "--hidden")
+    spec = MarketSpec(date_column=date_column or "date", target=target, id_column=id_column, objective=objective,
+                      horizon=horizon, window=window, volume_column=volume_column, extra_columns=tuple(extra_columns))
+    walk_config = WalkForward(scheme=cast(Any, walk), folds=folds, test_fraction=test_fraction, purge=purge,
+                              embargo=embargo, train_window=train_window)
+    outcome = train_forecaster(data, spec=spec, model=model, walk=walk_config, hidden=widths, seed=seed,
+                               config=_train_config(epochs, quiet, batch_size), cutoff=cutoff, flag_rate=flag_rate,
+                               cost_bps=cost_bps, out=out, overwrite=force, progress=_train_progress(quiet))
+    summary = outcome.data.summary()
+    for note in summary.get("notes") or []:
+        typer.echo(f"  note: {note}")
+    typer.echo(render_forecast_table(outcome.metrics["forecast"]))
+    if outcome.operating_point is not None:
+        typer.echo(f"operating point: {outcome.operating_point.describe()}")
     typer.echo(f"teacher artifact: {outcome.path}")
 
 
@@ -410,13 +523,13 @@ def compress(
     structured: Annotated[bool, typer.Option("--structured/--unstructured", help="Remove whole neurons (the layers shrink) or single weights (stored sparsely).")] = False,
     scope: Annotated[str, typer.Option(help="'layer': each layer pruned to --sparsity; 'global': all layers ranked together.")] = "layer",
     norm: Annotated[str, typer.Option(help="Neuron score for --structured: 'l1' or 'l2' norm of incoming weights.")] = "l2",
-    temperature: Annotated[float, typer.Option(help="Distillation temperature T.")] = 2.0,
-    alpha: Annotated[float, typer.Option(help="Weight of the teacher term in α·T²·KL + (1−α)·CE.")] = 0.9,
+    temperature: Annotated[float | None, typer.Option(help="Distillation temperature T. Default: 2 (a market forecaster: its outputs are matched, see --alpha).")] = None,
+    alpha: Annotated[float | None, typer.Option(help="Weight of the teacher term in α·T²·KL + (1−α)·CE. Default: 0.9 (a market forecaster: 1, the teacher's outputs alone).")] = None,
     plan: Annotated[Path | None, typer.Option(help="Apply this (possibly edited) pruning plan instead of making one.")] = None,
     save_plan: Annotated[Path | None, typer.Option(help="Also write the pruning plan to this JSON file.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Distil and plan, print the plan, write it with --save-plan, and stop.")] = False,
     recipe: Annotated[Path | None, typer.Option(help="Run this YAML recipe (steps and gates) instead of the options above; with --search, use its gates.")] = None,
-    preset: Annotated[str | None, typer.Option(help="Run a recipe shipped with finlite: smallest, fastest or balanced.")] = None,
+    preset: Annotated[str | None, typer.Option(help="Run a recipe shipped with finlite: smallest, fastest or balanced; for a market forecaster markets (return, price), markets_direction or markets_volatility.")] = None,
     search: Annotated[bool, typer.Option("--search", help="Search students (width, depth, sparsity, bits, temperature) within --budget; keep the best that passes the gates.")] = False,
     budget: Annotated[float, typer.Option(help="Time budget of --search, in seconds.")] = 300.0,
     objective: Annotated[str, typer.Option(help="What --search picks among the candidates that pass: 'smallest' or 'fastest'.")] = "smallest",
@@ -441,7 +554,7 @@ def compress(
     """
     from finlite.evaluate.report import render_table
     from finlite.jobs.compress import compress as run
-    from finlite.methods import Distillation, MagnitudePruning, PruningPlan
+    from finlite.methods import MagnitudePruning, PruningPlan
     from finlite.methods.prune import Norm, Scope
     from finlite.training.sizing import SPARSITY
 
@@ -462,7 +575,8 @@ def compress(
         if dry_run or plan is not None:
             raise ConfigError(f"{chosen[0]} runs its own steps; --dry-run and --plan belong to the single "
                               "distil-and-prune run. Drop them, or drop " + chosen[0] + ".")
-        given = [flag for flag, value in (("--student-width", student_width), ("--sparsity", sparsity))
+        given = [flag for flag, value in (("--student-width", student_width), ("--sparsity", sparsity),
+                                          ("--temperature", temperature), ("--alpha", alpha))
                  if value is not None]
         if given:  # they would be ignored: the recipe or the search space decides the student
             fix = ("use 'finlite search' with --width and --sparsity to set the search space" if search
@@ -487,7 +601,7 @@ def compress(
                                scope=cast(Scope, scope))
     ready = PruningPlan.load(plan) if plan is not None else None
     outcome = run(source, data, student_hidden=None if student_width is None else _widths(student_width, "--student-width"),
-                  distillation=Distillation(temperature=temperature, alpha=alpha), pruning=pruning, plan=ready,
+                  distillation=_distillation(temperature, alpha), pruning=pruning, plan=ready,
                   size_aware_sparsity=sparsity is None,
                   seed=seed, out=None if dry_run else out, overwrite=force, plan_only=dry_run,
                   progress=_train_progress(quiet), train_overrides=_compress_training(epochs, batch_size),
@@ -501,6 +615,7 @@ def compress(
     if dry_run or outcome.path is None:
         return
     typer.echo(render_table(outcome.report))
+    _print_forecast(outcome.report)
     typer.echo(f"student artifact: {outcome.path}\nreport: {outcome.path / 'report.md'}")
 
 
@@ -676,11 +791,20 @@ def _search_space(*, width: list[str] | None, temperature: list[float] | None, s
     return given
 
 
+def _print_forecast(report: dict[str, Any]) -> None:
+    """A forecaster's test period: teacher, student, the naive forecast and buy-and-hold side by side."""
+    if "forecast" in report:
+        from finlite.jobs.forecast import render_forecast_table
+
+        typer.echo(render_forecast_table(report["forecast"]))
+
+
 def _print_outcome(outcome: Any) -> None:
     """Side-by-side table, the gates on the test split, the paths; exit 1 when a gate fails."""
     from finlite.evaluate.report import render_table
 
     typer.echo(render_table(outcome.report))
+    _print_forecast(outcome.report)
     for gate in outcome.final_gates:
         typer.echo(f"gate on the test split: {'pass' if gate.passed else 'FAIL'}  {gate.message}")
     if outcome.path is not None:
@@ -714,6 +838,13 @@ def evaluate(
                                flag_rate=flag_rate)
     if as_json:
         typer.echo(json.dumps(result, indent=2, sort_keys=True))
+    elif "forecast" in result:  # a market forecaster: the model(s), the naive forecast and buy-and-hold
+        from finlite.jobs.forecast import render_forecast_table
+
+        if baseline is not None:
+            typer.echo(render_table(result, names=("baseline", "artifact")))
+        typer.echo(f"{result['split']}: {result['rows']} windows")
+        typer.echo(render_forecast_table(result["forecast"]))
     elif baseline is not None:
         typer.echo(render_table(result, names=("baseline", "artifact")))
     else:
@@ -762,8 +893,14 @@ def inspect(
     typer.echo(f"{art.path}: {man['role']} {man['model']['kind']} model, all {len(man['files'])} file hashes verified")
     typer.echo(f"manifest sha256 {man['manifest_sha256']}")
     typer.echo(_trust_line(trust))
-    typer.echo(f"schema: target {art.schema.target!r} positive {art.schema.positive!r}; "
-               f"features: {len(art.schema.numeric)} numeric, {len(art.schema.categorical)} categorical")
+    if art.market is not None:  # a forecaster reads a price history, not a table with a schema
+        spec = art.market.spec
+        typer.echo(f"market: {spec.objective} of {spec.target!r} {spec.horizon} step(s) ahead from a window of "
+                   f"{spec.window}; history columns {', '.join(spec.columns())}; "
+                   f"{art.market.n_features} features, {art.market.warmup + 1} rows per forecast")
+    else:
+        typer.echo(f"schema: target {art.schema.target!r} positive {art.schema.positive!r}; "
+                   f"features: {len(art.schema.numeric)} numeric, {len(art.schema.categorical)} categorical")
     for step in man["steps"]:
         status = f" ({step['status']})" if "status" in step else ""
         failed = "; ".join(g["message"] for g in step.get("gates", []) if not g["passed"])
@@ -818,9 +955,16 @@ def sign(
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the teacher and student artifacts (replaced if present).")] = Path("runs/demo"),
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
+    markets: Annotated[bool, typer.Option("--markets", help="The market demo instead: an LSTM forecaster on the bundled S&P 500 (1999-2018, the last 20 % of dates as the test period), distilled into a GRU, evaluated against the naive forecast and buy-and-hold, exported.")] = False,
+    objective: Annotated[str, typer.Option(help="With --markets: 'direction' (up or down tomorrow) or 'return' (tomorrow's log return).")] = "direction",
     quiet: Quiet = False,
 ) -> None:
     """Train a teacher on the bundled German credit data, distil and prune a student, compare, export."""
+    if markets:
+        _check_options(seed=("--seed", seed))
+        _demo_markets(out if out != Path("runs/demo") else Path("runs/demo-markets"), seed=seed, objective=objective,
+                      quiet=quiet)
+        return
     from finlite import datasets
     from finlite.evaluate.report import render_table
     from finlite.jobs.compress import compress as run_compress
@@ -850,6 +994,57 @@ def demo(
                f"next: finlite serve {student_dir}   |   finlite score {student_dir} BOOK.parquet -o scores.parquet")
 
 
+# The market demo's training budget: a few minutes on two cores (S&P 500, about 3,000 training windows).
+_DEMO_MARKET_EPOCHS, _DEMO_MARKET_PATIENCE = 30, 8
+
+
+def _demo_markets(out: Path, *, seed: int, objective: str, quiet: bool) -> None:
+    """``demo --markets``: train, compress, export and evaluate a forecaster on the bundled S&P 500."""
+    from finlite import datasets
+    from finlite.data.market import MarketSpec
+    from finlite.jobs.compress import compress as run_compress
+    from finlite.jobs.evaluate import evaluate_artifact
+    from finlite.jobs.export import export_artifact
+    from finlite.jobs.forecast import render_forecast_table, train_forecaster
+    from finlite.methods import MagnitudePruning
+    from finlite.training.loop import TrainConfig
+
+    if objective not in ("direction", "return"):
+        raise ConfigError(f"--objective must be 'direction' or 'return' in the market demo; got {objective!r}.",
+                          param="objective")
+    info = datasets.info("sp500")
+    data = datasets.path(info.name)
+    for part in ("teacher", "student"):  # before any work: only earlier demo artifacts are replaced
+        _paths.check_output_dir(out / part, overwrite=True, inputs={"bundled data file": data})
+    typer.echo(f"S&P 500 ({info.rows:,} trading days), objective {objective}, horizon 1, window 30; "
+               f"licence: {info.licence}")
+    config = TrainConfig(epochs=_DEMO_MARKET_EPOCHS, patience=_DEMO_MARKET_PATIENCE, progress=_train_progress(quiet))
+    spec = MarketSpec(date_column="date", target="close", objective=objective, horizon=1, window=30,
+                      volume_column="volume")
+    teacher = train_forecaster(data, spec=spec, model="lstm", seed=seed, config=config, out=out / "teacher",
+                               overwrite=True, progress=_train_progress(quiet))
+    student_dir = out / "student"
+    run_compress(out / "teacher", data, pruning=MagnitudePruning(sparsity=0.25),
+                 seed=seed, out=student_dir, overwrite=True, progress=_train_progress(quiet),
+                 train_overrides={"epochs": _DEMO_MARKET_EPOCHS, "patience": _DEMO_MARKET_PATIENCE})
+    records = [export_artifact(path, data) for path in (out / "teacher", student_dir)]
+    result = evaluate_artifact(student_dir, data, baseline=out / "teacher", timing=False)
+    evidence = dict(result["forecast"])
+    names = {"baseline": "teacher", "artifact": "student"}
+    evidence["models"] = {names.get(k, k): v for k, v in evidence["models"].items()}
+    evidence["trading"] = {names.get(k, k): v for k, v in (evidence.get("trading") or {}).items()}
+    typer.echo(render_forecast_table(evidence))
+    sizes = [r["onnx"]["bytes"] for r in records]
+    parity = records[1]["onnx"]["parity"]
+    typer.echo(f"exported: teacher {sizes[0]:,} bytes, student {sizes[1]:,} bytes of ONNX ({sizes[0] / sizes[1]:.1f}x "
+               f"smaller); student parity max |Δ| {parity['max_abs_diff']:.1e}, "
+               f"{parity.get('direction_flips', parity['flips'])} forecasts changed direction")
+    typer.echo("Daily direction is close to a coin flip: read the DM p-values against the naive forecast and the "
+               "Sharpe ratios against buy-and-hold before trusting any model here.")
+    typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\nreport: {student_dir / 'report.md'}\n"
+               f"next: finlite score {student_dir} PRICES.csv -o forecasts.csv   |   finlite serve {student_dir}")
+
+
 @app.command()
 @_friendly
 def export(
@@ -877,7 +1072,8 @@ def export(
     if as_json:
         typer.echo(json.dumps(record, indent=2, sort_keys=True))
         return
-    typer.echo(f"parity on the {record['split']} split ({record['rows']} rows, cut-off {record['cutoff']:g}):")
+    where = f"cut-off {record['cutoff']:g}" if record.get("cutoff") is not None else "a forecast: no cut-off"
+    typer.echo(f"parity on the {record['split']} split ({record['rows']} rows, {where}):")
     for part in ("onnx", "onnx_int8"):  # not `key`: that is the signing key, reported below
         entry = record.get(part)
         if entry is None:
@@ -886,12 +1082,17 @@ def export(
             typer.echo(f"  int8: not written; {entry['reason']}")
             continue
         p = entry["parity"]
+        flips = f"direction flips {p['direction_flips']}" if "direction_flips" in p else f"flips {p['flips']}"
         typer.echo(f"  {entry['file']:<16} {entry['bytes']:>8,} bytes  max |Δp| {p['max_abs_diff']:.2e}  "
-                   f"flips {p['flips']}  PASS")
+                   f"{flips}  PASS")
         if "against_float" in entry:
             f = entry["against_float"]
-            typer.echo(f"  {'':<16} int8 against the float model: max |Δp| {f['max_abs_diff']:.4f}, "
-                       f"{f['flips']} decisions flipped, AUC {f['auc_float']:.4f} -> {f['auc_int8']:.4f}")
+            if "auc_float" in f:
+                typer.echo(f"  {'':<16} int8 against the float model: max |Δp| {f['max_abs_diff']:.4f}, "
+                           f"{f['flips']} decisions flipped, AUC {f['auc_float']:.4f} -> {f['auc_int8']:.4f}")
+            else:
+                typer.echo(f"  {'':<16} int8 against the float model: max |Δ| {f['max_abs_diff']:.2e}, "
+                           f"{f.get('direction_flips', 0)} forecasts changed direction")
     typer.echo(f"written into {artifact}" + (" (re-signed)" if key is not None else ""))
 
 
@@ -939,6 +1140,15 @@ def score(
     predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=1,
                           verify_key=verify_key, manifest_sha256=manifest_sha256)
     scorers = threads or _limits.available_cores()
+    if getattr(predictor, "market", None) is not None:
+        # A market forecaster: one forecast per date of the price file, each from the rows up to that date.
+        summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
+                             progress=_progress(quiet), overwrite=force, workers=scorers)
+        cut = predictor.decision_cutoff
+        decided = (f"; {summary.positives:,} called up at the cut-off {cut:g}" if cut is not None else "")
+        typer.echo(f"forecast {summary.rows:,} dates in {summary.seconds:.2f} s, each from the rows up to its date"
+                   f"{decided}; wrote {summary.output}")
+        return
     # Up to two chunks per scoring thread in flight, each held as read (about 32 bytes a cell),
     # plus each thread's encoded buffer (float32) and the scores.
     enc = predictor.encoder
@@ -1022,7 +1232,9 @@ def datasets_list() -> None:
     from finlite import datasets
 
     for info in datasets.list_datasets():
-        typer.echo(f"{info.name}: {info.rows} rows, target {info.target!r} (positive {info.positive!r}); "
+        what = (f"price {info.target!r}, dates {info.date_column!r}" if info.kind == "market"
+                else f"target {info.target!r} (positive {info.positive!r})")
+        typer.echo(f"{info.name}: {info.rows} rows, {what}; "
                    f"{info.description} Source: {info.source}; licence {info.licence}.")
 
 

@@ -5,18 +5,21 @@ of an artifact (its manifest's ``"task"``; artifacts from before tasks were reco
 Each task is registered here once with
 
 - its metrics (binary: :func:`~finlite.evaluate.metrics.classification_metrics` at the operating
-  point; regression: RMSE, MAE, R² and directional accuracy where the target moves both ways),
+  point; regression: RMSE, MAE, R² and directional accuracy where the target moves both ways;
+  forecast and direction: :func:`~finlite.evaluate.forecast.forecast_metrics` and the
+  classification metrics plus directional accuracy and the information coefficient),
 - its fidelity measures against the teacher (binary: agreement at the operating point and over
   the band of flag rates, PSI, Spearman, largest difference; regression: RMSE and MAE between
-  teacher and student forecasts, correlation),
+  teacher and student forecasts, correlation; forecast and direction add the Diebold–Mariano
+  p-value of the student's errors against the teacher's on the labelled rows, ``dm_pvalue``),
 - its gate metrics, and which take ``max_drop`` (higher is better, compared with the teacher)
   or ``max_increase`` (an error, compared with the teacher); every metric takes ``min``/``max``,
 - how a model's outputs become its predictions (P(positive) or the forecast itself).
 
 The runner, the gates, the evaluation, :class:`~finlite.artifact.Artifact` and the runtime
-Predictor look the task up here instead of assuming binary classification, so a new task
-(forecasting comes next) is one :func:`register_task` call. This module needs only numpy; a
-torch model is run only when :meth:`Task.scores` is called.
+Predictor look the task up here instead of assuming binary classification, so a new task is one
+:func:`register_task` call. This module needs only numpy (scipy when a forecast statistic is
+computed); a torch model is run only when :meth:`Task.scores` is called.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from finlite._util import closest
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import agreement, fidelity_metrics, psi, regression_fidelity, spearman
+from finlite.evaluate.forecast import diebold_mariano, forecast_metrics, information_coefficient
 from finlite.evaluate.metrics import classification_metrics, regression_metrics
 from finlite.evaluate.operating import agreement_band
 
@@ -47,7 +51,8 @@ SCORE_CHUNK = 65_536
 
 #: metrics(y, scores, cutoff) -> the task's metrics; cutoff is None for a task without decisions.
 MetricsFn = Callable[[np.ndarray, np.ndarray, float | None], dict[str, Any]]
-#: fidelity(teacher_scores, student_scores, y, cutoff) -> measures of the student against the teacher.
+#: fidelity(teacher_scores, student_scores, y, cutoff) -> measures of the student against the teacher
+#: (the report's section, and the values a recipe gate reads per candidate).
 FidelityFn = Callable[[np.ndarray, np.ndarray, np.ndarray, float | None], dict[str, Any]]
 
 
@@ -70,7 +75,8 @@ class Task:
         step_keys: further keys a step record keeps besides the gate metrics.
         metrics_fn: the task's metrics of predictions against the labels.
         fidelity_fn: the report's fidelity section (student against teacher).
-        step_fidelity_fn: the fidelity values a recipe gate reads, per candidate.
+        step_fidelity_fn: the fidelity values a recipe gate reads, per candidate (given the
+            labels too, for measures such as the Diebold–Mariano test that need outcomes).
     """
 
     name: str
@@ -84,7 +90,7 @@ class Task:
     step_keys: tuple[str, ...]
     metrics_fn: MetricsFn
     fidelity_fn: FidelityFn
-    step_fidelity_fn: Callable[[np.ndarray, np.ndarray, float | None], dict[str, Any]]
+    step_fidelity_fn: FidelityFn
 
     @property
     def gate_metrics(self) -> tuple[str, ...]:
@@ -110,9 +116,10 @@ class Task:
         """The report's fidelity section: the student's predictions against the teacher's."""
         return self.fidelity_fn(teacher, student, y, cutoff)
 
-    def step_fidelity(self, teacher: np.ndarray, student: np.ndarray, cutoff: float | None) -> dict[str, Any]:
-        """The fidelity values a recipe's gates read for one candidate."""
-        return self.step_fidelity_fn(teacher, student, cutoff)
+    def step_fidelity(self, teacher: np.ndarray, student: np.ndarray, y: np.ndarray,
+                      cutoff: float | None) -> dict[str, Any]:
+        """The fidelity values a recipe's gates read for one candidate on rows labelled ``y``."""
+        return self.step_fidelity_fn(teacher, student, y, cutoff)
 
     def scores(self, model: Any, x: np.ndarray) -> np.ndarray:
         """The model's predictions on the encoded rows ``x`` (float64, one per row), in eval mode:
@@ -220,7 +227,7 @@ def _binary_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float 
     return fidelity_metrics(t, s, y, _cut(cutoff))
 
 
-def _binary_step_fidelity(t: np.ndarray, s: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+def _binary_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
     band = agreement_band(t, s)
     return {"agreement": agreement(t, s, _cut(cutoff)), "psi": psi(t, s), "spearman": spearman(t, s),
             "max_abs_diff": float(np.max(np.abs(t - s))) if len(s) else 0.0,
@@ -249,7 +256,7 @@ def _regression_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: fl
     return regression_fidelity(t, s)
 
 
-def _regression_step_fidelity(t: np.ndarray, s: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+def _regression_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
     return regression_fidelity(t, s)
 
 
@@ -262,4 +269,89 @@ REGRESSION = register_task(Task(
     decision_metrics=(),
     step_keys=("rows_per_second", "batch", "timed"),
     metrics_fn=_regression_metrics, fidelity_fn=_regression_fidelity, step_fidelity_fn=_regression_step_fidelity,
+))
+
+
+# -- market forecasting ------------------------------------------------------------------------
+def _student_vs_teacher(t: np.ndarray, s: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Diebold–Mariano test of the student's squared errors against the teacher's on the labelled
+    rows (for probabilities the squared error is the Brier loss of each row). The gate metric
+    ``dm_pvalue`` is its one-sided p-value against "the student is worse" (``p_value_model1_worse``):
+    ``dm_pvalue: {min: 0.05}`` keeps a student the test does not find worse at 5 %, and a student
+    better than its teacher passes too (a two-sided p-value would refuse it).
+
+    The gates see no horizon, so the test runs at h = 1: for an h-step forecast it leaves out the
+    errors' positive autocorrelation, which makes the p-value smaller, so a ``dm_pvalue: {min: …}``
+    gate refuses a little more often than at the true horizon, never less."""
+    y_arr = np.asarray(y, dtype=np.float64).reshape(-1)
+    return diebold_mariano(s - y_arr, t - y_arr, horizon=1)
+
+
+def _sign_agreement(t: np.ndarray, s: np.ndarray) -> float:
+    """Share of rows where student and teacher forecast the same direction (sign; 0 is its own)."""
+    if len(t) != len(s) or len(t) == 0:
+        raise DataError(f"Agreement needs two equally long, non-empty forecast arrays; got {len(t)} and {len(s)}.")
+    return float(np.mean(np.sign(t) == np.sign(s)))
+
+
+def _forecast_metrics(y: np.ndarray, pred: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    return forecast_metrics(y, pred)
+
+
+def _forecast_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    test = _student_vs_teacher(t, s, y)
+    return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": test["p_value_model1_worse"],
+            "diebold_mariano": test}
+
+
+def _forecast_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    test = _student_vs_teacher(t, s, y)
+    return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": test["p_value_model1_worse"],
+            "dm_statistic": test["statistic"]}
+
+
+FORECAST = register_task(Task(
+    name="forecast",
+    description="market forecast: a log return, realised volatility or log price change per date",
+    decides=False, link="identity",
+    # The information coefficient first: the report's headline drop, defined for every objective
+    # (a volatility never falls, so it has no directional accuracy).
+    higher_better=("information_coefficient", "directional_accuracy", "r2"),
+    lower_better=("rmse", "mae", "mape"),
+    fidelity_gates=("agreement", "dm_pvalue", "correlation", "spearman", "max_abs_diff", "rmse_vs_teacher",
+                    "mae_vs_teacher"),
+    decision_metrics=(),
+    step_keys=("dm_statistic", "mape_skipped", "rows_per_second", "batch", "timed"),
+    metrics_fn=_forecast_metrics, fidelity_fn=_forecast_fidelity, step_fidelity_fn=_forecast_step_fidelity,
+))
+
+
+def _direction_metrics(y: np.ndarray, p: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    out = classification_metrics(y, p, _cut(cutoff))
+    out["directional_accuracy"] = out["accuracy"]  # an up call (P(up) ≥ cut-off) against the realised move
+    out["information_coefficient"] = information_coefficient(y, p)
+    return out
+
+
+def _direction_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    test = _student_vs_teacher(t, s, y)
+    return {**fidelity_metrics(t, s, y, _cut(cutoff)), "dm_pvalue": test["p_value_model1_worse"], "diebold_mariano": test}
+
+
+def _direction_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
+    test = _student_vs_teacher(t, s, y)
+    return {**_binary_step_fidelity(t, s, y, cutoff), "dm_pvalue": test["p_value_model1_worse"], "dm_statistic": test["statistic"]}
+
+
+DIRECTION = register_task(Task(
+    name="direction",
+    description="market direction: P(up over the horizon) and an up/down call at a cut-off",
+    decides=True, link="sigmoid",
+    higher_better=("directional_accuracy", "auc", "gini", "ks", "pr_auc", "f1", "accuracy",
+                   "information_coefficient"),
+    lower_better=("brier", "log_loss"),
+    fidelity_gates=(*BINARY.fidelity_gates, "dm_pvalue"),
+    decision_metrics=("agreement", "f1", "accuracy", "directional_accuracy"),
+    step_keys=(*BINARY.step_keys, "dm_statistic"),
+    metrics_fn=_direction_metrics, fidelity_fn=_direction_fidelity, step_fidelity_fn=_direction_step_fidelity,
 ))

@@ -303,3 +303,43 @@ def test_bench_says_when_the_baseline_is_not_deployed(boosted: tuple[str, Path],
     result = bench(boosted[1], plain, n_records=10, batch=128, repeats=10)
     assert result["baseline_backend"] == "torch eager" and "finlite export BASELINE" in result["baseline_hint"]
     assert "finlite export BASELINE" in render_bench(result)
+
+
+# -- boosted forecasters on windows of a series --------------------------------------------------
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+@pytest.mark.parametrize("objective", ["regression", "binary"])
+def test_a_boosted_forecaster_on_windows_exports_with_parity(library: str, objective: str) -> None:
+    """The graph reads windows [rows, window, features], flattens them (Reshape) as the model does,
+    and outputs the forecast itself ("prediction", no Sigmoid) for a regression."""
+    import torch
+
+    from finlite.export.graph import to_onnx
+    from finlite.runtime.predictor import model_session
+    from finlite.training.boosted import fit_boosted_arrays
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 6, 4)).astype(np.float32)
+    y = (0.7 * x[:, -1, 0] - 0.5 * x[:, -3, 2] + rng.normal(scale=0.3, size=500)).astype(np.float32)
+    if objective == "binary":
+        y = (y > 0).astype(np.float32)
+    model = fit_boosted_arrays(x[:300], y[:300], x[300:400], y[300:400], library=library, objective=objective,
+                               seed=0, params=PARAMS[library], folds=None)
+    proto = to_onnx(model)
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops[0] == "Reshape" and "TreeEnsembleRegressor" in ops
+    shape = [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim]
+    assert shape == ["rows", 6, 4]
+    session = model_session(proto.SerializeToString())
+    outputs = [o.name for o in session.get_outputs()]
+    with torch.inference_mode():
+        raw = model(torch.from_numpy(x[400:])).numpy().astype(np.float64)
+    if objective == "regression":
+        assert outputs == ["prediction"] and "Sigmoid" not in ops
+        want = raw
+    else:
+        assert outputs == ["probability", "logit"] and ops[-1] == "Sigmoid"
+        want = 1 / (1 + np.exp(-raw))
+    got = session.run([outputs[0]], {"x": x[400:]})[0].reshape(-1)
+    assert np.abs(got - want).max() < 1e-5
+    if objective == "regression":
+        assert np.corrcoef(got, y[400:])[0, 1] > 0.6  # a forecast worth exporting, not a constant

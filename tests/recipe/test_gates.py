@@ -19,7 +19,7 @@ from finlite.recipe.gates import Gate, evaluate_candidate
 from finlite.recipe.runner import run_recipe
 from finlite.recipe.spec import Recipe
 from finlite.training.loop import TrainConfig, fit
-from tests.conftest import FAST
+from tests.conftest import FAST, ar2_windows
 
 QUICK = TrainConfig(epochs=4, patience=2, lr=3e-3, progress=False)
 
@@ -88,19 +88,9 @@ def test_candidate_metrics_carry_agreement_over_the_band_of_flag_rates(teacher_d
 
 
 # -- a forecaster through the same runner and gates ---------------------------------------------
-def _ar2_windows(n: int = 700, steps: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Windows of an AR(2) series (a mean-reverting spread) and the value that follows each."""
-    rng = np.random.default_rng(seed)
-    series = np.zeros(n + steps + 2)
-    for t in range(2, len(series)):
-        series[t] = 0.6 * series[t - 1] - 0.2 * series[t - 2] + rng.normal(scale=0.5)
-    windows = np.stack([series[i:i + steps] for i in range(n)])[:, :, None].astype(np.float32)
-    return windows, series[steps:steps + n].astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def forecaster() -> tuple[SplitArrays, SequenceModel]:
-    x, y = _ar2_windows()
+    x, y = ar2_windows(steps=12)
     data = SplitArrays(x[:400], y[:400], x[400:550], y[400:550], x[550:], y[550:], task="regression")
     torch.manual_seed(0)
     teacher = SequenceModel("lstm", 1, [16])
@@ -152,3 +142,62 @@ def test_a_regression_recipe_refuses_classification_gates(forecaster: tuple[Spli
                                           r".*Gates for regression: r2, directional_accuracy, rmse, mae"):
         run_recipe(recipe, data, teacher, cutoff=None, seed=0, train=QUICK, fine_tune=QUICK,
                    teacher_bytes=weights_nbytes(teacher))
+
+
+# -- market forecasts: direction agreement and the Diebold–Mariano gate --------------------------
+def test_a_forecast_recipe_gates_on_agreement_and_dm_pvalue(forecaster: tuple[SplitArrays, SequenceModel]) -> None:
+    from dataclasses import replace
+
+    from scipy import stats
+
+    from finlite.methods.targets import distill_data
+
+    data, teacher = forecaster
+    data = replace(data, task="forecast")
+    base = distill_data(data, lambda x: teacher(torch.from_numpy(x)).detach().numpy())
+    assert base.task == "regression"  # a forecast distils the teacher's numbers, not soft targets
+    assert distill_data(replace(data, task="direction", y_train=(data.y_train > 0).astype(np.float32)),
+                        lambda x: teacher(torch.from_numpy(x)).detach().numpy()).task == "classification"
+
+    def run(dm_min: float) -> finlite.recipe.runner.RecipeResult:
+        recipe = Recipe.from_dict({"steps": [{"method": "regression_distillation", "hidden": [8]}],
+                                   "gates": {"rmse": {"max_increase": 1.0}, "agreement": {"min": 0.2},
+                                             "dm_pvalue": {"min": dm_min}}})
+        return run_recipe(recipe, data, teacher, cutoff=None, seed=0, train=QUICK, fine_tune=QUICK,
+                          teacher_bytes=weights_nbytes(teacher))
+
+    kept = run(0.0)
+    (record,) = kept.records
+    assert record.status == "kept" and kept.model is not None
+    with torch.inference_mode():
+        t = teacher(torch.from_numpy(data.x_val)).numpy().astype(np.float64)
+        s = kept.model.eval()(torch.from_numpy(data.x_val)).numpy().astype(np.float64)
+    y = data.y_val.astype(np.float64)
+    assert record.metrics["agreement"] == pytest.approx(np.mean(np.sign(t) == np.sign(s)))
+    d = (s - y) ** 2 - (t - y) ** 2
+    n = len(d)
+    dm = d.mean() / np.sqrt(np.mean((d - d.mean()) ** 2) / n) * np.sqrt((n - 1) / n)
+    assert record.metrics["dm_pvalue"] == pytest.approx(stats.t.sf(dm, n - 1), rel=1e-5)  # one-sided: worse
+    assert record.metrics["information_coefficient"] == pytest.approx(stats.spearmanr(s, y).statistic, rel=1e-5)
+    # No p-value exceeds 1: a min gate above it rolls the step back, naming the gate.
+    refused = run(1.01)
+    assert refused.records[0].status == "rolled_back" and refused.model is None
+    assert [g.metric for g in refused.records[0].failed_gates] == ["dm_pvalue"]
+
+
+def test_a_gate_on_a_metric_without_a_value_is_an_error_not_a_pass() -> None:
+    with pytest.raises(ConfigError, match=r"The gate 'mape' cannot be judged.*on these 5 rows") as info:
+        Gate("mape", max_increase=0.1).check({"mape": None, "rows": 5}, {"mape": 0.2})
+    assert info.value.param == "gates"
+    with pytest.raises(ConfigError, match=r"'directional_accuracy' cannot be judged.*never falls"):
+        Gate("directional_accuracy", max_drop=0.01).check({"rmse": 0.1, "rows": 5}, {"rmse": 0.1})
+
+
+def test_windows_are_timed_as_deployed(forecaster: tuple[SplitArrays, SequenceModel]) -> None:
+    """A forecaster's ONNX export reads windows [rows, window, features] and writes "prediction"."""
+    from finlite.recipe.gates import deployed_latency
+
+    data, teacher = forecaster
+    (timed,) = deployed_latency([teacher], data.x_val[:32], repeats=10, batch_rows=64)
+    assert timed["timed"] == "onnx" and timed["batch"] == 64
+    assert 0 < timed["latency_p50_us"] <= timed["latency_p99_us"] and timed["rows_per_second"] > 0

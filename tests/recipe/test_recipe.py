@@ -61,7 +61,7 @@ def test_bad_recipes_name_the_place_and_the_fix(text: str, message: str) -> None
 
 
 def test_presets_ship_and_parse() -> None:
-    assert presets() == ["balanced", "fastest", "smallest"]
+    assert presets() == ["balanced", "fastest", "markets", "markets_direction", "markets_volatility", "smallest"]
     balanced = load_preset("balanced")
     assert Gate("auc", max_drop=0.005) in balanced.gates and Gate("agreement", min=0.99) in balanced.gates
     with pytest.raises(ConfigError, match=r"Unknown preset 'balance'\. Did you mean 'balanced'\?"):

@@ -53,17 +53,19 @@ def flops_per_row(model: FinliteModel) -> tuple[int, int]:
 
 
 @torch.inference_mode()
-def measure_latency(model: FinliteModel, n_features: int, *, repeats: int = 300, batch: int = 4096,
-                    batch_repeats: int = 10, seed: int = 0) -> dict[str, float]:
+def measure_latency(model: FinliteModel, n_features: int | tuple[int, ...], *, repeats: int = 300,
+                    batch: int = 4096, batch_repeats: int = 10, seed: int = 0) -> dict[str, float]:
     """Latency of one row (p50, p99 in microseconds) and rows per second at ``batch`` rows.
 
-    Measured on the preprocessed tensor in torch eager mode after a warm-up, so it is the
-    model's own cost; scoring from raw records adds the preprocessing.
+    ``n_features`` is the width of a row, or the shape of one input (``(window, features)``
+    for a forecaster reading windows). Measured on the preprocessed tensor in torch eager mode
+    after a warm-up, so it is the model's own cost; scoring from raw records adds the preprocessing.
     """
     model.eval()
     gen = torch.Generator().manual_seed(seed)
-    one = torch.randn(1, n_features, generator=gen)
-    many = torch.randn(batch, n_features, generator=gen)
+    shape = (n_features,) if isinstance(n_features, int) else tuple(n_features)
+    one = torch.randn(1, *shape, generator=gen)
+    many = torch.randn(batch, *shape, generator=gen)
     model(many)
     single = latency_us(model, [one], repeats=repeats, warmup=20)
     start = time.perf_counter()
@@ -74,7 +76,7 @@ def measure_latency(model: FinliteModel, n_features: int, *, repeats: int = 300,
             "rows_per_second": float(batch * batch_repeats / elapsed), "batch": batch}
 
 
-def cost_metrics(model: FinliteModel, n_features: int, *, timing: bool = True) -> dict[str, Any]:
+def cost_metrics(model: FinliteModel, n_features: int | tuple[int, ...], *, timing: bool = True) -> dict[str, Any]:
     """Parameters, non-zeros, bytes of its weights file, FLOPs and (optionally) timings of one model."""
     total, nonzero = count_parameters(model)
     dense, sparse = flops_per_row(model)

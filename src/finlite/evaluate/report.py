@@ -34,7 +34,8 @@ def model_evidence(model: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: fl
     """
     p = _scores(model, x, task)
     metrics = get_task(task).metrics(y, p, cutoff)
-    metrics.update(cost_metrics(model, x.shape[-1], timing=timing))
+    # One input is a row of features, or a window [steps, features] for a forecaster.
+    metrics.update(cost_metrics(model, int(x.shape[-1]) if x.ndim == 2 else tuple(x.shape[1:]), timing=timing))
     return metrics, p
 
 
@@ -99,7 +100,12 @@ _ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"), ("F1 at 
 def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     t, s, f = report["teacher"], report["student"], report["fidelity"]
     rows = [(label, _fmt(t.get(key), kind), _fmt(s.get(key), kind)) for label, key, kind in _ROWS if key in t]
-    if "agreement" in f:
+    if "agreement" in f and "psi" not in f:  # a forecast: the sign of the teacher's forecast kept
+        rows.append(("agreement (same sign as teacher)", "", _fmt(f["agreement"], "pct")))
+        rows.append(("DM p-value vs teacher", "", _fmt(f.get("dm_pvalue"), "f")))
+        rows.append(("RMSE vs teacher", "", _fmt(f["rmse_vs_teacher"], "f")))
+        rows.append(("correlation with teacher", "", _fmt(f["correlation"], "f")))
+    elif "agreement" in f:
         rows.append(("agreement at cut-off", "", _fmt(f["agreement"], "pct")))
         for point in f.get("agreement_band", []):
             flagged = point.get("student_flagged")

@@ -2,13 +2,15 @@
 
 :func:`to_onnx` looks the builder up by the model's class (:func:`register_exporter`), so a new
 model kind adds one builder and one registration, and nothing here changes. The builders of
-MLPs, linear models, scorecards and recurrent forecasters are in this module; boosted tree
+MLPs, linear models, scorecards and window forecasters (recurrent, TCN, Transformer, MLP over
+the window) are in this module; boosted tree
 ensembles register theirs in :mod:`finlite.export.trees`. Parity between a graph and the
 model it came from is checked in :mod:`finlite.export.parity`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +28,13 @@ from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import Int8Linear, QuantizedMLP
 from finlite.models.scorecard import IntegerLogistic, ScorecardModel
 from finlite.models.sequence import QuantizedSequenceModel, SequenceModel, int8_layers, rnn_layers, rnn_weights
+from finlite.models.temporal import (
+    QuantizedWindowMLP,
+    TemporalConvNet,
+    TransformerForecaster,
+    WindowMLP,
+    conv_layers,
+)
 from finlite.tasks import get_task, task_of_model
 
 __all__ = ["OPSET", "Exporter", "exporter_for", "register_exporter", "registered_exporters", "to_onnx"]
@@ -314,6 +323,70 @@ def _recurrent_step(hh: Int8Linear, hidden: int, cell: str, prefix: str) -> onnx
     return helper.make_graph(g.nodes, prefix + "body", inputs, outs, initializer=g.inits)
 
 
+# -- window forecasters: MLP over the window, TCN, Transformer ------------------------------------
+def _ints(values: list[int]) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _window_mlp(g: _Graph, model: WindowMLP | QuantizedWindowMLP, x: str) -> str:
+    """Flatten ``[rows, window, features]`` to ``[rows, window·features]``, then the MLP."""
+    flat = g.op("Reshape", [x, g.const(_ints([0, -1]), "flat_shape")])
+    return _mlp_logit(g, model, flat)
+
+
+def _tcn(g: _Graph, model: TemporalConvNet, x: str) -> str:
+    """Causal dilated convolutions: ONNX Conv with the padding on the left only, then the last step."""
+    h = g.op("Transpose", [x], perm=[0, 2, 1])  # [rows, features, steps]
+    for i, conv in enumerate(conv_layers(model)):
+        inputs = [h, g.weight(conv.weight, f"convs.{i}.weight")]
+        if conv.bias is not None:
+            inputs.append(g.weight(conv.bias, f"convs.{i}.bias"))
+        h = g.op("Relu", [g.op("Conv", inputs, f"convs.{i}", kernel_shape=[model.kernel_size],
+                                dilations=[conv.dilation[0]], pads=[model.left_padding(i), 0])])
+    last = g.op("Gather", [h, g.const(np.int64(-1), "last", dtype=np.int64)], axis=2)  # [rows, channels]
+    return _float_linear(g, last, model.head, "head")
+
+
+def _matmul_linear(g: _Graph, x: str, layer: nn.Linear, stem: str) -> str:
+    """A Linear on a tensor of any rank (Gemm takes only matrices): MatMul by Wᵀ, then the bias."""
+    y = g.op("MatMul", [x, g.weight(layer.weight.detach().t().contiguous(), stem + ".weight")], stem)
+    return g.op("Add", [y, g.weight(layer.bias, stem + ".bias")]) if layer.bias is not None else y
+
+
+def _layer_norm(g: _Graph, x: str, norm: nn.LayerNorm, stem: str) -> str:
+    return g.op("LayerNormalization", [x, g.weight(norm.weight, stem + ".weight"), g.weight(norm.bias, stem + ".bias")],
+                stem, axis=-1, epsilon=float(norm.eps))
+
+
+def _transformer(g: _Graph, model: TransformerForecaster, x: str) -> str:
+    """The encoder op for op as :class:`TransformerForecaster` computes it."""
+    dh = model.d_model // model.heads
+    heads_shape = g.const(_ints([0, 0, model.heads, dh]), "heads_shape")
+    merge_shape = g.const(_ints([0, 0, model.d_model]), "merge_shape")
+    h = g.op("Add", [_matmul_linear(g, x, model.embed, "embed"), g.weight(model.position, "position")])
+    for i, block in enumerate(model.encoder_blocks()):
+        stem = f"blocks.{i}"
+        a = _layer_norm(g, h, block.norm1, stem + ".norm1")
+
+        def split(layer: nn.Linear, name: str, perm: list[int], a: str = a, stem: str = stem) -> str:
+            t = g.op("Reshape", [_matmul_linear(g, a, layer, f"{stem}.{name}"), heads_shape])
+            return g.op("Transpose", [t], perm=perm)
+
+        q = split(block.q, "q", [0, 2, 1, 3])  # [rows, heads, steps, dh]
+        k = split(block.k, "k", [0, 2, 3, 1])  # [rows, heads, dh, steps]: kᵀ directly
+        v = split(block.v, "v", [0, 2, 1, 3])
+        scores = g.op("Div", [g.op("MatMul", [q, k]), g.const(np.float32(math.sqrt(dh)))])
+        ctx = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v])
+        ctx = g.op("Reshape", [g.op("Transpose", [ctx], perm=[0, 2, 1, 3]), merge_shape])
+        h = g.op("Add", [h, _matmul_linear(g, ctx, block.out, stem + ".out")])
+        b = _layer_norm(g, h, block.norm2, stem + ".norm2")
+        ff = _matmul_linear(g, g.op("Relu", [_matmul_linear(g, b, block.ff1, stem + ".ff1")]), block.ff2,
+                            stem + ".ff2")
+        h = g.op("Add", [h, ff])
+    last = g.op("Gather", [h, g.const(np.int64(-1), "last", dtype=np.int64)], axis=1)  # [rows, d_model]
+    return _float_linear(g, _layer_norm(g, last, model.norm, "norm"), model.head, "head")
+
+
 # -- the model-level API --------------------------------------------------------------------------
 # -- the exporter registry -------------------------------------------------------------------------
 Builder = Callable[["_Graph", Any, str], str]
@@ -423,3 +496,7 @@ register_exporter(ScorecardModel)(lambda g, m, x: _column(g, _scorecard_logit(g,
 _sequence_shape: InputShape = lambda model, _: ["rows", "steps", model.in_features]  # noqa: E731
 register_exporter(SequenceModel, input_shape=_sequence_shape)(_sequence_float)
 register_exporter(QuantizedSequenceModel, input_shape=_sequence_shape)(_sequence_int8)
+register_exporter(TemporalConvNet, input_shape=_sequence_shape)(_tcn)
+_window_shape: InputShape = lambda model, _: ["rows", model.window, model.in_features]  # noqa: E731
+register_exporter(WindowMLP, QuantizedWindowMLP, input_shape=_window_shape)(_window_mlp)
+register_exporter(TransformerForecaster, input_shape=_window_shape)(_transformer)

@@ -1,5 +1,9 @@
-"""LightGBM and XGBoost ensembles as ONNX: an ``ai.onnx.ml`` TreeEnsembleRegressor (the log-odds)
-read from the library's own dump, registered as the exporter of :class:`BoostedEnsemble`."""
+"""LightGBM and XGBoost ensembles as ONNX: an ``ai.onnx.ml`` TreeEnsembleRegressor (the log-odds,
+or the forecast of a regression ensemble) read from the library's own dump, registered as the
+exporter of :class:`BoostedEnsemble`. An ensemble over windows of a series reads ``x`` as
+``[rows, window, features]`` and flattens it (a Reshape) as the model does; a regression
+ensemble's graph has no Sigmoid (:func:`finlite.export.graph.to_onnx` names its output
+``prediction``)."""
 
 from __future__ import annotations
 
@@ -179,11 +183,21 @@ def _raw_columns(g: _Graph, x: str, spec: dict[str, Any]) -> str:
     return raw
 
 
-@register_exporter(BoostedEnsemble, input_shape=lambda model, width: ["rows", width or _boosted_width(model)])
+def _boosted_shape(model: BoostedEnsemble, width: int | None) -> list[Any]:
+    if model.window is not None:
+        return ["rows", model.window, _steps_width(model)]
+    return ["rows", width or _boosted_width(model)]
+
+
+@register_exporter(BoostedEnsemble, input_shape=_boosted_shape)
 def _boosted_logit(g: _Graph, model: BoostedEnsemble, x: str) -> str:
     """A LightGBM or XGBoost teacher: its trees read from the library's own dump."""
     booster = model.model
     trees, base = _lightgbm_trees(booster) if model.library == "lightgbm" else _xgboost_trees(booster)
+    if model.window is not None:
+        # [rows, window, features] -> [rows, window·features], oldest step first, as the model flattens.
+        flat = np.asarray([-1, model.window * _steps_width(model)], dtype=np.int64)
+        x = g.op("Reshape", [x, g.const(flat, "window_shape")])
     if model.input.get("mode") == "columns":
         x = _raw_columns(g, x, model.input)
         if model.library == "xgboost":  # XGBoost reads its features as float32 (rounded to nearest)
@@ -193,6 +207,15 @@ def _boosted_logit(g: _Graph, model: BoostedEnsemble, x: str) -> str:
     if model.input.get("mode") != "columns" or model.library == "xgboost":
         x = g.op("Cast", [x], to=TensorProto.DOUBLE)
     return _tree_ensemble(g, x, trees, base)
+
+
+def _steps_width(model: BoostedEnsemble) -> int:
+    """Features per step of an ensemble over windows: the booster's inputs over the window."""
+    total = _boosted_width(model)
+    if not isinstance(total, int) or model.window is None or total % model.window:
+        raise ExportError(f"The ensemble reads {total} features, which do not split into windows of {model.window} "
+                          "steps; its config and its trees disagree. Train it again.")
+    return total // model.window
 
 
 def _boosted_width(model: BoostedEnsemble) -> int | str:

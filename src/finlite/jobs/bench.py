@@ -39,11 +39,11 @@ MAX_RECORDS = 1_000_000
 
 
 def _records(art: Artifact, n: int, seed: int) -> tuple[list[dict[str, Any]], str]:
-    from finlite.artifact import prepare_like, recorded_table
+    from finlite.artifact import prepare_table_like, recorded_table
 
     fields = list(art.schema.features)
     try:
-        prepared = prepare_like(art, recorded_table(art))
+        prepared = prepare_table_like(art, recorded_table(art))
         rows = prepared.frame.iloc[prepared.split.test][fields]
         rows = rows.sample(n=min(n, len(rows)), random_state=seed) if len(rows) > n else rows
         records: list[dict[str, Any]] = [{str(k): (None if isinstance(v, float) and v != v else v)
@@ -51,7 +51,7 @@ def _records(art: Artifact, n: int, seed: int) -> tuple[list[dict[str, Any]], st
         return records, f"{len(records)} rows of the test split"
     except DataError:
         rng = np.random.default_rng(seed)
-        pre = art.preprocessor
+        pre = art.tabular
         records = []
         for _ in range(n):
             rec: dict[str, Any] = {s.name: float(s.mean + s.std * rng.standard_normal()) for s in pre.numeric_}
@@ -101,8 +101,102 @@ def _onnx_backend(path: Path, variant: str, records: list[dict[str, Any]], x: np
             "threads": available_cores()}
 
 
+def _histories(art: Artifact, n: int, seed: int) -> tuple[list[dict[str, list[Any]]], np.ndarray, str]:
+    """Up to ``n`` price histories (dicts of lists, the form a service receives), each the
+    ``warmup + 1`` rows up to a date of the forecaster's test period, and those dates' windows."""
+    from finlite.artifact import prepare_series_like, recorded_table
+
+    market = art.market
+    if market is None:  # pragma: no cover - dispatched on art.market
+        raise DataError(f"{art.path} is not a market forecaster.")
+    try:
+        series = prepare_series_like(art, recorded_table(art))
+    except DataError as exc:
+        raise DataError(f"Benchmarking the forecaster {art.path} needs its price history to build real windows: "
+                        f"{exc}", param="data") from exc
+    spec, frame = market.spec, series.table.frame
+    dates = frame[spec.date_column].to_numpy().astype("datetime64[D]")
+    ids = frame[spec.id_column].astype(str).to_numpy() if spec.id_column else None
+    test_dates = np.asarray(series.windows_test.dates).astype("datetime64[D]")
+    test_ids = None if series.windows_test.ids is None else np.asarray(series.windows_test.ids).astype(str)
+    rng = np.random.default_rng(seed)
+    picks = np.sort(rng.choice(len(test_dates), size=min(n, len(test_dates)), replace=False))
+    rows_needed = int(market.warmup) + 1
+    columns = spec.columns()
+    histories = []
+    for i in picks:
+        mine = np.ones(len(frame), dtype=bool) if ids is None or test_ids is None else ids == test_ids[i]
+        end = int(np.flatnonzero(mine & (dates == test_dates[i]))[-1]) + 1
+        rows = frame.iloc[max(end - rows_needed, 0):end]
+        hist: dict[str, list[Any]] = {}
+        for column in columns:
+            values = rows[column]
+            hist[column] = ([str(d) for d in values.to_numpy().astype("datetime64[D]")] if column == spec.date_column
+                            else values.tolist())
+        histories.append(hist)
+    x = np.ascontiguousarray(series.windows_test.x[picks])
+    return histories, x, f"{len(histories)} price histories of {rows_needed} rows from the test period"
+
+
+def _one_market(art: Artifact, *, n_records: int, batch: int, repeats: int, seed: int) -> dict[str, Any]:
+    """A forecaster's backends: "record" is one forecast from a price history (the features
+    computed from the raw rows, as a service does), "vector" one scaled window."""
+    from finlite._manifest import read_listed
+    from finlite.export.parity import onnx_session, run_onnx
+    from finlite.runtime.predictor import Predictor
+    from finlite.tasks import get_task
+
+    market = art.market
+    if market is None:  # pragma: no cover - dispatched on art.market
+        raise DataError(f"{art.path} is not a market forecaster.")
+    check_memory(batch * market.spec.window * market.n_features * 4 * 2,
+                 f"--batch {batch:,} (windows of {market.spec.window} x {market.n_features})",
+                 f"use a smaller --batch (the default is {DEFAULT_BATCH:,})")
+    histories, x, origin = _histories(art, n_records, seed)
+    big = np.ascontiguousarray(np.resize(x, (batch, *x.shape[1:])))
+    model = art.model.eval()
+    task = get_task(art.task)
+    rows = [x[i:i + 1] for i in range(len(x))]
+
+    def eager_history(history: dict[str, list[Any]]) -> float:
+        window = market.windows(history, "the history").x[-1:]
+        return float(task.scores(model, window)[0])
+
+    with torch.inference_mode():
+        eager = {"backend": "torch eager", "record": latency_us(eager_history, histories, repeats=repeats),
+                 "vector": latency_us(lambda t: model(torch.from_numpy(t)), rows, repeats=repeats),
+                 "rows_per_second": throughput(lambda t: model(torch.from_numpy(t)), big, len(big)),
+                 "threads": torch.get_num_threads()}
+    backends = [eager]
+    export = art.manifest.get("export", {})
+    output = "probability" if task.decides else "prediction"
+    for variant, key, name in (("fp32", "onnx", "model.onnx"), ("int8", "onnx_int8", "model_int8.onnx")):
+        if "file" not in export.get(key, {}):
+            continue
+        server = Predictor(art.path, variant=variant, threads=1)
+        one = onnx_session(read_listed(art.path, art.manifest, name))
+        many = onnx_session(read_listed(art.path, art.manifest, name), threads=available_cores())
+
+        def single(t: np.ndarray, s: Any = one) -> np.ndarray:
+            return run_onnx(s, t, output)
+
+        def batched(t: np.ndarray, s: Any = many) -> np.ndarray:
+            return run_onnx(s, t, output)
+
+        backends.append({"backend": f"onnxruntime {variant}", "file": name,
+                         "record": latency_us(server.forecast, histories, repeats=repeats),
+                         "vector": latency_us(single, rows, repeats=repeats),
+                         "rows_per_second": throughput(batched, big, len(big)),
+                         "threads": available_cores()})
+    return {"artifact": str(art.path), "kind": art.manifest["model"]["kind"], "records": origin,
+            "weights_bytes": art.weights_bytes, "exported": sorted(k for k in export if k.startswith("onnx")),
+            "backends": backends}
+
+
 def _one(path: str | Path, *, n_records: int, batch: int, repeats: int, seed: int) -> dict[str, Any]:
     art = load(path)
+    if art.market is not None:
+        return _one_market(art, n_records=n_records, batch=batch, repeats=repeats, seed=seed)
     encoder = Encoder(art.preprocessor.to_dict())
     # Checked before allocating: the batch matrix (float32), its copy while it is built, and the
     # scores of each backend, with room for the backends' own buffers.

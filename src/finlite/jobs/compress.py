@@ -21,6 +21,7 @@ from typing import Any
 from finlite import _paths
 from finlite._util import dump_json
 from finlite.artifact import Artifact, DataLike, load, prepare_like, save_artifact
+from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
@@ -38,8 +39,8 @@ from finlite.tasks import get_task
 from finlite.training.loop import TrainConfig, auto_batch_size
 from finlite.training.sizing import default_sparsity, default_student, default_training
 
-__all__ = ["WARN_AUC_DROP", "CompressOutcome", "RecipeOutcome", "classic_recipe", "compress", "compress_with_recipe",
-           "fidelity_warning", "recipe_summary"]
+__all__ = ["MARKET_HUBER_DELTA", "MARKET_SPARSITY", "MARKET_STUDENT", "WARN_AUC_DROP", "CompressOutcome", "RecipeOutcome", "classic_recipe",
+           "compress", "compress_with_recipe", "fidelity_warning", "market_recipe", "recipe_summary"]
 
 # A student this far below its teacher's test AUC is not a replacement: say so loudly.
 WARN_AUC_DROP = 0.06
@@ -81,19 +82,20 @@ class _Setup:
     """What a compress or search run starts from, made once by :func:`_setup`."""
 
     art: Artifact
-    prepared: PreparedData
+    prepared: PreparedData | PreparedSeries
     seed: int
     train: TrainConfig
     fine_tune: TrainConfig
     base: DistillData
     provenance: dict[str, Any]
-    #: Where the student decides: the teacher's operating point, or one set at ``flag_rate``.
-    operating_point: OperatingPoint
+    #: Where the student decides: the teacher's operating point, or one set at ``flag_rate``
+    #: (None for a model that decides nothing, e.g. a return forecast).
+    operating_point: OperatingPoint | None
 
     @property
-    def cutoff(self) -> float:
-        """The cut-off of :attr:`operating_point`."""
-        return self.operating_point.cutoff
+    def cutoff(self) -> float | None:
+        """The cut-off of :attr:`operating_point` (None without one)."""
+        return None if self.operating_point is None else self.operating_point.cutoff
 
     @property
     def rows(self) -> int:
@@ -129,7 +131,7 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
                         train_logits=getattr(art.model, "oof_logits", None))
     provenance = {"path": str(art.path), "manifest_sha256": art.manifest["manifest_sha256"],
                   "model": art.manifest["model"]}
-    point = art.operating_point
+    point = art.operating_point if get_task(art.task).decides else None
     if flag_rate is not None:
         point = operating_point(get_task(prepared.task).training_scores(art.model, prepared.x_train), prepared.y_train,
                                 flag_rate=flag_rate, owner="compress")
@@ -160,6 +162,62 @@ def classic_recipe(rows: int, *, student_hidden: Sequence[int] | None = None,
     # A ready plan is applied as it is; the recipe file alone would make a new one.
     note = "The pruning step applied a ready plan (plan.json), not one it made." if plan is not None else ""
     return Recipe(steps=steps, gates=[], name=CLASSIC_NAME, description=note)
+
+
+#: A forecaster's default student: one GRU layer of 16 units (an LSTM [64, 32] teacher has about 20x
+#: its weights), and the share of its units the classic run prunes when no sparsity is given.
+MARKET_STUDENT: tuple[int, ...] = (16,)
+MARKET_SPARSITY = 0.25
+#: The Huber loss's delta for a market forecast's distillation, in units of the teacher's spread.
+MARKET_HUBER_DELTA = 0.1
+
+
+def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
+                  distillation: Distillation | None = None, pruning: Pruning | None = None,
+                  plan: PruningPlan | None = None, size_aware_sparsity: bool = False) -> Recipe:
+    """The classic run for a market forecaster: distil into a small GRU, then prune whole units.
+
+    Without a ``distillation`` the student imitates the teacher's outputs alone (its log-odds for
+    direction, its forecast otherwise: :class:`~finlite.methods.distill.RegressionDistillation`
+    with alpha 1). On market data the labels are mostly noise (daily direction is close to a coin
+    flip), and a student that also fits them decides differently from its teacher on many more
+    dates: on the S&P 500, soft targets at alpha 0.9 kept 92.6 % of a direction teacher's calls
+    and logit matching alone 99.0 %. A forecast is matched with a Huber loss (``delta``
+    :data:`MARKET_HUBER_DELTA` of the teacher's spread): a 16-unit GRU kept the sign of 86 % of an
+    LSTM [128, 64] teacher's return forecasts on the test period with squared error, 95 % with
+    Huber. A given
+    ``distillation`` is used with its own temperature and alpha (soft targets for direction,
+    output matching with that alpha for a forecast). The student is a GRU of widths
+    ``student_hidden`` (default :data:`MARKET_STUDENT`); pruning removes whole recurrent units
+    (``granularity="neuron"``, the only form a recurrent layer takes), at
+    :data:`MARKET_SPARSITY` when the sparsity follows the data (``size_aware_sparsity``). No
+    gates: use ``--preset markets`` (``markets_direction``, ``markets_volatility``) for them.
+    """
+    from finlite.methods.distill import RegressionDistillation
+
+    widths = tuple(student_hidden) if student_hidden is not None else MARKET_STUDENT
+    first: Any
+    if distillation is None and get_task(task).decides:
+        first = RegressionDistillation(alpha=1.0, student="gru", hidden=widths)
+    elif distillation is None:
+        # Huber at a tenth of the teacher's spread: every error pulls about as hard, so the student
+        # matches the many small forecasts whose sign flips easily, not mostly the few large ones.
+        first = RegressionDistillation(alpha=1.0, loss="huber", delta=MARKET_HUBER_DELTA, student="gru", hidden=widths)
+    elif get_task(task).decides:
+        first = replace(distillation, student="gru", hidden=widths, large_hidden=None)
+    else:
+        first = RegressionDistillation(alpha=distillation.alpha, student="gru", hidden=widths)
+    steps = [Step(first)]
+    if pruning is not None:
+        sparsity = MARKET_SPARSITY if size_aware_sparsity else pruning.sparsity
+        pruning = replace(pruning, sparsity=sparsity, granularity="neuron")
+    if plan is not None:
+        steps.append(Step(_plan_method(plan, pruning)))
+    elif pruning is not None and pruning.sparsity > 0:
+        steps.append(Step(pruning))
+    note = "The pruning step applied a ready plan (plan.json), not one it made." if plan is not None else ""
+    return Recipe(steps=steps, gates=[], name="compress: distillation into a GRU, then pruning of units",
+                  description=note)
 
 
 def _plan_method(plan: PruningPlan, pruning: Pruning | None) -> Any:
@@ -265,7 +323,10 @@ def compress(
                           param=given[0])
     setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,
                    progress=progress, train_overrides=train_overrides, flag_rate=flag_rate)
-    if recipe is None:
+    if recipe is None and _is_series(setup.prepared):
+        recipe = market_recipe(setup.prepared.task, student_hidden=student_hidden, distillation=distillation,
+                               pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
+    elif recipe is None:
         recipe = classic_recipe(setup.rows, student_hidden=student_hidden, distillation=distillation,
                                 pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
     if plan_only:
@@ -332,6 +393,8 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
     report = compare_models(art.model, model, prepared.x_test, prepared.y_test, setup.cutoff, timing=timing,
                             task=prepared.task, operating_point=setup.operating_point)
     report["teacher_artifact"] = setup.provenance
+    if _is_series(prepared):
+        report["forecast"] = _market_evidence(setup, model)
     final_gates: list[GateResult] = []
     if recipe.gates:
         p_teacher = get_task(prepared.task).scores(art.model, prepared.x_test)
@@ -357,7 +420,14 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
                    "teacher_test": report["teacher"], "gates": report["recipe"]["final_gates"],
                    "gates_passed": report["recipe"]["passed"]}
         sections = _report_sections(prepared, result.plan, recipe, result, warnings=report.get("warnings"))
-        files = {"report.md": render_markdown(report, sections=sections), "report.json": dump_json(report),
+        markdown = render_markdown(report, sections=sections)
+        if "forecast" in report:  # a forecaster: teacher, student, naive and buy-and-hold side by side
+            from finlite.jobs.forecast import render_forecast_markdown
+
+            markdown = render_forecast_markdown(report["forecast"], title="finlite compression report (forecaster)",
+                                                sections={"Teacher and student": markdown})
+            metrics["forecast"] = report["forecast"]
+        files = {"report.md": markdown, "report.json": dump_json(report),
                  "recipe.yaml": recipe.to_yaml(), **result.extra_files, **(extra_files or {})}
         path = save_artifact(out, model=model, preprocessor=art.preprocessor, role="student", seed=setup.seed,
                              cutoff=setup.cutoff, data=prepared.summary(), steps=_manifest_steps(setup, recipe, result),
@@ -411,18 +481,48 @@ def recipe_summary(result: RecipeResult) -> str:
     return "\n".join(lines)
 
 
-def _report_sections(prepared: PreparedData, plan: PruningPlan | None, recipe: Recipe, result: RecipeResult,
+def _is_series(prepared: Any) -> bool:
+    """Whether ``prepared`` is a price series in windows (a market artifact's data)."""
+    return isinstance(prepared, PreparedSeries)
+
+
+def _market_evidence(setup: _Setup, student: FinliteModel) -> dict[str, Any]:
+    """Teacher, student, naive forecast and buy-and-hold on the test period (the forecasting metrics
+    pooled and per fold, Diebold–Mariano tests, the trading view at the teacher's trading costs)."""
+    from finlite.jobs.forecast import DEFAULT_COST_BPS, forecast_evidence
+
+    prepared, art = setup.prepared, setup.art
+    task = get_task(prepared.task)
+    recorded = (art.manifest.get("metrics") or {}).get("forecast") or {}
+    cost = float(recorded.get("cost_bps", DEFAULT_COST_BPS))
+    cutoff = setup.cutoff if task.decides else None
+    predictions = {"teacher": task.scores(art.model, prepared.x_test), "student": task.scores(student, prepared.x_test)}
+    if not isinstance(prepared, PreparedSeries):
+        raise ConfigError(f"{art.path} is not a market forecaster; its data are a table, not a price series.")
+    return forecast_evidence(prepared, predictions, cutoff=cutoff, cost_bps=cost)
+
+
+def _report_sections(prepared: PreparedData | PreparedSeries, plan: PruningPlan | None, recipe: Recipe, result: RecipeResult,
                      warnings: list[str] | None = None) -> dict[str, str]:
     """The data provenance, the steps and the recipe, and the pruning plan (and any fidelity
     warning, first), for a reviewer reading report.md."""
     summary = prepared.summary()
-    schema = prepared.schema
-    data = [f"source: {summary['source']} (content sha256 {summary['content_sha256']})",
-            f"split: {summary['split']['method']}, rows {summary['split']['rows']}",
-            f"target: {schema.target!r}, positive class {schema.positive!r}",
-            f"features: {len(schema.numeric)} numeric, {len(schema.categorical)} categorical; "
-            f"dropped: {', '.join(schema.drop) or 'none'}",
-            *(f"note: {note}" for note in schema.notes)]
+    if isinstance(prepared, PreparedSeries):
+        spec = prepared.spec
+        data = [f"source: {summary['source']} (content sha256 {summary['content_sha256']})",
+                f"objective: {spec.objective}, horizon {spec.horizon}, window {spec.window}, target {spec.target!r}",
+                # The summary keeps the walk-forward settings under split.config (PreparedSeries.summary).
+                "walk-forward: " + ", ".join(f"{k}={v}" for k, v in summary["split"]["config"].items())
+                + f", gap={summary['split']['gap']} date(s), rows {summary['split']['rows']}",
+                *(f"note: {note}" for note in summary.get("notes") or [])]
+    else:
+        schema = prepared.schema
+        data = [f"source: {summary['source']} (content sha256 {summary['content_sha256']})",
+                f"split: {summary['split']['method']}, rows {summary['split']['rows']}",
+                f"target: {schema.target!r}, positive class {schema.positive!r}",
+                f"features: {len(schema.numeric)} numeric, {len(schema.categorical)} categorical; "
+                f"dropped: {', '.join(schema.drop) or 'none'}",
+                *(f"note: {note}" for note in schema.notes)]
     sections = {"WARNING": "\n".join(warnings)} if warnings else {}
     sections["Data"] = "\n".join(data)
     sections["Recipe (steps judged on the validation split)"] = recipe_summary(result)

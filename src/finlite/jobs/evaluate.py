@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from finlite.artifact import Artifact, DataLike, load, prepare_like
+from finlite.artifact import Artifact, DataLike, load, prepare_table_like
 from finlite.data.io import Table, frame_sha256, read_table
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate
 from finlite.evaluate.report import compare_models, model_evidence
 from finlite.tasks import get_task
@@ -31,6 +31,7 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
     """
     from finlite._manifest import read_listed
     from finlite.errors import ArtifactError
+    from finlite.export.graph import _is_regression
     from finlite.export.parity import FLOAT_TOLERANCE, INT8_TOLERANCE, onnx_session, run_onnx
     from finlite.jobs.export import FP32_FILE, INT8_FILE, _reference, int8_counterpart
 
@@ -52,7 +53,8 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
                        _reference(quantized, x).astype(np.float64).reshape(-1)))
     out: dict[str, Any] = {"file": FP32_FILE, "status": "agrees", "sha256": files[FP32_FILE], "rows": len(p_ref)}
     for name, tolerance, max_flips, p_ref in checks:
-        p = run_onnx(onnx_session(read_listed(art.path, art.manifest, name)), x).astype(np.float64).reshape(-1)
+        output = "prediction" if _is_regression(art.model) else "probability"
+        p = run_onnx(onnx_session(read_listed(art.path, art.manifest, name)), x, output).astype(np.float64).reshape(-1)
         finite = np.isfinite(p)
         diff = np.where(finite, np.abs(p - p_ref), np.inf) if p.shape == p_ref.shape else np.full(p_ref.shape, np.inf)
         if not decides:  # a regression model makes no decisions: only the values are compared
@@ -71,7 +73,7 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
             raise ArtifactError(
                 f"{name} and weights.safetensors of {str(art.path)!r} disagree on {bad} of {len(p_ref)} rows of the "
                 f"{split} split (max |Δp| {worst:.3g}, tolerance {tolerance:g}; {flips} decisions flipped at the "
-                f"cut-off {art.cutoff:g}, allowed {max_flips}): the model that 'finlite score' and 'finlite serve' "
+                f"cut-off {art.decision_cutoff}, allowed {max_flips}): the model that 'finlite score' and 'finlite serve' "
                 "run is not the model evaluated, so the artifact was altered after export. Do not deploy it: "
                 "re-export it from a trusted copy ('finlite export ARTIFACT') and check who can write the folder.")
     return out
@@ -100,23 +102,29 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     """
     check_operating_options("evaluate_artifact", None, flag_rate)
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
+    if art.market is not None:
+        if flag_rate is not None:
+            raise ConfigError(f"flag_rate judges a credit model's decisions at another share of flagged rows; "
+                              f"{art.path} holds a market forecaster, which decides at its recorded cut-off (or "
+                              "not at all). Drop flag_rate.", param="flag_rate")
+        return evaluate_forecaster(art, data, baseline=baseline, timing=timing, verify_key=verify_key)
     task = get_task(art.task)
     if flag_rate is not None and not task.decides:
         raise ConfigError(f"flag_rate applies to classifiers; {art.path} holds a {task.name} model, which makes no "
                           "decisions. Drop flag_rate.", param="flag_rate")
     table = data if isinstance(data, Table) else read_table(data)
     if frame_sha256(table.frame) == art.manifest["data"]["content_sha256"]:
-        prepared = prepare_like(art, table)
+        prepared = prepare_table_like(art, table)
         rows, split = prepared.frame.iloc[prepared.split.test], "test"
     else:
         rows, split = table.frame, "hold-out (all rows)"
     y = art.schema.labels(rows, table.source)
-    x = art.preprocessor.transform(rows, table.source)
+    x = art.tabular.transform(rows, table.source)
     served = check_served_model(art, x, split)
     # The same trust as the artifact: with a key, the baseline must be signed by it too.
     base = None if baseline is None else baseline if isinstance(baseline, Artifact) else load(baseline,
                                                                                              verify_key=verify_key)
-    x_base = None if base is None else base.preprocessor.transform(rows, table.source)
+    x_base = None if base is None else base.tabular.transform(rows, table.source)
     point: OperatingPoint | None = art.operating_point if task.decides else None
     if flag_rate is not None:
         reference = task.scores(art.model, x) if base is None or x_base is None else task.scores(base.model, x_base)
@@ -145,3 +153,107 @@ def _describe(point: OperatingPoint, flag_rate: float | None, reference: str) ->
     if flag_rate is None:
         return f"{point.describe()}, the artifact's own"
     return f"cut-off {point.cutoff:.6g} on P(positive), where the {reference} flags {flag_rate:.1%} of these rows"
+
+
+def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
+    """The artifact's test period: of its training table (same split, same fitted preprocessor),
+    or of another price file split by the same walk-forward settings (the preprocessor is not
+    re-fitted: nothing about that file is learned)."""
+    from finlite.artifact import prepare_series_like
+    from finlite.data.market import PriceTable, prepare_series, read_prices
+    from finlite.data.walkforward import WalkForward
+
+    market = art.market
+    if market is None:
+        raise ConfigError(f"{art.path} holds a tabular model, not a market forecaster.", param="artifact")
+    if isinstance(data, Table):
+        data = data.frame
+    prices = data if isinstance(data, PriceTable) else read_prices(data, market.spec)
+    if prices.content_sha256 == art.manifest["data"].get("content_sha256"):
+        return prepare_series_like(art, prices), "test"
+    walk = WalkForward.from_dict(dict(art.manifest["data"]["split"]["config"]))
+    series = prepare_series(prices, market.spec, walk=walk, preprocessor=market)
+    _check_out_of_sample(art, series, prices.source)
+    return series, f"test period of {prices.source}"
+
+
+def _check_out_of_sample(art: Artifact, series: Any, source: str) -> None:
+    """Refuse another file's test period when it does not lie after the dates the model was fitted
+    and early-stopped on, plus the purge: its scores would be in-sample, reported as a test.
+
+    The last ``test_fraction`` of a file that starts earlier or ends earlier than the artifact's
+    own file (more history, or a truncated copy) can fall inside its training or validation part.
+
+    Raises:
+        DataError: naming the file, where its test period starts and the last fitted date.
+    """
+    dates = (art.manifest.get("data") or {}).get("dates") or {}
+    fitted = dates.get("validation") or dates.get("train")
+    if not fitted or not len(series.windows_test):
+        return
+    last_fitted = np.datetime64(str(fitted[1]), "D")
+    test = np.asarray(series.windows_test.dates).astype("datetime64[D]")
+    # The purge, in the file's own dates: the last validation label reads the price h rows ahead.
+    all_dates = np.unique(np.asarray(series.table.frame[series.spec.date_column]).astype("datetime64[D]"))
+    between = int(np.count_nonzero((all_dates > last_fitted) & (all_dates < test.min())))
+    if between < int(series.split.gap):
+        first = np.datetime_as_string(test.min(), unit="D")
+        raise DataError(
+            f"The test period of {source} starts on {first}, but the model was fitted and early-stopped on dates up "
+            f"to {fitted[1]} (and its labels read {series.split.gap} date(s) beyond): scores there would be in-sample, "
+            "not a test. Evaluate on the artifact's own price file, or on one that extends it with newer rows, so "
+            f"that its last {series.walk.test_fraction:.0%} of dates start more than {series.split.gap} date(s) "
+            f"after {fitted[1]}.", param="data")
+
+
+def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Artifact | None = None,
+                        timing: bool = True, verify_key: Any = None, cost_bps: float | None = None) -> dict[str, Any]:
+    """Forecasting evidence of a market artifact on its test period, optionally beside a baseline.
+
+    On the artifact's training table its own test period is scored (the walk-forward split its
+    manifest records); on another price file, that file's last dates by the same settings. The
+    result has the task's metrics and cost (``model``; ``teacher``/``student`` with a baseline, the
+    baseline in the teacher's place), the forecasting evidence (``forecast``: metrics pooled and
+    per fold, Diebold–Mariano tests against the naive forecast and the baseline, the trading view
+    and buy-and-hold at the artifact's recorded costs or ``cost_bps``) and the served-model check.
+
+    Raises:
+        ConfigError: the baseline is not a forecaster of the same dates.
+        ArtifactError: the exported model disagrees with the weights.
+    """
+    from finlite.jobs.forecast import DEFAULT_COST_BPS, forecast_evidence
+
+    task = get_task(art.task)
+    series, split = _series_of(art, data)
+    recorded = (art.manifest.get("metrics") or {}).get("forecast") or {}
+    cost = float(cost_bps if cost_bps is not None else recorded.get("cost_bps", DEFAULT_COST_BPS))
+    cutoff = art.decision_cutoff
+    x, y = series.x_test, series.y_test
+    served = check_served_model(art, x, split)
+    head: dict[str, Any] = {"split": split, "rows": len(y), "task": task.name, "artifact": str(art.path),
+                            "objective": series.spec.objective, "horizon": series.spec.horizon}
+    if baseline is None:
+        metrics, p = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name)
+        evidence = forecast_evidence(series, {"model": p}, cutoff=cutoff, cost_bps=cost, teacher="model")
+        return {**head, "model": metrics, "forecast": evidence, "served_model": served}
+    base = baseline if isinstance(baseline, Artifact) else load(baseline, verify_key=verify_key)
+    if base.market is None or base.task != art.task:
+        raise ConfigError(f"The baseline {base.path} is a {base.task} model; {art.path} is a {art.task} forecaster. "
+                          "Compare it with a forecaster of the same objective (e.g. its teacher).", param="baseline")
+    base_series, _ = _series_of(base, data)
+    same = (len(base_series.y_test) == len(y)
+            and np.array_equal(base_series.windows_test.dates, series.windows_test.dates))
+    if not same:
+        raise ConfigError(f"The baseline {base.path} forecasts other dates of this file than {art.path} (another "
+                          "window, horizon or walk-forward split); compare artifacts trained with the same spec.",
+                          param="baseline")
+    report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, split=split,
+                            x_teacher=base_series.x_test, task=task.name,
+                            operating_point=art.operating_point if task.decides else None)
+    p_base = task.scores(base.model, base_series.x_test)
+    p_art = task.scores(art.model, x)
+    report["forecast"] = forecast_evidence(series, {"baseline": p_base, "artifact": p_art}, cutoff=cutoff,
+                                           cost_bps=cost, teacher="baseline")
+    report.update({k: v for k, v in head.items() if k not in report})
+    report["baseline"], report["served_model"] = str(base.path), served
+    return report

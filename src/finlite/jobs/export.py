@@ -59,6 +59,12 @@ def export(model: FinliteModel, x: np.ndarray, *, cutoff: float | None = 0.5, to
     return data, parity
 
 
+def _sign_flips(reference: np.ndarray, got: np.ndarray) -> int:
+    """Forecasts whose predicted direction (the sign) differs between two forms of one model."""
+    a, b = np.asarray(reference, dtype=np.float64).reshape(-1), np.asarray(got, dtype=np.float64).reshape(-1)
+    return int(np.sum(np.sign(a) != np.sign(b)))
+
+
 def int8_counterpart(model: FinliteModel) -> FinliteModel | None:
     """The dynamic int8 form of a float model (None when the model is integer already)."""
     from finlite.methods.linear import IntegerWeights, integer_logistic
@@ -118,25 +124,33 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
     prepared = prepare_like(art, data if data is not None else recorded_table(art))
     x, y = prepared.x_test, prepared.y_test
     files: dict[str, bytes] = {}
-    record: dict[str, Any] = {"split": "test", "rows": len(x), "cutoff": art.cutoff}
-    fp32, parity = export(art.model, x, cutoff=art.cutoff, tolerance=tolerance, max_flips=max_flips)
+    cutoff = art.decision_cutoff  # None for a forecast: parity then compares numbers, not decisions
+    record: dict[str, Any] = {"split": "test", "rows": len(x), "cutoff": cutoff}
+    fp32, parity = export(art.model, x, cutoff=cutoff, tolerance=tolerance, max_flips=max_flips)
     files[FP32_FILE] = fp32
     record["onnx"] = _record(fp32, parity, FP32_FILE)
+    forecast = art.market is not None and cutoff is None  # a forecast of a number: its sign is its call
+    if forecast:
+        served = run_onnx(onnx_session(fp32), x, "prediction")
+        record["onnx"]["parity"]["direction_flips"] = _sign_flips(_reference(art.model, x), served)
     if int8:
         quantized = int8_counterpart(art.model)
         if quantized is None:
             record["onnx_int8"] = {"same_as": FP32_FILE, "reason": f"the {art.model.kind!r} model is integer already"}
         else:
-            data8, parity8 = export(quantized, x, cutoff=art.cutoff)
+            data8, parity8 = export(quantized, x, cutoff=cutoff)
             files[INT8_FILE] = data8
             p_float = _reference(art.model, x)
-            p_int8 = run_onnx(onnx_session(data8), x)
-            effect = check_parity(p_float, p_int8, cutoff=art.cutoff, tolerance=float("inf"),
+            p_int8 = run_onnx(onnx_session(data8), x, "prediction" if _is_regression(quantized) else "probability")
+            effect = check_parity(p_float, p_int8, cutoff=cutoff, tolerance=float("inf"),
                                   max_flips=len(x))
+            against: dict[str, Any] = {"max_abs_diff": effect.max_abs_diff, "flips": effect.flips}
+            if forecast:  # no AUC of a number: the forecasts whose sign (predicted direction) int8 flipped
+                against["direction_flips"] = _sign_flips(p_float, p_int8)
+            else:
+                against.update({"auc_float": roc_auc(y, p_float), "auc_int8": roc_auc(y, p_int8.astype(np.float64))})
             record["onnx_int8"] = {**_record(data8, parity8, INT8_FILE), "kind": quantized.kind,
-                                   "against_float": {"max_abs_diff": effect.max_abs_diff, "flips": effect.flips,
-                                                     "auc_float": roc_auc(y, p_float),
-                                                     "auc_int8": roc_auc(y, p_int8.astype(np.float64))}}
+                                   "against_float": against}
     # Pinned to the manifest loaded above: a folder changed during the parity check is refused,
     # so the key never signs what was not verified (and the ONNX files match the weights beside them).
     amend_artifact(art.path, files, {"export": record}, sign_with=private, verify_key=verify_key,

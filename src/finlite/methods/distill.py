@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, get_args
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -47,6 +48,8 @@ from finlite.methods.targets import (
 from finlite.models.base import FinliteModel
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
+from finlite.models.sequence import SequenceModel
+from finlite.models.temporal import TemporalConvNet, WindowMLP
 from finlite.training.loop import LARGE_ROWS, TrainConfig, TrainResult, fit
 
 # DistillData, TransferSet and the functions that build them live in finlite.methods.targets
@@ -76,7 +79,9 @@ __all__ = [
 ]
 
 Masks = dict[str, torch.Tensor]
-Student = Literal["mlp", "logistic"]
+Student = Literal["mlp", "logistic", "gru", "lstm", "tcn"]
+#: Students with hidden widths: an MLP's layers, a GRU/LSTM's recurrent layers, a TCN's channels.
+WIDE_STUDENTS = ("mlp", "gru", "lstm", "tcn")
 Transfer = Literal["none", "perturb", "mixup"]
 STUDENTS: tuple[str, ...] = get_args(Student)
 TRANSFER: tuple[str, ...] = get_args(Transfer)
@@ -99,7 +104,7 @@ def _student_fields(owner: str, config: Any) -> None:
             continue
         if isinstance(hidden, int) or not isinstance(hidden, Sequence) or isinstance(hidden, str):
             raise param_error(owner, field, "a list of positive layer widths, e.g. [16]", hidden)
-        if config.student == "mlp" and (not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1
+        if config.student in WIDE_STUDENTS and (not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1
                                                           for h in hidden)):
             raise param_error(owner, field, "a non-empty list of positive integers", list(hidden))
         if any(isinstance(h, int) and h > MAX_WIDTH for h in hidden):
@@ -172,7 +177,9 @@ class Distillation(_StudentSpec):
     Args:
         temperature: T > 0; higher values soften both distributions.
         alpha: weight of the teacher term in [0, 1]; 1 ignores the labels.
-        student: "mlp" (hidden widths ``hidden``) or "logistic" (for scorecards).
+        student: "mlp" (hidden widths ``hidden``) or "logistic" (for scorecards); on windows
+            ``[rows, steps, features]`` of a series also "gru", "lstm" (recurrent widths
+            ``hidden``) or "tcn" (channels ``hidden``), and "mlp" is then an MLP over the window.
         hidden: the student MLP's hidden widths.
         large_hidden: the widths instead of ``hidden`` from 100,000 training rows
             (:data:`finlite.training.loop.LARGE_ROWS`); None (the default) keeps ``hidden`` at any size.
@@ -342,12 +349,29 @@ def student_widths(method: AnyDistillation, rows: int | None = None) -> tuple[in
     return tuple(method.hidden)
 
 
-def make_student(method: AnyDistillation, n_features: int, rows: int | None = None) -> FinliteModel:
+def make_student(method: AnyDistillation, n_features: int, rows: int | None = None, *,
+                 window: int | None = None, task: str = "classification") -> FinliteModel:
     """A fresh student as the method describes it: an MLP of widths :func:`student_widths` for
-    ``rows`` training rows (``hidden`` when ``rows`` is not given), or a logistic model."""
-    if method.student == "logistic":
-        return LogisticRegression(n_features)
-    return TabularMLP(n_features, student_widths(method, rows), dropout=0.0)
+    ``rows`` training rows (``hidden`` when ``rows`` is not given), or a logistic model.
+
+    With ``window`` (the data are windows ``[rows, window, n_features]`` of a series) the
+    student is a forecaster of ``task`` ("regression" or "classification"): "mlp" an MLP over the
+    flattened window, "logistic" a linear model of it, "gru"/"lstm" a recurrent model and "tcn"
+    a temporal convolutional network of those widths.
+    """
+    widths = student_widths(method, rows)
+    if window is None:
+        if method.student in ("gru", "lstm", "tcn"):
+            raise ConfigError(f"A {method.student!r} student reads windows of a series [rows, steps, features]; "
+                              "these data are a table. Use student: mlp or logistic.", param="student")
+        if method.student == "logistic":
+            return LogisticRegression(n_features)
+        return TabularMLP(n_features, widths, dropout=0.0)
+    if method.student in ("gru", "lstm"):
+        return SequenceModel(method.student, n_features, widths, task=task)
+    if method.student == "tcn":
+        return TemporalConvNet(n_features, widths, task=task)
+    return WindowMLP(window, n_features, () if method.student == "logistic" else widths, task=task)
 
 
 class _HintStudent(nn.Module):
@@ -397,7 +421,11 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
     reusable, from any kind of teacher (:func:`~finlite.methods.targets.distill_data`; from a
     torch model in one call: :func:`distill_from_teacher`). Early stopping watches the same loss
     on the validation split, so the kept epoch is the one that imitates the teacher best on rows
-    neither model trained on. ``masks`` (from unstructured pruning) keep pruned weights at zero:
+    neither model trained on. A regression student learns the targets divided by the spread of
+    the training labels (a daily return is about 0.01: Adam's steps would otherwise move its output
+    as much as the forecasts differ); its output layer is divided by that spread before training
+    and multiplied by it after, so a student that forecasts in the targets' units continues from
+    there, and the model returned does too. ``masks`` (from unstructured pruning) keep pruned weights at zero:
     this is how a pruned student is fine-tuned. ``hint_teacher`` is the torch teacher whose
     hidden activations :class:`HintDistillation` matches. Neither input model is changed.
 
@@ -419,10 +447,15 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
     apply_masks(model, masks)
     rows = dd.source()  # mini-batches built on demand: a streamed transfer set is never materialised
     x_val, y_val, t_val = (torch.from_numpy(a) for a in (dd.x_val, dd.y_val, dd.t_val))
+    # A forecast of a daily return is about 0.01: learnt as it is, Adam's steps (about lr on every
+    # weight) move the output as much as the teacher's forecasts differ from each other. The student
+    # learns the targets divided by their spread, which is folded into its output layer afterwards.
+    scale, out_layer = _target_scale(dd, model, isinstance(method, RegressionDistillation) and method.alpha == 1.0)
+    _fold(out_layer, 1.0 / scale)
 
     if isinstance(method, RegressionDistillation):
         def base_loss(out: torch.Tensor, t: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-            return regression_distillation_loss(out, t, y, method, dd.task, w)
+            return regression_distillation_loss(out, t / scale, y / scale, method, dd.task, w)
     else:
         if dd.task != "classification":
             raise ConfigError(f"{type(method).__name__} is for classifiers; use regression_distillation for a "
@@ -464,8 +497,55 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
 
     result = fit(trained, rows, loss_fn, validate, train, after_step=lambda m: apply_masks(model, masks),
                  desc="distilling" if not masks else "fine-tuning")
+    _fold(out_layer, scale)
     model.eval()
     return DistillResult(model=model, method=method, training=result, synthetic_rows=dd.n_synthetic)
+
+
+def _output_layer(model: nn.Module) -> nn.Linear | None:
+    """The float Linear layer a model's output is read from (a forecaster's ``head``, an MLP's last
+    layer), or None when the output is not a plain Linear of the last features (an int8 layer)."""
+    try:
+        head = getattr(model, "head", None)
+    except ConfigError:  # a WindowMLP whose last layer is no longer a Linear (a QAT layer)
+        return None
+    if isinstance(head, nn.Linear):
+        return head
+    if isinstance(model, TabularMLP):
+        last = model.layers[-1]
+        if isinstance(last, nn.Sequential):  # a factorised layer: the second factor carries the bias
+            last = last[-1]
+        return last if isinstance(last, nn.Linear) else None
+    return None
+
+
+def _target_scale(dd: DistillData, model: nn.Module, imitate_only: bool = False) -> tuple[float, nn.Linear | None]:
+    """For a regression student: the spread of the training labels (of the teacher's outputs when
+    the labels are constant) and the layer it is folded into; (1.0, None) otherwise. The labels'
+    spread, not the teacher's, when the loss mixes both: a forecaster's outputs vary far less than
+    what it forecasts, and the label term would then dominate the loss in those units. With
+    ``imitate_only`` (alpha = 1: the labels play no part) the teacher's spread: the student must
+    reproduce differences between forecasts that are a few hundredths of the labels' spread (a
+    return forecast's sign flips within them), which in the labels' units are lost in the noise
+    of the optimiser."""
+    layer = _output_layer(model) if dd.task == "regression" else None
+    if layer is None:
+        return 1.0, None
+    for values in ((dd.t_train, dd.y_train) if imitate_only else (dd.y_train, dd.t_train)):
+        spread = float(np.std(np.asarray(values, dtype=np.float64))) if len(values) else 0.0
+        if math.isfinite(spread) and spread > 0:
+            return spread, layer
+    return 1.0, None
+
+
+def _fold(layer: nn.Linear | None, factor: float) -> None:
+    """Multiply a layer's weights and bias by ``factor`` (its outputs scale by it exactly)."""
+    if layer is None or factor == 1.0:
+        return
+    with torch.no_grad():
+        layer.weight.mul_(factor)
+        if layer.bias is not None:
+            layer.bias.mul_(factor)
 
 
 # -- in a recipe ---------------------------------------------------------------------------------
@@ -496,7 +576,16 @@ def _apply_distillation(method: AnyDistillation, state: StepState, ctx: StepCont
                               "use distillation for this teacher.")
         hint = ctx.teacher
     dd = ctx.data_for(method)
-    student = make_student(method, ctx.data.x_train.shape[1], rows=len(ctx.data.x_train))
+    x = ctx.data.x_train
+    # Windows [rows, steps, features] of a series get a forecaster student of the data's task.
+    window = int(x.shape[1]) if x.ndim == 3 else None
+    task = "regression" if dd.task == "regression" else "classification"
+    student = make_student(method, int(x.shape[-1]), rows=len(x), window=window, task=task)
+    # distill() trains a regression student in units of the label spread, dividing its output layer
+    # by the spread first (a student that already forecasts continues where it is): a fresh one is
+    # put in the targets' units here, so it starts from its own initialisation.
+    scale, out_layer = _target_scale(dd, student, isinstance(method, RegressionDistillation) and method.alpha == 1.0)
+    _fold(out_layer, scale)
     result = distill(dd, student, method, train=ctx.training(train), hint_teacher=hint)
     info = {"student": result.model.config(), "synthetic_rows": result.synthetic_rows,
             "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run}

@@ -22,6 +22,7 @@ from finlite.methods.distill import _fine_tuning_loss, distill
 from finlite.methods.registry import MethodConfig, register_handler, register_method
 from finlite.models.base import FinliteModel
 from finlite.models.mlp import TabularMLP
+from finlite.models.temporal import mlp_like
 
 __all__ = ["FactorizeResult", "LowRankFactorization", "choose_rank", "factorize"]
 
@@ -68,7 +69,9 @@ def choose_rank(singular_values: np.ndarray, energy: float) -> int:
 def factorize(model: FinliteModel, method: LowRankFactorization) -> FactorizeResult:
     """Factorise a copy of an MLP's layers; the input model is left untouched."""
     if not isinstance(model, TabularMLP):
-        raise ConfigError(f"low_rank factorises MLP layers; this model is {getattr(model, 'kind', type(model).__name__)!r}.")
+        raise ConfigError(f"low_rank factorises MLP layers (a tabular MLP or a WindowMLP over a window); this model "
+                          f"is {getattr(model, 'kind', type(model).__name__)!r}. Distil it into an MLP student "
+                          "first.")
     if model.factorised:
         raise ConfigError("This MLP is already factorised; apply low_rank once.")
     ranks: list[int | None] = []
@@ -89,7 +92,7 @@ def factorize(model: FinliteModel, method: LowRankFactorization) -> FactorizeRes
             factors.append(None)
             ranks.append(None)
             report.append({"layer": name, "shape": [out_f, in_f], "rank": None, "energy_kept": 1.0})
-    new = TabularMLP(model.in_features, model.hidden, dropout=model.dropout, activation=model.activation, ranks=ranks)
+    new = mlp_like(model, model.hidden, ranks=ranks)  # a WindowMLP stays a WindowMLP
     # The new model's Linear layers in forward order: one per whole layer, two (the thin factors,
     # first then second) per factorised one.
     linears = iter([layer for _, layer in new.linear_layers()])

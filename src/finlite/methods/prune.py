@@ -3,7 +3,10 @@
 Unstructured pruning zeroes single weights with the smallest |w|; the artifact stores such
 tensors compactly so the file really shrinks. Structured pruning removes hidden neurons whose
 incoming weights have the smallest L1 or L2 norm, slicing both the layer that produces them
-and the layer that consumes them, so the network really becomes narrower.
+and the layer that consumes them, so the network really becomes narrower. Window forecasters
+are pruned the same structured way: the hidden units of each LSTM/GRU layer (all gate blocks of
+a unit together, stacked layers each to its own width) and the output channels of each TCN
+convolution; an MLP over the window is an MLP and takes every method.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from finlite.methods.base import StepContext, StepState, merge_masks
 from finlite.methods.distill import (
     Distillation,
     DistillData,
+    RegressionDistillation,
     _fine_tuning_loss,
     apply_masks,
     distill,
     distillation_loss,
+    regression_distillation_loss,
 )
 from finlite.methods.plan import LayerPlan, PruningPlan
 from finlite.methods.registry import MethodConfig, method_to_dict, register_handler, register_method
@@ -35,6 +40,7 @@ from finlite.models.base import FinliteModel
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
 from finlite.models.sequence import SequenceModel, prune_recurrent_units, recurrent_unit_scores
+from finlite.models.temporal import TemporalConvNet, channel_scores, conv_layers, mlp_like, prune_channels
 from finlite.training.loop import TrainConfig, fit
 
 __all__ = [
@@ -235,9 +241,16 @@ class PruneResult:
 
 
 def _candidates(model: FinliteModel, granularity: str) -> list[tuple[str, nn.Linear]]:
+    if isinstance(model, (SequenceModel, TemporalConvNet)):
+        what = "hidden units" if isinstance(model, SequenceModel) else "output channels"
+        raise ConfigError(f"A {model.kind!r} forecaster is pruned by whole {what} with magnitude_pruning or "
+                          "gradual_pruning (granularity='neuron'); Taylor and regularized pruning work on MLP and "
+                          "logistic models.", param="method")
     if not isinstance(model, (TabularMLP, LogisticRegression)):
-        raise ConfigError(f"Pruning works on float MLP and logistic models; this model is {model.kind!r}. "
-                          "Prune before quantizing (put pruning steps before quantization steps).")
+        raise ConfigError(f"Pruning works on float MLP (tabular or over a window) and logistic models, and by "
+                          f"whole units on LSTM/GRU and TCN forecasters; this model is {model.kind!r}. Prune "
+                          "before quantizing (put pruning steps before quantization steps), and distil a "
+                          "Transformer into a smaller student instead of pruning it.")
     layers = model.linear_layers()
     if granularity == "neuron":
         if not isinstance(model, TabularMLP):
@@ -286,13 +299,21 @@ def plan_pruning(model: FinliteModel, method: PruningMethod, *, data: DistillDat
     teacher outputs whose distillation loss the gradients come from) and uses ``distillation``
     (default: :class:`~finlite.methods.distill.Distillation`) as that loss.
     """
-    if isinstance(model, SequenceModel):
+    if isinstance(model, (SequenceModel, TemporalConvNet)):
+        what = "hidden units" if isinstance(model, SequenceModel) else "output channels"
         if method.granularity != "neuron" or isinstance(method, TaylorPruning):
-            raise ConfigError("Recurrent models are pruned by whole hidden units: use magnitude_pruning with "
-                              "granularity='neuron'.")
-        widths = [model.in_features, *model.hidden]  # layer i reads widths[i] and produces widths[i + 1]
-        shapes = [(f"rnn.{i}", [int(widths[i + 1]), int(widths[i])]) for i in range(len(model.hidden))]
-        return plan_from_scores(model, method, shapes, recurrent_unit_scores(model, getattr(method, "norm", "l2")))
+            raise ConfigError(f"A {model.kind!r} forecaster is pruned by whole {what} with magnitude_pruning or "
+                              "gradual_pruning (granularity='neuron'); Taylor and regularized pruning work on MLP "
+                              "and logistic models.", param="granularity")
+        norm = getattr(method, "norm", "l2")
+        if isinstance(model, SequenceModel):
+            widths = [model.in_features, *model.hidden]  # layer i reads widths[i] and produces widths[i + 1]
+            shapes = [(f"rnn.{i}", [int(widths[i + 1]), int(widths[i])]) for i in range(len(model.hidden))]
+            return plan_from_scores(model, method, shapes, recurrent_unit_scores(model, norm))
+        # A convolution's weight [out, in, taps] is planned as the matrix [out, in · taps].
+        shapes = [(f"convs.{i}", [conv.out_channels, conv.in_channels * conv.kernel_size[0]])
+                  for i, conv in enumerate(conv_layers(model))]
+        return plan_from_scores(model, method, shapes, channel_scores(model, norm))
     layers = _candidates(model, method.granularity)
     if isinstance(method, TaylorPruning):
         if data is None:
@@ -363,7 +384,7 @@ def apply_plan(model: FinliteModel, plan: PruningPlan) -> PruneResult:
     Raises:
         ConfigError: the plan names a layer the model lacks, or a shape differs.
     """
-    if isinstance(model, SequenceModel):
+    if isinstance(model, (SequenceModel, TemporalConvNet)):
         return PruneResult(model=_remove_units(model, plan), plan=plan, masks={})
     _check_plan(model, plan)
     if plan.unit == "weight":
@@ -382,20 +403,28 @@ def apply_plan(model: FinliteModel, plan: PruningPlan) -> PruneResult:
     return PruneResult(model=_remove_neurons(model, plan), plan=plan, masks={})
 
 
-def _remove_units(model: SequenceModel, plan: PruningPlan) -> SequenceModel:
-    names = [f"rnn.{i}" for i in range(len(model.hidden))]
+def _remove_units(model: SequenceModel | TemporalConvNet, plan: PruningPlan) -> FinliteModel:
+    """Apply a unit plan: hidden units of LSTM/GRU layers, or output channels of TCN convolutions."""
+    if isinstance(model, SequenceModel):
+        names, widths = [f"rnn.{i}" for i in range(len(model.hidden))], list(model.hidden)
+    else:
+        names, widths = [f"convs.{i}" for i in range(len(model.channels))], list(model.channels)
     by_name = {}
     for i, layer_plan in enumerate(plan.layers):
         layer_plan.validate(f"plan layer {i} ({layer_plan.name})")
         if layer_plan.name not in names:
             raise ConfigError(f"The plan prunes layer {layer_plan.name!r}, which this model does not have."
                               f"{closest(layer_plan.name, names)} Layers: {', '.join(names)}.")
-        if layer_plan.unit != "neuron" or layer_plan.shape[0] != model.hidden[names.index(layer_plan.name)]:
-            raise ConfigError(f"The plan for {layer_plan.name!r} does not match this model's layer; make a new plan.")
+        width = widths[names.index(layer_plan.name)]
+        if layer_plan.unit != "neuron" or layer_plan.shape[0] != width:
+            raise ConfigError(f"The plan for {layer_plan.name!r} removes {layer_plan.unit}s of a layer with "
+                              f"{layer_plan.shape[0]} outputs, but this model's layer has {width} units; make a new "
+                              "plan for this model.")
         by_name[layer_plan.name] = set(layer_plan.pruned)
-    keep = [[j for j in range(h) if j not in by_name.get(name, set())] for name, h in zip(names, model.hidden,
-                                                                                            strict=True)]
-    return prune_recurrent_units(model, keep)
+    keep = [[j for j in range(h) if j not in by_name.get(name, set())] for name, h in zip(names, widths, strict=True)]
+    if isinstance(model, SequenceModel):
+        return prune_recurrent_units(model, keep)
+    return prune_channels(model, keep)
 
 
 def _remove_neurons(model: FinliteModel, plan: PruningPlan) -> TabularMLP:
@@ -407,7 +436,8 @@ def _remove_neurons(model: FinliteModel, plan: PruningPlan) -> TabularMLP:
     for i, layer in enumerate(old[:-1]):
         gone = by_name.get(f"layers.{i}", set())
         keep.append(torch.tensor([j for j in range(layer.out_features) if j not in gone], dtype=torch.long))
-    new = TabularMLP(model.in_features, [len(k) for k in keep], dropout=model.dropout, activation=model.activation)
+    # mlp_like: a WindowMLP stays a WindowMLP (same window, features and task).
+    new = mlp_like(model, [len(k) for k in keep])
     with torch.no_grad():
         for i, (_, layer) in enumerate(new.linear_layers()):
             w: torch.Tensor = old[i].weight
@@ -441,7 +471,8 @@ def prune(model: FinliteModel, method: AnyPruning, *, plan: PruningPlan | None =
     Args:
         data: the rows and teacher outputs (:func:`~finlite.methods.targets.distill_data`)
             that Taylor, regularized and gradual pruning learn from.
-        distillation: the distillation whose loss they use (default :class:`Distillation`).
+        distillation: the distillation whose loss they use (default :class:`Distillation`; a
+            :class:`RegressionDistillation` makes them match a forecaster's outputs).
 
     Raises:
         ConfigError: a method that learns from data gets no ``data``, a parameter does not
@@ -473,10 +504,26 @@ def prune(model: FinliteModel, method: AnyPruning, *, plan: PruningPlan | None =
 
 
 # -- Taylor importance -------------------------------------------------------------------------
+Tuning = Distillation | RegressionDistillation
+
+
+def _tuning(distillation: MethodConfig | None) -> Tuning:
+    """The loss that scores or fine-tunes: a forecaster's regression distillation (output
+    matching) or soft targets, which are also the default."""
+    return distillation if isinstance(distillation, (Distillation, RegressionDistillation)) else Distillation()
+
+
+def _tuning_loss(out: torch.Tensor, t: torch.Tensor, y: torch.Tensor, loss: Tuning, task: str,
+                 w: torch.Tensor | None = None) -> torch.Tensor:
+    if isinstance(loss, RegressionDistillation):
+        return regression_distillation_loss(out, t, y, loss, task, w)
+    return distillation_loss(out, t, y, loss, w)
+
+
 def taylor_scores(model: FinliteModel, layers: list[tuple[str, nn.Linear]], method: TaylorPruning,
                   data: DistillData, distillation: MethodConfig | None = None) -> list[np.ndarray]:
     """``|w · ∂L/∂w|`` (or its neuron sums) accumulated over mini-batches, per layer."""
-    distillation = distillation if isinstance(distillation, Distillation) else Distillation()
+    loss_config = _tuning(distillation)
     work = copy.deepcopy(model)
     work.eval()  # no dropout: score the network that will be deployed
     work_layers = dict(work.linear_layers())
@@ -489,7 +536,7 @@ def taylor_scores(model: FinliteModel, layers: list[tuple[str, nn.Linear]], meth
         idx = torch.randperm(n, generator=gen)[: method.batch_size]
         work.zero_grad(set_to_none=True)
         b = rows.batch(idx)
-        loss = distillation_loss(work(b["x"]), b["t"], b["y"], distillation, b["w"])
+        loss = _tuning_loss(work(b["x"]), b["t"], b["y"], loss_config, data.task, b["w"])
         loss.backward()
         for i, (name, _) in enumerate(layers):
             layer = work_layers[name]
@@ -533,10 +580,11 @@ def regularized_prune(model: FinliteModel, method: RegularizedPruning, *, data: 
     The plan's scores are the trained magnitudes; it removes weights (or neurons, keeping at
     least one per layer) whose magnitude is at most ``threshold``.
     """
-    distillation = distillation if isinstance(distillation, Distillation) else Distillation()
+    _candidates(model, method.granularity)  # refuse a model it cannot prune before any training
+    tuning = _tuning(distillation)
     train = train or TrainConfig()
     masks = dict(masks or {})
-    trained = _distill_with_penalty(copy.deepcopy(model), method, data, distillation, train, masks)
+    trained = _distill_with_penalty(copy.deepcopy(model), method, data, tuning, train, masks)
     layers = _candidates(trained, method.granularity)
     scores = [_scores(layer, method.granularity, "l2") for _, layer in layers]
     pruned = []
@@ -553,16 +601,16 @@ def regularized_prune(model: FinliteModel, method: RegularizedPruning, *, data: 
 
 
 def _distill_with_penalty(model: FinliteModel, method: RegularizedPruning, data: DistillData,
-                          distillation: Distillation, train: TrainConfig, masks: Masks) -> FinliteModel:
+                          distillation: Tuning, train: TrainConfig, masks: Masks) -> FinliteModel:
     tensors = data.source()  # real and (streamed) transfer rows, built per batch
     x_val, y_val, t_val = (torch.from_numpy(a) for a in (data.x_val, data.y_val, data.t_val))
 
     def loss_fn(out: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return distillation_loss(out, batch["t"], batch["y"], distillation, batch["w"])
+        return _tuning_loss(out, batch["t"], batch["y"], distillation, data.task, batch["w"])
 
     def validate(m: nn.Module) -> float:
         with torch.inference_mode():
-            return -float(distillation_loss(m(x_val), t_val, y_val, distillation))
+            return -float(_tuning_loss(m(x_val), t_val, y_val, distillation, data.task))
 
     def after_step(m: nn.Module) -> None:
         # One proximal step per optimiser step, sized by the learning rate.
@@ -577,32 +625,41 @@ def _distill_with_penalty(model: FinliteModel, method: RegularizedPruning, data:
 
 
 # -- gradual pruning ---------------------------------------------------------------------------
+def _widths(model: FinliteModel, granularity: str) -> dict[str, int]:
+    """Outputs of each prunable layer: Linear layers of an MLP, recurrent layers of an LSTM/GRU
+    (hidden units), convolutions of a TCN (channels)."""
+    if isinstance(model, SequenceModel):
+        return {f"rnn.{i}": h for i, h in enumerate(model.hidden)}
+    if isinstance(model, TemporalConvNet):
+        return {f"convs.{i}": c for i, c in enumerate(model.channels)}
+    return {name: int(layer.weight.shape[0]) for name, layer in _candidates(model, granularity)}
+
+
 def gradual_prune(model: FinliteModel, method: GradualPruning, *, data: DistillData,
                   distillation: MethodConfig | None = None, train: TrainConfig | None = None) -> tuple[PruneResult, list[dict[str, Any]]]:
     """Prune on the cubic schedule with distillation fine-tuning after every round.
 
     Returns the final result (its plan is the last round's) and one record per round.
     """
-    distillation = distillation if isinstance(distillation, Distillation) else Distillation()
+    tuning = _tuning(distillation)
     train = train or TrainConfig()
     current, masks = model, {}
     rounds: list[dict[str, Any]] = []
-    original = {name: layer.weight.shape[0] for name, layer in _candidates(model, method.granularity)}
+    original = _widths(model, method.granularity)
     result: PruneResult | None = None
     for k, target in enumerate(method.schedule(), start=1):
         step = MagnitudePruning(sparsity=target, granularity=method.granularity, norm=method.norm, scope=method.scope)
         if method.granularity == "neuron":
             # Targets are shares of the original widths; convert to a share of what is left now.
-            layers = _candidates(current, "neuron")
             per_layer = {}
-            for name, layer in layers:
+            for name, width in _widths(current, "neuron").items():
                 keep = max(1, round(original[name] * (1 - target)))
-                per_layer[name] = max(0.0, 1.0 - keep / layer.out_features)
+                per_layer[name] = max(0.0, 1.0 - keep / width)
             step = MagnitudePruning(sparsity=target, granularity="neuron", norm=method.norm, scope="layer",
                                     layer_sparsity=per_layer)
         plan = plan_pruning(current, step)
         result = apply_plan(current, plan)
-        tuned = distill(data, result.model, distillation, train=train, masks=result.masks)
+        tuned = distill(data, result.model, tuning, train=train, masks=result.masks)
         current, masks = tuned.model, result.masks
         rounds.append({"round": k, "target_sparsity": target, "plan_sparsity": plan.sparsity(),
                        "best_epoch": tuned.training.best_epoch})

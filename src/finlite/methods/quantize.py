@@ -44,6 +44,7 @@ from finlite.models.base import FinliteModel
 from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import SAFE_WEIGHT_BITS, Int8Linear, QuantizedMLP, qmax, quantize_per_channel
 from finlite.models.sequence import SequenceModel, quantize_sequence
+from finlite.models.temporal import TemporalConvNet, TransformerForecaster, int8_mlp_like, mlp_like
 from finlite.training.loop import TrainConfig
 
 __all__ = [
@@ -88,7 +89,8 @@ def _check_weight_bits(owner: str, value: Any) -> None:
 class DynamicInt8(MethodConfig):
     """Int8 weights (per output channel); activations quantized per row at run time.
 
-    Works for MLPs and for LSTM/GRU models. No calibration data needed. Example recipe step: ``{method: dynamic_int8}``.
+    Works for MLPs (a WindowMLP over a window included) and for LSTM/GRU models. No calibration
+    data needed. Example recipe step: ``{method: dynamic_int8}``.
     ONNX Runtime has no fused kernel for per-row scales, so this form is usually slower than
     float32; :class:`StaticInt8` is the fast one.
 
@@ -345,7 +347,7 @@ def convert_to_int8(model: TabularMLP, input_scales: list[float] | None,
         mode = "dynamic"
     else:
         mode = "static" if zero_points is None else "static_uint8"
-    out = QuantizedMLP(model.in_features, model.hidden, activation=model.activation, mode=mode, ranks=model.ranks)
+    out = int8_mlp_like(model, mode)  # a WindowMLP becomes a QuantizedWindowMLP
     float_layers = _linears(model)
     int_layers = [m for m in out.modules() if isinstance(m, Int8Linear)]
     for i, (src, dst) in enumerate(zip(float_layers, int_layers, strict=True)):
@@ -411,7 +413,7 @@ def finish_qat(qat: TabularMLP) -> QuantizedMLP:
     point 128), and a ReLU output (never negative) keeps its scale with zero point 0, which
     only widens the range clipped in training (to 255 steps instead of 127)."""
     layers = [m for m in qat.modules() if isinstance(m, _QATLinear)]
-    plain = TabularMLP(qat.in_features, qat.hidden, dropout=0.0, activation=qat.activation, ranks=qat.ranks)
+    plain = mlp_like(qat, qat.hidden, ranks=qat.ranks, dropout=0.0)  # a WindowMLP stays one
     scales = []
     for src, dst in zip(layers, _linears(plain), strict=True):
         with torch.no_grad():
@@ -453,6 +455,11 @@ def quantize(model: FinliteModel, method: AnyQuantization, *, calibration_x: np.
                 p.copy_(p.half().float())
         half.weight_storage = "float16"
         return QuantizeResult(model=half, method=method, info={"storage": "float16"})
+    if isinstance(model, (TemporalConvNet, TransformerForecaster)):
+        raise ConfigError(f"{type(method).__name__} has no int8 form for a {model.kind!r} forecaster in finlite. Int8 "
+                          "works on LSTM/GRU forecasters (dynamic_int8) and on MLP students, a WindowMLP over the "
+                          "window included (every int8 method): distil the forecaster into one of those first, or "
+                          "use fp16, which stores any model's weights in half the bytes.", param="method")
     if isinstance(method, QuantizationAwareTraining):
         return _quantization_aware(model, method, calibration_x, data, distillation, train, masks)
     if isinstance(model, SequenceModel):

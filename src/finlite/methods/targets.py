@@ -19,6 +19,7 @@ import torch
 from finlite.data.prepared import PreparedData, SplitArrays
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel
+from finlite.tasks import get_task
 
 __all__ = [
     "CHUNK_ROWS",
@@ -275,7 +276,9 @@ def distill_data(data: SplitArrays, teacher: TeacherFn, *, train_logits: np.ndar
     out = DistillData(x_train=data.x_train, y_train=data.y_train, t_train=t_train.astype(np.float32),
                       x_val=data.x_val, y_val=data.y_val, t_val=teacher(data.x_val).astype(np.float32),
                       labelled_train=np.ones(len(data.x_train), dtype=np.float32),
-                      task="regression" if data.task == "regression" else "classification")
+                      # A task that decides (binary, direction) distils soft targets; any other
+                      # (regression, forecast) distils the teacher's forecasts.
+                      task="classification" if get_task(data.task).decides else "regression")
     if transfer != "none" and transfer_size > 0:
         out = with_transfer_for(out, data, teacher, transfer, transfer_size, transfer_noise, seed)
     return out

@@ -4,7 +4,10 @@ The ensemble is scored by its own library (never re-implemented) and stored in t
 as the library's own model format held in a uint8 tensor (LightGBM's text model, XGBoost's
 UBJSON), next to the out-of-fold log-odds of the training rows. Nothing is pickled.
 
-Inputs: a booster trained by finlite reads the encoded matrix (``input.mode = "encoded"``).
+Inputs: a booster trained by finlite reads the encoded matrix (``input.mode = "encoded"``), or,
+for a market forecaster (``window`` set), the window of the last ``window`` rows of features
+``[rows, window, features]`` flattened step by step (oldest first) into one row of
+``window · features`` lag features.
 An imported booster was trained on raw numeric columns; finlite's encoding of those columns
 is undone exactly (``x · std + mean``, NaN where the missing indicator is 1) before the
 booster sees them (``input.mode = "columns"``), so the teacher and the student share one
@@ -24,9 +27,13 @@ from finlite._util import param_error
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel, register_model
 
-__all__ = ["LIBRARIES", "BoostedEnsemble", "load_booster", "require"]
+__all__ = ["LIBRARIES", "OBJECTIVES", "BoostedEnsemble", "load_booster", "require"]
 
 LIBRARIES = ("lightgbm", "xgboost")
+
+#: What an ensemble outputs: "binary" (log-odds; P(positive) through a sigmoid) or "regression"
+#: (the forecast itself, identity link).
+OBJECTIVES = ("binary", "regression")
 
 
 def require(library: str) -> Any:
@@ -47,7 +54,8 @@ def require(library: str) -> Any:
 
 @register_model
 class BoostedEnsemble(FinliteModel):
-    """A LightGBM or XGBoost binary classifier whose forward pass returns its log-odds.
+    """A LightGBM or XGBoost ensemble whose forward pass returns its log-odds (a binary classifier)
+    or its forecast (``objective="regression"``).
 
     Args:
         library: "lightgbm" or "xgboost".
@@ -56,16 +64,28 @@ class BoostedEnsemble(FinliteModel):
         input: how encoded rows become the booster's features (see the module docstring).
         trees: number of trees; nodes: total nodes (splits and leaves), for cost reports.
         oof_folds: folds of the out-of-fold predictions (0 when there are none).
+        window: for windows of a series ``[rows, window, features]``: the window length (the
+            input is flattened inside the model); None for tabular rows.
+        objective: "binary" (the output is log-odds) or "regression" (the output is the
+            forecast); a regression ensemble's ``task`` is "regression", as a forecaster's.
     """
 
     kind = "gbdt"
     booster: torch.Tensor  # a buffer: the library's model file, byte for byte
 
     def __init__(self, library: str, n_bytes: int, n_train: int = 0, input: dict[str, Any] | None = None,
-                 trees: int = 0, nodes: int = 0, max_depth: int = 0, oof_folds: int = 0) -> None:
+                 trees: int = 0, nodes: int = 0, max_depth: int = 0, oof_folds: int = 0, window: int | None = None,
+                 objective: str = "binary") -> None:
         super().__init__()
         if library not in LIBRARIES:
             raise param_error("BoostedEnsemble", "library", f"one of {LIBRARIES}", library)
+        if objective not in OBJECTIVES:
+            raise param_error("BoostedEnsemble", "objective", f"one of {OBJECTIVES}", objective)
+        if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
+            raise param_error("BoostedEnsemble", "window", "a whole number of steps, 1 or more, or None", window)
+        self.window, self.objective = window, objective
+        # What task_of_model reads: a regression ensemble forecasts, a binary one classifies.
+        self.task = "regression" if objective == "regression" else "classification"
         self.library, self.n_train = library, int(n_train)
         self.input = dict(input or {"mode": "encoded"})
         self.trees, self.nodes, self.max_depth, self.oof_folds = int(trees), int(nodes), int(max_depth), int(oof_folds)
@@ -79,15 +99,18 @@ class BoostedEnsemble(FinliteModel):
     # -- construction -----------------------------------------------------------------------
     @classmethod
     def from_booster(cls, library: str, booster: Any, *, oof: np.ndarray | None = None,
-                     input: dict[str, Any] | None = None, oof_folds: int = 0) -> BoostedEnsemble:
-        """Wrap a trained ``lightgbm.Booster`` or ``xgboost.Booster``."""
+                     input: dict[str, Any] | None = None, oof_folds: int = 0, window: int | None = None,
+                     objective: str = "binary") -> BoostedEnsemble:
+        """Wrap a trained ``lightgbm.Booster`` or ``xgboost.Booster`` (``window``: it was trained on
+        flattened windows of that many steps; ``objective``: what its raw output is)."""
         raw = _serialize(library, booster)
         try:
             trees, nodes, depth = _structure(library, booster)
         except (ValueError, KeyError, TypeError, RecursionError) as exc:  # the library's dump did not parse
             raise ConfigError(f"The {library} booster's own dump of its trees could not be read ({exc}); save the "
                               "model again with booster.save_model(path).") from None
-        out = cls(library, len(raw), 0 if oof is None else len(oof), input, trees, nodes, depth, oof_folds)
+        out = cls(library, len(raw), 0 if oof is None else len(oof), input, trees, nodes, depth, oof_folds,
+                  window=window, objective=objective)
         with torch.no_grad():
             out.booster.copy_(torch.frombuffer(bytearray(raw), dtype=torch.uint8))
         if oof is not None:
@@ -113,7 +136,7 @@ class BoostedEnsemble(FinliteModel):
         if not getattr(self, "_checked", False):
             source = f"The {self.library} booster stored in the artifact's weights"
             # The weights file is hashed, but its bytes still reach native code: check them first.
-            if check_booster(raw, source) != self.library:
+            if check_booster(raw, source, self.objective) != self.library:
                 raise ConfigError(f"{source} is not a {self.library} model; the artifact's config and weights "
                                   "disagree. Train or import the teacher again.")
             self._checked = True
@@ -141,7 +164,13 @@ class BoostedEnsemble(FinliteModel):
 
     # -- scoring ------------------------------------------------------------------------------
     def features(self, x: np.ndarray) -> np.ndarray:
-        """The booster's input matrix for encoded rows ``x``."""
+        """The booster's input matrix for encoded rows ``x`` (windows ``[rows, window, features]``
+        flattened into one row each, oldest step first)."""
+        if self.window is not None and np.ndim(x) == 3:
+            if x.shape[1] != self.window:
+                raise ConfigError(f"This ensemble reads windows of {self.window} steps; got windows of {x.shape[1]}. "
+                                  "Build the windows with the artifact's own preprocessor.", param="window")
+            return np.asarray(x, dtype=np.float64).reshape(len(x), -1)
         if self.input.get("mode") != "columns":
             return np.asarray(x, dtype=np.float64)
         idx = np.asarray(self.input["index"], dtype=int)
@@ -159,14 +188,14 @@ class BoostedEnsemble(FinliteModel):
         return raw
 
     def logits_np(self, x: np.ndarray) -> np.ndarray:
-        """Log-odds for encoded rows, as float64."""
+        """The raw output for encoded rows, as float64: log-odds, or the forecast of a regression."""
         feats = self.features(x)
         if self.library == "lightgbm":
             return np.asarray(self.model.predict(feats, raw_score=True), dtype=np.float64)
         return np.asarray(self.model.inplace_predict(feats, predict_type="margin"), dtype=np.float64)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Log-odds per row (computed by the boosting library, not differentiable)."""
+        """Log-odds (or the forecast) per row, computed by the boosting library, not differentiable."""
         return torch.from_numpy(self.logits_np(x.detach().numpy()).astype(np.float32))
 
     def stored_parameters(self) -> tuple[int, int]:
@@ -182,7 +211,8 @@ class BoostedEnsemble(FinliteModel):
         """Architecture for :func:`finlite.models.build_model` (the trees travel as a tensor)."""
         return {"kind": self.kind, "library": self.library, "n_bytes": int(self.booster.numel()),
                 "n_train": self.n_train, "input": self.input, "trees": self.trees, "nodes": self.nodes,
-                "max_depth": self.max_depth, "oof_folds": self.oof_folds}
+                "max_depth": self.max_depth, "oof_folds": self.oof_folds, "window": self.window,
+                "objective": self.objective}
 
 
 def load_booster(library: str, raw: bytes, source: str) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from finlite._timing import cpu_info, latency_us, throughput
+from finlite.errors import ConfigError
 from finlite.evaluate.cost import measure_latency
 from finlite.evaluate.operating import check_decisive
 from finlite.models.base import FinliteModel
@@ -96,12 +97,19 @@ class Gate:
             ConfigError: the gate reads decisions (agreement, f1, accuracy) and the teacher's
                 metrics show it flags no row or every row at the cut-off (``teacher["flagged_rate"]``):
                 such a gate would decide nothing.
-            KeyError: the candidate's metrics lack this gate's metric (a gate of another task).
+            ConfigError: the candidate's metrics have no value for this gate's metric on these
+                rows: a gate of another task, MAPE when every outcome is near zero (None), or the
+                directional accuracy of a volatility, which never falls (absent).
         """
         if self.metric in DECISION_METRICS and "flagged_rate" in teacher:
             check_decisive(float(teacher["flagged_rate"]), int(teacher.get("rows", 0)),
                            float(teacher.get("cutoff", float("nan"))), f"The gate {self.metric!r}")
         results = []
+        if candidate.get(self.metric) is None:
+            raise ConfigError(f"The gate {self.metric!r} cannot be judged: the candidate's metrics have no value for "
+                              f"it on these {candidate.get('rows', '?')} rows (MAPE skips outcomes within 1e-8 of "
+                              "zero; a volatility or a price level never falls, so it has no directional accuracy). "
+                              "Remove the gate, or gate on rmse / mae instead.", param="gates")
         value = float(candidate[self.metric])
         if self.max_drop is not None:
             drop = float(teacher[self.metric]) - value
@@ -135,20 +143,26 @@ class _Deployed:
         from finlite.runtime.predictor import _Slot, model_session
 
         self.session = model_session(to_onnx(model).SerializeToString(), threads=1)
-        width = x.shape[1]
-        x = np.ascontiguousarray(x, dtype=np.float32) if len(x) else np.zeros((1, width), np.float32)
-        self.slot = _Slot(self.session, width)
+        # "probability" for a classifier, "prediction" for a forecast: the graph's one output.
+        self.output = str(self.session.get_outputs()[0].name)
+        shape = tuple(x.shape[1:])
+        x = np.ascontiguousarray(x, dtype=np.float32) if len(x) else np.zeros((1, *shape), np.float32)
+        self.one: Any
+        if len(shape) == 1:
+            self.one = _Slot(self.session, shape[0], self.output).run_vector
+        else:  # a window of a sequence [1, window, features]: one call per forecast
+            self.one = self._score_batch
         self.rows = [x[i:i + 1] for i in range(min(len(x), 256))]  # different encoded records, as served
-        self.batch = np.ascontiguousarray(np.resize(x, (batch_rows, width)))  # x's rows repeated
+        self.batch = np.ascontiguousarray(np.resize(x, (batch_rows, *shape)))  # x's rows repeated
         self.p50: list[float] = []
         self.p99: list[float] = []
         self.rps: list[float] = []
 
     def _score_batch(self, batch: np.ndarray) -> Any:
-        return self.session.run(["probability"], {"x": batch})
+        return self.session.run([self.output], {"x": batch})
 
     def measure(self, repeats: int) -> None:
-        one = latency_us(self.slot.run_vector, self.rows, repeats=repeats, warmup=min(50, repeats))
+        one = latency_us(self.one, self.rows, repeats=repeats, warmup=min(50, repeats))
         self.p50.append(one["p50_us"])
         self.p99.append(one["p99_us"])
         self.rps.append(throughput(self._score_batch, self.batch, len(self.batch), min_seconds=0.1))
@@ -218,14 +232,17 @@ def evaluate_candidate(model: FinliteModel, x: np.ndarray, y: np.ndarray, p_teac
     gets the classification metrics at the cut-off, agreement with the teacher there and over
     the band of flag rates (``agreement_band``, its least ``agreement_band_min``), PSI, Spearman
     and the largest difference; a regression candidate gets RMSE, MAE, R² and its RMSE, MAE and
-    correlation against the teacher's forecasts (see :mod:`finlite.tasks`). With ``timing``,
+    correlation against the teacher's forecasts; a market forecast or direction candidate also
+    gets its direction agreement with the teacher and ``dm_pvalue``, the Diebold–Mariano test of
+    its errors against the teacher's on the labels ``y`` (see :mod:`finlite.tasks`). With ``timing``,
     the latency metrics are those of the deployed model: its ONNX export scored by the runtime's
     session (:func:`deployed_latency`), not the torch model.
     """
     kind = get_task(task)
     p = kind.scores(model, x)
     out = kind.metrics(y, p, cutoff)
-    out.update(kind.step_fidelity(np.asarray(p_teacher, dtype=np.float64).reshape(-1), p, cutoff))
+    out.update(kind.step_fidelity(np.asarray(p_teacher, dtype=np.float64).reshape(-1), p,
+                                  np.asarray(y, dtype=np.float64).reshape(-1), cutoff))
     size = weights_nbytes(model)
     out["size_bytes"] = size
     out["size_ratio"] = teacher_bytes / size if size else float("inf")

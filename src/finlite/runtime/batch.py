@@ -5,6 +5,11 @@ file. Reading, encoding + scoring (one chunk per worker thread, one worker per c
 overlap; chunks are written in file order. The output is written to a temporary file beside the target and renamed into place only
 when every row has been scored: a failure (a bad value, a full disk, Ctrl-C) leaves no partial
 output behind.
+
+A market forecaster scores a price file instead: the file is read whole (it is bounded by
+:data:`MAX_PRICE_FILE_BYTES`; a price history is small), checked like training data, and one
+forecast is written per date (and asset) with enough history, each computed from the rows up to
+that date only, so changing later rows never changes an earlier forecast.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ from finlite.errors import DataError
 from finlite.runtime.predictor import Predictor
 
 __all__ = ["ScoreSummary", "score_file"]
+
+#: The largest price file a forecaster scores (read whole, features per row): 30 years of daily
+#: prices of 5,000 assets is about 1 GiB as CSV.
+MAX_PRICE_FILE_BYTES = 2 << 30
 
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".csv.gz", ".tsv", ".txt")
@@ -222,6 +231,11 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     if chunk_rows < 1:
         raise DataError(f"The 'chunk_rows' parameter must be a positive number of rows; got {chunk_rows}.",
                         param="chunk_rows")
+    if getattr(predictor, "market", None) is not None:
+        if chunk_rows < 1:
+            raise DataError(f"The 'chunk_rows' parameter must be a positive number of rows; got {chunk_rows}.",
+                            param="chunk_rows")
+        return _forecast_file(predictor, src, dst, id_columns, chunk_rows)
     n_workers = _default_workers(predictor) if workers is None else \
         _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
     in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
@@ -315,3 +329,61 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             bar.close()
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst)
 
+
+
+def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Sequence[str],
+                   chunk_rows: int) -> ScoreSummary:
+    """A forecaster's :func:`score_file`: one forecast per forecastable date of a price file.
+
+    Columns written: the date, the spec's id column (when it has one), ``forecast``,
+    ``last_price``, then ``log_change`` (price objective) or ``probability`` and ``decision``
+    (direction), as :meth:`Predictor.forecast_all` returns them. The model runs ``chunk_rows``
+    windows at a time.
+    """
+    import pyarrow as pa
+
+    from finlite import _limits
+    from finlite.data.market import read_prices
+
+    market = predictor.market
+    if market is None:
+        raise DataError(f"{predictor.path} holds a model that scores records, not a forecaster.")
+    if id_columns:
+        carried = f"the date and the id column {market.spec.id_column!r}" if market.spec.id_column else "the date"
+        raise DataError(f"A forecaster's output carries {carried} of its spec; id columns "
+                        f"({', '.join(id_columns)}) do not apply. Drop them.", param="id_columns")
+    _kind(src, "Input file")  # read_prices reads CSV and Parquet; anything else is refused here first
+    out_kind = _kind(dst, "Output file")
+    size = src.stat().st_size
+    if size > MAX_PRICE_FILE_BYTES:
+        raise DataError(f"Price file {str(src)!r} is {_limits.format_bytes(size)}, over the "
+                        f"{_limits.format_bytes(MAX_PRICE_FILE_BYTES)} a forecaster scores at once; split it (by "
+                        "asset, or keep the most recent years) and score the parts.", param="source")
+    start = time.perf_counter()
+    table = read_prices(src, market.spec, str(src))
+    rows = len(table.frame)
+    # The windows of every row are built at once: [rows, window, features] float32.
+    _limits.check_memory(rows * market.spec.window * market.n_features * 4 * 2,
+                         f"the windows of {rows:,} rows of {str(src)!r}", "score fewer rows (split the file)")
+    windows = market.windows(table, str(src))
+    result = predictor.forecast_windows(windows, source=str(src), chunk_rows=chunk_rows)
+    columns: dict[str, Any] = {}
+    for name, values in result.items():
+        if name == "date":
+            columns[name] = pa.array(values.astype("datetime64[D]"), type=pa.date32())
+        elif name == market.spec.id_column:
+            columns[name] = pa.array([str(v) for v in values], type=pa.string())
+        elif name == "decision":
+            columns[name] = pa.array(values, type=pa.int8())
+        else:
+            columns[name] = pa.array(values, type=pa.float64())
+    out_table = pa.table(columns)
+    writer = _Writer(dst, out_kind)
+    try:
+        writer.write(out_table)
+        writer.commit(out_table.schema)
+    except BaseException:
+        writer.abort()
+        raise
+    positives = int(np.count_nonzero(result["decision"])) if "decision" in result else 0
+    return ScoreSummary(len(windows), time.perf_counter() - start, positives, dst)

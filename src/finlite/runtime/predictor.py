@@ -8,10 +8,17 @@ record by record), with the pandas Preprocessor as the reference it falls back t
 two could read a column differently and for every refused value (so results and errors are
 the Preprocessor's); Arrow batches (batch scoring of files) go to ``encode_arrow`` directly.
 Boosted-tree teachers are served the same way: their ``model.onnx`` is a tree ensemble.
+
+A market forecaster (``preprocessor.json`` of kind "market") is served from a price history
+instead of records: :meth:`Predictor.forecast` takes the last rows (a DataFrame or a dict of
+lists), computes the same causal features and scaled windows as training did
+(:class:`finlite.data.market.MarketPreprocessor`, numpy and pandas only) and runs the model once;
+:meth:`Predictor.forecast_all` gives one forecast per date with enough history.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -22,7 +29,8 @@ import numpy as np
 
 from finlite._finite import check_scores, record_score_error
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
-from finlite._spec import check_preprocessor_spec
+from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
+from finlite.data.market import MarketPreprocessor, MarketWindows, PriceTable, forecast_columns, to_price_level
 from finlite.errors import ArtifactError, ConfigError, DataError
 from finlite.runtime.encoder import Encoder
 from finlite.tasks import Task, task_of_manifest
@@ -37,8 +45,28 @@ _SMALL_FRAME = 4
 #: least this many rows.
 _PARALLEL_ROWS = 32768
 _ABSENT = object()
+#: What a forecaster's ``forecast`` value is, per objective (for metadata and the OpenAPI page).
+_OUTPUTS = {"return": "the log return over the horizon, log(P[t+h] / P[t])",
+            "direction": "P(up): the probability that the price rises over the horizon",
+            "volatility": "the realised volatility over the horizon, sqrt(sum of squared daily log returns)",
+            "price": "the price level at t + h, P[t] * exp(forecast log change)"}
+_ALL = np.logical_and.reduce  # the ufunc itself: ndarray.all() adds a Python wrapper per call
+_SUM = np.add.reduce
+_MIN = np.minimum.reduce
+_NUMBER_TYPES = frozenset((float, int))
+# Dates of exactly YYYY-MM-DD (ASCII digits), one a line: what read_prices' ISO reading takes as is.
+_ISO_DAYS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:\n[0-9]{4}-[0-9]{2}-[0-9]{2})*")
 _NP_NUMBERS = frozenset((np.float64, np.float32, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16,
                          np.uint32, np.uint64, np.float16))
+
+
+def history_columns(market: MarketPreprocessor) -> list[str]:
+    """The columns a price history must carry for ``market``: date, the id column (if any),
+    the target, the volume column (if any) and the extra columns, in that order."""
+    spec = market.spec
+    columns = [spec.date_column, *([spec.id_column] if spec.id_column else []), spec.target,
+               *([spec.volume_column] if spec.volume_column else []), *spec.extra_columns]
+    return list(dict.fromkeys(columns))
 
 
 def model_session(model: bytes, threads: int = 1) -> Any:
@@ -98,13 +126,24 @@ class Predictor:
         # Parse exactly the bytes that were hashed (read again, checked again: no swap in between).
         spec = parse_json_bytes(read_listed(root, manifest, "preprocessor.json"), str(root / "preprocessor.json"),
                                 "preprocessor")
+        where = str(root / "preprocessor.json")
+        #: The fitted market pipeline of a forecaster; None for a tabular model.
+        self.market: MarketPreprocessor | None = None
+        self._encoder: Encoder | None = None
         try:
-            check_preprocessor_spec(spec, str(root / "preprocessor.json"), manifest.get("schema"))
-            self.encoder = Encoder(spec)
-        except DataError as exc:
+            if is_market_spec(spec):
+                check_market_spec(spec, where, manifest.get("schema"))
+                self.market = MarketPreprocessor.from_dict(spec, where)
+            else:
+                check_preprocessor_spec(spec, where, manifest.get("schema"))
+                self._encoder = Encoder(spec)
+            if self._task.decides and manifest.get("cutoff") is None:
+                raise ConfigError(f"its manifest records no cut-off, but its task {self._task.name!r} decides at one")
+        except (DataError, ConfigError) as exc:
             raise ArtifactError(f"Artifact {str(root)!r} cannot be used: {exc}") from None
         self._spec = spec
-        self._field_set = frozenset(self.encoder.fields)
+        self._history_columns = history_columns(self.market) if self.market is not None else []
+        self._field_set = frozenset(self.fields)
         self._threads = max(1, int(threads))
         self._columns: tuple[Any, list[Any]] = (None, [])  # the last DataFrame column Index seen, as a list
         self.session = model_session(read_listed(root, manifest, self.file), threads)
@@ -116,9 +155,36 @@ class Predictor:
 
     # -- what the artifact is ------------------------------------------------------------------
     @property
+    def encoder(self) -> Encoder:
+        """The record encoder of a tabular model.
+
+        Raises:
+            ConfigError: the artifact holds a forecaster, which reads a price history (see
+                :meth:`forecast`).
+        """
+        if self._encoder is None:
+            raise ConfigError(f"{self.path} holds a market forecaster: it reads a price history, not records; use "
+                              "forecast(history) or forecast_all(history).")
+        return self._encoder
+
+    @property
+    def decision_cutoff(self) -> float | None:
+        """The cut-off decisions are made at; None for a model that makes no decisions (a forecast)."""
+        cutoff = self.manifest.get("cutoff")
+        return None if cutoff is None or not self._task.decides else float(cutoff)
+
+    @property
     def cutoff(self) -> float:
-        """Decision threshold on P(positive): scores at or above it are decided positive."""
-        return float(self.manifest["cutoff"])
+        """Decision threshold on P(positive): scores at or above it are decided positive.
+
+        Raises:
+            ConfigError: the model makes no decisions (a forecast records no cut-off).
+        """
+        cutoff = self.manifest.get("cutoff")
+        if cutoff is None:
+            raise ConfigError(f"{self.path} holds a {self.task} model, which makes no decisions and has no cut-off; "
+                              "decision_cutoff is None for it.", param="cutoff")
+        return float(cutoff)
 
     @property
     def task(self) -> str:
@@ -133,13 +199,16 @@ class Predictor:
 
     @property
     def fields(self) -> list[str]:
-        """Feature fields a record must carry, numeric first."""
+        """Feature fields a record must carry, numeric first; for a forecaster, the columns a
+        price history must carry (date, the id column if any, target, volume, extra columns)."""
+        if self.market is not None:
+            return history_columns(self.market)
         return list(self.encoder.fields)
 
     def metadata(self) -> dict[str, Any]:
         """What a caller needs to trust the scores: schema, categories, hashes, cut-off, metrics."""
         export = self.manifest.get("export", {})
-        return {
+        out: dict[str, Any] = {
             "artifact": self.path.name,
             "role": self.manifest.get("role"),
             "model": self.manifest.get("model"),
@@ -148,19 +217,28 @@ class Predictor:
             "model_sha256": self.model_sha256,
             "manifest_sha256": self.manifest.get("manifest_sha256"),
             "task": self.task,
-            "cutoff": self.cutoff,
-            "operating_point": self.manifest.get("operating_point"),
-            "schema": {"target": self.schema["target"], "positive": self.schema["positive"],
-                       "negative": self.schema["negative"], "numeric": list(self.schema["numeric"]),
-                       "categorical": {c[0]: list(c[3]) for c in self.encoder.categorical},
-                       # Weight-of-evidence / target-encoded fields: one number per training value.
-                       "encoded_as_numbers": {str(d["name"]): str(d.get("encoding")) for d in self._spec["categorical"]
-                                              if d.get("encoding", "onehot") != "onehot"},
-                       "unseen_categories": "scored in the 'unseen' bucket learned in training, and reported"},
-            "metrics": self.manifest.get("metrics", {}),
-            "parity": {k: v.get("parity") for k, v in export.items() if isinstance(v, dict) and "parity" in v},
-            "versions": self.manifest.get("versions", {}),
         }
+        if self.market is not None:
+            market = self.market
+            out["cutoff"] = self.decision_cutoff
+            out["market"] = {"spec": market.spec.to_dict(), "columns": self.fields,
+                             "features": list(market.feature_names), "warmup": int(market.warmup),
+                             "output": _OUTPUTS[market.spec.objective]}
+        else:
+            out["cutoff"] = self.cutoff
+            out["operating_point"] = self.manifest.get("operating_point")
+            out["schema"] = {
+                "target": self.schema["target"], "positive": self.schema["positive"],
+                "negative": self.schema["negative"], "numeric": list(self.schema["numeric"]),
+                "categorical": {c[0]: list(c[3]) for c in self.encoder.categorical},
+                # Weight-of-evidence / target-encoded fields: one number per training value.
+                "encoded_as_numbers": {str(d["name"]): str(d.get("encoding")) for d in self._spec["categorical"]
+                                       if d.get("encoding", "onehot") != "onehot"},
+                "unseen_categories": "scored in the 'unseen' bucket learned in training, and reported"}
+        out["metrics"] = self.manifest.get("metrics", {})
+        out["parity"] = {k: v.get("parity") for k, v in export.items() if isinstance(v, dict) and "parity" in v}
+        out["versions"] = self.manifest.get("versions", {})
+        return out
 
     # -- scoring -----------------------------------------------------------------------------------
     def _slot(self) -> _Slot:
@@ -177,6 +255,8 @@ class Predictor:
             ScoreError: the model returned a NaN or infinite score (``rows`` holds the 0-based
                 positions); no decision is made from it.
         """
+        if self.market is not None:
+            return self._run_windows(np.asarray(x, dtype=np.float32))
         if type(x) is not np.ndarray or x.dtype != np.float32 or x.ndim != 2:
             x = np.asarray(x, dtype=np.float32)
             x = x.reshape(1, -1) if x.ndim == 1 else x
@@ -238,6 +318,11 @@ class Predictor:
             ScoreError: the model returned a NaN or infinite score for some row; no decision is
                 made, for any row.
         """
+        if self.market is not None:
+            windows = self._windows(records, None, last_only=False)
+            scores = self._run_windows(windows.x)
+            check_scores(scores, "the price history", unit="forecast", first=0)
+            return scores
         x = self.encode(records)
         if len(x) == 0:
             return np.zeros(0, dtype=np.float64)
@@ -271,11 +356,239 @@ class Predictor:
 
     def predict(self, records: Any) -> np.ndarray:
         """Decisions at the artifact's cut-off for a classifier (1 = positive class, e.g. decline
-        as bad; int8), the predictions for a regression model (float64)."""
+        as bad; int8), the predictions for a regression model (float64). For a forecaster,
+        ``records`` is a price history and the result the ``forecast`` of :meth:`forecast_all`
+        (the price level for the price objective), or up (1) / not (0) for direction."""
+        if self.market is not None:
+            result = self.forecast_all(records)
+            return result["decision"] if "decision" in result else result["forecast"]
         scores = self.predict_score(records)
         if not self._task.decides:
             return scores
         return (scores >= self.cutoff).astype(np.int8)
+
+    # -- forecasting from a price history -----------------------------------------------------------
+    def _market(self) -> MarketPreprocessor:
+        if self.market is None:
+            raise ConfigError(f"{self.path} holds a {self.task} model that scores records, not a forecaster; use "
+                              "predict_score(records).")
+        return self.market
+
+    def _run_windows(self, x: np.ndarray) -> np.ndarray:
+        """The model's outputs (float64) for scaled windows ``[n, window, features]``."""
+        market = self._market()
+        expected = (int(market.spec.window), int(market.n_features))
+        if x.ndim != 3 or tuple(x.shape[1:]) != expected:
+            raise DataError(f"Windows have shape {tuple(x.shape)}; this forecaster takes [rows, {expected[0]}, "
+                            f"{expected[1]}] (rows, window, features). Build them with forecast(history).")
+        if not np.isfinite(x).all():
+            raise DataError("A window holds a value that is not finite; build windows from a price history with "
+                            "forecast(history), which refuses such values.")
+        if len(x) == 0:
+            return np.zeros(0, dtype=np.float64)
+        out = self._run(self._outputs, {"x": np.ascontiguousarray(x, dtype=np.float32)})[0]
+        return np.asarray(out, dtype=np.float64).reshape(-1)
+
+    def _windows(self, history: Any, source: str | None, *, last_only: bool) -> MarketWindows:
+        """The scaled windows of ``history`` (only the last one with ``last_only``): through the
+        numpy fast path when it applies (see :meth:`_fast_arrays`), through
+        :func:`finlite.data.market.read_prices` otherwise."""
+        market = self._market()
+        arrays = self._fast_arrays(history, last_only) if isinstance(history, Mapping) else None
+        if arrays is None:
+            return market.windows(self._history(history), source or "the price history")
+        spec = market.spec
+        dates, prices = arrays[spec.date_column], arrays[spec.target]
+        if last_only:  # no pandas at all: the batch-1 path
+            volume = arrays[spec.volume_column] if spec.volume_column is not None else None
+            x = market.last_window(dates, prices, volume, [arrays[c] for c in spec.extra_columns])
+            unknown = np.full(1, np.nan)  # the label and naive forecast are not needed to forecast
+            return MarketWindows(dates[-1:], None, x, unknown, prices[-1:], unknown)
+        import pandas as pd  # loaded already: finlite.data.market imports it
+
+        frame = pd.DataFrame({name: values.astype("datetime64[ns]") if name == spec.date_column else values
+                              for name, values in arrays.items()})
+        return market.windows(PriceTable(frame, source or "the price history", None, "", []))
+
+    def _fast_arrays(self, history: Mapping[str, Any], last_only: bool) -> dict[str, np.ndarray] | None:
+        """A dict of lists as numpy arrays read without pandas (dates as datetime64[D]), or None
+        when anything could be read differently by (or be refused by) ``read_prices``.
+
+        Taken only when every value (of every row) is of a type both read alike: one asset,
+        exactly the spec's columns, ``YYYY-MM-DD`` dates strictly increasing, plain numbers,
+        finite, prices above zero and volumes not below. Anything else goes to ``read_prices``,
+        which is the reference: its results and its errors are the ones returned. The features
+        look back a fixed number of rows (``warmup``), so with ``last_only`` only the last
+        ``warmup + 1`` rows are kept: the last window is the same as from the whole history.
+        """
+        market = self._market()
+        spec = market.spec
+        columns = self._history_columns
+        if spec.id_column is not None or len(history) != len(columns):
+            return None
+        raw_dates = history.get(spec.date_column)
+        need = int(market.warmup) + 1
+        if type(raw_dates) is not list or len(raw_dates) < need:
+            return None
+        n = len(raw_dates)
+        # Every value (not only the rows the window reads) is checked as read_prices would: a bad
+        # value anywhere goes to read_prices, which names it. One join and one match check that
+        # each date is text of exactly YYYY-MM-DD (numpy alone would also read "+020-01-01" or
+        # " 020-01-01"): n lines of 10 characters make 11 n - 1, so no date holds a line break.
+        try:
+            joined = "\n".join(raw_dates)
+        except TypeError:
+            return None
+        if len(joined) != 11 * n - 1 or _ISO_DAYS.fullmatch(joined) is None:
+            return None
+        try:
+            dates = np.array(raw_dates, dtype="datetime64[D]")
+        except ValueError:
+            return None  # 2021-02-30 and the like: read_prices names it
+        if not _ALL(dates[1:] > dates[:-1]):
+            return None  # unsorted or repeated: read_prices sorts, or names the duplicate
+        start = n - need if last_only else 0
+        out: dict[str, np.ndarray] = {spec.date_column: dates[start:]}
+        for name in columns[1:]:
+            values = history.get(name)
+            if type(values) is not list or len(values) != n or not _NUMBER_TYPES.issuperset(map(type, values)):
+                return None
+            try:
+                array = np.array(values, dtype=np.float64)
+            except OverflowError:
+                return None  # an int beyond float64: read_prices decides
+            # Finite, and > 0 (prices) or >= 0 (volumes): a NaN fails every comparison, and a
+            # sum is NaN or infinite when a value is (or, harmlessly, when it overflows).
+            total, low = float(_SUM(array)), float(_MIN(array))  # Python floats: inf - inf warns in numpy
+            if total - total != 0.0 or not (low >= 0.0 if name == spec.volume_column else low > 0.0):
+                return None
+            out[name] = array[start:]
+        return out
+
+    def _history(self, history: Any) -> Any:
+        """``history`` if it is a form a price history may take (DataFrame, dict of lists, PriceTable)."""
+        if isinstance(history, (Mapping, PriceTable)) or _is_frame(history):
+            return history
+        spec = self._market().spec
+        raise DataError(f"A price history is a pandas DataFrame or a dict of lists (column name to values, e.g. "
+                        f"{{'{spec.date_column}': [...], '{spec.target}': [...]}}); got {type(history).__name__}.",
+                        param="history")
+
+    def forecast_all(self, history: Any, source: str | None = None) -> dict[str, np.ndarray]:
+        """One forecast per date of ``history`` that has enough rows before it, each from rows up
+        to that date only (the features are causal).
+
+        ``history`` is a pandas DataFrame or a dict of lists (``{"date": [...], "close": [...],
+        ...}``) with the columns of :attr:`fields`; dates are parsed and checked as in training
+        (a duplicate or unparsable date, text or a non-positive price are refused, naming the
+        column, date and value). Returns columns as numpy arrays: ``date`` (datetime64[D]), the
+        id column when the spec has one, ``forecast`` (see :meth:`metadata`: the log return,
+        the realised volatility, the price level, or P(up)), ``last_price``; for the price
+        objective also ``log_change``; for direction ``probability`` and ``decision`` (1 = up,
+        at the cut-off).
+
+        Raises:
+            DataError: the history is refused, or has fewer rows than the model needs
+                (``market.warmup`` + 1).
+            ScoreError: the model returned a NaN or infinite forecast; nothing is returned.
+        """
+        return self.forecast_windows(self._windows(history, source, last_only=False), source=source)
+
+    def forecast_windows(self, windows: MarketWindows, *, source: str | None = None,
+                         chunk_rows: int = 65536) -> dict[str, np.ndarray]:
+        """The columns of :meth:`forecast_all` for windows already built by the artifact's
+        :class:`~finlite.data.market.MarketPreprocessor` (the model runs ``chunk_rows`` at a time).
+
+        Raises:
+            DataError: the windows have another shape than the model takes.
+            ScoreError: the model returned a NaN or infinite forecast; nothing is returned.
+        """
+        market = self._market()
+        step = max(1, int(chunk_rows))
+        parts = [self._run_windows(windows.x[i:i + step]) for i in range(0, len(windows), step)]
+        scores = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
+        check_scores(scores, source or "the price history", unit="forecast", first=0)
+        return forecast_columns(market.spec, windows, scores, self.decision_cutoff)
+
+    def forecast(self, history: Any, source: str | None = None) -> dict[str, Any]:
+        """The forecast for the last date of ``history`` (one asset), as plain Python values:
+        ``date`` (ISO text), the id when the spec has an id column, ``forecast``, ``last_price``,
+        ``horizon``, and ``log_change`` (price) or ``probability`` and ``decision`` (direction).
+
+        ``history`` is as for :meth:`forecast_all`; it needs at least ``market.warmup`` + 1 rows
+        (more are fine: only the last window is used for the result).
+
+        Raises:
+            DataError: as :meth:`forecast_all`; also when the history holds several assets
+                (use :meth:`forecast_all`, or pass one asset's rows).
+            ScoreError: the model returned a NaN or infinite forecast.
+        """
+        market = self._market()
+        if isinstance(history, Mapping):  # a dict of lists: the batch-1 fast path when it applies
+            arrays = self._fast_arrays(history, True)
+            if arrays is not None:
+                fast = self._forecast_one(arrays, history[market.spec.date_column][-1], source)
+                if fast is not None:
+                    return fast
+        result = self.forecast_windows(self._windows(history, source, last_only=True), source=source)
+        n = len(result["date"])
+        if n == 0:
+            raise DataError(f"{source or 'The price history'} has too few rows to forecast: the model needs "
+                            f"{int(market.warmup) + 1} consecutive dates (window {market.spec.window} plus the "
+                            "history its features need). Send more rows.", param="history")
+        id_column = market.spec.id_column
+        if id_column is not None and len(set(result[id_column].tolist())) > 1:
+            raise DataError(f"{source or 'The price history'} holds several assets (column {id_column!r}); "
+                            "forecast() answers for one asset. Pass one asset's rows, or use forecast_all().",
+                            param="history")
+        answer: dict[str, Any] = {"date": str(np.datetime_as_string(result["date"][-1], unit="D"))}
+        if id_column is not None:
+            answer[id_column] = str(result[id_column][-1])
+        answer["horizon"] = int(market.spec.horizon)
+        for key, column in result.items():
+            if key in ("date", id_column):
+                continue
+            answer[key] = int(column[-1]) if key == "decision" else float(column[-1])
+        return answer
+
+    def _forecast_one(self, arrays: dict[str, np.ndarray], date: str, source: str | None) -> dict[str, Any] | None:
+        """:meth:`forecast` of one checked history (:meth:`_fast_arrays`): the batch-1 fast path.
+
+        The window is scaled straight into this thread's input buffer, bound once to the ONNX
+        session, and the answer is built from plain floats: no MarketWindows, no result columns.
+        ``date`` is the history's last date as sent (``YYYY-MM-DD``, as ``_fast_arrays``
+        checked: the text ``np.datetime_as_string`` would give). The numbers are the same, bit
+        for bit, as the last row of :meth:`forecast_all`. None when the window holds a value
+        that is not finite: the reference path then raises its error.
+        """
+        market = self._market()
+        spec = market.spec
+        slot = getattr(self._local, "market_slot", None)
+        if slot is None:
+            slot = self._local.market_slot = _MarketSlot(self.session, spec.window, market.n_features, self._output)
+        prices = arrays[spec.target]
+        market.last_window(arrays[spec.date_column], prices,
+                           arrays[spec.volume_column] if spec.volume_column is not None else None,
+                           [arrays[c] for c in spec.extra_columns], out=slot.x)
+        if not np.isfinite(slot.x).all():
+            return None  # fail closed, with the reference path's message
+        self.session.run_with_iobinding(slot.binding)
+        score = float(slot.out[0, 0])
+        if score - score != 0.0:  # NaN or ±inf: the reference path's ScoreError
+            check_scores(np.array([score]), source or "the price history", unit="forecast", first=0)
+        last_price = float(prices[-1])
+        answer: dict[str, Any] = {"date": date, "horizon": int(spec.horizon)}
+        if spec.objective == "price":
+            answer["forecast"] = float(to_price_level(np.array([score]), prices[-1:])[0])
+            answer["log_change"] = score
+        else:
+            answer["forecast"] = score
+        answer["last_price"] = last_price
+        cutoff = self.decision_cutoff
+        if cutoff is not None:
+            answer["probability"] = score
+            answer["decision"] = int(score >= cutoff)
+        return answer
 
     # -- DataFrames -------------------------------------------------------------------------------
     def _encode_frame(self, frame: Any, source: str) -> np.ndarray:
@@ -410,6 +723,11 @@ class Predictor:
         return self._preprocessor
 
 
+def _is_frame(value: Any) -> bool:
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
 class _Slot:
     """One thread's input and output buffers, bound once to the session (ONNX Runtime IOBinding)."""
 
@@ -438,3 +756,16 @@ class _Slot:
         self.row[0] = x[0]
         self.session.run_with_iobinding(self.binding)
         return self.out.reshape(-1).copy()
+
+
+class _MarketSlot:
+    """One thread's window buffer [1, window, features] and output, bound once to the session."""
+
+    def __init__(self, session: Any, window: int, n_features: int, output: str) -> None:
+        import onnxruntime as ort
+
+        self.x = np.zeros((1, window, n_features), dtype=np.float32)
+        self.out = np.zeros((1, 1), dtype=np.float32)
+        self.binding = session.io_binding()
+        self.binding.bind_ortvalue_input("x", ort.OrtValue.ortvalue_from_numpy(self.x))
+        self.binding.bind_ortvalue_output(output, ort.OrtValue.ortvalue_from_numpy(self.out))

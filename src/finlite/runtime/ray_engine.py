@@ -364,6 +364,13 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         key_pem = key.public_bytes(serialization.Encoding.PEM,
                                    serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
     pin = str(local.manifest["manifest_sha256"])
+    if local.market is not None:
+        # Each forecast reads its asset's previous rows in date order; Ray's blocks split the file
+        # anywhere. A price file is small next to a loan book: score it on this machine.
+        raise ConfigError(f"{artifact} is a market forecaster: each forecast reads the rows before it in date order, "
+                          "which Ray's blocks of the file would split. Score the price file with the local engine; one "
+                          "process forecasts every date of the S&P 500 in well under a second.",
+                          param="engine")
 
     fields = local.fields
     ids = list(dict.fromkeys(id_columns))

@@ -57,7 +57,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from finlite._finite import value_bounds
 from finlite._limits import available_cores
-from finlite.errors import ConfigError, ScoreError
+from finlite.data.market import MarketPreprocessor
+from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
 
@@ -371,6 +372,132 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# -- forecasters: a price history in, the forecast for its last date out -------------------------------
+#: A history may hold at most this many times the rows a forecast needs (the model's warmup + 1):
+#: enough for any client that sends a margin, never an unbounded feature computation.
+HISTORY_FACTOR = 10
+
+
+def history_limit(warmup: int) -> int:
+    """The most rows a /predict history may hold for a model that needs ``warmup`` rows of history."""
+    return HISTORY_FACTOR * (warmup + 1)
+
+
+class _HistoryError(Exception):
+    """A history the service refuses before forecasting: ``status`` (413 or 422) and the detail."""
+
+    def __init__(self, status: int, detail: list[dict[str, Any]]) -> None:
+        super().__init__(status, detail)
+        self.status, self.detail = status, detail
+
+
+def _read_history(payload: Mapping[str, Any], columns: list[str], max_rows: int) -> tuple[dict[str, list[Any]], int]:
+    """The ``history`` of a /predict body as a dict of equally long lists of ``columns`` (extra
+    columns dropped), and its row count.
+
+    Accepted: ``{"history": {"date": [...], "close": [...], ...}}`` or ``{"history": [{"date": ...,
+    "close": ...}, ...]}``. Values are checked by the forecaster itself (dates, numbers, order).
+
+    Raises:
+        _HistoryError: 422 for a missing or malformed history (naming the column or row), 413
+            for more than ``max_rows`` rows.
+    """
+    def refuse(loc: list[Any], msg: str, kind: str = "type") -> _HistoryError:
+        return _HistoryError(422, [{"loc": ["body", "history", *loc], "msg": msg, "type": kind}])
+
+    if "history" not in payload:
+        raise _HistoryError(422, [{"loc": ["body", "history"], "type": "missing", "msg": (
+            "field required: this model forecasts from a price history, {\"history\": {" + ", ".join(
+                f'"{c}": [...]' for c in columns) + "}} (or a list of row objects)")}])
+    history = payload["history"]
+    rows = len(history) if isinstance(history, list) else None
+    if isinstance(history, dict):
+        lengths = {c: len(v) for c, v in history.items() if c in columns and isinstance(v, list)}
+        rows = max(lengths.values(), default=0)
+    if rows is not None and rows > max_rows:
+        raise _HistoryError(413, [{"loc": ["body", "history"], "type": "size", "msg": (
+            f"the history holds {rows} rows; the limit is {max_rows} ({HISTORY_FACTOR} times the {max_rows // HISTORY_FACTOR} "
+            "rows a forecast needs). Send only the most recent rows.")}])
+    if isinstance(history, list):
+        out: dict[str, list[Any]] = {c: [] for c in columns}
+        for i, row in enumerate(history):
+            if not isinstance(row, dict):
+                raise refuse([i], f"row {i} is a {type(row).__name__}, not an object of column values")
+            for c in columns:
+                if c not in row:
+                    raise refuse([i, c], f"row {i} has no {c!r} value; every row needs {', '.join(columns)}",
+                                 "missing")
+                out[c].append(row[c])
+        return out, len(history)
+    if not isinstance(history, dict):
+        raise refuse([], f"expected an object of columns ({', '.join(columns)}) holding lists of values, or a list "
+                         f"of row objects; got a {type(history).__name__}")
+    for c in columns:
+        if c not in history:
+            raise refuse([c], f"column {c!r} is missing; the history needs {', '.join(columns)}", "missing")
+        if not isinstance(history[c], list):
+            raise refuse([c], f"column {c!r} is a {type(history[c]).__name__}, not a list of values")
+    first = columns[0]
+    for c in columns:
+        if len(history[c]) != len(history[first]):
+            raise refuse([c], f"column {c!r} holds {len(history[c])} values but {first!r} holds "
+                              f"{len(history[first])}; every column needs one value per row", "value")
+    return {c: history[c] for c in columns}, len(history[first])
+
+
+def _history_schema(predictor: Predictor, market: MarketPreprocessor, max_rows: int) -> dict[str, Any]:
+    """JSON Schema of a forecaster's /predict body, for the OpenAPI page."""
+    spec = market.spec
+    columns = predictor.fields
+
+    def column_schema(name: str) -> dict[str, Any]:
+        if name == spec.date_column:
+            return {"type": "string", "description": "a date, e.g. 2018-12-31; one row per date (and asset), "
+                                                      "oldest first or in any order"}
+        if name == spec.id_column:
+            return {"type": "string", "description": "the asset"}
+        return {"type": "number", "description": "a finite number" + (" above zero (a price)" if name == spec.target
+                                                                       else "")}
+
+    need = int(market.warmup) + 1
+    by_column = {"type": "object", "required": columns, "additionalProperties": True, "properties": {
+        c: {"type": "array", "items": column_schema(c), "minItems": need, "maxItems": max_rows} for c in columns}}
+    by_row = {"type": "array", "minItems": need, "maxItems": max_rows, "items": {
+        "type": "object", "required": columns, "properties": {c: column_schema(c) for c in columns}}}
+    return {"type": "object", "required": ["history"], "properties": {"history": {
+        "oneOf": [by_column, by_row],
+        "description": f"the most recent rows of the price series: at least {need} (the window of {spec.window} "
+                       f"plus the history its features need), at most {max_rows}; the forecast is for the last "
+                       "date"}}}
+
+
+def _forecast_responses(predictor: Predictor, market: MarketPreprocessor,
+                        max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
+    """The responses of a forecaster's /predict, for the OpenAPI page."""
+    spec = market.spec
+    props: dict[str, Any] = {
+        "request_id": {"type": "string"}, "model_sha256": {"type": "string"},
+        "cutoff": {"type": ["number", "null"], "description": "P(up) at or above it is decided up (direction only)"},
+        "date": {"type": "string", "description": "the last date of the history: the forecast is for "
+                                                  f"{spec.horizon} step(s) after it"},
+        "horizon": {"type": "integer"},
+        "forecast": {"type": "number", "description": predictor.metadata()["market"]["output"]},
+        "last_price": {"type": "number", "description": "the target's value at the last date"}}
+    if spec.id_column:
+        props[spec.id_column] = {"type": "string"}
+    if spec.objective == "price":
+        props["log_change"] = {"type": "number", "description": "the forecast log change of the price"}
+    if predictor.decision_cutoff is not None:
+        props["probability"] = {"type": "number", "minimum": 0, "maximum": 1, "description": "P(up)"}
+        props["decision"] = {"type": "integer", "enum": [0, 1], "description": "1 (up) when probability >= cutoff"}
+    common = _responses(max_body_bytes)
+    return {**common, 200: {"description": "the forecast for the last date of the history",
+                            "content": {_JSON: {"schema": {"type": "object", "required": [
+                                "request_id", "model_sha256", "date", "forecast"], "properties": props}}}},
+            413: {**common[413], "description": f"body above {max_body_bytes} bytes, or a history longer than the "
+                                                "limit"}}
+
+
 # -- the app ----------------------------------------------------------------------------------------
 #: One answer of /predict: status, body, raw headers. The handler builds these directly so the
 #: hot path allocates no Response object and no header dict.
@@ -430,19 +557,25 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
 
     predictor = artifact if isinstance(artifact, Predictor) else Predictor(artifact)
     meta = predictor.metadata()
+    market = predictor.market
+    if market is None:
+        what = f"Scores P({meta['schema']['target']} = {meta['schema']['positive']!r})"
+    else:
+        what = (f"Forecasts {market.spec.objective} of {market.spec.target!r} {market.spec.horizon} step(s) ahead "
+                "from a price history")
     # The OpenAPI pages are added below, behind the token when there is one.
     app = _ScoringApp(title=f"finlite scoring service: {predictor.path.name}",
-                  description=f"Scores P({meta['schema']['target']} = {meta['schema']['positive']!r}) with the "
-                              f"{meta['model']['kind']} model {predictor.model_sha256[:16]}….",
+                  description=f"{what} with the {meta['model']['kind']} model {predictor.model_sha256[:16]}….",
                   version=str(meta["versions"].get("finlite", "")),
                   docs_url=None, redoc_url=None, openapi_url=None)
     expected = f"Bearer {token}".encode() if token else None
     model_sha256 = predictor.model_sha256
-    cutoff = predictor.cutoff
     fields = predictor.fields
     records_is_field = "records" in fields
-    encoder = predictor.encoder
-    explain_record = predictor.explain_record
+    if market is None:  # a forecaster has neither a record encoder nor (unless it decides) a cut-off
+        cutoff = predictor.cutoff
+        encoder = predictor.encoder
+        explain_record = predictor.explain_record
     clock = _Clock()
     model_errors = _model_errors()
     too_large = orjson.dumps({"detail": f"request body is larger than {max_body_bytes} bytes"})
@@ -450,7 +583,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     meta_body = orjson.dumps(meta, default=str)
     health_body = orjson.dumps({"status": "ok", "model_sha256": model_sha256})
     # The answer's fixed head, serialised once: {"request_id": ..., then this, then the result.
-    head = orjson.dumps({"model_sha256": model_sha256, "cutoff": cutoff})[1:-1]
+    head = orjson.dumps({"model_sha256": model_sha256, "cutoff": predictor.decision_cutoff if market is not None
+                         else cutoff})[1:-1]
 
     def authorized(request: Request) -> bool:
         if expected is None:
@@ -532,7 +666,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                   for i in indices[:MAX_ERRORS]]
         return invalid(detail, len(indices), request_id)
 
-    async def score(request_id: str, payload: dict[str, Any]) -> _Answer:
+    async def score_records(request_id: str, payload: dict[str, Any]) -> _Answer:
         # {"records": [...]} is a batch, unless the model has a feature of that name.
         batch = "records" in payload and not records_is_field
         if not batch:
@@ -584,6 +718,37 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         return answer(200, orjson.dumps({"request_id": request_id, "model_sha256": model_sha256, "cutoff": cutoff,
                                          "results": results}), request_id)
 
+    max_history = 0 if market is None else history_limit(int(market.warmup))
+
+    async def score_history(request_id: str, payload: dict[str, Any]) -> _Answer:
+        # A forecaster answers {"history": {column: [values]}} (or a list of row objects) with the
+        # forecast for its last date.
+        try:
+            history, rows = _read_history(payload, fields, max_history)
+        except _HistoryError as exc:
+            if exc.status == 413:
+                return answer(413, orjson.dumps({"detail": exc.detail[0]["msg"]}), request_id)
+            return invalid(exc.detail, request_id=request_id)
+        try:
+            if rows > _THREADPOOL_ABOVE:
+                result = await run_in_threadpool(predictor.forecast, history, "the request's history")
+            else:
+                result = predictor.forecast(history, "the request's history")
+        except DataError as exc:
+            return invalid([{"loc": ["body", "history"], "msg": str(exc), "type": "value"}], request_id=request_id)
+        except ScoreError:
+            return non_finite(request_id, [0], False)
+        if audit is not None:
+            line: dict[str, Any] = {"event": "prediction", "time": clock.now(), "request_id": request_id,
+                                    "model_sha256": model_sha256, "rows": rows, **result}
+            if audit_features:
+                line["history"] = history
+            audit.write([line])
+        return answer(200, b'{"request_id":%s,%s,%s' % (orjson.dumps(request_id), head, orjson.dumps(result)[1:]),
+                      request_id)
+
+    score = score_records if market is None else score_history
+
     async def handle(raw_headers: list[tuple[bytes, bytes]], receive: Any) -> _Answer:
         """Everything /predict does, from the raw headers and the ASGI receive channel."""
         # The three headers it needs, in one pass over the raw (lower-case) list.
@@ -631,17 +796,23 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         return answer(500, orjson.dumps({"detail": f"{failure}; no decision was made (request {request_id}); "
                                                    "see the server log"}), request_id)
 
-    record_schema = _record_schema(predictor)
-    body_schema = {"oneOf": [record_schema, {
-        "type": "object", "required": ["records"], "additionalProperties": False,
-        "properties": {"records": {"type": "array", "items": record_schema, "maxItems": max_batch}}}]}
-    if records_is_field:
-        body_schema = record_schema
+    if market is not None:
+        body_schema = _history_schema(predictor, market, max_history)
+        responses = _forecast_responses(predictor, market, max_body_bytes)
+    else:
+        record_schema = _record_schema(predictor)
+        body_schema = {"oneOf": [record_schema, {
+            "type": "object", "required": ["records"], "additionalProperties": False,
+            "properties": {"records": {"type": "array", "items": record_schema, "maxItems": max_batch}}}]}
+        if records_is_field:
+            body_schema = record_schema
+        responses = _responses(max_body_bytes)
 
     @app.post("/predict", openapi_extra={"requestBody": {"required": True, "content": {_JSON: {"schema": body_schema}}}},
-              responses=_responses(max_body_bytes))
+              responses=responses)
     async def predict(request: Request) -> Response:
-        """Score one record, or a batch ``{"records": [...]}``."""
+        """Score one record, or a batch ``{"records": [...]}``; a forecaster: the forecast for the last
+        date of ``{"history": ...}``."""
         status, body, headers = await handle(request.scope["headers"], request.receive)
         response = Response(body, status)
         response.raw_headers = headers

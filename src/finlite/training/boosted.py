@@ -13,6 +13,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ from finlite.errors import ConfigError, DataError
 from finlite.models.gbdt import BoostedEnsemble, load_booster, require
 from finlite.training.loop import LARGE_ROWS  # one threshold of "bank size" for teachers and students
 
-__all__ = ["DEFAULT_PARAMS", "check_folds", "fit_boosted", "import_booster", "stratified_folds"]
+__all__ = ["ARRAY_PARAMS", "DEFAULT_PARAMS", "blocked_folds", "check_folds", "fit_boosted", "fit_boosted_arrays",
+           "import_booster", "stratified_folds"]
 
 # Regularised defaults: on rare-event data (fraud at 0.17 %) unregularised boosting with early
 # stopping on log loss stops early and ranks poorly; small leaves, L2 and subsampling do not.
@@ -204,6 +206,113 @@ def fit_boosted(data: PreparedData, library: str, *, params: Mapping[str, Any] |
                            desc="(early stopping on validation AUC)")
     oof = _oof(library, p, data.x_train, data.y_train, best, folds, seed, binned=binned, progress=progress)
     return BoostedEnsemble.from_booster(library, booster, oof=oof, oof_folds=folds)
+
+
+# -- boosted forecasters on windows of a series ------------------------------------------------
+#: What an array teacher's objective changes in :data:`DEFAULT_PARAMS`: a regression learns the
+#: forecast under squared error and stops early on it; a binary one (market direction, near a coin
+#: flip) stops on log loss, which moves more smoothly than AUC when there is little signal.
+ARRAY_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
+    "lightgbm": {"regression": {"objective": "regression", "metric": "l2"},
+                 "binary": {"objective": "binary", "metric": "binary_logloss"}},
+    "xgboost": {"regression": {"objective": "reg:squarederror", "eval_metric": "rmse"},
+                "binary": {"objective": "binary:logistic", "eval_metric": "logloss"}},
+}
+
+
+def blocked_folds(n: int, k: int, purge: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` contiguous blocks of ``n`` rows in their order: per block, (rows its model trains on,
+    the block's rows). The training rows leave out ``purge`` rows on each side of the block, so
+    no label that overlaps the block's outcomes (an h-step label spans h rows) is learned.
+
+    For rows in time order this is the blocked cross-validation of time series: a held block is
+    never scored by a model that saw its rows or their neighbours' labels."""
+    edges = np.linspace(0, n, k + 1).round().astype(np.int64)
+    rows = np.arange(n)
+    out = []
+    for lo, hi in pairwise(edges.tolist()):
+        held = rows[lo:hi]
+        train = rows[(rows < lo - purge) | (rows >= hi + purge)]
+        out.append((train, held))
+    return out
+
+
+def fit_boosted_arrays(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, *,
+                       library: str = "lightgbm", objective: str = "regression", seed: int = 0,
+                       params: Mapping[str, Any] | None = None, folds: int | None = DEFAULT_FOLDS,
+                       purge: int = 0, progress: bool | str = False) -> BoostedEnsemble:
+    """A LightGBM (or XGBoost) teacher on ready arrays, e.g. windows of a price series.
+
+    ``x_*`` are rows ``[n, features]`` or windows ``[n, window, features]``; windows are
+    flattened into lag features (oldest step first) and the ensemble records its ``window``, so
+    it takes the same windows as a neural forecaster and its ONNX graph does the flattening.
+    ``objective`` is "regression" (the output is the forecast: a log return, a volatility) or
+    "binary" (0/1 labels; the output is log-odds). Training stops early on the validation rows
+    (squared error, or log loss; see :data:`ARRAY_PARAMS`), never on a test period.
+
+    Out-of-fold outputs of the training rows (what the student distils on those rows) come
+    from ``folds`` contiguous blocks (:func:`blocked_folds`) with ``purge`` rows left out on
+    each side of a block; give the rows in time order and the horizon as ``purge``. ``folds=None``
+    stores none (the student then distils the final model's outputs).
+
+    Raises:
+        ConfigError: an unknown library or objective, folds out of range, or labels that do not
+            fit the objective (a binary one needs 0/1 labels of both classes).
+        DataError: the arrays do not line up, or hold NaN or infinite values.
+    """
+    if library not in DEFAULT_PARAMS:
+        raise ConfigError(f"The 'library' parameter must be one of {tuple(DEFAULT_PARAMS)}; got {library!r}.",
+                          param="library")
+    if objective not in ARRAY_PARAMS[library]:
+        raise ConfigError(f"The 'objective' parameter must be 'regression' (the output is the forecast) or 'binary' "
+                          f"(0/1 labels, log-odds); got {objective!r}.", param="objective")
+    if isinstance(purge, bool) or not isinstance(purge, int) or purge < 0:
+        raise ConfigError(f"The 'purge' parameter must be a whole number of rows, 0 or more (the forecast horizon); "
+                          f"got {purge!r}.", param="purge")
+    x_tr, y_tr, window = _flat(x_train, y_train, "training")
+    x_va, y_va, window_val = _flat(x_val, y_val, "validation")
+    if window_val != window or x_va.shape[1] != x_tr.shape[1]:
+        raise DataError(f"The validation rows have another shape ({tuple(np.shape(x_val)[1:])}) than the training rows "
+                        f"({tuple(np.shape(x_train)[1:])}); build both with the same preprocessor.")
+    if objective == "binary":
+        for name, labels in (("training", y_tr), ("validation", y_va)):
+            if not np.isin(labels, (0.0, 1.0)).all() or len(np.unique(labels)) < 2:
+                raise ConfigError(f"A binary boosted teacher needs 0/1 labels of both classes in the {name} rows; got "
+                                  f"values {np.unique(labels)[:5].tolist()}. Use objective='regression' for a "
+                                  "forecast.", param="objective")
+    if folds is not None:
+        check_folds(folds, None, "folds")
+        if len(y_tr) < folds * (2 * purge + 2):
+            raise ConfigError(f"folds={folds} with purge={purge} leaves too few of the {len(y_tr)} training rows per "
+                              "fold; use fewer folds, or folds=None.", param="folds")
+    p = {**DEFAULT_PARAMS[library], **ARRAY_PARAMS[library][objective], **dict(params or {})}
+    metric = "squared error" if objective == "regression" else "log loss"
+    booster, best = _train(library, p, x_tr, y_tr, seed, MAX_ROUNDS, valid=(x_va, y_va), patience=PATIENCE,
+                           progress=progress, desc=f"(early stopping on validation {metric})")
+    oof = None
+    if folds is not None:
+        oof = np.zeros(len(y_tr))
+        for k, (train_rows, held) in enumerate(blocked_folds(len(y_tr), folds, purge)):
+            part, _ = _train(library, p, x_tr[train_rows], y_tr[train_rows], seed + k + 1, best, progress=progress,
+                             desc=f"out-of-fold {k + 1}/{folds}")
+            oof[held] = _raw(library, part, x_tr[held])
+    return BoostedEnsemble.from_booster(library, booster, oof=oof, oof_folds=folds or 0, window=window,
+                                        objective=objective)
+
+
+def _flat(x: np.ndarray, y: np.ndarray, part: str) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Rows as a float64 matrix (windows flattened), labels as float64, and the window length."""
+    x_arr, y_arr = np.asarray(x), np.asarray(y, dtype=np.float64).reshape(-1)
+    if x_arr.ndim not in (2, 3) or len(x_arr) != len(y_arr) or len(y_arr) == 0:
+        raise DataError(f"The {part} rows must be a matrix [rows, features] or windows [rows, window, features] with "
+                        f"one label per row; got shape {x_arr.shape} and {len(y_arr)} label(s).")
+    window = int(x_arr.shape[1]) if x_arr.ndim == 3 else None
+    flat = x_arr.reshape(len(x_arr), -1).astype(np.float64)
+    bad = ~np.isfinite(flat).all(axis=1) | ~np.isfinite(y_arr)
+    if bad.any():
+        raise DataError(f"The {part} rows hold NaN or infinite values (row {int(np.flatnonzero(bad)[0])}, "
+                        f"{int(bad.sum())} row(s)); rows whose label is not known yet must be left out.")
+    return flat, y_arr, window
 
 
 # -- importing a saved booster -----------------------------------------------------------------

@@ -1,0 +1,1053 @@
+"""Price data for market forecasting: reading, causal features, targets, windows and the scaler.
+
+One flow, with no lookahead by construction:
+
+1. :func:`read_prices` reads a table with a date column and one or more price columns (CSV,
+   Parquet or a DataFrame; several assets in long format with an id column), parses and sorts the
+   dates, and refuses what it cannot use (no date column, unparsable or ambiguous dates, duplicate
+   dates, text / missing / infinite numbers, non-positive prices) with the file, column, date and
+   value. Gaps in the business-day calendar are reported as a note, never dropped silently.
+2. Features per asset, each computed from a fixed number of the rows up to and including ``t``
+   (``numpy`` sliding windows, not running sums, so the value at ``t`` is the same whatever came
+   before its window and whatever comes after it): the log return, rolling volatility (5, 21),
+   moving-average gaps ``log(P / SMA)`` (5, 21), momentum ``log(P_t / P_{t-k})`` (5, 21), an
+   RSI-like share of gains over 14 returns (centred, in [-0.5, 0.5]), the volume change, the log
+   change of each extra column, and the day of week (sin, cos).
+3. The target at ``t`` looks ``h`` rows ahead (see :data:`OBJECTIVES`); the last ``h`` rows of an
+   asset have none (NaN) but can still be forecast.
+4. :class:`MarketPreprocessor` holds the spec and the per-feature mean / std fitted on the
+   TRAINING rows only, and turns any price history into scaled windows of the last ``window``
+   feature rows (:class:`MarketWindows`).
+5. :func:`prepare_series` does all of it with a walk-forward split
+   (:mod:`finlite.data.walkforward`).
+
+This module needs only numpy and pandas: the torch-free runtime imports it.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from finlite import _limits
+from finlite._util import closest, dump_json, is_whole, param_error, write_text_atomic
+from finlite.data.io import Table, frame_sha256, read_table
+from finlite.data.prepared import SplitArrays
+from finlite.data.walkforward import SeriesSplit, WalkForward, walk_forward
+from finlite.errors import ConfigError, DataError
+
+__all__ = [
+    "FEATURE_LAG",
+    "OBJECTIVES",
+    "MarketPreprocessor",
+    "MarketSpec",
+    "MarketWindows",
+    "PreparedSeries",
+    "PriceTable",
+    "compute_features",
+    "feature_names",
+    "forecast_columns",
+    "prepare_series",
+    "read_prices",
+    "to_price_level",
+]
+
+OBJECTIVES = ("return", "direction", "volatility", "price")
+# The longest look-back of any feature (21-day volatility and momentum need 21 returns, i.e. the
+# 22 prices t-21 .. t): the first row with every feature is row FEATURE_LAG of each asset.
+FEATURE_LAG = 21
+# Volatility, moving-average gaps and momentum share their two look-backs: the feature code
+# gathers one window of the longer and reads the shorter as its tail (_feature_columns).
+_PAIR_WINDOWS = (5, 21)
+_VOL_WINDOWS = _MA_WINDOWS = _MOMENTUM_WINDOWS = _PAIR_WINDOWS
+_RSI_WINDOW = 14
+_MAX_HORIZON = 260
+_MAX_WINDOW = 1024
+# Columns whose name says they hold a price: they must be > 0 whenever present in the table.
+_PRICE_NAMES = {"open", "high", "low", "close", "adj_close", "adj close", "adjclose"}
+_SPEC_FIELDS = ("date_column", "target", "id_column", "objective", "horizon", "window", "volume_column",
+                "extra_columns")
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    """What to forecast from which columns of a price table.
+
+    Attributes:
+        date_column: the column of dates (ISO ``2018-12-31`` or US ``12/31/2018``).
+        target: the price column forecast (must be > 0).
+        id_column: the asset column for several assets in long format; None for one series.
+        objective: "return" (next-h log return), "direction" (1 when that log return is > 0),
+            "volatility" (realised volatility over the next h returns) or "price" (the level; the
+            model learns the log change, see :func:`to_price_level`).
+        horizon: forecast horizon h in rows (trading days), >= 1.
+        window: rows of features in each model input (the last ``window`` rows up to t).
+        volume_column: a volume column (>= 0) whose log change becomes a feature.
+        extra_columns: further positive numeric series (indices, other prices) whose log change
+            becomes a feature each.
+    """
+
+    date_column: str = "date"
+    target: str = "close"
+    id_column: str | None = None
+    objective: str = "return"
+    horizon: int = 1
+    window: int = 30
+    volume_column: str | None = None
+    extra_columns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.extra_columns, (list, tuple)):
+            object.__setattr__(self, "extra_columns", tuple(self.extra_columns))
+        else:
+            raise param_error("MarketSpec", "extra_columns", "a list of column names", self.extra_columns)
+        for name in ("date_column", "target"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise param_error("MarketSpec", name, "a column name (non-empty text)", value)
+        for name in ("id_column", "volume_column"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise param_error("MarketSpec", name, "a column name (non-empty text) or None", value)
+        for value in self.extra_columns:
+            if not isinstance(value, str) or not value:
+                raise param_error("MarketSpec", "extra_columns", "a list of column names (non-empty text)", value)
+        if self.objective not in OBJECTIVES:
+            raise param_error("MarketSpec", "objective", f"one of {', '.join(OBJECTIVES)}", self.objective)
+        if not is_whole(self.horizon) or not 1 <= self.horizon <= _MAX_HORIZON:
+            raise param_error("MarketSpec", "horizon", f"a whole number of rows from 1 to {_MAX_HORIZON}", self.horizon)
+        if not is_whole(self.window) or not 1 <= self.window <= _MAX_WINDOW:
+            raise param_error("MarketSpec", "window", f"a whole number of rows from 1 to {_MAX_WINDOW}", self.window)
+        used = self.columns()
+        seen: set[str] = set()
+        for name in used:
+            if name in seen:
+                raise ConfigError(f"Column {name!r} is named twice in the market spec (date, target, id, volume "
+                                  "and extra columns must all differ); name each column once.", param="extra_columns")
+            seen.add(name)
+
+    @property
+    def task(self) -> str:
+        """The finlite task: "direction" for the direction objective, "forecast" otherwise."""
+        return "direction" if self.objective == "direction" else "forecast"
+
+    @property
+    def warmup(self) -> int:
+        """History rows needed before an asset's first forecast (features' look-back + window - 1)."""
+        return FEATURE_LAG + self.window - 1
+
+    def columns(self) -> list[str]:
+        """Every column the spec reads: id, date, target, volume, extras."""
+        return [c for c in (self.id_column, self.date_column, self.target, self.volume_column) if c is not None] + list(
+            self.extra_columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"date_column": self.date_column, "target": self.target, "id_column": self.id_column,
+                "objective": self.objective, "horizon": int(self.horizon), "window": int(self.window),
+                "volume_column": self.volume_column, "extra_columns": list(self.extra_columns)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], where: str = "the market spec") -> MarketSpec:
+        """Rebuild from :meth:`to_dict` output; unknown keys are refused (ConfigError naming ``where``)."""
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"The market spec in {where} must be a mapping; got {type(d).__name__}.", param="spec")
+        unknown = [k for k in d if k not in _SPEC_FIELDS]
+        if unknown:
+            raise ConfigError(f"Unknown market spec field {unknown[0]!r} in {where}.{closest(str(unknown[0]), _SPEC_FIELDS)} "
+                              f"Known fields: {', '.join(_SPEC_FIELDS)}.", param=str(unknown[0]))
+        values = dict(d)
+        if "extra_columns" in values and isinstance(values["extra_columns"], list):
+            values["extra_columns"] = tuple(values["extra_columns"])
+        return cls(**values)
+
+
+def feature_names(spec: MarketSpec) -> list[str]:
+    """The features computed for ``spec``, in the order of the model input's last axis."""
+    names = ["log_return", *(f"volatility_{k}" for k in _VOL_WINDOWS), *(f"ma_gap_{k}" for k in _MA_WINDOWS),
+             *(f"momentum_{k}" for k in _MOMENTUM_WINDOWS), f"rsi_{_RSI_WINDOW}"]
+    if spec.volume_column is not None:
+        names.append("volume_change")
+    names += [f"change_{c}" for c in spec.extra_columns]
+    return [*names, "dow_sin", "dow_cos"]
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+@dataclass
+class PriceTable:
+    """A price table read, checked and sorted by (id, date).
+
+    Attributes:
+        frame: the spec's columns only: the id (text) when there is one, the date (datetime64,
+            midnight), and float64 prices / volumes / extras; sorted by (id, date), index 0..n-1.
+        source: where the rows came from, for messages.
+        file_sha256: sha256 of the file's bytes (None for a DataFrame).
+        content_sha256: sha256 of the table's content as read (format-independent).
+        notes: warnings worth reading (gaps in the business-day calendar, with dates).
+    """
+
+    frame: pd.DataFrame
+    source: str
+    file_sha256: str | None
+    content_sha256: str
+    notes: list[str] = field(default_factory=list)
+
+    def assets(self, date_column: str, id_column: str | None) -> list[tuple[str | None, slice]]:
+        """Each asset's id and its slice of rows in ``frame`` (one slice, id None, without an id column)."""
+        if id_column is None:
+            return [(None, slice(0, len(self.frame)))]
+        ids = self.frame[id_column].to_numpy()
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        ends = np.r_[starts[1:], len(ids)]
+        return [(str(ids[s]), slice(int(s), int(e))) for s, e in zip(starts, ends, strict=True)]
+
+
+# A date, optionally with a time of day (and UTC offset) that daily data ignores: the calendar date
+# as written is the trading day, whatever the zone.
+_ISO = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$")
+_SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def _line(row: int, source: str) -> str:
+    """How a row is named in a message: the file's line (header = line 1) or the DataFrame row."""
+    return f"row {row + 1}" if source == "DataFrame" or not source else f"row {row + 1} (line {row + 2} of the file)"
+
+
+def _parse_dates(raw: pd.Series, column: str, source: str) -> np.ndarray:
+    """A column of dates as datetime64[D]: typed dates, ISO text, or slash dates whose order is certain.
+
+    Slash dates are read as month/day/year (US) when some value's second field is above 12, as
+    day/month/year when some first field is, and refused as ambiguous when neither shows.
+    """
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        values = pd.DatetimeIndex(raw)
+        if values.tz is not None:
+            values = values.tz_localize(None)
+        bad = np.flatnonzero(values.isna())
+        if len(bad):
+            raise DataError(f"Date column {column!r} of {source} has a missing date at {_line(int(bad[0]), source)}; "
+                            "every row needs a date. Fill or remove that row.")
+        return values.to_numpy().astype("datetime64[D]")
+    texts = raw.astype("string").str.strip()
+    missing = np.flatnonzero(texts.isna().to_numpy() | (texts == "").fillna(True).to_numpy())
+    if len(missing):
+        raise DataError(f"Date column {column!r} of {source} has a missing date at {_line(int(missing[0]), source)}; "
+                        "every row needs a date. Fill or remove that row.")
+    arr = texts.to_numpy(dtype=object)
+    iso = [_ISO.match(t) for t in arr]
+    if all(iso):
+        days = pd.Series([m.group(1) for m in iso if m is not None])
+        parsed = pd.to_datetime(days, errors="coerce", format="%Y-%m-%d")
+    else:
+        slash = [_SLASH.match(t) for t in arr]
+        neither = [i for i in range(len(arr)) if not (iso[i] or slash[i])]
+        if neither or any(iso):
+            # Either a value of no known form, or ISO and slash dates mixed: name the odd one out.
+            row = neither[0] if neither else (
+                next(i for i in range(len(arr)) if not iso[i]) if sum(map(bool, iso)) * 2 >= len(arr)
+                else next(i for i in range(len(arr)) if iso[i]))
+            raise DataError(f"Date column {column!r} of {source} holds {arr[row]!r} at {_line(row, source)}, which is "
+                            "not a date finlite reads (or not in the form of the other dates); write every date as "
+                            "YYYY-MM-DD (or every date as month/day/year).")
+        first = np.array([int(m.group(1)) for m in slash if m is not None])
+        second = np.array([int(m.group(2)) for m in slash if m is not None])
+        if (first > 12).any() and (second > 12).any():
+            row = int(np.flatnonzero(first > 12)[0])
+            raise DataError(f"Date column {column!r} of {source} mixes day/month/year ({arr[row]!r} at "
+                            f"{_line(row, source)}) and month/day/year ({arr[int(np.flatnonzero(second > 12)[0])]!r}); "
+                            "write every date as YYYY-MM-DD.")
+        if (second > 12).any():
+            fmt = "%m/%d/%Y"
+        elif (first > 12).any():
+            fmt = "%d/%m/%Y"
+        else:
+            raise DataError(f"Date column {column!r} of {source} is ambiguous: every date (e.g. {arr[0]!r} at "
+                            f"{_line(0, source)}) reads as both month/day/year and day/month/year. Write the dates "
+                            "as YYYY-MM-DD.")
+        parsed = pd.to_datetime(pd.Series(arr), errors="coerce", format=fmt)
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        row = int(bad[0])
+        raise DataError(f"Date column {column!r} of {source} holds {arr[row]!r} at {_line(row, source)}, which is "
+                        "not a valid date; correct it (dates are YYYY-MM-DD or month/day/year).")
+    return parsed.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+
+
+def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: np.ndarray | None,
+             *, positive: bool, allow_zero: bool = False) -> np.ndarray:
+    """A column as finite float64, refusing text, missing and infinite values (and <= 0 / < 0)."""
+    if pd.api.types.is_bool_dtype(raw):
+        raise DataError(f"Column {column!r} of {source} holds true/false values; it must hold numbers.")
+
+    def where(row: int) -> str:
+        asset = f", asset {ids[row]!r}" if ids is not None else ""
+        return f"{_line(row, source)} (date {np.datetime_as_string(dates[row], unit='D')}{asset})"
+
+    if raw.dtype == object:
+        # A history from JSON: true/false would read as 1/0, and an integer beyond a double's range
+        # makes pandas raise OverflowError; both are refused here, naming the row.
+        for row, value in enumerate(raw.tolist()):
+            if isinstance(value, (bool, np.bool_)):
+                raise DataError(f"Column {column!r} of {source} holds {value!r} at {where(row)}; it must hold "
+                                "numbers, not true/false.")
+            if isinstance(value, int) and not -(2**1023) < value < 2**1023:
+                raise DataError(f"Column {column!r} of {source} holds an integer of {len(str(abs(value)))} digits at "
+                                f"{where(row)}, beyond what a number can hold; correct the value.")
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+    missing = np.isnan(values)
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        text = raw.iloc[row]
+        if pd.isna(text):
+            raise DataError(f"Column {column!r} of {source} has a missing value at {where(row)}; finlite does not "
+                            "fill prices. Fill or remove that row, or drop the column from the spec.")
+        raise DataError(f"Column {column!r} of {source} holds {str(text)[:40]!r} at {where(row)}, which is not a "
+                        "number; correct the value (numbers only, no thousands separators or currency signs).")
+    infinite = ~np.isfinite(values)
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise DataError(f"Column {column!r} of {source} holds {float(values[row])!r} at {where(row)}; values must be "
+                        "finite.")
+    if positive:
+        bad = values < 0 if allow_zero else values <= 0
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            need = ">= 0" if allow_zero else "> 0 (a price or level)"
+            raise DataError(f"Column {column!r} of {source} holds {float(values[row])!r} at {where(row)}; it must be {need}. "
+                            "Correct or remove that row.")
+    return values
+
+
+def _calendar_note(dates: np.ndarray, asset: str | None) -> str | None:
+    """A warning listing the business days missing between consecutive dates of one asset."""
+    if len(dates) < 2:
+        return None
+    between = np.busday_count(dates[:-1] + np.timedelta64(1, "D"), dates[1:])
+    gaps = np.flatnonzero(between > 0)
+    weekend = ~np.is_busday(dates)
+    if not len(gaps) and not weekend.any():
+        return None
+    parts = []
+    if len(gaps):
+        missing = int(between[gaps].sum())
+        shown = ", ".join(f"{np.datetime_as_string(dates[i], unit='D')}..{np.datetime_as_string(dates[i + 1], unit='D')}"
+                          f" ({int(between[i])})" for i in gaps[:5])
+        largest = int(gaps[np.argmax(between[gaps])])
+        parts.append(f"{missing} business day(s) missing in {len(gaps)} gap(s) of the Monday-Friday calendar "
+                     f"(holidays or missing data; kept as they are, not filled), e.g. {shown}"
+                     f"{' ...' if len(gaps) > 5 else ''}; the largest after "
+                     f"{np.datetime_as_string(dates[largest], unit='D')} ({int(between[largest])} day(s))")
+    if weekend.any():
+        parts.append(f"{int(weekend.sum())} row(s) fall on a weekend, e.g. "
+                     f"{np.datetime_as_string(dates[np.flatnonzero(weekend)[0]], unit='D')}")
+    return f"{'asset ' + repr(asset) + ': ' if asset is not None else ''}{'; '.join(parts)}."
+
+
+def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable, spec: MarketSpec,
+                source: str | None = None) -> PriceTable:
+    """Read and check a price table for ``spec``.
+
+    Reads CSV / Parquet (through :func:`finlite.data.io.read_table`: size and format checks) or a
+    DataFrame; keeps the spec's columns, parses the dates, sorts by (id, date) and checks every
+    value. A :class:`PriceTable` is returned as it is.
+
+    Raises:
+        DataError: a named column is missing (with the closest name), a date is missing,
+            unparsable or ambiguous, an (id, date) pair repeats, a number is text, missing or
+            infinite, a price is <= 0 or a volume < 0, or an asset has fewer rows than one
+            forecast needs (``spec.warmup + 1``); each message names the row, date and value.
+    """
+    if isinstance(data, PriceTable):
+        return data
+    table = data if isinstance(data, Table) else read_table(data)
+    src = source or table.source
+    frame = table.frame
+    present = [str(c) for c in frame.columns]
+    roles = [(spec.date_column, "the date column (date_column)"), (spec.target, "the target (target)")]
+    roles += [(spec.id_column, "the asset id column (id_column)")] if spec.id_column else []
+    roles += [(spec.volume_column, "the volume column (volume_column)")] if spec.volume_column else []
+    roles += [(c, "an extra column (extra_columns)") for c in spec.extra_columns]
+    for name, role in roles:
+        if name not in present:
+            raise DataError(f"Column {name!r}, named as {role}, is not in {src}.{closest(name, present)} Available "
+                            f"columns: {', '.join(present[:30])}{' ...' if len(present) > 30 else ''}.",
+                            param=role.rsplit("(", 1)[1].rstrip(")"))
+    frame = frame.loc[:, [c for c in frame.columns if str(c) in spec.columns()
+                          or str(c).strip().lower() in _PRICE_NAMES]]
+    frame.columns = [str(c) for c in frame.columns]
+    dates = _parse_dates(frame[spec.date_column], spec.date_column, src)
+    ids: np.ndarray | None = None
+    if spec.id_column is not None:
+        id_raw = frame[spec.id_column]
+        if id_raw.isna().any():
+            row = int(np.flatnonzero(id_raw.isna().to_numpy())[0])
+            raise DataError(f"Asset id column {spec.id_column!r} of {src} is empty at {_line(row, src)}; every row "
+                            "needs its asset's id.")
+        ids = id_raw.astype("string").to_numpy(dtype=object)
+    out: dict[str, Any] = {}
+    if ids is not None and spec.id_column is not None:
+        out[spec.id_column] = ids
+    out[spec.date_column] = dates.astype("datetime64[ns]")
+    checked: dict[str, np.ndarray] = {}
+    for column in frame.columns:
+        if column in (spec.date_column, spec.id_column):
+            continue
+        if column == spec.volume_column:
+            checked[column] = _numeric(frame[column], column, src, dates, ids, positive=True, allow_zero=True)
+        else:
+            # The target, extra series and any price-named column (open/high/low/close ...) must be > 0.
+            checked[column] = _numeric(frame[column], column, src, dates, ids, positive=True)
+    for column in spec.columns():
+        if column in checked:
+            out[column] = checked[column]
+    result = pd.DataFrame(out)
+    order = np.lexsort((dates, ids)) if ids is not None else np.argsort(dates, kind="stable")
+    result = result.iloc[order].reset_index(drop=True)
+    sorted_dates = dates[order]
+    sorted_ids = ids[order] if ids is not None else None
+    same = sorted_dates[1:] == sorted_dates[:-1]
+    if sorted_ids is not None:
+        same &= sorted_ids[1:] == sorted_ids[:-1]
+    if same.any():
+        k = int(np.flatnonzero(same)[0])
+        rows = sorted([int(order[k]), int(order[k + 1])])
+        which = f" for asset {sorted_ids[k]!r}" if sorted_ids is not None else ""
+        raise DataError(f"Date {np.datetime_as_string(sorted_dates[k], unit='D')} appears twice{which} in {src} "
+                        f"({_line(rows[0], src)} and {_line(rows[1], src)}); keep one row per date"
+                        f"{' and asset' if sorted_ids is not None else ''}.")
+    price_table = PriceTable(result, src, table.file_sha256, frame_sha256(table.frame))
+    need = spec.warmup + 1
+    for asset, rows_slice in price_table.assets(spec.date_column, spec.id_column):
+        count = rows_slice.stop - rows_slice.start
+        if count < need:
+            who = f"Asset {asset!r} in {src}" if asset is not None else src
+            raise DataError(f"{who} has {count} row(s); one forecast needs {need} (the features look back "
+                            f"{FEATURE_LAG} rows and the window is {spec.window}). Use a shorter window (--window) "
+                            f"or give at least {need} rows{' for every asset' if asset is not None else ''}.",
+                            param="window")
+        note = _calendar_note(sorted_dates[rows_slice], asset)
+        if note:
+            price_table.notes.append(note)
+    return price_table
+
+
+# -- features and targets ------------------------------------------------------------------------
+
+
+def _trailing(values: np.ndarray, k: int) -> np.ndarray:
+    """Windows of the last ``k`` values ending at each row (NaN rows before the first full window).
+
+    Shape (n, k); row t holds values[t-k+1 .. t]. Each row is computed from its own window only,
+    so no value depends on anything after t or before t-k+1.
+    """
+    out = np.full((len(values), k), np.nan)
+    if len(values) >= k:
+        out[k - 1:] = sliding_window_view(values, k)
+    return out
+
+
+def _window_index(first: int, rows: int, k: int) -> np.ndarray:
+    """Positions (rows, k): row i lists first+i-k+1 .. first+i, the ``k`` values ending at first+i.
+
+    A served forecast cuts the same number of rows (at most ``_MAX_WINDOW``) every call, so its
+    gathers reuse one cached, read-only index array instead of building strided views each
+    time; a training table's (longer) arrays are built afresh and not kept.
+    """
+    if rows <= _MAX_WINDOW:
+        return _cached_window_index(first, rows, k)
+    return np.arange(first - k + 1, first - k + 1 + rows, dtype=np.intp)[:, None] + np.arange(k, dtype=np.intp)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_window_index(first: int, rows: int, k: int) -> np.ndarray:
+    index = np.arange(first - k + 1, first - k + 1 + rows, dtype=np.intp)[:, None] + np.arange(k, dtype=np.intp)
+    index.flags.writeable = False
+    return index
+
+
+_SHORT, _LONG = _PAIR_WINDOWS
+_PAIR = np.array([[float(_SHORT)], [float(_LONG)]])
+_TWO_PI_WEEKDAY = 2 * np.pi * np.arange(7, dtype=np.float64) / 7  # Monday = 0
+# Indexed by days since 1970-01-01 (a Thursday, weekday 3) modulo 7.
+_BY_DAY = (np.arange(7) + 3) % 7
+_DOW_SIN = np.sin(_TWO_PI_WEEKDAY)[_BY_DAY]
+_DOW_COS = np.cos(_TWO_PI_WEEKDAY)[_BY_DAY]
+
+
+def _feature_columns(prices: np.ndarray, dates: np.ndarray, volume: np.ndarray | None, extras: Sequence[np.ndarray],
+                     first: int = FEATURE_LAG) -> np.ndarray:
+    """Unscaled features of rows ``first`` .. n-1 of one asset, one contiguous row per feature:
+    shape (F, n - first), ``first`` >= FEATURE_LAG.
+
+    The one feature code: training (every row of an asset) and serving (the last window, from
+    the last ``warmup + 1`` rows) both call it, so they agree bit for bit. Row t reads only
+    rows t-FEATURE_LAG .. t, through fixed windows (gathered with :func:`_window_index` and
+    reduced window by window), never running sums: its value does not depend on what came
+    before its window or after t. The reductions are numpy's own, window by window (what
+    ``np.std`` and ``np.mean`` along a window run, in the same order), without their Python
+    wrappers, and each step runs once for the returns and prices, short and long windows
+    together: on a served forecast, per-call overhead was most of the cost. Inputs are
+    contiguous float64 and datetime64 dates.
+    """
+    n = len(prices)
+    rows = n - first
+    out = np.empty((10 + (volume is not None) + len(extras), max(rows, 0)))
+    if rows <= 0:
+        return out
+    returns = np.log(prices[1:] / prices[:-1])  # returns[i] is the log return at row i + 1
+    out[0] = returns[first - 1:]
+    # The last _LONG returns (0) and prices (1) up to each row; the last _SHORT are their tails.
+    windows = np.empty((2, rows, _LONG))
+    returns.take(_window_index(first - 1, rows, _LONG), out=windows[0], mode="clip")
+    prices.take(_window_index(first, rows, _LONG), out=windows[1], mode="clip")
+    means = np.empty((2, 2, rows))  # [short, long] x [returns, prices]
+    np.add.reduce(windows[:, :, _LONG - _SHORT:], 2, None, means[0])
+    np.add.reduce(windows, 2, None, means[1])
+    np.divide(means, _PAIR[:, :, None], out=means)
+    # Volatility: the population std of the last _SHORT and _LONG returns.
+    deviation_short = windows[0, :, _LONG - _SHORT:] - means[0, 0, :, None]
+    deviation_long = windows[0] - means[1, 0, :, None]
+    np.add.reduce(np.square(deviation_short, out=deviation_short), 1, None, out[1])
+    np.add.reduce(np.square(deviation_long, out=deviation_long), 1, None, out[2])
+    np.divide(out[1:3], _PAIR, out=out[1:3])
+    np.sqrt(out[1:3], out=out[1:3])
+    # Log ratios, one log for all four: P / SMA of the last _SHORT and _LONG prices, and momentum.
+    here = prices[first:]
+    ratios = out[3:7]
+    np.divide(here, means[:, 1], out=ratios[:2])
+    np.divide(here, prices[first - _SHORT:n - _SHORT], out=ratios[2])
+    np.divide(here, prices[first - _LONG:n - _LONG], out=ratios[3])
+    np.log(ratios, out=ratios)
+    # RSI-like share of gains over the last _RSI_WINDOW returns, centred; a flat stretch is 0.
+    last = windows[0, :, _LONG - _RSI_WINDOW:]
+    parts = np.empty((2, rows, _RSI_WINDOW))
+    np.maximum(last, 0.0, out=parts[0])
+    np.abs(last, out=parts[1])
+    gains, moves = np.add.reduce(parts, 2)
+    rsi = out[7]
+    rsi.fill(0.5)
+    np.divide(gains, moves, out=rsi, where=moves > 0)
+    rsi -= 0.5
+    j = 8
+    if volume is not None:
+        # log1p: a volume of 0 (a halted day) is allowed and must not give -inf.
+        level = np.log1p(volume[first - 1:])
+        np.subtract(level[1:], level[:-1], out=out[j])
+        j += 1
+    for x in extras:
+        np.log(x[first:] / x[first - 1:-1], out=out[j])
+        j += 1
+    days = dates[first:].astype("datetime64[D]", copy=False).view(np.int64)
+    day = np.remainder(days, 7)  # take's mode="wrap" would loop once per multiple of 7
+    _DOW_SIN.take(day, out=out[j], mode="clip")
+    _DOW_COS.take(day, out=out[j + 1], mode="clip")
+    return out
+
+
+def _asset_features(prices: np.ndarray, dates: np.ndarray, volume: np.ndarray | None,
+                    extras: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Unscaled features (n, F) of one asset, NaN in its first FEATURE_LAG rows, and its log returns."""
+    columns = _feature_columns(prices, dates, volume, extras)
+    features = np.full((len(prices), len(columns)), np.nan)
+    features[FEATURE_LAG:] = columns.T
+    r = np.full(len(prices), np.nan)
+    r[1:] = np.log(prices[1:] / prices[:-1])
+    return features, r
+
+
+def _asset_targets(prices: np.ndarray, r: np.ndarray, objective: str, horizon: int) -> np.ndarray:
+    """The label of every row of one asset (NaN for the last ``horizon`` rows)."""
+    n = len(prices)
+    y = np.full(n, np.nan)
+    if n <= horizon:
+        return y
+    change = np.log(prices[horizon:] / prices[:-horizon])
+    if objective == "direction":
+        y[:-horizon] = (change > 0).astype(np.float64)
+    elif objective == "volatility":
+        ahead = sliding_window_view(r[1:], horizon)  # row t: r_{t+1} .. r_{t+h}
+        y[:-horizon] = np.sqrt(np.sum(ahead**2, axis=1))[: n - horizon]
+    else:
+        y[:-horizon] = change
+    return y
+
+
+@dataclass
+class _Computed:
+    """Per-row features, labels and context of a price table (table order), before scaling."""
+
+    features: np.ndarray  # (n, F) float64, NaN in warm-up rows
+    y: np.ndarray  # (n,) float64, NaN where unknown
+    up: np.ndarray  # (n,) float64 1/0 when the h-step log return is known to be > 0 / <= 0, else NaN
+    last_price: np.ndarray
+    realised: np.ndarray  # realised volatility of the last h returns (the volatility naive)
+    dates: np.ndarray  # datetime64[D]
+    ids: np.ndarray | None
+    eligible: np.ndarray  # (n,) bool: row has a full window of features
+    position: np.ndarray  # row index within its asset
+
+
+def compute_features(table: PriceTable, spec: MarketSpec) -> np.ndarray:
+    """Unscaled features of every row of ``table`` ([rows, F] float64 in (id, date) order; NaN in
+    each asset's first :data:`FEATURE_LAG` rows): what the windows are cut from, for inspection
+    and for the lookahead tests."""
+    return _compute(table, spec).features
+
+
+def _compute(table: PriceTable, spec: MarketSpec) -> _Computed:
+    frame = table.frame
+    n = len(frame)
+    names = feature_names(spec)
+    features = np.full((n, len(names)), np.nan)
+    y = np.full(n, np.nan)
+    up = np.full(n, np.nan)
+    realised = np.full(n, np.nan)
+    position = np.zeros(n, dtype=np.int64)
+    dates = frame[spec.date_column].to_numpy().astype("datetime64[D]")
+    prices_all = frame[spec.target].to_numpy(dtype=np.float64)
+    volume_all = frame[spec.volume_column].to_numpy(dtype=np.float64) if spec.volume_column else None
+    extras_all = [frame[c].to_numpy(dtype=np.float64) for c in spec.extra_columns]
+    for _asset, rows in table.assets(spec.date_column, spec.id_column):
+        prices = prices_all[rows]
+        volume = volume_all[rows] if volume_all is not None else None
+        extras = [x[rows] for x in extras_all]
+        # Absurd price ratios (1e-300 then 1e300) overflow to inf here; the windows and the labels
+        # refuse non-finite values with the date, so the warnings would only repeat that.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            f, r = _asset_features(prices, dates[rows], volume, extras)
+            y[rows] = _asset_targets(prices, r, spec.objective, spec.horizon)
+            direction = _asset_targets(prices, r, "direction", spec.horizon)
+        features[rows] = f
+        up[rows] = direction
+        vol = np.sqrt(np.sum(_trailing(r, spec.horizon) ** 2, axis=1))
+        realised[rows] = vol
+        position[rows] = np.arange(rows.stop - rows.start)
+    eligible = position >= spec.warmup
+    ids = frame[spec.id_column].to_numpy(dtype=object).astype(str) if spec.id_column else None
+    return _Computed(features, y, up, prices_all.copy(), realised, dates, ids, eligible, position)
+
+
+# -- the fitted pipeline -------------------------------------------------------------------------
+
+
+@dataclass
+class MarketWindows:
+    """Scaled model inputs of the rows that can be forecast, with their context.
+
+    Attributes:
+        dates: the forecast origin t of each row (datetime64[D]).
+        ids: the asset of each row (text), or None for one series.
+        x: float32 [n, window, n_features]: the scaled features of rows t-window+1 .. t.
+        y: float64 [n]: the label at t (NaN where not yet known: the last ``horizon`` rows).
+        last_price: float64 [n]: P_t.
+        naive: float64 [n]: the naive forecast in model units (0 for return / price, the realised
+            volatility of the last h returns for volatility, the training share of up moves for
+            direction).
+    """
+
+    dates: np.ndarray
+    ids: np.ndarray | None
+    x: np.ndarray
+    y: np.ndarray
+    last_price: np.ndarray
+    naive: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    def take(self, rows: np.ndarray) -> MarketWindows:
+        """The windows at positions ``rows``."""
+        return MarketWindows(self.dates[rows], None if self.ids is None else self.ids[rows], self.x[rows],
+                             self.y[rows], self.last_price[rows], self.naive[rows])
+
+
+class MarketPreprocessor:
+    """The fitted feature pipeline of a market model: spec, feature names, mean / std per feature.
+
+    The statistics are fitted on the training rows only; nothing is imputed (missing values are
+    refused when read). Serialised as JSON (``"kind": "market"``).
+    """
+
+    def __init__(self, spec: MarketSpec, mean: Sequence[float] | np.ndarray, std: Sequence[float] | np.ndarray,
+                 up_share: float = 0.5, notes: Sequence[str] = ()) -> None:
+        self.spec = spec
+        self.feature_names = feature_names(spec)
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.std = np.asarray(std, dtype=np.float64)
+        self.up_share = float(up_share)
+        self.notes = list(notes)
+        where = "the market preprocessor"
+        if self.mean.shape != (len(self.feature_names),) or self.std.shape != (len(self.feature_names),):
+            raise ConfigError(f"{where} needs one mean and one std per feature ({len(self.feature_names)}); got "
+                              f"{self.mean.shape} and {self.std.shape}.", param="mean")
+        if not (np.isfinite(self.mean).all() and np.isfinite(self.std).all() and (self.std > 0).all()):
+            raise ConfigError(f"{where} has a non-finite mean or a std that is not > 0; refit it.", param="std")
+        if not (0.0 <= self.up_share <= 1.0):
+            raise ConfigError(f"{where} has an up share of {self.up_share!r}; it must be in [0, 1].", param="up_share")
+
+    @classmethod
+    def fit(cls, features: np.ndarray, spec: MarketSpec, up: np.ndarray | None = None,
+            source: str = "the training rows") -> MarketPreprocessor:
+        """Fit mean / std on ``features`` (the training rows' unscaled features, [n, F]).
+
+        A feature that is constant on the training rows gets std 1 (and a note), so it scales to
+        a constant instead of dividing by zero.
+        """
+        if features.ndim != 2 or len(features) == 0:
+            raise DataError(f"No training rows to fit the market scaler on in {source}; give more data.")
+        if not np.isfinite(features).all():
+            raise DataError(f"The training features of {source} hold a missing value; finlite does not impute.")
+        mean = features.mean(axis=0)
+        std = features.std(axis=0)
+        names = feature_names(spec)
+        # Rounding leaves a constant column a std of ~1e-17, not 0: dividing by it would blow any
+        # later change up to ~1e15, so below a relative 1e-9 a feature counts as constant.
+        flat = ~(std > 1e-9 * np.maximum(1.0, np.abs(mean)))
+        notes = [f"feature {names[j]!r} is constant on the training rows ({mean[j]:.6g}); its scale is set to 1"
+                 for j in np.flatnonzero(flat)]
+        std = np.where(flat, 1.0, std)
+        share = float(np.mean(up)) if up is not None and len(up) else 0.5
+        return cls(spec, mean, std, share, notes)
+
+    @property
+    def n_features(self) -> int:
+        """Features per time step (the input's last axis)."""
+        return len(self.feature_names)
+
+    @property
+    def warmup(self) -> int:
+        """History rows needed before the first forecast: one forecast needs ``warmup + 1`` rows."""
+        return self.spec.warmup
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: kind, format, spec, features, mean, std, up share, notes."""
+        return {"kind": "market", "format": _FORMAT, "spec": self.spec.to_dict(), "features": list(self.feature_names),
+                "feature_lag": FEATURE_LAG, "mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std],
+                "up_share": self.up_share, "notes": list(self.notes)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], where: str = "preprocessor.json") -> MarketPreprocessor:
+        """Rebuild from :meth:`to_dict` output, checking kind, format, feature names and statistics.
+
+        Raises:
+            ConfigError: a field is missing or wrong, the feature list does not match the spec, or a
+                statistic is not finite (or a std not > 0); the message names ``where``.
+        """
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"{where} must hold a JSON object; got {type(d).__name__}.", param="preprocessor")
+        if d.get("kind") != "market" or d.get("format") != _FORMAT:
+            raise ConfigError(f"{where} is not a market preprocessor of format {_FORMAT} (kind {d.get('kind')!r}, "
+                              f"format {d.get('format')!r}).", param="preprocessor")
+        known = {"kind", "format", "spec", "features", "feature_lag", "mean", "std", "up_share", "notes"}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"{where} has an unknown field {unknown[0]!r}.{closest(unknown[0], known)}",
+                              param="preprocessor")
+        spec = MarketSpec.from_dict(d.get("spec", {}), where)
+        names = feature_names(spec)
+        if list(d.get("features", [])) != names or d.get("feature_lag") != FEATURE_LAG:
+            raise ConfigError(f"{where} lists features {d.get('features')!r} (look-back {d.get('feature_lag')!r}); "
+                              f"this finlite computes {names} (look-back {FEATURE_LAG}) for its spec. It was written "
+                              "by another version or edited; retrain the model.", param="preprocessor")
+        stats: dict[str, list[float]] = {}
+        for key in ("mean", "std"):
+            values = d.get(key)
+            if (not isinstance(values, list) or len(values) != len(names)
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                               for v in values)):
+                raise ConfigError(f"{where} field {key!r} must list {len(names)} finite numbers, one per feature.",
+                                  param="preprocessor")
+            stats[key] = [float(v) for v in values]
+        if not all(v > 0 for v in stats["std"]):
+            raise ConfigError(f"{where} field 'std' holds a value that is not > 0; every scale must be positive.",
+                              param="preprocessor")
+        share = d.get("up_share")
+        if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share <= 1:
+            raise ConfigError(f"{where} field 'up_share' must be a number in [0, 1]; got {share!r}.",
+                              param="preprocessor")
+        notes = d.get("notes", [])
+        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+            raise ConfigError(f"{where} field 'notes' must be a list of text.", param="preprocessor")
+        return cls(spec, stats["mean"], stats["std"], float(share), notes)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_dict` as JSON, atomically."""
+        write_text_atomic(Path(path), dump_json(self.to_dict()))
+
+    def manifest_schema(self) -> dict[str, Any]:
+        """The manifest's "schema": the input columns and what the model forecasts."""
+        spec = self.spec
+        return {"kind": "market", "task": spec.task, "date_column": spec.date_column, "target": spec.target,
+                "id_column": spec.id_column, "volume_column": spec.volume_column,
+                "extra_columns": list(spec.extra_columns), "objective": spec.objective, "horizon": spec.horizon,
+                "window": spec.window, "warmup": spec.warmup, "features": list(self.feature_names)}
+
+    def scale(self, features: np.ndarray) -> np.ndarray:
+        """Standardise unscaled feature rows [n, F] (float64)."""
+        return (features - self.mean) / self.std
+
+    def windows(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]],
+                source: str | None = None) -> MarketWindows:
+        """Scaled windows of every row that has ``window`` rows of features, in (id, date) order.
+
+        ``data`` is a price table, a DataFrame or a mapping of column -> list (the history a
+        service receives); it needs at least ``warmup + 1`` rows per asset.
+        """
+        table = self._table(data, source)
+        return self._windows(table, _compute(table, self.spec))
+
+    def last_window(self, dates: np.ndarray, prices: np.ndarray, volume: np.ndarray | None = None,
+                    extras: Sequence[np.ndarray] = (), out: np.ndarray | None = None) -> np.ndarray:
+        """The scaled input [1, window, n_features] (float32) of the last row of one asset, from
+        its arrays as :func:`read_prices` leaves them (dates datetime64[D] strictly increasing,
+        float64 values finite, prices > 0, volumes >= 0; the caller has checked them), without
+        pandas: the Predictor's batch-1 path. Equal bit for bit to the last window of
+        :meth:`windows` (the same feature code, :func:`_feature_columns`): only the last
+        ``warmup + 1`` rows are read, as the features look back no further.
+
+        ``out``, a C-contiguous float32 array of ``window * n_features`` values (e.g. an input
+        buffer bound to an ONNX session), receives the window and is returned reshaped.
+
+        Raises:
+            DataError: fewer than ``warmup + 1`` rows.
+            ConfigError: ``out`` is not such an array.
+        """
+        spec = self.spec
+        need = spec.warmup + 1
+        n = len(dates)
+        if n < need:
+            raise DataError(f"One forecast needs {need} rows of history; got {n}.", param="history")
+        start = n - need
+        columns = _feature_columns(prices[start:], dates[start:], None if volume is None else volume[start:],
+                                   [x[start:] for x in extras])
+        # MarketPreprocessor.scale, then the cast to float32 as the division writes: the same
+        # operations, so the same bits, as the windows of windows().
+        scaled = np.subtract(columns.T, self.mean)
+        if out is None:
+            target = np.empty((1, spec.window, self.n_features), np.float32)
+        elif out.dtype == np.float32 and out.flags.c_contiguous and out.size == spec.window * self.n_features:
+            target = out.reshape(1, spec.window, self.n_features)  # a view: the writes land in ``out``
+        else:
+            raise ConfigError(f"last_window(out=...) needs a C-contiguous float32 array of {spec.window} x "
+                              f"{self.n_features} values; got {out.dtype} of shape {out.shape}.", param="out")
+        np.divide(scaled, self.std, out=target[0], casting="unsafe")
+        return target
+
+    def _table(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]], source: str | None) -> PriceTable:
+        if isinstance(data, PriceTable):
+            return data
+        if isinstance(data, Mapping):
+            try:
+                frame = pd.DataFrame({str(k): list(v) for k, v in data.items()})
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"The history in {source or 'the request'} must map each column to a list of "
+                                f"values of the same length: {exc}.") from exc
+            if frame.empty:
+                raise DataError(f"The history in {source or 'the request'} has no rows.")
+            return read_prices(frame, self.spec, source or "the history")
+        return read_prices(data, self.spec, source)
+
+    def _windows(self, table: PriceTable, computed: _Computed) -> MarketWindows:
+        spec = self.spec
+        rows = np.flatnonzero(computed.eligible)
+        _limits.check_memory(len(rows) * spec.window * self.n_features * 4 * 2,
+                             f"the model inputs of {table.source} ({len(rows)} windows of {spec.window} x "
+                             f"{self.n_features})", "give fewer rows or a shorter window (--window)")
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = self.scale(computed.features).astype(np.float32)
+        valid = np.flatnonzero(computed.position >= FEATURE_LAG)
+        bad = valid[~np.isfinite(scaled[valid]).all(axis=1)]
+        if len(bad):
+            # Fail closed: a value beyond float32 once scaled would reach the model as inf.
+            row = int(bad[0])
+            j = int(np.flatnonzero(~np.isfinite(scaled[row]))[0])
+            asset = f", asset {computed.ids[row]!r}" if computed.ids is not None else ""
+            raise DataError(f"Feature {self.feature_names[j]!r} of {table.source} at date "
+                            f"{np.datetime_as_string(computed.dates[row], unit='D')}{asset} is "
+                            f"{float(computed.features[row, j])!r}, which the model cannot take once scaled (beyond "
+                            "float32); check the prices around that date.")
+        x = np.empty((len(rows), spec.window, self.n_features), dtype=np.float32)
+        done = 0  # eligible rows are each asset's rows from its warm-up on, in table order
+        for _asset, part in table.assets(spec.date_column, spec.id_column):
+            count = part.stop - part.start - spec.warmup
+            if count > 0:
+                view = sliding_window_view(scaled[part], spec.window, axis=0)  # (m, F, window): ends at row w-1+i
+                first = spec.warmup - (spec.window - 1)
+                x[done:done + count] = np.transpose(view[first:first + count], (0, 2, 1))
+                done += count
+        if spec.objective == "volatility":
+            naive = computed.realised[rows]
+        elif spec.objective == "direction":
+            naive = np.full(len(rows), self.up_share)
+        else:
+            naive = np.zeros(len(rows))
+        return MarketWindows(computed.dates[rows], None if computed.ids is None else computed.ids[rows], x,
+                             computed.y[rows], computed.last_price[rows], naive)
+
+
+def to_price_level(pred_log_change: np.ndarray | Sequence[float], last_price: np.ndarray | Sequence[float]) -> np.ndarray:
+    """The price forecast from a forecast log change: ``P_t * exp(output)``.
+
+    Raises:
+        DataError: the arrays differ in length or hold a non-finite value (or a price <= 0).
+    """
+    change = np.asarray(pred_log_change, dtype=np.float64).reshape(-1)
+    price = np.asarray(last_price, dtype=np.float64).reshape(-1)
+    if change.shape != price.shape:
+        raise DataError(f"to_price_level needs one last price per forecast; got {len(change)} forecasts and "
+                        f"{len(price)} prices.")
+    if not (np.isfinite(change).all() and np.isfinite(price).all() and (price > 0).all()):
+        raise DataError("to_price_level got a non-finite forecast or a price that is not > 0; no level is computed.")
+    return np.asarray(price * np.exp(change))
+
+
+def forecast_columns(spec: MarketSpec, windows: MarketWindows, outputs: np.ndarray,
+                     cutoff: float | None) -> dict[str, np.ndarray]:
+    """A model's outputs on ``windows`` as the columns every forecasting path returns: ``date``,
+    the id column (when the spec has one), ``forecast`` (the price level for the price objective,
+    with its ``log_change``; the output itself otherwise), ``last_price``, and for a model that
+    decides (``cutoff`` given) ``probability`` and ``decision`` (1 = up, at the cut-off)."""
+    out: dict[str, np.ndarray] = {"date": windows.dates}
+    if windows.ids is not None and spec.id_column is not None:
+        out[spec.id_column] = windows.ids
+    if spec.objective == "price":
+        out["forecast"] = to_price_level(outputs, windows.last_price)
+        out["log_change"] = outputs
+    else:
+        out["forecast"] = outputs
+    out["last_price"] = np.asarray(windows.last_price, dtype=np.float64)
+    if cutoff is not None:
+        out["probability"] = outputs
+        out["decision"] = (outputs >= cutoff).astype(np.int8)
+    return out
+
+
+# -- all of it -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedSeries(SplitArrays):
+    """A price series turned into windows and split walk-forward: what training and evaluation use.
+
+    ``x_*`` are float32 [n, window, F] scaled by the preprocessor fitted on the training rows;
+    ``y_*`` float32 labels (0/1 for direction); rows without a label are not in any part. The
+    ``windows_*`` carry each part's dates, ids, last prices and naive forecasts. The positions in
+    ``split`` (its folds and test blocks too) index the labelled rows that have a full window,
+    in (id, date) order: ``x_test`` is those rows at ``split.test``.
+    """
+
+    spec: MarketSpec
+    preprocessor: MarketPreprocessor
+    table: PriceTable
+    walk: WalkForward
+    split: SeriesSplit
+    windows_train: MarketWindows
+    windows_val: MarketWindows
+    windows_test: MarketWindows
+
+    @property
+    def source(self) -> str:
+        """Where the rows came from, for messages."""
+        return self.table.source
+
+    def summary(self) -> dict[str, Any]:
+        """Provenance for the manifest: hashes, rows, date range per part, walk-forward settings, notes."""
+
+        def span(w: MarketWindows) -> list[str] | None:
+            if not len(w):
+                return None
+            return [str(np.datetime_as_string(w.dates.min(), unit="D")),
+                    str(np.datetime_as_string(w.dates.max(), unit="D"))]
+
+        parts = {"train": self.windows_train, "validation": self.windows_val, "test": self.windows_test}
+        return {
+            "source": os.path.basename(self.table.source),
+            "file_sha256": self.table.file_sha256,
+            "content_sha256": self.table.content_sha256,
+            "rows": len(self.table.frame),
+            "assets": len(self.table.assets(self.spec.date_column, self.spec.id_column)),
+            "spec": self.spec.to_dict(),
+            "split": {"method": self.split.method, "config": self.walk.to_dict(), "gap": self.split.gap,
+                      "folds": len(self.split.folds), "rows": self.split.sizes()},
+            "dates": {name: span(w) for name, w in parts.items()},
+            "notes": list(self.table.notes) + list(self.preprocessor.notes),
+        }
+
+
+def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable, spec: MarketSpec | None = None,
+                   *, walk: WalkForward | None = None, preprocessor: MarketPreprocessor | None = None,
+                   source: str | None = None) -> PreparedSeries:
+    """Read a price table, compute causal features and targets, split walk-forward, fit the
+    scaler on the training rows only (or use ``preprocessor`` as given) and build the windows.
+
+    Only rows with a full window and a known label enter the split; the split is by date, with
+    the purge (the horizon) and embargo between parts, and the last ``walk.test_fraction`` of
+    those dates is the test period.
+
+    Raises:
+        DataError: anything :func:`read_prices` refuses, or too few rows for the window, the
+            warm-up, the folds and the test period (naming the numbers and the option to change).
+        ConfigError: ``spec`` differs from the given preprocessor's.
+    """
+    if preprocessor is not None:
+        if spec is not None and spec != preprocessor.spec:
+            raise ConfigError("The market spec passed differs from the preprocessor's; pass the preprocessor's "
+                              f"spec ({preprocessor.spec.to_dict()}) or no spec.", param="spec")
+        spec = preprocessor.spec
+    if spec is None:
+        raise ConfigError("prepare_series needs a MarketSpec (spec=...) or a fitted preprocessor.", param="spec")
+    walk = walk or WalkForward()
+    table = read_prices(data, spec, source)
+    computed = _compute(table, spec)
+    windowed = np.flatnonzero(computed.eligible)
+    labelled = windowed[~np.isnan(computed.y[windowed])]
+    infinite = labelled[~np.isfinite(computed.y[labelled])]
+    if len(infinite):
+        row = int(infinite[0])
+        raise DataError(f"The {spec.objective} label of {table.source} at date "
+                        f"{np.datetime_as_string(computed.dates[row], unit='D')} is {float(computed.y[row])!r}: the "
+                        f"prices {spec.horizon} row(s) apart differ beyond what a number can hold. Check the prices "
+                        "around that date.")
+    if len(labelled) == 0:
+        raise DataError(f"{table.source} has no row with both a full window and a label: {len(table.frame)} rows, "
+                        f"{spec.warmup} needed before the first forecast and {spec.horizon} after the last. Use a "
+                        "shorter window (--window) or horizon (--horizon), or more data.", param="window")
+    try:
+        # A row's label reads the price h rows ahead in its own asset (rows are in (id, date) order
+        # and a labelled row has h rows after it): the split keeps those dates out of later parts too.
+        split = walk_forward(computed.dates[labelled], spec.horizon, walk,
+                             source=f"{table.source} ({len(labelled)} labelled rows after the {spec.warmup}-row warm-up)",
+                             label_end=computed.dates[labelled + spec.horizon])
+    except DataError as exc:
+        raise DataError(f"{exc} (Each asset also needs {spec.warmup} rows of warm-up: {FEATURE_LAG} for the features "
+                        f"and {spec.window - 1} more for the window; --window shortens it.)", param=exc.param) from exc
+    if preprocessor is None:
+        train_rows = labelled[split.train]
+        preprocessor = MarketPreprocessor.fit(computed.features[train_rows], spec, computed.up[train_rows],
+                                              f"the training part of {table.source}")
+    windows = preprocessor._windows(table, computed)
+    # Positions of the labelled rows among the windowed ones (both in table order).
+    keep = np.searchsorted(windowed, labelled)
+    parts = {name: windows.take(keep[rows]) for name, rows in
+             (("train", split.train), ("validation", split.validation), ("test", split.test))}
+    return PreparedSeries(
+        x_train=parts["train"].x, y_train=parts["train"].y.astype(np.float32),
+        x_val=parts["validation"].x, y_val=parts["validation"].y.astype(np.float32),
+        x_test=parts["test"].x, y_test=parts["test"].y.astype(np.float32),
+        task=spec.task, spec=spec, preprocessor=preprocessor, table=table, walk=walk, split=split,
+        windows_train=parts["train"], windows_val=parts["validation"], windows_test=parts["test"],
+    )

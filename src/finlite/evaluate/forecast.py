@@ -1,0 +1,369 @@
+"""Forecast evaluation: errors, direction, rank information, the Diebold–Mariano test and a trading view.
+
+Everything here needs numpy, and scipy for the rank correlation and Student's t; scipy is imported
+only when those are computed, so the torch-free runtime can import the task registry without it.
+
+- :func:`forecast_metrics` bundles the point metrics of one forecast against the outcomes:
+  ``rmse``, ``mae``, ``mase`` (MAE relative to the naive forecast's MAE on the same rows),
+  ``mape`` (rows with a near-zero outcome skipped and counted), ``directional_accuracy``,
+  ``information_coefficient`` (Spearman rank correlation of forecast and outcome) and ``r2``.
+- :func:`diebold_mariano` tests whether two forecasts of the same outcomes are equally accurate,
+  with the Harvey–Leybourne–Newbold small-sample correction and Student-t p-values.
+- :func:`trading_view` turns forecasts (or probabilities of an up move) into long/flat and
+  long/short positions on the predicted direction and reports what they would have earned after
+  costs; :func:`buy_and_hold` is the benchmark every such view is read against.
+- :func:`per_fold` applies any of these to each walk-forward fold and to the pooled rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from finlite.errors import ConfigError, DataError
+from finlite.evaluate.metrics import mae, r2, rmse
+
+__all__ = [
+    "MAPE_EPS",
+    "buy_and_hold",
+    "diebold_mariano",
+    "directional_accuracy",
+    "forecast_metrics",
+    "information_coefficient",
+    "mae",
+    "mape",
+    "mase",
+    "max_drawdown",
+    "per_fold",
+    "r2",
+    "rmse",
+    "trading_view",
+]
+
+#: Outcomes with ``|y| <`` this are left out of MAPE (a percentage error of a zero is undefined).
+MAPE_EPS = 1e-8
+
+#: Points of the equity curve a strategy's summary keeps (evenly spaced, the last row included).
+EQUITY_POINTS = 50
+
+
+def _stats() -> Any:
+    """``scipy.stats``, imported when a statistic is computed: the torch-free runtime imports the
+    task registry (and so this module) to score, which needs no statistics and no scipy."""
+    try:
+        from scipy import stats
+    except ImportError as exc:
+        raise ConfigError("Forecast statistics (information coefficient, Diebold–Mariano) need scipy: pip install "
+                          "'finlite[train]' (or pip install scipy).") from exc
+    return stats
+
+
+def _values(y: Any, pred: Any, what: str = "forecasts") -> tuple[np.ndarray, np.ndarray]:
+    """Outcomes and forecasts as equally long, non-empty, finite float64 vectors."""
+    y_arr = np.asarray(y, dtype=np.float64).ravel()
+    p_arr = np.asarray(pred, dtype=np.float64).ravel()
+    if y_arr.shape != p_arr.shape:
+        raise DataError(f"Outcomes and {what} differ in length ({y_arr.size} vs {p_arr.size}); pass one {what[:-1]} "
+                        "per outcome, for the same rows.")
+    if y_arr.size == 0:
+        raise DataError("Forecast metrics need at least one row with a known outcome; got none. The last horizon "
+                        "rows of a series have no outcome yet: evaluate on rows whose outcome is known.")
+    bad = ~(np.isfinite(y_arr) & np.isfinite(p_arr))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"Forecast metrics need finite outcomes and {what}; row {row} has outcome {y_arr[row]!r} and "
+                        f"{what[:-1]} {p_arr[row]!r} ({int(bad.sum())} such row(s)). Rows whose outcome is not known "
+                        "yet (NaN) must be left out before scoring.")
+    return y_arr, p_arr
+
+
+# -- point metrics ------------------------------------------------------------------------------
+def mase(y: Any, pred: Any, naive: Any) -> float | None:
+    """Mean absolute scaled error: the forecast's MAE divided by the naive forecast's MAE on the
+    same rows (below 1: better than the naive forecast).
+
+    The scale is the naive forecast's out-of-sample MAE on the rows evaluated (the random walk's
+    zero change for returns and prices, the last realised volatility for volatility), not the
+    in-sample one-step naive MAE of Hyndman and Koehler, so the number reads directly as "the
+    model's error as a share of the naive forecast's". None when the naive forecast is exact on
+    every row (the ratio is undefined).
+    """
+    y_arr, p_arr = _values(y, pred)
+    _, n_arr = _values(y_arr, naive, "naive forecasts")
+    scale = float(np.mean(np.abs(n_arr - y_arr)))
+    return float(np.mean(np.abs(p_arr - y_arr))) / scale if scale > 0 else None
+
+
+def mape(y: Any, pred: Any, eps: float = MAPE_EPS) -> tuple[float | None, int]:
+    """Mean absolute percentage error, as a fraction (0.05 = 5 %), and the number of rows skipped.
+
+    Rows whose outcome is within ``eps`` of zero are skipped (their percentage error is
+    undefined or explodes); the value is None when every row is skipped. Returns near zero make
+    MAPE large and unstable; read it for price levels and volatilities, MAE/RMSE for returns.
+    """
+    y_arr, p_arr = _values(y, pred)
+    keep = np.abs(y_arr) >= eps
+    skipped = int(y_arr.size - keep.sum())
+    if not keep.any():
+        return None, skipped
+    return float(np.mean(np.abs((p_arr[keep] - y_arr[keep]) / y_arr[keep]))), skipped
+
+
+def directional_accuracy(y: Any, pred: Any, cutoff: float | None = None) -> float:
+    """Share of rows whose predicted direction is the realised one.
+
+    Without ``cutoff``: ``pred`` and ``y`` are changes (log returns); rows with a zero outcome
+    are left out and a row counts when ``sign(pred) == sign(y)`` (NaN when every outcome is zero).
+    With ``cutoff``: ``pred`` holds probabilities of an up move and ``y`` the 0/1 outcome; a row
+    counts when ``(pred >= cutoff) == (y == 1)``.
+    """
+    y_arr, p_arr = _values(y, pred)
+    if cutoff is not None:
+        return float(np.mean((p_arr >= cutoff) == (y_arr > 0.5)))
+    moved = y_arr != 0
+    return float(np.mean(np.sign(p_arr[moved]) == np.sign(y_arr[moved]))) if moved.any() else float("nan")
+
+
+def information_coefficient(y: Any, pred: Any) -> float:
+    """Spearman rank correlation of forecast and outcome (``scipy.stats.spearmanr``), the quant's
+    information coefficient. 0.0 when either side is constant: a constant forecast ranks nothing."""
+    y_arr, p_arr = _values(y, pred)
+    if y_arr.size < 2 or np.ptp(y_arr) == 0 or np.ptp(p_arr) == 0:
+        return 0.0
+    return float(_stats().spearmanr(p_arr, y_arr).statistic)
+
+
+def forecast_metrics(y: Any, pred: Any, naive: Any = None, *, cutoff: float | None = None,
+                     horizon: int = 1, eps: float = MAPE_EPS) -> dict[str, Any]:
+    """The point metrics of one forecast against the outcomes (snake_case names, JSON-ready).
+
+    Keys: ``rows``, ``rmse``, ``mae``, ``mase`` (None without ``naive``), ``mape`` and
+    ``mape_skipped`` (see :func:`mape`), ``directional_accuracy`` (present when the outcomes move
+    both ways, or always with ``cutoff``, for probabilities of an up move against 0/1 outcomes),
+    ``information_coefficient`` and ``r2``. With ``naive`` (the naive forecast on the same rows)
+    also ``naive`` (its rmse/mae/directional accuracy) and ``diebold_mariano_vs_naive``: the
+    test of this forecast's squared errors against the naive one's at ``horizon`` (a negative
+    statistic: this forecast is more accurate).
+    """
+    y_arr, p_arr = _values(y, pred)
+    mape_value, skipped = mape(y_arr, p_arr, eps)
+    out: dict[str, Any] = {
+        "rows": int(y_arr.size), "rmse": rmse(y_arr, p_arr), "mae": mae(y_arr, p_arr),
+        "mase": None if naive is None else mase(y_arr, p_arr, naive),
+        "mape": mape_value, "mape_skipped": skipped,
+    }
+    if cutoff is not None:
+        out["directional_accuracy"] = directional_accuracy(y_arr, p_arr, cutoff)
+    elif (y_arr > 0).any() and (y_arr < 0).any():  # a level or a volatility never falls below zero
+        # A forecast of no change at all (the random walk's zero) calls no direction: None, not 0 %.
+        out["directional_accuracy"] = directional_accuracy(y_arr, p_arr) if p_arr.any() else None
+    out["information_coefficient"] = information_coefficient(y_arr, p_arr)
+    out["r2"] = r2(y_arr, p_arr)
+    if naive is not None:
+        _, n_arr = _values(y_arr, naive, "naive forecasts")
+        base: dict[str, Any] = {"rmse": rmse(y_arr, n_arr), "mae": mae(y_arr, n_arr)}
+        # A random walk's zero change calls no direction; its accuracy is then not reported.
+        if "directional_accuracy" in out and (cutoff is not None or n_arr.any()):
+            base["directional_accuracy"] = directional_accuracy(y_arr, n_arr, cutoff)
+        out["naive"] = base
+        out["diebold_mariano_vs_naive"] = diebold_mariano(p_arr - y_arr, n_arr - y_arr, horizon)
+    return out
+
+
+# -- Diebold–Mariano ----------------------------------------------------------------------------
+def _check_horizon(horizon: Any) -> int:
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ConfigError(f"The 'horizon' parameter of diebold_mariano must be a whole number of periods, 1 or more "
+                          f"(the forecast horizon h; its errors are autocorrelated up to lag h-1); got {horizon!r}.",
+                          param="horizon")
+    return int(horizon)
+
+
+def diebold_mariano(e1: Any, e2: Any, horizon: int = 1,
+                    loss: Literal["squared", "absolute"] = "squared") -> dict[str, Any]:
+    """Diebold–Mariano test of equal accuracy of two forecasts of the same outcomes, with the
+    Harvey–Leybourne–Newbold (1997) small-sample correction.
+
+    ``e1`` and ``e2`` are the two forecasts' errors on the same rows, in time order. With the
+    loss differential ``d_t = L(e1_t) − L(e2_t)`` (``L`` squared or absolute error), its mean
+    ``d̄`` and autocovariances ``γ_k = (1/n) Σ_{t>k} (d_t − d̄)(d_{t−k} − d̄)``, the long-run
+    variance of ``d̄`` is ``V = (γ_0 + 2 Σ_{k=1}^{h−1} γ_k) / n`` (an h-step forecast's errors are
+    autocorrelated up to lag h−1) and ``DM = d̄ / √V``. The corrected statistic is
+    ``DM · √((n + 1 − 2h + h(h−1)/n) / n)``, compared with Student's t with n−1 degrees of
+    freedom. When the autocovariances make ``V`` non-positive, ``γ_0 / n`` is used and
+    ``variance`` says so.
+
+    Returns ``statistic`` (positive: forecast 1 has the larger loss), ``p_value`` (two-sided:
+    a small value says the two differ in accuracy), ``p_value_model1_worse`` (one-sided, H1:
+    forecast 1 is less accurate), ``mean_loss_difference``, ``rows``, ``horizon``, ``loss``,
+    ``hln_factor``, ``df`` and ``variance``. Two identical error series give statistic 0 and
+    p-value 1 (nothing tells them apart).
+
+    Raises:
+        ConfigError: an unknown loss or a horizon that is not a whole number ≥ 1.
+        DataError: the errors differ in length, are not finite, or are too few for the horizon.
+    """
+    h = _check_horizon(horizon)
+    if loss not in ("squared", "absolute"):
+        raise ConfigError(f"The 'loss' parameter of diebold_mariano must be 'squared' or 'absolute'; got {loss!r}.",
+                          param="loss")
+    a, b = _values(e1, e2, "errors")
+    n = a.size
+    factor_sq = (n + 1 - 2 * h + h * (h - 1) / n) / n
+    if n < 2 * h or n < 2 or factor_sq <= 0:  # h-1 autocovariances need clearly more rows than h
+        raise DataError(f"The Diebold–Mariano test at horizon {h} needs more rows than that: got {n}. Evaluate on "
+                        f"at least {2 * h} rows with known outcomes (a longer test period or a shorter horizon).")
+    d = a * a - b * b if loss == "squared" else np.abs(a) - np.abs(b)
+    mean = float(d.mean())
+    centred = d - mean
+    gammas = [float(np.dot(centred[k:], centred[:n - k])) / n for k in range(h)]
+    long_run = gammas[0] + 2.0 * sum(gammas[1:])
+    variance = "hac"
+    if long_run <= 0 and gammas[0] > 0:
+        long_run, variance = gammas[0], "lag0_fallback"
+    factor = math.sqrt(factor_sq)
+    df = n - 1
+    out: dict[str, Any] = {"rows": n, "horizon": h, "loss": loss, "mean_loss_difference": mean, "hln_factor": factor,
+                           "df": df, "variance": variance}
+    if long_run <= 0:  # the loss differential is constant
+        if mean == 0.0:
+            return {**out, "statistic": 0.0, "p_value": 1.0, "p_value_model1_worse": 0.5, "variance": "zero"}
+        stat = math.copysign(math.inf, mean)
+        return {**out, "statistic": stat, "p_value": 0.0, "p_value_model1_worse": 1.0 if mean < 0 else 0.0,
+                "variance": "zero"}
+    stat = factor * mean / math.sqrt(long_run / n)
+    student_t = _stats().t
+    return {**out, "statistic": float(stat), "p_value": float(2.0 * student_t.sf(abs(stat), df)),
+            "p_value_model1_worse": float(student_t.sf(stat, df))}
+
+
+# -- folds --------------------------------------------------------------------------------------
+def per_fold(metric_fn: Callable[..., Mapping[str, Any]], folds: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """``metric_fn`` on each fold's arrays and on all folds' rows pooled.
+
+    ``folds`` holds one tuple of equally long arrays per fold, in the order ``metric_fn`` takes
+    them (e.g. ``(y, pred, naive)`` for :func:`forecast_metrics`); the pooled value concatenates
+    each position over the folds in fold order (time order for walk-forward folds).
+
+    Returns ``{"folds": [metrics of fold 1, …], "pooled": metrics of all rows}``.
+    """
+    if not folds:
+        raise DataError("per_fold needs at least one fold; got none.")
+    width = {len(f) for f in folds}
+    if len(width) != 1:
+        raise DataError(f"Every fold must hold the same arrays (as metric_fn takes them); got folds of {sorted(width)} "
+                        "arrays.")
+    pooled = [np.concatenate([np.asarray(f[i], dtype=np.float64).ravel() for f in folds]) for i in range(width.pop())]
+    return {"folds": [dict(metric_fn(*f)) for f in folds], "pooled": dict(metric_fn(*pooled))}
+
+
+# -- trading view -------------------------------------------------------------------------------
+def max_drawdown(equity: Any) -> float:
+    """Largest fall of an equity curve from its running peak, as a fraction of the peak (in [0, 1]).
+
+    The curve starts from the first value given (pass the initial capital first to count a loss
+    from the start)."""
+    curve = np.asarray(equity, dtype=np.float64).ravel()
+    if curve.size == 0:
+        return 0.0
+    peak = np.maximum.accumulate(curve)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        falls = np.where(peak > 0, 1.0 - curve / peak, 0.0)
+    return float(np.clip(falls.max(), 0.0, 1.0))
+
+
+def _check_money(cost_bps: Any, periods_per_year: Any) -> tuple[float, float]:
+    if isinstance(cost_bps, bool) or not isinstance(cost_bps, (int, float)) or not math.isfinite(cost_bps) \
+            or not 0 <= cost_bps < 10_000:
+        raise ConfigError(f"The 'cost_bps' parameter must be a transaction cost in basis points from 0 to under 10000 "
+                          f"(charged per unit of position change; 5 = 0.05 %); got {cost_bps!r}.", param="cost_bps")
+    if isinstance(periods_per_year, bool) or not isinstance(periods_per_year, (int, float)) \
+            or not math.isfinite(periods_per_year) or periods_per_year <= 0:
+        raise ConfigError(f"The 'periods_per_year' parameter must be a positive number (252 for trading days); got "
+                          f"{periods_per_year!r}.", param="periods_per_year")
+    return float(cost_bps), float(periods_per_year)
+
+
+def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: float) -> dict[str, Any]:
+    """What holding ``position[t]`` over period t (earning ``realised[t]``, a log return) gives.
+
+    A period's net simple return is ``position · (exp(r) − 1) − cost · |Δposition|`` (the
+    position before the first period is flat, so entering is charged); the equity compounds
+    them from 1 and stops at 0 (ruin)."""
+    gross = position * np.expm1(realised)
+    change = np.abs(np.diff(np.r_[0.0, position]))
+    net = gross - change * cost_bps / 10_000.0
+    equity = np.cumprod(np.maximum(1.0 + net, 0.0))
+    n = realised.size
+    final = float(equity[-1])
+    years = n / ppy
+    sd = float(np.std(net, ddof=1)) if n > 1 else 0.0
+    held = position != 0
+    idx = np.unique(np.linspace(0, n - 1, min(n, EQUITY_POINTS)).round().astype(np.int64))
+    return {
+        "rows": int(n),
+        "total_return": final - 1.0,
+        "annual_return": final ** (1.0 / years) - 1.0 if final > 0 else -1.0,
+        "annual_volatility": sd * math.sqrt(ppy),
+        "sharpe": float(np.mean(net)) / sd * math.sqrt(ppy) if sd > 0 else 0.0,
+        "max_drawdown": max_drawdown(np.r_[1.0, equity]),
+        "turnover": float(change.mean()),
+        "annual_turnover": float(change.mean()) * ppy,
+        "trades": int(np.count_nonzero(change)),
+        "exposure": float(held.mean()),
+        "hit_rate": float(np.mean(gross[held] > 0)) if held.any() else None,
+        "cost_bps": cost_bps,
+        "equity": {"final": final, "peak": float(max(1.0, equity.max())), "trough": float(min(1.0, equity.min())),
+                   "rows": idx.tolist(), "values": equity[idx].tolist()},
+    }
+
+
+def trading_view(realised: Any, signal: Any, cost_bps: float = 0.0, periods_per_year: float = 252, *,
+                 kind: Literal["forecast", "probability", "position"] = "forecast",
+                 cutoff: float = 0.5) -> dict[str, Any]:
+    """Long/flat and long/short strategies on the predicted direction, after transaction costs.
+
+    ``realised[t]`` is the log return earned by holding a position over period t (the next
+    period's return after the forecast made at t, so no position uses what it predicts);
+    ``signal[t]`` is the forecast made at t: a forecast change (``kind="forecast"``, up when
+    > 0), a probability of an up move (``kind="probability"``, up when ≥ ``cutoff``) or a
+    position in [-1, 1] (``kind="position"``, used as given for long/short and clipped at 0
+    for long/flat). Long/flat holds 1 when up is predicted and 0 otherwise; long/short holds
+    +1 or −1. ``cost_bps`` basis points are charged per unit of position change.
+
+    Each strategy reports ``annual_return`` (compound), ``annual_volatility`` and ``sharpe``
+    (of the net period returns, annualised with ``periods_per_year``, risk-free rate 0),
+    ``max_drawdown`` (a fraction of the peak), ``turnover`` (mean |Δposition| per period, and
+    ``annual_turnover``), ``hit_rate`` (share of periods in the market that earned a positive
+    gross return), ``trades``, ``exposure``, ``total_return`` and a summary of the equity curve
+    (≤ 50 evenly spaced points).
+    """
+    cost, ppy = _check_money(cost_bps, periods_per_year)
+    r, s = _values(realised, signal, "signals")
+    if kind == "forecast":
+        up = s > 0
+        long_flat, long_short = up.astype(np.float64), np.where(up, 1.0, -1.0)
+    elif kind == "probability":
+        if ((s < 0) | (s > 1)).any():
+            raise DataError("trading_view with kind='probability' needs probabilities in [0, 1]; got values from "
+                            f"{s.min():.6g} to {s.max():.6g}. Pass kind='forecast' for forecast changes.")
+        up = s >= cutoff
+        long_flat, long_short = up.astype(np.float64), np.where(up, 1.0, -1.0)
+    elif kind == "position":
+        long_short = np.clip(s, -1.0, 1.0)
+        long_flat = np.clip(s, 0.0, 1.0)
+    else:
+        raise ConfigError(f"The 'kind' parameter of trading_view must be 'forecast', 'probability' or 'position'; got "
+                          f"{kind!r}.", param="kind")
+    return {"long_flat": _strategy(r, long_flat, cost, ppy), "long_short": _strategy(r, long_short, cost, ppy)}
+
+
+def buy_and_hold(realised: Any, cost_bps: float = 0.0, periods_per_year: float = 252) -> dict[str, Any]:
+    """The asset itself: long on every period (one entry cost), in the same form as each strategy
+    of :func:`trading_view`."""
+    cost, ppy = _check_money(cost_bps, periods_per_year)
+    r, _ = _values(realised, realised, "returns")
+    return _strategy(r, np.ones_like(r), cost, ppy)

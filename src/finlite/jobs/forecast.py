@@ -1,0 +1,479 @@
+"""The forecasting jobs: train a market forecaster on a price file, and judge forecasts on the test period.
+
+:func:`train_forecaster` reads a price table, builds causal features, splits it walk-forward by
+date (:func:`finlite.data.market.prepare_series`: the scaler is fitted on the training dates
+only), trains a teacher (an LSTM or GRU, a temporal convolutional network, a small Transformer
+or LightGBM on the windows) with the one training loop, and saves it as an artifact whose
+report compares it with the naive forecast and buy-and-hold on the test period.
+
+:func:`forecast_evidence` is the one place forecasts become evidence: the forecasting metrics
+pooled and per test fold against the naive forecast, Diebold–Mariano tests (each model against
+the naive forecast, and the student against the teacher) and the trading view (long/flat and
+long/short on the predicted direction, after costs) next to buy-and-hold. Train, compress,
+evaluate, the market demo and ``bench/markets.py`` all read it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from finlite import _paths
+from finlite._util import dump_json, param_error
+from finlite.artifact import DataLike, save_artifact
+from finlite.data.market import MarketSpec, PreparedSeries, prepare_series, to_price_level
+from finlite.data.walkforward import WalkForward
+from finlite.errors import ConfigError
+from finlite.evaluate.forecast import buy_and_hold, diebold_mariano, forecast_metrics, trading_view
+from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
+from finlite.models.base import FinliteModel
+from finlite.tasks import get_task
+from finlite.training.loop import TrainConfig, fit, seed_everything
+
+__all__ = ["DEFAULT_COST_BPS", "DEFAULT_HIDDEN", "FORECASTERS", "ForecastOutcome", "build_forecaster",
+           "forecast_evidence", "render_forecast_table", "train_forecaster"]
+
+#: The teachers :func:`train_forecaster` trains.
+FORECASTERS = ("lstm", "gru", "tcn", "transformer", "lightgbm")
+
+#: Widths by model when none are given: recurrent layer widths, TCN channels, Transformer d_model.
+DEFAULT_HIDDEN: dict[str, tuple[int, ...]] = {"lstm": (64, 32), "gru": (64, 32), "tcn": (32, 32),
+                                              "transformer": (32,)}
+
+#: Transaction cost of the trading view, in basis points per unit of turnover.
+DEFAULT_COST_BPS = 1.0
+
+# Below this many training windows a neural forecaster cannot learn anything a reviewer should see.
+MIN_TRAIN_WINDOWS = 30
+
+
+@dataclass
+class ForecastOutcome:
+    """A trained forecaster, the series it saw, its test-period evidence and where it was saved."""
+
+    model: FinliteModel
+    data: PreparedSeries
+    metrics: dict[str, Any]
+    path: Path | None
+    operating_point: OperatingPoint | None = None
+
+
+def _model_task(spec: MarketSpec) -> str:
+    """The forecaster's own output: log-odds of an up move, or the forecast itself."""
+    return "classification" if spec.task == "direction" else "regression"
+
+
+def build_forecaster(model: str, in_features: int, window: int, task: str,
+                     hidden: Sequence[int] | None = None) -> FinliteModel:
+    """A fresh neural forecaster: "lstm"/"gru" (recurrent widths ``hidden``), "tcn" (channels
+    ``hidden``) or "transformer" (``hidden[0]`` is d_model). ``task`` is the model's own output:
+    "classification" (log-odds) or "regression"."""
+    if model not in FORECASTERS or model == "lightgbm":
+        raise param_error("train_forecaster", "model", f"one of {FORECASTERS}", model)
+    widths = tuple(int(h) for h in (hidden if hidden else DEFAULT_HIDDEN[model]))
+    if not widths or any(h < 1 for h in widths):
+        raise param_error("train_forecaster", "hidden", "a non-empty list of positive widths", list(widths))
+    if model in ("lstm", "gru"):
+        from finlite.models.sequence import SequenceModel
+
+        return SequenceModel(model, in_features, widths, task=task)
+    if model == "tcn":
+        from finlite.models.temporal import TemporalConvNet
+
+        return TemporalConvNet(in_features, channels=widths, task=task)
+    from finlite.models.temporal import TransformerForecaster
+
+    d_model = widths[0]
+    heads = 4 if d_model % 4 == 0 else 1  # the heads must divide d_model
+    return TransformerForecaster(in_features, window, d_model=d_model, heads=heads, layers=max(len(widths), 1),
+                                 ff=2 * d_model, task=task)
+
+
+def _check_enough(series: PreparedSeries, source: str) -> None:
+    """Refuse a split that leaves too few windows to train, stop or test on."""
+    parts = {"training": len(series.y_train), "validation": len(series.y_val), "test": len(series.y_test)}
+    for part, rows in parts.items():
+        need = MIN_TRAIN_WINDOWS if part == "training" else 1
+        if rows < need:
+            raise ConfigError(
+                f"{source} leaves {rows} labelled {part} window(s) after the walk-forward split "
+                f"({', '.join(f'{k} {v}' for k, v in parts.items())}); at least {need} are needed. Use a longer price "
+                "history, a shorter window, fewer folds or a smaller horizon.", param="window")
+
+
+def _train_neural(net: FinliteModel, series: PreparedSeries, config: TrainConfig, desc: str) -> dict[str, Any]:
+    """Train ``net`` in place with the one loop; early stopping on the validation fold.
+
+    A regression target (a daily log return is about 0.01) is trained divided by its training
+    standard deviation, so the network's output is of order one from the first epoch; the scale
+    is folded into the final ``head`` afterwards, so the saved model outputs the target itself.
+    """
+    classification = getattr(net, "task", "regression") == "classification"
+    y_train = np.asarray(series.y_train, dtype=np.float64)
+    scale = 1.0 if classification else float(np.std(y_train))
+    if not (math.isfinite(scale) and scale > 0):
+        scale = 1.0
+    x_val = torch.from_numpy(np.ascontiguousarray(series.x_val, dtype=np.float32))
+    y_val = torch.from_numpy((np.asarray(series.y_val, dtype=np.float64) / scale).astype(np.float32))
+    tensors = {"x": torch.from_numpy(np.ascontiguousarray(series.x_train, dtype=np.float32)),
+               "y": torch.from_numpy((y_train / scale).astype(np.float32))}
+
+    def loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if classification:
+            return torch.nn.functional.binary_cross_entropy_with_logits(out, target)
+        return torch.nn.functional.mse_loss(out, target)
+
+    def loss_fn(out: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return loss(out, batch["y"])
+
+    def validate(model: FinliteModel) -> float:
+        with torch.inference_mode():
+            return -float(loss(model(x_val), y_val))  # higher is better
+
+    result = fit(net, tensors, loss_fn, validate, config, desc=desc)
+    head = getattr(net, "head", None)
+    if scale != 1.0:
+        if not isinstance(head, torch.nn.Linear):
+            raise ConfigError(f"The {net.kind!r} forecaster has no final Linear 'head' to carry the target scale.",
+                              param="model")
+        with torch.no_grad():
+            head.weight.mul_(scale)
+            head.bias.mul_(scale)
+    return {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "target_scale": scale,
+            "validation_loss": -result.best_score, "batch_size": result.batch_size}
+
+
+def train_forecaster(
+    prices: DataLike,
+    *,
+    spec: MarketSpec | None = None,
+    model: str = "lstm",
+    walk: WalkForward | None = None,
+    hidden: Sequence[int] | None = None,
+    seed: int = 0,
+    config: TrainConfig | None = None,
+    cutoff: float | None = None,
+    flag_rate: float | None = None,
+    cost_bps: float = DEFAULT_COST_BPS,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    gbdt_params: dict[str, Any] | None = None,
+) -> ForecastOutcome:
+    """Train a market forecaster on a price table and optionally save it as an artifact.
+
+    ``spec`` says which columns hold the dates, the price (and ids, volume, extra series), the
+    objective ("return", "direction", "volatility" or "price"), the horizon and the window;
+    ``walk`` the walk-forward split (expanding, 3 folds, the last 20 % of dates as the test
+    period, a purge of ``horizon`` dates). ``model`` is "lstm" or "gru" (widths ``hidden``,
+    default 64,32), "tcn" (channels, default 32,32), "transformer" (d_model, default 32) or
+    "lightgbm" (LightGBM on the flattened windows, ``gbdt_params`` overriding its defaults).
+
+    Neural teachers train with :func:`finlite.training.loop.fit` (seeded; early stopping on the
+    validation fold: binary cross-entropy on log-odds for direction, MSE otherwise, on the target
+    divided by its training standard deviation, folded back into the head). A direction model
+    decides at an operating point set as for credit: its score at the training share of up
+    moves, or at ``flag_rate``, or ``cutoff`` as given. The test period (never used for fitting,
+    early stopping or the operating point) gives the metrics, pooled and per test fold, against
+    the naive forecast, and the trading view after ``cost_bps`` against buy-and-hold.
+
+    Raises:
+        ConfigError: an unknown model, options that do not apply (a cut-off on a forecast), or
+            too few windows for the window, folds and horizon.
+        DataError: a problem with the price file (naming the file, column, date and value).
+    """
+    spec = spec if spec is not None else MarketSpec()
+    walk = walk if walk is not None else WalkForward()
+    if model not in FORECASTERS:
+        raise param_error("train_forecaster", "model", f"one of {FORECASTERS}", model)
+    check_operating_options("train_forecaster", cutoff, flag_rate)
+    if spec.task != "direction" and (cutoff is not None or flag_rate is not None):
+        name = "cutoff" if cutoff is not None else "flag_rate"
+        raise ConfigError(f"{name} applies to the direction objective (a decision up or down); objective "
+                          f"{spec.objective!r} forecasts a number and decides nothing. Drop {name}.", param=name)
+    if not (isinstance(cost_bps, (int, float)) and math.isfinite(cost_bps) and 0 <= cost_bps <= 10_000):
+        raise param_error("train_forecaster", "cost_bps", "a number of basis points from 0 to 10000", cost_bps)
+    if out is not None:  # before any work: --out is no input, and may be replaced
+        _paths.check_output_dir(out, overwrite=overwrite, inputs={"price file": prices})
+    config = replace(config or TrainConfig(), seed=seed, progress=progress and (config is None or config.progress))
+    series = prepare_series(prices, spec, walk=walk)
+    _check_enough(series, series.source)
+    seed_everything(seed)
+    task = get_task(spec.task)
+    n_features = int(series.x_train.shape[2])
+    if model == "lightgbm":
+        from finlite.training.boosted import fit_boosted_arrays
+
+        net: FinliteModel = fit_boosted_arrays(
+            series.x_train, series.y_train, series.x_val, series.y_val, library="lightgbm",
+            objective="binary" if spec.task == "direction" else "regression", seed=seed, params=gbdt_params,
+            purge=spec.horizon, progress=config.progress)
+        step: dict[str, Any] = {"step": "train", "model": net.config(), "params": dict(gbdt_params or {}),
+                                "oof_folds": getattr(net, "oof_folds", None)}
+    else:
+        net = build_forecaster(model, n_features, spec.window, _model_task(spec), hidden)
+        info = _train_neural(net, series, config, desc=f"training {model}")
+        step = {"step": "train", "model": net.config(), "train": config.to_dict(), **info}
+    point = None
+    if task.decides:
+        point = operating_point(task.training_scores(net, series.x_train), series.y_train, cutoff=cutoff,
+                                flag_rate=flag_rate)
+    cut = None if point is None else point.cutoff
+    p_test = task.scores(net, series.x_test)
+    evidence = forecast_evidence(series, {"teacher": p_test}, cutoff=cut, cost_bps=cost_bps)
+    metrics = {"test": evidence["models"]["teacher"]["pooled"], "forecast": evidence}
+    if point is not None:
+        metrics["operating_point"] = point.to_dict()
+    path = None
+    if out is not None:
+        report = {"task": spec.task, "objective": spec.objective, "horizon": spec.horizon, "window": spec.window,
+                  "model": model, "data": series.summary(), "test": evidence}
+        files = {"report.md": render_forecast_markdown(evidence, title=f"finlite forecaster ({model}, "
+                                                                      f"{spec.objective}, horizon {spec.horizon})",
+                                                       data=series.summary()),
+                 "report.json": dump_json(report)}
+        path = save_artifact(out, model=net, preprocessor=series.preprocessor,
+                             role="teacher", seed=seed, cutoff=cut,
+                             data=series.summary(), steps=[step], metrics=metrics, overwrite=overwrite,
+                             extra_files=files, task=spec.task, operating_point=point)
+    return ForecastOutcome(model=net, data=series, metrics=metrics, path=path, operating_point=point)
+
+
+# -- evidence -----------------------------------------------------------------------------------
+def realised_log_returns(series: PreparedSeries, part: str = "test") -> np.ndarray:
+    """log(P_{t+h} / P_t) of each window of ``part`` ("train", "val" or "test"), NaN where t+h is
+    beyond the data: what a position taken at t on the forecast earns over the horizon."""
+    spec = series.spec
+    windows = {"train": series.windows_train, "val": series.windows_val, "test": series.windows_test}[part]
+    frame = series.table.frame
+    ids = frame[spec.id_column].astype(str).to_numpy() if spec.id_column else np.full(len(frame), "")
+    dates = frame[spec.date_column].to_numpy().astype("datetime64[D]")
+    prices = frame[spec.target].to_numpy(dtype=np.float64)
+    future: dict[tuple[str, Any], float] = {}
+    for asset in np.unique(ids):
+        rows = np.flatnonzero(ids == asset)
+        order = rows[np.argsort(dates[rows], kind="stable")]
+        p = prices[order]
+        ahead = np.full(len(p), np.nan)
+        if len(p) > spec.horizon:
+            ahead[:-spec.horizon] = np.log(p[spec.horizon:] / p[:-spec.horizon])
+        future.update(zip(((asset, d) for d in dates[order]), ahead, strict=True))
+    w_ids = windows.ids.astype(str) if windows.ids is not None else np.full(len(windows.dates), "")
+    w_dates = np.asarray(windows.dates).astype("datetime64[D]")
+    return np.array([future.get((a, d), np.nan) for a, d in zip(w_ids, w_dates, strict=True)], dtype=np.float64)
+
+
+def _fold_masks(series: PreparedSeries) -> list[np.ndarray]:
+    """One boolean mask over the test windows per test fold (a fold is a consecutive block of the
+    test part's rows, which the test windows follow in order)."""
+    test = np.asarray(series.split.test, dtype=np.int64)
+    masks = [np.isin(test, np.asarray(block, dtype=np.int64)) for block in series.split.test_folds]
+    masks = [m for m in masks if m.any()]
+    return masks or [np.ones(len(test), dtype=bool)]
+
+
+def _quality(y: np.ndarray, pred: np.ndarray, naive: np.ndarray, task_name: str, cutoff: float | None,
+             horizon: int) -> dict[str, Any]:
+    """The forecasting metrics of ``pred`` on the labelled rows, against the naive forecast when
+    the rows are enough for its Diebold–Mariano test (and the task's own metrics for direction)."""
+    enough = len(y) >= 2 * horizon + 2
+    out: dict[str, Any] = dict(forecast_metrics(y, pred, naive if enough else None,
+                                                cutoff=cutoff if task_name == "direction" else None,
+                                                horizon=horizon))
+    if task_name == "direction" and 0 < float(np.mean(y)) < 1:
+        for key, value in get_task(task_name).metrics(y, pred, cutoff).items():
+            out.setdefault(key, value)
+    return out
+
+
+def _trading(realised: np.ndarray, signals: Mapping[str, np.ndarray], *, direction: bool, cutoff: float | None,
+             cost_bps: float, horizon: int) -> dict[str, Any]:
+    """Long/flat and long/short on each signal, and buy-and-hold, over one asset's test period.
+
+    A position taken at t is held for the horizon: with h > 1 only every h-th forecast is traded,
+    so holding periods do not overlap (and a year has 252/h of them)."""
+    keep = np.isfinite(realised)
+    take = np.flatnonzero(keep)[::horizon]
+    periods = 252.0 / horizon
+    out: dict[str, Any] = {"periods": len(take), "periods_per_year": periods}
+    if len(take) < 2:
+        return out
+    for name, signal in signals.items():
+        if direction:
+            out[name] = trading_view(realised[take], np.clip(signal[take], 0.0, 1.0), cost_bps, periods,
+                                     kind="probability", cutoff=0.5 if cutoff is None else cutoff)
+        else:
+            out[name] = trading_view(realised[take], signal[take], cost_bps, periods, kind="forecast")
+    out["buy_and_hold"] = buy_and_hold(realised[take], cost_bps, periods)
+    return out
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` with every non-finite number replaced by None (a metric undefined on these rows,
+    e.g. the directional accuracy of a fold whose outcomes never move), so reports stay strict JSON."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarray], *, cutoff: float | None,
+                      cost_bps: float = DEFAULT_COST_BPS, teacher: str = "teacher") -> dict[str, Any]:
+    """Evidence on the test period for each model's forecasts (model units, one per test window).
+
+    For each model: the forecasting metrics pooled and per test fold (against the naive forecast
+    the windows carry, with a Diebold–Mariano test against it), and every model besides
+    ``teacher`` is also tested against the teacher (``diebold_mariano_vs_teacher``: a positive
+    statistic says the model's squared errors are larger). The trading view trades each model's
+    predicted direction long/flat and long/short after ``cost_bps`` per unit of turnover, beside
+    buy-and-hold (per asset in ``trading_per_asset`` for a table of several assets). Only
+    labelled windows are scored; a volatility forecast has no direction to trade.
+    """
+    spec = series.spec
+    windows = series.windows_test
+    y_all = np.asarray(windows.y, dtype=np.float64)
+    known = np.isfinite(y_all)
+    y, naive = y_all[known], np.asarray(windows.naive, dtype=np.float64)[known]
+    folds = [mask[known] for mask in _fold_masks(series)]
+    preds = {name: np.asarray(p, dtype=np.float64).reshape(-1)[known] for name, p in predictions.items()}
+    out: dict[str, Any] = {"task": spec.task, "objective": spec.objective, "horizon": spec.horizon,
+                           "rows": int(known.sum()), "folds": len(folds), "cost_bps": float(cost_bps),
+                           "cutoff": cutoff, "models": {}}
+    h = spec.horizon
+    for name, p in {**preds, "naive": naive}.items():
+        entry: dict[str, Any] = {"pooled": _quality(y, p, naive, spec.task, cutoff, h),
+                                 "folds": [_quality(y[m], p[m], naive[m], spec.task, cutoff, h)
+                                           for m in folds if m.any()]}
+        if spec.objective == "price":
+            # The price objective is learned as a log change; judge it where a user reads it too: the
+            # level P_t·exp(forecast) against P_{t+h}, beside the random walk P_t (MAPE is meaningful
+            # only here, as a log change is near zero).
+            last = np.asarray(windows.last_price, dtype=np.float64)[known]
+            actual = to_price_level(y, last)
+            enough = len(y) >= 2 * h + 2
+            entry["levels"] = forecast_metrics(actual, to_price_level(p, last), last if enough else None,
+                                               horizon=h)
+        if name != "naive" and name != teacher and teacher in preds:
+            # The share of test dates where the model calls the same direction as the teacher (at the
+            # cut-off for direction, by sign otherwise): what the agreement gate reads on validation.
+            # A volatility forecast is always positive: it has no direction to agree on.
+            if spec.task == "direction":
+                cut = 0.5 if cutoff is None else cutoff
+                same = (p >= cut) == (preds[teacher] >= cut)
+            else:
+                same = np.sign(p) == np.sign(preds[teacher])
+            if spec.objective != "volatility" and len(same):
+                entry["agreement_vs_teacher"] = float(np.mean(same))
+            if len(y) >= 2 * h + 2:
+                entry["diebold_mariano_vs_teacher"] = dict(diebold_mariano(p - y, preds[teacher] - y, h))
+        out["models"][name] = entry
+    if spec.objective == "volatility":
+        return dict(_json_ready(out))
+    realised = realised_log_returns(series)[known]
+    # The naive forecast has no direction to trade (a zero return, a constant probability): the
+    # passive baseline of a trading view is buy-and-hold.
+    signals = dict(preds)
+    ids = None if windows.ids is None else np.asarray(windows.ids).astype(str)[known]
+    direction = spec.task == "direction"
+    if ids is None or len(np.unique(ids)) == 1:
+        out["trading"] = _trading(realised, signals, direction=direction, cutoff=cutoff, cost_bps=cost_bps,
+                                  horizon=h)
+    else:
+        out["trading_per_asset"] = {
+            str(asset): _trading(realised[ids == asset], {k: v[ids == asset] for k, v in signals.items()},
+                                 direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h)
+            for asset in np.unique(ids)}
+    return dict(_json_ready(out))
+
+
+# The rows of the side-by-side table: (label, path into a model's entry, format).
+_TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("MASE", ("pooled", "mase"), "f"),
+          ("directional accuracy", ("pooled", "directional_accuracy"), "pct"),
+          ("information coefficient", ("pooled", "information_coefficient"), "f"),
+          ("AUC", ("pooled", "auc"), "f"),
+          ("DM p-value vs naive", ("pooled", "diebold_mariano_vs_naive", "p_value"), "f"),
+          ("DM p-value vs teacher", ("diebold_mariano_vs_teacher", "p_value"), "f"),
+          ("direction agreement with teacher", ("agreement_vs_teacher",), "pct")]
+_TRADING = [("long/flat annual return", "long_flat", "annual_return", "pct"),
+            ("long/flat Sharpe", "long_flat", "sharpe", "f"),
+            ("long/flat max drawdown", "long_flat", "max_drawdown", "pct"),
+            ("long/short annual return", "long_short", "annual_return", "pct"),
+            ("long/short Sharpe", "long_short", "sharpe", "f"),
+            ("long/short turnover", "long_short", "turnover", "f")]
+
+
+def _cell(value: Any, kind: str) -> str:
+    if value is None or isinstance(value, (dict, list)) or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if kind == "pct":
+        return f"{float(value):.2%}"
+    return f"{float(value):.4g}"
+
+
+def _dig(entry: Any, path: Sequence[str]) -> Any:
+    for key in path:
+        if not isinstance(entry, Mapping):
+            return None
+        entry = entry.get(key)
+    return entry
+
+
+def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The side-by-side table of :func:`forecast_evidence`: column names and rows of cells."""
+    trading = evidence.get("trading") or {}
+    names = [*evidence["models"], *(["buy_and_hold"] if "buy_and_hold" in trading else [])]
+    rows = []
+    for label, path, kind in _TABLE:
+        cells = [_cell(_dig(evidence["models"].get(n), path), kind) for n in names]
+        if any(c != "-" for c in cells):
+            rows.append([label, *cells])
+    for label, side, key, kind in _TRADING if "buy_and_hold" in trading else ():
+        cells = []
+        for n in names:
+            view = trading.get(n)
+            if n == "buy_and_hold":
+                cells.append(_cell(_dig(view, (key,)), kind) if side == "long_flat" else "-")
+            else:
+                cells.append(_cell(_dig(view, (side, key)), kind))
+        rows.append([label, *cells])
+    return names, rows
+
+
+def render_forecast_table(evidence: Mapping[str, Any]) -> str:
+    """Teacher, student, naive and buy-and-hold side by side as plain text."""
+    names, rows = forecast_table_rows(evidence)
+    head = ["metric", *names]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in [head, *rows]]
+    title = (f"test period: {evidence['rows']} windows in {evidence['folds']} fold(s), objective "
+             f"{evidence['objective']}, horizon {evidence['horizon']}, costs {evidence['cost_bps']:g} bp")
+    return "\n".join([title, *lines])
+
+
+def render_forecast_markdown(evidence: Mapping[str, Any], *, title: str, data: Mapping[str, Any] | None = None,
+                             sections: Mapping[str, str] | None = None) -> str:
+    """report.md of a forecaster: the side-by-side table and the data's provenance and notes."""
+    names, rows = forecast_table_rows(evidence)
+    lines = [f"# {title}", "", f"Test period: {evidence['rows']} labelled windows in {evidence['folds']} fold(s); "
+             f"objective {evidence['objective']}, horizon {evidence['horizon']}; trading costs "
+             f"{evidence['cost_bps']:g} bp per unit of turnover. Naive forecast: the random walk (a zero return) "
+             "for returns and prices, the last realised volatility for volatility, the training share of up moves "
+             "for direction.", "", "| metric | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    if data is not None:
+        lines += ["", "## Data", "", "```", dump_json(dict(data)).strip(), "```"]
+    for heading, text in (sections or {}).items():
+        lines += ["", f"## {heading}", "", "```", text, "```"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,358 @@
+"""Price data: reading and checking, causal features against an independent pandas computation,
+targets and naive forecasts per objective, the scaler fitted on training rows only, windows, the
+preprocessor's JSON form, and the errors a user sees."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from finlite.data.market import (
+    FEATURE_LAG,
+    MarketPreprocessor,
+    MarketSpec,
+    feature_names,
+    prepare_series,
+    read_prices,
+    to_price_level,
+)
+from finlite.data.walkforward import WalkForward
+from finlite.errors import ConfigError, DataError
+
+
+def prices_frame(n: int = 300, seed: int = 0, start: str = "2015-01-05", extra: bool = False) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range(start, periods=n)
+    close = 50 * np.exp(np.cumsum(rng.normal(0.0003, 0.012, n)))
+    frame = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "close": close,
+                          "volume": rng.integers(0, 10_000, n).astype(float)})
+    if extra:
+        frame["rate"] = 2 + np.abs(np.cumsum(rng.normal(0, 0.01, n)))
+    return frame
+
+
+SPEC = MarketSpec(volume_column="volume", window=10, horizon=3)
+
+
+def reference_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """The features as a quant would write them with pandas rolling windows."""
+    p = frame["close"]
+    r = pd.Series(np.log(p / p.shift(1)))
+    out = pd.DataFrame({"log_return": r})
+    for k in (5, 21):
+        out[f"volatility_{k}"] = r.rolling(k).std(ddof=0)
+    for k in (5, 21):
+        out[f"ma_gap_{k}"] = np.log(p / p.rolling(k).mean())
+    for k in (5, 21):
+        out[f"momentum_{k}"] = np.log(p / p.shift(k))
+    gains = r.clip(lower=0).rolling(14).sum()
+    moves = r.abs().rolling(14).sum()
+    out["rsi_14"] = gains / moves - 0.5
+    v = frame["volume"]
+    out["volume_change"] = np.log((v + 1) / (v.shift(1) + 1))
+    day = pd.to_datetime(frame["date"]).dt.day_of_week
+    out["dow_sin"] = np.sin(2 * np.pi * day / 7)
+    out["dow_cos"] = np.cos(2 * np.pi * day / 7)
+    return out
+
+
+def test_features_match_an_independent_pandas_computation() -> None:
+    frame = prices_frame()
+    prepared = prepare_series(frame, SPEC)
+    pre = prepared.preprocessor
+    assert pre.feature_names == list(reference_features(frame).columns)
+    windows = pre.windows(frame)
+    # Undo the scaling of the last row of every window: the features of the forecast origin t.
+    unscaled = windows.x[:, -1, :].astype(np.float64) * pre.std + pre.mean
+    ref = reference_features(frame).to_numpy()[SPEC.warmup:]
+    np.testing.assert_allclose(unscaled, ref, rtol=2e-6, atol=2e-6)  # float32 inputs
+    # The window holds rows t-window+1 .. t in order.
+    np.testing.assert_array_equal(windows.x[5, :-1, :], windows.x[4, 1:, :])
+    assert windows.x.dtype == np.float32 and windows.x.shape == (len(frame) - SPEC.warmup, 10, pre.n_features)
+    assert ((unscaled[:, 7] >= -0.5) & (unscaled[:, 7] <= 0.5)).all()  # the RSI-like momentum
+
+
+@pytest.mark.parametrize("objective", ["return", "direction", "volatility", "price"])
+def test_targets_and_naive_forecasts(objective: str) -> None:
+    frame = prices_frame()
+    spec = MarketSpec(objective=objective, horizon=3, window=10)
+    prepared = prepare_series(frame, spec)
+    windows = prepared.preprocessor.windows(frame)
+    p = frame["close"].to_numpy()
+    t = np.arange(spec.warmup, len(p))
+    change = np.full(len(t), np.nan)
+    change[:-3] = np.log(p[t[:-3] + 3] / p[t[:-3]])
+    r = np.diff(np.log(p), prepend=np.nan)
+    if objective in ("return", "price"):
+        np.testing.assert_allclose(windows.y, change, rtol=1e-12)
+        assert (windows.naive == 0).all()
+    elif objective == "direction":
+        np.testing.assert_array_equal(windows.y[:-3], (change[:-3] > 0).astype(float))
+        share = float(np.mean(prepared.y_train))
+        np.testing.assert_allclose(windows.naive, share)
+        assert prepared.task == "direction" and set(np.unique(prepared.y_train)) == {0.0, 1.0}
+    else:
+        ahead = np.array([np.sqrt(np.sum(r[i + 1:i + 4] ** 2)) for i in t[:-3]])
+        np.testing.assert_allclose(windows.y[:-3], ahead, rtol=1e-12)
+        np.testing.assert_allclose(windows.naive, [np.sqrt(np.sum(r[i - 2:i + 1] ** 2)) for i in t], rtol=1e-12)
+    assert np.isnan(windows.y[-3:]).all()  # not yet known, but forecastable
+    np.testing.assert_array_equal(windows.last_price, p[t])
+    assert prepared.task == ("direction" if objective == "direction" else "forecast")
+    assert not np.isnan(prepared.y_test).any()  # unlabelled rows are in no part
+
+
+def test_scaler_is_fitted_on_the_training_rows_only() -> None:
+    frame = prices_frame(seed=3)
+    prepared = prepare_series(frame, SPEC)
+    pre = prepared.preprocessor
+    train_features = prepared.x_train[:, -1, :].astype(np.float64) * pre.std + pre.mean
+    np.testing.assert_allclose(train_features.mean(axis=0), pre.mean, atol=1e-6)
+    np.testing.assert_allclose(train_features.std(axis=0), pre.std, rtol=1e-5)
+    # Validation / test rows are not standardised to mean 0: their statistics were not used.
+    shocked = frame.copy()
+    shocked.loc[shocked.index[-60:], "close"] *= 3.0
+    again = prepare_series(shocked, SPEC)
+    np.testing.assert_array_equal(again.preprocessor.mean, pre.mean)
+    np.testing.assert_array_equal(again.preprocessor.std, pre.std)
+    np.testing.assert_array_equal(again.x_train, prepared.x_train)
+
+
+def test_a_short_history_gives_the_same_last_window_as_the_full_series() -> None:
+    frame = prices_frame()
+    pre = prepare_series(frame, SPEC).preprocessor
+    full = pre.windows(frame)
+    short = pre.windows(frame.tail(SPEC.warmup + 1))
+    history = {column: frame[column].tail(SPEC.warmup + 1).tolist() for column in frame.columns}
+    mapped = pre.windows(history, "the request")
+    assert len(short) == len(mapped) == 1
+    np.testing.assert_array_equal(short.x[0], full.x[-1])  # bitwise: no running sums
+    np.testing.assert_array_equal(mapped.x[0], full.x[-1])
+    with pytest.raises(DataError, match=rf"has {SPEC.warmup} row\(s\); one forecast needs {SPEC.warmup + 1}"):
+        pre.windows(frame.tail(SPEC.warmup))
+
+
+def test_assets_in_long_format_are_kept_apart() -> None:
+    a = prices_frame(seed=1).assign(ticker="AAA")
+    b = prices_frame(seed=2, n=250).assign(ticker="BBB")
+    spec = MarketSpec(id_column="ticker", volume_column="volume", window=10)
+    both = pd.concat([b, a]).sample(frac=1.0, random_state=0)  # shuffled rows
+    table = read_prices(both, spec)
+    assert list(table.frame["ticker"].iloc[[0, -1]]) == ["AAA", "BBB"]
+    pre = prepare_series(both, spec).preprocessor
+    w_both = pre.windows(both)
+    w_a = pre.windows(a)
+    mine = w_both.ids == "AAA"
+    np.testing.assert_array_equal(w_both.x[mine], w_a.x)  # BBB's rows never enter AAA's features
+    np.testing.assert_array_equal(w_both.dates[mine], w_a.dates)
+    short = pd.concat([a, b.head(20)])
+    with pytest.raises(DataError, match=r"Asset 'BBB'.*20 row\(s\)"):
+        read_prices(short, spec)
+
+
+def test_extra_columns_become_log_changes() -> None:
+    frame = prices_frame(extra=True)
+    spec = MarketSpec(window=5, extra_columns=("rate",))
+    pre = prepare_series(frame, spec).preprocessor
+    assert "change_rate" in pre.feature_names and "volume_change" not in pre.feature_names
+    w = pre.windows(frame)
+    j = pre.feature_names.index("change_rate")
+    rate = frame["rate"].to_numpy()
+    np.testing.assert_allclose(w.x[:, -1, j] * pre.std[j] + pre.mean[j],
+                               np.log(rate[spec.warmup:] / rate[spec.warmup - 1:-1]), atol=1e-6)
+
+
+def test_dates_iso_us_and_day_first_are_read_and_sorted(tmp_path: Path) -> None:
+    frame = prices_frame(n=60)
+    spec = MarketSpec(window=5)
+    iso = read_prices(frame.iloc[::-1], spec)  # file order does not matter
+    assert iso.frame["date"].is_monotonic_increasing
+    us = frame.assign(date=pd.to_datetime(frame["date"]).dt.strftime("%m/%d/%Y"))
+    eu = frame.assign(date=pd.to_datetime(frame["date"]).dt.strftime("%d/%m/%Y"))
+    for other in (us, eu):
+        pd.testing.assert_frame_equal(read_prices(other, spec).frame, iso.frame)
+    stamped = frame.assign(date=frame["date"] + "T16:00:00-05:00")  # a time and zone: the calendar date counts
+    pd.testing.assert_frame_equal(read_prices(stamped, spec).frame, iso.frame)
+    zoned = frame.assign(date=pd.to_datetime(frame["date"]).dt.tz_localize("US/Eastern"))
+    pd.testing.assert_frame_equal(read_prices(zoned, spec).frame, iso.frame)
+    path = tmp_path / "prices.parquet"
+    frame.assign(date=pd.to_datetime(frame["date"])).to_parquet(path)
+    parquet = read_prices(path, spec)
+    pd.testing.assert_frame_equal(parquet.frame, iso.frame)
+    assert parquet.file_sha256 is not None and parquet.source == str(path)
+
+
+def test_business_day_gaps_are_a_note_with_dates() -> None:
+    frame = prices_frame(n=80).drop(index=[30, 31, 50]).reset_index(drop=True)
+    table = read_prices(frame, MarketSpec(window=5))
+    assert len(table.frame) == 77  # nothing dropped
+    (note,) = table.notes
+    day30 = pd.bdate_range("2015-01-05", periods=80)[29].strftime("%Y-%m-%d")
+    assert "3 business day(s) missing in 2 gap(s)" in note and day30 in note
+
+
+@pytest.mark.parametrize(("change", "pattern"), [
+    (lambda f: f.rename(columns={"date": "Date"}), r"Column 'date', named as the date column.*Did you mean 'Date'"),
+    (lambda f: f.drop(columns="close"), r"Column 'close', named as the target"),
+    (lambda f: f.assign(date=f["date"].where(f.index != 7, "2015-13-40")), r"'2015-13-40' at row 8 \(line 9"),
+    (lambda f: f.assign(date=f["date"].where(f.index != 7, "yesterday")), r"'yesterday' at row 8"),
+    (lambda f: f.assign(date=f["date"].where(f.index != 7, None)), r"missing date at row 8"),
+    (lambda f: f.assign(date=["01/02/2015"] * len(f)), r"ambiguous"),
+    (lambda f: f.assign(date=f["date"].where(f.index != 3, "01/08/2015")), r"'01/08/2015' at row 4.*YYYY-MM-DD"),
+    (lambda f: f.assign(date=f["date"].where(f.index != 3, f["date"][2] + " 15:30")),  # intraday rows
+     r"2015-01-07 appears twice.*row 3 and row 4"),
+    (lambda f: f.assign(date=f["date"].where(f.index != 9, f["date"][8])), r"2015-01-15 appears twice.*row 9"),
+    (lambda f: f.assign(close=f["close"].astype(object).where(f.index != 4, "12,5")),
+     r"'close'.*holds '12,5' at row 5 \(line 6 of the file\) \(date 2015-01-09\).*not a number"),
+    (lambda f: f.assign(close=f["close"].where(f.index != 4, np.nan)), r"'close'.*missing value at row 5.*2015-01-09"),
+    (lambda f: f.assign(close=f["close"].where(f.index != 4, np.inf)), r"'close'.*inf.*finite"),
+    (lambda f: f.assign(close=f["close"].where(f.index != 4, 0.0)), r"'close'.*holds 0.0 at row 5.*must be > 0"),
+    (lambda f: f.assign(open=f["close"].where(f.index != 6, -1.0)), r"'open'.*holds -1.0 at row 7.*must be > 0"),
+    (lambda f: f.assign(volume=f["volume"].where(f.index != 3, -5.0)), r"'volume'.*-5.0.*must be >= 0"),
+])
+def test_bad_files_are_refused_naming_the_row_date_and_value(tmp_path: Path, change: object, pattern: str) -> None:
+    frame = change(prices_frame(n=60))  # type: ignore[operator]
+    path = tmp_path / "prices.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match=pattern):
+        read_prices(path if "line" in pattern else frame, MarketSpec(window=5, volume_column="volume"))
+
+
+def test_volume_zero_is_allowed() -> None:
+    frame = prices_frame(n=60).assign(volume=0.0)
+    pre = prepare_series(frame, MarketSpec(window=5, volume_column="volume"), walk=WalkForward(folds=1)).preprocessor
+    j = pre.feature_names.index("volume_change")
+    assert pre.std[j] == 1.0 and any("volume_change" in note for note in pre.notes)  # constant: scale 1
+
+
+def test_a_price_beyond_what_the_model_can_take_is_refused_and_near_constant_features_get_scale_one() -> None:
+    frame = prices_frame(n=120)
+    frame.loc[99, "close"], frame.loc[100, "close"] = 1e-300, 1e300  # both valid prices; their ratio overflows
+    pre = prepare_series(frame.head(90), MarketSpec(window=5)).preprocessor
+    day = pd.bdate_range("2015-01-05", periods=101)[100].strftime("%Y-%m-%d")
+    with pytest.raises(DataError, match=rf"Feature 'log_return' of DataFrame at date {day} is inf.*float32"):
+        pre.windows(frame)
+    with pytest.raises(DataError, match=r"The return label of DataFrame at date .* is inf"):
+        prepare_series(frame, MarketSpec(window=5))
+    # Volume constant up to rounding: treated as constant (scale 1), not divided by ~1e-17.
+    flat = prices_frame(n=120).assign(volume=lambda f: 1e6 * (1 + 1e-16 * (f.index % 2)))
+    pre = prepare_series(flat, MarketSpec(window=5, volume_column="volume")).preprocessor
+    assert pre.std[pre.feature_names.index("volume_change")] == 1.0
+
+
+def test_too_few_rows_for_window_folds_and_test_name_the_options() -> None:
+    with pytest.raises(DataError, match=r"one forecast needs 51.*--window"):
+        read_prices(prices_frame(n=40), MarketSpec(window=30))
+    with pytest.raises(DataError, match=r"--folds.*--horizon.*warm-up.*--window") as info:
+        prepare_series(prices_frame(n=60), MarketSpec(window=30), walk=WalkForward(folds=5))
+    assert info.value.param == "folds"
+    with pytest.raises(DataError, match=r"not longer than the horizon \(20\).*--horizon"):
+        prepare_series(prices_frame(n=120), MarketSpec(window=5, horizon=20))
+
+
+@pytest.mark.parametrize(("kwargs", "param"), [
+    ({"objective": "level"}, "objective"),
+    ({"horizon": 0}, "horizon"),
+    ({"horizon": True}, "horizon"),
+    ({"window": 2000}, "window"),
+    ({"target": ""}, "target"),
+    ({"volume_column": "close"}, "extra_columns"),
+    ({"extra_columns": "rate"}, "extra_columns"),
+])
+def test_bad_specs_are_refused(kwargs: dict[str, object], param: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        MarketSpec(**kwargs)  # type: ignore[arg-type]
+    assert info.value.param == param
+
+
+def test_spec_round_trip_and_task() -> None:
+    spec = MarketSpec(date_column="Day", target="px", id_column="sym", objective="volatility", horizon=5, window=20,
+                      volume_column="vol", extra_columns=("a", "b"))
+    assert MarketSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert spec.task == "forecast" and MarketSpec(objective="direction").task == "direction"
+    assert spec.warmup == FEATURE_LAG + 19
+    with pytest.raises(ConfigError, match=r"'horizn'.*Did you mean 'horizon'"):
+        MarketSpec.from_dict({"horizn": 2}, "preprocessor.json")
+
+
+def test_preprocessor_json_round_trip_and_tampering(tmp_path: Path) -> None:
+    frame = prices_frame()
+    pre = prepare_series(frame, SPEC).preprocessor
+    path = tmp_path / "preprocessor.json"
+    pre.save(path)
+    loaded = MarketPreprocessor.from_dict(json.loads(path.read_text()))
+    np.testing.assert_array_equal(loaded.windows(frame).x, pre.windows(frame).x)
+    d = pre.to_dict()
+    assert d["kind"] == "market" and d["format"] == 1 and d["features"] == feature_names(SPEC)
+    schema = pre.manifest_schema()
+    assert schema["features"] == pre.feature_names and schema["window"] == 10 and schema["task"] == "forecast"
+    for key, value, pattern in [("std", [0.0] * pre.n_features, "not > 0"),
+                                ("mean", [float("nan")] * pre.n_features, "finite numbers"),
+                                ("features", list(reversed(d["features"])), "lists features"),
+                                ("kind", "tabular", "not a market preprocessor"),
+                                ("up_share", 1.5, "up_share")]:
+        with pytest.raises(ConfigError, match=pattern):
+            MarketPreprocessor.from_dict({**d, key: value}, "preprocessor.json")
+
+
+def test_prepared_series_summary_and_price_levels() -> None:
+    frame = prices_frame()
+    prepared = prepare_series(frame, MarketSpec(objective="price", window=10))
+    summary = prepared.summary()
+    assert summary["split"]["method"] == "walk-forward" and summary["rows"] == len(frame)
+    assert summary["split"]["rows"] == {"train": len(prepared.y_train), "validation": len(prepared.y_val),
+                                        "test": len(prepared.y_test)}
+    train_end, val_start = summary["dates"]["train"][1], summary["dates"]["validation"][0]
+    assert train_end < val_start < summary["dates"]["test"][0]
+    assert prepared.source == "DataFrame" and len(summary["content_sha256"]) == 64
+    w = prepared.windows_test
+    level = to_price_level(w.y, w.last_price)
+    p = frame["close"].to_numpy()
+    origin = np.searchsorted(pd.to_datetime(frame["date"]).to_numpy().astype("datetime64[D]"), w.dates)
+    np.testing.assert_allclose(level, p[origin + 1], rtol=1e-12)  # horizon 1: the next close
+    with pytest.raises(DataError, match="one last price per forecast"):
+        to_price_level([0.1, 0.2], [100.0])
+    with pytest.raises(DataError, match="non-finite"):
+        to_price_level([np.nan], [100.0])
+
+
+def test_a_preprocessor_and_a_different_spec_are_refused() -> None:
+    pre = prepare_series(prices_frame(), SPEC).preprocessor
+    with pytest.raises(ConfigError, match="differs from the preprocessor") as info:
+        prepare_series(prices_frame(), MarketSpec(window=11), preprocessor=pre)
+    assert info.value.param == "spec"
+    same = prepare_series(prices_frame(seed=9), preprocessor=pre)
+    assert same.preprocessor is pre
+
+
+def test_an_asset_on_a_sparser_calendar_keeps_its_labels_out_of_later_parts() -> None:
+    """Asset A trades every business day, B every other one: with h = 1, B's label reads the price
+    two of A's dates ahead, past a purge counted on the dates of both. The split drops such rows."""
+    a = prices_frame(400, seed=1).assign(asset="A")
+    b = prices_frame(400, seed=2).iloc[::2].assign(asset="B")
+    frame = pd.concat([a, b], ignore_index=True)
+    spec = MarketSpec(date_column="date", target="close", id_column="asset", window=10, horizon=1)
+    series = prepare_series(frame, spec, walk=WalkForward(folds=2))
+    parts = {"train": series.windows_train, "validation": series.windows_val, "test": series.windows_test}
+    firsts = {name: w.dates.min() for name, w in parts.items()}
+    for name, later in (("train", "validation"), ("validation", "test")):
+        w = parts[name]
+        for asset in ("A", "B"):
+            rows = pd.to_datetime(frame.loc[frame.asset == asset, "date"]).to_numpy().astype("datetime64[D]")
+            mine = w.dates[w.ids == asset]
+            # The date of the price each label reads: the asset's next trading date (h = 1).
+            ends = rows[np.searchsorted(rows, mine) + 1]
+            assert (ends < firsts[later]).all(), (name, asset)
+    # B's rows are still there, only those whose label would leak are left out.
+    assert (series.windows_train.ids == "B").sum() > 50
+
+
+@pytest.mark.parametrize(("value", "message"), [(True, "not true/false"), (10**400, "integer of 401 digits")])
+def test_a_history_from_json_refuses_booleans_and_huge_integers(value: object, message: str) -> None:
+    frame = prices_frame(60)
+    history = {"date": frame["date"].tolist(), "close": [*frame["close"].tolist()[:-1], value]}
+    with pytest.raises(DataError, match=rf"Column 'close' of .* holds .*{message}"):
+        read_prices(pd.DataFrame(history, dtype=object), MarketSpec(window=10))

@@ -1,0 +1,181 @@
+"""Forecast metrics, the Diebold–Mariano test and the trading view, checked against independent
+computations (statsmodels, scipy) and hand-computed cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.tsa.stattools import acovf
+
+from finlite.errors import ConfigError, DataError
+from finlite.evaluate import forecast as fc
+
+
+# -- Diebold–Mariano ----------------------------------------------------------------------------
+@pytest.mark.parametrize("horizon", [1, 2, 5])
+@pytest.mark.parametrize("loss", ["squared", "absolute"])
+def test_dm_matches_statsmodels_hac_and_acovf(horizon: int, loss: str) -> None:
+    rng = np.random.default_rng(horizon)
+    n = 80
+    # MA(h-1) errors, as h-step forecasts make them, and a second forecast a little worse.
+    shocks = rng.normal(size=(n + horizon, 2))
+    e1 = np.convolve(shocks[:, 0], np.ones(horizon), "valid")[:n]
+    e2 = 1.15 * np.convolve(shocks[:, 1], np.ones(horizon), "valid")[:n]
+    out = fc.diebold_mariano(e1, e2, horizon, loss=loss)  # type: ignore[arg-type]
+    d = e1**2 - e2**2 if loss == "squared" else np.abs(e1) - np.abs(e2)
+    factor = math.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
+    # 1) the long-run variance from statsmodels' autocovariances (1/n normalisation)
+    gamma = acovf(d, nlag=horizon - 1, demean=True, adjusted=False)
+    by_acovf = d.mean() / math.sqrt((gamma[0] + 2 * gamma[1:].sum()) / n) * factor
+    # 2) an OLS of d on a constant with a uniform-kernel HAC covariance over h-1 lags
+    ols = sm.OLS(d, np.ones(n)).fit(cov_type="HAC", cov_kwds={"maxlags": horizon - 1, "kernel": "uniform",
+                                                              "use_correction": False})
+    assert out["variance"] == "hac"
+    assert out["statistic"] == pytest.approx(by_acovf, rel=1e-10)
+    assert out["statistic"] == pytest.approx(float(ols.tvalues[0]) * factor, rel=1e-10)
+    assert out["p_value"] == pytest.approx(2 * stats.t.sf(abs(by_acovf), n - 1), rel=1e-10)
+    assert out["p_value_model1_worse"] == pytest.approx(stats.t.sf(by_acovf, n - 1), rel=1e-10)
+    assert out["df"] == n - 1 and out["rows"] == n and out["horizon"] == horizon and out["loss"] == loss
+    assert out["hln_factor"] == pytest.approx(factor)
+
+
+def test_dm_on_a_worked_example() -> None:
+    """Ten losses computed by hand: d = e1² (e2 = 0) = [1, 1, 4, 0, 1, 9, 4, 1, 0, 1], mean 2.2,
+    squared deviations summing to 69.6, so γ0 = 6.96 and V = 0.696 at h = 1; the HLN factor is
+    √((10 + 1 − 2) / 10) = √0.9; at h = 2 it is √((10 + 1 − 4 + 2/10) / 10) = √0.72."""
+    e1 = np.array([1.0, -1.0, 2.0, 0.0, 1.0, 3.0, -2.0, 1.0, 0.0, 1.0])
+    out = fc.diebold_mariano(e1, np.zeros(10), horizon=1)
+    assert out["mean_loss_difference"] == pytest.approx(2.2)
+    assert out["hln_factor"] == pytest.approx(math.sqrt(0.9))
+    assert out["statistic"] == pytest.approx(2.2 / math.sqrt(0.696) * math.sqrt(0.9))
+    assert out["statistic"] == pytest.approx(2.50173, abs=1e-5)
+    assert out["p_value"] == pytest.approx(2 * stats.t.sf(2.2 / math.sqrt(0.696) * math.sqrt(0.9), 9))
+    assert 0.03 < out["p_value"] < 0.04 and out["p_value_model1_worse"] == pytest.approx(out["p_value"] / 2)
+    assert fc.diebold_mariano(e1, np.zeros(10), horizon=2)["hln_factor"] == pytest.approx(math.sqrt(0.72))
+
+
+def test_dm_edge_cases_and_refusals() -> None:
+    e = np.array([0.3, -0.1, 0.5, 0.2])
+    same = fc.diebold_mariano(e, e)
+    assert same["statistic"] == 0.0 and same["p_value"] == 1.0 and same["variance"] == "zero"
+    shifted = fc.diebold_mariano(np.ones(5), np.zeros(5))  # one forecast always worse by the same loss
+    assert shifted["statistic"] == math.inf and shifted["p_value"] == 0.0 and shifted["p_value_model1_worse"] == 0.0
+    with pytest.raises(ConfigError, match=r"'horizon' parameter of diebold_mariano must be a whole number.*got 0") as info:
+        fc.diebold_mariano(e, e, horizon=0)
+    assert info.value.param == "horizon"
+    with pytest.raises(ConfigError, match="'loss' parameter"):
+        fc.diebold_mariano(e, e, loss="hinge")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"horizon 3 needs more rows than that: got 4.*at least 6 rows"):
+        fc.diebold_mariano(e, e[::-1], horizon=3)
+    with pytest.raises(DataError, match=r"row 1 has outcome .*nan"):
+        fc.diebold_mariano(np.array([0.1, np.nan, 0.2]), np.zeros(3))
+    with pytest.raises(DataError, match=r"differ in length \(4 vs 3\)"):
+        fc.diebold_mariano(e, e[:3])
+
+
+# -- point metrics ------------------------------------------------------------------------------
+def test_information_coefficient_is_scipy_spearman() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=200)
+    pred = 0.3 * y + rng.normal(size=200)
+    pred[:20] = pred[0]  # ties
+    assert fc.information_coefficient(y, pred) == pytest.approx(stats.spearmanr(pred, y).statistic, rel=1e-12)
+    assert fc.information_coefficient(y, np.full(200, 0.01)) == 0.0  # a constant forecast ranks nothing
+
+
+def test_mape_skips_zero_outcomes_and_says_how_many() -> None:
+    value, skipped = fc.mape([0.0, 2.0, -4.0, 1e-12], [1.0, 1.0, -2.0, 0.0])
+    assert value == pytest.approx(0.5) and skipped == 2  # |1-2|/2 and |-2+4|/4
+    assert fc.mape([0.0, 0.0, 1e-10], [1.0, 2.0, 3.0]) == (None, 3)
+    m = fc.forecast_metrics([0.0, 2.0], [1.0, 3.0])
+    assert m["mape"] == pytest.approx(0.5) and m["mape_skipped"] == 1
+
+
+def test_mase_rmse_mae_r2_and_direction() -> None:
+    y, pred = np.array([1.0, -1.0, 2.0, -2.0]), np.array([0.5, -0.5, 1.0, 1.0])
+    assert fc.mase(y, pred, np.zeros(4)) == pytest.approx((0.5 + 0.5 + 1 + 3) / (1 + 1 + 2 + 2))
+    assert fc.mase(y, pred, y) is None  # the naive forecast is exact: no scale
+    m = fc.forecast_metrics(y, pred, naive=np.zeros(4))
+    assert m["rmse"] == pytest.approx(math.sqrt((0.25 + 0.25 + 1 + 9) / 4))
+    assert m["mae"] == pytest.approx(5 / 4)
+    assert m["r2"] == pytest.approx(1 - 10.5 / 10)
+    assert m["directional_accuracy"] == 0.75 and m["mase"] == pytest.approx(5 / 6)
+    assert m["naive"]["mae"] == pytest.approx(1.5) and "directional_accuracy" not in m["naive"]  # zero calls nothing
+    assert m["diebold_mariano_vs_naive"]["mean_loss_difference"] == pytest.approx((10.5 - 10) / 4)
+    # Probabilities of an up move against 0/1 outcomes, at a cut-off.
+    assert fc.directional_accuracy([1, 0, 1, 0], [0.7, 0.2, 0.4, 0.6], cutoff=0.5) == 0.5
+    labelled = fc.forecast_metrics([1.0, 0.0, 1.0, 0.0], [0.7, 0.2, 0.4, 0.6], naive=np.full(4, 0.55), cutoff=0.5)
+    assert labelled["directional_accuracy"] == 0.5 and labelled["naive"]["directional_accuracy"] == 0.5
+    # A volatility never falls below zero: no direction to call.
+    assert "directional_accuracy" not in fc.forecast_metrics([0.01, 0.02], [0.015, 0.01])
+    with pytest.raises(DataError, match="need at least one row with a known outcome"):
+        fc.forecast_metrics([], [])
+
+
+def test_per_fold_and_pooled() -> None:
+    folds = [(np.array([1.0, -1.0]), np.array([0.5, 0.5])), (np.array([2.0, -2.0, 1.0]), np.array([1.0, -1.0, 0.0]))]
+    out = fc.per_fold(fc.forecast_metrics, folds)
+    assert [f["rows"] for f in out["folds"]] == [2, 3]
+    assert out["folds"][0]["mae"] == pytest.approx(1.0)
+    assert out["pooled"]["mae"] == pytest.approx((0.5 + 1.5 + 1 + 1 + 1) / 5)
+    with pytest.raises(DataError, match="at least one fold"):
+        fc.per_fold(fc.forecast_metrics, [])
+
+
+# -- trading view -------------------------------------------------------------------------------
+def test_trading_view_on_a_hand_computed_case() -> None:
+    r = np.log([1.1, 0.9, 1.2])  # +10 %, -10 %, +20 %
+    view = fc.trading_view(r, [0.02, -0.01, 0.03], cost_bps=0, periods_per_year=3)
+    flat, short = view["long_flat"], view["long_short"]
+    assert flat["equity"]["values"] == pytest.approx([1.1, 1.1, 1.32])
+    assert flat["total_return"] == pytest.approx(0.32) and flat["annual_return"] == pytest.approx(0.32)  # one year
+    assert flat["max_drawdown"] == 0.0 and flat["turnover"] == pytest.approx(1.0) and flat["trades"] == 3
+    assert flat["hit_rate"] == 1.0 and flat["exposure"] == pytest.approx(2 / 3)
+    assert short["equity"]["final"] == pytest.approx(1.1 * 1.1 * 1.2)
+    # 100 bps per unit of position change: long/short goes 0 -> 1 -> -1 -> 1 (changes 1, 2, 2).
+    costly = fc.trading_view(r, [0.02, -0.01, 0.03], cost_bps=100, periods_per_year=3)["long_short"]
+    net = np.array([0.1 - 0.01, 0.1 - 0.02, 0.2 - 0.02])
+    assert costly["equity"]["final"] == pytest.approx(float(np.prod(1 + net)))
+    assert costly["sharpe"] == pytest.approx(net.mean() / net.std(ddof=1) * math.sqrt(3))
+    assert costly["annual_volatility"] == pytest.approx(net.std(ddof=1) * math.sqrt(3))
+    assert costly["turnover"] == pytest.approx(5 / 3) and costly["annual_turnover"] == pytest.approx(5.0)
+    # Probabilities of an up move decide at the cut-off.
+    probs = fc.trading_view(r, [0.6, 0.3, 0.5], kind="probability", periods_per_year=3)
+    assert probs["long_flat"]["equity"]["values"] == pytest.approx([1.1, 1.1, 1.32])
+
+
+def test_buy_and_hold_drawdown_and_annualisation() -> None:
+    r = np.log([1.1, 0.5, 1.2])
+    bh = fc.buy_and_hold(r, periods_per_year=3)
+    assert bh["equity"]["values"] == pytest.approx([1.1, 0.55, 0.66])
+    assert bh["max_drawdown"] == pytest.approx(0.5)  # from the peak 1.1 to 0.55
+    assert bh["annual_return"] == pytest.approx(-0.34) and bh["turnover"] == pytest.approx(1 / 3)
+    assert bh["hit_rate"] == pytest.approx(2 / 3)
+    two_years = fc.buy_and_hold(np.log([1.21, 1.0]), periods_per_year=1)
+    assert two_years["annual_return"] == pytest.approx(0.1)
+    assert fc.max_drawdown([1.0, 2.0, 0.5, 3.0, 2.7]) == pytest.approx(0.75)
+
+
+def test_trading_view_refuses_bad_settings() -> None:
+    r = np.zeros(3)
+    with pytest.raises(ConfigError, match="'cost_bps' parameter must be a transaction cost") as info:
+        fc.trading_view(r, r, cost_bps=-1)
+    assert info.value.param == "cost_bps"
+    with pytest.raises(ConfigError, match="'periods_per_year'"):
+        fc.buy_and_hold(r, periods_per_year=0)
+    with pytest.raises(DataError, match=r"probabilities in \[0, 1\]"):
+        fc.trading_view(r, [0.2, 1.3, 0.5], kind="probability")
+    with pytest.raises(ConfigError, match="'kind' parameter"):
+        fc.trading_view(r, r, kind="odds")  # type: ignore[arg-type]
+    flat = fc.trading_view(np.array([0.01, -0.02]), [-1.0, -1.0])["long_flat"]
+    assert flat["hit_rate"] is None and flat["sharpe"] == 0.0 and flat["total_return"] == 0.0  # never in the market
+
+
+def test_a_forecast_of_no_change_calls_no_direction() -> None:
+    y = np.array([0.01, -0.02, 0.005, -0.001, 0.003])
+    assert fc.forecast_metrics(y, np.zeros(5))["directional_accuracy"] is None  # the random walk: not 0 %
+    assert fc.forecast_metrics(y, np.full(5, 1e-4))["directional_accuracy"] == pytest.approx(0.6)

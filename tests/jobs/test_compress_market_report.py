@@ -1,0 +1,28 @@
+"""report.md of a compressed market forecaster records the walk-forward split it was judged on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from finlite.data.market import MarketSpec
+from finlite.data.walkforward import WalkForward
+from finlite.jobs.compress import compress
+from finlite.jobs.forecast import train_forecaster
+from finlite.training.loop import TrainConfig
+from tests.jobs.test_forecast import write_prices
+
+QUICK = TrainConfig(epochs=2, progress=False)
+
+
+def test_compress_report_names_the_walk_forward_settings(tmp_path: Path) -> None:
+    prices = write_prices(tmp_path / "prices.csv", n=260)
+    teacher = tmp_path / "teacher"
+    train_forecaster(prices, spec=MarketSpec(window=5), model="gru", hidden=(4,), config=QUICK,
+                     walk=WalkForward(folds=2, embargo=1), out=teacher, progress=False)
+    compress(teacher, prices, student_hidden=(2,), config=QUICK, fine_tune=QUICK, out=tmp_path / "student",
+             progress=False)
+    text = (tmp_path / "student" / "report.md").read_text()
+    line = next(ln for ln in text.splitlines() if ln.startswith("walk-forward:"))
+    # The settings the split was made with, not an empty mapping.
+    for part in ("scheme=expanding", "folds=2", "embargo=1", "test_fraction=0.2", "gap=2 date(s)"):
+        assert part in line, (part, line)

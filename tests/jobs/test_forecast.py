@@ -1,0 +1,156 @@
+"""The forecasting job: train_forecaster on a small synthetic price series, and the evidence it reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from finlite.data.market import MarketSpec, prepare_series
+from finlite.data.walkforward import WalkForward
+from finlite.errors import ConfigError, DataError
+from finlite.jobs.forecast import (
+    build_forecaster,
+    forecast_evidence,
+    realised_log_returns,
+    render_forecast_table,
+    train_forecaster,
+)
+from finlite.training.loop import TrainConfig
+
+QUICK = TrainConfig(epochs=3, progress=False)
+
+
+def write_prices(path: Path, n: int = 320, seed: int = 0, phi: float = 0.4) -> Path:
+    """An AR(1) log-return series (so a forecaster has something to find) on business days."""
+    rng = np.random.default_rng(seed)
+    r = np.zeros(n)
+    shocks = rng.normal(0.0, 0.01, n)
+    for t in range(1, n):
+        r[t] = phi * r[t - 1] + shocks[t]
+    frame = pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=n).strftime("%Y-%m-%d"),
+                          "close": 100.0 * np.exp(np.cumsum(r)), "volume": rng.integers(1_000, 2_000, n)})
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def prices(tmp_path: Path) -> Path:
+    return write_prices(tmp_path / "prices.csv")
+
+
+def test_return_forecaster_saves_an_artifact_with_snake_case_evidence(prices: Path, tmp_path: Path) -> None:
+    out = tmp_path / "gru"
+    outcome = train_forecaster(prices, spec=MarketSpec(window=10, volume_column="volume"), model="gru", hidden=(8,),
+                               config=QUICK, out=out, progress=False)
+    assert outcome.path == out and (out / "manifest.json").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["task"] == "forecast" and manifest["cutoff"] is None
+    report = json.loads((out / "report.json").read_text())
+    teacher = report["test"]["models"]["teacher"]
+    for key in ("rmse", "mae", "mase", "mape", "directional_accuracy", "information_coefficient",
+                "diebold_mariano_vs_naive"):
+        assert key in teacher["pooled"], key
+    assert {"statistic", "p_value"} <= set(teacher["pooled"]["diebold_mariano_vs_naive"])
+    for key in ("sharpe", "max_drawdown", "turnover", "annual_return", "hit_rate"):
+        assert key in report["test"]["trading"]["teacher"]["long_short"], key
+    assert "buy_and_hold" in report["test"]["trading"]
+    # The per-fold rows add up to the pooled rows: every test window is in exactly one fold.
+    assert sum(f["rows"] for f in teacher["folds"]) == teacher["pooled"]["rows"] == len(outcome.data.y_test)
+    assert "| metric | teacher | naive | buy_and_hold |" in (out / "report.md").read_text()
+
+
+def test_the_target_scale_is_folded_into_the_head(prices: Path) -> None:
+    """Trained on y / std(y_train), the saved model still outputs returns (about 0.01), not z-scores."""
+    outcome = train_forecaster(prices, spec=MarketSpec(window=10), model="lstm", hidden=(8,), config=QUICK,
+                               progress=False)
+    step_scale = float(np.std(outcome.data.y_train.astype(np.float64)))
+    with torch.inference_mode():
+        pred = outcome.model(torch.from_numpy(outcome.data.x_test)).numpy()
+    assert 0.005 < step_scale < 0.03
+    # An untrained-scale output would be of order 1; folded, it is of the order of a daily return.
+    assert float(np.max(np.abs(pred))) < 10 * step_scale
+    evidence = outcome.metrics["forecast"]["models"]["teacher"]["pooled"]
+    assert evidence["rmse"] == pytest.approx(float(np.sqrt(np.mean((pred - outcome.data.y_test) ** 2))), rel=1e-4)
+
+
+def test_direction_decides_at_the_training_share_of_up_moves(prices: Path) -> None:
+    outcome = train_forecaster(prices, spec=MarketSpec(window=10, objective="direction"), model="gru", hidden=(8,),
+                               config=QUICK, progress=False)
+    point = outcome.operating_point
+    assert point is not None and point.method == "training_bad_rate"
+    assert point.flag_rate == pytest.approx(float(np.mean(outcome.data.y_train)))
+    pooled = outcome.metrics["test"]
+    assert 0.0 <= pooled["directional_accuracy"] <= 1.0 and "auc" in pooled
+    assert outcome.metrics["forecast"]["trading"]["teacher"]["long_flat"]["turnover"] >= 0.0
+
+
+def test_forecast_evidence_against_independent_numbers(prices: Path) -> None:
+    series = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
+    y = series.y_test.astype(np.float64)
+    # For the return objective the label is the log return a position earns: the two must agree.
+    np.testing.assert_allclose(realised_log_returns(series), y, rtol=0, atol=1e-6)
+    rng = np.random.default_rng(1)
+    teacher = y + rng.normal(0, 0.002, len(y))
+    student = y + rng.normal(0, 0.02, len(y))  # much worse
+    ev = forecast_evidence(series, {"teacher": teacher, "student": student}, cutoff=None, cost_bps=0.0)
+    t = ev["models"]["teacher"]["pooled"]
+    assert t["rmse"] == pytest.approx(float(np.sqrt(np.mean((teacher - y) ** 2))))
+    assert t["mae"] == pytest.approx(float(np.mean(np.abs(teacher - y))))
+    assert ev["models"]["naive"]["pooled"]["rmse"] == pytest.approx(float(np.sqrt(np.mean(y ** 2))))
+    dm = ev["models"]["student"]["diebold_mariano_vs_teacher"]
+    assert dm["statistic"] > 0 and dm["p_value"] < 0.01  # the worse student is found worse
+    # A perfect-sign forecast long/short without costs earns |simple return| every day, compounded.
+    perfect = forecast_evidence(series, {"teacher": y}, cutoff=None, cost_bps=0.0)["trading"]["teacher"]
+    expected = float(np.prod(1.0 + np.abs(np.expm1(y))) - 1.0)
+    assert perfect["long_short"]["total_return"] == pytest.approx(expected, rel=1e-6)
+    assert perfect["long_short"]["hit_rate"] == pytest.approx(1.0)
+    assert "teacher" in render_forecast_table(ev) and "buy_and_hold" in render_forecast_table(ev)
+
+
+def test_bad_options_are_refused_by_name(prices: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="model") as info:
+        train_forecaster(prices, model="mlp", config=QUICK, progress=False)
+    assert info.value.param == "model"
+    with pytest.raises(ConfigError, match="cutoff applies to the direction objective") as info:
+        train_forecaster(prices, spec=MarketSpec(window=10), cutoff=0.5, config=QUICK, progress=False)
+    assert info.value.param == "cutoff"
+    short = write_prices(tmp_path / "short.csv", n=60)
+    with pytest.raises(ConfigError, match=r"leaves \d+ labelled training window\(s\)") as info:
+        train_forecaster(short, spec=MarketSpec(window=30), config=QUICK, progress=False)
+    assert info.value.param == "window"
+    with pytest.raises(DataError, match="not longer than the horizon"):
+        train_forecaster(prices, spec=MarketSpec(window=10, horizon=80), config=QUICK, progress=False)
+    with pytest.raises(ConfigError, match="hidden"):
+        build_forecaster("gru", 5, 10, "regression", hidden=(0,))
+
+
+@pytest.mark.slow
+def test_lightgbm_on_windows_is_a_forecaster_too(prices: Path, tmp_path: Path) -> None:
+    outcome = train_forecaster(prices, spec=MarketSpec(window=10), model="lightgbm", config=QUICK, progress=False,
+                               gbdt_params={"n_estimators": 20}, out=tmp_path / "gbdt")
+    assert outcome.model.kind == "gbdt"
+    pooled = outcome.metrics["test"]
+    assert pooled["rows"] == len(outcome.data.y_test) and pooled["rmse"] > 0
+    assert json.loads((tmp_path / "gbdt" / "manifest.json").read_text())["task"] == "forecast"
+
+
+def test_market_presets_gate_on_forecasting_metrics() -> None:
+    from finlite.recipe.presets import load_preset
+    from finlite.tasks import get_task
+
+    for name, task in (("markets", "forecast"), ("markets_direction", "direction")):
+        recipe = load_preset(name)
+        names = {gate.metric for gate in recipe.gates}
+        assert {"directional_accuracy", "agreement", "dm_pvalue"} <= names
+        get_task(task).check_gates(names, f"preset {name}")  # every gate applies to that task
+        assert recipe.steps[0].method.student == "gru"
+    assert "rmse" in {gate.metric for gate in load_preset("markets").gates}
+    # Volatility never falls below zero: its preset gates on errors and correlation, not on direction.
+    volatility = {gate.metric for gate in load_preset("markets_volatility").gates}
+    assert volatility == {"rmse", "correlation", "dm_pvalue"}
+    get_task("forecast").check_gates(volatility, "preset markets_volatility")

@@ -1,0 +1,56 @@
+"""Properties of the forecast statistics (finlite.evaluate.forecast) over generated inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from finlite.evaluate import forecast as fc
+
+_FLOATS = st.floats(-5.0, 5.0, allow_nan=False, allow_infinity=False, width=64)
+_RETURNS = st.floats(-0.2, 0.2, allow_nan=False, allow_infinity=False, width=64)
+
+
+@st.composite
+def _pairs(draw: st.DrawFn, lo: int = 8, hi: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    n = draw(st.integers(lo, hi))
+    return draw(arrays(np.float64, n, elements=_FLOATS)), draw(arrays(np.float64, n, elements=_FLOATS))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_pairs(), st.integers(1, 3), st.sampled_from(["squared", "absolute"]))
+def test_dm_is_antisymmetric(pair: tuple[np.ndarray, np.ndarray], horizon: int, loss: str) -> None:
+    """Swapping the two forecasts negates the statistic and leaves the two-sided p-value."""
+    a, b = pair
+    ab = fc.diebold_mariano(a, b, horizon, loss)  # type: ignore[arg-type]
+    ba = fc.diebold_mariano(b, a, horizon, loss)  # type: ignore[arg-type]
+    assert ab["statistic"] == pytest.approx(-ba["statistic"], rel=1e-9, abs=1e-12)
+    assert ab["p_value"] == pytest.approx(ba["p_value"], rel=1e-9, abs=1e-12)
+    assert 0.0 <= ab["p_value"] <= 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(_pairs(2, 60))
+def test_rmse_is_at_least_mae_and_ic_is_a_correlation(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    y, pred = pair
+    m = fc.forecast_metrics(y, pred)
+    assert m["rmse"] >= m["mae"] - 1e-12
+    assert -1.0 - 1e-12 <= m["information_coefficient"] <= 1.0 + 1e-12
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 80).flatmap(lambda n: st.tuples(arrays(np.float64, n, elements=_RETURNS),
+                                                        arrays(np.float64, n, elements=_FLOATS))),
+       st.floats(0.0, 50.0))
+def test_drawdown_in_unit_interval_and_costs_never_help(data: tuple[np.ndarray, np.ndarray], cost: float) -> None:
+    r, signal = data
+    free, costly = fc.trading_view(r, signal, 0.0), fc.trading_view(r, signal, cost)
+    for view in (free, costly):
+        for name in ("long_flat", "long_short"):
+            assert 0.0 <= view[name]["max_drawdown"] <= 1.0
+    for name in ("long_flat", "long_short"):
+        assert costly[name]["equity"]["final"] <= free[name]["equity"]["final"] + 1e-12
+    assert 0.0 <= fc.buy_and_hold(r, cost)["max_drawdown"] <= 1.0

@@ -1,0 +1,152 @@
+"""The Predictor's batch-1 forecast path (a dict of lists through ``_fast_arrays``, ``last_window``
+and a per-thread bound input buffer): the same numbers, bit for bit, as ``forecast_all`` and the
+reference (pandas) path, and the same errors for bad input."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+
+from finlite.data.market import MarketSpec, compute_features, read_prices
+from finlite.errors import ConfigError, DataError
+from finlite.runtime import Predictor
+from tests.conftest import build_market_artifact
+
+WARMUP = 30  # 21 rows of feature look-back + a window of 10 - 1 (tests/conftest.py builds window 10)
+
+
+@pytest.fixture(scope="module")
+def price_dir(tmp_path_factory: pytest.TempPathFactory, prices: pd.DataFrame) -> Path:
+    """An exported GRU forecaster of the price level (its model forecasts the log change)."""
+    return build_market_artifact(tmp_path_factory.mktemp("art") / "price", prices, "price")
+
+
+def _history(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    return {str(k): list(v) for k, v in frame.to_dict("list").items()}
+
+
+def _no_reference_path(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("the reference path ran: the batch-1 fast path was not taken")
+
+
+@pytest.mark.parametrize("artifact", ["forecast_dir", "direction_dir", "price_dir"])
+def test_the_fast_path_equals_forecast_all_bit_for_bit(artifact: str, prices: pd.DataFrame,
+                                                       request: pytest.FixtureRequest,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = request.getfixturevalue(artifact)
+    reference = Predictor(path)
+    fast = Predictor(path)
+    monkeypatch.setattr(fast, "forecast_windows", _no_reference_path)
+    for rows in (WARMUP + 1, WARMUP + 17, len(prices)):
+        tail = prices.tail(rows)
+        every = reference.forecast_all(tail)
+        expected = reference.forecast(tail)  # a DataFrame: read_prices and forecast_windows
+        got = fast.forecast(_history(tail))
+        assert list(got.items()) == list(expected.items())  # same keys, order, types and values
+        assert got["date"] == str(every["date"][-1]) == tail["date"].iloc[-1]
+        for key, column in every.items():
+            if key != "date":
+                assert got[key] == column[-1].item()  # exactly, not approximately
+    assert ("decision" in got) == (artifact == "direction_dir")
+    assert ("log_change" in got) == (artifact == "price_dir")
+    if artifact == "price_dir":
+        assert got["forecast"] == pytest.approx(got["last_price"] * np.exp(got["log_change"]), rel=1e-12)
+
+
+def test_threads_each_get_their_own_buffer(forecast_dir: Path, prices: pd.DataFrame) -> None:
+    predictor = Predictor(forecast_dir)
+    histories = [_history(prices.iloc[: WARMUP + 1 + k]) for k in range(0, 240, 3)]
+    expected = [predictor.forecast(h)["forecast"] for h in histories]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            assert list(pool.map(lambda h: predictor.forecast(h)["forecast"], histories)) == expected
+    assert len(set(expected)) > len(expected) // 2  # different histories, different forecasts
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    ("date", "+020-12-23", r"holds '\+020-12-23' at row 1 .*not a date finlite reads"),
+    ("date", "2020-02-30", r"holds '2020-02-30' at row 1 .*not a valid date"),
+    ("close", -1.0, r"'close' .*holds -1\.0 at row 1 .*must be > 0"),
+    ("close", float("inf"), r"'close' .*holds inf at row 1"),
+    ("volume", -5, r"'volume' .*holds -5\.0 at row 1 .*>= 0"),
+    ("close", "12.5", None),  # text that is a number: read_prices reads it, so the answer is the same
+])
+def test_a_bad_value_outside_the_window_is_refused_as_forecast_all_refuses_it(
+        forecast_dir: Path, prices: pd.DataFrame, column: str, value: Any, message: str | None) -> None:
+    # The fast path reads only the last WARMUP + 1 rows for the window but checks every row, so a
+    # value read_prices refuses is refused whichever row holds it, with read_prices' message.
+    predictor = Predictor(forecast_dir)
+    history = _history(prices.tail(WARMUP + 20))
+    history[column] = [value, *history[column][1:]]
+    if message is None:
+        assert predictor.forecast(history) == predictor.forecast(pd.DataFrame(history))
+        return
+    with pytest.raises(DataError, match=message) as fast:
+        predictor.forecast(history)
+    with pytest.raises(DataError) as every:
+        predictor.forecast_all(pd.DataFrame(history))
+    assert str(fast.value) == str(every.value)
+
+
+def test_a_duplicate_date_before_the_window_is_named(forecast_dir: Path, prices: pd.DataFrame) -> None:
+    history = _history(prices.tail(WARMUP + 20))
+    history["date"] = [history["date"][1], *history["date"][1:]]
+    with pytest.raises(DataError, match=rf"{history['date'][1]} appears twice"):
+        Predictor(forecast_dir).forecast(history)
+
+
+def test_a_window_beyond_float32_fails_closed(forecast_dir: Path, prices: pd.DataFrame) -> None:
+    history = _history(prices.tail(WARMUP + 1))
+    history["close"] = [*history["close"][:-2], 1e-300, 1e300]
+    with np.errstate(all="ignore"), pytest.raises(DataError, match="not finite"):
+        Predictor(forecast_dir).forecast(history)
+
+
+def test_the_features_are_their_textbook_definitions(prices: pd.DataFrame) -> None:
+    # The feature code gathers windows and reduces them itself (no np.std / np.mean wrappers);
+    # it must still compute exactly what the names say.
+    frame = prices.head(120).assign(extra=lambda f: f["close"].to_numpy()[::-1] * 2.0)
+    spec = MarketSpec(window=10, volume_column="volume", extra_columns=("extra",))
+    got = compute_features(read_prices(frame, spec), spec)
+    p = frame["close"].to_numpy()
+    r = np.r_[np.nan, np.diff(np.log(p))]
+
+    def trailing(values: np.ndarray, k: int) -> np.ndarray:
+        out = np.full((len(values), k), np.nan)
+        out[k - 1:] = sliding_window_view(values, k)
+        return out
+
+    last14 = trailing(r, 14)
+    with np.errstate(invalid="ignore"):  # the warm-up rows: 0 / 0
+        rsi = np.nansum(np.maximum(last14, 0.0), axis=1) / np.nansum(np.abs(last14), axis=1) - 0.5
+    volume = frame["volume"].to_numpy()
+    weekday = pd.to_datetime(frame["date"]).dt.day_of_week.to_numpy()
+    expected = np.column_stack([
+        r, np.std(trailing(r, 5), axis=1), np.std(trailing(r, 21), axis=1),
+        np.log(p / np.mean(trailing(p, 5), axis=1)), np.log(p / np.mean(trailing(p, 21), axis=1)),
+        np.r_[[np.nan] * 5, np.log(p[5:] / p[:-5])], np.r_[[np.nan] * 21, np.log(p[21:] / p[:-21])], rsi,
+        np.r_[np.nan, np.diff(np.log1p(volume))], np.r_[np.nan, np.diff(np.log(frame["extra"].to_numpy()))],
+        np.sin(2 * np.pi * weekday / 7), np.cos(2 * np.pi * weekday / 7)])
+    assert got.shape == expected.shape == (120, 12)
+    assert np.isnan(got[:21]).all() and np.isfinite(got[21:]).all()
+    np.testing.assert_allclose(got[21:], expected[21:], rtol=1e-12, atol=1e-14)
+
+
+def test_last_window_fills_a_given_buffer_or_refuses_it(forecast_dir: Path, prices: pd.DataFrame) -> None:
+    market = Predictor(forecast_dir).market
+    assert market is not None
+    tail = prices.tail(WARMUP + 5)
+    arrays = (tail["date"].to_numpy().astype("datetime64[D]"), tail["close"].to_numpy(), tail["volume"].to_numpy())
+    buffer = np.full((1, 10, market.n_features), np.nan, dtype=np.float32)
+    got = market.last_window(*arrays, out=buffer)
+    assert np.shares_memory(got, buffer) and buffer.tobytes() == market.windows(tail).x[-1:].tobytes()
+    with pytest.raises(ConfigError, match=r"C-contiguous float32 array of 10 x 11 values; got float64"):
+        market.last_window(*arrays, out=np.zeros((1, 10, market.n_features)))
+    with pytest.raises(ConfigError, match=r"got float32 of shape \(1, 11, 10\)"):
+        market.last_window(*arrays, out=np.zeros((1, 11, 10), dtype=np.float32)[:, ::-1])

@@ -1,0 +1,85 @@
+"""The service with a market forecaster: POST /predict with a history window returns the forecast for
+its last date; bad or over-long histories are refused (422 / 413); the OpenAPI page describes it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from finlite.runtime import Predictor
+from finlite.runtime.service import AuditLog, create_app, history_limit
+from tests.conftest import make_prices
+
+TOKEN = "t0ken-for-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+WARMUP = 30  # 21 rows of feature look-back + a window of 10 - 1 (tests/conftest.py builds window 10)
+
+
+def _history(frame: pd.DataFrame) -> dict[str, list]:
+    return {str(k): list(v) for k, v in frame.to_dict("list").items()}
+
+
+@pytest.fixture()
+def forecast_client(forecast_dir: Path, tmp_path: Path) -> TestClient:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    return TestClient(create_app(forecast_dir, token=TOKEN, audit=audit))
+
+
+def test_service_forecasts_from_a_history(forecast_client: TestClient, forecast_dir: Path, prices: pd.DataFrame,
+                                          tmp_path: Path) -> None:
+    tail = prices.tail(WARMUP + 5)
+    expected = Predictor(forecast_dir).forecast(_history(tail))
+    columns = forecast_client.post("/predict", json={"history": _history(tail)}, headers={**AUTH, "X-Request-ID": "f1"})
+    assert columns.status_code == 200 and columns.headers["x-request-id"] == "f1"
+    body = columns.json()
+    assert body["date"] == prices["date"].iloc[-1] and body["forecast"] == pytest.approx(expected["forecast"])
+    assert body["cutoff"] is None and body["model_sha256"] == Predictor(forecast_dir).model_sha256
+    rows = forecast_client.post("/predict", json={"history": tail.to_dict("records")}, headers=AUTH).json()
+    assert rows["forecast"] == pytest.approx(expected["forecast"]) and rows["last_price"] == expected["last_price"]
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert lines[0]["request_id"] == "f1" and lines[0]["rows"] == WARMUP + 5
+    assert lines[0]["forecast"] == pytest.approx(expected["forecast"]) and "history" not in lines[0]
+
+
+def test_service_refuses_bad_or_long_histories(forecast_client: TestClient, prices: pd.DataFrame) -> None:
+    history = _history(prices.tail(WARMUP + 1))
+    missing = forecast_client.post("/predict", json={"history": {"date": history["date"]}}, headers=AUTH)
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"] == ["body", "history", "close"]
+    uneven = forecast_client.post("/predict", json={"history": {**history, "volume": history["volume"][:-1]}},
+                                  headers=AUTH)
+    assert uneven.status_code == 422 and "'volume' holds 30 values" in uneven.json()["detail"][0]["msg"]
+    text = forecast_client.post("/predict", json={"history": {**history, "close": [*history["close"][:-1], "x"]}},
+                                headers=AUTH)
+    assert text.status_code == 422 and "'close'" in text.json()["detail"][0]["msg"]
+    assert "2021-02-23" in text.json()["detail"][0]["msg"]
+    row = forecast_client.post("/predict", json={"history": [{"date": "2021-01-04"}]}, headers=AUTH)
+    assert row.status_code == 422 and row.json()["detail"][0]["loc"] == ["body", "history", 0, "close"]
+    no_history = forecast_client.post("/predict", json={"close": 1.0}, headers=AUTH)
+    assert no_history.status_code == 422 and no_history.json()["detail"][0]["type"] == "missing"
+    limit = history_limit(WARMUP)
+    long = make_long_history(limit + 1)
+    too_long = forecast_client.post("/predict", json={"history": long}, headers=AUTH)
+    assert too_long.status_code == 413 and f"limit is {limit}" in too_long.json()["detail"]
+    assert forecast_client.post("/predict", json={"history": history}).status_code == 401
+
+
+def make_long_history(rows: int) -> dict[str, list]:
+    return _history(make_prices(rows, seed=5))
+
+
+def test_openapi_and_metadata_describe_the_history(forecast_client: TestClient) -> None:
+    schema = forecast_client.get("/openapi.json", headers=AUTH).json()
+    body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    by_column, by_row = body["properties"]["history"]["oneOf"]
+    assert body["required"] == ["history"] and by_column["required"] == ["date", "close", "volume"]
+    assert by_column["properties"]["close"]["minItems"] == WARMUP + 1
+    assert by_row["maxItems"] == history_limit(WARMUP)
+    answer = schema["paths"]["/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert "log return" in answer["properties"]["forecast"]["description"]
+    meta = forecast_client.get("/metadata", headers=AUTH).json()
+    assert meta["market"]["spec"]["objective"] == "return" and meta["cutoff"] is None

@@ -1,0 +1,81 @@
+"""The command line on price files: `finlite train --task forecast`, and bad input exiting 2 with a message naming it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from finlite.cli import app
+
+runner = CliRunner()
+
+
+def _prices(path: Path, n: int = 320, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    r = rng.normal(0.0, 0.01, n)
+    frame = pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=n).strftime("%Y-%m-%d"),
+                          "close": 100.0 * np.exp(np.cumsum(r))})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _train(prices: Path, out: Path, *extra: str) -> object:
+    return runner.invoke(app, ["train", str(prices), "--task", "forecast", "--date-column", "date", "--target", "close",
+                               "--window", "10", "--model", "gru", "--hidden", "8", "--epochs", "2", "--out", str(out),
+                               "--quiet", *extra])
+
+
+def test_train_forecast_prints_teacher_naive_and_buy_and_hold(tmp_path: Path) -> None:
+    out = tmp_path / "teacher"
+    result = _train(_prices(tmp_path / "p.csv"), out, "--objective", "direction", "--folds", "2", "--walk", "rolling",
+                    "--embargo", "1")
+    assert result.exit_code == 0, result.output
+    for word in ("teacher", "naive", "buy_and_hold", "directional accuracy", "long/short Sharpe", "operating point"):
+        assert word in result.output, word
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["task"] == "direction" and 0 < manifest["cutoff"] < 1
+    walk = manifest["data"]["split"]["config"]
+    assert walk["scheme"] == "rolling" and walk["folds"] == 2 and walk["embargo"] == 1
+
+
+def test_no_date_column_exits_2_naming_it(tmp_path: Path) -> None:
+    result = _train(_prices(tmp_path / "p.csv"), tmp_path / "x", "--date-column", "day")
+    assert result.exit_code == 2
+    assert "'day'" in result.output and "date column" in result.output and "Traceback" not in result.output
+
+
+def test_text_in_the_price_exits_2_naming_column_date_and_value(tmp_path: Path) -> None:
+    path = _prices(tmp_path / "p.csv")
+    frame = pd.read_csv(path, dtype=str)
+    frame.loc[100, "close"] = "12,5O"
+    frame.to_csv(path, index=False)
+    result = _train(path, tmp_path / "x")
+    assert result.exit_code == 2
+    assert "'close'" in result.output and "12,5O" in result.output and frame.loc[100, "date"] in result.output
+
+
+def test_too_few_rows_for_window_and_folds_exits_2(tmp_path: Path) -> None:
+    result = _train(_prices(tmp_path / "p.csv", n=60), tmp_path / "x", "--window", "30")
+    assert result.exit_code == 2
+    assert "--window" in result.output and "Traceback" not in result.output
+
+
+def test_horizon_longer_than_the_test_period_exits_2(tmp_path: Path) -> None:
+    result = _train(_prices(tmp_path / "p.csv"), tmp_path / "x", "--horizon", "80")
+    assert result.exit_code == 2
+    assert "horizon" in result.output and "--horizon" in result.output
+
+
+@pytest.mark.parametrize(("flags", "needle"), [(["--positive", "1"], "--positive"),
+                                               (["--model", "xgboost"], "--model"),
+                                               (["--objective", "trend"], "objective"),
+                                               (["--cutoff", "0.5"], "cutoff")])
+def test_options_that_do_not_apply_exit_2(tmp_path: Path, flags: list[str], needle: str) -> None:
+    result = _train(_prices(tmp_path / "p.csv"), tmp_path / "x", *flags)
+    assert result.exit_code == 2, result.output
+    assert needle in result.output and "Traceback" not in result.output

@@ -1,0 +1,57 @@
+"""Options of `finlite train` that apply to one task only are refused on the other, never silently ignored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from finlite.cli import app
+
+runner = CliRunner()
+
+
+def _prices(path: Path, n: int = 320, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=n).strftime("%Y-%m-%d"),
+                          "close": 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))})
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("flags", [["--horizon", "5"], ["--objective", "direction"], ["--window", "10"],
+                                   ["--embargo", "2"], ["--walk", "rolling"], ["--cost-bps", "5"],
+                                   ["--purge", "3"], ["--test-fraction", "0.3"]])
+def test_a_forecast_option_without_task_forecast_exits_2_naming_it(loans_csv: Path, tmp_path: Path,
+                                                                   flags: list[str]) -> None:
+    out = tmp_path / "x"
+    result = runner.invoke(app, ["train", str(loans_csv), "--target", "default", "--epochs", "1", "--quiet",
+                                 "--out", str(out), *flags])
+    assert result.exit_code == 2, result.output
+    assert flags[0] in result.output and "--task forecast" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+@pytest.mark.parametrize("flags", [["--max-categories", "20"], ["--min-category-count", "3"],
+                                   ["--high-cardinality", "target"]])
+def test_a_table_encoding_option_with_task_forecast_exits_2_naming_it(tmp_path: Path, flags: list[str]) -> None:
+    out = tmp_path / "x"
+    result = runner.invoke(app, ["train", str(_prices(tmp_path / "p.csv")), "--task", "forecast", "--date-column",
+                                 "date", "--target", "close", "--window", "10", "--model", "gru", "--hidden", "8",
+                                 "--epochs", "1", "--quiet", "--out", str(out), *flags])
+    assert result.exit_code == 2, result.output
+    assert flags[0] in result.output and "Traceback" not in result.output and not out.exists()
+
+
+@pytest.mark.parametrize("flags", [["--hidden", "8"], ["--epochs", "5"], ["--batch-size", "64"]])
+def test_a_neural_option_with_a_lightgbm_forecaster_exits_2_naming_it(tmp_path: Path, flags: list[str]) -> None:
+    out = tmp_path / "x"
+    result = runner.invoke(app, ["train", str(_prices(tmp_path / "p.csv")), "--task", "forecast", "--date-column",
+                                 "date", "--target", "close", "--window", "10", "--model", "lightgbm", "--quiet",
+                                 "--out", str(out), *flags])
+    assert result.exit_code == 2, result.output
+    assert flags[0] in result.output and "lightgbm" in result.output
+    assert "Traceback" not in result.output and not out.exists()
