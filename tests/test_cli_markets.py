@@ -79,3 +79,22 @@ def test_options_that_do_not_apply_exit_2(tmp_path: Path, flags: list[str], need
     result = _train(_prices(tmp_path / "p.csv"), tmp_path / "x", *flags)
     assert result.exit_code == 2, result.output
     assert needle in result.output and "Traceback" not in result.output
+
+
+def test_options_that_would_do_nothing_are_refused(tmp_path: Path) -> None:
+    """--objective without --markets, and --task direction (the objective says it), exit 2 naming the flag."""
+    result = runner.invoke(app, ["demo", "--objective", "return", "--out", str(tmp_path / "d")])
+    assert result.exit_code == 2 and "--objective belongs to the market demo" in result.output
+    assert not (tmp_path / "d").exists()
+    result = runner.invoke(app, ["train", str(tmp_path / "p.csv"), "--target", "close", "--task", "direction",
+                                 "--out", str(tmp_path / "t")])
+    assert result.exit_code == 2 and "--task must be 'binary'" in result.output
+
+
+def test_score_refuses_threads_for_a_forecaster(forecast_dir: Path, prices: pd.DataFrame, tmp_path: Path) -> None:
+    source = tmp_path / "prices.csv"
+    prices.to_csv(source, index=False)
+    result = runner.invoke(app, ["score", str(forecast_dir), str(source), "-o", str(tmp_path / "f.csv"),
+                                 "--threads", "2"])
+    assert result.exit_code == 2 and "Drop --threads" in result.output
+    assert not (tmp_path / "f.csv").exists()

@@ -345,7 +345,7 @@ def train(
     target: Annotated[str, typer.Option(help="Label column, e.g. 'default' or 'creditability'.")],
     out: Annotated[Path, typer.Option(help="Directory to write the teacher artifact to.")],
     positive: Annotated[str | None, typer.Option(help="Label of the class to score, e.g. 'bad' or 1. Default: recognised by name ('bad', 'default', 1, ...) or the minority class.")] = None,
-    model: Annotated[str, typer.Option(help="Teacher: 'mlp', 'logistic', 'lightgbm' or 'xgboost' (boosted teachers also get out-of-fold scores of their training rows).")] = "mlp",
+    model: Annotated[str | None, typer.Option(help="Teacher: 'mlp' (the default), 'logistic', 'lightgbm' or 'xgboost' (boosted teachers also get out-of-fold scores of their training rows); with --task forecast 'lstm' (the default), 'gru', 'tcn', 'transformer' or 'lightgbm'.")] = None,
     hidden: Annotated[str | None, typer.Option(help="Hidden widths, comma-separated. Default: 256,128 for the MLP; for forecasters 64,32 (LSTM/GRU units), 32,32 (TCN channels), 32 (Transformer d_model).")] = None,
     drop: Annotated[list[str] | None, typer.Option(help="Column to ignore (repeatable), e.g. an ID or a leakage column. IDs and dates are dropped automatically.")] = None,
     categorical: Annotated[list[str] | None, typer.Option(help="Column to treat as categorical (repeatable).")] = None,
@@ -380,7 +380,7 @@ def train(
     from finlite.data.preprocess import HIGH_CARDINALITY, MAX_CATEGORIES, Encoding
     from finlite.jobs.train import train as run
 
-    if task not in ("binary", "forecast", "direction"):
+    if task not in ("binary", "forecast"):
         raise ConfigError(f"--task must be 'binary' (a labelled table) or 'forecast' (a price file); got {task!r}.",
                           param="task")
     if task != "binary":
@@ -394,7 +394,7 @@ def train(
                               f"Drop {given[0]}.", param="task")
         _check_options(seed=("--seed", seed), count=("--epochs", epochs), count2=("--batch-size", batch_size))
         _train_forecast(data, target=target, out=out, model=model, hidden=hidden, date_column=date_column,
-                        objective="direction" if task == "direction" else objective, horizon=horizon, window=window,
+                        objective=objective, horizon=horizon, window=window,
                         id_column=id_column, volume_column=volume_column, extra_columns=extra_column or [],
                         folds=folds, walk=walk, embargo=embargo, test_fraction=test_fraction, purge=purge,
                         train_window=train_window, cost_bps=cost_bps,
@@ -421,7 +421,7 @@ def train(
                         high_cardinality=high_cardinality, seed=seed)
 
     outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical, drop=drop,
-                  date_column=date_column, model=model, hidden=_widths(hidden or "256,128", "--hidden"), seed=seed,
+                  date_column=date_column, model=model or "mlp", hidden=_widths(hidden or "256,128", "--hidden"), seed=seed,
                   cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
                   overwrite=force,
                   encoding=encoding)
@@ -438,7 +438,7 @@ def train(
     typer.echo(f"teacher artifact: {outcome.path}")
 
 
-def _train_forecast(data: Path, *, target: str, out: Path, model: str, hidden: str | None, date_column: str | None,
+def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hidden: str | None, date_column: str | None,
                     objective: str, horizon: int, window: int, id_column: str | None, volume_column: str | None,
                     extra_columns: list[str], folds: int, walk: str, embargo: int, test_fraction: float,
                     purge: int | None, train_window: int | None, cost_bps: float, cutoff: float | None, flag_rate: float | None, seed: int, epochs: int,
@@ -448,8 +448,7 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str, hidden: s
     from finlite.data.walkforward import WalkForward
     from finlite.jobs.forecast import FORECASTERS, render_forecast_table, train_forecaster
 
-    if model == "mlp":  # the credit default: a forecaster's default teacher is an LSTM
-        model = "lstm"
+    model = model or "lstm"  # a forecaster's default teacher
     if model not in FORECASTERS:
         raise ConfigError(f"--model must be one of {', '.join(FORECASTERS)} with --task forecast; got {model!r}.",
                           param="model")
@@ -520,7 +519,7 @@ def compress(
     out: Annotated[Path | None, typer.Option(help="Directory to write the student artifact to (not needed with --dry-run).")] = None,
     student_width: Annotated[str | None, typer.Option(help="Student hidden widths, comma-separated, e.g. 16 or 32,16. Default: 16 below 100,000 training rows, 128,64 from there.")] = None,
     sparsity: Annotated[float | None, typer.Option(help="Share of weights (or, with --structured, hidden neurons) to prune; 0 skips pruning. Default: 0.5 below 100,000 training rows, 0.3 from there.")] = None,
-    structured: Annotated[bool, typer.Option("--structured/--unstructured", help="Remove whole neurons (the layers shrink) or single weights (stored sparsely).")] = False,
+    structured: Annotated[bool, typer.Option("--structured/--unstructured", help="Remove whole neurons (the layers shrink) or single weights (stored sparsely). A market forecaster's recurrent student always loses whole units (every gate block of a unit).")] = False,
     scope: Annotated[str, typer.Option(help="'layer': each layer pruned to --sparsity; 'global': all layers ranked together.")] = "layer",
     norm: Annotated[str, typer.Option(help="Neuron score for --structured: 'l1' or 'l2' norm of incoming weights.")] = "l2",
     temperature: Annotated[float | None, typer.Option(help="Distillation temperature T. Default: 2 (a market forecaster: its outputs are matched, see --alpha).")] = None,
@@ -953,18 +952,20 @@ def sign(
 @app.command()
 @_friendly
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the teacher and student artifacts (replaced if present).")] = Path("runs/demo"),
+    out: Annotated[Path | None, typer.Option(help="Folder for the teacher and student artifacts (replaced if present). Default: runs/demo (runs/demo-markets with --markets).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
     markets: Annotated[bool, typer.Option("--markets", help="The market demo instead: an LSTM forecaster on the bundled S&P 500 (1999-2018, the last 20 % of dates as the test period), distilled into a GRU, evaluated against the naive forecast and buy-and-hold, exported.")] = False,
-    objective: Annotated[str, typer.Option(help="With --markets: 'direction' (up or down tomorrow) or 'return' (tomorrow's log return).")] = "direction",
+    objective: Annotated[str | None, typer.Option(help="With --markets: 'direction' (up or down tomorrow, the default) or 'return' (tomorrow's log return).")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Train a teacher on the bundled German credit data, distil and prune a student, compare, export."""
     if markets:
         _check_options(seed=("--seed", seed))
-        _demo_markets(out if out != Path("runs/demo") else Path("runs/demo-markets"), seed=seed, objective=objective,
-                      quiet=quiet)
+        _demo_markets(out or Path("runs/demo-markets"), seed=seed, objective=objective or "direction", quiet=quiet)
         return
+    if objective is not None:
+        raise ConfigError("--objective belongs to the market demo; add --markets, or drop it.", param="objective")
+    out = out or Path("runs/demo")
     from finlite import datasets
     from finlite.evaluate.report import render_table
     from finlite.jobs.compress import compress as run_compress
@@ -1142,6 +1143,9 @@ def score(
     scorers = threads or _limits.available_cores()
     if getattr(predictor, "market", None) is not None:
         # A market forecaster: one forecast per date of the price file, each from the rows up to that date.
+        if threads is not None:
+            raise ConfigError("--threads sizes the scoring of a table in chunks; a price file's forecasts are "
+                              "computed in one pass over each asset's history. Drop --threads.", param="threads")
         summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                              progress=_progress(quiet), overwrite=force, workers=scorers)
         cut = predictor.decision_cutoff

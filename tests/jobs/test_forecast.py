@@ -154,3 +154,51 @@ def test_market_presets_gate_on_forecasting_metrics() -> None:
     volatility = {gate.metric for gate in load_preset("markets_volatility").gates}
     assert volatility == {"rmse", "correlation", "dm_pvalue"}
     get_task("forecast").check_gates(volatility, "preset markets_volatility")
+
+
+def test_a_tcn_that_cannot_see_its_window_and_a_transformer_of_mixed_widths_are_refused() -> None:
+    from finlite.jobs.forecast import build_forecaster
+
+    with pytest.raises(ConfigError, match=r"sees the last 7 rows of each 30-row window.*at least 4 layers") as info:
+        build_forecaster("tcn", 12, 30, "regression", (32, 32))
+    assert info.value.param == "hidden"
+    assert build_forecaster("tcn", 12, 30, "regression").receptive_field >= 30  # the default sees it all
+    with pytest.raises(ConfigError, match=r"share one width \(d_model\); hidden=\[64, 32\]"):
+        build_forecaster("transformer", 12, 30, "regression", (64, 32))
+
+
+def test_a_forecast_student_refuses_a_temperature_and_is_matched_with_huber() -> None:
+    from finlite.jobs.compress import MARKET_HUBER_DELTA, market_recipe
+    from finlite.methods import Distillation, RegressionDistillation
+
+    with pytest.raises(ConfigError, match="no temperature applies") as info:
+        market_recipe("forecast", distillation=Distillation(temperature=4.0))
+    assert info.value.param == "temperature"
+    step = market_recipe("forecast", distillation=Distillation(alpha=0.8)).steps[0].method
+    assert isinstance(step, RegressionDistillation) and step.alpha == 0.8 and step.loss == "huber"
+    default = market_recipe("forecast").steps[0].method
+    assert default.alpha == 1.0 and default.loss == "huber" and default.delta == MARKET_HUBER_DELTA
+    assert market_recipe("direction").steps[0].method.loss == "mse"  # logits: plain matching
+
+
+def test_the_naive_direction_forecast_calls_the_training_majority(prices: Path) -> None:
+    series = prepare_series(prices, MarketSpec(window=10, objective="direction"), walk=WalkForward(folds=2))
+    y = series.y_test.astype(np.float64)
+    share = float(series.windows_test.naive[0])
+    p = np.full(len(y), 0.5)
+    # A cut-off just above the up share would make the naive forecast call "down"; it calls the majority.
+    ev = forecast_evidence(series, {"teacher": p}, cutoff=share + 0.001, cost_bps=0.0)
+    majority = 1.0 if share >= 0.5 else 0.0
+    assert ev["models"]["naive"]["pooled"]["directional_accuracy"] == pytest.approx(float(np.mean(y == majority)))
+
+
+def test_the_student_search_refuses_a_forecaster_and_points_at_the_market_presets(tmp_path: Path) -> None:
+    from finlite.jobs.search import search_students
+    from tests.conftest import build_market_artifact, make_prices
+
+    frame = make_prices()
+    source = tmp_path / "prices.csv"
+    frame.to_csv(source, index=False)
+    teacher = build_market_artifact(tmp_path / "teacher", frame)
+    with pytest.raises(ConfigError, match=r"market forecaster; the student search covers models of tables.*markets"):
+        search_students(teacher, source, budget_s=1.0)

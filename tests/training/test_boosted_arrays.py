@@ -94,7 +94,7 @@ def test_array_teacher_errors_name_the_problem() -> None:
         fit_boosted_arrays(x[:80], y[:80], x[80:, :4], y[80:])
     with pytest.raises(ConfigError, match="'purge' parameter"):
         fit_boosted_arrays(x[:80], y[:80], x[80:], y[80:], purge=-1)
-    with pytest.raises(ConfigError, match="folds=20 with purge=3 leaves too few"):
+    with pytest.raises(ConfigError, match="20 out-of-fold folds with a purge of 3 rows leave too few"):
         fit_boosted_arrays(x[:80], y[:80], x[80:], y[80:], folds=20, purge=3)
     model = fit_boosted_arrays(x[:80], y[:80], x[80:], y[80:], params=QUICK["lightgbm"], folds=None)
     with pytest.raises(ConfigError, match="reads windows of 8 steps; got windows of 5"):

@@ -165,9 +165,11 @@ def forecast_metrics(y: Any, pred: Any, naive: Any = None, *, cutoff: float | No
     if naive is not None:
         _, n_arr = _values(y_arr, naive, "naive forecasts")
         base: dict[str, Any] = {"rmse": rmse(y_arr, n_arr), "mae": mae(y_arr, n_arr)}
-        # A random walk's zero change calls no direction; its accuracy is then not reported.
+        # A random walk's zero change calls no direction; its accuracy is then not reported. A naive
+        # probability (the training share of up moves) calls the training majority: up at 0.5, not
+        # at the model's cut-off, which would make the baseline flip with each model's seed.
         if "directional_accuracy" in out and (cutoff is not None or n_arr.any()):
-            base["directional_accuracy"] = directional_accuracy(y_arr, n_arr, cutoff)
+            base["directional_accuracy"] = directional_accuracy(y_arr, n_arr, None if cutoff is None else 0.5)
         out["naive"] = base
         out["diebold_mariano_vs_naive"] = diebold_mariano(p_arr - y_arr, n_arr - y_arr, horizon)
     return out

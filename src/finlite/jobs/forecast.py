@@ -43,7 +43,7 @@ __all__ = ["DEFAULT_COST_BPS", "DEFAULT_HIDDEN", "FORECASTERS", "ForecastOutcome
 FORECASTERS = ("lstm", "gru", "tcn", "transformer", "lightgbm")
 
 #: Widths by model when none are given: recurrent layer widths, TCN channels, Transformer d_model.
-DEFAULT_HIDDEN: dict[str, tuple[int, ...]] = {"lstm": (64, 32), "gru": (64, 32), "tcn": (32, 32),
+DEFAULT_HIDDEN: dict[str, tuple[int, ...]] = {"lstm": (64, 32), "gru": (64, 32), "tcn": (32, 32, 32, 32),
                                               "transformer": (32,)}
 
 #: Transaction cost of the trading view, in basis points per unit of turnover.
@@ -86,9 +86,19 @@ def build_forecaster(model: str, in_features: int, window: int, task: str,
     if model == "tcn":
         from finlite.models.temporal import TemporalConvNet
 
-        return TemporalConvNet(in_features, channels=widths, task=task)
+        tcn = TemporalConvNet(in_features, channels=widths, task=task)
+        if tcn.receptive_field < window:  # the older rows of every window would never reach the forecast
+            need = next(k for k in range(1, 32) if TemporalConvNet(1, channels=(1,) * k).receptive_field >= window)
+            raise ConfigError(f"A TCN of {len(widths)} layer(s) sees the last {tcn.receptive_field} rows of each "
+                              f"{window}-row window (dilations 1, 2, 4, ...); the rest would be read and never used. "
+                              f"Give at least {need} layers (hidden={[widths[0]] * need}) or a shorter window.",
+                              param="hidden")
+        return tcn
     from finlite.models.temporal import TransformerForecaster
 
+    if len(set(widths)) > 1:
+        raise ConfigError(f"A Transformer's layers share one width (d_model); hidden={list(widths)} gives several. "
+                          "Give d_model once per layer, e.g. hidden=[32, 32] for two layers of 32.", param="hidden")
     d_model = widths[0]
     heads = 4 if d_model % 4 == 0 else 1  # the heads must divide d_model
     return TransformerForecaster(in_features, window, d_model=d_model, heads=heads, layers=max(len(widths), 1),
@@ -197,8 +207,8 @@ def train_forecaster(
         name = "cutoff" if cutoff is not None else "flag_rate"
         raise ConfigError(f"{name} applies to the direction objective (a decision up or down); objective "
                           f"{spec.objective!r} forecasts a number and decides nothing. Drop {name}.", param=name)
-    if not (isinstance(cost_bps, (int, float)) and math.isfinite(cost_bps) and 0 <= cost_bps <= 10_000):
-        raise param_error("train_forecaster", "cost_bps", "a number of basis points from 0 to 10000", cost_bps)
+    if not (isinstance(cost_bps, (int, float)) and math.isfinite(cost_bps) and 0 <= cost_bps < 10_000):
+        raise param_error("train_forecaster", "cost_bps", "a number of basis points from 0 to under 10000", cost_bps)
     if out is not None:  # before any work: --out is no input, and may be replaced
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"price file": prices})
     config = replace(config or TrainConfig(), seed=seed, progress=progress and (config is None or config.progress))
@@ -352,8 +362,11 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                            "cutoff": cutoff, "models": {}}
     h = spec.horizon
     for name, p in {**preds, "naive": naive}.items():
-        entry: dict[str, Any] = {"pooled": _quality(y, p, naive, spec.task, cutoff, h),
-                                 "folds": [_quality(y[m], p[m], naive[m], spec.task, cutoff, h)
+        # The naive direction forecast (the training share of up moves) calls the training majority:
+        # up at 0.5, not at the teacher's cut-off, which lies next to that share and flips with a seed.
+        cut = 0.5 if name == "naive" and cutoff is not None else cutoff
+        entry: dict[str, Any] = {"pooled": _quality(y, p, naive, spec.task, cut, h),
+                                 "folds": [_quality(y[m], p[m], naive[m], spec.task, cut, h)
                                            for m in folds if m.any()]}
         if spec.objective == "price":
             # The price objective is learned as a log change; judge it where a user reads it too: the

@@ -24,6 +24,7 @@ import numpy as np
 from finlite._progress import Progress
 from finlite._util import dump_json
 from finlite.artifact import Artifact, DataLike
+from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
 from finlite.jobs.compress import CompressOutcome, _run, _setup
 from finlite.models.base import FinliteModel
@@ -146,6 +147,11 @@ def search_students(
     setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,
                    progress=progress, train_overrides=train_overrides, flag_rate=flag_rate)
     art, prepared = setup.art, setup.prepared
+    if not isinstance(prepared, PreparedData):
+        # The search space (MLP widths, transfer sets) and its default gates (AUC) are a table's.
+        raise ConfigError(f"{art.path} is a market forecaster; the student search covers models of tables. "
+                          "Compress it with a recipe instead (the markets, markets_direction or markets_volatility "
+                          "preset), whose gates are the forecasting ones.", param="teacher")
     gates = list(gates) if gates else list(DEFAULT_GATES)
     # At bank size the narrow students cannot follow the teacher (see training.sizing.default_student).
     if space is None:

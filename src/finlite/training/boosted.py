@@ -283,8 +283,10 @@ def fit_boosted_arrays(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarr
     if folds is not None:
         check_folds(folds, None, "folds")
         if len(y_tr) < folds * (2 * purge + 2):
-            raise ConfigError(f"folds={folds} with purge={purge} leaves too few of the {len(y_tr)} training rows per "
-                              "fold; use fewer folds, or folds=None.", param="folds")
+            # param names no CLI flag: these are the booster's out-of-fold folds, not the walk-forward ones.
+            raise ConfigError(f"The booster's {folds} out-of-fold folds with a purge of {purge} rows leave too few of "
+                              f"the {len(y_tr)} training rows per fold; use a longer price history (or, in Python, "
+                              "fewer folds or folds=None).", param="oof_folds")
     p = {**DEFAULT_PARAMS[library], **ARRAY_PARAMS[library][objective], **dict(params or {})}
     metric = "squared error" if objective == "regression" else "log loss"
     booster, best = _train(library, p, x_tr, y_tr, seed, MAX_ROUNDS, valid=(x_va, y_va), patience=PATIENCE,
