@@ -356,3 +356,15 @@ def test_a_history_from_json_refuses_booleans_and_huge_integers(value: object, m
     history = {"date": frame["date"].tolist(), "close": [*frame["close"].tolist()[:-1], value]}
     with pytest.raises(DataError, match=rf"Column 'close' of .* holds .*{message}"):
         read_prices(pd.DataFrame(history, dtype=object), MarketSpec(window=10))
+
+
+def test_rows_of_a_file_are_named_by_line_and_rows_of_a_history_by_row(tmp_path: Path) -> None:
+    frame = prices_frame(60)
+    frame.loc[3, "close"] = -1.0
+    path = tmp_path / "p.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"at row 4 \(line 5 of the file\)"):
+        read_prices(path, MarketSpec(window=10))
+    with pytest.raises(DataError, match=r"at row 4 \(date") as info:
+        read_prices(frame, MarketSpec(window=10), "the history")
+    assert "of the file" not in str(info.value)

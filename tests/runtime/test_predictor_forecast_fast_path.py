@@ -70,8 +70,8 @@ def test_threads_each_get_their_own_buffer(forecast_dir: Path, prices: pd.DataFr
 
 
 @pytest.mark.parametrize(("column", "value", "message"), [
-    ("date", "+020-12-23", r"holds '\+020-12-23' at row 1 .*not a date finlite reads"),
-    ("date", "2020-02-30", r"holds '2020-02-30' at row 1 .*not a valid date"),
+    ("date", "+020-12-23", r"holds '\+020-12-23' at row 1, which is not a date finlite reads"),
+    ("date", "2020-02-30", r"holds '2020-02-30' at row 1, which is not a valid date"),
     ("close", -1.0, r"'close' .*holds -1\.0 at row 1 .*must be > 0"),
     ("close", float("inf"), r"'close' .*holds inf at row 1"),
     ("volume", -5, r"'volume' .*holds -5\.0 at row 1 .*>= 0"),

@@ -26,6 +26,7 @@ This module needs only numpy and pandas: the torch-free runtime imports it.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import math
 import os
@@ -221,9 +222,16 @@ _ISO = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
+#: Whether the rows being read came from a file (set by read_prices): only then does a message
+#: name the file's line; a DataFrame or a served history has rows, not lines.
+_FROM_FILE: contextvars.ContextVar[bool] = contextvars.ContextVar("finlite_market_from_file", default=True)
+
+
 def _line(row: int, source: str) -> str:
-    """How a row is named in a message: the file's line (header = line 1) or the DataFrame row."""
-    return f"row {row + 1}" if source == "DataFrame" or not source else f"row {row + 1} (line {row + 2} of the file)"
+    """How a row is named in a message: the file's line (header = line 1) or the row of a frame."""
+    if source == "DataFrame" or not source or not _FROM_FILE.get():
+        return f"row {row + 1}"
+    return f"row {row + 1} (line {row + 2} of the file)"
 
 
 def _parse_dates(raw: pd.Series, column: str, source: str) -> np.ndarray:
@@ -374,6 +382,15 @@ def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable
     if isinstance(data, PriceTable):
         return data
     table = data if isinstance(data, Table) else read_table(data)
+    token = _FROM_FILE.set(table.file_sha256 is not None)
+    try:
+        return _read_prices(table, spec, source)
+    finally:
+        _FROM_FILE.reset(token)
+
+
+def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTable:
+    """:func:`read_prices` of a table already read (see there)."""
     src = source or table.source
     frame = table.frame
     present = [str(c) for c in frame.columns]
