@@ -34,7 +34,7 @@ from finlite.evaluate.forecast import buy_and_hold, diebold_mariano, forecast_me
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
 from finlite.models.base import FinliteModel
 from finlite.tasks import get_task
-from finlite.training.loop import TrainConfig, fit, seed_everything
+from finlite.training.loop import TrainConfig, fit, fold_scale, output_layer, seed_everything
 
 __all__ = ["DEFAULT_COST_BPS", "DEFAULT_HIDDEN", "FORECASTERS", "ForecastOutcome", "build_forecaster",
            "forecast_evidence", "render_forecast_table", "train_forecaster"]
@@ -147,14 +147,12 @@ def _train_neural(net: FinliteModel, series: PreparedSeries, config: TrainConfig
             return -float(loss(model(x_val), y_val))  # higher is better
 
     result = fit(net, tensors, loss_fn, validate, config, desc=desc)
-    head = getattr(net, "head", None)
+    head = output_layer(net)
     if scale != 1.0:
-        if not isinstance(head, torch.nn.Linear):
+        if head is None:
             raise ConfigError(f"The {net.kind!r} forecaster has no final Linear 'head' to carry the target scale.",
                               param="model")
-        with torch.no_grad():
-            head.weight.mul_(scale)
-            head.bias.mul_(scale)
+        fold_scale(head, scale)
     return {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "target_scale": scale,
             "validation_loss": -result.best_score, "batch_size": result.batch_size}
 

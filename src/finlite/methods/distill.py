@@ -50,7 +50,7 @@ from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
 from finlite.models.sequence import SequenceModel
 from finlite.models.temporal import TemporalConvNet, WindowMLP
-from finlite.training.loop import LARGE_ROWS, TrainConfig, TrainResult, fit
+from finlite.training.loop import LARGE_ROWS, TrainConfig, TrainResult, fit, fold_scale, output_layer
 
 # DistillData, TransferSet and the functions that build them live in finlite.methods.targets
 # (below the recipe context); they are re-exported here, where they were first defined.
@@ -451,7 +451,7 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
     # weight) move the output as much as the teacher's forecasts differ from each other. The student
     # learns the targets divided by their spread, which is folded into its output layer afterwards.
     scale, out_layer = _target_scale(dd, model, isinstance(method, RegressionDistillation) and method.alpha == 1.0)
-    _fold(out_layer, 1.0 / scale)
+    fold_scale(out_layer, 1.0 / scale)
 
     if isinstance(method, RegressionDistillation):
         def base_loss(out: torch.Tensor, t: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
@@ -497,26 +497,9 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
 
     result = fit(trained, rows, loss_fn, validate, train, after_step=lambda m: apply_masks(model, masks),
                  desc="distilling" if not masks else "fine-tuning")
-    _fold(out_layer, scale)
+    fold_scale(out_layer, scale)
     model.eval()
     return DistillResult(model=model, method=method, training=result, synthetic_rows=dd.n_synthetic)
-
-
-def _output_layer(model: nn.Module) -> nn.Linear | None:
-    """The float Linear layer a model's output is read from (a forecaster's ``head``, an MLP's last
-    layer), or None when the output is not a plain Linear of the last features (an int8 layer)."""
-    try:
-        head = getattr(model, "head", None)
-    except ConfigError:  # a WindowMLP whose last layer is no longer a Linear (a QAT layer)
-        return None
-    if isinstance(head, nn.Linear):
-        return head
-    if isinstance(model, TabularMLP):
-        last = model.layers[-1]
-        if isinstance(last, nn.Sequential):  # a factorised layer: the second factor carries the bias
-            last = last[-1]
-        return last if isinstance(last, nn.Linear) else None
-    return None
 
 
 def _target_scale(dd: DistillData, model: nn.Module, imitate_only: bool = False) -> tuple[float, nn.Linear | None]:
@@ -528,7 +511,7 @@ def _target_scale(dd: DistillData, model: nn.Module, imitate_only: bool = False)
     reproduce differences between forecasts that are a few hundredths of the labels' spread (a
     return forecast's sign flips within them), which in the labels' units are lost in the noise
     of the optimiser."""
-    layer = _output_layer(model) if dd.task == "regression" else None
+    layer = output_layer(model) if dd.task == "regression" else None
     if layer is None:
         return 1.0, None
     for values in ((dd.t_train, dd.y_train) if imitate_only else (dd.y_train, dd.t_train)):
@@ -536,16 +519,6 @@ def _target_scale(dd: DistillData, model: nn.Module, imitate_only: bool = False)
         if math.isfinite(spread) and spread > 0:
             return spread, layer
     return 1.0, None
-
-
-def _fold(layer: nn.Linear | None, factor: float) -> None:
-    """Multiply a layer's weights and bias by ``factor`` (its outputs scale by it exactly)."""
-    if layer is None or factor == 1.0:
-        return
-    with torch.no_grad():
-        layer.weight.mul_(factor)
-        if layer.bias is not None:
-            layer.bias.mul_(factor)
 
 
 # -- in a recipe ---------------------------------------------------------------------------------
@@ -585,7 +558,7 @@ def _apply_distillation(method: AnyDistillation, state: StepState, ctx: StepCont
     # by the spread first (a student that already forecasts continues where it is): a fresh one is
     # put in the targets' units here, so it starts from its own initialisation.
     scale, out_layer = _target_scale(dd, student, isinstance(method, RegressionDistillation) and method.alpha == 1.0)
-    _fold(out_layer, scale)
+    fold_scale(out_layer, scale)
     result = distill(dd, student, method, train=ctx.training(train), hint_teacher=hint)
     info = {"student": result.model.config(), "synthetic_rows": result.synthetic_rows,
             "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run}

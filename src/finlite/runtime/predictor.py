@@ -241,10 +241,10 @@ class Predictor:
         return out
 
     # -- scoring -----------------------------------------------------------------------------------
-    def _slot(self) -> _Slot:
-        slot = getattr(self._local, "slot", None)
-        if slot is None:
-            slot = self._local.slot = _Slot(self.session, self.encoder.n_features, self._output)
+    def _slot(self) -> _RecordSlot:
+        slot: _RecordSlot | None = getattr(self._local, "slot", None)
+        if slot is None:  # self.encoder refuses a forecaster, once per thread: not on every record
+            slot = self._local.slot = _RecordSlot(self.session, self.encoder, self._output)
         return slot
 
     def score_vector(self, x: np.ndarray) -> np.ndarray:
@@ -281,14 +281,14 @@ class Predictor:
                 or does not fit float32 (kind "value").
             ScoreError: the model returned a NaN or infinite score; no decision is made from it.
         """
-        return self._slot().run_record(self.encoder, record)[0]
+        return self._slot().run_record(record)[0]
 
     def explain_record(self, record: Mapping[str, Any]) -> tuple[float, list[str]]:
         """P(positive) of one record and the fields whose category was unseen in training.
 
         Raises the same errors as :meth:`score_record`.
         """
-        return self._slot().run_record(self.encoder, record)
+        return self._slot().run_record(record)
 
     def encode(self, records: Any, source: str | None = None) -> np.ndarray:
         """Encode a DataFrame, a list of dicts, one dict or an Arrow batch as model inputs.
@@ -319,7 +319,7 @@ class Predictor:
                 made, for any row.
         """
         if self.market is not None:
-            windows = self._windows(records, None, last_only=False)
+            windows = self._windows(records, None)
             scores = self._run_windows(windows.x)
             check_scores(scores, "the price history", unit="forecast", first=0)
             return scores
@@ -389,23 +389,17 @@ class Predictor:
         out = self._run(self._outputs, {"x": np.ascontiguousarray(x, dtype=np.float32)})[0]
         return np.asarray(out, dtype=np.float64).reshape(-1)
 
-    def _windows(self, history: Any, source: str | None, *, last_only: bool) -> MarketWindows:
-        """The scaled windows of ``history`` (only the last one with ``last_only``): through the
-        numpy fast path when it applies (see :meth:`_fast_arrays`), through
-        :func:`finlite.data.market.read_prices` otherwise."""
+    def _windows(self, history: Any, source: str | None) -> MarketWindows:
+        """The scaled windows of ``history``: a dict of lists that :meth:`_fast_arrays` has checked
+        skips read_prices' parsing; anything else goes through
+        :func:`finlite.data.market.read_prices` (the reference, whose errors name the value)."""
         market = self._market()
-        arrays = self._fast_arrays(history, last_only) if isinstance(history, Mapping) else None
+        arrays = self._fast_arrays(history, last_only=False) if isinstance(history, Mapping) else None
         if arrays is None:
             return market.windows(self._history(history), source or "the price history")
-        spec = market.spec
-        dates, prices = arrays[spec.date_column], arrays[spec.target]
-        if last_only:  # no pandas at all: the batch-1 path
-            volume = arrays[spec.volume_column] if spec.volume_column is not None else None
-            x = market.last_window(dates, prices, volume, [arrays[c] for c in spec.extra_columns])
-            unknown = np.full(1, np.nan)  # the label and naive forecast are not needed to forecast
-            return MarketWindows(dates[-1:], None, x, unknown, prices[-1:], unknown)
         import pandas as pd  # loaded already: finlite.data.market imports it
 
+        spec = market.spec
         frame = pd.DataFrame({name: values.astype("datetime64[ns]") if name == spec.date_column else values
                               for name, values in arrays.items()})
         return market.windows(PriceTable(frame, source or "the price history", None, "", []))
@@ -492,7 +486,7 @@ class Predictor:
                 (``market.warmup`` + 1).
             ScoreError: the model returned a NaN or infinite forecast; nothing is returned.
         """
-        return self.forecast_windows(self._windows(history, source, last_only=False), source=source)
+        return self.forecast_windows(self._windows(history, source), source=source)
 
     def forecast_windows(self, windows: MarketWindows, *, source: str | None = None,
                          chunk_rows: int = 65536) -> dict[str, np.ndarray]:
@@ -530,7 +524,9 @@ class Predictor:
                 fast = self._forecast_one(arrays, history[market.spec.date_column][-1], source)
                 if fast is not None:
                     return fast
-        result = self.forecast_windows(self._windows(history, source, last_only=True), source=source)
+        # Any other history, or a window the fast path found not finite: every window through the
+        # reference path (whose errors name the date and value), the last one answered.
+        result = self.forecast_windows(self._windows(history, source), source=source)
         n = len(result["date"])
         if n == 0:
             raise DataError(f"{source or 'The price history'} has too few rows to forecast: the model needs "
@@ -743,19 +739,27 @@ class _Slot:
         self.binding.bind_ortvalue_input("x", ort.OrtValue.ortvalue_from_numpy(self.row))
         self.binding.bind_ortvalue_output(output, ort.OrtValue.ortvalue_from_numpy(self.out))
 
-    def run_record(self, encoder: Encoder, record: Mapping[str, Any]) -> tuple[float, list[str]]:
+    def run_vector(self, x: np.ndarray) -> np.ndarray:
+        self.row[0] = x[0]
+        self.session.run_with_iobinding(self.binding)
+        return self.out.reshape(-1).copy()
+
+
+class _RecordSlot(_Slot):
+    """A :class:`_Slot` with the tabular model's record encoder: one record in, one score out."""
+
+    def __init__(self, session: Any, encoder: Encoder, output: str = "probability") -> None:
+        super().__init__(session, encoder.n_features, output)
+        self.encoder = encoder
+
+    def run_record(self, record: Mapping[str, Any]) -> tuple[float, list[str]]:
         self.flat.fill(0.0)
-        unseen = encoder.fill(record, self.view)
+        unseen = self.encoder.fill(record, self.view)
         self.session.run_with_iobinding(self.binding)
         score = float(self.out[0, 0])
         if score - score != 0.0:  # NaN or ±inf (inf - inf is NaN): one float operation, no numpy
             raise record_score_error(score)
         return score, unseen
-
-    def run_vector(self, x: np.ndarray) -> np.ndarray:
-        self.row[0] = x[0]
-        self.session.run_with_iobinding(self.binding)
-        return self.out.reshape(-1).copy()
 
 
 class _MarketSlot:

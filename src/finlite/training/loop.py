@@ -30,11 +30,13 @@ import torch
 from finlite._limits import MAX_SEED
 from finlite._progress import Progress
 from finlite._util import param_error
+from finlite.errors import ConfigError
 from finlite.evaluate.metrics import auc
 from finlite.models.base import FinliteModel
+from finlite.models.mlp import TabularMLP
 
-__all__ = ["LARGE_ROWS", "SCHEDULES", "RowSource", "TrainConfig", "TrainResult", "auto_batch_size", "fit", "seed_everything",
-           "validation_auc"]
+__all__ = ["LARGE_ROWS", "SCHEDULES", "RowSource", "TrainConfig", "TrainResult", "auto_batch_size", "fit", "fold_scale",
+           "output_layer", "seed_everything", "validation_auc"]
 
 Batch = Mapping[str, torch.Tensor]
 LossFn = Callable[[torch.Tensor, Batch], torch.Tensor]
@@ -264,3 +266,32 @@ def _fit(model: Net, data: Batch | RowSource, loss_fn: LossFn, validate: Callabl
     model.eval()
     return TrainResult(best_epoch=best_epoch, best_score=float(best_score), epochs_run=epoch + 1, history=history,
                        batch_size=batch_size)
+
+
+# -- the output layer --------------------------------------------------------------------------
+def output_layer(model: torch.nn.Module) -> torch.nn.Linear | None:
+    """The float Linear layer a model's output is read from (a forecaster's ``head``, an MLP's last
+    layer), or None when the output is not a plain Linear of the last features (an int8 layer)."""
+    try:
+        head = getattr(model, "head", None)
+    except ConfigError:  # a WindowMLP whose last layer is no longer a Linear (a QAT layer)
+        return None
+    if isinstance(head, torch.nn.Linear):
+        return head
+    if isinstance(model, TabularMLP):
+        last = model.layers[-1]
+        if isinstance(last, torch.nn.Sequential):  # a factorised layer: the second factor carries the bias
+            last = last[-1]
+        return last if isinstance(last, torch.nn.Linear) else None
+    return None
+
+
+def fold_scale(layer: torch.nn.Linear | None, factor: float) -> None:
+    """Multiply a layer's weights and bias by ``factor`` (its outputs scale by it exactly): how a
+    model trained on targets divided by their spread is put back in the targets' units."""
+    if layer is None or factor == 1.0:
+        return
+    with torch.no_grad():
+        layer.weight.mul_(factor)
+        if layer.bias is not None:
+            layer.bias.mul_(factor)
