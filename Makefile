@@ -32,7 +32,18 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-bench: $(STAMP)
+# lleaves (a peer in bench/peers.py) needs llvmlite < 0.45; the main venv's shap pulls numba with a
+# newer llvmlite. So lleaves gets its own venv, and bench/peers.py times it there in a subprocess.
+PEERS       := .venv-peers
+PEERS_STAMP := $(PEERS)/.finlite-peers-installed
+
+$(PEERS_STAMP):
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/bin/python -m pip install --quiet numpy 'lightgbm>=4.3' 'lleaves>=1.3' 'llvmlite>=0.42,<0.45'
+	touch $(PEERS_STAMP)
+
+bench: $(STAMP) $(PEERS_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/german_credit.py
 	$(BIN)/python bench/fraud.py
@@ -43,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/int8.py
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/markets.py
+	$(BIN)/python bench/report.py
 	$(BIN)/python -m pip install --quiet -e '.[ray]'
 	$(BIN)/python bench/ray_scale.py
 

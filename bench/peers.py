@@ -26,6 +26,10 @@ are exported. On held-back rows (the test split, resampled to 100,000 rows), sid
   export, through the Predictor), by lleaves (LLVM-compiled) and by treelite + TL2cgen (C
   compiled with gcc into a shared library), each on the already encoded rows: their best case,
   no encoding counted. A peer that does not install or compile is skipped with the reason.
+  lleaves runs in its own interpreter (``.venv-peers``, made by ``make bench``; another one with
+  ``FINLITE_PEERS_PYTHON``): lleaves 1.3 needs llvmlite < 0.45, and the main venv's shap pulls
+  numba with a newer llvmlite. It gets the same model file and the same rows (saved with numpy),
+  is timed with the same helpers, and prints its timing back as JSON.
 
 The student must beat every peer by at least 2x at both sizes. Prints the ratios and the CPU and
 writes ``bench/results/peers_boosted.json``.
@@ -35,6 +39,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import tempfile
 import warnings
 from pathlib import Path
@@ -165,6 +171,56 @@ def _peer(name: str, build) -> tuple[dict | None, str | None]:
         return None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
 
 
+#: The interpreter lleaves runs in: ``make bench`` creates .venv-peers (lightgbm, lleaves,
+#: llvmlite < 0.45, numpy), apart from the main venv, whose shap needs numba's newer llvmlite.
+PEERS_PYTHON = Path(os.environ.get("FINLITE_PEERS_PYTHON", Path(__file__).resolve().parents[1] / ".venv-peers"
+                                   / "bin" / "python"))
+
+# Run by PEERS_PYTHON: compiles the model with lleaves and times it with finlite's own helpers
+# (finlite._timing needs numpy only), on the rows saved by the parent; prints one JSON line.
+_LLEAVES_CHILD = """
+import json, sys
+import numpy as np
+src, model_file, cache, rows_file, scores_file, singles, cores, rows = sys.argv[1:9]
+sys.path.insert(0, src)
+from finlite._timing import latency_us, throughput
+import lleaves, llvmlite
+from importlib.metadata import version
+model = lleaves.Model(model_file=model_file)
+model.compile(cache=cache)
+x = np.load(rows_file)
+cores, rows = int(cores), int(rows)
+ones = [x[i:i + 1] for i in range(int(singles))]
+lat = latency_us(lambda a: model.predict(a, n_jobs=1), ones, repeats=3000, warmup=300)
+rate = throughput(lambda a: model.predict(a, n_jobs=cores), x, rows, min_seconds=1.0)
+np.save(scores_file, np.asarray(model.predict(x, n_jobs=cores), dtype=np.float64).reshape(-1))
+print(json.dumps({"batch1_p50_us": lat["p50_us"], "batch1_p99_us": lat["p99_us"], "rows_per_second": rate,
+                  "python": sys.executable, "lleaves": version("lleaves"),
+                  "llvmlite": llvmlite.__version__}))
+"""
+
+
+def _lleaves_in_peers_venv(model_file: Path, tmp: Path, x64: np.ndarray, singles: int, cores: int,
+                           rows: int) -> dict:
+    """lleaves timed in :data:`PEERS_PYTHON` on the same model file and rows: the row of the
+    table (batch-1 latency over the first ``singles`` rows, rows/s on all of them) and its scores."""
+    if not PEERS_PYTHON.is_file():
+        raise FileNotFoundError(f"{PEERS_PYTHON} is missing; 'make bench' creates .venv-peers (lleaves needs "
+                                "llvmlite < 0.45, apart from the main venv), or set FINLITE_PEERS_PYTHON")
+    rows_file, scores_file = tmp / "lleaves_rows.npy", tmp / "lleaves_scores.npy"
+    np.save(rows_file, x64)
+    src = Path(__file__).resolve().parents[1] / "src"
+    proc = subprocess.run([str(PEERS_PYTHON), "-c", _LLEAVES_CHILD, str(src), str(model_file), str(tmp / "lleaves.so"),
+                           str(rows_file), str(scores_file), str(singles), str(cores), str(rows)],
+                          capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise RuntimeError(f"lleaves in {PEERS_PYTHON} failed: {proc.stderr.strip()[-500:]}")
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    row["input"] = f"encoded rows (encoding not counted); lleaves {row.pop('lleaves')}, llvmlite {row.pop('llvmlite')}"
+    row["scores"] = np.load(scores_file)
+    return row
+
+
 def run_boosted(seed: int = 0, rows: int = BIG) -> dict:
     import lightgbm
 
@@ -246,13 +302,11 @@ def run_boosted(seed: int = 0, rows: int = BIG) -> dict:
         peers.append(("teacher deployed: Predictor, raw input", deployed_teacher))
 
         def lleaves_teacher():
-            import lleaves
-
+            # Timed in its own interpreter (.venv-peers): lleaves 1.3 needs llvmlite < 0.45, the main
+            # venv's shap (numba) a newer one. Same model file, same rows, same timing helpers.
             path = tmp / "teacher_lgb.txt"
             booster.save_model(str(path))
-            model = lleaves.Model(model_file=str(path))
-            model.compile(cache=str(tmp / "lleaves.so"))
-            return (lambda a: model.predict(a, n_jobs=1), lambda a: model.predict(a, n_jobs=cores), singles64, x64)
+            return _lleaves_in_peers_venv(path, tmp, x64, len(singles64), cores, rows)
         peers.append(("lleaves (LLVM compiled)", lleaves_teacher))
 
         def treelite_teacher():
@@ -273,10 +327,16 @@ def run_boosted(seed: int = 0, rows: int = BIG) -> dict:
                 result["skipped"][name] = reason
                 print(f"  skipped {name}: {reason}", flush=True)
                 continue
-            one, many, args1, batch = built
-            got = np.asarray(many(batch), dtype=np.float64).reshape(-1)
-            row = measure(name, one, many, args1, batch, "raw record / raw DataFrame: encoding included"
-                          if batch is frame else "encoded rows (encoding not counted)")
+            if isinstance(built, dict):  # measured in another interpreter: its row and its scores
+                got = built.pop("scores")
+                row = {"name": name, **built}
+                print(f"  measured {name} in {row['python']}: {row['batch1_p50_us']:.1f} µs at batch 1, "
+                      f"{row['rows_per_second'] / 1e6:.2f} M rows/s at {rows:,}", flush=True)
+            else:
+                one, many, args1, batch = built
+                got = np.asarray(many(batch), dtype=np.float64).reshape(-1)
+                row = measure(name, one, many, args1, batch, "raw record / raw DataFrame: encoding included"
+                              if batch is frame else "encoded rows (encoding not counted)")
             row["max_abs_diff_vs_lightgbm"] = float(np.abs(got - p_teacher).max())
             row["student_speedup_batch1"] = row["batch1_p50_us"] / student["batch1_p50_us"]
             row["student_speedup_rows"] = student["rows_per_second"] / row["rows_per_second"]

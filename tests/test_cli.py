@@ -13,7 +13,7 @@ from finlite.cli import app
 from finlite.errors import ConfigError, DataError
 
 runner = CliRunner()
-COMMANDS = [["train"], ["compress"], ["evaluate"], ["inspect"], ["demo"], ["export"], ["score"], ["serve"], ["bench"], ["sign"], ["import-teacher"], ["search"],
+COMMANDS = [["train"], ["compress"], ["evaluate"], ["report"], ["inspect"], ["demo"], ["export"], ["score"], ["serve"], ["bench"], ["sign"], ["import-teacher"], ["search"],
             ["datasets"], ["datasets", "list"],
             ["datasets", "path"]]
 

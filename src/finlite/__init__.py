@@ -33,6 +33,7 @@ _LAZY = {
     "compress": "finlite.jobs.compress", "compress_with_recipe": "finlite.jobs.compress",
     "evaluate_artifact": "finlite.jobs.evaluate", "import_teacher": "finlite.jobs.train", "train": "finlite.jobs.train",
     "export_artifact": "finlite.jobs.export",
+    "rebuild_report": "finlite.jobs.report", "reproduce": "finlite.jobs.reproduce",
     "Predictor": "finlite.runtime",
     **{name: "finlite.methods" for name in (
         "Distillation", "DynamicInt8", "Fp16Weights", "GradualPruning", "HintDistillation", "IntegerWeights",
@@ -53,6 +54,8 @@ if _typing.TYPE_CHECKING:  # what the lazy names are, for type checkers (never r
     from finlite.jobs.compress import compress, compress_with_recipe
     from finlite.jobs.evaluate import evaluate_artifact
     from finlite.jobs.export import export_artifact
+    from finlite.jobs.report import rebuild_report
+    from finlite.jobs.reproduce import reproduce
     from finlite.jobs.search import search_students
     from finlite.jobs.train import import_teacher, train
     from finlite.methods import (
@@ -165,6 +168,8 @@ __all__ = [
     "prune",
     "quantize",
     "read_table",
+    "rebuild_report",
+    "reproduce",
     "search_students",
     "train",
 ]

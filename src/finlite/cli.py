@@ -138,6 +138,11 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "train_window": ("--train-window",),
     "cost_bps": ("--cost-bps",),
     "markets": ("--markets",),
+    "segments": ("--segments",),
+    "protected": ("--protected",),
+    "monotone": ("--monotone",),
+    "enforce_monotone": ("--enforce-monotone",),
+    "teacher": ("--teacher",),
 }
 
 # A value as a library message writes it after ``name=``: a list, a quoted string, or a bare token
@@ -336,6 +341,29 @@ Force = Annotated[bool, typer.Option("--force", help="Replace OUT if it already 
 FlagRate = Annotated[float | None, typer.Option(help="Operating point as the share of rows to flag, e.g. 0.1: decisions are made at the teacher's score that flags this share of the training rows. Default: the teacher's recorded operating point (for train: the training bad rate).")]
 VerifyKey = Annotated[Path | None, typer.Option(help="Trusted public key (PEM, 'openssl pkey -pubout'): refuse the artifact unless it is signed by the matching private key. Default: $FINLITE_VERIFY_KEY when set.")]
 ManifestPin = Annotated[str | None, typer.Option(help="Accept only the artifact whose manifest sha256 is this (64 hex digits; 'finlite inspect' prints it).")]
+Segments = Annotated[str | None, typer.Option(help="Report: columns whose values the segments section compares (comma-separated), besides the categorical columns with 2 to 8 values.")]
+Protected = Annotated[str | None, typer.Option(help="Report: protected columns (comma-separated) for the fairness section: approval-rate ratio (four-fifths rule), gaps in bad-capture and wrongful-decline rates (declined given bad, declined given good) per group; a numeric column is banded into quartiles.")]
+Monotone = Annotated[str | None, typer.Option(help="Report: numeric columns the score must be monotone in, e.g. 'duration_in_month:+,age_in_years:-' (+: P(positive) must not fall as the column rises). Default: a boosted teacher's own constraints.")]
+IdColumn = Annotated[str | None, typer.Option("--id-column", help="Report: the column naming the rows in flips.csv (default: the row number in the data file).")]
+
+
+def _columns(text: str | None, option: str) -> tuple[str, ...]:
+    """A comma-separated list of column names (empty for None)."""
+    if text is None:
+        return ()
+    names = tuple(part.strip() for part in text.split(","))
+    if not all(names):
+        raise ConfigError(f"{option} takes column names separated by commas, e.g. purpose,housing; got {text!r}.")
+    return names
+
+
+def _monotone(text: str | None) -> dict[str, int] | None:
+    """--monotone 'col:+,col:-' as {column: sign} (None when not given)."""
+    if text is None:
+        return None
+    from finlite.evaluate.monotone import parse_monotone
+
+    return parse_monotone(text)
 
 
 @app.command()
@@ -542,8 +570,16 @@ def compress(
     engine: Annotated[str, typer.Option(help="Where --search runs its candidates: 'local' (this process) or 'ray' (one Ray task per distilled student; pip install 'finlite[ray]').")] = "local",
     address: Annotated[str | None, typer.Option(help="With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379). Default: a local Ray on this machine's cores.")] = None,
     flag_rate: FlagRate = None,
+    segments: Segments = None,
+    protected: Protected = None,
+    monotone: Monotone = None,
+    id_column: IdColumn = None,
+    enforce_monotone: Annotated[bool, typer.Option("--enforce-monotone", help="Train the student under the --monotone constraints (a penalty on wrong-way changes in the distillation loss).")] = False,
 ) -> None:
     """Distil a teacher into a small student, prune it, fine-tune it, and report both side by side.
+
+    The student artifact carries its validation report: report.html (open it in a browser),
+    report.json, MODEL_CARD.md and flips.csv; 'finlite report' rebuilds it.
 
     The options build a recipe (distillation, then pruning, no gates) that runs like any other.
     With --recipe or --preset the steps come from YAML and each is kept only if it passes the
@@ -561,6 +597,13 @@ def compress(
                    positive2=("--budget", budget), count2=("--batch-size", batch_size))
     _check_compress_paths(teacher, data, out, plan=plan, recipe=recipe, save_plan=save_plan)
     _check_engine(engine, address, search)
+    report_options: dict[str, Any] = {
+        "segments": _columns(segments, "--segments"), "protected": _columns(protected, "--protected"),
+        "monotone": _monotone(monotone), "id_column": id_column, "enforce_monotone": enforce_monotone}
+    if search and any(report_options.values()):
+        raise ConfigError("--segments, --protected, --monotone, --id-column and --enforce-monotone set compress's "
+                          "report; --search writes the report with the defaults. Drop them, and rebuild the report "
+                          "with 'finlite report ARTIFACT DATA --segments ...' after the search.")
     source: Any = teacher
     if verify_key is not None:  # the teacher is verified once; every step then uses this loaded copy
         from finlite.artifact import load
@@ -588,7 +631,7 @@ def compress(
         _compress_recipe(source, data, out, recipe=recipe, preset=preset, search=search, budget=budget,
                          objective=objective, epochs=epochs, seed=seed, force=force, quiet=quiet,
                          timing=not no_timing, batch_size=batch_size, engine=engine, address=address,
-                         flag_rate=flag_rate)
+                         flag_rate=flag_rate, report_options=report_options)
         return
     if out is None and not dry_run:
         raise ConfigError("Missing --out: name the directory to write the student artifact to (or use --dry-run).")
@@ -604,7 +647,7 @@ def compress(
                   size_aware_sparsity=sparsity is None,
                   seed=seed, out=None if dry_run else out, overwrite=force, plan_only=dry_run,
                   progress=_train_progress(quiet), train_overrides=_compress_training(epochs, batch_size),
-                  timing=not no_timing, flag_rate=flag_rate)
+                  timing=not no_timing, flag_rate=flag_rate, **report_options)
     if outcome.plan is not None:
         if save_plan is not None:
             outcome.plan.save(save_plan)
@@ -615,7 +658,13 @@ def compress(
         return
     typer.echo(render_table(outcome.report))
     _print_forecast(outcome.report)
-    typer.echo(f"student artifact: {outcome.path}\nreport: {outcome.path / 'report.md'}")
+    typer.echo(f"student artifact: {outcome.path}\nreport: {_report_path(outcome.path)}")
+
+
+def _report_path(artifact: Path) -> Path:
+    """The report a reader opens: report.html (report.md for an artifact without one)."""
+    html = artifact / "report.html"
+    return html if html.is_file() else artifact / "report.md"
 
 
 def _check_compress_paths(teacher: Path, data: Path, out: Path | None, *, plan: Path | None, recipe: Path | None,
@@ -649,7 +698,8 @@ def _compress_training(epochs: int | None, batch_size: int | None) -> dict[str, 
 def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | None, preset: str | None, search: bool,
                      budget: float, objective: str, epochs: int | None, seed: int | None, force: bool,
                      quiet: bool, timing: bool = True, batch_size: int | None = None, engine: str = "local",
-                     address: str | None = None, flag_rate: float | None = None) -> None:
+                     address: str | None = None, flag_rate: float | None = None,
+                     report_options: dict[str, Any] | None = None) -> None:
     """The --recipe / --preset / --search branch of ``compress``: run, print, exit 1 on a failed gate."""
     from finlite.jobs.compress import compress as run_compress
     from finlite.jobs.compress import recipe_summary
@@ -665,7 +715,7 @@ def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | Non
     echo = (lambda i, n, msg: typer.echo(msg, err=True)) if not quiet else None
     outcome = run_compress(teacher, data, recipe=spec, seed=seed, train_overrides=_compress_training(epochs, batch_size),
                            out=out, overwrite=force, progress=_train_progress(quiet), on_step=echo, timing=timing,
-                           flag_rate=flag_rate)
+                           flag_rate=flag_rate, **(report_options or {}))
     typer.echo(recipe_summary(outcome.result))
     if outcome.model is None:
         typer.echo("no step passed its gates on the validation split; nothing was written", err=True)
@@ -807,7 +857,7 @@ def _print_outcome(outcome: Any) -> None:
     for gate in outcome.final_gates:
         typer.echo(f"gate on the test split: {'pass' if gate.passed else 'FAIL'}  {gate.message}")
     if outcome.path is not None:
-        typer.echo(f"student artifact: {outcome.path}\nreport: {outcome.path / 'report.md'}")
+        typer.echo(f"student artifact: {outcome.path}\nreport: {_report_path(outcome.path)}")
     if not outcome.passed:
         typer.echo("the kept model fails a gate on the test split (exit code 1)", err=True)
         raise typer.Exit(1)
@@ -862,6 +912,41 @@ def evaluate(
         typer.echo(_served_line(result.get("served_model") or {}))
 
 
+@app.command()
+@_friendly
+def report(
+    artifact: Annotated[Path, typer.Argument(help="A compressed (student) artifact directory.")],
+    data: Annotated[Path | None, typer.Argument(help="The table the teacher was trained on: rebuild every section from it. Without it, report.html and MODEL_CARD.md are rendered again from the artifact's report.json.")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="The model to compare with. Default: the teacher recorded in the artifact (its manifest sha256 checked).")] = None,
+    segments: Segments = None,
+    protected: Protected = None,
+    monotone: Monotone = None,
+    id_column: IdColumn = None,
+    out: Annotated[Path | None, typer.Option(help="Folder to write the report into. Default: ARTIFACT-report beside the artifact (the artifact itself is never written).")] = None,
+    force: Force = False,
+    verify_key: VerifyKey = None,
+) -> None:
+    """Write a compressed artifact's validation report (report.html, MODEL_CARD.md, report.json, flips.csv).
+
+    With DATA every section is built again against the baseline; the options default to those
+    the artifact's report recorded. Latency and cost are never re-measured: they come from the
+    stored report. Without DATA the stored report.json is rendered again.
+    """
+    from finlite.jobs.report import rebuild_report
+
+    if out is not None:
+        _paths.check_not_input(out, {"artifact": artifact, "data file": data, "--baseline artifact": baseline}, "--out")
+    written = rebuild_report(artifact, data, baseline=baseline,
+                             segments=_columns(segments, "--segments") if segments is not None else None,
+                             protected=_columns(protected, "--protected") if protected is not None else None,
+                             monotone=_monotone(monotone), id_column=id_column, out=out, overwrite=force,
+                             verify_key=verify_key)
+    stored = json.loads((written / "report.json").read_text(encoding="utf-8"))
+    for section in stored.get("sections") or []:
+        typer.echo(f"{section['status']:<5} {section['id']}: {section['summary']}")
+    typer.echo(f"report: {written / 'report.html'} (overall {stored.get('status')})")
+
+
 def _served_line(served: dict[str, Any]) -> str:
     """One line: which model was scored, and whether the exported ONNX model agrees with it."""
     if served.get("file") is None:
@@ -873,6 +958,30 @@ def _served_line(served: dict[str, Any]) -> str:
         line += (f"; {int8['file']} agrees with the int8 form of the weights (max |Δp| {int8['max_abs_diff']:.1e}, "
                  f"{int8['flips']} decisions flipped)")
     return line
+
+
+@app.command()
+@_friendly
+def reproduce(
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory to reproduce (a student or a teacher).")],
+    data: Annotated[Path, typer.Argument(help="The table (or price file) it was made from: same content sha256 as recorded.")],
+    teacher: Annotated[Path | None, typer.Option(help="A student's teacher artifact, when it is no longer at the recorded path (it must have the recorded manifest sha256).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON instead of a table.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run the recorded recipe again from the recorded seed and data; exit 0 when it gives the same
+    metrics (and, where the run is deterministic, the same weights), 1 when not, 2 for bad input.
+
+    Timing measurements (latency, rows per second) are skipped. The rerun is written to a
+    temporary folder and removed.
+    """
+    from finlite.jobs.reproduce import render_reproduction
+    from finlite.jobs.reproduce import reproduce as run
+
+    result = run(artifact, data, teacher=teacher, progress=_train_progress(quiet) and not as_json)
+    typer.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True) if as_json else render_reproduction(result))
+    if not result.matched:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -982,8 +1091,12 @@ def demo(
     teacher = run_train(data, target=info.target, positive=info.positive, seed=seed,
                         config=_train_config(200, quiet), out=out / "teacher", overwrite=True)
     student_dir = out / "student"  # the artifact compress writes (its outcome's path)
+    # The report's fairness section looks at the applicant's age and foreign-worker status, and its
+    # monotonicity section at two columns whose risk should only grow: a longer loan, a larger amount.
     student = run_compress(out / "teacher", data, pruning=MagnitudePruning(sparsity=0.5), seed=seed,
-                           out=student_dir, overwrite=True, progress=_progress(quiet))
+                           out=student_dir, overwrite=True, progress=_progress(quiet),
+                           protected=("foreign_worker", "age_in_years"),
+                           monotone={"duration_in_month": 1, "credit_amount": 1})
     typer.echo(render_table(student.report))
     record = export_artifact(student_dir, data, int8=True)
     fp32, int8 = record["onnx"], record["onnx_int8"]
@@ -991,7 +1104,7 @@ def demo(
                f"max |Δp| {fp32['parity']['max_abs_diff']:.1e}; {int8['file']}: "
                f"{int8['against_float']['flips']} flipped against the float model")
     typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\n"
-               f"report: {student_dir / 'report.md'}\n"
+               f"report: {_report_path(student_dir)}\n"
                f"next: finlite serve {student_dir}   |   finlite score {student_dir} BOOK.parquet -o scores.parquet")
 
 
@@ -1042,7 +1155,7 @@ def _demo_markets(out: Path, *, seed: int, objective: str, quiet: bool) -> None:
                f"{parity.get('direction_flips', parity['flips'])} forecasts changed direction")
     typer.echo("Daily direction is close to a coin flip: read the DM p-values against the naive forecast and the "
                "Sharpe ratios against buy-and-hold before trusting any model here.")
-    typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\nreport: {student_dir / 'report.md'}\n"
+    typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\nreport: {_report_path(student_dir)}\n"
                f"next: finlite score {student_dir} PRICES.csv -o forecasts.csv   |   finlite serve {student_dir}")
 
 

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import finlite
-from finlite.cli import app
 
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return out, result.output
+# demo_dir (tests/integration/conftest.py): `finlite demo`, run once per session.
 
 
 def test_demo_prints_side_by_side_table(demo_dir: tuple[Path, str]) -> None:
     out, text = demo_dir
     for label in ("AUC", "KS", "F1 at cut-off", "agreement at cut-off", "PSI", "size on disk", "latency p50"):
         assert label in text
-    assert f"report: {out / 'student' / 'report.md'}" in text
+    assert f"report: {out / 'student' / 'report.html'}" in text
+    # The demo names protected and monotone columns: its report has the fairness and monotonicity sections.
+    sections = [s["id"] for s in json.loads((out / "student" / "report.json").read_text())["sections"]]
+    assert {"summary", "fairness", "monotonicity", "reproducibility"} <= set(sections)
     assert (out / "teacher" / "manifest.json").is_file()
     report = (out / "student" / "report.md").read_text()
     for heading in ("## Swap set", "## Data", "## Pruning plan"):

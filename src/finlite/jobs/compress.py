@@ -13,13 +13,12 @@ search candidate and the artifact saved for it are trained alike.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from finlite import _paths
-from finlite._util import dump_json
 from finlite.artifact import Artifact, DataLike, load, prepare_like, save_artifact
 from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
@@ -130,7 +129,7 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
     base = distill_data(prepared, lambda x: teacher_logits(art.model, x),
                         train_logits=getattr(art.model, "oof_logits", None))
     provenance = {"path": str(art.path), "manifest_sha256": art.manifest["manifest_sha256"],
-                  "model": art.manifest["model"]}
+                  "model": art.manifest["model"], "model_files": model_files(art.manifest)}
     point = art.operating_point if get_task(art.task).decides else None
     if flag_rate is not None:
         point = operating_point(get_task(prepared.task).training_scores(art.model, prepared.x_train), prepared.y_train,
@@ -194,8 +193,20 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     (``granularity="neuron"``, the only form a recurrent layer takes), at
     :data:`MARKET_SPARSITY` when the sparsity follows the data (``size_aware_sparsity``). No
     gates: use ``--preset markets`` (``markets_direction``, ``markets_volatility``) for them.
+
+    Raises:
+        ConfigError: ``distillation`` has ``monotone`` columns (a market window has no raw
+            numeric column to hold monotone), or a temperature for a forecast.
     """
     from finlite.methods.distill import RegressionDistillation
+
+    if distillation is not None and distillation.monotone:
+        # Refused, not dropped: a student trained without the constraint it was asked for would
+        # pass for a constrained one.
+        columns = ", ".join(column for column, _ in distillation.monotone)
+        raise ConfigError(f"The 'monotone' parameter of Distillation ({columns}) constrains raw numeric columns of a "
+                          f"table; a {task} forecaster reads windows of a series, which have no such column to hold "
+                          "monotone. Drop monotone (and --enforce-monotone).", param="monotone")
 
     widths = tuple(student_hidden) if student_hidden is not None else MARKET_STUDENT
     first: Any
@@ -287,6 +298,11 @@ def compress(
     on_step: StepCallback | None = None,
     extra_files: dict[str, str] | None = None,
     flag_rate: float | None = None,
+    segments: Sequence[str] = (),
+    protected: Sequence[str] = (),
+    monotone: Mapping[str, int] | None = None,
+    id_column: str | None = None,
+    enforce_monotone: bool = False,
 ) -> CompressOutcome:
     """Compress a teacher artifact: run a recipe on it, compare the result with it on the test split, save it.
 
@@ -317,9 +333,18 @@ def compress(
     10 % of the training rows. A gate on a decision where the teacher flags no row or every row
     is an error, not a pass.
 
+    The artifact carries the validation report (:mod:`finlite.jobs.report`): report.json,
+    report.html, MODEL_CARD.md and, for a classifier, flips.csv. ``segments`` names columns whose
+    values the segments section compares (besides the categorical columns with few values),
+    ``protected`` the fairness section's columns, ``monotone`` maps numeric columns to +1 / -1 (the
+    monotonicity section; default: a boosted teacher's own constraints) and ``id_column`` names the
+    rows in flips.csv (default: the data file's row number). ``enforce_monotone`` trains every
+    distillation under the declared ``monotone`` constraints.
+
     Raises:
         ConfigError: ``recipe`` together with a classic option (``plan_only`` included); a bad
-            option or recipe step (its message names it).
+            option or recipe step (its message names it); ``enforce_monotone`` without ``monotone``.
+        DataError: a report option names a column the data does not have.
     """
     classic = {"student_hidden": student_hidden, "distillation": distillation, "pruning": pruning, "plan": plan,
                "plan_only": plan_only or None, "size_aware_sparsity": size_aware_sparsity or None}
@@ -328,8 +353,23 @@ def compress(
         raise ConfigError(f"compress got recipe= and {given[0]}=: a recipe runs its own steps, and {given[0]} "
                           "belongs to the classic distil-and-prune run. Pass recipe= alone, or drop it.",
                           param=given[0])
+    if enforce_monotone and not monotone:
+        raise ConfigError("The 'enforce_monotone' parameter trains the student under the declared monotone constraints, and none "
+                          "were declared; pass monotone= (e.g. {'age': -1}), or drop enforce_monotone.",
+                          param="enforce_monotone")
+    options = _report_options(segments, protected, monotone, id_column)
     setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,
                    progress=progress, train_overrides=train_overrides, flag_rate=flag_rate)
+    from finlite.jobs.report import check_options
+
+    if enforce_monotone and _is_series(setup.prepared):
+        raise ConfigError("The 'enforce_monotone' parameter (--enforce-monotone) trains a student under monotone "
+                          "constraints on raw numeric columns of a table; this is a market forecaster, whose windows "
+                          "of a series have no such column to hold monotone. Drop --enforce-monotone and --monotone.",
+                          param="enforce_monotone")
+    check_options(setup.prepared, options)  # before any training: a bad column is refused now
+    if enforce_monotone and monotone:
+        distillation, recipe = _constrained(distillation, recipe, monotone)
     if recipe is None and _is_series(setup.prepared):
         recipe = market_recipe(setup.prepared.task, student_hidden=student_hidden, distillation=distillation,
                                pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
@@ -339,7 +379,37 @@ def compress(
     if plan_only:
         return _dry_run(setup, recipe, plan=plan, on_step=on_step)
     return _run(setup, recipe, plan=plan, out=out, overwrite=overwrite, timing=timing, on_step=on_step,
-                extra_files=extra_files)
+                extra_files=extra_files, report_options=options)
+
+
+def _report_options(segments: Sequence[str], protected: Sequence[str], monotone: Mapping[str, int] | None,
+                    id_column: str | None) -> Any:
+    """The report's options (:class:`finlite.jobs.report.ReportOptions`), names checked for their type."""
+    from finlite.jobs.report import ReportOptions
+
+    for name, value in (("segments", segments), ("protected", protected)):
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{name} must be a list of column names, e.g. [\"purpose\"]; got {value!r}.", param=name)
+    return ReportOptions(segments=tuple(segments), protected=tuple(protected),
+                         monotone=None if monotone is None else dict(monotone), id_column=id_column)
+
+
+def _constrained(distillation: Distillation | None, recipe: Recipe | None,
+                 monotone: Mapping[str, int]) -> tuple[Distillation | None, Recipe | None]:
+    """The distillation (classic run) or every distillation step of ``recipe``, trained under ``monotone``."""
+    pairs = tuple(sorted((str(k), int(v)) for k, v in monotone.items()))
+
+    def constrain(method: Any) -> Any:
+        return replace(method, monotone=pairs)  # the config checks the columns' form itself
+
+    if recipe is None:
+        return constrain(distillation or Distillation()), None
+    steps = [replace(step, method=constrain(step.method)) if isinstance(step.method, Distillation)
+             else step for step in recipe.steps]
+    if not any(isinstance(step.method, Distillation) for step in recipe.steps):
+        raise ConfigError("The 'enforce_monotone' parameter constrains the recipe's distillation steps, and it has none; drop "
+                          "enforce_monotone, or add a distillation step.", param="enforce_monotone")
+    return distillation, replace(recipe, steps=steps)
 
 
 def compress_with_recipe(
@@ -358,11 +428,17 @@ def compress_with_recipe(
     extra_files: dict[str, str] | None = None,
     train_overrides: dict[str, Any] | None = None,
     flag_rate: float | None = None,
+    segments: Sequence[str] = (),
+    protected: Sequence[str] = (),
+    monotone: Mapping[str, int] | None = None,
+    id_column: str | None = None,
+    enforce_monotone: bool = False,
 ) -> CompressOutcome:
     """Run ``recipe`` on a teacher artifact: :func:`compress` with ``recipe=recipe`` (same arguments)."""
     return compress(teacher, data, recipe=recipe, seed=seed, config=config, fine_tune=fine_tune, out=out,
                     overwrite=overwrite, timing=timing, progress=progress, on_step=on_step, extra_files=extra_files,
-                    train_overrides=train_overrides, flag_rate=flag_rate)
+                    train_overrides=train_overrides, flag_rate=flag_rate, segments=segments, protected=protected,
+                    monotone=monotone, id_column=id_column, enforce_monotone=enforce_monotone)
 
 
 def _run_steps(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None, timing: bool,
@@ -389,8 +465,10 @@ def _dry_run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None,
 
 def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out: str | Path | None,
          overwrite: bool, timing: bool, on_step: StepCallback | None = None,
-         extra_files: dict[str, str] | None = None) -> CompressOutcome:
-    """Run ``recipe`` from ``setup``, evaluate the kept model on the test split, and save it at ``out``."""
+         extra_files: dict[str, str] | None = None, report_options: Any = None) -> CompressOutcome:
+    """Run ``recipe`` from ``setup``, evaluate the kept model on the test split, and save it at ``out``
+    with its validation report (built with ``report_options``, a
+    :class:`~finlite.jobs.report.ReportOptions`; default options when None)."""
     art, prepared = setup.art, setup.prepared
     result = _run_steps(setup, recipe, plan=plan, timing=False, on_step=on_step)
     if result.model is None:
@@ -434,10 +512,18 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
             markdown = render_forecast_markdown(report["forecast"], title="finlite compression report (forecaster)",
                                                 sections={"Teacher and student": markdown})
             metrics["forecast"] = report["forecast"]
-        files = {"report.md": markdown, "report.json": dump_json(report),
+        from finlite.jobs.report import ReportOptions, compress_report
+
+        steps_record = _manifest_steps(setup, recipe, result)
+        full, report_files = compress_report(
+            teacher=art, student=model, prepared=prepared, comparison=report, recipe_yaml=recipe.to_yaml(),
+            steps=steps_record, seed=setup.seed, cutoff=setup.cutoff, name=Path(out).resolve().name,
+            options=report_options if report_options is not None else ReportOptions(), timing=timing)
+        report.update(full)
+        files = {"report.md": markdown, **report_files,
                  "recipe.yaml": recipe.to_yaml(), **result.extra_files, **(extra_files or {})}
         path = save_artifact(out, model=model, preprocessor=art.preprocessor, role="student", seed=setup.seed,
-                             cutoff=setup.cutoff, data=prepared.summary(), steps=_manifest_steps(setup, recipe, result),
+                             cutoff=setup.cutoff, data=prepared.summary(), steps=steps_record,
                              metrics=metrics, plan=result.plan, overwrite=overwrite, extra_files=files,
                              task=prepared.task, operating_point=setup.operating_point)
     return CompressOutcome(model=model, plan=result.plan, report=report, path=path, result=result, recipe=recipe,
@@ -488,6 +574,28 @@ def recipe_summary(result: RecipeResult) -> str:
     return "\n".join(lines)
 
 
+#: The files that make a model what it is: an export (model.onnx) or a signature added later
+#: changes the teacher's manifest, never these.
+MODEL_FILES = ("weights.safetensors", "preprocessor.json", "oof_logits.safetensors", "scorecard.json")
+
+
+def model_files(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The sha256 of each model-defining file an artifact's manifest lists (:data:`MODEL_FILES`)."""
+    files = manifest.get("files") or {}
+    return {name: str(files[name]) for name in MODEL_FILES if name in files}
+
+
+def is_recorded_teacher(manifest: Mapping[str, Any], provenance: Mapping[str, Any]) -> bool:
+    """Whether an artifact (its verified ``manifest``) is the teacher a student's ``provenance``
+    records: the same manifest, or, once the teacher was exported or signed since (which amends
+    its manifest), the same model files (weights, preprocessing, out-of-fold scores) byte for byte."""
+    if manifest.get("manifest_sha256") == provenance.get("manifest_sha256"):
+        return True
+    recorded = provenance.get("model_files")
+    return (isinstance(recorded, Mapping) and bool(recorded) and model_files(manifest) == dict(recorded)
+            and manifest.get("model") == provenance.get("model"))
+
+
 def _is_series(prepared: Any) -> bool:
     """Whether ``prepared`` is a price series in windows (a market artifact's data)."""
     return isinstance(prepared, PreparedSeries)
@@ -496,17 +604,24 @@ def _is_series(prepared: Any) -> bool:
 def _market_evidence(setup: _Setup, student: FinliteModel) -> dict[str, Any]:
     """Teacher, student, naive forecast and buy-and-hold on the test period (the forecasting metrics
     pooled and per fold, Diebold–Mariano tests, the trading view at the teacher's trading costs)."""
+    return _market_evidence_of(setup.art, student, setup.prepared, setup.cutoff)[0]
+
+
+def _market_evidence_of(teacher: Artifact, student: FinliteModel, prepared: PreparedData | PreparedSeries,
+                        cutoff: float | None) -> tuple[dict[str, Any], float]:
+    """:func:`_market_evidence` for a teacher artifact and its data (also what ``finlite report``
+    rebuilds), with the trading cost it used (the teacher's recorded one)."""
     from finlite.jobs.forecast import DEFAULT_COST_BPS, forecast_evidence
 
-    prepared, art = setup.prepared, setup.art
     task = get_task(prepared.task)
-    recorded = (art.manifest.get("metrics") or {}).get("forecast") or {}
+    recorded = (teacher.manifest.get("metrics") or {}).get("forecast") or {}
     cost = float(recorded.get("cost_bps", DEFAULT_COST_BPS))
-    cutoff = setup.cutoff if task.decides else None
-    predictions = {"teacher": task.scores(art.model, prepared.x_test), "student": task.scores(student, prepared.x_test)}
+    cut = cutoff if task.decides else None
     if not isinstance(prepared, PreparedSeries):
-        raise ConfigError(f"{art.path} is not a market forecaster; its data are a table, not a price series.")
-    return forecast_evidence(prepared, predictions, cutoff=cutoff, cost_bps=cost)
+        raise ConfigError(f"{teacher.path} is not a market forecaster; its data are a table, not a price series.")
+    predictions = {"teacher": task.scores(teacher.model, prepared.x_test),
+                   "student": task.scores(student, prepared.x_test)}
+    return forecast_evidence(prepared, predictions, cutoff=cut, cost_bps=cost), cost
 
 
 def _report_sections(prepared: PreparedData | PreparedSeries, plan: PruningPlan | None, recipe: Recipe, result: RecipeResult,

@@ -23,7 +23,7 @@ from finlite.methods.targets import DistillData, TeacherFn, with_transfer_for
 from finlite.models.base import FinliteModel
 from finlite.training.loop import TrainConfig
 
-__all__ = ["Masks", "NoModelError", "StepContext", "StepState", "merge_masks"]
+__all__ = ["Masks", "NoModelError", "StepContext", "StepState", "merge_masks", "monotone_index"]
 
 Masks = dict[str, torch.Tensor]
 
@@ -77,6 +77,25 @@ def merge_masks(old: Masks, new: Masks) -> Masks:
     return out
 
 
+def monotone_index(method: Any, preprocessor: Any) -> dict[str, int]:
+    """The encoded column of each of ``method.monotone``'s raw columns (pairs ``(column, sign)``):
+    a numeric column's standardised value (its missing indicator is left as it is).
+
+    Raises:
+        ConfigError: a column is not a numeric column of the preprocessor (naming it and the
+            numeric columns), or the preprocessor is not a table's.
+    """
+    numeric = [n.name for n in getattr(preprocessor, "numeric_", None) or []]
+    out: dict[str, int] = {}
+    for column, _ in getattr(method, "monotone", ()):
+        if column not in numeric:
+            raise ConfigError(f"The 'monotone' parameter of Distillation names {column!r}, which is not a numeric "
+                              f"column of the data; numeric columns: {', '.join(numeric) or 'none'}.",
+                              param="monotone")
+        out[column] = numeric.index(column)
+    return out
+
+
 @dataclass
 class StepContext:
     """What every step reads: data, the teacher and its outputs, training defaults, the seed.
@@ -94,6 +113,11 @@ class StepContext:
             (None before any: plain soft targets, see :func:`finlite.methods.distill.tuning_loss`).
         tuning: the rows fine-tuning uses: those of the last kept distillation step (its
             transfer set included), or the training rows before any.
+        monotone_index: the encoded column of each raw column that the fine-tuning loss
+            constrains (:func:`monotone_index`, resolved once when a distillation with
+            ``monotone`` is kept); None when it constrains none. Every fine-tune passes it to
+            :func:`~finlite.methods.distill.distill`, so a pruned, quantized or factorised
+            student keeps the declared directions too.
         transfer_cache: transfer sets already labelled by the teacher, by setting.
         ready_plan: a ready pruning plan (e.g. edited by hand: the CLI's ``--plan``) that a
             magnitude or Taylor pruning step applies instead of making its own.
@@ -109,6 +133,7 @@ class StepContext:
     cutoff: float | None = None
     distillation: MethodConfig | None = None
     tuning: DistillData | None = None
+    monotone_index: dict[str, int] | None = None
     transfer_cache: dict[tuple[Any, ...], DistillData] = field(default_factory=dict)
     ready_plan: PruningPlan | None = None
 
@@ -122,10 +147,15 @@ class StepContext:
         return self.tuning if self.tuning is not None else self.base
 
     def keep(self, method: MethodConfig) -> None:
-        """A kept distillation step becomes the fine-tuning loss and data of the steps after it."""
+        """A kept distillation step becomes the fine-tuning loss and data of the steps after it
+        (with its monotone constraint, located once here: see :attr:`monotone_index`)."""
         if type(method).is_distillation:
-            self.distillation = method.fine_tune_loss()
+            loss = method.fine_tune_loss()
+            index = monotone_index(loss, self.table_data(method).preprocessor) \
+                if getattr(loss, "monotone", ()) else None
+            self.distillation = loss
             self.tuning = self.data_for(method)
+            self.monotone_index = index
 
     def data_for(self, method: Any) -> DistillData:
         """Training data for a distillation method, with its transfer set (cached per setting)."""

@@ -33,7 +33,7 @@ from finlite._limits import MAX_WIDTH, check_memory
 from finlite._util import check_fraction, param_error
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
-from finlite.methods.base import StepContext, StepState
+from finlite.methods.base import StepContext, StepState, monotone_index
 from finlite.methods.registry import MethodConfig, register_handler, register_method
 from finlite.methods.targets import (
     CHUNK_ROWS,
@@ -56,6 +56,7 @@ from finlite.training.loop import LARGE_ROWS, TrainConfig, TrainResult, fit, fol
 # (below the recipe context); they are re-exported here, where they were first defined.
 __all__ = [
     "CHUNK_ROWS",
+    "MONOTONE_MARGIN",
     "AnyDistillation",
     "DistillData",
     "DistillResult",
@@ -71,6 +72,8 @@ __all__ = [
     "distillation_loss",
     "make_student",
     "make_transfer_set",
+    "monotone_index",
+    "monotone_penalty",
     "regression_distillation_loss",
     "student_widths",
     "teacher_logits",
@@ -92,6 +95,36 @@ def _number(owner: str, name: str, value: Any, *, positive: bool = False) -> Non
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or (positive and not value > 0):
         raise param_error(owner, name, "a positive number" if positive else "a number", value)
+
+
+_SIGN_WORDS = {"+": 1, "-": -1}
+
+
+def _monotone_pairs(value: Any) -> tuple[tuple[str, int], ...]:
+    """Distillation's ``monotone`` as ``((column, +1 | -1), ...)``, from pairs, a mapping
+    ``{column: sign}`` (as YAML writes it) or text ``"age:+,utilisation:-"``; signs +1/-1 or "+"/"-"."""
+    if isinstance(value, str):
+        from finlite.evaluate.monotone import parse_monotone
+
+        try:
+            return tuple(parse_monotone(value).items())
+        except ConfigError as exc:
+            raise param_error("Distillation", "monotone", "COLUMN:+ / COLUMN:- items, e.g. 'age:+,utilisation:-' "
+                              f"({exc})", value) from None
+    items = list(value.items()) if isinstance(value, Mapping) else value
+    expected = "a mapping {column: +1 or -1} (or pairs [column, sign]), e.g. {age_in_years: -1}"
+    if not isinstance(items, (list, tuple)):
+        raise param_error("Distillation", "monotone", expected, value)
+    out: dict[str, int] = {}
+    for item in items:
+        if not isinstance(item, (list, tuple)) or len(item) != 2 or not isinstance(item[0], str) or not item[0]:
+            raise param_error("Distillation", "monotone", expected, value)
+        column, sign = item
+        sign = _SIGN_WORDS.get(sign, sign) if isinstance(sign, str) else sign
+        if isinstance(sign, bool) or sign not in (1, -1) or column in out:
+            raise param_error("Distillation", "monotone", expected + " with each column once", value)
+        out[column] = int(sign)
+    return tuple(out.items())
 
 
 def _student_fields(owner: str, config: Any) -> None:
@@ -174,9 +207,20 @@ class Distillation(_StudentSpec):
         {method: distillation, temperature: 2.0, alpha: 0.9, hidden: [16],
          transfer: mixup, transfer_size: 2}
 
+    With ``monotone`` (raw numeric columns and their signs, e.g. ``{age_in_years: -1}``: +1 means
+    P(positive) must not fall as the column rises) a penalty is added to the loss: each batch is
+    scored again with the constrained column raised (by a random share of one training standard
+    deviation per row) and ``monotone_weight · mean(relu(sign · (f(x) − f(x + δ)) + m·δ))`` of
+    the log-odds ``f`` is added per column (``m`` = :data:`MONOTONE_MARGIN`, a least slope the
+    declared way), so the student learns to move the declared way. The steps after it (pruning,
+    quantization-aware training, factorisation) fine-tune under the same penalty.
+
     Args:
         temperature: T > 0; higher values soften both distributions.
         alpha: weight of the teacher term in [0, 1]; 1 ignores the labels.
+        monotone: ``{column: +1 | -1}`` of raw numeric columns (stored as pairs; text
+            ``"age:+,utilisation:-"`` is read too); empty (the default) adds no penalty.
+        monotone_weight: weight (> 0) of the monotone penalty.
         student: "mlp" (hidden widths ``hidden``) or "logistic" (for scorecards); on windows
             ``[rows, steps, features]`` of a series also "gru", "lstm" (recurrent widths
             ``hidden``) or "tcn" (channels ``hidden``), and "mlp" is then an MLP over the window.
@@ -192,11 +236,36 @@ class Distillation(_StudentSpec):
 
     temperature: float = 2.0
     alpha: float = 0.9
+    monotone: tuple[tuple[str, int], ...] = ()
+    monotone_weight: float = 1.0
+
+    #: Format 2 added ``monotone`` and ``monotone_weight`` (format 1 steps load without a constraint).
+    format_version: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
         _number("Distillation", "temperature", self.temperature, positive=True)
         check_fraction("Distillation", "alpha", self.alpha, high_open=False)
+        object.__setattr__(self, "monotone", _monotone_pairs(self.monotone))
+        _number("Distillation", "monotone_weight", self.monotone_weight, positive=True)
         super().__post_init__()
+
+    @classmethod
+    def upgrade(cls, params: dict[str, Any], version: int) -> dict[str, Any]:
+        """Format 1 had no monotone constraint: its defaults (none) apply, nothing to rename."""
+        return params
+
+    def to_dict(self) -> dict[str, Any]:
+        """As every config, with ``monotone`` as a mapping ``{column: +1 | -1}`` (readable in YAML)."""
+        out = super().to_dict()
+        out["monotone"] = {column: sign for column, sign in self.monotone}
+        return out
+
+    def fine_tune_loss(self) -> MethodConfig:
+        """This distillation, monotone penalty included: the steps after it (pruning,
+        quantization-aware training, factorisation) fine-tune under the same constraint, so the
+        final student keeps the declared directions, not only the distilled one. The recipe
+        context locates the constrained columns once (:attr:`~finlite.methods.base.StepContext.monotone_index`)."""
+        return self
 
 
 @register_method("regression_distillation")
@@ -320,6 +389,43 @@ def regression_distillation_loss(student_out: torch.Tensor, teacher_out: torch.T
     return method.alpha * match + (1.0 - method.alpha) * _label_term(student_out, label, weight, task)
 
 
+#: The least rise of the log-odds per standard deviation of a constrained column that training
+#: asks for (in the declared direction). Without it the penalty is satisfied by a flat response,
+#: and a student fine-tuned towards a teacher that moves the other way settles on a slope of
+#: about zero whose sign is noise: many wrong-way steps of 1e-5 in a grid check. A hundredth of
+#: a log-odds per standard deviation is far below any effect a validator reads.
+MONOTONE_MARGIN = 0.01
+
+
+def monotone_penalty(model: nn.Module, x: torch.Tensor, out: torch.Tensor, columns: Sequence[tuple[int, int]],
+                     delta: torch.Tensor | float, margin: float = 0.0) -> torch.Tensor:
+    """``Σ_columns mean(relu(sign · (f(x) − f(x + δ·e_j)) + margin·δ))``: how far the log-odds
+    ``out = f(x)`` move against each column's sign when its encoded column ``j`` rises by
+    ``delta`` (a number or one per row, in standard deviations); with ``margin`` > 0 a move the
+    right way of less than ``margin`` per standard deviation is penalised too."""
+    total = out.new_zeros(())
+    for j, sign in columns:
+        shifted = x.clone()
+        shifted[:, j] = shifted[:, j] + delta
+        total = total + F.relu(sign * (out - model(shifted)) + margin * delta).mean()
+    return total
+
+
+def _constrained_columns(method: MethodConfig, index: Mapping[str, int] | None) -> tuple[list[tuple[int, int]], float]:
+    """``method``'s monotone constraint as ``[(encoded column, sign)]`` and its weight; ([], 0.0)
+    for a loss without one (then training is exactly the unconstrained one).
+
+    Raises:
+        ConfigError: the method has monotone columns that ``index`` does not locate.
+    """
+    if not isinstance(method, Distillation) or not method.monotone:
+        return [], 0.0
+    if index is None or any(c not in index for c, _ in method.monotone):
+        raise ConfigError("This distillation has monotone columns; pass monotone_index=monotone_index(method, "
+                          "prepared.preprocessor) (distill_from_teacher and recipes do it).", param="monotone")
+    return [(int(index[c]), sign) for c, sign in method.monotone], float(method.monotone_weight)
+
+
 # -- training -----------------------------------------------------------------------------------
 @dataclass
 class DistillResult:
@@ -410,11 +516,15 @@ def distill_from_teacher(teacher: FinliteModel, student: FinliteModel, method: A
     targets = distill_data(data, lambda x: teacher_logits(teacher, x))
     if isinstance(method, HintDistillation) and hint_teacher is None and isinstance(teacher, TabularMLP):
         hint_teacher = teacher
-    return distill(targets, student, method, train=train, masks=masks, hint_teacher=hint_teacher)
+    index = monotone_index(method, data.preprocessor) if isinstance(method, Distillation) and method.monotone \
+        else None
+    return distill(targets, student, method, train=train, masks=masks, hint_teacher=hint_teacher,
+                   monotone_index=index)
 
 
 def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *, train: TrainConfig | None = None,
-            masks: Masks | None = None, hint_teacher: TabularMLP | None = None) -> DistillResult:
+            masks: Masks | None = None, hint_teacher: TabularMLP | None = None,
+            monotone_index: Mapping[str, int] | None = None) -> DistillResult:
     """Train a copy of ``student`` to imitate a teacher's outputs ``data``.
 
     ``data`` holds the teacher's outputs on the training and validation rows, computed once and
@@ -427,7 +537,9 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
     and multiplied by it after, so a student that forecasts in the targets' units continues from
     there, and the model returned does too. ``masks`` (from unstructured pruning) keep pruned weights at zero:
     this is how a pruned student is fine-tuned. ``hint_teacher`` is the torch teacher whose
-    hidden activations :class:`HintDistillation` matches. Neither input model is changed.
+    hidden activations :class:`HintDistillation` matches. ``monotone_index`` gives the encoded
+    column of each of a :class:`Distillation`'s ``monotone`` columns (:func:`monotone_index`;
+    :func:`distill_from_teacher` and the recipe step find it themselves). Neither input model is changed.
 
     Raises:
         ConfigError: ``data`` is not DistillData (a model passed instead: use
@@ -464,6 +576,8 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
         def base_loss(out: torch.Tensor, t: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
             return distillation_loss(out, t, y, method, w)
 
+    constrained, mono_weight = _constrained_columns(method, monotone_index)
+
     trained: nn.Module = model
     if isinstance(method, HintDistillation):
         if not isinstance(hint_teacher, TabularMLP) or not isinstance(model, TabularMLP):
@@ -486,6 +600,14 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
         def loss_fn(out: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
             hint = F.mse_loss(trained.project(trained.features), batch["h"])
             return base_loss(out, batch["t"], batch["y"], batch["w"]) + method.beta * hint
+    elif constrained:
+        def loss_fn(out: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+            x = batch["x"]
+            # A random rise per row (up to one standard deviation; torch's generator, seeded by fit)
+            # checks the direction at many step sizes, as the report's shift and grid do.
+            delta = torch.rand(x.shape[0], dtype=x.dtype)
+            penalty = monotone_penalty(trained, x, out, constrained, delta, MONOTONE_MARGIN)
+            return base_loss(out, batch["t"], batch["y"], batch["w"]) + mono_weight * penalty
     else:
         def loss_fn(out: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
             return base_loss(out, batch["t"], batch["y"], batch["w"])
@@ -493,7 +615,11 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
     def validate(m: nn.Module) -> float:
         with torch.inference_mode():
             m.eval()
-            return -float(base_loss(m(x_val), t_val, y_val, None))
+            out = m(x_val)
+            score = float(base_loss(out, t_val, y_val, None))
+            if constrained:  # the kept epoch imitates the teacher AND keeps the declared directions
+                score += mono_weight * float(monotone_penalty(m, x_val, out, constrained, 0.5, MONOTONE_MARGIN))
+            return -score
 
     result = fit(trained, rows, loss_fn, validate, train, after_step=lambda m: apply_masks(model, masks),
                  desc="distilling" if not masks else "fine-tuning")
@@ -559,7 +685,10 @@ def _apply_distillation(method: AnyDistillation, state: StepState, ctx: StepCont
     # put in the targets' units here, so it starts from its own initialisation.
     scale, out_layer = _target_scale(dd, student, isinstance(method, RegressionDistillation) and method.alpha == 1.0)
     fold_scale(out_layer, scale)
-    result = distill(dd, student, method, train=ctx.training(train), hint_teacher=hint)
+    index = None
+    if isinstance(method, Distillation) and method.monotone:
+        index = monotone_index(method, ctx.table_data(method).preprocessor)
+    result = distill(dd, student, method, train=ctx.training(train), hint_teacher=hint, monotone_index=index)
     info = {"student": result.model.config(), "synthetic_rows": result.synthetic_rows,
             "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run}
     # A new student starts afresh: no masks, plan or files of the model it replaces.

@@ -117,7 +117,8 @@ def _apply_low_rank(method: LowRankFactorization, state: StepState, ctx: StepCon
     """Factorise, then fine-tune by the recipe's distillation (the factors start from the SVD)."""
     model = state.need_model(method)
     fact = factorize(model, method)
-    tuned = distill(ctx.tuning_data, fact.model, _fine_tuning_loss(ctx), train=ctx.fine_tuning(train))
+    tuned = distill(ctx.tuning_data, fact.model, _fine_tuning_loss(ctx), train=ctx.fine_tuning(train),
+                    monotone_index=ctx.monotone_index)
     return StepState(tuned.model, {}, state.plan, dict(state.extra_files)), {"layers": fact.layers}
 
 

@@ -25,13 +25,16 @@ from finlite._util import check_fraction, closest, param_error
 from finlite.errors import ConfigError
 from finlite.methods.base import StepContext, StepState, merge_masks
 from finlite.methods.distill import (
+    MONOTONE_MARGIN,
     Distillation,
     DistillData,
     RegressionDistillation,
+    _constrained_columns,
     _fine_tuning_loss,
     apply_masks,
     distill,
     distillation_loss,
+    monotone_penalty,
     regression_distillation_loss,
 )
 from finlite.methods.plan import LayerPlan, PruningPlan
@@ -454,7 +457,8 @@ def _remove_neurons(model: FinliteModel, plan: PruningPlan) -> TabularMLP:
 
 def prune(model: FinliteModel, method: AnyPruning, *, plan: PruningPlan | None = None,
           data: DistillData | None = None, distillation: MethodConfig | None = None,
-          train: TrainConfig | None = None, masks: Masks | None = None) -> PruneResult:
+          train: TrainConfig | None = None, masks: Masks | None = None,
+          monotone_index: Mapping[str, int] | None = None) -> PruneResult:
     """Prune a copy of ``model`` with any pruning method; the input model is left untouched.
 
     - :class:`MagnitudePruning`: plan (unless ``plan`` is given) and apply; needs only the model.
@@ -473,6 +477,9 @@ def prune(model: FinliteModel, method: AnyPruning, *, plan: PruningPlan | None =
             that Taylor, regularized and gradual pruning learn from.
         distillation: the distillation whose loss they use (default :class:`Distillation`; a
             :class:`RegressionDistillation` makes them match a forecaster's outputs).
+        monotone_index: the encoded columns of a ``distillation`` with ``monotone``
+            (:func:`~finlite.methods.distill.monotone_index`): regularized and gradual pruning
+            then train under its penalty too (Taylor scores use the imitation loss alone).
 
     Raises:
         ConfigError: a method that learns from data gets no ``data``, a parameter does not
@@ -494,11 +501,13 @@ def prune(model: FinliteModel, method: AnyPruning, *, plan: PruningPlan | None =
         raise param_error("prune", "plan", f"None for {name}, which makes its own plan while it trains (a ready plan "
                           "applies to magnitude_pruning or taylor_pruning)", "a PruningPlan")
     if isinstance(method, RegularizedPruning):
-        return regularized_prune(model, method, data=data, distillation=distillation, train=train, masks=masks)
+        return regularized_prune(model, method, data=data, distillation=distillation, train=train, masks=masks,
+                                 monotone_index=monotone_index)
     if masks:
         raise param_error("prune", "masks", "empty for GradualPruning, whose rounds make their own masks",
                           f"{len(masks)} mask(s)")
-    result, rounds = gradual_prune(model, method, data=data, distillation=distillation, train=train)
+    result, rounds = gradual_prune(model, method, data=data, distillation=distillation, train=train,
+                                   monotone_index=monotone_index)
     result.info["rounds"] = rounds
     return result
 
@@ -574,17 +583,19 @@ def _proximal(model: FinliteModel, method: RegularizedPruning, step: float) -> N
 
 def regularized_prune(model: FinliteModel, method: RegularizedPruning, *, data: DistillData,
                       distillation: MethodConfig | None = None, train: TrainConfig | None = None,
-                      masks: Masks | None = None) -> PruneResult:
+                      masks: Masks | None = None, monotone_index: Mapping[str, int] | None = None) -> PruneResult:
     """Distil ``model`` again under the penalty, then plan and apply the removal of its zeros.
 
     The plan's scores are the trained magnitudes; it removes weights (or neurons, keeping at
-    least one per layer) whose magnitude is at most ``threshold``.
+    least one per layer) whose magnitude is at most ``threshold``. A ``distillation`` with
+    ``monotone`` adds its penalty to the training loss (``monotone_index`` locates the columns).
     """
     _candidates(model, method.granularity)  # refuse a model it cannot prune before any training
     tuning = _tuning(distillation)
     train = train or TrainConfig()
     masks = dict(masks or {})
-    trained = _distill_with_penalty(copy.deepcopy(model), method, data, tuning, train, masks)
+    constrained = _constrained_columns(tuning, monotone_index)
+    trained = _distill_with_penalty(copy.deepcopy(model), method, data, tuning, train, masks, constrained)
     layers = _candidates(trained, method.granularity)
     scores = [_scores(layer, method.granularity, "l2") for _, layer in layers]
     pruned = []
@@ -601,16 +612,27 @@ def regularized_prune(model: FinliteModel, method: RegularizedPruning, *, data: 
 
 
 def _distill_with_penalty(model: FinliteModel, method: RegularizedPruning, data: DistillData,
-                          distillation: Tuning, train: TrainConfig, masks: Masks) -> FinliteModel:
+                          distillation: Tuning, train: TrainConfig, masks: Masks,
+                          constrained: tuple[list[tuple[int, int]], float] = ([], 0.0)) -> FinliteModel:
     tensors = data.source()  # real and (streamed) transfer rows, built per batch
     x_val, y_val, t_val = (torch.from_numpy(a) for a in (data.x_val, data.y_val, data.t_val))
+    columns, weight = constrained
 
     def loss_fn(out: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return _tuning_loss(out, batch["t"], batch["y"], distillation, data.task, batch["w"])
+        loss = _tuning_loss(out, batch["t"], batch["y"], distillation, data.task, batch["w"])
+        if columns:  # as distill() does: a random rise per row, up to one standard deviation
+            x = batch["x"]
+            delta = torch.rand(x.shape[0], dtype=x.dtype)
+            loss = loss + weight * monotone_penalty(model, x, out, columns, delta, MONOTONE_MARGIN)
+        return loss
 
     def validate(m: nn.Module) -> float:
         with torch.inference_mode():
-            return -float(_tuning_loss(m(x_val), t_val, y_val, distillation, data.task))
+            out = m(x_val)
+            score = float(_tuning_loss(out, t_val, y_val, distillation, data.task))
+            if columns:
+                score += weight * float(monotone_penalty(m, x_val, out, columns, 0.5, MONOTONE_MARGIN))
+            return -score
 
     def after_step(m: nn.Module) -> None:
         # One proximal step per optimiser step, sized by the learning rate.
@@ -636,8 +658,10 @@ def _widths(model: FinliteModel, granularity: str) -> dict[str, int]:
 
 
 def gradual_prune(model: FinliteModel, method: GradualPruning, *, data: DistillData,
-                  distillation: MethodConfig | None = None, train: TrainConfig | None = None) -> tuple[PruneResult, list[dict[str, Any]]]:
-    """Prune on the cubic schedule with distillation fine-tuning after every round.
+                  distillation: MethodConfig | None = None, train: TrainConfig | None = None,
+                  monotone_index: Mapping[str, int] | None = None) -> tuple[PruneResult, list[dict[str, Any]]]:
+    """Prune on the cubic schedule with distillation fine-tuning after every round (under the
+    ``distillation``'s monotone penalty, if it has one: ``monotone_index`` locates its columns).
 
     Returns the final result (its plan is the last round's) and one record per round.
     """
@@ -659,7 +683,7 @@ def gradual_prune(model: FinliteModel, method: GradualPruning, *, data: DistillD
                                     layer_sparsity=per_layer)
         plan = plan_pruning(current, step)
         result = apply_plan(current, plan)
-        tuned = distill(data, result.model, tuning, train=train, masks=result.masks)
+        tuned = distill(data, result.model, tuning, train=train, masks=result.masks, monotone_index=monotone_index)
         current, masks = tuned.model, result.masks
         rounds.append({"round": k, "target_sparsity": target, "plan_sparsity": plan.sparsity(),
                        "best_epoch": tuned.training.best_epoch})
@@ -680,7 +704,7 @@ def _apply_planned_pruning(method: MagnitudePruning | TaylorPruning, state: Step
     pruned = prune(model, method, data=ctx.tuning_data, distillation=loss, plan=ctx.ready_plan)
     plan = pruned.plan
     masks = merge_masks(state.masks, pruned.masks) if plan.unit == "weight" else {}
-    tuned = distill(ctx.tuning_data, pruned.model, loss, train=tune, masks=masks)
+    tuned = distill(ctx.tuning_data, pruned.model, loss, train=tune, masks=masks, monotone_index=ctx.monotone_index)
     info = {"planned_sparsity": plan.sparsity(), "unit": plan.unit, "best_epoch": tuned.training.best_epoch}
     return StepState(tuned.model, masks, plan, dict(state.extra_files)), info
 
@@ -689,7 +713,7 @@ def _apply_regularized_pruning(method: RegularizedPruning, state: StepState, ctx
                                train: Mapping[str, Any]) -> tuple[StepState, dict[str, Any]]:
     model = state.need_model(method)
     result = prune(model, method, data=ctx.tuning_data, distillation=_fine_tuning_loss(ctx),
-                   train=ctx.fine_tuning(train), masks=state.masks)
+                   train=ctx.fine_tuning(train), masks=state.masks, monotone_index=ctx.monotone_index)
     masks = merge_masks(state.masks, result.masks) if result.plan.unit == "weight" else {}
     return StepState(result.model, masks, result.plan, dict(state.extra_files)), {
         "removed_share": result.plan.sparsity(), "unit": result.plan.unit}
@@ -699,7 +723,7 @@ def _apply_gradual_pruning(method: GradualPruning, state: StepState, ctx: StepCo
                            train: Mapping[str, Any]) -> tuple[StepState, dict[str, Any]]:
     model = state.need_model(method)
     result = prune(model, method, data=ctx.tuning_data, distillation=_fine_tuning_loss(ctx),
-                   train=ctx.fine_tuning(train))
+                   train=ctx.fine_tuning(train), monotone_index=ctx.monotone_index)
     return StepState(result.model, result.masks, result.plan, dict(state.extra_files)), {
         "rounds": result.info["rounds"]}
 

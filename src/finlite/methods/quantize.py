@@ -431,7 +431,8 @@ AnyQuantization = DynamicInt8 | StaticInt8 | QuantizationAwareTraining | Fp16Wei
 
 def quantize(model: FinliteModel, method: AnyQuantization, *, calibration_x: np.ndarray | None = None,
              data: DistillData | None = None, distillation: MethodConfig | None = None,
-             train: TrainConfig | None = None, masks: dict[str, torch.Tensor] | None = None) -> QuantizeResult:
+             train: TrainConfig | None = None, masks: dict[str, torch.Tensor] | None = None,
+             monotone_index: Mapping[str, int] | None = None) -> QuantizeResult:
     """Quantize a copy of ``model`` with any quantization method; the input is left untouched.
 
     - :class:`Fp16Weights` and :class:`DynamicInt8` need only the model.
@@ -439,7 +440,9 @@ def quantize(model: FinliteModel, method: AnyQuantization, *, calibration_x: np.
       whose activations fix each layer's scale.
     - :class:`QuantizationAwareTraining` needs ``calibration_x`` (the initial scales) and
       ``data`` (the rows and teacher outputs it is fine-tuned on, by the ``distillation`` loss,
-      default soft targets, with ``train`` settings and pruned weights ``masks`` held at zero).
+      default soft targets, with ``train`` settings and pruned weights ``masks`` held at zero;
+      ``monotone_index`` locates the columns of a ``distillation`` with ``monotone``, whose
+      penalty then applies here too: :func:`~finlite.methods.distill.distill`).
 
     Raises:
         ConfigError: a method lacks the rows it needs (the message names the parameter), or the
@@ -461,7 +464,7 @@ def quantize(model: FinliteModel, method: AnyQuantization, *, calibration_x: np.
                           "window included (every int8 method): distil the forecaster into one of those first, or "
                           "use fp16, which stores any model's weights in half the bytes.", param="method")
     if isinstance(method, QuantizationAwareTraining):
-        return _quantization_aware(model, method, calibration_x, data, distillation, train, masks)
+        return _quantization_aware(model, method, calibration_x, data, distillation, train, masks, monotone_index)
     if isinstance(model, SequenceModel):
         if not isinstance(method, DynamicInt8):
             raise ConfigError(f"{type(method).__name__} is for MLPs; recurrent (LSTM/GRU) models take dynamic_int8, "
@@ -483,7 +486,8 @@ def quantize(model: FinliteModel, method: AnyQuantization, *, calibration_x: np.
 
 def _quantization_aware(model: FinliteModel, method: QuantizationAwareTraining, calibration_x: np.ndarray | None,
                         data: DistillData | None, distillation: MethodConfig | None, train: TrainConfig | None,
-                        masks: dict[str, torch.Tensor] | None) -> QuantizeResult:
+                        masks: dict[str, torch.Tensor] | None,
+                        monotone_index: Mapping[str, int] | None = None) -> QuantizeResult:
     """Calibrate the initial scales, fine-tune through fake int8 quantization, convert to int8."""
     if not isinstance(model, TabularMLP):
         raise ConfigError(f"qat fine-tunes a float MLP; this model is {model.kind!r}. Put qat after distillation "
@@ -500,7 +504,7 @@ def _quantization_aware(model: FinliteModel, method: QuantizationAwareTraining, 
     cal = np.ascontiguousarray(calibration_x, dtype=np.float32)
     scales = [activation_scale(v, method.calibration, method.percentile) for v in layer_inputs(model, cal)]
     qat_model = prepare_qat(model, scales, method.momentum, method.weight_bits)
-    tuned = distill(data, qat_model, loss, train=train, masks=masks)
+    tuned = distill(data, qat_model, loss, train=train, masks=masks, monotone_index=monotone_index)
     if not isinstance(tuned.model, TabularMLP):  # distill trains a copy of the model it is given
         raise ConfigError(f"Quantization-aware training produced a {tuned.model.kind!r} model, not the fake-quantized "
                           "MLP it fine-tuned; this is a bug in finlite, please report it.")
@@ -531,7 +535,7 @@ def _apply_calibrated(method: StaticInt8 | QuantizationAwareTraining, state: Ste
         result = quantize(model, method, calibration_x=cal)
     else:
         result = quantize(model, method, calibration_x=cal, data=ctx.tuning_data, distillation=_fine_tuning_loss(ctx),
-                          train=tune, masks=state.masks)
+                          train=tune, masks=state.masks, monotone_index=ctx.monotone_index)
     info.update(result.info)
     return StepState(result.model, {}, state.plan, dict(state.extra_files)), info
 

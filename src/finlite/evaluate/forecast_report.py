@@ -1,0 +1,737 @@
+"""Report sections of a market forecaster: accuracy with intervals, Diebold–Mariano, direction
+agreement, the trading view with its equity curves, and stability across test folds.
+
+Every section reads one :class:`SeriesInputs` (the prepared series, the teacher's and the
+student's predictions on the test windows, the realised returns) and recomputes its numbers from
+the predictions, so each carries an interval: a moving-block bootstrap over the test dates (blocks
+of max(h, n^(1/3)) consecutive dates keep the serial dependence of h-step forecast errors; all
+assets of a date are drawn together, keeping their cross-sectional correlation; seeded, drawn as
+one index matrix, so every statistic of every replicate is one vectorised reduction).
+
+Sections (ids): ``forecast_accuracy``, ``diebold_mariano``, ``direction_agreement``, ``trading``,
+``fold_stability``. A volatility forecast calls no direction and trades nothing: its report has
+no ``direction_agreement`` nor ``trading`` section.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from finlite.data.market import PreparedSeries
+from finlite.errors import ConfigError, DataError
+from finlite.evaluate.forecast import buy_and_hold, diebold_mariano, trading_view
+from finlite.evaluate.sections import Plot, Section, Series, Table, curve_points, worst
+
+__all__ = ["BOOTSTRAP_REPS", "SeriesInputs", "block_bootstrap_indices", "block_length", "build_forecast_sections",
+           "date_bootstrap_indices", "equity_curve", "fold_masks"]
+
+#: Replicates of every moving-block bootstrap.
+BOOTSTRAP_REPS = 1000
+#: Direction agreement from which a student passes, and below which it fails.
+AGREEMENT_PASS, AGREEMENT_WARN = 0.95, 0.90
+#: How much larger (relative) the student's spread of fold RMSEs may be than the teacher's.
+SPREAD_MARGIN = 0.5
+#: The material worsening: the student's RMSE may exceed the teacher's by this share. A FAIL needs
+#: the gap to be both significant and above it (a distilled student's errors track the teacher's
+#: so closely that a negligible worsening is significant).
+RMSE_MARGIN = 0.05
+#: Assets whose equity curves are plotted (the table lists them all).
+MAX_PLOTTED_ASSETS = 4
+_Z = 1.959964
+
+
+@dataclass
+class SeriesInputs:
+    """Everything a forecaster's report sections read.
+
+    ``series`` is the prepared price series (its test windows, folds and naive forecasts);
+    ``task`` "forecast" (a number: return, price change, volatility) or "direction" (P(up));
+    ``cutoff`` the direction model's operating point (None: 0.5, or no decisions);
+    ``teacher_test`` / ``student_test`` one prediction per test window in model units, and
+    ``teacher_train`` / ``student_train`` per training window (for the privacy audit; None when not
+    available); ``realised`` the log return over the horizon from each test window's date
+    (:func:`finlite.jobs.forecast.realised_log_returns`); ``evidence`` the dict
+    :func:`finlite.jobs.forecast.forecast_evidence` returned for ``{"teacher": …, "student": …}``
+    (cross-checked, not re-read); ``cost_bps`` the trading cost per unit of turnover.
+    """
+
+    series: PreparedSeries
+    task: str
+    cutoff: float | None
+    teacher_test: np.ndarray
+    student_test: np.ndarray
+    teacher_train: np.ndarray | None
+    student_train: np.ndarray | None
+    realised: np.ndarray
+    evidence: Mapping[str, Any]
+    cost_bps: float
+    seed: int = 0
+
+
+# -- the bootstrap ------------------------------------------------------------------------------
+def block_length(n: int, horizon: int = 1) -> int:
+    """The moving-block length for ``n`` consecutive dates of ``horizon``-step forecasts:
+    max(horizon, ceil(n^(1/3))), at least 1 and at most n. n^(1/3) is the rate that balances the
+    bias and variance of a block-bootstrap variance estimate; overlapping h-step windows make the
+    errors autocorrelated up to lag h−1, which a shorter block would cut."""
+    root: float = float(n) ** (1.0 / 3.0)
+    return max(1, min(max(int(horizon), math.ceil(root - 1e-9)), max(int(n), 1)))
+
+
+def block_bootstrap_indices(n: int, *, reps: int = BOOTSTRAP_REPS, seed: int = 0,
+                            block: int | None = None) -> np.ndarray:
+    """Moving-block bootstrap resamples of ``n`` time-ordered rows: an int64 matrix
+    ``[reps, n]`` whose rows each chain ceil(n / block) blocks of ``block`` consecutive row
+    positions (starts drawn uniformly, seeded), cut to n.
+
+    Raises:
+        ConfigError: ``n``, ``reps`` or ``block`` not a positive whole number.
+    """
+    for name, value in (("n", n), ("reps", reps), ("block", 1 if block is None else block)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ConfigError(f"The '{name}' parameter of block_bootstrap_indices must be a whole number >= 1; got "
+                              f"{value!r}.", param=name)
+    size = min(block_length(n) if block is None else int(block), n)
+    k = -(-n // size)
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, n - size + 1, size=(reps, k))
+    idx = (starts[:, :, None] + np.arange(size)[None, None, :]).reshape(reps, k * size)
+    return np.ascontiguousarray(idx[:, :n])
+
+
+def date_bootstrap_indices(dates: np.ndarray, *, reps: int = BOOTSTRAP_REPS, seed: int = 0,
+                           block: int | None = None) -> np.ndarray:
+    """Moving-block bootstrap of a panel's rows by date: an int64 matrix ``[reps, n]`` (n rows)
+    whose rows chain blocks of ``block`` consecutive distinct dates, each date with all its rows
+    (every asset of that date), cut to n rows. One asset (one row per date): the rows of
+    :func:`block_bootstrap_indices` over the dates. Resampling dates, not rows, keeps the
+    correlation across assets on a date and never lets a block straddle two assets.
+
+    Raises:
+        ConfigError: ``reps`` or ``block`` not a positive whole number, or no rows.
+    """
+    codes = np.unique(np.asarray(dates), return_inverse=True)[1].ravel().astype(np.int64)
+    n = int(codes.size)
+    m = int(codes.max()) + 1 if n else 0
+    date_idx = block_bootstrap_indices(m, reps=reps, seed=seed, block=block)
+    order = np.argsort(codes, kind="stable")  # row positions grouped by date, oldest first
+    if m == n:
+        return np.ascontiguousarray(order[date_idx])
+    counts = np.bincount(codes, minlength=m)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    out = np.empty((reps, n), dtype=np.int64)
+    for r in range(reps):  # dates carry unequal row counts: expand each replicate on its own
+        d = date_idx[r]
+        k = 1
+        while int(counts[d].sum()) < n:  # too few rows on the drawn dates: chain the next draw's blocks
+            d = np.r_[d, date_idx[(r + k) % reps]]
+            k += 1
+        lens = counts[d]
+        pos = np.repeat(starts[d] - np.r_[0, np.cumsum(lens)[:-1]], lens) + np.arange(int(lens.sum()))
+        out[r] = order[pos[:n]]
+    return out
+
+
+def _interval(values: np.ndarray) -> list[float | None]:
+    finite = values[np.isfinite(values)]
+    if finite.size < max(10, values.size // 2):  # too many undefined replicates to read a percentile
+        return [None, None]
+    lo, hi = np.percentile(finite, [2.5, 97.5])
+    return [float(lo), float(hi)]
+
+
+def _value_ci(point: float | None, boot: np.ndarray | None) -> dict[str, Any]:
+    if point is None or boot is None or not math.isfinite(point):
+        return {"value": None, "ci": [None, None]}
+    return {"value": float(point), "ci": _interval(boot)}
+
+
+# -- vectorised metrics: rows of an index matrix ------------------------------------------------
+def _rmse(err: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return np.asarray(np.sqrt(np.mean(err[idx] ** 2, axis=1)))
+
+
+def _mae(err: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return np.asarray(np.mean(np.abs(err[idx]), axis=1))
+
+
+def _share(hits: np.ndarray, valid: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    counted = valid[idx].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(counted > 0, (hits & valid)[idx].sum(axis=1) / np.maximum(counted, 1), np.nan))
+
+
+def _spearman(y: np.ndarray, p: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Spearman correlation of each resample (average ranks for ties; 0 when a side is constant,
+    as :func:`finlite.evaluate.forecast.information_coefficient`)."""
+    from scipy.stats import rankdata
+
+    ry = rankdata(y[idx], axis=1)
+    rp = rankdata(p[idx], axis=1)
+    ry -= ry.mean(axis=1, keepdims=True)
+    rp -= rp.mean(axis=1, keepdims=True)
+    den = np.sqrt((ry * ry).sum(axis=1) * (rp * rp).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(den > 0, (ry * rp).sum(axis=1) / np.where(den > 0, den, 1.0), 0.0))
+
+
+class _Rows:
+    """The test rows every section shares: outcomes, each forecast, directions, folds."""
+
+    def __init__(self, inp: SeriesInputs) -> None:
+        if inp.task not in ("forecast", "direction"):
+            raise ConfigError(f"SeriesInputs.task must be 'forecast' or 'direction'; got {inp.task!r}.", param="task")
+        series = inp.series
+        # The windows keep the labels in float64 (y_test is float32, for the model): exact metrics.
+        self.y = np.asarray(series.windows_test.y, dtype=np.float64).ravel()
+        n = self.y.size
+        if n < 2:
+            raise DataError(f"The forecast report needs at least 2 test windows; the series has {n}. Use a longer "
+                            "price history or a larger test fraction.")
+        self.preds: dict[str, np.ndarray] = {}
+        for name, values in (("teacher", inp.teacher_test), ("student", inp.student_test),
+                             ("naive", series.windows_test.naive)):
+            arr = np.asarray(values, dtype=np.float64).ravel()
+            if arr.size != n:
+                raise DataError(f"The {name}'s test predictions hold {arr.size} values for {n} test windows; pass "
+                                "one prediction per test window, in the series' order.")
+            if not np.isfinite(arr).all():
+                raise DataError(f"The {name}'s test predictions must be finite; {int((~np.isfinite(arr)).sum())} "
+                                "are not.")
+            self.preds[name] = arr
+        realised = np.asarray(inp.realised, dtype=np.float64).ravel()
+        if realised.size != n:
+            raise DataError(f"realised holds {realised.size} returns for {n} test windows; pass "
+                            "jobs.forecast.realised_log_returns(series) (one per test window).")
+        self.realised = realised
+        self.task = inp.task
+        self.objective = series.spec.objective
+        self.horizon = int(series.spec.horizon)
+        self.cutoff = 0.5 if inp.cutoff is None else float(inp.cutoff)
+        self.n = n
+        self.dates = np.asarray(series.windows_test.dates).astype("datetime64[D]")
+        ids = series.windows_test.ids
+        self.ids = None if ids is None else np.asarray(ids).astype(str)
+        self.folds = fold_masks(series)
+        # Dates, not rows, are resampled: all assets of a date together (issue 13, R2 item 13).
+        self.date_codes = np.unique(self.dates, return_inverse=True)[1].ravel().astype(np.int64)
+        self.n_dates = int(self.date_codes.max()) + 1
+        self.date_counts = np.bincount(self.date_codes, minlength=self.n_dates)
+        self.block = block_length(self.n_dates, self.horizon)
+        self.idx = date_bootstrap_indices(self.dates, seed=inp.seed, block=self.block)
+        # MASE scales by the naive forecast's MAE on the TRAINING windows (Hyndman & Koehler), so the
+        # scale is fixed and not a second test-period estimate; None when there is none to use.
+        train = series.windows_train
+        scale = (float(np.mean(np.abs(np.asarray(train.naive, dtype=np.float64)
+                                      - np.asarray(train.y, dtype=np.float64).ravel())))
+                 if len(train) else 0.0)
+        self.naive_scale: float | None = scale if math.isfinite(scale) and scale > 0 else None
+        self.seed = inp.seed
+        self.cost_bps = float(inp.cost_bps)
+        # A level or a volatility never falls: it has no direction to call (as forecast_metrics).
+        self.has_direction = self.task == "direction" or (bool((self.y > 0).any()) and bool((self.y < 0).any()))
+        self.full = np.arange(n)[None, :]
+
+    def direction_hits(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(hit, counted) per row for ``name``'s directional accuracy, or None when it calls none."""
+        p = self.preds[name]
+        if not self.has_direction:
+            return None
+        if self.task == "direction":
+            # The naive probability calls the training majority at 0.5, as forecast_evidence does.
+            cut = 0.5 if name == "naive" else self.cutoff
+            return (p >= cut) == (self.y > 0.5), np.ones(self.n, dtype=bool)
+        if not p.any():  # the random walk's zero change calls no direction
+            return None
+        return np.sign(p) == np.sign(self.y), self.y != 0
+
+    def up(self, name: str) -> np.ndarray:
+        """The direction each row calls: up or not (at the cut-off for a probability, by sign otherwise)."""
+        p = self.preds[name]
+        return p >= self.cutoff if self.task == "direction" else p > 0
+
+    def metrics(self, name: str, idx: np.ndarray) -> dict[str, np.ndarray | None]:
+        """RMSE, MAE, MASE (test MAE over the training naive MAE), directional accuracy and IC of
+        ``name`` on each row of ``idx``."""
+        err = self.preds[name] - self.y
+        mae = _mae(err, idx)
+        mase = mae / self.naive_scale if self.naive_scale is not None else np.full(mae.shape, np.nan)
+        hits = self.direction_hits(name)
+        return {"rmse": _rmse(err, idx), "mae": mae, "mase": mase,
+                "directional_accuracy": None if hits is None else _share(hits[0], hits[1], idx),
+                "information_coefficient": _spearman(self.y, self.preds[name], idx)}
+
+    def per_date(self, values: np.ndarray) -> np.ndarray:
+        """The mean of ``values`` over the rows (assets) of each date, oldest date first."""
+        return np.asarray(np.bincount(self.date_codes, weights=values, minlength=self.n_dates) / self.date_counts)
+
+    def fold_rows(self) -> list[np.ndarray]:
+        return [np.flatnonzero(m)[None, :] for m in self.folds]
+
+    def fold_dates(self, k: int) -> tuple[str, str]:
+        d = self.dates[self.folds[k]]
+        return str(np.datetime_as_string(d.min(), unit="D")), str(np.datetime_as_string(d.max(), unit="D"))
+
+
+def fold_masks(series: PreparedSeries) -> list[np.ndarray]:
+    """One boolean mask over the test windows per test fold (consecutive blocks of dates, oldest
+    first; the whole test period when the split has no folds): the folds forecast_evidence uses."""
+    test = np.asarray(series.split.test, dtype=np.int64)
+    masks = [np.isin(test, np.asarray(block, dtype=np.int64)) for block in series.split.test_folds]
+    masks = [m for m in masks if m.any()]
+    return masks or [np.ones(len(test), dtype=bool)]
+
+
+def _scalar(values: np.ndarray | None) -> float | None:
+    if values is None:
+        return None
+    v = float(values[0])
+    return v if math.isfinite(v) else None
+
+
+_METRICS = (("rmse", "RMSE"), ("mae", "MAE"), ("mase", "MASE"), ("directional_accuracy", "directional accuracy"),
+            ("information_coefficient", "information coefficient"))
+_MODELS = ("teacher", "student", "naive")
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}g}"
+
+
+# -- forecast_accuracy --------------------------------------------------------------------------
+def _accuracy(rows: _Rows) -> Section:
+    point = {name: rows.metrics(name, rows.full) for name in _MODELS}
+    boot = {name: rows.metrics(name, rows.idx) for name in _MODELS}
+    models: dict[str, dict[str, Any]] = {}
+    table_rows: list[list[Any]] = []
+    for name in _MODELS:
+        entry: dict[str, Any] = {}
+        for key, label in _METRICS:
+            value = _scalar(point[name][key])
+            entry[key] = _value_ci(value, boot[name][key])
+            if value is not None:
+                table_rows.append([name, label, value, *entry[key]["ci"]])
+        models[name] = entry
+    diff: dict[str, Any] = {}
+    for key, label in _METRICS:
+        s_pt, t_pt = point["student"][key], point["teacher"][key]
+        s_bt, t_bt = boot["student"][key], boot["teacher"][key]
+        if s_pt is None or t_pt is None or s_bt is None or t_bt is None:
+            continue
+        diff[key] = _value_ci(float(s_pt[0] - t_pt[0]), s_bt - t_bt)
+        if diff[key]["value"] is not None:
+            table_rows.append(["student − teacher", label, diff[key]["value"], *diff[key]["ci"]])
+    folds = []
+    fold_table = []
+    for k, f_idx in enumerate(rows.fold_rows()):
+        first, last = rows.fold_dates(k)
+        entry = {"fold": k + 1, "rows": int(f_idx.shape[1]), "first_date": first, "last_date": last}
+        cells: list[Any] = [k + 1, int(f_idx.shape[1]), first, last]
+        for name in _MODELS:
+            m = rows.metrics(name, f_idx)
+            entry[name] = {"rmse": _scalar(m["rmse"]), "mae": _scalar(m["mae"]),
+                           "directional_accuracy": _scalar(m["directional_accuracy"])}
+        for key in ("rmse", "directional_accuracy"):
+            cells += [entry[name][key] for name in _MODELS]
+        folds.append(entry)
+        fold_table.append(cells)
+    rmse_d = diff["rmse"]
+    da_d = diff.get("directional_accuracy")
+    t_rmse, s_rmse = models["teacher"]["rmse"]["value"], models["student"]["rmse"]["value"]
+    low = rmse_d["ci"][0]
+    # Significant AND material: the whole interval of the gap above the margin (R2 item 1).
+    if low is not None and low > RMSE_MARGIN * t_rmse:
+        status = "FAIL"
+    elif ((low is not None and low > 0) or s_rmse > t_rmse * (1 + RMSE_MARGIN)
+          or (da_d is not None and da_d["ci"][1] is not None and da_d["ci"][1] < 0)):
+        status = "WARN"
+    else:
+        status = "PASS"
+    naive_rmse = models["naive"]["rmse"]["value"]
+    beats = [name for name in ("teacher", "student") if models[name]["rmse"]["value"] < naive_rmse]
+    honest = ("Neither model has a lower RMSE than the naive forecast" if not beats else
+              "Both models have a lower RMSE than the naive forecast" if len(beats) == 2 else
+              f"Only the {beats[0]} has a lower RMSE than the naive forecast")
+    ci = rmse_d["ci"]
+    summary = (f"Student RMSE {_fmt(s_rmse)} vs teacher {_fmt(t_rmse)} (difference {_fmt(rmse_d['value'], 3)}, 95 % "
+               f"interval {_fmt(ci[0], 3)} to {_fmt(ci[1], 3)}) on {rows.n} test windows. {honest} "
+               f"({_fmt(naive_rmse)}); the diebold_mariano section says whether any gap is significant.")
+    threshold = (f"FAIL when the student's RMSE is materially and significantly worse: the whole 95 % interval of "
+                 f"the paired difference (student − teacher) lies above {RMSE_MARGIN:.0%} of the teacher's RMSE; "
+                 f"WARN when the interval lies above 0 (significant but not material), the student's RMSE is more "
+                 f"than {RMSE_MARGIN:.0%} above the teacher's, or the student's directional accuracy is below the "
+                 "teacher's beyond its paired interval; PASS otherwise.")
+    cols = ["fold", "rows", "first date", "last date", *(f"{n} RMSE" for n in _MODELS),
+            *(f"{n} directional accuracy" for n in _MODELS)]
+    notes = [f"Intervals: moving-block bootstrap over the {rows.n_dates} test dates, {BOOTSTRAP_REPS} replicates, "
+             f"blocks of {rows.block} dates (max(horizon {rows.horizon}, ceil(dates^(1/3)))), seed {rows.seed}; "
+             "paired: both models resampled on the same dates. Percentile intervals.",
+             "Naive forecast: the random walk (no change) for returns and prices, the last realised volatility "
+             "for volatility, the training share of up moves for direction (calling up at 0.5). MASE is each "
+             "model's test MAE over the naive forecast's MAE on the training windows"
+             + (f" ({rows.naive_scale:.4g})." if rows.naive_scale is not None else
+                " (not available: no training windows, or a zero naive MAE there).")]
+    if rows.ids is not None and len(np.unique(rows.ids)) > 1:
+        notes.append("Several assets: the bootstrap resamples dates, each with all its assets (blocks never "
+                     "straddle two assets and the correlation across assets on a date is kept); the last "
+                     "replicate date may be cut to keep n rows when assets have unequal histories.")
+    if rows.task == "direction":
+        notes.append("Direction models: RMSE and MAE are those of the probability of an up move against the 0/1 "
+                     "outcome (RMSE² is the Brier score); directional accuracy is read at the cut-off.")
+    return Section(id="forecast_accuracy", title="Forecast accuracy", status=status,  # type: ignore[arg-type]
+                   threshold=threshold, summary=summary,
+                   metrics={"rows": rows.n, "dates": rows.n_dates, "horizon": rows.horizon, "block_length": rows.block,
+                            "bootstrap_reps": BOOTSTRAP_REPS, "models": models, "difference": diff, "folds": folds},
+                   tables=[Table(id="accuracy", caption="Pooled test-period metrics with 95 % block-bootstrap "
+                                 "intervals (student − teacher: paired).",
+                                 columns=["model", "metric", "value", "95% low", "95% high"], rows=table_rows),
+                           Table(id="accuracy_by_fold", caption="Per test fold (oldest first).", columns=cols,
+                                 rows=fold_table)],
+                   notes=notes)
+
+
+# -- diebold_mariano ----------------------------------------------------------------------------
+_PAIRS = (("student_vs_teacher", "student", "teacher"), ("teacher_vs_naive", "teacher", "naive"),
+          ("student_vs_naive", "student", "naive"))
+
+
+def _better(test: Mapping[str, Any] | None) -> bool:
+    """The first forecast is significantly more accurate at 5 % (one-sided)."""
+    return test is not None and float(test["statistic"]) < 0 and 1.0 - float(test["p_value_model1_worse"]) < 0.05
+
+
+def _date_errors(rows: _Rows, e1: np.ndarray, e2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Errors whose squared-loss differential is the per-date mean of ``e1² − e2²`` over the assets.
+
+    One row per date: the errors themselves. A panel: a pooled differential would take
+    autocovariances across asset boundaries and count correlated assets of a date as independent,
+    so the test runs on the per-date mean differential d; it is handed to diebold_mariano as
+    (√max(d, 0), √max(−d, 0)), whose squared-loss differential is d again.
+    """
+    if rows.n_dates == rows.n:
+        return e1, e2
+    d = rows.per_date(e1 * e1 - e2 * e2)
+    return np.sqrt(np.maximum(d, 0.0)), np.sqrt(np.maximum(-d, 0.0))
+
+
+def _dm(rows: _Rows) -> Section:
+    tests: dict[str, dict[str, Any] | None] = {}
+    notes = []
+    table_rows = []
+    curves = []
+    x = np.arange(1, rows.n_dates + 1, dtype=np.float64)
+    for key, first, second in _PAIRS:
+        e1, e2 = _date_errors(rows, rows.preds[first] - rows.y, rows.preds[second] - rows.y)
+        try:
+            tests[key] = dict(diebold_mariano(e1, e2, rows.horizon))
+        except DataError as exc:
+            tests[key] = None
+            notes.append(f"{key}: not computed ({exc})")
+            continue
+        t = tests[key]
+        assert t is not None
+        table_rows.append([f"{first} vs {second}", t["statistic"], t["p_value"], t["p_value_model1_worse"],
+                           t["mean_loss_difference"], t["rows"]])
+        cx, cy = curve_points(x, np.cumsum(e1 * e1 - e2 * e2))
+        curves.append(Series(name=f"{first} − {second}", x=cx, y=cy))
+    st = tests["student_vs_teacher"]
+    worse = st is not None and float(st["p_value_model1_worse"]) < 0.05
+    t_rmse = float(np.sqrt(np.mean((rows.preds["teacher"] - rows.y) ** 2)))
+    s_rmse = float(np.sqrt(np.mean((rows.preds["student"] - rows.y) ** 2)))
+    # Material: the point RMSE increase above the margin (significance alone FAILs a distilled student
+    # whose errors track the teacher's on a negligible worsening; R2 item 1).
+    material = s_rmse > t_rmse * (1 + RMSE_MARGIN)
+    teacher_beats, student_beats = _better(tests["teacher_vs_naive"]), _better(tests["student_vs_naive"])
+    status = ("FAIL" if worse and material else
+              "WARN" if worse or (teacher_beats and not student_beats) else "PASS")
+    rise = s_rmse / t_rmse - 1.0 if t_rmse > 0 else 0.0
+    vs_teacher = ("not computed" if st is None else
+                  f"significantly less accurate than the teacher (one-sided p = {st['p_value_model1_worse']:.3g}, "
+                  f"RMSE {rise:+.1%})" if worse else
+                  f"not significantly less accurate than the teacher (one-sided p = {st['p_value_model1_worse']:.3g})")
+    naive = ("Both models are significantly more accurate than the naive forecast" if teacher_beats and student_beats
+             else "Only the teacher is significantly more accurate than the naive forecast" if teacher_beats
+             else "Only the student is significantly more accurate than the naive forecast" if student_beats
+             else "Neither model is significantly more accurate than the naive forecast")
+    summary = f"The student is {vs_teacher}. {naive} (5 %, one-sided)."
+    notes.insert(0, f"Squared-error loss; the Harvey–Leybourne–Newbold correction for horizon {rows.horizon} and "
+                    "Student-t p-values (evaluate.forecast.diebold_mariano). A positive statistic: the first forecast "
+                    "has the larger loss. The plot shows the cumulative loss difference over the test dates: a "
+                    "rising line, the first forecast losing ground.")
+    if rows.n_dates < rows.n:
+        notes.insert(1, f"Several assets: the tests run on the per-date mean loss differential over the assets "
+                        f"({rows.n_dates} dates), so correlated assets of a date are not counted as independent.")
+    threshold = ("FAIL when the student is less accurate than the teacher at 5 % (one-sided DM test) AND its RMSE is "
+                 f"more than {RMSE_MARGIN:.0%} above the teacher's; WARN when it is significantly less accurate by "
+                 f"at most {RMSE_MARGIN:.0%}, or the teacher is significantly more accurate than the naive forecast "
+                 "and the student is not; PASS otherwise.")
+    plot = Plot(id="cumulative_loss_difference", title="Cumulative squared-error difference",
+                x_label="test date (time order)", y_label="cumulative loss difference", series=curves)
+    return Section(id="diebold_mariano", title="Diebold–Mariano tests", status=status,  # type: ignore[arg-type]
+                   threshold=threshold, summary=summary,
+                   metrics={"tests": tests, "loss": "squared", "horizon": rows.horizon, "dates": rows.n_dates,
+                            "rmse_increase": rise, "material_margin": RMSE_MARGIN},
+                   tables=[Table(id="diebold_mariano", caption="Diebold–Mariano tests of equal accuracy (HLN).",
+                                 columns=["test", "statistic", "p-value (two-sided)", "p-value (first worse)",
+                                          "mean loss difference", "rows"], rows=table_rows)],
+                   plots=[plot] if curves else [], notes=notes)
+
+
+# -- direction_agreement ------------------------------------------------------------------------
+def _agreement(rows: _Rows) -> Section:
+    t_up, s_up = rows.up("teacher"), rows.up("student")
+    same = t_up == s_up
+    value = float(same.mean())
+    boot = np.asarray(same[rows.idx].mean(axis=1))
+    ci = _interval(boot)
+    per_fold: list[dict[str, Any]] = []
+    for k, mask in enumerate(rows.folds):
+        first, last = rows.fold_dates(k)
+        per_fold.append({"fold": k + 1, "rows": int(mask.sum()), "first_date": first, "last_date": last,
+                         "agreement": float(same[mask].mean())})
+    status = "PASS" if value >= AGREEMENT_PASS else "WARN" if value >= AGREEMENT_WARN else "FAIL"
+    counts = {"both_up": int((t_up & s_up).sum()), "both_down": int((~t_up & ~s_up).sum()),
+              "teacher_up_student_down": int((t_up & ~s_up).sum()),
+              "teacher_down_student_up": int((~t_up & s_up).sum())}
+    how = (f"at the cut-off {rows.cutoff:g}" if rows.task == "direction" else "by the sign of the forecast")
+    summary = (f"Student and teacher call the same direction ({how}) on {value:.1%} of {rows.n} test windows (95 % "
+               f"interval {_fmt(ci[0], 3)} to {_fmt(ci[1], 3)}); they disagree on "
+               f"{counts['teacher_up_student_down'] + counts['teacher_down_student_up']} of them.")
+    plot = Plot(id="agreement_by_fold", title="Direction agreement per test fold", x_label="test fold",
+                y_label="share of dates with the same direction",
+                series=[Series(name="agreement", x=[float(k) for k in range(len(per_fold))],
+                               y=[f["agreement"] for f in per_fold], style="bar")],
+                x_ticks=[f"fold {f['fold']}" for f in per_fold])
+    return Section(id="direction_agreement", title="Direction agreement", status=status,  # type: ignore[arg-type]
+                   threshold=f"PASS when the share of dates with the same direction is >= {AGREEMENT_PASS}; WARN "
+                             f">= {AGREEMENT_WARN}; FAIL below.",
+                   summary=summary,
+                   metrics={"agreement": {"value": value, "ci": ci}, "rows": rows.n, "counts": counts,
+                            "folds": per_fold},
+                   tables=[Table(id="direction_swaps", caption="Calls of the teacher (rows) and the student.",
+                                 columns=["teacher \\ student", "up", "down"],
+                                 rows=[["up", counts["both_up"], counts["teacher_up_student_down"]],
+                                       ["down", counts["teacher_down_student_up"], counts["both_down"]]]),
+                           Table(id="agreement_by_fold", caption="Direction agreement per test fold.",
+                                 columns=["fold", "rows", "first date", "last date", "agreement"],
+                                 rows=[[f["fold"], f["rows"], f["first_date"], f["last_date"], f["agreement"]]
+                                       for f in per_fold])],
+                   plots=[plot],
+                   notes=[f"Interval: moving-block bootstrap, {BOOTSTRAP_REPS} replicates, blocks of {rows.block} "
+                          f"dates, seed {rows.seed}."])
+
+
+# -- trading ------------------------------------------------------------------------------------
+def equity_curve(realised: np.ndarray, position: np.ndarray, cost_bps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(net simple return per period, equity from 1) of holding ``position[t]`` over period t:
+    ``position · (exp(r) − 1) − cost · |Δposition|`` (flat before the first period), compounded and
+    stopped at 0: the curve whose summary :func:`finlite.evaluate.forecast.trading_view` reports."""
+    r = np.asarray(realised, dtype=np.float64)
+    pos = np.asarray(position, dtype=np.float64)
+    net = pos * np.expm1(r) - np.abs(np.diff(np.r_[0.0, pos])) * cost_bps / 10_000.0
+    return net, np.cumprod(np.maximum(1.0 + net, 0.0))
+
+
+def _sharpe(net: np.ndarray, idx: np.ndarray, ppy: float) -> np.ndarray:
+    sample = net[idx]
+    sd = sample.std(axis=1, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(sd > 0, sample.mean(axis=1) / np.where(sd > 0, sd, 1.0) * math.sqrt(ppy), 0.0))
+
+
+_STRATEGY_KEYS = ("annual_return", "annual_volatility", "sharpe", "max_drawdown", "turnover", "hit_rate")
+
+
+def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
+                   ) -> tuple[dict[str, Any], list[list[Any]], list[Series], str]:
+    """The trading view of one asset: metrics, table rows, equity-curve series and its status."""
+    keep = np.flatnonzero(mask & np.isfinite(rows.realised))[::rows.horizon]  # non-overlapping holding periods
+    ppy = 252.0 / rows.horizon
+    label = "" if asset is None else f"{asset}: "
+    if keep.size < 2:
+        return {"periods": int(keep.size)}, [], [], "PASS"
+    r = rows.realised[keep]
+    out: dict[str, Any] = {"periods": int(keep.size), "periods_per_year": ppy}
+    table: list[list[Any]] = []
+    curves: list[Series] = []
+    nets: dict[str, np.ndarray] = {}
+    x = np.arange(0, keep.size + 1, dtype=np.float64)
+    for name in ("teacher", "student"):
+        signal = rows.preds[name][keep]
+        if rows.task == "direction":
+            view = trading_view(r, np.clip(signal, 0.0, 1.0), rows.cost_bps, ppy, kind="probability",
+                                cutoff=rows.cutoff)
+        else:
+            view = trading_view(r, signal, rows.cost_bps, ppy, kind="forecast")
+        up = rows.up(name)[keep]
+        positions = {"long_flat": up.astype(np.float64), "long_short": np.where(up, 1.0, -1.0)}
+        out[name] = {}
+        for strategy, position in positions.items():
+            stats = view[strategy]
+            out[name][strategy] = {k: stats[k] for k in (*_STRATEGY_KEYS, "total_return", "trades", "exposure")}
+            table.append([f"{label}{name}", strategy.replace("_", "/"), *(stats[k] for k in _STRATEGY_KEYS)])
+            net, equity = equity_curve(r, position, rows.cost_bps)
+            nets[f"{name}_{strategy}"] = net
+            cx, cy = curve_points(x, np.r_[1.0, equity])
+            curves.append(Series(name=f"{name} {strategy.replace('_', '/')}", x=cx, y=cy))
+    hold = buy_and_hold(r, rows.cost_bps, ppy)
+    out["buy_and_hold"] = {k: hold[k] for k in (*_STRATEGY_KEYS, "total_return", "trades", "exposure")}
+    table.append([f"{label}buy and hold", "long", *(hold[k] for k in _STRATEGY_KEYS)])
+    _, hold_equity = equity_curve(r, np.ones_like(r), rows.cost_bps)
+    cx, cy = curve_points(x, np.r_[1.0, hold_equity])
+    curves.append(Series(name="buy and hold", x=cx, y=cy))
+    idx = block_bootstrap_indices(int(keep.size), seed=seed)
+    full = np.arange(keep.size)[None, :]
+    diff_point = float(_sharpe(nets["student_long_flat"], full, ppy)[0] - _sharpe(nets["teacher_long_flat"], full,
+                                                                                 ppy)[0])
+    diff_ci = _interval(_sharpe(nets["student_long_flat"], idx, ppy) - _sharpe(nets["teacher_long_flat"], idx, ppy))
+    out["sharpe_difference_long_flat"] = {"value": diff_point, "ci": diff_ci}
+    status = "WARN" if diff_ci[1] is not None and diff_ci[1] < 0 else "PASS"
+    return out, table, curves, status
+
+
+def _trading(rows: _Rows) -> Section:
+    assets: list[tuple[str | None, np.ndarray]]
+    if rows.ids is None or len(np.unique(rows.ids)) == 1:
+        assets = [(None, np.ones(rows.n, dtype=bool))]
+    else:
+        assets = [(str(a), rows.ids == a) for a in np.unique(rows.ids)]
+    per_asset: dict[str, Any] = {}
+    table: list[list[Any]] = []
+    plots: list[Plot] = []
+    statuses: list[str] = []
+    for k, (asset, mask) in enumerate(assets):
+        res, t_rows, curves, status = _trading_asset(rows, mask, asset, rows.seed + k)
+        per_asset["all" if asset is None else asset] = res
+        table += t_rows
+        statuses.append(status)
+        if curves and len(plots) < MAX_PLOTTED_ASSETS:
+            plots.append(Plot(id="equity_curves" if asset is None else f"equity_curves_{k + 1}",
+                              title="Equity curves over the test period" + ("" if asset is None else f" ({asset})"),
+                              x_label=f"holding period ({rows.horizon} day(s) each)", y_label="equity (start = 1)",
+                              series=curves))
+    first = next(iter(per_asset.values()))
+    notes = [f"Positions on the predicted direction, held {rows.horizon} day(s) (every {rows.horizon}th forecast "
+             f"traded, so holding periods do not overlap), after {rows.cost_bps:g} bp per unit of position change; "
+             "Sharpe with a zero risk-free rate, annualised with 252/h periods.",
+             f"Status interval: moving-block bootstrap of the long/flat Sharpe difference, {BOOTSTRAP_REPS} "
+             f"replicates, seed {rows.seed}."]
+    if len(assets) > MAX_PLOTTED_ASSETS:
+        notes.append(f"Equity curves are plotted for the first {MAX_PLOTTED_ASSETS} of {len(assets)} assets; the "
+                     "table lists them all.")
+    if "teacher" not in first:
+        summary = "Too few test periods to trade (fewer than 2)."
+    else:
+        hold = first["buy_and_hold"]["sharpe"]
+        parts = []
+        for name in ("teacher", "student"):
+            best = max(first[name]["long_flat"]["sharpe"], first[name]["long_short"]["sharpe"])
+            parts.append(f"the {name}'s best Sharpe is {best:.2f}")
+        beats = [n for n in ("teacher", "student")
+                 if max(first[n]["long_flat"]["sharpe"], first[n]["long_short"]["sharpe"]) > hold]
+        honest = ("neither model beats buy-and-hold on risk-adjusted return" if not beats else
+                  "both models beat buy-and-hold on risk-adjusted return" if len(beats) == 2 else
+                  f"only the {beats[0]} beats buy-and-hold on risk-adjusted return")
+        where = "" if len(assets) == 1 else f" (first asset, {assets[0][0]})"
+        summary = (f"After costs{where}, {parts[0]} and {parts[1]}, against {hold:.2f} for buy-and-hold: "
+                   f"{honest}. One test period is a single path of the market: read these as illustration, not "
+                   "as expected returns.")
+    return Section(id="trading", title="Trading view", status=worst(statuses),
+                   threshold="WARN when the student's long/flat Sharpe ratio is below the teacher's beyond the 95 % "
+                             "paired block-bootstrap interval (on any asset); PASS otherwise.",
+                   summary=summary, metrics={"cost_bps": rows.cost_bps, "assets": per_asset},
+                   tables=[Table(id="trading", caption="Strategies on the test period, after costs.",
+                                 columns=["model", "strategy", "annual return", "annual volatility", "Sharpe",
+                                          "max drawdown", "turnover", "hit rate"], rows=table)],
+                   plots=plots, notes=notes)
+
+
+# -- fold_stability -----------------------------------------------------------------------------
+def _fold_stability(rows: _Rows) -> Section:
+    f_rows = rows.fold_rows()
+    per: dict[str, dict[str, list[float | None]]] = {}
+    for name in _MODELS:
+        ms = [rows.metrics(name, f) for f in f_rows]
+        per[name] = {"rmse": [_scalar(m["rmse"]) for m in ms],
+                     "directional_accuracy": [_scalar(m["directional_accuracy"]) for m in ms]}
+
+    def spread(values: list[float | None]) -> float | None:
+        vals = [v for v in values if v is not None]
+        return float(max(vals) - min(vals)) if len(vals) >= 2 else None
+
+    spreads = {name: {key: spread(v) for key, v in per[name].items()} for name in _MODELS}
+    t_spread, s_spread = spreads["teacher"]["rmse"], spreads["student"]["rmse"]
+    notes = []
+    if t_spread is None or s_spread is None:
+        status = "PASS"
+        ratio = None
+        notes.append("The test period has one fold: there is no spread across folds to compare.")
+        summary = "One test fold only: the stability of errors across folds cannot be measured."
+    else:
+        ratio = s_spread / t_spread if t_spread > 0 else (None if s_spread == 0 else math.inf)
+        status = "WARN" if s_spread > t_spread * (1 + SPREAD_MARGIN) + 1e-15 else "PASS"
+        summary = (f"Across {len(f_rows)} test folds the student's RMSE ranges over {_fmt(s_spread, 3)} against the "
+                   f"teacher's {_fmt(t_spread, 3)}" + ("" if ratio is None or not math.isfinite(ratio) else
+                                                       f" ({ratio:.2f} times)") + ".")
+    table = []
+    for k in range(len(f_rows)):
+        first, last = rows.fold_dates(k)
+        table.append([k + 1, int(f_rows[k].shape[1]), first, last,
+                      *(per[n]["rmse"][k] for n in _MODELS), *(per[n]["directional_accuracy"][k] for n in _MODELS)])
+    table.append(["spread (max − min)", None, None, None, *(spreads[n]["rmse"] for n in _MODELS),
+                  *(spreads[n]["directional_accuracy"] for n in _MODELS)])
+    plot = Plot(id="rmse_by_fold", title="RMSE per test fold", x_label="test fold", y_label="RMSE",
+                series=[Series(name=n, x=[float(k) for k in range(len(f_rows))],
+                               y=[v if v is not None else float("nan") for v in per[n]["rmse"]], style="bar")
+                        for n in _MODELS],
+                x_ticks=[f"fold {k + 1}" for k in range(len(f_rows))])
+    return Section(id="fold_stability", title="Stability across test folds", status=status,  # type: ignore[arg-type]
+                   threshold=f"WARN when the spread (max − min) of the student's RMSE across test folds exceeds the "
+                             f"teacher's by more than {SPREAD_MARGIN:.0%}; PASS otherwise.",
+                   summary=summary,
+                   metrics={"folds": len(f_rows), "per_fold": per, "spread": spreads,
+                            "student_to_teacher_spread": None if ratio is None or not math.isfinite(ratio) else ratio},
+                   tables=[Table(id="fold_stability", caption="Errors per test fold (oldest first).",
+                                 columns=["fold", "rows", "first date", "last date", *(f"{n} RMSE" for n in _MODELS),
+                                          *(f"{n} directional accuracy" for n in _MODELS)], rows=table)],
+                   plots=[plot], notes=notes)
+
+
+def _cross_check(rows: _Rows, evidence: Mapping[str, Any]) -> list[str]:
+    """Notes where the recomputed numbers differ from forecast_evidence's (they should not)."""
+    models = evidence.get("models") if isinstance(evidence, Mapping) else None
+    if not isinstance(models, Mapping):
+        return []
+    notes = []
+    for name in ("teacher", "student"):
+        pooled = (models.get(name) or {}).get("pooled") or {}
+        theirs = pooled.get("rmse")
+        ours = float(np.sqrt(np.mean((rows.preds[name] - rows.y) ** 2)))
+        if isinstance(theirs, (int, float)) and not math.isclose(theirs, ours, rel_tol=1e-6, abs_tol=1e-12):
+            notes.append(f"The {name}'s RMSE here ({ours:.6g}) differs from the recorded evidence ({theirs:.6g}): "
+                         "the predictions passed are not those the evidence was computed from.")
+    return notes
+
+
+def build_forecast_sections(inp: SeriesInputs) -> list[Section]:
+    """The sections of a forecaster's report, in order: ``forecast_accuracy``,
+    ``diebold_mariano``, ``direction_agreement`` and ``trading`` (not for a volatility forecast,
+    which calls no direction) and ``fold_stability``.
+
+    Raises:
+        ConfigError: an unknown task, or a bad trading cost.
+        DataError: predictions or realised returns that do not match the test windows.
+    """
+    rows = _Rows(inp)
+    builders: list[Callable[[_Rows], Section]] = [_accuracy, _dm]
+    if rows.objective != "volatility":
+        builders += [_agreement, _trading]
+    builders.append(_fold_stability)
+    sections = [build(rows) for build in builders]
+    sections[0].notes.extend(_cross_check(rows, inp.evidence))
+    return sections

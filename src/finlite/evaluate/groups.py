@@ -1,0 +1,813 @@
+"""Segments and fairness: where, and for whom, the student decides differently from the teacher.
+
+Two report sections:
+
+* ``segments`` (:func:`build_segments`): per value of each segment column (the columns named,
+  and by default the categorical columns with a few values, :func:`default_segments`) the rows,
+  positives, both models' AUC with the teacher − student difference and its 95 % paired bootstrap
+  interval, the agreement of their decisions at the cut-off and both approval rates. A segment
+  where the student ranks worse beyond the interval (Bonferroni-adjusted over the segments
+  tested), or agrees with the teacher on fewer than 95 % of its rows, is a *weak spot* (the term
+  of PiML's weak-spot test). For a regression task
+  the segment shows the mean absolute difference of the two predictions and each model's RMSE.
+* ``fairness`` (:func:`build_fairness`, binary tasks with a protected column): per group the
+  approval rate, the bad-capture rate (declined | bad; fairlearn's TPR with the *flagged* class as
+  the positive prediction) and the wrongful-decline rate (declined | good; its FPR — 1 − the
+  equal-opportunity rate P(approved | good) of lending) and a calibration check (mean score vs
+  observed positive rate), for teacher and student, from fairlearn's
+  :class:`~fairlearn.metrics.MetricFrame`; the approval-rate ratio (min / max: the four-fifths
+  rule) and the two gaps (max − min; the wrongful-decline gap is the equal-opportunity gap),
+  flagging every disparity that compression widened beyond a paired bootstrap interval.
+
+Groups are built the same way in both sections: values with fewer than :data:`MIN_ROWS` test rows
+share one "other (n values)" group, a missing value is the group "(missing)", and a numeric
+column with many values is banded into quartiles of its test values.
+
+fairlearn is imported inside the function that uses it: importing :mod:`finlite` stays fast.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from finlite.data.schema import numeric_column
+from finlite.errors import ConfigError, DataError
+from finlite.evaluate.sections import Plot, Section, Series, Status, Table, TabularInputs, json_number, worst
+
+__all__ = ["build_fairness", "build_segments", "default_segments"]
+
+#: A group needs this many test rows to stand alone (and to be flagged); rarer values are pooled.
+MIN_ROWS = 30
+#: A categorical column is a default segment column when it has 2..8 distinct test values.
+DEFAULT_MAX_VALUES = 8
+#: Most groups one column keeps (the largest); the rest are pooled with the rare values.
+MAX_GROUPS = 20
+#: Bootstrap resamples behind each segment's paired interval, on up to 20,000 test rows; on more,
+#: fewer (never under MIN_BOOT) so one column costs at most _BOOT_CELLS resampled rows.
+N_BOOT = 1000
+MIN_BOOT = 200
+_BOOT_CELLS = 20_000_000
+#: Most bars the segment agreement plot shows (the lowest agreements are kept).
+MAX_BARS = 60
+#: Cells per chunk of the bootstrap weight matrix (resamples x rows): bounds memory at ~32 MB.
+_CHUNK_CELLS = 4_000_000
+
+MISSING_GROUP = "(missing)"
+
+# Segment rules (binary).
+AGREEMENT_WARN = 0.95
+AGREEMENT_FAIL = 0.90
+AUC_FAIL = 0.05
+# Segment rule (regression): a weak spot fails when the student's RMSE exceeds the teacher's by
+# more than this share of the teacher's RMSE beyond the interval.
+RMSE_FAIL_SHARE = 0.10
+
+# Fairness rules.
+FOUR_FIFTHS = 0.8
+WIDEN_WARN = 0.02
+WIDEN_FAIL = 0.05
+#: A group's bad-capture (wrongful-decline) rate enters its gap only with this many positives
+#: (negatives): over 4 bads one flipped decision moves the rate by 0.25.
+MIN_CLASS_ROWS = 30
+#: Multinomial bootstrap resamples behind each widened-disparity interval.
+FAIRNESS_BOOT = 1000
+
+
+# -- columns and groups ----------------------------------------------------------------------------
+
+def _check_columns(inp: TabularInputs, names: Sequence[str], param: str) -> None:
+    present = [str(c) for c in inp.test_frame.columns]
+    for name in names:
+        if name not in inp.test_frame.columns:
+            raise DataError(
+                f"The {param} column {name!r} is not in the test data; its columns are: {', '.join(present)}. "
+                f"Name one of those in {param}=[...].", param=param)
+
+
+def default_segments(inp: TabularInputs) -> list[str]:
+    """The segment columns of a report: the categorical columns with 2 to 8 distinct (non-missing)
+    values in the test frame, sorted by name, then the columns named in ``inp.segments`` (in the
+    order given, each once).
+
+    Raises:
+        DataError: a column named in ``inp.segments`` is not in the test frame (the message lists
+            the columns there are).
+    """
+    _check_columns(inp, inp.segments, "segments")
+    found = sorted(
+        str(c) for c in inp.categorical
+        if c in inp.test_frame.columns and 2 <= inp.test_frame[c].nunique(dropna=True) <= DEFAULT_MAX_VALUES)
+    for name in inp.segments:
+        if name not in found:
+            found.append(name)
+    return found
+
+
+@dataclass
+class _Groups:
+    """A column's test rows split into groups: ``codes[i]`` is row i's group in ``labels``."""
+
+    column: str
+    codes: np.ndarray
+    labels: list[str]
+    notes: list[str]
+    banded: bool
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def _is_numeric(inp: TabularInputs, name: str) -> bool:
+    if name in inp.categorical:
+        return False
+    return name in inp.numeric or bool(pd.api.types.is_numeric_dtype(inp.test_frame[name]))
+
+
+def _quartile_groups(name: str, values: np.ndarray) -> _Groups:
+    """Quartile bands of the finite test values (edges that coincide merge); NaN is "(missing)"."""
+    finite = values[np.isfinite(values)]
+    # Edges are data values (inverted CDF), so no band is empty.
+    edges = np.unique(np.quantile(finite, [0.0, 0.25, 0.5, 0.75, 1.0], method="inverted_cdf"))
+    # Band k holds (edges[k], edges[k+1]]; the first band also holds its lower edge.
+    band = np.clip(np.searchsorted(edges, values, side="left") - 1, 0, max(len(edges) - 2, 0))
+    labels = [f"[{_fmt(edges[0])}, {_fmt(edges[1])}]"] if len(edges) > 1 else [f"[{_fmt(edges[0])}]"]
+    labels += [f"({_fmt(lo)}, {_fmt(hi)}]" for lo, hi in itertools.pairwise(edges[1:])]
+    codes = band.astype(np.int64)
+    missing = ~np.isfinite(values)
+    if missing.any():
+        codes[missing] = len(labels)
+        labels.append(MISSING_GROUP)
+    note = (f"{name}: a numeric column with more than {DEFAULT_MAX_VALUES} values, banded into quartiles of its "
+            f"test values ({len(edges) - 1} band(s)).")
+    return _Groups(name, codes, labels, [note], banded=True)
+
+
+def _value_groups(name: str, series: pd.Series, min_rows: int) -> _Groups:
+    """One group per value; values with fewer than ``min_rows`` rows (and beyond the MAX_GROUPS largest)
+    share "other (n values)". Missing is the value "(missing)". Groups sorted by label, "other" last."""
+    keys = np.where(series.isna().to_numpy(), MISSING_GROUP, series.astype(str).to_numpy(dtype=object))
+    distinct, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    by_size = sorted(range(len(distinct)), key=lambda k: (-counts[k], str(distinct[k])))
+    kept = {k for k in by_size[:MAX_GROUPS] if counts[k] >= min_rows}
+    pooled = [k for k in range(len(distinct)) if k not in kept]
+    labels = sorted((str(distinct[k]) for k in kept), key=lambda s: (s == MISSING_GROUP, s))
+    index = {label: i for i, label in enumerate(labels)}
+    notes: list[str] = []
+    remap = np.empty(len(distinct), dtype=np.int64)
+    for k in range(len(distinct)):
+        remap[k] = index.get(str(distinct[k]), len(labels))
+    if pooled:
+        word = "value" if len(pooled) == 1 else "values"
+        labels.append(f"other ({len(pooled)} {word})")
+        rows = int(counts[pooled].sum())
+        why = [f"with fewer than {min_rows} test rows"] if min_rows > 1 else []
+        if len(distinct) > MAX_GROUPS:
+            why.append(f"beyond the {MAX_GROUPS} largest")
+        listed = sorted(str(distinct[k]) for k in pooled)
+        shown = ", ".join(repr(v) for v in listed[:10]) + (f" and {len(listed) - 10} more" if len(listed) > 10 else "")
+        notes.append(f"{name}: {len(pooled)} {word} {' or '.join(why)} pooled into one group ({rows} rows): "
+                     f"{shown}.")
+    return _Groups(name, remap[inverse], labels, notes, banded=False)
+
+
+def _groups(inp: TabularInputs, name: str, min_rows: int = MIN_ROWS) -> _Groups:
+    series = inp.test_frame[name]
+    if _is_numeric(inp, name) and series.nunique(dropna=True) > DEFAULT_MAX_VALUES:
+        values = numeric_column(series, name, "the test data", money=True)
+        if np.isfinite(values).any():
+            return _quartile_groups(name, values)
+    return _value_groups(name, series, min_rows)
+
+
+# -- paired bootstrap ------------------------------------------------------------------------------
+
+def _rng(seed: int, column: str, group: str) -> np.random.Generator:
+    """A generator per (seed, column, group): a segment's interval does not depend on which other
+    segments the report holds."""
+    return np.random.default_rng([int(seed), zlib.crc32(f"{column}\0{group}".encode())])
+
+
+def _weights(n: int, n_boot: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Bootstrap resamples of ``n`` rows as int32 count weights (resample x row), in chunks:
+    weighting rows by how often a resample drew them gives the statistic of that resample without
+    sorting it again."""
+    per_chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n, 1)))
+    done = 0
+    while done < n_boot:
+        b = min(per_chunk, n_boot - done)
+        draws = rng.integers(0, n, size=(b, n), dtype=np.int32)
+        draws += (np.arange(b, dtype=np.int32) * n)[:, None]  # < _CHUNK_CELLS: no overflow
+        yield np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(np.int32)
+        done += b
+
+
+def _weighted_auc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """AUC (ties count one half) of each row of integer weights ``w`` (resample x row); NaN where a
+    resample holds one class only.
+
+    One pass in score order: the running weight of negatives gives, for every positive, the
+    negatives scored below it and those tied with it. Integer arithmetic (int32 running sums: a
+    weight total never exceeds the row count) up to the last division, so the unweighted AUC is exact.
+    """
+    order = np.argsort(p, kind="mergesort")
+    ps, pos = p[order], np.asarray(y, dtype=bool)[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(ps)) + 1]
+    ends = np.r_[starts[1:], ps.size]
+    run = np.repeat(np.arange(starts.size), ends - starts)  # the tie run of each sorted position
+    at = np.flatnonzero(pos)
+    first, last = starts[run[at]], ends[run[at]] - 1  # each positive's tie run, inclusive
+    wo = np.take(np.asarray(w, dtype=np.int32), order, axis=1)
+    wp = wo[:, at].astype(np.float64)  # float64 holds these integer products exactly
+    wo[:, at] = 0
+    cum = np.cumsum(wo, axis=1, dtype=np.int32)  # negatives' weight up to each position
+    below = np.where(first > 0, cum[:, np.maximum(first - 1, 0)], 0).astype(np.float64)
+    tied = cum[:, last] - below
+    twice = (wp * (2.0 * below + tied)).sum(axis=1)
+    den = 2.0 * wp.sum(axis=1) * cum[:, -1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, twice / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _weighted_rmse(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return np.asarray(np.sqrt(w @ ((pred - y) ** 2) / w.sum(axis=1)))
+
+
+def _paired_interval(stat: Callable[[np.ndarray], np.ndarray], n: int, estimate: float,
+                     rng: np.random.Generator, n_boot: int = N_BOOT) -> dict[str, Any]:
+    """Percentile 95 % interval of ``stat`` (a difference, per resample) over ``n_boot`` resamples of
+    ``n`` rows; resamples where it is undefined are skipped and counted."""
+    values = np.concatenate([stat(w) for w in _weights(n, n_boot, rng)])
+    ok = values[np.isfinite(values)]
+    lower, upper = (np.percentile(ok, [2.5, 97.5]) if ok.size else (np.nan, np.nan))
+    # "_draws" stays private: _flag_segments reads the multiplicity-adjusted bound from it and drops it.
+    return {"estimate": estimate, "lower": float(lower), "upper": float(upper), "n_boot": n_boot,
+            "skipped": int(values.size - ok.size), "_draws": ok}
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
+    if y.size == 0 or y.min() == y.max():
+        return None
+    return float(_weighted_auc(y, p, np.ones((1, y.size), dtype=np.int32))[0])
+
+
+# -- segments --------------------------------------------------------------------------------------
+
+def _cutoff(inp: TabularInputs, section: str) -> float:
+    if inp.cutoff is None:
+        raise ConfigError(f"The {section} section of a binary model needs its cut-off; none was given.",
+                          param="cutoff")
+    return float(inp.cutoff)
+
+
+def _n_boot(rows: int) -> int:
+    """Resamples per segment for a test set of ``rows`` rows (each column partitions them)."""
+    return int(np.clip(_BOOT_CELLS // max(rows, 1), MIN_BOOT, N_BOOT))
+
+
+def _per_segment(inp: TabularInputs, groups: _Groups) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray,
+                                                                        np.ndarray]]:
+    """Each segment's label, row mask, and its labels, teacher scores and student scores."""
+    y = np.asarray(inp.y_test, dtype=np.float64)
+    t = np.asarray(inp.teacher.scores_test, dtype=np.float64)
+    s = np.asarray(inp.student.scores_test, dtype=np.float64)
+    for k, label in enumerate(groups.labels):
+        m = groups.codes == k
+        yield label, m, y[m], t[m], s[m]
+
+
+def _segment_binary(inp: TabularInputs, groups: _Groups, cutoff: float, n_boot: int) -> list[dict[str, Any]]:
+    out = []
+    for label, m, ym, tm, sm in _per_segment(inp, groups):
+        t_auc, s_auc = _auc(ym, tm), _auc(ym, sm)
+        diff: dict[str, Any] | None = None
+        if t_auc is not None and s_auc is not None:
+            def stat(w: np.ndarray, ym: np.ndarray = ym, tm: np.ndarray = tm, sm: np.ndarray = sm) -> np.ndarray:
+                return np.asarray(_weighted_auc(ym, tm, w) - _weighted_auc(ym, sm, w))
+            diff = _paired_interval(stat, int(m.sum()), t_auc - s_auc, _rng(inp.seed, groups.column, label), n_boot)
+        agree = float(np.mean((tm >= cutoff) == (sm >= cutoff)))
+        out.append({
+            "column": groups.column, "segment": label, "rows": int(m.sum()), "positives": int(ym.sum()),
+            "teacher_auc": t_auc, "student_auc": s_auc, "auc_difference": diff, "agreement": agree,
+            "approval_rate": {"teacher": float(np.mean(tm < cutoff)), "student": float(np.mean(sm < cutoff))},
+        })
+    return out
+
+
+def _segment_regression(inp: TabularInputs, groups: _Groups, n_boot: int) -> list[dict[str, Any]]:
+    out = []
+    for label, m, ym, tm, sm in _per_segment(inp, groups):
+        t_rmse = float(np.sqrt(np.mean((tm - ym) ** 2)))
+        s_rmse = float(np.sqrt(np.mean((sm - ym) ** 2)))
+
+        def stat(w: np.ndarray, ym: np.ndarray = ym, tm: np.ndarray = tm, sm: np.ndarray = sm) -> np.ndarray:
+            return np.asarray(_weighted_rmse(ym, sm, w) - _weighted_rmse(ym, tm, w))
+        diff = _paired_interval(stat, int(m.sum()), s_rmse - t_rmse, _rng(inp.seed, groups.column, label), n_boot)
+        out.append({
+            "column": groups.column, "segment": label, "rows": int(m.sum()),
+            "mean_abs_difference": float(np.mean(np.abs(tm - sm))),
+            "teacher_rmse": t_rmse, "student_rmse": s_rmse, "rmse_difference": diff,
+        })
+    return out
+
+
+def _flag_segments(segments: list[dict[str, Any]], regression: bool) -> int:
+    """Flag the weak spots in place, with a Bonferroni correction over the k segments tested (at
+    least MIN_ROWS rows and a defined difference): the difference's interval at level 1 − 0.05/k
+    (``lower_adjusted``) must lie above 0, so 20 segments do not give a ~40 % chance of a spurious
+    weak spot. Returns k."""
+    key = "rmse_difference" if regression else "auc_difference"
+    tested = {id(d) for d in segments
+              if d["rows"] >= MIN_ROWS and d[key] is not None and d[key]["_draws"].size}
+    k = max(len(tested), 1)
+    alpha = 0.05 / k
+    for d in segments:
+        diff = d[key]
+        adj: float | None = None
+        if diff is not None:
+            draws = diff.pop("_draws")
+            if id(d) in tested:
+                adj = float(np.percentile(draws, 100.0 * alpha / 2.0))
+            diff["lower_adjusted"] = adj
+            diff["level_adjusted"] = 1.0 - alpha
+        significant = adj is not None and adj > 0
+        if regression:
+            d["weak_spot"] = significant
+            d["reasons"] = ["RMSE"] if significant else []
+            d["severe"] = significant and adj is not None and adj > RMSE_FAIL_SHARE * d["teacher_rmse"]
+            continue
+        reasons = []
+        if d["rows"] >= MIN_ROWS:
+            if significant:
+                reasons.append("AUC")
+            if d["agreement"] < AGREEMENT_WARN:
+                reasons.append("agreement")
+        d["weak_spot"] = bool(reasons)
+        d["reasons"] = reasons
+        d["severe"] = bool(reasons) and (d["agreement"] < AGREEMENT_FAIL or (adj is not None and adj > AUC_FAIL))
+    return k
+
+
+def build_segments(inp: TabularInputs) -> Section:
+    """The ``segments`` section: teacher vs student per value of each segment column
+    (:func:`default_segments`), weak spots flagged.
+
+    Binary: rows, positives, both AUCs (null with a note where a segment holds one class), the
+    teacher − student AUC difference with its 95 % paired bootstrap interval (seeded by
+    ``inp.seed``, column and segment), agreement at the cut-off and approval rates (score < cut-off).
+    A segment of at least :data:`MIN_ROWS` rows is a weak spot when the interval at level
+    1 − 0.05/k (Bonferroni over the k segments tested; ``lower_adjusted``) lies above 0 or
+    agreement is below 0.95. Status: FAIL when a weak spot's agreement is below 0.90 or its
+    adjusted interval lies above 0.05; WARN when any weak spot; PASS otherwise.
+
+    Regression: mean |teacher − student| and each model's RMSE per segment; a weak spot is a
+    segment where the student's RMSE exceeds the teacher's beyond the Bonferroni-adjusted paired
+    interval (FAIL when beyond by more than 10 % of the teacher's RMSE).
+
+    Raises:
+        DataError: a named segment column is not in the test frame, or there is no segment column
+            at all (the orchestrator omits the section then: check :func:`default_segments` first).
+        ConfigError: a binary task without a cut-off.
+    """
+    columns = default_segments(inp)
+    if not columns:
+        raise DataError("The segments section needs a segment column: the test data has no categorical column with "
+                        f"2 to {DEFAULT_MAX_VALUES} values; name one with segments=[COLUMN].", param="segments")
+    regression = inp.task == "regression"
+    cutoff = None if regression else _cutoff(inp, "segments")
+    notes: list[str] = []
+    segments: list[dict[str, Any]] = []
+    n_boot = _n_boot(len(inp.y_test))
+    for name in columns:
+        groups = _groups(inp, name)
+        notes += groups.notes
+        if regression:
+            segments += _segment_regression(inp, groups, n_boot)
+        else:
+            assert cutoff is not None
+            segments += _segment_binary(inp, groups, cutoff, n_boot)
+    tested = _flag_segments(segments, regression)
+    one_class = [f"{d['column']}={d['segment']}" for d in segments
+                 if not regression and (d["teacher_auc"] is None or d["student_auc"] is None)]
+    if one_class:
+        notes.append(f"AUC is null where a segment holds one class only: {', '.join(one_class)}.")
+    capped = (f" (capped from {N_BOOT:,} so a column costs at most {_BOOT_CELLS:,} resampled rows)"
+              if n_boot < N_BOOT else "")
+    notes.append(f"Intervals: percentile, {n_boot:,} paired bootstrap resamples of each segment's rows{capped}, "
+                 f"seeded by {inp.seed}, the column and the segment; resamples holding one class are skipped. "
+                 f"Segments of fewer than {MIN_ROWS} rows are shown but never flagged.")
+    notes.append(f"Multiple comparisons: {tested} segment(s) are tested, so a weak spot needs the difference's "
+                 f"interval at level 1 − 0.05/{tested} = {1 - 0.05 / tested:.4g} (Bonferroni; 'lower_adjusted') "
+                 "above 0; the table shows the unadjusted 95 % interval. With few resamples the adjusted bound "
+                 "is an extreme percentile and is itself noisy.")
+    weak = [d for d in segments if d["weak_spot"]]
+    status: Status = "FAIL" if any(d["severe"] for d in weak) else ("WARN" if weak else "PASS")
+
+    def name_of(d: dict[str, Any]) -> str:
+        return f"{d['column']}={d['segment']}"
+
+    if regression:
+        threshold = (f"Weak spot: a segment of at least {MIN_ROWS} rows where the student's RMSE exceeds the "
+                     f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k (Bonferroni over the k = "
+                     f"{tested} segments tested). FAIL when a weak spot's adjusted interval lies above "
+                     f"{RMSE_FAIL_SHARE:.0%} of the teacher's RMSE; WARN when any weak spot; PASS otherwise.")
+        table = Table(
+            id="segments", caption="Per segment: mean |teacher − student| prediction, RMSE of each model, and the "
+                                   "student − teacher RMSE difference with its 95 % paired bootstrap interval.",
+            columns=["column", "segment", "rows", "mean |T − S|", "teacher RMSE", "student RMSE",
+                     "RMSE difference (S − T)", "95 % CI low", "95 % CI high", "weak spot"],
+            rows=[[d["column"], d["segment"], d["rows"], d["mean_abs_difference"], d["teacher_rmse"],
+                   d["student_rmse"], d["rmse_difference"]["estimate"], d["rmse_difference"]["lower"],
+                   d["rmse_difference"]["upper"], ", ".join(d["reasons"])] for d in segments])
+        bar_value, bar_label = "mean_abs_difference", "mean |teacher − student|"
+    else:
+        threshold = (f"Weak spot: a segment of at least {MIN_ROWS} rows where the student's AUC is below the "
+                     f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k (Bonferroni over the k = "
+                     f"{tested} segments tested), or agreement at the cut-off {cutoff:g} is below "
+                     f"{AGREEMENT_WARN:.2f}. FAIL when a weak spot's agreement is below {AGREEMENT_FAIL:.2f} or its "
+                     f"adjusted AUC-difference interval lies above {AUC_FAIL:.2f}; WARN when any weak spot; PASS "
+                     "otherwise.")
+
+        def ci(d: dict[str, Any], key: str) -> Any:
+            return None if d["auc_difference"] is None else d["auc_difference"][key]
+
+        table = Table(
+            id="segments",
+            caption=(f"Per segment: both models' AUC, the teacher − student AUC difference with its 95 % paired "
+                     f"bootstrap interval, agreement of decisions at the cut-off {cutoff:g}, and approval rates "
+                     f"(share scored below the cut-off). Positives = '{inp.positive}'."),
+            columns=["column", "segment", "rows", "positives", "teacher AUC", "student AUC", "AUC difference (T − S)",
+                     "95 % CI low", "95 % CI high", "agreement", "teacher approval", "student approval", "weak spot"],
+            rows=[[d["column"], d["segment"], d["rows"], d["positives"], d["teacher_auc"], d["student_auc"],
+                   ci(d, "estimate"), ci(d, "lower"), ci(d, "upper"), d["agreement"], d["approval_rate"]["teacher"],
+                   d["approval_rate"]["student"], ", ".join(d["reasons"])] for d in segments])
+        bar_value, bar_label = "agreement", "agreement at the cut-off"
+    shown = segments
+    if len(segments) > MAX_BARS:
+        # The plot keeps the segments that matter most: lowest agreement (largest difference).
+        key = (lambda d: -d[bar_value]) if regression else (lambda d: d[bar_value])
+        keep = {id(d) for d in sorted(segments, key=key)[:MAX_BARS]}
+        shown = [d for d in segments if id(d) in keep]
+        notes.append(f"The plot shows the {MAX_BARS} segments with the "
+                     f"{'largest difference' if regression else 'lowest agreement'} of {len(segments)}.")
+    plot = Plot(id="segment_" + bar_value, title=f"{bar_label.capitalize()} per segment", x_label="segment",
+                y_label=bar_label, x_ticks=[name_of(d) for d in shown],
+                series=[Series(name=bar_label, x=[float(i) for i in range(len(shown))],
+                               y=[d[bar_value] for d in shown], style="bar")])
+    if weak:
+        worst_few = ", ".join(f"{name_of(d)} ({' and '.join(d['reasons'])})" for d in weak[:5])
+        summary = (f"{len(weak)} weak spot(s) among {len(segments)} segments of {len(columns)} column(s): "
+                   f"{worst_few}{' …' if len(weak) > 5 else ''}.")
+    else:
+        summary = f"No weak spot among {len(segments)} segments of {len(columns)} column(s)."
+    public = [{k: v for k, v in d.items() if k != "severe"} for d in segments]
+    metrics = {"columns": columns, "segments": public, "weak_spots": [name_of(d) for d in weak],
+               "n_boot": n_boot, "min_rows": MIN_ROWS, "segments_tested": tested,
+               "level_adjusted": 1.0 - 0.05 / tested}
+    if cutoff is not None:
+        metrics["cutoff"] = cutoff
+    return Section(id="segments", title="Segments", status=status, threshold=threshold, summary=summary,
+                   metrics=json_number(metrics), tables=[table], plots=[plot], notes=notes)
+
+
+# -- fairness --------------------------------------------------------------------------------------
+
+def _rate(num: np.ndarray, den: np.ndarray) -> list[float | None]:
+    return [float(a / b) if b > 0 else None for a, b in zip(num, den, strict=True)]
+
+
+def _spread(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    """(min, max) over the defined values of at least two groups; (None, None) otherwise."""
+    ok = [v for v in values if v is not None]
+    return (min(ok), max(ok)) if len(ok) >= 2 else (None, None)
+
+
+def _group_rates(inp: TabularInputs, groups: _Groups, scores: np.ndarray, cutoff: float) -> dict[str, Any]:
+    """Approval rate, TPR and FPR per group from fairlearn's MetricFrame (flagged = positive
+    prediction), null where a group lacks the class a rate is about; mean score per group."""
+    from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
+
+    def approval_rate(y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
+        return 1.0 - float(selection_rate(y_true, y_pred, pos_label=1, sample_weight=sample_weight))
+
+    y = np.asarray(inp.y_test, dtype=np.int64)
+    flagged = (scores >= cutoff).astype(np.int64)
+    k = len(groups.labels)
+    # The rates depend on (group, label, decision) counts only: MetricFrame gets one weighted row per
+    # combination instead of every test row (its per-row work takes seconds on 57,000 rows).
+    cells, counts = np.unique(groups.codes * 4 + y * 2 + flagged, return_counts=True)
+    weights = {"sample_weight": counts.astype(np.float64)}
+    frame = MetricFrame(metrics={"approval_rate": approval_rate, "tpr": true_positive_rate,
+                                 "fpr": false_positive_rate},
+                        y_true=(cells // 2) % 2, y_pred=cells % 2, sensitive_features=cells // 4,
+                        sample_params={"approval_rate": weights, "tpr": weights, "fpr": weights}).by_group
+    positives = np.bincount(groups.codes, weights=y, minlength=k)
+    rows = np.bincount(groups.codes, minlength=k).astype(np.float64)
+    approval: list[float | None] = [None] * k
+    tpr: list[float | None] = [None] * k
+    fpr: list[float | None] = [None] * k
+    for code, row in frame.iterrows():
+        i = int(code)
+        approval[i] = float(row["approval_rate"])
+        # fairlearn reports 0 for a group with no positives (or negatives): that rate is undefined.
+        tpr[i] = float(row["tpr"]) if positives[i] > 0 else None
+        fpr[i] = float(row["fpr"]) if rows[i] - positives[i] > 0 else None
+    mean_score = _rate(np.bincount(groups.codes, weights=scores, minlength=k), rows)
+    return {"approval_rate": approval, "tpr": tpr, "fpr": fpr, "mean_score": mean_score}
+
+
+def _disparities(rates: dict[str, Any], eligible: Mapping[str, Sequence[bool]]) -> dict[str, Any]:
+    """Approval-rate ratio (min / max) and TPR / FPR gaps (max − min), each over its ``eligible``
+    groups (``eligible["approval_rate"]``, ``["tpr"]``, ``["fpr"]``)."""
+    def only(key: str) -> list[float | None]:
+        return [v for v, ok in zip(rates[key], eligible[key], strict=True) if ok]
+
+    lo, hi = _spread(only("approval_rate"))
+    ratio = None if lo is None or hi is None or hi == 0 else lo / hi
+    gaps = {}
+    for key in ("tpr", "fpr"):
+        a, b = _spread(only(key))
+        gaps[key] = None if a is None or b is None else b - a
+    return {"ratio": ratio, "tpr_gap": gaps["tpr"], "fpr_gap": gaps["fpr"]}
+
+
+def _boot_disparity_changes(y: np.ndarray, t_flag: np.ndarray, s_flag: np.ndarray, codes: np.ndarray, k: int,
+                            eligible: Mapping[str, Sequence[bool]], rng: np.random.Generator,
+                            reps: int = FAIRNESS_BOOT) -> dict[str, np.ndarray]:
+    """Paired bootstrap of how much each disparity widened (teacher − student ratio; student −
+    teacher gaps), ``reps`` values each (NaN where undefined). Resampling n rows iid is a
+    multinomial draw over the (group, label, teacher decision, student decision) cells, so each
+    replicate costs O(cells), not O(rows); the groups in each rule stay those of the test rows."""
+    cell = ((codes * 2 + y) * 2 + t_flag) * 2 + s_flag
+    counts = np.bincount(cell, minlength=k * 8).astype(np.float64)
+    draws = rng.multinomial(int(counts.sum()), counts / counts.sum(), size=reps).reshape(reps, k, 2, 2, 2)
+    rows = draws.sum(axis=(2, 3, 4))
+    pos, neg = draws[:, :, 1].sum(axis=(2, 3)), draws[:, :, 0].sum(axis=(2, 3))
+
+    def rates(flag_axis: int) -> dict[str, np.ndarray]:
+        flagged = draws.sum(axis=4) if flag_axis == 3 else draws.sum(axis=3)  # [reps, k, y, flag]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return {"approval_rate": 1.0 - flagged[:, :, :, 1].sum(axis=2) / rows,
+                    "tpr": flagged[:, :, 1, 1] / pos, "fpr": flagged[:, :, 0, 1] / neg}
+
+    def spread(values: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+        keep = np.asarray(eligible[key], dtype=bool)
+        v = values[:, keep]
+        if keep.sum() < 2:
+            nan = np.full(reps, np.nan)
+            return nan, nan
+        with warnings.catch_warnings():  # an all-NaN replicate (a class vanished) stays NaN, quietly
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmin(v, axis=1), np.nanmax(v, axis=1)
+
+    out = {}
+    per = {"teacher": rates(3), "student": rates(4)}
+    ratio = {}
+    for m, r in per.items():
+        lo, hi = spread(r["approval_rate"], "approval_rate")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio[m] = np.where(hi > 0, lo / np.where(hi > 0, hi, 1.0), np.nan)
+    out["ratio"] = ratio["teacher"] - ratio["student"]
+    for key in ("tpr", "fpr"):
+        gap = {}
+        for m, r in per.items():
+            lo, hi = spread(r[key], key)
+            gap[m] = hi - lo
+        out[f"{key}_gap"] = gap["student"] - gap["teacher"]
+    return out
+
+
+def _change(teacher: float | None, student: float | None, *, worse_when: str) -> tuple[float | None, float]:
+    """(student − teacher, how much worse the student is: >0 when the disparity widened)."""
+    if teacher is None or student is None:
+        return None, 0.0
+    change = student - teacher
+    return change, (-change if worse_when == "lower" else change)
+
+
+def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict[str, Any]:
+    y = np.asarray(inp.y_test, dtype=np.float64)
+    k = len(groups.labels)
+    rows = np.bincount(groups.codes, minlength=k)
+    positives = np.bincount(groups.codes, weights=y, minlength=k)
+    t_rates = _group_rates(inp, groups, np.asarray(inp.teacher.scores_test, dtype=np.float64), cutoff)
+    s_rates = _group_rates(inp, groups, np.asarray(inp.student.scores_test, dtype=np.float64), cutoff)
+    # Small groups are shown but left out of the ratio and the gaps: a rate over a handful of rows is
+    # noise, and one row would decide the rule. A rate over a class needs that many rows OF the class.
+    negatives = rows - positives
+    eligible = {"approval_rate": [bool(r >= MIN_ROWS) for r in rows],
+                "tpr": [bool(p >= MIN_CLASS_ROWS) for p in positives],
+                "fpr": [bool(q >= MIN_CLASS_ROWS) for q in negatives]}
+    t_d, s_d = _disparities(t_rates, eligible), _disparities(s_rates, eligible)
+    # "Widened" needs the paired bootstrap interval of the change above the margin, not a point step.
+    boot = _boot_disparity_changes(
+        np.asarray(inp.y_test, dtype=np.int64), (np.asarray(inp.teacher.scores_test) >= cutoff).astype(np.int64),
+        (np.asarray(inp.student.scores_test) >= cutoff).astype(np.int64), groups.codes, k, eligible,
+        _rng(inp.seed, groups.column, "fairness"))
+
+    def interval(key: str) -> list[float | None]:
+        ok = boot[key][np.isfinite(boot[key])]
+        if ok.size < FAIRNESS_BOOT // 2:
+            return [None, None]
+        lo, hi = np.percentile(ok, [2.5, 97.5])
+        return [float(lo), float(hi)]
+
+    widened: list[tuple[str, float]] = []
+    ratio_change, _ = _change(t_d["ratio"], s_d["ratio"], worse_when="lower")
+    ratio_ci = interval("ratio")
+    ratio_low = ratio_ci[0] if ratio_change is not None else None
+    four_fifths = {
+        "rule": FOUR_FIFTHS, "teacher": t_d["ratio"], "student": s_d["ratio"], "change": ratio_change,
+        "worsening_ci": ratio_ci,
+        "passes": {"teacher": None if t_d["ratio"] is None else t_d["ratio"] >= FOUR_FIFTHS,
+                   "student": None if s_d["ratio"] is None else s_d["ratio"] >= FOUR_FIFTHS},
+        "widened": ratio_low is not None and ratio_low > WIDEN_WARN,
+    }
+    if four_fifths["widened"]:
+        assert ratio_low is not None
+        widened.append(("approval-rate ratio", ratio_low))
+    gaps = {}
+    for key, label in (("tpr_gap", "bad-capture gap"), ("fpr_gap", "wrongful-decline (equal-opportunity) gap")):
+        change, _ = _change(t_d[key], s_d[key], worse_when="higher")
+        ci = interval(key)
+        low = ci[0] if change is not None else None
+        grew = low is not None and low > WIDEN_WARN
+        gaps[key] = {"teacher": t_d[key], "student": s_d[key], "change": change, "worsening_ci": ci,
+                     "widened": grew}
+        if grew:
+            assert low is not None
+            widened.append((label, low))
+    group_rows = []
+    for i, label in enumerate(groups.labels):
+        group_rows.append({
+            "group": label, "rows": int(rows[i]), "positives": int(positives[i]),
+            "observed_rate": float(positives[i] / rows[i]) if rows[i] else None,
+            "in_rule": eligible["approval_rate"][i], "in_tpr_gap": eligible["tpr"][i],
+            "in_fpr_gap": eligible["fpr"][i],
+            "teacher": {key: t_rates[key][i] for key in t_rates},
+            "student": {key: s_rates[key][i] for key in s_rates},
+        })
+    passes = four_fifths["passes"]
+    # Crossing 0.8 fails only when the ratio's fall is beyond its sampling noise (its interval
+    # above 0): on groups of a few dozen rows one flipped decision moves the ratio by 0.02.
+    crossed = passes["student"] is False and passes["teacher"] is True
+    fail = (crossed and ratio_low is not None and ratio_low > 0) or any(w > WIDEN_FAIL for _, w in widened)
+    warn = bool(widened) or passes["student"] is False or passes["teacher"] is False
+    status: Status = "FAIL" if fail else ("WARN" if warn else "PASS")
+    return {"column": groups.column, "banded": groups.banded, "status": status, "four_fifths": four_fifths,
+            "tpr_gap": gaps["tpr_gap"], "fpr_gap": gaps["fpr_gap"], "groups": group_rows,
+            "widened": [name for name, _ in widened], "notes": groups.notes}
+
+
+def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff: float) -> list[Table]:
+    name = col["column"]
+    caption = (f"{name}: per group. Approval rate = share scored below the cut-off {cutoff:g}. Capture rate = "
+               f"share of '{inp.positive}' rows declined (flagged; fairlearn's TPR); wrongful-decline rate = share "
+               f"of the other rows declined (fairlearn's FPR; 1 − it is the equal-opportunity rate, approved | not "
+               f"'{inp.positive}'). Calibration: mean score vs observed '{inp.positive}' rate.")
+    groups = Table(
+        id=f"fairness_groups_{index}", caption=caption,
+        columns=["group", "rows", "in rule", "positives", "observed rate", "teacher mean score", "student mean score",
+                 "teacher approval", "student approval", f"teacher {inp.positive}-capture (declined | {inp.positive})",
+                 f"student {inp.positive}-capture (declined | {inp.positive})",
+                 "teacher wrongful-decline (declined | good)", "student wrongful-decline (declined | good)"],
+        rows=[[g["group"], g["rows"], "yes" if g["in_rule"] else "no", g["positives"], g["observed_rate"], g["teacher"]["mean_score"],
+               g["student"]["mean_score"], g["teacher"]["approval_rate"], g["student"]["approval_rate"],
+               g["teacher"]["tpr"], g["student"]["tpr"], g["teacher"]["fpr"], g["student"]["fpr"]]
+              for g in col["groups"]])
+    ff = col["four_fifths"]
+
+    def flag(d: dict[str, Any]) -> str:
+        return "widened" if d["widened"] else ""
+
+    rules = Table(
+        id=f"fairness_rules_{index}",
+        caption=f"{name}: approval-rate ratio (min / max over groups; the four-fifths rule needs >= {FOUR_FIFTHS}) "
+                f"and the {inp.positive}-capture and wrongful-decline gaps (max − min; the latter is the "
+                "equal-opportunity gap), teacher and student, with the 95 % paired bootstrap interval of how much "
+                "compression widened each (positive: wider).",
+        columns=["measure", "teacher", "student", "change (S − T)", "widening 95% low", "widening 95% high",
+                 "flag"],
+        rows=[["approval-rate ratio", ff["teacher"], ff["student"], ff["change"], *ff["worsening_ci"], flag(ff)],
+              [f"{inp.positive}-capture gap (declined | {inp.positive})", col["tpr_gap"]["teacher"],
+               col["tpr_gap"]["student"], col["tpr_gap"]["change"], *col["tpr_gap"]["worsening_ci"],
+               flag(col["tpr_gap"])],
+              ["wrongful-decline gap (declined | good) = equal-opportunity gap", col["fpr_gap"]["teacher"],
+               col["fpr_gap"]["student"], col["fpr_gap"]["change"], *col["fpr_gap"]["worsening_ci"],
+               flag(col["fpr_gap"])]])
+    return [groups, rules]
+
+
+def build_fairness(inp: TabularInputs) -> Section:
+    """The ``fairness`` section (binary tasks, ``inp.protected`` named): per protected column and
+    group, approval rate, bad-capture rate (declined | bad: ``tpr``) and wrongful-decline rate
+    (declined | good: ``fpr``; its gap is the equal-opportunity gap) and calibration, teacher and
+    student; the approval-rate ratio (four-fifths rule), the two gaps (a group enters a gap with at
+    least :data:`MIN_CLASS_ROWS` rows of that class), and every disparity whose widening's 95 %
+    paired bootstrap interval lies above 0.02.
+
+    ``metrics``: ``four_fifths`` ({rule, teacher, student, change, worsening_ci, passes: {teacher,
+    student}, widened}), ``tpr_gap`` and ``fpr_gap`` ({teacher, student, change, worsening_ci,
+    widened}), ``groups`` (per group: rows, positives, observed rate, in_rule / in_tpr_gap /
+    in_fpr_gap, and per model approval rate, tpr, fpr, mean score), for
+    the protected column that decided the status (``column``); ``by_column`` holds every column's.
+    Status: FAIL when the student fails the four-fifths rule and the teacher passes with the ratio's
+    fall beyond its 95 % interval (above 0), or a disparity's
+    widening interval lies above 0.05; WARN when one lies above 0.02 or either model fails the
+    rule; PASS otherwise. An undefined (null) ratio never picks the headline column over a real one.
+
+    Raises:
+        ConfigError: no protected column, a task other than binary, or no cut-off.
+        DataError: a protected column is not in the test frame.
+    """
+    if inp.task != "binary":
+        raise ConfigError(f"The fairness section is for binary classifiers; this task is {inp.task!r}.",
+                          param="protected")
+    if not inp.protected:
+        raise ConfigError("The fairness section needs a protected column; name one with protected=[COLUMN].",
+                          param="protected")
+    _check_columns(inp, inp.protected, "protected")
+    cutoff = _cutoff(inp, "fairness")
+    columns = [_fairness_column(inp, _groups(inp, name, min_rows=1), cutoff) for name in dict.fromkeys(inp.protected)]
+    # The column that decides: worst status, then the lowest student approval-rate ratio; an
+    # undefined ratio ranks last (it must not hide a column with a real one, R2 item 14).
+    rank = {"PASS": 0, "WARN": 1, "FAIL": 2}
+
+    def lead_key(c: dict[str, Any]) -> tuple[int, float]:
+        ratio = c["four_fifths"]["student"]
+        return rank[c["status"]], (-math.inf if ratio is None else -float(ratio))
+
+    lead = max(columns, key=lead_key)
+    status = worst(c["status"] for c in columns)
+    tables: list[Table] = []
+    plots: list[Plot] = []
+    notes: list[str] = []
+    for i, col in enumerate(columns):
+        tables += _fairness_tables(inp, col, i, cutoff)
+        labels = [g["group"] for g in col["groups"]]
+        xs = [float(j) for j in range(len(labels))]
+        plots.append(Plot(
+            id=f"fairness_approval_{i}", title=f"Approval rate by {col['column']}", x_label=col["column"],
+            y_label="approval rate", x_ticks=labels,
+            series=[Series(name=m, x=xs, y=[g[m]["approval_rate"] for g in col["groups"]], style="bar")
+                    for m in ("teacher", "student")]))
+        notes += col["notes"]
+        small = [g["group"] for g in col["groups"] if not g["in_rule"]]
+        if small:
+            notes.append(f"{col['column']}: group(s) {', '.join(small)} have fewer than {MIN_ROWS} test rows: shown, "
+                         "but left out of the approval-rate ratio and the gaps (too few rows for a stable rate).")
+        if col["four_fifths"]["teacher"] is None:
+            notes.append(f"{col['column']}: fewer than two groups of at least {MIN_ROWS} rows (or no approvals): "
+                         "the ratio and the gaps are undefined (null) and decide nothing.")
+        undefined = [g["group"] for g in col["groups"] if g["teacher"]["tpr"] is None or g["teacher"]["fpr"] is None]
+        if undefined:
+            notes.append(f"{col['column']}: a capture or wrongful-decline rate is null for group(s) "
+                         f"{', '.join(undefined)} (no rows of that class); the gaps use the groups where it is defined.")
+        thin = [g["group"] for g in col["groups"] if g["in_rule"] and not (g["in_tpr_gap"] and g["in_fpr_gap"])]
+        if thin:
+            notes.append(f"{col['column']}: group(s) {', '.join(thin)} have fewer than {MIN_CLASS_ROWS} "
+                         f"'{inp.positive}' rows (or other rows): left out of that class's gap (one flipped "
+                         "decision would move its rate by several points).")
+    notes.append("A missing value of a protected column is a group of its own, '(missing)'; every value keeps its own "
+                 f"group (up to the {MAX_GROUPS} largest). fairlearn's MetricFrame computes the group rates.")
+    notes.append(f"Declined = flagged (score >= cut-off). The {inp.positive}-capture rate is fairlearn's TPR with "
+                 "the flagged class as the positive prediction; the wrongful-decline rate is its FPR, and 1 − it is "
+                 "the equal-opportunity rate of lending (approved | good): its gap is the equal-opportunity gap. "
+                 f"Widening intervals: {FAIRNESS_BOOT} paired multinomial bootstrap resamples of the test rows "
+                 f"(seeded by {inp.seed} and the column), groups in each rule fixed.")
+    parts = []
+    for col in columns:
+        ff = col["four_fifths"]
+        words = (f"{col['column']}: approval-rate ratio {_num(ff['teacher'])} (teacher) vs {_num(ff['student'])} "
+                 f"(student)")
+        if col["widened"]:
+            words += f"; widened by compression: {', '.join(col['widened'])}"
+        parts.append(words)
+    summary = "; ".join(parts) + "."
+    threshold = (f"Four-fifths rule: the lowest group approval rate is at least {FOUR_FIFTHS} of the highest (groups "
+                 f"of >= {MIN_ROWS} rows). Gaps (max − min over groups): the {inp.positive}-capture gap over groups "
+                 f"with >= {MIN_CLASS_ROWS} '{inp.positive}' rows, the wrongful-decline (equal-opportunity) gap over "
+                 f"groups with >= {MIN_CLASS_ROWS} other rows. FAIL when the student fails the rule and the teacher "
+                 f"passes with the ratio's fall beyond noise (its 95 % interval above 0), or the 95 % paired bootstrap interval of a widening (approval ratio fell, or a gap grew) "
+                 f"lies wholly above {WIDEN_FAIL}; WARN when one lies wholly above {WIDEN_WARN} or either model "
+                 "fails the rule; PASS otherwise.")
+    metrics: dict[str, Any] = {"column": lead["column"], "banded": lead["banded"], "cutoff": cutoff,
+                               "four_fifths": lead["four_fifths"], "tpr_gap": lead["tpr_gap"],
+                               "fpr_gap": lead["fpr_gap"], "groups": lead["groups"],
+                               "by_column": {c["column"]: {k: v for k, v in c.items() if k not in ("notes", "column")}
+                                             for c in columns}}
+    return Section(id="fairness", title="Fairness", status=status, threshold=threshold, summary=summary,
+                   metrics=json_number(metrics), tables=tables, plots=plots, notes=notes)
+
+
+def _num(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3f}"

@@ -1,0 +1,225 @@
+"""``report.html``: the validation report as one self-contained page, a pure function of ``report.json``.
+
+:func:`render_html` reads the report dict (``{"title", "status", "task", "generated_from",
+"sections": [Section dicts], …}``; other keys are ignored) and fills the packaged Jinja2 template
+``finlite/templates/report.html.j2``: a header with the overall badge, a table of contents, then
+one ``<section id="…">`` per report section with its PASS / WARN / FAIL badge, summary, rule,
+tables, plots (inline SVG from :func:`finlite.evaluate.plots.plot_svg`), notes and every number.
+
+The page has no script and no URL: a Content-Security-Policy meta forbids the browser to fetch
+anything, all CSS is inline (with print rules), and nothing in it depends on the clock or the
+machine, so the same ``report.json`` always gives the same bytes. Jinja2 escapes every value
+(autoescape) and fails on a name the template does not get (``StrictUndefined``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from finlite.errors import DataError
+from finlite.evaluate.sections import STATUSES, Section, Table, worst
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+    from markupsafe import Markup
+
+__all__ = ["DEFAULT_TITLE", "format_cell", "omitted_sections", "render_html", "report_sections"]
+
+DEFAULT_TITLE = "finlite validation report"
+#: What a table shows for a number that could not be computed (null in report.json).
+MISSING = "\u2013"
+_TEMPLATE = ("templates", "report.html.j2")
+_REQUIRED = ("id", "title", "status", "threshold", "summary")
+
+
+def format_cell(value: Any) -> str:
+    """A value as a report shows it: integers with thousands separators (``12,345``), floats to 4
+    significant digits (``0.8123``, ``1.235e-05``; from 10,000 up as a rounded whole number with
+    separators, ``123,500``), None and non-finite numbers as an en dash, booleans as yes / no,
+    text as is, anything else as compact JSON."""
+    if value is None:
+        return MISSING
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if not math.isfinite(f):
+            return MISSING
+        if f == 0:
+            return "0"  # also -0.0
+        if 1e4 <= abs(f) < 1e15:
+            return f"{float(f'{f:.4g}'):,.0f}"
+        return f"{f:.4g}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def report_sections(report: Mapping[str, Any]) -> list[Section]:
+    """The sections of a report dict, checked: each has the keys a section needs, a known status
+    and an id of its own (it is the page's anchor).
+
+    Raises:
+        DataError: naming the section (by position and id) and what is wrong with it.
+    """
+    if not isinstance(report, Mapping):
+        raise DataError(f"A report must be a mapping (report.json's object); got {type(report).__name__}.")
+    raw = report.get("sections")
+    if not isinstance(raw, list):
+        raise DataError("The report has no 'sections' list: report.json must hold the sections as a list of "
+                        "objects (build it with finlite's report builder).")
+    sections: list[Section] = []
+    seen: set[str] = set()
+    for i, d in enumerate(raw):
+        where = f"Section {i + 1} of the report"
+        if not isinstance(d, Mapping):
+            raise DataError(f"{where} is a {type(d).__name__}, not an object with {', '.join(_REQUIRED)}.")
+        missing = [k for k in _REQUIRED if k not in d]
+        if missing:
+            raise DataError(f"{where} ({d.get('id', 'no id')!r}) lacks {', '.join(map(repr, missing))}; every "
+                            f"section needs {', '.join(_REQUIRED)}.")
+        if d["status"] not in STATUSES:
+            raise DataError(f"{where} ({d['id']!r}) has status {d['status']!r}; it must be one of "
+                            f"{', '.join(STATUSES)}.")
+        try:
+            section = Section.from_dict(d)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"{where} ({d['id']!r}) cannot be read: {exc}.") from exc
+        if section.id in seen:
+            raise DataError(f"{where} repeats the id {section.id!r}; each section's id must be unique "
+                            "(it is the page's anchor and the key in report.json).")
+        seen.add(section.id)
+        sections.append(section)
+    return sections
+
+
+def _flatten(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted.key, scalar)`` for every leaf of nested metrics; a list of scalars stays one leaf."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _flatten(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, (list, tuple)) and any(isinstance(v, (Mapping, list, tuple)) for v in value):
+        for i, v in enumerate(value):
+            yield from _flatten(v, f"{key}[{i}]")
+    elif isinstance(value, (list, tuple)):
+        yield key, "[" + ", ".join(format_cell(v) for v in value) + "]"
+    else:
+        yield key, value
+
+
+def _numeric_columns(rows: list[list[Any]], width: int) -> list[bool]:
+    """Per column: does it hold numbers only (and missing values)? Such a column is right-aligned."""
+    return [any(_is_number(r[j]) for r in rows if j < len(r))
+            and all(_is_number(r[j]) or r[j] is None for r in rows if j < len(r)) for j in range(width)]
+
+
+def _table(table: Table, anchor: str) -> dict[str, Any]:
+    """A table as the template shows it: cells as ``(text, right-aligned)``; numbers are, and so are
+    a missing value and the header of a column of numbers."""
+    width = max([len(table.columns), *(len(r) for r in table.rows)])
+    numeric = _numeric_columns(table.rows, width)
+    rows = [[(format_cell(c), _is_number(c) or (c is None and numeric[j])) for j, c in enumerate(row)]
+            for row in table.rows]
+    columns = [(format_cell(c), numeric[j]) for j, c in enumerate(table.columns)]
+    return {"anchor": anchor, "caption": table.caption, "columns": columns, "rows": rows}
+
+
+def _meta(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The header's facts: the task and where the report came from, as far as the report says."""
+    meta: list[tuple[str, str]] = []
+    if report.get("task") is not None:
+        meta.append(("Task", format_cell(report["task"])))
+    source = report.get("generated_from")
+    if isinstance(source, Mapping):
+        meta.extend((str(k).replace("_", " ").capitalize(), format_cell(v)) for k, v in source.items())
+    elif source is not None:
+        meta.append(("Generated from", format_cell(source)))
+    return meta
+
+
+def _view(report: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the template shows, with every value already a string (or SVG markup)."""
+    from markupsafe import Markup
+
+    from finlite.evaluate.plots import plot_svg
+
+    sections = report_sections(report)
+    status = report.get("status")
+    if status is None:
+        status = worst(s.status for s in sections)
+    elif status not in STATUSES:
+        raise DataError(f"The report's status is {status!r}; it must be one of {', '.join(STATUSES)} (or absent: "
+                        "then the worst section's status is shown).")
+    counts = {s: sum(sec.status == s for sec in sections) for s in STATUSES}
+    view_sections = []
+    for sec in sections:
+        tables = [_table(t, f"{sec.id}-{t.id}") for t in sec.tables]
+        # The SVG is built here from numbers (its text escaped by matplotlib), so it may go in as markup.
+        plots = [{"anchor": f"{sec.id}-{p.id}", "svg": Markup(plot_svg(p, id_prefix=f"{sec.id}-{p.id}"))}
+                 for p in sec.plots]
+        metrics = [(k, format_cell(v), _is_number(v)) for k, v in _flatten(sec.metrics)]
+        view_sections.append({"id": sec.id, "title": sec.title, "status": sec.status, "threshold": sec.threshold,
+                              "summary": sec.summary, "tables": tables, "plots": plots, "notes": list(sec.notes),
+                              "metrics": metrics})
+    return {"title": format_cell(report.get("title") or DEFAULT_TITLE), "status": status, "counts": counts,
+            "meta": _meta(report), "sections": view_sections, "omitted": omitted_sections(report)}
+
+
+def omitted_sections(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(id, reason)`` of each section the report left out (``report["omitted"]``: a list of
+    ``{"id", "reason"}``), so a reader sees that it was not forgotten; anything else there is ignored."""
+    raw = report.get("omitted")
+    if not isinstance(raw, list):
+        return []
+    return [(format_cell(o.get("id")), format_cell(o.get("reason"))) for o in raw
+            if isinstance(o, Mapping) and o.get("id") is not None]
+
+
+def _breakable(text: str) -> Markup:
+    """``text`` escaped, with a line-break opportunity after each underscore: a wide table of
+    snake_case headers ("teacher_lower") then fits the page instead of running off it."""
+    from markupsafe import Markup, escape
+
+    return Markup(str(escape(text)).replace("_", "_<wbr>"))
+
+
+@lru_cache(maxsize=1)
+def _template() -> Template:
+    from importlib import resources
+
+    from jinja2 import Environment, StrictUndefined
+
+    text = resources.files("finlite").joinpath(*_TEMPLATE).read_text(encoding="utf-8")
+    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True, auto_reload=False)
+    env.filters["breakable"] = _breakable
+    return env.from_string(text)
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """``report.html`` for ``report`` (the dict written as ``report.json``): a pure function of it.
+
+    Renders the keys that are there: ``title`` (default "finlite validation report"), ``status``
+    (default: the worst section's), ``task``, ``generated_from`` (a mapping, e.g. artifact name and
+    manifest sha256, or a string), ``omitted`` (sections left out, with the reason) and ``sections``
+    (required: a list of
+    :meth:`Section.to_dict <finlite.evaluate.sections.Section.to_dict>` dicts, in report order).
+    Other keys are ignored.
+
+    Raises:
+        DataError: when the sections are missing or malformed (see :func:`report_sections`) or the
+            status is not PASS, WARN or FAIL.
+    """
+    return _template().render(**_view(report))

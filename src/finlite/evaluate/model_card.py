@@ -1,0 +1,225 @@
+"""``MODEL_CARD.md``: the model card of a compressed artifact, written from its ``report.json``.
+
+The card says in a page what a model-risk reviewer asks first: what the model is for, on which
+data it was trained and evaluated, how well it does (with intervals), how it does per segment,
+what it cannot be relied on for, and, because a compressed model replaces another one, what
+changed relative to the teacher and the evidence that the change is (or is not) material.
+
+Everything comes from the report dict (the same one ``report.html`` renders), so the card is a
+pure function of ``report.json``: no clock, no machine, no file read. Text from the data (column
+names, segment values) is escaped so it cannot break a table or inject HTML into a Markdown viewer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from finlite.evaluate.html import format_cell, omitted_sections, report_sections
+from finlite.evaluate.sections import STATUSES, Section, Table, worst
+
+__all__ = ["CHANGE_CLASSES", "DEFAULT_USES", "render_model_card"]
+
+#: The intended use written when the report does not state one (``report["card"]["intended_use"]``).
+DEFAULT_USES: dict[str, str] = {
+    "credit": ("Credit decisioning: score applications for the probability of the adverse outcome ('bad') and "
+               "decline (or refer) those at or above the cut-off, replacing the teacher model this student was "
+               "compressed from, for applicants from the population the data describes."),
+    "fraud": ("Fraud flagging: score payments or transactions for the probability of fraud and flag those at or "
+              "above the cut-off for review or refusal, replacing the teacher model this student was compressed "
+              "from, for traffic like the data's."),
+    "markets": ("Market forecasting: forecast the quantity the teacher forecasts, over the same horizon, from a price "
+                "history like the training file's, replacing the teacher model this student was compressed from. Not "
+                "investment advice: compare with the naive forecast and buy-and-hold first."),
+    "regression": ("Estimate the target for rows like the training table's, replacing the teacher model this student "
+                   "was compressed from."),
+    "other": "Replace the teacher model this student was compressed from, for the task and data it was trained on.",
+}
+#: The change classification by the report's worst status: finlite's proposal; the validator decides.
+CHANGE_CLASSES: dict[str, tuple[str, str]] = {
+    "PASS": ("Non-material change",
+             "every section of the evidence is within its thresholds: the student makes the teacher's decisions, "
+             "ranks as well and behaves the same on the checks below."),
+    "WARN": ("Change with findings to review",
+             "no section fails, but at least one is beyond a warning threshold; review the sections marked WARN "
+             "before approving the replacement."),
+    "FAIL": ("Material change",
+             "at least one section fails its threshold; the student should not replace the teacher without a "
+             "full re-validation (or a better compression)."),
+}
+#: Sections holding a model's headline metrics with intervals, by task family (the first present is used).
+_METRIC_SECTIONS = ("discrimination", "accuracy", "forecast_accuracy")
+#: Sections about the run rather than the behaviour of the student (the summary counts: it holds the gates).
+_NOT_EVIDENCE = {"cost", "reproducibility"}
+_FIXED_LIMITATIONS = (
+    "Compression (distillation, pruning, quantization) is not a privacy protection: the student can reveal "
+    "whether a record was in its training data much as the teacher can (see the privacy section, when present).",
+    "The evidence holds for the population and period of the data it was computed on; a change in that "
+    "population (new products, channels, regions or economic conditions) calls for new evidence.",
+    "Intervals describe the sampling noise of the test rows, not drift over time or a change in how the data is "
+    "collected.",
+)
+_LOW = re.compile(r"(lower|low)$", re.I)
+_HIGH = re.compile(r"(upper|high)$", re.I)
+
+
+def _text(value: Any) -> str:
+    """Data as Markdown text: formatted like the HTML report, on one line, with no raw HTML."""
+    text = format_cell(value)
+    return " ".join(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split())
+
+
+def _cell(value: Any) -> str:
+    return _text(value).replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _domain(report: Mapping[str, Any]) -> str:
+    """Which default intended use fits: by task, and for a binary classifier by what the data is about."""
+    task = str(report.get("task") or "")
+    if task in ("forecast", "direction"):
+        return "markets"
+    if task == "regression":
+        return "regression"
+    if task != "binary":
+        return "other"
+    data = report.get("data") if isinstance(report.get("data"), Mapping) else {}
+    hints = " ".join(str(x) for x in (report.get("title"), (data or {}).get("source"))).lower()
+    return "fraud" if any(w in hints for w in ("fraud", "creditcard", "transaction", "payment")) else "credit"
+
+
+def _intended_use(report: Mapping[str, Any]) -> str:
+    card = report.get("card")
+    stated = card.get("intended_use") if isinstance(card, Mapping) else None
+    return _text(stated) if stated else DEFAULT_USES[_domain(report)]
+
+
+def _flatten(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _flatten(v, f"{key}.{k}" if key else str(k))
+    else:
+        yield key, value
+
+
+def _merged(table: Table) -> tuple[list[str], list[list[str]]]:
+    """Columns and formatted rows of ``table``, each (estimate, low, high) column triple merged into
+    one cell "estimate [low, high]"."""
+    cols = [str(c) for c in table.columns]
+    groups: list[tuple[int, ...]] = []
+    j = 0
+    while j < len(cols):
+        if j + 2 < len(cols) and _LOW.search(cols[j + 1]) and _HIGH.search(cols[j + 2]):
+            groups.append((j, j + 1, j + 2))
+            j += 3
+        else:
+            groups.append((j,))
+            j += 1
+    header = [_cell(cols[g[0]]) + (" [95 % interval]" if len(g) == 3 else "") for g in groups]
+    rows = []
+    for row in table.rows:
+        cells = []
+        for g in groups:
+            vals = [row[i] if i < len(row) else None for i in g]
+            if len(g) == 3 and vals[0] is not None and vals[1] is not None and vals[2] is not None:
+                cells.append(f"{_cell(vals[0])} [{_cell(vals[1])}, {_cell(vals[2])}]")
+            else:
+                cells.append(_cell(vals[0]))
+        rows.append(cells)
+    return header, rows
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(list(r) + [""] * (len(header) - len(r))) + " |" for r in rows]
+    return lines
+
+
+def _section_table(section: Section) -> list[str]:
+    """The section's status and summary, then its first table (intervals merged)."""
+    lines = [f"**{section.title}: {section.status}.** {_text(section.summary)}", ""]
+    if section.tables:
+        table = section.tables[0]
+        lines += [f"*{_text(table.caption)}*", ""]
+        lines += _table(*_merged(table))
+        lines.append("")
+    return lines
+
+
+def _data_lines(report: Mapping[str, Any]) -> list[str]:
+    data = report.get("data")
+    if not isinstance(data, Mapping) or not data:
+        return ["The report records no description of the data.", ""]
+    return [f"- {_text(key)}: {_cell(value)}" for key, value in _flatten(data)] + [""]
+
+
+def _change_lines(report: Mapping[str, Any], sections: list[Section]) -> list[str]:
+    change = report.get("change") if isinstance(report.get("change"), Mapping) else {}
+    change = change or {}
+    evidence = [s for s in sections if s.id not in _NOT_EVIDENCE]
+    status = worst(s.status for s in evidence)
+    label, why = CHANGE_CLASSES[status]
+    lines = ["### What changed", ""]
+    steps = change.get("steps_kept")
+    if isinstance(steps, list):
+        lines.append(f"- Compression steps kept: {', '.join(_text(s) for s in steps) if steps else 'none'}.")
+    ratio = change.get("size_ratio")
+    if isinstance(ratio, (int, float)) and not isinstance(ratio, bool):
+        lines.append(f"- Size: the student is {_text(float(ratio))} times smaller than the teacher (bytes of weights).")
+    others = [(k, v) for k, v in change.items() if k not in ("steps_kept", "size_ratio")]
+    lines += [f"- {_text(k)}: {_cell(v)}" for key, value in others for k, v in _flatten(value, key)]
+    if len(lines) == 2:
+        lines.append("- The report records no description of the change.")
+    lines += ["", "### Evidence", ""]
+    if evidence:
+        lines += _table(["Section", "Status", "Finding"], [[_cell(s.title), s.status, _cell(s.summary)]
+                                                           for s in evidence])
+    else:
+        lines.append("The report holds no evidence section.")
+    omitted = omitted_sections(report)
+    if omitted:
+        lines += ["", "Not in the report: " + "; ".join(f"{_text(i)} ({_text(r)})" for i, r in omitted) + "."]
+    counts = ", ".join(f"{sum(s.status == st for s in evidence)} {st}" for st in STATUSES)
+    lines += ["", f"### Classification: {label}", "",
+              f"{label} (worst evidence status {status}; {counts}): {why} This is finlite's reading of the "
+              "evidence; the model owner and the validator decide.", ""]
+    return lines
+
+
+def render_model_card(report: Mapping[str, Any]) -> str:
+    """``MODEL_CARD.md`` for ``report`` (the dict written as ``report.json``): a pure function of it.
+
+    Sections: intended use (``report["card"]["intended_use"]``, else a default by task: credit
+    decisioning, fraud flagging or market forecasting), training and evaluation data
+    (``report["data"]``), metrics with intervals (the first table of the discrimination, accuracy
+    or forecast_accuracy section), segment results (the segments section), limitations (every
+    WARN / FAIL section's summary, then the fixed ones) and the change classification (what
+    changed, ``report["change"]``, and the status of every evidence section).
+
+    Raises:
+        DataError: when the report's sections are missing or malformed.
+    """
+    sections = report_sections(report)
+    by_id = {s.id: s for s in sections}
+    source = report.get("generated_from")
+    name = source.get("artifact") if isinstance(source, Mapping) else source
+    status = report.get("status") if report.get("status") in STATUSES else worst(s.status for s in sections)
+    lines = [f"# Model card: {_text(name or report.get('title') or 'finlite model')}", ""]
+    lines.append(f"Validation status: **{status}** (the worst of {len(sections)} report sections; the full evidence "
+                 "is in report.html and every number in report.json).")
+    if isinstance(source, Mapping):
+        lines += [""] + [f"- {_text(k)}: {_cell(v)}" for k, v in source.items() if v is not None]
+    if report.get("task") is not None:
+        lines.append(f"- task: {_cell(report['task'])}")
+    lines += ["", "## Intended use", "", _intended_use(report), ""]
+    lines += ["## Training and evaluation data", "", *_data_lines(report)]
+    lines += ["## Metrics", ""]
+    metric = next((by_id[i] for i in _METRIC_SECTIONS if i in by_id), None)
+    lines += _section_table(metric) if metric else ["The report holds no metrics section.", ""]
+    lines += ["## Segment results", ""]
+    lines += _section_table(by_id["segments"]) if "segments" in by_id else ["The report holds no segments section.", ""]
+    lines += ["## Limitations", ""]
+    lines += [f"- {_text(s.title)} ({s.status}): {_text(s.summary)}" for s in sections if s.status != "PASS"]
+    lines += [f"- {text}" for text in _FIXED_LIMITATIONS] + [""]
+    lines += ["## Change classification", "", *_change_lines(report, sections)]
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,256 @@
+"""Robustness: how much the scores and decisions move when the inputs are disturbed a little.
+
+The ``robustness`` section (:func:`build_robustness`) perturbs the raw test rows in two seeded
+ways and scores them through each model's own preprocessor
+(:attr:`~finlite.evaluate.sections.ScoredModel.score_frame`):
+
+* ``numeric_noise``: Gaussian noise of 0.1 × the training standard deviation on every numeric
+  column (missing values stay missing), clipped to the range of the training and test values, so
+  the encoder never meets a value it would refuse;
+* ``unseen_categories``: 10 % of the rows of each categorical column get a value never seen in
+  training (``__unseen__``), which every encoder maps to its unseen bucket (or the prior).
+
+For each, the change in AUC and the share of decisions at the cut-off that flip against the
+unperturbed decisions, teacher vs student: a student that is more fragile than the model it
+replaces is a finding even when it agrees with the teacher on clean data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from finlite._keys import UNSEEN, category_key
+from finlite.data.schema import numeric_column
+from finlite.errors import ConfigError, DataError, ScoreError
+from finlite.evaluate.sections import Plot, Section, Series, Status, Table, TabularInputs, json_number
+
+__all__ = ["build_robustness"]
+
+#: Noise standard deviation, as a share of each numeric column's training standard deviation.
+NOISE_SCALE = 0.1
+#: Share of each categorical column's rows set to a value never seen in training.
+UNSEEN_SHARE = 0.1
+#: Most test rows perturbed and re-scored (a seeded sample beyond): keeps the section cheap.
+MAX_ROWS = 100_000
+# Student minus teacher: flip excess (as a share of the FLAGGED rows: on fraud ~0.2 % of rows are
+# flagged, so a share of all rows could never reach a fixed threshold) and extra AUC drop that
+# warn / fail.
+FLIP_WARN, FLIP_FAIL = 0.05, 0.10
+#: A flip excess must also be at least this many rows (one or two flips of a handful of flagged
+#: rows are not a finding).
+FLIP_MIN_ROWS = 5
+AUC_WARN, AUC_FAIL = 0.01, 0.03
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
+    """Rank AUC (ties one half), None when ``y`` holds one class."""
+    n_pos = float(y.sum())
+    n_neg = float(y.size - n_pos)
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = pd.Series(p).rank(method="average").to_numpy()
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _money_columns(inp: TabularInputs) -> set[str]:
+    """Numeric columns either model's preprocessor reads as money text ("$60,000.00")."""
+    found: set[str] = set()
+    for model in (inp.teacher, inp.student):
+        found.update(getattr(getattr(model.preprocessor, "schema", None), "money", ()) or ())
+    return found
+
+
+def _numeric_noise(inp: TabularInputs, frame: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame,
+                                                                                                  list[str], list[str]]:
+    """``frame`` with noise on every numeric column; the columns changed and notes on those skipped."""
+    out = frame.copy()
+    money = _money_columns(inp)
+    changed, skipped = [], []
+    for name in inp.numeric:
+        if name not in frame.columns or name not in inp.train_frame.columns:
+            continue
+        train = numeric_column(inp.train_frame[name], name, "the training data", money=name in money)
+        train = train[np.isfinite(train)]
+        values = numeric_column(frame[name], name, "the test data", money=name in money)
+        finite = np.isfinite(values)
+        std = float(train.std()) if train.size else 0.0
+        if std == 0.0 or not finite.any():
+            skipped.append(name)
+            continue
+        # Clip to the values the encoder has already accepted: training range and the clean test values.
+        low = min(float(train.min()), float(values[finite].min()))
+        high = max(float(train.max()), float(values[finite].max()))
+        noisy = values + rng.normal(0.0, NOISE_SCALE * std, size=values.size)
+        out[name] = np.where(finite, np.clip(noisy, low, high), np.nan)
+        changed.append(name)
+    notes = [f"Numeric column(s) without spread in training (or without values) left as they were: "
+             f"{', '.join(skipped)}."] if skipped else []
+    return out, changed, notes
+
+
+def _unseen_categories(inp: TabularInputs, frame: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame,
+                                                                                                      list[str],
+                                                                                                      list[str]]:
+    """``frame`` with UNSEEN_SHARE of each categorical column's rows set to a value absent from training."""
+    out = frame.copy()
+    changed: list[str] = []
+    notes: list[str] = []
+    n = len(frame)
+    k = round(UNSEEN_SHARE * n)
+    for name in inp.categorical:
+        if name not in frame.columns or k == 0:
+            continue
+        # Keys as the encoders derive them (3 and 3.0 are one category; text is stripped).
+        seen = ({category_key(v) for v in inp.train_frame[name].dropna().unique()}
+                if name in inp.train_frame.columns else set())
+        token = UNSEEN
+        while token in seen:  # a training value that happens to be spelled "__unseen__" must not be hit
+            token += "_"
+        if token != UNSEEN:
+            notes.append(f"{name}: the training data holds {UNSEEN!r}; used {token!r} as the unseen value.")
+        column = frame[name].to_numpy(dtype=object).copy()
+        column[rng.choice(n, size=k, replace=False)] = token
+        out[name] = pd.Series(column, index=frame.index, dtype=object)
+        changed.append(name)
+    return out, changed, notes
+
+
+def _scores(score: Callable[[pd.DataFrame], np.ndarray], frame: pd.DataFrame, who: str, what: str) -> np.ndarray:
+    p = np.asarray(score(frame), dtype=np.float64).ravel()
+    if p.shape != (len(frame),):
+        raise DataError(f"The {who} scored {p.size} values for {len(frame)} perturbed rows ({what}).")
+    bad = ~np.isfinite(p)
+    if bad.any():
+        raise ScoreError(f"The {who} gave a non-finite score on {int(bad.sum())} row(s) with {what} (first: test row "
+                         f"{int(np.flatnonzero(bad)[0])}); no decision can be made from it.")
+    return p
+
+
+def build_robustness(inp: TabularInputs) -> Section:
+    """The ``robustness`` section (binary tasks): AUC change and decision flip rate, teacher vs
+    student, under numeric noise (0.1 × training std, clipped to the accepted range) and under
+    10 % unseen categories per categorical column; both seeded by ``inp.seed``.
+
+    ``metrics["perturbations"]`` maps each perturbation to its columns and, per model, ``auc``
+    (clean, perturbed), ``auc_change`` (perturbed − clean) and ``flip_rate`` (share of rows whose
+    decision at the cut-off changed), plus ``flip_excess`` (student − teacher flip rate) and
+    ``auc_excess_drop`` (how much more the student's AUC fell); ``flagged_rows`` (rows either model
+    flags, clean or perturbed), each model's ``flip_share_of_flagged`` and their difference
+    ``flip_excess_flagged``. Status: FAIL when, under some perturbation, the student flips more than
+    the teacher by over 0.10 of the flagged rows (and by at least FLIP_MIN_ROWS rows) or its AUC
+    falls more than 0.03 more; WARN at 0.05 / 0.01; PASS otherwise.
+
+    Raises:
+        ConfigError: a task other than binary, or no cut-off.
+        DataError: no numeric or categorical column to perturb.
+        ScoreError: a model gave a non-finite score on perturbed rows.
+    """
+    if inp.task != "binary":
+        raise ConfigError(f"The robustness section is for binary classifiers; this task is {inp.task!r}.",
+                          param="task")
+    if inp.cutoff is None:
+        raise ConfigError("The robustness section needs the cut-off; none was given.", param="cutoff")
+    cutoff = float(inp.cutoff)
+    frame = inp.test_frame
+    y = np.asarray(inp.y_test, dtype=np.float64)
+    clean = {"teacher": np.asarray(inp.teacher.scores_test, dtype=np.float64),
+             "student": np.asarray(inp.student.scores_test, dtype=np.float64)}
+    notes: list[str] = []
+    if len(frame) > MAX_ROWS:
+        rows = np.sort(np.random.default_rng([inp.seed, 0]).choice(len(frame), size=MAX_ROWS, replace=False))
+        frame, y = frame.iloc[rows], y[rows]
+        clean = {k: v[rows] for k, v in clean.items()}
+        notes.append(f"Perturbed and re-scored a seeded sample of {MAX_ROWS:,} of the {len(inp.test_frame):,} test rows.")
+    perturbations: dict[str, Any] = {}
+    models = {"teacher": inp.teacher, "student": inp.student}
+    clean_auc = {k: _auc(y, v) for k, v in clean.items()}
+    steps = (("numeric_noise", f"Gaussian noise of {NOISE_SCALE} × the training std on numeric columns",
+              _numeric_noise, 1),
+             ("unseen_categories", f"{UNSEEN_SHARE:.0%} of each categorical column set to an unseen value",
+              _unseen_categories, 2))
+    for key, description, perturb, stream in steps:
+        changed_frame, changed, more = perturb(inp, frame, np.random.default_rng([inp.seed, stream]))
+        notes += more
+        if not changed:
+            continue
+        entry: dict[str, Any] = {"description": description, "columns": changed}
+        flagged_any = (clean["teacher"] >= cutoff) | (clean["student"] >= cutoff)
+        flips: dict[str, np.ndarray] = {}
+        for who, model in models.items():
+            p = _scores(model.score_frame, changed_frame, who, description.lower())
+            after = _auc(y, p)
+            before = clean_auc[who]
+            flips[who] = (p >= cutoff) != (clean[who] >= cutoff)
+            flagged_any |= p >= cutoff
+            entry[who] = {"auc": {"clean": before, "perturbed": after},
+                          "auc_change": None if after is None or before is None else after - before,
+                          "flip_rate": float(np.mean(flips[who])), "flips": int(flips[who].sum())}
+        entry["flip_excess"] = entry["student"]["flip_rate"] - entry["teacher"]["flip_rate"]
+        # Flips as a share of the rows either model flags (clean or perturbed): the rows a decision is
+        # about. The same denominator for both models keeps the difference a difference of counts.
+        flagged = int(flagged_any.sum())
+        entry["flagged_rows"] = flagged
+        for who in models:
+            entry[who]["flip_share_of_flagged"] = entry[who]["flips"] / flagged if flagged else None
+        extra = entry["student"]["flips"] - entry["teacher"]["flips"]
+        entry["flip_excess_flagged"] = extra / flagged if flagged else 0.0
+        t_change, s_change = entry["teacher"]["auc_change"], entry["student"]["auc_change"]
+        entry["auc_excess_drop"] = None if t_change is None or s_change is None else t_change - s_change
+        excess_auc = entry["auc_excess_drop"] or 0.0
+        counted = extra >= FLIP_MIN_ROWS
+        fail = (counted and entry["flip_excess_flagged"] > FLIP_FAIL) or excess_auc > AUC_FAIL
+        warn = (counted and entry["flip_excess_flagged"] > FLIP_WARN) or excess_auc > AUC_WARN
+        entry["status"] = "FAIL" if fail else ("WARN" if warn else "PASS")
+        perturbations[key] = entry
+    if not perturbations:
+        raise DataError("The robustness section found no numeric column with spread and no categorical column to "
+                        "perturb in the test data.")
+    if clean_auc["teacher"] is None:
+        notes.append("The test rows hold one class only: AUC is null; the status follows the flip rates.")
+    notes.append(f"Seeded by {inp.seed}; a flip is a row whose decision at the cut-off {cutoff:g} differs from the "
+                 "same model's decision on the unperturbed row. Flip shares are of the flagged rows (flagged by "
+                 "either model, clean or perturbed), so the rule works when few rows are flagged (fraud).")
+    notes.append("One seeded draw of each perturbation, without an interval: a flip excess near a threshold can "
+                 "move with the seed.")
+    rank = ("PASS", "WARN", "FAIL")
+    status: Status = rank[max(rank.index(e["status"]) for e in perturbations.values())]  # type: ignore[assignment]
+    names = list(perturbations)
+    table = Table(
+        id="robustness",
+        caption="Per perturbation and model: AUC before and after, its change, the share of all decisions "
+                "flipped, and flips as a share of the flagged rows (flagged by either model, clean or perturbed).",
+        columns=["perturbation", "columns", "teacher AUC", "teacher AUC perturbed", "teacher ΔAUC", "student AUC",
+                 "student AUC perturbed", "student ΔAUC", "teacher flip rate", "student flip rate", "flagged rows",
+                 "teacher flips / flagged", "student flips / flagged"],
+        rows=[[k, len(e["columns"]), e["teacher"]["auc"]["clean"], e["teacher"]["auc"]["perturbed"],
+               e["teacher"]["auc_change"], e["student"]["auc"]["clean"], e["student"]["auc"]["perturbed"],
+               e["student"]["auc_change"], e["teacher"]["flip_rate"], e["student"]["flip_rate"], e["flagged_rows"],
+               e["teacher"]["flip_share_of_flagged"], e["student"]["flip_share_of_flagged"]]
+              for k, e in perturbations.items()])
+    xs = [float(i) for i in range(len(names))]
+    plots = [Plot(id="robustness_flips", title="Decisions flipped by each perturbation", x_label="perturbation",
+                  y_label="flip rate", x_ticks=names,
+                  series=[Series(name=who, x=xs, y=[perturbations[k][who]["flip_rate"] for k in names], style="bar")
+                          for who in models])]
+    if clean_auc["teacher"] is not None:
+        plots.append(Plot(id="robustness_auc", title="AUC change under each perturbation", x_label="perturbation",
+                          y_label="AUC change (perturbed − clean)", x_ticks=names,
+                          series=[Series(name=who, x=xs, y=[perturbations[k][who]["auc_change"] for k in names],
+                                         style="bar") for who in models]))
+    summary = "; ".join(
+        f"{k.replace('_', ' ')}: flip rate {e['teacher']['flip_rate']:.3f} (teacher) vs {e['student']['flip_rate']:.3f} "
+        f"(student)" + ("" if e["auc_excess_drop"] is None else
+                        f", AUC change {e['teacher']['auc_change']:+.4f} vs {e['student']['auc_change']:+.4f}")
+        for k, e in perturbations.items()) + "."
+    threshold = (f"FAIL when, under a perturbation, the student flips more decisions than the teacher by more than "
+                 f"{FLIP_FAIL} of the flagged rows (and by at least {FLIP_MIN_ROWS} rows), or its AUC falls more "
+                 f"than {AUC_FAIL} further than the teacher's; WARN at {FLIP_WARN} of the flagged rows / {AUC_WARN}; "
+                 "PASS otherwise.")
+    metrics = {"cutoff": cutoff, "noise_scale": NOISE_SCALE, "unseen_share": UNSEEN_SHARE, "rows": len(frame),
+               "perturbations": perturbations}
+    return Section(id="robustness", title="Robustness", status=status, threshold=threshold, summary=summary,
+                   metrics=json_number(metrics), tables=[table], plots=plots, notes=notes)

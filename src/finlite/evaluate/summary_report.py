@@ -1,0 +1,202 @@
+"""The first and last sections of a validation report: the summary and the reproducibility record.
+
+Both read records, not models: :func:`build_summary` the teacher-vs-student comparison that
+:func:`finlite.evaluate.report.compare_models` returns (plus the recipe's record of its steps and
+gates), :func:`build_reproducibility` what a manifest records (versions, seed, data and file
+hashes, the steps' settings) and the recipe's YAML. Neither measures anything, so a report
+rebuilt from an artifact's stored records has the same two sections byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from finlite.evaluate.sections import Section, Table, json_number
+
+__all__ = ["HEADLINE", "build_reproducibility", "build_summary"]
+
+#: The headline rows of the summary, in order: (key in a model's metrics, label). A row shows
+#: only when both models have the key (a regression model has no AUC, a run without timing no latency).
+HEADLINE: tuple[tuple[str, str], ...] = (
+    ("auc", "AUC"), ("gini", "Gini"), ("ks", "KS"), ("f1", "F1 at cut-off"), ("accuracy", "accuracy at cut-off"),
+    ("flagged_rate", "flagged at cut-off"), ("brier", "Brier"), ("log_loss", "log loss"),
+    ("rmse", "RMSE"), ("mae", "MAE"), ("r2", "R²"), ("directional_accuracy", "directional accuracy"),
+    ("parameters", "parameters"), ("nonzero_parameters", "parameters (non-zero)"), ("model_bytes", "bytes on disk"),
+    ("flops_per_row", "FLOPs per row"), ("latency_p50_us", "latency p50, batch 1 (µs)"),
+    ("latency_p99_us", "latency p99, batch 1 (µs)"), ("rows_per_second", "rows/s (batch 4096)"),
+)
+
+#: The fidelity numbers the summary repeats (the decisions and accuracy sections have the rest).
+_FIDELITY = ("agreement", "psi", "spearman", "correlation", "rmse_vs_teacher", "mae_vs_teacher")
+
+
+def _number(value: Any) -> Any:
+    """A metric as the summary keeps it: numbers as they are, anything else (a nested record) dropped."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06) -> Section:
+    """The ``summary`` section: teacher vs student, the steps applied and kept, the gates, size, latency.
+
+    ``comparison`` is a compress report (:func:`~finlite.evaluate.report.compare_models`'s dict
+    with ``recipe``: ``{"name", "steps": [step records], "final_gates": [gate dicts], "passed"}``
+    and ``warnings`` when the run raised the fidelity warning). The status is FAIL when the kept
+    model fails a recipe gate on the test split, WARN when the run carries a warning (a student
+    ``warn_auc_drop`` AUC or more below its teacher with no gate to stop it), PASS otherwise.
+    """
+    teacher, student = comparison["teacher"], comparison["student"]
+    rows: list[list[Any]] = []
+    headline: dict[str, dict[str, Any]] = {"teacher": {}, "student": {}}
+    for key, label in HEADLINE:
+        t, s = _number(teacher.get(key)), _number(student.get(key))
+        if t is None or s is None:
+            continue
+        headline["teacher"][key], headline["student"][key] = t, s
+        rows.append([label, t, s, s - t])
+    recipe = comparison.get("recipe") or {}
+    steps = list(recipe.get("steps") or [])
+    gates = list(recipe.get("final_gates") or [])
+    failed = [g for g in gates if not g.get("passed")]
+    warnings = [str(w) for w in comparison.get("warnings") or []]
+    fidelity = comparison.get("fidelity") or {}
+    ratios = comparison.get("ratios") or {}
+    kept = [s for s in steps if s.get("status") == "kept"]
+
+    step_rows: list[list[Any]] = []
+    for step in steps:
+        method = step.get("method") or {}
+        name = method.get("method") if isinstance(method, Mapping) else str(method)
+        bad = "; ".join(str(g.get("message")) for g in step.get("gates") or [] if not g.get("passed"))
+        reason = bad or str((step.get("info") or {}).get("reason") or "")
+        step_rows.append([int(step.get("index", len(step_rows))) + 1, str(name), str(step.get("status")), reason])
+
+    if failed:
+        status = "FAIL"
+    elif warnings:
+        status = "WARN"
+    else:
+        status = "PASS"
+    what = "; ".join(f"{label} {teacher.get(key):.4g} → {student.get(key):.4g}"
+                     for key, label in (*HEADLINE[:1], ("r2", "R²"), ("rmse", "RMSE"))
+                     if _number(teacher.get(key)) is not None and _number(student.get(key)) is not None)
+    size = ratios.get("size_ratio")
+    kept_names = [str(r[1]) for r in step_rows if r[2] == "kept"]
+    parts = [f"{len(kept)} of {len(steps)} step(s) kept ({', '.join(kept_names) or 'none'})"]
+    if size is not None:
+        parts.append(f"the student is {size:.1f}x smaller on disk")
+    if what:
+        parts.append(what)
+    if gates:
+        parts.append(f"{len(gates) - len(failed)} of {len(gates)} gate check(s) pass on the test split")
+    else:
+        parts.append("the recipe had no gates")
+    summary = "; ".join(parts) + "."
+    if failed:
+        summary += " Failed: " + "; ".join(str(g.get("message")) for g in failed) + "."
+    metrics: dict[str, Any] = {
+        "task": comparison.get("task"), "split": comparison.get("split"), "rows": comparison.get("rows"),
+        "teacher": headline["teacher"], "student": headline["student"],
+        "fidelity": {k: fidelity[k] for k in _FIDELITY if _number(fidelity.get(k)) is not None},
+        "ratios": {k: v for k, v in ratios.items() if _number(v) is not None},
+        "steps": len(steps), "steps_kept": len(kept), "recipe": recipe.get("name"),
+        "gates": len(gates), "gates_failed": len(failed), "gates_passed": not failed if gates else None,
+        "warnings": warnings,
+    }
+    point = comparison.get("operating_point") or {}
+    if point.get("cutoff") is not None:
+        metrics["cutoff"] = point["cutoff"]
+    tables = [Table(id="summary_metrics", caption="Teacher and student on the test split (change = student − teacher)",
+                    columns=["metric", "teacher", "student", "change"], rows=rows)]
+    if fidelity:
+        tables.append(Table(id="summary_fidelity", caption="How closely the student follows the teacher",
+                            columns=["measure", "value"],
+                            rows=[[k, fidelity[k]] for k in _FIDELITY if _number(fidelity.get(k)) is not None]))
+    tables.append(Table(id="summary_steps", caption="Recipe steps (judged on the validation split)",
+                        columns=["step", "method", "status", "reason"], rows=step_rows))
+    if gates:
+        tables.append(Table(id="summary_gates", caption="Gates checked again on the test split",
+                            columns=["gate", "passed"],
+                            rows=[[str(g.get("message")), "yes" if g.get("passed") else "NO"] for g in gates]))
+    notes = list(warnings)
+    if point.get("description"):
+        notes.append(f"Operating point: {point['description']}.")
+    return Section(
+        id="summary", title="Summary", status=status,  # type: ignore[arg-type]
+        threshold=(f"FAIL when the kept model fails a recipe gate on the test split; WARN when the run raised the "
+                   f"fidelity warning (the student's test AUC {warn_auc_drop} or more below the teacher's, with no "
+                   "gate to stop it); PASS otherwise."),
+        summary=summary, metrics=json_number(metrics), tables=tables, notes=notes)
+
+
+def _compact(value: Any) -> str:
+    """A setting as one line of canonical JSON (strings as they are)."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+
+#: The keys of a manifest step that are its training settings (the rest is the method and its record).
+_SETTINGS = ("student", "train", "fine_tune", "batch_size", "best_epoch")
+
+
+def build_reproducibility(record: Mapping[str, Any], recipe_yaml: str) -> Section:
+    """The ``reproducibility`` section: versions, seeds, data and file hashes, the full recipe.
+
+    ``record`` is manifest-like: ``seed``, ``versions`` (package → version), ``data`` (the
+    prepared data's summary: source, file and content sha256, split method and settings),
+    ``files`` (file name → sha256 of the files it vouches for), ``teacher`` (the teacher's path,
+    manifest sha256 and model), ``steps`` (the manifest's step records with their training
+    settings) and optionally ``cutoff``. ``recipe_yaml`` is the recipe file the run recorded.
+    PASS when the seed and the data's content hash are recorded (``finlite reproduce`` needs
+    both), WARN otherwise.
+    """
+    seed = record.get("seed")
+    data: Mapping[str, Any] = record.get("data") or {}
+    versions: Mapping[str, Any] = record.get("versions") or {}
+    files: Mapping[str, Any] = record.get("files") or {}
+    teacher: Mapping[str, Any] = record.get("teacher") or {}
+    steps: Sequence[Mapping[str, Any]] = record.get("steps") or []
+    content = data.get("content_sha256")
+    hashes = [["data file " + str(data.get("source", "")), "file sha256", data.get("file_sha256")],
+              ["data content", "content sha256", content]]
+    if teacher:
+        hashes.append([f"teacher artifact {teacher.get('path', '')}", "manifest sha256", teacher.get("manifest_sha256")])
+    hashes += [[name, "sha256", digest] for name, digest in sorted(files.items())]
+    split: Mapping[str, Any] = data.get("split") or {}
+    settings: list[list[Any]] = [["seed", seed]]
+    if record.get("cutoff") is not None:
+        settings.append(["cut-off", record["cutoff"]])
+    settings.append(["split method", split.get("method")])
+    settings += [[f"split {k}", _compact(v)] for k, v in sorted((split.get("config") or {}).items())]
+    step_rows = []
+    for i, step in enumerate(steps):
+        name = step.get("method") or step.get("step")
+        used = {k: step[k] for k in _SETTINGS if k in step}
+        step_rows.append([i + 1, str(name), str(step.get("status", "")), _compact(used) if used else ""])
+    recorded = seed is not None and bool(content)
+    missing = [name for name, ok in (("the seed", seed is not None), ("the data's content hash", bool(content)))
+               if not ok]
+    summary = (f"Seed {seed}, data content sha256 {str(content)[:16]}…, {len(files)} file hash(es), "
+               f"{len(steps)} step(s) with their settings and the full recipe are recorded: "
+               "'finlite reproduce ARTIFACT DATA' reruns it." if recorded
+               else f"Not reproducible from the record: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                    "missing.")
+    yaml_lines = recipe_yaml.rstrip("\n").split("\n") if recipe_yaml else []
+    metrics = {"seed": seed, "data_content_sha256": content, "data_file_sha256": data.get("file_sha256"),
+               "versions": dict(versions), "files": dict(files), "teacher_manifest_sha256": teacher.get("manifest_sha256"),
+               "recipe_yaml": recipe_yaml}
+    tables = [Table(id="reproducibility_settings", caption="Seed, operating point and split", columns=["setting", "value"],
+                    rows=settings),
+              Table(id="reproducibility_hashes", caption="Data and file hashes", columns=["what", "hash", "value"],
+                    rows=hashes),
+              Table(id="reproducibility_versions", caption="Library versions", columns=["package", "version"],
+                    rows=[[k, str(v)] for k, v in sorted(versions.items())]),
+              Table(id="reproducibility_steps", caption="Steps and their training settings",
+                    columns=["step", "method", "status", "settings"], rows=step_rows),
+              Table(id="reproducibility_recipe", caption="recipe.yaml", columns=["recipe.yaml"],
+                    rows=[[line] for line in yaml_lines])]
+    return Section(
+        id="reproducibility", title="Reproducibility", status="PASS" if recorded else "WARN",
+        threshold="PASS when the seed and the data's content sha256 are recorded (what 'finlite reproduce' needs); "
+                  "WARN otherwise.",
+        summary=summary, metrics=json_number(metrics), tables=tables)

@@ -1,0 +1,1052 @@
+"""Validation statistics and report sections: discrimination, calibration, stability, decisions.
+
+The primitives (bootstrap intervals, ROC and KS curves, lift, reliability, PSI / CSI, McNemar's
+test) take plain arrays; the ``build_*`` functions read a :class:`~finlite.evaluate.sections.TabularInputs`
+and return one :class:`~finlite.evaluate.sections.Section` each.
+
+Bootstrap intervals are percentile intervals over resampled rows. The resamples come from one
+seeded stream of row indices, drawn in chunks (so memory stays bounded on a million rows); the
+ranking metrics (AUC, Gini, KS, PR-AUC, recall at a false-positive rate) and the regression errors
+are computed for a whole chunk of resamples at once from each resample's row counts, instead of
+re-sorting every resample: the rows are sorted by score once, and a resample only changes how
+often each row counts. Any other metric is evaluated resample by resample on the same indices, so
+both paths give the same numbers for the same seed.
+
+Convention: ``y`` is 0/1 with 1 the positive class ("bad", "fraud"); ``p`` is P(positive); a row
+is flagged (declined) when ``p >= cutoff`` and approved otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from finlite.errors import ConfigError, DataError
+from finlite.evaluate import metrics as _m
+from finlite.evaluate.fidelity import agreement as _agreement
+from finlite.evaluate.fidelity import swap_set as _swap_set
+from finlite.evaluate.sections import Plot, Section, Series, Table, TabularInputs, curve_points, worst
+
+__all__ = [
+    "N_BOOT",
+    "bootstrap_ci",
+    "build_accuracy",
+    "build_calibration",
+    "build_decisions",
+    "build_discrimination",
+    "build_stability",
+    "csi_table",
+    "default_n_boot",
+    "expected_calibration_error",
+    "feature_csi",
+    "flipped_cases_csv",
+    "ks_curve",
+    "lift_table",
+    "mcnemar",
+    "paired_bootstrap_ci",
+    "psi_table",
+    "reliability_table",
+    "roc_points",
+]
+
+#: Resamples behind every interval of the report sections.
+N_BOOT = 1000
+#: Test rows above which the sections draw fewer resamples (intervals are narrow there anyway).
+_FULL_BOOT_ROWS = 250_000
+#: Index cells (resamples × rows) drawn at once: bounds memory to a few tens of MB per chunk.
+_CHUNK_CELLS = 2_000_000
+#: Floor for an empty PSI / CSI bin, the same as :func:`finlite.evaluate.fidelity.psi`.
+_PSI_FLOOR = 1e-4
+#: PSI / CSI bands used in credit-risk practice.
+PSI_WARN, PSI_FAIL = 0.1, 0.25
+#: Calibration: the student's ECE excess over the teacher's, as a share of the rarer class's rate
+#: (absolute ECE gaps cannot fail on rare events: a 0.2 % fraud rate bounds any sane ECE far below
+#: 0.02), from which it warns / fails; and the factor by which the student's ECE must also exceed
+#: the teacher's (ECE on few positives is noisy at the scale of the base rate).
+CAL_REL_WARN, CAL_REL_FAIL = 0.07, 0.15
+CAL_RATIO_WARN, CAL_RATIO_FAIL = 1.5, 2.0
+#: Calibration in the large (mean predicted / observed rate): how much further from 1 than the
+#: teacher's (as a factor) the student's may be before a warning / a failure.
+CITL_WARN, CITL_FAIL = 1.25, 2.0
+#: False-positive rates at which recall is reported (as fractions) and their metric names.
+_FPRS: tuple[tuple[float, str], ...] = ((0.001, "recall_at_0_1pct_fpr"), (0.005, "recall_at_0_5pct_fpr"),
+                                        (0.01, "recall_at_1pct_fpr"), (0.05, "recall_at_5pct_fpr"))
+
+
+# -- small helpers -------------------------------------------------------------------------------
+def _vec(x: Any, what: str = "values") -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64).ravel()
+    if arr.size == 0:
+        raise DataError(f"{what}: got no rows; the statistic needs at least one.")
+    return arr
+
+
+def _labels_scores(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
+    yy, pp = _vec(y, "labels"), _vec(p, "scores")
+    if yy.shape != pp.shape:
+        raise DataError(f"Labels and scores differ in length ({yy.size} vs {pp.size}).")
+    if not np.isin(yy, (0.0, 1.0)).all():
+        raise DataError("Labels must be 0/1 (1 = the positive class).")
+    if not np.isfinite(pp).all():
+        raise DataError("Scores must be finite; some are NaN or infinite.")
+    return yy, pp
+
+
+def _check_bootstrap_options(n_boot: int, level: float) -> None:
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ConfigError(f"n_boot must be a positive whole number of resamples (e.g. 1000); got {n_boot!r}.",
+                          param="n_boot")
+    if not 0.0 < level < 1.0:
+        raise ConfigError(f"level must lie strictly between 0 and 1 (e.g. 0.95); got {level!r}.", param="level")
+
+
+def _check_bins(bins: int) -> None:
+    if not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ConfigError(f"bins must be a positive whole number (e.g. 10); got {bins!r}.", param="bins")
+
+
+def default_n_boot(rows: int) -> int:
+    """Resamples the report sections draw for ``rows`` test rows: :data:`N_BOOT` up to 250,000
+    rows, then fewer in proportion (at least 200), so the cost stays that of 250,000 rows."""
+    if rows <= _FULL_BOOT_ROWS:
+        return N_BOOT
+    return max(200, round(N_BOOT * _FULL_BOOT_ROWS / rows))
+
+
+def _max_chunk(n: int) -> int:
+    """Resamples drawn at once for ``n`` rows."""
+    return max(1, _CHUNK_CELLS // max(n, 1))
+
+
+def _index_chunks(n: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
+    """Row indices of ``n_boot`` resamples of ``n`` rows, [chunk, n] at a time, from one seeded stream."""
+    rng = np.random.default_rng(seed)
+    per = _max_chunk(n)
+    done = 0
+    while done < n_boot:
+        c = min(per, n_boot - done)
+        yield rng.integers(0, n, size=(c, n), dtype=np.int32 if n < 2**31 else np.int64)
+        done += c
+
+
+def _counts(idx: np.ndarray, n: int) -> np.ndarray:
+    """How often each row occurs in each resample: [chunk, n] counts from [chunk, n] indices."""
+    c = idx.shape[0]
+    flat = (idx + (np.arange(c, dtype=np.int64) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=c * n).reshape(c, n).astype(np.float64)
+
+
+def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
+    if values.size == 0:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def _safe(fn: Callable[..., Any], *args: Any) -> float:
+    """``fn(*args)`` as a float, NaN when the metric is undefined on these rows (e.g. one class)."""
+    try:
+        value = float(fn(*args))
+    except (ValueError, ZeroDivisionError, FloatingPointError):  # DataError, or e.g. scikit-learn's one-class error
+        return float("nan")
+    return value
+
+
+# -- ranking metrics on resample counts ----------------------------------------------------------
+class _Ranked:
+    """Rows sorted by score once, with the runs of tied scores: what every ranking metric needs."""
+
+    def __init__(self, y: np.ndarray, p: np.ndarray, merge_negative_runs: bool = False) -> None:
+        self.order = np.argsort(p, kind="mergesort")
+        ps = p[self.order]
+        self.y_sorted = y[self.order]
+        self.starts = np.r_[0, np.flatnonzero(np.diff(ps)) + 1]  # first row of each run of tied scores
+        self.group_scores = ps[self.starts]
+        if merge_negative_runs and self.starts.size > 1:
+            # Consecutive runs holding no positive merge into one block: every ranking metric
+            # here is unchanged (AUC, AP and recall only look at the negatives below / above a
+            # positive; between positives the KS gap moves monotonically, so its extremes sit at
+            # block ends). With rare positives (fraud) this shrinks 57,000 runs to a few hundred.
+            has_pos = np.add.reduceat(self.y_sorted, self.starts) > 0
+            keep = np.r_[True, has_pos[1:] | has_pos[:-1]]
+            self.starts = self.starts[keep]
+            self.group_scores = self.group_scores[keep]
+        # Each row's key: 2 · (its run's position) + its label, so one bincount of a resample's
+        # keys gives the negatives and positives of every run without sorting anything again.
+        start_mask = np.zeros(y.size, dtype=np.int64)
+        start_mask[self.starts] = 1
+        run = np.empty(y.size, dtype=np.int64)
+        run[self.order] = np.cumsum(start_mask) - 1
+        self.n_runs = int(self.starts.size)
+        key_type = np.int32 if 2 * self.n_runs * _max_chunk(y.size) < 2**31 else np.int64
+        self.keys = (2 * run + y.astype(np.int64)).astype(key_type)
+
+    def groups_of(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positive and negative counts per run of each resample given by its row indices, [chunk, runs]."""
+        c, g = idx.shape[0], 2 * self.n_runs
+        keys = self.keys[idx]
+        keys += (np.arange(c, dtype=keys.dtype) * g)[:, None]
+        counts = np.bincount(keys.ravel(), minlength=c * g).reshape(c, self.n_runs, 2).astype(np.float64)
+        return counts[:, :, 1], counts[:, :, 0]
+
+    def groups(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positive and negative weight per run of tied scores (ascending), [chunk, groups]."""
+        ws = w[:, self.order]
+        pos = ws * self.y_sorted
+        neg = ws - pos
+        return np.add.reduceat(pos, self.starts, axis=1), np.add.reduceat(neg, self.starts, axis=1)
+
+
+_GroupStat = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
+
+
+def _auc_g(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    # Each positive beats the negatives in lower runs and ties half of those in its own run.
+    neg_below = np.cumsum(neg, axis=1) - neg
+    return _div(np.sum(pos * (neg_below + 0.5 * neg), axis=1), pos.sum(axis=1) * neg.sum(axis=1))
+
+
+def _gini_g(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    return 2.0 * _auc_g(pos, neg) - 1.0
+
+
+def _ks_g(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    gap = np.abs(_div(np.cumsum(pos, axis=1), n_pos[:, None]) - _div(np.cumsum(neg, axis=1), n_neg[:, None]))
+    out = np.max(np.nan_to_num(gap, nan=0.0), axis=1)
+    return np.where((n_pos > 0) & (n_neg > 0), out, np.nan)
+
+
+def _ap_g(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    # Descending thresholds: at a run, the flagged rows are that run and every higher one.
+    n_pos = pos.sum(axis=1)
+    tp = n_pos[:, None] - (np.cumsum(pos, axis=1) - pos)
+    seen = (pos + neg).sum(axis=1)[:, None] - (np.cumsum(pos + neg, axis=1) - pos - neg)
+    precision = np.nan_to_num(_div(tp, seen), nan=0.0)  # runs absent from a resample carry no positives
+    return _div(np.sum(pos * precision, axis=1), n_pos)
+
+
+def _recall_g(fpr: float) -> _GroupStat:
+    def stat(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+        allowed = np.floor(fpr * n_neg)
+        # Negatives at or above each run; the threshold run is the highest holding the
+        # (allowed + 1)-th highest negative; positives strictly above it are caught.
+        neg_at_or_above = n_neg[:, None] - (np.cumsum(neg, axis=1) - neg)
+        g_star = np.sum(neg_at_or_above >= allowed[:, None] + 1, axis=1) - 1
+        cum_pos = np.cumsum(pos, axis=1)
+        caught = n_pos - np.take_along_axis(cum_pos, np.maximum(g_star, 0)[:, None], axis=1)[:, 0]
+        caught = np.where(g_star < 0, n_pos, caught)
+        return np.where((n_pos > 0) & (n_neg > 0), _div(caught, n_pos), np.nan)
+    return stat
+
+
+#: Metrics of :mod:`finlite.evaluate.metrics` that :func:`bootstrap_ci` computes on counts.
+_RANK_STATS: dict[Callable[..., Any], _GroupStat] = {
+    _m.auc: _auc_g, _m.gini: _gini_g, _m.ks: _ks_g, _m.average_precision: _ap_g,
+}
+
+
+def _rmse_w(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.sqrt(w @ ((p - y) ** 2) / y.size)
+    return out
+
+
+def _mae_w(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    out: np.ndarray = w @ np.abs(p - y) / y.size
+    return out
+
+
+def _r2_w(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    sst = w @ (y * y) - (w @ y) ** 2 / y.size
+    sse = w @ ((p - y) ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sst > 1e-12 * np.maximum(w @ (y * y), 1.0), 1.0 - sse / np.where(sst > 0, sst, 1.0), np.nan)
+
+
+def _brier_w(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    out: np.ndarray = w @ ((p - y) ** 2) / y.size
+    return out
+
+
+#: Row-mean metrics that :func:`bootstrap_ci` computes as count-weighted sums.
+_WEIGHTED_STATS: dict[Callable[..., Any], Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
+    _m.rmse: _rmse_w, _m.mae: _mae_w, _m.r2: _r2_w, _m.brier: _brier_w,
+}
+
+
+def _boot_rank(y: np.ndarray, scores: Mapping[str, np.ndarray], stats: Mapping[str, _GroupStat],
+               n_boot: int, seed: int) -> dict[tuple[str, str], np.ndarray]:
+    """Every ranking ``stat`` of every model's scores on the same ``n_boot`` resamples of rows."""
+    ranked = {name: _Ranked(y, p, merge_negative_runs=True) for name, p in scores.items()}
+    out: dict[tuple[str, str], list[np.ndarray]] = {(m, s): [] for m in scores for s in stats}
+    for idx in _index_chunks(y.size, n_boot, seed):
+        for name, r in ranked.items():
+            pos, neg = r.groups_of(idx)
+            for s, fn in stats.items():
+                out[(name, s)].append(fn(pos, neg))
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _boot_weighted(y: np.ndarray, scores: Mapping[str, np.ndarray],
+                   stats: Mapping[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]],
+                   n_boot: int, seed: int) -> dict[tuple[str, str], np.ndarray]:
+    out: dict[tuple[str, str], list[np.ndarray]] = {(m, s): [] for m in scores for s in stats}
+    for idx in _index_chunks(y.size, n_boot, seed):
+        w = _counts(idx, y.size)
+        for name, p in scores.items():
+            for s, fn in stats.items():
+                out[(name, s)].append(fn(y, p, w))
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _boot_loop(fn: Callable[..., Any], arrays: Sequence[np.ndarray], n_boot: int, seed: int) -> np.ndarray:
+    n = arrays[0].shape[0]
+    values = []
+    for idx in _index_chunks(n, n_boot, seed):
+        for row in idx:
+            values.append(_safe(fn, *(a[row] for a in arrays)))
+    return np.asarray(values, dtype=np.float64)
+
+
+def _summarise(estimate: float, draws: np.ndarray, level: float) -> dict[str, Any]:
+    valid = draws[np.isfinite(draws)]
+    lo, hi = _interval(valid, level)
+    return {"estimate": estimate, "lower": lo, "upper": hi, "n_boot": int(valid.size),
+            "n_skipped": int(draws.size - valid.size), "level": level}
+
+
+def _resampled(fn: Callable[..., Any], arrays: Sequence[np.ndarray], n_boot: int, seed: int) -> np.ndarray:
+    """``fn`` on each resample: on counts for the metrics that allow it, else one resample at a time."""
+    if len(arrays) == 2 and fn in _RANK_STATS:
+        y, p = _labels_scores(arrays[0], arrays[1])
+        return _boot_rank(y, {"m": p}, {"s": _RANK_STATS[fn]}, n_boot, seed)[("m", "s")]
+    if len(arrays) == 2 and fn in _WEIGHTED_STATS:
+        y, p = _vec(arrays[0]), _vec(arrays[1])
+        return _boot_weighted(y, {"m": p}, {"s": _WEIGHTED_STATS[fn]}, n_boot, seed)[("m", "s")]
+    return _boot_loop(fn, arrays, n_boot, seed)
+
+
+def bootstrap_ci(fn: Callable[..., Any], *arrays: Any, n_boot: int = 1000, seed: int = 0,
+                 level: float = 0.95) -> dict[str, Any]:
+    """Percentile bootstrap interval of ``fn(*arrays)``, resampling rows (the same rows of every array).
+
+    Resamples where ``fn`` is undefined (it raises ValueError, such as
+    :class:`~finlite.errors.DataError`, or returns NaN, e.g. AUC on a resample holding one class)
+    are skipped and counted. AUC, Gini, KS,
+    PR-AUC, Brier, RMSE, MAE and R² from :mod:`finlite.evaluate.metrics` are computed for many
+    resamples at once (same numbers as one at a time, much faster).
+
+    Returns:
+        ``estimate`` (``fn`` on all rows), ``lower`` / ``upper`` (the interval; NaN when no
+        resample was usable), ``n_boot`` (usable resamples), ``n_skipped``, ``level``.
+    """
+    _check_bootstrap_options(n_boot, level)
+    if not arrays:
+        raise ConfigError("bootstrap_ci needs at least one array to resample.", param="arrays")
+    arrs = [np.asarray(a) for a in arrays]
+    if len({a.shape[0] for a in arrs}) != 1 or arrs[0].shape[0] == 0:
+        raise DataError(f"bootstrap_ci needs equally long, non-empty arrays; got lengths {[a.shape[0] for a in arrs]}.")
+    return _summarise(_safe(fn, *arrs), _resampled(fn, arrs, n_boot, seed), level)
+
+
+def paired_bootstrap_ci(fn: Callable[[Any, Any], Any], y: Any, p_a: Any, p_b: Any, *, n_boot: int = 1000,
+                        seed: int = 0, level: float = 0.95) -> dict[str, Any]:
+    """Percentile bootstrap interval of ``fn(y, p_a) − fn(y, p_b)``, both on the SAME resampled rows.
+
+    Pairing removes the row-sampling noise the two models share, so the interval of the
+    difference is much narrower than two separate intervals suggest. A resample where either
+    side is undefined is skipped and counted. Same return keys as :func:`bootstrap_ci`.
+    """
+    _check_bootstrap_options(n_boot, level)
+    yy, a, b = np.asarray(y), np.asarray(p_a), np.asarray(p_b)
+    if not (yy.shape[0] == a.shape[0] == b.shape[0]) or yy.shape[0] == 0:
+        raise DataError(f"paired_bootstrap_ci needs equally long, non-empty arrays; got {yy.shape[0]}, "
+                        f"{a.shape[0]} and {b.shape[0]}.")
+    estimate = _safe(fn, yy, a) - _safe(fn, yy, b)
+    # The same seed gives the same resampled rows on both sides.
+    draws = _resampled(fn, [yy, a], n_boot, seed) - _resampled(fn, [yy, b], n_boot, seed)
+    return _summarise(estimate, draws, level)
+
+
+# -- curves and tables ---------------------------------------------------------------------------
+def _both_classes(y: np.ndarray, what: str) -> tuple[int, int]:
+    n_pos = int(y.sum())
+    n_neg = int(y.size - n_pos)
+    if n_pos == 0 or n_neg == 0:
+        raise DataError(f"{what} needs both classes among the rows; these rows hold only one.")
+    return n_pos, n_neg
+
+
+def roc_points(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The ROC curve: false- and true-positive rates at every distinct score as the cut-off,
+    from (0, 0) (nothing flagged) to (1, 1) (everything flagged); tied scores are one step."""
+    yy, pp = _labels_scores(y, p)
+    n_pos, n_neg = _both_classes(yy, "A ROC curve")
+    r = _Ranked(yy, -pp)  # descending scores: each run lowers the cut-off to that score
+    pos, neg = r.groups(np.ones((1, yy.size)))
+    tpr = np.r_[0.0, np.cumsum(pos[0]) / n_pos]
+    fpr = np.r_[0.0, np.cumsum(neg[0]) / n_neg]
+    return fpr, tpr
+
+
+def ks_curve(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative score distributions of the positives and of the negatives.
+
+    Returns ``(score, cdf_positive, cdf_negative)`` at each distinct score: the share of each
+    class scoring at most ``score``. The largest gap between the two is the KS statistic.
+    """
+    yy, pp = _labels_scores(y, p)
+    n_pos, n_neg = _both_classes(yy, "A KS curve")
+    r = _Ranked(yy, pp)
+    pos, neg = r.groups(np.ones((1, yy.size)))
+    return r.group_scores.copy(), np.cumsum(pos[0]) / n_pos, np.cumsum(neg[0]) / n_neg
+
+
+def _equal_count_bands(n: int, bins: int) -> list[np.ndarray]:
+    """Positions 0..n-1 in ``min(bins, n)`` consecutive bands whose sizes differ by at most one."""
+    return [b for b in np.array_split(np.arange(n), min(bins, n)) if b.size]
+
+
+def lift_table(y: Any, p: Any, bins: int = 10) -> list[dict[str, Any]]:
+    """Lift and capture by score band, riskiest band first.
+
+    Rows are sorted by score, highest first (ties kept in row order), and split into ``bins``
+    bands of equal count (sizes differ by at most one). Per band: ``rows``, ``positives``,
+    ``bad_rate`` (the positive rate), ``lift`` (bad rate ÷ the overall rate), ``cumulative_capture``
+    (share of all positives in this and riskier bands), and the band's score range.
+    """
+    _check_bins(bins)
+    yy, pp = _labels_scores(y, p)
+    order = np.argsort(-pp, kind="stable")
+    ys, ps = yy[order], pp[order]
+    total_pos, overall = float(yy.sum()), float(yy.mean())
+    out, cum = [], 0.0
+    for k, band in enumerate(_equal_count_bands(yy.size, bins), start=1):
+        positives = float(ys[band].sum())
+        cum += positives
+        rate = positives / band.size
+        out.append({"band": k, "rows": int(band.size), "positives": int(positives), "bad_rate": rate,
+                    "lift": rate / overall if overall > 0 else float("nan"),
+                    "cumulative_capture": cum / total_pos if total_pos > 0 else float("nan"),
+                    "min_score": float(ps[band].min()), "max_score": float(ps[band].max())})
+    return out
+
+
+def reliability_table(y: Any, p: Any, bins: int = 10) -> list[dict[str, Any]]:
+    """Observed against predicted positive rate per score band, with a binomial test.
+
+    Bands hold equal counts of rows sorted by score (lowest first; sizes differ by at most one).
+    Per band: ``count``, score range, ``mean_predicted``, ``observed_rate``, ``positives`` and
+    ``p_value``: the two-sided exact binomial test (:func:`scipy.stats.binomtest`) of the band's
+    positives against its mean predicted rate. A small p-value says the band is miscalibrated.
+    """
+    from scipy.stats import binomtest
+
+    _check_bins(bins)
+    yy, pp = _labels_scores(y, p)
+    if (pp < 0).any() or (pp > 1).any():
+        raise DataError("A reliability table needs probabilities in [0, 1]; some scores lie outside.")
+    order = np.argsort(pp, kind="stable")
+    ys, ps = yy[order], pp[order]
+    out = []
+    for k, band in enumerate(_equal_count_bands(yy.size, bins), start=1):
+        positives = int(ys[band].sum())
+        mean_p = float(ps[band].mean())
+        out.append({"band": k, "count": int(band.size), "min_score": float(ps[band].min()),
+                    "max_score": float(ps[band].max()), "mean_predicted": mean_p,
+                    "observed_rate": positives / band.size, "positives": positives,
+                    "p_value": float(binomtest(positives, int(band.size), min(max(mean_p, 0.0), 1.0)).pvalue)})
+    return out
+
+
+def expected_calibration_error(y: Any, p: Any, bins: int = 10) -> float:
+    """Expected calibration error: Σ (band rows ÷ rows) · |observed rate − mean predicted| over
+    the equal-count score bands of :func:`reliability_table` (equal counts, so every band's
+    rate is estimated from as many rows, unlike equal-width bands on skewed fraud scores)."""
+    _check_bins(bins)
+    yy, pp = _labels_scores(y, p)
+    order = np.argsort(pp, kind="stable")
+    ys, ps = yy[order], pp[order]
+    return float(sum(b.size / yy.size * abs(ys[b].mean() - ps[b].mean())
+                     for b in _equal_count_bands(yy.size, bins)))
+
+
+def _shares_psi(e_counts: np.ndarray, a_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    e_share = e_counts / max(e_counts.sum(), 1)
+    a_share = a_counts / max(a_counts.sum(), 1)
+    ef, af = np.maximum(e_share, _PSI_FLOOR), np.maximum(a_share, _PSI_FLOOR)
+    return e_share, a_share, (af - ef) * np.log(af / ef)
+
+
+def psi_table(expected: Any, actual: Any, bins: int = 10) -> dict[str, Any]:
+    """Population stability index with its bin table.
+
+    Bins are those of :func:`finlite.evaluate.fidelity.psi` (the expected scores' quantiles,
+    right-closed, coinciding edges merged), and so is the total: each bin contributes
+    ``(a − e)·ln(a / e)`` with empty shares floored at 1e-4. The table shows the raw shares.
+
+    Returns:
+        ``psi`` and ``bins``: per bin ``bin``, ``lower`` / ``upper`` edges (None at the open
+        ends), ``expected_share``, ``actual_share``, ``contribution``.
+    """
+    _check_bins(bins)
+    e, a = _vec(expected, "expected scores"), _vec(actual, "actual scores")
+    inner = np.unique(np.quantile(e, np.linspace(0, 1, bins + 1)[1:-1]))
+    e_counts = np.bincount(np.searchsorted(inner, e, side="left"), minlength=inner.size + 1)
+    a_counts = np.bincount(np.searchsorted(inner, a, side="left"), minlength=inner.size + 1)
+    e_share, a_share, contrib = _shares_psi(e_counts.astype(np.float64), a_counts.astype(np.float64))
+    edges: list[float | None] = [None, *map(float, inner), None]
+    rows = [{"bin": k + 1, "lower": edges[k], "upper": edges[k + 1], "expected_share": float(e_share[k]),
+             "actual_share": float(a_share[k]), "contribution": float(contrib[k])} for k in range(inner.size + 1)]
+    return {"psi": float(contrib.sum()), "bins": rows}
+
+
+def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: int = 10,
+              min_share: float = 0.01) -> dict[str, Any]:
+    """Characteristic stability index of one feature: PSI of its distribution, training vs scored.
+
+    Numeric: bins at the training column's quantiles (as :func:`psi_table`), with missing values
+    in a bin of their own. Categorical: one bin per training value; values under ``min_share``
+    of the training rows, and values the training rows never hold, are pooled into ``other``;
+    missing values have their own bin. Empty shares are floored at 1e-4 as in PSI.
+
+    Returns:
+        ``csi`` and ``bins``: per bin ``bin`` (a label), ``expected_share``, ``actual_share``,
+        ``contribution``.
+    """
+    _check_bins(bins)
+    e_s, a_s = pd.Series(expected).reset_index(drop=True), pd.Series(actual).reset_index(drop=True)
+    if e_s.empty or a_s.empty:
+        raise DataError("CSI needs at least one row in the training and in the scored column.")
+    labels: list[str]
+    if categorical:
+        e_key = e_s.astype("object").where(e_s.notna(), None)
+        a_key = a_s.astype("object").where(a_s.notna(), None)
+        e_str = e_key.map(lambda v: "missing" if v is None else f"={v}")
+        a_str = a_key.map(lambda v: "missing" if v is None else f"={v}")
+        shares = e_str.value_counts(normalize=True)
+        kept = sorted(str(k) for k, s in shares.items() if s >= min_share and k != "missing")
+        labels = [*kept, "other", "missing"]
+        pos = {lab: i for i, lab in enumerate(labels)}
+
+        def code(s: pd.Series) -> np.ndarray:
+            return np.fromiter((pos.get(v, pos["other"]) if v != "missing" else pos["missing"] for v in s),
+                               dtype=np.int64, count=len(s))
+        e_codes, a_codes = code(e_str), code(a_str)
+        labels = [lab[1:] if lab.startswith("=") else lab for lab in labels]
+    else:
+        try:
+            e_num, a_num = e_s.to_numpy(dtype=np.float64), a_s.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"CSI of a numeric column needs numbers; the column holds text ({exc}). "
+                            "Declare it categorical.") from exc
+        e_ok = e_num[np.isfinite(e_num)]
+        inner = (np.unique(np.quantile(e_ok, np.linspace(0, 1, bins + 1)[1:-1])) if e_ok.size
+                 else np.empty(0))
+        nb = inner.size + 1
+
+        def code_num(x: np.ndarray) -> np.ndarray:
+            c = np.searchsorted(inner, np.nan_to_num(x, nan=0.0), side="left")
+            return np.where(np.isfinite(x), c, nb)
+        e_codes, a_codes = code_num(e_num), code_num(a_num)
+        edges = [-math.inf, *map(float, inner), math.inf]
+        labels = [f"({edges[k]:.6g}, {edges[k + 1]:.6g}]" for k in range(nb)] + ["missing"]
+    e_counts = np.bincount(e_codes, minlength=len(labels)).astype(np.float64)
+    a_counts = np.bincount(a_codes, minlength=len(labels)).astype(np.float64)
+    # A bin empty on both sides says nothing (a pooled "other" or "missing" that never occurs).
+    used = (e_counts > 0) | (a_counts > 0)
+    e_share, a_share, contrib = _shares_psi(e_counts[used], a_counts[used])
+    used_labels = [lab for lab, u in zip(labels, used, strict=True) if u]
+    rows = [{"bin": lab, "expected_share": float(es), "actual_share": float(as_), "contribution": float(c)}
+            for lab, es, as_, c in zip(used_labels, e_share, a_share, contrib, strict=True)]
+    return {"csi": float(contrib.sum()), "bins": rows}
+
+
+def feature_csi(train_frame: pd.DataFrame, test_frame: pd.DataFrame, numeric: Sequence[str],
+                categorical: Sequence[str], bins: int = 10) -> list[dict[str, Any]]:
+    """CSI of every feature between the training and the scored rows, the largest shift first.
+
+    Returns rows ``feature``, ``kind`` ("numeric" / "categorical"), ``csi`` and ``band``
+    ("stable" < 0.1 ≤ "moderate" < 0.25 ≤ "shifted"); ties are broken by feature name.
+    """
+    out = []
+    for cols, is_cat in ((numeric, False), (categorical, True)):
+        for col in cols:
+            for frame, which in ((train_frame, "training"), (test_frame, "scored")):
+                if col not in frame.columns:
+                    raise DataError(f"CSI: column {col!r} is missing from the {which} rows; "
+                                    f"the rows hold {list(frame.columns)[:20]}.")
+            value = csi_table(train_frame[col], test_frame[col], categorical=is_cat, bins=bins)["csi"]
+            out.append({"feature": str(col), "kind": "categorical" if is_cat else "numeric", "csi": value,
+                        "band": _band_name(value)})
+    return sorted(out, key=lambda r: (-r["csi"], r["feature"]))
+
+
+def _band_name(value: float) -> str:
+    return "stable" if value < PSI_WARN else "moderate" if value < PSI_FAIL else "shifted"
+
+
+def mcnemar(b: int, c: int) -> dict[str, Any]:
+    """McNemar's test of two paired classifiers from the discordant counts ``b`` and ``c``.
+
+    Exact binomial test (statistic = min(b, c), two-sided p = min(1, 2·P(X ≤ min(b, c))) with
+    X ~ Binomial(b + c, ½)) when b + c < 25; otherwise the chi-square statistic with continuity
+    correction, (|b − c| − 1)² / (b + c), on one degree of freedom. The same as
+    ``statsmodels.stats.contingency_tables.mcnemar(..., exact=b + c < 25, correction=True)``.
+    """
+    from scipy.stats import binom, chi2
+
+    for name, v in (("b", b), ("c", c)):
+        if not isinstance(v, (int, np.integer)) or v < 0:
+            raise ConfigError(f"McNemar's {name} must be a non-negative count; got {v!r}.", param=name)
+    b, c = int(b), int(c)
+    n = b + c
+    if n < 25:
+        stat = float(min(b, c))
+        p = min(1.0, 2.0 * float(binom.cdf(min(b, c), n, 0.5))) if n else 1.0
+        return {"statistic": stat, "p_value": p, "method": "exact binomial", "b": b, "c": c}
+    stat = (abs(b - c) - 1.0) ** 2 / n
+    return {"statistic": stat, "p_value": float(chi2.sf(stat, 1)), "method": "chi-square, continuity corrected",
+            "b": b, "c": c}
+
+
+# -- sections ------------------------------------------------------------------------------------
+def _fmt(x: Any, digits: int = 4) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}f}"
+
+
+def _require_task(inp: TabularInputs, task: str, section: str) -> None:
+    if inp.task != task:
+        raise ConfigError(f"The {section} section is for {task} tasks; this report's task is {inp.task!r}.",
+                          param="task")
+
+
+def _require_cutoff(inp: TabularInputs, section: str) -> float:
+    if inp.cutoff is None:
+        raise ConfigError(f"The {section} section decides at a cut-off; the inputs carry none. "
+                          "Give the artifact's operating point.", param="cutoff")
+    return float(inp.cutoff)
+
+
+def _ci(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {"estimate": d["estimate"], "lower": d["lower"], "upper": d["upper"]}
+
+
+def _binary_arrays(inp: TabularInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y, t = _labels_scores(inp.y_test, inp.teacher.scores_test)
+    _, s = _labels_scores(inp.y_test, inp.student.scores_test)
+    return y, t, s
+
+
+def _recall_at(y: np.ndarray, p: np.ndarray, fpr: float) -> float:
+    return _m.recall_at_fpr(y, p, fpr)
+
+
+def _rank_metric_fns() -> dict[str, tuple[Callable[..., float], _GroupStat]]:
+    fns: dict[str, tuple[Callable[..., float], _GroupStat]] = {
+        "auc": (_m.auc, _auc_g), "gini": (_m.gini, _gini_g), "ks": (_m.ks, _ks_g),
+        "pr_auc": (_m.average_precision, _ap_g)}
+    for fpr, name in _FPRS:
+        fns[name] = (functools.partial(_recall_at, fpr=fpr), _recall_g(fpr))
+    return fns
+
+
+def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Section:
+    """The ``discrimination`` section: AUC, Gini, KS, PR-AUC and recall at 0.1 / 0.5 / 1 / 5 %
+    false-positive rate for teacher and student with 95 % bootstrap intervals, the paired
+    teacher − student difference, lift and capture by decile, ROC and KS curves.
+
+    FAIL when the paired AUC difference's interval lies wholly above 0.02; PASS only when its
+    upper end is below 0.02 and it is not wholly above 0; WARN otherwise (straddling 0.02: the
+    data cannot tell whether the loss is material; wholly above 0: significant but small). ``n_boot`` resamples
+    (default: :func:`default_n_boot` of the test rows). Raises DataError when the test rows hold
+    one class only (the section cannot be computed; the report omits it).
+    """
+    _require_task(inp, "binary", "discrimination")
+    y, t, s = _binary_arrays(inp)
+    _both_classes(y, "The discrimination section")
+    n_boot = default_n_boot(y.size) if n_boot is None else n_boot
+    _check_bootstrap_options(n_boot, 0.95)
+    fns = _rank_metric_fns()
+    draws = _boot_rank(y, {"teacher": t, "student": s}, {k: g for k, (_, g) in fns.items()}, n_boot, inp.seed)
+    level = 0.95
+    per: dict[str, dict[str, Any]] = {"teacher": {}, "student": {}, "difference": {}}
+    skipped = 0
+    for name, (fn, _) in fns.items():
+        est = {m: _safe(fn, y, p) for m, p in (("teacher", t), ("student", s))}
+        for m in ("teacher", "student"):
+            per[m][name] = _ci(_summarise(est[m], draws[(m, name)], level))
+        diff = _summarise(est["teacher"] - est["student"], draws[("teacher", name)] - draws[("student", name)], level)
+        skipped = max(skipped, diff["n_skipped"])
+        per["difference"][name] = _ci(diff)
+    d_auc = per["difference"]["auc"]
+    lo, hi = d_auc["lower"], d_auc["upper"]
+    # PASS needs the data to rule a material loss out, not merely fail to prove one (R2 item 4).
+    status = "FAIL" if lo > 0.02 else "WARN" if hi >= 0.02 or lo > 0 else "PASS"
+    summary = (f"Student AUC {_fmt(per['student']['auc']['estimate'])} vs teacher "
+               f"{_fmt(per['teacher']['auc']['estimate'])}; teacher − student = {_fmt(d_auc['estimate'])} "
+               f"(95 % paired interval {_fmt(d_auc['lower'])} to {_fmt(d_auc['upper'])}).")
+    rows = []
+    for name in fns:
+        tt, ss, dd = per["teacher"][name], per["student"][name], per["difference"][name]
+        rows.append([name, tt["estimate"], tt["lower"], tt["upper"], ss["estimate"], ss["lower"], ss["upper"],
+                     dd["estimate"], dd["lower"], dd["upper"]])
+    tables = [Table("discrimination_metrics", "Discrimination with 95 % bootstrap intervals (difference = "
+                    "teacher − student, paired on the same resampled rows)",
+                    ["metric", "teacher", "teacher_lower", "teacher_upper", "student", "student_lower",
+                     "student_upper", "difference", "difference_lower", "difference_upper"], rows)]
+    lift_cols = ["band", "rows", "positives", "bad_rate", "lift", "cumulative_capture", "min_score", "max_score"]
+    lifts = {}
+    for m, p in (("teacher", t), ("student", s)):
+        lt = lift_table(y, p, 10)
+        lifts[m] = lt
+        tables.append(Table(f"lift_{m}", f"Lift and capture by decile, {m} (decile 1 = riskiest)", lift_cols,
+                            [[r[c] for c in lift_cols] for r in lt]))
+    roc_series, ks_series = [], []
+    for m, p in (("teacher", t), ("student", s)):
+        fx, ty = roc_points(y, p)
+        roc_series.append(Series(m, *curve_points(fx, ty)))
+        sc, cp, cn = ks_curve(y, p)
+        ks_series.append(Series(f"{m}: {inp.positive}", *curve_points(sc, cp), style="step"))
+        ks_series.append(Series(f"{m}: other", *curve_points(sc, cn), style="step"))
+    plots = [Plot("roc", "ROC curve", "false-positive rate", "true-positive rate", roc_series,
+                  reference="diagonal"),
+             Plot("ks", "KS: cumulative score distribution by class", "score", "cumulative share", ks_series)]
+    notes = [f"Intervals: {n_boot} bootstrap resamples of the {y.size} test rows (seed {inp.seed}), "
+             "percentile method; the difference is paired (both models on the same resampled rows)."]
+    if skipped:
+        notes.append(f"{skipped} resamples lacked a class (or the metric was undefined) and were skipped.")
+    return Section(
+        id="discrimination", title="Discrimination", status=status,  # type: ignore[arg-type]
+        threshold=("FAIL when the 95 % paired interval of teacher − student AUC lies wholly above 0.02; "
+                   "PASS when its upper end is below 0.02 and its lower end is not above 0; WARN otherwise "
+                   "(the interval reaches 0.02: too few rows to rule out a material loss; or it lies wholly "
+                   "above 0: significantly but not materially worse). "
+                   f"Here: [{_fmt(d_auc['lower'])}, {_fmt(d_auc['upper'])}]."),
+        summary=summary,
+        metrics={"rows": int(y.size), "positives": int(y.sum()), "n_boot": n_boot, "level": level,
+                 "teacher": per["teacher"], "student": per["student"], "difference": per["difference"],
+                 "lift": lifts},
+        tables=tables, plots=plots, notes=notes)
+
+
+def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
+    """The ``calibration`` section: Brier score, expected calibration error and the reliability
+    table (observed vs predicted positive rate per equal-count score band, with a binomial test)
+    of teacher and student.
+
+    ECE gaps are read relative to the rarer class's rate ``prev`` = min(π, 1 − π) (π the observed
+    positive rate). FAIL when student ECE − teacher ECE > CAL_REL_FAIL · prev and student ECE >
+    CAL_RATIO_FAIL · teacher ECE, or the student's calibration in the large (mean predicted /
+    observed rate) is further from 1 than the teacher's by a factor above CITL_FAIL; WARN at
+    CAL_REL_WARN, CAL_RATIO_WARN and CITL_WARN, or when a student band fails the binomial test at
+    p < 0.01 while no teacher band does.
+    """
+    _require_task(inp, "binary", "calibration")
+    y, t, s = _binary_arrays(inp)
+    res: dict[str, dict[str, Any]] = {}
+    for m, p in (("teacher", t), ("student", s)):
+        rt = reliability_table(y, p, bins)
+        res[m] = {"brier": _m.brier(y, p), "ece": expected_calibration_error(y, p, bins), "bands": rt,
+                  "bands_failing": int(sum(r["p_value"] < 0.01 for r in rt))}
+    gap = res["student"]["ece"] - res["teacher"]["ece"]
+    new_fail = res["student"]["bands_failing"] > 0 and res["teacher"]["bands_failing"] == 0
+    rate = float(y.mean())
+    prev = min(rate, 1.0 - rate)  # > 0: _binary_arrays' callers hold both classes or ECE is moot
+    rel_gap = gap / prev if prev > 0 else 0.0
+    t_ece, s_ece = res["teacher"]["ece"], res["student"]["ece"]
+    for m, p in (("teacher", t), ("student", s)):
+        res[m]["calibration_in_the_large"] = float(p.mean()) / rate if rate > 0 else None
+    # How many times further from 1 (either way) the student's mean prediction is than the teacher's.
+    citl_t, citl_s = res["teacher"]["calibration_in_the_large"], res["student"]["calibration_in_the_large"]
+    citl_excess = (math.exp(abs(math.log(citl_s)) - abs(math.log(citl_t)))
+                   if citl_t is not None and citl_s is not None and citl_t > 0 and citl_s > 0 else None)
+    if (rel_gap > CAL_REL_FAIL and s_ece > CAL_RATIO_FAIL * t_ece) or (citl_excess or 0.0) > CITL_FAIL:
+        status = "FAIL"
+    elif ((rel_gap > CAL_REL_WARN and s_ece > CAL_RATIO_WARN * t_ece) or (citl_excess or 0.0) > CITL_WARN
+          or new_fail):
+        status = "WARN"
+    else:
+        status = "PASS"
+    cols = ["band", "count", "min_score", "max_score", "mean_predicted", "observed_rate", "positives", "p_value"]
+    tables = [Table(f"reliability_{m}", f"Observed vs predicted {inp.positive} rate per score band, {m} "
+                    "(two-sided exact binomial test)", cols, [[r[c] for c in cols] for r in res[m]["bands"]])
+              for m in ("teacher", "student")]
+    plots = [Plot("reliability", "Reliability", "mean predicted rate", "observed rate",
+                  [Series(m, [r["mean_predicted"] for r in res[m]["bands"]],
+                          [r["observed_rate"] for r in res[m]["bands"]], style="line")
+                   for m in ("teacher", "student")], reference="diagonal")]
+    summary = (f"ECE student {_fmt(res['student']['ece'])} vs teacher {_fmt(res['teacher']['ece'])}; Brier "
+               f"student {_fmt(res['student']['brier'])} vs teacher {_fmt(res['teacher']['brier'])}; "
+               f"{res['student']['bands_failing']} student band(s) and {res['teacher']['bands_failing']} "
+               "teacher band(s) fail the binomial test at p < 0.01. Mean predicted / observed rate: student "
+               f"{_fmt(citl_s)}, teacher {_fmt(citl_t)}.")
+    return Section(
+        id="calibration", title="Calibration", status=status,  # type: ignore[arg-type]
+        threshold=(f"With prev = the rarer class's rate ({_fmt(prev)}): FAIL when student ECE − teacher ECE > "
+                   f"{CAL_REL_FAIL} × prev and student ECE > {CAL_RATIO_FAIL:g} × teacher ECE, or the student's "
+                   "mean predicted / observed rate is further from 1 than the teacher's by a factor above "
+                   f"{CITL_FAIL:g}; WARN at {CAL_REL_WARN} × prev and {CAL_RATIO_WARN:g} × teacher ECE, at a "
+                   f"factor above {CITL_WARN:g}, or when a student band has binomial p < 0.01 while no teacher "
+                   f"band does. Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × prev), calibration-in-the-large "
+                   f"factor {_fmt(citl_excess)}."),
+        summary=summary,
+        metrics={"bins": bins, "ece_gap": gap, "ece_gap_relative": rel_gap, "base_rate": rate,
+                 "calibration_in_the_large_excess": citl_excess, "teacher": res["teacher"],
+                 "student": res["student"]},
+        tables=tables, plots=plots,
+        notes=[f"{bins} bands of equal row count by score; ECE weighs each band's |observed − predicted| by its "
+               "share of rows. With many bands some p < 0.01 can occur by chance, and more often the more test "
+               "rows there are (the binomial rule tightens with the row count; the ECE rules do not).",
+               "ECE gaps are judged relative to the rarer class's rate, so rare-event (fraud) calibration can "
+               "fail; calibration in the large is the mean predicted rate over the observed rate (1 = right on "
+               "average)."])
+
+
+def build_stability(inp: TabularInputs, bins: int = 10) -> Section:
+    """The ``stability`` section: PSI of the student's and the teacher's scores (training vs test
+    rows) with their bin tables, and the CSI of every feature between the training and test rows.
+
+    Status from the student's score PSI (PASS < 0.1, WARN < 0.25, FAIL ≥ 0.25), at least WARN
+    when any feature's CSI ≥ 0.25 (the data shifted: not the compression's doing). Works for
+    regression predictions too.
+    """
+    statuses: list[str] = []
+    metrics: dict[str, Any] = {"bins": bins}
+    tables: list[Table] = []
+    notes: list[str] = []
+    plots: list[Plot] = []
+    cols = ["bin", "lower", "upper", "expected_share", "actual_share", "contribution"]
+    for m, model in (("student", inp.student), ("teacher", inp.teacher)):
+        if model.scores_train is None:
+            metrics[m] = {"psi": None}
+            notes.append(f"The {m}'s training scores are not available: its score PSI is not computed.")
+            continue
+        pt = psi_table(model.scores_train, model.scores_test, bins)
+        metrics[m] = {"psi": pt["psi"], "band": _band_name(pt["psi"]), "bins": pt["bins"]}
+        if m == "student":
+            statuses.append("PASS" if pt["psi"] < PSI_WARN else "WARN" if pt["psi"] < PSI_FAIL else "FAIL")
+        tables.append(Table(f"psi_{m}", f"Score PSI of the {m}: training (expected) vs test (actual) rows",
+                            cols, [[r[c] for c in cols] for r in pt["bins"]]))
+        xs = [float(r["bin"]) for r in pt["bins"]]
+        plots.append(Plot(f"psi_{m}", f"Score distribution of the {m}, training vs test", "score bin",
+                          "share of rows", [Series("training", xs, [r["expected_share"] for r in pt["bins"]],
+                                                   style="bar"),
+                                            Series("test", xs, [r["actual_share"] for r in pt["bins"]],
+                                                   style="bar")],
+                          x_ticks=[str(int(x)) for x in xs]))
+    feats = feature_csi(inp.train_frame, inp.test_frame, list(inp.numeric), list(inp.categorical), bins)
+    shifted = [r["feature"] for r in feats if r["csi"] >= PSI_FAIL]
+    if shifted:
+        statuses.append("WARN")
+        notes.append("Features whose CSI is ≥ 0.25 show that the data shifted between training and test; that "
+                     "is about the data, not the compression.")
+    metrics["features"] = feats
+    metrics["features_shifted"] = shifted
+    tables.append(Table("csi", "Feature CSI, training vs test rows (largest first)", ["feature", "kind", "csi", "band"],
+                        [[r["feature"], r["kind"], r["csi"], r["band"]] for r in feats]))
+    s_psi = metrics["student"].get("psi")
+    t_psi = metrics["teacher"].get("psi")
+    summary = (f"Student score PSI {_fmt(s_psi)} (teacher {_fmt(t_psi)}); "
+               f"{len(shifted)} of {len(feats)} features have CSI ≥ 0.25.")
+    return Section(
+        id="stability", title="Stability", status=worst(statuses),
+        threshold=("Student score PSI: PASS < 0.1, WARN < 0.25, FAIL ≥ 0.25; WARN when any feature's CSI ≥ 0.25. "
+                   f"Here: PSI {_fmt(s_psi)}."),
+        summary=summary, metrics=metrics, tables=tables, plots=plots,
+        notes=[*notes, f"PSI / CSI bins: {bins} quantiles of the training values (missing values and, for "
+                       "categories, rare or unseen values pooled in their own bins); empty shares floored at 1e-4."])
+
+
+def _approval_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Approving the k lowest scores for each cut-off between runs of tied scores: approval rate,
+    bad rate among approved and the cut-off (the first score not approved)."""
+    r = _Ranked(y, p)
+    pos, neg = r.groups(np.ones((1, y.size)))
+    cum_pos, cum_all = np.cumsum(pos[0]), np.cumsum(pos[0] + neg[0])
+    cut = np.r_[r.group_scores[1:], np.inf]  # approving runs 0..g means cut-off at the next run's score
+    return cum_all / y.size, cum_pos / cum_all, cut
+
+
+def build_decisions(inp: TabularInputs) -> Section:
+    """The ``decisions`` section: the 2×2 swap set at the cut-off, agreement, approval rates, the
+    student's approval rate at the teacher's approved bad rate, and McNemar's test of the two
+    models' correctness on the label.
+
+    FAIL when agreement < 0.95; WARN when agreement < 0.98, or McNemar p < 0.05 with the student
+    the worse; PASS otherwise.
+    """
+    _require_task(inp, "binary", "decisions")
+    cutoff = _require_cutoff(inp, "decisions")
+    y, t, s = _binary_arrays(inp)
+    t_flag, s_flag = t >= cutoff, s >= cutoff
+    agree = _agreement(t, s, cutoff)
+    cells = _swap_set(t, s, y, cutoff)
+    t_ok, s_ok = t_flag == (y == 1), s_flag == (y == 1)
+    b, c = int(np.sum(t_ok & ~s_ok)), int(np.sum(~t_ok & s_ok))
+    mc = mcnemar(b, c)
+    student_worse = b > c
+    approval = {m: float(np.mean(~f)) for m, f in (("teacher", t_flag), ("student", s_flag))}
+    approved_bad = {m: (float(y[~f].mean()) if (~f).any() else None) for m, f in (("teacher", t_flag),
+                                                                                  ("student", s_flag))}
+    # The student's cut-off at the teacher's risk appetite: the largest share of rows the student
+    # can approve (its lowest scores, whole runs of tied scores at a time) while the bad rate among
+    # them stays at or below the teacher's approved bad rate.
+    target = approved_bad["teacher"]
+    at_target: dict[str, Any] = {"target_bad_rate": target, "approval_rate": None, "cutoff": None,
+                                 "approved_bad_rate": None}
+    if target is not None:
+        rate, bad, cut = _approval_curve(y, s)
+        ok = np.flatnonzero(bad <= target + 1e-12)
+        if ok.size:
+            k = int(ok[-1])
+            at_target.update(approval_rate=float(rate[k]), approved_bad_rate=float(bad[k]), cutoff=float(cut[k]))
+    flipped = int(np.sum(t_flag != s_flag))
+    if agree < 0.95:
+        status = "FAIL"
+    elif agree < 0.98 or (mc["p_value"] < 0.05 and student_worse):
+        status = "WARN"
+    else:
+        status = "PASS"
+    table = Table("swap_set", f"Decisions at cut-off {cutoff:.6g}: rows and {inp.positive} rate per cell "
+                  "(rows: teacher, columns: student)",
+                  ["teacher", "student_flagged_rows", f"student_flagged_{inp.positive}_rate",
+                   "student_approved_rows", f"student_approved_{inp.positive}_rate"],
+                  [["flagged", cells["teacher_positive/student_positive"]["count"],
+                    cells["teacher_positive/student_positive"]["positive_rate"],
+                    cells["teacher_positive/student_negative"]["count"],
+                    cells["teacher_positive/student_negative"]["positive_rate"]],
+                   ["approved", cells["teacher_negative/student_positive"]["count"],
+                    cells["teacher_negative/student_positive"]["positive_rate"],
+                    cells["teacher_negative/student_negative"]["count"],
+                    cells["teacher_negative/student_negative"]["positive_rate"]]])
+    series = []
+    for m, p in (("teacher", t), ("student", s)):
+        rate, bad, _ = _approval_curve(y, p)
+        series.append(Series(m, *curve_points(rate, bad)))
+    plots = [Plot("approval_curve", f"Approval rate vs {inp.positive} rate among approved", "approval rate",
+                  f"{inp.positive} rate among approved", series)]
+    summary = (f"Agreement {agree:.2%} at cut-off {cutoff:.6g}; {flipped} decision(s) flipped. McNemar p = "
+               f"{_fmt(mc['p_value'])} (teacher right / student wrong: {b}; the reverse: {c}). Approval "
+               f"teacher {approval['teacher']:.2%}, student {approval['student']:.2%}.")
+    return Section(
+        id="decisions", title="Decisions", status=status,  # type: ignore[arg-type]
+        threshold=("FAIL when agreement < 0.95; WARN when agreement < 0.98 or McNemar p < 0.05 with the student "
+                   f"worse; PASS otherwise. Here: agreement {agree:.4f}, McNemar p {_fmt(mc['p_value'])}."),
+        summary=summary,
+        metrics={"cutoff": cutoff, "rows": int(y.size), "agreement": agree, "flipped": flipped,
+                 "flipped_to_approved": int(np.sum(t_flag & ~s_flag)),
+                 "flipped_to_flagged": int(np.sum(~t_flag & s_flag)), "swap_set": cells,
+                 "approval_rate": approval, "approved_bad_rate": approved_bad,
+                 "student_at_teacher_bad_rate": at_target, "mcnemar": mc, "student_worse": student_worse},
+        tables=[table], plots=plots,
+        notes=["McNemar compares correctness on the label: b = teacher right and student wrong, c = the reverse "
+               "(a flag is right when the row is positive).",
+               "Approval at the teacher's bad rate: the student approves its lowest-scoring rows, whole runs of "
+               "tied scores at a time, up to the largest share whose bad rate stays at or below the teacher's "
+               "approved bad rate; 'cutoff' is the first score it does not approve (null when all are approved)."])
+
+
+def flipped_cases_csv(inp: TabularInputs) -> str:
+    """CSV of the test rows whose decision differs between teacher and student, sorted by id.
+
+    Header: ``<id_name>,teacher_score,student_score,teacher_decision,student_decision,label``;
+    scores with six decimals, decisions ``flagged`` / ``approved``, the label 0/1; ``\\n`` line
+    ends, so the same inputs give the same bytes.
+    """
+    cutoff = _require_cutoff(inp, "flipped-cases file")
+    y, t, s = _binary_arrays(inp)
+    ids = np.asarray(inp.ids)
+    if ids.shape[0] != y.size:
+        raise DataError(f"ids: {ids.shape[0]} ids for {y.size} test rows; give one id per test row.")
+    rows = np.flatnonzero((t >= cutoff) != (s >= cutoff))
+    try:
+        rows = rows[np.argsort(ids[rows], kind="stable")]
+    except TypeError:  # mixed id types: order by their text
+        rows = rows[np.argsort(ids[rows].astype(str), kind="stable")]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([inp.id_name, "teacher_score", "student_score", "teacher_decision", "student_decision", "label"])
+    for i in rows:
+        w.writerow([ids[i].item() if hasattr(ids[i], "item") else ids[i], f"{t[i]:.6f}", f"{s[i]:.6f}",
+                    "flagged" if t[i] >= cutoff else "approved", "flagged" if s[i] >= cutoff else "approved",
+                    int(y[i])])
+    return buf.getvalue()
+
+
+def build_accuracy(inp: TabularInputs, n_boot: int | None = None, bins: int = 20) -> Section:
+    """The ``accuracy`` section of a regression report: RMSE, MAE and R² of teacher and student
+    with 95 % bootstrap intervals, the paired teacher − student difference, and predicted vs
+    actual means per band of predictions.
+
+    FAIL when the paired interval of student − teacher RMSE lies wholly above 10 % of the
+    teacher's RMSE; PASS when its upper end is below that margin and it is not wholly above 0;
+    WARN otherwise (the interval reaches the margin, or the student is significantly worse).
+    ``n_boot`` resamples (default: :func:`default_n_boot` of the test rows).
+    """
+    _require_task(inp, "regression", "accuracy")
+    y = _vec(inp.y_test, "targets")
+    t = _vec(inp.teacher.scores_test, "teacher predictions")
+    s = _vec(inp.student.scores_test, "student predictions")
+    if not (y.size == t.size == s.size):
+        raise DataError(f"Targets and predictions differ in length ({y.size}, {t.size}, {s.size}).")
+    if not (np.isfinite(y).all() and np.isfinite(t).all() and np.isfinite(s).all()):
+        raise DataError("Regression accuracy needs finite targets and predictions; some are NaN or infinite.")
+    n_boot = default_n_boot(y.size) if n_boot is None else n_boot
+    _check_bootstrap_options(n_boot, 0.95)
+    stats = {"rmse": (_m.rmse, _rmse_w), "mae": (_m.mae, _mae_w), "r2": (_m.r2, _r2_w)}
+    draws = _boot_weighted(y, {"teacher": t, "student": s}, {k: w for k, (_, w) in stats.items()}, n_boot,
+                           inp.seed)
+    level = 0.95
+    per: dict[str, dict[str, Any]] = {"teacher": {}, "student": {}, "difference": {}}
+    for name, (fn, _) in stats.items():
+        est = {m: _safe(fn, y, p) for m, p in (("teacher", t), ("student", s))}
+        for m in ("teacher", "student"):
+            per[m][name] = _ci(_summarise(est[m], draws[(m, name)], level))
+        per["difference"][name] = _ci(_summarise(est["teacher"] - est["student"],
+                                                 draws[("teacher", name)] - draws[("student", name)], level))
+    d = per["difference"]["rmse"]  # teacher − student: negative when the student errs more
+    margin = 0.1 * per["teacher"]["rmse"]["estimate"]
+    worse_lo, worse_hi = -d["upper"], -d["lower"]  # the interval of student − teacher
+    status = "FAIL" if worse_lo > margin else "WARN" if worse_hi >= margin or worse_lo > 0 else "PASS"
+    rows = [[n, per["teacher"][n]["estimate"], per["teacher"][n]["lower"], per["teacher"][n]["upper"],
+             per["student"][n]["estimate"], per["student"][n]["lower"], per["student"][n]["upper"],
+             per["difference"][n]["estimate"], per["difference"][n]["lower"], per["difference"][n]["upper"]]
+            for n in stats]
+    series = []
+    for m, p in (("teacher", t), ("student", s)):
+        order = np.argsort(p, kind="stable")
+        bands = _equal_count_bands(y.size, bins)
+        series.append(Series(m, [float(p[order][b].mean()) for b in bands], [float(y[order][b].mean()) for b in bands],
+                             style="scatter"))
+    return Section(
+        id="accuracy", title="Accuracy", status=status,  # type: ignore[arg-type]
+        threshold=("FAIL when the 95 % paired interval of student − teacher RMSE lies wholly above 10 % of the "
+                   f"teacher's RMSE ({_fmt(margin)}); PASS when its upper end is below that margin and its lower "
+                   "end is not above 0; WARN otherwise (too few rows to rule out a material loss, or significantly "
+                   "but not materially worse). Here: "
+                   f"[{_fmt(-d['upper'])}, {_fmt(-d['lower'])}]."),
+        summary=(f"RMSE student {_fmt(per['student']['rmse']['estimate'])} vs teacher "
+                 f"{_fmt(per['teacher']['rmse']['estimate'])}; R² student {_fmt(per['student']['r2']['estimate'])} "
+                 f"vs teacher {_fmt(per['teacher']['r2']['estimate'])}."),
+        metrics={"rows": int(y.size), "n_boot": n_boot, "level": level, **per},
+        tables=[Table("accuracy_metrics", "Accuracy with 95 % bootstrap intervals (difference = teacher − student, "
+                      "paired)", ["metric", "teacher", "teacher_lower", "teacher_upper", "student", "student_lower",
+                                  "student_upper", "difference", "difference_lower", "difference_upper"], rows)],
+        plots=[Plot("predicted_vs_actual", "Mean actual per band of predictions", "mean prediction",
+                    "mean actual", series, reference="diagonal")],
+        notes=[f"Intervals: {n_boot} bootstrap resamples of the {y.size} test rows (seed {inp.seed}), percentile "
+               f"method. Plot: {min(bins, y.size)} bands of equal row count by prediction."])

@@ -1,0 +1,696 @@
+"""The validation report: every section built from a teacher, a student and their data.
+
+A report is ``report.json`` (the comparison :func:`~finlite.evaluate.report.compare_models`
+has always written, plus ``format``, ``title``, ``status``, ``sections`` and their provenance),
+and three files rendered from it alone: ``report.html``, ``MODEL_CARD.md`` and, for a binary
+classifier, ``flips.csv`` (the rows whose decision changed). ``compress`` builds it from the
+models in memory (:func:`compress_report`); ``finlite report`` re-renders it from an artifact's
+``report.json``, or rebuilds every section from the artifact, its teacher and the data
+(:func:`rebuild_report`). Numbers that cannot be measured again the same way (latency, the cost
+section, the recipe's record of its steps) are taken from the stored report, never re-measured,
+so a rebuild from the same artifact and data is byte-identical to what compress wrote.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from finlite import _paths
+from finlite._util import dump_json, sha256_file, strict_json_loads, write_text_atomic
+from finlite.artifact import Artifact, DataLike, library_versions, load, prepare_like
+from finlite.data.market import PreparedSeries
+from finlite.data.prepared import PreparedData
+from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.evaluate.report import compare_models
+from finlite.evaluate.sections import ScoredModel, Section, TabularInputs, worst
+from finlite.evaluate.summary_report import build_reproducibility, build_summary
+from finlite.models.base import FinliteModel
+from finlite.tasks import get_task
+
+__all__ = ["FORMAT", "REPORT_FILES", "ReportOptions", "build_report_dict", "compress_report", "rebuild_report",
+           "render_report_files", "reproducibility_record", "tabular_inputs", "write_report_files"]
+
+log = logging.getLogger(__name__)
+
+#: The version of report.json's layout (bumped when a key changes meaning).
+FORMAT = 1
+#: The files a report consists of (flips.csv for a binary classifier only).
+REPORT_FILES = ("report.json", "report.html", "MODEL_CARD.md", "flips.csv")
+#: The student's files whose sha256 the reproducibility section vouches for (known before the artifact is saved).
+_HASHED = ("weights.safetensors", "preprocessor.json")
+#: Rows the cost section times the models on (its batch-4096 throughput needs that many).
+_COST_ROWS = 4096
+#: The fidelity warning's AUC drop (jobs.compress.WARN_AUC_DROP; not imported: compress imports this module).
+_WARN_AUC_DROP = 0.06
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the reader asked the report to look at (recorded in report.json, so a rebuild uses them again).
+
+    ``segments`` / ``protected`` name raw columns (segments: besides the categorical columns with
+    few values; protected: the fairness section's groups); ``monotone`` maps a raw numeric column
+    to +1 (P(positive) must not fall as it rises) or -1 (None: read a boosted teacher's own
+    constraints); ``id_column`` names the rows in flips.csv and the tables (default: the 1-based row
+    number of the data file).
+    """
+
+    segments: tuple[str, ...] = ()
+    protected: tuple[str, ...] = ()
+    monotone: Mapping[str, int] | None = None
+    id_column: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"segments": list(self.segments), "protected": list(self.protected),
+                "monotone": None if self.monotone is None else {k: int(v) for k, v in sorted(self.monotone.items())},
+                "id_column": self.id_column}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> ReportOptions:
+        """Read :meth:`to_dict`'s form (an absent record: the defaults)."""
+        data = data or {}
+        monotone = data.get("monotone")
+        return cls(segments=tuple(data.get("segments") or ()), protected=tuple(data.get("protected") or ()),
+                   monotone=None if monotone is None else {str(k): int(v) for k, v in monotone.items()},
+                   id_column=data.get("id_column"))
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+def _same_encoding(preprocessor: Any, prepared: PreparedData) -> bool:
+    """Whether ``preprocessor`` encodes rows as ``prepared``'s does (then its matrices are reused)."""
+    if preprocessor is prepared.preprocessor:
+        return True
+    try:
+        return bool(preprocessor.to_dict() == prepared.preprocessor.to_dict())
+    except AttributeError:
+        return False
+
+
+def _scored(name: str, model: FinliteModel, preprocessor: Any, prepared: PreparedData) -> ScoredModel:
+    """One model's scores on the test and training rows, through its own encoding."""
+    task = get_task(prepared.task)
+    source = f"the report's rows of {prepared.source}"
+
+    def encode(frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(preprocessor.transform(frame, source))
+
+    def score_frame(frame: pd.DataFrame) -> np.ndarray:
+        return task.scores(model, encode(frame))
+
+    if _same_encoding(preprocessor, prepared):
+        # The matrices the models were trained and compared on (training rows encoded out of fold).
+        x_test, x_train = prepared.x_test, prepared.x_train
+    else:
+        x_test = encode(prepared.frame.iloc[prepared.split.test])
+        x_train = encode(prepared.frame.iloc[prepared.split.train])
+    return ScoredModel(name=name, model=model, preprocessor=preprocessor, scores_test=task.scores(model, x_test),
+                       scores_train=task.scores(model, x_train), score_frame=score_frame, encode=encode)
+
+
+def _check_columns(prepared: PreparedData, names: Sequence[str], option: str) -> None:
+    """Refuse a named column the data does not have."""
+    columns = [str(c) for c in prepared.frame.columns]
+    for name in names:
+        if name not in columns:
+            shown = ", ".join(columns[:20]) + (f" and {len(columns) - 20} more" if len(columns) > 20 else "")
+            raise DataError(f"The {option!r} parameter names the column {name!r}, which {prepared.source} does not have; its columns "
+                            f"are {shown}. Name one of them.", param=option)
+
+
+def _row_ids(prepared: PreparedData, id_column: str | None) -> tuple[np.ndarray, str]:
+    """The test rows' names: the id column's values, or their 1-based row numbers in the data file."""
+    rows = np.asarray(prepared.split.test)
+    if id_column is not None:
+        _check_columns(prepared, [id_column], "id_column")
+        return prepared.frame[id_column].iloc[rows].astype(str).to_numpy(), id_column
+    # prepare() dropped the rows without a label and renumbered the rest: map back to the file's rows.
+    labelled = np.flatnonzero(prepared.table.frame[prepared.schema.target].notna().to_numpy())
+    return labelled[rows] + 1, "row"
+
+
+def _default_monotone(model: FinliteModel, preprocessor: Any) -> dict[str, int]:
+    """A boosted teacher's own monotone constraints on raw columns ({} for any other model)."""
+    from finlite.models.gbdt import BoostedEnsemble
+
+    if not isinstance(model, BoostedEnsemble):
+        return {}
+    constraints = _optional("finlite.evaluate.monotone", "booster_constraints")
+    return {} if constraints is None else dict(constraints(model, preprocessor))
+
+
+def tabular_inputs(teacher_model: FinliteModel, teacher_preprocessor: Any, student_model: FinliteModel,
+                   student_preprocessor: Any, prepared: PreparedData, cutoff: float | None, *, seed: int,
+                   segments: Sequence[str] = (), protected: Sequence[str] = (),
+                   monotone: Mapping[str, int] | None = None, id_column: str | None = None) -> TabularInputs:
+    """Everything a tabular report section reads, for a teacher and a student on ``prepared``'s split.
+
+    Each model scores the test and training rows through its own preprocessor (the prepared
+    matrices are reused when it encodes as ``prepared`` does). ``monotone`` None reads a boosted
+    teacher's own constraints; declared columns must be numeric features.
+
+    Raises:
+        DataError: ``segments``, ``protected`` or ``id_column`` names a column the data does not have.
+        ConfigError: a ``monotone`` column is not a numeric feature, or its sign is not +1 or -1.
+    """
+    schema = prepared.schema
+    _check_columns(prepared, segments, "segments")
+    _check_columns(prepared, protected, "protected")
+    if monotone is None:
+        monotone = _default_monotone(teacher_model, teacher_preprocessor)
+    for column, sign in monotone.items():
+        if column not in schema.numeric:
+            raise ConfigError(f"The 'monotone' parameter names {column!r}, which is not a numeric feature of "
+                              f"{prepared.source} (numeric features: {', '.join(schema.numeric) or 'none'}); a monotone constraint "
+                              "applies to a number. Drop it or name a numeric column.", param="monotone")
+        if sign not in (1, -1):
+            raise ConfigError(f"The 'monotone' parameter gives {column!r} the sign {sign!r}; use +1 (the score must not fall as it "
+                              "rises) or -1 (must not rise).", param="monotone")
+    ids, id_name = _row_ids(prepared, id_column)
+    frame = prepared.frame
+    return TabularInputs(
+        task=prepared.task, cutoff=cutoff,
+        teacher=_scored("teacher", teacher_model, teacher_preprocessor, prepared),
+        student=_scored("student", student_model, student_preprocessor, prepared),
+        y_test=np.asarray(prepared.y_test), y_train=np.asarray(prepared.y_train),
+        test_frame=frame.iloc[prepared.split.test].reset_index(drop=True),
+        train_frame=frame.iloc[prepared.split.train].reset_index(drop=True),
+        ids=ids, id_name=id_name, numeric=tuple(schema.numeric), categorical=tuple(schema.categorical),
+        positive=str(schema.positive), seed=int(seed), segments=tuple(segments), protected=tuple(protected),
+        # Sorted by column: the report reads the same whichever order the columns were declared in.
+        monotone={str(k): int(v) for k, v in sorted(monotone.items())})
+
+
+def series_inputs(teacher: FinliteModel, student: FinliteModel, series: PreparedSeries, cutoff: float | None, *,
+                  evidence: Mapping[str, Any], cost_bps: float, seed: int) -> Any:
+    """The forecasting sections' inputs (:class:`finlite.evaluate.forecast_report.SeriesInputs`), or None
+    when that module is not available."""
+    kind = _optional("finlite.evaluate.forecast_report", "SeriesInputs")
+    if kind is None:
+        return None
+    from finlite.jobs.forecast import realised_log_returns
+
+    task = get_task(series.task)
+    return kind(series=series, task=series.task, cutoff=cutoff, teacher_test=task.scores(teacher, series.x_test),
+                student_test=task.scores(student, series.x_test), teacher_train=task.scores(teacher, series.x_train),
+                student_train=task.scores(student, series.x_train), realised=realised_log_returns(series),
+                evidence=evidence, cost_bps=float(cost_bps), seed=int(seed))
+
+
+# -- the sections ----------------------------------------------------------------------------------
+def _optional(module: str, name: str) -> Any:
+    """``module.name``, or None while a builder's module is not there (its section is then omitted and
+    listed in report.json's ``omitted`` with the reason)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+@dataclass
+class _Builder:
+    """Runs the section builders in order: times each, records what was omitted and why."""
+
+    timings: dict[str, float] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+    omitted: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, section_id: str, module: str, name: str, *args: Any, reason: str | None = None) -> None:
+        """Build one section (or several: a builder may return a list); ``reason`` omits it."""
+        if reason is not None:
+            self.omitted.append({"id": section_id, "reason": reason})
+            return
+        fn = _optional(module, name)
+        if fn is None:
+            self.omitted.append({"id": section_id, "reason": f"{module}.{name} is not available in this finlite"})
+            return
+        self.call(section_id, fn, *args)
+
+    def call(self, section_id: str, fn: Callable[..., Any], *args: Any) -> None:
+        start = time.perf_counter()
+        built = fn(*args)
+        seconds = time.perf_counter() - start
+        self.timings[section_id] = seconds
+        log.debug("report section %s built in %.3f s", section_id, seconds)
+        self.sections.extend(built if isinstance(built, list) else [built])
+
+
+def _tabular_sections(b: _Builder, inp: TabularInputs) -> None:
+    """The sections between the summary and the cost, for a credit / fraud (or tabular regression) model."""
+    v, g, e = "finlite.evaluate.validation", "finlite.evaluate.groups", "finlite.evaluate"
+    binary = get_task(inp.task).decides
+    if binary:
+        b.add("discrimination", v, "build_discrimination", inp)
+        b.add("calibration", v, "build_calibration", inp)
+    else:
+        b.add("accuracy", v, "build_accuracy", inp)
+    b.add("stability", v, "build_stability", inp)
+    if binary:
+        b.add("decisions", v, "build_decisions", inp)
+    segments = _optional(g, "default_segments")
+    none = segments is not None and not segments(inp)
+    b.add("segments", g, "build_segments", inp,
+          reason="no segment column: name one with --segments (no categorical column has 2 to 8 values)" if none
+          else None)
+    if binary:
+        b.add("fairness", g, "build_fairness", inp,
+              reason=None if inp.protected else "no protected column named (--protected)")
+        b.add("robustness", f"{e}.robustness", "build_robustness", inp)
+        b.add("explanations", f"{e}.explain", "build_explanations", inp)
+        b.add("monotonicity", f"{e}.monotone", "build_monotonicity", inp,
+              reason=None if inp.monotone else "no monotone column declared (--monotone) or set in the teacher")
+    b.add("privacy", f"{e}.privacy", "build_privacy", inp)
+
+
+def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any, *, cost: Mapping[str, Any] | None,
+                      record: Mapping[str, Any], recipe_yaml: str, data: Mapping[str, Any],
+                      generated_from: Mapping[str, Any], options: ReportOptions,
+                      timings: dict[str, float] | None = None, cost_reason: str | None = None) -> dict[str, Any]:
+    """The whole report.json: the comparison's keys, then the sections in the report's order.
+
+    ``comparison`` is the compress report (teacher, student, fidelity, ratios, recipe, warnings …,
+    kept as they are so every reader of report.json keeps working); ``inputs`` the tabular
+    :class:`~finlite.evaluate.sections.TabularInputs` or a forecaster's ``SeriesInputs``;
+    ``cost`` the measured costs (None: the cost section is omitted, for ``cost_reason``); ``record`` the manifest-like
+    record of :func:`reproducibility_record`. Sections that do not apply are omitted and listed
+    with the reason under ``omitted``. ``timings`` (when given) receives each section's seconds;
+    they never go into the report, which must be byte-stable.
+    """
+    comparison = strict_json_loads(dump_json(comparison))  # plain JSON types, exactly as a rebuild reads them
+    b = _Builder()
+    b.call("summary", lambda c: build_summary(c, warn_auc_drop=_WARN_AUC_DROP), comparison)
+    if isinstance(inputs, TabularInputs):
+        _tabular_sections(b, inputs)
+    else:
+        b.add("forecast", "finlite.evaluate.forecast_report", "build_forecast_sections", inputs,
+              reason="the forecasting sections' inputs are not available" if inputs is None else None)
+        b.add("privacy", "finlite.evaluate.privacy", "build_privacy_series", inputs,
+              reason="the forecasting sections' inputs are not available" if inputs is None else None)
+    b.add("cost", "finlite.evaluate.cost_report", "build_cost", cost,
+          reason=(cost_reason or "no cost measurement was recorded") if cost is None else None)
+    b.call("reproducibility", build_reproducibility, strict_json_loads(dump_json(record)), recipe_yaml)
+    if timings is not None:
+        timings.update(b.timings)
+    sections = [s.to_dict() for s in b.sections]
+    recipe = comparison.get("recipe") or {}
+    kept = [(s.get("method") or {}).get("method") for s in recipe.get("steps") or [] if s.get("status") == "kept"]
+    teacher = dict(comparison.get("teacher_artifact") or {})
+    report = dict(comparison)
+    report.update({
+        "format": FORMAT,
+        "title": f"finlite validation report: {generated_from.get('artifact')}",
+        "task": comparison.get("task"),
+        "status": worst(s["status"] for s in sections),
+        "generated_from": dict(generated_from),
+        "data": dict(data),
+        "change": {"steps_kept": kept, "size_ratio": (comparison.get("ratios") or {}).get("size_ratio"),
+                   "teacher": teacher},
+        "card": {"intended_use": _intended_use(comparison.get("task"), inputs)},
+        "options": options.to_dict(),
+        "omitted": b.omitted,
+        "sections": sections,
+    })
+    if cost is not None:
+        report["cost"] = dict(cost)
+    return strict_json_loads(dump_json(report))  # type: ignore[no-any-return]
+
+
+def _intended_use(task: Any, inputs: Any) -> str:
+    """The model card's intended use, by task."""
+    if isinstance(inputs, TabularInputs) and get_task(inputs.task).decides:
+        return (f"Flag applications or transactions as {inputs.positive!r} (declined or referred for review) when "
+                "the score P(positive) is at or above the cut-off, replacing the teacher model it was compressed from, "
+                "on data from the population it was trained and tested on.")
+    if isinstance(inputs, TabularInputs):
+        return "Predict the target for rows like the training table's, replacing the teacher model it was compressed from."
+    return ("Forecast the market quantity the teacher forecasts, over the same horizon, from a price history like the "
+            "training file's; not investment advice: compare with the naive forecast and buy-and-hold first.")
+
+
+def reproducibility_record(*, seed: int, versions: Mapping[str, Any], data: Mapping[str, Any],
+                           files: Mapping[str, str], teacher: Mapping[str, Any], steps: Sequence[Mapping[str, Any]],
+                           cutoff: float | None) -> dict[str, Any]:
+    """The manifest-like record the reproducibility section reads (see
+    :func:`~finlite.evaluate.summary_report.build_reproducibility`)."""
+    return {"seed": seed, "versions": dict(versions), "data": dict(data), "files": dict(files),
+            "teacher": dict(teacher), "steps": [dict(s) for s in steps], "cutoff": cutoff}
+
+
+def _flips(inputs: Any) -> str | None:
+    """flips.csv for a binary classifier (None otherwise, or while its writer is not available)."""
+    if not isinstance(inputs, TabularInputs) or not get_task(inputs.task).decides:
+        return None
+    writer = _optional("finlite.evaluate.validation", "flipped_cases_csv")
+    return None if writer is None else str(writer(inputs))
+
+
+def render_report_files(report: Mapping[str, Any]) -> dict[str, str]:
+    """report.html and MODEL_CARD.md rendered from ``report`` alone (each left out while its renderer
+    is not available)."""
+    files: dict[str, str] = {}
+    html = _optional("finlite.evaluate.html", "render_html")
+    card = _optional("finlite.evaluate.model_card", "render_model_card")
+    if html is not None:
+        files["report.html"] = str(html(report))
+    if card is not None:
+        files["MODEL_CARD.md"] = str(card(report))
+    return files
+
+
+def write_report_files(report: Mapping[str, Any], flips: str | None = None) -> dict[str, str]:
+    """Every file of a report, name → text: report.json, report.html, MODEL_CARD.md, and flips.csv
+    when ``flips`` is given (a binary classifier's flipped decisions)."""
+    files = {"report.json": dump_json(report), **render_report_files(report)}
+    if flips is not None:
+        files["flips.csv"] = flips
+    return files
+
+
+# -- at compress time -------------------------------------------------------------------------------
+def _file_hashes(model: FinliteModel, preprocessor: Any) -> dict[str, str]:
+    """sha256 of the weights and preprocessor files the artifact will hold, written by the same writers
+    (save_artifact writes them the same way, byte for byte) before the artifact exists."""
+    from finlite.models.serialize import save_weights
+
+    with tempfile.TemporaryDirectory(prefix="finlite-report-") as tmp:
+        save_weights(model, Path(tmp) / "weights.safetensors")
+        preprocessor.save(Path(tmp) / "preprocessor.json")
+        return {name: sha256_file(Path(tmp) / name) for name in _HASHED}
+
+
+def _measure_cost(teacher: Artifact, student: FinliteModel, x: np.ndarray, student_bytes: int,
+                  timing: bool) -> dict[str, Any] | None:
+    """The cost section's numbers, measured once here (a rebuild reads them from report.json)."""
+    measure = _optional("finlite.jobs.cost", "measure_costs")
+    if measure is None:
+        return None
+    sample = x[:_COST_ROWS]
+    return dict(measure(teacher.model, student, sample, teacher_bytes=teacher.weights_bytes,
+                        student_bytes=student_bytes, timing=timing))
+
+
+def compress_report(*, teacher: Artifact, student: FinliteModel, prepared: PreparedData | PreparedSeries,
+                    comparison: Mapping[str, Any], recipe_yaml: str, steps: Sequence[Mapping[str, Any]], seed: int,
+                    cutoff: float | None, name: str, options: ReportOptions, timing: bool,
+                    timings: dict[str, float] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The report of a compress run, from the models in memory: (report.json's dict, the report's files).
+
+    ``name`` is the student artifact's folder name; ``steps`` the manifest's step records; the
+    cost is measured here (with latency when ``timing``).
+    """
+    inputs: Any
+    evidence = comparison.get("forecast")
+    if isinstance(prepared, PreparedSeries):
+        recorded = (teacher.manifest.get("metrics") or {}).get("forecast") or {}
+        cost_bps = float((evidence or {}).get("cost_bps", recorded.get("cost_bps", 0.0)))
+        inputs = series_inputs(teacher.model, student, prepared, cutoff, evidence=evidence or {}, cost_bps=cost_bps,
+                               seed=seed)
+    else:
+        inputs = tabular_inputs(teacher.model, teacher.preprocessor, student, teacher.preprocessor, prepared, cutoff,
+                                seed=seed, segments=options.segments, protected=options.protected,
+                                monotone=options.monotone, id_column=options.id_column)
+    cost = _measure_cost(teacher, student, prepared.x_test, int(comparison["student"]["model_bytes"]), timing)
+    provenance = dict(comparison.get("teacher_artifact") or {})
+    record = reproducibility_record(seed=seed, versions=library_versions(), data=prepared.summary(),
+                                    files=_file_hashes(student, teacher.preprocessor), teacher=provenance,
+                                    steps=steps, cutoff=cutoff)
+    report = build_report_dict(comparison, inputs, cost=cost, record=record, recipe_yaml=recipe_yaml,
+                               data=prepared.summary(), generated_from=_generated_from(name, provenance),
+                               options=options, timings=timings)
+    return report, write_report_files(report, _flips(inputs))
+
+
+def _generated_from(name: str, teacher: Mapping[str, Any]) -> dict[str, Any]:
+    """Which artifact the report is about, and the teacher it was compared with (by manifest sha256)."""
+    return {"artifact": name, "teacher": Path(str(teacher.get("path", ""))).name or None,
+            "teacher_manifest_sha256": teacher.get("manifest_sha256")}
+
+
+def check_options(prepared: PreparedData | PreparedSeries, options: ReportOptions) -> None:
+    """Refuse report options that do not fit the data, before any training.
+
+    Raises:
+        ConfigError: a tabular option for a forecaster, or a monotone column that is not numeric.
+        DataError: a named column the data does not have.
+    """
+    given = [flag for flag, value in (("segments", options.segments), ("protected", options.protected),
+                                      ("monotone", options.monotone), ("id_column", options.id_column)) if value]
+    if isinstance(prepared, PreparedSeries):
+        if given:
+            raise ConfigError(f"The {given[0]!r} parameter applies to a table's rows (credit, fraud); this is a market forecaster, "
+                              "whose report has forecasting sections instead. Drop it.", param=given[0])
+        return
+    _check_columns(prepared, options.segments, "segments")
+    _check_columns(prepared, options.protected, "protected")
+    if options.id_column is not None:
+        _check_columns(prepared, [options.id_column], "id_column")
+    for column, sign in (options.monotone or {}).items():
+        if column not in prepared.schema.numeric:
+            raise ConfigError(f"The 'monotone' parameter names {column!r}, which is not a numeric feature of "
+                              f"{prepared.source} (numeric features: {', '.join(prepared.schema.numeric) or 'none'}). "
+                              "Drop it or name a numeric column.", param="monotone")
+        if sign not in (1, -1):  # checked here too: tabular_inputs would refuse it only after the training
+            raise ConfigError(f"The 'monotone' parameter gives {column!r} the sign {sign!r}; use +1 (the score must not fall as it "
+                              "rises) or -1 (must not rise).", param="monotone")
+
+
+# -- finlite report --------------------------------------------------------------------------------
+def _stored_report(art: Artifact) -> dict[str, Any]:
+    """The report.json an artifact holds (read from the verified bytes)."""
+    from finlite._manifest import read_listed
+
+    if "report.json" not in art.manifest["files"]:
+        raise ConfigError(f"{art.path} holds no report.json: only a compressed (student) artifact carries a report. "
+                          "Run 'finlite compress' to make one, or pass the student artifact.", param="artifact")
+    try:
+        stored = strict_json_loads(read_listed(art.path, art.manifest, "report.json").decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{art.path / 'report.json'} is not valid JSON ({exc}).") from None
+    if not isinstance(stored, dict):
+        raise ArtifactError(f"{art.path / 'report.json'} is not a JSON object.")
+    return stored
+
+
+def _baseline(art: Artifact, baseline: str | Path | Artifact | None, verify_key: Any) -> tuple[Artifact, bool]:
+    """The model to compare with: ``baseline``, or the teacher the student's manifest records (its
+    manifest sha256 checked). The flag says whether it is that recorded teacher."""
+    steps = art.manifest.get("steps") or []
+    recorded = steps[0].get("teacher") if steps and isinstance(steps[0], Mapping) else None
+    from finlite.jobs.compress import is_recorded_teacher
+
+    if baseline is not None:
+        base = baseline if isinstance(baseline, Artifact) else load(baseline, verify_key=verify_key)
+        return base, isinstance(recorded, Mapping) and is_recorded_teacher(base.manifest, recorded)
+    if not isinstance(recorded, Mapping) or not recorded.get("path"):
+        raise ConfigError(f"{art.path} records no teacher to compare with; pass the baseline (--baseline TEACHER).",
+                          param="baseline")
+    path = Path(str(recorded["path"]))
+    if not path.exists():
+        raise DataError(f"The teacher {art.path} was compressed from, {str(path)!r}, is not there any more; pass it "
+                        "(or a copy of it) as the baseline (--baseline TEACHER).", param="baseline")
+    try:
+        base = load(path, verify_key=verify_key)
+    except ArtifactError as exc:
+        raise ArtifactError(f"The teacher recorded in {art.path} ({str(path)!r}) cannot be used: {exc} Pass the "
+                            "right teacher as the baseline (--baseline TEACHER).") from None
+    # An export or a signature since the compression amends the teacher's manifest; its model files stay.
+    if not is_recorded_teacher(base.manifest, recorded):
+        raise ArtifactError(f"The teacher recorded in {art.path} ({str(path)!r}) is not the one it was compressed "
+                            f"from: its manifest sha256 is {base.manifest.get('manifest_sha256')}, not the recorded "
+                            f"{recorded.get('manifest_sha256')}, and its model files (weights, preprocessing) differ "
+                            "from the recorded ones. Pass the right teacher as the baseline (--baseline TEACHER).")
+    return base, True
+
+
+def _carry_measured(fresh: dict[str, Any], stored: Mapping[str, Any], same_teacher: bool) -> None:
+    """Copy into a recomputed comparison the measurements a rebuild does not repeat (latency,
+    throughput) from the stored report: the student's always, the teacher's when it is the same one."""
+    for side in ("student", "teacher") if same_teacher else ("student",):
+        recorded = stored.get(side) or {}
+        for key, value in recorded.items():
+            fresh[side].setdefault(key, value)
+    if same_teacher:
+        for key, value in (stored.get("ratios") or {}).items():
+            fresh["ratios"].setdefault(key, value)
+
+
+def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseline: str | Path | Artifact | None,
+             options: ReportOptions, verify_key: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every section again, from the artifact, its baseline and ``data`` (hash-checked)."""
+    from finlite.jobs.compress import _market_evidence_of, fidelity_warning
+
+    base, same = _baseline(art, baseline, verify_key)
+    prepared = prepare_like(art, data)
+    task = get_task(art.task)
+    point = art.operating_point if task.decides else None
+    cutoff = None if point is None else point.cutoff
+    seed = int(art.manifest["seed"])
+    if isinstance(prepared, PreparedSeries):
+        if base.market is None or base.market.to_dict() != prepared.preprocessor.to_dict():
+            raise ConfigError(f"The baseline {base.path} does not read the price history as {art.path} does (another "
+                              "spec or window); compare a forecaster with its own teacher.", param="baseline")
+        x_base = prepared.x_test
+    else:
+        if base.market is not None or base.task != art.task:
+            raise ConfigError(f"The baseline {base.path} is a {base.task} model; {art.path} is a {art.task} model. "
+                              "Compare it with a model of the same task (e.g. its teacher).", param="baseline")
+        check_options(prepared, options)
+        x_base = prepared.x_test if _same_encoding(base.preprocessor, prepared) else base.tabular.transform(
+            prepared.frame.iloc[prepared.split.test], prepared.source)
+    comparison = compare_models(base.model, art.model, prepared.x_test, prepared.y_test, cutoff, timing=False,
+                                x_teacher=x_base, task=art.task, operating_point=point)
+    _carry_measured(comparison, stored, same)
+    recorded_teacher = stored.get("teacher_artifact")
+    if same and isinstance(recorded_teacher, Mapping):
+        # The teacher it was compressed from (perhaps exported or signed since): the record, as compress wrote it.
+        comparison["teacher_artifact"] = dict(recorded_teacher)
+    else:
+        comparison["teacher_artifact"] = {"path": str(base.path), "manifest_sha256": base.manifest["manifest_sha256"],
+                                          "model": base.manifest["model"]}
+    inputs: Any
+    if isinstance(prepared, PreparedSeries):
+        evidence, cost_bps = _market_evidence_of(base, art.model, prepared, cutoff)
+        comparison["forecast"] = evidence
+        inputs = series_inputs(base.model, art.model, prepared, cutoff, evidence=evidence, cost_bps=cost_bps,
+                               seed=seed)
+    else:
+        inputs = tabular_inputs(base.model, base.preprocessor, art.model, art.preprocessor, prepared, cutoff,
+                                seed=seed, segments=options.segments, protected=options.protected,
+                                monotone=options.monotone, id_column=options.id_column)
+    recipe = stored.get("recipe") or {}
+    comparison["recipe"] = recipe
+    message = fidelity_warning(comparison, gates=bool(recipe.get("final_gates")))
+    if message is not None:
+        comparison["warnings"] = [message]
+    man = art.manifest
+    record = reproducibility_record(seed=seed, versions=man.get("versions") or {}, data=man["data"],
+                                    files={k: man["files"][k] for k in _HASHED if k in man["files"]},
+                                    teacher=comparison["teacher_artifact"], steps=man.get("steps") or [],
+                                    cutoff=man.get("cutoff"))
+    recipe_yaml = _listed_text(art, "recipe.yaml")
+    cost = stored.get("cost") if same else None
+    why = None if same else ("the cost was measured against the recorded teacher at compress time; it is not "
+                             "re-measured for another baseline")
+    report = build_report_dict(comparison, inputs, cost=cost, cost_reason=why, record=record, recipe_yaml=recipe_yaml,
+                               data=man["data"], generated_from=_generated_from(art.path.name,
+                                                                                       comparison["teacher_artifact"]),
+                               options=options)
+    return report, write_report_files(report, _flips(inputs))
+
+
+def _listed_text(art: Artifact, name: str) -> str:
+    """A text file the artifact lists ('' when it has none)."""
+    from finlite._manifest import read_listed
+
+    if name not in art.manifest["files"]:
+        return ""
+    return read_listed(art.path, art.manifest, name).decode("utf-8")
+
+
+def _check_report_folder(out: Path, *, overwrite: bool, inputs: Mapping[str, object]) -> None:
+    """``out`` may receive a report: absent, or (with ``overwrite``) a folder of report files only."""
+    _paths.check_not_input(out, inputs, "out")
+    if not os.path.lexists(out):
+        return
+    if not overwrite:
+        raise _paths.output_exists(out, option="out", error=ConfigError)
+    if out.is_symlink() or not out.is_dir():
+        raise ConfigError(f"out={str(out)!r} is not a folder; a report is written into a folder of its own. Choose "
+                          "another path.", param="out")
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in REPORT_FILES)
+    if foreign:
+        raise ConfigError(f"out={str(out)!r} holds files that are not a finlite report ({', '.join(foreign[:5])}); "
+                          "overwrite=True replaces only a report folder, so nothing was touched. Choose another path.",
+                          param="out")
+
+
+def _write_folder(out: Path, files: Mapping[str, str]) -> None:
+    """Write the report's files as the folder ``out``, all or nothing: they are written into a new
+    sibling folder that then takes ``out``'s place (an earlier report folder there goes whole)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _paths.new_temp_dir(out)
+    try:
+        for name, text in files.items():
+            write_text_atomic(tmp / name, text)
+        if not os.path.lexists(out):
+            os.rename(tmp, out)
+        elif _paths.exchange(tmp, out):  # tmp now holds the earlier report
+            _paths.remove_tree(tmp)
+        else:  # no atomic swap on this system: move the earlier report aside, then put the new one in place
+            old = _paths.new_old_name(out)
+            os.rename(out, old)
+            os.rename(tmp, out)
+            _paths.remove_tree(old)
+    except BaseException:
+        if tmp.exists():
+            _paths.remove_tree(tmp)
+        raise
+
+
+def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None, *,
+                   baseline: str | Path | Artifact | None = None, segments: Sequence[str] | None = None,
+                   protected: Sequence[str] | None = None, monotone: Mapping[str, int] | None = None,
+                   id_column: str | None = None, out: str | Path | None = None, overwrite: bool = False,
+                   verify_key: Any = None) -> Path:
+    """Write a compressed artifact's report into ``out`` (default: the sibling folder ``<ARTIFACT>-report``).
+
+    Without ``data``, report.html and MODEL_CARD.md are rendered again from the artifact's
+    report.json (byte-identical to the stored ones when finlite's renderer has not changed), beside
+    a copy of report.json (and flips.csv). With ``data`` (the table the teacher was trained on:
+    its content hash is checked) every section is built again, against ``baseline`` (default: the
+    teacher the student's manifest records, its manifest sha256 checked); the options default to
+    those the stored report records. Latency and the cost section are never re-measured: they come
+    from the stored report (dropped for another baseline, whose cost was never measured). The
+    artifact, an input, is never written to.
+
+    Raises:
+        ConfigError: an option without ``data``, a bad option, or ``out`` exists (without
+            ``overwrite``) or is not a report folder.
+        DataError: ``data`` is not the training table, a named column is missing.
+        ArtifactError: the artifact or its teacher does not verify.
+    """
+    art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
+    stored = _stored_report(art)
+    target = Path(out) if out is not None else art.path.parent / f"{art.path.name}-report"
+    given = [name for name, value in (("baseline", baseline), ("segments", segments), ("protected", protected),
+                                      ("monotone", monotone), ("id_column", id_column)) if value is not None]
+    if data is None and given:
+        raise ConfigError(f"The {given[0]!r} parameter changes what the report is built from, which needs the data; pass the table the "
+                          "teacher was trained on as DATA, or drop it.", param=given[0])
+    steps = art.manifest.get("steps") or []
+    recorded_teacher = steps[0].get("teacher") if steps and isinstance(steps[0], Mapping) else None
+    _check_report_folder(target, overwrite=overwrite,
+                         inputs={"artifact": art.path, "data file": data if isinstance(data, (str, Path)) else None,
+                                 "baseline": baseline if isinstance(baseline, (str, Path)) else None,
+                                 # the default baseline, an input too: no report folder inside it
+                                 "recorded teacher": (str(recorded_teacher["path"]) if isinstance(recorded_teacher, Mapping)
+                                                      and recorded_teacher.get("path") else None)})
+    if data is None:
+        if "sections" not in stored:
+            raise ConfigError(f"{art.path}'s report.json has no sections (it was written by an older finlite); pass "
+                              "the data to build them.", param="data")
+        files = {"report.json": _listed_text(art, "report.json"), **render_report_files(stored)}
+        if "flips.csv" in art.manifest["files"]:
+            files["flips.csv"] = _listed_text(art, "flips.csv")
+    else:
+        recorded = ReportOptions.from_dict(stored.get("options"))
+        options = ReportOptions(
+            segments=tuple(segments) if segments is not None else recorded.segments,
+            protected=tuple(protected) if protected is not None else recorded.protected,
+            monotone=dict(monotone) if monotone is not None else recorded.monotone,
+            id_column=id_column if id_column is not None else recorded.id_column)
+        _, files = _rebuilt(art, data, stored, baseline=baseline, options=options, verify_key=verify_key)
+    _write_folder(target, files)
+    return target
+

@@ -1,0 +1,485 @@
+"""The reproduce job: run an artifact's recorded recipe again and say whether it gives the same model.
+
+A validator accepts a compressed model more easily when the run that made it can be repeated.
+:func:`reproduce` reads what an artifact records (its seed, the content hash of its data, the
+recipe, every step's training settings, the teacher it started from), runs the same job again
+into a temporary folder (removed afterwards) and compares: every quality metric the manifest
+records for the test split, exactly or within :data:`REL_TOL` relative, and the sha256 of the
+weights. Timing measurements (latency, rows per second) are measurements, not results: they are
+skipped and named. A run whose gates or steps measure time (a latency gate, an int8 step that
+must be faster) may keep or roll back a step differently on another machine or under other
+load: it is marked not deterministic; its metrics are compared anyway and its weights are shown
+but do not decide.
+
+Students are re-run with :func:`finlite.jobs.compress.compress_with_recipe` from their teacher
+(found from the recorded path and checked against the recorded manifest sha256); teachers with
+:func:`finlite.jobs.train.train` (MLP, logistic, LightGBM, XGBoost) or
+:func:`finlite.jobs.forecast.train_forecaster` (market forecasters) with the settings their
+manifest records. A booster imported from a file (``finlite import-teacher``) was not trained
+by finlite and cannot be re-run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from finlite.artifact import Artifact, DataLike, load
+from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.recipe.spec import Recipe
+from finlite.training.loop import TrainConfig
+
+__all__ = ["REL_TOL", "TIMING_DETAILS", "TIMING_KEYS", "MetricCheck", "Reproduction", "compare_metrics", "flatten_metrics",
+           "render_reproduction", "reproduce"]
+
+#: Largest relative difference between a recorded and a reproduced metric that still matches
+#: (float printing and summation order aside, a deterministic run gives the same bits).
+REL_TOL = 1e-9
+#: Prefixes of metric names that are timing measurements, skipped by the comparison.
+TIMING_KEYS = ("latency", "rows_per_second")
+#: Names that describe a timing measurement (the batch size of rows_per_second, the runtime timed),
+#: present only in a run that measured time: skipped too.
+TIMING_DETAILS = ("batch", "timed")
+#: The files that hold a model's numbers, compared by sha256 when both runs have them.
+MODEL_FILES = ("weights.safetensors", "oof_logits.safetensors")
+
+
+@dataclass(frozen=True)
+class MetricCheck:
+    """One metric: its recorded and reproduced values and whether they match."""
+
+    name: str
+    recorded: Any
+    reproduced: Any
+    match: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.name, "recorded": self.recorded, "reproduced": self.reproduced, "match": self.match}
+
+
+@dataclass
+class Reproduction:
+    """The outcome of :func:`reproduce`.
+
+    ``matched`` is True when every compared metric matches and, for a deterministic run, every
+    model file has the recorded sha256.
+    """
+
+    artifact: Path
+    job: str
+    seed: int
+    data_sha256: str
+    metrics: list[MetricCheck]
+    skipped: list[str]
+    files: dict[str, dict[str, Any]]
+    deterministic: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def metrics_match(self) -> bool:
+        """Every compared metric matches."""
+        return all(m.match for m in self.metrics)
+
+    @property
+    def weights_match(self) -> bool:
+        """Every model file the artifact records has the same sha256 in the reproduced run."""
+        return all(f["match"] for f in self.files.values())
+
+    @property
+    def matched(self) -> bool:
+        """The verdict: metrics match and (where the run is deterministic) so do the weights."""
+        return self.metrics_match and (self.weights_match or not self.deterministic)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what ``finlite reproduce --json`` prints)."""
+        return {"artifact": str(self.artifact), "job": self.job, "seed": self.seed, "data_sha256": self.data_sha256,
+                "deterministic": self.deterministic, "matched": self.matched, "metrics_match": self.metrics_match,
+                "weights_match": self.weights_match, "metrics": [m.to_dict() for m in self.metrics],
+                "skipped": list(self.skipped), "files": {k: dict(v) for k, v in self.files.items()},
+                "notes": list(self.notes)}
+
+
+# -- comparing ------------------------------------------------------------------------------------
+def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested metrics as one level: ``{"a": {"b": 1}, "c": [2]}`` becomes ``{"a.b": 1, "c[0]": 2}``."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_metrics(value, name + "."))
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    out.update(flatten_metrics(item, f"{name}[{i}]."))
+                else:
+                    out[f"{name}[{i}]"] = item
+        else:
+            out[name] = value
+    return out
+
+
+def _is_timing(name: str) -> bool:
+    leaf = name.rsplit(".", 1)[-1]
+    return leaf.startswith(TIMING_KEYS) or leaf in TIMING_DETAILS
+
+
+def _same(a: Any, b: Any, rel_tol: float) -> bool:
+    """Equal, or numbers within ``rel_tol`` relative (a JSON null stands for a non-finite number)."""
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+        return math.isclose(float(a), float(b), rel_tol=rel_tol, abs_tol=0.0)
+    return bool(a == b)
+
+
+def compare_metrics(recorded: Mapping[str, Any], reproduced: Mapping[str, Any], *,
+                    rel_tol: float = REL_TOL) -> tuple[list[MetricCheck], list[str]]:
+    """Compare two (possibly nested) metric dicts key by key.
+
+    Returns the checks, in the recorded order (metrics only one side has come last, unmatched),
+    and the names skipped as timing measurements (:data:`TIMING_KEYS`, :data:`TIMING_DETAILS`).
+    """
+    if not (isinstance(rel_tol, (int, float)) and 0 <= rel_tol < 1):
+        raise ConfigError(f"rel_tol must be a number from 0 to under 1; got {rel_tol!r}.", param="rel_tol")
+    old, new = flatten_metrics(recorded), flatten_metrics(reproduced)
+    checks: list[MetricCheck] = []
+    skipped: list[str] = []
+    for name in [*old, *(k for k in new if k not in old)]:
+        if _is_timing(name):
+            skipped.append(name)
+            continue
+        if name not in old or name not in new:
+            checks.append(MetricCheck(name, old.get(name), new.get(name), False))
+            continue
+        checks.append(MetricCheck(name, old[name], new[name], _same(old[name], new[name], rel_tol)))
+    return checks, skipped
+
+
+# -- the data and the teacher ---------------------------------------------------------------------
+def _check_data(art: Artifact, data: DataLike) -> str:
+    """The content sha256 of ``data``, refused unless it is the one the artifact records."""
+    recorded = str((art.manifest.get("data") or {}).get("content_sha256", ""))
+    market = art.market
+    if market is not None:
+        from finlite.data.market import read_prices
+
+        found = read_prices(data, market.spec).content_sha256
+    else:
+        from finlite.data.io import Table, frame_sha256, read_table
+
+        found = frame_sha256(data.frame if isinstance(data, Table) else read_table(data).frame)
+    if found != recorded:
+        source = data if isinstance(data, (str, Path)) else "the data given"
+        raise DataError(
+            f"{source} is not the data {art.path} was made from: its content sha256 is {found}, the manifest "
+            f"records {recorded} (from {(art.manifest.get('data') or {}).get('source')!r}). A run can be reproduced "
+            "only from the same rows; pass the recorded table.")
+    return found
+
+
+def _teacher_candidates(art: Artifact, recorded_path: str, given: str | Path | None) -> list[Path]:
+    """Where the recorded teacher may be: ``given``, else the recorded path (as written, then
+    beside the student, then its folder name beside the student)."""
+    if given is not None:
+        return [Path(given)]
+    path = Path(recorded_path)
+    out = [path]
+    if not path.is_absolute():
+        out.append(art.path.parent / path)
+    out.append(art.path.parent / path.name)
+    unique: list[Path] = []
+    for p in out:
+        if p not in unique:
+            unique.append(p)
+    return unique
+
+
+def _find_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Path | None) -> Artifact:
+    """The teacher artifact the student records, checked by its manifest sha256 (or, when it was
+    exported or signed since, by its model files: :func:`~finlite.jobs.compress.is_recorded_teacher`).
+
+    Raises:
+        ConfigError: no candidate exists or none has the recorded manifest sha256 (the message
+            names the recorded path and sha256, and what was found).
+    """
+    from finlite.jobs.compress import is_recorded_teacher
+
+    recorded_path = str(provenance.get("path", ""))
+    recorded_sha = str(provenance.get("manifest_sha256", ""))
+    seen: list[str] = []
+    for candidate in _teacher_candidates(art, recorded_path, given):
+        if not candidate.exists():
+            seen.append(f"{candidate}: missing")
+            continue
+        try:
+            teacher = load(candidate)
+        except ArtifactError as exc:
+            seen.append(f"{candidate}: not a usable artifact ({exc})")
+            continue
+        sha = str(teacher.manifest.get("manifest_sha256"))
+        if is_recorded_teacher(teacher.manifest, provenance):  # an export or signature since is fine
+            return teacher
+        seen.append(f"{candidate}: manifest sha256 {sha}, not the recorded one, and other model files (the teacher "
+                    "was changed)")
+    raise ConfigError(
+        f"The teacher {art.path} was compressed from (recorded path {recorded_path!r}, manifest sha256 "
+        f"{recorded_sha}) is missing or changed: {'; '.join(seen)}. Pass that teacher artifact as teacher=PATH.",
+        param="teacher")
+
+
+# -- re-running -----------------------------------------------------------------------------------
+def _config(recorded: Mapping[str, Any], progress: bool) -> TrainConfig:
+    """A recorded ``TrainConfig.to_dict()`` read back (its unknown keys refused)."""
+    known = {f.name for f in fields(TrainConfig)}
+    extra = sorted(set(recorded) - known)
+    if extra:
+        raise ArtifactError(f"The recorded training settings hold {extra}, which this finlite's TrainConfig does not "
+                            "know; reproduce the artifact with the finlite version that made it.")
+    return TrainConfig(**{**dict(recorded), "progress": progress})
+
+
+def _base_config(steps: Sequence[Mapping[str, Any]], recipe: Recipe, key: str,
+                 progress: bool) -> TrainConfig | None:
+    """The run's base ``train`` or ``fine_tune`` settings from the steps that recorded them.
+
+    Each step recorded the settings it used: the base with its own ``train:`` overrides. A field
+    is taken from a step that does not override it; a field every such step overrides was never
+    used as the base, so any recorded value does.
+    """
+    used = [(i, s[key]) for i, s in enumerate(steps) if isinstance(s.get(key), Mapping)]
+    if not used:
+        return None  # no step trained with these settings: the defaults are as good as the originals
+    merged: dict[str, Any] = dict(used[0][1])
+    for name in merged:
+        for i, settings in used:
+            overrides = recipe.steps[i].train if i < len(recipe.steps) else {}
+            if name not in overrides and name in settings:
+                merged[name] = settings[name]
+                break
+    return _config(merged, progress)
+
+
+def _operating_options(point: Mapping[str, Any] | None) -> tuple[float | None, float | None]:
+    """(cutoff, flag_rate) that set a recorded operating point again (neither for the training bad rate)."""
+    if not isinstance(point, Mapping):
+        return None, None
+    method = point.get("method")
+    if method == "flag_rate":
+        return None, float(point["flag_rate"])
+    if method in ("cutoff", "recorded"):
+        return float(point["cutoff"]), None
+    return None, None
+
+
+def _timed(recipe: Recipe) -> list[str]:
+    """Why a recipe's outcome depends on time: its latency gates and its steps that must be faster."""
+    reasons = [f"gate on {g.metric}" for g in recipe.gates if g.metric.startswith("latency")]
+    for i, step in enumerate(recipe.steps):
+        rule = getattr(step.method, "require_faster", "no")
+        if rule != "no":
+            reasons.append(f"step {i + 1} ({step.name}) is kept only if faster ({rule})")
+    return reasons
+
+
+def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | Path | None,
+                   progress: bool) -> tuple[dict[str, Any], list[str], bool]:
+    """Compress again from the recorded teacher; the new manifest, notes and determinism."""
+    from finlite.jobs.compress import compress, compress_with_recipe
+    from finlite.methods.plan import PruningPlan
+
+    manifest = art.manifest
+    steps = manifest.get("steps") or []
+    provenance = next((s["teacher"] for s in steps if isinstance(s.get("teacher"), Mapping)), None)
+    if provenance is None:
+        raise ArtifactError(f"{art.path} records no teacher in its steps (steps[0].teacher); it cannot be "
+                            "compressed again.")
+    if "recipe.yaml" not in manifest["files"]:
+        raise ArtifactError(f"{art.path} holds no recipe.yaml; it cannot be compressed again.")
+    recipe = Recipe.from_yaml((art.path / "recipe.yaml").read_text(encoding="utf-8"),
+                              source=str(art.path / "recipe.yaml"))
+    source = _find_teacher(art, provenance, teacher)
+    config = _base_config(steps, recipe, "train", progress)
+    fine_tune = _base_config(steps, recipe, "fine_tune", progress)
+    notes: list[str] = [f"teacher: {source.path} (manifest sha256 {source.manifest['manifest_sha256']})"]
+    # A student decides at its teacher's operating point unless the run set one at a flag rate.
+    point = manifest.get("operating_point")
+    flag_rate = None
+    if point != source.manifest.get("operating_point") and isinstance(point, Mapping) \
+            and point.get("method") == "flag_rate":
+        flag_rate = float(point["flag_rate"])
+    timed = _timed(recipe)
+    if timed:
+        notes.append("not deterministic: the run measures time (" + "; ".join(timed) + "), so a step may be kept "
+                     "or rolled back differently on another machine or under other load; compared anyway")
+    seed = int(manifest["seed"])
+    ready_plan = "pruning_plan.json" in manifest["files"] and "ready plan" in recipe.description
+    if ready_plan and len(recipe.steps) == 2:
+        # A ready plan (compress --plan) was applied, not made: the recipe file alone would make a new one.
+        plan = PruningPlan.load(art.path / "pruning_plan.json")
+        first = recipe.steps[0].method
+        notes.append("the pruning step applied the artifact's ready plan (pruning_plan.json)")
+        compress(source, data, student_hidden=tuple(first.hidden), distillation=first,
+                 pruning=recipe.steps[1].method, plan=plan, seed=seed, config=config, fine_tune=fine_tune,
+                 out=out, timing=bool(timed), progress=progress, flag_rate=flag_rate)
+    else:
+        compress_with_recipe(source, data, recipe, seed=seed, config=config, fine_tune=fine_tune, out=out,
+                             timing=bool(timed), progress=progress, flag_rate=flag_rate)
+    return _manifest_of(out), notes, not timed
+
+
+def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) -> tuple[dict[str, Any], str]:
+    """Train again with the recorded settings; the new manifest and the job's name."""
+    manifest = art.manifest
+    steps = manifest.get("steps") or []
+    step = steps[0] if steps else {}
+    if step.get("step") == "import":
+        raise ConfigError(f"{art.path} wraps a booster trained outside finlite ({step.get('file')!r}, sha256 "
+                          f"{step.get('file_sha256')}); finlite did not train it and cannot train it again. Reproduce "
+                          "its students instead, or re-import the booster with finlite import-teacher.",
+                          param="artifact")
+    if step.get("step") != "train" or not isinstance(step.get("model"), Mapping):
+        raise ArtifactError(f"{art.path} records no training step (steps[0] with step 'train'); it cannot be "
+                            "trained again.")
+    model = dict(step["model"])
+    seed = int(manifest["seed"])
+    cutoff, flag_rate = _operating_options(manifest.get("operating_point"))
+    config = _config(step["train"], progress) if isinstance(step.get("train"), Mapping) else None
+    params = dict(step.get("params") or {}) or None
+    if art.market is not None:
+        return _rerun_forecaster(art, data, out, model=model, seed=seed, config=config, params=params,
+                                 operating=(cutoff, flag_rate), progress=progress)
+    from finlite.jobs.train import train
+
+    schema = art.tabular.schema
+    split = (manifest.get("data") or {}).get("split", {}).get("config", {})
+    kind = model.get("kind")
+    name = {"mlp": "mlp", "logistic": "logistic"}.get(str(kind)) or str(model.get("library"))
+    extra: dict[str, Any] = {}
+    if kind == "mlp":
+        extra = {"hidden": tuple(model["hidden"]), "dropout": float(model.get("dropout", 0.3))}
+    train(data, target=schema.target, positive=schema.positive, numeric=list(schema.numeric),
+          categorical=list(schema.categorical), drop=list(schema.drop), date_column=split.get("date_column"),
+          model=name, seed=seed, cutoff=cutoff, flag_rate=flag_rate, config=config, out=out,
+          gbdt_params=params, encoding=art.tabular.encoding, **extra)
+    return _manifest_of(out), f"train --model {name}"
+
+
+def _rerun_forecaster(art: Artifact, data: DataLike, out: Path, *, model: Mapping[str, Any], seed: int,
+                      config: TrainConfig | None, params: dict[str, Any] | None,
+                      operating: tuple[float | None, float | None], progress: bool) -> tuple[dict[str, Any], str]:
+    """train_forecaster again with the recorded spec, walk-forward, model and costs."""
+    from finlite.data.walkforward import WalkForward
+    from finlite.jobs.forecast import DEFAULT_COST_BPS, train_forecaster
+
+    market = art.market
+    if market is None:  # the caller checked; kept for the type checker
+        raise ConfigError(f"{art.path} holds a tabular model, not a forecaster.", param="artifact")
+    manifest = art.manifest
+    walk = WalkForward.from_dict(dict(manifest["data"]["split"]["config"]))
+    kind = str(model.get("kind"))
+    hidden: tuple[int, ...] | None
+    if kind == "sequence":
+        name, hidden = str(model["cell"]), tuple(model["hidden"])
+    elif kind == "tcn":
+        name, hidden = "tcn", tuple(model["channels"])
+    elif kind == "transformer":
+        name, hidden = "transformer", (int(model["d_model"]),) * int(model["layers"])
+    elif kind == "gbdt":
+        name, hidden = "lightgbm", None
+    else:
+        raise ArtifactError(f"{art.path} records a {kind!r} forecaster, which train_forecaster does not train.")
+    cost = float(((manifest.get("metrics") or {}).get("forecast") or {}).get("cost_bps", DEFAULT_COST_BPS))
+    train_forecaster(data, spec=market.spec, model=name, walk=walk, hidden=hidden, seed=seed, config=config,
+                     cutoff=operating[0], flag_rate=operating[1], cost_bps=cost, out=out, progress=progress,
+                     gbdt_params=params)
+    return _manifest_of(out), f"train --task forecast --model {name}"
+
+
+def _manifest_of(path: Path) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    return manifest
+
+
+def _quality(metrics: Mapping[str, Any], role: str) -> dict[str, Any]:
+    """The metrics a reproduction compares: the test split's (and a teacher's validation and
+    out-of-fold AUC, which its training also decides)."""
+    out: dict[str, Any] = {"test": metrics.get("test") or {}}
+    if role == "teacher":
+        for key in ("validation_auc", "train_oof_auc"):
+            if key in metrics:
+                out[key] = metrics[key]
+    return out
+
+
+def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str | Path | None = None,
+              rel_tol: float = REL_TOL, progress: bool = False) -> Reproduction:
+    """Run the job that made ``artifact`` again, from its recorded seed, data and settings, and compare.
+
+    ``data`` must have the content sha256 the manifest records. A student is compressed again
+    from its teacher (the recorded path, or ``teacher``; it must have the recorded manifest
+    sha256) with its recipe.yaml, seed, training settings and operating point; a teacher is
+    trained again with its recorded model, columns, encoding, split, training settings and
+    operating point. The new artifact is written to a temporary folder, removed afterwards.
+    Metrics under ``metrics.test`` (and a teacher's ``validation_auc`` / ``train_oof_auc``) are
+    compared within ``rel_tol`` relative, timing keys skipped; the model files by sha256.
+
+    Raises:
+        DataError: ``data`` is not the recorded data (the message names both hashes).
+        ConfigError: the recorded teacher is missing or changed (naming its path and sha256), or the
+            artifact wraps an imported booster, which finlite cannot train again.
+        ArtifactError: the artifact is unreadable or records too little to run again.
+    """
+    art = artifact if isinstance(artifact, Artifact) else load(artifact)
+    found = _check_data(art, data)
+    manifest = art.manifest
+    role = str(manifest.get("role"))
+    with tempfile.TemporaryDirectory(prefix="finlite-reproduce-") as tmp:
+        out = Path(tmp) / "run"
+        if role == "student":
+            new, notes, deterministic = _rerun_student(art, data, out, teacher=teacher, progress=progress)
+            job = "compress"
+        else:
+            if teacher is not None:
+                raise ConfigError(f"{art.path} is a teacher, trained from data alone; teacher= applies to a "
+                                  "student. Drop teacher.", param="teacher")
+            new, job = _rerun_teacher(art, data, out, progress=progress)
+            notes, deterministic = [], True
+    checks, skipped = compare_metrics(_quality(manifest.get("metrics") or {}, role),
+                                      _quality(new.get("metrics") or {}, role), rel_tol=rel_tol)
+    files = {}
+    for name in MODEL_FILES:
+        old_sha, new_sha = manifest["files"].get(name), new["files"].get(name)
+        if old_sha is not None or new_sha is not None:
+            files[name] = {"recorded": old_sha, "reproduced": new_sha, "match": old_sha == new_sha}
+    if skipped:
+        notes.append(f"skipped {len(skipped)} timing measurement(s): {', '.join(skipped)}")
+    return Reproduction(artifact=art.path, job=job, seed=int(manifest["seed"]), data_sha256=found, metrics=checks,
+                        skipped=skipped, files=files, deterministic=deterministic, notes=notes)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.12g}"
+    return "-" if value is None else str(value)
+
+
+def render_reproduction(result: Reproduction) -> str:
+    """The comparison as plain text: metric | recorded | reproduced | match, then the weights and the verdict."""
+    rows = [["metric", "recorded", "reproduced", "match"]]
+    rows += [[m.name, _shown(m.recorded), _shown(m.reproduced), "yes" if m.match else "NO"] for m in result.metrics]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [f"reproduce {result.artifact} ({result.job}, seed {result.seed}, data sha256 {result.data_sha256})"]
+    lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+              for r in rows]
+    for name, f in result.files.items():
+        lines.append(f"{name}: recorded {f['recorded']}, reproduced {f['reproduced']}")
+    lines.append(f"weights match: {'yes' if result.weights_match else 'no'}"
+                 + ("" if result.deterministic else " (not deterministic: not part of the verdict)"))
+    lines += [f"note: {n}" for n in result.notes]
+    lines.append("reproduced: the same metrics" + (" and weights" if result.deterministic else "")
+                 if result.matched else "NOT reproduced: see the rows marked NO above")
+    return "\n".join(lines)

@@ -1,0 +1,329 @@
+"""Reason codes and contributions against independent computations: a logistic model's exact
+contributions by hand, LightGBM against SHAP's own TreeExplainer, SHAP's additivity on an MLP."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from finlite.data import prepare
+from finlite.data.prepared import PreparedData
+from finlite.errors import ConfigError, DataError
+from finlite.evaluate.explain import EXPLAINED_ROWS, build_explanations, contributions, raw_columns, reason_codes
+from finlite.evaluate.sections import ScoredModel, TabularInputs
+from finlite.models import BoostedEnsemble, LogisticRegression, TabularMLP
+
+
+@pytest.fixture(scope="module")
+def data(german: pd.DataFrame) -> PreparedData:
+    return prepare(german, target="creditability")
+
+
+def _logistic(width: int, seed: int) -> LogisticRegression:
+    torch.manual_seed(seed)
+    model = LogisticRegression(width)
+    with torch.no_grad():
+        model.linear.weight.normal_(0.0, 1.0)
+        model.linear.bias.fill_(-0.5)
+    return model.eval()
+
+
+def _logits(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return np.asarray(model(torch.from_numpy(np.asarray(x, dtype=np.float32))).double().numpy())
+
+
+def _scored(name: str, model: Any, data: PreparedData) -> ScoredModel:
+    pre = data.preprocessor
+
+    def score(frame: pd.DataFrame) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-_logits(model, pre.transform(frame))))
+
+    test = data.frame.iloc[data.split.test]
+    train = data.frame.iloc[data.split.train]
+    return ScoredModel(name=name, model=model, preprocessor=pre, scores_test=score(test), scores_train=score(train),
+                       score_frame=score, encode=lambda f: pre.transform(f))
+
+
+def _inputs(data: PreparedData, teacher: Any, student: Any, cutoff: float, seed: int = 0) -> TabularInputs:
+    test = data.frame.iloc[data.split.test].reset_index(drop=True)
+    train = data.frame.iloc[data.split.train].reset_index(drop=True)
+    return TabularInputs(task="binary", cutoff=cutoff, teacher=_scored("teacher", teacher, data),
+                         student=_scored("student", student, data), y_test=data.y_test, y_train=data.y_train,
+                         test_frame=test, train_frame=train, ids=np.asarray(data.split.test) + 1, id_name="row",
+                         numeric=list(data.schema.numeric), categorical=list(data.schema.categorical),
+                         positive="bad", seed=seed)
+
+
+def test_raw_columns_follow_the_encoding(data: PreparedData) -> None:
+    pre = data.preprocessor
+    raw = raw_columns(pre)
+    assert len(raw) == len(pre.feature_names)
+    for name, column in zip(pre.feature_names, raw, strict=True):
+        # Independently: an encoded name is the raw column, or the raw column followed by "=" / "__".
+        assert name == column or name.startswith((column + "=", column + "__"))
+    assert set(raw) == set(data.schema.numeric) | set(data.schema.categorical)
+
+
+def test_logistic_reason_codes_equal_exact_contributions_by_hand(data: PreparedData) -> None:
+    pre = data.preprocessor
+    model = _logistic(pre.n_features, seed=3)
+    x, bg = data.x_test[:50].astype(np.float64), data.x_train[:100].astype(np.float64)
+    contrib = contributions(model, x, bg, seed=0)
+    w = model.linear.weight.detach().double().numpy()[0]
+    by_hand = np.array([[w[j] * (x[i, j] - bg[:, j].mean()) for j in range(x.shape[1])] for i in range(len(x))])
+    np.testing.assert_allclose(contrib, by_hand, rtol=1e-9, atol=1e-12)
+    # Exact: they sum to the row's log-odds minus the background's mean log-odds.
+    np.testing.assert_allclose(contrib.sum(1), _logits(model, x) - _logits(model, bg).mean(), atol=1e-4)
+    raw = raw_columns(pre)
+    reasons = reason_codes(contrib, pre.feature_names, dict(zip(pre.feature_names, raw, strict=True)))
+    for i in range(len(x)):
+        per_column: dict[str, float] = {}
+        for j, column in enumerate(raw):
+            per_column[column] = per_column.get(column, 0.0) + by_hand[i, j]
+        expected = sorted((c for c, v in per_column.items() if v > 0), key=lambda c: (-per_column[c], c))[:4]
+        assert reasons[i] == expected
+
+
+def test_reason_codes_fold_groups_break_ties_by_name_and_skip_negatives() -> None:
+    names = ["b", "a", "c=x", "c=y", "d__is_missing", "d", "e"]
+    groups = {"c=x": "c", "c=y": "c", "d__is_missing": "d"}
+    contrib = np.array([[1.0, 1.0, 0.4, 0.4, 2.0, -0.5, -3.0],
+                        [-1.0, -2.0, 0.0, 0.0, 0.0, 0.0, 0.5]])
+    # Row 0: d = 1.5, a = b = 1.0 (tie: a first), c = 0.8, e negative.
+    assert reason_codes(contrib, names, groups) == [["d", "a", "b", "c"], ["e"]]
+    assert reason_codes(contrib, names, groups, top=2) == [["d", "a"], ["e"]]
+    with pytest.raises(DataError, match=r"shape \[rows, 7\].*\(2, 3\)"):
+        reason_codes(contrib[:, :3], names, groups)
+    with pytest.raises(ConfigError, match=r"'top' parameter of reason_codes must be a positive integer\. Got 0"):
+        reason_codes(contrib, names, groups, top=0)
+
+
+def test_lightgbm_contributions_sum_to_raw_score_and_match_tree_shap(data: PreparedData) -> None:
+    import lightgbm as lgb
+    import shap
+
+    booster = lgb.train({"objective": "binary", "num_leaves": 8, "verbose": -1, "seed": 0},
+                        lgb.Dataset(data.x_train, data.y_train), num_boost_round=30)
+    model = BoostedEnsemble.from_booster("lightgbm", booster)
+    x = data.x_test.astype(np.float64)
+    bg = data.x_train[:10].astype(np.float64)
+    contrib = contributions(model, x, bg, seed=0)
+    raw = booster.predict(x, raw_score=True)
+    # Against the background, as the linear and SHAP students (R2 item 9): each row's contributions
+    # are its raw score minus the background's mean raw score.
+    np.testing.assert_allclose(contrib.sum(1), raw - booster.predict(bg, raw_score=True).mean(), atol=1e-6)
+    # And they are interventional TreeSHAP's values, as SHAP's own implementation computes them.
+    expected = np.asarray(shap.TreeExplainer(booster, data=bg, feature_perturbation="interventional",
+                                             model_output="raw").shap_values(x))
+    np.testing.assert_allclose(contrib, expected.reshape(contrib.shape), atol=1e-6)
+
+
+def test_shap_contributions_of_an_mlp_sum_to_f_minus_background_mean(data: PreparedData) -> None:
+    torch.manual_seed(0)
+    model = TabularMLP(data.preprocessor.n_features, (8,), dropout=0.0).eval()
+    x, bg = data.x_test[:20].astype(np.float64), data.x_train[:40].astype(np.float64)
+    raw = raw_columns(data.preprocessor)
+    groups: dict[str, list[int]] = {}
+    for j, column in enumerate(raw):
+        groups.setdefault(column, []).append(j)
+    contrib = contributions(model, x, bg, seed=1, groups=list(groups.values()))
+    np.testing.assert_allclose(contrib.sum(1), _logits(model, x) - _logits(model, bg).mean(), atol=1e-4)
+    # A group's value sits on its first column only.
+    firsts = {cols[0] for cols in groups.values()}
+    others = [j for j in range(x.shape[1]) if j not in firsts]
+    assert np.all(contrib[:, others] == 0)
+    # Seeded: the same seed gives the same values, and numpy's global stream is left alone.
+    np.random.seed(5)
+    expected_draw = np.random.random()
+    np.random.seed(5)
+    again = contributions(model, x, bg, seed=1, groups=list(groups.values()))
+    assert np.random.random() == expected_draw
+    np.testing.assert_array_equal(contrib, again)
+    with pytest.raises(DataError, match=r"same width"):
+        contributions(model, x, bg[:, :3])
+
+
+def test_explanations_section_same_model_passes(data: PreparedData) -> None:
+    model = _logistic(data.preprocessor.n_features, seed=3)
+    inp = _inputs(data, model, model, cutoff=0.5)
+    declined = int(np.sum(inp.teacher.scores_test >= 0.5))
+    assert 0 < declined <= EXPLAINED_ROWS
+    section = build_explanations(inp)
+    assert section.id == "explanations" and section.status == "PASS"
+    m = section.metrics
+    assert m["declined"] == declined and m["explained"] == declined
+    assert m["overlap_mean"] == 1.0 and m["principal_unchanged_share"] == 1.0
+    table = {row[0]: row for row in section.tables[0].rows}
+    assert all(row[1] == row[2] for row in table.values()) and sum(r[1] for r in table.values()) == declined
+    assert len(section.tables[1].rows) == min(10, declined)
+    json.dumps(section.to_dict(), allow_nan=False)
+
+
+def test_explanations_section_different_student_fails_and_shap_student_runs(data: PreparedData) -> None:
+    teacher = _logistic(data.preprocessor.n_features, seed=3)
+    other = _logistic(data.preprocessor.n_features, seed=11)
+    section = build_explanations(_inputs(data, teacher, other, cutoff=0.5))
+    assert section.status == "FAIL"
+    assert section.metrics["principal_unchanged_share"] < 0.6
+    # An MLP student goes through SHAP; the counts of principal reasons add up on both sides.
+    torch.manual_seed(0)
+    mlp = TabularMLP(data.preprocessor.n_features, (8,), dropout=0.0).eval()
+    section = build_explanations(_inputs(data, teacher, mlp, cutoff=0.5))
+    counts = section.metrics["principal_reason_counts"]
+    assert sum(counts["teacher"].values()) == sum(counts["student"].values()) == section.metrics["explained"]
+    assert "SHAP" in section.metrics["student_method"] and "exact" in section.metrics["teacher_method"]
+
+
+def test_explanations_without_declined_rows_warns(data: PreparedData) -> None:
+    model = _logistic(data.preprocessor.n_features, seed=3)
+    section = build_explanations(_inputs(data, model, model, cutoff=1.0 - 1e-12))
+    assert section.status == "WARN" and section.metrics["declined"] == 0
+    assert section.metrics["overlap_mean"] is None and section.notes
+    with pytest.raises(ConfigError, match=r"needs a cut-off"):
+        build_explanations(_inputs(data, model, model, cutoff=None))  # type: ignore[arg-type]
+
+
+def test_scorecard_and_integer_logistic_contributions_are_exact(data: PreparedData) -> None:
+    from finlite.models import IntegerLogistic, ScorecardModel
+
+    width = data.preprocessor.n_features
+    n_numeric = len(data.schema.numeric)
+    card = ScorecardModel(width, n_numeric, bins=3)
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        card.edges.copy_(torch.tensor([[-0.5, 0.5]] * n_numeric))
+        card.numeric_points.copy_(torch.from_numpy(rng.integers(-20, 20, (n_numeric, 3)).astype(np.int32)))
+        card.binary_points.copy_(torch.from_numpy(rng.integers(-20, 20, width - n_numeric).astype(np.int32)))
+        card.base_points.fill_(600)
+        card.factor.fill_(20 / np.log(2))
+        card.offset.fill_(600 - 20 / np.log(2) * np.log(50))
+    integer = IntegerLogistic(width, bits=8)
+    with torch.no_grad():
+        integer.weight_int.copy_(torch.from_numpy(rng.integers(-100, 100, width).astype(np.int8)))
+        integer.weight_scale.fill_(0.01)
+    x, bg = data.x_test[:30].astype(np.float64), data.x_train[:60].astype(np.float64)
+    for model in (card, integer):
+        contrib = contributions(model, x, bg)
+        # Additive models: the contributions give back each row's log-odds against the background's mean.
+        np.testing.assert_allclose(contrib.sum(1), _logits(model, x) - _logits(model, bg).mean(), atol=1e-4)
+    # A scorecard's numeric column contributes its bin's points (in log-odds) minus their background mean.
+    contrib = contributions(card, x, bg)
+    factor = 20 / np.log(2)
+    bins = np.digitize(x[:, 0], [-0.5, 0.5])
+    bg_bins = np.digitize(bg[:, 0], [-0.5, 0.5])
+    points = card.numeric_points[0].numpy().astype(float)
+    np.testing.assert_allclose(contrib[:, 0], -(points[bins] - points[bg_bins].mean()) / factor, atol=1e-9)
+
+
+def test_xgboost_and_imported_booster_contributions(data: PreparedData) -> None:
+    import lightgbm as lgb
+    import xgboost as xgb
+
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 3, "seed": 0},
+                        xgb.DMatrix(data.x_train, label=data.y_train), num_boost_round=20)
+    model = BoostedEnsemble.from_booster("xgboost", booster)
+    x = data.x_test.astype(np.float64)
+    bg = data.x_train[:10].astype(np.float64)
+    contrib = contributions(model, x, bg)
+    margin = booster.predict(xgb.DMatrix(x), output_margin=True)
+    bg_margin = booster.predict(xgb.DMatrix(bg), output_margin=True)
+    np.testing.assert_allclose(contrib.sum(1), margin - bg_margin.mean(), atol=1e-4)
+    # A booster trained on raw numeric columns: its contributions land on those columns' encoded places.
+    pre = data.preprocessor
+    numeric = list(data.schema.numeric)
+    raw_train = data.frame.iloc[data.split.train][numeric].to_numpy(dtype=float)
+    imported = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 4},
+                         lgb.Dataset(raw_train, data.y_train), num_boost_round=10)
+    index = [pre.feature_names.index(c) for c in numeric]
+    spec = {n.name: n for n in pre.numeric_}
+    wrapped = BoostedEnsemble.from_booster("lightgbm", imported, input={
+        "mode": "columns", "index": index, "std": [spec[c].std for c in numeric],
+        "mean": [spec[c].mean for c in numeric], "missing_index": [None] * len(numeric)})
+    contrib = contributions(wrapped, x, data.x_train[:10])
+    others = [j for j in range(x.shape[1]) if j not in index]
+    assert np.all(contrib[:, others] == 0)
+    raw_test = data.frame.iloc[data.split.test][numeric].to_numpy(dtype=float)
+    raw_bg = wrapped.features(data.x_train[:10].astype(np.float64))
+    np.testing.assert_allclose(contrib[:, index].sum(1), imported.predict(raw_test, raw_score=True)
+                               - imported.predict(raw_bg, raw_score=True).mean(), atol=1e-6)
+
+
+def _exact_shapley(f: Any, x: np.ndarray, bg: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+    """Exact (interventional) Shapley values of groups of columns by enumerating every coalition:
+    v(S) = mean over background rows of f(row with the columns of S taken from x), and
+    phi_i = sum over S without i of |S|! (M - |S| - 1)! / M! (v(S + i) - v(S))."""
+    from itertools import combinations
+    from math import factorial
+
+    m = len(groups)
+    out = np.zeros((len(x), m))
+    for r, row in enumerate(x):
+        value: dict[frozenset[int], float] = {}
+        for size in range(m + 1):
+            for subset in combinations(range(m), size):
+                z = bg.copy()
+                for g in subset:
+                    z[:, groups[g]] = row[groups[g]]
+                value[frozenset(subset)] = float(f(z).mean())
+        for i in range(m):
+            for subset_set, v in value.items():
+                if i in subset_set:
+                    continue
+                k = len(subset_set)
+                weight = factorial(k) * factorial(m - k - 1) / factorial(m)
+                out[r, i] += weight * (value[subset_set | {i}] - v)
+    return out
+
+
+def test_mlp_shap_contributions_match_exact_shapley_values() -> None:
+    """An MLP with a hidden ReLU layer on 5 raw columns (one a 2-column one-hot group): the
+    permutation explainer's values against exact Shapley values by enumerating all 32 coalitions
+    (an independent computation; R2 asked for more than the additivity check)."""
+    torch.manual_seed(3)
+    model = TabularMLP(6, (8,), dropout=0.0).eval()
+    rng = np.random.default_rng(0)
+
+    def rows(n: int) -> np.ndarray:
+        out = rng.normal(size=(n, 6))
+        hot = rng.integers(0, 2, n)
+        out[:, 3], out[:, 4] = hot, 1 - hot
+        return out
+
+    x, bg = rows(12), rows(20)
+    groups = [[0], [1], [2], [3, 4], [5]]
+    contrib = contributions(model, x, bg, seed=0, groups=groups)
+    got = contrib[:, [g[0] for g in groups]]
+    exact = _exact_shapley(lambda z: _logits(model, z), x, bg, groups)
+    np.testing.assert_allclose(exact.sum(1), _logits(model, x) - _logits(model, bg).mean(), atol=1e-5)
+    scale = float(np.abs(exact).max())
+    np.testing.assert_allclose(got, exact, atol=0.05 * scale)
+    assert (got.argmax(1) == exact.argmax(1)).mean() >= 0.9  # the principal reason
+
+
+def test_explanations_cover_the_students_declines_too(data: PreparedData) -> None:
+    """R2 item 8: a student that declines applicants the teacher approves has them explained
+    (the letters after deployment are the student's); flipped rows are reported apart."""
+    teacher = _logistic(data.preprocessor.n_features, seed=3)
+    inp = _inputs(data, teacher, teacher, cutoff=0.5)
+    t = np.asarray(inp.teacher.scores_test, dtype=np.float64)
+    approved = np.flatnonzero(t < 0.5)
+    student_scores = t.copy()
+    student_scores[approved[:15]] = 0.9  # the student declines 15 applicants the teacher approves
+    inp.student.scores_test = student_scores
+    section = build_explanations(inp)
+    m = section.metrics
+    union = int(np.sum((t >= 0.5) | (student_scores >= 0.5)))
+    assert m["declined"] == union and m["declined_one_model"] == 15
+    assert m["declined_teacher"] == int(np.sum(t >= 0.5)) and m["declined_student"] == m["declined_teacher"] + 15
+    if union <= EXPLAINED_ROWS:
+        assert m["explained"] == union and m["explained_flipped"] == 15
+        # Same model, so the same reasons: unchanged on both kinds of rows.
+        assert m["principal_unchanged_share_flipped"] == 1.0
+        assert m["principal_unchanged_share_both_declined"] == 1.0
+    assert "teacher or the student" in section.threshold

@@ -1,0 +1,330 @@
+"""The forecaster's report sections, checked against forecast_evidence, scipy and the bootstrap's coverage."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from finlite.data.market import MarketSpec, PreparedSeries, prepare_series
+from finlite.errors import ConfigError, DataError
+from finlite.evaluate.forecast_report import (
+    SeriesInputs,
+    block_bootstrap_indices,
+    block_length,
+    build_forecast_sections,
+    date_bootstrap_indices,
+    equity_curve,
+)
+from finlite.jobs.forecast import forecast_evidence, realised_log_returns
+from tests.conftest import make_prices
+
+IDS = ["forecast_accuracy", "diebold_mariano", "direction_agreement", "trading", "fold_stability"]
+
+
+def _series(objective: str = "return", n: int = 600) -> PreparedSeries:
+    return prepare_series(make_prices(n), MarketSpec(objective=objective, window=10, volume_column="volume"))
+
+
+def _inputs(series: PreparedSeries, teacher: np.ndarray, student: np.ndarray, cutoff: float | None = None,
+            cost_bps: float = 1.0) -> SeriesInputs:
+    evidence = forecast_evidence(series, {"teacher": teacher, "student": student}, cutoff=cutoff, cost_bps=cost_bps)
+    return SeriesInputs(series=series, task=series.task, cutoff=cutoff, teacher_test=teacher, student_test=student,
+                        teacher_train=None, student_train=None, realised=realised_log_returns(series),
+                        evidence=evidence, cost_bps=cost_bps, seed=0)
+
+
+def _forecasts(series: PreparedSeries, student_noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = series.windows_test.y
+    teacher = 0.3 * y + 0.005 * rng.normal(size=y.size)
+    return teacher, teacher + student_noise * rng.normal(size=y.size)
+
+
+@pytest.fixture(scope="module")
+def series() -> PreparedSeries:
+    return _series()
+
+
+# -- the bootstrap ------------------------------------------------------------------------------
+def test_block_indices_are_runs_of_consecutive_rows() -> None:
+    assert block_length(1000) == 10 and block_length(27) == 3 and block_length(1) == 1
+    # Overlapping h-step windows: the block is at least the horizon (R2 item 12), at most n.
+    assert block_length(250, 21) == 21 and block_length(250, 1) == 7 and block_length(5, 21) == 5
+    idx = block_bootstrap_indices(100, reps=50, seed=1)
+    assert idx.shape == (50, 100) and idx.min() >= 0 and idx.max() <= 99
+    block = block_length(100)  # 5
+    runs = idx.reshape(50, -1, block)
+    assert (np.diff(runs, axis=2) == 1).all()
+    assert np.array_equal(idx, block_bootstrap_indices(100, reps=50, seed=1))
+    assert not np.array_equal(idx, block_bootstrap_indices(100, reps=50, seed=2))
+    with pytest.raises(ConfigError, match="reps"):
+        block_bootstrap_indices(10, reps=0)
+    with pytest.raises(ConfigError, match="'n'"):
+        block_bootstrap_indices(0)
+
+
+def test_block_bootstrap_covers_the_mean_of_a_dependent_series() -> None:
+    """A 95 % interval of the mean of an AR(1) series (phi = 0.5) covers the true mean (0) at
+    about the nominal rate with blocks, and clearly less often without (iid resampling ignores
+    the autocorrelation). Moving-block percentile intervals run a little short in samples this
+    small (about 0.88 here), hence the lower bound."""
+    rng = np.random.default_rng(0)
+    n, sims, reps = 400, 200, 400
+    covered = {"block": 0, "iid": 0}
+    for s in range(sims):
+        e = rng.normal(size=n + 50)
+        x = np.zeros(n + 50)
+        for t in range(1, n + 50):
+            x[t] = 0.5 * x[t - 1] + e[t]
+        x = x[50:]
+        for name, block in (("block", None), ("iid", 1)):
+            means = x[block_bootstrap_indices(n, reps=reps, seed=s, block=block)].mean(axis=1)
+            lo, hi = np.percentile(means, [2.5, 97.5])
+            covered[name] += int(lo <= 0.0 <= hi)
+    block_rate, iid_rate = covered["block"] / sims, covered["iid"] / sims
+    assert 0.82 <= block_rate <= 0.99
+    assert block_rate > iid_rate + 0.1
+
+
+# -- sections -----------------------------------------------------------------------------------
+def test_sections_ids_json_and_independent_numbers(series: PreparedSeries) -> None:
+    teacher, student = _forecasts(series, 0.001)
+    inp = _inputs(series, teacher, student)
+    sections = build_forecast_sections(inp)
+    assert [s.id for s in sections] == IDS
+    for s in sections:
+        json.dumps(s.to_dict(), allow_nan=False)
+        assert s.status in ("PASS", "WARN", "FAIL") and s.threshold and s.summary
+    acc, dm, agree, trading, folds = sections
+    ev = inp.evidence["models"]
+    y = series.windows_test.y
+    naive = series.windows_test.naive
+    # Point metrics against forecast_evidence and by hand.
+    for name in ("teacher", "student", "naive"):
+        m = acc.metrics["models"][name]
+        assert m["rmse"]["value"] == pytest.approx(ev[name]["pooled"]["rmse"], rel=1e-9)
+        lo, hi = m["rmse"]["ci"]
+        assert lo <= m["rmse"]["value"] <= hi
+    t = acc.metrics["models"]["teacher"]
+    train_naive_mae = np.mean(np.abs(series.windows_train.naive - series.windows_train.y.astype(np.float64)))
+    assert t["mase"]["value"] == pytest.approx(np.mean(np.abs(teacher - y)) / train_naive_mae, rel=1e-9)
+    assert acc.metrics["models"]["naive"]["mase"]["value"] == pytest.approx(
+        np.mean(np.abs(naive - y)) / train_naive_mae, rel=1e-9)
+    assert t["information_coefficient"]["value"] == pytest.approx(stats.spearmanr(teacher, y).statistic, abs=1e-9)
+    moved = y != 0
+    assert t["directional_accuracy"]["value"] == pytest.approx(np.mean(np.sign(teacher[moved]) == np.sign(y[moved])))
+    assert acc.metrics["models"]["naive"]["directional_accuracy"]["value"] is None  # a zero change calls nothing
+    diff = acc.metrics["difference"]["rmse"]
+    assert diff["value"] == pytest.approx(ev["student"]["pooled"]["rmse"] - ev["teacher"]["pooled"]["rmse"], rel=1e-9)
+    fold_rmse = [f["teacher"]["rmse"] for f in acc.metrics["folds"]]
+    assert fold_rmse == pytest.approx([f["rmse"] for f in ev["teacher"]["folds"]], rel=1e-9)
+    # Diebold–Mariano: the evidence's student-vs-teacher test.
+    st = dm.metrics["tests"]["student_vs_teacher"]
+    assert st["statistic"] == pytest.approx(ev["student"]["diebold_mariano_vs_teacher"]["statistic"], rel=1e-9)
+    assert dm.metrics["tests"]["teacher_vs_naive"]["p_value"] == pytest.approx(
+        ev["teacher"]["pooled"]["diebold_mariano_vs_naive"]["p_value"], rel=1e-9)
+    # Agreement and trading against the evidence.
+    assert agree.metrics["agreement"]["value"] == pytest.approx(ev["student"]["agreement_vs_teacher"])
+    view = inp.evidence["trading"]
+    got = trading.metrics["assets"]["all"]
+    for name in ("teacher", "student"):
+        for strategy in ("long_flat", "long_short"):
+            assert got[name][strategy]["sharpe"] == pytest.approx(view[name][strategy]["sharpe"], rel=1e-9)
+    assert got["buy_and_hold"]["annual_return"] == pytest.approx(view["buy_and_hold"]["annual_return"], rel=1e-9)
+    curves = {s.name: s for s in trading.plots[0].series}
+    assert set(curves) == {"teacher long/flat", "teacher long/short", "student long/flat", "student long/short",
+                           "buy and hold"}
+    assert curves["student long/short"].y[-1] == pytest.approx(view["student"]["long_short"]["equity"]["final"])
+    assert all(len(s.x) <= 201 and s.y[0] == 1.0 for s in curves.values())
+    assert folds.metrics["folds"] == 3 and len(folds.tables[0].rows) == 4
+    assert "naive" in acc.summary and "buy-and-hold" in trading.summary
+
+
+def test_long_series_keeps_at_most_201_points_and_builds_fast() -> None:
+    import time
+
+    series = _series(n=1400)
+    teacher, student = _forecasts(series, 0.001)
+    start = time.perf_counter()
+    sections = build_forecast_sections(_inputs(series, teacher, student))
+    assert time.perf_counter() - start < 5.0
+    trading = next(s for s in sections if s.id == "trading")
+    assert len(series.y_test) > 201
+    assert all(len(s.x) == 201 for s in trading.plots[0].series)
+    dm = next(s for s in sections if s.id == "diebold_mariano")
+    assert all(len(s.x) == 201 for s in dm.plots[0].series)
+
+
+def test_identical_student_passes_and_a_noisy_one_fails(series: PreparedSeries) -> None:
+    teacher, _ = _forecasts(series, 0.0)
+    same = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, teacher.copy()))}
+    assert {k: s.status for k, s in same.items()} == {k: "PASS" for k in IDS}
+    assert same["direction_agreement"].metrics["agreement"]["value"] == 1.0
+    assert same["forecast_accuracy"].metrics["difference"]["rmse"]["value"] == 0.0
+    _, noisy = _forecasts(series, 0.05)
+    bad = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, noisy))}
+    assert bad["forecast_accuracy"].status == "FAIL"
+    assert bad["forecast_accuracy"].metrics["difference"]["rmse"]["ci"][0] > 0
+    assert bad["diebold_mariano"].status == "FAIL"
+    assert bad["direction_agreement"].status == "FAIL"
+
+
+def test_agreement_thresholds(series: PreparedSeries) -> None:
+    teacher, _ = _forecasts(series, 0.0)
+    n = teacher.size
+    for flips, status in ((0, "PASS"), (int(np.ceil(0.07 * n)), "WARN"), (int(np.ceil(0.2 * n)), "FAIL")):
+        student = teacher.copy()
+        student[:flips] = -student[:flips]
+        section = next(s for s in build_forecast_sections(_inputs(series, teacher, student))
+                       if s.id == "direction_agreement")
+        flipped = np.count_nonzero(np.sign(teacher[:flips]))  # a zero forecast keeps its sign
+        assert section.metrics["agreement"]["value"] == pytest.approx(1 - flipped / n)
+        assert section.status == status
+
+
+def test_fold_stability_warns_when_one_fold_breaks(series: PreparedSeries) -> None:
+    teacher, _ = _forecasts(series, 0.0)
+    student = teacher.copy()
+    last = np.flatnonzero(np.isin(series.split.test, series.split.test_folds[-1]))
+    student[last] += 0.03  # only the last fold goes wrong
+    section = next(s for s in build_forecast_sections(_inputs(series, teacher, student)) if s.id == "fold_stability")
+    spread = section.metrics["spread"]
+    assert spread["student"]["rmse"] > 1.5 * spread["teacher"]["rmse"]
+    assert section.status == "WARN"
+
+
+def test_direction_task() -> None:
+    series = _series("direction")
+    rng = np.random.default_rng(1)
+    teacher = np.clip(0.55 + 0.1 * rng.normal(size=len(series.y_test)), 0, 1)
+    student = np.clip(teacher + 0.01 * rng.normal(size=teacher.size), 0, 1)
+    inp = _inputs(series, teacher, student, cutoff=0.55)
+    sections = {s.id: s for s in build_forecast_sections(inp)}
+    assert list(sections) == IDS
+    ev = inp.evidence["models"]
+    y = series.windows_test.y
+    acc = sections["forecast_accuracy"].metrics["models"]
+    assert acc["student"]["directional_accuracy"]["value"] == pytest.approx(np.mean((student >= 0.55) == (y > 0.5)))
+    assert acc["naive"]["directional_accuracy"]["value"] == pytest.approx(
+        ev["naive"]["pooled"]["directional_accuracy"])
+    assert sections["direction_agreement"].metrics["agreement"]["value"] == pytest.approx(
+        np.mean((student >= 0.55) == (teacher >= 0.55)))
+    got = sections["trading"].metrics["assets"]["all"]["student"]["long_flat"]["sharpe"]
+    assert got == pytest.approx(inp.evidence["trading"]["student"]["long_flat"]["sharpe"], rel=1e-9)
+
+
+def test_volatility_has_no_direction_sections() -> None:
+    series = _series("volatility")
+    y = series.windows_test.y
+    sections = build_forecast_sections(_inputs(series, y * 1.1, y * 1.2))
+    assert [s.id for s in sections] == ["forecast_accuracy", "diebold_mariano", "fold_stability"]
+    assert sections[0].metrics["models"]["teacher"]["directional_accuracy"]["value"] is None
+
+
+def test_equity_curve_by_hand() -> None:
+    r = np.log(np.array([1.1, 0.9, 1.05]))
+    net, equity = equity_curve(r, np.array([1.0, 1.0, -1.0]), cost_bps=10.0)
+    expected = np.array([0.1 - 0.001, -0.1, -0.05 - 0.002])
+    assert net == pytest.approx(expected)
+    assert equity == pytest.approx(np.cumprod(1 + expected))
+
+
+def test_bad_inputs_fail_closed(series: PreparedSeries) -> None:
+    teacher, student = _forecasts(series, 0.001)
+    inp = _inputs(series, teacher, student)
+    inp.student_test = student[:-1]
+    with pytest.raises(DataError, match="student's test predictions hold"):
+        build_forecast_sections(inp)
+    inp.student_test = student
+    inp.task = "price"
+    with pytest.raises(ConfigError, match="task"):
+        build_forecast_sections(inp)
+    inp.task = "forecast"
+    inp.realised = inp.realised[:3]
+    with pytest.raises(DataError, match="realised"):
+        build_forecast_sections(inp)
+    inp.realised = realised_log_returns(series)
+    inp.teacher_test = np.where(np.arange(teacher.size) == 0, np.nan, teacher)
+    with pytest.raises(DataError, match="finite"):
+        build_forecast_sections(inp)
+
+
+# -- R2 audit: independent DM, the material rule, panels ----------------------------------------
+def _dm_by_hand(e1: np.ndarray, e2: np.ndarray, h: int) -> tuple[float, float]:
+    """Diebold–Mariano (1995) with the Harvey–Leybourne–Newbold (1997) factor, written out: the
+    statistic and the one-sided p-value that forecast 1 is less accurate (Student t, n − 1 df)."""
+    return _dm_of_differential(e1**2 - e2**2, h)
+
+
+def _dm_of_differential(d: np.ndarray, h: int) -> tuple[float, float]:
+    n = d.size
+    dc = d - d.mean()
+    gamma = [np.sum(dc[k:] * dc[:n - k]) / n for k in range(h)]
+    dm = d.mean() / np.sqrt((gamma[0] + 2 * sum(gamma[1:])) / n)
+    hln = np.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    return float(hln * dm), float(stats.t.sf(hln * dm, n - 1))
+
+
+def test_diebold_mariano_against_a_hand_computation() -> None:
+    series = prepare_series(make_prices(500), MarketSpec(objective="return", window=10, volume_column="volume",
+                                                         horizon=3))
+    teacher, student = _forecasts(series, 0.004, seed=5)
+    dm = next(s for s in build_forecast_sections(_inputs(series, teacher, student)) if s.id == "diebold_mariano")
+    y = series.windows_test.y.astype(np.float64)
+    stat, p = _dm_by_hand(student - y, teacher - y, 3)
+    got = dm.metrics["tests"]["student_vs_teacher"]
+    assert got["statistic"] == pytest.approx(stat, rel=1e-9)
+    assert got["p_value_model1_worse"] == pytest.approx(p, rel=1e-9, abs=1e-15)
+    assert got["hln_factor"] == pytest.approx(np.sqrt((y.size + 1 - 6 + 6 / y.size) / y.size), rel=1e-12)
+
+
+def test_a_significant_but_negligible_worsening_warns_and_a_material_one_fails(series: PreparedSeries) -> None:
+    """Errors 1 % larger on every row are hugely significant (DM p ~ 0) but not material: WARN, not
+    FAIL; 12 % larger: FAIL in both sections (R2 item 1)."""
+    teacher, _ = _forecasts(series, 0.0)
+    y = series.windows_test.y.astype(np.float64)
+    small = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, y + 1.01 * (teacher - y)))}
+    acc, dm = small["forecast_accuracy"], small["diebold_mariano"]
+    assert dm.metrics["tests"]["student_vs_teacher"]["p_value_model1_worse"] < 1e-6
+    assert acc.metrics["difference"]["rmse"]["ci"][0] > 0
+    assert acc.status == "WARN" and dm.status == "WARN"
+    assert dm.metrics["rmse_increase"] == pytest.approx(0.01, rel=1e-6)
+    big = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, y + 1.12 * (teacher - y)))}
+    assert big["forecast_accuracy"].status == "FAIL" and big["diebold_mariano"].status == "FAIL"
+    assert "5%" in big["diebold_mariano"].threshold and "5%" in big["forecast_accuracy"].threshold
+
+
+def _panel(assets: int = 3, n: int = 400) -> PreparedSeries:
+    frames = []
+    for k in range(assets):
+        f = make_prices(n, seed=10 + k)
+        f["ticker"] = f"A{k}"
+        frames.append(f)
+    import pandas as pd
+
+    return prepare_series(pd.concat(frames, ignore_index=True),
+                          MarketSpec(objective="return", window=10, volume_column="volume", id_column="ticker"))
+
+
+def test_a_panel_resamples_whole_dates_and_tests_the_per_date_differential() -> None:
+    series = _panel()
+    dates = np.asarray(series.windows_test.dates).astype("datetime64[D]")
+    codes = np.unique(dates, return_inverse=True)[1].ravel()
+    per_date = np.bincount(codes)
+    assert (per_date == 3).all()  # balanced panel
+    idx = date_bootstrap_indices(dates, reps=40, seed=2, block=4)
+    assert idx.shape == (40, dates.size)
+    drawn = np.stack([np.bincount(codes[row], minlength=per_date.size) for row in idx])
+    assert (drawn % 3 == 0).all()  # every drawn date comes with all three assets
+    teacher, student = _forecasts(series, 0.004, seed=1)
+    dm = next(s for s in build_forecast_sections(_inputs(series, teacher, student)) if s.id == "diebold_mariano")
+    y = series.windows_test.y.astype(np.float64)
+    d = np.bincount(codes, weights=(student - y) ** 2 - (teacher - y) ** 2) / per_date
+    stat, _ = _dm_of_differential(d, 1)
+    got = dm.metrics["tests"]["student_vs_teacher"]
+    assert got["rows"] == per_date.size and dm.metrics["dates"] == per_date.size
+    assert got["statistic"] == pytest.approx(stat, rel=1e-9)
+    assert got["mean_loss_difference"] == pytest.approx(d.mean(), rel=1e-9)

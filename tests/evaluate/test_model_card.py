@@ -1,0 +1,173 @@
+"""MODEL_CARD.md: intended use, data, metrics with intervals, segments, limitations, change classification."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from finlite.errors import DataError
+from finlite.evaluate.model_card import CHANGE_CLASSES, DEFAULT_USES, render_model_card
+from finlite.evaluate.sections import Section, Table
+
+HEADINGS = ["# Model card: student", "## Intended use", "## Training and evaluation data", "## Metrics",
+            "## Segment results", "## Limitations", "## Change classification", "### What changed", "### Evidence"]
+#: The columns the discrimination section writes (finlite.evaluate.validation).
+DISCRIMINATION_COLUMNS = ["metric", "teacher", "teacher_lower", "teacher_upper", "student", "student_lower",
+                          "student_upper", "difference", "difference_lower", "difference_upper"]
+
+
+def section(id: str, status: str = "PASS", summary: str = "Fine.", tables: list[Table] | None = None) -> dict[str, Any]:
+    return Section(id=id, title=id.replace("_", " ").capitalize(), status=status,  # type: ignore[arg-type]
+                   threshold="rule", summary=summary, tables=tables or []).to_dict()
+
+
+def credit_report(**statuses: str) -> dict[str, Any]:
+    """A binary report as the orchestrator writes it; ``statuses`` overrides a section's status."""
+    disc = Table("discrimination_metrics", "Discrimination with 95 % bootstrap intervals", DISCRIMINATION_COLUMNS,
+                 [["auc", 0.8123, 0.78, 0.84, 0.80111, 0.77, 0.83, 0.0112, -0.004, 0.027],
+                  ["ks", 0.5, None, None, 0.49, 0.4, 0.58, 0.01, -0.02, 0.04]])
+    seg = Table("segments", "Per segment", ["column", "segment", "rows", "AUC difference (T − S)", "95 % CI low",
+                                            "95 % CI high", "weak spot"],
+                [["purpose", "car <new> | used", 1234, 0.012, -0.01, 0.03, ""]])
+    ids = ["summary", "discrimination", "calibration", "stability", "decisions", "segments", "fairness", "privacy",
+           "cost", "reproducibility"]
+    sections = [section(i, statuses.get(i, "PASS"), f"{i} summary <b>.",
+                        [disc] if i == "discrimination" else [seg] if i == "segments" else None) for i in ids]
+    return {"format": 1, "title": "finlite validation report: student", "task": "binary", "status": "PASS",
+            "generated_from": {"artifact": "student", "teacher": "teacher", "teacher_manifest_sha256": "ab" * 32},
+            "data": {"source": "german_credit.csv", "rows": 1000, "split": {"method": "stratified",
+                                                                           "rows": {"train": 600, "test": 200}}},
+            "change": {"steps_kept": ["distillation", "magnitude_pruning"], "size_ratio": 12.345,
+                       "teacher": {"path": "/runs/teacher", "manifest_sha256": "cd" * 32}},
+            "sections": sections, "unrelated": [1, 2, 3]}
+
+
+def part(card: str, heading: str) -> str:
+    """The text under ``heading`` up to the next heading of the same or a higher level."""
+    level = heading.split(" ")[0]
+    start = card.index(heading + "\n") + len(heading) + 1
+    nxt = re.search(rf"^#{{1,{len(level)}}} ", card[start:], flags=re.M)
+    return card[start:start + nxt.start()] if nxt else card[start:]
+
+
+def test_the_card_has_every_part_in_order() -> None:
+    card = render_model_card(credit_report())
+    headings = [line for line in card.splitlines() if line.startswith("#")]
+    assert headings[:9] == HEADINGS and headings[9].startswith("### Classification: ")
+    assert card.endswith("\n") and not card.endswith("\n\n")
+
+
+def test_intended_use_is_the_reports_or_a_default_by_task() -> None:
+    report = credit_report()
+    assert part(render_model_card(report), "## Intended use").strip() == DEFAULT_USES["credit"]
+    report["card"] = {"intended_use": "Score SME loans <only>."}
+    assert part(render_model_card(report), "## Intended use").strip() == "Score SME loans &lt;only&gt;."
+    cases = [("binary", "creditcard.csv", "fraud"), ("binary", "ulb_fraud.parquet", "fraud"),
+             ("forecast", "spy.csv", "markets"), ("direction", "spy.csv", "markets"),
+             ("regression", "lgd.csv", "regression"), ("survival", "x.csv", "other")]
+    for task, source, use in cases:
+        report = {**credit_report(), "task": task, "data": {"source": source}}
+        assert part(render_model_card(report), "## Intended use").strip() == DEFAULT_USES[use], (task, source)
+
+
+def test_data_lists_every_recorded_fact() -> None:
+    text = part(render_model_card(credit_report()), "## Training and evaluation data")
+    assert text.strip().splitlines() == ["- source: german_credit.csv", "- rows: 1,000", "- split.method: stratified",
+                                         "- split.rows.train: 600", "- split.rows.test: 200"]
+
+
+def test_metrics_show_intervals() -> None:
+    text = part(render_model_card(credit_report()), "## Metrics")
+    assert "**Discrimination: PASS.** discrimination summary &lt;b&gt;." in text
+    lines = [ln for ln in text.splitlines() if ln.startswith("|")]
+    assert lines[0] == ("| metric | teacher [95 % interval] | student [95 % interval] | difference [95 % interval] |")
+    assert lines[2] == "| auc | 0.8123 [0.78, 0.84] | 0.8011 [0.77, 0.83] | 0.0112 [-0.004, 0.027] |"
+    assert lines[3] == "| ks | 0.5 | 0.49 [0.4, 0.58] | 0.01 [-0.02, 0.04] |"  # no interval: the estimate alone
+
+
+def test_forecast_and_regression_metrics_come_from_their_sections() -> None:
+    fc = Table("accuracy", "Pooled test-period metrics", ["model", "metric", "value", "95% low", "95% high"],
+               [["student", "rmse", 0.0123, 0.011, 0.0135]])
+    report = {"task": "forecast", "sections": [section("forecast_accuracy", tables=[fc])]}
+    assert "| student | rmse | 0.0123 [0.011, 0.0135] |" in render_model_card(report)
+    acc = Table("accuracy_metrics", "Accuracy", DISCRIMINATION_COLUMNS,
+                [["rmse", 1.5, 1.4, 1.6, 1.55, 1.45, 1.65, -0.05, -0.1, 0.0]])
+    report = {"task": "regression", "sections": [section("accuracy", tables=[acc])]}
+    assert "| rmse | 1.5 [1.4, 1.6] | 1.55 [1.45, 1.65] | -0.05 [-0.1, 0] |" in render_model_card(report)
+
+
+def test_segment_results_are_escaped_for_markdown() -> None:
+    text = part(render_model_card(credit_report(segments="WARN")), "## Segment results")
+    assert "**Segments: WARN.**" in text
+    row = next(ln for ln in text.splitlines() if ln.startswith("| purpose"))
+    assert row == "| purpose | car &lt;new&gt; \\| used | 1,234 | 0.012 [-0.01, 0.03] |  |"
+    assert "<new>" not in text
+    assert len(re.findall(r"(?<!\\)\|", row)) == 6  # five cells: the escaped pipe does not split one
+
+
+def test_limitations_list_what_did_not_pass_and_the_fixed_ones() -> None:
+    text = part(render_model_card(credit_report(fairness="WARN", privacy="FAIL")), "## Limitations")
+    bullets = text.strip().splitlines()
+    assert bullets[:2] == ["- Fairness (WARN): fairness summary &lt;b&gt;.", "- Privacy (FAIL): privacy summary &lt;b&gt;."]
+    assert "not a privacy protection" in bullets[2]
+    assert "population" in bullets[3]
+    assert len(bullets) == 5
+
+
+@pytest.mark.parametrize(("statuses", "expected"), [
+    ({}, "PASS"), ({"stability": "WARN"}, "WARN"), ({"fairness": "WARN", "decisions": "FAIL"}, "FAIL"),
+    ({"summary": "FAIL"}, "FAIL"),  # a failed gate is evidence
+    ({"cost": "FAIL", "reproducibility": "WARN"}, "PASS"),  # the run, not the model's behaviour
+])
+def test_the_change_is_classified_by_the_worst_evidence(statuses: dict[str, str], expected: str) -> None:
+    card = render_model_card(credit_report(**statuses))
+    label = CHANGE_CLASSES[expected][0]
+    assert f"### Classification: {label}\n" in card
+    assert f"worst evidence status {expected};" in card
+
+
+def test_what_changed_and_the_evidence_table() -> None:
+    card = render_model_card(credit_report(decisions="WARN"))
+    changed = part(card, "### What changed").strip().splitlines()
+    assert changed == ["- Compression steps kept: distillation, magnitude_pruning.",
+                       "- Size: the student is 12.35 times smaller than the teacher (bytes of weights).",
+                       "- teacher.path: /runs/teacher", f"- teacher.manifest_sha256: {'cd' * 32}"]
+    rows = [ln for ln in part(card, "### Evidence").splitlines() if ln.startswith("|")][2:]
+    assert [r.split(" | ")[0][2:] for r in rows] == ["Summary", "Discrimination", "Calibration", "Stability",
+                                                    "Decisions", "Segments", "Fairness", "Privacy"]
+    assert rows[4] == "| Decisions | WARN | decisions summary &lt;b&gt;. |"
+
+
+def test_the_card_is_a_pure_function_of_report_json() -> None:
+    report = credit_report(fairness="WARN")
+    card = render_model_card(report)
+    assert render_model_card(json.loads(json.dumps(report))) == card
+    assert render_model_card({**report, "unrelated": {"x": object()}}) == card
+    assert "http" not in card
+
+
+def test_a_minimal_report_still_gives_a_card() -> None:
+    card = render_model_card({"sections": [section("stability", "WARN")]})
+    assert card.startswith("# Model card: finlite model\n")
+    assert "The report records no description of the data." in card
+    assert "The report holds no metrics section." in card and "The report holds no segments section." in card
+    assert "- The report records no description of the change." in card
+    assert f"### Classification: {CHANGE_CLASSES['WARN'][0]}" in card
+    assert part(card, "## Intended use").strip() == DEFAULT_USES["other"]
+
+
+def test_a_report_without_sections_is_refused() -> None:
+    with pytest.raises(DataError, match=r"no 'sections' list"):
+        render_model_card({"task": "binary"})
+
+
+def test_omitted_sections_are_named_under_the_evidence() -> None:
+    report = {**credit_report(), "omitted": [{"id": "fairness", "reason": "no protected column named"},
+                                             {"id": "monotonicity", "reason": "no monotone column declared"}]}
+    evidence = part(render_model_card(report), "### Evidence")
+    assert evidence.strip().endswith("Not in the report: fairness (no protected column named); monotonicity "
+                                     "(no monotone column declared).")
+    assert "Not in the report" not in render_model_card(credit_report())

@@ -1,0 +1,211 @@
+"""The robustness section: what the perturbations do to the rows, flip rates and AUC changes
+checked by hand, and an unseen category through the real German-credit encoder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from finlite import datasets
+from finlite.data.prepared import prepare
+from finlite.errors import ConfigError, ScoreError
+from finlite.evaluate.robustness import build_robustness
+from finlite.evaluate.sections import ScoredModel, TabularInputs
+
+Scorer = Callable[[pd.DataFrame], np.ndarray]
+
+
+class _Recorder:
+    """A score_frame that remembers every frame it scored."""
+
+    def __init__(self, fn: Scorer) -> None:
+        self.fn = fn
+        self.frames: list[pd.DataFrame] = []
+
+    def __call__(self, frame: pd.DataFrame) -> np.ndarray:
+        self.frames.append(frame.copy())
+        return self.fn(frame)
+
+
+def _inputs(test: pd.DataFrame, train: pd.DataFrame, y: np.ndarray, teacher: Scorer, student: Scorer, *,
+            numeric: list[str], categorical: list[str], cutoff: float | None = 0.5, task: str = "binary",
+            seed: int = 0) -> TabularInputs:
+    def model(name: str, fn: Scorer) -> ScoredModel:
+        return ScoredModel(name=name, model=None, preprocessor=None, scores_test=fn(test), scores_train=None,
+                           score_frame=_Recorder(fn), encode=lambda f: np.zeros((len(f), 1)))
+
+    return TabularInputs(task=task, cutoff=cutoff, teacher=model("teacher", teacher), student=model("student", student),
+                         y_test=y, y_train=np.zeros(len(train)), test_frame=test, train_frame=train,
+                         ids=np.arange(1, len(y) + 1), id_name="row", numeric=numeric, categorical=categorical,
+                         positive="bad", seed=seed)
+
+
+def _data(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+
+    def frame(m: int) -> pd.DataFrame:
+        x = rng.normal(0, 2.0, m)
+        x[::50] = np.nan  # missing values stay missing
+        return pd.DataFrame({"x": x, "k": rng.integers(0, 10, m), "c": rng.choice(["a", "b", "c"], m)})
+
+    test = frame(n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-np.nan_to_num(test["x"].to_numpy())))).astype(float)
+    return test, frame(3 * n), y
+
+
+def _smooth(f: pd.DataFrame) -> np.ndarray:
+    return np.asarray(1 / (1 + np.exp(-np.nan_to_num(f["x"].to_numpy(dtype=float)))))
+
+
+def _sharp(f: pd.DataFrame) -> np.ndarray:
+    # The teacher's decisions on known categories (the same side of x = 0), but an unseen category
+    # turns them around: a fragile student.
+    p = _smooth(f)
+    unseen = ~f["c"].isin(["a", "b", "c"]).to_numpy()
+    return np.where(unseen, 1.0 - p, p)
+
+
+def test_the_perturbations_do_what_they_say() -> None:
+    test, train, y = _data()
+    inp = _inputs(test, train, y, _smooth, _smooth, numeric=["x", "k"], categorical=["c"], seed=3)
+    section = build_robustness(inp)
+    noisy, unseen = inp.teacher.score_frame.frames  # type: ignore[attr-defined]
+    # (a) noise: missing stays missing, the rest moves by ~0.1 x the training std, within the accepted range.
+    x0, x1 = test["x"].to_numpy(), noisy["x"].to_numpy()
+    assert np.array_equal(np.isnan(x0), np.isnan(x1))
+    delta = (x1 - x0)[~np.isnan(x0)]
+    assert np.std(delta) == pytest.approx(0.1 * np.nanstd(train["x"].to_numpy()), rel=0.1)
+    assert np.nanmin(x1) >= min(np.nanmin(train["x"]), np.nanmin(x0))
+    assert np.nanmax(x1) <= max(np.nanmax(train["x"]), np.nanmax(x0))
+    k1 = noisy["k"].to_numpy(dtype=float)  # integers become floats, inside 0..9 (the training range)
+    assert k1.min() >= 0 and k1.max() <= 9 and not np.array_equal(k1, test["k"].to_numpy())
+    assert noisy["c"].equals(test["c"])
+    # (b) unseen: exactly 10 % of the category values replaced, numbers untouched.
+    changed = (unseen["c"] != test["c"]).to_numpy()
+    assert changed.sum() == 400 and set(unseen["c"][changed]) == {"__unseen__"}
+    assert unseen["x"].equals(test["x"])
+    metrics = section.metrics["perturbations"]
+    assert metrics["numeric_noise"]["columns"] == ["x", "k"] and metrics["unseen_categories"]["columns"] == ["c"]
+    # Same model twice: no excess, PASS; the unseen category does not move a model that ignores it.
+    assert section.status == "PASS" and metrics["unseen_categories"]["teacher"]["flip_rate"] == 0.0
+    json.dumps(section.to_dict(), allow_nan=False)
+
+
+def test_flip_rates_and_auc_changes_match_a_by_hand_computation_and_a_fragile_student_fails() -> None:
+    test, train, y = _data(seed=1)
+    inp = _inputs(test, train, y, _smooth, _sharp, numeric=["x"], categorical=["c"], seed=5)
+    section = build_robustness(inp)
+    for who, fn in (("teacher", _smooth), ("student", _sharp)):
+        frames = getattr(inp, who).score_frame.frames
+        clean = fn(test)
+        for key, frame in zip(("numeric_noise", "unseen_categories"), frames, strict=True):
+            got = section.metrics["perturbations"][key][who]
+            p = fn(frame)
+            assert got["flip_rate"] == pytest.approx(np.mean((p >= 0.5) != (clean >= 0.5)))
+            assert got["auc"]["clean"] == pytest.approx(roc_auc_score(y, clean))
+            assert got["auc_change"] == pytest.approx(roc_auc_score(y, p) - roc_auc_score(y, clean))
+    unseen = section.metrics["perturbations"]["unseen_categories"]
+    assert unseen["teacher"]["flip_rate"] == 0.0 and unseen["flip_excess"] > 0.05  # ~10 % of rows flip
+    assert section.metrics["perturbations"]["numeric_noise"]["flip_excess"] == 0.0  # same decisions at x = 0
+    assert section.status == "FAIL" and unseen["status"] == "FAIL"
+    assert section.tables[0].rows[1][0] == "unseen_categories"
+    assert [p.id for p in section.plots] == ["robustness_flips", "robustness_auc"]
+    assert section.plots[0].x_ticks == ["numeric_noise", "unseen_categories"]
+    # Seeded: the same inputs give the same section.
+    again = build_robustness(_inputs(test, train, y, _smooth, _sharp, numeric=["x"], categorical=["c"], seed=5))
+    assert again.to_dict() == section.to_dict()
+
+
+def _rare(f: pd.DataFrame) -> np.ndarray:
+    # Fraud-like: flags x > 6 only (~0.13 % of rows with x ~ N(0, 2)).
+    return np.asarray(1 / (1 + np.exp(-3.0 * (np.nan_to_num(f["x"].to_numpy(dtype=float)) - 6.0))))
+
+
+def _rare_fragile(f: pd.DataFrame) -> np.ndarray:
+    # An unseen category makes the student flag rows with x > 5 as well: few rows in all, many of the flagged.
+    x = np.nan_to_num(f["x"].to_numpy(dtype=float))
+    unseen = ~f["c"].isin(["a", "b", "c"]).to_numpy()
+    return np.where(unseen & (x > 5.0), 0.9, _rare(f))
+
+
+def test_a_fragile_student_fails_on_rare_event_data() -> None:
+    """On fraud-like data (~0.1 % flagged) the student's extra flips are ~0.06 % of ALL rows, far
+    under any absolute threshold, but a large share of the FLAGGED rows: FAIL (R2 item 7)."""
+    test, train, y = _data(n=60_000, seed=2)
+    section = build_robustness(_inputs(test, train, y, _rare, _rare_fragile, numeric=["x"], categorical=["c"],
+                                       seed=1))
+    unseen = section.metrics["perturbations"]["unseen_categories"]
+    clean_t, clean_s = _rare(test) >= 0.5, _rare_fragile(test) >= 0.5
+    assert clean_t.mean() < 0.005
+    assert unseen["flip_excess"] < 0.002  # the old rule (0.02 of all rows) could never fire
+    flagged = unseen["flagged_rows"]
+    assert flagged >= int((clean_t | clean_s).sum())
+    extra = unseen["student"]["flips"] - unseen["teacher"]["flips"]
+    assert extra >= 5 and unseen["flip_excess_flagged"] == pytest.approx(extra / flagged)
+    assert unseen["flip_excess_flagged"] > 0.10 and unseen["status"] == "FAIL" and section.status == "FAIL"
+    assert "of the flagged rows" in section.threshold
+    same = build_robustness(_inputs(test, train, y, _rare, _rare, numeric=["x"], categorical=["c"], seed=1))
+    assert same.status == "PASS"
+
+
+def test_an_unseen_category_goes_through_the_real_german_credit_encoder() -> None:
+    data = prepare(datasets.path("german_credit"), target="creditability")
+    prep = data.preprocessor
+    rng = np.random.default_rng(0)
+    w_t = rng.normal(0, 0.3, prep.n_features)
+    w_s = w_t + rng.normal(0, 0.05, prep.n_features)
+
+    def scorer(w: np.ndarray) -> Scorer:
+        return lambda f: np.asarray(1 / (1 + np.exp(-(prep.transform(f).astype(np.float64) @ w))))
+
+    test = data.frame.iloc[data.split.test].reset_index(drop=True)
+    train = data.frame.iloc[data.split.train].reset_index(drop=True)
+    inp = _inputs(test, train, data.y_test, scorer(w_t), scorer(w_s), numeric=list(data.schema.numeric),
+                  categorical=list(data.schema.categorical), cutoff=0.5)
+    section = build_robustness(inp)
+    assert set(section.metrics["perturbations"]) == {"numeric_noise", "unseen_categories"}
+    assert section.status in ("PASS", "WARN", "FAIL")
+    _, unseen = inp.student.score_frame.frames  # type: ignore[attr-defined]
+    hit = (unseen["purpose"] == "__unseen__").to_numpy()
+    assert hit.sum() == 20  # 10 % of 200 test rows
+    x = prep.transform(unseen)
+    bucket = prep.feature_names.index("purpose=__unseen__")
+    assert np.array_equal(x[:, bucket] == 1.0, hit)  # the rows took the encoder's unseen bucket
+    json.dumps(section.to_dict(), allow_nan=False)
+
+
+def test_robustness_fails_closed() -> None:
+    test, train, y = _data(n=200)
+    with pytest.raises(ConfigError, match=r"for binary classifiers; this task is 'regression'"):
+        build_robustness(_inputs(test, train, y, _smooth, _smooth, numeric=["x"], categorical=[], task="regression"))
+    with pytest.raises(ConfigError, match=r"needs the cut-off"):
+        build_robustness(_inputs(test, train, y, _smooth, _smooth, numeric=["x"], categorical=[], cutoff=None))
+
+    def broken(f: pd.DataFrame) -> np.ndarray:
+        p = _smooth(f)
+        if len(f) and not f["x"].equals(test["x"]):
+            p[3] = np.nan
+        return p
+
+    with pytest.raises(ScoreError, match=r"student gave a non-finite score on 1 row\(s\) with gaussian noise"):
+        build_robustness(_inputs(test, train, y, _smooth, broken, numeric=["x"], categorical=[]))
+
+
+def test_one_class_gives_null_auc_and_large_tests_are_sampled(monkeypatch: pytest.MonkeyPatch) -> None:
+    test, train, _ = _data(n=600)
+    section = build_robustness(_inputs(test, train, np.zeros(600), _smooth, _sharp, numeric=["x"], categorical=["c"]))
+    unseen = section.metrics["perturbations"]["unseen_categories"]
+    assert unseen["teacher"]["auc_change"] is None and unseen["auc_excess_drop"] is None
+    assert [p.id for p in section.plots] == ["robustness_flips"]
+    assert any("one class only" in note for note in section.notes)
+    monkeypatch.setattr("finlite.evaluate.robustness.MAX_ROWS", 100)
+    test, train, y = _data(n=600)
+    inp = _inputs(test, train, y, _smooth, _smooth, numeric=["x"], categorical=["c"])
+    sampled = build_robustness(inp)
+    assert sampled.metrics["rows"] == 100 and len(inp.student.score_frame.frames[0]) == 100  # type: ignore[attr-defined]
+    assert any("sample of 100 of the 600 test rows" in note for note in sampled.notes)

@@ -1,0 +1,119 @@
+"""The summary and reproducibility sections, from records written by hand."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from finlite.evaluate.summary_report import build_reproducibility, build_summary
+
+
+def _comparison(*, gates: list[dict[str, Any]] | None = None, warnings: list[str] | None = None) -> dict[str, Any]:
+    comparison: dict[str, Any] = {
+        "split": "test", "rows": 300, "task": "binary",
+        "teacher": {"auc": 0.80, "ks": 0.50, "brier": 0.17, "parameters": 4000, "nonzero_parameters": 4000,
+                    "model_bytes": 16000, "flops_per_row": 8000, "latency_p50_us": 40.0},
+        "student": {"auc": 0.78, "ks": 0.47, "brier": 0.18, "parameters": 1000, "nonzero_parameters": 500,
+                    "model_bytes": 2000, "flops_per_row": 1000},  # no latency: a run without timing
+        "fidelity": {"agreement": 0.96, "psi": 0.02, "spearman": 0.97, "swap_set": {"a": {"count": 3}},
+                     "agreement_band": [{"flag_rate": 0.1, "agreement": 0.9}]},
+        "ratios": {"size_ratio": 8.0, "parameter_ratio": 8.0, "auc_drop": 0.02},
+        "operating_point": {"cutoff": 0.31, "description": "cut-off 0.31 (the training bad rate)"},
+        "recipe": {"name": "compress", "passed": not any(not g["passed"] for g in gates or []),
+                   "final_gates": gates or [],
+                   "steps": [{"index": 0, "method": {"method": "distillation"}, "status": "kept", "gates": [],
+                              "info": {}},
+                             {"index": 1, "method": {"method": "magnitude_pruning"}, "status": "rolled_back",
+                              "gates": [{"passed": False, "message": "auc drop 0.04 > 0.02"}], "info": {}}]},
+    }
+    if warnings:
+        comparison["warnings"] = warnings
+    return comparison
+
+
+def test_summary_compares_headline_metrics_and_records_steps() -> None:
+    section = build_summary(_comparison())
+    d = section.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert d["id"] == "summary" and d["status"] == "PASS"
+    table = {row[0]: row[1:] for row in d["tables"][0]["rows"]}
+    # Student − teacher, computed here independently; latency is left out (the student has none).
+    assert table["AUC"] == pytest.approx([0.80, 0.78, 0.78 - 0.80])
+    assert table["bytes on disk"] == [16000, 2000, 2000 - 16000]
+    assert "latency p50, batch 1 (µs)" not in table
+    assert d["metrics"]["steps"] == 2 and d["metrics"]["steps_kept"] == 1
+    assert d["metrics"]["gates_passed"] is None and d["metrics"]["ratios"]["size_ratio"] == 8.0
+    assert d["metrics"]["fidelity"] == {"agreement": 0.96, "psi": 0.02, "spearman": 0.97}
+    steps = next(t for t in d["tables"] if t["id"] == "summary_steps")["rows"]
+    assert steps == [[1, "distillation", "kept", ""], [2, "magnitude_pruning", "rolled_back", "auc drop 0.04 > 0.02"]]
+    assert "1 of 2 step(s) kept (distillation)" in d["summary"] and "8.0x smaller" in d["summary"]
+    assert d["metrics"]["cutoff"] == 0.31
+
+
+def test_summary_fails_on_a_failed_gate_and_warns_on_the_fidelity_warning() -> None:
+    gates = [{"passed": True, "message": "agreement 0.97 >= 0.95"}, {"passed": False, "message": "auc drop 0.03 > 0.02"}]
+    failed = build_summary(_comparison(gates=gates))
+    assert failed.status == "FAIL" and "auc drop 0.03 > 0.02" in failed.summary
+    assert failed.metrics["gates"] == 2 and failed.metrics["gates_failed"] == 1 and failed.metrics["gates_passed"] is False
+    assert next(t for t in failed.tables if t.id == "summary_gates").rows[1] == ["auc drop 0.03 > 0.02", "NO"]
+    warned = build_summary(_comparison(warnings=["WARNING: the student's test AUC is 0.07 below"]), warn_auc_drop=0.06)
+    assert warned.status == "WARN" and warned.notes[0].startswith("WARNING") and "0.06" in warned.threshold
+    passed = build_summary(_comparison(gates=gates[:1]))
+    assert passed.status == "PASS" and passed.metrics["gates_passed"] is True
+
+
+def test_summary_of_a_regression_model_has_no_auc() -> None:
+    comparison = _comparison()
+    comparison["task"] = "regression"
+    comparison["teacher"] = {"rmse": 2.0, "r2": 0.5, "model_bytes": 100, "parameters": 10, "nonzero_parameters": 10}
+    comparison["student"] = {"rmse": 2.5, "r2": 0.4, "model_bytes": 50, "parameters": 5, "nonzero_parameters": 5}
+    section = build_summary(comparison)
+    labels = [row[0] for row in section.tables[0].rows]
+    assert "AUC" not in labels and labels[:2] == ["RMSE", "R²"]
+    assert "R² 0.5 → 0.4" in section.summary
+
+
+RECIPE = "name: compress\nsteps:\n- method: distillation\n  temperature: 2.0\n"
+
+
+def _record(**changes: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "seed": 7, "cutoff": 0.3, "versions": {"torch": "2.13.0", "numpy": "2.1.0", "python": "3.12.1"},
+        "data": {"source": "german_credit.csv", "file_sha256": "f" * 64, "content_sha256": "c" * 64,
+                 "split": {"method": "stratified", "config": {"seed": 7, "test_size": 0.3}}},
+        "files": {"weights.safetensors": "a" * 64, "preprocessor.json": "b" * 64},
+        "teacher": {"path": "/runs/teacher", "manifest_sha256": "d" * 64},
+        "steps": [{"method": "distillation", "status": "kept", "train": {"epochs": 30, "seed": 7}, "batch_size": 64,
+                   "temperature": 2.0}],
+    }
+    record.update(changes)
+    return record
+
+
+def test_reproducibility_records_versions_hashes_settings_and_the_recipe() -> None:
+    section = build_reproducibility(_record(), RECIPE)
+    d = section.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert d["id"] == "reproducibility" and d["status"] == "PASS"
+    tables = {t["id"]: t["rows"] for t in d["tables"]}
+    assert ["seed", 7] in tables["reproducibility_settings"] and ["cut-off", 0.3] in tables["reproducibility_settings"]
+    assert ["split test_size", "0.3"] in tables["reproducibility_settings"]
+    hashes = {row[0]: row[2] for row in tables["reproducibility_hashes"]}
+    assert hashes["data content"] == "c" * 64 and hashes["weights.safetensors"] == "a" * 64
+    assert hashes["teacher artifact /runs/teacher"] == "d" * 64
+    assert tables["reproducibility_versions"] == [["numpy", "2.1.0"], ["python", "3.12.1"], ["torch", "2.13.0"]]
+    # The step's training settings only (not its method's fields), as canonical JSON.
+    assert tables["reproducibility_steps"] == [[1, "distillation", "kept",
+                                                '{"batch_size": 64, "train": {"epochs": 30, "seed": 7}}']]
+    assert [row[0] for row in tables["reproducibility_recipe"]] == RECIPE.rstrip("\n").split("\n")
+    assert d["metrics"]["recipe_yaml"] == RECIPE and d["metrics"]["seed"] == 7
+
+
+@pytest.mark.parametrize("missing", ["seed", "content_sha256"])
+def test_reproducibility_warns_without_a_seed_or_a_data_hash(missing: str) -> None:
+    record = _record(seed=None) if missing == "seed" else _record(data={"source": "x.csv", "file_sha256": "f" * 64})
+    section = build_reproducibility(record, RECIPE)
+    assert section.status == "WARN"
+    assert ("the seed" if missing == "seed" else "the data's content hash") in section.summary

@@ -1,0 +1,301 @@
+"""Validation primitives (finlite.evaluate.validation) against hand computations, scipy,
+statsmodels and scikit-learn."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import binomtest, ks_2samp, norm
+from sklearn import metrics as skm
+from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+
+from finlite.errors import ConfigError, DataError
+from finlite.evaluate import metrics as m
+from finlite.evaluate import validation as v
+from finlite.evaluate.fidelity import psi
+
+
+def _data(n: int = 400, seed: int = 1, d: float = 1.0, ties: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.3).astype(float)
+    p = norm.cdf(rng.normal(size=n) + d * y - 1)
+    if ties:
+        p = np.round(p, 2)  # many tied scores: every metric must treat a tie as one threshold
+    return y, p
+
+
+# -- bootstrap -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fn", [m.auc, m.gini, m.ks, m.average_precision, m.brier])
+def test_vectorised_bootstrap_equals_one_resample_at_a_time(fn: object) -> None:
+    y, p = _data()
+    fast = v.bootstrap_ci(fn, y, p, n_boot=150, seed=3)  # type: ignore[arg-type]
+    slow = v.bootstrap_ci(lambda a, b: fn(a, b), y, p, n_boot=150, seed=3)  # type: ignore[operator]
+    assert fast["estimate"] == pytest.approx(fn(y, p))  # type: ignore[operator]
+    for k in ("estimate", "lower", "upper"):
+        assert fast[k] == pytest.approx(slow[k], rel=1e-10, abs=1e-12)
+    assert fast["n_boot"] == slow["n_boot"] == 150
+
+
+@pytest.mark.parametrize("fn", [m.rmse, m.mae, m.r2])
+def test_vectorised_regression_bootstrap_equals_loop(fn: object) -> None:
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=300)
+    pred = y + rng.normal(0, 0.5, size=300)
+    fast = v.bootstrap_ci(fn, y, pred, n_boot=100, seed=9)  # type: ignore[arg-type]
+    slow = v.bootstrap_ci(lambda a, b: fn(a, b), y, pred, n_boot=100, seed=9)  # type: ignore[operator]
+    for k in ("estimate", "lower", "upper"):
+        assert fast[k] == pytest.approx(slow[k], rel=1e-9)
+
+
+@pytest.mark.parametrize("fpr", [0.001, 0.01, 0.05, 0.2])
+def test_weighted_recall_at_fpr_equals_metric_on_repeated_rows(fpr: float) -> None:
+    # Counts w of a resample = rows repeated w times: the counted metric must equal the metric
+    # computed on the repeated rows.
+    y, p = _data(300, seed=7)
+    rng = np.random.default_rng(0)
+    w = rng.poisson(1.0, size=(20, y.size)).astype(float)
+    r = v._Ranked(y, p, merge_negative_runs=True)
+    pos, neg = r.groups(w)
+    got = v._recall_g(fpr)(pos, neg)
+    for i in range(w.shape[0]):
+        idx = np.repeat(np.arange(y.size), w[i].astype(int))
+        assert got[i] == pytest.approx(m.recall_at_fpr(y[idx], p[idx], fpr), abs=1e-12)
+
+
+def test_bootstrap_skips_resamples_with_one_class_and_counts_them() -> None:
+    y = np.array([1.0] + [0.0] * 19)
+    p = np.linspace(0.9, 0.0, 20)
+    out = v.bootstrap_ci(m.auc, y, p, n_boot=200, seed=0)
+    # P(the single positive is absent from a resample) = (19/20)^20 ≈ 0.358.
+    assert out["n_boot"] + out["n_skipped"] == 200
+    assert 40 < out["n_skipped"] < 105
+    assert out["lower"] == out["upper"] == 1.0  # every usable resample ranks the positive first
+
+
+def test_bootstrap_is_seeded() -> None:
+    y, p = _data()
+    assert v.bootstrap_ci(m.auc, y, p, n_boot=50, seed=4) == v.bootstrap_ci(m.auc, y, p, n_boot=50, seed=4)
+    assert v.bootstrap_ci(m.auc, y, p, n_boot=50, seed=4) != v.bootstrap_ci(m.auc, y, p, n_boot=50, seed=5)
+
+
+def test_paired_bootstrap_uses_the_same_rows_for_both_models() -> None:
+    y, p = _data(ties=False)
+    rng = np.random.default_rng(2)
+    q = np.clip(p + rng.normal(0, 0.05, p.size), 0, 1)
+    paired = v.paired_bootstrap_ci(m.auc, y, p, q, n_boot=120, seed=1)
+    loop = v.paired_bootstrap_ci(lambda a, b: m.auc(a, b), y, p, q, n_boot=120, seed=1)
+    assert paired["estimate"] == pytest.approx(m.auc(y, p) - m.auc(y, q))
+    assert paired["lower"] == pytest.approx(loop["lower"]) and paired["upper"] == pytest.approx(loop["upper"])
+    # Independent check: resample rows by hand with the same stream of indices.
+    idx = np.random.default_rng(1).integers(0, y.size, size=(120, y.size), dtype=np.int32)
+    diffs = np.array([m.auc(y[i], p[i]) - m.auc(y[i], q[i]) for i in idx])
+    assert paired["lower"] == pytest.approx(np.quantile(diffs, 0.025))
+    assert paired["upper"] == pytest.approx(np.quantile(diffs, 0.975))
+    same = v.paired_bootstrap_ci(m.auc, y, p, p, n_boot=50)
+    assert same["lower"] == same["upper"] == 0.0
+
+
+def test_auc_interval_covers_the_true_auc_at_about_the_nominal_rate() -> None:
+    # Binormal model: negatives N(0, 1), positives N(d, 1) -> AUC = Phi(d / sqrt 2).
+    d, n = 1.0, 100
+    true_auc = float(norm.cdf(d / np.sqrt(2)))
+    rng = np.random.default_rng(2024)
+    covered = 0
+    sims = 200
+    for k in range(sims):
+        scores = np.r_[rng.normal(0, 1, n), rng.normal(d, 1, n)]
+        y = np.r_[np.zeros(n), np.ones(n)]
+        ci = v.bootstrap_ci(m.auc, y, scores, n_boot=300, seed=k)
+        covered += ci["lower"] <= true_auc <= ci["upper"]
+    assert 0.90 <= covered / sims <= 0.99
+
+
+def test_bootstrap_rejects_bad_options() -> None:
+    y, p = _data(50)
+    with pytest.raises(ConfigError, match="n_boot"):
+        v.bootstrap_ci(m.auc, y, p, n_boot=0)
+    with pytest.raises(ConfigError, match="level"):
+        v.bootstrap_ci(m.auc, y, p, level=95)
+    with pytest.raises(DataError, match="equally long"):
+        v.bootstrap_ci(m.auc, y, p[:-1])
+    with pytest.raises(DataError, match="equally long"):
+        v.paired_bootstrap_ci(m.auc, y, p, p[:-1])
+
+
+# -- curves and tables -----------------------------------------------------------------------------
+def test_roc_points_match_sklearn() -> None:
+    y, p = _data()
+    fpr, tpr = v.roc_points(y, p)
+    sk_fpr, sk_tpr, _ = skm.roc_curve(y, p, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, sk_fpr)
+    np.testing.assert_allclose(tpr, sk_tpr)
+    assert np.trapezoid(tpr, fpr) == pytest.approx(m.auc(y, p))
+
+
+def test_ks_curve_by_hand() -> None:
+    y = np.array([0, 0, 1, 0, 1, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.4, 0.4, 0.9])
+    score, cdf_pos, cdf_neg = v.ks_curve(y, p)
+    np.testing.assert_allclose(score, [0.1, 0.2, 0.3, 0.4, 0.9])
+    np.testing.assert_allclose(cdf_pos, [0, 0, 1 / 3, 2 / 3, 1])
+    np.testing.assert_allclose(cdf_neg, [1 / 3, 2 / 3, 2 / 3, 1, 1])
+    # Largest gap 2/3 at score 0.2 (two of three negatives, no positive below).
+    assert np.max(np.abs(cdf_pos - cdf_neg)) == pytest.approx(2 / 3)
+    assert m.ks(y, p) == pytest.approx(2 / 3)
+    assert ks_2samp(p[y == 1], p[y == 0]).statistic == pytest.approx(2 / 3)
+
+
+def test_ks_curve_gap_equals_scipy_on_random_scores() -> None:
+    y, p = _data(ties=False)
+    _, cp, cn = v.ks_curve(y, p)
+    assert np.max(np.abs(cp - cn)) == pytest.approx(ks_2samp(p[y == 1], p[y == 0]).statistic)
+
+
+def test_curves_need_both_classes() -> None:
+    with pytest.raises(DataError, match="both classes"):
+        v.roc_points(np.zeros(4), np.arange(4.0))
+    with pytest.raises(DataError, match="both classes"):
+        v.ks_curve(np.ones(4), np.arange(4.0))
+
+
+def test_lift_table_by_hand() -> None:
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    y = np.array([1, 1, 0, 1, 0, 0, 1, 0, 0, 0])
+    rows = v.lift_table(y, p, bins=5)
+    # Bands of two rows from the riskiest: positives 2, 1, 0, 1, 0 of 4; overall rate 0.4.
+    assert [r["rows"] for r in rows] == [2] * 5
+    assert [r["positives"] for r in rows] == [2, 1, 0, 1, 0]
+    np.testing.assert_allclose([r["bad_rate"] for r in rows], [1, 0.5, 0, 0.5, 0])
+    np.testing.assert_allclose([r["lift"] for r in rows], [2.5, 1.25, 0, 1.25, 0])
+    np.testing.assert_allclose([r["cumulative_capture"] for r in rows], [0.5, 0.75, 0.75, 1, 1])
+    assert rows[0]["max_score"] == 0.9 and rows[-1]["min_score"] == 0.05
+
+
+def test_reliability_table_matches_scipy_binomtest() -> None:
+    y, p = _data(200, ties=False)
+    rows = v.reliability_table(y, p, bins=4)
+    order = np.argsort(p)
+    for r, band in zip(rows, np.array_split(order, 4), strict=True):
+        k, n, mp = int(y[band].sum()), band.size, float(p[band].mean())
+        assert r["count"] == n and r["positives"] == k
+        assert r["mean_predicted"] == pytest.approx(mp)
+        assert r["observed_rate"] == pytest.approx(k / n)
+        assert r["p_value"] == pytest.approx(binomtest(k, n, mp, alternative="two-sided").pvalue)
+    ece = sum(b.size / 200 * abs(y[b].mean() - p[b].mean()) for b in np.array_split(order, 4))
+    assert v.expected_calibration_error(y, p, 4) == pytest.approx(ece)
+
+
+def test_ece_by_hand() -> None:
+    y = np.array([0, 0, 1, 1])
+    p = np.array([0.1, 0.3, 0.6, 1.0])
+    # Bands {0.1, 0.3}: observed 0, predicted 0.2; {0.6, 1.0}: observed 1, predicted 0.8.
+    assert v.expected_calibration_error(y, p, 2) == pytest.approx(0.5 * 0.2 + 0.5 * 0.2)
+    assert v.expected_calibration_error(y, y.astype(float), 2) == 0.0
+
+
+def test_psi_table_by_hand_and_equal_to_fidelity_psi() -> None:
+    e = np.array([1, 2, 3, 4], dtype=float)
+    a = np.array([1, 1, 1, 4], dtype=float)
+    out = v.psi_table(e, a, bins=2)
+    # Median edge 2.5: expected shares 0.5 / 0.5, actual 0.75 / 0.25.
+    assert [r["expected_share"] for r in out["bins"]] == [0.5, 0.5]
+    assert [r["actual_share"] for r in out["bins"]] == [0.75, 0.25]
+    by_hand = (0.75 - 0.5) * np.log(0.75 / 0.5) + (0.25 - 0.5) * np.log(0.25 / 0.5)
+    assert out["psi"] == pytest.approx(by_hand)
+    assert out["bins"][0]["upper"] == 2.5 and out["bins"][0]["lower"] is None
+    rng = np.random.default_rng(0)
+    e2, a2 = rng.normal(size=1000), rng.normal(0.3, 1.2, size=700)
+    assert v.psi_table(e2, a2)["psi"] == pytest.approx(psi(e2, a2), rel=1e-12)
+    assert sum(r["contribution"] for r in v.psi_table(e2, a2)["bins"]) == pytest.approx(psi(e2, a2))
+
+
+def test_psi_floors_empty_bins() -> None:
+    out = v.psi_table(np.array([1.0, 2.0]), np.array([1.0, 1.0]), bins=2)
+    assert out["bins"][1]["actual_share"] == 0.0
+    assert out["psi"] == pytest.approx((1 - 0.5) * np.log(1 / 0.5) + (1e-4 - 0.5) * np.log(1e-4 / 0.5))
+
+
+def test_csi_numeric_keeps_missing_in_its_own_bin() -> None:
+    train = pd.Series([1.0, 2.0, 3.0, 4.0])
+    test = pd.Series([1.0, np.nan, 4.0, 4.0])
+    out = v.csi_table(train, test, bins=2)
+    shares = {r["bin"]: (r["expected_share"], r["actual_share"]) for r in out["bins"]}
+    assert shares["missing"] == (0.0, 0.25)
+    assert sorted(s for s in shares.values() if s != (0.0, 0.25)) == [(0.5, 0.25), (0.5, 0.5)]
+    f = 1e-4
+    by_hand = ((0.25 - 0.5) * np.log(0.25 / 0.5) + 0.0 + (0.25 - f) * np.log(0.25 / f))
+    assert out["csi"] == pytest.approx(by_hand)
+
+
+def test_csi_categorical_pools_rare_and_unseen_values() -> None:
+    train = pd.Series(["a"] * 60 + ["b"] * 39 + ["rare"])  # "rare" is 1 % < min_share 0.02
+    test = pd.Series(["a"] * 50 + ["b"] * 30 + ["new"] * 20)
+    out = v.csi_table(train, test, categorical=True, min_share=0.02)
+    shares = {r["bin"]: (r["expected_share"], r["actual_share"]) for r in out["bins"]}
+    assert shares == {"a": (0.6, 0.5), "b": (0.39, 0.3), "other": (0.01, 0.2)}
+    by_hand = sum((a - e) * np.log(a / e) for e, a in shares.values())
+    assert out["csi"] == pytest.approx(by_hand)
+
+
+def test_feature_csi_sorted_largest_first_and_names_missing_columns() -> None:
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"x": rng.normal(size=500), "z": rng.normal(size=500), "c": rng.choice(["u", "v"], 500)})
+    test = pd.DataFrame({"x": rng.normal(size=500), "z": rng.normal(2, 1, size=500), "c": rng.choice(["u", "v"], 500)})
+    rows = v.feature_csi(train, test, ["x", "z"], ["c"])
+    assert rows[0]["feature"] == "z" and rows[0]["band"] == "shifted"
+    assert [r["csi"] for r in rows] == sorted((r["csi"] for r in rows), reverse=True)
+    with pytest.raises(DataError, match="'w'"):
+        v.feature_csi(train, test, ["w"], [])
+
+
+def test_csi_rejects_text_in_a_numeric_column() -> None:
+    with pytest.raises(DataError, match="categorical"):
+        v.csi_table(pd.Series(["a", "b"]), pd.Series(["a", "b"]))
+
+
+@pytest.mark.parametrize(("b", "c"), [(0, 0), (3, 9), (12, 12), (1, 23), (30, 12), (100, 140), (50, 0)])
+def test_mcnemar_matches_statsmodels(b: int, c: int) -> None:
+    exact = b + c < 25
+    ref = sm_mcnemar(np.array([[10, b], [c, 20]]), exact=exact, correction=True)
+    out = v.mcnemar(b, c)
+    assert out["method"] == ("exact binomial" if exact else "chi-square, continuity corrected")
+    assert out["statistic"] == pytest.approx(float(ref.statistic))
+    assert out["p_value"] == pytest.approx(float(ref.pvalue))
+
+
+def test_mcnemar_rejects_negative_counts() -> None:
+    with pytest.raises(ConfigError, match="non-negative"):
+        v.mcnemar(-1, 3)
+
+
+def test_tables_reject_bad_bins_and_labels() -> None:
+    y, p = _data(50)
+    with pytest.raises(ConfigError, match="bins"):
+        v.lift_table(y, p, bins=0)
+    with pytest.raises(DataError, match="0/1"):
+        v.reliability_table(y + 1, p)
+    with pytest.raises(DataError, match=r"\[0, 1\]"):
+        v.reliability_table(y, p * 3)
+
+
+def test_partial_metric_goes_through_the_loop_path() -> None:
+    y, p = _data()
+    fn = functools.partial(m.recall_at_fpr, fpr=0.05)
+    out = v.bootstrap_ci(fn, y, p, n_boot=40, seed=0)
+    idx = np.random.default_rng(0).integers(0, y.size, size=(40, y.size), dtype=np.int32)
+    vals = np.array([fn(y[i], p[i]) for i in idx])
+    assert out["lower"] == pytest.approx(np.quantile(vals, 0.025))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_bootstrap_skips_resamples_where_a_sklearn_metric_is_undefined() -> None:
+    # scikit-learn returns NaN with a warning (older versions raise ValueError): skipped either way.
+    y = np.array([1.0] + [0.0] * 19)
+    p = np.linspace(0.9, 0.0, 20)
+    ours = v.bootstrap_ci(m.auc, y, p, n_boot=100, seed=2)
+    theirs = v.bootstrap_ci(skm.roc_auc_score, y, p, n_boot=100, seed=2)
+    assert theirs["n_skipped"] == ours["n_skipped"] > 0
+    assert theirs["lower"] == pytest.approx(ours["lower"]) and theirs["upper"] == pytest.approx(ours["upper"])

@@ -1,0 +1,201 @@
+"""The reproduce job: a recorded run is run again and compared, metric by metric and by weights."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import finlite
+from finlite._manifest import amend_artifact
+from finlite.data.io import frame_sha256, read_table
+from finlite.data.market import MarketSpec
+from finlite.errors import ConfigError, DataError
+from finlite.jobs.forecast import train_forecaster
+from finlite.jobs.reproduce import REL_TOL, compare_metrics, flatten_metrics, render_reproduction, reproduce
+from finlite.recipe.presets import load_preset
+from finlite.recipe.spec import Recipe
+from finlite.training.loop import TrainConfig
+from tests.conftest import FAST
+from tests.jobs.test_forecast import write_prices
+
+# Students train a few epochs: every compress (and every rerun of one) builds a full report.
+QUICK = TrainConfig(epochs=5, patience=2, progress=False)
+
+
+@pytest.fixture(scope="module")
+def student_dir(tmp_path_factory: pytest.TempPathFactory, teacher_dir: Path, german_csv: Path) -> Path:
+    """A distilled and pruned student at its own operating point (a flag rate), compressed with
+    timing on (as the CLI does by default). Each compress builds a full report: few of them here."""
+    out = tmp_path_factory.mktemp("rep") / "student"
+    finlite.compress(teacher_dir, german_csv, student_hidden=(8,), pruning=finlite.methods.MagnitudePruning(sparsity=0.5),
+                     config=QUICK, fine_tune=QUICK, out=out, timing=True, progress=False, flag_rate=0.2)
+    return out
+
+
+def _tampered(source: Path, dest: Path, key: str, value: Any) -> Path:
+    """A copy of ``source`` whose recorded test metric ``key`` is ``value`` (manifest digest updated)."""
+    shutil.copytree(source, dest)
+    metrics = finlite.load(dest).manifest["metrics"]
+    metrics["test"][key] = value
+    amend_artifact(dest, {}, {"metrics": metrics})
+    return dest
+
+
+# -- comparing ----------------------------------------------------------------------------------
+def test_metrics_compare_within_the_relative_tolerance_and_skip_timing() -> None:
+    recorded = {"auc": 0.8, "rows": 200, "latency_p50_us": 12.0, "batch": 4096, "band": [{"agreement": 0.9}], "dm": {"p": None}}
+    close = {"auc": 0.8 * (1 + REL_TOL / 10), "rows": 200, "latency_p50_us": 99.0, "band": [{"agreement": 0.9}],
+             "dm": {"p": None}}
+    checks, skipped = compare_metrics(recorded, close)
+    assert skipped == ["latency_p50_us", "batch"]
+    assert [c.name for c in checks] == ["auc", "rows", "band[0].agreement", "dm.p"]
+    assert all(c.match for c in checks)
+    # 1e-8 relative is a difference; a metric only one side has never matches.
+    far, _ = compare_metrics(recorded, {**close, "auc": 0.8 * (1 + 1e-8), "extra": 1.0})
+    verdict = {c.name: c.match for c in far}
+    assert verdict["auc"] is False and verdict["extra"] is False and verdict["rows"] is True
+    assert flatten_metrics({"a": {"b": [1, 2]}}) == {"a.b[0]": 1, "a.b[1]": 2}
+    with pytest.raises(ConfigError, match=r"rel_tol must be a number from 0 to under 1; got 2"):
+        compare_metrics({}, {}, rel_tol=2)
+
+
+# -- students -----------------------------------------------------------------------------------
+def test_a_compressed_artifact_reproduces_exactly(student_dir: Path, german_csv: Path) -> None:
+    result = reproduce(student_dir, german_csv)
+    assert result.job == "compress" and result.deterministic
+    assert result.matched and result.weights_match and result.metrics_match
+    recorded = finlite.load(student_dir).manifest
+    # Every quality metric recorded for the test split was compared, the timing ones skipped and named.
+    test = recorded["metrics"]["test"]
+    timing = sorted(k for k in test if k.startswith(("latency", "rows_per_second")) or k in ("batch", "timed"))
+    assert timing, "the fixture compresses with timing on"
+    assert sorted(result.skipped) == sorted(f"test.{k}" for k in timing)
+    assert {c.name for c in result.metrics} == {f"test.{k}" for k in test if k not in timing}
+    auc = next(c for c in result.metrics if c.name == "test.auc")
+    assert auc.recorded == test["auc"] == auc.reproduced
+    assert result.files["weights.safetensors"]["recorded"] == recorded["files"]["weights.safetensors"]
+    assert result.data_sha256 == frame_sha256(read_table(german_csv).frame)
+    assert recorded["operating_point"]["method"] == "flag_rate"  # set again from the recorded flag rate
+    text = render_reproduction(result)
+    assert "test.auc" in text and "weights match: yes" in text and "skipped" in text
+
+
+def test_a_tampered_metric_is_not_reproduced_and_a_moved_teacher_is_found_when_given(
+        student_dir: Path, german_csv: Path, teacher_dir: Path, tmp_path: Path) -> None:
+    recorded = finlite.load(student_dir).manifest["metrics"]["test"]["auc"]
+    copy = _tampered(student_dir, tmp_path / "copy", "auc", recorded + 0.01)
+    # The recorded teacher moved away as well: refused (naming where it was looked for) unless passed.
+    steps = finlite.load(copy).manifest["steps"]
+    steps[0]["teacher"] = {**steps[0]["teacher"], "path": str(tmp_path / "gone" / "teacher")}
+    amend_artifact(copy, {}, {"steps": steps})
+    with pytest.raises(ConfigError, match=r"gone/teacher: missing"):
+        reproduce(copy, german_csv)
+    result = reproduce(copy, german_csv, teacher=teacher_dir)
+    assert not result.matched and not result.metrics_match
+    assert result.weights_match  # the model is the same: only the record was changed
+    wrong = [c for c in result.metrics if not c.match]
+    assert [c.name for c in wrong] == ["test.auc"]
+    assert wrong[0].recorded == pytest.approx(recorded + 0.01) and wrong[0].reproduced == pytest.approx(recorded)
+    assert "NOT reproduced" in render_reproduction(result)
+
+
+def test_other_data_is_refused_naming_both_hashes(student_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    other = german.copy()
+    other.iloc[0, 0] = other.iloc[1, 0]
+    path = tmp_path / "other.csv"
+    other.to_csv(path, index=False)
+    found = frame_sha256(read_table(path).frame)
+    recorded = finlite.load(student_dir).manifest["data"]["content_sha256"]
+    assert found != recorded
+    with pytest.raises(DataError, match=rf"content sha256 is {found}, the manifest records {recorded}"):
+        reproduce(student_dir, path)
+
+
+def test_a_changed_teacher_is_named(student_dir: Path, german_csv: Path, teacher_dir: Path) -> None:
+    sha = finlite.load(teacher_dir).manifest["manifest_sha256"]
+    # Another artifact given as the teacher: its manifest sha256 is not the recorded one.
+    with pytest.raises(ConfigError, match=rf"recorded path '{teacher_dir}', manifest sha256 {sha}\) is missing or "
+                                          r"changed: .*not the recorded one.*teacher=PATH"):
+        reproduce(student_dir, german_csv, teacher=student_dir)
+
+
+def test_a_student_pruned_by_a_ready_plan_reproduces(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    pruning = finlite.methods.MagnitudePruning(sparsity=0.5, granularity="neuron")
+    dry = finlite.compress(teacher_dir, german_csv, student_hidden=(8,), pruning=pruning, config=QUICK,
+                           fine_tune=QUICK, plan_only=True, progress=False)
+    assert dry.plan is not None
+    out = tmp_path / "planned"
+    finlite.compress(teacher_dir, german_csv, student_hidden=(8,), pruning=pruning, plan=dry.plan, config=QUICK,
+                     fine_tune=QUICK, out=out, timing=False, progress=False)
+    result = reproduce(out, german_csv)
+    assert result.matched and result.weights_match
+    assert "the pruning step applied the artifact's ready plan (pruning_plan.json)" in result.notes
+
+
+def test_runs_that_measure_time_are_not_deterministic() -> None:
+    from finlite.jobs.reproduce import _timed
+
+    assert _timed(load_preset("balanced")) == ["step 3 (static_int8) is kept only if faster (both)"]
+    gated = Recipe.from_yaml("steps:\n  - {method: distillation}\ngates:\n  latency_p50_us: {max: 500}\n")
+    assert _timed(gated) == ["gate on latency_p50_us"]
+    assert _timed(load_preset("fastest")) == []
+
+
+# -- teachers -----------------------------------------------------------------------------------
+def test_an_mlp_teacher_reproduces(teacher_dir: Path, german_csv: Path) -> None:
+    result = reproduce(teacher_dir, german_csv)
+    assert result.job == "train --model mlp" and result.matched
+    assert {"test.auc", "validation_auc"} <= {c.name for c in result.metrics}
+    with pytest.raises(ConfigError, match=r"is a teacher.*Drop teacher"):
+        reproduce(teacher_dir, german_csv, teacher=teacher_dir)
+
+
+def test_logistic_and_lightgbm_teachers_reproduce(german_csv: Path, tmp_path: Path) -> None:
+    logistic, boosted = tmp_path / "logistic", tmp_path / "lightgbm"
+    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=logistic, flag_rate=0.25)
+    finlite.train(german_csv, target="creditability", model="lightgbm", out=boosted,
+                  gbdt_params={"learning_rate": 0.3})
+    first = reproduce(logistic, german_csv)
+    assert first.job == "train --model logistic" and first.matched
+    second = reproduce(boosted, german_csv)
+    assert second.job == "train --model lightgbm" and second.matched
+    assert set(second.files) == {"weights.safetensors", "oof_logits.safetensors"}
+    assert "test.train_oof_auc" not in {c.name for c in second.metrics}
+    assert "train_oof_auc" in {c.name for c in second.metrics}
+
+
+def test_a_market_forecaster_reproduces(tmp_path: Path) -> None:
+    prices = write_prices(tmp_path / "prices.csv")
+    teacher = tmp_path / "gru"
+    train_forecaster(prices, spec=MarketSpec(window=10, objective="direction"), model="gru", hidden=(8,),
+                     config=TrainConfig(epochs=3, progress=False), out=teacher, progress=False)
+    result = reproduce(teacher, prices)
+    assert result.job == "train --task forecast --model gru" and result.matched
+    assert {"test.auc", "test.directional_accuracy"} <= {c.name for c in result.metrics}
+    other = write_prices(tmp_path / "other.csv", seed=1)
+    with pytest.raises(DataError, match=r"content sha256 is [0-9a-f]{64}, the manifest records [0-9a-f]{64}"):
+        reproduce(teacher, other)
+
+
+def test_an_imported_booster_cannot_be_trained_again(german: pd.DataFrame, tmp_path: Path) -> None:
+    import lightgbm as lgb
+
+    frame = german.copy()
+    y = (frame.pop("creditability") == "bad").astype(int)
+    numeric = frame.select_dtypes("number")
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 4, "seed": 0},
+                        lgb.Dataset(numeric, label=y.to_numpy()), num_boost_round=5)
+    model_file = tmp_path / "model.txt"
+    booster.save_model(str(model_file))
+    table = numeric.assign(creditability=np.where(y == 1, "bad", "good"))
+    data = tmp_path / "table.csv"
+    table.to_csv(data, index=False)
+    out = tmp_path / "imported"
+    finlite.import_teacher(model_file, data, target="creditability", positive="bad", folds=2, out=out)
+    with pytest.raises(ConfigError, match=r"wraps a booster trained outside finlite \('model.txt', sha256 [0-9a-f]{64}\)"):
+        reproduce(out, data)

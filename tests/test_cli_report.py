@@ -1,0 +1,67 @@
+"""`finlite report` and compress's report options on the command line: output, refusals, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from finlite.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.slow
+def test_report_renders_the_stored_report_into_a_sibling_folder(exported_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "student-report"
+    result = runner.invoke(app, ["report", str(exported_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    stored = json.loads((exported_dir / "report.json").read_text())
+    for section in stored["sections"]:
+        assert f"{section['status']:<5} {section['id']}: " in result.output
+    assert f"report: {out / 'report.html'} (overall {stored['status']})" in result.output
+    assert (out / "report.html").read_bytes() == (exported_dir / "report.html").read_bytes()
+    again = runner.invoke(app, ["report", str(exported_dir), "--out", str(out)])
+    assert again.exit_code == 2 and "--out" in again.output and "already exists" in again.output
+    assert "--force" in again.output
+    assert runner.invoke(app, ["report", str(exported_dir), "--out", str(out), "--force"]).exit_code == 0
+
+
+@pytest.mark.slow
+def test_report_refuses_bad_input_with_exit_2(exported_dir: Path, teacher_dir: Path, loans_csv: Path,
+                                             tmp_path: Path) -> None:
+    cases = [
+        (["report", str(exported_dir), "--segments", "purpose", "--out", str(tmp_path / "a")],
+         "--segments changes what the report is built from"),
+        (["report", str(exported_dir), str(loans_csv), "--out", str(tmp_path / "b")], "is not the table"),
+        (["report", str(teacher_dir), "--out", str(tmp_path / "c")], "holds no report.json"),
+        (["report", str(exported_dir), "--out", str(exported_dir / "inside")], "is inside the artifact"),
+        (["report", str(exported_dir), "--monotone", "duration_in_month:up"], "--monotone"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output, (args, result.output)
+    assert not (tmp_path / "b").exists() and not (exported_dir / "inside").exists()
+
+
+@pytest.mark.slow
+def test_compress_refuses_bad_report_options_before_any_training(teacher_dir: Path, german_csv: Path,
+                                                                tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    cases = [
+        (["--segments", "nope"], "--segments names the column 'nope'"),
+        (["--protected", "purpose,"], "--protected takes column names separated by commas"),
+        (["--monotone", "purpose:+"], "--monotone names 'purpose', which is not a numeric feature"),
+        (["--enforce-monotone"], "--enforce-monotone trains the student under the declared monotone constraints"),
+        (["--id-column", "loan_id"], "--id-column names the column 'loan_id'"),
+        (["--search", "--segments", "purpose"], "--search writes the report with the defaults"),
+    ]
+    for extra, message in cases:
+        result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--out", str(out), "--quiet",
+                                     *extra])
+        assert result.exit_code == 2, (extra, result.output)
+        assert message in result.output, (extra, result.output)
+    assert not out.exists()

@@ -1,0 +1,70 @@
+"""``finlite reproduce``: exit 0 when the recorded run is reproduced, 1 when not, 2 for bad input.
+
+Driven on a teacher (training it again is cheap; a student's rerun is a compress with its full
+report, tested in tests/jobs/test_reproduce.py): the command's plumbing is the same.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+import finlite
+from finlite._manifest import amend_artifact
+from finlite.cli import app
+from finlite.data.io import frame_sha256, read_table
+
+runner = CliRunner()
+
+
+def test_help() -> None:
+    result = runner.invoke(app, ["reproduce", "--help"])
+    assert result.exit_code == 0 and "--teacher" in result.output and "--json" in result.output
+
+
+def test_a_teacher_reproduces_with_exit_0_and_json(teacher_dir: Path, german_csv: Path) -> None:
+    result = runner.invoke(app, ["reproduce", str(teacher_dir), str(german_csv), "--quiet"])
+    assert result.exit_code == 0, result.output
+    recorded = finlite.load(teacher_dir).manifest
+    auc = recorded["metrics"]["test"]["auc"]
+    line = next(row for row in result.output.splitlines() if row.startswith("test.auc "))
+    assert line.split()[1:] == [f"{auc:.12g}", f"{auc:.12g}", "yes"]
+    assert "weights match: yes" in result.output and "reproduced: the same metrics and weights" in result.output
+    as_json = runner.invoke(app, ["reproduce", str(teacher_dir), str(german_csv), "--json", "--quiet"])
+    assert as_json.exit_code == 0
+    payload = json.loads(as_json.stdout)
+    assert payload["matched"] is True and payload["job"] == "train --model mlp"
+    assert payload["files"]["weights.safetensors"]["reproduced"] == recorded["files"]["weights.safetensors"]
+    assert {"metric": "test.auc", "recorded": auc, "reproduced": auc, "match": True} in payload["metrics"]
+
+
+def test_a_tampered_record_exits_1(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "teacher"
+    shutil.copytree(teacher_dir, copy)
+    metrics = finlite.load(copy).manifest["metrics"]
+    metrics["test"]["ks"] = 0.5 if metrics["test"]["ks"] != 0.5 else 0.25
+    amend_artifact(copy, {}, {"metrics": metrics})  # the manifest's digest is updated: the copy loads
+    result = runner.invoke(app, ["reproduce", str(copy), str(german_csv), "--quiet"])
+    assert result.exit_code == 1, result.output
+    line = next(row for row in result.output.splitlines() if row.startswith("test.ks "))
+    assert line.split()[-1] == "NO" and "NOT reproduced" in result.output
+
+
+def test_other_data_exits_2_naming_both_hashes(teacher_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    other = tmp_path / "other.csv"
+    german.head(900).to_csv(other, index=False)
+    found = frame_sha256(read_table(other).frame)
+    recorded = finlite.load(teacher_dir).manifest["data"]["content_sha256"]
+    result = runner.invoke(app, ["reproduce", str(teacher_dir), str(other)])
+    assert result.exit_code == 2
+    assert f"content sha256 is {found}, the manifest records {recorded}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_teacher_option_on_a_teacher_exits_2(teacher_dir: Path, german_csv: Path) -> None:
+    result = runner.invoke(app, ["reproduce", str(teacher_dir), str(german_csv), "--teacher", str(teacher_dir)])
+    assert result.exit_code == 2 and "--teacher" in result.output and "applies to a student" in result.output
