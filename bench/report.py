@@ -93,6 +93,10 @@ def measure(student: Path, data: Path | str) -> dict[str, Any]:
             seconds = time.perf_counter() - start
             html = (folder / "report.html").stat().st_size
             report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+            # The rebuild from the data must give the very bytes compress wrote into the artifact.
+            identical = {name: (folder / name).read_bytes() == (student / name).read_bytes()
+                         for name in ("report.json", "report.html", "MODEL_CARD.md", "flips.csv")
+                         if (student / name).exists()}
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -100,8 +104,9 @@ def measure(student: Path, data: Path | str) -> dict[str, Any]:
     empty = {s["id"]: why for s in sections if (why := _empty(s)) is not None}
     return {"seconds": seconds, "html_bytes": html, "sections": [s["id"] for s in sections],
             "statuses": {s["id"]: s.get("status") for s in sections}, "empty": empty,
-            "omitted": report.get("omitted") or [], "section_seconds": handler.seconds,
-            "met": {"seconds": seconds < TARGET_SECONDS, "html_bytes": html < TARGET_BYTES, "no_empty": not empty}}
+            "omitted": report.get("omitted") or [], "section_seconds": handler.seconds, "identical": identical,
+            "met": {"seconds": seconds < TARGET_SECONDS, "html_bytes": html < TARGET_BYTES, "no_empty": not empty,
+                    "byte_identical": all(identical.values())}}
 
 
 # -- the cases --------------------------------------------------------------------------------
@@ -191,6 +196,9 @@ def render(result: dict[str, Any]) -> str:
         if case["omitted"]:
             lines.append("  omitted: " + "; ".join(f"{o['id']} ({o['reason']})" for o in case["omitted"]))
         lines.append("  empty sections: " + (", ".join(f"{k} ({v})" for k, v in case["empty"].items()) or "none"))
+        differ = [name for name, same in case["identical"].items() if not same]
+        lines.append("  rebuilt byte for byte as compress wrote it: "
+                     + ("yes (" + ", ".join(case["identical"]) + ")" if not differ else "NO: " + ", ".join(differ)))
     lines.append(f"targets: {'met' if result['all_met'] else 'NOT met'}")
     return "\n".join(lines)
 

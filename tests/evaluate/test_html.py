@@ -214,7 +214,7 @@ def test_plots_are_inline_svg_with_ids_unique_on_the_page(report: dict[str, Any]
     assert [i for i, n in Counter(ids).items() if n > 1] == []
     for s in report["sections"]:
         for p in s["plots"]:
-            assert f'<figure id="{s["id"]}-{p["id"]}">\n<svg class="plot"' in html
+            assert f'<figure id="{s["id"]}-plot-{p["id"]}">\n<svg class="plot"' in html
     # every reference inside an SVG (markers, clip paths, hatches) points at an id of the page
     refs = {(a.get("href") or "")[1:] for tag, a in page.tags if tag == "use"}
     refs |= {m for _, a in page.tags for v in a.values() if v for m in re.findall(r"url\(#([^)]+)\)", v)}
@@ -293,3 +293,15 @@ def test_omitted_sections_are_listed_with_their_reason(report: dict[str, Any]) -
     assert '<li><code>fairness</code>: no protected column named (--protected) &lt;x&gt;</li>' in out
     assert out.count("<li><code>") == 1
     assert "Not in this report" not in render_html({**report, "omitted": []})
+
+
+def test_a_table_and_a_plot_with_the_same_id_get_different_anchors() -> None:
+    section = Section(id="stability", title="Stability", status="PASS", threshold="PSI < 0.1", summary="stable",
+                      metrics={"psi": 0.01},
+                      tables=[Table(id="psi_student", caption="PSI bins", columns=["bin"], rows=[[1]])],
+                      plots=[Plot(id="psi_student", title="PSI", x_label="bin", y_label="share",
+                                  series=[Series(name="s", x=[1.0, 2.0], y=[0.5, 0.5], style="bar")])])
+    page = Page(render_html({"title": "t", "sections": [section.to_dict()]}))
+    ids = page.ids()
+    assert "stability-table-psi_student" in ids and "stability-plot-psi_student" in ids
+    assert [i for i, n in Counter(ids).items() if n > 1] == []

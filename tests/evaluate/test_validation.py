@@ -299,3 +299,15 @@ def test_bootstrap_skips_resamples_where_a_sklearn_metric_is_undefined() -> None
     theirs = v.bootstrap_ci(skm.roc_auc_score, y, p, n_boot=100, seed=2)
     assert theirs["n_skipped"] == ours["n_skipped"] > 0
     assert theirs["lower"] == pytest.approx(ours["lower"]) and theirs["upper"] == pytest.approx(ours["upper"])
+
+
+def test_feature_csi_reads_money_written_as_text_as_the_encoder_does() -> None:
+    rng = np.random.default_rng(1)
+    amounts = rng.uniform(1_000, 90_000, 400)
+    train = pd.DataFrame({"loan": [f"${a:,.2f} " for a in amounts]})
+    test = pd.DataFrame({"loan": [f"${a:,.2f} " for a in amounts * 1.5]})  # every loan half as large again
+    rows = v.feature_csi(train, test, ["loan"], [], money={"loan"})
+    want = v.csi_table(pd.Series(amounts), pd.Series(amounts * 1.5))["csi"]
+    assert rows[0]["csi"] == pytest.approx(want) and rows[0]["band"] == "shifted"
+    with pytest.raises(DataError, match=r"loan"):  # without the money rule the text is refused, naming the column
+        v.feature_csi(train, test, ["loan"], [])

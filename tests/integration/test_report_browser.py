@@ -105,8 +105,12 @@ class SectionScan(HTMLParser):
         self.current: str | None = None
         self.depth = 0
         self.scripts = 0
+        self.ids: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element_id = dict(attrs).get("id")
+        if element_id:
+            self.ids.append(element_id)
         if tag == "script":
             self.scripts += 1
         if tag == "section":
@@ -161,6 +165,7 @@ def test_every_section_is_in_the_browser_dom(dom: tuple[str, Path], report_dir: 
         if section["tables"]:
             assert "table" in found, f"section {section['id']!r} has tables but no <table> in the browser"
     assert scan.scripts == 0
+    assert sorted({i for i in scan.ids if scan.ids.count(i) > 1}) == []  # every anchor leads to one element
 
 
 def page_requests(netlog: Path) -> list[str]:

@@ -142,7 +142,7 @@ def test_the_report_has_its_sections_in_order_and_says_what_it_left_out(
     assert "monotonicity" not in ids and "--monotone" in omitted["monotonicity"]
     assert "cost" not in ids and omitted["cost"] == "no cost measurement was recorded"
     assert set(ids) | set(omitted) == set(BINARY_ORDER)
-    assert report["status"] == worst(s["status"] for s in report["sections"])
+    assert report["status"] == worst(s["status"] for s in report["sections"])  # nothing failed to build
     # What report.json always had is still there, beside the new keys.
     for key in ("teacher", "student", "fidelity", "ratios", "recipe", "format", "title", "generated_from", "data",
                 "change", "card", "options", "sections"):
@@ -177,6 +177,29 @@ def test_a_builder_that_is_not_there_is_omitted_with_the_reason(
     assert "robustness" not in [s["id"] for s in report["sections"]]
     assert {"id": "robustness", "reason": "finlite.evaluate.robustness.build_robustness is not available in this "
                                           "finlite"} in report["omitted"]
+
+
+def test_a_section_the_data_cannot_support_is_omitted_with_the_error_and_the_report_warns(
+        prepared: PreparedData, models: tuple[LogisticRegression, LogisticRegression],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import finlite.evaluate.robustness as robustness
+
+    def refuse(inp: Any) -> Any:
+        raise DataError("no numeric column with spread to perturb")
+
+    monkeypatch.setattr(robustness, "build_robustness", refuse)
+    report = _report(prepared, models, ReportOptions())
+    assert "robustness" not in [s["id"] for s in report["sections"]]
+    assert {"id": "robustness", "reason": "could not be built: no numeric column with spread to perturb",
+            "error": True} in report["omitted"]
+    assert report["status"] in ("WARN", "FAIL") and "decisions" in [s["id"] for s in report["sections"]]
+
+    def bug(inp: Any) -> Any:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(robustness, "build_robustness", bug)
+    with pytest.raises(ZeroDivisionError):  # anything but a finlite error is a bug: it is not hidden
+        _report(prepared, models, ReportOptions())
 
 
 # -- on a compressed artifact (the session's exported student) --------------------------------------
@@ -283,6 +306,27 @@ def test_a_forecaster_gets_the_forecasting_sections_and_rebuilds_byte_identical(
 
 
 @pytest.mark.slow
+def test_a_volatility_forecaster_lists_the_direction_sections_it_leaves_out(tmp_path: Path) -> None:
+    from finlite.data.market import MarketSpec
+    from finlite.jobs.compress import compress
+    from finlite.jobs.forecast import train_forecaster
+    from finlite.training.loop import TrainConfig
+    from tests.jobs.test_forecast import write_prices
+
+    quick = TrainConfig(epochs=2, progress=False)
+    prices = write_prices(tmp_path / "prices.csv", n=260)
+    train_forecaster(prices, spec=MarketSpec(window=5, objective="volatility"), model="gru", hidden=(4,),
+                     config=quick, out=tmp_path / "teacher", progress=False)
+    compress(tmp_path / "teacher", prices, student_hidden=(2,), config=quick, fine_tune=quick,
+             out=tmp_path / "student", progress=False, timing=False)
+    report = json.loads((tmp_path / "student" / "report.json").read_text())
+    ids = [s["id"] for s in report["sections"]]
+    assert "forecast_accuracy" in ids and "trading" not in ids and "direction_agreement" not in ids
+    omitted = {o["id"]: o["reason"] for o in report["omitted"]}
+    assert "calls no direction" in omitted["trading"] and "calls no direction" in omitted["direction_agreement"]
+
+
+@pytest.mark.slow
 def test_compress_report_options_reach_the_report_and_the_training(teacher_dir: Path, german_csv: Path,
                                                                   tmp_path: Path) -> None:
     import finlite
@@ -349,24 +393,28 @@ def test_the_recorded_teacher_is_known_by_its_model_files_once_exported_or_signe
 
 @pytest.mark.slow
 def test_a_teacher_exported_after_compression_is_still_the_baseline(teacher_dir: Path, german_csv: Path,
-                                                                    tmp_path: Path) -> None:
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
     import finlite
     from finlite.jobs.export import export_artifact
     from tests.conftest import FAST
 
-    teacher = tmp_path / "teacher"
+    teacher = tmp_path / "runs" / "teacher"
     shutil.copytree(teacher_dir, teacher)
-    student = tmp_path / "student"
-    finlite.compress(teacher, german_csv, student_hidden=(8,), config=FAST, fine_tune=FAST, out=student,
-                     timing=False, progress=False)
+    student = tmp_path / "runs" / "student"
+    monkeypatch.chdir(tmp_path)  # compressed from relative paths, as `finlite demo` does
+    finlite.compress(Path("runs/teacher"), german_csv, student_hidden=(8,), config=FAST, fine_tune=FAST,
+                     out=Path("runs/student"), timing=False, progress=False)
     export_artifact(teacher, german_csv)  # amends the teacher's manifest (model.onnx and its parity record)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the recorded "runs/teacher" is found beside the student
     rebuilt = rebuild_report(student, german_csv, out=tmp_path / "rebuilt")
     assert (rebuilt / "report.html").read_bytes() == (student / "report.html").read_bytes()
     manifest = json.loads((teacher / "manifest.json").read_text())
     shutil.rmtree(teacher)
-    shutil.copytree(tmp_path / "student", teacher)  # another model at the recorded path
+    shutil.copytree(student, teacher)  # another model at the recorded path
     with pytest.raises(Exception, match=r"is not the one it was compressed from: its manifest sha256 is"):
         rebuild_report(student, german_csv, out=tmp_path / "other")
     assert manifest["manifest_sha256"] != json.loads((student / "manifest.json").read_text())["steps"][0]["teacher"][

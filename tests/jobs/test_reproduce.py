@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -199,3 +200,16 @@ def test_an_imported_booster_cannot_be_trained_again(german: pd.DataFrame, tmp_p
     finlite.import_teacher(model_file, data, target="creditability", positive="bad", folds=2, out=out)
     with pytest.raises(ConfigError, match=r"wraps a booster trained outside finlite \('model.txt', sha256 [0-9a-f]{64}\)"):
         reproduce(out, data)
+
+
+def test_a_rerun_whose_steps_all_fail_their_gates_is_not_reproduced(student_dir: Path, german_csv: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import finlite.jobs.compress as compress_job
+
+    def nothing_kept(*args: Any, **kwargs: Any) -> Any:
+        return SimpleNamespace(path=None)  # what compress returns when no step passed its gates
+
+    monkeypatch.setattr(compress_job, "compress_with_recipe", nothing_kept)
+    result = reproduce(student_dir, german_csv)
+    assert not result.matched and not result.metrics_match and not result.weights_match
+    assert any("made no student" in note for note in result.notes)

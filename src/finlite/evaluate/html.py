@@ -165,9 +165,10 @@ def _view(report: Mapping[str, Any]) -> dict[str, Any]:
     counts = {s: sum(sec.status == s for sec in sections) for s in STATUSES}
     view_sections = []
     for sec in sections:
-        tables = [_table(t, f"{sec.id}-{t.id}") for t in sec.tables]
+        # A table and a plot may share an id (the PSI table and its chart): the anchor says which.
+        tables = [_table(t, f"{sec.id}-table-{t.id}") for t in sec.tables]
         # The SVG is built here from numbers (its text escaped by matplotlib), so it may go in as markup.
-        plots = [{"anchor": f"{sec.id}-{p.id}", "svg": Markup(plot_svg(p, id_prefix=f"{sec.id}-{p.id}"))}
+        plots = [{"anchor": f"{sec.id}-plot-{p.id}", "svg": Markup(plot_svg(p, id_prefix=f"{sec.id}-plot-{p.id}"))}
                  for p in sec.plots]
         metrics = [(k, format_cell(v), _is_number(v)) for k, v in _flatten(sec.metrics)]
         view_sections.append({"id": sec.id, "title": sec.title, "status": sec.status, "threshold": sec.threshold,

@@ -22,12 +22,13 @@ import csv
 import functools
 import io
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate import metrics as _m
 from finlite.evaluate.fidelity import agreement as _agreement
@@ -576,11 +577,13 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
 
 
 def feature_csi(train_frame: pd.DataFrame, test_frame: pd.DataFrame, numeric: Sequence[str],
-                categorical: Sequence[str], bins: int = 10) -> list[dict[str, Any]]:
+                categorical: Sequence[str], bins: int = 10, money: Collection[str] = ()) -> list[dict[str, Any]]:
     """CSI of every feature between the training and the scored rows, the largest shift first.
 
-    Returns rows ``feature``, ``kind`` ("numeric" / "categorical"), ``csi`` and ``band``
-    ("stable" < 0.1 ≤ "moderate" < 0.25 ≤ "shifted"); ties are broken by feature name.
+    Numeric columns are read as the encoder reads them (:func:`finlite.data.schema.numeric_column`;
+    the columns in ``money`` with the money rule, "$60,000.00" as 60000). Returns rows
+    ``feature``, ``kind`` ("numeric" / "categorical"), ``csi`` and ``band`` ("stable" < 0.1 ≤
+    "moderate" < 0.25 ≤ "shifted"); ties are broken by feature name.
     """
     out = []
     for cols, is_cat in ((numeric, False), (categorical, True)):
@@ -589,7 +592,11 @@ def feature_csi(train_frame: pd.DataFrame, test_frame: pd.DataFrame, numeric: Se
                 if col not in frame.columns:
                     raise DataError(f"CSI: column {col!r} is missing from the {which} rows; "
                                     f"the rows hold {list(frame.columns)[:20]}.")
-            value = csi_table(train_frame[col], test_frame[col], categorical=is_cat, bins=bins)["csi"]
+            expected, actual = train_frame[col], test_frame[col]
+            if not is_cat:  # as numbers, the way the model's encoder reads them (money text included)
+                expected = pd.Series(numeric_column(expected, str(col), "the training rows", money=col in money))
+                actual = pd.Series(numeric_column(actual, str(col), "the scored rows", money=col in money))
+            value = csi_table(expected, actual, categorical=is_cat, bins=bins)["csi"]
             out.append({"feature": str(col), "kind": "categorical" if is_cat else "numeric", "csi": value,
                         "band": _band_name(value)})
     return sorted(out, key=lambda r: (-r["csi"], r["feature"]))
@@ -848,7 +855,9 @@ def build_stability(inp: TabularInputs, bins: int = 10) -> Section:
                                             Series("test", xs, [r["actual_share"] for r in pt["bins"]],
                                                    style="bar")],
                           x_ticks=[str(int(x)) for x in xs]))
-    feats = feature_csi(inp.train_frame, inp.test_frame, list(inp.numeric), list(inp.categorical), bins)
+    money = {name for m in (inp.teacher, inp.student)
+             for name in (getattr(getattr(m.preprocessor, "schema", None), "money", ()) or ())}
+    feats = feature_csi(inp.train_frame, inp.test_frame, list(inp.numeric), list(inp.categorical), bins, money)
     shifted = [r["feature"] for r in feats if r["csi"] >= PSI_FAIL]
     if shifted:
         statuses.append("WARN")

@@ -355,7 +355,8 @@ def compress(
                           param=given[0])
     if enforce_monotone and not monotone:
         raise ConfigError("The 'enforce_monotone' parameter trains the student under the declared monotone constraints, and none "
-                          "were declared; pass monotone= (e.g. {'age': -1}), or drop enforce_monotone.",
+                          "were declared: name the columns with the monotone option (each column with + or -, "
+                          "e.g. age_in_years:-), or drop enforce_monotone.",
                           param="enforce_monotone")
     options = _report_options(segments, protected, monotone, id_column)
     setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,

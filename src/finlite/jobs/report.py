@@ -31,7 +31,7 @@ from finlite._util import dump_json, sha256_file, strict_json_loads, write_text_
 from finlite.artifact import Artifact, DataLike, library_versions, load, prepare_like
 from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
-from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
 from finlite.evaluate.report import compare_models
 from finlite.evaluate.sections import ScoredModel, Section, TabularInputs, worst
 from finlite.evaluate.summary_report import build_reproducibility, build_summary
@@ -224,7 +224,7 @@ class _Builder:
 
     timings: dict[str, float] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
-    omitted: list[dict[str, str]] = field(default_factory=list)
+    omitted: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, section_id: str, module: str, name: str, *args: Any, reason: str | None = None) -> None:
         """Build one section (or several: a builder may return a list); ``reason`` omits it."""
@@ -238,8 +238,17 @@ class _Builder:
         self.call(section_id, fn, *args)
 
     def call(self, section_id: str, fn: Callable[..., Any], *args: Any) -> None:
+        """Build ``section_id`` with ``fn``. A section the data cannot support (a finlite error: a
+        column with no spread, text where a number belongs, a score that is not finite) is left out
+        with the error as its reason, flagged, and makes the report at least WARN: the model a long
+        run trained is not thrown away for one section. Any other exception is a bug and propagates."""
         start = time.perf_counter()
-        built = fn(*args)
+        try:
+            built = fn(*args)
+        except FinliteError as exc:
+            log.warning("report section %s could not be built: %s", section_id, exc)
+            self.omitted.append({"id": section_id, "reason": f"could not be built: {exc}", "error": True})
+            return
         seconds = time.perf_counter() - start
         self.timings[section_id] = seconds
         log.debug("report section %s built in %.3f s", section_id, seconds)
@@ -295,6 +304,11 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
     else:
         b.add("forecast", "finlite.evaluate.forecast_report", "build_forecast_sections", inputs,
               reason="the forecasting sections' inputs are not available" if inputs is None else None)
+        spec = getattr(getattr(inputs, "series", None), "spec", None)
+        if getattr(spec, "objective", None) == "volatility":
+            for section_id in ("direction_agreement", "trading"):
+                b.omitted.append({"id": section_id, "reason": "a volatility forecast calls no direction: there is "
+                                                              "nothing to agree on or to trade"})
         b.add("privacy", "finlite.evaluate.privacy", "build_privacy_series", inputs,
               reason="the forecasting sections' inputs are not available" if inputs is None else None)
     b.add("cost", "finlite.evaluate.cost_report", "build_cost", cost,
@@ -311,7 +325,8 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
         "format": FORMAT,
         "title": f"finlite validation report: {generated_from.get('artifact')}",
         "task": comparison.get("task"),
-        "status": worst(s["status"] for s in sections),
+        # A section that could not be built is a finding in itself: at least WARN.
+        "status": worst([*(s["status"] for s in sections), *("WARN" for o in b.omitted if o.get("error"))]),
         "generated_from": dict(generated_from),
         "data": dict(data),
         "change": {"steps_kept": kept, "size_ratio": (comparison.get("ratios") or {}).get("size_ratio"),
@@ -495,7 +510,11 @@ def _baseline(art: Artifact, baseline: str | Path | Artifact | None, verify_key:
     if not isinstance(recorded, Mapping) or not recorded.get("path"):
         raise ConfigError(f"{art.path} records no teacher to compare with; pass the baseline (--baseline TEACHER).",
                           param="baseline")
-    path = Path(str(recorded["path"]))
+    from finlite.jobs.reproduce import teacher_candidates
+
+    # A relative recorded path is relative to where compress ran: also look beside the student.
+    candidates = teacher_candidates(art, str(recorded["path"]), None)
+    path = next((p for p in candidates if p.exists()), candidates[0])
     if not path.exists():
         raise DataError(f"The teacher {art.path} was compressed from, {str(path)!r}, is not there any more; pass it "
                         "(or a copy of it) as the baseline (--baseline TEACHER).", param="baseline")

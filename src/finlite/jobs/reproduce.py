@@ -181,7 +181,7 @@ def _check_data(art: Artifact, data: DataLike) -> str:
     return found
 
 
-def _teacher_candidates(art: Artifact, recorded_path: str, given: str | Path | None) -> list[Path]:
+def teacher_candidates(art: Artifact, recorded_path: str, given: str | Path | None) -> list[Path]:
     """Where the recorded teacher may be: ``given``, else the recorded path (as written, then
     beside the student, then its folder name beside the student)."""
     if given is not None:
@@ -211,7 +211,7 @@ def _find_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Pat
     recorded_path = str(provenance.get("path", ""))
     recorded_sha = str(provenance.get("manifest_sha256", ""))
     seen: list[str] = []
-    for candidate in _teacher_candidates(art, recorded_path, given):
+    for candidate in teacher_candidates(art, recorded_path, given):
         if not candidate.exists():
             seen.append(f"{candidate}: missing")
             continue
@@ -299,7 +299,10 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
                             "compressed again.")
     if "recipe.yaml" not in manifest["files"]:
         raise ArtifactError(f"{art.path} holds no recipe.yaml; it cannot be compressed again.")
-    recipe = Recipe.from_yaml((art.path / "recipe.yaml").read_text(encoding="utf-8"),
+    from finlite._manifest import read_listed
+
+    # Through the verified reader: the bytes whose sha256 the manifest records, not whatever is there now.
+    recipe = Recipe.from_yaml(read_listed(art.path, manifest, "recipe.yaml").decode("utf-8"),
                               source=str(art.path / "recipe.yaml"))
     source = _find_teacher(art, provenance, teacher)
     config = _base_config(steps, recipe, "train", progress)
@@ -319,15 +322,19 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
     ready_plan = "pruning_plan.json" in manifest["files"] and "ready plan" in recipe.description
     if ready_plan and len(recipe.steps) == 2:
         # A ready plan (compress --plan) was applied, not made: the recipe file alone would make a new one.
-        plan = PruningPlan.load(art.path / "pruning_plan.json")
+        plan = art.plan if art.plan is not None else PruningPlan.load(art.path / "pruning_plan.json")
         first = recipe.steps[0].method
         notes.append("the pruning step applied the artifact's ready plan (pruning_plan.json)")
-        compress(source, data, student_hidden=tuple(first.hidden), distillation=first,
+        outcome = compress(source, data, student_hidden=tuple(first.hidden), distillation=first,
                  pruning=recipe.steps[1].method, plan=plan, seed=seed, config=config, fine_tune=fine_tune,
                  out=out, timing=bool(timed), progress=progress, flag_rate=flag_rate)
     else:
-        compress_with_recipe(source, data, recipe, seed=seed, config=config, fine_tune=fine_tune, out=out,
-                             timing=bool(timed), progress=progress, flag_rate=flag_rate)
+        outcome = compress_with_recipe(source, data, recipe, seed=seed, config=config, fine_tune=fine_tune, out=out,
+                                       timing=bool(timed), progress=progress, flag_rate=flag_rate)
+    if outcome.path is None:
+        # No step passed its gates this time, so there is no student: not reproduced (exit 1, not an error).
+        notes.append("no step of the recipe passed its gates on the rerun, so it made no student: nothing matches")
+        return {"metrics": {}, "files": {}}, notes, not timed
     return _manifest_of(out), notes, not timed
 
 
