@@ -419,3 +419,21 @@ def test_a_teacher_exported_after_compression_is_still_the_baseline(teacher_dir:
         rebuild_report(student, german_csv, out=tmp_path / "other")
     assert manifest["manifest_sha256"] != json.loads((student / "manifest.json").read_text())["steps"][0]["teacher"][
         "manifest_sha256"]
+
+
+@pytest.mark.slow
+def test_a_table_with_money_written_as_text_gets_its_whole_report(tmp_path: Path) -> None:
+    import finlite
+    from tests.conftest import FAST, make_loans
+
+    frame = make_loans()
+    frame["loan_amount"] = [f"${v:,.2f} " for v in np.random.default_rng(0).uniform(1_000, 90_000, len(frame))]
+    frame.to_csv(tmp_path / "loans.csv", index=False)
+    finlite.train(tmp_path / "loans.csv", target="defaulted", hidden=(16,), config=FAST, out=tmp_path / "teacher")
+    finlite.compress(tmp_path / "teacher", tmp_path / "loans.csv", student_hidden=(8,), config=FAST, fine_tune=FAST,
+                     out=tmp_path / "student", timing=False, progress=False)
+    report = json.loads((tmp_path / "student" / "report.json").read_text())
+    assert not any(o.get("error") for o in report["omitted"]), report["omitted"]
+    stability = next(s for s in report["sections"] if s["id"] == "stability")
+    loan = [row for row in stability["tables"][-1]["rows"] if row[0] == "loan_amount"]
+    assert len(loan) == 1 and loan[0][1] == "numeric" and loan[0][2] < 0.25  # read as dollars, not refused as text
