@@ -68,3 +68,13 @@ def test_other_data_exits_2_naming_both_hashes(teacher_dir: Path, german: pd.Dat
 def test_a_teacher_option_on_a_teacher_exits_2(teacher_dir: Path, german_csv: Path) -> None:
     result = runner.invoke(app, ["reproduce", str(teacher_dir), str(german_csv), "--teacher", str(teacher_dir)])
     assert result.exit_code == 2 and "--teacher" in result.output and "applies to a student" in result.output
+
+
+def test_an_unsigned_artifact_is_refused_with_a_verify_key_before_anything_runs(teacher_dir: Path, german_csv: Path,
+                                                                               tmp_path: Path) -> None:
+    from tests.test_signing import make_key
+
+    _, public = make_key(tmp_path, "ed25519")
+    result = runner.invoke(app, ["reproduce", str(teacher_dir), str(german_csv), "--verify-key", str(public)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "signature" in result.output.lower()

@@ -967,6 +967,7 @@ def reproduce(
     data: Annotated[Path, typer.Argument(help="The table (or price file) it was made from: same content sha256 as recorded.")],
     teacher: Annotated[Path | None, typer.Option(help="A student's teacher artifact, when it is no longer at the recorded path (it must have the recorded manifest sha256).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON instead of a table.")] = False,
+    verify_key: VerifyKey = None,
     quiet: Quiet = False,
 ) -> None:
     """Run the recorded recipe again from the recorded seed and data; exit 0 when it gives the same
@@ -975,10 +976,12 @@ def reproduce(
     Timing measurements (latency, rows per second) are skipped. The rerun is written to a
     temporary folder and removed.
     """
+    from finlite.artifact import load
     from finlite.jobs.reproduce import render_reproduction
     from finlite.jobs.reproduce import reproduce as run
 
-    result = run(artifact, data, teacher=teacher, progress=_train_progress(quiet) and not as_json)
+    art = load(artifact, verify_key=verify_key)  # a signed artifact is checked before anything runs again
+    result = run(art, data, teacher=teacher, progress=_train_progress(quiet) and not as_json)
     typer.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True) if as_json else render_reproduction(result))
     if not result.matched:
         raise typer.Exit(1)
