@@ -917,7 +917,7 @@ def evaluate(
 def report(
     artifact: Annotated[Path, typer.Argument(help="A compressed (student) artifact directory.")],
     data: Annotated[Path | None, typer.Argument(help="The table the teacher was trained on: rebuild every section from it. Without it, report.html and MODEL_CARD.md are rendered again from the artifact's report.json.")] = None,
-    baseline: Annotated[Path | None, typer.Option(help="The model to compare with. Default: the teacher recorded in the artifact (its manifest sha256 checked).")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="The model to compare with. Default: the teacher recorded in the artifact (its manifest sha256 checked, or its model files if it was exported or signed since).")] = None,
     segments: Segments = None,
     protected: Protected = None,
     monotone: Monotone = None,
@@ -965,7 +965,7 @@ def _served_line(served: dict[str, Any]) -> str:
 def reproduce(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory to reproduce (a student or a teacher).")],
     data: Annotated[Path, typer.Argument(help="The table (or price file) it was made from: same content sha256 as recorded.")],
-    teacher: Annotated[Path | None, typer.Option(help="A student's teacher artifact, when it is no longer at the recorded path (it must have the recorded manifest sha256).")] = None,
+    teacher: Annotated[Path | None, typer.Option(help="A student's teacher artifact, when it is no longer at the recorded path (it must have the recorded manifest sha256, or the same model files if it was exported or signed since).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON instead of a table.")] = False,
     verify_key: VerifyKey = None,
     quiet: Quiet = False,
@@ -981,7 +981,7 @@ def reproduce(
     from finlite.jobs.reproduce import reproduce as run
 
     art = load(artifact, verify_key=verify_key)  # a signed artifact is checked before anything runs again
-    result = run(art, data, teacher=teacher, progress=_train_progress(quiet) and not as_json)
+    result = run(art, data, teacher=teacher, progress=_train_progress(quiet) and not as_json, verify_key=verify_key)
     typer.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True) if as_json else render_reproduction(result))
     if not result.matched:
         raise typer.Exit(1)

@@ -171,3 +171,19 @@ def test_omitted_sections_are_named_under_the_evidence() -> None:
     assert evidence.strip().endswith("Not in the report: fairness (no protected column named); monotonicity "
                                      "(no monotone column declared).")
     assert "Not in the report" not in render_model_card(credit_report())
+
+
+def test_a_link_or_image_in_the_data_stays_text() -> None:
+    report = credit_report()
+    seg = report["sections"][5]["tables"][0]
+    seg["rows"][0][1] = "![x](http://host/p.png)"
+    text = part(render_model_card(report), "## Segment results")
+    assert "](" not in text and "![x]\\(http://host/p.png)" in text  # no viewer fetches it
+
+
+def test_a_section_that_could_not_be_built_keeps_the_change_from_being_non_material() -> None:
+    report = {**credit_report(), "status": "WARN",
+              "omitted": [{"id": "robustness", "reason": "could not be built: no spread", "error": True}]}
+    card = render_model_card(report)
+    assert f"### Classification: {CHANGE_CLASSES['WARN'][0]}\n" in card
+    assert "robustness (could not be built: no spread)" in card

@@ -134,6 +134,25 @@ def test_quantisation_noise_is_not_a_violation_but_a_real_wrong_way_move_is() ->
     assert not wrong.any()
 
 
+def test_float32_rounding_near_a_score_of_one_is_not_a_violation() -> None:
+    """Near p = 1 one float32 step is more than 1e-3 in log-odds: a wrong-way logit move of 1e-4,
+    rounded to float32, must not count; a move of 0.5 in log-odds there still does."""
+    frame = pd.DataFrame({"v": np.linspace(0.0, 1.0, 2001)})
+    values = frame["v"].to_numpy()
+    logit = 9.0 + 3.0 * values
+
+    def rounded(shift: float) -> Any:
+        def score(f: pd.DataFrame) -> np.ndarray:
+            z = logit - shift * (f["v"].to_numpy(dtype=float) != values)  # a wrong-way move of `shift`
+            return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float32).astype(np.float64)
+        return score
+
+    _, wrong = shift_violations(rounded(1e-4), frame, "v", values, sign=1, step=1e-9, high=10.0)
+    assert not wrong.any()
+    _, wrong = shift_violations(rounded(0.5), frame, "v", values, sign=1, step=1e-9, high=10.0)
+    assert wrong[logit < 11].all()  # material where float32 still resolves it
+
+
 def _logistic(data: PreparedData, age_weight: float) -> LogisticRegression:
     model = LogisticRegression(data.preprocessor.n_features)
     with torch.no_grad():

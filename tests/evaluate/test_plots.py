@@ -185,3 +185,11 @@ def test_text_that_looks_like_markup_is_left_alone() -> None:
     assert f">{title}</text>" in svg
     ids, refs = ids_and_refs(svg.replace(title, "").replace(html.escape(title, quote=True), ""))
     assert refs <= set(ids) and all(i.startswith("plot-p-") for i in ids)
+
+
+def test_dollar_signs_in_labels_are_text_not_formulas() -> None:
+    plot = Plot(id="bars", title="Income $1k to $5k", x_label="band", y_label="share",
+                series=[Series(name="$0-$5k", x=[0.0, 1.0], y=[0.4, 0.6], style="bar")],
+                x_ticks=[r"$\frac{$", "$0-$5k"])  # an unbalanced formula would raise in mathtext
+    svg = plot_svg(plot)
+    assert "Income $1k to $5k" in html.unescape(svg) and "$0-$5k" in html.unescape(svg)

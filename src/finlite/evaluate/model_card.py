@@ -64,14 +64,24 @@ _LOW = re.compile(r"(lower|low)$", re.I)
 _HIGH = re.compile(r"(upper|high)$", re.I)
 
 
-def _text(value: Any) -> str:
-    """Data as Markdown text: formatted like the HTML report, on one line, with no raw HTML."""
+#: "](" is what makes ``[text](url)`` a link and ``![alt](url)`` an image: breaking it leaves both plain text.
+_MARKDOWN_LINK = re.compile(r"\]\(")
+
+
+def _text(value: Any, *, cell: bool = False) -> str:
+    """Data as Markdown text: formatted like the HTML report, on one line, with no raw HTML and no
+    live link or image (a category named ``![x](http://host/p.png)`` must not make a viewer fetch).
+    In a table ``cell`` a backslash of the data is doubled first and ``|`` escaped too."""
     text = format_cell(value)
-    return " ".join(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split())
+    if cell:
+        text = text.replace("\\", "\\\\")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = " ".join(_MARKDOWN_LINK.sub(r"]\\(", text).split())
+    return text.replace("|", "\\|") if cell else text
 
 
 def _cell(value: Any) -> str:
-    return _text(value).replace("\\", "\\\\").replace("|", "\\|")
+    return _text(value, cell=True)
 
 
 def _domain(report: Mapping[str, Any]) -> str:
@@ -157,7 +167,9 @@ def _change_lines(report: Mapping[str, Any], sections: list[Section]) -> list[st
     change = report.get("change") if isinstance(report.get("change"), Mapping) else {}
     change = change or {}
     evidence = [s for s in sections if s.id not in _NOT_EVIDENCE]
-    status = worst(s.status for s in evidence)
+    # A section that could not be built is missing evidence: at least WARN, as the report says.
+    failed = [o for o in report.get("omitted") or [] if isinstance(o, Mapping) and o.get("error")]
+    status = worst([*(s.status for s in evidence), *("WARN" for _ in failed)])
     label, why = CHANGE_CLASSES[status]
     lines = ["### What changed", ""]
     steps = change.get("steps_kept")
@@ -205,7 +217,8 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     name = source.get("artifact") if isinstance(source, Mapping) else source
     status = report.get("status") if report.get("status") in STATUSES else worst(s.status for s in sections)
     lines = [f"# Model card: {_text(name or report.get('title') or 'finlite model')}", ""]
-    lines.append(f"Validation status: **{status}** (the worst of {len(sections)} report sections; the full evidence "
+    lines.append(f"Validation status: **{status}** (the worst of {len(sections)} report sections, at least WARN when one "
+                 f"could not be built; the full evidence "
                  "is in report.html and every number in report.json).")
     if isinstance(source, Mapping):
         lines += [""] + [f"- {_text(k)}: {_cell(v)}" for k, v in source.items() if v is not None]

@@ -7,7 +7,7 @@ the report checks both models:
 
 * on the test rows: each row's column is raised by one training standard deviation (clipped to
   the training maximum) and the rows whose score moves the wrong way by more than
-  :data:`TOLERANCE` in log-odds are counted;
+  :data:`TOLERANCE` in log-odds (and :data:`PROBABILITY_TOLERANCE` in probability) are counted;
 * on a grid: for a sample of rows the column is set to 21 quantiles of its training values and
   the wrong-way steps between neighbouring quantiles are counted.
 
@@ -28,13 +28,16 @@ from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.sections import Plot, Section, Series, Status, Table, TabularInputs
 
-__all__ = ["GRID_POINTS", "GRID_ROWS", "SHIFT_ROWS", "TOLERANCE", "booster_constraints", "build_monotonicity",
+__all__ = ["GRID_POINTS", "GRID_ROWS", "PROBABILITY_TOLERANCE", "SHIFT_ROWS", "TOLERANCE", "booster_constraints", "build_monotonicity",
            "grid_sweep", "parse_monotone", "shift_violations"]
 
 #: A wrong-way move must exceed this in log-odds (logit(after) − logit(before)) to count: an int8
 #: student's per-row dynamic scales and float noise move scores by tiny steps that an absolute 1e-6
 #: in probability counted as violations. 1e-3 log-odds is a 0.1 % change in the odds.
 TOLERANCE = 1e-3
+#: ... and, in probability, more than a few float32 steps: near a score of 1 one float32 step
+#: (1.2e-7) is already more than 1e-3 in log-odds, so rounding alone would count there.
+PROBABILITY_TOLERANCE = 1e-6
 #: Scores are clipped to [_EPS, 1 − _EPS] before the logit (a score of exactly 0 or 1).
 _EPS = 1e-12
 #: Quantiles of the training column the grid sweep visits (0 %, 5 %, …, 100 %).
@@ -132,7 +135,9 @@ def _wrong_way(before: np.ndarray, after: np.ndarray, sign: int) -> np.ndarray:
     """Rows whose score moved against ``sign`` by more than the tolerance, in log-odds (a relative
     measure: the same tolerance is material at a 0.2 % fraud score and at a 30 % credit score)."""
     change: np.ndarray = sign * (_logit(after) - _logit(before))
-    return change < -TOLERANCE
+    moved = sign * (np.asarray(after, dtype=np.float64) - np.asarray(before, dtype=np.float64))
+    result: np.ndarray = (change < -TOLERANCE) & (moved < -PROBABILITY_TOLERANCE)
+    return result
 
 
 def shift_violations(score_frame: Callable[[pd.DataFrame], np.ndarray], frame: pd.DataFrame, column: str,
@@ -277,13 +282,14 @@ def build_monotonicity(inp: TabularInputs) -> Section:
         "FAIL": f"The student moves against the declared direction ({declared}) on {worst_new:.1%} of rows where "
                 "the teacher does not.",
     }[status]
-    notes.append(f"A move counts when the score's log-odds change by more than {TOLERANCE:g} the wrong way "
-                 "(smaller moves are quantisation steps or float noise). Test rows: "
+    notes.append(f"A move counts when the score's log-odds change by more than {TOLERANCE:g} and the score by "
+                 f"more than {PROBABILITY_TOLERANCE:g} the wrong way (smaller moves are quantisation steps or float "
+                 "rounding, which near a score of 1 exceeds the log-odds tolerance alone). Test rows: "
                  f"{len(shift_frame):,} (of {len(inp.test_frame):,}; rows missing the column, or already at its "
                  "training maximum, are not raised). Grid: "
                  f"{len(grid_frame)} rows (seeded sample with {inp.seed}) at {GRID_POINTS} training quantiles.")
     threshold = (f"A violation: the score's log-odds move against the declared direction by more than "
-                 f"{TOLERANCE:g}. FAIL when the student violates a declared direction on more than {_FAIL_SHARE:.0%} "
+                 f"{TOLERANCE:g}, and the score by more than {PROBABILITY_TOLERANCE:g}. FAIL when the student violates a declared direction on more than {_FAIL_SHARE:.0%} "
                  "of rows (test rows or grid rows) where the teacher does not; WARN when either model violates it "
                  "anywhere; PASS when neither does.")
     return Section(id="monotonicity", title="Monotonicity", status=status, threshold=threshold, summary=summary,

@@ -52,6 +52,9 @@ _MAX_TICK_CHARS = 28
 #: Tallest figure (inches): a horizontal bar chart grows with its categories up to this.
 _MAX_HEIGHT = 11.0
 _RC: dict[str, Any] = {
+    # Labels come from the data (category values, column names): "$0-$5k" is text, never mathtext
+    # (which would garble it, or raise on an unbalanced formula).
+    "text.parse_math": False,
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     # One named face (shipped with matplotlib, so its metrics are known) and then the generic

@@ -41,8 +41,9 @@ FAIL_AUC = 0.65
 #: How far the student's attack AUC may exceed the teacher's before compression is said to have
 #: made the leak worse.
 WARN_MARGIN = 0.02
-#: Rows per side a positives-only attack needs before it is run (and read) at all.
-MIN_CLASS_ROWS = 10
+#: Rows per side a positives-only attack needs before it is run (and read) at all: on fewer, the
+#: DeLong interval is too narrow and a model that leaks nothing fails a few times in a hundred.
+MIN_CLASS_ROWS = 50
 #: Probabilities are clipped this far from 0 and 1 before the log loss (a 0/1 score would give an
 #: infinite loss; a tie at the clip still ranks correctly).
 PROB_EPS = 1e-7
@@ -200,7 +201,8 @@ def _status(results: dict[str, dict[str, Any]]) -> str:
 _THRESHOLD = (f"An attack counts only when its DeLong 95 % interval lies above 0.5. FAIL when the student's attack "
               f"AUC (on all rows, or on the positive class only) is >= {FAIL_AUC}; WARN when either model's is >= "
               f"{WARN_AUC}, or the student's exceeds the teacher's by more than {WARN_MARGIN}; PASS otherwise "
-              "(0.5 = the attacker does no better than a coin).")
+              f"(0.5 = the attacker does no better than a coin). The positives-only attack runs with at least "
+              f"{MIN_CLASS_ROWS} member and {MIN_CLASS_ROWS} non-member positives.")
 
 
 def _section(models: dict[str, tuple[np.ndarray, np.ndarray]], *, seed: int, loss_name: str, members_what: str,

@@ -512,24 +512,29 @@ def _baseline(art: Artifact, baseline: str | Path | Artifact | None, verify_key:
                           param="baseline")
     from finlite.jobs.reproduce import teacher_candidates
 
-    # A relative recorded path is relative to where compress ran: also look beside the student.
+    # A relative recorded path is relative to where compress ran: also look beside the student, and
+    # take the first candidate that is the recorded teacher (an unrelated folder of that name is skipped).
     candidates = teacher_candidates(art, str(recorded["path"]), None)
-    path = next((p for p in candidates if p.exists()), candidates[0])
-    if not path.exists():
-        raise DataError(f"The teacher {art.path} was compressed from, {str(path)!r}, is not there any more; pass it "
-                        "(or a copy of it) as the baseline (--baseline TEACHER).", param="baseline")
-    try:
-        base = load(path, verify_key=verify_key)
-    except ArtifactError as exc:
-        raise ArtifactError(f"The teacher recorded in {art.path} ({str(path)!r}) cannot be used: {exc} Pass the "
-                            "right teacher as the baseline (--baseline TEACHER).") from None
-    # An export or a signature since the compression amends the teacher's manifest; its model files stay.
-    if not is_recorded_teacher(base.manifest, recorded):
-        raise ArtifactError(f"The teacher recorded in {art.path} ({str(path)!r}) is not the one it was compressed "
-                            f"from: its manifest sha256 is {base.manifest.get('manifest_sha256')}, not the recorded "
-                            f"{recorded.get('manifest_sha256')}, and its model files (weights, preprocessing) differ "
-                            "from the recorded ones. Pass the right teacher as the baseline (--baseline TEACHER).")
-    return base, True
+    seen: list[str] = []
+    for path in candidates:
+        if not path.exists():
+            continue
+        try:
+            base = load(path, verify_key=verify_key)
+        except ArtifactError as exc:
+            seen.append(f"{str(path)!r} cannot be used: {exc}")
+            continue
+        # An export or a signature since the compression amends the teacher's manifest; its model files stay.
+        if is_recorded_teacher(base.manifest, recorded):
+            return base, True
+        seen.append(f"{str(path)!r} is not the one it was compressed from: its manifest sha256 is "
+                    f"{base.manifest.get('manifest_sha256')}, not the recorded {recorded.get('manifest_sha256')}, "
+                    "and its model files (weights, preprocessing) differ from the recorded ones")
+    if not seen:
+        raise DataError(f"The teacher {art.path} was compressed from, {str(recorded['path'])!r}, is not there any "
+                        "more; pass it (or a copy of it) as the baseline (--baseline TEACHER).", param="baseline")
+    raise ArtifactError(f"The teacher recorded in {art.path}: " + "; ".join(seen) + ". Pass the right teacher as the "
+                        "baseline (--baseline TEACHER).")
 
 
 def _carry_measured(fresh: dict[str, Any], stored: Mapping[str, Any], same_teacher: bool) -> None:
@@ -551,6 +556,7 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
 
     base, same = _baseline(art, baseline, verify_key)
     prepared = prepare_like(art, data)
+    check_options(prepared, options)  # a table's options on a forecaster are refused, never silently ignored
     task = get_task(art.task)
     point = art.operating_point if task.decides else None
     cutoff = None if point is None else point.cutoff
@@ -564,7 +570,6 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         if base.market is not None or base.task != art.task:
             raise ConfigError(f"The baseline {base.path} is a {base.task} model; {art.path} is a {art.task} model. "
                               "Compare it with a model of the same task (e.g. its teacher).", param="baseline")
-        check_options(prepared, options)
         x_base = prepared.x_test if _same_encoding(base.preprocessor, prepared) else base.tabular.transform(
             prepared.frame.iloc[prepared.split.test], prepared.source)
     comparison = compare_models(base.model, art.model, prepared.x_test, prepared.y_test, cutoff, timing=False,
@@ -602,7 +607,7 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
     why = None if same else ("the cost was measured against the recorded teacher at compress time; it is not "
                              "re-measured for another baseline")
     report = build_report_dict(comparison, inputs, cost=cost, cost_reason=why, record=record, recipe_yaml=recipe_yaml,
-                               data=man["data"], generated_from=_generated_from(art.path.name,
+                               data=man["data"], generated_from=_generated_from(art.path.resolve().name,
                                                                                        comparison["teacher_artifact"]),
                                options=options)
     return report, write_report_files(report, _flips(inputs))
@@ -668,8 +673,8 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
     report.json (byte-identical to the stored ones when finlite's renderer has not changed), beside
     a copy of report.json (and flips.csv). With ``data`` (the table the teacher was trained on:
     its content hash is checked) every section is built again, against ``baseline`` (default: the
-    teacher the student's manifest records, its manifest sha256 checked); the options default to
-    those the stored report records. Latency and the cost section are never re-measured: they come
+    teacher the student's manifest records, its manifest sha256 or, once exported or signed, its
+    model files checked); the options default to those the stored report records. Latency and the cost section are never re-measured: they come
     from the stored report (dropped for another baseline, whose cost was never measured). The
     artifact, an input, is never written to.
 
@@ -681,7 +686,8 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
     """
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
     stored = _stored_report(art)
-    target = Path(out) if out is not None else art.path.parent / f"{art.path.name}-report"
+    root = art.path.resolve()  # "." or a link names the folder itself: its real name and place
+    target = Path(out) if out is not None else root.parent / f"{root.name}-report"
     given = [name for name, value in (("baseline", baseline), ("segments", segments), ("protected", protected),
                                       ("monotone", monotone), ("id_column", id_column)) if value is not None]
     if data is None and given:

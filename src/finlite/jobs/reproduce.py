@@ -198,7 +198,8 @@ def teacher_candidates(art: Artifact, recorded_path: str, given: str | Path | No
     return unique
 
 
-def _find_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Path | None) -> Artifact:
+def _find_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Path | None,
+                  verify_key: Any = None) -> Artifact:
     """The teacher artifact the student records, checked by its manifest sha256 (or, when it was
     exported or signed since, by its model files: :func:`~finlite.jobs.compress.is_recorded_teacher`).
 
@@ -216,7 +217,7 @@ def _find_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Pat
             seen.append(f"{candidate}: missing")
             continue
         try:
-            teacher = load(candidate)
+            teacher = load(candidate, verify_key=verify_key)
         except ArtifactError as exc:
             seen.append(f"{candidate}: not a usable artifact ({exc})")
             continue
@@ -286,7 +287,7 @@ def _timed(recipe: Recipe) -> list[str]:
 
 
 def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | Path | None,
-                   progress: bool) -> tuple[dict[str, Any], list[str], bool]:
+                   progress: bool, verify_key: Any = None) -> tuple[dict[str, Any], list[str], bool]:
     """Compress again from the recorded teacher; the new manifest, notes and determinism."""
     from finlite.jobs.compress import compress, compress_with_recipe
     from finlite.methods.plan import PruningPlan
@@ -304,7 +305,7 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
     # Through the verified reader: the bytes whose sha256 the manifest records, not whatever is there now.
     recipe = Recipe.from_yaml(read_listed(art.path, manifest, "recipe.yaml").decode("utf-8"),
                               source=str(art.path / "recipe.yaml"))
-    source = _find_teacher(art, provenance, teacher)
+    source = _find_teacher(art, provenance, teacher, verify_key)
     config = _base_config(steps, recipe, "train", progress)
     fine_tune = _base_config(steps, recipe, "fine_tune", progress)
     notes: list[str] = [f"teacher: {source.path} (manifest sha256 {source.manifest['manifest_sha256']})"]
@@ -423,12 +424,13 @@ def _quality(metrics: Mapping[str, Any], role: str) -> dict[str, Any]:
 
 
 def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str | Path | None = None,
-              rel_tol: float = REL_TOL, progress: bool = False) -> Reproduction:
+              rel_tol: float = REL_TOL, progress: bool = False, verify_key: Any = None) -> Reproduction:
     """Run the job that made ``artifact`` again, from its recorded seed, data and settings, and compare.
 
     ``data`` must have the content sha256 the manifest records. A student is compressed again
     from its teacher (the recorded path, or ``teacher``; it must have the recorded manifest
-    sha256) with its recipe.yaml, seed, training settings and operating point; a teacher is
+    sha256, or the same model files when it was exported or signed since; with ``verify_key``
+    (default ``$FINLITE_VERIFY_KEY``) the student and its teacher must be signed by that key) with its recipe.yaml, seed, training settings and operating point; a teacher is
     trained again with its recorded model, columns, encoding, split, training settings and
     operating point. The new artifact is written to a temporary folder, removed afterwards.
     Metrics under ``metrics.test`` (and a teacher's ``validation_auc`` / ``train_oof_auc``) are
@@ -440,14 +442,15 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
             artifact wraps an imported booster, which finlite cannot train again.
         ArtifactError: the artifact is unreadable or records too little to run again.
     """
-    art = artifact if isinstance(artifact, Artifact) else load(artifact)
+    art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
     found = _check_data(art, data)
     manifest = art.manifest
     role = str(manifest.get("role"))
     with tempfile.TemporaryDirectory(prefix="finlite-reproduce-") as tmp:
         out = Path(tmp) / "run"
         if role == "student":
-            new, notes, deterministic = _rerun_student(art, data, out, teacher=teacher, progress=progress)
+            new, notes, deterministic = _rerun_student(art, data, out, teacher=teacher, progress=progress,
+                                                       verify_key=verify_key)
             job = "compress"
         else:
             if teacher is not None:
