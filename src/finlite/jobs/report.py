@@ -499,7 +499,7 @@ def _stored_report(art: Artifact) -> dict[str, Any]:
 
 def _baseline(art: Artifact, baseline: str | Path | Artifact | None, verify_key: Any) -> tuple[Artifact, bool]:
     """The model to compare with: ``baseline``, or the teacher the student's manifest records (its
-    manifest sha256 checked). The flag says whether it is that recorded teacher."""
+    manifest sha256, or its model files, checked). The flag says whether it is that recorded teacher."""
     steps = art.manifest.get("steps") or []
     recorded = steps[0].get("teacher") if steps and isinstance(steps[0], Mapping) else None
     from finlite.jobs.compress import is_recorded_teacher
@@ -510,31 +510,19 @@ def _baseline(art: Artifact, baseline: str | Path | Artifact | None, verify_key:
     if not isinstance(recorded, Mapping) or not recorded.get("path"):
         raise ConfigError(f"{art.path} records no teacher to compare with; pass the baseline (--baseline TEACHER).",
                           param="baseline")
-    from finlite.jobs.reproduce import teacher_candidates
+    from finlite.jobs.reproduce import look_for_teacher
 
-    # A relative recorded path is relative to where compress ran: also look beside the student, and
-    # take the first candidate that is the recorded teacher (an unrelated folder of that name is skipped).
-    candidates = teacher_candidates(art, str(recorded["path"]), None)
-    seen: list[str] = []
-    for path in candidates:
-        if not path.exists():
-            continue
-        try:
-            base = load(path, verify_key=verify_key)
-        except ArtifactError as exc:
-            seen.append(f"{str(path)!r} cannot be used: {exc}")
-            continue
-        # An export or a signature since the compression amends the teacher's manifest; its model files stay.
-        if is_recorded_teacher(base.manifest, recorded):
-            return base, True
-        seen.append(f"{str(path)!r} is not the one it was compressed from: its manifest sha256 is "
-                    f"{base.manifest.get('manifest_sha256')}, not the recorded {recorded.get('manifest_sha256')}, "
-                    "and its model files (weights, preprocessing) differ from the recorded ones")
-    if not seen:
+    # A relative recorded path is relative to where compress ran: also looked for beside the student;
+    # an unrelated folder of that name is skipped.
+    found, seen = look_for_teacher(art, recorded, None, verify_key)
+    if found is not None:
+        return found, True
+    if all(line.endswith(": missing") for line in seen):
         raise DataError(f"The teacher {art.path} was compressed from, {str(recorded['path'])!r}, is not there any "
                         "more; pass it (or a copy of it) as the baseline (--baseline TEACHER).", param="baseline")
-    raise ArtifactError(f"The teacher recorded in {art.path}: " + "; ".join(seen) + ". Pass the right teacher as the "
-                        "baseline (--baseline TEACHER).")
+    raise ArtifactError(f"The teacher recorded in {art.path} is not the one it was compressed from, or cannot be "
+                        f"used: {'; '.join(s for s in seen if not s.endswith(': missing'))}. Pass the right teacher "
+                        "as the baseline (--baseline TEACHER).")
 
 
 def _carry_measured(fresh: dict[str, Any], stored: Mapping[str, Any], same_teacher: bool) -> None:

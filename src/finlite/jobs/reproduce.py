@@ -198,21 +198,16 @@ def teacher_candidates(art: Artifact, recorded_path: str, given: str | Path | No
     return unique
 
 
-def _find_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Path | None,
-                  verify_key: Any = None) -> Artifact:
-    """The teacher artifact the student records, checked by its manifest sha256 (or, when it was
-    exported or signed since, by its model files: :func:`~finlite.jobs.compress.is_recorded_teacher`).
-
-    Raises:
-        ConfigError: no candidate exists or none has the recorded manifest sha256 (the message
-            names the recorded path and sha256, and what was found).
-    """
+def look_for_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Path | None,
+                     verify_key: Any = None) -> tuple[Artifact | None, list[str]]:
+    """The teacher a student records, among :func:`teacher_candidates`: the first that loads (with
+    ``verify_key``) and is that teacher by its manifest sha256 or, when it was exported or signed
+    since, by its model files (:func:`~finlite.jobs.compress.is_recorded_teacher`). Returns it (or
+    None) and what was found at each candidate, for the caller's message."""
     from finlite.jobs.compress import is_recorded_teacher
 
-    recorded_path = str(provenance.get("path", ""))
-    recorded_sha = str(provenance.get("manifest_sha256", ""))
     seen: list[str] = []
-    for candidate in teacher_candidates(art, recorded_path, given):
+    for candidate in teacher_candidates(art, str(provenance.get("path", "")), given):
         if not candidate.exists():
             seen.append(f"{candidate}: missing")
             continue
@@ -221,15 +216,28 @@ def _find_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Pat
         except ArtifactError as exc:
             seen.append(f"{candidate}: not a usable artifact ({exc})")
             continue
-        sha = str(teacher.manifest.get("manifest_sha256"))
         if is_recorded_teacher(teacher.manifest, provenance):  # an export or signature since is fine
-            return teacher
-        seen.append(f"{candidate}: manifest sha256 {sha}, not the recorded one, and other model files (the teacher "
-                    "was changed)")
+            return teacher, seen
+        seen.append(f"{candidate}: manifest sha256 {teacher.manifest.get('manifest_sha256')}, not the recorded one, "
+                    "and other model files (the teacher was changed)")
+    return None, seen
+
+
+def _find_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Path | None,
+                  verify_key: Any = None) -> Artifact:
+    """The teacher artifact the student records (:func:`look_for_teacher`).
+
+    Raises:
+        ConfigError: no candidate exists or none is the recorded teacher (the message names the
+            recorded path and sha256, and what was found).
+    """
+    teacher, seen = look_for_teacher(art, provenance, given, verify_key)
+    if teacher is not None:
+        return teacher
     raise ConfigError(
-        f"The teacher {art.path} was compressed from (recorded path {recorded_path!r}, manifest sha256 "
-        f"{recorded_sha}) is missing or changed: {'; '.join(seen)}. Pass that teacher artifact as teacher=PATH.",
-        param="teacher")
+        f"The teacher {art.path} was compressed from (recorded path {str(provenance.get('path', ''))!r}, manifest "
+        f"sha256 {provenance.get('manifest_sha256', '')}) is missing or changed: {'; '.join(seen)}. Pass that teacher "
+        "artifact as teacher=PATH.", param="teacher")
 
 
 # -- re-running -----------------------------------------------------------------------------------
