@@ -428,13 +428,12 @@ def _dm(rows: _Rows) -> Section:
     for key, first, second in _PAIRS:
         e1, e2 = _date_errors(rows, rows.preds[first] - rows.y, rows.preds[second] - rows.y)
         try:
-            tests[key] = dict(diebold_mariano(e1, e2, rows.horizon))
+            t = dict(diebold_mariano(e1, e2, rows.horizon))
         except DataError as exc:
             tests[key] = None
             notes.append(f"{key}: not computed ({exc})")
             continue
-        t = tests[key]
-        assert t is not None
+        tests[key] = t
         table_rows.append([f"{first} vs {second}", t["statistic"], t["p_value"], t["p_value_model1_worse"],
                            t["mean_loss_difference"], t["rows"]])
         cx, cy = curve_points(x, np.cumsum(e1 * e1 - e2 * e2))

@@ -390,10 +390,9 @@ def build_segments(inp: TabularInputs) -> Section:
     for name in columns:
         groups = _groups(inp, name)
         notes += groups.notes
-        if regression:
+        if cutoff is None:  # regression: no decisions, so errors per segment
             segments += _segment_regression(inp, groups, n_boot)
         else:
-            assert cutoff is not None
             segments += _segment_binary(inp, groups, cutoff, n_boot)
     tested = _flag_segments(segments, regression)
     one_class = [f"{d['column']}={d['segment']}" for d in segments
@@ -632,8 +631,7 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
                    "student": None if s_d["ratio"] is None else s_d["ratio"] >= FOUR_FIFTHS},
         "widened": ratio_low is not None and ratio_low > WIDEN_WARN,
     }
-    if four_fifths["widened"]:
-        assert ratio_low is not None
+    if ratio_low is not None and ratio_low > WIDEN_WARN:  # four_fifths["widened"]
         widened.append(("approval-rate ratio", ratio_low))
     gaps = {}
     for key, label in (("tpr_gap", "bad-capture gap"), ("fpr_gap", "wrongful-decline (equal-opportunity) gap")):
@@ -643,8 +641,7 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
         grew = low is not None and low > WIDEN_WARN
         gaps[key] = {"teacher": t_d[key], "student": s_d[key], "change": change, "worsening_ci": ci,
                      "widened": grew}
-        if grew:
-            assert low is not None
+        if low is not None and low > WIDEN_WARN:  # grew
             widened.append((label, low))
     group_rows = []
     for i, label in enumerate(groups.labels):
