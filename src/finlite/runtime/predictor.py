@@ -443,20 +443,25 @@ class Predictor:
             return None  # unsorted or repeated: read_prices sorts, or names the duplicate
         start = n - need if last_only else 0
         out: dict[str, np.ndarray] = {spec.date_column: dates[start:]}
-        for name in columns[1:]:
-            values = history.get(name)
+        names = columns[1:]
+        lists = [history.get(name) for name in names]
+        for values in lists:
             if type(values) is not list or len(values) != n or not _NUMBER_TYPES.issuperset(map(type, values)):
                 return None
-            try:
-                array = np.array(values, dtype=np.float64)
-            except OverflowError:
-                return None  # an int beyond float64: read_prices decides
-            # Finite, and > 0 (prices) or >= 0 (volumes): a NaN fails every comparison, and a
-            # sum is NaN or infinite when a value is (or, harmlessly, when it overflows).
-            total, low = float(_SUM(array)), float(_MIN(array))  # Python floats: inf - inf warns in numpy
-            if total - total != 0.0 or not (low >= 0.0 if name == spec.volume_column else low > 0.0):
+        try:
+            block = np.array(lists, dtype=np.float64)  # every value column in one conversion
+        except OverflowError:
+            return None  # an int beyond float64: read_prices decides
+        # Finite, and > 0 (prices) or >= 0 (volumes): a NaN fails every comparison, and the sum
+        # is NaN or infinite when a value is (or, harmlessly, when it overflows).
+        total = float(_SUM(block, None))  # a Python float: inf - inf warns in numpy
+        if total - total != 0.0:
+            return None
+        lows = _MIN(block, 1).tolist()
+        for i, name in enumerate(names):
+            if not (lows[i] >= 0.0 if name == spec.volume_column else lows[i] > 0.0):
                 return None
-            out[name] = array[start:]
+            out[name] = block[i, start:]
         return out
 
     def _history(self, history: Any) -> Any:
