@@ -12,7 +12,8 @@ stopping or gates) and for the objectives ``direction`` and ``return``, over 3 s
    units, every gate block) and fine-tuned;
 3. exports both to ONNX (parity on the test period: max |Δ| and direction flips) and measures
    batch-1 latency through the Predictor: one forecast from a raw price history (features
-   included), and one scaled window through the ONNX model alone;
+   included; the two models called alternately on the same histories, so the machine's load
+   hits both alike), and one scaled window through the ONNX model alone;
 4. compares teacher, student, the naive forecast and buy-and-hold on the test period.
 
 Targets (printed PASS/FAIL per objective, over every seed): the student's weights at least 5x
@@ -65,6 +66,7 @@ def one_run(data: Path, objective: str, seed: int, tmp: Path, epochs: int, patie
     exports = {name: export_artifact(path, data) for name, path in (("teacher", teacher.path),
                                                                      ("student", student.path))}
     timing = bench(student.path, teacher.path, n_records=200, batch=4096, repeats=repeats, seed=seed)
+    paired = side_by_side(student.path, teacher.path, seed=seed, rounds=max(1, repeats // 100))
     s_backends = {b["backend"]: b for b in timing["artifacts"][0]["backends"]}
     t_backends = {b["backend"]: b for b in timing["artifacts"][1]["backends"]}
     s_onnx, t_onnx = s_backends["onnxruntime fp32"], t_backends["onnxruntime fp32"]
@@ -81,9 +83,11 @@ def one_run(data: Path, objective: str, seed: int, tmp: Path, epochs: int, patie
         "teacher_bytes": timing["artifacts"][1]["weights_bytes"], "student_bytes": timing["artifacts"][0]["weights_bytes"],
         "onnx_bytes": {k: v["onnx"]["bytes"] for k, v in exports.items()},
         "size_ratio": timing["artifacts"][1]["weights_bytes"] / timing["artifacts"][0]["weights_bytes"],
-        "latency_us": {"teacher_history_p50": t_onnx["record"]["p50_us"], "student_history_p50": s_onnx["record"]["p50_us"],
-                       "teacher_window_p50": t_onnx["vector"]["p50_us"], "student_window_p50": s_onnx["vector"]["p50_us"]},
-        "latency_ratio": t_onnx["record"]["p50_us"] / s_onnx["record"]["p50_us"],
+        "latency_us": {"teacher_history_p50": paired["teacher"], "student_history_p50": paired["student"],
+                       "teacher_window_p50": t_onnx["vector"]["p50_us"], "student_window_p50": s_onnx["vector"]["p50_us"],
+                       "separately": {"teacher_history_p50": t_onnx["record"]["p50_us"],
+                                      "student_history_p50": s_onnx["record"]["p50_us"]}},
+        "latency_ratio": paired["teacher"] / paired["student"],
         "window_latency_ratio": t_onnx["vector"]["p50_us"] / s_onnx["vector"]["p50_us"],
         "directional_accuracy": {"teacher": t_pooled.get("directional_accuracy"),
                                  "student": s_pooled.get("directional_accuracy"),
@@ -106,6 +110,31 @@ def one_run(data: Path, objective: str, seed: int, tmp: Path, epochs: int, patie
                    for k, v in exports.items()},
         "student_hidden": hidden, "planned_hidden": planned,
     }
+
+
+def side_by_side(student: Path, teacher: Path, *, seed: int, rounds: int) -> dict[str, float]:
+    """Batch-1 p50 (µs) of one forecast from a raw price history through each deployed model's
+    Predictor (one ONNX thread), the two called alternately on the same 200 test-period histories,
+    the order swapped every round: a change in the machine's load hits both alike, which two
+    separate timing runs (``finlite bench``) do not guarantee on a shared machine."""
+    from finlite.jobs.bench import _histories
+    from finlite.runtime.predictor import Predictor
+
+    histories = _histories(finlite.load(student), 200, seed)[0]
+    models = {"student": Predictor(student, threads=1), "teacher": Predictor(teacher, threads=1)}
+    for history in histories:  # warm-up: every history once through each
+        for model in models.values():
+            model.forecast(history)
+    times: dict[str, list[int]] = {name: [] for name in models}
+    clock = time.perf_counter_ns
+    for round_ in range(rounds):
+        order = list(models.items()) if round_ % 2 == 0 else list(models.items())[::-1]
+        for history in histories:
+            for name, model in order:
+                start = clock()
+                model.forecast(history)
+                times[name].append(clock() - start)
+    return {name: statistics.median(values) / 1e3 for name, values in times.items()}
 
 
 def _spread(values: list[float | None]) -> dict[str, float | None]:

@@ -348,6 +348,14 @@ def test_an_asset_on_a_sparser_calendar_keeps_its_labels_out_of_later_parts() ->
             assert (ends < firsts[later]).all(), (name, asset)
     # B's rows are still there, only those whose label would leak are left out.
     assert (series.windows_train.ids == "B").sum() > 50
+    # Each training row's label end (what purges a boosted teacher's out-of-fold blocks) is its
+    # own asset's next trading date.
+    train = series.windows_train
+    assert series.train_label_end is not None and len(series.train_label_end) == len(train)
+    for asset in ("A", "B"):
+        rows = pd.to_datetime(frame.loc[frame.asset == asset, "date"]).to_numpy().astype("datetime64[D]")
+        mine = train.ids == asset
+        np.testing.assert_array_equal(series.train_label_end[mine], rows[np.searchsorted(rows, train.dates[mine]) + 1])
 
 
 @pytest.mark.parametrize(("value", "message"), [(True, "not true/false"), (10**400, "integer of 401 digits")])

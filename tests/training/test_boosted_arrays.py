@@ -36,6 +36,35 @@ def test_blocked_folds_hold_out_contiguous_blocks_and_purge_their_edges() -> Non
     assert sorted(np.concatenate([h for _, h in blocked_folds(11, 4)]).tolist()) == list(range(11))
 
 
+def test_blocked_folds_by_date_hold_every_assets_rows_of_a_date_and_purge_by_label_interval() -> None:
+    days = np.arange("2020-01-01", "2020-02-10", dtype="datetime64[D]")  # 40 dates
+    h = 2
+    # One asset, daily: the date-based folds with exact label ends are the row-based ones.
+    single = blocked_folds(28, 3, purge=h, dates=days[:28], label_end=days[h:28 + h])
+    for (train, held), (train_rows, held_rows) in zip(single, blocked_folds(28, 3, purge=h), strict=True):
+        assert held.tolist() == held_rows.tolist() and train.tolist() == train_rows.tolist()
+    # Two assets in (asset, date) order; the second trades every other day (a sparser calendar).
+    dates = np.concatenate([days[:28], days[:28:2]])
+    ends = np.concatenate([days[h:28 + h], days[2 * h:28 + 2 * h:2]])
+    folds = blocked_folds(len(dates), 3, dates=dates, label_end=ends)
+    held_all = np.concatenate([held for _, held in folds])
+    assert sorted(held_all.tolist()) == list(range(len(dates)))  # every row held exactly once
+    for train, held in folds:
+        # A block holds every asset's rows of its dates: no model scores a date it learned.
+        assert not set(dates[train].tolist()) & set(dates[held].tolist())
+        assert set(np.flatnonzero(np.isin(dates, dates[held])).tolist()) == set(held.tolist())
+        # No training label interval [date, end] meets the block's [first date, last label end].
+        first, last = dates[held].min(), ends[held].max()
+        assert ((ends[train] < first) | (dates[train] > last)).all()
+        assert len(train) > 0
+    # The row-based folds would cut the panel by asset: asset 2's early dates held with asset 1's
+    # late ones, each scored by a model that learned the other asset's outcome of the same dates.
+    by_row = blocked_folds(len(dates), 3)
+    assert any(set(dates[train].tolist()) & set(dates[held].tolist()) for train, held in by_row)
+    with pytest.raises(ConfigError, match=r"one date \(and label end\) per row"):
+        blocked_folds(5, 2, dates=days[:4])
+
+
 # XGBoost's out-of-fold refits are the slow part on two shared cores; LightGBM covers them.
 @pytest.mark.parametrize(("library", "folds"), [("lightgbm", 3), ("xgboost", None)])
 def test_a_regression_teacher_on_windows_forecasts_and_round_trips(library: str, folds: int | None) -> None:

@@ -976,6 +976,9 @@ class PreparedSeries(SplitArrays):
     windows_train: MarketWindows
     windows_val: MarketWindows
     windows_test: MarketWindows
+    #: Per training row, the date of the last price its label reads (h rows ahead in its asset):
+    #: what purges a boosted teacher's out-of-fold blocks (training/boosted.py: blocked_folds).
+    train_label_end: np.ndarray | None = None
 
     @property
     def source(self) -> str:
@@ -1044,12 +1047,13 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
         raise DataError(f"{table.source} has no row with both a full window and a label: {len(table.frame)} rows, "
                         f"{spec.warmup} needed before the first forecast and {spec.horizon} after the last. Use a "
                         "shorter window (--window) or horizon (--horizon), or more data.", param="window")
+    label_end = computed.dates[labelled + spec.horizon]
     try:
         # A row's label reads the price h rows ahead in its own asset (rows are in (id, date) order
         # and a labelled row has h rows after it): the split keeps those dates out of later parts too.
         split = walk_forward(computed.dates[labelled], spec.horizon, walk,
                              source=f"{table.source} ({len(labelled)} labelled rows after the {spec.warmup}-row warm-up)",
-                             label_end=computed.dates[labelled + spec.horizon])
+                             label_end=label_end)
     except DataError as exc:
         raise DataError(f"{exc} (Each asset also needs {spec.warmup} rows of warm-up: {FEATURE_LAG} for the features "
                         f"and {spec.window - 1} more for the window; --window shortens it.)", param=exc.param) from exc
@@ -1068,4 +1072,5 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
         x_test=parts["test"].x, y_test=parts["test"].y.astype(np.float32),
         task=spec.task, spec=spec, preprocessor=preprocessor, table=table, walk=walk, split=split,
         windows_train=parts["train"], windows_val=parts["validation"], windows_test=parts["test"],
+        train_label_end=label_end[split.train],
     )

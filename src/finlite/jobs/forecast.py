@@ -221,7 +221,8 @@ def train_forecaster(
         net: FinliteModel = fit_boosted_arrays(
             series.x_train, series.y_train, series.x_val, series.y_val, library="lightgbm",
             objective="binary" if spec.task == "direction" else "regression", seed=seed, params=gbdt_params,
-            purge=spec.horizon, progress=config.progress)
+            purge=spec.horizon, dates=series.windows_train.dates, label_end=series.train_label_end,
+            progress=config.progress)
         step: dict[str, Any] = {"step": "train", "model": net.config(), "params": dict(gbdt_params or {}),
                                 "oof_folds": getattr(net, "oof_folds", None)}
     else:

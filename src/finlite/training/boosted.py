@@ -220,19 +220,50 @@ ARRAY_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def blocked_folds(n: int, k: int, purge: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def blocked_folds(n: int, k: int, purge: int = 0, *, dates: np.ndarray | None = None,
+                  label_end: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """``k`` contiguous blocks of ``n`` rows in their order: per block, (rows its model trains on,
     the block's rows). The training rows leave out ``purge`` rows on each side of the block, so
     no label that overlaps the block's outcomes (an h-step label spans h rows) is learned.
 
     For rows in time order this is the blocked cross-validation of time series: a held block is
-    never scored by a model that saw its rows or their neighbours' labels."""
-    edges = np.linspace(0, n, k + 1).round().astype(np.int64)
-    rows = np.arange(n)
+    never scored by a model that saw its rows or their neighbours' labels.
+
+    With ``dates`` (one per row: several assets, rows in (asset, date) order), the blocks are
+    blocks of *dates*: a block holds every asset's rows of its dates, so no model scores an asset
+    on a date after learning another asset's outcome of that date (correlated assets share their
+    market's moves). ``purge`` then counts dates; with ``label_end`` (one per row: the date of the
+    last value its label reads) the purge is exact instead: a training row's label interval
+    [date, label_end] never meets the block's, from its first date to its last label end.
+    """
+    if dates is None:
+        edges = np.linspace(0, n, k + 1).round().astype(np.int64)
+        rows = np.arange(n)
+        out = []
+        for lo, hi in pairwise(edges.tolist()):
+            held = rows[lo:hi]
+            train = rows[(rows < lo - purge) | (rows >= hi + purge)]
+            out.append((train, held))
+        return out
+    days = np.asarray(dates)
+    if len(days) != n or (label_end is not None and len(label_end) != n):
+        raise ConfigError(f"blocked_folds needs one date (and label end) per row: {n} rows, {len(days)} dates"
+                          + ("" if label_end is None else f", {len(label_end)} label ends") + ".", param="dates")
+    unique, index = np.unique(days, return_inverse=True)
+    index = index.reshape(-1)
+    ends = None if label_end is None else np.asarray(label_end)
+    edges = np.linspace(0, len(unique), k + 1).round().astype(np.int64)
     out = []
     for lo, hi in pairwise(edges.tolist()):
-        held = rows[lo:hi]
-        train = rows[(rows < lo - purge) | (rows >= hi + purge)]
+        inside = (index >= lo) & (index < hi)
+        held = np.flatnonzero(inside)
+        if ends is None:
+            train = np.flatnonzero((index < lo - purge) | (index >= hi + purge))
+        elif len(held):
+            first, last = days[held].min(), ends[held].max()
+            train = np.flatnonzero(~inside & ((ends < first) | (days > last)))
+        else:
+            train = np.flatnonzero(~inside)
         out.append((train, held))
     return out
 
@@ -240,7 +271,8 @@ def blocked_folds(n: int, k: int, purge: int = 0) -> list[tuple[np.ndarray, np.n
 def fit_boosted_arrays(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, *,
                        library: str = "lightgbm", objective: str = "regression", seed: int = 0,
                        params: Mapping[str, Any] | None = None, folds: int | None = DEFAULT_FOLDS,
-                       purge: int = 0, progress: bool | str = False) -> BoostedEnsemble:
+                       purge: int = 0, dates: np.ndarray | None = None, label_end: np.ndarray | None = None,
+                       progress: bool | str = False) -> BoostedEnsemble:
     """A LightGBM (or XGBoost) teacher on ready arrays, e.g. windows of a price series.
 
     ``x_*`` are rows ``[n, features]`` or windows ``[n, window, features]``; windows are
@@ -252,7 +284,9 @@ def fit_boosted_arrays(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarr
 
     Out-of-fold outputs of the training rows (what the student distils on those rows) come
     from ``folds`` contiguous blocks (:func:`blocked_folds`) with ``purge`` rows left out on
-    each side of a block; give the rows in time order and the horizon as ``purge``. ``folds=None``
+    each side of a block; give the rows in time order and the horizon as ``purge``. For several
+    assets give each training row's ``dates`` and ``label_end`` as well: the blocks are then
+    blocks of dates, purged by label interval (see :func:`blocked_folds`). ``folds=None``
     stores none (the student then distils the final model's outputs).
 
     Raises:
@@ -282,7 +316,8 @@ def fit_boosted_arrays(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarr
                                   "forecast.", param="objective")
     if folds is not None:
         check_folds(folds, None, "folds")
-        if len(y_tr) < folds * (2 * purge + 2):
+        units = len(y_tr) if dates is None else len(np.unique(np.asarray(dates)))  # blocks of rows, or of dates
+        if units < folds * (2 * purge + 2):
             # param names no CLI flag: these are the booster's out-of-fold folds, not the walk-forward ones.
             raise ConfigError(f"The booster's {folds} out-of-fold folds with a purge of {purge} rows leave too few of "
                               f"the {len(y_tr)} training rows per fold; use a longer price history (or, in Python, "
@@ -294,7 +329,8 @@ def fit_boosted_arrays(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarr
     oof = None
     if folds is not None:
         oof = np.zeros(len(y_tr))
-        for k, (train_rows, held) in enumerate(blocked_folds(len(y_tr), folds, purge)):
+        for k, (train_rows, held) in enumerate(blocked_folds(len(y_tr), folds, purge, dates=dates,
+                                                                     label_end=label_end)):
             part, _ = _train(library, p, x_tr[train_rows], y_tr[train_rows], seed + k + 1, best, progress=progress,
                              desc=f"out-of-fold {k + 1}/{folds}")
             oof[held] = _raw(library, part, x_tr[held])
