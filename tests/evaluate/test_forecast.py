@@ -78,6 +78,34 @@ def test_dm_edge_cases_and_refusals() -> None:
 
 
 # -- point metrics ------------------------------------------------------------------------------
+def test_dm_on_a_panel_runs_on_the_per_date_mean_loss_differential() -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    days = np.arange("2021-01-01", "2021-04-11", dtype="datetime64[D]")  # 100 dates
+    # Two assets in (asset, date) order, the second on every other date; the market move is shared.
+    dates = np.concatenate([days, days[::2]])
+    market = rng.normal(size=len(days))
+    y = np.concatenate([market, market[::2]]) + rng.normal(scale=0.3, size=len(dates))
+    p1, p2 = y + rng.normal(scale=0.5, size=len(y)), y + rng.normal(scale=0.6, size=len(y))
+    e1, e2 = fc.date_mean_errors(dates, p1 - y, p2 - y)
+    # Independent: pandas' per-date mean of the squared-loss differential, in date order.
+    d = pd.Series((p1 - y) ** 2 - (p2 - y) ** 2).groupby(dates).mean()
+    assert len(e1) == len(days)
+    np.testing.assert_allclose(e1**2 - e2**2, d.to_numpy(), rtol=1e-12, atol=1e-15)
+    panel = fc.diebold_mariano(e1, e2, 2)
+    assert panel["rows"] == len(days)
+    # forecast_metrics' test against the naive forecast takes the same route with dates.
+    metrics = fc.forecast_metrics(y, p1, p2, horizon=2, dates=dates)
+    assert metrics["diebold_mariano_vs_naive"]["statistic"] == pytest.approx(panel["statistic"], rel=1e-12)
+    assert fc.forecast_metrics(y, p1, p2, horizon=2)["diebold_mariano_vs_naive"]["rows"] == len(y)
+    # One row per date: the errors come back as they are.
+    same = fc.date_mean_errors(days, market, market * 2)
+    np.testing.assert_array_equal(same[0], market)
+    with pytest.raises(DataError, match="one date per error"):
+        fc.date_mean_errors(days[:5], market, market)
+
+
 def test_information_coefficient_is_scipy_spearman() -> None:
     rng = np.random.default_rng(1)
     y = rng.normal(size=200)

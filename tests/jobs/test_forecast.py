@@ -139,6 +139,29 @@ def test_lightgbm_on_windows_is_a_forecaster_too(prices: Path, tmp_path: Path) -
     assert json.loads((tmp_path / "gbdt" / "manifest.json").read_text())["task"] == "forecast"
 
 
+def test_panel_evidence_tests_the_per_date_mean_differential(tmp_path: Path) -> None:
+    from finlite.evaluate.forecast import diebold_mariano
+
+    frames = []
+    for asset, seed in (("A", 1), ("B", 2)):
+        frame = pd.read_csv(write_prices(tmp_path / f"{asset}.csv", n=300, seed=seed))
+        frames.append(frame.assign(asset=asset))
+    spec = MarketSpec(window=10, id_column="asset")
+    series = prepare_series(pd.concat(frames, ignore_index=True), spec, walk=WalkForward(folds=2))
+    w = series.windows_test
+    rng = np.random.default_rng(0)
+    teacher = w.y + rng.normal(scale=0.01, size=len(w.y))
+    student = teacher + rng.normal(scale=0.002, size=len(w.y))
+    evidence = forecast_evidence(series, {"teacher": teacher, "student": student}, cutoff=None)
+    dm = evidence["models"]["student"]["diebold_mariano_vs_teacher"]
+    # Independent: the mean over assets of each date's squared-loss differential, by pandas.
+    d = pd.Series((student - w.y) ** 2 - (teacher - w.y) ** 2).groupby(np.asarray(w.dates)).mean().to_numpy()
+    expected = diebold_mariano(np.sqrt(np.maximum(d, 0)), np.sqrt(np.maximum(-d, 0)), spec.horizon)
+    assert dm["rows"] == len(d) < len(w.y)
+    assert dm["statistic"] == pytest.approx(expected["statistic"], rel=1e-9)
+    assert evidence["models"]["teacher"]["pooled"]["diebold_mariano_vs_naive"]["rows"] == len(d)
+
+
 def test_market_presets_gate_on_forecasting_metrics() -> None:
     from finlite.recipe.presets import load_preset
     from finlite.tasks import get_task

@@ -29,6 +29,7 @@ from finlite.evaluate.metrics import mae, r2, rmse
 __all__ = [
     "MAPE_EPS",
     "buy_and_hold",
+    "date_mean_errors",
     "diebold_mariano",
     "directional_accuracy",
     "forecast_metrics",
@@ -137,7 +138,7 @@ def information_coefficient(y: Any, pred: Any) -> float:
 
 
 def forecast_metrics(y: Any, pred: Any, naive: Any = None, *, cutoff: float | None = None,
-                     horizon: int = 1, eps: float = MAPE_EPS) -> dict[str, Any]:
+                     horizon: int = 1, eps: float = MAPE_EPS, dates: Any = None) -> dict[str, Any]:
     """The point metrics of one forecast against the outcomes (snake_case names, JSON-ready).
 
     Keys: ``rows``, ``rmse``, ``mae``, ``mase`` (None without ``naive``), ``mape`` and
@@ -146,7 +147,8 @@ def forecast_metrics(y: Any, pred: Any, naive: Any = None, *, cutoff: float | No
     ``information_coefficient`` and ``r2``. With ``naive`` (the naive forecast on the same rows)
     also ``naive`` (its rmse/mae/directional accuracy) and ``diebold_mariano_vs_naive``: the
     test of this forecast's squared errors against the naive one's at ``horizon`` (a negative
-    statistic: this forecast is more accurate).
+    statistic: this forecast is more accurate). With ``dates`` (one per row, e.g. a panel of
+    assets), that test runs on the per-date mean loss differential (:func:`date_mean_errors`).
     """
     y_arr, p_arr = _values(y, pred)
     mape_value, skipped = mape(y_arr, p_arr, eps)
@@ -171,7 +173,9 @@ def forecast_metrics(y: Any, pred: Any, naive: Any = None, *, cutoff: float | No
         if "directional_accuracy" in out and (cutoff is not None or n_arr.any()):
             base["directional_accuracy"] = directional_accuracy(y_arr, n_arr, None if cutoff is None else 0.5)
         out["naive"] = base
-        out["diebold_mariano_vs_naive"] = diebold_mariano(p_arr - y_arr, n_arr - y_arr, horizon)
+        e1, e2 = (p_arr - y_arr, n_arr - y_arr) if dates is None else \
+            date_mean_errors(dates, p_arr - y_arr, n_arr - y_arr)
+        out["diebold_mariano_vs_naive"] = diebold_mariano(e1, e2, horizon)
     return out
 
 
@@ -182,6 +186,28 @@ def _check_horizon(horizon: Any) -> int:
                           f"(the forecast horizon h; its errors are autocorrelated up to lag h-1); got {horizon!r}.",
                           param="horizon")
     return int(horizon)
+
+
+def date_mean_errors(dates: Any, e1: Any, e2: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Errors for :func:`diebold_mariano` (squared loss) on a panel: one row per date, oldest
+    first, whose loss differential is the mean over that date's rows (assets) of ``e1² − e2²``.
+
+    Pooled rows of several assets are no time series: the test would take autocovariances across
+    asset boundaries and count correlated assets of one date as independent evidence (p-values
+    too small). The per-date mean differential d is returned as (√max(d, 0), √max(−d, 0)),
+    whose squared-loss differential is d again. With one row per date, ``e1`` and ``e2`` come
+    back unchanged (in their own order).
+    """
+    a, b = _values(e1, e2, "errors")
+    days = np.asarray(dates)
+    if days.shape != a.shape:
+        raise DataError(f"date_mean_errors needs one date per error: {days.size} dates for {a.size} errors.")
+    unique, codes = np.unique(days, return_inverse=True)
+    if len(unique) == len(days):
+        return a, b
+    codes = codes.reshape(-1)
+    d = np.bincount(codes, weights=a * a - b * b, minlength=len(unique)) / np.bincount(codes, minlength=len(unique))
+    return np.sqrt(np.maximum(d, 0.0)), np.sqrt(np.maximum(-d, 0.0))
 
 
 def diebold_mariano(e1: Any, e2: Any, horizon: int = 1,

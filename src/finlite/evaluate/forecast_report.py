@@ -24,7 +24,7 @@ import numpy as np
 
 from finlite.data.market import PreparedSeries
 from finlite.errors import ConfigError, DataError
-from finlite.evaluate.forecast import buy_and_hold, diebold_mariano, trading_view
+from finlite.evaluate.forecast import buy_and_hold, date_mean_errors, diebold_mariano, trading_view
 from finlite.evaluate.sections import Plot, Section, Series, Table, curve_points, worst
 
 __all__ = ["BOOTSTRAP_REPS", "SeriesInputs", "block_bootstrap_indices", "block_length", "build_forecast_sections",
@@ -406,17 +406,9 @@ def _better(test: Mapping[str, Any] | None) -> bool:
 
 
 def _date_errors(rows: _Rows, e1: np.ndarray, e2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Errors whose squared-loss differential is the per-date mean of ``e1² − e2²`` over the assets.
-
-    One row per date: the errors themselves. A panel: a pooled differential would take
-    autocovariances across asset boundaries and count correlated assets of a date as independent,
-    so the test runs on the per-date mean differential d; it is handed to diebold_mariano as
-    (√max(d, 0), √max(−d, 0)), whose squared-loss differential is d again.
-    """
-    if rows.n_dates == rows.n:
-        return e1, e2
-    d = rows.per_date(e1 * e1 - e2 * e2)
-    return np.sqrt(np.maximum(d, 0.0)), np.sqrt(np.maximum(-d, 0.0))
+    """Errors whose squared-loss differential is the per-date mean of ``e1² − e2²`` over the
+    assets (:func:`finlite.evaluate.forecast.date_mean_errors`, as the evaluation's tests)."""
+    return date_mean_errors(rows.dates, e1, e2)
 
 
 def _dm(rows: _Rows) -> Section:

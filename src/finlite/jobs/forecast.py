@@ -30,7 +30,7 @@ from finlite.artifact import DataLike, save_artifact
 from finlite.data.market import MarketSpec, PreparedSeries, prepare_series, to_price_level
 from finlite.data.walkforward import WalkForward
 from finlite.errors import ConfigError
-from finlite.evaluate.forecast import buy_and_hold, diebold_mariano, forecast_metrics, trading_view
+from finlite.evaluate.forecast import buy_and_hold, date_mean_errors, diebold_mariano, forecast_metrics, trading_view
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
 from finlite.models.base import FinliteModel
 from finlite.tasks import get_task
@@ -288,13 +288,14 @@ def _fold_masks(series: PreparedSeries) -> list[np.ndarray]:
 
 
 def _quality(y: np.ndarray, pred: np.ndarray, naive: np.ndarray, task_name: str, cutoff: float | None,
-             horizon: int) -> dict[str, Any]:
+             horizon: int, dates: np.ndarray) -> dict[str, Any]:
     """The forecasting metrics of ``pred`` on the labelled rows, against the naive forecast when
-    the rows are enough for its Diebold–Mariano test (and the task's own metrics for direction)."""
-    enough = len(y) >= 2 * horizon + 2
+    the rows are enough for its Diebold–Mariano test (and the task's own metrics for direction).
+    ``dates`` (one per row): a panel's test runs on the per-date mean loss differential."""
+    enough = len(np.unique(dates)) >= 2 * horizon + 2
     out: dict[str, Any] = dict(forecast_metrics(y, pred, naive if enough else None,
                                                 cutoff=cutoff if task_name == "direction" else None,
-                                                horizon=horizon))
+                                                horizon=horizon, dates=dates))
     if task_name == "direction" and 0 < float(np.mean(y)) < 1:
         for key, value in get_task(task_name).metrics(y, pred, cutoff).items():
             out.setdefault(key, value)
@@ -354,6 +355,7 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     y_all = np.asarray(windows.y, dtype=np.float64)
     known = np.isfinite(y_all)
     y, naive = y_all[known], np.asarray(windows.naive, dtype=np.float64)[known]
+    dates = np.asarray(windows.dates).astype("datetime64[D]")[known]
     folds = [mask[known] for mask in _fold_masks(series)]
     preds = {name: np.asarray(p, dtype=np.float64).reshape(-1)[known] for name, p in predictions.items()}
     out: dict[str, Any] = {"task": spec.task, "objective": spec.objective, "horizon": spec.horizon,
@@ -364,8 +366,8 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
         # The naive direction forecast (the training share of up moves) calls the training majority:
         # up at 0.5, not at the teacher's cut-off, which lies next to that share and flips with a seed.
         cut = 0.5 if name == "naive" and cutoff is not None else cutoff
-        entry: dict[str, Any] = {"pooled": _quality(y, p, naive, spec.task, cut, h),
-                                 "folds": [_quality(y[m], p[m], naive[m], spec.task, cut, h)
+        entry: dict[str, Any] = {"pooled": _quality(y, p, naive, spec.task, cut, h, dates),
+                                 "folds": [_quality(y[m], p[m], naive[m], spec.task, cut, h, dates[m])
                                            for m in folds if m.any()]}
         if spec.objective == "price":
             # The price objective is learned as a log change; judge it where a user reads it too: the
@@ -387,8 +389,10 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                 same = np.sign(p) == np.sign(preds[teacher])
             if spec.objective != "volatility" and len(same):
                 entry["agreement_vs_teacher"] = float(np.mean(same))
-            if len(y) >= 2 * h + 2:
-                entry["diebold_mariano_vs_teacher"] = dict(diebold_mariano(p - y, preds[teacher] - y, h))
+            if len(np.unique(dates)) >= 2 * h + 2:
+                # A panel: the per-date mean loss differential (assets of one date are not independent).
+                e1, e2 = date_mean_errors(dates, p - y, preds[teacher] - y)
+                entry["diebold_mariano_vs_teacher"] = dict(diebold_mariano(e1, e2, h))
         out["models"][name] = entry
     if spec.objective == "volatility":
         return dict(_json_ready(out))
