@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from finlite.data.market import MarketSpec
 from finlite.data.walkforward import WalkForward
@@ -26,3 +29,10 @@ def test_compress_report_names_the_walk_forward_settings(tmp_path: Path) -> None
     # The settings the split was made with, not an empty mapping.
     for part in ("scheme=expanding", "folds=2", "embargo=1", "test_fraction=0.2", "gap=2 date(s)"):
         assert part in line, (part, line)
+    # One MASE: the evidence (what `finlite evaluate --json` prints) and the report's section
+    # scale by the same naive MAE on the training windows.
+    report = json.loads((tmp_path / "student" / "report.json").read_text())
+    section = next(s for s in report["sections"] if s["id"] == "forecast_accuracy")
+    for model in ("teacher", "student"):
+        assert report["forecast"]["models"][model]["pooled"]["mase"] == pytest.approx(
+            section["metrics"]["models"][model]["mase"]["value"], rel=1e-9)

@@ -26,9 +26,15 @@ def test_price_objective_reports_level_metrics_against_the_random_walk(tmp_path:
     actual, forecast = last * np.exp(y), last * np.exp(pred)
     assert levels["rmse"] == pytest.approx(float(np.sqrt(np.mean((forecast - actual) ** 2))), rel=1e-9)
     assert levels["mape"] == pytest.approx(float(np.mean(np.abs(forecast - actual) / actual)), rel=1e-9)
-    # MASE and the DM test against the random walk: tomorrow's price is today's.
-    assert levels["mase"] == pytest.approx(float(np.mean(np.abs(forecast - actual)) / np.mean(np.abs(last - actual))),
-                                           rel=1e-9)
+    # MASE: scaled by the random walk's MAE on the training windows (Hyndman and Koehler's in-sample
+    # scale); the DM test against the random walk: tomorrow's price is today's.
+    train = series.windows_train
+    train_last, train_y = train.last_price, np.asarray(train.y, dtype=np.float64)
+    scale = float(np.mean(np.abs(train_last - train_last * np.exp(train_y))))
+    assert levels["mase"] == pytest.approx(float(np.mean(np.abs(forecast - actual))) / scale, rel=1e-9)
+    # In model units too (the report's forecast_accuracy section uses the same scale).
+    units = ev["models"]["teacher"]["pooled"]["mase"]
+    assert units == pytest.approx(float(np.mean(np.abs(pred - y))) / float(np.mean(np.abs(train_y))), rel=1e-9)
     expected = diebold_mariano(forecast - actual, last - actual, 2)
     assert levels["diebold_mariano_vs_naive"]["statistic"] == pytest.approx(expected["statistic"], rel=1e-9)
     assert ev["models"]["naive"]["levels"]["rmse"] == pytest.approx(float(np.sqrt(np.mean((last - actual) ** 2))))

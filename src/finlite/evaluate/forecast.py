@@ -4,7 +4,8 @@ Everything here needs numpy, and scipy for the rank correlation and Student's t;
 only when those are computed, so the torch-free runtime can import the task registry without it.
 
 - :func:`forecast_metrics` bundles the point metrics of one forecast against the outcomes:
-  ``rmse``, ``mae``, ``mase`` (MAE relative to the naive forecast's MAE on the same rows),
+  ``rmse``, ``mae``, ``mase`` (MAE relative to the naive forecast's in-sample MAE, Hyndman and
+  Koehler's scale, when the caller has the training windows; else to its MAE on the same rows),
   ``mape`` (rows with a near-zero outcome skipped and counted), ``directional_accuracy``,
   ``information_coefficient`` (Spearman rank correlation of forecast and outcome) and ``r2``.
 - :func:`diebold_mariano` tests whether two forecasts of the same outcomes are equally accurate,
@@ -82,20 +83,24 @@ def _values(y: Any, pred: Any, what: str = "forecasts") -> tuple[np.ndarray, np.
 
 
 # -- point metrics ------------------------------------------------------------------------------
-def mase(y: Any, pred: Any, naive: Any) -> float | None:
-    """Mean absolute scaled error: the forecast's MAE divided by the naive forecast's MAE on the
-    same rows (below 1: better than the naive forecast).
+def mase(y: Any, pred: Any, naive: Any = None, *, scale: float | None = None) -> float | None:
+    """Mean absolute scaled error: the forecast's MAE divided by a naive forecast's MAE (below 1:
+    better than the naive forecast).
 
-    The scale is the naive forecast's out-of-sample MAE on the rows evaluated (the random walk's
-    zero change for returns and prices, the last realised volatility for volatility), not the
-    in-sample one-step naive MAE of Hyndman and Koehler, so the number reads directly as "the
-    model's error as a share of the naive forecast's". None when the naive forecast is exact on
-    every row (the ratio is undefined).
+    ``scale`` is that MAE as Hyndman and Koehler define it, in-sample: the naive forecast's MAE
+    on the training windows, fixed before the rows evaluated (finlite's evidence and report pass
+    it). Without it, the naive forecasts ``naive`` of the same rows give an out-of-sample scale.
+    None when the scale is zero or not finite (the ratio is undefined), or when neither is given.
     """
     y_arr, p_arr = _values(y, pred)
-    _, n_arr = _values(y_arr, naive, "naive forecasts")
-    scale = float(np.mean(np.abs(n_arr - y_arr)))
-    return float(np.mean(np.abs(p_arr - y_arr))) / scale if scale > 0 else None
+    if scale is None:
+        if naive is None:
+            return None
+        _, n_arr = _values(y_arr, naive, "naive forecasts")
+        scale = float(np.mean(np.abs(n_arr - y_arr)))
+    if not (math.isfinite(scale) and scale > 0):
+        return None
+    return float(np.mean(np.abs(p_arr - y_arr))) / scale
 
 
 def mape(y: Any, pred: Any, eps: float = MAPE_EPS) -> tuple[float | None, int]:
@@ -138,10 +143,12 @@ def information_coefficient(y: Any, pred: Any) -> float:
 
 
 def forecast_metrics(y: Any, pred: Any, naive: Any = None, *, cutoff: float | None = None,
-                     horizon: int = 1, eps: float = MAPE_EPS, dates: Any = None) -> dict[str, Any]:
+                     horizon: int = 1, eps: float = MAPE_EPS, dates: Any = None,
+                     mase_scale: float | None = None) -> dict[str, Any]:
     """The point metrics of one forecast against the outcomes (snake_case names, JSON-ready).
 
-    Keys: ``rows``, ``rmse``, ``mae``, ``mase`` (None without ``naive``), ``mape`` and
+    Keys: ``rows``, ``rmse``, ``mae``, ``mase`` (scaled by ``mase_scale``, the naive forecast's
+    in-sample MAE, when given; else by ``naive``'s MAE on these rows; None without either), ``mape`` and
     ``mape_skipped`` (see :func:`mape`), ``directional_accuracy`` (present when the outcomes move
     both ways, or always with ``cutoff``, for probabilities of an up move against 0/1 outcomes),
     ``information_coefficient`` and ``r2``. With ``naive`` (the naive forecast on the same rows)
@@ -154,7 +161,7 @@ def forecast_metrics(y: Any, pred: Any, naive: Any = None, *, cutoff: float | No
     mape_value, skipped = mape(y_arr, p_arr, eps)
     out: dict[str, Any] = {
         "rows": int(y_arr.size), "rmse": rmse(y_arr, p_arr), "mae": mae(y_arr, p_arr),
-        "mase": None if naive is None else mase(y_arr, p_arr, naive),
+        "mase": mase(y_arr, p_arr, naive, scale=mase_scale),
         "mape": mape_value, "mape_skipped": skipped,
     }
     if cutoff is not None:

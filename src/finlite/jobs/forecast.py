@@ -288,18 +288,36 @@ def _fold_masks(series: PreparedSeries) -> list[np.ndarray]:
 
 
 def _quality(y: np.ndarray, pred: np.ndarray, naive: np.ndarray, task_name: str, cutoff: float | None,
-             horizon: int, dates: np.ndarray) -> dict[str, Any]:
+             horizon: int, dates: np.ndarray, mase_scale: float | None) -> dict[str, Any]:
     """The forecasting metrics of ``pred`` on the labelled rows, against the naive forecast when
     the rows are enough for its Diebold–Mariano test (and the task's own metrics for direction).
-    ``dates`` (one per row): a panel's test runs on the per-date mean loss differential."""
+    ``dates`` (one per row): a panel's test runs on the per-date mean loss differential.
+    ``mase_scale``: the naive forecast's MAE on the training windows (:func:`_naive_scale`)."""
     enough = len(np.unique(dates)) >= 2 * horizon + 2
     out: dict[str, Any] = dict(forecast_metrics(y, pred, naive if enough else None,
                                                 cutoff=cutoff if task_name == "direction" else None,
-                                                horizon=horizon, dates=dates))
+                                                horizon=horizon, dates=dates, mase_scale=mase_scale))
     if task_name == "direction" and 0 < float(np.mean(y)) < 1:
         for key, value in get_task(task_name).metrics(y, pred, cutoff).items():
             out.setdefault(key, value)
     return out
+
+
+def _naive_scale(series: PreparedSeries, levels: bool = False) -> float | None:
+    """MASE's scale as Hyndman and Koehler define it: the naive forecast's MAE on the training
+    windows (in model units, or in price levels against the random walk with ``levels``); None
+    when there is none to use. The report's forecast_accuracy section uses the same scale."""
+    train = series.windows_train
+    y = np.asarray(train.y, dtype=np.float64).reshape(-1)
+    known = np.isfinite(y)
+    if not known.any():
+        return None
+    if levels:
+        last = np.asarray(train.last_price, dtype=np.float64)[known]
+        scale = float(np.mean(np.abs(last - to_price_level(y[known], last))))
+    else:
+        scale = float(np.mean(np.abs(np.asarray(train.naive, dtype=np.float64)[known] - y[known])))
+    return scale if math.isfinite(scale) and scale > 0 else None
 
 
 def _trading(realised: np.ndarray, signals: Mapping[str, np.ndarray], *, direction: bool, cutoff: float | None,
@@ -356,6 +374,7 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     known = np.isfinite(y_all)
     y, naive = y_all[known], np.asarray(windows.naive, dtype=np.float64)[known]
     dates = np.asarray(windows.dates).astype("datetime64[D]")[known]
+    scale = _naive_scale(series)
     folds = [mask[known] for mask in _fold_masks(series)]
     preds = {name: np.asarray(p, dtype=np.float64).reshape(-1)[known] for name, p in predictions.items()}
     out: dict[str, Any] = {"task": spec.task, "objective": spec.objective, "horizon": spec.horizon,
@@ -366,8 +385,8 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
         # The naive direction forecast (the training share of up moves) calls the training majority:
         # up at 0.5, not at the teacher's cut-off, which lies next to that share and flips with a seed.
         cut = 0.5 if name == "naive" and cutoff is not None else cutoff
-        entry: dict[str, Any] = {"pooled": _quality(y, p, naive, spec.task, cut, h, dates),
-                                 "folds": [_quality(y[m], p[m], naive[m], spec.task, cut, h, dates[m])
+        entry: dict[str, Any] = {"pooled": _quality(y, p, naive, spec.task, cut, h, dates, scale),
+                                 "folds": [_quality(y[m], p[m], naive[m], spec.task, cut, h, dates[m], scale)
                                            for m in folds if m.any()]}
         if spec.objective == "price":
             # The price objective is learned as a log change; judge it where a user reads it too: the
@@ -375,9 +394,9 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
             # only here, as a log change is near zero).
             last = np.asarray(windows.last_price, dtype=np.float64)[known]
             actual = to_price_level(y, last)
-            enough = len(y) >= 2 * h + 2
+            enough = len(np.unique(dates)) >= 2 * h + 2
             entry["levels"] = forecast_metrics(actual, to_price_level(p, last), last if enough else None,
-                                               horizon=h)
+                                               horizon=h, dates=dates, mase_scale=_naive_scale(series, levels=True))
         if name != "naive" and name != teacher and teacher in preds:
             # The share of test dates where the model calls the same direction as the teacher (at the
             # cut-off for direction, by sign otherwise): what the agreement gate reads on validation.
