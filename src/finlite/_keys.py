@@ -8,11 +8,12 @@ training.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 
-__all__ = ["MISSING", "UNSEEN", "category_key", "label_key"]
+__all__ = ["MISSING", "UNSEEN", "category_key", "label_key", "numeric_alias"]
 
 #: Category key of an empty or missing value.
 MISSING = "__missing__"
@@ -51,3 +52,23 @@ def category_key(value: Any) -> str:
         return MISSING if isinstance(value, (float, np.floating)) and math.isnan(value) else label_key(value)
     text = str(value).strip()
     return text if text else MISSING
+
+
+# A plain decimal number as text (what a CSV writer makes of a float): no "nan", "inf", "1_000".
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def numeric_alias(key: str) -> str | None:
+    """The key the number written as ``key`` has when read as a number, if that differs: a code
+    column with gaps is read as floats by pandas, so a file written from it holds "94110.0",
+    whose text key is "94110.0", while training read the number 94110.0, key "94110".
+
+    Every encoder (the pandas Preprocessor, the record and Arrow paths of the runtime) looks up a
+    text key that is not a training key under this alias before calling it unseen, so a code
+    reads the same from a float column, an int column, or the text of either. None when ``key``
+    is not a plain decimal number or is its own alias.
+    """
+    if PLAIN_NUMBER.fullmatch(key) is None:
+        return None
+    alias = label_key(float(key))
+    return alias if alias != key else None

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from finlite._keys import MISSING, category_key
+from finlite._keys import MISSING, category_key, numeric_alias
 from finlite.cli import app
 from finlite.errors import ConfigError, DataError
 from finlite.runtime import Predictor
@@ -120,6 +120,28 @@ def test_lookups_equal_the_per_value_definition() -> None:
         assert LookupCache().lookup("city", with_separators, mapping, -1, np.int64).tolist() == expected
     dictionary, codes = dictionary_codes(pa.array(["b", None, "a", "b"]), pa, pa.compute)
     assert dictionary.to_pylist() == ["b", "a"] and codes.tolist() == [0, 2, 1, 0]
+
+
+def test_a_code_written_from_floats_is_that_code_in_every_lookup() -> None:
+    """A code column with gaps is read as floats by pandas (keys "94110"), and a CSV written from it
+    holds "94110.0": every lookup reads that text as the code, never as an unseen category."""
+    assert numeric_alias("94110.0") == "94110" and numeric_alias("9.411e4") == "94110"
+    assert numeric_alias("1.50") == "1.5" and numeric_alias("-4.0") == "-4"
+    for plain in ("94110", "1.5", "x", "nan", "inf", "1_000", "0x10", "", "__missing__", " 7.0"):
+        assert numeric_alias(plain) is None, plain
+    mapping = {str(v): v for v in range(1000, 1100)} | {"12.0": -12, "12": 12, MISSING: -1}
+    small = pa.array(["1000.0", " 1001.0 ", "12.0", "12.00", "1e3", "999.0", "abc", "1000"])
+    large = pa.array([f"{v}.0" for v in range(990, 1110)] + ["12.0", "12.00", " 1050.0"])
+    for dictionary in (small, large):  # the per-value path, and Arrow's trim and hash lookup
+        expected = []
+        for value in dictionary.to_pylist():
+            key = category_key(value)
+            alias = numeric_alias(key)
+            expected.append(mapping.get(key, mapping.get(alias, -7) if alias is not None else -7))
+        got = LookupCache().lookup("zip", dictionary, mapping, -7, np.int64).tolist()
+        assert got == [*expected, -1]
+    # A text key of training ("12.0") stays itself; its alias is looked up only for a value no key has.
+    assert LookupCache().lookup("zip", small, mapping, -7, np.int64).tolist()[:5] == [1000, 1001, -12, 12, 1000]
 
 
 def test_the_first_bad_chunk_in_the_file_is_reported(exported_dir: Path, book: pd.DataFrame, tmp_path: Path) -> None:

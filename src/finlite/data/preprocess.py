@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from finlite import _limits
-from finlite._keys import MISSING, UNSEEN, label_key
+from finlite._keys import MISSING, UNSEEN, label_key, numeric_alias
 from finlite._money import MONEY
 from finlite._util import dump_json, param_error, write_text_atomic
 from finlite.data.schema import Schema, numeric_column
@@ -173,6 +173,20 @@ class _Valued:
         table = np.append(np.asarray(self.values, dtype=np.float64), self.default)
         codes = self.index.get_indexer(pd.Index(keys))  # what pandas does with an array itself
         return table[np.where(codes < 0, len(self.values), codes)]
+
+
+def _with_aliases(distinct: np.ndarray, index: pd.Index) -> np.ndarray:
+    """``distinct`` keys with each one that is not in ``index`` replaced by its numeric alias
+    when that is (:func:`finlite._keys.numeric_alias`: "94110.0" read as text is the code
+    94110, key "94110"), as every runtime encoder does."""
+    out = distinct
+    for i in np.flatnonzero(index.get_indexer(pd.Index(distinct)) < 0).tolist():
+        alias = numeric_alias(str(distinct[i]))
+        if alias is not None and alias in index:
+            if out is distinct:
+                out = distinct.copy()
+            out[i] = alias
+    return out
 
 
 def _prior(positives: float, rows: float) -> float:
@@ -417,12 +431,12 @@ class Preprocessor:
         col = indicator
         for val in self._valued():
             codes, distinct = self._key_codes(frame[val.name])
-            out[:, col] = val.lookup(distinct)[codes]
+            out[:, col] = val.lookup(_with_aliases(distinct, val.index))[codes]
             col += 1
         rows = np.arange(n)
         for cat in self._onehot():
             codes, distinct = self._key_codes(frame[cat.name])
-            codes = cat.index.get_indexer(pd.Index(distinct))[codes]
+            codes = cat.index.get_indexer(pd.Index(_with_aliases(distinct, cat.index)))[codes]
             kept = len(cat.categories)
             # A rare training value -> the other column; unseen -> the last one.
             codes = np.where(codes < 0, cat.width - 1, np.minimum(codes, kept))

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from finlite._keys import MISSING, category_key
+from finlite._keys import MISSING, PLAIN_NUMBER, category_key, numeric_alias
 
 __all__ = ["LookupCache", "dictionary_codes", "scatter_ones", "zeroed"]
 
@@ -98,6 +98,15 @@ def codes_and_lookup(cache: LookupCache, field: str, column: Any, mapping: Mappi
     return codes, cache.lookup(field, dictionary, mapping, default, dtype)
 
 
+def _looked_up(mapping: Mapping[str, Any], key: str, default: Any) -> Any:
+    """``mapping[key]``, else the entry of its numeric alias ("94110.0" -> "94110"), else ``default``."""
+    found = mapping.get(key)
+    if found is None:
+        alias = numeric_alias(key)
+        found = default if alias is None else mapping.get(alias, default)
+    return found
+
+
 class LookupCache:
     """Per field, the lookup of the last dictionary seen (thread-safe; one per encoder)."""
 
@@ -147,8 +156,8 @@ class LookupCache:
             looked_up = self._text_lookup(field, dictionary, mapping, default, missing, dtype)
             if looked_up is not None:
                 return looked_up
-        get = mapping.get
-        return np.array([get(category_key(v), default) for v in dictionary.to_pylist()] + [missing], dtype=dtype)
+        return np.array([_looked_up(mapping, category_key(v), default) for v in dictionary.to_pylist()] + [missing],
+                        dtype=dtype)
 
     def _text_lookup(self, field: str, dictionary: Any, mapping: Mapping[str, Any], default: Any, missing: Any,
                      dtype: type) -> np.ndarray | None:
@@ -176,6 +185,14 @@ class LookupCache:
         hit = position >= 0
         table[:-1][hit] = values[position[hit]]
         empty = pc.equal(pc.binary_length(trimmed), pa.scalar(0)).to_numpy(zero_copy_only=False)
+        # A number written as text ("94110.0") that is no training key: its numeric alias (see
+        # finlite._keys.numeric_alias), looked up in Python for those values only.
+        numbers = pc.match_substring_regex(trimmed, f"^(?:{PLAIN_NUMBER.pattern})$").to_numpy(zero_copy_only=False)
+        candidates = np.flatnonzero(numbers & ~hit & ~empty)
+        for i, text in zip(candidates.tolist(), trimmed.take(pa.array(candidates)).to_pylist(), strict=True):
+            alias = numeric_alias(str(text))
+            if alias is not None and alias in mapping:
+                table[i] = mapping[alias]
         table[:-1][empty] = missing
         table[-1] = missing
         return table
