@@ -16,7 +16,7 @@ from onnx import TensorProto, numpy_helper
 
 from finlite.errors import ExportError
 from finlite.export.graph import ML_DOMAIN, _Graph, register_exporter
-from finlite.models.gbdt import BoostedEnsemble
+from finlite.models.gbdt import SNAP_DECIMALS, SNAP_F32_EPS, SNAP_F64_SLACK, BoostedEnsemble
 
 #: LightGBM's kZeroThreshold: with missing type "Zero", values within it take the default branch.
 _LGB_ZERO = 1e-35
@@ -159,19 +159,28 @@ def _tree_ensemble(g: _Graph, x: str, trees: _Trees, base: float) -> str:
 def _raw_columns(g: _Graph, x: str, spec: dict[str, Any]) -> str:
     """An imported booster's raw columns from finlite's encoded row, as
     :meth:`~finlite.models.gbdt.BoostedEnsemble.features` computes them, in double precision:
-    ``z · std + mean``, values within a few float32 ulps of zero snapped to 0, NaN where the
-    column's missing indicator is 1."""
+    ``z · std + mean``, values within the encoding's error of a number of few decimals snapped
+    to it (0 and whole numbers first), NaN where the column's missing indicator is 1."""
     index = np.asarray(spec["index"], dtype=np.int64)
     std = np.asarray(spec["std"], dtype=np.float64)
     mean = np.asarray(spec["mean"], dtype=np.float64)
     z = g.op("Cast", [g.op("Gather", [x, g.const(index, "columns")], axis=1)], to=TensorProto.DOUBLE)
     raw = g.op("Add", [g.op("Mul", [z, g.const(std, "std")]), g.const(mean, "mean")])
-    eps4 = float(4 * np.finfo(np.float32).eps)
-    tol = g.op("Mul", [g.op("Add", [g.const(np.abs(mean), "abs_mean"), g.op("Mul", [g.const(std, "std"),
-                                                                                     g.op("Abs", [z])])]),
-                       g.const(np.float64(eps4), "eps", dtype=np.float64)])
-    zero = g.const(np.float64(0.0), "zero", dtype=np.float64)
-    raw = g.op("Where", [g.op("LessOrEqual", [g.op("Abs", [raw]), tol]), zero, raw])
+    # The tolerance and the snapping of BoostedEnsemble.features, operation for operation.
+    size = g.op("Mul", [g.const(std, "std"), g.op("Abs", [z])])
+    tol = g.op("Add", [g.op("Mul", [size, g.const(np.float64(SNAP_F32_EPS), "f32_eps", dtype=np.float64)]),
+                       g.op("Mul", [g.op("Add", [g.const(np.abs(mean), "abs_mean"), size]),
+                                    g.const(np.float64(SNAP_F64_SLACK), "f64_slack", dtype=np.float64)])])
+    # A number of few decimals comes back as itself (XGBoost splits at observed values), fewest first.
+    free = None
+    for decimals in range(SNAP_DECIMALS + 1):
+        scale = g.const(np.float64(10.0 ** decimals), f"scale{decimals}", dtype=np.float64)
+        near = g.op("Div", [g.op("Round", [g.op("Mul", [raw, scale])]), scale])
+        snap = g.op("LessOrEqual", [g.op("Abs", [g.op("Sub", [raw, near])]), tol])
+        if free is not None:
+            snap = g.op("And", [snap, free])
+        raw = g.op("Where", [snap, near, raw])
+        free = g.op("Not", [snap]) if free is None else g.op("And", [free, g.op("Not", [snap])])
     indicators = [int(i) if i is not None and int(i) >= 0 else -1 for i in spec.get("missing_index", [])]
     if any(i >= 0 for i in indicators):
         has = np.asarray([i >= 0 for i in indicators] + [False] * (len(index) - len(indicators)))

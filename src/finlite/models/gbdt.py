@@ -52,6 +52,13 @@ def require(library: str) -> Any:
                           f"(or pip install {package}).") from exc
 
 
+#: An imported booster's raw values come back from finlite's float32 encoding snapped to the
+#: nearest number of at most this many decimals within the encoding's error (BoostedEnsemble.features).
+SNAP_DECIMALS = 6
+SNAP_F32_EPS = float(np.finfo(np.float32).eps)  # a float32 ulp of z is at most |z| times this
+SNAP_F64_SLACK = 8 * float(np.finfo(np.float64).eps)  # the float64 arithmetic of z * std + mean
+
+
 @register_model
 class BoostedEnsemble(FinliteModel):
     """A LightGBM or XGBoost ensemble whose forward pass returns its log-odds (a binary classifier)
@@ -177,11 +184,22 @@ class BoostedEnsemble(FinliteModel):
         z = x[:, idx].astype(np.float64)
         std, mean = np.asarray(self.input["std"]), np.asarray(self.input["mean"])
         raw: np.ndarray = z * std + mean
-        # The encoding is float32, so undoing it leaves an error of a few float32 ulps. Trees
-        # split at midpoints between observed values, which such an error cannot cross, except
-        # at zero: LightGBM puts a threshold right above 0, so a true 0 must come back as 0.
-        tol = 4 * np.finfo(np.float32).eps * (np.abs(mean) + std * np.abs(z))
-        raw[np.abs(raw) <= tol] = 0.0
+        # The encoding is float32, so undoing it leaves an error of up to half a float32 ulp of z
+        # times std (the float64 arithmetic adds next to nothing). LightGBM splits at midpoints
+        # between observed values, which such an error cannot cross, except at zero (a threshold
+        # right above 0); XGBoost splits at observed values (`age < 30`, `income < 12345.67`),
+        # which it crosses whenever 30 comes back as 29.999998. So a value within twice that error
+        # of a number of at most SNAP_DECIMALS decimals (fewest first: 0, ages, months, counts,
+        # money in cents) is that number. Twice the error stays well under the spacing of such
+        # numbers wherever the encoding still tells them apart.
+        tol = SNAP_F32_EPS * std * np.abs(z) + SNAP_F64_SLACK * (np.abs(mean) + std * np.abs(z))
+        free = np.ones(raw.shape, dtype=bool)
+        for decimals in range(SNAP_DECIMALS + 1):
+            scale = 10.0 ** decimals
+            near = np.rint(raw * scale) / scale
+            snap = free & (np.abs(raw - near) <= tol)
+            raw[snap] = near[snap]
+            free &= ~snap
         for j, ind in enumerate(self.input.get("missing_index", [])):
             if ind is not None and ind >= 0:
                 raw[x[:, ind] > 0.5, j] = np.nan

@@ -370,8 +370,9 @@ def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: Prep
             features: list[str]) -> dict[str, Any]:
     """How closely the wrapped teacher reproduces the booster on the table's own raw columns.
 
-    The wrapper rebuilds raw values from finlite's float32 encoding; a value that sits exactly
-    on a split threshold can land on the other side. This measures it, over every labelled row.
+    The wrapper rebuilds raw values from finlite's float32 encoding (snapped to numbers of few
+    decimals: BoostedEnsemble.features); a value the encoding cannot tell apart from a split
+    threshold could still land on the other side. This measures it, over every labelled row.
     """
     raw = prepared.frame[features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     own = 1 / (1 + np.exp(-_raw(library, booster, raw)))
@@ -404,9 +405,9 @@ def import_booster(
 
     The returned step records ``parity``: the largest probability difference between the
     wrapped teacher and the booster scoring the raw columns itself, and the rows it affects.
-    Raw values are rebuilt from finlite's float32 encoding, so a value lying exactly on a
-    split threshold can fall on the other side of it (XGBoost places thresholds on observed
-    values); the manifest says how often that happened.
+    Raw values are rebuilt from finlite's float32 encoding and snapped to the number of few
+    decimals they lie within the encoding's error of (XGBoost places thresholds on observed
+    values, which a rebuilt 29.999998 would cross); the manifest says how closely that matched.
     """
     check_folds(folds)  # before any work: the label check follows once the table is split
     if learning_rate is not None and (isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float))
