@@ -230,3 +230,28 @@ def test_numeric_codes_declared_categorical_match_across_dtypes() -> None:
 def test_unfitted_preprocessor() -> None:
     with pytest.raises(DataError, match="not fitted yet"):
         Preprocessor(infer_schema(make_loans(30), "defaulted")).transform(make_loans(30))
+
+
+def test_columns_named_as_codes_holding_whole_numbers_get_a_note() -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    frame = pd.DataFrame({
+        "Zip": rng.choice([94110, 10001, 60601], n),
+        "NAICS": rng.choice([522110, 311811], n).astype(str),  # codes as text read as numbers too
+        "BankState_FIPS": rng.choice([6, 36], n).astype(float),
+        "zipper_count": rng.integers(0, 5, n),  # "zip" inside a word: no code
+        "mcc_share": rng.random(n),  # named as a code but not whole numbers
+        "amount": rng.integers(1000, 5000, n),
+        "bad": rng.integers(0, 2, n),
+    })
+    schema = infer_schema(frame, "bad")
+    notes = " | ".join(schema.notes)
+    for name in ("Zip", "NAICS", "BankState_FIPS"):
+        assert f"column {name!r} holds whole numbers and its name says they are codes" in notes
+        assert f"--categorical {name}" in notes
+        assert name in schema.numeric  # only a note: the user decides
+    for name in ("zipper_count", "mcc_share", "amount"):
+        assert repr(name) not in notes
+    # Declared categorical: no note.
+    declared = infer_schema(frame, "bad", categorical=["Zip"])
+    assert "'Zip' holds whole numbers" not in " | ".join(declared.notes)

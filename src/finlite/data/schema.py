@@ -443,6 +443,9 @@ def infer_schema(
         elif pd.api.types.is_numeric_dtype(series):
             numeric_column(series, name, source)  # refuses inf/1e300 here, where rows are the file's rows
             num_cols.append(name)
+            code_note = _code_note(name, series)
+            if code_note is not None:
+                notes.append(code_note)
         else:
             # Counted per distinct value: a text column of 900,000 rows holds far fewer.
             value_counts = series.value_counts(dropna=True, sort=False)
@@ -457,6 +460,9 @@ def infer_schema(
             if share == 1.0:
                 numeric_column(series, name, source)  # text such as "1e309" parses to inf: refused
                 num_cols.append(name)
+                code_note = _code_note(name, _to_numeric(series)[1])
+                if code_note is not None:
+                    notes.append(code_note)
             elif money_share == 1.0 and example is not None:
                 numeric_column(series, name, source, money=True)  # refuses "$1e309"-like overflow alike
                 num_cols.append(name)
@@ -487,6 +493,25 @@ def infer_schema(
         categorical=tuple(cat_cols), drop=tuple(dict.fromkeys(dropped)), date_column=date_column,
         notes=tuple(notes), money=tuple(money_cols),
     )
+
+
+# Names of columns that hold integer codes of categories (postal codes, industry and merchant
+# codes), as words of the column name: "Zip", "zip_code", "NAICS", "mcc", "BankState_FIPS".
+_CODE_NAME = re.compile(r"(?:^|[^a-z])(?:zip|zipcode|postal|postcode|naics|sic|mcc|fips|isic|nace)(?:$|[^a-z])",
+                        re.IGNORECASE)
+
+
+def _code_note(name: str, values: pd.Series) -> str | None:
+    """A note for a column read as numbers whose name says it holds codes (Zip, NAICS, MCC) and
+    whose values are all whole numbers: as a number, 94110 > 10001 says nothing about a loan.
+    Only a note: what the column is stays the user's call (--categorical)."""
+    if _CODE_NAME.search(name) is None:
+        return None
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    if numbers.empty or not bool((numbers == np.floor(numbers)).all()):
+        return None
+    return (f"column {name!r} holds whole numbers and its name says they are codes ({numbers.nunique():,} values): "
+            f"read as a number, its order means nothing; pass --categorical {name} to encode it as categories")
 
 
 def _money_share(series: pd.Series, counts: pd.Series | None = None) -> tuple[float, str | None]:
