@@ -4,6 +4,7 @@ contributions by hand, LightGBM against SHAP's own TreeExplainer, SHAP's additiv
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -122,6 +123,29 @@ def test_lightgbm_contributions_sum_to_raw_score_and_match_tree_shap(data: Prepa
     expected = np.asarray(shap.TreeExplainer(booster, data=bg, feature_perturbation="interventional",
                                              model_output="raw").shap_values(x))
     np.testing.assert_allclose(contrib, expected.reshape(contrib.shape), atol=1e-6)
+
+
+def test_a_booster_shap_cannot_read_falls_back_and_says_so(data: PreparedData,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import lightgbm as lgb
+    import shap
+
+    booster = lgb.train({"objective": "binary", "num_leaves": 8, "verbose": -1, "seed": 0},
+                        lgb.Dataset(data.x_train, data.y_train), num_boost_round=10)
+    model = BoostedEnsemble.from_booster("lightgbm", booster)
+    x = data.x_test[:20].astype(np.float64)
+
+    def unreadable(*args: object, **kwargs: object) -> None:
+        raise ValueError("unsupported booster")
+
+    monkeypatch.setattr(shap, "TreeExplainer", unreadable)
+    notes: list[str] = []
+    contrib = contributions(model, x, data.x_train[:10].astype(np.float64), notes=notes)
+    # LightGBM's own path-dependent contributions, bias column dropped; and the report says so.
+    np.testing.assert_allclose(contrib, booster.predict(x, pred_contrib=True)[:, :-1], atol=1e-9)
+    assert len(notes) == 1 and re.search(r"SHAP could not read this booster \(ValueError: unsupported booster\)",
+                                         notes[0])
+    assert contributions(model, x, data.x_train[:10].astype(np.float64)).shape == contrib.shape  # notes optional
 
 
 def test_shap_contributions_of_an_mlp_sum_to_f_minus_background_mean(data: PreparedData) -> None:

@@ -170,12 +170,13 @@ def _log_odds(model: Any) -> Any:
     return f
 
 
-def _booster_contributions(model: Any, x: np.ndarray, background: np.ndarray | None = None) -> np.ndarray:
+def _booster_contributions(model: Any, x: np.ndarray, background: np.ndarray | None = None,
+                           notes: list[str] | None = None) -> np.ndarray:
     """Per-feature contributions of a booster's raw score, placed on the encoded columns they read:
     interventional TreeSHAP against ``background`` (they sum to f(x) − mean f(background), the
     reference the linear and SHAP explanations of a student use), or the library's own
     path-dependent contributions (against the training expectation) without a background or when
-    SHAP cannot read the booster."""
+    SHAP cannot read the booster (said in ``notes``, when given)."""
     if model.window is not None:
         raise ConfigError("Reason codes are for tables; this ensemble reads windows of a series.")
     feats = model.features(x)
@@ -188,8 +189,12 @@ def _booster_contributions(model: Any, x: np.ndarray, background: np.ndarray | N
                                            feature_perturbation="interventional", model_output="raw")
             phi = np.asarray(explainer.shap_values(np.asarray(feats, dtype=np.float64)), dtype=np.float64)
             phi = phi.reshape(len(x), -1)
-        except Exception:  # noqa: BLE001 - any SHAP failure falls back to the library's own values
+        except Exception as exc:  # noqa: BLE001 - any SHAP failure falls back to the library's own values
             phi = None
+            if notes is not None:
+                notes.append(f"SHAP could not read this booster ({type(exc).__name__}: {str(exc)[:160]}), so these "
+                             f"reasons are {model.library}'s own path-dependent contributions (against the "
+                             "training expectation, not the background rows)")
     if phi is None and model.library == "lightgbm":
         phi = np.asarray(model.model.predict(feats, pred_contrib=True), dtype=np.float64)
     elif phi is None:
@@ -272,7 +277,7 @@ def _shap_contributions(f: Any, x: np.ndarray, background: np.ndarray, seed: int
 
 
 def contributions(model: Any, x_encoded: np.ndarray, background: np.ndarray, seed: int = 0,
-                  groups: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+                  groups: Sequence[Sequence[int]] | None = None, notes: list[str] | None = None) -> np.ndarray:
     """Per-row contributions of each encoded column to ``model``'s log-odds, ``[rows, columns]``.
 
     Linear models and scorecards: exact, ``piece_j(x) − mean over background of piece_j``, so a
@@ -283,7 +288,8 @@ def contributions(model: Any, x_encoded: np.ndarray, background: np.ndarray, see
     other model: SHAP's permutation explainer (seeded by ``seed``) on the log-odds, which sums to
     ``f(x) − mean f(background)``. ``groups`` (lists of encoded column indices, e.g. one per raw
     column) are masked together by SHAP, and each group's value is put on its first column;
-    without them every encoded column is its own group.
+    without them every encoded column is its own group. ``notes`` (a list) receives a line when a
+    booster's contributions had to fall back from TreeSHAP to the library's own.
 
     Raises:
         DataError: ``x_encoded`` and ``background`` are not matrices of the same width, or the
@@ -301,7 +307,7 @@ def contributions(model: Any, x_encoded: np.ndarray, background: np.ndarray, see
     if len(x) == 0:
         return np.zeros((0, x.shape[1]))
     if isinstance(model, BoostedEnsemble):
-        return _booster_contributions(model, x, bg)
+        return _booster_contributions(model, x, bg, notes)
     if isinstance(model, (LogisticRegression, IntegerLogistic)):
         if isinstance(model, LogisticRegression):
             w = model.linear.weight.detach().double().numpy().reshape(-1)
@@ -324,8 +330,10 @@ def _model_reasons(scored: Any, rows: Any, background: Any, seed: int) -> tuple[
     _, members = _group_indices(raw)
     x = np.asarray(scored.encode(rows), dtype=np.float64)
     bg = np.asarray(scored.encode(background), dtype=np.float64)
-    contrib = contributions(scored.model, x, bg, seed, groups=members)
-    return reason_codes(contrib, names, dict(zip(names, raw, strict=True)), TOP), contribution_method(scored.model)
+    notes: list[str] = []
+    contrib = contributions(scored.model, x, bg, seed, groups=members, notes=notes)
+    method = contribution_method(scored.model) + "".join(f"; here: {n}" for n in notes)
+    return reason_codes(contrib, names, dict(zip(names, raw, strict=True)), TOP), method
 
 
 def _overlap(a: Sequence[str], b: Sequence[str]) -> float:
