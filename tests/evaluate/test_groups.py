@@ -122,7 +122,8 @@ def test_a_segment_where_the_student_is_worse_on_purpose_is_flagged() -> None:
     assert worse["auc_difference"]["lower"] > 0.05 and "AUC" in worse["reasons"] and "agreement" in worse["reasons"]
     same = _segment(section, "region", "A")
     assert same["auc_difference"] == {"estimate": 0.0, "lower": 0.0, "upper": 0.0, "n_boot": 1000, "skipped": 0,
-                                      "lower_adjusted": 0.0, "level_adjusted": pytest.approx(1 - 0.05 / 3)}
+                                      "lower_adjusted": 0.0, "level_adjusted": pytest.approx(1 - 0.05 / 3),
+                                      "adjusted_method": "percentile"}
     assert worse["auc_difference"]["lower_adjusted"] <= worse["auc_difference"]["lower"]
     assert section.metrics["segments_tested"] == 3 and "0.05/3" in section.threshold.replace("k = 3", "0.05/3")
     assert not same["weak_spot"]
@@ -444,3 +445,31 @@ def test_crossing_the_four_fifths_line_fails_only_beyond_noise() -> None:
     ff = real.metrics["four_fifths"]
     assert ff["passes"] == {"teacher": True, "student": False} and ff["worsening_ci"][0] > 0
     assert real.status == "FAIL" and "beyond noise" in real.threshold
+
+
+def test_the_bonferroni_bound_does_not_hang_on_the_most_extreme_resample() -> None:
+    from statistics import NormalDist
+
+    from finlite.evaluate.groups import _adjusted_lower
+
+    rng = np.random.default_rng(0)
+    many = rng.normal(0.01, 0.02, 20_000)
+    bound, method = _adjusted_lower(many, 0.05)  # 500 draws beyond the 2.5 % point: the percentile
+    assert method == "percentile" and bound == pytest.approx(float(np.percentile(many, 2.5)))
+    # 200 resamples and 20 segments: the 0.0625 % point is beyond every draw but the most extreme
+    # one. The normal bound is used instead, and it is steady across seeds where the percentile is not.
+    alpha = 0.05 / 20
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    normal, percentile = [], []
+    for seed in range(200):
+        few = np.random.default_rng(seed).normal(0.01, 0.02, 200)
+        value, method = _adjusted_lower(few, alpha)
+        assert method == "normal"
+        assert value == pytest.approx(float(few.mean() - z * few.std(ddof=1)))
+        normal.append(value)
+        percentile.append(float(np.percentile(few, 100 * alpha / 2)))
+    truth = 0.01 - z * 0.02  # the bound of the distribution the resamples come from
+    assert abs(np.mean(normal) - truth) < 0.002
+    # The extreme draw sits well inside the true bound (anti-conservative), and varies twice as much.
+    assert np.mean(percentile) > truth + 0.005
+    assert np.std(normal) < 0.6 * np.std(percentile)

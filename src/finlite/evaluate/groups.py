@@ -34,6 +34,7 @@ import warnings
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -320,6 +321,21 @@ def _segment_regression(inp: TabularInputs, groups: _Groups, n_boot: int) -> lis
     return out
 
 
+#: The percentile bound reads at least this many resamples beyond it; with fewer (many segments,
+#: few resamples) it would be the single most extreme draw, so a normal bound is used instead.
+_MIN_TAIL_DRAWS = 5
+
+
+def _adjusted_lower(draws: np.ndarray, alpha: float) -> tuple[float, str]:
+    """The lower bound of a two-sided (1 − alpha) bootstrap interval: the alpha/2 percentile of
+    the draws when at least _MIN_TAIL_DRAWS lie beyond it, else the normal bound mean − z·sd of
+    the draws (z the 1 − alpha/2 normal quantile), which does not hang on the one extreme draw."""
+    if draws.size * alpha / 2.0 >= _MIN_TAIL_DRAWS:
+        return float(np.percentile(draws, 100.0 * alpha / 2.0)), "percentile"
+    z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
+    return float(np.mean(draws) - z * np.std(draws, ddof=1)), "normal"
+
+
 def _flag_segments(segments: list[dict[str, Any]], regression: bool) -> int:
     """Flag the weak spots in place, with a Bonferroni correction over the k segments tested (at
     least MIN_ROWS rows and a defined difference): the difference's interval at level 1 − 0.05/k
@@ -335,10 +351,12 @@ def _flag_segments(segments: list[dict[str, Any]], regression: bool) -> int:
         adj: float | None = None
         if diff is not None:
             draws = diff.pop("_draws")
+            method = None
             if id(d) in tested:
-                adj = float(np.percentile(draws, 100.0 * alpha / 2.0))
+                adj, method = _adjusted_lower(draws, alpha)
             diff["lower_adjusted"] = adj
             diff["level_adjusted"] = 1.0 - alpha
+            diff["adjusted_method"] = method
         significant = adj is not None and adj > 0
         if regression:
             d["weak_spot"] = significant
@@ -406,8 +424,9 @@ def build_segments(inp: TabularInputs) -> Section:
                  f"Segments of fewer than {MIN_ROWS} rows are shown but never flagged.")
     notes.append(f"Multiple comparisons: {tested} segment(s) are tested, so a weak spot needs the difference's "
                  f"interval at level 1 − 0.05/{tested} = {1 - 0.05 / tested:.4g} (Bonferroni; 'lower_adjusted') "
-                 "above 0; the table shows the unadjusted 95 % interval. With few resamples the adjusted bound "
-                 "is an extreme percentile and is itself noisy.")
+                 "above 0; the table shows the unadjusted 95 % interval. The adjusted bound is the resamples' "
+                 f"percentile when at least {_MIN_TAIL_DRAWS} resamples lie beyond it, else the normal bound "
+                 "(mean − z·sd of the resamples; 'adjusted_method'), which does not hang on the most extreme draw.")
     weak = [d for d in segments if d["weak_spot"]]
     status: Status = "FAIL" if any(d["severe"] for d in weak) else ("WARN" if weak else "PASS")
 
