@@ -139,6 +139,13 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
                   operating_point=point)
 
 
+#: The description of a classic recipe whose pruning step applied a ready plan: with the recipe's
+#: name, how `finlite reproduce` knows to apply the artifact's plan again instead of making one.
+READY_PLAN_NOTE = "The pruning step applied a ready plan (plan.json), not one it made."
+#: The name of a forecaster's classic recipe.
+MARKET_CLASSIC_NAME = "compress: distillation into a GRU, then pruning of units"
+
+
 def classic_recipe(rows: int, *, student_hidden: Sequence[int] | None = None,
                    distillation: Distillation | None = None, pruning: Pruning | None = None,
                    plan: PruningPlan | None = None, size_aware_sparsity: bool = False) -> Recipe:
@@ -159,7 +166,7 @@ def classic_recipe(rows: int, *, student_hidden: Sequence[int] | None = None,
     elif pruning is not None and pruning.sparsity > 0:
         steps.append(Step(pruning))
     # A ready plan is applied as it is; the recipe file alone would make a new one.
-    note = "The pruning step applied a ready plan (plan.json), not one it made." if plan is not None else ""
+    note = READY_PLAN_NOTE if plan is not None else ""
     return Recipe(steps=steps, gates=[], name=CLASSIC_NAME, description=note)
 
 
@@ -233,9 +240,8 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
         steps.append(Step(_plan_method(plan, pruning)))
     elif pruning is not None and pruning.sparsity > 0:
         steps.append(Step(pruning))
-    note = "The pruning step applied a ready plan (plan.json), not one it made." if plan is not None else ""
-    return Recipe(steps=steps, gates=[], name="compress: distillation into a GRU, then pruning of units",
-                  description=note)
+    note = READY_PLAN_NOTE if plan is not None else ""
+    return Recipe(steps=steps, gates=[], name=MARKET_CLASSIC_NAME, description=note)
 
 
 def _plan_method(plan: PruningPlan, pruning: Pruning | None) -> Any:

@@ -297,7 +297,13 @@ def _timed(recipe: Recipe) -> list[str]:
 def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | Path | None,
                    progress: bool, verify_key: Any = None) -> tuple[dict[str, Any], list[str], bool]:
     """Compress again from the recorded teacher; the new manifest, notes and determinism."""
-    from finlite.jobs.compress import compress, compress_with_recipe
+    from finlite.jobs.compress import (
+        CLASSIC_NAME,
+        MARKET_CLASSIC_NAME,
+        READY_PLAN_NOTE,
+        compress,
+        compress_with_recipe,
+    )
     from finlite.methods.plan import PruningPlan
 
     manifest = art.manifest
@@ -328,7 +334,10 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
         notes.append("not deterministic: the run measures time (" + "; ".join(timed) + "), so a step may be kept "
                      "or rolled back differently on another machine or under other load; compared anyway")
     seed = int(manifest["seed"])
-    ready_plan = "pruning_plan.json" in manifest["files"] and "ready plan" in recipe.description
+    # The classic run's own recipe, with the note it writes when it applies a ready plan (a user's
+    # recipe whose description merely mentions a plan is not one).
+    ready_plan = ("pruning_plan.json" in manifest["files"] and recipe.description == READY_PLAN_NOTE
+                  and recipe.name in (CLASSIC_NAME, MARKET_CLASSIC_NAME))
     if ready_plan and len(recipe.steps) == 2:
         # A ready plan (compress --plan) was applied, not made: the recipe file alone would make a new one.
         plan = art.plan if art.plan is not None else PruningPlan.load(art.path / "pruning_plan.json")
