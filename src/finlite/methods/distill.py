@@ -408,7 +408,7 @@ def monotone_penalty(model: nn.Module, x: torch.Tensor, out: torch.Tensor, colum
     # scales) skip the shifted copies: they are probes, not data to calibrate on.
     observers = [m for m in model.modules() if getattr(m, "observe", None) is True]
     for m in observers:
-        setattr(m, "observe", False)  # noqa: B010 - any module may carry the flag
+        m.observe = False
     try:
         for j, sign in columns:
             shifted = x.clone()
@@ -416,7 +416,7 @@ def monotone_penalty(model: nn.Module, x: torch.Tensor, out: torch.Tensor, colum
             total = total + F.relu(sign * (out - model(shifted)) + margin * delta).mean()
     finally:
         for m in observers:
-            setattr(m, "observe", True)  # noqa: B010
+            m.observe = True
     return total
 
 
