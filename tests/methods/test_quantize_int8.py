@@ -153,24 +153,6 @@ def test_qat_converts_to_the_uint8_form(credit: PreparedData) -> None:
     assert export(q, credit.x_test)[1].passed
 
 
-def test_the_monotone_penalty_leaves_qat_activation_ranges_alone(credit: PreparedData) -> None:
-    from finlite.methods.distill import monotone_penalty
-
-    model = _mlp(credit.x_train.shape[1], (16, 8))
-    qat = prepare_qat(model, [0.05, 0.05, 0.05], momentum=0.5).train()
-    x = torch.from_numpy(credit.x_train[:64])
-    out = qat(x)  # a real batch moves the scales
-    scales = [float(m.input_scale) for m in qat.modules() if hasattr(m, "input_scale")]
-    assert scales[0] != 0.05
-    # Shifted probes (one column up by 3 standard deviations) do not: they are not data.
-    penalty = monotone_penalty(qat, x, out, [(0, 1), (1, -1)], 3.0, 0.01)
-    assert penalty.requires_grad
-    assert [float(m.input_scale) for m in qat.modules() if hasattr(m, "input_scale")] == scales
-    assert all(m.observe for m in qat.modules() if hasattr(m, "observe"))  # and they observe again after
-    qat(x)
-    assert [float(m.input_scale) for m in qat.modules() if hasattr(m, "input_scale")] != scales
-
-
 def test_latency_gate_times_the_deployed_onnx_model(credit: PreparedData) -> None:
     teacher = _mlp(credit.x_train.shape[1], (16,))
     recipe = Recipe.from_dict({"steps": [{"method": "static_int8", "require_faster": "both"}],

@@ -404,19 +404,10 @@ def monotone_penalty(model: nn.Module, x: torch.Tensor, out: torch.Tensor, colum
     ``delta`` (a number or one per row, in standard deviations); with ``margin`` > 0 a move the
     right way of less than ``margin`` per standard deviation is penalised too."""
     total = out.new_zeros(())
-    # Layers that track activation ranges in training (quantization-aware fine-tuning's input
-    # scales) skip the shifted copies: they are probes, not data to calibrate on.
-    observers = [m for m in model.modules() if getattr(m, "observe", None) is True]
-    for m in observers:
-        m.observe = False
-    try:
-        for j, sign in columns:
-            shifted = x.clone()
-            shifted[:, j] = shifted[:, j] + delta
-            total = total + F.relu(sign * (out - model(shifted)) + margin * delta).mean()
-    finally:
-        for m in observers:
-            m.observe = True
+    for j, sign in columns:
+        shifted = x.clone()
+        shifted[:, j] = shifted[:, j] + delta
+        total = total + F.relu(sign * (out - model(shifted)) + margin * delta).mean()
     return total
 
 

@@ -378,12 +378,9 @@ class _QATLinear(nn.Module):
         self.input_scale: torch.Tensor
         self.register_buffer("input_scale", torch.tensor(float(scale)))
         self.momentum = momentum
-        #: False while a loss runs extra forward passes on rows that are not data (the monotone
-        #: penalty's shifted copies): they must not move the activation range.
-        self.observe = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and self.observe:
+        if self.training:
             with torch.no_grad():
                 observed = (x.detach().abs().amax() / 127.0).clamp_min(1e-8)
                 self.input_scale.mul_(1 - self.momentum).add_(self.momentum * observed)
