@@ -255,3 +255,20 @@ def test_columns_named_as_codes_holding_whole_numbers_get_a_note() -> None:
     # Declared categorical: no note.
     declared = infer_schema(frame, "bad", categorical=["Zip"])
     assert "'Zip' holds whole numbers" not in " | ".join(declared.notes)
+
+
+def test_a_large_csv_with_a_mixed_column_reads_without_pandas_noise(tmp_path: Path) -> None:
+    import warnings
+
+    # pandas infers types per block of about 260,000 rows: a column of years with "1976A" only in
+    # the last block has blocks of different types, which pandas warns about on stderr.
+    n = 300_000
+    years = np.full(n, "1997", dtype=object)
+    years[-5:] = "1976A"
+    path = tmp_path / "book.csv"
+    pd.DataFrame({"ApprovalFY": years, "amount": np.arange(n) % 1000, "bad": np.arange(n) % 2}).to_csv(path,
+                                                                                                   index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = read_table(path)
+    assert len(table.frame) == n and table.frame["ApprovalFY"].astype(str).iloc[-1] == "1976A"
