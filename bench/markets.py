@@ -8,8 +8,9 @@ stopping or gates) and for the objectives ``direction`` and ``return``, over 3 s
    expanding, 3 folds; ``--teacher-hidden`` changes it);
 2. compresses it with the classic run for forecasters (``finlite compress`` with no options):
    distillation into a GRU of 16 units that imitates the teacher's outputs alone (its log-odds
-   for direction, its forecast for return), then a quarter of the recurrent units pruned (whole
-   units, every gate block) and fine-tuned;
+   for direction; its forecast for return, errors weighted relative to the forecast, on the
+   training windows and 10 jittered copies of each), then a quarter of the recurrent units
+   pruned (whole units, every gate block) and fine-tuned;
 3. exports both to ONNX (parity on the test period: max |Δ| and direction flips) and measures
    batch-1 latency through the Predictor: one forecast from a raw price history (features
    included; the two models called alternately on the same histories, so the machine's load

@@ -202,6 +202,33 @@ def test_a_forecast_student_refuses_a_temperature_and_is_matched_with_huber() ->
     default = market_recipe("forecast").steps[0].method
     assert default.alpha == 1.0 and default.loss == "huber" and default.delta == MARKET_HUBER_DELTA
     assert market_recipe("direction").steps[0].method.loss == "mse"  # logits: plain matching
+    assert default.weighting == "uniform" and default.transfer == "none"  # volatility, price: as they were
+
+
+def test_a_return_forecast_student_is_weighted_near_zero_and_sees_jittered_windows() -> None:
+    from finlite.jobs.compress import (
+        MARKET_HUBER_DELTA,
+        MARKET_TRANSFER_NOISE,
+        MARKET_TRANSFER_SIZE,
+        MARKET_TRANSFER_TRAIN,
+        MARKET_WEIGHTING_FLOOR,
+        market_recipe,
+    )
+    from finlite.methods import MagnitudePruning
+
+    recipe = market_recipe("forecast", objective="return", pruning=MagnitudePruning(sparsity=0.25))
+    first, prune = recipe.steps
+    method = first.method
+    assert method.alpha == 1.0 and method.loss == "huber" and method.delta == MARKET_HUBER_DELTA
+    assert method.weighting == "relative" and method.weighting_floor == MARKET_WEIGHTING_FLOOR
+    assert method.student == "gru"
+    assert (method.transfer, method.transfer_size, method.transfer_noise) == ("perturb", MARKET_TRANSFER_SIZE,
+                                                                               MARKET_TRANSFER_NOISE)
+    assert dict(first.train) == MARKET_TRANSFER_TRAIN
+    assert dict(prune.train) == {"batch_size": MARKET_TRANSFER_TRAIN["batch_size"]}
+    # A given distillation, and the other objectives, are as they were.
+    assert market_recipe("forecast", objective="volatility").steps[0].method.weighting == "uniform"
+    assert market_recipe("direction", objective="direction").steps[0].method.transfer == "none"
 
 
 def test_the_naive_direction_forecast_calls_the_training_majority(prices: Path) -> None:

@@ -83,3 +83,47 @@ def test_window_data_get_window_students_of_the_data_task() -> None:
         make_student(RegressionDistillation(student="tcn"), 3)
     with pytest.raises(ConfigError, match=r"'student' parameter of RegressionDistillation must be one of"):
         RegressionDistillation(student="transformer")  # type: ignore[arg-type]
+
+
+def test_windows_get_a_transfer_set_of_jittered_or_mixed_windows(gru_teacher: tuple[SplitArrays, SequenceModel]) -> None:
+    from finlite.methods.targets import TransferSet, distill_data, teacher_logits
+
+    data, teacher = gru_teacher
+    for kind in ("perturb", "mixup"):
+        plan = TransferSet.for_windows(data.x_train, kind=kind, size=2, noise=0.5, seed=3)
+        windows = plan.materialise()
+        assert windows.shape == (900, *data.x_train.shape[1:]) and windows.dtype == np.float32
+        np.testing.assert_array_equal(plan.rows(np.array([5, 7])), windows[[5, 7]])
+        assert not np.allclose(windows, data.x_train[plan.a])  # not copies of the training windows
+    base = distill_data(data, lambda x: teacher_logits(teacher, x), transfer="perturb", transfer_size=1.0,
+                        transfer_noise=0.2, seed=0)
+    assert base.n_synthetic == 450 and len(base.t_transfer) == 450
+    rows = base.source()
+    batch = rows.batch(torch.tensor([0, 449, 450, 899]))  # real and synthetic windows in one batch
+    assert batch["x"].shape == (4, *data.x_train.shape[1:])
+    assert batch["w"].tolist() == [1.0, 1.0, 0.0, 0.0]
+    with torch.inference_mode():  # the teacher labelled the synthetic windows
+        np.testing.assert_allclose(teacher(batch["x"][2:]).numpy(), batch["t"][2:].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_relative_weighting_counts_an_error_relative_to_the_teachers_output() -> None:
+    from finlite.methods.distill import regression_distillation_loss
+
+    teacher = torch.tensor([0.05, 2.0])
+    near_zero_miss = torch.tensor([-0.05, 2.0])  # a sign flip where the teacher is near zero
+    far_miss = torch.tensor([0.05, 1.9])  # the same error, where the teacher is far from zero
+    y = torch.zeros(2)
+    uniform = RegressionDistillation(alpha=1.0, loss="mse")
+    relative = RegressionDistillation(alpha=1.0, loss="mse", weighting="relative", weighting_floor=0.1)
+    assert float(regression_distillation_loss(near_zero_miss, teacher, y, uniform, "regression")) == pytest.approx(
+        float(regression_distillation_loss(far_miss, teacher, y, uniform, "regression")))
+    near = float(regression_distillation_loss(near_zero_miss, teacher, y, relative, "regression"))
+    far = float(regression_distillation_loss(far_miss, teacher, y, relative, "regression"))
+    assert near > 10 * far
+    # weights 1/(|t| + floor), normalised: (1/0.15 * 0.01) / (1/0.15 + 1/2.1)
+    assert near == pytest.approx((0.01 / 0.15) / (1 / 0.15 + 1 / 2.1), rel=1e-5)
+    with pytest.raises(ConfigError, match="weighting"):
+        RegressionDistillation(weighting="inverse")
+    with pytest.raises(ConfigError, match="weighting_floor"):
+        RegressionDistillation(weighting="relative", weighting_floor=0.0)
+    assert RegressionDistillation.from_dict(relative.to_dict()) == relative

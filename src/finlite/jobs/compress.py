@@ -38,7 +38,9 @@ from finlite.tasks import get_task
 from finlite.training.loop import TrainConfig, auto_batch_size
 from finlite.training.sizing import default_sparsity, default_student, default_training
 
-__all__ = ["MARKET_HUBER_DELTA", "MARKET_SPARSITY", "MARKET_STUDENT", "WARN_AUC_DROP", "CompressOutcome", "RecipeOutcome", "classic_recipe",
+__all__ = ["MARKET_HUBER_DELTA", "MARKET_SPARSITY", "MARKET_STUDENT", "MARKET_TRANSFER_NOISE", "MARKET_TRANSFER_SIZE",
+           "MARKET_TRANSFER_TRAIN", "MARKET_WEIGHTING_FLOOR", "WARN_AUC_DROP", "CompressOutcome", "RecipeOutcome",
+           "classic_recipe",
            "compress", "compress_with_recipe", "fidelity_warning", "market_recipe", "recipe_summary"]
 
 # A student this far below its teacher's test AUC is not a replacement: say so loudly.
@@ -176,11 +178,20 @@ MARKET_STUDENT: tuple[int, ...] = (16,)
 MARKET_SPARSITY = 0.25
 #: The Huber loss's delta for a market forecast's distillation, in units of the teacher's spread.
 MARKET_HUBER_DELTA = 0.1
+#: A return forecast's distillation (objective "return"): errors weighted relative to the teacher's
+#: forecast (floor MARKET_WEIGHTING_FLOOR of its spread), and a transfer set of MARKET_TRANSFER_SIZE jittered
+#: training windows per training window (noise MARKET_TRANSFER_NOISE, in scaled units), trained
+#: MARKET_TRANSFER_TRAIN (the ~33,000 rows at a batch of 256; fine-tuning likewise).
+MARKET_WEIGHTING_FLOOR = 0.1
+MARKET_TRANSFER_SIZE = 10.0
+MARKET_TRANSFER_NOISE = 0.5
+MARKET_TRANSFER_TRAIN: dict[str, Any] = {"batch_size": 256, "epochs": 100}
 
 
 def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
                   distillation: Distillation | None = None, pruning: Pruning | None = None,
-                  plan: PruningPlan | None = None, size_aware_sparsity: bool = False) -> Recipe:
+                  plan: PruningPlan | None = None, size_aware_sparsity: bool = False,
+                  objective: str | None = None, train_settings: bool = True) -> Recipe:
     """The classic run for a market forecaster: distil into a small GRU, then prune whole units.
 
     Without a ``distillation`` the student imitates the teacher's outputs alone (its log-odds for
@@ -192,8 +203,16 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     logit matching alone 99.1 %. A forecast is matched with a Huber loss (``delta``
     :data:`MARKET_HUBER_DELTA` of the teacher's spread): a 16-unit GRU kept the sign of 85.2 % of
     an LSTM [128, 64] teacher's return forecasts with squared error, 93.8 % with Huber (82.0 and
-    94.0 % after pruning a quarter of its units). ``temperature`` applies to soft targets only: a
-    forecast's distillation takes the ``distillation``'s alpha and refuses another temperature. A given
+    94.0 % after pruning a quarter of its units). A ``return`` forecast (``objective="return"``)
+    is judged by its sign, and those 6 % of flipped signs cost up to a point of directional accuracy:
+    its errors are weighted relative to the teacher's forecast (``weighting="relative"``), and the
+    student also imitates the teacher on :data:`MARKET_TRANSFER_SIZE` jittered copies of each
+    training window (noise :data:`MARKET_TRANSFER_NOISE`), which kept 97.7, 94.0 and 97.2 % of the
+    signs on that validation period after pruning (seeds 0, 1, 2; 92.3 % without them, seed 0); it
+    trains with :data:`MARKET_TRANSFER_TRAIN` for those 11x rows unless ``train_settings`` is false
+    (:func:`compress` passes false when the caller gave training settings). ``temperature`` applies
+    to soft targets only: a forecast's distillation takes the ``distillation``'s alpha and refuses
+    another temperature. A given
     ``distillation`` is used with its own temperature and alpha (soft targets for direction,
     output matching with that alpha for a forecast). The student is a GRU of widths
     ``student_hidden`` (default :data:`MARKET_STUDENT`); pruning removes whole recurrent units
@@ -217,7 +236,17 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
 
     widths = tuple(student_hidden) if student_hidden is not None else MARKET_STUDENT
     first: Any
-    if distillation is None and get_task(task).decides:
+    train: dict[str, Any] = {}
+    if distillation is None and objective == "return":
+        # A return forecast is judged by its sign: errors count relative to the teacher's forecast,
+        # and jittered windows show the student far more of the teacher's function near zero.
+        first = RegressionDistillation(alpha=1.0, loss="huber", delta=MARKET_HUBER_DELTA, weighting="relative",
+                                       weighting_floor=MARKET_WEIGHTING_FLOOR, transfer="perturb",
+                                       transfer_size=MARKET_TRANSFER_SIZE, transfer_noise=MARKET_TRANSFER_NOISE,
+                                       student="gru", hidden=widths)
+        # Its own batch and epochs for the 11x rows, unless the caller gave training settings.
+        train = dict(MARKET_TRANSFER_TRAIN) if train_settings else {}
+    elif distillation is None and get_task(task).decides:
         first = RegressionDistillation(alpha=1.0, student="gru", hidden=widths)
     elif distillation is None:
         # Huber at a tenth of the teacher's spread: every error pulls about as hard, so the student
@@ -232,14 +261,15 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     else:
         first = RegressionDistillation(alpha=distillation.alpha, loss="huber", delta=MARKET_HUBER_DELTA,
                                        student="gru", hidden=widths)
-    steps = [Step(first)]
+    steps = [Step(first, train=train)]
+    tune = {"batch_size": train["batch_size"]} if train else {}
     if pruning is not None:
         sparsity = MARKET_SPARSITY if size_aware_sparsity else pruning.sparsity
         pruning = replace(pruning, sparsity=sparsity, granularity="neuron")
     if plan is not None:
-        steps.append(Step(_plan_method(plan, pruning)))
+        steps.append(Step(_plan_method(plan, pruning), train=tune))
     elif pruning is not None and pruning.sparsity > 0:
-        steps.append(Step(pruning))
+        steps.append(Step(pruning, train=tune))
     note = READY_PLAN_NOTE if plan is not None else ""
     return Recipe(steps=steps, gates=[], name=MARKET_CLASSIC_NAME, description=note)
 
@@ -377,9 +407,11 @@ def compress(
     check_options(setup.prepared, options)  # before any training: a bad column is refused now
     if enforce_monotone and monotone:
         distillation, recipe = _constrained(distillation, recipe, monotone)
-    if recipe is None and _is_series(setup.prepared):
+    if recipe is None and isinstance(setup.prepared, PreparedSeries):
         recipe = market_recipe(setup.prepared.task, student_hidden=student_hidden, distillation=distillation,
-                               pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
+                               pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity,
+                               objective=setup.prepared.spec.objective,
+                               train_settings=config is None and fine_tune is None)
     elif recipe is None:
         recipe = classic_recipe(setup.rows, student_hidden=student_hidden, distillation=distillation,
                                 pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)

@@ -283,17 +283,28 @@ class RegressionDistillation(_StudentSpec):
         loss: "mse" or "huber".
         delta: Huber's threshold between its quadratic and linear parts.
         alpha: weight of the teacher term in [0, 1].
+        weighting: "uniform" (every row alike) or "relative": each row's teacher term weighted by
+            ``1 / (|teacher| + weighting_floor)`` (the teacher's output in the units the student
+            learns in: its spread for a forecast), normalised to mean 1 per batch, so an error
+            counts relative to the output it misses. The rows where the teacher is near zero, whose
+            sign a small error flips, then pull hardest.
+        weighting_floor: the floor of ``relative`` weighting (a positive number).
         student, hidden, transfer, transfer_size, transfer_noise: as in :class:`Distillation`.
     """
 
     loss: Literal["mse", "huber"] = "mse"
     delta: float = 1.0
     alpha: float = 0.9
+    weighting: Literal["uniform", "relative"] = "uniform"
+    weighting_floor: float = 0.1
 
     def __post_init__(self) -> None:
         if self.loss not in ("mse", "huber"):
             raise param_error("RegressionDistillation", "loss", "'mse' or 'huber'", self.loss)
+        if self.weighting not in ("uniform", "relative"):
+            raise param_error("RegressionDistillation", "weighting", "'uniform' or 'relative'", self.weighting)
         _number("RegressionDistillation", "delta", self.delta, positive=True)
+        _number("RegressionDistillation", "weighting_floor", self.weighting_floor, positive=True)
         check_fraction("RegressionDistillation", "alpha", self.alpha, high_open=False)
         super().__post_init__()
 
@@ -381,8 +392,17 @@ def distillation_loss(student_logit: torch.Tensor, teacher_logit: torch.Tensor, 
 def regression_distillation_loss(student_out: torch.Tensor, teacher_out: torch.Tensor, label: torch.Tensor,
                                  method: RegressionDistillation, task: str = "classification",
                                  weight: torch.Tensor | None = None) -> torch.Tensor:
-    """``α·MSE|Huber(student, teacher) + (1−α)·label loss`` (CE for classification, MSE for regression)."""
-    if method.loss == "mse":
+    """``α·MSE|Huber(student, teacher) + (1−α)·label loss`` (CE for classification, MSE for regression);
+    with ``weighting="relative"`` the teacher term of each row is weighted by ``1 / (|teacher| + floor)``
+    (normalised to mean 1 over the rows)."""
+    if method.weighting == "relative":
+        if method.loss == "mse":
+            per_row = (student_out - teacher_out) ** 2
+        else:
+            per_row = F.huber_loss(student_out, teacher_out, delta=float(method.delta), reduction="none")
+        rel = 1.0 / (teacher_out.detach().abs() + float(method.weighting_floor))
+        match = (per_row * rel).sum() / rel.sum()
+    elif method.loss == "mse":
         match = F.mse_loss(student_out, teacher_out)
     else:
         match = F.huber_loss(student_out, teacher_out, delta=float(method.delta))

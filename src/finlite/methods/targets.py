@@ -60,6 +60,9 @@ class TransferSet:
     noise: np.ndarray | None = None
     donors: np.ndarray | None = None
     swap: np.ndarray | None = None
+    #: The shape of one row when the rows are windows ``[steps, features]`` held flat in ``x``
+    #: (:meth:`for_windows`); ``()`` for a table's rows.
+    shape: tuple[int, ...] = ()
 
     @classmethod
     def plan(cls, x: np.ndarray, n_numeric: int, groups: Sequence[Sequence[int]], *, kind: str, size: float,
@@ -81,6 +84,15 @@ class TransferSet:
         lam = rng.beta(0.4, 0.4, size=(n, 1)).astype(np.float32)
         return cls(x, n_numeric, cols, kind, a, b=b, lam=lam)
 
+    @classmethod
+    def for_windows(cls, x: np.ndarray, *, kind: str, size: float, noise: float, seed: int) -> TransferSet:
+        """Synthetic windows near the windows ``x`` ``[rows, steps, features]`` of a series (scaled
+        features): "perturb" adds N(0, noise²) to every value of a window, "mixup" mixes two windows
+        step by step (λ ~ Beta(0.4, 0.4)). Every step and feature is a numeric column here."""
+        flat = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), -1)
+        plan = cls.plan(flat, flat.shape[1], [], kind=kind, size=size, noise=noise, seed=seed)
+        return replace(plan, shape=tuple(int(d) for d in x.shape[1:]))
+
     def __len__(self) -> int:
         return len(self.a)
 
@@ -90,7 +102,12 @@ class TransferSet:
         return sum(v.nbytes for v in (self.a, self.b, self.lam, self.noise, self.donors, self.swap) if v is not None)
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
-        """The synthetic rows at positions ``ids`` (float32, the width of ``x``)."""
+        """The synthetic rows at positions ``ids`` (float32, the width of ``x``; windows in their
+        own :attr:`shape`)."""
+        out = self._flat_rows(ids)
+        return out.reshape(len(out), *self.shape) if self.shape else out
+
+    def _flat_rows(self, ids: np.ndarray) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64)
         k = self.n_numeric
         out: np.ndarray = self.x[self.a[ids]].astype(np.float32, copy=True)
@@ -124,7 +141,7 @@ class TransferSet:
     def materialise(self) -> np.ndarray:
         """Every synthetic row at once (small data, tests and inspection)."""
         if len(self) == 0:
-            return np.zeros((0, self.x.shape[1]), dtype=np.float32)
+            return np.zeros((0, *(self.shape or self.x.shape[1:])), dtype=np.float32)
         return np.concatenate(list(self.chunks()))
 
 
@@ -150,7 +167,7 @@ class _DistillRows:
                 raise ConfigError("Rows beyond the training split were asked for, but this DistillData has no "
                                   "transfer set; build it with with_transfer_for().")
             syn = ids[~real] - self.n_real
-            x = np.empty((len(ids), dd.x_train.shape[1]), dtype=np.float32)
+            x = np.empty((len(ids), *dd.x_train.shape[1:]), dtype=np.float32)
             x[real] = dd.x_train[ids[real]]
             x[~real] = dd.transfer.rows(syn)
             y = np.zeros(len(ids), dtype=np.float32)
@@ -288,9 +305,15 @@ def with_transfer_for(base: DistillData, data: SplitArrays, teacher: TeacherFn, 
                       noise: float, seed: int) -> DistillData:
     """``base`` plus a streamed transfer set drawn from ``data``'s encoded training rows.
 
+    Windows of a series ``[rows, steps, features]`` get synthetic windows
+    (:meth:`TransferSet.for_windows`): every value of a window is a scaled number.
+
     Raises:
-        ConfigError: ``data`` holds bare arrays (no table's encoding to draw valid rows from).
+        ConfigError: ``data`` holds bare table arrays (no encoding to draw valid rows from).
     """
+    if np.ndim(data.x_train) == 3:
+        windows = TransferSet.for_windows(data.x_train, kind=kind, size=size, noise=noise, seed=seed)
+        return base.with_transfer_set(windows, teacher)
     if not isinstance(data, PreparedData):
         raise ConfigError(f"A {kind!r} transfer set is drawn from a table's encoding (which columns are numeric, which "
                           "one-hot); these arrays come without one. Set transfer: none.", param="transfer")
