@@ -252,3 +252,18 @@ def test_the_student_search_refuses_a_forecaster_and_points_at_the_market_preset
     teacher = build_market_artifact(tmp_path / "teacher", frame)
     with pytest.raises(ConfigError, match=r"market forecaster; the student search covers models of tables.*markets"):
         search_students(teacher, source, budget_s=1.0)
+
+
+def test_a_long_panel_gets_fewer_jittered_windows_within_the_memory_cap() -> None:
+    from finlite.jobs.compress import MARKET_TRANSFER_BYTES, MARKET_TRANSFER_SIZE, market_recipe, market_transfer_size
+
+    # The S&P 500 (about 3,000 training windows of 30 x 12 values): every copy.
+    assert market_transfer_size(3000 * 30 * 12) == MARKET_TRANSFER_SIZE
+    # A long panel: as many copies as the jitter's memory allows, in tenths, within the cap ...
+    values = 50 * 4000 * 30 * 12  # 50 assets of 4,000 days
+    copies = market_transfer_size(values)
+    assert 0 < copies < MARKET_TRANSFER_SIZE and copies * values * 4 <= MARKET_TRANSFER_BYTES
+    # ... and none when not even one copy fits: the student then distils on the windows alone.
+    assert market_transfer_size(MARKET_TRANSFER_BYTES) == 0.0
+    method = market_recipe("forecast", objective="return", train_values=MARKET_TRANSFER_BYTES).steps[0].method
+    assert method.transfer == "none" and method.weighting == "relative"

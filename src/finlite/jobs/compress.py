@@ -38,10 +38,26 @@ from finlite.tasks import get_task
 from finlite.training.loop import TrainConfig, auto_batch_size
 from finlite.training.sizing import default_sparsity, default_student, default_training
 
-__all__ = ["MARKET_HUBER_DELTA", "MARKET_SPARSITY", "MARKET_STUDENT", "MARKET_TRANSFER_NOISE", "MARKET_TRANSFER_SIZE",
-           "MARKET_TRANSFER_TRAIN", "MARKET_WEIGHTING_FLOOR", "WARN_AUC_DROP", "CompressOutcome", "RecipeOutcome",
-           "classic_recipe",
-           "compress", "compress_with_recipe", "fidelity_warning", "market_recipe", "recipe_summary"]
+__all__ = [
+    "MARKET_HUBER_DELTA",
+    "MARKET_SPARSITY",
+    "MARKET_STUDENT",
+    "MARKET_TRANSFER_BYTES",
+    "MARKET_TRANSFER_NOISE",
+    "MARKET_TRANSFER_SIZE",
+    "MARKET_TRANSFER_TRAIN",
+    "MARKET_WEIGHTING_FLOOR",
+    "WARN_AUC_DROP",
+    "CompressOutcome",
+    "RecipeOutcome",
+    "classic_recipe",
+    "compress",
+    "compress_with_recipe",
+    "fidelity_warning",
+    "market_recipe",
+    "market_transfer_size",
+    "recipe_summary",
+]
 
 # A student this far below its teacher's test AUC is not a replacement: say so loudly.
 WARN_AUC_DROP = 0.06
@@ -186,12 +202,25 @@ MARKET_WEIGHTING_FLOOR = 0.1
 MARKET_TRANSFER_SIZE = 10.0
 MARKET_TRANSFER_NOISE = 0.5
 MARKET_TRANSFER_TRAIN: dict[str, Any] = {"batch_size": 256, "epochs": 100}
+#: The most memory the jitter of that transfer set may hold (it stores one noise value per value of
+#: each synthetic window): a long panel of assets gets fewer copies per window, or none.
+MARKET_TRANSFER_BYTES = 512 << 20
+
+
+def market_transfer_size(train_values: int) -> float:
+    """The jittered copies per training window a return student gets: :data:`MARKET_TRANSFER_SIZE`,
+    fewer when ``train_values`` (the training windows' values, rows x steps x features) would make
+    their noise exceed :data:`MARKET_TRANSFER_BYTES`; 0 (no transfer set) below one copy."""
+    fits = MARKET_TRANSFER_BYTES / max(4 * int(train_values), 1)
+    size = min(MARKET_TRANSFER_SIZE, int(fits * 10) / 10)  # tenths, rounded down
+    return size if size >= 1.0 else 0.0
 
 
 def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
                   distillation: Distillation | None = None, pruning: Pruning | None = None,
                   plan: PruningPlan | None = None, size_aware_sparsity: bool = False,
-                  objective: str | None = None, train_settings: bool = True) -> Recipe:
+                  objective: str | None = None, train_settings: bool = True,
+                  train_values: int = 0) -> Recipe:
     """The classic run for a market forecaster: distil into a small GRU, then prune whole units.
 
     Without a ``distillation`` the student imitates the teacher's outputs alone (its log-odds for
@@ -210,7 +239,9 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     training window (noise :data:`MARKET_TRANSFER_NOISE`), which kept 97.7, 94.0 and 97.2 % of the
     signs on that validation period after pruning (seeds 0, 1, 2; 92.3 % without them, seed 0); it
     trains with :data:`MARKET_TRANSFER_TRAIN` for those 11x rows unless ``train_settings`` is false
-    (:func:`compress` passes false when the caller gave training settings). ``temperature`` applies
+    (:func:`compress` passes false when the caller gave training settings), and with fewer copies
+    when the training windows hold many values (``train_values``: :func:`market_transfer_size`).
+    ``temperature`` applies
     to soft targets only: a forecast's distillation takes the ``distillation``'s alpha and refuses
     another temperature. A given
     ``distillation`` is used with its own temperature and alpha (soft targets for direction,
@@ -240,9 +271,11 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     if distillation is None and objective == "return":
         # A return forecast is judged by its sign: errors count relative to the teacher's forecast,
         # and jittered windows show the student far more of the teacher's function near zero.
+        copies = market_transfer_size(train_values)
         first = RegressionDistillation(alpha=1.0, loss="huber", delta=MARKET_HUBER_DELTA, weighting="relative",
-                                       weighting_floor=MARKET_WEIGHTING_FLOOR, transfer="perturb",
-                                       transfer_size=MARKET_TRANSFER_SIZE, transfer_noise=MARKET_TRANSFER_NOISE,
+                                       weighting_floor=MARKET_WEIGHTING_FLOOR,
+                                       transfer="perturb" if copies else "none",
+                                       transfer_size=copies if copies else 1.0, transfer_noise=MARKET_TRANSFER_NOISE,
                                        student="gru", hidden=widths)
         # Its own batch and epochs for the 11x rows, unless the caller gave training settings.
         train = dict(MARKET_TRANSFER_TRAIN) if train_settings else {}
@@ -411,7 +444,8 @@ def compress(
         recipe = market_recipe(setup.prepared.task, student_hidden=student_hidden, distillation=distillation,
                                pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity,
                                objective=setup.prepared.spec.objective,
-                               train_settings=config is None and fine_tune is None)
+                               train_settings=config is None and fine_tune is None,
+                               train_values=int(setup.prepared.x_train.size))
     elif recipe is None:
         recipe = classic_recipe(setup.rows, student_hidden=student_hidden, distillation=distillation,
                                 pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
