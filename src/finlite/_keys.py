@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["MISSING", "UNSEEN", "category_key", "label_key", "numeric_alias"]
+__all__ = ["MISSING", "UNSEEN", "category_key", "label_key", "look_up", "numeric_alias"]
 
 #: Category key of an empty or missing value.
 MISSING = "__missing__"
@@ -72,3 +73,14 @@ def numeric_alias(key: str) -> str | None:
         return None
     alias = label_key(float(key))
     return alias if alias != key else None
+
+
+def look_up(mapping: Mapping[str, Any], key: str) -> Any:
+    """``mapping[key]``, else the entry of its numeric alias (:func:`numeric_alias`), else None:
+    the one lookup every encoder makes of a category key (``mapping`` values are never None)."""
+    found = mapping.get(key)
+    if found is None:
+        alias = numeric_alias(key)  # "94110.0" read as text, for the code 94110
+        if alias is not None:
+            found = mapping.get(alias)
+    return found

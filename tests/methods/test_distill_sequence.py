@@ -127,3 +127,14 @@ def test_relative_weighting_counts_an_error_relative_to_the_teachers_output() ->
     with pytest.raises(ConfigError, match="weighting_floor"):
         RegressionDistillation(weighting="relative", weighting_floor=0.0)
     assert RegressionDistillation.from_dict(relative.to_dict()) == relative
+
+
+def test_a_jittered_transfer_set_that_would_not_fit_in_memory_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from finlite import _limits
+    from finlite.methods.targets import TransferSet
+
+    windows = np.zeros((1000, 30, 12), dtype=np.float32)
+    monkeypatch.setattr(_limits, "available_memory", lambda: 1 << 20)  # 1 MiB free
+    with pytest.raises(ConfigError, match=r"10 jittered copies of 1,000 windows of 360 values.*lower transfer_size"):
+        TransferSet.for_windows(windows, kind="perturb", size=10, noise=0.5, seed=0)
+    assert len(TransferSet.for_windows(windows, kind="mixup", size=10, noise=0.5, seed=0)) == 10_000  # no jitter

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -86,20 +87,27 @@ def _numeric_loans(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
     return path, frame
 
 
+def _saved_booster(library: str, x: pd.DataFrame, y: pd.Series, tmp_path: Path, params: dict[str, Any],
+                   rounds: int) -> tuple[Path, np.ndarray]:
+    """A binary booster trained by its own library on ``x``, saved as a user would save it, and its
+    raw scores of ``x`` as that library computes them."""
+    if library == "lightgbm":
+        booster = lgb.train({"objective": "binary", "verbose": -1, **params}, lgb.Dataset(x, y), rounds)
+        file = tmp_path / "model.txt"
+        booster.save_model(str(file))
+        return file, np.asarray(booster.predict(x, raw_score=True))
+    booster = xgb.train({"objective": "binary:logistic", **params}, xgb.DMatrix(x, label=y), rounds)
+    file = tmp_path / "model.json"
+    booster.save_model(str(file))
+    return file, np.asarray(booster.predict(xgb.DMatrix(x), output_margin=True))
+
+
 @pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
 def test_imported_booster_scores_raw_columns_exactly(library: str, tmp_path: Path) -> None:
     path, frame = _numeric_loans(tmp_path)
     x, y = frame[["annual_income", "utilisation"]], (frame["defaulted"] == "yes").astype(int)
-    if library == "lightgbm":
-        booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 7}, lgb.Dataset(x, y), 30)
-        file = tmp_path / "model.txt"
-        booster.save_model(str(file))
-        raw = booster.predict(x, raw_score=True)
-    else:
-        booster = xgb.train({"objective": "binary:logistic", "max_depth": 3, "eta": 0.2}, xgb.DMatrix(x, label=y), 30)
-        file = tmp_path / "model.json"
-        booster.save_model(str(file))
-        raw = booster.predict(xgb.DMatrix(x), output_margin=True)
+    file, raw = _saved_booster(library, x, y, tmp_path, {"num_leaves": 7} if library == "lightgbm" else
+                               {"max_depth": 3, "eta": 0.2}, 30)
     outcome = import_teacher(file, path, target="defaulted", positive="yes", learning_rate=0.2,
                              out=tmp_path / "teacher")
     art = finlite.load(outcome.path)
@@ -131,17 +139,8 @@ def test_an_imported_booster_splitting_at_observed_whole_and_cent_values_is_exac
     path = tmp_path / "book.csv"
     frame.to_csv(path, index=False)
     x, y = frame[["age", "months", "income"]], (frame["bad"] == "yes").astype(int)
-    if library == "lightgbm":
-        booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 15}, lgb.Dataset(x, y), 60)
-        file = tmp_path / "model.txt"
-        booster.save_model(str(file))
-        raw = booster.predict(x, raw_score=True)
-    else:
-        booster = xgb.train({"objective": "binary:logistic", "max_depth": 4, "eta": 0.3, "tree_method": "hist"},
-                            xgb.DMatrix(x, label=y), 60)
-        file = tmp_path / "model.json"
-        booster.save_model(str(file))
-        raw = booster.predict(xgb.DMatrix(x), output_margin=True)
+    file, raw = _saved_booster(library, x, y, tmp_path, {"num_leaves": 15} if library == "lightgbm" else
+                               {"max_depth": 4, "eta": 0.3, "tree_method": "hist"}, 60)
     outcome = import_teacher(file, path, target="bad", positive="yes", learning_rate=0.3, out=tmp_path / "teacher")
     expected = 1 / (1 + np.exp(-raw))
     assert np.abs(finlite.load(outcome.path).predict_score(frame) - expected).max() < 1e-6

@@ -241,10 +241,9 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     trains with :data:`MARKET_TRANSFER_TRAIN` for those 11x rows unless ``train_settings`` is false
     (:func:`compress` passes false when the caller gave training settings), and with fewer copies
     when the training windows hold many values (``train_values``: :func:`market_transfer_size`).
-    ``temperature`` applies
-    to soft targets only: a forecast's distillation takes the ``distillation``'s alpha and refuses
-    another temperature. A given
-    ``distillation`` is used with its own temperature and alpha (soft targets for direction,
+    ``temperature`` applies to soft targets only: a forecast's distillation takes the
+    ``distillation``'s alpha and refuses another temperature. A given ``distillation`` is used
+    with its own temperature and alpha (soft targets for direction,
     output matching with that alpha for a forecast). The student is a GRU of widths
     ``student_hidden`` (default :data:`MARKET_STUDENT`); pruning removes whole recurrent units
     (``granularity="neuron"``, the only form a recurrent layer takes), at

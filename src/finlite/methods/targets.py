@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from finlite._limits import check_memory
 from finlite.data.prepared import PreparedData, SplitArrays
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel
@@ -88,8 +89,17 @@ class TransferSet:
     def for_windows(cls, x: np.ndarray, *, kind: str, size: float, noise: float, seed: int) -> TransferSet:
         """Synthetic windows near the windows ``x`` ``[rows, steps, features]`` of a series (scaled
         features): "perturb" adds N(0, noise²) to every value of a window, "mixup" mixes two windows
-        step by step (λ ~ Beta(0.4, 0.4)). Every step and feature is a numeric column here."""
+        step by step (λ ~ Beta(0.4, 0.4)). Every step and feature is a numeric column here.
+
+        Raises:
+            ConfigError: a "perturb" set's jitter (one float32 per value of every synthetic window)
+                would not fit in the memory available.
+        """
         flat = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), -1)
+        if kind == "perturb":
+            check_memory(4.0 * round(size * len(x)) * flat.shape[1],
+                         f"a transfer set of {size:g} jittered copies of {len(x):,} windows of {flat.shape[1]:,} values",
+                         "lower transfer_size (or transfer: none)")
         plan = cls.plan(flat, flat.shape[1], [], kind=kind, size=size, noise=noise, seed=seed)
         return replace(plan, shape=tuple(int(d) for d in x.shape[1:]))
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from finlite._keys import MISSING, PLAIN_NUMBER, category_key, numeric_alias
+from finlite._keys import MISSING, PLAIN_NUMBER, category_key, look_up, numeric_alias
 
 __all__ = ["LookupCache", "dictionary_codes", "scatter_ones", "zeroed"]
 
@@ -98,15 +98,6 @@ def codes_and_lookup(cache: LookupCache, field: str, column: Any, mapping: Mappi
     return codes, cache.lookup(field, dictionary, mapping, default, dtype)
 
 
-def _looked_up(mapping: Mapping[str, Any], key: str, default: Any) -> Any:
-    """``mapping[key]``, else the entry of its numeric alias ("94110.0" -> "94110"), else ``default``."""
-    found = mapping.get(key)
-    if found is None:
-        alias = numeric_alias(key)
-        found = default if alias is None else mapping.get(alias, default)
-    return found
-
-
 class LookupCache:
     """Per field, the lookup of the last dictionary seen (thread-safe; one per encoder)."""
 
@@ -156,8 +147,8 @@ class LookupCache:
             looked_up = self._text_lookup(field, dictionary, mapping, default, missing, dtype)
             if looked_up is not None:
                 return looked_up
-        return np.array([_looked_up(mapping, category_key(v), default) for v in dictionary.to_pylist()] + [missing],
-                        dtype=dtype)
+        found = [look_up(mapping, category_key(v)) for v in dictionary.to_pylist()]
+        return np.array([default if f is None else f for f in found] + [missing], dtype=dtype)
 
     def _text_lookup(self, field: str, dictionary: Any, mapping: Mapping[str, Any], default: Any, missing: Any,
                      dtype: type) -> np.ndarray | None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from finlite._finite import F32_MAX as _F32_MAX
 from finlite._finite import table_value_error, value_bounds, value_reason
-from finlite._keys import category_key, numeric_alias
+from finlite._keys import category_key, look_up
 from finlite._money import MONEY, MONEY_PATTERN, money_value
 from finlite.errors import DataError
 from finlite.runtime import _fastenc
@@ -182,11 +182,7 @@ class Encoder:
                     self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
                                                                 f"{type(value).__name__}", "type"))
                     continue
-                key = category_key(value)
-                col = columns.get(key)
-                if col is None:
-                    alias = numeric_alias(key)  # "94110.0" read as text, for the code 94110
-                    col = None if alias is None else columns.get(alias)
+                col = look_up(columns, category_key(value))
                 if col is None:
                     col = unseen_col
                     unseen.append(name)
@@ -204,11 +200,7 @@ class Encoder:
                     self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
                                                                 f"{type(value).__name__}", "type"))
                     continue
-                key = category_key(value)
-                looked_up = lookup.get(key)
-                if looked_up is None:
-                    alias = numeric_alias(key)  # "94110.0" read as text, for the code 94110
-                    looked_up = None if alias is None else lookup.get(alias)
+                looked_up = look_up(lookup, category_key(value))
                 if looked_up is None:
                     looked_up = default
                     unseen.append(name)
