@@ -10,14 +10,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from finlite.data.market import (
     FEATURE_LAG,
+    FIRST_DATE,
+    LAST_DATE,
     MarketPreprocessor,
     MarketSpec,
     feature_names,
     prepare_series,
     read_prices,
+    served_days,
+    served_values,
     to_price_level,
 )
 from finlite.data.walkforward import WalkForward
@@ -199,6 +205,10 @@ def test_business_day_gaps_are_a_note_with_dates() -> None:
     (lambda f: f.drop(columns="close"), r"Column 'close', named as the target"),
     (lambda f: f.assign(date=f["date"].where(f.index != 7, "2015-13-40")), r"'2015-13-40' at row 8 \(line 9"),
     (lambda f: f.assign(date=f["date"].where(f.index != 7, "yesterday")), r"'yesterday' at row 8"),
+    (lambda f: f.assign(date=f["date"].where(f.index != 7, "1500-01-12")),
+     r"'1500-01-12' at row 8 \(line 9 of the file\), outside the dates finlite reads \(1677-09-22 to 2262-04-11\)"),
+    (lambda f: f.assign(date=pd.to_datetime(f["date"]).astype("datetime64[s]").where(
+        f.index != 2, np.datetime64("2300-01-05", "s"))), r"'2300-01-05 00:00:00' at row 3, outside the dates"),
     (lambda f: f.assign(date=f["date"].where(f.index != 7, None)), r"missing date at row 8"),
     (lambda f: f.assign(date=["01/02/2015"] * len(f)), r"ambiguous"),
     (lambda f: f.assign(date=f["date"].where(f.index != 3, "01/08/2015")), r"'01/08/2015' at row 4.*YYYY-MM-DD"),
@@ -376,3 +386,60 @@ def test_rows_of_a_file_are_named_by_line_and_rows_of_a_history_by_row(tmp_path:
     with pytest.raises(DataError, match=r"at row 4 \(date") as info:
         read_prices(frame, MarketSpec(window=10), "the history")
     assert "of the file" not in str(info.value)
+
+
+def _reference_days(dates: list[str]) -> np.ndarray | None:
+    """What served_days must give, by another route: numpy's own date parser on text that is
+    exactly ten ASCII characters of the form YYYY-MM-DD, then the range and order checks."""
+    form = all(len(d) == 10 and d.isascii() and d[4] == d[7] == "-" and (d[:4] + d[5:7] + d[8:]).isdigit()
+               for d in dates)
+    if not form:
+        return None
+    try:
+        days = np.array(dates, dtype="datetime64[D]")
+    except ValueError:  # not a calendar date (2021-02-30, month 13)
+        return None
+    if len(days) and ((days < FIRST_DATE).any() or (days > LAST_DATE).any() or (days[1:] <= days[:-1]).any()):
+        return None
+    return days
+
+
+_DAY = st.integers(-200, 215_300).map(lambda k: str(FIRST_DATE + k))  # real dates, a few outside the range
+_NEAR = st.builds(lambda y, m, d: f"{y:04d}-{m:02d}-{d:02d}", st.integers(0, 9999), st.integers(0, 13),
+                  st.integers(0, 32))  # the right form, often not a date
+_ODD = st.text(alphabet="0123456789-/ \n\u0661x", min_size=8, max_size=12)  # wrong lengths, breaks, Arabic digits
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_DAY, _NEAR, _ODD), max_size=6), st.booleans())
+def test_served_days_reads_exactly_the_dates_numpy_reads_in_range_and_increasing(dates: list[str],
+                                                                                 sort: bool) -> None:
+    if sort:  # mostly valid, increasing histories, so the accepting branch is exercised too
+        dates = sorted(set(dates))
+    expected = _reference_days(dates)
+    got = served_days(dates)
+    if expected is None or not dates:
+        assert got is None or (not dates and len(got) == 0)
+    else:
+        assert got is not None and got.dtype == np.dtype("datetime64[D]")
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_served_days_refuses_what_is_not_a_list_of_text() -> None:
+    assert served_days(("2020-01-02",)) is None
+    assert served_days(["2020-01-02", 20200103]) is None
+    assert served_days(["2020-01-02", b"2020-01-03"]) is None
+    np.testing.assert_array_equal(served_days(["2020-02-29", "2020-03-01"]),  # type: ignore[arg-type]
+                                  np.array(["2020-02-29", "2020-03-01"], dtype="datetime64[D]"))
+    assert served_days(["2019-02-29"]) is None and served_days(["2100-02-29"]) is None  # not leap years
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.0])),
+                         min_size=3, max_size=3), min_size=1, max_size=3), st.integers(-1, 2))
+def test_served_values_accepts_finite_prices_above_zero_and_volumes_not_below(rows: list[list[float]],
+                                                                            volume_row: int) -> None:
+    block = np.array(rows, dtype=np.float64)
+    expected = all(np.isfinite(row).all() and ((row >= 0).all() if i == volume_row else (row > 0).all())
+                   for i, row in enumerate(block))
+    assert served_values(block, volume_row) is expected

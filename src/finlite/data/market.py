@@ -8,8 +8,8 @@ One flow, with no lookahead by construction:
    dates, text / missing / infinite numbers, non-positive prices) with the file, column, date and
    value. Gaps in the business-day calendar are reported as a note, never dropped silently.
 2. Features per asset, each computed from a fixed number of the rows up to and including ``t``
-   (``numpy`` sliding windows, not running sums, so the value at ``t`` is the same whatever came
-   before its window and whatever comes after it): the log return, rolling volatility (5, 21),
+   (fixed windows summed by one compiled loop, not running sums, so the value at ``t`` is the same
+   whatever came before its window and whatever comes after it): the log return, rolling volatility (5, 21),
    moving-average gaps ``log(P / SMA)`` (5, 21), momentum ``log(P_t / P_{t-k})`` (5, 21), an
    RSI-like share of gains over 14 returns (centred, in [-0.5, 0.5]), the volume change, the log
    change of each extra column, and the day of week (sin, cos).
@@ -21,7 +21,7 @@ One flow, with no lookahead by construction:
 5. :func:`prepare_series` does all of it with a walk-forward split
    (:mod:`finlite.data.walkforward`).
 
-This module needs only numpy and pandas: the torch-free runtime imports it.
+This module needs only numpy, pandas and numba (its loops): the torch-free runtime imports it.
 """
 
 from __future__ import annotations
@@ -49,17 +49,22 @@ from finlite.errors import ConfigError, DataError
 
 __all__ = [
     "FEATURE_LAG",
+    "FIRST_DATE",
+    "LAST_DATE",
     "OBJECTIVES",
     "MarketPreprocessor",
     "MarketSpec",
     "MarketWindows",
     "PreparedSeries",
     "PriceTable",
+    "compile_kernels",
     "compute_features",
     "feature_names",
     "forecast_columns",
     "prepare_series",
     "read_prices",
+    "served_days",
+    "served_values",
     "to_price_level",
 ]
 
@@ -68,7 +73,7 @@ OBJECTIVES = ("return", "direction", "volatility", "price")
 # 22 prices t-21 .. t): the first row with every feature is row FEATURE_LAG of each asset.
 FEATURE_LAG = 21
 # Volatility, moving-average gaps and momentum share their two look-backs: the feature code
-# gathers one window of the longer and reads the shorter as its tail (_feature_columns).
+# sums one window of the longer, the shorter being its tail (_window_features).
 _PAIR_WINDOWS = (5, 21)
 _VOL_WINDOWS = _MA_WINDOWS = _MOMENTUM_WINDOWS = _PAIR_WINDOWS
 _RSI_WINDOW = 14
@@ -248,7 +253,7 @@ def _parse_dates(raw: pd.Series, column: str, source: str) -> np.ndarray:
         if len(bad):
             raise DataError(f"Date column {column!r} of {source} has a missing date at {_line(int(bad[0]), source)}; "
                             "every row needs a date. Fill or remove that row.")
-        return values.to_numpy().astype("datetime64[D]")
+        return _in_range(values.to_numpy().astype("datetime64[D]"), raw, column, source)
     texts = raw.astype("string").str.strip()
     missing = np.flatnonzero(texts.isna().to_numpy() | (texts == "").fillna(True).to_numpy())
     if len(missing):
@@ -291,7 +296,131 @@ def _parse_dates(raw: pd.Series, column: str, source: str) -> np.ndarray:
         row = int(bad[0])
         raise DataError(f"Date column {column!r} of {source} holds {arr[row]!r} at {_line(row, source)}, which is "
                         "not a valid date; correct it (dates are YYYY-MM-DD or month/day/year).")
-    return parsed.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    # Days straight from the parsed unit: pandas reads years outside datetime64[ns] at a coarser
+    # unit, and a cast through ns would wrap them silently (1500-01-05 became 2084-08-...).
+    return _in_range(parsed.to_numpy().astype("datetime64[D]"), raw, column, source)
+
+
+#: The dates a price table holds: those of datetime64[ns], pandas' unit (its Timestamp.min/max).
+FIRST_DATE, LAST_DATE = np.datetime64("1677-09-22"), np.datetime64("2262-04-11")
+_FIRST_DAY, _LAST_DAY = int(FIRST_DATE.astype(np.int64)), int(LAST_DATE.astype(np.int64))
+
+
+def _in_range(days: np.ndarray, raw: pd.Series, column: str, source: str) -> np.ndarray:
+    """``days`` if every one lies from FIRST_DATE to LAST_DATE; else a DataError naming the first
+    that does not (a year typed wrong, 0218 for 2018, must not become some other date)."""
+    outside = np.flatnonzero((days < FIRST_DATE) | (days > LAST_DATE))
+    if len(outside):
+        row = int(outside[0])
+        raise DataError(f"Date column {column!r} of {source} holds {str(raw.iloc[row])!r} at {_line(row, source)}, "
+                        f"outside the dates finlite reads ({FIRST_DATE} to {LAST_DATE}); correct the year.")
+    return days
+
+
+def _history_days(text: np.ndarray, first: int, last: int, out: np.ndarray) -> bool:  # pragma: no cover - compiled
+    """Whether ``text`` (ASCII bytes) is exactly ``len(out)`` lines of ``YYYY-MM-DD`` joined by
+    line breaks, each a real calendar date from day ``first`` to day ``last`` (days since
+    1970-01-01), strictly increasing; their days are written to ``out``. A served history's
+    dates, checked and read in one pass (:func:`served_days`)."""
+    n = out.shape[0]
+    if text.shape[0] != 11 * n - 1:
+        return False
+    previous = first - 1
+    for i in range(n):
+        at = 11 * i
+        if i + 1 < n and text[at + 10] != 10:  # a line break
+            return False
+        if text[at + 4] != 45 or text[at + 7] != 45:  # "-"
+            return False
+        for position in (0, 1, 2, 3, 5, 6, 8, 9):
+            if text[at + position] < 48 or text[at + position] > 57:  # "0" .. "9"
+                return False
+        year = month = day = 0
+        for position in range(4):
+            year = year * 10 + (int(text[at + position]) - 48)
+        for position in range(5, 7):
+            month = month * 10 + (int(text[at + position]) - 48)
+        for position in range(8, 10):
+            day = day * 10 + (int(text[at + position]) - 48)
+        if month < 1 or month > 12 or day < 1:
+            return False
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        if day > (29 if month == 2 and leap else _MONTH_DAYS[month - 1]):
+            return False
+        # Days since 1970-01-01 of a proleptic Gregorian date (years here are positive): the
+        # year taken to start in March, so the leap day is the year's last.
+        y = year - 1 if month <= 2 else year
+        era = y // 400
+        year_of_era = y - era * 400
+        day_of_year = (153 * (month - 3 if month > 2 else month + 9) + 2) // 5 + day - 1
+        day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+        days = era * 146097 + day_of_era - 719468
+        if days <= previous or days > last:
+            return False
+        out[i] = days
+        previous = days
+    return True
+
+
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+@functools.cache
+def _compiled_history_days() -> Any:
+    """:func:`_history_days` compiled by numba, on first use."""
+    import numba
+
+    text = numba.types.Array(numba.uint8, 1, "C", readonly=True)
+    signature = numba.boolean(text, numba.int64, numba.int64, numba.int64[::1])
+    return numba.njit(signature, nogil=True, error_model="numpy", cache=False)(_history_days)
+
+
+def served_days(dates: Any) -> np.ndarray | None:
+    """A served history's dates (a list of ``YYYY-MM-DD`` strings) as datetime64[D], or None
+    unless every one is exactly that text, a real date from FIRST_DATE to LAST_DATE, and they
+    strictly increase: the cases where :func:`read_prices` reads them as the same days and
+    refuses nothing (it is the reference for everything else, and names what it refuses).
+
+    The strings are joined with line breaks and checked byte by byte in one compiled pass: a
+    string that held a line break, or had another length than ten, cannot give n lines of ten.
+    """
+    if type(dates) is not list:
+        return None
+    try:
+        text = "\n".join(dates).encode("ascii")
+    except (TypeError, UnicodeEncodeError):
+        return None
+    out = np.empty(len(dates), dtype=np.int64)
+    if not _compiled_history_days()(np.frombuffer(text, dtype=np.uint8), _FIRST_DAY, _LAST_DAY, out):
+        return None
+    return out.view("datetime64[D]")
+
+
+def _history_values(block: np.ndarray, volume_row: int) -> bool:  # pragma: no cover - compiled
+    """Whether every value of ``block`` (one row per column) is finite and above zero, or not
+    below zero in row ``volume_row`` (the volume; -1 for none): what :func:`read_prices` asks."""
+    for i in range(block.shape[0]):
+        for j in range(block.shape[1]):
+            value = block[i, j]
+            if not math.isfinite(value) or value < 0.0 or (value == 0.0 and i != volume_row):
+                return False
+    return True
+
+
+@functools.cache
+def _compiled_history_values() -> Any:
+    """:func:`_history_values` compiled by numba, on first use."""
+    import numba
+
+    signature = numba.boolean(numba.types.Array(numba.float64, 2, "C", readonly=True), numba.int64)
+    return numba.njit(signature, nogil=True, error_model="numpy", cache=False)(_history_values)
+
+
+def served_values(block: np.ndarray, volume_row: int) -> bool:
+    """Whether a served history's value columns (float64, one row per column, C order) hold
+    only finite values, prices above zero and volumes (row ``volume_row``, -1 for none) not
+    below: else :func:`read_prices` refuses them, naming the value."""
+    return bool(_compiled_history_values()(block, volume_row))
 
 
 def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: np.ndarray | None,
@@ -477,33 +606,121 @@ def _trailing(values: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _window_index(first: int, rows: int, k: int) -> np.ndarray:
-    """Positions (rows, k): row i lists first+i-k+1 .. first+i, the ``k`` values ending at first+i.
-
-    A served forecast cuts the same number of rows (at most ``_MAX_WINDOW``) every call, so its
-    gathers reuse one cached, read-only index array instead of building strided views each
-    time; a training table's (longer) arrays are built afresh and not kept.
-    """
-    if rows <= _MAX_WINDOW:
-        return _cached_window_index(first, rows, k)
-    return np.arange(first - k + 1, first - k + 1 + rows, dtype=np.intp)[:, None] + np.arange(k, dtype=np.intp)
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_window_index(first: int, rows: int, k: int) -> np.ndarray:
-    index = np.arange(first - k + 1, first - k + 1 + rows, dtype=np.intp)[:, None] + np.arange(k, dtype=np.intp)
-    index.flags.writeable = False
-    return index
-
-
 _SHORT, _LONG = _PAIR_WINDOWS
-# Divisors of the window sums, broadcast over [short, long] x channel x row.
-_PAIR = np.array([float(_SHORT), float(_LONG)])[:, None, None]
 _TWO_PI_WEEKDAY = 2 * np.pi * np.arange(7, dtype=np.float64) / 7  # Monday = 0
 # Indexed by days since 1970-01-01 (a Thursday, weekday 3) modulo 7: [sin, cos] of the weekday.
 _BY_DAY = (np.arange(7) + 3) % 7
-_DOW = np.stack([np.sin(_TWO_PI_WEEKDAY)[_BY_DAY], np.cos(_TWO_PI_WEEKDAY)[_BY_DAY]])
+_DOW = np.ascontiguousarray(np.stack([np.sin(_TWO_PI_WEEKDAY)[_BY_DAY], np.cos(_TWO_PI_WEEKDAY)[_BY_DAY]]))
 _TINY = float(np.finfo(np.float64).tiny)
+_NO_VALUES = np.zeros(0)
+_NO_EXTRAS = np.zeros((0, 0))
+
+
+def _window_features(returns: np.ndarray, prices: np.ndarray, days: np.ndarray, volume: np.ndarray,
+                     extras: np.ndarray, first: int, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """The loop :func:`_feature_columns` compiles (numba, on first use): row t = first + c of
+    ``out`` (F, n - first) from the values of rows t - FEATURE_LAG .. t only.
+
+    Every window sum is a plain loop from the oldest value to the newest, in one order whatever
+    the rows around it, so a row's features are the same bits whether the series is 51 rows (a
+    served forecast) or 5,000 (training). Compiled without fastmath (no reassociation, no fused
+    multiply-add) and with numpy's error model (a division by zero gives inf, it does not raise);
+    the logs are libm's, one call per value (no vector library is used).
+    """
+    rows = out.shape[1]
+    j_dow = out.shape[0] - 2
+    has_volume = volume.shape[0] > 0
+    for c in range(rows):
+        t = first + c
+        # returns[i] is the log return at row i + 1: the last _LONG returns up to row t are
+        # returns[t - _LONG .. t - 1]; the last _LONG prices are prices[t - _LONG + 1 .. t].
+        r_long = rr_long = p_long = 0.0
+        r_short = rr_short = p_short = 0.0
+        r_rsi = a_rsi = 0.0
+        for k in range(_LONG):
+            r = returns[t - _LONG + k]
+            rr = r * r
+            p = prices[t - _LONG + 1 + k]
+            r_long += r
+            rr_long += rr
+            p_long += p
+            if k >= _LONG - _SHORT:
+                r_short += r
+                rr_short += rr
+                p_short += p
+            if k >= _LONG - _RSI_WINDOW:
+                r_rsi += r
+                a_rsi += abs(r)
+        out[0, c] = returns[t - 1]
+        # Volatility: the population std of the last _SHORT and _LONG returns, E[r^2] - E[r]^2
+        # (clipped at 0 against rounding).
+        mean_short = r_short / _SHORT
+        mean_long = r_long / _LONG
+        out[1, c] = math.sqrt(max(rr_short / _SHORT - mean_short * mean_short, 0.0))
+        out[2, c] = math.sqrt(max(rr_long / _LONG - mean_long * mean_long, 0.0))
+        # Moving-average gaps: log(P / SMA) of the last _SHORT and _LONG prices.
+        out[3, c] = math.log(prices[t] / (p_short / _SHORT))
+        out[4, c] = math.log(prices[t] / (p_long / _LONG))
+        # Momentum: log(P_t / P_{t-k}), the sum of the last k log returns.
+        out[5, c] = r_short
+        out[6, c] = r_long
+        # RSI-like share of gains, centred: (sum r) / (2 sum |r|); a flat stretch gives 0.
+        out[7, c] = 0.5 * (r_rsi / max(a_rsi, _TINY))
+        j = 8
+        if has_volume:
+            # log1p: a volume of 0 (a halted day) is allowed and must not give -inf.
+            out[j, c] = math.log1p(volume[t]) - math.log1p(volume[t - 1])
+            j += 1
+        for e in range(extras.shape[0]):
+            out[j, c] = math.log(extras[e, t] / extras[e, t - 1])
+            j += 1
+        weekday = days[t] % 7  # Python's modulo: 0..6 for dates before 1970 too
+        out[j_dow, c] = _DOW[0, weekday]
+        out[j_dow + 1, c] = _DOW[1, weekday]
+
+
+@functools.cache
+def _compiled_window_features() -> Any:
+    """:func:`_window_features` compiled by numba for its one signature, on first use (about a
+    second, once per process; nothing is cached on disk, as numba's cache files are pickles)."""
+    import numba
+
+    f8, i8, array = numba.float64, numba.int64, numba.types.Array
+    # Inputs typed read-only (a writable array converts to it; pandas hands out read-only ones).
+    vector, days, matrix = array(f8, 1, "C", readonly=True), array(i8, 1, "C", readonly=True), \
+        array(f8, 2, "C", readonly=True)
+    signature = numba.void(vector, vector, days, vector, matrix, i8, f8[:, ::1])
+    return numba.njit(signature, nogil=True, error_model="numpy", fastmath=False, cache=False)(_window_features)
+
+
+def _scale_columns(columns: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                   out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``out[t, f] = float32((columns[f, t] - mean[f]) / std[f])``: :meth:`MarketPreprocessor.scale`
+    and the cast to float32, value by value (a subtraction and a division, each rounded once, as
+    numpy's are), into an (ONNX input) buffer, without the transposed temporary."""
+    for t in range(out.shape[0]):
+        for f in range(out.shape[1]):
+            out[t, f] = (columns[f, t] - mean[f]) / std[f]
+
+
+@functools.cache
+def _compiled_scale() -> Any:
+    """:func:`_scale_columns` compiled by numba for its one signature, on first use."""
+    import numba
+
+    matrix, vector = numba.types.Array(numba.float64, 2, "A", readonly=True), \
+        numba.types.Array(numba.float64, 1, "C", readonly=True)
+    signature = numba.void(matrix, vector, vector, numba.float32[:, ::1])
+    return numba.njit(signature, nogil=True, error_model="numpy", fastmath=False, cache=False)(_scale_columns)
+
+
+def compile_kernels() -> None:
+    """Compile the feature, scaling and served-history loops now (numba: about a second, once
+    per process) rather than in the first forecast: a Predictor of a forecaster calls it."""
+    _compiled_window_features()
+    _compiled_scale()
+    _compiled_history_days()
+    _compiled_history_values()
 
 
 def _feature_columns(prices: np.ndarray, dates: np.ndarray, volume: np.ndarray | None, extras: Sequence[np.ndarray],
@@ -513,66 +730,30 @@ def _feature_columns(prices: np.ndarray, dates: np.ndarray, volume: np.ndarray |
 
     The one feature code: training (every row of an asset) and serving (the last window, from
     the last ``warmup + 1`` rows) both call it, so they agree bit for bit. Row t reads only
-    rows t-FEATURE_LAG .. t, through fixed windows (gathered with :func:`_window_index` and
-    reduced window by window with numpy's own pairwise sums), never running sums: its value does
-    not depend on what came before its window or after t.
+    rows t-FEATURE_LAG .. t, through fixed windows summed in one order (never running sums):
+    its value does not depend on what came before its window or after t.
 
-    Written for the served forecast, where numpy's per-call overhead is most of the cost (about
-    a microsecond a call, for 30 rows): the returns, their squares and absolute values and the
-    prices are stacked as four channels of one window array, so three reductions give every
-    window sum (last 5, last 14, last 21 values) of every channel. Hence the sum forms: the
-    population variance as E[r^2] - E[r]^2 (clipped at 0 against rounding), momentum as the sum
-    of the log returns, and the RSI-like share of gains, gains / moves - 1/2, as
-    (sum r) / (2 sum |r|) (0 for a flat stretch). They equal the textbook forms to rounding
-    (the tests check them against pandas' rolling windows). Inputs are contiguous float64 and
-    datetime64[D] dates.
+    The features are the log return, the population std of the last 5 and 21 returns (as
+    E[r^2] - E[r]^2), the log gaps to the 5- and 21-day moving averages, momentum (the sum of the
+    last 5 and 21 log returns), the RSI-like share of gains over 14 returns centred at 0
+    ((sum r) / (2 sum |r|)), the change of log(1 + volume), the log change of each extra series
+    and the weekday as sin/cos. They equal the textbook forms to rounding (the tests check them
+    against pandas' rolling windows). The windows are summed by a compiled loop
+    (:func:`_window_features`): a served forecast is a few dozen rows, where numpy's
+    per-call overhead (about a microsecond a call, some twenty calls) was most of the cost.
+    Inputs are float64 and datetime64[D] dates.
     """
     n = len(prices)
     rows = n - first
     out = np.empty((10 + (volume is not None) + len(extras), max(rows, 0)))
     if rows <= 0:
         return out
-    returns = np.log(prices[1:] / prices[:-1])  # returns[i] is the log return at row i + 1
-    out[0] = returns[first - 1:]
-    # Channels: the last _LONG returns (0), their squares (1) and absolute values (2), and the
-    # last _LONG prices (3) up to each row; the last _SHORT and _RSI_WINDOW are their tails.
-    windows = np.empty((4, rows, _LONG))
-    returns.take(_window_index(first - 1, rows, _LONG), out=windows[0], mode="clip")
-    prices.take(_window_index(first, rows, _LONG), out=windows[3], mode="clip")
-    np.square(windows[0], out=windows[1])
-    np.abs(windows[0], out=windows[2])
-    sums = np.empty((2, 4, rows))  # [short, long] x channel
-    np.add.reduce(windows[:, :, _LONG - _SHORT:], 2, None, sums[0])
-    np.add.reduce(windows, 2, None, sums[1])
-    out[5:7] = sums[:, 0]  # momentum: log(P_t / P_{t-k}), the sum of the last k log returns
-    means = np.divide(sums, _PAIR, out=sums)
-    # Volatility: the population std of the last _SHORT and _LONG returns.
-    volatility = out[1:3]
-    np.square(means[:, 0], out=volatility)
-    np.subtract(means[:, 1], volatility, out=volatility)
-    np.maximum(volatility, 0.0, out=volatility)
-    np.sqrt(volatility, out=volatility)
-    # Moving-average gaps: log(P / SMA) of the last _SHORT and _LONG prices.
-    gaps = out[3:5]
-    np.divide(prices[first:], means[:, 3], out=gaps)
-    np.log(gaps, out=gaps)
-    # RSI-like share of gains over the last _RSI_WINDOW returns, centred: (sum r) / (2 sum |r|).
-    moves = np.add.reduce(windows[0:3:2, :, _LONG - _RSI_WINDOW:], 2)  # [sum r, sum |r|]
-    rsi = out[7]
-    np.maximum(moves[1], _TINY, out=rsi)  # a flat stretch (every |r| = 0, so sum r = 0) gives 0
-    np.divide(moves[0], rsi, out=rsi)
-    rsi *= 0.5
-    j = 8
-    if volume is not None:
-        # log1p: a volume of 0 (a halted day) is allowed and must not give -inf.
-        level = np.log1p(volume[first - 1:])
-        np.subtract(level[1:], level[:-1], out=out[j])
-        j += 1
-    for x in extras:
-        np.log(x[first:] / x[first - 1:-1], out=out[j])
-        j += 1
-    days = dates[first:].astype("datetime64[D]", copy=False).view(np.int64)
-    _DOW.take(np.remainder(days, 7), 1, out[j:j + 2], "clip")  # take's mode="wrap" loops once per 7
+    prices = np.ascontiguousarray(prices, dtype=np.float64)
+    returns = np.log(prices[1:] / prices[:-1])  # numpy's log, as _asset_features' returns
+    days = np.ascontiguousarray(dates.astype("datetime64[D]", copy=False).view(np.int64))
+    volumes = _NO_VALUES if volume is None else np.ascontiguousarray(volume, dtype=np.float64)
+    series = np.ascontiguousarray(np.stack(extras), dtype=np.float64) if len(extras) else _NO_EXTRAS
+    _compiled_window_features()(returns, prices, days, volumes, series, first, out)
     return out
 
 
@@ -852,9 +1033,6 @@ class MarketPreprocessor:
         start = n - need
         columns = _feature_columns(prices[start:], dates[start:], None if volume is None else volume[start:],
                                    [x[start:] for x in extras])
-        # MarketPreprocessor.scale, then the cast to float32 as the division writes: the same
-        # operations, so the same bits, as the windows of windows().
-        scaled = np.subtract(columns.T, self.mean)
         if out is None:
             target = np.empty((1, spec.window, self.n_features), np.float32)
         elif out.dtype == np.float32 and out.flags.c_contiguous and out.size == spec.window * self.n_features:
@@ -862,7 +1040,10 @@ class MarketPreprocessor:
         else:
             raise ConfigError(f"last_window(out=...) needs a C-contiguous float32 array of {spec.window} x "
                               f"{self.n_features} values; got {out.dtype} of shape {out.shape}.", param="out")
-        np.divide(scaled, self.std, out=target[0], casting="unsafe")
+        # MarketPreprocessor.scale, then the cast to float32: the same operations, so the same
+        # bits, as the windows of windows().
+        _compiled_scale()(columns, np.ascontiguousarray(self.mean, dtype=np.float64),
+                          np.ascontiguousarray(self.std, dtype=np.float64), target[0])
         return target
 
     def _table(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]], source: str | None) -> PriceTable:

@@ -18,7 +18,6 @@ lists), computes the same causal features and scaled windows as training did
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -30,7 +29,16 @@ import numpy as np
 from finlite._finite import check_scores, record_score_error
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
-from finlite.data.market import MarketPreprocessor, MarketWindows, PriceTable, forecast_columns, to_price_level
+from finlite.data.market import (
+    MarketPreprocessor,
+    MarketWindows,
+    PriceTable,
+    compile_kernels,
+    forecast_columns,
+    served_days,
+    served_values,
+    to_price_level,
+)
 from finlite.errors import ArtifactError, ConfigError, DataError
 from finlite.runtime.encoder import Encoder
 from finlite.tasks import Task, task_of_manifest
@@ -50,12 +58,7 @@ _OUTPUTS = {"return": "the log return over the horizon, log(P[t+h] / P[t])",
             "direction": "P(up): the probability that the price rises over the horizon",
             "volatility": "the realised volatility over the horizon, sqrt(sum of squared daily log returns)",
             "price": "the price level at t + h, P[t] * exp(forecast log change)"}
-_ALL = np.logical_and.reduce  # the ufunc itself: ndarray.all() adds a Python wrapper per call
-_SUM = np.add.reduce
-_MIN = np.minimum.reduce
 _NUMBER_TYPES = frozenset((float, int))
-# Dates of exactly YYYY-MM-DD (ASCII digits), one a line: what read_prices' ISO reading takes as is.
-_ISO_DAYS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:\n[0-9]{4}-[0-9]{2}-[0-9]{2})*")
 _NP_NUMBERS = frozenset((np.float64, np.float32, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16,
                          np.uint32, np.uint64, np.float16))
 
@@ -152,6 +155,8 @@ class Predictor:
         self._output = "probability" if self._task.decides else "prediction"
         self._outputs = [self._output]
         self._local = threading.local()
+        if self.market is not None:
+            compile_kernels()  # now, not in the first forecast (about a second, once per process)
 
     # -- what the artifact is ------------------------------------------------------------------
     @property
@@ -426,21 +431,12 @@ class Predictor:
             return None
         n = len(raw_dates)
         # Every value (not only the rows the window reads) is checked as read_prices would: a bad
-        # value anywhere goes to read_prices, which names it. One join and one match check that
-        # each date is text of exactly YYYY-MM-DD (numpy alone would also read "+020-01-01" or
-        # " 020-01-01"): n lines of 10 characters make 11 n - 1, so no date holds a line break.
-        try:
-            joined = "\n".join(raw_dates)
-        except TypeError:
+        # value anywhere goes to read_prices, which names it. The dates in one compiled pass:
+        # exactly YYYY-MM-DD, real dates in the range read_prices takes, strictly increasing
+        # (else read_prices sorts them, or names the duplicate or the bad one).
+        dates = served_days(raw_dates)
+        if dates is None:
             return None
-        if len(joined) != 11 * n - 1 or _ISO_DAYS.fullmatch(joined) is None:
-            return None
-        try:
-            dates = np.array(raw_dates, dtype="datetime64[D]")
-        except ValueError:
-            return None  # 2021-02-30 and the like: read_prices names it
-        if not _ALL(dates[1:] > dates[:-1]):
-            return None  # unsorted or repeated: read_prices sorts, or names the duplicate
         start = n - need if last_only else 0
         out: dict[str, np.ndarray] = {spec.date_column: dates[start:]}
         names = columns[1:]
@@ -452,15 +448,10 @@ class Predictor:
             block = np.array(lists, dtype=np.float64)  # every value column in one conversion
         except OverflowError:
             return None  # an int beyond float64: read_prices decides
-        # Finite, and > 0 (prices) or >= 0 (volumes): a NaN fails every comparison, and the sum
-        # is NaN or infinite when a value is (or, harmlessly, when it overflows).
-        total = float(_SUM(block, None))  # a Python float: inf - inf warns in numpy
-        if total - total != 0.0:
+        volume_row = names.index(spec.volume_column) if spec.volume_column in names else -1
+        if not served_values(block, volume_row):  # finite, prices > 0, volumes >= 0
             return None
-        lows = _MIN(block, 1).tolist()
         for i, name in enumerate(names):
-            if not (lows[i] >= 0.0 if name == spec.volume_column else lows[i] > 0.0):
-                return None
             out[name] = block[i, start:]
         return out
 
