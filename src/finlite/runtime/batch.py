@@ -232,9 +232,6 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         raise DataError(f"The 'chunk_rows' parameter must be a positive number of rows; got {chunk_rows}.",
                         param="chunk_rows")
     if getattr(predictor, "market", None) is not None:
-        if chunk_rows < 1:
-            raise DataError(f"The 'chunk_rows' parameter must be a positive number of rows; got {chunk_rows}.",
-                            param="chunk_rows")
         return _forecast_file(predictor, src, dst, id_columns, chunk_rows)
     n_workers = _default_workers(predictor) if workers is None else \
         _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
