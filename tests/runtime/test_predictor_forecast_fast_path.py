@@ -73,7 +73,7 @@ def test_threads_each_get_their_own_buffer(forecast_dir: Path, prices: pd.DataFr
     ("date", "+020-12-23", r"holds '\+020-12-23' at row 1, which is not a date finlite reads"),
     ("date", "2020-02-30", r"holds '2020-02-30' at row 1, which is not a valid date"),
     # A year typed wrong: pandas reads it at a coarser unit; it must be refused, not wrapped
-    # into another date through datetime64[ns] (0218-03-01 became 1802-...).
+    # into another date through datetime64[ns] (1500-01-05 became a date in 2084).
     ("date", "0218-03-01", r"holds '0218-03-01' at row 1, outside the dates finlite reads \(1677-09-22 to "
                            r"2262-04-11\)"),
     ("date", "1677-09-21", r"holds '1677-09-21' at row 1, outside the dates"),
