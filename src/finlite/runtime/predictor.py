@@ -12,8 +12,10 @@ Boosted-tree teachers are served the same way: their ``model.onnx`` is a tree en
 A market forecaster (``preprocessor.json`` of kind "market") is served from a price history
 instead of records: :meth:`Predictor.forecast` takes the last rows (a DataFrame or a dict of
 lists), computes the same causal features and scaled windows as training did
-(:class:`finlite.data.market.MarketPreprocessor`, numpy and pandas only) and runs the model once;
-:meth:`Predictor.forecast_all` gives one forecast per date with enough history.
+(:class:`finlite.data.market.MarketPreprocessor`, numpy, pandas and numba only) and runs the model
+once; :meth:`Predictor.forecast_all` gives one forecast per date with enough history. That module
+(and pandas with it) is imported only when a forecaster is loaded: a tabular model's scoring
+process does not pay for it.
 """
 
 from __future__ import annotations
@@ -22,26 +24,19 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from finlite._finite import check_scores, record_score_error
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
-from finlite.data.market import (
-    MarketPreprocessor,
-    MarketWindows,
-    PriceTable,
-    compile_kernels,
-    forecast_columns,
-    served_days,
-    served_values,
-    to_price_level,
-)
 from finlite.errors import ArtifactError, ConfigError, DataError
 from finlite.runtime.encoder import Encoder
 from finlite.tasks import Task, task_of_manifest
+
+if TYPE_CHECKING:
+    from finlite.data.market import MarketPreprocessor, MarketWindows
 
 __all__ = ["Predictor"]
 
@@ -132,11 +127,16 @@ class Predictor:
         where = str(root / "preprocessor.json")
         #: The fitted market pipeline of a forecaster; None for a tabular model.
         self.market: MarketPreprocessor | None = None
+        #: finlite.data.market, for a forecaster (imported only then: it brings pandas and numba).
+        self._m: Any = None
         self._encoder: Encoder | None = None
         try:
             if is_market_spec(spec):
+                from finlite.data import market as market_module
+
                 check_market_spec(spec, where, manifest.get("schema"))
-                self.market = MarketPreprocessor.from_dict(spec, where)
+                self._m = market_module
+                self.market = market_module.MarketPreprocessor.from_dict(spec, where)
             else:
                 check_preprocessor_spec(spec, where, manifest.get("schema"))
                 self._encoder = Encoder(spec)
@@ -156,7 +156,7 @@ class Predictor:
         self._outputs = [self._output]
         self._local = threading.local()
         if self.market is not None:
-            compile_kernels()  # now, not in the first forecast (about a second, once per process)
+            self._m.compile_kernels()  # now, not in the first forecast (about a second, once per process)
 
     # -- what the artifact is ------------------------------------------------------------------
     @property
@@ -407,7 +407,7 @@ class Predictor:
         spec = market.spec
         frame = pd.DataFrame({name: values.astype("datetime64[ns]") if name == spec.date_column else values
                               for name, values in arrays.items()})
-        return market.windows(PriceTable(frame, source or "the price history", None, "", []))
+        return market.windows(self._m.PriceTable(frame, source or "the price history", None, "", []))
 
     def _fast_arrays(self, history: Mapping[str, Any], last_only: bool) -> dict[str, np.ndarray] | None:
         """A dict of lists as numpy arrays read without pandas (dates as datetime64[D]), or None
@@ -434,7 +434,7 @@ class Predictor:
         # value anywhere goes to read_prices, which names it. The dates in one compiled pass:
         # exactly YYYY-MM-DD, real dates in the range read_prices takes, strictly increasing
         # (else read_prices sorts them, or names the duplicate or the bad one).
-        dates = served_days(raw_dates)
+        dates = self._m.served_days(raw_dates)
         if dates is None:
             return None
         start = n - need if last_only else 0
@@ -449,7 +449,7 @@ class Predictor:
         except OverflowError:
             return None  # an int beyond float64: read_prices decides
         volume_row = names.index(spec.volume_column) if spec.volume_column in names else -1
-        if not served_values(block, volume_row):  # finite, prices > 0, volumes >= 0
+        if not self._m.served_values(block, volume_row):  # finite, prices > 0, volumes >= 0
             return None
         for i, name in enumerate(names):
             out[name] = block[i, start:]
@@ -457,7 +457,7 @@ class Predictor:
 
     def _history(self, history: Any) -> Any:
         """``history`` if it is a form a price history may take (DataFrame, dict of lists, PriceTable)."""
-        if isinstance(history, (Mapping, PriceTable)) or _is_frame(history):
+        if isinstance(history, (Mapping, self._m.PriceTable)) or _is_frame(history):
             return history
         spec = self._market().spec
         raise DataError(f"A price history is a pandas DataFrame or a dict of lists (column name to values, e.g. "
@@ -498,7 +498,8 @@ class Predictor:
         parts = [self._run_windows(windows.x[i:i + step]) for i in range(0, len(windows), step)]
         scores = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
         check_scores(scores, source or "the price history", unit="forecast", first=0)
-        return forecast_columns(market.spec, windows, scores, self.decision_cutoff)
+        columns: dict[str, np.ndarray] = self._m.forecast_columns(market.spec, windows, scores, self.decision_cutoff)
+        return columns
 
     def forecast(self, history: Any, source: str | None = None) -> dict[str, Any]:
         """The forecast for the last date of ``history`` (one asset), as plain Python values:
@@ -571,7 +572,7 @@ class Predictor:
         last_price = float(prices[-1])
         answer: dict[str, Any] = {"date": date, "horizon": int(spec.horizon)}
         if spec.objective == "price":
-            answer["forecast"] = float(to_price_level(np.array([score]), prices[-1:])[0])
+            answer["forecast"] = float(self._m.to_price_level(np.array([score]), prices[-1:])[0])
             answer["log_change"] = score
         else:
             answer["forecast"] = score
