@@ -156,7 +156,7 @@ class Predictor:
         self._outputs = [self._output]
         self._local = threading.local()
         if self.market is not None:
-            self._m.compile_kernels()  # now, not in the first forecast (about a second, once per process)
+            self._m.compile_kernels()  # now, not in the first forecast (about 1.4 s, once per process)
 
     # -- what the artifact is ------------------------------------------------------------------
     @property
