@@ -1233,7 +1233,7 @@ def score(
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores."""
     from finlite.runtime import Predictor
-    from finlite.runtime.batch import score_file
+    from finlite.runtime.batch import score_file, tune_for_streaming
 
     _check_options(threads=("--threads", threads), count=("--workers", workers))
     # The trusted key is an input too (score_file checks the data file and the artifact).
@@ -1275,6 +1275,7 @@ def score(
     _limits.check_memory(chunk_rows * (2 * scorers * (len(enc.fields) * 32 + 16) + scorers * enc.n_features * 4),
                          f"--chunk-rows {chunk_rows:,} with {scorers} scoring thread(s)",
                          "use a smaller --chunk-rows (the default is 65536) or fewer --threads")
+    tune_for_streaming()  # this process streams chunks: allocators that reuse memory (see runtime/batch.py)
     summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                          progress=_progress(quiet), overwrite=force, workers=scorers)
     typer.echo(f"scored {summary.rows:,} rows in {summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s); "

@@ -11,9 +11,9 @@ module makes the writes cheap. No Python runs per row:
   hash lookup) instead of a Python call per distinct value. Plain integer codes (Zip, NAICS
   declared categorical) need no dictionary: each row is looked up in a direct table over the
   training keys' range (a sorted search when the range is wide);
-- the one-hot ones of every categorical column are written block by block (4,096 rows, about a
-  megabyte of output: it stays in the core's cache while every column writes into it), with one
-  scatter per block, instead of one pass over the whole chunk per column.
+- the output matrix is assembled block by block (4,096 rows, about a megabyte: it stays in the
+  core's cache while every column writes into it): zeros, the numeric columns, then the one-hot
+  ones with one scatter per block, instead of one pass over the whole chunk per column.
 
 Only numpy and pyarrow; the results are exactly those of the per-value definition
 (:func:`finlite._keys.category_key`), which a test checks.
@@ -28,22 +28,22 @@ from typing import Any
 import numpy as np
 
 from finlite._keys import MISSING, PLAIN_NUMBER, category_key, look_up, numeric_alias
+from finlite.runtime import _arrownp
 
-__all__ = ["LookupCache", "dictionary_codes", "scatter_ones", "zeroed"]
+__all__ = ["LookupCache", "assemble", "checked", "dictionary_codes", "scatter_ones"]
 
 _DENSE_SPAN = 1 << 22  # integer codes spanning fewer values get a direct table (int64: at most 32 MB)
 _BLOCK = 4096  # rows per one-hot block: 4,096 x (say) 74 float32 = 1.2 MB, within a core's L2 cache
 
 
-def zeroed(out: np.ndarray | None, n: int, width: int) -> np.ndarray:
-    """A zeroed float32 ``(n, width)`` matrix: ``out`` (a reused, C-contiguous buffer of that
-    shape) cleared, or a new one."""
+def checked(out: np.ndarray | None, n: int, width: int) -> np.ndarray:
+    """``out`` (a reused buffer, to be filled in full by :func:`assemble`), checked to be a
+    C-contiguous float32 ``(n, width)`` matrix, or a new uninitialised one."""
     if out is None:
-        return np.zeros((n, width), dtype=np.float32)
+        return np.empty((n, width), dtype=np.float32)
     if out.shape != (n, width) or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float32 array of shape {(n, width)}; got {out.shape} "
                          f"{out.dtype}")
-    out.fill(0.0)
     return out
 
 
@@ -53,14 +53,14 @@ def dictionary_codes(column: Any, pa: Any, pc: Any) -> tuple[Any, np.ndarray]:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if pa.types.is_null(column.type):  # empty in every row of this chunk
-        column = pa.array([None] * len(column), type=pa.string())
+        column = pa.nulls(len(column), pa.string())
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
     dictionary = column.dictionary
     indices = column.indices
     if indices.null_count:
-        indices = indices.fill_null(len(dictionary))
-    return dictionary, indices.to_numpy(zero_copy_only=False)
+        indices = indices.fill_null(_arrownp.scalar(len(dictionary), indices.type))
+    return dictionary, _arrownp.to_numpy(indices, copy=False)
 
 
 def codes_and_lookup(cache: LookupCache, field: str, column: Any, mapping: Mapping[str, Any], default: Any,
@@ -76,8 +76,8 @@ def codes_and_lookup(cache: LookupCache, field: str, column: Any, mapping: Mappi
     kind = column.type
     if pa.types.is_integer(kind) and not pa.types.is_uint64(kind):
         keys, values = cache._integer_keys(field, mapping, dtype)
-        ints = column.to_numpy(zero_copy_only=False) if not column.null_count else \
-            column.fill_null(0).to_numpy(zero_copy_only=False)
+        ints = _arrownp.to_numpy(column if not column.null_count else column.fill_null(_arrownp.scalar(0, kind)),
+                                copy=False)
         ints = ints.astype(np.int64, copy=False)
         # Codes: the key's position when found, len(keys) (the default) when not, len(keys) + 1 if missing.
         dense = cache._dense_codes(field, keys)
@@ -91,7 +91,7 @@ def codes_and_lookup(cache: LookupCache, field: str, column: Any, mapping: Mappi
         else:
             codes = np.full(len(ints), len(keys), dtype=np.int64)
         if column.null_count:
-            codes[column.is_null().to_numpy(zero_copy_only=False)] = len(keys) + 1
+            codes[_arrownp.to_numpy(column.is_null())] = len(keys) + 1
         lookup = np.concatenate([values, np.array([default, mapping.get(MISSING, default)], dtype=dtype)])
         return codes, lookup
     dictionary, codes = dictionary_codes(column, pa, pc)
@@ -134,7 +134,7 @@ class LookupCache:
             # category_key(int) is its decimal text, so a training key matches an integer exactly
             # when it is the canonical decimal text of that integer ("94110", not "094110" or "94110.0").
             keys, values = self._integer_keys(field, mapping, dtype)
-            ints = dictionary.to_numpy(zero_copy_only=False).astype(np.int64)
+            ints = _arrownp.to_numpy(dictionary, copy=False).astype(np.int64)
             table: np.ndarray = np.full(len(ints) + 1, default, dtype=dtype)
             if len(keys):
                 pos = np.minimum(np.searchsorted(keys, ints), len(keys) - 1)
@@ -165,22 +165,22 @@ class LookupCache:
             found = self._text_keys.get(field)
         if found is None:
             texts = [k for k in mapping if isinstance(k, str)]
-            found = (pa.array(texts, pa.string()), np.array([mapping[k] for k in texts], dtype=dtype))
+            found = (_arrownp.strings(texts), np.array([mapping[k] for k in texts], dtype=dtype))
             with self._lock:
                 self._text_keys[field] = found
         keys, values = found
         # category_key(text) is the stripped text, MISSING when nothing is left.
         trimmed = pc.ascii_trim_whitespace(dictionary.cast(pa.string()))
-        position = pc.index_in(trimmed, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False)
+        position = _arrownp.to_numpy(pc.index_in(trimmed, value_set=keys).fill_null(_arrownp.scalar(-1, pa.int32())))
         table: np.ndarray = np.full(len(dictionary) + 1, default, dtype=dtype)
         hit = position >= 0
         table[:-1][hit] = values[position[hit]]
-        empty = pc.equal(pc.binary_length(trimmed), pa.scalar(0)).to_numpy(zero_copy_only=False)
+        empty = _arrownp.to_numpy(pc.equal(pc.binary_length(trimmed), _arrownp.scalar(0, pa.int32())))
         # A number written as text ("94110.0") that is no training key: its numeric alias (see
         # finlite._keys.numeric_alias), looked up in Python for those values only.
-        numbers = pc.match_substring_regex(trimmed, f"^(?:{PLAIN_NUMBER.pattern})$").to_numpy(zero_copy_only=False)
+        numbers = _arrownp.to_numpy(pc.match_substring_regex(trimmed, f"^(?:{PLAIN_NUMBER.pattern})$"))
         candidates = np.flatnonzero(numbers & ~hit & ~empty)
-        for i, text in zip(candidates.tolist(), trimmed.take(pa.array(candidates)).to_pylist(), strict=True):
+        for i, text in zip(candidates.tolist(), trimmed.take(_arrownp.from_numpy(candidates, pa.int64())).to_pylist(), strict=True):
             alias = numeric_alias(str(text))
             if alias is not None and alias in mapping:
                 table[i] = mapping[alias]
@@ -223,22 +223,44 @@ class LookupCache:
 
 def scatter_ones(out: np.ndarray, plans: list[tuple[np.ndarray, np.ndarray]]) -> None:
     """Write 1.0 at ``out[i, lookup[codes[i]]]`` for every row ``i`` and every ``(codes, lookup)``
-    of ``plans`` (one per one-hot column; ``lookup`` holds output column numbers).
+    of ``plans`` (one per one-hot column; ``lookup`` holds output column numbers)."""
+    assemble(out, None, [], plans, zero=False)
 
-    Block by block, so the rows being written stay in the cache while every column writes into
-    them; one scatter per block for all the columns.
+
+def assemble(out: np.ndarray, leading: np.ndarray | None, columns: list[tuple[int, np.ndarray]],
+             plans: list[tuple[np.ndarray, np.ndarray]], *, zero: bool = True) -> None:
+    """Fill ``out`` (C-contiguous float32, ``(n, width)``) block by block: zeros (when ``zero``),
+    then ``leading`` (float32 ``(k, n)``, one row per column) into columns ``0..k-1``, each
+    ``(column, values)`` of ``columns`` into its column, and the one-hot ones of ``plans``
+    (``(codes, lookup)`` per one-hot field, ``lookup`` holding output column numbers: 1.0 at
+    ``out[i, lookup[codes[i]]]``).
+
+    Every write of a block lands in the same ``_BLOCK`` rows, which stay in the core's cache
+    until the block is done; column by column over the whole chunk, each write would touch a
+    new cache line per row (a chunk is about 19 MB). The ones take one scatter per block for
+    all the fields. The values written are the caller's, unchanged.
     """
     n, width = out.shape
-    if not plans or n == 0:
+    if n == 0:
         return
     flat = out.reshape(-1)  # a view: out is C-contiguous
     block = min(_BLOCK, n)
     k = len(plans)
-    buffer = np.empty(k * block, dtype=np.int64)  # flat positions, one contiguous run per column
+    buffer = np.empty(k * block, dtype=np.int64)  # flat positions, one contiguous run per field
     starts = np.arange(block, dtype=np.int64) * width
+    lead = 0 if leading is None else leading.shape[0]
     for lo in range(0, n, block):
         hi = min(n, lo + block)
         m = hi - lo
+        rows = out[lo:hi]
+        if zero:
+            rows.fill(0.0)
+        if lead:
+            rows[:, :lead] = leading[:, lo:hi].T  # type: ignore[index]
+        for column, values in columns:
+            rows[:, column] = values[lo:hi]
+        if not k:
+            continue
         index = buffer[:k * m]
         view = index.reshape(k, m)
         for j, (codes, lookup) in enumerate(plans):

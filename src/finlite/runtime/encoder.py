@@ -25,7 +25,7 @@ from finlite._finite import table_value_error, value_bounds, value_reason
 from finlite._keys import category_key, look_up
 from finlite._money import MONEY, MONEY_PATTERN, money_value
 from finlite.errors import DataError
-from finlite.runtime import _fastenc
+from finlite.runtime import _arrownp, _fastenc
 
 __all__ = ["Encoder", "FieldError", "RecordErrors"]
 
@@ -298,16 +298,20 @@ class Encoder:
                 raise DataError(f"Categorical column {name!r} in {source} has type {kind}; the model needs one "
                                 "category (text or a number) per row there. Flatten the column or write it as text.")
         n = batch.num_rows
-        out = _fastenc.zeroed(out, n, self.n_features)
+        out = _fastenc.checked(out, n, self.n_features)
         # Category lookups are built once per distinct dictionary (see runtime/_fastenc.py).
         lookups = self.__dict__.get("_lookups") or self.__dict__.setdefault("_lookups", _fastenc.LookupCache())
+        # Every column is computed first, one contiguous array each; _fastenc.assemble then writes
+        # them into ``out`` block by block. Numeric field j is column j (see Preprocessor).
+        leading = np.empty((len(self.numeric), n), dtype=np.float32)
+        columns: list[tuple[int, np.ndarray]] = []
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
             values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc, name in self.money)
             gaps = np.isnan(values)
             if gaps.any():
                 values[gaps] = median
                 if ind >= 0:
-                    out[:, ind] = gaps
+                    columns.append((ind, gaps))
             # After imputation there is no NaN left, so a min and a max find inf, 1e300 and a value
             # whose standardised form overflows float32 alike; the row search runs only on failure.
             low, high = value_bounds(mean, std)
@@ -315,16 +319,16 @@ class Encoder:
                 raise _arrow_value_error(batch.column(name), values, name, mean, std, first_row, source)
             np.subtract(values, mean, out=values)  # in place (values is this call's own copy): (v - mean) / std
             np.divide(values, std, out=values)
-            out[:, j] = values
+            leading[j] = values  # rounded to float32 here, as the record path rounds its row
         # per one-hot column: each row's code, and code -> output column
-        plans = [_fastenc.codes_and_lookup(lookups, name, batch.column(name), columns, unseen_col, np.int64, pa, pc)
-                 for name, columns, unseen_col, _ in self.categorical]
-        _fastenc.scatter_ones(out, plans)
+        plans = [_fastenc.codes_and_lookup(lookups, name, batch.column(name), columns_of, unseen_col, np.int64, pa, pc)
+                 for name, columns_of, unseen_col, _ in self.categorical]
         for name, numbers, default, col in self.valued:
             # Codes -> one number per distinct value (or training key) -> numpy take: no per-row Python.
             codes, table = _fastenc.codes_and_lookup(lookups, name, batch.column(name), numbers, default, np.float64,
                                                      pa, pc)
-            out[:, col] = table[codes]
+            columns.append((col, table[codes]))
+        _fastenc.assemble(out, leading, columns, plans)
         return out
 
     @staticmethod
@@ -337,26 +341,32 @@ class Encoder:
             column = column.cast(kind.value_type) if not isinstance(column, pa.ChunkedArray) else \
                 pc.cast(column, kind.value_type)
             kind = kind.value_type
-        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) \
-                or pa.types.is_decimal(kind):
-            numbers: np.ndarray = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64,
-                                                                                                    copy=True)
+        if pa.types.is_integer(kind):
+            # Rounded to the nearest double, as the record path's float(v) does: Arrow's safe cast
+            # would refuse an integer beyond 2**53 instead (and take three times as long).
+            if isinstance(column, pa.ChunkedArray):
+                column = column.combine_chunks()
+            if column.null_count:
+                return _arrownp.to_numpy(pc.cast(column, pa.float64(), safe=False))
+            return _arrownp.to_numpy(column, copy=False).astype(np.float64)
+        if pa.types.is_floating(kind) or pa.types.is_boolean(kind) or pa.types.is_decimal(kind):
+            numbers: np.ndarray = _arrownp.to_numpy(pc.cast(column, pa.float64()))  # a new array: ours to change
             return numbers
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             text = pc.utf8_trim_whitespace(column)
-            text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+            text = pc.if_else(pc.equal(text, _arrownp.scalar("", text.type)), _arrownp.null(text.type), text)
             if money:
                 # The money rule, vectorised: the same pattern as the record path; the text it does
                 # not read goes on to the plain-number parse below (and its error).
                 amounts, matched = _arrow_money(text, pa, pc)
                 if matched.all():
                     return amounts
-                rest = Encoder._arrow_numbers(pc.if_else(pa.array(matched), pa.scalar(None, pa.string()), text),
+                rest = Encoder._arrow_numbers(pc.if_else(_arrownp.from_numpy(matched, pa.bool_()),
+                                                         _arrownp.null(text.type), text),
                                               name, first_row, source, pa, pc)
                 return np.where(matched, amounts, rest)
             try:
-                parsed: np.ndarray = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64,
-                                                                                                     copy=True)
+                parsed: np.ndarray = _arrownp.to_numpy(pc.cast(text, pa.float64()))
                 return parsed
             except pa.ArrowInvalid:
                 values = text.to_pylist()
@@ -381,14 +391,14 @@ def _arrow_money(text: Any, pa: Any, pc: Any) -> tuple[np.ndarray, np.ndarray]:
     parts = pc.extract_regex(text, MONEY_PATTERN)
     matched = parts.is_valid()
     field = {key: pc.struct_field(parts, key) for key in ("sign", "a", "b", "c")}
-    empty = pa.scalar("", field["a"].type)  # string or large_string, as the column
+    kind = field["a"].type  # string or large_string, as the column
+    empty, dash = _arrownp.scalar("", kind), _arrownp.scalar("-", kind)
     digits = pc.replace_substring(pc.binary_join_element_wise(field["a"], field["b"], field["c"], empty), ",", "")
-    amounts = pc.cast(pc.if_else(matched, digits, pa.scalar(None, pa.string())), pa.float64())
-    negative = pc.or_(pc.or_(pc.equal(field["sign"], "-"), pc.not_equal(field["b"], "")),
-                      pc.not_equal(field["c"], ""))
-    amounts = pc.if_else(pc.fill_null(negative, False), pc.negate(amounts), amounts)
-    values = amounts.to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
-    return values, np.asarray(matched.to_numpy(zero_copy_only=False), dtype=bool)
+    amounts = pc.cast(pc.if_else(matched, digits, _arrownp.null(kind)), pa.float64())
+    negative = pc.or_(pc.or_(pc.equal(field["sign"], dash), pc.not_equal(field["b"], empty)),
+                      pc.not_equal(field["c"], empty))
+    amounts = pc.if_else(pc.fill_null(negative, _arrownp.scalar(False, pa.bool_())), pc.negate(amounts), amounts)
+    return _arrownp.to_numpy(amounts), _arrownp.to_numpy(matched)
 
 
 def _arrow_value_error(column: Any, values: np.ndarray, name: str, mean: float, std: float,
