@@ -180,7 +180,8 @@ class LookupCache:
         # finlite._keys.numeric_alias), looked up in Python for those values only.
         numbers = _arrownp.to_numpy(pc.match_substring_regex(trimmed, f"^(?:{PLAIN_NUMBER.pattern})$"))
         candidates = np.flatnonzero(numbers & ~hit & ~empty)
-        for i, text in zip(candidates.tolist(), trimmed.take(_arrownp.from_numpy(candidates, pa.int64())).to_pylist(), strict=True):
+        texts = trimmed.take(_arrownp.from_numpy(candidates, pa.int64())).to_pylist()
+        for i, text in zip(candidates.tolist(), texts, strict=True):
             alias = numeric_alias(str(text))
             if alias is not None and alias in mapping:
                 table[i] = mapping[alias]
