@@ -22,7 +22,7 @@ from finlite.evaluate.monotone import (
     shift_violations,
 )
 from finlite.evaluate.sections import ScoredModel, TabularInputs
-from finlite.models import BoostedEnsemble, LogisticRegression
+from finlite.models import BoostedEnsemble, LogisticRegression, build_model
 
 AGE = "age_in_years"
 
@@ -73,7 +73,18 @@ def test_booster_constraints_map_to_raw_numeric_columns(data: PreparedData) -> N
     xbooster = xgb.train({"objective": "binary:logistic", "max_depth": 2,
                           "monotone_constraints": "(" + ",".join(map(str, signs)) + ")"},
                          xgb.DMatrix(data.x_train, label=data.y_train), num_boost_round=5)
-    assert booster_constraints(BoostedEnsemble.from_booster("xgboost", xbooster), data.preprocessor) == expected
+    xmodel = BoostedEnsemble.from_booster("xgboost", xbooster)
+    assert booster_constraints(xmodel, data.preprocessor) == expected
+    # XGBoost's saved model drops its training parameters: the ensemble records them, so an
+    # artifact read back (config + tensors) still knows them; the bytes alone do not.
+    rebuilt = build_model(xmodel.config())
+    rebuilt.load_state_dict(xmodel.state_dict())
+    assert booster_constraints(rebuilt, data.preprocessor) == expected
+    from_bytes = xgb.Booster()
+    from_bytes.load_model(bytearray(xbooster.save_raw("ubj")))
+    assert booster_constraints(BoostedEnsemble.from_booster("xgboost", from_bytes), data.preprocessor) == {}
+    with pytest.raises(ConfigError, match=r"monotone"):
+        BoostedEnsemble("xgboost", 10, monotone=[2])
     free = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(data.x_train, data.y_train), 3)
     assert booster_constraints(BoostedEnsemble.from_booster("lightgbm", free), data.preprocessor) == {}
     assert booster_constraints(LogisticRegression(3), data.preprocessor) == {}

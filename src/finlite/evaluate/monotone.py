@@ -16,7 +16,6 @@ Signs: +1 means P(positive) must not fall as the column rises; -1 means it must 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -78,42 +77,22 @@ def parse_monotone(text: str) -> dict[str, int]:
     return out
 
 
-def _constraint_list(value: Any) -> list[int]:
-    """A library's monotone_constraints setting as one int per feature ([] when unset)."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        parts = [p for p in re.split(r"[\s,()]+", value) if p]
-        try:
-            return [int(float(p)) for p in parts]
-        except ValueError:
-            return []  # a dict form keyed by feature name: not produced by finlite's training
-    if isinstance(value, (list, tuple)):
-        return [int(v) for v in value]
-    return []
-
-
 def booster_constraints(model: Any, preprocessor: Any) -> dict[str, int]:
     """The ``monotone_constraints`` a LightGBM / XGBoost teacher was trained with, on raw numeric
     columns: ``{column: +1 | -1}`` ({} for any other model, or a booster without constraints).
 
     Constraints on encoded columns that are not a raw number's own column (a missing indicator,
-    a one-hot column) are left out. XGBoost keeps its training parameters only in the booster
-    object it trained: one read back from its saved bytes has none, so {} there.
+    a one-hot column) are left out. They are read from the model (recorded when the booster was
+    wrapped, and saved with the artifact), else from the booster itself; XGBoost keeps its
+    training parameters only in the booster object it trained, so a booster that was read from
+    a file before finlite wrapped it reports none.
     """
-    from finlite.models.gbdt import BoostedEnsemble
+    from finlite.models.gbdt import BoostedEnsemble, trained_constraints
 
     if not isinstance(model, BoostedEnsemble) or model.window is not None:
         return {}
-    try:
-        if model.library == "lightgbm":
-            signs = _constraint_list(model.model.params.get("monotone_constraints"))
-        else:
-            config = json.loads(model.model.save_config())
-            signs = _constraint_list(config.get("learner", {}).get("gradient_booster", {})
-                                     .get("tree_train_param", {}).get("monotone_constraints"))
-    except (AttributeError, ValueError, TypeError):
-        return {}
+    signs = model.monotone if model.monotone is not None else trained_constraints(model.library, model.model)
+    signs = signs or []
     numeric = [n.name for n in getattr(preprocessor, "numeric_", [])]
     if model.input.get("mode") == "columns":
         encoded = [int(i) for i in model.input["index"]]

@@ -17,6 +17,7 @@ preprocessor.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from finlite._util import param_error
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel, register_model
 
-__all__ = ["LIBRARIES", "OBJECTIVES", "BoostedEnsemble", "load_booster", "require"]
+__all__ = ["LIBRARIES", "OBJECTIVES", "BoostedEnsemble", "load_booster", "require", "trained_constraints"]
 
 LIBRARIES = ("lightgbm", "xgboost")
 
@@ -82,7 +83,7 @@ class BoostedEnsemble(FinliteModel):
 
     def __init__(self, library: str, n_bytes: int, n_train: int = 0, input: dict[str, Any] | None = None,
                  trees: int = 0, nodes: int = 0, max_depth: int = 0, oof_folds: int = 0, window: int | None = None,
-                 objective: str = "binary") -> None:
+                 objective: str = "binary", monotone: list[int] | None = None) -> None:
         super().__init__()
         if library not in LIBRARIES:
             raise param_error("BoostedEnsemble", "library", f"one of {LIBRARIES}", library)
@@ -90,7 +91,14 @@ class BoostedEnsemble(FinliteModel):
             raise param_error("BoostedEnsemble", "objective", f"one of {OBJECTIVES}", objective)
         if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
             raise param_error("BoostedEnsemble", "window", "a whole number of steps, 1 or more, or None", window)
+        if monotone is not None and (not isinstance(monotone, list)
+                                     or any(isinstance(v, bool) or v not in (-1, 0, 1) for v in monotone)):
+            raise param_error("BoostedEnsemble", "monotone", "a list of -1, 0 or 1 per input column, or None",
+                              monotone)
         self.window, self.objective = window, objective
+        # The monotone_constraints it was trained with, one per input column (None: not known).
+        # Kept here because XGBoost's saved model drops its training parameters.
+        self.monotone = None if monotone is None else [int(v) for v in monotone]
         # What task_of_model reads: a regression ensemble forecasts, a binary one classifies.
         self.task = "regression" if objective == "regression" else "classification"
         self.library, self.n_train = library, int(n_train)
@@ -117,7 +125,7 @@ class BoostedEnsemble(FinliteModel):
             raise ConfigError(f"The {library} booster's own dump of its trees could not be read ({exc}); save the "
                               "model again with booster.save_model(path).") from None
         out = cls(library, len(raw), 0 if oof is None else len(oof), input, trees, nodes, depth, oof_folds,
-                  window=window, objective=objective)
+                  window=window, objective=objective, monotone=trained_constraints(library, booster))
         with torch.no_grad():
             out.booster.copy_(torch.frombuffer(bytearray(raw), dtype=torch.uint8))
         if oof is not None:
@@ -230,7 +238,43 @@ class BoostedEnsemble(FinliteModel):
         return {"kind": self.kind, "library": self.library, "n_bytes": int(self.booster.numel()),
                 "n_train": self.n_train, "input": self.input, "trees": self.trees, "nodes": self.nodes,
                 "max_depth": self.max_depth, "oof_folds": self.oof_folds, "window": self.window,
-                "objective": self.objective}
+                "objective": self.objective, "monotone": self.monotone}
+
+
+def constraint_list(value: Any) -> list[int]:
+    """A library's ``monotone_constraints`` setting as one int per feature ([] when unset)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parts = [p for p in re.split(r"[\s,()\[\]]+", value) if p]
+        try:
+            return [int(float(p)) for p in parts]
+        except ValueError:
+            return []  # a dict form keyed by feature name: not produced by finlite's training
+    if isinstance(value, (list, tuple)):
+        return [int(v) for v in value]
+    return []
+
+
+def trained_constraints(library: str, booster: Any) -> list[int] | None:
+    """The ``monotone_constraints`` a booster was trained with, as -1/0/+1 per input column ([]
+    for none; None when the booster's configuration cannot be read).
+
+    LightGBM keeps them in its model text. XGBoost keeps its training parameters only in the
+    booster object it trained: one read back from its file reports none, which is why
+    :class:`BoostedEnsemble` records them when it wraps a booster.
+    """
+    try:
+        if library == "lightgbm":
+            signs = constraint_list(booster.params.get("monotone_constraints"))
+            return [1 if v > 0 else -1 if v < 0 else 0 for v in signs]
+        config = json.loads(booster.save_config())
+        param = config.get("learner", {}).get("gradient_booster", {}).get("tree_train_param")
+        if param is None:
+            return None
+        return [1 if v > 0 else -1 if v < 0 else 0 for v in constraint_list(param.get("monotone_constraints"))]
+    except (AttributeError, ValueError, TypeError):
+        return None
 
 
 def load_booster(library: str, raw: bytes, source: str) -> Any:
