@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,13 +62,10 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
             frame = pd.read_parquet(path)
         elif name.endswith(_CSV_SUFFIXES):
             sep = "\t" if name.endswith(".tsv") else ","
-            with warnings.catch_warnings():
-                # pandas guesses types per block of a large file and warns when a column's blocks
-                # differ (SBA's ApprovalFY: years, and "1976A" in a few rows). Schema inference reads
-                # such a column value by value and says what it made of it in a note; the warning
-                # would only be noise in a user's log.
-                warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-                frame = pd.read_csv(path, sep=sep, skipinitialspace=True)
+            # Each column's type is read from the whole column, not guessed per block of the file:
+            # by block, SBA's ApprovalFY came out as integers in some rows and text in others
+            # (years, and "1976A" in a few rows). On SBA (179 MB) both take about 2 s and 0.8 GB.
+            frame = pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False)
         else:
             raise DataError(
                 f"Data file {str(path)!r} has an unknown type; finlite reads .csv, .csv.gz, .tsv, "
