@@ -120,6 +120,26 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     """
     digest = hashlib.sha256()
     digest.update("\x1f".join(map(str, frame.columns)).encode())
-    hashed = pd.util.hash_pandas_object(frame.astype("string"), index=False).to_numpy()
+    text = pd.DataFrame({i: _as_text(frame.iloc[:, i]) for i in range(frame.shape[1])})
+    hashed = pd.util.hash_pandas_object(text, index=False).to_numpy()
     digest.update(np.ascontiguousarray(hashed).tobytes())
     return digest.hexdigest()
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """``column.astype("string")``, value for value, converting each distinct number once.
+
+    Converting every cell of a number column to text took 3.7 of the 4.1 s the hash of SBA's
+    900,000 rows took; a column has far fewer distinct values. The text, and so the hash that
+    artifacts record, is unchanged (a test holds the two equal). A float column holding -0.0 is
+    converted cell by cell: factorising counts -0.0 and 0.0 as one value, which prints two ways.
+    """
+    values = column.to_numpy() if isinstance(column.dtype, np.dtype) else None
+    if values is None or values.dtype.kind not in "iufb" or (
+            values.dtype.kind == "f" and bool(np.any(np.signbit(values) & (values == 0)))):
+        converted: pd.Series = column.astype("string").reset_index(drop=True)
+        return converted
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    words = pd.array(uniques, dtype=values.dtype).astype("string")
+    text: pd.Series = pd.Series(words.take(codes, allow_fill=True), dtype=words.dtype)
+    return text
