@@ -17,8 +17,9 @@ runner = CliRunner()
 def test_report_renders_the_stored_report_into_a_sibling_folder(exported_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "student-report"
     result = runner.invoke(app, ["report", str(exported_dir), "--out", str(out)])
-    assert result.exit_code == 0, result.output
     stored = json.loads((exported_dir / "report.json").read_text())
+    expected = 1 if stored["status"] == "FAIL" else 0  # a FAIL report is still written, then exits 1
+    assert result.exit_code == expected, result.output
     for section in stored["sections"]:
         assert f"{section['status']:<5} {section['id']}: " in result.output
     assert f"report: {out / 'report.html'} (overall {stored['status']})" in result.output
@@ -26,7 +27,7 @@ def test_report_renders_the_stored_report_into_a_sibling_folder(exported_dir: Pa
     again = runner.invoke(app, ["report", str(exported_dir), "--out", str(out)])
     assert again.exit_code == 2 and "--out" in again.output and "already exists" in again.output
     assert "--force" in again.output
-    assert runner.invoke(app, ["report", str(exported_dir), "--out", str(out), "--force"]).exit_code == 0
+    assert runner.invoke(app, ["report", str(exported_dir), "--out", str(out), "--force"]).exit_code == expected
 
 
 @pytest.mark.slow
@@ -65,3 +66,23 @@ def test_compress_refuses_bad_report_options_before_any_training(teacher_dir: Pa
         assert result.exit_code == 2, (extra, result.output)
         assert message in result.output, (extra, result.output)
     assert not out.exists()
+
+
+def test_report_exits_1_when_its_overall_status_is_fail(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A FAIL section is a threshold the validation decided on: the files are written, the exit code is 1
+    (a gate decided), and PASS or WARN exit 0."""
+    import finlite.jobs.report as report_job
+
+    def fake_rebuild(artifact: Path, data: object, **_: object) -> Path:
+        folder = tmp_path / "written"
+        folder.mkdir(exist_ok=True)
+        sections = [{"id": "discrimination", "status": status, "summary": "AUC drop"}]
+        (folder / "report.json").write_text(json.dumps({"status": status, "sections": sections}))
+        return folder
+
+    for status, code in (("FAIL", 1), ("WARN", 0), ("PASS", 0)):
+        monkeypatch.setattr(report_job, "rebuild_report", fake_rebuild)
+        result = runner.invoke(app, ["report", str(tmp_path / "student")])
+        assert result.exit_code == code, (status, result.output)
+        assert f"{status:<5} discrimination: AUC drop" in result.output
+        assert ("overall status is FAIL (exit code 1)" in result.output) == (status == "FAIL")

@@ -930,7 +930,8 @@ def report(
 
     With DATA every section is built again against the baseline; the options default to those
     the artifact's report recorded. Latency and cost are never re-measured: they come from the
-    stored report. Without DATA the stored report.json is rendered again.
+    stored report. Without DATA the stored report.json is rendered again. Exit code 1 when the
+    report's overall status is FAIL (its files are still written), 0 for PASS or WARN.
     """
     from finlite.jobs.report import rebuild_report
 
@@ -945,6 +946,11 @@ def report(
     for section in stored.get("sections") or []:
         typer.echo(f"{section['status']:<5} {section['id']}: {section['summary']}")
     typer.echo(f"report: {written / 'report.html'} (overall {stored.get('status')})")
+    if stored.get("status") == "FAIL":
+        # A FAIL section is a threshold the validation decided on (drift, fairness, monotonicity,
+        # a fidelity bound), so a pipeline must not read it as success; the files are written.
+        typer.echo("the report's overall status is FAIL (exit code 1); see the FAIL sections above", err=True)
+        raise typer.Exit(1)
 
 
 def _served_line(served: dict[str, Any]) -> str:
