@@ -157,6 +157,43 @@ def test_forecast_metrics_and_fidelity_against_the_teacher() -> None:
     assert report["diebold_mariano"]["p_value_model1_worse"] == step["dm_pvalue"] and report["correlation"] > 0.9
 
 
+def test_the_dm_gate_tests_per_date_means_at_the_horizon_when_the_rows_are_known() -> None:
+    """With the windows' dates and horizon (SeriesRows), dm_pvalue is the evaluation's test: the mean
+    over assets of each date's loss differential, h - 1 autocovariances, the HLN factor."""
+    import pandas as pd
+    from scipy import stats
+
+    from finlite.tasks import SeriesRows
+
+    rng = np.random.default_rng(7)
+    days = np.arange("2020-01-01", 160, dtype="datetime64[D]")
+    dates = np.concatenate([days, days])  # two assets, (id, date) order
+    y = rng.normal(scale=0.01, size=dates.size)
+    teacher = 0.3 * y + rng.normal(scale=0.01, size=dates.size)
+    student = teacher + np.convolve(rng.normal(scale=0.004, size=dates.size + 2), np.ones(3) / 3, "valid")
+    h = 3
+    forecast = get_task("forecast")
+    step = forecast.step_fidelity(teacher, student, y, None, SeriesRows(dates, h))
+    # Independent: pandas groups the dates, numpy the Newey-West sum at lag h - 1, scipy the t tail.
+    d = pd.Series((student - y) ** 2 - (teacher - y) ** 2).groupby(dates).mean().to_numpy()
+    n, c = len(d), d - d.mean()
+    long_run = (c @ c + 2 * sum(c[k:] @ c[:-k] for k in range(1, h))) / n
+    dm = d.mean() / np.sqrt(long_run / n) * np.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    assert n == 160
+    assert step["dm_statistic"] == pytest.approx(dm, rel=1e-9)
+    assert step["dm_pvalue"] == pytest.approx(stats.t.sf(dm, n - 1), rel=1e-9)
+    report = forecast.fidelity(teacher, student, y, None, SeriesRows(dates, h))
+    assert report["diebold_mariano"]["rows"] == n and report["diebold_mariano"]["horizon"] == h
+    assert report["diebold_mariano"]["p_value_model1_worse"] == step["dm_pvalue"]
+    # Without the rows (bare arrays) the test runs on the 320 pooled rows at h = 1: another number.
+    pooled = forecast.step_fidelity(teacher, student, y, None)
+    assert forecast.fidelity(teacher, student, y, None)["diebold_mariano"]["rows"] == 320
+    assert pooled["dm_pvalue"] != pytest.approx(step["dm_pvalue"])
+    direction = get_task("direction").step_fidelity(np.clip(0.5 + teacher * 20, 0, 1), np.clip(0.5 + student * 20, 0, 1),
+                                                    (y > 0).astype(np.float64), 0.5, SeriesRows(dates, h))
+    assert 0.0 <= direction["dm_pvalue"] <= 1.0
+
+
 def test_direction_metrics_decide_at_the_cutoff_and_dm_reads_brier_losses() -> None:
     rng = np.random.default_rng(4)
     y = (rng.random(200) < 0.55).astype(np.float64)

@@ -33,12 +33,12 @@ import numpy as np
 from finlite._util import closest
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import agreement, fidelity_metrics, psi, regression_fidelity, spearman
-from finlite.evaluate.forecast import diebold_mariano, forecast_metrics, information_coefficient
+from finlite.evaluate.forecast import date_mean_errors, diebold_mariano, forecast_metrics, information_coefficient
 from finlite.evaluate.metrics import classification_metrics, regression_metrics
 from finlite.evaluate.operating import agreement_band
 
-__all__ = ["COST_GATES", "DEFAULT_TASK", "Task", "get_task", "register_task", "task_names", "task_of_model",
-           "tasks"]
+__all__ = ["COST_GATES", "DEFAULT_TASK", "SeriesRows", "Task", "get_task", "register_task", "series_rows",
+           "task_names", "task_of_model", "tasks"]
 
 #: The task of an artifact or of data that records none (every artifact made before tasks).
 DEFAULT_TASK = "binary"
@@ -51,9 +51,29 @@ SCORE_CHUNK = 65_536
 
 #: metrics(y, scores, cutoff) -> the task's metrics; cutoff is None for a task without decisions.
 MetricsFn = Callable[[np.ndarray, np.ndarray, float | None], dict[str, Any]]
-#: fidelity(teacher_scores, student_scores, y, cutoff) -> measures of the student against the teacher
-#: (the report's section, and the values a recipe gate reads per candidate).
-FidelityFn = Callable[[np.ndarray, np.ndarray, np.ndarray, float | None], dict[str, Any]]
+#: fidelity(teacher_scores, student_scores, y, cutoff[, rows]) -> measures of the student against the
+#: teacher (the report's section, and the values a recipe gate reads per candidate). ``rows``
+#: (:class:`SeriesRows`) is passed only for the windows of a series, and only when known.
+FidelityFn = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SeriesRows:
+    """What a forecast comparison needs besides the predictions: each row's forecast origin date
+    (several rows share one on a panel of assets) and the forecast horizon h in rows."""
+
+    dates: np.ndarray
+    horizon: int
+
+
+def series_rows(data: Any, part: str) -> SeriesRows | None:
+    """:class:`SeriesRows` of ``part`` ("train", "val" or "test") of prepared series windows
+    (:class:`~finlite.data.market.PreparedSeries`); None for a table or bare arrays."""
+    windows = getattr(data, f"windows_{part}", None)
+    spec = getattr(data, "spec", None)
+    if windows is None or spec is None:
+        return None
+    return SeriesRows(np.asarray(windows.dates), int(spec.horizon))
 
 
 @dataclass(frozen=True)
@@ -112,14 +132,20 @@ class Task:
         return self.metrics_fn(y, scores, cutoff)
 
     def fidelity(self, teacher: np.ndarray, student: np.ndarray, y: np.ndarray,
-                 cutoff: float | None) -> dict[str, Any]:
-        """The report's fidelity section: the student's predictions against the teacher's."""
-        return self.fidelity_fn(teacher, student, y, cutoff)
+                 cutoff: float | None, rows: SeriesRows | None = None) -> dict[str, Any]:
+        """The report's fidelity section: the student's predictions against the teacher's
+        (``rows``: the dates and horizon of a series' windows, for its Diebold–Mariano test)."""
+        if rows is None:
+            return self.fidelity_fn(teacher, student, y, cutoff)
+        return self.fidelity_fn(teacher, student, y, cutoff, rows)
 
     def step_fidelity(self, teacher: np.ndarray, student: np.ndarray, y: np.ndarray,
-                      cutoff: float | None) -> dict[str, Any]:
-        """The fidelity values a recipe's gates read for one candidate on rows labelled ``y``."""
-        return self.step_fidelity_fn(teacher, student, y, cutoff)
+                      cutoff: float | None, rows: SeriesRows | None = None) -> dict[str, Any]:
+        """The fidelity values a recipe's gates read for one candidate on rows labelled ``y``
+        (``rows`` as in :meth:`fidelity`)."""
+        if rows is None:
+            return self.step_fidelity_fn(teacher, student, y, cutoff)
+        return self.step_fidelity_fn(teacher, student, y, cutoff, rows)
 
     def scores(self, model: Any, x: np.ndarray) -> np.ndarray:
         """The model's predictions on the encoded rows ``x`` (float64, one per row), in eval mode:
@@ -273,18 +299,25 @@ REGRESSION = register_task(Task(
 
 
 # -- market forecasting ------------------------------------------------------------------------
-def _student_vs_teacher(t: np.ndarray, s: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+def _student_vs_teacher(t: np.ndarray, s: np.ndarray, y: np.ndarray, rows: SeriesRows | None) -> dict[str, Any]:
     """Diebold–Mariano test of the student's squared errors against the teacher's on the labelled
     rows (for probabilities the squared error is the Brier loss of each row). The gate metric
     ``dm_pvalue`` is its one-sided p-value against "the student is worse" (``p_value_model1_worse``):
     ``dm_pvalue: {min: 0.05}`` keeps a student the test does not find worse at 5 %, and a student
     better than its teacher passes too (a two-sided p-value would refuse it).
 
-    The gates see no horizon, so the test runs at h = 1: for an h-step forecast it leaves out the
-    errors' positive autocorrelation, which makes the p-value smaller, so a ``dm_pvalue: {min: …}``
-    gate refuses a little more often than at the true horizon, never less."""
+    With ``rows`` (the windows' dates and horizon, which the recipe runner, compress and the
+    evaluation pass) the test is the evaluation's own: at the forecast horizon h (an h-step
+    forecast's errors overlap, so the variance takes h − 1 autocovariances) and, on a panel of
+    assets, on the per-date mean loss differential
+    (:func:`~finlite.evaluate.forecast.date_mean_errors`). Without them (bare arrays) it runs at
+    h = 1 on the rows as given, which for an h-step forecast or a panel understates the variance:
+    the p-value comes out smaller, so a ``dm_pvalue: {min: …}`` gate refuses more often, never less."""
     y_arr = np.asarray(y, dtype=np.float64).reshape(-1)
-    return diebold_mariano(s - y_arr, t - y_arr, horizon=1)
+    if rows is None:
+        return diebold_mariano(s - y_arr, t - y_arr, horizon=1)
+    e_student, e_teacher = date_mean_errors(rows.dates, s - y_arr, t - y_arr)
+    return diebold_mariano(e_student, e_teacher, horizon=rows.horizon)
 
 
 def _sign_agreement(t: np.ndarray, s: np.ndarray) -> float:
@@ -298,14 +331,16 @@ def _forecast_metrics(y: np.ndarray, pred: np.ndarray, cutoff: float | None) -> 
     return forecast_metrics(y, pred)
 
 
-def _forecast_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
-    test = _student_vs_teacher(t, s, y)
+def _forecast_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
+                       rows: SeriesRows | None = None) -> dict[str, Any]:
+    test = _student_vs_teacher(t, s, y, rows)
     return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": test["p_value_model1_worse"],
             "diebold_mariano": test}
 
 
-def _forecast_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
-    test = _student_vs_teacher(t, s, y)
+def _forecast_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
+                            rows: SeriesRows | None = None) -> dict[str, Any]:
+    test = _student_vs_teacher(t, s, y, rows)
     return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": test["p_value_model1_worse"],
             "dm_statistic": test["statistic"]}
 
@@ -333,13 +368,15 @@ def _direction_metrics(y: np.ndarray, p: np.ndarray, cutoff: float | None) -> di
     return out
 
 
-def _direction_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
-    test = _student_vs_teacher(t, s, y)
+def _direction_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
+                        rows: SeriesRows | None = None) -> dict[str, Any]:
+    test = _student_vs_teacher(t, s, y, rows)
     return {**fidelity_metrics(t, s, y, _cut(cutoff)), "dm_pvalue": test["p_value_model1_worse"], "diebold_mariano": test}
 
 
-def _direction_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
-    test = _student_vs_teacher(t, s, y)
+def _direction_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
+                             rows: SeriesRows | None = None) -> dict[str, Any]:
+    test = _student_vs_teacher(t, s, y, rows)
     return {**_binary_step_fidelity(t, s, y, cutoff), "dm_pvalue": test["p_value_model1_worse"], "dm_statistic": test["statistic"]}
 
 

@@ -267,3 +267,44 @@ def test_a_long_panel_gets_fewer_jittered_windows_within_the_memory_cap() -> Non
     assert market_transfer_size(MARKET_TRANSFER_BYTES) == 0.0
     method = market_recipe("forecast", objective="return", train_values=MARKET_TRANSFER_BYTES).steps[0].method
     assert method.transfer == "none" and method.weighting == "relative"
+
+
+def test_the_dm_gate_and_the_report_test_a_horizon_3_forecast_as_the_evidence_does(tmp_path: Path) -> None:
+    """An h-step forecaster's dm_pvalue gate (validation, in the recipe runner), the report's fidelity
+    and the final gate (test, in compress) run the evaluation's test: at horizon h, per date."""
+    from finlite.jobs.compress import compress
+    from finlite.models.serialize import weights_nbytes
+    from finlite.recipe import Recipe
+    from finlite.recipe.runner import run_recipe
+    from finlite.tasks import get_task, series_rows
+
+    prices = write_prices(tmp_path / "prices.csv", n=320)
+    spec = MarketSpec(window=5, horizon=3)
+    outcome = train_forecaster(prices, spec=spec, model="gru", hidden=(4,), config=QUICK, out=tmp_path / "teacher",
+                               progress=False)
+    data, teacher = outcome.data, outcome.model
+    gates = {"dm_pvalue": {"min": 0.0}}
+    recipe = Recipe.from_dict({"steps": [{"method": "regression_distillation", "student": "gru", "hidden": [3]}],
+                               "gates": gates})
+    result = run_recipe(recipe, data, teacher, cutoff=None, seed=0, train=QUICK, fine_tune=QUICK,
+                        teacher_bytes=weights_nbytes(teacher))
+    assert result.model is not None
+    task = get_task("forecast")
+    with torch.inference_mode():
+        t = teacher.eval()(torch.from_numpy(data.x_val)).numpy().astype(np.float64)
+        s = result.model.eval()(torch.from_numpy(data.x_val)).numpy().astype(np.float64)
+    y = data.y_val.astype(np.float64)
+    at_horizon = task.step_fidelity(t, s, y, None, series_rows(data, "val"))
+    assert result.records[0].metrics["dm_pvalue"] == pytest.approx(at_horizon["dm_pvalue"], rel=1e-6)
+    assert at_horizon["dm_pvalue"] != pytest.approx(task.step_fidelity(t, s, y, None)["dm_pvalue"], rel=1e-6)
+
+    compressed = compress(tmp_path / "teacher", prices, recipe=recipe, config=QUICK, fine_tune=QUICK,
+                          out=tmp_path / "student", timing=False, progress=False)
+    report = json.loads((tmp_path / "student" / "report.json").read_text())
+    fidelity = report["fidelity"]["diebold_mariano"]
+    evidence = report["forecast"]["models"]["student"]["diebold_mariano_vs_teacher"]
+    assert fidelity["horizon"] == 3 and fidelity["rows"] == evidence["rows"] == len(data.y_test)
+    # The same test on the same forecasts (the evidence scores in float32, hence 1e-6).
+    assert fidelity["p_value_model1_worse"] == pytest.approx(evidence["p_value_model1_worse"], rel=1e-6)
+    (final,) = compressed.final_gates
+    assert final.metric == "dm_pvalue" and final.value == pytest.approx(evidence["p_value_model1_worse"], rel=1e-6)

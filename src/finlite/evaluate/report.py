@@ -10,7 +10,7 @@ from finlite._finite import check_scores
 from finlite.evaluate.cost import cost_metrics
 from finlite.evaluate.operating import OperatingPoint
 from finlite.models.base import FinliteModel
-from finlite.tasks import DEFAULT_TASK, get_task
+from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task
 
 __all__ = ["compare_models", "model_evidence", "render_markdown", "render_table"]
 
@@ -41,13 +41,16 @@ def model_evidence(model: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: fl
 
 def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: float | None,
                    *, timing: bool = True, split: str = "test", x_teacher: np.ndarray | None = None,
-                   task: str = DEFAULT_TASK, operating_point: OperatingPoint | None = None) -> dict[str, Any]:
+                   task: str = DEFAULT_TASK, operating_point: OperatingPoint | None = None,
+                   rows: SeriesRows | None = None) -> dict[str, Any]:
     """Teacher and student side by side on the same rows, with fidelity and size/speed ratios.
 
     ``x_teacher`` is the teacher's encoding of the rows when it differs from the student's.
     ``task`` chooses the metrics and fidelity measures (:mod:`finlite.tasks`); for a binary
     classifier the fidelity holds agreement at ``cutoff`` and over the band of flag rates
     (``agreement_band``), and ``operating_point`` (how the cut-off was set) is reported with it.
+    ``rows`` (the dates and horizon of a series' windows, :func:`finlite.tasks.series_rows`) puts a
+    forecaster's Diebold–Mariano test at its horizon and per date.
     """
     kind = get_task(task)
     x_t = x if x_teacher is None else x_teacher
@@ -64,7 +67,7 @@ def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, 
     if timing:
         ratios["latency_p50_speedup"] = t_metrics["latency_p50_us"] / s_metrics["latency_p50_us"]
     report: dict[str, Any] = {"split": split, "rows": len(y), "task": kind.name, "teacher": t_metrics,
-                              "student": s_metrics, "fidelity": kind.fidelity(p_t, p_s, y, cutoff), "ratios": ratios}
+                              "student": s_metrics, "fidelity": kind.fidelity(p_t, p_s, y, cutoff, rows), "ratios": ratios}
     if kind.decides and cutoff is not None:
         point = operating_point if operating_point is not None else OperatingPoint(cutoff=float(cutoff),
                                                                                    method="cutoff")

@@ -34,7 +34,7 @@ from finlite.models.base import FinliteModel
 from finlite.recipe.gates import GateResult, evaluate_candidate
 from finlite.recipe.runner import RecipeResult, StepRecord, run_recipe
 from finlite.recipe.spec import Recipe, Step
-from finlite.tasks import get_task
+from finlite.tasks import get_task, series_rows
 from finlite.training.loop import TrainConfig, auto_batch_size
 from finlite.training.sizing import default_sparsity, default_student, default_training
 
@@ -548,7 +548,8 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
                                result=result, recipe=recipe)
     model = result.model
     report = compare_models(art.model, model, prepared.x_test, prepared.y_test, setup.cutoff, timing=timing,
-                            task=prepared.task, operating_point=setup.operating_point)
+                            task=prepared.task, operating_point=setup.operating_point,
+                            rows=series_rows(prepared, "test"))
     report["teacher_artifact"] = setup.provenance
     if _is_series(prepared):
         report["forecast"] = _market_evidence(setup, model)
@@ -557,7 +558,7 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
         p_teacher = get_task(prepared.task).scores(art.model, prepared.x_test)
         final = evaluate_candidate(model, prepared.x_test, prepared.y_test, p_teacher, setup.cutoff,
                                    timing=timing and recipe.needs_latency, teacher_bytes=art.weights_bytes,
-                                   task=prepared.task)
+                                   task=prepared.task, rows=series_rows(prepared, "test"))
         if timing and "latency_p50_us" in report["student"] and "latency_p50_us" not in final:
             # Latency gates keep the deployed (ONNX) timing evaluate_candidate measured; the report's
             # torch timing fills in only when no gate asked for one.

@@ -13,7 +13,7 @@ from finlite.data.io import Table, frame_sha256, read_table
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate
 from finlite.evaluate.report import compare_models, model_evidence
-from finlite.tasks import get_task
+from finlite.tasks import get_task, series_rows
 
 
 def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, Any]:
@@ -249,7 +249,8 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
                           param="baseline")
     report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, split=split,
                             x_teacher=base_series.x_test, task=task.name,
-                            operating_point=art.operating_point if task.decides else None)
+                            operating_point=art.operating_point if task.decides else None,
+                            rows=series_rows(series, "test"))
     p_base = task.scores(base.model, base_series.x_test)
     p_art = task.scores(art.model, x)
     report["forecast"] = forecast_evidence(series, {"baseline": p_base, "artifact": p_art}, cutoff=cutoff,

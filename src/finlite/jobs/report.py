@@ -36,7 +36,7 @@ from finlite.evaluate.report import compare_models
 from finlite.evaluate.sections import ScoredModel, Section, TabularInputs, worst
 from finlite.evaluate.summary_report import build_reproducibility, build_summary
 from finlite.models.base import FinliteModel
-from finlite.tasks import get_task
+from finlite.tasks import get_task, series_rows
 
 __all__ = ["FORMAT", "REPORT_FILES", "ReportOptions", "build_report_dict", "compress_report", "rebuild_report",
            "render_report_files", "reproducibility_record", "tabular_inputs", "write_report_files"]
@@ -561,7 +561,8 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         x_base = prepared.x_test if _same_encoding(base.preprocessor, prepared) else base.tabular.transform(
             prepared.frame.iloc[prepared.split.test], prepared.source)
     comparison = compare_models(base.model, art.model, prepared.x_test, prepared.y_test, cutoff, timing=False,
-                                x_teacher=x_base, task=art.task, operating_point=point)
+                                x_teacher=x_base, task=art.task, operating_point=point,
+                                rows=series_rows(prepared, "test"))
     _carry_measured(comparison, stored, same)
     recorded_teacher = stored.get("teacher_artifact")
     if same and isinstance(recorded_teacher, Mapping):

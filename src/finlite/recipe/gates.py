@@ -26,7 +26,7 @@ from finlite.evaluate.cost import measure_latency
 from finlite.evaluate.operating import check_decisive
 from finlite.models.base import FinliteModel
 from finlite.models.serialize import weights_nbytes
-from finlite.tasks import DEFAULT_TASK, get_task, tasks
+from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task, tasks
 
 
 def _union(*groups: tuple[str, ...]) -> tuple[str, ...]:
@@ -224,7 +224,7 @@ def speed_check(previous: FinliteModel, candidate: FinliteModel, x: np.ndarray, 
 
 def evaluate_candidate(model: FinliteModel, x: np.ndarray, y: np.ndarray, p_teacher: np.ndarray,
                        cutoff: float | None, *, timing: bool, teacher_bytes: int,
-                       task: str = DEFAULT_TASK) -> dict[str, Any]:
+                       task: str = DEFAULT_TASK, rows: SeriesRows | None = None) -> dict[str, Any]:
     """The metrics gates read, for one candidate on one split, for the data's ``task``.
 
     ``p_teacher`` holds the teacher's predictions on the same rows (P(positive), or forecasts);
@@ -234,7 +234,8 @@ def evaluate_candidate(model: FinliteModel, x: np.ndarray, y: np.ndarray, p_teac
     and the largest difference; a regression candidate gets RMSE, MAE, R² and its RMSE, MAE and
     correlation against the teacher's forecasts; a market forecast or direction candidate also
     gets its direction agreement with the teacher and ``dm_pvalue``, the Diebold–Mariano test of
-    its errors against the teacher's on the labels ``y`` (see :mod:`finlite.tasks`). With ``timing``,
+    its errors against the teacher's on the labels ``y`` (see :mod:`finlite.tasks`), at the horizon
+    and per date when ``rows`` gives the windows' dates and horizon (:func:`finlite.tasks.series_rows`). With ``timing``,
     the latency metrics are those of the deployed model: its ONNX export scored by the runtime's
     session (:func:`deployed_latency`), not the torch model.
     """
@@ -242,7 +243,7 @@ def evaluate_candidate(model: FinliteModel, x: np.ndarray, y: np.ndarray, p_teac
     p = kind.scores(model, x)
     out = kind.metrics(y, p, cutoff)
     out.update(kind.step_fidelity(np.asarray(p_teacher, dtype=np.float64).reshape(-1), p,
-                                  np.asarray(y, dtype=np.float64).reshape(-1), cutoff))
+                                  np.asarray(y, dtype=np.float64).reshape(-1), cutoff, rows))
     size = weights_nbytes(model)
     out["size_bytes"] = size
     out["size_ratio"] = teacher_bytes / size if size else float("inf")

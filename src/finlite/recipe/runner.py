@@ -27,7 +27,7 @@ from finlite.methods.targets import DistillData, distill_data, teacher_logits
 from finlite.models.base import FinliteModel
 from finlite.recipe.gates import GateResult, evaluate_candidate, speed_check
 from finlite.recipe.spec import Recipe, Step
-from finlite.tasks import Task, get_task
+from finlite.tasks import Task, get_task, series_rows
 from finlite.training.loop import TrainConfig, seed_everything
 
 
@@ -168,7 +168,8 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
             raise ConfigError(f"Recipe step {i + 1} ({step.name}): its handler returned no model, so there is "
                               "nothing to judge; a handler returns a StepState holding the model it made.")
         metrics = evaluate_candidate(candidate.model, data.x_val, data.y_val, p_teacher, cutoff,
-                                     timing=timing, teacher_bytes=teacher_bytes, task=task.name)
+                                     timing=timing, teacher_bytes=teacher_bytes, task=task.name,
+                                     rows=series_rows(data, "val"))
         gates = [r for gate in recipe.gates for r in gate.check(metrics, teacher_metrics)]
         rule = getattr(step.method, "require_faster", "no")
         if rule != "no" and state.model is not None:
