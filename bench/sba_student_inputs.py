@@ -2,16 +2,17 @@
 binned at the teacher's own split thresholds?
 
 Run with ``python bench/sba_student_inputs.py`` after ``python bench/sba.py`` has written the SBA
-teachers (``bench/.cache/sba-runs/{term,noterm}/teacher``). Not part of ``make bench``: it measures a
-design option (note17's D5), not a finlite feature.
+teachers (``bench/.cache/sba-runs/{term,noterm}/teacher``). Not part of ``make bench``: it isolates
+the input layer of the distillation option ``input_bins`` (off by default).
 
 A LightGBM teacher is a sum of step functions of its inputs; an MLP over standardised numbers must
 build every step out of ReLUs, and on SBA the students keep only about 97 % of the teacher's
 decisions (issue 10 asks for 97 %, the ``balanced`` preset's gate for 99 %). The piecewise-linear
 encoding of Gorishniy et al. (2022, "On Embeddings for Numerical Features in Tabular Deep
 Learning") gives each numeric column one input per bin, ``clip((x − lo) / (hi − lo), 0, 1)``, with
-the bins' edges here taken from the teacher's split thresholds on that column (at most ``--bins``
-per column, chosen at gain-weighted quantiles of the thresholds when there are more). One-hot and
+the bins' edges taken from the teacher's split thresholds on that column (at most ``--bins`` per
+column, at gain-weighted quantiles of the thresholds when there are more): finlite's own
+:class:`~finlite.models.bins.InputBins` and :func:`~finlite.models.bins.teacher_edges`. One-hot and
 two-valued columns pass through unchanged.
 
 Both students are trained by finlite's own :func:`~finlite.methods.distill.distill` with the
@@ -34,66 +35,10 @@ from typing import Any
 import numpy as np
 import torch
 from _data import CACHE, sba_raw_csv  # bench/ is run as a script directory
-from torch import nn
 
 from finlite._timing import cpu_info
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def split_edges(booster: Any, x: np.ndarray, max_bins: int) -> list[np.ndarray | None]:
-    """Per encoded column, the sorted split thresholds a LightGBM booster uses on it (None for a
-    column with at most two values or no split): at most ``max_bins - 1`` edges, at gain-weighted
-    quantiles of the thresholds when the trees use more."""
-    splits: dict[int, list[tuple[float, float]]] = {j: [] for j in range(x.shape[1])}
-    stack = [tree["tree_structure"] for tree in booster.dump_model()["tree_info"]]
-    while stack:
-        node = stack.pop()
-        if "split_feature" in node:
-            splits[node["split_feature"]].append((float(node["threshold"]), float(node.get("split_gain", 1.0))))
-            stack += [node["left_child"], node["right_child"]]
-    edges: list[np.ndarray | None] = []
-    for j in range(x.shape[1]):
-        if not splits[j] or len(np.unique(x[:50_000, j])) <= 2:
-            edges.append(None)
-            continue
-        at = np.array([t for t, _ in splits[j]])
-        gain = np.array([g for _, g in splits[j]])
-        unique = np.unique(at)
-        if len(unique) > max_bins - 1:
-            order = np.argsort(at)
-            share = np.cumsum(gain[order]) / gain.sum()
-            picks = np.searchsorted(share, np.linspace(0, 1, max_bins + 1)[1:-1])
-            unique = np.unique(at[order][np.minimum(picks, len(at) - 1)])
-        edges.append(unique.astype(np.float32))
-    return edges
-
-
-class PiecewiseLinear(nn.Module):
-    """Each binned column becomes one input per bin, ``clip((x − lo) / (hi − lo), 0, 1)`` (the first
-    and last bins one unit wide beyond the outer edges); the other columns pass through."""
-
-    def __init__(self, edges: list[np.ndarray | None]) -> None:
-        super().__init__()
-        lo: list[float] = []
-        width: list[float] = []
-        column: list[int] = []
-        for j, e in enumerate(edges):
-            if e is None:
-                continue
-            bounds = np.concatenate([[e[0] - 1.0], e, [e[-1] + 1.0]])
-            lo += bounds[:-1].tolist()
-            width += np.diff(bounds).tolist()
-            column += [j] * (len(bounds) - 1)
-        self.register_buffer("lo", torch.tensor(lo, dtype=torch.float32))
-        self.register_buffer("width", torch.tensor(width, dtype=torch.float32))
-        self.register_buffer("column", torch.tensor(column, dtype=torch.long))
-        self.register_buffer("rest", torch.tensor([j for j, e in enumerate(edges) if e is None], dtype=torch.long))
-        self.width_out = len(lo) + len(self.rest)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        binned = ((x[:, self.column] - self.lo) / self.width).clamp(0.0, 1.0)
-        return torch.cat([binned, x[:, self.rest]], dim=1)
 
 
 def run(variant: str, work: Path, data: Path, epochs: int, bins: int, seed: int) -> dict[str, Any]:
@@ -103,6 +48,7 @@ def run(variant: str, work: Path, data: Path, epochs: int, bins: int, seed: int)
     from finlite.evaluate.metrics import auc
     from finlite.methods.distill import Distillation, distill
     from finlite.methods.targets import distill_data, teacher_logits
+    from finlite.models.bins import teacher_edges
     from finlite.models.mlp import TabularMLP
     from finlite.training.loop import TrainConfig
 
@@ -115,26 +61,15 @@ def run(variant: str, work: Path, data: Path, epochs: int, bins: int, seed: int)
                       train_logits=getattr(teacher.model, "oof_logits", None))
     t_test = teacher_logits(teacher.model, prepared.x_test).astype(np.float64)
     p_teacher = 1.0 / (1.0 + np.exp(-t_test))
-    edges = split_edges(teacher.model.model, prepared.x_train, bins)
-    front = PiecewiseLinear(edges)
-
-    class BinnedMLP(TabularMLP):
-        """The same MLP behind the piecewise-linear inputs (a bench-only model)."""
-
-        def __init__(self) -> None:
-            super().__init__(front.width_out, (128, 64), dropout=0.0)
-            self.front = front
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return super().forward(self.front(x))
-
+    edges = teacher_edges(teacher.model, prepared.x_train, bins)
+    binned = TabularMLP(prepared.x_train.shape[1], (128, 64), dropout=0.0, bins=edges)
     method = Distillation(hidden=(128, 64))
     config = TrainConfig(epochs=epochs, lr=1e-2, patience=epochs, schedule="onecycle", progress=False, seed=seed)
     out: dict[str, Any] = {"teacher_auc": auc(prepared.y_test, p_teacher), "test_rows": len(t_test),
-                           "binned_columns": sum(e is not None for e in edges), "binned_inputs": front.width_out}
+                           "binned_columns": len(edges), "binned_inputs": binned.layers[0].in_features}
     cut = float(np.quantile(p_teacher, 0.9))
     for name, student in (("plain", TabularMLP(prepared.x_train.shape[1], (128, 64), dropout=0.0)),
-                          ("binned", BinnedMLP())):
+                          ("binned", binned)):
         torch.manual_seed(seed)
         start = time.perf_counter()
         model = distill(dd, student, method, train=config).model

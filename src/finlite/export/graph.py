@@ -23,6 +23,7 @@ from torch import nn
 from finlite._version import __version__
 from finlite.errors import ExportError
 from finlite.models.base import FinliteModel
+from finlite.models.bins import InputBins
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import Int8Linear, QuantizedMLP
@@ -198,7 +199,23 @@ def _column(g: _Graph, x: str) -> str:
     return g.op("Unsqueeze", [x, g.const(np.array([1], dtype=np.int64), "axis")])
 
 
+def _input_bins(g: _Graph, bins: InputBins, x: str) -> str:
+    """:class:`~finlite.models.bins.InputBins` as torch computes it: Gather the binned columns,
+    subtract each bin's lower edge, divide by its width, clip to [0, 1], then the other columns."""
+    picked = g.op("Gather", [x, g.const(bins.column.numpy(), "bins.column", dtype=np.int64)], axis=1)
+    scaled = g.op("Div", [g.op("Sub", [picked, g.const(bins.lo.numpy(), "bins.lo")]),
+                          g.const(bins.width.numpy(), "bins.width")])
+    binned = g.op("Clip", [scaled, g.const(0.0), g.const(1.0)])
+    if len(bins.rest) == 0:
+        return binned
+    rest = g.op("Gather", [x, g.const(bins.rest.numpy(), "bins.rest", dtype=np.int64)], axis=1)
+    return g.op("Concat", [binned, rest], axis=1)
+
+
 def _mlp_logit(g: _Graph, model: TabularMLP | QuantizedMLP, x: str) -> str:
+    bins = getattr(model, "bins", None)
+    if isinstance(bins, InputBins):
+        x = _input_bins(g, bins, x)
     if isinstance(model, QuantizedMLP) and model.mode == "static_uint8":
         return _uint8_mlp_logit(g, model, x)
     for i, layer in enumerate(model.layers[:-1]):

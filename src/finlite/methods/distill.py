@@ -46,6 +46,7 @@ from finlite.methods.targets import (
     with_transfer_for,
 )
 from finlite.models.base import FinliteModel
+from finlite.models.bins import MAX_EDGES, EdgesConfig, quantile_edges, teacher_edges
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
 from finlite.models.sequence import SequenceModel
@@ -88,6 +89,8 @@ WIDE_STUDENTS = ("mlp", "gru", "lstm", "tcn")
 Transfer = Literal["none", "perturb", "mixup"]
 STUDENTS: tuple[str, ...] = get_args(Student)
 TRANSFER: tuple[str, ...] = get_args(Transfer)
+BinsFrom = Literal["teacher", "quantiles"]
+BINS_FROM: tuple[str, ...] = get_args(BinsFrom)
 
 
 def _number(owner: str, name: str, value: Any, *, positive: bool = False) -> None:
@@ -151,6 +154,15 @@ def _student_fields(owner: str, config: Any) -> None:
         object.__setattr__(config, field, tuple(hidden))  # lists from YAML become hashable tuples
     if config.transfer not in TRANSFER:
         raise param_error(owner, "transfer", f"one of {TRANSFER}", config.transfer)
+    bins = config.input_bins
+    if isinstance(bins, bool) or not isinstance(bins, int) or not (bins == 0 or 2 <= bins <= MAX_EDGES + 1):
+        raise param_error(owner, "input_bins", f"0 (off) or a whole number of bins per column from 2 to {MAX_EDGES + 1}",
+                          bins)
+    if config.input_bins_from not in BINS_FROM:
+        raise param_error(owner, "input_bins_from", f"one of {BINS_FROM}", config.input_bins_from)
+    if bins and config.student != "mlp":
+        raise ConfigError(f"The 'input_bins' parameter of {owner} bins the inputs of an MLP student of a table; the "
+                          f"student is {config.student!r}. Set student: mlp, or input_bins: 0.", param="input_bins")
     _number(owner, "transfer_size", config.transfer_size)
     if not 0 <= config.transfer_size <= 100:  # the transfer set is that many times the training split
         raise param_error(owner, "transfer_size", "a number from 0 to 100 (synthetic rows per training row)",
@@ -169,7 +181,11 @@ class _StudentSpec(MethodConfig):
     ``student`` is "mlp" (hidden widths ``hidden``, or ``large_hidden`` when it is set and the
     training split has :data:`finlite.training.loop.LARGE_ROWS` rows or more) or "logistic"; ``transfer`` is "none",
     "perturb" or "mixup", with ``transfer_size`` synthetic rows per training row and noise
-    ``transfer_noise`` (see :func:`make_transfer_set`).
+    ``transfer_noise`` (see :func:`make_transfer_set`). ``input_bins`` (0: off) gives an MLP
+    student of a table piecewise-linear input bins, at most that many per numeric column
+    (:class:`~finlite.models.bins.InputBins`), with edges at the teacher's split thresholds
+    (``input_bins_from: teacher``, a LightGBM or XGBoost teacher) or at quantiles of the
+    training rows (``quantiles``, any teacher).
     """
 
     is_distillation: ClassVar[bool] = True
@@ -183,6 +199,8 @@ class _StudentSpec(MethodConfig):
     transfer: Transfer = "none"
     transfer_size: float = 0.0
     transfer_noise: float = 0.1
+    input_bins: int = 0
+    input_bins_from: BinsFrom = "teacher"
 
     def __post_init__(self) -> None:
         _student_fields(type(self).__name__, self)
@@ -476,14 +494,16 @@ def student_widths(method: AnyDistillation, rows: int | None = None) -> tuple[in
 
 
 def make_student(method: AnyDistillation, n_features: int, rows: int | None = None, *,
-                 window: int | None = None, task: str = "classification") -> FinliteModel:
+                 window: int | None = None, task: str = "classification",
+                 bins: EdgesConfig | None = None) -> FinliteModel:
     """A fresh student as the method describes it: an MLP of widths :func:`student_widths` for
     ``rows`` training rows (``hidden`` when ``rows`` is not given), or a logistic model.
 
     With ``window`` (the data are windows ``[rows, window, n_features]`` of a series) the
     student is a forecaster of ``task`` ("regression" or "classification"): "mlp" an MLP over the
     flattened window, "logistic" a linear model of it, "gru"/"lstm" a recurrent model and "tcn"
-    a temporal convolutional network of those widths.
+    a temporal convolutional network of those widths. ``bins`` (``[[column, [edges…]], …]``, from
+    :func:`student_bins`) gives an MLP student of a table its input bins.
     """
     widths = student_widths(method, rows)
     if window is None:
@@ -492,12 +512,39 @@ def make_student(method: AnyDistillation, n_features: int, rows: int | None = No
                               "these data are a table. Use student: mlp or logistic.", param="student")
         if method.student == "logistic":
             return LogisticRegression(n_features)
-        return TabularMLP(n_features, widths, dropout=0.0)
+        if bins and widths:
+            # The first layer reads one input per bin: weights, gradients, two Adam moments and a
+            # best-epoch copy of it must fit before anything is allocated.
+            inputs = n_features + sum(len(edges) + 1 for _, edges in bins)
+            check_memory(inputs * widths[0] * 4 * 5, f"The 'input_bins' parameter ({method.input_bins} per column, "
+                         f"{inputs:,} inputs to the first layer)", "choose fewer bins or a narrower first layer")
+        return TabularMLP(n_features, widths, dropout=0.0, bins=bins or None)
     if method.student in ("gru", "lstm"):
         return SequenceModel(method.student, n_features, widths, task=task)
     if method.student == "tcn":
         return TemporalConvNet(n_features, widths, task=task)
     return WindowMLP(window, n_features, () if method.student == "logistic" else widths, task=task)
+
+
+def student_bins(method: AnyDistillation, teacher: FinliteModel | None, x: np.ndarray) -> list[list[Any]] | None:
+    """The input bins ``method`` asks for on the encoded training rows ``x``: edges at ``teacher``'s
+    split thresholds or at quantiles of ``x`` (see :mod:`finlite.models.bins`); None when
+    ``input_bins`` is 0 or no column has bins.
+
+    Raises:
+        ConfigError: bins for windows of a series, or ``input_bins_from: teacher`` with a teacher
+            that is not a boosted ensemble of a table.
+    """
+    if not method.input_bins:
+        return None
+    if x.ndim != 2:
+        raise ConfigError("The 'input_bins' parameter bins the columns of a table; these data are windows of a "
+                          "series. Set input_bins: 0.", param="input_bins")
+    if method.input_bins_from == "teacher":
+        edges = teacher_edges(teacher, x, method.input_bins)
+    else:
+        edges = quantile_edges(x, method.input_bins)
+    return edges or None
 
 
 class _HintStudent(nn.Module):
@@ -699,7 +746,8 @@ def _apply_distillation(method: AnyDistillation, state: StepState, ctx: StepCont
     # Windows [rows, steps, features] of a series get a forecaster student of the data's task.
     window = int(x.shape[1]) if x.ndim == 3 else None
     task = "regression" if dd.task == "regression" else "classification"
-    student = make_student(method, int(x.shape[-1]), rows=len(x), window=window, task=task)
+    bins = student_bins(method, ctx.teacher, x)
+    student = make_student(method, int(x.shape[-1]), rows=len(x), window=window, task=task, bins=bins)
     # distill() trains a regression student in units of the label spread, dividing its output layer
     # by the spread first (a student that already forecasts continues where it is): a fresh one is
     # put in the targets' units here, so it starts from its own initialisation.
@@ -711,6 +759,9 @@ def _apply_distillation(method: AnyDistillation, state: StepState, ctx: StepCont
     result = distill(dd, student, method, train=ctx.training(train), hint_teacher=hint, monotone_index=index)
     info = {"student": result.model.config(), "synthetic_rows": result.synthetic_rows,
             "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run}
+    if method.input_bins:
+        info["input_bins"] = {"from": method.input_bins_from, "columns": len(bins or []),
+                              "inputs": getattr(getattr(result.model, "bins", None), "out_features", int(x.shape[-1]))}
     # A new student starts afresh: no masks, plan or files of the model it replaces.
     return StepState(result.model), info
 

@@ -10,6 +10,7 @@ from torch import nn
 
 from finlite._util import param_error
 from finlite.models.base import FinliteModel, register_model
+from finlite.models.bins import EdgesConfig, InputBins
 
 __all__ = ["TabularMLP"]
 
@@ -28,12 +29,16 @@ class TabularMLP(FinliteModel):
         ranks: per Linear layer, None (a full ``in × out`` weight) or a rank ``r``: the layer is
             then two factors ``in × r`` (no bias) and ``r × out``, as low-rank factorisation
             (truncated SVD) leaves it. ``None`` for the whole argument means no factorised layer.
+        bins: piecewise-linear input bins (:class:`~finlite.models.bins.InputBins`), as
+            ``[[column, [edges…]], …]``: the first layer then reads one input per bin of those
+            columns, followed by the other columns. None (the default): the inputs as they are.
     """
 
     kind = "mlp"
 
     def __init__(self, in_features: int, hidden: Sequence[int] = (256, 128), dropout: float = 0.1,
-                 activation: str = "relu", ranks: Sequence[int | None] | None = None) -> None:
+                 activation: str = "relu", ranks: Sequence[int | None] | None = None,
+                 bins: EdgesConfig | None = None) -> None:
         super().__init__()
         if not isinstance(in_features, int) or in_features < 1:
             raise param_error("TabularMLP", "in_features", "a positive integer", in_features)
@@ -51,7 +56,8 @@ class TabularMLP(FinliteModel):
         self.in_features, self.hidden = in_features, hidden
         self.dropout, self.activation = float(dropout), activation
         self.ranks: list[int | None] = ranks
-        widths = (in_features, *hidden, 1)
+        self.bins = None if bins is None else InputBins(in_features, bins)
+        widths = (in_features if self.bins is None else self.bins.out_features, *hidden, 1)
         self.layers = nn.ModuleList(
             nn.Linear(a, b) if r is None else nn.Sequential(nn.Linear(a, r, bias=False), nn.Linear(r, b))
             for a, b, r in zip(widths[:-1], widths[1:], ranks, strict=True)
@@ -61,6 +67,8 @@ class TabularMLP(FinliteModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """One logit per row."""
+        if self.bins is not None:
+            x = self.bins(x)
         for layer in self.layers[:-1]:
             x = self.drop(self.act(layer(x)))
         out: torch.Tensor = self.layers[-1](x)
@@ -68,6 +76,8 @@ class TabularMLP(FinliteModel):
 
     def forward_with_hidden(self, x: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and the activations of hidden layer ``layer`` (for hint distillation)."""
+        if self.bins is not None:
+            x = self.bins(x)
         hidden = x
         for i, block in enumerate(self.layers[:-1]):
             x = self.drop(self.act(block(x)))
@@ -81,7 +91,14 @@ class TabularMLP(FinliteModel):
                "dropout": self.dropout, "activation": self.activation}
         if any(r is not None for r in self.ranks):
             out["ranks"] = list(self.ranks)
+        if self.bins is not None:
+            out["bins"] = self.bins_config
         return out
+
+    @property
+    def bins_config(self) -> list[list[Any]] | None:
+        """The input bins' edges as the config stores them (None without bins)."""
+        return None if self.bins is None else [[c, list(v)] for c, v in self.bins.edges]
 
     @property
     def factorised(self) -> bool:

@@ -30,6 +30,7 @@ from torch import nn
 
 from finlite._util import param_error
 from finlite.models.base import FinliteModel, register_model
+from finlite.models.bins import EdgesConfig, InputBins
 
 __all__ = [
     "MODES",
@@ -216,7 +217,8 @@ class QuantizedMLP(FinliteModel):
     kind = "mlp_int8"
 
     def __init__(self, in_features: int, hidden: Sequence[int], activation: str = "relu",
-                 mode: str = "dynamic", ranks: Sequence[int | None] | None = None) -> None:
+                 mode: str = "dynamic", ranks: Sequence[int | None] | None = None,
+                 bins: EdgesConfig | None = None) -> None:
         super().__init__()
         if mode not in MODES:
             raise param_error("QuantizedMLP", "mode", f"one of {MODES}", mode)
@@ -225,7 +227,9 @@ class QuantizedMLP(FinliteModel):
         self.in_features, self.hidden = int(in_features), tuple(int(h) for h in hidden)
         self.activation, self.mode = activation, mode
         self.ranks: list[int | None] = list(ranks) if ranks is not None else [None] * (len(self.hidden) + 1)
-        widths = (self.in_features, *self.hidden, 1)
+        # The float model's input bins, unchanged (a fixed float layer before the int8 products).
+        self.bins = None if bins is None else InputBins(self.in_features, bins)
+        widths = (self.in_features if self.bins is None else self.bins.out_features, *self.hidden, 1)
         u = mode == "static_uint8"
         self.layers = nn.ModuleList(
             Int8Linear(a, b, u) if r is None else nn.Sequential(Int8Linear(a, r, u), Int8Linear(r, b, u))
@@ -235,6 +239,8 @@ class QuantizedMLP(FinliteModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """One logit per row."""
+        if self.bins is not None:
+            x = self.bins(x)
         for layer in self.layers[:-1]:
             x = self.act(layer(x))
         out: torch.Tensor = self.layers[-1](x)
@@ -246,4 +252,11 @@ class QuantizedMLP(FinliteModel):
                "activation": self.activation, "mode": self.mode}
         if any(r is not None for r in self.ranks):
             out["ranks"] = list(self.ranks)
+        if self.bins is not None:
+            out["bins"] = self.bins_config
         return out
+
+    @property
+    def bins_config(self) -> list[list[Any]] | None:
+        """The input bins' edges as the config stores them (None without bins)."""
+        return None if self.bins is None else [[c, list(v)] for c, v in self.bins.edges]

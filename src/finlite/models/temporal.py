@@ -363,7 +363,8 @@ def mlp_like(model: TabularMLP, hidden: Sequence[int], *, ranks: Sequence[int | 
     if isinstance(model, WindowMLP):
         return WindowMLP(model.window, model.in_features, hidden, task=model.task, dropout=drop,
                          activation=model.activation, ranks=ranks)
-    return TabularMLP(model.in_features, hidden, dropout=drop, activation=model.activation, ranks=ranks)
+    return TabularMLP(model.in_features, hidden, dropout=drop, activation=model.activation, ranks=ranks,
+                      bins=model.bins_config)
 
 
 def int8_mlp_like(model: TabularMLP, mode: str) -> QuantizedMLP:
@@ -372,4 +373,5 @@ def int8_mlp_like(model: TabularMLP, mode: str) -> QuantizedMLP:
     if isinstance(model, WindowMLP):
         return QuantizedWindowMLP(model.window, model.in_features, model.hidden, task=model.task,
                                   activation=model.activation, mode=mode, ranks=model.ranks)
-    return QuantizedMLP(model.in_features, model.hidden, activation=model.activation, mode=mode, ranks=model.ranks)
+    return QuantizedMLP(model.in_features, model.hidden, activation=model.activation, mode=mode, ranks=model.ranks,
+                        bins=model.bins_config)
