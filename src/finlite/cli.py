@@ -97,6 +97,8 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "norm": ("--norm",),
     "temperature": ("--temperature",),
     "alpha": ("--alpha",),
+    "input_bins": ("--input-bins",),
+    "input_bins_from": ("--input-bins-from",),
     "plan": ("--plan",),
     "save_plan": ("--save-plan",),
     "recipe": ("--recipe",),
@@ -281,17 +283,24 @@ _MAX_LAYERS = 16
 _MAX_CHUNK_ROWS = 1 << 22  # the CSV reader's block size (64 bytes a row) must stay within 32 bits
 
 
-def _distillation(temperature: float | None, alpha: float | None) -> Any:
-    """The classic run's distillation: None when neither --temperature nor --alpha is given (the
-    job then picks the default for the teacher: soft targets at T=2, alpha 0.9 for a classifier of
-    tables; the teacher's outputs alone for a market forecaster), else Distillation with them."""
+def _distillation(temperature: float | None, alpha: float | None, input_bins: int | None = None,
+                  input_bins_from: str | None = None) -> Any:
+    """The classic run's distillation: None when none of --temperature, --alpha and --input-bins is
+    given (the job then picks the default for the teacher: soft targets at T=2, alpha 0.9 for a
+    classifier of tables; the teacher's outputs alone for a market forecaster), else Distillation
+    with them (input bins at the teacher's split thresholds)."""
     from finlite.methods import Distillation
 
-    if temperature is None and alpha is None:
+    if input_bins_from is not None and input_bins is None:
+        raise ConfigError("--input-bins-from says where the bins of --input-bins go; add --input-bins N (e.g. 32).",
+                          param="input_bins_from")
+    if temperature is None and alpha is None and input_bins is None:
         return None
     defaults = Distillation()
     return Distillation(temperature=defaults.temperature if temperature is None else temperature,
-                        alpha=defaults.alpha if alpha is None else alpha)
+                        alpha=defaults.alpha if alpha is None else alpha,
+                        input_bins=0 if input_bins is None else input_bins,
+                        input_bins_from=cast(Any, input_bins_from or "teacher"))
 
 
 def _check_options(**checks: Any) -> None:
@@ -552,6 +561,8 @@ def compress(
     norm: Annotated[str, typer.Option(help="Neuron score for --structured: 'l1' or 'l2' norm of incoming weights.")] = "l2",
     temperature: Annotated[float | None, typer.Option(help="Distillation temperature T. Default: 2 (a market forecaster: its outputs are matched, see --alpha).")] = None,
     alpha: Annotated[float | None, typer.Option(help="Weight of the teacher term in α·T²·KL + (1−α)·CE. Default: 0.9 (a market forecaster: 1, the teacher's outputs alone).")] = None,
+    input_bins: Annotated[int | None, typer.Option(help="Give the MLP student piecewise-linear input bins, at most N per numeric column, at a LightGBM/XGBoost teacher's split thresholds (e.g. 32): closer to a boosted teacher's decisions, at about 3x the student's first-layer cost. Default: off.")] = None,
+    input_bins_from: Annotated[str | None, typer.Option(help="Where --input-bins puts the bin edges: 'teacher' (a LightGBM/XGBoost teacher's split thresholds, the default) or 'quantiles' (of the training rows; any teacher).")] = None,
     plan: Annotated[Path | None, typer.Option(help="Apply this (possibly edited) pruning plan instead of making one.")] = None,
     save_plan: Annotated[Path | None, typer.Option(help="Also write the pruning plan to this JSON file.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Distil and plan, print the plan, write it with --save-plan, and stop.")] = False,
@@ -618,7 +629,8 @@ def compress(
             raise ConfigError(f"{chosen[0]} runs its own steps; --dry-run and --plan belong to the single "
                               "distil-and-prune run. Drop them, or drop " + chosen[0] + ".")
         given = [flag for flag, value in (("--student-width", student_width), ("--sparsity", sparsity),
-                                          ("--temperature", temperature), ("--alpha", alpha))
+                                          ("--temperature", temperature), ("--alpha", alpha),
+                                          ("--input-bins", input_bins), ("--input-bins-from", input_bins_from))
                  if value is not None]
         if given:  # they would be ignored: the recipe or the search space decides the student
             fix = ("use 'finlite search' with --width and --sparsity to set the search space" if search
@@ -643,7 +655,7 @@ def compress(
                                scope=cast(Scope, scope))
     ready = PruningPlan.load(plan) if plan is not None else None
     outcome = run(source, data, student_hidden=None if student_width is None else _widths(student_width, "--student-width"),
-                  distillation=_distillation(temperature, alpha), pruning=pruning, plan=ready,
+                  distillation=_distillation(temperature, alpha, input_bins, input_bins_from), pruning=pruning, plan=ready,
                   size_aware_sparsity=sparsity is None,
                   seed=seed, out=None if dry_run else out, overwrite=force, plan_only=dry_run,
                   progress=_train_progress(quiet), train_overrides=_compress_training(epochs, batch_size),

@@ -200,7 +200,7 @@ def test_distillation_options_are_checked() -> None:
         Distillation(input_bins=8, student="logistic")
     torch_teacher = TabularMLP(4, (3,), dropout=0.0)
     x, _ = _step_data(200)
-    with pytest.raises(ConfigError, match="input_bins_from: quantiles"):
+    with pytest.raises(ConfigError, match="input_bins_from='quantiles'"):
         student_bins(Distillation(input_bins=8), torch_teacher, x)
     assert student_bins(Distillation(input_bins=8, input_bins_from="quantiles"), torch_teacher, x)
     with pytest.raises(ConfigError, match="windows of a series"):

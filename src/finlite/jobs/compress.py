@@ -252,7 +252,7 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
 
     Raises:
         ConfigError: ``distillation`` has ``monotone`` columns (a market window has no raw
-            numeric column to hold monotone), or a temperature for a forecast.
+            numeric column to hold monotone) or ``input_bins``, or a temperature for a forecast.
     """
     from finlite.methods.distill import RegressionDistillation
 
@@ -263,6 +263,11 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
         raise ConfigError(f"The 'monotone' parameter of Distillation ({columns}) constrains raw numeric columns of a "
                           f"table; a {task} forecaster reads windows of a series, which have no such column to hold "
                           "monotone. Drop monotone (and --enforce-monotone).", param="monotone")
+    if distillation is not None and distillation.input_bins:
+        # Refused, not dropped, for the same reason: the student would not be the one asked for.
+        raise ConfigError("Input bins apply to the numeric columns of a table, for an MLP student; a market "
+                          "forecaster's student is a GRU over windows of a series. Leave input bins off "
+                          "(input_bins=0).", param="input_bins")
 
     widths = tuple(student_hidden) if student_hidden is not None else MARKET_STUDENT
     first: Any

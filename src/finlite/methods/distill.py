@@ -162,7 +162,8 @@ def _student_fields(owner: str, config: Any) -> None:
         raise param_error(owner, "input_bins_from", f"one of {BINS_FROM}", config.input_bins_from)
     if bins and config.student != "mlp":
         raise ConfigError(f"The 'input_bins' parameter of {owner} bins the inputs of an MLP student of a table; the "
-                          f"student is {config.student!r}. Set student: mlp, or input_bins: 0.", param="input_bins")
+                          f"student is {config.student!r}. Use an MLP student, or leave input bins off (input_bins=0).",
+                          param="input_bins")
     _number(owner, "transfer_size", config.transfer_size)
     if not 0 <= config.transfer_size <= 100:  # the transfer set is that many times the training split
         raise param_error(owner, "transfer_size", "a number from 0 to 100 (synthetic rows per training row)",
@@ -539,7 +540,7 @@ def student_bins(method: AnyDistillation, teacher: FinliteModel | None, x: np.nd
         return None
     if x.ndim != 2:
         raise ConfigError("The 'input_bins' parameter bins the columns of a table; these data are windows of a "
-                          "series. Set input_bins: 0.", param="input_bins")
+                          "series. Leave input bins off (input_bins=0).", param="input_bins")
     if method.input_bins_from == "teacher":
         edges = teacher_edges(teacher, x, method.input_bins)
     else:

@@ -184,7 +184,8 @@ def teacher_edges(teacher: Any, x: np.ndarray, max_bins: int) -> list[list[Any]]
     if library not in ("lightgbm", "xgboost") or getattr(teacher, "window", None) is not None \
             or mode not in ("encoded", "columns"):
         raise ConfigError("Bins at the teacher's split thresholds need a LightGBM or XGBoost teacher of a table; "
-                          "for this teacher use input_bins_from: quantiles.", param="input_bins_from")
+                          "for this teacher bin at quantiles of the training rows (input_bins_from='quantiles').",
+                          param="input_bins_from")
     splits = _lightgbm_splits(teacher.model) if library == "lightgbm" else _xgboost_splits(teacher.model)
     if mode == "columns":  # booster feature k is encoded column index[k], destandardised
         index, mean, std = (teacher.input[k] for k in ("index", "mean", "std"))
