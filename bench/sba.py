@@ -9,8 +9,10 @@ DATASETS.md) it runs
 1. ``finlite train RAW --model lightgbm`` with the columns recorded after the outcome and the IDs
    dropped and Zip/NAICS read as categories (the teacher);
 2. ``finlite compress TEACHER RAW`` (the default student);
-3. ``finlite compress TEACHER RAW --preset balanced``;
-4. ``finlite compress TEACHER RAW --search --budget B`` (the search's choice);
+3. ``finlite compress TEACHER RAW --input-bins 32 --epochs 20`` (the same with input bins at the
+   teacher's split thresholds, which need fewer epochs);
+4. ``finlite compress TEACHER RAW --preset balanced``;
+5. ``finlite compress TEACHER RAW --search --budget B`` (the search's choice);
 
 then scores the held-out 20 % test split with each artifact and prints the table: AUC, agreement at
 the teacher's 90th-percentile cut-off (the 10 % of loans the teacher flags), size, time, peak
@@ -46,7 +48,9 @@ TARGET = ["--target", "MIS_Status", "--positive", "CHGOFF"]
 # Recorded after the outcome (ChgOffDate, ChgOffPrinGr, BalanceGross) and identifiers.
 DROP = ["ChgOffDate", "ChgOffPrinGr", "BalanceGross", "LoanNr_ChkDgt", "Name"]
 CATEGORIES = ["Zip", "NAICS"]  # integer codes that are really categories
-LIMITS_S = {"teacher": 180, "default": 300, "balanced": 600}
+LIMITS_S = {"teacher": 180, "default": 300, "binned": 300, "balanced": 600}
+#: The binned student's run: input bins at the teacher's splits, 20 epochs of distillation and fine-tuning.
+BINNED = ["--input-bins", "32", "--epochs", "20"]
 MAX_RSS = 4 << 30
 MAX_AUC_DROP, MIN_AGREEMENT = 0.01, 0.97
 
@@ -114,7 +118,7 @@ def variant(name: str, data: Path, work: Path, logs: Path, options: list[str], b
     """
     print(f"{name}:", flush=True)
     d = work / name
-    paths = {k: d / k for k in ("teacher", "default", "balanced", "search")}
+    paths = {k: d / k for k in ("teacher", "default", "binned", "balanced", "search")}
     earlier = {r["step"]: r for r in (reuse or {}).get("runs", [])}
     if f"{name}-teacher" in earlier and (paths["teacher"] / "manifest.json").is_file():
         print(f"  {name}-teacher: reused from the earlier run", flush=True)
@@ -129,6 +133,8 @@ def variant(name: str, data: Path, work: Path, logs: Path, options: list[str], b
     compress = ["compress", str(paths["teacher"]), str(data), "--force"]
     if "default" in steps:
         runs.append(run_step(f"{name}-default", [*compress, "--out", str(paths["default"])], logs))
+    if "binned" in steps:
+        runs.append(run_step(f"{name}-binned", [*compress, *BINNED, "--out", str(paths["binned"])], logs))
     if "balanced" in steps:
         runs.append(run_step(f"{name}-balanced", [*compress, "--preset", "balanced", "--out",
                                                   str(paths["balanced"])], logs))
@@ -157,7 +163,7 @@ def table(result: dict[str, Any]) -> str:
         runs = {r["step"].split("-", 1)[1]: r for r in v["runs"]}
         scores = v["scores"]
         t_auc = scores.get("teacher", {}).get("auc")
-        for model in ("teacher", "default", "balanced", "search"):
+        for model in ("teacher", "default", "binned", "balanced", "search"):
             r, s = runs.get(model), scores.get(model, {})
             if r is None:
                 continue
@@ -187,7 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=None, help="a seeded sample of this many loans (quick check)")
     parser.add_argument("--variants", default="term,noterm", help="term, noterm or both (comma-separated)")
-    parser.add_argument("--steps", default="default,balanced,search", help="compress runs after the teacher")
+    parser.add_argument("--steps", default="default,binned,balanced,search", help="compress runs after the teacher")
     parser.add_argument("--budget", type=float, default=300.0, help="--budget of the search, in seconds")
     parser.add_argument("--no-raw", action="store_true", help="skip the run on the raw file with no options")
     parser.add_argument("--work", type=Path, default=CACHE / "sba-runs", help="where artifacts are written")

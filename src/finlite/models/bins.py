@@ -30,10 +30,13 @@ from torch import nn
 from finlite._util import param_error
 from finlite.errors import ConfigError
 
-__all__ = ["MAX_EDGES", "InputBins", "binnable_columns", "check_edges", "quantile_edges", "teacher_edges"]
+__all__ = ["MAX_EDGE", "MAX_EDGES", "InputBins", "binnable_columns", "check_edges", "quantile_edges", "teacher_edges"]
 
 #: The most edges (bins − 1) one column may have: bounds the work a hostile config can ask for.
 MAX_EDGES = 255
+#: The largest edge, in the encoded (standardised) units the bins read. It also keeps the outer
+#: bins (one unit beyond the outer edges) a nonzero width in float32, which holds to 2**24.
+MAX_EDGE = 1e6
 #: Rows read to decide which columns are numeric enough to bin (more than two distinct values).
 _SAMPLE_ROWS = 50_000
 
@@ -43,7 +46,8 @@ EdgesConfig = Sequence[Sequence[Any]]
 
 def check_edges(in_features: int, edges: Any, owner: str = "InputBins") -> list[tuple[int, list[float]]]:
     """``edges`` (``[[column, [e0, e1, …]], …]``) validated: each column once, in range and in
-    increasing order, each with 1 to :data:`MAX_EDGES` finite float32 edges, strictly increasing.
+    increasing order, each with 1 to :data:`MAX_EDGES` finite edges within ±:data:`MAX_EDGE`,
+    strictly increasing as float32.
 
     Raises:
         ConfigError: naming the column and what is wrong (a model config is untrusted input).
@@ -64,10 +68,9 @@ def check_edges(in_features: int, edges: Any, owner: str = "InputBins") -> list[
                               param="bins")
         floats: list[float] = []
         for v in values:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                    or abs(v) > float(np.finfo(np.float32).max):
-                raise ConfigError(f"{owner}: column {column} has the bin edge {v!r}; edges are finite float32 "
-                                  "numbers.", param="bins")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or abs(v) > MAX_EDGE:
+                raise ConfigError(f"{owner}: column {column} has the bin edge {v!r}; edges are finite numbers of at "
+                                  f"most {MAX_EDGE:g} in size (the encoded, standardised units).", param="bins")
             floats.append(float(np.float32(v)))
         if any(b <= a for a, b in itertools.pairwise(floats)):
             raise ConfigError(f"{owner}: the bin edges of column {column} are not strictly increasing.", param="bins")
@@ -202,7 +205,7 @@ def teacher_edges(teacher: Any, x: np.ndarray, max_bins: int) -> list[list[Any]]
             # Only thresholds inside the values seen: one outside them (a booster's split for
             # missing values, a far tail) bins nothing, and float32 must hold every edge.
             low, high = float(sample[:, j].min()), float(sample[:, j].max())
-            kept = [(a, b) for a, b in by_column[j] if low <= a < high]
+            kept = [(a, b) for a, b in by_column[j] if low <= a < high and abs(a) <= MAX_EDGE]
             if not kept:
                 continue
             at = np.array([a for a, _ in kept], dtype=np.float64)
@@ -220,6 +223,7 @@ def quantile_edges(x: np.ndarray, max_bins: int) -> list[list[Any]]:
     out: list[list[Any]] = []
     for j in binnable_columns(x):
         edges = np.unique(np.quantile(sample[:, j], qs).astype(np.float32))[:MAX_EDGES]
+        edges = edges[np.abs(edges) <= MAX_EDGE]
         if len(edges):
             out.append([j, [float(e) for e in edges]])
     return out
