@@ -269,3 +269,25 @@ def test_a_binned_student_of_a_lightgbm_teacher_deploys_and_reproduces(german_cs
         direct = torch.sigmoid(art.model.eval()(x)).numpy()
     np.testing.assert_allclose(np.asarray(scores)[:, 1], direct, rtol=0, atol=1e-5)
     assert reproduce(tmp_path / "student", german_csv, teacher=teacher).matched
+
+
+def test_the_exported_bins_are_torchs_to_the_bit() -> None:
+    """The ONNX form of the bins (a Gather of the transposed rows, Sub, Div, Min, Max) gives the
+    same float32 values as InputBins in torch, bins and passed-through columns alike."""
+    from onnx import TensorProto, helper
+
+    from finlite.export.graph import IR_VERSION, OPSET, _Graph, _input_bins
+
+    layer = InputBins(6, [[0, [-1.0, 0.0, 1.0]], [3, [0.5, 0.7]], [5, [-3.0]]])
+    x = (np.random.default_rng(4).normal(size=(4000, 6)) * 3).astype(np.float32)
+    g = _Graph()
+    out = _input_bins(g, layer, "x")
+    graph = helper.make_graph(g.nodes, "bins", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", 6])],
+                              [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["rows", layer.out_features])],
+                              g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    with torch.inference_mode():
+        expected = layer(torch.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(session.run(None, {"x": x})[0], expected)
