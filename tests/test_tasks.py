@@ -192,6 +192,16 @@ def test_the_dm_gate_tests_per_date_means_at_the_horizon_when_the_rows_are_known
     direction = get_task("direction").step_fidelity(np.clip(0.5 + teacher * 20, 0, 1), np.clip(0.5 + student * 20, 0, 1),
                                                     (y > 0).astype(np.float64), 0.5, SeriesRows(dates, h))
     assert 0.0 <= direction["dm_pvalue"] <= 1.0
+    # Too few dates for the horizon (fewer than 2h + 2): no test, as in the evaluation, and a gate on
+    # dm_pvalue is refused, never passed.
+    few = SeriesRows(np.concatenate([days[:6], days[:6]]), 3)
+    short = forecast.step_fidelity(teacher[:12], student[:12], y[:12], None, few)
+    assert short["dm_pvalue"] is None and short["dm_statistic"] is None
+    assert forecast.fidelity(teacher[:12], student[:12], y[:12], None, few)["diebold_mariano"] is None
+    from finlite.recipe.gates import Gate
+
+    with pytest.raises(ConfigError, match=r"The gate 'dm_pvalue' cannot be judged.*at least 2h \+ 2 dates"):
+        Gate("dm_pvalue", min=0.05).check({**short, "rows": 12}, {"dm_pvalue": None})
 
 
 def test_direction_metrics_decide_at_the_cutoff_and_dm_reads_brier_losses() -> None:

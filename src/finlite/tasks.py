@@ -299,7 +299,8 @@ REGRESSION = register_task(Task(
 
 
 # -- market forecasting ------------------------------------------------------------------------
-def _student_vs_teacher(t: np.ndarray, s: np.ndarray, y: np.ndarray, rows: SeriesRows | None) -> dict[str, Any]:
+def _student_vs_teacher(t: np.ndarray, s: np.ndarray, y: np.ndarray,
+                        rows: SeriesRows | None) -> dict[str, Any] | None:
     """Diebold–Mariano test of the student's squared errors against the teacher's on the labelled
     rows (for probabilities the squared error is the Brier loss of each row). The gate metric
     ``dm_pvalue`` is its one-sided p-value against "the student is worse" (``p_value_model1_worse``):
@@ -312,12 +313,20 @@ def _student_vs_teacher(t: np.ndarray, s: np.ndarray, y: np.ndarray, rows: Serie
     assets, on the per-date mean loss differential
     (:func:`~finlite.evaluate.forecast.date_mean_errors`). Without them (bare arrays) it runs at
     h = 1 on the rows as given, which for an h-step forecast or a panel understates the variance:
-    the p-value comes out smaller, so a ``dm_pvalue: {min: …}`` gate refuses more often, never less."""
+    the p-value comes out smaller, so a ``dm_pvalue: {min: …}`` gate refuses more often, never less.
+    With fewer than 2h + 2 dates the test is not run, as in the evaluation: None, so ``dm_pvalue``
+    has no value and a gate on it is refused rather than passed."""
     y_arr = np.asarray(y, dtype=np.float64).reshape(-1)
     if rows is None:
         return diebold_mariano(s - y_arr, t - y_arr, horizon=1)
     e_student, e_teacher = date_mean_errors(rows.dates, s - y_arr, t - y_arr)
+    if len(e_student) < 2 * rows.horizon + 2:
+        return None
     return diebold_mariano(e_student, e_teacher, horizon=rows.horizon)
+
+
+def _p_worse(test: dict[str, Any] | None) -> float | None:
+    return None if test is None else float(test["p_value_model1_worse"])
 
 
 def _sign_agreement(t: np.ndarray, s: np.ndarray) -> float:
@@ -334,15 +343,15 @@ def _forecast_metrics(y: np.ndarray, pred: np.ndarray, cutoff: float | None) -> 
 def _forecast_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
                        rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
-    return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": test["p_value_model1_worse"],
+    return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": _p_worse(test),
             "diebold_mariano": test}
 
 
 def _forecast_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
                             rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
-    return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": test["p_value_model1_worse"],
-            "dm_statistic": test["statistic"]}
+    return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": _p_worse(test),
+            "dm_statistic": None if test is None else test["statistic"]}
 
 
 FORECAST = register_task(Task(
@@ -371,13 +380,14 @@ def _direction_metrics(y: np.ndarray, p: np.ndarray, cutoff: float | None) -> di
 def _direction_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
                         rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
-    return {**fidelity_metrics(t, s, y, _cut(cutoff)), "dm_pvalue": test["p_value_model1_worse"], "diebold_mariano": test}
+    return {**fidelity_metrics(t, s, y, _cut(cutoff)), "dm_pvalue": _p_worse(test), "diebold_mariano": test}
 
 
 def _direction_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
                              rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
-    return {**_binary_step_fidelity(t, s, y, cutoff), "dm_pvalue": test["p_value_model1_worse"], "dm_statistic": test["statistic"]}
+    return {**_binary_step_fidelity(t, s, y, cutoff), "dm_pvalue": _p_worse(test),
+            "dm_statistic": None if test is None else test["statistic"]}
 
 
 DIRECTION = register_task(Task(

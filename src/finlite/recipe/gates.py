@@ -108,7 +108,8 @@ class Gate:
         if candidate.get(self.metric) is None:
             raise ConfigError(f"The gate {self.metric!r} cannot be judged: the candidate's metrics have no value for "
                               f"it on these {candidate.get('rows', '?')} rows (MAPE skips outcomes within 1e-8 of "
-                              "zero; a volatility or a price level never falls, so it has no directional accuracy). "
+                              "zero; a volatility or a price level never falls, so it has no directional accuracy; "
+                              "the Diebold-Mariano test of dm_pvalue needs at least 2h + 2 dates at horizon h). "
                               "Remove the gate, or gate on rmse / mae instead.", param="gates")
         value = float(candidate[self.metric])
         if self.max_drop is not None:
