@@ -10,8 +10,8 @@ Features in Tabular Deep Learning"), hands it those steps directly: measured on 
 agreement at the same training length.
 
 :class:`InputBins` is that layer: fixed (no trained weights), stored as its edges in the model's
-config, exported to ONNX as Gather → Sub → Div → Clip (→ Concat with the columns it leaves alone),
-so the deployed model computes it exactly as torch does. :func:`teacher_edges` reads the edges
+config, exported to ONNX as Gather → Sub → Div → Min → Max (the columns it leaves alone pass
+unchanged), so the deployed model computes it exactly as torch does. :func:`teacher_edges` reads the edges
 from a booster's trees; :func:`quantile_edges` from the training rows (any teacher).
 """
 
