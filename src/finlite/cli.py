@@ -561,7 +561,7 @@ def compress(
     norm: Annotated[str, typer.Option(help="Neuron score for --structured: 'l1' or 'l2' norm of incoming weights.")] = "l2",
     temperature: Annotated[float | None, typer.Option(help="Distillation temperature T. Default: 2 (a market forecaster: its outputs are matched, see --alpha).")] = None,
     alpha: Annotated[float | None, typer.Option(help="Weight of the teacher term in α·T²·KL + (1−α)·CE. Default: 0.9 (a market forecaster: 1, the teacher's outputs alone).")] = None,
-    input_bins: Annotated[int | None, typer.Option(help="Give the MLP student piecewise-linear input bins, at most N per numeric column, at a LightGBM/XGBoost teacher's split thresholds (e.g. 32): closer to a boosted teacher's decisions, at about 3x the student's first-layer cost. Default: off.")] = None,
+    input_bins: Annotated[int | None, typer.Option(help="Give the MLP student piecewise-linear input bins, at most N per numeric column (e.g. 32), with edges at a LightGBM/XGBoost teacher's split thresholds (or see --input-bins-from): closer to a boosted teacher's decisions, at about 3x the student's first-layer cost. Default: off.")] = None,
     input_bins_from: Annotated[str | None, typer.Option(help="Where --input-bins puts the bin edges: 'teacher' (a LightGBM/XGBoost teacher's split thresholds, the default) or 'quantiles' (of the training rows; any teacher).")] = None,
     plan: Annotated[Path | None, typer.Option(help="Apply this (possibly edited) pruning plan instead of making one.")] = None,
     save_plan: Annotated[Path | None, typer.Option(help="Also write the pruning plan to this JSON file.")] = None,

@@ -185,6 +185,25 @@ def test_teacher_edges_are_the_boosters_own_thresholds() -> None:
         np.testing.assert_allclose(back[column], sorted(raw_used[column]), rtol=1e-6)
 
 
+def test_an_xgboost_split_on_an_unknown_feature_is_refused() -> None:
+    """A split whose feature is neither a feature name nor fN cannot be put on a column: refused."""
+    import json as json_
+
+    class Booster:
+        feature_names = None
+
+        def get_dump(self, dump_format: str, with_stats: bool) -> list[str]:
+            return [json_.dumps({"nodeid": 0, "split": "income", "split_condition": 1.5, "gain": 2.0,
+                                 "children": [{"nodeid": 1, "leaf": 0.1}, {"nodeid": 2, "leaf": -0.1}]})]
+
+    class Teacher:
+        library, input, window, model = "xgboost", {"mode": "encoded"}, None, Booster()
+
+    x, _ = _step_data(100)
+    with pytest.raises(ConfigError, match=r"splits on the feature 'income'.*input_bins_from='quantiles'"):
+        teacher_edges(Teacher(), x, 8)
+
+
 def test_quantile_edges_bin_numbers_not_indicators() -> None:
     x, _ = _step_data()
     edges = dict((c, v) for c, v in quantile_edges(x, max_bins=4))

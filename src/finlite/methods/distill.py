@@ -761,8 +761,9 @@ def _apply_distillation(method: AnyDistillation, state: StepState, ctx: StepCont
     info = {"student": result.model.config(), "synthetic_rows": result.synthetic_rows,
             "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run}
     if method.input_bins:
+        binned = result.model.bins if isinstance(result.model, TabularMLP) else None
         info["input_bins"] = {"from": method.input_bins_from, "columns": len(bins or []),
-                              "inputs": getattr(getattr(result.model, "bins", None), "out_features", int(x.shape[-1]))}
+                              "inputs": int(x.shape[-1]) if binned is None else binned.out_features}
     # A new student starts afresh: no masks, plan or files of the model it replaces.
     return StepState(result.model), info
 

@@ -120,6 +120,10 @@ class InputBins(nn.Module):
                                                   dtype=torch.long), persistent=False)
         self.out_features = len(lo) + len(self.rest)
 
+    def config(self) -> list[list[Any]]:
+        """The edges as a model config stores them: ``[[column, [e0, e1, …]], …]``."""
+        return [[c, list(v)] for c, v in self.edges]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[rows, in_features]`` → ``[rows, out_features]``: the bins, then the other columns."""
         binned = ((x[:, self.column] - self.lo) / self.width).clamp(0.0, 1.0)
@@ -166,7 +170,15 @@ def _xgboost_splits(booster: Any) -> list[tuple[int, float, float]]:
         node = stack.pop()
         if "split" in node and "split_condition" in node:
             name = str(node["split"])
-            k = names.index(name) if name in names else int(name.lstrip("f"))
+            if name in names:
+                k = names.index(name)
+            elif name[:1] == "f" and name[1:].isdigit():  # XGBoost's own names without feature_names
+                k = int(name[1:])
+            else:
+                raise ConfigError(f"The XGBoost teacher splits on the feature {name!r}, which is neither one of its "
+                                  "feature names nor an index (f0, f1, …), so its thresholds cannot be put on "
+                                  "finlite's columns; bin at quantiles of the training rows "
+                                  "(input_bins_from='quantiles').", param="input_bins_from")
             out.append((k, float(node["split_condition"]), float(node.get("gain", 1.0))))
         stack += node.get("children", [])
     return out

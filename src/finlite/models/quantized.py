@@ -259,4 +259,4 @@ class QuantizedMLP(FinliteModel):
     @property
     def bins_config(self) -> list[list[Any]] | None:
         """The input bins' edges as the config stores them (None without bins)."""
-        return None if self.bins is None else [[c, list(v)] for c, v in self.bins.edges]
+        return None if self.bins is None else self.bins.config()
