@@ -33,10 +33,10 @@ import torch
 
 from finlite._timing import cpu_info
 from finlite.export.graph import to_onnx
+from finlite.export.timing import deployed_latency
 from finlite.jobs.export import export
 from finlite.methods.quantize import StaticInt8, convert_to_int8, quantize
 from finlite.models import TabularMLP
-from finlite.recipe.gates import deployed_latency
 
 FEATURES = 124
 SHAPES = {"tiny 16": (16,), "tiny 32-16": (32, 16), "teacher 512-256-128": (512, 256, 128)}

@@ -18,12 +18,12 @@ from safetensors import safe_open
 import finlite.recipe.gates as recipe_module
 from finlite.data.prepared import PreparedData, prepare
 from finlite.errors import ConfigError
+from finlite.export.timing import deployed_latency
 from finlite.jobs.export import export
 from finlite.methods.quantize import StaticInt8, activation_range, finish_qat, prepare_qat, quantize
 from finlite.models import TabularMLP
 from finlite.models.quantized import Int8Linear, QuantizedMLP
 from finlite.models.serialize import load_weights, save_weights
-from finlite.recipe.gates import deployed_latency
 from finlite.recipe.presets import load_preset
 from finlite.recipe.runner import run_recipe
 from finlite.recipe.search import candidate_recipe

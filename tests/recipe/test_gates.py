@@ -195,7 +195,7 @@ def test_a_gate_on_a_metric_without_a_value_is_an_error_not_a_pass() -> None:
 
 def test_windows_are_timed_as_deployed(forecaster: tuple[SplitArrays, SequenceModel]) -> None:
     """A forecaster's ONNX export reads windows [rows, window, features] and writes "prediction"."""
-    from finlite.recipe.gates import deployed_latency
+    from finlite.export.timing import deployed_latency
 
     data, teacher = forecaster
     (timed,) = deployed_latency([teacher], data.x_val[:32], repeats=10, batch_rows=64)

@@ -1,17 +1,31 @@
-"""What a model costs to keep and to run: parameters, bytes, FLOPs, latency, throughput."""
+"""What a model costs to keep and to run: parameters, bytes, FLOPs, latency, throughput.
+
+:func:`measure_latency` times the torch module in eager mode: the model's cost inside a training
+process, and the fallback for a model with no ONNX form. The gates, the search and the reports
+time the model as it is deployed instead (:func:`finlite.export.timing.deployed_latency`, its
+ONNX export in the runtime Predictor's session), passed in as a :data:`Timer`.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from finlite._timing import latency_us
 from finlite.models.base import FinliteModel
 from finlite.models.serialize import weights_nbytes
 
-__all__ = ["cost_metrics", "count_parameters", "flops_per_row", "measure_latency"]
+__all__ = ["Timer", "cost_metrics", "count_parameters", "eager_latency", "flops_per_row", "input_shape",
+           "measure_latency"]
+
+#: Times several models, each on its own encoded rows (one array per model), side by side; returns
+#: per model ``latency_p50_us``, ``latency_p99_us``, ``rows_per_second``, ``batch`` and ``timed``
+#: (how: ``"onnx"`` or ``"torch"``).
+Timer = Callable[[list[FinliteModel], Sequence[np.ndarray]], list[dict[str, Any]]]
 
 
 def count_parameters(model: FinliteModel) -> tuple[int, int]:
@@ -59,7 +73,8 @@ def measure_latency(model: FinliteModel, n_features: int | tuple[int, ...], *, r
 
     ``n_features`` is the width of a row, or the shape of one input (``(window, features)``
     for a forecaster reading windows). Measured on the preprocessed tensor in torch eager mode
-    after a warm-up, so it is the model's own cost; scoring from raw records adds the preprocessing.
+    after a warm-up, so it is the model's own cost in torch; :func:`finlite.export.timing.deployed_latency`
+    times the exported model as it is served, and scoring from raw records adds the preprocessing.
     """
     model.eval()
     gen = torch.Generator().manual_seed(seed)
@@ -85,3 +100,14 @@ def cost_metrics(model: FinliteModel, n_features: int | tuple[int, ...], *, timi
     if timing:
         out.update(measure_latency(model, n_features))
     return out
+
+
+def input_shape(x: np.ndarray) -> int | tuple[int, ...]:
+    """The shape of one input of ``x``: a row's width, or a window ``(steps, features)``."""
+    return int(x.shape[1]) if x.ndim == 2 else tuple(int(d) for d in x.shape[1:])
+
+
+def eager_latency(models: list[FinliteModel], inputs: Sequence[np.ndarray], *, repeats: int = 300) -> list[dict[str, Any]]:
+    """A :data:`Timer` in torch eager (:func:`measure_latency`), each model on its input's shape."""
+    return [{**measure_latency(model, input_shape(x), repeats=repeats), "timed": "torch"}
+            for model, x in zip(models, inputs, strict=True)]

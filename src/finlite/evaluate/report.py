@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from finlite._finite import check_scores
-from finlite.evaluate.cost import cost_metrics
+from finlite.evaluate.cost import Timer, cost_metrics, eager_latency
 from finlite.evaluate.operating import OperatingPoint
 from finlite.models.base import FinliteModel
 from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task
@@ -23,10 +23,14 @@ def _scores(model: FinliteModel, x: np.ndarray, task: str) -> np.ndarray:
 
 
 def model_evidence(model: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: float | None, *,
-                   timing: bool = True, task: str = DEFAULT_TASK) -> tuple[dict[str, Any], np.ndarray]:
+                   timing: bool = True, task: str = DEFAULT_TASK,
+                   timer: Timer | None = None) -> tuple[dict[str, Any], np.ndarray]:
     """Quality and cost metrics of one model on (x, y) for its ``task``, and its predictions.
 
-    ``cutoff`` is the operating point of a binary classifier (None for regression).
+    ``cutoff`` is the operating point of a binary classifier (None for regression). With
+    ``timing``, ``timer`` measures latency and rows per second on the rows ``x``: the jobs pass
+    :func:`finlite.export.timing.report_timer`, the deployed model (its ONNX export in the runtime
+    Predictor's session); without one it is torch eager. ``"timed"`` records which.
 
     Raises:
         ScoreError: the model returned a NaN or infinite score for some row (rows are 1-based
@@ -35,14 +39,16 @@ def model_evidence(model: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: fl
     p = _scores(model, x, task)
     metrics = get_task(task).metrics(y, p, cutoff)
     # One input is a row of features, or a window [steps, features] for a forecaster.
-    metrics.update(cost_metrics(model, int(x.shape[-1]) if x.ndim == 2 else tuple(x.shape[1:]), timing=timing))
+    metrics.update(cost_metrics(model, int(x.shape[-1]) if x.ndim == 2 else tuple(x.shape[1:]), timing=False))
+    if timing:
+        metrics.update((timer or eager_latency)([model], [x])[0])
     return metrics, p
 
 
 def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: float | None,
                    *, timing: bool = True, split: str = "test", x_teacher: np.ndarray | None = None,
                    task: str = DEFAULT_TASK, operating_point: OperatingPoint | None = None,
-                   rows: SeriesRows | None = None) -> dict[str, Any]:
+                   rows: SeriesRows | None = None, timer: Timer | None = None) -> dict[str, Any]:
     """Teacher and student side by side on the same rows, with fidelity and size/speed ratios.
 
     ``x_teacher`` is the teacher's encoding of the rows when it differs from the student's.
@@ -50,12 +56,17 @@ def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, 
     classifier the fidelity holds agreement at ``cutoff`` and over the band of flag rates
     (``agreement_band``), and ``operating_point`` (how the cut-off was set) is reported with it.
     ``rows`` (the dates and horizon of a series' windows, :func:`finlite.tasks.series_rows`) puts a
-    forecaster's Diebold–Mariano test at its horizon and per date.
+    forecaster's Diebold–Mariano test at its horizon and per date. With ``timing``, ``timer`` times
+    both models side by side, each on its own encoding (see :func:`model_evidence`).
     """
     kind = get_task(task)
     x_t = x if x_teacher is None else x_teacher
-    t_metrics, p_t = model_evidence(teacher, x_t, y, cutoff, timing=timing, task=task)
-    s_metrics, p_s = model_evidence(student, x, y, cutoff, timing=timing, task=task)
+    t_metrics, p_t = model_evidence(teacher, x_t, y, cutoff, timing=False, task=task)
+    s_metrics, p_s = model_evidence(student, x, y, cutoff, timing=False, task=task)
+    if timing:  # side by side (the deployed timer alternates rounds): they share the machine's load
+        t_time, s_time = (timer or eager_latency)([teacher, student], [x_t, x])
+        t_metrics.update(t_time)
+        s_metrics.update(s_time)
     ratios = {
         "size_ratio": t_metrics["model_bytes"] / s_metrics["model_bytes"],
         "parameter_ratio": t_metrics["parameters"] / max(s_metrics["nonzero_parameters"], 1),
@@ -97,12 +108,25 @@ _ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"), ("F1 at 
          ("RMSE", "rmse", "f"), ("MAE", "mae", "f"), ("R²", "r2", "f"), ("directional accuracy", "directional_accuracy", "pct"),
          ("parameters (non-zero)", "nonzero_parameters", "int"), ("size on disk", "model_bytes", "bytes"),
          ("FLOPs per row", "flops_per_row", "int"), ("latency p50 (batch 1)", "latency_p50_us", "us"),
-         ("latency p99 (batch 1)", "latency_p99_us", "us"), ("rows/s (batch 4096)", "rows_per_second", "int")]
+         ("latency p99 (batch 1)", "latency_p99_us", "us"), ("rows/s", "rows_per_second", "int")]
+
+# How a model's latency was measured ("timed"), as the report names it.
+_TIMED = {"onnx": "ONNX Runtime (exported)", "torch": "torch eager"}
+
+
+def _label(label: str, key: str, t: dict[str, Any], s: dict[str, Any]) -> str:
+    if key == "rows_per_second":  # the batch it was measured at
+        batch = t.get("batch", s.get("batch"))
+        return f"{label} (batch {batch:,})" if batch else label
+    return label
 
 
 def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     t, s, f = report["teacher"], report["student"], report["fidelity"]
-    rows = [(label, _fmt(t.get(key), kind), _fmt(s.get(key), kind)) for label, key, kind in _ROWS if key in t]
+    rows = [(_label(label, key, t, s), _fmt(t.get(key), kind), _fmt(s.get(key), kind))
+            for label, key, kind in _ROWS if key in t]
+    if "timed" in t or "timed" in s:
+        rows.append(("timed in", _TIMED.get(t.get("timed", ""), "-"), _TIMED.get(s.get("timed", ""), "-")))
     if "agreement" in f and "psi" not in f:  # a forecast: the sign of the teacher's forecast kept
         rows.append(("agreement (same sign as teacher)", "", _fmt(f["agreement"], "pct")))
         rows.append(("DM p-value vs teacher", "", _fmt(f.get("dm_pvalue"), "f")))

@@ -13,6 +13,7 @@ from finlite.data.io import Table, frame_sha256, read_table
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate
 from finlite.evaluate.report import compare_models, model_evidence
+from finlite.export.timing import report_timer
 from finlite.tasks import get_task, series_rows
 
 
@@ -132,15 +133,15 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                                flag_rate=float(flag_rate))
     cutoff = None if point is None else point.cutoff
     if base is None:
-        metrics, _ = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name)
+        metrics, _ = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name, timer=report_timer())
         result: dict[str, Any] = {"split": split, "rows": len(y), "task": task.name, "artifact": str(art.path),
                                   "model": metrics, "served_model": served}
         if point is not None:
             result["operating_point"] = {**point.to_dict(), "description": _describe(point, flag_rate, "artifact"),
                                          "flagged": metrics.get("flagged_rate")}
         return result
-    report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, split=split, x_teacher=x_base,
-                            task=task.name, operating_point=point)
+    report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, timer=report_timer(), split=split,
+                            x_teacher=x_base, task=task.name, operating_point=point)
     if point is not None and flag_rate is not None:
         report["operating_point"]["description"] = _describe(point, flag_rate, "baseline")
     report["artifact"], report["baseline"] = str(art.path), str(base.path)
@@ -233,7 +234,7 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
     head: dict[str, Any] = {"split": split, "rows": len(y), "task": task.name, "artifact": str(art.path),
                             "objective": series.spec.objective, "horizon": series.spec.horizon}
     if baseline is None:
-        metrics, p = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name)
+        metrics, p = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name, timer=report_timer())
         evidence = forecast_evidence(series, {"model": p}, cutoff=cutoff, cost_bps=cost, teacher="model")
         return {**head, "model": metrics, "forecast": evidence, "served_model": served}
     base = baseline if isinstance(baseline, Artifact) else load(baseline, verify_key=verify_key)
@@ -247,7 +248,7 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
         raise ConfigError(f"The baseline {base.path} forecasts other dates of this file than {art.path} (another "
                           "window, horizon or walk-forward split); compare artifacts trained with the same spec.",
                           param="baseline")
-    report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, split=split,
+    report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, timer=report_timer(), split=split,
                             x_teacher=base_series.x_test, task=task.name,
                             operating_point=art.operating_point if task.decides else None,
                             rows=series_rows(series, "test"))

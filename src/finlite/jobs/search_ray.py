@@ -7,7 +7,7 @@ torch thread count, so every candidate comes back with the metrics the serial se
 measured. Latency is the one thing that depends on where it is measured: tasks running side by
 side on one machine would slow each other's timings. So the tasks measure none (unless a gate
 needs it), and the driver times every candidate that passed afterwards, in this one process, one
-after another (:func:`finlite.recipe.gates.deployed_latency`, one round): the front is built from
+after another (:func:`finlite.export.timing.deployed_latency`, one round): the front is built from
 measurements taken in one place under the same conditions.
 
 This module imports torch (it trains students); the torch-free scoring engine is
@@ -97,7 +97,7 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float]], orders: list[li
         candidates += found
         models += kept
     if timing:
-        from finlite.recipe.gates import deployed_latency
+        from finlite.export.timing import deployed_latency
 
         timed = [(c, m) for c, m in zip(candidates, models, strict=True) if m is not None]
         measured = deployed_latency([m for _, m in timed], job["prepared"].x_val) if timed else []

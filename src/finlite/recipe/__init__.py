@@ -3,7 +3,8 @@
 search strategy (:mod:`~finlite.recipe.search`) and the shipped presets
 (:mod:`~finlite.recipe.presets`)."""
 
-from finlite.recipe.gates import Gate, GateResult, deployed_latency, evaluate_candidate, speed_check
+from finlite.export.timing import deployed_latency
+from finlite.recipe.gates import Gate, GateResult, evaluate_candidate, speed_check
 from finlite.recipe.presets import load_preset, presets
 from finlite.recipe.runner import RecipeResult, StepRecord, run_recipe
 from finlite.recipe.spec import Recipe, Step

@@ -7,7 +7,7 @@ which metrics a gate may name, and which limits each takes, come from the task r
 data's task. A gate on a decision (agreement, f1, accuracy) is refused, not passed, where the
 teacher flags no row or every row at the cut-off. Latency gates judge the deployed
 model: the candidate's ONNX export scored by the runtime Predictor's session
-(:func:`deployed_latency`), never torch eager. An int8 step with ``require_faster`` is also timed
+(:func:`~finlite.export.timing.deployed_latency`), never torch eager. An int8 step with ``require_faster`` is also timed
 side by side with the float model it replaces (:func:`speed_check`; gates ``speedup_batch1`` /
 ``speedup_batch``).
 """
@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from finlite._timing import cpu_info, latency_us, throughput
+from finlite._timing import cpu_info
 from finlite.errors import ConfigError
-from finlite.evaluate.cost import measure_latency
 from finlite.evaluate.operating import check_decisive
+from finlite.export.timing import deployed_latency
 from finlite.models.base import FinliteModel
 from finlite.models.serialize import weights_nbytes
 from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task, tasks
@@ -128,81 +128,6 @@ class Gate:
     def to_dict(self) -> dict[str, float]:
         """The YAML mapping for this gate."""
         return {k: getattr(self, k) for k in GATE_KEYS if getattr(self, k) is not None}
-
-
-# -- timing the deployed model ---------------------------------------------------------------------
-#: Rows of the large batch that the gates time (rows per second); batch 1 is timed row by row.
-GATE_BATCH_ROWS = 16_384
-
-
-class _Deployed:
-    """A model as it is deployed: its ONNX export in the runtime Predictor's session (one thread),
-    batch 1 through the Predictor's bound-buffer path, a large batch in one call."""
-
-    def __init__(self, model: FinliteModel, x: np.ndarray, batch_rows: int) -> None:
-        from finlite.export.graph import to_onnx
-        from finlite.runtime.predictor import _Slot, model_session
-
-        self.session = model_session(to_onnx(model).SerializeToString(), threads=1)
-        # "probability" for a classifier, "prediction" for a forecast: the graph's one output.
-        self.output = str(self.session.get_outputs()[0].name)
-        shape = tuple(x.shape[1:])
-        x = np.ascontiguousarray(x, dtype=np.float32) if len(x) else np.zeros((1, *shape), np.float32)
-        self.one: Any
-        if len(shape) == 1:
-            self.one = _Slot(self.session, shape[0], self.output).run_vector
-        else:  # a window of a sequence [1, window, features]: one call per forecast
-            self.one = self._score_batch
-        self.rows = [x[i:i + 1] for i in range(min(len(x), 256))]  # different encoded records, as served
-        self.batch = np.ascontiguousarray(np.resize(x, (batch_rows, *shape)))  # x's rows repeated
-        self.p50: list[float] = []
-        self.p99: list[float] = []
-        self.rps: list[float] = []
-
-    def _score_batch(self, batch: np.ndarray) -> Any:
-        return self.session.run([self.output], {"x": batch})
-
-    def measure(self, repeats: int) -> None:
-        one = latency_us(self.one, self.rows, repeats=repeats, warmup=min(50, repeats))
-        self.p50.append(one["p50_us"])
-        self.p99.append(one["p99_us"])
-        self.rps.append(throughput(self._score_batch, self.batch, len(self.batch), min_seconds=0.1))
-
-    def result(self) -> dict[str, Any]:
-        # The best round: on a shared machine noise only ever adds time.
-        return {"latency_p50_us": min(self.p50), "latency_p99_us": min(self.p99),
-                "rows_per_second": max(self.rps), "batch": len(self.batch), "timed": "onnx"}
-
-
-def deployed_latency(models: list[FinliteModel], x: np.ndarray, *, repeats: int = 200, rounds: int = 1,
-                     batch_rows: int = GATE_BATCH_ROWS) -> list[dict[str, Any]]:
-    """Latency (batch-1 p50/p99 in µs) and rows per second of each model as deployed.
-
-    Each model is exported to ONNX (no parity check: timing only) and scored by the runtime
-    Predictor's ONNX Runtime session on the encoded rows ``x``: one row at a time, as a server
-    scores, and ``batch_rows`` rows per call, as batch scoring does. Several models are timed in
-    alternating rounds so that they share the machine's conditions. A model with no ONNX form
-    is timed in torch eager (``"timed": "torch"``).
-    """
-    from finlite.errors import ExportError
-
-    timers: list[_Deployed | None] = []
-    for model in models:
-        try:
-            timers.append(_Deployed(model, x, batch_rows))
-        except ExportError:
-            timers.append(None)
-    for _ in range(max(1, rounds)):
-        for timer in timers:
-            if timer is not None:
-                timer.measure(repeats)
-    out = []
-    for model, timer in zip(models, timers, strict=True):
-        if timer is None:
-            out.append({**measure_latency(model, x.shape[1], repeats=repeats, batch_repeats=3), "timed": "torch"})
-        else:
-            out.append(timer.result())
-    return out
 
 
 def speed_check(previous: FinliteModel, candidate: FinliteModel, x: np.ndarray, rule: str,

@@ -3,7 +3,7 @@ format, judged by the same gates as a recipe, and the Pareto front of those that
 
 Each distilled student is trained once and shared by every candidate built on it
 (:func:`student_candidates`), so a time budget buys many more candidates than full recipe runs
-would. Latency is that of the deployed model (:func:`finlite.recipe.gates.deployed_latency`). The
+would. Latency is that of the deployed model (:func:`finlite.export.timing.deployed_latency`). The
 job that loads the teacher, spends the budget and saves the chosen model is
 :func:`finlite.jobs.search.search_students`.
 """
