@@ -18,7 +18,9 @@ two-valued columns pass through unchanged.
 Both students are trained by finlite's own :func:`~finlite.methods.distill.distill` with the
 classic ``compress`` settings at this size (soft-target distillation, widths 128-64, one-cycle at
 1e-2, the teacher's out-of-fold outputs on the training rows), differing only in the input layer and
-for ``--epochs`` epochs each (the classic run trains 60). Printed per variant: test AUC and its drop,
+for ``--epochs`` epochs each (the classic run trains 60). A third student bounds what any student
+could reach: a LightGBM regressor (``--tree-student`` trees of 63 leaves; the teacher's own family,
+so it can draw the same steps) fitted to the same teacher outputs. Printed per variant: test AUC and its drop,
 agreement with the teacher at its 90th-percentile cut-off and at 0.5, and training seconds.
 Writes ``bench/results/sba_student_inputs.json``.
 """
@@ -41,7 +43,7 @@ from finlite._timing import cpu_info
 RESULTS = Path(__file__).parent / "results"
 
 
-def run(variant: str, work: Path, data: Path, epochs: int, bins: int, seed: int) -> dict[str, Any]:
+def run(variant: str, work: Path, data: Path, epochs: int, bins: int, seed: int, trees: int = 0) -> dict[str, Any]:
     """Plain and binned students for one teacher; their test AUC and agreement with it."""
     import finlite
     from finlite.artifact import prepare_like
@@ -83,7 +85,34 @@ def run(variant: str, work: Path, data: Path, epochs: int, bins: int, seed: int)
         print(f"  {variant} {name:<6} AUC {out[name]['auc']:.4f} (drop {out[name]['auc_drop']:.4f})  "
               f"agreement p90 {out[name]['agreement_p90']:.2%}  at 0.5 {out[name]['agreement_05']:.2%}  "
               f"{seconds:.0f} s", flush=True)
+    if trees:
+        out["tree"] = tree_student(dd.x_train, dd.t_train, prepared, p_teacher, cut, out["teacher_auc"], trees, seed)
+        t = out["tree"]
+        print(f"  {variant} tree   AUC {t['auc']:.4f} (drop {t['auc_drop']:.4f})  agreement p90 "
+              f"{t['agreement_p90']:.2%}  at 0.5 {t['agreement_05']:.2%}  {t['train_s']:.0f} s  "
+              f"({t['trees']} trees x {t['leaves']} leaves, {t['model_bytes'] / 1e6:.2f} MB)", flush=True)
     return out
+
+
+def tree_student(x_train: np.ndarray, targets: np.ndarray, prepared: Any, p_teacher: np.ndarray, cut: float,
+                 teacher_auc: float, trees: int, seed: int, leaves: int = 63) -> dict[str, Any]:
+    """A LightGBM student (the teacher's own family) fitted to the teacher's logits on the training
+    rows, the targets the MLP students distil from: how many decisions does a student keep when it
+    can draw the same steps? (Not a finlite method: it only bounds what an MLP could reach.)"""
+    import lightgbm as lgb
+
+    from finlite.evaluate.metrics import auc
+
+    start = time.perf_counter()
+    booster = lgb.train({"objective": "regression", "num_leaves": leaves, "learning_rate": 0.1, "verbose": -1,
+                         "num_threads": 2, "seed": seed, "deterministic": True},
+                        lgb.Dataset(x_train, np.asarray(targets, dtype=np.float64).reshape(-1)), num_boost_round=trees)
+    seconds = time.perf_counter() - start
+    p = 1.0 / (1.0 + np.exp(-booster.predict(prepared.x_test)))
+    return {"auc": auc(prepared.y_test, p), "auc_drop": teacher_auc - auc(prepared.y_test, p),
+            "agreement_p90": float(np.mean((p >= cut) == (p_teacher >= cut))),
+            "agreement_05": float(np.mean((p >= 0.5) == (p_teacher >= 0.5))), "train_s": round(seconds, 1),
+            "trees": trees, "leaves": leaves, "model_bytes": len(booster.model_to_string().encode())}
 
 
 def main() -> None:
@@ -93,13 +122,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--bins", type=int, default=32, help="most bins per numeric column")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tree-student", type=int, default=300, metavar="TREES",
+                        help="also fit a LightGBM student of this many trees to the same targets (0: none)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     data = sba_raw_csv()
     result: dict[str, Any] = {"cpu": cpu_info(), "epochs": args.epochs, "bins": args.bins, "seed": args.seed,
                               "variants": {}}
     for variant in args.variants:
-        result["variants"][variant] = run(variant, args.work, data, args.epochs, args.bins, args.seed)
+        result["variants"][variant] = run(variant, args.work, data, args.epochs, args.bins, args.seed,
+                                           args.tree_student)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "sba_student_inputs.json").write_text(json.dumps(result, indent=2) + "\n")
 
