@@ -63,6 +63,14 @@ def teacher_dir(tmp_path_factory: pytest.TempPathFactory, german_csv: Path) -> P
 
 
 @pytest.fixture(scope="session")
+def boosted_dir(tmp_path_factory: pytest.TempPathFactory, german_csv: Path) -> Path:
+    """A LightGBM teacher of German credit (split thresholds for input bins)."""
+    out = tmp_path_factory.mktemp("lgb") / "teacher"
+    finlite.train(german_csv, target="creditability", model="lightgbm", out=out, gbdt_params={"learning_rate": 0.3})
+    return out
+
+
+@pytest.fixture(scope="session")
 def exported_dir(tmp_path_factory: pytest.TempPathFactory, teacher_dir: Path, german_csv: Path) -> Path:
     """A distilled, 50 %-pruned student of ``teacher_dir``, exported to ONNX (fp32 and int8)."""
     from finlite.jobs.export import export_artifact

@@ -16,13 +16,6 @@ from finlite.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def boosted_dir(tmp_path_factory: pytest.TempPathFactory, german_csv: Path) -> Path:
-    out = tmp_path_factory.mktemp("lgb") / "teacher"
-    finlite.train(german_csv, target="creditability", model="lightgbm", out=out, gbdt_params={"learning_rate": 0.3})
-    return out
-
-
 @pytest.mark.slow
 def test_compress_input_bins_writes_a_student_with_the_teachers_bins(boosted_dir: Path, german_csv: Path,
                                                                     tmp_path: Path) -> None:

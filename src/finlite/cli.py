@@ -633,7 +633,7 @@ def compress(
                                           ("--input-bins", input_bins), ("--input-bins-from", input_bins_from))
                  if value is not None]
         if given:  # they would be ignored: the recipe or the search space decides the student
-            fix = ("use 'finlite search' with --width and --sparsity to set the search space" if search
+            fix = ("use 'finlite search' with --width, --sparsity and --input-bins to set the search space" if search
                    else "set them in the recipe's steps")
             raise ConfigError(f"{' and '.join(given)} {'set' if len(given) > 1 else 'sets'} the single "
                               f"distil-and-prune run, which {chosen[0]} replaces; drop "
@@ -748,7 +748,7 @@ def _recipe_or_preset(recipe: Path | None, preset: str | None) -> Any:
 def _search(teacher: Any, data: Path, out: Path, *, recipe: Path | None, preset: str | None, budget: float,
             objective: str, epochs: int | None, seed: int | None, force: bool, quiet: bool, timing: bool,
             batch_size: int | None, engine: str, address: str | None, space: dict[str, list[Any]] | None = None,
-            flag_rate: float | None = None) -> None:
+            flag_rate: float | None = None, input_bins_from: str = "teacher") -> None:
     """Search students, print the front and the saved choice; exit 1 when nothing passes."""
     from finlite.jobs.search import search_students
 
@@ -758,7 +758,8 @@ def _search(teacher: Any, data: Path, out: Path, *, recipe: Path | None, preset:
                             train_overrides=_compress_training(epochs, batch_size), out=out, overwrite=force,
                             progress=_train_progress(quiet), gates=spec.gates if spec is not None else None,
                             engine="ray" if engine == "ray" else "serial", address=address, timing=timing,
-                            space_overrides=space or None, flag_rate=flag_rate)
+                            space_overrides=space or None, flag_rate=flag_rate,
+                            input_bins_from=cast(Any, input_bins_from))
     typer.echo(found.summary())
     if found.outcome is None:
         typer.echo("no candidate passed every gate on the validation split; nothing was written", err=True)
@@ -800,9 +801,11 @@ def search(
     temperature: Annotated[list[float] | None, typer.Option("--temperature", help="A distillation temperature to try (repeatable). Default: 1, 2 and 4 (2 and 1 from 100,000 rows).")] = None,
     sparsity: Annotated[list[float] | None, typer.Option("--sparsity", help="A share of weights to prune to try, 0 for none (repeatable). Default: 0, 0.5 and 0.8 (0, 0.3 and 0.5 from 100,000 rows).")] = None,
     bits: Annotated[list[int] | None, typer.Option("--bits", help="A weight format to try: 32 (float), 16 (fp16) or 8 (int8) (repeatable). Default: all three.")] = None,
+    input_bins: Annotated[list[int] | None, typer.Option("--input-bins", help="Input bins per numeric column to try, 0 for none (repeatable; each value is another distilled student): e.g. --input-bins 0 --input-bins 32. Edges at a LightGBM/XGBoost teacher's split thresholds (see --input-bins-from). Default: 0.")] = None,
+    input_bins_from: Annotated[str | None, typer.Option(help="Where the bins of --input-bins put their edges: 'teacher' (a LightGBM/XGBoost teacher's split thresholds, the default) or 'quantiles' (of the training rows; any teacher).")] = None,
     flag_rate: FlagRate = None,
 ) -> None:
-    """Search students (width, depth, temperature, sparsity, bits) within --budget; save the best that passes.
+    """Search students (width, depth, temperature, input bins, sparsity, bits) within --budget; save the best that passes.
 
     Candidates are judged by the gates on the validation split; the Pareto front (size,
     latency, AUC) of those that pass is printed, and the smallest (or fastest) is rebuilt from
@@ -813,7 +816,10 @@ def search(
                    count2=("--batch-size", batch_size))
     _check_compress_paths(teacher, data, out, plan=None, recipe=recipe, save_plan=None)
     _check_engine(engine, address)
-    space = _search_space(width=width, temperature=temperature, sparsity=sparsity, bits=bits)
+    space = _search_space(width=width, temperature=temperature, sparsity=sparsity, bits=bits, input_bins=input_bins)
+    if input_bins_from is not None and not any(space.get("input_bins", [])):
+        raise ConfigError("--input-bins-from says where the bins of --input-bins go; add --input-bins N (e.g. 32).",
+                          param="input_bins_from")
     source: Any = teacher
     if verify_key is not None:  # the teacher is verified once; every candidate then uses this loaded copy
         from finlite.artifact import load
@@ -821,11 +827,11 @@ def search(
         source = load(teacher, verify_key=verify_key)
     _search(source, data, out, recipe=recipe, preset=preset, budget=budget, objective=objective, epochs=epochs,
             seed=seed, force=force, quiet=quiet, timing=not no_timing, batch_size=batch_size, engine=engine,
-            address=address, space=space, flag_rate=flag_rate)
+            address=address, space=space, flag_rate=flag_rate, input_bins_from=input_bins_from or "teacher")
 
 
 def _search_space(*, width: list[str] | None, temperature: list[float] | None, sparsity: list[float] | None,
-                  bits: list[int] | None) -> dict[str, list[Any]]:
+                  bits: list[int] | None, input_bins: list[int] | None = None) -> dict[str, list[Any]]:
     """The search dimensions given on the command line, checked before any work."""
     from finlite.recipe.search import SearchSpace
 
@@ -844,6 +850,9 @@ def _search_space(*, width: list[str] | None, temperature: list[float] | None, s
     if bits:
         given["bits"] = list(bits)
         checks.append(("--bits", lambda: SearchSpace(bits=tuple(bits))))
+    if input_bins:
+        given["input_bins"] = list(input_bins)
+        checks.append(("--input-bins", lambda: SearchSpace(input_bins=tuple(input_bins))))
     for flag, check in checks:
         try:
             check()

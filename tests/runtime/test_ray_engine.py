@@ -161,14 +161,16 @@ def test_every_actor_verifies_the_artifact(local_ray: None, exported_dir: Path, 
 
 
 def test_search_on_ray_finds_the_serial_front(local_ray: None, teacher_dir: Path, german_csv: Path) -> None:
-    space = SearchSpace(hidden=((8,),), temperature=(1.0, 2.0), sparsity=(0.0,), bits=(32, 16))
+    # Two students, one of them reading its inputs through bins (quantile edges: an MLP teacher).
+    space = SearchSpace(hidden=((8,),), temperature=(2.0,), sparsity=(0.0,), bits=(32, 16), input_bins=(0, 8))
     gates = [Gate("auc", max_drop=0.1), Gate("agreement", min=0.8)]  # loose: some candidates pass in 10 epochs
     tiny = finlite.TrainConfig(epochs=10, patience=3, progress=False)
     common = {"budget_s": 600.0, "space": space, "gates": gates, "config": tiny, "fine_tune": tiny,
-              "progress": False}
+              "progress": False, "input_bins_from": "quantiles"}
     serial = search_students(teacher_dir, german_csv, engine="serial", timing=False, **common)
     on_ray = search_students(teacher_dir, german_csv, engine="ray", timing=False, **common)
     assert len(serial.candidates) == 4 and any(c["passed"] for c in serial.candidates)
+    assert sum("8 bins from quantiles" in c["name"] for c in serial.candidates) == 2
     assert on_ray.candidates == serial.candidates  # same candidates, same order, same metrics
     assert on_ray.front == serial.front and on_ray.chosen == serial.chosen
     # With timing, the candidates that passed are timed afterwards, in this process; everything

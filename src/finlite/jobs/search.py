@@ -27,7 +27,9 @@ from finlite.artifact import Artifact, DataLike
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
 from finlite.jobs.compress import CompressOutcome, _run, _setup
+from finlite.methods.distill import BINS_FROM, BinsFrom
 from finlite.models.base import FinliteModel
+from finlite.models.bins import check_teacher_splits
 from finlite.recipe.gates import Gate
 from finlite.recipe.search import (
     DEFAULT_GATES,
@@ -101,6 +103,7 @@ def search_students(
     timing: bool = True,
     space_overrides: Mapping[str, Sequence[Any]] | None = None,
     flag_rate: float | None = None,
+    input_bins_from: BinsFrom = "teacher",
 ) -> SearchResult:
     """Explore candidates for ``budget_s`` seconds and save the chosen one (see the module doc).
 
@@ -121,11 +124,15 @@ def search_students(
     Any dimension named in ``space_overrides`` (e.g. ``{"bits": [32, 8]}``) is replaced in the
     space given or in that default.
     Candidates are judged at the teacher's operating point, or where the teacher flags
-    ``flag_rate`` of the training rows (as in :func:`finlite.compress`).
+    ``flag_rate`` of the training rows (as in :func:`finlite.compress`). A space whose
+    ``input_bins`` holds a number of bins tries students that read each numeric column through
+    that many piecewise-linear bins, with edges at the teacher's split thresholds
+    (``input_bins_from="teacher"``, a LightGBM or XGBoost teacher) or at quantiles.
 
     Raises:
         ConfigError: an unknown ``engine`` or ``objective``, a budget that is not positive,
-            ``"fastest"`` without timing, or Ray missing for ``engine="ray"``.
+            ``"fastest"`` without timing, Ray missing for ``engine="ray"``, or input bins at the
+            split thresholds of a teacher that has none (before any candidate is trained).
     """
     if engine not in ENGINES:
         raise ConfigError(f"The search engine must be 'serial' or 'ray' (parameter engine=); got {engine!r}.",
@@ -137,6 +144,9 @@ def search_students(
         raise ConfigError("The 'fastest' objective ranks by measured latency, so it needs timing; choose "
                           "objective='smallest', or measure latency.",
                           param="objective")
+    if input_bins_from not in BINS_FROM:
+        raise ConfigError(f"input_bins_from must be one of {', '.join(BINS_FROM)}; got {input_bins_from!r}.",
+                          param="input_bins_from")
     if isinstance(budget_s, bool) or not isinstance(budget_s, (int, float)) or not budget_s > 0:
         raise ConfigError(f"The search budget must be a positive number of seconds (parameter budget_s=); "
                           f"got {budget_s!r}.", param="budget_s")
@@ -158,8 +168,12 @@ def search_students(
         space = LARGE_SPACE if setup.rows >= LARGE_ROWS else SearchSpace()
     if space_overrides:  # on the space given, or on the size-aware default
         space = _override(space, space_overrides)
+    if input_bins_from == "teacher" and any(space.input_bins):
+        check_teacher_splits(art.model)  # before any student is trained, not at the first binned one
     rng = np.random.default_rng(setup.seed)
-    students = list(itertools.product(space.hidden, space.temperature))
+    # A student is (widths, temperature, input bins); with the default bins (0,) the students and
+    # their order are those of the space without bins.
+    students = list(itertools.product(space.hidden, space.temperature, space.input_bins))
     students = [students[i] for i in rng.permutation(len(students))]
     tails = list(itertools.product(space.sparsity, space.bits))
     # Each student's order of tails, drawn up front in the order the serial loop would draw them,
@@ -173,7 +187,8 @@ def search_students(
     bar = Progress("search", total, unit="candidate", enabled=progress)
     common = {"cutoff": setup.cutoff, "seed": setup.seed, "teacher_bytes": art.weights_bytes, "base": setup.base}
     job: dict[str, Any] = {"prepared": prepared, "teacher": art.model, "gates": gates, "config": setup.train,
-                           "fine_tune": setup.fine_tune, "common": common, "deadline": deadline}
+                           "fine_tune": setup.fine_tune, "common": common, "deadline": deadline,
+                           "input_bins_from": input_bins_from}
     if engine == "ray":
         from finlite.jobs.search_ray import search_on_ray
 
@@ -187,11 +202,11 @@ def search_students(
             passed += bool(candidate["passed"])
             bar.update(1, metric=f"{passed} passed")
 
-        for (hidden, temperature), order in zip(students, orders, strict=True):
+        for (hidden, temperature, bins), order in zip(students, orders, strict=True):
             if time.time() > deadline:
                 break
-            found, kept = student_candidates(hidden, temperature, order, **job, timing=timing, keep_models=True,
-                                             on_candidate=tried)
+            found, kept = student_candidates(hidden, temperature, order, **job, input_bins=bins, timing=timing,
+                                             keep_models=True, on_candidate=tried)
             candidates += found
             models += kept
     bar.close()

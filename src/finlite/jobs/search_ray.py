@@ -22,9 +22,9 @@ from typing import Any
 __all__ = ["search_on_ray"]
 
 
-def _group(hidden: tuple[int, ...], temperature: float, order: list[tuple[float, int]], prepared: Any,
+def _group(hidden: tuple[int, ...], temperature: float, bins: int, order: list[tuple[float, int]], prepared: Any,
            teacher: Any, common: dict[str, Any], gates: Any, config: Any, fine_tune: Any, deadline: float,
-           timing: bool, threads: int) -> tuple[list[dict[str, Any]], list[Any]]:
+           timing: bool, threads: int, bins_from: Any) -> tuple[list[dict[str, Any]], list[Any]]:
     """One Ray task: a student and its candidates, as the serial loop computes them."""
     import torch
 
@@ -35,17 +35,18 @@ def _group(hidden: tuple[int, ...], temperature: float, order: list[tuple[float,
     torch.set_num_threads(threads)
     return student_candidates(hidden, temperature, order, prepared=prepared, teacher=teacher, gates=gates,
                               config=config, fine_tune=fine_tune, common=common, deadline=deadline,
-                              timing=timing, keep_models=True)
+                              timing=timing, keep_models=True, input_bins=bins, input_bins_from=bins_from)
 
 
-def search_on_ray(students: list[tuple[tuple[int, ...], float]], orders: list[list[tuple[float, int]]],
+def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: list[list[tuple[float, int]]],
                   job: dict[str, Any], *, timing: bool = True, address: str | None = None,
                   on_candidates: Callable[[int], Any] | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
     """Run the search's students as Ray tasks; the candidate records, in the serial search's order,
     and beside each the model of a candidate that passed (None for the others).
 
-    ``job`` holds what :func:`finlite.recipe.search.student_candidates` takes besides the student
-    (prepared data, teacher, gates, training settings, common recipe arguments, deadline).
+    A student is (hidden widths, temperature, input bins). ``job`` holds what
+    :func:`finlite.recipe.search.student_candidates` takes besides the student (prepared data,
+    teacher, gates, training settings, common recipe arguments, deadline, where bins' edges come from).
     With ``timing``, the candidates that passed are timed here afterwards, side by side.
 
     Raises:
@@ -68,9 +69,9 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float]], orders: list[li
         task = ray.remote(num_cpus=max(1, min(threads, widest)), max_retries=0)(_group)
         # Large inputs go to the object store once, not once per task.
         prepared, teacher, common = (ray.put(job[k]) for k in ("prepared", "teacher", "common"))
-        futures = [task.remote(hidden, temperature, order, prepared, teacher, common, job["gates"], job["config"],
-                               job["fine_tune"], job["deadline"], False, threads)
-                   for (hidden, temperature), order in zip(students, orders, strict=True)]
+        futures = [task.remote(hidden, temperature, bins, order, prepared, teacher, common, job["gates"], job["config"],
+                               job["fine_tune"], job["deadline"], False, threads, job.get("input_bins_from", "teacher"))
+                   for (hidden, temperature, bins), order in zip(students, orders, strict=True)]
         results: dict[int, tuple[list[dict[str, Any]], list[Any]]] = {}
         index = {f.hex(): i for i, f in enumerate(futures)}
         pending = list(futures)

@@ -30,7 +30,8 @@ from torch import nn
 from finlite._util import param_error
 from finlite.errors import ConfigError
 
-__all__ = ["MAX_EDGE", "MAX_EDGES", "InputBins", "binnable_columns", "check_edges", "quantile_edges", "teacher_edges"]
+__all__ = ["MAX_EDGE", "MAX_EDGES", "InputBins", "binnable_columns", "check_edges", "check_teacher_splits", "quantile_edges",
+           "teacher_edges"]
 
 #: The most edges (bins − 1) one column may have: bounds the work a hostile config can ask for.
 MAX_EDGES = 255
@@ -184,6 +185,21 @@ def _xgboost_splits(booster: Any) -> list[tuple[int, float, float]]:
     return out
 
 
+def check_teacher_splits(teacher: Any) -> None:
+    """Refuse a teacher whose split thresholds :func:`teacher_edges` cannot read.
+
+    Raises:
+        ConfigError: the teacher is not a LightGBM or XGBoost ensemble of a table (naming
+            quantile bins, which any teacher can use).
+    """
+    mode = (getattr(teacher, "input", None) or {}).get("mode")
+    if getattr(teacher, "library", None) not in ("lightgbm", "xgboost") or getattr(teacher, "window", None) is not None \
+            or mode not in ("encoded", "columns"):
+        raise ConfigError("Bins at the teacher's split thresholds need a LightGBM or XGBoost teacher of a table; "
+                          "for this teacher bin at quantiles of the training rows (input_bins_from='quantiles').",
+                          param="input_bins_from")
+
+
 def teacher_edges(teacher: Any, x: np.ndarray, max_bins: int) -> list[list[Any]]:
     """Bin edges for the encoded rows ``x`` at a LightGBM or XGBoost teacher's split thresholds:
     per binnable column (:func:`binnable_columns`) the thresholds its trees use within the values
@@ -194,13 +210,9 @@ def teacher_edges(teacher: Any, x: np.ndarray, max_bins: int) -> list[list[Any]]
     Raises:
         ConfigError: the teacher is not a boosted ensemble of tables (use quantile bins).
     """
-    library = getattr(teacher, "library", None)
-    mode = (getattr(teacher, "input", None) or {}).get("mode")
-    if library not in ("lightgbm", "xgboost") or getattr(teacher, "window", None) is not None \
-            or mode not in ("encoded", "columns"):
-        raise ConfigError("Bins at the teacher's split thresholds need a LightGBM or XGBoost teacher of a table; "
-                          "for this teacher bin at quantiles of the training rows (input_bins_from='quantiles').",
-                          param="input_bins_from")
+    check_teacher_splits(teacher)
+    library = teacher.library
+    mode = teacher.input["mode"]
     splits = _lightgbm_splits(teacher.model) if library == "lightgbm" else _xgboost_splits(teacher.model)
     if mode == "columns":  # booster feature k is encoded column index[k], destandardised
         index, mean, std = (teacher.input[k] for k in ("index", "mean", "std"))

@@ -1,5 +1,5 @@
-"""The search strategy: candidate recipes over student width, temperature, sparsity and weight
-format, judged by the same gates as a recipe, and the Pareto front of those that pass.
+"""The search strategy: candidate recipes over student width, temperature, input bins, sparsity
+and weight format, judged by the same gates as a recipe, and the Pareto front of those that pass.
 
 Each distilled student is trained once and shared by every candidate built on it
 (:func:`student_candidates`), so a time budget buys many more candidates than full recipe runs
@@ -17,10 +17,11 @@ from typing import Any, Literal
 
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
-from finlite.methods.distill import Distillation
+from finlite.methods.distill import BinsFrom, Distillation
 from finlite.methods.prune import MagnitudePruning
 from finlite.methods.quantize import Fp16Weights, StaticInt8
 from finlite.models.base import FinliteModel
+from finlite.models.bins import MAX_EDGES
 from finlite.recipe.gates import Gate
 from finlite.recipe.runner import run_recipe
 from finlite.recipe.spec import Recipe, Step
@@ -37,9 +38,12 @@ class SearchSpace:
     temperature: tuple[float, ...] = (1.0, 2.0, 4.0)
     sparsity: tuple[float, ...] = (0.0, 0.5, 0.8)
     bits: tuple[int, ...] = (32, 16, 8)
+    #: Input bins per numeric column of the student's first layer (0: the standardised inputs;
+    #: see the distillation's ``input_bins``): each value is another distilled student.
+    input_bins: tuple[int, ...] = (0,)
 
     def __post_init__(self) -> None:
-        for name in ("hidden", "temperature", "sparsity", "bits"):
+        for name in ("hidden", "temperature", "sparsity", "bits", "input_bins"):
             if not getattr(self, name):
                 raise ConfigError(f"The search dimension {name!r} of SearchSpace is empty; give it at least one value "
                                   "(e.g. SearchSpace(sparsity=(0.0,)) for no pruning).")
@@ -54,6 +58,10 @@ class SearchSpace:
             if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
                 raise ConfigError(f"Search temperatures (the 'temperature' parameter of SearchSpace) must be positive "
                                   f"numbers, e.g. 2.0; got {t!r}.")
+        for bins in self.input_bins:
+            if isinstance(bins, bool) or not isinstance(bins, int) or not (bins == 0 or 2 <= bins <= MAX_EDGES + 1):
+                raise ConfigError(f"Search input bins (the 'input_bins' parameter of SearchSpace) are 0 (no bins) or a "
+                                  f"whole number of bins per column from 2 to {MAX_EDGES + 1}; got {bins!r}.")
         for share in self.sparsity:
             if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share < 1:
                 raise ConfigError(f"Search sparsities (the 'sparsity' parameter of SearchSpace) are shares from 0 (no "
@@ -80,18 +88,22 @@ def transfer_size_for(rows: int) -> float:
 
 
 def candidate_recipe(hidden: tuple[int, ...], temperature: float, sparsity: float, bits: int,
-                     gates: list[Gate], *, transfer_size: float = TRANSFER_SIZE) -> Recipe:
-    """The recipe one search candidate stands for (``transfer_size`` 0: no transfer set)."""
+                     gates: list[Gate], *, transfer_size: float = TRANSFER_SIZE, input_bins: int = 0,
+                     input_bins_from: BinsFrom = "teacher") -> Recipe:
+    """The recipe one search candidate stands for (``transfer_size`` 0: no transfer set;
+    ``input_bins`` 0: the student reads the standardised inputs)."""
     transfer: Literal["none", "mixup"] = "mixup" if transfer_size > 0 else "none"
     steps = [Step(Distillation(temperature=temperature, hidden=hidden, transfer=transfer,
-                               transfer_size=transfer_size))]
+                               transfer_size=transfer_size, input_bins=input_bins,
+                               input_bins_from=input_bins_from))]
     if sparsity > 0:
         steps.append(Step(MagnitudePruning(sparsity=sparsity)))
     if bits == 16:
         steps.append(Step(Fp16Weights()))
     elif bits == 8:
         steps.append(Step(StaticInt8()))  # ONNX Runtime's fast int8 form; the timings judge it
-    name = f"search: hidden {list(hidden)}, T {temperature:g}, sparsity {sparsity:g}, {bits}-bit"
+    bins = f", {input_bins} bins from {input_bins_from}" if input_bins else ""
+    name = f"search: hidden {list(hidden)}, T {temperature:g}{bins}, sparsity {sparsity:g}, {bits}-bit"
     return Recipe(steps=steps, gates=list(gates), name=name)
 
 
@@ -129,8 +141,11 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
                        prepared: PreparedData, teacher: FinliteModel, gates: list[Gate], config: TrainConfig,
                        fine_tune: TrainConfig, common: dict[str, Any], deadline: float, timing: bool = True,
                        keep_models: bool = False, on_candidate: Callable[[dict[str, Any]], Any] | None = None,
+                       input_bins: int = 0, input_bins_from: BinsFrom = "teacher",
                        ) -> tuple[list[dict[str, Any]], list[FinliteModel | None]]:
     """One distilled student and the candidates built on it, tails (sparsity, bits) in ``order``.
+    The student reads its inputs through ``input_bins`` bins per numeric column (0: none), with
+    edges from ``input_bins_from``.
 
     The unit of work of the search, run in-process by the serial search and as one Ray task by
     ``engine="ray"``. Stops before the student, or before a tail, once ``time.time()`` passes
@@ -154,13 +169,15 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
     if time.time() > deadline:
         return candidates, models
     transfer_size = transfer_size_for(len(prepared.x_train))
-    first = candidate_recipe(hidden, temperature, 0.0, 32, gates, transfer_size=transfer_size)
+    first = candidate_recipe(hidden, temperature, 0.0, 32, gates, transfer_size=transfer_size, input_bins=input_bins,
+                             input_bins_from=input_bins_from)
     distilled = run_recipe(first, prepared, teacher, train=config, fine_tune=fine_tune, timing=timing, **common)
     record = distilled.records[0]
     for sparsity, bits in order:
         if time.time() > deadline:
             break
-        recipe = candidate_recipe(hidden, temperature, sparsity, bits, gates, transfer_size=transfer_size)
+        recipe = candidate_recipe(hidden, temperature, sparsity, bits, gates, transfer_size=transfer_size,
+                                  input_bins=input_bins, input_bins_from=input_bins_from)
         model = distilled.model
         if len(recipe.steps) == 1:
             records, kept = [record], record.status == "kept"

@@ -1,0 +1,103 @@
+"""The search tries students with input bins (`finlite search --input-bins`), and saves such a student exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import finlite
+from finlite.cli import app
+from finlite.errors import ConfigError
+from finlite.jobs.search import search_students
+from finlite.recipe.gates import Gate
+from finlite.recipe.search import SearchSpace, candidate_recipe
+from finlite.training.loop import TrainConfig
+
+TINY = TrainConfig(epochs=4, patience=4, progress=False)
+# One width and temperature, without and with bins: two distilled students, one candidate each.
+SPACE = SearchSpace(hidden=((8,),), temperature=(2.0,), sparsity=(0.0,), bits=(32,), input_bins=(0, 8))
+LOOSE = [Gate("auc", max_drop=0.3)]
+runner = CliRunner()
+
+
+def test_the_space_checks_its_input_bins_and_names_them() -> None:
+    for bad in ((1,), (257,), (True,), (8.0,), ()):
+        with pytest.raises(ConfigError, match="input_bins"):
+            SearchSpace(input_bins=bad)  # type: ignore[arg-type]
+    assert SearchSpace().input_bins == (0,)
+    recipe = candidate_recipe((8,), 2.0, 0.5, 32, LOOSE, input_bins=16, input_bins_from="quantiles")
+    assert recipe.name == "search: hidden [8], T 2, 16 bins from quantiles, sparsity 0.5, 32-bit"
+    step = recipe.to_dict()["steps"][0]
+    assert (step["input_bins"], step["input_bins_from"]) == (16, "quantiles")
+    # Without bins the candidates keep the names (and recipes) of a space without the dimension.
+    plain = candidate_recipe((8,), 2.0, 0.5, 32, LOOSE)
+    assert plain.name == "search: hidden [8], T 2, sparsity 0.5, 32-bit" and "input_bins" not in plain.to_dict()["steps"][0]
+
+
+@pytest.mark.slow
+def test_a_binned_student_is_searched_and_saved_exactly(boosted_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    found = search_students(boosted_dir, german_csv, seed=0, budget_s=600, space=SPACE, config=TINY, fine_tune=TINY,
+                            gates=LOOSE, out=tmp_path / "s", progress=False, timing=False)
+    names = sorted(c["name"] for c in found.candidates)
+    assert names == ["search: hidden [8], T 2, 8 bins from teacher, sparsity 0, 32-bit",
+                     "search: hidden [8], T 2, sparsity 0, 32-bit"]
+    binned = next(c for c in found.candidates if "bins" in c["name"])
+    plain = next(c for c in found.candidates if "bins" not in c["name"])
+    assert binned["size_bytes"] > plain["size_bytes"]  # the binned first layer reads more inputs
+    # Force the binned candidate to be the choice (smallest wins otherwise): it is rebuilt exactly.
+    only = SearchSpace(hidden=((8,),), temperature=(2.0,), sparsity=(0.0,), bits=(32,), input_bins=(8,))
+    chosen = search_students(boosted_dir, german_csv, seed=0, budget_s=600, space=only, config=TINY, fine_tune=TINY,
+                             gates=LOOSE, out=tmp_path / "b", progress=False, timing=False)
+    assert chosen.chosen is not None and chosen.notes == []
+    assert (chosen.chosen["auc"], chosen.chosen["agreement"]) == (binned["auc"], binned["agreement"])
+    saved = finlite.load(tmp_path / "b")
+    assert saved.manifest["model"]["bins"] and all(1 <= len(e) <= 7 for _, e in saved.manifest["model"]["bins"])
+    assert "input_bins: 8" in (tmp_path / "b" / "recipe.yaml").read_text()
+    assert chosen.chosen_model is not None
+    assert np.array_equal(chosen.chosen_model.state_dict()["layers.0.weight"].numpy(),
+                          saved.model.state_dict()["layers.0.weight"].numpy())
+
+
+def test_bins_at_the_splits_of_a_teacher_without_any_are_refused_before_training(
+        teacher_dir: Path, german_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import finlite.jobs.search as job
+
+    monkeypatch.setattr(job, "student_candidates", lambda *a, **k: pytest.fail("trained before refusing"))
+    with pytest.raises(ConfigError, match=r"need a LightGBM or XGBoost teacher.*quantiles"):
+        search_students(teacher_dir, german_csv, budget_s=60, space=SPACE, config=TINY, fine_tune=TINY,
+                        out=tmp_path / "s", progress=False, timing=False)
+    with pytest.raises(ConfigError, match="input_bins_from must be one of teacher, quantiles; got 'median'"):
+        search_students(teacher_dir, german_csv, budget_s=60, space=SPACE, input_bins_from="median",  # type: ignore[arg-type]
+                        out=tmp_path / "s", progress=False, timing=False)
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.slow
+def test_search_command_with_input_bins(boosted_dir: Path, teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    loose = tmp_path / "loose.yaml"  # the candidates are judged by these gates: 3 epochs pass them
+    loose.write_text("steps:\n  - {method: distillation}\ngates:\n  auc: {max_drop: 0.3}\n")
+    common = ["--width", "8", "--temperature", "2", "--sparsity", "0", "--bits", "32", "--epochs", "3", "--no-timing",
+              "--quiet", "--budget", "600", "--recipe", str(loose)]
+    out = tmp_path / "s"
+    result = runner.invoke(app, ["search", str(teacher_dir), str(german_csv), "--out", str(out), "--input-bins", "0",
+                                 "--input-bins", "8", "--input-bins-from", "quantiles", *common])
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "search.json").read_text())
+    assert sorted(c["name"] for c in record["candidates"]) == [
+        "search: hidden [8], T 2, 8 bins from quantiles, sparsity 0, 32-bit", "search: hidden [8], T 2, sparsity 0, 32-bit"]
+    refusals = [
+        ([str(boosted_dir), "--input-bins", "1"], "--input-bins: "),
+        ([str(boosted_dir), "--input-bins-from", "quantiles"], "add --input-bins N"),
+        ([str(boosted_dir), "--input-bins", "0", "--input-bins-from", "quantiles"], "add --input-bins N"),
+        ([str(teacher_dir), "--input-bins", "8"], "--input-bins-from quantiles"),
+    ]
+    for args, message in refusals:
+        bad = tmp_path / "bad"
+        result = runner.invoke(app, ["search", args[0], str(german_csv), "--out", str(bad), *args[1:], *common])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output, (args, result.output)
+        assert not bad.exists()
