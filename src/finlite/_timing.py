@@ -14,11 +14,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cpu_info", "latency_us", "throughput"]
+__all__ = ["TIMED_NAMES", "cpu_info", "latency_us", "throughput"]
 
 # Instruction-set features that decide how fast int8 and float kernels can be.
 _ISA = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni",
         "avx512_bf16", "amx_int8", "amx_bf16", "asimd", "asimddp", "sve")
+
+
+#: How a model's latency was measured (its metrics' ``"timed"``), as the reports name it.
+TIMED_NAMES = {"onnx": "ONNX Runtime (exported)", "torch": "torch eager"}
 
 
 def latency_us(fn: Callable[[Any], Any], args: list[Any], *, repeats: int = 3000,

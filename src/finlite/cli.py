@@ -1,7 +1,8 @@
 """The ``finlite`` command line: a thin layer over the jobs in :mod:`finlite.jobs`.
 
-Exit codes: 0 success, 1 a quality gate or a parity check decided, 2 bad usage or bad input (one
-paragraph saying what was wrong and how to fix it, in this command's flags; never a traceback).
+Exit codes: 0 success, 1 a decision (a quality gate, a parity check, a report whose status is FAIL,
+a reproduction that differs), 2 bad usage or bad input (one paragraph saying what was wrong and how
+to fix it, in this command's flags; never a traceback).
 Training commands import torch only when they run, so a scoring-only install can score and serve.
 """
 
@@ -32,8 +33,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is plain text: "finlite[ray]" must not be read as markup
 )
-datasets_app = typer.Typer(help="Datasets bundled with finlite (no network needed).", no_args_is_help=True)
+datasets_app = typer.Typer(help="Datasets bundled with finlite (no network needed).", no_args_is_help=True,
+                           rich_markup_mode=None)
 app.add_typer(datasets_app, name="datasets")
 
 
@@ -383,7 +386,7 @@ def train(
     out: Annotated[Path, typer.Option(help="Directory to write the teacher artifact to.")],
     positive: Annotated[str | None, typer.Option(help="Label of the class to score, e.g. 'bad' or 1. Default: recognised by name ('bad', 'default', 1, ...) or the minority class.")] = None,
     model: Annotated[str | None, typer.Option(help="Teacher: 'mlp' (the default), 'logistic', 'lightgbm' or 'xgboost' (boosted teachers also get out-of-fold scores of their training rows); with --task forecast 'lstm' (the default), 'gru', 'tcn', 'transformer' or 'lightgbm'.")] = None,
-    hidden: Annotated[str | None, typer.Option(help="Hidden widths, comma-separated. Default: 256,128 for the MLP; for forecasters 64,32 (LSTM/GRU units), 32,32 (TCN channels), 32 (Transformer d_model).")] = None,
+    hidden: Annotated[str | None, typer.Option(help="Hidden widths, comma-separated. Default: 256,128 for the MLP; for forecasters 64,32 (LSTM/GRU units), 32,32,32,32 (TCN channels), 32 (Transformer d_model).")] = None,
     drop: Annotated[list[str] | None, typer.Option(help="Column to ignore (repeatable), e.g. an ID or a leakage column. IDs and dates are dropped automatically.")] = None,
     categorical: Annotated[list[str] | None, typer.Option(help="Column to treat as categorical (repeatable).")] = None,
     numeric: Annotated[list[str] | None, typer.Option(help="Column to treat as numeric (repeatable).")] = None,
@@ -594,9 +597,9 @@ def compress(
 
     The options build a recipe (distillation, then pruning, no gates) that runs like any other.
     With --recipe or --preset the steps come from YAML and each is kept only if it passes the
-    recipe's gates; the exit code is 1 when the final model fails a gate on the test split.
-    --search runs 'finlite search' over its default space (narrow the space with 'finlite search
-    --width/--sparsity/--bits/--temperature').
+    recipe's gates; the exit code is 1 when no step is kept or the final model fails a gate on the
+    test split. --search runs 'finlite search' over its default space (narrow the space with
+    'finlite search --width/--sparsity/--bits/--temperature/--input-bins').
     """
     from finlite.evaluate.report import render_table
     from finlite.jobs.compress import compress as run
@@ -929,6 +932,12 @@ def evaluate(
             typer.echo(f"  {key:<14}{m[key]:.4f}")
         typer.echo(f"  {'parameters':<14}{m['parameters']:,} ({m['nonzero_parameters']:,} non-zero)")
         typer.echo(f"  {'size':<14}{m['model_bytes']:,} bytes")
+        if "latency_p50_us" in m:  # measured unless --no-timing
+            from finlite._timing import TIMED_NAMES
+
+            how = TIMED_NAMES.get(str(m.get("timed")), "timed") + (", one thread" if m.get("timed") == "onnx" else "")
+            typer.echo(f"  {'latency':<14}p50 {m['latency_p50_us']:.1f} µs, p99 {m['latency_p99_us']:.1f} µs at batch 1; "
+                       f"{m['rows_per_second']:,.0f} rows/s at batch {m['batch']:,} ({how})")
     if not as_json:
         typer.echo(_served_line(result.get("served_model") or {}))
 

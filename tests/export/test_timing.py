@@ -72,3 +72,32 @@ def test_a_model_without_an_onnx_form_is_timed_in_torch_and_says_so(monkeypatch:
     x, y = _rows()
     report = compare_models(_mlp(6, (16,), 0), _mlp(6, (8,), 1), x, y, 0.5, timer=report_timer(rounds=1))
     assert "| timed in | torch eager | torch eager |" in render_markdown(report)
+
+
+def test_a_teacher_timed_in_torch_beside_a_student_in_onnx_is_labelled_and_not_compared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both at the same batch, each cell says how it was timed, and no speed-up divides one by the other."""
+    from finlite.evaluate.summary_report import build_summary
+
+    x, y = _rows()
+    teacher, student = _mlp(6, (32,), 0), _mlp(6, (8,), 1)
+    real = graph.to_onnx
+
+    def teacher_has_no_onnx(model: object, *args: object, **kwargs: object) -> object:
+        if model is teacher:
+            raise ExportError("no ONNX form in this test")
+        return real(model, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(graph, "to_onnx", teacher_has_no_onnx)
+    report = compare_models(teacher, student, x, y, 0.5, timer=report_timer(rounds=1))
+    assert (report["teacher"]["timed"], report["student"]["timed"]) == ("torch", "onnx")
+    assert report["teacher"]["batch"] == report["student"]["batch"] == DEPLOYED_BATCH_ROWS
+    assert "latency_p50_speedup" not in report["ratios"]
+    assert "| timed in | torch eager | ONNX Runtime (exported) |" in render_markdown(report)
+    labels = [row[0] for row in build_summary(report).tables[0].rows]
+    assert "latency p50, batch 1 (µs); teacher torch eager, student ONNX Runtime (exported)" in labels
+    assert "rows/s (batch 16,384); teacher torch eager, student ONNX Runtime (exported)" in labels
+    # A stored report whose models were timed at different batches (an older run) says so per cell.
+    report["teacher"]["batch"] = 4096
+    row = next(line for line in render_markdown(report).splitlines() if line.startswith("| rows/s"))
+    assert row.startswith("| rows/s | ") and "(batch 4,096) |" in row and "(batch 16,384) |" in row

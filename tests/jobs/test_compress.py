@@ -111,3 +111,18 @@ def test_compress_is_a_plain_function_with_its_real_signature() -> None:
                  "fine_tune", "out", "overwrite", "timing", "progress", "train_overrides", "size_aware_sparsity"):
         assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
     assert list(inspect.signature(finlite.compress_with_recipe).parameters)[:3] == ["teacher", "data", "recipe"]
+
+
+def test_the_compress_report_times_both_models_as_deployed(teacher_dir: Path, german_csv: Path,
+                                                           tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    finlite.compress(teacher_dir, german_csv, student_hidden=(8,), config=TINY, fine_tune=TINY, out=out,
+                     progress=False)
+    report = json.loads((out / "report.json").read_text())
+    comparison = report.get("comparison", report)
+    assert comparison["teacher"]["timed"] == comparison["student"]["timed"] == "onnx"
+    assert "| timed in | ONNX Runtime (exported) | ONNX Runtime (exported) |" in (out / "report.md").read_text()
+    summary = next(s for s in report["sections"] if s["id"] == "summary")
+    labels = [row[0] for row in summary["tables"][0]["rows"]]
+    assert "rows/s (batch 16,384), ONNX Runtime (exported)" in labels
+    assert summary["metrics"]["timed"] == {"teacher": "onnx", "student": "onnx"}

@@ -40,3 +40,14 @@ def test_evaluate_reports_agreement_at_its_operating_point_and_over_the_band(
     assert single["operating_point"]["description"].endswith("where the artifact flags 20.0% of these rows")
     with pytest.raises(ConfigError, match=r"'flag_rate' parameter of evaluate_artifact must be a number in \(0, 1\)"):
         evaluate_artifact(exported_dir, german_csv, flag_rate=0.0)
+
+
+def test_evaluate_times_each_model_as_deployed(boosted_dir: Path, exported_dir: Path, german_csv: Path) -> None:
+    """The job passes the deployed timer: a LightGBM baseline and an MLP artifact both in ONNX Runtime."""
+    single = evaluate_artifact(exported_dir, german_csv)
+    assert single["model"]["timed"] == "onnx" and single["model"]["batch"] == 16_384
+    both = evaluate_artifact(exported_dir, german_csv, baseline=boosted_dir)
+    assert both["teacher"]["timed"] == both["student"]["timed"] == "onnx"
+    assert both["ratios"]["latency_p50_speedup"] == pytest.approx(
+        both["teacher"]["latency_p50_us"] / both["student"]["latency_p50_us"])
+    assert "| timed in | ONNX Runtime (exported) | ONNX Runtime (exported) |" in render_markdown(both)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from finlite._finite import check_scores
+from finlite._timing import TIMED_NAMES
 from finlite.evaluate.cost import Timer, cost_metrics, eager_latency
 from finlite.evaluate.operating import OperatingPoint
 from finlite.models.base import FinliteModel
@@ -75,7 +76,8 @@ def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, 
         ratios[f"{metric}_drop"] = t_metrics[metric] - s_metrics[metric]
     for metric in kind.lower_better[:1] if not kind.decides else ():  # and a forecast's headline error
         ratios[f"{metric}_increase"] = s_metrics[metric] - t_metrics[metric]
-    if timing:
+    if timing and t_metrics.get("timed") == s_metrics.get("timed"):
+        # Only like with like: a torch eager time over an ONNX Runtime one is no speed-up.
         ratios["latency_p50_speedup"] = t_metrics["latency_p50_us"] / s_metrics["latency_p50_us"]
     report: dict[str, Any] = {"split": split, "rows": len(y), "task": kind.name, "teacher": t_metrics,
                               "student": s_metrics, "fidelity": kind.fidelity(p_t, p_s, y, cutoff, rows), "ratios": ratios}
@@ -110,23 +112,22 @@ _ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"), ("F1 at 
          ("FLOPs per row", "flops_per_row", "int"), ("latency p50 (batch 1)", "latency_p50_us", "us"),
          ("latency p99 (batch 1)", "latency_p99_us", "us"), ("rows/s", "rows_per_second", "int")]
 
-# How a model's latency was measured ("timed"), as the report names it.
-_TIMED = {"onnx": "ONNX Runtime (exported)", "torch": "torch eager"}
-
-
-def _label(label: str, key: str, t: dict[str, Any], s: dict[str, Any]) -> str:
-    if key == "rows_per_second":  # the batch it was measured at
-        batch = t.get("batch", s.get("batch"))
-        return f"{label} (batch {batch:,})" if batch else label
-    return label
+def _metric_row(label: str, key: str, kind: str, t: dict[str, Any], s: dict[str, Any]) -> tuple[str, str, str]:
+    if key == "rows_per_second":  # with the batch it was measured at: in the label, or per model if they differ
+        batches = (t.get("batch"), s.get("batch"))
+        if batches[0] == batches[1]:
+            return (f"{label} (batch {batches[0]:,})" if batches[0] else label), _fmt(t.get(key), kind), \
+                _fmt(s.get(key), kind)
+        cells = [_fmt(m.get(key), kind) + (f" (batch {b:,})" if b else "") for m, b in zip((t, s), batches, strict=True)]
+        return label, cells[0], cells[1]
+    return label, _fmt(t.get(key), kind), _fmt(s.get(key), kind)
 
 
 def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     t, s, f = report["teacher"], report["student"], report["fidelity"]
-    rows = [(_label(label, key, t, s), _fmt(t.get(key), kind), _fmt(s.get(key), kind))
-            for label, key, kind in _ROWS if key in t]
+    rows = [_metric_row(label, key, kind, t, s) for label, key, kind in _ROWS if key in t]
     if "timed" in t or "timed" in s:
-        rows.append(("timed in", _TIMED.get(t.get("timed", ""), "-"), _TIMED.get(s.get("timed", ""), "-")))
+        rows.append(("timed in", TIMED_NAMES.get(t.get("timed", ""), "-"), TIMED_NAMES.get(s.get("timed", ""), "-")))
     if "agreement" in f and "psi" not in f:  # a forecast: the sign of the teacher's forecast kept
         rows.append(("agreement (same sign as teacher)", "", _fmt(f["agreement"], "pct")))
         rows.append(("DM p-value vs teacher", "", _fmt(f.get("dm_pvalue"), "f")))

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from finlite._timing import TIMED_NAMES
 from finlite.evaluate.sections import Section, Table, json_number
 
 __all__ = ["HEADLINE", "build_reproducibility", "build_summary"]
@@ -25,8 +26,23 @@ HEADLINE: tuple[tuple[str, str], ...] = (
     ("rmse", "RMSE"), ("mae", "MAE"), ("r2", "R²"), ("directional_accuracy", "directional accuracy"),
     ("parameters", "parameters"), ("nonzero_parameters", "parameters (non-zero)"), ("model_bytes", "bytes on disk"),
     ("flops_per_row", "FLOPs per row"), ("latency_p50_us", "latency p50, batch 1 (µs)"),
-    ("latency_p99_us", "latency p99, batch 1 (µs)"), ("rows_per_second", "rows/s (batch 4096)"),
+    ("latency_p99_us", "latency p99, batch 1 (µs)"), ("rows_per_second", "rows/s"),
 )
+_TIMINGS = ("latency_p50_us", "latency_p99_us", "rows_per_second")
+
+
+def _timing_label(label: str, key: str, teacher: Mapping[str, Any], student: Mapping[str, Any]) -> str:
+    """A timing row's label with how both models were timed, and the batch of rows/s."""
+    if key not in _TIMINGS:
+        return label
+    if key == "rows_per_second" and teacher.get("batch") and teacher.get("batch") == student.get("batch"):
+        label = f"{label} (batch {teacher['batch']:,})"
+    how = [TIMED_NAMES.get(str(m.get("timed")), "") for m in (teacher, student)]
+    if how[0] and how[0] == how[1]:
+        return f"{label}, {how[0]}"
+    if any(how):
+        return f"{label}; teacher {how[0] or '?'}, student {how[1] or '?'}"
+    return label
 
 #: The fidelity numbers the summary repeats (the decisions and accuracy sections have the rest).
 _FIDELITY = ("agreement", "psi", "spearman", "correlation", "rmse_vs_teacher", "mae_vs_teacher")
@@ -54,7 +70,7 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
         if t is None or s is None:
             continue
         headline["teacher"][key], headline["student"][key] = t, s
-        rows.append([label, t, s, s - t])
+        rows.append([_timing_label(label, key, teacher, student), t, s, s - t])
     recipe = comparison.get("recipe") or {}
     steps = list(recipe.get("steps") or [])
     gates = list(recipe.get("final_gates") or [])
@@ -104,6 +120,9 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
         "gates": len(gates), "gates_failed": len(failed), "gates_passed": not failed if gates else None,
         "warnings": warnings,
     }
+    timed = {side: m["timed"] for side, m in (("teacher", teacher), ("student", student)) if m.get("timed")}
+    if timed:  # how the latency rows were measured (see finlite.export.timing)
+        metrics["timed"] = timed
     point = comparison.get("operating_point") or {}
     if point.get("cutoff") is not None:
         metrics["cutoff"] = point["cutoff"]

@@ -93,8 +93,9 @@ def deployed_latency(models: list[FinliteModel], x: np.ndarray | Sequence[np.nda
     for model, rows, timer in zip(models, inputs, timers, strict=True):
         if timer is None:
             # One input is a row of features, or a window [steps, features] of a forecaster.
-            out.append({**measure_latency(model, input_shape(rows), repeats=repeats, batch_repeats=3),
-                        "timed": "torch"})
+            # At the same batch as the others, so their rows/s compare.
+            out.append({**measure_latency(model, input_shape(rows), repeats=repeats, batch=batch_rows,
+                                          batch_repeats=3), "timed": "torch"})
         else:
             out.append(timer.result())
     return out
