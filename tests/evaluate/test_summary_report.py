@@ -117,3 +117,26 @@ def test_reproducibility_warns_without_a_seed_or_a_data_hash(missing: str) -> No
     section = build_reproducibility(record, RECIPE)
     assert section.status == "WARN"
     assert ("the seed" if missing == "seed" else "the data's content hash") in section.summary
+
+
+def test_rare_positives_warn_when_pr_auc_falls_without_a_gate() -> None:
+    """The fraud bench's `smallest` student: AUC 0.9914 → 0.9816, PR-AUC 0.839 → 0.590, 0.17 % positives."""
+    from finlite.evaluate.summary_report import RARE_POSITIVES, WARN_PR_AUC_SHARE, rare_positive_warning
+
+    def comparison(pr_student: float, positives: int, rows: int = 56_962) -> dict[str, Any]:
+        return {"teacher": {"auc": 0.9914, "pr_auc": 0.839, "positives": positives, "rows": rows},
+                "student": {"auc": 0.9816, "pr_auc": pr_student, "positives": positives, "rows": rows}}
+
+    message = rare_positive_warning(comparison(0.590, 98), ["auc", "agreement"])
+    assert message is not None and message.startswith("WARNING: positives are rare here (0.17% of the rows)")
+    assert "PR-AUC 0.5900 is 30% below its teacher's 0.8390 while its AUC moved only -0.0098" in message
+    assert "pr_auc: {max_drop: 0.02}" in message
+    assert rare_positive_warning(comparison(0.590, 98), ["auc", "pr_auc"]) is None  # a gate looked at it
+    assert rare_positive_warning(comparison(0.790, 98), []) is None  # `fastest`: 6 % below, under the share
+    at_share = 0.839 * (1 - WARN_PR_AUC_SHARE)
+    assert rare_positive_warning(comparison(at_share - 1e-9, 98), []) is not None
+    common = int(56_962 * RARE_POSITIVES) + 1  # positives no longer rare: AUC speaks for the ranking
+    assert rare_positive_warning(comparison(0.590, common), []) is None
+    assert rare_positive_warning({"teacher": {"auc": 0.8}, "student": {"auc": 0.7}}, []) is None  # no PR-AUC
+    warned = build_summary({**_comparison(), "warnings": [message]})
+    assert warned.status == "WARN" and "PR-AUC 20% or more below" in warned.threshold

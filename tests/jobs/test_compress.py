@@ -126,3 +126,14 @@ def test_the_compress_report_times_both_models_as_deployed(teacher_dir: Path, ge
     labels = [row[0] for row in summary["tables"][0]["rows"]]
     assert "rows/s (batch 16,384), ONNX Runtime (exported)" in labels
     assert summary["metrics"]["timed"] == {"teacher": "onnx", "student": "onnx"}
+
+
+def test_fidelity_warnings_follow_the_recipes_gates() -> None:
+    from finlite.jobs.compress import fidelity_warnings
+
+    report = {"teacher": {"auc": 0.99, "pr_auc": 0.80, "positives": 50, "rows": 50_000},
+              "student": {"auc": 0.92, "pr_auc": 0.40, "positives": 50, "rows": 50_000}}
+    found = fidelity_warnings(report, [])  # no gates at all: both warnings
+    assert len(found) == 2 and "0.0700 below" in found[0] and "PR-AUC 0.4000 is 50% below" in found[1]
+    assert [m[:30] for m in fidelity_warnings(report, ["auc"])] == [found[1][:30]]  # gates, none on PR-AUC
+    assert fidelity_warnings(report, ["auc", "pr_auc"]) == []

@@ -44,6 +44,35 @@ def _timing_label(label: str, key: str, teacher: Mapping[str, Any], student: Map
         return f"{label}; teacher {how[0] or '?'}, student {how[1] or '?'}"
     return label
 
+#: Where positives are rare (at most this share of the rows: fraud, low-default books), AUC can hold
+#: while the ranking at the top, where the model decides, collapses; a student whose PR-AUC falls
+#: by :data:`WARN_PR_AUC_SHARE` of its teacher's, with no gate on ``pr_auc``, raises a warning.
+RARE_POSITIVES = 0.05
+WARN_PR_AUC_SHARE = 0.2
+
+
+def rare_positive_warning(comparison: Mapping[str, Any], gate_metrics: Sequence[str]) -> str | None:
+    """The loud warning for a student whose PR-AUC fell by :data:`WARN_PR_AUC_SHARE` or more of its
+    teacher's on rows where positives are rare (:data:`RARE_POSITIVES`), when no gate in
+    ``gate_metrics`` looked at PR-AUC. None otherwise (or when the numbers are missing)."""
+    teacher, student = comparison.get("teacher") or {}, comparison.get("student") or {}
+    t, s = _number(teacher.get("pr_auc")), _number(student.get("pr_auc"))
+    positives, rows = _number(teacher.get("positives")), _number(teacher.get("rows"))
+    if "pr_auc" in gate_metrics or None in (t, s, positives, rows) or not rows or not t:
+        return None
+    rate = float(positives) / float(rows)
+    share = (float(t) - float(s)) / float(t)
+    if rate > RARE_POSITIVES or not share >= WARN_PR_AUC_SHARE:
+        return None
+    auc = ""
+    if _number(teacher.get("auc")) is not None and _number(student.get("auc")) is not None:
+        auc = f" while its AUC moved only {float(student['auc']) - float(teacher['auc']):+.4f}"
+    return (f"WARNING: positives are rare here ({rate:.2%} of the rows) and the student's PR-AUC {float(s):.4f} is "
+            f"{share:.0%} below its teacher's {float(t):.4f}{auc}: it ranks the riskiest rows, where decisions are "
+            "made, much worse, and no gate checked PR-AUC. Add a gate such as 'pr_auc: {max_drop: 0.02}' to the "
+            "recipe, or use a wider student.")
+
+
 #: The fidelity numbers the summary repeats (the decisions and accuracy sections have the rest).
 _FIDELITY = ("agreement", "psi", "spearman", "correlation", "rmse_vs_teacher", "mae_vs_teacher")
 
@@ -143,9 +172,10 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
         notes.append(f"Operating point: {point['description']}.")
     return Section(
         id="summary", title="Summary", status=status,  # type: ignore[arg-type]
-        threshold=(f"FAIL when the kept model fails a recipe gate on the test split; WARN when the run raised the "
+        threshold=(f"FAIL when the kept model fails a recipe gate on the test split; WARN when the run raised a "
                    f"fidelity warning (the student's test AUC {warn_auc_drop} or more below the teacher's, with no "
-                   "gate to stop it); PASS otherwise."),
+                   f"gate to stop it; or, where positives are at most {RARE_POSITIVES:.0%} of the rows, its PR-AUC "
+                   f"{WARN_PR_AUC_SHARE:.0%} or more below the teacher's, with no PR-AUC gate); PASS otherwise."),
         summary=summary, metrics=json_number(metrics), tables=tables, notes=notes)
 
 

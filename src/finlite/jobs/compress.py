@@ -25,6 +25,7 @@ from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
 from finlite.evaluate.report import compare_models, render_markdown
+from finlite.evaluate.summary_report import rare_positive_warning
 from finlite.export.timing import report_timer
 from finlite.methods.distill import Distillation
 from finlite.methods.plan import PruningPlan
@@ -55,6 +56,7 @@ __all__ = [
     "compress",
     "compress_with_recipe",
     "fidelity_warning",
+    "fidelity_warnings",
     "market_recipe",
     "market_transfer_size",
     "recipe_summary",
@@ -85,10 +87,16 @@ def fidelity_warning(report: dict[str, Any], gates: bool) -> str | None:
             "epochs, or a preset with gates (--preset balanced).")
 
 
-def _warn(report: dict[str, Any], gates: bool) -> None:
-    """Record the fidelity warning in the report and print it on stderr."""
-    message = fidelity_warning(report, gates)
-    if message is not None:
+def fidelity_warnings(report: dict[str, Any], gate_metrics: Sequence[str]) -> list[str]:
+    """Every warning a run's comparison raises: the AUC one (no gates at all) and the PR-AUC one
+    (rare positives, no PR-AUC gate; :func:`finlite.evaluate.summary_report.rare_positive_warning`)."""
+    found = [fidelity_warning(report, gates=bool(gate_metrics)), rare_positive_warning(report, gate_metrics)]
+    return [message for message in found if message is not None]
+
+
+def _warn(report: dict[str, Any], gate_metrics: Sequence[str]) -> None:
+    """Record the fidelity warnings in the report and print them on stderr."""
+    for message in fidelity_warnings(report, gate_metrics):
         report.setdefault("warnings", []).append(message)
         sys.stderr.write(message + "\n")
         sys.stderr.flush()
@@ -577,7 +585,7 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
     report["recipe"] = {"name": recipe.name, "steps": steps,
                         "final_gates": [g.to_dict() for g in final_gates],
                         "passed": all(g.passed for g in final_gates)}
-    _warn(report, gates=bool(recipe.gates))
+    _warn(report, [gate.metric for gate in recipe.gates])
     path = None
     if out is not None:
         metrics = {"test": report["student"], "fidelity": report["fidelity"], "ratios": report["ratios"],

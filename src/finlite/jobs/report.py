@@ -540,7 +540,7 @@ def _carry_measured(fresh: dict[str, Any], stored: Mapping[str, Any], same_teach
 def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseline: str | Path | Artifact | None,
              options: ReportOptions, verify_key: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """Every section again, from the artifact, its baseline and ``data`` (hash-checked)."""
-    from finlite.jobs.compress import _market_evidence_of, fidelity_warning
+    from finlite.jobs.compress import _market_evidence_of, fidelity_warnings
 
     base, same = _baseline(art, baseline, verify_key)
     prepared = prepare_like(art, data)
@@ -583,9 +583,9 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                                 monotone=options.monotone, id_column=options.id_column)
     recipe = stored.get("recipe") or {}
     comparison["recipe"] = recipe
-    message = fidelity_warning(comparison, gates=bool(recipe.get("final_gates")))
-    if message is not None:
-        comparison["warnings"] = [message]
+    messages = fidelity_warnings(comparison, [str(g.get("metric")) for g in recipe.get("final_gates") or []])
+    if messages:
+        comparison["warnings"] = messages
     man = art.manifest
     record = reproducibility_record(seed=seed, versions=man.get("versions") or {}, data=man["data"],
                                     files={k: man["files"][k] for k in _HASHED if k in man["files"]},
