@@ -42,7 +42,7 @@ def test_every_path_gives_the_predictors_scores(source: str, exported_dir: Path,
     predictor = Predictor(exported_dir)
     expected = predictor.predict_score(book.drop(columns=["account", "creditability"])).astype(np.float32)
     runs = {}
-    for workers, chunk in [(1, 5000), (1, 333), (3, 250), (2, 4096)]:
+    for workers, chunk in [(1, 5000), (1, 333), (3, 250), (2, 4096), (2, None)]:  # None: the default
         for suffix in (".parquet", ".csv"):
             out = tmp_path / f"out_{workers}_{chunk}{suffix}"
             summary = score_file(predictor, src, out, id_columns=["account"], chunk_rows=chunk, workers=workers)
@@ -176,3 +176,15 @@ def test_cli_threads_give_the_same_file(exported_dir: Path, book: pd.DataFrame, 
         assert result.exit_code == 0, result.output
         outs.append(pd.read_parquet(out))
     pd.testing.assert_frame_equal(outs[0], outs[1])
+
+
+def test_the_default_chunk_follows_the_encoded_width() -> None:
+    from finlite.runtime.batch import CHUNK_BYTES, CHUNK_ROWS_RANGE, default_chunk_rows
+
+    low, high = CHUNK_ROWS_RANGE
+    assert default_chunk_rows(72) == default_chunk_rows(31) == high == 262_144  # German credit's, SBA's widths
+    assert default_chunk_rows(100) == 131_072 and default_chunk_rows(10_000) == default_chunk_rows(10**9) == low
+    for width in (1, 50, 92, 96, 97, 200, 400, 1000):
+        rows = default_chunk_rows(width)
+        assert low <= rows <= high and rows & (rows - 1) == 0  # a power of two within the range
+        assert rows == low or rows * width * 4 <= CHUNK_BYTES < 2 * rows * width * 4 or rows == high
