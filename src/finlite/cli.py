@@ -1256,7 +1256,7 @@ def score(
     input: Annotated[Path, typer.Argument(help="Records to score: .csv, .csv.gz, .tsv or .parquet with the training columns.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write ids, score and decision: .csv or .parquet.")],
     id_column: Annotated[list[str] | None, typer.Option("--id-column", help="Column to copy through to the output (repeat for several).")] = None,
-    chunk_rows: Annotated[int | None, typer.Option(help="Rows read, scored and written at a time (memory stays flat). Default: 65,536 to 262,144 by the model's encoded width (about 96 MiB of encoded rows per scoring thread); 65,536 per Ray block.")] = None,
+    chunk_rows: Annotated[int | None, typer.Option(help="Rows read, scored and written at a time (memory stays flat). Default: 65,536 to 262,144, by the model's encoded width (at most 96 MiB of encoded rows per scoring thread), the file's rows (two chunks per thread) and the memory available; 65,536 per Ray block.")] = None,
     threads: Annotated[int | None, typer.Option(help="Scoring threads, each encoding and scoring a whole chunk on one core while the file is read and written alongside (default: all cores).")] = None,
     int8: Annotated[bool, typer.Option("--int8", help="Score with model_int8.onnx instead of model.onnx.")] = False,
     force: Force = False,
@@ -1269,7 +1269,7 @@ def score(
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores."""
     from finlite.runtime import Predictor
-    from finlite.runtime.batch import default_chunk_rows, score_file, tune_for_streaming
+    from finlite.runtime.batch import CHUNK_ROWS_RANGE, default_chunk_rows, file_rows, score_file, tune_for_streaming
 
     _check_options(threads=("--threads", threads), count=("--workers", workers))
     # The trusted key is an input too (score_file checks the data file and the artifact).
@@ -1309,12 +1309,21 @@ def score(
     # Up to two chunks per scoring thread in flight, each held as read (about 32 bytes a cell),
     # plus each thread's encoded buffer (float32) and the scores.
     enc = predictor.encoder
-    given = chunk_rows is not None
-    chunk_rows = chunk_rows if chunk_rows is not None else default_chunk_rows(enc.n_features)
-    _limits.check_memory(chunk_rows * (2 * scorers * (len(enc.fields) * 32 + 16) + scorers * enc.n_features * 4),
-                         f"--chunk-rows {chunk_rows:,}{'' if given else ' (the default for this model)'} with "
-                         f"{scorers} scoring thread(s)",
-                         "use a smaller --chunk-rows (e.g. 65536) or fewer --threads")
+
+    def check(rows: int) -> None:
+        _limits.check_memory(rows * (2 * scorers * (len(enc.fields) * 32 + 16) + scorers * enc.n_features * 4),
+                             f"--chunk-rows {rows:,} with {scorers} scoring thread(s)",
+                             "use a smaller --chunk-rows (e.g. 65536) or fewer --threads")
+
+    if chunk_rows is None:  # the default, halved (down to 65,536) while it would not fit in memory
+        chunk_rows = default_chunk_rows(enc.n_features, rows=file_rows(input), workers=scorers)
+        while chunk_rows > CHUNK_ROWS_RANGE[0]:
+            try:
+                check(chunk_rows)
+                break
+            except ConfigError:
+                chunk_rows //= 2
+    check(chunk_rows)
     tune_for_streaming()  # this process streams chunks: allocators that reuse memory (see runtime/batch.py)
     summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                          progress=_progress(quiet), overwrite=force, workers=scorers)

@@ -138,5 +138,7 @@ def test_rare_positives_warn_when_pr_auc_falls_without_a_gate() -> None:
     common = int(56_962 * RARE_POSITIVES) + 1  # positives no longer rare: AUC speaks for the ranking
     assert rare_positive_warning(comparison(0.590, common), []) is None
     assert rare_positive_warning({"teacher": {"auc": 0.8}, "student": {"auc": 0.7}}, []) is None  # no PR-AUC
+    assert rare_positive_warning(comparison(0.590, 29), []) is None  # too few positives: PR-AUC is noise
+    assert rare_positive_warning(comparison(0.590, 30), []) is not None
     warned = build_summary({**_comparison(), "warnings": [message]})
     assert warned.status == "WARN" and "PR-AUC 20% or more below" in warned.threshold

@@ -33,9 +33,12 @@ def test_the_space_checks_its_input_bins_and_names_them() -> None:
     assert recipe.name == "search: hidden [8], T 2, 16 bins from quantiles, sparsity 0.5, 32-bit"
     step = recipe.to_dict()["steps"][0]
     assert (step["input_bins"], step["input_bins_from"]) == (16, "quantiles")
-    # Without bins the candidates keep the names (and recipes) of a space without the dimension.
-    plain = candidate_recipe((8,), 2.0, 0.5, 32, LOOSE)
-    assert plain.name == "search: hidden [8], T 2, sparsity 0.5, 32-bit" and "input_bins" not in plain.to_dict()["steps"][0]
+    # Without bins the candidates keep the names (and recipes) of a space without the dimension,
+    # whatever source of edges the search was given for its binned students.
+    for source in ("teacher", "quantiles"):
+        plain = candidate_recipe((8,), 2.0, 0.5, 32, LOOSE, input_bins_from=source)  # type: ignore[arg-type]
+        assert plain.name == "search: hidden [8], T 2, sparsity 0.5, 32-bit"
+        assert not {"input_bins", "input_bins_from"} & set(plain.to_dict()["steps"][0])
 
 
 @pytest.mark.slow
@@ -69,6 +72,9 @@ def test_bins_at_the_splits_of_a_teacher_without_any_are_refused_before_training
     monkeypatch.setattr(job, "student_candidates", lambda *a, **k: pytest.fail("trained before refusing"))
     with pytest.raises(ConfigError, match=r"need a LightGBM or XGBoost teacher.*quantiles"):
         search_students(teacher_dir, german_csv, budget_s=60, space=SPACE, config=TINY, fine_tune=TINY,
+                        out=tmp_path / "s", progress=False, timing=False)
+    with pytest.raises(ConfigError, match=r"'input_bins' in space_overrides takes a list of values.*got 32"):
+        search_students(teacher_dir, german_csv, budget_s=60, space_overrides={"input_bins": 32},  # type: ignore[dict-item]
                         out=tmp_path / "s", progress=False, timing=False)
     with pytest.raises(ConfigError, match="input_bins_from must be one of teacher, quantiles; got 'median'"):
         search_students(teacher_dir, german_csv, budget_s=60, space=SPACE, input_bins_from="median",  # type: ignore[arg-type]

@@ -201,3 +201,10 @@ def test_windows_are_timed_as_deployed(forecaster: tuple[SplitArrays, SequenceMo
     (timed,) = deployed_latency([teacher], data.x_val[:32], repeats=10, batch_rows=64)
     assert timed["timed"] == "onnx" and timed["batch"] == 64
     assert 0 < timed["latency_p50_us"] <= timed["latency_p99_us"] and timed["rows_per_second"] > 0
+
+
+def test_a_gate_without_a_limit_is_refused() -> None:
+    """It would check nothing yet count as a gate on its metric (silencing the warnings a missing gate raises)."""
+    with pytest.raises(ConfigError, match=r"The gate 'pr_auc' needs a limit such as max_drop=0.005"):
+        Gate("pr_auc")
+    assert Gate("pr_auc", max_drop=0.02).to_dict() == {"max_drop": 0.02}

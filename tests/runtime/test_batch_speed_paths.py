@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -191,3 +192,40 @@ def test_the_default_chunk_follows_the_encoded_width() -> None:
             assert rows * width * 4 <= CHUNK_BYTES
         if rows < high:  # and twice as many would not
             assert 2 * rows * width * 4 > CHUNK_BYTES
+    # A file's rows leave two chunks per scoring thread (never below the smallest chunk).
+    assert default_chunk_rows(72, rows=10_000_000, workers=2) == high
+    assert default_chunk_rows(72, rows=1_000_000, workers=2) == 131_072
+    assert default_chunk_rows(72, rows=2_000_000, workers=32) == default_chunk_rows(72, rows=100, workers=2) == low
+
+
+def test_the_default_chunk_shrinks_to_fit_memory_and_is_what_score_file_gets(
+        exported_dir: Path, book: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a machine short of memory the default halves (down to 65,536) instead of refusing to run."""
+    import finlite._limits as limits
+    import finlite.runtime.batch as batch
+
+    src = tmp_path / "book.parquet"
+    book.to_parquet(src, index=False)
+    monkeypatch.setattr(batch, "file_rows", lambda path: 10_000_000)  # as if the book were large
+    seen: list[int] = []
+
+    def fake_score_file(*args: Any, chunk_rows: int, **kwargs: Any) -> Any:
+        seen.append(chunk_rows)
+        raise ConfigError("stop here")
+
+    def tight(nbytes: float, what: str, fix: str) -> None:
+        if "--chunk-rows 262,144" in what or "--chunk-rows 131,072" in what:
+            raise ConfigError(f"{what} needs more memory than there is; {fix}")
+
+    monkeypatch.setattr(batch, "score_file", fake_score_file)
+    monkeypatch.setattr(limits, "check_memory", tight)
+    out = tmp_path / "out.parquet"
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(src), "-o", str(out), "--threads", "2", "-q"])
+    assert result.exit_code == 2 and "stop here" in result.output and seen == [65_536]
+    monkeypatch.setattr(limits, "check_memory", lambda *a: None)
+    CliRunner().invoke(app, ["score", str(exported_dir), str(src), "-o", str(out), "--threads", "2", "-q"])
+    assert seen[-1] == 262_144
+    # A chunk the user gives is checked as given, never changed.
+    monkeypatch.setattr(limits, "check_memory", tight)
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(src), "-o", str(out), "--chunk-rows", "262144", "-q"])
+    assert result.exit_code == 2 and "--chunk-rows 262,144" in result.output and seen[-1] == 262_144 and len(seen) == 2

@@ -73,11 +73,13 @@ class SearchResult:
         lines = [f"search: {len(self.candidates)} candidates in {self.seconds:.0f} s "
                  f"({self.untried} left untried), {passed} passed every gate; "
                  f"Pareto front (size, latency, validation AUC) of {len(self.front)}:",
-                 f"{'candidate':<58}{'size':>10}{'p50 µs':>9}{'AUC':>8}"]
+                 ]
+        width = max([58, *(len(c["name"]) - 8 + 2 for c in self.front)])  # names with bins are longer
+        lines.append(f"{'candidate':<{width}}{'size':>10}{'p50 µs':>9}{'AUC':>8}")
         for c in sorted(self.front, key=lambda c: c["size_bytes"]):
             mark = " <- chosen" if self.chosen is not None and c["name"] == self.chosen["name"] else ""
             latency = "-" if c["latency_p50_us"] is None else f"{c['latency_p50_us']:.1f}"  # not timed
-            lines.append(f"{c['name'][8:]:<58}{c['size_bytes']:>10,}{latency:>9}{c['auc']:>8.4f}{mark}")
+            lines.append(f"{c['name'][8:]:<{width}}{c['size_bytes']:>10,}{latency:>9}{c['auc']:>8.4f}{mark}")
         if self.chosen is None:
             lines.append("no candidate passed every gate")
         return "\n".join(lines + self.notes)
@@ -244,6 +246,10 @@ def _override(space: SearchSpace, overrides: Mapping[str, Sequence[Any]]) -> Sea
                           f"{', '.join(sorted(names))}.", param="space_overrides")
     values: dict[str, Any] = {}
     for name, given in overrides.items():
+        if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
+            raise ConfigError(f"The search dimension {name!r} in space_overrides takes a list of values, e.g. "
+                              f"{{{name!r}: [{'(16,), (32, 16)' if name == 'hidden' else '...'}]}}; got {given!r}.",
+                              param="space_overrides")
         values[name] = tuple(tuple(v) for v in given) if name == "hidden" else tuple(given)
     return replace(space, **values)
 

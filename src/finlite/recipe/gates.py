@@ -89,6 +89,13 @@ class Gate:
     max: float | None = None
     max_increase: float | None = None
 
+    def __post_init__(self) -> None:
+        # A gate without a limit checks nothing, yet it would count as a gate on its metric (and
+        # silence the warnings that a missing gate raises): refuse it, as a recipe's YAML does.
+        if all(getattr(self, key) is None for key in GATE_KEYS):
+            raise ConfigError(f"The gate {self.metric!r} needs a limit such as max_drop=0.005, min=0.99 or max=0.1 "
+                              "(Gate(metric, max_drop=..., max_increase=..., min=..., max=...)).", param="gates")
+
     def check(self, candidate: Mapping[str, Any], teacher: Mapping[str, Any]) -> list[GateResult]:
         """Compare the candidate's measured metrics (and the teacher's, for drops and increases)
         with the limits.

@@ -93,9 +93,11 @@ def candidate_recipe(hidden: tuple[int, ...], temperature: float, sparsity: floa
     """The recipe one search candidate stands for (``transfer_size`` 0: no transfer set;
     ``input_bins`` 0: the student reads the standardised inputs)."""
     transfer: Literal["none", "mixup"] = "mixup" if transfer_size > 0 else "none"
+    # Without bins the source of their edges is left at its default: a plain student's recipe
+    # names no bins at all.
     steps = [Step(Distillation(temperature=temperature, hidden=hidden, transfer=transfer,
                                transfer_size=transfer_size, input_bins=input_bins,
-                               input_bins_from=input_bins_from))]
+                               input_bins_from=input_bins_from if input_bins else "teacher"))]
     if sparsity > 0:
         steps.append(Step(MagnitudePruning(sparsity=sparsity)))
     if bits == 16:

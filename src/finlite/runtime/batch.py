@@ -34,24 +34,42 @@ from finlite.errors import DataError
 from finlite.runtime import _arrownp
 from finlite.runtime.predictor import Predictor
 
-__all__ = ["CHUNK_ROWS_RANGE", "ScoreSummary", "default_chunk_rows", "score_file", "tune_for_streaming"]
+__all__ = ["CHUNK_ROWS_RANGE", "ScoreSummary", "default_chunk_rows", "file_rows", "score_file", "tune_for_streaming"]
 
 #: The default chunk of a table's scoring, in rows: the largest power of two in this range whose
-#: encoded rows (float32) fit in :data:`CHUNK_BYTES` per scoring thread. Larger chunks spend less
-#: per chunk (Python, Arrow, ONNX Runtime calls) and keep both cores busier: on 10 M rows here
-#: 262,144 rows took German credit's schema from 1.97 to 1.76 s and SBA's from 2.19 to 1.86 s
-#: against 65,536 (bench/scoring.py), at 0.6–0.8 GiB peak; a wide schema keeps smaller chunks.
+#: encoded rows (float32) fit in :data:`CHUNK_BYTES` per scoring thread and that leaves every
+#: scoring thread two chunks of the file. Larger chunks spend less per chunk (Python, Arrow, ONNX
+#: Runtime calls) and keep both cores busier: on 10 M rows here 262,144 rows took German credit's
+#: schema from 1.97 to 1.81 s and SBA's from 2.19 to 1.93 s against 65,536 (bench/scoring.py, 2
+#: threads, 0.6–0.9 GiB peak); a wide schema, many threads or a small file keep smaller chunks.
 CHUNK_ROWS_RANGE = (1 << 16, 1 << 18)
 CHUNK_BYTES = 96 << 20
 
 
-def default_chunk_rows(n_features: int) -> int:
-    """Rows per chunk for a model reading ``n_features`` encoded inputs (see :data:`CHUNK_ROWS_RANGE`)."""
+def default_chunk_rows(n_features: int, *, rows: int | None = None, workers: int = 1) -> int:
+    """Rows per chunk for a model reading ``n_features`` encoded inputs, scoring a file of ``rows``
+    rows (None: unknown, e.g. a CSV) on ``workers`` threads (see :data:`CHUNK_ROWS_RANGE`)."""
     low, high = CHUNK_ROWS_RANGE
-    rows = high
-    while rows > low and rows * max(1, n_features) * 4 > CHUNK_BYTES:
-        rows //= 2
-    return rows
+    chunk = high
+    while chunk > low and (chunk * max(1, n_features) * 4 > CHUNK_BYTES
+                           or (rows is not None and 2 * max(1, workers) * chunk > rows)):
+        chunk //= 2
+    return chunk
+
+
+def file_rows(path: str | os.PathLike[str]) -> int | None:
+    """A Parquet file's row count from its footer (None for another format or an unreadable file:
+    the read that follows reports that)."""
+    src = Path(path)
+    if src.suffix.lower() not in _PARQUET:
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(src).metadata.num_rows)
+    except Exception:  # noqa: BLE001 - only a sizing hint: the scoring's own read names the problem
+        return None
+
 
 #: The largest price file a forecaster scores (read whole, features per row): 30 years of daily
 #: prices of 5,000 assets is about 1 GiB as CSV.
@@ -284,15 +302,15 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     # Only this output's leftovers: the folder may be the user's own, with files of any name.
     _paths.clean_file_leftovers(dst.parent, dst.name)
     market = getattr(predictor, "market", None) is not None
-    if chunk_rows is None:
-        chunk_rows = CHUNK_ROWS_RANGE[0] if market else default_chunk_rows(predictor.encoder.n_features)
-    if chunk_rows < 1:
+    if chunk_rows is not None and chunk_rows < 1:
         raise DataError(f"The 'chunk_rows' parameter must be a positive number of rows; got {chunk_rows}.",
                         param="chunk_rows")
     if market:
-        return _forecast_file(predictor, src, dst, id_columns, chunk_rows)
+        return _forecast_file(predictor, src, dst, id_columns, chunk_rows or CHUNK_ROWS_RANGE[0])
     n_workers = _default_workers(predictor) if workers is None else \
         _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
+    if chunk_rows is None:
+        chunk_rows = default_chunk_rows(predictor.encoder.n_features, rows=file_rows(src), workers=n_workers)
     in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
     fields = predictor.fields
     ids = list(dict.fromkeys(id_columns))
