@@ -112,6 +112,7 @@ _ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"), ("F1 at 
          ("FLOPs per row", "flops_per_row", "int"), ("latency p50 (batch 1)", "latency_p50_us", "us"),
          ("latency p99 (batch 1)", "latency_p99_us", "us"), ("rows/s", "rows_per_second", "int")]
 
+
 def _metric_row(label: str, key: str, kind: str, t: dict[str, Any], s: dict[str, Any]) -> tuple[str, str, str]:
     if key == "rows_per_second":  # with the batch it was measured at: in the label, or per model if they differ
         batches = (t.get("batch"), s.get("batch"))

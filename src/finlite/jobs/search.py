@@ -72,8 +72,7 @@ class SearchResult:
         passed = sum(c["passed"] for c in self.candidates)
         lines = [f"search: {len(self.candidates)} candidates in {self.seconds:.0f} s "
                  f"({self.untried} left untried), {passed} passed every gate; "
-                 f"Pareto front (size, latency, validation AUC) of {len(self.front)}:",
-                 ]
+                 f"Pareto front (size, latency, validation AUC) of {len(self.front)}:"]
         width = max([58, *(len(c["name"]) - 8 + 2 for c in self.front)])  # names with bins are longer
         lines.append(f"{'candidate':<{width}}{'size':>10}{'p50 µs':>9}{'AUC':>8}")
         for c in sorted(self.front, key=lambda c: c["size_bytes"]):
