@@ -171,3 +171,23 @@ def test_search_command_exits_1_when_nothing_passes(teacher_dir: Path, german_cs
     assert result.exit_code == 1, result.output
     assert "no candidate passed every gate" in result.output
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.slow
+def test_a_student_distilled_before_the_deadline_gets_its_first_candidate(
+        teacher_dir: Path, german_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deadline passes while the student distils: its first tail is still judged (the costly work is
+    not thrown away), the second is not."""
+    import finlite.recipe.search as strategy
+
+    calls = iter([0.0])  # the check before the student: within the budget; every later one: past it
+
+    class Clock:
+        @staticmethod
+        def time() -> float:
+            return next(calls, float("inf"))
+
+    monkeypatch.setattr(strategy, "time", Clock)
+    found = search_students(teacher_dir, german_csv, budget_s=600, space=SPACE, config=TINY, fine_tune=TINY,
+                            gates=LOOSE, progress=False, timing=False)
+    assert len(found.candidates) == 1 and found.untried == 1

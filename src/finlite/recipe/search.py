@@ -151,7 +151,8 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
 
     The unit of work of the search, run in-process by the serial search and as one Ray task by
     ``engine="ray"``. Stops before the student, or before a tail, once ``time.time()`` passes
-    ``deadline``. ``config`` and ``fine_tune`` must carry the run's seed (``common["seed"]``):
+    ``deadline`` (the first tail of a student already distilled is still judged). ``config`` and
+    ``fine_tune`` must carry the run's seed (``common["seed"]``):
     the compress job that saves the chosen candidate trains with them, so a candidate trained
     otherwise would not be the model saved for it. ``common`` holds the rest of
     :func:`~finlite.recipe.runner.run_recipe`'s arguments (cutoff, seed, teacher_bytes, base).
@@ -175,8 +176,10 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
                              input_bins_from=input_bins_from)
     distilled = run_recipe(first, prepared, teacher, train=config, fine_tune=fine_tune, timing=timing, **common)
     record = distilled.records[0]
-    for sparsity, bits in order:
-        if time.time() > deadline:
+    for tried, (sparsity, bits) in enumerate(order):
+        # A student whose distillation began within the budget gets its first candidate judged even
+        # if the deadline passed meanwhile: the budget's costliest work is never thrown away unseen.
+        if tried and time.time() > deadline:
             break
         recipe = candidate_recipe(hidden, temperature, sparsity, bits, gates, transfer_size=transfer_size,
                                   input_bins=input_bins, input_bins_from=input_bins_from)
