@@ -44,6 +44,7 @@ def _timing_label(label: str, key: str, teacher: Mapping[str, Any], student: Map
         return f"{label}; teacher {how[0] or '?'}, student {how[1] or '?'}"
     return label
 
+
 #: Where positives are rare (at most this share of the rows: fraud, low-default books), AUC can hold
 #: while the ranking at the top, where the model decides, collapses; a student whose PR-AUC falls
 #: by :data:`WARN_PR_AUC_SHARE` of its teacher's, with no gate on ``pr_auc``, raises a warning.
