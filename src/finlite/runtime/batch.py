@@ -107,10 +107,10 @@ def _batches(path: Path, kind: str, columns: list[str], chunk_rows: int,
              categorical: Sequence[str]) -> tuple[Iterator[Any], int | None, list[str]]:
     """(record batches of ``columns``, total rows if known, the file's column names)."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
 
     if kind == "parquet":
+        import pyarrow.parquet as pq
+
         try:
             names = pq.read_schema(path).names
             # Categorical columns come back dictionary-encoded: each chunk maps its few distinct
@@ -120,6 +120,9 @@ def _batches(path: Path, kind: str, columns: list[str], chunk_rows: int,
             raise DataError(f"Cannot read {str(path)!r} as Parquet ({exc}); check the file.") from exc
         present = [c for c in columns if c in names]
         return iter(reader.iter_batches(batch_size=chunk_rows, columns=present)), reader.metadata.num_rows, names
+    # Imported only for CSV: pyarrow.csv takes about 30 ms to import, a tenth of the command's start-up.
+    import pyarrow.csv as pacsv
+
     delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     try:
         header = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter),
@@ -154,20 +157,20 @@ class _Writer:
         self.writer: Any = None
 
     def write(self, table: Any) -> None:
-        import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
-
         if self.writer is None:
             if self.kind == "parquet":
                 # Scores and forecasts are near-unique floats: a dictionary page would only be
                 # hashed, filled and dropped (about 0.5 s per 10 M scores); ids and decisions
                 # keep Parquet's default dictionary encoding.
                 import pyarrow as pa
+                import pyarrow.parquet as pq
 
                 keep = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
                 self.writer = pq.ParquetWriter(self.tmp, table.schema,  # stubs: bool only; a list is documented
                                                 use_dictionary=keep)  # type: ignore[arg-type]
             else:
+                import pyarrow.csv as pacsv
+
                 self.writer = pacsv.CSVWriter(self.tmp, table.schema)
         self.writer.write_table(table)
         _paths.kill_point("score-writing")
