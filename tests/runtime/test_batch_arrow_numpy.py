@@ -123,6 +123,26 @@ def test_scoring_a_file_never_imports_pandas(exported_dir: Path, german: pd.Data
                                    atol=1e-6)
 
 
+def test_parquet_scoring_never_imports_the_csv_reader(exported_dir: Path, german: pd.DataFrame,
+                                                     tmp_path: Path) -> None:
+    # pyarrow.csv takes about 30 ms to import, a tenth of finlite score's start-up: a Parquet-to-Parquet
+    # run must not pay for it; a CSV output still works (it imports it then).
+    german.head(200).to_parquet(tmp_path / "in.parquet")
+    code = (
+        "import sys, json\n"
+        "from finlite.runtime import Predictor\n"
+        "from finlite.runtime.batch import score_file\n"
+        f"p = Predictor({str(exported_dir)!r}, threads=1)\n"
+        f"tmp = {str(tmp_path)!r}\n"
+        "rows = score_file(p, f'{tmp}/in.parquet', f'{tmp}/out.parquet').rows\n"
+        "before = 'pyarrow.csv' in sys.modules\n"
+        "rows_csv = score_file(p, f'{tmp}/in.parquet', f'{tmp}/out.csv').rows\n"
+        "print(json.dumps({'rows': [rows, rows_csv], 'csv': before, 'csv_after': 'pyarrow.csv' in sys.modules}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == {"rows": [200, 200], "csv": False, "csv_after": True}
+
+
 def test_scores_are_written_plain_and_decisions_dictionary_encoded(exported_dir: Path, german: pd.DataFrame,
                                                                    tmp_path: Path) -> None:
     german.head(300).to_parquet(tmp_path / "in.parquet")
