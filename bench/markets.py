@@ -24,7 +24,9 @@ accuracy within 0.5 percentage points of the teacher's; the Diebold-Mariano test
 its forecasts worse than the teacher's at 5 % (one-sided); the pruned GRU exactly the planned
 12 units; the exports matching the models in memory. Whether either model beats the naive
 forecast or buy-and-hold is reported, not assumed: daily direction is close to a coin flip.
-Writes ``bench/results/markets.json``.
+Beside the gap, McNemar's exact test of the two directional accuracies says whether it is more
+than chance (the dates where exactly one of the two calls the move). Writes
+``bench/results/markets.json``.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ def one_run(data: Path, objective: str, seed: int, tmp: Path, epochs: int, patie
         "rmse": {"teacher": t_pooled["rmse"], "student": s_pooled["rmse"], "naive": naive["rmse"]},
         "dm_student_vs_teacher": {k: dm.get(k) for k in ("statistic", "p_value", "p_value_model1_worse")},
         "agreement_vs_teacher": models["student"].get("agreement_vs_teacher"),
+        # McNemar's exact test of the two directional accuracies: is the gap more than chance?
+        "directional_accuracy_vs_teacher": models["student"].get("directional_accuracy_vs_teacher"),
         "teacher_hidden": list(teacher_hidden),
         "dm_vs_naive": {k: (models[k]["pooled"].get("diebold_mariano_vs_naive") or {}).get("p_value")
                         for k in ("teacher", "student")},
@@ -183,16 +187,17 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"== {objective} (S&P 500, test {block['runs'][0]['test_dates'][0]} .. "
                      f"{block['runs'][0]['test_dates'][1]}, {block['runs'][0]['test_windows']} windows) ==")
         head = (f"{'seed':>4} {'size x':>7} {'lat x':>6} {'win x':>6} {'DA teacher':>11} {'DA student':>11} "
-                f"{'DA naive':>9} {'agree':>7} {'DM p(worse)':>12} {'Sharpe T':>9} {'Sharpe S':>9} {'Sharpe B&H':>11} "
-                f"{'units':>6}")
+                f"{'DA naive':>9} {'agree':>7} {'DM p(worse)':>12} {'DA McNemar p':>13} {'Sharpe T':>9} {'Sharpe S':>9} "
+                f"{'Sharpe B&H':>11} {'units':>6}")
         lines += [head, "-" * len(head)]
         for r in block["runs"]:
             da, sh = r["directional_accuracy"], r["sharpe_long_flat"]
             p = r["dm_student_vs_teacher"]["p_value_model1_worse"]
+            mcnemar = (r.get("directional_accuracy_vs_teacher") or {}).get("p_value")
             lines.append(f"{r['seed']:>4} {r['size_ratio']:>7.1f} {r['latency_ratio']:>6.1f} "
                          f"{r['window_latency_ratio']:>6.1f} {_pct(da['teacher']):>11} {_pct(da['student']):>11} "
                          f"{_pct(da['naive']):>9} {_pct(r['agreement_vs_teacher']):>7} "
-                         f"{('-' if p is None else f'{p:.3f}'):>12} "
+                         f"{('-' if p is None else f'{p:.3f}'):>12} {('-' if mcnemar is None else f'{mcnemar:.3f}'):>13} "
                          f"{sh['teacher'] or 0:>9.3f} {sh['student'] or 0:>9.3f} {sh['buy_and_hold'] or 0:>11.3f} "
                          f"{r['student_hidden']!s:>6}")
         lat = [r["latency_us"] for r in block["runs"]]

@@ -8,7 +8,10 @@ import math
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
+from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.tsa.stattools import acovf
 
 from finlite.errors import ConfigError, DataError
@@ -75,6 +78,45 @@ def test_dm_edge_cases_and_refusals() -> None:
         fc.diebold_mariano(np.array([0.1, np.nan, 0.2]), np.zeros(3))
     with pytest.raises(DataError, match=r"differ in length \(4 vs 3\)"):
         fc.diebold_mariano(e, e[:3])
+
+
+# -- McNemar's test of directional accuracy ----------------------------------------------------
+def test_directional_accuracy_test_by_hand() -> None:
+    # 10 up days: forecast 1 right on 8 of them where forecast 2 is wrong, and the reverse on 2.
+    y = np.ones(10)
+    one = np.array([1.0] * 8 + [-1.0] * 2)
+    two = -one
+    out = fc.directional_accuracy_test(y, one, two)
+    assert (out["model1_right_model2_wrong"], out["model2_right_model1_wrong"], out["rows"]) == (8, 2, 10)
+    assert out["difference"] == pytest.approx(0.6)
+    assert out["p_value"] == pytest.approx(2 * (1 + 10 + 45) / 1024)  # 2·P(X ≤ 2), X ~ Bin(10, 1/2)
+    assert out["p_value_model1_worse"] == pytest.approx(1 - (1 + 10) / 1024)  # P(X ≥ 2)
+    assert fc.directional_accuracy_test(y, two, one)["p_value_model1_worse"] == pytest.approx(56 / 1024)  # P(X ≥ 8)
+    # Rows with a zero outcome are not counted, as in directional_accuracy; equal calls: p = 1.
+    same = fc.directional_accuracy_test(np.array([0.0, 1.0, -1.0]), np.array([1.0, 1.0, 1.0]), np.array([-1.0, 1.0, 1.0]))
+    assert same == {"rows": 2, "model1_right_model2_wrong": 0, "model2_right_model1_wrong": 0, "difference": 0.0,
+                    "p_value": 1.0, "p_value_model1_worse": 1.0}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(5, 300), st.sampled_from([None, 0.5, 0.3]))
+def test_directional_accuracy_test_matches_statsmodels_mcnemar(seed: int, n: int, cutoff: float | None) -> None:
+    rng = np.random.default_rng(seed)
+    if cutoff is None:  # changes, some of them zero
+        y = rng.choice([-1.0, 0.0, 1.0], n) * rng.random(n)
+        one, two = rng.normal(size=n), rng.normal(size=n)
+        moved = y != 0
+        r1, r2 = np.sign(one[moved]) == np.sign(y[moved]), np.sign(two[moved]) == np.sign(y[moved])
+    else:  # probabilities of an up move against 0/1 outcomes
+        y = rng.integers(0, 2, n).astype(float)
+        one, two = rng.random(n), rng.random(n)
+        r1, r2 = (one >= cutoff) == (y > 0.5), (two >= cutoff) == (y > 0.5)
+    out = fc.directional_accuracy_test(y, one, two, cutoff)
+    table = [[int(np.sum(r1 & r2)), int(np.sum(r1 & ~r2))], [int(np.sum(~r1 & r2)), int(np.sum(~r1 & ~r2))]]
+    if table[0][1] + table[1][0]:
+        assert out["p_value"] == pytest.approx(mcnemar(table, exact=True).pvalue, rel=1e-9)
+    assert out["difference"] == pytest.approx(float(np.mean(r1) - np.mean(r2)) if r1.size else 0.0, abs=1e-12)
+    assert 0.0 <= out["p_value_model1_worse"] <= 1.0
 
 
 # -- point metrics ------------------------------------------------------------------------------

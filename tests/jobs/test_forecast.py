@@ -104,6 +104,14 @@ def test_forecast_evidence_against_independent_numbers(prices: Path) -> None:
     assert ev["models"]["naive"]["pooled"]["rmse"] == pytest.approx(float(np.sqrt(np.mean(y ** 2))))
     dm = ev["models"]["student"]["diebold_mariano_vs_teacher"]
     assert dm["statistic"] > 0 and dm["p_value"] < 0.01  # the worse student is found worse
+    # McNemar's test of the two directional accuracies (one asset, h = 1), counted independently.
+    moved = y != 0
+    right_s, right_t = (np.sign(f[moved]) == np.sign(y[moved]) for f in (student, teacher))
+    da = ev["models"]["student"]["directional_accuracy_vs_teacher"]
+    assert (da["model1_right_model2_wrong"], da["model2_right_model1_wrong"]) == \
+        (int(np.sum(right_s & ~right_t)), int(np.sum(right_t & ~right_s)))
+    assert da["p_value_model1_worse"] < 0.05  # the much noisier student calls fewer moves right
+    assert "McNemar" in render_forecast_table(ev)
     # A perfect-sign forecast long/short without costs earns |simple return| every day, compounded.
     perfect = forecast_evidence(series, {"teacher": y}, cutoff=None, cost_bps=0.0)["trading"]["teacher"]
     expected = float(np.prod(1.0 + np.abs(np.expm1(y))) - 1.0)
@@ -160,6 +168,8 @@ def test_panel_evidence_tests_the_per_date_mean_differential(tmp_path: Path) -> 
     assert dm["rows"] == len(d) < len(w.y)
     assert dm["statistic"] == pytest.approx(expected["statistic"], rel=1e-9)
     assert evidence["models"]["teacher"]["pooled"]["diebold_mariano_vs_naive"]["rows"] == len(d)
+    # McNemar's test needs independent rows: not run on a panel, whose assets share dates.
+    assert "directional_accuracy_vs_teacher" not in evidence["models"]["student"]
 
 
 def test_market_presets_gate_on_forecasting_metrics() -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "date_mean_errors",
     "diebold_mariano",
     "directional_accuracy",
+    "directional_accuracy_test",
     "forecast_metrics",
     "information_coefficient",
     "mae",
@@ -273,6 +274,50 @@ def diebold_mariano(e1: Any, e2: Any, horizon: int = 1,
     student_t = _stats().t
     return {**out, "statistic": float(stat), "p_value": float(2.0 * student_t.sf(abs(stat), df)),
             "p_value_model1_worse": float(student_t.sf(stat, df))}
+
+
+def directional_accuracy_test(y: Any, pred1: Any, pred2: Any, cutoff: float | None = None) -> dict[str, Any]:
+    """McNemar's exact test of equal directional accuracy of two forecasts of the same outcomes.
+
+    The rows are those :func:`directional_accuracy` counts (without ``cutoff``: changes, rows with
+    a zero outcome left out; with it: probabilities of an up move against 0/1 outcomes). Only the
+    rows where exactly one forecast calls the direction right carry information: under equal
+    accuracy each of those ``n`` is as likely to favour either forecast, so the count ``b`` where
+    forecast 2 is right and forecast 1 wrong is Binomial(n, 1/2). Two forecasts that call the same
+    direction on 97 % of 1,000 dates can differ by a point of directional accuracy by chance alone;
+    this test says whether they do.
+
+    Returns ``rows``, ``model1_right_model2_wrong``, ``model2_right_model1_wrong`` (b),
+    ``difference`` (forecast 1's directional accuracy minus forecast 2's, over ``rows``),
+    ``p_value`` (two-sided exact) and ``p_value_model1_worse`` (one-sided, H1: forecast 1 is
+    right less often: P(X ≥ b)). With no discordant row the p-values are 1.0. The rows are taken
+    as independent, as for McNemar's test; for overlapping h-step outcomes or a panel of assets
+    they are not, and the p-values are too small (callers run it at h = 1 on one asset).
+
+    Raises:
+        DataError: the arrays differ in length, are empty or not finite.
+    """
+    y_arr, p1 = _values(y, pred1)
+    _, p2 = _values(y, pred2)
+    if cutoff is not None:
+        up = y_arr > 0.5
+        right1, right2 = (p1 >= cutoff) == up, (p2 >= cutoff) == up
+    else:
+        moved = y_arr != 0
+        right1 = np.sign(p1[moved]) == np.sign(y_arr[moved])
+        right2 = np.sign(p2[moved]) == np.sign(y_arr[moved])
+    first_only = int(np.sum(right1 & ~right2))
+    second_only = int(np.sum(right2 & ~right1))
+    n = first_only + second_only
+    rows = int(right1.size)
+    out: dict[str, Any] = {"rows": rows, "model1_right_model2_wrong": first_only,
+                           "model2_right_model1_wrong": second_only,
+                           "difference": (first_only - second_only) / rows if rows else 0.0}
+    if n == 0:
+        return {**out, "p_value": 1.0, "p_value_model1_worse": 1.0}
+    binomtest = _stats().binomtest
+    return {**out, "p_value": float(binomtest(second_only, n, 0.5).pvalue),
+            "p_value_model1_worse": float(binomtest(second_only, n, 0.5, alternative="greater").pvalue)}
 
 
 # -- folds --------------------------------------------------------------------------------------

@@ -30,7 +30,14 @@ from finlite.artifact import DataLike, save_artifact
 from finlite.data.market import MarketSpec, PreparedSeries, prepare_series, to_price_level
 from finlite.data.walkforward import WalkForward
 from finlite.errors import ConfigError
-from finlite.evaluate.forecast import buy_and_hold, date_mean_errors, diebold_mariano, forecast_metrics, trading_view
+from finlite.evaluate.forecast import (
+    buy_and_hold,
+    date_mean_errors,
+    diebold_mariano,
+    directional_accuracy_test,
+    forecast_metrics,
+    trading_view,
+)
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
 from finlite.models.base import FinliteModel
 from finlite.tasks import get_task
@@ -363,7 +370,9 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     For each model: the forecasting metrics pooled and per test fold (against the naive forecast
     the windows carry, with a Diebold–Mariano test against it), and every model besides
     ``teacher`` is also tested against the teacher (``diebold_mariano_vs_teacher``: a positive
-    statistic says the model's squared errors are larger). The trading view trades each model's
+    statistic says the model's squared errors are larger; and, for one asset at horizon 1,
+    ``directional_accuracy_vs_teacher``: McNemar's exact test of the two directional accuracies,
+    :func:`~finlite.evaluate.forecast.directional_accuracy_test`). The trading view trades each model's
     predicted direction long/flat and long/short after ``cost_bps`` per unit of turnover, beside
     buy-and-hold (per asset in ``trading_per_asset`` for a table of several assets). Only
     labelled windows are scored; a volatility forecast has no direction to trade.
@@ -408,6 +417,13 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                 same = np.sign(p) == np.sign(preds[teacher])
             if spec.objective != "volatility" and len(same):
                 entry["agreement_vs_teacher"] = float(np.mean(same))
+                if h == 1 and len(np.unique(dates)) == len(dates):
+                    # Whether the two directional accuracies differ beyond chance: McNemar's exact
+                    # test on the dates where exactly one of them calls the move. Its rows must be
+                    # independent, so one asset at h = 1 only (h-step outcomes overlap; a panel's
+                    # assets move together on a date).
+                    entry["directional_accuracy_vs_teacher"] = directional_accuracy_test(
+                        y, p, preds[teacher], None if spec.task != "direction" else (0.5 if cutoff is None else cutoff))
             if len(np.unique(dates)) >= 2 * h + 2:
                 # A panel: the per-date mean loss differential (assets of one date are not independent).
                 e1, e2 = date_mean_errors(dates, p - y, preds[teacher] - y)
@@ -439,7 +455,8 @@ _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("
           ("AUC", ("pooled", "auc"), "f"),
           ("DM p-value vs naive", ("pooled", "diebold_mariano_vs_naive", "p_value"), "f"),
           ("DM p-value vs teacher", ("diebold_mariano_vs_teacher", "p_value"), "f"),
-          ("direction agreement with teacher", ("agreement_vs_teacher",), "pct")]
+          ("direction agreement with teacher", ("agreement_vs_teacher",), "pct"),
+          ("directional accuracy vs teacher, McNemar p", ("directional_accuracy_vs_teacher", "p_value"), "f")]
 _TRADING = [("long/flat annual return", "long_flat", "annual_return", "pct"),
             ("long/flat Sharpe", "long_flat", "sharpe", "f"),
             ("long/flat max drawdown", "long_flat", "max_drawdown", "pct"),
