@@ -219,3 +219,46 @@ def test_direction_metrics_decide_at_the_cutoff_and_dm_reads_brier_losses() -> N
     assert np.sign(step["dm_statistic"]) == np.sign(brier_diff.mean()) and 0.0 <= step["dm_pvalue"] <= 1.0
     with pytest.raises(ConfigError, match="decides at a cut-off; none was given"):
         direction.metrics(y, student, None)
+
+
+def test_the_da_gate_is_mcnemars_test_where_its_rows_are_independent() -> None:
+    """da_pvalue: McNemar's one-sided p of "the student calls the move less often", counted here
+    independently (scipy's binomial tail); None, and a gate on it refused, on a panel, at h > 1
+    and for outcomes that never fall."""
+    from scipy import stats
+
+    from finlite.recipe.gates import Gate
+    from finlite.tasks import SeriesRows
+
+    rng = np.random.default_rng(11)
+    n = 400
+    y = rng.normal(scale=0.01, size=n)
+    teacher = y + rng.normal(scale=0.01, size=n)
+    student = teacher + rng.normal(scale=0.03, size=n)  # much noisier: more wrong calls
+    right_t, right_s = np.sign(teacher) == np.sign(y), np.sign(student) == np.sign(y)
+    b, c = int(np.sum(right_t & ~right_s)), int(np.sum(right_s & ~right_t))
+    expected = stats.binom.sf(b - 1, b + c, 0.5)  # P(X >= b), X ~ Bin(b + c, 1/2)
+    forecast = get_task("forecast")
+    days = np.arange("2020-01-01", n, dtype="datetime64[D]")
+    step = forecast.step_fidelity(teacher, student, y, None, SeriesRows(days, 1))
+    assert b > c and step["da_pvalue"] == pytest.approx(expected, rel=1e-9) and step["da_pvalue"] < 0.05
+    assert forecast.fidelity(teacher, student, y, None)["da_pvalue"] == pytest.approx(expected, rel=1e-9)
+    assert forecast.supports("da_pvalue", "min") and get_task("direction").supports("da_pvalue", "min")
+    with pytest.raises(ConfigError, match="does not apply"):
+        get_task("binary").check_gates(["da_pvalue"])
+    gate = Gate("da_pvalue", min=0.05)
+    assert not gate.check({**step, "rows": n}, {})[0].passed  # the worse student is refused
+    same = forecast.step_fidelity(teacher, teacher.copy(), y, None, SeriesRows(days, 1))
+    assert same["da_pvalue"] == 1.0 and gate.check({**same, "rows": n}, {})[0].passed
+    # Direction: the calls at the cut-off against the 0/1 outcomes.
+    up = (y > 0).astype(np.float64)
+    p_t, p_s = 1 / (1 + np.exp(-teacher * 100)), 1 / (1 + np.exp(-student * 100))
+    direction = get_task("direction").step_fidelity(p_t, p_s, up, 0.5, SeriesRows(days, 1))
+    assert direction["da_pvalue"] == pytest.approx(expected, rel=1e-9)
+    # Not independent, or nothing to call: no value, and the gate is refused, never passed.
+    panel = SeriesRows(np.concatenate([days[: n // 2], days[: n // 2]]), 1)
+    for rows, outcome in ((panel, y), (SeriesRows(days, 2), y), (SeriesRows(days, 1), np.abs(y) + 0.01)):
+        none = forecast.step_fidelity(teacher, student, outcome, None, rows)
+        assert none["da_pvalue"] is None
+        with pytest.raises(ConfigError, match=r"The gate 'da_pvalue' cannot be judged.*McNemar"):
+            gate.check({**none, "rows": n}, {})

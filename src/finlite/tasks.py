@@ -33,7 +33,13 @@ import numpy as np
 from finlite._util import closest
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import agreement, fidelity_metrics, psi, regression_fidelity, spearman
-from finlite.evaluate.forecast import date_mean_errors, diebold_mariano, forecast_metrics, information_coefficient
+from finlite.evaluate.forecast import (
+    date_mean_errors,
+    diebold_mariano,
+    directional_accuracy_test,
+    forecast_metrics,
+    information_coefficient,
+)
 from finlite.evaluate.metrics import classification_metrics, regression_metrics
 from finlite.evaluate.operating import agreement_band
 
@@ -329,6 +335,25 @@ def _p_worse(test: dict[str, Any] | None) -> float | None:
     return None if test is None else float(test["p_value_model1_worse"])
 
 
+def _da_pvalue(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
+               rows: SeriesRows | None) -> float | None:
+    """The gate metric ``da_pvalue``: McNemar's one-sided exact p-value of "the student calls the
+    realised direction less often than the teacher" (:func:`~finlite.evaluate.forecast.directional_accuracy_test`).
+    ``da_pvalue: {min: 0.05}`` keeps a student the test does not find worse at 5 %: unlike a
+    ``directional_accuracy: {max_drop: …}`` gate, it does not refuse a student for a gap that a
+    few dozen differing calls make by chance.
+
+    None (a gate on it is refused) where the test does not apply: its rows must be independent, so
+    with ``rows`` only at horizon 1 and one row per date (one asset); and a forecast needs outcomes
+    of both signs (a volatility never falls: every call would be "right")."""
+    if rows is not None and (rows.horizon != 1 or len(np.unique(rows.dates)) != len(rows.dates)):
+        return None
+    y_arr = np.asarray(y, dtype=np.float64).reshape(-1)
+    if cutoff is None and not ((y_arr > 0).any() and (y_arr < 0).any()):
+        return None
+    return float(directional_accuracy_test(y_arr, s, t, cutoff)["p_value_model1_worse"])
+
+
 def _sign_agreement(t: np.ndarray, s: np.ndarray) -> float:
     """Share of rows where student and teacher forecast the same direction (sign; 0 is its own)."""
     if len(t) != len(s) or len(t) == 0:
@@ -344,14 +369,14 @@ def _forecast_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: floa
                        rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
     return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": _p_worse(test),
-            "diebold_mariano": test}
+            "diebold_mariano": test, "da_pvalue": _da_pvalue(t, s, y, None, rows)}
 
 
 def _forecast_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
                             rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
     return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": _p_worse(test),
-            "dm_statistic": None if test is None else test["statistic"]}
+            "dm_statistic": None if test is None else test["statistic"], "da_pvalue": _da_pvalue(t, s, y, None, rows)}
 
 
 FORECAST = register_task(Task(
@@ -362,8 +387,8 @@ FORECAST = register_task(Task(
     # (a volatility never falls, so it has no directional accuracy).
     higher_better=("information_coefficient", "directional_accuracy", "r2"),
     lower_better=("rmse", "mae", "mape"),
-    fidelity_gates=("agreement", "dm_pvalue", "correlation", "spearman", "max_abs_diff", "rmse_vs_teacher",
-                    "mae_vs_teacher"),
+    fidelity_gates=("agreement", "dm_pvalue", "da_pvalue", "correlation", "spearman", "max_abs_diff",
+                    "rmse_vs_teacher", "mae_vs_teacher"),
     decision_metrics=(),
     step_keys=("dm_statistic", "mape_skipped", "rows_per_second", "batch", "timed"),
     metrics_fn=_forecast_metrics, fidelity_fn=_forecast_fidelity, step_fidelity_fn=_forecast_step_fidelity,
@@ -380,14 +405,16 @@ def _direction_metrics(y: np.ndarray, p: np.ndarray, cutoff: float | None) -> di
 def _direction_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
                         rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
-    return {**fidelity_metrics(t, s, y, _cut(cutoff)), "dm_pvalue": _p_worse(test), "diebold_mariano": test}
+    return {**fidelity_metrics(t, s, y, _cut(cutoff)), "dm_pvalue": _p_worse(test), "diebold_mariano": test,
+            "da_pvalue": _da_pvalue(t, s, y, _cut(cutoff), rows)}
 
 
 def _direction_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
                              rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
     return {**_binary_step_fidelity(t, s, y, cutoff), "dm_pvalue": _p_worse(test),
-            "dm_statistic": None if test is None else test["statistic"]}
+            "dm_statistic": None if test is None else test["statistic"],
+            "da_pvalue": None if cutoff is None else _da_pvalue(t, s, y, float(cutoff), rows)}
 
 
 DIRECTION = register_task(Task(
@@ -397,7 +424,7 @@ DIRECTION = register_task(Task(
     higher_better=("directional_accuracy", "auc", "gini", "ks", "pr_auc", "f1", "accuracy",
                    "information_coefficient"),
     lower_better=("brier", "log_loss"),
-    fidelity_gates=(*BINARY.fidelity_gates, "dm_pvalue"),
+    fidelity_gates=(*BINARY.fidelity_gates, "dm_pvalue", "da_pvalue"),
     decision_metrics=("agreement", "f1", "accuracy", "directional_accuracy"),
     step_keys=(*BINARY.step_keys, "dm_statistic"),
     metrics_fn=_direction_metrics, fidelity_fn=_direction_fidelity, step_fidelity_fn=_direction_step_fidelity,

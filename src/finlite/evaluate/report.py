@@ -132,6 +132,7 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     if "agreement" in f and "psi" not in f:  # a forecast: the sign of the teacher's forecast kept
         rows.append(("agreement (same sign as teacher)", "", _fmt(f["agreement"], "pct")))
         rows.append(("DM p-value vs teacher", "", _fmt(f.get("dm_pvalue"), "f")))
+        rows.append(("directional accuracy vs teacher, McNemar p (worse)", "", _fmt(f.get("da_pvalue"), "f")))
         rows.append(("RMSE vs teacher", "", _fmt(f["rmse_vs_teacher"], "f")))
         rows.append(("correlation with teacher", "", _fmt(f["correlation"], "f")))
     elif "agreement" in f:

@@ -116,8 +116,10 @@ class Gate:
             raise ConfigError(f"The gate {self.metric!r} cannot be judged: the candidate's metrics have no value for "
                               f"it on these {candidate.get('rows', '?')} rows (MAPE skips outcomes within 1e-8 of "
                               "zero; a volatility or a price level never falls, so it has no directional accuracy; "
-                              "the Diebold-Mariano test of dm_pvalue needs at least 2h + 2 dates at horizon h). "
-                              "Remove the gate, or gate on rmse / mae instead.", param="gates")
+                              "the Diebold-Mariano test of dm_pvalue needs at least 2h + 2 dates at horizon h; "
+                              "McNemar's test of da_pvalue needs independent dates: horizon 1, one asset, and "
+                              "outcomes of both signs). Remove the gate, or gate on rmse / mae instead.",
+                              param="gates")
         value = float(candidate[self.metric])
         if self.max_drop is not None:
             drop = float(teacher[self.metric]) - value
@@ -168,7 +170,9 @@ def evaluate_candidate(model: FinliteModel, x: np.ndarray, y: np.ndarray, p_teac
     correlation against the teacher's forecasts; a market forecast or direction candidate also
     gets its direction agreement with the teacher and ``dm_pvalue``, the Diebold–Mariano test of
     its errors against the teacher's on the labels ``y`` (see :mod:`finlite.tasks`), at the horizon
-    and per date when ``rows`` gives the windows' dates and horizon (:func:`finlite.tasks.series_rows`). With ``timing``,
+    and per date when ``rows`` gives the windows' dates and horizon (:func:`finlite.tasks.series_rows`), and
+    ``da_pvalue``, McNemar's test of its directional accuracy against the teacher's (one asset at
+    horizon 1; None otherwise). With ``timing``,
     the latency metrics are those of the deployed model: its ONNX export scored by the runtime's
     session (:func:`deployed_latency`), not the torch model.
     """
