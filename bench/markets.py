@@ -166,7 +166,12 @@ def judge(runs: list[dict[str, Any]]) -> dict[str, Any]:
                             and (r["dm_vs_naive"][who] or 1) < TARGETS["dm_alpha"]) for who in ("teacher", "student")}
     beats_hold = {who: sum(1 for r in runs if (r["sharpe_long_flat"][who] or -9) > (r["sharpe_long_flat"]["buy_and_hold"]
                                                                                     or 9)) for who in ("teacher", "student")}
+    # Reported beside the gap target, not a target: is the student's directional accuracy worse
+    # than the teacher's beyond chance (McNemar's one-sided exact test at 5 %)?
+    mcnemar = [(r.get("directional_accuracy_vs_teacher") or {}).get("p_value_model1_worse") for r in runs]
     return {"checks": checks, "directional_accuracy_gap_pp": _spread(gaps),
+            "seeds_directional_accuracy_not_worse_mcnemar": sum(1 for p in mcnemar if p is not None and p >= 0.05),
+            "seeds_with_mcnemar": sum(1 for p in mcnemar if p is not None),
             "seeds_beating_naive_significantly": beats_naive, "seeds_beating_buy_and_hold_sharpe": beats_hold,
             "spread": {key: _spread([r[key] for r in runs]) for key in ("size_ratio", "latency_ratio",
                                                                          "window_latency_ratio",
@@ -207,6 +212,9 @@ def render(result: dict[str, Any]) -> str:
                      + ", ".join(f"{u['teacher_window_p50']:.0f} -> {u['student_window_p50']:.0f}" for u in lat))
         for name, ok in block["judge"]["checks"].items():
             lines.append(f"  {'PASS' if ok else 'FAIL'}  {name}")
+        judged = block["judge"]
+        lines.append(f"  (reported) seeds where McNemar does not find the student's directional accuracy worse "
+                     f"at 5 %: {judged['seeds_directional_accuracy_not_worse_mcnemar']} of {judged['seeds_with_mcnemar']}")
         lines.append(f"  seeds where the model beats the naive forecast (DM, 5 %): "
                      f"{block['judge']['seeds_beating_naive_significantly']}; beats buy-and-hold's Sharpe "
                      f"(long/flat): {block['judge']['seeds_beating_buy_and_hold_sharpe']}")
