@@ -192,13 +192,14 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"== {objective} (S&P 500, test {block['runs'][0]['test_dates'][0]} .. "
                      f"{block['runs'][0]['test_dates'][1]}, {block['runs'][0]['test_windows']} windows) ==")
         head = (f"{'seed':>4} {'size x':>7} {'lat x':>6} {'win x':>6} {'DA teacher':>11} {'DA student':>11} "
-                f"{'DA naive':>9} {'agree':>7} {'DM p(worse)':>12} {'DA McNemar p':>13} {'Sharpe T':>9} {'Sharpe S':>9} "
+                f"{'DA naive':>9} {'agree':>7} {'DM p(worse)':>12} {'DA p(worse)':>13} {'Sharpe T':>9} {'Sharpe S':>9} "
                 f"{'Sharpe B&H':>11} {'units':>6}")
         lines += [head, "-" * len(head)]
         for r in block["runs"]:
             da, sh = r["directional_accuracy"], r["sharpe_long_flat"]
             p = r["dm_student_vs_teacher"]["p_value_model1_worse"]
-            mcnemar = (r.get("directional_accuracy_vs_teacher") or {}).get("p_value")
+            # One-sided, as the DM column: McNemar's p that the student calls the move less often.
+            mcnemar = (r.get("directional_accuracy_vs_teacher") or {}).get("p_value_model1_worse")
             lines.append(f"{r['seed']:>4} {r['size_ratio']:>7.1f} {r['latency_ratio']:>6.1f} "
                          f"{r['window_latency_ratio']:>6.1f} {_pct(da['teacher']):>11} {_pct(da['student']):>11} "
                          f"{_pct(da['naive']):>9} {_pct(r['agreement_vs_teacher']):>7} "

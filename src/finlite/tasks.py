@@ -11,7 +11,8 @@ Each task is registered here once with
 - its fidelity measures against the teacher (binary: agreement at the operating point and over
   the band of flag rates, PSI, Spearman, largest difference; regression: RMSE and MAE between
   teacher and student forecasts, correlation; forecast and direction add the Diebold–Mariano
-  p-value of the student's errors against the teacher's on the labelled rows, ``dm_pvalue``),
+  p-value of the student's errors against the teacher's on the labelled rows, ``dm_pvalue``,
+  and McNemar's p-value of its directional accuracy against the teacher's, ``da_pvalue``),
 - its gate metrics, and which take ``max_drop`` (higher is better, compared with the teacher)
   or ``max_increase`` (an error, compared with the teacher); every metric takes ``min``/``max``,
 - how a model's outputs become its predictions (P(positive) or the forecast itself).
@@ -345,7 +346,9 @@ def _da_pvalue(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None
 
     None (a gate on it is refused) where the test does not apply: its rows must be independent, so
     with ``rows`` only at horizon 1 and one row per date (one asset); and a forecast needs outcomes
-    of both signs (a volatility never falls: every call would be "right")."""
+    of both signs (a volatility never falls: every call would be "right"). Without ``rows`` (bare
+    arrays) it tests the rows as given, as ``dm_pvalue`` does: for overlapping h-step outcomes or
+    a panel the p-value then comes out too small, so a ``min`` gate refuses more often, never less."""
     if rows is not None and (rows.horizon != 1 or len(np.unique(rows.dates)) != len(rows.dates)):
         return None
     y_arr = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -414,7 +417,7 @@ def _direction_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff
     test = _student_vs_teacher(t, s, y, rows)
     return {**_binary_step_fidelity(t, s, y, cutoff), "dm_pvalue": _p_worse(test),
             "dm_statistic": None if test is None else test["statistic"],
-            "da_pvalue": None if cutoff is None else _da_pvalue(t, s, y, float(cutoff), rows)}
+            "da_pvalue": _da_pvalue(t, s, y, _cut(cutoff), rows)}
 
 
 DIRECTION = register_task(Task(

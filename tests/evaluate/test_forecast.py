@@ -115,8 +115,14 @@ def test_directional_accuracy_test_matches_statsmodels_mcnemar(seed: int, n: int
     table = [[int(np.sum(r1 & r2)), int(np.sum(r1 & ~r2))], [int(np.sum(~r1 & r2)), int(np.sum(~r1 & ~r2))]]
     if table[0][1] + table[1][0]:
         assert out["p_value"] == pytest.approx(mcnemar(table, exact=True).pvalue, rel=1e-9)
-    assert out["difference"] == pytest.approx(float(np.mean(r1) - np.mean(r2)) if r1.size else 0.0, abs=1e-12)
-    assert 0.0 <= out["p_value_model1_worse"] <= 1.0
+    if r1.size:
+        assert out["difference"] == pytest.approx(float(np.mean(r1) - np.mean(r2)), abs=1e-12)
+    else:  # every outcome zero: no row counts, as directional_accuracy is then NaN
+        assert out["rows"] == 0 and out["difference"] is None
+    # One-sided: P(X ≥ b) for b = rows where only forecast 2 is right, X ~ Bin(b + c, 1/2).
+    b = table[1][0]
+    expected = stats.binom.sf(b - 1, b + table[0][1], 0.5) if table[0][1] + b else 1.0
+    assert out["p_value_model1_worse"] == pytest.approx(expected, rel=1e-9)
 
 
 # -- point metrics ------------------------------------------------------------------------------

@@ -318,3 +318,23 @@ def test_the_dm_gate_and_the_report_test_a_horizon_3_forecast_as_the_evidence_do
     assert fidelity["p_value_model1_worse"] == pytest.approx(evidence["p_value_model1_worse"], rel=1e-6)
     (final,) = compressed.final_gates
     assert final.metric == "dm_pvalue" and final.value == pytest.approx(evidence["p_value_model1_worse"], rel=1e-6)
+
+
+def test_the_direction_evidence_tests_calls_at_the_cutoff_and_skips_overlapping_horizons(prices: Path) -> None:
+    series = prepare_series(prices, MarketSpec(window=10, objective="direction"), walk=WalkForward(folds=2))
+    y = series.y_test.astype(np.float64)
+    rng = np.random.default_rng(2)
+    teacher = np.clip(0.5 + 0.3 * (y - 0.5) + rng.normal(0, 0.1, len(y)), 0.01, 0.99)
+    student = np.clip(teacher + rng.normal(0, 0.05, len(y)), 0.01, 0.99)
+    cut = 0.55
+    ev = forecast_evidence(series, {"teacher": teacher, "student": student}, cutoff=cut)
+    right_t, right_s = (teacher >= cut) == (y > 0.5), (student >= cut) == (y > 0.5)
+    da = ev["models"]["student"]["directional_accuracy_vs_teacher"]
+    assert (da["model1_right_model2_wrong"], da["model2_right_model1_wrong"], da["rows"]) == \
+        (int(np.sum(right_s & ~right_t)), int(np.sum(right_t & ~right_s)), len(y))
+    # At horizon 2 the outcomes of neighbouring dates overlap: no McNemar test.
+    two = prepare_series(prices, MarketSpec(window=10, horizon=2), walk=WalkForward(folds=2))
+    y2 = two.y_test.astype(np.float64)
+    ev2 = forecast_evidence(two, {"teacher": y2 + rng.normal(0, 0.01, len(y2)), "student": y2}, cutoff=None)
+    assert "directional_accuracy_vs_teacher" not in ev2["models"]["student"]
+    assert "agreement_vs_teacher" in ev2["models"]["student"]

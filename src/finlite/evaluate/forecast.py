@@ -288,11 +288,16 @@ def directional_accuracy_test(y: Any, pred1: Any, pred2: Any, cutoff: float | No
     this test says whether they do.
 
     Returns ``rows``, ``model1_right_model2_wrong``, ``model2_right_model1_wrong`` (b),
-    ``difference`` (forecast 1's directional accuracy minus forecast 2's, over ``rows``),
-    ``p_value`` (two-sided exact) and ``p_value_model1_worse`` (one-sided, H1: forecast 1 is
-    right less often: P(X ≥ b)). With no discordant row the p-values are 1.0. The rows are taken
-    as independent, as for McNemar's test; for overlapping h-step outcomes or a panel of assets
-    they are not, and the p-values are too small (callers run it at h = 1 on one asset).
+    ``difference`` (forecast 1's directional accuracy minus forecast 2's, over ``rows``; None
+    when no row counts, as :func:`directional_accuracy` is then NaN), ``p_value`` (two-sided
+    exact) and ``p_value_model1_worse`` (one-sided, H1: forecast 1 is right less often:
+    P(X ≥ b)). With no discordant row the p-values are 1.0. The rows are taken as independent,
+    as for McNemar's test; for overlapping h-step outcomes or a panel of assets they are not, and
+    the p-values are too small (callers run it at h = 1 on one asset).
+
+    Always exact, at any count, because the one-sided p-value feeds the ``da_pvalue`` gate; the
+    validation report's :func:`finlite.evaluate.validation.mcnemar` (two-sided, chi-square from 25
+    discordant rows, as statsmodels' default) serves the classifiers' decisions.
 
     Raises:
         DataError: the arrays differ in length, are empty or not finite.
@@ -312,7 +317,7 @@ def directional_accuracy_test(y: Any, pred1: Any, pred2: Any, cutoff: float | No
     rows = int(right1.size)
     out: dict[str, Any] = {"rows": rows, "model1_right_model2_wrong": first_only,
                            "model2_right_model1_wrong": second_only,
-                           "difference": (first_only - second_only) / rows if rows else 0.0}
+                           "difference": (first_only - second_only) / rows if rows else None}
     if n == 0:
         return {**out, "p_value": 1.0, "p_value_model1_worse": 1.0}
     binomtest = _stats().binomtest

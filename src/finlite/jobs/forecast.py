@@ -456,7 +456,8 @@ _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("
           ("DM p-value vs naive", ("pooled", "diebold_mariano_vs_naive", "p_value"), "f"),
           ("DM p-value vs teacher", ("diebold_mariano_vs_teacher", "p_value"), "f"),
           ("direction agreement with teacher", ("agreement_vs_teacher",), "pct"),
-          ("directional accuracy vs teacher, McNemar p", ("directional_accuracy_vs_teacher", "p_value"), "f")]
+          ("directional accuracy vs teacher, McNemar p (two-sided)", ("directional_accuracy_vs_teacher", "p_value"),
+           "f")]
 _TRADING = [("long/flat annual return", "long_flat", "annual_return", "pct"),
             ("long/flat Sharpe", "long_flat", "sharpe", "f"),
             ("long/flat max drawdown", "long_flat", "max_drawdown", "pct"),
