@@ -171,8 +171,8 @@ def evaluate_candidate(model: FinliteModel, x: np.ndarray, y: np.ndarray, p_teac
     gets its direction agreement with the teacher and ``dm_pvalue``, the Diebold–Mariano test of
     its errors against the teacher's on the labels ``y`` (see :mod:`finlite.tasks`), at the horizon
     and per date when ``rows`` gives the windows' dates and horizon (:func:`finlite.tasks.series_rows`), and
-    ``da_pvalue``, McNemar's test of its directional accuracy against the teacher's (one asset at
-    horizon 1; None otherwise). With ``timing``,
+    ``da_pvalue``, McNemar's test of its directional accuracy against the teacher's (None when
+    ``rows`` show a panel or a horizon above 1). With ``timing``,
     the latency metrics are those of the deployed model: its ONNX export scored by the runtime's
     session (:func:`deployed_latency`), not the torch model.
     """
