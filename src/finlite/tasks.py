@@ -39,6 +39,7 @@ from finlite.evaluate.forecast import (
     diebold_mariano,
     directional_accuracy_test,
     forecast_metrics,
+    independent_rows,
     information_coefficient,
 )
 from finlite.evaluate.metrics import classification_metrics, regression_metrics
@@ -349,7 +350,7 @@ def _da_pvalue(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None
     of both signs (a volatility never falls: every call would be "right"). Without ``rows`` (bare
     arrays) it tests the rows as given, as ``dm_pvalue`` does: for overlapping h-step outcomes or
     a panel the p-value then comes out too small, so a ``min`` gate refuses more often, never less."""
-    if rows is not None and (rows.horizon != 1 or len(np.unique(rows.dates)) != len(rows.dates)):
+    if rows is not None and not independent_rows(rows.horizon, rows.dates):
         return None
     y_arr = np.asarray(y, dtype=np.float64).reshape(-1)
     if cutoff is None and not ((y_arr > 0).any() and (y_arr < 0).any()):

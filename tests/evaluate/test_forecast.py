@@ -98,6 +98,14 @@ def test_directional_accuracy_test_by_hand() -> None:
                     "p_value": 1.0, "p_value_model1_worse": 1.0}
 
 
+def test_independent_rows_is_horizon_one_and_one_row_per_date() -> None:
+    days = np.array(["2020-01-02", "2020-01-03", "2020-01-06"], dtype="datetime64[D]")
+    assert fc.independent_rows(1, days)
+    assert not fc.independent_rows(2, days)  # 2-day outcomes overlap
+    assert not fc.independent_rows(1, np.concatenate([days, days]))  # a panel: two assets a date
+    assert fc.independent_rows(1, days[:0])  # nothing to test, nothing shared
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(5, 300), st.sampled_from([None, 0.5, 0.3]))
 def test_directional_accuracy_test_matches_statsmodels_mcnemar(seed: int, n: int, cutoff: float | None) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "directional_accuracy",
     "directional_accuracy_test",
     "forecast_metrics",
+    "independent_rows",
     "information_coefficient",
     "mae",
     "mape",
@@ -274,6 +275,17 @@ def diebold_mariano(e1: Any, e2: Any, horizon: int = 1,
     student_t = _stats().t
     return {**out, "statistic": float(stat), "p_value": float(2.0 * student_t.sf(abs(stat), df)),
             "p_value_model1_worse": float(student_t.sf(stat, df))}
+
+
+def independent_rows(horizon: int, dates: Any) -> bool:
+    """Whether forecasts at ``horizon`` on rows dated ``dates`` have independent outcomes, as
+    McNemar's test (:func:`directional_accuracy_test`) takes its rows to be: horizon 1 (h-step
+    outcomes overlap) and one row per date (a panel's assets move together on a date).
+
+    The one rule for both the ``da_pvalue`` gate and the forecast evidence, so the two cannot
+    drift apart."""
+    dates_arr = np.asarray(dates).reshape(-1)
+    return int(horizon) == 1 and len(np.unique(dates_arr)) == len(dates_arr)
 
 
 def directional_accuracy_test(y: Any, pred1: Any, pred2: Any, cutoff: float | None = None) -> dict[str, Any]:

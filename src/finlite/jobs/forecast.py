@@ -36,6 +36,7 @@ from finlite.evaluate.forecast import (
     diebold_mariano,
     directional_accuracy_test,
     forecast_metrics,
+    independent_rows,
     trading_view,
 )
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
@@ -417,7 +418,7 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                 same = np.sign(p) == np.sign(preds[teacher])
             if spec.objective != "volatility" and len(same):
                 entry["agreement_vs_teacher"] = float(np.mean(same))
-                if h == 1 and len(np.unique(dates)) == len(dates):
+                if independent_rows(h, dates):
                     # Whether the two directional accuracies differ beyond chance: McNemar's exact
                     # test on the dates where exactly one of them calls the move. Its rows must be
                     # independent, so one asset at h = 1 only (h-step outcomes overlap; a panel's
