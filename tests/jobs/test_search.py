@@ -17,6 +17,7 @@ from finlite.artifact import prepare_like
 from finlite.cli import app
 from finlite.errors import ConfigError
 from finlite.evaluate.metrics import classification_metrics
+from finlite.jobs import compress as compress_job
 from finlite.jobs import search as search_job
 from finlite.jobs.search import search_students
 from finlite.methods import registered_methods
@@ -45,9 +46,13 @@ def _test_scores(model: FinliteModel, teacher_dir: Path, data: Path) -> tuple[np
     return p, prepared.y_test, teacher.cutoff
 
 
-def test_search_with_seed_3_saves_the_chosen_candidate(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
-    found = search_students(teacher_dir, german_csv, seed=3, budget_s=600, space=SPACE, config=TINY, fine_tune=TINY,
-                            gates=LOOSE, out=tmp_path / "s", progress=False, timing=False)
+def test_search_with_seed_3_saves_the_chosen_candidate(teacher_dir: Path, german_csv: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patch:
+        # The chosen candidate is saved as the search trained it: nothing runs a recipe again.
+        patch.setattr(compress_job, "_run_steps", lambda *a, **k: pytest.fail("the chosen candidate was trained again"))
+        found = search_students(teacher_dir, german_csv, seed=3, budget_s=600, space=SPACE, config=TINY,
+                                fine_tune=TINY, gates=LOOSE, out=tmp_path / "s", progress=False, timing=False)
     assert len(found.candidates) == 2 and found.chosen is not None and found.chosen_model is not None
     assert found.outcome is not None and found.outcome.path is not None and found.notes == []
     # The run that saved the choice judged it exactly as the search did (validation split)...
@@ -70,6 +75,10 @@ def test_search_with_seed_3_saves_the_chosen_candidate(teacher_dir: Path, german
                              timing=False, progress=False)
     assert again.model is not None
     assert np.array_equal(_test_scores(again.model, teacher_dir, german_csv)[0], p_saved)
+    # Step for step, numbered as in the recipe: the manifest records what a run from scratch does.
+    assert [(r.index, r.status, r.metrics) for r in again.result.records] == [
+        (r.index, r.status, r.metrics) for r in found.outcome.result.records]
+    assert [s["status"] for s in saved.manifest["steps"]] == ["kept"] * len(recipe.steps)
     assert again.report["student"]["auc"] == saved.metrics["test"]["auc"]
     record = json.loads((tmp_path / "s" / "search.json").read_text())
     assert record["chosen"]["name"] == found.chosen["name"] and len(record["candidates"]) == 2
@@ -85,7 +94,7 @@ def test_search_returns_a_front_and_saves_the_choice(teacher_dir: Path, german_c
     assert found.chosen["size_bytes"] == min(c["size_bytes"] for c in found.front)
     assert found.outcome is not None
     assert (tmp_path / "s" / "search.json").is_file() and found.outcome.passed
-    # The saved model is the chosen candidate, rebuilt from its recipe with the same seed.
+    # The saved model is the chosen candidate, as the search judged it.
     assert found.outcome.result.records[-1].metrics["size_bytes"] == found.chosen["size_bytes"]
     assert found.outcome.result.records[-1].metrics["auc"] == pytest.approx(found.chosen["auc"], abs=1e-12)
     assert "dynamic_int8" in registered_methods()

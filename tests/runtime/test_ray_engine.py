@@ -173,6 +173,10 @@ def test_search_on_ray_finds_the_serial_front(local_ray: None, teacher_dir: Path
     assert sum("8 bins from quantiles" in c["name"] for c in serial.candidates) == 2
     assert on_ray.candidates == serial.candidates  # same candidates, same order, same metrics
     assert on_ray.front == serial.front and on_ray.chosen == serial.chosen
+    # The chosen candidate comes back from its Ray task with its step records and is saved as trained.
+    assert on_ray.outcome is not None and serial.outcome is not None
+    assert [(r.index, r.status, r.metrics) for r in on_ray.outcome.result.records] == [
+        (r.index, r.status, r.metrics) for r in serial.outcome.result.records]
     # With timing, the candidates that passed are timed afterwards, in this process; everything
     # but the latency fields is still the serial search's.
     timed = search_students(teacher_dir, german_csv, engine="ray", timing=True, **common)

@@ -551,12 +551,17 @@ def _dry_run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None,
 
 def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out: str | Path | None,
          overwrite: bool, timing: bool, on_step: StepCallback | None = None,
-         extra_files: dict[str, str] | None = None, report_options: Any = None) -> CompressOutcome:
+         extra_files: dict[str, str] | None = None, report_options: Any = None,
+         result: RecipeResult | None = None) -> CompressOutcome:
     """Run ``recipe`` from ``setup``, evaluate the kept model on the test split, and save it at ``out``
     with its validation report (built with ``report_options``, a
-    :class:`~finlite.jobs.report.ReportOptions`; default options when None)."""
+    :class:`~finlite.jobs.report.ReportOptions`; default options when None).
+
+    ``result``: the outcome of ``recipe`` already run from this very ``setup`` (the search's chosen
+    candidate), evaluated and saved as it is instead of being trained again."""
     art, prepared = setup.art, setup.prepared
-    result = _run_steps(setup, recipe, plan=plan, timing=False, on_step=on_step)
+    if result is None:
+        result = _run_steps(setup, recipe, plan=plan, timing=False, on_step=on_step)
     if result.model is None:
         return CompressOutcome(model=None, plan=None, report={"teacher_artifact": setup.provenance}, path=None,
                                result=result, recipe=recipe)

@@ -42,7 +42,7 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
                   job: dict[str, Any], *, timing: bool = True, address: str | None = None,
                   on_candidates: Callable[[int], Any] | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
     """Run the search's students as Ray tasks; the candidate records, in the serial search's order,
-    and beside each the model of a candidate that passed (None for the others).
+    and beside each the result (model and step records) of a candidate that passed (None for the others).
 
     A student is (hidden widths, temperature, input bins). ``job`` holds what
     :func:`finlite.recipe.search.student_candidates` takes besides the student (prepared data,
@@ -101,7 +101,7 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
         from finlite.export.timing import deployed_latency
 
         timed = [(c, m) for c, m in zip(candidates, models, strict=True) if m is not None]
-        measured = deployed_latency([m for _, m in timed], job["prepared"].x_val) if timed else []
+        measured = deployed_latency([m.model for _, m in timed], job["prepared"].x_val) if timed else []
         for (candidate, _), numbers in zip(timed, measured, strict=True):
             candidate.update({"latency_p50_us": numbers["latency_p50_us"],
                               "rows_per_second": numbers.get("rows_per_second"), "timed": numbers.get("timed")})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from finlite.data.prepared import PreparedData
@@ -23,7 +23,7 @@ from finlite.methods.quantize import Fp16Weights, StaticInt8
 from finlite.models.base import FinliteModel
 from finlite.models.bins import MAX_EDGES
 from finlite.recipe.gates import Gate
-from finlite.recipe.runner import run_recipe
+from finlite.recipe.runner import RecipeResult, run_recipe
 from finlite.recipe.spec import Recipe, Step
 from finlite.training.loop import LARGE_ROWS, TrainConfig
 
@@ -144,7 +144,7 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
                        fine_tune: TrainConfig, common: dict[str, Any], deadline: float, timing: bool = True,
                        keep_models: bool = False, on_candidate: Callable[[dict[str, Any]], Any] | None = None,
                        input_bins: int = 0, input_bins_from: BinsFrom = "teacher",
-                       ) -> tuple[list[dict[str, Any]], list[FinliteModel | None]]:
+                       ) -> tuple[list[dict[str, Any]], list[RecipeResult | None]]:
     """One distilled student and the candidates built on it, tails (sparsity, bits) in ``order``.
     The student reads its inputs through ``input_bins`` bins per numeric column (0: none), with
     edges from ``input_bins_from``.
@@ -156,8 +156,10 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
     the compress job that saves the chosen candidate trains with them, so a candidate trained
     otherwise would not be the model saved for it. ``common`` holds the rest of
     :func:`~finlite.recipe.runner.run_recipe`'s arguments (cutoff, seed, teacher_bytes, base).
-    Returns the candidate records and, with ``keep_models``, the model of each candidate that
-    passed (None for the others), so that they can be timed in one place or kept.
+    Returns the candidate records and, with ``keep_models``, the result of each candidate that
+    passed (None for the others): its model and its steps' records, numbered as the steps of its
+    whole recipe, the result a run of that recipe from scratch gives (a test holds them equal). The
+    search times them in one place and saves the chosen one without training it again.
 
     Raises:
         ConfigError: ``config`` or ``fine_tune`` is seeded differently from the run.
@@ -168,7 +170,7 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
                               f"is seeded {common['seed']}; pass replace({name}, seed={common['seed']}) so the "
                               "candidates are trained as the saved model will be.")
     candidates: list[dict[str, Any]] = []
-    models: list[FinliteModel | None] = []
+    models: list[RecipeResult | None] = []
     if time.time() > deadline:
         return candidates, models
     transfer_size = transfer_size_for(len(prepared.x_train))
@@ -183,7 +185,7 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
             break
         recipe = candidate_recipe(hidden, temperature, sparsity, bits, gates, transfer_size=transfer_size,
                                   input_bins=input_bins, input_bins_from=input_bins_from)
-        model = distilled.model
+        result = distilled
         if len(recipe.steps) == 1:
             records, kept = [record], record.status == "kept"
         elif record.status != "kept":
@@ -192,8 +194,12 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
             tail = Recipe(steps=recipe.steps[1:], gates=gates)
             run = run_recipe(tail, prepared, teacher, train=config, fine_tune=fine_tune, timing=timing,
                              start=distilled.model, start_distillation=recipe.steps[0].method, **common)
-            records, kept = [record, *run.records], all(r.status == "kept" for r in run.records)
-            model = run.model
+            # The tail's steps are steps 2… of the candidate's recipe: numbered so, its records are
+            # those a run of the whole recipe writes into the artifact's manifest.
+            records = [record, *(replace(r, index=r.index + 1) for r in run.records)]
+            kept = all(r.status == "kept" for r in run.records)
+            result = RecipeResult(model=run.model, records=records, plan=run.plan,
+                                  extra_files={**distilled.extra_files, **run.extra_files})
         metrics = records[-1].metrics
         candidate = {"name": recipe.name, "recipe": recipe.to_dict(), "passed": kept,
                      "size_bytes": metrics["size_bytes"], "latency_p50_us": metrics.get("latency_p50_us"),
@@ -201,7 +207,7 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
                      "auc": metrics["auc"], "agreement": metrics["agreement"],
                      "failed": [g.message for r in records for g in r.failed_gates]}
         candidates.append(candidate)
-        models.append(model if keep_models and kept else None)
+        models.append(result if keep_models and kept else None)
         if on_candidate is not None:
             on_candidate(candidate)
     return candidates, models
