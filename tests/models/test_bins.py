@@ -23,8 +23,9 @@ from finlite.methods.factorize import LowRankFactorization, factorize
 from finlite.methods.prune import MagnitudePruning, prune
 from finlite.methods.quantize import DynamicInt8, QuantizationAwareTraining, StaticInt8, quantize
 from finlite.methods.targets import DistillData
+from finlite.models import bins as bins_module
 from finlite.models.base import build_model
-from finlite.models.bins import MAX_EDGES, InputBins, quantile_edges, teacher_edges
+from finlite.models.bins import MAX_EDGES, InputBins, binnable_columns, quantile_edges, teacher_edges
 from finlite.models.gbdt import BoostedEnsemble
 from finlite.models.mlp import TabularMLP
 from finlite.training.loop import TrainConfig
@@ -209,6 +210,40 @@ def test_quantile_edges_bin_numbers_not_indicators() -> None:
     edges = dict((c, v) for c, v in quantile_edges(x, max_bins=4))
     assert set(edges) == {0, 1, 3}
     np.testing.assert_allclose(edges[0], np.quantile(x[:, 0], [0.25, 0.5, 0.75]), rtol=1e-6)
+
+
+def _sorted_book(rows: int = 250_000) -> np.ndarray:
+    """Encoded rows as a book sorted by its first column comes (by amount, say): column 1 is 0
+    until row 60,000 and takes three values after it; column 2 is a 0/1 indicator."""
+    rng = np.random.default_rng(5)
+    amount = np.sort(rng.normal(size=rows))
+    late = np.where(np.arange(rows) < 60_000, 0.0, rng.integers(0, 3, rows))
+    return np.column_stack([amount, late, rng.integers(0, 2, rows)]).astype(np.float32)
+
+
+def test_bins_read_every_row_of_a_sorted_book() -> None:
+    # The training rows keep the file's order: the first rows of a sorted book are one corner of it.
+    x = _sorted_book()
+    assert binnable_columns(x) == [0, 1]  # column 1 varies only after row 60,000
+    edges = dict((c, v) for c, v in quantile_edges(x, max_bins=4))
+    np.testing.assert_allclose(edges[0], np.quantile(x[:, 0], [0.25, 0.5, 0.75]), atol=0.02)
+    # A booster's split in the last rows' range is kept (only thresholds outside every row are not).
+    y = (x[:, 0] > 1.5).astype(np.float32)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 2, "seed": 0}, lgb.Dataset(x, y), 3)
+    found = dict((c, v) for c, v in teacher_edges(BoostedEnsemble.from_booster("lightgbm", booster), x, 64))
+    assert any(abs(e - 1.5) < 0.05 for e in found[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(1, 4))
+def test_binnable_columns_are_those_with_three_or_more_values(seed: int, rows: int, block: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 4, (rows, 5)).astype(np.float32) * rng.integers(0, 2, 5)  # some columns constant
+    x[:, 4] = np.where(rng.random(rows) < 0.5, -1.5, 2.0)  # two values: an indicator
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bins_module, "_SCAN_ROWS", block)  # several blocks of the scan
+        got = binnable_columns(x)
+    assert got == [j for j in range(x.shape[1]) if len(np.unique(x[:, j])) > 2]
 
 
 def test_distillation_options_are_checked() -> None:

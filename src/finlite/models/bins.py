@@ -38,8 +38,12 @@ MAX_EDGES = 255
 #: The largest edge, in the encoded (standardised) units the bins read. It also keeps the outer
 #: bins (one unit beyond the outer edges) a nonzero width in float32, which holds to 2**24.
 MAX_EDGE = 1e6
-#: Rows read to decide which columns are numeric enough to bin (more than two distinct values).
-_SAMPLE_ROWS = 50_000
+#: Rows, spread evenly over the training rows, whose quantiles place quantile bins. The training
+#: rows keep the file's order, which may be sorted by date, id or amount: its first rows would
+#: place every edge in one corner of the book (and judge a column from its first months only).
+_QUANTILE_ROWS = 200_000
+#: Rows per block when scanning every training row (bounded temporaries on a loan book).
+_SCAN_ROWS = 65_536
 
 #: One column's edges in a config: ``[column index, [e0, e1, …]]``, strictly increasing.
 EdgesConfig = Sequence[Sequence[Any]]
@@ -133,11 +137,34 @@ class InputBins(nn.Module):
         return torch.cat([binned, x[:, self.rest]], dim=1)
 
 
+def _column_range(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each column's smallest and largest value over every row of ``x``, and whether it holds a
+    third value (one that is neither), scanned in blocks."""
+    arr = np.asarray(x)
+    if arr.shape[0] == 0:
+        empty = np.zeros(arr.shape[1])
+        return empty, empty, np.zeros(arr.shape[1], dtype=bool)
+    low, high = arr.min(axis=0), arr.max(axis=0)
+    third = np.zeros(arr.shape[1], dtype=bool)
+    for start in range(0, arr.shape[0], _SCAN_ROWS):
+        block = arr[start:start + _SCAN_ROWS]
+        third |= ((block != low) & (block != high)).any(axis=0)
+    return low, high, third
+
+
 def binnable_columns(x: np.ndarray) -> list[int]:
-    """Columns of the encoded rows ``x`` with more than two distinct values among the first rows
-    (numbers, weight-of-evidence and target encodings; not one-hot or indicator columns)."""
-    sample = np.asarray(x[:_SAMPLE_ROWS])
-    return [j for j in range(sample.shape[1]) if len(np.unique(sample[:, j])) > 2]
+    """Columns of the encoded rows ``x`` (at least one row) with more than two distinct values
+    over all rows (numbers, weight-of-evidence and target encodings; not one-hot or indicator
+    columns). Every row counts: in a file sorted by date a column may vary only in its later rows."""
+    return [int(j) for j in np.flatnonzero(_column_range(x)[2])]
+
+
+def _spread_rows(x: np.ndarray) -> np.ndarray:
+    """At most :data:`_QUANTILE_ROWS` rows of ``x``, evenly spaced from its first to its last, as float64."""
+    arr = np.asarray(x)
+    n = arr.shape[0]
+    rows = np.unique(np.linspace(0, n - 1, min(n, _QUANTILE_ROWS)).round().astype(np.int64))
+    return np.asarray(arr[rows], dtype=np.float64)
 
 
 def _thin(thresholds: np.ndarray, gains: np.ndarray, max_edges: int) -> np.ndarray:
@@ -203,7 +230,7 @@ def check_teacher_splits(teacher: Any) -> None:
 def teacher_edges(teacher: Any, x: np.ndarray, max_bins: int) -> list[list[Any]]:
     """Bin edges for the encoded rows ``x`` at a LightGBM or XGBoost teacher's split thresholds:
     per binnable column (:func:`binnable_columns`) the thresholds its trees use within the values
-    seen in ``x``, at most ``max_bins − 1`` of them (gain-weighted quantiles when the trees use more). An imported
+    seen in any row of ``x``, at most ``max_bins − 1`` of them (gain-weighted quantiles when the trees use more). An imported
     booster reads raw columns (``input.mode = "columns"``): its thresholds are put back into the
     encoded (standardised) units. Columns no tree splits on are left unbinned.
 
@@ -223,12 +250,13 @@ def teacher_edges(teacher: Any, x: np.ndarray, max_bins: int) -> list[list[Any]]
         if math.isfinite(t):
             by_column.setdefault(k, []).append((t, max(g, 0.0)))
     out: list[list[Any]] = []
-    sample = np.asarray(x[:_SAMPLE_ROWS * 4])
-    for j in binnable_columns(x):
+    lows, highs, third = _column_range(x)
+    for j in (int(k) for k in np.flatnonzero(third)):
         if j in by_column:
-            # Only thresholds inside the values seen: one outside them (a booster's split for
-            # missing values, a far tail) bins nothing, and float32 must hold every edge.
-            low, high = float(sample[:, j].min()), float(sample[:, j].max())
+            # Only thresholds inside the values seen (in any training row): one outside them (a
+            # booster's split for missing values, a far tail) bins nothing, and float32 must hold
+            # every edge.
+            low, high = float(lows[j]), float(highs[j])
             kept = [(a, b) for a, b in by_column[j] if low <= a < high and abs(a) <= MAX_EDGE]
             if not kept:
                 continue
@@ -241,8 +269,9 @@ def teacher_edges(teacher: Any, x: np.ndarray, max_bins: int) -> list[list[Any]]
 
 def quantile_edges(x: np.ndarray, max_bins: int) -> list[list[Any]]:
     """Bin edges at the quantiles of the encoded training rows ``x`` (any teacher): per binnable
-    column, the distinct values among its ``1/max_bins, 2/max_bins, …`` quantiles."""
-    sample = np.asarray(x[:_SAMPLE_ROWS * 4], dtype=np.float64)
+    column, the distinct values among its ``1/max_bins, 2/max_bins, …`` quantiles (of at most
+    200,000 rows spread evenly over ``x``, so a sorted file's quantiles are the whole book's)."""
+    sample = _spread_rows(x)  # the whole book's quantiles, whatever order its rows are in
     qs = np.linspace(0.0, 1.0, max_bins + 1)[1:-1]
     out: list[list[Any]] = []
     for j in binnable_columns(x):
