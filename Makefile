@@ -27,13 +27,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/finlite demo --out runs/demo
 
-# Everything, the slow end-to-end tests included.
+# Everything, the slow end-to-end tests included. pytest-xdist runs one worker per core (at most
+# 4: each holds torch and the tests' teachers in memory, and the Ray tests start a 2-CPU Ray),
+# each test file whole on one worker so that its module fixtures are built once.
+PYTEST := $(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # Skips the tests marked slow (training real models, starting Ray): for the edit-test loop.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # lleaves (a peer in bench/peers.py) needs llvmlite < 0.45; the main venv's shap pulls numba with a
 # newer llvmlite. So lleaves gets its own venv, and bench/peers.py times it there in a subprocess.
