@@ -787,7 +787,7 @@ def search(
     teacher: Annotated[Path, typer.Argument(help="Teacher artifact directory (from 'finlite train').")],
     data: Annotated[Path, typer.Argument(help="The table the teacher was trained on (same rows, any format).")],
     out: Annotated[Path, typer.Option(help="Directory to write the chosen student artifact to.")],
-    budget: Annotated[float, typer.Option(help="Time budget of the search, in seconds (the final run that saves the choice is outside it).")] = 300.0,
+    budget: Annotated[float, typer.Option(help="Time budget of the search, in seconds (the set-up before it, and the test-split evaluation and saving of the choice after it, are outside it).")] = 300.0,
     objective: Annotated[str, typer.Option(help="What to pick among the candidates that pass: 'smallest' or 'fastest'.")] = "smallest",
     recipe: Annotated[Path | None, typer.Option(help="Judge the candidates by this YAML recipe's gates (default: AUC within 0.01 of the teacher and 97 % agreement).")] = None,
     preset: Annotated[str | None, typer.Option(help="Judge the candidates by the gates of a shipped recipe: smallest, fastest or balanced.")] = None,
