@@ -179,6 +179,9 @@ def test_search_command_exits_1_when_nothing_passes(teacher_dir: Path, german_cs
                                  "--bits", "32", "--epochs", "3", "--no-timing", "--quiet"])
     assert result.exit_code == 1, result.output
     assert "no candidate passed every gate" in result.output
+    # Which gate failed, and by how much: what a user needs to loosen a gate or widen the space.
+    assert re.search(r"hidden \[8\], T 2, sparsity 0, 32-bit: auc [0-9.]+ < min 0\.9999 \(by [0-9.]+\)",
+                     result.output), result.output
     assert not (tmp_path / "s").exists()
 
 

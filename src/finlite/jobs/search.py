@@ -48,6 +48,8 @@ from finlite.training.loop import LARGE_ROWS, TrainConfig
 __all__ = ["ENGINES", "OBJECTIVES", "SearchResult", "search_students"]
 
 ENGINES = ("serial", "ray")
+#: Distinct failures the summary lists when no candidate passed.
+_FAILED_SHOWN = 6
 OBJECTIVES = ("smallest", "fastest")
 
 
@@ -82,7 +84,15 @@ class SearchResult:
             latency = "-" if c["latency_p50_us"] is None else f"{c['latency_p50_us']:.1f}"  # not timed
             lines.append(f"{c['name'][8:]:<{width}}{c['size_bytes']:>10,}{latency:>9}{c['auc']:>8.4f}{mark}")
         if self.chosen is None:
-            lines.append("no candidate passed every gate")
+            lines.append("no candidate passed every gate; what failed (the first candidate of each distinct reason):")
+            # The tails of a student that already fails share its failure: each reason once.
+            shown: dict[tuple[str, ...], str] = {}
+            for c in self.candidates:
+                shown.setdefault(tuple(c["failed"]), c["name"][8:])
+            for reasons, name in list(shown.items())[:_FAILED_SHOWN]:
+                lines.append(f"  {name}: {'; '.join(reasons) or 'not kept'}")
+            if len(shown) > _FAILED_SHOWN:
+                lines.append(f"  … and {len(shown) - _FAILED_SHOWN} more")
         return "\n".join(lines + self.notes)
 
 
