@@ -811,8 +811,9 @@ def search(
     """Search students (width, depth, temperature, input bins, sparsity, bits) within --budget; save the best that passes.
 
     Candidates are judged by the gates on the validation split; the Pareto front (size,
-    latency, AUC) of those that pass is printed, and the smallest (or fastest) is rebuilt from
-    its recipe and saved with the search record (search.json). Exit code 1 when no candidate
+    latency, AUC) of those that pass is printed, and the smallest (or fastest) is saved as the
+    search trained it, with the search record (search.json); when none passes, the gates each
+    distinct candidate failed are listed. Exit code 1 when no candidate
     passes, or when the saved one fails a gate on the test split. Same as 'finlite compress --search'.
     """
     _check_options(seed=("--seed", seed), count=("--epochs", epochs), positive=("--budget", budget),

@@ -562,6 +562,9 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
     art, prepared = setup.art, setup.prepared
     if result is None:
         result = _run_steps(setup, recipe, plan=plan, timing=False, on_step=on_step)
+    elif plan is not None or len(result.records) != len(recipe.steps):
+        raise ConfigError(f"_run: a ready result must be that of the recipe's {len(recipe.steps)} step(s), with no "
+                          f"plan to apply; got {len(result.records)} record(s) and plan={plan is not None}.")
     if result.model is None:
         return CompressOutcome(model=None, plan=None, report={"teacher_artifact": setup.provenance}, path=None,
                                result=result, recipe=recipe)

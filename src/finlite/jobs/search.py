@@ -29,6 +29,7 @@ from finlite.artifact import Artifact, DataLike
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
 from finlite.jobs.compress import CompressOutcome, _run, _setup
+from finlite.jobs.reproduce import TIMING_DETAILS, TIMING_KEYS
 from finlite.methods.distill import BINS_FROM, BinsFrom
 from finlite.models.base import FinliteModel
 from finlite.models.bins import check_teacher_splits
@@ -83,12 +84,16 @@ class SearchResult:
             mark = " <- chosen" if self.chosen is not None and c["name"] == self.chosen["name"] else ""
             latency = "-" if c["latency_p50_us"] is None else f"{c['latency_p50_us']:.1f}"  # not timed
             lines.append(f"{c['name'][8:]:<{width}}{c['size_bytes']:>10,}{latency:>9}{c['auc']:>8.4f}{mark}")
-        if self.chosen is None:
+        if self.chosen is None and not self.candidates:
+            lines.append("no candidate passed every gate (none was tried within the budget)")
+        elif self.chosen is None:
             lines.append("no candidate passed every gate; what failed (the first candidate of each distinct reason):")
-            # The tails of a student that already fails share its failure: each reason once.
+            # The tails of a student whose distillation failed share its failure: shown once, under
+            # the student's name, not under whichever tail came first.
             shown: dict[tuple[str, ...], str] = {}
             for c in self.candidates:
-                shown.setdefault(tuple(c["failed"]), c["name"][8:])
+                distilled = bool(c["failed"]) and all(m.startswith("distillation: ") for m in c["failed"])
+                shown.setdefault(tuple(c["failed"]), c["student"] if distilled else c["name"][8:])
             for reasons, name in list(shown.items())[:_FAILED_SHOWN]:
                 lines.append(f"  {name}: {'; '.join(reasons) or 'not kept'}")
             if len(shown) > _FAILED_SHOWN:
@@ -124,7 +129,7 @@ def search_students(
     budget still samples every region of the space a little. The set-up (teacher, data split,
     training settings by the training rows with ``train_overrides``, the seed, default the
     teacher's) is the compress job's (:func:`finlite.compress`), made once and shared by every
-    candidate and by the final run that saves the choice at ``out``.
+    candidate; the chosen one is evaluated on the test split and saved at ``out`` as trained.
 
     ``engine="ray"`` runs each distilled student and its candidates as one Ray task
     (:func:`finlite.jobs.search_ray.search_on_ray`; ``address`` joins a cluster, default a local
@@ -236,9 +241,16 @@ def search_students(
                           untried=total - len(candidates))
     if chosen is not None:
         run = next(r for c, r in zip(candidates, runs, strict=True) if c is chosen)
-        assert run is not None  # every candidate that passed keeps its result (keep_models=True)
-        result.chosen_model = run.model
+        if run is None:  # every candidate that passed keeps its result (keep_models=True)
+            raise RuntimeError(f"The search kept no result for its chosen candidate {chosen['name']!r}.")
         recipe = Recipe.from_dict(chosen["recipe"], "the chosen candidate")
+        if not recipe.needs_latency:
+            # Its step records as a run of its recipe writes them, whatever the engine: the serial
+            # search times candidates as it goes, the Ray tasks do not (their driver times them
+            # afterwards, into the candidate records only).
+            run = replace(run, records=[replace(r, metrics={k: v for k, v in r.metrics.items() if not _timing_key(k)})
+                                        for r in run.records])
+        result.chosen_model = run.model
         record = dump_json({"objective": objective, "budget_s": budget_s, "seconds": seconds, "chosen": chosen,
                             "front": front, "candidates": candidates})
         # Saved as the search trained it: the compress job evaluates it on the test split and
@@ -246,6 +258,11 @@ def search_students(
         result.outcome = _run(setup, recipe, out=out, overwrite=overwrite, timing=timing, result=run,
                               extra_files={"search.json": record})
     return result
+
+
+def _timing_key(name: str) -> bool:
+    """Whether a step record's metric is a timing measurement (:mod:`finlite.jobs.reproduce`'s rule)."""
+    return name.startswith(TIMING_KEYS) or name in TIMING_DETAILS
 
 
 def _override(space: SearchSpace, overrides: Mapping[str, Sequence[Any]]) -> SearchSpace:

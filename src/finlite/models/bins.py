@@ -139,7 +139,7 @@ class InputBins(nn.Module):
 
 def _column_range(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each column's smallest and largest value over every row of ``x``, and whether it holds a
-    third value (one that is neither), scanned in blocks."""
+    third value (one that is neither; the rows are scanned for it in blocks)."""
     arr = np.asarray(x)
     if arr.shape[0] == 0:
         empty = np.zeros(arr.shape[1])
@@ -148,7 +148,7 @@ def _column_range(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     third = np.zeros(arr.shape[1], dtype=bool)
     for start in range(0, arr.shape[0], _SCAN_ROWS):
         block = arr[start:start + _SCAN_ROWS]
-        third |= ((block != low) & (block != high)).any(axis=0)
+        third |= ((block != low) & (block != high) & ~np.isnan(block)).any(axis=0)
     return low, high, third
 
 

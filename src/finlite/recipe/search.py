@@ -104,9 +104,15 @@ def candidate_recipe(hidden: tuple[int, ...], temperature: float, sparsity: floa
         steps.append(Step(Fp16Weights()))
     elif bits == 8:
         steps.append(Step(StaticInt8()))  # ONNX Runtime's fast int8 form; the timings judge it
-    bins = f", {input_bins} bins from {input_bins_from}" if input_bins else ""
-    name = f"search: hidden {list(hidden)}, T {temperature:g}{bins}, sparsity {sparsity:g}, {bits}-bit"
+    name = f"search: {student_label(hidden, temperature, input_bins, input_bins_from)}, sparsity {sparsity:g}, {bits}-bit"
     return Recipe(steps=steps, gates=list(gates), name=name)
+
+
+def student_label(hidden: tuple[int, ...], temperature: float, input_bins: int = 0,
+                  input_bins_from: BinsFrom = "teacher") -> str:
+    """The distilled student's part of a candidate's name, e.g. "hidden [128, 64], T 2"."""
+    bins = f", {input_bins} bins from {input_bins_from}" if input_bins else ""
+    return f"hidden {list(hidden)}, T {temperature:g}{bins}"
 
 
 # Latencies closer than this (relative) count as equal in the front: two timings of one model
@@ -159,7 +165,8 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
     Returns the candidate records and, with ``keep_models``, the result of each candidate that
     passed (None for the others): its model and its steps' records, numbered as the steps of its
     whole recipe, the result a run of that recipe from scratch gives (a test holds them equal). The
-    search times them in one place and saves the chosen one without training it again.
+    search saves the chosen one without training it again (and the search on Ray times them, in
+    one process, from these).
 
     Raises:
         ConfigError: ``config`` or ``fine_tune`` is seeded differently from the run.
@@ -205,7 +212,10 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
                      "size_bytes": metrics["size_bytes"], "latency_p50_us": metrics.get("latency_p50_us"),
                      "rows_per_second": metrics.get("rows_per_second"), "timed": metrics.get("timed"),
                      "auc": metrics["auc"], "agreement": metrics["agreement"],
-                     "failed": [g.message for r in records for g in r.failed_gates]}
+                     "student": student_label(hidden, temperature, input_bins, input_bins_from),
+                     # Each failed gate with the step it failed at: the tails of a student whose
+                     # distillation already failed share that failure.
+                     "failed": [f"{r.method['method']}: {g.message}" for r in records for g in r.failed_gates]}
         candidates.append(candidate)
         models.append(result if keep_models and kept else None)
         if on_candidate is not None:
