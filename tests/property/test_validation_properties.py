@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -96,3 +98,42 @@ def test_tables_partition_the_rows(data: tuple[np.ndarray, np.ndarray, np.ndarra
     assert float(np.max(np.abs(cp - cn))) == pytest.approx(m.ks(y, p))
     fpr, tpr = v.roc_points(y, p)
     assert np.trapezoid(tpr, fpr) == pytest.approx(m.auc(y, p))
+
+
+def _csi_by_value(expected: list[object], actual: list[object], min_share: float) -> dict[str, tuple[float, float]]:
+    """Categorical CSI shares worked value by value, independently of the hashed grouping: each
+    value's label is its text, rare and unseen labels pool into "other", missing values apart."""
+    def label(value: object) -> str:
+        return "missing" if value is None or (isinstance(value, float) and math.isnan(value)) else f"={value}"
+    e_lab, a_lab = [label(x) for x in expected], [label(x) for x in actual]
+    kept = {lab for lab in set(e_lab) if lab != "missing" and e_lab.count(lab) / len(e_lab) >= min_share}
+
+    def binned(lab: str) -> str:
+        return lab if lab == "missing" else (lab[1:] if lab in kept else "other")
+    shares: dict[str, tuple[float, float]] = {}
+    for b in {binned(x) for x in e_lab + a_lab}:
+        shares[b] = (sum(binned(x) == b for x in e_lab) / len(e_lab), sum(binned(x) == b for x in a_lab) / len(a_lab))
+    return shares
+
+
+# Text, whole numbers, and mixtures in which 1, 1.0 and True (one key to a hash table) are three labels.
+_CATEGORY = st.one_of(st.sampled_from(["a", "b", "c", "1", "other", "missing"]), st.integers(0, 3),
+                      st.sampled_from([1.0, 2.5, True, False, None, float("nan")]))
+_CATEGORIES = st.one_of(st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=60),
+                        st.lists(st.integers(0, 5), min_size=1, max_size=60),
+                        st.lists(_CATEGORY, min_size=1, max_size=60))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_CATEGORIES, _CATEGORIES, st.sampled_from([0.0, 0.05, 0.2]))
+def test_categorical_csi_bins_equal_a_value_by_value_count(expected: list[object], actual: list[object],
+                                                           min_share: float) -> None:
+    import pandas as pd
+
+    out = v.csi_table(pd.Series(expected, dtype=object), pd.Series(actual, dtype=object), categorical=True,
+                      min_share=min_share)
+    got = {r["bin"]: (r["expected_share"], r["actual_share"]) for r in out["bins"]}
+    want = _csi_by_value(expected, actual, min_share)
+    assert got.keys() == want.keys()
+    for b, (e, a) in want.items():
+        assert got[b][0] == pytest.approx(e, abs=1e-12) and got[b][1] == pytest.approx(a, abs=1e-12)

@@ -515,6 +515,22 @@ def psi_table(expected: Any, actual: Any, bins: int = 10) -> dict[str, Any]:
     return {"psi": float(contrib.sum()), "bins": rows}
 
 
+def _category_labels(s: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's index into the column's distinct labels (``"=value"``), -1 for a missing value.
+
+    Text and whole-number columns are grouped by a hash table in one pass (a loan book's City has
+    tens of thousands of values over a million rows); a column of mixed types is labelled value
+    by value first, since 1, 1.0 and True are one key to a hash table but three labels here.
+    """
+    key = s.astype("object").where(s.notna(), None)
+    if pd.api.types.infer_dtype(key, skipna=True) in ("string", "integer", "empty"):
+        codes, uniques = pd.factorize(key, use_na_sentinel=True)
+        return np.asarray(codes, dtype=np.int64), [f"={u}" for u in uniques]
+    text = key.map(lambda v: None if v is None else f"={v}")
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), [str(u) for u in uniques]
+
+
 def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: int = 10,
               min_share: float = 0.01) -> dict[str, Any]:
     """Characteristic stability index of one feature: PSI of its distribution, training vs scored.
@@ -534,19 +550,22 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
         raise DataError("CSI needs at least one row in the training and in the scored column.")
     labels: list[str]
     if categorical:
-        e_key = e_s.astype("object").where(e_s.notna(), None)
-        a_key = a_s.astype("object").where(a_s.notna(), None)
-        e_str = e_key.map(lambda v: "missing" if v is None else f"={v}")
-        a_str = a_key.map(lambda v: "missing" if v is None else f"={v}")
-        shares = e_str.value_counts(normalize=True)
-        kept = sorted(str(k) for k, s in shares.items() if s >= min_share and k != "missing")
+        e_idx, e_labels = _category_labels(e_s)
+        a_idx, a_labels = _category_labels(a_s)
+        counts: dict[str, int] = {}
+        for lab, n in zip(e_labels, np.bincount(e_idx[e_idx >= 0], minlength=len(e_labels)).tolist(), strict=True):
+            counts[lab] = counts.get(lab, 0) + n
+        total = len(e_s)  # missing values count in the total, as a share of every row
+        kept = sorted(lab for lab, n in counts.items() if n / total >= min_share)
         labels = [*kept, "other", "missing"]
         pos = {lab: i for i, lab in enumerate(labels)}
 
-        def code(s: pd.Series) -> np.ndarray:
-            return np.fromiter((pos.get(v, pos["other"]) if v != "missing" else pos["missing"] for v in s),
-                               dtype=np.int64, count=len(s))
-        e_codes, a_codes = code(e_str), code(a_str)
+        def code(idx: np.ndarray, seen: list[str]) -> np.ndarray:
+            # One position per distinct label, the last for a missing value (index -1).
+            lookup = np.array([pos.get(lab, pos["other"]) for lab in seen] + [pos["missing"]], dtype=np.int64)
+            out: np.ndarray = lookup[idx]
+            return out
+        e_codes, a_codes = code(e_idx, e_labels), code(a_idx, a_labels)
         labels = [lab[1:] if lab.startswith("=") else lab for lab in labels]
     else:
         try:

@@ -1,0 +1,66 @@
+"""A boosted teacher remembers the scores of its recent large batches: one compress run scores the
+same splits for its gates, its evaluation and its report, and a large ensemble is slow."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from finlite.models import gbdt
+from finlite.models.gbdt import BoostedEnsemble
+
+
+def _teacher(rows: int = 600, features: int = 5) -> tuple[BoostedEnsemble, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, features)).astype(np.float32)
+    y = (x[:, 0] - x[:, 1] + rng.normal(scale=0.5, size=rows) > 0).astype(int)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 7, "num_threads": 1},
+                        lgb.Dataset(x, y), num_boost_round=10)
+    return BoostedEnsemble.from_booster("lightgbm", booster), x
+
+
+class _Counting:
+    """Stands for the booster and counts the rows it is asked to score."""
+
+    def __init__(self, booster: object) -> None:
+        self.booster, self.rows = booster, 0
+
+    def predict(self, feats: np.ndarray, **kwargs: object) -> np.ndarray:
+        self.rows += len(feats)
+        return self.booster.predict(feats, **kwargs)  # type: ignore[attr-defined]
+
+
+def test_a_large_batch_with_the_same_bytes_is_scored_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gbdt, "MEMO_MIN_ROWS", 100)
+    teacher, x = _teacher()
+    counting = _Counting(teacher.model)
+    teacher._model = counting
+    first = teacher.logits_np(x)
+    again = teacher.logits_np(x.copy())  # equal bytes in another array
+    assert counting.rows == len(x)
+    np.testing.assert_array_equal(first, again)
+    again[0] += 1.0  # the caller's copy, not the remembered one
+    np.testing.assert_array_equal(teacher.logits_np(x), first)
+    changed = x.copy()
+    changed[-1, -1] = np.nextafter(changed[-1, -1], np.float32(np.inf))  # one bit of one value
+    teacher.logits_np(changed)
+    assert counting.rows == 2 * len(x)
+    teacher.logits_np(x[:50])  # below MEMO_MIN_ROWS: scored every time
+    teacher.logits_np(x[:50])
+    assert counting.rows == 2 * len(x) + 100
+    np.testing.assert_array_equal(first, counting.booster.predict(x.astype(np.float64), raw_score=True))
+
+
+def test_the_memo_keeps_at_most_its_rows_and_forgets_an_old_booster(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gbdt, "MEMO_MIN_ROWS", 100)
+    monkeypatch.setattr(gbdt, "MEMO_MAX_ROWS", 1_000)
+    teacher, x = _teacher()
+    for shift in range(4):
+        teacher.logits_np(x + shift)
+    assert sum(len(v) for v in teacher._memo.values()) <= 1_000 and len(teacher._memo) == 1
+    teacher.logits_np(x)
+    assert teacher._memo
+    other, _ = _teacher(features=5)
+    teacher.load_state_dict(other.state_dict())
+    assert not teacher._memo
