@@ -1,5 +1,6 @@
-"""A boosted teacher remembers the scores of its recent large batches: one compress run scores the
-same splits for its gates, its evaluation and its report, and a large ensemble is slow."""
+"""Within a job that turns it on, a boosted teacher remembers the scores of its recent large
+batches: one compress run scores the same splits for its gates, its evaluation and its report, and
+a large ensemble is slow. Outside it, and while a model is timed, every call scores."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
+from finlite.jobs import compress as compress_job
+from finlite.jobs import cost, report, search
 from finlite.models import gbdt
-from finlite.models.gbdt import BoostedEnsemble
+from finlite.models.gbdt import BoostedEnsemble, remembered_scores
 
 
 def _teacher(rows: int = 600, features: int = 5) -> tuple[BoostedEnsemble, np.ndarray]:
@@ -36,6 +39,16 @@ def test_a_large_batch_with_the_same_bytes_is_scored_once(monkeypatch: pytest.Mo
     teacher, x = _teacher()
     counting = _Counting(teacher.model)
     teacher._model = counting
+    teacher.logits_np(x)
+    teacher.logits_np(x)  # no job turned remembering on: scored again
+    assert counting.rows == 2 * len(x) and not teacher._memo
+    counting.rows = 0
+    with remembered_scores():
+        _remembers(teacher, counting, x)
+    assert teacher._memo  # kept for the next block; only read within one
+
+
+def _remembers(teacher: BoostedEnsemble, counting: _Counting, x: np.ndarray) -> None:
     first = teacher.logits_np(x)
     again = teacher.logits_np(x.copy())  # equal bytes in another array
     assert counting.rows == len(x)
@@ -56,11 +69,53 @@ def test_the_memo_keeps_at_most_its_rows_and_forgets_an_old_booster(monkeypatch:
     monkeypatch.setattr(gbdt, "MEMO_MIN_ROWS", 100)
     monkeypatch.setattr(gbdt, "MEMO_MAX_ROWS", 1_000)
     teacher, x = _teacher()
-    for shift in range(4):
-        teacher.logits_np(x + shift)
-    assert sum(len(v) for v in teacher._memo.values()) <= 1_000 and len(teacher._memo) == 1
-    teacher.logits_np(x)
+    with remembered_scores():
+        for shift in range(4):
+            teacher.logits_np(x + shift)
+        assert sum(len(v) for v in teacher._memo.values()) <= 1_000 and len(teacher._memo) == 1
+        teacher.logits_np(x)
     assert teacher._memo
     other, _ = _teacher(features=5)
     teacher.load_state_dict(other.state_dict())
     assert not teacher._memo
+
+
+def test_timing_a_teacher_scores_every_call_even_inside_a_remembering_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cost section times batches of 4,096 repeated rows: answered from memory, a 733-tree
+    # teacher would look as fast as a hash.
+    monkeypatch.setattr(gbdt, "MEMO_MIN_ROWS", 64)
+    monkeypatch.setattr(cost, "BATCH_SIZES", (1, 256))
+    monkeypatch.setattr(cost, "BUDGET_S", 0.0)  # the fewest repeats: 3 timed calls and a warm-up per size
+    teacher, x = _teacher()
+    counting = _Counting(teacher.model)
+    teacher._model = counting
+    with remembered_scores():
+        timed = cost._torch_latency(teacher, x[:300])
+        assert counting.rows >= 4 * 256 + 4
+        before = counting.rows
+        teacher.logits_np(x[:300])
+        teacher.logits_np(x[:300])
+        assert counting.rows == before + 300  # the job's own scoring is still remembered
+    assert timed["256"]["repeats"] >= 3
+
+
+class _Seen(Exception):
+    """Raised by a patched first step of a job, carrying whether scores were remembered there."""
+
+
+def _flag(*args: object, **kwargs: object) -> None:
+    raise _Seen(gbdt._REMEMBER.get())
+
+
+@pytest.mark.parametrize(("module", "first", "job"), [
+    (compress_job, "_setup", lambda: compress_job.compress("teacher", "data.csv")),
+    (search, "_setup", lambda: search.search_students("teacher", "data.csv")),
+    (report, "load", lambda: report.rebuild_report("student", "data.csv")),
+])
+def test_compress_search_and_the_report_rebuild_remember_scores(monkeypatch: pytest.MonkeyPatch, module: object,
+                                                                first: str, job: object) -> None:
+    monkeypatch.setattr(module, first, _flag)
+    with pytest.raises(_Seen) as seen:
+        job()  # type: ignore[operator]
+    assert seen.value.args == (True,)
+    assert not gbdt._REMEMBER.get()  # and only while the job runs

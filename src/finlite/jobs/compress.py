@@ -33,6 +33,7 @@ from finlite.methods.prune import MagnitudePruning, TaylorPruning, plan_pruning
 from finlite.methods.registry import method_from_dict
 from finlite.methods.targets import DistillData, distill_data, teacher_logits
 from finlite.models.base import FinliteModel
+from finlite.models.gbdt import remembering_scores
 from finlite.recipe.gates import GateResult, evaluate_candidate
 from finlite.recipe.runner import RecipeResult, StepRecord, run_recipe
 from finlite.recipe.spec import Recipe, Step
@@ -358,6 +359,7 @@ RecipeOutcome = CompressOutcome
 
 
 # -- the job --------------------------------------------------------------------------------------
+@remembering_scores
 def compress(
     teacher: str | Path | Artifact,
     data: DataLike,

@@ -27,6 +27,7 @@ from finlite._timing import cpu_info, latency_us
 from finlite.errors import ConfigError, DataError, ExportError
 from finlite.evaluate.cost import count_parameters, flops_per_row
 from finlite.models.base import FinliteModel
+from finlite.models.gbdt import remembered_scores
 
 __all__ = ["BATCH_SIZES", "BUDGET_S", "measure_costs"]
 
@@ -64,7 +65,8 @@ def _torch_latency(model: FinliteModel, x: np.ndarray) -> dict[str, Any]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the ONNX session: one thread, as a server scores side by side
     try:
-        with torch.inference_mode():
+        # Every timed call scores: a boosted teacher must not answer the repeated batch from memory.
+        with torch.inference_mode(), remembered_scores(False):
             out = {}
             for batch in BATCH_SIZES:
                 tensors = [torch.from_numpy(a) for a in _inputs(x, batch)]

@@ -36,6 +36,7 @@ from finlite.evaluate.report import compare_models
 from finlite.evaluate.sections import ScoredModel, Section, TabularInputs, worst
 from finlite.evaluate.summary_report import build_reproducibility, build_summary
 from finlite.models.base import FinliteModel
+from finlite.models.gbdt import remembering_scores
 from finlite.tasks import get_task, series_rows
 
 __all__ = ["FORMAT", "REPORT_FILES", "ReportOptions", "build_report_dict", "compress_report", "rebuild_report",
@@ -651,6 +652,7 @@ def _write_folder(out: Path, files: Mapping[str, str]) -> None:
         raise
 
 
+@remembering_scores
 def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None, *,
                    baseline: str | Path | Artifact | None = None, segments: Sequence[str] | None = None,
                    protected: Sequence[str] | None = None, monotone: Mapping[str, int] | None = None,

@@ -33,6 +33,7 @@ from finlite.jobs.reproduce import TIMING_DETAILS, TIMING_KEYS
 from finlite.methods.distill import BINS_FROM, BinsFrom
 from finlite.models.base import FinliteModel
 from finlite.models.bins import check_teacher_splits
+from finlite.models.gbdt import remembering_scores
 from finlite.recipe.gates import Gate
 from finlite.recipe.runner import RecipeResult
 from finlite.recipe.search import (
@@ -101,6 +102,7 @@ class SearchResult:
         return "\n".join(lines + self.notes)
 
 
+@remembering_scores
 def search_students(
     teacher: str | Path | Artifact,
     data: DataLike,

@@ -16,11 +16,15 @@ preprocessor.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -30,7 +34,8 @@ from finlite._util import param_error
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel, register_model
 
-__all__ = ["LIBRARIES", "OBJECTIVES", "BoostedEnsemble", "load_booster", "require", "trained_constraints"]
+__all__ = ["LIBRARIES", "OBJECTIVES", "BoostedEnsemble", "load_booster", "remembered_scores", "remembering_scores",
+           "require", "trained_constraints"]
 
 LIBRARIES = ("lightgbm", "xgboost")
 
@@ -45,6 +50,31 @@ OBJECTIVES = ("binary", "regression")
 MEMO_MIN_ROWS = 4_096
 #: The most rows of remembered scores (float64, 8 bytes a row: 32 MiB), the oldest batch dropped first.
 MEMO_MAX_ROWS = 4_000_000
+# Whether scores are remembered here (this thread, this block): off unless a job turns it on, so
+# code that times a model, or a caller scoring the same rows to measure something, gets real work.
+_REMEMBER: ContextVar[bool] = ContextVar("finlite_remember_scores", default=False)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@contextmanager
+def remembered_scores(on: bool = True) -> Iterator[None]:
+    """Within the block (in this thread), boosted ensembles remember the scores of their large
+    batches (see :meth:`BoostedEnsemble.logits_np`); ``on=False`` turns that off inside, as timing
+    code does."""
+    token = _REMEMBER.set(on)
+    try:
+        yield
+    finally:
+        _REMEMBER.reset(token)
+
+
+def remembering_scores(fn: _F) -> _F:
+    """Run ``fn`` within :func:`remembered_scores` (the jobs that score one split several times)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with remembered_scores():
+            return fn(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
 
 
 def require(library: str) -> Any:
@@ -229,12 +259,13 @@ class BoostedEnsemble(FinliteModel):
     def logits_np(self, x: np.ndarray) -> np.ndarray:
         """The raw output for encoded rows, as float64: log-odds, or the forecast of a regression.
 
-        The booster is fixed, so a batch of :data:`MEMO_MIN_ROWS` rows or more that holds the same
-        bytes as a recent one gets that batch's scores again (a copy) instead of a second pass
-        through the trees; the key is the rows' shape, dtype and BLAKE2b digest.
+        Within :func:`remembered_scores` (compress, search and the report turn it on), a batch of
+        :data:`MEMO_MIN_ROWS` rows or more that holds the same bytes as a recent one gets that
+        batch's scores again (a copy) instead of a second pass through the trees: the booster is
+        fixed. The key is the rows' shape, dtype and BLAKE2b digest.
         """
         arr = np.asarray(x)
-        key = self._memo_key(arr)
+        key = self._memo_key(arr) if _REMEMBER.get() else None
         if key is not None:
             hit = self._memo.get(key)
             if hit is not None:
