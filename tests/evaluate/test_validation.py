@@ -240,6 +240,14 @@ def test_csi_categorical_pools_rare_and_unseen_values() -> None:
     assert out["csi"] == pytest.approx(by_hand)
 
 
+def test_csi_keeps_a_category_named_other_apart_from_the_pooled_bin() -> None:
+    train = pd.Series(["other"] * 50 + ["missing"] * 30 + ["rare"] + [None] * 19)
+    test = pd.Series(["a"] * 40 + ["other"] * 10 + ["missing"] * 50)
+    out = v.csi_table(train, test, categorical=True, min_share=0.02)
+    shares = {r["bin"]: (r["expected_share"], r["actual_share"]) for r in out["bins"]}
+    assert shares == {"=other": (0.5, 0.1), "=missing": (0.3, 0.5), "other": (0.01, 0.4), "missing": (0.19, 0.0)}
+
+
 def test_feature_csi_sorted_largest_first_and_names_missing_columns() -> None:
     rng = np.random.default_rng(0)
     train = pd.DataFrame({"x": rng.normal(size=500), "z": rng.normal(size=500), "c": rng.choice(["u", "v"], 500)})

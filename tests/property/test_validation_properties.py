@@ -109,7 +109,11 @@ def _csi_by_value(expected: list[object], actual: list[object], min_share: float
     kept = {lab for lab in set(e_lab) if lab != "missing" and e_lab.count(lab) / len(e_lab) >= min_share}
 
     def binned(lab: str) -> str:
-        return lab if lab == "missing" else (lab[1:] if lab in kept else "other")
+        if lab == "missing":
+            return lab
+        if lab not in kept:
+            return "other"
+        return lab if lab in ("=other", "=missing") else lab[1:]
     shares: dict[str, tuple[float, float]] = {}
     for b in {binned(x) for x in e_lab + a_lab}:
         shares[b] = (sum(binned(x) == b for x in e_lab) / len(e_lab), sum(binned(x) == b for x in a_lab) / len(a_lab))

@@ -538,7 +538,9 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
     Numeric: bins at the training column's quantiles (as :func:`psi_table`), with missing values
     in a bin of their own. Categorical: one bin per training value; values under ``min_share``
     of the training rows, and values the training rows never hold, are pooled into ``other``;
-    missing values have their own bin. Empty shares are floored at 1e-4 as in PSI.
+    missing values have their own bin. Empty shares are floored at 1e-4 as in PSI. A bin is named
+    by its value, or ``"=other"`` / ``"=missing"`` for a value that is that text (the pooled bins
+    are ``other`` and ``missing``).
 
     Returns:
         ``csi`` and ``bins``: per bin ``bin`` (a label), ``expected_share``, ``actual_share``,
@@ -566,7 +568,8 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
             out: np.ndarray = lookup[idx]
             return out
         e_codes, a_codes = code(e_idx, e_labels), code(a_idx, a_labels)
-        labels = [lab[1:] if lab.startswith("=") else lab for lab in labels]
+        # A value shown without its "=", unless it would read as a pooled bin ("other", "missing").
+        labels = [lab[1:] if lab.startswith("=") and lab[1:] not in ("other", "missing") else lab for lab in labels]
     else:
         try:
             e_num, a_num = e_s.to_numpy(dtype=np.float64), a_s.to_numpy(dtype=np.float64)
