@@ -11,13 +11,14 @@ import pytest
 from finlite.jobs import compress as compress_job
 from finlite.jobs import cost, report, search
 from finlite.models import gbdt
-from finlite.models.gbdt import BoostedEnsemble, remembered_scores
+from finlite.models.gbdt import BoostedEnsemble, active_memo, remembered_scores
 
 
-def _teacher(rows: int = 600, features: int = 5) -> tuple[BoostedEnsemble, np.ndarray]:
+def _teacher(rows: int = 600, features: int = 5, seed: int = 0) -> tuple[BoostedEnsemble, np.ndarray]:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(rows, features)).astype(np.float32)
-    y = (x[:, 0] - x[:, 1] + rng.normal(scale=0.5, size=rows) > 0).astype(int)
+    noise = np.random.default_rng(seed).normal(scale=0.5, size=rows)  # another seed: another booster, same rows
+    y = (x[:, 0] - x[:, 1] + noise > 0).astype(int)
     booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 7, "num_threads": 1},
                         lgb.Dataset(x, y), num_boost_round=10)
     return BoostedEnsemble.from_booster("lightgbm", booster), x
@@ -41,11 +42,18 @@ def test_a_large_batch_with_the_same_bytes_is_scored_once(monkeypatch: pytest.Mo
     teacher._model = counting
     teacher.logits_np(x)
     teacher.logits_np(x)  # no job turned remembering on: scored again
-    assert counting.rows == 2 * len(x) and not teacher._memo
+    assert counting.rows == 2 * len(x) and active_memo() is None
     counting.rows = 0
     with remembered_scores():
         _remembers(teacher, counting, x)
-    assert teacher._memo  # kept for the next block; only read within one
+        memo = active_memo()
+        assert memo is not None and len(memo) == 2
+    assert active_memo() is None  # the job's store goes with it: nothing stays on the teacher
+    teacher.logits_np(x)
+    assert counting.rows == 3 * len(x) + 100
+    with remembered_scores():  # a later job starts empty
+        teacher.logits_np(x)
+    assert counting.rows == 4 * len(x) + 100
 
 
 def _remembers(teacher: BoostedEnsemble, counting: _Counting, x: np.ndarray) -> None:
@@ -65,19 +73,45 @@ def _remembers(teacher: BoostedEnsemble, counting: _Counting, x: np.ndarray) -> 
     np.testing.assert_array_equal(first, counting.booster.predict(x.astype(np.float64), raw_score=True))
 
 
-def test_the_memo_keeps_at_most_its_rows_and_forgets_an_old_booster(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_memo_keeps_at_most_its_rows_and_forgets_what_was_scored_before_a_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gbdt, "MEMO_MIN_ROWS", 100)
     monkeypatch.setattr(gbdt, "MEMO_MAX_ROWS", 1_000)
     teacher, x = _teacher()
     with remembered_scores():
+        memo = active_memo()
+        assert memo is not None
         for shift in range(4):
             teacher.logits_np(x + shift)
-        assert sum(len(v) for v in teacher._memo.values()) <= 1_000 and len(teacher._memo) == 1
-        teacher.logits_np(x)
-    assert teacher._memo
-    other, _ = _teacher(features=5)
-    teacher.load_state_dict(other.state_dict())
-    assert not teacher._memo
+        assert memo.rows <= 1_000 and len(memo) == 1
+        counting = _Counting(teacher.model)
+        teacher._model = counting
+        teacher.logits_np(x + 3)  # the newest batch is still there
+        assert counting.rows == 0
+        teacher.load_state_dict(teacher.state_dict())  # loading weights: what was remembered is not used
+        counting = _Counting(teacher.model)
+        teacher._model = counting
+        teacher.logits_np(x + 3)
+        assert counting.rows == len(x)
+        assert memo.rows <= 1_000
+
+
+def test_nested_jobs_share_one_store_and_each_ensemble_has_its_own_entries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gbdt, "MEMO_MIN_ROWS", 100)
+    first, x = _teacher()
+    second, _ = _teacher(seed=1)
+    counting = _Counting(second.model)
+    second._model = counting
+    with remembered_scores():
+        outer = active_memo()
+        a = first.logits_np(x)
+        with remembered_scores():  # a job run by a job (the search's report) keeps the same store
+            assert active_memo() is outer
+            np.testing.assert_array_equal(first.logits_np(x), a)
+            b = second.logits_np(x)  # equal rows, another ensemble: not answered with first's scores
+        assert counting.rows == len(x) and not np.array_equal(a, b)
+        with remembered_scores(False):
+            assert active_memo() is None
+        assert active_memo() is outer and outer is not None and len(outer) == 2
 
 
 def test_timing_a_teacher_scores_every_call_even_inside_a_remembering_job(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,7 +138,7 @@ class _Seen(Exception):
 
 
 def _flag(*args: object, **kwargs: object) -> None:
-    raise _Seen(gbdt._REMEMBER.get())
+    raise _Seen(active_memo() is not None)
 
 
 @pytest.mark.parametrize(("module", "first", "job"), [
@@ -118,4 +152,4 @@ def test_compress_search_and_the_report_rebuild_remember_scores(monkeypatch: pyt
     with pytest.raises(_Seen) as seen:
         job()  # type: ignore[operator]
     assert seen.value.args == (True,)
-    assert not gbdt._REMEMBER.get()  # and only while the job runs
+    assert active_memo() is None  # and only while the job runs

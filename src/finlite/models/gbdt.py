@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,8 +36,8 @@ from finlite._util import param_error
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel, register_model
 
-__all__ = ["LIBRARIES", "OBJECTIVES", "BoostedEnsemble", "load_booster", "remembered_scores", "remembering_scores",
-           "require", "trained_constraints"]
+__all__ = ["LIBRARIES", "OBJECTIVES", "BoostedEnsemble", "ScoreMemo", "active_memo", "load_booster",
+           "remembered_scores", "remembering_scores", "require", "trained_constraints"]
 
 LIBRARIES = ("lightgbm", "xgboost")
 
@@ -48,24 +50,76 @@ OBJECTIVES = ("binary", "regression")
 #: gates, the evaluation, the report), and a large ensemble takes seconds per 100,000 rows where
 #: hashing the rows takes milliseconds. Smaller batches (SHAP, latency timing) are scored as they come.
 MEMO_MIN_ROWS = 4_096
-#: The most rows of remembered scores (float64, 8 bytes a row: 32 MiB), the oldest batch dropped first.
+#: The most rows of remembered scores per job (float64, 8 bytes a row: 32 MiB), the oldest batch dropped first.
 MEMO_MAX_ROWS = 4_000_000
-# Whether scores are remembered here (this thread, this block): off unless a job turns it on, so
+
+
+class ScoreMemo:
+    """One job's remembered scores: ``{(ensemble, dtype, shape, digest): float64 scores}``.
+
+    It belongs to the job, not to the model: it is made when the outermost
+    :func:`remembered_scores` block opens and dropped when that block closes, so nothing stays in
+    memory after the job returns, however long the caller keeps its teacher. Each ensemble keys its
+    entries with a token renewed whenever it is built or loads other weights, so scores of an old
+    booster are never answered for a new one. Threads of one job may share it (a lock guards it).
+    """
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+        self._rows = 0
+        self._lock = threading.Lock()
+
+    @property
+    def rows(self) -> int:
+        """Rows of scores held now."""
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple[Any, ...]) -> np.ndarray | None:
+        """A copy of the scores kept under ``key`` (the caller may change it), or None."""
+        with self._lock:
+            hit = self._items.get(key)
+            return None if hit is None else hit.copy()
+
+    def put(self, key: tuple[Any, ...], scores: np.ndarray) -> None:
+        """Keep a copy of ``scores`` under ``key``, dropping the oldest batches past :data:`MEMO_MAX_ROWS` rows."""
+        kept = scores.copy()
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._rows -= 0 if old is None else len(old)
+            self._items[key] = kept
+            self._rows += len(kept)
+            while len(self._items) > 1 and self._rows > MEMO_MAX_ROWS:
+                _, dropped = self._items.popitem(last=False)
+                self._rows -= len(dropped)
+
+
+# The store of the job running in this context (thread, block): None unless a job turns it on, so
 # code that times a model, or a caller scoring the same rows to measure something, gets real work.
-_REMEMBER: ContextVar[bool] = ContextVar("finlite_remember_scores", default=False)
+_MEMO: ContextVar[ScoreMemo | None] = ContextVar("finlite_score_memo", default=None)
+# Ensembles' memo tokens: a new one per build and per load of weights (never reused, unlike id()).
+_TOKENS = itertools.count()
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def active_memo() -> ScoreMemo | None:
+    """The store scores are remembered in here, or None where nothing is remembered."""
+    return _MEMO.get()
 
 
 @contextmanager
 def remembered_scores(on: bool = True) -> Iterator[None]:
     """Within the block (in this thread), boosted ensembles remember the scores of their large
-    batches (see :meth:`BoostedEnsemble.logits_np`); ``on=False`` turns that off inside, as timing
-    code does."""
-    token = _REMEMBER.set(on)
+    batches (see :meth:`BoostedEnsemble.logits_np`) in the enclosing job's store, or in a new one
+    dropped when the block ends; ``on=False`` turns that off inside, as timing code does."""
+    memo = (_MEMO.get() or ScoreMemo()) if on else None
+    token = _MEMO.set(memo)
     try:
         yield
     finally:
-        _REMEMBER.reset(token)
+        _MEMO.reset(token)
 
 
 def remembering_scores(fn: _F) -> _F:
@@ -150,8 +204,8 @@ class BoostedEnsemble(FinliteModel):
         # the teacher's size is the size of its trees.
         self.oof: np.ndarray | None = None
         self._model: Any = None
-        # Scores of recent large batches, by a digest of the rows: {key: float64 scores}.
-        self._memo: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+        # Names this booster in a job's ScoreMemo; renewed when other weights are loaded.
+        self._memo_token = next(_TOKENS)
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
@@ -183,7 +237,7 @@ class BoostedEnsemble(FinliteModel):
         """
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)
         self._model = None
-        self._memo = OrderedDict()  # scores of the old booster
+        self._memo_token = next(_TOKENS)  # a job's remembered scores are of the old booster
         self._checked = False
         self._check_bytes()  # fail at load time, naming the artifact, not at the first prediction
         return result
@@ -260,23 +314,25 @@ class BoostedEnsemble(FinliteModel):
         """The raw output for encoded rows, as float64: log-odds, or the forecast of a regression.
 
         Within :func:`remembered_scores` (compress, search and the report turn it on), a batch of
-        :data:`MEMO_MIN_ROWS` rows or more that holds the same bytes as a recent one gets that
-        batch's scores again (a copy) instead of a second pass through the trees: the booster is
-        fixed. The key is the rows' shape, dtype and BLAKE2b digest.
+        :data:`MEMO_MIN_ROWS` rows or more that holds the same bytes as one this ensemble scored
+        earlier in the job gets those scores again (a copy) instead of a second pass through the
+        trees: the booster is fixed. The key is the ensemble's memo token and the rows' shape,
+        dtype and BLAKE2b digest; the store is the job's (:class:`ScoreMemo`).
         """
         arr = np.asarray(x)
-        key = self._memo_key(arr) if _REMEMBER.get() else None
-        if key is not None:
-            hit = self._memo.get(key)
+        memo = _MEMO.get()
+        key = self._memo_key(arr) if memo is not None else None
+        if memo is not None and key is not None:
+            hit = memo.get(key)
             if hit is not None:
-                return hit.copy()
+                return hit
         feats = self.features(arr)
         if self.library == "lightgbm":
             out = np.asarray(self.model.predict(feats, raw_score=True), dtype=np.float64)
         else:
             out = np.asarray(self.model.inplace_predict(feats, predict_type="margin"), dtype=np.float64)
-        if key is not None:
-            self._remember(key, out)
+        if memo is not None and key is not None:
+            memo.put(key, out)
         return out
 
     def _memo_key(self, arr: np.ndarray) -> tuple[Any, ...] | None:
@@ -284,17 +340,7 @@ class BoostedEnsemble(FinliteModel):
         if arr.ndim < 2 or arr.dtype.kind not in "fiub" or not MEMO_MIN_ROWS <= len(arr) <= MEMO_MAX_ROWS:
             return None
         digest = hashlib.blake2b(np.ascontiguousarray(arr).data, digest_size=32).hexdigest()
-        return (arr.dtype.str, arr.shape, digest)
-
-    def _remember(self, key: tuple[Any, ...], scores: np.ndarray) -> None:
-        """Keep a copy of ``scores`` under ``key``, dropping the oldest batches past :data:`MEMO_MAX_ROWS` rows."""
-        memo = self._memo
-        memo[key] = scores.copy()
-        while len(memo) > 1 and sum(len(v) for v in memo.values()) > MEMO_MAX_ROWS:
-            try:
-                memo.popitem(last=False)
-            except KeyError:  # another thread emptied it first
-                break
+        return (self._memo_token, arr.dtype.str, arr.shape, digest)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Log-odds (or the forecast) per row, computed by the boosting library, not differentiable."""
