@@ -17,7 +17,7 @@ from finlite.data.io import frame_sha256, read_table
 from finlite.data.market import MarketSpec
 from finlite.errors import ConfigError, DataError
 from finlite.jobs.forecast import train_forecaster
-from finlite.jobs.reproduce import REL_TOL, compare_metrics, flatten_metrics, render_reproduction, reproduce
+from finlite.jobs.reproduce import REL_TOL, compare_metrics, flatten_metrics, is_timing, render_reproduction, reproduce
 from finlite.recipe.presets import load_preset
 from finlite.recipe.spec import Recipe
 from finlite.training.loop import TrainConfig
@@ -213,3 +213,12 @@ def test_a_rerun_whose_steps_all_fail_their_gates_is_not_reproduced(student_dir:
     result = reproduce(student_dir, german_csv)
     assert not result.matched and not result.metrics_match and not result.weights_match
     assert any("made no student" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(("name", "timing"), [
+    ("latency_us_p50", True), ("distill.rows_per_second_16384", True), ("cost.batch", True),
+    ("timed", True), ("auc", False), ("distill.batch_size", False), ("agreement_latency", False),
+])
+def test_one_rule_says_which_metrics_are_timings(name: str, timing: bool) -> None:
+    # The reproduction skips them and the search drops them from a chosen candidate's records.
+    assert is_timing(name) is timing

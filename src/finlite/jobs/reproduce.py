@@ -34,7 +34,7 @@ from finlite.errors import ArtifactError, ConfigError, DataError
 from finlite.recipe.spec import Recipe
 from finlite.training.loop import TrainConfig
 
-__all__ = ["REL_TOL", "TIMING_DETAILS", "TIMING_KEYS", "MetricCheck", "Reproduction", "compare_metrics", "flatten_metrics",
+__all__ = ["REL_TOL", "TIMING_DETAILS", "TIMING_KEYS", "MetricCheck", "Reproduction", "compare_metrics", "flatten_metrics", "is_timing",
            "render_reproduction", "reproduce"]
 
 #: Largest relative difference between a recorded and a reproduced metric that still matches
@@ -123,7 +123,9 @@ def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, A
     return out
 
 
-def _is_timing(name: str) -> bool:
+def is_timing(name: str) -> bool:
+    """Whether a metric (a flattened name such as ``step.latency_us``, or a leaf) is a timing
+    measurement, which no comparison of two runs expects to repeat."""
     leaf = name.rsplit(".", 1)[-1]
     return leaf.startswith(TIMING_KEYS) or leaf in TIMING_DETAILS
 
@@ -149,7 +151,7 @@ def compare_metrics(recorded: Mapping[str, Any], reproduced: Mapping[str, Any], 
     checks: list[MetricCheck] = []
     skipped: list[str] = []
     for name in [*old, *(k for k in new if k not in old)]:
-        if _is_timing(name):
+        if is_timing(name):
             skipped.append(name)
             continue
         if name not in old or name not in new:

@@ -29,7 +29,7 @@ from finlite.artifact import Artifact, DataLike
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
 from finlite.jobs.compress import CompressOutcome, _run, _setup
-from finlite.jobs.reproduce import TIMING_DETAILS, TIMING_KEYS
+from finlite.jobs.reproduce import is_timing
 from finlite.methods.distill import BINS_FROM, BinsFrom
 from finlite.models.base import FinliteModel
 from finlite.models.bins import check_teacher_splits
@@ -250,7 +250,7 @@ def search_students(
             # Its step records as a run of its recipe writes them, whatever the engine: the serial
             # search times candidates as it goes, the Ray tasks do not (their driver times them
             # afterwards, into the candidate records only).
-            run = replace(run, records=[replace(r, metrics={k: v for k, v in r.metrics.items() if not _timing_key(k)})
+            run = replace(run, records=[replace(r, metrics={k: v for k, v in r.metrics.items() if not is_timing(k)})
                                         for r in run.records])
         result.chosen_model = run.model
         record = dump_json({"objective": objective, "budget_s": budget_s, "seconds": seconds, "chosen": chosen,
@@ -260,11 +260,6 @@ def search_students(
         result.outcome = _run(setup, recipe, out=out, overwrite=overwrite, timing=timing, result=run,
                               extra_files={"search.json": record})
     return result
-
-
-def _timing_key(name: str) -> bool:
-    """Whether a step record's metric is a timing measurement (:mod:`finlite.jobs.reproduce`'s rule)."""
-    return name.startswith(TIMING_KEYS) or name in TIMING_DETAILS
 
 
 def _override(space: SearchSpace, overrides: Mapping[str, Sequence[Any]]) -> SearchSpace:
