@@ -143,3 +143,26 @@ def test_overwrite_replaces_whole_artifact(artifact: Path) -> None:
     finlite.train(make_loans(300), target="defaulted", hidden=(8,), seed=3, config=FAST, out=artifact, overwrite=True)
     assert finlite.load(artifact).manifest["seed"] == 3
     assert [p.name for p in artifact.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_the_training_table_is_hashed_once_to_check_it_and_to_record_it(teacher_dir: Path, german_csv: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from finlite import artifact as artifact_module
+    from finlite.artifact import prepare_if_trained_on, prepare_like
+    from finlite.data import io, prepared
+    from finlite.data.io import read_table
+
+    calls: list[int] = []
+
+    def counted(frame: object) -> str:
+        calls.append(1)
+        return io.frame_sha256(frame)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(artifact_module, "frame_sha256", counted)
+    monkeypatch.setattr(prepared, "frame_sha256", counted)
+    art = finlite.load(teacher_dir)
+    table = read_table(german_csv)
+    got = prepare_like(art, table)
+    assert len(calls) == 1 and got.data_sha256 == art.manifest["data"]["content_sha256"]
+    other = read_table(table.frame.iloc[:-1])  # not the training table: no split, no second hash
+    assert prepare_if_trained_on(art, other) is None and len(calls) == 2

@@ -45,7 +45,7 @@ from finlite.data.market import (
     read_prices,
     to_price_level,
 )
-from finlite.data.prepared import PreparedData, prepare
+from finlite.data.prepared import PreparedData, _prepare_table
 from finlite.data.preprocess import Preprocessor
 from finlite.data.schema import Schema
 from finlite.data.split import SplitConfig
@@ -58,8 +58,8 @@ from finlite.models.gbdt import BoostedEnsemble
 from finlite.models.serialize import WEIGHTS, load_weights, save_weights
 from finlite.tasks import DEFAULT_TASK, Task, get_task, task_of_manifest
 
-__all__ = ["Artifact", "load", "prepare_like", "prepare_series_like", "prepare_table_like", "recorded_table",
-           "save_artifact"]
+__all__ = ["Artifact", "load", "prepare_if_trained_on", "prepare_like", "prepare_series_like", "prepare_table_like",
+           "recorded_table", "save_artifact"]
 
 PREPROCESSOR, PLAN = "preprocessor.json", "pruning_plan.json"
 OOF = "oof_logits.safetensors"
@@ -443,15 +443,34 @@ def prepare_like(artifact: Artifact, data: DataLike | PriceTable) -> PreparedDat
         raise DataError(f"{artifact.path} holds a tabular model; pass its table (a file or a DataFrame), not a "
                         "price table.", param="data")
     table = data if isinstance(data, Table) else read_table(data)
-    recorded = artifact.manifest["data"]
-    if frame_sha256(table.frame) != recorded["content_sha256"]:
+    prepared = prepare_if_trained_on(artifact, table)
+    if prepared is None:
+        recorded = artifact.manifest["data"]
         raise DataError(
             f"{table.source} is not the table {artifact.path} was trained on (content sha256 differs from "
             f"{recorded['content_sha256'][:16]}…, recorded from {recorded['source']!r}). Compressing needs the "
             "teacher's training data so the test split stays unseen by both models."
         )
+    return prepared
+
+
+def prepare_if_trained_on(artifact: Artifact, table: Table) -> PreparedData | None:
+    """``table`` split and encoded as ``artifact``'s tabular model was trained, or None when it is
+    not that model's training table (its content hash differs from the manifest's).
+
+    The table is hashed once here, for the check and the prepared data's provenance both.
+    """
+    preprocessor = artifact.preprocessor
+    if isinstance(preprocessor, MarketPreprocessor):
+        raise ConfigError(f"{artifact.path} holds a market forecaster; its data is a price series "
+                          "(prepare_series_like).", param="artifact")
+    recorded = artifact.manifest["data"]
+    digest = frame_sha256(table.frame)
+    if digest != recorded["content_sha256"]:
+        return None
     config = SplitConfig(**recorded["split"]["config"])
-    return prepare(table, schema=preprocessor.schema, split=config, preprocessor=preprocessor)
+    return _prepare_table(table, schema=preprocessor.schema, split=config, preprocessor=preprocessor,
+                          content_sha256=digest)
 
 
 def prepare_table_like(artifact: Artifact, data: DataLike | PriceTable) -> PreparedData:

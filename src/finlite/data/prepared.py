@@ -106,6 +106,26 @@ def prepare(
             widest columns and the options that make them narrower).
     """
     table = data if isinstance(data, Table) else read_table(data)
+    return _prepare_table(table, target=target, positive=positive, numeric=numeric, categorical=categorical,
+                          drop=drop, schema=schema, split=split, preprocessor=preprocessor, encoding=encoding)
+
+
+def _prepare_table(
+    table: Table,
+    *,
+    target: str | None = None,
+    positive: Any = None,
+    numeric: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    drop: Sequence[str] | None = None,
+    schema: Schema | None = None,
+    split: SplitConfig | None = None,
+    preprocessor: Preprocessor | None = None,
+    encoding: Encoding | None = None,
+    content_sha256: str | None = None,
+) -> PreparedData:
+    """:func:`prepare` of a table read already; ``content_sha256``: its :func:`frame_sha256`, when
+    the caller has just computed it (hashing SBA's 900,000 rows takes seconds), else computed here."""
     split = split or SplitConfig()
     if schema is None:
         if target is None:
@@ -139,5 +159,5 @@ def prepare(
         y_train=labels[parts.train],
         x_val=encode(parts.validation), y_val=labels[parts.validation],
         x_test=encode(parts.test), y_test=labels[parts.test],
-        data_sha256=frame_sha256(table.frame),
+        data_sha256=content_sha256 or frame_sha256(table.frame),
     )

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from finlite.artifact import Artifact, DataLike, load, prepare_table_like
-from finlite.data.io import Table, frame_sha256, read_table
+from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on
+from finlite.data.io import Table, read_table
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate
 from finlite.evaluate.report import compare_models, model_evidence
@@ -114,8 +114,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         raise ConfigError(f"flag_rate applies to classifiers; {art.path} holds a {task.name} model, which makes no "
                           "decisions. Drop flag_rate.", param="flag_rate")
     table = data if isinstance(data, Table) else read_table(data)
-    if frame_sha256(table.frame) == art.manifest["data"]["content_sha256"]:
-        prepared = prepare_table_like(art, table)
+    prepared = prepare_if_trained_on(art, table)
+    if prepared is not None:
         rows, split = prepared.frame.iloc[prepared.split.test], "test"
     else:
         rows, split = table.frame, "hold-out (all rows)"
