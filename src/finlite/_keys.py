@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-__all__ = ["MISSING", "UNSEEN", "category_key", "label_key", "look_up", "numeric_alias"]
+__all__ = ["MISSING", "UNSEEN", "category_key", "is_missing_marker", "label_key", "look_up", "numeric_alias"]
 
 #: Category key of an empty or missing value.
 MISSING = "__missing__"
@@ -45,7 +46,7 @@ def category_key(value: Any) -> str:
     booleans read "True"/"False" (pandas' text of a boolean column); text is stripped; None,
     NaN and empty text are :data:`MISSING`.
     """
-    if value is None:
+    if value is None or is_missing_marker(value):
         return MISSING
     if isinstance(value, (bool, np.bool_)):
         return "True" if value else "False"
@@ -53,6 +54,15 @@ def category_key(value: Any) -> str:
         return MISSING if isinstance(value, (float, np.floating)) and math.isnan(value) else label_key(value)
     text = str(value).strip()
     return text if text else MISSING
+
+
+def is_missing_marker(value: Any) -> bool:
+    """pandas' NA and NaT, and a Decimal (quiet) NaN: missing, as pandas and Arrow read them in a column
+    (checked by type name, as this module does not import pandas)."""
+    kind = type(value)
+    if kind.__name__ in ("NAType", "NaTType") and kind.__module__.startswith("pandas"):
+        return True
+    return isinstance(value, Decimal) and value.is_qnan()  # sNaN is no number at all: refused
 
 
 # A plain decimal number as text (what a CSV writer makes of a float): no "nan", "inf", "1_000".

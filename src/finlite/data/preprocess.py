@@ -51,7 +51,7 @@ from finlite import _limits
 from finlite._keys import MISSING, UNSEEN, label_key, numeric_alias
 from finlite._money import MONEY
 from finlite._util import dump_json, param_error, write_text_atomic
-from finlite.data.schema import Schema, numeric_column
+from finlite.data.schema import Schema, factorize_cells, numeric_column
 from finlite.errors import ConfigError, DataError
 
 __all__ = ["HIGH_CARDINALITY", "OTHER", "Encoding", "Preprocessor"]
@@ -255,7 +255,7 @@ class Preprocessor:
         self.categorical_ = []
         y: np.ndarray | None = None
         for name in self.schema.categorical:
-            codes, distinct = self._key_codes(frame[name])
+            codes, distinct = self._key_codes(frame[name], source)
             counts = {str(k): int(v) for k, v in zip(distinct, np.bincount(codes, minlength=len(distinct)),
                                                        strict=True) if v > 0}
             # Most frequent first (ties by name) so the encoding does not depend on row order.
@@ -306,7 +306,7 @@ class Preprocessor:
         return _Valued(name, enc.high_cardinality, frequent, [float(v) for v in values], float(default), rare)
 
     @staticmethod
-    def _key_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    def _key_codes(series: pd.Series, source: str) -> tuple[np.ndarray, np.ndarray]:
         """Each row's category key as (an index into the distinct keys, the distinct keys).
 
         Worked out once per distinct raw value (City has 900,000 rows and 32,000 values): numbers
@@ -314,7 +314,7 @@ class Preprocessor:
         whether a file's column came out as int (no gaps) or float (with gaps); text is stripped;
         missing and empty values are ``__missing__``.
         """
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        codes, uniques = factorize_cells(series, str(series.name), source)
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
             raw = [label_key(v) for v in uniques]
         else:
@@ -430,12 +430,12 @@ class Preprocessor:
                 indicator += 1
         col = indicator
         for val in self._valued():
-            codes, distinct = self._key_codes(frame[val.name])
+            codes, distinct = self._key_codes(frame[val.name], source)
             out[:, col] = val.lookup(_with_aliases(distinct, val.index))[codes]
             col += 1
         rows = np.arange(n)
         for cat in self._onehot():
-            codes, distinct = self._key_codes(frame[cat.name])
+            codes, distinct = self._key_codes(frame[cat.name], source)
             codes = cat.index.get_indexer(pd.Index(_with_aliases(distinct, cat.index)))[codes]
             kept = len(cat.categories)
             # A rare training value -> the other column; unseen -> the last one.
@@ -462,7 +462,7 @@ class Preprocessor:
         fold = self.fold_ids(len(frame))
         start = len(self.numeric_) + sum(num.indicator for num in self.numeric_)
         for offset, val in enumerate(valued):
-            codes, _ = self._key_codes(frame[val.name])
+            codes, _ = self._key_codes(frame[val.name], source)
             x[:, start + offset] = self._out_of_fold(codes, y, fold, val.encoding)
         return x
 

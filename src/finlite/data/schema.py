@@ -137,8 +137,9 @@ class Schema:
         return (keys == self.positive).to_numpy(dtype=np.float32)
 
     def check_columns(self, frame: pd.DataFrame, source: str) -> None:
-        """Raise a DataError when ``frame`` lacks any feature column of this schema."""
-        present = set(map(str, frame.columns))
+        """Raise a DataError when ``frame`` lacks any feature column of this schema, or has one twice."""
+        names = list(map(str, frame.columns))
+        present = set(names)
         missing = [c for c in self.features if c not in present]
         if missing:
             hints = "".join(closest(c, present) for c in missing[:3])
@@ -146,6 +147,43 @@ class Schema:
                 f"{source} lacks {len(missing)} column(s) the model was trained on: {', '.join(missing)}.{hints} "
                 "Score data must have every feature column of the training schema (extra columns are ignored)."
             )
+        if len(present) < len(names):
+            twice = [c for c in self.features if names.count(c) > 1]
+            if twice:  # which of the two would be read is not something to guess
+                raise DataError(f"{source} has {len(twice)} feature column name(s) more than once: "
+                                f"{', '.join(map(repr, twice))}. Each column the model reads must appear once; "
+                                "rename or drop the extra column.")
+
+
+# Cells that are not one value of a flat table: containers, and bytes (which pandas would decode
+# as text in one place and read as a number in another, while the record and Arrow paths refuse
+# them). A category or a number is sent as text or a number.
+_NOT_ONE_VALUE = (list, tuple, dict, set, frozenset, np.ndarray, bytes, bytearray, memoryview)
+
+
+def factorize_cells(series: pd.Series, column: str, source: str, *,
+                    numeric: bool = False) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(series, use_na_sentinel=True)``, with a DataError naming the first cell that
+    is not one value (a list, a dict, an array, bytes) instead of pandas' ``TypeError`` or a
+    silent reading; with ``numeric``, a boolean among other values is refused too (the record
+    path refuses it: scoring it as 1/0 would decide on a guess; a typed boolean column is 0/1).
+    The type check runs over the distinct values only."""
+    refused = _NOT_ONE_VALUE + ((bool, np.bool_) if numeric else ())
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        if series.dtype != object or not any(isinstance(v, refused) for v in uniques):
+            return codes, uniques
+    except TypeError:  # an unhashable cell: found below
+        pass
+    for row, value in enumerate(series.to_numpy(dtype=object)):
+        if isinstance(value, refused):
+            what = ("the boolean " + str(bool(value)) if isinstance(value, (bool, np.bool_))
+                    else f"{type(value).__name__} {shown(value)}")
+            need = "number (send 1 or 0 if that is what it means)" if numeric else "category (text or a number)"
+            raise DataError(f"Column {column!r} in {source} holds {what} at {frame_row(series.index, row)}; the model "
+                            f"needs one {need} per cell. Write the column as plain values, or remove it.")
+    raise DataError(f"Column {column!r} in {source} holds a value that is not one number or category; "
+                    "write the column as plain values.")
 
 
 def numeric_column(series: pd.Series, column: str, source: str,
@@ -168,7 +206,7 @@ def numeric_column(series: pd.Series, column: str, source: str,
         values = series.to_numpy(dtype="float64", na_value=np.nan)
     else:
         # Text is parsed once per distinct value (a loan book's 900,000 rows hold far fewer amounts).
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        codes, uniques = factorize_cells(series, column, source, numeric=True)
         distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
         if money:
             distinct = _money_numbers(distinct)

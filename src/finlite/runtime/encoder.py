@@ -22,7 +22,7 @@ import numpy as np
 
 from finlite._finite import F32_MAX as _F32_MAX
 from finlite._finite import table_value_error, value_bounds, value_reason
-from finlite._keys import category_key, look_up
+from finlite._keys import category_key, is_missing_marker, look_up
 from finlite._money import MONEY, MONEY_PATTERN, money_value
 from finlite.errors import DataError
 from finlite.runtime import _arrownp, _fastenc
@@ -178,7 +178,7 @@ class Encoder:
             # Training categories are stripped, non-empty text, so an exact text hit is the key itself.
             col = columns.get(value) if type(value) is str else None
             if col is None:
-                if isinstance(value, (dict, list, tuple, set)):
+                if isinstance(value, _NOT_ONE_VALUE):
                     self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
                                                                 f"{type(value).__name__}", "type"))
                     continue
@@ -196,7 +196,7 @@ class Encoder:
                 continue
             looked_up = lookup.get(value) if type(value) is str else None
             if looked_up is None:
-                if isinstance(value, (dict, list, tuple, set)):
+                if isinstance(value, _NOT_ONE_VALUE):
                     self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
                                                                 f"{type(value).__name__}", "type"))
                     continue
@@ -215,6 +215,8 @@ class Encoder:
 
     def _number(self, value: Any, index: int, name: str, errors: list[FieldError] | None,
                 money: bool = False) -> float:
+        if is_missing_marker(value):  # pandas' NA and NaT: missing, as in a DataFrame's column
+            return math.nan
         if isinstance(value, (bool, np.bool_)):
             # JSON true/false is not a number: scoring it as 1/0 would decide on a guess.
             self._fail(errors, FieldError(index, name, "expected a number, got a boolean (send 1 or 0 if that is "
@@ -294,7 +296,10 @@ class Encoder:
             # Lists, structs and maps are no category (the record path refuses them too); Arrow would
             # fail with its own error (no dictionary_encode kernel), not one naming the column.
             kind = batch.schema.field(name).type
-            if pa.types.is_nested(kind.value_type if pa.types.is_dictionary(kind) else kind):
+            inner = kind.value_type if pa.types.is_dictionary(kind) else kind
+            # Bytes too: the record path refuses them, and pandas would decode them as text.
+            if pa.types.is_nested(inner) or pa.types.is_binary(inner) or pa.types.is_large_binary(inner) \
+                    or pa.types.is_fixed_size_binary(inner):
                 raise DataError(f"Categorical column {name!r} in {source} has type {kind}; the model needs one "
                                 "category (text or a number) per row there. Flatten the column or write it as text.")
         n = batch.num_rows
@@ -365,23 +370,29 @@ class Encoder:
                                                          _arrownp.null(text.type), text),
                                               name, first_row, source, pa, pc)
                 return np.where(matched, amounts, rest)
+            parsed: np.ndarray | None
             try:
-                parsed: np.ndarray = _arrownp.to_numpy(pc.cast(text, pa.float64()))
-                return parsed
+                parsed = _arrownp.to_numpy(pc.cast(text, pa.float64()))
             except pa.ArrowInvalid:
-                values = text.to_pylist()
-                for i, v in enumerate(values):
-                    if v is None:
-                        continue
-                    try:
-                        _text_number(v)
-                    except ValueError:
-                        bad = sum(1 for w in values if w is not None and not _parses(w))
-                        raise DataError(
-                            f"Numeric column {name!r} in {source} holds the text {v!r} at row {first_row + i} "
-                            f"({bad} such rows in rows {first_row}–{first_row + len(values) - 1}); fix or blank "
-                            "those values.") from None
-                raise
+                parsed = None
+            # Arrow also reads "NAN" and "+nan" as NaN, where pandas (the reference) refuses the
+            # text; a null (an empty cell) is NaN too, and stays missing.
+            if parsed is not None and not (np.isnan(parsed) & _arrownp.to_numpy(pc.is_valid(text))).any():
+                return parsed
+            values = text.to_pylist()
+            for i, v in enumerate(values):
+                if v is None:
+                    continue
+                try:
+                    _text_number(v)
+                except ValueError:
+                    bad = sum(1 for w in values if w is not None and not _parses(w))
+                    raise DataError(
+                        f"Numeric column {name!r} in {source} holds the text {v!r} at row {first_row + i} "
+                        f"({bad} such rows in rows {first_row}–{first_row + len(values) - 1}); fix or blank "
+                        "those values.") from None
+            raise DataError(f"Numeric column {name!r} in {source} could not be read as numbers in rows {first_row}–"
+                            f"{first_row + len(values) - 1}; check its values.")
         raise DataError(f"Numeric column {name!r} in {source} has type {kind}; the model needs numbers there.")
 
 
@@ -414,13 +425,24 @@ def _arrow_value_error(column: Any, values: np.ndarray, name: str, mean: float, 
                              scope=f" in rows {first_row}–{first_row + len(values) - 1}")
 
 
+# A category is text or a number: containers and bytes are refused (the pandas and Arrow paths
+# refuse them too; bytes would otherwise be text on one path and unseen on another).
+_NOT_ONE_VALUE = (dict, list, tuple, set, frozenset, np.ndarray, bytes, bytearray, memoryview)
+
+
 def _text_number(text: str) -> float:
     """``float(text)`` for the spellings Arrow and pandas parse too. Python's float() also takes
     digit separators ("1_000") and non-ASCII digits ("١٢"), which the table paths refuse as
-    text: refused here as well, so every path agrees (and Arrow's failure is named, not raw)."""
+    text: refused here as well, so every path agrees (and Arrow's failure is named, not raw).
+    Text that spells NaN ("nan", "NAN", " +nan") is refused too, as pandas refuses it in a
+    DataFrame: a missing value is null (None, an empty cell); in a CSV file the reader's own
+    missing markers ("NA", "nan", "NaN", ...) are null before any text reaches here."""
     if "_" in text or not text.isascii():
         raise ValueError(text)
-    return float(text)
+    number = float(text)
+    if number != number:
+        raise ValueError(text)
+    return number
 
 
 def _parses(text: str) -> bool:

@@ -658,8 +658,8 @@ class Predictor:
         fields = enc.fields
         try:
             table = pa.Table.from_pandas(frame, columns=fields, preserve_index=False)
-        except (KeyError, TypeError, ValueError, pa.ArrowException):
-            return None  # mixed objects, a type Arrow does not convert: pandas decides
+        except (KeyError, TypeError, ValueError, OverflowError, pa.ArrowException):
+            return None  # mixed objects, an int beyond int64, a type Arrow does not convert: pandas decides
         if table.num_columns != len(fields):
             return None  # from_pandas skips a missing column; pandas names it
         categorical = set(enc.category_fields)

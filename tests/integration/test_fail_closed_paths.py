@@ -1,0 +1,175 @@
+"""Every path that scores a row reads a hostile value alike: one record, a list of records, a small
+and a large DataFrame (the record path, Arrow, the pandas Preprocessor), and a CSV or Parquet file
+through ``finlite score``. A value one path refuses is refused by all, naming the column and the
+row; none of them answers with a traceback or a guess (found by a review of the paths against
+each other)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from finlite.cli import app
+from finlite.data.preprocess import Preprocessor
+from finlite.data.schema import Schema
+from finlite.errors import DataError
+from finlite.runtime import Encoder, Predictor, RecordErrors
+
+runner = CliRunner()
+
+
+def _fitted() -> tuple[Preprocessor, Encoder]:
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("c",))
+    pre = Preprocessor(schema).fit(pd.DataFrame({"x": [0.0, 1.0, 2.0, None], "c": ["a", "b", "a", None]}))
+    return pre, Encoder(pre.to_dict())
+
+
+def _score(args: list[str]) -> tuple[int, str]:
+    result = runner.invoke(app, ["score", *args, "-q"])
+    return result.exit_code, " ".join(result.output.split())
+
+
+# -- a column twice ----------------------------------------------------------------------------
+def test_a_feature_column_named_twice_in_a_csv_is_refused_not_read_first(exported_dir: Path, german: pd.DataFrame,
+                                                                        tmp_path: Path) -> None:
+    # Arrow's reader took the first of the two; the score depended on the order of the columns.
+    rows = german.head(6).drop(columns=["creditability"])
+    src, out = tmp_path / "book.csv", tmp_path / "scores.csv"
+    text = rows.to_csv(index=False).splitlines()
+    src.write_text("\n".join([f"credit_amount,{text[0]}"] + [f"99999,{line}" for line in text[1:]]) + "\n")
+    code, output = _score([str(exported_dir), str(src), "-o", str(out)])
+    assert code == 2 and "column name(s) more than once: 'credit_amount'" in output, output
+    assert not out.exists()
+
+
+def test_a_feature_column_named_twice_in_parquet_or_a_frame_is_refused(exported_dir: Path, german: pd.DataFrame,
+                                                                      tmp_path: Path) -> None:
+    rows = german.head(6).drop(columns=["creditability"])
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    src, out = tmp_path / "book.parquet", tmp_path / "scores.parquet"
+    pq.write_table(table.append_column("purpose", table.column("purpose")), src)
+    code, output = _score([str(exported_dir), str(src), "-o", str(out)])
+    assert code == 2 and "more than once: 'purpose'" in output, output
+    predictor = Predictor(exported_dir)
+    for frame in (pd.concat([rows, rows[["credit_amount"]]], axis=1), pd.concat([rows, rows[["purpose"]]], axis=1)):
+        with pytest.raises(DataError, match=r"feature column name\(s\) more than once: '(credit_amount|purpose)'"):
+            predictor.predict_score(frame)
+
+
+# -- files Arrow cannot read as they are ---------------------------------------------------------
+def test_bad_utf8_in_the_first_block_of_a_csv_exits_2(exported_dir: Path, german: pd.DataFrame,
+                                                       tmp_path: Path) -> None:
+    rows = german.head(4).drop(columns=["creditability"])
+    src, out = tmp_path / "book.csv", tmp_path / "scores.csv"
+    raw = rows.to_csv(index=False).encode()
+    first = raw.index(b"\n") + 1
+    src.write_bytes(raw[:first] + b"\xff" + raw[first:])
+    code, output = _score([str(exported_dir), str(src), "-o", str(out)])
+    assert code == 2 and "Cannot read" in output and "book.csv" in output, output
+    assert not out.exists()
+
+
+def test_a_struct_category_column_in_parquet_is_named(exported_dir: Path, german: pd.DataFrame,
+                                                      tmp_path: Path) -> None:
+    rows = german.head(4).drop(columns=["creditability"])
+    table = pa.Table.from_pandas(rows.drop(columns=["purpose"]), preserve_index=False)
+    table = table.append_column("purpose", pa.array([{"a": 1}] * 4))
+    src, out = tmp_path / "book.parquet", tmp_path / "scores.parquet"
+    pq.write_table(table, src)
+    code, output = _score([str(exported_dir), str(src), "-o", str(out)])
+    assert code == 2 and "Categorical column 'purpose'" in output and "struct" in output, output
+
+
+# -- values -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["nan", "NAN", " +nan ", "-NaN"])
+def test_text_spelling_nan_is_refused_on_every_path(text: str) -> None:
+    # pandas refused it in a DataFrame; the record and Arrow paths read it as a missing value.
+    pre, encoder = _fitted()
+    with pytest.raises(RecordErrors, match=rf"field 'x': expected a number, got the text {re.escape(repr(text))}"):
+        encoder.encode_record({"x": text, "c": "a"})
+    with pytest.raises(DataError, match=rf"'x' in b\.csv holds the text {re.escape(repr(text.strip()))} at row 2"):
+        encoder.encode_arrow(pa.table({"x": ["1", text, None], "c": ["a", "a", "a"]}), source="b.csv")
+    with pytest.raises(DataError, match=rf"'x' in b\.csv holds the text {re.escape(repr(text))} at row 2"):
+        pre.transform(pd.DataFrame({"x": pd.Series(["1", text], dtype=object), "c": ["a", "a"]}), "b.csv")
+
+
+def test_a_csv_missing_marker_is_still_missing_and_other_nan_text_exits_2(exported_dir: Path, german: pd.DataFrame,
+                                                                         tmp_path: Path) -> None:
+    rows = german.head(5).drop(columns=["creditability"]).astype({"credit_amount": object})
+    predictor = Predictor(exported_dir)
+    blank = rows.copy()
+    blank.loc[1, "credit_amount"] = None
+    expected = predictor.predict_score(blank)
+    for marker, ok in (("nan", True), ("NA", True), ("", True), ("NAN", False)):
+        src, out = tmp_path / f"book{len(marker)}{ok}.csv", tmp_path / f"scores{len(marker)}{ok}.csv"
+        rows.loc[1, "credit_amount"] = marker
+        rows.to_csv(src, index=False)
+        code, output = _score([str(exported_dir), str(src), "-o", str(out)])
+        if ok:  # the CSV readers' (pandas' and Arrow's) own missing markers
+            assert code == 0, output
+            np.testing.assert_allclose(pd.read_csv(out)["score"], expected, rtol=1e-6)
+        else:
+            assert code == 2 and "'credit_amount'" in output and "'NAN' at row 2" in output, output
+
+
+@pytest.mark.parametrize(("value", "shown"), [(True, "the boolean True"), (b"1000", "bytes b'1000'")])
+def test_a_boolean_or_bytes_among_numbers_is_refused_in_a_frame_as_in_a_record(exported_dir: Path,
+                                                                               german: pd.DataFrame, value: Any,
+                                                                               shown: str) -> None:
+    # pandas read True as 1 and b"1000" as 1000 where the record path refuses both.
+    predictor = Predictor(exported_dir)
+    rows = german.head(6).drop(columns=["creditability"]).astype({"credit_amount": object})
+    rows.loc[1, "credit_amount"] = value
+    with pytest.raises(RecordErrors, match="record 1, field 'credit_amount': expected a number, got"):
+        predictor.predict_score(rows.to_dict("records"))
+    with pytest.raises(DataError, match=rf"'credit_amount' in the DataFrame holds {shown} at row 2"):
+        predictor.predict_score(rows)
+
+
+@pytest.mark.parametrize("cell", [[1000], {"a": 1}, (1, 2), b"car (new)"], ids=["list", "dict", "tuple", "bytes"])
+def test_a_cell_that_is_not_one_value_is_named_in_a_frame(exported_dir: Path, german: pd.DataFrame, cell: Any) -> None:
+    # pandas raised TypeError (unhashable) from factorize; bytes were decoded as the category.
+    predictor = Predictor(exported_dir)
+    rows = german.head(6).drop(columns=["creditability"]).astype({"purpose": object, "credit_amount": object})
+    for column in ("purpose", "credit_amount"):
+        bad = rows.copy()
+        bad.at[2, column] = cell
+        with pytest.raises(DataError, match=rf"'{column}' in the DataFrame holds .* at row 3"):
+            predictor.predict_score(bad)
+        with pytest.raises(RecordErrors, match=rf"record 2, field '{column}': expected a"):
+            predictor.predict_score(bad.to_dict("records"))
+    with pytest.raises(DataError, match=r"Categorical column 'purpose' in .* has type binary"):
+        predictor.encoder.encode_arrow(pa.Table.from_pandas(rows.astype({"purpose": bytes}), preserve_index=False))
+
+
+def test_an_int_beyond_int64_in_a_frame_is_read_as_a_record_reads_it(exported_dir: Path,
+                                                                      german: pd.DataFrame) -> None:
+    # Arrow raised a raw OverflowError converting the frame.
+    predictor = Predictor(exported_dir)
+    rows = german.head(6).drop(columns=["creditability"]).astype({"credit_amount": object})
+    rows.loc[1, "credit_amount"] = 2**64
+    np.testing.assert_allclose(predictor.predict_score(rows), predictor.predict_score(rows.to_dict("records")),
+                               rtol=1e-6)
+    rows.loc[1, "credit_amount"] = 10**400
+    with pytest.raises(DataError, match=r"'credit_amount' in the DataFrame holds .* at row 2, which is not a finite"):
+        predictor.predict_score(rows)
+
+
+@pytest.mark.parametrize("marker", [pd.NA, pd.NaT, np.nan, None], ids=["NA", "NaT", "nan", "None"])
+def test_pandas_missing_markers_in_a_record_are_missing_as_in_a_frame(marker: Any) -> None:
+    from decimal import Decimal
+
+    pre, encoder = _fitted()
+    expected = pre.transform(pd.DataFrame({"x": [None], "c": pd.Series([None], dtype=object)}))[0]
+    for value in (marker, Decimal("NaN")):
+        np.testing.assert_array_equal(encoder.encode_record({"x": value, "c": value})[0], expected)
+        frame = pd.DataFrame({"x": pd.Series([value], dtype=object), "c": pd.Series([value], dtype=object)})
+        np.testing.assert_array_equal(pre.transform(frame), expected[None, :])
