@@ -27,12 +27,13 @@ This module needs only numpy, pandas and numba (its loops): the torch-free runti
 from __future__ import annotations
 
 import contextvars
+import datetime
 import functools
 import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,10 @@ _MAX_WINDOW = 1024
 # Columns whose name says they hold a price: they must be > 0 whenever present in the table.
 _PRICE_NAMES = {"open", "high", "low", "close", "adj_close", "adj close", "adjclose"}
 _SPEC_FIELDS = ("date_column", "target", "id_column", "objective", "horizon", "window", "volume_column",
-                "extra_columns")
+                "extra_columns", "date_order")
+#: How a spec's text dates are read: "ymd" ISO (or typed) dates only; "mdy" / "dmy" slash dates
+#: month or day first (ISO dates are read too).
+DATE_ORDERS = ("ymd", "mdy", "dmy")
 _FORMAT = 1
 
 
@@ -102,6 +106,10 @@ class MarketSpec:
         volume_column: a volume column (>= 0) whose log change becomes a feature.
         extra_columns: further positive numeric series (indices, other prices) whose log change
             becomes a feature each.
+        date_order: how text dates are read: None infers it from the whole date column (what
+            training does); "ymd" (ISO or typed dates only), "mdy" or "dmy" (slash dates month or
+            day first). Training records the order it found, so a forecast for date t never
+            depends on how later rows write their dates (no lookahead through the format).
     """
 
     date_column: str = "date"
@@ -112,6 +120,7 @@ class MarketSpec:
     window: int = 30
     volume_column: str | None = None
     extra_columns: tuple[str, ...] = ()
+    date_order: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.extra_columns, (list, tuple)):
@@ -129,6 +138,8 @@ class MarketSpec:
         for value in self.extra_columns:
             if not isinstance(value, str) or not value:
                 raise param_error("MarketSpec", "extra_columns", "a list of column names (non-empty text)", value)
+        if self.date_order is not None and self.date_order not in DATE_ORDERS:
+            raise param_error("MarketSpec", "date_order", f"None or one of {', '.join(DATE_ORDERS)}", self.date_order)
         if self.objective not in OBJECTIVES:
             raise param_error("MarketSpec", "objective", f"one of {', '.join(OBJECTIVES)}", self.objective)
         if not is_whole(self.horizon) or not 1 <= self.horizon <= _MAX_HORIZON:
@@ -162,7 +173,8 @@ class MarketSpec:
         """JSON-ready form."""
         return {"date_column": self.date_column, "target": self.target, "id_column": self.id_column,
                 "objective": self.objective, "horizon": int(self.horizon), "window": int(self.window),
-                "volume_column": self.volume_column, "extra_columns": list(self.extra_columns)}
+                "volume_column": self.volume_column, "extra_columns": list(self.extra_columns),
+                **({} if self.date_order is None else {"date_order": self.date_order})}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "the market spec") -> MarketSpec:
@@ -210,6 +222,7 @@ class PriceTable:
     file_sha256: str | None
     content_sha256: str
     notes: list[str] = field(default_factory=list)
+    date_order: str | None = None  # how the text dates were read (DATE_ORDERS)
 
     def assets(self, date_column: str, id_column: str | None) -> list[tuple[str | None, slice]]:
         """Each asset's id and its slice of rows in ``frame`` (one slice, id None, without an id column)."""
@@ -223,7 +236,8 @@ class PriceTable:
 
 # A date, optionally with a time of day (and UTC offset) that daily data ignores: the calendar date
 # as written is the trading day, whatever the zone.
-_ISO = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$")
+_ISO = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})([ T]([01]?\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?\s*"
+                  r"(Z|[+-](0\d|1[0-4]):?[0-5]\d)?)?$")  # a real time of day (a leap second), offsets to ±14:00
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
@@ -239,11 +253,15 @@ def _line(row: int, source: str) -> str:
     return f"row {row + 1} (line {row + 2} of the file)"
 
 
-def _parse_dates(raw: pd.Series, column: str, source: str) -> np.ndarray:
-    """A column of dates as datetime64[D]: typed dates, ISO text, or slash dates whose order is certain.
+def _parse_dates(raw: pd.Series, column: str, source: str, order: str | None = None) -> tuple[np.ndarray, str]:
+    """A column of dates as datetime64[D], and the order they were read in (:data:`DATE_ORDERS`):
+    typed dates, ISO text, or slash dates whose order is certain.
 
-    Slash dates are read as month/day/year (US) when some value's second field is above 12, as
-    day/month/year when some first field is, and refused as ambiguous when neither shows.
+    With ``order`` None, slash dates are read as month/day/year (US) when some value's second
+    field is above 12, as day/month/year when some first field is, and refused as ambiguous when
+    neither shows: the whole column decides, which is right for training and wrong for scoring (a
+    later row would decide how an earlier date reads). A fitted spec's ``order`` is used as it is;
+    "ymd" refuses slash dates.
     """
     if pd.api.types.is_datetime64_any_dtype(raw):
         values = pd.DatetimeIndex(raw)
@@ -253,7 +271,7 @@ def _parse_dates(raw: pd.Series, column: str, source: str) -> np.ndarray:
         if len(bad):
             raise DataError(f"Date column {column!r} of {source} has a missing date at {_line(int(bad[0]), source)}; "
                             "every row needs a date. Fill or remove that row.")
-        return _in_range(values.to_numpy().astype("datetime64[D]"), raw, column, source)
+        return _in_range(values.to_numpy().astype("datetime64[D]"), raw, column, source), "ymd"
     texts = raw.astype("string").str.strip()
     missing = np.flatnonzero(texts.isna().to_numpy() | (texts == "").fillna(True).to_numpy())
     if len(missing):
@@ -264,6 +282,7 @@ def _parse_dates(raw: pd.Series, column: str, source: str) -> np.ndarray:
     if all(iso):
         days = pd.Series([m.group(1) for m in iso if m is not None])
         parsed = pd.to_datetime(days, errors="coerce", format="%Y-%m-%d")
+        found = "ymd"
     else:
         slash = [_SLASH.match(t) for t in arr]
         neither = [i for i in range(len(arr)) if not (iso[i] or slash[i])]
@@ -275,14 +294,20 @@ def _parse_dates(raw: pd.Series, column: str, source: str) -> np.ndarray:
             raise DataError(f"Date column {column!r} of {source} holds {arr[row]!r} at {_line(row, source)}, which is "
                             "not a date finlite reads (or not in the form of the other dates); write every date as "
                             "YYYY-MM-DD (or every date as month/day/year).")
+        if order == "ymd":
+            raise DataError(f"Date column {column!r} of {source} holds {arr[0]!r} at {_line(0, source)}; the model "
+                            "was trained on YYYY-MM-DD dates, and whether day or month comes first in a slash date "
+                            "cannot be told from the dates up to a forecast. Write the dates as YYYY-MM-DD.")
         first = np.array([int(m.group(1)) for m in slash if m is not None])
         second = np.array([int(m.group(2)) for m in slash if m is not None])
-        if (first > 12).any() and (second > 12).any():
+        if order is not None:
+            fmt = "%m/%d/%Y" if order == "mdy" else "%d/%m/%Y"
+        elif (first > 12).any() and (second > 12).any():
             row = int(np.flatnonzero(first > 12)[0])
             raise DataError(f"Date column {column!r} of {source} mixes day/month/year ({arr[row]!r} at "
                             f"{_line(row, source)}) and month/day/year ({arr[int(np.flatnonzero(second > 12)[0])]!r}); "
                             "write every date as YYYY-MM-DD.")
-        if (second > 12).any():
+        elif (second > 12).any():
             fmt = "%m/%d/%Y"
         elif (first > 12).any():
             fmt = "%d/%m/%Y"
@@ -291,14 +316,16 @@ def _parse_dates(raw: pd.Series, column: str, source: str) -> np.ndarray:
                             f"{_line(0, source)}) reads as both month/day/year and day/month/year. Write the dates "
                             "as YYYY-MM-DD.")
         parsed = pd.to_datetime(pd.Series(arr), errors="coerce", format=fmt)
+        found = "mdy" if fmt == "%m/%d/%Y" else "dmy"
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         row = int(bad[0])
+        forms = {"mdy": "month/day/year, as in training", "dmy": "day/month/year, as in training"}
         raise DataError(f"Date column {column!r} of {source} holds {arr[row]!r} at {_line(row, source)}, which is "
-                        "not a valid date; correct it (dates are YYYY-MM-DD or month/day/year).")
+                        f"not a valid date; correct it (dates are YYYY-MM-DD or {forms.get(found, 'month/day/year')}).")
     # Days straight from the parsed unit: pandas reads years outside datetime64[ns] at a coarser
     # unit, and a cast through ns would wrap them silently (1500-01-05 became 2084-08-...).
-    return _in_range(parsed.to_numpy().astype("datetime64[D]"), raw, column, source)
+    return _in_range(parsed.to_numpy().astype("datetime64[D]"), raw, column, source), found
 
 
 #: The dates a price table holds: those of datetime64[ns], pandas' unit (its Timestamp.min/max).
@@ -428,6 +455,11 @@ def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: n
     """A column as finite float64, refusing text, missing and infinite values (and <= 0 / < 0)."""
     if pd.api.types.is_bool_dtype(raw):
         raise DataError(f"Column {column!r} of {source} holds true/false values; it must hold numbers.")
+    if getattr(raw.dtype, "kind", "") in ("M", "m", "c"):
+        # pandas would read dates and durations as nanoseconds and drop an imaginary part: a price
+        # in the wrong unit would be forecast. The tabular paths refuse these types too.
+        raise DataError(f"Column {column!r} of {source} has type {raw.dtype}; it must hold plain numbers (a price, "
+                        "a volume). Convert it to the number it stands for.")
 
     def where(row: int) -> str:
         asset = f", asset {ids[row]!r}" if ids is not None else ""
@@ -440,6 +472,10 @@ def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: n
             if isinstance(value, (bool, np.bool_)):
                 raise DataError(f"Column {column!r} of {source} holds {value!r} at {where(row)}; it must hold "
                                 "numbers, not true/false.")
+            if isinstance(value, (bytes, bytearray, list, tuple, dict, set, np.ndarray, complex, datetime.date,
+                                  datetime.timedelta, np.datetime64, np.timedelta64)):
+                raise DataError(f"Column {column!r} of {source} holds {type(value).__name__} {str(value)[:40]!r} at "
+                                f"{where(row)}; it must hold plain numbers.")
             if isinstance(value, int) and not -(2**1023) < value < 2**1023:
                 raise DataError(f"Column {column!r} of {source} holds an integer of {len(str(abs(value)))} digits at "
                                 f"{where(row)}, beyond what a number can hold; correct the value.")
@@ -535,7 +571,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
     frame = frame.loc[:, [c for c in frame.columns if str(c) in spec.columns()
                           or str(c).strip().lower() in _PRICE_NAMES]]
     frame.columns = [str(c) for c in frame.columns]
-    dates = _parse_dates(frame[spec.date_column], spec.date_column, src)
+    dates, date_order = _parse_dates(frame[spec.date_column], spec.date_column, src, spec.date_order)
     ids: np.ndarray | None = None
     if spec.id_column is not None:
         id_raw = frame[spec.id_column]
@@ -575,7 +611,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
         raise DataError(f"Date {np.datetime_as_string(sorted_dates[k], unit='D')} appears twice{which} in {src} "
                         f"({_line(rows[0], src)} and {_line(rows[1], src)}); keep one row per date"
                         f"{' and asset' if sorted_ids is not None else ''}.")
-    price_table = PriceTable(result, src, table.file_sha256, frame_sha256(table.frame))
+    price_table = PriceTable(result, src, table.file_sha256, frame_sha256(table.frame), date_order=date_order)
     need = spec.warmup + 1
     for asset, rows_slice in price_table.assets(spec.date_column, spec.id_column):
         count = rows_slice.stop - rows_slice.start
@@ -1240,6 +1276,8 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
                         f"and {spec.window - 1} more for the window; --window shortens it.)", param=exc.param) from exc
     if preprocessor is None:
         train_rows = labelled[split.train]
+        if spec.date_order is None:  # scoring reads dates as training read them (see MarketSpec.date_order)
+            spec = replace(spec, date_order=table.date_order)
         preprocessor = MarketPreprocessor.fit(computed.features[train_rows], spec, computed.up[train_rows],
                                               f"the training part of {table.source}")
     windows = preprocessor._windows(table, computed)
