@@ -49,15 +49,16 @@ import re
 import secrets
 import shutil
 import signal
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
 
-__all__ = ["KILL_ENV", "check_not_input", "check_output_dir", "check_replaceable", "check_replaceable_file",
-           "check_writable_file", "clean_file_leftovers", "clean_leftovers", "exchange", "fsync_dir", "fsync_file",
-           "fsync_tree", "is_artifact_dir", "kill_point", "new_old_name", "new_temp_dir", "new_temp_file",
-           "output_exists", "pid_alive", "remove_tree"]
+__all__ = ["KILL_ENV", "FileTooLarge", "NotRegularFile", "check_not_input", "check_output_dir", "check_replaceable",
+           "check_replaceable_file", "check_writable_file", "clean_file_leftovers", "clean_leftovers", "exchange",
+           "fsync_dir", "fsync_file", "fsync_tree", "is_artifact_dir", "kill_point", "new_old_name", "new_temp_dir",
+           "new_temp_file", "output_exists", "pid_alive", "read_small_file", "remove_tree"]
 
 log = logging.getLogger("finlite")
 
@@ -66,6 +67,50 @@ KILL_ENV = "FINLITE_TEST_KILL_AT"
 _KILL_AT = os.environ.get(KILL_ENV) or None
 
 PathLike = str | os.PathLike[str]
+
+class NotRegularFile(OSError):
+    """A path read as a file names a directory, a device, a named pipe or a socket."""
+
+
+class FileTooLarge(ValueError):
+    """A file holds more bytes than its reader allows; ``size`` is what was found (at least)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def read_small_file(path: PathLike, limit: int) -> bytes:
+    """The bytes of the regular file at ``path``, refused beyond ``limit`` bytes.
+
+    The file is opened without blocking (a named pipe would otherwise wait for a writer for
+    ever), checked to be a regular file (``/dev/zero`` reports size 0 and never ends), and read
+    to at most ``limit`` + 1 bytes (it may grow after the check).
+
+    Raises:
+        NotRegularFile: a directory, device, pipe or socket (an OSError whose ``strerror`` says so).
+        FileTooLarge: more than ``limit`` bytes.
+        OSError: as ``open`` raises it (missing, not permitted).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file (a directory, a device, a pipe or a socket)",
+                                 os.fspath(path))
+        if info.st_size > limit:
+            raise FileTooLarge(info.st_size)
+        os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(len(data))
+    return data
+
 
 _DIR_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-(?P<tag>[0-9a-f]{8})$")
 _FILE_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-(?P<tag>[0-9a-f]{8})\.tmp$")

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from finlite._manifest import MANIFEST, SIGNATURE, parse_json_bytes, read_member
-from finlite._paths import clean_file_leftovers, kill_point, new_temp_file
+from finlite._paths import FileTooLarge, clean_file_leftovers, kill_point, new_temp_file, read_small_file
 from finlite._util import dump_json
 from finlite.errors import ArtifactError, ConfigError
 
@@ -60,10 +60,10 @@ def _read_key_file(path: str | os.PathLike[str], what: str, option: str) -> byte
     file = Path(path)
     given, param = _given_as(option)
     try:
-        if file.stat().st_size > MAX_KEY_BYTES:
-            raise ConfigError(f"{what} {str(file)!r} ({given}) is {file.stat().st_size:,} bytes; a PEM key is a few "
-                              "KiB. Pass the key file written by openssl.", param=param)
-        return file.read_bytes()
+        return read_small_file(file, MAX_KEY_BYTES)
+    except FileTooLarge as exc:
+        raise ConfigError(f"{what} {str(file)!r} ({given}) is {exc.size:,} bytes or more; a PEM key is a few "
+                          "KiB. Pass the key file written by openssl.", param=param) from None
     except FileNotFoundError:
         raise ConfigError(f"{what} {str(file)!r} ({given}) does not exist; pass the PEM file written by openssl "
                           "(see 'finlite sign --help').", param=param) from None

@@ -412,6 +412,11 @@ def test_a_teacher_exported_after_compression_is_still_the_baseline(teacher_dir:
     monkeypatch.chdir(tmp_path / "elsewhere")  # the recorded "runs/teacher" is found beside the student
     rebuilt = rebuild_report(student, german_csv, out=tmp_path / "rebuilt")
     assert (rebuilt / "report.html").read_bytes() == (student / "report.html").read_bytes()
+    # The teacher found beside the student is an input too: no report folder inside it (it was
+    # checked only at the recorded path from here, and the folder broke the teacher's manifest).
+    with pytest.raises(ConfigError, match=r"is inside the recorded teacher"):
+        rebuild_report(student, german_csv, out=teacher / "rep")
+    assert not (teacher / "rep").exists()
     manifest = json.loads((teacher / "manifest.json").read_text())
     shutil.rmtree(teacher)
     shutil.copytree(student, teacher)  # another model at the recorded path

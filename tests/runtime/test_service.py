@@ -64,7 +64,7 @@ def test_field_errors_are_422_with_location(client: TestClient, exported_dir: Pa
     batch = client.post("/predict", json={"records": [record, {"credit_amount": 1}]}, headers=AUTH)
     assert batch.status_code == 422
     assert ["body", "records", 1, "age_in_years"] in [d["loc"] for d in batch.json()["detail"]]
-    assert client.post("/predict", content=b"{not json", headers=AUTH).status_code == 422
+    assert client.post("/predict", content=b"{not json", headers=AUTH | {"Content-Type": "application/json"}).status_code == 422
     assert client.post("/predict", json=[1, 2], headers=AUTH).status_code == 422
     not_a_list = client.post("/predict", json={"records": 5}, headers=AUTH)
     assert not_a_list.status_code == 422 and not_a_list.json()["detail"][0]["loc"] == ["body", "records"]
@@ -74,7 +74,7 @@ def test_field_errors_are_422_with_location(client: TestClient, exported_dir: Pa
 
 def test_limits_token_metadata_and_openapi(client: TestClient, exported_dir: Path, german: pd.DataFrame) -> None:
     record = _records(german.head(1), Predictor(exported_dir).fields)[0]
-    assert client.post("/predict", content=b" " * 200_001, headers=AUTH).status_code == 413
+    assert client.post("/predict", content=b" " * 200_001, headers=AUTH | {"Content-Type": "application/json"}).status_code == 413
     assert client.post("/predict", json={"records": [record] * 501}, headers=AUTH).status_code == 413
     assert client.post("/predict", json=record).status_code == 401
     wrong = client.post("/predict", json=record, headers={"Authorization": "Bearer nope"})

@@ -32,11 +32,12 @@ from typer.testing import CliRunner
 
 from finlite._finite import check_scores, record_score_error
 from finlite.cli import app as cli
-from finlite.runtime import Predictor
-from finlite.runtime.service import MAX_ERRORS, AuditLog, create_app
+from finlite.runtime import Predictor, service
+from finlite.runtime.service import MAX_ERRORS, AuditLog, bounded_http_protocol, create_app
 
 TOKEN = "t0ken-for-abuse-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+JSON = {"Content-Type": "application/json"}
 NUMERIC = "credit_amount"
 
 
@@ -57,7 +58,8 @@ def audit_path(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def client(predictor: Predictor, audit_path: Path) -> TestClient:
-    return TestClient(create_app(predictor, token=TOKEN, audit=AuditLog(audit_path), max_body_bytes=100_000))
+    return TestClient(create_app(predictor, token=TOKEN, audit=AuditLog(audit_path), max_body_bytes=100_000),
+                      headers=JSON)
 
 
 def _with(record: dict[str, Any], field: str, literal: str) -> bytes:
@@ -120,7 +122,7 @@ def test_deep_nesting_and_bad_bytes_are_422(client: TestClient) -> None:
 
 
 def test_ten_thousand_empty_records_get_a_small_422(predictor: Predictor) -> None:
-    client = TestClient(create_app(predictor))  # default limits: 1 MiB, 10,000 records
+    client = TestClient(create_app(predictor), headers=JSON)  # default limits: 1 MiB, 10,000 records
     body = b'{"records":[' + b",".join([b"{}"] * 10_000) + b"]}"
     response = client.post("/predict", content=body)
     assert response.status_code == 422 and len(response.content) < 20_000  # it was 26 MB
@@ -231,14 +233,14 @@ def test_a_non_finite_score_is_never_a_decision(predictor: Predictor, record: di
         return float("nan"), []
 
     app = create_app(_broken(predictor, single=nan_record, batch=nan_rows), audit=AuditLog(audit_path))
-    client = TestClient(app)
+    client = TestClient(app, headers=JSON)
     one = client.post("/predict", json=record, headers={"X-Request-ID": "r-one"})
     assert one.status_code == 422
     error = _only(one)
     assert error["loc"] == ["body"] and error["type"] == "score" and "no decision was made" in error["msg"]
     many = client.post("/predict", json={"records": [record] * 3}, headers={"X-Request-ID": "r-many"})
     assert many.status_code == 422 and _only(many)["loc"] == ["body", "records", 1]
-    silent = TestClient(create_app(_broken(predictor, single=silent_nan), audit=AuditLog(audit_path)))
+    silent = TestClient(create_app(_broken(predictor, single=silent_nan), audit=AuditLog(audit_path)), headers=JSON)
     assert silent.post("/predict", json=record, headers={"X-Request-ID": "r-silent"}).status_code == 422
     lines = _audit(audit_path)
     assert [(line["event"], line["request_id"], line["status"], line["records"]) for line in lines] == [
@@ -251,7 +253,7 @@ def test_an_internal_error_is_a_500_with_an_error_line(predictor: Predictor, rec
     def crash(_: Any) -> tuple[float, list[str]]:
         raise RuntimeError("boom")
 
-    client = TestClient(create_app(_broken(predictor, single=crash), audit=AuditLog(audit_path)),
+    client = TestClient(create_app(_broken(predictor, single=crash), audit=AuditLog(audit_path)), headers=JSON,
                         raise_server_exceptions=False)
     response = client.post("/predict", json=record, headers={"X-Request-ID": "r-crash"})
     assert response.status_code == 500 and "no decision was made (request r-crash)" in response.json()["detail"]
@@ -265,7 +267,7 @@ def test_an_internal_error_is_a_500_with_an_error_line(predictor: Predictor, rec
 
 def test_an_unwritable_audit_log_delivers_no_decision(predictor: Predictor, record: dict, tmp_path: Path) -> None:
     audit = AuditLog(tmp_path / "audit.jsonl")
-    client = TestClient(create_app(predictor, audit=audit), raise_server_exceptions=False)
+    client = TestClient(create_app(predictor, audit=audit), raise_server_exceptions=False, headers=JSON)
     full = os.open("/dev/full", os.O_WRONLY)  # every write fails with ENOSPC, as on a full disk
     os.dup2(full, audit._fd)
     os.close(full)
@@ -284,11 +286,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _running(app: FastAPI) -> Iterator[str]:
+def _running(app: FastAPI, **options: Any) -> Iterator[str]:
     import uvicorn
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -312,7 +314,7 @@ def test_an_error_keeps_the_connection_alive(predictor: Predictor, record: dict,
         return predictor.explain_record(rec)
 
     app = create_app(_broken(predictor, single=flaky), token=TOKEN, audit=AuditLog(audit_path))
-    with _running(app) as base, httpx.Client(base_url=base, headers=AUTH, timeout=10) as http:
+    with _running(app) as base, httpx.Client(base_url=base, headers=AUTH | JSON, timeout=10) as http:
         def port_of(response: httpx.Response) -> int:
             return response.extensions["network_stream"].get_extra_info("client_addr")[1]
 
@@ -434,7 +436,7 @@ _json = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False, allo
 
 
 def test_any_json_body_gets_no_5xx(predictor: Predictor, record: dict) -> None:
-    client = TestClient(create_app(predictor), raise_server_exceptions=False)
+    client = TestClient(create_app(predictor), raise_server_exceptions=False, headers=JSON)
 
     @given(body=_json, patch=st.dictionaries(st.sampled_from(predictor.fields), _json, max_size=3),
            batch=st.booleans())
@@ -501,3 +503,126 @@ def test_serve_refuses_a_port_in_use_and_a_bad_host(exported_dir: Path) -> None:
     assert result.exit_code == 2 and f"Cannot listen on 127.0.0.1:{port}" in result.output
     result = CliRunner().invoke(cli, ["serve", str(exported_dir), "--no-audit", "--host", "no-such-host.invalid"])
     assert result.exit_code == 2 and "is not an address this machine can listen on" in result.output
+
+
+# -- requests that must not be scored: cut short, keys twice, not JSON, another host -----------------
+def _raw(base: str, request: bytes, *, then_close: bool = True, wait: float = 5.0) -> bytes:
+    """Send raw bytes to the server at ``base``; the reply (b"" when it closed without one)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as conn:
+        conn.sendall(request)
+        if then_close:
+            conn.shutdown(socket.SHUT_WR)
+        chunks = []
+        try:
+            while chunk := conn.recv(65536):
+                chunks.append(chunk)
+        except (TimeoutError, ConnectionResetError):
+            pass
+        return b"".join(chunks)
+
+
+def test_a_body_cut_short_is_neither_scored_nor_audited(predictor: Predictor, record: dict,
+                                                        audit_path: Path) -> None:
+    # The handler used to score whatever had arrived when the client went away, and audit it as
+    # a delivered prediction.
+    body = json.dumps(record).encode()
+    head = (b"POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\n\r\n" % (len(body) + 200))
+    app = create_app(predictor, audit=AuditLog(audit_path))
+    with _running(app) as base:
+        reply = _raw(base, head + body)
+        assert reply == b"" or b" 400 " in reply.split(b"\r\n", 1)[0]
+        ok = httpx.post(f"{base}/predict", json=record, timeout=10)
+        assert ok.status_code == 200
+    assert [line["event"] for line in _audit(audit_path)] == ["prediction"]  # only the complete request
+
+
+def test_a_key_twice_is_422_naming_it(client: TestClient, record: dict, audit_path: Path) -> None:
+    # orjson keeps the last value: a proxy that read the first would have checked another request.
+    text = json.dumps(record)
+    twice = text[:-1] + f', "{NUMERIC}": 1e9}}'
+    response = client.post("/predict", content=twice, headers=AUTH | JSON)
+    assert response.status_code == 422 and f"the key '{NUMERIC}' appears twice" in _only(response)["msg"]
+    batch = '{"records": [' + text + '], "records": []}'
+    response = client.post("/predict", content=batch, headers=AUTH | JSON)
+    assert response.status_code == 422 and "the key 'records' appears twice" in _only(response)["msg"]
+    # A colon inside a text value is no key: still scored.
+    odd = json.dumps(dict(record, purpose="car: new"))
+    assert client.post("/predict", content=odd, headers=AUTH | JSON).status_code == 200
+    assert [line["event"] for line in _audit(audit_path)] == ["prediction"]
+
+
+@pytest.mark.parametrize("kind", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_body_not_sent_as_json_is_415(client: TestClient, record: dict, audit_path: Path, kind: str | None) -> None:
+    # Any web page can make a browser POST these to 127.0.0.1 without asking.
+    bare = TestClient(client.app)  # no default Content-Type
+    headers = AUTH if kind is None else AUTH | {"Content-Type": kind}
+    response = bare.post("/predict", content=json.dumps(record), headers=headers)
+    assert response.status_code == 415 and "Content-Type: application/json" in response.json()["detail"]
+    ok = client.post("/predict", content=json.dumps(record), headers=AUTH | {"Content-Type": "Application/JSON; "
+                                                                                           "charset=utf-8"})
+    assert ok.status_code == 200
+    assert [line["event"] for line in _audit(audit_path)] == ["prediction"]
+
+
+def test_an_empty_batch_is_422(client: TestClient) -> None:
+    response = client.post("/predict", json={"records": []}, headers=AUTH)
+    assert response.status_code == 422 and "the batch is empty" in _only(response)["msg"]
+
+
+def test_a_loopback_service_answers_its_own_host_names_only(predictor: Predictor, record: dict) -> None:
+    # DNS rebinding: a page whose name resolves to 127.0.0.1 sends its own name as Host.
+    app = create_app(predictor)
+    app.loopback_only = True  # type: ignore[attr-defined]  # as serve sets it on 127.0.0.1
+    client = TestClient(app, headers=JSON)
+    for host in ("attacker.example", "attacker.example:8000", "10.0.0.1", "127.0.0.1.attacker.example"):
+        for method, path in (("GET", "/metadata"), ("POST", "/predict")):
+            response = client.request(method, path, json=record, headers={"Host": host})
+            assert response.status_code == 421 and "127.0.0.1 or localhost only" in response.json()["detail"]
+    for host in ("127.0.0.1:8000", "localhost", "LOCALHOST:9", "[::1]:8000"):
+        assert client.post("/predict", json=record, headers={"Host": host}).status_code == 200
+    assert TestClient(create_app(predictor)).get("/health", headers={"Host": "example.org"}).status_code == 200
+
+
+# -- the connection: header size and slow clients -------------------------------------------------------
+def test_headers_are_bounded_in_size_and_time(predictor: Predictor, record: dict,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "HEADER_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(service, "BODY_TIMEOUT_S", 1.0)
+    app = create_app(predictor)
+    with _running(app, http=bounded_http_protocol()) as base:
+        big = b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: " + b"a" * (service.MAX_HEADER_BYTES + 10)
+        assert _raw(base, big + b"\r\n\r\n").startswith(b"HTTP/1.1 431 ")
+        start = time.monotonic()
+        assert _raw(base, b"GET /health HTTP/1.1\r\nhost: 127", then_close=False) == b""  # trickled, then closed
+        assert _raw(base, b"", then_close=False) == b""  # nothing sent at all: closed too
+        assert time.monotonic() - start < 8
+        body = json.dumps(record).encode()
+        slow = (b"POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\n\r\n" % len(body)) + body[:10]
+        assert b" 408 " in _raw(base, slow, then_close=False).split(b"\r\n", 1)[0]
+        # An ordinary request on one kept-alive connection, twice: the bounds reset per request.
+        with httpx.Client(base_url=base, timeout=10) as http:
+            assert http.get("/health").status_code == 200
+            time.sleep(1.5)  # longer than the header clock, shorter than uvicorn's keep-alive
+            assert http.post("/predict", json=record).status_code == 200
+
+
+_TEXT = st.text(alphabet=st.sampled_from('ab:"\\ é\u2028'), max_size=6)
+_JSONS = st.recursive(st.none() | st.integers(-5, 5) | _TEXT,
+                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+                      max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.dictionaries(_TEXT, _JSONS, min_size=1, max_size=4), key=_TEXT, data=st.data())
+def test_the_duplicate_key_check_refuses_exactly_the_bodies_with_a_key_twice(value: dict, key: str,
+                                                                             data: st.DataObject) -> None:
+    from finlite.runtime.service import _BadBody, _parse
+
+    body = json.dumps(value, ensure_ascii=data.draw(st.booleans())).encode()
+    assert _parse(body) == value  # colons and escapes in keys and texts are no duplicates
+    twice = body[:-1] + b", " + json.dumps(key).encode() + b": 1, " + json.dumps(key).encode() + b": 2}"
+    with pytest.raises(_BadBody, match="appears twice"):
+        _parse(twice)

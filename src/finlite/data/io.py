@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,38 @@ from finlite.errors import DataError
 __all__ = ["Table", "frame_sha256", "read_table"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
+#: A gzipped CSV may decompress to at most this many times its size (or 1 GiB, if more): tables
+#: compress 5 to 20 times, a decompression bomb thousands of times.
+GZIP_MAX_RATIO = 100
+_GZIP_MIN_LIMIT = 1 << 30
+
+
+class _Bounded(io.RawIOBase):
+    """A readable stream that raises DataError once more than ``limit`` bytes came out of ``raw``."""
+
+    def __init__(self, raw: io.BufferedIOBase, limit: int, path: Path) -> None:
+        super().__init__()
+        self.raw, self.limit, self.path, self.count = raw, limit, path, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = self.raw.readinto(buffer)
+        self.count += n
+        if self.count > self.limit:
+            raise DataError(f"Data file {str(self.path)!r} decompresses to more than {self.limit:,} bytes "
+                            f"({GZIP_MAX_RATIO} times its size, at least 1 GiB): that is a decompression bomb or not "
+                            "a table. Decompress it yourself and check it, or write the table as Parquet.")
+        return n
+
+
+def _read_gzip_csv(path: Path, sep: str) -> pd.DataFrame:
+    """A gzipped CSV read through a bounded decompression (:data:`GZIP_MAX_RATIO`)."""
+    limit = max(_GZIP_MIN_LIMIT, GZIP_MAX_RATIO * path.stat().st_size)
+    with gzip.open(path, "rb") as raw, io.BufferedReader(_Bounded(raw, limit, path), 1 << 20) as stream:
+        return pd.read_csv(stream, sep=sep, skipinitialspace=True, low_memory=False)
+
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -65,7 +99,10 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
             # Each column's type is read from the whole column, not guessed per block of the file:
             # by block, SBA's ApprovalFY came out as integers in some rows and text in others
             # (years, and "1976A" in a few rows). On SBA (179 MB) both take about 2 s and 0.8 GB.
-            frame = pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False)
+            if name.endswith(".gz"):
+                frame = _read_gzip_csv(path, sep)
+            else:
+                frame = pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False)
         else:
             raise DataError(
                 f"Data file {str(path)!r} has an unknown type; finlite reads .csv, .csv.gz, .tsv, "
@@ -75,8 +112,13 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
         raise
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"Data file {str(path)!r} has no header and no rows; export the table again.") from exc
+    except MemoryError:
+        raise DataError(f"Data file {str(path)!r} does not fit in the memory available once read; use a machine with "
+                        "more memory, or a sample of the rows.") from None
     except Exception as exc:  # the readers raise many types; all mean "cannot parse"
-        raise DataError(f"Data file {str(path)!r} could not be read: {exc}. Check that it is valid CSV or Parquet.") from exc
+        reason = str(exc) or type(exc).__name__
+        raise DataError(f"Data file {str(path)!r} could not be read: {reason}. Check that it is valid CSV or "
+                        "Parquet.") from exc
     if frame.empty:
         raise DataError(f"Data file {str(path)!r} has a header but no rows; it needs at least one row.")
     _check_flat_frame(frame, repr(str(path)))

@@ -686,12 +686,16 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
                           "teacher was trained on as DATA, or drop it.", param=given[0])
     steps = art.manifest.get("steps") or []
     recorded_teacher = steps[0].get("teacher") if steps and isinstance(steps[0], Mapping) else None
-    _check_report_folder(target, overwrite=overwrite,
-                         inputs={"artifact": art.path, "data file": data if isinstance(data, (str, Path)) else None,
-                                 "baseline": baseline if isinstance(baseline, (str, Path)) else None,
-                                 # the default baseline, an input too: no report folder inside it
-                                 "recorded teacher": (str(recorded_teacher["path"]) if isinstance(recorded_teacher, Mapping)
-                                                      and recorded_teacher.get("path") else None)})
+    inputs: dict[str, Any] = {"artifact": art.path, "data file": data if isinstance(data, (str, Path)) else None,
+                              "baseline": baseline if isinstance(baseline, (str, Path)) else None}
+    if baseline is None and isinstance(recorded_teacher, Mapping) and recorded_teacher.get("path"):
+        # The default baseline is an input too: no report folder inside it, wherever it is looked
+        # for (as recorded, from here; beside the student), the same places _baseline looks.
+        from finlite.jobs.reproduce import teacher_candidates
+
+        for i, place in enumerate(teacher_candidates(art, str(recorded_teacher["path"]), None)):
+            inputs[f"recorded teacher ({i + 1})" if i else "recorded teacher"] = place
+    _check_report_folder(target, overwrite=overwrite, inputs=inputs)
     if data is None:
         if "sections" not in stored:
             raise ConfigError(f"{art.path}'s report.json has no sections (it was written by an older finlite); pass "

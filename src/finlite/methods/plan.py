@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from finlite._paths import FileTooLarge, read_small_file
 from finlite._util import dump_json, write_text_atomic
 from finlite.errors import ConfigError
 
@@ -169,11 +170,12 @@ class PruningPlan:
         try:
             if file.is_dir():
                 raise ConfigError(f"Pruning plan {str(file)!r} is a directory; pass the plan's JSON file.")
-            size = file.stat().st_size
-            if size > MAX_PLAN_BYTES:  # checked before reading: the path could name any file
-                raise ConfigError(f"Pruning plan {str(file)!r} is {size:,} bytes; a plan may be at most "
-                                  f"{MAX_PLAN_BYTES:,} bytes. Pass a plan written by --save-plan.")
-            data = json.loads(file.read_text(encoding="utf-8"), parse_constant=refuse_constant)
+            # Bounded as it is read: the path could name anything (a device, a pipe).
+            text = read_small_file(file, MAX_PLAN_BYTES).decode("utf-8")
+            data = json.loads(text, parse_constant=refuse_constant)
+        except FileTooLarge as exc:
+            raise ConfigError(f"Pruning plan {str(file)!r} is {exc.size:,} bytes or more; a plan may be at most "
+                              f"{MAX_PLAN_BYTES:,} bytes. Pass a plan written by --save-plan.") from None
         except OSError as exc:
             raise ConfigError(f"Cannot read pruning plan {str(file)!r}: {exc.strerror or exc}; check the path.") from None
         except UnicodeDecodeError:

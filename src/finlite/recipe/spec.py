@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from finlite._finite import shown
+from finlite._paths import FileTooLarge, read_small_file
 from finlite._spec import finite_number
 from finlite._util import closest, write_text_atomic
 from finlite.errors import ConfigError
@@ -347,11 +348,11 @@ class Recipe:
         try:
             if file.is_dir():
                 raise ConfigError(f"Recipe {str(file)!r} is a directory; pass a recipe YAML file.")
-            size = file.stat().st_size
-            if size > MAX_YAML_BYTES:  # checked before reading: the file could be anything
-                raise ConfigError(f"Recipe {str(file)!r} is {size:,} bytes; a recipe may be at most "
-                                  f"{MAX_YAML_BYTES:,} bytes. Pass the recipe YAML file itself.")
-            text = file.read_text(encoding="utf-8")
+            # Bounded as it is read: the path could name anything (a device, a pipe).
+            text = read_small_file(file, MAX_YAML_BYTES).decode("utf-8")
+        except FileTooLarge as exc:
+            raise ConfigError(f"Recipe {str(file)!r} is {exc.size:,} bytes or more; a recipe may be at most "
+                              f"{MAX_YAML_BYTES:,} bytes. Pass the recipe YAML file itself.") from None
         except OSError as exc:
             raise ConfigError(f"Cannot read recipe {str(path)!r}: {exc.strerror or exc}; check the path.") from None
         except UnicodeDecodeError:

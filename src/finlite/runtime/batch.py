@@ -34,7 +34,8 @@ from finlite.errors import DataError
 from finlite.runtime import _arrownp
 from finlite.runtime.predictor import Predictor
 
-__all__ = ["CHUNK_ROWS_RANGE", "ScoreSummary", "default_chunk_rows", "file_rows", "score_file", "tune_for_streaming"]
+__all__ = ["CHUNK_ROWS_RANGE", "ScoreSummary", "check_input_file", "default_chunk_rows", "file_rows", "score_file",
+           "tune_for_streaming"]
 
 #: The default chunk of a table's scoring, in rows: the largest power of two in this range whose
 #: encoded rows (float32) fit in :data:`CHUNK_BYTES` per scoring thread and that leaves every
@@ -57,11 +58,21 @@ def default_chunk_rows(n_features: int, *, rows: int | None = None, workers: int
     return chunk
 
 
+def check_input_file(src: Path) -> None:
+    """Refuse an input that is missing or is not a regular file (a directory; a named pipe,
+    which a reader would wait on for ever; a device such as /dev/zero, which never ends)."""
+    if not src.exists():
+        raise DataError(f"Input file {str(src)!r} does not exist; check the path.")
+    if not src.is_file():
+        what = "a directory" if src.is_dir() else "not a regular file (a device, a pipe or a socket)"
+        raise DataError(f"Input file {str(src)!r} is {what}; pass a CSV or Parquet file.")
+
+
 def file_rows(path: str | os.PathLike[str]) -> int | None:
-    """A Parquet file's row count from its footer (None for another format or an unreadable file:
-    the read that follows reports that)."""
+    """A Parquet file's row count from its footer (None for another format, a path that is not a
+    regular file, or an unreadable file: the read that follows reports that)."""
     src = Path(path)
-    if src.suffix.lower() not in _PARQUET:
+    if src.suffix.lower() not in _PARQUET or not src.is_file():  # a named pipe would block the read
         return None
     try:
         import pyarrow.parquet as pq
@@ -103,23 +114,28 @@ def _kind(path: Path, what: str) -> str:
     raise DataError(f"{what} {str(path)!r} has an unknown file type; use .csv, .csv.gz, .tsv or .parquet.")
 
 
-def _batches(path: Path, kind: str, columns: list[str], chunk_rows: int,
-             categorical: Sequence[str]) -> tuple[Iterator[Any], int | None, list[str]]:
-    """(record batches of ``columns``, total rows if known, the file's column names)."""
+def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_rows: int,
+             categorical: Sequence[str]) -> tuple[Iterator[Any], int | None]:
+    """(record batches of the ``fields`` and ``ids`` columns, total rows if known), after the
+    file's columns are checked (:func:`_check_columns`)."""
     import pyarrow as pa
 
+    columns = list(dict.fromkeys(fields + ids))
     if kind == "parquet":
         import pyarrow.parquet as pq
 
         try:
-            names = pq.read_schema(path).names
+            schema = pq.read_schema(path)
+            _check_columns(path, schema.names, fields, ids)
             # Categorical columns come back dictionary-encoded: each chunk maps its few distinct
-            # values to one-hot columns once, not every row.
-            reader = pq.ParquetFile(path, read_dictionary=[c for c in categorical if c in names])
+            # values to one-hot columns once, not every row. A nested column (a struct is stored
+            # as its leaves) cannot be: the encoder then refuses it, naming it.
+            flat = [c for c in categorical if c in schema.names and not pa.types.is_nested(schema.field(c).type)]
+            reader = pq.ParquetFile(path, read_dictionary=flat)
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"Cannot read {str(path)!r} as Parquet ({exc}); check the file.") from exc
-        present = [c for c in columns if c in names]
-        return iter(reader.iter_batches(batch_size=chunk_rows, columns=present)), reader.metadata.num_rows, names
+        present = [c for c in columns if c in schema.names]
+        return iter(reader.iter_batches(batch_size=chunk_rows, columns=present)), reader.metadata.num_rows
     # Imported only for CSV: pyarrow.csv takes about 30 ms to import, a tenth of the command's start-up.
     import pyarrow.csv as pacsv
 
@@ -127,20 +143,21 @@ def _batches(path: Path, kind: str, columns: list[str], chunk_rows: int,
     try:
         header = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter),
                                 read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names
+        _check_columns(path, header, fields, ids)
+        present = [c for c in columns if c in header]
+        # Every column as text: the encoder parses numbers itself, so a bad value is reported with
+        # its row and column instead of Arrow's type-inference error.
+        csv_reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(include_columns=present,
+                                                 column_types={c: pa.string() for c in present},
+                                                 strings_can_be_null=True),
+        )
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}); check the file.") from exc
-    present = [c for c in columns if c in header]
-    # Every column as text: the encoder parses numbers itself, so a bad value is reported with its
-    # row and column instead of Arrow's type-inference error.
-    csv_reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter),
-        convert_options=pacsv.ConvertOptions(include_columns=present,
-                                             column_types={c: pa.string() for c in present},
-                                             strings_can_be_null=True),
-    )
-    return iter(csv_reader), None, header
+    return iter(csv_reader), None
 
 
 class _Writer:
@@ -203,7 +220,13 @@ def _check_ids(ids: list[str], reserved: tuple[str, ...] = ("score", "decision")
 
 def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str]) -> None:
     """Refuse an input file (columns ``names``) that lacks a feature of the training schema or a
-    named id column, naming what is missing."""
+    named id column, or that has one of them twice, naming the column."""
+    twice = [c for c in dict.fromkeys(fields + ids) if names.count(c) > 1]
+    if twice:
+        # Readers take the first or the last of equal names, or fail: which values would be
+        # scored is not something to guess.
+        raise DataError(f"{str(src)!r} has {len(twice)} column name(s) more than once: {', '.join(map(repr, twice))}. "
+                        "Each column the model reads must appear once; rename or drop the extra column.")
     absent = [c for c in fields if c not in names]
     if absent:
         raise DataError(f"{str(src)!r} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent)}. "
@@ -296,8 +319,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     from finlite import _limits
 
     src, dst = Path(source), Path(out)
-    if not src.is_file():
-        raise DataError(f"Input file {str(src)!r} does not exist; check the path.")
+    check_input_file(src)
     # Never over an input, even with --force; replace only a regular file; and clean the
     # temporary files that killed runs left in the output folder.
     _paths.check_not_input(dst, {"input file": src, "artifact": getattr(predictor, "path", None)}, "out")
@@ -322,8 +344,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     # Every field encoded as a category (one-hot or valued) is read dictionary-encoded: each chunk
     # then maps its few distinct values once, not every row.
     categorical = list(getattr(encoder, "category_fields", None) or [c[0] for c in encoder.categorical])
-    batches, total, names = _batches(src, in_kind, list(dict.fromkeys(fields + ids)), chunk_rows, categorical)
-    _check_columns(src, names, fields, ids)
+    batches, total = _batches(src, in_kind, fields, ids, chunk_rows, categorical)
     bar = None
     if progress:
         from tqdm import tqdm

@@ -39,6 +39,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     _check_ids,
     _kind,
     _Writer,
+    check_input_file,
 )
 
 __all__ = ["RAY_MISSING", "RayScoreSummary", "connect", "require_ray", "score_file_ray"]
@@ -341,8 +342,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
 
     ray = require_ray()
     src, dst = Path(source), Path(out)
-    if not src.is_file():
-        raise DataError(f"Input file {str(src)!r} does not exist; check the path.")
+    check_input_file(src)
     _paths.check_not_input(dst, {"input file": src, "artifact": artifact}, "out")
     _paths.check_replaceable_file(dst, overwrite=overwrite, option="out")
     _paths.clean_file_leftovers(dst.parent, dst.name)
@@ -381,9 +381,14 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     dictionary = [c for c in local.encoder.category_fields if c in names]
     total = None
     if in_kind == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        total = pq.ParquetFile(src).metadata.num_rows
+        parquet = pq.ParquetFile(src)
+        total = parquet.metadata.num_rows
+        # A nested column cannot be read dictionary-encoded; the encoder refuses it by name.
+        schema = parquet.schema_arrow
+        dictionary = [c for c in dictionary if not pa.types.is_nested(schema.field(c).type)]
     del local
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the

@@ -35,6 +35,7 @@ constant-time compare in the handler (no dependency injection), the audit line i
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -57,6 +58,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from finlite._finite import value_bounds
 from finlite._limits import available_cores
+from finlite._paths import FileTooLarge, read_small_file
 from finlite.data.market import MarketPreprocessor
 from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
@@ -84,6 +86,20 @@ _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ENV = "FINLITE_SERVE_SETTINGS"
 _JSON = "application/json"
+#: Seconds a request may take to send its body once its headers are in (a client that trickles
+#: its body would otherwise hold a connection, and its part of the body limit, for ever).
+BODY_TIMEOUT_S = 10.0
+#: Bytes of request line and headers one request may send (h11's default too): a bearer token
+#: and the usual headers take a few hundred; the C parser uvicorn prefers has no limit of its own.
+MAX_HEADER_BYTES = 16 << 10
+#: Seconds from a connection's first byte (or its opening) to the end of a request's headers: a
+#: client that trickles them (slowloris) is disconnected instead of holding the connection.
+HEADER_TIMEOUT_S = 10.0
+#: Connections served at once; more get uvicorn's 503 (each may hold up to the body limit).
+MAX_CONNECTIONS = 256
+#: Host headers a service bound to a loopback address answers: a web page that makes a browser
+#: resolve its own name to 127.0.0.1 (DNS rebinding) sends its name, and is refused.
+LOOPBACK_HOSTS = frozenset({b"127.0.0.1", b"localhost", b"[::1]"})
 
 
 # -- configuration ----------------------------------------------------------------------------------
@@ -96,14 +112,13 @@ def read_token(path: str | Path) -> str:
     """
     where = f"The token file {str(path)!r}"
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(_MAX_TOKEN_FILE_BYTES + 1)
+        raw = read_small_file(path, _MAX_TOKEN_FILE_BYTES)  # a pipe or a device is refused, not waited on
+    except FileTooLarge:
+        raise ConfigError(f"{where} is larger than {_MAX_TOKEN_FILE_BYTES} bytes; it must hold only the bearer "
+                          "token (one line of text). Check --token-file.") from None
     except OSError as exc:
         raise ConfigError(f"Cannot read the token file {str(path)!r} ({exc.strerror or exc}); check --token-file.") \
             from exc
-    if len(raw) > _MAX_TOKEN_FILE_BYTES:
-        raise ConfigError(f"{where} is larger than {_MAX_TOKEN_FILE_BYTES} bytes; it must hold only the bearer "
-                          "token (one line of text). Check --token-file.")
     try:
         token = raw.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
@@ -180,8 +195,12 @@ def _check_audit_path(settings: ServeSettings) -> None:
 
     if settings.audit_log is None:
         return
+    from finlite._manifest import VERIFY_KEY_ENV
+
     check_not_input(settings.audit_log, {"artifact": settings.artifact, "--token-file": settings.token_file,
-                                         "--verify-key": settings.verify_key}, "--audit-log", replaceable=False)
+                                         "--verify-key": settings.verify_key,
+                                         f"${VERIFY_KEY_ENV}": os.environ.get(VERIFY_KEY_ENV) or None},
+                    "--audit-log", replaceable=False)
 
 
 # -- the audit log ----------------------------------------------------------------------------------
@@ -202,7 +221,9 @@ class AuditLog:
         self.warning: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # Without blocking: a named pipe with no reader fails at once (ENXIO) instead of waiting;
+            # anything but a regular file is refused below.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
         except OSError as exc:
             raise ConfigError(f"Cannot open the audit log {str(path)!r} for appending ({exc.strerror or exc}); "
                               "check --audit-log and the folder's permissions.") from exc
@@ -210,6 +231,7 @@ class AuditLog:
         if not stat.S_ISREG(mode):
             os.close(fd)
             raise ConfigError(f"The audit log {str(path)!r} is not a regular file; give a file path to --audit-log.")
+        os.set_blocking(fd, True)  # a regular file: writes are whole, as they always were
         if mode & 0o077:
             # Used all the same (it may be shared on purpose); serve() prints this warning.
             self.warning = (f"the audit log {str(path)!r} can be read by other users (mode {stat.S_IMODE(mode):04o}); "
@@ -259,6 +281,10 @@ class _Constant(ValueError):
     pass
 
 
+class _CutShort(Exception):
+    """The client disconnected before the end of its request body."""
+
+
 def _refuse_constant(name: str) -> Any:
     raise _Constant(name)
 
@@ -271,9 +297,12 @@ def _parse(body: bytes) -> Any:
     (as infinity) so the encoder can name the field that holds it.
     """
     try:
-        return orjson.loads(body)
+        payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         reason = str(exc)
+    else:
+        _check_unique_keys(body, payload)
+        return payload
     if "depth limit" in reason:
         raise _BadBody(f"JSON nested deeper than {MAX_DEPTH} levels; a record is an object of field values, a "
                        "batch is {\"records\": [record, ...]}")
@@ -294,8 +323,38 @@ def _parse(body: bytes) -> Any:
             except TypeError as exc:
                 raise _BadBody(f"the body holds a value that cannot be processed ({exc}): an integer beyond 64 "
                                "bits or a string with an unpaired surrogate escape") from None
+            _check_unique_keys(body, payload)
             return payload
     raise _BadBody(f"invalid JSON: {reason}")
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in seen:
+            raise _BadBody(f"the key {key!r} appears twice in one object; JSON parsers disagree on which value counts "
+                           "(a proxy may have checked the other one), so send each field once")
+        seen[key] = item
+    return seen
+
+
+def _check_unique_keys(body: bytes, payload: Any) -> None:
+    """Refuse an object with a key twice (JSON parsers keep the last value, silently).
+
+    Each key is followed by one colon outside strings, and without ``\\u`` escapes every colon
+    in a parsed text is one in the body; a dropped pair only removes keys and colons. orjson
+    writes the parsed value back the same way (one colon per key, texts as they are), so when
+    the body holds no more colons than that writing, no key was dropped: the usual case costs
+    one serialisation in C and two counts. Otherwise (or with ``\\u`` escapes, which can write a
+    colon) the body is read again by the standard parser, which names the repeated key.
+    """
+    if b"\\u" not in body and body.count(b":") <= orjson.dumps(payload).count(b":"):
+        return
+    try:
+        json.loads(body.decode("utf-8"), object_pairs_hook=_refuse_duplicates,
+                   parse_constant=lambda name: 0.0, parse_float=lambda text: 0.0)
+    except (ValueError, RecursionError):  # orjson read it; nothing more to say here
+        return
 
 
 def _error_body(detail: list[dict[str, Any]], total: int | None = None) -> bytes:
@@ -537,16 +596,137 @@ class _ScoringApp(FastAPI):
     The scoring handler answers every error itself (never raises), so Starlette's error and
     exception middleware and the router add nothing on the hot path but their cost; every
     other request (the documented /predict route included) goes through FastAPI as usual.
+    With ``loopback_only`` set (``serve`` on a loopback address), a request whose Host header
+    names another host is refused first (421), whatever its route.
     """
 
     fast_predict: Any = None
+    loopback_only = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            refusal = None
+            if sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+                refusal = 431, orjson.dumps({"detail": f"request headers are larger than {MAX_HEADER_BYTES} bytes"})
+            elif self.loopback_only and not _loopback_host(scope["headers"]):
+                refusal = 421, _OTHER_HOST
+            if refusal is not None:
+                await send({"type": "http.response.start", "status": refusal[0], "headers": [
+                    _CONTENT_TYPE, (b"content-length", str(len(refusal[1])).encode())]})
+                await send({"type": "http.response.body", "body": refusal[1]})
+                return
         if (self.fast_predict is not None and scope["type"] == "http" and scope["path"] == "/predict"
                 and scope["method"] == "POST"):
             await self.fast_predict(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+_OTHER_HOST = orjson.dumps({"detail": "this service answers requests to 127.0.0.1 or localhost only (the Host header "
+                                      "names another host)"})
+
+
+def _loopback_host(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the Host header names this machine's loopback address (any port)."""
+    for key, value in headers:
+        if key == b"host":
+            name = value.strip().lower()
+            name = name[:name.index(b"]") + 1] if name.startswith(b"[") and b"]" in name else name.split(b":", 1)[0]
+            return name in LOOPBACK_HOSTS
+    return False
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_HttpToolsProtocol: Any
+try:  # uvicorn's C-parser protocol (httptools): what it uses when httptools is installed
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpToolsProtocol
+except ImportError:  # pragma: no cover - httptools is a dependency
+    _HttpToolsProtocol = None
+
+_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+              b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
+
+
+def bounded_http_protocol() -> Any:
+    """uvicorn's httptools protocol with each request's headers bounded: at most
+    :data:`MAX_HEADER_BYTES`, within :data:`HEADER_TIMEOUT_S` of the connection opening or of
+    the request's first byte; the connection is closed otherwise (with a 431 for headers too
+    large). uvicorn's own limits cover the rest: the keep-alive timeout between requests; the
+    body is bounded and timed by the handler. Without httptools, "h11" (uvicorn's pure-Python
+    parser, whose header limit ``serve`` sets)."""
+    return "h11" if _HttpToolsProtocol is None else BoundedHttpToolsProtocol
+
+
+if _HttpToolsProtocol is not None:
+    class BoundedHttpToolsProtocol(_HttpToolsProtocol):  # type: ignore[misc]
+        """See :func:`bounded_http_protocol` (module level: ``serve --workers`` pickles it)."""
+
+        _reading_headers = True
+        _header_bytes = 0
+        _headers_done = 0  # requests whose headers have ended on this connection
+        _header_clock: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._start_clock()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_clock()
+            super().connection_lost(exc)
+
+        def _start_clock(self) -> None:
+            if self._header_clock is None:
+                self._header_clock = self.loop.call_later(HEADER_TIMEOUT_S, self._too_slow)
+
+        def _stop_clock(self) -> None:
+            if self._header_clock is not None:
+                self._header_clock.cancel()
+                self._header_clock = None
+
+        def _too_slow(self) -> None:
+            self._header_clock = None
+            if self._reading_headers and not self.transport.is_closing():
+                log.info("closed a connection whose request headers did not arrive within %g s", HEADER_TIMEOUT_S)
+                self.transport.close()
+
+        def _refuse(self) -> None:
+            self._stop_clock()
+            detail = orjson.dumps({"detail": f"request headers are larger than {MAX_HEADER_BYTES} bytes"})
+            self.transport.write(_TOO_LARGE % (len(detail), detail))
+            self.transport.close()
+
+        def data_received(self, data: bytes) -> None:
+            reading, done = self._reading_headers, self._headers_done
+            if reading:
+                self._start_clock()  # the first byte of a request on a kept-alive connection
+            super().data_received(data)
+            # Headers that span chunks are counted as they come (the parser buffers them); those
+            # that end within one chunk (at most the transport's read size) are measured by the
+            # app (_ScoringApp), which answers 431 too.
+            if reading and self._headers_done == done and not self.transport.is_closing():
+                self._header_bytes += len(data)
+                if self._header_bytes > MAX_HEADER_BYTES:
+                    self._refuse()
+
+        def on_headers_complete(self) -> None:
+            self._reading_headers = False
+            self._headers_done += 1
+            self._stop_clock()
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._reading_headers, self._header_bytes = True, 0  # what comes next is the next request
 
 
 def create_app(artifact: str | Path | Predictor, *, token: str | None = None, audit: AuditLog | None = None,
@@ -579,6 +759,11 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     clock = _Clock()
     model_errors = _model_errors()
     too_large = orjson.dumps({"detail": f"request body is larger than {max_body_bytes} bytes"})
+    not_json_body = orjson.dumps({"detail": "send the body as JSON with the header Content-Type: application/json"})
+    cut_short = orjson.dumps({"detail": "the connection closed before the end of the request body; nothing was "
+                                        "scored"})
+    too_slow = orjson.dumps({"detail": f"the request body did not arrive within {BODY_TIMEOUT_S:g} s; nothing was "
+                                       "scored"})
     unauthorized_body = orjson.dumps({"detail": "missing or wrong bearer token"})
     meta_body = orjson.dumps(meta, default=str)
     health_body = orjson.dumps({"status": "ok", "model_sha256": model_sha256})
@@ -642,17 +827,20 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return None
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > max_body_bytes:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        async with asyncio.timeout(BODY_TIMEOUT_S):  # raises TimeoutError: see handle
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    # The client went away before the end of its body: what arrived is not the
+                    # request it meant, so nothing is scored (and nothing audited).
+                    raise _CutShort
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > max_body_bytes:
+                    return None
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def non_finite(request_id: str, indices: list[int], batch: bool) -> _Answer:
@@ -692,6 +880,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         if not isinstance(records, list):
             return invalid([{"loc": ["body", "records"], "msg": "expected a list of records", "type": "type"}],
                            request_id=request_id)
+        if not records:  # a batch that decides nothing is a client's mistake, not a success
+            return invalid([{"loc": ["body", "records"], "msg": "the batch is empty; send at least one record",
+                             "type": "value"}], request_id=request_id)
         if len(records) > max_batch:
             return answer(413, orjson.dumps({"detail": f"{len(records)} records in one request; the limit is "
                                                        f"{max_batch}"}), request_id)
@@ -753,6 +944,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         """Everything /predict does, from the raw headers and the ASGI receive channel."""
         # The three headers it needs, in one pass over the raw (lower-case) list.
         auth = declared = given = None
+        json_body = False
         for key, value in raw_headers:
             if key == b"authorization":
                 auth = value
@@ -760,6 +952,10 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                 declared = value
             elif key == b"x-request-id":
                 given = value
+            elif key == b"content-type":
+                # application/json, with parameters or not: a form or text/plain POST, which any web
+                # page can make a browser send to 127.0.0.1, is never scored.
+                json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
         if expected is not None and not hmac.compare_digest(auth or b"", expected):
             return 401, unauthorized_body, [_CONTENT_TYPE, (b"content-length", str(len(unauthorized_body)).encode()),
                                             (b"www-authenticate", b"Bearer")]
@@ -769,7 +965,15 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             if not _REQUEST_ID.fullmatch(given_id):
                 return invalid([{"loc": ["header", "x-request-id"], "msg": "X-Request-ID must be 1 to 128 visible "
                                                                             "ASCII characters", "type": "value"}])
-        body = await read_body(receive, declared)
+        if not json_body:
+            return answer(415, not_json_body)
+        try:
+            body = await read_body(receive, declared)
+        except _CutShort:
+            log.info("a request ended before its body did; nothing was scored")
+            return answer(400, cut_short)
+        except TimeoutError:
+            return answer(408, too_slow)
         if body is None:
             return answer(413, too_large)
         try:
@@ -909,8 +1113,10 @@ def app_from_environment() -> FastAPI:
         raise ConfigError(f"{_ENV} is not set; start the service with 'finlite serve'.")
     settings = ServeSettings(**json.loads(raw))
     predictor, token, audit = _open(settings)
-    return create_app(predictor, token=token, audit=audit, audit_features=settings.audit_features,
-                      max_body_bytes=settings.max_body_bytes)
+    app = create_app(predictor, token=token, audit=audit, audit_features=settings.audit_features,
+                     max_body_bytes=settings.max_body_bytes)
+    app.loopback_only = _is_loopback(settings.host)  # type: ignore[attr-defined]
+    return app
 
 
 def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, token_file: str | Path | None = None,
@@ -943,10 +1149,13 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         say(f"warning: {audit.warning}")
     say(f"serving {artifact} (model {predictor.model_sha256[:16]}) on http://{host}:{port} with {workers} "
         f"worker(s); OpenAPI page: /docs" + ("" if audit is None else f"; audit log {audit.path}"))
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": access_log}
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": access_log,
+                               "http": bounded_http_protocol(), "limit_concurrency": MAX_CONNECTIONS,
+                               "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
     if workers == 1:
         app = create_app(predictor, token=token, audit=audit, audit_features=audit_features,
                          max_body_bytes=settings.max_body_bytes)
+        app.loopback_only = _is_loopback(host)  # type: ignore[attr-defined]
         try:
             uvicorn.run(app, **options)
         finally:

@@ -1,0 +1,103 @@
+"""Paths handed to finlite that name something other than a small regular file: a named pipe
+(which a reader waits on for ever), a device (``/dev/zero`` never ends), a directory, a gzip
+bomb, or a key that an audit log would append to. Each is refused at once, naming the option;
+none hangs, fills the memory or damages an input (found by a review of the CLI's file handling)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from finlite._paths import FileTooLarge, NotRegularFile, read_small_file
+from finlite.cli import app
+from finlite.data import io
+from finlite.errors import ConfigError, DataError
+from finlite.runtime.service import ServeSettings, check_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "pipe.yaml"
+    os.mkfifo(path)
+    return path
+
+
+def _run(args: list[str]) -> tuple[int, str]:
+    result = runner.invoke(app, args)
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_a_small_file_is_read_only_when_it_is_a_regular_file_within_its_limit(tmp_path: Path, fifo: Path) -> None:
+    for special in (fifo, Path("/dev/zero"), tmp_path):
+        with pytest.raises(NotRegularFile, match="not a regular file"):
+            read_small_file(special, 1_000)  # returns at once: no wait on the pipe, no endless read
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x" * 1_001)
+    with pytest.raises(FileTooLarge) as exc:
+        read_small_file(big, 1_000)
+    assert exc.value.size == 1_001
+    assert read_small_file(big, 1_001) == b"x" * 1_001
+
+
+@pytest.mark.parametrize("option", ["--recipe", "--plan"])
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_compress_refuses_a_recipe_or_plan_that_is_a_pipe_or_a_device(teacher_dir: Path, german_csv: Path,
+                                                                      tmp_path: Path, fifo: Path, option: str,
+                                                                      special: str) -> None:
+    path = str(fifo) if special == "fifo" else special
+    code, output = _run(["compress", str(teacher_dir), str(german_csv), option, path, "--out", str(tmp_path / "s")])
+    assert code == 2 and "not a regular file" in output, output
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_a_key_that_is_a_pipe_or_a_device_is_refused(exported_dir: Path, fifo: Path, special: str) -> None:
+    path = str(fifo) if special == "fifo" else special
+    code, output = _run(["inspect", str(exported_dir), "--verify-key", path])
+    assert code == 2 and "not a regular file" in output and "--verify-key" in output, output
+
+
+def test_score_refuses_a_pipe_or_a_directory_as_its_input(exported_dir: Path, tmp_path: Path) -> None:
+    pipe = tmp_path / "book.parquet"
+    os.mkfifo(pipe)
+    code, output = _run(["score", str(exported_dir), str(pipe), "-o", str(tmp_path / "a.csv")])
+    assert code == 2 and "is not a regular file" in output, output
+    folder = tmp_path / "book.csv"
+    folder.mkdir()
+    code, output = _run(["score", str(exported_dir), str(folder), "-o", str(tmp_path / "b.csv")])
+    assert code == 2 and "is a directory" in output, output
+
+
+def test_serve_refuses_a_token_file_that_is_a_pipe(exported_dir: Path, fifo: Path) -> None:
+    code, output = _run(["serve", str(exported_dir), "--token-file", str(fifo), "--port", "18931"])
+    assert code == 2 and "not a regular file" in output, output
+
+
+def test_the_audit_log_is_never_the_key_given_by_the_environment(exported_dir: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    key = tmp_path / "trusted.pem"
+    key.write_text("-----BEGIN PUBLIC KEY-----\n")
+    monkeypatch.setenv("FINLITE_VERIFY_KEY", str(key))
+    with pytest.raises(ConfigError, match=r"is the \$FINLITE_VERIFY_KEY"):
+        check_settings(ServeSettings(artifact=str(exported_dir), audit_log=str(key)))
+    assert key.read_text() == "-----BEGIN PUBLIC KEY-----\n"
+
+
+def test_a_gzip_bomb_is_refused_and_a_gzipped_table_is_read(tmp_path: Path, german: pd.DataFrame,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    good = tmp_path / "book.csv.gz"
+    german.to_csv(good, index=False, compression="gzip")
+    pd.testing.assert_frame_equal(io.read_table(good).frame, io.read_table(german).frame)
+    bomb = tmp_path / "bomb.csv.gz"
+    with gzip.open(bomb, "wb") as fh:
+        fh.write(b"a" * 200_000 + b"\n1\n")
+    monkeypatch.setattr(io, "_GZIP_MIN_LIMIT", 10_000)
+    with pytest.raises(DataError, match=r"bomb\.csv\.gz' decompresses to more than [0-9,]+ bytes \(100 times its size"):
+        io.read_table(bomb)
