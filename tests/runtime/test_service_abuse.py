@@ -626,3 +626,11 @@ def test_the_duplicate_key_check_refuses_exactly_the_bodies_with_a_key_twice(val
     twice = body[:-1] + b", " + json.dumps(key).encode() + b": 1, " + json.dumps(key).encode() + b": 2}"
     with pytest.raises(_BadBody, match="appears twice"):
         _parse(twice)
+
+
+def test_health_answers_head_as_get(predictor: Predictor) -> None:
+    # A load balancer that probes with HEAD saw 405 and took the service for down.
+    client = TestClient(create_app(predictor))
+    response = client.head("/health")
+    assert response.status_code == 200 and response.content == b""
+    assert client.get("/health").json()["status"] == "ok"

@@ -1033,6 +1033,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     async def health() -> Response:
         return json_response(health_body)
 
+    # Load balancers often probe with HEAD: the same answer, the server sends no body.
+    app.head("/health", include_in_schema=False)(health)
+
     @app.get("/metadata", responses={200: {"description": "the artifact's schema, hashes, cut-off, metrics",
                                            "content": {_JSON: {"schema": {"type": "object"}}}},
                                      401: _responses(max_body_bytes)[401]})
