@@ -655,15 +655,17 @@ except ImportError:  # pragma: no cover - httptools is a dependency
 
 _TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
               b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
+_TOO_SLOW = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+             b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
 
 
 def bounded_http_protocol() -> Any:
-    """uvicorn's httptools protocol with each request's headers bounded: at most
-    :data:`MAX_HEADER_BYTES`, within :data:`HEADER_TIMEOUT_S` of the connection opening or of
-    the request's first byte; the connection is closed otherwise (with a 431 for headers too
-    large). uvicorn's own limits cover the rest: the keep-alive timeout between requests; the
-    body is bounded and timed by the handler. Without httptools, "h11" (uvicorn's pure-Python
-    parser, whose header limit ``serve`` sets)."""
+    """uvicorn's httptools protocol with each request bounded on the connection: request line and
+    headers at most :data:`MAX_HEADER_BYTES` (431) and within :data:`HEADER_TIMEOUT_S` of the
+    connection opening or the request's first byte (else closed), the body within
+    :data:`BODY_TIMEOUT_S` of its headers (408, and the handler sees a disconnect: nothing is
+    scored). uvicorn's keep-alive timeout covers the time between requests. Without httptools,
+    "h11" (uvicorn's pure-Python parser, whose header limit ``serve`` sets)."""
     return "h11" if _HttpToolsProtocol is None else BoundedHttpToolsProtocol
 
 
@@ -671,62 +673,81 @@ if _HttpToolsProtocol is not None:
     class BoundedHttpToolsProtocol(_HttpToolsProtocol):  # type: ignore[misc]
         """See :func:`bounded_http_protocol` (module level: ``serve --workers`` pickles it)."""
 
-        _reading_headers = True
+        # Where the current request is: its headers begun and not ended, or its body begun and
+        # not ended. A clock runs only while one of them is partly received: a request that
+        # arrives in one piece (the usual case) never starts one.
+        _in_headers = False
+        _in_body = False
         _header_bytes = 0
-        _headers_done = 0  # requests whose headers have ended on this connection
-        _header_clock: asyncio.TimerHandle | None = None
+        _clock: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
-            self._start_clock()
+            self._arm(HEADER_TIMEOUT_S)  # a connection that never sends a byte is closed too
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._stop_clock()
+            self._disarm()
             super().connection_lost(exc)
 
-        def _start_clock(self) -> None:
-            if self._header_clock is None:
-                self._header_clock = self.loop.call_later(HEADER_TIMEOUT_S, self._too_slow)
+        def _arm(self, seconds: float) -> None:
+            if self._clock is None:
+                self._clock = self.loop.call_later(seconds, self._expire)
 
-        def _stop_clock(self) -> None:
-            if self._header_clock is not None:
-                self._header_clock.cancel()
-                self._header_clock = None
+        def _disarm(self) -> None:
+            if self._clock is not None:
+                self._clock.cancel()
+                self._clock = None
 
-        def _too_slow(self) -> None:
-            self._header_clock = None
-            if self._reading_headers and not self.transport.is_closing():
+        def _expire(self) -> None:
+            self._clock = None
+            if self.transport.is_closing():
+                return
+            if self._in_body:  # the app waits for the rest of the body: it gets a disconnect, scores nothing
+                log.info("closed a connection whose request body did not arrive within %g s", BODY_TIMEOUT_S)
+                detail = orjson.dumps({"detail": f"the request body did not arrive within {BODY_TIMEOUT_S:g} s; "
+                                                 "nothing was scored"})
+                self.transport.write(_TOO_SLOW % (len(detail), detail))
+            elif self._in_headers or self.cycle is None:  # trickled headers, or nothing sent at all
                 log.info("closed a connection whose request headers did not arrive within %g s", HEADER_TIMEOUT_S)
-                self.transport.close()
+            else:
+                return  # between requests: uvicorn's keep-alive timeout applies
+            self.transport.close()
 
         def _refuse(self) -> None:
-            self._stop_clock()
+            self._disarm()
             detail = orjson.dumps({"detail": f"request headers are larger than {MAX_HEADER_BYTES} bytes"})
             self.transport.write(_TOO_LARGE % (len(detail), detail))
             self.transport.close()
 
         def data_received(self, data: bytes) -> None:
-            reading, done = self._reading_headers, self._headers_done
-            if reading:
-                self._start_clock()  # the first byte of a request on a kept-alive connection
             super().data_received(data)
-            # Headers that span chunks are counted as they come (the parser buffers them); those
-            # that end within one chunk (at most the transport's read size) are measured by the
-            # app (_ScoringApp), which answers 431 too.
-            if reading and self._headers_done == done and not self.transport.is_closing():
+            if self.transport.is_closing():
+                return
+            if self._in_headers:
+                # Headers that span chunks are counted as they come (the parser buffers them);
+                # those that end within one chunk are measured by the app (_ScoringApp, 431).
                 self._header_bytes += len(data)
                 if self._header_bytes > MAX_HEADER_BYTES:
                     self._refuse()
+                    return
+                self._arm(HEADER_TIMEOUT_S)
+            elif self._in_body:
+                self._arm(BODY_TIMEOUT_S)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_headers, self._header_bytes = True, 0
+            self._disarm()  # the opening clock: a request has begun
 
         def on_headers_complete(self) -> None:
-            self._reading_headers = False
-            self._headers_done += 1
-            self._stop_clock()
+            self._in_headers, self._in_body = False, True
+            self._disarm()
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
-            self._reading_headers, self._header_bytes = True, 0  # what comes next is the next request
+            self._in_body = False
+            self._disarm()
 
 
 def create_app(artifact: str | Path | Predictor, *, token: str | None = None, audit: AuditLog | None = None,
@@ -762,8 +783,6 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     not_json_body = orjson.dumps({"detail": "send the body as JSON with the header Content-Type: application/json"})
     cut_short = orjson.dumps({"detail": "the connection closed before the end of the request body; nothing was "
                                         "scored"})
-    too_slow = orjson.dumps({"detail": f"the request body did not arrive within {BODY_TIMEOUT_S:g} s; nothing was "
-                                       "scored"})
     unauthorized_body = orjson.dumps({"detail": "missing or wrong bearer token"})
     meta_body = orjson.dumps(meta, default=str)
     health_body = orjson.dumps({"status": "ok", "model_sha256": model_sha256})
@@ -827,20 +846,21 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return None
         chunks: list[bytes] = []
         size = 0
-        async with asyncio.timeout(BODY_TIMEOUT_S):  # raises TimeoutError: see handle
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    # The client went away before the end of its body: what arrived is not the
-                    # request it meant, so nothing is scored (and nothing audited).
-                    raise _CutShort
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > max_body_bytes:
-                    return None
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
+        # A body that stops arriving is ended by serve's protocol (BoundedHttpToolsProtocol: 408,
+        # then a disconnect here), without a timer per request.
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                # The client went away before the end of its body: what arrived is not the
+                # request it meant, so nothing is scored (and nothing audited).
+                raise _CutShort
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def non_finite(request_id: str, indices: list[int], batch: bool) -> _Answer:
@@ -972,8 +992,6 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         except _CutShort:
             log.info("a request ended before its body did; nothing was scored")
             return answer(400, cut_short)
-        except TimeoutError:
-            return answer(408, too_slow)
         if body is None:
             return answer(413, too_large)
         try:
