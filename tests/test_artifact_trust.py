@@ -294,6 +294,18 @@ def test_preprocessor_names_and_schema_must_agree(art: Path) -> None:
         finlite.load(art)
 
 
+@pytest.mark.parametrize(("key", "value"), [("money", [[1]]), ("numeric", 5), ("categorical", {"a": 1})])
+def test_a_schema_list_of_the_wrong_shape_is_refused_not_a_type_error(art: Path, key: str, value: object) -> None:
+    # check_preprocessor_spec raised TypeError (unhashable, not iterable): a traceback from every command.
+    spec = json.loads((art / "preprocessor.json").read_text())
+    spec["schema"][key] = value
+    (art / "preprocessor.json").write_text(json.dumps(spec))
+    rehash(art)
+    for load in (finlite.load, Predictor):
+        with pytest.raises(ArtifactError, match=r"(money columns|fields) .* (are not among|differ from)"):
+            load(art)
+
+
 def test_intact_artifact_still_loads_and_scores(art: Path) -> None:
     predictor = Predictor(art)
     assert np.isfinite(predictor.cutoff)
@@ -345,3 +357,40 @@ def test_out_of_fold_scores_on_a_model_that_takes_none_are_refused(art: Path) ->
     rehash(art, lambda m: m["files"].__setitem__("oof_logits.safetensors", digest))
     with pytest.raises(ArtifactError, match=r"lists oof_logits\.safetensors, but its model is a 'mlp' model"):
         finlite.load(art)
+
+
+def _graph(n_inputs: int, out_shape: list, *, input_name: str = "x", output: str = "probability") -> bytes:
+    """A valid ONNX model scoring ``n_inputs`` columns into ``output`` of ``out_shape``."""
+    x = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", n_inputs])
+    width = out_shape[-1] if len(out_shape) == 2 else 1
+    out = helper.make_tensor_value_info(output, TensorProto.FLOAT, out_shape)
+    w = helper.make_tensor("w", TensorProto.FLOAT, [n_inputs, width], [0.0] * (n_inputs * width))
+    graph = helper.make_graph([helper.make_node("MatMul", [input_name, "w"], ["z"]),
+                               helper.make_node("Sigmoid", ["z"], [output])], "g", [x], [out], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize(("graph", "message"), [
+    (lambda n: _graph(n - 1, ["batch", 1]), r"its input 'x' has \d+ columns, where the preprocessing makes \d+"),
+    (lambda n: _graph(n, ["batch", 2]), r"its output 'probability' has shape \['batch', 2\], where one value per row"),
+    (lambda n: _graph(n, ["batch", 1], input_name="rows"), r"where one input 'x' of rank 2 is expected"),
+    (lambda n: _graph(n, ["batch", 1], output="p"), r"it has no output 'probability'"),
+    (lambda n: b"not an onnx model", r"model.onnx is not a model ONNX Runtime loads"),
+], ids=["width", "two-per-row", "input-name", "output-name", "not-onnx"])
+def test_a_graph_that_does_not_fit_the_preprocessing_is_refused_at_load(art: Path, tmp_path: Path, german_csv: Path,
+                                                                        graph, message: str) -> None:  # type: ignore[no-untyped-def]
+    # Loaded as it was, every score failed inside ONNX Runtime (a traceback from score, 500 from
+    # serve); with two values per row, score wrote twice the rows and exited 0.
+    n = Predictor(art).encoder.n_features
+    (art / "model.onnx").write_bytes(graph(n))
+    rehash(art)
+    with pytest.raises(ArtifactError, match=message):
+        Predictor(art)
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(out)])
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "does not fit its preprocessing" in flat or "not a model ONNX Runtime loads" in flat, flat
+    assert not out.exists()

@@ -15,12 +15,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MISSING", "UNSEEN", "category_key", "is_missing_marker", "label_key", "look_up", "numeric_alias"]
+__all__ = ["CSV_MISSING", "MISSING", "UNSEEN", "category_key", "is_missing_marker", "label_key", "look_up", "numeric_alias"]
 
 #: Category key of an empty or missing value.
 MISSING = "__missing__"
 #: One-hot bucket of every category not seen in training.
 UNSEEN = "__unseen__"
+#: Cells a CSV file holds for a missing value: pandas' default list (``pandas._libs.parsers.
+#: STR_NA_VALUES``, which training reads with), given to Arrow's CSV reader when scoring, whose own
+#: list lacks "None" and "<NA>" (a test holds the two equal).
+CSV_MISSING = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+               "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 
 
 def label_key(value: Any) -> str:

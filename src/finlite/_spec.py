@@ -130,15 +130,18 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
     if repeated:
         raise bad(f"field name(s) {', '.join(map(repr, repeated))} appear more than once")
     money = schema.get("money", [])
-    if not isinstance(money, list) or not set(money) <= set(names[:len(numeric)]):
+    if not isinstance(money, list) or not all(isinstance(m, str) for m in money) \
+            or not set(money) <= set(names[:len(numeric)]):
         raise bad(f"its schema's money columns {money!r:.80} are not among its numeric fields")
     for kind, listed in (("numeric", names[:len(numeric)]), ("categorical", names[len(numeric):])):
         declared = schema.get(kind, [])
-        if list(declared) != listed:
-            raise bad(f"its {kind} fields {listed} differ from its schema's {list(declared)}")
-        if manifest_schema is not None and list(manifest_schema.get(kind, [])) != listed:
-            raise bad(f"its {kind} fields {listed} differ from the artifact manifest's schema "
-                      f"{list(manifest_schema.get(kind, []))}")
+        if not isinstance(declared, list) or declared != listed:
+            raise bad(f"its {kind} fields {listed!r:.200} differ from its schema's {declared!r:.200}")
+        if manifest_schema is not None and not isinstance(manifest_schema, Mapping):
+            raise bad(f"the artifact manifest's schema is {type(manifest_schema).__name__}, not an object")
+        recorded = manifest_schema.get(kind, []) if manifest_schema is not None else listed
+        if not isinstance(recorded, list) or recorded != listed:
+            raise bad(f"its {kind} fields {listed!r:.200} differ from the artifact manifest's schema {recorded!r:.200}")
 
 
 def _check_encoding(encoding: Any, bad: Any) -> None:

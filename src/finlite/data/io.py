@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import io
@@ -42,6 +43,20 @@ class _Bounded(io.RawIOBase):
                             f"({GZIP_MAX_RATIO} times its size, at least 1 GiB): that is a decompression bomb or not "
                             "a table. Decompress it yourself and check it, or write the table as Parquet.")
         return n
+
+
+def _check_unique_header(path: Path, sep: str) -> None:
+    """Refuse a CSV whose header names a column twice: pandas would rename the second "x.1" and
+    train on both, and the scoring reader (Arrow) refuses the same file, naming the column."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        line = fh.readline(1 << 20)  # the first MiB of the header line at most
+    names = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
+    seen: set[str] = set()
+    twice = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
+    if twice:
+        raise DataError(f"Data file {str(path)!r} names the column(s) {', '.join(map(repr, dict.fromkeys(twice)))} "
+                        "more than once in its header; rename or remove the repeated column.")
 
 
 def _read_gzip_csv(path: Path, sep: str) -> pd.DataFrame:
@@ -99,6 +114,7 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
             # Each column's type is read from the whole column, not guessed per block of the file:
             # by block, SBA's ApprovalFY came out as integers in some rows and text in others
             # (years, and "1976A" in a few rows). On SBA (179 MB) both take about 2 s and 0.8 GB.
+            _check_unique_header(path, sep)
             if name.endswith(".gz"):
                 frame = _read_gzip_csv(path, sep)
             else:

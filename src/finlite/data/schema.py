@@ -342,12 +342,40 @@ def parse_dates(raw: pd.Series, column: str, source: str) -> pd.Series:
     codes, uniques = pd.factorize(raw.astype("string").str.strip(), use_na_sentinel=True)
     texts = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
     parsed = pd.to_datetime(texts, errors="coerce", format="mixed")
+    _one_slash_order(texts, parsed, column, source)
     two_digit = texts.str.contains(_TWO_DIGIT_YEAR, na=False).to_numpy()
     future = (parsed > pd.Timestamp.now()).to_numpy() & two_digit
     if future.any():
         parsed = parsed.where(~future, parsed - pd.DateOffset(years=100))
     values = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
     return pd.Series(values[codes], index=raw.index, name=column)
+
+
+_SLASH_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$"
+
+
+def _one_slash_order(texts: pd.Series, parsed: pd.Series, column: str, source: str) -> None:
+    """Read every slash date of a column (``parsed`` is changed in place) in one order.
+
+    pandas' mixed parsing reads each value on its own: "13/01/2020" day first (no month 13) but
+    "02/01/2020" month first, so a day/month/year column came out half right and an out-of-time
+    split put later loans in training. One order for the column: day first when some first
+    field is above 12, month first otherwise (pandas' default); both shown is refused.
+    """
+    parts = texts.str.extract(_SLASH_DATE)
+    slash = parts[0].notna().to_numpy()
+    if not slash.any():
+        return
+    first, second = parts[0][slash].astype(int), parts[1][slash].astype(int)
+    if (first > 12).any() and (second > 12).any():
+        day, month = texts[slash][(first > 12).to_numpy()].iloc[0], texts[slash][(second > 12).to_numpy()].iloc[0]
+        raise DataError(f"Date column {column!r} of {source} mixes day/month/year ({day!r}) and month/day/year "
+                        f"({month!r}); write every date as YYYY-MM-DD.")
+    order = "%d/%m/" if (first > 12).any() else "%m/%d/"
+    for digits, year in ((4, "%Y"), (2, "%y")):
+        rows = slash & (parts[2].str.len() == digits).fillna(False).to_numpy()
+        if rows.any():
+            parsed[rows] = pd.to_datetime(texts[rows], errors="coerce", format=order + year)
 
 
 def _require_columns(frame: pd.DataFrame, names: Iterable[str], what: str, source: str) -> None:
@@ -403,6 +431,18 @@ def infer_schema(
     _require_columns(frame, user_drop, "a column to drop", source)
     if date_column is not None:
         _require_columns(frame, [date_column], "the date column", source)
+    # A column named for two roles, or the target named as a feature, was settled silently (the
+    # target ignored, numeric over categorical, drop over both): refused, naming both options.
+    roles = {"numeric": user_numeric, "categorical": user_categorical, "drop": user_drop}
+    for role, names in roles.items():
+        if target in names:
+            raise DataError(f"Column {target!r} is the target and is also named in {role}; the target is never a "
+                            f"feature. Remove it from {role}.", param=role)
+    for a, b in (("numeric", "categorical"), ("numeric", "drop"), ("categorical", "drop")):
+        both = sorted(set(roles[a]) & set(roles[b]))
+        if both:
+            raise DataError(f"Column(s) {', '.join(map(repr, both))} named in both {a} and {b}; name each column "
+                            "for one role.", param=b)
 
     labelled = frame[target].dropna()
     if labelled.empty:

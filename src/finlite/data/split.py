@@ -87,6 +87,12 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
                 "is not a date; fix it or remove the row (out-of-time splits need a date in every row)."
             )
         order = np.argsort(dates.to_numpy(), kind="stable")
+        sorted_dates = dates.to_numpy()[order]
+        if n and sorted_dates[0] == sorted_dates[-1]:
+            # Every row on one date: "out-of-time" would be file order under another name.
+            raise DataError(f"Date column {config.date_column!r} in {source} holds one date in every row "
+                            f"({str(sorted_dates[0])[:10]}); an out-of-time split needs rows from different dates. "
+                            "Name another date column, or drop the option for a stratified random split.")
         n_test = round(n * config.test)
         n_val = round(n * config.validation)
         n_train = n - n_val - n_test

@@ -30,6 +30,7 @@ import numpy as np
 
 from finlite import _paths
 from finlite._finite import check_scores
+from finlite._keys import CSV_MISSING
 from finlite.errors import DataError
 from finlite.runtime import _arrownp
 from finlite.runtime.predictor import Predictor
@@ -153,7 +154,7 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(include_columns=present,
                                                  column_types={c: pa.string() for c in present},
-                                                 strings_can_be_null=True),
+                                                 strings_can_be_null=True, null_values=list(CSV_MISSING)),
         )
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}); check the file.") from exc

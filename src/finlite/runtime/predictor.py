@@ -149,16 +149,48 @@ class Predictor:
         self._field_set = frozenset(self.fields)
         self._threads = max(1, int(threads))
         self._columns: tuple[Any, list[Any]] = (None, [])  # the last DataFrame column Index seen, as a list
-        self.session = model_session(read_listed(root, manifest, self.file), threads)
+        try:
+            self.session = model_session(read_listed(root, manifest, self.file), threads)
+        except ArtifactError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own classes (InvalidProtobuf, Fail, ...)
+            raise ArtifactError(f"Artifact {str(root)!r} cannot be used: its {self.file} is not a model ONNX Runtime "
+                                f"loads ({type(exc).__name__}: {str(exc)[:200]}). Export the artifact again "
+                                "(finlite export).") from None
         self._run = self.session.run
         # A classifier's graph outputs P(positive) as "probability"; a regression model's "prediction".
         self._output = "probability" if self._task.decides else "prediction"
         self._outputs = [self._output]
+        self._check_signature(root)
         self._local = threading.local()
         if self.market is not None:
             self._m.compile_kernels()  # now, not in the first forecast (about 1.4 s, once per process)
 
     # -- what the artifact is ------------------------------------------------------------------
+    def _check_signature(self, root: Path) -> None:
+        """Refuse a graph whose interface does not fit this artifact's preprocessing: one input
+        ``x`` as wide as the encoded rows (a forecaster's: ``[rows, steps, features]``), and the
+        task's output with one value per row. Otherwise every score would fail inside ONNX
+        Runtime, or, with two values per row, be spread over twice the rows."""
+        inputs, outputs = self.session.get_inputs(), {o.name: o for o in self.session.get_outputs()}
+        width = self.market.n_features if self.market is not None else self.encoder.n_features
+        rank = 3 if self.market is not None else 2
+        problem = None
+        if len(inputs) != 1 or inputs[0].name != "x" or len(inputs[0].shape) != rank:
+            problem = (f"its inputs are {[(i.name, i.shape) for i in inputs]}, where one input 'x' of rank {rank} is "
+                       "expected")
+        elif isinstance(inputs[0].shape[-1], int) and inputs[0].shape[-1] != width:
+            problem = f"its input 'x' has {inputs[0].shape[-1]} columns, where the preprocessing makes {width}"
+        elif self._output not in outputs:
+            problem = f"it has no output {self._output!r} (outputs: {sorted(outputs)})"
+        else:
+            shape = outputs[self._output].shape
+            if not (len(shape) == 1 or (len(shape) == 2 and shape[1] in (1, None) and not isinstance(shape[1], str))):
+                problem = f"its output {self._output!r} has shape {shape}, where one value per row is expected"
+        if problem is not None:
+            raise ArtifactError(f"Artifact {str(root)!r} cannot be used: {self.file} does not fit its preprocessing: "
+                                f"{problem}. Export the artifact again (finlite export).")
+
     @property
     def encoder(self) -> Encoder:
         """The record encoder of a tabular model.

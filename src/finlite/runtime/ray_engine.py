@@ -32,6 +32,7 @@ import numpy as np
 
 from finlite import _limits, _paths
 from finlite._finite import check_scores
+from finlite._keys import CSV_MISSING
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
     ScoreSummary,
@@ -170,7 +171,7 @@ def _read_csv(path: str, columns: list[str], chunk_rows: int) -> Iterator[Any]:
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(include_columns=columns,
                                                  column_types={c: pa.string() for c in columns},
-                                                 strings_can_be_null=True))
+                                                 strings_can_be_null=True, null_values=list(CSV_MISSING)))
         produced = False
         for batch in reader:
             produced = True
