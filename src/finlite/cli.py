@@ -1362,6 +1362,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes (1 to the number of cores); each loads the artifact and scores on one core.")] = 1,
     verify_key: Annotated[Path | None, typer.Option(help="Trusted public key (PEM): refuse an artifact that is unsigned or not signed by it. Default: $FINLITE_VERIFY_KEY when set.")] = None,
     manifest_sha256: Annotated[str | None, typer.Option(help="Serve only if the artifact's manifest has this sha256 (64 hex digits, see /metadata).")] = None,
+    allowed_host: Annotated[list[str] | None, typer.Option(help="On 127.0.0.1 without --token-file only requests to 127.0.0.1/localhost are answered (DNS rebinding); a host name a proxy on this machine forwards, e.g. api.bank.internal. Repeatable.")] = None,
 ) -> None:
     """Serve an artifact over HTTP: /health, /metadata, /predict and the OpenAPI page at /docs."""
     from finlite.runtime.service import serve as run_service
@@ -1377,7 +1378,7 @@ def serve(
     run_service(artifact, host=host, port=port, token_file=token_file, audit_log=None if no_audit else audit_log,
                 audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log,
                 workers=workers, verify_key=verify_key, manifest_sha256=manifest_sha256,
-                announce=lambda line: typer.echo(line, err=True))
+                announce=lambda line: typer.echo(line, err=True), allowed_hosts=tuple(allowed_host or ()))
 
 
 @app.command("bench")

@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 
 from finlite._finite import check_scores, record_score_error
 from finlite.cli import app as cli
+from finlite.errors import ConfigError
 from finlite.runtime import Predictor, service
 from finlite.runtime.service import MAX_ERRORS, AuditLog, bounded_http_protocol, create_app
 
@@ -573,16 +574,24 @@ def test_an_empty_batch_is_422(client: TestClient) -> None:
 
 def test_a_loopback_service_answers_its_own_host_names_only(predictor: Predictor, record: dict) -> None:
     # DNS rebinding: a page whose name resolves to 127.0.0.1 sends its own name as Host.
+    from finlite.runtime.service import ServeSettings, check_settings, host_check
+
     app = create_app(predictor)
-    app.loopback_only = True  # type: ignore[attr-defined]  # as serve sets it on 127.0.0.1
+    # As serve sets it on 127.0.0.1 without a token, with the name a local proxy forwards.
+    app.allowed_hosts = host_check("127.0.0.1", None, ("api.bank.internal",))  # type: ignore[attr-defined]
     client = TestClient(app, headers=JSON)
     for host in ("attacker.example", "attacker.example:8000", "10.0.0.1", "127.0.0.1.attacker.example"):
         for method, path in (("GET", "/metadata"), ("POST", "/predict")):
             response = client.request(method, path, json=record, headers={"Host": host})
             assert response.status_code == 421 and "127.0.0.1 or localhost only" in response.json()["detail"]
-    for host in ("127.0.0.1:8000", "localhost", "LOCALHOST:9", "[::1]:8000"):
+    for host in ("127.0.0.1:8000", "localhost", "LOCALHOST:9", "[::1]:8000", "api.bank.internal:443"):
         assert client.post("/predict", json=record, headers={"Host": host}).status_code == 200
     assert TestClient(create_app(predictor)).get("/health", headers={"Host": "example.org"}).status_code == 200
+    # A token guards the service itself; another interface is the network's to guard.
+    assert host_check("127.0.0.1", "t0ken") is None and host_check("0.0.0.0", None) is None
+    assert host_check("::1", None) is not None and host_check("localhost", None) is not None
+    with pytest.raises(ConfigError, match=r"--allowed-host 'a b' is not a host name"):
+        check_settings(ServeSettings(artifact="x", allowed_hosts=("a b",)))
 
 
 # -- the connection: header size and slow clients -------------------------------------------------------

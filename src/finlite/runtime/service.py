@@ -84,6 +84,7 @@ _THREADPOOL_ABOVE = 64
 _MAX_TOKEN_FILE_BYTES = 4096
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 _ENV = "FINLITE_SERVE_SETTINGS"
 _JSON = "application/json"
 #: Seconds a request may take to send its body once its headers are in (a client that trickles
@@ -153,6 +154,7 @@ class ServeSettings:
     workers: int = 1
     verify_key: str | None = None
     manifest_sha256: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
 
     def predictor(self) -> Predictor:
         """Load the artifact with the trust options given (a key, a pinned manifest digest)."""
@@ -184,6 +186,10 @@ def check_settings(settings: ServeSettings) -> ServeSettings:
     if settings.verify_key is not None and not Path(settings.verify_key).is_file():
         raise ConfigError(f"--verify-key {settings.verify_key!r} is not a file; give the trusted public key "
                           "(PEM) of the artifact's signer.")
+    for name in settings.allowed_hosts:
+        if not isinstance(name, str) or not _HOST_NAME.fullmatch(name):
+            raise ConfigError(f"--allowed-host {name!r} is not a host name (letters, digits, dots and hyphens, e.g. "
+                              "api.bank.internal); give the name a local proxy forwards in its Host header.")
     if settings.audit_log is not None:
         _check_audit_path(settings)
     return ServeSettings(**{**asdict(settings), "manifest_sha256": digest})
@@ -596,19 +602,19 @@ class _ScoringApp(FastAPI):
     The scoring handler answers every error itself (never raises), so Starlette's error and
     exception middleware and the router add nothing on the hot path but their cost; every
     other request (the documented /predict route included) goes through FastAPI as usual.
-    With ``loopback_only`` set (``serve`` on a loopback address), a request whose Host header
-    names another host is refused first (421), whatever its route.
+    With ``allowed_hosts`` set (``serve`` on a loopback address without a token), a request
+    whose Host header names another host is refused first (421), whatever its route.
     """
 
     fast_predict: Any = None
-    loopback_only = False
+    allowed_hosts: frozenset[bytes] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             refusal = None
             if sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES:
                 refusal = 431, orjson.dumps({"detail": f"request headers are larger than {MAX_HEADER_BYTES} bytes"})
-            elif self.loopback_only and not _loopback_host(scope["headers"]):
+            elif self.allowed_hosts is not None and not _host_allowed(scope["headers"], self.allowed_hosts):
                 refusal = 421, _OTHER_HOST
             if refusal is not None:
                 await send({"type": "http.response.start", "status": refusal[0], "headers": [
@@ -623,17 +629,30 @@ class _ScoringApp(FastAPI):
 
 
 _OTHER_HOST = orjson.dumps({"detail": "this service answers requests to 127.0.0.1 or localhost only (the Host header "
-                                      "names another host)"})
+                                      "names another host); a proxy on this machine that forwards its own name is "
+                                      "named with serve --allowed-host NAME"})
 
 
-def _loopback_host(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether the Host header names this machine's loopback address (any port)."""
+def _host_allowed(headers: list[tuple[bytes, bytes]], allowed: frozenset[bytes]) -> bool:
+    """Whether the Host header names one of ``allowed`` (any port)."""
     for key, value in headers:
         if key == b"host":
             name = value.strip().lower()
             name = name[:name.index(b"]") + 1] if name.startswith(b"[") and b"]" in name else name.split(b":", 1)[0]
-            return name in LOOPBACK_HOSTS
+            return name in allowed
     return False
+
+
+def host_check(host: str, token: str | None, extra: tuple[str, ...] = ()) -> frozenset[bytes] | None:
+    """The Host names a service bound to ``host`` answers, or None for any.
+
+    Bound to a loopback address with no token, a page in the user's browser whose name a DNS
+    rebinding points at 127.0.0.1 could read scores: only the loopback names (and ``extra``, the
+    names a local proxy forwards) are answered. With a token, or bound to another interface, the
+    token and the network decide."""
+    if token is not None or not _is_loopback(host):
+        return None
+    return LOOPBACK_HOSTS | {name.strip().lower().encode("ascii") for name in extra}
 
 
 def _is_loopback(host: str) -> bool:
@@ -1136,15 +1155,19 @@ def app_from_environment() -> FastAPI:
     predictor, token, audit = _open(settings)
     app = create_app(predictor, token=token, audit=audit, audit_features=settings.audit_features,
                      max_body_bytes=settings.max_body_bytes)
-    app.loopback_only = _is_loopback(settings.host)  # type: ignore[attr-defined]
+    app.allowed_hosts = host_check(settings.host, token, settings.allowed_hosts)  # type: ignore[attr-defined]
     return app
 
 
 def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, token_file: str | Path | None = None,
           audit_log: str | Path | None = None, audit_features: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
           access_log: bool = False, workers: int = 1, verify_key: str | Path | None = None,
-          manifest_sha256: str | None = None, announce: Callable[[str], None] | None = None) -> None:
+          manifest_sha256: str | None = None, announce: Callable[[str], None] | None = None,
+          allowed_hosts: tuple[str, ...] = ()) -> None:
     """Run the service with uvicorn until interrupted (binds 127.0.0.1 unless told otherwise).
+
+    Bound to a loopback address without a token, only requests whose Host is a loopback name or
+    one of ``allowed_hosts`` (a local proxy's) are answered (see :func:`host_check`).
 
     Everything is checked, and the artifact loaded and verified, before the port is bound, so a
     bad option or artifact fails at once (:class:`~finlite.errors.FinliteError`). ``announce``
@@ -1162,7 +1185,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     settings = check_settings(ServeSettings(
         artifact=str(artifact), host=host, port=port, token_file=text(token_file), audit_log=text(audit_log),
         audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log, workers=workers,
-        verify_key=text(verify_key), manifest_sha256=manifest_sha256))
+        verify_key=text(verify_key), manifest_sha256=manifest_sha256, allowed_hosts=tuple(allowed_hosts)))
     _check_bindable(host, port)
     say = announce or (lambda line: None)
     predictor, token, audit = _open(settings)
@@ -1176,7 +1199,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     if workers == 1:
         app = create_app(predictor, token=token, audit=audit, audit_features=audit_features,
                          max_body_bytes=settings.max_body_bytes)
-        app.loopback_only = _is_loopback(host)  # type: ignore[attr-defined]
+        app.allowed_hosts = host_check(host, token, tuple(allowed_hosts))  # type: ignore[attr-defined]
         try:
             uvicorn.run(app, **options)
         finally:
