@@ -376,8 +376,9 @@ class Encoder:
             except pa.ArrowInvalid:
                 parsed = None
             # Arrow also reads "NAN" and "+nan" as NaN, where pandas (the reference) refuses the
-            # text; a null (an empty cell) is NaN too, and stays missing.
-            if parsed is not None and not (np.isnan(parsed) & _arrownp.to_numpy(pc.is_valid(text))).any():
+            # text; a null (an empty cell) is NaN too, and stays missing: more NaNs than nulls
+            # means NaN text (one count, no per-row mask, on the common path).
+            if parsed is not None and np.count_nonzero(np.isnan(parsed)) == text.null_count:
                 return parsed
             values = text.to_pylist()
             for i, v in enumerate(values):
