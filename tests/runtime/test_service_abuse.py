@@ -643,3 +643,14 @@ def test_health_answers_head_as_get(predictor: Predictor) -> None:
     response = client.head("/health")
     assert response.status_code == 200 and response.content == b""
     assert client.get("/health").json()["status"] == "ok"
+
+
+def test_a_body_deeper_than_orjson_writes_is_still_checked_for_repeated_keys(client: TestClient) -> None:
+    # orjson reads 1,024 levels but writes 254: the key check's re-serialisation raised TypeError (a 500).
+    from finlite.runtime.service import _BadBody, _parse
+
+    deep = b'{"a":' * 300 + b"1" + b"}" * 300
+    assert isinstance(_parse(deep), dict)
+    with pytest.raises(_BadBody, match="the key 'a' appears twice"):
+        _parse(b'{"b":' * 300 + b'{"a":1,"a":2}' + b"}" * 300)
+    assert client.post("/predict", content=deep, headers=AUTH).status_code == 422
