@@ -51,7 +51,10 @@ def _check_unique_header(path: Path, sep: str) -> None:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
         line = fh.readline(1 << 20)  # the first MiB of the header line at most
-    names = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
+    try:
+        names = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
+    except csv.Error:  # a name past the csv module's field limit: the reader that follows decides
+        return
     seen: set[str] = set()
     twice = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
     if twice:
