@@ -469,8 +469,7 @@ def prepare_if_trained_on(artifact: Artifact, table: Table) -> PreparedData | No
     if digest != recorded["content_sha256"]:
         return None
     config = SplitConfig(**recorded["split"]["config"])
-    return _prepare_table(table, schema=preprocessor.schema, split=config, preprocessor=preprocessor,
-                          content_sha256=digest)
+    return _prepare_table(table, preprocessor.schema, config, preprocessor, content_sha256=digest)
 
 
 def prepare_table_like(artifact: Artifact, data: DataLike | PriceTable) -> PreparedData:

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,10 +56,9 @@ def _check_unique_header(path: Path, sep: str) -> None:
         names = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
     except csv.Error:  # a name past the csv module's field limit: the reader that follows decides
         return
-    seen: set[str] = set()
-    twice = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
+    twice = [name for name, count in Counter(names).items() if count > 1]
     if twice:
-        raise DataError(f"Data file {str(path)!r} names the column(s) {', '.join(map(repr, dict.fromkeys(twice)))} "
+        raise DataError(f"Data file {str(path)!r} names the column(s) {', '.join(map(repr, twice))} "
                         "more than once in its header; rename or remove the repeated column.")
 
 

@@ -106,26 +106,6 @@ def prepare(
             widest columns and the options that make them narrower).
     """
     table = data if isinstance(data, Table) else read_table(data)
-    return _prepare_table(table, target=target, positive=positive, numeric=numeric, categorical=categorical,
-                          drop=drop, schema=schema, split=split, preprocessor=preprocessor, encoding=encoding)
-
-
-def _prepare_table(
-    table: Table,
-    *,
-    target: str | None = None,
-    positive: Any = None,
-    numeric: Sequence[str] | None = None,
-    categorical: Sequence[str] | None = None,
-    drop: Sequence[str] | None = None,
-    schema: Schema | None = None,
-    split: SplitConfig | None = None,
-    preprocessor: Preprocessor | None = None,
-    encoding: Encoding | None = None,
-    content_sha256: str | None = None,
-) -> PreparedData:
-    """:func:`prepare` of a table read already; ``content_sha256``: its :func:`frame_sha256`, when
-    the caller has just computed it (hashing SBA's 900,000 rows takes seconds), else computed here."""
     split = split or SplitConfig()
     if schema is None:
         if target is None:
@@ -133,6 +113,14 @@ def _prepare_table(
         schema = infer_schema(table.frame, target, positive=positive, numeric=numeric,
                               categorical=categorical, drop=drop, date_column=split.date_column,
                               source=table.source)
+    return _prepare_table(table, schema, split, preprocessor, encoding)
+
+
+def _prepare_table(table: Table, schema: Schema, split: SplitConfig, preprocessor: Preprocessor | None = None,
+                   encoding: Encoding | None = None, content_sha256: str | None = None) -> PreparedData:
+    """:func:`prepare` of a table read already, with its schema; ``content_sha256``: its
+    :func:`frame_sha256`, when the caller has just computed it (hashing SBA's 900,000 rows takes
+    seconds), else computed here."""
     if schema.target not in table.frame.columns:
         schema.labels(table.frame, table.source)  # raises the missing-target message
     frame = table.frame[table.frame[schema.target].notna()].reset_index(drop=True)
