@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CSV_MISSING", "MISSING", "UNSEEN", "category_key", "is_missing_marker", "label_key", "look_up", "numeric_alias"]
+__all__ = ["CSV_MISSING", "MISSING", "NOT_ONE_VALUE", "UNSEEN", "category_key", "is_missing_marker", "label_key", "look_up", "numeric_alias"]
 
 #: Category key of an empty or missing value.
 MISSING = "__missing__"
@@ -59,6 +59,11 @@ def category_key(value: Any) -> str:
         return MISSING if isinstance(value, (float, np.floating)) and math.isnan(value) else label_key(value)
     text = str(value).strip()
     return text if text else MISSING
+
+
+#: Cell types that are not one value of a flat table: containers, and bytes (pandas would decode
+#: them as text in one place and read them as a number in another). Every encoder refuses them.
+NOT_ONE_VALUE = (dict, list, tuple, set, frozenset, np.ndarray, bytes, bytearray, memoryview)
 
 
 def is_missing_marker(value: Any) -> bool:

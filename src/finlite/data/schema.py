@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from finlite._finite import F32_MAX, frame_row, shown, table_value_error, value_bounds
-from finlite._keys import label_key
+from finlite._keys import NOT_ONE_VALUE, label_key
 from finlite._money import looks_like_money, money_value
 from finlite._util import closest
 from finlite.errors import DataError
@@ -155,10 +155,6 @@ class Schema:
                                 "rename or drop the extra column.")
 
 
-# Cells that are not one value of a flat table: containers, and bytes (which pandas would decode
-# as text in one place and read as a number in another, while the record and Arrow paths refuse
-# them). A category or a number is sent as text or a number.
-_NOT_ONE_VALUE = (list, tuple, dict, set, frozenset, np.ndarray, bytes, bytearray, memoryview)
 
 
 def factorize_cells(series: pd.Series, column: str, source: str, *,
@@ -168,7 +164,7 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
     silent reading; with ``numeric``, a boolean among other values is refused too (the record
     path refuses it: scoring it as 1/0 would decide on a guess; a typed boolean column is 0/1).
     The type check runs over the distinct values only."""
-    refused = _NOT_ONE_VALUE + ((bool, np.bool_) if numeric else ())
+    refused = NOT_ONE_VALUE + ((bool, np.bool_) if numeric else ())
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         if series.dtype != object or not any(isinstance(v, refused) for v in uniques):

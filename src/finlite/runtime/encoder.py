@@ -22,7 +22,7 @@ import numpy as np
 
 from finlite._finite import F32_MAX as _F32_MAX
 from finlite._finite import table_value_error, value_bounds, value_reason
-from finlite._keys import category_key, is_missing_marker, look_up
+from finlite._keys import NOT_ONE_VALUE, category_key, is_missing_marker, look_up
 from finlite._money import MONEY, MONEY_PATTERN, money_value
 from finlite.errors import DataError
 from finlite.runtime import _arrownp, _fastenc
@@ -178,7 +178,7 @@ class Encoder:
             # Training categories are stripped, non-empty text, so an exact text hit is the key itself.
             col = columns.get(value) if type(value) is str else None
             if col is None:
-                if isinstance(value, _NOT_ONE_VALUE):
+                if isinstance(value, NOT_ONE_VALUE):
                     self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
                                                                 f"{type(value).__name__}", "type"))
                     continue
@@ -196,7 +196,7 @@ class Encoder:
                 continue
             looked_up = lookup.get(value) if type(value) is str else None
             if looked_up is None:
-                if isinstance(value, _NOT_ONE_VALUE):
+                if isinstance(value, NOT_ONE_VALUE):
                     self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
                                                                 f"{type(value).__name__}", "type"))
                     continue
@@ -424,11 +424,6 @@ def _arrow_value_error(column: Any, values: np.ndarray, name: str, mean: float, 
     return table_value_error(name, source, raw, f"row {first_row + i}", int(rows.size),
                              standardised=None if abs(values[i]) > _F32_MAX else (mean, std),
                              scope=f" in rows {first_row}–{first_row + len(values) - 1}")
-
-
-# A category is text or a number: containers and bytes are refused (the pandas and Arrow paths
-# refuse them too; bytes would otherwise be text on one path and unseen on another).
-_NOT_ONE_VALUE = (dict, list, tuple, set, frozenset, np.ndarray, bytes, bytearray, memoryview)
 
 
 def _text_number(text: str) -> float:
