@@ -7,11 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import onnx
+import pandas as pd
 import pytest
 from onnx import TensorProto, helper
 from typer.testing import CliRunner
@@ -20,7 +22,7 @@ import finlite
 from finlite import _manifest
 from finlite._manifest import manifest_digest, read_verified
 from finlite.cli import app
-from finlite.errors import ArtifactError
+from finlite.errors import ArtifactError, ScoreError
 from finlite.runtime import Predictor
 
 runner = CliRunner()
@@ -211,6 +213,9 @@ def test_sizes_are_capped_before_hashing(art: Path, monkeypatch: pytest.MonkeyPa
     (b'{"format": "finlite.artifact/1", "cutoff": Infinity}', "Infinity is not a number JSON allows"),
     (b'{"format": "finlite.artifact/1", "format": "x"}', "appears twice"),
     (b"[" * 100000, "nests JSON too deeply|is not valid JSON"),
+    # Valid JSON that Python reads as infinity: refused as the literal Infinity is.
+    (b'{"format": "finlite.artifact/1", "cutoff": 0.5, "operating_point": {"flag_rate": 1e400}}',
+     "1e400 is beyond the range of a float"),
 ])
 def test_malformed_manifests_are_artifact_errors(art: Path, content: bytes, message: str) -> None:
     (art / "manifest.json").write_bytes(content)
@@ -227,11 +232,55 @@ def test_malformed_manifests_are_artifact_errors(art: Path, content: bytes, mess
     (lambda m: m["files"].__setitem__("weights.safetensors", "abc"), "not a sha256"),
     (lambda m: m.__setitem__("files", []), "field 'files' is not a non-empty mapping"),
     (lambda m: m.__setitem__("model", "mlp"), "field 'model' is a str, not a dict"),
+    # A width edited into the manifest would make the rebuilt model take 1.6 GB before any check.
+    (lambda m: m["model"].__setitem__("hidden", [20_000, 20_000]), "describes .* parameters, more than a weights file"),
+    (lambda m: m["model"].__setitem__("hidden", ["64"]), "'hidden' parameter of TabularMLP must be a list of positive"),
 ])
 def test_malformed_manifest_fields_are_refused(art: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
     rehash(art, edit)
     with pytest.raises(ArtifactError, match=message):
         finlite.load(art)
+
+
+# Fields the commands print or the service reports: each was a KeyError, TypeError or
+# AttributeError traceback from 'finlite inspect' or 'finlite serve' before it was checked.
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda m: m["steps"][0].__setitem__("gates", [{}]), r"field 'steps\[0\]\.gates' is not a list of gate results"),
+    (lambda m: m["steps"][0].__setitem__("gates", "x"), r"field 'steps\[0\]\.gates' is not a list of gate results"),
+    (lambda m: m["steps"][0].__setitem__("status", [1]), r"field 'steps\[0\]\.status' is a list, not text"),
+    (lambda m: m["metrics"].__setitem__("gates", [{"passed": "yes", "message": "m"}]), "field 'metrics.gates' is not"),
+    (lambda m: m["metrics"].__setitem__("test", [1]), "field 'metrics.test' is a list, not an object"),
+    (lambda m: m["metrics"]["test"].__setitem__("auc", "x"), "field 'metrics.test.auc' is 'x', not a finite number"),
+    (lambda m: m.__setitem__("versions", [1]), "field 'versions' is not an object of package name to version text"),
+    (lambda m: m["versions"].__setitem__("torch", 2), "field 'versions' is not an object"),
+    (lambda m: m.__setitem__("operating_point", "x"), "field 'operating_point' is not an object with a text 'method'"),
+    (lambda m: m["operating_point"].__setitem__("flag_rate", 2.5), "field 'operating_point.flag_rate' is 2.5, not a number"),
+    (lambda m: m["schema"].pop("target"), "its schema's target 'creditability' differs from the artifact manifest's None"),
+    (lambda m: m["schema"].__setitem__("positive", "good"), "its schema's positive 'bad' differs from the artifact manifest's 'good'"),
+    (lambda m: m.__setitem__("seed", "abc"), "field 'seed' is 'abc', not a whole number from 0 to 4294967295"),
+])
+def test_printed_manifest_fields_are_checked_before_any_command_uses_them(art: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
+    rehash(art, edit)
+    from finlite.runtime.service import create_app
+
+    for load in (finlite.load, Predictor, create_app):  # create_app: what 'finlite serve' starts
+        with pytest.raises(ArtifactError, match=message):
+            load(art)
+    result = runner.invoke(app, ["inspect", str(art)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and re.search(message, " ".join(result.output.split()))
+
+
+def test_inspect_reads_a_manifest_without_the_optional_fields(art: Path) -> None:
+    def strip(m: dict) -> None:
+        for key in ("role", "steps"):
+            m.pop(key)
+        m["metrics"]["test"].pop("ks")
+
+    rehash(art, strip)
+    result = runner.invoke(app, ["inspect", str(art)])
+    assert result.exit_code == 0, result.output
+    assert "(no role recorded) mlp model, all" in result.output and "test AUC 0." in result.output
 
 
 @pytest.mark.parametrize(("key", "field", "target", "message"), [
@@ -283,6 +332,32 @@ def test_insane_preprocessor_is_refused_on_load_and_by_predictor(art: Path, fiel
         finlite.load(art)
     with pytest.raises(ArtifactError, match=message):
         Predictor(art)
+
+
+def test_the_category_cap_holds_over_all_fields_not_each_field(art: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two fields at the per-field cap each used to load: 2 × 5 M values took 36 s and 1.5 GB.
+    from finlite import _spec
+
+    spec = json.loads((art / "preprocessor.json").read_text())
+    sizes = [len(f["categories"]) + len(f.get("other", [])) for f in spec["categorical"]]
+    monkeypatch.setattr(_spec, "MAX_VALUES", max(sizes) + 1)  # every field fits alone; together they do not
+    with pytest.raises(ArtifactError, match=r"brings the values listed to [\d,]+, more than the [\d,]+ finlite "
+                                            "accepts in one preprocessor"):
+        finlite.load(art)
+    monkeypatch.setattr(_spec, "MAX_VALUES", sum(sizes))
+    finlite.load(art)
+
+
+@pytest.mark.parametrize("key", ["target", "positive"])
+def test_a_preprocessor_schema_without_its_target_is_refused_by_both_loaders(art: Path, key: str) -> None:
+    # The Predictor used to accept it (and 'finlite serve' then failed on /metadata); finlite.load refused it.
+    spec = json.loads((art / "preprocessor.json").read_text())
+    spec["schema"].pop(key)
+    (art / "preprocessor.json").write_text(json.dumps(spec))
+    rehash(art)
+    for load in (finlite.load, Predictor):
+        with pytest.raises(ArtifactError, match="its schema names no target column with its positive and negative"):
+            load(art)
 
 
 def test_preprocessor_names_and_schema_must_agree(art: Path) -> None:
@@ -394,3 +469,66 @@ def test_a_graph_that_does_not_fit_the_preprocessing_is_refused_at_load(art: Pat
     assert result.exit_code == 2, result.output
     assert "does not fit its preprocessing" in flat or "not a model ONNX Runtime loads" in flat, flat
     assert not out.exists()
+
+
+def _graph_with_rows(n_inputs: int, tail: str) -> bytes:
+    """A graph that declares one score per row ([batch, 1]) but returns another count."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n_inputs])
+    out = helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["batch", 1])
+    w = helper.make_tensor("w", TensorProto.FLOAT, [n_inputs, 1], [0.0] * n_inputs)
+    ints = [helper.make_tensor(name, TensorProto.INT64, [1], [v]) for name, v in (("zero", 0), ("one", 1))]
+    last = (helper.make_node("Slice", ["p", "zero", "one", "zero"], ["probability"]) if tail == "slice"
+            else helper.make_node("Concat", ["p", "p"], ["probability"], axis=0))
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["z"]), helper.make_node("Sigmoid", ["z"], ["p"]),
+                               last], "g", [x], [out], [w, *ints])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize(("tail", "returned"), [("slice", "1"), ("concat", "2,000")])
+def test_a_graph_returning_another_number_of_scores_decides_nothing(art: Path, tmp_path: Path, german_csv: Path,
+                                                                    tail: str, returned: str) -> None:
+    # Fail open before: 'finlite score' wrote 1 (or 2,000) scores for 1,000 rows with exit 0, and
+    # predict returned one decision for five applicants.
+    n = Predictor(art).encoder.n_features
+    (art / "model.onnx").write_bytes(_graph_with_rows(n, tail))
+    rehash(art)
+    predictor = Predictor(art)
+    frame = pd.read_csv(german_csv).drop(columns="creditability")
+    with pytest.raises(ScoreError, match=r"returned \d+ scores for 5 rows; a model returns one per row"):
+        predictor.predict_score(frame.head(5))
+    with pytest.raises(ScoreError, match=r"returned \d+ scores for 5 rows"):
+        predictor.score_vector(predictor.encode(frame.head(5)))
+    for suffix in ("csv", "parquet"):
+        out = tmp_path / f"scores.{suffix}"
+        result = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(out)])
+        flat = " ".join(result.output.split())
+        assert result.exit_code == 2, result.output
+        assert f"returned {returned} scores for 1,000 rows" in flat and "no decision was made" in flat, flat
+        assert not out.exists()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"not safetensors at all", "its oof_logits.safetensors is not a readable safetensors file"),
+    ("bf16", "its oof_logits.safetensors holds torch.bfloat16 values, not float32"),
+    ("nan", r"Out-of-fold value #1 is nan, not a finite log-odds"),
+])
+def test_a_damaged_out_of_fold_file_is_refused_on_load(boosted_dir: Path, tmp_path: Path, content: object,
+                                                        message: str) -> None:
+    # A raw SafetensorError or TypeError before; NaN targets were accepted and distilled into a student of AUC 0.44.
+    import torch
+    from safetensors.torch import load as load_tensors
+    from safetensors.torch import save as save_tensors
+
+    art = tmp_path / "teacher"
+    shutil.copytree(boosted_dir, art)
+    n = len(load_tensors((art / "oof_logits.safetensors").read_bytes())["oof_logits"])
+    if content == "bf16":
+        content = save_tensors({"oof_logits": torch.zeros(n, dtype=torch.bfloat16)})
+    elif content == "nan":
+        content = save_tensors({"oof_logits": torch.full((n,), float("nan"))})
+    (art / "oof_logits.safetensors").write_bytes(content)  # type: ignore[arg-type]
+    rehash(art)
+    with pytest.raises(ArtifactError, match=message):
+        finlite.load(art)

@@ -17,7 +17,7 @@ import numpy as np
 
 from finlite.errors import DataError, ScoreError
 
-__all__ = ["F32_MAX", "check_scores", "frame_row", "record_score_error", "shown", "table_value_error",
+__all__ = ["F32_MAX", "check_score_count", "check_scores", "frame_row", "record_score_error", "shown", "table_value_error",
            "value_bounds", "value_reason"]
 
 #: The largest float32 (about 3.4e38): models compute in float32, so a value (raw or
@@ -110,6 +110,20 @@ def check_scores(scores: np.ndarray, source: str = "", *, unit: str = "row", fir
     )
     error.rows = positions.tolist()  # type: ignore[attr-defined]
     raise error
+
+
+def check_score_count(scores: np.ndarray, rows: int, source: str = "", *, unit: str = "row") -> None:
+    """Raise :class:`ScoreError` unless the model returned exactly one score per input row.
+
+    A graph can declare ``[batch, 1]`` and return another length (a forged ``model.onnx`` ending
+    in a Slice or a Concat): written beside the rows, its scores would be decisions for the
+    wrong applicants, or for none. Nothing is decided then.
+    """
+    if scores.size != rows:
+        raise ScoreError(f"The model returned {scores.size:,} scores for {rows:,} {unit}s"
+                         f"{f' of {source}' if source else ''}; a model returns one per {unit}, so this one is "
+                         "broken and no decision was made. Re-export the artifact (finlite export) and check it "
+                         "with 'finlite inspect'.")
 
 
 def record_score_error(score: float) -> ScoreError:

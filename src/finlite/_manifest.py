@@ -221,8 +221,36 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
             raise bad(f"{field!r}", f"is a {type(manifest[field]).__name__}, not a {kind.__name__}")
     if isinstance(manifest.get("model"), dict) and not isinstance(manifest["model"].get("kind"), str):
         raise bad("'model.kind'", "is missing or not text")
-    if any(not isinstance(step, dict) for step in manifest.get("steps", [])):
-        raise bad("'steps'", "holds an entry that is not an object")
+    for i, step in enumerate(manifest.get("steps", [])):
+        if not isinstance(step, dict):
+            raise bad("'steps'", "holds an entry that is not an object")
+        for key in ("step", "method", "status"):
+            if step.get(key) is not None and not isinstance(step[key], str):
+                raise bad(f"'steps[{i}].{key}'", f"is a {type(step[key]).__name__}, not text")
+        _check_gates(step.get("gates", []), f"'steps[{i}].gates'", bad)
+    metrics = manifest.get("metrics", {})
+    if isinstance(metrics, dict):
+        _check_gates(metrics.get("gates", []), "'metrics.gates'", bad)
+        test = metrics.get("test", {})
+        if not isinstance(test, dict):
+            raise bad("'metrics.test'", f"is a {type(test).__name__}, not an object")
+        for key in ("auc", "ks"):
+            if key in test and not finite_number(test[key]):
+                raise bad(f"'metrics.test.{key}'", f"is {test[key]!r:.40}, not a finite number")
+    seed = manifest.get("seed")
+    if seed is not None and (not _count(seed) or seed > 2**32 - 1):  # what reproduce and the report reuse
+        raise bad("'seed'", f"is {seed!r:.40}, not a whole number from 0 to {2**32 - 1}")
+    versions = manifest.get("versions", {})
+    if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
+        raise bad("'versions'", "is not an object of package name to version text")
+    point = manifest.get("operating_point")
+    if point is not None:
+        if not isinstance(point, dict) or not isinstance(point.get("method", ""), str):
+            raise bad("'operating_point'", "is not an object with a text 'method'")
+        for key in ("cutoff", "flag_rate", "flagged_train"):
+            value = point.get(key)
+            if value is not None and (not finite_number(value) or not 0 <= value <= 1):
+                raise bad(f"'operating_point.{key}'", f"is {value!r:.40}, not a number from 0 to 1")
     export = manifest.get("export")
     if export is not None:
         if not isinstance(export, dict):
@@ -256,6 +284,15 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
                 raise bad(f"'export.{key}'", "holds a parity record whose max_flips, max_abs_diff or flips is not "
                           "a finite number (a non-negative whole number for counts)")
     return manifest
+
+
+def _check_gates(gates: Any, field: str, bad: Any) -> None:
+    """A list of gate results as the commands print them: objects with a boolean ``passed`` and a
+    text ``message``."""
+    if not isinstance(gates, list) or not all(
+            isinstance(g, dict) and isinstance(g.get("passed"), bool) and isinstance(g.get("message"), str)
+            for g in gates):
+        raise bad(field, "is not a list of gate results (objects with a true/false 'passed' and a text 'message')")
 
 
 def _count(value: Any) -> bool:

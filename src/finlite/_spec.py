@@ -56,10 +56,11 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
     Checked: every numeric field has a text ``name``, finite ``median`` and ``mean``, a finite
     ``std`` above zero, a boolean ``indicator`` and a known ``parse`` rule; every categorical field
     has a text ``name``, a known ``encoding`` and lists of distinct text ``categories`` and
-    ``other`` values (disjoint, at most 5,000,000 together); a weight-of-evidence / target field
+    ``other`` values (disjoint; at most 5,000,000 over all fields); a weight-of-evidence / target field
     has one finite ``values`` entry per category (within float32) and a finite ``default``;
     the ``encoding`` settings are in range; feature names are unique; the lists agree with the
-    spec's own schema (and with ``manifest_schema``, the artifact manifest's, when given).
+    spec's own schema (and with ``manifest_schema``, the artifact manifest's, when given: the
+    spec's schema must then name its target and classes, and the same as the manifest's).
     Version 1 files (only names and categories) pass as one-hot fields.
 
     Raises:
@@ -77,7 +78,18 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
     numeric, categorical, schema = spec.get("numeric"), spec.get("categorical"), spec.get("schema")
     if not isinstance(numeric, list) or not isinstance(categorical, list) or not isinstance(schema, Mapping):
         raise bad("'numeric' and 'categorical' must be lists and 'schema' an object")
+    if manifest_schema is not None:  # an artifact's: what it scores for is part of what it is
+        target = schema.get("target")
+        if not isinstance(target, str) or not target or "positive" not in schema or "negative" not in schema:
+            raise bad("its schema names no target column with its positive and negative classes")
+        if not isinstance(manifest_schema, Mapping):
+            raise bad(f"the artifact manifest's schema is {type(manifest_schema).__name__}, not an object")
+        for key in ("target", "positive", "negative"):
+            if manifest_schema.get(key) != schema[key]:
+                raise bad(f"its schema's {key} {schema[key]!r:.80} differs from the artifact manifest's "
+                          f"{manifest_schema.get(key)!r:.80}")
     names: list[str] = []
+    values_seen = 0
     for i, item in enumerate(numeric):
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item["name"]:
             raise bad(f"numeric field #{i} has no text 'name'")
@@ -108,9 +120,10 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
         other = item.get("other", [])
         if not isinstance(other, list) or not all(isinstance(c, str) for c in other):
             raise bad(f"categorical field {name!r} has other values {other!r:.80}, not a list of text values")
-        if len(categories) + len(other) > MAX_VALUES:
-            raise bad(f"categorical field {name!r} lists {len(categories) + len(other):,} values, more than the "
-                      f"{MAX_VALUES:,} finlite accepts")
+        values_seen += len(categories) + len(other)
+        if values_seen > MAX_VALUES:  # per field and over all fields: each value costs memory at load
+            raise bad(f"categorical field {name!r} brings the values listed to {values_seen:,}, more than the "
+                      f"{MAX_VALUES:,} finlite accepts in one preprocessor")
         if len(set(categories).union(other)) != len(categories) + len(other):
             raise bad(f"categorical field {name!r} lists a category twice")
         kind = item.get("encoding", "onehot")
@@ -137,8 +150,6 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
         declared = schema.get(kind, [])
         if not isinstance(declared, list) or declared != listed:
             raise bad(f"its {kind} fields {listed!r:.200} differ from its schema's {declared!r:.200}")
-        if manifest_schema is not None and not isinstance(manifest_schema, Mapping):
-            raise bad(f"the artifact manifest's schema is {type(manifest_schema).__name__}, not an object")
         recorded = manifest_schema.get(kind, []) if manifest_schema is not None else listed
         if not isinstance(recorded, list) or recorded != listed:
             raise bad(f"its {kind} fields {listed!r:.200} differ from the artifact manifest's schema {recorded!r:.200}")

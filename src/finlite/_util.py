@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -71,6 +72,14 @@ def _refuse_constant(name: str) -> Any:
     raise StrictJSONError(f"{name} is not a number JSON allows (NaN and Infinity are refused)")
 
 
+def _finite_float(text: str) -> float:
+    # A literal such as 1e400 is valid JSON that Python reads as infinity: as refused as "Infinity".
+    value = float(text)
+    if not math.isfinite(value):
+        raise StrictJSONError(f"{text[:40]} is beyond the range of a float (a number that large is refused)")
+    return value
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -81,14 +90,16 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def strict_json_loads(text: str) -> Any:
-    """``json.loads`` for files finlite must trust: no NaN/Infinity literals, no duplicate keys
+    """``json.loads`` for files finlite must trust: no NaN/Infinity literals or numbers beyond a
+    float's range, no duplicate keys
     (which a reader could resolve differently from the writer).
 
     Raises:
         StrictJSONError: such a literal or key; json.JSONDecodeError (also a ValueError): not JSON;
             RecursionError: nested deeper than the interpreter allows (callers bound it).
     """
-    return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float,
+                      object_pairs_hook=_no_duplicates)
 
 
 def dump_json(obj: Any) -> str:
@@ -143,6 +154,21 @@ def param_error(owner: str, name: str, expected: str, got: Any) -> ConfigError:
     """
     return ConfigError(f"The {name!r} parameter of {owner} must be {expected}. Got {got!r} instead.",
                        param=name.split("[", 1)[0])
+
+
+def check_widths(owner: str, name: str, values: Any, *, empty: bool = True) -> tuple[int, ...]:
+    """Layer widths as a tuple of positive ints, or the parameter's error.
+
+    A config read back from a manifest is untrusted: a width of ``2.5``, ``"64"`` or ``true``
+    is refused rather than truncated or converted, and so is one that is not a list.
+    """
+    if isinstance(values, (str, bytes, dict)) or not isinstance(values, Iterable):
+        raise param_error(owner, name, "a list of positive integers", values)
+    widths = list(values)
+    if (not widths and not empty) or any(not is_whole(w) or w < 1 for w in widths):
+        raise param_error(owner, name, "a list of positive integers" if empty else
+                          "a non-empty list of positive integers", widths)
+    return tuple(int(w) for w in widths)
 
 
 def check_fraction(owner: str, name: str, value: float, *, low_open: bool = False,

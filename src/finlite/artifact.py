@@ -382,9 +382,15 @@ def load(path: str | Path, *, verify_key: Any = None, manifest_sha256: str | Non
             if not isinstance(model, BoostedEnsemble):  # only a boosted teacher carries out-of-fold scores
                 raise ConfigError(f"it lists {OOF}, but its model is a {model.kind!r} model, not a boosted "
                                   "ensemble; only a boosted teacher carries out-of-fold scores.")
-            values = safetensors_load(read_listed(root, manifest, OOF)).get("oof_logits")
+            raw = read_listed(root, manifest, OOF)
+            try:
+                values = safetensors_load(raw).get("oof_logits")
+            except Exception as exc:  # noqa: BLE001 - any malformed content is the same refusal
+                raise ConfigError(f"its {OOF} is not a readable safetensors file ({str(exc)[:200]}).") from None
             if values is None:
                 raise ConfigError(f"its {OOF} holds no 'oof_logits' tensor.")
+            if values.dtype != torch.float32:  # finlite writes float32; a wider type would be narrowed silently
+                raise ConfigError(f"its {OOF} holds {values.dtype} values, not float32.")
             model.set_oof(values.numpy())
     except (DataError, ConfigError) as exc:
         raise ArtifactError(f"Artifact {str(root)!r} could not be read: {exc}") from exc

@@ -1038,7 +1038,8 @@ def inspect(
     _, _, trust = verify_artifact(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
     art = load(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
     man = art.manifest
-    typer.echo(f"{art.path}: {man['role']} {man['model']['kind']} model, all {len(man['files'])} file hashes verified")
+    role = man.get("role") or "(no role recorded)"  # every finlite save writes one; a hand-made manifest may not
+    typer.echo(f"{art.path}: {role} {man['model']['kind']} model, all {len(man['files'])} file hashes verified")
     typer.echo(f"manifest sha256 {man['manifest_sha256']}")
     typer.echo(_trust_line(trust))
     if art.market is not None:  # a forecaster reads a price history, not a table with a schema
@@ -1049,15 +1050,17 @@ def inspect(
     else:
         typer.echo(f"schema: target {art.schema.target!r} positive {art.schema.positive!r}; "
                    f"features: {len(art.schema.numeric)} numeric, {len(art.schema.categorical)} categorical")
-    for step in man["steps"]:
+    for step in man.get("steps", []):
         status = f" ({step['status']})" if "status" in step else ""
         failed = "; ".join(g["message"] for g in step.get("gates", []) if not g["passed"])
         typer.echo(f"step: {step.get('step') or step.get('method')}{status}{': ' + failed if failed else ''}")
-    for gate in man["metrics"].get("gates", []):
+    metrics = man.get("metrics", {})
+    for gate in metrics.get("gates", []):
         typer.echo(f"gate on the test split: {'pass' if gate['passed'] else 'FAIL'}  {gate['message']}")
-    test = man["metrics"].get("test", {})
-    if test and "auc" in test:
-        typer.echo(f"test AUC {test['auc']:.4f}, KS {test['ks']:.4f}, cut-off {man['cutoff']:g}")
+    test = metrics.get("test", {})
+    if "auc" in test and man.get("cutoff") is not None:  # check_manifest made both numbers when present
+        ks = f", KS {test['ks']:.4f}" if "ks" in test else ""
+        typer.echo(f"test AUC {test['auc']:.4f}{ks}, cut-off {man['cutoff']:g}")
     if art.task == "binary":
         typer.echo(f"task: binary classification; operating point: {art.operating_point.describe()}")
     else:

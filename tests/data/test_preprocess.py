@@ -89,6 +89,22 @@ def test_one_hot_budget_other_and_unseen_buckets() -> None:
     assert capped.feature_names[1:] == ["state=CA", f"state={OTHER}", "state=__unseen__"]
 
 
+def test_training_refuses_more_category_values_than_an_artifact_may_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every training value is written to preprocessor.json; a reader accepts _spec.MAX_VALUES in all,
+    # so a preprocessor beyond it would train for hours and then never load.
+    from finlite import _spec
+
+    frame = pd.DataFrame({"state": [f"s{i % 6}" for i in range(60)], "city": [f"c{i % 9}" for i in range(60)],
+                          "amount": np.arange(60.0), "y": [0, 1] * 30})
+    schema = infer_schema(frame, "y", categorical=["state", "city"])
+    monkeypatch.setattr(_spec, "MAX_VALUES", 14)  # each column fits alone (6, 9); together (15) they do not
+    with pytest.raises(DataError, match=r"hold 15 distinct values, more than the 14 an artifact may list \(largest: "
+                                        r"'city' with 9, 'state' with 6\).*drop it \(--drop COLUMN\)"):
+        Preprocessor(schema, Encoding(min_category_count=1)).fit(frame)
+    monkeypatch.setattr(_spec, "MAX_VALUES", 15)
+    Preprocessor(schema, Encoding(min_category_count=1)).fit(frame)
+
+
 def test_layout_puts_valued_columns_between_indicators_and_one_hot_groups() -> None:
     frame = _noise_table(600, 100).assign(grade=np.where(np.arange(600) % 3 == 0, "A", "B"))
     frame.loc[::7, "signal"] = np.nan

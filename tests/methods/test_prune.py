@@ -92,6 +92,23 @@ def test_saved_plan_can_be_edited_and_applied(tmp_path: Path) -> None:
     assert "layers.0" in edited.summary()
 
 
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("shape", [16], r"shape must be \[rows, columns\] of a weight matrix; got \[16\]"),
+    ("shape", [], r"shape must be \[rows, columns\]"),
+    ("shape", [8, 0], r"shape must be \[rows, columns\]"),
+    ("pruned", [[1]], r"'pruned' must be a list of whole-number indices; got \[\[1\]\]"),
+    ("pruned", [{}], r"'pruned' must be a list of whole-number indices"),
+    ("pruned", [1.5], r"'pruned' must be a list of whole-number indices"),
+])
+def test_a_plan_of_the_wrong_shape_is_a_config_error_not_a_traceback(field: str, value: object, message: str) -> None:
+    # IndexError (shape[1]) and TypeError (set() of unhashable indices) from load, inspect, compress --plan.
+    data = plan_pruning(_mlp(), MagnitudePruning(sparsity=0.5)).to_dict()
+    data["layers"][0][field] = value
+    data["layers"][0].pop("pruned_count")
+    with pytest.raises(ConfigError, match=message):
+        PruningPlan.from_dict(data)
+
+
 def test_inconsistent_or_mismatched_plans(tmp_path: Path) -> None:
     model = _mlp()
     data = plan_pruning(model, MagnitudePruning(sparsity=0.5)).to_dict()

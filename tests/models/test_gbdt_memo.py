@@ -34,6 +34,9 @@ class _Counting:
         self.rows += len(feats)
         return self.booster.predict(feats, **kwargs)  # type: ignore[attr-defined]
 
+    def __getattr__(self, name: str) -> object:  # num_feature and the rest: the booster's own
+        return getattr(self.booster, name)
+
 
 def test_a_large_batch_with_the_same_bytes_is_scored_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gbdt, "MEMO_MIN_ROWS", 100)

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finlite import _limits
+from finlite import _limits, _spec
 from finlite._keys import MISSING, UNSEEN, label_key, numeric_alias
 from finlite._money import MONEY
 from finlite._util import dump_json, param_error, write_text_atomic
@@ -275,8 +275,21 @@ class Preprocessor:
                        else f"values in at least {enc.min_category_count} training rows one-hot")
                 self.notes_.append(f"column {name!r}: {len(ordered):,} values; {why}, {len(rare):,} others share "
                                    f"{name}={OTHER}")
+        self._check_values_listed(source)
         self.fitted_ = True
         return self
+
+    def _check_values_listed(self, source: str) -> None:
+        """Refuse at training what no artifact could load: every training value of every categorical
+        column is written to preprocessor.json (rare ones too, so scoring tells them from unseen
+        ones), and a reader accepts at most ``_spec.MAX_VALUES`` of them in all."""
+        sizes = {c.name: len(c.categories) + len(c.other) for c in self.categorical_}
+        if sum(sizes.values()) > _spec.MAX_VALUES:
+            largest = sorted(sizes, key=lambda n: -sizes[n])[:3]
+            raise DataError(f"The categorical columns of {source} hold {sum(sizes.values()):,} distinct values, more than "
+                            f"the {_spec.MAX_VALUES:,} an artifact may list (largest: "
+                            + ", ".join(f"{n!r} with {sizes[n]:,}" for n in largest)
+                            + "); such a column is an identifier rather than a category: drop it (--drop COLUMN).")
 
     def _labels(self, frame: pd.DataFrame, source: str, labels: np.ndarray | None) -> np.ndarray:
         if labels is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from finlite._paths import FileTooLarge, read_small_file
-from finlite._util import dump_json, write_text_atomic
+from finlite._util import dump_json, is_whole, write_text_atomic
 from finlite.errors import ConfigError
 
 __all__ = ["LayerPlan", "PruningPlan"]
@@ -57,6 +57,12 @@ class LayerPlan:
         """Raise ConfigError when indices are out of range, repeated, or remove everything."""
         if self.unit not in UNITS:
             raise ConfigError(f"{where}: unit must be one of {UNITS}; got {self.unit!r}.")
+        if (not isinstance(self.shape, list) or len(self.shape) != 2
+                or not all(is_whole(d) and d >= 1 for d in self.shape)):
+            raise ConfigError(f"{where}: shape must be [rows, columns] of a weight matrix; got {self.shape!r:.80}.")
+        if not isinstance(self.pruned, list) or not all(is_whole(i) for i in self.pruned):
+            # checked before set(): a list or an object among the indices is unhashable
+            raise ConfigError(f"{where}: 'pruned' must be a list of whole-number indices; got {self.pruned!r:.80}.")
         expected = self.shape[0] * self.shape[1] if self.unit == "weight" else self.shape[0]
         if self.total != expected:
             raise ConfigError(f"{where}: {self.total} scores for a {self.unit} plan of shape {self.shape}; "

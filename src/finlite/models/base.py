@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from finlite._util import closest
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, FinliteError
 
 __all__ = ["FinliteModel", "build_model", "register_model", "registered_models"]
 
@@ -64,5 +64,8 @@ def build_model(config: dict[str, Any]) -> FinliteModel:
     params = {k: v for k, v in config.items() if k != "kind"}
     try:
         return _MODELS[kind](**params)
-    except TypeError as exc:
+    except FinliteError:
+        raise
+    except (TypeError, ValueError, OverflowError, RuntimeError) as exc:
+        # A config read from a manifest is untrusted: a width of "a" or 1e400 is its error, not a traceback.
         raise ConfigError(f"Model config for kind {kind!r} is invalid: {exc}.") from exc

@@ -32,7 +32,8 @@ import numpy as np
 import torch
 
 from finlite._booster_check import check_booster
-from finlite._util import param_error
+from finlite._spec import finite_number
+from finlite._util import is_whole, param_error
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel, register_model
 
@@ -154,6 +155,34 @@ SNAP_F32_EPS = float(np.finfo(np.float32).eps)  # a float32 ulp of z is at most 
 SNAP_F64_SLACK = 8 * float(np.finfo(np.float64).eps)  # the float64 arithmetic of z * std + mean
 
 
+def _check_input(spec: Any) -> dict[str, Any]:
+    """The ensemble's input map, refused unless it is one finlite writes: ``{"mode": "encoded"}``, or
+    ``"columns"`` with distinct column ``index`` es and one finite ``mean``, positive finite ``std``
+    and (optionally) missing-indicator index (or -1 / None) per column.
+
+    It comes from a manifest, which is untrusted: a forged map of 65,536 copies of column 0 made
+    scoring 1,000 rows take 3 GB before the booster refused it.
+    """
+    def bad(why: str) -> ConfigError:
+        return param_error("BoostedEnsemble", "input", why, spec if len(repr(spec)) < 200 else f"{repr(spec)[:200]}…")
+
+    if not isinstance(spec, dict) or spec.get("mode") not in ("encoded", "columns"):
+        raise bad("an object whose mode is 'encoded' or 'columns'")
+    if spec["mode"] == "encoded":
+        return dict(spec)
+    index, mean, std = spec.get("index"), spec.get("mean"), spec.get("std")
+    missing = spec.get("missing_index", [])
+    if not isinstance(index, list) or not all(is_whole(i) and i >= 0 for i in index) or len(set(index)) != len(index):
+        raise bad("a 'columns' map whose index lists distinct column numbers")
+    if (not isinstance(mean, list) or not isinstance(std, list) or len(mean) != len(index) or len(std) != len(index)
+            or not all(finite_number(m) for m in mean) or not all(finite_number(s) and s > 0 for s in std)):
+        raise bad("a 'columns' map with one finite mean and one finite std above zero per column")
+    if not isinstance(missing, list) or len(missing) > len(index) or not all(
+            i is None or (is_whole(i) and i >= -1) for i in missing):
+        raise bad("a 'columns' map whose missing_index holds a column number, -1 or null per column")
+    return dict(spec)
+
+
 @register_model
 class BoostedEnsemble(FinliteModel):
     """A LightGBM or XGBoost ensemble whose forward pass returns its log-odds (a binary classifier)
@@ -196,7 +225,7 @@ class BoostedEnsemble(FinliteModel):
         # What task_of_model reads: a regression ensemble forecasts, a binary one classifies.
         self.task = "regression" if objective == "regression" else "classification"
         self.library, self.n_train = library, int(n_train)
-        self.input = dict(input or {"mode": "encoded"})
+        self.input = _check_input(input or {"mode": "encoded"})
         self.trees, self.nodes, self.max_depth, self.oof_folds = int(trees), int(nodes), int(max_depth), int(oof_folds)
         self.register_buffer("booster", torch.zeros(int(n_bytes), dtype=torch.uint8))
         # Out-of-fold log-odds are training evidence, not part of the deployed model: they are
@@ -204,6 +233,7 @@ class BoostedEnsemble(FinliteModel):
         # the teacher's size is the size of its trees.
         self.oof: np.ndarray | None = None
         self._model: Any = None
+        self._n_inputs: int | None = None
         # Names this booster in a job's ScoreMemo; renewed when other weights are loaded.
         self._memo_token = next(_TOKENS)
 
@@ -262,11 +292,22 @@ class BoostedEnsemble(FinliteModel):
             self._model = load_booster(self.library, raw, f"The {self.library} booster stored in the artifact's weights")
         return self._model
 
+    def n_inputs(self) -> int:
+        """How many features the booster reads (parsed once, from the stored booster)."""
+        if self._n_inputs is None:
+            booster = self.model
+            self._n_inputs = int(booster.num_feature()) if self.library == "lightgbm" else int(booster.num_features())
+        return self._n_inputs
+
     def set_oof(self, values: np.ndarray) -> None:
         """Attach the out-of-fold log-odds of the training rows (length ``n_train``)."""
         values = np.asarray(values, dtype=np.float32).ravel()
         if len(values) != self.n_train:
             raise ConfigError(f"{len(values)} out-of-fold values for a teacher trained on {self.n_train} rows.")
+        if not np.isfinite(values).all():  # a distillation target: one NaN makes the student learn nothing
+            bad = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise ConfigError(f"Out-of-fold value #{bad + 1} is {float(values[bad])!r}, not a finite log-odds (as float32); "
+                              "the teacher's out-of-fold scores are damaged. Re-train the teacher.")
         self.oof = values
 
     @property
@@ -283,9 +324,19 @@ class BoostedEnsemble(FinliteModel):
                 raise ConfigError(f"This ensemble reads windows of {self.window} steps; got windows of {x.shape[1]}. "
                                   "Build the windows with the artifact's own preprocessor.", param="window")
             return np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        width = self.n_inputs()
         if self.input.get("mode") != "columns":
+            if np.shape(x)[-1] != width:
+                raise ConfigError(f"Encoded rows have {np.shape(x)[-1]} values; this {self.library} booster reads "
+                                  f"{width}. The artifact's preprocessor and booster do not belong together; "
+                                  "re-create the artifact.")
             return np.asarray(x, dtype=np.float64)
         idx = np.asarray(self.input["index"], dtype=int)
+        reads = [*idx.tolist(), *(i for i in self.input.get("missing_index", []) if i is not None)]
+        if len(idx) != width or (reads and max(reads) >= np.shape(x)[-1]):
+            raise ConfigError(f"This ensemble's input map reads {len(idx)} of {np.shape(x)[-1]} encoded columns (up to "
+                              f"#{max(reads, default=0)}), but its {self.library} booster takes {width}; the model "
+                              "config does not fit its booster or preprocessor. Re-create the artifact.")
         z = x[:, idx].astype(np.float64)
         std, mean = np.asarray(self.input["std"]), np.asarray(self.input["mean"])
         raw: np.ndarray = z * std + mean

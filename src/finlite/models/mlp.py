@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from finlite._util import param_error
+from finlite._util import check_widths, param_error
 from finlite.models.base import FinliteModel, register_model
 from finlite.models.bins import EdgesConfig, InputBins
 
@@ -42,9 +42,7 @@ class TabularMLP(FinliteModel):
         super().__init__()
         if not isinstance(in_features, int) or in_features < 1:
             raise param_error("TabularMLP", "in_features", "a positive integer", in_features)
-        hidden = tuple(int(h) for h in hidden)
-        if any(h < 1 for h in hidden):
-            raise param_error("TabularMLP", "hidden", "a list of positive integers", list(hidden))
+        hidden = check_widths("TabularMLP", "hidden", hidden)
         if not 0 <= dropout < 1:
             raise param_error("TabularMLP", "dropout", "a number in [0, 1)", dropout)
         if activation not in _ACTIVATIONS:

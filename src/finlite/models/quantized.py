@@ -28,7 +28,7 @@ from typing import Any, Final
 import torch
 from torch import nn
 
-from finlite._util import param_error
+from finlite._util import check_widths, param_error
 from finlite.models.base import FinliteModel, register_model
 from finlite.models.bins import EdgesConfig, InputBins
 
@@ -224,7 +224,7 @@ class QuantizedMLP(FinliteModel):
             raise param_error("QuantizedMLP", "mode", f"one of {MODES}", mode)
         if activation not in _ACTIVATIONS:
             raise param_error("QuantizedMLP", "activation", f"one of {sorted(_ACTIVATIONS)}", activation)
-        self.in_features, self.hidden = int(in_features), tuple(int(h) for h in hidden)
+        self.in_features, self.hidden = int(in_features), check_widths("QuantizedMLP", "hidden", hidden)
         self.activation, self.mode = activation, mode
         self.ranks: list[int | None] = list(ranks) if ranks is not None else [None] * (len(self.hidden) + 1)
         # The float model's input bins, unchanged (a fixed float layer before the int8 products).

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from finlite._util import param_error
+from finlite._util import check_widths, param_error
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel, register_model
 from finlite.models.quantized import Int8Linear
@@ -68,9 +68,7 @@ class SequenceModel(FinliteModel):
             raise param_error("SequenceModel", "cell", "'lstm' or 'gru'", cell)
         if task not in ("regression", "classification"):
             raise param_error("SequenceModel", "task", "'regression' or 'classification'", task)
-        hidden = [int(h) for h in hidden]
-        if not hidden or any(h < 1 for h in hidden):
-            raise param_error("SequenceModel", "hidden", "a non-empty list of positive integers", hidden)
+        hidden = list(check_widths("SequenceModel", "hidden", hidden, empty=False))
         self.cell, self.in_features, self.hidden, self.task = cell, int(in_features), hidden, task
         rnn_cls, _ = _CELLS[cell]
         widths = [self.in_features, *hidden]
@@ -156,7 +154,8 @@ class QuantizedSequenceModel(FinliteModel):
         super().__init__()
         if cell not in _CELLS:
             raise param_error("QuantizedSequenceModel", "cell", "'lstm' or 'gru'", cell)
-        self.cell, self.in_features, self.hidden, self.task = cell, int(in_features), [int(h) for h in hidden], task
+        self.cell, self.in_features, self.hidden, self.task = cell, int(in_features), list(check_widths(
+            "QuantizedSequenceModel", "hidden", hidden, empty=False)), task
         g = _CELLS[cell][1]
         widths = [self.in_features, *self.hidden]
         self.ih = nn.ModuleList(Int8Linear(a, g * b) for a, b in itertools.pairwise(widths))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -100,6 +101,7 @@ def load_weights(model_config: Mapping[str, Any], path: str | Path, data: bytes 
     ``data``, when given, is the file's content already read and verified (``path`` then only
     names it in messages): the model is built from exactly the bytes that were hashed.
     """
+    expected = _expected_shapes(model_config, len(data) if data is not None else Path(path).stat().st_size, path)
     model = build_model(dict(model_config))
     state: dict[str, torch.Tensor] = {}
     with (safe_open(str(path), framework="pt") if data is None else _VerifiedBytes(data, path)) as fh:
@@ -109,14 +111,14 @@ def load_weights(model_config: Mapping[str, Any], path: str | Path, data: bytes 
                 continue
             tensor = fh.get_tensor(key)
             if key in sparse:
-                shape = sparse[key]
-                n = int(np.prod(shape))
-                mask = np.unpackbits(fh.get_tensor(key + _MASK_SUFFIX).numpy(), count=n).astype(bool)
-                dense = torch.zeros(n, dtype=tensor.dtype)
-                dense[torch.from_numpy(mask)] = tensor
-                tensor = dense.reshape(tuple(shape))
+                tensor = _densify(key, tensor, fh, sparse[key], expected, path)
             if tensor.dtype == torch.float16:
                 tensor = tensor.float()  # stored as float16, computed in float32
+            if key in expected and tensor.dtype != expected[key][1]:
+                # load_state_dict would cast silently: bool weights scored every row 1.0.
+                raise ArtifactError(f"Tensor {key!r} in {str(path)!r} holds {tensor.dtype} values; the model's are "
+                                    f"{expected[key][1]}. The file does not belong to this model; save the model "
+                                    "again.")
             state[key] = tensor
     try:
         model.load_state_dict(state)
@@ -126,6 +128,60 @@ def load_weights(model_config: Mapping[str, Any], path: str | Path, data: bytes 
         model.weight_storage = storage
     model.eval()
     return model
+
+
+def _expected_shapes(model_config: Mapping[str, Any], nbytes: int,
+                     path: str | Path) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """The shape and dtype of every tensor the config's model holds, found before any weight is allocated.
+
+    The model is built on torch's ``meta`` device, which records shapes and allocates nothing. A
+    file that :func:`save_weights` wrote holds at least one bit per parameter (a sparse tensor's
+    mask), so a config describing more parameters than ``8 * nbytes`` cannot be this file's and
+    is refused before a hostile manifest's widths make the real model take gigabytes.
+    """
+    with torch.device("meta"):
+        probe = build_model(dict(model_config))
+    shapes = {name: (tuple(t.shape), t.dtype) for name, t in probe.state_dict().items()}
+    params = sum(math.prod(shape) for shape, _ in shapes.values())
+    if params > 8 * nbytes:
+        raise ArtifactError(f"The model config for {str(path)!r} describes {params:,} parameters, more than a weights "
+                            f"file of {nbytes:,} bytes can hold; the manifest does not belong to these weights. Save "
+                            "the model again.")
+    return shapes
+
+
+def _densify(key: str, values: torch.Tensor, fh: Any, shape: Any,
+             expected: Mapping[str, tuple[tuple[int, ...], torch.dtype]], path: str | Path) -> torch.Tensor:
+    """A sparse tensor (its non-zeros plus a packed bit mask) as the dense tensor it stands for.
+
+    Everything the file says of it is checked against the model before anything is allocated:
+    the recorded shape must be the model's, the mask must have one bit per element, and the
+    non-zeros must be as many as the mask's set bits. A file is untrusted, and its metadata
+    alone must never size an allocation.
+    """
+    def refuse(why: str) -> ArtifactError:
+        return ArtifactError(f"Sparse tensor {key!r} in {str(path)!r} {why}; the file is damaged or does not belong "
+                             "to this model. Save the model again.")
+
+    if key not in expected:
+        raise refuse("is not a tensor of the model")
+    want = expected[key][0]
+    if (not isinstance(shape, list) or len(shape) != len(want)
+            or any(type(d) is not int or d != w for d, w in zip(shape, want, strict=True))):
+        raise refuse(f"records shape {shape!r}, but the model's is {list(want)}")
+    n = math.prod(want)
+    try:
+        packed = fh.get_tensor(key + _MASK_SUFFIX)
+    except Exception:  # noqa: BLE001 - safe_open and the verified-bytes reader differ in the error
+        raise refuse("has no mask") from None
+    if packed.dtype != torch.uint8 or packed.dim() != 1 or packed.numel() != (n + 7) // 8:
+        raise refuse(f"has a mask of {packed.numel():,} {packed.dtype} values, not {(n + 7) // 8:,} bytes")
+    mask = np.unpackbits(packed.numpy(), count=n).astype(bool)
+    if values.dim() != 1 or values.numel() != int(mask.sum()):
+        raise refuse(f"holds {values.numel():,} values for {int(mask.sum()):,} set mask bits")
+    dense = torch.zeros(n, dtype=values.dtype)
+    dense[torch.from_numpy(mask)] = values
+    return dense.reshape(want)
 
 
 def _read_meta(meta: Mapping[str, str], path: str | Path) -> tuple[dict[str, list[int]], str]:

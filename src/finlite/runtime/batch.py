@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from finlite import _paths
-from finlite._finite import check_scores
+from finlite._finite import check_score_count, check_scores
 from finlite._keys import CSV_MISSING
 from finlite.errors import DataError
 from finlite.runtime import _arrownp
@@ -364,6 +364,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             buffer = local.buffer = np.empty((max(n, chunk_rows), encoder.n_features), dtype=np.float32)
         x = encoder.encode_arrow(batch, first_row=first_row, source=source_name, out=buffer[:n])
         score = session.run(["probability"], {"x": x})[0].reshape(-1) if n else np.zeros(0, np.float32)
+        check_score_count(score, n, source_name)
         # Fail closed: NaN >= cutoff is false, so a NaN would be written as "not flagged".
         check_scores(score, source_name, first=first_row)
         decision = (score >= cutoff).astype(np.int8)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from finlite._finite import check_scores, record_score_error
+from finlite._finite import check_score_count, check_scores, record_score_error
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
 from finlite.errors import ArtifactError, ConfigError, DataError
@@ -304,6 +304,7 @@ class Predictor:
             raise DataError(f"Encoded row {r + 1} holds {float(x[r, c])!r} in column {c}; encoded inputs must be "
                             "finite. Encode raw records with the artifact's encoder, which refuses such values.")
         scores = self._slot().run_vector(x) if x.shape[0] == 1 else self._run(self._outputs, {"x": x})[0].reshape(-1)
+        check_score_count(scores, x.shape[0])
         check_scores(scores)
         return scores
 
@@ -367,6 +368,7 @@ class Predictor:
             scores = self._slot().run_vector(x).astype(np.float64)
         else:
             scores = self._run(self._outputs, {"x": x})[0].reshape(-1).astype(np.float64)
+            check_score_count(scores, len(x))
         if isinstance(records, Mapping):
             if not np.isfinite(scores[0]):
                 raise record_score_error(float(scores[0]))
@@ -423,8 +425,10 @@ class Predictor:
                             "forecast(history), which refuses such values.")
         if len(x) == 0:
             return np.zeros(0, dtype=np.float64)
-        out = self._run(self._outputs, {"x": np.ascontiguousarray(x, dtype=np.float32)})[0]
-        return np.asarray(out, dtype=np.float64).reshape(-1)
+        out = np.asarray(self._run(self._outputs, {"x": np.ascontiguousarray(x, dtype=np.float32)})[0],
+                         dtype=np.float64).reshape(-1)
+        check_score_count(out, len(x), unit="forecast")
+        return out
 
     def _windows(self, history: Any, source: str | None) -> MarketWindows:
         """The scaled windows of ``history``: a dict of lists that :meth:`_fast_arrays` has checked

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from finlite import _limits, _paths
-from finlite._finite import check_scores
+from finlite._finite import check_score_count, check_scores
 from finlite._keys import CSV_MISSING
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
@@ -266,6 +266,7 @@ class _Scorer:
             first = int(rows[lo])
             x = self.predictor.encoder.encode_arrow(part, first_row=first, source=self.source)
             part_score = self.predictor.session.run(["probability"], {"x": x})[0].reshape(-1)
+            check_score_count(part_score, int(hi - lo), self.source)  # one score would broadcast over the slice
             check_scores(part_score, self.source, first=first)  # fail closed: no NaN ever decides
             score[lo:hi] = part_score
         columns = {c: batch.column(c) for c in self.ids}

@@ -1,0 +1,123 @@
+"""Weights files are untrusted: what a file's metadata says of a sparse tensor, and what the
+manifest's config says of the model, are checked against each other before anything is allocated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from finlite.errors import ArtifactError, ConfigError
+from finlite.methods import MagnitudePruning, prune
+from finlite.models import TabularMLP
+from finlite.models.base import build_model
+from finlite.models.serialize import load_weights, save_weights
+
+
+def sparse_file(tmp_path: Path) -> tuple[dict[str, Any], Path, dict[str, torch.Tensor], dict[str, Any]]:
+    """A pruned model saved with sparse tensors: (config, path, tensors, metadata)."""
+    torch.manual_seed(0)
+    model = prune(TabularMLP(12, hidden=(32, 16)), MagnitudePruning(sparsity=0.8)).model
+    path = tmp_path / "weights.safetensors"
+    assert save_weights(model, path), "the pruned layers must be stored sparsely for these tests"
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        meta = json.loads(fh.metadata()["finlite"])
+    return model.config(), path, load_file(str(path)), meta
+
+
+def forge(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    save_file(tensors, str(path), metadata={"finlite": json.dumps(meta)})
+
+
+def test_the_sparse_file_round_trips(tmp_path: Path) -> None:
+    config, path, _, _ = sparse_file(tmp_path)
+    again = load_weights(config, path)
+    assert sum(int((t == 0).sum()) for t in again.state_dict().values()) > 0
+
+
+@pytest.mark.parametrize("shape", [[2**20, 2**20], [32, 13], [32], [32, "12"], [32.0, 12.0]])
+def test_a_recorded_shape_that_is_not_the_models_is_refused_before_allocating(tmp_path: Path, shape: list[Any]) -> None:
+    config, path, tensors, meta = sparse_file(tmp_path)
+    name = next(iter(meta["sparse"]))
+    meta["sparse"][name] = shape  # 2**40 elements: numpy would try to unpack a terabyte of mask bits
+    forge(path, tensors, meta)
+    with pytest.raises(ArtifactError, match=rf"Sparse tensor '{name}'.*records shape .* but the model's is"):
+        load_weights(config, path)
+
+
+def test_a_sparse_tensor_the_model_does_not_have_is_refused(tmp_path: Path) -> None:
+    config, path, tensors, meta = sparse_file(tmp_path)
+    name = next(iter(meta["sparse"]))
+    tensors["extra"], tensors["extra::mask"] = tensors[name].clone(), tensors[name + "::mask"].clone()
+    meta["sparse"]["extra"] = [2**31, 2**31]
+    forge(path, tensors, meta)
+    with pytest.raises(ArtifactError, match=r"Sparse tensor 'extra'.*is not a tensor of the model"):
+        load_weights(config, path)
+
+
+def test_a_mask_of_the_wrong_length_or_values_of_the_wrong_count_are_refused(tmp_path: Path) -> None:
+    config, path, tensors, meta = sparse_file(tmp_path)
+    name = next(iter(meta["sparse"]))
+    short = dict(tensors)
+    short[name + "::mask"] = tensors[name + "::mask"][:-3].clone()
+    forge(path, short, meta)
+    with pytest.raises(ArtifactError, match=rf"'{name}'.*has a mask of .* not 48 bytes"):
+        load_weights(config, path)
+    fewer = dict(tensors)
+    fewer[name] = tensors[name][:-1].clone()
+    forge(path, fewer, meta)
+    with pytest.raises(ArtifactError, match=rf"'{name}'.*holds \d+ values for \d+ set mask bits"):
+        load_weights(config, path)
+    nomask = {k: v for k, v in tensors.items() if k != name + "::mask"}
+    forge(path, nomask, meta)
+    with pytest.raises(ArtifactError, match=rf"'{name}'.*has no mask"):
+        load_weights(config, path)
+
+
+def test_a_config_larger_than_its_weights_can_hold_is_refused_before_the_model_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config, path, _, _ = sparse_file(tmp_path)
+    built: list[str] = []
+    real = TabularMLP.__init__
+
+    def spy(self: TabularMLP, *args: Any, **kwargs: Any) -> None:
+        built.append(str(torch.get_default_device()))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(TabularMLP, "__init__", spy)
+    # 20,000 × 20,000 float32 is 1.6 GB: a three-line edit of a manifest must not cost that.
+    with pytest.raises(ArtifactError, match=r"describes 400,\d+,\d+ parameters, more than a weights file of \d+"):
+        load_weights({**config, "hidden": [20_000, 20_000]}, path)
+    assert built == ["meta"], "only the allocation-free probe may be built"
+
+
+@pytest.mark.parametrize("hidden", [["64"], [2.5], [True], 64, {"a": 1}])
+def test_a_width_that_is_not_a_whole_number_is_refused_not_converted(hidden: Any) -> None:
+    with pytest.raises(ConfigError, match="'hidden' parameter of TabularMLP must be a list of positive integers"):
+        build_model({"kind": "mlp", "in_features": 4, "hidden": hidden})
+
+
+def test_any_other_failure_of_a_config_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="Model config for kind 'mlp' is invalid"):
+        build_model({"kind": "mlp", "in_features": 4, "hidden": [4], "dropout": "x"})  # a TypeError
+    with pytest.raises(ConfigError, match="Model config for kind 'sequence' is invalid: input_size"):
+        build_model({"kind": "sequence", "cell": "lstm", "in_features": -3, "hidden": [4]})  # torch's ValueError
+
+
+@pytest.mark.parametrize("dtype", [torch.bool, torch.float64, torch.int64])
+def test_a_tensor_of_another_dtype_is_refused_not_cast(tmp_path: Path, dtype: torch.dtype) -> None:
+    # load_state_dict casts silently: a teacher with bool weights scored every row 1.0.
+    model = TabularMLP(4, hidden=(3,))
+    tensors = {k: v.clone() for k, v in model.state_dict().items()}
+    tensors["layers.0.weight"] = tensors["layers.0.weight"].to(dtype)
+    path = tmp_path / "weights.safetensors"
+    save_file(tensors, str(path), metadata={"finlite": json.dumps({"sparse": {}, "storage": "float32"})})
+    with pytest.raises(ArtifactError, match=rf"Tensor 'layers.0.weight' .* holds {dtype} values; the model's are "
+                                            "torch.float32"):
+        load_weights(model.config(), path)
