@@ -55,10 +55,11 @@ from pathlib import Path
 
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
 
-__all__ = ["KILL_ENV", "FileTooLarge", "NotRegularFile", "check_not_input", "check_output_dir", "check_replaceable",
-           "check_replaceable_file", "check_writable_file", "clean_file_leftovers", "clean_leftovers", "exchange",
-           "fsync_dir", "fsync_file", "fsync_tree", "is_artifact_dir", "kill_point", "new_old_name", "new_temp_dir",
-           "new_temp_file", "output_exists", "pid_alive", "read_small_file", "remove_tree"]
+__all__ = ["KILL_ENV", "FileTooLarge", "NotRegularFile", "check_not_input", "check_output_dir",
+           "check_outside_artifacts", "check_replaceable", "check_replaceable_file", "check_writable_file",
+           "clean_file_leftovers", "clean_leftovers", "exchange", "fsync_dir", "fsync_file", "fsync_tree",
+           "is_artifact_dir", "kill_point", "new_old_name", "new_temp_dir", "new_temp_file", "output_exists",
+           "pid_alive", "read_small_file", "remove_tree"]
 
 log = logging.getLogger("finlite")
 
@@ -167,7 +168,8 @@ def _inside(child: str, parent: str) -> bool:
 
 def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[object], option: str = "out", *,
                     replaceable: bool = True) -> None:
-    """Refuse when ``out`` is, contains or lies inside any of ``inputs``.
+    """Refuse when ``out`` is, contains or lies inside any of ``inputs``, or lies inside any
+    finlite artifact folder (:func:`check_outside_artifacts`).
 
     ``inputs`` maps a description ("data file", "teacher artifact", "--plan file") to a path, or
     is a plain iterable of paths; entries that are None or not paths (a DataFrame) are skipped.
@@ -179,6 +181,7 @@ def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[objec
     Raises:
         ConfigError: the output overlaps an input; the message names both and how to fix it.
     """
+    check_outside_artifacts(out, option)
     items = inputs.items() if isinstance(inputs, Mapping) else (("input", p) for p in inputs)
     out_real = _real(out)
     for label, path in items:
@@ -206,6 +209,29 @@ def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[objec
             f"{_spelled(option, out)} {relation} the {label} {os.fspath(path)!r}: writing there would destroy "
             f"an input, so finlite refuses it{either}. Choose an output path outside every input.",
             param=_param(option))
+
+
+def check_outside_artifacts(out: PathLike, option: str = "out") -> None:
+    """Refuse an output that lies inside a finlite artifact folder (at any depth).
+
+    A file written there breaks the artifact: a replaced file no longer has its manifest's
+    sha256, and a new one is an entry its manifest does not list; either way the artifact is
+    refused from then on. Commands that amend an artifact (export, sign) write through the
+    artifact writer, not through an output option.
+
+    Raises:
+        ConfigError: naming the output and the artifact folder.
+    """
+    folder = Path(_real(out)).parent
+    while True:
+        if is_artifact_dir(folder):
+            raise ConfigError(
+                f"{_spelled(option, out)} lies inside the finlite artifact {str(folder)!r}: a file written there would "
+                "break the artifact (its manifest lists and hashes every file), so finlite refuses it (with or without "
+                "--force). Choose an output path outside every artifact folder.", param=_param(option))
+        if folder == folder.parent:
+            return
+        folder = folder.parent
 
 
 def check_output_dir(out: PathLike, *, overwrite: bool, inputs: Mapping[str, object] | Iterable[object] = (),
@@ -307,6 +333,7 @@ def check_replaceable_file(out: PathLike, *, overwrite: bool, option: str = "out
         DataError: ``out`` exists and ``overwrite`` is false, or it is a folder, a device or
             anything else that is not a regular file.
     """
+    check_outside_artifacts(out, option)
     path = Path(out)
     if not os.path.lexists(path):
         return
@@ -329,6 +356,7 @@ def check_writable_file(path: PathLike, option: str, *, expect_json_format: str 
     Raises:
         ConfigError: the path is a folder, an existing file of another kind, or not writable.
     """
+    check_outside_artifacts(path, option)
     target = Path(path)
     if target.is_dir():
         raise ConfigError(f"{_spelled(option, target)} is a folder; name a file to write (e.g. plan.json).",

@@ -101,3 +101,62 @@ def test_a_gzip_bomb_is_refused_and_a_gzipped_table_is_read(tmp_path: Path, germ
     monkeypatch.setattr(io, "_GZIP_MIN_LIMIT", 10_000)
     with pytest.raises(DataError, match=r"bomb\.csv\.gz' decompresses to more than [0-9,]+ bytes \(100 times its size"):
         io.read_table(bomb)
+
+
+# -- outputs inside an artifact that the command does not read ---------------------------------------
+@pytest.fixture()
+def victim(exported_dir: Path, tmp_path: Path) -> Path:
+    """An artifact folder no command below reads: a file written into it breaks it."""
+    import shutil
+
+    folder = tmp_path / "victim"
+    shutil.copytree(exported_dir, folder)
+    return folder
+
+
+def _intact(folder: Path) -> bool:
+    import finlite
+
+    finlite.load(folder)
+    return True
+
+
+def test_no_output_option_writes_into_an_artifact_folder(victim: Path, exported_dir: Path, teacher_dir: Path,
+                                                         german_csv: Path, tmp_path: Path) -> None:
+    # Each of these exited 0 and left `victim` refused ("altered after saving", "an entry its
+    # manifest does not list") before outputs were checked against every artifact folder.
+    before = {p.name: p.read_bytes() for p in victim.iterdir()}
+    cases = [
+        ["datasets", "synth", "--rows", "2000", "-o", str(victim / "flips.csv"), "--force"],  # a listed file
+        ["datasets", "synth", "--rows", "2000", "-o", str(victim / "book.parquet")],  # a new entry
+        ["score", str(exported_dir), str(german_csv), "-o", str(victim / "flips.csv"), "--force"],
+        ["score", str(exported_dir), str(german_csv), "-o", str(victim / "scores.csv")],
+        ["compress", str(teacher_dir), str(german_csv), "--dry-run", "--save-plan", str(victim / "plan.json")],
+        ["train", str(german_csv), "--target", "creditability", "--out", str(victim / "sub" / "model")],
+        ["report", str(exported_dir), str(german_csv), "--out", str(victim / "report")],
+    ]
+    for args in cases:
+        code, output = _run(args)
+        assert code == 2, (args, output)
+        assert f"lies inside the finlite artifact '{victim}'" in output and "Choose an output path outside" in output
+        assert {p.name: p.read_bytes() for p in victim.iterdir()} == before, args
+    assert _intact(victim)
+
+
+def test_the_audit_log_never_appends_to_a_file_of_another_kind(exported_dir: Path, tmp_path: Path,
+                                                               german_csv: Path) -> None:
+    from finlite.runtime.service import AuditLog
+
+    data = tmp_path / "book.csv"
+    data.write_bytes(german_csv.read_bytes())
+    with pytest.raises(ConfigError, match=r"already holds data that is not a finlite audit log"):
+        AuditLog(data)
+    assert data.read_bytes() == german_csv.read_bytes()
+    log = tmp_path / "audit.jsonl"
+    first = AuditLog(log)
+    first.write([{"event": "prediction", "time": "2026-12-01T00:00:00Z", "request_id": "a"}])
+    first.close()
+    again = AuditLog(log)  # a log an earlier 'finlite serve' wrote is appended to
+    again.write([{"event": "error", "time": "2026-12-01T00:00:01Z", "request_id": "b"}])
+    again.close()
+    assert len(log.read_text().splitlines()) == 2

@@ -210,16 +210,27 @@ def _check_audit_path(settings: ServeSettings) -> None:
 
 
 # -- the audit log ----------------------------------------------------------------------------------
+def _is_audit_line(line: bytes) -> bool:
+    """True for a line :class:`AuditLog` writes: a JSON object with its ``event`` and ``time``."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and record.get("event") in ("prediction", "error") and "time" in record
+
+
 class AuditLog:
     """An append-only JSON-lines file: one line per delivered prediction, one per scoring error.
 
     The file is created private (mode 0600): it holds decisions about people. An existing file
-    that others may read is used, with :attr:`warning` saying so. Each :meth:`write` is one
+    that others may read is used, with :attr:`warning` saying so; an existing file whose first
+    line is not an audit record (a CSV, a manifest) is refused, never appended to. Each :meth:`write` is one
     ``os.write`` on an ``O_APPEND`` descriptor, so lines from several worker processes never
     interleave.
 
     Raises:
-        ConfigError: the path cannot be opened for appending, or is not a regular file.
+        ConfigError: the path cannot be opened for appending, is not a regular file, or holds
+            something other than an audit log.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -229,7 +240,7 @@ class AuditLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Without blocking: a named pipe with no reader fails at once (ENXIO) instead of waiting;
             # anything but a regular file is refused below.
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
         except OSError as exc:
             raise ConfigError(f"Cannot open the audit log {str(path)!r} for appending ({exc.strerror or exc}); "
                               "check --audit-log and the folder's permissions.") from exc
@@ -238,6 +249,12 @@ class AuditLog:
             os.close(fd)
             raise ConfigError(f"The audit log {str(path)!r} is not a regular file; give a file path to --audit-log.")
         os.set_blocking(fd, True)  # a regular file: writes are whole, as they always were
+        if os.fstat(fd).st_size and not _is_audit_line(os.pread(fd, 1 << 16, 0).split(b"\n", 1)[0]):
+            os.close(fd)
+            # Appending to a CSV or another artifact's manifest.json would corrupt it.
+            raise ConfigError(f"The audit log {str(path)!r} already holds data that is not a finlite audit log (its "
+                              "first line is not an audit record), and finlite appends only to its own logs; give "
+                              "--audit-log a new file or one an earlier 'finlite serve' wrote.")
         if mode & 0o077:
             # Used all the same (it may be shared on purpose); serve() prints this warning.
             self.warning = (f"the audit log {str(path)!r} can be read by other users (mode {stat.S_IMODE(mode):04o}); "
