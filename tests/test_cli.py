@@ -224,6 +224,10 @@ def test_train_refusals_name_the_flags(loans_csv: Path, tmp_path: Path) -> None:
                                  "--flag-rate", "1.5"])
     assert result.exit_code == 2 and "--flag-rate" in result.output and "flag_rate=" not in result.output
     assert "1.5" in result.output and "Traceback" not in result.output
+    for flag in ("--hidden", "--model"):  # '' trained the default (256,128 MLP) with exit 0
+        result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--out", str(tmp_path / "o"),
+                                     flag, ""])
+        assert result.exit_code == 2 and f"{flag} is empty; give a value, or leave {flag} out" in result.output
     assert (out / "notes.txt").read_text() == "keep" and not (tmp_path / "o").exists()
 
 
@@ -273,3 +277,4 @@ def test_bad_flag_rate_is_a_usage_error_naming_the_flag(args: list[str], german_
                                  str(tmp_path / "t"), *args, "--quiet"])
     assert result.exit_code == 2 and "--flag-rate" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "t").exists()
+

@@ -423,6 +423,9 @@ def train(
     if task not in ("binary", "forecast"):
         raise ConfigError(f"--task must be 'binary' (a labelled table) or 'forecast' (a price file); got {task!r}.",
                           param="task")
+    for flag, value in (("--model", model), ("--hidden", hidden)):
+        if value is not None and not value.strip():  # '' used to train the default model silently
+            raise ConfigError(f"{flag} is empty; give a value, or leave {flag} out for the default.")
     if task != "binary":
         credit = {"--positive": positive, "--drop": drop, "--categorical": categorical, "--numeric": numeric,
                   # The encoding options have defaults: one moved off its default was asked for.
@@ -1104,7 +1107,7 @@ def sign(
 @app.command()
 @_friendly
 def demo(
-    out: Annotated[Path | None, typer.Option(help="Folder for the teacher and student artifacts (replaced if present). Default: runs/demo (runs/demo-markets with --markets).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the teacher and student artifacts (an earlier demo's artifacts there are replaced; any other artifact is refused). Default: runs/demo (runs/demo-markets with --markets).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
     markets: Annotated[bool, typer.Option("--markets", help="The market demo instead: an LSTM forecaster on the bundled S&P 500 (1999-2018, the last 20 % of dates as the test period), distilled into a GRU, evaluated against the naive forecast and buy-and-hold, exported.")] = False,
     objective: Annotated[str | None, typer.Option(help="With --markets: 'direction' (up or down tomorrow, the default) or 'return' (tomorrow's log return).")] = None,
@@ -1128,8 +1131,7 @@ def demo(
     _check_options(seed=("--seed", seed))
     info = datasets.info("german_credit")
     data = datasets.path(info.name)
-    for part in ("teacher", "student"):  # before any work: only earlier demo artifacts are replaced
-        _paths.check_output_dir(out / part, overwrite=True, inputs={"bundled data file": data})
+    _check_demo_outputs(out, data)
     typer.echo(f"German credit ({info.rows} applications, target {info.target!r}, positive {info.positive!r})")
     teacher = run_train(data, target=info.target, positive=info.positive, seed=seed,
                         config=_train_config(200, quiet), out=out / "teacher", overwrite=True)
@@ -1149,6 +1151,31 @@ def demo(
     typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\n"
                f"report: {_report_path(student_dir)}\n"
                f"next: finlite serve {student_dir}   |   finlite score {student_dir} BOOK.parquet -o scores.parquet")
+
+
+def _check_demo_outputs(out: Path, data: Path) -> None:
+    """Before any work: ``out/teacher`` and ``out/student`` may be replaced only when absent, empty,
+    or artifacts an earlier demo made (trained on this bundled data file). The demo replaces
+    without --force, so it must never take someone's model that happens to sit there."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()  # a bundled file of a few hundred KB
+    for part in ("teacher", "student"):
+        folder = out / part
+        _paths.check_output_dir(folder, overwrite=True, inputs={"bundled data file": data})
+        if not _paths.is_artifact_dir(folder):
+            continue
+        try:
+            recorded = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("data", {}).get(
+                "file_sha256")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        if recorded != digest:
+            raise ConfigError(f"--out {str(out)!r} already holds an artifact at {str(folder)!r} that an earlier demo "
+                              f"did not make (it was not trained on the bundled {data.name}); the demo replaces only "
+                              "its own artifacts. Choose another --out, or move that artifact away yourself.",
+                              param="out")
 
 
 # The market demo's training budget: a few minutes on two cores (S&P 500, about 3,000 training windows).
@@ -1171,8 +1198,7 @@ def _demo_markets(out: Path, *, seed: int, objective: str, quiet: bool) -> None:
                           param="objective")
     info = datasets.info("sp500")
     data = datasets.path(info.name)
-    for part in ("teacher", "student"):  # before any work: only earlier demo artifacts are replaced
-        _paths.check_output_dir(out / part, overwrite=True, inputs={"bundled data file": data})
+    _check_demo_outputs(out, data)
     typer.echo(f"S&P 500 ({info.rows:,} trading days), objective {objective}, horizon 1, window 30; "
                f"licence: {info.licence}")
     config = TrainConfig(epochs=_DEMO_MARKET_EPOCHS, patience=_DEMO_MARKET_PATIENCE, progress=_train_progress(quiet))
@@ -1258,7 +1284,7 @@ def export(
 def score(
     artifact: Annotated[Path, typer.Argument(help="Exported artifact directory (see 'finlite export').")],
     input: Annotated[Path, typer.Argument(help="Records to score: .csv, .csv.gz, .tsv or .parquet with the training columns.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write ids, score and decision: .csv or .parquet.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write ids, score and decision: .parquet, .csv (or .txt), .csv.gz (gzip) or .tsv (tab-separated).")],
     id_column: Annotated[list[str] | None, typer.Option("--id-column", help="Column to copy through to the output (repeat for several).")] = None,
     chunk_rows: Annotated[int | None, typer.Option(help="Rows read, scored and written at a time (memory stays flat). Default: 65,536 to 262,144, by the model's encoded width (at most 96 MiB of encoded rows per scoring thread), the file's rows (two chunks per thread) and the memory available; 65,536 per Ray block.")] = None,
     threads: Annotated[int | None, typer.Option(help="Scoring threads, each encoding and scoring a whole chunk on one core while the file is read and written alongside (default: all cores).")] = None,

@@ -20,6 +20,7 @@ from finlite.cli import app
 from finlite.errors import ArtifactError, ConfigError, DataError
 from finlite.runtime import Predictor
 from finlite.runtime.batch import score_file
+from tests.conftest import FAST
 
 runner = CliRunner()
 NOT_INPUT = "writing there would destroy an input, so finlite refuses it (with or without --force)"
@@ -197,6 +198,20 @@ def test_demo_replaces_only_its_own_artifacts(tmp_path: Path) -> None:
     code, text = invoke(["demo", "--out", out, "-q"])
     assert code == 2 and f"--out {str(out / 'student')!r} is a file, not a finlite artifact folder" in text
     assert (out / "student").read_text() == "a file" and not (out / "teacher").exists()  # refused before training
+
+
+@pytest.mark.parametrize("markets", [False, True])
+def test_demo_never_replaces_an_artifact_it_did_not_make(loans_csv: Path, tmp_path: Path, markets: bool) -> None:
+    # demo replaces without --force: it used to take any artifact at OUT/teacher or OUT/student.
+    out = tmp_path / "demo"
+    finlite.train(loans_csv, target="defaulted", hidden=(8,), config=FAST, out=out / "student")
+    before = {p.name: p.read_bytes() for p in (out / "student").iterdir()}
+    code, text = invoke(["demo", "--out", out, "-q", *(["--markets"] if markets else [])])
+    assert code == 2, text
+    flat = " ".join(text.split())
+    assert "that an earlier demo did not make" in flat and "the demo replaces only its own artifacts" in flat
+    assert {p.name: p.read_bytes() for p in (out / "student").iterdir()} == before
+    assert not (out / "teacher").exists()
 
 
 # -- the other inputs: booster, plan, recipe, --save-plan, export data, audit log --------------------------------

@@ -112,7 +112,7 @@ def _kind(path: Path, what: str) -> str:
         return "parquet"
     if name.endswith(_CSV):
         return "csv"
-    raise DataError(f"{what} {str(path)!r} has an unknown file type; use .csv, .csv.gz, .tsv or .parquet.")
+    raise DataError(f"{what} {str(path)!r} has an unknown file type; use .csv (or .txt), .csv.gz, .tsv or .parquet.")
 
 
 def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_rows: int,
@@ -173,6 +173,7 @@ class _Writer:
         out.parent.mkdir(parents=True, exist_ok=True)
         self.out, self.tmp, self.kind = out, _paths.new_temp_file(out), kind
         self.writer: Any = None
+        self.sink: Any = None  # the gzip stream of a .csv.gz output, closed after the writer
 
     def write(self, table: Any) -> None:
         if self.writer is None:
@@ -187,9 +188,17 @@ class _Writer:
                 self.writer = pq.ParquetWriter(self.tmp, table.schema,  # stubs: bool only; a list is documented
                                                 use_dictionary=keep)  # type: ignore[arg-type]
             else:
+                # Written as its name says, as the input side reads it: .tsv tab-separated, .csv.gz
+                # gzip-compressed (a plain CSV under a .gz name is what a reader cannot open).
+                import pyarrow as pa
                 import pyarrow.csv as pacsv
 
-                self.writer = pacsv.CSVWriter(self.tmp, table.schema)
+                name = self.out.name.lower()
+                if name.endswith(".gz"):
+                    self.sink = pa.CompressedOutputStream(str(self.tmp), "gzip")
+                options = pacsv.WriteOptions(delimiter="\t" if name.endswith(".tsv") else ",")
+                self.writer = pacsv.CSVWriter(self.sink if self.sink is not None else self.tmp, table.schema,
+                                              write_options=options)
         self.writer.write_table(table)
         _paths.kill_point("score-writing")
 
@@ -199,6 +208,8 @@ class _Writer:
 
             self.write(pa.table({f.name: pa.nulls(0, f.type) for f in schema}))
         self.writer.close()
+        if self.sink is not None:
+            self.sink.close()  # writes the gzip trailer
         _paths.fsync_file(self.tmp)
         _paths.kill_point("score-before-rename")
         os.replace(self.tmp, self.out)
@@ -208,6 +219,8 @@ class _Writer:
         try:
             if self.writer is not None:
                 self.writer.close()
+            if self.sink is not None:
+                self.sink.close()
         finally:
             self.tmp.unlink(missing_ok=True)
 
@@ -375,7 +388,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)))
 
     rows = positives = 0
-    out_schema = pa.schema([])
+    # With no rows, the output still has its columns (ids as text: there is no value to type them).
+    no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8())]
+    out_schema = pa.schema(no_rows)
     start = time.perf_counter()
     window: deque[Future[_Chunk]] = deque()
     try:
