@@ -181,7 +181,6 @@ def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[objec
     Raises:
         ConfigError: the output overlaps an input; the message names both and how to fix it.
     """
-    check_outside_artifacts(out, option)
     items = inputs.items() if isinstance(inputs, Mapping) else (("input", p) for p in inputs)
     out_real = _real(out)
     for label, path in items:
@@ -209,6 +208,7 @@ def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[objec
             f"{_spelled(option, out)} {relation} the {label} {os.fspath(path)!r}: writing there would destroy "
             f"an input, so finlite refuses it{either}. Choose an output path outside every input.",
             param=_param(option))
+    check_outside_artifacts(out, option)  # after the inputs: an artifact the command reads is named as that input
 
 
 def check_outside_artifacts(out: PathLike, option: str = "out") -> None:

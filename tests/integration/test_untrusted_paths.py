@@ -75,6 +75,25 @@ def test_score_refuses_a_pipe_or_a_directory_as_its_input(exported_dir: Path, tm
     assert code == 2 and "is a directory" in output, output
 
 
+def test_a_table_read_whole_refuses_a_device_or_a_pipe(exported_dir: Path, tmp_path: Path) -> None:
+    # evaluate, train and reproduce said "is empty (0 bytes); export the table again" of /dev/zero.
+    pipe = tmp_path / "book.csv"
+    os.mkfifo(pipe)
+    for path in ("/dev/zero", str(pipe)):
+        with pytest.raises(DataError, match=r"is not a regular file \(a device, a pipe or a socket\)"):
+            io.read_table(path)  # returns at once: no wait on the pipe
+    code, output = _run(["evaluate", str(exported_dir), "/dev/zero"])
+    assert code == 2 and "'/dev/zero' is not a regular file" in output, output
+
+
+def test_an_unwritable_output_is_named_as_given(exported_dir: Path, german_csv: Path) -> None:
+    # synth blamed --rows ("only 0 bytes is free"); score named its hidden temporary file.
+    for args in (["datasets", "synth", "--rows", "2000", "-o", "/proc/x.csv"],
+                 ["score", str(exported_dir), str(german_csv), "-o", "/proc/x.csv"]):
+        code, output = _run(args)
+        assert code == 2 and "-o '/proc/x.csv' cannot be written" in output and ".tmp" not in output, output
+
+
 def test_serve_refuses_a_token_file_that_is_a_pipe(exported_dir: Path, fifo: Path) -> None:
     code, output = _run(["serve", str(exported_dir), "--token-file", str(fifo), "--port", "18931"])
     assert code == 2 and "not a regular file" in output, output

@@ -105,6 +105,9 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
         raise DataError(f"Data file {str(path)!r} does not exist; check the path (it is read relative to {os.getcwd()}).")
     if path.is_dir():
         raise DataError(f"Data path {str(path)!r} is a directory; pass a .csv or .parquet file.")
+    if not path.is_file():  # a device reads for ever (/dev/zero), a pipe waits for a writer
+        raise DataError(f"Data path {str(path)!r} is not a regular file (a device, a pipe or a socket); pass a .csv "
+                        "or .parquet file.")
     if path.stat().st_size == 0:
         raise DataError(f"Data file {str(path)!r} is empty (0 bytes); export the table again.")
     name = path.name.lower()

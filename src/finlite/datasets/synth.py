@@ -289,6 +289,7 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
         raise DataError(f"out={str(dst)!r} has an unknown file type; the output must end in .parquet (or .csv).",
                         param="out")
     _paths.check_replaceable_file(dst, overwrite=overwrite, option="out")
+    _paths.check_writable_file(dst, "out")  # before the disk-space check, which would blame --rows
     dst.parent.mkdir(parents=True, exist_ok=True)
     _paths.clean_file_leftovers(dst.parent, dst.name)
     free = _free_disk(dst.parent)

@@ -338,6 +338,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     # temporary files that killed runs left in the output folder.
     _paths.check_not_input(dst, {"input file": src, "artifact": getattr(predictor, "path", None)}, "out")
     _paths.check_replaceable_file(dst, overwrite=overwrite, option="out")
+    _paths.check_writable_file(dst, "out")  # named as given, not as the hidden temporary file it writes first
     # Only this output's leftovers: the folder may be the user's own, with files of any name.
     _paths.clean_file_leftovers(dst.parent, dst.name)
     market = getattr(predictor, "market", None) is not None

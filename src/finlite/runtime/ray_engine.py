@@ -347,6 +347,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     check_input_file(src)
     _paths.check_not_input(dst, {"input file": src, "artifact": artifact}, "out")
     _paths.check_replaceable_file(dst, overwrite=overwrite, option="out")
+    _paths.check_writable_file(dst, "out")
     _paths.clean_file_leftovers(dst.parent, dst.name)
     _limits.check_count(chunk_rows, "chunk_rows", low=1)
     if workers is not None:
