@@ -55,7 +55,7 @@ from pathlib import Path
 
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
 
-__all__ = ["KILL_ENV", "FileTooLarge", "NotRegularFile", "check_not_input", "check_output_dir",
+__all__ = ["KILL_ENV", "FileTooLarge", "NotRegularFile", "check_folder_writable", "check_not_input", "check_output_dir",
            "check_outside_artifacts", "check_replaceable", "check_replaceable_file", "check_writable_file",
            "clean_file_leftovers", "clean_leftovers", "exchange", "fsync_dir", "fsync_file", "fsync_tree",
            "is_artifact_dir", "kill_point", "new_old_name", "new_temp_dir", "new_temp_file", "output_exists",
@@ -248,7 +248,7 @@ def check_output_dir(out: PathLike, *, overwrite: bool, inputs: Mapping[str, obj
     check_not_input(out, inputs, option)
     clean_leftovers(out)
     check_replaceable(out, overwrite=overwrite, option=option)
-    _check_folder_writable(Path(out), option, ArtifactError)
+    check_folder_writable(Path(out), option, ArtifactError)
 
 
 # -- what overwrite=True (--force) may replace ------------------------------------------------------------------
@@ -370,10 +370,10 @@ def check_writable_file(path: PathLike, option: str, *, expect_json_format: str 
             raise ConfigError(
                 f"{_spelled(option, target)} exists and is not a {expect_json_format} file written by finlite; "
                 "finlite will not replace it. Choose another path, or remove the file yourself.", param=_param(option))
-    _check_folder_writable(target, option, ConfigError)
+    check_folder_writable(target, option, ConfigError)
 
 
-def _check_folder_writable(target: Path, option: str, error: type[FinliteError]) -> None:
+def check_folder_writable(target: Path, option: str, error: type[FinliteError]) -> None:
     """Raise ``error`` unless a new entry can be made beside ``target`` (its folder exists and
     takes a new file, or the nearest existing ancestor is a writable folder)."""
     folder = target.parent

@@ -92,6 +92,8 @@ def test_an_unwritable_output_is_named_as_given(exported_dir: Path, german_csv: 
                  ["score", str(exported_dir), str(german_csv), "-o", "/proc/x.csv"]):
         code, output = _run(args)
         assert code == 2 and "-o '/proc/x.csv' cannot be written" in output and ".tmp" not in output, output
+    code, output = _run(["report", str(exported_dir), str(german_csv), "--out", "/proc/x"])
+    assert code == 2 and "--out '/proc/x' cannot be written" in output and ".tmp" not in output, output
 
 
 def test_serve_refuses_a_token_file_that_is_a_pipe(exported_dir: Path, fifo: Path) -> None:
