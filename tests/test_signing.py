@@ -282,3 +282,77 @@ def test_evaluate_holds_the_baseline_to_the_same_key(art: Path, keys: dict, teac
     result = runner.invoke(app, ["evaluate", str(art), str(german_csv), "--baseline", str(signed_teacher),
                                  "--no-timing", "--verify-key", str(public)])
     assert result.exit_code == 0, result.output
+
+
+# -- found by a review of signing: re-signing, pinned workers, what inspect prints, key files ------
+def test_export_never_re_signs_an_artifact_changed_after_signing(art: Path, keys: dict, german_csv: Path) -> None:
+    # Before: an attacker re-hashed the artifact after it was signed; 'export --key' re-signed it
+    # with the real key (exit 0), and it then verified cleanly.
+    from tests.test_artifact_trust import rehash
+
+    private, public = keys["ed25519"]
+    sign_artifact(art, private)
+    rehash(art, lambda m: m.__setitem__("cutoff", 0.99))
+    before = snapshot(art)
+    result = runner.invoke(app, ["export", str(art), "--data", str(german_csv), "--key", str(private)])
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "is signed, but not verifiably by the key given to re-sign it" in flat and "nothing was written" in flat
+    assert snapshot(art) == before
+    with pytest.raises(ArtifactError, match="does not verify"):
+        finlite.load(art, verify_key=public)
+    other, _ = keys["other"]  # signed by someone else: not this key's to replace either
+    sign_artifact(art, other)
+    result = runner.invoke(app, ["export", str(art), "--data", str(german_csv), "--key", str(private)])
+    assert result.exit_code == 2 and "not verifiably by the key given to re-sign it" in " ".join(result.output.split())
+
+
+def test_serve_workers_load_only_the_artifact_the_parent_verified(art: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import socket
+
+    import uvicorn
+
+    from finlite.runtime import service
+
+    seen: dict[str, str] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.update(settings=os.environ[service._ENV]))
+    monkeypatch.setenv(service._ENV, "")  # serve sets it; monkeypatch removes it again afterwards
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    service.serve(art, port=port, workers=2)
+    digest = json.loads((art / "manifest.json").read_text())["manifest_sha256"]
+    assert json.loads(seen["settings"])["manifest_sha256"] == digest  # None before: a worker loaded whatever was there
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("algorithm", "ed25519, key sha256 5b7b, verified with the trusted key 'publisher.pub.pem'\x1b[8m"),
+    ("public_key_sha256", "\x1b[8m" + "0" * 60),
+    ("public_key_pem", 123),
+])
+def test_inspect_never_prints_a_forged_signature_field(art: Path, keys: dict, field: str, value: object) -> None:
+    private, _ = keys["ed25519"]
+    sign_artifact(art, private)
+    record = json.loads((art / "signature.json").read_text())
+    record[field] = value
+    (art / "signature.json").write_text(json.dumps(record))
+    result = runner.invoke(app, ["inspect", str(art)])
+    assert result.exit_code == 0, result.output  # 123 was an AttributeError traceback
+    assert "signature: unreadable" in result.output and "\x1b" not in result.output
+    assert "verified with the trusted key" not in result.output
+
+
+def test_a_key_file_is_refused_for_what_it_is(art: Path, keys: dict, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+    weak = tmp_path / "rsa1024.pub.pem"
+    weak.write_bytes(small.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    with pytest.raises(ConfigError, match="1024-bit RSA key"):  # was "is not a PEM public key"
+        load_public_key(weak)
+    both = tmp_path / "two.pub.pem"
+    both.write_bytes(keys["ed25519"][1].read_bytes() + keys["other"][1].read_bytes())
+    with pytest.raises(ConfigError, match="holds 2 PEM blocks; give a file with exactly one public key"):
+        finlite.load(art, verify_key=both)

@@ -500,7 +500,10 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
     cleaned first. Returns the new manifest.
 
     A signed artifact is re-signed with ``sign_with`` (a private key: PEM path or loaded key)
-    in the staged copy before the swap; without a key a signed artifact is refused (ArtifactError).
+    in the staged copy before the swap, only if its current signature verifies with that key's
+    public key; without a key, or with another key, a signed artifact is refused (ArtifactError).
+    ``verify_key=False`` (what :func:`finlite.signing.sign_artifact` passes: signing vouches
+    for the content) skips both the trusted-key check and that one.
     ``verify_key`` and ``manifest_sha256`` are checked as :func:`read_verified` does: a caller
     that loaded the artifact first (export) pins the digest it loaded, so what it re-signs is
     the artifact it checked, not one swapped in meanwhile. The staged copy is made from the
@@ -518,6 +521,20 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
         raise ArtifactError(f"Artifact {str(root)!r} is signed ({SIGNATURE}); changing it would void the signature. "
                             "Pass the private key (sign_with='PRIVATE.pem') so the amended artifact is re-signed; "
                             "nothing was written.", param="sign_with")
+    if sign_with is not None and verify_key is not False and os.path.lexists(root / SIGNATURE):
+        # The signature being replaced must be this key's and still verify: re-signing must never
+        # launder an artifact changed (and re-hashed) after it was signed. 'finlite sign'
+        # (verify_key=False) is the explicit way to vouch for content anew.
+        from finlite.signing import load_private_key
+
+        private = load_private_key(sign_with, "sign_with") if isinstance(sign_with, (str, os.PathLike)) else sign_with
+        try:
+            read_verified(root, verify_key=private.public_key(), manifest_sha256=manifest["manifest_sha256"])
+        except ArtifactError as exc:
+            raise ArtifactError(f"Artifact {str(root)!r} is signed, but not verifiably by the key given to re-sign it "
+                                f"({exc}). Re-signing would vouch for content this key never signed, so nothing was "
+                                "written; check the artifact, and sign it explicitly ('finlite sign') only if you "
+                                "trust it.", param="sign_with") from None
     staged = _paths.new_temp_dir(root)
     try:
         for name in manifest["files"]:  # re-read and re-checked: only verified bytes are (re-)signed

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from finlite._paths import FileTooLarge, clean_file_leftovers, kill_point, new_t
 from finlite._util import dump_json
 from finlite.errors import ArtifactError, ConfigError
 
-__all__ = ["SIGNATURE", "fingerprint", "load_private_key", "load_public_key", "sign_artifact", "signature_record",
+__all__ = ["ALGORITHMS", "SIGNATURE", "fingerprint", "load_private_key", "load_public_key", "sign_artifact", "signature_record",
            "write_signature"]
 
 SIG_FORMAT = "finlite.signature/1"
@@ -104,8 +105,13 @@ def load_public_key(source: Any, option: str = "verify_key") -> Any:
         return _supported(public() if callable(public) else source, "the key given")
     data = _read_key_file(source, "Public key", option)
     where = f"Public key {str(source)!r} ({_given_as(option)[0]})"
+    if data.count(b"-----BEGIN") > 1:  # which block is trusted must not be a guess
+        raise ConfigError(f"{where} holds {data.count(b'-----BEGIN')} PEM blocks; give a file with exactly one public "
+                          "key (the signer's).")
     try:
         return _supported(serialization.load_pem_public_key(data), where)
+    except ConfigError:
+        raise  # a key of a kind or size finlite refuses, named as such (it is a ValueError too)
     except ValueError:
         pass
     if b"PRIVATE KEY" in data:
@@ -149,6 +155,11 @@ def fingerprint(key: Any) -> str:
     public = key.public_key() if hasattr(key, "private_bytes") else key
     der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(der).hexdigest()
+
+
+#: The signature schemes finlite makes and accepts, by the name ``signature.json`` records.
+ALGORITHMS = ("ed25519", "ecdsa-p256-sha256", "ecdsa-p384-sha384", "rsa-pss-sha256")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def algorithm(key: Any) -> str:
@@ -276,10 +287,15 @@ def _read_signature(root: Path, dir_fd: int | None) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     record = parse_json_bytes(raw, str(root / SIGNATURE), "signature")
+    # What inspect prints comes from here: a known algorithm name and a hex fingerprint, never
+    # free text (a forged field with terminal escapes could hide the line's warning on screen).
     if not isinstance(record, dict) or record.get("format") != SIG_FORMAT or not all(
-            isinstance(record.get(k), str) for k in ("algorithm", "public_key_sha256", "signature")):
-        raise ArtifactError(f"{str(root / SIGNATURE)!r} is not a {SIG_FORMAT} signature (format, algorithm, "
-                            "public_key_sha256 and signature are required); re-sign the artifact with "
+            isinstance(record.get(k), str) for k in ("algorithm", "public_key_sha256", "signature")) \
+            or record["algorithm"] not in ALGORITHMS or not _HEX64.fullmatch(record["public_key_sha256"]) \
+            or not isinstance(record.get("public_key_pem", ""), str):
+        raise ArtifactError(f"{str(root / SIGNATURE)!r} is not a {SIG_FORMAT} signature (format, a known algorithm, "
+                            "a sha256 public_key_sha256, signature and a text public_key_pem are required); re-sign "
+                            "the artifact with "
                             f"'finlite sign {root} --key PRIVATE.pem'.")
     return record
 

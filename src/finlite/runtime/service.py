@@ -46,7 +46,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -1229,5 +1229,8 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     # Several processes: each worker loads the artifact and opens the audit log itself.
     if audit is not None:
         audit.close()
-    os.environ[_ENV] = json.dumps(asdict(settings))
+    # Each worker loads the artifact this process verified, pinned by its manifest digest: one
+    # swapped in meanwhile (even one signed by the same key) is refused, not served beside it.
+    pinned = replace(settings, manifest_sha256=str(predictor.manifest["manifest_sha256"]))
+    os.environ[_ENV] = json.dumps(asdict(pinned))
     uvicorn.run("finlite.runtime.service:app_from_environment", factory=True, workers=workers, **options)
