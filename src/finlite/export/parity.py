@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,9 +16,16 @@ FLOAT_TOLERANCE, INT8_TOLERANCE = 1e-5, 1e-3
 
 
 def onnx_session(model: bytes | str | os.PathLike[str], threads: int = 1) -> Any:
-    """An ONNX Runtime CPU session; ``threads`` intra-op threads (1 suits batch-1 scoring)."""
+    """An ONNX Runtime CPU session; ``threads`` intra-op threads (1 suits batch-1 scoring).
+
+    The graph may run only the operators finlite's exporters write (ArtifactError otherwise).
+    """
     import onnxruntime as ort
 
+    from finlite.runtime._graph_ops import check_operators
+
+    check_operators(model if isinstance(model, bytes) else Path(model).read_bytes(),
+                    "the ONNX model" if isinstance(model, bytes) else str(model))
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

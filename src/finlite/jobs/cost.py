@@ -86,7 +86,7 @@ def _onnx(model: FinliteModel, x: np.ndarray) -> tuple[int, dict[str, Any]]:
         path = Path(tmp) / "model.onnx"
         path.write_bytes(proto.SerializeToString())
         size = path.stat().st_size
-        session = model_session(path.read_bytes(), threads=1)
+        session = model_session(path.read_bytes(), threads=1, where=str(path))
     output = str(session.get_outputs()[0].name)
 
     def run(batch: np.ndarray) -> Any:

@@ -32,6 +32,7 @@ from finlite._finite import check_score_count, check_scores, record_score_error
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
 from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.runtime._graph_ops import check_operators
 from finlite.runtime.encoder import Encoder
 from finlite.tasks import Task, task_of_manifest
 
@@ -67,13 +68,16 @@ def history_columns(market: MarketPreprocessor) -> list[str]:
     return list(dict.fromkeys(columns))
 
 
-def model_session(model: bytes, threads: int = 1) -> Any:
+def model_session(model: bytes, threads: int = 1, where: str = "the ONNX model") -> Any:
     """The ONNX Runtime session the Predictor scores with (also what recipe gates time).
 
-    ``threads`` intra-op threads; one thread runs without spinning workers.
+    ``threads`` intra-op threads; one thread runs without spinning workers. The graph may run
+    only the operators finlite's exporters write (:func:`~finlite.runtime._graph_ops.check_operators`,
+    an ArtifactError naming ``where`` otherwise).
     """
     import onnxruntime as ort
 
+    check_operators(model, where)
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, int(threads))
     options.inter_op_num_threads = 1
@@ -150,7 +154,7 @@ class Predictor:
         self._threads = max(1, int(threads))
         self._columns: tuple[Any, list[Any]] = (None, [])  # the last DataFrame column Index seen, as a list
         try:
-            self.session = model_session(read_listed(root, manifest, self.file), threads)
+            self.session = model_session(read_listed(root, manifest, self.file), threads, str(root / self.file))
         except ArtifactError:
             raise
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own classes (InvalidProtobuf, Fail, ...)

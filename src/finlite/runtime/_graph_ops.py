@@ -1,0 +1,132 @@
+"""Which operators an ONNX model runs, read from its bytes before ONNX Runtime sees them.
+
+A ``model.onnx`` is untrusted: its hash only says it is the file the manifest lists, and
+someone who can write the folder can re-hash it. Its interface is checked by the Predictor
+(one input ``x``, one score per row); this module bounds what the graph may *do*. finlite's
+exporters (:mod:`finlite.export.graph`, :mod:`finlite.export.trees`) write a small, fixed set
+of operators, and a graph with any other is refused: a ``Loop`` of 10^12 trips in a 666-byte
+file would otherwise keep ``finlite score`` or a service worker busy for days, and model-local
+functions or other domains would hide what runs.
+
+The runtime is torch-free and does not import the ``onnx`` package (0.75 s), so the protobuf
+is walked here: only the few fields that hold nodes are read, each length checked against the
+bytes that remain, and subgraphs are followed only inside the one allowed operator that has
+them (``Scan``, which finlite's int8 recurrent models use).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from finlite.errors import ArtifactError
+
+__all__ = ["ALLOWED_OPERATORS", "check_operators"]
+
+#: The operators finlite's exporters write, by domain ("" is the default ONNX domain).
+ALLOWED_OPERATORS: dict[str, frozenset[str]] = {
+    "": frozenset({
+        "Abs", "Add", "And", "Cast", "Clip", "Concat", "ConstantOfShape", "Conv", "DequantizeLinear", "Div", "Erf",
+        "Expand", "GRU", "Gather", "Gemm", "Greater", "GreaterOrEqual", "Identity", "LSTM", "LayerNormalization",
+        "LessOrEqual", "MatMul", "MatMulInteger", "Max", "Min", "Mul", "Not", "QuantizeLinear", "ReduceMax",
+        "ReduceSum", "Relu", "Reshape", "Round", "Scan", "Shape", "Sigmoid", "Slice", "Softmax", "Split", "Squeeze",
+        "Sub", "Tanh", "Transpose", "Unsqueeze", "Where",
+    }),
+    "ai.onnx.ml": frozenset({"TreeEnsembleRegressor"}),
+}
+_WITH_SUBGRAPHS = frozenset({"Scan"})
+_MAX_DEPTH = 4  # Scan bodies of finlite's graphs nest one level
+
+# Field numbers of onnx.proto (ModelProto, GraphProto, NodeProto, AttributeProto).
+_MODEL_GRAPH, _MODEL_FUNCTIONS = 7, 25
+_GRAPH_NODE = 1
+_NODE_OP_TYPE, _NODE_ATTRIBUTE, _NODE_DOMAIN = 4, 5, 7
+_ATTR_GRAPH, _ATTR_GRAPHS = 6, 11
+
+
+class _Malformed(Exception):
+    """The bytes are not a protobuf message."""
+
+
+def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    for _ in range(10):
+        if pos >= len(buf):
+            raise _Malformed
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+    raise _Malformed
+
+
+def _messages(buf: memoryview, wanted: frozenset[int]) -> Iterator[tuple[int, memoryview]]:
+    """The length-delimited fields of one message whose numbers are in ``wanted``; others skipped."""
+    pos, end = 0, len(buf)
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, pos = _varint(buf, pos)
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        elif wire == 2:
+            length, pos = _varint(buf, pos)
+            if pos + length > end:
+                raise _Malformed
+            if number in wanted:
+                yield number, buf[pos:pos + length]
+            pos += length
+        else:  # groups (3, 4) are not used by ONNX; anything else is not protobuf
+            raise _Malformed
+        if pos > end:
+            raise _Malformed
+
+
+def _graph_operators(graph: memoryview, depth: int) -> Iterator[tuple[str, str]]:
+    if depth > _MAX_DEPTH:
+        raise _Malformed
+    for _, node in _messages(graph, frozenset({_GRAPH_NODE})):
+        op_type, domain, attributes = "", "", []
+        for number, value in _messages(node, frozenset({_NODE_OP_TYPE, _NODE_DOMAIN, _NODE_ATTRIBUTE})):
+            if number == _NODE_OP_TYPE:
+                op_type = bytes(value).decode("utf-8", "replace")
+            elif number == _NODE_DOMAIN:
+                domain = bytes(value).decode("utf-8", "replace")
+            else:
+                attributes.append(value)
+        yield domain, op_type
+        if op_type in _WITH_SUBGRAPHS:
+            for attribute in attributes:
+                for _, sub in _messages(attribute, frozenset({_ATTR_GRAPH, _ATTR_GRAPHS})):
+                    yield from _graph_operators(sub, depth + 1)
+
+
+def check_operators(model: bytes, where: str) -> None:
+    """Refuse an ONNX model that runs an operator finlite's exporters never write.
+
+    Raises:
+        ArtifactError: naming ``where`` and the first operator refused (or the bytes are not an
+            ONNX model); the message says how to fix it.
+    """
+    try:
+        top = list(_messages(memoryview(model), frozenset({_MODEL_GRAPH, _MODEL_FUNCTIONS})))
+        if any(number == _MODEL_FUNCTIONS for number, _ in top):
+            raise ArtifactError(f"{where} defines its own functions, which finlite's exporters never write; "
+                                "export the artifact again (finlite export).")
+        graphs = [value for number, value in top if number == _MODEL_GRAPH]
+        if len(graphs) != 1:
+            raise _Malformed
+        for domain, op_type in _graph_operators(graphs[0], 0):
+            if op_type not in ALLOWED_OPERATORS.get("" if domain == "ai.onnx" else domain, frozenset()):
+                name = f"{domain}.{op_type}" if domain else op_type  # repr below: escapes in a forged name stay inert
+                raise ArtifactError(f"{where} runs the operator {name[:80]!r}, "
+                                    "which finlite's exporters never write (a graph is trusted for its arithmetic "
+                                    "only as far as its hash goes, never for what it may run); export the artifact "
+                                    "again (finlite export).")
+    except _Malformed:
+        raise ArtifactError(f"{where} is not an ONNX model (its bytes do not parse as one); export the artifact "
+                            "again (finlite export).") from None

@@ -1,0 +1,121 @@
+"""A model.onnx may run only the operators finlite's exporters write (``check_operators``):
+a re-hashed graph with a Loop of 10^12 trips kept `finlite score` busy for days (found by a
+review of hostile artifact files). The walker reads untrusted bytes, so it is fuzzed too."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onnx import TensorProto, helper
+from typer.testing import CliRunner
+
+from finlite.cli import app
+from finlite.errors import ArtifactError
+from finlite.export.graph import to_onnx
+from finlite.methods.quantize import DynamicInt8, quantize
+from finlite.models import SequenceModel
+from finlite.runtime import Predictor
+from finlite.runtime._graph_ops import ALLOWED_OPERATORS, check_operators
+from tests.test_artifact_trust import rehash
+
+runner = CliRunner()
+
+
+def _model(nodes: list[onnx.NodeProto], n: int, inits: list[onnx.TensorProto], **kwargs: object) -> bytes:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n])
+    out = helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["batch", 1])
+    graph = helper.make_graph(nodes, "g", [x], [out], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("custom", 1)],
+                              **kwargs)
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def _looping(n: int, trips: int) -> bytes:
+    """Scores like a model, after a Loop of ``trips`` empty iterations (666 bytes, days of work)."""
+    body = helper.make_graph([helper.make_node("Identity", ["cond"], ["cond_out"])], "body",
+                             [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                              helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
+                             [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, [])])
+    inits = [helper.make_tensor("w", TensorProto.FLOAT, [n, 1], [0.0] * n),
+             helper.make_tensor("trips", TensorProto.INT64, [], [trips]),
+             helper.make_tensor("go", TensorProto.BOOL, [], [True])]
+    nodes = [helper.make_node("Loop", ["trips", "go"], [], body=body),
+             helper.make_node("MatMul", ["x", "w"], ["z"]), helper.make_node("Sigmoid", ["z"], ["probability"])]
+    return _model(nodes, n, inits)
+
+
+def test_a_graph_running_an_operator_finlite_never_writes_is_refused(exported_dir: Path, tmp_path: Path,
+                                                                      german_csv: Path) -> None:
+    art = tmp_path / "student"
+    shutil.copytree(exported_dir, art)
+    n = Predictor(art).encoder.n_features
+    # 3 trips, not 10**12: refused by what it is, and without the check this test fails instead of hanging.
+    (art / "model.onnx").write_bytes(_looping(n, 3))
+    rehash(art)
+    with pytest.raises(ArtifactError, match=r"model\.onnx runs the operator 'Loop', which finlite's exporters never"):
+        Predictor(art)
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(out)])  # returns at once
+    assert result.exit_code == 2 and "runs the operator 'Loop'" in " ".join(result.output.split())
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    (lambda: _model([helper.make_node("Relu", ["x"], ["r"], domain="custom"),
+                     helper.make_node("Sigmoid", ["r"], ["probability"])], 3, []), r"runs the operator 'custom\.Relu'"),
+    (lambda: _model([helper.make_node("TopK", ["x", "k"], ["probability", "i"])], 3,
+                    [helper.make_tensor("k", TensorProto.INT64, [1], [1])]), "runs the operator 'TopK'"),
+    (lambda: _model([helper.make_node("Sigmoid", ["x"], ["probability"])], 3, [], functions=[
+        helper.make_function("custom", "f", ["a"], ["b"], [helper.make_node("Relu", ["a"], ["b"])],
+                             [helper.make_opsetid("", 17)])]), "defines its own functions"),
+    (lambda: b"\x3a\xff\xff\xff\xff\x0f", r"is not an ONNX model \(its bytes do not parse as one\)"),  # a graph longer than the file
+    (lambda: _looping(3, 2)[:-7], "is not an ONNX model"),  # truncated
+])
+def test_foreign_or_malformed_graphs_are_refused(model, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ArtifactError, match=message):
+        check_operators(model(), "model.onnx")
+
+
+def test_the_graphs_finlite_writes_pass(exported_dir: Path) -> None:
+    for name in ("model.onnx", "model_int8.onnx"):
+        check_operators((exported_dir / name).read_bytes(), name)
+    torch.manual_seed(0)
+    # An int8 GRU runs in a Scan whose body is followed: its operators are checked too.
+    int8 = quantize(SequenceModel("gru", 3, [8]), DynamicInt8()).model
+    proto = to_onnx(int8)
+    assert any(node.op_type == "Scan" for node in proto.graph.node)
+    check_operators(proto.SerializeToString(), "int8 GRU")
+    body_ops = {n.op_type for node in proto.graph.node if node.op_type == "Scan"
+                for a in node.attribute for n in a.g.node}
+    assert body_ops and body_ops <= ALLOWED_OPERATORS[""]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200), st.binary(max_size=40))
+def test_any_bytes_end_in_an_answer_or_an_artifact_error(noise: bytes, splice: bytes) -> None:
+    # The walker reads untrusted bytes: whatever they are, it returns or refuses, never crashes.
+    base = _looping(3, 2)
+    cut = len(noise) % (len(base) + 1)
+    for data in (noise, base[:cut] + splice + base[cut:]):
+        with contextlib.suppress(ArtifactError):
+            check_operators(data, "model.onnx")
+
+
+def test_check_is_fast_on_a_large_tree_ensemble(boosted_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    from finlite.jobs.export import export_artifact
+
+    art = tmp_path / "teacher"
+    shutil.copytree(boosted_dir, art)
+    export_artifact(art, german_csv)  # the TreeEnsembleRegressor graph passes through the same check
+    data = (art / "model.onnx").read_bytes()
+    check_operators(data, "model.onnx")
+    assert np.isfinite(Predictor(art).score_vector(np.zeros((1, Predictor(art).encoder.n_features)))).all()
