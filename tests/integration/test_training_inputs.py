@@ -90,3 +90,44 @@ def test_scoring_reads_the_missing_markers_training_read(exported_dir: Path, ger
     batches, _ = _batches(src, "csv", ["purpose"], [], 1 << 16, ["purpose"])
     column = next(batches).column("purpose")
     assert column.null_count == int(pd.read_csv(src)["purpose"].isna().sum()) > 0
+
+
+# -- DataFrames given to the Python API (found by a review of DataFrame inputs) -----------------------
+def _with(frame: pd.DataFrame, column: str, row: int, value: object) -> pd.DataFrame:
+    out = frame.copy()
+    out[column] = out[column].astype(object)
+    out.loc[row, column] = value
+    return out
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    # Each was a KeyError, TypeError, ValueError or decimal.InvalidOperation traceback.
+    (lambda f: f.rename(columns={"x": 5}), r"Column name 5 of the DataFrame is of type int, not text"),
+    (lambda f: pd.concat([f, f[["grade"]]], axis=1), r"Column 'grade' appears more than once in the DataFrame"),
+    (lambda f: f.set_axis(pd.MultiIndex.from_tuples([(c, "v") for c in f.columns]), axis=1),
+     r"The columns of the DataFrame have 2 levels; finlite reads flat tables"),
+    (lambda f: _with(f, "x", 3, __import__("decimal").Decimal("sNaN")),
+     r"Column 'x' of the DataFrame holds a signalling NaN"),
+    # Read as its real part before, in training and in scoring alike (5+1e6j trained as 5).
+    (lambda f: _with(f, "x", 1, 5 + 1e6j), r"Column 'x' in .* holds complex \(5\+1000000j\) at row 2; the model needs "
+                                           r"one real number"),
+])
+def test_a_dataframe_a_file_could_not_hold_is_refused_by_name(edit, message: str) -> None:  # type: ignore[no-untyped-def]
+    from finlite.data import prepare
+
+    with pytest.raises(DataError, match=message):
+        prepare(edit(_book()), target="bad")
+
+
+def test_the_target_is_named_by_text() -> None:
+    with pytest.raises(DataError, match=r"target must name the label column as text; got 5 \(int\)"):
+        infer_schema(_book(), 5)  # type: ignore[arg-type]
+
+
+def test_scoring_refuses_a_complex_number_and_multi_level_columns(exported_dir: Path, german: pd.DataFrame) -> None:
+    predictor = Predictor(exported_dir)
+    rows = german.drop(columns="creditability").head(3)
+    with pytest.raises(DataError, match=r"holds complex \(5\+1000000j\)"):
+        predictor.predict_score(_with(rows, "credit_amount", 1, 5 + 1e6j))
+    with pytest.raises(DataError, match="The columns of the DataFrame have 2 levels"):
+        predictor.predict_score(rows.set_axis(pd.MultiIndex.from_tuples([(c, "v") for c in rows.columns]), axis=1))

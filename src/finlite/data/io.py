@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import decimal
 import gzip
 import hashlib
 import io
@@ -166,9 +167,28 @@ def _check_flat_parquet(path: Path) -> None:
 
 
 def _check_flat_frame(frame: pd.DataFrame, source: str) -> None:
-    """Refuse object columns whose cells are lists, dicts or arrays (a cell must be one value)."""
+    """Refuse what a file could not hold either: column names that are not one piece of text, a
+    name given twice, and object columns whose cells are lists, dicts or arrays (a cell must be
+    one value) or a signalling NaN."""
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise DataError(f"The columns of {source} have {frame.columns.nlevels} levels; finlite reads flat tables. "
+                        "Join the levels into one name per column (e.g. frame.columns = ['_'.join(map(str, c)) for "
+                        "c in frame.columns]).")
+    names = [c for c in frame.columns if not isinstance(c, str)]
+    if names:
+        # A name 5 and the text '5' would be different columns here and the same one in a file.
+        raise DataError(f"Column name {names[0]!r} of {source} is of type {type(names[0]).__name__}, not text; name every "
+                        "column with text (e.g. frame.columns = frame.columns.map(str)).")
+    repeated = sorted(c for c, k in Counter(frame.columns).items() if k > 1)
+    if repeated:
+        raise DataError(f"Column {repeated[0]!r} appears more than once in {source}; which one is meant cannot be "
+                        "told. Rename or drop the repeats.")
     for column in [c for c in frame.columns if pd.api.types.is_object_dtype(frame[c])]:
-        values = frame[column].dropna()
+        try:
+            values = frame[column].dropna()
+        except decimal.InvalidOperation:  # Decimal('sNaN') refuses even to be compared
+            raise DataError(f"Column {column!r} of {source} holds a signalling NaN (Decimal('sNaN')), which is not a "
+                            "value; blank it (None) if it is missing.") from None
         first = values.iloc[0] if len(values) else None
         if isinstance(first, (list, tuple, dict, set, np.ndarray)):
             raise DataError(f"Column {str(column)!r} of {source} holds {type(first).__name__} values (e.g. row "

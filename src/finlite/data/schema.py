@@ -164,7 +164,9 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
     silent reading; with ``numeric``, a boolean among other values is refused too (the record
     path refuses it: scoring it as 1/0 would decide on a guess; a typed boolean column is 0/1).
     The type check runs over the distinct values only."""
-    refused = NOT_ONE_VALUE + ((bool, np.bool_) if numeric else ())
+    # A complex number among numbers would lose its imaginary part in the float cast (a silent
+    # reading of 5+1e6j as 5); the record path and typed complex columns refuse it too.
+    refused = NOT_ONE_VALUE + ((bool, np.bool_, complex, np.complexfloating) if numeric else ())
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         if series.dtype != object or not any(isinstance(v, refused) for v in uniques):
@@ -175,7 +177,8 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
         if isinstance(value, refused):
             what = ("the boolean " + str(bool(value)) if isinstance(value, (bool, np.bool_))
                     else f"{type(value).__name__} {shown(value)}")
-            need = "number (send 1 or 0 if that is what it means)" if numeric else "category (text or a number)"
+            need = ("category (text or a number)" if not numeric else "number (send 1 or 0 if that is what it means)"
+                    if isinstance(value, (bool, np.bool_)) else "real number")
             raise DataError(f"Column {column!r} in {source} holds {what} at {frame_row(series.index, row)}; the model "
                             f"needs one {need} per cell. Write the column as plain values, or remove it.")
     raise DataError(f"Column {column!r} in {source} holds a value that is not one number or category; "
@@ -413,6 +416,9 @@ def infer_schema(
             declared positive class; a feature column is entirely missing; a mostly numeric
             text column holds a few non-numbers.
     """
+    if not isinstance(target, str):
+        raise DataError(f"target must name the label column as text; got {target!r} ({type(target).__name__}).",
+                        param="target")
     columns = [str(c) for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
     if target not in columns:

@@ -634,6 +634,9 @@ class Predictor:
         encodes the frame instead: its results are the reference, and its errors name the
         DataFrame's own row labels.
         """
+        if frame.columns.nlevels > 1:  # a MultiIndex: ('a', 'b') names no field, in any path
+            raise DataError(f"The columns of {source} have {frame.columns.nlevels} levels; give one name per column "
+                            "(e.g. frame.columns = ['_'.join(map(str, c)) for c in frame.columns]).")
         if frame.columns.is_unique:
             x = self._encode_small_frame(frame) if len(frame) <= _SMALL_FRAME else None
             if x is None:  # many rows, or a type the record path does not read as pandas does
