@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CSV_MISSING", "MISSING", "NOT_ONE_VALUE", "UNSEEN", "category_key", "is_missing_marker", "label_key", "look_up", "numeric_alias"]
+__all__ = ["CSV_MISSING", "MISSING", "NOT_ONE_VALUE", "UNSEEN", "category_key", "is_missing_marker", "key_aliases", "label_key", "look_up",
+           "numeric_alias"]
 
 #: Category key of an empty or missing value.
 MISSING = "__missing__"
@@ -95,12 +96,38 @@ def numeric_alias(key: str) -> str | None:
     return alias if alias != key else None
 
 
+#: The spellings of a boolean that the readers turn into one (pandas' CSV ``true_values`` and
+#: ``false_values``), and the 1/0 a boolean is as a number, each with the boolean it means.
+_BOOLEAN_SPELLINGS = {"True": True, "TRUE": True, "true": True, "1": True,
+                      "False": False, "FALSE": False, "false": False, "0": False}
+
+
+def key_aliases(key: str) -> list[str]:
+    """The other keys ``key`` may have been trained under, most specific first: its numeric alias
+    (:func:`numeric_alias`), then, for a boolean spelling, the other spellings of that boolean.
+
+    pandas reads ``true`` in a CSV as the boolean True (key "True") while the Arrow path reads
+    the text ("true"), and a DataFrame may hold either, or 1/0: without these aliases the same
+    file gave different scores through ``finlite score`` and ``evaluate`` (22 of 300 decisions
+    on one test book). A key that is itself a training key is never aliased.
+    """
+    out = []
+    alias = numeric_alias(key)
+    if alias is not None:
+        out.append(alias)
+    meaning = _BOOLEAN_SPELLINGS.get(key)
+    if meaning is not None:
+        out.extend(k for k, v in _BOOLEAN_SPELLINGS.items() if v is meaning and k != key and k not in out)
+    return out
+
+
 def look_up(mapping: Mapping[str, Any], key: str) -> Any:
-    """``mapping[key]``, else the entry of its numeric alias (:func:`numeric_alias`), else None:
-    the one lookup every encoder makes of a category key (``mapping`` values are never None)."""
+    """``mapping[key]``, else the entry of its first alias that has one (:func:`key_aliases`), else
+    None: the one lookup every encoder makes of a category key (``mapping`` values are never None)."""
     found = mapping.get(key)
     if found is None:
-        alias = numeric_alias(key)  # "94110.0" read as text, for the code 94110
-        if alias is not None:
+        for alias in key_aliases(key):  # "94110.0" read as text, for the code 94110; "true" for True
             found = mapping.get(alias)
+            if found is not None:
+                break
     return found

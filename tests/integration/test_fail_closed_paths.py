@@ -173,3 +173,60 @@ def test_pandas_missing_markers_in_a_record_are_missing_as_in_a_frame(marker: An
         np.testing.assert_array_equal(encoder.encode_record({"x": value, "c": value})[0], expected)
         frame = pd.DataFrame({"x": pd.Series([value], dtype=object), "c": pd.Series([value], dtype=object)})
         np.testing.assert_array_equal(pre.transform(frame), expected[None, :])
+
+
+# -- a boolean, however it is spelled --------------------------------------------------------------
+def test_key_aliases_name_the_same_boolean_and_never_a_training_key() -> None:
+    from finlite._keys import key_aliases, look_up
+
+    assert key_aliases("true") == ["True", "TRUE", "1"] and key_aliases("0") == ["False", "FALSE", "false"]
+    assert key_aliases("94110.0") == ["94110"] and key_aliases("maybe") == []
+    assert look_up({"True": 1, "true": 2}, "true") == 2  # a key trained as itself is never aliased
+    assert look_up({"False": 5}, "FALSE") == 5 and look_up({"1": 7}, "True") == 7
+
+
+@pytest.fixture(scope="module")
+def flagged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An exported student of a book whose `flag` column is written true/false: pandas reads it
+    as booleans (keys True/False), Arrow and a DataFrame of text as the text."""
+    import finlite
+    from finlite.jobs.export import export_artifact
+    from tests.conftest import FAST, make_loans
+
+    folder = tmp_path_factory.mktemp("flag")
+    book = make_loans(300)
+    rng = np.random.default_rng(1)
+    book["flag"] = np.where(rng.random(300) < 0.5, "true", "false")
+    book.loc[(book.flag == "true") & (rng.random(300) < 0.6), "defaulted"] = book["defaulted"].iloc[0]
+    book.to_csv(folder / "book.csv", index=False)
+    finlite.train(folder / "book.csv", target="defaulted", hidden=(16,), config=FAST, out=folder / "m",
+                  categorical=["flag"])
+    export_artifact(folder / "m", folder / "book.csv")
+    return folder / "m", folder / "book.csv"
+
+
+def test_a_boolean_column_scores_alike_however_it_is_spelled(flagged: tuple[Path, Path], tmp_path: Path) -> None:
+    # Before: 'finlite score' (Arrow reads the text "true") and a DataFrame of the text or of 1/0
+    # all scored the flag as an unseen category, while evaluate (pandas reads a boolean) did not:
+    # the same file flipped 22 of 300 decisions between commands, with exit 0.
+    import finlite
+    from finlite.runtime.batch import score_file
+
+    model, book = flagged
+    predictor = Predictor(model)
+    read = pd.read_csv(book).drop(columns="defaulted")
+    assert read["flag"].dtype == bool
+    reference = predictor.predict_score(read)
+    text = read.assign(flag=np.where(read["flag"], "true", "false"))
+    score_file(predictor, book, tmp_path / "s.csv")
+    spellings = {
+        "finlite score (Arrow, text)": pd.read_csv(tmp_path / "s.csv")["score"].to_numpy(),
+        "DataFrame of text": predictor.predict_score(text),
+        "DataFrame of TRUE/FALSE": predictor.predict_score(text.assign(flag=text["flag"].str.upper())),
+        "DataFrame of 1/0": predictor.predict_score(read.assign(flag=read["flag"].astype(int))),
+        "a few rows of 1/0": predictor.predict_score(read.head(3).assign(flag=read["flag"].head(3).astype(int))),
+        "records of text": np.array([predictor.score_record(r) for r in text.head(20).to_dict("records")]),
+        "the torch artifact, text": finlite.load(model).predict_score(text),
+    }
+    for name, scores in spellings.items():
+        np.testing.assert_allclose(scores, reference[:len(scores)], atol=1e-6, err_msg=name)

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from finlite import _limits, _spec
-from finlite._keys import MISSING, UNSEEN, label_key, numeric_alias
+from finlite._keys import MISSING, UNSEEN, key_aliases, label_key
 from finlite._money import MONEY
 from finlite._util import dump_json, param_error, write_text_atomic
 from finlite.data.schema import Schema, factorize_cells, numeric_column
@@ -176,13 +176,13 @@ class _Valued:
 
 
 def _with_aliases(distinct: np.ndarray, index: pd.Index) -> np.ndarray:
-    """``distinct`` keys with each one that is not in ``index`` replaced by its numeric alias
-    when that is (:func:`finlite._keys.numeric_alias`: "94110.0" read as text is the code
-    94110, key "94110"), as every runtime encoder does."""
+    """``distinct`` keys with each one that is not in ``index`` replaced by its first alias that
+    is (:func:`finlite._keys.key_aliases`: "94110.0" read as text is the code 94110, key
+    "94110"; "true" is the boolean True, key "True"), as every runtime encoder does."""
     out = distinct
     for i in np.flatnonzero(index.get_indexer(pd.Index(distinct)) < 0).tolist():
-        alias = numeric_alias(str(distinct[i]))
-        if alias is not None and alias in index:
+        alias = next((a for a in key_aliases(str(distinct[i])) if a in index), None)
+        if alias is not None:
             if out is distinct:
                 out = distinct.copy()
             out[i] = alias

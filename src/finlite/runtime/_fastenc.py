@@ -27,12 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from finlite._keys import MISSING, PLAIN_NUMBER, category_key, look_up, numeric_alias
+from finlite._keys import MISSING, PLAIN_NUMBER, category_key, key_aliases, look_up
 from finlite.runtime import _arrownp
 
 __all__ = ["LookupCache", "assemble", "checked", "dictionary_codes", "scatter_ones"]
 
 _DENSE_SPAN = 1 << 22  # integer codes spanning fewer values get a direct table (int64: at most 32 MB)
+_BOOLEAN_TEXT = "True|TRUE|true|False|FALSE|false"  # the spellings finlite._keys.key_aliases maps (1/0 are numbers)
 _BLOCK = 4096  # rows per one-hot block: 4,096 x (say) 74 float32 = 1.2 MB, within a core's L2 cache
 
 
@@ -178,12 +179,13 @@ class LookupCache:
         empty = _arrownp.to_numpy(pc.equal(pc.binary_length(trimmed), _arrownp.scalar(0, pa.int32())))
         # A number written as text ("94110.0") that is no training key: its numeric alias (see
         # finlite._keys.numeric_alias), looked up in Python for those values only.
-        numbers = _arrownp.to_numpy(pc.match_substring_regex(trimmed, f"^(?:{PLAIN_NUMBER.pattern})$"))
+        # A boolean spelled otherwise than in training ("true" for True) likewise: key_aliases.
+        numbers = _arrownp.to_numpy(pc.match_substring_regex(trimmed, f"^(?:{PLAIN_NUMBER.pattern}|{_BOOLEAN_TEXT})$"))
         candidates = np.flatnonzero(numbers & ~hit & ~empty)
         texts = trimmed.take(_arrownp.from_numpy(candidates, pa.int64())).to_pylist()
         for i, text in zip(candidates.tolist(), texts, strict=True):
-            alias = numeric_alias(str(text))
-            if alias is not None and alias in mapping:
+            alias = next((a for a in key_aliases(str(text)) if a in mapping), None)
+            if alias is not None:
                 table[i] = mapping[alias]
         table[:-1][empty] = missing
         table[-1] = missing
@@ -215,6 +217,11 @@ class LookupCache:
                     continue
                 if str(number) == key and -(2**63) <= number < 2**63:
                     pairs.append((number, value))
+            have = {number for number, _ in pairs}
+            for number in (0, 1):  # 1/0 for a column trained on booleans, as look_up reads them
+                alias = next((a for a in key_aliases(str(number)) if a in mapping), None)
+                if number not in have and alias is not None:
+                    pairs.append((number, mapping[alias]))
             pairs.sort()
             found = (np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=dtype))
             with self._lock:
