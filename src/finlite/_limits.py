@@ -19,6 +19,7 @@ from typing import Any
 from finlite.errors import ConfigError
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_FOLDS",
     "MAX_SEED",
     "MAX_WIDTH",
@@ -40,6 +41,10 @@ MIN_FOLDS, MAX_FOLDS = 2, 20
 """Out-of-fold scores need 2 folds at least; beyond 20 each refit adds time and no information."""
 MAX_WIDTH = 65_536
 """Widest hidden layer accepted; a credit model this wide is a typo (and the memory check follows)."""
+MAX_DEPTH = 256
+"""Most layers a model config may describe (the command line takes 16): a config read from a
+manifest is untrusted, and a million one-unit layers would take minutes to build, even on torch's
+allocation-free ``meta`` device."""
 
 # Share of the available memory one request may take: the rest is left for the process itself
 # (Python, torch, the table) and for the other programs on the machine.

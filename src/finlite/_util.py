@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from finlite._limits import MAX_DEPTH
 from finlite.errors import ConfigError
 
 
@@ -165,6 +166,8 @@ def check_widths(owner: str, name: str, values: Any, *, empty: bool = True) -> t
     if isinstance(values, (str, bytes, dict)) or not isinstance(values, Iterable):
         raise param_error(owner, name, "a list of positive integers", values)
     widths = list(values)
+    if len(widths) > MAX_DEPTH:
+        raise param_error(owner, name, f"at most {MAX_DEPTH} layer widths", f"{len(widths):,} widths")
     if (not widths and not empty) or any(not is_whole(w) or w < 1 for w in widths):
         raise param_error(owner, name, "a list of positive integers" if empty else
                           "a non-empty list of positive integers", widths)

@@ -121,3 +121,18 @@ def test_a_tensor_of_another_dtype_is_refused_not_cast(tmp_path: Path, dtype: to
     with pytest.raises(ArtifactError, match=rf"Tensor 'layers.0.weight' .* holds {dtype} values; the model's are "
                                             "torch.float32"):
         load_weights(model.config(), path)
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"kind": "mlp", "in_features": 4, "hidden": [1] * 100_000}, "'hidden' parameter of TabularMLP must be at most 256"),
+    ({"kind": "tcn", "in_features": 4, "channels": [2] * 1_000}, "'channels' parameter of TemporalConvNet must be a "
+                                                                 "non-empty list of at most 256"),
+    ({"kind": "transformer", "in_features": 4, "window": 5, "layers": 10**6},
+     "'layers' parameter of TransformerForecaster must be at most 256"),
+])
+def test_a_config_of_absurd_depth_is_refused_before_any_layer_is_built(config: dict[str, Any], message: str) -> None:
+    # A manifest is untrusted: 100,000 one-unit layers took minutes to build, even on the meta device.
+    import finlite.models.temporal  # noqa: F401 - registers the forecasters
+
+    with pytest.raises(ConfigError, match=message):
+        build_model(config)

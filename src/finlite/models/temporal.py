@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from finlite._limits import MAX_DEPTH
 from finlite._util import param_error
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel, register_model
@@ -97,9 +98,10 @@ class TemporalConvNet(FinliteModel):
                  task: str = "regression") -> None:
         super().__init__()
         self.in_features = _positive_int("TemporalConvNet", "in_features", in_features)
-        if isinstance(channels, (int, str)) or not channels or any(
+        if isinstance(channels, (int, str)) or not channels or len(channels) > MAX_DEPTH or any(
                 isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1 for c in channels):
-            raise param_error("TemporalConvNet", "channels", "a non-empty list of positive integers", channels)
+            raise param_error("TemporalConvNet", "channels", f"a non-empty list of at most {MAX_DEPTH} positive integers",
+                              channels if len(repr(channels)) < 200 else f"{len(channels):,} channels")
         if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) or kernel_size < 2:
             raise param_error("TemporalConvNet", "kernel_size", "an integer ≥ 2", kernel_size)
         self.channels = [int(c) for c in channels]
@@ -231,6 +233,8 @@ class TransformerForecaster(FinliteModel):
         self.d_model = _positive_int(owner, "d_model", d_model)
         self.heads = _positive_int(owner, "heads", heads)
         self.layers = _positive_int(owner, "layers", layers)
+        if self.layers > MAX_DEPTH:
+            raise param_error(owner, "layers", f"at most {MAX_DEPTH}", layers)
         self.ff = _positive_int(owner, "ff", ff)
         if self.d_model % self.heads:
             raise param_error(owner, "d_model", f"a multiple of heads ({self.heads})", d_model)
