@@ -86,6 +86,10 @@ def test_a_struct_category_column_in_parquet_is_named(exported_dir: Path, german
     pq.write_table(table, src)
     code, output = _score([str(exported_dir), str(src), "-o", str(out)])
     assert code == 2 and "Categorical column 'purpose'" in output and "struct" in output, output
+    # pandas' Interval column is an extension type over a struct: a bare KeyError before.
+    rows.assign(purpose=pd.arrays.IntervalArray.from_breaks([0, 1, 2, 3, 4])).to_parquet(src)
+    code, output = _score([str(exported_dir), str(src), "-o", str(out), "--force"])
+    assert code == 2 and "Categorical column 'purpose'" in output and "Traceback" not in output, output
 
 
 # -- values -------------------------------------------------------------------------------------

@@ -115,6 +115,13 @@ def _kind(path: Path, what: str) -> str:
     raise DataError(f"{what} {str(path)!r} has an unknown file type; use .csv (or .txt), .csv.gz, .tsv or .parquet.")
 
 
+def _storage(kind: Any) -> Any:
+    """The Arrow type an extension type stores its values as (the type itself otherwise)."""
+    import pyarrow as pa
+
+    return kind.storage_type if isinstance(kind, pa.ExtensionType) else kind
+
+
 def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_rows: int,
              categorical: Sequence[str]) -> tuple[Iterator[Any], int | None]:
     """(record batches of the ``fields`` and ``ids`` columns, total rows if known), after the
@@ -131,7 +138,9 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
             # Categorical columns come back dictionary-encoded: each chunk maps its few distinct
             # values to one-hot columns once, not every row. A nested column (a struct is stored
             # as its leaves) cannot be: the encoder then refuses it, naming it.
-            flat = [c for c in categorical if c in schema.names and not pa.types.is_nested(schema.field(c).type)]
+            # pandas' Interval and Period columns are extension types over a struct or an integer:
+            # judged by what they store (read_dictionary of a struct raised a bare KeyError).
+            flat = [c for c in categorical if c in schema.names and not pa.types.is_nested(_storage(schema.field(c).type))]
             reader = pq.ParquetFile(path, read_dictionary=flat)
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"Cannot read {str(path)!r} as Parquet ({exc}); check the file.") from exc

@@ -297,9 +297,10 @@ class Encoder:
             # fail with its own error (no dictionary_encode kernel), not one naming the column.
             kind = batch.schema.field(name).type
             inner = kind.value_type if pa.types.is_dictionary(kind) else kind
-            # Bytes too: the record path refuses them, and pandas would decode them as text.
+            # Bytes too: the record path refuses them, and pandas would decode them as text. An
+            # extension type (pandas' Interval, Period) has no dictionary kernel either.
             if pa.types.is_nested(inner) or pa.types.is_binary(inner) or pa.types.is_large_binary(inner) \
-                    or pa.types.is_fixed_size_binary(inner):
+                    or pa.types.is_fixed_size_binary(inner) or isinstance(inner, pa.ExtensionType):
                 raise DataError(f"Categorical column {name!r} in {source} has type {kind}; the model needs one "
                                 "category (text or a number) per row there. Flatten the column or write it as text.")
         n = batch.num_rows
