@@ -944,6 +944,8 @@ def evaluate(
                        f"{m['rows_per_second']:,.0f} rows/s at batch {m['batch']:,} ({how})")
     if not as_json:
         typer.echo(_served_line(result.get("served_model") or {}))
+        if result.get("note"):
+            typer.echo(result["note"], err=True)
 
 
 @app.command()

@@ -51,3 +51,17 @@ def test_evaluate_times_each_model_as_deployed(boosted_dir: Path, exported_dir: 
     assert both["ratios"]["latency_p50_speedup"] == pytest.approx(
         both["teacher"]["latency_p50_us"] / both["student"]["latency_p50_us"])
     assert "| timed in | ONNX Runtime (exported) | ONNX Runtime (exported) |" in render_markdown(both)
+
+
+def test_the_training_table_with_other_column_types_is_scored_as_a_hold_out_with_a_warning(tmp_path: Path) -> None:
+    # The content hash reads the cells' text, so convert_dtypes() hides the training table: every
+    # row (training rows included) was scored as a hold-out, silently (AUC 0.790 against 0.687).
+    from tests.conftest import FAST, make_loans
+
+    book = make_loans(300)
+    finlite.train(book, target="defaulted", hidden=(8,), config=FAST, out=tmp_path / "m")
+    assert "note" not in evaluate_artifact(tmp_path / "m", book, timing=False)  # recognised: its test split
+    result = evaluate_artifact(tmp_path / "m", book.convert_dtypes(), timing=False)
+    assert result["split"] == "hold-out (all rows)" and result["rows"] == 300
+    assert "as many rows (300) as the table" in result["note"] and "include training rows" in result["note"]
+    assert "note" not in evaluate_artifact(tmp_path / "m", book.head(200), timing=False)  # a genuine hold-out

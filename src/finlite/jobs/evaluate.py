@@ -115,10 +115,19 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                           "decisions. Drop flag_rate.", param="flag_rate")
     table = data if isinstance(data, Table) else read_table(data)
     prepared = prepare_if_trained_on(art, table)
+    note = None
     if prepared is not None:
         rows, split = prepared.frame.iloc[prepared.split.test], "test"
     else:
         rows, split = table.frame, "hold-out (all rows)"
+        trained = art.manifest.get("data", {}).get("rows")
+        if isinstance(trained, int) and trained == len(table.frame):
+            # The content hash reads the cells' text, so the training table with other column
+            # types (Int64 for int64, a CSV of a DataFrame) is not recognised: say so, loudly.
+            note = (f"warning: this table has as many rows ({trained:,}) as the table {art.path} was trained on, but "
+                    "not its content hash, so every row is scored as a hold-out. If it is the training table read "
+                    "with other column types, these metrics include training rows and are optimistic: pass the "
+                    "training file itself to judge the test split.")
     y = art.schema.labels(rows, table.source)
     x = art.tabular.transform(rows, table.source)
     served = check_served_model(art, x, split)
@@ -136,6 +145,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         metrics, _ = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name, timer=report_timer())
         result: dict[str, Any] = {"split": split, "rows": len(y), "task": task.name, "artifact": str(art.path),
                                   "model": metrics, "served_model": served}
+        if note is not None:
+            result["note"] = note
         if point is not None:
             result["operating_point"] = {**point.to_dict(), "description": _describe(point, flag_rate, "artifact"),
                                          "flagged": metrics.get("flagged_rate")}
@@ -145,6 +156,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     if point is not None and flag_rate is not None:
         report["operating_point"]["description"] = _describe(point, flag_rate, "baseline")
     report["artifact"], report["baseline"] = str(art.path), str(base.path)
+    if note is not None:
+        report["note"] = note
     report["served_model"] = served
     return report
 
