@@ -500,6 +500,10 @@ def test_a_graph_returning_another_number_of_scores_decides_nothing(art: Path, t
         predictor.predict_score(frame.head(5))
     with pytest.raises(ScoreError, match=r"returned \d+ scores for 5 rows"):
         predictor.score_vector(predictor.encode(frame.head(5)))
+    if tail == "concat":  # one row, into the bound one-score output: ONNX Runtime's RuntimeError before
+        for one in (lambda: predictor.score_record(frame.iloc[0].to_dict()), lambda: predictor.predict_score(frame.head(1))):
+            with pytest.raises(ScoreError, match="did not return one score for the row"):
+                one()
     for suffix in ("csv", "parquet"):
         out = tmp_path / f"scores.{suffix}"
         result = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(out)])

@@ -527,7 +527,7 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
         # (verify_key=False) is the explicit way to vouch for content anew.
         from finlite.signing import load_private_key
 
-        private = load_private_key(sign_with, "sign_with") if isinstance(sign_with, (str, os.PathLike)) else sign_with
+        private = load_private_key(sign_with, "sign_with")  # a loaded key passes through, checked as supported
         try:
             read_verified(root, verify_key=private.public_key(), manifest_sha256=manifest["manifest_sha256"])
         except ArtifactError as exc:

@@ -1174,10 +1174,10 @@ def _check_demo_outputs(out: Path, data: Path) -> None:
         except (OSError, ValueError, AttributeError):
             recorded = None
         if recorded != digest:
-            raise ConfigError(f"--out {str(out)!r} already holds an artifact at {str(folder)!r} that an earlier demo "
-                              f"did not make (it was not trained on the bundled {data.name}); the demo replaces only "
-                              "its own artifacts. Choose another --out, or move that artifact away yourself.",
-                              param="out")
+            raise ConfigError(f"--out {str(out)!r} already holds an artifact at {str(folder)!r} that this demo did "
+                              f"not make (it was not trained on the bundled {data.name}; the credit and market demos "
+                              "need folders of their own); the demo replaces only its own artifacts. Choose another "
+                              "--out, or move that artifact away yourself.", param="out")
 
 
 # The market demo's training budget: a few minutes on two cores (S&P 500, about 3,000 training windows).

@@ -234,3 +234,24 @@ def test_a_boolean_column_scores_alike_however_it_is_spelled(flagged: tuple[Path
     }
     for name, scores in spellings.items():
         np.testing.assert_allclose(scores, reference[:len(scores)], atol=1e-6, err_msg=name)
+
+
+def test_an_alias_resolves_alike_in_a_weight_of_evidence_column_with_rare_values() -> None:
+    # "1" is kept and "true" is rare (the default): "TRUE" is "true"'s spelling first, so it is the
+    # default on every path. pandas resolved aliases against the kept values only and gave "1"'s WOE.
+    from finlite.data.preprocess import Encoding
+
+    values = ["1"] * 40 + ["0"] * 40 + ["a", "b", "c", "true"]
+    frame = pd.DataFrame({"x": np.arange(len(values), dtype=float), "c": values,
+                          "y": [1] * 30 + [0] * 10 + [1] * 10 + [0] * 30 + [1, 0, 1, 0]})  # "1" is mostly bad
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("c",))
+    pre = Preprocessor(schema, Encoding(max_categories=2, min_category_count=5, high_cardinality="woe")).fit(frame)
+    spec = pre.to_dict()
+    assert spec["categorical"][0]["encoding"] == "woe" and "true" in spec["categorical"][0]["other"]
+    encoder = Encoder(spec)
+    rows = pd.DataFrame({"x": [1.0] * 4, "c": ["TRUE", "True", "1", "zzz"]})
+    reference = pre.transform(rows)
+    np.testing.assert_array_equal(encoder.encode_records(rows.to_dict("records"))[0], reference)
+    np.testing.assert_array_equal(encoder.encode_arrow(pa.Table.from_pandas(rows, preserve_index=False)), reference)
+    woe_col = pre.feature_names.index("c__woe")
+    assert reference[0, woe_col] == reference[3, woe_col] != reference[2, woe_col]  # TRUE: the default, not "1"'s

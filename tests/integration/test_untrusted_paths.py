@@ -181,3 +181,8 @@ def test_the_audit_log_never_appends_to_a_file_of_another_kind(exported_dir: Pat
     again.write([{"event": "error", "time": "2026-12-01T00:00:01Z", "request_id": "b"}])
     again.close()
     assert len(log.read_text().splitlines()) == 2
+    long = tmp_path / "long.jsonl"  # a first line longer than the 64 KiB the check reads
+    first = AuditLog(long)
+    first.write([{"event": "prediction", "time": "t", "features": {"note": "x" * 100_000}}])
+    first.close()
+    AuditLog(long).close()

@@ -119,3 +119,40 @@ def test_check_is_fast_on_a_large_tree_ensemble(boosted_dir: Path, german_csv: P
     data = (art / "model.onnx").read_bytes()
     check_operators(data, "model.onnx")
     assert np.isfinite(Predictor(art).score_vector(np.zeros((1, Predictor(art).encoder.n_features)))).all()
+
+
+def _scanning(n: int, steps: int) -> bytes:
+    """Only allowed operators, but a Scan over a ConstantOfShape of a stored length: its body runs
+    ``steps`` times whatever the input (10**9 steps would be days)."""
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s", "e"], ["s2"]), helper.make_node("Identity", ["s2"], ["s_out"]),
+         helper.make_node("Identity", ["e"], ["y"])], "body",
+        [helper.make_tensor_value_info("s", TensorProto.FLOAT, [1]), helper.make_tensor_value_info("e", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [1]), helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    inits = [helper.make_tensor("w", TensorProto.FLOAT, [n, 1], [0.0] * n),
+             helper.make_tensor("shape", TensorProto.INT64, [2], [steps, 1]),
+             helper.make_tensor("s0", TensorProto.FLOAT, [1], [0.0])]
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["seq"]),
+             helper.make_node("Scan", ["s0", "seq"], ["s_final", "ys"], body=body, num_scan_inputs=1),
+             helper.make_node("MatMul", ["x", "w"], ["z"]), helper.make_node("Add", ["z", "s_final"], ["z2"]),
+             helper.make_node("Sigmoid", ["z2"], ["probability"])]
+    return _model(nodes, n, inits)
+
+
+def test_a_graph_of_allowed_operators_that_runs_for_ever_is_stopped_at_load(exported_dir: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from finlite.runtime import predictor as predictor_module
+
+    monkeypatch.setattr(predictor_module, "PROBE_SECONDS", 0.3)
+    art = tmp_path / "student"
+    shutil.copytree(exported_dir, art)
+    n = Predictor(art).encoder.n_features
+    (art / "model.onnx").write_bytes(_scanning(n, 20_000_000))  # seconds of work at 0.3 s allowed
+    rehash(art)
+    check_operators((art / "model.onnx").read_bytes(), "model.onnx")  # the allowlist alone lets it through
+    start = time.perf_counter()
+    with pytest.raises(ArtifactError, match=r"model\.onnx did not score one row within 0\.3 s"):
+        Predictor(art)
+    assert time.perf_counter() - start < 5

@@ -163,10 +163,14 @@ class _Valued:
     default: float
     other: list[str] = field(default_factory=list)
     index: pd.Index = field(init=False, repr=False)
+    #: Every training value, kept or rare: what a key's alias is resolved against (a rare value
+    #: is a training key too, scored as the default), as the runtime encoders' lookup holds both.
+    known: pd.Index = field(init=False, repr=False)
     width: int = field(default=1, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.index = pd.Index(self.categories)
+        self.known = pd.Index(self.categories + self.other)
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """The number of each key (the default for keys without one)."""
@@ -444,7 +448,7 @@ class Preprocessor:
         col = indicator
         for val in self._valued():
             codes, distinct = self._key_codes(frame[val.name], source)
-            out[:, col] = val.lookup(_with_aliases(distinct, val.index))[codes]
+            out[:, col] = val.lookup(_with_aliases(distinct, val.known))[codes]
             col += 1
         rows = np.arange(n)
         for cat in self._onehot():

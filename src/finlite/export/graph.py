@@ -1,7 +1,9 @@
 """ONNX graph builders: each model class registers the function that writes its graph.
 
 :func:`to_onnx` looks the builder up by the model's class (:func:`register_exporter`), so a new
-model kind adds one builder and one registration, and nothing here changes. The builders of
+model kind adds one builder and one registration, and nothing here changes (a builder that uses
+an operator no other one does also adds it to :data:`finlite.runtime._graph_ops.ALLOWED_OPERATORS`:
+every session refuses graphs with operators outside that list). The builders of
 MLPs, linear models, scorecards and window forecasters (recurrent, TCN, Transformer, MLP over
 the window) are in this module; boosted tree
 ensembles register theirs in :mod:`finlite.export.trees`. Parity between a graph and the

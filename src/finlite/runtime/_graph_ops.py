@@ -2,11 +2,16 @@
 
 A ``model.onnx`` is untrusted: its hash only says it is the file the manifest lists, and
 someone who can write the folder can re-hash it. Its interface is checked by the Predictor
-(one input ``x``, one score per row); this module bounds what the graph may *do*. finlite's
+(one input ``x``, one score per row); this module narrows what the graph may *do*. finlite's
 exporters (:mod:`finlite.export.graph`, :mod:`finlite.export.trees`) write a small, fixed set
 of operators, and a graph with any other is refused: a ``Loop`` of 10^12 trips in a 666-byte
 file would otherwise keep ``finlite score`` or a service worker busy for days, and model-local
 functions or other domains would hide what runs.
+
+It does not bound the work of a graph built from allowed operators against finlite's intent:
+a ``Scan`` over a ``ConstantOfShape`` of a stored length repeats its body that many times, and
+a large constant shape allocates. Only a signature (``finlite sign``, ``--verify-key``) says
+that a graph is the one finlite exported.
 
 The runtime is torch-free and does not import the ``onnx`` package (0.75 s), so the protobuf
 is walked here: only the few fields that hold nodes are read, each length checked against the
@@ -45,6 +50,10 @@ _ATTR_GRAPH, _ATTR_GRAPHS = 6, 11
 
 class _Malformed(Exception):
     """The bytes are not a protobuf message."""
+
+
+class _Refused(Exception):
+    """A valid protobuf with a shape finlite never writes (the reason is the message)."""
 
 
 def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
@@ -88,7 +97,7 @@ def _messages(buf: memoryview, wanted: frozenset[int]) -> Iterator[tuple[int, me
 
 def _graph_operators(graph: memoryview, depth: int) -> Iterator[tuple[str, str]]:
     if depth > _MAX_DEPTH:
-        raise _Malformed
+        raise _Refused(f"nests subgraphs more than {_MAX_DEPTH} levels deep, which finlite's graphs never do")
     for _, node in _messages(graph, frozenset({_GRAPH_NODE})):
         op_type, domain, attributes = "", "", []
         for number, value in _messages(node, frozenset({_NODE_OP_TYPE, _NODE_DOMAIN, _NODE_ATTRIBUTE})):
@@ -118,15 +127,20 @@ def check_operators(model: bytes, where: str) -> None:
             raise ArtifactError(f"{where} defines its own functions, which finlite's exporters never write; "
                                 "export the artifact again (finlite export).")
         graphs = [value for number, value in top if number == _MODEL_GRAPH]
-        if len(graphs) != 1:
+        if not graphs:
             raise _Malformed
+        if len(graphs) > 1:  # protobuf would merge them into one graph; finlite writes one
+            raise _Refused(f"holds {len(graphs)} graph fields, which a reader merges into one; finlite writes one")
         for domain, op_type in _graph_operators(graphs[0], 0):
             if op_type not in ALLOWED_OPERATORS.get("" if domain == "ai.onnx" else domain, frozenset()):
                 name = f"{domain}.{op_type}" if domain else op_type  # repr below: escapes in a forged name stay inert
                 raise ArtifactError(f"{where} runs the operator {name[:80]!r}, "
                                     "which finlite's exporters never write (a graph is trusted for its arithmetic "
                                     "only as far as its hash goes, never for what it may run); export the artifact "
-                                    "again (finlite export).")
+                                    "again (finlite export). A new exporter must also list its operators in "
+                                    "finlite.runtime._graph_ops.ALLOWED_OPERATORS.")
+    except _Refused as exc:
+        raise ArtifactError(f"{where} {exc}; export the artifact again (finlite export).") from None
     except _Malformed:
         raise ArtifactError(f"{where} is not an ONNX model (its bytes do not parse as one); export the artifact "
                             "again (finlite export).") from None

@@ -31,7 +31,7 @@ import numpy as np
 from finlite._finite import check_score_count, check_scores, record_score_error
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
-from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.errors import ArtifactError, ConfigError, DataError, ScoreError
 from finlite.runtime._graph_ops import check_operators
 from finlite.runtime.encoder import Encoder
 from finlite.tasks import Task, task_of_manifest
@@ -45,6 +45,8 @@ _VARIANTS = ("fp32", "int8")
 #: DataFrames of up to this many rows are encoded record by record (Encoder.fill): for a handful
 #: of rows that is faster than building an Arrow table.
 _SMALL_FRAME = 4
+#: How long a Predictor's graph may take to score one row of zeros when it loads (see _probe).
+PROBE_SECONDS = 10.0
 #: A DataFrame is encoded on several threads (the Predictor's ``threads``) when each gets at
 #: least this many rows.
 _PARALLEL_ROWS = 32768
@@ -166,11 +168,41 @@ class Predictor:
         self._output = "probability" if self._task.decides else "prediction"
         self._outputs = [self._output]
         self._check_signature(root)
+        self._probe(root)
         self._local = threading.local()
         if self.market is not None:
             self._m.compile_kernels()  # now, not in the first forecast (about 1.4 s, once per process)
 
     # -- what the artifact is ------------------------------------------------------------------
+    def _probe(self, root: Path) -> None:
+        """Score one row of zeros under a time limit before serving anything.
+
+        The operator allowlist cannot bound the work of a graph built from allowed operators
+        against finlite's intent (a Scan over a constant-length sequence runs for days whatever
+        the input). Such work does not depend on the rows, so one row shows it: a graph that does
+        not score it within :data:`PROBE_SECONDS` is stopped (ONNX Runtime's ``terminate``) and
+        refused. finlite's own graphs take microseconds to milliseconds here.
+        """
+        import onnxruntime as ort
+
+        shape = (1, int(self.market.spec.window), self.market.n_features) if self.market is not None \
+            else (1, self.encoder.n_features)
+        options = ort.RunOptions()
+        options.log_severity_level = 4  # a stopped run is reported below, not also logged by ONNX Runtime
+        timer = threading.Timer(PROBE_SECONDS, lambda: setattr(options, "terminate", True))
+        timer.start()
+        try:
+            self.session.run(self._outputs, {"x": np.zeros(shape, dtype=np.float32)}, options)
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own classes
+            stopped = options.terminate
+            raise ArtifactError(
+                f"Artifact {str(root)!r} cannot be used: its {self.file} "
+                + (f"did not score one row within {PROBE_SECONDS:g} s" if stopped else
+                   f"failed on one row of zeros ({type(exc).__name__}: {str(exc)[:200]})")
+                + "; finlite's graphs score a row in milliseconds. Export the artifact again (finlite export).") from None
+        finally:
+            timer.cancel()
+
     def _check_signature(self, root: Path) -> None:
         """Refuse a graph whose interface does not fit this artifact's preprocessing: one input
         ``x`` as wide as the encoded rows (a forecaster's: ``[rows, steps, features]``), and the
@@ -605,7 +637,7 @@ class Predictor:
                            [arrays[c] for c in spec.extra_columns], out=slot.x)
         if not np.isfinite(slot.x).all():
             return None  # fail closed, with the reference path's message
-        self.session.run_with_iobinding(slot.binding)
+        _run_bound(self.session, slot.binding)
         score = float(slot.out[0, 0])
         if score - score != 0.0:  # NaN or ±inf: the reference path's ScoreError
             check_scores(np.array([score]), source or "the price history", unit="forecast", first=0)
@@ -781,8 +813,21 @@ class _Slot:
 
     def run_vector(self, x: np.ndarray) -> np.ndarray:
         self.row[0] = x[0]
-        self.session.run_with_iobinding(self.binding)
+        _run_bound(self.session, self.binding)
         return self.out.reshape(-1).copy()
+
+
+def _run_bound(session: Any, binding: Any) -> None:
+    """One run into the slot's bound (1, 1) output. A graph that returns another shape for the
+    row (a forged one: the interface check reads only declared shapes) makes ONNX Runtime raise
+    its own RuntimeError; it is the ScoreError every other path raises for a wrong score count.
+    (A try block costs nothing on the path where no exception is raised.)"""
+    try:
+        session.run_with_iobinding(binding)
+    except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own classes
+        raise ScoreError(f"The model did not return one score for the row ({type(exc).__name__}: {str(exc)[:200]}); "
+                         "no decision was made. Re-export the artifact (finlite export) and check it with "
+                         "'finlite inspect'.") from None
 
 
 class _RecordSlot(_Slot):
@@ -795,7 +840,7 @@ class _RecordSlot(_Slot):
     def run_record(self, record: Mapping[str, Any]) -> tuple[float, list[str]]:
         self.flat.fill(0.0)
         unseen = self.encoder.fill(record, self.view)
-        self.session.run_with_iobinding(self.binding)
+        _run_bound(self.session, self.binding)
         score = float(self.out[0, 0])
         if score - score != 0.0:  # NaN or ±inf (inf - inf is NaN): one float operation, no numpy
             raise record_score_error(score)

@@ -210,13 +210,27 @@ def _check_audit_path(settings: ServeSettings) -> None:
 
 
 # -- the audit log ----------------------------------------------------------------------------------
-def _is_audit_line(line: bytes) -> bool:
-    """True for a line :class:`AuditLog` writes: a JSON object with its ``event`` and ``time``."""
+def _starts_as_audit_log(path: Path, opened: os.stat_result) -> bool:
+    """True when the file's first line begins as :class:`AuditLog` writes one: a JSON object whose
+    sorted keys reach ``"event": "prediction"`` or ``"error"`` within its first 64 KiB. A line may be longer than that (audit features with long text come after ``event``),
+    so the check reads a prefix, never a whole line.
+
+    A log this process may append to but not read (a write-only logging policy) cannot be
+    checked and is used as it is; a file swapped in since it was opened is not judged either.
+    """
     try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return False
-    return isinstance(record, dict) and record.get("event") in ("prediction", "error") and "time" in record
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except PermissionError:
+        return True
+    try:
+        seen = os.fstat(fd)
+        if (seen.st_dev, seen.st_ino) != (opened.st_dev, opened.st_ino):
+            return False
+        head = os.pread(fd, 1 << 16, 0).split(b"\n", 1)[0]
+    finally:
+        os.close(fd)
+    event = head.find(b'"event":')
+    return head.startswith(b'{"') and event > 0 and head[event + 8:].lstrip().startswith((b'"prediction"', b'"error"'))
 
 
 class AuditLog:
@@ -240,7 +254,7 @@ class AuditLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Without blocking: a named pipe with no reader fails at once (ENXIO) instead of waiting;
             # anything but a regular file is refused below.
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
         except OSError as exc:
             raise ConfigError(f"Cannot open the audit log {str(path)!r} for appending ({exc.strerror or exc}); "
                               "check --audit-log and the folder's permissions.") from exc
@@ -249,7 +263,7 @@ class AuditLog:
             os.close(fd)
             raise ConfigError(f"The audit log {str(path)!r} is not a regular file; give a file path to --audit-log.")
         os.set_blocking(fd, True)  # a regular file: writes are whole, as they always were
-        if os.fstat(fd).st_size and not _is_audit_line(os.pread(fd, 1 << 16, 0).split(b"\n", 1)[0]):
+        if os.fstat(fd).st_size and not _starts_as_audit_log(self.path, os.fstat(fd)):
             os.close(fd)
             # Appending to a CSV or another artifact's manifest.json would corrupt it.
             raise ConfigError(f"The audit log {str(path)!r} already holds data that is not a finlite audit log (its "
