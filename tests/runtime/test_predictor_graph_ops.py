@@ -140,12 +140,13 @@ def _scanning(n: int, steps: int) -> bytes:
 
 
 def test_a_graph_of_allowed_operators_that_runs_for_ever_is_stopped_at_load(exported_dir: Path, tmp_path: Path,
+                                                                          german_csv: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from finlite.runtime import predictor as predictor_module
+    from finlite.runtime import _graph_ops
 
-    monkeypatch.setattr(predictor_module, "PROBE_SECONDS", 0.3)
+    monkeypatch.setattr(_graph_ops, "PROBE_SECONDS", 0.3)
     art = tmp_path / "student"
     shutil.copytree(exported_dir, art)
     n = Predictor(art).encoder.n_features
@@ -156,3 +157,8 @@ def test_a_graph_of_allowed_operators_that_runs_for_ever_is_stopped_at_load(expo
     with pytest.raises(ArtifactError, match=r"model\.onnx did not score one row within 0\.3 s"):
         Predictor(art)
     assert time.perf_counter() - start < 5
+    # evaluate runs model.onnx itself (the model evaluated is the model served): stopped there too.
+    from finlite.jobs.evaluate import evaluate_artifact
+
+    with pytest.raises(ArtifactError, match=r"model\.onnx did not score one row within 0\.3 s"):
+        evaluate_artifact(art, german_csv, timing=False)

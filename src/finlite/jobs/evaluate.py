@@ -35,6 +35,7 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
     from finlite.export.graph import _is_regression
     from finlite.export.parity import FLOAT_TOLERANCE, INT8_TOLERANCE, onnx_session, run_onnx
     from finlite.jobs.export import FP32_FILE, INT8_FILE, _reference, int8_counterpart
+    from finlite.runtime._graph_ops import probe
 
     files, export = art.manifest["files"], art.manifest.get("export") or {}
     decides = get_task(art.task).decides
@@ -55,7 +56,9 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
     out: dict[str, Any] = {"file": FP32_FILE, "status": "agrees", "sha256": files[FP32_FILE], "rows": len(p_ref)}
     for name, tolerance, max_flips, p_ref in checks:
         output = "prediction" if _is_regression(art.model) else "probability"
-        p = run_onnx(onnx_session(read_listed(art.path, art.manifest, name)), x, output).astype(np.float64).reshape(-1)
+        session = onnx_session(read_listed(art.path, art.manifest, name))
+        probe(session, output, (1, *x.shape[1:]), f"Artifact {str(art.path)!r}: its {name}")  # before the full run
+        p = run_onnx(session, x, output).astype(np.float64).reshape(-1)
         finite = np.isfinite(p)
         diff = np.where(finite, np.abs(p - p_ref), np.inf) if p.shape == p_ref.shape else np.full(p_ref.shape, np.inf)
         if not decides:  # a regression model makes no decisions: only the values are compared

@@ -8,10 +8,11 @@ of operators, and a graph with any other is refused: a ``Loop`` of 10^12 trips i
 file would otherwise keep ``finlite score`` or a service worker busy for days, and model-local
 functions or other domains would hide what runs.
 
-It does not bound the work of a graph built from allowed operators against finlite's intent:
-a ``Scan`` over a ``ConstantOfShape`` of a stored length repeats its body that many times, and
-a large constant shape allocates. Only a signature (``finlite sign``, ``--verify-key``) says
-that a graph is the one finlite exported.
+The allowlist does not bound the work of a graph built from allowed operators against
+finlite's intent: a ``Scan`` over a ``ConstantOfShape`` of a stored length repeats its body that
+many times whatever the input. :func:`probe` scores one row under a time limit before a graph
+is used, which stops that. A large constant shape still allocates: only a signature
+(``finlite sign``, ``--verify-key``) says that a graph is the one finlite exported.
 
 The runtime is torch-free and does not import the ``onnx`` package (0.75 s), so the protobuf
 is walked here: only the few fields that hold nodes are read, each length checked against the
@@ -22,10 +23,14 @@ them (``Scan``, which finlite's int8 recurrent models use).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from finlite.errors import ArtifactError
 
-__all__ = ["ALLOWED_OPERATORS", "check_operators"]
+__all__ = ["ALLOWED_OPERATORS", "PROBE_SECONDS", "check_operators", "probe"]
+
+#: How long a graph may take to score one row of zeros before finlite uses it (see :func:`probe`).
+PROBE_SECONDS = 10.0
 
 #: The operators finlite's exporters write, by domain ("" is the default ONNX domain).
 ALLOWED_OPERATORS: dict[str, frozenset[str]] = {
@@ -144,3 +149,34 @@ def check_operators(model: bytes, where: str) -> None:
     except _Malformed:
         raise ArtifactError(f"{where} is not an ONNX model (its bytes do not parse as one); export the artifact "
                             "again (finlite export).") from None
+
+
+def probe(session: Any, output: str, shape: tuple[int, ...], where: str) -> None:
+    """Score one row of zeros of ``shape`` under :data:`PROBE_SECONDS` before the graph is used.
+
+    Work that a graph does whatever its input (a Scan over a constant-length sequence) shows on
+    one row; a run still going at the limit is stopped with ONNX Runtime's ``terminate`` flag.
+    finlite's own graphs take microseconds to milliseconds here.
+
+    Raises:
+        ArtifactError: the run did not finish in time, or failed, naming ``where``.
+    """
+    import threading
+
+    import numpy as np
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    options.log_severity_level = 4  # a stopped run is reported below, not also logged by ONNX Runtime
+    timer = threading.Timer(PROBE_SECONDS, lambda: setattr(options, "terminate", True))
+    timer.start()
+    try:
+        session.run([output], {"x": np.zeros(shape, dtype=np.float32)}, options)
+    except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own classes
+        stopped = options.terminate
+        raise ArtifactError(
+            f"{where} " + (f"did not score one row within {PROBE_SECONDS:g} s" if stopped else
+                           f"failed on one row of zeros ({type(exc).__name__}: {str(exc)[:200]})")
+            + "; finlite's graphs score a row in milliseconds. Export the artifact again (finlite export).") from None
+    finally:
+        timer.cancel()

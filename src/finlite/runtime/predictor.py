@@ -32,7 +32,7 @@ from finlite._finite import check_score_count, check_scores, record_score_error
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
 from finlite.errors import ArtifactError, ConfigError, DataError, ScoreError
-from finlite.runtime._graph_ops import check_operators
+from finlite.runtime._graph_ops import check_operators, probe
 from finlite.runtime.encoder import Encoder
 from finlite.tasks import Task, task_of_manifest
 
@@ -45,8 +45,6 @@ _VARIANTS = ("fp32", "int8")
 #: DataFrames of up to this many rows are encoded record by record (Encoder.fill): for a handful
 #: of rows that is faster than building an Arrow table.
 _SMALL_FRAME = 4
-#: How long a Predictor's graph may take to score one row of zeros when it loads (see _probe).
-PROBE_SECONDS = 10.0
 #: A DataFrame is encoded on several threads (the Predictor's ``threads``) when each gets at
 #: least this many rows.
 _PARALLEL_ROWS = 32768
@@ -175,33 +173,12 @@ class Predictor:
 
     # -- what the artifact is ------------------------------------------------------------------
     def _probe(self, root: Path) -> None:
-        """Score one row of zeros under a time limit before serving anything.
-
-        The operator allowlist cannot bound the work of a graph built from allowed operators
-        against finlite's intent (a Scan over a constant-length sequence runs for days whatever
-        the input). Such work does not depend on the rows, so one row shows it: a graph that does
-        not score it within :data:`PROBE_SECONDS` is stopped (ONNX Runtime's ``terminate``) and
-        refused. finlite's own graphs take microseconds to milliseconds here.
-        """
-        import onnxruntime as ort
-
+        """One row of zeros through the graph under a time limit before anything is scored
+        (:func:`finlite.runtime._graph_ops.probe`: the operator allowlist cannot bound a loop built
+        from allowed operators)."""
         shape = (1, int(self.market.spec.window), self.market.n_features) if self.market is not None \
             else (1, self.encoder.n_features)
-        options = ort.RunOptions()
-        options.log_severity_level = 4  # a stopped run is reported below, not also logged by ONNX Runtime
-        timer = threading.Timer(PROBE_SECONDS, lambda: setattr(options, "terminate", True))
-        timer.start()
-        try:
-            self.session.run(self._outputs, {"x": np.zeros(shape, dtype=np.float32)}, options)
-        except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own classes
-            stopped = options.terminate
-            raise ArtifactError(
-                f"Artifact {str(root)!r} cannot be used: its {self.file} "
-                + (f"did not score one row within {PROBE_SECONDS:g} s" if stopped else
-                   f"failed on one row of zeros ({type(exc).__name__}: {str(exc)[:200]})")
-                + "; finlite's graphs score a row in milliseconds. Export the artifact again (finlite export).") from None
-        finally:
-            timer.cancel()
+        probe(self.session, self._output, shape, f"Artifact {str(root)!r} cannot be used: its {self.file}")
 
     def _check_signature(self, root: Path) -> None:
         """Refuse a graph whose interface does not fit this artifact's preprocessing: one input
