@@ -209,7 +209,7 @@ def test_demo_never_replaces_an_artifact_it_did_not_make(loans_csv: Path, tmp_pa
     code, text = invoke(["demo", "--out", out, "-q", *(["--markets"] if markets else [])])
     assert code == 2, text
     flat = " ".join(text.split())
-    assert "that an earlier demo did not make" in flat and "the demo replaces only its own artifacts" in flat
+    assert "that this demo did not make" in flat and "the demo replaces only its own artifacts" in flat
     assert {p.name: p.read_bytes() for p in (out / "student").iterdir()} == before
     assert not (out / "teacher").exists()
 
