@@ -59,7 +59,7 @@ def test_weighted_recall_at_fpr_equals_metric_on_repeated_rows(fpr: float) -> No
     w = rng.poisson(1.0, size=(20, y.size)).astype(float)
     r = v._Ranked(y, p, merge_negative_runs=True)
     pos, neg = r.groups(w)
-    got = v._recall_g(fpr)(pos, neg)
+    got = v._recall_g(fpr)(v._Counts(pos, neg))
     for i in range(w.shape[0]):
         idx = np.repeat(np.arange(y.size), w[i].astype(int))
         assert got[i] == pytest.approx(m.recall_at_fpr(y[idx], p[idx], fpr), abs=1e-12)

@@ -98,6 +98,38 @@ def test_inputs_score_each_model_and_name_rows_by_their_line_in_the_file(
     np.testing.assert_array_equal(named.ids, inp.test_frame["application"].to_numpy())
 
 
+def test_a_large_training_split_is_scored_on_a_seeded_sample_that_the_sections_name(
+        prepared: PreparedData, models: tuple[LogisticRegression, LogisticRegression],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import finlite.jobs.report as report_job
+    from finlite.evaluate.privacy import build_privacy
+    from finlite.evaluate.validation import build_stability, psi_table
+
+    teacher, student = models
+    pre = prepared.preprocessor
+    whole = tabular_inputs(teacher, pre, student, pre, prepared, 0.4, seed=3)
+    assert whole.train_rows_total is None and len(whole.y_train) == len(prepared.y_train)
+    monkeypatch.setattr(report_job, "TRAIN_SCORE_ROWS", 200)
+    inp = tabular_inputs(teacher, pre, student, pre, prepared, 0.4, seed=3)
+    rows = report_job.train_score_rows(len(prepared.y_train), 3)
+    assert len(rows) == 200 and np.all(np.diff(rows) > 0)
+    np.testing.assert_array_equal(rows, report_job.train_score_rows(len(prepared.y_train), 3))  # seeded
+    assert not np.array_equal(rows, report_job.train_score_rows(len(prepared.y_train), 4))
+    # Scores and labels are of the same sampled rows; the raw training frame stays whole.
+    assert inp.train_rows_total == len(prepared.y_train) and len(inp.train_frame) == len(prepared.y_train)
+    np.testing.assert_array_equal(inp.y_train, prepared.y_train[rows])
+    np.testing.assert_allclose(inp.student.scores_train, _probability(student, prepared.x_train[rows]), rtol=1e-5)
+    np.testing.assert_allclose(inp.teacher.scores_train, whole.teacher.scores_train[rows], rtol=1e-12)
+    stability = build_stability(inp)
+    assert stability.metrics["student"]["psi"] == pytest.approx(
+        psi_table(whole.student.scores_train[rows], whole.student.scores_test, 10)["psi"], rel=1e-9)
+    assert stability.metrics["training_rows_scored"] == 200
+    assert any(f"a seeded sample of 200 of the {len(prepared.y_train):,} training rows" in n for n in stability.notes)
+    privacy = build_privacy(inp)
+    assert f"members are a seeded sample of 200 of the {len(prepared.y_train):,} training rows" in \
+        privacy.tables[0].caption
+
+
 @pytest.mark.parametrize(("option", "error", "match"), [
     ({"segments": ("nope",)}, DataError, r"The 'segments' parameter names the column 'nope', which .* does not have"),
     ({"protected": ("sex",)}, DataError, r"The 'protected' parameter names the column 'sex'"),

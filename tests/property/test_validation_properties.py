@@ -39,15 +39,19 @@ def test_counted_ranking_metrics_equal_the_metrics_on_repeated_rows(
     pos_i, neg_i = ranked.groups_of(idx[None, :])
     np.testing.assert_array_equal(pos_i, pos)
     np.testing.assert_array_equal(neg_i, neg)
+    # And from its counts per row, as the bootstrap counts one resample at a time.
+    pos_c, neg_c = ranked.groups_of_counts(w.astype(np.float64))
+    np.testing.assert_array_equal(pos_c, pos)
+    np.testing.assert_array_equal(neg_c, neg)
     ys, ps = y[idx], p[idx]
     both = idx.size and 0 < ys.sum() < ys.size
     for fn, plain in ((v._auc_g, m.auc), (v._ks_g, m.ks), (v._ap_g, m.average_precision)):
-        got = float(fn(pos, neg)[0])
+        got = float(fn(v._Counts(pos, neg))[0])
         if both:
             assert got == pytest.approx(plain(ys, ps), abs=1e-12)
         else:
             assert np.isnan(got) or plain is m.average_precision
-    got_r = float(v._recall_g(fpr)(pos, neg)[0])
+    got_r = float(v._recall_g(fpr)(v._Counts(pos, neg))[0])
     if both:
         assert got_r == pytest.approx(m.recall_at_fpr(ys, ps, fpr), abs=1e-12)
 

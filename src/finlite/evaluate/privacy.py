@@ -298,8 +298,10 @@ def build_privacy(inp: TabularInputs) -> Section:
             per_row_loss(inp.y_train, scored.scores_train, kind), per_row_loss(inp.y_test, scored.scores_test, kind))
         if positives is not None:
             positives[name] = (models[name][0][pos_train], models[name][1][pos_test])
+    members = "the training rows" if inp.train_rows_total is None else \
+        f"a seeded sample of {len(inp.y_train):,} of the {inp.train_rows_total:,} training rows"
     return _section(models, seed=inp.seed, loss_name="log loss" if kind == "log" else "squared error",
-                    members_what="the training rows", nonmembers_what="the test rows", extra_notes=notes,
+                    members_what=members, nonmembers_what="the test rows", extra_notes=notes,
                     positives=positives)
 
 

@@ -177,7 +177,9 @@ class ScoredModel:
     """One of the two models a report compares, with its own encoder and its scores.
 
     ``scores_test`` / ``scores_train`` are the task's scores (P(positive class) for a binary
-    model, the prediction for regression) on the test and training rows, in row order.
+    model, the prediction for regression) on the test rows and on the scored training rows (all
+    of them, or a seeded sample of a large training split: ``finlite.jobs.report.TRAIN_SCORE_ROWS``),
+    in row order.
     ``score_frame`` scores raw rows (a DataFrame with the data's columns) through the model's
     own preprocessor, for sections that change inputs (robustness, monotonicity); ``encode``
     gives that preprocessor's matrix (explanations).
@@ -197,8 +199,9 @@ class TabularInputs:
     """Everything a tabular (credit, fraud) report section reads.
 
     ``test_frame`` / ``train_frame`` are the raw rows (the data's columns, target included) of the
-    test and training splits in the same order as the scores; ``y_test`` / ``y_train`` the labels
-    (1 = the positive class, e.g. "bad" or "fraud"). A row is *flagged* (declined) when its score
+    test and training splits (``test_frame`` in the order of the scores); ``y_test`` / ``y_train`` the
+    labels of the scored rows, in the order of ``scores_test`` / ``scores_train`` (1 = the positive
+    class, e.g. "bad" or "fraud"; ``y_train`` covers a seeded sample of a large training split). A row is *flagged* (declined) when its score
     is >= ``cutoff``; *approved* otherwise. ``ids`` name the test rows in files and tables (the id
     column's values, or the 1-based row number of the data file), ``id_name`` says which.
     ``segments`` / ``protected`` are raw column names; ``monotone`` maps a raw numeric column to +1
@@ -222,3 +225,5 @@ class TabularInputs:
     segments: Sequence[str] = ()
     protected: Sequence[str] = ()
     monotone: Mapping[str, int] = field(default_factory=dict)
+    #: Rows of the training split, when ``y_train`` / ``scores_train`` are a sample of it (None: all of them).
+    train_rows_total: int | None = None

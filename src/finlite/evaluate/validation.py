@@ -179,23 +179,32 @@ class _Ranked:
             keep = np.r_[True, has_pos[1:] | has_pos[:-1]]
             self.starts = self.starts[keep]
             self.group_scores = self.group_scores[keep]
-        # Each row's key: 2 · (its run's position) + its label, so one bincount of a resample's
-        # keys gives the negatives and positives of every run without sorting anything again.
+        # Each row's key: its run's position, plus the number of runs for a positive, so one
+        # bincount of a resample's keys gives the negatives (first half) and positives (second
+        # half) of every run, each half contiguous, without sorting anything again.
         start_mask = np.zeros(y.size, dtype=np.int64)
         start_mask[self.starts] = 1
         run = np.empty(y.size, dtype=np.int64)
         run[self.order] = np.cumsum(start_mask) - 1
         self.n_runs = int(self.starts.size)
         key_type = np.int32 if 2 * self.n_runs * _max_chunk(y.size) < 2**31 else np.int64
-        self.keys = (2 * run + y.astype(np.int64)).astype(key_type)
+        self.keys = (run + self.n_runs * y.astype(np.int64)).astype(key_type)
 
     def groups_of(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positive and negative counts per run of each resample given by its row indices, [chunk, runs]."""
         c, g = idx.shape[0], 2 * self.n_runs
         keys = self.keys[idx]
-        keys += (np.arange(c, dtype=keys.dtype) * g)[:, None]
-        counts = np.bincount(keys.ravel(), minlength=c * g).reshape(c, self.n_runs, 2).astype(np.float64)
-        return counts[:, :, 1], counts[:, :, 0]
+        if c > 1:
+            keys += (np.arange(c, dtype=keys.dtype) * g)[:, None]
+        counts = np.bincount(keys.ravel(), minlength=c * g).astype(np.float64).reshape(c, 2, self.n_runs)
+        return counts[:, 1], counts[:, 0]
+
+    def groups_of_counts(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positive and negative counts per run of one resample given by how often each row
+        occurs in it (``w``, float64, one per row), [1, runs]: the same numbers as
+        :meth:`groups_of` of its row indices (sums of whole numbers are exact)."""
+        counts = np.bincount(self.keys, weights=w, minlength=2 * self.n_runs).reshape(1, 2, self.n_runs)
+        return counts[:, 1], counts[:, 0]
 
     def groups(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positive and negative weight per run of tied scores (ascending), [chunk, groups]."""
@@ -205,7 +214,50 @@ class _Ranked:
         return np.add.reduceat(pos, self.starts, axis=1), np.add.reduceat(neg, self.starts, axis=1)
 
 
-_GroupStat = Callable[[np.ndarray, np.ndarray], np.ndarray]
+class _Counts:
+    """Positive and negative counts per run of tied scores, [chunk, runs] (ascending scores), with
+    the cumulative sums every ranking metric reads, each computed once however many metrics ask.
+
+    The sums are of whole numbers below 2**53, so they are exact: a metric gives the same bits
+    whether it reads them from here or computes them itself.
+    """
+
+    __slots__ = ("_auc", "_cum_neg", "_cum_pos", "_n_neg", "_n_pos", "neg", "pos")
+
+    def __init__(self, pos: np.ndarray, neg: np.ndarray) -> None:
+        self.pos, self.neg = pos, neg
+        self._cum_pos: np.ndarray | None = None
+        self._cum_neg: np.ndarray | None = None
+        self._n_pos: np.ndarray | None = None
+        self._n_neg: np.ndarray | None = None
+        self._auc: np.ndarray | None = None
+
+    @property
+    def cum_pos(self) -> np.ndarray:
+        if self._cum_pos is None:
+            self._cum_pos = np.cumsum(self.pos, axis=1)
+        return self._cum_pos
+
+    @property
+    def cum_neg(self) -> np.ndarray:
+        if self._cum_neg is None:
+            self._cum_neg = np.cumsum(self.neg, axis=1)
+        return self._cum_neg
+
+    @property
+    def n_pos(self) -> np.ndarray:
+        if self._n_pos is None:
+            self._n_pos = self.pos.sum(axis=1)
+        return self._n_pos
+
+    @property
+    def n_neg(self) -> np.ndarray:
+        if self._n_neg is None:
+            self._n_neg = self.neg.sum(axis=1)
+        return self._n_neg
+
+
+_GroupStat = Callable[[_Counts], np.ndarray]
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -213,42 +265,45 @@ def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
 
 
-def _auc_g(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+def _auc_g(c: _Counts) -> np.ndarray:
     # Each positive beats the negatives in lower runs and ties half of those in its own run.
-    neg_below = np.cumsum(neg, axis=1) - neg
-    return _div(np.sum(pos * (neg_below + 0.5 * neg), axis=1), pos.sum(axis=1) * neg.sum(axis=1))
+    if c._auc is None:
+        beaten = c.cum_neg - 0.5 * c.neg  # negatives below, plus half of the tied ones
+        c._auc = _div(np.einsum("ij,ij->i", c.pos, beaten), c.n_pos * c.n_neg)
+    return c._auc
 
 
-def _gini_g(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    return 2.0 * _auc_g(pos, neg) - 1.0
+def _gini_g(c: _Counts) -> np.ndarray:
+    return 2.0 * _auc_g(c) - 1.0
 
 
-def _ks_g(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
-    gap = np.abs(_div(np.cumsum(pos, axis=1), n_pos[:, None]) - _div(np.cumsum(neg, axis=1), n_neg[:, None]))
-    out = np.max(np.nan_to_num(gap, nan=0.0), axis=1)
+def _ks_g(c: _Counts) -> np.ndarray:
+    n_pos, n_neg = c.n_pos, c.n_neg
+    gap = _div(c.cum_pos, n_pos[:, None])
+    gap -= _div(c.cum_neg, n_neg[:, None])
+    np.abs(gap, out=gap)
+    out = np.max(np.nan_to_num(gap, nan=0.0, copy=False), axis=1)
     return np.where((n_pos > 0) & (n_neg > 0), out, np.nan)
 
 
-def _ap_g(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+def _ap_g(c: _Counts) -> np.ndarray:
     # Descending thresholds: at a run, the flagged rows are that run and every higher one.
-    n_pos = pos.sum(axis=1)
-    tp = n_pos[:, None] - (np.cumsum(pos, axis=1) - pos)
-    seen = (pos + neg).sum(axis=1)[:, None] - (np.cumsum(pos + neg, axis=1) - pos - neg)
-    precision = np.nan_to_num(_div(tp, seen), nan=0.0)  # runs absent from a resample carry no positives
+    pos, n_pos = c.pos, c.n_pos
+    tp = n_pos[:, None] - (c.cum_pos - pos)
+    seen = (n_pos + c.n_neg)[:, None] - (c.cum_pos + c.cum_neg - pos - c.neg)
+    precision = np.nan_to_num(_div(tp, seen), nan=0.0, copy=False)  # runs absent from a resample carry no positives
     return _div(np.sum(pos * precision, axis=1), n_pos)
 
 
 def _recall_g(fpr: float) -> _GroupStat:
-    def stat(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    def stat(c: _Counts) -> np.ndarray:
+        n_pos, n_neg = c.n_pos, c.n_neg
         allowed = np.floor(fpr * n_neg)
         # Negatives at or above each run; the threshold run is the highest holding the
         # (allowed + 1)-th highest negative; positives strictly above it are caught.
-        neg_at_or_above = n_neg[:, None] - (np.cumsum(neg, axis=1) - neg)
-        g_star = np.sum(neg_at_or_above >= allowed[:, None] + 1, axis=1) - 1
-        cum_pos = np.cumsum(pos, axis=1)
-        caught = n_pos - np.take_along_axis(cum_pos, np.maximum(g_star, 0)[:, None], axis=1)[:, 0]
+        neg_at_or_above = n_neg[:, None] - (c.cum_neg - c.neg)
+        g_star = np.count_nonzero(neg_at_or_above >= allowed[:, None] + 1, axis=1) - 1
+        caught = n_pos - np.take_along_axis(c.cum_pos, np.maximum(g_star, 0)[:, None], axis=1)[:, 0]
         caught = np.where(g_star < 0, n_pos, caught)
         return np.where((n_pos > 0) & (n_neg > 0), _div(caught, n_pos), np.nan)
     return stat
@@ -294,10 +349,14 @@ def _boot_rank(y: np.ndarray, scores: Mapping[str, np.ndarray], stats: Mapping[s
     ranked = {name: _Ranked(y, p, merge_negative_runs=True) for name, p in scores.items()}
     out: dict[tuple[str, str], list[np.ndarray]] = {(m, s): [] for m in scores for s in stats}
     for idx in _index_chunks(y.size, n_boot, seed):
-        for name, r in ranked.items():
-            pos, neg = r.groups_of(idx)
-            for s, fn in stats.items():
-                out[(name, s)].append(fn(pos, neg))
+        # One resample at a time: its counts (a few hundred kB on a million rows) stay in the
+        # core's cache through every metric, where a chunk's would go through memory per pass.
+        for i in range(idx.shape[0]):
+            w = np.bincount(idx[i], minlength=y.size).astype(np.float64)  # shared by the models
+            for name, r in ranked.items():
+                counts = _Counts(*r.groups_of_counts(w))
+                for s, fn in stats.items():
+                    out[(name, s)].append(fn(counts))
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
@@ -877,6 +936,10 @@ def build_stability(inp: TabularInputs, bins: int = 10) -> Section:
                                             Series("test", xs, [r["actual_share"] for r in pt["bins"]],
                                                    style="bar")],
                           x_ticks=[str(int(x)) for x in xs]))
+    if inp.train_rows_total is not None:
+        metrics["training_rows_scored"] = len(inp.y_train)
+        notes.append(f"The score PSI compares the test rows with a seeded sample of {len(inp.y_train):,} of the "
+                     f"{inp.train_rows_total:,} training rows (the feature CSI reads all of them).")
     money = {name for m in (inp.teacher, inp.student)
              for name in (getattr(getattr(m.preprocessor, "schema", None), "money", ()) or ())}
     feats = feature_csi(inp.train_frame, inp.test_frame, list(inp.numeric), list(inp.categorical), bins, money)
