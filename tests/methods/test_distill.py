@@ -77,3 +77,25 @@ def test_train_config_errors() -> None:
         finlite.TrainConfig(epochs=0)
     with pytest.raises(ConfigError, match=r"'model' parameter of train must be one of \('mlp', 'logistic', 'lightgbm', 'xgboost'\)\. Got 'gbm'"):
         finlite.train(make_loans(50), target="defaulted", model="gbm")
+
+
+def test_mask_step_zeroes_the_pruned_weights_after_every_step_as_apply_masks_does() -> None:
+    from finlite.methods.distill import apply_masks, mask_step
+
+    torch.manual_seed(0)
+    model = TabularMLP(6, hidden=(4,))
+    masks = {"layers.0.weight": (torch.rand(4, 6) > 0.5).float()}
+    step = mask_step(model, masks)
+    reference = TabularMLP(6, hidden=(4,))
+    for _ in range(3):  # the optimiser moves the weights in place between steps
+        with torch.no_grad():
+            for param in model.parameters():
+                param.add_(torch.randn_like(param))
+        reference.load_state_dict(model.state_dict())
+        step(model)
+        apply_masks(reference, masks)
+        weight = model.state_dict()["layers.0.weight"]
+        assert torch.equal(weight, reference.state_dict()["layers.0.weight"])
+        assert torch.all(weight[masks["layers.0.weight"] == 0] == 0)
+        assert torch.count_nonzero(weight) == torch.count_nonzero(masks["layers.0.weight"])
+    mask_step(model, {})(model)  # no masks: nothing to do

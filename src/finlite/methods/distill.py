@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, get_args
 
@@ -486,6 +486,22 @@ def apply_masks(model: nn.Module, masks: Masks) -> None:
             params[name].mul_(mask)
 
 
+def mask_step(model: nn.Module, masks: Masks) -> Callable[[Any], None]:
+    """:func:`apply_masks` for every optimiser step of one training run of ``model``: the masked
+    parameters are looked up once, not on every step (the optimiser updates them in place, and
+    restoring the best epoch copies into them, so they stay the same tensors)."""
+    if not masks:
+        return lambda _m: None
+    params = dict(model.named_parameters())
+    pairs = [(params[name], mask) for name, mask in masks.items()]
+
+    def step(_m: Any) -> None:
+        with torch.no_grad():
+            for param, mask in pairs:
+                param.mul_(mask)
+    return step
+
+
 def student_widths(method: AnyDistillation, rows: int | None = None) -> tuple[int, ...]:
     """The hidden widths ``method`` gives a student trained on ``rows`` rows: ``large_hidden``
     when it is set and ``rows`` is at least :data:`finlite.training.loop.LARGE_ROWS`, else ``hidden``."""
@@ -689,7 +705,7 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
                 score += mono_weight * float(monotone_penalty(m, x_val, out, constrained, 0.5, MONOTONE_MARGIN))
             return -score
 
-    result = fit(trained, rows, loss_fn, validate, train, after_step=lambda m: apply_masks(model, masks),
+    result = fit(trained, rows, loss_fn, validate, train, after_step=mask_step(model, masks),
                  desc="distilling" if not masks else "fine-tuning")
     fold_scale(out_layer, scale)
     model.eval()
