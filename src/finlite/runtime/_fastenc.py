@@ -256,6 +256,7 @@ def assemble(out: np.ndarray, leading: np.ndarray | None, columns: list[tuple[in
     k = len(plans)
     buffer = np.empty(k * block, dtype=np.int64)  # flat positions, one contiguous run per field
     starts = np.arange(block, dtype=np.int64) * width
+    base = np.empty(block, dtype=np.int64)  # each row's first flat position in the current block
     lead = 0 if leading is None else leading.shape[0]
     for lo in range(0, n, block):
         hi = min(n, lo + block)
@@ -274,6 +275,6 @@ def assemble(out: np.ndarray, leading: np.ndarray | None, columns: list[tuple[in
         for j, (codes, lookup) in enumerate(plans):
             # Codes come from Arrow's dictionary indices (or the missing entry), always in range.
             np.take(lookup, codes[lo:hi], out=view[j], mode="clip")
-        view += starts[:m]
-        index += lo * width
+        np.add(starts[:m], lo * width, out=base[:m])
+        view += base[:m]  # one pass over the positions, not two
         flat[index] = 1.0  # one contiguous 1-D index: numpy's fast scatter path
