@@ -313,19 +313,24 @@ class Encoder:
         columns: list[tuple[int, np.ndarray]] = []
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
             values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc, name in self.money)
-            gaps = np.isnan(values)
-            if gaps.any():
+            if not n:
+                continue
+            # A NaN makes the minimum NaN: the gaps are looked for only then, not in a pass of their own.
+            smallest = values.min()
+            if np.isnan(smallest):
+                gaps = np.isnan(values)
                 values[gaps] = median
                 if ind >= 0:
                     columns.append((ind, gaps))
+                smallest = values.min()
             # After imputation there is no NaN left, so a min and a max find inf, 1e300 and a value
             # whose standardised form overflows float32 alike; the row search runs only on failure.
             low, high = value_bounds(mean, std)
-            if n and not (low <= values.min() and values.max() <= high):
+            if not (low <= smallest and values.max() <= high):
                 raise _arrow_value_error(batch.column(name), values, name, mean, std, first_row, source)
             np.subtract(values, mean, out=values)  # in place (values is this call's own copy): (v - mean) / std
-            np.divide(values, std, out=values)
-            leading[j] = values  # rounded to float32 here, as the record path rounds its row
+            # Divided in float64 and rounded to float32 as it is stored, as the record path rounds its row.
+            np.divide(values, std, out=leading[j])
         # per one-hot column: each row's code, and code -> output column
         plans = [_fastenc.codes_and_lookup(lookups, name, batch.column(name), columns_of, unseen_col, np.int64, pa, pc)
                  for name, columns_of, unseen_col, _ in self.categorical]
