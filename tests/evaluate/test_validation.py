@@ -319,3 +319,24 @@ def test_feature_csi_reads_money_written_as_text_as_the_encoder_does() -> None:
     assert rows[0]["csi"] == pytest.approx(want) and rows[0]["band"] == "shifted"
     with pytest.raises(DataError, match=r"loan"):  # without the money rule the text is refused, naming the column
         v.feature_csi(train, test, ["loan"], [])
+
+
+@pytest.mark.parametrize(("n", "rate", "decimals"), [(301, 0.3, 2), (2000, 0.02, 6), (999, 0.5, 1)])
+def test_the_bootstrap_counts_a_resample_at_a_time_or_a_chunk_at_once_to_the_same_bits(
+        n: int, rate: float, decimals: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(n)
+    y = (rng.random(n) < rate).astype(np.float64)
+    scores = {"teacher": np.round(rng.random(n) + y / 3, decimals), "student": np.round(rng.random(n) + y / 4, decimals)}
+    stats = {k: g for k, (_, g) in v._rank_metric_fns().items()}
+    monkeypatch.setattr(v, "_CHUNK_CELLS", 7 * n)  # chunks of 7 resamples: 45 = 6 x 7 + 3
+    monkeypatch.setattr(v, "_ONE_AT_A_TIME_RUNS", 10**9)
+    chunked = v._boot_rank(y, scores, stats, 45, 3)
+    monkeypatch.setattr(v, "_ONE_AT_A_TIME_RUNS", 0)
+    single = v._boot_rank(y, scores, stats, 45, 3)
+    assert chunked.keys() == single.keys() and len(chunked) == 2 * len(stats)
+    for key, draws in chunked.items():
+        assert draws.shape == (45,)
+        np.testing.assert_array_equal(draws, single[key])
+    # And each draw is the metric on its resampled rows.
+    idx = next(v._index_chunks(n, 1, 3))[0]
+    assert chunked[("teacher", "auc")][0] == pytest.approx(m.auc(y[idx], scores["teacher"][idx]), abs=1e-12)

@@ -7,7 +7,8 @@ and return one :class:`~finlite.evaluate.sections.Section` each.
 Bootstrap intervals are percentile intervals over resampled rows. The resamples come from one
 seeded stream of row indices, drawn in chunks (so memory stays bounded on a million rows); the
 ranking metrics (AUC, Gini, KS, PR-AUC, recall at a false-positive rate) and the regression errors
-are computed for a whole chunk of resamples at once from each resample's row counts, instead of
+are computed from each resample's row counts (a whole chunk of resamples at once, or, with many
+distinct scores, one resample at a time so its counts stay in cache), instead of
 re-sorting every resample: the rows are sorted by score once, and a resample only changes how
 often each row counts. Any other metric is evaluated resample by resample on the same indices, so
 both paths give the same numbers for the same seed.
@@ -61,6 +62,8 @@ __all__ = [
 N_BOOT = 1000
 #: Test rows above which the sections draw fewer resamples (intervals are narrow there anyway).
 _FULL_BOOT_ROWS = 250_000
+#: Runs of tied scores from which the ranking bootstrap counts one resample at a time (see _boot_rank).
+_ONE_AT_A_TIME_RUNS = 4096
 #: Index cells (resamples × rows) drawn at once: bounds memory to a few tens of MB per chunk.
 _CHUNK_CELLS = 2_000_000
 #: Floor for an empty PSI / CSI bin, the same as :func:`finlite.evaluate.fidelity.psi`.
@@ -348,9 +351,18 @@ def _boot_rank(y: np.ndarray, scores: Mapping[str, np.ndarray], stats: Mapping[s
     """Every ranking ``stat`` of every model's scores on the same ``n_boot`` resamples of rows."""
     ranked = {name: _Ranked(y, p, merge_negative_runs=True) for name, p in scores.items()}
     out: dict[tuple[str, str], list[np.ndarray]] = {(m, s): [] for m in scores for s in stats}
+    # Many runs (SBA's test loans: 50,000): one resample at a time, so its counts stay in the core's
+    # cache through every metric, where a chunk's would go through memory on every pass. Few runs
+    # (a small or a rare-positive test set): a chunk at once, as there the Python per resample
+    # would cost more than the metrics. Both give the same numbers.
+    one_at_a_time = max((r.n_runs for r in ranked.values()), default=0) >= _ONE_AT_A_TIME_RUNS
     for idx in _index_chunks(y.size, n_boot, seed):
-        # One resample at a time: its counts (a few hundred kB on a million rows) stay in the
-        # core's cache through every metric, where a chunk's would go through memory per pass.
+        if not one_at_a_time:
+            for name, r in ranked.items():
+                counts = _Counts(*r.groups_of(idx))
+                for s, fn in stats.items():
+                    out[(name, s)].append(fn(counts))
+            continue
         for i in range(idx.shape[0]):
             w = np.bincount(idx[i], minlength=y.size).astype(np.float64)  # shared by the models
             for name, r in ranked.items():
