@@ -353,18 +353,25 @@ def test_explanations_cover_the_students_declines_too(data: PreparedData) -> Non
     assert "teacher or the student" in section.threshold
 
 
-def test_shap_averages_with_its_plain_python_helper_and_puts_the_compiled_one_back() -> None:
+def test_shap_averages_with_its_plain_python_helper_and_puts_the_compiled_one_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from shap.utils import _masked_model as masked
 
     from finlite.evaluate import explain
 
     compiled = masked._build_fixed_single_output
     seen = []
-    with explain._uncompiled_averaging():
-        seen.append(masked._build_fixed_single_output)
-    assert seen == [compiled.py_func]  # no numba compile within the block (7-9 s in a new process)
+    with explain._uncompiled_averaging() as plain:
+        seen.append((plain, masked._build_fixed_single_output))
+    assert seen == [(True, compiled.py_func)]  # no numba compile within the block (7-9 s in a new process)
     assert masked._build_fixed_single_output is compiled
     with pytest.raises(RuntimeError, match="boom"), explain._uncompiled_averaging():
         raise RuntimeError("boom")
+    assert masked._build_fixed_single_output is compiled
+    # A shap without the helper's plain form: nothing is swapped, and the block says so.
+    monkeypatch.setattr(masked, "_build_fixed_single_output", object())
+    with explain._uncompiled_averaging() as plain:
+        assert plain is False
+    monkeypatch.undo()
     assert masked._build_fixed_single_output is compiled
     assert explain._identity(np.array([0.25]))[0] == 0.25
