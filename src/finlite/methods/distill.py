@@ -477,13 +477,9 @@ class DistillResult:
 
 
 def apply_masks(model: nn.Module, masks: Masks) -> None:
-    """Zero the pruned weights again (an optimiser step may have moved them)."""
-    if not masks:
-        return
-    with torch.no_grad():
-        params = dict(model.named_parameters())
-        for name, mask in masks.items():
-            params[name].mul_(mask)
+    """Zero the pruned weights again (an optimiser step may have moved them). Once; a training
+    loop takes :func:`mask_step`, which looks the parameters up once for every step."""
+    mask_step(model, masks)(model)
 
 
 def mask_step(model: nn.Module, masks: Masks) -> Callable[[Any], None]:

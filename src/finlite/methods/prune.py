@@ -31,9 +31,9 @@ from finlite.methods.distill import (
     RegressionDistillation,
     _constrained_columns,
     _fine_tuning_loss,
-    apply_masks,
     distill,
     distillation_loss,
+    mask_step,
     monotone_penalty,
     regression_distillation_loss,
 )
@@ -634,10 +634,12 @@ def _distill_with_penalty(model: FinliteModel, method: RegularizedPruning, data:
                 score += weight * float(monotone_penalty(m, x_val, out, columns, 0.5, MONOTONE_MARGIN))
             return -score
 
+    masked = mask_step(model, masks)  # fit steps ``model`` itself: its parameters stay these tensors
+
     def after_step(m: nn.Module) -> None:
         # One proximal step per optimiser step, sized by the learning rate.
         _proximal(m, method, train.lr)  # type: ignore[arg-type]
-        apply_masks(m, masks)
+        masked(m)
 
     # Early stopping would keep an early, barely sparse epoch: run the full budget instead and
     # keep the last weights, whose zeros are what the penalty produced.
