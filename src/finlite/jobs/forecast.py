@@ -40,7 +40,7 @@ from finlite.evaluate.forecast import (
     trading_view,
 )
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
-from finlite.models.base import FinliteModel
+from finlite.models.base import FinliteModel, forward_rows
 from finlite.tasks import get_task
 from finlite.training.loop import TrainConfig, fit, fold_scale, output_layer, seed_everything
 
@@ -152,7 +152,7 @@ def _train_neural(net: FinliteModel, series: PreparedSeries, config: TrainConfig
 
     def validate(model: FinliteModel) -> float:
         with torch.inference_mode():
-            return -float(loss(model(x_val), y_val))  # higher is better
+            return -float(loss(forward_rows(model, x_val), y_val))  # higher is better
 
     result = fit(net, tensors, loss_fn, validate, config, desc=desc)
     head = output_layer(net)

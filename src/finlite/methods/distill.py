@@ -45,7 +45,7 @@ from finlite.methods.targets import (
     teacher_logits,
     with_transfer_for,
 )
-from finlite.models.base import FinliteModel
+from finlite.models.base import FinliteModel, forward_rows
 from finlite.models.bins import MAX_EDGES, EdgesConfig, quantile_edges, teacher_edges
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
@@ -695,7 +695,7 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
     def validate(m: nn.Module) -> float:
         with torch.inference_mode():
             m.eval()
-            out = m(x_val)
+            out = forward_rows(m, x_val)
             score = float(base_loss(out, t_val, y_val, None))
             if constrained:  # the kept epoch imitates the teacher AND keeps the declared directions
                 score += mono_weight * float(monotone_penalty(m, x_val, out, constrained, 0.5, MONOTONE_MARGIN))

