@@ -202,6 +202,8 @@ class BoostedEnsemble(FinliteModel):
     """
 
     kind = "gbdt"
+    # Its library is fastest given every row at once (and multi-threaded): never split the rows.
+    score_in_pieces = False
     booster: torch.Tensor  # a buffer: the library's model file, byte for byte
 
     def __init__(self, library: str, n_bytes: int, n_train: int = 0, input: dict[str, Any] | None = None,

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from finlite.models import SequenceModel, TabularMLP, TemporalConvNet, TransformerForecaster
 from finlite.models.base import forward_rows
+from finlite.models.gbdt import BoostedEnsemble
 
 
 def _model(kind: str) -> torch.nn.Module:
@@ -39,16 +40,31 @@ def test_pieces_give_every_row_its_one_pass_output_in_order(kind: str, rows: int
     torch.testing.assert_close(pieces, whole, rtol=1e-6, atol=1e-6)
 
 
-def test_up_to_the_piece_size_it_is_one_pass_and_beyond_it_one_call_per_piece() -> None:
+def _pieces(model: torch.nn.Module, rows_in: int, rows: int) -> list[int]:
     calls: list[int] = []
+    handle = model.register_forward_hook(lambda _m, args, _out: calls.append(len(args[0])))
+    try:
+        with torch.inference_mode():
+            forward_rows(model, _inputs("mlp", rows_in, 0), rows=rows)
+    finally:
+        handle.remove()
+    return calls
+
+
+def test_pieces_start_at_multiples_of_the_piece_size_and_a_short_last_piece_joins_the_one_before() -> None:
     model = _model("mlp")
-    model.register_forward_hook(lambda _m, args, _out: calls.append(len(args[0])))
-    with torch.inference_mode():
-        forward_rows(model, _inputs("mlp", 10, 0), rows=10)
-        assert calls == [10]
-        calls.clear()
-        forward_rows(model, _inputs("mlp", 25, 0), rows=10)
-    assert calls == [10, 10, 5]
+    assert _pieces(model, 100, 100) == [100]  # up to the piece size: one pass
+    assert _pieces(model, 270, 100) == [100, 100, 70]
+    assert _pieces(model, 250, 100) == [100, 150]  # 50 rows < 64: joined
+    assert _pieces(model, 101, 100) == [101]
+    assert _pieces(model, 300, 100) == [100, 100, 100]
+
+
+def test_a_model_that_must_not_be_split_is_scored_in_one_pass() -> None:
+    model = _model("mlp")
+    model.score_in_pieces = False
+    assert _pieces(model, 500, 100) == [500]
+    assert BoostedEnsemble.score_in_pieces is False  # its library is fastest given every row at once
 
 
 @pytest.mark.parametrize("rows", [0, -1])
