@@ -225,39 +225,32 @@ class _Counts:
     whether it reads them from here or computes them itself.
     """
 
-    __slots__ = ("_auc", "_cum_neg", "_cum_pos", "_n_neg", "_n_pos", "neg", "pos")
-
     def __init__(self, pos: np.ndarray, neg: np.ndarray) -> None:
         self.pos, self.neg = pos, neg
-        self._cum_pos: np.ndarray | None = None
-        self._cum_neg: np.ndarray | None = None
-        self._n_pos: np.ndarray | None = None
-        self._n_neg: np.ndarray | None = None
-        self._auc: np.ndarray | None = None
 
-    @property
+    @functools.cached_property
     def cum_pos(self) -> np.ndarray:
-        if self._cum_pos is None:
-            self._cum_pos = np.cumsum(self.pos, axis=1)
-        return self._cum_pos
+        return np.cumsum(self.pos, axis=1)
 
-    @property
+    @functools.cached_property
     def cum_neg(self) -> np.ndarray:
-        if self._cum_neg is None:
-            self._cum_neg = np.cumsum(self.neg, axis=1)
-        return self._cum_neg
+        return np.cumsum(self.neg, axis=1)
 
-    @property
+    @functools.cached_property
     def n_pos(self) -> np.ndarray:
-        if self._n_pos is None:
-            self._n_pos = self.pos.sum(axis=1)
-        return self._n_pos
+        out: np.ndarray = self.pos.sum(axis=1)
+        return out
 
-    @property
+    @functools.cached_property
     def n_neg(self) -> np.ndarray:
-        if self._n_neg is None:
-            self._n_neg = self.neg.sum(axis=1)
-        return self._n_neg
+        out: np.ndarray = self.neg.sum(axis=1)
+        return out
+
+    @functools.cached_property
+    def auc(self) -> np.ndarray:
+        # Each positive beats the negatives in lower runs and ties half of those in its own run.
+        beaten = self.cum_neg - 0.5 * self.neg  # negatives below, plus half of the tied ones
+        return _div(np.einsum("ij,ij->i", self.pos, beaten), self.n_pos * self.n_neg)
 
 
 _GroupStat = Callable[[_Counts], np.ndarray]
@@ -269,11 +262,7 @@ def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _auc_g(c: _Counts) -> np.ndarray:
-    # Each positive beats the negatives in lower runs and ties half of those in its own run.
-    if c._auc is None:
-        beaten = c.cum_neg - 0.5 * c.neg  # negatives below, plus half of the tied ones
-        c._auc = _div(np.einsum("ij,ij->i", c.pos, beaten), c.n_pos * c.n_neg)
-    return c._auc
+    return c.auc  # shared with Gini
 
 
 def _gini_g(c: _Counts) -> np.ndarray:
