@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import finlite
-from finlite.cli import app
+from finlite.cli import app, invoked_app
 from finlite.errors import ConfigError, DataError
 
 runner = CliRunner()
@@ -23,6 +24,40 @@ def test_help_everywhere(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage" in result.output
+
+
+TOP_LEVEL = [info.name or typer.main.get_command_name(info.callback.__name__)  # type: ignore[union-attr]
+             for info in app.registered_commands]
+
+
+@pytest.mark.parametrize("tail", [["--help"], ["--no-such-option"], ["a", "b", "c", "d", "e", "f"]],
+                         ids=["help", "bad-option", "extra-arguments"])
+@pytest.mark.parametrize("name", TOP_LEVEL)
+def test_the_one_command_app_answers_as_the_whole_app(name: str, tail: list[str]) -> None:
+    # main() runs only the command named first (typer builds no other); help, usage errors and
+    # their exit codes must not tell the difference.
+    alone = invoked_app([name, *tail])
+    assert alone is not app and len(alone.registered_commands) == 1
+    whole, single = runner.invoke(app, [name, *tail]), runner.invoke(alone, [name, *tail])
+    assert (single.exit_code, single.output) == (whole.exit_code, whole.output)
+    assert whole.exit_code in (0, 2) and "Usage: finlite " + name in whole.output
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["datasets", "list"], ["scor"], ["--version"], ["Score"]])
+def test_anything_but_a_top_level_command_gets_the_whole_app(argv: list[str]) -> None:
+    assert invoked_app(argv) is app
+
+
+def test_the_console_script_runs_the_named_command() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import sys; from finlite.cli import main; sys.argv[0] = 'finlite'; main()",
+                           "score", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Usage: finlite score [OPTIONS]" in done.stdout
+    unknown = subprocess.run([sys.executable, "-c", "import sys; from finlite.cli import main; sys.argv[0] = 'finlite'; main()",
+                              "scor"], capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2 and "No such command 'scor'" in unknown.stderr
 
 
 def test_datasets_list_and_path() -> None:

@@ -9,7 +9,6 @@ import math
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,9 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 def package_versions(names: Iterable[str]) -> dict[str, str]:
     """Installed version of each named distribution ("not installed" when absent)."""
+    # Imported here: importlib.metadata costs about 20 ms, and scoring never asks for versions.
+    from importlib import metadata
+
     out: dict[str, str] = {}
     for name in names:
         try:

@@ -27,14 +27,15 @@ from finlite.errors import ConfigError, FinliteError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-app = typer.Typer(
-    name="finlite",
-    help="Make financial models lightweight: distil, prune and evaluate credit models, with evidence.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # help text is plain text: "finlite[ray]" must not be read as markup
-)
+_APP_SETTINGS: dict[str, Any] = {
+    "name": "finlite",
+    "help": "Make financial models lightweight: distil, prune and evaluate credit models, with evidence.",
+    "no_args_is_help": True,
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,  # help text is plain text: "finlite[ray]" must not be read as markup
+}
+app = typer.Typer(**_APP_SETTINGS)
 datasets_app = typer.Typer(help="Datasets bundled with finlite (no network needed).", no_args_is_help=True,
                            rich_markup_mode=None)
 app.add_typer(datasets_app, name="datasets")
@@ -1484,6 +1485,34 @@ def datasets_synth(
                f"train with: finlite train {summary.output} --target defaulted")
 
 
+def _no_group_options() -> None:
+    """The group callback of :func:`invoked_app`'s one-command app (it has no options of its own)."""
+
+
+def invoked_app(argv: list[str]) -> typer.Typer:
+    """The app that runs ``argv`` (the arguments after ``finlite``): only the command it names first.
+
+    typer builds a click command, with every parameter's type, for each registered command before
+    it parses anything: about 0.1 s of each start-up for the 14 top-level commands, where the one
+    named first is the only one that can run. A one-command app with a group callback parses,
+    helps and fails exactly as the whole app does for that command. When ``argv`` does not start
+    with a top-level command's name (no arguments, ``--help``, ``datasets``, a typo) the whole app
+    runs, so listings and "no such command" errors are unchanged.
+    """
+    if not argv:
+        return app
+    chosen = [info for info in app.registered_commands
+              if (info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))) == argv[0]]
+    if len(chosen) != 1:
+        return app
+    single = typer.Typer(**_APP_SETTINGS)
+    single.registered_commands = chosen
+    # With a callback typer makes a group even for one command, so the command's name is read from
+    # argv as before (a lone command without one would take "score" as its first argument).
+    single.callback()(_no_group_options)
+    return single
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    invoked_app(sys.argv[1:])()
