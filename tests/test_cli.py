@@ -48,6 +48,16 @@ def test_anything_but_a_top_level_command_gets_the_whole_app(argv: list[str]) ->
     assert invoked_app(argv) is app
 
 
+@pytest.mark.parametrize("value", ["abc", "1.0", "1.5", ""])
+def test_a_whole_number_option_refuses_anything_else_by_name(value: str, tmp_path: Path) -> None:
+    # typer < 0.29 (pyproject): click's int type, which refuses "1.0" rather than rounding it.
+    result = runner.invoke(app, ["score", str(tmp_path), str(tmp_path / "in.parquet"), "-o", str(tmp_path / "o.parquet"),
+                                 "--threads", value])
+    assert result.exit_code == 2
+    assert f"Invalid value for '--threads': {value!r} is not a valid int" in result.output
+    assert not (tmp_path / "o.parquet").exists()
+
+
 def test_the_console_script_runs_the_named_command() -> None:
     import subprocess
     import sys
