@@ -252,10 +252,10 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     :data:`MARKET_WEIGHTING_FLOOR`, a fiftieth, so the forecasts nearest zero pull harder: 97.4,
     95.3 and 97.7 % (measured 2026-12-02). A 32-unit student pruned to 24 with that floor kept
     97.8, 97.0 and 97.7 %, but on the test period its forecast from a raw history was only 2.5–3.1
-    times faster than the teacher's (3.2–3.3 for the 16-unit one, run the same afternoon), below
-    the 3x that bench/markets.py asks. It trains with :data:`MARKET_TRANSFER_TRAIN` for those 11x rows unless
-    ``train_settings`` is false (:func:`compress` passes false when the caller gave training
-    settings), and with fewer copies when the training windows hold many values
+    times faster than the teacher's (3.2–3.3 for the 16-unit one, run the same morning), below
+    the 3x that bench/markets.py asks. It trains with :data:`MARKET_TRANSFER_TRAIN` for those 11x
+    rows unless ``train_settings`` is false (:func:`compress` passes false when the caller gave
+    training settings), and with fewer copies when the training windows hold many values
     (``train_values``: :func:`market_transfer_size`).
     ``temperature`` applies to soft targets only: a forecast's distillation takes the
     ``distillation``'s alpha and refuses another temperature. A given ``distillation`` is used
