@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 import finlite
-from finlite.cli import app, invoked_app
+from finlite.cli import app, command_name, invoked_app
 from finlite.errors import ConfigError, DataError
 
 runner = CliRunner()
@@ -26,8 +25,7 @@ def test_help_everywhere(command: list[str]) -> None:
     assert "Usage" in result.output
 
 
-TOP_LEVEL = [info.name or typer.main.get_command_name(info.callback.__name__)  # type: ignore[union-attr]
-             for info in app.registered_commands]
+TOP_LEVEL = [command_name(info) for info in app.registered_commands]
 
 
 @pytest.mark.parametrize("tail", [["--help"], ["--no-such-option"], ["a", "b", "c", "d", "e", "f"]],

@@ -1489,6 +1489,11 @@ def _no_group_options() -> None:
     """The group callback of :func:`invoked_app`'s one-command app (it has no options of its own)."""
 
 
+def command_name(info: typer.models.CommandInfo) -> str:
+    """The name a registered top-level command (a typer ``CommandInfo``) is called by."""
+    return str(info.name or typer.main.get_command_name(getattr(info.callback, "__name__", "")))
+
+
 def invoked_app(argv: list[str]) -> typer.Typer:
     """The app that runs ``argv`` (the arguments after ``finlite``): only the command it names first.
 
@@ -1501,8 +1506,7 @@ def invoked_app(argv: list[str]) -> typer.Typer:
     """
     if not argv:
         return app
-    chosen = [info for info in app.registered_commands
-              if (info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))) == argv[0]]
+    chosen = [info for info in app.registered_commands if command_name(info) == argv[0]]
     if len(chosen) != 1:
         return app
     single = typer.Typer(**_APP_SETTINGS)
