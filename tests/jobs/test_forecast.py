@@ -215,6 +215,33 @@ def test_a_forecast_student_refuses_a_temperature_and_is_matched_with_huber() ->
     assert default.weighting == "uniform" and default.transfer == "none"  # volatility, price: as they were
 
 
+def test_a_given_output_matching_keeps_its_loss_and_a_hint_is_refused() -> None:
+    from finlite.jobs.compress import market_recipe
+    from finlite.methods import HintDistillation, RegressionDistillation
+
+    given = RegressionDistillation(alpha=0.7, loss="mse", weighting="relative", weighting_floor=0.05, hidden=(64,))
+    for task, objective in (("forecast", "return"), ("forecast", "volatility"), ("direction", "direction")):
+        method = market_recipe(task, objective=objective, student_hidden=[8], distillation=given).steps[0].method
+        assert isinstance(method, RegressionDistillation)
+        assert (method.alpha, method.loss, method.weighting, method.weighting_floor) == (0.7, "mse", "relative", 0.05)
+        assert (method.student, method.hidden) == ("gru", (8,))
+    with pytest.raises(ConfigError, match=r"Hint distillation matches hidden layers of two MLPs; a forecast "
+                                          r"forecaster's student is a GRU") as info:
+        market_recipe("forecast", objective="return", distillation=HintDistillation())
+    assert info.value.param == "distillation"
+
+
+def test_a_monotone_constraint_needs_soft_target_distillation() -> None:
+    from finlite.jobs.compress import _constrained
+    from finlite.methods import Distillation, RegressionDistillation
+
+    with pytest.raises(ConfigError, match=r"RegressionDistillation has none\. Use Distillation") as info:
+        _constrained(RegressionDistillation(), None, {"age": 1})
+    assert info.value.param == "enforce_monotone"
+    constrained, _ = _constrained(Distillation(), None, {"age": 1})
+    assert isinstance(constrained, Distillation) and constrained.monotone == (("age", 1),)
+
+
 def test_a_return_forecast_student_is_weighted_near_zero_and_sees_jittered_windows() -> None:
     from finlite.jobs.compress import (
         MARKET_HUBER_DELTA,

@@ -27,7 +27,7 @@ from finlite.evaluate.operating import OperatingPoint, check_operating_options, 
 from finlite.evaluate.report import compare_models, render_markdown
 from finlite.evaluate.summary_report import rare_positive_warning
 from finlite.export.timing import report_timer
-from finlite.methods.distill import Distillation
+from finlite.methods.distill import AnyDistillation, Distillation, HintDistillation, RegressionDistillation
 from finlite.methods.plan import PruningPlan
 from finlite.methods.prune import MagnitudePruning, TaylorPruning, plan_pruning
 from finlite.methods.registry import method_from_dict
@@ -175,7 +175,7 @@ MARKET_CLASSIC_NAME = "compress: distillation into a GRU, then pruning of units"
 
 
 def classic_recipe(rows: int, *, student_hidden: Sequence[int] | None = None,
-                   distillation: Distillation | None = None, pruning: Pruning | None = None,
+                   distillation: AnyDistillation | None = None, pruning: Pruning | None = None,
                    plan: PruningPlan | None = None, size_aware_sparsity: bool = False) -> Recipe:
     """The recipe :func:`compress`'s classic options stand for: distillation, then pruning, no gates.
 
@@ -227,7 +227,7 @@ def market_transfer_size(train_values: int) -> float:
 
 
 def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
-                  distillation: Distillation | None = None, pruning: Pruning | None = None,
+                  distillation: AnyDistillation | None = None, pruning: Pruning | None = None,
                   plan: PruningPlan | None = None, size_aware_sparsity: bool = False,
                   objective: str | None = None, train_settings: bool = True,
                   train_values: int = 0) -> Recipe:
@@ -260,7 +260,9 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     ``temperature`` applies to soft targets only: a forecast's distillation takes the
     ``distillation``'s alpha and refuses another temperature. A given ``distillation`` is used
     with its own temperature and alpha (soft targets for direction,
-    output matching with that alpha for a forecast). The student is a GRU of widths
+    output matching with that alpha for a forecast); a given
+    :class:`~finlite.methods.distill.RegressionDistillation` is used as it is (its loss, alpha,
+    weighting and transfer set), with the GRU student. The student is a GRU of widths
     ``student_hidden`` (default :data:`MARKET_STUDENT`); pruning removes whole recurrent units
     (``granularity="neuron"``, the only form a recurrent layer takes), at
     :data:`MARKET_SPARSITY` when the sparsity follows the data (``size_aware_sparsity``). No
@@ -268,14 +270,20 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
 
     Raises:
         ConfigError: ``distillation`` has ``monotone`` columns (a market window has no raw
-            numeric column to hold monotone) or ``input_bins``, or a temperature for a forecast.
+            numeric column to hold monotone) or ``input_bins``, or a temperature for a forecast;
+            or it is a :class:`~finlite.methods.distill.HintDistillation` (a hint joins two MLPs'
+            hidden layers).
     """
-    from finlite.methods.distill import RegressionDistillation
-
-    if distillation is not None and distillation.monotone:
+    if isinstance(distillation, HintDistillation):
+        # Refused, not reduced to its soft targets: the hint the caller asked for would be dropped.
+        raise ConfigError(f"Hint distillation matches hidden layers of two MLPs; a {task} forecaster's student is a GRU "
+                          "over windows of a series. Use distillation or regression_distillation.",
+                          param="distillation")
+    monotone = getattr(distillation, "monotone", ())  # only soft-target Distillation has the field
+    if monotone:
         # Refused, not dropped: a student trained without the constraint it was asked for would
         # pass for a constrained one.
-        columns = ", ".join(column for column, _ in distillation.monotone)
+        columns = ", ".join(column for column, _ in monotone)
         raise ConfigError(f"The 'monotone' parameter of Distillation ({columns}) constrains raw numeric columns of a "
                           f"table; a {task} forecaster reads windows of a series, which have no such column to hold "
                           "monotone. Drop monotone (and --enforce-monotone).", param="monotone")
@@ -305,7 +313,8 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
         # Huber at a tenth of the teacher's spread: every error pulls about as hard, so the student
         # matches the many small forecasts whose sign flips easily, not mostly the few large ones.
         first = RegressionDistillation(alpha=1.0, loss="huber", delta=MARKET_HUBER_DELTA, student="gru", hidden=widths)
-    elif get_task(task).decides:
+    elif isinstance(distillation, RegressionDistillation) or get_task(task).decides:
+        # A given output matching keeps its own loss and weighting; soft targets stay soft targets.
         first = replace(distillation, student="gru", hidden=widths, large_hidden=None)
     elif distillation.temperature != Distillation().temperature:
         raise ConfigError(f"temperature={distillation.temperature} softens the soft targets of a classifier; a "
@@ -372,7 +381,7 @@ def compress(
     *,
     recipe: Recipe | None = None,
     student_hidden: Sequence[int] | None = None,
-    distillation: Distillation | None = None,
+    distillation: AnyDistillation | None = None,
     pruning: Pruning | None = None,
     plan: PruningPlan | None = None,
     seed: int | None = None,
@@ -488,10 +497,20 @@ def _report_options(segments: Sequence[str], protected: Sequence[str], monotone:
                          monotone=None if monotone is None else dict(monotone), id_column=id_column)
 
 
-def _constrained(distillation: Distillation | None, recipe: Recipe | None,
-                 monotone: Mapping[str, int]) -> tuple[Distillation | None, Recipe | None]:
-    """The distillation (classic run) or every distillation step of ``recipe``, trained under ``monotone``."""
+def _constrained(distillation: AnyDistillation | None, recipe: Recipe | None,
+                 monotone: Mapping[str, int]) -> tuple[AnyDistillation | None, Recipe | None]:
+    """The distillation (classic run) or every distillation step of ``recipe``, trained under ``monotone``.
+
+    Raises:
+        ConfigError: a classic run's ``distillation`` is not soft-target :class:`Distillation`,
+            the only one that carries the constraint.
+    """
     pairs = tuple(sorted((str(k), int(v)) for k, v in monotone.items()))
+    if recipe is None and distillation is not None and not isinstance(distillation, Distillation):
+        raise ConfigError(f"The 'enforce_monotone' parameter trains the student under a monotone penalty, which "
+                          f"soft-target distillation carries; {type(distillation).__name__} has none. Use "
+                          "Distillation(...) (recipe step 'distillation'), or drop enforce_monotone.",
+                          param="enforce_monotone")
 
     def constrain(method: Any) -> Any:
         return replace(method, monotone=pairs)  # the config checks the columns' form itself
