@@ -225,8 +225,8 @@ def test_a_given_output_matching_keeps_its_loss_and_a_hint_is_refused() -> None:
         assert isinstance(method, RegressionDistillation)
         assert (method.alpha, method.loss, method.weighting, method.weighting_floor) == (0.7, "mse", "relative", 0.05)
         assert (method.student, method.hidden) == ("gru", (8,))
-    with pytest.raises(ConfigError, match=r"Hint distillation matches hidden layers of two MLPs; a forecast "
-                                          r"forecaster's student is a GRU") as info:
+    with pytest.raises(ConfigError, match=r"Hint distillation matches hidden layers of two MLPs; a market "
+                                          r"forecaster's student \(task 'forecast'\) is a GRU") as info:
         market_recipe("forecast", objective="return", distillation=HintDistillation())
     assert info.value.param == "distillation"
 

@@ -276,8 +276,8 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     """
     if isinstance(distillation, HintDistillation):
         # Refused, not reduced to its soft targets: the hint the caller asked for would be dropped.
-        raise ConfigError(f"Hint distillation matches hidden layers of two MLPs; a {task} forecaster's student is a GRU "
-                          "over windows of a series. Use distillation or regression_distillation.",
+        raise ConfigError(f"Hint distillation matches hidden layers of two MLPs; a market forecaster's student (task "
+                          f"{task!r}) is a GRU over windows of a series. Use distillation or regression_distillation.",
                           param="distillation")
     monotone = getattr(distillation, "monotone", ())  # only soft-target Distillation has the field
     if monotone:
