@@ -209,6 +209,10 @@ def test_a_forecast_student_refuses_a_temperature_and_is_matched_with_huber() ->
     assert info.value.param == "temperature"
     step = market_recipe("forecast", distillation=Distillation(alpha=0.8)).steps[0].method
     assert isinstance(step, RegressionDistillation) and step.alpha == 0.8 and step.loss == "huber"
+    assert step.transfer == "none"
+    jittered = Distillation(alpha=0.8, transfer="mixup", transfer_size=3.0, transfer_noise=0.2)
+    step = market_recipe("forecast", distillation=jittered).steps[0].method
+    assert (step.transfer, step.transfer_size, step.transfer_noise) == ("mixup", 3.0, 0.2)
     default = market_recipe("forecast").steps[0].method
     assert default.alpha == 1.0 and default.loss == "huber" and default.delta == MARKET_HUBER_DELTA
     assert market_recipe("direction").steps[0].method.loss == "mse"  # logits: plain matching
@@ -219,11 +223,13 @@ def test_a_given_output_matching_keeps_its_loss_and_a_hint_is_refused() -> None:
     from finlite.jobs.compress import market_recipe
     from finlite.methods import HintDistillation, RegressionDistillation
 
-    given = RegressionDistillation(alpha=0.7, loss="mse", weighting="relative", weighting_floor=0.05, hidden=(64,))
+    given = RegressionDistillation(alpha=0.7, loss="mse", weighting="relative", weighting_floor=0.05, hidden=(64,),
+                                   transfer="perturb", transfer_size=2.0, transfer_noise=0.3)
     for task, objective in (("forecast", "return"), ("forecast", "volatility"), ("direction", "direction")):
         method = market_recipe(task, objective=objective, student_hidden=[8], distillation=given).steps[0].method
         assert isinstance(method, RegressionDistillation)
         assert (method.alpha, method.loss, method.weighting, method.weighting_floor) == (0.7, "mse", "relative", 0.05)
+        assert (method.transfer, method.transfer_size, method.transfer_noise) == ("perturb", 2.0, 0.3)
         assert (method.student, method.hidden) == ("gru", (8,))
     with pytest.raises(ConfigError, match=r"Hint distillation matches hidden layers of two MLPs; a market "
                                           r"forecaster's student \(task 'forecast'\) is a GRU") as info:
@@ -234,12 +240,19 @@ def test_a_given_output_matching_keeps_its_loss_and_a_hint_is_refused() -> None:
 def test_a_monotone_constraint_needs_soft_target_distillation() -> None:
     from finlite.jobs.compress import _constrained
     from finlite.methods import Distillation, RegressionDistillation
+    from finlite.recipe.spec import Recipe, Step
 
     with pytest.raises(ConfigError, match=r"RegressionDistillation has none\. Use Distillation") as info:
         _constrained(RegressionDistillation(), None, {"age": 1})
     assert info.value.param == "enforce_monotone"
     constrained, _ = _constrained(Distillation(), None, {"age": 1})
     assert isinstance(constrained, Distillation) and constrained.monotone == (("age", 1),)
+    only_matching = Recipe(steps=[Step(RegressionDistillation())], gates=[])
+    with pytest.raises(ConfigError, match=r"soft-target distillation steps \(method: distillation\), and it has none"):
+        _constrained(None, only_matching, {"age": 1})
+    mixed = Recipe(steps=[Step(Distillation()), Step(RegressionDistillation())], gates=[])
+    _, recipe = _constrained(None, mixed, {"age": 1})
+    assert recipe is not None and recipe.steps[0].method.monotone == (("age", 1),)
 
 
 def test_a_return_forecast_student_is_weighted_near_zero_and_sees_jittered_windows() -> None:

@@ -183,6 +183,25 @@ def test_a_market_forecaster_reproduces(tmp_path: Path) -> None:
         reproduce(teacher, other)
 
 
+def test_a_market_student_pruned_by_a_ready_plan_reproduces(tmp_path: Path) -> None:
+    # The rerun hands the recorded RegressionDistillation back to the classic market run, which
+    # once read a field only soft-target Distillation has (an AttributeError).
+    prices = write_prices(tmp_path / "prices.csv")
+    teacher = tmp_path / "gru"
+    train_forecaster(prices, spec=MarketSpec(window=10, objective="direction"), model="gru", hidden=(8,),
+                     config=TrainConfig(epochs=3, progress=False), out=teacher, progress=False)
+    pruning = finlite.methods.MagnitudePruning(sparsity=0.25)
+    dry = finlite.compress(teacher, prices, student_hidden=(8,), pruning=pruning, config=QUICK, fine_tune=QUICK,
+                           plan_only=True, progress=False)
+    assert dry.plan is not None
+    out = tmp_path / "planned"
+    finlite.compress(teacher, prices, student_hidden=(8,), pruning=pruning, plan=dry.plan, config=QUICK,
+                     fine_tune=QUICK, out=out, timing=False, progress=False)
+    result = reproduce(out, prices)
+    assert result.matched and result.weights_match
+    assert "the pruning step applied the artifact's ready plan (pruning_plan.json)" in result.notes
+
+
 def test_an_imported_booster_cannot_be_trained_again(german: pd.DataFrame, tmp_path: Path) -> None:
     import lightgbm as lgb
 

@@ -260,7 +260,7 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     ``temperature`` applies to soft targets only: a forecast's distillation takes the
     ``distillation``'s alpha and refuses another temperature. A given ``distillation`` is used
     with its own temperature and alpha (soft targets for direction,
-    output matching with that alpha for a forecast); a given
+    output matching with that alpha and its transfer set for a forecast); a given
     :class:`~finlite.methods.distill.RegressionDistillation` is used as it is (its loss, alpha,
     weighting and transfer set), with the GRU student. The student is a GRU of widths
     ``student_hidden`` (default :data:`MARKET_STUDENT`); pruning removes whole recurrent units
@@ -277,7 +277,8 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     if isinstance(distillation, HintDistillation):
         # Refused, not reduced to its soft targets: the hint the caller asked for would be dropped.
         raise ConfigError(f"Hint distillation matches hidden layers of two MLPs; a market forecaster's student (task "
-                          f"{task!r}) is a GRU over windows of a series. Use distillation or regression_distillation.",
+                          f"{task!r}) is a GRU over windows of a series. Use Distillation or RegressionDistillation (recipe steps "
+                          "distillation, regression_distillation).",
                           param="distillation")
     monotone = getattr(distillation, "monotone", ())  # only soft-target Distillation has the field
     if monotone:
@@ -321,8 +322,10 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
                           f"{task} model's student matches its teacher's numbers, where no temperature applies. Drop "
                           "temperature (alpha sets the weight of the teacher's forecasts).", param="temperature")
     else:
+        # Its alpha and its transfer set carry over (the transfer set was once dropped unsaid).
         first = RegressionDistillation(alpha=distillation.alpha, loss="huber", delta=MARKET_HUBER_DELTA,
-                                       student="gru", hidden=widths)
+                                       transfer=distillation.transfer, transfer_size=distillation.transfer_size,
+                                       transfer_noise=distillation.transfer_noise, student="gru", hidden=widths)
     steps = [Step(first, train=train)]
     tune = {"batch_size": train["batch_size"]} if train else {}
     if pruning is not None:
@@ -520,8 +523,9 @@ def _constrained(distillation: AnyDistillation | None, recipe: Recipe | None,
     steps = [replace(step, method=constrain(step.method)) if isinstance(step.method, Distillation)
              else step for step in recipe.steps]
     if not any(isinstance(step.method, Distillation) for step in recipe.steps):
-        raise ConfigError("The 'enforce_monotone' parameter constrains the recipe's distillation steps, and it has none; drop "
-                          "enforce_monotone, or add a distillation step.", param="enforce_monotone")
+        raise ConfigError("The 'enforce_monotone' parameter constrains the recipe's soft-target distillation steps "
+                          "(method: distillation), and it has none; drop enforce_monotone, or add such a step.",
+                          param="enforce_monotone")
     return distillation, replace(recipe, steps=steps)
 
 
