@@ -125,17 +125,21 @@ def test_a_changed_teacher_is_named(student_dir: Path, german_csv: Path, teacher
         reproduce(student_dir, german_csv, teacher=student_dir)
 
 
-def test_a_student_pruned_by_a_ready_plan_reproduces(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
-    pruning = finlite.methods.MagnitudePruning(sparsity=0.5, granularity="neuron")
-    dry = finlite.compress(teacher_dir, german_csv, student_hidden=(8,), pruning=pruning, config=QUICK,
-                           fine_tune=QUICK, plan_only=True, progress=False)
+def _planned_student_reproduces(teacher: Path, data: Path, out: Path, sparsity: float) -> None:
+    """A student pruned by a ready plan (a dry run's), compressed and then reproduced: the same weights."""
+    pruning = finlite.methods.MagnitudePruning(sparsity=sparsity, granularity="neuron")
+    dry = finlite.compress(teacher, data, student_hidden=(8,), pruning=pruning, config=QUICK, fine_tune=QUICK,
+                           plan_only=True, progress=False)
     assert dry.plan is not None
-    out = tmp_path / "planned"
-    finlite.compress(teacher_dir, german_csv, student_hidden=(8,), pruning=pruning, plan=dry.plan, config=QUICK,
+    finlite.compress(teacher, data, student_hidden=(8,), pruning=pruning, plan=dry.plan, config=QUICK,
                      fine_tune=QUICK, out=out, timing=False, progress=False)
-    result = reproduce(out, german_csv)
+    result = reproduce(out, data)
     assert result.matched and result.weights_match
     assert "the pruning step applied the artifact's ready plan (pruning_plan.json)" in result.notes
+
+
+def test_a_student_pruned_by_a_ready_plan_reproduces(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    _planned_student_reproduces(teacher_dir, german_csv, tmp_path / "planned", 0.5)
 
 
 def test_runs_that_measure_time_are_not_deterministic() -> None:
@@ -190,16 +194,7 @@ def test_a_market_student_pruned_by_a_ready_plan_reproduces(tmp_path: Path) -> N
     teacher = tmp_path / "gru"
     train_forecaster(prices, spec=MarketSpec(window=10, objective="direction"), model="gru", hidden=(8,),
                      config=TrainConfig(epochs=3, progress=False), out=teacher, progress=False)
-    pruning = finlite.methods.MagnitudePruning(sparsity=0.25)
-    dry = finlite.compress(teacher, prices, student_hidden=(8,), pruning=pruning, config=QUICK, fine_tune=QUICK,
-                           plan_only=True, progress=False)
-    assert dry.plan is not None
-    out = tmp_path / "planned"
-    finlite.compress(teacher, prices, student_hidden=(8,), pruning=pruning, plan=dry.plan, config=QUICK,
-                     fine_tune=QUICK, out=out, timing=False, progress=False)
-    result = reproduce(out, prices)
-    assert result.matched and result.weights_match
-    assert "the pruning step applied the artifact's ready plan (pruning_plan.json)" in result.notes
+    _planned_student_reproduces(teacher, prices, tmp_path / "planned", 0.25)
 
 
 def test_an_imported_booster_cannot_be_trained_again(german: pd.DataFrame, tmp_path: Path) -> None:
