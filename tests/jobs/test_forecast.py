@@ -239,7 +239,7 @@ def test_a_given_output_matching_keeps_its_loss_and_a_hint_is_refused() -> None:
 
 def test_a_monotone_constraint_needs_soft_target_distillation() -> None:
     from finlite.jobs.compress import _constrained
-    from finlite.methods import Distillation, RegressionDistillation
+    from finlite.methods import Distillation, MagnitudePruning, RegressionDistillation
     from finlite.recipe.spec import Recipe, Step
 
     with pytest.raises(ConfigError, match=r"RegressionDistillation has none\. Use Distillation") as info:
@@ -251,8 +251,13 @@ def test_a_monotone_constraint_needs_soft_target_distillation() -> None:
     with pytest.raises(ConfigError, match=r"soft-target distillation steps \(method: distillation\), and it has none"):
         _constrained(None, only_matching, {"age": 1})
     mixed = Recipe(steps=[Step(Distillation()), Step(RegressionDistillation())], gates=[])
-    _, recipe = _constrained(None, mixed, {"age": 1})
+    with pytest.raises(ConfigError, match=r"recipe step 2 \(regression_distillation\) would train a student "
+                                          r"without the constraint"):
+        _constrained(None, mixed, {"age": 1})
+    pruned = Recipe(steps=[Step(Distillation()), Step(MagnitudePruning(sparsity=0.5))], gates=[])
+    _, recipe = _constrained(None, pruned, {"age": 1})
     assert recipe is not None and recipe.steps[0].method.monotone == (("age", 1),)
+    assert recipe.steps[1] == pruned.steps[1]
 
 
 def test_a_return_forecast_student_is_weighted_near_zero_and_sees_jittered_windows() -> None:

@@ -506,7 +506,8 @@ def _constrained(distillation: AnyDistillation | None, recipe: Recipe | None,
 
     Raises:
         ConfigError: a classic run's ``distillation`` is not soft-target :class:`Distillation`,
-            the only one that carries the constraint.
+            the only one that carries the constraint; or ``recipe`` has no such step, or has
+            another distillation step, which would train a student without the constraint.
     """
     pairs = tuple(sorted((str(k), int(v)) for k, v in monotone.items()))
     if recipe is None and distillation is not None and not isinstance(distillation, Distillation):
@@ -525,6 +526,16 @@ def _constrained(distillation: AnyDistillation | None, recipe: Recipe | None,
     if not any(isinstance(step.method, Distillation) for step in recipe.steps):
         raise ConfigError("The 'enforce_monotone' parameter constrains the recipe's soft-target distillation steps "
                           "(method: distillation), and it has none; drop enforce_monotone, or add such a step.",
+                          param="enforce_monotone")
+    # Refused, not left as it is: such a step trains a new student without the penalty, and the
+    # constraint asked for would not hold for the model the recipe keeps.
+    other = next((i for i, step in enumerate(recipe.steps)
+                  if isinstance(step.method, (RegressionDistillation, HintDistillation))), None)
+    if other is not None:
+        step = recipe.steps[other]
+        raise ConfigError(f"The 'enforce_monotone' parameter constrains soft-target distillation steps (method: "
+                          f"distillation); recipe step {other + 1} ({step.name}) would train a student without the "
+                          "constraint. Make every distillation step 'distillation', or drop enforce_monotone.",
                           param="enforce_monotone")
     return distillation, replace(recipe, steps=steps)
 
