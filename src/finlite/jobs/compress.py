@@ -253,7 +253,8 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     95.3 and 97.7 % (measured 2026-12-02). A 32-unit student pruned to 24 with that floor kept
     97.8, 97.0 and 97.7 %, but on the test period its forecast from a raw history was only 2.5–3.1
     times faster than the teacher's (3.2–3.3 for the 16-unit one, run the same morning), below
-    the 3x that bench/markets.py asks. It trains with :data:`MARKET_TRANSFER_TRAIN` for those 11x
+    the 3x that bench/markets.py asks, on a slow machine; on a quieter one that afternoon a
+    36-unit student took 3.5–4.9x, and its agreement (98.0, 96.2, 97.9 %) was no better. It trains with :data:`MARKET_TRANSFER_TRAIN` for those 11x
     rows unless ``train_settings`` is false (:func:`compress` passes false when the caller gave
     training settings), and with fewer copies when the training windows hold many values
     (``train_values``: :func:`market_transfer_size`).
@@ -277,9 +278,8 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
     if isinstance(distillation, HintDistillation):
         # Refused, not reduced to its soft targets: the hint the caller asked for would be dropped.
         raise ConfigError(f"Hint distillation matches hidden layers of two MLPs; a market forecaster's student (task "
-                          f"{task!r}) is a GRU over windows of a series. Use Distillation or RegressionDistillation (recipe steps "
-                          "distillation, regression_distillation).",
-                          param="distillation")
+                          f"{task!r}) is a GRU over windows of a series. Use Distillation or RegressionDistillation "
+                          "(recipe steps distillation, regression_distillation).", param="distillation")
     monotone = getattr(distillation, "monotone", ())  # only soft-target Distillation has the field
     if monotone:
         # Refused, not dropped: a student trained without the constraint it was asked for would
@@ -521,22 +521,20 @@ def _constrained(distillation: AnyDistillation | None, recipe: Recipe | None,
 
     if recipe is None:
         return constrain(distillation or Distillation()), None
-    steps = [replace(step, method=constrain(step.method)) if isinstance(step.method, Distillation)
-             else step for step in recipe.steps]
     if not any(isinstance(step.method, Distillation) for step in recipe.steps):
         raise ConfigError("The 'enforce_monotone' parameter constrains the recipe's soft-target distillation steps "
                           "(method: distillation), and it has none; drop enforce_monotone, or add such a step.",
                           param="enforce_monotone")
     # Refused, not left as it is: such a step trains a new student without the penalty, and the
     # constraint asked for would not hold for the model the recipe keeps.
-    other = next((i for i, step in enumerate(recipe.steps)
-                  if isinstance(step.method, (RegressionDistillation, HintDistillation))), None)
-    if other is not None:
-        step = recipe.steps[other]
-        raise ConfigError(f"The 'enforce_monotone' parameter constrains soft-target distillation steps (method: "
-                          f"distillation); recipe step {other + 1} ({step.name}) would train a student without the "
-                          "constraint. Make every distillation step 'distillation', or drop enforce_monotone.",
-                          param="enforce_monotone")
+    for number, step in enumerate(recipe.steps, 1):
+        if isinstance(step.method, (RegressionDistillation, HintDistillation)):
+            raise ConfigError(f"The 'enforce_monotone' parameter constrains soft-target distillation steps (method: "
+                              f"distillation); recipe step {number} ({step.name}) would train a student without the "
+                              "constraint. Make every distillation step 'distillation', or drop enforce_monotone.",
+                              param="enforce_monotone")
+    steps = [replace(step, method=constrain(step.method)) if isinstance(step.method, Distillation)
+             else step for step in recipe.steps]
     return distillation, replace(recipe, steps=steps)
 
 
