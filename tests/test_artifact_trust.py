@@ -496,7 +496,7 @@ def test_a_graph_returning_another_number_of_scores_decides_nothing(art: Path, t
     rehash(art)
     predictor = Predictor(art)
     frame = pd.read_csv(german_csv).drop(columns="creditability")
-    with pytest.raises(ScoreError, match=r"returned \d+ scores for 5 rows; a model returns one per row"):
+    with pytest.raises(ScoreError, match=r"returned \d+ scores for 5 rows of the DataFrame; a model returns one per row"):
         predictor.predict_score(frame.head(5))
     with pytest.raises(ScoreError, match=r"returned \d+ scores for 5 rows"):
         predictor.score_vector(predictor.encode(frame.head(5)))

@@ -1340,11 +1340,13 @@ def score(
                    f"{decided}; wrote {summary.output}")
         return
     # Up to two chunks per scoring thread in flight, each held as read (about 32 bytes a cell),
-    # plus each thread's encoded buffer (float32) and the scores.
+    # plus each thread's prepared columns (at most 8 bytes a field: float32 numbers, category
+    # codes, float64 indicator and valued columns) and its scores; the encoded rows themselves
+    # are one cache-sized block per thread (runtime/_fastenc.block_rows), not a chunk.
     enc = predictor.encoder
 
     def check(rows: int) -> None:
-        _limits.check_memory(rows * (2 * scorers * (len(enc.fields) * 32 + 16) + scorers * enc.n_features * 4),
+        _limits.check_memory(rows * (2 * scorers * (len(enc.fields) * 32 + 16) + scorers * (len(enc.fields) * 8 + 8)),
                              f"--chunk-rows {rows:,} with {scorers} scoring thread(s)",
                              "use a smaller --chunk-rows (e.g. 65536) or fewer --threads")
 

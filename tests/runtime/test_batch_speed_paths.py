@@ -82,6 +82,96 @@ def test_encode_arrow_into_a_buffer_equals_a_fresh_matrix_and_the_record_path(ex
         enc.encode_arrow(table, out=np.zeros((10, enc.n_features), dtype=np.float32))
 
 
+def test_prepared_rows_fill_any_range_as_the_whole_encoding(exported_dir: Path, book: pd.DataFrame) -> None:
+    """Batch scoring encodes a chunk a block at a time: every range equals that slice of the whole."""
+    enc = Predictor(exported_dir).encoder
+    table = pa.Table.from_pandas(book[enc.fields], preserve_index=False)  # with gaps: indicator columns too
+    whole = enc.encode_arrow(table)
+    prepared = enc.prepare_arrow(table)
+    assert prepared.rows == 5000
+    rng = np.random.default_rng(1)
+    ranges = [(0, 5000), (0, 1), (4999, 5000), (17, 4113), (2048, 4096), (300, 300)]
+    ranges += [tuple(sorted(int(v) for v in rng.integers(0, 5001, 2))) for _ in range(20)]
+    for start, stop in ranges:
+        out = np.full((stop - start, enc.n_features), 9.0, dtype=np.float32)  # stale values must be cleared
+        prepared.fill(out, start, stop)
+        np.testing.assert_array_equal(out, whole[start:stop], err_msg=f"rows {start}:{stop}")
+
+
+def test_the_scoring_block_is_a_power_of_two_within_the_cache_budget() -> None:
+    from finlite.runtime._fastenc import SCORE_BLOCK_BYTES, block_rows
+
+    assert block_rows(72) == 2048 and block_rows(31) == 8192  # German credit's and SBA's widths
+    assert block_rows(1) == 32768 and block_rows(10**6) == 1024
+    for width in (1, 7, 31, 32, 33, 72, 100, 255, 256, 257, 1000, 10**6):
+        rows = block_rows(width)
+        assert 1024 <= rows <= 32768 and rows & (rows - 1) == 0
+        if rows > 1024:  # it fits (the smallest is kept even when it does not)
+            assert rows * width * 4 <= SCORE_BLOCK_BYTES
+        if rows < 32768:  # and twice as many would not
+            assert 2 * rows * width * 4 > SCORE_BLOCK_BYTES
+
+
+def test_blocks_of_any_size_give_the_same_scores(exported_dir: Path, book: pd.DataFrame, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny blocks (a ragged last one in every chunk) and whole chunks score every row as the Predictor does."""
+    import finlite.runtime._fastenc as fastenc
+
+    src = tmp_path / "book.parquet"
+    book.to_parquet(src, index=False)
+    predictor = Predictor(exported_dir)
+    expected = predictor.predict_score(book.drop(columns=["account", "creditability"])).astype(np.float32)
+    calls: list[int] = []
+    session = predictor.session
+
+    class Counting:  # the session as score_file sees it, counting the rows of each call
+        def run(self, names: Any, feed: dict[str, np.ndarray]) -> Any:
+            calls.append(len(feed["x"]))
+            return session.run(names, feed)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(session, name)
+
+    monkeypatch.setattr(predictor, "session", Counting())
+    for block in (7, 1024, 10**6):
+        monkeypatch.setattr(fastenc, "block_rows", lambda width, block=block: block)
+        calls.clear()
+        out = tmp_path / f"out_{block}.parquet"
+        score_file(predictor, src, out, chunk_rows=1000, workers=2)
+        np.testing.assert_array_equal(pd.read_parquet(out)["score"].to_numpy(), expected, err_msg=str(block))
+        assert sum(calls) == 5000 and max(calls) == min(block, 1000)
+        assert len(calls) == 5 * -(-1000 // block)  # every chunk of 1,000 rows in blocks, the last one ragged
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_a_dataframe_is_scored_block_by_block_as_its_encoded_rows(exported_dir: Path, book: pd.DataFrame, threads: int,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """predict_score on a DataFrame encodes and scores a block at a time (never the whole matrix),
+    with the scores of the encoded rows, in order, on any number of threads."""
+    import finlite.runtime.predictor as predictor_module
+
+    monkeypatch.setattr(predictor_module, "_PARALLEL_ROWS", 1000)  # 5,000 rows: up to 3 parts
+    predictor = Predictor(exported_dir, threads=threads)
+    frame = book.drop(columns=["account", "creditability"])
+    expected = predictor.score_vector(predictor.encode(frame)).astype(np.float64)
+    monkeypatch.setattr(predictor, "encode", lambda *a, **k: pytest.fail("the whole matrix was encoded"))
+    scores = predictor.predict_score(frame)
+    assert scores.dtype == np.float64
+    np.testing.assert_array_equal(scores, expected)
+    np.testing.assert_array_equal(predictor.predict_proba(frame)[:, 1], expected)
+
+
+def test_a_refused_value_in_a_dataframe_is_named_by_its_row_label(exported_dir: Path, book: pd.DataFrame) -> None:
+    """A value the block path refuses goes to the reference (pandas) path, which names the row."""
+    predictor = Predictor(exported_dir, threads=2)
+    frame = book.drop(columns=["account", "creditability"]).copy()
+    frame.index = frame.index + 100
+    frame["duration_in_month"] = frame["duration_in_month"].astype(float)
+    frame.loc[4321, "duration_in_month"] = np.inf
+    with pytest.raises(DataError, match=r"duration_in_month.*4321|4321.*duration_in_month"):
+        predictor.predict_score(frame)
+
+
 def test_scatter_ones_writes_every_column_of_every_row() -> None:
     rng = np.random.default_rng(0)
     n, width = 10_007, 40  # not a multiple of the block

@@ -1,8 +1,9 @@
 """Batch scoring of whole portfolios: CSV or Parquet in, CSV or Parquet out, in chunks.
 
 Rows stream through in chunks (Arrow record batches), so memory stays flat however large the
-file. Reading, encoding + scoring (one chunk per worker thread, one worker per core) and writing
-overlap; chunks are written in file order. The output is written to a temporary file beside the target and renamed into place only
+file. Reading, encoding + scoring (one chunk per worker thread, one worker per core; within a
+chunk, one cache-sized block of encoded rows at a time) and writing overlap; chunks are written
+in file order. The output is written to a temporary file beside the target and renamed into place only
 when every row has been scored: a failure (a bad value, a full disk, Ctrl-C) leaves no partial
 output behind.
 
@@ -32,15 +33,16 @@ from finlite import _paths
 from finlite._finite import check_score_count, check_scores
 from finlite._keys import CSV_MISSING
 from finlite.errors import DataError
-from finlite.runtime import _arrownp
+from finlite.runtime import _arrownp, _fastenc
 from finlite.runtime.predictor import Predictor
 
-__all__ = ["CHUNK_ROWS_RANGE", "ScoreSummary", "check_input_file", "default_chunk_rows", "file_rows", "score_file",
-           "tune_for_streaming"]
+__all__ = ["CHUNK_ROWS_RANGE", "ScoreSummary", "check_input_file", "default_chunk_rows", "file_rows", "score_blocks",
+           "score_file", "tune_for_streaming"]
 
 #: The default chunk of a table's scoring, in rows: the largest power of two in this range whose
-#: encoded rows (float32) fit in :data:`CHUNK_BYTES` per scoring thread and that leaves every
-#: scoring thread two chunks of the file. Larger chunks spend less per chunk (Python, Arrow, ONNX
+#: encoded rows (float32) would fit in :data:`CHUNK_BYTES` per scoring thread and that leaves every
+#: scoring thread two chunks of the file. (A chunk's encoded rows are no longer held at once, only
+#: its prepared columns, at most as large; the width still sizes the chunk, conservatively.) Larger chunks spend less per chunk (Python, Arrow, ONNX
 #: Runtime calls) and keep both cores busier: on 10 M rows here 262,144 rows took German credit's
 #: schema from 1.97 to 1.81 s and SBA's from 2.19 to 1.93 s against 65,536 (bench/scoring.py, 2
 #: threads, 0.6–0.9 GiB peak); a wide schema, many threads or a small file keep smaller chunks.
@@ -298,6 +300,28 @@ def _default_workers(predictor: Predictor) -> int:
     return _limits.available_cores() if threads <= 1 else 1
 
 
+def score_blocks(prepared: _fastenc.ArrowRows, session: Any, buffer: np.ndarray, source: str,
+                 output: str = "probability") -> np.ndarray:
+    """The model's ``output`` (float32) for every row of a prepared batch
+    (:meth:`finlite.runtime.encoder.Encoder.prepare_arrow`), encoded into ``buffer`` (float32,
+    ``(block rows, n_features)``, see :func:`finlite.runtime._fastenc.block_rows`) and scored a
+    block at a time.
+
+    Raises:
+        ScoreError: the model returned another number of scores than rows for a block.
+    """
+    n, block = prepared.rows, len(buffer)
+    score = np.empty(n, dtype=np.float32)
+    for lo in range(0, n, block):
+        hi = min(n, lo + block)
+        x = buffer[:hi - lo]
+        prepared.fill(x, lo, hi)
+        part = session.run([output], {"x": x})[0].reshape(-1)
+        check_score_count(part, hi - lo, source)  # one score would broadcast over the block
+        score[lo:hi] = part
+    return score
+
+
 class _Chunk:
     """What a worker made of one chunk: the output table, its rows and positives."""
 
@@ -320,6 +344,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     The file is read chunk by chunk on the calling thread (Arrow decodes on its own threads),
     ``workers`` threads each encode and score a whole chunk (numpy, Arrow and ONNX Runtime release
     the GIL, so they run on separate cores), and one more thread writes the chunks in file order.
+    A worker checks and looks up the whole chunk column by column first, then encodes and scores
+    it one cache-sized block of rows at a time (:func:`finlite.runtime._fastenc.block_rows`).
     At most ``2 * workers`` chunks are in flight, so memory stays flat. Default: one worker per core
     when the predictor's session runs on one thread (``Predictor(threads=1)``), else one. The
     scores are the same whatever the number of workers or the chunk size.
@@ -377,17 +403,20 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     writer = _Writer(dst, out_kind)
     session = predictor.session
     cutoff = np.float32(predictor.cutoff)
-    local = threading.local()  # each worker's reusable input buffer (the encoder fills it in place)
+    local = threading.local()  # each worker's reusable input block (the encoder fills it in place)
     source_name = str(src)
+    block = _fastenc.block_rows(encoder.n_features)
 
     def work(batch: Any, first_row: int) -> _Chunk:
         n = batch.num_rows
+        # The whole chunk is read, checked and looked up column by column first (every bad value
+        # is found before anything is scored), then encoded and scored a block at a time: the
+        # block the encoder writes is still in the core's cache when the model reads it.
+        prepared = encoder.prepare_arrow(batch, first_row=first_row, source=source_name)
         buffer = getattr(local, "buffer", None)
-        if buffer is None or buffer.shape[0] < n:
-            buffer = local.buffer = np.empty((max(n, chunk_rows), encoder.n_features), dtype=np.float32)
-        x = encoder.encode_arrow(batch, first_row=first_row, source=source_name, out=buffer[:n])
-        score = session.run(["probability"], {"x": x})[0].reshape(-1) if n else np.zeros(0, np.float32)
-        check_score_count(score, n, source_name)
+        if buffer is None:
+            buffer = local.buffer = np.empty((block, encoder.n_features), dtype=np.float32)
+        score = score_blocks(prepared, session, buffer, source_name)
         # Fail closed: NaN >= cutoff is false, so a NaN would be written as "not flagged".
         check_scores(score, source_name, first=first_row)
         decision = (score >= cutoff).astype(np.int8)

@@ -283,6 +283,20 @@ class Encoder:
                 is not finite or does not fit float32, or one whose standardised value does not
                 (naming the column, the file row and the value).
         """
+        rows = self.prepare_arrow(batch, first_row, source)
+        out = _fastenc.checked(out, rows.rows, self.n_features)
+        rows.fill(out, 0, rows.rows)
+        return out
+
+    def prepare_arrow(self, batch: Any, first_row: int = 1, source: str = "the input") -> _fastenc.ArrowRows:
+        """The checked, column-wise part of :meth:`encode_arrow`: every value read, checked and
+        standardised, every category looked up, one contiguous array per column; nothing written
+        into the input matrix yet. :meth:`finlite.runtime._fastenc.ArrowRows.fill` then writes any
+        range of rows, so a caller can encode and score a large batch a cache-sized block at a
+        time (batch scoring: the block is still in the core's cache when the model reads it).
+
+        Raises the errors of :meth:`encode_arrow`, all of them here: ``fill`` refuses nothing.
+        """
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -304,11 +318,10 @@ class Encoder:
                 raise DataError(f"Categorical column {name!r} in {source} has type {kind}; the model needs one "
                                 "category (text or a number) per row there. Flatten the column or write it as text.")
         n = batch.num_rows
-        out = _fastenc.checked(out, n, self.n_features)
         # Category lookups are built once per distinct dictionary (see runtime/_fastenc.py).
         lookups = self.__dict__.get("_lookups") or self.__dict__.setdefault("_lookups", _fastenc.LookupCache())
-        # Every column is computed first, one contiguous array each; _fastenc.assemble then writes
-        # them into ``out`` block by block. Numeric field j is column j (see Preprocessor).
+        # Every column is computed first, one contiguous array each; ArrowRows.fill then writes
+        # them into the input matrix block by block. Numeric field j is column j (see Preprocessor).
         leading = np.empty((len(self.numeric), n), dtype=np.float32)
         columns: list[tuple[int, np.ndarray]] = []
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
@@ -339,8 +352,7 @@ class Encoder:
             codes, table = _fastenc.codes_and_lookup(lookups, name, batch.column(name), numbers, default, np.float64,
                                                      pa, pc)
             columns.append((col, table[codes]))
-        _fastenc.assemble(out, leading, columns, plans)
-        return out
+        return _fastenc.ArrowRows(n, leading, columns, plans)
 
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,

@@ -41,6 +41,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     _kind,
     _Writer,
     check_input_file,
+    score_blocks,
 )
 
 __all__ = ["RAY_MISSING", "RayScoreSummary", "connect", "require_ray", "score_file_ray"]
@@ -232,6 +233,7 @@ class _Scorer:
         # A refused artifact is reported with the first block (see _ERROR), not raised: Ray
         # would retry a failed actor start and report it as ActorDiedError, not ArtifactError.
         self.failure: FinliteError | None = None
+        self._block: np.ndarray | None = None  # the encoded rows of one block (see _buffer)
         try:
             key: Any = load_public_key_pem(key_pem) if key_pem is not None else False
             self.predictor = Predictor(artifact, variant=variant, threads=1, verify_key=key,
@@ -250,6 +252,15 @@ class _Scorer:
         except FinliteError as exc:  # a bad value, a NaN score: reported by the driver (see _ERROR)
             return _error_block(exc)
 
+    def _buffer(self) -> np.ndarray:
+        """This actor's reusable block of encoded rows (runtime/_fastenc.block_rows)."""
+        if self._block is None:
+            from finlite.runtime import _fastenc
+
+            width = self.predictor.encoder.n_features
+            self._block = np.empty((_fastenc.block_rows(width), width), dtype=np.float32)
+        return self._block
+
     def _score(self, batch: Any) -> Any:
         import pyarrow as pa
 
@@ -264,9 +275,10 @@ class _Scorer:
                 continue
             part = batch.slice(int(lo), int(hi - lo))
             first = int(rows[lo])
-            x = self.predictor.encoder.encode_arrow(part, first_row=first, source=self.source)
-            part_score = self.predictor.session.run(["probability"], {"x": x})[0].reshape(-1)
-            check_score_count(part_score, int(hi - lo), self.source)  # one score would broadcast over the slice
+            prepared = self.predictor.encoder.prepare_arrow(part, first_row=first, source=self.source)
+            # Encoded and scored a cache-sized block at a time, as local scoring does (runtime/batch.py).
+            part_score = score_blocks(prepared, self.predictor.session, self._buffer(), self.source)
+            check_score_count(part_score, int(hi - lo), self.source)
             check_scores(part_score, self.source, first=first)  # fail closed: no NaN ever decides
             score[lo:hi] = part_score
         columns = {c: batch.column(c) for c in self.ids}
