@@ -1289,8 +1289,8 @@ def score(
     input: Annotated[Path, typer.Argument(help="Records to score: .csv, .csv.gz, .tsv or .parquet with the training columns.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write ids, score and decision: .parquet, .csv (or .txt), .csv.gz (gzip) or .tsv (tab-separated).")],
     id_column: Annotated[list[str] | None, typer.Option("--id-column", help="Column to copy through to the output (repeat for several).")] = None,
-    chunk_rows: Annotated[int | None, typer.Option(help="Rows read, scored and written at a time (memory stays flat). Default: 65,536 to 262,144, by the model's encoded width (at most 96 MiB of encoded rows per scoring thread), the file's rows (two chunks per thread) and the memory available; 65,536 per Ray block.")] = None,
-    threads: Annotated[int | None, typer.Option(help="Scoring threads, each encoding and scoring a whole chunk on one core while the file is read and written alongside (default: all cores).")] = None,
+    chunk_rows: Annotated[int | None, typer.Option(help="Rows read, scored and written at a time (memory stays flat). Default: 65,536 to 262,144, by the model's encoded width (as many rows as 96 MiB of encoded rows per scoring thread; they are encoded a 1 MiB block at a time), the file's rows (two chunks per thread) and the memory available; 65,536 per Ray block.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Scoring threads, each encoding and scoring a whole chunk (a cache-sized block of rows at a time) on one core while the file is read and written alongside (default: all cores).")] = None,
     int8: Annotated[bool, typer.Option("--int8", help="Score with model_int8.onnx instead of model.onnx.")] = False,
     force: Force = False,
     quiet: Quiet = False,
@@ -1341,7 +1341,7 @@ def score(
         return
     # Up to two chunks per scoring thread in flight, each held as read (about 32 bytes a cell),
     # plus each thread's prepared columns (at most 8 bytes a field: float32 numbers, category
-    # codes, float64 indicator and valued columns) and its scores; the encoded rows themselves
+    # codes, boolean missing indicators, float64 valued columns) and its scores; the encoded rows themselves
     # are one cache-sized block per thread (runtime/_fastenc.block_rows), not a chunk.
     enc = predictor.encoder
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from finlite._keys import MISSING, category_key, numeric_alias
 from finlite.cli import app
-from finlite.errors import ConfigError, DataError
+from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.runtime import Predictor
 from finlite.runtime._fastenc import LookupCache, dictionary_codes, scatter_ones
 from finlite.runtime.batch import score_file
@@ -112,35 +112,95 @@ def test_the_scoring_block_is_a_power_of_two_within_the_cache_budget() -> None:
             assert 2 * rows * width * 4 > SCORE_BLOCK_BYTES
 
 
+class _Session:
+    """A Predictor's session as score_file and predict_score see it: counts the rows of each
+    call and can break the answer (one score fewer, or NaN at some rows of the input)."""
+
+    def __init__(self, session: Any, *, short: bool = False, nan_rows: tuple[int, ...] = ()) -> None:
+        self.session, self.short, self.nan_rows, self.calls = session, short, nan_rows, []
+
+    def run(self, names: Any, feed: dict[str, np.ndarray]) -> Any:
+        start = sum(self.calls)
+        self.calls.append(len(feed["x"]))
+        out = self.session.run(names, feed)[0].copy()
+        for row in self.nan_rows:  # 0-based rows of the whole input
+            if start <= row < start + len(out):
+                out[row - start] = np.nan
+        return [out[:-1] if self.short else out]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+
 def test_blocks_of_any_size_give_the_same_scores(exported_dir: Path, book: pd.DataFrame, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tiny blocks (a ragged last one in every chunk) and whole chunks score every row as the Predictor does."""
+    """Tiny blocks and whole chunks score every row as the Predictor does; a chunk is split into
+    as few blocks as fit, of equal size to a row (no sliver at the end)."""
     import finlite.runtime._fastenc as fastenc
 
     src = tmp_path / "book.parquet"
     book.to_parquet(src, index=False)
     predictor = Predictor(exported_dir)
     expected = predictor.predict_score(book.drop(columns=["account", "creditability"])).astype(np.float32)
-    calls: list[int] = []
-    session = predictor.session
-
-    class Counting:  # the session as score_file sees it, counting the rows of each call
-        def run(self, names: Any, feed: dict[str, np.ndarray]) -> Any:
-            calls.append(len(feed["x"]))
-            return session.run(names, feed)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(session, name)
-
-    monkeypatch.setattr(predictor, "session", Counting())
-    for block in (7, 1024, 10**6):
+    counting = _Session(predictor.session)
+    monkeypatch.setattr(predictor, "session", counting)
+    for block in (7, 333, 1024, 4096):
         monkeypatch.setattr(fastenc, "block_rows", lambda width, block=block: block)
-        calls.clear()
+        counting.calls = []
         out = tmp_path / f"out_{block}.parquet"
         score_file(predictor, src, out, chunk_rows=1000, workers=2)
         np.testing.assert_array_equal(pd.read_parquet(out)["score"].to_numpy(), expected, err_msg=str(block))
-        assert sum(calls) == 5000 and max(calls) == min(block, 1000)
-        assert len(calls) == 5 * -(-1000 // block)  # every chunk of 1,000 rows in blocks, the last one ragged
+        blocks = -(-1000 // block)
+        assert sum(counting.calls) == 5000 and len(counting.calls) == 5 * blocks
+        assert max(counting.calls) <= block and max(counting.calls) - min(counting.calls) <= 1, counting.calls
+
+
+def test_a_wrong_count_or_a_nan_in_a_block_decides_nothing_and_names_the_rows(
+        exported_dir: Path, book: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import finlite.runtime._fastenc as fastenc
+
+    src = tmp_path / "book.parquet"
+    book.to_parquet(src, index=False)
+    monkeypatch.setattr(fastenc, "block_rows", lambda width: 1024)
+    predictor = Predictor(exported_dir)
+    monkeypatch.setattr(predictor, "session", _Session(predictor.session, short=True))
+    out = tmp_path / "out.parquet"
+    # 5,000 rows in one chunk: five blocks of 1,000 rows; the first is the one reported.
+    with pytest.raises(ScoreError, match=r"returned 999 scores for 1,000 rows of .*book.parquet \(rows 1 to 1,000\)"):
+        score_file(predictor, src, out, chunk_rows=5000, workers=1)
+    assert not out.exists()
+    frame = book.drop(columns=["account", "creditability"])
+    with pytest.raises(ScoreError, match=r"returned 999 scores for 1,000 rows of the DataFrame \(rows 1 to 1,000\)"):
+        predictor.predict_score(frame)
+    # NaN scores in two blocks (and, on two threads, two parts of the DataFrame): one message lists both rows.
+    import finlite.runtime.predictor as predictor_module
+
+    monkeypatch.setattr(predictor_module, "_PARALLEL_ROWS", 1000)
+    for threads in (1, 2):
+        predictor = Predictor(exported_dir, threads=threads)
+        broken = _Session(predictor.session, nan_rows=(2, 4001))
+        monkeypatch.setattr(predictor, "session", broken)
+        with pytest.raises(ScoreError, match=r"for 2 of 5000 rows \(rows 3, 4002\)"):
+            predictor.predict_score(frame)
+        broken.calls = []  # the rows count from the file's first
+        with pytest.raises(ScoreError, match=r"for 2 of 5000 rows of .*book.parquet \(rows 3, 4002\)"):
+            score_file(predictor, src, out, chunk_rows=5000, workers=1)
+        assert not out.exists()
+
+
+def test_threads_scoring_dataframes_at_once_each_get_their_own_scores(exported_dir: Path, book: pd.DataFrame) -> None:
+    """Every calling thread encodes into its own block: four threads, four different DataFrames."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    predictor = Predictor(exported_dir, threads=2)
+    base = book.drop(columns=["account", "creditability"])
+    frames = [base.sample(n=6000, replace=True, random_state=seed).reset_index(drop=True) for seed in range(4)]
+    expected = [predictor.score_vector(predictor.encode(f)).astype(np.float64) for f in frames]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            results = list(pool.map(predictor.predict_score, frames))
+            for got, want in zip(results, expected, strict=True):
+                np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])

@@ -42,7 +42,7 @@ __all__ = ["CHUNK_ROWS_RANGE", "ScoreSummary", "check_input_file", "default_chun
 #: The default chunk of a table's scoring, in rows: the largest power of two in this range whose
 #: encoded rows (float32) would fit in :data:`CHUNK_BYTES` per scoring thread and that leaves every
 #: scoring thread two chunks of the file. (A chunk's encoded rows are no longer held at once, only
-#: its prepared columns, at most as large; the width still sizes the chunk, conservatively.) Larger chunks spend less per chunk (Python, Arrow, ONNX
+#: its prepared columns, at most 8 bytes a field; the encoded width still sizes the chunk.) Larger chunks spend less per chunk (Python, Arrow, ONNX
 #: Runtime calls) and keep both cores busier: on 10 M rows here 262,144 rows took German credit's
 #: schema from 1.97 to 1.81 s and SBA's from 2.19 to 1.93 s against 65,536 (bench/scoring.py, 2
 #: threads, 0.6–0.9 GiB peak); a wide schema, many threads or a small file keep smaller chunks.
@@ -300,25 +300,39 @@ def _default_workers(predictor: Predictor) -> int:
     return _limits.available_cores() if threads <= 1 else 1
 
 
-def score_blocks(prepared: _fastenc.ArrowRows, session: Any, buffer: np.ndarray, source: str,
-                 output: str = "probability") -> np.ndarray:
+def score_blocks(prepared: _fastenc.ArrowRows, session: Any, buffer: np.ndarray, source: str, *,
+                 first: int = 1, output: str = "probability", finite: bool = True) -> np.ndarray:
     """The model's ``output`` (float32) for every row of a prepared batch
     (:meth:`finlite.runtime.encoder.Encoder.prepare_arrow`), encoded into ``buffer`` (float32,
     ``(block rows, n_features)``, see :func:`finlite.runtime._fastenc.block_rows`) and scored a
-    block at a time.
+    block at a time, every score checked to be finite (``finite``; a caller that scores its input
+    in several batches passes False and checks all the scores at once, so that one message lists
+    every bad row). ``first`` is the row label of the batch's first row (its file row in batch
+    scoring), for the messages.
+
+    The rows are split into as few blocks as the buffer allows, of equal size to a row, so that
+    no block is a sliver: a few rows in a call of their own could take another path in ONNX
+    Runtime (its tree ensembles sum the trees in parallel for small calls).
 
     Raises:
-        ScoreError: the model returned another number of scores than rows for a block.
+        ScoreError: the model returned another number of scores than rows for a block (naming
+            the block's rows), or a NaN or infinite score (naming the rows): no decision is
+            made from it.
     """
-    n, block = prepared.rows, len(buffer)
+    n = prepared.rows
+    blocks = -(-n // len(buffer))  # 0 for no rows
     score = np.empty(n, dtype=np.float32)
-    for lo in range(0, n, block):
-        hi = min(n, lo + block)
+    for k in range(blocks):
+        lo, hi = n * k // blocks, n * (k + 1) // blocks  # at most len(buffer) rows
         x = buffer[:hi - lo]
         prepared.fill(x, lo, hi)
         part = session.run([output], {"x": x})[0].reshape(-1)
-        check_score_count(part, hi - lo, source)  # one score would broadcast over the block
+        if part.size != hi - lo:  # one score would broadcast over the block
+            where = source if blocks == 1 else f"{source} (rows {first + lo:,} to {first + hi - 1:,})"
+            check_score_count(part, hi - lo, where)
         score[lo:hi] = part
+    if finite:  # fail closed: NaN >= cut-off is false, so a NaN would be written as "not flagged"
+        check_scores(score, source, first=first)
     return score
 
 
@@ -416,9 +430,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         buffer = getattr(local, "buffer", None)
         if buffer is None:
             buffer = local.buffer = np.empty((block, encoder.n_features), dtype=np.float32)
-        score = score_blocks(prepared, session, buffer, source_name)
-        # Fail closed: NaN >= cutoff is false, so a NaN would be written as "not flagged".
-        check_scores(score, source_name, first=first_row)
+        score = score_blocks(prepared, session, buffer, source_name, first=first_row)  # every score checked
         decision = (score >= cutoff).astype(np.int8)
         columns = {c: batch.column(c) for c in ids}
         # Through the buffers: pa.array would import pandas (see runtime/_arrownp.py).

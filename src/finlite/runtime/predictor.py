@@ -3,10 +3,12 @@
 It reads the manifest (every file's sha256 checked), ``preprocessor.json`` and the exported
 ``model.onnx``, and scores raw records. One record takes the fast path: pure-Python encoding
 into a vector, one ONNX Runtime call. Lists of dicts go record by record; a DataFrame goes
-through Arrow (``Encoder.encode_arrow``: one vectorised pass per column; a handful of rows
-record by record), with the pandas Preprocessor as the reference it falls back to wherever the
-two could read a column differently and for every refused value (so results and errors are
-the Preprocessor's); Arrow batches (batch scoring of files) go to ``encode_arrow`` directly.
+through Arrow (``Encoder.prepare_arrow``: one vectorised pass per column, then encoded and
+scored a cache-sized block of rows at a time; a handful of rows record by record), with the
+pandas Preprocessor as the reference it falls back to wherever the two could read a column
+differently and for every refused value (so results and errors are the Preprocessor's); Arrow
+batches go to ``encode_arrow`` directly, and batch scoring of files uses the same blocks
+(``runtime/batch.py``).
 Boosted-tree teachers are served the same way: their ``model.onnx`` is a tree ensemble.
 
 A market forecaster (``preprocessor.json`` of kind "market") is served from a price history
@@ -45,8 +47,8 @@ _VARIANTS = ("fp32", "int8")
 #: DataFrames of up to this many rows are encoded record by record (Encoder.fill): for a handful
 #: of rows that is faster than building an Arrow table.
 _SMALL_FRAME = 4
-#: A DataFrame is encoded on several threads (the Predictor's ``threads``) when each gets at
-#: least this many rows.
+#: A DataFrame's columns are read and looked up on several threads (the Predictor's ``threads``)
+#: when each gets at least this many rows.
 _PARALLEL_ROWS = 32768
 _ABSENT = object()
 #: What a forecaster's ``forecast`` value is, per objective (for metadata and the OpenAPI page).
@@ -83,9 +85,10 @@ def model_session(model: bytes, threads: int = 1, where: str = "the ONNX model")
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     # No spinning workers: a worker that spins after a call burns the core that the encoder's
-    # threads (and the next request) need. With two threads on 100,000 German credit rows from a
-    # DataFrame, 3.5 M rows/s without spinning against 2.5 M with it; one call on 100,000 encoded
-    # rows costs 2.2 ms against 1.9 (bench/peers.py measures it; 2026-12-02, Intel Xeon, 2 cores).
+    # threads (and the next request) need. With two threads on the same 100,000 German credit rows
+    # from a DataFrame, 3.5 M rows/s without spinning against 2.5 M with it; one call on 100,000
+    # encoded rows costs 2.2 ms against 1.9 (2026-12-02, Intel Xeon, 2 cores; bench/peers.py
+    # measures the DataFrame path).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
@@ -376,13 +379,17 @@ class Predictor:
             scores = self._run_windows(windows.x)
             check_scores(scores, "the price history", unit="forecast", first=0)
             return scores
+        x: np.ndarray | None = None
         if _is_frame(records) and len(records) > _SMALL_FRAME and records.columns.nlevels == 1 \
                 and records.columns.is_unique:
-            fused = self._score_arrow_frame(records)
+            fused = self._score_arrow_frame(records)  # every score checked
             if fused is not None:
-                check_scores(fused)  # DataFrame rows, 1-based
                 return fused.astype(np.float64)
-        x = self.encode(records)
+            # A column Arrow would read otherwise than pandas, or a refused value: the reference
+            # encoder (the Arrow route would only be tried again), whose errors name the row labels.
+            x = self._frame_encoder().transform(records, "the DataFrame")
+        if x is None:
+            x = self.encode(records)
         if len(x) == 0:
             return np.zeros(0, dtype=np.float64)
         if len(x) == 1:  # one row (a dict, a one-row DataFrame): the thread's bound buffers, no allocation
@@ -740,7 +747,8 @@ class Predictor:
         """The model's outputs (float32) for a DataFrame's rows, encoded through Arrow and scored a
         cache-sized block at a time (``batch.score_blocks``) instead of encoding the whole matrix
         first; None where :meth:`_encode_arrow_frame` would give None (the caller then takes the
-        reference path, which also names a refused value).
+        reference path, which also names a refused value). Each calling thread keeps its block
+        (1 MiB; 1,024 rows of a wider model) for the Predictor's lifetime.
 
         Raises:
             ScoreError: the model returned another number of scores than rows.
@@ -770,8 +778,11 @@ class Predictor:
             buffer = getattr(self._local, "block", None)  # this thread's reusable block of encoded rows
             if buffer is None:
                 buffer = self._local.block = np.empty((_fastenc.block_rows(width), width), dtype=np.float32)
-            scores = [score_blocks(part, self.session, buffer, "the DataFrame", self._output) for part in prepared]
-            return scores[0] if parts == 1 else np.concatenate(scores)
+            scores = [score_blocks(part, self.session, buffer, "the DataFrame", first=start + 1, output=self._output,
+                                   finite=False) for part, start in zip(prepared, bounds[:-1], strict=True)]
+            result = scores[0] if parts == 1 else np.concatenate(scores)
+            check_scores(result)  # every bad row of the DataFrame in one message (1-based rows)
+            return result
         except ScoreError:
             raise
         except DataError:

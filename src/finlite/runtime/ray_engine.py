@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 
 from finlite import _limits, _paths
-from finlite._finite import check_score_count, check_scores
 from finlite._keys import CSV_MISSING
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
@@ -277,10 +276,8 @@ class _Scorer:
             first = int(rows[lo])
             prepared = self.predictor.encoder.prepare_arrow(part, first_row=first, source=self.source)
             # Encoded and scored a cache-sized block at a time, as local scoring does (runtime/batch.py).
-            part_score = score_blocks(prepared, self.predictor.session, self._buffer(), self.source)
-            check_score_count(part_score, int(hi - lo), self.source)
-            check_scores(part_score, self.source, first=first)  # fail closed: no NaN ever decides
-            score[lo:hi] = part_score
+            # Every score checked (count and value) there: fail closed, no NaN ever decides.
+            score[lo:hi] = score_blocks(prepared, self.predictor.session, self._buffer(), self.source, first=first)
         columns = {c: batch.column(c) for c in self.ids}
         columns["score"] = pa.array(score, type=pa.float32())
         columns["decision"] = pa.array((score >= self.cutoff).astype(np.int8), type=pa.int8())
