@@ -1341,8 +1341,8 @@ def score(
         return
     # Up to two chunks per scoring thread in flight, each held as read (about 32 bytes a cell),
     # plus each thread's prepared columns (at most 8 bytes a field: float32 numbers, category
-    # codes, boolean missing indicators, float64 valued columns) and its scores; the encoded rows themselves
-    # are one cache-sized block per thread (runtime/_fastenc.block_rows), not a chunk.
+    # codes, boolean missing indicators, float64 valued columns) and its scores; the encoded rows
+    # themselves are one cache-sized block per thread (runtime/_fastenc.block_rows), not a chunk.
     enc = predictor.encoder
 
     def check(rows: int) -> None:

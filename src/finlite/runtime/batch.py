@@ -42,8 +42,8 @@ __all__ = ["CHUNK_ROWS_RANGE", "ScoreSummary", "check_input_file", "default_chun
 #: The default chunk of a table's scoring, in rows: the largest power of two in this range whose
 #: encoded rows (float32) would fit in :data:`CHUNK_BYTES` per scoring thread and that leaves every
 #: scoring thread two chunks of the file. (A chunk's encoded rows are no longer held at once, only
-#: its prepared columns, at most 8 bytes a field; the encoded width still sizes the chunk.) Larger chunks spend less per chunk (Python, Arrow, ONNX
-#: Runtime calls) and keep both cores busier: on 10 M rows here 262,144 rows took German credit's
+#: its prepared columns, at most 8 bytes a field; the encoded width still sizes the chunk.)
+#: Larger chunks spend less per chunk (Python, Arrow, ONNX Runtime calls) and keep both cores busier: on 10 M rows here 262,144 rows took German credit's
 #: schema from 1.97 to 1.81 s and SBA's from 2.19 to 1.93 s against 65,536 (bench/scoring.py, 2
 #: threads, 0.6–0.9 GiB peak); a wide schema, many threads or a small file keep smaller chunks.
 CHUNK_ROWS_RANGE = (1 << 16, 1 << 18)
