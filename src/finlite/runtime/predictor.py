@@ -86,9 +86,10 @@ def model_session(model: bytes, threads: int = 1, where: str = "the ONNX model")
     options.log_severity_level = 3
     # No spinning workers: a worker that spins after a call burns the core that the encoder's
     # threads (and the next request) need. With two threads on the same 100,000 German credit rows
-    # from a DataFrame, 3.5 M rows/s without spinning against 2.5 M with it; one call on 100,000
-    # encoded rows costs 2.2 ms against 1.9 (2026-12-02, Intel Xeon, 2 cores; bench/peers.py
-    # measures the DataFrame path).
+    # from a DataFrame, 3.5 M rows/s without spinning against 2.5 M with it. The price: one large
+    # call on already encoded rows waits for its threads to wake, 2.38 ms against 2.08 for 100,000
+    # German rows on two threads (SBA's 2.72 against 2.48; medians of 6 alternated rounds), which
+    # is what `finlite bench`'s rows/s with every core times (2026-12-02, Intel Xeon, 2 cores).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
