@@ -30,7 +30,7 @@ import numpy as np
 from finlite._keys import MISSING, PLAIN_NUMBER, category_key, key_aliases, look_up
 from finlite.runtime import _arrownp
 
-__all__ = ["ArrowRows", "LookupCache", "assemble", "block_rows", "checked", "dictionary_codes", "scatter_ones"]
+__all__ = ["ArrowRows", "LookupCache", "assemble", "block_buffer", "block_rows", "checked", "dictionary_codes", "scatter_ones"]
 
 _DENSE_SPAN = 1 << 22  # integer codes spanning fewer values get a direct table (int64: at most 32 MB)
 _BOOLEAN_TEXT = "True|TRUE|true|False|FALSE|false"  # the spellings finlite._keys.key_aliases maps (1/0 are numbers)
@@ -55,6 +55,12 @@ def block_rows(width: int, *, budget: int = SCORE_BLOCK_BYTES) -> int:
     return rows
 
 
+def block_buffer(width: int) -> np.ndarray:
+    """An uninitialised float32 block of :func:`block_rows` rows of ``width`` inputs, for one
+    thread to encode into and score from (``ArrowRows.fill`` writes every cell it hands on)."""
+    return np.empty((block_rows(width), width), dtype=np.float32)
+
+
 class ArrowRows:
     """A batch's columns, read, checked and looked up (:meth:`Encoder.prepare_arrow`), ready to
     be written into the model's input matrix a range of rows at a time.
@@ -72,9 +78,6 @@ class ArrowRows:
 
     def fill(self, out: np.ndarray, start: int, stop: int) -> None:
         """Write rows ``start:stop`` into ``out`` (C-contiguous float32, ``(stop - start, width)``)."""
-        if start == 0 and stop == self.rows:
-            assemble(out, self.leading, self.columns, self.plans)
-            return
         assemble(out, self.leading[:, start:stop], [(c, v[start:stop]) for c, v in self.columns],
                  [(codes[start:stop], lookup) for codes, lookup in self.plans])
 

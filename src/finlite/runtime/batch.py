@@ -30,14 +30,13 @@ from typing import Any
 import numpy as np
 
 from finlite import _paths
-from finlite._finite import check_score_count, check_scores
 from finlite._keys import CSV_MISSING
 from finlite.errors import DataError
 from finlite.runtime import _arrownp, _fastenc
-from finlite.runtime.predictor import Predictor
+from finlite.runtime.predictor import Predictor, score_blocks
 
-__all__ = ["CHUNK_ROWS_RANGE", "ScoreSummary", "check_input_file", "default_chunk_rows", "file_rows", "score_blocks",
-           "score_file", "tune_for_streaming"]
+__all__ = ["CHUNK_ROWS_RANGE", "ScoreSummary", "check_input_file", "default_chunk_rows", "file_rows", "score_file",
+           "tune_for_streaming"]
 
 #: The default chunk of a table's scoring, in rows: the largest power of two in this range whose
 #: encoded rows (float32) would fit in :data:`CHUNK_BYTES` per scoring thread and that leaves every
@@ -300,42 +299,6 @@ def _default_workers(predictor: Predictor) -> int:
     return _limits.available_cores() if threads <= 1 else 1
 
 
-def score_blocks(prepared: _fastenc.ArrowRows, session: Any, buffer: np.ndarray, source: str, *,
-                 first: int = 1, output: str = "probability", finite: bool = True) -> np.ndarray:
-    """The model's ``output`` (float32) for every row of a prepared batch
-    (:meth:`finlite.runtime.encoder.Encoder.prepare_arrow`), encoded into ``buffer`` (float32,
-    ``(block rows, n_features)``, see :func:`finlite.runtime._fastenc.block_rows`) and scored a
-    block at a time, every score checked to be finite (``finite``; a caller that scores its input
-    in several batches passes False and checks all the scores at once, so that one message lists
-    every bad row). ``first`` is the row label of the batch's first row (its file row in batch
-    scoring), for the messages.
-
-    The rows are split into as few blocks as the buffer allows, of equal size to a row, so that
-    no block is a sliver: a few rows in a call of their own could take another path in ONNX
-    Runtime (its tree ensembles sum the trees in parallel for small calls).
-
-    Raises:
-        ScoreError: the model returned another number of scores than rows for a block (naming
-            the block's rows), or a NaN or infinite score (naming the rows): no decision is
-            made from it.
-    """
-    n = prepared.rows
-    blocks = -(-n // len(buffer))  # 0 for no rows
-    score = np.empty(n, dtype=np.float32)
-    for k in range(blocks):
-        lo, hi = n * k // blocks, n * (k + 1) // blocks  # at most len(buffer) rows
-        x = buffer[:hi - lo]
-        prepared.fill(x, lo, hi)
-        part = session.run([output], {"x": x})[0].reshape(-1)
-        if part.size != hi - lo:  # one score would broadcast over the block
-            where = source if blocks == 1 else f"{source} (rows {first + lo:,} to {first + hi - 1:,})"
-            check_score_count(part, hi - lo, where)
-        score[lo:hi] = part
-    if finite:  # fail closed: NaN >= cut-off is false, so a NaN would be written as "not flagged"
-        check_scores(score, source, first=first)
-    return score
-
-
 class _Chunk:
     """What a worker made of one chunk: the output table, its rows and positives."""
 
@@ -419,7 +382,6 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     cutoff = np.float32(predictor.cutoff)
     local = threading.local()  # each worker's reusable input block (the encoder fills it in place)
     source_name = str(src)
-    block = _fastenc.block_rows(encoder.n_features)
 
     def work(batch: Any, first_row: int) -> _Chunk:
         n = batch.num_rows
@@ -429,7 +391,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         prepared = encoder.prepare_arrow(batch, first_row=first_row, source=source_name)
         buffer = getattr(local, "buffer", None)
         if buffer is None:
-            buffer = local.buffer = np.empty((block, encoder.n_features), dtype=np.float32)
+            buffer = local.buffer = _fastenc.block_buffer(encoder.n_features)
         score = score_blocks(prepared, session, buffer, source_name, first=first_row)  # every score checked
         decision = (score >= cutoff).astype(np.int8)
         columns = {c: batch.column(c) for c in ids}

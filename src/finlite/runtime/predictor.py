@@ -34,6 +34,7 @@ from finlite._finite import check_score_count, check_scores, record_score_error
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
 from finlite.errors import ArtifactError, ConfigError, DataError, ScoreError
+from finlite.runtime._fastenc import ArrowRows, block_buffer
 from finlite.runtime._graph_ops import check_operators, probe
 from finlite.runtime.encoder import Encoder
 from finlite.tasks import Task, task_of_manifest
@@ -380,7 +381,6 @@ class Predictor:
             scores = self._run_windows(windows.x)
             check_scores(scores, "the price history", unit="forecast", first=0)
             return scores
-        x: np.ndarray | None = None
         if _is_frame(records) and len(records) > _SMALL_FRAME and records.columns.nlevels == 1 \
                 and records.columns.is_unique:
             fused = self._score_arrow_frame(records)  # every score checked
@@ -388,8 +388,8 @@ class Predictor:
                 return fused.astype(np.float64)
             # A column Arrow would read otherwise than pandas, or a refused value: the reference
             # encoder (the Arrow route would only be tried again), whose errors name the row labels.
-            x = self._frame_encoder().transform(records, "the DataFrame")
-        if x is None:
+            x: np.ndarray = self._frame_encoder().transform(records, "the DataFrame")
+        else:
             x = self.encode(records)
         if len(x) == 0:
             return np.zeros(0, dtype=np.float64)
@@ -746,7 +746,7 @@ class Predictor:
 
     def _score_arrow_frame(self, frame: Any) -> np.ndarray | None:
         """The model's outputs (float32) for a DataFrame's rows, encoded through Arrow and scored a
-        cache-sized block at a time (``batch.score_blocks``) instead of encoding the whole matrix
+        cache-sized block at a time (:func:`score_blocks`) instead of encoding the whole matrix
         first; None where :meth:`_encode_arrow_frame` would give None (the caller then takes the
         reference path, which also names a refused value). Each calling thread keeps its block
         (1 MiB; 1,024 rows of a wider model) for the Predictor's lifetime.
@@ -754,9 +754,6 @@ class Predictor:
         Raises:
             ScoreError: the model returned another number of scores than rows.
         """
-        from finlite.runtime import _fastenc
-        from finlite.runtime.batch import score_blocks
-
         table = self._arrow_frame(frame)
         if table is None:
             return None
@@ -764,9 +761,8 @@ class Predictor:
         n = table.num_rows
         parts = max(1, min(self._threads, n // _PARALLEL_ROWS))
         bounds = [n * k // parts for k in range(parts + 1)]
-        width = enc.n_features
 
-        def prepare(k: int) -> _fastenc.ArrowRows:
+        def prepare(k: int) -> ArrowRows:
             start, stop = bounds[k], bounds[k + 1]
             return enc.prepare_arrow(table.slice(start, stop - start), first_row=start + 1, source="the DataFrame")
 
@@ -778,7 +774,7 @@ class Predictor:
             prepared = [prepare(0)] if parts == 1 else list(self._pool().map(prepare, range(parts)))
             buffer = getattr(self._local, "block", None)  # this thread's reusable block of encoded rows
             if buffer is None:
-                buffer = self._local.block = np.empty((_fastenc.block_rows(width), width), dtype=np.float32)
+                buffer = self._local.block = block_buffer(enc.n_features)
             scores = [score_blocks(part, self.session, buffer, "the DataFrame", first=start + 1, output=self._output,
                                    finite=False) for part, start in zip(prepared, bounds[:-1], strict=True)]
             result = scores[0] if parts == 1 else np.concatenate(scores)
@@ -862,6 +858,42 @@ class _Slot:
         self.row[0] = x[0]
         _run_bound(self.session, self.binding)
         return self.out.reshape(-1).copy()
+
+
+def score_blocks(prepared: ArrowRows, session: Any, buffer: np.ndarray, source: str, *,
+                 first: int = 1, output: str = "probability", finite: bool = True) -> np.ndarray:
+    """The model's ``output`` (float32) for every row of a prepared batch
+    (:meth:`finlite.runtime.encoder.Encoder.prepare_arrow`), encoded into ``buffer`` (float32,
+    ``(block rows, n_features)``: :func:`finlite.runtime._fastenc.block_buffer`) and scored a
+    block at a time, every score checked to be finite (``finite``; a caller that scores its input
+    in several batches passes False and checks all the scores at once, so that one message lists
+    every bad row). ``first`` is the row label of the batch's first row (its file row in batch
+    scoring), for the messages.
+
+    The rows are split into as few blocks as the buffer allows, of equal size to a row, so that
+    no block is a sliver: a few rows in a call of their own could take another path in ONNX
+    Runtime (its tree ensembles sum the trees in parallel for small calls).
+
+    Raises:
+        ScoreError: the model returned another number of scores than rows for a block (naming
+            the block's rows), or a NaN or infinite score (naming the rows): no decision is
+            made from it.
+    """
+    n = prepared.rows
+    blocks = -(-n // len(buffer))  # 0 for no rows
+    score = np.empty(n, dtype=np.float32)
+    for k in range(blocks):
+        lo, hi = n * k // blocks, n * (k + 1) // blocks  # at most len(buffer) rows
+        x = buffer[:hi - lo]
+        prepared.fill(x, lo, hi)
+        part = session.run([output], {"x": x})[0].reshape(-1)
+        if part.size != hi - lo:  # one score would broadcast over the block
+            where = source if blocks == 1 else f"{source} (rows {first + lo:,} to {first + hi - 1:,})"
+            check_score_count(part, hi - lo, where)
+        score[lo:hi] = part
+    if finite:  # fail closed: NaN >= cut-off is false, so a NaN would be written as "not flagged"
+        check_scores(score, source, first=first)
+    return score
 
 
 def _run_bound(session: Any, binding: Any) -> None:

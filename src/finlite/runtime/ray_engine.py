@@ -40,8 +40,8 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     _kind,
     _Writer,
     check_input_file,
-    score_blocks,
 )
+from finlite.runtime.predictor import score_blocks
 
 __all__ = ["RAY_MISSING", "RayScoreSummary", "connect", "require_ray", "score_file_ray"]
 
@@ -254,10 +254,9 @@ class _Scorer:
     def _buffer(self) -> np.ndarray:
         """This actor's reusable block of encoded rows (runtime/_fastenc.block_rows)."""
         if self._block is None:
-            from finlite.runtime import _fastenc
+            from finlite.runtime._fastenc import block_buffer
 
-            width = self.predictor.encoder.n_features
-            self._block = np.empty((_fastenc.block_rows(width), width), dtype=np.float32)
+            self._block = block_buffer(self.predictor.encoder.n_features)
         return self._block
 
     def _score(self, batch: Any) -> Any:
@@ -275,7 +274,7 @@ class _Scorer:
             part = batch.slice(int(lo), int(hi - lo))
             first = int(rows[lo])
             prepared = self.predictor.encoder.prepare_arrow(part, first_row=first, source=self.source)
-            # Encoded and scored a cache-sized block at a time, as local scoring does (runtime/batch.py).
+            # Encoded and scored a cache-sized block at a time, as local scoring does (predictor.score_blocks).
             # Every score checked (count and value) there: fail closed, no NaN ever decides.
             score[lo:hi] = score_blocks(prepared, self.predictor.session, self._buffer(), self.source, first=first)
         columns = {c: batch.column(c) for c in self.ids}
