@@ -14,7 +14,7 @@ import torch
 import finlite
 from finlite.artifact import prepare_like
 from finlite.errors import ConfigError
-from finlite.jobs.compress import CLASSIC_NAME, classic_recipe, compress, compress_with_recipe
+from finlite.jobs.compress import CLASSIC_NAME, cap_epochs, classic_recipe, compress, compress_with_recipe
 from finlite.methods import Distillation, MagnitudePruning, PruningPlan
 from finlite.models.base import FinliteModel
 from finlite.recipe.spec import Recipe, Step
@@ -137,3 +137,18 @@ def test_fidelity_warnings_follow_the_recipes_gates() -> None:
     assert len(found) == 2 and "0.0700 below" in found[0] and "PR-AUC 0.4000 is 50% below" in found[1]
     assert [m[:30] for m in fidelity_warnings(report, ["auc"])] == [found[1][:30]]  # gates, none on PR-AUC
     assert fidelity_warnings(report, ["auc", "pr_auc"]) == []
+
+
+def test_epochs_given_cap_a_recipe_steps_own_epochs(teacher_dir: Path, german_csv: Path) -> None:
+    """--epochs (train_overrides' epochs) caps every step, a step's own `train: {epochs: ...}` too;
+    the recipe recorded is the one run."""
+    recipe = Recipe(steps=[Step(Distillation(hidden=(8,)), train={"epochs": 50, "lr": 0.01}),
+                           Step(MagnitudePruning(sparsity=0.5), train={"epochs": 1})])
+    capped = cap_epochs(recipe, 3)
+    assert [dict(s.train) for s in capped.steps] == [{"epochs": 3, "lr": 0.01}, {"epochs": 1}]
+    assert [dict(s.train) for s in recipe.steps] == [{"epochs": 50, "lr": 0.01}, {"epochs": 1}]  # not changed
+    assert cap_epochs(recipe, None) is recipe
+    outcome = compress(teacher_dir, german_csv, recipe=recipe, train_overrides={"epochs": 2}, progress=False,
+                       timing=False)
+    assert outcome.recipe.steps[0].train == {"epochs": 2, "lr": 0.01}
+    assert outcome.result.records[0].info["epochs_run"] == 2

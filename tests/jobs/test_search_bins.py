@@ -13,9 +13,19 @@ import finlite
 from finlite.cli import app
 from finlite.errors import ConfigError
 from finlite.jobs.search import search_students
+from finlite.recipe import search as search_space
 from finlite.recipe.gates import Gate
-from finlite.recipe.search import SearchSpace, candidate_recipe
-from finlite.training.loop import TrainConfig
+from finlite.recipe.search import (
+    LARGE_BINNED_EPOCHS,
+    LARGE_BINNED_SPACE,
+    LARGE_SPACE,
+    SearchSpace,
+    candidate_recipe,
+    default_space,
+    distill_train,
+)
+from finlite.recipe.spec import Recipe
+from finlite.training.loop import LARGE_ROWS, TrainConfig
 
 TINY = TrainConfig(epochs=4, patience=4, progress=False)
 # One width and temperature, without and with bins: two distilled students, one candidate each.
@@ -107,3 +117,51 @@ def test_search_command_with_input_bins(boosted_dir: Path, teacher_dir: Path, ge
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "Traceback" not in result.output, (args, result.output)
         assert not bad.exists()
+
+
+def test_the_default_space_bins_a_boosted_teacher_at_bank_size(boosted_dir: Path, teacher_dir: Path) -> None:
+    boosted, mlp = finlite.load(boosted_dir).model, finlite.load(teacher_dir).model
+    assert default_space(LARGE_ROWS - 1, boosted) == SearchSpace() == default_space(LARGE_ROWS - 1, mlp)
+    assert default_space(LARGE_ROWS, boosted) == LARGE_BINNED_SPACE
+    assert LARGE_BINNED_SPACE.input_bins == (32,) and LARGE_BINNED_SPACE.hidden == LARGE_SPACE.hidden
+    assert default_space(LARGE_ROWS, mlp) == LARGE_SPACE  # no split thresholds to bin at
+    assert LARGE_SPACE.input_bins == (0,)
+
+
+def test_a_binned_student_at_bank_size_distils_for_fewer_epochs() -> None:
+    assert distill_train(LARGE_ROWS, 32) == {"epochs": LARGE_BINNED_EPOCHS} == {"epochs": 20}
+    assert distill_train(LARGE_ROWS - 1, 32) == {}  # small tables: the default's early stopping
+    assert distill_train(LARGE_ROWS, 0) == {}  # a plain student keeps the default 60
+    assert distill_train(LARGE_ROWS, 32, epochs_given=True) == {}  # --epochs N: N, as for every student
+    sixty = TrainConfig(epochs=60)
+    # The override is the distillation step's, in the recipe the artifact records and reproduces.
+    recipe = candidate_recipe((128, 64), 2.0, 0.3, 16, LOOSE, input_bins=32, train={"epochs": 20})
+    steps = recipe.to_dict()["steps"]
+    assert steps[0]["train"] == {"epochs": 20} and "train" not in steps[1]
+    again = Recipe.from_dict(recipe.to_dict(), "the candidate")
+    assert again.steps[0].train == {"epochs": 20}
+    assert again.steps[0].train_config(sixty).epochs == 20
+
+
+@pytest.mark.slow
+def test_the_default_search_of_a_bank_size_boosted_teacher_tries_binned_students(
+        boosted_dir: Path, german_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # German credit's 600 training rows stand for a bank-size book: the default space and the
+    # binned student's epochs follow this threshold.
+    monkeypatch.setattr(search_space, "LARGE_ROWS", 100)
+    found = search_students(boosted_dir, german_csv, seed=0, budget_s=0.05, fine_tune=TINY, gates=LOOSE,
+                            progress=False, timing=False)
+    # The budget ends during the first student, which still gets its first candidate judged.
+    assert found.candidates and found.untried == 18 - len(found.candidates)
+    for candidate in found.candidates:
+        assert candidate["student"] in ("hidden [128, 64], T 2, 32 bins from teacher",
+                                        "hidden [128, 64], T 1, 32 bins from teacher")
+        step = candidate["recipe"]["steps"][0]
+        assert (step["input_bins"], step["train"]) == (32, {"epochs": LARGE_BINNED_EPOCHS})
+    assert found.chosen is not None and found.outcome is not None
+    assert found.outcome.result.records[0].info["epochs_run"] == LARGE_BINNED_EPOCHS
+    # Epochs the caller sets are every student's, the binned ones' too.
+    given = search_students(boosted_dir, german_csv, seed=0, budget_s=0.05, fine_tune=TINY, gates=LOOSE,
+                            progress=False, timing=False, train_overrides={"epochs": 3})
+    assert given.candidates and all("train" not in c["recipe"]["steps"][0] for c in given.candidates)
+    assert given.outcome is not None and given.outcome.result.records[0].info["epochs_run"] == 3

@@ -53,6 +53,7 @@ __all__ = [
     "WARN_AUC_DROP",
     "CompressOutcome",
     "RecipeOutcome",
+    "cap_epochs",
     "classic_recipe",
     "compress",
     "compress_with_recipe",
@@ -423,7 +424,8 @@ def compress(
     ``config`` and ``fine_tune`` (the training of a student from scratch and after a change)
     default by the training rows (:func:`default_training`, ``train_overrides`` such as
     ``{"batch_size": 2048}`` applied, ``progress`` setting their progress output); a recipe
-    step's ``train:`` overrides them. The seed defaults to the teacher's. With
+    step's ``train:`` overrides them, except that ``train_overrides``'s ``epochs`` (``--epochs``)
+    caps every step's own epochs too (the recipe recorded is the one run). The seed defaults to the teacher's. With
     ``size_aware_sparsity`` (the CLI without --sparsity) the ``pruning``'s sparsity follows the
     training rows (:func:`default_sparsity`). ``on_step(index, total, message)`` is called as
     the steps advance; ``extra_files`` are written into the artifact too. A run without gates
@@ -482,10 +484,29 @@ def compress(
     elif recipe is None:
         recipe = classic_recipe(setup.rows, student_hidden=student_hidden, distillation=distillation,
                                 pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
+    recipe = cap_epochs(recipe, (train_overrides or {}).get("epochs"))
     if plan_only:
         return _dry_run(setup, recipe, plan=plan, on_step=on_step)
     return _run(setup, recipe, plan=plan, out=out, overwrite=overwrite, timing=timing, on_step=on_step,
                 extra_files=extra_files, report_options=options)
+
+
+def cap_epochs(recipe: Recipe, cap: Any) -> Recipe:
+    """``recipe`` with each step's own ``train: {epochs: …}`` at most ``cap`` (None: unchanged).
+
+    A step's training overrides replace the run's settings, so without this a recipe step asking
+    for 100 epochs (or the return forecaster's transfer-set training) would ignore ``--epochs 3``.
+    Values that are not whole numbers are left for the training settings to refuse.
+    """
+    if isinstance(cap, bool) or not isinstance(cap, int):
+        return recipe
+    steps = []
+    for step in recipe.steps:
+        epochs = step.train.get("epochs")
+        if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs > cap:
+            step = replace(step, train={**step.train, "epochs": cap})
+        steps.append(step)
+    return replace(recipe, steps=steps)
 
 
 def _report_options(segments: Sequence[str], protected: Sequence[str], monotone: Mapping[str, int] | None,

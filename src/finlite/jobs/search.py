@@ -38,14 +38,14 @@ from finlite.recipe.gates import Gate
 from finlite.recipe.runner import RecipeResult
 from finlite.recipe.search import (
     DEFAULT_GATES,
-    LARGE_SPACE,
     SearchSpace,
     _latency_order,
+    default_space,
     pareto_front,
     student_candidates,
 )
 from finlite.recipe.spec import Recipe
-from finlite.training.loop import LARGE_ROWS, TrainConfig
+from finlite.training.loop import TrainConfig
 
 __all__ = ["ENGINES", "OBJECTIVES", "SearchResult", "search_students"]
 
@@ -140,7 +140,9 @@ def search_students(
     measures no latency: the front is then over size and AUC only (and reproducible exactly).
 
     ``space`` is the whole space of candidates; without it the default follows the training rows
-    (:data:`~finlite.recipe.search.LARGE_SPACE` from :data:`~finlite.training.loop.LARGE_ROWS`).
+    and the teacher (:func:`~finlite.recipe.search.default_space`: from
+    :data:`~finlite.training.loop.LARGE_ROWS` rows, 128-64 students, binned at a boosted teacher's
+    split thresholds and distilled for :data:`~finlite.recipe.search.LARGE_BINNED_EPOCHS` epochs).
     Any dimension named in ``space_overrides`` (e.g. ``{"bits": [32, 8]}``) is replaced in the
     space given or in that default.
     Candidates are judged at the teacher's operating point, or where the teacher flags
@@ -183,9 +185,10 @@ def search_students(
                           "Compress it with a recipe instead (the markets, markets_direction or markets_volatility "
                           "preset), whose gates are the forecasting ones.", param="teacher")
     gates = list(gates) if gates else list(DEFAULT_GATES)
-    # At bank size the narrow students cannot follow the teacher (see training.sizing.default_student).
+    # At bank size the narrow students cannot follow the teacher (see training.sizing.default_student),
+    # and the plain wide ones only just follow a boosted one (see recipe.search.LARGE_BINNED_SPACE).
     if space is None:
-        space = LARGE_SPACE if setup.rows >= LARGE_ROWS else SearchSpace()
+        space = default_space(setup.rows, art.model)
     if space_overrides:  # on the space given, or on the size-aware default
         space = _override(space, space_overrides)
     if input_bins_from == "teacher" and any(space.input_bins):
@@ -208,7 +211,9 @@ def search_students(
     common = {"cutoff": setup.cutoff, "seed": setup.seed, "teacher_bytes": art.weights_bytes, "base": setup.base}
     job: dict[str, Any] = {"prepared": prepared, "teacher": art.model, "gates": gates, "config": setup.train,
                            "fine_tune": setup.fine_tune, "common": common, "deadline": deadline,
-                           "input_bins_from": input_bins_from}
+                           "input_bins_from": input_bins_from,
+                           # Epochs the caller set are the binned students' too (recipe.search.distill_train).
+                           "epochs_given": config is not None or "epochs" in (train_overrides or {})}
     if engine == "ray":
         from finlite.jobs.search_ray import search_on_ray
 

@@ -24,7 +24,7 @@ __all__ = ["search_on_ray"]
 
 def _group(hidden: tuple[int, ...], temperature: float, bins: int, order: list[tuple[float, int]], prepared: Any,
            teacher: Any, common: dict[str, Any], gates: Any, config: Any, fine_tune: Any, deadline: float,
-           timing: bool, threads: int, bins_from: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+           timing: bool, threads: int, bins_from: Any, epochs_given: bool) -> tuple[list[dict[str, Any]], list[Any]]:
     """One Ray task: a student and its candidates, as the serial loop computes them."""
     import torch
 
@@ -35,7 +35,8 @@ def _group(hidden: tuple[int, ...], temperature: float, bins: int, order: list[t
     torch.set_num_threads(threads)
     return student_candidates(hidden, temperature, order, prepared=prepared, teacher=teacher, gates=gates,
                               config=config, fine_tune=fine_tune, common=common, deadline=deadline,
-                              timing=timing, keep_models=True, input_bins=bins, input_bins_from=bins_from)
+                              timing=timing, keep_models=True, input_bins=bins, input_bins_from=bins_from,
+                              epochs_given=epochs_given)
 
 
 def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: list[list[tuple[float, int]]],
@@ -70,7 +71,8 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
         # Large inputs go to the object store once, not once per task.
         prepared, teacher, common = (ray.put(job[k]) for k in ("prepared", "teacher", "common"))
         futures = [task.remote(hidden, temperature, bins, order, prepared, teacher, common, job["gates"], job["config"],
-                               job["fine_tune"], job["deadline"], False, threads, job.get("input_bins_from", "teacher"))
+                               job["fine_tune"], job["deadline"], False, threads, job.get("input_bins_from", "teacher"),
+                               job.get("epochs_given", False))
                    for (hidden, temperature, bins), order in zip(students, orders, strict=True)]
         results: dict[int, tuple[list[dict[str, Any]], list[Any]]] = {}
         index = {f.hex(): i for i, f in enumerate(futures)}

@@ -215,6 +215,14 @@ def _xgboost_splits(booster: Any) -> list[tuple[int, float, float]]:
     return out
 
 
+def has_teacher_splits(teacher: Any) -> bool:
+    """Whether :func:`teacher_edges` can read ``teacher``'s split thresholds: a LightGBM or XGBoost
+    ensemble of a table (encoded rows or raw columns), not of a forecaster's windows."""
+    mode = (getattr(teacher, "input", None) or {}).get("mode")
+    return (getattr(teacher, "library", None) in ("lightgbm", "xgboost") and getattr(teacher, "window", None) is None
+            and mode in ("encoded", "columns"))
+
+
 def check_teacher_splits(teacher: Any) -> None:
     """Refuse a teacher whose split thresholds :func:`teacher_edges` cannot read.
 
@@ -222,9 +230,7 @@ def check_teacher_splits(teacher: Any) -> None:
         ConfigError: the teacher is not a LightGBM or XGBoost ensemble of a table (naming
             quantile bins, which any teacher can use).
     """
-    mode = (getattr(teacher, "input", None) or {}).get("mode")
-    if getattr(teacher, "library", None) not in ("lightgbm", "xgboost") or getattr(teacher, "window", None) is not None \
-            or mode not in ("encoded", "columns"):
+    if not has_teacher_splits(teacher):
         raise ConfigError("Bins at the teacher's split thresholds need a LightGBM or XGBoost teacher of a table; "
                           "for this teacher bin at quantiles of the training rows (input_bins_from='quantiles').",
                           param="input_bins_from")
