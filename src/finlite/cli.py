@@ -705,7 +705,8 @@ def _check_compress_paths(teacher: Path, data: Path, out: Path | None, *, plan: 
 
 def _compress_training(epochs: int | None, batch_size: int | None) -> dict[str, Any]:
     """Overrides of finlite's distillation and fine-tuning defaults (which follow the training
-    rows, see finlite.training.sizing.default_training): --epochs caps both, --batch-size sets both."""
+    rows, see finlite.training.sizing.default_training): --epochs sets both's most epochs (and caps a
+    recipe step's own, see finlite.jobs.compress.cap_epochs), --batch-size sets both."""
     overrides: dict[str, Any] = {}
     if epochs is not None:  # 0 is refused by TrainConfig, not read as "default"
         overrides["epochs"] = epochs
@@ -808,7 +809,7 @@ def search(
     temperature: Annotated[list[float] | None, typer.Option("--temperature", help="A distillation temperature to try (repeatable). Default: 1, 2 and 4 (2 and 1 from 100,000 rows).")] = None,
     sparsity: Annotated[list[float] | None, typer.Option("--sparsity", help="A share of weights to prune to try, 0 for none (repeatable). Default: 0, 0.5 and 0.8 (0, 0.3 and 0.5 from 100,000 rows).")] = None,
     bits: Annotated[list[int] | None, typer.Option("--bits", help="A weight format to try: 32 (float), 16 (fp16) or 8 (int8) (repeatable). Default: all three.")] = None,
-    input_bins: Annotated[list[int] | None, typer.Option("--input-bins", help="Input bins per numeric column to try, 0 for none (repeatable; each value is another distilled student): e.g. --input-bins 0 --input-bins 32. Edges at a LightGBM/XGBoost teacher's split thresholds (see --input-bins-from). Default: 0; 32 from 100,000 training rows with a LightGBM/XGBoost teacher (distilled for 20 epochs unless --epochs is given).")] = None,
+    input_bins: Annotated[list[int] | None, typer.Option("--input-bins", help="Input bins per numeric column to try, 0 for none (repeatable; each value is another distilled student): e.g. --input-bins 0 --input-bins 32. Edges at a LightGBM/XGBoost teacher's split thresholds (see --input-bins-from). Default: 0; 32 from 100,000 training rows with a LightGBM/XGBoost teacher. From 100,000 rows a binned student, asked for or by default, distils for 20 epochs unless --epochs is given.")] = None,
     input_bins_from: Annotated[str | None, typer.Option(help="Where the bins of --input-bins put their edges: 'teacher' (a LightGBM/XGBoost teacher's split thresholds, the default) or 'quantiles' (of the training rows; any teacher).")] = None,
     flag_rate: FlagRate = None,
 ) -> None:

@@ -14,7 +14,14 @@ import torch
 import finlite
 from finlite.artifact import prepare_like
 from finlite.errors import ConfigError
-from finlite.jobs.compress import CLASSIC_NAME, cap_epochs, classic_recipe, compress, compress_with_recipe
+from finlite.jobs.compress import (
+    CLASSIC_NAME,
+    cap_epochs,
+    classic_recipe,
+    compress,
+    compress_with_recipe,
+    market_recipe,
+)
 from finlite.methods import Distillation, MagnitudePruning, PruningPlan
 from finlite.models.base import FinliteModel
 from finlite.recipe.spec import Recipe, Step
@@ -139,7 +146,7 @@ def test_fidelity_warnings_follow_the_recipes_gates() -> None:
     assert fidelity_warnings(report, ["auc", "pr_auc"]) == []
 
 
-def test_epochs_given_cap_a_recipe_steps_own_epochs(teacher_dir: Path, german_csv: Path) -> None:
+def test_epochs_cap_a_recipe_steps_own_epochs(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
     """--epochs (train_overrides' epochs) caps every step, a step's own `train: {epochs: ...}` too;
     the recipe recorded is the one run."""
     recipe = Recipe(steps=[Step(Distillation(hidden=(8,)), train={"epochs": 50, "lr": 0.01}),
@@ -148,7 +155,14 @@ def test_epochs_given_cap_a_recipe_steps_own_epochs(teacher_dir: Path, german_cs
     assert [dict(s.train) for s in capped.steps] == [{"epochs": 3, "lr": 0.01}, {"epochs": 1}]
     assert [dict(s.train) for s in recipe.steps] == [{"epochs": 50, "lr": 0.01}, {"epochs": 1}]  # not changed
     assert cap_epochs(recipe, None) is recipe
+    out = tmp_path / "s"
     outcome = compress(teacher_dir, german_csv, recipe=recipe, train_overrides={"epochs": 2}, progress=False,
-                       timing=False)
+                       timing=False, out=out)
     assert outcome.recipe.steps[0].train == {"epochs": 2, "lr": 0.01}
     assert outcome.result.records[0].info["epochs_run"] == 2
+    saved = Recipe.from_yaml((out / "recipe.yaml").read_text(), "recipe.yaml")
+    assert [dict(s.train) for s in saved.steps] == [{"epochs": 2, "lr": 0.01}, {"epochs": 1}]
+    # The return forecaster's own transfer-set training is capped the same way; its batch is kept.
+    market = market_recipe("forecast", objective="return", pruning=MagnitudePruning(sparsity=0.25), train_values=1000)
+    assert market.steps[0].train == {"batch_size": 256, "epochs": 100}
+    assert dict(cap_epochs(market, 3).steps[0].train) == {"batch_size": 256, "epochs": 3}

@@ -148,7 +148,7 @@ def test_compress_search_is_the_same_run(monkeypatch: pytest.MonkeyPatch, teache
     new = runner.invoke(app, _cli_search(teacher_dir, german_csv, tmp_path / "new", recipe))
     assert new.exit_code == 0, new.output
     # The old spelling has no space options: its default space is made the same two candidates.
-    monkeypatch.setattr(search_job, "default_space", lambda rows, teacher: SPACE)
+    monkeypatch.setattr(search_job, "default_space", lambda *_: SPACE)
     old = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--search", "--out", str(tmp_path / "old"),
                               "--recipe", str(recipe), "--epochs", "6", "--no-timing", "--quiet"])
     assert old.exit_code == 0, old.output

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import finlite
+from finlite.artifact import prepare_like
 from finlite.cli import app
 from finlite.errors import ConfigError
 from finlite.jobs.search import search_students
@@ -119,13 +120,19 @@ def test_search_command_with_input_bins(boosted_dir: Path, teacher_dir: Path, ge
         assert not bad.exists()
 
 
-def test_the_default_space_bins_a_boosted_teacher_at_bank_size(boosted_dir: Path, teacher_dir: Path) -> None:
+def test_the_default_space_bins_a_boosted_teacher_at_bank_size(boosted_dir: Path, teacher_dir: Path,
+                                                               german_csv: Path) -> None:
     boosted, mlp = finlite.load(boosted_dir).model, finlite.load(teacher_dir).model
     assert default_space(LARGE_ROWS - 1, boosted) == SearchSpace() == default_space(LARGE_ROWS - 1, mlp)
     assert default_space(LARGE_ROWS, boosted) == LARGE_BINNED_SPACE
     assert LARGE_BINNED_SPACE.input_bins == (32,) and LARGE_BINNED_SPACE.hidden == LARGE_SPACE.hidden
     assert default_space(LARGE_ROWS, mlp) == LARGE_SPACE  # no split thresholds to bin at
     assert LARGE_SPACE.input_bins == (0,)
+    # Given the encoded training rows: binned only where the teacher splits a numeric column within
+    # its values (rows of constants leave no edges, so no student would be binned).
+    x = prepare_like(finlite.load(boosted_dir), german_csv).x_train
+    assert default_space(LARGE_ROWS, boosted, x) == LARGE_BINNED_SPACE
+    assert default_space(LARGE_ROWS, boosted, np.zeros_like(x)) == LARGE_SPACE
 
 
 def test_a_binned_student_at_bank_size_distils_for_fewer_epochs() -> None:

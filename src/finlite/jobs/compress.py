@@ -425,7 +425,7 @@ def compress(
     default by the training rows (:func:`default_training`, ``train_overrides`` such as
     ``{"batch_size": 2048}`` applied, ``progress`` setting their progress output); a recipe
     step's ``train:`` overrides them, except that ``train_overrides``'s ``epochs`` (``--epochs``)
-    caps every step's own epochs too (the recipe recorded is the one run). The seed defaults to the teacher's. With
+    also caps every step's own epochs when ``config`` is not given (the recipe recorded is the one run). The seed defaults to the teacher's. With
     ``size_aware_sparsity`` (the CLI without --sparsity) the ``pruning``'s sparsity follows the
     training rows (:func:`default_sparsity`). ``on_step(index, total, message)`` is called as
     the steps advance; ``extra_files`` are written into the artifact too. A run without gates
@@ -484,7 +484,8 @@ def compress(
     elif recipe is None:
         recipe = classic_recipe(setup.rows, student_hidden=student_hidden, distillation=distillation,
                                 pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
-    recipe = cap_epochs(recipe, (train_overrides or {}).get("epochs"))
+    if config is None:  # train_overrides apply to finlite's defaults only (see _setup)
+        recipe = cap_epochs(recipe, (train_overrides or {}).get("epochs"))
     if plan_only:
         return _dry_run(setup, recipe, plan=plan, on_step=on_step)
     return _run(setup, recipe, plan=plan, out=out, overwrite=overwrite, timing=timing, on_step=on_step,

@@ -188,7 +188,7 @@ def search_students(
     # At bank size the narrow students cannot follow the teacher (see training.sizing.default_student),
     # and the plain wide ones only just follow a boosted one (see recipe.search.LARGE_BINNED_SPACE).
     if space is None:
-        space = default_space(setup.rows, art.model)
+        space = default_space(setup.rows, art.model, prepared.x_train)
     if space_overrides:  # on the space given, or on the size-aware default
         space = _override(space, space_overrides)
     if input_bins_from == "teacher" and any(space.input_bins):

@@ -30,8 +30,8 @@ from torch import nn
 from finlite._util import param_error
 from finlite.errors import ConfigError
 
-__all__ = ["MAX_EDGE", "MAX_EDGES", "InputBins", "binnable_columns", "check_edges", "check_teacher_splits", "quantile_edges",
-           "teacher_edges"]
+__all__ = ["MAX_EDGE", "MAX_EDGES", "InputBins", "binnable_columns", "check_edges", "check_teacher_splits",
+           "has_teacher_splits", "quantile_edges", "teacher_edges"]
 
 #: The most edges (bins − 1) one column may have: bounds the work a hostile config can ask for.
 MAX_EDGES = 255

@@ -15,13 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+import numpy as np
+
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
 from finlite.methods.distill import BinsFrom, Distillation
 from finlite.methods.prune import MagnitudePruning
 from finlite.methods.quantize import Fp16Weights, StaticInt8
 from finlite.models.base import FinliteModel
-from finlite.models.bins import MAX_EDGES, has_teacher_splits
+from finlite.models.bins import MAX_EDGES, has_teacher_splits, teacher_edges
 from finlite.recipe.gates import Gate
 from finlite.recipe.runner import RecipeResult, run_recipe
 from finlite.recipe.spec import Recipe, Step
@@ -93,13 +95,19 @@ LARGE_BINNED_SPACE = replace(LARGE_SPACE, input_bins=(32,))
 LARGE_BINNED_EPOCHS = 20
 
 
-def default_space(rows: int, teacher: Any) -> SearchSpace:
+def default_space(rows: int, teacher: Any, x: np.ndarray | None = None) -> SearchSpace:
     """The search space when none is given: :class:`SearchSpace` below :data:`LARGE_ROWS` training
     rows; from there :data:`LARGE_BINNED_SPACE` for a teacher whose split thresholds the bins can
-    read (a LightGBM or XGBoost teacher of a table), else :data:`LARGE_SPACE`."""
+    read (a LightGBM or XGBoost teacher of a table) and, given the encoded training rows ``x``, that
+    splits at least one of their numeric columns within its values (else the students would be
+    plain ones under a binned name); otherwise :data:`LARGE_SPACE`."""
     if rows < LARGE_ROWS:
         return SearchSpace()
-    return LARGE_BINNED_SPACE if has_teacher_splits(teacher) else LARGE_SPACE
+    if not has_teacher_splits(teacher):
+        return LARGE_SPACE
+    if x is not None and not teacher_edges(teacher, x, LARGE_BINNED_SPACE.input_bins[0]):
+        return LARGE_SPACE
+    return LARGE_BINNED_SPACE
 
 
 def distill_train(rows: int, input_bins: int, *, epochs_given: bool = False) -> dict[str, Any]:
