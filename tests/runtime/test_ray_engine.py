@@ -187,6 +187,27 @@ def test_search_on_ray_finds_the_serial_front(local_ray: None, teacher_dir: Path
     assert {c["name"] for c in timed.front} <= {c["name"] for c in timed.candidates if c["passed"]}
 
 
+def test_search_on_ray_gives_binned_students_their_own_epochs(local_ray: None, teacher_dir: Path, german_csv: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """At bank size a binned student distils for LARGE_BINNED_EPOCHS on either engine: the override
+    is worked out in the driver (here German credit's 600 training rows stand for bank size)."""
+    from finlite.recipe import search as search_space
+
+    monkeypatch.setattr(search_space, "LARGE_ROWS", 100)
+    space = SearchSpace(hidden=((8,),), temperature=(2.0,), sparsity=(0.0,), bits=(32,), input_bins=(0, 8))
+    common = {"budget_s": 600.0, "space": space, "gates": [Gate("auc", max_drop=0.3)], "progress": False,
+              "input_bins_from": "quantiles", "train_overrides": {"patience": 3}, "timing": False}
+    serial = search_students(teacher_dir, german_csv, engine="serial", **common)
+    on_ray = search_students(teacher_dir, german_csv, engine="ray", **common)
+    # (Only the epochs are compared: the workers' LARGE_ROWS is not patched, so their transfer
+    # sets, which follow it, differ from the driver's here.)
+    for found in (serial, on_ray):
+        steps = {c["student"]: c["recipe"]["steps"][0] for c in found.candidates}
+        assert len(steps) == 2
+        assert steps["hidden [8], T 2, 8 bins from quantiles"]["train"] == {"epochs": search_space.LARGE_BINNED_EPOCHS}
+        assert "train" not in steps["hidden [8], T 2"]
+
+
 def test_without_ray_the_engine_is_a_usage_error(exported_dir: Path, teacher_dir: Path, german_csv: Path,
                                                  book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [m for m in sys.modules if m == "ray" or m.startswith("ray.")]:

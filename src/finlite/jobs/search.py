@@ -41,6 +41,7 @@ from finlite.recipe.search import (
     SearchSpace,
     _latency_order,
     default_space,
+    distill_train,
     pareto_front,
     student_candidates,
 )
@@ -211,13 +212,15 @@ def search_students(
     common = {"cutoff": setup.cutoff, "seed": setup.seed, "teacher_bytes": art.weights_bytes, "base": setup.base}
     job: dict[str, Any] = {"prepared": prepared, "teacher": art.model, "gates": gates, "config": setup.train,
                            "fine_tune": setup.fine_tune, "common": common, "deadline": deadline,
-                           "input_bins_from": input_bins_from,
-                           # Epochs the caller set are the binned students' too (recipe.search.distill_train).
-                           "epochs_given": config is not None or "epochs" in (train_overrides or {})}
+                           "input_bins_from": input_bins_from}
+    # Each student's distillation overrides, worked out here for every engine: epochs the caller
+    # set are the binned students' too (recipe.search.distill_train).
+    given = config is not None or "epochs" in (train_overrides or {})
+    overrides = [distill_train(setup.rows, bins, epochs_given=given) for _, _, bins in students]
     if engine == "ray":
         from finlite.jobs.search_ray import search_on_ray
 
-        candidates, runs = search_on_ray(students, orders, job, timing=timing, address=address,
+        candidates, runs = search_on_ray(students, orders, overrides, job, timing=timing, address=address,
                                            on_candidates=lambda n: bar.update(n))
     else:
         passed = 0
@@ -227,11 +230,11 @@ def search_students(
             passed += bool(candidate["passed"])
             bar.update(1, metric=f"{passed} passed")
 
-        for (hidden, temperature, bins), order in zip(students, orders, strict=True):
+        for (hidden, temperature, bins), order, own in zip(students, orders, overrides, strict=True):
             if time.time() > deadline:
                 break
             found, kept = student_candidates(hidden, temperature, order, **job, input_bins=bins, timing=timing,
-                                             keep_models=True, on_candidate=tried)
+                                             keep_models=True, on_candidate=tried, distill_overrides=own)
             candidates += found
             runs += kept
     bar.close()

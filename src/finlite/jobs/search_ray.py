@@ -24,7 +24,7 @@ __all__ = ["search_on_ray"]
 
 def _group(hidden: tuple[int, ...], temperature: float, bins: int, order: list[tuple[float, int]], prepared: Any,
            teacher: Any, common: dict[str, Any], gates: Any, config: Any, fine_tune: Any, deadline: float,
-           timing: bool, threads: int, bins_from: Any, epochs_given: bool) -> tuple[list[dict[str, Any]], list[Any]]:
+           timing: bool, threads: int, bins_from: Any, own: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
     """One Ray task: a student and its candidates, as the serial loop computes them."""
     import torch
 
@@ -36,16 +36,17 @@ def _group(hidden: tuple[int, ...], temperature: float, bins: int, order: list[t
     return student_candidates(hidden, temperature, order, prepared=prepared, teacher=teacher, gates=gates,
                               config=config, fine_tune=fine_tune, common=common, deadline=deadline,
                               timing=timing, keep_models=True, input_bins=bins, input_bins_from=bins_from,
-                              epochs_given=epochs_given)
+                              distill_overrides=own)
 
 
 def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: list[list[tuple[float, int]]],
-                  job: dict[str, Any], *, timing: bool = True, address: str | None = None,
+                  overrides: list[dict[str, Any]], job: dict[str, Any], *, timing: bool = True, address: str | None = None,
                   on_candidates: Callable[[int], Any] | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
     """Run the search's students as Ray tasks; the candidate records, in the serial search's order,
     and beside each the result (model and step records) of a candidate that passed (None for the others).
 
-    A student is (hidden widths, temperature, input bins). ``job`` holds what
+    A student is (hidden widths, temperature, input bins); beside each, in ``overrides``, its
+    distillation step's training overrides (:func:`finlite.recipe.search.distill_train`). ``job`` holds what
     :func:`finlite.recipe.search.student_candidates` takes besides the student (prepared data,
     teacher, gates, training settings, common recipe arguments, deadline, where bins' edges come from).
     With ``timing``, the candidates that passed are timed here afterwards, side by side.
@@ -72,8 +73,8 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
         prepared, teacher, common = (ray.put(job[k]) for k in ("prepared", "teacher", "common"))
         futures = [task.remote(hidden, temperature, bins, order, prepared, teacher, common, job["gates"], job["config"],
                                job["fine_tune"], job["deadline"], False, threads, job.get("input_bins_from", "teacher"),
-                               job.get("epochs_given", False))
-                   for (hidden, temperature, bins), order in zip(students, orders, strict=True)]
+                               own)
+                   for (hidden, temperature, bins), order, own in zip(students, orders, overrides, strict=True)]
         results: dict[int, tuple[list[dict[str, Any]], list[Any]]] = {}
         index = {f.hex(): i for i, f in enumerate(futures)}
         pending = list(futures)

@@ -193,12 +193,13 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
                        prepared: PreparedData, teacher: FinliteModel, gates: list[Gate], config: TrainConfig,
                        fine_tune: TrainConfig, common: dict[str, Any], deadline: float, timing: bool = True,
                        keep_models: bool = False, on_candidate: Callable[[dict[str, Any]], Any] | None = None,
-                       input_bins: int = 0, input_bins_from: BinsFrom = "teacher", epochs_given: bool = False,
+                       input_bins: int = 0, input_bins_from: BinsFrom = "teacher",
+                       distill_overrides: Mapping[str, Any] | None = None,
                        ) -> tuple[list[dict[str, Any]], list[RecipeResult | None]]:
     """One distilled student and the candidates built on it, tails (sparsity, bits) in ``order``.
     The student reads its inputs through ``input_bins`` bins per numeric column (0: none), with
-    edges from ``input_bins_from``; its distillation step's own epochs follow :func:`distill_train`
-    (``epochs_given``: the caller set the epochs of ``config``).
+    edges from ``input_bins_from``; its distillation step carries ``distill_overrides`` (training
+    overrides, :func:`distill_train`, worked out by the caller so every engine uses the same).
 
     The unit of work of the search, run in-process by the serial search and as one Ray task by
     ``engine="ray"``. Stops before the student, or before a tail, once ``time.time()`` passes
@@ -226,7 +227,7 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
     if time.time() > deadline:
         return candidates, models
     transfer_size = transfer_size_for(len(prepared.x_train))
-    own = distill_train(len(prepared.x_train), input_bins, epochs_given=epochs_given)
+    own = dict(distill_overrides or {})
     first = candidate_recipe(hidden, temperature, 0.0, 32, gates, transfer_size=transfer_size, input_bins=input_bins,
                              input_bins_from=input_bins_from, train=own)
     distilled = run_recipe(first, prepared, teacher, train=config, fine_tune=fine_tune, timing=timing, **common)
