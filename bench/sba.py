@@ -13,6 +13,8 @@ DATASETS.md) it runs
    teacher's split thresholds, which need fewer epochs);
 4. ``finlite compress TEACHER RAW --preset balanced``;
 5. ``finlite compress TEACHER RAW --search --budget B`` (the search's choice);
+6. ``finlite search TEACHER RAW --input-bins 32 --budget B`` (``binsearch``: the same space with
+   students that read binned inputs, which the search's summary suggests when plain ones miss);
 
 then scores the held-out 20 % test split with each artifact and prints the table: AUC, agreement at
 the teacher's 90th-percentile cut-off (the 10 % of loans the teacher flags), size, time, peak
@@ -118,7 +120,7 @@ def variant(name: str, data: Path, work: Path, logs: Path, options: list[str], b
     """
     print(f"{name}:", flush=True)
     d = work / name
-    paths = {k: d / k for k in ("teacher", "default", "binned", "balanced", "search")}
+    paths = {k: d / k for k in ("teacher", "default", "binned", "balanced", "search", "binsearch")}
     earlier = {r["step"]: r for r in (reuse or {}).get("runs", [])}
     if f"{name}-teacher" in earlier and (paths["teacher"] / "manifest.json").is_file():
         print(f"  {name}-teacher: reused from the earlier run", flush=True)
@@ -141,6 +143,10 @@ def variant(name: str, data: Path, work: Path, logs: Path, options: list[str], b
     if "search" in steps:
         runs.append(run_step(f"{name}-search", [*compress, "--search", "--budget", f"{budget:g}", "--out",
                                                 str(paths["search"])], logs))
+    if "binsearch" in steps:
+        runs.append(run_step(f"{name}-binsearch", ["search", str(paths["teacher"]), str(data), "--force", "--input-bins",
+                                                   "32", "--budget", f"{budget:g}", "--out", str(paths["binsearch"])],
+                             logs))
     return {"runs": runs, "scores": score(paths, data)}
 
 
@@ -163,7 +169,7 @@ def table(result: dict[str, Any]) -> str:
         runs = {r["step"].split("-", 1)[1]: r for r in v["runs"]}
         scores = v["scores"]
         t_auc = scores.get("teacher", {}).get("auc")
-        for model in ("teacher", "default", "binned", "balanced", "search"):
+        for model in ("teacher", "default", "binned", "balanced", "search", "binsearch"):
             r, s = runs.get(model), scores.get(model, {})
             if r is None:
                 continue
@@ -193,7 +199,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=None, help="a seeded sample of this many loans (quick check)")
     parser.add_argument("--variants", default="term,noterm", help="term, noterm or both (comma-separated)")
-    parser.add_argument("--steps", default="default,binned,balanced,search", help="compress runs after the teacher")
+    parser.add_argument("--steps", default="default,binned,balanced,search,binsearch",
+                        help="compress runs after the teacher")
     parser.add_argument("--budget", type=float, default=300.0, help="--budget of the search, in seconds")
     parser.add_argument("--no-raw", action="store_true", help="skip the run on the raw file with no options")
     parser.add_argument("--work", type=Path, default=CACHE / "sba-runs", help="where artifacts are written")

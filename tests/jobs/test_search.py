@@ -188,6 +188,7 @@ def test_search_command_exits_1_when_nothing_passes(teacher_dir: Path, german_cs
     assert re.search(r"\n  hidden \[8\], T 2: distillation: auc [0-9.]+ < min 0\.9999 \(by [0-9.]+\)\n",
                      result.output), result.output
     assert not (tmp_path / "s").exists()
+    assert "--input-bins 32" not in result.output  # the hint is for a boosted teacher only
 
 
 @pytest.mark.slow

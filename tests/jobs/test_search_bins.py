@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 import finlite
-from finlite.artifact import prepare_like
 from finlite.cli import app
 from finlite.errors import ConfigError
 from finlite.jobs.search import search_students
@@ -18,7 +17,6 @@ from finlite.recipe import search as search_space
 from finlite.recipe.gates import Gate
 from finlite.recipe.search import (
     LARGE_BINNED_EPOCHS,
-    LARGE_BINNED_SPACE,
     LARGE_SPACE,
     SearchSpace,
     candidate_recipe,
@@ -120,19 +118,22 @@ def test_search_command_with_input_bins(boosted_dir: Path, teacher_dir: Path, ge
         assert not bad.exists()
 
 
-def test_the_default_space_bins_a_boosted_teacher_at_bank_size(boosted_dir: Path, teacher_dir: Path,
-                                                               german_csv: Path) -> None:
-    boosted, mlp = finlite.load(boosted_dir).model, finlite.load(teacher_dir).model
-    assert default_space(LARGE_ROWS - 1, boosted) == SearchSpace() == default_space(LARGE_ROWS - 1, mlp)
-    assert default_space(LARGE_ROWS, boosted) == LARGE_BINNED_SPACE
-    assert LARGE_BINNED_SPACE.input_bins == (32,) and LARGE_BINNED_SPACE.hidden == LARGE_SPACE.hidden
-    assert default_space(LARGE_ROWS, mlp) == LARGE_SPACE  # no split thresholds to bin at
+def test_the_default_space_has_no_bins_and_a_boosted_teacher_that_misses_is_told_of_them(
+        boosted_dir: Path, teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    # Plain students by default at any size (binned ones made ULB fraud's choice 6x larger and
+    # slower than its teacher; see recipe.search).
+    assert default_space(LARGE_ROWS - 1) == SearchSpace() and default_space(LARGE_ROWS) == LARGE_SPACE
     assert LARGE_SPACE.input_bins == (0,)
-    # Given the encoded training rows: binned only where the teacher splits a numeric column within
-    # its values (rows of constants leave no edges, so no student would be binned).
-    x = prepare_like(finlite.load(boosted_dir), german_csv).x_train
-    assert default_space(LARGE_ROWS, boosted, x) == LARGE_BINNED_SPACE
-    assert default_space(LARGE_ROWS, boosted, np.zeros_like(x)) == LARGE_SPACE
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("steps:\n  - {method: distillation}\ngates:\n  auc: {min: 0.9999}\n")
+    common = ["--recipe", str(strict), "--width", "8", "--temperature", "2", "--sparsity", "0", "--bits", "32",
+              "--epochs", "3", "--no-timing", "--quiet"]
+    for bins, hinted in ((["--input-bins", "0"], True), (["--input-bins", "8"], False)):
+        result = runner.invoke(app, ["search", str(boosted_dir), str(german_csv), "--out", str(tmp_path / "s"),
+                                     *common, *bins])
+        assert result.exit_code == 1, result.output
+        assert ("try 'finlite search ... --input-bins 32'" in result.output) is hinted, result.output
+    assert not (tmp_path / "s").exists()
 
 
 def test_a_binned_student_at_bank_size_distils_for_fewer_epochs() -> None:
@@ -151,13 +152,14 @@ def test_a_binned_student_at_bank_size_distils_for_fewer_epochs() -> None:
 
 
 @pytest.mark.slow
-def test_the_default_search_of_a_bank_size_boosted_teacher_tries_binned_students(
+def test_binned_students_of_a_bank_size_search_distil_for_their_own_epochs(
         boosted_dir: Path, german_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # German credit's 600 training rows stand for a bank-size book: the default space and the
     # binned student's epochs follow this threshold.
     monkeypatch.setattr(search_space, "LARGE_ROWS", 100)
+    binned = {"input_bins": [32]}  # the bank-size space (128-64 students), binned
     found = search_students(boosted_dir, german_csv, seed=0, budget_s=0.05, fine_tune=TINY, gates=LOOSE,
-                            progress=False, timing=False)
+                            progress=False, timing=False, space_overrides=binned)
     # The budget ends during the first student, which still gets its first candidate judged.
     assert found.candidates and found.untried == 18 - len(found.candidates)
     for candidate in found.candidates:
@@ -169,6 +171,6 @@ def test_the_default_search_of_a_bank_size_boosted_teacher_tries_binned_students
     assert found.outcome.result.records[0].info["epochs_run"] == LARGE_BINNED_EPOCHS
     # Epochs the caller sets are every student's, the binned ones' too.
     given = search_students(boosted_dir, german_csv, seed=0, budget_s=0.05, fine_tune=TINY, gates=LOOSE,
-                            progress=False, timing=False, train_overrides={"epochs": 3})
+                            progress=False, timing=False, train_overrides={"epochs": 3}, space_overrides=binned)
     assert given.candidates and all("train" not in c["recipe"]["steps"][0] for c in given.candidates)
     assert given.outcome is not None and given.outcome.result.records[0].info["epochs_run"] == 3

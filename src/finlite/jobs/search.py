@@ -32,7 +32,7 @@ from finlite.jobs.compress import CompressOutcome, _run, _setup
 from finlite.jobs.reproduce import is_timing
 from finlite.methods.distill import BINS_FROM, BinsFrom
 from finlite.models.base import FinliteModel
-from finlite.models.bins import check_teacher_splits
+from finlite.models.bins import check_teacher_splits, has_teacher_splits
 from finlite.models.gbdt import remembering_scores
 from finlite.recipe.gates import Gate
 from finlite.recipe.runner import RecipeResult
@@ -54,6 +54,10 @@ ENGINES = ("serial", "ray")
 #: Distinct failures the summary lists when no candidate passed.
 _FAILED_SHOWN = 6
 OBJECTIVES = ("smallest", "fastest")
+#: Said when plain students miss a boosted teacher's gates (not the default: see recipe.search).
+BINS_HINT = ("hint: students that read binned inputs follow a LightGBM/XGBoost teacher more closely; "
+             "try 'finlite search ... --input-bins 32' (SearchSpace(input_bins=(32,))), at about 3x the "
+             "student's first-layer cost (SBA: the search then passed its gates).")
 
 
 @dataclass
@@ -141,9 +145,11 @@ def search_students(
     measures no latency: the front is then over size and AUC only (and reproducible exactly).
 
     ``space`` is the whole space of candidates; without it the default follows the training rows
-    and the teacher (:func:`~finlite.recipe.search.default_space`: from
-    :data:`~finlite.training.loop.LARGE_ROWS` rows, 128-64 students, binned at a boosted teacher's
-    split thresholds and distilled for :data:`~finlite.recipe.search.LARGE_BINNED_EPOCHS` epochs).
+    (:func:`~finlite.recipe.search.default_space`: from :data:`~finlite.training.loop.LARGE_ROWS`
+    rows, plain 128-64 students). A binned student at that size distils for
+    :data:`~finlite.recipe.search.LARGE_BINNED_EPOCHS` epochs unless the epochs are given. When no
+    candidate passes (or the choice fails on the test split) with a boosted teacher and no bins in
+    the space, ``notes`` holds :data:`BINS_HINT`.
     Any dimension named in ``space_overrides`` (e.g. ``{"bits": [32, 8]}``) is replaced in the
     space given or in that default.
     Candidates are judged at the teacher's operating point, or where the teacher flags
@@ -186,10 +192,9 @@ def search_students(
                           "Compress it with a recipe instead (the markets, markets_direction or markets_volatility "
                           "preset), whose gates are the forecasting ones.", param="teacher")
     gates = list(gates) if gates else list(DEFAULT_GATES)
-    # At bank size the narrow students cannot follow the teacher (see training.sizing.default_student),
-    # and the plain wide ones only just follow a boosted one (see recipe.search.LARGE_BINNED_SPACE).
+    # At bank size the narrow students cannot follow the teacher (see training.sizing.default_student).
     if space is None:
-        space = default_space(setup.rows, art.model, prepared.x_train)
+        space = default_space(setup.rows)
     if space_overrides:  # on the space given, or on the size-aware default
         space = _override(space, space_overrides)
     if input_bins_from == "teacher" and any(space.input_bins):
@@ -267,6 +272,9 @@ def search_students(
         # writes the artifact, report and recipe as for any recipe's result.
         result.outcome = _run(setup, recipe, out=out, overwrite=overwrite, timing=timing, result=run,
                               extra_files={"search.json": record})
+    missed = (chosen is None and bool(candidates)) or (result.outcome is not None and not result.outcome.passed)
+    if missed and not any(space.input_bins) and has_teacher_splits(art.model):
+        result.notes.append(BINS_HINT)
     return result
 
 
