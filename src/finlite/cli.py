@@ -578,7 +578,7 @@ def compress(
     search: Annotated[bool, typer.Option("--search", help="Search students (width, depth, sparsity, bits, temperature) within --budget; keep the best that passes the gates.")] = False,
     budget: Annotated[float, typer.Option(help="Time budget of --search, in seconds.")] = 300.0,
     objective: Annotated[str, typer.Option(help="What --search picks among the candidates that pass: 'smallest' or 'fastest'.")] = "smallest",
-    epochs: Annotated[int | None, typer.Option(help="Most epochs of each distillation and fine-tuning run (default: finlite's).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Most epochs of each distillation and fine-tuning run (default: finlite's); also caps a recipe step's own epochs.")] = None,
     batch_size: BatchSize = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the teacher's).")] = None,
     no_timing: Annotated[bool, typer.Option("--no-timing", help="Skip latency measurement, so two identical runs write identical reports.")] = False,

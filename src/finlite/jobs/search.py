@@ -56,8 +56,8 @@ _FAILED_SHOWN = 6
 OBJECTIVES = ("smallest", "fastest")
 #: Said when plain students miss a boosted teacher's gates (not the default: see recipe.search).
 BINS_HINT = ("hint: students that read binned inputs follow a LightGBM/XGBoost teacher more closely; "
-             "try 'finlite search ... --input-bins 32' (SearchSpace(input_bins=(32,))), at about 3x the "
-             "student's first-layer cost (SBA: the search then passed its gates).")
+             "try 'finlite search ... --input-bins 32' (SearchSpace(input_bins=(32,))). They are larger and "
+             "may serve slower, even slower than the teacher (SBA with Term: that search passed its gates).")
 
 
 @dataclass
@@ -225,7 +225,7 @@ def search_students(
     if engine == "ray":
         from finlite.jobs.search_ray import search_on_ray
 
-        candidates, runs = search_on_ray(students, orders, overrides, job, timing=timing, address=address,
+        candidates, runs = search_on_ray(students, orders, job, overrides=overrides, timing=timing, address=address,
                                            on_candidates=lambda n: bar.update(n))
     else:
         passed = 0

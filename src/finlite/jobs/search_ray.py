@@ -40,13 +40,14 @@ def _group(hidden: tuple[int, ...], temperature: float, bins: int, order: list[t
 
 
 def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: list[list[tuple[float, int]]],
-                  overrides: list[dict[str, Any]], job: dict[str, Any], *, timing: bool = True, address: str | None = None,
+                  job: dict[str, Any], *, overrides: list[dict[str, Any]] | None = None, timing: bool = True,
+                  address: str | None = None,
                   on_candidates: Callable[[int], Any] | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
     """Run the search's students as Ray tasks; the candidate records, in the serial search's order,
     and beside each the result (model and step records) of a candidate that passed (None for the others).
 
-    A student is (hidden widths, temperature, input bins); beside each, in ``overrides``, its
-    distillation step's training overrides (:func:`finlite.recipe.search.distill_train`). ``job`` holds what
+    A student is (hidden widths, temperature, input bins); beside each, in ``overrides`` (default
+    none), its distillation step's training overrides (:func:`finlite.recipe.search.distill_train`). ``job`` holds what
     :func:`finlite.recipe.search.student_candidates` takes besides the student (prepared data,
     teacher, gates, training settings, common recipe arguments, deadline, where bins' edges come from).
     With ``timing``, the candidates that passed are timed here afterwards, side by side.
@@ -74,7 +75,8 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
         futures = [task.remote(hidden, temperature, bins, order, prepared, teacher, common, job["gates"], job["config"],
                                job["fine_tune"], job["deadline"], False, threads, job.get("input_bins_from", "teacher"),
                                own)
-                   for (hidden, temperature, bins), order, own in zip(students, orders, overrides, strict=True)]
+                   for (hidden, temperature, bins), order, own in zip(students, orders, overrides or [{}] * len(students),
+                                                                       strict=True)]
         results: dict[int, tuple[list[dict[str, Any]], list[Any]]] = {}
         index = {f.hex(): i for i, f in enumerate(futures)}
         pending = list(futures)
