@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -134,6 +135,21 @@ def test_the_default_space_has_no_bins_and_a_boosted_teacher_that_misses_is_told
         assert result.exit_code == 1, result.output
         assert ("try 'finlite search ... --input-bins 32'" in result.output) is hinted, result.output
     assert not (tmp_path / "s").exists()
+
+
+def test_a_choice_that_fails_on_the_test_split_gets_the_hint_too(boosted_dir: Path, german_csv: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import finlite.jobs.search as job
+
+    space = SearchSpace(hidden=((8,),), temperature=(2.0,), sparsity=(0.0,), bits=(32,))
+    for passed, hinted in ((False, True), (True, False)):
+        # The saved choice's test-split verdict, as the compress job would give it.
+        monkeypatch.setattr(job, "_run", lambda *a, passed=passed, **k: SimpleNamespace(passed=passed))
+        found = search_students(boosted_dir, german_csv, seed=0, budget_s=600, space=space, config=TINY,
+                                fine_tune=TINY, gates=LOOSE, progress=False, timing=False)
+        assert found.chosen is not None
+        assert (job.BINS_HINT in found.notes) is hinted
+        assert (job.BINS_HINT in found.summary()) is hinted
 
 
 def test_a_binned_student_at_bank_size_distils_for_fewer_epochs() -> None:
