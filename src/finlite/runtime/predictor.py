@@ -780,7 +780,7 @@ class Predictor:
             result = scores[0] if parts == 1 else np.concatenate(scores)
             check_scores(result)  # every bad row of the DataFrame in one message (1-based rows)
             return result
-        except ScoreError:
+        except ScoreError:  # a DataError too, but a bad score is refused, not retried by the reference path
             raise
         except DataError:
             return None

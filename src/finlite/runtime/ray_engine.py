@@ -33,6 +33,7 @@ import numpy as np
 from finlite import _limits, _paths
 from finlite._keys import CSV_MISSING
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
+from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
     ScoreSummary,
     _check_columns,
@@ -254,8 +255,6 @@ class _Scorer:
     def _buffer(self) -> np.ndarray:
         """This actor's reusable block of encoded rows (runtime/_fastenc.block_rows)."""
         if self._block is None:
-            from finlite.runtime._fastenc import block_buffer
-
             self._block = block_buffer(self.predictor.encoder.n_features)
         return self._block
 
