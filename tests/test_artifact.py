@@ -113,8 +113,11 @@ def test_edited_manifest_and_missing_file_are_refused(artifact: Path, tmp_path: 
     (artifact / "preprocessor.json").unlink()
     with pytest.raises(ArtifactError, match=r"preprocessor\.json' listed in the manifest is missing"):
         finlite.load(artifact)
-    with pytest.raises(ArtifactError, match="is not a directory"):
+    with pytest.raises(ArtifactError, match="nothing' does not exist"):
         finlite.load(tmp_path / "nothing")
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(ArtifactError, match="a-file' is not a directory"):
+        finlite.load(tmp_path / "a-file")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ArtifactError, match=r"has no manifest\.json"):
         finlite.load(tmp_path / "empty")

@@ -133,9 +133,10 @@ def test_dry_run_then_apply_edited_plan(teacher_dir: Path, german_csv: Path, tmp
         (["train", "{loans}", "--target", "default", "--out", "o"], "Did you mean 'defaulted'"),
         (["train", "{loans}", "--target", "defaulted", "--positive", "bad", "--out", "o"], "Positive class 'bad'"),
         (["train", "{loans}", "--target", "defaulted", "--out", "o", "--hidden", "a,b"], "--hidden takes positive"),
+        (["train", "{loans}", "--target", "defaulted", "--out", "o", "--hidden", "16,,8"], "got '16,,8'"),
         (["train", "{loans}", "--target", "defaulted", "--out", "o", "--cutoff", "1.5"], "'cutoff' parameter"),
-        (["compress", "nowhere", "{loans}", "--out", "o"], "'nowhere' is not a directory"),
-        (["evaluate", "nowhere", "{loans}"], "is not a directory"),
+        (["compress", "nowhere", "{loans}", "--out", "o"], "'nowhere' does not exist"),
+        (["evaluate", "nowhere", "{loans}"], "'nowhere' does not exist"),
     ],
 )
 def test_bad_input_exits_2_with_message(args: list[str], message: str, loans_csv: Path,
@@ -321,3 +322,38 @@ def test_bad_flag_rate_is_a_usage_error_naming_the_flag(args: list[str], german_
     assert result.exit_code == 2 and "--flag-rate" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "t").exists()
 
+
+
+def test_control_characters_from_a_file_never_reach_the_terminal(tmp_path: Path) -> None:
+    """A hostile header (an escape sequence that retitles the window, a bell) quoted in a message
+    is written as \\xNN, never as the bytes a terminal would act on."""
+    from finlite.cli import printable
+
+    path = tmp_path / "book.csv"
+    path.write_text("a,\x1b]0;pwned\x07b\x9b,bad\n1,2,0\n3,4,1\n")
+    result = CliRunner().invoke(app, ["train", str(path), "--target", "nosuch", "--out", str(tmp_path / "t")])
+    assert result.exit_code == 2
+    assert "\x1b" not in result.output and "\x07" not in result.output and "\x9b" not in result.output
+    assert "\\x1b]0;pwned\\x07b\\x9b" in result.output
+    assert printable("line one\n\tline two") == "line one\n\tline two"  # tabs and line breaks stay
+
+
+def test_a_failed_score_leaves_no_folder_it_made(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """-o into folders that do not exist yet: bad input removes them again (a folder that existed,
+    or one holding anything, stays)."""
+    import pandas as pd
+
+    frame = pd.read_csv(german_csv)
+    frame["duration_in_month"] = frame["duration_in_month"].astype(object)
+    frame.loc[4, "duration_in_month"] = "abc"
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(bad), "-o", str(tmp_path / "nd" / "sub" / "s.csv")])
+    assert result.exit_code == 2 and "'abc'" in result.output
+    assert not (tmp_path / "nd").exists()
+    (tmp_path / "kept").mkdir()
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(bad), "-o", str(tmp_path / "kept" / "a" / "s.csv")])
+    assert result.exit_code == 2 and (tmp_path / "kept").is_dir() and not (tmp_path / "kept" / "a").exists()
+    good = tmp_path / "nd" / "sub" / "s.csv"
+    assert CliRunner().invoke(app, ["score", str(exported_dir), str(german_csv), "-o", str(good)]).exit_code == 0
+    assert good.is_file()

@@ -98,3 +98,68 @@ def test_score_refuses_threads_for_a_forecaster(forecast_dir: Path, prices: pd.D
                                  "--threads", "2"])
     assert result.exit_code == 2 and "Drop --threads" in result.output
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_lightgbm_forecaster_that_found_no_split_exports_and_scores(tmp_path: Path) -> None:
+    """120 days leave LightGBM too few rows to split (a constant forecast): the artifact train
+    writes must still load, export and score; it was refused as a malformed booster before."""
+    prices = _prices(tmp_path / "p.csv", n=120, seed=3)
+    out = tmp_path / "t"
+    result = runner.invoke(app, ["train", str(prices), "--task", "forecast", "--date-column", "date", "--target",
+                                 "close", "--window", "10", "--model", "lightgbm", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["export", str(out), "--data", str(prices)])
+    assert result.exit_code == 0, result.output
+    scores = tmp_path / "f.csv"
+    result = runner.invoke(app, ["score", str(out), str(prices), "-o", str(scores)])
+    assert result.exit_code == 0, result.output
+    forecast = pd.read_csv(scores)["forecast"]
+    assert len(forecast) > 0 and np.isfinite(forecast).all()
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "gru"])
+def test_a_direction_target_of_one_class_exits_2(tmp_path: Path, model: str) -> None:
+    """A price that only rises gives only "up" labels: exit 2 naming it, not a model that always says up."""
+    n = 320
+    path = tmp_path / "up.csv"
+    steps = np.abs(np.random.default_rng(0).normal(0.0, 0.01, n)) + 1e-4
+    pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=n).strftime("%Y-%m-%d"),
+                  "close": 100.0 * np.exp(np.cumsum(steps))}).to_csv(path, index=False)
+    extra = ["--hidden", "8", "--epochs", "2"] if model == "gru" else []
+    result = runner.invoke(app, ["train", str(path), "--task", "forecast", "--date-column", "date", "--target", "close",
+                                 "--window", "10", "--model", model, "--objective", "direction", *extra,
+                                 "--out", str(tmp_path / "t"), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert "every training window's move over the horizon of 1 is up" in result.output
+    assert "--objective return" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "t").exists()
+
+
+def test_asset_ids_are_read_as_written_and_calendar_notes_are_printed(tmp_path: Path) -> None:
+    """Tickers such as 000001 and 600000 (Shanghai), and NA (National Bank of Canada), are ids as
+    written: not numbers, not missing; score and evaluate print the file's calendar notes as train does."""
+    rng = np.random.default_rng(1)
+    days = pd.bdate_range("2020-01-01", periods=300).strftime("%Y-%m-%d")
+    ids = ["000001", "600000", "1", "NA"]
+    frame = pd.concat([pd.DataFrame({"date": days, "id": asset,
+                                     "close": 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, len(days))))})
+                       for asset in ids])
+    frame = frame[~((frame["id"] == "1") & frame["date"].between("2020-06-01", "2020-06-12"))]  # a 2-week gap
+    path = tmp_path / "panel.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "t"
+    result = runner.invoke(app, ["train", str(path), "--task", "forecast", "--date-column", "date", "--target", "close",
+                                 "--id-column", "id", "--window", "10", "--model", "lightgbm", "--out", str(out),
+                                 "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "asset '1': 10 business day(s) missing" in result.output
+    assert runner.invoke(app, ["export", str(out), "--data", str(path)]).exit_code == 0
+    scores = tmp_path / "f.csv"
+    result = runner.invoke(app, ["score", str(out), str(path), "-o", str(scores)])
+    assert result.exit_code == 0, result.output
+    assert "note: asset '1': 10 business day(s) missing" in result.output
+    written = pd.read_csv(scores, dtype={"id": str}, keep_default_na=False)
+    assert sorted(set(written["id"])) == sorted(ids)
+    result = runner.invoke(app, ["evaluate", str(out), str(path), "--no-timing"])
+    assert result.exit_code == 0, result.output
+    assert "note: asset '1': 10 business day(s) missing" in result.output

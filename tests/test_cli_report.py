@@ -55,6 +55,8 @@ def test_compress_refuses_bad_report_options_before_any_training(teacher_dir: Pa
     cases = [
         (["--segments", "nope"], "--segments names the column 'nope'"),
         (["--protected", "purpose,"], "--protected takes column names separated by commas"),
+        (["--protected", "creditability"], "--protected names 'creditability', the label the model predicts"),
+        (["--segments", "creditability"], "--segments names 'creditability', the label"),
         (["--monotone", "purpose:+"], "--monotone names 'purpose', which is not a numeric feature"),
         (["--enforce-monotone"], "--enforce-monotone trains the student under the declared monotone constraints"),
         (["--id-column", "loan_id"], "--id-column names the column 'loan_id'"),

@@ -268,7 +268,8 @@ def _check_lgb_tree(i: int, block: str, n_features: int) -> None:
     _floats(fields["leaf_value"], leaves, f"tree {i}: leaf_value")
     if "shrinkage" in fields:
         _floats(fields["shrinkage"], 1, f"tree {i}: shrinkage")
-    if "leaf_weight" in fields:
+    # A tree that found no split (one leaf: a constant) is written with an empty leaf_weight.
+    if "leaf_weight" in fields and not (leaves == 1 and not fields["leaf_weight"].strip()):
         _floats(fields["leaf_weight"], leaves, f"tree {i}: leaf_weight")
     if "leaf_count" in fields:
         _ints(fields["leaf_count"], leaves, f"tree {i}: leaf_count", 0)

@@ -357,7 +357,8 @@ def verify_artifact(path: str | Path, required: tuple[str, ...] = (), *, verify_
     """
     root = Path(path)
     if not root.is_dir():
-        raise ArtifactError(f"Artifact {str(root)!r} is not a directory; pass the folder written by "
+        what = "is not a directory" if root.exists() or root.is_symlink() else "does not exist"
+        raise ArtifactError(f"Artifact {str(root)!r} {what}; pass the folder written by "
                             "'finlite train' or 'finlite compress'.")
     try:
         dir_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY) if _DIR_FD else None

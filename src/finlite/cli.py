@@ -41,6 +41,16 @@ datasets_app = typer.Typer(help="Datasets bundled with finlite (no network neede
 app.add_typer(datasets_app, name="datasets")
 
 
+#: Control characters a terminal would act on (C0 but tab and newline, DEL, C1): a hostile file's
+#: column name or value quoted in a message could clear the screen or retitle the window.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character a terminal would act on written as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _friendly(func: F) -> F:
     """Turn finlite's errors (and unreadable files) into a message on stderr and exit code 2.
 
@@ -51,10 +61,11 @@ def _friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except FinliteError as exc:
-            typer.echo(f"error: {in_flags(exc, _option_flags(func))}", err=True)
+            typer.echo(f"error: {printable(in_flags(exc, _option_flags(func)))}", err=True)
             raise typer.Exit(2) from None
         except OSError as exc:
-            typer.echo(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions.", err=True)
+            typer.echo(printable(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions."),
+                       err=True)
             raise typer.Exit(2) from None
         except Exception as exc:
             # Last line of defence, for input and environment failures only: the precise checks
@@ -62,7 +73,7 @@ def _friendly(func: F) -> F:
             message = _environment_error(exc)
             if message is None:
                 raise
-            typer.echo(f"error: {message}", err=True)
+            typer.echo(f"error: {printable(message)}", err=True)
             raise typer.Exit(2) from None
     return wrapper  # type: ignore[return-value]
 
@@ -267,8 +278,8 @@ def _environment_error(exc: BaseException) -> str | None:
 
 
 def _widths(text: str, option: str) -> tuple[int, ...]:
-    try:
-        widths = tuple(int(part) for part in text.split(",") if part.strip())
+    try:  # every part a width: "16,,8" is a typo, not two layers
+        widths = tuple(int(part) for part in text.split(","))
     except ValueError:
         widths = ()
     if not widths or any(w < 1 for w in widths):
@@ -406,7 +417,7 @@ def train(
     window: Annotated[int, typer.Option(help="With --task forecast: rows of history (lags) each forecast reads.")] = 30,
     id_column: Annotated[str | None, typer.Option(help="With --task forecast: asset id column of a long table of several assets (each asset's history kept apart).")] = None,
     volume_column: Annotated[str | None, typer.Option(help="With --task forecast: volume column (its log change becomes a feature).")] = None,
-    extra_column: Annotated[list[str] | None, typer.Option("--extra-column", help="With --task forecast: another numeric series to use (repeatable), e.g. a rate or an index.")] = None,
+    extra_column: Annotated[list[str] | None, typer.Option("--extra-column", help="With --task forecast: another numeric series to use (repeatable), e.g. another index or price; its log change is the feature, so it must stay above zero.")] = None,
     folds: Annotated[int, typer.Option(help="With --task forecast: walk-forward folds over the development period (the last one is train/validation).")] = 3,
     walk: Annotated[str, typer.Option(help="With --task forecast: 'expanding' (training grows) or 'rolling' (a fixed training window) folds.")] = "expanding",
     embargo: Annotated[int, typer.Option(help="With --task forecast: dates skipped after each purge gap between train and the part after it.")] = 0,
@@ -473,7 +484,7 @@ def train(
     typer.echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
                f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")
     for note in schema.notes:
-        typer.echo(f"  note: {note}")
+        typer.echo(f"  note: {printable(note)}")
     typer.echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
                f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
     if outcome.operating_point is not None:
@@ -515,7 +526,7 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
                                cost_bps=cost_bps, out=out, overwrite=force, progress=_train_progress(quiet))
     summary = outcome.data.summary()
     for note in summary.get("notes") or []:
-        typer.echo(f"  note: {note}")
+        typer.echo(f"  note: {printable(note)}")
     typer.echo(render_forecast_table(outcome.metrics["forecast"]))
     if outcome.operating_point is not None:
         typer.echo(f"operating point: {outcome.operating_point.describe()}")
@@ -920,6 +931,8 @@ def evaluate(
     elif "forecast" in result:  # a market forecaster: the model(s), the naive forecast and buy-and-hold
         from finlite.jobs.forecast import render_forecast_table
 
+        for note in result.get("data_notes") or []:  # the price file's calendar gaps, as train prints them
+            typer.echo(f"note: {printable(note)}", err=True)
         if baseline is not None:
             typer.echo(render_table(result, names=("baseline", "artifact")))
         typer.echo(f"{result['split']}: {result['rows']} windows")
@@ -1335,6 +1348,8 @@ def score(
                               "computed in one pass over each asset's history. Drop --threads.", param="threads")
         summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                              progress=_progress(quiet), overwrite=force, workers=scorers)
+        for note in summary.notes:  # gaps and weekend dates: the features read them as they are
+            typer.echo(f"note: {printable(note)}", err=True)
         cut = predictor.decision_cutoff
         decided = (f"; {summary.positives:,} called up at the cut-off {cut:g}" if cut is not None else "")
         typer.echo(f"forecast {summary.rows:,} dates in {summary.seconds:.2f} s, each from the rows up to its date"

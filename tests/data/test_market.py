@@ -386,6 +386,19 @@ def test_rows_of_a_file_are_named_by_line_and_rows_of_a_history_by_row(tmp_path:
     with pytest.raises(DataError, match=r"at row 4 \(date") as info:
         read_prices(frame, MarketSpec(window=10), "the history")
     assert "of the file" not in str(info.value)
+    # Blank lines (which the reader skips) and a quoted line break are counted in the line named.
+    memo = frame.assign(memo="x")
+    memo.loc[1, "memo"] = "two\nlines"  # a column the spec does not read, quoted over two lines
+    memo.to_csv(path, index=False)
+    text = path.read_text().split("\n", 1)
+    path.write_text(text[0] + "\n\n\n" + text[1])  # two blank lines after the header
+    with pytest.raises(DataError, match=r"at row 4 \(line 8 of the file\)"):
+        read_prices(path, MarketSpec(window=10))
+    # A Parquet file has rows, not lines.
+    frame.to_parquet(tmp_path / "p.parquet")
+    with pytest.raises(DataError, match=r"at row 4 \(date") as info:
+        read_prices(tmp_path / "p.parquet", MarketSpec(window=10))
+    assert "of the file" not in str(info.value)
 
 
 def _reference_days(dates: list[str]) -> np.ndarray | None:

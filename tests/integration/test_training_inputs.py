@@ -42,6 +42,24 @@ def test_day_first_dates_are_read_in_one_order_and_the_split_is_out_of_time() ->
         parse_dates(pd.Series(["13/01/2020", "01/13/2020"]), "dt", "book.csv")
 
 
+def test_dates_with_a_utc_offset_split_by_the_time_as_written(tmp_path: Path) -> None:
+    """"2015-01-01T00:00:00+05:00" (one offset, or several, or some rows without one) made the
+    column zone-aware and the split crashed with a TypeError traceback; the offset is dropped."""
+    book = _book()
+    days = pd.date_range("2015-01-01", periods=len(book)).strftime("%Y-%m-%dT00:00:00")
+    offsets = np.array(["+05:00", "-08:00", "Z", ""])[np.arange(len(book)) % 4]
+    book["dt"] = [d + o for d, o in zip(days, offsets, strict=True)]
+    dates = parse_dates(book["dt"], "dt", "book.csv")
+    assert dates.dt.tz is None and (dates.diff().dropna() == pd.Timedelta(days=1)).all()
+    split = make_split(book, book["bad"].to_numpy(dtype=float), SplitConfig(date_column="dt"), source="book.csv")
+    assert dates.iloc[split.train].max() < dates.iloc[split.test].min()
+    path = tmp_path / "book.csv"
+    book.to_csv(path, index=False)
+    result = runner.invoke(app, ["train", str(path), "--target", "bad", "--date-column", "dt", "--epochs", "1",
+                                 "--out", str(tmp_path / "t"), "--quiet"])
+    assert result.exit_code == 0, result.output
+
+
 def test_an_out_of_time_split_on_one_date_is_refused() -> None:
     book = _book().assign(dt="2020-01-01")
     with pytest.raises(DataError, match=r"holds one date in every row \(2020-01-01\)"):
@@ -131,3 +149,31 @@ def test_scoring_refuses_a_complex_number_and_multi_level_columns(exported_dir: 
         predictor.predict_score(_with(rows, "credit_amount", 1, 5 + 1e6j))
     with pytest.raises(DataError, match="The columns of the DataFrame have 2 levels"):
         predictor.predict_score(rows.set_axis(pd.MultiIndex.from_tuples([(c, "v") for c in rows.columns]), axis=1))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_a_csv_row_cut_short_is_refused_naming_its_line(tmp_path: Path, suffix: str) -> None:
+    """pandas filled a short row's missing fields with nothing and train imputed them without a
+    word, while score refused the same file; now train refuses it too, naming the line."""
+    path = tmp_path / f"book{suffix}"
+    lines = _book(40).to_csv(index=False).splitlines()
+    lines[7] = lines[7].rsplit(",", 1)[0]  # data row 7 loses its last field
+    lines.insert(3, "")  # a blank line before it, which the reader skips and the line number counts
+    text = "\n".join(lines) + "\n"
+    if suffix == ".csv.gz":
+        import gzip
+
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    with pytest.raises(DataError, match=r"has a row of 2 fields at line 9 where the header names 3 columns"):
+        read_table(path)
+    result = runner.invoke(app, ["train", str(path), "--target", "bad", "--epochs", "1", "--out", str(tmp_path / "t"),
+                                 "--quiet"])
+    assert result.exit_code == 2 and "line 9" in result.output and "Traceback" not in result.output
+    # A quoted line break inside a field is no short row.
+    quoted = tmp_path / "quoted.csv"
+    book = _book(40)
+    book.loc[5, "grade"] = "A\nB"
+    book.to_csv(quoted, index=False)
+    assert read_table(quoted).frame.shape == (40, 3)

@@ -179,8 +179,11 @@ def test_a_forecast_recipe_gates_on_agreement_and_dm_pvalue(forecaster: tuple[Sp
     dm = d.mean() / np.sqrt(np.mean((d - d.mean()) ** 2) / n) * np.sqrt((n - 1) / n)
     assert record.metrics["dm_pvalue"] == pytest.approx(stats.t.sf(dm, n - 1), rel=1e-5)  # one-sided: worse
     assert record.metrics["information_coefficient"] == pytest.approx(stats.spearmanr(s, y).statistic, rel=1e-5)
-    # No p-value exceeds 1: a min gate above it rolls the step back, naming the gate.
-    refused = run(1.01)
+    # No p-value exceeds 1, so a min gate above it is refused as written; at 1 it rolls the step
+    # back, naming the gate.
+    with pytest.raises(ConfigError, match=r"min 1.01, outside the values dm_pvalue takes \(from 0 to 1\)"):
+        run(1.01)
+    refused = run(1.0)
     assert refused.records[0].status == "rolled_back" and refused.model is None
     assert [g.metric for g in refused.records[0].failed_gates] == ["dm_pvalue"]
 

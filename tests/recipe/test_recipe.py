@@ -97,10 +97,10 @@ gates:
 
 def test_no_model_when_every_step_fails(teacher_dir: Path, german_csv: Path) -> None:
     recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [2]}\n  - {method: fp16}\n"
-                              "gates:\n  agreement: {min: 1.0}\n  auc: {max_drop: -1.0}\n")
+                              "gates:\n  agreement: {min: 1.0}\n  size_bytes: {max: 1}\n")
     outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
                                    progress=False)
-    # The teacher is a torch model, so fp16 applies to it; but no gate can pass (AUC must rise by 1).
+    # The teacher is a torch model, so fp16 applies to it; but no gate can pass (no model fits in a byte).
     assert [r.status for r in outcome.result.records] == ["rolled_back", "rolled_back"]
     assert outcome.model is None and not outcome.passed
 
@@ -122,11 +122,16 @@ def test_cli_recipe_exit_codes(teacher_dir: Path, german_csv: Path, tmp_path: Pa
     assert "gate on the test split: pass  auc drop" in res.output
 
     strict = tmp_path / "strict.yaml"
-    strict.write_text("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  auc: {max_drop: -1}\n")
+    strict.write_text("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  size_bytes: {max: 1}\n")
     res = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--recipe", str(strict), "--out",
                               str(tmp_path / "s2"), "--epochs", "5", "-q"])
     assert res.exit_code == 1
-    assert "rolled back (auc drop" in res.output and not (tmp_path / "s2").exists()
+    assert "rolled back (size_bytes" in res.output and not (tmp_path / "s2").exists()
+    # A limit outside what the metric can be is a usage error (exit 2), not a gate deciding (exit 1).
+    strict.write_text("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  agreement: {min: 99}\n")
+    res = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--recipe", str(strict), "--out",
+                              str(tmp_path / "s2"), "--epochs", "5", "-q"])
+    assert res.exit_code == 2 and "Write a fraction: 0.99 for 99 %" in res.output and "line 4" in res.output
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("steps:\n  - {method: prune}\n")

@@ -83,3 +83,49 @@ def test_openapi_and_metadata_describe_the_history(forecast_client: TestClient) 
     assert "log return" in answer["properties"]["forecast"]["description"]
     meta = forecast_client.get("/metadata", headers=AUTH).json()
     assert meta["market"]["spec"]["objective"] == "return" and meta["cutoff"] is None
+
+
+def test_a_history_off_the_business_day_calendar_is_answered_with_notes(forecast_client: TestClient,
+                                                                       prices: pd.DataFrame) -> None:
+    """The forecast reads the rows as they are; a history with a gap or a weekend date says so."""
+    tail = prices.tail(WARMUP + 5)
+    plain = forecast_client.post("/predict", json={"history": _history(tail)}, headers=AUTH).json()
+    assert "notes" not in plain
+    longer = prices.tail(WARMUP + 20)
+    gappy = pd.concat([longer.iloc[:5], longer.iloc[15:]])  # ten business days left out
+    answer = forecast_client.post("/predict", json={"history": _history(gappy)}, headers=AUTH)
+    assert answer.status_code == 200, answer.text
+    notes = answer.json()["notes"]
+    assert len(notes) == 1 and "10 business day(s) missing in 1 gap(s)" in notes[0]
+    weekend = tail.copy()
+    weekend.loc[weekend.index[-1], "date"] = "2030-01-05"  # a Saturday, after the last business day
+    body = forecast_client.post("/predict", json={"history": _history(weekend)}, headers=AUTH).json()
+    assert any("1 row(s) fall on a weekend, e.g. 2030-01-05" in note for note in body["notes"])
+
+
+def test_a_history_of_several_assets_is_refused_in_the_api_s_terms(tmp_path: Path) -> None:
+    """/predict forecasts one asset: a history of two gets a 422 that says so for an HTTP client
+    (not the Python methods the Predictor's own message names)."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    panel = pd.concat([make_prices(120, seed=s).assign(ticker=t) for s, t in ((1, "AAA"), (2, "BBB"))])
+    path = tmp_path / "panel.csv"
+    panel.to_csv(path, index=False)
+    out = tmp_path / "t"
+    runner = CliRunner()
+    trained = runner.invoke(app, ["train", str(path), "--task", "forecast", "--date-column", "date", "--target",
+                                  "close", "--id-column", "ticker", "--window", "5", "--model", "lightgbm",
+                                  "--out", str(out), "--quiet"])
+    assert trained.exit_code == 0, trained.output
+    assert runner.invoke(app, ["export", str(out), "--data", str(path)]).exit_code == 0
+    client = TestClient(create_app(out, token=TOKEN))
+    both = panel.groupby("ticker").tail(40)
+    answer = client.post("/predict", json={"history": _history(both)}, headers=AUTH)
+    assert answer.status_code == 422
+    detail = answer.json()["detail"][0]
+    assert detail["loc"] == ["body", "history", "ticker"] and "one asset per request" in detail["msg"]
+    assert "forecast_all" not in detail["msg"]
+    one = client.post("/predict", json={"history": _history(both[both["ticker"] == "BBB"])}, headers=AUTH)
+    assert one.status_code == 200 and one.json()["ticker"] == "BBB"

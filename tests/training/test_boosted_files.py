@@ -229,3 +229,25 @@ def test_check_never_crashes_and_accepted_files_load(models: dict[str, bytes], t
                           timeout=300)
     last = proc.stdout.strip().splitlines()[-1:] or ["?"]
     assert proc.returncode == 0, f"the library crashed natively on an accepted file: {last[0]}\n{proc.stderr[-1500:]}"
+
+
+
+def test_a_booster_whose_trees_found_no_split_is_read(models: dict[str, bytes]) -> None:
+    """LightGBM writes a one-leaf tree (no split: a constant) with an empty leaf_weight; that is a
+    valid model (a short price history makes one; tests/test_cli_markets.py exports and scores it)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(20, 3)), rng.normal(size=20)
+    booster = lgb.train({"objective": "regression", "verbose": -1, "min_data_in_leaf": 20, "num_threads": 1},
+                        lgb.Dataset(x, y), num_boost_round=2)
+    raw = booster.model_to_string().encode()
+    assert b"num_leaves=1\n" in raw and b"leaf_weight=\n" in raw
+    assert check_booster(raw, "m.txt", "regression") == "lightgbm"
+    # Blanked in place (tree_sizes still right): the one leaf still needs its value, and a tree of
+    # several leaves still needs a weight per leaf.
+    def blank(data: bytes, key: bytes) -> bytes:
+        return re.sub(key + rb"=([^\n]*)", lambda m: key + b"=" + b" " * len(m.group(1)), data, count=1)
+
+    with pytest.raises(ConfigError, match="leaf_value has 0 values but needs 1"):
+        check_booster(blank(raw, b"leaf_value"), "m.txt", "regression")
+    with pytest.raises(ConfigError, match=r"leaf_weight has 0 values but needs [2-9]"):
+        check_booster(blank(models["lightgbm"], b"leaf_weight"), "m.txt")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import decimal
 import gzip
 import hashlib
 import io
 import os
+import re
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,13 +22,17 @@ import pandas as pd
 from finlite._util import sha256_file
 from finlite.errors import DataError
 
-__all__ = ["Table", "frame_sha256", "read_table"]
+__all__ = ["LINE_SCAN_CHARS", "Table", "csv_records", "frame_sha256", "read_table"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
 #: A gzipped CSV may decompress to at most this many times its size (or 1 GiB, if more): tables
 #: compress 5 to 20 times, a decompression bomb thousands of times.
 GZIP_MAX_RATIO = 100
 _GZIP_MIN_LIMIT = 1 << 30
+#: The cells pandas reads as missing by default (its documented list), kept for the columns read
+#: as usual when some others are read as text.
+_PANDAS_NA = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                        "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 
 
 class _Bounded(io.RawIOBase):
@@ -47,27 +55,119 @@ class _Bounded(io.RawIOBase):
         return n
 
 
-def _check_unique_header(path: Path, sep: str) -> None:
+def _check_unique_header(path: Path, sep: str) -> list[str]:
     """Refuse a CSV whose header names a column twice: pandas would rename the second "x.1" and
-    train on both, and the scoring reader (Arrow) refuses the same file, naming the column."""
+    train on both, and the scoring reader (Arrow) refuses the same file, naming the column.
+    Returns the header's names (empty when the csv module cannot split the line)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
         line = fh.readline(1 << 20)  # the first MiB of the header line at most
     try:
         names = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
     except csv.Error:  # a name past the csv module's field limit: the reader that follows decides
-        return
+        return []
     twice = [name for name, count in Counter(names).items() if count > 1]
     if twice:
         raise DataError(f"Data file {str(path)!r} names the column(s) {', '.join(map(repr, twice))} "
                         "more than once in its header; rename or remove the repeated column.")
+    return names
 
 
-def _read_gzip_csv(path: Path, sep: str) -> pd.DataFrame:
+def _text_options(names: Sequence[str], text_columns: Sequence[str]) -> dict[str, Any]:
+    """read_csv options that keep ``text_columns`` exactly as written (``"000001"`` stays that, a
+    ticker "NA" is no missing value; only an empty cell is) and read the other columns as usual."""
+    text = [c for c in text_columns if c in names]
+    if not text:
+        return {}
+    na = {c: [""] if c in text else sorted(_PANDAS_NA) for c in names}
+    return {"dtype": dict.fromkeys(text, str), "keep_default_na": False, "na_values": na}
+
+
+def _check_field_counts(path: Path, sep: str, first: str | None) -> None:
+    """Refuse a CSV with a row of fewer fields than its header: pandas fills the missing fields
+    with nothing (the row is then trained on with imputed values) where the scoring reader
+    (Arrow) refuses the file; a row of more fields pandas refuses itself, or, when every row has
+    one more, reads the first column as the row labels. Arrow's reader counts each row's fields
+    (about 0.4 s for SBA's 179 MB): only the ``first`` column is converted, as text."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if not first:  # a header the csv module could not split: pandas' reading stands
+        return
+    parse = pacsv.ParseOptions(delimiter=sep, newlines_in_values=True)
+    convert = pacsv.ConvertOptions(include_columns=[first], column_types={first: pa.string()})
+    read = pacsv.ReadOptions(block_size=1 << 22)
+    try:
+        with contextlib.ExitStack() as stack:
+            source: Any = str(path)
+            if path.name.lower().endswith(".gz"):
+                limit = max(_GZIP_MIN_LIMIT, GZIP_MAX_RATIO * path.stat().st_size)
+                raw = stack.enter_context(gzip.open(path, "rb"))
+                source = stack.enter_context(io.BufferedReader(_Bounded(raw, limit, path), 1 << 20))
+            for _ in pacsv.open_csv(source, parse_options=parse, convert_options=convert, read_options=read):
+                pass
+    except pa.ArrowInvalid as exc:
+        found = re.search(r"Expected (\d+) columns, got (\d+)", str(exc))
+        if found is None:  # another complaint of Arrow's (an encoding): pandas' reading stands
+            return
+        want, got = int(found.group(1)), int(found.group(2))
+        where = _ragged_line(path, sep, want)
+        line = f" at line {where}" if where else ""
+        if got < want:
+            raise DataError(f"Data file {str(path)!r} has a row of {got} fields{line} where the header names {want} "
+                            "columns: a row cut short, or a line break inside an unquoted field. Complete or remove "
+                            "that row (finlite does not fill in a row's missing fields).") from None
+        raise DataError(f"Data file {str(path)!r} has a row of {got} fields{line} where the header names {want} "
+                        "columns: a separator inside an unquoted field, or a header missing a name. Quote that "
+                        "field or name every column.") from None
+    except (OSError, pa.ArrowException):
+        return  # unreadable to Arrow: pandas read it, and what scoring refuses is named there
+
+
+#: How much of a CSV file a message's line number may read (only when an error is reported).
+LINE_SCAN_CHARS = 64 << 20
+
+
+def csv_records(path: Path, sep: str | None = None) -> Iterator[tuple[int, list[str]]]:
+    """Each record of a CSV file (``.gz`` too) with the line it starts on, header included, as
+    an editor counts lines (blank lines and quoted line breaks included); blank lines are not
+    records. Stops after :data:`LINE_SCAN_CHARS` characters or at an unreadable byte stream: for
+    naming a line in an error message, never for reading data."""
+    name = path.name.lower()
+    sep = sep or ("\t" if name.endswith(".tsv") else ",")
+    opener: Any = gzip.open if name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
+            def bounded() -> Iterator[str]:
+                read = 0
+                for text in fh:
+                    read += len(text)
+                    if read > LINE_SCAN_CHARS:
+                        return
+                    yield text
+
+            reader = csv.reader(bounded(), delimiter=sep, skipinitialspace=True)
+            start = 1
+            for record in reader:
+                if any(field.strip() for field in record) or len(record) > 1:
+                    yield start, record
+                start = reader.line_num + 1
+    except (OSError, csv.Error, EOFError):
+        return
+
+
+def _ragged_line(path: Path, sep: str, want: int) -> int | None:
+    """The line where the first record of other than ``want`` fields starts (None past the part
+    :func:`csv_records` reads)."""
+    return next((line for line, record in csv_records(path, sep) if len(record) != want), None)
+
+
+def _read_gzip_csv(path: Path, sep: str, **options: Any) -> pd.DataFrame:
     """A gzipped CSV read through a bounded decompression (:data:`GZIP_MAX_RATIO`)."""
     limit = max(_GZIP_MIN_LIMIT, GZIP_MAX_RATIO * path.stat().st_size)
     with gzip.open(path, "rb") as raw, io.BufferedReader(_Bounded(raw, limit, path), 1 << 20) as stream:
-        return pd.read_csv(stream, sep=sep, skipinitialspace=True, low_memory=False)
+        frame: pd.DataFrame = pd.read_csv(stream, sep=sep, skipinitialspace=True, low_memory=False, **options)
+        return frame
 
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -87,8 +187,11 @@ class Table:
     file_sha256: str | None = None
 
 
-def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
+def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Sequence[str] = ()) -> Table:
     """Read CSV, Parquet or a DataFrame into a :class:`Table`.
+
+    ``text_columns`` (e.g. an asset id column) are read from a CSV as the text written, not
+    guessed: ``000001`` and ``1.0`` stay two ids, and ``NA`` is a ticker, not a missing value.
 
     Raises:
         DataError: the file is missing, empty, of an unknown type, or cannot be parsed.
@@ -121,11 +224,13 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame) -> Table:
             # Each column's type is read from the whole column, not guessed per block of the file:
             # by block, SBA's ApprovalFY came out as integers in some rows and text in others
             # (years, and "1976A" in a few rows). On SBA (179 MB) both take about 2 s and 0.8 GB.
-            _check_unique_header(path, sep)
+            names = _check_unique_header(path, sep)
+            options = _text_options(names, text_columns)
             if name.endswith(".gz"):
-                frame = _read_gzip_csv(path, sep)
+                frame = _read_gzip_csv(path, sep, **options)
             else:
-                frame = pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False)
+                frame = pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False, **options)
+            _check_field_counts(path, sep, names[0] if names else None)
         else:
             raise DataError(
                 f"Data file {str(path)!r} has an unknown type; finlite reads .csv, .csv.gz, .tsv, "

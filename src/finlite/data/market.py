@@ -43,7 +43,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from finlite import _limits
 from finlite._util import closest, dump_json, is_whole, param_error, write_text_atomic
-from finlite.data.io import Table, frame_sha256, read_table
+from finlite.data.io import Table, csv_records, frame_sha256, read_table
 from finlite.data.prepared import SplitArrays
 from finlite.data.walkforward import SeriesSplit, WalkForward, walk_forward
 from finlite.errors import ConfigError, DataError
@@ -58,6 +58,7 @@ __all__ = [
     "MarketWindows",
     "PreparedSeries",
     "PriceTable",
+    "calendar_note",
     "compile_kernels",
     "compute_features",
     "feature_names",
@@ -247,10 +248,23 @@ _FROM_FILE: contextvars.ContextVar[bool] = contextvars.ContextVar("finlite_marke
 
 
 def _line(row: int, source: str) -> str:
-    """How a row is named in a message: the file's line (header = line 1) or the row of a frame."""
+    """How a row is named in a message: a CSV file's line (header = line 1) beside the row, or the
+    row alone (a Parquet file, a DataFrame, a served history)."""
     if source == "DataFrame" or not source or not _FROM_FILE.get():
         return f"row {row + 1}"
-    return f"row {row + 1} (line {row + 2} of the file)"
+    line = _csv_line(source, row)
+    return f"row {row + 1}" if line is None else f"row {row + 1} (line {line} of the file)"
+
+
+def _csv_line(source: str, row: int) -> int | None:
+    """The line of a CSV file where data row ``row`` (0-based, as the reader counted them)
+    starts; None when ``source`` is no CSV file, or the row lies past what
+    :func:`finlite.data.io.csv_records` reads."""
+    path = Path(source)
+    if not path.name.lower().endswith((".csv", ".csv.gz", ".tsv", ".txt")) or not path.is_file():
+        return None
+    # Record 0 is the header: data row ``row`` is record ``row + 1``.
+    return next((line for k, (line, _) in enumerate(csv_records(path)) if k == row + 1), None)
 
 
 def _parse_dates(raw: pd.Series, column: str, source: str, order: str | None = None) -> tuple[np.ndarray, str]:
@@ -500,12 +514,16 @@ def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: n
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             need = ">= 0" if allow_zero else "> 0 (a price or level)"
+            fix = ("Correct or remove that row." if allow_zero else
+                   "Correct that row if it is an error; a series that can reach zero or go negative (an interest "
+                   "rate) cannot be used, since its features are log changes: give a level instead (a bond price, "
+                   "an index).")
             raise DataError(f"Column {column!r} of {source} holds {float(values[row])!r} at {where(row)}; it must be {need}. "
-                            "Correct or remove that row.")
+                            f"{fix}")
     return values
 
 
-def _calendar_note(dates: np.ndarray, asset: str | None) -> str | None:
+def calendar_note(dates: np.ndarray, asset: str | None) -> str | None:
     """A warning listing the business days missing between consecutive dates of one asset."""
     if len(dates) < 2:
         return None
@@ -546,7 +564,9 @@ def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable
     """
     if isinstance(data, PriceTable):
         return data
-    table = data if isinstance(data, Table) else read_table(data)
+    # Asset ids are read as written ("000001" is no number, "NA" a ticker, not a missing value).
+    ids_as_text = [spec.id_column] if spec.id_column else []
+    table = data if isinstance(data, Table) else read_table(data, text_columns=ids_as_text)
     token = _FROM_FILE.set(table.file_sha256 is not None)
     try:
         return _read_prices(table, spec, source)
@@ -579,7 +599,12 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
             row = int(np.flatnonzero(id_raw.isna().to_numpy())[0])
             raise DataError(f"Asset id column {spec.id_column!r} of {src} is empty at {_line(row, src)}; every row "
                             "needs its asset's id.")
-        ids = id_raw.astype("string").to_numpy(dtype=object)
+        # Surrounding spaces are no part of an id: "AAPL " is the asset "AAPL".
+        ids = id_raw.astype("string").str.strip().to_numpy(dtype=object)
+        if (ids == "").any():
+            row = int(np.flatnonzero(ids == "")[0])
+            raise DataError(f"Asset id column {spec.id_column!r} of {src} is empty at {_line(row, src)}; every row "
+                            "needs its asset's id.")
     out: dict[str, Any] = {}
     if ids is not None and spec.id_column is not None:
         out[spec.id_column] = ids
@@ -621,7 +646,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
                             f"{FEATURE_LAG} rows and the window is {spec.window}). Use a shorter window (--window) "
                             f"or give at least {need} rows{' for every asset' if asset is not None else ''}.",
                             param="window")
-        note = _calendar_note(sorted_dates[rows_slice], asset)
+        note = calendar_note(sorted_dates[rows_slice], asset)
         if note:
             price_table.notes.append(note)
     return price_table

@@ -340,6 +340,10 @@ def parse_dates(raw: pd.Series, column: str, source: str) -> pd.Series:
         return raw
     codes, uniques = pd.factorize(raw.astype("string").str.strip(), use_na_sentinel=True)
     texts = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+    # A time of day's UTC offset ("2015-01-01T00:00:00+05:00", "...Z") is dropped: the date and
+    # time as written are the loan's, whatever the zone (as for price files). Kept, it made the
+    # column zone-aware (which no comparison below takes) or, with mixed offsets, unreadable.
+    texts = texts.str.replace(_UTC_OFFSET, r"\1", regex=True)
     parsed = pd.to_datetime(texts, errors="coerce", format="mixed")
     _one_slash_order(texts, parsed, column, source)
     two_digit = texts.str.contains(_TWO_DIGIT_YEAR, na=False).to_numpy()
@@ -351,6 +355,8 @@ def parse_dates(raw: pd.Series, column: str, source: str) -> pd.Series:
 
 
 _SLASH_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$"
+#: A time of day followed by a UTC offset or "Z": group 1 is the time without it.
+_UTC_OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 
 
 def _one_slash_order(texts: pd.Series, parsed: pd.Series, column: str, source: str) -> None:

@@ -248,7 +248,9 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
     x, y = series.x_test, series.y_test
     served = check_served_model(art, x, split)
     head: dict[str, Any] = {"split": split, "rows": len(y), "task": task.name, "artifact": str(art.path),
-                            "objective": series.spec.objective, "horizon": series.spec.horizon}
+                            "objective": series.spec.objective, "horizon": series.spec.horizon,
+                            # gaps in the business-day calendar, weekend dates: worth reading beside the metrics
+                            "data_notes": list(series.table.notes)}
     if baseline is None:
         metrics, p = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name, timer=report_timer())
         evidence = forecast_evidence(series, {"model": p}, cutoff=cutoff, cost_bps=cost, teacher="model")

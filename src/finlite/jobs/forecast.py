@@ -29,7 +29,7 @@ from finlite._util import dump_json, param_error
 from finlite.artifact import DataLike, save_artifact
 from finlite.data.market import MarketSpec, PreparedSeries, prepare_series, to_price_level
 from finlite.data.walkforward import WalkForward
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, DataError
 from finlite.evaluate.forecast import (
     buy_and_hold,
     date_mean_errors,
@@ -123,6 +123,16 @@ def _check_enough(series: PreparedSeries, source: str) -> None:
                 f"{source} leaves {rows} labelled {part} window(s) after the walk-forward split "
                 f"({', '.join(f'{k} {v}' for k, v in parts.items())}); at least {need} are needed. Use a longer price "
                 "history, a shorter window, fewer folds or a smaller horizon.", param="window")
+    if series.spec.task == "direction":
+        # A model fitted on one class only decides nothing: it would say "up" (or "down") always.
+        for part, labels in (("training", series.y_train), ("validation", series.y_val)):
+            values = np.unique(np.asarray(labels))
+            if len(values) < 2:
+                move = "up" if values.size and values[0] == 1 else "down"
+                raise DataError(
+                    f"{source}: every {part} window's move over the horizon of {series.spec.horizon} is {move} "
+                    f"({len(labels)} windows), so the direction objective has nothing to tell apart. Use a longer or "
+                    "more varied price history, or --objective return to forecast the size of the move.")
 
 
 def _train_neural(net: FinliteModel, series: PreparedSeries, config: TrainConfig, desc: str) -> dict[str, Any]:

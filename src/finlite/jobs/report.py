@@ -137,9 +137,14 @@ def _scored(name: str, model: FinliteModel, preprocessor: Any, prepared: Prepare
 
 
 def _check_columns(prepared: PreparedData, names: Sequence[str], option: str) -> None:
-    """Refuse a named column the data does not have."""
+    """Refuse a named column the data does not have, or the label itself (groups by the outcome
+    make a fairness or segment section that only restates the outcome)."""
     columns = [str(c) for c in prepared.frame.columns]
     for name in names:
+        if option in ("segments", "protected") and name == str(prepared.schema.target):
+            raise DataError(f"The {option!r} parameter names {name!r}, the label the model predicts; groups by the "
+                            "outcome say nothing about the model's fairness or segments. Name a column of the "
+                            "borrowers (an age band, a region, a product).", param=option)
         if name not in columns:
             shown = ", ".join(columns[:20]) + (f" and {len(columns) - 20} more" if len(columns) > 20 else "")
             raise DataError(f"The {option!r} parameter names the column {name!r}, which {prepared.source} does not have; its columns "

@@ -14,6 +14,7 @@ side by side with the float model it replaces (:func:`speed_check`; gates ``spee
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,17 @@ GATE_METRICS = _union(*(t.gate_metrics for t in tasks()))
 
 
 GATE_KEYS = ("max_drop", "max_increase", "min", "max")
+
+#: The values a metric can take, for checking a gate's min and max: a limit outside them decides
+#: every candidate alike (``agreement: {min: 99}``, a percentage for a fraction, fails them all;
+#: ``min: -1`` passes them all). Metrics not listed are at least 0 (errors, sizes, latencies, PSI);
+#: r2 is at most 1.
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(("auc", "ks", "pr_auc", "f1", "accuracy", "brier", "agreement", "agreement_band_min",
+                     "directional_accuracy", "dm_pvalue", "da_pvalue"), (0.0, 1.0)),
+    **dict.fromkeys(("gini", "spearman", "correlation", "information_coefficient"), (-1.0, 1.0)),
+    "r2": (-math.inf, 1.0),
+}
 
 
 # -- gates --------------------------------------------------------------------------------------
@@ -95,6 +107,27 @@ class Gate:
         if all(getattr(self, key) is None for key in GATE_KEYS):
             raise ConfigError(f"The gate {self.metric!r} needs a limit such as max_drop=0.005, min=0.99 or max=0.1 "
                               "(Gate(metric, max_drop=..., max_increase=..., min=..., max=...)).", param="gates")
+        low, high = METRIC_RANGES.get(self.metric, (0.0, math.inf))
+        for key in GATE_KEYS:
+            limit = getattr(self, key)
+            if limit is None:
+                continue
+            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit):
+                raise ConfigError(f"The gate {self.metric!r} has {key} {limit!r}; a limit is a finite number.",
+                                  param="gates")
+            if key in ("max_drop", "max_increase"):
+                if limit < 0 or limit > high - low:
+                    raise ConfigError(
+                        f"The gate {self.metric!r} has {key} {limit:g}; it is how much worse than the teacher the "
+                        f"student may be, from 0 (no worse at all){'' if math.isinf(high - low) else f' to {high - low:g}'}"
+                        f". A negative allowance would ask the student to beat its teacher.", param="gates")
+            elif not low <= limit <= high:
+                hint = (f" Write a fraction: {limit / 100:g} for {limit:g} %." if (low, high) == (0.0, 1.0) and 1 < limit <= 100
+                        else "")
+                span = f"from {low:g} to {high:g}" if not math.isinf(low) else f"at most {high:g}"
+                span = span if not math.isinf(high) else f"{low:g} or more"
+                raise ConfigError(f"The gate {self.metric!r} has {key} {limit:g}, outside the values {self.metric} "
+                                  f"takes ({span}): every candidate would be decided alike.{hint}", param="gates")
 
     def check(self, candidate: Mapping[str, Any], teacher: Mapping[str, Any]) -> list[GateResult]:
         """Compare the candidate's measured metrics (and the teacher's, for drops and increases)

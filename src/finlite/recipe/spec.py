@@ -128,6 +128,17 @@ def _check_yaml_size(text: str, source: str) -> yaml.Node | None:
         expanded[id(node)] = 1  # a cycle (not possible with safe YAML, but cheap to rule out) counts once
         total = 1
         if isinstance(node, yaml.MappingNode):
+            # YAML keeps the last of two equal keys: a second 'gates:' would drop the first's gates
+            # without a word, so a key named twice in one mapping is refused.
+            lines: dict[str, int] = {}
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                    if key.value in lines:
+                        raise ConfigError(
+                            f"{source} names {key.value!r} twice in one mapping (lines {lines[key.value]} and "
+                            f"{key.start_mark.line + 1}); YAML would keep only the second and ignore the first "
+                            "without a word. Keep one of them.")
+                    lines[key.value] = key.start_mark.line + 1
             total += sum(count(k) + count(v) for k, v in node.value)
         elif isinstance(node, yaml.SequenceNode):
             total += sum(count(item) for item in node.value)
@@ -322,7 +333,10 @@ class Recipe:
                                       f"max_increase works for: {', '.join(INCREASE_METRICS)}.")
                 if not finite_number(value):  # an int too large for a float (10**400) is not finite either
                     raise ConfigError(f"Gate limit at {where('gates', metric, key)} must be a number; got {shown(value)}.")
-            gates.append(Gate(metric=str(metric), **{k: float(v) for k, v in spec.items()}))
+            try:
+                gates.append(Gate(metric=str(metric), **{k: float(v) for k, v in spec.items()}))
+            except ConfigError as exc:  # a limit outside the metric's values: name where it is written
+                raise ConfigError(f"{where('gates', metric)}: {exc}") from None
         return cls(steps=steps, gates=gates, name=str(data.get("name") or ""),
                    description=str(data.get("description") or ""))
 

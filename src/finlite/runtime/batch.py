@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,9 @@ class ScoreSummary:
     seconds: float
     positives: int
     output: Path
+    #: Warnings about the input worth reading (a price file's gaps in the business-day calendar,
+    #: dates on a weekend), as ``finlite train`` prints them.
+    notes: list[str] = field(default_factory=list, kw_only=True)
 
     @property
     def rows_per_second(self) -> float:
@@ -180,6 +183,13 @@ class _Writer:
     """
 
     def __init__(self, out: Path, kind: str) -> None:
+        # The folders made for the output, deepest first: a failed run removes them again (when
+        # still empty), so bad input leaves nothing behind.
+        self.made: list[Path] = []
+        folder = out.parent
+        while not folder.exists() and folder != folder.parent:
+            self.made.append(folder)
+            folder = folder.parent
         out.parent.mkdir(parents=True, exist_ok=True)
         self.out, self.tmp, self.kind = out, _paths.new_temp_file(out), kind
         self.writer: Any = None
@@ -233,6 +243,11 @@ class _Writer:
                 self.sink.close()
         finally:
             self.tmp.unlink(missing_ok=True)
+            for folder in self.made:
+                try:
+                    folder.rmdir()  # only an empty folder: anything written there since stays
+                except OSError:
+                    break
 
 
 def _check_ids(ids: list[str], reserved: tuple[str, ...] = ("score", "decision")) -> None:
@@ -514,4 +529,4 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
         writer.abort()
         raise
     positives = int(np.count_nonzero(result["decision"])) if "decision" in result else 0
-    return ScoreSummary(len(windows), time.perf_counter() - start, positives, dst)
+    return ScoreSummary(len(windows), time.perf_counter() - start, positives, dst, notes=list(table.notes))

@@ -45,11 +45,12 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -59,7 +60,7 @@ from fastapi.responses import HTMLResponse, Response
 from finlite._finite import value_bounds
 from finlite._limits import available_cores
 from finlite._paths import FileTooLarge, read_small_file
-from finlite.data.market import MarketPreprocessor
+from finlite.data.market import MarketPreprocessor, calendar_note
 from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
@@ -490,6 +491,19 @@ class _HistoryError(Exception):
         self.status, self.detail = status, detail
 
 
+def calendar_notes(dates: Sequence[Any]) -> list[str]:
+    """Warnings about a served history's dates (business days missing, rows on a weekend): the
+    forecast reads the rows as they are, so a client should know when they are not a plain
+    Monday-Friday history. Called once the forecaster accepted the dates; an empty list when
+    they are plain, or when they are not ``YYYY-MM-DD`` text the check can read."""
+    try:
+        days = np.array(dates, dtype="datetime64[D]")
+    except (TypeError, ValueError):
+        return []
+    note = calendar_note(np.sort(days), None)
+    return [note] if note else []
+
+
 def _read_history(payload: Mapping[str, Any], columns: list[str], max_rows: int) -> tuple[dict[str, list[Any]], int]:
     """The ``history`` of a /predict body as a dict of equally long lists of ``columns`` (extra
     columns dropped), and its row count.
@@ -581,7 +595,10 @@ def _forecast_responses(predictor: Predictor, market: MarketPreprocessor,
                                                   f"{spec.horizon} step(s) after it"},
         "horizon": {"type": "integer"},
         "forecast": {"type": "number", "description": predictor.metadata()["market"]["output"]},
-        "last_price": {"type": "number", "description": "the target's value at the last date"}}
+        "last_price": {"type": "number", "description": "the target's value at the last date"},
+        "notes": {"type": "array", "items": {"type": "string"},
+                  "description": "only when the history's dates are not a plain Monday-Friday calendar: business "
+                                 "days missing, rows on a weekend (the forecast reads the rows as they are)"}}
     if spec.id_column:
         props[spec.id_column] = {"type": "string"}
     if spec.objective == "price":
@@ -983,6 +1000,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                                          "results": results}), request_id)
 
     max_history = 0 if market is None else history_limit(int(market.warmup))
+    id_column = None if market is None else market.spec.id_column
+    date_column = "" if market is None else market.spec.date_column
 
     async def score_history(request_id: str, payload: dict[str, Any]) -> _Answer:
         # A forecaster answers {"history": {column: [values]}} (or a list of row objects) with the
@@ -993,6 +1012,10 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             if exc.status == 413:
                 return answer(413, orjson.dumps({"detail": exc.detail[0]["msg"]}), request_id)
             return invalid(exc.detail, request_id=request_id)
+        if id_column is not None and len(set(map(str, history[id_column]))) > 1:
+            return invalid([{"loc": ["body", "history", id_column], "type": "value", "msg": (
+                f"the history holds several assets (column {id_column!r}); /predict forecasts one asset per request: "
+                "send each asset's rows in a request of its own")}], request_id=request_id)
         try:
             if rows > _THREADPOOL_ABOVE:
                 result = await run_in_threadpool(predictor.forecast, history, "the request's history")
@@ -1002,6 +1025,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return invalid([{"loc": ["body", "history"], "msg": str(exc), "type": "value"}], request_id=request_id)
         except ScoreError:
             return non_finite(request_id, [0], False)
+        notes = calendar_notes(history[date_column])  # as train and score print them; none on a clean history
+        if notes:
+            result["notes"] = notes
         if audit is not None:
             line: dict[str, Any] = {"event": "prediction", "time": clock.now(), "request_id": request_id,
                                     "model_sha256": model_sha256, "rows": rows, **result}
