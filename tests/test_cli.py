@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -336,6 +337,14 @@ def test_control_characters_from_a_file_never_reach_the_terminal(tmp_path: Path)
     assert "\x1b" not in result.output and "\x07" not in result.output and "\x9b" not in result.output
     assert "\\x1b]0;pwned\\x07b\\x9b" in result.output
     assert printable("line one\n\tline two") == "line one\n\tline two"  # tabs and line breaks stay
+    # A near-unique text column is dropped as an identifier, and the summary names it escaped.
+    rng = np.random.default_rng(0)
+    rows = [f"{x:.3f},c{i},{i % 2}" for i, x in enumerate(rng.normal(size=200))]
+    path.write_text("x,cust\x1b[2Jid,bad\n" + "\n".join(rows) + "\n")
+    result = CliRunner().invoke(app, ["train", str(path), "--target", "bad", "--epochs", "1", "--out",
+                                      str(tmp_path / "t"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "dropped: cust\\x1b[2Jid" in result.output
 
 
 def test_a_failed_score_leaves_no_folder_it_made(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:

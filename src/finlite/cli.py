@@ -482,7 +482,7 @@ def train(
                   encoding=encoding)
     m, schema = outcome.metrics["test"], outcome.data.schema
     typer.echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
-               f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")
+               f"{len(schema.categorical)} categorical, dropped: {printable(', '.join(schema.drop)) or 'none'}")
     for note in schema.notes:
         typer.echo(f"  note: {printable(note)}")
     typer.echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "

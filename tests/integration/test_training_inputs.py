@@ -177,3 +177,32 @@ def test_a_csv_row_cut_short_is_refused_naming_its_line(tmp_path: Path, suffix: 
     book.loc[5, "grade"] = "A\nB"
     book.to_csv(quoted, index=False)
     assert read_table(quoted).frame.shape == (40, 3)
+
+
+def test_csv_forms_pandas_reads_are_still_read(tmp_path: Path) -> None:
+    """Arrow counts fields unlike pandas in two cases, which must not be refused as short rows: a
+    space before a quoted field holding the separator, and lines of spaces. Rows of one field more
+    than the header (pandas would take the first field as row labels) are refused."""
+    cases = {"space_quote.csv": ('a, b\n1, "x,y"\n2,\n', {"a": [1, 2], "b": ["x,y", None]}),
+             "spaces.csv": ("a,b\n1,2\n   \n3,\n  \n", {"a": [1, 3], "b": [2.0, None]})}
+    for name, (text, expected) in cases.items():
+        (tmp_path / name).write_text(text)
+        frame = read_table(tmp_path / name).frame
+        assert frame.astype(object).where(frame.notna(), None).to_dict("list") == expected, name
+    (tmp_path / "labels.csv").write_text("a,b\nx,2,3\ny,5,6\n")
+    with pytest.raises(DataError, match="rows of more fields than its header names columns"):
+        read_table(tmp_path / "labels.csv")
+
+
+def test_text_columns_keep_the_other_columns_missing_values(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("date,id,close,volume\n2016-01-01,NA,1,NA\n2016-01-02,001,2,\n2016-01-03, 7 ,null,5\n")
+    frame = read_table(path, text_columns=["id"]).frame
+    assert frame["id"].tolist() == ["NA", "001", "7 "]  # as written (the price reader strips spaces)
+    assert frame["close"].isna().tolist() == [False, False, True]
+    assert frame["volume"].isna().tolist() == [True, True, False]
+    plain = read_table(path).frame
+    assert frame.drop(columns="id").equals(plain.drop(columns="id"))
+    # A header pandas names otherwise (an empty name: "Unnamed: 3") is read as usual.
+    path.write_text("date,id,close,\n2016-01-01,NA,1,\n2016-01-02,001,2,x\n")
+    assert read_table(path, text_columns=["id"]).frame["Unnamed: 3"].isna().tolist() == [True, False]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from finlite.errors import ConfigError
 from finlite.methods.registry import method_from_dict
+from finlite.recipe.gates import Gate
 from finlite.recipe.spec import Recipe
 
 RECIPE = """\
@@ -53,3 +55,33 @@ def test_the_registry_passes_the_parameter_on() -> None:
         method_from_dict({"method": "magnitude_pruning", "sparsty": 0.5}, "step 1")
     assert info.value.param == "sparsty"
 
+
+
+def test_a_key_named_twice_in_one_mapping_is_refused_naming_both_lines() -> None:
+    """YAML keeps the last of two equal keys: a second 'gates:' dropped the first's AUC gate."""
+    two_gates = "steps:\n  - {method: distillation}\ngates:\n  auc: {max_drop: 0.005}\ngates:\n  psi: {max: 10}\n"
+    with pytest.raises(ConfigError, match=r"r.yaml names 'gates' twice in one mapping \(lines 3 and 5\)"):
+        Recipe.from_yaml(two_gates, "r.yaml")
+    with pytest.raises(ConfigError, match=r"names 'sparsity' twice in one mapping \(lines 2 and 2\)"):
+        Recipe.from_yaml("steps:\n  - {method: magnitude_pruning, sparsity: 0.5, sparsity: 0.9}\n", "r.yaml")
+    # A merge key may repeat, and anchors and aliases still read.
+    merged = ("base: &b {method: magnitude_pruning}\nsteps:\n  - {method: distillation}\n  - <<: *b\n"
+              "    sparsity: 0.5\n")
+    with pytest.raises(ConfigError, match=r"Unknown key 'base' at r\.yaml, line 1"):  # read: only the extra key is refused
+        Recipe.from_yaml(merged, "r.yaml")
+
+
+@pytest.mark.parametrize(("gate", "message"), [
+    ("agreement: {min: 99}", r"min 99, outside the values agreement takes \(from 0 to 1\).*0.99 for 99 %"),
+    ("auc: {max_drop: -1}", r"max_drop -1; .*from 0 \(no worse at all\) to 1"),
+    ("psi: {max: -0.1}", r"max -0.1, outside the values psi takes \(0 or more\)"),
+    ("gini: {min: -2}", r"min -2, outside the values gini takes \(from -1 to 1\)"),
+    ("r2: {min: 2}", r"min 2, outside the values r2 takes \(at most 1\)"),
+])
+def test_a_gate_limit_outside_the_metric_s_values_is_refused_at_its_line(gate: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=r"r.yaml, line 4 \(gates\.\w+\): The gate .*" + message):
+        Recipe.from_yaml(f"steps:\n  - {{method: distillation}}\ngates:\n  {gate}\n", "r.yaml")
+    # numpy numbers are numbers; booleans are not limits.
+    assert Gate("size_bytes", max=np.int64(1000)).max == 1000
+    with pytest.raises(ConfigError, match="a limit is a finite number"):
+        Gate("agreement", min=True)

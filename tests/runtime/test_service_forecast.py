@@ -101,6 +101,10 @@ def test_a_history_off_the_business_day_calendar_is_answered_with_notes(forecast
     weekend.loc[weekend.index[-1], "date"] = "2030-01-05"  # a Saturday, after the last business day
     body = forecast_client.post("/predict", json={"history": _history(weekend)}, headers=AUTH).json()
     assert any("1 row(s) fall on a weekend, e.g. 2030-01-05" in note for note in body["notes"])
+    # Dates in another form the forecaster reads (with a time of day) are read as it reads them.
+    timed = gappy.assign(date=gappy["date"] + "T00:00:00")
+    answer = forecast_client.post("/predict", json={"history": _history(timed)}, headers=AUTH)
+    assert answer.status_code == 200 and answer.json()["notes"] == notes
 
 
 def test_a_history_of_several_assets_is_refused_in_the_api_s_terms(tmp_path: Path) -> None:
@@ -129,3 +133,7 @@ def test_a_history_of_several_assets_is_refused_in_the_api_s_terms(tmp_path: Pat
     assert "forecast_all" not in detail["msg"]
     one = client.post("/predict", json={"history": _history(both[both["ticker"] == "BBB"])}, headers=AUTH)
     assert one.status_code == 200 and one.json()["ticker"] == "BBB"
+    # Ids as the price reader reads them: "BBB " is BBB.
+    spaced = both[both["ticker"] == "BBB"].copy()
+    spaced.loc[spaced.index[::2], "ticker"] = "BBB "
+    assert client.post("/predict", json={"history": _history(spaced)}, headers=AUTH).status_code == 200

@@ -83,17 +83,35 @@ def _text_options(names: Sequence[str], text_columns: Sequence[str]) -> dict[str
     return {"dtype": dict.fromkeys(text, str), "keep_default_na": False, "na_values": na}
 
 
-def _check_field_counts(path: Path, sep: str, first: str | None) -> None:
-    """Refuse a CSV with a row of fewer fields than its header: pandas fills the missing fields
-    with nothing (the row is then trained on with imputed values) where the scoring reader
-    (Arrow) refuses the file; a row of more fields pandas refuses itself, or, when every row has
-    one more, reads the first column as the row labels. Arrow's reader counts each row's fields
-    (about 0.4 s for SBA's 179 MB): only the ``first`` column is converted, as text."""
+def _read_csv(path: Path, sep: str, **options: Any) -> pd.DataFrame:
+    """pandas' read of a CSV (through the bounded decompression for ``.gz``)."""
+    if path.name.lower().endswith(".gz"):
+        return _read_gzip_csv(path, sep, **options)
+    frame: pd.DataFrame = pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False, **options)
+    return frame
+
+
+def _check_field_counts(path: Path, sep: str, frame: pd.DataFrame) -> None:
+    """Refuse a CSV with a row of other than the header's number of fields, which pandas reads
+    anyway: a row cut short has its missing fields filled with nothing (trained on as imputed
+    values, where the scoring reader, Arrow, refuses the file), and rows of one more field than
+    the header have their first field taken as row labels.
+
+    Only a file that could hold a short row is searched (one whose last column has a missing
+    value: a short row leaves it empty), by Arrow's reader, which counts every row's fields fast
+    (about 0.4 s for SBA's 179 MB) but reads a space before a quote, or a line of spaces, unlike
+    pandas; a row it flags is confirmed with the csv module read as pandas reads, which also
+    finds its line."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    if not first:  # a header the csv module could not split: pandas' reading stands
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        raise DataError(f"Data file {str(path)!r} has rows of more fields than its header names columns: its first "
+                        "field was read as row labels. Name every column in the header (or remove the extra "
+                        "field).")
+    if frame.empty or not frame.iloc[:, -1].isna().any():
         return
+    first = str(frame.columns[0])
     parse = pacsv.ParseOptions(delimiter=sep, newlines_in_values=True)
     convert = pacsv.ConvertOptions(include_columns=[first], column_types={first: pa.string()})
     read = pacsv.ReadOptions(block_size=1 << 22)
@@ -107,19 +125,22 @@ def _check_field_counts(path: Path, sep: str, first: str | None) -> None:
             for _ in pacsv.open_csv(source, parse_options=parse, convert_options=convert, read_options=read):
                 pass
     except pa.ArrowInvalid as exc:
-        found = re.search(r"Expected (\d+) columns, got (\d+)", str(exc))
-        if found is None:  # another complaint of Arrow's (an encoding): pandas' reading stands
+        if re.search(r"Expected \d+ columns, got \d+", str(exc)) is None:
+            return  # another complaint of Arrow's (an encoding): pandas' reading stands
+        want = len(frame.columns)
+        # The whole file if need be: this runs only when Arrow flagged a row.
+        found = next(((line, len(record)) for line, record in csv_records(path, sep, limit=None)
+                      if len(record) != want), None)
+        if found is None:  # a space before a quote, a line of spaces: pandas reads those rows right
             return
-        want, got = int(found.group(1)), int(found.group(2))
-        where = _ragged_line(path, sep, want)
-        line = f" at line {where}" if where else ""
+        line, got = found
         if got < want:
-            raise DataError(f"Data file {str(path)!r} has a row of {got} fields{line} where the header names {want} "
-                            "columns: a row cut short, or a line break inside an unquoted field. Complete or remove "
-                            "that row (finlite does not fill in a row's missing fields).") from None
-        raise DataError(f"Data file {str(path)!r} has a row of {got} fields{line} where the header names {want} "
-                        "columns: a separator inside an unquoted field, or a header missing a name. Quote that "
-                        "field or name every column.") from None
+            raise DataError(f"Data file {str(path)!r} has a row of {got} fields at line {line} where the header names "
+                            f"{want} columns: a row cut short, or a line break inside an unquoted field. Complete or "
+                            "remove that row (finlite does not fill in a row's missing fields).") from None
+        raise DataError(f"Data file {str(path)!r} has a row of {got} fields at line {line} where the header names "
+                        f"{want} columns: a separator inside an unquoted field, or a header missing a name. Quote "
+                        "that field or name every column.") from None
     except (OSError, pa.ArrowException):
         return  # unreadable to Arrow: pandas read it, and what scoring refuses is named there
 
@@ -128,10 +149,12 @@ def _check_field_counts(path: Path, sep: str, first: str | None) -> None:
 LINE_SCAN_CHARS = 64 << 20
 
 
-def csv_records(path: Path, sep: str | None = None) -> Iterator[tuple[int, list[str]]]:
+def csv_records(path: Path, sep: str | None = None, *,
+                limit: int | None = LINE_SCAN_CHARS) -> Iterator[tuple[int, list[str]]]:
     """Each record of a CSV file (``.gz`` too) with the line it starts on, header included, as
-    an editor counts lines (blank lines and quoted line breaks included); blank lines are not
-    records. Stops after :data:`LINE_SCAN_CHARS` characters or at an unreadable byte stream: for
+    an editor counts lines (blank lines and quoted line breaks included), split as pandas splits
+    them (spaces after a separator skipped); blank lines and lines of spaces are not records.
+    Stops after ``limit`` characters (None: the whole file) or at an unreadable byte stream: for
     naming a line in an error message, never for reading data."""
     name = path.name.lower()
     sep = sep or ("\t" if name.endswith(".tsv") else ",")
@@ -142,7 +165,7 @@ def csv_records(path: Path, sep: str | None = None) -> Iterator[tuple[int, list[
                 read = 0
                 for text in fh:
                     read += len(text)
-                    if read > LINE_SCAN_CHARS:
+                    if limit is not None and read > limit:
                         return
                     yield text
 
@@ -154,12 +177,6 @@ def csv_records(path: Path, sep: str | None = None) -> Iterator[tuple[int, list[
                 start = reader.line_num + 1
     except (OSError, csv.Error, EOFError):
         return
-
-
-def _ragged_line(path: Path, sep: str, want: int) -> int | None:
-    """The line where the first record of other than ``want`` fields starts (None past the part
-    :func:`csv_records` reads)."""
-    return next((line for line, record in csv_records(path, sep) if len(record) != want), None)
 
 
 def _read_gzip_csv(path: Path, sep: str, **options: Any) -> pd.DataFrame:
@@ -226,11 +243,12 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
             # (years, and "1976A" in a few rows). On SBA (179 MB) both take about 2 s and 0.8 GB.
             names = _check_unique_header(path, sep)
             options = _text_options(names, text_columns)
-            if name.endswith(".gz"):
-                frame = _read_gzip_csv(path, sep, **options)
-            else:
-                frame = pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False, **options)
-            _check_field_counts(path, sep, names[0] if names else None)
+            frame = _read_csv(path, sep, **options)
+            if options and [str(c) for c in frame.columns] != names:
+                # pandas named a column otherwise than the header ("Unnamed: 3" for an empty name):
+                # per-column missing-value lists keyed by the header would miss it; read as usual.
+                frame = _read_csv(path, sep)
+            _check_field_counts(path, sep, frame)
         else:
             raise DataError(
                 f"Data file {str(path)!r} has an unknown type; finlite reads .csv, .csv.gz, .tsv, "

@@ -63,6 +63,7 @@ __all__ = [
     "compute_features",
     "feature_names",
     "forecast_columns",
+    "parse_price_dates",
     "prepare_series",
     "read_prices",
     "served_days",
@@ -267,7 +268,7 @@ def _csv_line(source: str, row: int) -> int | None:
     return next((line for k, (line, _) in enumerate(csv_records(path)) if k == row + 1), None)
 
 
-def _parse_dates(raw: pd.Series, column: str, source: str, order: str | None = None) -> tuple[np.ndarray, str]:
+def parse_price_dates(raw: pd.Series, column: str, source: str, order: str | None = None) -> tuple[np.ndarray, str]:
     """A column of dates as datetime64[D], and the order they were read in (:data:`DATE_ORDERS`):
     typed dates, ISO text, or slash dates whose order is certain.
 
@@ -591,7 +592,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
     frame = frame.loc[:, [c for c in frame.columns if str(c) in spec.columns()
                           or str(c).strip().lower() in _PRICE_NAMES]]
     frame.columns = [str(c) for c in frame.columns]
-    dates, date_order = _parse_dates(frame[spec.date_column], spec.date_column, src, spec.date_order)
+    dates, date_order = parse_price_dates(frame[spec.date_column], spec.date_column, src, spec.date_order)
     ids: np.ndarray | None = None
     if spec.id_column is not None:
         id_raw = frame[spec.id_column]

@@ -117,7 +117,9 @@ def _check_enough(series: PreparedSeries, source: str) -> None:
     """Refuse a split that leaves too few windows to train, stop or test on."""
     parts = {"training": len(series.y_train), "validation": len(series.y_val), "test": len(series.y_test)}
     for part, rows in parts.items():
-        need = MIN_TRAIN_WINDOWS if part == "training" else 1
+        # A direction model's validation part needs both moves (checked below): two windows at least.
+        need = MIN_TRAIN_WINDOWS if part == "training" else 2 if part == "validation" and series.spec.task == "direction" \
+            else 1
         if rows < need:
             raise ConfigError(
                 f"{source} leaves {rows} labelled {part} window(s) after the walk-forward split "

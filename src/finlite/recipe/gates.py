@@ -15,6 +15,7 @@ side by side with the float model it replaces (:func:`speed_check`; gates ``spee
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -109,12 +110,13 @@ class Gate:
                               "(Gate(metric, max_drop=..., max_increase=..., min=..., max=...)).", param="gates")
         low, high = METRIC_RANGES.get(self.metric, (0.0, math.inf))
         for key in GATE_KEYS:
-            limit = getattr(self, key)
-            if limit is None:
+            given = getattr(self, key)
+            if given is None:
                 continue
-            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit):
-                raise ConfigError(f"The gate {self.metric!r} has {key} {limit!r}; a limit is a finite number.",
+            if isinstance(given, (bool, np.bool_)) or not isinstance(given, numbers.Real) or not math.isfinite(given):
+                raise ConfigError(f"The gate {self.metric!r} has {key} {given!r}; a limit is a finite number.",
                                   param="gates")
+            limit = float(given)
             if key in ("max_drop", "max_increase"):
                 if limit < 0 or limit > high - low:
                     raise ConfigError(

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -60,7 +61,7 @@ from fastapi.responses import HTMLResponse, Response
 from finlite._finite import value_bounds
 from finlite._limits import available_cores
 from finlite._paths import FileTooLarge, read_small_file
-from finlite.data.market import MarketPreprocessor, calendar_note
+from finlite.data.market import MarketPreprocessor, calendar_note, parse_price_dates, served_days
 from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
@@ -491,15 +492,19 @@ class _HistoryError(Exception):
         self.status, self.detail = status, detail
 
 
-def calendar_notes(dates: Sequence[Any]) -> list[str]:
+def calendar_notes(dates: Sequence[Any], market: MarketPreprocessor) -> list[str]:
     """Warnings about a served history's dates (business days missing, rows on a weekend): the
     forecast reads the rows as they are, so a client should know when they are not a plain
-    Monday-Friday history. Called once the forecaster accepted the dates; an empty list when
-    they are plain, or when they are not ``YYYY-MM-DD`` text the check can read."""
-    try:
-        days = np.array(dates, dtype="datetime64[D]")
-    except (TypeError, ValueError):
-        return []
+    Monday-Friday history. Called once the forecaster accepted the dates, which are read as it
+    read them: ``YYYY-MM-DD`` text by the compiled check, any other form by the price reader in
+    the order the model recorded. Empty on a plain history."""
+    days = served_days(list(dates))
+    if days is None:
+        try:
+            days, _ = parse_price_dates(pd.Series(list(dates), dtype=object), market.spec.date_column,
+                                        "the request's history", market.spec.date_order)
+        except DataError:  # not reached: the forecaster read these dates already
+            return []
     note = calendar_note(np.sort(days), None)
     return [note] if note else []
 
@@ -1012,7 +1017,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             if exc.status == 413:
                 return answer(413, orjson.dumps({"detail": exc.detail[0]["msg"]}), request_id)
             return invalid(exc.detail, request_id=request_id)
-        if id_column is not None and len(set(map(str, history[id_column]))) > 1:
+        # Ids as the price reader reads them (spaces stripped; a missing one is its own error).
+        if id_column is not None and len({str(v).strip() for v in history[id_column] if v is not None}) > 1:
             return invalid([{"loc": ["body", "history", id_column], "type": "value", "msg": (
                 f"the history holds several assets (column {id_column!r}); /predict forecasts one asset per request: "
                 "send each asset's rows in a request of its own")}], request_id=request_id)
@@ -1025,7 +1031,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return invalid([{"loc": ["body", "history"], "msg": str(exc), "type": "value"}], request_id=request_id)
         except ScoreError:
             return non_finite(request_id, [0], False)
-        notes = calendar_notes(history[date_column])  # as train and score print them; none on a clean history
+        if market is None:  # not reached: score_history is the forecasters' handler
+            raise RuntimeError("score_history needs a market forecaster")
+        notes = calendar_notes(history[date_column], market)  # as train and score print them; none on a clean history
         if notes:
             result["notes"] = notes
         if audit is not None:
