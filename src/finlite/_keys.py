@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -102,7 +102,7 @@ _BOOLEAN_SPELLINGS = {"True": True, "TRUE": True, "true": True, "1": True,
                       "False": False, "FALSE": False, "false": False, "0": False}
 
 
-def key_aliases(key: str) -> list[str]:
+def key_aliases(key: str, trained: Collection[str]) -> list[str]:
     """The other keys ``key`` may have been trained under, most specific first: its numeric alias
     (:func:`numeric_alias`), then, for a boolean spelling, the other spellings of that boolean.
 
@@ -110,6 +110,10 @@ def key_aliases(key: str) -> list[str]:
     the text ("true"), and a DataFrame may hold either, or 1/0: without these aliases the same
     file gave different scores through ``finlite score`` and ``evaluate`` (22 of 300 decisions
     on one test book). A key that is itself a training key is never aliased.
+
+    A boolean and the number 1 or 0 stand for each other only in a column trained on booleans
+    (every key of ``trained``, the column's training keys, a boolean spelling, 1 or 0): in a
+    column of codes 1 to 4, ``true`` is no code 1.
     """
     out = []
     alias = numeric_alias(key)
@@ -117,8 +121,16 @@ def key_aliases(key: str) -> list[str]:
         out.append(alias)
     meaning = _BOOLEAN_SPELLINGS.get(key)
     if meaning is not None:
-        out.extend(k for k, v in _BOOLEAN_SPELLINGS.items() if v is meaning and k != key and k not in out)
+        crossing = _boolean_column(trained)
+        number = key in ("0", "1")
+        out.extend(k for k, v in _BOOLEAN_SPELLINGS.items()
+                   if v is meaning and k != key and k not in out and (crossing or (k in ("0", "1")) == number))
     return out
+
+
+def _boolean_column(trained: Collection[str]) -> bool:
+    """Whether every training key of a column (bar the missing and unseen ones) is a boolean."""
+    return all(k in _BOOLEAN_SPELLINGS or k in (MISSING, UNSEEN) for k in trained)
 
 
 def look_up(mapping: Mapping[str, Any], key: str) -> Any:
@@ -126,7 +138,7 @@ def look_up(mapping: Mapping[str, Any], key: str) -> Any:
     None: the one lookup every encoder makes of a category key (``mapping`` values are never None)."""
     found = mapping.get(key)
     if found is None:
-        for alias in key_aliases(key):  # "94110.0" read as text, for the code 94110; "true" for True
+        for alias in key_aliases(key, mapping):  # "94110.0" read as text, for the code 94110; "true" for True
             found = mapping.get(alias)
             if found is not None:
                 break

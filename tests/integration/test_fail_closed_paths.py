@@ -183,10 +183,32 @@ def test_pandas_missing_markers_in_a_record_are_missing_as_in_a_frame(marker: An
 def test_key_aliases_name_the_same_boolean_and_never_a_training_key() -> None:
     from finlite._keys import key_aliases, look_up
 
-    assert key_aliases("true") == ["True", "TRUE", "1"] and key_aliases("0") == ["False", "FALSE", "false"]
-    assert key_aliases("94110.0") == ["94110"] and key_aliases("maybe") == []
+    flags = {"True", "False"}
+    assert key_aliases("true", flags) == ["True", "TRUE", "1"] and key_aliases("0", flags) == ["False", "FALSE", "false"]
+    assert key_aliases("94110.0", {"94110"}) == ["94110"] and key_aliases("maybe", flags) == []
     assert look_up({"True": 1, "true": 2}, "true") == 2  # a key trained as itself is never aliased
     assert look_up({"False": 5}, "FALSE") == 5 and look_up({"1": 7}, "True") == 7
+    # In a column of codes (1 to 4), a boolean is no code: only its other spellings are aliases.
+    codes = {"1": 0, "2": 1, "3": 2, "4": 3}
+    assert key_aliases("true", codes) == ["True", "TRUE"] and look_up(codes, "True") is None
+    assert look_up({**codes, "__missing__": 4}, "1") == 0 and look_up({"0": 0, "1": 1, "__unseen__": 2}, "true") == 1
+
+
+def test_a_boolean_in_a_coded_column_is_unseen_on_every_path() -> None:
+    """JSON true for a column coded 1 to 4 was scored as code 1; every encoder now calls it unseen."""
+    from finlite.data.preprocess import Encoding
+
+    frame = pd.DataFrame({"x": np.arange(80, dtype=float), "rate": np.tile([1, 2, 3, 4], 20),
+                          "y": np.tile([0, 1], 40)})
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("rate",))
+    pre = Preprocessor(schema, Encoding()).fit(frame)
+    encoder = Encoder(pre.to_dict())
+    rows = pd.DataFrame({"x": [1.0, 1.0], "rate": [True, 1]}, dtype=object)
+    reference = pre.transform(rows)
+    records, unseen = encoder.encode_records(rows.to_dict("records"))
+    np.testing.assert_array_equal(records, reference)
+    assert unseen[0] == ["rate"] and unseen[1] == []
+    assert not np.array_equal(reference[0], reference[1])  # true is not code 1
 
 
 @pytest.fixture(scope="module")

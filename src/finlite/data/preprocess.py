@@ -185,7 +185,7 @@ def _with_aliases(distinct: np.ndarray, index: pd.Index) -> np.ndarray:
     "94110"; "true" is the boolean True, key "True"), as every runtime encoder does."""
     out = distinct
     for i in np.flatnonzero(index.get_indexer(pd.Index(distinct)) < 0).tolist():
-        alias = next((a for a in key_aliases(str(distinct[i])) if a in index), None)
+        alias = next((a for a in key_aliases(str(distinct[i]), index) if a in index), None)
         if alias is not None:
             if out is distinct:
                 out = distinct.copy()

@@ -170,6 +170,8 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         if series.dtype != object or not any(isinstance(v, refused) for v in uniques):
+            if series.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in uniques):
+                return _factorize_booleans_apart(series)
             return codes, uniques
     except TypeError:  # an unhashable cell: found below
         pass
@@ -183,6 +185,23 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
                             f"needs one {need} per cell. Write the column as plain values, or remove it.")
     raise DataError(f"Column {column!r} in {source} holds a value that is not one number or category; "
                     "write the column as plain values.")
+
+
+#: Stand-ins for the booleans while a mixed column is factorized (no cell holds these strings).
+_TRUE, _FALSE = "\x00finlite:True", "\x00finlite:False"
+
+
+def _factorize_booleans_apart(series: pd.Series) -> tuple[np.ndarray, Any]:
+    """``pd.factorize`` of an object column holding booleans beside numbers, with True and 1
+    (False and 0) kept apart: pandas hashes them as one value, so a category column coded 1 to 4
+    read a True as code 1 (or 1 as True), where every other encoder tells them apart."""
+    values = series.to_numpy(dtype=object).copy()
+    for i, value in enumerate(values):
+        if isinstance(value, (bool, np.bool_)):
+            values[i] = _TRUE if value else _FALSE
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    back = {_TRUE: True, _FALSE: False}
+    return codes, np.array([back.get(u, u) if isinstance(u, str) else u for u in uniques], dtype=object)
 
 
 def numeric_column(series: pd.Series, column: str, source: str,

@@ -229,7 +229,7 @@ class LookupCache:
         candidates = np.flatnonzero(numbers & ~hit & ~empty)
         texts = trimmed.take(_arrownp.from_numpy(candidates, pa.int64())).to_pylist()
         for i, text in zip(candidates.tolist(), texts, strict=True):
-            alias = next((a for a in key_aliases(str(text)) if a in mapping), None)
+            alias = next((a for a in key_aliases(str(text), mapping) if a in mapping), None)
             if alias is not None:
                 table[i] = mapping[alias]
         table[:-1][empty] = missing
@@ -264,7 +264,7 @@ class LookupCache:
                     pairs.append((number, value))
             have = {number for number, _ in pairs}
             for number in (0, 1):  # 1/0 for a column trained on booleans, as look_up reads them
-                alias = next((a for a in key_aliases(str(number)) if a in mapping), None)
+                alias = next((a for a in key_aliases(str(number), mapping) if a in mapping), None)
                 if number not in have and alias is not None:
                     pairs.append((number, mapping[alias]))
             pairs.sort()
