@@ -206,3 +206,67 @@ def test_text_columns_keep_the_other_columns_missing_values(tmp_path: Path) -> N
     # A header pandas names otherwise (an empty name: "Unnamed: 3") is read as usual.
     path.write_text("date,id,close,\n2016-01-01,NA,1,\n2016-01-02,001,2,x\n")
     assert read_table(path, text_columns=["id"]).frame["Unnamed: 3"].isna().tolist() == [True, False]
+
+
+def test_durations_and_periods_are_refused_naming_the_column() -> None:
+    """A timedelta column was trained as a category of its text ("360 days"), and scored as an
+    unseen one from a record holding a Timedelta; it is refused with the way to write it."""
+    from finlite.data.schema import infer_schema
+
+    book = _book(60)
+    book["term"] = pd.to_timedelta(np.arange(60) * 30, unit="D")
+    with pytest.raises(DataError, match=r"'term' in book.csv holds durations \(timedelta\).*\.dt\.days"):
+        infer_schema(book, "bad", source="book.csv")
+    book["term"] = pd.period_range("2000-01", periods=60, freq="M")
+    with pytest.raises(DataError, match=r"'term' in book.csv holds periods.*to_timestamp"):
+        infer_schema(book, "bad", source="book.csv")
+
+
+def test_a_column_labelled_by_a_number_is_named_not_a_key_error(tmp_path: Path) -> None:
+    """A model with a feature named '5' scored a frame whose label is the int 5: the schema check
+    compared the printed labels and passed, then the lookup raised a raw KeyError."""
+    import finlite
+    from finlite.jobs.export import export_artifact
+    from tests.conftest import FAST
+
+    book = _book(200).rename(columns={"x": "5"})
+    finlite.train(book, target="bad", hidden=(8,), config=FAST, out=tmp_path / "m")
+    export_artifact(tmp_path / "m", book)
+    renamed = book.drop(columns="bad").rename(columns={"5": 5})
+    for score in (Predictor(tmp_path / "m").predict_score, finlite.load(tmp_path / "m").predict_score):
+        for rows in (2, 100):
+            with pytest.raises(DataError, match=r"labels the column '5' with the int 5.*df.columns.astype\(str\)"):
+                score(renamed.head(rows))
+
+
+def test_cells_that_are_not_one_value_are_named_below_the_first_row(tmp_path: Path) -> None:
+    """A dict below the first row reached pandas' hashing as a raw TypeError; Arrow-typed lists,
+    structs and bytes were scored as text (bytes) or failed inside pyarrow (lists)."""
+    import pyarrow as pa
+
+    import finlite
+    from finlite.data.schema import infer_schema
+    from finlite.jobs.export import export_artifact
+    from tests.conftest import FAST
+
+    book = _book(60)
+    book["grade"] = book["grade"].astype(object)
+    book.at[40, "grade"] = {"a": 1}
+    with pytest.raises(DataError, match=r"'grade' in book.csv holds dict \{'a': 1\} at row 41"):
+        infer_schema(book, "bad", source="book.csv")
+    listed = _book(60).assign(tags=pd.Series([["a"]] * 60, dtype=pd.ArrowDtype(pa.list_(pa.string()))))
+    with pytest.raises(DataError, match=r"'tags' in book.csv holds nested values \(Arrow type list"):
+        infer_schema(listed, "bad", source="book.csv")
+    # Scoring: bytes in a category column and in a numeric one, on every DataFrame path.
+    model = tmp_path / "m"
+    finlite.train(_book(200), target="bad", hidden=(8,), config=FAST, out=model)
+    export_artifact(model, _book(200))
+    rows = _book(200).drop(columns="bad")
+    as_bytes = {"grade": rows.assign(grade=pd.Series([g.encode() for g in rows["grade"]],
+                                                     dtype=pd.ArrowDtype(pa.binary()))),
+                "x": rows.assign(x=pd.Series([str(v).encode() for v in rows["x"]], dtype=pd.ArrowDtype(pa.binary())))}
+    for column, frame in as_bytes.items():
+        for score in (Predictor(model).predict_score, finlite.load(model).predict_score):
+            for n in (2, 100):
+                with pytest.raises(DataError, match=rf"'{column}' in .* holds bytes \(Arrow type binary\)"):
+                    score(frame.head(n))

@@ -69,6 +69,23 @@ def test_predictor_matches_the_torch_artifact(exported_dir: Path, german: pd.Dat
     assert np.mean(int8.predict(frame) == art.predict(frame)) > 0.95
 
 
+def test_score_vector_names_what_it_was_given_instead_of_rows(exported_dir: Path) -> None:
+    """Text, ragged lists, None, a scalar, 3-D arrays and complex numbers raised numpy or ONNX
+    Runtime errors (or, for complex, were scored with the imaginary part dropped)."""
+    from finlite.errors import DataError
+
+    predictor = Predictor(exported_dir)
+    w = predictor.encoder.n_features
+    cases = [([["a"] * w], "got values of type <U1"), ([[1.0] * w, [1.0]], "rows of different lengths"),
+             (None, "got nothing"), (np.array(1.0), r"got an array of shape \(\)"),
+             (np.ones((2, 3, w)), rf"got an array of shape \(2, 3, {w}\)"),
+             (np.ones((1, w)) * (1 + 1j), "got complex numbers")]
+    for rows, message in cases:
+        with pytest.raises(DataError, match=message):
+            predictor.score_vector(rows)
+    assert predictor.score_vector(np.zeros((2, w), dtype=np.int64)).shape == (2,)  # whole numbers are numbers
+
+
 def test_fast_path_is_thread_safe(exported_dir: Path, german: pd.DataFrame) -> None:
     predictor = Predictor(exported_dir)
     records = _records(german.head(200), predictor.fields)

@@ -141,6 +141,15 @@ class Schema:
         names = list(map(str, frame.columns))
         present = set(names)
         missing = [c for c in self.features if c not in present]
+        # A label that is no text (the int 5 for the column '5') reads the same when printed, but
+        # not when the column is looked up: name it rather than fail on the lookup.
+        labelled = {str(c): c for c in frame.columns if not isinstance(c, str)}
+        other_type = [c for c in self.features if c in labelled and c not in set(frame.columns)]
+        if other_type:
+            label = labelled[other_type[0]]
+            raise DataError(f"{source} labels the column {other_type[0]!r} with the {type(label).__name__} {label!r}; "
+                            "the model reads it by its text name. Relabel the columns as text (df.columns = "
+                            "df.columns.astype(str)).")
         if missing:
             hints = "".join(closest(c, present) for c in missing[:3])
             raise DataError(
@@ -167,6 +176,17 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
     # A complex number among numbers would lose its imaginary part in the float cast (a silent
     # reading of 5+1e6j as 5); the record path and typed complex columns refuse it too.
     refused = NOT_ONE_VALUE + ((bool, np.bool_, complex, np.complexfloating) if numeric else ())
+    if isinstance(series.dtype, pd.ArrowDtype):
+        # Arrow-backed cells are typed by the column: lists, structs and bytes are refused as the
+        # object cells of those kinds are (pandas would hash bytes as text, and fail on a list).
+        import pyarrow as pa
+
+        kind = series.dtype.pyarrow_dtype
+        if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind) \
+                or pa.types.is_fixed_size_binary(kind):
+            what = "nested values" if pa.types.is_nested(kind) else "bytes"
+            raise DataError(f"Column {column!r} in {source} holds {what} (Arrow type {kind}); the model needs one "
+                            f"number or category per cell. Write the column as plain values, or remove it.")
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         if series.dtype != object or not any(isinstance(v, refused) for v in uniques):
@@ -511,6 +531,11 @@ def infer_schema(
     if frame[target].isna().any():
         notes.append(f"{int(frame[target].isna().sum())} rows without a label are left out")
 
+    # Every cell of a text or Arrow-typed column must be one value (a list or a dict below the
+    # first row reached pandas' hashing as a raw TypeError): named here, with its row.
+    for name in (target, *columns):
+        if name not in user_drop and (frame[name].dtype == object or isinstance(frame[name].dtype, pd.ArrowDtype)):
+            factorize_cells(frame[name], name, source)
     dropped = list(user_drop)
     money_cols: list[str] = []
     num_cols: list[str] = []
@@ -519,6 +544,13 @@ def infer_schema(
         if name in (target, date_column) or name in user_drop:
             continue
         series = frame[name]
+        if getattr(series.dtype, "kind", "") == "m" or isinstance(series.dtype, pd.PeriodDtype):
+            # A duration's text ("360 days", or "360 days 00:00:00" from an Arrow-backed column)
+            # became a category of its own; a period likewise. Neither is read: say how to.
+            what, how = (("durations (timedelta)", f"a number (e.g. df[{name!r}].dt.days)") if series.dtype.kind == "m"
+                         else ("periods", f"a date (e.g. df[{name!r}].dt.to_timestamp())"))
+            raise DataError(f"Column {name!r} in {source} holds {what}; finlite reads numbers, text categories and "
+                            f"dates. Write it as {how}, or drop it (drop=[{name!r}]).", param="drop")
         if name in user_numeric:
             share, example = _money_share(series)
             is_money = share == 1.0 and example is not None  # money text declared numeric: read as money

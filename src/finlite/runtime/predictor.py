@@ -315,8 +315,7 @@ class Predictor:
         if self.market is not None:
             return self._run_windows(np.asarray(x, dtype=np.float32))
         if type(x) is not np.ndarray or x.dtype != np.float32 or x.ndim != 2:
-            x = np.asarray(x, dtype=np.float32)
-            x = x.reshape(1, -1) if x.ndim == 1 else x
+            x = self._encoded_rows(x)
         if x.shape[1] != self.encoder.n_features:
             raise DataError(f"Encoded rows have {x.shape[1]} values; this model takes {self.encoder.n_features}.")
         if not np.isfinite(x).all():
@@ -327,6 +326,27 @@ class Predictor:
         check_score_count(scores, x.shape[0])
         check_scores(scores)
         return scores
+
+    def _encoded_rows(self, x: Any) -> np.ndarray:
+        """``x`` as float32 rows ``[rows, n_features]`` (one row may be 1-D), or a DataError saying
+        what it is instead: text, ragged lists, complex numbers (whose imaginary part a cast would
+        drop), another number of dimensions."""
+        try:
+            given = np.asarray(x) if not isinstance(x, np.ndarray) else x
+        except ValueError:  # numpy's "inhomogeneous shape"
+            raise DataError(f"Encoded rows must be [rows, {self.encoder.n_features}] numbers; got rows of different "
+                            "lengths.") from None
+        if given.dtype.kind not in "biuf":
+            what = ("complex numbers" if given.dtype.kind == "c" else
+                    "nothing" if x is None else f"values of type {given.dtype} (text, objects or ragged rows)")
+            raise DataError(f"Encoded rows must be real numbers, [rows, {self.encoder.n_features}] float32; got {what}. "
+                            "Encode raw records with the artifact's encoder (Predictor.encode), or score them "
+                            "directly (predict_score).")
+        if given.ndim not in (1, 2):
+            raise DataError(f"Encoded rows must be [rows, {self.encoder.n_features}] (or one row of "
+                            f"{self.encoder.n_features}); got an array of shape {given.shape}.")
+        rows = given.astype(np.float32, copy=False)
+        return rows.reshape(1, -1) if rows.ndim == 1 else rows
 
     def score_record(self, record: Mapping[str, Any]) -> float:
         """P(positive) of one raw record (a dict of field to value): the fast path.
@@ -685,10 +705,21 @@ class Predictor:
             self._columns = (columns, names)
         if not self._field_set.issubset(names):
             return None  # pandas names the missing column (even in an empty frame)
+        rows = [frame.iloc[i] for i in range(len(frame))]
+        # A row of numbers of several types is one float Series: an integer category code above
+        # 2**53 would come out as another code. Such codes are read from their own column.
+        exact: dict[str, list[Any]] = {}
+        if rows and rows[0].dtype.kind in "fc":
+            for name in enc.category_fields:
+                column = frame[name]
+                if column.ndim == 1 and column.dtype.kind in "iu":
+                    exact[name] = column.tolist()
         out = np.zeros((len(frame), enc.n_features), dtype=np.float32)
         numeric_kinds: dict[str, bool] = {}
-        for i in range(len(frame)):
-            record = dict(zip(names, frame.iloc[i].tolist(), strict=True))
+        for i, row in enumerate(rows):
+            record = dict(zip(names, row.tolist(), strict=True))
+            for name, column_values in exact.items():
+                record[name] = column_values[i]
             for name, *_ in enc.numeric:
                 value = record.get(name, _ABSENT)
                 kind = type(value)
