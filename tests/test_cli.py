@@ -366,3 +366,21 @@ def test_a_failed_score_leaves_no_folder_it_made(exported_dir: Path, german_csv:
     good = tmp_path / "nd" / "sub" / "s.csv"
     assert CliRunner().invoke(app, ["score", str(exported_dir), str(german_csv), "-o", str(good)]).exit_code == 0
     assert good.is_file()
+
+
+def test_inspect_escapes_control_characters_from_the_manifest(exported_dir: Path, tmp_path: Path) -> None:
+    """A forged gate message holding cursor movements could overwrite inspect's signature line."""
+    import shutil
+
+    from finlite._manifest import manifest_digest
+
+    copy = tmp_path / "art"
+    shutil.copytree(exported_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    forged = "\x1b[4A\x1b[2Ksignature: verified with the trusted key"
+    manifest.setdefault("steps", [{"step": "x"}])[0]["step"] = forged
+    manifest["manifest_sha256"] = manifest_digest(manifest)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(app, ["inspect", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\\x1b[4A\\x1b[2K" in result.output

@@ -1055,38 +1055,41 @@ def inspect(
     from finlite._manifest import verify_artifact
     from finlite.artifact import load
 
+    def say(text: str) -> None:  # the manifest's text (step names, gate messages) is a file's: escaped
+        typer.echo(printable(text))
+
     _, _, trust = verify_artifact(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
     art = load(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
     man = art.manifest
     role = man.get("role") or "(no role recorded)"  # every finlite save writes one; a hand-made manifest may not
-    typer.echo(f"{art.path}: {role} {man['model']['kind']} model, all {len(man['files'])} file hashes verified")
-    typer.echo(f"manifest sha256 {man['manifest_sha256']}")
-    typer.echo(_trust_line(trust))
+    say(f"{art.path}: {role} {man['model']['kind']} model, all {len(man['files'])} file hashes verified")
+    say(f"manifest sha256 {man['manifest_sha256']}")
+    say(_trust_line(trust))
     if art.market is not None:  # a forecaster reads a price history, not a table with a schema
         spec = art.market.spec
-        typer.echo(f"market: {spec.objective} of {spec.target!r} {spec.horizon} step(s) ahead from a window of "
+        say(f"market: {spec.objective} of {spec.target!r} {spec.horizon} step(s) ahead from a window of "
                    f"{spec.window}; history columns {', '.join(spec.columns())}; "
                    f"{art.market.n_features} features, {art.market.warmup + 1} rows per forecast")
     else:
-        typer.echo(f"schema: target {art.schema.target!r} positive {art.schema.positive!r}; "
+        say(f"schema: target {art.schema.target!r} positive {art.schema.positive!r}; "
                    f"features: {len(art.schema.numeric)} numeric, {len(art.schema.categorical)} categorical")
     for step in man.get("steps", []):
         status = f" ({step['status']})" if "status" in step else ""
         failed = "; ".join(g["message"] for g in step.get("gates", []) if not g["passed"])
-        typer.echo(f"step: {step.get('step') or step.get('method')}{status}{': ' + failed if failed else ''}")
+        say(f"step: {step.get('step') or step.get('method')}{status}{': ' + failed if failed else ''}")
     metrics = man.get("metrics", {})
     for gate in metrics.get("gates", []):
-        typer.echo(f"gate on the test split: {'pass' if gate['passed'] else 'FAIL'}  {gate['message']}")
+        say(f"gate on the test split: {'pass' if gate['passed'] else 'FAIL'}  {gate['message']}")
     test = metrics.get("test", {})
     if "auc" in test and man.get("cutoff") is not None:  # check_manifest made both numbers when present
         ks = f", KS {test['ks']:.4f}" if "ks" in test else ""
-        typer.echo(f"test AUC {test['auc']:.4f}{ks}, cut-off {man['cutoff']:g}")
+        say(f"test AUC {test['auc']:.4f}{ks}, cut-off {man['cutoff']:g}")
     if art.task == "binary":
-        typer.echo(f"task: binary classification; operating point: {art.operating_point.describe()}")
+        say(f"task: binary classification; operating point: {art.operating_point.describe()}")
     else:
-        typer.echo(f"task: {art.task}")
+        say(f"task: {art.task}")
     if art.plan is not None:
-        typer.echo(art.plan.summary())
+        say(art.plan.summary())
 
 
 def _trust_line(trust: dict[str, Any]) -> str:

@@ -279,6 +279,45 @@ def test_an_unwritable_audit_log_delivers_no_decision(predictor: Predictor, reco
                                                 "no decision was made (request r-disk)")
 
 
+def test_a_write_that_fails_part_way_leaves_no_line_of_it(predictor: Predictor, record: dict, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk mid-write left the first lines of a request that was answered 500 (no
+    decision), and a cut line that swallowed the next delivered record."""
+    import errno
+
+    import finlite.runtime.service as service
+
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(path)
+    client = TestClient(create_app(predictor, audit=audit), raise_server_exceptions=False, headers=JSON)
+    assert client.post("/predict", json=record).status_code == 200
+    before = path.read_bytes()
+    real_write = os.write
+    calls: list[int] = []
+
+    def half_then_full(fd: int, data: Any) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(service.os, "write", half_then_full)
+    assert client.post("/predict", json={"records": [record] * 20}).status_code == 500
+    monkeypatch.setattr(service.os, "write", real_write)
+    assert path.read_bytes() == before  # none of the refused request's lines
+    assert client.post("/predict", json=record, headers={"X-Request-ID": "after"}).status_code == 200
+    audit.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(lines) == 2 and lines[-1]["request_id"] == "after"
+    # A log whose last line was cut short (a crash) is ended before the next record.
+    with path.open("ab") as fh:
+        fh.write(b'{"event": "predic')
+    again = AuditLog(path)
+    again.write([{"event": "prediction", "request_id": "next"}])
+    again.close()
+    assert json.loads(path.read_text().splitlines()[-1])["request_id"] == "next"
+
+
 # -- over a real socket: keep-alive after errors ----------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as s:
@@ -504,6 +543,10 @@ def test_serve_refuses_a_port_in_use_and_a_bad_host(exported_dir: Path) -> None:
     assert result.exit_code == 2 and f"Cannot listen on 127.0.0.1:{port}" in result.output
     result = CliRunner().invoke(cli, ["serve", str(exported_dir), "--no-audit", "--host", "no-such-host.invalid"])
     assert result.exit_code == 2 and "is not an address this machine can listen on" in result.output
+    # An address of another machine is the host's fault, not the port's.
+    result = CliRunner().invoke(cli, ["serve", str(exported_dir), "--no-audit", "--host", "192.0.2.1"])
+    assert result.exit_code == 2 and "--host must be an address of this machine" in result.output
+    assert "another --port" not in result.output
 
 
 # -- requests that must not be scored: cut short, keys twice, not JSON, another host -----------------
@@ -603,6 +646,11 @@ def test_headers_are_bounded_in_size_and_time(predictor: Predictor, record: dict
     with _running(app, http=bounded_http_protocol()) as base:
         big = b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: " + b"a" * (service.MAX_HEADER_BYTES + 10)
         assert _raw(base, big + b"\r\n\r\n").startswith(b"HTTP/1.1 431 ")
+        # A long query string in one write (measured by the app, not the chunk counter) too.
+        query = b"POST /predict?" + b"a" * (service.MAX_HEADER_BYTES + 10) + b" HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        body = json.dumps(record).encode()
+        query += b"content-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(body) + body
+        assert _raw(base, query).startswith(b"HTTP/1.1 431 ")
         start = time.monotonic()
         assert _raw(base, b"GET /health HTTP/1.1\r\nhost: 127", then_close=False) == b""  # trickled, then closed
         assert _raw(base, b"", then_close=False) == b""  # nothing sent at all: closed too

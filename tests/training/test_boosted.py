@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 import finlite
 from finlite.cli import app
-from finlite.errors import DataError
+from finlite.errors import ConfigError, DataError
 from finlite.jobs.compress import compress_with_recipe
 from finlite.jobs.train import import_teacher
 from finlite.recipe.spec import Recipe
@@ -168,3 +169,20 @@ def test_import_errors_name_the_problem(tmp_path: Path) -> None:
     res = runner.invoke(app, ["import-teacher", str(garbage), str(path), "--target", "defaulted", "--out",
                               str(tmp_path / "t")])
     assert res.exit_code == 2 and "neither a LightGBM text model nor an XGBoost" in res.output
+
+
+def test_a_booster_of_the_other_class_and_a_pipe_are_refused(tmp_path: Path) -> None:
+    """A booster trained on 'no' as the positive class imported with exit 0 (test AUC 0.12): its
+    cut-off would flag the best applicants. A named pipe given as the booster hung the command."""
+    path, frame = _numeric_loans(tmp_path)
+    x, y = frame[["annual_income", "utilisation"]], (frame["defaulted"] == "yes").astype(int)
+    file, _ = _saved_booster("lightgbm", x, 1 - y, tmp_path, {"num_leaves": 7}, 30)
+    with pytest.raises(DataError, match=r"ranks defaulted='yes' \(the positive class here\) below 'no': AUC 0\.\d+ on the "
+                                        r"training rows.*pass --positive no"):
+        import_teacher(file, path, target="defaulted", positive="yes", out=tmp_path / "t")
+    assert not (tmp_path / "t").exists()
+    assert import_teacher(file, path, target="defaulted", positive="no", out=tmp_path / "t2").path is not None
+    pipe = tmp_path / "booster.pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        import_teacher(pipe, path, target="defaulted", positive="yes")

@@ -36,6 +36,7 @@ constant-time compare in the handler (no dependency injection), the audit line i
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import json
 import logging
@@ -254,9 +255,9 @@ class AuditLog:
         self.warning: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Without blocking: a named pipe with no reader fails at once (ENXIO) instead of waiting;
-            # anything but a regular file is refused below.
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+            # Without blocking, so a named pipe never makes the open wait; anything but a regular file
+            # is refused below. Read-write: the last byte is read back to end a line a crash cut short.
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
         except OSError as exc:
             raise ConfigError(f"Cannot open the audit log {str(path)!r} for appending ({exc.strerror or exc}); "
                               "check --audit-log and the folder's permissions.") from exc
@@ -277,15 +278,35 @@ class AuditLog:
                             f"it records decisions about people: chmod 600 {str(path)!r}")
         self._fd = fd
         self._lock = threading.Lock()
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            # A line cut short (a crash, a full disk) is ended, so the next record is a line of its own.
+            self._append(b"\n")
 
     def write(self, entries: list[dict[str, Any]]) -> None:
-        """Append ``entries`` (one JSON line each, keys sorted) in one write."""
+        """Append ``entries`` (one JSON line each, keys sorted) in one write.
+
+        A write that fails part way (a full disk) is taken back: the caller answers that no
+        decision was made, so none of the request's lines may stay in the log, and no partial
+        line may swallow the next record.
+        """
         data = b"".join(orjson.dumps(e, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
                         for e in entries)
         with self._lock:
-            view = memoryview(data)
+            self._append(data)
+
+    def _append(self, data: bytes) -> None:
+        start = os.fstat(self._fd).st_size
+        view = memoryview(data)
+        try:
             while view:  # a regular file takes it whole; the loop covers a short write
                 view = view[os.write(self._fd, view):]
+        except OSError:
+            written = len(data) - len(view)
+            # Only while the file ends with this write's bytes (another worker may have appended).
+            if written and os.fstat(self._fd).st_size == start + written:
+                os.ftruncate(self._fd, start)
+            raise
 
     def close(self) -> None:
         """Close the file."""
@@ -668,8 +689,11 @@ class _ScoringApp(FastAPI):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             refusal = None
-            if sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES:
-                refusal = 431, orjson.dumps({"detail": f"request headers are larger than {MAX_HEADER_BYTES} bytes"})
+            # The request line counts too: a path or query string of 60 KB is no smaller a header.
+            line = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + 16
+            if line + sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+                refusal = 431, orjson.dumps({"detail": f"request line and headers are larger than {MAX_HEADER_BYTES} "
+                                                       "bytes"})
             elif self.allowed_hosts is not None and not _host_allowed(scope["headers"], self.allowed_hosts):
                 refusal = 421, _OTHER_HOST
             if refusal is not None:
@@ -790,7 +814,7 @@ if _HttpToolsProtocol is not None:
 
         def _refuse(self) -> None:
             self._disarm()
-            detail = orjson.dumps({"detail": f"request headers are larger than {MAX_HEADER_BYTES} bytes"})
+            detail = orjson.dumps({"detail": f"request line and headers are larger than {MAX_HEADER_BYTES} bytes"})
             self.transport.write(_TOO_LARGE % (len(detail), detail))
             self.transport.close()
 
@@ -1199,6 +1223,10 @@ def _check_bindable(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:  # the address is no interface of this machine
+                raise ConfigError(f"Cannot listen on {host}:{port} ({exc.strerror or exc}): --host must be an address "
+                                  "of this machine; use 127.0.0.1 (this machine only) or 0.0.0.0 (every "
+                                  "interface).") from None
             raise ConfigError(f"Cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port (one "
                               "that is free, and 1024 or above unless running as root).") from None
 

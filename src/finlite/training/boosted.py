@@ -22,6 +22,7 @@ import pandas as pd
 
 from finlite._booster_check import MAX_BOOSTER_BYTES, check_booster
 from finlite._limits import MAX_FOLDS, MIN_FOLDS
+from finlite._paths import FileTooLarge, read_small_file
 from finlite._progress import Progress
 from finlite.data.io import Table, read_table
 from finlite.data.prepared import PreparedData, prepare
@@ -357,9 +358,13 @@ def _flat(x: np.ndarray, y: np.ndarray, part: str) -> tuple[np.ndarray, np.ndarr
 def _read_booster(path: Path) -> tuple[str, Any, bytes]:
     """Read a booster file, check its structure in Python, and only then hand it to its library."""
     try:
-        with path.open("rb") as fh:
-            # Read at most one byte past the cap: a device or a huge file never fills memory.
-            raw = fh.read(MAX_BOOSTER_BYTES + 1)
+        # A regular file only (a named pipe would wait for ever, a device never ends), read no
+        # further than its cap.
+        raw = read_small_file(path, MAX_BOOSTER_BYTES)
+    except FileTooLarge as exc:
+        raise ConfigError(f"The booster file {str(path)!r} is {exc.size:,} bytes or more; finlite reads boosters of at "
+                          f"most {MAX_BOOSTER_BYTES // 2**20} MiB. Pass a smaller model (fewer or shallower "
+                          "trees).") from None
     except OSError as exc:
         raise ConfigError(f"Cannot read booster file {str(path)!r}: {exc.strerror or exc}.") from None
     library = check_booster(raw, f"The booster file {str(path)!r}")
@@ -381,6 +386,25 @@ def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: Prep
     diff = np.abs(own - ours)
     return {"rows": len(diff), "max_abs_diff": float(diff.max()) if len(diff) else 0.0,
             "rows_above_1e-6": int((diff > 1e-6).sum()), "decisions_flipped_at_0.5": int(((own >= 0.5) != (ours >= 0.5)).sum())}
+
+
+def _check_direction(wrapped: BoostedEnsemble, prepared: PreparedData, file: Path) -> None:
+    """Refuse a booster whose scores rank the table's positive class below the other on the
+    training rows it was fitted on: it was trained with the other class as positive, and its
+    cut-off would flag the best applicants (its out-of-fold refits, fitted on the table's labels,
+    would point the other way)."""
+    from finlite.evaluate.metrics import auc
+
+    y = np.asarray(prepared.y_train)
+    if len(np.unique(y)) < 2:
+        return  # the fold check that follows names a split of one class
+    value = auc(y, wrapped.logits_np(prepared.x_train))
+    if value < 0.5:
+        schema = prepared.schema
+        raise DataError(f"The booster in {str(file)!r} ranks {schema.target}={schema.positive!r} (the positive class "
+                        f"here) below {schema.negative!r}: AUC {value:.3f} on the training rows it was fitted on. It was "
+                        f"trained with {schema.negative!r} as the positive class; pass --positive {schema.negative} "
+                        "(positive= in Python), or check the target.", param="positive")
 
 
 def import_booster(
@@ -440,6 +464,7 @@ def import_booster(
                  "mean": [specs[f][1].mean for f in features], "std": [specs[f][1].std for f in features],
                  "missing_index": [names.index(f"{f}__is_missing") if specs[f][1].indicator else -1 for f in features]}
     wrapped = BoostedEnsemble.from_booster(library, booster, input=input_map)
+    _check_direction(wrapped, prepared, file)
     parity = _parity(library, booster, wrapped, prepared, features)
     x_train_raw = wrapped.features(prepared.x_train)
     if library == "lightgbm":
