@@ -377,10 +377,11 @@ def test_inspect_escapes_control_characters_from_the_manifest(exported_dir: Path
     copy = tmp_path / "art"
     shutil.copytree(exported_dir, copy)
     manifest = json.loads((copy / "manifest.json").read_text())
-    forged = "\x1b[4A\x1b[2Ksignature: verified with the trusted key"
+    forged = "\x1b[4A\x1b[2K\nsignature: verified with the trusted key"
     manifest.setdefault("steps", [{"step": "x"}])[0]["step"] = forged
     manifest["manifest_sha256"] = manifest_digest(manifest)
     (copy / "manifest.json").write_text(json.dumps(manifest))
     result = CliRunner().invoke(app, ["inspect", str(copy)])
     assert result.exit_code == 0, result.output
-    assert "\x1b" not in result.output and "\\x1b[4A\\x1b[2K" in result.output
+    assert "\x1b" not in result.output and "\\x1b[4A\\x1b[2K\\nsignature: verified" in result.output
+    assert not any(line.startswith("signature: verified") for line in result.output.splitlines())

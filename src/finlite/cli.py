@@ -1058,11 +1058,15 @@ def inspect(
     def say(text: str) -> None:  # the manifest's text (step names, gate messages) is a file's: escaped
         typer.echo(printable(text))
 
+    def one_line(value: Any) -> str:  # a manifest field may not add lines of its own (a fake trust line)
+        return str(value).replace("\r", "\\r").replace("\n", "\\n")
+
     _, _, trust = verify_artifact(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
     art = load(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
     man = art.manifest
     role = man.get("role") or "(no role recorded)"  # every finlite save writes one; a hand-made manifest may not
-    say(f"{art.path}: {role} {man['model']['kind']} model, all {len(man['files'])} file hashes verified")
+    say(f"{art.path}: {one_line(role)} {one_line(man['model']['kind'])} model, all {len(man['files'])} file hashes "
+        "verified")
     say(f"manifest sha256 {man['manifest_sha256']}")
     say(_trust_line(trust))
     if art.market is not None:  # a forecaster reads a price history, not a table with a schema
@@ -1075,11 +1079,12 @@ def inspect(
                    f"features: {len(art.schema.numeric)} numeric, {len(art.schema.categorical)} categorical")
     for step in man.get("steps", []):
         status = f" ({step['status']})" if "status" in step else ""
-        failed = "; ".join(g["message"] for g in step.get("gates", []) if not g["passed"])
-        say(f"step: {step.get('step') or step.get('method')}{status}{': ' + failed if failed else ''}")
+        failed = "; ".join(one_line(g["message"]) for g in step.get("gates", []) if not g["passed"])
+        say(f"step: {one_line(step.get('step') or step.get('method'))}{one_line(status)}"
+            f"{': ' + failed if failed else ''}")
     metrics = man.get("metrics", {})
     for gate in metrics.get("gates", []):
-        say(f"gate on the test split: {'pass' if gate['passed'] else 'FAIL'}  {gate['message']}")
+        say(f"gate on the test split: {'pass' if gate['passed'] else 'FAIL'}  {one_line(gate['message'])}")
     test = metrics.get("test", {})
     if "auc" in test and man.get("cutoff") is not None:  # check_manifest made both numbers when present
         ks = f", KS {test['ks']:.4f}" if "ks" in test else ""

@@ -84,6 +84,12 @@ def test_score_vector_names_what_it_was_given_instead_of_rows(exported_dir: Path
         with pytest.raises(DataError, match=message):
             predictor.score_vector(rows)
     assert predictor.score_vector(np.zeros((2, w), dtype=np.int64)).shape == (2,)  # whole numbers are numbers
+    mixed = np.zeros((2, w), dtype=object)  # df.to_numpy() of float and bool columns
+    mixed[0, 0] = True
+    np.testing.assert_array_equal(predictor.score_vector(mixed), predictor.score_vector(mixed.astype(np.float32)))
+    mixed[1, 1] = "1"
+    with pytest.raises(DataError, match="got values of type object"):
+        predictor.score_vector(mixed)
 
 
 def test_fast_path_is_thread_safe(exported_dir: Path, german: pd.DataFrame) -> None:

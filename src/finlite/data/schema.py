@@ -190,8 +190,9 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         if series.dtype != object or not any(isinstance(v, refused) for v in uniques):
-            if series.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in uniques):
-                return _factorize_booleans_apart(series)
+            if (series.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in uniques)
+                    and pd.api.types.infer_dtype(series, skipna=True) != "boolean"):
+                return _factorize_booleans_apart(series)  # booleans among other values: keep 1 apart
             return codes, uniques
     except TypeError:  # an unhashable cell: found below
         pass

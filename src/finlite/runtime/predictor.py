@@ -95,6 +95,10 @@ def model_session(model: bytes, threads: int = 1, where: str = "the ONNX model")
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
+#: Integers from here on are not all floats: a code this large read through a float row is another code.
+_EXACT_FLOAT = 2.0**53
+
+
 class Predictor:
     """Score raw records with an exported artifact.
 
@@ -336,6 +340,13 @@ class Predictor:
         except ValueError:  # numpy's "inhomogeneous shape"
             raise DataError(f"Encoded rows must be [rows, {self.encoder.n_features}] numbers; got rows of different "
                             "lengths.") from None
+        if given.dtype.kind == "O" and x is not None:  # numbers as objects (to_numpy() of mixed columns)
+            try:
+                numbers = given.astype(np.float64)
+            except (TypeError, ValueError):
+                numbers = None
+            if numbers is not None and not any(isinstance(v, (str, bytes, complex, np.complexfloating)) for v in given.flat):
+                given = numbers
         if given.dtype.kind not in "biuf":
             what = ("complex numbers" if given.dtype.kind == "c" else
                     "nothing" if x is None else f"values of type {given.dtype} (text, objects or ragged rows)")
@@ -705,21 +716,10 @@ class Predictor:
             self._columns = (columns, names)
         if not self._field_set.issubset(names):
             return None  # pandas names the missing column (even in an empty frame)
-        rows = [frame.iloc[i] for i in range(len(frame))]
-        # A row of numbers of several types is one float Series: an integer category code above
-        # 2**53 would come out as another code. Such codes are read from their own column.
-        exact: dict[str, list[Any]] = {}
-        if rows and rows[0].dtype.kind in "fc":
-            for name in enc.category_fields:
-                column = frame[name]
-                if column.ndim == 1 and column.dtype.kind in "iu":
-                    exact[name] = column.tolist()
         out = np.zeros((len(frame), enc.n_features), dtype=np.float32)
         numeric_kinds: dict[str, bool] = {}
-        for i, row in enumerate(rows):
-            record = dict(zip(names, row.tolist(), strict=True))
-            for name, column_values in exact.items():
-                record[name] = column_values[i]
+        for i in range(len(frame)):
+            record = dict(zip(names, frame.iloc[i].tolist(), strict=True))
             for name, *_ in enc.numeric:
                 value = record.get(name, _ABSENT)
                 kind = type(value)
@@ -740,6 +740,10 @@ class Predictor:
                     if name not in numeric_kinds:
                         numeric_kinds[name] = frame[name].dtype.kind in "iuf"
                     if numeric_kinds[name]:
+                        if kind is float and abs(value) >= _EXACT_FLOAT and frame[name].dtype.kind in "iu":
+                            # A row of numbers of several types is one float Series: an integer code
+                            # above 2**53 came out as another code. Read from its own column.
+                            record[name] = frame[name].iat[i]
                         continue
                 return None
             try:

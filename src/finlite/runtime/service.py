@@ -36,7 +36,9 @@ constant-time compare in the handler (no dependency injection), the audit line i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
+import fcntl
 import hmac
 import json
 import logging
@@ -46,7 +48,7 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -255,9 +257,10 @@ class AuditLog:
         self.warning: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Without blocking, so a named pipe never makes the open wait; anything but a regular file
-            # is refused below. Read-write: the last byte is read back to end a line a crash cut short.
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+            # Without blocking: a named pipe with no reader fails at once (ENXIO) instead of waiting;
+            # anything but a regular file is refused below. Write-only: a log the service may append
+            # to but not read is used as it is.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
         except OSError as exc:
             raise ConfigError(f"Cannot open the audit log {str(path)!r} for appending ({exc.strerror or exc}); "
                               "check --audit-log and the folder's permissions.") from exc
@@ -278,33 +281,64 @@ class AuditLog:
                             f"it records decisions about people: chmod 600 {str(path)!r}")
         self._fd = fd
         self._lock = threading.Lock()
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            # A line cut short (a crash, a full disk) is ended, so the next record is a line of its own.
-            self._append(b"\n")
+        try:
+            with self._locked():
+                if not self._ends_a_line():
+                    # A line cut short (a crash mid-write) is ended, so the next record is a line
+                    # of its own; under the file lock, so several workers end it once.
+                    self._append(b"\n")
+        except OSError as exc:
+            os.close(fd)
+            raise ConfigError(f"Cannot append to the audit log {str(path)!r} ({exc.strerror or exc}); check "
+                              "--audit-log, the disk's free space and the file's permissions.") from exc
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """This process's threads (a lock) and the other workers (an exclusive ``flock`` on the
+        file) one at a time: an append, and taking back a failed one, never interleave."""
+        with self._lock:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _ends_a_line(self) -> bool:
+        """Whether the log is empty or ends with a line break; True when it cannot be read back
+        (a log the service may only append to)."""
+        size = os.fstat(self._fd).st_size
+        if not size:
+            return True
+        try:
+            reader = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError:
+            return True
+        try:
+            return os.pread(reader, 1, size - 1) in (b"\n", b"")
+        finally:
+            os.close(reader)
 
     def write(self, entries: list[dict[str, Any]]) -> None:
         """Append ``entries`` (one JSON line each, keys sorted) in one write.
 
         A write that fails part way (a full disk) is taken back: the caller answers that no
         decision was made, so none of the request's lines may stay in the log, and no partial
-        line may swallow the next record.
+        line may swallow the next record. Under the file lock, no other worker appends meanwhile.
         """
         data = b"".join(orjson.dumps(e, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
                         for e in entries)
-        with self._lock:
+        with self._locked():
             self._append(data)
 
     def _append(self, data: bytes) -> None:
+        """Append ``data`` whole, or leave the file as it was (call under :meth:`_locked`)."""
         start = os.fstat(self._fd).st_size
         view = memoryview(data)
         try:
             while view:  # a regular file takes it whole; the loop covers a short write
                 view = view[os.write(self._fd, view):]
         except OSError:
-            written = len(data) - len(view)
-            # Only while the file ends with this write's bytes (another worker may have appended).
-            if written and os.fstat(self._fd).st_size == start + written:
+            if len(view) < len(data):
                 os.ftruncate(self._fd, start)
             raise
 
@@ -690,7 +724,8 @@ class _ScoringApp(FastAPI):
         if scope["type"] == "http":
             refusal = None
             # The request line counts too: a path or query string of 60 KB is no smaller a header.
-            line = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + 16
+            path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "replace")
+            line = len(path) + len(scope.get("query_string") or b"") + 16
             if line + sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES:
                 refusal = 431, orjson.dumps({"detail": f"request line and headers are larger than {MAX_HEADER_BYTES} "
                                                        "bytes"})

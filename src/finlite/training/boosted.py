@@ -389,17 +389,23 @@ def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: Prep
 
 
 def _check_direction(wrapped: BoostedEnsemble, prepared: PreparedData, file: Path) -> None:
-    """Refuse a booster whose scores rank the table's positive class below the other on the
-    training rows it was fitted on: it was trained with the other class as positive, and its
+    """Refuse a booster whose scores rank the table's positive class clearly below the other on
+    the training rows it was fitted on: it was trained with the other class as positive, and its
     cut-off would flag the best applicants (its out-of-fold refits, fitted on the table's labels,
     would point the other way)."""
     from finlite.evaluate.metrics import auc
 
     y = np.asarray(prepared.y_train)
-    if len(np.unique(y)) < 2:
+    positives, negatives = int((y == 1).sum()), int((y != 1).sum())
+    if not positives or not negatives:
         return  # the fold check that follows names a split of one class
     value = auc(y, wrapped.logits_np(prepared.x_train))
-    if value < 0.5:
+    # Below 0.5 by more than chance (two Hanley-McNeil standard errors): a weak booster, or one
+    # fitted on other rows, may land just under 0.5 and is left to the gates.
+    q1, q2 = value / (2 - value), 2 * value**2 / (1 + value)
+    se = math.sqrt(max(value * (1 - value) + (positives - 1) * (q1 - value**2) + (negatives - 1) * (q2 - value**2),
+                       0.0) / (positives * negatives))
+    if value < 0.5 - 2 * se:
         schema = prepared.schema
         raise DataError(f"The booster in {str(file)!r} ranks {schema.target}={schema.positive!r} (the positive class "
                         f"here) below {schema.negative!r}: AUC {value:.3f} on the training rows it was fitted on. It was "
