@@ -55,7 +55,6 @@ from typing import Any
 
 import numpy as np
 import orjson
-import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -555,6 +554,8 @@ def calendar_notes(dates: Sequence[Any], market: MarketPreprocessor) -> list[str
     the order the model recorded. Empty on a plain history."""
     days = served_days(list(dates))
     if days is None:
+        import pandas as pd  # only for dates in another form than YYYY-MM-DD: the price reader's
+
         try:
             days, _ = parse_price_dates(pd.Series(list(dates), dtype=object), market.spec.date_column,
                                         "the request's history", market.spec.date_order)
