@@ -48,6 +48,10 @@ class _Bad(Exception):
     """Internal: what is wrong, turned into a ConfigError naming the file by :func:`check_booster`."""
 
 
+class _Unsupported(_Bad):
+    """Internal: a well-formed model of a kind finlite does not take (saving it again will not help)."""
+
+
 def check_booster(raw: bytes, source: str, objective: str = "binary") -> str:
     """Check that ``raw`` is a well-formed LightGBM or XGBoost binary classifier (or, with
     ``objective="regression"``, a squared-error regression); return its library.
@@ -83,6 +87,11 @@ def check_booster(raw: bytes, source: str, objective: str = "binary") -> str:
                           param="objective")
     try:
         check(raw, objective)
+    except _Unsupported as exc:
+        kind = "LightGBM" if library == "lightgbm" else "XGBoost"
+        need = _OBJECTIVE_NAMES[objective].split(" (")[0]
+        raise ConfigError(f"{source} is a {kind} model finlite cannot use: {exc}. Train {need} on numeric columns "
+                          "(plain trees, no categorical or linear ones) and save that.") from None
     except _Bad as exc:
         kind = "LightGBM" if library == "lightgbm" else "XGBoost"
         raise ConfigError(f"{source} is not a valid {kind} model: {exc}. {_FIX}; finlite checks the file before "
@@ -193,13 +202,14 @@ def _check_lightgbm(raw: bytes, objective: str = "binary") -> None:
         raise _Bad(f"the header lacks {', '.join(missing)}")
     if _int(header["num_class"], "num_class") != 1 or _int(header["num_tree_per_iteration"],
                                                             "num_tree_per_iteration") != 1:
-        raise _Bad(f"num_class={header['num_class']} and num_tree_per_iteration={header['num_tree_per_iteration']}, "
+        # Several classes is a model of another kind; one class and not one tree a round, a broken file.
+        raise (_Unsupported if _int(header["num_class"], "num_class") > 1 else _Bad)(f"num_class={header['num_class']} and num_tree_per_iteration={header['num_tree_per_iteration']}, "
                    "but finlite's boosted teachers are binary classifiers (both 1)")
     if not _LGB_OBJECTIVES[objective].fullmatch(header["objective"]):
-        raise _Bad(f"objective is {header['objective'][:60]!r}; finlite needs {_OBJECTIVE_NAMES[objective]}")
+        raise _Unsupported(f"objective is {header['objective'][:60]!r}; finlite needs {_OBJECTIVE_NAMES[objective]}")
     _int(header["label_index"], "label_index", 0)
     if header.get("linear_tree", "0") not in ("0", ""):
-        raise _Bad("linear_tree is set; finlite reads plain trees only")
+        raise _Unsupported("linear_tree is set; finlite reads plain trees only")
     n_features = _int(header["max_feature_idx"], "max_feature_idx", 0, _MAX_FEATURES - 1) + 1
     for key in ("feature_names", "feature_infos", "monotone_constraints"):
         if key in header and len(_tokens(header[key])) != n_features:
@@ -262,9 +272,9 @@ def _check_lgb_tree(i: int, block: str, n_features: int) -> None:
             raise _Bad(f"tree {i}: the {key} field is missing")
     leaves = _int(fields["num_leaves"], f"tree {i}: num_leaves", 1, _MAX_LEAVES)
     if _int(fields["num_cat"], f"tree {i}: num_cat") != 0 or "cat_boundaries" in fields or "cat_threshold" in fields:
-        raise _Bad(f"tree {i}: it has categorical splits; finlite reads boosters with numeric splits only")
+        raise _Unsupported(f"tree {i}: it has categorical splits; finlite reads boosters with numeric splits only")
     if "is_linear" in fields and _int(fields["is_linear"], f"tree {i}: is_linear") != 0:
-        raise _Bad(f"tree {i}: it is a linear tree (linear_tree=true); finlite reads plain trees only")
+        raise _Unsupported(f"tree {i}: it is a linear tree (linear_tree=true); finlite reads plain trees only")
     _floats(fields["leaf_value"], leaves, f"tree {i}: leaf_value")
     if "shrinkage" in fields:
         _floats(fields["shrinkage"], 1, f"tree {i}: shrinkage")
@@ -537,13 +547,13 @@ def _check_xgb_model(doc: Any, objective: str = "binary") -> None:
     param = _get(learner, "learner_model_param", dict, "learner")
     n_features = _num_str(param, "num_feature", "learner_model_param", 1, _MAX_FEATURES)
     if _num_str(param, "num_class", "learner_model_param", 0, _INT32) > 1:
-        raise _Bad("num_class is above 1, but finlite's boosted teachers are binary classifiers")
+        raise _Unsupported("num_class is above 1, but finlite's boosted teachers are binary classifiers")
     if "num_target" in param and _num_str(param, "num_target", "learner_model_param", 1, _INT32) != 1:
-        raise _Bad("num_target is not 1, but finlite's boosted teachers are binary classifiers")
+        raise _Unsupported("num_target is not 1, but finlite's boosted teachers are binary classifiers")
     declared = _get(_get(learner, "objective", dict, "learner"), "name", str, "learner.objective")
     allowed = _XGB_OBJECTIVES if objective == "binary" else _XGB_REGRESSION
     if declared not in allowed:
-        raise _Bad(f"objective is {declared[:40]!r}; finlite needs {_OBJECTIVE_NAMES[objective].split(' (')[0]} "
+        raise _Unsupported(f"objective is {declared[:40]!r}; finlite needs {_OBJECTIVE_NAMES[objective].split(' (')[0]} "
                    f"({', '.join(allowed)})")
     for key in ("feature_names", "feature_types"):
         if key in learner:
@@ -556,7 +566,7 @@ def _check_xgb_model(doc: Any, objective: str = "binary") -> None:
             if bad:
                 raise _Bad(f"learner.{key} holds {bad[0][:40]!r}, with a character XGBoost does not allow in names")
     if any(t not in ("float", "int", "i", "q") for t in learner.get("feature_types", [])):
-        raise _Bad("learner.feature_types declares a categorical or unknown feature type; finlite reads "
+        raise _Unsupported("learner.feature_types declares a categorical or unknown feature type; finlite reads "
                    "numeric features only")
     booster = _get(learner, "gradient_booster", dict, "learner")
     name = _get(booster, "name", str, "gradient_booster")
@@ -590,7 +600,7 @@ def _check_gbtree(model: dict[str, Any], n_features: int) -> int:
             raise _Bad("iteration_indptr does not run from 0 to num_trees in increasing steps")
     cats = model.get("cats")
     if isinstance(cats, dict) and any(cats.get(k) for k in ("enc", "feature_segments", "sorted_idx")):
-        raise _Bad("the model encodes categorical features; finlite reads numeric features only")
+        raise _Unsupported("the model encodes categorical features; finlite reads numeric features only")
     for i, tree in enumerate(trees):
         _check_xgb_tree(i, tree, n_features)
     return n_trees

@@ -270,3 +270,11 @@ def test_cells_that_are_not_one_value_are_named_below_the_first_row(tmp_path: Pa
             for n in (2, 100):
                 with pytest.raises(DataError, match=rf"'{column}' in .* holds bytes \(Arrow type binary\)"):
                     score(frame.head(n))
+
+
+def test_a_date_that_is_a_number_is_shown_as_written() -> None:
+    """An integer among dates was shown as np.int64(67)."""
+    book = _book(29).assign(dt=[*range(20200101, 20200129), 67])  # an int64 column of yyyymmdd
+    assert book["dt"].dtype == np.int64
+    with pytest.raises(DataError, match=r"'dt' in book.csv holds 67 at row 29, which is not a date"):
+        make_split(book, book["bad"].to_numpy(dtype=float), SplitConfig(date_column="dt"), source="book.csv")

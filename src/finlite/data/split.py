@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._finite import shown
 from finlite._util import param_error
 from finlite.errors import DataError
 
@@ -83,7 +84,7 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
-                f"Date column {config.date_column!r} in {source} holds {raw.iloc[row]!r} at row {row + 1}, which "
+                f"Date column {config.date_column!r} in {source} holds {shown(raw.iloc[row])} at row {row + 1}, which "
                 "is not a date; fix it or remove the row (out-of-time splits need a date in every row)."
             )
         order = np.argsort(dates.to_numpy(), kind="stable")

@@ -446,6 +446,10 @@ def import_booster(
                           f"0.3); got {learning_rate!r}.", param="learning_rate")
     file = Path(path)
     library, booster, raw = _read_booster(file)
+    if library == "lightgbm" and learning_rate is not None:
+        raise ConfigError(f"learning_rate is for XGBoost files, which do not store it; {str(file)!r} is a LightGBM "
+                          "model, whose file carries its own parameters (the refits use them). Drop learning_rate.",
+                          param="learning_rate")
     features = list(booster.feature_name() if library == "lightgbm" else (booster.feature_names or []))
     # LightGBM names unnamed features Column_0, Column_1, ...; XGBoost leaves them empty.
     if not features or all(re.fullmatch(r"Column_\d+", f) for f in features):
