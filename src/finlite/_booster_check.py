@@ -203,7 +203,8 @@ def _check_lightgbm(raw: bytes, objective: str = "binary") -> None:
     if _int(header["num_class"], "num_class") != 1 or _int(header["num_tree_per_iteration"],
                                                             "num_tree_per_iteration") != 1:
         # Several classes is a model of another kind; one class and not one tree a round, a broken file.
-        raise (_Unsupported if _int(header["num_class"], "num_class") > 1 else _Bad)(f"num_class={header['num_class']} and num_tree_per_iteration={header['num_tree_per_iteration']}, "
+        kind = _Unsupported if _int(header["num_class"], "num_class") > 1 else _Bad
+        raise kind(f"num_class={header['num_class']} and num_tree_per_iteration={header['num_tree_per_iteration']}, "
                    "but finlite's boosted teachers are binary classifiers (both 1)")
     if not _LGB_OBJECTIVES[objective].fullmatch(header["objective"]):
         raise _Unsupported(f"objective is {header['objective'][:60]!r}; finlite needs {_OBJECTIVE_NAMES[objective]}")
@@ -554,7 +555,7 @@ def _check_xgb_model(doc: Any, objective: str = "binary") -> None:
     allowed = _XGB_OBJECTIVES if objective == "binary" else _XGB_REGRESSION
     if declared not in allowed:
         raise _Unsupported(f"objective is {declared[:40]!r}; finlite needs {_OBJECTIVE_NAMES[objective].split(' (')[0]} "
-                   f"({', '.join(allowed)})")
+                           f"({', '.join(allowed)})")
     for key in ("feature_names", "feature_types"):
         if key in learner:
             names = _get(learner, key, list, "learner")
