@@ -147,8 +147,14 @@ def test_scoring_refuses_a_complex_number_and_multi_level_columns(exported_dir: 
     rows = german.drop(columns="creditability").head(3)
     with pytest.raises(DataError, match=r"holds complex \(5\+1000000j\)"):
         predictor.predict_score(_with(rows, "credit_amount", 1, 5 + 1e6j))
+    levels = rows.set_axis(pd.MultiIndex.from_tuples([(c, "v") for c in rows.columns]), axis=1)
     with pytest.raises(DataError, match="The columns of the DataFrame have 2 levels"):
-        predictor.predict_score(rows.set_axis(pd.MultiIndex.from_tuples([(c, "v") for c in rows.columns]), axis=1))
+        predictor.predict_score(levels)
+    # The torch artifact says the same (it said "lacks 20 column(s)").
+    import finlite
+
+    with pytest.raises(DataError, match="The columns of the scoring data have 2 levels; give one name per column"):
+        finlite.load(exported_dir).predict_score(levels)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])

@@ -138,6 +138,9 @@ class Schema:
 
     def check_columns(self, frame: pd.DataFrame, source: str) -> None:
         """Raise a DataError when ``frame`` lacks any feature column of this schema, or has one twice."""
+        if frame.columns.nlevels > 1:  # a MultiIndex: ('a', 'b') names no field (as the Predictor says)
+            raise DataError(f"The columns of {source} have {frame.columns.nlevels} levels; give one name per column "
+                            "(e.g. frame.columns = ['_'.join(map(str, c)) for c in frame.columns]).")
         names = list(map(str, frame.columns))
         present = set(names)
         missing = [c for c in self.features if c not in present]
