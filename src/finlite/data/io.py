@@ -19,20 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._keys import CSV_MISSING
 from finlite._util import sha256_file
 from finlite.errors import DataError
 
-__all__ = ["LINE_SCAN_CHARS", "Table", "csv_records", "frame_sha256", "read_table"]
+__all__ = ["LINE_SCAN_CHARS", "Table", "csv_records", "data_row_line", "frame_sha256", "read_table"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
 #: A gzipped CSV may decompress to at most this many times its size (or 1 GiB, if more): tables
 #: compress 5 to 20 times, a decompression bomb thousands of times.
 GZIP_MAX_RATIO = 100
 _GZIP_MIN_LIMIT = 1 << 30
-#: The cells pandas reads as missing by default (its documented list), kept for the columns read
-#: as usual when some others are read as text.
-_PANDAS_NA = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-                        "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 
 
 class _Bounded(io.RawIOBase):
@@ -79,7 +76,8 @@ def _text_options(names: Sequence[str], text_columns: Sequence[str]) -> dict[str
     text = [c for c in text_columns if c in names]
     if not text:
         return {}
-    na = {c: [""] if c in text else sorted(_PANDAS_NA) for c in names}
+    # The other columns keep pandas' own missing cells (CSV_MISSING, which a test holds equal to it).
+    na = {c: [""] if c in text else list(CSV_MISSING) for c in names}
     return {"dtype": dict.fromkeys(text, str), "keep_default_na": False, "na_values": na}
 
 
@@ -117,11 +115,7 @@ def _check_field_counts(path: Path, sep: str, frame: pd.DataFrame) -> None:
     read = pacsv.ReadOptions(block_size=1 << 22)
     try:
         with contextlib.ExitStack() as stack:
-            source: Any = str(path)
-            if path.name.lower().endswith(".gz"):
-                limit = max(_GZIP_MIN_LIMIT, GZIP_MAX_RATIO * path.stat().st_size)
-                raw = stack.enter_context(gzip.open(path, "rb"))
-                source = stack.enter_context(io.BufferedReader(_Bounded(raw, limit, path), 1 << 20))
+            source: Any = stack.enter_context(_gzip_stream(path)) if path.name.lower().endswith(".gz") else str(path)
             for _ in pacsv.open_csv(source, parse_options=parse, convert_options=convert, read_options=read):
                 pass
     except pa.ArrowInvalid as exc:
@@ -179,10 +173,27 @@ def csv_records(path: Path, sep: str | None = None, *,
         return
 
 
-def _read_gzip_csv(path: Path, sep: str, **options: Any) -> pd.DataFrame:
-    """A gzipped CSV read through a bounded decompression (:data:`GZIP_MAX_RATIO`)."""
+@contextlib.contextmanager
+def _gzip_stream(path: Path) -> Iterator[Any]:
+    """A gzipped file's bytes through a bounded decompression (:data:`GZIP_MAX_RATIO`)."""
     limit = max(_GZIP_MIN_LIMIT, GZIP_MAX_RATIO * path.stat().st_size)
     with gzip.open(path, "rb") as raw, io.BufferedReader(_Bounded(raw, limit, path), 1 << 20) as stream:
+        yield stream
+
+
+def data_row_line(path: Path, row: int) -> int | None:
+    """The line of a CSV file where data row ``row`` (0-based, as the reader counted them)
+    starts; None when ``path`` is no CSV file, or the row lies past what :func:`csv_records`
+    reads."""
+    if not path.name.lower().endswith(_CSV_SUFFIXES) or not path.is_file():
+        return None
+    # Record 0 is the header: data row ``row`` is record ``row + 1``.
+    return next((line for k, (line, _) in enumerate(csv_records(path)) if k == row + 1), None)
+
+
+def _read_gzip_csv(path: Path, sep: str, **options: Any) -> pd.DataFrame:
+    """A gzipped CSV read through :func:`_gzip_stream`."""
+    with _gzip_stream(path) as stream:
         frame: pd.DataFrame = pd.read_csv(stream, sep=sep, skipinitialspace=True, low_memory=False, **options)
         return frame
 

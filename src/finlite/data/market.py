@@ -43,7 +43,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from finlite import _limits
 from finlite._util import closest, dump_json, is_whole, param_error, write_text_atomic
-from finlite.data.io import Table, csv_records, frame_sha256, read_table
+from finlite.data.io import Table, data_row_line, frame_sha256, read_table
 from finlite.data.prepared import SplitArrays
 from finlite.data.walkforward import SeriesSplit, WalkForward, walk_forward
 from finlite.errors import ConfigError, DataError
@@ -253,19 +253,8 @@ def _line(row: int, source: str) -> str:
     row alone (a Parquet file, a DataFrame, a served history)."""
     if source == "DataFrame" or not source or not _FROM_FILE.get():
         return f"row {row + 1}"
-    line = _csv_line(source, row)
+    line = data_row_line(Path(source), row)
     return f"row {row + 1}" if line is None else f"row {row + 1} (line {line} of the file)"
-
-
-def _csv_line(source: str, row: int) -> int | None:
-    """The line of a CSV file where data row ``row`` (0-based, as the reader counted them)
-    starts; None when ``source`` is no CSV file, or the row lies past what
-    :func:`finlite.data.io.csv_records` reads."""
-    path = Path(source)
-    if not path.name.lower().endswith((".csv", ".csv.gz", ".tsv", ".txt")) or not path.is_file():
-        return None
-    # Record 0 is the header: data row ``row`` is record ``row + 1``.
-    return next((line for k, (line, _) in enumerate(csv_records(path)) if k == row + 1), None)
 
 
 def parse_price_dates(raw: pd.Series, column: str, source: str, order: str | None = None) -> tuple[np.ndarray, str]:
@@ -595,13 +584,8 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
     dates, date_order = parse_price_dates(frame[spec.date_column], spec.date_column, src, spec.date_order)
     ids: np.ndarray | None = None
     if spec.id_column is not None:
-        id_raw = frame[spec.id_column]
-        if id_raw.isna().any():
-            row = int(np.flatnonzero(id_raw.isna().to_numpy())[0])
-            raise DataError(f"Asset id column {spec.id_column!r} of {src} is empty at {_line(row, src)}; every row "
-                            "needs its asset's id.")
-        # Surrounding spaces are no part of an id: "AAPL " is the asset "AAPL".
-        ids = id_raw.astype("string").str.strip().to_numpy(dtype=object)
+        # Surrounding spaces are no part of an id: "AAPL " is the asset "AAPL"; missing or blank is empty.
+        ids = frame[spec.id_column].astype("string").str.strip().fillna("").to_numpy(dtype=object)
         if (ids == "").any():
             row = int(np.flatnonzero(ids == "")[0])
             raise DataError(f"Asset id column {spec.id_column!r} of {src} is empty at {_line(row, src)}; every row "

@@ -147,7 +147,7 @@ class Schema:
         # A label that is no text (the int 5 for the column '5') reads the same when printed, but
         # not when the column is looked up: name it rather than fail on the lookup.
         labelled = {str(c): c for c in frame.columns if not isinstance(c, str)}
-        other_type = [c for c in self.features if c in labelled and c not in set(frame.columns)]
+        other_type = [c for c in self.features if c in labelled and c not in frame.columns] if labelled else []
         if other_type:
             label = labelled[other_type[0]]
             raise DataError(f"{source} labels the column {other_type[0]!r} with the {type(label).__name__} {label!r}; "

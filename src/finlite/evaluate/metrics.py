@@ -68,6 +68,22 @@ def auc(y: np.ndarray, p: np.ndarray) -> float:
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def auc_and_se(positive_scores: np.ndarray, negative_scores: np.ndarray) -> tuple[float, float]:
+    """AUC (probability a positive scores above a negative, ties half) and DeLong's standard error."""
+    positive_scores = np.asarray(positive_scores, dtype=np.float64)
+    negative_scores = np.asarray(negative_scores, dtype=np.float64)
+    n1, n0 = positive_scores.size, negative_scores.size
+    combined = rankdata(np.r_[positive_scores, negative_scores])
+    r1, r0 = combined[:n1], combined[n1:]
+    value = float((r1.sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+    # DeLong's structural components: each positive's share of negatives it beats, and each
+    # negative's share of positives that beat it (midranks handle ties).
+    v10 = (r1 - rankdata(positive_scores)) / n0
+    v01 = 1.0 - (r0 - rankdata(negative_scores)) / n1
+    var = (np.var(v10, ddof=1) / n1 if n1 > 1 else 0.0) + (np.var(v01, ddof=1) / n0 if n0 > 1 else 0.0)
+    return value, float(np.sqrt(max(var, 0.0)))
+
+
 def gini(y: np.ndarray, p: np.ndarray) -> float:
     """Gini coefficient (accuracy ratio) = 2·AUC − 1."""
     return 2.0 * auc(y, p) - 1.0

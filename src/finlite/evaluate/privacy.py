@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from finlite.errors import ConfigError, DataError
+from finlite.evaluate.metrics import auc_and_se
 from finlite.evaluate.sections import Plot, Section, Series, Table, TabularInputs, curve_points
 
 if TYPE_CHECKING:  # the forecast report's inputs; imported for types only (no cycle at run time)
@@ -102,22 +103,6 @@ def _roc(member_score: np.ndarray, nonmember_score: np.ndarray) -> tuple[np.ndar
     return np.r_[0.0, fp / nonmember_score.size], np.r_[0.0, tp / member_score.size]
 
 
-def _auc_and_se(member_score: np.ndarray, nonmember_score: np.ndarray) -> tuple[float, float]:
-    """AUC (probability a member scores above a non-member, ties half) and DeLong's standard error."""
-    from scipy.stats import rankdata
-
-    n1, n0 = member_score.size, nonmember_score.size
-    combined = rankdata(np.r_[member_score, nonmember_score])
-    r1, r0 = combined[:n1], combined[n1:]
-    auc = float((r1.sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
-    # DeLong's structural components: each member's share of non-members it beats, and each
-    # non-member's share of members that beat it (midranks handle ties).
-    v10 = (r1 - rankdata(member_score)) / n0
-    v01 = 1.0 - (r0 - rankdata(nonmember_score)) / n1
-    var = (np.var(v10, ddof=1) / n1 if n1 > 1 else 0.0) + (np.var(v01, ddof=1) / n0 if n0 > 1 else 0.0)
-    return auc, float(math.sqrt(max(var, 0.0)))
-
-
 def _attack(member_loss: Any, nonmember_loss: Any, seed: int, max_rows: int
             ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     if isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 2:
@@ -136,7 +121,7 @@ def _attack(member_loss: Any, nonmember_loss: Any, seed: int, max_rows: int
     o = nonmembers[rng.choice(nonmembers.size, n, replace=False)] if nonmembers.size > n else nonmembers
     score_m, score_o = -m, -o  # a lower loss says "member"
     fpr, tpr = _roc(score_m, score_o)
-    auc, se = _auc_and_se(score_m, score_o)
+    auc, se = auc_and_se(score_m, score_o)
     at_1pct = float(tpr[fpr <= 0.01 + 1e-12].max())
     result = {
         "attack": "loss_threshold",

@@ -393,18 +393,15 @@ def _check_direction(wrapped: BoostedEnsemble, prepared: PreparedData, file: Pat
     the training rows it was fitted on: it was trained with the other class as positive, and its
     cut-off would flag the best applicants (its out-of-fold refits, fitted on the table's labels,
     would point the other way)."""
-    from finlite.evaluate.metrics import auc
+    from finlite.evaluate.metrics import auc_and_se
 
     y = np.asarray(prepared.y_train)
-    positives, negatives = int((y == 1).sum()), int((y != 1).sum())
-    if not positives or not negatives:
+    if (y == 1).all() or (y != 1).all():
         return  # the fold check that follows names a split of one class
-    value = auc(y, wrapped.logits_np(prepared.x_train))
-    # Below 0.5 by more than chance (two Hanley-McNeil standard errors): a weak booster, or one
-    # fitted on other rows, may land just under 0.5 and is left to the gates.
-    q1, q2 = value / (2 - value), 2 * value**2 / (1 + value)
-    se = math.sqrt(max(value * (1 - value) + (positives - 1) * (q1 - value**2) + (negatives - 1) * (q2 - value**2),
-                       0.0) / (positives * negatives))
+    scores = wrapped.logits_np(prepared.x_train)
+    value, se = auc_and_se(scores[y == 1], scores[y != 1])
+    # Below 0.5 by more than chance (two DeLong standard errors): a weak booster, or one fitted
+    # on other rows, may land just under 0.5 and is left to the gates.
     if value < 0.5 - 2 * se:
         schema = prepared.schema
         raise DataError(f"The booster in {str(file)!r} ranks {schema.target}={schema.positive!r} (the positive class "
