@@ -263,7 +263,8 @@ def test_two_digit_years_never_land_in_the_future_in_an_out_of_time_split() -> N
 def test_money_with_junk_names_the_row_and_the_fix() -> None:
     frame = pd.DataFrame({"amt": [f"${i:,}.00" for i in range(1000, 1195)] + ["N/A"] * 5, "y": [0, 1] * 100})
     with pytest.raises(DataError, match=r"'amt' in the data holds the text 'N/A' at row 196 \(5 such rows\); "
-                                        r"fix or blank those values, or declare the column categorical"):
+                                        r"fix or blank those values, or read it as a category \(--categorical amt, "
+                                        r"categorical=\['amt'\]\)\.$"):
         infer_schema(frame, "y")
 
 

@@ -99,6 +99,17 @@ def test_audit_features_only_when_asked(exported_dir: Path, german: pd.DataFrame
     assert client.post("/predict", json=record).status_code == 200  # no token configured
     line = json.loads((tmp_path / "audit.jsonl").read_text())
     assert line["features"]["purpose"] == record["purpose"]
+    # A category sent as a number too large for a double is scored as the unseen category "inf";
+    # orjson wrote it as null, which a replay would score as missing. The line records "inf",
+    # and the record sent with that text gets the same score.
+    body = json.dumps(record).replace(json.dumps(record["purpose"]), "1e400", 1)
+    assert '"purpose": 1e400' in body
+    answer = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 200 and answer.json()["unseen"] == ["purpose"]
+    line = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
+    assert line["features"]["purpose"] == "inf" and line["unseen"] == ["purpose"]
+    replay = client.post("/predict", json={**record, "purpose": line["features"]["purpose"]}).json()
+    assert replay["score"] == answer.json()["score"]
 
 
 def _free_port() -> int:

@@ -175,6 +175,26 @@ def test_import_errors_name_the_problem(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "neither a LightGBM text model nor an XGBoost" in res.output
 
 
+def test_import_names_duplicate_features_and_text_without_advice_it_cannot_take(tmp_path: Path) -> None:
+    """Two features of one name reached an internal parameter's message ("the 'input' parameter of
+    BoostedEnsemble"); text in a column the booster reads was told to "declare the column
+    categorical", which import-teacher cannot do (the booster reads a number there)."""
+    path, frame = _numeric_loans(tmp_path)
+    x, y = frame[["annual_income", "utilisation"]], (frame["defaulted"] == "yes").astype(int)
+    file, _ = _saved_booster("lightgbm", x, y, tmp_path, {"num_leaves": 7}, 5)
+    twice = tmp_path / "twice.txt"
+    twice.write_bytes(file.read_bytes().replace(b"feature_names=annual_income utilisation",
+                                                b"feature_names=utilisation utilisation"))
+    with pytest.raises(DataError, match=r"names feature\(s\) \['utilisation'\] more than once.*its own name"):
+        import_teacher(twice, path, target="defaulted", positive="yes")
+    texts = frame.astype({"utilisation": object})
+    texts.loc[[3, 9], "utilisation"] = "n/a?"
+    texts.to_csv(tmp_path / "text.csv", index=False)
+    with pytest.raises(DataError, match=r"'utilisation' in \S*text\.csv holds the text 'n/a\?' at row 4 \(2 such rows\); "
+                                        r"fix or blank those values\.$"):
+        import_teacher(file, tmp_path / "text.csv", target="defaulted", positive="yes")
+
+
 def test_a_booster_of_the_other_class_and_a_pipe_are_refused(tmp_path: Path) -> None:
     """A booster trained on 'no' as the positive class imported with exit 0 (test AUC 0.12): its
     cut-off would flag the best applicants. A named pipe given as the booster hung the command."""

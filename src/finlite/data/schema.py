@@ -229,7 +229,8 @@ def _factorize_booleans_apart(series: pd.Series) -> tuple[np.ndarray, Any]:
 
 
 def numeric_column(series: pd.Series, column: str, source: str,
-                   standardise: tuple[float, float] | None = None, *, money: bool = False) -> np.ndarray:
+                   standardise: tuple[float, float] | None = None, *, money: bool = False,
+                   fix: str = "") -> np.ndarray:
     """A column as float64 (NaN where a value is missing), with a DataError naming the first row
     that holds text, or a number that is not finite or does not fit float32 (``inf``, ``1e300``,
     the text ``"1e309"``): such a value would reach the model as infinity and its score as NaN.
@@ -238,6 +239,8 @@ def numeric_column(series: pd.Series, column: str, source: str,
     refused too (the bounds of :func:`finlite._finite.value_bounds`, shared with the runtime
     encoder). Typed boolean columns become 0/1, as training always did. With ``money`` text is
     read with the money parse rule first ("$60,000.00 " is 60000; see :mod:`finlite._money`).
+    ``fix`` is added to the advice on text ("fix or blank those values"): only schema inference
+    can offer to read the column as a category; a trained model or a booster reads a number.
     """
     if getattr(series.dtype, "kind", "") in ("M", "m", "c"):
         # pandas would read dates and durations as nanoseconds and drop an imaginary part: a number
@@ -260,8 +263,7 @@ def numeric_column(series: pd.Series, column: str, source: str,
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"Numeric column {column!r} in {source} holds the text {shown(series.iloc[row])} at "
-                f"{frame_row(series.index, row)} ({int(bad.sum())} such rows); fix or blank those values, or "
-                "declare the column categorical."
+                f"{frame_row(series.index, row)} ({int(bad.sum())} such rows); fix or blank those values{fix}."
             )
         values = np.append(parsed.to_numpy(dtype="float64", na_value=np.nan), np.nan)[take]
     low, high = (-F32_MAX, F32_MAX) if standardise is None else value_bounds(*standardise)
@@ -622,7 +624,8 @@ def infer_schema(
                                  f"--numeric {name} to use it as a number")
                 else:
                     # raises with the first offending row
-                    numeric_column(series, name, source, money=money_share > share)
+                    numeric_column(series, name, source, money=money_share > share,
+                                   fix=f", or read it as a category (--categorical {name}, categorical=[{name!r}])")
             else:
                 cat_cols.append(name)
     if not num_cols and not cat_cols:

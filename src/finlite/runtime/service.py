@@ -42,6 +42,7 @@ import fcntl
 import hmac
 import json
 import logging
+import math
 import os
 import re
 import socket
@@ -61,6 +62,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 
 from finlite._finite import value_bounds
+from finlite._keys import category_key
 from finlite._limits import available_cores
 from finlite._paths import FileTooLarge, read_small_file
 from finlite.data.market import MarketPreprocessor, calendar_note, parse_price_dates, served_days
@@ -376,6 +378,16 @@ class _Constant(ValueError):
 
 class _CutShort(Exception):
     """The client disconnected before the end of its request body."""
+
+
+def _audited(value: Any) -> Any:
+    """A field's value as the audit line records it. JSON has no infinity, and orjson writes one
+    as null, which a replay would score as a missing value. Only a category can hold one here
+    (a number too large for a double, such as 1e400; numeric fields refuse it): it was scored as
+    the category "inf" (or "-inf"), which the text records exactly."""
+    if type(value) is float and not math.isfinite(value):
+        return category_key(value)
+    return value
 
 
 def _refuse_constant(name: str) -> Any:
@@ -968,7 +980,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         if unseen:
             line["unseen"] = unseen
         if audit_features:
-            line["features"] = {k: record[k] for k in fields}
+            line["features"] = {k: _audited(record[k]) for k in fields}
         return line
 
     async def read_body(receive: Any, declared: bytes | None) -> bytes | None:

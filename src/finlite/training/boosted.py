@@ -452,6 +452,11 @@ def import_booster(
     if not features or all(re.fullmatch(r"Column_\d+", f) for f in features):
         raise DataError(f"The booster in {str(file)!r} has no feature names, so finlite cannot tell which columns "
                         "it reads. Train it on a DataFrame (or pass feature_name=/feature_names=) and save it again.")
+    twice = sorted({f for f in features if features.count(f) > 1})
+    if twice:  # two trees' features would read one column: which was meant cannot be told
+        raise DataError(f"The booster in {str(file)!r} names feature(s) {twice[:5]} more than once, so finlite "
+                        "cannot tell which column each of them reads. Give every feature its own name when "
+                        "training the booster, and save it again.")
     table = data if isinstance(data, Table) else read_table(data)
     missing = [f for f in features if f not in table.frame.columns]
     if missing:
