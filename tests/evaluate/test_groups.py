@@ -359,15 +359,22 @@ def test_a_group_with_few_bads_stays_out_of_the_capture_gap() -> None:
 
 
 def test_an_undefined_ratio_never_hides_a_column_with_a_real_one() -> None:
-    """Two protected columns, both PASS: 'single' has one group (ratio null), 'sex' a real ratio.
-    The headline metrics come from 'sex' (R2 item 14: null used to rank above any ratio)."""
+    """Two protected columns: 'single' has one group (ratio null), 'sex' a real ratio that passes.
+    The headline metrics come from 'sex' (R2 item 14: null used to rank above any ratio), and the
+    section is WARN: a column that could not be assessed is no pass (it was PASS)."""
     frame, y, t = _two_groups()
     frame["single"] = "all"
     section = build_fairness(_inputs(frame, y, t, t.copy(), categorical=["single", "sex"],
                                      protected=["single", "sex"]))
     assert section.metrics["by_column"]["single"]["four_fifths"]["student"] is None
-    assert section.status == "PASS" and section.metrics["column"] == "sex"
+    assert section.metrics["by_column"]["single"]["status"] == "WARN"
+    assert section.metrics["by_column"]["sex"]["status"] == "PASS"
+    assert section.status == "WARN" and section.metrics["column"] == "sex"
     assert section.metrics["four_fifths"]["student"] is not None
+    assert any("single: fewer than two groups" in n and "WARN, not assessed" in n for n in section.notes)
+    alone = build_fairness(_inputs(frame, y, t, t.copy(), categorical=["single"], protected=["single"]))
+    assert alone.status == "WARN" and alone.metrics["four_fifths"]["student"] is None
+    assert "cannot be measured (not assessed)" in alone.threshold
 
 
 def test_a_numeric_protected_column_is_banded_and_small_groups_stay_out_of_the_rule() -> None:

@@ -81,6 +81,25 @@ def test_agreement_over_the_band_uses_the_teachers_cutoff_at_each_flag_rate() ->
     assert shrunk[0.3]["agreement"] == pytest.approx(0.7, abs=2e-3)  # "agrees" without deciding anything
 
 
+def test_the_band_says_what_a_tied_teacher_really_flags() -> None:
+    """With a tenth of the teacher's scores tied at the top, the 1 %, 2 % and 5 % cut-offs all
+    sit on the tie and flag 10 %; the band said "teacher flags 1 %" there without a word."""
+    rng = np.random.default_rng(0)
+    teacher = np.concatenate([np.full(100, 0.9), rng.uniform(0.0, 0.8, 900)])
+    band = {b["flag_rate"]: b for b in agreement_band(teacher, teacher)}
+    for rate in (0.01, 0.02, 0.05):
+        assert band[rate]["cutoff"] == 0.9 and band[rate]["teacher_flagged"] == pytest.approx(0.1)
+    assert band[0.3]["teacher_flagged"] == pytest.approx(0.3, abs=2e-3)
+    from finlite.evaluate.report import _rows
+    fidelity = {"agreement": 1.0, "psi": 0.0, "spearman": 1.0, "agreement_band": list(band.values())}
+    point = operating_point(teacher, np.zeros(1000), flag_rate=0.05)
+    assert point.flagged_train == pytest.approx(0.1)
+    assert point.describe().endswith("given; it flags 10.0% of training rows, as tied scores share one side)")
+    labels = [r[0] for r in _rows({"teacher": {}, "student": {}, "fidelity": fidelity})]
+    assert "agreement, teacher flags 1% (10.0%: tied scores)" in labels
+    assert "agreement, teacher flags 30%" in labels
+
+
 def test_a_degenerate_operating_point_is_refused() -> None:
     check_decisive(0.3, 100, 0.2, "agreement")
     with pytest.raises(ConfigError, match=r"agreement is judged at the cut-off 0.5 .* flags no row of the 100 rows "

@@ -4,6 +4,7 @@ statsmodels and scikit-learn."""
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -186,6 +187,31 @@ def test_reliability_table_matches_scipy_binomtest() -> None:
         assert r["p_value"] == pytest.approx(binomtest(k, n, mp, alternative="two-sided").pvalue)
     ece = sum(b.size / 200 * abs(y[b].mean() - p[b].mean()) for b in np.array_split(order, 4))
     assert v.expected_calibration_error(y, p, 4) == pytest.approx(ece)
+
+
+def test_tied_scores_share_a_band_so_row_order_decides_nothing() -> None:
+    """Equal-count bands cut runs of tied scores, so the rows' order picked which tied rows fell in
+    which band: shuffled, the same rows gave another ECE (0.1365 vs 0.1395 in a review) and other
+    decile counts. Ties now share a band; without ties the bands are as before."""
+    y = np.array([1, 0, 0, 1, 0, 0, 0, 1, 0, 0])
+    p = np.array([0.9, 0.5, 0.5, 0.5, 0.5, 0.2, 0.2, 0.1, 0.1, 0.05])
+    rows = v.lift_table(y, p, bins=5)
+    # Nominal boundaries after rows 2, 4, 6 and 8 from the top: the first two would cut the run of
+    # 0.5s and move to its end; the others fall between runs.
+    assert [r["rows"] for r in rows] == [5, 2, 2, 1] and [r["positives"] for r in rows] == [2, 0, 1, 0]
+    assert [(r["max_score"], r["min_score"]) for r in rows] == [(0.9, 0.5), (0.2, 0.2), (0.1, 0.1), (0.05, 0.05)]
+    rng = np.random.default_rng(0)
+    y2, p2 = (rng.random(500) < 0.3).astype(float), np.round(rng.random(500), 1)  # 11 distinct scores
+    want = (v.expected_calibration_error(y2, p2), v.lift_table(y2, p2), v.reliability_table(y2, p2))
+    for _ in range(5):
+        perm = rng.permutation(500)
+        got = (v.expected_calibration_error(y2[perm], p2[perm]), v.lift_table(y2[perm], p2[perm]),
+               v.reliability_table(y2[perm], p2[perm]))
+        assert got == want
+    # Every band holds whole runs of ties: no score sits in two bands.
+    bands = v.reliability_table(y2, p2)
+    assert all(a["max_score"] < b["min_score"] for a, b in itertools.pairwise(bands))
+    assert sum(r["count"] for r in bands) == 500
 
 
 def test_ece_by_hand() -> None:

@@ -106,6 +106,16 @@ def test_discrimination_does_not_pass_when_too_few_rows_to_tell() -> None:
     assert d["lower"] <= 0.02 <= d["upper"]
     assert small.status == "WARN"
     assert "upper end is below 0.02" in small.threshold
+    # Under 100 negatives: 0.1, 0.5 and 1 % all allow no false positive, so they are one number.
+    negatives = int(small.metrics["rows"] - small.metrics["positives"])
+    assert 50 <= negatives < 100
+    same = [n for n in small.notes if "one measurement here" in n]
+    assert same == ["recall_at_0_1pct_fpr, recall_at_0_5pct_fpr and recall_at_1pct_fpr are one measurement here: "
+                    f"with {negatives} negative test rows each allows 0 false positives."]
+    student = small.metrics["student"]
+    assert len({student[k]["estimate"] for k in ("recall_at_0_1pct_fpr", "recall_at_0_5pct_fpr",
+                                                 "recall_at_1pct_fpr")}) == 1
+    assert not [n for n in v.build_discrimination(_inputs(), n_boot=50).notes if "one measurement" in n]
 
 
 def test_discrimination_refuses_regression_inputs() -> None:

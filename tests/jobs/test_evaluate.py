@@ -65,3 +65,15 @@ def test_the_training_table_with_other_column_types_is_scored_as_a_hold_out_with
     assert result["split"] == "hold-out (all rows)" and result["rows"] == 300
     assert "as many rows (300) as the table" in result["note"] and "include training rows" in result["note"]
     assert "note" not in evaluate_artifact(tmp_path / "m", book.head(200), timing=False)  # a genuine hold-out
+    # A copy with a row dropped (a review's case: 799 of 999 rows were training rows, reported as
+    # a hold-out without a word), and a file named as the training file was.
+    near = evaluate_artifact(tmp_path / "m", book.iloc[1:], timing=False)["note"]
+    assert near.startswith("warning: this table has 299 rows, near the 300 rows of the table ")
+    assert "a copy or an edit of it, these metrics include training rows" in near
+    book.head(150).to_csv(tmp_path / "other.csv", index=False)
+    assert "note" not in evaluate_artifact(tmp_path / "m", tmp_path / "other.csv", timing=False)
+    finlite.train(tmp_path / "other.csv", target="defaulted", hidden=(8,), config=FAST, out=tmp_path / "m2")
+    (tmp_path / "again").mkdir()
+    book.tail(100).to_csv(tmp_path / "again" / "other.csv", index=False)
+    named = evaluate_artifact(tmp_path / "m2", tmp_path / "again" / "other.csv", timing=False)["note"]
+    assert "100 rows and the name 'other.csv', near the 150 rows" in named

@@ -677,7 +677,11 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
     # above 0): on groups of a few dozen rows one flipped decision moves the ratio by 0.02.
     crossed = passes["student"] is False and passes["teacher"] is True
     fail = (crossed and ratio_low is not None and ratio_low > 0) or any(w > WIDEN_FAIL for _, w in widened)
-    warn = bool(widened) or passes["student"] is False or passes["teacher"] is False
+    # A ratio that cannot be measured (fewer than two groups of MIN_ROWS test rows, or no
+    # approvals) is missing evidence, not a pass: at least WARN, as for any section the data
+    # cannot support.
+    unmeasured = t_d["ratio"] is None or s_d["ratio"] is None
+    warn = bool(widened) or passes["student"] is False or passes["teacher"] is False or unmeasured
     status: Status = "FAIL" if fail else ("WARN" if warn else "PASS")
     return {"column": groups.column, "banded": groups.banded, "status": status, "four_fifths": four_fifths,
             "tpr_gap": gaps["tpr_gap"], "fpr_gap": gaps["fpr_gap"], "groups": group_rows,
@@ -738,8 +742,9 @@ def build_fairness(inp: TabularInputs) -> Section:
     the protected column that decided the status (``column``); ``by_column`` holds every column's.
     Status: FAIL when the student fails the four-fifths rule and the teacher passes with the ratio's
     fall beyond its 95 % interval (above 0), or a disparity's
-    widening interval lies above 0.05; WARN when one lies above 0.02 or either model fails the
-    rule; PASS otherwise. An undefined (null) ratio never picks the headline column over a real one.
+    widening interval lies above 0.05; WARN when one lies above 0.02, either model fails the
+    rule, or a column's ratio cannot be measured (fewer than two groups of enough rows: not
+    assessed, which is no pass); PASS otherwise. An undefined (null) ratio never picks the headline column over a real one.
 
     Raises:
         ConfigError: no protected column, a task other than binary, or no cut-off.
@@ -758,9 +763,10 @@ def build_fairness(inp: TabularInputs) -> Section:
     # undefined ratio ranks last (it must not hide a column with a real one, R2 item 14).
     rank = {"PASS": 0, "WARN": 1, "FAIL": 2}
 
-    def lead_key(c: dict[str, Any]) -> tuple[int, float]:
+    def lead_key(c: dict[str, Any]) -> tuple[bool, int, float]:
+        # A column whose ratio was measured leads over one that is WARN for want of a ratio.
         ratio = c["four_fifths"]["student"]
-        return rank[c["status"]], (-math.inf if ratio is None else -float(ratio))
+        return ratio is not None, rank[c["status"]], (-math.inf if ratio is None else -float(ratio))
 
     lead = max(columns, key=lead_key)
     status = worst(c["status"] for c in columns)
@@ -781,9 +787,10 @@ def build_fairness(inp: TabularInputs) -> Section:
         if small:
             notes.append(f"{col['column']}: group(s) {', '.join(small)} have fewer than {MIN_ROWS} test rows: shown, "
                          "but left out of the approval-rate ratio and the gaps (too few rows for a stable rate).")
-        if col["four_fifths"]["teacher"] is None:
+        if col["four_fifths"]["teacher"] is None or col["four_fifths"]["student"] is None:
             notes.append(f"{col['column']}: fewer than two groups of at least {MIN_ROWS} rows (or no approvals): "
-                         "the ratio and the gaps are undefined (null) and decide nothing.")
+                         "the ratio and the gaps are undefined (null); the column is WARN, not assessed (score a "
+                         "larger test set, or band the column into fewer groups).")
         undefined = [g["group"] for g in col["groups"] if g["teacher"]["tpr"] is None or g["teacher"]["fpr"] is None]
         if undefined:
             notes.append(f"{col['column']}: a capture or wrongful-decline rate is null for group(s) "
@@ -814,8 +821,8 @@ def build_fairness(inp: TabularInputs) -> Section:
                  f"with >= {MIN_CLASS_ROWS} '{inp.positive}' rows, the wrongful-decline (equal-opportunity) gap over "
                  f"groups with >= {MIN_CLASS_ROWS} other rows. FAIL when the student fails the rule and the teacher "
                  f"passes with the ratio's fall beyond noise (its 95 % interval above 0), or the 95 % paired bootstrap interval of a widening (approval ratio fell, or a gap grew) "
-                 f"lies wholly above {WIDEN_FAIL}; WARN when one lies wholly above {WIDEN_WARN} or either model "
-                 "fails the rule; PASS otherwise.")
+                 f"lies wholly above {WIDEN_FAIL}; WARN when one lies wholly above {WIDEN_WARN}, either model "
+                 "fails the rule, or the ratio cannot be measured (not assessed); PASS otherwise.")
     metrics: dict[str, Any] = {"column": lead["column"], "banded": lead["banded"], "cutoff": cutoff,
                                "four_fifths": lead["four_fifths"], "tpr_gap": lead["tpr_gap"],
                                "fpr_gap": lead["fpr_gap"], "groups": lead["groups"],

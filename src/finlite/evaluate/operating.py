@@ -83,6 +83,10 @@ class OperatingPoint:
             how = "given explicitly"
         else:
             how = "recorded by an older finlite"
+        if (self.flag_rate is not None and self.flagged_train is not None
+                and round(self.flagged_train, 3) != round(self.flag_rate, 3)):
+            # Tied training scores straddle the quantile: no cut-off flags the share asked for.
+            how += f"; it flags {self.flagged_train:.1%} of training rows, as tied scores share one side"
         return f"cut-off {self.cutoff:.6g} on P(positive) ({how})"
 
 
@@ -149,7 +153,9 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
 
     Each point also gives the share the student flags at that cut-off (``student_flagged``): a
     student whose scores sit on another scale may flag almost nothing, and then its agreement is
-    about ``1 - flag_rate`` without it deciding like the teacher.
+    about ``1 - flag_rate`` without it deciding like the teacher. ``teacher_flagged`` is the share
+    the teacher really flags there: more than ``flag_rate`` when tied scores straddle the quantile
+    (a boosted or int8 teacher), since no cut-off splits a tie.
     """
     a = np.asarray(p_teacher, dtype=np.float64).ravel()
     b = np.asarray(p_student, dtype=np.float64).ravel()
@@ -159,7 +165,7 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
     for rate in rates:
         cut = float(np.quantile(a, 1.0 - rate))
         out.append({"flag_rate": float(rate), "cutoff": cut, "agreement": float(np.mean((a >= cut) == (b >= cut))),
-                    "student_flagged": float(np.mean(b >= cut))})
+                    "teacher_flagged": float(np.mean(a >= cut)), "student_flagged": float(np.mean(b >= cut))})
     return out
 
 

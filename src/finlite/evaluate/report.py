@@ -138,9 +138,12 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     elif "agreement" in f:
         rows.append(("agreement at cut-off", "", _fmt(f["agreement"], "pct")))
         for point in f.get("agreement_band", []):
-            flagged = point.get("student_flagged")
+            flagged, really = point.get("student_flagged"), point.get("teacher_flagged")
             shown = _fmt(point["agreement"], "pct") + (f" (flags {flagged:.1%})" if flagged is not None else "")
-            rows.append((f"agreement, teacher flags {point['flag_rate']:.0%}", "", shown))
+            label = f"agreement, teacher flags {point['flag_rate']:.0%}"
+            if really is not None and round(really, 3) != round(point["flag_rate"], 3):
+                label += f" ({really:.1%}: tied scores)"  # no cut-off splits a tie
+            rows.append((label, "", shown))
         rows.append(("PSI (student vs teacher)", "", _fmt(f["psi"], "f")))
     else:
         rows.append(("RMSE vs teacher", "", _fmt(f["rmse_vs_teacher"], "f")))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import math
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
@@ -476,16 +477,29 @@ def ks_curve(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return r.group_scores.copy(), np.cumsum(pos[0]) / n_pos, np.cumsum(neg[0]) / n_neg
 
 
-def _equal_count_bands(n: int, bins: int) -> list[np.ndarray]:
-    """Positions 0..n-1 in ``min(bins, n)`` consecutive bands whose sizes differ by at most one."""
-    return [b for b in np.array_split(np.arange(n), min(bins, n)) if b.size]
+def _equal_count_bands(ranked: np.ndarray, bins: int) -> list[np.ndarray]:
+    """Positions 0..n-1 of ``ranked`` (scores already sorted, ascending) in at most ``bins``
+    consecutive bands of equal count (sizes differ by at most one), except that rows of one score
+    always share a band: each boundary moves to the end of the run of ties it would cut.
+
+    Cutting a run of ties let the rows' order decide which of them fell in which band, so the
+    same rows in another order gave another calibration error and other decile counts (a boosted
+    or int8 model ties often). With ties kept together the bands depend on the scores alone.
+    """
+    n = ranked.size
+    nominal = np.cumsum([b.size for b in np.array_split(np.arange(n), min(bins, n))])[:-1]
+    # A boundary b starts a band at b; moved to the first row scoring above ranked[b - 1].
+    moved = np.searchsorted(ranked, ranked[nominal - 1], side="right") if nominal.size else nominal
+    edges = np.unique(np.concatenate([[0], moved, [n]]))
+    return [np.arange(lo, hi) for lo, hi in itertools.pairwise(edges) if hi > lo]
 
 
 def lift_table(y: Any, p: Any, bins: int = 10) -> list[dict[str, Any]]:
     """Lift and capture by score band, riskiest band first.
 
-    Rows are sorted by score, highest first (ties kept in row order), and split into ``bins``
-    bands of equal count (sizes differ by at most one). Per band: ``rows``, ``positives``,
+    Rows are sorted by score, highest first, and split into ``bins`` bands of equal count (sizes
+    differ by at most one, except that tied scores share a band: see :func:`_equal_count_bands`,
+    so a band may be larger and there may be fewer bands). Per band: ``rows``, ``positives``,
     ``bad_rate`` (the positive rate), ``lift`` (bad rate ÷ the overall rate), ``cumulative_capture``
     (share of all positives in this and riskier bands), and the band's score range.
     """
@@ -495,7 +509,7 @@ def lift_table(y: Any, p: Any, bins: int = 10) -> list[dict[str, Any]]:
     ys, ps = yy[order], pp[order]
     total_pos, overall = float(yy.sum()), float(yy.mean())
     out, cum = [], 0.0
-    for k, band in enumerate(_equal_count_bands(yy.size, bins), start=1):
+    for k, band in enumerate(_equal_count_bands(-ps, bins), start=1):
         positives = float(ys[band].sum())
         cum += positives
         rate = positives / band.size
@@ -509,7 +523,8 @@ def lift_table(y: Any, p: Any, bins: int = 10) -> list[dict[str, Any]]:
 def reliability_table(y: Any, p: Any, bins: int = 10) -> list[dict[str, Any]]:
     """Observed against predicted positive rate per score band, with a binomial test.
 
-    Bands hold equal counts of rows sorted by score (lowest first; sizes differ by at most one).
+    Bands hold equal counts of rows sorted by score (lowest first; sizes differ by at most one,
+    except that tied scores share a band: :func:`_equal_count_bands`).
     Per band: ``count``, score range, ``mean_predicted``, ``observed_rate``, ``positives`` and
     ``p_value``: the two-sided exact binomial test (:func:`scipy.stats.binomtest`) of the band's
     positives against its mean predicted rate. A small p-value says the band is miscalibrated.
@@ -523,7 +538,7 @@ def reliability_table(y: Any, p: Any, bins: int = 10) -> list[dict[str, Any]]:
     order = np.argsort(pp, kind="stable")
     ys, ps = yy[order], pp[order]
     out = []
-    for k, band in enumerate(_equal_count_bands(yy.size, bins), start=1):
+    for k, band in enumerate(_equal_count_bands(ps, bins), start=1):
         positives = int(ys[band].sum())
         mean_p = float(ps[band].mean())
         out.append({"band": k, "count": int(band.size), "min_score": float(ps[band].min()),
@@ -542,7 +557,7 @@ def expected_calibration_error(y: Any, p: Any, bins: int = 10) -> float:
     order = np.argsort(pp, kind="stable")
     ys, ps = yy[order], pp[order]
     return float(sum(b.size / yy.size * abs(ys[b].mean() - ps[b].mean())
-                     for b in _equal_count_bands(yy.size, bins)))
+                     for b in _equal_count_bands(ps, bins)))
 
 
 def _shares_psi(e_counts: np.ndarray, a_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -818,6 +833,17 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
              "percentile method; the difference is paired (both models on the same resampled rows)."]
     if skipped:
         notes.append(f"{skipped} resamples lacked a class (or the metric was undefined) and were skipped.")
+    # recall_at_fpr allows floor(rate x negatives) false positives: on a small test set several
+    # rates allow as many, and their rows are one measurement shown twice, not agreeing evidence.
+    negatives = int(y.size - y.sum())
+    allowed: dict[int, list[str]] = {}
+    for rate, name in _FPRS:
+        allowed.setdefault(int(np.floor(rate * negatives)), []).append(name)
+    for count, names in allowed.items():
+        if len(names) > 1:
+            notes.append(f"{', '.join(names[:-1])} and {names[-1]} are one measurement here: with {negatives} "
+                         "negative test rows "
+                         f"each allows {count} false positive{'' if count == 1 else 's'}.")
     return Section(
         id="discrimination", title="Discrimination", status=status,  # type: ignore[arg-type]
         threshold=("FAIL when the 95 % paired interval of teacher − student AUC lies wholly above 0.02; "
@@ -840,7 +866,8 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     ECE gaps are read relative to the rarer class's rate ``prev`` = min(π, 1 − π) (π the observed
     positive rate). FAIL when student ECE − teacher ECE > CAL_REL_FAIL · prev and student ECE >
     CAL_RATIO_FAIL · teacher ECE, or the student's calibration in the large (mean predicted /
-    observed rate) is further from 1 than the teacher's by a factor above CITL_FAIL; WARN at
+    observed rate r, off by the factor max(r, 1/r)) is off by more than CITL_FAIL times the
+    teacher's factor; WARN at
     CAL_REL_WARN, CAL_RATIO_WARN and CITL_WARN, or when a student band fails the binomial test at
     p < 0.01 while no teacher band does.
     """
@@ -886,9 +913,11 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     return Section(
         id="calibration", title="Calibration", status=status,  # type: ignore[arg-type]
         threshold=(f"With prev = the rarer class's rate ({_fmt(prev)}): FAIL when student ECE − teacher ECE > "
-                   f"{CAL_REL_FAIL} × prev and student ECE > {CAL_RATIO_FAIL:g} × teacher ECE, or the student's "
-                   "mean predicted / observed rate is further from 1 than the teacher's by a factor above "
-                   f"{CITL_FAIL:g}; WARN at {CAL_REL_WARN} × prev and {CAL_RATIO_WARN:g} × teacher ECE, at a "
+                   f"{CAL_REL_FAIL} × prev and student ECE > {CAL_RATIO_FAIL:g} × teacher ECE, or the "
+                   "calibration-in-the-large factor exceeds "
+                   f"{CITL_FAIL:g} (each model's mean predicted / observed rate r is off by the factor max(r, 1/r); "
+                   "the rule's factor is the student's over the teacher's, so a student at 1.2 beside a teacher "
+                   f"at 1.0 has 1.2); WARN at {CAL_REL_WARN} × prev and {CAL_RATIO_WARN:g} × teacher ECE, at a "
                    f"factor above {CITL_WARN:g}, or when a student band has binomial p < 0.01 while no teacher "
                    f"band does. Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × prev), calibration-in-the-large "
                    f"factor {_fmt(citl_excess)}."),
@@ -1124,7 +1153,7 @@ def build_accuracy(inp: TabularInputs, n_boot: int | None = None, bins: int = 20
     series = []
     for m, p in (("teacher", t), ("student", s)):
         order = np.argsort(p, kind="stable")
-        bands = _equal_count_bands(y.size, bins)
+        bands = _equal_count_bands(p[order], bins)
         series.append(Series(m, [float(p[order][b].mean()) for b in bands], [float(y[order][b].mean()) for b in bands],
                              style="scatter"))
     return Section(

@@ -83,6 +83,37 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
     return out
 
 
+def _copy_warning(art: Artifact, table: Table) -> str | None:
+    """A warning when a table scored as a hold-out may be the training table, or an edit of it.
+
+    Only the training table's content hash, file name and row count are recorded (no row of it:
+    hashes of customers' rows would travel with every artifact), so a copy with a row dropped or
+    a column retyped is not recognised as such. When the table has about as many rows as the
+    training table (within 10 %), or the training file's name, say so, loudly: its metrics would
+    include the training rows and be optimistic. A true hold-out of that size is told how to
+    check.
+    """
+    recorded = art.manifest.get("data", {})
+    trained, source = recorded.get("rows"), str(recorded.get("source", ""))
+    rows = len(table.frame)
+    # A file's name only (a DataFrame's source is "DataFrame", which names nothing).
+    same_name = bool(Path(source).suffix) and Path(source).name == Path(str(table.source)).name
+    if not isinstance(trained, int) or isinstance(trained, bool) or trained <= 0:
+        return None
+    if trained == rows:
+        # The content hash reads the cells' text, so the training table with other column
+        # types (Int64 for int64, a CSV of a DataFrame) is not recognised.
+        how = f"as many rows ({trained:,}) as the table {art.path} was trained on, but not its content hash"
+    elif abs(rows - trained) <= 0.1 * trained or same_name:
+        how = (f"{rows:,} rows{f' and the name {Path(source).name!r}' if same_name else ''}, near the "
+               f"{trained:,} rows of the table {art.path} was trained on, but not its content hash")
+    else:
+        return None
+    return (f"warning: this table has {how}, so every row is scored as a hold-out. If it is the training table "
+            "read with other column types, or a copy or an edit of it, these metrics include training rows and are "
+            "optimistic: pass the training file itself to judge the test split. A true hold-out needs no change.")
+
+
 def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                       baseline: str | Path | Artifact | None = None, timing: bool = True,
                       verify_key: Any = None, flag_rate: float | None = None) -> dict[str, Any]:
@@ -123,14 +154,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         rows, split = prepared.frame.iloc[prepared.split.test], "test"
     else:
         rows, split = table.frame, "hold-out (all rows)"
-        trained = art.manifest.get("data", {}).get("rows")
-        if isinstance(trained, int) and trained == len(table.frame):
-            # The content hash reads the cells' text, so the training table with other column
-            # types (Int64 for int64, a CSV of a DataFrame) is not recognised: say so, loudly.
-            note = (f"warning: this table has as many rows ({trained:,}) as the table {art.path} was trained on, but "
-                    "not its content hash, so every row is scored as a hold-out. If it is the training table read "
-                    "with other column types, these metrics include training rows and are optimistic: pass the "
-                    "training file itself to judge the test split.")
+        note = _copy_warning(art, table)
     y = art.schema.labels(rows, table.source)
     x = art.tabular.transform(rows, table.source)
     served = check_served_model(art, x, split)
