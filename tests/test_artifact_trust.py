@@ -235,11 +235,39 @@ def test_malformed_manifests_are_artifact_errors(art: Path, content: bytes, mess
     # A width edited into the manifest would make the rebuilt model take 1.6 GB before any check.
     (lambda m: m["model"].__setitem__("hidden", [20_000, 20_000]), "describes .* parameters, more than a weights file"),
     (lambda m: m["model"].__setitem__("hidden", ["64"]), "'hidden' parameter of TabularMLP must be a list of positive"),
+    # /metadata reported these as they were (a review, 2026-12-02).
+    (lambda m: m["metrics"]["test"].__setitem__("f1", "not-a-number"), r"field 'metrics\.test\.f1' is 'not-a-number'"),
+    (lambda m: m["metrics"]["test"].__setitem__("brier", {"a": 1}), r"field 'metrics\.test\.brier' is \{'a': 1\}"),
+    (lambda m: m["export"]["onnx"]["parity"].__setitem__("flips", "many"),
+     r"field 'export\.onnx\.parity' is not an object .*whole number of flips"),
+    # score and serve decided at 0.9 while the report and the operating point said 0.32 (a review).
+    (lambda m: m.__setitem__("cutoff", 0.9), r"field 'cutoff' is 0\.9, but 'operating_point\.cutoff' is 0\.\d+; finlite "
+                                             "writes one cut-off in both"),
 ])
 def test_malformed_manifest_fields_are_refused(art: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
     rehash(art, edit)
     with pytest.raises(ArtifactError, match=message):
         finlite.load(art)
+
+
+# The training data's record, which evaluate, export and reproduce read: each edit below was a
+# TypeError or KeyError traceback with exit 1 (a review, 2026-12-02).
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda m: m["data"]["split"]["config"].__setitem__("evil", 1),
+     r"field 'data\.split\.config'\): it has no setting 'evil'"),
+    (lambda m: m["data"]["split"]["config"].__setitem__("seed", "x"),
+     r"field 'data\.split\.config'\): The 'seed' parameter of SplitConfig must be a whole number"),
+    (lambda m: m["data"]["split"].__setitem__("config", [1]), r"field 'data\.split\.config' is missing or not an object"),
+    (lambda m: m["data"].pop("split"), r"field 'data\.split\.config' is missing or not an object"),
+    (lambda m: m.__setitem__("data", {}), r"field 'data\.content_sha256' is None, not a sha256"),
+])
+def test_a_forged_data_record_is_refused_by_every_command(art: Path, german_csv: Path, edit,  # type: ignore[no-untyped-def]
+                                                          message: str) -> None:
+    rehash(art, edit)
+    for command in (["evaluate", str(art), str(german_csv), "--no-timing"], ["export", str(art)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2 and re.search(message, result.output), (command, result.output)
+        assert "Traceback" not in result.output
 
 
 # Fields the commands print or the service reports: each was a KeyError, TypeError or

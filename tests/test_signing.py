@@ -207,6 +207,13 @@ def test_compress_verifies_the_teacher(teacher_dir: Path, german_csv: Path, keys
     assert not (tmp_path / "s").exists()
 
 
+def _raise_cutoff(manifest: dict) -> None:  # type: ignore[type-arg]
+    """The forger's edit: a cut-off that approves nearly everyone, written in both places it is
+    recorded (a manifest whose two differ is refused on its own)."""
+    manifest["cutoff"] = 0.99
+    manifest["operating_point"]["cutoff"] = 0.99
+
+
 @pytest.mark.parametrize("with_verify_key", [False, True])
 def test_export_never_re_signs_files_swapped_in_during_the_export(art: Path, keys: dict, german_csv: Path,
                                                                    monkeypatch: pytest.MonkeyPatch,
@@ -225,7 +232,7 @@ def test_export_never_re_signs_files_swapped_in_during_the_export(art: Path, key
         # While the parity check runs, the attacker raises the cut-off (approving nearly everyone),
         # re-hashes the manifest and drops the signature it just voided.
         (art / "signature.json").unlink()
-        rehash(art, lambda m: m.update(cutoff=0.99))
+        rehash(art, _raise_cutoff)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(finlite.jobs.export, "prepare_like", racing)
@@ -247,7 +254,7 @@ def test_sign_signs_only_the_manifest_it_verified(art: Path, keys: dict, monkeyp
 
     def racing(*args, **kwargs):  # type: ignore[no-untyped-def]
         result = real(*args, **kwargs)
-        rehash(art, lambda m: m.update(cutoff=0.99))  # the attacker's manifest, self-consistent
+        rehash(art, _raise_cutoff)  # the attacker's manifest, self-consistent
         return result
 
     monkeypatch.setattr(_manifest, "_verify_open", racing)
@@ -292,7 +299,7 @@ def test_export_never_re_signs_an_artifact_changed_after_signing(art: Path, keys
 
     private, public = keys["ed25519"]
     sign_artifact(art, private)
-    rehash(art, lambda m: m.__setitem__("cutoff", 0.99))
+    rehash(art, _raise_cutoff)
     before = snapshot(art)
     result = runner.invoke(app, ["export", str(art), "--data", str(german_csv), "--key", str(private)])
     flat = " ".join(result.output.split())

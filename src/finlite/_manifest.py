@@ -221,6 +221,16 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
             raise bad(f"{field!r}", f"is a {type(manifest[field]).__name__}, not a {kind.__name__}")
     if isinstance(manifest.get("model"), dict) and not isinstance(manifest["model"].get("kind"), str):
         raise bad("'model.kind'", "is missing or not text")
+    data = manifest.get("data")
+    if isinstance(data, dict):
+        # What evaluate, export and reproduce read to find the training table and rebuild its split.
+        digest = data.get("content_sha256")
+        if not isinstance(digest, str) or not _HEX64.match(digest):
+            raise bad("'data.content_sha256'", f"is {digest!r:.80}, not a sha256 (64 lower-case hex digits)")
+        split = data.get("split")
+        if not isinstance(split, dict) or not isinstance(split.get("config"), dict):
+            raise bad("'data.split.config'", "is missing or not an object (the settings that split the training "
+                      "table)")
     for i, step in enumerate(manifest.get("steps", [])):
         if not isinstance(step, dict):
             raise bad("'steps'", "holds an entry that is not an object")
@@ -237,6 +247,11 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
         for key in ("auc", "ks"):
             if key in test and not finite_number(test[key]):
                 raise bad(f"'metrics.test.{key}'", f"is {test[key]!r:.40}, not a finite number")
+        # The rest of the numbers inspect prints and serve's /metadata reports: a number, or null
+        # where a metric was undefined (a class absent from the split).
+        for key in _NUMERIC_TEST_METRICS:
+            if test.get(key) is not None and not finite_number(test[key]):
+                raise bad(f"'metrics.test.{key}'", f"is {test[key]!r:.40}, not a finite number (or null)")
     seed = manifest.get("seed")
     if seed is not None and (not _count(seed) or seed > 2**32 - 1):  # what reproduce and the report reuse
         raise bad("'seed'", f"is {seed!r:.40}, not a whole number from 0 to {2**32 - 1}")
@@ -251,6 +266,11 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
             value = point.get(key)
             if value is not None and (not finite_number(value) or not 0 <= value <= 1):
                 raise bad(f"'operating_point.{key}'", f"is {value!r:.40}, not a number from 0 to 1")
+        # save_artifact writes one cut-off in both places; two that differ leave it to chance which
+        # one a reader decides at (score and serve read 'cutoff', the report the operating point).
+        if point.get("cutoff") is not None and cutoff is not None and point["cutoff"] != cutoff:
+            raise bad("'cutoff'", f"is {cutoff!r:.40}, but 'operating_point.cutoff' is {point['cutoff']!r:.40}; "
+                      "finlite writes one cut-off in both")
     export = manifest.get("export")
     if export is not None:
         if not isinstance(export, dict):
@@ -271,8 +291,10 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
                           "sha256 is not checked)")
             parity = record.get("parity")
             if parity is not None and (not isinstance(parity, dict) or not finite_number(parity.get("tolerance", 0.0))
-                                       or not finite_number(parity.get("max_abs_diff", 0.0))):
-                raise bad(f"'export.{key}.parity'", "is not an object with finite tolerance and max_abs_diff")
+                                       or not finite_number(parity.get("max_abs_diff", 0.0))
+                                       or not _count(parity.get("flips", 0))):
+                raise bad(f"'export.{key}.parity'", "is not an object with finite tolerance and max_abs_diff (and a "
+                          "whole number of flips)")
             # The counts evaluate compares against (check_served_model): whole numbers, never text.
             against = record.get("against_float")
             if key == "onnx_int8" and "file" in record and against is None:  # export always measures it
@@ -284,6 +306,13 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
                 raise bad(f"'export.{key}'", "holds a parity record whose max_flips, max_abs_diff or flips is not "
                           "a finite number (a non-negative whole number for counts)")
     return manifest
+
+
+#: Numbers a manifest's ``metrics.test`` may hold (credit and forecast models), checked as such.
+_NUMERIC_TEST_METRICS = ("accuracy", "brier", "cutoff", "f1", "flagged_rate", "gini", "log_loss", "pr_auc", "rows",
+                         "positives", "parameters", "nonzero_parameters", "model_bytes", "flops_per_row", "rmse", "mae",
+                         "mase", "mape", "directional_accuracy", "information_coefficient", "sharpe", "max_drawdown",
+                         "turnover", "r2")
 
 
 def _check_gates(gates: Any, field: str, bad: Any) -> None:
@@ -332,8 +361,11 @@ def read_verified(path: str | Path, required: tuple[str, ...] = (), *, verify_ke
         ArtifactError: the folder or manifest is missing, unreadable or malformed, a file name
             escapes the folder, a file is a link, missing, extra, too large or altered, or the
             signature or pin does not match.
-        ConfigError: the key or pin given is unusable.
+        ConfigError: the key or pin given is unusable, or ``path`` is not a path.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"An artifact is named by its folder's path (text or a pathlib.Path); got "
+                          f"{type(path).__name__}.", param="artifact")
     return verify_artifact(path, required, verify_key=verify_key, manifest_sha256=manifest_sha256)[:2]
 
 

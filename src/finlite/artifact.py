@@ -59,7 +59,7 @@ from finlite.models.serialize import WEIGHTS, load_weights, save_weights
 from finlite.tasks import DEFAULT_TASK, Task, get_task, task_of_manifest
 
 __all__ = ["Artifact", "load", "prepare_if_trained_on", "prepare_like", "prepare_series_like", "prepare_table_like",
-           "recorded_table", "save_artifact"]
+           "recorded_split", "recorded_table", "recorded_walk", "save_artifact"]
 
 PREPROCESSOR, PLAN = "preprocessor.json", "pruning_plan.json"
 OOF = "oof_logits.safetensors"
@@ -474,8 +474,25 @@ def prepare_if_trained_on(artifact: Artifact, table: Table) -> PreparedData | No
     digest = frame_sha256(table.frame)
     if digest != recorded["content_sha256"]:
         return None
-    config = SplitConfig(**recorded["split"]["config"])
-    return _prepare_table(table, preprocessor.schema, config, preprocessor, content_sha256=digest)
+    return _prepare_table(table, preprocessor.schema, recorded_split(artifact), preprocessor, content_sha256=digest)
+
+
+def recorded_split(artifact: Artifact) -> SplitConfig:
+    """The split settings the manifest records for a tabular model (``data.split.config``).
+
+    Raises:
+        ArtifactError: the settings are not SplitConfig's, naming the manifest field (the
+            manifest's digest passed, so it was altered and re-hashed, or written by hand).
+    """
+    config = artifact.manifest["data"]["split"]["config"]  # an object: check_manifest
+    unknown = [k for k in config if k not in ("validation", "test", "seed", "date_column")]
+    try:
+        if unknown:
+            raise ConfigError(f"it has no setting {str(unknown[0])!r}")
+        return SplitConfig(**config)
+    except ConfigError as exc:
+        raise ArtifactError(f"The manifest of {artifact.path} records split settings finlite cannot use "
+                            f"(field 'data.split.config'): {exc} Re-create the artifact instead of editing it.") from None
 
 
 def prepare_table_like(artifact: Artifact, data: DataLike | PriceTable) -> PreparedData:
@@ -518,10 +535,24 @@ def _prepare_series_like(artifact: Artifact, market: MarketPreprocessor, data: D
             f"{str(recorded.get('content_sha256'))[:16]}…, recorded from {recorded.get('source')!r}). Evaluating, "
             "exporting and compressing need the teacher's training data, so the test period stays unseen by both "
             "models.", param="data")
-    split = recorded.get("split")
+    return prepare_series(prices, market.spec, walk=recorded_walk(artifact), preprocessor=market)
+
+
+def recorded_walk(artifact: Artifact | Mapping[str, Any]) -> WalkForward:
+    """The walk-forward settings a forecaster's manifest records (``data.split.config``).
+
+    Raises:
+        ArtifactError: they are missing or not WalkForward's, naming the manifest field.
+    """
+    manifest = artifact.manifest if isinstance(artifact, Artifact) else artifact
+    where = str(artifact.path) if isinstance(artifact, Artifact) else "the artifact"
+    split = manifest.get("data", {}).get("split")
     walk = split.get("config") if isinstance(split, Mapping) else None
     if not isinstance(walk, Mapping):
-        raise ArtifactError(f"The manifest of {artifact.path} records no walk-forward settings (data.split.config); "
+        raise ArtifactError(f"The manifest of {where} records no walk-forward settings (data.split.config); "
                             "re-create the artifact with this finlite.")
-    config = WalkForward.from_dict(dict(walk))
-    return prepare_series(prices, market.spec, walk=config, preprocessor=market)
+    try:
+        return WalkForward.from_dict(dict(walk), "the manifest's 'data.split.config'")
+    except ConfigError as exc:
+        raise ArtifactError(f"The manifest of {where} records walk-forward settings finlite cannot use (field "
+                            f"'data.split.config'): {exc} Re-create the artifact instead of editing it.") from None

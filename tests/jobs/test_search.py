@@ -129,6 +129,7 @@ def test_search_command_saves_the_choice(teacher_dir: Path, german_csv: Path, tm
     result = runner.invoke(app, _cli_search(teacher_dir, german_csv, tmp_path / "s", recipe))
     assert result.exit_code == 0, result.output
     assert "search: 2 candidates" in result.output and "<- chosen" in result.output
+    assert "note: the search takes only the gates of --recipe" in result.output  # its steps were dropped unsaid
     assert f"student artifact: {tmp_path / 's'}" in result.output
     for name in ("manifest.json", "recipe.yaml", "search.json", "report.md"):
         assert (tmp_path / "s" / name).is_file(), name

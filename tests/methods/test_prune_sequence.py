@@ -207,8 +207,13 @@ def test_taylor_and_regularized_pruning_of_a_window_forecaster_use_the_regressio
     soft = plan_pruning(model, TaylorPruning(sparsity=0.5, granularity="neuron", batches=2, batch_size=32), data=data)
     assert max(soft.layers[0].scores) > 0.0
     assert isinstance(taylor.model, WindowMLP) and taylor.model.hidden == (8,)
-    regularized = prune(model, RegularizedPruning(penalty="group_lasso", strength=5.0, threshold=1e-6), data=data,
+    regularized = prune(model, RegularizedPruning(penalty="group_lasso", strength=3.5, threshold=1e-6), data=data,
                         distillation=RegressionDistillation(),
                         train=TrainConfig(epochs=3, patience=3, lr=1e-2, progress=False))
     assert isinstance(regularized.model, WindowMLP) and regularized.model.window == 12
     assert regularized.model.hidden[0] < 16  # the penalty drove whole neurons to zero
+    # A stronger penalty zeroes every neuron: the student would score every window alike (it was
+    # saved with one zero neuron kept).
+    with pytest.raises(ConfigError, match=r"drove every neuron of layer\(s\) layers\.0 to zero \(strength 5,"):
+        prune(model, RegularizedPruning(penalty="group_lasso", strength=5.0, threshold=1e-6), data=data,
+              distillation=RegressionDistillation(), train=TrainConfig(epochs=3, patience=3, lr=1e-2, progress=False))

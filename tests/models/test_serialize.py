@@ -4,6 +4,8 @@ manifest's config says of the model, are checked against each other before anyth
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +122,24 @@ def test_a_tensor_of_another_dtype_is_refused_not_cast(tmp_path: Path, dtype: to
     save_file(tensors, str(path), metadata={"finlite": json.dumps({"sparse": {}, "storage": "float32"})})
     with pytest.raises(ArtifactError, match=rf"Tensor 'layers.0.weight' .* holds {dtype} values; the model's are "
                                             "torch.float32"):
+        load_weights(model.config(), path)
+
+
+@pytest.mark.parametrize(("key", "value", "storage"), [("layers.1.bias", math.inf, "float32"),
+                                                    ("layers.0.weight", -math.inf, "float32"),
+                                                    ("layers.0.weight", math.nan, "float16")])
+def test_a_tensor_that_is_not_finite_is_refused(tmp_path: Path, key: str, value: float, storage: str) -> None:
+    """An infinite bias in a re-hashed artifact was loaded by every command: each applicant scored
+    1.0 (or 0.0 for -inf), evaluate reported AUC 0.5 with exit 0, export wrote it to ONNX."""
+    model = TabularMLP(4, hidden=(3,))
+    tensors = {k: v.clone() for k, v in model.state_dict().items()}
+    tensors[key].view(-1)[0] = value
+    if storage == "float16":
+        tensors = {k: v.half() for k, v in tensors.items()}
+    path = tmp_path / "weights.safetensors"
+    save_file(tensors, str(path), metadata={"finlite": json.dumps({"sparse": {}, "storage": storage})})
+    with pytest.raises(ArtifactError, match=rf"Tensor '{re.escape(key)}' in .*weights\.safetensors' holds 1 value\(s\) "
+                                            rf"that are not finite \(e\.g\. {value}\).*damaged or was altered"):
         load_weights(model.config(), path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,20 @@ def test_recipe_round_trips_through_yaml() -> None:
     ("steps: []\n", r"must be a non-empty list of steps"),
     ("steps:\n  - {method: magnitude_pruning, sparsity: 2}\n", r"r\.yaml, line 2 \(steps\[0\]\.sparsity\).*'sparsity' parameter of MagnitudePruning"),
     ("steps:\n  - !!python/object/apply:os.system [echo hi]\n", r"not valid YAML"),
+    # Found by a review (2026-12-02): lr beyond float32 was a raw RuntimeError from Adam; temperatures
+    # and penalties far out trained nothing and were kept; fp16 then low_rank saved float32 tensors
+    # under a manifest saying float16.
+    ("steps:\n  - {method: distillation, train: {lr: 1.0e+39}}\n",
+     r"r\.yaml, line 2 \(steps\[0\]\.train\.lr\).*of at most 1 \(Adam's usual rates"),
+    ("steps:\n  - {method: distillation, temperature: 1.0e-300}\n", r"\(steps\[0\]\.temperature\).*from 0\.01 to 100"),
+    ("steps:\n  - {method: hint_distillation, temperature: 1.0e+3}\n", r"\(steps\[0\]\.temperature\).*from 0\.01 to 100"),
+    ("steps:\n  - {method: distillation}\n  - {method: regularized_pruning, strength: 1.0e+300}\n",
+     r"\(steps\[1\]\.strength\).*at most 100"),
+    ("steps:\n  - {method: distillation}\n  - {method: fp16}\n  - {method: low_rank}\n",
+     r"Step 'low_rank' at r\.yaml, line 4 \(steps\[2\]\) comes after 'fp16' \(step 2\), which stores the weights "
+     r"as float16.*Make the quantization step the recipe's last"),
+    ("steps:\n  - {method: distillation}\n  - {method: static_int8}\n  - {method: magnitude_pruning}\n",
+     r"'magnitude_pruning' at r\.yaml, line 4 \(steps\[2\]\) comes after 'static_int8' \(step 2\).* as int8"),
 ])
 def test_bad_recipes_name_the_place_and_the_fix(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -141,3 +156,40 @@ def test_cli_recipe_exit_codes(teacher_dir: Path, german_csv: Path, tmp_path: Pa
     res = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--preset", "balanced",
                               "--recipe", str(good), "--out", str(tmp_path / "s4")])
     assert res.exit_code == 2 and "not both" in res.output
+
+
+def test_cli_options_a_recipe_or_search_would_ignore_are_refused(teacher_dir: Path, german_csv: Path,
+                                                                 tmp_path: Path) -> None:
+    """--structured, --scope, --norm and --save-plan beside --recipe, and --budget or --objective
+    without --search, exited 0 with the option ignored (a review, 2026-12-02)."""
+    runner = CliRunner()
+    good = tmp_path / "ok.yaml"
+    good.write_text("steps:\n  - {method: distillation, hidden: [8]}\n")
+    base = ["compress", str(teacher_dir), str(german_csv), "--out", str(tmp_path / "s")]
+    for extra, words in ((["--recipe", str(good), "--structured"], "--structured sets the single distil-and-prune run, "
+                                                                   "which --recipe replaces"),
+                         (["--recipe", str(good), "--scope", "global"], "--scope sets"),
+                         (["--preset", "fastest", "--norm", "l1"], "--norm sets the single distil-and-prune run, "
+                                                                   "which --preset replaces"),
+                         (["--search", "--save-plan", str(tmp_path / "p.json")], "--save-plan sets"),
+                         (["--budget", "5"], "--budget sets --search, which is not on; add --search, or drop it"),
+                         (["--objective", "fastest", "--budget", "9"], "--budget and --objective set --search")):
+        res = runner.invoke(app, [*base, *extra])
+        assert res.exit_code == 2 and words in res.output, (extra, res.output)
+    assert not (tmp_path / "s").exists() and not (tmp_path / "p.json").exists()
+
+
+def test_a_closed_pipe_ends_the_output_quietly(teacher_dir: Path) -> None:
+    """`finlite inspect A | head -1` said "error: Broken pipe (None); check the path and its
+    permissions": no file was at fault. It ends quietly now, as Unix tools do (141, SIGPIPE's)."""
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        done = subprocess.run([str(Path(sys.executable).parent / "finlite"), "inspect", str(teacher_dir)],
+                              stdout=write, stderr=subprocess.PIPE, timeout=120, check=False)
+    finally:
+        os.close(write)
+    assert done.returncode == 141 and done.stderr == b""

@@ -285,3 +285,33 @@ def test_bench_reports_every_backend(exported_dir: Path, teacher_dir: Path) -> N
     assert student["records"] == "20 rows of the test split"
     table = CliRunner().invoke(app, ["bench", str(teacher_dir), "--repeats", "20", "--batch", "64", "--records", "5"])
     assert table.exit_code == 0 and "hint: run 'finlite export" in table.output and "CPU:" in table.output
+
+
+@pytest.mark.parametrize("threads", [20_000, 10**6, 0, -5, "x", True, 2.0])
+def test_the_predictors_thread_count_is_bounded_before_any_work(exported_dir: Path, threads: object) -> None:
+    """threads=20000 hung the constructor at 1.7 GB; 'x' was a raw ValueError; 0 and -5 were taken as 1."""
+    from finlite._limits import available_cores
+    from finlite.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"'threads' parameter must be a positive whole number of at most "
+                                          rf"{max(64, available_cores())}; got {threads!r}\. 1 \(the default\) suits a "
+                                          "server"):
+        Predictor(exported_dir, threads=threads)  # type: ignore[arg-type]
+
+
+def test_what_is_not_one_record_or_an_artifact_path_gets_finlites_error(exported_dir: Path) -> None:
+    """score_record([1, 2]) and finlite.load(None) were raw TypeErrors (a review, 2026-12-02)."""
+    from finlite.errors import ConfigError
+
+    predictor = Predictor(exported_dir)
+    for bad in ([1, 2], "text", 5):
+        with pytest.raises(RecordErrors, match=rf"expected an object of fields \(a dict of field to value\), got "
+                                               rf"{type(bad).__name__}"):
+            predictor.score_record(bad)  # type: ignore[arg-type]
+        with pytest.raises(RecordErrors, match="expected an object of fields"):
+            predictor.explain_record(bad)  # type: ignore[arg-type]
+    for bad in (None, 123):
+        with pytest.raises(ConfigError, match=rf"named by its folder's path .*; got {type(bad).__name__}"):
+            finlite.load(bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="named by its folder's path"):
+            Predictor(bad)  # type: ignore[arg-type]

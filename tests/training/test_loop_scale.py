@@ -54,6 +54,41 @@ def test_fit_uses_the_automatic_batch_unless_given() -> None:
         TrainConfig(schedule="linear")
 
 
+def test_a_loss_that_turns_non_finite_stops_training_and_never_keeps_the_untrained_start() -> None:
+    """A NaN loss from the first steps (lr 1e30, a temperature of 1e-300) left the random start in
+    place as the "best" weights: saved, kept, AUC 0.42. A divergence before any epoch ended is a
+    settings error; one after a good epoch stops training and keeps that epoch."""
+    x = torch.randn(256, 3)
+    y = (x[:, 0] > 0).float()
+    from finlite.training.loop import validation_auc
+
+    def loss_after(step: int) -> object:
+        calls = [0]
+
+        def loss(out: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+            calls[0] += 1
+            base = torch.nn.functional.binary_cross_entropy_with_logits(out, batch["y"])
+            return base * float("nan") if calls[0] > step else base
+        return loss
+
+    net = TabularMLP(3, (4,), dropout=0.0)
+    start = {k: v.clone() for k, v in net.state_dict().items()}
+    with pytest.raises(ConfigError, match=r"the training loss became nan at step 2 \(epoch 1\), before any epoch "
+                                          r"ended with finite weights.*Lower the learning rate \(lr 0\.001"):
+        fit(net, {"x": x, "y": y}, loss_after(1), validation_auc(x, y.numpy()),
+            TrainConfig(epochs=5, batch_size=64, progress=False))
+    with pytest.raises(ConfigError, match="before any end of training with finite weights"):
+        fit(net, {"x": x, "y": y}, loss_after(9), validation_auc(x, y.numpy()),
+            TrainConfig(epochs=5, batch_size=64, progress=False), restore_best=False)
+    net.load_state_dict(start)
+    late = fit(net, {"x": x, "y": y}, loss_after(9), validation_auc(x, y.numpy()),
+               TrainConfig(epochs=5, batch_size=64, progress=False))  # 4 steps an epoch: NaN in epoch 3
+    assert late.diverged is not None and late.epochs_run == 3 and late.best_epoch <= 1
+    assert all(torch.isfinite(v).all() for v in net.state_dict().values())
+    with pytest.raises(ConfigError, match=r"'lr' parameter of TrainConfig must be a finite positive number of at most 1"):
+        TrainConfig(lr=1e39)
+
+
 @pytest.mark.parametrize("schedule", ["cosine", "onecycle"])
 def test_schedules_train(schedule: str) -> None:
     rng = np.random.default_rng(0)

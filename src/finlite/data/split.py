@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from finlite._finite import shown
+from finlite._limits import MAX_SEED
 from finlite._util import param_error
 from finlite.errors import DataError
 
@@ -34,8 +35,12 @@ class SplitConfig:
     def __post_init__(self) -> None:
         for name in ("validation", "test"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 < value < 1:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
                 raise param_error("SplitConfig", name, "a number in (0, 1)", value)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise param_error("SplitConfig", "seed", f"a whole number from 0 to {MAX_SEED}", self.seed)
+        if self.date_column is not None and not isinstance(self.date_column, str):
+            raise param_error("SplitConfig", "date_column", "a column name or None", self.date_column)
         if self.validation + self.test >= 0.9:
             raise param_error("SplitConfig", "validation + test", "below 0.9 so training keeps 10 % of rows",
                               self.validation + self.test)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on
+from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_walk
 from finlite.data.io import Table, read_table
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate
@@ -202,8 +202,6 @@ def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
     re-fitted: nothing about that file is learned)."""
     from finlite.artifact import prepare_series_like
     from finlite.data.market import PriceTable, prepare_series, read_prices
-    from finlite.data.walkforward import WalkForward
-
     market = art.market
     if market is None:
         raise ConfigError(f"{art.path} holds a tabular model, not a market forecaster.", param="artifact")
@@ -212,8 +210,7 @@ def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
     prices = data if isinstance(data, PriceTable) else read_prices(data, market.spec)
     if prices.content_sha256 == art.manifest["data"].get("content_sha256"):
         return prepare_series_like(art, prices), "test"
-    walk = WalkForward.from_dict(dict(art.manifest["data"]["split"]["config"]))
-    series = prepare_series(prices, market.spec, walk=walk, preprocessor=market)
+    series = prepare_series(prices, market.spec, walk=recorded_walk(art), preprocessor=market)
     _check_out_of_sample(art, series, prices.source)
     return series, f"test period of {prices.source}"
 

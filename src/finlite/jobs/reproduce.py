@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from finlite.artifact import Artifact, DataLike, load
+from finlite.artifact import Artifact, DataLike, load, recorded_walk
 from finlite.errors import ArtifactError, ConfigError, DataError
 from finlite.recipe.spec import Recipe
 from finlite.training.loop import TrainConfig
@@ -399,14 +399,13 @@ def _rerun_forecaster(art: Artifact, data: DataLike, out: Path, *, model: Mappin
                       config: TrainConfig | None, params: dict[str, Any] | None,
                       operating: tuple[float | None, float | None], progress: bool) -> tuple[dict[str, Any], str]:
     """train_forecaster again with the recorded spec, walk-forward, model and costs."""
-    from finlite.data.walkforward import WalkForward
     from finlite.jobs.forecast import DEFAULT_COST_BPS, train_forecaster
 
     market = art.market
     if market is None:  # the caller checked; kept for the type checker
         raise ConfigError(f"{art.path} holds a tabular model, not a forecaster.", param="artifact")
     manifest = art.manifest
-    walk = WalkForward.from_dict(dict(manifest["data"]["split"]["config"]))
+    walk = recorded_walk(art)
     kind = str(model.get("kind"))
     hidden: tuple[int, ...] | None
     if kind == "sequence":

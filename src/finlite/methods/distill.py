@@ -100,6 +100,18 @@ def _number(owner: str, name: str, value: Any, *, positive: bool = False) -> Non
         raise param_error(owner, name, "a positive number" if positive else "a number", value)
 
 
+#: Temperatures accepted: soft targets at T = 0.01 are already hard labels, and at T = 100 flat;
+#: beyond these the logits divided by T overflow or vanish in float32 and training diverges.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 100.0
+
+
+def _temperature(owner: str, value: Any) -> None:
+    _number(owner, "temperature", value, positive=True)
+    if not MIN_TEMPERATURE <= value <= MAX_TEMPERATURE:
+        raise param_error(owner, "temperature", f"a number from {MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g} (2 to 4 "
+                          "is usual)", value)
+
+
 _SIGN_WORDS = {"+": 1, "-": -1}
 
 
@@ -262,7 +274,7 @@ class Distillation(_StudentSpec):
     format_version: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
-        _number("Distillation", "temperature", self.temperature, positive=True)
+        _temperature("Distillation", self.temperature)
         check_fraction("Distillation", "alpha", self.alpha, high_open=False)
         object.__setattr__(self, "monotone", _monotone_pairs(self.monotone))
         _number("Distillation", "monotone_weight", self.monotone_weight, positive=True)
@@ -356,7 +368,7 @@ class HintDistillation(_StudentSpec):
     student_layer: int = -1
 
     def __post_init__(self) -> None:
-        _number("HintDistillation", "temperature", self.temperature, positive=True)
+        _temperature("HintDistillation", self.temperature)
         check_fraction("HintDistillation", "alpha", self.alpha, high_open=False)
         _number("HintDistillation", "beta", self.beta)
         if self.beta < 0:

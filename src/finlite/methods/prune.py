@@ -149,6 +149,11 @@ class TaylorPruning(MethodConfig):
                 raise param_error("TaylorPruning", name, "a positive integer", value)
 
 
+#: Largest penalty weight of regularized pruning: each optimiser step soft-thresholds weights by
+#: lr x strength, so at the default lr a strength of 1,000 zeroes every weight in one step.
+MAX_STRENGTH = 100.0
+
+
 @register_method("regularized_pruning")
 @dataclass(frozen=True, kw_only=True)
 class RegularizedPruning(MethodConfig):
@@ -177,8 +182,9 @@ class RegularizedPruning(MethodConfig):
             raise param_error("RegularizedPruning", "penalty", "'l1' or 'group_lasso'", self.penalty)
         # math.isfinite: inf passes "> 0" and an infinite threshold would remove every weight.
         if isinstance(self.strength, bool) or not isinstance(self.strength, (int, float)) \
-                or not math.isfinite(self.strength) or not self.strength > 0:
-            raise param_error("RegularizedPruning", "strength", "a finite positive number", self.strength)
+                or not math.isfinite(self.strength) or not 0 < self.strength <= MAX_STRENGTH:
+            raise param_error("RegularizedPruning", "strength", f"a positive number of at most {MAX_STRENGTH:g} (0.01 "
+                              "to 1 is usual)", self.strength)
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) \
                 or not math.isfinite(self.threshold) or not self.threshold >= 0:
             raise param_error("RegularizedPruning", "threshold", "a finite number ≥ 0", self.threshold)
@@ -598,6 +604,14 @@ def regularized_prune(model: FinliteModel, method: RegularizedPruning, *, data: 
     trained = _distill_with_penalty(copy.deepcopy(model), method, data, tuning, train, masks, constrained)
     layers = _candidates(trained, method.granularity)
     scores = [_scores(layer, method.granularity, "l2") for _, layer in layers]
+    dead = [name for (name, _), s in zip(layers, scores, strict=True) if s.size and bool(np.all(s <= method.threshold))]
+    if dead:
+        # Every weight (or neuron) of a layer at zero: the student's output is a constant and
+        # would be saved as a pruned model that decides nothing.
+        raise ConfigError(f"regularized_pruning drove every {'weight' if method.granularity == 'weight' else 'neuron'} "
+                          f"of layer(s) {', '.join(dead)} to zero (strength {method.strength:g}, threshold "
+                          f"{method.threshold:g}): the student would score every row alike. Lower the strength "
+                          "(0.01 to 1 is usual) or shorten the training.", param="strength")
     pruned = []
     for s in scores:
         gone = [int(i) for i in np.flatnonzero(s <= method.threshold)]

@@ -95,6 +95,10 @@ class _VerifiedBytes:
         return self._tensors[key]
 
 
+#: Tensors that may hold ±inf (bin edges, whose outer bins are open-ended), by their last name part.
+_OPEN_ENDED = frozenset({"edges"})
+
+
 def load_weights(model_config: Mapping[str, Any], path: str | Path, data: bytes | None = None) -> FinliteModel:
     """Rebuild a model from its config and a safetensors file written by :func:`save_weights`.
 
@@ -119,6 +123,16 @@ def load_weights(model_config: Mapping[str, Any], path: str | Path, data: bytes 
                 raise ArtifactError(f"Tensor {key!r} in {str(path)!r} holds {tensor.dtype} values; the model's are "
                                     f"{expected[key][1]}. The file does not belong to this model; save the model "
                                     "again.")
+            # One infinite bias scored every applicant 1.0 (or 0.0), silently, on every path:
+            # training never writes one (a non-finite loss stops it), so the file is damaged. Bin
+            # edges are the exception: a scorecard's open-ended bins end at ±inf (never NaN).
+            ok = (~torch.isnan(tensor) if key.rsplit(".", 1)[-1] in _OPEN_ENDED else torch.isfinite(tensor)) \
+                if tensor.is_floating_point() else None
+            if ok is not None and not bool(ok.all()):
+                bad = tensor[~ok]
+                raise ArtifactError(f"Tensor {key!r} in {str(path)!r} holds {int(bad.numel()):,} value(s) that are not "
+                                    f"finite (e.g. {float(bad.flatten()[0])}); the model would score every row alike "
+                                    "or NaN. The file is damaged or was altered: save the model again.")
             state[key] = tensor
     try:
         model.load_state_dict(state)

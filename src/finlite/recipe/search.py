@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
-from finlite.methods.distill import BinsFrom, Distillation
+from finlite.methods.distill import MAX_TEMPERATURE, MIN_TEMPERATURE, BinsFrom, Distillation
 from finlite.methods.prune import MagnitudePruning
 from finlite.methods.quantize import Fp16Weights, StaticInt8
 from finlite.models.base import FinliteModel
@@ -55,9 +55,9 @@ class SearchSpace:
                 raise ConfigError(f"Each student in the 'hidden' parameter of SearchSpace is a tuple of positive layer "
                                   f"widths, e.g. (16,) or (16, 8); got {widths!r}.")
         for t in self.temperature:
-            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
-                raise ConfigError(f"Search temperatures (the 'temperature' parameter of SearchSpace) must be positive "
-                                  f"numbers, e.g. 2.0; got {t!r}.")
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not MIN_TEMPERATURE <= t <= MAX_TEMPERATURE:
+                raise ConfigError(f"Search temperatures (the 'temperature' parameter of SearchSpace) must be numbers "
+                                  f"from {MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g}, e.g. 2.0; got {t!r}.")
         for bins in self.input_bins:
             if isinstance(bins, bool) or not isinstance(bins, int) or not (bins == 0 or 2 <= bins <= MAX_EDGES + 1):
                 raise ConfigError(f"Search input bins (the 'input_bins' parameter of SearchSpace) are 0 (no bins) or a "

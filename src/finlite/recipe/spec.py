@@ -221,6 +221,24 @@ def _at_key(exc: ConfigError, where: _Where, path: tuple[Any, ...], keys: Mappin
 
 
 # -- recipes -------------------------------------------------------------------------------------
+#: Methods that store the weights in another form (int8, float16): the last word on them. A later
+#: step would retrain or rebuild float32 weights and silently drop it (fp16 then low_rank was
+#: saved with float32 tensors under a manifest saying float16), or refuse only after the steps
+#: before it had trained.
+QUANTIZATION_METHODS = ("dynamic_int8", "static_int8", "qat", "fp16")
+
+
+def _check_step_order(steps: list[Step], where: _Where) -> None:
+    """Refuse, before any step runs, a step after a quantization step (naming both)."""
+    for i, step in enumerate(steps):
+        if step.name in QUANTIZATION_METHODS and i + 1 < len(steps):
+            later = steps[i + 1]
+            raise ConfigError(f"Step {later.name!r} at {where('steps', i + 1)} comes after {step.name!r} (step "
+                              f"{i + 1}), which stores the weights as {'float16' if step.name == 'fp16' else 'int8'}; "
+                              "a later step would retrain or rebuild them in float32. Make the quantization step "
+                              "the recipe's last.")
+
+
 @dataclass(frozen=True)
 class Step:
     """One recipe step: a registered method config and optional training overrides."""
@@ -308,6 +326,7 @@ class Recipe:
                 at = ("steps", i, "train", exc.param) if exc.param in train else ("steps", i, "train")
                 raise ConfigError(f"{where(*at)}: {exc}") from None
             steps.append(Step(method=method, train=dict(train)))
+        _check_step_order(steps, where)
         gates = []
         raw_gates = data.get("gates") or {}
         if not isinstance(raw_gates, Mapping):

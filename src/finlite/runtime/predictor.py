@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from finlite._finite import check_score_count, check_scores, record_score_error
+from finlite._limits import available_cores, check_count
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
 from finlite.errors import ArtifactError, ConfigError, DataError, ScoreError
 from finlite.runtime._fastenc import ArrowRows, block_buffer
 from finlite.runtime._graph_ops import check_operators, probe
-from finlite.runtime.encoder import Encoder
+from finlite.runtime.encoder import Encoder, FieldError, RecordErrors
 from finlite.tasks import Task, task_of_manifest
 
 if TYPE_CHECKING:
@@ -99,6 +100,19 @@ def model_session(model: bytes, threads: int = 1, where: str = "the ONNX model")
 _EXACT_FLOAT = 2.0**53
 
 
+#: Most threads a Predictor takes (more when the machine has more cores): 20,000 hung its constructor.
+MAX_THREADS = 64
+
+
+def _check_one_record(record: Any) -> None:
+    """Refuse what is not one record (a list, text) with the record path's own error, not the
+    TypeError its lookups raise."""
+    if not isinstance(record, Mapping):
+        raise RecordErrors([FieldError(0, "", f"expected an object of fields (a dict of field to value), got "
+                                              f"{type(record).__name__}; pass a list of records to predict_score",
+                                       "type")], "the record")
+
+
 class Predictor:
     """Score raw records with an exported artifact.
 
@@ -119,6 +133,12 @@ class Predictor:
                  manifest_sha256: str | None = None) -> None:
         if variant not in _VARIANTS:
             raise ArtifactError(f"Unknown model variant {variant!r}; use 'fp32' or 'int8'.")
+        # Before any work: 20,000 threads hung the constructor at 1.7 GB (a review, 2026-12-02).
+        # More threads than cores only contend, but a caller may oversubscribe a little on purpose.
+        cores = available_cores()
+        threads = check_count(threads, "threads", high=max(MAX_THREADS, cores),
+                              fix=f"1 (the default) suits a server; batch scoring gains up to the {cores} core(s) "
+                                  "this process may use.")
         root, manifest = read_verified(artifact, required=("preprocessor.json",), verify_key=verify_key,
                                        manifest_sha256=manifest_sha256)
         export = manifest.get("export", {})
@@ -162,7 +182,7 @@ class Predictor:
         self._spec = spec
         self._history_columns = history_columns(self.market) if self.market is not None else []
         self._field_set = frozenset(self.fields)
-        self._threads = max(1, int(threads))
+        self._threads = threads
         self._columns: tuple[Any, list[Any]] = (None, [])  # the last DataFrame column Index seen, as a list
         try:
             self.session = model_session(read_listed(root, manifest, self.file), threads, str(root / self.file))
@@ -370,14 +390,22 @@ class Predictor:
                 or does not fit float32 (kind "value").
             ScoreError: the model returned a NaN or infinite score; no decision is made from it.
         """
-        return self._slot().run_record(record)[0]
+        try:
+            return self._slot().run_record(record)[0]
+        except (TypeError, AttributeError):
+            _check_one_record(record)  # checked only on failure: the fast path pays nothing
+            raise
 
     def explain_record(self, record: Mapping[str, Any]) -> tuple[float, list[str]]:
         """P(positive) of one record and the fields whose category was unseen in training.
 
         Raises the same errors as :meth:`score_record`.
         """
-        return self._slot().run_record(record)
+        try:
+            return self._slot().run_record(record)
+        except (TypeError, AttributeError):
+            _check_one_record(record)
+            raise
 
     def encode(self, records: Any, source: str | None = None) -> np.ndarray:
         """Encode a DataFrame, a list of dicts, one dict or an Arrow batch as model inputs.

@@ -45,6 +45,9 @@ LossFn = Callable[[torch.Tensor, Batch], torch.Tensor]
 # Upper bounds far above any useful run; beyond them torch overflows its C integers.
 MAX_EPOCHS = 100_000
 MAX_BATCH_SIZE = 1 << 24
+#: Largest learning rate accepted: Adam's step is about lr per weight, so anything near 1 already
+#: diverges; beyond float32's range torch fails with a raw RuntimeError.
+MAX_LR = 1.0
 SCHEDULES = ("constant", "cosine", "onecycle")
 # Networks below this many parameters train on one intra-op thread (see fit).
 SMALL_MODEL_PARAMETERS = 1_000_000
@@ -118,8 +121,9 @@ class TrainConfig:
             if value > most:
                 raise param_error("TrainConfig", name, f"a positive integer of at most {most:,}", value)
         # Non-finite rates are refused (NaN fails every comparison, inf passes "> 0").
-        if not _finite(self.lr) or not self.lr > 0:
-            raise param_error("TrainConfig", "lr", "a finite positive number", self.lr)
+        if not _finite(self.lr) or not 0 < self.lr <= MAX_LR:
+            raise param_error("TrainConfig", "lr", f"a finite positive number of at most {MAX_LR:g} (Adam's usual "
+                              "rates are 1e-4 to 1e-2)", self.lr)
         if not _finite(self.weight_decay) or not self.weight_decay >= 0:
             raise param_error("TrainConfig", "weight_decay", "a finite number ≥ 0", self.weight_decay)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
@@ -141,6 +145,8 @@ class TrainResult:
     epochs_run: int
     history: list[float] = field(default_factory=list)
     batch_size: int = 0
+    #: The non-finite loss that stopped training early (the best epoch before it was kept), if any.
+    diverged: float | None = None
 
 
 def seed_everything(seed: int) -> None:
@@ -242,6 +248,7 @@ def _fit(model: Net, data: Batch | RowSource, loss_fn: LossFn, validate: Callabl
     best_state = copy.deepcopy(model.state_dict())
     history: list[float] = []
     epoch, step = 0, 0
+    diverged: float | None = None
     with Progress(desc, config.epochs, unit="epoch", enabled=config.progress) as progress:
         for epoch in range(config.epochs):
             model.train()
@@ -254,10 +261,17 @@ def _fit(model: Net, data: Batch | RowSource, loss_fn: LossFn, validate: Callabl
                 batch = take(idx)
                 optimiser.zero_grad(set_to_none=True)
                 loss = loss_fn(model(batch["x"]), batch)
+                if not torch.isfinite(loss):
+                    # The weights are NaN or infinite from here on: a step further only spreads
+                    # it. Stop, and keep the best epoch before it (or refuse: below).
+                    diverged = float(loss.detach())
+                    break
                 loss.backward()
                 optimiser.step()
                 if after_step is not None:
                     after_step(model)
+            if diverged is not None:
+                break
             model.eval()
             score = float(validate(model))
             history.append(score)
@@ -267,11 +281,20 @@ def _fit(model: Net, data: Batch | RowSource, loss_fn: LossFn, validate: Callabl
             progress.update(rows=n, metric=f"val {score:.4f} (best {best_score:.4f})")
             if epoch - best_epoch >= config.patience:
                 break
+    if diverged is not None and (not restore_best or not math.isfinite(best_score)):
+        # No epoch ended with finite weights and a validation score (or the last weights were to
+        # be kept): what would be saved is the untrained start, or NaN. A settings error.
+        raise ConfigError(
+            f"{desc}: the training loss became {diverged} at step {step} (epoch {epoch + 1}), before any "
+            f"{'epoch ended' if restore_best else 'end of training'} with finite weights: these settings make "
+            f"training diverge. Lower the learning rate (lr {config.lr:g}; 1e-3 is the default) or bring the "
+            "step's other settings nearer their defaults (a temperature far from 1, a huge penalty).",
+            param="lr")
     if restore_best:
         model.load_state_dict(best_state)
     model.eval()
     return TrainResult(best_epoch=best_epoch, best_score=float(best_score), epochs_run=epoch + 1, history=history,
-                       batch_size=batch_size)
+                       batch_size=batch_size, diverged=diverged)
 
 
 # -- the output layer --------------------------------------------------------------------------
