@@ -235,6 +235,8 @@ def test_malformed_manifests_are_artifact_errors(art: Path, content: bytes, mess
     # A width edited into the manifest would make the rebuilt model take 1.6 GB before any check.
     (lambda m: m["model"].__setitem__("hidden", [20_000, 20_000]), "describes .* parameters, more than a weights file"),
     (lambda m: m["model"].__setitem__("hidden", ["64"]), "'hidden' parameter of TabularMLP must be a list of positive"),
+    # evaluate skipped the served model's check while score used it (a review, 2026-12-02).
+    (lambda m: m.pop("export"), r"field 'export' has no record of model\.onnx, which 'files' lists"),
     # /metadata reported these as they were (a review, 2026-12-02).
     (lambda m: m["metrics"]["test"].__setitem__("f1", "not-a-number"), r"field 'metrics\.test\.f1' is 'not-a-number'"),
     (lambda m: m["metrics"]["test"].__setitem__("brier", {"a": 1}), r"field 'metrics\.test\.brier' is \{'a': 1\}"),

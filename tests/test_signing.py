@@ -111,8 +111,17 @@ def test_forged_model_after_signing_is_refused(art: Path, keys: dict, german_csv
         assert result.exit_code == 2, (command, result.output)
         assert "does not verify with the trusted key" in result.output
     assert not (tmp_path / "s.csv").exists()
-    shown = runner.invoke(app, ["inspect", str(art)])  # without a key: hashes pass, signature shown stale
-    assert "does NOT match the manifest (changed after signing)" in shown.output
+    # Without a key the hashes pass, but a signature that no longer matches its manifest proves the
+    # change: refused on every path (inspect showed it and exited 0; score used the forgery).
+    shown = runner.invoke(app, ["inspect", str(art)])
+    assert shown.exit_code == 2 and "its signature does not match manifest.json" in shown.output
+    with pytest.raises(ArtifactError, match=r"carries signature\.json, but its signature does not match.*delete "
+                                            r"signature\.json and sign it again"):
+        Predictor(art)
+    with pytest.raises(ArtifactError, match=r"does not match manifest\.json"):
+        finlite.load(art)
+    (art / "signature.json").unlink()  # the documented way out, for who trusts the content
+    assert Predictor(art) is not None
 
 
 def test_forged_signature_file_is_refused(art: Path, keys: dict) -> None:
@@ -304,11 +313,13 @@ def test_export_never_re_signs_an_artifact_changed_after_signing(art: Path, keys
     result = runner.invoke(app, ["export", str(art), "--data", str(german_csv), "--key", str(private)])
     flat = " ".join(result.output.split())
     assert result.exit_code == 2, result.output
-    assert "is signed, but not verifiably by the key given to re-sign it" in flat and "nothing was written" in flat
+    # Refused on reading now (a signature that does not match its own manifest), before export's check.
+    assert "carries signature.json, but its signature does not match manifest.json" in flat
     assert snapshot(art) == before
     with pytest.raises(ArtifactError, match="does not verify"):
         finlite.load(art, verify_key=public)
     other, _ = keys["other"]  # signed by someone else: not this key's to replace either
+    (art / "signature.json").unlink()  # (the stale signature is refused before anything else)
     sign_artifact(art, other)
     result = runner.invoke(app, ["export", str(art), "--data", str(german_csv), "--key", str(private)])
     assert result.exit_code == 2 and "not verifiably by the key given to re-sign it" in " ".join(result.output.split())
@@ -345,9 +356,10 @@ def test_inspect_never_prints_a_forged_signature_field(art: Path, keys: dict, fi
     record[field] = value
     (art / "signature.json").write_text(json.dumps(record))
     result = runner.invoke(app, ["inspect", str(art)])
-    assert result.exit_code == 0, result.output  # 123 was an AttributeError traceback
-    assert "signature: unreadable" in result.output and "\x1b" not in result.output
-    assert "verified with the trusted key" not in result.output
+    # 123 was an AttributeError traceback; then "signature: unreadable" with exit 0. A signature
+    # that cannot be checked against its manifest is refused now, its text escaped.
+    assert result.exit_code == 2 and "carries signature.json, but" in result.output, result.output
+    assert "\x1b" not in result.output and "verified with the trusted key" not in result.output
 
 
 def test_a_key_file_is_refused_for_what_it_is(art: Path, keys: dict, tmp_path: Path) -> None:

@@ -1129,11 +1129,9 @@ def _trust_line(trust: dict[str, Any]) -> str:
     if trust.get("verified"):
         return (f"signature: {trust['algorithm']}, key sha256 {trust['fingerprint']}, verified with the "
                 f"{trust['verified_with']}")
-    if trust.get("fingerprint") is None:
-        return f"signature: unreadable ({trust.get('problem', 'malformed signature.json')})"
-    state = ("matches the manifest, but the key is not trusted until you pass --verify-key PUBLIC.pem"
-             if trust.get("self_consistent") else "does NOT match the manifest (changed after signing)")
-    return f"signature: {trust['algorithm']}, key sha256 {trust['fingerprint']}; {state}"
+    # An unreadable signature, or one that does not match its manifest, was refused on loading.
+    return (f"signature: {trust['algorithm']}, key sha256 {trust['fingerprint']}; matches the manifest, but the key "
+            "is not trusted until you pass --verify-key PUBLIC.pem")
 
 
 @app.command()

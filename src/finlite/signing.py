@@ -304,9 +304,10 @@ def check_signature(root: Path, manifest_bytes: bytes, manifest: dict[str, Any],
                     dir_fd: int | None = None) -> dict[str, Any]:
     """Check ``signature.json`` against the trusted key (if any) and say what is known.
 
-    Without a trusted key nothing is refused; the result reports the recorded signer and
-    whether the signature matches the public key it names (``self_consistent``): an
-    integrity hint only, since anyone can sign with a key of their own.
+    Without a trusted key nothing is refused here; the result reports the recorded signer and
+    whether the signature matches the public key it names (``self_consistent``). That is no
+    proof of who signed (anyone can sign with a key of their own), but a False proves the
+    manifest changed after signing, and :func:`finlite._manifest.verify_artifact` refuses it.
 
     Raises:
         ArtifactError: a trusted key is given and the artifact is unsigned, signed by another

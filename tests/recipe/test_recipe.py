@@ -67,12 +67,31 @@ def test_recipe_round_trips_through_yaml() -> None:
     ("steps:\n  - {method: distillation}\n  - {method: fp16}\n  - {method: low_rank}\n",
      r"Step 'low_rank' at r\.yaml, line 4 \(steps\[2\]\) comes after 'fp16' \(step 2\), which stores the weights "
      r"as float16.*Make the quantization step the recipe's last"),
+    # 0 and "" were read as "no gates" / "no settings", and a list as a name, without a word.
+    ("steps:\n  - {method: distillation}\ngates: 0\n", r"r\.yaml, line 3 \(gates\) must be a mapping"),
+    ("steps:\n  - {method: distillation, train: 0}\n", r"\(steps\[0\]\.train\) must be a mapping"),
+    ("name: [1, {a: 2}]\nsteps:\n  - {method: distillation}\n", r"r\.yaml, line 1 \(name\) must be text"),
+    ("steps:\n  - {method: distillation, transfer_size: 5.0}\n",
+     r"\(steps\[0\]\.transfer_size\).*transfer is 'none', so no synthetic rows are made"),
+    ("steps:\n  - {method: distillation, input_bins_from: quantiles}\n",
+     r"\(steps\[0\]\.input_bins_from\).*input_bins is 0 \(off\)"),
+    # YAML 1.1 read 1:30 as 90 (base 60); YAML 1.2 numbers leave it text, which is refused.
+    ("steps:\n  - {method: distillation, temperature: 1:30}\n", r"\(steps\[0\]\.temperature\).*Got '1:30'"),
     ("steps:\n  - {method: distillation}\n  - {method: static_int8}\n  - {method: magnitude_pruning}\n",
      r"'magnitude_pruning' at r\.yaml, line 4 \(steps\[2\]\) comes after 'static_int8' \(step 2\).* as int8"),
 ])
 def test_bad_recipes_name_the_place_and_the_fix(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Recipe.from_yaml(text, "r.yaml")
+
+
+def test_recipe_numbers_are_read_as_yaml_1_2_and_json_read_them() -> None:
+    """`lr: 1e-4` was refused as the text '1e-4' (YAML 1.1 floats need a dot), and `010` was 8."""
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, alpha: .5, train: {lr: 1e-4, epochs: 010}}\n"
+                              "  - {method: magnitude_pruning, sparsity: 5E-1}\n", "r.yaml")
+    assert recipe.steps[0].train == {"lr": 1e-4, "epochs": 10} and recipe.steps[0].method.alpha == 0.5
+    assert recipe.steps[1].method.sparsity == 0.5
+    assert Recipe.from_yaml(recipe.to_yaml(), "again.yaml") == recipe
 
 
 def test_presets_ship_and_parse() -> None:

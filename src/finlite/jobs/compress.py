@@ -305,7 +305,7 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
         first = RegressionDistillation(alpha=1.0, loss="huber", delta=MARKET_HUBER_DELTA, weighting="relative",
                                        weighting_floor=MARKET_WEIGHTING_FLOOR,
                                        transfer="perturb" if copies else "none",
-                                       transfer_size=copies if copies else 1.0, transfer_noise=MARKET_TRANSFER_NOISE,
+                                       transfer_size=copies, transfer_noise=MARKET_TRANSFER_NOISE,
                                        student="gru", hidden=widths)
         # Its own batch and epochs for the 11x rows, unless the caller gave training settings.
         train = dict(MARKET_TRANSFER_TRAIN) if train_settings else {}

@@ -184,6 +184,14 @@ def _student_fields(owner: str, config: Any) -> None:
         raise ConfigError(f"The 'transfer' parameter of {owner} is {config.transfer!r} but transfer_size is 0; "
                           "set transfer_size (synthetic rows per training row, e.g. 2) or transfer: none.",
                           param="transfer")
+    # The converse pair, and bins' source without bins: each setting would be ignored without a word.
+    if config.transfer == "none" and config.transfer_size != 0:
+        raise ConfigError(f"The 'transfer_size' parameter of {owner} is {config.transfer_size!r} but transfer is "
+                          "'none', so no synthetic rows are made; set transfer: mixup (or perturb), or drop "
+                          "transfer_size.", param="transfer_size")
+    if not bins and config.input_bins_from != "teacher":
+        raise ConfigError(f"The 'input_bins_from' parameter of {owner} is {config.input_bins_from!r} but input_bins is "
+                          "0 (off); set input_bins (e.g. 32), or drop input_bins_from.", param="input_bins_from")
     check_fraction(owner, "transfer_noise", config.transfer_noise, high_open=False)
 
 

@@ -12,7 +12,7 @@ A recipe file::
       auc: {max_drop: 0.005}
       agreement: {min: 0.99}
 
-It is read with ``yaml.safe_load`` (no tags, no code), bounded in size, aliases and depth before
+It is read with PyYAML's safe loader (no tags, no code; YAML 1.2 numbers), bounded in size, aliases and depth before
 anything is built, and every step is resolved only through the method registry; an unknown
 method, parameter or gate is an error naming it, its line in the file and the closest valid name.
 :meth:`Recipe.to_yaml` writes it back.
@@ -21,6 +21,7 @@ method, parameter or gate is an error naming it, its line in the file and the cl
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,6 +95,38 @@ def _flow_depth(text: str) -> int:
     return deepest
 
 
+class _RecipeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (no tags, no code) with YAML 1.2's numbers instead of YAML 1.1's.
+
+    YAML 1.1 reads ``1e-4`` as text (a float needs a dot), ``1:30`` as 90 (base 60) and ``010``
+    as 8 (octal): ``lr: 1e-4`` was refused as "Got '1e-4'" and ``temperature: 1:30`` ran at 90.
+    Here a number is what YAML 1.2 and JSON say: decimal integers (``0x``/``0o`` spelled out),
+    floats with or without a dot, ``.inf`` and ``.nan``; anything else stays text, which the
+    checks then name. Booleans and the rest are unchanged.
+    """
+
+
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_RecipeLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_RecipeLoader.add_implicit_resolver(_INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+                                    list("-+0123456789"))
+_RecipeLoader.add_implicit_resolver(
+    _FLOAT, re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+                       r"|\.(?:nan|NaN|NAN))$"), list("-+.0123456789"))
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith(("0x", "0o")):
+        return int(text[2:], 16 if text[1] == "x" else 8)
+    return int(text, 10)  # "010" is ten, as in JSON and YAML 1.2
+
+
+_RecipeLoader.add_constructor(_INT, _construct_int)
+
+
 def _check_yaml_size(text: str, source: str) -> yaml.Node | None:
     """Refuse YAML that is too large, or whose aliases expand too far, before building anything.
 
@@ -109,11 +142,11 @@ def _check_yaml_size(text: str, source: str) -> yaml.Node | None:
         raise ConfigError(f"{source} nests [ ] or {{ }} {depth} levels deep; a recipe needs a few levels (at most "
                           f"{MAX_YAML_DEPTH} are allowed). Pass the recipe YAML file itself.")
     try:
-        aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
+        aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=_RecipeLoader))
         if aliases > MAX_YAML_ALIASES:
             raise ConfigError(f"{source} uses {aliases} YAML aliases (*name); at most {MAX_YAML_ALIASES} are "
                               "allowed. Write the repeated parts out instead of referring to anchors.")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_RecipeLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source} is not valid YAML: {exc}") from None
     except RecursionError:
@@ -162,7 +195,7 @@ def _locations(text: str) -> dict[tuple[Any, ...], int]:
     """
     out: dict[tuple[Any, ...], int] = {}
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_RecipeLoader)
     except (yaml.YAMLError, RecursionError):
         return out
 
@@ -313,7 +346,8 @@ class Recipe:
                 method = method_from_dict(params, where("steps", i))
             except ConfigError as exc:
                 raise _at_key(exc, where, ("steps", i), params) from None
-            train = raw.get("train") or {}
+            train = raw.get("train")
+            train = {} if train is None else train  # 0 or "" is no mapping: refused below, not read as none
             if not isinstance(train, Mapping):
                 raise ConfigError(f"{where('steps', i, 'train')} must be a mapping such as {{epochs: 30}}.")
             for key in train:
@@ -328,7 +362,8 @@ class Recipe:
             steps.append(Step(method=method, train=dict(train)))
         _check_step_order(steps, where)
         gates = []
-        raw_gates = data.get("gates") or {}
+        raw_gates = data.get("gates")
+        raw_gates = {} if raw_gates is None else raw_gates
         if not isinstance(raw_gates, Mapping):
             raise ConfigError(f"{where('gates')} must be a mapping such as 'auc: {{max_drop: 0.005}}'.")
         for metric, spec in raw_gates.items():
@@ -356,15 +391,18 @@ class Recipe:
                 gates.append(Gate(metric=str(metric), **{k: float(v) for k, v in spec.items()}))
             except ConfigError as exc:  # a limit outside the metric's values: name where it is written
                 raise ConfigError(f"{where('gates', metric)}: {exc}") from None
+        for key in ("name", "description"):
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise ConfigError(f"{where(key)} must be text; got {shown(data[key])}. Quote it if it is meant as text.")
         return cls(steps=steps, gates=gates, name=str(data.get("name") or ""),
                    description=str(data.get("description") or ""))
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "the recipe") -> Recipe:
-        """Parse YAML text with ``safe_load``; errors name the line."""
+        """Parse YAML text with the safe loader (YAML 1.2 numbers); errors name the line."""
         _check_yaml_size(text, source)  # before anything is built from it
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_RecipeLoader)  # a SafeLoader subclass: no tags, no code
         except yaml.YAMLError as exc:
             raise ConfigError(f"{source} is not valid YAML: {exc}") from None
         except RecursionError:
