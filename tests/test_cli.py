@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -385,3 +386,17 @@ def test_inspect_escapes_control_characters_from_the_manifest(exported_dir: Path
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.output and "\\x1b[4A\\x1b[2K\\nsignature: verified" in result.output
     assert not any(line.startswith("signature: verified") for line in result.output.splitlines())
+
+
+def test_train_warns_when_the_test_split_is_too_small_to_be_evidence(german_csv: Path, tmp_path: Path) -> None:
+    """A 16-row table trained with a 3-row test split and printed its AUC to four decimals."""
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("".join(german_csv.read_text().splitlines(keepends=True)[:17]))
+    result = runner.invoke(app, ["train", str(tiny), "--target", "creditability", "--out", str(tmp_path / "t"),
+                                 "--hidden", "4", "--epochs", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"warning: the test split holds \d+ positive and \d+ other rows; with fewer than 30 of a class",
+                     result.output)
+    full = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--out", str(tmp_path / "g"),
+                               "--hidden", "4", "--epochs", "2", "--quiet"])
+    assert full.exit_code == 0 and "warning: the test split" not in full.output  # 60 and 140 rows

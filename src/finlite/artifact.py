@@ -454,8 +454,9 @@ def prepare_like(artifact: Artifact, data: DataLike | PriceTable) -> PreparedDat
         recorded = artifact.manifest["data"]
         raise DataError(
             f"{table.source} is not the table {artifact.path} was trained on (content sha256 differs from "
-            f"{recorded['content_sha256'][:16]}…, recorded from {recorded['source']!r}). Compressing needs the "
-            "teacher's training data so the test split stays unseen by both models."
+            f"{recorded['content_sha256'][:16]}…, recorded from {recorded.get('source')!r}). Compressing, exporting "
+            "and reproducing need that table, with the same rows in the same order (the split is rebuilt from "
+            "it), so the test split stays unseen by both models."
         )
     return prepared
 

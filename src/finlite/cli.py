@@ -494,6 +494,7 @@ def train(
         typer.echo(f"  note: {printable(note)}")
     typer.echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
                f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
+    _warn_thin_test(m)
     if outcome.operating_point is not None:
         typer.echo(f"operating point: {outcome.operating_point.describe()}; flags {m['flagged_rate']:.1%} of the "
                    "test split")
@@ -570,6 +571,7 @@ def import_teacher(
     typer.echo(f"{outcome.model.config()['library']} teacher with {outcome.model.config()['trees']} trees; "
                f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  KS {m['ks']:.4f}; "
                f"out-of-fold AUC on the training split {outcome.metrics['train_oof_auc']:.4f}")
+    _warn_thin_test(m)
     typer.echo(f"teacher artifact: {outcome.path}")
 
 
@@ -577,7 +579,7 @@ def import_teacher(
 @_friendly
 def compress(
     teacher: Annotated[Path, typer.Argument(help="Teacher artifact directory (from 'finlite train').")],
-    data: Annotated[Path, typer.Argument(help="The table the teacher was trained on (same rows, any format).")],
+    data: Annotated[Path, typer.Argument(help="The table the teacher was trained on (the same rows in the same order; CSV or Parquet).")],
     out: Annotated[Path | None, typer.Option(help="Directory to write the student artifact to (not needed with --dry-run).")] = None,
     student_width: Annotated[str | None, typer.Option(help="Student hidden widths, comma-separated, e.g. 16 or 32,16. Default: 16 below 100,000 training rows, 128,64 from there.")] = None,
     sparsity: Annotated[float | None, typer.Option(help="Share of weights (or, with --structured, hidden neurons) to prune; 0 skips pruning. Default: 0.5 below 100,000 training rows, 0.3 from there.")] = None,
@@ -709,6 +711,23 @@ def compress(
     typer.echo(f"student artifact: {outcome.path}\nreport: {_report_path(outcome.path)}")
 
 
+#: Fewest test rows of each class whose metrics a validator can read as evidence.
+THIN_TEST_ROWS = 30
+
+
+def _warn_thin_test(metrics: dict[str, Any]) -> None:
+    """Say so when the test split is too small for its numbers to mean much: a 16-row table gave
+    a 3-row test split and an AUC printed to four decimals, without a word."""
+    if "positives" not in metrics:  # not a classifier's split
+        return
+    rows, positives = int(metrics.get("rows", 0)), int(metrics["positives"])
+    fewest = min(positives, rows - positives)
+    if fewest < THIN_TEST_ROWS:
+        typer.echo(f"warning: the test split holds {positives:,} positive and {rows - positives:,} other rows; with "
+                   f"fewer than {THIN_TEST_ROWS} of a class its metrics move by whole points when one row changes, "
+                   "so they are no evidence. Train on more rows.", err=True)
+
+
 def _report_path(artifact: Path) -> Path:
     """The report a reader opens: report.html (report.md for an artifact without one)."""
     html = artifact / "report.html"
@@ -826,7 +845,7 @@ def _check_engine(engine: str, address: str | None, search: bool = True) -> None
 @_friendly
 def search(
     teacher: Annotated[Path, typer.Argument(help="Teacher artifact directory (from 'finlite train').")],
-    data: Annotated[Path, typer.Argument(help="The table the teacher was trained on (same rows, any format).")],
+    data: Annotated[Path, typer.Argument(help="The table the teacher was trained on (the same rows in the same order; CSV or Parquet).")],
     out: Annotated[Path, typer.Option(help="Directory to write the chosen student artifact to.")],
     budget: Annotated[float, typer.Option(help="Time budget of the search, in seconds (the set-up before it, and the test-split evaluation and saving of the choice after it, are outside it).")] = 300.0,
     objective: Annotated[str, typer.Option(help="What to pick among the candidates that pass: 'smallest' or 'fastest'.")] = "smallest",

@@ -196,10 +196,13 @@ class Task:
         """
         for metric in metrics:
             if metric not in self.gate_metrics:
+                # A shipped preset of another task (--preset markets on a credit teacher) says so.
+                others = [t.name for t in _TASKS.values() if t.name != self.name and metric in t.gate_metrics]
+                made_for = (f" {metric!r} judges {' and '.join(others)} models: this recipe is made for another kind of "
+                            "model than this teacher." if others else closest(metric, self.gate_metrics))
                 raise ConfigError(
                     f"The gate {metric!r} in {where} does not apply to a {self.name} model ({self.description})."
-                    f"{closest(metric, self.gate_metrics)} Gates for {self.name}: {', '.join(self.gate_metrics)}.",
-                    param="gates")
+                    f"{made_for} Gates for {self.name}: {', '.join(self.gate_metrics)}.", param="gates")
 
 
 _TASKS: dict[str, Task] = {}

@@ -28,6 +28,7 @@ from finlite._util import dump_json
 from finlite.artifact import Artifact, DataLike
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
+from finlite.evaluate.operating import check_operating_options
 from finlite.jobs.compress import CompressOutcome, _run, _setup
 from finlite.jobs.reproduce import is_timing
 from finlite.methods.distill import BINS_FROM, BinsFrom
@@ -179,6 +180,7 @@ def search_students(
     if isinstance(budget_s, bool) or not isinstance(budget_s, (int, float)) or not budget_s > 0:
         raise ConfigError(f"The search budget must be a positive number of seconds (parameter budget_s=); "
                           f"got {budget_s!r}.", param="budget_s")
+    check_operating_options("search_students", None, flag_rate)  # named as the search, not compress
     if engine == "ray":  # before any work: a missing Ray is a usage error, not a failure half-way
         from finlite.runtime.ray_engine import require_ray
 
