@@ -566,3 +566,16 @@ def test_a_damaged_out_of_fold_file_is_refused_on_load(boosted_dir: Path, tmp_pa
     rehash(art)
     with pytest.raises(ArtifactError, match=message):
         finlite.load(art)
+
+
+def test_reproduce_names_an_edited_training_record(art: Path, teacher_dir: Path, german_csv: Path,
+                                                   tmp_path: Path) -> None:
+    """An edited `steps[0].train.epochs` said only "The 'epochs' parameter of TrainConfig …",
+    as if the caller had passed it (a review, 2026-12-02)."""
+    def edit(m: dict) -> None:  # type: ignore[type-arg]
+        next(s for s in m["steps"] if isinstance(s.get("train"), dict))["train"]["epochs"] = "x"
+
+    rehash(art, edit)
+    result = runner.invoke(app, ["reproduce", str(art), str(german_csv), "--teacher", str(teacher_dir)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "The training settings recorded in manifest.json (its 'steps', setting 'epochs') cannot be used" in result.output

@@ -237,7 +237,7 @@ def _find_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Pat
     if teacher is not None:
         return teacher
     raise ConfigError(
-        f"The teacher {art.path} was compressed from (recorded path {str(provenance.get('path', ''))!r}, manifest "
+        f"The teacher that {art.path} was compressed from (recorded path {str(provenance.get('path', ''))!r}, manifest "
         f"sha256 {provenance.get('manifest_sha256', '')}) is missing or changed: {'; '.join(seen)}. Pass that teacher "
         "artifact as teacher=PATH.", param="teacher")
 
@@ -250,7 +250,12 @@ def _config(recorded: Mapping[str, Any], progress: bool) -> TrainConfig:
     if extra:
         raise ArtifactError(f"The recorded training settings hold {extra}, which this finlite's TrainConfig does not "
                             "know; reproduce the artifact with the finlite version that made it.")
-    return TrainConfig(**{**dict(recorded), "progress": progress})
+    try:
+        return TrainConfig(**{**dict(recorded), "progress": progress})
+    except ConfigError as exc:  # the manifest's record, not a setting the caller gave
+        raise ArtifactError(f"The training settings recorded in manifest.json (its 'steps', setting "
+                            f"{exc.param or '?'!r}) cannot be used: {exc} The manifest was edited; re-create the "
+                            "artifact instead.") from None
 
 
 def _base_config(steps: Sequence[Mapping[str, Any]], recipe: Recipe, key: str,
