@@ -305,14 +305,15 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
                     or not _count(against.get("flips")))):
                 raise bad(f"'export.{key}'", "holds a parity record whose max_flips, max_abs_diff or flips is not "
                           "a finite number (a non-negative whole number for counts)")
-    # An exported model is listed with the record of its parity check; listed without one, evaluate
-    # would skip checking it against the weights while score and serve still read it.
+    # The served model is listed with the record of its parity check; listed without one, evaluate
+    # would skip checking it against the weights while score and serve still read it. (An int8
+    # file left from an earlier 'export --int8' has no record after a plain export: it is never
+    # read without one, so it is no risk.)
     recorded = ({r.get("file", r.get("same_as")) for r in export.values() if isinstance(r, dict)}
                 if isinstance(export, dict) else set())
-    for name in EXPORT_FILES:
-        if name in files and name not in recorded:
-            raise bad("'export'", f"has no record of {name}, which 'files' lists (an exported model is listed with "
-                      "its parity check)")
+    if "model.onnx" in files and "model.onnx" not in recorded:
+        raise bad("'export'", "has no record of model.onnx, which 'files' lists (the served model is listed with its "
+                  "parity check)")
     return manifest
 
 
@@ -393,7 +394,8 @@ def verify_artifact(path: str | Path, required: tuple[str, ...] = (), *, verify_
 
     The third item is ``{"signed": bool, "algorithm", "fingerprint", "verified": bool | None,
     "verified_with"}``; ``verified`` is None when no trusted key was given. ``verify_key=False``
-    ignores ``FINLITE_VERIFY_KEY`` (used by ``finlite sign``, which makes signatures).
+    ignores ``FINLITE_VERIFY_KEY`` and a signature that no longer matches the manifest (used by
+    ``finlite sign``, which makes signatures); any other reader refuses such a signature.
     """
     root = Path(path)
     if not root.is_dir():
@@ -431,15 +433,16 @@ def _verify_open(root: Path, dir_fd: int | None, required: tuple[str, ...], veri
 
     key = trusted_key(verify_key)
     trust = signing.check_signature(root, raw, manifest, key, dir_fd)
-    if trust.get("signed") and trust.get("self_consistent") is False:
+    if trust.get("signed") and trust.get("self_consistent") is False and verify_key is not False:
         # Without a trusted key a signature proves nothing of who made the artifact, but one that
         # does not match its own manifest (or cannot be read) proves the manifest changed after
-        # signing: evidence of tampering, never a model to score with.
+        # signing: evidence of tampering, never a model to score with. Only 'finlite sign'
+        # (verify_key=False), which vouches for the content anew, goes on.
         why = trust.get("problem") or ("its signature does not match manifest.json, which was changed after signing "
                                        "(e.g. a file replaced and re-hashed)")
         raise ArtifactError(f"Artifact {str(root)!r} carries {SIGNATURE}, but {why}. Refusing to use it: get an intact "
-                            f"copy from its publisher, or, if you trust its content, delete {SIGNATURE} and sign it "
-                            "again ('finlite sign ARTIFACT --key PRIVATE.pem').")
+                            "copy from its publisher, or, if you trust its content, sign it again ('finlite sign "
+                            "ARTIFACT --key PRIVATE.pem').")
     if pin is not None:
         _check_pin(manifest, pin, str(manifest_path))
 

@@ -9,6 +9,7 @@ Training commands import torch only when they run, so a scoring-only install can
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import itertools
 import json
@@ -52,6 +53,18 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone (poll reports an error on it)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLERR)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no file descriptor (a captured stream), or no poll
+        return False
+
+
 def _friendly(func: F) -> F:
     """Turn finlite's errors (and unreadable files) into a message on stderr and exit code 2.
 
@@ -64,11 +77,15 @@ def _friendly(func: F) -> F:
         except FinliteError as exc:
             typer.echo(f"error: {printable(in_flags(exc, _option_flags(func)))}", err=True)
             raise typer.Exit(2) from None
-        except BrokenPipeError:
+        except BrokenPipeError as exc:
+            if not _stdout_closed():  # a socket or a worker's pipe: a real error, said as any other
+                typer.echo(printable(f"error: {exc.strerror or exc}; a connection or pipe closed early."), err=True)
+                raise typer.Exit(2) from None
             # The reader of our output went away (`finlite inspect A | head`): nothing is wrong
             # with any file, and nothing more can be printed there. End as Unix tools do, quietly
             # (stdout is pointed at /dev/null so the interpreter's final flush cannot fail again).
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(141) from None
         except OSError as exc:
             typer.echo(printable(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions."),

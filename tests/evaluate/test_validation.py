@@ -196,10 +196,15 @@ def test_tied_scores_share_a_band_so_row_order_decides_nothing() -> None:
     y = np.array([1, 0, 0, 1, 0, 0, 0, 1, 0, 0])
     p = np.array([0.9, 0.5, 0.5, 0.5, 0.5, 0.2, 0.2, 0.1, 0.1, 0.05])
     rows = v.lift_table(y, p, bins=5)
-    # Nominal boundaries after rows 2, 4, 6 and 8 from the top: the first two would cut the run of
-    # 0.5s and move to its end; the others fall between runs.
-    assert [r["rows"] for r in rows] == [5, 2, 2, 1] and [r["positives"] for r in rows] == [2, 0, 1, 0]
-    assert [(r["max_score"], r["min_score"]) for r in rows] == [(0.9, 0.5), (0.2, 0.2), (0.1, 0.1), (0.05, 0.05)]
+    # Nominal boundaries after rows 2, 4, 6 and 8 from the top each cut a run of ties and move to
+    # its nearer end (the start on a tie): 2 -> 1 and 4 -> 5 around the 0.5s, 6 -> 5, 8 -> 7.
+    assert [r["rows"] for r in rows] == [1, 4, 2, 3] and [r["positives"] for r in rows] == [1, 1, 0, 1]
+    assert [(r["max_score"], r["min_score"]) for r in rows] == [(0.9, 0.9), (0.5, 0.5), (0.2, 0.2), (0.1, 0.05)]
+    # Distinct scores beside a long run keep a band of their own (a review: moving every boundary
+    # past the run made one band of all 1,000 rows, and the riskiest 8.5 % vanished).
+    top = np.concatenate([np.linspace(0.99, 0.9, 85), np.full(915, 0.1)])
+    bands = v.lift_table(np.r_[np.ones(85), np.zeros(915)], top)
+    assert [b["rows"] for b in bands] == [85, 915] and bands[0]["cumulative_capture"] == 1.0
     rng = np.random.default_rng(0)
     y2, p2 = (rng.random(500) < 0.3).astype(float), np.round(rng.random(500), 1)  # 11 distinct scores
     want = (v.expected_calibration_error(y2, p2), v.lift_table(y2, p2), v.reliability_table(y2, p2))

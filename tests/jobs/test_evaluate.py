@@ -76,4 +76,4 @@ def test_the_training_table_with_other_column_types_is_scored_as_a_hold_out_with
     (tmp_path / "again").mkdir()
     book.tail(100).to_csv(tmp_path / "again" / "other.csv", index=False)
     named = evaluate_artifact(tmp_path / "m2", tmp_path / "again" / "other.csv", timing=False)["note"]
-    assert "100 rows and the name 'other.csv', near the 150 rows" in named
+    assert "the name 'other.csv' of the table" in named and "(150 rows; this one has 100)" in named

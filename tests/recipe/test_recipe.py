@@ -92,6 +92,20 @@ def test_recipe_numbers_are_read_as_yaml_1_2_and_json_read_them() -> None:
     assert recipe.steps[0].train == {"lr": 1e-4, "epochs": 10} and recipe.steps[0].method.alpha == 0.5
     assert recipe.steps[1].method.sparsity == 0.5
     assert Recipe.from_yaml(recipe.to_yaml(), "again.yaml") == recipe
+    named = Recipe(steps=recipe.steps, name="1e5", description="010")  # text that reads as a number
+    assert Recipe.from_yaml(named.to_yaml(), "named.yaml") == named
+
+
+def test_a_recorded_recipe_with_settings_that_did_nothing_still_reproduces() -> None:
+    """Earlier versions recorded `transfer: none, transfer_size: 1.0` (a market recipe on a long
+    series) and `input_bins_from` without bins; a recipe file may no longer hold them, but the
+    artifacts that recorded them must still reproduce (a review, 2026-12-02)."""
+    text = ("steps:\n  - {method: regression_distillation, transfer: none, transfer_size: 1.0, student: gru, "
+            "hidden: [16]}\n  - {method: distillation, input_bins: 0, input_bins_from: quantiles}\n")
+    with pytest.raises(ConfigError, match="transfer is 'none'"):
+        Recipe.from_yaml(text, "r.yaml")
+    recorded = Recipe.from_yaml(text, "recipe.yaml", recorded=True)
+    assert recorded.steps[0].method.transfer_size == 0.0 and recorded.steps[1].method.input_bins_from == "teacher"
 
 
 def test_presets_ship_and_parse() -> None:

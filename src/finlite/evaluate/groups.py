@@ -763,10 +763,12 @@ def build_fairness(inp: TabularInputs) -> Section:
     # undefined ratio ranks last (it must not hide a column with a real one, R2 item 14).
     rank = {"PASS": 0, "WARN": 1, "FAIL": 2}
 
-    def lead_key(c: dict[str, Any]) -> tuple[bool, int, float]:
-        # A column whose ratio was measured leads over one that is WARN for want of a ratio.
+    def lead_key(c: dict[str, Any]) -> tuple[bool, bool, int, float]:
+        # A FAIL leads whatever else (its gaps can widen without a ratio); then a column whose ratio
+        # was measured leads over one that is WARN for want of a ratio.
         ratio = c["four_fifths"]["student"]
-        return ratio is not None, rank[c["status"]], (-math.inf if ratio is None else -float(ratio))
+        return (c["status"] == "FAIL", ratio is not None, rank[c["status"]],
+                -math.inf if ratio is None else -float(ratio))
 
     lead = max(columns, key=lead_key)
     status = worst(c["status"] for c in columns)

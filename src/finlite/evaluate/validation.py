@@ -480,16 +480,21 @@ def ks_curve(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _equal_count_bands(ranked: np.ndarray, bins: int) -> list[np.ndarray]:
     """Positions 0..n-1 of ``ranked`` (scores already sorted, ascending) in at most ``bins``
     consecutive bands of equal count (sizes differ by at most one), except that rows of one score
-    always share a band: each boundary moves to the end of the run of ties it would cut.
+    always share a band: a boundary that would cut a run of ties moves to the nearer end of it.
 
     Cutting a run of ties let the rows' order decide which of them fell in which band, so the
     same rows in another order gave another calibration error and other decile counts (a boosted
     or int8 model ties often). With ties kept together the bands depend on the scores alone.
+    Moving to the nearer end (not always past the run) keeps distinct scores beside a long run in
+    a band of their own.
     """
     n = ranked.size
     nominal = np.cumsum([b.size for b in np.array_split(np.arange(n), min(bins, n))])[:-1]
-    # A boundary b starts a band at b; moved to the first row scoring above ranked[b - 1].
-    moved = np.searchsorted(ranked, ranked[nominal - 1], side="right") if nominal.size else nominal
+    # A boundary b starts a band at b; inside a run [low, high) of equal scores it moves to the
+    # nearer of low and high (ties to low).
+    low = np.searchsorted(ranked, ranked[nominal], side="left")
+    high = np.searchsorted(ranked, ranked[nominal], side="right")
+    moved = np.where(nominal - low <= high - nominal, low, high)
     edges = np.unique(np.concatenate([[0], moved, [n]]))
     return [np.arange(lo, hi) for lo, hi in itertools.pairwise(edges) if hi > lo]
 
@@ -817,7 +822,8 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
     for m, p in (("teacher", t), ("student", s)):
         lt = lift_table(y, p, 10)
         lifts[m] = lt
-        tables.append(Table(f"lift_{m}", f"Lift and capture by decile, {m} (decile 1 = riskiest)", lift_cols,
+        tables.append(Table(f"lift_{m}", f"Lift and capture by score band, {m} (deciles, tied scores kept in one "
+                            "band; band 1 = riskiest)", lift_cols,
                             [[r[c] for c in lift_cols] for r in lt]))
     roc_series, ks_series = [], []
     for m, p in (("teacher", t), ("student", s)):

@@ -104,9 +104,12 @@ def _copy_warning(art: Artifact, table: Table) -> str | None:
         # The content hash reads the cells' text, so the training table with other column
         # types (Int64 for int64, a CSV of a DataFrame) is not recognised.
         how = f"as many rows ({trained:,}) as the table {art.path} was trained on, but not its content hash"
-    elif abs(rows - trained) <= 0.1 * trained or same_name:
+    elif abs(rows - trained) <= 0.1 * trained:
         how = (f"{rows:,} rows{f' and the name {Path(source).name!r}' if same_name else ''}, near the "
                f"{trained:,} rows of the table {art.path} was trained on, but not its content hash")
+    elif same_name:
+        how = (f"the name {Path(source).name!r} of the table {art.path} was trained on ({trained:,} rows; this one "
+               f"has {rows:,}), but not its content hash")
     else:
         return None
     return (f"warning: this table has {how}, so every row is scored as a hold-out. If it is the training table "

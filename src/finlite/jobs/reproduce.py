@@ -325,7 +325,7 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
 
     # Through the verified reader: the bytes whose sha256 the manifest records, not whatever is there now.
     recipe = Recipe.from_yaml(read_listed(art.path, manifest, "recipe.yaml").decode("utf-8"),
-                              source=str(art.path / "recipe.yaml"))
+                              source=str(art.path / "recipe.yaml"), recorded=True)
     source = _find_teacher(art, provenance, teacher, verify_key)
     config = _base_config(steps, recipe, "train", progress)
     fine_tune = _base_config(steps, recipe, "fine_tune", progress)

@@ -117,6 +117,14 @@ _RecipeLoader.add_implicit_resolver(
                        r"|\.(?:nan|NaN|NAN))$"), list("-+.0123456789"))
 
 
+class _RecipeDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting text as the loader above reads numbers: a name such as
+    "1e5" is written '1e5', so the file reads back as the text it was."""
+
+
+_RecipeDumper.yaml_implicit_resolvers = _RecipeLoader.yaml_implicit_resolvers
+
+
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     text = str(loader.construct_scalar(node))
     if text.startswith(("0x", "0o")):
@@ -254,6 +262,25 @@ def _at_key(exc: ConfigError, where: _Where, path: tuple[Any, ...], keys: Mappin
 
 
 # -- recipes -------------------------------------------------------------------------------------
+def _inert_settings_dropped(data: Any) -> Any:
+    """A recorded recipe without the settings earlier finlite versions wrote that had no effect,
+    and which a recipe file may no longer hold: ``transfer_size`` beside ``transfer: none`` (the
+    market recipe when a series is too large for a transfer set) and ``input_bins_from`` without
+    ``input_bins`` (search candidates before their bins were named only when used)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("steps"), list):
+        return data
+    steps = []
+    for step in data["steps"]:
+        if isinstance(step, Mapping):
+            step = dict(step)
+            if step.get("transfer", "none") == "none":
+                step.pop("transfer_size", None)
+            if not step.get("input_bins"):
+                step.pop("input_bins_from", None)
+        steps.append(step)
+    return {**data, "steps": steps}
+
+
 #: Methods that store the weights in another form (int8, float16): the last word on them. A later
 #: step would retrain or rebuild float32 weights and silently drop it (fp16 then low_rank was
 #: saved with float32 tensors under a manifest saying float16), or refuse only after the steps
@@ -347,7 +374,7 @@ class Recipe:
             except ConfigError as exc:
                 raise _at_key(exc, where, ("steps", i), params) from None
             train = raw.get("train")
-            train = {} if train is None else train  # 0 or "" is no mapping: refused below, not read as none
+            train = {} if train is None or train == [] else train  # 0 or "" is refused below, not read as none
             if not isinstance(train, Mapping):
                 raise ConfigError(f"{where('steps', i, 'train')} must be a mapping such as {{epochs: 30}}.")
             for key in train:
@@ -363,7 +390,7 @@ class Recipe:
         _check_step_order(steps, where)
         gates = []
         raw_gates = data.get("gates")
-        raw_gates = {} if raw_gates is None else raw_gates
+        raw_gates = {} if raw_gates is None or raw_gates == [] else raw_gates  # "no gates", as an empty list
         if not isinstance(raw_gates, Mapping):
             raise ConfigError(f"{where('gates')} must be a mapping such as 'auc: {{max_drop: 0.005}}'.")
         for metric, spec in raw_gates.items():
@@ -398,8 +425,13 @@ class Recipe:
                    description=str(data.get("description") or ""))
 
     @classmethod
-    def from_yaml(cls, text: str, source: str = "the recipe") -> Recipe:
-        """Parse YAML text with the safe loader (YAML 1.2 numbers); errors name the line."""
+    def from_yaml(cls, text: str, source: str = "the recipe", *, recorded: bool = False) -> Recipe:
+        """Parse YAML text with the safe loader (YAML 1.2 numbers); errors name the line.
+
+        ``recorded``: the text is a ``recipe.yaml`` finlite wrote into an artifact (reproduce),
+        whose settings that did nothing (see :func:`_inert_settings_dropped`) were written by
+        earlier versions: they are dropped, not refused.
+        """
         _check_yaml_size(text, source)  # before anything is built from it
         try:
             data = yaml.load(text, Loader=_RecipeLoader)  # a SafeLoader subclass: no tags, no code
@@ -410,6 +442,8 @@ class Recipe:
         except ValueError as exc:  # PyYAML's int() of a number of more than 4,300 digits
             raise ConfigError(f"{source} holds a number too long to read ({exc}); a recipe's numbers are short, "
                               "e.g. 0.005 or 30.") from None
+        if recorded:
+            data = _inert_settings_dropped(data)
         return cls.from_dict(data, source, _locations(text))
 
     @classmethod
@@ -446,7 +480,8 @@ class Recipe:
 
     def to_yaml(self) -> str:
         """YAML text (block style, keys in recipe order)."""
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, allow_unicode=True)
+        return yaml.dump(self.to_dict(), Dumper=_RecipeDumper, sort_keys=False, default_flow_style=None,
+                         allow_unicode=True)
 
     def save(self, path: str | Path) -> None:
         """Write :meth:`to_yaml` atomically."""

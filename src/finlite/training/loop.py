@@ -290,6 +290,12 @@ def _fit(model: Net, data: Batch | RowSource, loss_fn: LossFn, validate: Callabl
             f"training diverge. Lower the learning rate (lr {config.lr:g}; 1e-3 is the default) or bring the "
             "step's other settings nearer their defaults (a temperature far from 1, a huge penalty).",
             param="lr")
+    if diverged is not None and config.progress:  # kept, but not without a word
+        import sys
+
+        print(f"note: {desc} stopped in epoch {epoch + 1}: the training loss became {diverged}; the best epoch "
+              f"({best_epoch + 1}) is kept. A lower learning rate (lr {config.lr:g}) may train further.",
+              file=sys.stderr)
     if restore_best:
         model.load_state_dict(best_state)
     model.eval()
