@@ -1237,14 +1237,23 @@ def demo(
                f"next: finlite serve {student_dir}   |   finlite score {student_dir} BOOK.parquet -o scores.parquet")
 
 
+#: The file a demo leaves in its --out folder: only artifacts beside it are the demo's to replace.
+DEMO_MARK = ".finlite-demo"
+
+
 def _check_demo_outputs(out: Path, data: Path) -> None:
     """Before any work: ``out/teacher`` and ``out/student`` may be replaced only when absent, empty,
-    or artifacts an earlier demo made (trained on this bundled data file). The demo replaces
-    without --force, so it must never take someone's model that happens to sit there."""
+    or artifacts an earlier demo made (trained on this bundled data file, in a folder the demo
+    marked). The demo replaces without --force, so it must never take someone's model that
+    happens to sit there: a user's own model trained on a copy of the bundled file was replaced
+    when the data alone decided. The mark is written once the folder passes."""
     import hashlib
     import json
 
+    from finlite._util import write_text_atomic
+
     digest = hashlib.sha256(data.read_bytes()).hexdigest()  # a bundled file of a few hundred KB
+    marked = (out / DEMO_MARK).is_file() and not (out / DEMO_MARK).is_symlink()
     for part in ("teacher", "student"):
         folder = out / part
         _paths.check_output_dir(folder, overwrite=True, inputs={"bundled data file": data})
@@ -1255,11 +1264,13 @@ def _check_demo_outputs(out: Path, data: Path) -> None:
                 "file_sha256")
         except (OSError, ValueError, AttributeError):
             recorded = None
-        if recorded != digest:
+        if recorded != digest or not marked:
             raise ConfigError(f"--out {str(out)!r} already holds an artifact at {str(folder)!r} that this demo did "
-                              f"not make (it was not trained on the bundled {data.name}; the credit and market demos "
-                              "need folders of their own); the demo replaces only its own artifacts. Choose another "
-                              "--out, or move that artifact away yourself.", param="out")
+                              f"not make ({'it was not trained on the bundled ' + data.name if recorded != digest else 'the folder has no ' + DEMO_MARK + ', which every demo leaves'}; "
+                              "the credit and market demos need folders of their own); the demo replaces only its "
+                              "own artifacts. Choose another --out, or move that artifact away yourself.", param="out")
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / DEMO_MARK, json.dumps({"made_by": "finlite demo", "data": data.name}) + "\n")
 
 
 # The market demo's training budget: a few minutes on two cores (S&P 500, about 3,000 training windows).
@@ -1445,6 +1456,8 @@ def score(
     tune_for_streaming()  # this process streams chunks: allocators that reuse memory (see runtime/batch.py)
     summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                          progress=_progress(quiet), overwrite=force, workers=scorers)
+    for note in summary.notes:  # categories training never saw, and columns that seem coded otherwise
+        typer.echo(printable(note if note.startswith("warning:") else f"note: {note}"), err=True)
     typer.echo(f"scored {summary.rows:,} rows in {summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s); "
                f"{summary.positives:,} at or above the cut-off {predictor.cutoff:g}; wrote {summary.output}")
 

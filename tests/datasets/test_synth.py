@@ -180,3 +180,18 @@ def test_a_killed_write_leaves_no_output_and_the_next_run_cleans_up(tmp_path: Pa
     run = subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["book.parquet"] and len(pd.read_parquet(out)) == 3000
+
+
+def test_the_true_pd_is_never_a_feature_unless_asked(tmp_path: Path) -> None:
+    """Training on `synth --with-pd` output used pd_true, the answer, as a feature without a word."""
+    import pandas as pd
+
+    from finlite.data.schema import infer_schema
+    from finlite.datasets.synth import write_portfolio
+
+    write_portfolio(tmp_path / "book.parquet", 2000, seed=1, with_pd=True)
+    frame = pd.read_parquet(tmp_path / "book.parquet")
+    schema = infer_schema(frame, "defaulted")
+    assert "pd_true" in schema.drop and "pd_true" not in schema.numeric
+    assert any("'pd_true' dropped: it is the true probability of default" in n for n in schema.notes)
+    assert "pd_true" in infer_schema(frame, "defaulted", numeric=["pd_true"]).numeric  # asked for: kept

@@ -214,6 +214,19 @@ def test_demo_never_replaces_an_artifact_it_did_not_make(loans_csv: Path, tmp_pa
     assert not (out / "teacher").exists()
 
 
+def test_demo_never_replaces_a_users_model_of_the_bundled_data(german_csv: Path, tmp_path: Path) -> None:
+    """A teacher the user trained on a copy of the bundled German file was replaced by the demo's
+    (a review, 2026-12-02): the data alone decided. Only a folder a demo marked is the demo's."""
+    out = tmp_path / "demo"
+    finlite.train(german_csv, target="creditability", hidden=(8,), config=FAST, out=out / "teacher")
+    before = {p.name: p.read_bytes() for p in (out / "teacher").iterdir()}
+    code, text = invoke(["demo", "--out", out, "-q"])
+    flat = " ".join(text.split())
+    assert code == 2 and "that this demo did not make (the folder has no .finlite-demo" in flat, text
+    assert {p.name: p.read_bytes() for p in (out / "teacher").iterdir()} == before
+    assert not (out / ".finlite-demo").exists() and not (out / "student").exists()
+
+
 # -- the other inputs: booster, plan, recipe, --save-plan, export data, audit log --------------------------------
 def test_import_teacher_out_containing_the_booster_is_refused(tmp_path: Path, german_csv: Path) -> None:
     proj = tmp_path / "proj"

@@ -134,6 +134,8 @@ def test_a_large_training_split_is_scored_on_a_seeded_sample_that_the_sections_n
     ({"segments": ("nope",)}, DataError, r"The 'segments' parameter names the column 'nope', which .* does not have"),
     ({"protected": ("sex",)}, DataError, r"The 'protected' parameter names the column 'sex'"),
     ({"id_column": "loan_id"}, DataError, r"The 'id_column' parameter names the column 'loan_id'"),
+    # flips.csv named each row by its label (a review, 2026-12-02); --segments and --protected refused it already.
+    ({"id_column": "creditability"}, ConfigError, r"The id column 'creditability' is the label"),
     ({"monotone": {"purpose": 1}}, ConfigError, r"The 'monotone' parameter names 'purpose', which is not a numeric feature"),
     ({"monotone": {"duration_in_month": 2}}, ConfigError, r"gives 'duration_in_month' the sign 2; use \+1"),
 ])

@@ -49,3 +49,43 @@ def test_an_unknown_suffix_is_refused_before_any_work(exported_dir: Path, german
     with pytest.raises(DataError, match=r"unknown file type; use \.csv \(or \.txt\), \.csv\.gz, \.tsv or \.parquet"):
         score_file(Predictor(exported_dir), german_csv, tmp_path / "s.xlsx")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("column", "values", "kind"), [("note", [[1, 2]], r"list<element: int64>"),
+                                                       ("raw", [b"\xff"], r"binary"),
+                                                       ("info", [{"a": 1}], r"struct<a: int64>")])
+def test_an_id_column_a_csv_cannot_hold_is_refused_naming_it(exported_dir: Path, german_csv: Path, tmp_path: Path,
+                                                            column: str, values: list, kind: str) -> None:
+    """Arrow's CSV writer failed on these with a traceback (exit 1) after scoring; Parquet holds them."""
+    frame = pd.read_csv(german_csv).drop(columns="creditability").head(50)
+    frame[column] = values * len(frame)
+    frame.to_parquet(tmp_path / "in.parquet")
+    predictor = Predictor(exported_dir)
+    with pytest.raises(DataError, match=rf"Id column '{column}' holds {kind} values, which a CSV output .* cannot "
+                                        r"hold as they are; write Parquet"):
+        score_file(predictor, tmp_path / "in.parquet", tmp_path / "out.csv", id_columns=[column])
+    assert not (tmp_path / "out.csv").exists()
+    score_file(predictor, tmp_path / "in.parquet", tmp_path / "out.parquet", id_columns=[column])
+    assert len(pd.read_parquet(tmp_path / "out.parquet")) == 50
+
+
+def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warned(exported_dir: Path,
+                                                                                  german_csv: Path,
+                                                                                  tmp_path: Path) -> None:
+    """A book whose categorical columns held codes instead of labels was scored with every row on
+    the unseen category (999 of 1,000 flagged against 253) without a word (a review, 2026-12-02)."""
+    frame = pd.read_csv(german_csv).drop(columns="creditability")
+    predictor = Predictor(exported_dir)
+    clean = score_file(predictor, german_csv, tmp_path / "clean.csv")
+    assert clean.unseen == {} and clean.notes == []
+    recoded = frame.copy()
+    recoded["purpose"] = "P" + recoded["purpose"].astype("category").cat.codes.astype(str)
+    recoded.loc[:9, "housing"] = "caravan"  # ten rows of a new value: noted, not warned
+    recoded.to_csv(tmp_path / "recoded.csv", index=False)
+    for out in ("recoded.csv.out.csv", "recoded.parquet"):
+        summary = score_file(predictor, tmp_path / "recoded.csv", tmp_path / out)
+        assert summary.unseen == {"housing": 10, "purpose": 1000}
+        assert summary.notes[0] == ("rows with a category training never saw (scored as unseen): housing 10 (1.0%), "
+                                    "purpose 1,000 (100.0%)")
+        assert len(summary.notes) == 2 and summary.notes[1].startswith(
+            "warning: column 'purpose' holds categories training never saw in 100% of the rows")

@@ -19,6 +19,7 @@ from finlite._finite import F32_MAX, frame_row, shown, table_value_error, value_
 from finlite._keys import NOT_ONE_VALUE, label_key
 from finlite._money import looks_like_money, money_value
 from finlite._util import closest
+from finlite.datasets.synth import SYNTH_TRUE_PD
 from finlite.errors import DataError
 
 __all__ = ["Schema", "infer_schema", "label_key", "numeric_column", "parse_dates"]
@@ -568,6 +569,14 @@ def infer_schema(
             continue
         if name in user_categorical:
             cat_cols.append(name)
+            continue
+        if name == SYNTH_TRUE_PD:
+            # `finlite datasets synth --with-pd` writes each loan's true PD beside its label: as a
+            # feature it would hand the model the answer (the synth help says not to train on it).
+            dropped.append(name)
+            notes.append(f"column {name!r} dropped: it is the true probability of default of a synthetic book "
+                         f"(finlite datasets synth --with-pd), which would leak the answer; pass --numeric {name} "
+                         "to use it anyway")
             continue
         if series.isna().all():
             raise DataError(

@@ -35,6 +35,10 @@ import numpy as np
 from finlite import _limits, _paths
 from finlite.errors import ConfigError, DataError
 
+#: The column ``--with-pd`` adds: the true PD behind each label. Schema inference drops it (a
+#: feature made of the answer), see :func:`finlite.data.schema.infer_schema`.
+SYNTH_TRUE_PD = "pd_true"
+
 __all__ = ["BLOCK_ROWS", "COLUMNS", "SynthSummary", "calibrate_intercept", "synth_portfolio", "write_portfolio"]
 
 BLOCK_ROWS = 1 << 16
@@ -170,7 +174,7 @@ def _block_columns(seed: int, block: int, intercept: float, with_pd: bool) -> di
     columns = {"loan_id": np.arange(block * BLOCK_ROWS + 1, (block + 1) * BLOCK_ROWS + 1, dtype=np.int64), **features,
                "defaulted": label.astype(np.int8)}
     if with_pd:
-        columns["pd_true"] = pd_true.astype(np.float32)
+        columns[SYNTH_TRUE_PD] = pd_true.astype(np.float32)
     return columns
 
 
@@ -191,7 +195,7 @@ def _to_arrow(columns: dict[str, np.ndarray], lo: int, hi: int) -> Any:
         elif name == "issue_month":
             days = (_FIRST_MONTH + part.astype("timedelta64[M]")).astype("datetime64[D]")
             arrays[name] = pa.array(days, pa.date32())
-        elif name in _FLOAT or name == "pd_true":
+        elif name in _FLOAT or name == SYNTH_TRUE_PD:
             arrays[name] = pa.array(part.astype(np.float32))
         elif name in _INT16:
             arrays[name] = pa.array(part.astype(np.int16))

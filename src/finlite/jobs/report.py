@@ -156,7 +156,13 @@ def _row_ids(prepared: PreparedData, id_column: str | None) -> tuple[np.ndarray,
     rows = np.asarray(prepared.split.test)
     if id_column is not None:
         _check_columns(prepared, [id_column], "id_column")
-        return prepared.frame[id_column].iloc[rows].astype(str).to_numpy(), id_column
+        if id_column == prepared.schema.target:
+            raise ConfigError(f"The id column {id_column!r} is the label; name a column that identifies each row (an "
+                              "application id), or leave id_column unset to name rows by their line.",
+                              param="id_column")
+        # A customer id shared by several loans still traces a row back, so repeats are accepted.
+        values = prepared.frame[id_column].iloc[rows]
+        return values.astype(str).to_numpy(), id_column
     # prepare() dropped the rows without a label and renumbered the rest: map back to the file's rows.
     labelled = np.flatnonzero(prepared.table.frame[prepared.schema.target].notna().to_numpy())
     return labelled[rows] + 1, "row"

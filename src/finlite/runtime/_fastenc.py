@@ -30,7 +30,8 @@ import numpy as np
 from finlite._keys import MISSING, PLAIN_NUMBER, category_key, key_aliases, look_up
 from finlite.runtime import _arrownp
 
-__all__ = ["ArrowRows", "LookupCache", "assemble", "block_buffer", "block_rows", "checked", "dictionary_codes", "scatter_ones"]
+__all__ = ["ArrowRows", "LookupCache", "assemble", "block_buffer", "block_rows", "checked", "count_unseen", "dictionary_codes",
+           "scatter_ones"]
 
 _DENSE_SPAN = 1 << 22  # integer codes spanning fewer values get a direct table (int64: at most 32 MB)
 _BOOLEAN_TEXT = "True|TRUE|true|False|FALSE|false"  # the spellings finlite._keys.key_aliases maps (1/0 are numbers)
@@ -70,11 +71,13 @@ class ArrowRows:
     :func:`assemble` takes them.
     """
 
-    __slots__ = ("columns", "leading", "plans", "rows")
+    __slots__ = ("columns", "leading", "plans", "rows", "unseen")
 
     def __init__(self, rows: int, leading: np.ndarray, columns: list[tuple[int, np.ndarray]],
-                 plans: list[tuple[np.ndarray, np.ndarray]]) -> None:
+                 plans: list[tuple[np.ndarray, np.ndarray]], unseen: dict[str, int] | None = None) -> None:
         self.rows, self.leading, self.columns, self.plans = rows, leading, columns, plans
+        #: Rows per one-hot field whose category training never saw (fields with none left out).
+        self.unseen = unseen or {}
 
     def fill(self, out: np.ndarray, start: int, stop: int) -> None:
         """Write rows ``start:stop`` into ``out`` (C-contiguous float32, ``(stop - start, width)``)."""
@@ -272,6 +275,13 @@ class LookupCache:
             with self._lock:
                 self._int_keys[field] = found
         return found
+
+
+def count_unseen(codes: np.ndarray, lookup: np.ndarray, unseen_col: int) -> int:
+    """Rows whose code looks up the unseen column. Free when no entry of the lookup is unseen (a
+    clean chunk of a dictionary-encoded column); one gather over the rows otherwise."""
+    flags = lookup == unseen_col
+    return int(np.count_nonzero(flags[codes])) if flags.any() else 0
 
 
 def scatter_ones(out: np.ndarray, plans: list[tuple[np.ndarray, np.ndarray]]) -> None:

@@ -92,6 +92,10 @@ _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".csv.gz", ".tsv", ".txt")
 
 
+#: Share of a field's rows unseen from which a run warns that the column may be coded otherwise.
+MOSTLY_UNSEEN = 0.5
+
+
 @dataclass
 class ScoreSummary:
     """What a batch run did: rows scored, time taken, decisions, where the output went."""
@@ -101,8 +105,10 @@ class ScoreSummary:
     positives: int
     output: Path
     #: Warnings about the input worth reading (a price file's gaps in the business-day calendar,
-    #: dates on a weekend), as ``finlite train`` prints them.
+    #: dates on a weekend; categories training never saw), as ``finlite train`` prints them.
     notes: list[str] = field(default_factory=list, kw_only=True)
+    #: Rows per one-hot field whose category training never saw (fields with none left out).
+    unseen: dict[str, int] = field(default_factory=dict, kw_only=True)
 
     @property
     def rows_per_second(self) -> float:
@@ -276,6 +282,19 @@ def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str
                         f"{', '.join(names)}.")
 
 
+def _check_text_ids(batch: Any, ids: list[str], dst: Path) -> None:
+    """Refuse an id column a CSV cannot hold as it is (a list, a struct, a map, bytes): Arrow's
+    CSV writer failed on it with a traceback, after the chunk was scored."""
+    import pyarrow as pa
+
+    for name in ids:
+        kind = _storage(batch.schema.field(name).type)
+        if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind) \
+                or pa.types.is_fixed_size_binary(kind):
+            raise DataError(f"Id column {name!r} holds {kind} values, which a CSV output ({str(dst)!r}) cannot hold as "
+                            "they are; write Parquet (-o OUT.parquet), or store the id as text.", param="id_columns")
+
+
 def tune_for_streaming() -> None:
     """Set up this process for a long streaming run: Arrow allocates from jemalloc (where
     pyarrow has it), the C allocator keeps freed memory
@@ -315,12 +334,13 @@ def _default_workers(predictor: Predictor) -> int:
 
 
 class _Chunk:
-    """What a worker made of one chunk: the output table, its rows and positives."""
+    """What a worker made of one chunk: the output table, its rows and positives, and its rows
+    per field whose category training never saw."""
 
-    __slots__ = ("positives", "rows", "table")
+    __slots__ = ("positives", "rows", "table", "unseen")
 
-    def __init__(self, table: Any, rows: int, positives: int) -> None:
-        self.table, self.rows, self.positives = table, rows, positives
+    def __init__(self, table: Any, rows: int, positives: int, unseen: dict[str, int] | None = None) -> None:
+        self.table, self.rows, self.positives, self.unseen = table, rows, positives, unseen or {}
 
 
 def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -400,6 +420,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
 
     def work(batch: Any, first_row: int) -> _Chunk:
         n = batch.num_rows
+        if out_kind == "csv":
+            _check_text_ids(batch, ids, dst)
         # The whole chunk is read, checked and looked up column by column first (every bad value
         # is found before anything is scored), then encoded and scored a block at a time: the
         # block the encoder writes is still in the core's cache when the model reads it.
@@ -413,9 +435,10 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         # Through the buffers: pa.array would import pandas (see runtime/_arrownp.py).
         columns["score"] = _arrownp.from_numpy(score, pa.float32())
         columns["decision"] = _arrownp.from_numpy(decision, pa.int8())
-        return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)))
+        return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen)
 
     rows = positives = 0
+    unseen: dict[str, int] = {}
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8())]
     out_schema = pa.schema(no_rows)
@@ -437,6 +460,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 written = write_pool.submit(writer.write, chunk.table)
                 rows += chunk.rows
                 positives += chunk.positives
+                for name, count in chunk.unseen.items():
+                    unseen[name] = unseen.get(name, 0) + count
                 if bar is not None:
                     bar.update(chunk.rows)
 
@@ -470,7 +495,22 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     finally:
         if bar is not None:
             bar.close()
-    return ScoreSummary(rows, time.perf_counter() - start, positives, dst)
+    return ScoreSummary(rows, time.perf_counter() - start, positives, dst, notes=unseen_notes(unseen, rows),
+                        unseen=unseen)
+
+
+def unseen_notes(unseen: dict[str, int], rows: int) -> list[str]:
+    """What a run says of categories training never saw: one note listing each field's rows, and a
+    warning per field where most rows are unseen (a column coded otherwise than in training, such
+    as codes for labels: every row then decides on the unseen category, silently)."""
+    if not unseen or not rows:
+        return []
+    listed = ", ".join(f"{name} {count:,} ({count / rows:.1%})" for name, count in sorted(unseen.items()))
+    notes = [f"rows with a category training never saw (scored as unseen): {listed}"]
+    notes += [f"warning: column {name!r} holds categories training never saw in {count / rows:.0%} of the rows; it "
+              "may be coded otherwise than in training (codes for labels, another spelling). Check it before using "
+              "these decisions." for name, count in sorted(unseen.items()) if count >= MOSTLY_UNSEEN * rows]
+    return notes
 
 
 

@@ -347,12 +347,17 @@ class Encoder:
         # per one-hot column: each row's code, and code -> output column
         plans = [_fastenc.codes_and_lookup(lookups, name, batch.column(name), columns_of, unseen_col, np.int64, pa, pc)
                  for name, columns_of, unseen_col, _ in self.categorical]
+        unseen = {}
+        for (name, _, unseen_col, _), (codes, lookup) in zip(self.categorical, plans, strict=True):
+            count = _fastenc.count_unseen(codes, lookup, unseen_col)
+            if count:
+                unseen[name] = count
         for name, numbers, default, col in self.valued:
             # Codes -> one number per distinct value (or training key) -> numpy take: no per-row Python.
             codes, table = _fastenc.codes_and_lookup(lookups, name, batch.column(name), numbers, default, np.float64,
                                                      pa, pc)
             columns.append((col, table[codes]))
-        return _fastenc.ArrowRows(n, leading, columns, plans)
+        return _fastenc.ArrowRows(n, leading, columns, plans, unseen)
 
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,
