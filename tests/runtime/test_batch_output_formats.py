@@ -89,3 +89,19 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
                                     "purpose 1,000 (100.0%)")
         assert len(summary.notes) == 2 and summary.notes[1].startswith(
             "warning: column 'purpose' holds categories training never saw in 100% of the rows")
+
+
+def test_a_csv_arrow_refuses_is_named_by_its_line_or_its_separator(exported_dir: Path, german_csv: Path,
+                                                                    tmp_path: Path) -> None:
+    """Arrow says "Expected 21 columns, got 5" with no line and no fix (a review, 2026-12-02)."""
+    lines = german_csv.read_text().splitlines(keepends=True)
+    short = tmp_path / "short.csv"
+    short.write_text("".join(lines[:5]) + ",".join(lines[5].split(",")[:5]) + "\n" + "".join(lines[6:40]))
+    predictor = Predictor(exported_dir)
+    with pytest.raises(DataError, match=r"Expected 21 columns, got 5.*: line 6 has 5 field\(s\) where the header has 21"):
+        score_file(predictor, short, tmp_path / "out.csv")
+    semi = tmp_path / "semi.csv"
+    semi.write_text("".join(line.replace(",", ";") for line in lines[:40]))
+    with pytest.raises(DataError, match=r"reads as one column whose name holds ';': the file seems separated by ';'"):
+        score_file(predictor, semi, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()

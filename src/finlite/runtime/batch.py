@@ -176,8 +176,31 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
                                                  strings_can_be_null=True, null_values=list(CSV_MISSING)),
         )
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}); check the file.") from exc
+        raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}){_csv_where(path, delimiter)}; check the file.") \
+            from exc
     return iter(csv_reader), None
+
+
+def _csv_where(path: Path, delimiter: str) -> str:
+    """Where a CSV that Arrow refused goes wrong, for its message: the first line whose fields
+    are not the header's count (Arrow names neither the line nor the fix), and a hint when the
+    header looks separated by another character. Read only on failure, within the first
+    characters :func:`finlite.data.io.csv_records` scans."""
+    from finlite.data.io import csv_records  # pandas comes with it: on this error path only
+
+    expected: int | None = None
+    for line, fields in csv_records(path, delimiter):
+        if expected is None:
+            expected = len(fields)
+            if expected == 1 and (";" in fields[0] or "|" in fields[0]):
+                other = ";" if ";" in fields[0] else "|"
+                return (f": its header is one field holding {other!r}, so the file seems separated by {other!r}; "
+                        f"finlite reads {'tabs' if delimiter == chr(9) else 'commas'} (write it with commas, or as "
+                        ".tsv with tabs)")
+            continue
+        if len(fields) != expected:
+            return f": line {line} has {len(fields)} field(s) where the header has {expected}"
+    return ""
 
 
 class _Writer:
@@ -273,6 +296,11 @@ def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str
         raise DataError(f"{str(src)!r} has {len(twice)} column name(s) more than once: {', '.join(map(repr, twice))}. "
                         "Each column the model reads must appear once; rename or drop the extra column.")
     absent = [c for c in fields if c not in names]
+    if absent and len(names) == 1 and any(sep in names[0] for sep in ";|"):
+        other = ";" if ";" in names[0] else "|"
+        raise DataError(f"{str(src)!r} reads as one column whose name holds {other!r}: the file seems separated by "
+                        f"{other!r}, and finlite reads commas (tabs for .tsv). Write it with commas, or as .tsv "
+                        "with tabs.")
     if absent:
         raise DataError(f"{str(src)!r} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent)}. "
                         "Every feature column of the training schema is needed (extra columns are ignored).")
@@ -473,7 +501,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                     except pa.ArrowInvalid as exc:  # a malformed file part-way through (e.g. a row with extra fields)
                         while window:  # a bad value in an earlier chunk is reported first
                             drain_one()
-                        raise DataError(f"Cannot read {source_name!r} after row {read}: {exc}. Fix the file and "
+                        where = _csv_where(src, "\t" if src.name.lower().endswith(".tsv") else ",") \
+                            if in_kind == "csv" else ""
+                        raise DataError(f"Cannot read {source_name!r} after row {read}: {exc}{where}. Fix the file and "
                                         "score it again.") from exc
                     if batch is None:
                         break
