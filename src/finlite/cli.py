@@ -25,7 +25,7 @@ import typer
 from typer.models import OptionInfo
 
 from finlite import _limits, _paths
-from finlite.errors import ConfigError, FinliteError
+from finlite.errors import ArtifactError, ConfigError, FinliteError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -1256,7 +1256,10 @@ def _check_demo_outputs(out: Path, data: Path) -> None:
     marked = (out / DEMO_MARK).is_file() and not (out / DEMO_MARK).is_symlink()
     for part in ("teacher", "student"):
         folder = out / part
-        _paths.check_output_dir(folder, overwrite=True, inputs={"bundled data file": data})
+        try:
+            _paths.check_output_dir(folder, overwrite=True, inputs={"bundled data file": data})
+        except ArtifactError as exc:  # told as the demo's rule: the demo has no --force (no overwrite=True)
+            raise ArtifactError(str(exc).replace("overwrite=True replaces", "the demo replaces"), param="out") from None
         if not _paths.is_artifact_dir(folder):
             continue
         try:

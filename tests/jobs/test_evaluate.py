@@ -77,3 +77,17 @@ def test_the_training_table_with_other_column_types_is_scored_as_a_hold_out_with
     book.tail(100).to_csv(tmp_path / "again" / "other.csv", index=False)
     named = evaluate_artifact(tmp_path / "m2", tmp_path / "again" / "other.csv", timing=False)["note"]
     assert "the name 'other.csv' of the table" in named and "(150 rows; this one has 100)" in named
+
+
+def test_a_baseline_of_other_data_is_named_as_the_cause(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """A baseline trained on other columns said "german.csv lacks 13 column(s) ... Did you mean ...",
+    as if the data were at fault (a review, 2026-12-02)."""
+    from finlite.jobs.report import rebuild_report
+    from tests.conftest import FAST, make_loans
+
+    finlite.train(make_loans(300), target="defaulted", hidden=(8,), config=FAST, out=tmp_path / "other")
+    with pytest.raises(ConfigError, match=r"The baseline \S*other cannot score .*lacks .* It was trained on other "
+                                          r"columns"):
+        evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "other", timing=False)
+    with pytest.raises(ConfigError, match=r"The baseline \S*other cannot score the rows of .* It was trained on other"):
+        rebuild_report(exported_dir, german_csv, baseline=tmp_path / "other", out=tmp_path / "r")

@@ -164,7 +164,12 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     # The same trust as the artifact: with a key, the baseline must be signed by it too.
     base = None if baseline is None else baseline if isinstance(baseline, Artifact) else load(baseline,
                                                                                              verify_key=verify_key)
-    x_base = None if base is None else base.tabular.transform(rows, table.source)
+    try:
+        x_base = None if base is None else base.tabular.transform(rows, table.source)
+    except DataError as exc:  # the artifact read these rows: it is the baseline that does not fit them
+        raise ConfigError(f"The baseline {base.path if base is not None else ''} cannot score {table.source}: {exc} "
+                          "It was trained on other columns; compare with a model of this data (e.g. the teacher).",
+                          param="baseline") from None
     point: OperatingPoint | None = art.operating_point if task.decides else None
     if flag_rate is not None:
         reference = task.scores(art.model, x) if base is None or x_base is None else task.scores(base.model, x_base)

@@ -588,8 +588,13 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         if base.market is not None or base.task != art.task:
             raise ConfigError(f"The baseline {base.path} is a {base.task} model; {art.path} is a {art.task} model. "
                               "Compare it with a model of the same task (e.g. its teacher).", param="baseline")
-        x_base = prepared.x_test if _same_encoding(base.preprocessor, prepared) else base.tabular.transform(
-            prepared.frame.iloc[prepared.split.test], prepared.source)
+        try:
+            x_base = prepared.x_test if _same_encoding(base.preprocessor, prepared) else base.tabular.transform(
+                prepared.frame.iloc[prepared.split.test], prepared.source)
+        except DataError as exc:  # the data is the student's (hash-checked): it is the baseline that does not fit
+            raise ConfigError(f"The baseline {base.path} cannot score the rows of {art.path}'s data: {exc} It was "
+                              "trained on other columns; compare with a model of this data (e.g. the student's "
+                              "teacher).", param="baseline") from None
     comparison = compare_models(base.model, art.model, prepared.x_test, prepared.y_test, cutoff, timing=False,
                                 x_teacher=x_base, task=art.task, operating_point=point,
                                 rows=series_rows(prepared, "test"))
@@ -650,7 +655,8 @@ def _check_report_folder(out: Path, *, overwrite: bool, inputs: Mapping[str, obj
     if not overwrite:
         raise _paths.output_exists(out, option="out", error=ConfigError)
     if out.is_symlink() or not out.is_dir():
-        raise ConfigError(f"out={str(out)!r} is not a folder; a report is written into a folder of its own. Choose "
+        what = "a symbolic link (a link is never replaced)" if out.is_symlink() else "not a folder"
+        raise ConfigError(f"out={str(out)!r} is {what}; a report is written into a folder of its own. Choose "
                           "another path.", param="out")
     foreign = sorted(p.name for p in out.iterdir() if p.name not in REPORT_FILES)
     if foreign:
