@@ -75,6 +75,9 @@ def test_recipe_round_trips_through_yaml() -> None:
      r"\(steps\[0\]\.transfer_size\).*transfer is 'none', so no synthetic rows are made"),
     ("steps:\n  - {method: distillation, input_bins_from: quantiles}\n",
      r"\(steps\[0\]\.input_bins_from\).*input_bins is 0 \(off\)"),
+    # Each step bounded alone, the product was not: 2 x 50 rounds x 100,000 epochs passed (a review).
+    ("steps:\n  - {method: distillation}\n" + "  - {method: gradual_pruning, steps: 50, train: {epochs: 100000}}\n" * 2,
+     r"r\.yaml, line 1 \(steps\) asks for 10,000,000 training epochs in all.*at most 1,000,000"),
     # YAML 1.1 read 1:30 as 90 (base 60); YAML 1.2 numbers leave it text, which is refused.
     ("steps:\n  - {method: distillation, temperature: 1:30}\n", r"\(steps\[0\]\.temperature\).*Got '1:30'"),
     ("steps:\n  - {method: distillation}\n  - {method: static_int8}\n  - {method: magnitude_pruning}\n",

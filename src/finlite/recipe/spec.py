@@ -288,6 +288,21 @@ def _inert_settings_dropped(data: Any) -> Any:
 QUANTIZATION_METHODS = ("dynamic_int8", "static_int8", "qat", "fp16")
 
 
+#: Most training epochs a recipe may ask for in all (each step's epochs, times its rounds for
+#: gradual pruning): each is bounded alone, but 50 steps of 50 rounds of 100,000 epochs were not.
+MAX_RECIPE_EPOCHS = 1_000_000
+
+
+def _check_total_work(steps: list[Step], where: _Where) -> None:
+    """Refuse a recipe whose steps' explicit epochs add up beyond :data:`MAX_RECIPE_EPOCHS`."""
+    total = sum(int(step.train.get("epochs") or 0) * int(getattr(step.method, "steps", 1) or 1)
+                if step.name == "gradual_pruning" else int(step.train.get("epochs") or 0) for step in steps)
+    if total > MAX_RECIPE_EPOCHS:
+        raise ConfigError(f"{where('steps')} asks for {total:,} training epochs in all (each step's epochs, times "
+                          f"its rounds for gradual_pruning); a recipe may ask for at most {MAX_RECIPE_EPOCHS:,}. Lower "
+                          "the steps' epochs (early stopping ends most runs in far fewer).")
+
+
 def _check_step_order(steps: list[Step], where: _Where) -> None:
     """Refuse, before any step runs, a step after a quantization step (naming both)."""
     for i, step in enumerate(steps):
@@ -388,6 +403,7 @@ class Recipe:
                 raise ConfigError(f"{where(*at)}: {exc}") from None
             steps.append(Step(method=method, train=dict(train)))
         _check_step_order(steps, where)
+        _check_total_work(steps, where)
         gates = []
         raw_gates = data.get("gates")
         raw_gates = {} if raw_gates is None or raw_gates == [] else raw_gates  # "no gates", as an empty list
