@@ -400,3 +400,23 @@ def test_train_warns_when_the_test_split_is_too_small_to_be_evidence(german_csv:
     full = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--out", str(tmp_path / "g"),
                                "--hidden", "4", "--epochs", "2", "--quiet"])
     assert full.exit_code == 0 and "warning: the test split" not in full.output  # 60 and 140 rows
+
+
+def test_compress_and_inspect_say_the_validation_reports_verdict(teacher_dir: Path, german_csv: Path,
+                                                                 tmp_path: Path) -> None:
+    """compress exited 0 with its report saying FAIL ("should not replace the teacher") and nothing
+    on the console; inspect did not show it either (a validator's walk-through, 2026-12-02)."""
+    out = tmp_path / "s"
+    result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--out", str(out), "--epochs", "2",
+                                 "--student-width", "4", "--no-timing", "-q"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    failed = [s["id"] for s in report["sections"] if s["status"] == "FAIL"]
+    if report["status"] == "PASS":
+        assert "validation report" not in result.output
+    else:
+        prefix = "warning" if report["status"] == "FAIL" else "note"
+        assert f"{prefix}: validation report {report['status']} (" in result.output
+        assert all(sid in result.output for sid in failed)
+    shown = runner.invoke(app, ["inspect", str(out)])
+    assert shown.exit_code == 0 and f"validation report: {report['status']} (" in shown.output

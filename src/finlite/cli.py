@@ -726,6 +726,43 @@ def compress(
     typer.echo(render_table(outcome.report))
     _print_forecast(outcome.report)
     typer.echo(f"student artifact: {outcome.path}\nreport: {_report_path(outcome.path)}")
+    _say_report_status(outcome.path)
+
+
+def _say_report_status(artifact: Path) -> None:
+    """The validation report's verdict, on stderr when it is not PASS: a compress that wrote a
+    student its own report FAILs ("material change, should not replace the teacher") said so
+    only inside the report, and exited 0. The exit code stays the gates' (1: a gate decided);
+    the report is evidence for a reviewer, not a gate."""
+    try:
+        verdict = _report_verdict((artifact / "report.json").read_bytes())
+    except OSError:
+        return
+    if verdict is None or verdict[0] == "PASS":
+        return
+    status, parts = verdict
+    prefix = "warning" if status == "FAIL" else "note"
+    advice = ("; its model card says the student should not replace the teacher as it is: read the report before "
+              "deploying it" if status == "FAIL" else "; read those sections before deploying it")
+    typer.echo(printable(f"{prefix}: validation report {status} ({parts}){advice}."), err=True)
+
+
+def _report_verdict(raw: bytes) -> tuple[str, str] | None:
+    """(the report's status, "FAIL in a, b; WARN in c") from report.json's bytes; None if unreadable."""
+    import json
+
+    try:
+        report = json.loads(raw.decode("utf-8"))
+        status = report["status"]
+        sections = [(str(sec.get("id")), sec.get("status")) for sec in report.get("sections", [])]
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return None
+    if status not in ("PASS", "WARN", "FAIL"):
+        return None
+    failed = [sid for sid, st in sections if st == "FAIL"]
+    warned = [sid for sid, st in sections if st == "WARN"]
+    parts = ([f"FAIL in {', '.join(failed)}"] if failed else []) + ([f"WARN in {', '.join(warned)}"] if warned else [])
+    return status, "; ".join(parts) or "every section PASS"
 
 
 #: Fewest test rows of each class whose metrics a validator can read as evidence.
@@ -960,6 +997,7 @@ def _print_outcome(outcome: Any) -> None:
         typer.echo(f"gate on the test split: {'pass' if gate.passed else 'FAIL'}  {gate.message}")
     if outcome.path is not None:
         typer.echo(f"student artifact: {outcome.path}\nreport: {_report_path(outcome.path)}")
+        _say_report_status(outcome.path)
     if not outcome.passed:
         typer.echo("the kept model fails a gate on the test split (exit code 1)", err=True)
         raise typer.Exit(1)
@@ -1156,6 +1194,12 @@ def inspect(
         say(f"task: {art.task}")
     if art.plan is not None:
         say(art.plan.summary())
+    if "report.json" in man["files"]:  # the verified bytes, as the hashes above checked them
+        from finlite._manifest import read_listed
+
+        verdict = _report_verdict(read_listed(art.path, man, "report.json"))
+        if verdict is not None:
+            say(f"validation report: {verdict[0]} ({verdict[1]})")
 
 
 def _trust_line(trust: dict[str, Any]) -> str:
@@ -1181,8 +1225,15 @@ def sign(
     Readers then pass the public key ('openssl pkey -in KEY.pem -pubout -out KEY.pub.pem') as
     --verify-key, or set FINLITE_VERIFY_KEY, and refuse any artifact it did not sign.
     """
+    from finlite._manifest import verify_artifact
     from finlite.signing import sign_artifact
 
+    # Signing vouches anew, over a signature that no longer matches too; but never without a word,
+    # so an automated re-sign cannot cover a change made after the last signing unseen.
+    trust = verify_artifact(artifact, verify_key=False)[2]
+    if trust.get("signed") and trust.get("self_consistent") is False:
+        typer.echo(f"warning: {artifact} carried a signature.json that did not match its manifest (changed after "
+                   "signing, or unreadable); this signature vouches for the content as it is now.", err=True)
     record = sign_artifact(artifact, key)
     typer.echo(f"signed {artifact} ({record['algorithm']}, key sha256 {record['public_key_sha256']}); manifest "
                f"sha256 {record['manifest_sha256']}; wrote {artifact / 'signature.json'}")
@@ -1191,7 +1242,7 @@ def sign(
 @app.command()
 @_friendly
 def demo(
-    out: Annotated[Path | None, typer.Option(help="Folder for the teacher and student artifacts (an earlier demo's artifacts there are replaced; any other artifact is refused). Default: runs/demo (runs/demo-markets with --markets).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the teacher and student artifacts (an earlier demo's artifacts there are replaced, in a folder a demo marked with .finlite-demo; any other artifact is refused). Default: runs/demo (runs/demo-markets with --markets).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
     markets: Annotated[bool, typer.Option("--markets", help="The market demo instead: an LSTM forecaster on the bundled S&P 500 (1999-2018, the last 20 % of dates as the test period), distilled into a GRU, evaluated against the naive forecast and buy-and-hold, exported.")] = False,
     objective: Annotated[str | None, typer.Option(help="With --markets: 'direction' (up or down tomorrow, the default) or 'return' (tomorrow's log return).")] = None,
@@ -1235,6 +1286,7 @@ def demo(
     typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\n"
                f"report: {_report_path(student_dir)}\n"
                f"next: finlite serve {student_dir}   |   finlite score {student_dir} BOOK.parquet -o scores.parquet")
+    _say_report_status(student_dir)
 
 
 #: The file a demo leaves in its --out folder: only artifacts beside it are the demo's to replace.

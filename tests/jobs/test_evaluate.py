@@ -86,8 +86,8 @@ def test_a_baseline_of_other_data_is_named_as_the_cause(exported_dir: Path, germ
     from tests.conftest import FAST, make_loans
 
     finlite.train(make_loans(300), target="defaulted", hidden=(8,), config=FAST, out=tmp_path / "other")
-    with pytest.raises(ConfigError, match=r"The baseline \S*other cannot score .*lacks .* It was trained on other "
-                                          r"columns"):
+    with pytest.raises(ConfigError, match=r"The baseline \S*other reads \d+ column\(s\) that \S*german_credit\.csv "
+                                          r"lacks \('.*\): it was trained on other data"):
         evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "other", timing=False)
-    with pytest.raises(ConfigError, match=r"The baseline \S*other cannot score the rows of .* It was trained on other"):
+    with pytest.raises(ConfigError, match=r"The baseline \S*other reads \d+ column\(s\) .*trained on other data"):
         rebuild_report(exported_dir, german_csv, baseline=tmp_path / "other", out=tmp_path / "r")

@@ -89,6 +89,15 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
                                     "purpose 1,000 (100.0%)")
         assert len(summary.notes) == 2 and summary.notes[1].startswith(
             "warning: column 'purpose' holds categories training never saw in 100% of the rows")
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    shown = CliRunner().invoke(app, ["score", str(exported_dir), str(tmp_path / "recoded.csv"), "-o",
+                                     str(tmp_path / "cli.csv")])
+    assert shown.exit_code == 0, shown.output
+    assert "note: rows with a category training never saw (scored as unseen): housing 10 (1.0%)" in shown.output
+    assert "warning: column 'purpose' holds categories training never saw in 100% of the rows" in shown.output
 
 
 def test_a_csv_arrow_refuses_is_named_by_its_line_or_its_separator(exported_dir: Path, german_csv: Path,

@@ -84,9 +84,10 @@ class OperatingPoint:
         else:
             how = "recorded by an older finlite"
         if (self.flag_rate is not None and self.flagged_train is not None
-                and abs(self.flagged_train - self.flag_rate) > TIE_GAP):
-            # Tied training scores straddle the quantile: no cut-off flags the share asked for.
-            how += f"; it flags {self.flagged_train:.1%} of training rows, as tied scores share one side"
+                and round(self.flagged_train, 3) != round(self.flag_rate, 3)):
+            # No cut-off flags the share asked for exactly (tied scores share one side; on few rows a
+            # row is more than a tenth of a point): say what it does flag, without guessing why.
+            how += f"; it flags {self.flagged_train:.1%} of the training rows"
         return f"cut-off {self.cutoff:.6g} on P(positive) ({how})"
 
 
@@ -146,11 +147,6 @@ def _flagged(scores: np.ndarray, cutoff: float) -> float | None:
     return float(np.mean(scores >= cutoff)) if scores.size else None
 
 
-#: How far the share a cut-off flags may sit from the share asked for before it is put down to
-#: tied scores (a quantile over untied scores misses by at most one row: under 1 % from 100 rows).
-TIE_GAP = 0.01
-
-
 def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
                    rates: Sequence[float] = FLAG_RATE_BAND) -> list[dict[str, float]]:
     """Agreement of decisions at each flag rate of ``rates``: the cut-off is the teacher's
@@ -161,7 +157,8 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
     about ``1 - flag_rate`` without it deciding like the teacher. ``teacher_flagged`` is the share
     the teacher really flags there: more than ``flag_rate`` when tied scores straddle the quantile
     (a boosted or int8 teacher), since no cut-off splits a tie; ``teacher_ties_at_cutoff`` counts
-    the teacher's scores equal to the cut-off.
+    the teacher's scores equal to the cut-off, and ``tied`` says the gap is theirs (more than a
+    quantile's rounding of a row and a half).
     """
     a = np.asarray(p_teacher, dtype=np.float64).ravel()
     b = np.asarray(p_student, dtype=np.float64).ravel()
@@ -170,9 +167,12 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
     out = []
     for rate in rates:
         cut = float(np.quantile(a, 1.0 - rate))
+        flagged, ties = float(np.mean(a >= cut)), int(np.sum(a == cut))
         out.append({"flag_rate": float(rate), "cutoff": cut, "agreement": float(np.mean((a >= cut) == (b >= cut))),
-                    "teacher_flagged": float(np.mean(a >= cut)), "student_flagged": float(np.mean(b >= cut)),
-                    "teacher_ties_at_cutoff": int(np.sum(a == cut))})
+                    "teacher_flagged": flagged, "student_flagged": float(np.mean(b >= cut)),
+                    "teacher_ties_at_cutoff": ties,
+                    # Off by more than a quantile's rounding (a row and a half) because scores tie at the cut.
+                    "tied": ties > 1 and abs(flagged - rate) > 1.5 / a.size})
     return out
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from finlite._finite import check_scores
 from finlite._timing import TIMED_NAMES
 from finlite.evaluate.cost import Timer, cost_metrics, eager_latency
-from finlite.evaluate.operating import TIE_GAP, OperatingPoint
+from finlite.evaluate.operating import OperatingPoint
 from finlite.models.base import FinliteModel
 from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task
 
@@ -141,8 +141,7 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
             flagged, really = point.get("student_flagged"), point.get("teacher_flagged")
             shown = _fmt(point["agreement"], "pct") + (f" (flags {flagged:.1%})" if flagged is not None else "")
             label = f"agreement, teacher flags {point['flag_rate']:.0%}"
-            if really is not None and point.get("teacher_ties_at_cutoff", 0) > 1 \
-                    and abs(really - point["flag_rate"]) > TIE_GAP:
+            if really is not None and point.get("tied"):
                 label += f" ({really:.1%}: tied scores)"  # no cut-off splits a tie
             rows.append((label, "", shown))
         rows.append(("PSI (student vs teacher)", "", _fmt(f["psi"], "f")))

@@ -83,6 +83,16 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
     return out
 
 
+def _check_baseline_columns(base: Artifact, columns: Any, source: str) -> None:
+    """Refuse a baseline that reads columns the data lacks, naming the baseline as the cause
+    (the data's own message, "lacks 13 column(s)", blamed the table)."""
+    lacking = [c for c in base.schema.features if c not in set(columns)]
+    if lacking:
+        raise ConfigError(f"The baseline {base.path} reads {len(lacking)} column(s) that {source} lacks "
+                          f"({', '.join(map(repr, lacking[:5]))}{', ...' if len(lacking) > 5 else ''}): it was trained on "
+                          "other data. Compare with a model of this data (e.g. the teacher).", param="baseline")
+
+
 def _copy_warning(art: Artifact, table: Table) -> str | None:
     """A warning when a table scored as a hold-out may be the training table, or an edit of it.
 
@@ -164,12 +174,9 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     # The same trust as the artifact: with a key, the baseline must be signed by it too.
     base = None if baseline is None else baseline if isinstance(baseline, Artifact) else load(baseline,
                                                                                              verify_key=verify_key)
-    try:
-        x_base = None if base is None else base.tabular.transform(rows, table.source)
-    except DataError as exc:  # the artifact read these rows: it is the baseline that does not fit them
-        raise ConfigError(f"The baseline {base.path if base is not None else ''} cannot score {table.source}: {exc} "
-                          "It was trained on other columns; compare with a model of this data (e.g. the teacher).",
-                          param="baseline") from None
+    if base is not None:  # the artifact read these rows: a baseline of other columns is the cause
+        _check_baseline_columns(base, rows.columns, table.source)
+    x_base = None if base is None else base.tabular.transform(rows, table.source)
     point: OperatingPoint | None = art.operating_point if task.decides else None
     if flag_rate is not None:
         reference = task.scores(art.model, x) if base is None or x_base is None else task.scores(base.model, x_base)

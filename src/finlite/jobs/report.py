@@ -588,13 +588,12 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         if base.market is not None or base.task != art.task:
             raise ConfigError(f"The baseline {base.path} is a {base.task} model; {art.path} is a {art.task} model. "
                               "Compare it with a model of the same task (e.g. its teacher).", param="baseline")
-        try:
-            x_base = prepared.x_test if _same_encoding(base.preprocessor, prepared) else base.tabular.transform(
-                prepared.frame.iloc[prepared.split.test], prepared.source)
-        except DataError as exc:  # the data is the student's (hash-checked): it is the baseline that does not fit
-            raise ConfigError(f"The baseline {base.path} cannot score the rows of {art.path}'s data: {exc} It was "
-                              "trained on other columns; compare with a model of this data (e.g. the student's "
-                              "teacher).", param="baseline") from None
+        if not _same_encoding(base.preprocessor, prepared):  # the data is the student's (hash-checked)
+            from finlite.jobs.evaluate import _check_baseline_columns
+
+            _check_baseline_columns(base, prepared.frame.columns, prepared.source)
+        x_base = prepared.x_test if _same_encoding(base.preprocessor, prepared) else base.tabular.transform(
+            prepared.frame.iloc[prepared.split.test], prepared.source)
     comparison = compare_models(base.model, art.model, prepared.x_test, prepared.y_test, cutoff, timing=False,
                                 x_teacher=x_base, task=art.task, operating_point=point,
                                 rows=series_rows(prepared, "test"))

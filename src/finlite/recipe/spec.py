@@ -122,7 +122,13 @@ class _RecipeDumper(yaml.SafeDumper):
     "1e5" is written '1e5', so the file reads back as the text it was."""
 
 
-_RecipeDumper.yaml_implicit_resolvers = _RecipeLoader.yaml_implicit_resolvers
+# Text quoted when it would read as a number to this loader (YAML 1.2) or to a YAML 1.1 reader
+# (yaml.safe_load elsewhere: "1:30" is 90 there), so the file means one thing to both.
+_RecipeDumper.yaml_implicit_resolvers = {
+    first: list(resolvers) for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()}
+for _first, _resolvers in _RecipeLoader.yaml_implicit_resolvers.items():
+    _RecipeDumper.yaml_implicit_resolvers.setdefault(_first, []).extend(
+        r for r in _resolvers if r[0] in (_INT, _FLOAT))
 
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:

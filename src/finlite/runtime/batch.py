@@ -314,11 +314,18 @@ def _check_text_ids(batch: Any, ids: list[str], dst: Path) -> None:
     """Refuse an id column a CSV cannot hold as it is (a list, a struct, a map, bytes): Arrow's
     CSV writer failed on it with a traceback, after the chunk was scored."""
     import pyarrow as pa
+    import pyarrow.csv as pacsv
 
     for name in ids:
         kind = _storage(batch.schema.field(name).type)
-        if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind) \
-                or pa.types.is_fixed_size_binary(kind):
+        # Bytes may fail on a later row (invalid UTF-8); other types fail on any: one row tells.
+        refused = pa.types.is_nested(kind) or "binary" in str(kind)
+        if not refused and batch.num_rows:
+            try:
+                pacsv.write_csv(pa.table({name: batch.column(name).slice(0, 1)}), pa.BufferOutputStream())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                refused = True
+        if refused:
             raise DataError(f"Id column {name!r} holds {kind} values, which a CSV output ({str(dst)!r}) cannot hold as "
                             "they are; write Parquet (-o OUT.parquet), or store the id as text.", param="id_columns")
 
