@@ -127,6 +127,10 @@ def test_the_change_is_classified_by_the_worst_evidence(statuses: dict[str, str]
     label = CHANGE_CLASSES[expected][0]
     assert f"### Classification: {label}\n" in card
     assert f"worst evidence status {expected};" in card
+    # The counts say what they count: the page's badge counts every section (a validator saw
+    # "6 PASS, 2 WARN, 2 FAIL" beside "7 pass, 3 warn, 2 fail of 12").
+    assert re.search(r"; \d+ PASS, \d+ WARN, \d+ FAIL of \d+ evidence sections; cost and reproducibility are "
+                     r"about the run and not counted\)", card)
 
 
 def test_what_changed_and_the_evidence_table() -> None:

@@ -191,7 +191,10 @@ def _change_lines(report: Mapping[str, Any], sections: list[Section]) -> list[st
     omitted = omitted_sections(report)
     if omitted:
         lines += ["", "Not in the report: " + "; ".join(f"{_text(i)} ({_text(r)})" for i, r in omitted) + "."]
-    counts = ", ".join(f"{sum(s.status == st for s in evidence)} {st}" for st in STATUSES)
+    # Of the evidence sections only: the page's badge counts every section, cost and reproducibility too.
+    counts = (", ".join(f"{sum(s.status == st for s in evidence)} {st}" for st in STATUSES)
+              + f" of {len(evidence)} evidence sections; {' and '.join(sorted(_NOT_EVIDENCE))} are about the run "
+              "and not counted")
     lines += ["", f"### Classification: {label}", "",
               f"{label} (worst evidence status {status}; {counts}): {why} This is finlite's reading of the "
               "evidence; the model owner and the validator decide.", ""]
