@@ -77,7 +77,7 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
     frame = pd.read_csv(german_csv).drop(columns="creditability")
     predictor = Predictor(exported_dir)
     clean = score_file(predictor, german_csv, tmp_path / "clean.csv")
-    assert clean.unseen == {} and clean.notes == []
+    assert clean.unseen == {} and [n for n in clean.notes if "never saw" in n] == []
     recoded = frame.copy()
     recoded["purpose"] = "P" + recoded["purpose"].astype("category").cat.codes.astype(str)
     recoded.loc[:9, "housing"] = "caravan"  # ten rows of a new value: noted, not warned
@@ -87,8 +87,9 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
         assert summary.unseen == {"housing": 10, "purpose": 1000}
         assert summary.notes[0] == ("rows with a category training never saw (scored as unseen): housing 10 (1.0%), "
                                     "purpose 1,000 (100.0%)")
-        assert len(summary.notes) == 2 and summary.notes[1].startswith(
+        assert summary.notes[1].startswith(
             "warning: column 'purpose' holds categories training never saw in 100% of the rows")
+        assert len(summary.notes) == 3 and "PSI" in summary.notes[2]  # the population check comes last
     from typer.testing import CliRunner
 
     from finlite.cli import app
@@ -114,3 +115,45 @@ def test_a_csv_arrow_refuses_is_named_by_its_line_or_its_separator(exported_dir:
     with pytest.raises(DataError, match=r"reads as one column whose name holds ';': the file seems separated by ';'"):
         score_file(predictor, semi, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_run_checks_its_population_against_the_training_rows(exported_dir: Path, teacher_dir: Path,
+                                                               german_csv: Path, tmp_path: Path) -> None:
+    """A book with amounts 20x and durations 3x flagged 95 % instead of 25 % with no word of drift
+    (a validator's walk-through, 2026-12-02). The run's score PSI is computed in the bins the
+    validation report recorded for the training rows, and checked here against its definition."""
+    import json
+
+    predictor = Predictor(exported_dir)
+    summary = score_file(predictor, german_csv, tmp_path / "same.csv")
+    report = json.loads((exported_dir / "report.json").read_text())
+    bins = next(s for s in report["sections"] if s["id"] == "stability")["metrics"]["student"]["bins"]
+    uppers = np.array([b["upper"] for b in bins[:-1]])
+    expected = np.maximum(np.array([b["expected_share"] for b in bins]), 1e-4)
+    scores = pd.read_csv(tmp_path / "same.csv")["score"].to_numpy(dtype=np.float32)
+    actual = np.histogram(scores, bins=np.r_[-np.inf, uppers, np.inf])[0] / len(scores)
+    # np.histogram's bins are closed on the left, the report's on the right: no score sits on an edge here.
+    assert not np.isin(scores, uppers.astype(np.float32)).any()
+    actual = np.maximum(actual, 1e-4)
+    assert summary.psi == pytest.approx(float(np.sum((actual - expected) * np.log(actual / expected))), rel=1e-9)
+    assert summary.psi < 0.1 and summary.notes[-1].startswith("scores' PSI against the training rows'")
+    shifted = pd.read_csv(german_csv)
+    shifted["credit_amount"] *= 20
+    shifted["duration_in_month"] *= 3
+    shifted.to_csv(tmp_path / "shifted.csv", index=False)
+    moved = score_file(predictor, tmp_path / "shifted.csv", tmp_path / "moved.csv")
+    assert moved.psi is not None and moved.psi >= 0.25
+    assert moved.notes[-1].startswith("warning: the scores' PSI against the training rows' is")
+    assert score_file(_exported_teacher(teacher_dir, german_csv, tmp_path),
+                      german_csv, tmp_path / "t.csv").psi is None  # a teacher has no validation report
+
+
+def _exported_teacher(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> Predictor:
+    import shutil
+
+    from finlite.jobs.export import export_artifact
+
+    copy = tmp_path / "teacher"
+    shutil.copytree(teacher_dir, copy)
+    export_artifact(copy, german_csv)
+    return Predictor(copy)

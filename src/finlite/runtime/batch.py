@@ -109,6 +109,9 @@ class ScoreSummary:
     notes: list[str] = field(default_factory=list, kw_only=True)
     #: Rows per one-hot field whose category training never saw (fields with none left out).
     unseen: dict[str, int] = field(default_factory=dict, kw_only=True)
+    #: PSI of the scores against the training rows' scores, in the bins the artifact's validation
+    #: report recorded (None without a report of a classifier): a population-stability check.
+    psi: float | None = field(default=None, kw_only=True)
 
     @property
     def rows_per_second(self) -> float:
@@ -372,10 +375,12 @@ class _Chunk:
     """What a worker made of one chunk: the output table, its rows and positives, and its rows
     per field whose category training never saw."""
 
-    __slots__ = ("positives", "rows", "table", "unseen")
+    __slots__ = ("bins", "positives", "rows", "table", "unseen")
 
-    def __init__(self, table: Any, rows: int, positives: int, unseen: dict[str, int] | None = None) -> None:
+    def __init__(self, table: Any, rows: int, positives: int, unseen: dict[str, int] | None = None,
+                 bins: np.ndarray | None = None) -> None:
         self.table, self.rows, self.positives, self.unseen = table, rows, positives, unseen or {}
+        self.bins = bins  # scores per stability bin (of a sample of the chunk's rows), or None
 
 
 def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -470,10 +475,18 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         # Through the buffers: pa.array would import pandas (see runtime/_arrownp.py).
         columns["score"] = _arrownp.from_numpy(score, pa.float32())
         columns["decision"] = _arrownp.from_numpy(decision, pa.int8())
-        return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen)
+        bins = None
+        if reference is not None:
+            # Every 8th row of a large chunk: the shares of millions of rows need no more, and the
+            # bin search stays a small part of scoring.
+            sample = score if n <= _PSI_SAMPLE_FROM else score[::8]
+            bins = np.bincount(np.searchsorted(reference[0], sample, side="left"), minlength=reference[1].size)
+        return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins)
 
+    reference = _reference_bins(predictor)
     rows = positives = 0
     unseen: dict[str, int] = {}
+    binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8())]
     out_schema = pa.schema(no_rows)
@@ -497,6 +510,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 positives += chunk.positives
                 for name, count in chunk.unseen.items():
                     unseen[name] = unseen.get(name, 0) + count
+                if binned is not None and chunk.bins is not None:
+                    np.add(binned, chunk.bins, out=binned)  # in place: binned is the enclosing run's
                 if bar is not None:
                     bar.update(chunk.rows)
 
@@ -532,8 +547,59 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     finally:
         if bar is not None:
             bar.close()
-    return ScoreSummary(rows, time.perf_counter() - start, positives, dst, notes=unseen_notes(unseen, rows),
-                        unseen=unseen)
+    psi = None if reference is None or binned is None or not binned.sum() else population_psi(binned, reference[1])
+    notes = unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)])
+    return ScoreSummary(rows, time.perf_counter() - start, positives, dst, notes=notes, unseen=unseen, psi=psi)
+
+
+#: Chunks above this many rows are binned on every 8th row (see score_file's work).
+_PSI_SAMPLE_FROM = 65536
+#: The validation report's PSI bands (evaluate.validation.PSI_WARN / PSI_FAIL), and its floor for
+#: an empty share: the runtime stays free of the evaluation modules.
+PSI_WARN, PSI_FAIL, _PSI_FLOOR = 0.1, 0.25, 1e-4
+
+
+def _reference_bins(predictor: Predictor) -> tuple[np.ndarray, np.ndarray] | None:
+    """The training scores' bins the artifact's validation report recorded (the stability
+    section's student bins: inner upper edges, right-closed, and expected shares), read from the
+    verified ``report.json``; None when there is none or it is not usable."""
+    import json
+
+    from finlite._manifest import read_listed
+
+    manifest = predictor.manifest
+    if "report.json" not in manifest.get("files", {}) or predictor.cutoff is None:
+        return None
+    try:
+        report = json.loads(read_listed(predictor.path, manifest, "report.json").decode("utf-8"))
+        section = next(s for s in report["sections"] if s.get("id") == "stability")
+        bins = section["metrics"]["student"]["bins"]
+        uppers = np.array([float(b["upper"]) for b in bins[:-1]], dtype=np.float64)
+        expected = np.array([float(b["expected_share"]) for b in bins], dtype=np.float64)
+    except (StopIteration, KeyError, TypeError, ValueError, IndexError):
+        return None  # an older report, or a forecaster's: no check rather than a wrong one
+    if (expected.size < 2 or not np.all(np.isfinite(uppers)) or np.any(np.diff(uppers) <= 0)
+            or not np.all(np.isfinite(expected)) or abs(expected.sum() - 1.0) > 1e-6):
+        return None
+    return uppers, expected
+
+
+def population_psi(counts: np.ndarray, expected: np.ndarray) -> float:
+    """PSI of scored ``counts`` per bin against the training ``expected`` shares, as the
+    validation report computes it: Σ (a − e)·ln(a / e), each share floored at 1e-4."""
+    actual = np.maximum(counts / max(int(counts.sum()), 1), _PSI_FLOOR)
+    base = np.maximum(expected, _PSI_FLOOR)
+    return float(np.sum((actual - base) * np.log(actual / base)))
+
+
+def psi_note(psi: float) -> str:
+    """What a run says of its population's stability against the training rows."""
+    if psi >= PSI_FAIL:
+        return (f"warning: the scores' PSI against the training rows' is {psi:.3f} (at or above {PSI_FAIL}): the scored "
+                "population differs from the one the model was validated on; its report's evidence may not hold "
+                "here. Investigate before using these decisions.")
+    band = "stable" if psi < PSI_WARN else f"a moderate shift (at or above {PSI_WARN})"
+    return f"scores' PSI against the training rows' {psi:.3f}: {band}"
 
 
 def unseen_notes(unseen: dict[str, int], rows: int) -> list[str]:
