@@ -157,3 +157,12 @@ def _exported_teacher(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> Pr
     shutil.copytree(teacher_dir, copy)
     export_artifact(copy, german_csv)
     return Predictor(copy)
+
+
+def test_the_runtimes_psi_bands_are_the_reports() -> None:
+    """The runtime keeps its own copy of the bands (it does not import the evaluation modules)."""
+    from finlite.evaluate import validation
+    from finlite.runtime import batch
+
+    assert (batch.PSI_WARN, batch.PSI_FAIL, batch._PSI_FLOOR) == (validation.PSI_WARN, validation.PSI_FAIL,
+                                                                  validation._PSI_FLOOR)
