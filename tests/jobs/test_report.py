@@ -173,6 +173,10 @@ def test_the_report_has_its_sections_in_order_and_says_what_it_left_out(
     assert {"summary", "decisions", "reproducibility"} <= set(ids)
     omitted = {o["id"]: o["reason"] for o in report["omitted"]}
     assert "fairness" not in ids and "--protected" in omitted["fairness"]
+    # Without --protected the reason names the features that look protected (a validator's walk-through:
+    # "no protected column named" did not say the model reads age, sex and nationality).
+    assert omitted["fairness"].endswith("whose names suggest a protected attribute, not assessed: age_in_years, "
+                                        "personal_status_and_sex, foreign_worker")
     assert "monotonicity" not in ids and "--monotone" in omitted["monotonicity"]
     assert "cost" not in ids and omitted["cost"] == "no cost measurement was recorded"
     assert set(ids) | set(omitted) == set(BINARY_ORDER)
