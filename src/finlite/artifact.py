@@ -18,7 +18,7 @@ import os
 import platform
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -486,7 +486,8 @@ def recorded_split(artifact: Artifact) -> SplitConfig:
             manifest's digest passed, so it was altered and re-hashed, or written by hand).
     """
     config = artifact.manifest["data"]["split"]["config"]  # an object: check_manifest
-    unknown = [k for k in config if k not in ("validation", "test", "seed", "date_column")]
+    known = {f.name for f in fields(SplitConfig)}
+    unknown = [k for k in config if k not in known]
     try:
         if unknown:
             raise ConfigError(f"it has no setting {str(unknown[0])!r}")
@@ -539,15 +540,14 @@ def _prepare_series_like(artifact: Artifact, market: MarketPreprocessor, data: D
     return prepare_series(prices, market.spec, walk=recorded_walk(artifact), preprocessor=market)
 
 
-def recorded_walk(artifact: Artifact | Mapping[str, Any]) -> WalkForward:
+def recorded_walk(artifact: Artifact) -> WalkForward:
     """The walk-forward settings a forecaster's manifest records (``data.split.config``).
 
     Raises:
         ArtifactError: they are missing or not WalkForward's, naming the manifest field.
     """
-    manifest = artifact.manifest if isinstance(artifact, Artifact) else artifact
-    where = str(artifact.path) if isinstance(artifact, Artifact) else "the artifact"
-    split = manifest.get("data", {}).get("split")
+    where = str(artifact.path)
+    split = artifact.manifest.get("data", {}).get("split")
     walk = split.get("config") if isinstance(split, Mapping) else None
     if not isinstance(walk, Mapping):
         raise ArtifactError(f"The manifest of {where} records no walk-forward settings (data.split.config); "

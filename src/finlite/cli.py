@@ -1320,10 +1320,12 @@ def _check_demo_outputs(out: Path, data: Path) -> None:
         except (OSError, ValueError, AttributeError):
             recorded = None
         if recorded != digest or not marked:
+            why = (f"it was not trained on the bundled {data.name}" if recorded != digest
+                   else f"the folder has no {DEMO_MARK}, which every demo leaves")
             raise ConfigError(f"--out {str(out)!r} already holds an artifact at {str(folder)!r} that this demo did "
-                              f"not make ({'it was not trained on the bundled ' + data.name if recorded != digest else 'the folder has no ' + DEMO_MARK + ', which every demo leaves'}; "
-                              "the credit and market demos need folders of their own); the demo replaces only its "
-                              "own artifacts. Choose another --out, or move that artifact away yourself.", param="out")
+                              f"not make ({why}; the credit and market demos need folders of their own); the demo "
+                              "replaces only its own artifacts. Choose another --out, or move that artifact away "
+                              "yourself.", param="out")
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / DEMO_MARK, json.dumps({"made_by": "finlite demo", "data": data.name}) + "\n")
 

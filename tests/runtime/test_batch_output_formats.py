@@ -160,9 +160,11 @@ def _exported_teacher(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> Pr
 
 
 def test_the_runtimes_psi_bands_are_the_reports() -> None:
-    """The runtime keeps its own copy of the bands (it does not import the evaluation modules)."""
+    """A run's PSI is the report's: the same bands, and the same terms on the same counts."""
     from finlite.evaluate import validation
     from finlite.runtime import batch
 
-    assert (batch.PSI_WARN, batch.PSI_FAIL, batch._PSI_FLOOR) == (validation.PSI_WARN, validation.PSI_FAIL,
-                                                                  validation._PSI_FLOOR)
+    assert (batch.PSI_WARN, batch.PSI_FAIL) == (validation.PSI_WARN, validation.PSI_FAIL) == (0.1, 0.25)
+    e_counts, a_counts = np.array([50.0, 30.0, 20.0, 0.0]), np.array([10, 0, 40, 50])
+    want = validation._shares_psi(e_counts, a_counts.astype(np.float64))[2].sum()
+    assert batch.population_psi(a_counts, e_counts / e_counts.sum()) == pytest.approx(want, rel=1e-12)

@@ -10,10 +10,21 @@ from finlite.errors import DataError
 from finlite.evaluate.metrics import rankdata
 from finlite.evaluate.operating import agreement_band
 
-__all__ = ["agreement", "correlation", "fidelity_metrics", "psi", "regression_fidelity", "spearman", "swap_set"]
+__all__ = ["PSI_FAIL", "PSI_WARN", "agreement", "correlation", "fidelity_metrics", "psi", "psi_contributions",
+           "regression_fidelity", "spearman", "swap_set"]
 
 # Floor for an empty PSI bin: keeps ln(a/e) finite; the usual choice in credit-risk practice.
 _PSI_FLOOR = 1e-4
+#: PSI / CSI bands used in credit-risk practice: stable below the first, shifted from the second.
+PSI_WARN, PSI_FAIL = 0.1, 0.25
+
+
+def psi_contributions(e_share: np.ndarray, a_share: np.ndarray) -> np.ndarray:
+    """Each bin's ``(a − e)·ln(a / e)`` for expected and actual shares, both floored at 1e-4: the
+    terms of every PSI finlite reports (the report's tables, its fidelity PSI, a scoring run's)."""
+    e, a = np.maximum(e_share, _PSI_FLOOR), np.maximum(a_share, _PSI_FLOOR)
+    terms: np.ndarray = (a - e) * np.log(a / e)
+    return terms
 
 
 def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,9 +73,7 @@ def psi(p_expected: np.ndarray, p_actual: np.ndarray, bins: int = 10) -> float:
     # Right-closed bins: a score equal to an edge falls in the lower bin, for both arrays alike.
     e_share = np.bincount(np.searchsorted(inner, e, side="left"), minlength=inner.size + 1) / e.size
     a_share = np.bincount(np.searchsorted(inner, a, side="left"), minlength=inner.size + 1) / a.size
-    e_share = np.maximum(e_share, _PSI_FLOOR)
-    a_share = np.maximum(a_share, _PSI_FLOOR)
-    return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
+    return float(np.sum(psi_contributions(e_share, a_share)))
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:

@@ -33,6 +33,7 @@ import pandas as pd
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate import metrics as _m
+from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.evaluate.fidelity import agreement as _agreement
 from finlite.evaluate.fidelity import swap_set as _swap_set
 from finlite.evaluate.sections import Plot, Section, Series, Table, TabularInputs, curve_points, worst
@@ -67,10 +68,6 @@ _FULL_BOOT_ROWS = 250_000
 _ONE_AT_A_TIME_RUNS = 4096
 #: Index cells (resamples × rows) drawn at once: bounds memory to a few tens of MB per chunk.
 _CHUNK_CELLS = 2_000_000
-#: Floor for an empty PSI / CSI bin, the same as :func:`finlite.evaluate.fidelity.psi`.
-_PSI_FLOOR = 1e-4
-#: PSI / CSI bands used in credit-risk practice.
-PSI_WARN, PSI_FAIL = 0.1, 0.25
 #: Calibration: the student's ECE excess over the teacher's, as a share of the rarer class's rate
 #: (absolute ECE gaps cannot fail on rare events: a 0.2 % fraud rate bounds any sane ECE far below
 #: 0.02), from which it warns / fails; and the factor by which the student's ECE must also exceed
@@ -568,8 +565,7 @@ def expected_calibration_error(y: Any, p: Any, bins: int = 10) -> float:
 def _shares_psi(e_counts: np.ndarray, a_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     e_share = e_counts / max(e_counts.sum(), 1)
     a_share = a_counts / max(a_counts.sum(), 1)
-    ef, af = np.maximum(e_share, _PSI_FLOOR), np.maximum(a_share, _PSI_FLOOR)
-    return e_share, a_share, (af - ef) * np.log(af / ef)
+    return e_share, a_share, psi_contributions(e_share, a_share)
 
 
 def psi_table(expected: Any, actual: Any, bins: int = 10) -> dict[str, Any]:

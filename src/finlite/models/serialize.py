@@ -126,8 +126,11 @@ def load_weights(model_config: Mapping[str, Any], path: str | Path, data: bytes 
             # One infinite bias scored every applicant 1.0 (or 0.0), silently, on every path:
             # training never writes one (a non-finite loss stops it), so the file is damaged. Bin
             # edges are the exception: a scorecard's open-ended bins end at ±inf (never NaN).
-            ok = (~torch.isnan(tensor) if key.rsplit(".", 1)[-1] in _OPEN_ENDED else torch.isfinite(tensor)) \
-                if tensor.is_floating_point() else None
+            if tensor.is_floating_point():
+                open_ended = key.rsplit(".", 1)[-1] in _OPEN_ENDED
+                ok = ~torch.isnan(tensor) if open_ended else torch.isfinite(tensor)
+            else:
+                ok = None
             if ok is not None and not bool(ok.all()):
                 bad = tensor[~ok]
                 raise ArtifactError(f"Tensor {key!r} in {str(path)!r} holds {int(bad.numel()):,} value(s) that are not "

@@ -301,8 +301,8 @@ MAX_RECIPE_EPOCHS = 1_000_000
 
 def _check_total_work(steps: list[Step], where: _Where) -> None:
     """Refuse a recipe whose steps' explicit epochs add up beyond :data:`MAX_RECIPE_EPOCHS`."""
-    total = sum(int(step.train.get("epochs") or 0) * int(getattr(step.method, "steps", 1) or 1)
-                if step.name == "gradual_pruning" else int(step.train.get("epochs") or 0) for step in steps)
+    total = sum(int(step.train.get("epochs") or 0) * (step.method.steps if step.name == "gradual_pruning" else 1)
+                for step in steps)
     if total > MAX_RECIPE_EPOCHS:
         raise ConfigError(f"{where('steps')} asks for {total:,} training epochs in all (each step's epochs, times "
                           f"its rounds for gradual_pruning); a recipe may ask for at most {MAX_RECIPE_EPOCHS:,}. Lower "

@@ -32,6 +32,7 @@ import numpy as np
 from finlite import _paths
 from finlite._keys import CSV_MISSING
 from finlite.errors import DataError
+from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
 from finlite.runtime.predictor import Predictor, score_blocks
 
@@ -184,6 +185,15 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
     return iter(csv_reader), None
 
 
+def _separator_hint(header: list[str]) -> str | None:
+    """Why a CSV header read as one column, when it holds another separator (``;`` or ``|``)."""
+    other = next((sep for sep in ";|" if len(header) == 1 and sep in header[0]), None)
+    if other is None:
+        return None
+    return (f"reads as one column whose name holds {other!r}: the file seems separated by {other!r}, and finlite "
+            "reads commas (tabs for .tsv). Write it with commas, or as .tsv with tabs")
+
+
 def _csv_where(path: Path, delimiter: str) -> str:
     """Where a CSV that Arrow refused goes wrong, for its message: the first line whose fields
     are not the header's count (Arrow names neither the line nor the fix), and a hint when the
@@ -195,11 +205,9 @@ def _csv_where(path: Path, delimiter: str) -> str:
     for line, fields in csv_records(path, delimiter):
         if expected is None:
             expected = len(fields)
-            if expected == 1 and (";" in fields[0] or "|" in fields[0]):
-                other = ";" if ";" in fields[0] else "|"
-                return (f": its header is one field holding {other!r}, so the file seems separated by {other!r}; "
-                        f"finlite reads {'tabs' if delimiter == chr(9) else 'commas'} (write it with commas, or as "
-                        ".tsv with tabs)")
+            hint = _separator_hint(fields)
+            if hint is not None:
+                return f": {hint}"
             continue
         if len(fields) != expected:
             return f": line {line} has {len(fields)} field(s) where the header has {expected}"
@@ -299,11 +307,9 @@ def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str
         raise DataError(f"{str(src)!r} has {len(twice)} column name(s) more than once: {', '.join(map(repr, twice))}. "
                         "Each column the model reads must appear once; rename or drop the extra column.")
     absent = [c for c in fields if c not in names]
-    if absent and len(names) == 1 and any(sep in names[0] for sep in ";|"):
-        other = ";" if ";" in names[0] else "|"
-        raise DataError(f"{str(src)!r} reads as one column whose name holds {other!r}: the file seems separated by "
-                        f"{other!r}, and finlite reads commas (tabs for .tsv). Write it with commas, or as .tsv "
-                        "with tabs.")
+    hint = _separator_hint(names) if absent else None
+    if hint is not None:
+        raise DataError(f"{str(src)!r} {hint}.")
     if absent:
         raise DataError(f"{str(src)!r} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent)}. "
                         "Every feature column of the training schema is needed (extra columns are ignored).")
@@ -460,8 +466,6 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
 
     def work(batch: Any, first_row: int) -> _Chunk:
         n = batch.num_rows
-        if out_kind == "csv":
-            _check_text_ids(batch, ids, dst)
         # The whole chunk is read, checked and looked up column by column first (every bad value
         # is found before anything is scored), then encoded and scored a block at a time: the
         # block the encoder writes is still in the core's cache when the model reads it.
@@ -529,6 +533,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                                         "score it again.") from exc
                     if batch is None:
                         break
+                    if read == 0 and out_kind == "csv":  # the ids' types are the file's: one look, before scoring
+                        _check_text_ids(batch, ids, dst)
                     window.append(pool.submit(work, batch, read + 1))
                     read += batch.num_rows
                     if len(window) >= 2 * n_workers:
@@ -554,9 +560,6 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
 
 #: Chunks above this many rows are binned on every 8th row (see score_file's work).
 _PSI_SAMPLE_FROM = 65536
-#: The validation report's PSI bands (evaluate.validation.PSI_WARN / PSI_FAIL), and its floor for
-#: an empty share: the runtime stays free of the evaluation modules.
-PSI_WARN, PSI_FAIL, _PSI_FLOOR = 0.1, 0.25, 1e-4
 
 
 def _reference_bins(predictor: Predictor) -> tuple[np.ndarray, np.ndarray] | None:
@@ -585,11 +588,9 @@ def _reference_bins(predictor: Predictor) -> tuple[np.ndarray, np.ndarray] | Non
 
 
 def population_psi(counts: np.ndarray, expected: np.ndarray) -> float:
-    """PSI of scored ``counts`` per bin against the training ``expected`` shares, as the
-    validation report computes it: Σ (a − e)·ln(a / e), each share floored at 1e-4."""
-    actual = np.maximum(counts / max(int(counts.sum()), 1), _PSI_FLOOR)
-    base = np.maximum(expected, _PSI_FLOOR)
-    return float(np.sum((actual - base) * np.log(actual / base)))
+    """PSI of scored ``counts`` per bin against the training ``expected`` shares, with the terms
+    every report's PSI uses (:func:`finlite.evaluate.fidelity.psi_contributions`)."""
+    return float(np.sum(psi_contributions(expected, counts / max(int(counts.sum()), 1))))
 
 
 def psi_note(psi: float) -> str:
