@@ -1448,8 +1448,12 @@ def score(
     engine: Annotated[str, typer.Option(help="'local' (this machine) or 'ray': Ray Data reads the file in blocks and an actor pool scores them, one Predictor per actor (pip install 'finlite[ray]').")] = "local",
     address: Annotated[str | None, typer.Option(help="With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379). Default: start a local Ray on this machine's cores.")] = None,
     workers: Annotated[int | None, typer.Option(help="With --engine ray: scoring actors, one core each (default: every CPU of the cluster).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON on stdout (rows, decisions, PSI, unseen categories, notes, and which model and input made the output) instead of the summary line; notes still go to stderr.")] = False,
 ) -> None:
-    """Score a whole portfolio file in chunks; writes nothing unless every row scores."""
+    """Score a whole portfolio file in chunks; writes nothing unless every row scores.
+
+    A Parquet output records which artifact, model file and cut-off made it, and what the run
+    counted, in its metadata (keys finlite.provenance and finlite.run)."""
     from finlite.runtime import Predictor
     from finlite.runtime.batch import CHUNK_ROWS_RANGE, default_chunk_rows, file_rows, score_file, tune_for_streaming
 
@@ -1470,7 +1474,7 @@ def score(
                               "and --workers sets how many actors there are.")
         _score_on_ray(artifact, input, output, id_columns=id_column or [], chunk_rows=chunk_rows or 65536, int8=int8,
                       force=force, quiet=quiet, verify_key=verify_key, manifest_sha256=manifest_sha256,
-                      address=address, workers=workers)
+                      address=address, workers=workers, as_json=as_json)
         return
     # One ONNX Runtime thread per call: parallelism comes from the scoring threads, one chunk each.
     predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=1,
@@ -1485,6 +1489,9 @@ def score(
                              progress=_progress(quiet), overwrite=force, workers=scorers)
         for note in summary.notes:  # gaps and weekend dates: the features read them as they are
             typer.echo(f"note: {printable(note)}", err=True)
+        if as_json:
+            typer.echo(json.dumps(summary.to_dict(), indent=2))
+            return
         cut = predictor.decision_cutoff
         decided = (f"; {summary.positives:,} called up at the cut-off {cut:g}" if cut is not None else "")
         typer.echo(f"forecast {summary.rows:,} dates in {summary.seconds:.2f} s, each from the rows up to its date"
@@ -1513,15 +1520,24 @@ def score(
     tune_for_streaming()  # this process streams chunks: allocators that reuse memory (see runtime/batch.py)
     summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                          progress=_progress(quiet), overwrite=force, workers=scorers)
-    for note in summary.notes:  # categories training never saw, and columns that seem coded otherwise
-        typer.echo(printable(note if note.startswith("warning:") else f"note: {note}"), err=True)
+    _say_score_notes(summary.notes)
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        return
     typer.echo(f"scored {summary.rows:,} rows in {summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s); "
                f"{summary.positives:,} at or above the cut-off {predictor.cutoff:g}; wrote {summary.output}")
 
 
+def _say_score_notes(notes: list[str]) -> None:
+    """A scoring run's notes on stderr: categories training never saw, columns that seem coded
+    otherwise, the scores' PSI against the training rows'."""
+    for note in notes:
+        typer.echo(printable(note if note.startswith("warning:") else f"note: {note}"), err=True)
+
+
 def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: list[str], chunk_rows: int, int8: bool,
                   force: bool, quiet: bool, verify_key: Path | None, manifest_sha256: str | None, address: str | None,
-                  workers: int | None) -> None:
+                  workers: int | None, as_json: bool = False) -> None:
     """``score --engine ray``: the same output as the local run, scored by a Ray actor pool."""
     from finlite.runtime.ray_engine import score_file_ray
 
@@ -1529,6 +1545,10 @@ def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: lis
                              variant="int8" if int8 else "fp32", address=address, workers=workers,
                              verify_key=verify_key, manifest_sha256=manifest_sha256, overwrite=force,
                              progress=_progress(quiet))
+    _say_score_notes(summary.notes)
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        return
     typer.echo(f"scored {summary.rows:,} rows on Ray ({summary.workers} actors) in {summary.seconds:.2f} s "
                f"({summary.rows_per_second:,.0f} rows/s); {summary.positives:,} at or above the cut-off; "
                f"wrote {summary.output}")

@@ -168,3 +168,75 @@ def test_the_runtimes_psi_bands_are_the_reports() -> None:
     e_counts, a_counts = np.array([50.0, 30.0, 20.0, 0.0]), np.array([10, 0, 40, 50])
     want = validation._shares_psi(e_counts, a_counts.astype(np.float64))[2].sum()
     assert batch.population_psi(a_counts, e_counts / e_counts.sum()) == pytest.approx(want, rel=1e-12)
+
+
+def test_a_parquet_output_records_the_model_that_made_it(exported_dir: Path, german_csv: Path,
+                                                         tmp_path: Path) -> None:
+    """A file of decisions named no model: nothing tied a nightly run's output to the artifact, the
+    cut-off or what ``decision`` means (a validator's walk-through, 2026-12-02)."""
+    import hashlib
+    import json
+
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    predictor = Predictor(exported_dir)
+    manifest = json.loads((exported_dir / "manifest.json").read_text())
+    summary = score_file(predictor, german_csv, tmp_path / "a.parquet")
+    meta = pq.ParquetFile(tmp_path / "a.parquet").metadata.metadata
+    origin = json.loads(meta[b"finlite.provenance"])
+    assert origin == summary.provenance
+    assert origin["manifest_sha256"] == manifest["manifest_sha256"]
+    assert origin["model_file"] == "model.onnx"
+    assert origin["model_sha256"] == hashlib.sha256((exported_dir / "model.onnx").read_bytes()).hexdigest()
+    assert origin["cutoff"] == manifest["cutoff"] and origin["variant"] == "fp32"
+    assert origin["columns"]["decision"].startswith("1 where score >= cutoff (creditability = 'bad' decided)")
+    assert origin["input"] == {"name": german_csv.name, "bytes": german_csv.stat().st_size}
+    run = json.loads(meta[b"finlite.run"])
+    decisions = pd.read_parquet(tmp_path / "a.parquet")["decision"]
+    assert run == {"rows": 1000, "positives": int(decisions.sum()), "psi": summary.psi, "unseen": {}}
+    # No clock time in it: the same input and artifact give the same bytes.
+    score_file(predictor, german_csv, tmp_path / "b.parquet")
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    # --json: the run and its provenance on stdout, for a CSV output too (which has no metadata).
+    shown = CliRunner().invoke(app, ["score", str(exported_dir), str(german_csv), "-o", str(tmp_path / "c.csv"),
+                                     "--json", "-q"])
+    assert shown.exit_code == 0, shown.output
+    printed = json.loads(shown.stdout)
+    assert printed["rows"] == 1000 and printed["positives"] == run["positives"] and printed["engine"] == "local"
+    assert printed["provenance"] == origin and printed["psi"] == pytest.approx(summary.psi)
+    assert printed["output"] == str(tmp_path / "c.csv") and "PSI" in shown.stderr
+
+
+def test_an_id_spelled_like_a_missing_value_is_copied_as_written(exported_dir: Path, german_csv: Path,
+                                                                 tmp_path: Path) -> None:
+    """A CSV id spelled NA, NULL or None came out of score blank (every spelling of a missing value
+    read as missing, for the features' sake), so its row no longer traced back (noticed
+    2026-12-02). The ids now keep their text; a feature that is also an id keeps its missing value."""
+    frame = pd.read_csv(german_csv).drop(columns="creditability").head(300)
+    ids = [f"L{i:03d}" for i in range(300)]
+    ids[150:154] = ["NA", "NULL", "None", ""]  # after the first chunks, which have none
+    frame.insert(0, "loan_id", ids)
+    frame["purpose_copy"] = frame["purpose"]
+    frame.loc[200, "purpose"] = "NA"  # a missing category in a field that is also an id
+    frame.to_csv(tmp_path / "in.csv", index=False, na_rep="")
+    predictor = Predictor(exported_dir)
+    clean = frame.copy()
+    clean.loc[200, "purpose"] = None
+    clean.to_parquet(tmp_path / "in.parquet")
+    expected = score_file(predictor, tmp_path / "in.parquet", tmp_path / "expected.parquet")
+    for out, chunk in (("out.parquet", 64), ("out.csv", 64), ("whole.parquet", 100_000)):
+        summary = score_file(predictor, tmp_path / "in.csv", tmp_path / out, id_columns=["loan_id", "purpose"],
+                             chunk_rows=chunk)
+        got = pd.read_parquet(tmp_path / out) if out.endswith(".parquet") else \
+            pd.read_csv(tmp_path / out, keep_default_na=False, dtype=str)
+        assert got["loan_id"].tolist() == ids
+        assert got["purpose"].iloc[200] == "NA" and got["purpose"].iloc[0] == frame["purpose"].iloc[0]
+        # The scores are those of the features as training reads them (NA in purpose: missing).
+        np.testing.assert_array_equal(got["score"].to_numpy(dtype=np.float32),
+                                      pd.read_parquet(tmp_path / "expected.parquet")["score"].to_numpy())
+        assert summary.rows == expected.rows == 300
+    with pytest.raises(DataError, match=r"'__finlite_x' starts with '__finlite', which finlite reserves"):
+        score_file(predictor, tmp_path / "in.csv", tmp_path / "x.csv", id_columns=["__finlite_x"])

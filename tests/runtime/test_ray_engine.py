@@ -74,6 +74,38 @@ def _local(exported: Path, source: Path, out: Path) -> pa.Table:
     return pq.read_table(out)
 
 
+def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
+        local_ray: None, exported_dir: Path, book: Path, tmp_path: Path) -> None:
+    """The Ray engine scored a recoded column (every row on the unseen category) and a shifted
+    population without the notes the local run gives (noticed 2026-12-02)."""
+    frame = pq.read_table(book).to_pandas()
+    frame["purpose"] = "P" + frame["purpose"].astype("category").cat.codes.astype(str)
+    frame.loc[:49, "housing"] = "caravan"
+    frame["credit_amount"] *= 20
+    shifted = tmp_path / "shifted.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), shifted, row_group_size=500)
+    local = score_file(Predictor(exported_dir, threads=2), shifted, tmp_path / "local.parquet", id_columns=["loan_id"])
+    remote = score_file_ray(exported_dir, shifted, tmp_path / "ray.parquet", id_columns=["loan_id"], chunk_rows=700,
+                            workers=2)
+    assert remote.unseen == local.unseen == {"housing": 50, "purpose": 6000}
+    assert local.psi is not None and local.psi >= 0.25
+    assert remote.psi == pytest.approx(local.psi, rel=1e-12)  # 6,000 rows: both bin every score
+    assert remote.notes == local.notes and remote.notes[-1].startswith("warning: the scores' PSI")
+    assert remote.provenance == local.provenance
+    meta = [pq.ParquetFile(tmp_path / name).metadata.metadata for name in ("local.parquet", "ray.parquet")]
+    assert meta[0][b"finlite.provenance"] == meta[1][b"finlite.provenance"]
+    run = json.loads(meta[1][b"finlite.run"])
+    assert run["rows"] == 6000 and run["unseen"] == {"housing": 50, "purpose": 6000}
+    assert pq.read_table(tmp_path / "ray.parquet").schema.names == ["loan_id", "score", "decision"]
+    # The CLI prints the same notes for either engine, and --json the run.
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(shifted), "-o", str(tmp_path / "cli.parquet"),
+                                      "--engine", "ray", "--workers", "1", "--quiet", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "warning: column 'purpose' holds categories training never saw in 100% of the rows" in result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["engine"] == "ray" and printed["workers"] == 1 and printed["unseen"]["purpose"] == 6000
+
+
 def test_ray_scoring_equals_local_row_for_row(local_ray: None, exported_dir: Path, book: Path,
                                               tmp_path: Path) -> None:
     expected = _local(exported_dir, book, tmp_path / "local.parquet")
@@ -91,6 +123,13 @@ def test_ray_scoring_equals_local_row_for_row(local_ray: None, exported_dir: Pat
     from_csv = pq.read_table(tmp_path / "ray_csv.parquet")
     np.testing.assert_array_equal(from_csv.column("score").to_numpy(), expected.column("score").to_numpy())
     assert from_csv.column("loan_id").to_pylist() == expected.column("loan_id").to_pylist()
+    # An id spelled like a missing value keeps its text on Ray too (batch.ids_as_written).
+    table = pq.read_table(book)
+    ids = table.column("loan_id").to_pylist()
+    ids[3000:3003] = ["NA", "NULL", ""]
+    pacsv.write_csv(table.set_column(0, "loan_id", pa.array(ids)), csv)
+    score_file_ray(exported_dir, csv, tmp_path / "ray_na.parquet", id_columns=["loan_id"], chunk_rows=1000)
+    assert pq.read_table(tmp_path / "ray_na.parquet").column("loan_id").to_pylist() == ids
 
 
 def test_a_bad_value_fails_closed_naming_column_row_and_value(local_ray: None, exported_dir: Path, book: Path,

@@ -36,8 +36,14 @@ from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
 from finlite.runtime.predictor import Predictor, score_blocks
 
-__all__ = ["CHUNK_ROWS_RANGE", "ScoreSummary", "check_input_file", "default_chunk_rows", "file_rows", "score_file",
+__all__ = ["CHUNK_ROWS_RANGE", "ID_TEXT", "PROVENANCE_KEY", "RUN_KEY", "ScoreSummary", "check_input_file", "default_chunk_rows",
+           "file_rows", "id_column", "ids_as_written", "open_csv_text", "provenance", "run_record", "score_file",
            "tune_for_streaming"]
+
+#: Keys of a Parquet output's metadata (JSON text): which model made the scores, from what input
+#: (:func:`provenance`), and what the run counted (:func:`run_record`).
+PROVENANCE_KEY = "finlite.provenance"
+RUN_KEY = "finlite.run"
 
 #: The default chunk of a table's scoring, in rows: the largest power of two in this range whose
 #: encoded rows (float32) would fit in :data:`CHUNK_BYTES` per scoring thread and that leaves every
@@ -113,11 +119,54 @@ class ScoreSummary:
     #: PSI of the scores against the training rows' scores, in the bins the artifact's validation
     #: report recorded (None without a report of a classifier): a population-stability check.
     psi: float | None = field(default=None, kw_only=True)
+    #: Which model made the output, from what input (:func:`provenance`); also in a Parquet
+    #: output's metadata under :data:`PROVENANCE_KEY`.
+    provenance: dict[str, Any] = field(default_factory=dict, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as JSON-ready values (``finlite score --json``)."""
+        return {"engine": "local", "output": str(self.output), "rows": self.rows, "positives": self.positives,
+                "seconds": round(self.seconds, 6), "rows_per_second": round(self.rows_per_second, 1)
+                if self.seconds > 0 else None, "psi": self.psi, "unseen": dict(sorted(self.unseen.items())),
+                "notes": list(self.notes), "provenance": self.provenance}
 
     @property
     def rows_per_second(self) -> float:
         """Throughput end to end (read, encode, score, write)."""
         return self.rows / self.seconds if self.seconds > 0 else float("inf")
+
+
+def provenance(predictor: Predictor, source: Path) -> dict[str, Any]:
+    """Which model made a scoring run's output, and from what input: the artifact's manifest and
+    model sha256 (what ``--manifest-sha256`` pins and ``finlite inspect`` prints), the variant,
+    the cut-off and what ``score`` and ``decision`` mean, the finlite that scored, and the input's
+    name and size. A file of decisions then traces back to the exact model that made them.
+
+    No clock time is recorded, so the same input and artifact still give the same bytes.
+    """
+    from finlite._version import __version__
+
+    meta = predictor.metadata()
+    record: dict[str, Any] = {"finlite": __version__}
+    record.update({k: meta.get(k) for k in ("artifact", "manifest_sha256", "model_file", "model_sha256", "variant",
+                                            "task")})
+    cutoff = predictor.decision_cutoff
+    if cutoff is not None and predictor.market is None:
+        schema = predictor.manifest.get("schema") or {}
+        target, positive = schema.get("target"), schema.get("positive")
+        record["cutoff"] = cutoff
+        record["operating_point"] = predictor.manifest.get("operating_point")
+        record["columns"] = {"score": f"P({target} = {positive!r}), float32",
+                             "decision": f"1 where score >= cutoff ({target} = {positive!r} decided), else 0"}
+    elif cutoff is not None:
+        record["cutoff"] = cutoff
+    record["input"] = {"name": source.name, "bytes": source.stat().st_size}
+    return record
+
+
+def run_record(rows: int, positives: int, psi: float | None, unseen: dict[str, int]) -> dict[str, Any]:
+    """What a run counted, as stored under :data:`RUN_KEY` in a Parquet output's metadata."""
+    return {"rows": rows, "positives": positives, "psi": psi, "unseen": dict(sorted(unseen.items()))}
 
 
 def _kind(path: Path, what: str) -> str:
@@ -171,18 +220,94 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
         present = [c for c in columns if c in header]
         # Every column as text: the encoder parses numbers itself, so a bad value is reported with
         # its row and column instead of Arrow's type-inference error.
-        csv_reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(include_columns=present,
-                                                 column_types={c: pa.string() for c in present},
-                                                 strings_can_be_null=True, null_values=list(CSV_MISSING)),
-        )
+        csv_reader = open_csv_text(path, present, chunk_rows)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}){_csv_where(path, delimiter)}; check the file.") \
             from exc
-    return iter(csv_reader), None
+    return ids_as_written(csv_reader, path, ids, fields, chunk_rows), None
+
+
+def open_csv_text(path: Path, columns: Sequence[str], chunk_rows: int, *, missing: bool = True) -> Any:
+    """A streaming reader of a CSV's ``columns``, every one as text: the encoder parses numbers
+    itself, so a bad value is reported with its row and column instead of Arrow's type-inference
+    error. With ``missing``, every spelling of :data:`CSV_MISSING` reads as a missing value (as
+    training reads it); without, every cell is text as written (ids)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
+    return pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(include_columns=list(columns),
+                                             column_types={c: pa.string() for c in columns},
+                                             strings_can_be_null=missing,
+                                             null_values=list(CSV_MISSING) if missing else []),
+    )
+
+
+#: Prefix of the column a CSV batch carries an id under when the id is also a model field (see
+#: ids_as_written): the field keeps its missing values, the id its text.
+ID_TEXT = "__finlite_id:"
+
+
+def id_column(batch: Any, name: str) -> Any:
+    """Id column ``name`` of a batch as it is copied to the output (its text as written, see
+    :func:`ids_as_written`)."""
+    return batch.column(ID_TEXT + name) if ID_TEXT + name in batch.schema.names else batch.column(name)
+
+
+def ids_as_written(batches: Iterator[Any], path: Path, ids: Sequence[str], fields: Sequence[str],
+                   chunk_rows: int) -> Iterator[Any]:
+    """CSV batches whose id columns hold their text as written.
+
+    The CSV is read with every spelling of :data:`CSV_MISSING` (``NA``, ``NULL``, ``None``, an
+    empty cell) as a missing value, as the features need; an id spelled ``NA`` then came out of
+    ``score`` blank, so its row no longer traced back. Batches whose ids hold no missing value
+    pass through untouched (a clean file costs nothing more); from the first one that does, a
+    second reader of the id columns alone, reading every cell as text, supplies the ids row for
+    row (both readers parse the same file the same way). An id that is also a model field is
+    carried beside it under :data:`ID_TEXT` + its name, so the field keeps its missing values.
+    """
+    import pyarrow as pa
+
+    fixed: Iterator[Any] | None = None
+    held: list[Any] = []  # id rows read ahead of the main reader
+    consumed = 0
+
+    def take(n: int) -> Any:
+        nonlocal held
+        have = sum(b.num_rows for b in held)
+        while have < n:
+            more = next(fixed, None)  # type: ignore[arg-type]
+            if more is None:
+                raise DataError(f"Cannot read the id columns of {str(path)!r} in step with its other columns; check "
+                                "the file.")
+            held.append(more)
+            have += more.num_rows
+        table = pa.Table.from_batches(held).combine_chunks() if held else None
+        if table is None:
+            return pa.table({c: pa.array([], pa.string()) for c in ids})
+        held = [table.slice(n).to_batches()[0]] if table.num_rows > n else []
+        return table.slice(0, n)
+
+    for batch in batches:
+        if fixed is None:
+            if not any(batch.column(c).null_count for c in ids):
+                consumed += batch.num_rows
+                yield batch
+                continue
+            fixed = iter(open_csv_text(path, list(ids), chunk_rows, missing=False))
+            take(consumed)  # the rows already passed through
+        text = take(batch.num_rows)
+        for name in ids:
+            values = text.column(name).combine_chunks()
+            if name in fields:
+                batch = batch.append_column(ID_TEXT + name, values)
+            else:
+                batch = batch.set_column(batch.schema.get_field_index(name), name, values)
+        yield batch
 
 
 def _separator_hint(header: list[str]) -> str | None:
@@ -222,7 +347,7 @@ class _Writer:
     (:func:`finlite._paths.clean_file_leftovers`).
     """
 
-    def __init__(self, out: Path, kind: str) -> None:
+    def __init__(self, out: Path, kind: str, provenance: dict[str, Any] | None = None) -> None:
         # The folders made for the output, deepest first: a failed run removes them again (when
         # still empty), so bad input leaves nothing behind.
         self.made: list[Path] = []
@@ -234,6 +359,9 @@ class _Writer:
         self.out, self.tmp, self.kind = out, _paths.new_temp_file(out), kind
         self.writer: Any = None
         self.sink: Any = None  # the gzip stream of a .csv.gz output, closed after the writer
+        # Which model made the rows (batch.provenance), in a Parquet output's schema metadata; a
+        # CSV has nowhere to keep it (finlite score --json prints it).
+        self.metadata = None if provenance is None else {PROVENANCE_KEY: _json_text(provenance)}
 
     def write(self, table: Any) -> None:
         if self.writer is None:
@@ -245,7 +373,8 @@ class _Writer:
                 import pyarrow.parquet as pq
 
                 keep = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
-                self.writer = pq.ParquetWriter(self.tmp, table.schema,  # stubs: bool only; a list is documented
+                schema = table.schema if self.metadata is None else table.schema.with_metadata(self.metadata)
+                self.writer = pq.ParquetWriter(self.tmp, schema,  # stubs: bool only; a list is documented
                                                 use_dictionary=keep)  # type: ignore[arg-type]
             else:
                 # Written as its name says, as the input side reads it: .tsv tab-separated, .csv.gz
@@ -262,11 +391,15 @@ class _Writer:
         self.writer.write_table(table)
         _paths.kill_point("score-writing")
 
-    def commit(self, schema: Any) -> None:
+    def commit(self, schema: Any, run: dict[str, Any] | None = None) -> None:
+        """Close the output and rename it into place; ``run`` (:func:`run_record`) goes into a
+        Parquet output's footer metadata under :data:`RUN_KEY`."""
         if self.writer is None:  # no rows: still write a valid empty file with the header
             import pyarrow as pa
 
             self.write(pa.table({f.name: pa.nulls(0, f.type) for f in schema}))
+        if run is not None and self.kind == "parquet":
+            self.writer.add_key_value_metadata({RUN_KEY: _json_text(run)})
         self.writer.close()
         if self.sink is not None:
             self.sink.close()  # writes the gzip trailer
@@ -290,11 +423,22 @@ class _Writer:
                     break
 
 
+def _json_text(value: Any) -> str:
+    """Compact, key-sorted JSON (the same record gives the same bytes)."""
+    import json
+
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def _check_ids(ids: list[str], reserved: tuple[str, ...] = ("score", "decision")) -> None:
     """Refuse an id column that would clash with an output column (``reserved``)."""
     clash = [c for c in ids if c in reserved]
     if clash:
         raise DataError(f"Id column {clash[0]!r} would clash with the output column of that name; rename it.")
+    private = [c for c in ids if c.startswith("__finlite")]  # the prefix of finlite's own columns (ID_TEXT)
+    if private:
+        raise DataError(f"Id column {private[0]!r} starts with '__finlite', which finlite reserves for its own columns; "
+                        "rename it.")
 
 
 def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str]) -> None:
@@ -458,7 +602,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="rows", unit_scale=True, desc=f"scoring {src.name}", leave=True)
-    writer = _Writer(dst, out_kind)
+    origin = provenance(predictor, src)
+    writer = _Writer(dst, out_kind, origin)
     session = predictor.session
     cutoff = np.float32(predictor.cutoff)
     local = threading.local()  # each worker's reusable input block (the encoder fills it in place)
@@ -475,7 +620,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             buffer = local.buffer = _fastenc.block_buffer(encoder.n_features)
         score = score_blocks(prepared, session, buffer, source_name, first=first_row)  # every score checked
         decision = (score >= cutoff).astype(np.int8)
-        columns = {c: batch.column(c) for c in ids}
+        columns = {c: id_column(batch, c) for c in ids}
         # Through the buffers: pa.array would import pandas (see runtime/_arrownp.py).
         columns["score"] = _arrownp.from_numpy(score, pa.float32())
         columns["decision"] = _arrownp.from_numpy(decision, pa.int8())
@@ -546,16 +691,17 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             finally:
                 for pending in window:
                     pending.cancel()
-        writer.commit(out_schema)
+        psi = None if reference is None or binned is None or not binned.sum() else population_psi(binned, reference[1])
+        writer.commit(out_schema, run_record(rows, positives, psi, unseen))
     except BaseException:
         writer.abort()
         raise
     finally:
         if bar is not None:
             bar.close()
-    psi = None if reference is None or binned is None or not binned.sum() else population_psi(binned, reference[1])
     notes = unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)])
-    return ScoreSummary(rows, time.perf_counter() - start, positives, dst, notes=notes, unseen=unseen, psi=psi)
+    return ScoreSummary(rows, time.perf_counter() - start, positives, dst, notes=notes, unseen=unseen, psi=psi,
+                        provenance=origin)
 
 
 #: Chunks above this many rows are binned on every 8th row (see score_file's work).
@@ -665,12 +811,14 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
         else:
             columns[name] = pa.array(values, type=pa.float64())
     out_table = pa.table(columns)
-    writer = _Writer(dst, out_kind)
+    origin = provenance(predictor, src)
+    positives = int(np.count_nonzero(result["decision"])) if "decision" in result else 0
+    writer = _Writer(dst, out_kind, origin)
     try:
         writer.write(out_table)
-        writer.commit(out_table.schema)
+        writer.commit(out_table.schema, run_record(len(windows), positives, None, {}))
     except BaseException:
         writer.abort()
         raise
-    positives = int(np.count_nonzero(result["decision"])) if "decision" in result else 0
-    return ScoreSummary(len(windows), time.perf_counter() - start, positives, dst, notes=list(table.notes))
+    return ScoreSummary(len(windows), time.perf_counter() - start, positives, dst, notes=list(table.notes),
+                        provenance=origin)

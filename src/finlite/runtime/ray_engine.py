@@ -20,6 +20,7 @@ only when called, and never imports torch.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -31,7 +32,6 @@ from typing import Any
 import numpy as np
 
 from finlite import _limits, _paths
-from finlite._keys import CSV_MISSING
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
@@ -39,8 +39,17 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     _check_columns,
     _check_ids,
     _kind,
+    _reference_bins,
     _Writer,
     check_input_file,
+    id_column,
+    ids_as_written,
+    open_csv_text,
+    population_psi,
+    provenance,
+    psi_note,
+    run_record,
+    unseen_notes,
 )
 from finlite.runtime.predictor import score_blocks
 
@@ -57,6 +66,10 @@ _ROW = "__finlite_row"
 # kills the actors. (A worker exception makes Ray Data stop the run without killing them, and an
 # actor blocked on output nobody reads would keep its CPU for as long as the Ray session lives.)
 _ERROR = "__finlite_error"
+# What an actor counted in a block (rows per unseen category, scores per stability bin), as JSON
+# in the block's first row (null in the others): counted once however Ray Data later splits or
+# joins blocks, summed by the driver, then dropped.
+_STATS = "__finlite_stats"
 
 
 def require_ray() -> Any:
@@ -158,21 +171,16 @@ def _read_parquet(path: str, groups: list[int], first: int, columns: list[str], 
         yield _error_block(DataError(f"Cannot read {path!r} as Parquet near row {first} ({exc}); check the file."))
 
 
-def _read_csv(path: str, columns: list[str], chunk_rows: int) -> Iterator[Any]:
+def _read_csv(path: str, columns: list[str], chunk_rows: int, ids: list[str], fields: list[str]) -> Iterator[Any]:
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
-    delimiter = "\t" if path.lower().endswith(".tsv") else ","
     first = 1
     try:
-        # Every column as text, as the local run reads it: the encoder parses numbers itself and
-        # names the row and column of a bad value.
-        reader = pacsv.open_csv(
-            path, read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(include_columns=columns,
-                                                 column_types={c: pa.string() for c in columns},
-                                                 strings_can_be_null=True, null_values=list(CSV_MISSING)))
+        # Every column as text, as the local run reads it (batch.open_csv_text): the encoder parses
+        # numbers itself and names the row and column of a bad value; ids keep their text as
+        # written (batch.ids_as_written: an id spelled NA is not a missing value).
+        reader = ids_as_written(iter(open_csv_text(Path(path), columns, chunk_rows)), Path(path), ids, fields,
+                                chunk_rows)
         produced = False
         for batch in reader:
             produced = True
@@ -183,9 +191,12 @@ def _read_csv(path: str, columns: list[str], chunk_rows: int) -> Iterator[Any]:
     except (pa.ArrowInvalid, OSError) as exc:
         yield _error_block(DataError(f"Cannot read {path!r} after row {first - 1}: {exc}. Fix the file and score "
                                      "it again."))
+    except DataError as exc:
+        yield _error_block(exc)
 
 
-def _datasource(path: Path, kind: str, columns: list[str], dictionary: list[str], chunk_rows: int) -> Any:
+def _datasource(path: Path, kind: str, columns: list[str], dictionary: list[str], chunk_rows: int, ids: list[str],
+                fields: list[str]) -> Any:
     """A Ray Data datasource over ``path`` whose blocks carry their file row numbers."""
     from ray.data import Datasource, ReadTask
     from ray.data.block import BlockMetadata
@@ -206,7 +217,7 @@ def _datasource(path: Path, kind: str, columns: list[str], dictionary: list[str]
                 return BlockMetadata(num_rows=rows, size_bytes=nbytes, exec_stats=None, input_files=(source,))
 
             if kind == "csv":  # rows cannot be located without parsing: one task streams the file
-                return [ReadTask(lambda: _read_csv(source, columns, chunk_rows), meta(None, size * 4))]
+                return [ReadTask(lambda: _read_csv(source, columns, chunk_rows, ids, fields), meta(None, size * 4))]
             tasks = []
             for groups, first, rows in _parquet_pieces(path, chunk_rows):
                 def read(groups: list[int] = groups, first: int = first) -> Iterator[Any]:
@@ -239,6 +250,8 @@ class _Scorer:
             self.predictor = Predictor(artifact, variant=variant, threads=1, verify_key=key,
                                        manifest_sha256=manifest_sha256)
             self.cutoff = np.float32(self.predictor.cutoff)
+            # The training scores' stability bins, as the local run reads them (batch._reference_bins).
+            self.reference = _reference_bins(self.predictor)
         except FinliteError as exc:
             self.failure = exc
 
@@ -264,6 +277,7 @@ class _Scorer:
         rows = batch.column(_ROW).to_numpy()
         n = len(rows)
         score = np.zeros(n, np.float32)
+        unseen: dict[str, int] = {}
         # Rows of one batch are consecutive unless Ray Data joined blocks: encode each run of
         # consecutive rows with its own first row, so an error names the right file row.
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1 if n > 1 else np.zeros(0, np.int64)
@@ -276,10 +290,18 @@ class _Scorer:
             # Encoded and scored a cache-sized block at a time, as local scoring does (predictor.score_blocks).
             # Every score checked (count and value) there: fail closed, no NaN ever decides.
             score[lo:hi] = score_blocks(prepared, self.predictor.session, self._buffer(), self.source, first=first)
-        columns = {c: batch.column(c) for c in self.ids}
+            for name, count in prepared.unseen.items():
+                unseen[name] = unseen.get(name, 0) + count
+        columns = {c: id_column(batch, c) for c in self.ids}
         columns["score"] = pa.array(score, type=pa.float32())
         columns["decision"] = pa.array((score >= self.cutoff).astype(np.int8), type=pa.int8())
         columns[_ROW] = batch.column(_ROW)
+        stats: dict[str, Any] = {"unseen": unseen}
+        if self.reference is not None:  # every row binned (the local run bins a sample of large chunks)
+            bins = np.bincount(np.searchsorted(self.reference[0], score, side="left"), minlength=self.reference[1].size)
+            stats["bins"] = [int(b) for b in bins]
+        columns[_STATS] = pa.array([json.dumps(stats)] + [None] * (n - 1), type=pa.string()) if n else \
+            pa.array([], type=pa.string())
         return pa.table(columns)
 
 
@@ -305,6 +327,10 @@ class RayScoreSummary(ScoreSummary):
     """What a Ray run did: a :class:`ScoreSummary` plus the number of actors used."""
 
     workers: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as JSON-ready values, with the engine and its actors."""
+        return {**super().to_dict(), "engine": "ray", "workers": self.workers}
 
 
 def _file_columns(src: Path, kind: str) -> list[str]:
@@ -399,11 +425,13 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         # A nested column cannot be read dictionary-encoded; the encoder refuses it by name.
         schema = parquet.schema_arrow
         dictionary = [c for c in dictionary if not pa.types.is_nested(schema.field(c).type)]
+    origin = provenance(local, src)
+    reference = _reference_bins(local)
     del local
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
     # finally below, and a failed start (ConfigError) leaves no temporary file behind.
-    writer = _Writer(dst, out_kind)
+    writer = _Writer(dst, out_kind, origin)
     try:
         owned = connect(address)
     except BaseException:
@@ -412,6 +440,9 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     bar = None
     start = time.perf_counter()
     rows = positives = 0
+    unseen: dict[str, int] = {}
+    binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
+    psi = None
     batches: Any = None
     ds = scored = None
     try:
@@ -437,7 +468,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         tasks = len(_parquet_pieces(src, chunk_rows)) if in_kind == "parquet" else 1
         # At most one read task per two actors at a time: reading a block costs less than
         # encoding and scoring it, and zero-CPU tasks would otherwise start a process each.
-        ds = ray.data.read_datasource(_datasource(src, in_kind, columns, dictionary, chunk_rows), num_cpus=0,
+        ds = ray.data.read_datasource(_datasource(src, in_kind, columns, dictionary, chunk_rows, ids, fields), num_cpus=0,
                                       override_num_blocks=tasks, concurrency=max(1, (size + 1) // 2))
         scored = ds.map_batches(
             _Scorer, batch_format="pyarrow", batch_size=None, num_cpus=1,
@@ -458,7 +489,13 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             if n and (numbers[0] != rows + 1 or numbers[-1] != rows + n or (np.diff(numbers) != 1).any()):
                 raise DataError(f"Ray returned rows of {str(src)!r} out of order (expected row {rows + 1}, got "
                                 f"{int(numbers[0])}); nothing was written. Score it again.")
-            table = table.drop_columns([_ROW])
+            for text in table.column(_STATS).drop_null().to_pylist():
+                stats = json.loads(text)
+                for name, count in stats["unseen"].items():
+                    unseen[name] = unseen.get(name, 0) + int(count)
+                if binned is not None and "bins" in stats:
+                    binned += np.asarray(stats["bins"], dtype=np.int64)
+            table = table.drop_columns([_ROW, _STATS])
             if n or writer.writer is None:
                 writer.write(table)
             rows += n
@@ -473,7 +510,9 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         if total is not None and rows != total:
             raise DataError(f"Ray returned {rows:,} of the {total:,} rows of {str(src)!r}; nothing was written. "
                             "Score it again.")
-        writer.commit(None)  # never empty here: a header-only table was written above
+        psi = None if binned is None or not binned.sum() else population_psi(binned, reference[1])  # type: ignore[index]
+        # never empty here: a header-only table was written above
+        writer.commit(None, run_record(rows, positives, psi, unseen))
     except BaseException as exc:
         writer.abort()
         cause = _finlite_cause(exc)
@@ -490,4 +529,6 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         ds = scored = batches = None
         if owned:
             ray.shutdown()
-    return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size)
+    notes = unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)])
+    return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, notes=notes, unseen=unseen, psi=psi,
+                           provenance=origin)
