@@ -305,6 +305,13 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
                     or not _count(against.get("flips")))):
                 raise bad(f"'export.{key}'", "holds a parity record whose max_flips, max_abs_diff or flips is not "
                           "a finite number (a non-negative whole number for counts)")
+        reasons = export.get("reasons")
+        if reasons is not None and (
+                not isinstance(reasons, dict) or not isinstance(reasons.get("method"), str)
+                or not isinstance(reasons.get("reference"), list) or not reasons["reference"]
+                or not all(finite_number(v) for v in reasons["reference"]) or not _count(reasons.get("rows"))):
+            raise bad("'export.reasons'", "is not an object with a method, a non-empty list of finite reference numbers "
+                      "and a whole number of rows")
     # The served model is listed with the record of its parity check; listed without one, evaluate
     # would skip checking it against the weights while score and serve still read it. (An int8
     # file left from an earlier 'export --int8' has no record after a plain export: it is never

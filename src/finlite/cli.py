@@ -1449,6 +1449,7 @@ def score(
     address: Annotated[str | None, typer.Option(help="With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379). Default: start a local Ray on this machine's cores.")] = None,
     workers: Annotated[int | None, typer.Option(help="With --engine ray: scoring actors, one core each (default: every CPU of the cluster).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON on stdout (rows, decisions, PSI, unseen categories, notes, and which model and input made the output) instead of the summary line; notes still go to stderr.")] = False,
+    reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most (0 to 64; 4 is the US practice). Costs 2 x fields + 1 model rows per decided row. Local engine, classifiers exported by this finlite.")] = 0,
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores.
 
@@ -1472,6 +1473,9 @@ def score(
         if threads is not None:
             raise ConfigError("--threads sizes a local run; with --engine ray each actor scores on one thread "
                               "and --workers sets how many actors there are.")
+        if reasons:
+            raise ConfigError("--reasons runs on the local engine only (not yet on Ray); drop --engine ray, or score on "
+                              "Ray and explain the decided rows locally.", param="reasons")
         _score_on_ray(artifact, input, output, id_columns=id_column or [], chunk_rows=chunk_rows or 65536, int8=int8,
                       force=force, quiet=quiet, verify_key=verify_key, manifest_sha256=manifest_sha256,
                       address=address, workers=workers, as_json=as_json)
@@ -1486,7 +1490,7 @@ def score(
             raise ConfigError("--threads sizes the scoring of a table in chunks; a price file's forecasts are "
                               "computed in one pass over each asset's history. Drop --threads.", param="threads")
         summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
-                             progress=_progress(quiet), overwrite=force, workers=scorers)
+                             progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons)
         for note in summary.notes:  # gaps and weekend dates: the features read them as they are
             typer.echo(f"note: {printable(note)}", err=True)
         if as_json:
@@ -1519,7 +1523,7 @@ def score(
     check(chunk_rows)
     tune_for_streaming()  # this process streams chunks: allocators that reuse memory (see runtime/batch.py)
     summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
-                         progress=_progress(quiet), overwrite=force, workers=scorers)
+                         progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons)
     _say_score_notes(summary.notes)
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
@@ -1561,7 +1565,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind. The default accepts local connections only.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port, 1 to 65535.")] = 8000,
     token_file: Annotated[Path | None, typer.Option(help="File holding a bearer token (one line of visible ASCII) that every endpoint but /health then requires, the OpenAPI pages included.")] = None,
-    audit_log: Annotated[Path, typer.Option(help="Append-only JSON-lines file, created private (0600): one line per delivered prediction (request id, time, model hash, score, decision) and one \"event\": \"error\" line per request that reached the model but got no decision.")] = Path("finlite-audit.jsonl"),
+    audit_log: Annotated[Path, typer.Option(help="Append-only JSON-lines file, created private (0600): one line per delivered prediction (request id, time, model hash, score, decision, the reasons given with a decision of 1) and one \"event\": \"error\" line per request that reached the model but got no decision.")] = Path("finlite-audit.jsonl"),
     no_audit: Annotated[bool, typer.Option("--no-audit", help="Write no audit log.")] = False,
     audit_features: Annotated[bool, typer.Option("--audit-features", help="Also write each record's raw features to the audit log (personal data: off by default).")] = False,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted, 1024 (1 KiB) to 67108864 (64 MiB); larger ones get 413.")] = 1 << 20,
@@ -1570,6 +1574,7 @@ def serve(
     verify_key: Annotated[Path | None, typer.Option(help="Trusted public key (PEM): refuse an artifact that is unsigned or not signed by it. Default: $FINLITE_VERIFY_KEY when set.")] = None,
     manifest_sha256: Annotated[str | None, typer.Option(help="Serve only if the artifact's manifest has this sha256 (64 hex digits, see /metadata).")] = None,
     allowed_host: Annotated[list[str] | None, typer.Option(help="On 127.0.0.1 without --token-file only requests to 127.0.0.1/localhost are answered (DNS rebinding); a host name a proxy on this machine forwards, e.g. api.bank.internal. Repeatable.")] = None,
+    reasons: Annotated[int | None, typer.Option(help="Adverse-action reasons given with every record decided 1 and written to its audit line, at most this many (0 to 64; 0: none). Default: 4 when the artifact has a reasons reference (exported by this finlite), else none.")] = None,
 ) -> None:
     """Serve an artifact over HTTP: /health, /metadata, /predict and the OpenAPI page at /docs."""
     from finlite.runtime.service import serve as run_service
@@ -1585,7 +1590,8 @@ def serve(
     run_service(artifact, host=host, port=port, token_file=token_file, audit_log=None if no_audit else audit_log,
                 audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log,
                 workers=workers, verify_key=verify_key, manifest_sha256=manifest_sha256,
-                announce=lambda line: typer.echo(line, err=True), allowed_hosts=tuple(allowed_host or ()))
+                announce=lambda line: typer.echo(line, err=True), allowed_hosts=tuple(allowed_host or ()),
+                reasons=reasons)
 
 
 @app.command("bench")

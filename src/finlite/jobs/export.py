@@ -23,6 +23,7 @@ from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import QuantizedMLP
 from finlite.models.scorecard import IntegerLogistic, ScorecardModel
 from finlite.models.sequence import QuantizedSequenceModel, SequenceModel
+from finlite.runtime.reasons import reference_record
 from finlite.signing import load_private_key
 
 FP32_FILE, INT8_FILE = "model.onnx", "model_int8.onnx"
@@ -151,6 +152,10 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
                 against.update({"auc_float": roc_auc(y, p_float), "auc_int8": roc_auc(y, p_int8.astype(np.float64))})
             record["onnx_int8"] = {**_record(data8, parity8, INT8_FILE), "kind": quantized.kind,
                                    "against_float": against}
+    if cutoff is not None and art.market is None:
+        # The reference input adverse-action reasons are measured against (runtime/reasons.py):
+        # the training rows' mean encoded input, an aggregate rather than any customer's row.
+        record["reasons"] = reference_record(prepared.x_train)
     # Pinned to the manifest loaded above: a folder changed during the parity check is refused,
     # so the key never signs what was not verified (and the ONNX files match the weights beside them).
     amend_artifact(art.path, files, {"export": record}, sign_with=private, verify_key=verify_key,

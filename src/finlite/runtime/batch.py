@@ -31,10 +31,11 @@ import numpy as np
 
 from finlite import _paths
 from finlite._keys import CSV_MISSING
-from finlite.errors import DataError
+from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
 from finlite.runtime.predictor import Predictor, score_blocks
+from finlite.runtime.reasons import METHOD as REASONS_METHOD
 
 __all__ = ["CHUNK_ROWS_RANGE", "ID_TEXT", "PROVENANCE_KEY", "RUN_KEY", "ScoreSummary", "check_input_file", "default_chunk_rows",
            "file_rows", "id_column", "ids_as_written", "open_csv_text", "provenance", "run_record", "score_file",
@@ -136,7 +137,7 @@ class ScoreSummary:
         return self.rows / self.seconds if self.seconds > 0 else float("inf")
 
 
-def provenance(predictor: Predictor, source: Path) -> dict[str, Any]:
+def provenance(predictor: Predictor, source: Path, reasons: int = 0) -> dict[str, Any]:
     """Which model made a scoring run's output, and from what input: the artifact's manifest and
     model sha256 (what ``--manifest-sha256`` pins and ``finlite inspect`` prints), the variant,
     the cut-off and what ``score`` and ``decision`` mean, the finlite that scored, and the input's
@@ -158,6 +159,11 @@ def provenance(predictor: Predictor, source: Path) -> dict[str, Any]:
         record["operating_point"] = predictor.manifest.get("operating_point")
         record["columns"] = {"score": f"P({target} = {positive!r}), float32",
                              "decision": f"1 where score >= cutoff ({target} = {positive!r} decided), else 0"}
+        if reasons:
+            record["columns"]["reason_1"] = (
+                f"reason_1 to reason_{reasons}: with decision 1, the fields that pushed the score towards "
+                f"{positive!r} the most, largest first (adverse-action reasons: {REASONS_METHOD} against the training "
+                "rows' mean input; empty where fewer fields did)")
     elif cutoff is not None:
         record["cutoff"] = cutoff
     record["input"] = {"name": source.name, "bytes": source.stat().st_size}
@@ -535,7 +541,7 @@ class _Chunk:
 
 def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | os.PathLike[str], *,
                id_columns: Sequence[str] = (), chunk_rows: int | None = None, progress: bool = False,
-               overwrite: bool = False, workers: int | None = None) -> ScoreSummary:
+               overwrite: bool = False, workers: int | None = None, reasons: int = 0) -> ScoreSummary:
     """Score every row of a CSV or Parquet file and write ids, ``score`` and ``decision``.
 
     ``score`` is P(positive class) as float32; ``decision`` is 1 where the score is at or above
@@ -551,6 +557,11 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     At most ``2 * workers`` chunks are in flight, so memory stays flat. Default: one worker per core
     when the predictor's session runs on one thread (``Predictor(threads=1)``), else one. The
     scores are the same whatever the number of workers or the chunk size.
+
+    ``reasons`` > 0 adds columns ``reason_1`` .. ``reason_K`` (K = ``reasons``, at most the
+    number of fields): for each row decided 1, the fields that pushed its score towards the
+    positive class the most (:meth:`Predictor.reasons`; 2 x fields + 1 model rows per decided
+    row), empty elsewhere.
 
     Raises:
         DataError: the input is missing, unreadable, lacks a feature or id column, or holds a
@@ -583,7 +594,13 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         raise DataError(f"The 'chunk_rows' parameter must be a positive number of rows; got {chunk_rows}.",
                         param="chunk_rows")
     if market:
+        if reasons:
+            raise ConfigError("A forecaster's output has no adverse-action reasons; they are for records a classifier "
+                              "decides. Drop reasons.", param="reasons")
         return _forecast_file(predictor, src, dst, id_columns, chunk_rows or CHUNK_ROWS_RANGE[0])
+    _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
+    k = min(reasons, len(predictor.reason_fields)) if reasons else 0  # refuses an artifact without a reference
+    reason_names = [f"reason_{j + 1}" for j in range(k)]
     n_workers = _default_workers(predictor) if workers is None else \
         _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
     if chunk_rows is None:
@@ -591,7 +608,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
     fields = predictor.fields
     ids = list(dict.fromkeys(id_columns))
-    _check_ids(ids)
+    _check_ids(ids, ("score", "decision", *reason_names))
     encoder = predictor.encoder
     # Every field encoded as a category (one-hot or valued) is read dictionary-encoded: each chunk
     # then maps its few distinct values once, not every row.
@@ -602,7 +619,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="rows", unit_scale=True, desc=f"scoring {src.name}", leave=True)
-    origin = provenance(predictor, src)
+    origin = provenance(predictor, src, k)
     writer = _Writer(dst, out_kind, origin)
     session = predictor.session
     cutoff = np.float32(predictor.cutoff)
@@ -624,6 +641,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         # Through the buffers: pa.array would import pandas (see runtime/_arrownp.py).
         columns["score"] = _arrownp.from_numpy(score, pa.float32())
         columns["decision"] = _arrownp.from_numpy(decision, pa.int8())
+        if k:
+            for name, values in zip(reason_names, _chunk_reasons(prepared, decision, buffer), strict=True):
+                columns[name] = pa.array(values, type=pa.string())
         bins = None
         if reference is not None:
             # Every 8th row of a large chunk: the shares of millions of rows need no more, and the
@@ -632,12 +652,32 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             bins = np.bincount(np.searchsorted(reference[0], sample, side="left"), minlength=reference[1].size)
         return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins)
 
+    def _chunk_reasons(prepared: Any, decision: np.ndarray, buffer: np.ndarray) -> list[list[str | None]]:
+        # Only the decided rows are explained: each block is encoded again into the worker's buffer
+        # (scoring is done with it) and its decided rows handed to the reasons.
+        n = len(decision)
+        texts: list[list[str | None]] = [[None] * n for _ in range(k)]
+        flagged = np.flatnonzero(decision)
+        step = buffer.shape[0]
+        for lo in range(0, n, step):
+            hi = min(n, lo + step)
+            picked = flagged[(flagged >= lo) & (flagged < hi)]
+            if not picked.size:
+                continue
+            block = buffer[:hi - lo]
+            prepared.fill(block, lo, hi)
+            for row, why in zip(picked, predictor.reasons_encoded(block[picked - lo], k), strict=True):
+                for j, item in enumerate(why):
+                    texts[j][row] = item["field"]
+        return texts
+
     reference = _reference_bins(predictor)
     rows = positives = 0
     unseen: dict[str, int] = {}
     binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
-    no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8())]
+    no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
+                                      *((c, pa.string()) for c in reason_names)]
     out_schema = pa.schema(no_rows)
     start = time.perf_counter()
     window: deque[Future[_Chunk]] = deque()

@@ -38,6 +38,9 @@ from finlite.errors import ArtifactError, ConfigError, DataError, ScoreError
 from finlite.runtime._fastenc import ArrowRows, block_buffer
 from finlite.runtime._graph_ops import check_operators, probe
 from finlite.runtime.encoder import Encoder, FieldError, RecordErrors
+from finlite.runtime.reasons import METHOD as REASONS_METHOD
+from finlite.runtime.reasons import TOP as REASONS_TOP
+from finlite.runtime.reasons import ReasonModel, field_columns
 from finlite.tasks import Task, task_of_manifest
 
 if TYPE_CHECKING:
@@ -199,6 +202,8 @@ class Predictor:
         self._check_signature(root)
         self._probe(root)
         self._local = threading.local()
+        self._reasons: ReasonModel | None = None
+        self._reasons_lock = threading.Lock()
         if self.market is not None:
             self._m.compile_kernels()  # now, not in the first forecast (about 1.4 s, once per process)
 
@@ -406,6 +411,66 @@ class Predictor:
         except (TypeError, AttributeError):
             _check_one_record(record)
             raise
+
+    # -- adverse-action reasons -------------------------------------------------------------------
+    @property
+    def gives_reasons(self) -> bool:
+        """True when the artifact can say why a record was decided positive: a tabular classifier
+        exported with a reasons reference (``finlite export`` records one since 0.2)."""
+        return (self._encoder is not None and self._task.decides
+                and isinstance(self.manifest.get("export", {}).get("reasons"), dict))
+
+    def _reason_model(self) -> ReasonModel:
+        if self._reasons is None:
+            with self._reasons_lock:
+                if self._reasons is None:
+                    if not self.gives_reasons:
+                        what = ("a model that makes no decisions" if not self._task.decides or self._encoder is None
+                                else "no reasons reference (it was exported before 'finlite export' recorded one)")
+                        raise ConfigError(f"{self.path} holds {what}; adverse-action reasons need a tabular "
+                                          "classifier exported by this finlite. Run 'finlite export' on it again.",
+                                          param="reasons")
+                    record = self.manifest["export"]["reasons"]
+                    if record.get("method") != REASONS_METHOD:
+                        raise ArtifactError(f"{self.path}: export.reasons.method is {record.get('method')!r}; this "
+                                            f"finlite computes {REASONS_METHOD!r}. Export the artifact again.")
+                    self._reasons = ReasonModel(field_columns(self.encoder), record.get("reference") or [],
+                                                self.score_vector, str(self.path))
+        return self._reasons
+
+    @property
+    def reason_fields(self) -> list[str]:
+        """The raw fields reasons are given for, in order (reads and checks the reference).
+
+        Raises:
+            ConfigError: the artifact gives no reasons (see :attr:`gives_reasons`).
+            ArtifactError: its reference does not fit the model.
+        """
+        return list(self._reason_model().fields)
+
+    def reasons(self, records: Any, top: int = REASONS_TOP) -> list[list[dict[str, Any]]]:
+        """Adverse-action reasons of each record (a DataFrame, a list of dicts or one dict): up to
+        ``top`` raw fields that pushed its score towards the positive class the most, largest
+        first, each ``{"field": name, "contribution": log-odds}``; an empty list when none did.
+
+        Every record is explained, decided positive or not; the letters go to those whose
+        :meth:`predict` is 1. The method (baseline Shapley against the training rows' mean input,
+        from one antithetic pair; :mod:`finlite.runtime.reasons`) costs ``2 x fields + 1`` model
+        rows per record.
+
+        Raises:
+            ConfigError: the artifact gives no reasons (see :attr:`gives_reasons`); ``top`` is
+                not 1 to the number of fields.
+            RecordErrors / DataError: as :meth:`predict_score`.
+        """
+        model = self._reason_model()
+        check_count(top, "top", high=len(model.fields), fix="Four reasons is the US adverse-action practice.")
+        return model.reasons(self.encode(records), top)
+
+    def reasons_encoded(self, x: np.ndarray, top: int = REASONS_TOP) -> list[list[dict[str, Any]]]:
+        """:meth:`reasons` for rows already encoded (float32 ``[rows, n_features]``)."""
+        model = self._reason_model()
+        return model.reasons(np.asarray(x, dtype=np.float32).reshape(-1, self.encoder.n_features), top)
 
     def encode(self, records: Any, source: str | None = None) -> np.ndarray:
         """Encode a DataFrame, a list of dicts, one dict or an Arrow batch as model inputs.

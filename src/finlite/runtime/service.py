@@ -20,8 +20,8 @@ included) needs ``Authorization: Bearer <token>``.
 Fail closed: a score that is not a probability (NaN or infinite, e.g. from an extreme input)
 is never turned into a decision; the request gets 422 naming the record. The audit log (a
 JSON-lines file created private, mode 0600) gets one ``"event": "prediction"`` line per
-delivered prediction (request id, time, model hash, score, decision, and the raw features
-only when asked) and one ``"event": "error"`` line per request that reached the model but got
+delivered prediction (request id, time, model hash, score, decision, the adverse-action reasons
+given with a decision of 1, and the raw features only when asked) and one ``"event": "error"`` line per request that reached the model but got
 no decision (non-finite score, internal error). Requests refused before scoring (401, 413, 422
 on the body) get no audit line: nothing was decided. Every error response is an ordinary
 response, so a keep-alive connection stays usable for the next request.
@@ -69,6 +69,7 @@ from finlite.data.market import MarketPreprocessor, calendar_note, parse_price_d
 from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
+from finlite.runtime.reasons import TOP as REASONS_TOP
 
 __all__ = ["MAX_BATCH", "MAX_BODY_BYTES", "MAX_ERRORS", "AuditLog", "ServeSettings", "app_from_environment",
            "check_settings", "create_app", "read_token", "serve"]
@@ -161,6 +162,9 @@ class ServeSettings:
     verify_key: str | None = None
     manifest_sha256: str | None = None
     allowed_hosts: tuple[str, ...] = ()
+    #: Adverse-action reasons per record decided positive: None gives four when the artifact can,
+    #: 0 none (see create_app).
+    reasons: int | None = None
 
     def predictor(self) -> Predictor:
         """Load the artifact with the trust options given (a key, a pinned manifest digest)."""
@@ -196,6 +200,10 @@ def check_settings(settings: ServeSettings) -> ServeSettings:
         if not isinstance(name, str) or not _HOST_NAME.fullmatch(name):
             raise ConfigError(f"--allowed-host {name!r} is not a host name (letters, digits, dots and hyphens, e.g. "
                               "api.bank.internal); give the name a local proxy forwards in its Host header.")
+    if settings.reasons is not None and (isinstance(settings.reasons, bool) or not isinstance(settings.reasons, int)
+                                         or not 0 <= settings.reasons <= 64):
+        raise ConfigError(f"--reasons {settings.reasons!r} is not a number of reasons from 0 (none) to 64; four is "
+                          "the US adverse-action practice (the default).")
     if settings.audit_log is not None:
         _check_audit_path(settings)
     return ServeSettings(**{**asdict(settings), "manifest_sha256": digest})
@@ -512,7 +520,13 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
     result: dict[str, Any] = {"type": "object", "required": ["score", "decision", "unseen"], "properties": {
         "score": {"type": "number", "minimum": 0, "maximum": 1, "description": "P(positive class)"},
         "decision": {"type": "integer", "enum": [0, 1], "description": "1 when score >= cutoff"},
-        "unseen": {"type": "array", "items": {"type": "string"}}}}
+        "unseen": {"type": "array", "items": {"type": "string"}},
+        "reasons": {"type": "array", "description": "with decision 1 (when the service gives reasons): the fields that "
+                    "pushed the score towards the positive class the most, largest first (adverse-action reasons)",
+                    "items": {"type": "object", "required": ["field", "contribution"], "properties": {
+                        "field": {"type": "string"},
+                        "contribution": {"type": "number", "description": "to the log-odds, against the training "
+                                         "rows' mean input"}}}}}}
     head = {"request_id": {"type": "string"}, "model_sha256": {"type": "string"}, "cutoff": {"type": "number"}}
     one = {"type": "object", "required": ["request_id", "model_sha256", "cutoff", "score", "decision", "unseen"],
            "properties": {**head, **result["properties"]}}
@@ -899,8 +913,14 @@ if _HttpToolsProtocol is not None:
 
 def create_app(artifact: str | Path | Predictor, *, token: str | None = None, audit: AuditLog | None = None,
                audit_features: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
-               max_batch: int = MAX_BATCH) -> FastAPI:
-    """The FastAPI application serving ``artifact`` (a folder or a loaded :class:`Predictor`)."""
+               max_batch: int = MAX_BATCH, reasons: int | None = None) -> FastAPI:
+    """The FastAPI application serving ``artifact`` (a folder or a loaded :class:`Predictor`).
+
+    ``reasons``: adverse-action reasons given with every record decided positive (and written to
+    its audit line), at most this many (:meth:`Predictor.reasons`); None gives
+    :data:`~finlite.runtime.reasons.TOP` when the artifact can (:attr:`Predictor.gives_reasons`)
+    and none otherwise, 0 none. A number above 0 for an artifact that cannot is refused.
+    """
     from starlette.routing import Route
 
     predictor = artifact if isinstance(artifact, Predictor) else Predictor(artifact)
@@ -920,10 +940,19 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     model_sha256 = predictor.model_sha256
     fields = predictor.fields
     records_is_field = "records" in fields
+    give = 0  # reasons per record decided positive
     if market is None:  # a forecaster has neither a record encoder nor (unless it decides) a cut-off
         cutoff = predictor.cutoff
         encoder = predictor.encoder
         explain_record = predictor.explain_record
+        give = (REASONS_TOP if predictor.gives_reasons else 0) if reasons is None else reasons
+        if give:
+            # Now, not with the first declined applicant: an artifact that cannot give them is
+            # refused at start-up, and the reference is read and checked once.
+            give = min(give, len(predictor.reason_fields))
+    elif reasons:
+        raise ConfigError(f"{predictor.path} holds a forecaster; adverse-action reasons are for records a classifier "
+                          "declines. Drop --reasons.", param="reasons")
     clock = _Clock()
     model_errors = _model_errors()
     too_large = orjson.dumps({"detail": f"request body is larger than {max_body_bytes} bytes"})
@@ -972,13 +1001,16 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             log.exception("cannot write the audit log %s", audit.path)
 
     def audit_line(now: str, request_id: str, score: float, decision: int, unseen: list[str],
-                   record: Mapping[str, Any], index: int | None) -> dict[str, Any]:
+                   record: Mapping[str, Any], index: int | None,
+                   why: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         line: dict[str, Any] = {"event": "prediction", "time": now, "request_id": request_id,
                                 "model_sha256": model_sha256, "score": score, "decision": decision, "cutoff": cutoff}
         if index is not None:
             line["index"] = index
         if unseen:
             line["unseen"] = unseen
+        if why is not None:
+            line["reasons"] = why  # what the applicant was told: the letter's evidence
         if audit_features:
             line["features"] = {k: _audited(record[k]) for k in fields}
         return line
@@ -1039,9 +1071,13 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             if not 0.0 <= value <= 1.0:  # NaN compares false: fail closed
                 return non_finite(request_id, [0], False)
             decision = 1 if value >= cutoff else 0
+            why = None
+            if decision and give:  # only a declined applicant pays for the reasons (2 x fields + 1 rows)
+                why = predictor.reasons_encoded(encoder.encode_record(payload)[0], give)[0]
             if audit is not None:
-                audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None)])
-            result = orjson.dumps({"score": value, "decision": decision, "unseen": unseen})
+                audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None, why)])
+            result = orjson.dumps({"score": value, "decision": decision, "unseen": unseen} if why is None else
+                                  {"score": value, "decision": decision, "unseen": unseen, "reasons": why})
             return answer(200, b'{"request_id":%s,%s,%s' % (orjson.dumps(request_id), head, result[1:]), request_id)
         records = payload["records"]
         if not isinstance(records, list):
@@ -1069,9 +1105,14 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return non_finite(request_id, bad, True)
         results = [{"score": s, "decision": 1 if s >= cutoff else 0, "unseen": u}
                    for s, u in zip(scores, unseen_all, strict=True)]
+        if give:
+            declined = [i for i, r in enumerate(results) if r["decision"]]
+            if declined:
+                for i, why in zip(declined, predictor.reasons_encoded(x[declined], give), strict=True):
+                    results[i]["reasons"] = why
         if audit is not None and results:
             now = clock.now()
-            audit.write([audit_line(now, request_id, r["score"], r["decision"], r["unseen"], rec, i)
+            audit.write([audit_line(now, request_id, r["score"], r["decision"], r["unseen"], rec, i, r.get("reasons"))
                          for i, (r, rec) in enumerate(zip(results, records, strict=True))])
         return answer(200, orjson.dumps({"request_id": request_id, "model_sha256": model_sha256, "cutoff": cutoff,
                                          "results": results}), request_id)
@@ -1298,7 +1339,7 @@ def app_from_environment() -> FastAPI:
     settings = ServeSettings(**json.loads(raw))
     predictor, token, audit = _open(settings)
     app = create_app(predictor, token=token, audit=audit, audit_features=settings.audit_features,
-                     max_body_bytes=settings.max_body_bytes)
+                     max_body_bytes=settings.max_body_bytes, reasons=settings.reasons)
     app.allowed_hosts = host_check(settings.host, token, settings.allowed_hosts)  # type: ignore[attr-defined]
     return app
 
@@ -1307,7 +1348,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
           audit_log: str | Path | None = None, audit_features: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
           access_log: bool = False, workers: int = 1, verify_key: str | Path | None = None,
           manifest_sha256: str | None = None, announce: Callable[[str], None] | None = None,
-          allowed_hosts: tuple[str, ...] = ()) -> None:
+          allowed_hosts: tuple[str, ...] = (), reasons: int | None = None) -> None:
     """Run the service with uvicorn until interrupted (binds 127.0.0.1 unless told otherwise).
 
     Bound to a loopback address without a token, only requests whose Host is a loopback name or
@@ -1329,7 +1370,8 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     settings = check_settings(ServeSettings(
         artifact=str(artifact), host=host, port=port, token_file=text(token_file), audit_log=text(audit_log),
         audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log, workers=workers,
-        verify_key=text(verify_key), manifest_sha256=manifest_sha256, allowed_hosts=tuple(allowed_hosts)))
+        verify_key=text(verify_key), manifest_sha256=manifest_sha256, allowed_hosts=tuple(allowed_hosts),
+        reasons=reasons))
     _check_bindable(host, port)
     say = announce or (lambda line: None)
     predictor, token, audit = _open(settings)
@@ -1342,7 +1384,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
                                "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
     if workers == 1:
         app = create_app(predictor, token=token, audit=audit, audit_features=audit_features,
-                         max_body_bytes=settings.max_body_bytes)
+                         max_body_bytes=settings.max_body_bytes, reasons=reasons)
         app.allowed_hosts = host_check(host, token, tuple(allowed_hosts))  # type: ignore[attr-defined]
         try:
             uvicorn.run(app, **options)
