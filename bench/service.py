@@ -246,6 +246,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (the median round is reported)")
     parser.add_argument("--no-workers", action="store_true", help="skip the --workers 1 vs 2 comparison")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reasons", type=int, help="finlite serve --reasons (default: serve's own, 4 with a reference)")
     parser.add_argument("--bare-server", choices=["orjson", "json"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -266,8 +267,9 @@ def main() -> None:
 
         def service(workers: int = 1) -> Server:
             port = free_port()
+            extra = [] if args.reasons is None else ["--reasons", str(args.reasons)]
             return Server([FINLITE, "serve", str(artifact), "--port", str(port), "--audit-log", str(audit),
-                           "--workers", str(workers)], port)
+                           "--workers", str(workers), *extra], port)
 
         def bare(kind: str) -> Server:
             port = free_port()

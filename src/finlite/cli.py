@@ -1574,7 +1574,7 @@ def serve(
     verify_key: Annotated[Path | None, typer.Option(help="Trusted public key (PEM): refuse an artifact that is unsigned or not signed by it. Default: $FINLITE_VERIFY_KEY when set.")] = None,
     manifest_sha256: Annotated[str | None, typer.Option(help="Serve only if the artifact's manifest has this sha256 (64 hex digits, see /metadata).")] = None,
     allowed_host: Annotated[list[str] | None, typer.Option(help="On 127.0.0.1 without --token-file only requests to 127.0.0.1/localhost are answered (DNS rebinding); a host name a proxy on this machine forwards, e.g. api.bank.internal. Repeatable.")] = None,
-    reasons: Annotated[int | None, typer.Option(help="Adverse-action reasons given with every record decided 1 and written to its audit line, at most this many (0 to 64; 0: none). Default: 4 when the artifact has a reasons reference (exported by this finlite), else none.")] = None,
+    reasons: Annotated[int, typer.Option(help="Adverse-action reasons given with every record decided 1 and written to its audit line, at most this many (0 to 64; 4 is the US practice; 0: none). Each costs the declined request 2 x fields + 1 model rows (about 50 µs for 20 fields). Artifacts exported by this finlite.")] = 0,
 ) -> None:
     """Serve an artifact over HTTP: /health, /metadata, /predict and the OpenAPI page at /docs."""
     from finlite.runtime.service import serve as run_service

@@ -375,3 +375,32 @@ def test_shap_averages_with_its_plain_python_helper_and_puts_the_compiled_one_ba
     monkeypatch.undo()
     assert masked._build_fixed_single_output is compiled
     assert explain._identity(np.array([0.25]))[0] == 0.25
+
+
+def test_explanations_show_the_deployed_reasons_beside_shaps(data: PreparedData) -> None:
+    """The reasons the deployed student gives (runtime/reasons.py) are reported beside SHAP's. For
+    a linear student they are w . (x - training mean) per column, computed here by hand."""
+    teacher = _logistic(data.preprocessor.n_features, seed=3)
+    inp = _inputs(data, teacher, teacher, cutoff=0.5)
+    section = build_explanations(inp)
+    m = section.metrics
+    assert "baseline Shapley" in m["deployed_method"]
+    assert m["deployed_principal_same_as_shap_share"] is not None and m["deployed_overlap_with_shap_mean"] is not None
+    # Against 50 background rows or against the mean of all training rows, a linear model's
+    # reasons differ only by the reference point: most principal reasons agree.
+    assert m["deployed_principal_same_as_shap_share"] >= 0.8
+    examples = section.tables[1]
+    assert examples.columns[-1] == "deployed_reasons"
+    pre = data.preprocessor
+    weight = teacher.linear.weight.detach().numpy().astype(np.float64).reshape(-1)
+    mean = pre.transform(inp.train_frame).astype(np.float64).mean(axis=0)
+    raw = raw_columns(pre)
+    by_row = {int(i): k for k, i in enumerate(inp.ids)}
+    for row in examples.rows:
+        x = pre.transform(inp.test_frame.iloc[[by_row[row[0]]]]).astype(np.float64)[0]
+        totals: dict[str, float] = {}
+        for j, column in enumerate(raw):
+            totals[column] = totals.get(column, 0.0) + weight[j] * (x[j] - mean[j])
+        expected = [c for c, v in sorted(totals.items(), key=lambda kv: -kv[1]) if v > 1e-6][:4]
+        assert row[-1] == "; ".join(expected)
+    assert any("Deployed reasons" in note for note in section.notes)

@@ -381,6 +381,24 @@ def _model_reasons(scored: Any, rows: Any, background: Any, seed: int) -> tuple[
     return reason_codes(contrib, names, dict(zip(names, raw, strict=True)), TOP), method
 
 
+def _deployed_reasons(scored: Any, rows: Any, train_frame: Any) -> list[list[str]]:
+    """The reasons the deployed artifact gives for ``rows`` (:mod:`finlite.runtime.reasons`:
+    baseline Shapley values against the training rows' mean encoded input, one antithetic pair),
+    computed here on the model itself, so the report shows how they compare with SHAP's."""
+    from finlite.runtime.reasons import ReasonModel
+
+    fields, members = _group_indices(raw_columns(scored.preprocessor))
+    reference = np.asarray(scored.encode(train_frame), dtype=np.float64).mean(axis=0)
+    log_odds = _log_odds(scored.model)
+
+    def probability(x: np.ndarray) -> np.ndarray:
+        return np.asarray(1.0 / (1.0 + np.exp(-log_odds(x))), dtype=np.float64)
+
+    model = ReasonModel(list(zip(fields, members, strict=True)), reference, probability, "the student")
+    x = np.asarray(scored.encode(rows), dtype=np.float32)
+    return [[w["field"] for w in why] for why in model.reasons(x, TOP)]
+
+
 def _overlap(a: Sequence[str], b: Sequence[str]) -> float:
     """Shared reasons over the longer list (1 when neither has any)."""
     longest = max(len(a), len(b))
@@ -430,6 +448,14 @@ def build_explanations(inp: TabularInputs) -> Section:
     background = inp.train_frame.iloc[bg_rows]
     t_reasons, t_method = _model_reasons(inp.teacher, rows, background, inp.seed)
     s_reasons, s_method = _model_reasons(inp.student, rows, background, inp.seed)
+    # What the deployed student tells the applicants it declines (runtime/reasons.py), next to SHAP's.
+    d_reasons = _deployed_reasons(inp.student, rows, inp.train_frame)
+    s_declined = s_flag[pick]
+    d_same = [(d[0] if d else None) == (s[0] if s else None)
+              for d, s, keep in zip(d_reasons, s_reasons, s_declined, strict=True) if keep]
+    deployed_same = float(np.mean(d_same)) if d_same else None
+    deployed_overlap = float(np.mean([_overlap(d, s) for d, s, keep in zip(d_reasons, s_reasons, s_declined,
+                                                                          strict=True) if keep])) if d_same else None
 
     principal_t = [r[0] if r else None for r in t_reasons]
     principal_s = [r[0] if r else None for r in s_reasons]
@@ -472,9 +498,10 @@ def build_explanations(inp: TabularInputs) -> Section:
                 x_ticks=list(columns))
     examples = Table(id="reason_examples", caption=f"The first {min(_EXAMPLES, n)} explained declined applicants "
                      f"(by {inp.id_name}) and their top-{TOP} reasons",
-                     columns=[inp.id_name, "teacher_score", "student_score", "teacher_reasons", "student_reasons"],
+                     columns=[inp.id_name, "teacher_score", "student_score", "teacher_reasons", "student_reasons",
+                              "deployed_reasons"],
                      rows=[[_cell(inp.ids[i]), float(teacher_scores[i]), float(student_scores[i]),
-                            "; ".join(t_reasons[k]), "; ".join(s_reasons[k])]
+                            "; ".join(t_reasons[k]), "; ".join(s_reasons[k]), "; ".join(d_reasons[k])]
                            for k, i in enumerate(pick[:_EXAMPLES])])
     notes = [f"Teacher: {t_method}; student: {s_method}. Contributions are to the log-odds of the positive class "
              f"({inp.positive}); a column's one-hot, missing-indicator and encoded parts are summed into it, and only "
@@ -487,6 +514,13 @@ def build_explanations(inp: TabularInputs) -> Section:
                  f"rows; {int((t_flag != s_flag).sum()):,} declined by one model only). Principal reason unchanged: "
                  f"{_share(unchanged_both)} where both decline, {_share(unchanged_flipped)} on the "
                  f"{int(flipped.sum())} explained rows only one model declines.")
+    notes.append("Deployed reasons (what finlite serve and score --reasons tell a declined applicant): each column's "
+                 "baseline Shapley value against the training rows' mean encoded input, from one antithetic pair "
+                 f"(finlite.runtime.reasons), computed here on the student over the {len(inp.train_frame):,} training "
+                 f"rows the report reads. On the {len(d_same)} explained applicants the student declines, their "
+                 f"principal reason is SHAP's for {_share(deployed_same)}, and the top-{TOP} lists share "
+                 + ("n/a" if deployed_overlap is None else f"{deployed_overlap:.2f}") + " of their reasons on "
+                 "average. Informative: the status above judges teacher against student.")
     notes.append(f"Background: {n_bg} training rows (seeded with {inp.seed}), the same rows for teacher and student: "
                  "every method attributes f(x) − mean f(background). With 50 rows the reference point itself varies "
                  "a little from seed to seed.")
@@ -502,6 +536,8 @@ def build_explanations(inp: TabularInputs) -> Section:
         "principal_unchanged_share_both_declined": unchanged_both,
         "principal_unchanged_share_flipped": unchanged_flipped,
         "teacher_method": t_method, "student_method": s_method,
+        "deployed_method": "baseline Shapley against the training rows' mean encoded input, one antithetic pair",
+        "deployed_principal_same_as_shap_share": deployed_same, "deployed_overlap_with_shap_mean": deployed_overlap,
         "principal_reason_counts": {"teacher": ct, "student": cs},
     }
     return Section(id="explanations", title=title, status=status, threshold=threshold, summary=summary,

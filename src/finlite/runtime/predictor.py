@@ -435,7 +435,7 @@ class Predictor:
                         raise ArtifactError(f"{self.path}: export.reasons.method is {record.get('method')!r}; this "
                                             f"finlite computes {REASONS_METHOD!r}. Export the artifact again.")
                     self._reasons = ReasonModel(field_columns(self.encoder), record.get("reference") or [],
-                                                self.score_vector, str(self.path))
+                                                self._score_rows, str(self.path))
         return self._reasons
 
     @property
@@ -468,9 +468,24 @@ class Predictor:
         return model.reasons(self.encode(records), top)
 
     def reasons_encoded(self, x: np.ndarray, top: int = REASONS_TOP) -> list[list[dict[str, Any]]]:
-        """:meth:`reasons` for rows already encoded (float32 ``[rows, n_features]``)."""
+        """:meth:`reasons` for rows already encoded (float32 ``[rows, n_features]``, or one row).
+
+        Raises:
+            DataError: the rows have the wrong width or hold a non-finite value.
+        """
         model = self._reason_model()
-        return model.reasons(np.asarray(x, dtype=np.float32).reshape(-1, self.encoder.n_features), top)
+        rows = x if type(x) is np.ndarray and x.dtype == np.float32 and x.ndim == 2 else self._encoded_rows(x)
+        if rows.shape[1] != self.encoder.n_features or not np.isfinite(rows).all():
+            self.score_vector(rows)  # raises the DataError naming what is wrong
+        return model.reasons(rows, top)
+
+    def _score_rows(self, x: np.ndarray) -> np.ndarray:
+        """P(positive) of encoded rows known to be finite and of the right width (the rows the
+        reasons build from checked rows and the reference): every score checked."""
+        scores: np.ndarray = self._run(self._outputs, {"x": x})[0].reshape(-1)
+        check_score_count(scores, x.shape[0])
+        check_scores(scores)
+        return scores
 
     def encode(self, records: Any, source: str | None = None) -> np.ndarray:
         """Encode a DataFrame, a list of dicts, one dict or an Arrow batch as model inputs.

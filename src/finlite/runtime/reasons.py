@@ -71,8 +71,8 @@ def reference_record(x_train: np.ndarray) -> dict[str, Any]:
 
 
 def _log_odds(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p.astype(np.float64), _EPS, 1.0 - _EPS)
-    return np.log(q) - np.log1p(-q)
+    q = np.clip(p, _EPS, 1.0 - _EPS, dtype=np.float64)
+    return np.asarray(np.log(q / (1.0 - q)), dtype=np.float64)
 
 
 class ReasonModel:
@@ -94,6 +94,13 @@ class ReasonModel:
         for g, (_, cols) in enumerate(fields):
             self.mask[g, cols] = True
         self.reference = ref.astype(np.float32)
+        # Row j of the "removed" block is x * keep[j] + ref_put[j] (the field's columns from the
+        # reference, the others from x) and of the "added" block x * put[j] + ref_keep[j]: exact
+        # (x * 1 + 0 is x, x * 0 + r is r for finite values), and two numpy calls each.
+        self._put = self.mask.astype(np.float32)
+        self._keep = 1.0 - self._put
+        self._ref_put = self.reference * self._put
+        self._ref_keep = self.reference * self._keep
         self._run = run
         self._base = float(_log_odds(run(self.reference.reshape(1, -1)))[0])
 
@@ -103,13 +110,17 @@ class ReasonModel:
         out = np.empty((n, g), dtype=np.float64)
         per = max(1, _ROWS_AT_ONCE // (2 * g + 1))
         for lo in range(0, n, per):
-            rows = x[lo:lo + per]
+            rows = np.asarray(x[lo:lo + per], dtype=np.float32)[:, None, :]
             m = len(rows)
             # Per applicant: itself, each field set to the reference, the reference with each field as the applicant's.
-            removed = np.where(self.mask[None], self.reference[None, None], rows[:, None, :])
-            added = np.where(self.mask[None], rows[:, None, :], self.reference[None, None])
-            batch = np.concatenate([rows[:, None, :], removed, added], axis=1).reshape(m * (2 * g + 1), -1)
-            odds = _log_odds(self._run(np.ascontiguousarray(batch, dtype=np.float32))).reshape(m, 2 * g + 1)
+            batch = np.empty((m, 2 * g + 1, rows.shape[2]), dtype=np.float32)
+            batch[:, :1] = rows
+            removed, added = batch[:, 1:g + 1], batch[:, g + 1:]
+            np.multiply(rows, self._keep, out=removed)
+            removed += self._ref_put
+            np.multiply(rows, self._put, out=added)
+            added += self._ref_keep
+            odds = _log_odds(self._run(batch.reshape(m * (2 * g + 1), -1))).reshape(m, 2 * g + 1)
             out[lo:lo + m] = 0.5 * ((odds[:, :1] - odds[:, 1:g + 1]) + (odds[:, g + 1:] - self._base))
         return out
 
@@ -117,9 +128,8 @@ class ReasonModel:
         """Per row, up to ``top`` fields that pushed it towards the positive class the most
         (contribution > 0), largest first (ties in field order), each ``{"field", "contribution"}``."""
         contrib = self.contributions(x)
-        result = []
-        for row in contrib:
-            order = np.argsort(-row, kind="stable")[:top]
-            result.append([{"field": self.fields[j], "contribution": round(float(row[j]), 6)}
-                           for j in order if row[j] > 0])
-        return result
+        order = np.argsort(-contrib, axis=1, kind="stable")[:, :top].tolist()
+        values = np.round(contrib, 6).tolist()
+        fields = self.fields
+        return [[{"field": fields[j], "contribution": row[j]} for j in picked if row[j] > 0]
+                for picked, row in zip(order, values, strict=True)]
