@@ -1449,7 +1449,7 @@ def score(
     address: Annotated[str | None, typer.Option(help="With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379). Default: start a local Ray on this machine's cores.")] = None,
     workers: Annotated[int | None, typer.Option(help="With --engine ray: scoring actors, one core each (default: every CPU of the cluster).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON on stdout (rows, decisions, PSI, unseen categories, notes, and which model and input made the output) instead of the summary line; notes still go to stderr.")] = False,
-    reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most (0 to 64; 4 is the US practice). Costs 2 x fields + 1 model rows per decided row. Local engine, classifiers exported by this finlite.")] = 0,
+    reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most (0 to 64; 4 is the US practice). Costs 2 x fields + 1 model rows per decided row. Classifiers exported by this finlite.")] = 0,
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores.
 
@@ -1473,12 +1473,9 @@ def score(
         if threads is not None:
             raise ConfigError("--threads sizes a local run; with --engine ray each actor scores on one thread "
                               "and --workers sets how many actors there are.")
-        if reasons:
-            raise ConfigError("--reasons runs on the local engine only (not yet on Ray); drop --engine ray, or score on "
-                              "Ray and explain the decided rows locally.", param="reasons")
         _score_on_ray(artifact, input, output, id_columns=id_column or [], chunk_rows=chunk_rows or 65536, int8=int8,
                       force=force, quiet=quiet, verify_key=verify_key, manifest_sha256=manifest_sha256,
-                      address=address, workers=workers, as_json=as_json)
+                      address=address, workers=workers, as_json=as_json, reasons=reasons)
         return
     # One ONNX Runtime thread per call: parallelism comes from the scoring threads, one chunk each.
     predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=1,
@@ -1541,14 +1538,14 @@ def _say_score_notes(notes: list[str]) -> None:
 
 def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: list[str], chunk_rows: int, int8: bool,
                   force: bool, quiet: bool, verify_key: Path | None, manifest_sha256: str | None, address: str | None,
-                  workers: int | None, as_json: bool = False) -> None:
+                  workers: int | None, as_json: bool = False, reasons: int = 0) -> None:
     """``score --engine ray``: the same output as the local run, scored by a Ray actor pool."""
     from finlite.runtime.ray_engine import score_file_ray
 
     summary = score_file_ray(artifact, source, output, id_columns=id_columns, chunk_rows=chunk_rows,
                              variant="int8" if int8 else "fp32", address=address, workers=workers,
                              verify_key=verify_key, manifest_sha256=manifest_sha256, overwrite=force,
-                             progress=_progress(quiet))
+                             progress=_progress(quiet), reasons=reasons)
     _say_score_notes(summary.notes)
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))

@@ -132,6 +132,17 @@ def test_ray_scoring_equals_local_row_for_row(local_ray: None, exported_dir: Pat
     assert pq.read_table(tmp_path / "ray_na.parquet").column("loan_id").to_pylist() == ids
 
 
+def test_ray_gives_the_local_runs_reasons(local_ray: None, exported_dir: Path, book: Path, tmp_path: Path) -> None:
+    local = score_file(Predictor(exported_dir, threads=2), book, tmp_path / "local.parquet", id_columns=["loan_id"],
+                       reasons=3)
+    remote = score_file_ray(exported_dir, book, tmp_path / "ray.parquet", id_columns=["loan_id"], chunk_rows=700,
+                            workers=2, reasons=3)
+    got, expected = pq.read_table(tmp_path / "ray.parquet"), pq.read_table(tmp_path / "local.parquet")
+    assert got.schema.names == ["loan_id", "score", "decision", "reason_1", "reason_2", "reason_3"]
+    assert got.equals(expected)
+    assert remote.notes == local.notes and remote.provenance == local.provenance
+
+
 def test_a_bad_value_fails_closed_naming_column_row_and_value(local_ray: None, exported_dir: Path, book: Path,
                                                                tmp_path: Path) -> None:
     table = pq.read_table(book)

@@ -182,9 +182,20 @@ def test_score_writes_the_reasons_of_the_decided_rows(exported_dir: Path, german
     meta = json.loads(__import__("pyarrow.parquet", fromlist=["x"]).ParquetFile(out).metadata.metadata[
         b"finlite.provenance"])
     assert meta["columns"]["reason_1"].startswith("reason_1 to reason_3: with decision 1")
-    refused = CliRunner().invoke(app, ["score", str(exported_dir), str(german_csv), "-o", str(tmp_path / "r.parquet"),
-                                       "--reasons", "2", "--engine", "ray"])
-    assert refused.exit_code == 2 and "--reasons runs on the local engine only" in refused.output
+    # Reasons naming a feature whose name suggests a protected attribute are warned about, counted.
+    cols = got[["reason_1", "reason_2", "reason_3"]]
+    named = {f: int(cols.eq(f).any(axis=1).sum()) for f in ("age_in_years", "personal_status_and_sex",
+                                                             "foreign_worker")}
+    first = {f: int(cols["reason_1"].eq(f).sum()) for f in named}
+    cited = {f: n for f, n in named.items() if n}
+    if cited:
+        decided = int(got["decision"].sum())
+        listed = "; ".join(f"{f} in {n:,} of the {decided:,} decided rows ({first[f]:,} as the first reason)"
+                           for f, n in sorted(cited.items()))
+        assert f"warning: the reasons name feature(s) whose names suggest a protected attribute: {listed}." \
+            in result.output.replace("\n", " ")
+    else:
+        assert "protected attribute" not in result.output
     german.assign(reason_1="x").to_csv(tmp_path / "ids.csv", index=False)
     clash = CliRunner().invoke(app, ["score", str(exported_dir), str(tmp_path / "ids.csv"), "-o",
                                      str(tmp_path / "c.csv"), "--reasons", "1", "--id-column", "reason_1"])

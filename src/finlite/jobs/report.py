@@ -311,20 +311,13 @@ def _tabular_sections(b: _Builder, inp: TabularInputs) -> None:
     b.add("privacy", f"{e}.privacy", "build_privacy", inp)
 
 
-#: Words in a feature's name that suggest a protected attribute (age, sex, nationality …): the
-#: report names such features when fairness was not asked for. A name is only a hint.
-_PROTECTED_WORDS = frozenset({"age", "sex", "gender", "race", "ethnic", "ethnicity", "religion", "marital",
-                              "nationality", "foreign", "citizenship", "disability", "pregnancy"})
-
-
 def _no_protected_reason(inp: TabularInputs) -> str:
     """Why fairness is left out, naming the features whose names suggest a protected attribute
     (German credit's age_in_years, personal_status_and_sex, foreign_worker): a validator reading
     "no protected column named" would not know the model reads them."""
-    import re
+    from finlite._protected import likely_protected
 
-    likely = [name for name in (*inp.numeric, *inp.categorical)
-              if _PROTECTED_WORDS & set(re.split(r"[^a-z]+", str(name).lower()))]
+    likely = likely_protected((*inp.numeric, *inp.categorical))
     reason = "no protected column named (--protected)"
     if likely:
         reason += (f"; the model reads feature(s) whose names suggest a protected attribute, not assessed: "

@@ -31,6 +31,7 @@ import numpy as np
 
 from finlite import _paths
 from finlite._keys import CSV_MISSING
+from finlite._protected import likely_protected
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
@@ -531,12 +532,14 @@ class _Chunk:
     """What a worker made of one chunk: the output table, its rows and positives, and its rows
     per field whose category training never saw."""
 
-    __slots__ = ("bins", "positives", "rows", "table", "unseen")
+    __slots__ = ("bins", "cited", "positives", "rows", "table", "unseen")
 
     def __init__(self, table: Any, rows: int, positives: int, unseen: dict[str, int] | None = None,
-                 bins: np.ndarray | None = None) -> None:
+                 bins: np.ndarray | None = None, cited: dict[str, list[int]] | None = None) -> None:
         self.table, self.rows, self.positives, self.unseen = table, rows, positives, unseen or {}
         self.bins = bins  # scores per stability bin (of a sample of the chunk's rows), or None
+        # Per likely-protected field: [rows whose reasons name it, rows whose first reason is it].
+        self.cited = cited or {}
 
 
 def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -601,6 +604,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
     k = min(reasons, len(predictor.reason_fields)) if reasons else 0  # refuses an artifact without a reference
     reason_names = [f"reason_{j + 1}" for j in range(k)]
+    protected = likely_protected(predictor.reason_fields) if k else []
     n_workers = _default_workers(predictor) if workers is None else \
         _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
     if chunk_rows is None:
@@ -641,39 +645,24 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         # Through the buffers: pa.array would import pandas (see runtime/_arrownp.py).
         columns["score"] = _arrownp.from_numpy(score, pa.float32())
         columns["decision"] = _arrownp.from_numpy(decision, pa.int8())
+        cited: dict[str, list[int]] = {}
         if k:
-            for name, values in zip(reason_names, _chunk_reasons(prepared, decision, buffer), strict=True):
+            texts = chunk_reasons(predictor, prepared, decision, buffer, k)
+            for name, values in zip(reason_names, texts, strict=True):
                 columns[name] = pa.array(values, type=pa.string())
+            cited = count_cited(texts, protected)
         bins = None
         if reference is not None:
             # Every 8th row of a large chunk: the shares of millions of rows need no more, and the
             # bin search stays a small part of scoring.
             sample = score if n <= _PSI_SAMPLE_FROM else score[::8]
             bins = np.bincount(np.searchsorted(reference[0], sample, side="left"), minlength=reference[1].size)
-        return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins)
-
-    def _chunk_reasons(prepared: Any, decision: np.ndarray, buffer: np.ndarray) -> list[list[str | None]]:
-        # Only the decided rows are explained: each block is encoded again into the worker's buffer
-        # (scoring is done with it) and its decided rows handed to the reasons.
-        n = len(decision)
-        texts: list[list[str | None]] = [[None] * n for _ in range(k)]
-        flagged = np.flatnonzero(decision)
-        step = buffer.shape[0]
-        for lo in range(0, n, step):
-            hi = min(n, lo + step)
-            picked = flagged[(flagged >= lo) & (flagged < hi)]
-            if not picked.size:
-                continue
-            block = buffer[:hi - lo]
-            prepared.fill(block, lo, hi)
-            for row, why in zip(picked, predictor.reasons_encoded(block[picked - lo], k), strict=True):
-                for j, item in enumerate(why):
-                    texts[j][row] = item["field"]
-        return texts
+        return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins, cited)
 
     reference = _reference_bins(predictor)
     rows = positives = 0
     unseen: dict[str, int] = {}
+    cited: dict[str, list[int]] = {}
     binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
@@ -699,6 +688,10 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 positives += chunk.positives
                 for name, count in chunk.unseen.items():
                     unseen[name] = unseen.get(name, 0) + count
+                for name, (named, first) in chunk.cited.items():
+                    total = cited.setdefault(name, [0, 0])
+                    total[0] += named
+                    total[1] += first
                 if binned is not None and chunk.bins is not None:
                     np.add(binned, chunk.bins, out=binned)  # in place: binned is the enclosing run's
                 if bar is not None:
@@ -739,9 +732,57 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     finally:
         if bar is not None:
             bar.close()
-    notes = unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)])
+    notes = unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)]) + cited_notes(cited, positives)
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst, notes=notes, unseen=unseen, psi=psi,
                         provenance=origin)
+
+
+def chunk_reasons(predictor: Predictor, prepared: Any, decision: np.ndarray, buffer: np.ndarray,
+                  k: int) -> list[list[str | None]]:
+    """The ``k`` reason columns of a chunk (:meth:`Predictor.reasons`): for each row decided 1 its
+    fields, largest contribution first; None elsewhere. Only the decided rows are explained: each
+    block is encoded again into the worker's ``buffer`` (scoring is done with it) and its decided
+    rows handed to the reasons."""
+    n = len(decision)
+    texts: list[list[str | None]] = [[None] * n for _ in range(k)]
+    flagged = np.flatnonzero(decision)
+    step = buffer.shape[0]
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        picked = flagged[(flagged >= lo) & (flagged < hi)]
+        if not picked.size:
+            continue
+        block = buffer[:hi - lo]
+        prepared.fill(block, lo, hi)
+        for row, why in zip(picked.tolist(), predictor.reasons_encoded(block[picked - lo], k), strict=True):
+            for j, item in enumerate(why):
+                texts[j][row] = item["field"]
+    return texts
+
+
+def count_cited(texts: list[list[str | None]], fields: Sequence[str]) -> dict[str, list[int]]:
+    """Per field of ``fields``: [rows whose reasons name it, rows whose first reason is it]."""
+    if not fields or not texts:
+        return {}
+    wanted = set(fields)
+    named = dict.fromkeys(fields, 0)
+    for row in zip(*texts, strict=True):
+        for name in wanted.intersection(row):
+            named[name] += 1
+    return {name: [named[name], sum(1 for v in texts[0] if v == name)] for name in fields}
+
+
+def cited_notes(cited: dict[str, list[int]], decided: int) -> list[str]:
+    """A warning when the adverse-action reasons name fields whose names suggest a protected
+    attribute (:func:`finlite._protected.likely_protected`): a notice may not cite one."""
+    named = {name: counts for name, counts in cited.items() if counts[0]}
+    if not named:
+        return []
+    listed = "; ".join(f"{name} in {counts[0]:,} of the {decided:,} decided rows ({counts[1]:,} as the first reason)"
+                       for name, counts in sorted(named.items()))
+    return [f"warning: the reasons name feature(s) whose names suggest a protected attribute: {listed}. An "
+            "adverse-action notice may not cite a protected characteristic (ECOA / Regulation B); review how the "
+            "model uses them before sending these reasons."]
 
 
 #: Chunks above this many rows are binned on every 8th row (see score_file's work).

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from finlite import _limits, _paths
+from finlite._protected import likely_protected
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
@@ -42,6 +43,9 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     _reference_bins,
     _Writer,
     check_input_file,
+    chunk_reasons,
+    cited_notes,
+    count_cited,
     id_column,
     ids_as_written,
     open_csv_text,
@@ -234,13 +238,14 @@ class _Scorer:
     """A Ray Data actor: verifies the artifact once, then scores the blocks it is handed."""
 
     def __init__(self, artifact: str, variant: str, key_pem: str | None, manifest_sha256: str, source: str,
-                 ids: list[str]) -> None:
+                 ids: list[str], reasons: int = 0) -> None:
         from finlite.runtime.predictor import Predictor
         from finlite.signing import load_public_key_pem
 
         # The key travels as PEM text (key objects do not pickle); False: no key, and no
         # $FINLITE_VERIFY_KEY of the worker's either, exactly as the driver decided.
-        self.source, self.ids = source, ids
+        self.source, self.ids, self.reasons = source, ids, reasons
+        self.protected: list[str] = []
         # A refused artifact is reported with the first block (see _ERROR), not raised: Ray
         # would retry a failed actor start and report it as ActorDiedError, not ArtifactError.
         self.failure: FinliteError | None = None
@@ -252,6 +257,8 @@ class _Scorer:
             self.cutoff = np.float32(self.predictor.cutoff)
             # The training scores' stability bins, as the local run reads them (batch._reference_bins).
             self.reference = _reference_bins(self.predictor)
+            if reasons:
+                self.protected = likely_protected(self.predictor.reason_fields)
         except FinliteError as exc:
             self.failure = exc
 
@@ -278,6 +285,8 @@ class _Scorer:
         n = len(rows)
         score = np.zeros(n, np.float32)
         unseen: dict[str, int] = {}
+        decision = np.zeros(n, np.int8)
+        texts: list[list[str | None]] = [[None] * n for _ in range(self.reasons)]
         # Rows of one batch are consecutive unless Ray Data joined blocks: encode each run of
         # consecutive rows with its own first row, so an error names the right file row.
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1 if n > 1 else np.zeros(0, np.int64)
@@ -290,13 +299,20 @@ class _Scorer:
             # Encoded and scored a cache-sized block at a time, as local scoring does (predictor.score_blocks).
             # Every score checked (count and value) there: fail closed, no NaN ever decides.
             score[lo:hi] = score_blocks(prepared, self.predictor.session, self._buffer(), self.source, first=first)
+            decision[lo:hi] = score[lo:hi] >= self.cutoff
             for name, count in prepared.unseen.items():
                 unseen[name] = unseen.get(name, 0) + count
+            if self.reasons:  # as the local run gives them (batch.chunk_reasons)
+                part_texts = chunk_reasons(self.predictor, prepared, decision[lo:hi], self._buffer(), self.reasons)
+                for column, values in zip(texts, part_texts, strict=True):
+                    column[lo:hi] = values
         columns = {c: id_column(batch, c) for c in self.ids}
         columns["score"] = pa.array(score, type=pa.float32())
-        columns["decision"] = pa.array((score >= self.cutoff).astype(np.int8), type=pa.int8())
+        columns["decision"] = pa.array(decision, type=pa.int8())
+        for j, values in enumerate(texts):
+            columns[f"reason_{j + 1}"] = pa.array(values, type=pa.string())
         columns[_ROW] = batch.column(_ROW)
-        stats: dict[str, Any] = {"unseen": unseen}
+        stats: dict[str, Any] = {"unseen": unseen, "cited": count_cited(texts, self.protected)}
         if self.reference is not None:  # every row binned (the local run bins a sample of large chunks)
             bins = np.bincount(np.searchsorted(self.reference[0], score, side="left"), minlength=self.reference[1].size)
             stats["bins"] = [int(b) for b in bins]
@@ -353,7 +369,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                    out: str | os.PathLike[str], *, id_columns: Sequence[str] = (), chunk_rows: int = 65536,
                    variant: str = "fp32", address: str | None = None, workers: int | None = None,
                    verify_key: Any = None, manifest_sha256: str | None = None, overwrite: bool = False,
-                   progress: bool = False) -> RayScoreSummary:
+                   progress: bool = False, reasons: int = 0) -> RayScoreSummary:
     """Score every row of a CSV or Parquet file on Ray and write ids, ``score`` and ``decision``.
 
     The output equals :func:`finlite.runtime.batch.score_file`'s, row for row: same columns,
@@ -409,8 +425,11 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                           param="engine")
 
     fields = local.fields
+    _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
+    k = min(reasons, len(local.reason_fields)) if reasons else 0  # refuses an artifact without a reference
+    reason_names = [f"reason_{j + 1}" for j in range(k)]
     ids = list(dict.fromkeys(id_columns))
-    _check_ids(ids, ("score", "decision", _ROW))
+    _check_ids(ids, ("score", "decision", *reason_names, _ROW))
     names = _file_columns(src, in_kind)
     _check_columns(src, names, fields, ids)
     columns = [c for c in names if c in set(fields) | set(ids)]
@@ -425,7 +444,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         # A nested column cannot be read dictionary-encoded; the encoder refuses it by name.
         schema = parquet.schema_arrow
         dictionary = [c for c in dictionary if not pa.types.is_nested(schema.field(c).type)]
-    origin = provenance(local, src)
+    origin = provenance(local, src, k)
     reference = _reference_bins(local)
     del local
 
@@ -441,6 +460,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     start = time.perf_counter()
     rows = positives = 0
     unseen: dict[str, int] = {}
+    cited: dict[str, list[int]] = {}
     binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
     psi = None
     batches: Any = None
@@ -474,7 +494,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             _Scorer, batch_format="pyarrow", batch_size=None, num_cpus=1,
             compute=ray.data.ActorPoolStrategy(size=size),
             fn_constructor_kwargs={"artifact": str(Path(artifact).resolve()), "variant": variant,
-                                   "key_pem": key_pem, "manifest_sha256": pin, "source": str(src), "ids": ids})
+                                   "key_pem": key_pem, "manifest_sha256": pin, "source": str(src), "ids": ids,
+                                   "reasons": k})
         if progress:
             from tqdm import tqdm
 
@@ -495,6 +516,10 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                     unseen[name] = unseen.get(name, 0) + int(count)
                 if binned is not None and "bins" in stats:
                     binned += np.asarray(stats["bins"], dtype=np.int64)
+                for name, (named, first) in stats["cited"].items():
+                    total_cited = cited.setdefault(name, [0, 0])
+                    total_cited[0] += int(named)
+                    total_cited[1] += int(first)
             table = table.drop_columns([_ROW, _STATS])
             if n or writer.writer is None:
                 writer.write(table)
@@ -506,7 +531,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             import pyarrow as pa
 
             writer.write(pa.table({**{c: pa.array([], pa.string()) for c in ids},
-                                   "score": pa.array([], pa.float32()), "decision": pa.array([], pa.int8())}))
+                                   "score": pa.array([], pa.float32()), "decision": pa.array([], pa.int8()),
+                                   **{c: pa.array([], pa.string()) for c in reason_names}}))
         if total is not None and rows != total:
             raise DataError(f"Ray returned {rows:,} of the {total:,} rows of {str(src)!r}; nothing was written. "
                             "Score it again.")
@@ -529,6 +555,6 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         ds = scored = batches = None
         if owned:
             ray.shutdown()
-    notes = unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)])
+    notes = unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)]) + cited_notes(cited, positives)
     return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, notes=notes, unseen=unseen, psi=psi,
                            provenance=origin)

@@ -65,6 +65,7 @@ from finlite._finite import value_bounds
 from finlite._keys import category_key
 from finlite._limits import available_cores
 from finlite._paths import FileTooLarge, read_small_file
+from finlite._protected import likely_protected
 from finlite.data.market import MarketPreprocessor, calendar_note, parse_price_dates, served_days
 from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
@@ -1375,6 +1376,12 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     predictor, token, audit = _open(settings)
     if audit is not None and audit.warning:
         say(f"warning: {audit.warning}")
+    if reasons and predictor.market is None:
+        protected = likely_protected(predictor.reason_fields)
+        if protected:
+            say(f"warning: the reasons may name feature(s) whose names suggest a protected attribute: "
+                f"{', '.join(protected)}. An adverse-action notice may not cite a protected characteristic (ECOA / "
+                "Regulation B); review how the model uses them.")
     say(f"serving {artifact} (model {predictor.model_sha256[:16]}) on http://{host}:{port} with {workers} "
         f"worker(s); OpenAPI page: /docs" + ("" if audit is None else f"; audit log {audit.path}"))
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": access_log,

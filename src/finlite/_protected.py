@@ -1,0 +1,21 @@
+"""Which features' names suggest a protected attribute (age, sex, nationality ...): a hint, never a
+finding. The validation report names them when fairness was not asked for, and scoring warns
+when an adverse-action reason names one, since a notice may not cite a protected characteristic
+as a reason for a decline (ECOA / Regulation B)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+__all__ = ["PROTECTED_WORDS", "likely_protected"]
+
+#: Words in a feature's name (split at anything but letters) that suggest a protected attribute.
+PROTECTED_WORDS = frozenset({"age", "sex", "gender", "race", "ethnic", "ethnicity", "religion", "marital",
+                             "nationality", "foreign", "citizenship", "disability", "pregnancy"})
+
+
+def likely_protected(names: Iterable[str]) -> list[str]:
+    """The ``names`` holding a word of :data:`PROTECTED_WORDS` (German credit's age_in_years,
+    personal_status_and_sex, foreign_worker), in their order."""
+    return [name for name in names if PROTECTED_WORDS & set(re.split(r"[^a-z]+", str(name).lower()))]
