@@ -309,9 +309,11 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
         if reasons is not None and (
                 not isinstance(reasons, dict) or not isinstance(reasons.get("method"), str)
                 or not isinstance(reasons.get("reference"), list) or not reasons["reference"]
-                or not all(finite_number(v) for v in reasons["reference"]) or not _count(reasons.get("rows"))):
-            raise bad("'export.reasons'", "is not an object with a method, a non-empty list of finite reference numbers "
-                      "and a whole number of rows")
+                or not all(finite_number(v) for v in reasons["reference"]) or not _count(reasons.get("rows"))
+                or ("offsets" in reasons and (not isinstance(reasons["offsets"], dict)
+                                              or not all(finite_number(v) for v in reasons["offsets"].values())))):
+            raise bad("'export.reasons'", "is not an object with a method, a non-empty list of finite reference numbers, "
+                      "a whole number of rows and (for a scorecard) finite offsets per field")
     # The served model is listed with the record of its parity check; listed without one, evaluate
     # would skip checking it against the weights while score and serve still read it. (An int8
     # file left from an earlier 'export --int8' has no record after a plain export: it is never

@@ -240,3 +240,52 @@ def test_an_id_spelled_like_a_missing_value_is_copied_as_written(exported_dir: P
         assert summary.rows == expected.rows == 300
     with pytest.raises(DataError, match=r"'__finlite_x' starts with '__finlite', which finlite reserves"):
         score_file(predictor, tmp_path / "in.csv", tmp_path / "x.csv", id_columns=["__finlite_x"])
+
+
+def test_ids_after_the_first_block_of_a_large_csv_stay_in_step(exported_dir: Path, german_csv: Path,
+                                                               tmp_path: Path) -> None:
+    """The second reader of the ids starts only at the first missing-looking id, which here lies
+    beyond the CSV reader's first block (over 1 MiB in): it must skip the rows already passed."""
+    frame = pd.read_csv(german_csv).drop(columns="creditability")
+    big = pd.concat([frame] * 12, ignore_index=True)
+    ids = [f"L{i:06d}" for i in range(len(big))]
+    ids[9000:9003] = ["NA", "None", ""]
+    big.insert(0, "loan_id", ids)
+    big.to_csv(tmp_path / "big.csv", index=False, na_rep="")
+    assert (tmp_path / "big.csv").stat().st_size > 2 << 20
+    for chunk in (1000, 65536):
+        score_file(Predictor(exported_dir), tmp_path / "big.csv", tmp_path / f"out{chunk}.parquet",
+                   id_columns=["loan_id"], chunk_rows=chunk)
+        assert pd.read_parquet(tmp_path / f"out{chunk}.parquet")["loan_id"].tolist() == ids
+
+
+def test_the_runs_psi_is_the_same_whatever_the_chunks_and_threads(exported_dir: Path, german_csv: Path,
+                                                                   tmp_path: Path) -> None:
+    """Large chunks were binned on every 8th row of the chunk, so the PSI (now also stored in the
+    output) moved with --threads and --chunk-rows (a review, 2026-12-03). Rows are now chosen by
+    their file position: all of the first 65,536, then every 8th."""
+    import json
+
+    frame = pd.read_csv(german_csv).drop(columns="creditability")
+    big = pd.concat([frame] * 150, ignore_index=True)
+    big.to_parquet(tmp_path / "big.parquet", row_group_size=50_000)
+    predictor = Predictor(exported_dir, threads=1)
+    psis = {(chunk, workers): score_file(predictor, tmp_path / "big.parquet", tmp_path / f"o{chunk}-{workers}.parquet",
+                                         chunk_rows=chunk, workers=workers).psi
+            for chunk, workers in ((16384, 1), (131072, 1), (131072, 2), (100_000, 2))}
+    assert len(set(psis.values())) == 1, psis
+    # Against its definition, on the rows it names.
+    scores = pd.read_parquet(tmp_path / "o16384-1.parquet")["score"].to_numpy()
+    picked = np.r_[scores[:65536], scores[65536::8]]
+    report = json.loads((exported_dir / "report.json").read_text())
+    bins = next(s for s in report["sections"] if s["id"] == "stability")["metrics"]["student"]["bins"]
+    uppers = np.array([b["upper"] for b in bins[:-1]])
+    expected = np.maximum(np.array([b["expected_share"] for b in bins]), 1e-4)
+    actual = np.maximum(np.bincount(np.searchsorted(uppers, picked, side="left"), minlength=len(bins)) / len(picked),
+                        1e-4)
+    assert next(iter(psis.values())) == pytest.approx(float(np.sum((actual - expected) * np.log(actual / expected))),
+                                                      rel=1e-9)
+    # A handful of rows gives no PSI (and no warning about it).
+    frame.head(50).to_csv(tmp_path / "few.csv", index=False)
+    few = score_file(predictor, tmp_path / "few.csv", tmp_path / "few.parquet")
+    assert few.psi is None and not [n for n in few.notes if "PSI" in n]

@@ -207,3 +207,99 @@ def test_serve_refuses_a_number_of_reasons_out_of_range(exported_dir: Path, fore
     assert result.exit_code == 2 and "--reasons 65 is not a number of reasons from 0 (none) to 64" in result.output
     with pytest.raises(ConfigError, match=r"holds a forecaster; adverse-action reasons are for records"):
         create_app(forecast_dir, reasons=4)
+
+
+def test_a_scorecards_reasons_are_its_points_against_their_training_average(
+        teacher_dir: Path, german_csv: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    """A points scorecard rounds its one-hot inputs, so a mean reference was no category at all
+    and a field that lowered the risk could be cited (a review, 2026-12-03: 13 % of principal
+    reasons differed). Its reasons are now each field's points against their training average,
+    computed here from the points table and the training rows."""
+    from finlite.artifact import prepare_like
+    from finlite.evaluate.explain import _scorecard_pieces
+    from finlite.jobs.compress import compress_with_recipe
+    from finlite.jobs.export import export_artifact
+    from finlite.recipe.spec import Recipe
+
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, student: logistic}\n  - {method: scorecard, bins: 5}\n"
+                              "gates:\n  auc: {max_drop: 0.2}\n", "card.yaml")
+    out = tmp_path / "card"
+    compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False, out=out,
+                         progress=False)
+    export_artifact(out, german_csv)
+    art, predictor = finlite.load(out), Predictor(out)
+    prepared = prepare_like(art, german_csv)
+    groups = field_columns(predictor.encoder)
+    x_train = art.tabular.transform(prepared.frame.iloc[prepared.split.train], "train")
+    average = np.array([_scorecard_pieces(art.model, x_train)[:, cols].sum(axis=1).mean() for _, cols in groups])
+    records = german.drop(columns="creditability")
+    x = predictor.encode(records)
+    exact = np.stack([_scorecard_pieces(art.model, x)[:, cols].sum(axis=1) for _, cols in groups], axis=1) - average
+    np.testing.assert_allclose(predictor._reason_model().contributions(x), exact, atol=1e-4)
+    for row, why in zip(exact, predictor.reasons(records), strict=True):
+        assert all(row[[n for n, _ in groups].index(w["field"])] > 0 for w in why)
+    record = predictor.manifest["export"]["reasons"]
+    reference = np.array(record["reference"])
+    for _, cols in groups:  # a real applicant: one category per one-hot group
+        binary = [c for c in cols if c >= art.model.n_numeric]
+        if len(binary) > 1:
+            assert sorted(reference[binary].tolist()) == [0.0] * (len(binary) - 1) + [1.0]
+    assert set(record["offsets"]) == {n for n, _ in groups} and record["offset_rows"] == len(x_train)
+
+
+def test_a_non_finite_score_in_the_reasons_is_no_decision_and_is_audited(exported_dir: Path, german: pd.DataFrame,
+                                                                           tmp_path: Path) -> None:
+    """A failure inside the reasons' rows gave a bare 500 with no audit line (a review, 2026-12-03)."""
+    from finlite.errors import ScoreError
+
+    predictor = Predictor(exported_dir)
+    records = german[predictor.fields].head(40).to_dict("records")
+    first = int(np.flatnonzero(predictor.predict(records))[0])
+    model = predictor._reason_model()
+
+    def broken(rows: np.ndarray) -> np.ndarray:
+        raise ScoreError("the model returned a non-finite score")
+
+    model._run = broken
+    client = TestClient(create_app(predictor, audit=AuditLog(tmp_path / "audit.jsonl"), reasons=4))
+    one = client.post("/predict", json=records[first])
+    many = client.post("/predict", json={"records": records})
+    assert one.status_code == many.status_code == 422
+    assert one.json()["detail"][0]["type"] == "score"
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [line["event"] for line in lines] == ["error", "error"]
+
+
+def test_the_number_of_reasons_is_checked_everywhere(exported_dir: Path) -> None:
+    predictor = Predictor(exported_dir)
+    x = np.zeros((1, predictor.encoder.n_features), dtype=np.float32)
+    for bad in (-1, 0, 21, 2.5, True):
+        with pytest.raises(ConfigError, match=r"'top' parameter must be a positive whole number of at most 20"):
+            predictor.reasons_encoded(x, bad)
+    for bad in (-1, 65, 1.5):
+        with pytest.raises(ConfigError, match=r"reasons must be a number of reasons from 0 \(none\) to 64"):
+            create_app(predictor, reasons=bad)
+
+
+def test_decided_rows_without_a_reason_are_warned_about(exported_dir: Path, german_csv: Path,
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A declined applicant whose score no field raised above the reference's gets no reason; a
+    notice needs one, so the run says how many (a review, 2026-12-03)."""
+    from finlite.runtime.batch import score_file
+
+    predictor = Predictor(exported_dir)
+    real = predictor.reasons_encoded
+    calls = {"n": 0}
+
+    def some_empty(x: np.ndarray, top: int = 4) -> list[list[dict]]:
+        given = real(x, top)
+        calls["n"] += 1
+        return [[] if i % 3 == 0 else why for i, why in enumerate(given)]
+
+    monkeypatch.setattr(predictor, "reasons_encoded", some_empty)
+    summary = score_file(predictor, german_csv, tmp_path / "out.csv", reasons=2, chunk_rows=400)
+    got = pd.read_csv(tmp_path / "out.csv")
+    empty = int(((got["decision"] == 1) & got["reason_1"].isna()).sum())
+    assert calls["n"] >= 1 and empty > 0
+    assert (f"warning: {empty:,} of the {summary.positives:,} decided rows have no reason: no field raised their "
+            "score above the average applicant's") in " ".join(summary.notes)

@@ -381,20 +381,25 @@ def _model_reasons(scored: Any, rows: Any, background: Any, seed: int) -> tuple[
     return reason_codes(contrib, names, dict(zip(names, raw, strict=True)), TOP), method
 
 
-def _deployed_reasons(scored: Any, rows: Any, train_frame: Any) -> list[list[str]]:
+def _deployed_reasons(scored: Any, rows: Any, train_frame: Any, seed: int) -> list[list[str]]:
     """The reasons the deployed artifact gives for ``rows`` (:mod:`finlite.runtime.reasons`:
     baseline Shapley values against the training rows' mean encoded input, one antithetic pair),
     computed here on the model itself, so the report shows how they compare with SHAP's."""
-    from finlite.runtime.reasons import ReasonModel
+    from finlite.models.scorecard import ScorecardModel
+    from finlite.runtime.encoder import Encoder
+    from finlite.runtime.reasons import ReasonModel, field_columns, reference_record
 
-    fields, members = _group_indices(raw_columns(scored.preprocessor))
-    reference = np.asarray(scored.encode(train_frame), dtype=np.float64).mean(axis=0)
+    fields = field_columns(Encoder(scored.preprocessor.to_dict()))
     log_odds = _log_odds(scored.model)
 
     def probability(x: np.ndarray) -> np.ndarray:
         return np.asarray(1.0 / (1.0 + np.exp(-log_odds(x))), dtype=np.float64)
 
-    model = ReasonModel(list(zip(fields, members, strict=True)), reference, probability, "the student")
+    binary_from = scored.model.n_numeric if isinstance(scored.model, ScorecardModel) else None
+    # As finlite export records it (jobs/export.reasons_reference; the same seed: the artifact's).
+    record = reference_record(np.asarray(scored.encode(train_frame), dtype=np.float32), fields, probability,
+                              binary_from=binary_from, seed=seed)
+    model = ReasonModel(fields, record["reference"], probability, "the student", offsets=record.get("offsets"))
     x = np.asarray(scored.encode(rows), dtype=np.float32)
     return [[w["field"] for w in why] for why in model.reasons(x, TOP)]
 
@@ -449,7 +454,7 @@ def build_explanations(inp: TabularInputs) -> Section:
     t_reasons, t_method = _model_reasons(inp.teacher, rows, background, inp.seed)
     s_reasons, s_method = _model_reasons(inp.student, rows, background, inp.seed)
     # What the deployed student tells the applicants it declines (runtime/reasons.py), next to SHAP's.
-    d_reasons = _deployed_reasons(inp.student, rows, inp.train_frame)
+    d_reasons = _deployed_reasons(inp.student, rows, inp.train_frame, inp.seed)
     s_declined = s_flag[pick]
     d_same = [(d[0] if d else None) == (s[0] if s else None)
               for d, s, keep in zip(d_reasons, s_reasons, s_declined, strict=True) if keep]

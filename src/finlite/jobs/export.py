@@ -23,7 +23,8 @@ from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import QuantizedMLP
 from finlite.models.scorecard import IntegerLogistic, ScorecardModel
 from finlite.models.sequence import QuantizedSequenceModel, SequenceModel
-from finlite.runtime.reasons import reference_record
+from finlite.runtime.encoder import Encoder
+from finlite.runtime.reasons import field_columns, reference_record
 from finlite.signing import load_private_key
 
 FP32_FILE, INT8_FILE = "model.onnx", "model_int8.onnx"
@@ -94,6 +95,22 @@ def _record(data: bytes, parity: Parity, file: str) -> dict[str, Any]:
             "parity": parity.to_dict()}
 
 
+def reasons_reference(art: Artifact, prepared: Any, session: Any) -> dict[str, Any]:
+    """The reference adverse-action reasons are measured against (runtime/reasons.py), from the
+    training rows as the deployed encoder gives them (in-sample: never the out-of-fold encodings
+    the student was trained on), scored through the exported graph ``session``: an aggregate
+    rather than any customer's row."""
+    frame = prepared.frame.iloc[prepared.split.train]
+    x = np.asarray(art.tabular.transform(frame, prepared.source), dtype=np.float32)
+    fields = field_columns(Encoder(art.preprocessor.to_dict()))
+    binary_from = art.model.n_numeric if isinstance(art.model, ScorecardModel) else None
+
+    def run(rows: np.ndarray) -> np.ndarray:
+        return np.asarray(run_onnx(session, rows, "probability"), dtype=np.float64).reshape(-1)
+
+    return reference_record(x, fields, run, binary_from=binary_from, seed=int(art.manifest.get("seed") or 0))
+
+
 def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tolerance: float | None = None,
                     max_flips: int = 0, key: Any = None, verify_key: Any = None) -> dict[str, Any]:
     """Export an artifact's model to ONNX inside the artifact, after a parity check on its test split.
@@ -153,9 +170,7 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
             record["onnx_int8"] = {**_record(data8, parity8, INT8_FILE), "kind": quantized.kind,
                                    "against_float": against}
     if cutoff is not None and art.market is None:
-        # The reference input adverse-action reasons are measured against (runtime/reasons.py):
-        # the training rows' mean encoded input, an aggregate rather than any customer's row.
-        record["reasons"] = reference_record(prepared.x_train)
+        record["reasons"] = reasons_reference(art, prepared, onnx_session(fp32))
     # Pinned to the manifest loaded above: a folder changed during the parity check is refused,
     # so the key never signs what was not verified (and the ONNX files match the weights beside them).
     amend_artifact(art.path, files, {"export": record}, sign_with=private, verify_key=verify_key,

@@ -532,14 +532,16 @@ class _Chunk:
     """What a worker made of one chunk: the output table, its rows and positives, and its rows
     per field whose category training never saw."""
 
-    __slots__ = ("bins", "cited", "positives", "rows", "table", "unseen")
+    __slots__ = ("bins", "cited", "positives", "rows", "table", "unexplained", "unseen")
 
     def __init__(self, table: Any, rows: int, positives: int, unseen: dict[str, int] | None = None,
-                 bins: np.ndarray | None = None, cited: dict[str, list[int]] | None = None) -> None:
+                 bins: np.ndarray | None = None, cited: dict[str, list[int]] | None = None,
+                 unexplained: int = 0) -> None:
         self.table, self.rows, self.positives, self.unseen = table, rows, positives, unseen or {}
         self.bins = bins  # scores per stability bin (of a sample of the chunk's rows), or None
         # Per likely-protected field: [rows whose reasons name it, rows whose first reason is it].
         self.cited = cited or {}
+        self.unexplained = unexplained  # decided rows with no reason (see unexplained_note)
 
 
 def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -646,23 +648,24 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         columns["score"] = _arrownp.from_numpy(score, pa.float32())
         columns["decision"] = _arrownp.from_numpy(decision, pa.int8())
         cited: dict[str, list[int]] = {}
+        unexplained = 0
         if k:
             texts = chunk_reasons(predictor, prepared, decision, buffer, k)
             for name, values in zip(reason_names, texts, strict=True):
                 columns[name] = pa.array(values, type=pa.string())
             cited = count_cited(texts, protected)
+            unexplained = int(np.count_nonzero(decision)) - sum(1 for v in texts[0] if v is not None)
         bins = None
         if reference is not None:
-            # Every 8th row of a large chunk: the shares of millions of rows need no more, and the
-            # bin search stays a small part of scoring.
-            sample = score if n <= _PSI_SAMPLE_FROM else score[::8]
-            bins = np.bincount(np.searchsorted(reference[0], sample, side="left"), minlength=reference[1].size)
-        return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins, cited)
+            bins = psi_bins(reference[0], reference[1].size, score, first_row)
+        return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins, cited,
+                      unexplained)
 
     reference = _reference_bins(predictor)
     rows = positives = 0
     unseen: dict[str, int] = {}
     cited: dict[str, list[int]] = {}
+    unexplained = 0
     binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
@@ -678,7 +681,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             def drain_one() -> None:
                 # Results are taken in file order: the output is ordered, and the first bad chunk
                 # in the file is the one reported.
-                nonlocal written, rows, positives, out_schema
+                nonlocal written, rows, positives, out_schema, unexplained
                 chunk = window.popleft().result()
                 out_schema = chunk.table.schema
                 if written is not None:
@@ -688,6 +691,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 positives += chunk.positives
                 for name, count in chunk.unseen.items():
                     unseen[name] = unseen.get(name, 0) + count
+                unexplained += chunk.unexplained
                 for name, (named, first) in chunk.cited.items():
                     total = cited.setdefault(name, [0, 0])
                     total[0] += named
@@ -724,7 +728,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             finally:
                 for pending in window:
                     pending.cancel()
-        psi = None if reference is None or binned is None or not binned.sum() else population_psi(binned, reference[1])
+        psi = None if reference is None or binned is None or binned.sum() < PSI_MIN_ROWS else \
+            population_psi(binned, reference[1])
         writer.commit(out_schema, run_record(rows, positives, psi, unseen))
     except BaseException:
         writer.abort()
@@ -732,7 +737,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     finally:
         if bar is not None:
             bar.close()
-    notes = unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)]) + cited_notes(cited, positives)
+    notes = (unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)]) + cited_notes(cited, positives)
+             + unexplained_note(unexplained, positives))
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst, notes=notes, unseen=unseen, psi=psi,
                         provenance=origin)
 
@@ -772,6 +778,16 @@ def count_cited(texts: list[list[str | None]], fields: Sequence[str]) -> dict[st
     return {name: [named[name], sum(1 for v in texts[0] if v == name)] for name in fields}
 
 
+def unexplained_note(unexplained: int, decided: int) -> list[str]:
+    """A warning when decided rows got no reason at all: no field pushed their score above the
+    reference's (the training rows' mean input), so an adverse-action notice has nothing to cite."""
+    if not unexplained:
+        return []
+    return [f"warning: {unexplained:,} of the {decided:,} decided rows have no reason: no field raised their score "
+            "above the average applicant's (the reference), although they are at or above the cut-off. An "
+            "adverse-action notice needs a reason; review these rows (reason_1 is empty) and the cut-off."]
+
+
 def cited_notes(cited: dict[str, list[int]], decided: int) -> list[str]:
     """A warning when the adverse-action reasons name fields whose names suggest a protected
     attribute (:func:`finlite._protected.likely_protected`): a notice may not cite one."""
@@ -785,8 +801,23 @@ def cited_notes(cited: dict[str, list[int]], decided: int) -> list[str]:
             "model uses them before sending these reasons."]
 
 
-#: Chunks above this many rows are binned on every 8th row (see score_file's work).
+#: The first rows of a file every one of which the PSI check bins; after them, every 8th (see psi_bins).
 _PSI_SAMPLE_FROM = 65536
+#: Fewer scored rows than this give no PSI: a handful of scores says nothing of a population.
+PSI_MIN_ROWS = 100
+
+
+def psi_bins(uppers: np.ndarray, size: int, score: np.ndarray, first_row: int) -> np.ndarray:
+    """Scores per stability bin of the rows of a chunk starting at file row ``first_row``
+    (1-based): every row among the file's first 65,536, then the rows whose file position is a
+    multiple of 8 (the shares of millions of rows need no more, and the bin search stays a small
+    part of scoring). Chosen by file position, so the PSI is the same whatever the chunk size,
+    the threads or the engine."""
+    start = first_row - 1
+    head = max(0, min(len(score), _PSI_SAMPLE_FROM - start))
+    offset = (-(start + head)) % 8
+    sample = score if head == len(score) else np.concatenate([score[:head], score[head + offset::8]])
+    return np.bincount(np.searchsorted(uppers, sample, side="left"), minlength=size)
 
 
 def _reference_bins(predictor: Predictor) -> tuple[np.ndarray, np.ndarray] | None:

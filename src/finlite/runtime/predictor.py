@@ -434,8 +434,10 @@ class Predictor:
                     if record.get("method") != REASONS_METHOD:
                         raise ArtifactError(f"{self.path}: export.reasons.method is {record.get('method')!r}; this "
                                             f"finlite computes {REASONS_METHOD!r}. Export the artifact again.")
+                    offsets = record.get("offsets")
                     self._reasons = ReasonModel(field_columns(self.encoder), record.get("reference") or [],
-                                                self._score_rows, str(self.path))
+                                                self._score_rows, str(self.path),
+                                                offsets=offsets if isinstance(offsets, dict) else None)
         return self._reasons
 
     @property
@@ -474,6 +476,7 @@ class Predictor:
             DataError: the rows have the wrong width or hold a non-finite value.
         """
         model = self._reason_model()
+        check_count(top, "top", high=len(model.fields), fix="Four reasons is the US adverse-action practice.")
         rows = x if type(x) is np.ndarray and x.dtype == np.float32 and x.ndim == 2 else self._encoded_rows(x)
         if rows.shape[1] != self.encoder.n_features or not np.isfinite(rows).all():
             self.score_vector(rows)  # raises the DataError naming what is wrong

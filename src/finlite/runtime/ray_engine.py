@@ -36,6 +36,7 @@ from finlite._protected import likely_protected
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
+    PSI_MIN_ROWS,
     ScoreSummary,
     _check_columns,
     _check_ids,
@@ -51,8 +52,10 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     open_csv_text,
     population_psi,
     provenance,
+    psi_bins,
     psi_note,
     run_record,
+    unexplained_note,
     unseen_notes,
 )
 from finlite.runtime.predictor import score_blocks
@@ -312,9 +315,14 @@ class _Scorer:
         for j, values in enumerate(texts):
             columns[f"reason_{j + 1}"] = pa.array(values, type=pa.string())
         columns[_ROW] = batch.column(_ROW)
-        stats: dict[str, Any] = {"unseen": unseen, "cited": count_cited(texts, self.protected)}
-        if self.reference is not None:  # every row binned (the local run bins a sample of large chunks)
-            bins = np.bincount(np.searchsorted(self.reference[0], score, side="left"), minlength=self.reference[1].size)
+        stats: dict[str, Any] = {"unseen": unseen, "cited": count_cited(texts, self.protected),
+                                 "unexplained": (int(np.count_nonzero(decision)) - sum(1 for v in texts[0] if v is not None))
+                                 if texts else 0}
+        if self.reference is not None:  # the rows the local run bins (by file position: batch.psi_bins)
+            bins = np.zeros(self.reference[1].size, dtype=np.int64)
+            for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, n], strict=True):
+                if hi > lo:
+                    bins += psi_bins(self.reference[0], self.reference[1].size, score[lo:hi], int(rows[lo]))
             stats["bins"] = [int(b) for b in bins]
         columns[_STATS] = pa.array([json.dumps(stats)] + [None] * (n - 1), type=pa.string()) if n else \
             pa.array([], type=pa.string())
@@ -461,6 +469,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     rows = positives = 0
     unseen: dict[str, int] = {}
     cited: dict[str, list[int]] = {}
+    unexplained = 0
     binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
     psi = None
     batches: Any = None
@@ -516,6 +525,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                     unseen[name] = unseen.get(name, 0) + int(count)
                 if binned is not None and "bins" in stats:
                     binned += np.asarray(stats["bins"], dtype=np.int64)
+                unexplained += int(stats["unexplained"])
                 for name, (named, first) in stats["cited"].items():
                     total_cited = cited.setdefault(name, [0, 0])
                     total_cited[0] += int(named)
@@ -536,7 +546,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         if total is not None and rows != total:
             raise DataError(f"Ray returned {rows:,} of the {total:,} rows of {str(src)!r}; nothing was written. "
                             "Score it again.")
-        psi = None if binned is None or not binned.sum() else population_psi(binned, reference[1])  # type: ignore[index]
+        psi = None if binned is None or binned.sum() < PSI_MIN_ROWS else \
+            population_psi(binned, reference[1])  # type: ignore[index]
         # never empty here: a header-only table was written above
         writer.commit(None, run_record(rows, positives, psi, unseen))
     except BaseException as exc:
@@ -555,6 +566,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         ds = scored = batches = None
         if owned:
             ray.shutdown()
-    notes = unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)]) + cited_notes(cited, positives)
+    notes = (unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)]) + cited_notes(cited, positives)
+             + unexplained_note(unexplained, positives))
     return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, notes=notes, unseen=unseen, psi=psi,
                            provenance=origin)

@@ -17,9 +17,12 @@ the reference (every other field at the reference), averaged::
     phi_j = 1/2 * [(l(x) - l(x with j at the reference)) + (l(reference with j as x) - l(reference))]
 
 where ``l`` is the model's log-odds. This is exact for a model whose fields interact at most in
-pairs (a linear model or a scorecard: then it is ``w_j * (x_j - mean_j)``, the report's linear
-contributions), deterministic, and costs ``2 * fields + 1`` rows through the exported model per
-applicant (41 for German credit's 20 fields). A field's one-hot columns and a number's missing
+pairs (for a linear model it is ``w_j * (x_j - mean_j)``, the report's linear contributions),
+deterministic, and costs ``2 * fields + 1`` rows through the exported model per applicant (41
+for German credit's 20 fields). A points scorecard rounds its one-hot inputs, so a fractional
+mean would be no category at all: its reference is a real applicant (each field's most common
+category) and recorded per-field offsets bring each contribution back to the field's average
+points over the training rows (:func:`reference_record`), exactly, since a scorecard is additive. A field's one-hot columns and a number's missing
 indicator move together, as in the report. The reasons are the fields with the largest positive
 contributions, at most :data:`TOP`.
 
@@ -28,14 +31,14 @@ numpy only: the Predictor's ONNX session scores the rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from finlite.errors import ArtifactError
 
-__all__ = ["METHOD", "TOP", "ReasonModel", "field_columns", "reference_record"]
+__all__ = ["METHOD", "OFFSET_ROWS", "TOP", "ReasonModel", "field_columns", "reference_record"]
 
 #: The method's name as recorded with the reference (``export.reasons.method``).
 METHOD = "baseline-shapley-pair"
@@ -45,6 +48,8 @@ TOP = 4
 _ROWS_AT_ONCE = 16384
 #: Probabilities are clipped this far inside (0, 1) before the log-odds: float32 scores saturate.
 _EPS = 1e-7
+#: Most training rows a rounding model's offsets are averaged over (see reference_record).
+OFFSET_ROWS = 20000
 
 
 def field_columns(encoder: Any) -> list[tuple[str, list[int]]]:
@@ -64,10 +69,41 @@ def field_columns(encoder: Any) -> list[tuple[str, list[int]]]:
     return [(name, cols) for name, cols in columns.items()]
 
 
-def reference_record(x_train: np.ndarray) -> dict[str, Any]:
-    """What ``finlite export`` records for reasons: the training rows' mean encoded input."""
-    mean = np.asarray(x_train, dtype=np.float64).mean(axis=0)
-    return {"method": METHOD, "reference": [float(v) for v in mean], "rows": len(x_train)}
+def reference_record(x_train: np.ndarray, fields: Sequence[tuple[str, list[int]]],
+                     run: Callable[[np.ndarray], np.ndarray], *, binary_from: int | None = None,
+                     max_rows: int = OFFSET_ROWS, seed: int = 0) -> dict[str, Any]:
+    """What ``finlite export`` records for reasons, from the training rows as the deployed
+    encoder gives them (``x_train``, in-sample: no out-of-fold encodings).
+
+    The reference is their mean encoded input. A model that rounds some inputs to 0/1 (a points
+    scorecard reads columns ``binary_from`` onwards so: one-hot and missing-indicator columns)
+    would read a mean's fractional shares as no category at all, so its reference takes each
+    field's most common category (an indicator its rounded share) and per-field ``offsets`` move
+    every contribution back to the training mean: for an additive model the reasons are then
+    each field's points against their training average, exactly (``offset_j`` = minus the mean,
+    over up to ``max_rows`` seeded training rows, of putting field j of a training row into the
+    reference).
+    """
+    x = np.asarray(x_train, dtype=np.float64)
+    mean = x.mean(axis=0)
+    record: dict[str, Any] = {"method": METHOD, "reference": [float(v) for v in mean], "rows": len(x)}
+    if binary_from is None:
+        return record
+    ref = mean.copy()
+    for _, cols in fields:
+        binary = [c for c in cols if c >= binary_from]
+        if len(binary) > 1:  # a one-hot group: its most common column (the first of a tie)
+            ref[binary] = 0.0
+            ref[binary[int(np.argmax(mean[binary]))]] = 1.0
+        elif binary:  # a missing indicator
+            ref[binary] = float(np.round(mean[binary]))
+    rows = x if len(x) <= max_rows else x[np.sort(np.random.default_rng(seed).choice(len(x), max_rows,
+                                                                                      replace=False))]
+    effects = ReasonModel(fields, ref, run).added_effects(rows.astype(np.float32))
+    record["reference"] = [float(v) for v in ref]
+    record["offsets"] = {name: -float(v) for (name, _), v in zip(fields, effects.mean(axis=0), strict=True)}
+    record["offset_rows"] = len(rows)
+    return record
 
 
 def _log_odds(p: np.ndarray) -> np.ndarray:
@@ -83,12 +119,21 @@ class ReasonModel:
     """
 
     def __init__(self, fields: Sequence[tuple[str, list[int]]], reference: Sequence[float],
-                 run: Callable[[np.ndarray], np.ndarray], where: str = "the artifact") -> None:
+                 run: Callable[[np.ndarray], np.ndarray], where: str = "the artifact",
+                 offsets: Mapping[str, float] | None = None) -> None:
         width = sum(len(c) for _, c in fields)
         ref = np.asarray(reference, dtype=np.float64)
-        if ref.ndim != 1 or ref.size != width or not np.isfinite(ref).all():
-            raise ArtifactError(f"{where}: export.reasons.reference must be {width} finite numbers (one per encoded "
-                                f"input); got {ref.size}. Export the artifact again.")
+        # Checked as the model reads it (float32): 1e39 is finite in JSON and infinite there.
+        if (ref.ndim != 1 or ref.size != width or not np.isfinite(ref).all()
+                or not np.isfinite(ref.astype(np.float32)).all()):
+            raise ArtifactError(f"{where}: export.reasons.reference must be {width} finite float32 numbers (one per "
+                                f"encoded input); got {ref.size}. Export the artifact again.")
+        names = [name for name, _ in fields]
+        if offsets is not None and (set(offsets) != set(names)
+                                    or not all(np.isfinite(float(v)) for v in offsets.values())):
+            raise ArtifactError(f"{where}: export.reasons.offsets must give one finite number per field "
+                                f"({', '.join(names)}). Export the artifact again.")
+        self._offsets = np.array([float(offsets[n]) for n in names]) if offsets is not None else None
         self.fields = [name for name, _ in fields]
         self.mask = np.zeros((len(fields), width), dtype=bool)
         for g, (_, cols) in enumerate(fields):
@@ -122,6 +167,23 @@ class ReasonModel:
             added += self._ref_keep
             odds = _log_odds(self._run(batch.reshape(m * (2 * g + 1), -1))).reshape(m, 2 * g + 1)
             out[lo:lo + m] = 0.5 * ((odds[:, :1] - odds[:, 1:g + 1]) + (odds[:, g + 1:] - self._base))
+        if self._offsets is not None:
+            out += self._offsets
+        return out
+
+    def added_effects(self, x: np.ndarray) -> np.ndarray:
+        """Per row of ``x`` and field j: the log-odds of the reference with field j taken from the
+        row, minus the reference's (``[n, fields]``)."""
+        n, g = len(x), len(self.fields)
+        out = np.empty((n, g), dtype=np.float64)
+        per = max(1, _ROWS_AT_ONCE // g)
+        for lo in range(0, n, per):
+            rows = np.asarray(x[lo:lo + per], dtype=np.float32)[:, None, :]
+            m = len(rows)
+            added = np.empty((m, g, rows.shape[2]), dtype=np.float32)
+            np.multiply(rows, self._put, out=added)
+            added += self._ref_keep
+            out[lo:lo + m] = _log_odds(self._run(added.reshape(m * g, -1))).reshape(m, g) - self._base
         return out
 
     def reasons(self, x: np.ndarray, top: int = TOP) -> list[list[dict[str, Any]]]:

@@ -945,6 +945,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         encoder = predictor.encoder
         explain_record = predictor.explain_record
         give = reasons
+        if isinstance(give, bool) or not isinstance(give, int) or not 0 <= give <= 64:
+            raise ConfigError(f"reasons must be a number of reasons from 0 (none) to 64; got {reasons!r}.",
+                              param="reasons")
         if give:
             # Now, not with the first declined applicant: an artifact that cannot give them is
             # refused at start-up, and the reference is read and checked once.
@@ -1072,7 +1075,10 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             decision = 1 if value >= cutoff else 0
             why = None
             if decision and give:  # only a declined applicant pays for the reasons (2 x fields + 1 rows)
-                why = predictor.reasons_encoded(encoder.encode_record(payload)[0], give)[0]
+                try:
+                    why = predictor.reasons_encoded(encoder.encode_record(payload)[0], give)[0]
+                except ScoreError:  # a non-finite score among the reasons' rows: no decision goes out
+                    return non_finite(request_id, [0], False)
             if audit is not None:
                 audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None, why)])
             result = orjson.dumps({"score": value, "decision": decision, "unseen": unseen} if why is None else
@@ -1107,7 +1113,14 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         if give:
             declined = [i for i, r in enumerate(results) if r["decision"]]
             if declined:
-                for i, why in zip(declined, predictor.reasons_encoded(x[declined], give), strict=True):
+                try:
+                    if len(declined) > _THREADPOOL_ABOVE:  # off the event loop, as the encoding above
+                        given = await run_in_threadpool(predictor.reasons_encoded, x[declined], give)
+                    else:
+                        given = predictor.reasons_encoded(x[declined], give)
+                except ScoreError:
+                    return non_finite(request_id, declined, True)
+                for i, why in zip(declined, given, strict=True):
                     results[i]["reasons"] = why
         if audit is not None and results:
             now = clock.now()
