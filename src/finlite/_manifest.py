@@ -311,7 +311,8 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
                 or not isinstance(reasons.get("reference"), list) or not reasons["reference"]
                 or not all(finite_number(v) for v in reasons["reference"]) or not _count(reasons.get("rows"))
                 or ("offsets" in reasons and (not isinstance(reasons["offsets"], dict)
-                                              or not all(finite_number(v) for v in reasons["offsets"].values())))):
+                                              or not all(finite_number(v) for v in reasons["offsets"].values())
+                                              or not _count(reasons.get("offset_rows"))))):
             raise bad("'export.reasons'", "is not an object with a method, a non-empty list of finite reference numbers, "
                       "a whole number of rows and (for a scorecard) finite offsets per field")
     # The served model is listed with the record of its parity check; listed without one, evaluate

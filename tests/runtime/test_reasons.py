@@ -209,12 +209,7 @@ def test_serve_refuses_a_number_of_reasons_out_of_range(exported_dir: Path, fore
         create_app(forecast_dir, reasons=4)
 
 
-def test_a_scorecards_reasons_are_its_points_against_their_training_average(
-        teacher_dir: Path, german_csv: Path, german: pd.DataFrame, tmp_path: Path) -> None:
-    """A points scorecard rounds its one-hot inputs, so a mean reference was no category at all
-    and a field that lowered the risk could be cited (a review, 2026-12-03: 13 % of principal
-    reasons differed). Its reasons are now each field's points against their training average,
-    computed here from the points table and the training rows."""
+def _check_scorecard(teacher: Path, data: Path, records: pd.DataFrame, out: Path) -> None:
     from finlite.artifact import prepare_like
     from finlite.evaluate.explain import _scorecard_pieces
     from finlite.jobs.compress import compress_with_recipe
@@ -222,17 +217,14 @@ def test_a_scorecards_reasons_are_its_points_against_their_training_average(
     from finlite.recipe.spec import Recipe
 
     recipe = Recipe.from_yaml("steps:\n  - {method: distillation, student: logistic}\n  - {method: scorecard, bins: 5}\n"
-                              "gates:\n  auc: {max_drop: 0.2}\n", "card.yaml")
-    out = tmp_path / "card"
-    compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False, out=out,
-                         progress=False)
-    export_artifact(out, german_csv)
+                              "gates:\n  auc: {max_drop: 0.3}\n", "card.yaml")
+    compress_with_recipe(teacher, data, recipe, config=FAST, fine_tune=FAST, timing=False, out=out, progress=False)
+    export_artifact(out, data)
     art, predictor = finlite.load(out), Predictor(out)
-    prepared = prepare_like(art, german_csv)
+    prepared = prepare_like(art, data)
     groups = field_columns(predictor.encoder)
     x_train = art.tabular.transform(prepared.frame.iloc[prepared.split.train], "train")
     average = np.array([_scorecard_pieces(art.model, x_train)[:, cols].sum(axis=1).mean() for _, cols in groups])
-    records = german.drop(columns="creditability")
     x = predictor.encode(records)
     exact = np.stack([_scorecard_pieces(art.model, x)[:, cols].sum(axis=1) for _, cols in groups], axis=1) - average
     np.testing.assert_allclose(predictor._reason_model().contributions(x), exact, atol=1e-4)
@@ -240,11 +232,41 @@ def test_a_scorecards_reasons_are_its_points_against_their_training_average(
         assert all(row[[n for n, _ in groups].index(w["field"])] > 0 for w in why)
     record = predictor.manifest["export"]["reasons"]
     reference = np.array(record["reference"])
-    for _, cols in groups:  # a real applicant: one category per one-hot group
+    for _, cols in groups:  # a real applicant: one category per one-hot group, indicators 0 or 1
         binary = [c for c in cols if c >= art.model.n_numeric]
         if len(binary) > 1:
             assert sorted(reference[binary].tolist()) == [0.0] * (len(binary) - 1) + [1.0]
+        elif binary:
+            assert reference[binary[0]] in (0.0, 1.0)
     assert set(record["offsets"]) == {n for n, _ in groups} and record["offset_rows"] == len(x_train)
+
+
+def test_a_scorecards_reasons_are_its_points_against_their_training_average(
+        teacher_dir: Path, german_csv: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    """A points scorecard rounds its one-hot inputs, so a mean reference was no category at all
+    and a field that lowered the risk could be cited (a review, 2026-12-03: 13 % of principal
+    reasons differed). Its reasons are now each field's points against their training average,
+    computed here from the points table and the training rows."""
+    _check_scorecard(teacher_dir, german_csv, german.drop(columns="creditability"), tmp_path / "card")
+
+
+def test_a_scorecard_with_missing_values_gets_its_reasons_too(loans_csv: Path, tmp_path: Path) -> None:
+    """A missing indicator is a one-column field the scorecard rounds: its reference crashed
+    compress with a TypeError (a review, 2026-12-03)."""
+    teacher = tmp_path / "teacher"
+    finlite.train(loans_csv, target="defaulted", model="logistic", config=FAST, out=teacher)
+    records = pd.read_csv(loans_csv).drop(columns="defaulted")
+    assert records["annual_income"].isna().any()
+    _check_scorecard(teacher, loans_csv, records, tmp_path / "card")
+    # A scorecard exported before it had offsets is refused, not given wrong reasons.
+    _, manifest = read_verified(tmp_path / "card")
+    export = dict(manifest["export"])
+    export["reasons"] = {k: v for k, v in export["reasons"].items() if k not in ("offsets", "offset_rows")}
+    amend_artifact(tmp_path / "card", {}, {"export": export}, manifest_sha256=manifest["manifest_sha256"])
+    from finlite.errors import ArtifactError
+
+    with pytest.raises(ArtifactError, match=r"scorecard's reasons reference has no per-field offsets"):
+        Predictor(tmp_path / "card").reasons(records.head(3))
 
 
 def test_a_non_finite_score_in_the_reasons_is_no_decision_and_is_audited(exported_dir: Path, german: pd.DataFrame,

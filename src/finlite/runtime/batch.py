@@ -164,7 +164,7 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0) -> dict[str
             record["columns"]["reason_1"] = (
                 f"reason_1 to reason_{reasons}: with decision 1, the fields that pushed the score towards "
                 f"{positive!r} the most, largest first (adverse-action reasons: {REASONS_METHOD} against the training "
-                "rows' mean input; empty where fewer fields did)")
+                "rows' average applicant; empty where fewer fields did)")
     elif cutoff is not None:
         record["cutoff"] = cutoff
     record["input"] = {"name": source.name, "bytes": source.stat().st_size}
@@ -737,7 +737,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     finally:
         if bar is not None:
             bar.close()
-    notes = (unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)]) + cited_notes(cited, positives)
+    stability = [psi_note(psi)] if psi is not None else [] if binned is None or not rows else \
+        [f"no PSI check of the scores: {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"]
+    notes = (unseen_notes(unseen, rows) + stability + cited_notes(cited, positives)
              + unexplained_note(unexplained, positives))
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst, notes=notes, unseen=unseen, psi=psi,
                         provenance=origin)
@@ -780,7 +782,7 @@ def count_cited(texts: list[list[str | None]], fields: Sequence[str]) -> dict[st
 
 def unexplained_note(unexplained: int, decided: int) -> list[str]:
     """A warning when decided rows got no reason at all: no field pushed their score above the
-    reference's (the training rows' mean input), so an adverse-action notice has nothing to cite."""
+    reference's (the training rows' average applicant), so an adverse-action notice has nothing to cite."""
     if not unexplained:
         return []
     return [f"warning: {unexplained:,} of the {decided:,} decided rows have no reason: no field raised their score "

@@ -435,6 +435,12 @@ class Predictor:
                         raise ArtifactError(f"{self.path}: export.reasons.method is {record.get('method')!r}; this "
                                             f"finlite computes {REASONS_METHOD!r}. Export the artifact again.")
                     offsets = record.get("offsets")
+                    if offsets is None and (self.manifest.get("model") or {}).get("kind") == "scorecard":
+                        # Exported before scorecards got offsets: its mean reference is no category at
+                        # all in a graph that rounds, so its reasons would be wrong (2026-12-03).
+                        raise ArtifactError(f"{self.path}: the scorecard's reasons reference has no per-field "
+                                            "offsets (it was exported before scorecards got them); run 'finlite "
+                                            "export' on it again.")
                     self._reasons = ReasonModel(field_columns(self.encoder), record.get("reference") or [],
                                                 self._score_rows, str(self.path),
                                                 offsets=offsets if isinstance(offsets, dict) else None)
@@ -456,7 +462,7 @@ class Predictor:
         first, each ``{"field": name, "contribution": log-odds}``; an empty list when none did.
 
         Every record is explained, decided positive or not; the letters go to those whose
-        :meth:`predict` is 1. The method (baseline Shapley against the training rows' mean input,
+        :meth:`predict` is 1. The method (baseline Shapley against the training rows' average applicant,
         from one antithetic pair; :mod:`finlite.runtime.reasons`) costs ``2 x fields + 1`` model
         rows per record.
 

@@ -566,7 +566,9 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         ds = scored = batches = None
         if owned:
             ray.shutdown()
-    notes = (unseen_notes(unseen, rows) + ([] if psi is None else [psi_note(psi)]) + cited_notes(cited, positives)
+    stability = [psi_note(psi)] if psi is not None else [] if binned is None or not rows else \
+        [f"no PSI check of the scores: {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"]
+    notes = (unseen_notes(unseen, rows) + stability + cited_notes(cited, positives)
              + unexplained_note(unexplained, positives))
     return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, notes=notes, unseen=unseen, psi=psi,
                            provenance=origin)

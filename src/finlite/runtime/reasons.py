@@ -19,11 +19,12 @@ the reference (every other field at the reference), averaged::
 where ``l`` is the model's log-odds. This is exact for a model whose fields interact at most in
 pairs (for a linear model it is ``w_j * (x_j - mean_j)``, the report's linear contributions),
 deterministic, and costs ``2 * fields + 1`` rows through the exported model per applicant (41
-for German credit's 20 fields). A points scorecard rounds its one-hot inputs, so a fractional
+for German credit's 20 fields). A points scorecard rounds its binary inputs, so a fractional
 mean would be no category at all: its reference is a real applicant (each field's most common
 category) and recorded per-field offsets bring each contribution back to the field's average
-points over the training rows (:func:`reference_record`), exactly, since a scorecard is additive. A field's one-hot columns and a number's missing
-indicator move together, as in the report. The reasons are the fields with the largest positive
+points over the training rows (up to :data:`OFFSET_ROWS` of them, seeded; :func:`reference_record`),
+exactly on those rows, since a scorecard is additive. A field's one-hot columns and a number's
+missing indicator move together, as in the report. The reasons are the fields with the largest positive
 contributions, at most :data:`TOP`.
 
 numpy only: the Predictor's ONNX session scores the rows.
@@ -76,7 +77,8 @@ def reference_record(x_train: np.ndarray, fields: Sequence[tuple[str, list[int]]
     encoder gives them (``x_train``, in-sample: no out-of-fold encodings).
 
     The reference is their mean encoded input. A model that rounds some inputs to 0/1 (a points
-    scorecard reads columns ``binary_from`` onwards so: one-hot and missing-indicator columns)
+    scorecard reads every column from ``binary_from`` on so: one-hot, missing-indicator and
+    weight-of-evidence columns)
     would read a mean's fractional shares as no category at all, so its reference takes each
     field's most common category (an indicator its rounded share) and per-field ``offsets`` move
     every contribution back to the training mean: for an additive model the reasons are then
@@ -95,8 +97,8 @@ def reference_record(x_train: np.ndarray, fields: Sequence[tuple[str, list[int]]
         if len(binary) > 1:  # a one-hot group: its most common column (the first of a tie)
             ref[binary] = 0.0
             ref[binary[int(np.argmax(mean[binary]))]] = 1.0
-        elif binary:  # a missing indicator
-            ref[binary] = float(np.round(mean[binary]))
+        elif binary:  # a missing indicator (or a one-column field the model rounds)
+            ref[binary] = np.round(mean[binary])
     rows = x if len(x) <= max_rows else x[np.sort(np.random.default_rng(seed).choice(len(x), max_rows,
                                                                                       replace=False))]
     effects = ReasonModel(fields, ref, run).added_effects(rows.astype(np.float32))

@@ -523,8 +523,8 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
                     "pushed the score towards the positive class the most, largest first (adverse-action reasons)",
                     "items": {"type": "object", "required": ["field", "contribution"], "properties": {
                         "field": {"type": "string"},
-                        "contribution": {"type": "number", "description": "to the log-odds, against the training "
-                                         "rows' mean input"}}}}}}
+                        "contribution": {"type": "number", "description": "to the log-odds, against the average "
+                                         "applicant of the training rows"}}}}}}
     head = {"request_id": {"type": "string"}, "model_sha256": {"type": "string"}, "cutoff": {"type": "number"}}
     one = {"type": "object", "required": ["request_id", "model_sha256", "cutoff", "score", "decision", "unseen"],
            "properties": {**head, **result["properties"]}}
@@ -1055,6 +1055,16 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                   for i in indices[:MAX_ERRORS]]
         return invalid(detail, len(indices), request_id)
 
+    def reasons_failed(request_id: str, indices: list[int], batch: bool) -> _Answer:
+        # The records' own scores were finite; a row the reasons built from them (a field set to the
+        # reference) was not, so no decision goes out without its reasons.
+        error = "the adverse-action reasons could not be computed (a non-finite score among the reasons' rows)"
+        log.warning("request %s: %s", request_id, error)
+        audit_error(request_id, 422, error, indices)
+        detail = [{"loc": ["body", "records", i] if batch else ["body"], "msg": f"{error}; no decision was made "
+                   "(see the server log)", "type": "score"} for i in indices[:MAX_ERRORS]]
+        return invalid(detail, len(indices), request_id)
+
     async def score_records(request_id: str, payload: dict[str, Any]) -> _Answer:
         # {"records": [...]} is a batch, unless the model has a feature of that name.
         batch = "records" in payload and not records_is_field
@@ -1078,7 +1088,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                 try:
                     why = predictor.reasons_encoded(encoder.encode_record(payload)[0], give)[0]
                 except ScoreError:  # a non-finite score among the reasons' rows: no decision goes out
-                    return non_finite(request_id, [0], False)
+                    return reasons_failed(request_id, [0], False)
             if audit is not None:
                 audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None, why)])
             result = orjson.dumps({"score": value, "decision": decision, "unseen": unseen} if why is None else
@@ -1119,7 +1129,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                     else:
                         given = predictor.reasons_encoded(x[declined], give)
                 except ScoreError:
-                    return non_finite(request_id, declined, True)
+                    return reasons_failed(request_id, declined, True)
                 for i, why in zip(declined, given, strict=True):
                     results[i]["reasons"] = why
         if audit is not None and results:
