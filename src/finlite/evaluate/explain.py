@@ -381,25 +381,36 @@ def _model_reasons(scored: Any, rows: Any, background: Any, seed: int) -> tuple[
     return reason_codes(contrib, names, dict(zip(names, raw, strict=True)), TOP), method
 
 
+def deployed_reference(model: Any, preprocessor: Any, x_train: Any, run: Any, seed: int) -> dict[str, Any]:
+    """The reasons reference ``finlite export`` records for ``model`` (``export.reasons``;
+    :func:`finlite.runtime.reasons.reference_record`), from its training rows encoded in-sample
+    (``x_train``) and ``run`` (rows to P(positive)): a points scorecard, whose graph rounds every
+    column from its ``n_numeric`` on, gets a real reference applicant and per-field offsets."""
+    from finlite.models.scorecard import ScorecardModel
+    from finlite.runtime.encoder import Encoder
+    from finlite.runtime.reasons import field_columns, reference_record
+
+    binary_from = model.n_numeric if isinstance(model, ScorecardModel) else None
+    return reference_record(np.asarray(x_train, dtype=np.float32), field_columns(Encoder(preprocessor.to_dict())),
+                            run, binary_from=binary_from, seed=seed)
+
+
 def _deployed_reasons(scored: Any, rows: Any, train_frame: Any, seed: int) -> list[list[str]]:
     """The reasons the deployed artifact gives for ``rows`` (:mod:`finlite.runtime.reasons`:
     baseline Shapley values against the training rows' average applicant, one antithetic pair),
     computed here on the model itself, so the report shows how they compare with SHAP's."""
-    from finlite.models.scorecard import ScorecardModel
     from finlite.runtime.encoder import Encoder
-    from finlite.runtime.reasons import ReasonModel, field_columns, reference_record
+    from finlite.runtime.reasons import ReasonModel, field_columns
 
-    fields = field_columns(Encoder(scored.preprocessor.to_dict()))
     log_odds = _log_odds(scored.model)
 
     def probability(x: np.ndarray) -> np.ndarray:
         return np.asarray(1.0 / (1.0 + np.exp(-log_odds(x))), dtype=np.float64)
 
-    binary_from = scored.model.n_numeric if isinstance(scored.model, ScorecardModel) else None
-    # As finlite export records it (jobs/export.reasons_reference; the same seed: the artifact's).
-    record = reference_record(np.asarray(scored.encode(train_frame), dtype=np.float32), fields, probability,
-                              binary_from=binary_from, seed=seed)
-    model = ReasonModel(fields, record["reference"], probability, "the student", offsets=record.get("offsets"))
+    # As finlite export records it (the same helper and seed: the artifact's).
+    record = deployed_reference(scored.model, scored.preprocessor, scored.encode(train_frame), probability, seed)
+    model = ReasonModel(field_columns(Encoder(scored.preprocessor.to_dict())), record["reference"], probability,
+                        "the student", offsets=record.get("offsets"))
     x = np.asarray(scored.encode(rows), dtype=np.float32)
     return [[w["field"] for w in why] for why in model.reasons(x, TOP)]
 

@@ -13,6 +13,7 @@ from finlite._manifest import SIGNATURE, amend_artifact
 from finlite._util import package_versions, sha256_bytes, utc_timestamp
 from finlite.artifact import Artifact, load, prepare_like, recorded_table
 from finlite.errors import ArtifactError, ExportError
+from finlite.evaluate.explain import deployed_reference
 from finlite.evaluate.metrics import auc as roc_auc
 from finlite.export.graph import OPSET, _is_regression, to_onnx
 from finlite.export.parity import FLOAT_TOLERANCE, INT8_TOLERANCE, Parity, check_parity, onnx_session, run_onnx
@@ -23,8 +24,6 @@ from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import QuantizedMLP
 from finlite.models.scorecard import IntegerLogistic, ScorecardModel
 from finlite.models.sequence import QuantizedSequenceModel, SequenceModel
-from finlite.runtime.encoder import Encoder
-from finlite.runtime.reasons import field_columns, reference_record
 from finlite.signing import load_private_key
 
 FP32_FILE, INT8_FILE = "model.onnx", "model_int8.onnx"
@@ -100,15 +99,12 @@ def reasons_reference(art: Artifact, prepared: Any, session: Any) -> dict[str, A
     training rows as the deployed encoder gives them (in-sample: never the out-of-fold encodings
     the student was trained on), scored through the exported graph ``session``: an aggregate
     rather than any customer's row."""
-    frame = prepared.frame.iloc[prepared.split.train]
-    x = np.asarray(art.tabular.transform(frame, prepared.source), dtype=np.float32)
-    fields = field_columns(Encoder(art.preprocessor.to_dict()))
-    binary_from = art.model.n_numeric if isinstance(art.model, ScorecardModel) else None
+    x = art.tabular.transform(prepared.frame.iloc[prepared.split.train], prepared.source)
 
     def run(rows: np.ndarray) -> np.ndarray:
         return np.asarray(run_onnx(session, rows, "probability"), dtype=np.float64).reshape(-1)
 
-    return reference_record(x, fields, run, binary_from=binary_from, seed=int(art.manifest.get("seed") or 0))
+    return deployed_reference(art.model, art.preprocessor, x, run, int(art.manifest.get("seed") or 0))
 
 
 def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tolerance: float | None = None,

@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -653,8 +653,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             texts = chunk_reasons(predictor, prepared, decision, buffer, k)
             for name, values in zip(reason_names, texts, strict=True):
                 columns[name] = pa.array(values, type=pa.string())
-            cited = count_cited(texts, protected)
-            unexplained = int(np.count_nonzero(decision)) - sum(1 for v in texts[0] if v is not None)
+            cited, unexplained = reason_counts(texts, decision, protected)
         bins = None
         if reference is not None:
             bins = psi_bins(reference[0], reference[1].size, score, first_row)
@@ -663,10 +662,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
 
     reference = _reference_bins(predictor)
     rows = positives = 0
-    unseen: dict[str, int] = {}
-    cited: dict[str, list[int]] = {}
-    unexplained = 0
-    binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
+    counts = RunCounts(reference)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
                                       *((c, pa.string()) for c in reason_names)]
@@ -681,7 +677,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             def drain_one() -> None:
                 # Results are taken in file order: the output is ordered, and the first bad chunk
                 # in the file is the one reported.
-                nonlocal written, rows, positives, out_schema, unexplained
+                nonlocal written, rows, positives, out_schema
                 chunk = window.popleft().result()
                 out_schema = chunk.table.schema
                 if written is not None:
@@ -689,15 +685,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 written = write_pool.submit(writer.write, chunk.table)
                 rows += chunk.rows
                 positives += chunk.positives
-                for name, count in chunk.unseen.items():
-                    unseen[name] = unseen.get(name, 0) + count
-                unexplained += chunk.unexplained
-                for name, (named, first) in chunk.cited.items():
-                    total = cited.setdefault(name, [0, 0])
-                    total[0] += named
-                    total[1] += first
-                if binned is not None and chunk.bins is not None:
-                    np.add(binned, chunk.bins, out=binned)  # in place: binned is the enclosing run's
+                counts.add(chunk.unseen, chunk.bins, chunk.cited, chunk.unexplained)
                 if bar is not None:
                     bar.update(chunk.rows)
 
@@ -728,21 +716,65 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             finally:
                 for pending in window:
                     pending.cancel()
-        psi = None if reference is None or binned is None or binned.sum() < PSI_MIN_ROWS else \
-            population_psi(binned, reference[1])
-        writer.commit(out_schema, run_record(rows, positives, psi, unseen))
+        psi = counts.psi()
+        writer.commit(out_schema, run_record(rows, positives, psi, counts.unseen))
     except BaseException:
         writer.abort()
         raise
     finally:
         if bar is not None:
             bar.close()
-    stability = [psi_note(psi)] if psi is not None else [] if binned is None or not rows else \
-        [f"no PSI check of the scores: {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"]
-    notes = (unseen_notes(unseen, rows) + stability + cited_notes(cited, positives)
-             + unexplained_note(unexplained, positives))
-    return ScoreSummary(rows, time.perf_counter() - start, positives, dst, notes=notes, unseen=unseen, psi=psi,
-                        provenance=origin)
+    return ScoreSummary(rows, time.perf_counter() - start, positives, dst, notes=counts.notes(rows, positives, psi),
+                        unseen=counts.unseen, psi=psi, provenance=origin)
+
+
+class RunCounts:
+    """What a scoring run counts besides its rows, summed chunk by chunk (block by block on Ray),
+    then turned into its PSI and its notes: rows per unseen category, scores per stability bin
+    (None without a reference), and the reasons' likely-protected citations and decided rows
+    without a reason."""
+
+    def __init__(self, reference: tuple[np.ndarray, np.ndarray] | None) -> None:
+        self.reference = reference
+        self.unseen: dict[str, int] = {}
+        self.binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
+        self.cited: dict[str, list[int]] = {}
+        self.unexplained = 0
+
+    def add(self, unseen: Mapping[str, int], bins: Any, cited: Mapping[str, Sequence[int]], unexplained: int) -> None:
+        """Add one chunk's counts (``bins`` None: the chunk binned nothing)."""
+        for name, count in unseen.items():
+            self.unseen[name] = self.unseen.get(name, 0) + int(count)
+        if self.binned is not None and bins is not None:
+            self.binned += np.asarray(bins, dtype=np.int64)
+        for name, (named, first) in cited.items():
+            total = self.cited.setdefault(name, [0, 0])
+            total[0] += int(named)
+            total[1] += int(first)
+        self.unexplained += int(unexplained)
+
+    def psi(self) -> float | None:
+        """The scores' PSI against the training rows' (None: no reference, or under PSI_MIN_ROWS binned)."""
+        if self.reference is None or self.binned is None or self.binned.sum() < PSI_MIN_ROWS:
+            return None
+        return population_psi(self.binned, self.reference[1])
+
+    def notes(self, rows: int, decided: int, psi: float | None) -> list[str]:
+        """The run's notes: unseen categories, stability, protected citations, rows with no reason."""
+        stability = [psi_note(psi)] if psi is not None else [] if self.binned is None or not rows else \
+            [f"no PSI check of the scores: {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"]
+        return (unseen_notes(self.unseen, rows) + stability + cited_notes(self.cited, decided)
+                + unexplained_note(self.unexplained, decided))
+
+
+def reason_counts(texts: list[list[str | None]], decision: np.ndarray,
+                  protected: Sequence[str]) -> tuple[dict[str, list[int]], int]:
+    """A chunk's reason columns counted: per likely-protected field [rows naming it, rows whose
+    first reason it is], and the decided rows with no reason at all."""
+    if not texts:
+        return {}, 0
+    explained = sum(1 for v in texts[0] if v is not None)
+    return count_cited(texts, protected), int(np.count_nonzero(decision)) - explained
 
 
 def chunk_reasons(predictor: Predictor, prepared: Any, decision: np.ndarray, buffer: np.ndarray,

@@ -471,9 +471,8 @@ class Predictor:
                 not 1 to the number of fields.
             RecordErrors / DataError: as :meth:`predict_score`.
         """
-        model = self._reason_model()
-        check_count(top, "top", high=len(model.fields), fix="Four reasons is the US adverse-action practice.")
-        return model.reasons(self.encode(records), top)
+        self._reason_model()  # an artifact that gives no reasons is refused before the records are encoded
+        return self.reasons_encoded(self.encode(records), top)
 
     def reasons_encoded(self, x: np.ndarray, top: int = REASONS_TOP) -> list[list[dict[str, Any]]]:
         """:meth:`reasons` for rows already encoded (float32 ``[rows, n_features]``, or one row).

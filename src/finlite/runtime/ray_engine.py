@@ -36,7 +36,7 @@ from finlite._protected import likely_protected
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
-    PSI_MIN_ROWS,
+    RunCounts,
     ScoreSummary,
     _check_columns,
     _check_ids,
@@ -45,18 +45,13 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     _Writer,
     check_input_file,
     chunk_reasons,
-    cited_notes,
-    count_cited,
     id_column,
     ids_as_written,
     open_csv_text,
-    population_psi,
     provenance,
     psi_bins,
-    psi_note,
+    reason_counts,
     run_record,
-    unexplained_note,
-    unseen_notes,
 )
 from finlite.runtime.predictor import score_blocks
 
@@ -315,9 +310,8 @@ class _Scorer:
         for j, values in enumerate(texts):
             columns[f"reason_{j + 1}"] = pa.array(values, type=pa.string())
         columns[_ROW] = batch.column(_ROW)
-        stats: dict[str, Any] = {"unseen": unseen, "cited": count_cited(texts, self.protected),
-                                 "unexplained": (int(np.count_nonzero(decision)) - sum(1 for v in texts[0] if v is not None))
-                                 if texts else 0}
+        cited, unexplained = reason_counts(texts, decision, self.protected)
+        stats: dict[str, Any] = {"unseen": unseen, "cited": cited, "unexplained": unexplained}
         if self.reference is not None:  # the rows the local run bins (by file position: batch.psi_bins)
             bins = np.zeros(self.reference[1].size, dtype=np.int64)
             for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, n], strict=True):
@@ -467,10 +461,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     bar = None
     start = time.perf_counter()
     rows = positives = 0
-    unseen: dict[str, int] = {}
-    cited: dict[str, list[int]] = {}
-    unexplained = 0
-    binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
+    counts = RunCounts(reference)
     psi = None
     batches: Any = None
     ds = scored = None
@@ -521,15 +512,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                                 f"{int(numbers[0])}); nothing was written. Score it again.")
             for text in table.column(_STATS).drop_null().to_pylist():
                 stats = json.loads(text)
-                for name, count in stats["unseen"].items():
-                    unseen[name] = unseen.get(name, 0) + int(count)
-                if binned is not None and "bins" in stats:
-                    binned += np.asarray(stats["bins"], dtype=np.int64)
-                unexplained += int(stats["unexplained"])
-                for name, (named, first) in stats["cited"].items():
-                    total_cited = cited.setdefault(name, [0, 0])
-                    total_cited[0] += int(named)
-                    total_cited[1] += int(first)
+                counts.add(stats["unseen"], stats.get("bins"), stats["cited"], stats["unexplained"])
             table = table.drop_columns([_ROW, _STATS])
             if n or writer.writer is None:
                 writer.write(table)
@@ -546,10 +529,9 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         if total is not None and rows != total:
             raise DataError(f"Ray returned {rows:,} of the {total:,} rows of {str(src)!r}; nothing was written. "
                             "Score it again.")
-        psi = None if binned is None or binned.sum() < PSI_MIN_ROWS else \
-            population_psi(binned, reference[1])  # type: ignore[index]
+        psi = counts.psi()
         # never empty here: a header-only table was written above
-        writer.commit(None, run_record(rows, positives, psi, unseen))
+        writer.commit(None, run_record(rows, positives, psi, counts.unseen))
     except BaseException as exc:
         writer.abort()
         cause = _finlite_cause(exc)
@@ -566,9 +548,5 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         ds = scored = batches = None
         if owned:
             ray.shutdown()
-    stability = [psi_note(psi)] if psi is not None else [] if binned is None or not rows else \
-        [f"no PSI check of the scores: {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"]
-    notes = (unseen_notes(unseen, rows) + stability + cited_notes(cited, positives)
-             + unexplained_note(unexplained, positives))
-    return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, notes=notes, unseen=unseen, psi=psi,
-                           provenance=origin)
+    return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size,
+                           notes=counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi, provenance=origin)
