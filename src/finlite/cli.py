@@ -184,6 +184,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "monotone": ("--monotone",),
     "enforce_monotone": ("--enforce-monotone",),
     "teacher": ("--teacher",),
+    "holdout": ("--holdout",),
 }
 
 # A value as a library message writes it after ``name=``: a list, a quoted string, or a bare token
@@ -1072,6 +1073,7 @@ def report(
     protected: Protected = None,
     monotone: Monotone = None,
     id_column: IdColumn = None,
+    holdout: Annotated[Path | None, typer.Option(help="A labelled table the models never saw (e.g. later applications whose outcomes are now known; CSV or Parquet, the training table's columns): every section judges its rows instead of the test split, and stability compares them with the training rows (score PSI, feature CSI). Needs DATA. Default --out: ARTIFACT-report-HOLDOUTNAME.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder to write the report into. Default: ARTIFACT-report beside the artifact (the artifact itself is never written).")] = None,
     force: Force = False,
     verify_key: VerifyKey = None,
@@ -1079,20 +1081,25 @@ def report(
     """Write a compressed artifact's validation report (report.html, MODEL_CARD.md, report.json, flips.csv).
 
     With DATA every section is built again against the baseline; the options default to those
-    the artifact's report recorded. Latency and cost are never re-measured: they come from the
+    the artifact's report recorded. With --holdout as well, the rows judged are the hold-out's (an
+    out-of-time validation). Latency and cost are never re-measured: they come from the
     stored report. Without DATA the stored report.json is rendered again. Exit code 1 when the
     report's overall status is FAIL (its files are still written), 0 for PASS or WARN.
     """
     from finlite.jobs.report import rebuild_report
 
     if out is not None:
-        _paths.check_not_input(out, {"artifact": artifact, "data file": data, "--baseline artifact": baseline}, "--out")
+        _paths.check_not_input(out, {"artifact": artifact, "data file": data, "--baseline artifact": baseline,
+                                     "--holdout file": holdout}, "--out")
     written = rebuild_report(artifact, data, baseline=baseline,
                              segments=_columns(segments, "--segments") if segments is not None else None,
                              protected=_columns(protected, "--protected") if protected is not None else None,
                              monotone=_monotone(monotone), id_column=id_column, out=out, overwrite=force,
-                             verify_key=verify_key)
+                             verify_key=verify_key, holdout=holdout)
     stored = json.loads((written / "report.json").read_text(encoding="utf-8"))
+    judged = (stored.get("generated_from") or {}).get("evaluated_on")
+    if judged:
+        typer.echo(f"rows judged: {judged}")
     for section in stored.get("sections") or []:
         typer.echo(f"{section['status']:<5} {section['id']}: {section['summary']}")
     typer.echo(f"report: {written / 'report.html'} (overall {stored.get('status')})")

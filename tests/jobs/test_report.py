@@ -341,6 +341,9 @@ def test_a_forecaster_gets_the_forecasting_sections_and_rebuilds_byte_identical(
     rebuilt = rebuild_report(student, prices, out=tmp_path / "rebuilt")
     for name in ("report.json", "report.html"):
         assert (rebuilt / name).read_bytes() == (student / name).read_bytes(), name
+    with pytest.raises(ConfigError, match=r"holds a market forecaster, whose report judges the walk-forward test period"):
+        rebuild_report(student, prices, holdout=prices, out=tmp_path / "held")
+    assert not (tmp_path / "held").exists()
 
 
 @pytest.mark.slow

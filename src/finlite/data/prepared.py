@@ -55,6 +55,9 @@ class PreparedData(SplitArrays):
     split: Split
     preprocessor: Preprocessor
     data_sha256: str
+    #: The test part is a hold-out table's rows (every row of it, appended after the training table's
+    #: rows in ``frame``), not the training table's test split: see ``finlite.jobs.report.with_holdout``.
+    test_is_holdout: bool = field(default=False, kw_only=True)
 
     @property
     def source(self) -> str:

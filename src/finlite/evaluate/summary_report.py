@@ -97,6 +97,8 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     ``warn_auc_drop`` AUC or more below its teacher with no gate to stop it), PASS otherwise.
     """
     teacher, student = comparison["teacher"], comparison["student"]
+    # The rows judged: the test split, or (finlite report --holdout) every row of a hold-out table.
+    where = "the hold-out sample" if comparison.get("split") == "hold-out" else "the test split"
     rows: list[list[Any]] = []
     headline: dict[str, dict[str, Any]] = {"teacher": {}, "student": {}}
     for key, label in HEADLINE:
@@ -139,7 +141,7 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     if what:
         parts.append(what)
     if gates:
-        parts.append(f"{len(gates) - len(failed)} of {len(gates)} gate check(s) pass on the test split")
+        parts.append(f"{len(gates) - len(failed)} of {len(gates)} gate check(s) pass on {where}")
     else:
         parts.append("the recipe had no gates")
     summary = "; ".join(parts) + "."
@@ -160,7 +162,7 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     point = comparison.get("operating_point") or {}
     if point.get("cutoff") is not None:
         metrics["cutoff"] = point["cutoff"]
-    tables = [Table(id="summary_metrics", caption="Teacher and student on the test split (change = student − teacher)",
+    tables = [Table(id="summary_metrics", caption=f"Teacher and student on {where} (change = student − teacher)",
                     columns=["metric", "teacher", "student", "change"], rows=rows)]
     if fidelity:
         tables.append(Table(id="summary_fidelity", caption="How closely the student follows the teacher",
@@ -169,7 +171,7 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     tables.append(Table(id="summary_steps", caption="Recipe steps (judged on the validation split)",
                         columns=["step", "method", "status", "reason"], rows=step_rows))
     if gates:
-        tables.append(Table(id="summary_gates", caption="Gates checked again on the test split",
+        tables.append(Table(id="summary_gates", caption=f"Gates checked again on {where}",
                             columns=["gate", "passed"],
                             rows=[[str(g.get("message")), "yes" if g.get("passed") else "NO"] for g in gates]))
     notes = list(warnings)
@@ -177,7 +179,7 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
         notes.append(f"Operating point: {point['description']}.")
     return Section(
         id="summary", title="Summary", status=status,  # type: ignore[arg-type]
-        threshold=(f"FAIL when the kept model fails a recipe gate on the test split; WARN when the run raised a "
+        threshold=(f"FAIL when the kept model fails a recipe gate on {where}; WARN when the run raised a "
                    f"fidelity warning (the student's test AUC {warn_auc_drop} or more below the teacher's, with no "
                    f"gate to stop it; or, where positives are at most {RARE_POSITIVES:.0%} of the rows and at least "
                    f"{RARE_MIN_POSITIVES}, its PR-AUC {WARN_PR_AUC_SHARE:.0%} or more below the teacher's, with no "

@@ -16,10 +16,11 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import pandas as pd
 from finlite import _paths
 from finlite._util import dump_json, sha256_file, strict_json_loads, write_text_atomic
 from finlite.artifact import Artifact, DataLike, library_versions, load, prepare_like
+from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
@@ -163,9 +165,58 @@ def _row_ids(prepared: PreparedData, id_column: str | None) -> tuple[np.ndarray,
         # A customer id shared by several loans still traces a row back, so repeats are accepted.
         values = prepared.frame[id_column].iloc[rows]
         return values.astype(str).to_numpy(), id_column
+    if prepared.test_is_holdout:  # every row of the hold-out file is scored (an unlabelled row is refused)
+        return np.arange(1, len(rows) + 1), "row"
     # prepare() dropped the rows without a label and renumbered the rest: map back to the file's rows.
     labelled = np.flatnonzero(prepared.table.frame[prepared.schema.target].notna().to_numpy())
     return labelled[rows] + 1, "row"
+
+
+def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) -> tuple[PreparedData, dict[str, Any]]:
+    """``prepared`` (the artifact's training table, split as trained) with its test part replaced by
+    every row of ``holdout``: a later (out-of-time) or independent labelled sample the report judges
+    the models on instead of the test split, and its record for report.json.
+
+    The training rows stay those of the training table, so the stability section compares the
+    hold-out's scores and features with the development population's (the PSI and CSI a validator
+    reads as drift). The hold-out's rows are encoded by the artifact's fitted preprocessor, nothing
+    is re-fitted; its columns are the frame's columns (a column only the training table has is
+    left out; one only the hold-out has, such as an application id, is empty for the training rows).
+
+    Raises:
+        ConfigError: ``holdout`` is the training table itself (its content hash is the recorded one).
+        DataError: it cannot be read, lacks the label or a feature, has a row without a label or a
+            value the model cannot score (naming the column and row).
+    """
+    from finlite.jobs.evaluate import _copy_warning
+
+    table = holdout if isinstance(holdout, Table) else read_table(holdout)
+    digest = frame_sha256(table.frame)
+    if digest == artifact.manifest["data"].get("content_sha256"):
+        raise ConfigError(f"The hold-out {table.source} is the table {artifact.path} was trained on (same content "
+                          "sha256); its test split is what the report judges without a hold-out. Pass a sample the "
+                          "models never saw (later applications, another portfolio), or drop the hold-out.",
+                          param="holdout")
+    source = f"the hold-out {table.source}"
+    frame = table.frame.reset_index(drop=True)
+    if frame.columns.has_duplicates:
+        twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise DataError(f"{source} has the column(s) {', '.join(map(repr, twice))} more than once; give each "
+                        "column one name.", param="holdout")
+    y = prepared.schema.labels(frame, source)
+    x = np.asarray(prepared.preprocessor.transform(frame, source))
+    n = len(prepared.frame)
+    # The training table's rows first (their positions in the split stay valid), in the hold-out's columns.
+    combined = pd.concat([prepared.frame.reindex(columns=frame.columns), frame], ignore_index=True)
+    split = replace(prepared.split, test=np.arange(n, n + len(frame)))
+    merged = replace(prepared, frame=combined, split=split, x_test=x, y_test=y, table=table, test_is_holdout=True)
+    record: dict[str, Any] = {"source": Path(str(table.source)).name, "file_sha256": table.file_sha256,
+                              "content_sha256": digest, "rows": len(frame), "positive_rate": float(y.mean())}
+    note = _copy_warning(artifact, table)
+    if note is not None:
+        log.warning("%s", note)
+        record["note"] = note.removeprefix("warning: ")
+    return merged, record
 
 
 def _default_monotone(model: FinliteModel, preprocessor: Any) -> dict[str, int]:
@@ -285,8 +336,9 @@ class _Builder:
         self.sections.extend(built if isinstance(built, list) else [built])
 
 
-def _tabular_sections(b: _Builder, inp: TabularInputs) -> None:
-    """The sections between the summary and the cost, for a credit / fraud (or tabular regression) model."""
+def _tabular_sections(b: _Builder, inp: TabularInputs, *, holdout: bool = False) -> None:
+    """The sections between the summary and the cost, for a credit / fraud (or tabular regression) model
+    (``holdout``: judged on a hold-out table's rows instead of the test split)."""
     v, g, e = "finlite.evaluate.validation", "finlite.evaluate.groups", "finlite.evaluate"
     binary = get_task(inp.task).decides
     if binary:
@@ -308,7 +360,12 @@ def _tabular_sections(b: _Builder, inp: TabularInputs) -> None:
         b.add("explanations", f"{e}.explain", "build_explanations", inp)
         b.add("monotonicity", f"{e}.monotone", "build_monotonicity", inp,
               reason=None if inp.monotone else "no monotone column declared (--monotone) or set in the teacher")
-    b.add("privacy", f"{e}.privacy", "build_privacy", inp)
+    # Members are training rows and non-members the rows judged: a later sample's losses also differ by
+    # drift, which the attack would read as memorisation. The training table's own report has it.
+    b.add("privacy", f"{e}.privacy", "build_privacy", inp,
+          reason=("a membership-inference attack needs non-members from the training population; a hold-out's "
+                  "rows differ from the training rows by drift as well, which the attack would read as "
+                  "memorisation: see the report built on the training table's test split") if holdout else None)
 
 
 def _no_protected_reason(inp: TabularInputs) -> str:
@@ -328,7 +385,8 @@ def _no_protected_reason(inp: TabularInputs) -> str:
 def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any, *, cost: Mapping[str, Any] | None,
                       record: Mapping[str, Any], recipe_yaml: str, data: Mapping[str, Any],
                       generated_from: Mapping[str, Any], options: ReportOptions,
-                      timings: dict[str, float] | None = None, cost_reason: str | None = None) -> dict[str, Any]:
+                      timings: dict[str, float] | None = None, cost_reason: str | None = None,
+                      holdout: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The whole report.json: the comparison's keys, then the sections in the report's order.
 
     ``comparison`` is the compress report (teacher, student, fidelity, ratios, recipe, warnings …,
@@ -337,13 +395,15 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
     ``cost`` the measured costs (None: the cost section is omitted, for ``cost_reason``); ``record`` the manifest-like
     record of :func:`reproducibility_record`. Sections that do not apply are omitted and listed
     with the reason under ``omitted``. ``timings`` (when given) receives each section's seconds;
-    they never go into the report, which must be byte-stable.
+    they never go into the report, which must be byte-stable. ``holdout`` (the record of
+    :func:`with_holdout`) says the rows judged are a hold-out table's, not the test split's: it is
+    named in the title, ``generated_from`` and ``data``, and the privacy section is left out.
     """
     comparison = strict_json_loads(dump_json(comparison))  # plain JSON types, exactly as a rebuild reads them
     b = _Builder()
     b.call("summary", lambda c: build_summary(c, warn_auc_drop=_WARN_AUC_DROP), comparison)
     if isinstance(inputs, TabularInputs):
-        _tabular_sections(b, inputs)
+        _tabular_sections(b, inputs, holdout=holdout is not None)
     else:
         b.add("forecast", "finlite.evaluate.forecast_report", "build_forecast_sections", inputs,
               reason="the forecasting sections' inputs are not available" if inputs is None else None)
@@ -364,14 +424,22 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
     kept = [(s.get("method") or {}).get("method") for s in recipe.get("steps") or [] if s.get("status") == "kept"]
     teacher = dict(comparison.get("teacher_artifact") or {})
     report = dict(comparison)
+    title = f"finlite validation report: {generated_from.get('artifact')}"
+    generated_from, data = dict(generated_from), dict(data)
+    if holdout is not None:
+        title += f" on the hold-out {holdout.get('source')}"
+        generated_from["evaluated_on"] = (f"the hold-out {holdout.get('source')} ({holdout.get('rows')} rows, content "
+                                          f"sha256 {str(holdout.get('content_sha256'))[:16]}…) in place of the test "
+                                          "split: 'test rows' in the sections below are its rows")
+        data["holdout"] = dict(holdout)
     report.update({
         "format": FORMAT,
-        "title": f"finlite validation report: {generated_from.get('artifact')}",
+        "title": title,
         "task": comparison.get("task"),
         # A section that could not be built is a finding in itself: at least WARN.
         "status": worst([*(s["status"] for s in sections), *("WARN" for o in b.omitted if o.get("error"))]),
-        "generated_from": dict(generated_from),
-        "data": dict(data),
+        "generated_from": generated_from,
+        "data": data,
         "change": {"steps_kept": kept, "size_ratio": (comparison.get("ratios") or {}).get("size_ratio"),
                    "teacher": teacher},
         "card": {"intended_use": _intended_use(comparison.get("task"), inputs)},
@@ -581,13 +649,24 @@ def _carry_measured(fresh: dict[str, Any], stored: Mapping[str, Any], same_teach
 
 
 def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseline: str | Path | Artifact | None,
-             options: ReportOptions, verify_key: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """Every section again, from the artifact, its baseline and ``data`` (hash-checked)."""
+             options: ReportOptions, verify_key: Any,
+             holdout: DataLike | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every section again, from the artifact, its baseline and ``data`` (hash-checked); on ``holdout``'s
+    rows instead of the test split when it is given."""
     from finlite.jobs.compress import _market_evidence_of, fidelity_warnings
 
     base, same = _baseline(art, baseline, verify_key)
     prepared = prepare_like(art, data)
-    check_options(prepared, options)  # a table's options on a forecaster are refused, never silently ignored
+    holdout_record: dict[str, Any] | None = None
+    if holdout is not None:
+        if isinstance(prepared, PreparedSeries):
+            raise ConfigError(f"{art.path} holds a market forecaster, whose report judges the walk-forward test "
+                              "period of its price file; a hold-out table applies to a credit or fraud model. Drop "
+                              "the hold-out (a longer price file is the forecaster's later sample).", param="holdout")
+        prepared, holdout_record = with_holdout(art, prepared, holdout)
+    # A table's options on a forecaster are refused, never silently ignored; a named column must be in
+    # the rows judged (a hold-out's application id need not be in the training table).
+    check_options(prepared, options)
     task = get_task(art.task)
     point = art.operating_point if task.decides else None
     cutoff = None if point is None else point.cutoff
@@ -609,7 +688,7 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
             prepared.frame.iloc[prepared.split.test], prepared.source)
     comparison = compare_models(base.model, art.model, prepared.x_test, prepared.y_test, cutoff, timing=False,
                                 x_teacher=x_base, task=art.task, operating_point=point,
-                                rows=series_rows(prepared, "test"))
+                                rows=series_rows(prepared, "test"), split="test" if holdout is None else "hold-out")
     _carry_measured(comparison, stored, same)
     recorded_teacher = stored.get("teacher_artifact")
     if same and isinstance(recorded_teacher, Mapping):
@@ -645,8 +724,17 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
     report = build_report_dict(comparison, inputs, cost=cost, cost_reason=why, record=record, recipe_yaml=recipe_yaml,
                                data=man["data"], generated_from=_generated_from(art.path.resolve().name,
                                                                                        comparison["teacher_artifact"]),
-                               options=options)
+                               options=options, holdout=holdout_record)
     return report, write_report_files(report, _flips(inputs))
+
+
+def _file_label(data: DataLike) -> str:
+    """A hold-out's name for a folder: its file name without the extension, in safe characters
+    ("holdout" for a DataFrame)."""
+    if not isinstance(data, (str, os.PathLike)):
+        return "holdout"
+    name = Path(data).name.split(".")[0]
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:64] or "holdout"
 
 
 def _listed_text(art: Artifact, name: str) -> str:
@@ -705,7 +793,7 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
                    baseline: str | Path | Artifact | None = None, segments: Sequence[str] | None = None,
                    protected: Sequence[str] | None = None, monotone: Mapping[str, int] | None = None,
                    id_column: str | None = None, out: str | Path | None = None, overwrite: bool = False,
-                   verify_key: Any = None) -> Path:
+                   verify_key: Any = None, holdout: DataLike | None = None) -> Path:
     """Write a compressed artifact's report into ``out`` (default: the sibling folder ``<ARTIFACT>-report``).
 
     Without ``data``, report.html and MODEL_CARD.md are rendered again from the artifact's
@@ -717,6 +805,11 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
     from the stored report (dropped for another baseline, whose cost was never measured). The
     artifact, an input, is never written to.
 
+    ``holdout`` (with ``data``) is a labelled table the models never saw, e.g. later applications
+    whose outcomes are now known: every section judges its rows instead of the test split
+    (:func:`with_holdout`; the privacy section is left out), and the default ``out`` is
+    ``<ARTIFACT>-report-<holdout file name>``, so it never replaces the development report.
+
     Raises:
         ConfigError: an option without ``data``, a bad option, or ``out`` exists (without
             ``overwrite``) or is not a report folder.
@@ -726,16 +819,19 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
     stored = _stored_report(art)
     root = art.path.resolve()  # "." or a link names the folder itself: its real name and place
-    target = Path(out) if out is not None else root.parent / f"{root.name}-report"
+    suffix = "" if holdout is None else "-" + _file_label(holdout)
+    target = Path(out) if out is not None else root.parent / f"{root.name}-report{suffix}"
     given = [name for name, value in (("baseline", baseline), ("segments", segments), ("protected", protected),
-                                      ("monotone", monotone), ("id_column", id_column)) if value is not None]
+                                      ("monotone", monotone), ("id_column", id_column), ("holdout", holdout))
+             if value is not None]
     if data is None and given:
         raise ConfigError(f"The {given[0]!r} parameter changes what the report is built from, which needs the data; pass the table the "
                           "teacher was trained on as DATA, or drop it.", param=given[0])
     steps = art.manifest.get("steps") or []
     recorded_teacher = steps[0].get("teacher") if steps and isinstance(steps[0], Mapping) else None
     inputs: dict[str, Any] = {"artifact": art.path, "data file": data if isinstance(data, (str, Path)) else None,
-                              "baseline": baseline if isinstance(baseline, (str, Path)) else None}
+                              "baseline": baseline if isinstance(baseline, (str, Path)) else None,
+                              "hold-out file": holdout if isinstance(holdout, (str, Path)) else None}
     if baseline is None and isinstance(recorded_teacher, Mapping) and recorded_teacher.get("path"):
         # The default baseline is an input too: no report folder inside it, wherever it is looked
         # for (as recorded, from here; beside the student), the same places _baseline looks.
@@ -758,7 +854,8 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
             protected=tuple(protected) if protected is not None else recorded.protected,
             monotone=dict(monotone) if monotone is not None else recorded.monotone,
             id_column=id_column if id_column is not None else recorded.id_column)
-        _, files = _rebuilt(art, data, stored, baseline=baseline, options=options, verify_key=verify_key)
+        _, files = _rebuilt(art, data, stored, baseline=baseline, options=options, verify_key=verify_key,
+                            holdout=holdout)
     _write_folder(target, files)
     return target
 

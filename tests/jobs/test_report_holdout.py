@@ -1,0 +1,148 @@
+"""`finlite report ARTIFACT DATA --holdout LATER`: the validation report judged on a hold-out (out-of-time)
+sample, checked against an independent computation of the same numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
+
+from finlite.artifact import load
+from finlite.cli import app
+from finlite.errors import ConfigError, DataError
+from finlite.jobs.report import rebuild_report
+from finlite.tasks import get_task
+
+pytestmark = pytest.mark.slow
+
+
+def _holdout(german_csv: Path, path: Path, *, rows: slice = slice(0, 300), stretch: float = 1.0) -> pd.DataFrame:
+    """German rows as a later sample: an application id first, the loan durations times ``stretch``."""
+    frame = pd.read_csv(german_csv).iloc[rows].reset_index(drop=True)
+    frame["duration_in_month"] = (frame["duration_in_month"] * stretch).round().astype(int)
+    frame.insert(0, "app_id", [f"APP-{i:05d}" for i in range(len(frame))])
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def _section(report: dict, section_id: str) -> dict:
+    return next(s for s in report["sections"] if s["id"] == section_id)
+
+
+def _csi(report: dict, feature: str) -> float:
+    table = next(t for t in _section(report, "stability")["tables"] if t["id"] == "csi")
+    return float(next(row[2] for row in table["rows"] if row[0] == feature))
+
+
+def test_a_holdout_report_judges_every_holdout_row_as_an_independent_computation_does(
+        exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    frame = _holdout(german_csv, tmp_path / "later.csv", stretch=2.0)
+    out = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "later.csv", id_column="app_id",
+                         out=tmp_path / "report")
+    report = json.loads((out / "report.json").read_text())
+
+    # Independently: both models score the hold-out's rows through their own encoders.
+    student = load(exported_dir)
+    teacher = load(Path(json.loads((exported_dir / "manifest.json").read_text())["steps"][0]["teacher"]["path"]))
+    task = get_task(student.task)
+    y = student.schema.labels(frame, "later")
+    p_student = task.scores(student.model, student.tabular.transform(frame, "later"))
+    p_teacher = task.scores(teacher.model, teacher.tabular.transform(frame, "later"))
+    assert report["split"] == "hold-out" and report["rows"] == len(frame) == 300
+    assert report["student"]["auc"] == pytest.approx(roc_auc_score(y, p_student), abs=1e-9)
+    assert report["teacher"]["auc"] == pytest.approx(roc_auc_score(y, p_teacher), abs=1e-9)
+    record = report["data"]["holdout"]
+    assert record["source"] == "later.csv" and record["rows"] == 300
+    assert record["positive_rate"] == pytest.approx(float(y.mean()), abs=1e-7)
+    assert "note" not in record  # 300 rows of another name: nothing suggests the training table
+
+    # flips.csv names the hold-out's rows by their id: exactly the rows whose decision differs.
+    cutoff = student.operating_point.cutoff
+    flipped = frame["app_id"][(p_teacher >= cutoff) != (p_student >= cutoff)]
+    flips = pd.read_csv(out / "flips.csv")
+    assert sorted(flips["app_id"]) == sorted(flipped) and len(flipped) > 0
+
+    # The stability section compares the hold-out with the training rows: the stretched durations drift.
+    assert _csi(report, "duration_in_month") >= 0.25
+    assert report["title"].endswith("on the hold-out later.csv")
+    assert "in place of the test split" in report["generated_from"]["evaluated_on"]
+    assert _section(report, "summary")["tables"][0]["caption"].startswith("Teacher and student on the hold-out sample")
+    omitted = {o["id"]: o["reason"] for o in report["omitted"]}
+    assert "membership-inference attack needs non-members from the training population" in omitted["privacy"]
+    assert "privacy" not in [s["id"] for s in report["sections"]]
+    assert "holdout.source: later.csv" in (out / "MODEL_CARD.md").read_text()
+    assert "on the hold-out later.csv" in (out / "report.html").read_text()
+
+    # The same rows without the stretch: no drift in the durations (the CSI follows the data, not the option).
+    _holdout(german_csv, tmp_path / "same.csv")
+    same = json.loads((rebuild_report(exported_dir, german_csv, holdout=tmp_path / "same.csv",
+                                      out=tmp_path / "same-report") / "report.json").read_text())
+    assert _csi(same, "duration_in_month") < 0.1
+    assert pd.read_csv(tmp_path / "same-report" / "flips.csv")["row"].between(1, 300).all()  # its own line numbers
+
+
+def test_the_default_folder_is_named_after_the_holdout_and_the_development_report_is_kept(
+        exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    _holdout(german_csv, tmp_path / "2024 Q1.later.csv", rows=slice(100, 250))
+    written = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "2024 Q1.later.csv")
+    try:
+        assert written == exported_dir.resolve().parent / f"{exported_dir.resolve().name}-report-2024_Q1"
+        assert json.loads((written / "report.json").read_text())["rows"] == 150
+    finally:
+        import shutil
+
+        shutil.rmtree(written)
+
+
+def test_a_holdout_that_cannot_be_judged_is_refused_and_nothing_is_written(
+        exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    with pytest.raises(ConfigError, match=r"The 'holdout' parameter changes what the report is built from, which needs the data"):
+        rebuild_report(exported_dir, holdout=german_csv, out=out)
+    with pytest.raises(ConfigError, match=r"The hold-out .* is the table .* was trained on \(same content sha256\)"):
+        rebuild_report(exported_dir, german_csv, holdout=german_csv, out=out)
+    frame = _holdout(german_csv, tmp_path / "h.csv")
+    cases = [
+        (frame.drop(columns=["creditability"]), r"Target column 'creditability' is missing from the hold-out"),
+        (frame.assign(creditability=frame["creditability"].where(frame.index != 4)),
+         r"Target column 'creditability' in the hold-out .* is empty in 1 rows \(first: row 5\)"),
+        (frame.drop(columns=["credit_amount"]), r"credit_amount"),
+        (frame.assign(credit_amount=frame["credit_amount"].astype(object).where(frame.index != 7, "lots")),
+         r"credit_amount.*'lots'|'lots'.*credit_amount"),
+    ]
+    for i, (bad, message) in enumerate(cases):
+        path = tmp_path / f"bad{i}.csv"
+        bad.to_csv(path, index=False)
+        with pytest.raises(DataError, match=message):
+            rebuild_report(exported_dir, german_csv, holdout=path, out=out)
+    with pytest.raises(DataError, match=r"The 'id_column' parameter names the column 'loan_no'"):
+        rebuild_report(exported_dir, german_csv, holdout=tmp_path / "h.csv", id_column="loan_no", out=out)
+    assert not out.exists()
+
+
+def test_the_cli_names_the_rows_it_judged_and_refuses_bad_input_with_exit_2(
+        exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    _holdout(german_csv, tmp_path / "later.csv")
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["report", str(exported_dir), str(german_csv), "--holdout", str(tmp_path / "later.csv"),
+                                 "--out", str(out)])
+    status = json.loads((out / "report.json").read_text())["status"]
+    assert result.exit_code == (1 if status == "FAIL" else 0), result.output
+    assert "rows judged: the hold-out later.csv (300 rows" in result.output
+    cases = [
+        (["report", str(exported_dir), "--holdout", str(tmp_path / "later.csv")], "needs the data"),
+        (["report", str(exported_dir), str(german_csv), "--holdout", str(tmp_path / "missing.csv")], "missing.csv"),
+        (["report", str(exported_dir), str(german_csv), "--holdout", str(german_csv)], "is the table"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, [*args, "--out", str(tmp_path / "x")])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output, (args, result.output)
+    assert not (tmp_path / "x").exists()
+    assert np.isfinite(json.loads((out / "report.json").read_text())["student"]["auc"])
