@@ -135,6 +135,24 @@ def utc_timestamp() -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` for a CSV a reviewer opens in a spreadsheet: text that would start a formula
+    (``=HYPERLINK(...)``, ``@SUM(...)``, ``+1+1``, also in full-width forms) gets a leading
+    apostrophe, which spreadsheets show as text; numbers and any other text are returned as they
+    are (``-0.5`` stays a number)."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
 def closest(name: str, choices: Iterable[str]) -> str:
     """A ' Did you mean X?' suffix for an unknown name, or '' when nothing is close."""
     match = difflib.get_close_matches(name, list(choices), n=1)

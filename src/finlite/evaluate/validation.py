@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._util import spreadsheet_safe
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate import metrics as _m
@@ -1091,7 +1092,9 @@ def flipped_cases_csv(inp: TabularInputs) -> str:
 
     Header: ``<id_name>,teacher_score,student_score,teacher_decision,student_decision,label``;
     scores with six decimals, decisions ``flagged`` / ``approved``, the label 0/1; ``\\n`` line
-    ends, so the same inputs give the same bytes.
+    ends, so the same inputs give the same bytes. A reviewer opens it in a spreadsheet, so an id
+    (or the id column's name) that would start a formula (``=…``, ``@…``) is written with a
+    leading apostrophe (:func:`finlite._util.spreadsheet_safe`): the data is untrusted.
     """
     cutoff = _require_cutoff(inp, "flipped-cases file")
     y, t, s = _binary_arrays(inp)
@@ -1105,9 +1108,10 @@ def flipped_cases_csv(inp: TabularInputs) -> str:
         rows = rows[np.argsort(ids[rows].astype(str), kind="stable")]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([inp.id_name, "teacher_score", "student_score", "teacher_decision", "student_decision", "label"])
+    w.writerow([spreadsheet_safe(inp.id_name), "teacher_score", "student_score", "teacher_decision",
+                "student_decision", "label"])
     for i in rows:
-        w.writerow([ids[i].item() if hasattr(ids[i], "item") else ids[i], f"{t[i]:.6f}", f"{s[i]:.6f}",
+        w.writerow([spreadsheet_safe(ids[i].item() if hasattr(ids[i], "item") else ids[i]), f"{t[i]:.6f}", f"{s[i]:.6f}",
                     "flagged" if t[i] >= cutoff else "approved", "flagged" if s[i] >= cutoff else "approved",
                     int(y[i])])
     return buf.getvalue()
