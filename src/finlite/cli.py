@@ -185,6 +185,8 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "enforce_monotone": ("--enforce-monotone",),
     "teacher": ("--teacher",),
     "holdout": ("--holdout",),
+    "reason_codes": ("--reason-codes",),
+    "reasons": ("--reasons",),
 }
 
 # A value as a library message writes it after ``name=``: a list, a quoted string, or a bare token
@@ -388,6 +390,7 @@ BatchSize = Annotated[int | None, typer.Option(help="Rows per training step. Def
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars.")]
 Force = Annotated[bool, typer.Option("--force", help="Replace OUT if it already exists.")]
 FlagRate = Annotated[float | None, typer.Option(help="Operating point as the share of rows to flag, e.g. 0.1: decisions are made at the teacher's score that flags this share of the training rows. Default: the teacher's recorded operating point (for train: the training bad rate).")]
+ReasonCodesOption = Annotated[Path | None, typer.Option(help="With --reasons: the lender's reason-codes table, a CSV with the header field,code,text and one row per field the model gives reasons for (several fields may share a code). The reasons are then its codes, each counting its fields' contributions together; a Parquet output records the table (finlite.provenance). Checked before anything is scored.")]
 VerifyKey = Annotated[Path | None, typer.Option(help="Trusted public key (PEM, 'openssl pkey -pubout'): refuse the artifact unless it is signed by the matching private key. Default: $FINLITE_VERIFY_KEY when set.")]
 ManifestPin = Annotated[str | None, typer.Option(help="Accept only the artifact whose manifest sha256 is this (64 hex digits; 'finlite inspect' prints it).")]
 Segments = Annotated[str | None, typer.Option(help="Report: columns whose values the segments section compares (comma-separated), besides the categorical columns with 2 to 8 values.")]
@@ -1457,6 +1460,7 @@ def score(
     workers: Annotated[int | None, typer.Option(help="With --engine ray: scoring actors, one core each (default: every CPU of the cluster).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON on stdout (rows, decisions, PSI, unseen categories, notes, and which model and input made the output) instead of the summary line; notes still go to stderr.")] = False,
     reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most (0 to 64; more than the model's fields gives them all; 4 is the US practice). Costs 2 x fields + 1 model rows per decided row. Classifiers exported by this finlite.")] = 0,
+    reason_codes: ReasonCodesOption = None,
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores.
 
@@ -1482,7 +1486,7 @@ def score(
                               "and --workers sets how many actors there are.")
         _score_on_ray(artifact, input, output, id_columns=id_column or [], chunk_rows=chunk_rows or 65536, int8=int8,
                       force=force, quiet=quiet, verify_key=verify_key, manifest_sha256=manifest_sha256,
-                      address=address, workers=workers, as_json=as_json, reasons=reasons)
+                      address=address, workers=workers, as_json=as_json, reasons=reasons, reason_codes=reason_codes)
         return
     # One ONNX Runtime thread per call: parallelism comes from the scoring threads, one chunk each.
     predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=1,
@@ -1493,6 +1497,9 @@ def score(
         if threads is not None:
             raise ConfigError("--threads sizes the scoring of a table in chunks; a price file's forecasts are "
                               "computed in one pass over each asset's history. Drop --threads.", param="threads")
+        if reason_codes is not None:
+            raise ConfigError("--reason-codes names the reasons of a classifier's decisions; a forecaster gives "
+                              "none. Drop it.", param="reason_codes")
         summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                              progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons)
         for note in summary.notes:  # gaps and weekend dates: the features read them as they are
@@ -1527,7 +1534,8 @@ def score(
     check(chunk_rows)
     tune_for_streaming()  # this process streams chunks: allocators that reuse memory (see runtime/batch.py)
     summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
-                         progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons)
+                         progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons,
+                         reason_codes=reason_codes)
     _say_score_notes(summary.notes)
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
@@ -1545,14 +1553,15 @@ def _say_score_notes(notes: list[str]) -> None:
 
 def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: list[str], chunk_rows: int, int8: bool,
                   force: bool, quiet: bool, verify_key: Path | None, manifest_sha256: str | None, address: str | None,
-                  workers: int | None, as_json: bool = False, reasons: int = 0) -> None:
+                  workers: int | None, as_json: bool = False, reasons: int = 0,
+                  reason_codes: Path | None = None) -> None:
     """``score --engine ray``: the same output as the local run, scored by a Ray actor pool."""
     from finlite.runtime.ray_engine import score_file_ray
 
     summary = score_file_ray(artifact, source, output, id_columns=id_columns, chunk_rows=chunk_rows,
                              variant="int8" if int8 else "fp32", address=address, workers=workers,
                              verify_key=verify_key, manifest_sha256=manifest_sha256, overwrite=force,
-                             progress=_progress(quiet), reasons=reasons)
+                             progress=_progress(quiet), reasons=reasons, reason_codes=reason_codes)
     _say_score_notes(summary.notes)
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
@@ -1579,13 +1588,14 @@ def serve(
     manifest_sha256: Annotated[str | None, typer.Option(help="Serve only if the artifact's manifest has this sha256 (64 hex digits, see /metadata).")] = None,
     allowed_host: Annotated[list[str] | None, typer.Option(help="On 127.0.0.1 without --token-file only requests to 127.0.0.1/localhost are answered (DNS rebinding); a host name a proxy on this machine forwards, e.g. api.bank.internal. Repeatable.")] = None,
     reasons: Annotated[int, typer.Option(help="Adverse-action reasons given with every record decided 1 and written to its audit line, at most this many (0 to 64; 4 is the US practice; 0: none). Each costs the declined request 2 x fields + 1 model rows (about 50 µs for 20 fields). Artifacts exported by this finlite.")] = 0,
+    reason_codes: ReasonCodesOption = None,
 ) -> None:
     """Serve an artifact over HTTP: /health, /metadata, /predict and the OpenAPI page at /docs."""
     from finlite.runtime.service import serve as run_service
 
     if not no_audit:  # appended to: never the artifact, a file in it, or the token file
-        _paths.check_not_input(audit_log, {"artifact": artifact, "--token-file": token_file}, "--audit-log",
-                                replaceable=False)
+        _paths.check_not_input(audit_log, {"artifact": artifact, "--token-file": token_file,
+                                           "--reason-codes file": reason_codes}, "--audit-log", replaceable=False)
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: binding {host}; the service is reachable from other machines"
@@ -1595,7 +1605,7 @@ def serve(
                 audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log,
                 workers=workers, verify_key=verify_key, manifest_sha256=manifest_sha256,
                 announce=lambda line: typer.echo(line, err=True), allowed_hosts=tuple(allowed_host or ()),
-                reasons=reasons)
+                reasons=reasons, reason_codes=reason_codes)
 
 
 @app.command("bench")

@@ -141,6 +141,19 @@ def test_ray_gives_the_local_runs_reasons(local_ray: None, exported_dir: Path, b
     assert got.schema.names == ["loan_id", "score", "decision", "reason_1", "reason_2", "reason_3"]
     assert got.equals(expected)
     assert remote.notes == local.notes and remote.provenance == local.provenance
+    # With the lender's reason codes: the same codes, notes and provenance (the table travels to the actors).
+    predictor = Predictor(exported_dir)
+    table = tmp_path / "codes.csv"
+    code = {name: "AT" if name in ("duration_in_month", "credit_amount") else name[:3].upper()
+            for name in predictor.reason_fields}  # number_of_* share one code too
+    table.write_text("field,code,text\n" + "".join(f"{n},{c},about {c}\n" for n, c in code.items()))
+    local = score_file(predictor, book, tmp_path / "local_codes.parquet", reasons=2, reason_codes=table)
+    remote = score_file_ray(exported_dir, book, tmp_path / "ray_codes.parquet", chunk_rows=700, workers=2, reasons=2,
+                            reason_codes=table)
+    got, expected = pq.read_table(tmp_path / "ray_codes.parquet"), pq.read_table(tmp_path / "local_codes.parquet")
+    assert got.equals(expected) and "AT" in set(got.column("reason_1").drop_null().to_pylist())
+    assert remote.notes == local.notes and remote.provenance == local.provenance
+    assert remote.provenance["reason_codes"]["codes"]["AT"]["fields"] == ["duration_in_month", "credit_amount"]
 
 
 def test_a_bad_value_fails_closed_naming_column_row_and_value(local_ray: None, exported_dir: Path, book: Path,

@@ -313,8 +313,8 @@ def test_decided_rows_without_a_reason_are_warned_about(exported_dir: Path, germ
     real = predictor.reasons_encoded
     calls = {"n": 0}
 
-    def some_empty(x: np.ndarray, top: int = 4) -> list[list[dict]]:
-        given = real(x, top)
+    def some_empty(x: np.ndarray, top: int = 4, codes: object = None) -> list[list[dict]]:
+        given = real(x, top, codes)
         calls["n"] += 1
         return [[] if i % 3 == 0 else why for i, why in enumerate(given)]
 

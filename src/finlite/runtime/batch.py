@@ -31,11 +31,11 @@ import numpy as np
 
 from finlite import _paths
 from finlite._keys import CSV_MISSING
-from finlite._protected import likely_protected
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
 from finlite.runtime.predictor import Predictor, score_blocks
+from finlite.runtime.reason_codes import ReasonCodes, protected_values, reason_columns, reasons_setup
 from finlite.runtime.reasons import METHOD as REASONS_METHOD
 
 __all__ = ["CHUNK_ROWS_RANGE", "ID_TEXT", "PROVENANCE_KEY", "RUN_KEY", "ScoreSummary", "check_input_file", "default_chunk_rows",
@@ -138,11 +138,15 @@ class ScoreSummary:
         return self.rows / self.seconds if self.seconds > 0 else float("inf")
 
 
-def provenance(predictor: Predictor, source: Path, reasons: int = 0) -> dict[str, Any]:
+def provenance(predictor: Predictor, source: Path, reasons: int = 0,
+               codes: ReasonCodes | None = None) -> dict[str, Any]:
     """Which model made a scoring run's output, and from what input: the artifact's manifest and
     model sha256 (what ``--manifest-sha256`` pins and ``finlite inspect`` prints), the variant,
     the cut-off and what ``score`` and ``decision`` mean, the finlite that scored, and the input's
     name and size. A file of decisions then traces back to the exact model that made them.
+
+    With reason ``codes`` the lender's table is recorded too (file name, sha256, each code's
+    statement and fields), so the codes in the output read back to their wording.
 
     No clock time is recorded, so the same input and artifact still give the same bytes.
     """
@@ -160,11 +164,18 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0) -> dict[str
         record["operating_point"] = predictor.manifest.get("operating_point")
         record["columns"] = {"score": f"P({target} = {positive!r}), float32",
                              "decision": f"1 where score >= cutoff ({target} = {positive!r} decided), else 0"}
-        if reasons:
+        if reasons and codes is None:
             record["columns"]["reason_1"] = (
                 f"reason_1 to reason_{reasons}: with decision 1, the fields that pushed the score towards "
                 f"{positive!r} the most, largest first (adverse-action reasons: {REASONS_METHOD} against the training "
                 "rows' average applicant; empty where fewer fields did)")
+        elif reasons and codes is not None:
+            record["columns"]["reason_1"] = (
+                f"reason_1 to reason_{reasons}: with decision 1, the lender's reason codes whose fields pushed the "
+                f"score towards {positive!r} the most (a code's fields' contributions summed), largest first "
+                f"(adverse-action reasons: {REASONS_METHOD} against the training rows' average applicant; empty where "
+                "fewer codes did); reason_codes gives each code's statement")
+            record["reason_codes"] = codes.to_dict()
     elif cutoff is not None:
         record["cutoff"] = cutoff
     record["input"] = {"name": source.name, "bytes": source.stat().st_size}
@@ -546,7 +557,8 @@ class _Chunk:
 
 def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | os.PathLike[str], *,
                id_columns: Sequence[str] = (), chunk_rows: int | None = None, progress: bool = False,
-               overwrite: bool = False, workers: int | None = None, reasons: int = 0) -> ScoreSummary:
+               overwrite: bool = False, workers: int | None = None, reasons: int = 0,
+               reason_codes: ReasonCodes | str | os.PathLike[str] | None = None) -> ScoreSummary:
     """Score every row of a CSV or Parquet file and write ids, ``score`` and ``decision``.
 
     ``score`` is P(positive class) as float32; ``decision`` is 1 where the score is at or above
@@ -566,7 +578,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     ``reasons`` > 0 adds columns ``reason_1`` .. ``reason_K`` (K = ``reasons``, at most the
     number of fields): for each row decided 1, the fields that pushed its score towards the
     positive class the most (:meth:`Predictor.reasons`; 2 x fields + 1 model rows per decided
-    row), empty elsewhere.
+    row), empty elsewhere. With ``reason_codes`` (the lender's table, a path or
+    :class:`~finlite.runtime.reason_codes.ReasonCodes`) the columns hold its codes instead, and
+    the provenance records the table.
 
     Raises:
         DataError: the input is missing, unreadable, lacks a feature or id column, or holds a
@@ -604,9 +618,10 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                               "decides. Drop reasons.", param="reasons")
         return _forecast_file(predictor, src, dst, id_columns, chunk_rows or CHUNK_ROWS_RANGE[0])
     _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
-    k = min(reasons, len(predictor.reason_fields)) if reasons else 0  # refuses an artifact without a reference
+    codes = reasons_setup(predictor, reasons, reason_codes)
+    k = reason_columns(predictor, reasons, codes)  # refuses an artifact without a reference
     reason_names = [f"reason_{j + 1}" for j in range(k)]
-    protected = likely_protected(predictor.reason_fields) if k else []
+    protected = protected_values(predictor, codes) if k else []
     n_workers = _default_workers(predictor) if workers is None else \
         _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
     if chunk_rows is None:
@@ -625,7 +640,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="rows", unit_scale=True, desc=f"scoring {src.name}", leave=True)
-    origin = provenance(predictor, src, k)
+    origin = provenance(predictor, src, k, codes)
     writer = _Writer(dst, out_kind, origin)
     session = predictor.session
     cutoff = np.float32(predictor.cutoff)
@@ -650,7 +665,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         cited: dict[str, list[int]] = {}
         unexplained = 0
         if k:
-            texts = chunk_reasons(predictor, prepared, decision, buffer, k)
+            texts = chunk_reasons(predictor, prepared, decision, buffer, k, codes)
             for name, values in zip(reason_names, texts, strict=True):
                 columns[name] = pa.array(values, type=pa.string())
             cited, unexplained = reason_counts(texts, decision, protected)
@@ -662,7 +677,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
 
     reference = _reference_bins(predictor)
     rows = positives = 0
-    counts = RunCounts(reference)
+    counts = RunCounts(reference, codes)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
                                       *((c, pa.string()) for c in reason_names)]
@@ -734,8 +749,9 @@ class RunCounts:
     (None without a reference), and the reasons' likely-protected citations and decided rows
     without a reason."""
 
-    def __init__(self, reference: tuple[np.ndarray, np.ndarray] | None) -> None:
+    def __init__(self, reference: tuple[np.ndarray, np.ndarray] | None, codes: ReasonCodes | None = None) -> None:
         self.reference = reference
+        self.codes = codes  # the reasons are these codes: a protected citation is told with its fields
         self.unseen: dict[str, int] = {}
         self.binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
         self.cited: dict[str, list[int]] = {}
@@ -763,7 +779,8 @@ class RunCounts:
         """The run's notes: unseen categories, stability, protected citations, rows with no reason."""
         stability = [psi_note(psi)] if psi is not None else [] if self.binned is None or not rows else \
             [f"no PSI check of the scores: {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"]
-        return (unseen_notes(self.unseen, rows) + stability + cited_notes(self.cited, decided)
+        cited = self.cited if self.codes is None else {self.codes.label(c): n for c, n in self.cited.items()}
+        return (unseen_notes(self.unseen, rows) + stability + cited_notes(cited, decided)
                 + unexplained_note(self.unexplained, decided))
 
 
@@ -778,11 +795,11 @@ def reason_counts(texts: list[list[str | None]], decision: np.ndarray,
 
 
 def chunk_reasons(predictor: Predictor, prepared: Any, decision: np.ndarray, buffer: np.ndarray,
-                  k: int) -> list[list[str | None]]:
+                  k: int, codes: ReasonCodes | None = None) -> list[list[str | None]]:
     """The ``k`` reason columns of a chunk (:meth:`Predictor.reasons`): for each row decided 1 its
-    fields, largest contribution first; None elsewhere. Only the decided rows are explained: each
-    block is encoded again into the worker's ``buffer`` (scoring is done with it) and its decided
-    rows handed to the reasons."""
+    fields (or ``codes``), largest contribution first; None elsewhere. Only the decided rows are
+    explained: each block is encoded again into the worker's ``buffer`` (scoring is done with it)
+    and its decided rows handed to the reasons."""
     n = len(decision)
     texts: list[list[str | None]] = [[None] * n for _ in range(k)]
     flagged = np.flatnonzero(decision)
@@ -794,9 +811,10 @@ def chunk_reasons(predictor: Predictor, prepared: Any, decision: np.ndarray, buf
             continue
         block = buffer[:hi - lo]
         prepared.fill(block, lo, hi)
-        for row, why in zip(picked.tolist(), predictor.reasons_encoded(block[picked - lo], k), strict=True):
+        key = "field" if codes is None else "code"
+        for row, why in zip(picked.tolist(), predictor.reasons_encoded(block[picked - lo], k, codes), strict=True):
             for j, item in enumerate(why):
-                texts[j][row] = item["field"]
+                texts[j][row] = item[key]
     return texts
 
 

@@ -22,6 +22,7 @@ process does not pay for it.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,7 @@ from finlite.tasks import Task, task_of_manifest
 
 if TYPE_CHECKING:
     from finlite.data.market import MarketPreprocessor, MarketWindows
+    from finlite.runtime.reason_codes import ReasonCodes
 
 __all__ = ["Predictor"]
 
@@ -456,10 +458,14 @@ class Predictor:
         """
         return list(self._reason_model().fields)
 
-    def reasons(self, records: Any, top: int = REASONS_TOP) -> list[list[dict[str, Any]]]:
+    def reasons(self, records: Any, top: int = REASONS_TOP,
+                codes: ReasonCodes | None = None) -> list[list[dict[str, Any]]]:
         """Adverse-action reasons of each record (a DataFrame, a list of dicts or one dict): up to
         ``top`` raw fields that pushed its score towards the positive class the most, largest
         first, each ``{"field": name, "contribution": log-odds}``; an empty list when none did.
+        With ``codes`` (the lender's table, :meth:`read_reason_codes`), up to ``top`` of its codes
+        instead, each ``{"code", "text", "fields", "contribution"}`` (a code's contribution is
+        the sum of its fields').
 
         Every record is explained, decided positive or not; the letters go to those whose
         :meth:`predict` is 1. The method (baseline Shapley against the training rows' average applicant,
@@ -472,20 +478,36 @@ class Predictor:
             RecordErrors / DataError: as :meth:`predict_score`.
         """
         self._reason_model()  # an artifact that gives no reasons is refused before the records are encoded
-        return self.reasons_encoded(self.encode(records), top)
+        return self.reasons_encoded(self.encode(records), top, codes)
 
-    def reasons_encoded(self, x: np.ndarray, top: int = REASONS_TOP) -> list[list[dict[str, Any]]]:
+    def reasons_encoded(self, x: np.ndarray, top: int = REASONS_TOP,
+                        codes: ReasonCodes | None = None) -> list[list[dict[str, Any]]]:
         """:meth:`reasons` for rows already encoded (float32 ``[rows, n_features]``, or one row).
 
         Raises:
             DataError: the rows have the wrong width or hold a non-finite value.
+            ConfigError: ``codes`` were read for another model's fields.
         """
         model = self._reason_model()
-        check_count(top, "top", high=len(model.fields), fix="Four reasons is the US adverse-action practice.")
+        high = len(model.fields) if codes is None else len(codes.codes)
+        check_count(top, "top", high=high, fix="Four reasons is the US adverse-action practice.")
+        if codes is not None:
+            codes.check_fields(model.fields, str(self.path))
         rows = x if type(x) is np.ndarray and x.dtype == np.float32 and x.ndim == 2 else self._encoded_rows(x)
         if rows.shape[1] != self.encoder.n_features or not np.isfinite(rows).all():
             self.score_vector(rows)  # raises the DataError naming what is wrong
-        return model.reasons(rows, top)
+        return model.reasons(rows, top, codes)
+
+    def read_reason_codes(self, path: str | os.PathLike[str]) -> ReasonCodes:
+        """The lender's reason-codes table at ``path`` (CSV ``field,code,text``), checked against this
+        model's :attr:`reason_fields` (:class:`~finlite.runtime.reason_codes.ReasonCodes`).
+
+        Raises:
+            ConfigError: the artifact gives no reasons, or the file is not a valid table for its fields.
+        """
+        from finlite.runtime.reason_codes import ReasonCodes
+
+        return ReasonCodes.read(path, self.reason_fields)
 
     def _score_rows(self, x: np.ndarray) -> np.ndarray:
         """P(positive) of encoded rows known to be finite and of the right width (the rows the

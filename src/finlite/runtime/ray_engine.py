@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 
 from finlite import _limits, _paths
-from finlite._protected import likely_protected
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
@@ -54,6 +53,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     run_record,
 )
 from finlite.runtime.predictor import score_blocks
+from finlite.runtime.reason_codes import ReasonCodes, protected_values, reason_columns, reasons_setup
 
 __all__ = ["RAY_MISSING", "RayScoreSummary", "connect", "require_ray", "score_file_ray"]
 
@@ -236,13 +236,13 @@ class _Scorer:
     """A Ray Data actor: verifies the artifact once, then scores the blocks it is handed."""
 
     def __init__(self, artifact: str, variant: str, key_pem: str | None, manifest_sha256: str, source: str,
-                 ids: list[str], reasons: int = 0) -> None:
+                 ids: list[str], reasons: int = 0, codes: ReasonCodes | None = None) -> None:
         from finlite.runtime.predictor import Predictor
         from finlite.signing import load_public_key_pem
 
         # The key travels as PEM text (key objects do not pickle); False: no key, and no
         # $FINLITE_VERIFY_KEY of the worker's either, exactly as the driver decided.
-        self.source, self.ids, self.reasons = source, ids, reasons
+        self.source, self.ids, self.reasons, self.codes = source, ids, reasons, codes
         self.protected: list[str] = []
         # A refused artifact is reported with the first block (see _ERROR), not raised: Ray
         # would retry a failed actor start and report it as ActorDiedError, not ArtifactError.
@@ -256,7 +256,9 @@ class _Scorer:
             # The training scores' stability bins, as the local run reads them (batch._reference_bins).
             self.reference = _reference_bins(self.predictor)
             if reasons:
-                self.protected = likely_protected(self.predictor.reason_fields)
+                if codes is not None:  # read and checked by the driver: the same model, pinned above
+                    codes.check_fields(self.predictor.reason_fields, artifact)
+                self.protected = protected_values(self.predictor, codes)
         except FinliteError as exc:
             self.failure = exc
 
@@ -301,7 +303,8 @@ class _Scorer:
             for name, count in prepared.unseen.items():
                 unseen[name] = unseen.get(name, 0) + count
             if self.reasons:  # as the local run gives them (batch.chunk_reasons)
-                part_texts = chunk_reasons(self.predictor, prepared, decision[lo:hi], self._buffer(), self.reasons)
+                part_texts = chunk_reasons(self.predictor, prepared, decision[lo:hi], self._buffer(), self.reasons,
+                                           self.codes)
                 for column, values in zip(texts, part_texts, strict=True):
                     column[lo:hi] = values
         columns = {c: id_column(batch, c) for c in self.ids}
@@ -371,7 +374,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                    out: str | os.PathLike[str], *, id_columns: Sequence[str] = (), chunk_rows: int = 65536,
                    variant: str = "fp32", address: str | None = None, workers: int | None = None,
                    verify_key: Any = None, manifest_sha256: str | None = None, overwrite: bool = False,
-                   progress: bool = False, reasons: int = 0) -> RayScoreSummary:
+                   progress: bool = False, reasons: int = 0,
+                   reason_codes: ReasonCodes | str | os.PathLike[str] | None = None) -> RayScoreSummary:
     """Score every row of a CSV or Parquet file on Ray and write ids, ``score`` and ``decision``.
 
     The output equals :func:`finlite.runtime.batch.score_file`'s, row for row: same columns,
@@ -428,7 +432,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
 
     fields = local.fields
     _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
-    k = min(reasons, len(local.reason_fields)) if reasons else 0  # refuses an artifact without a reference
+    codes = reasons_setup(local, reasons, reason_codes)
+    k = reason_columns(local, reasons, codes)  # refuses an artifact without a reference
     reason_names = [f"reason_{j + 1}" for j in range(k)]
     ids = list(dict.fromkeys(id_columns))
     _check_ids(ids, ("score", "decision", *reason_names, _ROW))
@@ -446,7 +451,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         # A nested column cannot be read dictionary-encoded; the encoder refuses it by name.
         schema = parquet.schema_arrow
         dictionary = [c for c in dictionary if not pa.types.is_nested(schema.field(c).type)]
-    origin = provenance(local, src, k)
+    origin = provenance(local, src, k, codes)
     reference = _reference_bins(local)
     del local
 
@@ -461,7 +466,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     bar = None
     start = time.perf_counter()
     rows = positives = 0
-    counts = RunCounts(reference)
+    counts = RunCounts(reference, codes)
     psi = None
     batches: Any = None
     ds = scored = None
@@ -495,7 +500,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             compute=ray.data.ActorPoolStrategy(size=size),
             fn_constructor_kwargs={"artifact": str(Path(artifact).resolve()), "variant": variant,
                                    "key_pem": key_pem, "manifest_sha256": pin, "source": str(src), "ids": ids,
-                                   "reasons": k})
+                                   "reasons": k, "codes": codes})
         if progress:
             from tqdm import tqdm
 

@@ -33,11 +33,14 @@ numpy only: the Predictor's ONNX session scores the rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from finlite.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from finlite.runtime.reason_codes import ReasonCodes
 
 __all__ = ["METHOD", "OFFSET_ROWS", "TOP", "ReasonModel", "field_columns", "reference_record"]
 
@@ -188,12 +191,25 @@ class ReasonModel:
             out[lo:lo + m] = _log_odds(self._run(added.reshape(m * g, -1))).reshape(m, g) - self._base
         return out
 
-    def reasons(self, x: np.ndarray, top: int = TOP) -> list[list[dict[str, Any]]]:
+    def reasons(self, x: np.ndarray, top: int = TOP, codes: ReasonCodes | None = None) -> list[list[dict[str, Any]]]:
         """Per row, up to ``top`` fields that pushed it towards the positive class the most
-        (contribution > 0), largest first (ties in field order), each ``{"field", "contribution"}``."""
+        (contribution > 0), largest first (ties in field order), each ``{"field", "contribution"}``.
+
+        With ``codes`` (a lender's :class:`~finlite.runtime.reason_codes.ReasonCodes` for these
+        fields) the reasons are codes instead: each code's contribution is the sum of its fields'
+        (Shapley values add over a group of fields), and each item is ``{"code", "text", "fields",
+        "contribution"}``, up to ``top`` codes, largest first (ties in code order)."""
         contrib = self.contributions(x)
+        names: Sequence[str] = self.fields
+        if codes is not None:
+            codes.check_fields(self.fields, "this model")
+            contrib, names = contrib @ codes.grouping(), codes.codes
         order = np.argsort(-contrib, axis=1, kind="stable")[:, :top].tolist()
         values = np.round(contrib, 6).tolist()
-        fields = self.fields
-        return [[{"field": fields[j], "contribution": row[j]} for j in picked if row[j] > 0]
+        if codes is None:
+            return [[{"field": names[j], "contribution": row[j]} for j in picked if row[j] > 0]
+                    for picked, row in zip(order, values, strict=True)]
+        members = [codes.fields_of(c) for c in names]
+        return [[{"code": names[j], "text": codes.text_of[names[j]], "fields": list(members[j]),
+                  "contribution": row[j]} for j in picked if row[j] > 0]
                 for picked, row in zip(order, values, strict=True)]

@@ -70,6 +70,7 @@ from finlite.data.market import MarketPreprocessor, calendar_note, parse_price_d
 from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
+from finlite.runtime.reason_codes import ReasonCodes, reason_columns, reasons_setup
 
 __all__ = ["MAX_BATCH", "MAX_BODY_BYTES", "MAX_ERRORS", "AuditLog", "ServeSettings", "app_from_environment",
            "check_settings", "create_app", "read_token", "serve"]
@@ -164,6 +165,8 @@ class ServeSettings:
     allowed_hosts: tuple[str, ...] = ()
     #: Adverse-action reasons given per record decided positive (0: none; see create_app).
     reasons: int = 0
+    #: The lender's reason-codes table (a CSV path): the reasons are its codes (see create_app).
+    reason_codes: str | None = None
 
     def predictor(self) -> Predictor:
         """Load the artifact with the trust options given (a key, a pinned manifest digest)."""
@@ -202,6 +205,9 @@ def check_settings(settings: ServeSettings) -> ServeSettings:
     if isinstance(settings.reasons, bool) or not isinstance(settings.reasons, int) or not 0 <= settings.reasons <= 64:
         raise ConfigError(f"--reasons {settings.reasons!r} is not a number of reasons from 0 (none) to 64; four is "
                           "the US adverse-action practice.")
+    if settings.reason_codes is not None and not settings.reasons:
+        raise ConfigError("--reason-codes names the reasons given with a decision; it needs --reasons N (e.g. "
+                          "--reasons 4).")
     if settings.audit_log is not None:
         _check_audit_path(settings)
     return ServeSettings(**{**asdict(settings), "manifest_sha256": digest})
@@ -520,11 +526,16 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
         "decision": {"type": "integer", "enum": [0, 1], "description": "1 when score >= cutoff"},
         "unseen": {"type": "array", "items": {"type": "string"}},
         "reasons": {"type": "array", "description": "with decision 1 (when the service gives reasons): the fields that "
-                    "pushed the score towards the positive class the most, largest first (adverse-action reasons)",
-                    "items": {"type": "object", "required": ["field", "contribution"], "properties": {
+                    "pushed the score towards the positive class the most, largest first (adverse-action reasons); "
+                    "with --reason-codes, the lender's codes instead (code, text, fields)",
+                    "items": {"type": "object", "required": ["contribution"], "properties": {
                         "field": {"type": "string"},
+                        "code": {"type": "string", "description": "the lender's reason code (--reason-codes)"},
+                        "text": {"type": "string", "description": "the statement the notice prints for the code"},
+                        "fields": {"type": "array", "items": {"type": "string"},
+                                   "description": "the model's fields the code stands for"},
                         "contribution": {"type": "number", "description": "to the log-odds, against the average "
-                                         "applicant of the training rows"}}}}}}
+                                         "applicant of the training rows (a code's: its fields' summed)"}}}}}}
     head = {"request_id": {"type": "string"}, "model_sha256": {"type": "string"}, "cutoff": {"type": "number"}}
     one = {"type": "object", "required": ["request_id", "model_sha256", "cutoff", "score", "decision", "unseen"],
            "properties": {**head, **result["properties"]}}
@@ -911,7 +922,8 @@ if _HttpToolsProtocol is not None:
 
 def create_app(artifact: str | Path | Predictor, *, token: str | None = None, audit: AuditLog | None = None,
                audit_features: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
-               max_batch: int = MAX_BATCH, reasons: int = 0) -> FastAPI:
+               max_batch: int = MAX_BATCH, reasons: int = 0,
+               reason_codes: ReasonCodes | str | Path | None = None) -> FastAPI:
     """The FastAPI application serving ``artifact`` (a folder or a loaded :class:`Predictor`).
 
     ``reasons``: adverse-action reasons given with every record decided positive (and written to
@@ -919,6 +931,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     default, none. They cost ``2 x fields + 1`` model rows per declined record (about 50 µs for
     German credit's 20 fields), which is why a fraud service, whose declines need no letter,
     does not pay for them unless asked. An artifact that cannot give them is refused.
+    ``reason_codes`` (the lender's table, a CSV path or :class:`~finlite.runtime.reason_codes.ReasonCodes`)
+    makes them its codes (``{"code", "text", "fields", "contribution"}``); /metadata then shows the table.
     """
     from starlette.routing import Route
 
@@ -940,6 +954,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     fields = predictor.fields
     records_is_field = "records" in fields
     give = 0  # reasons per record decided positive
+    codes: ReasonCodes | None = None  # the lender's codes they are given as (None: the fields)
     if market is None:  # a forecaster has neither a record encoder nor (unless it decides) a cut-off
         cutoff = predictor.cutoff
         encoder = predictor.encoder
@@ -950,8 +965,14 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                               param="reasons")
         if give:
             # Now, not with the first declined applicant: an artifact that cannot give them is
-            # refused at start-up, and the reference is read and checked once.
-            give = min(give, len(predictor.reason_fields))
+            # refused at start-up, and the reference (and the codes) read and checked once.
+            codes = reasons_setup(predictor, give, reason_codes)
+            give = reason_columns(predictor, give, codes)
+            if codes is not None:
+                meta = {**meta, "reason_codes": codes.to_dict()}
+        elif reason_codes is not None:
+            raise ConfigError("Reason codes name the reasons given with a decision; they need reasons (e.g. "
+                              "reasons=4).", param="reason_codes")
     elif reasons:
         raise ConfigError(f"{predictor.path} holds a forecaster; adverse-action reasons are for records a classifier "
                           "declines. Drop --reasons.", param="reasons")
@@ -1086,7 +1107,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             why = None
             if decision and give:  # only a declined applicant pays for the reasons (2 x fields + 1 rows)
                 try:
-                    why = predictor.reasons_encoded(encoder.encode_record(payload)[0], give)[0]
+                    why = predictor.reasons_encoded(encoder.encode_record(payload)[0], give, codes)[0]
                 except ScoreError:  # a non-finite score among the reasons' rows: no decision goes out
                     return reasons_failed(request_id, [0], False)
             if audit is not None:
@@ -1125,9 +1146,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             if declined:
                 try:
                     if len(declined) > _THREADPOOL_ABOVE:  # off the event loop, as the encoding above
-                        given = await run_in_threadpool(predictor.reasons_encoded, x[declined], give)
+                        given = await run_in_threadpool(predictor.reasons_encoded, x[declined], give, codes)
                     else:
-                        given = predictor.reasons_encoded(x[declined], give)
+                        given = predictor.reasons_encoded(x[declined], give, codes)
                 except ScoreError:
                     return reasons_failed(request_id, declined, True)
                 for i, why in zip(declined, given, strict=True):
@@ -1361,7 +1382,8 @@ def app_from_environment() -> FastAPI:
     settings = ServeSettings(**json.loads(raw))
     predictor, token, audit = _open(settings)
     app = create_app(predictor, token=token, audit=audit, audit_features=settings.audit_features,
-                     max_body_bytes=settings.max_body_bytes, reasons=settings.reasons)
+                     max_body_bytes=settings.max_body_bytes, reasons=settings.reasons,
+                     reason_codes=settings.reason_codes)
     app.allowed_hosts = host_check(settings.host, token, settings.allowed_hosts)  # type: ignore[attr-defined]
     return app
 
@@ -1370,7 +1392,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
           audit_log: str | Path | None = None, audit_features: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
           access_log: bool = False, workers: int = 1, verify_key: str | Path | None = None,
           manifest_sha256: str | None = None, announce: Callable[[str], None] | None = None,
-          allowed_hosts: tuple[str, ...] = (), reasons: int = 0) -> None:
+          allowed_hosts: tuple[str, ...] = (), reasons: int = 0, reason_codes: str | Path | None = None) -> None:
     """Run the service with uvicorn until interrupted (binds 127.0.0.1 unless told otherwise).
 
     Bound to a loopback address without a token, only requests whose Host is a loopback name or
@@ -1393,18 +1415,22 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         artifact=str(artifact), host=host, port=port, token_file=text(token_file), audit_log=text(audit_log),
         audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log, workers=workers,
         verify_key=text(verify_key), manifest_sha256=manifest_sha256, allowed_hosts=tuple(allowed_hosts),
-        reasons=reasons))
+        reasons=reasons, reason_codes=text(reason_codes)))
     _check_bindable(host, port)
     say = announce or (lambda line: None)
     predictor, token, audit = _open(settings)
     if audit is not None and audit.warning:
         say(f"warning: {audit.warning}")
+    codes = None
     if reasons and predictor.market is None:
+        if reason_codes is not None:  # read and checked now: a bad table stops the start, before the port is bound
+            codes = predictor.read_reason_codes(reason_codes)
         protected = likely_protected(predictor.reason_fields)
         if protected:
+            cited = "" if codes is None else f" (codes {', '.join(codes.citing(protected))})"
             say(f"warning: the reasons may name feature(s) whose names suggest a protected attribute: "
-                f"{', '.join(protected)}. An adverse-action notice may not cite a protected characteristic (ECOA / "
-                "Regulation B); review how the model uses them.")
+                f"{', '.join(protected)}{cited}. An adverse-action notice may not cite a protected characteristic "
+                "(ECOA / Regulation B); review how the model uses them.")
     say(f"serving {artifact} (model {predictor.model_sha256[:16]}) on http://{host}:{port} with {workers} "
         f"worker(s); OpenAPI page: /docs" + ("" if audit is None else f"; audit log {audit.path}"))
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": access_log,
@@ -1412,7 +1438,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
                                "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
     if workers == 1:
         app = create_app(predictor, token=token, audit=audit, audit_features=audit_features,
-                         max_body_bytes=settings.max_body_bytes, reasons=reasons)
+                         max_body_bytes=settings.max_body_bytes, reasons=reasons, reason_codes=codes)
         app.allowed_hosts = host_check(host, token, tuple(allowed_hosts))  # type: ignore[attr-defined]
         try:
             uvicorn.run(app, **options)

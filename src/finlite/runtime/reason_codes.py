@@ -1,0 +1,221 @@
+"""A lender's reason codes: its own table from the model's fields to the codes and statements an
+adverse-action notice prints (ECOA / Regulation B's "statement of specific reasons").
+
+A notice does not say ``duration_in_month``; it says "R05: Length of the requested term". Banks
+keep that table themselves (field → code → wording, owned by compliance), so finlite reads it
+rather than inventing wording. The file is a CSV with the header ``field,code,text``, one row per
+field the model gives reasons for (:attr:`Predictor.reason_fields
+<finlite.runtime.predictor.Predictor.reason_fields>`). Several fields may share a code (credit
+amount and duration under one "amount or term" statement); a code then counts once per
+applicant, with the sum of its fields' contributions (baseline Shapley values add up over a
+group of fields), so codes are ranked as the notice lists them.
+
+The file is untrusted input and is checked before anything is scored: a regular file (no link,
+pipe or device) of at most :data:`MAX_BYTES`, UTF-8 (a spreadsheet's byte-order mark is
+accepted), exactly the three columns, every reason field mapped once and no field the model does
+not have (a typo would silently drop a reason), a code and a statement on every row, one
+statement per code. numpy and the standard library only (it runs in the torch-free runtime).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from finlite._paths import FileTooLarge, read_small_file
+from finlite._protected import likely_protected
+from finlite._util import closest
+from finlite.errors import ConfigError
+
+__all__ = ["COLUMNS", "MAX_BYTES", "MAX_CODE_CHARS", "MAX_TEXT_CHARS", "ReasonCodes", "protected_values",
+           "reason_columns", "reasons_setup"]
+
+#: The header a reason-codes file must have, in this order.
+COLUMNS = ("field", "code", "text")
+#: Largest reason-codes file read (a table of a few hundred fields is a few kilobytes).
+MAX_BYTES = 1 << 20
+#: Longest code (codes are short identifiers such as "R05" or "AA-12").
+MAX_CODE_CHARS = 32
+#: Longest statement (a notice prints one line per reason).
+MAX_TEXT_CHARS = 500
+
+
+@dataclass(frozen=True)
+class ReasonCodes:
+    """A field → code table for one model's reason fields (read with :meth:`read`).
+
+    ``fields`` are the model's reason fields in its order; ``code_of`` maps each to its code;
+    ``text_of`` each code to its statement; ``codes`` lists the codes in order of first use;
+    ``source`` names the file and ``sha256`` its bytes (recorded with a run's provenance).
+    """
+
+    fields: tuple[str, ...]
+    code_of: dict[str, str]
+    text_of: dict[str, str]
+    codes: tuple[str, ...]
+    source: str
+    sha256: str
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str], fields: Sequence[str]) -> ReasonCodes:
+        """Read and check the reason-codes CSV at ``path`` for a model whose reason fields are ``fields``.
+
+        Raises:
+            ConfigError: the file is missing, a link, not a regular file, too large or not UTF-8;
+                its header is not ``field,code,text``; a row misses a value or has too many; a
+                field is unknown to the model, listed twice or missing; a code is too long, or
+                given two different statements.
+        """
+        where = f"The reason-codes file {str(path)!r}"
+        if os.path.islink(path):
+            raise ConfigError(f"{where} is a symbolic link; pass the file itself (links are not followed).",
+                              param="reason_codes")
+        try:
+            raw = read_small_file(path, MAX_BYTES)
+        except FileTooLarge as exc:
+            raise ConfigError(f"{where} is {exc.size:,} bytes or more; a reason-codes table may be at most "
+                              f"{MAX_BYTES:,} bytes (one short row per field).", param="reason_codes") from None
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the reason-codes file {str(path)!r} ({exc.strerror or exc}); check the "
+                              "path.", param="reason_codes") from None
+        try:
+            text = raw.decode("utf-8-sig")  # a spreadsheet's "CSV UTF-8" starts with a byte-order mark
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{where} is not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x}); save it as "
+                              "CSV UTF-8 with the columns field,code,text.", param="reason_codes") from None
+        return cls.parse(text, fields, source=str(path), sha256=hashlib.sha256(raw).hexdigest())
+
+    @classmethod
+    def parse(cls, text: str, fields: Sequence[str], *, source: str = "the reason codes",
+              sha256: str | None = None) -> ReasonCodes:
+        """:meth:`read` for text already in memory (``source`` names it in messages)."""
+        where = f"The reason-codes file {source!r}"
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error as exc:
+            raise ConfigError(f"{where} is not valid CSV ({exc}).", param="reason_codes") from None
+        rows = [r for r in rows if any(cell.strip() for cell in r)]
+        if not rows:
+            raise ConfigError(f"{where} is empty; give a header field,code,text and one row per field the model "
+                              f"gives reasons for ({', '.join(fields)}).", param="reason_codes")
+        header = [cell.strip().lower() for cell in rows[0]]
+        if tuple(header) != COLUMNS:
+            raise ConfigError(f"{where} has the header {','.join(rows[0])!r}; it must be exactly "
+                              f"{','.join(COLUMNS)!r} (the model's field, the lender's code, the statement a notice "
+                              "prints).", param="reason_codes")
+        known = list(fields)
+        code_of: dict[str, str] = {}
+        text_of: dict[str, str] = {}
+        for line, row in enumerate(rows[1:], start=2):
+            if len(row) != len(COLUMNS):
+                raise ConfigError(f"{where}, line {line}: {len(row)} value(s); each row has a field, a code and a "
+                                  "statement (quote a statement that holds a comma).", param="reason_codes")
+            field, code, statement = (cell.strip() for cell in row)
+            if field not in known:
+                raise ConfigError(f"{where}, line {line}: the model has no field {field!r}.{closest(field, known)} "
+                                  f"Its reason fields are: {', '.join(known)}.", param="reason_codes")
+            if field in code_of:
+                raise ConfigError(f"{where}, line {line}: the field {field!r} is listed again (first with the code "
+                                  f"{code_of[field]!r}); give each field one code.", param="reason_codes")
+            if not code or not statement:
+                what = "code" if not code else "statement"
+                raise ConfigError(f"{where}, line {line}: the field {field!r} has no {what}; a notice prints both.",
+                                  param="reason_codes")
+            if len(code) > MAX_CODE_CHARS or len(statement) > MAX_TEXT_CHARS:
+                raise ConfigError(f"{where}, line {line}: a code is at most {MAX_CODE_CHARS} characters and a "
+                                  f"statement at most {MAX_TEXT_CHARS}; the field {field!r} has "
+                                  f"{len(code)} and {len(statement)}.", param="reason_codes")
+            if any(not ch.isprintable() for ch in code + statement):
+                raise ConfigError(f"{where}, line {line}: the code or statement of {field!r} holds a control "
+                                  "character (a line break, a tab); a notice prints one line per reason.",
+                                  param="reason_codes")
+            if text_of.setdefault(code, statement) != statement:
+                raise ConfigError(f"{where}, line {line}: the code {code!r} has two statements ({text_of[code]!r} "
+                                  f"and {statement!r}); one code prints one statement.", param="reason_codes")
+            code_of[field] = code
+        missing = [f for f in known if f not in code_of]
+        if missing:
+            raise ConfigError(f"{where} gives no code for {len(missing)} of the model's reason fields: "
+                              f"{', '.join(missing)}. Map every field (several may share a code): a reason without "
+                              "a code could not be printed on a notice.", param="reason_codes")
+        codes = tuple(dict.fromkeys(code_of[f] for f in known))
+        digest = sha256 if sha256 is not None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return cls(fields=tuple(known), code_of=code_of, text_of=text_of, codes=codes, source=source, sha256=digest)
+
+    def check_fields(self, fields: Sequence[str], where: str) -> None:
+        """Refuse a table read for another model (other reason fields).
+
+        Raises:
+            ConfigError: ``fields`` differ from the table's.
+        """
+        if tuple(fields) != self.fields:
+            raise ConfigError(f"The reason codes from {self.source!r} were read for the fields "
+                              f"{', '.join(self.fields)}; {where} gives reasons for {', '.join(fields)}. Read the "
+                              "table for this model.", param="reason_codes")
+
+    def fields_of(self, code: str) -> list[str]:
+        """The fields a code stands for, in the model's order."""
+        return [f for f in self.fields if self.code_of[f] == code]
+
+    def grouping(self) -> np.ndarray:
+        """``[fields, codes]`` 0/1 matrix: contributions @ grouping sums each code's fields."""
+        out = np.zeros((len(self.fields), len(self.codes)), dtype=np.float64)
+        index = {c: j for j, c in enumerate(self.codes)}
+        for i, f in enumerate(self.fields):
+            out[i, index[self.code_of[f]]] = 1.0
+        return out
+
+    def citing(self, fields: Sequence[str]) -> list[str]:
+        """The codes whose fields include any of ``fields`` (e.g. the likely-protected ones), in code order."""
+        wanted = set(fields)
+        return [c for c in self.codes if wanted.intersection(self.fields_of(c))]
+
+    def label(self, code: str) -> str:
+        """A code with its fields, for messages: ``R07 (age_in_years)``."""
+        return f"{code} ({', '.join(self.fields_of(code))})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The table as recorded with a run: file name and sha256, and each code's statement and fields."""
+        return {"source": Path(self.source).name, "sha256": self.sha256,
+                "codes": {c: {"text": self.text_of[c], "fields": self.fields_of(c)} for c in self.codes}}
+
+
+# -- a run's reasons (score, serve) ------------------------------------------------------------------
+def reasons_setup(predictor: Any, reasons: int,
+                  reason_codes: ReasonCodes | str | os.PathLike[str] | None) -> ReasonCodes | None:
+    """The run's reason codes, read and checked against the model's fields (None without them).
+
+    Raises:
+        ConfigError: codes without reasons, or a table that does not fit the model.
+    """
+    if reason_codes is None:
+        return None
+    if not reasons:
+        raise ConfigError("Reason codes name the reasons of decided rows; they need reasons (e.g. reasons=4).",
+                          param="reason_codes")
+    if isinstance(reason_codes, ReasonCodes):
+        reason_codes.check_fields(predictor.reason_fields, str(predictor.path))
+        return reason_codes
+    return ReasonCodes.read(reason_codes, predictor.reason_fields)
+
+
+def reason_columns(predictor: Any, reasons: int, codes: ReasonCodes | None) -> int:
+    """How many reason columns a run writes: ``reasons``, at most the fields (or codes) there are."""
+    if not reasons:
+        return 0
+    return min(reasons, len(predictor.reason_fields) if codes is None else len(codes.codes))
+
+
+def protected_values(predictor: Any, codes: ReasonCodes | None) -> list[str]:
+    """The reason-column values that cite a field whose name suggests a protected attribute: those
+    fields, or the codes that stand for them."""
+    fields = likely_protected(predictor.reason_fields)
+    return fields if codes is None else codes.citing(fields)

@@ -1,0 +1,201 @@
+"""A lender's reason codes (runtime/reason_codes.py): the table is checked as untrusted input, a
+code's contribution is the sum of its fields', and Predictor, ``finlite score`` and ``finlite
+serve`` give codes instead of field names when given the table."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from finlite.cli import app
+from finlite.errors import ConfigError
+from finlite.runtime import Predictor
+from finlite.runtime.reason_codes import MAX_BYTES, ReasonCodes
+from finlite.runtime.service import AuditLog, create_app
+
+FIELDS = ("duration", "amount", "age", "purpose")
+TABLE = ("field,code,text\nduration,R05,Amount or term of the loan\namount,R05,Amount or term of the loan\n"
+         "age,R90,Age\npurpose,R12,\"Purpose of the loan, as stated\"\n")
+
+
+def test_a_table_maps_every_field_and_groups_shared_codes() -> None:
+    codes = ReasonCodes.parse(TABLE, FIELDS)
+    assert codes.codes == ("R05", "R90", "R12")
+    assert codes.fields_of("R05") == ["duration", "amount"] and codes.text_of["R12"] == "Purpose of the loan, as stated"
+    assert codes.citing(["age"]) == ["R90"] and codes.label("R05") == "R05 (duration, amount)"
+    assert codes.sha256 == hashlib.sha256(TABLE.encode()).hexdigest()
+    assert codes.to_dict()["codes"]["R05"] == {"text": "Amount or term of the loan", "fields": ["duration", "amount"]}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", r"is empty; give a header field,code,text"),
+    ("field,code\nduration,R1\n", r"has the header 'field,code'; it must be exactly 'field,code,text'"),
+    ("field,code,text\nduraton,R1,x\n", r"line 2: the model has no field 'duraton'. Did you mean 'duration'\?"),
+    ("field,code,text\nduration,R1,x\nduration,R2,y\n", r"line 3: the field 'duration' is listed again"),
+    ("field,code,text\nduration,,x\n", r"line 2: the field 'duration' has no code"),
+    ("field,code,text\nduration,R1,\n", r"line 2: the field 'duration' has no statement"),
+    ("field,code,text\nduration,R1,x,extra\n", r"line 2: 4 value\(s\); each row has a field, a code and a statement"),
+    ("field,code,text\nduration,R1,x\namount,R1,y\n", r"line 3: the code 'R1' has two statements \('x' and 'y'\)"),
+    ("field,code,text\nduration," + "R" * 33 + ",x\n", r"a code is at most 32 characters"),
+    ("field,code,text\nduration,R1,\"a\nb\"\n", r"holds a control character"),
+    ("field,code,text\nduration,R1,x\n", r"gives no code for 3 of the model's reason fields: amount, age, purpose"),
+])
+def test_a_bad_table_is_refused_naming_the_line_and_the_fix(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ReasonCodes.parse(text, FIELDS, source="codes.csv")
+
+
+def test_the_file_is_read_as_untrusted_input(tmp_path: Path) -> None:
+    good = tmp_path / "codes.csv"
+    good.write_bytes(b"\xef\xbb\xbf" + TABLE.encode())  # a spreadsheet's CSV UTF-8 starts with a byte-order mark
+    assert ReasonCodes.read(good, FIELDS).codes == ("R05", "R90", "R12")
+    link = tmp_path / "link.csv"
+    os.symlink(good, link)
+    with pytest.raises(ConfigError, match=r"is a symbolic link; pass the file itself"):
+        ReasonCodes.read(link, FIELDS)
+    (tmp_path / "big.csv").write_bytes(b"x" * (MAX_BYTES + 1))
+    with pytest.raises(ConfigError, match=r"is 1,048,577 bytes or more; a reason-codes table may be at most"):
+        ReasonCodes.read(tmp_path / "big.csv", FIELDS)
+    (tmp_path / "latin.csv").write_bytes("field,code,text\nage,R9,\xe2ge\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"is not UTF-8 text \(byte 23 is 0xe2\); save it as CSV UTF-8"):
+        ReasonCodes.read(tmp_path / "latin.csv", FIELDS)
+    with pytest.raises(ConfigError, match=r"Cannot read the reason-codes file .*missing.csv"):
+        ReasonCodes.read(tmp_path / "missing.csv", FIELDS)
+    with pytest.raises(ConfigError, match=r"Cannot read the reason-codes file .*not a regular file"):
+        ReasonCodes.read(tmp_path, FIELDS)
+    codes = ReasonCodes.read(good, FIELDS)
+    with pytest.raises(ConfigError, match=r"were read for the fields duration, amount, age, purpose"):
+        codes.check_fields(("duration", "amount"), "another model")
+
+
+@given(st.lists(st.integers(0, 3), min_size=4, max_size=4),
+       st.lists(st.floats(-5, 5, allow_nan=False), min_size=4, max_size=4))
+def test_a_codes_contribution_is_the_sum_of_its_fields(assignment: list[int], contributions: list[float]) -> None:
+    lines = ["field,code,text"] + [f"{f},C{c},statement {c}" for f, c in zip(FIELDS, assignment, strict=True)]
+    codes = ReasonCodes.parse("\n".join(lines), FIELDS)
+    summed = np.asarray(contributions) @ codes.grouping()
+    by_hand: dict[str, float] = {}
+    for f, value in zip(FIELDS, contributions, strict=True):
+        by_hand[codes.code_of[f]] = by_hand.get(codes.code_of[f], 0.0) + value
+    assert summed.tolist() == pytest.approx([by_hand[c] for c in codes.codes])
+
+
+# -- on the session's exported German student ------------------------------------------------------
+def _write_codes(predictor: Predictor, path: Path) -> ReasonCodes:
+    """Amount and duration under one code, the other fields one each (as a lender's table often does)."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["field", "code", "text"])
+        for i, name in enumerate(predictor.reason_fields):
+            if name in ("duration_in_month", "credit_amount"):
+                w.writerow([name, "AT01", "Amount or term of the credit requested"])
+            else:
+                w.writerow([name, f"R{i:02d}", f"Your {name.replace('_', ' ')}"])
+    return predictor.read_reason_codes(path)
+
+
+def _expected(predictor: Predictor, codes: ReasonCodes, x: np.ndarray, top: int) -> list[list[tuple[str, float]]]:
+    """Per row, the top codes by the summed contributions of their fields, computed by hand."""
+    contributions = predictor._reason_model().contributions(x)  # each field's, as Predictor.reasons ranks them
+    out = []
+    for row in contributions:
+        totals: dict[str, float] = {}
+        for name, value in zip(predictor.reason_fields, row, strict=True):
+            totals[codes.code_of[name]] = totals.get(codes.code_of[name], 0.0) + float(value)
+        ranked = sorted(totals.items(), key=lambda kv: (-kv[1], codes.codes.index(kv[0])))
+        out.append([(c, v) for c, v in ranked if v > 0][:top])
+    return out
+
+
+@pytest.mark.slow
+def test_the_predictor_ranks_codes_by_their_fields_summed(exported_dir: Path, german: pd.DataFrame,
+                                                          tmp_path: Path) -> None:
+    predictor = Predictor(exported_dir)
+    codes = _write_codes(predictor, tmp_path / "codes.csv")
+    records = german[predictor.fields].head(80)
+    got = predictor.reasons(records, 3, codes)
+    expected = _expected(predictor, codes, predictor.encode(records), 3)
+    assert any(len(r) for r in got)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert [(r["code"], r["contribution"]) for r in mine] == [(c, pytest.approx(v, abs=2e-6)) for c, v in theirs]
+        for r in mine:
+            assert r["text"] == codes.text_of[r["code"]] and r["fields"] == codes.fields_of(r["code"])
+    assert any(r["code"] == "AT01" for row in got for r in row)  # the shared code is cited
+    with pytest.raises(ConfigError, match=r"'top' parameter must be a positive whole number of at most 19"):
+        predictor.reasons(records, 20, codes)  # 20 fields, 19 codes
+
+
+@pytest.mark.slow
+def test_score_and_serve_give_the_codes_and_record_the_table(exported_dir: Path, german: pd.DataFrame,
+                                                             german_csv: Path, tmp_path: Path) -> None:
+    predictor = Predictor(exported_dir)
+    path = tmp_path / "codes.csv"
+    codes = _write_codes(predictor, path)
+    frame = german.drop(columns="creditability")
+    expected = predictor.reasons(frame, 3, codes)
+    out = tmp_path / "scores.parquet"
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(german_csv), "-o", str(out), "--reasons", "3",
+                                      "--reason-codes", str(path), "--chunk-rows", "300", "-q"])
+    assert result.exit_code == 0, result.output
+    got = pd.read_parquet(out)
+    for i, row in enumerate(got.itertuples(index=False)):
+        wanted = [r["code"] for r in expected[i]] if row.decision else []
+        assert [v for v in (row.reason_1, row.reason_2, row.reason_3) if pd.notna(v)] == wanted
+    meta = json.loads(pq.ParquetFile(out).metadata.metadata[b"finlite.provenance"])
+    assert meta["reason_codes"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert meta["reason_codes"]["codes"]["AT01"]["fields"] == ["duration_in_month", "credit_amount"]
+    assert "the lender's reason codes" in meta["columns"]["reason_1"]
+    # A protected field's citation is told by its code and the field behind it.
+    age = codes.code_of["age_in_years"]
+    if (got[["reason_1", "reason_2", "reason_3"]] == age).any().any():
+        assert f"{age} (age_in_years) in " in result.output.replace("\n", " ")
+
+    records = frame.head(60).to_dict("records")
+    decided = predictor.predict(records)
+    client = TestClient(create_app(exported_dir, audit=AuditLog(tmp_path / "audit.jsonl"), reasons=3,
+                                   reason_codes=path))
+    many = client.post("/predict", json={"records": records}).json()["results"]
+    for i, answer in enumerate(many):
+        assert answer.get("reasons") == (expected[i] if decided[i] else None)
+    first = int(np.flatnonzero(decided)[0])
+    assert client.post("/predict", json=records[first]).json()["reasons"] == expected[first]
+    assert client.get("/metadata").json()["reason_codes"] == codes.to_dict()
+    audited = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert audited[first]["reasons"] == expected[first]
+
+    # Refused before anything is scored or served.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("field,code,text\nage_in_year,R1,Age\n")
+    with socket.socket() as probe:  # a port that is free now: the table is refused, not the port
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    cases = [
+        (["score", str(exported_dir), str(german_csv), "-o", str(tmp_path / "x.csv"), "--reasons", "2",
+          "--reason-codes", str(bad)], "the model has no field 'age_in_year'. Did you mean 'age_in_years'?"),
+        (["score", str(exported_dir), str(german_csv), "-o", str(tmp_path / "x.csv"), "--reason-codes", str(path)],
+         "they need reasons (e.g. --reasons 4)"),
+        (["serve", str(exported_dir), "--no-audit", "--reason-codes", str(path)], "--reason-codes names the reasons "
+         "given with a decision; it needs --reasons N"),
+        (["serve", str(exported_dir), "--no-audit", "--reasons", "2", "--reason-codes", str(bad), "--port", port],
+         "the model has no field 'age_in_year'"),
+    ]
+    for args, message in cases:
+        refused = CliRunner().invoke(app, args)
+        assert refused.exit_code == 2, (args, refused.output)
+        assert message in refused.output and "Traceback" not in refused.output, (args, refused.output)
+    assert not (tmp_path / "x.csv").exists()
+    with pytest.raises(ConfigError, match=r"Reason codes name the reasons given with a decision; they need reasons"):
+        create_app(exported_dir, reason_codes=path)
