@@ -190,10 +190,15 @@ def test_encoder_equals_the_preprocessor(tables: tuple[pd.DataFrame, pd.DataFram
     features = list(schema.features)
     records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
                for r in score[features].to_dict("records")]
-    np.testing.assert_array_equal(encoder.encode_records(records)[0], expected)
+    encoded, unseen = encoder.encode_records(records)
+    np.testing.assert_array_equal(encoded, expected)
     arrow = pa.Table.from_pandas(score.astype({"colour": "string", "grade": "string", "city": "string",
                                                "amt": "string"}), preserve_index=False)
     np.testing.assert_array_equal(encoder.encode_arrow(arrow), expected)
+    # Batch scoring counts the unseen categories of every field, one-hot or weight of evidence /
+    # target encoded, as the record path reports them row by row.
+    by_field = {f: sum(f in u for u in unseen) for f in schema.categorical}
+    assert encoder.prepare_arrow(arrow).unseen == {f: n for f, n in by_field.items() if n}
     # A CSV is read as text: a code column with gaps, written from floats, holds "2.0" for the code
     # 2; every path reads it as that code (numeric_alias), not as an unseen category.
     as_text = pa.Table.from_pandas(score.astype("string"), preserve_index=False)

@@ -354,9 +354,18 @@ class Encoder:
                 unseen[name] = count
         for name, numbers, default, col in self.valued:
             # Codes -> one number per distinct value (or training key) -> numpy take: no per-row Python.
-            codes, table = _fastenc.codes_and_lookup(lookups, name, batch.column(name), numbers, default, np.float64,
+            # A value training never saw looks up NaN here, so it is counted as unseen (as the record
+            # path reports it) before it takes the prior, as training encodes it.
+            codes, table = _fastenc.codes_and_lookup(lookups, name, batch.column(name), numbers, np.nan, np.float64,
                                                      pa, pc)
-            columns.append((col, table[codes]))
+            values = table[codes]
+            if np.isnan(table).any():  # free when every value of the chunk's dictionary is known
+                gaps = np.isnan(values)
+                count = int(np.count_nonzero(gaps))
+                if count:
+                    unseen[name] = count
+                    values[gaps] = default
+            columns.append((col, values))
         return _fastenc.ArrowRows(n, leading, columns, plans, unseen)
 
     @staticmethod
