@@ -25,6 +25,10 @@ rows, ``--skip-sba`` without the SBA loan book). In one run it measures:
    peak RSS of the command (target ≤ 2 GiB), rows/s, and whether the scores equal
    ``Predictor.predict_score`` on the first 20,000 rows.
 
+With ``--reasons N`` each schema also gets one ``finlite score --reasons N`` run after the timed
+ones (adverse-action reasons for every decided row): its time, its ratio to the run without, and
+the decided rows explained per second.
+
 The machine's CPU (finlite/_timing.py) and its load average before and after are recorded: on a
 shared machine the load changes both times, which is why they are measured alternately in one
 run. Writes ``bench/results/scoring.json``.
@@ -155,9 +159,9 @@ def german_student() -> Path:
     from finlite.methods import MagnitudePruning
 
     student = CACHE / "german_student"
-    if (student / "model.onnx").is_file():
-        return student
     data = finlite.datasets.path("german_credit")
+    if (student / "model.onnx").is_file():
+        return _with_reasons(student, data)
     config = finlite.TrainConfig(epochs=40, patience=5, progress=False)
     with tempfile.TemporaryDirectory() as tmp:
         finlite.train(data, target="creditability", hidden=(64, 32), config=config, out=Path(tmp) / "teacher")
@@ -181,12 +185,12 @@ def sba_student(train_rows: int, seed: int) -> Path:
     from finlite.jobs.export import export_artifact
 
     student = CACHE / f"sba_student_{train_rows}_{seed}"
-    if (student / "model.onnx").is_file():
-        return student
+    data = CACHE / f"sba_sample_{train_rows}_{seed}.parquet"
+    if (student / "model.onnx").is_file() and data.is_file():
+        return _with_reasons(student, data)
     frame = pd.read_csv(sba_raw_csv(), low_memory=False).drop(columns=_SBA_DROP)
     sample = frame.sample(n=train_rows, random_state=seed).reset_index(drop=True)
     CACHE.mkdir(parents=True, exist_ok=True)
-    data = CACHE / f"sba_sample_{train_rows}_{seed}.parquet"
     sample.astype({c: "string" for c in sample.columns if sample[c].dtype == object}).to_parquet(data, index=False)
     config = finlite.TrainConfig(epochs=15, patience=3, progress=False)
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,6 +199,17 @@ def sba_student(train_rows: int, seed: int) -> Path:
         finlite.compress(Path(tmp) / "teacher", data, student_hidden=(32,), config=config, fine_tune=config,
                          out=student, timing=False, progress=False, overwrite=True)
     export_artifact(student, data)
+    return student
+
+
+def _with_reasons(student: Path, data: Path) -> Path:
+    """A cached student exported before exports recorded a reasons reference: exported again (the
+    same model; the manifest gains ``export.reasons``), so ``--reasons`` can be measured on it."""
+    from finlite.jobs.export import export_artifact
+
+    manifest = json.loads((student / "manifest.json").read_text())
+    if "reasons" not in (manifest.get("export") or {}):
+        export_artifact(student, data)
     return student
 
 
@@ -246,7 +261,7 @@ def sba_book(rows: int, seed: int) -> Path:
     return resampled("sba", table, rows, seed)
 
 
-def scoring(name: str, student: Path, book: Path, runs: int, tmp: Path) -> dict:
+def scoring(name: str, student: Path, book: Path, runs: int, tmp: Path, reasons: int = 0) -> dict:
     from finlite.runtime import Predictor
 
     predictor = Predictor(student)
@@ -271,6 +286,15 @@ def scoring(name: str, student: Path, book: Path, runs: int, tmp: Path) -> dict:
         peaks.append(peak)
         outputs.append(text)
     rows = pq.read_metadata(book).num_rows
+    explained = None
+    if reasons:  # once, after the timed runs: adverse-action reasons for every decided row
+        out_reasons = tmp / f"{name}_reasons.parquet"
+        wall, peak, text, cpu = _run([*score_cmd[:5], str(out_reasons), *score_cmd[6:], "--reasons", str(reasons)])
+        decided = int(pq.read_table(out_reasons, columns=["decision"]).column("decision").to_numpy().sum())
+        explained = {"reasons": reasons, "seconds": wall, "cpu_seconds": cpu, "peak_rss_mib": peak,
+                     "rows_per_second": rows / wall, "decided_rows": decided,
+                     "decided_rows_explained_per_second": decided / wall,
+                     "vs_without_reasons": wall / statistics.median(scores), "command_output": text}
     # The scores of the fast path equal the Predictor's on the same rows.
     head = pq.read_table(book, columns=fields).slice(0, 20_000).to_pandas()
     written = pq.read_table(out_score, columns=["score"]).slice(0, 20_000).column("score").to_numpy()
@@ -288,7 +312,7 @@ def scoring(name: str, student: Path, book: Path, runs: int, tmp: Path) -> dict:
             "scores_equal_predictor": bool(np.array_equal(written, expected)),
             "max_abs_diff_vs_predictor": float(np.abs(written - expected).max()), "command_output": outputs[-1],
             "target_ratio": 1.3, "target_rss_mib": 2048,
-            "pass": score / floor <= 1.3 and max(peaks) <= 2048}
+            "pass": score / floor <= 1.3 and max(peaks) <= 2048, "with_reasons": explained}
 
 
 def main() -> None:
@@ -300,6 +324,8 @@ def main() -> None:
     parser.add_argument("--skip-sba", action="store_true")
     parser.add_argument("--skip-synth", action="store_true")
     parser.add_argument("--skip-german", action="store_true")
+    parser.add_argument("--reasons", type=int, default=0,
+                        help="also time one 'finlite score --reasons N' run per schema (0: not)")
     args = parser.parse_args()
 
     import finlite
@@ -324,7 +350,7 @@ def main() -> None:
         result["scoring"] = []
         for schema, make_student, make_book in cases:
             student, book = make_student(), make_book(args.rows, args.seed)
-            r = scoring(schema, student, book, args.runs, tmp)
+            r = scoring(schema, student, book, args.runs, tmp, args.reasons)
             result["scoring"].append(r)
             print(f"score {schema}: {r['rows']:,} rows, {r['features']} fields -> {r['encoded_width']} inputs; floor "
                   f"{r['floor_seconds']:.2f} s ({r['floor_mode']}), finlite score {r['score_seconds']:.2f} s, ratio "
@@ -332,6 +358,11 @@ def main() -> None:
                   f"{r['floor_cpu_seconds']:.2f} vs {r['score_cpu_seconds']:.2f}; peak {r['peak_rss_mib']:.0f} MiB "
                   f"[{'PASS' if r['peak_rss_mib'] <= 2048 else 'FAIL'} ≤ 2 GiB], {r['rows_per_second']:,.0f} rows/s, "
                   f"scores equal the Predictor's: {r['scores_equal_predictor']}")
+            w = r["with_reasons"]
+            if w:
+                print(f"  with --reasons {w['reasons']}: {w['seconds']:.2f} s ({w['vs_without_reasons']:.1f}x the run "
+                      f"without), {w['decided_rows']:,} decided rows explained at "
+                      f"{w['decided_rows_explained_per_second']:,.0f}/s, peak {w['peak_rss_mib']:.0f} MiB")
     result["load_average_after"] = os.getloadavg()
     print(f"cpu: {result['cpu']['model']} ({result['cpu']['cores']} cores); load average before "
           f"{result['load_average_before'][0]:.1f}, after {result['load_average_after'][0]:.1f}")
