@@ -1103,6 +1103,8 @@ def report(
     judged = (stored.get("generated_from") or {}).get("evaluated_on")
     if judged:
         typer.echo(f"rows judged: {judged}")
+        for warning in ((stored.get("data") or {}).get("holdout") or {}).get("warnings") or []:
+            typer.echo(printable(f"warning: {warning}"), err=True)
     for section in stored.get("sections") or []:
         typer.echo(f"{section['status']:<5} {section['id']}: {section['summary']}")
     typer.echo(f"report: {written / 'report.html'} (overall {stored.get('status')})")

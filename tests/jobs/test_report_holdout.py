@@ -12,7 +12,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
-from finlite.artifact import load
+from finlite.artifact import load, prepare_like
 from finlite.cli import app
 from finlite.errors import ConfigError, DataError
 from finlite.jobs.report import rebuild_report
@@ -59,7 +59,9 @@ def test_a_holdout_report_judges_every_holdout_row_as_an_independent_computation
     record = report["data"]["holdout"]
     assert record["source"] == "later.csv" and record["rows"] == 300
     assert record["positive_rate"] == pytest.approx(float(y.mean()), abs=1e-7)
-    assert "note" not in record  # 300 rows of another name: nothing suggests the training table
+    # Stretched durations: no row equals a training row, and 300 rows hold enough of each class.
+    assert record["rows_in_training_table"] == {"train": 0, "validation": 0, "test": 0}
+    assert "warnings" not in record and not report.get("warnings")
 
     # flips.csv names the hold-out's rows by their id: exactly the rows whose decision differs.
     cutoff = student.operating_point.cutoff
@@ -78,20 +80,34 @@ def test_a_holdout_report_judges_every_holdout_row_as_an_independent_computation
     assert "holdout.source: later.csv" in (out / "MODEL_CARD.md").read_text()
     assert "on the hold-out later.csv" in (out / "report.html").read_text()
 
-    # The same rows without the stretch: no drift in the durations (the CSI follows the data, not the option).
+    # The same rows without the stretch: no drift in the durations (the CSI follows the data, not the
+    # option). They are the training table's first 300 rows, so the report says by how many parts they
+    # overlap the rows the models were fitted on, and warns.
     _holdout(german_csv, tmp_path / "same.csv")
     same = json.loads((rebuild_report(exported_dir, german_csv, holdout=tmp_path / "same.csv",
                                       out=tmp_path / "same-report") / "report.json").read_text())
     assert _csi(same, "duration_in_month") < 0.1
     assert pd.read_csv(tmp_path / "same-report" / "flips.csv")["row"].between(1, 300).all()  # its own line numbers
+    split = prepare_like(student, german_csv).split  # independently: which part each of those rows is in
+    parts = {part: int((np.asarray(rows) < 300).sum()) for part, rows in (("train", split.train),
+                                                                          ("validation", split.validation),
+                                                                          ("test", split.test))}
+    assert same["data"]["holdout"]["rows_in_training_table"] == parts and sum(parts.values()) == 300
+    fitted = parts["train"] + parts["validation"]
+    warning = same["data"]["holdout"]["warnings"][0]
+    assert warning.startswith(f"{fitted:,} of the 300 rows of the hold-out ")
+    assert "same.csv equal rows of the training or validation split" in warning
+    summary = _section(same, "summary")
+    assert summary["status"] == "WARN" and any("optimistic" in n for n in summary["notes"])
 
 
 def test_the_default_folder_is_named_after_the_holdout_and_the_development_report_is_kept(
         exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
-    _holdout(german_csv, tmp_path / "2024 Q1.later.csv", rows=slice(100, 250))
-    written = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "2024 Q1.later.csv")
+    _holdout(german_csv, tmp_path / "apps 2024-01.later.csv", rows=slice(100, 250), stretch=1.5)
+    written = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "apps 2024-01.later.csv")
     try:
-        assert written == exported_dir.resolve().parent / f"{exported_dir.resolve().name}-report-2024_Q1"
+        # Only the table suffix goes: apps.2024-01.csv and apps.2024-02.csv get folders of their own.
+        assert written == exported_dir.resolve().parent / f"{exported_dir.resolve().name}-report-apps_2024-01.later"
         assert json.loads((written / "report.json").read_text())["rows"] == 150
     finally:
         import shutil
@@ -120,6 +136,10 @@ def test_a_holdout_that_cannot_be_judged_is_refused_and_nothing_is_written(
         bad.to_csv(path, index=False)
         with pytest.raises(DataError, match=message):
             rebuild_report(exported_dir, german_csv, holdout=path, out=out)
+    labels = frame["creditability"]
+    frame[labels == labels.iloc[0]].to_csv(tmp_path / "one.csv", index=False)
+    with pytest.raises(DataError, match=rf"the hold-out .*one.csv holds only the class '{labels.iloc[0]}'"):
+        rebuild_report(exported_dir, german_csv, holdout=tmp_path / "one.csv", out=out)
     with pytest.raises(DataError, match=r"The 'id_column' parameter names the column 'loan_no'"):
         rebuild_report(exported_dir, german_csv, holdout=tmp_path / "h.csv", id_column="loan_no", out=out)
     assert not out.exists()
@@ -130,11 +150,17 @@ def test_the_cli_names_the_rows_it_judged_and_refuses_bad_input_with_exit_2(
     runner = CliRunner()
     _holdout(german_csv, tmp_path / "later.csv")
     out = tmp_path / "report"
+    frame = pd.read_csv(tmp_path / "later.csv")
+    bad = frame["creditability"] != frame["creditability"].iloc[0]
+    frame[~bad | (bad.cumsum() <= 5)].to_csv(tmp_path / "later.csv", index=False)  # training rows, and 5 of a class
     result = runner.invoke(app, ["report", str(exported_dir), str(german_csv), "--holdout", str(tmp_path / "later.csv"),
                                  "--out", str(out)])
     status = json.loads((out / "report.json").read_text())["status"]
     assert result.exit_code == (1 if status == "FAIL" else 0), result.output
-    assert "rows judged: the hold-out later.csv (300 rows" in result.output
+    assert "rows judged: the hold-out later.csv (" in result.output
+    # Printed, not only recorded: rows the models were fitted on, and a class too rare to judge.
+    assert "warning: " in result.output and "equal rows of the training or validation split" in result.output
+    assert "holds only 5 row(s) of its rarer class" in result.output
     cases = [
         (["report", str(exported_dir), "--holdout", str(tmp_path / "later.csv")], "needs the data"),
         (["report", str(exported_dir), str(german_csv), "--holdout", str(tmp_path / "missing.csv")], "missing.csv"),

@@ -85,7 +85,8 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
     for out in ("recoded.csv.out.csv", "recoded.parquet"):
         summary = score_file(predictor, tmp_path / "recoded.csv", tmp_path / out)
         assert summary.unseen == {"housing": 10, "purpose": 1000}
-        assert summary.notes[0] == ("rows with a category training never saw (scored as unseen): housing 10 (1.0%), "
+        assert summary.notes[0] == ("rows with a category training never saw (scored as unseen: the unseen bucket, or a "
+                                    "weight-of-evidence or target-encoded column's prior): housing 10 (1.0%), "
                                     "purpose 1,000 (100.0%)")
         assert summary.notes[1].startswith(
             "warning: column 'purpose' holds categories training never saw in 100% of the rows")
@@ -97,7 +98,7 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
     shown = CliRunner().invoke(app, ["score", str(exported_dir), str(tmp_path / "recoded.csv"), "-o",
                                      str(tmp_path / "cli.csv")])
     assert shown.exit_code == 0, shown.output
-    assert "note: rows with a category training never saw (scored as unseen): housing 10 (1.0%)" in shown.output
+    assert "or target-encoded column's prior): housing 10 (1.0%)" in shown.output.replace("\n", " ")
     assert "warning: column 'purpose' holds categories training never saw in 100% of the rows" in shown.output
 
 

@@ -58,6 +58,27 @@ def test_a_bad_table_is_refused_naming_the_line_and_the_fix(text: str, message: 
         ReasonCodes.parse(text, FIELDS, source="codes.csv")
 
 
+def test_errors_name_the_files_line_and_a_spreadsheets_habits_are_accepted() -> None:
+    """Blank rows and a statement over two lines do not shift the line named; trailing empty cells
+    (a spreadsheet's ",,") are no value; a code that reads as missing in a CSV is refused."""
+    text = "field,code,text\n\n\nduration,R05,\"Amount, or term\"\n\namount,R05,\"Amount, or term\"\nage,R90,Age\nprupose,R12,x\n"
+    with pytest.raises(ConfigError, match=r"line 8: the model has no field 'prupose'. Did you mean 'purpose'\?"):
+        ReasonCodes.parse(text, FIELDS, source="codes.csv")
+    with pytest.raises(ConfigError, match=r"line 3: the code or statement of 'amount' holds a control character"):
+        ReasonCodes.parse("field,code,text\n\namount,R05,\"two\nlines\"\nage,R90,Age\n", FIELDS)
+    padded = "field,code,text,,\r\n" + "".join(f"{f},C{i},s{i},,\r\n" for i, f in enumerate(FIELDS))
+    assert ReasonCodes.parse(padded, FIELDS).codes == ("C0", "C1", "C2", "C3")
+    for missing in ("NA", "null", "N/A", "None", "nan"):
+        with pytest.raises(ConfigError, match=rf"line 2: the code '{missing}' of 'duration' reads as a missing value"):
+            ReasonCodes.parse(f"field,code,text\nduration,{missing},x\n", FIELDS)
+    codes = ReasonCodes.parse(TABLE, FIELDS)
+    again = ReasonCodes.from_dict(json.loads(json.dumps(codes.to_dict())), FIELDS)
+    assert (again.code_of, again.text_of, again.codes, again.sha256) == (codes.code_of, codes.text_of, codes.codes,
+                                                                         codes.sha256)
+    with pytest.raises(ConfigError, match=r"does not map this model's reason fields"):
+        ReasonCodes.from_dict(codes.to_dict(), ("duration", "amount"))
+
+
 def test_the_file_is_read_as_untrusted_input(tmp_path: Path) -> None:
     good = tmp_path / "codes.csv"
     good.write_bytes(b"\xef\xbb\xbf" + TABLE.encode())  # a spreadsheet's CSV UTF-8 starts with a byte-order mark
@@ -158,10 +179,12 @@ def test_score_and_serve_give_the_codes_and_record_the_table(exported_dir: Path,
     assert meta["reason_codes"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert meta["reason_codes"]["codes"]["AT01"]["fields"] == ["duration_in_month", "credit_amount"]
     assert "the lender's reason codes" in meta["columns"]["reason_1"]
-    # A protected field's citation is told by its code and the field behind it.
+    # A protected field's citation is told by its code and the field behind it (age_in_years is among
+    # the German student's reasons).
     age = codes.code_of["age_in_years"]
-    if (got[["reason_1", "reason_2", "reason_3"]] == age).any().any():
-        assert f"{age} (age_in_years) in " in result.output.replace("\n", " ")
+    cited = int((got[["reason_1", "reason_2", "reason_3"]] == age).any(axis=1).sum())
+    assert cited > 0 and f"{age} (age_in_years) in {cited:,} of the " in result.output.replace("\n", " ")
+    assert predictor.reasons(frame.head(5), 3, path) == expected[:5]  # the table's path does as well
 
     records = frame.head(60).to_dict("records")
     decided = predictor.predict(records)
@@ -199,3 +222,30 @@ def test_score_and_serve_give_the_codes_and_record_the_table(exported_dir: Path,
     assert not (tmp_path / "x.csv").exists()
     with pytest.raises(ConfigError, match=r"Reason codes name the reasons given with a decision; they need reasons"):
         create_app(exported_dir, reason_codes=path)
+
+
+@pytest.mark.slow
+def test_every_worker_of_serve_gives_the_table_its_parent_read(exported_dir: Path, german: pd.DataFrame,
+                                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               forecast_dir: Path) -> None:
+    """serve --workers N hands each worker the table it read and checked, not the file: an edit (or a
+    broken file) meanwhile changes no worker's codes."""
+    from dataclasses import asdict
+
+    from finlite.runtime.service import ServeSettings, app_from_environment
+
+    predictor = Predictor(exported_dir)
+    path = tmp_path / "codes.csv"
+    codes = _write_codes(predictor, path)
+    settings = ServeSettings(artifact=str(exported_dir), reasons=2, reason_codes=str(path), allowed_hosts=("testserver",),
+                             reason_codes_table=codes.to_dict())
+    path.write_text("not,a,table\n")  # edited after the parent read it
+    monkeypatch.setenv("FINLITE_SERVE_SETTINGS", json.dumps(asdict(settings)))
+    client = TestClient(app_from_environment())
+    assert client.get("/metadata").json()["reason_codes"]["sha256"] == codes.sha256
+    records = german[predictor.fields].head(40).to_dict("records")
+    first = int(np.flatnonzero(predictor.predict(records))[0])
+    assert client.post("/predict", json=records[first]).json()["reasons"] == predictor.reasons(
+        records[first:first + 1], 2, codes)[0]
+    with pytest.raises(ConfigError, match=r"holds a forecaster; adverse-action reasons .* Drop --reasons and"):
+        create_app(forecast_dir, reason_codes=path)

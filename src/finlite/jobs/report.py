@@ -59,6 +59,8 @@ _COST_ROWS = 4096
 #: 540,000 SBA training rows took 18 s of the report (733 trees at about 30,000 rows/s), and a PSI
 #: over ten bands or a loss-threshold attack reads no more from 540,000 rows than from 100,000.
 TRAIN_SCORE_ROWS = 100_000
+#: A hold-out with fewer rows than this of its rarer class gets a warning (its rates are noise).
+MIN_HOLDOUT_CLASS_ROWS = 20
 #: The fidelity warning's AUC drop (jobs.compress.WARN_AUC_DROP; not imported: compress imports this module).
 _WARN_AUC_DROP = 0.06
 
@@ -204,6 +206,12 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
         raise DataError(f"{source} has the column(s) {', '.join(map(repr, twice))} more than once; give each "
                         "column one name.", param="holdout")
     y = prepared.schema.labels(frame, source)
+    classes = int(y.sum())
+    if classes in (0, len(y)):
+        found = prepared.schema.positive if classes else prepared.schema.negative
+        raise DataError(f"{source} holds only the class {found!r} ({len(y):,} rows); discrimination, calibration and "
+                        "every rate the report judges need both classes. Pass a hold-out with good and bad outcomes "
+                        "(a later period long enough for defaults to appear).", param="holdout")
     x = np.asarray(prepared.preprocessor.transform(frame, source))
     n = len(prepared.frame)
     # The training table's rows first (their positions in the split stay valid), in the hold-out's columns.
@@ -211,12 +219,51 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
     split = replace(prepared.split, test=np.arange(n, n + len(frame)))
     merged = replace(prepared, frame=combined, split=split, x_test=x, y_test=y, table=table, test_is_holdout=True)
     record: dict[str, Any] = {"source": Path(str(table.source)).name, "file_sha256": table.file_sha256,
-                              "content_sha256": digest, "rows": len(frame), "positive_rate": float(y.mean())}
+                              "content_sha256": digest, "rows": len(frame),
+                              "positive_rate": float(np.mean(y, dtype=np.float64))}
+    warnings: list[str] = []
+    # Rows the models were fitted on (or early-stopped on) would make every metric optimistic: found
+    # by value, as the model reads each row, whatever the file's column types or order.
+    known = _row_keys(prepared.frame, prepared.schema, f"the training rows of {prepared.source}")
+    keys = _row_keys(frame, prepared.schema, source)
+    overlap = {part: int(np.isin(keys, known[np.asarray(rows)]).sum())
+               for part, rows in (("train", prepared.split.train), ("validation", prepared.split.validation),
+                                  ("test", prepared.split.test))}
+    record["rows_in_training_table"] = overlap
+    fitted = overlap["train"] + overlap["validation"]
+    if fitted:
+        warnings.append(f"{fitted:,} of the {len(frame):,} rows of {source} equal rows of the training or validation "
+                        f"split the models were fitted on ({overlap['train']:,} and {overlap['validation']:,}): the "
+                        "report's metrics are optimistic by as much. A hold-out must hold rows the models never "
+                        "saw (drop these, or take a later period).")
+    small = min(classes, len(y) - classes)
+    if small < MIN_HOLDOUT_CLASS_ROWS:
+        warnings.append(f"{source} holds only {small:,} row(s) of its rarer class: every rate and interval the "
+                        f"report gives is that noisy. Read it as indicative; a hold-out with at least "
+                        f"{MIN_HOLDOUT_CLASS_ROWS} of each class says more.")
     note = _copy_warning(artifact, table)
     if note is not None:
-        log.warning("%s", note)
-        record["note"] = note.removeprefix("warning: ")
+        warnings.append(note.removeprefix("warning: "))
+    if warnings:
+        record["warnings"] = warnings
     return merged, record
+
+
+def _row_keys(frame: pd.DataFrame, schema: Any, source: str) -> np.ndarray:
+    """One 64-bit key per row of ``frame``: its features and label as the model reads them (numbers
+    as float64, money text parsed; categories by their category key, so 3, 3.0 and "3" agree)."""
+    from finlite._keys import category_key
+    from finlite.data.schema import numeric_column
+
+    parts: dict[str, Any] = {}
+    for name in schema.numeric:
+        parts[name] = numeric_column(frame[name], str(name), source, money=name in (schema.money or ()))
+    for name in (*schema.categorical, schema.target):
+        codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
+        keys = np.array([category_key(u) for u in uniques] + [category_key(None)], dtype=object)
+        parts[name] = keys[codes]  # -1 (a missing value) takes the last key
+    hashed: np.ndarray = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
+    return hashed
 
 
 def _default_monotone(model: FinliteModel, preprocessor: Any) -> dict[str, int]:
@@ -710,6 +757,9 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
     recipe = stored.get("recipe") or {}
     comparison["recipe"] = recipe
     messages = fidelity_warnings(comparison, [str(g.get("metric")) for g in recipe.get("final_gates") or []])
+    # What makes a hold-out's evidence weak (training rows in it, a handful of bads) is a warning of
+    # the report itself: the summary is then at least WARN, and the CLI prints it.
+    messages = [*messages, *((holdout_record or {}).get("warnings") or [])]
     if messages:
         comparison["warnings"] = messages
     man = art.manifest
@@ -728,13 +778,21 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
     return report, write_report_files(report, _flips(inputs))
 
 
+#: Suffixes a table's file name loses in a folder name (the longest first).
+_TABLE_SUFFIXES = (".csv.gz", ".tsv.gz", ".txt.gz", ".parquet", ".csv", ".tsv", ".txt", ".pq")
+
+
 def _file_label(data: DataLike) -> str:
-    """A hold-out's name for a folder: its file name without the extension, in safe characters
-    ("holdout" for a DataFrame)."""
+    """A hold-out's name for a folder: its file name without the table suffix (``apps.2024-01.csv``:
+    ``apps.2024-01``), in safe characters ("holdout" for a DataFrame)."""
     if not isinstance(data, (str, os.PathLike)):
         return "holdout"
-    name = Path(data).name.split(".")[0]
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:64] or "holdout"
+    name = Path(data).name
+    for suffix in _TABLE_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[:-len(suffix)]
+            break
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.")[:96] or "holdout"
 
 
 def _listed_text(art: Artifact, name: str) -> str:

@@ -920,7 +920,8 @@ def unseen_notes(unseen: dict[str, int], rows: int) -> list[str]:
     if not unseen or not rows:
         return []
     listed = ", ".join(f"{name} {count:,} ({count / rows:.1%})" for name, count in sorted(unseen.items()))
-    notes = [f"rows with a category training never saw (scored as unseen): {listed}"]
+    notes = [f"rows with a category training never saw (scored as unseen: the unseen bucket, or a weight-of-evidence "
+             f"or target-encoded column's prior): {listed}"]
     notes += [f"warning: column {name!r} holds categories training never saw in {count / rows:.0%} of the rows; it "
               "may be coded otherwise than in training (codes for labels, another spelling). Check it before using "
               "these decisions." for name, count in sorted(unseen.items()) if count >= MOSTLY_UNSEEN * rows]

@@ -459,11 +459,11 @@ class Predictor:
         return list(self._reason_model().fields)
 
     def reasons(self, records: Any, top: int = REASONS_TOP,
-                codes: ReasonCodes | None = None) -> list[list[dict[str, Any]]]:
+                codes: ReasonCodes | str | os.PathLike[str] | None = None) -> list[list[dict[str, Any]]]:
         """Adverse-action reasons of each record (a DataFrame, a list of dicts or one dict): up to
         ``top`` raw fields that pushed its score towards the positive class the most, largest
         first, each ``{"field": name, "contribution": log-odds}``; an empty list when none did.
-        With ``codes`` (the lender's table, :meth:`read_reason_codes`), up to ``top`` of its codes
+        With ``codes`` (the lender's table, :meth:`read_reason_codes`, or its path), up to ``top`` of its codes
         instead, each ``{"code", "text", "fields", "contribution"}`` (a code's contribution is
         the sum of its fields').
 
@@ -481,7 +481,7 @@ class Predictor:
         return self.reasons_encoded(self.encode(records), top, codes)
 
     def reasons_encoded(self, x: np.ndarray, top: int = REASONS_TOP,
-                        codes: ReasonCodes | None = None) -> list[list[dict[str, Any]]]:
+                        codes: ReasonCodes | str | os.PathLike[str] | None = None) -> list[list[dict[str, Any]]]:
         """:meth:`reasons` for rows already encoded (float32 ``[rows, n_features]``, or one row).
 
         Raises:
@@ -489,6 +489,8 @@ class Predictor:
             ConfigError: ``codes`` were read for another model's fields.
         """
         model = self._reason_model()
+        if isinstance(codes, (str, os.PathLike)):  # a path to the table: read and checked here
+            codes = self.read_reason_codes(codes)
         high = len(model.fields) if codes is None else len(codes.codes)
         check_count(top, "top", high=high, fix="Four reasons is the US adverse-action practice.")
         if codes is not None:

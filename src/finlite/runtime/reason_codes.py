@@ -23,13 +23,14 @@ import csv
 import hashlib
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from finlite._keys import CSV_MISSING
 from finlite._paths import FileTooLarge, read_small_file
 from finlite._protected import likely_protected
 from finlite._util import closest
@@ -46,6 +47,8 @@ MAX_BYTES = 1 << 20
 MAX_CODE_CHARS = 32
 #: Longest statement (a notice prints one line per reason).
 MAX_TEXT_CHARS = 500
+#: Codes that read as missing in any case (besides CSV_MISSING's exact spellings).
+_MISSING_WORDS = frozenset({"na", "n/a", "nan", "null", "none", "nil", "#n/a"})
 
 
 @dataclass(frozen=True)
@@ -98,23 +101,32 @@ class ReasonCodes:
               sha256: str | None = None) -> ReasonCodes:
         """:meth:`read` for text already in memory (``source`` names it in messages)."""
         where = f"The reason-codes file {source!r}"
+        reader = csv.reader(io.StringIO(text, newline=""))
+        rows: list[tuple[int, list[str]]] = []  # (the file line a row starts on, its cells)
+        line = 1
         try:
-            rows = list(csv.reader(io.StringIO(text, newline="")))
+            for row in reader:
+                # Empty cells past the third (a spreadsheet's ",,") are no value; a blank row is skipped.
+                while len(row) > len(COLUMNS) and not row[-1].strip():
+                    row.pop()
+                if any(cell.strip() for cell in row):
+                    rows.append((line, row))
+                line = reader.line_num + 1
         except csv.Error as exc:
-            raise ConfigError(f"{where} is not valid CSV ({exc}).", param="reason_codes") from None
-        rows = [r for r in rows if any(cell.strip() for cell in r)]
+            raise ConfigError(f"{where} is not valid CSV near line {reader.line_num} ({exc}).",
+                              param="reason_codes") from None
         if not rows:
             raise ConfigError(f"{where} is empty; give a header field,code,text and one row per field the model "
                               f"gives reasons for ({', '.join(fields)}).", param="reason_codes")
-        header = [cell.strip().lower() for cell in rows[0]]
+        header = [cell.strip().lower() for cell in rows[0][1]]
         if tuple(header) != COLUMNS:
-            raise ConfigError(f"{where} has the header {','.join(rows[0])!r}; it must be exactly "
+            raise ConfigError(f"{where} has the header {','.join(rows[0][1])!r}; it must be exactly "
                               f"{','.join(COLUMNS)!r} (the model's field, the lender's code, the statement a notice "
                               "prints).", param="reason_codes")
         known = list(fields)
         code_of: dict[str, str] = {}
         text_of: dict[str, str] = {}
-        for line, row in enumerate(rows[1:], start=2):
+        for line, row in rows[1:]:
             if len(row) != len(COLUMNS):
                 raise ConfigError(f"{where}, line {line}: {len(row)} value(s); each row has a field, a code and a "
                                   "statement (quote a statement that holds a comma).", param="reason_codes")
@@ -129,6 +141,10 @@ class ReasonCodes:
                 what = "code" if not code else "statement"
                 raise ConfigError(f"{where}, line {line}: the field {field!r} has no {what}; a notice prints both.",
                                   param="reason_codes")
+            if code in CSV_MISSING or code.lower() in _MISSING_WORDS:
+                raise ConfigError(f"{where}, line {line}: the code {code!r} of {field!r} reads as a missing value in a "
+                                  "CSV (score writes codes into CSV files, and pandas or a spreadsheet would read it "
+                                  "back as empty); choose another code.", param="reason_codes")
             if len(code) > MAX_CODE_CHARS or len(statement) > MAX_TEXT_CHARS:
                 raise ConfigError(f"{where}, line {line}: a code is at most {MAX_CODE_CHARS} characters and a "
                                   f"statement at most {MAX_TEXT_CHARS}; the field {field!r} has "
@@ -149,6 +165,28 @@ class ReasonCodes:
         codes = tuple(dict.fromkeys(code_of[f] for f in known))
         digest = sha256 if sha256 is not None else hashlib.sha256(text.encode("utf-8")).hexdigest()
         return cls(fields=tuple(known), code_of=code_of, text_of=text_of, codes=codes, source=source, sha256=digest)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], fields: Sequence[str]) -> ReasonCodes:
+        """The table :meth:`to_dict` recorded, for a model with these reason ``fields`` (how
+        ``serve --workers N`` hands every worker the table its parent read, not the file again).
+
+        Raises:
+            ConfigError: the record does not map exactly these fields.
+        """
+        try:
+            code_of = {str(f): str(c) for c, entry in data["codes"].items() for f in entry["fields"]}
+            text_of = {str(c): str(entry["text"]) for c, entry in data["codes"].items()}
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"The reason-codes record is malformed ({exc!r}); read the table again.",
+                              param="reason_codes") from None
+        if sorted(code_of) != sorted(fields):
+            raise ConfigError("The reason-codes record does not map this model's reason fields; read the table "
+                              "for this model.", param="reason_codes")
+        known = tuple(fields)
+        return cls(fields=known, code_of=code_of, text_of=text_of,
+                   codes=tuple(dict.fromkeys(code_of[f] for f in known)), source=str(data.get("source", "")),
+                   sha256=str(data.get("sha256", "")))
 
     def check_fields(self, fields: Sequence[str], where: str) -> None:
         """Refuse a table read for another model (other reason fields).

@@ -167,6 +167,9 @@ class ServeSettings:
     reasons: int = 0
     #: The lender's reason-codes table (a CSV path): the reasons are its codes (see create_app).
     reason_codes: str | None = None
+    #: The table as the parent read it (ReasonCodes.to_dict): what every worker of --workers N
+    #: serves, so an edit of the file meanwhile changes no worker's codes.
+    reason_codes_table: dict[str, Any] | None = None
 
     def predictor(self) -> Predictor:
         """Load the artifact with the trust options given (a key, a pinned manifest digest)."""
@@ -973,9 +976,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         elif reason_codes is not None:
             raise ConfigError("Reason codes name the reasons given with a decision; they need reasons (e.g. "
                               "reasons=4).", param="reason_codes")
-    elif reasons:
+    elif reasons or reason_codes is not None:
         raise ConfigError(f"{predictor.path} holds a forecaster; adverse-action reasons are for records a classifier "
-                          "declines. Drop --reasons.", param="reasons")
+                          "declines. Drop --reasons and --reason-codes.", param="reasons")
     clock = _Clock()
     model_errors = _model_errors()
     too_large = orjson.dumps({"detail": f"request body is larger than {max_body_bytes} bytes"})
@@ -1381,9 +1384,10 @@ def app_from_environment() -> FastAPI:
         raise ConfigError(f"{_ENV} is not set; start the service with 'finlite serve'.")
     settings = ServeSettings(**json.loads(raw))
     predictor, token, audit = _open(settings)
+    table = settings.reason_codes_table
+    codes = None if table is None else ReasonCodes.from_dict(table, predictor.reason_fields)
     app = create_app(predictor, token=token, audit=audit, audit_features=settings.audit_features,
-                     max_body_bytes=settings.max_body_bytes, reasons=settings.reasons,
-                     reason_codes=settings.reason_codes)
+                     max_body_bytes=settings.max_body_bytes, reasons=settings.reasons, reason_codes=codes)
     app.allowed_hosts = host_check(settings.host, token, settings.allowed_hosts)  # type: ignore[attr-defined]
     return app
 
@@ -1451,6 +1455,8 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         audit.close()
     # Each worker loads the artifact this process verified, pinned by its manifest digest: one
     # swapped in meanwhile (even one signed by the same key) is refused, not served beside it.
-    pinned = replace(settings, manifest_sha256=str(predictor.manifest["manifest_sha256"]))
+    # The reason codes likewise: the table read and checked here travels with the settings.
+    pinned = replace(settings, manifest_sha256=str(predictor.manifest["manifest_sha256"]),
+                     reason_codes_table=None if codes is None else codes.to_dict())
     os.environ[_ENV] = json.dumps(asdict(pinned))
     uvicorn.run("finlite.runtime.service:app_from_environment", factory=True, workers=workers, **options)
