@@ -90,7 +90,10 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
                                     "purpose 1,000 (100.0%)")
         assert summary.notes[1].startswith(
             "warning: column 'purpose' holds categories training never saw in 100% of the rows")
-        assert len(summary.notes) == 3 and "PSI" in summary.notes[2]  # the population check comes last
+        # Then the population check, and the fields that moved (the recoded purpose).
+        assert len(summary.notes) == 4 and "PSI" in summary.notes[2]
+        assert summary.notes[3].startswith("warning: fields whose distribution shifted since training (CSI ≥ 0.25): "
+                                           "purpose ")
     from typer.testing import CliRunner
 
     from finlite.cli import app
@@ -144,7 +147,11 @@ def test_a_run_checks_its_population_against_the_training_rows(exported_dir: Pat
     shifted.to_csv(tmp_path / "shifted.csv", index=False)
     moved = score_file(predictor, tmp_path / "shifted.csv", tmp_path / "moved.csv")
     assert moved.psi is not None and moved.psi >= 0.25
-    assert moved.notes[-1].startswith("warning: the scores' PSI against the training rows' is")
+    psi_note = next(n for n in moved.notes if "PSI" in n)
+    assert psi_note.startswith("warning: the scores' PSI against the training rows' is")
+    # Which inputs moved: the two scaled columns, named with their CSI, largest first.
+    assert moved.notes[-1].startswith("warning: fields whose distribution shifted since training (CSI ≥ 0.25): "
+                                      "credit_amount ") and "duration_in_month" in moved.notes[-1]
     assert score_file(_exported_teacher(teacher_dir, german_csv, tmp_path),
                       german_csv, tmp_path / "t.csv").psi is None  # a teacher has no validation report
 
@@ -197,7 +204,9 @@ def test_a_parquet_output_records_the_model_that_made_it(exported_dir: Path, ger
     assert origin["input"] == {"name": german_csv.name, "bytes": german_csv.stat().st_size}
     run = json.loads(meta[b"finlite.run"])
     decisions = pd.read_parquet(tmp_path / "a.parquet")["decision"]
-    assert run == {"rows": 1000, "positives": int(decisions.sum()), "psi": summary.psi, "unseen": {}}
+    assert run == {"rows": 1000, "positives": int(decisions.sum()), "psi": summary.psi, "unseen": {},
+                   "csi": pytest.approx(summary.csi)}
+    assert run["csi"].keys() == set(Predictor(exported_dir).fields) and max(run["csi"].values()) < 0.1
     # No clock time in it: the same input and artifact give the same bytes.
     score_file(predictor, german_csv, tmp_path / "b.parquet")
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()

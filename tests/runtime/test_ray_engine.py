@@ -90,7 +90,10 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
     assert remote.unseen == local.unseen == {"housing": 50, "purpose": 6000}
     assert local.psi is not None and local.psi >= 0.25
     assert remote.psi == pytest.approx(local.psi, rel=1e-12)  # 6,000 rows: both bin every score
-    assert remote.notes == local.notes and remote.notes[-1].startswith("warning: the scores' PSI")
+    # Each field's CSI from the same rows: the same numbers (credit_amount x 20 and the recoded purpose shifted).
+    assert remote.csi == local.csi and local.csi["credit_amount"] >= 0.25 and local.csi["purpose"] >= 0.25
+    assert remote.notes == local.notes and remote.notes[-2].startswith("warning: the scores' PSI")
+    assert remote.notes[-1].startswith("warning: fields whose distribution shifted since training")
     assert remote.provenance == local.provenance
     meta = [pq.ParquetFile(tmp_path / name).metadata.metadata for name in ("local.parquet", "ray.parquet")]
     assert meta[0][b"finlite.provenance"] == meta[1][b"finlite.provenance"]

@@ -12,6 +12,7 @@ import torch
 from finlite._manifest import SIGNATURE, amend_artifact
 from finlite._util import package_versions, sha256_bytes, utc_timestamp
 from finlite.artifact import Artifact, load, prepare_like, recorded_table
+from finlite.data.prepared import PreparedData
 from finlite.errors import ArtifactError, ExportError
 from finlite.evaluate.explain import deployed_reference
 from finlite.evaluate.metrics import auc as roc_auc
@@ -167,6 +168,14 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
                                    "against_float": against}
     if cutoff is not None and art.market is None:
         record["reasons"] = reasons_reference(art, prepared, onnx_session(fp32))
+    if isinstance(prepared, PreparedData):  # each field's training bins: score reports every field's CSI
+        # against them
+        from finlite.runtime.stability import reference_record
+
+        schema = prepared.schema
+        record["stability"] = reference_record(prepared.frame.iloc[prepared.split.train], schema.numeric,
+                                               schema.categorical, schema.money or (),
+                                               f"the training rows of {prepared.source}")
     # Pinned to the manifest loaded above: a folder changed during the parity check is refused,
     # so the key never signs what was not verified (and the ONNX files match the weights beside them).
     amend_artifact(art.path, files, {"export": record}, sign_with=private, verify_key=verify_key,

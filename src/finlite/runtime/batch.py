@@ -37,6 +37,7 @@ from finlite.runtime import _arrownp, _fastenc
 from finlite.runtime.predictor import Predictor, score_blocks
 from finlite.runtime.reason_codes import ReasonCodes, protected_values, reason_columns, reasons_setup
 from finlite.runtime.reasons import METHOD as REASONS_METHOD
+from finlite.runtime.stability import FeatureBins, csi_notes
 
 __all__ = ["CHUNK_ROWS_RANGE", "ID_TEXT", "PROVENANCE_KEY", "RUN_KEY", "ScoreSummary", "check_input_file", "default_chunk_rows",
            "file_rows", "id_column", "ids_as_written", "open_csv_text", "provenance", "run_record", "score_file",
@@ -124,13 +125,16 @@ class ScoreSummary:
     #: Which model made the output, from what input (:func:`provenance`); also in a Parquet
     #: output's metadata under :data:`PROVENANCE_KEY`.
     provenance: dict[str, Any] = field(default_factory=dict, kw_only=True)
+    #: Each field's CSI between the training rows and the rows binned for the PSI, in the bins
+    #: ``finlite export`` recorded (:mod:`finlite.runtime.stability`; empty without them).
+    csi: dict[str, float] = field(default_factory=dict, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The run as JSON-ready values (``finlite score --json``)."""
         return {"engine": "local", "output": str(self.output), "rows": self.rows, "positives": self.positives,
                 "seconds": round(self.seconds, 6), "rows_per_second": round(self.rows_per_second, 1)
                 if self.seconds > 0 else None, "psi": self.psi, "unseen": dict(sorted(self.unseen.items())),
-                "notes": list(self.notes), "provenance": self.provenance}
+                "csi": dict(sorted(self.csi.items())), "notes": list(self.notes), "provenance": self.provenance}
 
     @property
     def rows_per_second(self) -> float:
@@ -182,9 +186,11 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
     return record
 
 
-def run_record(rows: int, positives: int, psi: float | None, unseen: dict[str, int]) -> dict[str, Any]:
+def run_record(rows: int, positives: int, psi: float | None, unseen: dict[str, int],
+               csi: Mapping[str, float] | None = None) -> dict[str, Any]:
     """What a run counted, as stored under :data:`RUN_KEY` in a Parquet output's metadata."""
-    return {"rows": rows, "positives": positives, "psi": psi, "unseen": dict(sorted(unseen.items()))}
+    return {"rows": rows, "positives": positives, "psi": psi, "unseen": dict(sorted(unseen.items())),
+            "csi": dict(sorted((csi or {}).items()))}
 
 
 def _kind(path: Path, what: str) -> str:
@@ -543,11 +549,12 @@ class _Chunk:
     """What a worker made of one chunk: the output table, its rows and positives, and its rows
     per field whose category training never saw."""
 
-    __slots__ = ("bins", "cited", "positives", "rows", "table", "unexplained", "unseen")
+    __slots__ = ("bins", "cited", "fields", "positives", "rows", "table", "unexplained", "unseen")
 
     def __init__(self, table: Any, rows: int, positives: int, unseen: dict[str, int] | None = None,
                  bins: np.ndarray | None = None, cited: dict[str, list[int]] | None = None,
-                 unexplained: int = 0) -> None:
+                 unexplained: int = 0, fields: dict[str, np.ndarray] | None = None) -> None:
+        self.fields = fields  # rows per recorded bin of each field (the feature CSI), or None
         self.table, self.rows, self.positives, self.unseen = table, rows, positives, unseen or {}
         self.bins = bins  # scores per stability bin (of a sample of the chunk's rows), or None
         # Per likely-protected field: [rows whose reasons name it, rows whose first reason is it].
@@ -672,12 +679,14 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         bins = None
         if reference is not None:
             bins = psi_bins(reference[0], reference[1].size, score, first_row)
+        counted = feature_bins.count(batch, first_row) if feature_bins is not None else None
         return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins, cited,
-                      unexplained)
+                      unexplained, counted)
 
     reference = _reference_bins(predictor)
+    feature_bins = _feature_bins(predictor)
     rows = positives = 0
-    counts = RunCounts(reference, codes)
+    counts = RunCounts(reference, codes, feature_bins)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
                                       *((c, pa.string()) for c in reason_names)]
@@ -700,7 +709,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 written = write_pool.submit(writer.write, chunk.table)
                 rows += chunk.rows
                 positives += chunk.positives
-                counts.add(chunk.unseen, chunk.bins, chunk.cited, chunk.unexplained)
+                counts.add(chunk.unseen, chunk.bins, chunk.cited, chunk.unexplained, chunk.fields)
                 if bar is not None:
                     bar.update(chunk.rows)
 
@@ -732,14 +741,15 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 for pending in window:
                     pending.cancel()
         psi = counts.psi()
-        writer.commit(out_schema, run_record(rows, positives, psi, counts.unseen))
+        writer.commit(out_schema, run_record(rows, positives, psi, counts.unseen, counts.csi()))
     except BaseException:
         writer.abort()
         raise
     finally:
         if bar is not None:
             bar.close()
-    return ScoreSummary(rows, time.perf_counter() - start, positives, dst, notes=counts.notes(rows, positives, psi),
+    return ScoreSummary(rows, time.perf_counter() - start, positives, dst, csi=counts.csi(),
+                        notes=counts.notes(rows, positives, psi),
                         unseen=counts.unseen, psi=psi, provenance=origin)
 
 
@@ -749,16 +759,24 @@ class RunCounts:
     (None without a reference), and the reasons' likely-protected citations and decided rows
     without a reason."""
 
-    def __init__(self, reference: tuple[np.ndarray, np.ndarray] | None, codes: ReasonCodes | None = None) -> None:
+    def __init__(self, reference: tuple[np.ndarray, np.ndarray] | None, codes: ReasonCodes | None = None,
+                 fields: FeatureBins | None = None) -> None:
         self.reference = reference
+        self.fields = fields  # the recorded bins of the artifact's fields (the feature CSI), or None
+        self.field_counts = None if fields is None else fields.empty()
         self.codes = codes  # the reasons are these codes: a protected citation is told with its fields
         self.unseen: dict[str, int] = {}
         self.binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
         self.cited: dict[str, list[int]] = {}
         self.unexplained = 0
 
-    def add(self, unseen: Mapping[str, int], bins: Any, cited: Mapping[str, Sequence[int]], unexplained: int) -> None:
-        """Add one chunk's counts (``bins`` None: the chunk binned nothing)."""
+    def add(self, unseen: Mapping[str, int], bins: Any, cited: Mapping[str, Sequence[int]], unexplained: int,
+            fields: Mapping[str, Any] | None = None) -> None:
+        """Add one chunk's counts (``bins`` None: the chunk binned nothing; ``fields``: rows per
+        recorded bin of each field, None when there are no recorded bins)."""
+        if self.field_counts is not None and fields is not None:
+            for name, counted in fields.items():
+                self.field_counts[name] += np.asarray(counted, dtype=np.int64)
         for name, count in unseen.items():
             self.unseen[name] = self.unseen.get(name, 0) + int(count)
         if self.binned is not None and bins is not None:
@@ -775,13 +793,21 @@ class RunCounts:
             return None
         return population_psi(self.binned, self.reference[1])
 
+    def csi(self) -> dict[str, float]:
+        """Each field's CSI against the training rows (empty without recorded bins, or under
+        PSI_MIN_ROWS binned rows: a handful of rows says nothing of a distribution)."""
+        if self.fields is None or self.field_counts is None:
+            return {}
+        binned = max((int(c.sum()) for c in self.field_counts.values()), default=0)
+        return {} if binned < PSI_MIN_ROWS else self.fields.csi(self.field_counts)
+
     def notes(self, rows: int, decided: int, psi: float | None) -> list[str]:
         """The run's notes: unseen categories, stability, protected citations, rows with no reason."""
         stability = [psi_note(psi)] if psi is not None else [] if self.binned is None or not rows else \
             [f"no PSI check of the scores: {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"]
         cited = self.cited if self.codes is None else {self.codes.label(c): n for c, n in self.cited.items()}
-        return (unseen_notes(self.unseen, rows) + stability + cited_notes(cited, decided)
-                + unexplained_note(self.unexplained, decided))
+        return (unseen_notes(self.unseen, rows) + stability + csi_notes(self.csi(), rows)
+                + cited_notes(cited, decided) + unexplained_note(self.unexplained, decided))
 
 
 def reason_counts(texts: list[list[str | None]], decision: np.ndarray,
@@ -895,6 +921,16 @@ def _reference_bins(predictor: Predictor) -> tuple[np.ndarray, np.ndarray] | Non
             or not np.all(np.isfinite(expected)) or abs(expected.sum() - 1.0) > 1e-6):
         return None
     return uppers, expected
+
+
+def _feature_bins(predictor: Predictor) -> FeatureBins | None:
+    """The bins ``finlite export`` recorded for the artifact's fields (``export.stability``), or
+    None for an artifact exported before they were, or a forecaster."""
+    record = (predictor.manifest.get("export") or {}).get("stability")
+    if record is None or getattr(predictor, "market", None) is not None:
+        return None
+    encoder = predictor.encoder
+    return FeatureBins(record, encoder.fields, tuple(getattr(encoder, "money", ()) or ()), str(predictor.path))
 
 
 def population_psi(counts: np.ndarray, expected: np.ndarray) -> float:

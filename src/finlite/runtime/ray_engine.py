@@ -39,6 +39,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     ScoreSummary,
     _check_columns,
     _check_ids,
+    _feature_bins,
     _kind,
     _reference_bins,
     _Writer,
@@ -248,13 +249,16 @@ class _Scorer:
         # would retry a failed actor start and report it as ActorDiedError, not ArtifactError.
         self.failure: FinliteError | None = None
         self._block: np.ndarray | None = None  # the encoded rows of one block (see _buffer)
+        self.feature_bins: Any = None  # the fields' recorded bins (set with the predictor below)
         try:
             key: Any = load_public_key_pem(key_pem) if key_pem is not None else False
             self.predictor = Predictor(artifact, variant=variant, threads=1, verify_key=key,
                                        manifest_sha256=manifest_sha256)
             self.cutoff = np.float32(self.predictor.cutoff)
-            # The training scores' stability bins, as the local run reads them (batch._reference_bins).
+            # The training scores' stability bins, as the local run reads them (batch._reference_bins),
+            # and each field's (batch._feature_bins).
             self.reference = _reference_bins(self.predictor)
+            self.feature_bins = _feature_bins(self.predictor)
             if reasons:
                 if codes is not None:  # read and checked by the driver: the same model, pinned above
                     codes.check_fields(self.predictor.reason_fields, artifact)
@@ -315,6 +319,14 @@ class _Scorer:
         columns[_ROW] = batch.column(_ROW)
         cited, unexplained = reason_counts(texts, decision, self.protected)
         stats: dict[str, Any] = {"unseen": unseen, "cited": cited, "unexplained": unexplained}
+        if self.feature_bins is not None:  # the rows the local run bins (by file position: stability.sample_rows)
+            fields = self.feature_bins.empty()
+            for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, n], strict=True):
+                if hi > lo:
+                    for name, counted in self.feature_bins.count(batch.slice(int(lo), int(hi - lo)),
+                                                                 int(rows[lo])).items():
+                        fields[name] += counted
+            stats["fields"] = {name: [int(c) for c in counted] for name, counted in fields.items()}
         if self.reference is not None:  # the rows the local run bins (by file position: batch.psi_bins)
             bins = np.zeros(self.reference[1].size, dtype=np.int64)
             for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, n], strict=True):
@@ -453,6 +465,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         dictionary = [c for c in dictionary if not pa.types.is_nested(schema.field(c).type)]
     origin = provenance(local, src, k, codes)
     reference = _reference_bins(local)
+    feature_bins = _feature_bins(local)
     del local
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
@@ -466,7 +479,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     bar = None
     start = time.perf_counter()
     rows = positives = 0
-    counts = RunCounts(reference, codes)
+    counts = RunCounts(reference, codes, feature_bins)
     psi = None
     batches: Any = None
     ds = scored = None
@@ -517,7 +530,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                                 f"{int(numbers[0])}); nothing was written. Score it again.")
             for text in table.column(_STATS).drop_null().to_pylist():
                 stats = json.loads(text)
-                counts.add(stats["unseen"], stats.get("bins"), stats["cited"], stats["unexplained"])
+                counts.add(stats["unseen"], stats.get("bins"), stats["cited"], stats["unexplained"],
+                           stats.get("fields"))
             table = table.drop_columns([_ROW, _STATS])
             if n or writer.writer is None:
                 writer.write(table)
@@ -536,7 +550,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                             "Score it again.")
         psi = counts.psi()
         # never empty here: a header-only table was written above
-        writer.commit(None, run_record(rows, positives, psi, counts.unseen))
+        writer.commit(None, run_record(rows, positives, psi, counts.unseen, counts.csi()))
     except BaseException as exc:
         writer.abort()
         cause = _finlite_cause(exc)
@@ -553,5 +567,5 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         ds = scored = batches = None
         if owned:
             ray.shutdown()
-    return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size,
+    return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, csi=counts.csi(),
                            notes=counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi, provenance=origin)

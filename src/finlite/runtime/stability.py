@@ -1,0 +1,253 @@
+"""Feature stability at scoring time: each field's CSI (characteristic stability index) between the
+training rows and a scoring run's rows.
+
+A scoring run's score PSI says that the population moved; a model-monitoring team then asks which
+input moved (a bureau feed that started sending blanks, a new product mix, an income field now in
+thousands). ``finlite export`` records, from the training split, each field's bins and their
+training counts (``export.stability`` in the manifest, :func:`reference_record`); ``finlite score``
+counts the same bins over a sample of its rows chosen by file position (every one of the file's
+first 16,384 rows, then every 64th: :func:`sample_rows`; 172,000 rows of 10 million, so the same
+whatever the chunks, threads or engine, and a small part of scoring) and reports each field's
+CSI, warning at 0.25 or more, as the validation report's stability section does.
+
+The bins are the report's: a number's bins at the deciles of its training values (money text read
+with the money rule) with a bin for missing values; a category's bins its training values of at
+least 1 % of the rows (at most :data:`MAX_KEPT`), one ``other`` bin for the rest and for values
+training never saw, and one for missing values. Categories are compared as the model's encoder
+compares them (:func:`finlite._keys.category_key`: 3, 3.0 and "3" are one value, surrounding
+spaces do not count, "94110.0" read from a CSV is the code 94110). The CSI is ``sum((a - e) * ln(a / e))`` over the bins with shares floored at
+1e-4, bins empty on both sides left out: the terms of every PSI finlite reports.
+
+numpy and pyarrow only at scoring time (the torch-free runtime); the export side reads pandas.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from finlite._keys import MISSING, category_key, numeric_alias
+from finlite.errors import ArtifactError
+
+__all__ = ["BINS", "MAX_KEPT", "METHOD", "MIN_SHARE", "SAMPLE_EVERY", "SAMPLE_FROM", "FeatureBins", "csi_notes",
+           "reference_record", "sample_rows"]
+
+#: The method's name as recorded (``export.stability.method``).
+METHOD = "csi-deciles"
+#: Quantile bins of a numeric field.
+BINS = 10
+#: A category holding at least this share of the training rows gets a bin of its own.
+MIN_SHARE = 0.01
+#: Most categories with a bin of their own (by training count; the rest share ``other``).
+MAX_KEPT = 64
+#: Every row among a file's first this many is binned; after them, every :data:`SAMPLE_EVERY`-th.
+SAMPLE_FROM = 16384
+SAMPLE_EVERY = 64
+_FLOOR = 1e-4
+#: Most distinct values per field whose bin a run remembers (a code column's values recur chunk
+#: after chunk; a field with more is looked up afresh).
+_MEMO = 200_000
+
+
+def sample_rows(first_row: int, n: int, head: int = SAMPLE_FROM, every: int = SAMPLE_EVERY) -> np.ndarray:
+    """Positions, within a chunk of ``n`` rows starting at file row ``first_row`` (1-based), of
+    the rows a run bins: every row among the file's first ``head``, then the rows whose file
+    position (0-based) is a multiple of ``every``: the same rows whatever the chunks or the engine."""
+    start = first_row - 1
+    first = max(0, min(n, head - start))
+    offset = (-(start + first)) % every
+    return np.concatenate([np.arange(first), np.arange(first + offset, n, every)]).astype(np.int64)
+
+
+def csi(expected: np.ndarray, actual: np.ndarray) -> float:
+    """CSI of counts per bin (training ``expected``, scored ``actual``)."""
+    e, a = np.asarray(expected, dtype=np.float64), np.asarray(actual, dtype=np.float64)
+    used = (e > 0) | (a > 0)
+    e_share = np.maximum(e[used] / max(e.sum(), 1.0), _FLOOR)
+    a_share = np.maximum(a[used] / max(a.sum(), 1.0), _FLOOR)
+    return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
+
+
+def reference_record(frame: Any, numeric: Sequence[str], categorical: Sequence[str],
+                     money: Sequence[str] = (), source: str = "the training rows") -> dict[str, Any]:
+    """Each field's bins and training counts, from the training rows ``frame`` (a DataFrame), as
+    recorded in ``export.stability``."""
+    import pandas as pd
+
+    from finlite.data.schema import numeric_column
+
+    fields: list[dict[str, Any]] = []
+    for name in numeric:
+        values = numeric_column(frame[name], str(name), source, money=name in money)
+        finite = values[np.isfinite(values)]
+        inner = (np.unique(np.quantile(finite, np.linspace(0, 1, BINS + 1)[1:-1])) if finite.size
+                 else np.empty(0))
+        counts = np.bincount(_numeric_bins(values, inner), minlength=inner.size + 2)
+        fields.append({"field": str(name), "kind": "numeric", "edges": [float(v) for v in inner],
+                       "counts": [int(c) for c in counts]})
+    for name in categorical:
+        codes, uniques = pd.factorize(frame[name].astype("object"), use_na_sentinel=True)
+        per_value = np.bincount(codes[codes >= 0], minlength=len(uniques))
+        totals: dict[str, int] = {}
+        for value, count in zip(uniques, per_value.tolist(), strict=True):
+            key = category_key(value)
+            totals[key] = totals.get(key, 0) + int(count)
+        missing = int(np.count_nonzero(codes < 0)) + totals.pop(MISSING, 0)
+        rows = max(len(frame), 1)
+        kept = sorted((k for k, c in totals.items() if c / rows >= MIN_SHARE), key=lambda k: (-totals[k], k))
+        kept = sorted(kept[:MAX_KEPT])
+        other = sum(c for k, c in totals.items() if k not in set(kept))
+        fields.append({"field": str(name), "kind": "categorical", "keys": kept,
+                       "counts": [totals[k] for k in kept] + [other, missing]})
+    return {"method": METHOD, "rows": len(frame), "fields": fields}
+
+
+def _numeric_bins(values: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """Each value's bin: right-closed deciles, then one bin for a missing (or non-finite) value."""
+    finite = np.isfinite(values)
+    codes = np.searchsorted(inner, np.where(finite, values, 0.0), side="left")
+    out: np.ndarray = np.where(finite, codes, inner.size + 1)
+    return out
+
+
+class FeatureBins:
+    """The recorded bins of an artifact's fields, and the counting of a run's rows into them.
+
+    Raises:
+        ArtifactError: the record is malformed (a digest-checked manifest: altered, or written by
+            another finlite).
+    """
+
+    def __init__(self, record: Mapping[str, Any], fields: Sequence[str], money: Sequence[str] = (),
+                 where: str = "the artifact") -> None:
+        bad = ArtifactError(f"{where}: export.stability is not a list of fields with their bins and counts; "
+                            "run 'finlite export' on it again.")
+        if not isinstance(record, Mapping) or record.get("method") != METHOD or not isinstance(record.get("fields"),
+                                                                                                 list):
+            raise bad
+        self.names: list[str] = []
+        self.numeric: dict[str, np.ndarray] = {}
+        self.keys: dict[str, dict[str, int]] = {}
+        self.expected: dict[str, np.ndarray] = {}
+        self.money = set(money)
+        self._memo: dict[str, dict[Any, int]] = {}  # per field: raw dictionary value -> bin
+        for entry in record["fields"]:
+            try:
+                name, kind = str(entry["field"]), entry["kind"]
+                counts = np.asarray([int(c) for c in entry["counts"]], dtype=np.int64)
+                if kind == "numeric":
+                    edges = np.asarray([float(v) for v in entry["edges"]], dtype=np.float64)
+                    ok = np.isfinite(edges).all() and (np.diff(edges) > 0).all() and counts.size == edges.size + 2
+                    self.numeric[name] = edges
+                elif kind == "categorical":
+                    keys = [str(k) for k in entry["keys"]]
+                    ok = counts.size == len(keys) + 2 and len(set(keys)) == len(keys)
+                    self.keys[name] = {k: i for i, k in enumerate(keys)}
+                else:
+                    ok = False
+            except (KeyError, TypeError, ValueError):
+                raise bad from None
+            if not ok or name not in fields or (counts < 0).any() or name in self.expected:
+                raise bad
+            self.names.append(name)
+            self.expected[name] = counts
+
+    def empty(self) -> dict[str, np.ndarray]:
+        """Zero counts for every field."""
+        return {name: np.zeros_like(counts) for name, counts in self.expected.items()}
+
+    def count(self, batch: Any, first_row: int) -> dict[str, np.ndarray]:
+        """Counts per bin of each field over the rows of ``batch`` (an Arrow table or record batch
+        starting at file row ``first_row``) that :func:`sample_rows` picks. The values were read and
+        checked by the encoder already: nothing here refuses a row."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from finlite.runtime import _arrownp
+        from finlite.runtime.encoder import Encoder
+
+        picked = sample_rows(first_row, batch.num_rows)
+        out: dict[str, np.ndarray] = {}
+        if not picked.size:
+            return self.empty()
+        take = _arrownp.from_numpy(picked, pa.int64())  # pa.array would import pandas (runtime/_arrownp.py)
+        for name in self.names:
+            column = batch.column(name).take(take)
+            size = self.expected[name].size
+            if name in self.numeric:
+                values = Encoder._arrow_numbers(column, name, first_row, "the input", pa, pc, name in self.money)
+                out[name] = np.bincount(_numeric_bins(values, self.numeric[name]), minlength=size)
+                continue
+            out[name] = np.bincount(self._category_bins(column, name, pa, pc), minlength=size)
+        return out
+
+    def _category_bins(self, column: Any, name: str, pa: Any, pc: Any) -> np.ndarray:
+        """Each row's category bin: its kept value's, ``other``, or ``missing`` (the last two).
+        Only the dictionary entries the rows use are looked up, each once per run."""
+        from finlite.runtime import _arrownp
+
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+        missing = len(self.keys[name]) + 1
+        indices = encoded.indices
+        if indices.null_count:
+            indices = indices.fill_null(_arrownp.scalar(-1, indices.type))
+        codes = _arrownp.to_numpy(indices).astype(np.int64, copy=False)
+        used, inverse = np.unique(codes, return_inverse=True)
+        values = encoded.dictionary.take(_arrownp.from_numpy(np.ascontiguousarray(used[used >= 0]),
+                                                             pa.int64())).to_pylist()
+        memo = self._memo.setdefault(name, {})
+        if len(memo) > _MEMO:
+            memo.clear()
+        bins = [missing] if used.size and used[0] < 0 else []  # -1 (a null) sorts first
+        for value in values:
+            tag = (type(value), value)  # 1, 1.0 and True are one dict key but not one category key
+            found = memo.get(tag)
+            if found is None:
+                found = memo[tag] = self._bin_of(name, value)
+            bins.append(found)
+        out: np.ndarray = np.asarray(bins, dtype=np.int64)[inverse.reshape(-1)]
+        return out
+
+    def _bin_of(self, name: str, value: Any) -> int:
+        """One raw value's bin, keyed as the encoder keys it (a code written "94110.0" is 94110)."""
+        keys = self.keys[name]
+        key = category_key(value)
+        if key == MISSING:
+            return len(keys) + 1
+        found = keys.get(key)
+        if found is None:
+            alias = numeric_alias(key)
+            found = keys.get(alias) if alias is not None else None
+        return len(keys) if found is None else found
+
+    def csi(self, counts: Mapping[str, np.ndarray]) -> dict[str, float]:
+        """Each field's CSI from a run's ``counts`` (fields with no counted row left out)."""
+        return {name: csi(self.expected[name], counts[name]) for name in self.names
+                if name in counts and int(np.sum(counts[name])) > 0}
+
+
+def csi_notes(values: Mapping[str, float], rows: int) -> list[str]:
+    """A run's notes on its fields' CSI: a warning naming the fields at 0.25 or more (the data
+    shifted since training), a note for those from 0.1."""
+    if not values or not rows:
+        return []
+    shifted = sorted(((v, n) for n, v in values.items() if v >= 0.25), reverse=True)
+    moderate = sorted(((v, n) for n, v in values.items() if 0.1 <= v < 0.25), reverse=True)
+    notes = []
+    if moderate:
+        notes.append("fields whose distribution moved since training (CSI 0.1 to 0.25): "
+                     + ", ".join(f"{n} {_fmt(v)}" for v, n in moderate))
+    if shifted:
+        notes.append("warning: fields whose distribution shifted since training (CSI ≥ 0.25): "
+                     + ", ".join(f"{n} {_fmt(v)}" for v, n in shifted)
+                     + ". Check their feed (blanks, units, codes) before relying on these decisions.")
+    return notes
+
+
+def _fmt(value: float) -> str:
+    return "inf" if not math.isfinite(value) else f"{value:.3f}"
