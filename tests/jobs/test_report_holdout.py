@@ -101,6 +101,23 @@ def test_a_holdout_report_judges_every_holdout_row_as_an_independent_computation
     assert summary["status"] == "WARN" and any("optimistic" in n for n in summary["notes"])
 
 
+def test_rows_are_matched_by_value_as_the_encoder_reads_them() -> None:
+    """A hold-out row equals a training row whatever its file's spelling: "94110.0" is the code 94110,
+    "true" is True, " A " is A, 1.0 is 1."""
+    from types import SimpleNamespace
+
+    from finlite.jobs.report import _row_keys
+
+    schema = SimpleNamespace(numeric=("amount",), categorical=("zip", "flag", "grade"), target="y", money=())
+    train = pd.DataFrame({"amount": [1, 2, 3], "zip": [94110, 7, 94110], "flag": [True, False, True],
+                          "grade": ["A", "B", "C"], "y": [0, 1, 0]})
+    later = pd.DataFrame({"amount": ["1.0", "2", "4"], "zip": ["94110.0", "7", "94110"], "flag": ["true", "FALSE", "true"],
+                          "grade": [" A ", "B", "C"], "y": ["0", "1", "0"]})
+    known, categories = _row_keys(train, schema, "train")
+    keys, _ = _row_keys(later, schema, "later", categories)
+    assert np.isin(keys, known).tolist() == [True, True, False]  # the third differs in its amount
+
+
 def test_the_default_folder_is_named_after_the_holdout_and_the_development_report_is_kept(
         exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
     _holdout(german_csv, tmp_path / "apps 2024-01.later.csv", rows=slice(100, 250), stretch=1.5)

@@ -298,4 +298,5 @@ def test_the_runs_psi_is_the_same_whatever_the_chunks_and_threads(exported_dir: 
     # A handful of rows gives no PSI, and says so.
     frame.head(50).to_csv(tmp_path / "few.csv", index=False)
     few = score_file(predictor, tmp_path / "few.csv", tmp_path / "few.parquet")
-    assert few.psi is None and few.notes == ["no PSI check of the scores: 50 row(s), fewer than the 100 it needs"]
+    assert few.psi is None and few.notes == ["no PSI check of the scores (nor feature CSI): 50 row(s), fewer than the "
+                                            "100 it needs"]

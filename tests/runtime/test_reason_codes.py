@@ -228,8 +228,8 @@ def test_score_and_serve_give_the_codes_and_record_the_table(exported_dir: Path,
 def test_every_worker_of_serve_gives_the_table_its_parent_read(exported_dir: Path, german: pd.DataFrame,
                                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                forecast_dir: Path) -> None:
-    """serve --workers N hands each worker the table it read and checked, not the file: an edit (or a
-    broken file) meanwhile changes no worker's codes."""
+    """serve --workers N: each worker reads the table again and refuses bytes other than those its
+    parent read and checked, so no two workers give different codes."""
     from dataclasses import asdict
 
     from finlite.runtime.service import ServeSettings, app_from_environment
@@ -238,8 +238,7 @@ def test_every_worker_of_serve_gives_the_table_its_parent_read(exported_dir: Pat
     path = tmp_path / "codes.csv"
     codes = _write_codes(predictor, path)
     settings = ServeSettings(artifact=str(exported_dir), reasons=2, reason_codes=str(path), allowed_hosts=("testserver",),
-                             reason_codes_table=codes.to_dict())
-    path.write_text("not,a,table\n")  # edited after the parent read it
+                             reason_codes_sha256=codes.sha256)
     monkeypatch.setenv("FINLITE_SERVE_SETTINGS", json.dumps(asdict(settings)))
     client = TestClient(app_from_environment())
     assert client.get("/metadata").json()["reason_codes"]["sha256"] == codes.sha256
@@ -247,5 +246,8 @@ def test_every_worker_of_serve_gives_the_table_its_parent_read(exported_dir: Pat
     first = int(np.flatnonzero(predictor.predict(records))[0])
     assert client.post("/predict", json=records[first]).json()["reasons"] == predictor.reasons(
         records[first:first + 1], 2, codes)[0]
+    path.write_text(path.read_text().replace("Amount or term", "Size or term"))  # edited after the start
+    with pytest.raises(ConfigError, match=r"changed after the service started .* Restart the service"):
+        app_from_environment()
     with pytest.raises(ConfigError, match=r"holds a forecaster; adverse-action reasons .* Drop --reasons and"):
         create_app(forecast_dir, reason_codes=path)

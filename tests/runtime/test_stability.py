@@ -84,13 +84,29 @@ def test_codes_are_binned_as_the_encoder_reads_them() -> None:
     assert bins.csi({"zip": np.array([50, 50, 0, 0])})["zip"] == pytest.approx(0.0)
 
 
+def test_messy_values_are_one_category_as_the_encoder_reads_them_in_the_report_too() -> None:
+    """Spaces, 1 against 1.0, a boolean written "true" / "TRUE": no shift at scoring time nor in the
+    report's own CSI (the hold-out report compares another file's rows with the training rows)."""
+    train = pd.DataFrame({"grade": ["A", "B"] * 50, "code": [1, 2] * 50, "flag": [True, False] * 50})
+    messy = pd.DataFrame({"grade": ["A ", " B"] * 50, "code": [1.0, 2.0] * 50, "flag": ["true", "FALSE"] * 50})
+    bins = FeatureBins(reference_record(train, [], ["grade", "code", "flag"]), ["grade", "code", "flag"])
+    text = pa.Table.from_pandas(messy.astype(str), preserve_index=False)
+    got = bins.csi(bins.count(text, 1))
+    assert got == {"grade": 0.0, "code": 0.0, "flag": 0.0}
+    for name in ("grade", "code", "flag"):
+        assert csi_table(train[name], messy[name], categorical=True)["csi"] == pytest.approx(0.0, abs=1e-12), name
+
+
 def test_a_malformed_record_is_refused() -> None:
     train, _ = _frames()
     good = reference_record(train, ["amount"], ["grade"])
     broken = [{**good, "method": "psi"}, {**good, "fields": "x"},
               {**good, "fields": [{**good["fields"][0], "edges": [3.0, 1.0]}]},
               {**good, "fields": [{**good["fields"][1], "counts": [1, 2]}]},
-              {**good, "fields": [{**good["fields"][0], "field": "unknown"}]}]
+              {**good, "fields": [{**good["fields"][0], "field": "unknown"}]},
+              {**good, "fields": [{**good["fields"][0], "counts": "12"}]},  # text, not a list of counts
+              {**good, "fields": [{**good["fields"][0], "counts": [0] * len(good["fields"][0]["counts"])}]},
+              {k: v for k, v in good.items() if k != "rows"}]
     for record in broken:
         with pytest.raises(ArtifactError, match=r"export.stability is not a list of fields"):
             FeatureBins(record, ["amount", "grade"])
@@ -131,4 +147,16 @@ def test_score_reports_each_fields_csi_and_warns_on_a_shift(exported_dir: Path, 
     amend_artifact(old, {}, {"export": {k: v for k, v in man["export"].items() if k != "stability"}},
                    manifest_sha256=man["manifest_sha256"])
     again = score_file(Predictor(old), src, tmp_path / "old.parquet")
-    assert again.csi == {} and not any("CSI" in n for n in again.notes)
+    assert again.csi == {} and "no feature CSI check: the artifact was exported before finlite recorded" in \
+        " ".join(again.notes)
+
+    # A malformed record is refused before anything is written: no temporary file is left behind.
+    bad = tmp_path / "bad"
+    shutil.copytree(exported_dir, bad)
+    _, man = read_verified(bad)
+    amend_artifact(bad, {}, {"export": {**man["export"], "stability": "garbage"}},
+                   manifest_sha256=man["manifest_sha256"])
+    (tmp_path / "outdir").mkdir()
+    with pytest.raises(ArtifactError, match=r"export.stability is not a list of fields"):
+        score_file(Predictor(bad), src, tmp_path / "outdir" / "out.parquet")
+    assert list((tmp_path / "outdir").iterdir()) == []

@@ -592,20 +592,35 @@ def psi_table(expected: Any, actual: Any, bins: int = 10) -> dict[str, Any]:
     return {"psi": float(contrib.sum()), "bins": rows}
 
 
-def _category_labels(s: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Each row's index into the column's distinct labels (``"=value"``), -1 for a missing value.
+def _category_labels(s: pd.Series, known: Sequence[str] = ()) -> tuple[np.ndarray, list[str]]:
+    """Each row's index into the column's distinct labels (``"=" + category key``), -1 for a
+    missing value.
 
-    Text and whole-number columns are grouped by a hash table in one pass (a loan book's City has
-    tens of thousands of values over a million rows); a column of mixed types is labelled value
-    by value first, since 1, 1.0 and True are one key to a hash table but three labels here.
+    Values are keyed as the model's encoder keys them (:func:`finlite._keys.category_key`: 3, 3.0
+    and "3" are one category, surrounding spaces do not count), and a key that is not among the
+    ``known`` labels (the training rows') is looked up with its aliases ("94110.0" read as text is
+    the code 94110, "true" is True), as every encoder does; what ``finlite score``'s CSI counts.
+    The distinct values are keyed once each (a loan book's City has tens of thousands of values
+    over a million rows); a column of mixed types is factorised as text, since 1, 1.0 and True
+    are one key to a hash table.
     """
-    key = s.astype("object").where(s.notna(), None)
-    if pd.api.types.infer_dtype(key, skipna=True) in ("string", "integer", "empty"):
-        codes, uniques = pd.factorize(key, use_na_sentinel=True)
-        return np.asarray(codes, dtype=np.int64), [f"={u}" for u in uniques]
-    text = key.map(lambda v: None if v is None else f"={v}")
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64), [str(u) for u in uniques]
+    from finlite._keys import MISSING, category_key, look_up
+
+    raw = s.astype("object").where(s.notna(), None)
+    if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "integer", "empty"):
+        raw = raw.map(lambda v: None if v is None else (type(v).__name__, v))  # keep 1, 1.0 and True apart
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    lookup = {label[1:]: label for label in known if label.startswith("=")}
+    labels: list[str] = []
+    for u in uniques:
+        key = category_key(u[1] if isinstance(u, tuple) else u)
+        found = look_up(lookup, key) if lookup and key not in lookup else None
+        labels.append(str(found) if found is not None else "" if key == MISSING else f"={key}")
+    # A value keyed as missing ("", "  ", pandas' NA in an object column) counts with the missing rows.
+    index = np.asarray(codes, dtype=np.int64)
+    gone = np.array([lab == "" for lab in labels] + [False], dtype=bool)
+    index = np.where(gone[index], -1, index)
+    return index, labels
 
 
 def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: int = 10,
@@ -630,7 +645,7 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
     labels: list[str]
     if categorical:
         e_idx, e_labels = _category_labels(e_s)
-        a_idx, a_labels = _category_labels(a_s)
+        a_idx, a_labels = _category_labels(a_s, e_labels)
         counts: dict[str, int] = {}
         for lab, n in zip(e_labels, np.bincount(e_idx[e_idx >= 0], minlength=len(e_labels)).tolist(), strict=True):
             counts[lab] = counts.get(lab, 0) + n

@@ -19,7 +19,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -224,18 +224,19 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
     warnings: list[str] = []
     # Rows the models were fitted on (or early-stopped on) would make every metric optimistic: found
     # by value, as the model reads each row, whatever the file's column types or order.
-    known = _row_keys(prepared.frame, prepared.schema, f"the training rows of {prepared.source}")
-    keys = _row_keys(frame, prepared.schema, source)
+    known, categories = _row_keys(prepared.frame, prepared.schema, f"the training rows of {prepared.source}")
+    keys, _ = _row_keys(frame, prepared.schema, source, categories)
+    split = prepared.split
     overlap = {part: int(np.isin(keys, known[np.asarray(rows)]).sum())
-               for part, rows in (("train", prepared.split.train), ("validation", prepared.split.validation),
-                                  ("test", prepared.split.test))}
+               for part, rows in (("train", split.train), ("validation", split.validation), ("test", split.test))}
     record["rows_in_training_table"] = overlap
-    fitted = overlap["train"] + overlap["validation"]
+    # A row may equal rows of both parts: counted once here.
+    fitted = int(np.isin(keys, known[np.r_[np.asarray(split.train), np.asarray(split.validation)]]).sum())
     if fitted:
         warnings.append(f"{fitted:,} of the {len(frame):,} rows of {source} equal rows of the training or validation "
-                        f"split the models were fitted on ({overlap['train']:,} and {overlap['validation']:,}): the "
-                        "report's metrics are optimistic by as much. A hold-out must hold rows the models never "
-                        "saw (drop these, or take a later period).")
+                        f"split the models were fitted on (feature for feature, with the label): if they are the "
+                        "same applications, the report's metrics are optimistic. A hold-out must hold rows the "
+                        "models never saw (drop these, or take a later period).")
     small = min(classes, len(y) - classes)
     if small < MIN_HOLDOUT_CLASS_ROWS:
         warnings.append(f"{source} holds only {small:,} row(s) of its rarer class: every rate and interval the "
@@ -249,21 +250,30 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
     return merged, record
 
 
-def _row_keys(frame: pd.DataFrame, schema: Any, source: str) -> np.ndarray:
+def _row_keys(frame: pd.DataFrame, schema: Any, source: str,
+              known: Mapping[str, Collection[str]] | None = None) -> tuple[np.ndarray, dict[str, set[str]]]:
     """One 64-bit key per row of ``frame``: its features and label as the model reads them (numbers
-    as float64, money text parsed; categories by their category key, so 3, 3.0 and "3" agree)."""
-    from finlite._keys import category_key
+    as float64, money text parsed; categories by their category key, so 3, 3.0 and "3" agree, and,
+    given the training rows' keys ``known``, a key they lack looked up with its aliases as every
+    encoder does: "94110.0" is 94110, "true" is True); and each category column's keys."""
+    from finlite._keys import category_key, look_up
     from finlite.data.schema import numeric_column
 
     parts: dict[str, Any] = {}
+    seen: dict[str, set[str]] = {}
     for name in schema.numeric:
         parts[name] = numeric_column(frame[name], str(name), source, money=name in (schema.money or ()))
     for name in (*schema.categorical, schema.target):
-        codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
-        keys = np.array([category_key(u) for u in uniques] + [category_key(None)], dtype=object)
-        parts[name] = keys[codes]  # -1 (a missing value) takes the last key
+        codes, uniques = pd.factorize(frame[name].astype("object"), use_na_sentinel=True)
+        trained = {k: k for k in (known or {}).get(name, ())}
+        keys = []
+        for u in uniques:
+            key = category_key(u)
+            keys.append(key if not trained or key in trained else look_up(trained, key) or key)
+        seen[name] = set(keys)
+        parts[name] = np.array([*keys, category_key(None)], dtype=object)[codes]  # -1 (missing): the last key
     hashed: np.ndarray = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
-    return hashed
+    return hashed, seen
 
 
 def _default_monotone(model: FinliteModel, preprocessor: Any) -> dict[str, int]:

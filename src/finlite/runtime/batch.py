@@ -648,6 +648,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
 
         bar = tqdm(total=total, unit="rows", unit_scale=True, desc=f"scoring {src.name}", leave=True)
     origin = provenance(predictor, src, k, codes)
+    # Read (and a malformed record refused) before the writer makes its temporary file.
+    reference = _reference_bins(predictor)
+    feature_bins = _feature_bins(predictor)
     writer = _Writer(dst, out_kind, origin)
     session = predictor.session
     cutoff = np.float32(predictor.cutoff)
@@ -683,10 +686,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins, cited,
                       unexplained, counted)
 
-    reference = _reference_bins(predictor)
-    feature_bins = _feature_bins(predictor)
     rows = positives = 0
-    counts = RunCounts(reference, codes, feature_bins)
+    counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
                                       *((c, pa.string()) for c in reason_names)]
@@ -760,7 +761,8 @@ class RunCounts:
     without a reason."""
 
     def __init__(self, reference: tuple[np.ndarray, np.ndarray] | None, codes: ReasonCodes | None = None,
-                 fields: FeatureBins | None = None) -> None:
+                 fields: FeatureBins | None = None, *, stale_export: bool = False) -> None:
+        self.stale_export = stale_export  # exported before the fields' bins were recorded: said once
         self.reference = reference
         self.fields = fields  # the recorded bins of the artifact's fields (the feature CSI), or None
         self.field_counts = None if fields is None else fields.empty()
@@ -804,9 +806,19 @@ class RunCounts:
     def notes(self, rows: int, decided: int, psi: float | None) -> list[str]:
         """The run's notes: unseen categories, stability, protected citations, rows with no reason."""
         stability = [psi_note(psi)] if psi is not None else [] if self.binned is None or not rows else \
-            [f"no PSI check of the scores: {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"]
+            [f"no PSI check of the scores (nor feature CSI): {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"
+             if self.fields is not None else
+             f"no PSI check of the scores: {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"]
         cited = self.cited if self.codes is None else {self.codes.label(c): n for c, n in self.cited.items()}
-        return (unseen_notes(self.unseen, rows) + stability + csi_notes(self.csi(), rows)
+        if self.fields is not None:
+            binned = max((int(c.sum()) for c in (self.field_counts or {}).values()), default=0)
+            # Too few rows: said once (with the PSI's note when there is a PSI check).
+            fields = csi_notes(self.csi(), rows) if binned >= PSI_MIN_ROWS else [] if not rows or stability else \
+                [f"no feature CSI check: {binned:,} row(s) binned, fewer than the {PSI_MIN_ROWS} it needs"]
+        else:
+            fields = ["no feature CSI check: the artifact was exported before finlite recorded its fields' training "
+                      "bins; run 'finlite export' on it again to get one"] if self.stale_export and rows else []
+        return (unseen_notes(self.unseen, rows) + stability + fields
                 + cited_notes(cited, decided) + unexplained_note(self.unexplained, decided))
 
 

@@ -479,7 +479,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     bar = None
     start = time.perf_counter()
     rows = positives = 0
-    counts = RunCounts(reference, codes, feature_bins)
+    counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None)
     psi = None
     batches: Any = None
     ds = scored = None

@@ -168,8 +168,8 @@ class ReasonCodes:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], fields: Sequence[str]) -> ReasonCodes:
-        """The table :meth:`to_dict` recorded, for a model with these reason ``fields`` (how
-        ``serve --workers N`` hands every worker the table its parent read, not the file again).
+        """The table :meth:`to_dict` recorded (e.g. in a Parquet output's ``finlite.provenance``),
+        for a model with these reason ``fields``: the codes of an output read back to their wording.
 
         Raises:
             ConfigError: the record does not map exactly these fields.

@@ -167,9 +167,9 @@ class ServeSettings:
     reasons: int = 0
     #: The lender's reason-codes table (a CSV path): the reasons are its codes (see create_app).
     reason_codes: str | None = None
-    #: The table as the parent read it (ReasonCodes.to_dict): what every worker of --workers N
-    #: serves, so an edit of the file meanwhile changes no worker's codes.
-    reason_codes_table: dict[str, Any] | None = None
+    #: The sha256 of the table the parent read and checked: every worker of --workers N reads the
+    #: file again (an environment variable is too small for a large table) and refuses other bytes.
+    reason_codes_sha256: str | None = None
 
     def predictor(self) -> Predictor:
         """Load the artifact with the trust options given (a key, a pinned manifest digest)."""
@@ -1384,8 +1384,14 @@ def app_from_environment() -> FastAPI:
         raise ConfigError(f"{_ENV} is not set; start the service with 'finlite serve'.")
     settings = ServeSettings(**json.loads(raw))
     predictor, token, audit = _open(settings)
-    table = settings.reason_codes_table
-    codes = None if table is None else ReasonCodes.from_dict(table, predictor.reason_fields)
+    codes = None
+    if settings.reason_codes is not None and settings.reasons:
+        codes = predictor.read_reason_codes(settings.reason_codes)
+        if settings.reason_codes_sha256 is not None and codes.sha256 != settings.reason_codes_sha256:
+            raise ConfigError(f"The reason-codes file {settings.reason_codes!r} changed after the service started "
+                              f"(sha256 {codes.sha256[:16]}…, not {settings.reason_codes_sha256[:16]}…); this worker "
+                              "refuses to give other codes than its siblings. Restart the service to use the new "
+                              "table.", param="reason_codes")
     app = create_app(predictor, token=token, audit=audit, audit_features=settings.audit_features,
                      max_body_bytes=settings.max_body_bytes, reasons=settings.reasons, reason_codes=codes)
     app.allowed_hosts = host_check(settings.host, token, settings.allowed_hosts)  # type: ignore[attr-defined]
@@ -1457,6 +1463,6 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     # swapped in meanwhile (even one signed by the same key) is refused, not served beside it.
     # The reason codes likewise: the table read and checked here travels with the settings.
     pinned = replace(settings, manifest_sha256=str(predictor.manifest["manifest_sha256"]),
-                     reason_codes_table=None if codes is None else codes.to_dict())
+                     reason_codes_sha256=None if codes is None else codes.sha256)
     os.environ[_ENV] = json.dumps(asdict(pinned))
     uvicorn.run("finlite.runtime.service:app_from_environment", factory=True, workers=workers, **options)

@@ -12,7 +12,7 @@ CSI, warning at 0.25 or more, as the validation report's stability section does.
 
 The bins are the report's: a number's bins at the deciles of its training values (money text read
 with the money rule) with a bin for missing values; a category's bins its training values of at
-least 1 % of the rows (at most :data:`MAX_KEPT`), one ``other`` bin for the rest and for values
+least 1 % of the rows, one ``other`` bin for the rest and for values
 training never saw, and one for missing values. Categories are compared as the model's encoder
 compares them (:func:`finlite._keys.category_key`: 3, 3.0 and "3" are one value, surrounding
 spaces do not count, "94110.0" read from a CSV is the code 94110). The CSI is ``sum((a - e) * ln(a / e))`` over the bins with shares floored at
@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from finlite._keys import MISSING, category_key, numeric_alias
+from finlite._keys import MISSING, category_key, look_up
 from finlite.errors import ArtifactError
 
-__all__ = ["BINS", "MAX_KEPT", "METHOD", "MIN_SHARE", "SAMPLE_EVERY", "SAMPLE_FROM", "FeatureBins", "csi_notes",
+__all__ = ["BINS", "METHOD", "MIN_SHARE", "SAMPLE_EVERY", "SAMPLE_FROM", "FeatureBins", "csi_notes",
            "reference_record", "sample_rows"]
 
 #: The method's name as recorded (``export.stability.method``).
@@ -41,8 +41,6 @@ METHOD = "csi-deciles"
 BINS = 10
 #: A category holding at least this share of the training rows gets a bin of its own.
 MIN_SHARE = 0.01
-#: Most categories with a bin of their own (by training count; the rest share ``other``).
-MAX_KEPT = 64
 #: Every row among a file's first this many is binned; after them, every :data:`SAMPLE_EVERY`-th.
 SAMPLE_FROM = 16384
 SAMPLE_EVERY = 64
@@ -97,8 +95,7 @@ def reference_record(frame: Any, numeric: Sequence[str], categorical: Sequence[s
             totals[key] = totals.get(key, 0) + int(count)
         missing = int(np.count_nonzero(codes < 0)) + totals.pop(MISSING, 0)
         rows = max(len(frame), 1)
-        kept = sorted((k for k, c in totals.items() if c / rows >= MIN_SHARE), key=lambda k: (-totals[k], k))
-        kept = sorted(kept[:MAX_KEPT])
+        kept = sorted(k for k, c in totals.items() if c / rows >= MIN_SHARE)  # at most 100
         other = sum(c for k, c in totals.items() if k not in set(kept))
         fields.append({"field": str(name), "kind": "categorical", "keys": kept,
                        "counts": [totals[k] for k in kept] + [other, missing]})
@@ -134,10 +131,17 @@ class FeatureBins:
         self.expected: dict[str, np.ndarray] = {}
         self.money = set(money)
         self._memo: dict[str, dict[Any, int]] = {}  # per field: raw dictionary value -> bin
+        rows = record.get("rows")
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows <= 0:
+            raise bad
         for entry in record["fields"]:
             try:
                 name, kind = str(entry["field"]), entry["kind"]
-                counts = np.asarray([int(c) for c in entry["counts"]], dtype=np.int64)
+                listed = entry["counts"]
+                if not isinstance(listed, list) or not all(isinstance(c, int) and not isinstance(c, bool)
+                                                           for c in listed):
+                    raise TypeError("counts")
+                counts = np.asarray(listed, dtype=np.int64)
                 if kind == "numeric":
                     edges = np.asarray([float(v) for v in entry["edges"]], dtype=np.float64)
                     ok = np.isfinite(edges).all() and (np.diff(edges) > 0).all() and counts.size == edges.size + 2
@@ -150,7 +154,8 @@ class FeatureBins:
                     ok = False
             except (KeyError, TypeError, ValueError):
                 raise bad from None
-            if not ok or name not in fields or (counts < 0).any() or name in self.expected:
+            # Each field's bins hold every training row once (the missing bin included).
+            if not ok or name not in fields or (counts < 0).any() or int(counts.sum()) != rows or name in self.expected:
                 raise bad
             self.names.append(name)
             self.expected[name] = counts
@@ -205,6 +210,9 @@ class FeatureBins:
             memo.clear()
         bins = [missing] if used.size and used[0] < 0 else []  # -1 (a null) sorts first
         for value in values:
+            if isinstance(value, float) and value != value:  # NaN: missing (and never equal to itself)
+                bins.append(missing)
+                continue
             tag = (type(value), value)  # 1, 1.0 and True are one dict key but not one category key
             found = memo.get(tag)
             if found is None:
@@ -214,16 +222,14 @@ class FeatureBins:
         return out
 
     def _bin_of(self, name: str, value: Any) -> int:
-        """One raw value's bin, keyed as the encoder keys it (a code written "94110.0" is 94110)."""
+        """One raw value's bin, keyed as the encoder keys it and looked up with its aliases (a code
+        written "94110.0" is 94110; "true" and "TRUE" are True)."""
         keys = self.keys[name]
         key = category_key(value)
         if key == MISSING:
             return len(keys) + 1
-        found = keys.get(key)
-        if found is None:
-            alias = numeric_alias(key)
-            found = keys.get(alias) if alias is not None else None
-        return len(keys) if found is None else found
+        found = look_up(keys, key)
+        return len(keys) if found is None else int(found)
 
     def csi(self, counts: Mapping[str, np.ndarray]) -> dict[str, float]:
         """Each field's CSI from a run's ``counts`` (fields with no counted row left out)."""
