@@ -175,23 +175,27 @@ class FeatureBins:
         from finlite.runtime.encoder import Encoder
 
         picked = sample_rows(first_row, batch.num_rows)
-        out: dict[str, np.ndarray] = {}
         if not picked.size:
             return self.empty()
-        take = _arrownp.from_numpy(picked, pa.int64())  # pa.array would import pandas (runtime/_arrownp.py)
+        # One take of the fields' columns (pa.array would import pandas: runtime/_arrownp.py).
+        fields = batch.select(self.names) if hasattr(batch, "select") else pa.RecordBatch.from_arrays(
+            [batch.column(n) for n in self.names], names=self.names)  # RecordBatch.select: pyarrow 14+
+        rows = fields.take(_arrownp.from_numpy(picked, pa.int64()))
+        out: dict[str, np.ndarray] = {}
         for name in self.names:
-            column = batch.column(name).take(take)
+            column = rows.column(name)
             size = self.expected[name].size
             if name in self.numeric:
                 values = Encoder._arrow_numbers(column, name, first_row, "the input", pa, pc, name in self.money)
                 out[name] = np.bincount(_numeric_bins(values, self.numeric[name]), minlength=size)
-                continue
-            out[name] = np.bincount(self._category_bins(column, name, pa, pc), minlength=size)
+            else:
+                out[name] = self._category_counts(column, name, size, pa, pc)
         return out
 
-    def _category_bins(self, column: Any, name: str, pa: Any, pc: Any) -> np.ndarray:
-        """Each row's category bin: its kept value's, ``other``, or ``missing`` (the last two).
-        Only the dictionary entries the rows use are looked up, each once per run."""
+    def _category_counts(self, column: Any, name: str, size: int, pa: Any, pc: Any) -> np.ndarray:
+        """Rows per category bin (each kept value's, then ``other`` and ``missing``): the rows are
+        counted per dictionary entry first, and only the entries they use are looked up, each once
+        per run."""
         from finlite.runtime import _arrownp
 
         if isinstance(column, pa.ChunkedArray):
@@ -199,26 +203,30 @@ class FeatureBins:
         encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
         missing = len(self.keys[name]) + 1
         indices = encoded.indices
-        if indices.null_count:
-            indices = indices.fill_null(_arrownp.scalar(-1, indices.type))
-        codes = _arrownp.to_numpy(indices).astype(np.int64, copy=False)
-        used, inverse = np.unique(codes, return_inverse=True)
-        values = encoded.dictionary.take(_arrownp.from_numpy(np.ascontiguousarray(used[used >= 0]),
-                                                             pa.int64())).to_pylist()
+        nulls = indices.null_count
+        if nulls:
+            indices = indices.fill_null(_arrownp.scalar(0, indices.type))
+        per_entry = np.bincount(_arrownp.to_numpy(indices).astype(np.int64, copy=False),
+                                minlength=len(encoded.dictionary))
+        if nulls:
+            per_entry[0] -= nulls  # the filled nulls counted as entry 0: moved to the missing bin below
+        used = np.flatnonzero(per_entry)
+        values = encoded.dictionary.take(_arrownp.from_numpy(used, pa.int64())).to_pylist()
         memo = self._memo.setdefault(name, {})
         if len(memo) > _MEMO:
             memo.clear()
-        bins = [missing] if used.size and used[0] < 0 else []  # -1 (a null) sorts first
-        for value in values:
+        bins = np.empty(len(values), dtype=np.int64)
+        for i, value in enumerate(values):
             if isinstance(value, float) and value != value:  # NaN: missing (and never equal to itself)
-                bins.append(missing)
+                bins[i] = missing
                 continue
             tag = (type(value), value)  # 1, 1.0 and True are one dict key but not one category key
             found = memo.get(tag)
             if found is None:
                 found = memo[tag] = self._bin_of(name, value)
-            bins.append(found)
-        out: np.ndarray = np.asarray(bins, dtype=np.int64)[inverse.reshape(-1)]
+            bins[i] = found
+        out = np.bincount(bins, weights=per_entry[used], minlength=size).astype(np.int64)
+        out[missing] += nulls
         return out
 
     def _bin_of(self, name: str, value: Any) -> int:
