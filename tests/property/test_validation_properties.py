@@ -124,8 +124,9 @@ def _csi_by_value(expected: list[object], actual: list[object], min_share: float
         k = key(value)
         return "missing" if k is None else f"={k}"
     e_lab = [label(x) for x in expected]
+    kept = {lab for lab in set(e_lab) if lab != "missing" and e_lab.count(lab) / len(e_lab) >= min_share}
     booleans = {"True", "False", "1", "0"}
-    trained = {lab[1:] for lab in e_lab if lab != "missing"}
+    trained = {lab[1:] for lab in kept}  # scored values are looked up among the kept values
     swap = {"1": "True", "True": "1", "0": "False", "False": "0"}
 
     def aliased(lab: str) -> str:  # a boolean and 1 / 0 stand for each other in a column of booleans
@@ -134,7 +135,6 @@ def _csi_by_value(expected: list[object], actual: list[object], min_share: float
             return lab
         return f"={swap[k]}" if swap[k] in trained else lab
     a_lab = [aliased(label(x)) for x in actual]
-    kept = {lab for lab in set(e_lab) if lab != "missing" and e_lab.count(lab) / len(e_lab) >= min_share}
 
     def binned(lab: str) -> str:
         if lab == "missing":

@@ -97,6 +97,20 @@ def test_messy_values_are_one_category_as_the_encoder_reads_them_in_the_report_t
         assert csi_table(train[name], messy[name], categorical=True)["csi"] == pytest.approx(0.0, abs=1e-12), name
 
 
+@pytest.mark.parametrize(("train", "scored"), [
+    (["True"] * 600 + ["False"] * 395 + ["x"] * 5, ["1"] * 600 + ["0"] * 400),  # a rare value that is no boolean
+    ([True] * 600 + [False] * 395 + ["true"] * 5, ["true"] * 600 + ["False"] * 400),  # a rare second spelling
+    (["A", "B"] * 400 + [" c "] * 200, ["a", "B ", "c", "C", ""] * 200),
+])
+def test_score_and_the_report_agree_on_rare_values_and_spellings(train: list[object], scored: list[object]) -> None:
+    """The scored values are looked up among the kept training values only, in both computations."""
+    frame = pd.DataFrame({"v": pd.Series(train, dtype=object)})
+    bins = FeatureBins(reference_record(frame, [], ["v"]), ["v"])
+    got = bins.csi(bins.count(pa.table({"v": pa.array([str(x) for x in scored])}), 1))["v"]
+    assert got == pytest.approx(csi_table(frame["v"], pd.Series(scored, dtype=object), categorical=True)["csi"],
+                                rel=1e-12, abs=1e-12)
+
+
 def test_a_malformed_record_is_refused() -> None:
     train, _ = _frames()
     good = reference_record(train, ["amount"], ["grade"])

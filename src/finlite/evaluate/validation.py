@@ -598,8 +598,9 @@ def _category_labels(s: pd.Series, known: Sequence[str] = ()) -> tuple[np.ndarra
 
     Values are keyed as the model's encoder keys them (:func:`finlite._keys.category_key`: 3, 3.0
     and "3" are one category, surrounding spaces do not count), and a key that is not among the
-    ``known`` labels (the training rows') is looked up with its aliases ("94110.0" read as text is
-    the code 94110, "true" is True), as every encoder does; what ``finlite score``'s CSI counts.
+    ``known`` labels (the training rows' kept ones) is looked up with its aliases ("94110.0" read as
+    text is the code 94110, "true" is True), as every encoder does; what ``finlite score``'s CSI
+    counts.
     The distinct values are keyed once each (a loan book's City has tens of thousands of values
     over a million rows); a column of mixed types is factorised as text, since 1, 1.0 and True
     are one key to a hash table.
@@ -645,12 +646,14 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
     labels: list[str]
     if categorical:
         e_idx, e_labels = _category_labels(e_s)
-        a_idx, a_labels = _category_labels(a_s, e_labels)
         counts: dict[str, int] = {}
         for lab, n in zip(e_labels, np.bincount(e_idx[e_idx >= 0], minlength=len(e_labels)).tolist(), strict=True):
             counts[lab] = counts.get(lab, 0) + n
         total = len(e_s)  # missing values count in the total, as a share of every row
         kept = sorted(lab for lab, n in counts.items() if n / total >= min_share)
+        # The scored values are looked up (aliases included) among the kept values only, as the CSI
+        # of finlite score does from the bins export recorded (runtime/stability.py): one number.
+        a_idx, a_labels = _category_labels(a_s, kept)
         labels = [*kept, "other", "missing"]
         pos = {lab: i for i, lab in enumerate(labels)}
 

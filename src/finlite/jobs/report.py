@@ -188,7 +188,7 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
     Raises:
         ConfigError: ``holdout`` is the training table itself (its content hash is the recorded one).
         DataError: it cannot be read, lacks the label or a feature, has a row without a label or a
-            value the model cannot score (naming the column and row).
+            value the model cannot score (naming the column and row), or holds one class only.
     """
     from finlite.jobs.evaluate import _copy_warning
 

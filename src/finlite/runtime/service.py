@@ -1461,7 +1461,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         audit.close()
     # Each worker loads the artifact this process verified, pinned by its manifest digest: one
     # swapped in meanwhile (even one signed by the same key) is refused, not served beside it.
-    # The reason codes likewise: the table read and checked here travels with the settings.
+    # The reason codes likewise: each worker reads the file again and refuses other bytes than these.
     pinned = replace(settings, manifest_sha256=str(predictor.manifest["manifest_sha256"]),
                      reason_codes_sha256=None if codes is None else codes.sha256)
     os.environ[_ENV] = json.dumps(asdict(pinned))

@@ -95,7 +95,7 @@ def reference_record(frame: Any, numeric: Sequence[str], categorical: Sequence[s
             totals[key] = totals.get(key, 0) + int(count)
         missing = int(np.count_nonzero(codes < 0)) + totals.pop(MISSING, 0)
         rows = max(len(frame), 1)
-        kept = sorted(k for k, c in totals.items() if c / rows >= MIN_SHARE)  # at most 100
+        kept = sorted(k for k, c in totals.items() if c / rows >= MIN_SHARE)  # at most 1 / MIN_SHARE = 100
         other = sum(c for k, c in totals.items() if k not in set(kept))
         fields.append({"field": str(name), "kind": "categorical", "keys": kept,
                        "counts": [totals[k] for k in kept] + [other, missing]})
@@ -200,6 +200,8 @@ class FeatureBins:
 
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
+        # A nested or binary column has no dictionary kernel: the encoder refused it already, before
+        # any count (prepare_arrow runs first on every chunk, locally and on Ray).
         encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
         missing = len(self.keys[name]) + 1
         indices = encoded.indices
