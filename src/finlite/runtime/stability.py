@@ -96,7 +96,8 @@ def reference_record(frame: Any, numeric: Sequence[str], categorical: Sequence[s
         missing = int(np.count_nonzero(codes < 0)) + totals.pop(MISSING, 0)
         rows = max(len(frame), 1)
         kept = sorted(k for k, c in totals.items() if c / rows >= MIN_SHARE)  # at most 1 / MIN_SHARE = 100
-        other = sum(c for k, c in totals.items() if k not in set(kept))
+        chosen = set(kept)
+        other = sum(c for k, c in totals.items() if k not in chosen)
         fields.append({"field": str(name), "kind": "categorical", "keys": kept,
                        "counts": [totals[k] for k in kept] + [other, missing]})
     return {"method": METHOD, "rows": len(frame), "fields": fields}
