@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CSV_MISSING", "MISSING", "NOT_ONE_VALUE", "UNSEEN", "category_key", "is_missing_marker", "key_aliases", "label_key", "look_up",
-           "numeric_alias"]
+__all__ = ["CSV_MISSING", "MISSING", "NOT_ONE_VALUE", "UNSEEN", "category_key", "category_keys", "is_missing_marker",
+           "key_aliases", "label_key", "look_up", "numeric_alias"]
 
 #: Category key of an empty or missing value.
 MISSING = "__missing__"
@@ -143,3 +143,20 @@ def look_up(mapping: Mapping[str, Any], key: str) -> Any:
             if found is not None:
                 break
     return found
+
+
+def category_keys(values: Iterable[Any], known: Collection[str] = ()) -> list[str]:
+    """The category key of each of ``values`` (a column's distinct values), and, given the keys a
+    column was trained with (``known``), a key it lacks looked up with its aliases as every encoder
+    does ("94110.0" read as text is the code 94110, "true" is True); a key with no alias is kept.
+
+    The one rule by which the report's CSI, ``finlite score``'s CSI and the hold-out's overlap
+    check read a value from a file."""
+    lookup = {k: k for k in known}
+    out = []
+    for value in values:
+        key = category_key(value)
+        if lookup and key not in lookup:
+            key = look_up(lookup, key) or key
+        out.append(key)
+    return out

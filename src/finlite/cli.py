@@ -1473,7 +1473,7 @@ def score(
 
     _check_options(threads=("--threads", threads), count=("--workers", workers))
     # The trusted key is an input too (score_file checks the data file and the artifact).
-    _paths.check_not_input(output, {"--verify-key file": verify_key}, "-o")
+    _paths.check_not_input(output, {"--verify-key file": verify_key, "--reason-codes file": reason_codes}, "-o")
     if chunk_rows is not None:
         _limits.check_count(chunk_rows, "--chunk-rows", low=1, high=_MAX_CHUNK_ROWS,
                             fix="Memory use grows with the chunk; leave it out for the default.")

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from finlite.cli import app
 from finlite.errors import ConfigError
 from finlite.runtime import Predictor
+from finlite.runtime.batch import score_file
 from finlite.runtime.reason_codes import MAX_BYTES, ReasonCodes
 from finlite.runtime.service import AuditLog, create_app
 
@@ -107,7 +108,7 @@ def test_the_file_is_read_as_untrusted_input(tmp_path: Path) -> None:
 def test_a_codes_contribution_is_the_sum_of_its_fields(assignment: list[int], contributions: list[float]) -> None:
     lines = ["field,code,text"] + [f"{f},C{c},statement {c}" for f, c in zip(FIELDS, assignment, strict=True)]
     codes = ReasonCodes.parse("\n".join(lines), FIELDS)
-    summed = np.asarray(contributions) @ codes.grouping()
+    summed = np.asarray(contributions) @ codes.grouping
     by_hand: dict[str, float] = {}
     for f, value in zip(FIELDS, contributions, strict=True):
         by_hand[codes.code_of[f]] = by_hand.get(codes.code_of[f], 0.0) + value
@@ -210,6 +211,8 @@ def test_score_and_serve_give_the_codes_and_record_the_table(exported_dir: Path,
           "--reason-codes", str(bad)], "the model has no field 'age_in_year'. Did you mean 'age_in_years'?"),
         (["score", str(exported_dir), str(german_csv), "-o", str(tmp_path / "x.csv"), "--reason-codes", str(path)],
          "they need reasons (e.g. --reasons 4)"),
+        (["score", str(exported_dir), str(german_csv), "-o", str(path), "--force", "--reasons", "2", "--reason-codes",
+          str(path)], "is the --reason-codes file"),  # an output never replaces an input, even with --force
         (["serve", str(exported_dir), "--no-audit", "--reason-codes", str(path)], "--reason-codes names the reasons "
          "given with a decision; it needs --reasons N"),
         (["serve", str(exported_dir), "--no-audit", "--reasons", "2", "--reason-codes", str(bad), "--port", port],
@@ -219,7 +222,9 @@ def test_score_and_serve_give_the_codes_and_record_the_table(exported_dir: Path,
         refused = CliRunner().invoke(app, args)
         assert refused.exit_code == 2, (args, refused.output)
         assert message in refused.output and "Traceback" not in refused.output, (args, refused.output)
-    assert not (tmp_path / "x.csv").exists()
+    assert not (tmp_path / "x.csv").exists() and ReasonCodes.read(path, predictor.reason_fields).sha256 == codes.sha256
+    with pytest.raises(ConfigError, match=r"is the reason-codes file"):
+        score_file(predictor, german_csv, path, overwrite=True, reasons=2, reason_codes=codes)
     with pytest.raises(ConfigError, match=r"Reason codes name the reasons given with a decision; they need reasons"):
         create_app(exported_dir, reason_codes=path)
 

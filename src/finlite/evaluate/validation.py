@@ -605,18 +605,15 @@ def _category_labels(s: pd.Series, known: Sequence[str] = ()) -> tuple[np.ndarra
     over a million rows); a column of mixed types is factorised as text, since 1, 1.0 and True
     are one key to a hash table.
     """
-    from finlite._keys import MISSING, category_key, look_up
+    from finlite._keys import MISSING, category_keys
 
     raw = s.astype("object").where(s.notna(), None)
     if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "integer", "empty"):
         raw = raw.map(lambda v: None if v is None else (type(v).__name__, v))  # keep 1, 1.0 and True apart
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    lookup = {label[1:]: label for label in known if label.startswith("=")}
-    labels: list[str] = []
-    for u in uniques:
-        key = category_key(u[1] if isinstance(u, tuple) else u)
-        found = look_up(lookup, key) if lookup and key not in lookup else None
-        labels.append(str(found) if found is not None else "" if key == MISSING else f"={key}")
+    keys = category_keys((u[1] if isinstance(u, tuple) else u for u in uniques),
+                         [label[1:] for label in known if label.startswith("=")])
+    labels = ["" if key == MISSING else f"={key}" for key in keys]
     # A value keyed as missing ("", "  ", pandas' NA in an object column) counts with the missing rows.
     index = np.asarray(codes, dtype=np.int64)
     gone = np.array([lab == "" for lab in labels] + [False], dtype=bool)

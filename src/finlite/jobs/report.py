@@ -256,7 +256,7 @@ def _row_keys(frame: pd.DataFrame, schema: Any, source: str,
     as float64, money text parsed; categories by their category key, so 3, 3.0 and "3" agree, and,
     given the training rows' keys ``known``, a key they lack looked up with its aliases as every
     encoder does: "94110.0" is 94110, "true" is True); and each category column's keys."""
-    from finlite._keys import category_key, look_up
+    from finlite._keys import category_key, category_keys
     from finlite.data.schema import numeric_column
 
     parts: dict[str, Any] = {}
@@ -265,11 +265,7 @@ def _row_keys(frame: pd.DataFrame, schema: Any, source: str,
         parts[name] = numeric_column(frame[name], str(name), source, money=name in (schema.money or ()))
     for name in (*schema.categorical, schema.target):
         codes, uniques = pd.factorize(frame[name].astype("object"), use_na_sentinel=True)
-        trained = {k: k for k in (known or {}).get(name, ())}
-        keys = []
-        for u in uniques:
-            key = category_key(u)
-            keys.append(key if not trained or key in trained else look_up(trained, key) or key)
+        keys = category_keys(uniques, (known or {}).get(name, ()))
         seen[name] = set(keys)
         parts[name] = np.array([*keys, category_key(None)], dtype=object)[codes]  # -1 (missing): the last key
     hashed: np.ndarray = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()

@@ -35,7 +35,7 @@ from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
 from finlite.runtime.predictor import Predictor, score_blocks
-from finlite.runtime.reason_codes import ReasonCodes, protected_values, reason_columns, reasons_setup
+from finlite.runtime.reason_codes import ReasonCodes, codes_file, protected_values, reason_columns, reasons_setup
 from finlite.runtime.reasons import METHOD as REASONS_METHOD
 from finlite.runtime.stability import FeatureBins, csi_notes
 
@@ -168,12 +168,12 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
         record["operating_point"] = predictor.manifest.get("operating_point")
         record["columns"] = {"score": f"P({target} = {positive!r}), float32",
                              "decision": f"1 where score >= cutoff ({target} = {positive!r} decided), else 0"}
-        if reasons and codes is None:
+        if reasons and codes is None:  # the fields
             record["columns"]["reason_1"] = (
                 f"reason_1 to reason_{reasons}: with decision 1, the fields that pushed the score towards "
                 f"{positive!r} the most, largest first (adverse-action reasons: {REASONS_METHOD} against the training "
                 "rows' average applicant; empty where fewer fields did)")
-        elif reasons and codes is not None:
+        elif reasons and codes is not None:  # the lender's codes
             record["columns"]["reason_1"] = (
                 f"reason_1 to reason_{reasons}: with decision 1, the lender's reason codes whose fields pushed the "
                 f"score towards {positive!r} the most (a code's fields' contributions summed), largest first "
@@ -610,7 +610,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     check_input_file(src)
     # Never over an input, even with --force; replace only a regular file; and clean the
     # temporary files that killed runs left in the output folder.
-    _paths.check_not_input(dst, {"input file": src, "artifact": getattr(predictor, "path", None)}, "out")
+    _paths.check_not_input(dst, {"input file": src, "artifact": getattr(predictor, "path", None),
+                                 "reason-codes file": codes_file(reason_codes)}, "out")
     _paths.check_replaceable_file(dst, overwrite=overwrite, option="out")
     _paths.check_writable_file(dst, "out")  # named as given, not as the hidden temporary file it writes first
     # Only this output's leftovers: the folder may be the user's own, with files of any name.
@@ -795,31 +796,39 @@ class RunCounts:
             return None
         return population_psi(self.binned, self.reference[1])
 
+    def _fields_binned(self) -> int:
+        """Rows counted into the fields' bins so far (0 without recorded bins)."""
+        return max((int(c.sum()) for c in (self.field_counts or {}).values()), default=0)
+
     def csi(self) -> dict[str, float]:
         """Each field's CSI against the training rows (empty without recorded bins, or under
         PSI_MIN_ROWS binned rows: a handful of rows says nothing of a distribution)."""
-        if self.fields is None or self.field_counts is None:
+        if self.fields is None or self.field_counts is None or self._fields_binned() < PSI_MIN_ROWS:
             return {}
-        binned = max((int(c.sum()) for c in self.field_counts.values()), default=0)
-        return {} if binned < PSI_MIN_ROWS else self.fields.csi(self.field_counts)
+        return self.fields.csi(self.field_counts)
 
     def notes(self, rows: int, decided: int, psi: float | None) -> list[str]:
-        """The run's notes: unseen categories, stability, protected citations, rows with no reason."""
-        stability = [psi_note(psi)] if psi is not None else [] if self.binned is None or not rows else \
-            [f"no PSI check of the scores (nor feature CSI): {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"
-             if self.fields is not None else
-             f"no PSI check of the scores: {rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"]
+        """The run's notes: unseen categories, stability (scores and fields), protected citations,
+        rows with no reason. A run too small for either check says so once."""
+        few = f"{rows:,} row(s), fewer than the {PSI_MIN_ROWS} it needs"
+        stability: list[str] = []
+        if psi is not None:
+            stability.append(psi_note(psi))
+        elif self.binned is not None and rows:
+            stability.append(f"no PSI check of the scores{' (nor feature CSI)' if self.fields is not None else ''}: "
+                             f"{few}")
+        if self.fields is None:
+            if self.stale_export and rows:
+                stability.append("no feature CSI check: the artifact was exported before finlite recorded its "
+                                 "fields' training bins; run 'finlite export' on it again to get one")
+        elif self._fields_binned() >= PSI_MIN_ROWS:
+            stability += csi_notes(self.csi(), rows)
+        elif rows and self.binned is None:  # no PSI note said it already
+            stability.append(f"no feature CSI check: {self._fields_binned():,} row(s) binned, fewer than the "
+                             f"{PSI_MIN_ROWS} it needs")
         cited = self.cited if self.codes is None else {self.codes.label(c): n for c, n in self.cited.items()}
-        if self.fields is not None:
-            binned = max((int(c.sum()) for c in (self.field_counts or {}).values()), default=0)
-            # Too few rows: said once (with the PSI's note when there is a PSI check).
-            fields = csi_notes(self.csi(), rows) if binned >= PSI_MIN_ROWS else [] if not rows or stability else \
-                [f"no feature CSI check: {binned:,} row(s) binned, fewer than the {PSI_MIN_ROWS} it needs"]
-        else:
-            fields = ["no feature CSI check: the artifact was exported before finlite recorded its fields' training "
-                      "bins; run 'finlite export' on it again to get one"] if self.stale_export and rows else []
-        return (unseen_notes(self.unseen, rows) + stability + fields
-                + cited_notes(cited, decided) + unexplained_note(self.unexplained, decided))
+        return (unseen_notes(self.unseen, rows) + stability + cited_notes(cited, decided)
+                + unexplained_note(self.unexplained, decided))
 
 
 def reason_counts(texts: list[list[str | None]], decision: np.ndarray,

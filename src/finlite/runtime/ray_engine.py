@@ -54,7 +54,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     run_record,
 )
 from finlite.runtime.predictor import score_blocks
-from finlite.runtime.reason_codes import ReasonCodes, protected_values, reason_columns, reasons_setup
+from finlite.runtime.reason_codes import ReasonCodes, codes_file, protected_values, reason_columns, reasons_setup
 
 __all__ = ["RAY_MISSING", "RayScoreSummary", "connect", "require_ray", "score_file_ray"]
 
@@ -412,7 +412,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     ray = require_ray()
     src, dst = Path(source), Path(out)
     check_input_file(src)
-    _paths.check_not_input(dst, {"input file": src, "artifact": artifact}, "out")
+    _paths.check_not_input(dst, {"input file": src, "artifact": artifact, "reason-codes file": codes_file(reason_codes)},
+                           "out")
     _paths.check_replaceable_file(dst, overwrite=overwrite, option="out")
     _paths.check_writable_file(dst, "out")
     _paths.clean_file_leftovers(dst.parent, dst.name)

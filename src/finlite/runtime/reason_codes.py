@@ -25,6 +25,7 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from finlite._protected import likely_protected
 from finlite._util import closest
 from finlite.errors import ConfigError
 
-__all__ = ["COLUMNS", "MAX_BYTES", "MAX_CODE_CHARS", "MAX_TEXT_CHARS", "ReasonCodes", "protected_values",
+__all__ = ["COLUMNS", "MAX_BYTES", "MAX_CODE_CHARS", "MAX_TEXT_CHARS", "ReasonCodes", "codes_file", "protected_values",
            "reason_columns", "reasons_setup"]
 
 #: The header a reason-codes file must have, in this order.
@@ -199,16 +200,26 @@ class ReasonCodes:
                               f"{', '.join(self.fields)}; {where} gives reasons for {', '.join(fields)}. Read the "
                               "table for this model.", param="reason_codes")
 
+    @cached_property
+    def members(self) -> dict[str, list[str]]:
+        """Each code's fields, in the model's order (computed once: a declined request reads it)."""
+        out: dict[str, list[str]] = {c: [] for c in self.codes}
+        for f in self.fields:
+            out[self.code_of[f]].append(f)
+        return out
+
     def fields_of(self, code: str) -> list[str]:
         """The fields a code stands for, in the model's order."""
-        return [f for f in self.fields if self.code_of[f] == code]
+        return list(self.members[code])
 
+    @cached_property
     def grouping(self) -> np.ndarray:
         """``[fields, codes]`` 0/1 matrix: contributions @ grouping sums each code's fields."""
         out = np.zeros((len(self.fields), len(self.codes)), dtype=np.float64)
         index = {c: j for j, c in enumerate(self.codes)}
         for i, f in enumerate(self.fields):
             out[i, index[self.code_of[f]]] = 1.0
+        out.setflags(write=False)
         return out
 
     def citing(self, fields: Sequence[str]) -> list[str]:
@@ -227,6 +238,12 @@ class ReasonCodes:
 
 
 # -- a run's reasons (score, serve) ------------------------------------------------------------------
+def codes_file(reason_codes: ReasonCodes | str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
+    """The file a run's reason codes come from (an input an output must never replace), or None."""
+    if isinstance(reason_codes, ReasonCodes):  # parsed from text: its source names no file
+        return reason_codes.source if os.path.isfile(reason_codes.source) else None
+    return reason_codes
+
 def reasons_setup(predictor: Any, reasons: int,
                   reason_codes: ReasonCodes | str | os.PathLike[str] | None) -> ReasonCodes | None:
     """The run's reason codes, read and checked against the model's fields (None without them).

@@ -203,13 +203,13 @@ class ReasonModel:
         names: Sequence[str] = self.fields
         if codes is not None:
             codes.check_fields(self.fields, "this model")
-            contrib, names = contrib @ codes.grouping(), codes.codes
+            contrib, names = contrib @ codes.grouping, codes.codes
         order = np.argsort(-contrib, axis=1, kind="stable")[:, :top].tolist()
         values = np.round(contrib, 6).tolist()
         if codes is None:
             return [[{"field": names[j], "contribution": row[j]} for j in picked if row[j] > 0]
                     for picked, row in zip(order, values, strict=True)]
-        members = [codes.fields_of(c) for c in names]
+        members = [codes.members[c] for c in names]
         return [[{"code": names[j], "text": codes.text_of[names[j]], "fields": list(members[j]),
                   "contribution": row[j]} for j in picked if row[j] > 0]
                 for picked, row in zip(order, values, strict=True)]

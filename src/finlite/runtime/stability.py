@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from finlite._keys import MISSING, category_key, look_up
+from finlite._keys import MISSING, category_keys
 from finlite.errors import ArtifactError
 
 __all__ = ["BINS", "METHOD", "MIN_SHARE", "SAMPLE_EVERY", "SAMPLE_FROM", "FeatureBins", "csi_notes",
@@ -90,8 +90,7 @@ def reference_record(frame: Any, numeric: Sequence[str], categorical: Sequence[s
         codes, uniques = pd.factorize(frame[name].astype("object"), use_na_sentinel=True)
         per_value = np.bincount(codes[codes >= 0], minlength=len(uniques))
         totals: dict[str, int] = {}
-        for value, count in zip(uniques, per_value.tolist(), strict=True):
-            key = category_key(value)
+        for key, count in zip(category_keys(uniques), per_value.tolist(), strict=True):
             totals[key] = totals.get(key, 0) + int(count)
         missing = int(np.count_nonzero(codes < 0)) + totals.pop(MISSING, 0)
         rows = max(len(frame), 1)
@@ -236,11 +235,8 @@ class FeatureBins:
         """One raw value's bin, keyed as the encoder keys it and looked up with its aliases (a code
         written "94110.0" is 94110; "true" and "TRUE" are True)."""
         keys = self.keys[name]
-        key = category_key(value)
-        if key == MISSING:
-            return len(keys) + 1
-        found = look_up(keys, key)
-        return len(keys) if found is None else int(found)
+        key = category_keys([value], keys)[0]
+        return len(keys) + 1 if key == MISSING else keys.get(key, len(keys))
 
     def csi(self, counts: Mapping[str, np.ndarray]) -> dict[str, float]:
         """Each field's CSI from a run's ``counts`` (fields with no counted row left out)."""
