@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -467,6 +468,41 @@ def test_serve_with_two_workers(exported_dir: Path, german: pd.DataFrame, tmp_pa
         out = proc.communicate(timeout=20)[0].decode()
     assert "with 2 worker(s)" in out
     assert len(_audit(audit)) == len(records) and stat.S_IMODE(audit.stat().st_mode) == 0o600
+
+
+@pytest.mark.slow  # starts the service with two worker processes: about 10 s
+def test_a_worker_that_cannot_restart_stops_the_service_with_exit_2(exported_dir: Path, tmp_path: Path) -> None:
+    # Before: a worker restarted after its artifact had changed refused to load it, with a
+    # traceback, and uvicorn started it again every half second, forever, beside the other one.
+    artifact, port = tmp_path / "artifact", _free_port()
+    shutil.copytree(exported_dir, artifact)
+    finlite = Path(sys.executable).parent / "finlite"
+    proc = subprocess.Popen([str(finlite), "serve", str(artifact), "--port", str(port), "--workers", "2", "--no-audit"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the service did not start in 60 s"
+            time.sleep(0.2)
+        changed = artifact / "preprocessor.json"
+        changed.write_text(changed.read_text() + " ")  # no longer the bytes the manifest's hash names
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        workers = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)  # uvicorn starts a new worker in its place
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out = proc.communicate(timeout=20)[0].decode()
+    assert code == 2, out
+    assert "The service stopped: a worker process could not start." in out and "preprocessor.json" in out, out
+    assert "Traceback" not in out, out
 
 
 # -- fuzzing ----------------------------------------------------------------------------------------

@@ -45,8 +45,10 @@ import logging
 import math
 import os
 import re
+import signal
 import socket
 import stat
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -67,13 +69,13 @@ from finlite._limits import available_cores
 from finlite._paths import FileTooLarge, read_small_file
 from finlite._protected import likely_protected
 from finlite.data.market import MarketPreprocessor, calendar_note, parse_price_dates, served_days
-from finlite.errors import ConfigError, DataError, ScoreError
+from finlite.errors import ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
 from finlite.runtime.reason_codes import ReasonCodes, reason_columns, reasons_setup
 
 __all__ = ["MAX_BATCH", "MAX_BODY_BYTES", "MAX_ERRORS", "AuditLog", "ServeSettings", "app_from_environment",
-           "check_settings", "create_app", "read_token", "serve"]
+           "check_settings", "create_app", "read_token", "serve", "worker_app"]
 
 log = logging.getLogger("finlite.service")
 
@@ -170,6 +172,10 @@ class ServeSettings:
     #: The sha256 of the table the parent read and checked: every worker of --workers N reads the
     #: file again (an environment variable is too small for a large table) and refuses other bytes.
     reason_codes_sha256: str | None = None
+    #: Where a worker of --workers N that cannot start writes why (a file in a private folder of
+    #: the parent's), and the parent's pid, which that worker asks to stop (see :func:`worker_app`).
+    failure_file: str | None = None
+    parent_pid: int | None = None
 
     def predictor(self) -> Predictor:
         """Load the artifact with the trust options given (a key, a pinned manifest digest)."""
@@ -1464,5 +1470,43 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     # The reason codes likewise: each worker reads the file again and refuses other bytes than these.
     pinned = replace(settings, manifest_sha256=str(predictor.manifest["manifest_sha256"]),
                      reason_codes_sha256=None if codes is None else codes.sha256)
-    os.environ[_ENV] = json.dumps(asdict(pinned))
-    uvicorn.run("finlite.runtime.service:app_from_environment", factory=True, workers=workers, **options)
+    with tempfile.TemporaryDirectory(prefix="finlite-serve-") as private:  # mode 0700
+        failure = Path(private) / "worker-failure.txt"
+        pinned = replace(pinned, failure_file=str(failure), parent_pid=os.getpid())
+        os.environ[_ENV] = json.dumps(asdict(pinned))
+        uvicorn.run("finlite.runtime.service:worker_app", factory=True, workers=workers, **options)
+        if failure.exists():  # a worker could not start: the service stopped on its request
+            raise ConfigError(f"The service stopped: a worker process could not start. {failure.read_text()}")
+
+
+#: uvicorn's exit status for a worker that failed before serving (its supervisor then stops).
+_STARTUP_FAILURE = 3
+
+
+def worker_app() -> FastAPI:
+    """:func:`app_from_environment` for a worker process started by ``serve --workers N``.
+
+    A worker that cannot start (the artifact or the reason-codes table changed after the
+    parent checked them, a file became unreadable) must not leave a traceback in the log, nor
+    be started again and again beside workers that do serve: it writes why to the parent's
+    private failure file, logs one line, asks the parent to stop (SIGTERM: every uvicorn version
+    stops all its workers on it) and exits. ``finlite serve`` then exits 2 with the reason.
+    """
+    try:
+        return app_from_environment()
+    except (FinliteError, OSError) as exc:
+        raw = os.environ.get(_ENV) or "{}"
+        try:
+            settings = json.loads(raw)
+        except ValueError:
+            settings = {}
+        failure, parent = settings.get("failure_file"), settings.get("parent_pid")
+        logging.getLogger("uvicorn.error").error("finlite serve: worker %d could not start: %s", os.getpid(), exc)
+        if isinstance(failure, str):
+            with contextlib.suppress(OSError):  # the first worker to fail tells why; O_EXCL: never a link
+                fd = os.open(failure, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(str(exc))
+        if isinstance(parent, int) and parent == os.getppid():
+            os.kill(parent, signal.SIGTERM)
+        raise SystemExit(_STARTUP_FAILURE) from None
