@@ -433,6 +433,19 @@ def new_temp_file(out: PathLike) -> Path:
         return tmp
 
 
+def keep_mode(tmp: PathLike, out: PathLike) -> None:
+    """Give ``tmp`` the permission bits of the regular file ``out`` it is about to replace
+    (``--force``), so a scores file the operator made readable to a reporting account stays so;
+    a new file keeps :func:`new_temp_file`'s 0600. A link or anything else at ``out`` is left
+    to the caller's checks."""
+    try:
+        held = os.lstat(out)
+    except OSError:
+        return
+    if stat.S_ISREG(held.st_mode):
+        os.chmod(tmp, stat.S_IMODE(held.st_mode))
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this id exists (in doubt: yes, so its files are left alone)."""
     if pid <= 0 or os.name != "posix":

@@ -15,7 +15,9 @@ import itertools
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -1595,6 +1597,11 @@ def serve(
     """Serve an artifact over HTTP: /health, /metadata, /predict and the OpenAPI page at /docs."""
     from finlite.runtime.service import serve as run_service
 
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM is how a service is stopped, not an interruption: uvicorn shuts down gracefully
+        # and then ends the process by the signal, as before main() began catching it.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
     if not no_audit:  # appended to: never the artifact, a file in it, or the token file
         _paths.check_not_input(audit_log, {"artifact": artifact, "--token-file": token_file,
                                            "--reason-codes file": reason_codes}, "--audit-log", replaceable=False)
@@ -1714,6 +1721,18 @@ def invoked_app(argv: list[str]) -> typer.Typer:
     return single
 
 
+def _stopped(signum: int, frame: Any) -> None:
+    """SIGTERM (a scheduler's stop, ``kill``): end as Ctrl-C ends a command, through every
+    ``finally`` and cleanup, so no temporary output is left behind; exit 128 + 15 as the shell
+    reports a process ended by the signal. Python's default ends the process where it stands
+    (exit -15), leaving ``.OUT.<pid>-<tag>.tmp`` for the next run to remove."""
+    name = signal.Signals(signum).name
+    sys.stderr.write(f"finlite: stopped by {name}; any output being written was removed, and nothing was replaced.\n")
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Console-script entry point."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stopped)
     invoked_app(sys.argv[1:])()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -243,6 +244,13 @@ def test_money_dates_identifiers_and_codes_are_recognised() -> None:
     assert "'ApprovalFY' is mostly numbers but holds text such as '1976A' in 1 rows" in notes
     assert "--numeric ApprovalFY" in notes
     assert "'LoanNr_ChkDgt' dropped as an identifier (a different whole number in each of its 2,000 rows)" in notes
+    # Dates are named as dates, however many distinct values (Iso has one per row; they were noted
+    # as identifiers with --categorical as the hint: a review, 2026-12-03), typed or as text.
+    for name in ("ApprovalDate", "Iso", "Us"):
+        assert f"column {name!r} dropped as a date (name it with --date-column" in notes, name
+        assert f"{name!r} dropped as an identifier" not in notes, name
+    typed = _book().assign(Iso=lambda b: pd.to_datetime(b["Iso"]))
+    assert "column 'Iso' dropped as a date" in " | ".join(infer_schema(typed, "MIS_Status").notes)
     pre = Preprocessor(schema).fit(_book())
     refund = pre.transform(_book())[:, 1]
     spec = pre.numeric_[1]
@@ -263,9 +271,17 @@ def test_two_digit_years_never_land_in_the_future_in_an_out_of_time_split() -> N
 def test_money_with_junk_names_the_row_and_the_fix() -> None:
     frame = pd.DataFrame({"amt": [f"${i:,}.00" for i in range(1000, 1195)] + ["N/A"] * 5, "y": [0, 1] * 100})
     with pytest.raises(DataError, match=r"'amt' in the data holds the text 'N/A' at row 196 \(5 such rows\); "
-                                        r"fix or blank those values, or read it as a category \(--categorical amt, "
-                                        r"categorical=\['amt'\]\)\.$"):
+                                        r"fix or blank those values, or read it as a category "
+                                        r"\(categorical=\['amt'\]\)\.$"):
         infer_schema(frame, "y")
+    # The CLI words the API's parameter as its option, once (it read "(--categorical amt,
+    # --categorical amt)": a review, 2026-12-03).
+    with tempfile.TemporaryDirectory() as folder:
+        frame.replace("N/A", "pending").to_csv(Path(folder) / "amounts.csv", index=False)  # a CSV reads N/A as missing
+        shown = runner.invoke(app, ["train", str(Path(folder) / "amounts.csv"), "--target", "y", "--out",
+                                         str(Path(folder) / "out"), "--model", "logistic"])
+    assert shown.exit_code == 2 and " ".join(shown.output.split()).endswith(
+        "or read it as a category (--categorical amt)."), shown.output
 
 
 # -- width and memory: refused before allocating ----------------------------------------------------

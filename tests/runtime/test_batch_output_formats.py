@@ -45,6 +45,23 @@ def test_an_empty_input_still_writes_a_readable_file_with_its_columns(exported_d
         assert frame.empty and list(frame.columns) == ["score", "decision"], name
 
 
+def test_a_new_scores_file_is_private_and_a_replaced_one_keeps_its_permissions(exported_dir: Path, german_csv: Path,
+                                                                               tmp_path: Path) -> None:
+    """--force turned a 0644 scores file, shared with a reporting account, into 0600 (a review,
+    2026-12-03); a new file stays private to its owner."""
+    import stat
+
+    predictor = Predictor(exported_dir)
+    new = score_file(predictor, german_csv, tmp_path / "new.csv").output
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600
+    for mode in (0o644, 0o640):
+        shared = tmp_path / f"shared{mode:o}.parquet"
+        shared.write_bytes(b"old")
+        shared.chmod(mode)
+        score_file(predictor, german_csv, shared, overwrite=True)
+        assert stat.S_IMODE(shared.stat().st_mode) == mode and len(pd.read_parquet(shared)) == 1000
+
+
 def test_an_unknown_suffix_is_refused_before_any_work(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"unknown file type; use \.csv \(or \.txt\), \.csv\.gz, \.tsv or \.parquet"):
         score_file(Predictor(exported_dir), german_csv, tmp_path / "s.xlsx")
@@ -118,7 +135,64 @@ def test_a_csv_arrow_refuses_is_named_by_its_line_or_its_separator(exported_dir:
     semi.write_text("".join(line.replace(",", ";") for line in lines[:40]))
     with pytest.raises(DataError, match=r"reads as one column whose name holds ';': the file seems separated by ';'"):
         score_file(predictor, semi, tmp_path / "out.csv")
+    tabs = tmp_path / "tabs.csv"  # a tab-separated file named .csv: no hint before
+    tabs.write_text("".join(line.replace(",", "\t") for line in lines[:40]))
+    with pytest.raises(DataError, match=r"holds a tab: the file seems tab-separated, .* Name it \.tsv"):
+        score_file(predictor, tabs, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_csv_that_is_not_utf8_is_named_by_line_and_column(exported_dir: Path, german_csv: Path,
+                                                            tmp_path: Path) -> None:
+    """Arrow said "In CSV column #16: ... invalid UTF8 data" (a 0-based number, no row, no fix);
+    pandas "'utf-8' codec can't decode byte 0xe9 in position 3" (a review, 2026-12-03)."""
+    from finlite.data.io import read_table
+
+    frame = pd.read_csv(german_csv)
+    frame["job"] = frame["job"].astype(object)
+    frame.loc[5, "job"] = "caf\xe9"
+    latin = tmp_path / "latin.csv"
+    frame.to_csv(latin, index=False, encoding="latin-1")
+    with pytest.raises(DataError, match=r"line 7, column 'job' holds bytes that are not UTF-8 text; save the file as "
+                                        r"UTF-8"):
+        score_file(Predictor(exported_dir), latin, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+    with pytest.raises(DataError, match=r"'.*latin.csv' is not UTF-8 text \(first at line 7, column 'job'\); save it "
+                                        r"as UTF-8"):
+        read_table(latin)
+
+
+def test_a_value_larger_than_a_read_block_is_named_with_its_fix(exported_dir: Path, german_csv: Path,
+                                                                tmp_path: Path) -> None:
+    """Arrow's "straddles two block boundaries (try to increase block size?)" named an option
+    finlite does not have (a review, 2026-12-03)."""
+    frame = pd.read_csv(german_csv).drop(columns="creditability")
+    frame["job"] = frame["job"].astype(object)
+    frame.loc[3, "job"] = "x" * (3 << 20)
+    frame.to_csv(tmp_path / "huge.csv", index=False)
+    with pytest.raises(DataError, match=r"one row holds a value of a megabyte or more .* shorten or remove that value"):
+        score_file(Predictor(exported_dir), tmp_path / "huge.csv", tmp_path / "out.csv", chunk_rows=1024)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_quoted_field_with_line_breaks_scores_as_training_reads_it(exported_dir: Path, german_csv: Path,
+                                                                     tmp_path: Path) -> None:
+    """A free-text column with line breaks inside quotes (a CRM's notes) trains and loads with
+    pandas, but score refused it ("Expected 23 columns, got 1") once the file was larger than
+    one read block (a review, 2026-12-03): the score reader did not allow newlines in values."""
+    frame = pd.read_csv(german_csv).drop(columns="creditability")
+    frame = pd.concat([frame] * 12, ignore_index=True)  # 12,000 rows, about 3 MB: several 1 MiB blocks
+    frame["notes"] = "called 3x\nno answer, \"left\" a message"
+    frame["ref"] = [f"r{i}\n2" for i in range(len(frame))]
+    book = tmp_path / "notes.csv"
+    frame.to_csv(book, index=False)
+    assert book.stat().st_size > 2 << 20
+    predictor = Predictor(exported_dir)
+    summary = score_file(predictor, book, tmp_path / "out.csv", id_columns=["ref"], chunk_rows=1000)
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert summary.rows == len(frame) == len(out)
+    assert out["ref"].tolist() == frame["ref"].tolist()  # the ids' line breaks kept, row for row
+    np.testing.assert_allclose(out["score"], predictor.predict_score(frame), rtol=1e-6)
 
 
 def test_a_run_checks_its_population_against_the_training_rows(exported_dir: Path, teacher_dir: Path,

@@ -99,6 +99,65 @@ def test_the_graphs_finlite_writes_pass(exported_dir: Path) -> None:
     assert body_ops and body_ops <= ALLOWED_OPERATORS[""]
 
 
+def _external(tensor: onnx.TensorProto, location: str, n: int) -> None:
+    tensor.ClearField("raw_data")
+    tensor.ClearField("float_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", str(4 * n))):
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+
+
+def test_a_tensor_whose_values_live_in_another_file_is_refused(exported_dir: Path, tmp_path: Path,
+                                                             german_csv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ONNX Runtime read an external tensor from the working directory: a re-hashed model.onnx
+    pointing at "cwdfile" scored (exit 0) with weights no hash covers, and loaded or not by where
+    it was run (a review of hostile artifact files, 2026-12-03)."""
+    art = tmp_path / "student"
+    shutil.copytree(exported_dir, art)
+    proto = onnx.load(str(art / "model.onnx"))
+    weight = next(t for t in proto.graph.initializer if t.data_type == TensorProto.FLOAT and len(t.dims) == 2)
+    n = int(np.prod(weight.dims))
+    _external(weight, "cwdfile", n)
+    (art / "model.onnx").write_bytes(proto.SerializeToString())
+    rehash(art)
+    (tmp_path / "cwdfile").write_bytes(np.full(n, 0.5, dtype=np.float32).tobytes())
+    monkeypatch.chdir(tmp_path)  # where the values are: ONNX Runtime would have found them
+    with pytest.raises(ArtifactError, match=rf"model\.onnx keeps the values of tensor '{weight.name}' in an external "
+                                            r"file, outside the bytes its hash covers"):
+        Predictor(art)
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(out)])
+    assert result.exit_code == 2 and "in an external file" in " ".join(result.output.split())
+    assert not out.exists()
+    # In a sparse initializer and in a node attribute (a Scan body's tensor) too; data_location alone suffices.
+    values = helper.make_tensor("v", TensorProto.FLOAT, [2], [1.0, 2.0])
+    _external(values, "x", 2)
+    sparse = helper.make_sparse_tensor(values, helper.make_tensor("i", TensorProto.INT64, [2], [0, 1]), [3])
+    with pytest.raises(ArtifactError, match=r"keeps the values of tensor 'v' in an external file"):
+        check_operators(_with_sparse(sparse), "model.onnx")
+    located = helper.make_tensor("loc", TensorProto.FLOAT, [1], [1.0])
+    located.data_location = TensorProto.EXTERNAL
+    body = helper.make_graph([helper.make_node("Identity", ["s"], ["s_out"]), helper.make_node("Identity", ["e"], ["y"])],
+                             "body", [helper.make_tensor_value_info("s", TensorProto.FLOAT, [1]),
+                                      helper.make_tensor_value_info("e", TensorProto.FLOAT, [1])],
+                             [helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [1]),
+                              helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])], [located])
+    nodes = [helper.make_node("Scan", ["x", "x"], ["a", "b"], body=body, num_scan_inputs=1),
+             helper.make_node("Sigmoid", ["x"], ["probability"])]
+    with pytest.raises(ArtifactError, match=r"keeps the values of tensor 'loc' in an external file"):
+        check_operators(_model(nodes, 3, []), "model.onnx")
+
+
+def _with_sparse(sparse: onnx.SparseTensorProto) -> bytes:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])
+    out = helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["batch", 1])
+    graph = helper.make_graph([helper.make_node("Sigmoid", ["x"], ["probability"])], "g", [x], [out],
+                              sparse_initializer=[sparse])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return model.SerializeToString()
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200), st.binary(max_size=40))
 def test_any_bytes_end_in_an_answer_or_an_artifact_error(noise: bytes, splice: bytes) -> None:

@@ -126,6 +126,19 @@ def test_record_errors_name_every_field(exported_dir: Path, german: pd.DataFrame
         predictor.predict_score(42)
 
 
+@pytest.mark.parametrize("text", ["24\xa0", "\u202f24", "24\u2003", "\u300024", "24\x1c", " 24 "])
+def test_a_number_padded_with_any_whitespace_is_read_alike_on_every_path(exported_dir: Path, german: pd.DataFrame,
+                                                                        text: str) -> None:
+    """A no-break space from a spreadsheet: records and Arrow read "24\xa0" as 24, a DataFrame
+    refused it as text (a review, 2026-12-03). One rule now: the text trimmed, then parsed."""
+    predictor = Predictor(exported_dir)
+    records = _records(german.head(3), predictor.fields)
+    plain = predictor.predict_score([dict(r, duration_in_month=24) for r in records])
+    padded = [dict(r, duration_in_month=text) for r in records]
+    for given_as in (padded, pa.Table.from_pylist(padded), pd.DataFrame(padded)):
+        np.testing.assert_array_equal(predictor.predict_score(given_as), plain)
+
+
 def test_unexported_or_tampered_artifacts_are_refused(teacher_dir: Path, exported_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="has no exported fp32 model; run 'finlite export"):
         Predictor(teacher_dir)

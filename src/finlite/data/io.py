@@ -173,6 +173,28 @@ def csv_records(path: Path, sep: str | None = None, *,
         return
 
 
+def utf8_fault(path: Path, sep: str | None = None) -> str | None:
+    """Where a CSV file stops being UTF-8 text, for a message: "line N, column 'NAME'" of the first
+    field holding a byte that is not UTF-8 (a latin-1 'é' from a spreadsheet), within what
+    :func:`csv_records` scans; None when none is found there."""
+    header: list[str] | None = None
+    for line, fields in csv_records(path, sep):
+        if header is None:
+            header = fields
+        for i, text in enumerate(fields):
+            if "\ufffd" in text:  # what errors="replace" puts for a byte that is not UTF-8
+                name = header[i] if i < len(header) else f"#{i + 1}"
+                return f"line {line}, column {name!r}"
+    return None
+
+
+def not_utf8_message(path: Path, sep: str | None = None) -> str:
+    """The advice for a CSV that is not UTF-8, naming the first line and column found."""
+    where = utf8_fault(path, sep)
+    return (f"{str(path)!r} is not UTF-8 text" + (f" (first at {where})" if where else "")
+            + "; save it as UTF-8 (in a spreadsheet: CSV UTF-8) and run again.")
+
+
 @contextlib.contextmanager
 def _gzip_stream(path: Path) -> Iterator[Any]:
     """A gzipped file's bytes through a bounded decompression (:data:`GZIP_MAX_RATIO`)."""
@@ -269,6 +291,8 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
         raise
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"Data file {str(path)!r} has no header and no rows; export the table again.") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"Data file {not_utf8_message(path)}") from exc
     except MemoryError:
         raise DataError(f"Data file {str(path)!r} does not fit in the memory available once read; use a machine with "
                         "more memory, or a sample of the rows.") from None
@@ -297,7 +321,8 @@ def _check_flat_parquet(path: Path) -> None:
     if nested:
         raise DataError(f"Data file {str(path)!r} has nested column(s) {', '.join(nested[:5])}; finlite reads flat "
                         "tables, one number or category per cell. Flatten them into plain columns or remove them "
-                        "from the file.")
+                        "from the file (--drop cannot leave them out: the whole file is read, and its content hashed, "
+                        "before columns are dropped).")
 
 
 def _check_flat_frame(frame: pd.DataFrame, source: str) -> None:

@@ -253,7 +253,9 @@ def numeric_column(series: pd.Series, column: str, source: str,
     else:
         # Text is parsed once per distinct value (a loan book's 900,000 rows hold far fewer amounts).
         codes, uniques = factorize_cells(series, column, source, numeric=True)
-        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+        # Trimmed as the record path (str.strip) and Arrow (utf8_trim_whitespace) trim it: pandas
+        # alone refused "84\xa0" (a no-break space from a spreadsheet) that the other paths read.
+        distinct = pd.Series([v.strip() if isinstance(v, str) else v for v in uniques], dtype=object)
         if money:
             distinct = _money_numbers(distinct)
         texts, parsed = _to_numeric(distinct)
@@ -583,11 +585,14 @@ def infer_schema(
                 f"Column {name!r} in {source} is empty in every row; drop it (drop=[{name!r}]) or fill it.",
                 param="drop"
             )
-        id_reason = _id_reason(name, series)
+        # Dates before identifiers: a loan book's approval dates take a thousand distinct values,
+        # and were noted as "an identifier" with --categorical as the hint (a review, 2026-12-03).
+        is_date = not _ID_NAME.search(name) and _looks_like_date(series)
+        id_reason = None if is_date else _id_reason(name, series)
         if id_reason is not None:
             dropped.append(name)
             notes.append(id_reason)
-        elif _looks_like_date(series):
+        elif is_date:
             dropped.append(name)
             notes.append(f"column {name!r} dropped as a date (name it with --date-column for an out-of-time split)")
         elif pd.api.types.is_bool_dtype(series):
@@ -634,7 +639,7 @@ def infer_schema(
                 else:
                     # raises with the first offending row
                     numeric_column(series, name, source, money=money_share > share,
-                                   fix=f", or read it as a category (--categorical {name}, categorical=[{name!r}])")
+                                   fix=f", or read it as a category (categorical=[{name!r}])")
             else:
                 cat_cols.append(name)
     if not num_cols and not cat_cols:

@@ -343,6 +343,7 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
         writer.close()
         writer = None
         _paths.fsync_file(tmp)
+        _paths.keep_mode(tmp, dst)
         os.replace(tmp, dst)
         _paths.fsync_dir(dst.parent)
     except BaseException:

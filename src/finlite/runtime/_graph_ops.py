@@ -1,4 +1,5 @@
-"""Which operators an ONNX model runs, read from its bytes before ONNX Runtime sees them.
+"""Which operators an ONNX model runs, and that it keeps its values in itself, read from its
+bytes before ONNX Runtime sees them.
 
 A ``model.onnx`` is untrusted: its hash only says it is the file the manifest lists, and
 someone who can write the folder can re-hash it. Its interface is checked by the Predictor
@@ -119,6 +120,70 @@ def _graph_operators(graph: memoryview, depth: int) -> Iterator[tuple[str, str]]
                     yield from _graph_operators(sub, depth + 1)
 
 
+# TensorProto, SparseTensorProto and the graph's tensor-holding fields (onnx.proto).
+_GRAPH_INITIALIZER, _GRAPH_SPARSE_INITIALIZER = 5, 15
+_ATTR_TENSOR, _ATTR_TENSORS, _ATTR_SPARSE_TENSOR, _ATTR_SPARSE_TENSORS = 5, 10, 22, 23
+_SPARSE_VALUES, _SPARSE_INDICES = 1, 2
+_TENSOR_NAME, _TENSOR_EXTERNAL_DATA, _TENSOR_DATA_LOCATION = 8, 13, 14
+
+
+def _sparse_parts(sparse: memoryview) -> Iterator[memoryview]:
+    for _, part in _messages(sparse, frozenset({_SPARSE_VALUES, _SPARSE_INDICES})):
+        yield part
+
+
+def _graph_tensors(graph: memoryview, depth: int) -> Iterator[memoryview]:
+    """Every TensorProto a graph holds: initializers (dense and sparse) and node attributes'
+    tensors, in every subgraph."""
+    if depth > _MAX_DEPTH:
+        raise _Refused(f"nests subgraphs more than {_MAX_DEPTH} levels deep, which finlite's graphs never do")
+    wanted = frozenset({_GRAPH_NODE, _GRAPH_INITIALIZER, _GRAPH_SPARSE_INITIALIZER})
+    for number, value in _messages(graph, wanted):
+        if number == _GRAPH_INITIALIZER:
+            yield value
+        elif number == _GRAPH_SPARSE_INITIALIZER:
+            yield from _sparse_parts(value)
+        else:
+            for _, attribute in _messages(value, frozenset({_NODE_ATTRIBUTE})):
+                held = frozenset({_ATTR_TENSOR, _ATTR_TENSORS, _ATTR_SPARSE_TENSOR, _ATTR_SPARSE_TENSORS,
+                                  _ATTR_GRAPH, _ATTR_GRAPHS})
+                for kind, item in _messages(attribute, held):
+                    if kind in (_ATTR_TENSOR, _ATTR_TENSORS):
+                        yield item
+                    elif kind in (_ATTR_SPARSE_TENSOR, _ATTR_SPARSE_TENSORS):
+                        yield from _sparse_parts(item)
+                    else:
+                        yield from _graph_tensors(item, depth + 1)
+
+
+def _external(tensor: memoryview) -> str | None:
+    """The name of a tensor whose values live in another file (``data_location`` EXTERNAL, or
+    ``external_data`` entries), None for a tensor that holds its own values."""
+    name, external = "", False
+    pos, end = 0, len(tensor)
+    while pos < end:
+        key, pos = _varint(tensor, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(tensor, pos)
+            external |= number == _TENSOR_DATA_LOCATION and value != 0
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+        elif wire == 2:
+            length, pos = _varint(tensor, pos)
+            if pos + length > end:
+                raise _Malformed
+            if number == _TENSOR_NAME:
+                name = bytes(tensor[pos:pos + length]).decode("utf-8", "replace")
+            external |= number == _TENSOR_EXTERNAL_DATA
+            pos += length
+        else:
+            raise _Malformed
+        if pos > end:
+            raise _Malformed
+    return (name or "(unnamed)") if external else None
+
+
 def check_operators(model: bytes, where: str) -> None:
     """Refuse an ONNX model that runs an operator finlite's exporters never write.
 
@@ -144,6 +209,15 @@ def check_operators(model: bytes, where: str) -> None:
                                     "only as far as its hash goes, never for what it may run); export the artifact "
                                     "again (finlite export). A new exporter must also list its operators in "
                                     "finlite.runtime._graph_ops.ALLOWED_OPERATORS.")
+        for tensor in _graph_tensors(graphs[0], 0):
+            outside = _external(tensor)
+            if outside is not None:
+                # ONNX Runtime would read those values from a path relative to the working
+                # directory: weights no hash covers, and a model that scores differently by where
+                # it is run. finlite's exporters keep every value inside model.onnx.
+                raise ArtifactError(f"{where} keeps the values of tensor {outside[:80]!r} in an external file, outside "
+                                    "the bytes its hash covers; finlite's exporters never do. Export the artifact "
+                                    "again (finlite export).")
     except _Refused as exc:
         raise ArtifactError(f"{where} {exc}; export the artifact again (finlite export).") from None
     except _Malformed:

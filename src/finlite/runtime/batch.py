@@ -238,7 +238,7 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
 
     delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     try:
-        header = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        header = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
                                 read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names
         _check_columns(path, header, fields, ids)
         present = [c for c in columns if c in header]
@@ -246,7 +246,7 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
         # its row and column instead of Arrow's type-inference error.
         csv_reader = open_csv_text(path, present, chunk_rows)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}){_csv_where(path, delimiter)}; check the file.") \
+        raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}){_csv_where(path, delimiter, exc)}; check the file.") \
             from exc
     return ids_as_written(csv_reader, path, ids, fields, chunk_rows), None
 
@@ -263,7 +263,7 @@ def open_csv_text(path: Path, columns: Sequence[str], chunk_rows: int, *, missin
     return pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(include_columns=list(columns),
                                              column_types={c: pa.string() for c in columns},
                                              strings_can_be_null=missing,
@@ -335,21 +335,32 @@ def ids_as_written(batches: Iterator[Any], path: Path, ids: Sequence[str], field
 
 
 def _separator_hint(header: list[str]) -> str | None:
-    """Why a CSV header read as one column, when it holds another separator (``;`` or ``|``)."""
-    other = next((sep for sep in ";|" if len(header) == 1 and sep in header[0]), None)
+    """Why a CSV header read as one column, when it holds another separator (``;``, ``|`` or a tab)."""
+    other = next((sep for sep in ";|\t" if len(header) == 1 and sep in header[0]), None)
     if other is None:
         return None
+    if other == "\t":  # a tab-separated file named .csv: renaming it is the whole fix
+        return ("reads as one column whose name holds a tab: the file seems tab-separated, and finlite reads "
+                "commas from a .csv. Name it .tsv (tabs are read from .tsv files), or write it with commas")
     return (f"reads as one column whose name holds {other!r}: the file seems separated by {other!r}, and finlite "
             "reads commas (tabs for .tsv). Write it with commas, or as .tsv with tabs")
 
 
-def _csv_where(path: Path, delimiter: str) -> str:
+def _csv_where(path: Path, delimiter: str, error: BaseException | None = None) -> str:
     """Where a CSV that Arrow refused goes wrong, for its message: the first line whose fields
     are not the header's count (Arrow names neither the line nor the fix), and a hint when the
     header looks separated by another character. Read only on failure, within the first
     characters :func:`finlite.data.io.csv_records` scans."""
-    from finlite.data.io import csv_records  # pandas comes with it: on this error path only
+    if error is not None and "straddl" in str(error):
+        # Arrow: "straddling object straddles two block boundaries (try to increase block size?)",
+        # an option finlite does not offer: one value is larger than the reader's block.
+        return (": one row holds a value of a megabyte or more (a field's text or a quoted cell left open), "
+                "more than a row of a scoring file should; shorten or remove that value")
+    from finlite.data.io import csv_records, utf8_fault  # pandas comes with it: on this error path only
 
+    fault = utf8_fault(path, delimiter)
+    if fault is not None:  # Arrow says "In CSV column #16: ... invalid UTF8 data": no name, no fix
+        return f": {fault} holds bytes that are not UTF-8 text; save the file as UTF-8 (in a spreadsheet: CSV UTF-8)"
     expected: int | None = None
     for line, fields in csv_records(path, delimiter):
         if expected is None:
@@ -429,6 +440,7 @@ class _Writer:
             self.sink.close()  # writes the gzip trailer
         _paths.fsync_file(self.tmp)
         _paths.kill_point("score-before-rename")
+        _paths.keep_mode(self.tmp, self.out)
         os.replace(self.tmp, self.out)
         _paths.fsync_dir(self.out.parent)
 
@@ -723,7 +735,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                     except pa.ArrowInvalid as exc:  # a malformed file part-way through (e.g. a row with extra fields)
                         while window:  # a bad value in an earlier chunk is reported first
                             drain_one()
-                        where = _csv_where(src, "\t" if src.name.lower().endswith(".tsv") else ",") \
+                        where = _csv_where(src, "\t" if src.name.lower().endswith(".tsv") else ",", exc) \
                             if in_kind == "csv" else ""
                         raise DataError(f"Cannot read {source_name!r} after row {read}: {exc}{where}. Fix the file and "
                                         "score it again.") from exc

@@ -375,7 +375,7 @@ def _file_columns(src: Path, kind: str) -> list[str]:
         if kind == "parquet":
             return list(pq.read_schema(src).names)
         delimiter = "\t" if src.name.lower().endswith(".tsv") else ","
-        return list(pacsv.open_csv(src, parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        return list(pacsv.open_csv(src, parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
                                    read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"Cannot read {str(src)!r} as {'Parquet' if kind == 'parquet' else 'CSV'} ({exc}); "
