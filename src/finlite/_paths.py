@@ -64,8 +64,11 @@ __all__ = ["KILL_ENV", "FileTooLarge", "NotRegularFile", "check_folder_writable"
 log = logging.getLogger("finlite")
 
 KILL_ENV = "FINLITE_TEST_KILL_AT"
+#: The signal the hook sends, by name (``TERM`` for a scheduler's stop); SIGKILL when unset.
+KILL_SIGNAL_ENV = "FINLITE_TEST_KILL_SIGNAL"
 # Read once at import: the test helpers set it in a child process's environment.
 _KILL_AT = os.environ.get(KILL_ENV) or None
+_KILL_SIGNAL = signal.Signals[f"SIG{os.environ.get(KILL_SIGNAL_ENV) or 'KILL'}"] if _KILL_AT else signal.SIGKILL
 
 PathLike = str | os.PathLike[str]
 
@@ -118,9 +121,10 @@ _FILE_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-(?P<tag>[0-9a-f]{8})
 
 
 def kill_point(name: str) -> None:
-    """Test hook: SIGKILL this process here when ``FINLITE_TEST_KILL_AT`` names this point."""
+    """Test hook: SIGKILL this process here when ``FINLITE_TEST_KILL_AT`` names this point (or
+    send the signal ``FINLITE_TEST_KILL_SIGNAL`` names)."""
     if _KILL_AT is not None and name == _KILL_AT:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), _KILL_SIGNAL)
 
 
 # -- naming an output in the caller's language ----------------------------------------------------

@@ -288,6 +288,23 @@ def test_killed_score_leaves_no_output_and_the_next_run_cleans_up(point: str, ex
     assert hidden(out.parent) == [] and len(pd.read_csv(out)) == 300
 
 
+def test_a_score_stopped_by_sigterm_cleans_up_and_exits_143(exported_dir: Path, german: pd.DataFrame,
+                                                            tmp_path: Path) -> None:
+    """A scheduler stops a job with SIGTERM: it ended where it stood (exit -15), leaving the
+    temporary file for the next run (a review, 2026-12-03). Now it cleans up as Ctrl-C does."""
+    src, out = tmp_path / "book.csv", tmp_path / "out.csv"
+    german.head(300).to_csv(src, index=False)
+    out.write_text("earlier scores\n")
+    args = ["score", str(exported_dir), str(src), "-o", str(out), "--chunk-rows", "50", "-q", "--force"]
+    for point in ("score-writing", "score-before-rename"):
+        run = subprocess.run([sys.executable, "-c", SCORE_SCRIPT, *args], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, _paths.KILL_ENV: point, _paths.KILL_SIGNAL_ENV: "TERM"})
+        assert run.returncode == 128 + signal.SIGTERM, run.stderr
+        assert "finlite: stopped by SIGTERM; any output being written was removed, and nothing was replaced." in \
+            run.stderr and "Traceback" not in run.stderr
+        assert out.read_text() == "earlier scores\n" and hidden(tmp_path) == [], point
+
+
 def test_a_leftover_name_with_an_impossible_pid_is_no_crash(teacher_dir: Path, tmp_path: Path) -> None:
     """A name like a leftover's whose PID does not fit the system's pid type (planted, or from a
     foreign system) must not crash every later write to that folder with an OverflowError."""
