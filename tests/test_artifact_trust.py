@@ -204,6 +204,16 @@ def test_sizes_are_capped_before_hashing(art: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(_manifest, "MAX_MANIFEST_BYTES", 100)
     with pytest.raises(ArtifactError, match=r"manifest\.json' is .* over the 100 bytes"):
         finlite.load(art)
+    # Text members are parsed whole: capped far lower than weights (a 200 MB preprocessor.json of
+    # padding loaded in every worker: a review of hostile files, 2026-12-03).
+    monkeypatch.setattr(_manifest, "MAX_MANIFEST_BYTES", 16 << 20)
+    monkeypatch.setattr(_manifest, "MAX_TOTAL_BYTES", 8 << 30)
+    monkeypatch.setattr(_manifest, "MAX_TEXT_FILE_BYTES", 2000)
+    with pytest.raises(ArtifactError, match=r"MODEL_CARD\.md' is [\d,.]+ \w+, over the 2,000 bytes finlite accepts "
+                                            r"for one file of text"):
+        finlite.load(art)
+    assert _manifest.member_cap("weights.safetensors") == _manifest.MAX_FILE_BYTES
+    assert _manifest.member_cap("pruning_plan.json") == _manifest.MAX_PLAN_FILE_BYTES
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -226,6 +236,31 @@ def test_malformed_manifests_are_artifact_errors(art: Path, content: bytes, mess
     assert "Traceback" not in result.output and "manifest.json" in result.output
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    (b'{"status": "PASS", "x": ' + b"[" * 100000 + b"]" * 100000 + b"}", "nests JSON too deeply"),
+    (b'{"status": "PASS", "status": "FAIL"}', "appears twice"),
+    (b"\xff\xfe", "is not UTF-8 text"),
+])
+def test_a_forged_report_json_is_refused_by_every_reader(art: Path, german_csv: Path, tmp_path: Path,
+                                                         content: bytes, message: str) -> None:
+    """A re-hashed report.json nested 100,000 deep: score_file raised a bare RecursionError,
+    score/report/inspect exited 2 naming no file, inspect after printing its summary (a review of
+    hostile artifact files, 2026-12-03). Each reader now refuses it naming report.json."""
+    from finlite.runtime.batch import score_file
+
+    (art / "report.json").write_bytes(content)
+    rehash(art)
+    with pytest.raises(ArtifactError, match=rf"report\.json' .*{message}"):
+        score_file(Predictor(art), german_csv, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+    for args in (["inspect", str(art)], ["report", str(art), "--out", str(tmp_path / "r")],
+                 ["score", str(art), str(german_csv), "-o", str(tmp_path / "out.csv")]):
+        result = runner.invoke(app, args)
+        flat = " ".join(result.output.split())
+        assert result.exit_code == 2 and "report.json" in flat and message in flat, (args, result.output)
+        assert "Traceback" not in result.output and "file hashes verified" not in flat, args
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda m: m.__setitem__("cutoff", 1.5), "field 'cutoff' is 1.5, not a finite number between 0 and 1"),
     (lambda m: m.__setitem__("cutoff", "0.5"), "field 'cutoff' is '0.5'"),
@@ -242,6 +277,18 @@ def test_malformed_manifests_are_artifact_errors(art: Path, content: bytes, mess
     (lambda m: m["metrics"]["test"].__setitem__("brier", {"a": 1}), r"field 'metrics\.test\.brier' is \{'a': 1\}"),
     (lambda m: m["export"]["onnx"]["parity"].__setitem__("flips", "many"),
      r"field 'export\.onnx\.parity' is not an object .*whole number of flips"),
+    # Counts below zero and shares beyond 1: inspect and /metadata showed them (a review, 2026-12-03).
+    (lambda m: m["metrics"]["test"].__setitem__("rows", -5), r"field 'metrics\.test\.rows' is -5, not a whole number"),
+    (lambda m: m["metrics"]["test"].__setitem__("parameters", -3.5), r"'metrics\.test\.parameters' is -3\.5, not a whole"),
+    (lambda m: m["metrics"]["test"].__setitem__("auc", 1.5), r"'metrics\.test\.auc' is 1\.5, outside 0 to 1"),
+    (lambda m: m["data"].__setitem__("rows", -1), r"field 'data\.rows' is -1, not a whole number"),
+    (lambda m: m["data"]["split"]["rows"].__setitem__("test", -160), r"'data\.split\.rows' is not an object of split"),
+    (lambda m: m["data"]["positive_rate"].__setitem__("test", 7.0), r"'data\.positive_rate' is not an object of split"),
+    (lambda m: m.__setitem__("sparse_tensors", {"layers.0.weight": -568}), r"'sparse_tensors' is not an object of"),
+    (lambda m: m.__setitem__("sparse_tensors", ["../x", 5]), r"'sparse_tensors' is not an object of"),
+    # A reference beyond float32 overflowed in the cast, numpy's warning on stderr (the same review).
+    (lambda m: m["export"]["reasons"]["reference"].__setitem__(0, 1e300),
+     r"field 'export\.reasons' is not an object with a method, a non-empty list of reference numbers within float32"),
     # score and serve decided at 0.9 while the report and the operating point said 0.32 (a review).
     (lambda m: m.__setitem__("cutoff", 0.9), r"field 'cutoff' is 0\.9, but 'operating_point\.cutoff' is 0\.\d+; finlite "
                                              "writes one cut-off in both"),
@@ -347,6 +394,7 @@ def test_export_entry_for_an_unlisted_model_is_refused(art: Path) -> None:
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("std", 0.0, "has std 0.0; the scale must be a finite number above zero"),
     ("std", -1.0, "has std -1.0"),
+    ("std", 1e308, "has std 1e\\+308; the scale must be a finite number above zero and within float32"),
     ("mean", 1e400, "Infinity is not a number JSON allows"),
     ("mean", 10 ** 400, "has mean 1000+, not a finite number"),
     ("median", "3", "has median '3', not a finite number"),

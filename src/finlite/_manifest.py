@@ -51,6 +51,12 @@ EXPORT_FILES = ("model.onnx", "model_int8.onnx")
 #: largest finlite model are a few MiB; the caps only stop a planted file from costing hours.
 MAX_MANIFEST_BYTES = 16 << 20
 MAX_FILE_BYTES = 4 << 30
+#: A text member (JSON, YAML, Markdown, CSV, HTML) is parsed whole into Python objects, at a few
+#: times its size, in every process that loads it: far less is allowed than for weights. SBA's
+#: preprocessor.json is about 0.3 MB from 20,000 rows; a pruning plan may be larger (its own cap).
+MAX_TEXT_FILE_BYTES = 64 << 20
+MAX_PLAN_FILE_BYTES = 256 << 20
+_TEXT_SUFFIXES = (".json", ".yaml", ".yml", ".md", ".csv", ".html")
 MAX_TOTAL_BYTES = 8 << 30
 MAX_FILES = 256
 #: Environment variable naming a trusted public key (PEM) used when no key is passed.
@@ -129,7 +135,7 @@ def read_listed(root: Path, manifest: Mapping[str, Any], name: str) -> bytes:
     if expected is None:
         raise ArtifactError(f"The manifest of {str(root)!r} does not list {name}; the artifact is incomplete.")
     try:
-        data = read_member(root, name, MAX_FILE_BYTES)
+        data = read_member(root, name, member_cap(name))
     except FileNotFoundError:
         raise ArtifactError(f"Artifact file {str(root / name)!r} listed in the manifest is missing.") from None
     actual = hashlib.sha256(data).hexdigest()
@@ -171,6 +177,14 @@ def parse_json_bytes(data: bytes, where: str, what: str) -> Any:
     except ValueError as exc:  # JSONDecodeError is a ValueError, as are the hooks' refusals
         raise ArtifactError(f"{where!r} is not valid JSON ({exc}); it is not a finlite {what}: the artifact is "
                             "damaged or was edited. Re-create the artifact.") from None
+
+
+def member_cap(name: str) -> int:
+    """The most bytes an artifact member may hold: :data:`MAX_TEXT_FILE_BYTES` for text that is
+    parsed whole (:data:`MAX_PLAN_FILE_BYTES` for the pruning plan), :data:`MAX_FILE_BYTES` else."""
+    if name.lower().endswith(_TEXT_SUFFIXES):
+        return min(MAX_FILE_BYTES, MAX_PLAN_FILE_BYTES if name == "pruning_plan.json" else MAX_TEXT_FILE_BYTES)
+    return MAX_FILE_BYTES
 
 
 def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
@@ -252,6 +266,19 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
         for key in _NUMERIC_TEST_METRICS:
             if test.get(key) is not None and not finite_number(test[key]):
                 raise bad(f"'metrics.test.{key}'", f"is {test[key]!r:.40}, not a finite number (or null)")
+        # Counts and shares within what they can be: /metadata reported "rows": -5 as it was.
+        for key in _COUNT_TEST_METRICS:
+            if test.get(key) is not None and not _count(test[key]):
+                raise bad(f"'metrics.test.{key}'", f"is {test[key]!r:.40}, not a whole number of at least 0")
+        for key, (low, high) in _BOUNDED_TEST_METRICS.items():
+            if test.get(key) is not None and not low <= test[key] <= high:
+                raise bad(f"'metrics.test.{key}'", f"is {test[key]!r:.40}, outside {low:g} to {high:g}")
+    if isinstance(data, dict):
+        _check_data_counts(data, bad)
+    sparse = manifest.get("sparse_tensors")
+    if sparse is not None and (not isinstance(sparse, dict) or not all(
+            isinstance(k, str) and _count(v) for k, v in sparse.items())):
+        raise bad("'sparse_tensors'", "is not an object of tensor name to a whole number of stored values")
     seed = manifest.get("seed")
     if seed is not None and (not _count(seed) or seed > 2**32 - 1):  # what reproduce and the report reuse
         raise bad("'seed'", f"is {seed!r:.40}, not a whole number from 0 to {2**32 - 1}")
@@ -309,11 +336,13 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
         if reasons is not None and (
                 not isinstance(reasons, dict) or not isinstance(reasons.get("method"), str)
                 or not isinstance(reasons.get("reference"), list) or not reasons["reference"]
-                or not all(finite_number(v) for v in reasons["reference"]) or not _count(reasons.get("rows"))
+                or not all(finite_number(v) and abs(v) <= _F32_MAX for v in reasons["reference"])
+                or not _count(reasons.get("rows"))
                 or ("offsets" in reasons and (not isinstance(reasons["offsets"], dict)
                                               or not all(finite_number(v) for v in reasons["offsets"].values())
                                               or not _count(reasons.get("offset_rows"))))):
-            raise bad("'export.reasons'", "is not an object with a method, a non-empty list of finite reference numbers, "
+            raise bad("'export.reasons'", "is not an object with a method, a non-empty list of reference numbers within "
+                      "float32's range, "
                       "a whole number of rows and (for a scorecard) finite offsets per field")
     # The served model is listed with the record of its parity check; listed without one, evaluate
     # would skip checking it against the weights while score and serve still read it. (An int8
@@ -332,6 +361,31 @@ _NUMERIC_TEST_METRICS = ("accuracy", "brier", "cutoff", "f1", "flagged_rate", "g
                          "positives", "parameters", "nonzero_parameters", "model_bytes", "flops_per_row", "rmse", "mae",
                          "mase", "mape", "directional_accuracy", "information_coefficient", "sharpe", "max_drawdown",
                          "turnover", "r2")
+
+
+#: The largest float32: a reasons reference is an input row of the float32 model (1e300 overflowed
+#: with numpy's warning on stderr).
+_F32_MAX = 3.4028234663852886e38
+#: Of those, the counts (whole numbers ≥ 0) and the numbers with a range.
+_COUNT_TEST_METRICS = ("rows", "positives", "parameters", "nonzero_parameters", "model_bytes")
+_BOUNDED_TEST_METRICS = {key: (0.0, 1.0) for key in ("accuracy", "auc", "brier", "cutoff", "f1", "flagged_rate",
+                                                     "ks", "pr_auc", "directional_accuracy")} | {
+    "gini": (-1.0, 1.0), "information_coefficient": (-1.0, 1.0)}
+
+
+def _check_data_counts(data: Mapping[str, Any], bad: Any) -> None:
+    """The training table's record: ``rows`` and each split part's rows whole numbers ≥ 0, each
+    part's positive rate a share from 0 to 1 (inspect and /metadata show them)."""
+    if data.get("rows") is not None and not _count(data["rows"]):
+        raise bad("'data.rows'", f"is {data['rows']!r:.40}, not a whole number of at least 0")
+    split = data.get("split")
+    parts = split.get("rows") if isinstance(split, dict) else None
+    if parts is not None and (not isinstance(parts, dict) or not all(_count(v) for v in parts.values())):
+        raise bad("'data.split.rows'", "is not an object of split part to a whole number of rows")
+    rates = data.get("positive_rate")
+    if rates is not None and (not isinstance(rates, dict) or not all(
+            finite_number(v) and 0 <= v <= 1 for v in rates.values() if v is not None)):
+        raise bad("'data.positive_rate'", "is not an object of split part to a share from 0 to 1")
 
 
 def _check_gates(gates: Any, field: str, bad: Any) -> None:
@@ -490,16 +544,17 @@ def _verify_open(root: Path, dir_fd: int | None, required: tuple[str, ...], veri
                             "write and can be deleted), or re-create the artifact.")
     total = sum(sizes.values())
     for name, size in sorted(sizes.items()):
-        if size > MAX_FILE_BYTES:
+        cap = member_cap(name)
+        if size > cap:
             raise ArtifactError(f"Artifact file {str(root / name)!r} is {_fmt_bytes(size)}, over the "
-                                f"{_fmt_bytes(MAX_FILE_BYTES)} finlite accepts for one file; it was not hashed. "
-                                "A finlite artifact's files are far smaller: re-create the artifact.")
+                                f"{_fmt_bytes(cap)} finlite accepts for one file{' of text' if cap < MAX_FILE_BYTES else ''}; "
+                                "it was not hashed. A finlite artifact's files are far smaller: re-create the artifact.")
     if total > MAX_TOTAL_BYTES:
         raise ArtifactError(f"Artifact {str(root)!r} holds {_fmt_bytes(total)}, over the "
                             f"{_fmt_bytes(MAX_TOTAL_BYTES)} finlite accepts for one artifact; nothing was hashed.")
     for name, expected in sorted(files.items()):
         try:
-            actual = _hash_member(root, name, dir_fd, MAX_FILE_BYTES)
+            actual = _hash_member(root, name, dir_fd, member_cap(name))
         except FileNotFoundError:
             raise ArtifactError(f"Artifact file {str(root / name)!r} listed in the manifest is missing.") from None
         if actual != expected:

@@ -98,9 +98,11 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
             if not finite_number(item.get(key)):
                 raise bad(f"numeric field {name!r} has {key} {item.get(key)!r}, not a finite number")
         std = item.get("std")
-        if not finite_number(std) or std <= 0:
+        if not finite_number(std) or not 0 < std <= _F32_MAX:
+            # Above float32's range every value of the field would standardise to 0: the field
+            # silently ignored (1e308 was accepted: a review of hostile files, 2026-12-03).
             raise bad(f"numeric field {name!r} has std {std!r}; the scale must be a finite number above zero "
-                      "(a zero scale would make every score NaN)")
+                      "and within float32's range (a zero scale would make every score NaN)")
         if not abs((item["median"] - item["mean"]) / std) <= _F32_MAX:
             # A missing value is imputed with the median: standardised beyond float32 it would reach
             # the model as infinity. Training never writes this (|median - mean| <= the scale).

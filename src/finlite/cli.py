@@ -741,7 +741,7 @@ def _say_report_status(artifact: Path) -> None:
     only inside the report, and exited 0. The exit code stays the gates' (1: a gate decided);
     the report is evidence for a reviewer, not a gate."""
     try:
-        verdict = _report_verdict((artifact / "report.json").read_bytes())
+        verdict = _report_verdict((artifact / "report.json").read_bytes(), str(artifact / "report.json"))
     except OSError:
         return
     if verdict is None or verdict[0] == "PASS":
@@ -753,12 +753,17 @@ def _say_report_status(artifact: Path) -> None:
     typer.echo(printable(f"{prefix}: validation report {status} ({parts}){advice}."), err=True)
 
 
-def _report_verdict(raw: bytes) -> tuple[str, str] | None:
-    """(the report's status, "FAIL in a, b; WARN in c") from report.json's bytes; None if unreadable."""
-    import json
+def _report_verdict(raw: bytes, where: str) -> tuple[str, str] | None:
+    """(the report's status, "FAIL in a, b; WARN in c") from report.json's bytes; None if it has
+    no such fields.
 
+    Raises:
+        ArtifactError: the bytes are not strict JSON (or nest too deeply), naming ``where``.
+    """
+    from finlite._manifest import parse_json_bytes
+
+    report = parse_json_bytes(raw, where, "validation report")
     try:
-        report = json.loads(raw.decode("utf-8"))
         status = report["status"]
         sections = [(str(sec.get("id")), sec.get("status")) for sec in report.get("sections", [])]
     except (ValueError, AttributeError, TypeError, KeyError):
@@ -1177,6 +1182,11 @@ def inspect(
     _, _, trust = verify_artifact(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
     art = load(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
     man = art.manifest
+    verdict = None
+    if "report.json" in man["files"]:  # the verified bytes; read before anything is printed, as it may be refused
+        from finlite._manifest import read_listed
+
+        verdict = _report_verdict(read_listed(art.path, man, "report.json"), str(art.path / "report.json"))
     role = man.get("role") or "(no role recorded)"  # every finlite save writes one; a hand-made manifest may not
     say(f"{art.path}: {one_line(role)} {one_line(man['model']['kind'])} model, all {len(man['files'])} file hashes "
         "verified")
@@ -1208,12 +1218,8 @@ def inspect(
         say(f"task: {art.task}")
     if art.plan is not None:
         say(art.plan.summary())
-    if "report.json" in man["files"]:  # the verified bytes, as the hashes above checked them
-        from finlite._manifest import read_listed
-
-        verdict = _report_verdict(read_listed(art.path, man, "report.json"))
-        if verdict is not None:
-            say(f"validation report: {verdict[0]} ({verdict[1]})")
+    if verdict is not None:
+        say(f"validation report: {verdict[0]} ({verdict[1]})")
 
 
 def _trust_line(trust: dict[str, Any]) -> str:

@@ -106,6 +106,12 @@ def test_segment_results_are_escaped_for_markdown() -> None:
     assert row == "| purpose | car &lt;new&gt; \\| used | 1,234 | 0.012 [-0.01, 0.03] |  |"
     assert "<new>" not in text
     assert len(re.findall(r"(?<!\\)\|", row)) == 6  # five cells: the escaped pipe does not split one
+    # A forged report's section title was written raw in this heading line (a review of hostile
+    # files, 2026-12-03); it is escaped here as everywhere else in the card.
+    report = credit_report()
+    report["sections"][5]["title"] = "<script>alert(1)</script>Segments"
+    text = part(render_model_card(report), "## Segment results")
+    assert "**&lt;script&gt;alert(1)&lt;/script&gt;Segments: PASS.**" in text and "<script>" not in text
 
 
 def test_limitations_list_what_did_not_pass_and_the_fixed_ones() -> None:

@@ -180,7 +180,10 @@ def test_compress_refuses_bad_options(options: list[str], message: str, teacher_
 
 PLANS = {
     "binary.json": (b"\xff\xfe\x00\x81" + bytes(range(256)), "is not UTF-8 text"),
-    "nan.json": (b'{"format": "finlite.pruning_plan/1", "layers": NaN}', "holds NaN"),
+    "nan.json": (b'{"format": "finlite.pruning_plan/1", "layers": NaN}', "NaN is not a number JSON allows"),
+    # A second "layers" silently replaced the first (a review of hostile files, 2026-12-03).
+    "dup_key.json": (b'{"format": "finlite.pruning_plan/1", "layers": [], "layers": [3]}',
+                     "the key 'layers' appears twice"),
     "list.json": (b"[1, 2]", "is not a finlite pruning plan"),
     "deep.json": (b"[" * 100_000 + b"]" * 100_000, "nests too deeply"),
     "bad_layer.json": (b'{"format": "finlite.pruning_plan/1", "layers": [3]}', "layer 0: must be a mapping"),

@@ -143,7 +143,7 @@ def test_recipe_file_with_a_huge_gate_exits_2(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("score", "message"), [
     ("1" + "0" * 400, r"layer 0 \(a\): 'scores' holds an integer too large for a number"),
     ("1" + "0" * 5000, r"holds a number too long to read"),
-    ("NaN", r"holds NaN; scores and indices must be finite"),  # still its own message
+    ("NaN", r"NaN is not a number JSON allows"),  # still its own message
 ], ids=["1e400-digits", "5000-digits", "nan"])
 def test_plan_numbers_too_large_for_a_float_are_config_errors(score: str, message: str, tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
@@ -152,6 +152,20 @@ def test_plan_numbers_too_large_for_a_float_are_config_errors(score: str, messag
     plan.write_text(text.replace('"SCORE"', score))  # the number as written, which json.dumps cannot
     with pytest.raises(ConfigError, match=message):
         PruningPlan.load(plan)
+
+
+def test_a_plan_listing_a_layer_twice_or_a_coerced_shape_is_refused(tmp_path: Path) -> None:
+    """The second plan of a layer listed twice was applied while the recorded plan showed both;
+    "16" and 71.9 in a shape were read as 16 and 71 (a review of hostile files, 2026-12-03)."""
+    plan = tmp_path / "plan.json"
+    layer = {"name": "a", "shape": [1, 2], "unit": "weight", "scores": [0.5, 1.0], "pruned": [0]}
+    plan.write_text(json.dumps({"format": "finlite.pruning_plan/1", "layers": [layer, dict(layer, pruned=[0, 1])]}))
+    with pytest.raises(ConfigError, match=r"lists layer 'a' more than once; give each layer one plan"):
+        PruningPlan.load(plan)
+    for shape in ([1, "2"], [1, 1.9], [True, 2]):
+        plan.write_text(json.dumps({"format": "finlite.pruning_plan/1", "layers": [dict(layer, shape=shape)]}))
+        with pytest.raises(ConfigError, match=r"layer 0 \(a\): 'shape' must be a list of whole numbers"):
+            PruningPlan.load(plan)
 
 
 @pytest.mark.parametrize("extra", ["[objective: multiclass]\n[num_class: 3]", "[objective: regression]",

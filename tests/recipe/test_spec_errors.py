@@ -71,6 +71,17 @@ def test_a_key_named_twice_in_one_mapping_is_refused_naming_both_lines() -> None
         Recipe.from_yaml(merged, "r.yaml")
 
 
+def test_a_name_or_description_of_any_length_is_refused() -> None:
+    """A 200,000-character name was copied into the manifest and report (a review of hostile
+    files, 2026-12-03)."""
+    steps = "steps:\n  - {method: distillation}\n"
+    assert Recipe.from_yaml(f"name: {'n' * 200}\n" + steps, "r.yaml").name == "n" * 200
+    with pytest.raises(ConfigError, match=r"line 1 \(name\) is 200,000 characters; at most 200 are allowed"):
+        Recipe.from_yaml(f"name: {'n' * 200_000}\n" + steps, "r.yaml")
+    with pytest.raises(ConfigError, match=r"is 10,001 characters; at most 10,000 are allowed"):
+        Recipe.from_yaml(f"description: {'d' * 10_001}\n" + steps, "r.yaml")
+
+
 @pytest.mark.parametrize(("gate", "message"), [
     ("agreement: {min: 99}", r"min 99, outside the values agreement takes \(from 0 to 1\).*0.99 for 99 %"),
     ("auc: {max_drop: -1}", r"max_drop -1; .*from 0 \(no worse at all\) to 1"),

@@ -147,7 +147,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def _section_table(section: Section) -> list[str]:
     """The section's status and summary, then its first table (intervals merged)."""
-    lines = [f"**{section.title}: {section.status}.** {_text(section.summary)}", ""]
+    lines = [f"**{_text(section.title)}: {_text(section.status)}.** {_text(section.summary)}", ""]
     if section.tables:
         table = section.tables[0]
         lines += [f"*{_text(table.caption)}*", ""]

@@ -647,15 +647,13 @@ def check_options(prepared: PreparedData | PreparedSeries, options: ReportOption
 # -- finlite report --------------------------------------------------------------------------------
 def _stored_report(art: Artifact) -> dict[str, Any]:
     """The report.json an artifact holds (read from the verified bytes)."""
-    from finlite._manifest import read_listed
+    from finlite._manifest import parse_json_bytes, read_listed
 
     if "report.json" not in art.manifest["files"]:
         raise ConfigError(f"{art.path} holds no report.json: only a compressed (student) artifact carries a report. "
                           "Run 'finlite compress' to make one, or pass the student artifact.", param="artifact")
-    try:
-        stored = strict_json_loads(read_listed(art.path, art.manifest, "report.json").decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{art.path / 'report.json'} is not valid JSON ({exc}).") from None
+    stored = parse_json_bytes(read_listed(art.path, art.manifest, "report.json"), str(art.path / "report.json"),
+                              "validation report")
     if not isinstance(stored, dict):
         raise ArtifactError(f"{art.path / 'report.json'} is not a JSON object.")
     return stored

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from finlite._paths import FileTooLarge, read_small_file
-from finlite._util import dump_json, is_whole, write_text_atomic
+from finlite._util import StrictJSONError, dump_json, is_whole, strict_json_loads, write_text_atomic
 from finlite.errors import ConfigError
 
 __all__ = ["LayerPlan", "PruningPlan"]
@@ -135,8 +135,13 @@ class PruningPlan:
                 raise ConfigError(f"{source}, layer {i}: must be a mapping with name, shape, unit, scores and pruned; "
                                   f"got {type(raw).__name__}.")
             where = f"{source}, layer {i} ({raw.get('name', '?')})"
+            shape = raw.get("shape")
+            if not isinstance(shape, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in shape):
+                # int() read "16" and 71.9 as 16 and 71: an edited shape is refused, not coerced.
+                raise ConfigError(f"{where}: 'shape' must be a list of whole numbers (the layer's weight shape); got "
+                                  f"{shape!r:.80}.")
             try:
-                layer = LayerPlan(name=str(raw["name"]), shape=[int(s) for s in raw["shape"]], unit=str(raw["unit"]),
+                layer = LayerPlan(name=str(raw["name"]), shape=list(shape), unit=str(raw["unit"]),
                                   scores=[float(s) for s in raw["scores"]], pruned=sorted(raw["pruned"]))
             except (KeyError, TypeError, ValueError) as exc:
                 raise ConfigError(f"{where}: field {exc} is missing or malformed.") from exc
@@ -152,6 +157,10 @@ class PruningPlan:
             layers.append(layer)
         if not layers:
             raise ConfigError(f"{source} has no layers.")
+        names = [layer.name for layer in layers]
+        repeated = next((n for n in names if names.count(n) > 1), None)
+        if repeated is not None:  # the last one was applied, and the plan recorded both
+            raise ConfigError(f"{source} lists layer {repeated!r} more than once; give each layer one plan.")
         if len({layer.unit for layer in layers}) != 1:
             raise ConfigError(f"{source} mixes weight and neuron layers; a plan has one unit.")
         for key in ("method", "model"):
@@ -168,17 +177,13 @@ class PruningPlan:
         """Read a plan written by :meth:`save` (and possibly edited by hand)."""
         file = Path(path)
 
-        def refuse_constant(name: str) -> Any:
-            # json.loads accepts NaN and Infinity, which no plan written by finlite holds.
-            raise ConfigError(f"Pruning plan {str(file)!r} holds {name}; scores and indices must be finite "
-                              "numbers. Fix the edited value or make the plan again with --save-plan.")
-
         try:
             if file.is_dir():
                 raise ConfigError(f"Pruning plan {str(file)!r} is a directory; pass the plan's JSON file.")
             # Bounded as it is read: the path could name anything (a device, a pipe).
             text = read_small_file(file, MAX_PLAN_BYTES).decode("utf-8")
-            data = json.loads(text, parse_constant=refuse_constant)
+            # Strict: NaN/Infinity, and a key given twice (a second "layers" silently replaced the first).
+            data = strict_json_loads(text)
         except FileTooLarge as exc:
             raise ConfigError(f"Pruning plan {str(file)!r} is {exc.size:,} bytes or more; a plan may be at most "
                               f"{MAX_PLAN_BYTES:,} bytes. Pass a plan written by --save-plan.") from None
@@ -192,6 +197,9 @@ class PruningPlan:
                               "file written by 'finlite compress --save-plan'.") from None
         except ConfigError:  # a ValueError too: raised above with its own message
             raise
+        except StrictJSONError as exc:
+            raise ConfigError(f"Pruning plan {str(file)!r}: {exc}. Fix the edited value or make the plan again with "
+                              "--save-plan.") from None
         except ValueError as exc:  # json's int() of a number of more than 4,300 digits
             raise ConfigError(f"Cannot read pruning plan {str(file)!r}: it holds a number too long to read ({exc}). "
                               "Pass the JSON file written by 'finlite compress --save-plan'.") from None

@@ -42,6 +42,8 @@ TRAIN_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "patience", "schedul
 
 
 TOP_KEYS = ("name", "description", "steps", "gates")
+#: The longest recipe name and description (a name is a title; a description a paragraph or two).
+MAX_NAME_CHARS, MAX_DESCRIPTION_CHARS = 200, 10_000
 
 
 # -- locations in a YAML file ---------------------------------------------------------------------
@@ -440,9 +442,13 @@ class Recipe:
                 gates.append(Gate(metric=str(metric), **{k: float(v) for k, v in spec.items()}))
             except ConfigError as exc:  # a limit outside the metric's values: name where it is written
                 raise ConfigError(f"{where('gates', metric)}: {exc}") from None
-        for key in ("name", "description"):
+        for key, most in (("name", MAX_NAME_CHARS), ("description", MAX_DESCRIPTION_CHARS)):
             if data.get(key) is not None and not isinstance(data[key], str):
                 raise ConfigError(f"{where(key)} must be text; got {shown(data[key])}. Quote it if it is meant as text.")
+            if isinstance(data.get(key), str) and len(data[key]) > most:
+                # Copied into the manifest, the report and every log line that names the recipe.
+                raise ConfigError(f"{where(key)} is {len(data[key]):,} characters; at most {most:,} are allowed. "
+                                  "Shorten it.")
         return cls(steps=steps, gates=gates, name=str(data.get("name") or ""),
                    description=str(data.get("description") or ""))
 

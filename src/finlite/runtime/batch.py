@@ -935,15 +935,16 @@ def _reference_bins(predictor: Predictor) -> tuple[np.ndarray, np.ndarray] | Non
     """The training scores' bins the artifact's validation report recorded (the stability
     section's student bins: inner upper edges, right-closed, and expected shares), read from the
     verified ``report.json``; None when there is none or it is not usable."""
-    import json
-
-    from finlite._manifest import read_listed
+    from finlite._manifest import parse_json_bytes, read_listed
 
     manifest = predictor.manifest
     if "report.json" not in manifest.get("files", {}) or predictor.cutoff is None:
         return None
+    # Not JSON, or nested too deeply: refused naming the file (a forged report, re-hashed), never
+    # read past as "no report".
+    report = parse_json_bytes(read_listed(predictor.path, manifest, "report.json"),
+                              str(predictor.path / "report.json"), "validation report")
     try:
-        report = json.loads(read_listed(predictor.path, manifest, "report.json").decode("utf-8"))
         section = next(s for s in report["sections"] if s.get("id") == "stability")
         bins = section["metrics"]["student"]["bins"]
         uppers = np.array([float(b["upper"]) for b in bins[:-1]], dtype=np.float64)
