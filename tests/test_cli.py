@@ -237,6 +237,10 @@ def test_in_flags_rewrites_python_spellings_for_this_command() -> None:
     # A parameter this command has no flag for keeps its Python spelling, and no flag is made up.
     assert in_flags(alpha, synth) == str(alpha)
     assert in_flags(rows, trainer) == str(rows)
+    # A list a flag takes comma-separated is one flag: "--hidden 8 --hidden 8 --hidden 8" was
+    # suggested, which keeps only the last (a review of the markets path, 2026-12-03).
+    tcn = ConfigError("Give at least 3 layers (hidden=[8, 8, 8]) or a shorter window.", param="hidden")
+    assert in_flags(tcn, trainer) == "Give at least 3 layers (--hidden 8,8,8) or a shorter window."
 
 
 def test_existing_output_names_the_flag(tmp_path: Path) -> None:

@@ -195,6 +195,8 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
 # (a number, True, None) that does not swallow the sentence's closing punctuation.
 _VALUE = r"(\[[^\]]*\]|'[^']*'|\"[^\"]*\"|[^\s,;:)\]]*[^\s,;:)\].])"
 _PLAIN = re.compile(r"[A-Za-z0-9_.+-]+")  # a value the shell takes as it is, e.g. woe or 0.5
+#: Flags that take their list as one comma-separated value (``--hidden 8,8,8``), not repeated.
+_COMMA_LIST_FLAGS = frozenset({"--hidden", "--student-width", "--segments", "--protected"})
 
 
 def _option_flags(func: Callable[..., Any]) -> frozenset[str]:
@@ -234,6 +236,8 @@ def _as_flag(flag: str, value: str) -> str:
         except (ValueError, SyntaxError):
             items = None
         if isinstance(items, list) and items:
+            if flag in _COMMA_LIST_FLAGS:  # one flag, the items joined: a repeated one keeps only the last
+                return f"{flag} {','.join(str(item) for item in items)}"
             return " ".join(_as_flag(flag, repr(item)) for item in items)
         return f"{flag} {value}"
     if value[:1] in "'\"" and len(value) > 1 and _PLAIN.fullmatch(value[1:-1]):

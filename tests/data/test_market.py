@@ -157,6 +157,13 @@ def test_assets_in_long_format_are_kept_apart() -> None:
     short = pd.concat([a, b.head(20)])
     with pytest.raises(DataError, match=r"Asset 'BBB'.*20 row\(s\)"):
         read_prices(short, spec)
+    # "X" and "X " were read as one asset, then refused for duplicate dates naming neither
+    # spelling (a review of the markets path, 2026-12-03); one id padded the same way is fine.
+    padded = pd.concat([a, a.assign(ticker="AAA ")])
+    with pytest.raises(DataError, match=r"spells the id 'AAA' as 'AAA' and 'AAA ': ids are read without their "
+                                        r"surrounding spaces"):
+        read_prices(padded, spec)
+    assert set(read_prices(a.assign(ticker=" AAA "), spec).frame["ticker"]) == {"AAA"}
 
 
 def test_extra_columns_become_log_changes() -> None:
@@ -456,3 +463,17 @@ def test_served_values_accepts_finite_prices_above_zero_and_volumes_not_below(ro
     expected = all(np.isfinite(row).all() and ((row >= 0).all() if i == volume_row else (row > 0).all())
                    for i, row in enumerate(block))
     assert served_values(block, volume_row) is expected
+
+
+@pytest.mark.parametrize(("kwargs", "message", "param"), [
+    ({"target": "date"}, r"'date' is named as the date column and as the target \(target='date'\)", "target"),
+    ({"id_column": "close"}, r"'close' is named as the target and as the asset id column", "id_column"),
+    ({"extra_columns": ("volume",), "volume_column": "volume"},
+     r"'volume' is named as the volume column and as an extra column", "extra_columns"),
+])
+def test_a_column_named_for_two_roles_names_both_and_the_later_option(kwargs: dict, message: str, param: str) -> None:
+    """It always blamed --extra-column, even when none was given (a review, 2026-12-03)."""
+    with pytest.raises(ConfigError, match=message) as info:
+        MarketSpec(**kwargs)
+    assert info.value.param == param
+

@@ -40,3 +40,18 @@ def test_a_file_extended_with_newer_rows_is_evaluated(fitted: tuple[Path, Path])
     teacher, prices = fitted
     result = evaluate_artifact(teacher, prices, timing=False)
     assert result["split"].startswith("test period of") and result["rows"] > 0
+
+
+def test_a_baseline_of_another_objective_is_refused(forecast_dir: Path, prices: pd.DataFrame, tmp_path: Path) -> None:
+    """return, volatility and price are all regressions: a volatility model was accepted as a
+    return model's baseline, with direction agreement and trading figures (a review, 2026-12-03)."""
+    from finlite.errors import ConfigError
+    from tests.conftest import build_market_artifact
+
+    volatility = build_market_artifact(tmp_path / "vol", prices, "volatility")
+    prices.to_csv(tmp_path / "prices.csv", index=False)
+    with pytest.raises(ConfigError, match=r"forecasts something else than .* \(objective 'volatility' against "
+                                          r"'return'\)\. Compare it with a forecaster of the same objective"):
+        evaluate_artifact(forecast_dir, tmp_path / "prices.csv", baseline=volatility, timing=False)
+    same = evaluate_artifact(forecast_dir, tmp_path / "prices.csv", baseline=forecast_dir, timing=False)
+    assert same["rows"] > 0

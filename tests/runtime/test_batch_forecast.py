@@ -66,3 +66,44 @@ def test_score_file_refuses_a_bad_price_file_and_leaves_no_output(forecast_dir: 
     prices.to_csv(src, index=False)
     with pytest.raises(DataError, match="id columns"):
         score_file(predictor, src, out, id_columns=["date"])
+
+
+def test_a_volatility_forecast_below_zero_is_warned_not_altered(prices: pd.DataFrame, tmp_path: Path) -> None:
+    """A realised volatility cannot be negative; an undertrained model's unconstrained head wrote
+    125 of 370 forecasts below 0 without a word (a review of the markets path, 2026-12-03)."""
+    from finlite.data.market import impossible_forecast_notes
+    from tests.conftest import build_market_artifact
+
+    assert impossible_forecast_notes("volatility", np.array([0.01, 0.02])) == []
+    assert impossible_forecast_notes("return", np.array([-0.01])) == []
+    [note] = impossible_forecast_notes("volatility", np.array([0.01, -0.0031, -0.001]))
+    assert note == ("warning: 2 of 3 volatility forecasts are below 0 (lowest -0.0031), which a realised volatility "
+                    "cannot be; the model is poorly fitted there. Read them as 0, and retrain (more epochs or data) "
+                    "before relying on it.")
+    artifact = build_market_artifact(tmp_path / "vol", prices, "volatility")
+    prices.to_csv(tmp_path / "prices.csv", index=False)
+    summary = score_file(Predictor(artifact), tmp_path / "prices.csv", tmp_path / "out.csv")
+    written = pd.read_csv(tmp_path / "out.csv")["forecast"].to_numpy()
+    below = int((written < 0).sum())  # written as the model made them
+    assert [n for n in summary.notes if "volatility forecasts are below 0" in n] == (
+        [f"warning: {below:,} of {len(written):,} volatility forecasts are below 0 (lowest {written.min():.3g}), which "
+         "a realised volatility cannot be; the model is poorly fitted there. Read them as 0, and retrain (more epochs "
+         "or data) before relying on it."] if below else [])
+
+
+def test_a_column_the_artifact_reads_blames_no_option_of_score(forecast_dir: Path, prices: pd.DataFrame,
+                                                              tmp_path: Path) -> None:
+    """A price file without the artifact's volume column read "--volume-column: ..." under score,
+    which has no such option (a review of the markets path, 2026-12-03)."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    prices.drop(columns="volume").to_csv(tmp_path / "no_volume.csv", index=False)
+    with pytest.raises(DataError, match=r"Column 'volume', named as the volume column .* is not in .*The artifact's "
+                                        r"spec names that column") as info:
+        score_file(Predictor(forecast_dir), tmp_path / "no_volume.csv", tmp_path / "out.csv")
+    assert info.value.param is None
+    shown = CliRunner().invoke(app, ["score", str(forecast_dir), str(tmp_path / "no_volume.csv"), "-o",
+                                     str(tmp_path / "out.csv")])
+    assert shown.exit_code == 2 and shown.output.startswith("error: Column 'volume'"), shown.output

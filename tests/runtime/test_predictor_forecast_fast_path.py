@@ -115,6 +115,37 @@ def test_a_window_beyond_float32_fails_closed(forecast_dir: Path, prices: pd.Dat
         Predictor(forecast_dir).forecast(history)
 
 
+def test_a_price_level_beyond_a_double_is_refused_on_every_path(price_dir: Path, prices: pd.DataFrame,
+                                                                tmp_path: Path) -> None:
+    """A last close of 1.8e308: score wrote "inf" (exit 0, numpy's overflow warning on stderr) and
+    serve answered 200 with "forecast": null (a review of the markets path, 2026-12-03)."""
+    import warnings
+
+    from fastapi.testclient import TestClient
+
+    from finlite.runtime.batch import score_file
+    from finlite.runtime.service import create_app
+
+    frame = prices.tail(WARMUP + 5).copy()
+    frame.loc[frame.index[-1], "close"] = 1.7976931348623157e308
+    last = frame["date"].iloc[-1]
+    message = rf"The price forecast for {last} is beyond a number's range: the last price 1\.79769e\+308"
+    predictor = Predictor(price_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning reaches stderr
+        with pytest.raises(DataError, match=message):
+            predictor.forecast(_history(frame))
+        with pytest.raises(DataError, match=message):
+            predictor.forecast_all(frame)
+        frame.to_csv(tmp_path / "prices.csv", index=False)
+        with pytest.raises(DataError, match=message):
+            score_file(predictor, tmp_path / "prices.csv", tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+    client = TestClient(create_app(predictor), raise_server_exceptions=False)
+    answer = client.post("/predict", json={"history": _history(frame)})
+    assert answer.status_code == 422 and "beyond a number's range" in answer.text, answer.text
+
+
 def test_the_features_are_their_textbook_definitions(prices: pd.DataFrame) -> None:
     # The feature code gathers windows and reduces them itself (no np.std / np.mean wrappers);
     # it must still compute exactly what the names say.

@@ -63,6 +63,7 @@ __all__ = [
     "compute_features",
     "feature_names",
     "forecast_columns",
+    "impossible_forecast_notes",
     "parse_price_dates",
     "prepare_series",
     "read_prices",
@@ -148,13 +149,21 @@ class MarketSpec:
             raise param_error("MarketSpec", "horizon", f"a whole number of rows from 1 to {_MAX_HORIZON}", self.horizon)
         if not is_whole(self.window) or not 1 <= self.window <= _MAX_WINDOW:
             raise param_error("MarketSpec", "window", f"a whole number of rows from 1 to {_MAX_WINDOW}", self.window)
-        used = self.columns()
-        seen: set[str] = set()
-        for name in used:
+        # Each column's role, as the options name them: the error names the two roles that clash and
+        # points at the later one (it said --extra-column when none was given: a review, 2026-12-03).
+        roles = [(self.date_column, "date_column", "the date column"), (self.target, "target", "the target"),
+                 (self.id_column, "id_column", "the asset id column"),
+                 (self.volume_column, "volume_column", "the volume column")]
+        roles += [(c, "extra_columns", "an extra column") for c in self.extra_columns]
+        seen: dict[str, str] = {}
+        for name, param, role in roles:
+            if name is None:
+                continue
             if name in seen:
-                raise ConfigError(f"Column {name!r} is named twice in the market spec (date, target, id, volume "
-                                  "and extra columns must all differ); name each column once.", param="extra_columns")
-            seen.add(name)
+                raise ConfigError(f"Column {name!r} is named as {seen[name]} and as {role} ({param}={name!r}); date, "
+                                  "target, id, volume and extra columns must all differ. Name each column once.",
+                                  param=param)
+            seen[name] = role
 
     @property
     def task(self) -> str:
@@ -585,7 +594,9 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
     ids: np.ndarray | None = None
     if spec.id_column is not None:
         # Surrounding spaces are no part of an id: "AAPL " is the asset "AAPL"; missing or blank is empty.
-        ids = frame[spec.id_column].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+        raw = frame[spec.id_column].astype("string")
+        ids = raw.str.strip().fillna("").to_numpy(dtype=object)
+        _refuse_merged_ids(raw, ids, spec.id_column, src)
         if (ids == "").any():
             row = int(np.flatnonzero(ids == "")[0])
             raise DataError(f"Asset id column {spec.id_column!r} of {src} is empty at {_line(row, src)}; every row "
@@ -1144,11 +1155,28 @@ class MarketPreprocessor:
                              computed.y[rows], computed.last_price[rows], naive)
 
 
-def to_price_level(pred_log_change: np.ndarray | Sequence[float], last_price: np.ndarray | Sequence[float]) -> np.ndarray:
+def _refuse_merged_ids(raw: pd.Series, ids: np.ndarray, column: str, src: str) -> None:
+    """Refuse two spellings of one id that differ only in surrounding spaces ("X" and "X "): read
+    as one asset, their histories were merged and refused as duplicate dates, naming neither."""
+    spelled = pd.DataFrame({"raw": raw.fillna("").to_numpy(dtype=object), "id": ids}).drop_duplicates("raw")
+    clash = spelled[spelled["id"].duplicated(keep=False) & (spelled["id"] != "")]
+    if clash.empty:
+        return
+    first = clash["id"].iloc[0]
+    shown = [repr(v) for v in clash.loc[clash["id"] == first, "raw"].head(3)]
+    raise DataError(f"Asset id column {column!r} of {src} spells the id {first!r} as {' and '.join(shown)}: ids are "
+                    "read without their surrounding spaces, so these would be one asset. Write each asset's id one "
+                    "way (or make the ids differ by more than spaces).")
+
+
+def to_price_level(pred_log_change: np.ndarray | Sequence[float], last_price: np.ndarray | Sequence[float],
+                   dates: np.ndarray | Sequence[Any] | None = None) -> np.ndarray:
     """The price forecast from a forecast log change: ``P_t * exp(output)``.
 
     Raises:
-        DataError: the arrays differ in length or hold a non-finite value (or a price <= 0).
+        DataError: the arrays differ in length or hold a non-finite value (or a price <= 0), or a
+            level is beyond a double (a last price of 1e308): named by its date when ``dates`` are
+            given, never returned as infinity.
     """
     change = np.asarray(pred_log_change, dtype=np.float64).reshape(-1)
     price = np.asarray(last_price, dtype=np.float64).reshape(-1)
@@ -1157,7 +1185,38 @@ def to_price_level(pred_log_change: np.ndarray | Sequence[float], last_price: np
                         f"{len(price)} prices.")
     if not (np.isfinite(change).all() and np.isfinite(price).all() and (price > 0).all()):
         raise DataError("to_price_level got a non-finite forecast or a price that is not > 0; no level is computed.")
-    return np.asarray(price * np.exp(change))
+    with np.errstate(over="ignore"):  # checked just below: no numpy warning on stderr
+        level = np.asarray(price * np.exp(change))
+    beyond = ~np.isfinite(level)
+    if beyond.any():
+        i = int(np.flatnonzero(beyond)[0])
+        when = f" for {_date_text(dates[i])}" if dates is not None else ""
+        raise DataError(f"The price forecast{when} is beyond a number's range: the last price {price[i]:.6g} times "
+                        f"exp({change[i]:.6g}) overflows ({int(beyond.sum())} such forecast(s)). The price history "
+                        "holds a value too large to forecast from; check its prices on that date.")
+    return level
+
+
+def _date_text(value: Any) -> str:
+    try:
+        return str(np.datetime64(value, "D"))
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def impossible_forecast_notes(objective: str, forecasts: np.ndarray) -> list[str]:
+    """A warning when a volatility model forecasts below zero, which a realised volatility (a
+    square root of a sum of squares) cannot be: the output head is unconstrained, and a model that
+    does this is poorly fitted there. The forecasts are written as the model made them (a caller
+    may clip them at 0), never altered silently."""
+    if objective != "volatility":
+        return []
+    below = int(np.count_nonzero(np.asarray(forecasts) < 0))
+    if not below:
+        return []
+    return [f"warning: {below:,} of {len(forecasts):,} volatility forecasts are below 0 (lowest "
+            f"{float(np.min(forecasts)):.3g}), which a realised volatility cannot be; the model is poorly fitted "
+            "there. Read them as 0, and retrain (more epochs or data) before relying on it."]
 
 
 def forecast_columns(spec: MarketSpec, windows: MarketWindows, outputs: np.ndarray,
@@ -1170,7 +1229,7 @@ def forecast_columns(spec: MarketSpec, windows: MarketWindows, outputs: np.ndarr
     if windows.ids is not None and spec.id_column is not None:
         out[spec.id_column] = windows.ids
     if spec.objective == "price":
-        out["forecast"] = to_price_level(outputs, windows.last_price)
+        out["forecast"] = to_price_level(outputs, windows.last_price, windows.dates)
         out["log_change"] = outputs
     else:
         out["forecast"] = outputs

@@ -295,6 +295,15 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
     if base.market is None or base.task != art.task:
         raise ConfigError(f"The baseline {base.path} is a {base.task} model; {art.path} is a {art.task} forecaster. "
                           "Compare it with a forecaster of the same objective (e.g. its teacher).", param="baseline")
+    mine, theirs = art.market.spec, base.market.spec  # type: ignore[union-attr]
+    differ = [f"{name} {getattr(theirs, name)!r} against {getattr(mine, name)!r}"
+              for name in ("objective", "target", "horizon") if getattr(theirs, name) != getattr(mine, name)]
+    if differ:
+        # return, volatility and price are all regressions: a volatility model was "the teacher" of a
+        # return model, with direction agreement and trading figures (a review, 2026-12-03).
+        raise ConfigError(f"The baseline {base.path} forecasts something else than {art.path} ({'; '.join(differ)}). "
+                          "Compare it with a forecaster of the same objective, target and horizon (e.g. its "
+                          "teacher).", param="baseline")
     base_series, _ = _series_of(base, data)
     same = (len(base_series.y_test) == len(y)
             and np.array_equal(base_series.windows_test.dates, series.windows_test.dates))

@@ -1011,7 +1011,7 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     import pyarrow as pa
 
     from finlite import _limits
-    from finlite.data.market import read_prices
+    from finlite.data.market import impossible_forecast_notes, read_prices
 
     market = predictor.market
     if market is None:
@@ -1028,7 +1028,15 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
                         f"{_limits.format_bytes(MAX_PRICE_FILE_BYTES)} a forecaster scores at once; split it (by "
                         "asset, or keep the most recent years) and score the parts.", param="source")
     start = time.perf_counter()
-    table = read_prices(src, market.spec, str(src))
+    try:
+        table = read_prices(src, market.spec, str(src))
+    except DataError as exc:
+        if exc.param is None:
+            raise
+        # The columns are the artifact's spec, not this command's options: no flag to blame (a
+        # missing id column read "--id-column: ..." though none was given; a review, 2026-12-03).
+        raise DataError(f"{exc} (The artifact's spec names that column: {predictor.path} was trained on it.)") \
+            from None
     rows = len(table.frame)
     # The windows of every row are built at once: [rows, window, features] float32.
     _limits.check_memory(rows * market.spec.window * market.n_features * 4 * 2,
@@ -1055,5 +1063,7 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     except BaseException:
         writer.abort()
         raise
-    return ScoreSummary(len(windows), time.perf_counter() - start, positives, dst, notes=list(table.notes),
+    return ScoreSummary(len(windows), time.perf_counter() - start, positives, dst,
+                        notes=[*table.notes, *impossible_forecast_notes(market.spec.objective, result["forecast"])],
                         provenance=origin)
+

@@ -808,7 +808,7 @@ class Predictor:
         last_price = float(prices[-1])
         answer: dict[str, Any] = {"date": date, "horizon": int(spec.horizon)}
         if spec.objective == "price":
-            answer["forecast"] = float(self._m.to_price_level(np.array([score]), prices[-1:])[0])
+            answer["forecast"] = float(self._m.to_price_level(np.array([score]), prices[-1:], [date])[0])
             answer["log_change"] = score
         else:
             answer["forecast"] = score

@@ -68,7 +68,13 @@ from finlite._keys import category_key
 from finlite._limits import available_cores
 from finlite._paths import FileTooLarge, read_small_file
 from finlite._protected import likely_protected
-from finlite.data.market import MarketPreprocessor, calendar_note, parse_price_dates, served_days
+from finlite.data.market import (
+    MarketPreprocessor,
+    calendar_note,
+    impossible_forecast_notes,
+    parse_price_dates,
+    served_days,
+)
 from finlite.errors import ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
@@ -1199,6 +1205,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         if market is None:  # not reached: score_history is the forecasters' handler
             raise RuntimeError("score_history needs a market forecaster")
         notes = calendar_notes(history[date_column], market)  # as train and score print them; none on a clean history
+        notes += impossible_forecast_notes(market.spec.objective, np.array([result["forecast"]]))
         if notes:
             result["notes"] = notes
         if audit is not None:
