@@ -151,7 +151,8 @@ class MarketSpec:
             raise param_error("MarketSpec", "window", f"a whole number of rows from 1 to {_MAX_WINDOW}", self.window)
         # Each column's role, as the options name them: the error names the two roles that clash and
         # points at the later one (it said --extra-column when none was given: a review, 2026-12-03).
-        roles = [(self.date_column, "date_column", "the date column"), (self.target, "target", "the target"),
+        roles: list[tuple[str | None, str, str]] = [
+                 (self.date_column, "date_column", "the date column"), (self.target, "target", "the target"),
                  (self.id_column, "id_column", "the asset id column"),
                  (self.volume_column, "volume_column", "the volume column")]
         roles += [(c, "extra_columns", "an extra column") for c in self.extra_columns]
