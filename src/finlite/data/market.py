@@ -152,19 +152,19 @@ class MarketSpec:
         # Each column's role, as the options name them: the error names the two roles that clash and
         # points at the later one (it said --extra-column when none was given: a review, 2026-12-03).
         roles: list[tuple[str | None, str, str]] = [
-                 (self.date_column, "date_column", "the date column"), (self.target, "target", "the target"),
-                 (self.id_column, "id_column", "the asset id column"),
-                 (self.volume_column, "volume_column", "the volume column")]
+            (self.date_column, "date_column", "the date column"), (self.target, "target", "the target"),
+            (self.id_column, "id_column", "the asset id column"),
+            (self.volume_column, "volume_column", "the volume column")]
         roles += [(c, "extra_columns", "an extra column") for c in self.extra_columns]
         seen: dict[str, str] = {}
-        for name, param, role in roles:
-            if name is None:
+        for column, param, role in roles:
+            if column is None:
                 continue
-            if name in seen:
-                raise ConfigError(f"Column {name!r} is named as {seen[name]} and as {role} ({param}={name!r}); date, "
-                                  "target, id, volume and extra columns must all differ. Name each column once.",
+            if column in seen:
+                raise ConfigError(f"Column {column!r} is named as {seen[column]} and as {role} ({param}={column!r}); "
+                                  "date, target, id, volume and extra columns must all differ. Name each column once.",
                                   param=param)
-            seen[name] = role
+            seen[column] = role
 
     @property
     def task(self) -> str:
