@@ -593,11 +593,12 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
     frame.columns = [str(c) for c in frame.columns]
     dates, date_order = parse_price_dates(frame[spec.date_column], spec.date_column, src, spec.date_order)
     ids: np.ndarray | None = None
+    raw_ids: np.ndarray | None = None  # the ids as written, for messages
     if spec.id_column is not None:
         # Surrounding spaces are no part of an id: "AAPL " is the asset "AAPL"; missing or blank is empty.
-        raw = frame[spec.id_column].astype("string")
-        ids = raw.str.strip().fillna("").to_numpy(dtype=object)
-        _refuse_merged_ids(raw, ids, spec.id_column, src)
+        written = frame[spec.id_column].astype("string").fillna("")
+        raw_ids = written.to_numpy(dtype=object)
+        ids = written.str.strip().to_numpy(dtype=object)
         if (ids == "").any():
             row = int(np.flatnonzero(ids == "")[0])
             raise DataError(f"Asset id column {spec.id_column!r} of {src} is empty at {_line(row, src)}; every row "
@@ -630,8 +631,14 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
         k = int(np.flatnonzero(same)[0])
         rows = sorted([int(order[k]), int(order[k + 1])])
         which = f" for asset {sorted_ids[k]!r}" if sorted_ids is not None else ""
-        raise DataError(f"Date {np.datetime_as_string(sorted_dates[k], unit='D')} appears twice{which} in {src} "
-                        f"({_line(rows[0], src)} and {_line(rows[1], src)}); keep one row per date"
+        spelled = ""
+        if raw_ids is not None and raw_ids[rows[0]] != raw_ids[rows[1]]:
+            # "X" and "X " are one asset (spaces are no part of an id): say so, or the message names
+            # neither spelling (a review, 2026-12-03).
+            spelled = (f" (its id is written {raw_ids[rows[0]]!r} in one row and {raw_ids[rows[1]]!r} in the other; "
+                       "ids are read without surrounding spaces, so both are that asset)")
+        raise DataError(f"Date {np.datetime_as_string(sorted_dates[k], unit='D')} appears twice{which}{spelled} in "
+                        f"{src} ({_line(rows[0], src)} and {_line(rows[1], src)}); keep one row per date"
                         f"{' and asset' if sorted_ids is not None else ''}.")
     price_table = PriceTable(result, src, table.file_sha256, frame_sha256(table.frame), date_order=date_order)
     need = spec.warmup + 1
@@ -1154,20 +1161,6 @@ class MarketPreprocessor:
             naive = np.zeros(len(rows))
         return MarketWindows(computed.dates[rows], None if computed.ids is None else computed.ids[rows], x,
                              computed.y[rows], computed.last_price[rows], naive)
-
-
-def _refuse_merged_ids(raw: pd.Series, ids: np.ndarray, column: str, src: str) -> None:
-    """Refuse two spellings of one id that differ only in surrounding spaces ("X" and "X "): read
-    as one asset, their histories were merged and refused as duplicate dates, naming neither."""
-    spelled = pd.DataFrame({"raw": raw.fillna("").to_numpy(dtype=object), "id": ids}).drop_duplicates("raw")
-    clash = spelled[spelled["id"].duplicated(keep=False) & (spelled["id"] != "")]
-    if clash.empty:
-        return
-    first = clash["id"].iloc[0]
-    shown = [repr(v) for v in clash.loc[clash["id"] == first, "raw"].head(3)]
-    raise DataError(f"Asset id column {column!r} of {src} spells the id {first!r} as {' and '.join(shown)}: ids are "
-                    "read without their surrounding spaces, so these would be one asset. Write each asset's id one "
-                    "way (or make the ids differ by more than spaces).")
 
 
 def to_price_level(pred_log_change: np.ndarray | Sequence[float], last_price: np.ndarray | Sequence[float],
