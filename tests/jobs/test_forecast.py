@@ -383,3 +383,24 @@ def test_the_direction_evidence_tests_calls_at_the_cutoff_and_skips_overlapping_
     ev2 = forecast_evidence(two, {"teacher": y2 + rng.normal(0, 0.01, len(y2)), "student": y2}, cutoff=None)
     assert "directional_accuracy_vs_teacher" not in ev2["models"]["student"]
     assert "agreement_vs_teacher" in ev2["models"]["student"]
+
+
+def test_a_step_that_cannot_work_on_the_teacher_after_a_rollback_is_skipped(prices: Path, tmp_path: Path) -> None:
+    """`--preset balanced` on a GRU forecaster: its distillation failed the 99 % gate and was rolled
+    back, then step 2 tried to prune the GRU teacher by weights and the run failed with exit 2,
+    after the training (a review of the markets path, 2026-12-03). The step is now skipped, and
+    the outcome is the gates' (nothing kept, nothing written)."""
+    from finlite.jobs.compress import compress
+    from finlite.recipe.spec import Recipe
+
+    teacher = tmp_path / "gru"
+    train_forecaster(prices, spec=MarketSpec(window=10), model="gru", hidden=(8,), config=QUICK, out=teacher,
+                     progress=False)
+    recipe = Recipe.from_yaml("steps:\n  - {method: regression_distillation, alpha: 1.0, student: gru, hidden: [4], "
+                              "train: {epochs: 1}}\n  - {method: magnitude_pruning, sparsity: 0.5}\n"
+                              "gates:\n  rmse: {max_increase: 0}\n  agreement: {min: 1.0}\n", "r.yaml")
+    outcome = compress(teacher, prices, recipe=recipe, out=tmp_path / "student", timing=False)
+    assert outcome.path is None and not (tmp_path / "student").exists()
+    assert [r.status for r in outcome.result.records] == ["rolled_back", "skipped"]
+    assert "cannot work on the teacher itself: A 'sequence' forecaster is pruned by whole hidden units" in \
+        outcome.result.records[1].info["reason"]

@@ -147,6 +147,7 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
     is_torch = next(teacher.parameters(), None) is not None
     initial = start if start is not None else (teacher if is_torch else None)
     state = StepState(copy.deepcopy(initial) if initial is not None else None)
+    first_state = state  # the teacher's copy, until a step is kept
     records: list[StepRecord] = []
     for i, step in enumerate(recipe.steps):
         if progress is not None:
@@ -163,6 +164,16 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
                                       seconds=time.perf_counter() - began))
             continue
         except ConfigError as exc:
+            if state is first_state and any(r.status == "rolled_back" for r in records):
+                # The step would work on the teacher itself, because the distillation before it was
+                # rolled back, and cannot (unstructured pruning of a GRU teacher): it is skipped, as
+                # when there is no student at all, instead of failing the run after its training
+                # (exit 2 with "A 'sequence' forecaster is pruned by whole hidden units": a review).
+                records.append(StepRecord(index=i, method=step.to_dict(), status="skipped", gates=[], metrics={},
+                                          info={"reason": "a step before it was rolled back, and this step cannot "
+                                                          f"work on the teacher itself: {exc}"},
+                                          seconds=time.perf_counter() - began))
+                continue
             raise ConfigError(f"Recipe step {i + 1} ({step.name}): {exc}") from None
         if candidate.model is None:  # a handler must return the model it made (StepState.need_model)
             raise ConfigError(f"Recipe step {i + 1} ({step.name}): its handler returned no model, so there is "
