@@ -142,3 +142,12 @@ def test_rare_positives_warn_when_pr_auc_falls_without_a_gate() -> None:
     assert rare_positive_warning(comparison(0.590, 30), []) is not None
     warned = build_summary({**_comparison(), "warnings": [message]})
     assert warned.status == "WARN" and "PR-AUC 20% or more below" in warned.threshold
+
+
+def test_a_size_ratio_below_one_reads_as_larger() -> None:
+    """evaluate printed "artifact is 0.1x smaller on disk" for one 7x larger (a review, 2026-12-03)."""
+    from finlite.evaluate.summary_report import size_words
+
+    assert size_words(12.345) == "12.3x smaller"
+    assert size_words(1.0) == "1.0x smaller"
+    assert size_words(2.5 / 18.5) == "7.4x larger"

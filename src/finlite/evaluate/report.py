@@ -10,6 +10,7 @@ from finlite._finite import check_scores
 from finlite._timing import TIMED_NAMES
 from finlite.evaluate.cost import Timer, cost_metrics, eager_latency
 from finlite.evaluate.operating import OperatingPoint
+from finlite.evaluate.summary_report import size_words
 from finlite.models.base import FinliteModel
 from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task
 
@@ -188,7 +189,7 @@ def render_table(report: dict[str, Any], names: tuple[str, str] = ("teacher", "s
     out += [line(head), line(tuple("-" * w for w in widths))]
     out.extend(line(r) for r in rows)
     ratios = report["ratios"]
-    out.append(f"{names[1]} is {ratios['size_ratio']:.1f}x smaller on disk; {_headline(ratios)}")
+    out.append(f"{names[1]} is {size_words(ratios['size_ratio'])} on disk; {_headline(ratios)}")
     return "\n".join(out)
 
 

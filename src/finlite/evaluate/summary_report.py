@@ -31,6 +31,14 @@ HEADLINE: tuple[tuple[str, str], ...] = (
 _TIMINGS = ("latency_p50_us", "latency_p99_us", "rows_per_second")
 
 
+def size_words(ratio: float) -> str:
+    """A size ratio (the baseline's bytes over the candidate's) in words: "12.3x smaller", or
+    "7.0x larger" below 1 ("0.1x smaller" read as a saving: a review, 2026-12-03)."""
+    if ratio >= 1 or ratio <= 0:
+        return f"{ratio:.1f}x smaller"
+    return f"{1 / ratio:.1f}x larger"
+
+
 def _timing_label(label: str, key: str, teacher: Mapping[str, Any], student: Mapping[str, Any]) -> str:
     """A timing row's label with how both models were timed, and the batch of rows/s."""
     if key not in _TIMINGS:
@@ -137,7 +145,7 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     kept_names = [str(r[1]) for r in step_rows if r[2] == "kept"]
     parts = [f"{len(kept)} of {len(steps)} step(s) kept ({', '.join(kept_names) or 'none'})"]
     if size is not None:
-        parts.append(f"the student is {size:.1f}x smaller on disk")
+        parts.append(f"the student is {size_words(size)} on disk")
     if what:
         parts.append(what)
     if gates:
