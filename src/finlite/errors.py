@@ -6,6 +6,7 @@ The tree::
     ├── DataError(ValueError)         the input table is unusable (file, column or value)
     │   └── ScoreError                the model gave a non-finite score: no decision is made
     ├── ConfigError(ValueError)       a parameter, method config or plan is invalid
+    │   └── UnsupportedModelError     a method that does not work on this kind of model
     ├── ArtifactError                 an artifact directory is missing, incomplete or tampered
     └── ExportError                   no ONNX form, or the ONNX model does not match the original
 
@@ -23,7 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError", "ScoreError"]
+__all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError", "ScoreError",
+           "UnsupportedModelError"]
 
 
 class FinliteError(Exception):
@@ -64,6 +66,15 @@ class ConfigError(FinliteError, ValueError):
 
     Raised when: a config field is out of range or of the wrong kind, a plan does not match
     the model it is applied to, or an option combination makes no sense.
+    """
+
+
+class UnsupportedModelError(ConfigError):
+    """Raised when a method does not work on the kind of model it is given (weight pruning of a
+    GRU, static int8 of an LSTM): the method is valid, the model is not one it takes.
+
+    A recipe step that meets this on the teacher itself, because the distillation before it was
+    rolled back, is skipped rather than failing the run (:func:`finlite.recipe.runner.run_recipe`).
     """
 
 

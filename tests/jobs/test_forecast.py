@@ -404,3 +404,11 @@ def test_a_step_that_cannot_work_on_the_teacher_after_a_rollback_is_skipped(pric
     assert [r.status for r in outcome.result.records] == ["rolled_back", "skipped"]
     assert "cannot work on the teacher itself: A 'sequence' forecaster is pruned by whole hidden units" in \
         outcome.result.records[1].info["reason"]
+    # Only a method that does not take this kind of model is skipped: a typo in the step (a layer
+    # the teacher does not have) still stops the run, rollback or not (the diff's review).
+    typo = Recipe.from_yaml("steps:\n  - {method: regression_distillation, alpha: 1.0, student: gru, hidden: [4], "
+                            "train: {epochs: 1}}\n  - {method: magnitude_pruning, sparsity: 0.5, granularity: neuron, "
+                            "layer_sparsity: {rnn.typo: 0.5}}\n"
+                            "gates:\n  rmse: {max_increase: 0}\n  agreement: {min: 1.0}\n", "r.yaml")
+    with pytest.raises(ConfigError, match=r"Recipe step 2 \(magnitude_pruning\): layer_sparsity names layer 'rnn\.typo'"):
+        compress(teacher, prices, recipe=typo, out=tmp_path / "student", timing=False)

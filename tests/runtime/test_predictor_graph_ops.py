@@ -149,6 +149,24 @@ def test_a_tensor_whose_values_live_in_another_file_is_refused(exported_dir: Pat
         check_operators(_model(nodes, 3, []), "model.onnx")
 
 
+def test_a_tensor_attribute_after_long_number_lists_is_still_found() -> None:
+    """The walk skips runs of list fields (a tree ensemble's nodes) in one match each; a tensor
+    attribute among them (a forged ``*_as_tensor`` kept in an external file) is still read."""
+    n = 5000
+    lists = dict(nodes_treeids=list(range(n)), nodes_nodeids=[0] * n, nodes_featureids=[1] * n,
+                 nodes_modes=["LEAF"] * n, nodes_values=[0.5] * n, nodes_truenodeids=[0] * n,
+                 nodes_falsenodeids=[0] * n, target_weights=[-1.25e30] * n, n_targets=1)
+    located = helper.make_tensor("base", TensorProto.FLOAT, [1], [0.0])
+    located.data_location = TensorProto.EXTERNAL
+    trees = helper.make_node("TreeEnsembleRegressor", ["x"], ["probability"], domain="ai.onnx.ml", **lists)
+    clean = _model([trees], 3, [])
+    check_operators(clean, "model.onnx")  # lists only: passes
+    trees.attribute.append(helper.make_attribute("base_values_as_tensor", located))
+    trees.attribute.append(helper.make_attribute("target_ids", list(range(n))))  # more lists after it
+    with pytest.raises(ArtifactError, match=r"keeps the values of tensor 'base' in an external file"):
+        check_operators(_model([trees], 3, []), "model.onnx")
+
+
 def _with_sparse(sparse: onnx.SparseTensorProto) -> bytes:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])
     out = helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["batch", 1])

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from finlite._util import check_fraction, closest, param_error
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, UnsupportedModelError
 from finlite.methods.base import StepContext, StepState, merge_masks
 from finlite.methods.distill import (
     MONOTONE_MARGIN,
@@ -252,21 +252,21 @@ class PruneResult:
 def _candidates(model: FinliteModel, granularity: str) -> list[tuple[str, nn.Linear]]:
     if isinstance(model, (SequenceModel, TemporalConvNet)):
         what = "hidden units" if isinstance(model, SequenceModel) else "output channels"
-        raise ConfigError(f"A {model.kind!r} forecaster is pruned by whole {what} with magnitude_pruning or "
+        raise UnsupportedModelError(f"A {model.kind!r} forecaster is pruned by whole {what} with magnitude_pruning or "
                           "gradual_pruning (granularity='neuron'); Taylor and regularized pruning work on MLP and "
                           "logistic models.", param="method")
     if not isinstance(model, (TabularMLP, LogisticRegression)):
-        raise ConfigError(f"Pruning works on float MLP (tabular or over a window) and logistic models, and by "
+        raise UnsupportedModelError(f"Pruning works on float MLP (tabular or over a window) and logistic models, and by "
                           f"whole units on LSTM/GRU and TCN forecasters; this model is {model.kind!r}. Prune "
                           "before quantizing (put pruning steps before quantization steps), and distil a "
                           "Transformer into a smaller student instead of pruning it.")
     layers = model.linear_layers()
     if granularity == "neuron":
         if not isinstance(model, TabularMLP):
-            raise ConfigError(f"Structured (neuron) pruning needs a model with hidden layers; a {model.kind!r} "
+            raise UnsupportedModelError(f"Structured (neuron) pruning needs a model with hidden layers; a {model.kind!r} "
                               "model has none. Use granularity='weight'.")
         if model.factorised:
-            raise ConfigError("Structured (neuron) pruning of a low-rank factorised MLP is not supported; prune "
+            raise UnsupportedModelError("Structured (neuron) pruning of a low-rank factorised MLP is not supported; prune "
                               "neurons before the low_rank step.")
         layers = layers[:-1]  # the output neuron cannot be removed
     return layers
@@ -311,7 +311,7 @@ def plan_pruning(model: FinliteModel, method: PruningMethod, *, data: DistillDat
     if isinstance(model, (SequenceModel, TemporalConvNet)):
         what = "hidden units" if isinstance(model, SequenceModel) else "output channels"
         if method.granularity != "neuron" or isinstance(method, TaylorPruning):
-            raise ConfigError(f"A {model.kind!r} forecaster is pruned by whole {what} with magnitude_pruning or "
+            raise UnsupportedModelError(f"A {model.kind!r} forecaster is pruned by whole {what} with magnitude_pruning or "
                               "gradual_pruning (granularity='neuron'); Taylor and regularized pruning work on MLP "
                               "and logistic models.", param="granularity")
         norm = getattr(method, "norm", "l2")
@@ -438,7 +438,7 @@ def _remove_units(model: SequenceModel | TemporalConvNet, plan: PruningPlan) -> 
 
 def _remove_neurons(model: FinliteModel, plan: PruningPlan) -> TabularMLP:
     if not isinstance(model, TabularMLP):
-        raise ConfigError("Structured pruning needs a TabularMLP.")
+        raise UnsupportedModelError("Structured pruning needs a TabularMLP.")
     by_name = {layer_plan.name: set(layer_plan.pruned) for layer_plan in plan.layers}
     old = [layer for _, layer in model.linear_layers()]  # unfactorised (checked with the plan): one per block
     keep: list[torch.Tensor] = []

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from finlite._util import check_fraction, param_error
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, UnsupportedModelError
 from finlite.methods.base import StepContext, StepState
 from finlite.methods.distill import (
     Distillation,
@@ -331,7 +331,7 @@ def layer_inputs(model: FinliteModel, x: np.ndarray) -> list[np.ndarray]:
 
 def _float_mlp(model: FinliteModel, what: str) -> TabularMLP:
     if not isinstance(model, TabularMLP):
-        raise ConfigError(f"{what} quantizes a float MLP; this model is {model.kind!r}. Put quantization after "
+        raise UnsupportedModelError(f"{what} quantizes a float MLP; this model is {model.kind!r}. Put quantization after "
                           "distillation and pruning (it is the last step), and use integer_weights or scorecard "
                           "for a logistic model.")
     return model
@@ -459,7 +459,7 @@ def quantize(model: FinliteModel, method: AnyQuantization, *, calibration_x: np.
         half.weight_storage = "float16"
         return QuantizeResult(model=half, method=method, info={"storage": "float16"})
     if isinstance(model, (TemporalConvNet, TransformerForecaster)):
-        raise ConfigError(f"{type(method).__name__} has no int8 form for a {model.kind!r} forecaster in finlite. Int8 "
+        raise UnsupportedModelError(f"{type(method).__name__} has no int8 form for a {model.kind!r} forecaster in finlite. Int8 "
                           "works on LSTM/GRU forecasters (dynamic_int8) and on MLP students, a WindowMLP over the "
                           "window included (every int8 method): distil the forecaster into one of those first, or "
                           "use fp16, which stores any model's weights in half the bytes.", param="method")
@@ -467,7 +467,7 @@ def quantize(model: FinliteModel, method: AnyQuantization, *, calibration_x: np.
         return _quantization_aware(model, method, calibration_x, data, distillation, train, masks, monotone_index)
     if isinstance(model, SequenceModel):
         if not isinstance(method, DynamicInt8):
-            raise ConfigError(f"{type(method).__name__} is for MLPs; recurrent (LSTM/GRU) models take dynamic_int8, "
+            raise UnsupportedModelError(f"{type(method).__name__} is for MLPs; recurrent (LSTM/GRU) models take dynamic_int8, "
                               "whose activation scales follow each step's values.")
         return QuantizeResult(model=quantize_sequence(model), method=method, info={"activations": "dynamic"})
     mlp = _float_mlp(model, type(method).__name__)
@@ -490,7 +490,7 @@ def _quantization_aware(model: FinliteModel, method: QuantizationAwareTraining, 
                         monotone_index: Mapping[str, int] | None = None) -> QuantizeResult:
     """Calibrate the initial scales, fine-tune through fake int8 quantization, convert to int8."""
     if not isinstance(model, TabularMLP):
-        raise ConfigError(f"qat fine-tunes a float MLP; this model is {model.kind!r}. Put qat after distillation "
+        raise UnsupportedModelError(f"qat fine-tunes a float MLP; this model is {model.kind!r}. Put qat after distillation "
                           "and pruning, instead of another quantization step.")
     if calibration_x is None or len(calibration_x) == 0:
         raise param_error("quantize", "calibration_x", "a sample of encoded training rows for "

@@ -18,7 +18,7 @@ import numpy as np
 
 import finlite.methods  # noqa: F401  (imports every method family, which registers its handlers)
 from finlite.data.prepared import SplitArrays
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, UnsupportedModelError
 from finlite.evaluate.operating import check_decisive
 from finlite.methods.base import NoModelError, StepContext, StepState
 from finlite.methods.plan import PruningPlan
@@ -163,17 +163,22 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
                                       info={"reason": "no student: the distillation before it was rolled back"},
                                       seconds=time.perf_counter() - began))
             continue
+        except UnsupportedModelError as exc:
+            replaced = any(r.status == "rolled_back" and str(r.method.get("method", "")).endswith("distillation")
+                           for r in records)
+            if state is not first_state or not replaced:  # the recipe is wrong for this model, rollback or not
+                raise ConfigError(f"Recipe step {i + 1} ({step.name}): {exc}") from None
+            # The step would work on the teacher itself, because the distillation before it was
+            # rolled back, and cannot (weight pruning of a GRU teacher): it is skipped, as when there
+            # is no student at all, instead of failing the run after its training (exit 2 with "A
+            # 'sequence' forecaster is pruned by whole hidden units": a review, 2026-12-03). Any
+            # other error (a typo in a step) still stops the run.
+            records.append(StepRecord(index=i, method=step.to_dict(), status="skipped", gates=[], metrics={},
+                                      info={"reason": "the distillation before it was rolled back, and this step "
+                                                      f"cannot work on the teacher itself: {exc}"},
+                                      seconds=time.perf_counter() - began))
+            continue
         except ConfigError as exc:
-            if state is first_state and any(r.status == "rolled_back" for r in records):
-                # The step would work on the teacher itself, because the distillation before it was
-                # rolled back, and cannot (unstructured pruning of a GRU teacher): it is skipped, as
-                # when there is no student at all, instead of failing the run after its training
-                # (exit 2 with "A 'sequence' forecaster is pruned by whole hidden units": a review).
-                records.append(StepRecord(index=i, method=step.to_dict(), status="skipped", gates=[], metrics={},
-                                          info={"reason": "a step before it was rolled back, and this step cannot "
-                                                          f"work on the teacher itself: {exc}"},
-                                          seconds=time.perf_counter() - began))
-                continue
             raise ConfigError(f"Recipe step {i + 1} ({step.name}): {exc}") from None
         if candidate.model is None:  # a handler must return the model it made (StepState.need_model)
             raise ConfigError(f"Recipe step {i + 1} ({step.name}): its handler returned no model, so there is "
