@@ -160,6 +160,17 @@ def test_a_csv_that_is_not_utf8_is_named_by_line_and_column(exported_dir: Path, 
     with pytest.raises(DataError, match=r"'.*latin.csv' is not UTF-8 text \(first at line 7, column 'job'\); save it "
                                         r"as UTF-8"):
         read_table(latin)
+    # A valid UTF-8 file may hold U+FFFD itself (a CRM's earlier mis-decoding): its other faults keep
+    # their own advice, never the UTF-8 one (the diff's review).
+    lines = german_csv.read_text().splitlines(keepends=True)
+    replaced = tmp_path / "replaced.csv"
+    fields = lines[3].split(",")
+    fields[15] = "caf\ufffd"
+    replaced.write_text("".join(lines[:3]) + ",".join(fields) + "".join(lines[4:6]) + lines[6].rstrip("\n") + ",extra\n"
+                        + "".join(lines[7:40]), encoding="utf-8")
+    with pytest.raises(DataError, match=r"line 7 has 22 field\(s\) where the header has 21") as info:
+        score_file(Predictor(exported_dir), replaced, tmp_path / "out.csv")
+    assert "UTF-8" not in str(info.value)
 
 
 def test_a_value_larger_than_a_read_block_is_named_with_its_fix(exported_dir: Path, german_csv: Path,

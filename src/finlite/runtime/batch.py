@@ -358,8 +358,10 @@ def _csv_where(path: Path, delimiter: str, error: BaseException | None = None) -
                 "more than a row of a scoring file should; shorten or remove that value")
     from finlite.data.io import csv_records, utf8_fault  # pandas comes with it: on this error path only
 
-    fault = utf8_fault(path, delimiter)
-    if fault is not None:  # Arrow says "In CSV column #16: ... invalid UTF8 data": no name, no fix
+    # Arrow says "In CSV column #16: ... invalid UTF8 data": no name, no fix. Looked for only then: a
+    # valid file's other faults keep their own advice.
+    fault = utf8_fault(path, delimiter) if error is not None and "utf8" in str(error).lower() else None
+    if fault is not None:
         return f": {fault} holds bytes that are not UTF-8 text; save the file as UTF-8 (in a spreadsheet: CSV UTF-8)"
     expected: int | None = None
     for line, fields in csv_records(path, delimiter):
