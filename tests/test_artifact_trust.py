@@ -209,9 +209,11 @@ def test_sizes_are_capped_before_hashing(art: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(_manifest, "MAX_MANIFEST_BYTES", 16 << 20)
     monkeypatch.setattr(_manifest, "MAX_TOTAL_BYTES", 8 << 30)
     monkeypatch.setattr(_manifest, "MAX_TEXT_FILE_BYTES", 2000)
-    with pytest.raises(ArtifactError, match=r"MODEL_CARD\.md' is [\d,.]+ \w+, over the 2,000 bytes finlite accepts "
-                                            r"for one file of text"):
+    with pytest.raises(ArtifactError, match=r"preprocessor\.json' is [\d,.]+ \w+, over the 2,000 bytes finlite "
+                                            r"accepts for one file of text"):
         finlite.load(art)
+    # Members only hashed on load (MODEL_CARD.md, report.html, flips.csv) keep the weights' cap.
+    assert _manifest.member_cap("flips.csv") == _manifest.member_cap("MODEL_CARD.md") == _manifest.MAX_FILE_BYTES
     assert _manifest.member_cap("weights.safetensors") == _manifest.MAX_FILE_BYTES
     assert _manifest.member_cap("pruning_plan.json") == _manifest.MAX_PLAN_FILE_BYTES
 

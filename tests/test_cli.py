@@ -241,6 +241,8 @@ def test_in_flags_rewrites_python_spellings_for_this_command() -> None:
     # suggested, which keeps only the last (a review of the markets path, 2026-12-03).
     tcn = ConfigError("Give at least 3 layers (hidden=[8, 8, 8]) or a shorter window.", param="hidden")
     assert in_flags(tcn, trainer) == "Give at least 3 layers (--hidden 8,8,8) or a shorter window."
+    spaced = ConfigError("Compare segments=['loan purpose', 'region'] instead.", param="segments")
+    assert in_flags(spaced, None) == "Compare --segments 'loan purpose,region' instead."  # shell-quoted
 
 
 def test_existing_output_names_the_flag(tmp_path: Path) -> None:

@@ -51,12 +51,14 @@ EXPORT_FILES = ("model.onnx", "model_int8.onnx")
 #: largest finlite model are a few MiB; the caps only stop a planted file from costing hours.
 MAX_MANIFEST_BYTES = 16 << 20
 MAX_FILE_BYTES = 4 << 30
-#: A text member (JSON, YAML, Markdown, CSV, HTML) is parsed whole into Python objects, at a few
-#: times its size, in every process that loads it: far less is allowed than for weights. SBA's
-#: preprocessor.json is about 0.3 MB from 20,000 rows; a pruning plan may be larger (its own cap).
+#: A member that is parsed whole (JSON, YAML) becomes Python objects of a few times its size, in
+#: every process that loads it: far less is allowed than for weights. SBA's preprocessor.json is
+#: about 0.3 MB from 20,000 rows; a pruning plan may be larger (its own cap). Members only hashed
+#: on load (report.html, MODEL_CARD.md, flips.csv, which grows with the flipped rows) keep the
+#: weights' cap.
 MAX_TEXT_FILE_BYTES = 64 << 20
 MAX_PLAN_FILE_BYTES = 256 << 20
-_TEXT_SUFFIXES = (".json", ".yaml", ".yml", ".md", ".csv", ".html")
+_TEXT_SUFFIXES = (".json", ".yaml", ".yml")
 MAX_TOTAL_BYTES = 8 << 30
 MAX_FILES = 256
 #: Environment variable naming a trusted public key (PEM) used when no key is passed.
@@ -180,8 +182,9 @@ def parse_json_bytes(data: bytes, where: str, what: str) -> Any:
 
 
 def member_cap(name: str) -> int:
-    """The most bytes an artifact member may hold: :data:`MAX_TEXT_FILE_BYTES` for text that is
-    parsed whole (:data:`MAX_PLAN_FILE_BYTES` for the pruning plan), :data:`MAX_FILE_BYTES` else."""
+    """The most bytes an artifact member may hold: :data:`MAX_TEXT_FILE_BYTES` for JSON and YAML,
+    which are parsed whole (:data:`MAX_PLAN_FILE_BYTES` for the pruning plan), :data:`MAX_FILE_BYTES`
+    else."""
     if name.lower().endswith(_TEXT_SUFFIXES):
         return min(MAX_FILE_BYTES, MAX_PLAN_FILE_BYTES if name == "pruning_plan.json" else MAX_TEXT_FILE_BYTES)
     return MAX_FILE_BYTES

@@ -447,7 +447,7 @@ def keep_mode(tmp: PathLike, out: PathLike) -> None:
     except OSError:
         return
     if stat.S_ISREG(held.st_mode):
-        os.chmod(tmp, stat.S_IMODE(held.st_mode))
+        os.chmod(tmp, stat.S_IMODE(held.st_mode) & 0o777)  # never setuid, setgid or sticky bits
 
 
 def pid_alive(pid: int) -> bool:

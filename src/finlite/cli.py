@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 import threading
@@ -237,7 +238,8 @@ def _as_flag(flag: str, value: str) -> str:
             items = None
         if isinstance(items, list) and items:
             if flag in _COMMA_LIST_FLAGS:  # one flag, the items joined: a repeated one keeps only the last
-                return f"{flag} {','.join(str(item) for item in items)}"
+                joined = ",".join(str(item) for item in items)
+                return f"{flag} {joined if _PLAIN.fullmatch(joined.replace(',', '')) else shlex.quote(joined)}"
             return " ".join(_as_flag(flag, repr(item)) for item in items)
         return f"{flag} {value}"
     if value[:1] in "'\"" and len(value) > 1 and _PLAIN.fullmatch(value[1:-1]):
@@ -1735,9 +1737,13 @@ def _stopped(signum: int, frame: Any) -> None:
     """SIGTERM (a scheduler's stop, ``kill``): end as Ctrl-C ends a command, through every
     ``finally`` and cleanup, so no temporary output is left behind; exit 128 + 15 as the shell
     reports a process ended by the signal. Python's default ends the process where it stands
-    (exit -15), leaving ``.OUT.<pid>-<tag>.tmp`` for the next run to remove."""
+    (exit -15), leaving ``.OUT.<pid>-<tag>.tmp`` for the next run to remove. Further SIGTERMs
+    are ignored while the clean-up runs."""
+    # A second SIGTERM (a supervisor repeating it) must not interrupt the clean-up this one starts.
+    signal.signal(signum, signal.SIG_IGN)
     name = signal.Signals(signum).name
-    sys.stderr.write(f"finlite: stopped by {name}; any output being written was removed, and nothing was replaced.\n")
+    # Neutral: the signal may land after an output was already renamed into place.
+    sys.stderr.write(f"finlite: stopped by {name}; removing any partial output.\n")
     raise SystemExit(128 + signum)
 
 

@@ -151,3 +151,4 @@ def test_a_size_ratio_below_one_reads_as_larger() -> None:
     assert size_words(12.345) == "12.3x smaller"
     assert size_words(1.0) == "1.0x smaller"
     assert size_words(2.5 / 18.5) == "7.4x larger"
+    assert size_words(0.0) == size_words(float("nan")) == "of no comparable size (n/a)"

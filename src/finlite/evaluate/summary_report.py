@@ -34,7 +34,9 @@ _TIMINGS = ("latency_p50_us", "latency_p99_us", "rows_per_second")
 def size_words(ratio: float) -> str:
     """A size ratio (the baseline's bytes over the candidate's) in words: "12.3x smaller", or
     "7.0x larger" below 1 ("0.1x smaller" read as a saving: a review, 2026-12-03)."""
-    if ratio >= 1 or ratio <= 0:
+    if not ratio > 0:  # no size to compare (or not a number)
+        return "of no comparable size (n/a)"
+    if ratio >= 1:
         return f"{ratio:.1f}x smaller"
     return f"{1 / ratio:.1f}x larger"
 

@@ -366,8 +366,12 @@ class Recipe:
 
     # -- reading --
     @classmethod
-    def from_dict(cls, data: Any, source: str = "the recipe", lines: dict[tuple[Any, ...], int] | None = None) -> Recipe:
-        """Build a recipe from plain data, checking every name against the registry."""
+    def from_dict(cls, data: Any, source: str = "the recipe", lines: dict[tuple[Any, ...], int] | None = None, *,
+                  recorded: bool = False) -> Recipe:
+        """Build a recipe from plain data, checking every name against the registry.
+
+        ``recorded``: a recipe finlite already wrote into an artifact, whose name and description
+        are not held to today's lengths (an artifact made before the caps still reproduces)."""
         where = _Where(source, lines or {})
         if not isinstance(data, Mapping):
             raise ConfigError(f"{where()} must be a mapping with 'steps' (and optionally 'gates', 'name'); "
@@ -445,7 +449,7 @@ class Recipe:
         for key, most in (("name", MAX_NAME_CHARS), ("description", MAX_DESCRIPTION_CHARS)):
             if data.get(key) is not None and not isinstance(data[key], str):
                 raise ConfigError(f"{where(key)} must be text; got {shown(data[key])}. Quote it if it is meant as text.")
-            if isinstance(data.get(key), str) and len(data[key]) > most:
+            if not recorded and isinstance(data.get(key), str) and len(data[key]) > most:
                 # Copied into the manifest, the report and every log line that names the recipe.
                 raise ConfigError(f"{where(key)} is {len(data[key]):,} characters; at most {most:,} are allowed. "
                                   "Shorten it.")
@@ -472,7 +476,7 @@ class Recipe:
                               "e.g. 0.005 or 30.") from None
         if recorded:
             data = _inert_settings_dropped(data)
-        return cls.from_dict(data, source, _locations(text))
+        return cls.from_dict(data, source, _locations(text), recorded=recorded)
 
     @classmethod
     def load(cls, path: str | Path) -> Recipe:
