@@ -1185,9 +1185,11 @@ def to_price_level(pred_log_change: np.ndarray | Sequence[float], last_price: np
     if beyond.any():
         i = int(np.flatnonzero(beyond)[0])
         when = f" for {_date_text(dates[i])}" if dates is not None else ""
+        cause = ("the model's forecast log change is beyond exp's range: the model is unfit for these prices"
+                 if change[i] > 709 else "the price history holds a value too large to forecast from; check its "
+                 "prices on that date")  # exp(709.78) is the largest double
         raise DataError(f"The price forecast{when} is beyond a number's range: the last price {price[i]:.6g} times "
-                        f"exp({change[i]:.6g}) overflows ({int(beyond.sum())} such forecast(s)). The price history "
-                        "holds a value too large to forecast from; check its prices on that date.")
+                        f"exp({change[i]:.6g}) overflows ({int(beyond.sum())} such forecast(s)); {cause}.")
     return level
 
 
