@@ -91,3 +91,21 @@ def test_a_baseline_of_other_data_is_named_as_the_cause(exported_dir: Path, germ
         evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "other", timing=False)
     with pytest.raises(ConfigError, match=r"The baseline \S*other reads \d+ column\(s\) .*trained on other data"):
         rebuild_report(exported_dir, german_csv, baseline=tmp_path / "other", out=tmp_path / "r")
+
+
+
+def test_a_baseline_of_the_other_class_is_refused(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """A baseline of P(good) beside a student of P(bad): AUC 0.19 against 0.80, with PASS badges
+    and 16.5 % agreement, exit 0 (a validator's review, 2026-12-03)."""
+    from finlite.jobs.report import rebuild_report
+    from tests.conftest import FAST
+
+    finlite.train(german_csv, target="creditability", positive="good", model="logistic", config=FAST,
+                  out=tmp_path / "good")
+    message = (r"The baseline \S*good predicts 'creditability' = 'good', and \S+ predicts 'creditability' = 'bad': "
+               r"their scores answer different questions")
+    with pytest.raises(ConfigError, match=message):
+        evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "good", timing=False)
+    with pytest.raises(ConfigError, match=message):
+        rebuild_report(exported_dir, german_csv, baseline=tmp_path / "good", out=tmp_path / "r")
+    assert not (tmp_path / "r").exists()

@@ -83,6 +83,27 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
     return out
 
 
+def check_same_question(art: Artifact, base: Artifact) -> None:
+    """Refuse a baseline that answers another question than the artifact: another task, target
+    column or positive class. A baseline of P(good) beside a student of P(bad) showed AUC 0.19
+    against 0.80 with PASS badges and agreement 16.5 % (a review, 2026-12-03).
+
+    Raises:
+        ConfigError: naming both artifacts' task, target and positive class, and the fix.
+    """
+    if base.task != art.task:
+        raise ConfigError(f"The baseline {base.path} is a {base.task} model and {art.path} a {art.task} model; compare "
+                          "models of the same task (e.g. the student with its teacher).", param="baseline")
+    if art.market is not None or base.market is not None:
+        return  # forecasters: checked by their own spec (objective, target, horizon)
+    mine, theirs = art.schema, base.schema
+    if (str(theirs.target), str(theirs.positive)) != (str(mine.target), str(mine.positive)):
+        raise ConfigError(f"The baseline {base.path} predicts {theirs.target!r} = {theirs.positive!r}, and {art.path} "
+                          f"predicts {mine.target!r} = {mine.positive!r}: their scores answer different questions and "
+                          "cannot be compared. Pass a baseline trained on the same target and positive class (e.g. "
+                          "the teacher).", param="baseline")
+
+
 def _check_baseline_columns(base: Artifact, columns: Any, source: str) -> None:
     """Refuse a baseline that reads columns the data lacks, naming the baseline as the cause
     (the data's own message, "lacks 13 column(s)", blamed the table)."""
@@ -176,6 +197,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                                                                                              verify_key=verify_key)
     if base is not None:  # the artifact read these rows: a baseline of other columns is the cause
         _check_baseline_columns(base, rows.columns, table.source)
+        check_same_question(art, base)
     x_base = None if base is None else base.tabular.transform(rows, table.source)
     point: OperatingPoint | None = art.operating_point if task.decides else None
     if flag_rate is not None:
