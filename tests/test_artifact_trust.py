@@ -629,3 +629,20 @@ def test_reproduce_names_an_edited_training_record(art: Path, teacher_dir: Path,
     result = runner.invoke(app, ["reproduce", str(art), str(german_csv), "--teacher", str(teacher_dir)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "The training settings recorded in manifest.json (its 'steps', setting 'epochs') cannot be used" in result.output
+
+
+def test_a_plain_export_removes_an_earlier_int8_file(art: Path, german_csv: Path) -> None:
+    """After 'export --int8' then 'export', model_int8.onnx stayed listed and hashed (and would be
+    signed) without its parity record, never checked nor read (a validator's review, 2026-12-03)."""
+    from finlite.jobs.export import export_artifact
+
+    assert "model_int8.onnx" in json.loads((art / "manifest.json").read_text())["files"]
+    export_artifact(art, german_csv)
+    manifest = json.loads((art / "manifest.json").read_text())
+    assert "model_int8.onnx" not in manifest["files"] and "onnx_int8" not in manifest["export"]
+    assert not (art / "model_int8.onnx").exists()
+    finlite.load(art)  # verifies: nothing unlisted left in the folder
+    with pytest.raises(ArtifactError, match="int8"):
+        Predictor(art, variant="int8")
+    export_artifact(art, german_csv, int8=True)  # and back
+    assert Predictor(art, variant="int8").score_vector(np.zeros((1, Predictor(art).encoder.n_features))).shape == (1,)

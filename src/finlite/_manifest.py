@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -349,8 +349,8 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
                       "a whole number of rows and (for a scorecard) finite offsets per field")
     # The served model is listed with the record of its parity check; listed without one, evaluate
     # would skip checking it against the weights while score and serve still read it. (An int8
-    # file left from an earlier 'export --int8' has no record after a plain export: it is never
-    # read without one, so it is no risk.)
+    # file without a record, left by an 'export --int8' before a plain export removed it again, is
+    # never read without one, so it is no risk; export no longer leaves one.)
     recorded = ({r.get("file", r.get("same_as")) for r in export.values() if isinstance(r, dict)}
                 if isinstance(export, dict) else set())
     if "model.onnx" in files and "model.onnx" not in recorded:
@@ -612,8 +612,10 @@ def swap_in(tmp: Path, out: Path) -> None:
 
 
 def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping[str, Any], *,
-                   sign_with: Any = None, verify_key: Any = None, manifest_sha256: str | None = None) -> dict[str, Any]:
-    """Add (or replace) files and top-level manifest fields of a verified artifact, atomically.
+                   sign_with: Any = None, verify_key: Any = None, manifest_sha256: str | None = None,
+                   drop: Collection[str] = ()) -> dict[str, Any]:
+    """Add (or replace) files and top-level manifest fields of a verified artifact, atomically;
+    the listed files named in ``drop`` are left out of the new folder and its manifest.
 
     The folder is copied to a temporary sibling ``.NAME.tmp-<pid>-<tag>``, amended there,
     re-hashed and swapped into place by :func:`swap_in`, so a failure or a kill at any instant
@@ -659,13 +661,14 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
     staged = _paths.new_temp_dir(root)
     try:
         for name in manifest["files"]:  # re-read and re-checked: only verified bytes are (re-)signed
-            if name not in files:
+            if name not in files and name not in drop:
                 (staged / name).write_bytes(read_listed(root, manifest, name))
         _paths.kill_point("writing")
         for name, data in files.items():
             (staged / name).write_bytes(data)
         manifest = {**manifest, **fields}
-        manifest["files"] = {**manifest.get("files", {}), **{name: sha256_file(staged / name) for name in files}}
+        kept = {name: digest for name, digest in manifest.get("files", {}).items() if name not in drop}
+        manifest["files"] = {**kept, **{name: sha256_file(staged / name) for name in files}}
         manifest["manifest_sha256"] = manifest_digest(manifest)
         (staged / MANIFEST).write_text(dump_json(manifest), encoding="utf-8")
         if sign_with is not None:  # sign the new manifest bytes before they go live

@@ -118,6 +118,37 @@ def test_rows_are_matched_by_value_as_the_encoder_reads_them() -> None:
     assert np.isin(keys, known).tolist() == [True, True, False]  # the third differs in its amount
 
 
+def test_categories_training_never_saw_are_counted_as_score_counts_them(exported_dir: Path, german_csv: Path,
+                                                                        tmp_path: Path) -> None:
+    """46 % of a hold-out held a category the model never saw; score said so, the report did not
+    (a validator's review, 2026-12-03). The counts equal score's, and a share from 1 % warns."""
+    from finlite.runtime import Predictor
+    from finlite.runtime.batch import score_file
+
+    frame = _holdout(german_csv, tmp_path / "later.csv", stretch=2.0)
+    frame.loc[:29, "purpose"] = "crypto mining rig"  # 30 of 300 rows: a value training never saw
+    frame.loc[:4, "housing"] = None  # missing where training had no missing housing
+    frame.to_csv(tmp_path / "later.csv", index=False)
+    out = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "later.csv", out=tmp_path / "report")
+    record = json.loads((out / "report.json").read_text())["data"]["holdout"]
+    scored = score_file(Predictor(exported_dir), tmp_path / "later.csv", tmp_path / "scores.csv")
+    assert record["unseen"] == scored.unseen and record["unseen"]["purpose"] == 30
+    [warning] = [w for w in record["warnings"] if "category training never saw" in w]
+    assert "purpose 30 (10.0%)" in warning
+
+
+def test_a_blank_id_is_refused_not_written_as_nan(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """flips.csv named two flipped rows "nan" (a validator's review, 2026-12-03)."""
+    frame = _holdout(german_csv, tmp_path / "later.csv", stretch=2.0)
+    frame.loc[[4, 23], "app_id"] = None
+    frame.to_csv(tmp_path / "later.csv", index=False)
+    with pytest.raises(DataError, match=r"The id column 'app_id' is empty in 2 of the 300 rows judged \(the first is "
+                                        r"row 5 of the hold-out\)"):
+        rebuild_report(exported_dir, german_csv, holdout=tmp_path / "later.csv", id_column="app_id",
+                       out=tmp_path / "report")
+    assert not (tmp_path / "report").exists()
+
+
 def test_the_default_folder_is_named_after_the_holdout_and_the_development_report_is_kept(
         exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
     _holdout(german_csv, tmp_path / "apps 2024-01.later.csv", rows=slice(100, 250), stretch=1.5)

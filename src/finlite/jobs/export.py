@@ -178,6 +178,9 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
                                                f"the training rows of {prepared.source}")
     # Pinned to the manifest loaded above: a folder changed during the parity check is refused,
     # so the key never signs what was not verified (and the ONNX files match the weights beside them).
+    # An int8 file of an earlier 'export --int8' that this export does not write again goes: kept
+    # without its parity record it was hashed, listed and signed, yet never checked nor read.
+    stale = [INT8_FILE] if INT8_FILE not in files and INT8_FILE in art.manifest["files"] else []
     amend_artifact(art.path, files, {"export": record}, sign_with=private, verify_key=verify_key,
-                   manifest_sha256=art.manifest["manifest_sha256"])
+                   manifest_sha256=art.manifest["manifest_sha256"], drop=stale)
     return record

@@ -166,6 +166,14 @@ def _row_ids(prepared: PreparedData, id_column: str | None) -> tuple[np.ndarray,
                               param="id_column")
         # A customer id shared by several loans still traces a row back, so repeats are accepted.
         values = prepared.frame[id_column].iloc[rows]
+        blank = (values.isna() | (values.astype(str).str.strip() == "")).to_numpy()
+        if blank.any():
+            # flips.csv wrote the literal "nan": a flipped decision no one could trace (a review, 2026-12-03).
+            where = "the hold-out" if prepared.test_is_holdout else f"the test split of {prepared.source}"
+            raise DataError(f"The id column {id_column!r} is empty in {int(blank.sum()):,} of the {len(values):,} rows "
+                            f"judged (the first is row {int(np.flatnonzero(blank)[0]) + 1} of {where}); flips.csv "
+                            "names each row by it. Fill the ids, or leave id_column unset to name rows by their "
+                            "line.", param="id_column")
         return values.astype(str).to_numpy(), id_column
     if prepared.test_is_holdout:  # every row of the hold-out file is scored (an unlabelled row is refused)
         return np.arange(1, len(rows) + 1), "row"
@@ -237,6 +245,17 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
                         f"split the models were fitted on (feature for feature, with the label): if they are the "
                         "same applications, the report's metrics are optimistic. A hold-out must hold rows the "
                         "models never saw (drop these, or take a later period).")
+    unseen = _unseen_counts(frame, prepared.preprocessor)
+    record["unseen"] = unseen
+    shares = [f"{name} {count:,} ({count / len(frame):.1%})" for name, count in unseen.items()]
+    if any(count >= UNSEEN_WARN_SHARE * len(frame) for count in unseen.values()):
+        # Every number on those rows rests on the unseen bucket (or a WOE / target-encoded column's
+        # prior): a validator reads that before the metrics. score says as much; the report said
+        # nothing for 46 % of a hold-out (a review, 2026-12-03).
+        warnings.append(f"rows of {source} with a category training never saw (scored as unseen: the unseen "
+                        f"bucket, or a weight-of-evidence or target-encoded column's prior): {', '.join(shares)}. "
+                        "The metrics on those rows judge how the models treat an unknown value; map the values to "
+                        "training's categories if they are new spellings, or retrain on data that holds them.")
     small = min(classes, len(y) - classes)
     if small < MIN_HOLDOUT_CLASS_ROWS:
         warnings.append(f"{source} holds only {small:,} row(s) of its rarer class: every rate and interval the "
@@ -248,6 +267,29 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
     if warnings:
         record["warnings"] = warnings
     return merged, record
+
+
+#: Share of a hold-out's rows with an unseen category (in any field) from which the report warns.
+UNSEEN_WARN_SHARE = 0.01
+
+
+def _unseen_counts(frame: pd.DataFrame, preprocessor: Any) -> dict[str, int]:
+    """Rows per categorical field whose category the fitted preprocessor never saw (nor kept as a
+    rare "other" value), read as every encoder reads them (category keys and their aliases), a
+    missing value counting when training had none: the counts ``finlite score`` reports."""
+    from finlite._keys import category_key, category_keys
+
+    counts: dict[str, int] = {}
+    for field in preprocessor.to_dict()["categorical"]:
+        name = field["name"]
+        trained = {str(c) for c in field["categories"]} | {str(c) for c in field.get("other", [])}
+        codes, uniques = pd.factorize(frame[name].astype("object"), use_na_sentinel=True)
+        keys = [*category_keys(uniques, trained), category_key(None)]  # -1 (missing): the last key
+        new = np.array([key not in trained for key in keys])
+        count = int(np.count_nonzero(new[codes]))
+        if count:
+            counts[name] = count
+    return counts
 
 
 def _row_keys(frame: pd.DataFrame, schema: Any, source: str,
