@@ -280,9 +280,9 @@ def _unseen_counts(frame: pd.DataFrame, preprocessor: Any) -> dict[str, int]:
     from finlite._keys import category_key, category_keys
 
     counts: dict[str, int] = {}
-    for field in preprocessor.to_dict()["categorical"]:
-        name = field["name"]
-        trained = {str(c) for c in field["categories"]} | {str(c) for c in field.get("other", [])}
+    for spec in preprocessor.to_dict()["categorical"]:
+        name = spec["name"]
+        trained = {str(c) for c in spec["categories"]} | {str(c) for c in spec.get("other", [])}
         codes, uniques = pd.factorize(frame[name].astype("object"), use_na_sentinel=True)
         keys = [*category_keys(uniques, trained), category_key(None)]  # -1 (missing): the last key
         new = np.array([key not in trained for key in keys])
