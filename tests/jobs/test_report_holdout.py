@@ -149,6 +149,18 @@ def test_a_blank_id_is_refused_not_written_as_nan(exported_dir: Path, german_csv
     assert not (tmp_path / "report").exists()
 
 
+def test_stability_on_a_tiny_holdout_is_not_judged(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """A PSI of 6.8 on 2 hold-out rows made the report FAIL (exit 1) (a validator's review,
+    2026-12-03); under 100 rows the section is WARN at most, with its reason."""
+    frame = _holdout(german_csv, tmp_path / "later.csv", stretch=2.0)
+    two = pd.concat([frame[frame["creditability"] == "good"].head(1), frame[frame["creditability"] == "bad"].head(1)])
+    two.to_csv(tmp_path / "two.csv", index=False)
+    out = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "two.csv", out=tmp_path / "report")
+    stability = _section(json.loads((out / "report.json").read_text()), "stability")
+    assert stability["status"] == "WARN" and stability["summary"].endswith("Not judged on 2 rows.")
+    assert stability["notes"][0].startswith("Only 2 test rows: a PSI or CSI from fewer than 100 rows is noise")
+
+
 def test_the_default_folder_is_named_after_the_holdout_and_the_development_report_is_kept(
         exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
     _holdout(german_csv, tmp_path / "apps 2024-01.later.csv", rows=slice(100, 250), stretch=1.5)
