@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -33,11 +34,18 @@ def test_evaluate_reports_agreement_at_its_operating_point_and_over_the_band(
     point = at["operating_point"]
     assert point["method"] == "flag_rate" and point["flag_rate"] == 0.05
     assert point["flagged_by_teacher"] == pytest.approx(0.05, abs=0.01)  # the baseline flags 5 % of these rows
-    assert "where the baseline flags 5.0% of these rows" in render_table(at, names=("baseline", "artifact"))
+    assert re.search(r"chosen to flag 5\.0% of these rows; the baseline flags \d\.\d% of them there \(\d+ rows\)",
+                     render_table(at, names=("baseline", "artifact")))
     assert "Operating point: cut-off" in render_markdown(at)
     single = evaluate_artifact(exported_dir, german_csv, timing=False, flag_rate=0.2)
     assert single["model"]["flagged_rate"] == pytest.approx(0.2, abs=0.01)
-    assert single["operating_point"]["description"].endswith("where the artifact flags 20.0% of these rows")
+    flagged = single["model"]["flagged_rate"]
+    assert single["operating_point"]["description"].endswith(
+        f"chosen to flag 20.0% of these rows; the artifact flags {flagged:.1%} of them there "
+        f"({round(flagged * single['rows'])} rows)")
+    # The share achieved, not the one asked for: on the test split's rows 0.1 % is less than a row.
+    tiny = evaluate_artifact(exported_dir, german_csv, timing=False, flag_rate=0.001)
+    assert "the artifact flags 0.5% of them there (1 rows)" in tiny["operating_point"]["description"]
     with pytest.raises(ConfigError, match=r"'flag_rate' parameter of evaluate_artifact must be a number in \(0, 1\)"):
         evaluate_artifact(exported_dir, german_csv, flag_rate=0.0)
 
