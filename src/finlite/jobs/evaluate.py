@@ -237,8 +237,8 @@ def _describe(point: OperatingPoint, flag_rate: float | None, reference: str,
     text = f"cut-off {point.cutoff:.6g} on P(positive), chosen to flag {flag_rate:.1%} of these rows"
     if scores is None or not len(scores):
         return text
-    achieved = float(np.mean(np.asarray(scores) >= point.cutoff))
-    return f"{text}; the {reference} flags {achieved:.1%} of them there ({int(round(achieved * len(scores))):,} rows)"
+    flagged = int(np.count_nonzero(np.asarray(scores) >= point.cutoff))
+    return f"{text}; the {reference} flags {flagged / len(scores):.1%} of them there ({flagged:,} rows)"
 
 
 def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
