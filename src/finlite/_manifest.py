@@ -53,9 +53,9 @@ MAX_MANIFEST_BYTES = 16 << 20
 MAX_FILE_BYTES = 4 << 30
 #: A member that is parsed whole (JSON, YAML) becomes Python objects of a few times its size, in
 #: every process that loads it: far less is allowed than for weights. SBA's preprocessor.json is
-#: about 0.3 MB from 20,000 rows; a pruning plan may be larger (its own cap). Members only hashed
-#: on load (report.html, MODEL_CARD.md, flips.csv, which grows with the flipped rows) keep the
-#: weights' cap.
+#: about 0.3 MB from 20,000 rows; a pruning plan may be larger (its own cap). Members not parsed
+#: on load (report.html, MODEL_CARD.md, flips.csv, which grows with the flipped rows; a report's
+#: re-rendering copies them as text) keep the weights' cap.
 MAX_TEXT_FILE_BYTES = 64 << 20
 MAX_PLAN_FILE_BYTES = 256 << 20
 _TEXT_SUFFIXES = (".json", ".yaml", ".yml")

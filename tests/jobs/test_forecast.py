@@ -412,3 +412,10 @@ def test_a_step_that_cannot_work_on_the_teacher_after_a_rollback_is_skipped(pric
                             "gates:\n  rmse: {max_increase: 0}\n  agreement: {min: 1.0}\n", "r.yaml")
     with pytest.raises(ConfigError, match=r"Recipe step 2 \(magnitude_pruning\): layer_sparsity names layer 'rnn\.typo'"):
         compress(teacher, prices, recipe=typo, out=tmp_path / "student", timing=False)
+    # A step kept on the teacher after the rollback (whole units pruned) does not make the model a
+    # student: a later step that does not take a GRU is still skipped (a review, 2026-12-03).
+    kept = Recipe.from_yaml("steps:\n  - {method: regression_distillation, alpha: 1.0, student: gru, hidden: [64], "
+                            "train: {epochs: 1}}\n  - {method: magnitude_pruning, sparsity: 0.25, granularity: neuron}\n"
+                            "  - {method: static_int8}\ngates:\n  size_ratio: {min: 1.0}\n", "r.yaml")
+    outcome = compress(teacher, prices, recipe=kept, out=tmp_path / "pruned", timing=False)
+    assert [r.status for r in outcome.result.records] == ["rolled_back", "kept", "skipped"]

@@ -143,7 +143,7 @@ def test_a_blank_id_is_refused_not_written_as_nan(exported_dir: Path, german_csv
     frame.loc[[4, 23], "app_id"] = None
     frame.to_csv(tmp_path / "later.csv", index=False)
     with pytest.raises(DataError, match=r"The id column 'app_id' is empty in 2 of the 300 rows judged \(the first is "
-                                        r"row 5 of the hold-out\)"):
+                                        r"data row 5 of the hold-out\)"):
         rebuild_report(exported_dir, german_csv, holdout=tmp_path / "later.csv", id_column="app_id",
                        out=tmp_path / "report")
     assert not (tmp_path / "report").exists()

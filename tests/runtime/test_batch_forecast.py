@@ -68,7 +68,8 @@ def test_score_file_refuses_a_bad_price_file_and_leaves_no_output(forecast_dir: 
         score_file(predictor, src, out, id_columns=["date"])
 
 
-def test_a_volatility_forecast_below_zero_is_warned_not_altered(prices: pd.DataFrame, tmp_path: Path) -> None:
+def test_a_volatility_forecast_below_zero_is_warned_not_altered(prices: pd.DataFrame, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A realised volatility cannot be negative; an undertrained model's unconstrained head wrote
     125 of 370 forecasts below 0 without a word (a review of the markets path, 2026-12-03)."""
     from finlite.data.market import impossible_forecast_notes
@@ -89,6 +90,19 @@ def test_a_volatility_forecast_below_zero_is_warned_not_altered(prices: pd.DataF
         [f"warning: {below:,} of {len(written):,} volatility forecasts are below 0 (lowest {written.min():.3g}), which "
          "a realised volatility cannot be; the model is poorly fitted there. Read them as 0, and retrain (more epochs "
          "or data) before relying on it."] if below else [])
+    # Forced below zero, whatever this tiny model does: the warning goes through score_file, and
+    # the forecasts are written as the model made them.
+    original = Predictor.forecast_windows
+
+    def lower(self: Predictor, *args: object, **kwargs: object) -> dict:
+        out = original(self, *args, **kwargs)
+        return {**out, "forecast": out["forecast"] - 1.0}
+
+    monkeypatch.setattr(Predictor, "forecast_windows", lower)
+    forced = score_file(Predictor(artifact), tmp_path / "prices.csv", tmp_path / "low.csv")
+    low = pd.read_csv(tmp_path / "low.csv")["forecast"].to_numpy()
+    assert (low < 0).all() and any(n.startswith(f"warning: {len(low):,} of {len(low):,} volatility forecasts are below 0")
+                                   for n in forced.notes)
 
 
 def test_a_column_the_artifact_reads_blames_no_option_of_score(forecast_dir: Path, prices: pd.DataFrame,
@@ -107,3 +121,14 @@ def test_a_column_the_artifact_reads_blames_no_option_of_score(forecast_dir: Pat
     shown = CliRunner().invoke(app, ["score", str(forecast_dir), str(tmp_path / "no_volume.csv"), "-o",
                                      str(tmp_path / "out.csv")])
     assert shown.exit_code == 2 and shown.output.startswith("error: Column 'volume'"), shown.output
+
+
+def test_a_history_too_short_for_the_artifact_s_window_blames_no_option(forecast_dir: Path, prices: pd.DataFrame,
+                                                                       tmp_path: Path) -> None:
+    """It read "Use a shorter window (--window)" and named the file's rows as a column of the spec;
+    score has no --window (a review, 2026-12-03)."""
+    prices.head(15).to_csv(tmp_path / "short.csv", index=False)
+    with pytest.raises(DataError, match=r"has 15 row\(s\); one forecast needs 31 .* The window is .*'s own: give at "
+                                        r"least 31 rows \(per asset\) of history\.$") as info:
+        score_file(Predictor(forecast_dir), tmp_path / "short.csv", tmp_path / "out.csv")
+    assert "--window" not in str(info.value) and "spec names that column" not in str(info.value)

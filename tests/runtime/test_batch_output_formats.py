@@ -160,6 +160,12 @@ def test_a_csv_that_is_not_utf8_is_named_by_line_and_column(exported_dir: Path, 
     with pytest.raises(DataError, match=r"'.*latin.csv' is not UTF-8 text \(first at line 7, column 'job'\); save it "
                                         r"as UTF-8"):
         read_table(latin)
+    # A Mac spreadsheet's lone CR line ends (its "CSV (Macintosh)" is Mac-Roman): the same line.
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes(latin.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    from finlite.data.io import utf8_fault
+
+    assert utf8_fault(mac) == "line 7, column 'job'"
     # A valid UTF-8 file may hold U+FFFD itself (a CRM's earlier mis-decoding): its other faults keep
     # their own advice, never the UTF-8 one (the diff's review).
     lines = german_csv.read_text().splitlines(keepends=True)

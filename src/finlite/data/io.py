@@ -176,29 +176,34 @@ def csv_records(path: Path, sep: str | None = None, *,
 def utf8_fault(path: Path, sep: str | None = None) -> str | None:
     """Where a CSV file stops being UTF-8 text, for a message: "line N, column 'NAME'" of the first
     byte that does not decode (a latin-1 'é' from a spreadsheet), by a strict decode of each line
-    within :data:`LINE_SCAN_CHARS` bytes; None when every line read decodes. The column is
-    counted by separators before that byte (a quoted separator would shift it: a hint only)."""
+    of the first :data:`LINE_SCAN_CHARS` bytes (lines end in CR LF, LF or a lone CR, as a Mac
+    spreadsheet writes them); None when every line read decodes. The column is counted by
+    separators before that byte (a quoted separator would shift it: a hint only)."""
     name = path.name.lower()
     sep = sep or ("\t" if name.endswith(".tsv") else ",")
     opener: Any = gzip.open if name.endswith(".gz") else open
-    header: list[str] | None = None
-    read = 0
     try:
         with opener(path, "rb") as fh:
-            for number, raw in enumerate(fh, 1):
-                read += len(raw)
-                if read > LINE_SCAN_CHARS:
-                    return None
-                try:
-                    text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError as exc:
-                    index = raw[:exc.start].count(sep.encode())
-                    column = header[index] if header is not None and index < len(header) else f"#{index + 1}"
-                    return f"line {number}, column {column!r}"
-                if header is None:
-                    header = next(csv.reader([text], delimiter=sep), [])
-    except (OSError, EOFError, csv.Error):
+            data = fh.read(LINE_SCAN_CHARS + 1)
+    except (OSError, EOFError):
         return None
+    cut = len(data) > LINE_SCAN_CHARS
+    lines = re.split(rb"\r\n|\r|\n", data[:LINE_SCAN_CHARS])
+    if cut:
+        lines = lines[:-1]  # the last line read may stop inside a character: not judged
+    header: list[str] | None = None
+    for number, raw in enumerate(lines, 1):
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            index = raw[:exc.start].count(sep.encode())
+            column = header[index] if header is not None and index < len(header) else f"#{index + 1}"
+            return f"line {number}, column {column!r}"
+        if header is None:
+            try:
+                header = next(csv.reader([text], delimiter=sep), [])
+            except csv.Error:
+                header = []
     return None
 
 

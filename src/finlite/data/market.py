@@ -1185,9 +1185,10 @@ def to_price_level(pred_log_change: np.ndarray | Sequence[float], last_price: np
     if beyond.any():
         i = int(np.flatnonzero(beyond)[0])
         when = f" for {_date_text(dates[i])}" if dates is not None else ""
-        cause = ("the model's forecast log change is beyond exp's range: the model is unfit for these prices"
-                 if change[i] > 709 else "the price history holds a value too large to forecast from; check its "
-                 "prices on that date")  # exp(709.78) is the largest double
+        # A log change beyond 50 (a factor of 5e21 in one horizon) is the model's doing, whatever the price.
+        cause = ("the model's forecast log change is implausible: the model is unfit for these prices"
+                 if change[i] > 50 else "the price history holds a value too large to forecast from; check its "
+                 "prices on that date")
         raise DataError(f"The price forecast{when} is beyond a number's range: the last price {price[i]:.6g} times "
                         f"exp({change[i]:.6g}) overflows ({int(beyond.sum())} such forecast(s)); {cause}.")
     return level

@@ -953,7 +953,7 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
 
 
 #: Fewest test rows whose score PSI and feature CSI the stability section judges (as ``finlite
-#: score`` computes no PSI under 100 rows): below, the section is WARN at most.
+#: score`` computes no PSI under 100 rows): below, the section is WARN, neither PASS nor FAIL.
 STABILITY_MIN_ROWS = 100
 
 
@@ -1013,14 +1013,14 @@ def build_stability(inp: TabularInputs, bins: int = 10) -> Section:
     if rows < STABILITY_MIN_ROWS:
         # A PSI of 6.8 on 2 hold-out rows decided the report's exit code (a review, 2026-12-03):
         # on so few rows the shares are noise, as `finlite score` holds (no PSI under 100 rows).
-        statuses = ["WARN" if st == "FAIL" else st for st in statuses] or ["WARN"]
+        statuses = ["WARN"]  # neither a FAIL nor a PASS: the shares say nothing either way
         notes.insert(0, f"Only {rows:,} test rows: a PSI or CSI from fewer than {STABILITY_MIN_ROWS} rows is noise, "
-                        "so this section is WARN at most, not judged; its numbers are shown for reference.")
+                        "so this section is WARN, not judged; its numbers are shown for reference.")
         summary += f" Not judged on {rows:,} rows."
     return Section(
         id="stability", title="Stability", status=worst(statuses),
         threshold=("Student score PSI: PASS < 0.1, WARN < 0.25, FAIL ≥ 0.25; WARN when any feature's CSI ≥ 0.25; "
-                   f"WARN at most on fewer than {STABILITY_MIN_ROWS} test rows. Here: PSI {_fmt(s_psi)}."),
+                   f"WARN, not judged, on fewer than {STABILITY_MIN_ROWS} test rows. Here: PSI {_fmt(s_psi)}."),
         summary=summary, metrics=metrics, tables=tables, plots=plots,
         notes=[*notes, f"PSI / CSI bins: {bins} quantiles of the training values (missing values and, for "
                        "categories, rare or unseen values pooled in their own bins); empty shares floored at 1e-4."])

@@ -169,11 +169,15 @@ def _row_ids(prepared: PreparedData, id_column: str | None) -> tuple[np.ndarray,
         blank = (values.isna() | (values.astype(str).str.strip() == "")).to_numpy()
         if blank.any():
             # flips.csv wrote the literal "nan": a flipped decision no one could trace (a review, 2026-12-03).
-            where = "the hold-out" if prepared.test_is_holdout else f"the test split of {prepared.source}"
+            first = int(np.flatnonzero(blank)[0])
+            if prepared.test_is_holdout:
+                where = f"data row {first + 1} of the hold-out"
+            else:  # the file's own row number (a test row's position in a random split finds nothing)
+                labelled = np.flatnonzero(prepared.table.frame[prepared.schema.target].notna().to_numpy())
+                where = f"data row {int(labelled[rows[first]]) + 1} of {prepared.source}"
             raise DataError(f"The id column {id_column!r} is empty in {int(blank.sum()):,} of the {len(values):,} rows "
-                            f"judged (the first is row {int(np.flatnonzero(blank)[0]) + 1} of {where}); flips.csv "
-                            "names each row by it. Fill the ids, or leave id_column unset to name rows by their "
-                            "line.", param="id_column")
+                            f"judged (the first is {where}); flips.csv names each row by it. Fill the ids, or leave "
+                            "id_column unset to name rows by their line.", param="id_column")
         return values.astype(str).to_numpy(), id_column
     if prepared.test_is_holdout:  # every row of the hold-out file is scored (an unlabelled row is refused)
         return np.arange(1, len(rows) + 1), "row"

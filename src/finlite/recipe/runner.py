@@ -147,7 +147,6 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
     is_torch = next(teacher.parameters(), None) is not None
     initial = start if start is not None else (teacher if is_torch else None)
     state = StepState(copy.deepcopy(initial) if initial is not None else None)
-    first_state = state  # the teacher's copy, until a step is kept
     records: list[StepRecord] = []
     for i, step in enumerate(recipe.steps):
         if progress is not None:
@@ -164,9 +163,11 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
                                       seconds=time.perf_counter() - began))
             continue
         except UnsupportedModelError as exc:
-            replaced = any(r.status == "rolled_back" and str(r.method.get("method", "")).endswith("distillation")
-                           for r in records)
-            if state is not first_state or not replaced:  # the recipe is wrong for this model, rollback or not
+            # The model is still the teacher's (no student from a kept distillation), and a
+            # distillation that would have replaced it was rolled back: the recipe was written
+            # for a student it did not get. Otherwise the recipe is wrong for the model it has.
+            from_teacher = start is None and not any(r.status == "kept" and _distils(r) for r in records)
+            if not (from_teacher and any(r.status == "rolled_back" and _distils(r) for r in records)):
                 raise ConfigError(f"Recipe step {i + 1} ({step.name}): {exc}") from None
             # The step would work on the teacher itself, because the distillation before it was
             # rolled back, and cannot (weight pruning of a GRU teacher): it is skipped, as when there
@@ -205,6 +206,11 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
     any_kept = any(r.status == "kept" for r in records)
     return RecipeResult(model=state.model if any_kept else None, records=records, plan=state.plan,
                         extra_files=state.extra_files)
+
+
+def _distils(record: StepRecord) -> bool:
+    """Whether a step record is a distillation's (a step that makes a new student)."""
+    return str(record.method.get("method", "")).endswith("distillation")
 
 
 def _slim(metrics: dict[str, Any], task: Task) -> dict[str, Any]:

@@ -1033,12 +1033,16 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     try:
         table = read_prices(src, market.spec, str(src))
     except DataError as exc:
-        if exc.param is None:
-            raise
-        # The columns are the artifact's spec, not this command's options: no flag to blame (a
-        # missing id column read "--id-column: ..." though none was given; a review, 2026-12-03).
-        raise DataError(f"{exc} (The artifact's spec names that column: {predictor.path} was trained on it.)") \
-            from None
+        # The spec is the artifact's, not this command's options: no flag to blame (a missing id
+        # column read "--id-column: ..." though none was given; a review, 2026-12-03).
+        if exc.param in ("date_column", "target", "id_column", "volume_column", "extra_columns"):
+            raise DataError(f"{exc} (The artifact's spec names that column: {predictor.path} was trained on "
+                            "it.)") from None
+        if exc.param == "window":  # "Use a shorter window (--window)": not this command's to change
+            need = market.spec.warmup + 1
+            raise DataError(str(exc).split(" Use a shorter window")[0] + f" The window is {predictor.path}'s own: give "
+                            f"at least {need} rows (per asset) of history.") from None
+        raise
     rows = len(table.frame)
     # The windows of every row are built at once: [rows, window, features] float32.
     _limits.check_memory(rows * market.spec.window * market.n_features * 4 * 2,
