@@ -137,6 +137,9 @@ def test_ten_thousand_empty_records_get_a_small_422(predictor: Predictor) -> Non
 def test_oversize_bodies_are_413_declared_or_streamed(client: TestClient, record: dict) -> None:
     declared = client.post("/predict", content=b" " * 100_001, headers=AUTH)
     assert declared.status_code == 413 and "larger than 100000 bytes" in declared.json()["detail"]
+    # The unread body ends the connection: a client still uploading got a second answer, 408, for
+    # the same request (a review, 2026-12-03).
+    assert declared.headers["connection"] == "close"
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while streaming
         for _ in range(200):
@@ -267,7 +270,8 @@ def test_an_internal_error_is_a_500_with_an_error_line(predictor: Predictor, rec
         "error": "the model failed while scoring (RuntimeError: boom); see the server log"}
 
 
-def test_an_unwritable_audit_log_delivers_no_decision(predictor: Predictor, record: dict, tmp_path: Path) -> None:
+def test_an_unwritable_audit_log_delivers_no_decision(predictor: Predictor, record: dict, tmp_path: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
     audit = AuditLog(tmp_path / "audit.jsonl")
     client = TestClient(create_app(predictor, audit=audit), raise_server_exceptions=False, headers=JSON)
     full = os.open("/dev/full", os.O_WRONLY)  # every write fails with ENOSPC, as on a full disk
@@ -278,6 +282,9 @@ def test_an_unwritable_audit_log_delivers_no_decision(predictor: Predictor, reco
     assert response.status_code == 500 and "score" not in response.json()
     assert response.json()["detail"].startswith("the audit log could not be written (No space left on device); "
                                                 "no decision was made (request r-disk)")
+    # The server log has the error's traceback (it logged "NoneType: None": a review, 2026-12-03).
+    [logged] = [r for r in caplog.records if "r-disk" in r.getMessage()]
+    assert isinstance(logged.exc_info[1], OSError)  # type: ignore[index]
 
 
 def test_a_write_that_fails_part_way_leaves_no_line_of_it(predictor: Predictor, record: dict, tmp_path: Path,
@@ -738,3 +745,8 @@ def test_a_body_deeper_than_orjson_writes_is_still_checked_for_repeated_keys(cli
     with pytest.raises(_BadBody, match="the key 'a' appears twice"):
         _parse(b'{"b":' * 300 + b'{"a":1,"a":2}' + b"}" * 300)
     assert client.post("/predict", content=deep, headers=AUTH).status_code == 422
+    # Between the standard parser's depth (about 990) and orjson's (1,024) the repeat went unseen
+    # and the last value was scored (a review, 2026-12-03): a body whose keys cannot be checked is refused.
+    hidden = b'{"a":1,"a":2,"zz":' + b"[" * 1000 + b"]" * 1000 + b"}"
+    with pytest.raises(_BadBody, match="too deeply for its keys to be checked for repeats"):
+        _parse(hidden)

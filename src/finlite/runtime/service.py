@@ -488,7 +488,12 @@ def _check_unique_keys(body: bytes, payload: Any) -> None:
     try:
         json.loads(body.decode("utf-8"), object_pairs_hook=_refuse_duplicates,
                    parse_constant=lambda name: 0.0, parse_float=lambda text: 0.0)
-    except (ValueError, RecursionError):  # orjson read it; nothing more to say here
+    except RecursionError:
+        # orjson reads up to 1,024 levels, the standard parser fewer: a body nested between the two
+        # could hide a key given twice, and its last value was scored (a review, 2026-12-03).
+        raise _BadBody("the body nests arrays or objects too deeply for its keys to be checked for repeats; send "
+                       "records as flat objects of field values") from None
+    except ValueError:  # orjson read it; nothing more to say here
         return
 
 
@@ -1252,7 +1257,11 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             log.info("a request ended before its body did; nothing was scored")
             return answer(400, cut_short)
         if body is None:
-            return answer(413, too_large)
+            # The rest of the body is not read: the connection is closed after the answer, or the
+            # client went on uploading and the body timer then sent a second answer, 408, for the
+            # same request (a review, 2026-12-03).
+            status, content, headers = answer(413, too_large)
+            return status, content, [*headers, (b"connection", b"close")]
         try:
             payload = _parse(body)
         except _BadBody as exc:
@@ -1266,13 +1275,15 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         # disk), or ONNX Runtime fails inside the model. Either way no decision is delivered, the
         # caller gets an ordinary 500 (the connection stays usable) and the server log has the
         # traceback. Anything else is a bug and propagates to the server's own error handling.
+        caught: BaseException
         try:
             return await score(request_id, payload)
         except OSError as exc:
-            failure = f"the audit log could not be written ({exc.strerror or exc})"
+            failure, caught = f"the audit log could not be written ({exc.strerror or exc})", exc
         except model_errors as exc:
-            failure = f"the model failed while scoring ({type(exc).__name__}: {str(exc)[:200]})"
-        log.exception("request %s: %s", request_id, failure)
+            failure, caught = f"the model failed while scoring ({type(exc).__name__}: {str(exc)[:200]})", exc
+        # Outside the except blocks there is no exception to log ("NoneType: None"): pass it.
+        log.error("request %s: %s", request_id, failure, exc_info=caught)
         audit_error(request_id, 500, f"{failure}; see the server log")
         return answer(500, orjson.dumps({"detail": f"{failure}; no decision was made (request {request_id}); "
                                                    "see the server log"}), request_id)
