@@ -1613,6 +1613,10 @@ def serve(
         # SIGTERM is how a service is stopped, not an interruption: uvicorn shuts down gracefully
         # and then ends the process by the signal, as before main() began catching it.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # logrotate's "postrotate kill -HUP" ended the service (SIGHUP's default): the audit log
+        # follows a rotation by itself (AuditLog), so SIGHUP has nothing to do. Under --workers N
+        # uvicorn's supervisor sets its own (it restarts the workers).
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     if not no_audit:  # appended to: never the artifact, a file in it, or the token file
         _paths.check_not_input(audit_log, {"artifact": artifact, "--token-file": token_file,

@@ -271,12 +271,19 @@ def test_an_internal_error_is_a_500_with_an_error_line(predictor: Predictor, rec
 
 
 def test_an_unwritable_audit_log_delivers_no_decision(predictor: Predictor, record: dict, tmp_path: Path,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+                                                      caplog: pytest.LogCaptureFixture,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import finlite.runtime.service as service
+
     audit = AuditLog(tmp_path / "audit.jsonl")
     client = TestClient(create_app(predictor, audit=audit), raise_server_exceptions=False, headers=JSON)
-    full = os.open("/dev/full", os.O_WRONLY)  # every write fails with ENOSPC, as on a full disk
-    os.dup2(full, audit._fd)
-    os.close(full)
+
+    def full(fd: int, data: Any) -> int:  # every write fails with ENOSPC, as on a full disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(service.os, "write", full)
     response = client.post("/predict", json=record, headers={"X-Request-ID": "r-disk"})
     audit.close()
     assert response.status_code == 500 and "score" not in response.json()
@@ -317,6 +324,20 @@ def test_a_write_that_fails_part_way_leaves_no_line_of_it(predictor: Predictor, 
     audit.close()
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert len(lines) == 2 and lines[-1]["request_id"] == "after"
+    # Rotated (renamed, then deleted): the lines went on into the renamed file, then into a deleted
+    # one, and no new log appeared (a review, 2026-12-03). Each write follows the path.
+    path.rename(tmp_path / "audit.1.jsonl")
+    client = TestClient(create_app(predictor, audit=(rotated := AuditLog(path))), raise_server_exceptions=False,
+                        headers=JSON)
+    path.rename(tmp_path / "audit.2.jsonl")
+    assert client.post("/predict", json=record, headers={"X-Request-ID": "rotated"}).status_code == 200
+    (tmp_path / "audit.2.jsonl").unlink()
+    path.unlink()
+    assert client.post("/predict", json=record, headers={"X-Request-ID": "removed"}).status_code == 200
+    rotated.close()
+    assert [json.loads(line)["request_id"] for line in path.read_text().splitlines()] == ["removed"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    (tmp_path / "audit.1.jsonl").rename(path)
     # A log whose last line was cut short (a crash) is ended before the next record.
     with path.open("ab") as fh:
         fh.write(b'{"event": "predic')

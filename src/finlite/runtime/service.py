@@ -283,6 +283,13 @@ class AuditLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.warning: str | None = None
+        self._fd = self._open()
+        self._lock = threading.Lock()
+
+    def _open(self) -> int:
+        """Open (or create, 0600) the log at :attr:`path` for appending, checked as the class says,
+        and end a line cut short; the descriptor."""
+        path = self.path
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Without blocking: a named pipe with no reader fails at once (ENXIO) instead of waiting;
@@ -307,34 +314,63 @@ class AuditLog:
             # Used all the same (it may be shared on purpose); serve() prints this warning.
             self.warning = (f"the audit log {str(path)!r} can be read by other users (mode {stat.S_IMODE(mode):04o}); "
                             f"it records decisions about people: chmod 600 {str(path)!r}")
-        self._fd = fd
-        self._lock = threading.Lock()
         try:
-            with self._locked():
-                if not self._ends_a_line():
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if not self._ends_a_line(fd):
                     # A line cut short (a crash mid-write) is ended, so the next record is a line
                     # of its own; under the file lock, so several workers end it once.
-                    self._append(b"\n")
+                    self._append(b"\n", fd)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
         except OSError as exc:
             os.close(fd)
             raise ConfigError(f"Cannot append to the audit log {str(path)!r} ({exc.strerror or exc}); check "
                               "--audit-log, the disk's free space and the file's permissions.") from exc
+        return fd
+
+    def _follow_rotation(self) -> None:
+        """Reopen :attr:`path` when it no longer names the open file (call under ``self._lock``).
+
+        logrotate (or an operator) renames or deletes the log: the lines went on into the renamed
+        file, or into a deleted one lost at the next restart, and no new log appeared (a review,
+        2026-12-03). Each write now checks the path first (one ``stat``) and opens the new file.
+
+        Raises:
+            OSError: the new file cannot be opened or is refused (the request then delivers nothing).
+        """
+        try:
+            named = os.stat(self.path)
+        except FileNotFoundError:
+            named = None
+        held = os.fstat(self._fd)
+        if named is not None and (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino):
+            return
+        try:
+            fd = self._open()
+        except ConfigError as exc:
+            raise OSError(errno.EIO, str(exc)) from None
+        os.close(self._fd)
+        self._fd = fd
+        log.info("the audit log %s was moved or removed; writing to a new file at that path", self.path)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """This process's threads (a lock) and the other workers (an exclusive ``flock`` on the
-        file) one at a time: an append, and taking back a failed one, never interleave."""
+        file) one at a time: an append, and taking back a failed one, never interleave. The file
+        is the one :attr:`path` names now (a rotated log is followed)."""
         with self._lock:
+            self._follow_rotation()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def _ends_a_line(self) -> bool:
+    def _ends_a_line(self, fd: int) -> bool:
         """Whether the log is empty or ends with a line break; True when it cannot be read back
         (a log the service may only append to)."""
-        size = os.fstat(self._fd).st_size
+        size = os.fstat(fd).st_size
         if not size:
             return True
         try:
@@ -358,16 +394,18 @@ class AuditLog:
         with self._locked():
             self._append(data)
 
-    def _append(self, data: bytes) -> None:
-        """Append ``data`` whole, or leave the file as it was (call under :meth:`_locked`)."""
-        start = os.fstat(self._fd).st_size
+    def _append(self, data: bytes, fd: int | None = None) -> None:
+        """Append ``data`` whole to ``fd`` (default: the log's), or leave the file as it was
+        (call under :meth:`_locked`)."""
+        fd = self._fd if fd is None else fd
+        start = os.fstat(fd).st_size
         view = memoryview(data)
         try:
             while view:  # a regular file takes it whole; the loop covers a short write
-                view = view[os.write(self._fd, view):]
+                view = view[os.write(fd, view):]
         except OSError:
             if len(view) < len(data):
-                os.ftruncate(self._fd, start)
+                os.ftruncate(fd, start)
             raise
 
     def close(self) -> None:
