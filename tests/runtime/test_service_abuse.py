@@ -253,6 +253,21 @@ def test_a_non_finite_score_is_never_a_decision(predictor: Predictor, record: di
     assert all("score" not in line and "decision" not in line for line in lines)
 
 
+def test_every_audit_line_has_a_server_id_no_client_chose(predictor: Predictor, record: dict,
+                                                           audit_path: Path) -> None:
+    """X-Request-ID was the audit log's only key: a client could give two requests one id (a
+    review, 2026-12-03). It still names the request (tracing), beside the server's own id."""
+    client = TestClient(create_app(predictor, audit=AuditLog(audit_path)), headers=JSON)
+    for body in (record, {"records": [record, record]}, record):
+        assert client.post("/predict", json=body, headers={"X-Request-ID": "LOAN-1"}).status_code == 200
+    own = client.post("/predict", json=record).json()["request_id"]
+    lines = _audit(audit_path)
+    assert [line["request_id"] for line in lines] == ["LOAN-1"] * 4 + [own]
+    ids = [line["server_request_id"] for line in lines]
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids) and ids[-1] == own
+    assert len(set(ids)) == 4 and ids[1] == ids[2]  # one per request; a batch's lines share it
+
+
 def test_an_internal_error_is_a_500_with_an_error_line(predictor: Predictor, record: dict,
                                                        audit_path: Path) -> None:
     def crash(_: Any) -> tuple[float, list[str]]:

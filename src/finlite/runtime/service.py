@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import errno
 import fcntl
 import hmac
@@ -433,6 +434,12 @@ class _Clock:
 
 
 # -- request parsing --------------------------------------------------------------------------------
+#: The server's own id of the request being handled: every audit line carries it beside the
+#: ``request_id`` (which a client may set with X-Request-ID, to trace it, and may repeat), so each
+#: request's evidence has a key no client chose (a review, 2026-12-03).
+_SERVER_ID: contextvars.ContextVar[str] = contextvars.ContextVar("finlite_server_request_id", default="")
+
+
 class _BadBody(Exception):
     """The body is not acceptable JSON; ``args[0]`` is the message for the 422."""
 
@@ -1072,6 +1079,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         if audit is None:
             return
         line: dict[str, Any] = {"event": "error", "time": clock.now(), "request_id": request_id,
+                                "server_request_id": _SERVER_ID.get() or request_id,
                                 "model_sha256": model_sha256, "status": status, "error": error}
         if records is not None:
             line["records"] = records[:MAX_ERRORS]
@@ -1085,6 +1093,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                    record: Mapping[str, Any], index: int | None,
                    why: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         line: dict[str, Any] = {"event": "prediction", "time": now, "request_id": request_id,
+                                "server_request_id": _SERVER_ID.get() or request_id,
                                 "model_sha256": model_sha256, "score": score, "decision": decision, "cutoff": cutoff}
         if index is not None:
             line["index"] = index
@@ -1253,6 +1262,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             result["notes"] = notes
         if audit is not None:
             line: dict[str, Any] = {"event": "prediction", "time": clock.now(), "request_id": request_id,
+                                    "server_request_id": _SERVER_ID.get() or request_id,
                                     "model_sha256": model_sha256, "rows": rows, **result}
             if audit_features:
                 line["history"] = history
@@ -1308,7 +1318,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return invalid([{"loc": ["body"], "msg": "expected a JSON object: one record, or {\"records\": [...]}",
                              "type": "type"}])
         # 128 random bits, as uuid4 has, without building a UUID object.
-        request_id = given_id or os.urandom(16).hex()
+        server_id = os.urandom(16).hex()
+        _SERVER_ID.set(server_id)  # this request's task (and the threads it scores in) only
+        request_id = given_id or server_id
         # The two ways a valid request can still fail: the audit line cannot be written (a full
         # disk), or ONNX Runtime fails inside the model. Either way no decision is delivered, the
         # caller gets an ordinary 500 (the connection stays usable) and the server log has the
