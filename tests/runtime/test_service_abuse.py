@@ -137,9 +137,6 @@ def test_ten_thousand_empty_records_get_a_small_422(predictor: Predictor) -> Non
 def test_oversize_bodies_are_413_declared_or_streamed(client: TestClient, record: dict) -> None:
     declared = client.post("/predict", content=b" " * 100_001, headers=AUTH)
     assert declared.status_code == 413 and "larger than 100000 bytes" in declared.json()["detail"]
-    # The unread body ends the connection: a client still uploading got a second answer, 408, for
-    # the same request (a review, 2026-12-03).
-    assert declared.headers["connection"] == "close"
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while streaming
         for _ in range(200):
@@ -168,6 +165,11 @@ def test_token_guards_docs_openapi_and_redoc(client: TestClient) -> None:
         assert client.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert client.get(path, headers=AUTH).status_code == 200, path
     assert client.get("/health").status_code == 200  # load balancers need no token
+    # The scheme's case does not matter (RFC 7235; "bearer" was refused: a review, 2026-12-03).
+    for scheme in ("bearer", "BEARER"):
+        assert client.get("/metadata", headers={"Authorization": f"{scheme} {TOKEN}"}).status_code == 200
+    assert client.get("/metadata", headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
+    assert client.get("/metadata", headers={"Authorization": TOKEN}).status_code == 401
     spec = client.get("/openapi.json", headers=AUTH).json()
     assert spec["paths"]["/predict"]["post"]["security"] == [{"bearer": []}]
     assert "/docs" not in spec["paths"] and "/openapi.json" not in spec["paths"]
@@ -449,6 +451,25 @@ def test_serve_refuses_bad_token_files(exported_dir: Path, tmp_path: Path, conte
     assert "Traceback" not in result.output
 
 
+def test_serve_warns_of_a_token_file_others_can_read(exported_dir: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A world-readable token file was used silently (a review, 2026-12-03)."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)  # checked and announced; not served
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    token.chmod(0o644)
+    result = CliRunner().invoke(cli, ["serve", str(exported_dir), "--token-file", str(token), "--no-audit",
+                                      "--port", str(_free_port())])
+    assert result.exit_code == 0, result.output
+    assert "warning: the token file" in result.output and "can be read by other users (mode 0644)" in result.output
+    token.chmod(0o600)
+    quiet = CliRunner().invoke(cli, ["serve", str(exported_dir), "--token-file", str(token), "--no-audit",
+                                     "--port", str(_free_port())])
+    assert "warning: the token file" not in quiet.output
+
+
 def test_serve_refuses_an_audit_log_on_an_input(exported_dir: Path, tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text(TOKEN)
@@ -708,6 +729,14 @@ def test_a_loopback_service_answers_its_own_host_names_only(predictor: Predictor
             assert response.status_code == 421 and "127.0.0.1 or localhost only" in response.json()["detail"]
     for host in ("127.0.0.1:8000", "localhost", "LOCALHOST:9", "[::1]:8000", "api.bank.internal:443"):
         assert client.post("/predict", json=record, headers={"Host": host}).status_code == 200
+    # Two Host headers: only the first was read (a review, 2026-12-03); which one a proxy read is
+    # not known, so neither counts.
+    from finlite.runtime.service import _host_allowed
+
+    allowed = frozenset({b"127.0.0.1"})
+    assert _host_allowed([(b"host", b"127.0.0.1:8000")], allowed)
+    assert not _host_allowed([(b"host", b"127.0.0.1"), (b"host", b"evil.com")], allowed)
+    assert not _host_allowed([], allowed)
     assert TestClient(create_app(predictor)).get("/health", headers={"Host": "example.org"}).status_code == 200
     # A token guards the service itself; another interface is the network's to guard.
     assert host_check("127.0.0.1", "t0ken") is None and host_check("0.0.0.0", None) is None
@@ -738,6 +767,12 @@ def test_headers_are_bounded_in_size_and_time(predictor: Predictor, record: dict
         slow = (b"POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
                 b"content-length: %d\r\n\r\n" % len(body)) + body[:10]
         assert b" 408 " in _raw(base, slow, then_close=False).split(b"\r\n", 1)[0]
+        # Answered 413 before its declared 70 MiB arrived: the body clock then closed the connection
+        # with a second answer, 408, for the same request (a review, 2026-12-03); now without one.
+        huge = (b"POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\n\r\n" % (70 << 20)) + b" " * (2 << 20)
+        answered = _raw(base, huge, then_close=False)
+        assert answered.startswith(b"HTTP/1.1 413 ") and answered.count(b"HTTP/1.1 ") == 1, answered
         # An ordinary request on one kept-alive connection, twice: the bounds reset per request.
         with httpx.Client(base_url=base, timeout=10) as http:
             assert http.get("/health").status_code == 200

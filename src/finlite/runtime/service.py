@@ -850,13 +850,24 @@ _OTHER_HOST = orjson.dumps({"detail": "this service answers requests to 127.0.0.
 
 
 def _host_allowed(headers: list[tuple[bytes, bytes]], allowed: frozenset[bytes]) -> bool:
-    """Whether the Host header names one of ``allowed`` (any port)."""
-    for key, value in headers:
-        if key == b"host":
-            name = value.strip().lower()
-            name = name[:name.index(b"]") + 1] if name.startswith(b"[") and b"]" in name else name.split(b":", 1)[0]
-            return name in allowed
-    return False
+    """Whether the request's one Host header names one of ``allowed`` (any port). Two Host
+    headers are refused: which one counts differs between a proxy and a server (RFC 7230 says
+    400), and only the first was read (a review, 2026-12-03)."""
+    hosts = [value for key, value in headers if key == b"host"]
+    if len(hosts) != 1:
+        return False
+    name = hosts[0].strip().lower()
+    name = name[:name.index(b"]") + 1] if name.startswith(b"[") and b"]" in name else name.split(b":", 1)[0]
+    return name in allowed
+
+
+def _token_matches(given: bytes | None, token: bytes | None) -> bool:
+    """Whether an Authorization header carries the bearer ``token``: the scheme's case does not
+    matter (RFC 7235: "bearer" and "BEARER" were refused), the token is compared in constant time."""
+    if token is None:
+        return True
+    scheme, _, value = (given or b"").partition(b" ")
+    return hmac.compare_digest(value.strip(), token) and scheme.lower() == b"bearer"
 
 
 def host_check(host: str, token: str | None, extra: tuple[str, ...] = ()) -> frozenset[bytes] | None:
@@ -937,7 +948,12 @@ if _HttpToolsProtocol is not None:
             self._clock = None
             if self.transport.is_closing():
                 return
-            if self._in_body:  # the app waits for the rest of the body: it gets a disconnect, scores nothing
+            if self._in_body and self.cycle is not None and getattr(self.cycle, "response_complete", False):
+                # Answered already (a 413 before the rest of an oversized body): a second answer, 408,
+                # for the same request would read as the reply to the client's next one (a review,
+                # 2026-12-03). The connection is closed without a word.
+                log.info("closed a connection still sending an answered request's body after %g s", BODY_TIMEOUT_S)
+            elif self._in_body:  # the app waits for the rest of the body: it gets a disconnect, scores nothing
                 log.info("closed a connection whose request body did not arrive within %g s", BODY_TIMEOUT_S)
                 detail = orjson.dumps({"detail": f"the request body did not arrive within {BODY_TIMEOUT_S:g} s; "
                                                  "nothing was scored"})
@@ -1014,7 +1030,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                   description=f"{what} with the {meta['model']['kind']} model {predictor.model_sha256[:16]}….",
                   version=str(meta["versions"].get("finlite", "")),
                   docs_url=None, redoc_url=None, openapi_url=None)
-    expected = f"Bearer {token}".encode() if token else None
+    expected = token.encode() if token else None
     model_sha256 = predictor.model_sha256
     fields = predictor.fields
     records_is_field = "records" in fields
@@ -1057,8 +1073,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     def authorized(request: Request) -> bool:
         if expected is None:
             return True
-        given = request.headers.get("authorization", "").encode("latin-1")
-        return hmac.compare_digest(given, expected)
+        return _token_matches(request.headers.get("authorization", "").encode("latin-1"), expected)
 
     def unauthorized() -> Response:
         return Response(unauthorized_body, 401, {"content-type": _JSON, "www-authenticate": "Bearer"})
@@ -1288,7 +1303,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                 # application/json, with parameters or not: a form or text/plain POST, which any web
                 # page can make a browser send to 127.0.0.1, is never scored.
                 json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
-        if expected is not None and not hmac.compare_digest(auth or b"", expected):
+        if expected is not None and not _token_matches(auth, expected):
             return 401, unauthorized_body, [_CONTENT_TYPE, (b"content-length", str(len(unauthorized_body)).encode()),
                                             (b"www-authenticate", b"Bearer")]
         given_id = None
@@ -1305,11 +1320,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             log.info("a request ended before its body did; nothing was scored")
             return answer(400, cut_short)
         if body is None:
-            # The rest of the body is not read: the connection is closed after the answer, or the
-            # client went on uploading and the body timer then sent a second answer, 408, for the
-            # same request (a review, 2026-12-03).
-            status, content, headers = answer(413, too_large)
-            return status, content, [*headers, (b"connection", b"close")]
+            return answer(413, too_large)
         try:
             payload = _parse(body)
         except _BadBody as exc:
@@ -1505,6 +1516,12 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     predictor, token, audit = _open(settings)
     if audit is not None and audit.warning:
         say(f"warning: {audit.warning}")
+    if token_file is not None:
+        with contextlib.suppress(OSError):
+            mode = os.stat(token_file).st_mode
+            if mode & 0o077:  # used all the same: the operator may share it on purpose
+                say(f"warning: the token file {str(token_file)!r} can be read by other users (mode "
+                    f"{stat.S_IMODE(mode):04o}); anyone who reads it can get decisions: chmod 600 {str(token_file)!r}")
     codes = None
     if reasons and predictor.market is None:
         if reason_codes is not None:  # read and checked now: a bad table stops the start, before the port is bound
