@@ -1615,7 +1615,7 @@ def serve(
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # logrotate's "postrotate kill -HUP" ended the service (SIGHUP's default): the audit log
         # follows a rotation by itself (AuditLog), so SIGHUP has nothing to do. Under --workers N
-        # uvicorn's supervisor sets its own (it restarts the workers).
+        # uvicorn's supervisor sets its own: SIGHUP restarts every worker (README: do not send it).
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     if not no_audit:  # appended to: never the artifact, a file in it, or the token file

@@ -129,6 +129,6 @@ def test_a_history_too_short_for_the_artifact_s_window_blames_no_option(forecast
     score has no --window (a review, 2026-12-03)."""
     prices.head(15).to_csv(tmp_path / "short.csv", index=False)
     with pytest.raises(DataError, match=r"has 15 row\(s\); one forecast needs 31 .* The window is .*'s own: give at "
-                                        r"least 31 rows \(per asset\) of history\.$") as info:
+                                        r"least 31 rows of history\.$") as info:
         score_file(Predictor(forecast_dir), tmp_path / "short.csv", tmp_path / "out.csv")
     assert "--window" not in str(info.value) and "spec names that column" not in str(info.value)

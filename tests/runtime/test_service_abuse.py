@@ -170,6 +170,9 @@ def test_token_guards_docs_openapi_and_redoc(client: TestClient) -> None:
         assert client.get("/metadata", headers={"Authorization": f"{scheme} {TOKEN}"}).status_code == 200
     assert client.get("/metadata", headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
     assert client.get("/metadata", headers={"Authorization": TOKEN}).status_code == 401
+    two = [("authorization", f"Bearer {TOKEN}"), ("authorization", "Bearer wrong")]
+    assert client.get("/metadata", headers=two).status_code == 401  # which one counts differs: neither
+    assert client.post("/predict", json={}, headers=[*two, ("content-type", "application/json")]).status_code == 401
     spec = client.get("/openapi.json", headers=AUTH).json()
     assert spec["paths"]["/predict"]["post"]["security"] == [{"bearer": []}]
     assert "/docs" not in spec["paths"] and "/openapi.json" not in spec["paths"]
@@ -354,6 +357,16 @@ def test_a_write_that_fails_part_way_leaves_no_line_of_it(predictor: Predictor, 
     rotated.close()
     assert [json.loads(line)["request_id"] for line in path.read_text().splitlines()] == ["removed"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # A file at the path that is no audit log is never appended to: no decision, and the client's
+    # 500 names no path (the operator's log has it).
+    other = AuditLog(tmp_path / "other.jsonl")
+    guarded = TestClient(create_app(predictor, audit=other), raise_server_exceptions=False, headers=JSON)
+    (tmp_path / "other.jsonl").rename(tmp_path / "other.1.jsonl")
+    (tmp_path / "other.jsonl").write_text("id,score\n1,0.5\n")
+    refused = guarded.post("/predict", json=record)
+    other.close()
+    assert refused.status_code == 500 and "rotated and cannot be reopened" in refused.json()["detail"]
+    assert "other.jsonl" not in refused.text and (tmp_path / "other.jsonl").read_text() == "id,score\n1,0.5\n"
     (tmp_path / "audit.1.jsonl").rename(path)
     # A log whose last line was cut short (a crash) is ended before the next record.
     with path.open("ab") as fh:
@@ -773,6 +786,13 @@ def test_headers_are_bounded_in_size_and_time(predictor: Predictor, record: dict
                 b"content-length: %d\r\n\r\n" % (70 << 20)) + b" " * (2 << 20)
         answered = _raw(base, huge, then_close=False)
         assert answered.startswith(b"HTTP/1.1 413 ") and answered.count(b"HTTP/1.1 ") == 1, answered
+        # The same, body sent in full: the connection then idled open for ever (uvicorn's keep-alive
+        # clock, cancelled by the body's chunks, was never started again: the diff's review).
+        whole = (b"POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+                 b"content-length: %d\r\n\r\n" % (2 << 20)) + b" " * (2 << 20)
+        start = time.monotonic()
+        answered = _raw(base, whole, then_close=False, wait=30)
+        assert answered.startswith(b"HTTP/1.1 413 ") and time.monotonic() - start < 15  # closed by keep-alive
         # An ordinary request on one kept-alive connection, twice: the bounds reset per request.
         with httpx.Client(base_url=base, timeout=10) as http:
             assert http.get("/health").status_code == 200

@@ -10,6 +10,7 @@ import hashlib
 import io
 import os
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -175,36 +176,38 @@ def csv_records(path: Path, sep: str | None = None, *,
 
 def utf8_fault(path: Path, sep: str | None = None) -> str | None:
     """Where a CSV file stops being UTF-8 text, for a message: "line N, column 'NAME'" of the first
-    byte that does not decode (a latin-1 'é' from a spreadsheet), by a strict decode of each line
-    of the first :data:`LINE_SCAN_CHARS` bytes (lines end in CR LF, LF or a lone CR, as a Mac
-    spreadsheet writes them); None when every line read decodes. The column is counted by
-    separators before that byte (a quoted separator would shift it: a hint only)."""
+    byte that does not decode (a latin-1 'é' from a spreadsheet), by one strict decode of the first
+    :data:`LINE_SCAN_CHARS` bytes (lines end in CR LF, LF or a lone CR, as a Mac spreadsheet writes
+    them); None when they decode. Counted in place, no list of lines: this runs on an error path,
+    where a copy per line cost a gigabyte for 64 MiB. The column is counted by separators before
+    that byte (a quoted separator would shift it: a hint only)."""
     name = path.name.lower()
     sep = sep or ("\t" if name.endswith(".tsv") else ",")
     opener: Any = gzip.open if name.endswith(".gz") else open
     try:
         with opener(path, "rb") as fh:
             data = fh.read(LINE_SCAN_CHARS + 1)
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):
         return None
     cut = len(data) > LINE_SCAN_CHARS
-    lines = re.split(rb"\r\n|\r|\n", data[:LINE_SCAN_CHARS])
-    if cut:
-        lines = lines[:-1]  # the last line read may stop inside a character: not judged
-    header: list[str] | None = None
-    for number, raw in enumerate(lines, 1):
-        try:
-            text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            index = raw[:exc.start].count(sep.encode())
-            column = header[index] if header is not None and index < len(header) else f"#{index + 1}"
-            return f"line {number}, column {column!r}"
-        if header is None:
-            try:
-                header = next(csv.reader([text], delimiter=sep), [])
-            except csv.Error:
-                header = []
-    return None
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        at = exc.start
+    if cut and at >= LINE_SCAN_CHARS - 3:
+        return None  # the read stopped inside a character: not judged
+    crlf = data.count(b"\r\n", 0, at)
+    number = data.count(b"\n", 0, at) + data.count(b"\r", 0, at) - crlf + 1
+    begin = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
+    index = data.count(sep.encode(), begin, at)
+    first_end = min((i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0), default=len(data))
+    try:
+        header = next(csv.reader([data[:first_end].decode("utf-8-sig")], delimiter=sep), [])
+    except (UnicodeDecodeError, csv.Error):
+        header = []
+    column = header[index] if index < len(header) else f"#{index + 1}"
+    return f"line {number}, column {column!r}"
 
 
 def not_utf8_message(path: Path, sep: str | None = None) -> str:

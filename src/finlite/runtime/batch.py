@@ -1040,8 +1040,9 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
                             "it.)") from None
         if exc.param == "window":  # "Use a shorter window (--window)": not this command's to change
             need = market.spec.warmup + 1
+            each = " per asset" if market.spec.id_column else ""
             raise DataError(str(exc).split(" Use a shorter window")[0] + f" The window is {predictor.path}'s own: give "
-                            f"at least {need} rows (per asset) of history.") from None
+                            f"at least {need} rows of history{each}.") from None
         raise
     rows = len(table.frame)
     # The windows of every row are built at once: [rows, window, features] float32.

@@ -340,20 +340,33 @@ class AuditLog:
         Raises:
             OSError: the new file cannot be opened or is refused (the request then delivers nothing).
         """
-        try:
-            named = os.stat(self.path)
-        except FileNotFoundError:
-            named = None
-        held = os.fstat(self._fd)
-        if named is not None and (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino):
+        if not self._moved():
             return
         try:
             fd = self._open()
         except ConfigError as exc:
-            raise OSError(errno.EIO, str(exc)) from None
+            # The detail (a path, an option) is the operator's, in the server log; the client's 500
+            # says only that no decision was made.
+            log.error("the audit log %s was moved or removed, and no new log can be opened there: %s", self.path, exc)
+            raise OSError(errno.EIO, "the audit log was rotated and cannot be reopened") from None
         os.close(self._fd)
         self._fd = fd
-        log.info("the audit log %s was moved or removed; writing to a new file at that path", self.path)
+        log.warning("the audit log %s was moved or removed; writing to a new file at that path", self.path)
+        if self.warning:
+            log.warning("%s", self.warning)
+
+    def _moved(self) -> bool:
+        """Whether :attr:`path` no longer names the open file (renamed away, deleted, replaced). A
+        path that cannot be checked (permissions) counts as not moved: the open file still takes
+        the lines, as before rotation was followed."""
+        try:
+            named = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        held = os.fstat(self._fd)
+        return (named.st_dev, named.st_ino) != (held.st_dev, held.st_ino)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -361,8 +374,14 @@ class AuditLog:
         file) one at a time: an append, and taking back a failed one, never interleave. The file
         is the one :attr:`path` names now (a rotated log is followed)."""
         with self._lock:
-            self._follow_rotation()
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            for _ in range(3):  # another worker may rotate it while this one waits for the lock
+                self._follow_rotation()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                if not self._moved():
+                    break
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            else:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)  # rotated at every turn: write where it now is held
             try:
                 yield
             finally:
@@ -999,6 +1018,14 @@ if _HttpToolsProtocol is not None:
             super().on_message_complete()
             self._in_body = False
             self._disarm()
+            cycle = self.cycle
+            if cycle is not None and cycle.response_complete and getattr(self, "timeout_keep_alive_task", 0) is None \
+                    and not self.transport.is_closing():
+                # Answered before its body ended (a 413, a 401): uvicorn started the keep-alive clock
+                # with the answer, each later chunk of the body cancelled it, and nothing started it
+                # again, so the connection stayed open for ever once idle (a review, 2026-12-03).
+                self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive,
+                                                                    self.timeout_keep_alive_handler)
 
 
 def create_app(artifact: str | Path | Predictor, *, token: str | None = None, audit: AuditLog | None = None,
@@ -1073,7 +1100,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     def authorized(request: Request) -> bool:
         if expected is None:
             return True
-        return _token_matches(request.headers.get("authorization", "").encode("latin-1"), expected)
+        given = request.headers.getlist("authorization")
+        return len(given) == 1 and _token_matches(given[0].encode("latin-1"), expected)
 
     def unauthorized() -> Response:
         return Response(unauthorized_body, 401, {"content-type": _JSON, "www-authenticate": "Bearer"})
@@ -1292,9 +1320,10 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         # The three headers it needs, in one pass over the raw (lower-case) list.
         auth = declared = given = None
         json_body = False
+        auths = 0
         for key, value in raw_headers:
             if key == b"authorization":
-                auth = value
+                auth, auths = value, auths + 1
             elif key == b"content-length":
                 declared = value
             elif key == b"x-request-id":
@@ -1303,7 +1332,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                 # application/json, with parameters or not: a form or text/plain POST, which any web
                 # page can make a browser send to 127.0.0.1, is never scored.
                 json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
-        if expected is not None and not _token_matches(auth, expected):
+        # Two Authorization headers: which one counts differs between readers; neither does.
+        if expected is not None and (auths > 1 or not _token_matches(auth, expected)):
             return 401, unauthorized_body, [_CONTENT_TYPE, (b"content-length", str(len(unauthorized_body)).encode()),
                                             (b"www-authenticate", b"Bearer")]
         given_id = None
