@@ -190,13 +190,14 @@ def utf8_fault(path: Path, sep: str | None = None) -> str | None:
     except (OSError, EOFError, zlib.error):
         return None
     cut = len(data) > LINE_SCAN_CHARS
+    data = data[:LINE_SCAN_CHARS]
     try:
         data.decode("utf-8")
         return None
     except UnicodeDecodeError as exc:
+        if cut and exc.reason == "unexpected end of data":
+            return None  # the read stopped inside a character: not judged
         at = exc.start
-    if cut and at >= LINE_SCAN_CHARS - 3:
-        return None  # the read stopped inside a character: not judged
     crlf = data.count(b"\r\n", 0, at)
     number = data.count(b"\n", 0, at) + data.count(b"\r", 0, at) - crlf + 1
     begin = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1

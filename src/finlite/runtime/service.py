@@ -291,6 +291,7 @@ class AuditLog:
         """Open (or create, 0600) the log at :attr:`path` for appending, checked as the class says,
         and end a line cut short; the descriptor."""
         path = self.path
+        self.warning = None  # of this file only: a rotated log's new file is 0600
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Without blocking: a named pipe with no reader fails at once (ENXIO) instead of waiting;
@@ -377,11 +378,18 @@ class AuditLog:
             for _ in range(3):  # another worker may rotate it while this one waits for the lock
                 self._follow_rotation()
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
-                if not self._moved():
+                try:
+                    moved = self._moved()
+                except BaseException:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                    raise
+                if not moved:
                     break
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
             else:
-                fcntl.flock(self._fd, fcntl.LOCK_EX)  # rotated at every turn: write where it now is held
+                log.warning("the audit log %s was rotated three times while waiting for its lock; writing to the "
+                            "file open now", self.path)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
@@ -1008,6 +1016,13 @@ if _HttpToolsProtocol is not None:
             super().on_message_begin()
             self._in_headers, self._header_bytes = True, 0
             self._disarm()  # the opening clock: a request has begun
+            # Nor is the connection idle: a keep-alive clock armed when the previous request's body
+            # ended (see on_message_complete) must not close it under this one, pipelined in the
+            # same chunk (the diff's review, 2026-12-03).
+            task = getattr(self, "timeout_keep_alive_task", None)
+            if task is not None:
+                task.cancel()
+                self.timeout_keep_alive_task = None
 
         def on_headers_complete(self) -> None:
             self._in_headers, self._in_body = False, True
