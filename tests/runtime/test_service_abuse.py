@@ -772,6 +772,14 @@ def test_headers_are_bounded_in_size_and_time(predictor: Predictor, record: dict
         body = json.dumps(record).encode()
         query += b"content-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(body) + body
         assert _raw(base, query).startswith(b"HTTP/1.1 431 ")
+        # A request line longer than the parser's own limit, in one write: uvicorn's plain-text 400
+        # ("Invalid HTTP request received."), now the 431 of the rest; bytes that are no HTTP get a
+        # JSON 400 (a review, 2026-12-03).
+        line = b"GET /health?" + b"a" * (70 << 10) + b" HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
+        refused = _raw(base, line)
+        assert refused.startswith(b"HTTP/1.1 431 ") and b"application/json" in refused, refused[:200]
+        garbage = _raw(base, b"\x16\x03\x01 not http at all\r\n\r\n")
+        assert garbage.startswith(b"HTTP/1.1 400 ") and b'"the request is not valid HTTP/1.1' in garbage, garbage[:200]
         start = time.monotonic()
         assert _raw(base, b"GET /health HTTP/1.1\r\nhost: 127", then_close=False) == b""  # trickled, then closed
         assert _raw(base, b"", then_close=False) == b""  # nothing sent at all: closed too

@@ -930,6 +930,8 @@ _TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: ap
               b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
 _TOO_SLOW = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
              b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
+_NOT_HTTP = (b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+             b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
 
 
 def bounded_http_protocol() -> Any:
@@ -997,7 +999,26 @@ if _HttpToolsProtocol is not None:
             self.transport.write(_TOO_LARGE % (len(detail), detail))
             self.transport.close()
 
+        _head_bytes = 0  # bytes received since the last request's headers ended (see send_400_response)
+
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn's answer to bytes its parser refuses, as this service answers: JSON, and 431
+            when the request line and headers run past :data:`MAX_HEADER_BYTES` (a 70 KB request
+            line in one write got uvicorn's "Invalid HTTP request received." as plain text: a
+            review, 2026-12-03)."""
+            self._disarm()
+            # Not in a body: the refused bytes were a request line and headers (the parser may fail
+            # on an overlong line before it reports a message begun, over several chunks).
+            if not self._in_body and self._head_bytes > MAX_HEADER_BYTES:
+                self._refuse()
+                return
+            detail = orjson.dumps({"detail": "the request is not valid HTTP/1.1; nothing was scored"})
+            self.transport.write(_NOT_HTTP % (len(detail), detail))
+            self.transport.close()
+
         def data_received(self, data: bytes) -> None:
+            if not self._in_body:
+                self._head_bytes += len(data)
             super().data_received(data)
             if self.transport.is_closing():
                 return
@@ -1025,9 +1046,12 @@ if _HttpToolsProtocol is not None:
                 self.timeout_keep_alive_task = None
 
         def on_headers_complete(self) -> None:
-            self._in_headers, self._in_body = False, True
+            self._in_headers = False
             self._disarm()
+            # uvicorn may refuse the request here (an overlong URL): its bytes still count as the
+            # head's, for send_400_response's 431.
             super().on_headers_complete()
+            self._in_body, self._head_bytes = True, 0
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
