@@ -51,6 +51,10 @@ allocation-free ``meta`` device."""
 _MEMORY_SHARE = 0.8
 
 
+#: Fewer rows than this give no score PSI or feature CSI judgement: a handful of rows says nothing
+#: of a population (``finlite score`` computes none; the report's stability section is not judged).
+PSI_MIN_ROWS = 100
+
 def available_cores() -> int:
     """Cores this process may run on (its CPU affinity, which containers and ``taskset`` narrow)."""
     try:

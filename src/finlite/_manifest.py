@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from finlite._spec import finite_number
+from finlite._spec import _F32_MAX, finite_number  # a reasons reference is a float32 model input
 from finlite._util import dump_json, sha256_file, strict_json_loads
 from finlite.errors import ArtifactError, ConfigError
 
@@ -366,9 +366,6 @@ _NUMERIC_TEST_METRICS = ("accuracy", "brier", "cutoff", "f1", "flagged_rate", "g
                          "turnover", "r2")
 
 
-#: The largest float32: a reasons reference is an input row of the float32 model (1e300 overflowed
-#: with numpy's warning on stderr).
-_F32_MAX = 3.4028234663852886e38
 #: Of those, the counts (whole numbers ≥ 0) and the numbers with a range.
 _COUNT_TEST_METRICS = ("rows", "positives", "parameters", "nonzero_parameters", "model_bytes")
 _BOUNDED_TEST_METRICS = {key: (0.0, 1.0) for key in ("accuracy", "auc", "brier", "cutoff", "f1", "flagged_rate",

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from finlite.runtime import Predictor
 from finlite.runtime.service import AuditLog, create_app
+from tests.runtime.test_service_abuse import wait_until_serving
 
 TOKEN = "t0ken-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -128,16 +128,7 @@ def test_serve_over_a_real_socket(exported_dir: Path, german: pd.DataFrame, tmp_
                             stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            assert time.monotonic() < deadline, "the service did not start in 30 s"
-            time.sleep(0.2)
+        wait_until_serving(proc, port, 30)
         records = _records(german.head(5), Predictor(exported_dir).fields)
         with httpx.Client(base_url=base, headers=AUTH, timeout=5) as http:
             scores = [http.post("/predict", json=r).json()["score"] for r in records]

@@ -520,6 +520,21 @@ def test_serve_passes_the_trust_options_to_the_predictor(exported_dir: Path, tmp
     assert settings.predictor().model_sha256 == Predictor(exported_dir).model_sha256
 
 
+def wait_until_serving(proc: subprocess.Popen, port: int, seconds: float = 60.0) -> None:
+    """Wait for a ``finlite serve`` subprocess to answer /health on ``port``; fail with its output
+    if it exits first, or after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        assert time.monotonic() < deadline, f"the service did not start in {seconds:g} s"
+        time.sleep(0.2)
+
+
 def test_serve_with_two_workers(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
     audit, port = tmp_path / "audit.jsonl", _free_port()
     finlite = Path(sys.executable).parent / "finlite"
@@ -527,16 +542,7 @@ def test_serve_with_two_workers(exported_dir: Path, german: pd.DataFrame, tmp_pa
                              "--audit-log", str(audit)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     records = german[Predictor(exported_dir).fields].head(6).to_dict("records")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            assert time.monotonic() < deadline, "the service did not start in 60 s"
-            time.sleep(0.2)
+        wait_until_serving(proc, port)
         for rec in records:  # a new connection each: the kernel spreads them over the workers
             response = httpx.post(f"http://127.0.0.1:{port}/predict", json=rec, timeout=10)
             assert response.status_code == 200
@@ -557,15 +563,7 @@ def test_a_worker_that_cannot_restart_stops_the_service_with_exit_2(exported_dir
     proc = subprocess.Popen([str(finlite), "serve", str(artifact), "--port", str(port), "--workers", "2", "--no-audit"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the service did not start in 60 s"
-            time.sleep(0.2)
+        wait_until_serving(proc, port)
         changed = artifact / "preprocessor.json"
         changed.write_text(changed.read_text() + " ")  # no longer the bytes the manifest's hash names
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()

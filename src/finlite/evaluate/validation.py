@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._limits import PSI_MIN_ROWS
 from finlite._util import spreadsheet_safe
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
@@ -952,9 +953,9 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                "average)."])
 
 
-#: Fewest test rows whose score PSI and feature CSI the stability section judges (as ``finlite
-#: score`` computes no PSI under 100 rows): below, the section is WARN, neither PASS nor FAIL.
-STABILITY_MIN_ROWS = 100
+#: Fewest test rows whose score PSI and feature CSI the stability section judges (``finlite score``'s
+#: own minimum): below, the section is WARN, neither PASS nor FAIL.
+STABILITY_MIN_ROWS = PSI_MIN_ROWS
 
 
 def build_stability(inp: TabularInputs, bins: int = 10) -> Section:

@@ -31,6 +31,7 @@ import numpy as np
 
 from finlite import _paths
 from finlite._keys import CSV_MISSING
+from finlite._limits import PSI_MIN_ROWS
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
@@ -916,8 +917,6 @@ def cited_notes(cited: dict[str, list[int]], decided: int) -> list[str]:
 
 #: The first rows of a file every one of which the PSI check bins; after them, every 8th (see psi_bins).
 _PSI_SAMPLE_FROM = 65536
-#: Fewer scored rows than this give no PSI: a handful of scores says nothing of a population.
-PSI_MIN_ROWS = 100
 
 
 def psi_bins(uppers: np.ndarray, size: int, score: np.ndarray, first_row: int) -> np.ndarray:

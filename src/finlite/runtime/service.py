@@ -284,16 +284,18 @@ class AuditLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.warning: str | None = None
-        self._fd = self._open()
+        self._fd = self._open(make_folder=True)
         self._lock = threading.Lock()
 
-    def _open(self) -> int:
+    def _open(self, *, make_folder: bool) -> int:
         """Open (or create, 0600) the log at :attr:`path` for appending, checked as the class says,
-        and end a line cut short; the descriptor."""
+        and end a line cut short; the descriptor. ``make_folder``: create a missing folder (at
+        start; never on a rotation, where a missing folder is an unmounted volume, not a new log)."""
         path = self.path
         self.warning = None  # of this file only: a rotated log's new file is 0600
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if make_folder:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             # Without blocking: a named pipe with no reader fails at once (ENXIO) instead of waiting;
             # anything but a regular file is refused below. Write-only: a log the service may append
             # to but not read is used as it is.
@@ -331,20 +333,18 @@ class AuditLog:
                               "--audit-log, the disk's free space and the file's permissions.") from exc
         return fd
 
-    def _follow_rotation(self) -> None:
-        """Reopen :attr:`path` when it no longer names the open file (call under ``self._lock``).
+    def _reopen(self) -> None:
+        """Open the file :attr:`path` names now in place of the rotated one (call under ``self._lock``).
 
         logrotate (or an operator) renames or deletes the log: the lines went on into the renamed
         file, or into a deleted one lost at the next restart, and no new log appeared (a review,
-        2026-12-03). Each write now checks the path first (one ``stat``) and opens the new file.
+        2026-12-03). Each write checks the path (:meth:`_moved`, under the file lock) and comes here.
 
         Raises:
             OSError: the new file cannot be opened or is refused (the request then delivers nothing).
         """
-        if not self._moved():
-            return
         try:
-            fd = self._open()
+            fd = self._open(make_folder=False)
         except ConfigError as exc:
             # The detail (a path, an option) is the operator's, in the server log; the client's 500
             # says only that no decision was made.
@@ -375,8 +375,9 @@ class AuditLog:
         file) one at a time: an append, and taking back a failed one, never interleave. The file
         is the one :attr:`path` names now (a rotated log is followed)."""
         with self._lock:
-            for _ in range(3):  # another worker may rotate it while this one waits for the lock
-                self._follow_rotation()
+            # Checked once the file lock is held (another worker may rotate the log while this one
+            # waits for it): two syscalls per write, and a reopen only after a rotation.
+            for _ in range(3):
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
                 try:
                     moved = self._moved()
@@ -386,6 +387,7 @@ class AuditLog:
                 if not moved:
                     break
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
+                self._reopen()
             else:
                 log.warning("the audit log %s was rotated three times while waiting for its lock; writing to the "
                             "file open now", self.path)
