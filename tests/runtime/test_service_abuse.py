@@ -178,6 +178,27 @@ def test_token_guards_docs_openapi_and_redoc(client: TestClient) -> None:
     assert "/docs" not in spec["paths"] and "/openapi.json" not in spec["paths"]
 
 
+def test_the_docs_pages_load_nothing_from_another_site(client: TestClient) -> None:
+    # FastAPI's defaults load Swagger UI from jsDelivr, ReDoc's fonts from Google and a favicon from
+    # fastapi.tiangolo.com: a blank page on an offline network, third-party script beside the token
+    # (a review, 2026-12-03). Every file the pages name is served here, behind the token.
+    import re
+
+    for page in ("/docs", "/redoc"):
+        answer = client.get(page, headers=AUTH)
+        html = answer.text
+        assert answer.status_code == 200 and "default-src 'none'" in answer.headers["content-security-policy"]
+        assert not re.search(r"(?:https?:)?//", html), page  # no absolute URL at all
+        assets = re.findall(r'(?:src|href)="(/[^"]+)"', html)
+        assert assets, page
+        for url in assets:
+            assert client.get(url).status_code == 401, url
+            served = client.get(url, headers=AUTH)
+            assert served.status_code == 200 and len(served.content) > 10_000, url
+            assert served.headers["content-type"].startswith(("text/javascript", "text/css")), url
+            assert served.headers["x-content-type-options"] == "nosniff"
+
+
 def test_openapi_describes_the_real_body(predictor: Predictor) -> None:
     spec = TestClient(create_app(predictor)).get("/openapi.json").json()
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
@@ -203,6 +224,48 @@ def test_audit_file_is_private_and_a_loose_one_is_reported(tmp_path: Path) -> No
     audit.close()
     with pytest.raises(Exception, match=r"not a regular file|Cannot open the audit log"):
         AuditLog(tmp_path)
+
+
+def test_an_audit_log_that_is_a_link_is_refused_and_never_written_through(tmp_path: Path) -> None:
+    # A link planted at the log's path would send every decision wherever it points (a review,
+    # 2026-12-03: it was followed).
+    target = tmp_path / "elsewhere.jsonl"
+    target.write_text("")
+    link = tmp_path / "audit.jsonl"
+    link.symlink_to(target)
+    with pytest.raises(ConfigError, match=r"'.*audit.jsonl' is a symbolic link, and finlite never writes through one"):
+        AuditLog(link)
+    dangling = tmp_path / "dangling.jsonl"
+    dangling.symlink_to(tmp_path / "not-yet.jsonl")  # O_CREAT would have made the target
+    with pytest.raises(ConfigError, match=r"is a symbolic link"):
+        AuditLog(dangling)
+    assert target.read_bytes() == b"" and not (tmp_path / "not-yet.jsonl").exists()
+
+
+def test_a_link_swapped_in_for_the_log_is_no_place_for_a_decision(predictor: Predictor, record: dict,
+                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(path)
+    client = TestClient(create_app(predictor, audit=audit), raise_server_exceptions=False)
+    assert client.post("/predict", json=record).status_code == 200
+    path.rename(tmp_path / "audit.1.jsonl")
+    target = tmp_path / "elsewhere.jsonl"
+    target.write_text("")
+    path.symlink_to(target)
+    refused = client.post("/predict", json=record)
+    assert refused.status_code == 500 and "rotated and cannot be reopened" in refused.json()["detail"]
+    assert target.read_bytes() == b""
+    audit.close()
+
+
+def test_an_audit_log_of_another_account_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "audit.jsonl"
+    AuditLog(log).close()
+    assert AuditLog(log).warning is None
+    monkeypatch.setattr(os, "geteuid", lambda: os.stat(log).st_uid + 1)  # as if another account ran serve
+    audit = AuditLog(log)
+    assert audit.warning is not None and f"belongs to another user (uid {os.stat(log).st_uid})" in audit.warning
+    audit.close()
 
 
 def test_no_audit_line_for_refused_requests(client: TestClient, record: dict, audit_path: Path) -> None:

@@ -6,7 +6,7 @@ Endpoints:
 - ``GET /metadata``: schema with categories, model and manifest hashes, cut-off, metrics, parity;
 - ``POST /predict``: one record (a JSON object of fields) or a batch (``{"records": [...]}``);
 - ``GET /docs``, ``/redoc`` and ``/openapi.json``: the OpenAPI page, with the artifact's fields
-  in the schema.
+  in the schema (Swagger UI and ReDoc from the installed fastapi-offline package, never a CDN).
 
 Every request body is parsed strictly (no ``NaN``/``Infinity`` literals, no number that is
 infinite as a double, at most 1,024 levels of nesting) and checked against the artifact's
@@ -40,6 +40,7 @@ import contextlib
 import contextvars
 import errno
 import fcntl
+import functools
 import hmac
 import json
 import logging
@@ -52,7 +53,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -243,7 +244,37 @@ def _check_audit_path(settings: ServeSettings) -> None:
                     "--audit-log", replaceable=False)
 
 
+# -- the OpenAPI pages, offline ---------------------------------------------------------------------
+#: The pages' files (from the fastapi-offline package): their URL and media type.
+_DOCS_ASSETS = {"swagger-ui-bundle.js": ("/docs/swagger-ui-bundle.js", "text/javascript"),
+                "swagger-ui.css": ("/docs/swagger-ui.css", "text/css"),
+                "redoc.standalone.js": ("/redoc/redoc.standalone.js", "text/javascript")}
+#: Only this service's own scripts, styles and JSON (the pages' inline start-up script and styles
+#: included; ReDoc runs a worker from a blob); nothing may be framed or sent elsewhere.
+_DOCS_HEADERS = {"Content-Security-Policy": "default-src 'none'; script-src 'self' 'unsafe-inline'; "
+                 "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+                 "connect-src 'self'; worker-src 'self' blob:; base-uri 'none'; form-action 'none'; "
+                 "frame-ancestors 'none'",
+                 "X-Content-Type-Options": "nosniff"}
+
+
+@functools.cache
+def _docs_asset(name: str) -> bytes:
+    """The bytes of one of :data:`_DOCS_ASSETS`, read once from the installed package."""
+    import importlib.resources
+
+    return importlib.resources.files("fastapi_offline").joinpath("static", name).read_bytes()
+
+
+def _offline_page(page: HTMLResponse) -> Response:
+    """``page`` with :data:`_DOCS_HEADERS`, so the browser loads nothing from another site."""
+    page.headers.update(_DOCS_HEADERS)
+    return page
+
+
 # -- the audit log ----------------------------------------------------------------------------------
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
 def _starts_as_audit_log(path: Path, opened: os.stat_result) -> bool:
     """True when the file's first line begins as :class:`AuditLog` writes one: a JSON object whose
     sorted keys reach ``"event": "prediction"`` or ``"error"`` within its first 64 KiB. A line may be longer than that (audit features with long text come after ``event``),
@@ -253,9 +284,11 @@ def _starts_as_audit_log(path: Path, opened: os.stat_result) -> bool:
     checked and is used as it is; a file swapped in since it was opened is not judged either.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | _NOFOLLOW)
     except PermissionError:
         return True
+    except OSError:
+        return False  # swapped for a link since it was opened: not judged, so not appended to
     try:
         seen = os.fstat(fd)
         if (seen.st_dev, seen.st_ino) != (opened.st_dev, opened.st_ino):
@@ -271,14 +304,15 @@ class AuditLog:
     """An append-only JSON-lines file: one line per delivered prediction, one per scoring error.
 
     The file is created private (mode 0600): it holds decisions about people. An existing file
-    that others may read is used, with :attr:`warning` saying so; an existing file whose first
+    that others may read, or that another account owns, is used, with :attr:`warning` saying so;
+    a symbolic link is refused (at the open: ``O_NOFOLLOW``); an existing file whose first
     line is not an audit record (a CSV, a manifest) is refused, never appended to. Each :meth:`write` is one
     ``os.write`` on an ``O_APPEND`` descriptor, so lines from several worker processes never
     interleave.
 
     Raises:
-        ConfigError: the path cannot be opened for appending, is not a regular file, or holds
-            something other than an audit log.
+        ConfigError: the path cannot be opened for appending, is a symbolic link, is not a regular
+            file, or holds something other than an audit log.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -299,8 +333,14 @@ class AuditLog:
             # Without blocking: a named pipe with no reader fails at once (ENXIO) instead of waiting;
             # anything but a regular file is refused below. Write-only: a log the service may append
             # to but not read is used as it is.
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+            # O_NOFOLLOW: a symbolic link is refused at the open itself (a link planted where the log
+            # goes would send decisions about people wherever it points; no check-then-open window).
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK
+                         | _NOFOLLOW, 0o600)
         except OSError as exc:
+            if exc.errno == errno.ELOOP or self.path.is_symlink():
+                raise ConfigError(f"The audit log {str(path)!r} is a symbolic link, and finlite never writes "
+                                  "through one; give --audit-log the real file's path.") from exc
             raise ConfigError(f"Cannot open the audit log {str(path)!r} for appending ({exc.strerror or exc}); "
                               "check --audit-log and the folder's permissions.") from exc
         mode = os.fstat(fd).st_mode
@@ -314,10 +354,16 @@ class AuditLog:
             raise ConfigError(f"The audit log {str(path)!r} already holds data that is not a finlite audit log (its "
                               "first line is not an audit record), and finlite appends only to its own logs; give "
                               "--audit-log a new file or one an earlier 'finlite serve' wrote.")
+        owner = os.fstat(fd).st_uid
         if mode & 0o077:
             # Used all the same (it may be shared on purpose); serve() prints this warning.
             self.warning = (f"the audit log {str(path)!r} can be read by other users (mode {stat.S_IMODE(mode):04o}); "
                             f"it records decisions about people: chmod 600 {str(path)!r}")
+        elif hasattr(os, "geteuid") and owner != os.geteuid():
+            # Another account owns the file (and so can read every decision and change its mode);
+            # used all the same, as a shared log may be, but said.
+            self.warning = (f"the audit log {str(path)!r} belongs to another user (uid {owner}), who can read "
+                            "every decision in it; give --audit-log a file this account owns")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
@@ -361,7 +407,8 @@ class AuditLog:
         path that cannot be checked (permissions) counts as not moved: the open file still takes
         the lines, as before rotation was followed."""
         try:
-            named = os.stat(self.path)
+            # lstat: a link put in the log's place is a move (the reopen then refuses it).
+            named = os.lstat(self.path)
         except FileNotFoundError:
             return True
         except OSError:
@@ -404,7 +451,7 @@ class AuditLog:
         if not size:
             return True
         try:
-            reader = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+            reader = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | _NOFOLLOW)
         except OSError:
             return True
         try:
@@ -595,7 +642,8 @@ def _record_schema(predictor: Predictor) -> dict[str, Any]:
         low, high = value_bounds(mean, std)
         props[name] = {"anyOf": [{"type": "number", "minimum": low, "maximum": high}, {"type": "null"}],
                        "description": "a finite number (within float32, also once standardised); null when "
-                                      "unknown (imputed)"}
+                                      "unknown (imputed). A number written as text (\"35\") is read as a CSV "
+                                      "cell is; any other text is refused"}
         if name in predictor.encoder.money:  # money text such as "$60,000.00" is read as in training
             props[name]["anyOf"].insert(1, {"type": "string"})
     for name, _, _, categories in predictor.encoder.categorical:
@@ -1471,17 +1519,40 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return unauthorized()
         return json_response(orjson.dumps(app.openapi()))
 
+    # The pages' scripts and styles are served from the installed fastapi-offline package, never
+    # a CDN: a bank's service runs without the internet, and a page that holds the bearer token
+    # must not run third-party script (FastAPI's defaults load jsDelivr, Google Fonts and a favicon
+    # from fastapi.tiangolo.com). The Content-Security-Policy makes the browser refuse anything
+    # from elsewhere as well.
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> Response:
         if not authorized(request):
             return unauthorized()
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+        return _offline_page(get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs",
+                                                 swagger_js_url=_DOCS_ASSETS["swagger-ui-bundle.js"][0],
+                                                 swagger_css_url=_DOCS_ASSETS["swagger-ui.css"][0],
+                                                 swagger_favicon_url="data:,",
+                                                 # no badge fetched from validator.swagger.io
+                                                 swagger_ui_parameters={"validatorUrl": None}))
 
     @app.get("/redoc", include_in_schema=False)
-    async def redoc(request: Request) -> HTMLResponse:
+    async def redoc(request: Request) -> Response:
         if not authorized(request):
-            return unauthorized()  # type: ignore[return-value]
-        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc")
+            return unauthorized()
+        return _offline_page(get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc",
+                                            redoc_js_url=_DOCS_ASSETS["redoc.standalone.js"][0],
+                                            redoc_favicon_url="data:,", with_google_fonts=False))
+
+    def asset_route(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
+        async def asset(request: Request) -> Response:
+            if not authorized(request):
+                return unauthorized()
+            return Response(_docs_asset(name), media_type=media_type,
+                            headers={"Cache-Control": "private, max-age=3600", **_DOCS_HEADERS})
+        return asset
+
+    for name, (url, media_type) in _DOCS_ASSETS.items():
+        app.get(url, include_in_schema=False)(asset_route(name, media_type))
 
     if expected is not None:
         # Declared so the Swagger page offers "Authorize" and clients know to send the token.
