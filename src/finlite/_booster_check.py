@@ -113,7 +113,9 @@ _INFO_RE = re.compile(rf"none|\[{_NUM}:{_NUM}\]|-?\d+(?::-?\d+)*")
 _BAD_NAME = re.compile(r'[\x00-\x1f"\\,:\[\]{}<]')
 _TREE_KEYS = {"num_leaves", "num_cat", "split_feature", "split_gain", "threshold", "decision_type", "left_child",
               "right_child", "leaf_value", "leaf_weight", "leaf_count", "internal_value", "internal_weight",
-              "internal_count", "is_linear", "shrinkage", "cat_boundaries", "cat_threshold"}
+              "internal_count", "is_linear", "shrinkage", "cat_boundaries", "cat_threshold",
+              # a linear tree's fields: known, so such a file is named as a linear tree (refused below)
+              "leaf_const", "leaf_features", "leaf_coeff", "num_features"}
 _HEADER_REQUIRED = ("version", "num_class", "num_tree_per_iteration", "label_index", "max_feature_idx", "objective",
                     "feature_names", "feature_infos", "tree_sizes")
 _LGB_OBJECTIVE = re.compile(r"(binary( sigmoid:[0-9.eE+-]+)?|cross_entropy|xentropy)")
@@ -356,8 +358,9 @@ _NO_PARENT = 2**31 - 1  # XGBoost's root parent (-1 stored in 31 bits)
 
 
 def _check_xgboost(raw: bytes, objective: str = "binary") -> None:
-    # XGBoost itself tells the formats apart by the byte after '{': '"' is JSON, anything else UBJSON.
-    if raw[1:2] == b'"':
+    # JSON's first key (after any white space: a file pretty-printed for review, which XGBoost
+    # loads) starts with '"'; UBJSON's with a length marker, never white space.
+    if raw[1:].lstrip(b" \t\r\n")[:1] == b'"':
         model = _decode_json(raw)
     else:
         model = _Ubjson(raw).document()
@@ -556,6 +559,8 @@ def _check_xgb_model(doc: Any, objective: str = "binary") -> None:
     if declared not in allowed:
         raise _Unsupported(f"objective is {declared[:40]!r}; finlite needs {_OBJECTIVE_NAMES[objective].split(' (')[0]} "
                            f"({', '.join(allowed)})")
+    if "base_score" in param:
+        _check_base_score(param["base_score"], declared)
     for key in ("feature_names", "feature_types"):
         if key in learner:
             names = _get(learner, key, list, "learner")
@@ -581,6 +586,25 @@ def _check_xgb_model(doc: Any, objective: str = "binary") -> None:
         _check_gbtree(_get(booster, "model", dict, "gradient_booster"), n_features)
     else:
         raise _Bad(f"the booster is {name[:40]!r}; finlite reads tree boosters (gbtree or dart)")
+
+
+def _check_base_score(value: Any, objective: str) -> None:
+    """XGBoost's starting prediction: a probability in (0, 1) for the logistic objectives, a finite
+    margin otherwise. Outside that, XGBoost raised a traceback on load, or (at 1) the export
+    divided by zero (a review, 2026-12-03). Written as "5E-1", or "[5E-1]" since XGBoost 3."""
+    text = value.strip() if isinstance(value, str) else ""
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1].strip()
+    try:
+        number = float(text) if re.fullmatch(_NUM, text) else math.nan
+    except ValueError:
+        number = math.nan
+    logistic = objective in ("binary:logistic", "reg:logistic")
+    if not math.isfinite(number) or (logistic and not 0 < number < 1):
+        shown = repr(value)[:40]
+        raise _Bad(f"learner_model_param.base_score is {shown}, but "
+                   + ("a logistic model's base_score is a probability strictly between 0 and 1"
+                      if logistic else "base_score must be a finite number"))
 
 
 def _check_gbtree(model: dict[str, Any], n_features: int) -> int:

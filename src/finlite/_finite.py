@@ -17,8 +17,18 @@ import numpy as np
 
 from finlite.errors import DataError, ScoreError
 
-__all__ = ["F32_MAX", "check_score_count", "check_scores", "frame_row", "record_score_error", "shown", "table_value_error",
-           "value_bounds", "value_reason"]
+__all__ = [
+    "F32_MAX",
+    "check_score_count",
+    "check_scores",
+    "float32_cutoff",
+    "frame_row",
+    "record_score_error",
+    "shown",
+    "table_value_error",
+    "value_bounds",
+    "value_reason",
+]
 
 #: The largest float32 (about 3.4e38): models compute in float32, so a value (raw or
 #: standardised) beyond it becomes infinity inside the model.
@@ -34,6 +44,20 @@ def value_bounds(mean: float, std: float) -> tuple[float, float]:
     (``(x - mean) / std``) within float32 too. Every encoding path uses these same bounds, so
     they agree exactly on what is refused."""
     return max(-F32_MAX, mean - F32_MAX * std), min(F32_MAX, mean + F32_MAX * std)
+
+
+def float32_cutoff(cutoff: float) -> np.float32:
+    """The smallest float32 at or above ``cutoff``: for a float32 score ``s``, ``s >= result``
+    exactly when ``s >= cutoff``, so a float32 comparison decides as the exact one does.
+
+    ``np.float32(cutoff)`` rounds to nearest, and below the cut-off when it rounds down: a score
+    equal to that float32 was declined by ``finlite score`` and approved by the Predictor and
+    ``serve``, which compare in float64 (a review, 2026-12-03).
+    """
+    rounded = np.float32(cutoff)
+    if float(rounded) < cutoff:
+        rounded = np.nextafter(rounded, np.float32(np.inf))
+    return np.float32(rounded)
 
 
 def shown(value: Any, limit: int = 40) -> str:

@@ -601,6 +601,14 @@ def import_teacher(
                f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  KS {m['ks']:.4f}; "
                f"out-of-fold AUC on the training split {outcome.metrics['train_oof_auc']:.4f}")
     _warn_thin_test(m)
+    if outcome.path is not None:
+        from finlite._manifest import read_verified
+        from finlite.training.boosted import parity_note
+
+        steps = read_verified(outcome.path)[1].get("steps") or [{}]
+        note = parity_note(steps[0].get("parity") or {})
+        if note is not None:
+            typer.echo(f"warning: {note}", err=True)
     typer.echo(f"teacher artifact: {outcome.path}")
 
 

@@ -144,6 +144,24 @@ def test_scoring_labels_outside_schema() -> None:
         schema.labels(frame, "new.csv")
 
 
+def test_a_column_of_one_value_is_dropped_with_a_note(german: pd.DataFrame) -> None:
+    # Its weight never trains (standardised to 0 in every row), so another value when scoring moved
+    # every decision: 7 in training and 5,000 when scoring approved all 20 German rows (a review,
+    # 2026-12-03).
+    frame = german.assign(branch_code=7.0, channel="web", flag=True)
+    schema = infer_schema(frame, "creditability")
+    assert {"branch_code", "channel", "flag"} <= set(schema.drop)
+    assert not {"branch_code", "channel", "flag"} & set(schema.numeric + schema.categorical)
+    note = next(n for n in schema.notes if "'branch_code'" in n)
+    assert "one value (7.0) in every row" in note and "--numeric branch_code" in note
+    assert any("one value ('web')" in n for n in schema.notes)
+    # Named by the user, a column is taken as given; a missing cell or a second value keeps it.
+    assert "branch_code" in infer_schema(frame, "creditability", numeric=["branch_code"]).numeric
+    mostly = frame.assign(branch_code=[7.0] * 999 + [np.nan], channel=["web"] * 999 + ["branch"])
+    kept = infer_schema(mostly, "creditability")
+    assert "branch_code" in kept.numeric and "channel" in kept.categorical
+
+
 def test_entirely_missing_column() -> None:
     frame = make_loans(30).assign(bureau_score=np.nan)
     with pytest.raises(DataError, match=r"Column 'bureau_score' in the data is empty in every row; drop it \(drop=\['bureau_score'\]\)"):

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import finlite
+from finlite._finite import float32_cutoff
 from finlite.cli import app
 from finlite.data.preprocess import Encoding, Preprocessor
 from finlite.data.schema import Schema
@@ -242,6 +243,42 @@ def test_score_parquet_in_chunks_with_ids(exported_dir: Path, german: pd.DataFra
     assert summary.positives == int(scored["decision"].sum())
 
 
+@given(cutoff=st.floats(min_value=0.0, max_value=1.0), score=st.floats(min_value=0.0, max_value=1.0, width=32))
+def test_the_float32_cutoff_decides_as_the_exact_comparison(cutoff: float, score: float) -> None:
+    s = np.float32(score)
+    assert bool(s >= float32_cutoff(cutoff)) == (float(s) >= cutoff)
+    for near in (np.nextafter(s, np.float32(0)), np.nextafter(s, np.float32(2))):  # the scores around it
+        assert bool(near >= float32_cutoff(cutoff)) == (float(near) >= cutoff)
+
+
+def test_score_decides_a_score_at_the_rounded_cutoff_as_the_predictor(exported_dir: Path, german: pd.DataFrame,
+                                                                      tmp_path: Path) -> None:
+    # A cut-off just above a row's float32 score rounds (to nearest) onto that score: finlite score
+    # compared float32 with float32 and declined the row the Predictor and serve approve (a review,
+    # 2026-12-03). The cut-off is put there by re-hashing a copy of the artifact.
+    from tests.test_artifact_trust import rehash
+
+    rows = german.head(40)
+    scores = Predictor(exported_dir).predict_score(rows).astype(np.float32)
+    s = scores[int(np.argmax(scores))]
+    cutoff = float(s) + (float(np.nextafter(s, np.float32(2))) - float(s)) / 4
+    assert np.float32(cutoff) == s and cutoff > float(s)
+    art = tmp_path / "student"
+    shutil.copytree(exported_dir, art)
+
+    def at(manifest: dict) -> None:
+        manifest["cutoff"] = manifest["operating_point"]["cutoff"] = cutoff
+
+    rehash(art, at)
+    predictor = Predictor(art)
+    src, out = tmp_path / "rows.parquet", tmp_path / "scores.parquet"
+    rows.to_parquet(src, index=False)
+    summary = score_file(predictor, src, out)
+    scored = pq.read_table(out).to_pandas()
+    assert list(scored["decision"]) == list(predictor.predict(rows)), "score and the Predictor decide alike"
+    assert int(scored["decision"].max()) == 0 and summary.positives == 0  # the top row is below the cut-off
+
+
 def test_score_csv_and_a_bad_value_leaves_nothing(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
     frame = german.head(700).copy()
     src, out = tmp_path / "book.csv", tmp_path / "out.csv"
@@ -333,3 +370,30 @@ def test_what_is_not_one_record_or_an_artifact_path_gets_finlites_error(exported
             finlite.load(bad)  # type: ignore[arg-type]
         with pytest.raises(ConfigError, match="named by its folder's path"):
             Predictor(bad)  # type: ignore[arg-type]
+
+
+def test_a_frame_or_table_decides_alike_in_every_slice(exported_dir: Path, german: pd.DataFrame) -> None:
+    """A boolean in an untyped numeric column was refused in the whole frame and scored as 1 in a
+    slice that held only it (Arrow typed the slice bool); a feature column twice in an Arrow table
+    raised a bare KeyError; bytes as binary_view were scored as an unseen category (a review,
+    2026-12-03)."""
+    predictor = Predictor(exported_dir)
+    rows = german.drop(columns=["creditability"]).head(8).reset_index(drop=True)
+    odd = rows.astype({"credit_amount": object})
+    odd.loc[1, "credit_amount"] = True
+    for part in (odd, odd.iloc[[1]], odd.iloc[[1]].reset_index(drop=True)):
+        with pytest.raises(DataError, match=r"Column 'credit_amount' in the DataFrame holds the boolean True"):
+            predictor.predict_score(part)
+    typed = rows.assign(credit_amount=[True, False] * 4)  # a column typed bool reads as 1/0, as before
+    assert np.isfinite(predictor.predict_score(typed)).all()
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    twice = pa.Table.from_arrays([*table.columns, table.column("telephone")], names=[*table.column_names, "telephone"])
+    with pytest.raises(DataError, match=r"has the column\(s\) 'telephone' more than once; .* Rename or drop the copies"):
+        predictor.predict_score(twice)
+    extra = pa.Table.from_arrays([*table.columns, table.column("telephone")], names=[*table.column_names, "note"])
+    assert np.allclose(predictor.predict_score(extra), predictor.predict_score(rows))  # extra columns are ignored
+    if hasattr(pa, "binary_view"):
+        i = table.column_names.index("telephone")
+        raw = pa.array([str(v).encode() for v in rows["telephone"]], pa.binary()).cast(pa.binary_view())
+        with pytest.raises(DataError, match=r"Categorical column 'telephone' .* has type binary_view"):
+            predictor.predict_score(table.set_column(i, "telephone", raw))

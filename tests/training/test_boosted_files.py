@@ -47,6 +47,24 @@ def test_valid_files_pass(models: dict[str, bytes]) -> None:
     assert check_booster(models["lightgbm"], "m.txt") == "lightgbm"
     assert check_booster(models["json"], "m.json") == "xgboost"
     assert check_booster(models["ubj"], "m.ubj") == "xgboost"
+    # Pretty-printed for a review (XGBoost loads it): was taken for broken UBJSON.
+    import json
+
+    pretty = json.dumps(json.loads(models["json"]), indent=2).encode()
+    assert check_booster(pretty, "m.json") == "xgboost"
+    xb = xgb.Booster()
+    xb.load_model(bytearray(pretty))  # and the library reads it as it is
+    assert xb.num_boosted_rounds() == 4
+
+
+def test_a_linear_tree_model_is_named_as_one(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    y = (x["a"] > 0).astype(int)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "linear_tree": True, "num_leaves": 4},
+                        lgb.Dataset(x, y), num_boost_round=2)
+    with pytest.raises(ConfigError, match=r"cannot use: tree 0: it is a linear tree \(linear_tree=true\)"):
+        check_booster(booster.model_to_string().encode(), "linear.txt")
 
 
 def _sub(data: bytes, pattern: str, repl: str) -> bytes:
@@ -108,6 +126,10 @@ def _xgb_cases(js: bytes, ubj: bytes) -> list[tuple[str, bytes, str]]:
         ("iteration_indptr", _sub(js, r'"iteration_indptr":\[0,1,', '"iteration_indptr":[0,7,'),
          "iteration_indptr"),
         ("multiclass", _sub(js, r'"num_class":"0"', '"num_class":"5"'), "binary classifiers"),
+        # XGBoost raised a traceback on load for NaN, 1.5 or -1; 1 divided by zero in the export.
+        *[(f"base_score {v}", _sub(js, r'"base_score":"[^"]*"', f'"base_score":"{v}"'),
+           r"base_score is '.*', but a logistic model's base_score is a probability strictly between 0 and 1")
+          for v in ("[NaN]", "[1E0]", "1.5", "[-1E0]", "0", "[]", "x")],
         ("NaN literal", _sub(js, r'"split_conditions":\[[^,]+,', '"split_conditions":[NaN,'), "NaN"),
         ("not a model", b"PK\x03\x04 a zip file", "neither a LightGBM text model nor an XGBoost"),
         ("random bytes", bytes(np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8)),

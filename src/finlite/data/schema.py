@@ -454,7 +454,9 @@ def infer_schema(
 ) -> Schema:
     """Infer a :class:`Schema` from a training table; any part can be overridden.
 
-    Rules: a column named like an ID (``id``, ``customer_id``), a text column with a distinct
+    Rules: a column with one value in every row (and none missing) is dropped: nothing can be
+    learned from it, and another value when scoring would have an effect no training set; a
+    column named like an ID (``id``, ``customer_id``), a text column with a distinct
     value in every row, or near-unique text (distinct values in half the rows or more, from 200
     rows; names) is dropped as an ID; a column of dates (typed, or text such as "2014-03-31",
     "03/31/2014", "28-Feb-97") is dropped (and used for an out-of-time split only when named as
@@ -585,6 +587,17 @@ def infer_schema(
                 f"Column {name!r} in {source} is empty in every row; drop it (drop=[{name!r}]) or fill it.",
                 param="drop"
             )
+        if len(series) > 1 and not series.isna().any() and bool((series == series.iloc[0]).all()):
+            # One value in every row carries no information, and the model never learns an effect
+            # for it: a numeric one is standardised to 0 in every training row, so its weight keeps
+            # its random start, and a different value when scoring moved every decision (7 in
+            # training, 5,000 when scoring: all 20 German rows approved; a review, 2026-12-03).
+            value = series.iloc[0]
+            dropped.append(name)
+            notes.append(f"column {name!r} dropped: it holds one value ({shown(value)}) in every row, so a model "
+                         "learns nothing from it and would give any other value an effect it never learned; pass "
+                         f"--numeric {name} or --categorical {name} to keep it")
+            continue
         # Dates before identifiers: a loan book's approval dates take a thousand distinct values,
         # and were noted as "an identifier" with --categorical as the hint (a review, 2026-12-03).
         is_date = not _ID_NAME.search(name) and _looks_like_date(series)

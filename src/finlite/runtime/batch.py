@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from finlite import _paths
+from finlite._finite import float32_cutoff
 from finlite._keys import CSV_MISSING
 from finlite._limits import PSI_MIN_ROWS
 from finlite.errors import ConfigError, DataError
@@ -669,7 +670,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     feature_bins = _feature_bins(predictor)
     writer = _Writer(dst, out_kind, origin)
     session = predictor.session
-    cutoff = np.float32(predictor.cutoff)
+    cutoff = float32_cutoff(predictor.cutoff)  # decides exactly as the Predictor and serve do
     local = threading.local()  # each worker's reusable input block (the encoder fills it in place)
     source_name = str(src)
 

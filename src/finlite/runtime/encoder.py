@@ -301,6 +301,11 @@ class Encoder:
         import pyarrow.compute as pc
 
         names = set(batch.schema.names)
+        if len(names) < len(batch.schema.names):
+            twice = sorted({f for f in self.fields if batch.schema.names.count(f) > 1})
+            if twice:  # which copy the model should read cannot be told (Arrow raised a bare KeyError)
+                raise DataError(f"{source} has the column(s) {', '.join(map(repr, twice[:5]))} more than once; the "
+                                "model reads each feature from one column. Rename or drop the copies.")
         missing = [f for f in self.fields if f not in names]
         if missing:
             raise DataError(f"{source} lacks {len(missing)} column(s) the model was trained on: "
@@ -314,7 +319,8 @@ class Encoder:
             # Bytes too: the record path refuses them, and pandas would decode them as text. An
             # extension type (pandas' Interval, Period) has no dictionary kernel either.
             if pa.types.is_nested(inner) or pa.types.is_binary(inner) or pa.types.is_large_binary(inner) \
-                    or pa.types.is_fixed_size_binary(inner) or isinstance(inner, pa.ExtensionType):
+                    or pa.types.is_fixed_size_binary(inner) or isinstance(inner, pa.ExtensionType) \
+                    or getattr(pa.types, "is_binary_view", lambda _: False)(inner):
                 raise DataError(f"Categorical column {name!r} in {source} has type {kind}; the model needs one "
                                 "category (text or a number) per row there. Flatten the column or write it as text.")
         n = batch.num_rows

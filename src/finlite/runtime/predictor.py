@@ -988,9 +988,13 @@ class Predictor:
                 # Numbers as category codes: 3 and 3.0 agree only when pandas holds a numeric column.
                 if not ((pa.types.is_integer(kind) or pa.types.is_floating(kind)) and dtypes[name].kind in "iuf"):
                     return None
-            elif not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
-                      or pa.types.is_null(kind)):
-                return None  # text (money, numbers written as text), decimals, dates: pandas reads them
+            elif not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)
+                      or (pa.types.is_boolean(kind) and (dtypes[name].kind == "b" or str(dtypes[name]) == "boolean"))):
+                # Text (money, numbers written as text), decimals, dates: pandas reads them. So is an
+                # untyped (object) column Arrow saw only booleans in: pandas refuses a boolean among
+                # numbers, which this path scored as 1/0 when a slice held nothing else (a review,
+                # 2026-12-03); a column typed bool stays 1/0.
+                return None
         return table
 
     def _pool(self) -> Any:

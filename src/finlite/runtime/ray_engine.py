@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from finlite import _limits, _paths
+from finlite._finite import float32_cutoff
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
@@ -254,7 +255,7 @@ class _Scorer:
             key: Any = load_public_key_pem(key_pem) if key_pem is not None else False
             self.predictor = Predictor(artifact, variant=variant, threads=1, verify_key=key,
                                        manifest_sha256=manifest_sha256)
-            self.cutoff = np.float32(self.predictor.cutoff)
+            self.cutoff = float32_cutoff(self.predictor.cutoff)  # as the local run and the Predictor
             # The training scores' stability bins, as the local run reads them (batch._reference_bins),
             # and each field's (batch._feature_bins).
             self.reference = _reference_bins(self.predictor)

@@ -380,12 +380,76 @@ def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: Prep
     threshold could still land on the other side. This measures it, over every labelled row.
     """
     raw = prepared.frame[features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-    own = 1 / (1 + np.exp(-_raw(library, booster, raw)))
+    # The booster's own probability, as its library gives it: LightGBM's predict() applies the
+    # file's sigmoid and a random forest's averaging, which the raw scores do not show (raw
+    # against raw recorded 0 difference for both: a review, 2026-12-03).
+    own = (np.asarray(booster.predict(raw), dtype=np.float64) if library == "lightgbm"
+           else 1 / (1 + np.exp(-_raw(library, booster, raw))))
     encoded = prepared.preprocessor.transform(prepared.frame)
     ours = 1 / (1 + np.exp(-wrapped.logits_np(encoded)))
     diff = np.abs(own - ours)
-    return {"rows": len(diff), "max_abs_diff": float(diff.max()) if len(diff) else 0.0,
-            "rows_above_1e-6": int((diff > 1e-6).sum()), "decisions_flipped_at_0.5": int(((own >= 0.5) != (ours >= 0.5)).sum())}
+    above = np.flatnonzero(~(diff <= PARITY_TOLERANCE))
+    return {"rows": len(diff), "max_abs_diff": float(np.nanmax(diff)) if len(diff) else 0.0,
+            "rows_above_1e-6": int(above.size), "decisions_flipped_at_0.5": int(((own >= 0.5) != (ours >= 0.5)).sum()),
+            "first_row_above": int(above[0]) + 1 if above.size else None}
+
+
+#: How far (in P(positive)) the wrapped teacher may differ from the booster on any row of its
+#: table before the import is refused: float32 encoding alone stays far below it.
+PARITY_TOLERANCE = 1e-6
+
+
+#: The share of rows that may differ (each reported) before the import is refused. XGBoost splits
+#: at observed values, and a full-precision value rebuilt from the float32 encoding can land on
+#: the other side of its own split (5 of 1,500 rows of uniform ratios); a column read wrongly
+#: differs on far more (150 to 455 of 1,000 in the review's cases).
+PARITY_MAX_SHARE = 0.01
+
+
+def parity_note(parity: Mapping[str, Any]) -> str | None:
+    """What the CLI prints about an import's parity: None when every row matched."""
+    if not parity.get("rows_above_1e-6"):
+        return None
+    return (f"{parity['rows_above_1e-6']:,} of {parity['rows']:,} rows of the table score differently from the booster "
+            f"(largest difference in P(positive) {parity['max_abs_diff']:.4g}, first at data row "
+            f"{parity.get('first_row_above')}; {parity['decisions_flipped_at_0.5']:,} decisions at 0.5): values that "
+            "lie on a split threshold cross it once rebuilt from finlite's float32 encoding. Recorded in the "
+            "manifest (steps[0].parity).")
+
+
+def _check_parity(parity: Mapping[str, Any], file: Path, source: str) -> None:
+    """Refuse an import whose teacher does not score the table as the booster does (fail closed:
+    the parity was recorded and nothing else, so 301 of 1,000 decisions could differ silently);
+    a few rows on split thresholds are reported instead (:func:`parity_note`)."""
+    if parity["rows_above_1e-6"] <= PARITY_MAX_SHARE * parity["rows"]:
+        return
+    raise DataError(f"The teacher finlite would store does not score {source} as the booster in {str(file)!r} does: "
+                    f"{parity['rows_above_1e-6']:,} of {parity['rows']:,} rows differ by more than "
+                    f"{PARITY_TOLERANCE:g} in P(positive) (largest {parity['max_abs_diff']:.4g}, first at data row "
+                    f"{parity['first_row_above']}; {parity['decisions_flipped_at_0.5']:,} decisions at 0.5 differ; "
+                    f"at most {PARITY_MAX_SHARE:.0%} of rows may). "
+                    "Nothing was written. Check that the table holds the columns the booster was trained on, with "
+                    "the same values and units.")
+
+
+def _check_lightgbm_output(raw: bytes, file: Path) -> None:
+    """Refuse a LightGBM model whose probability is not the logistic of its summed trees, which is
+    what finlite's boosted teachers (and their ONNX export) compute: ``sigmoid:k`` with k other
+    than 1 scales the score, and a random forest (``boosting=rf``) averages its trees."""
+    sigmoid = re.search(rb"^objective=\S+ sigmoid:(\S+)", raw, re.MULTILINE)
+    if sigmoid is not None:
+        try:
+            k = float(sigmoid.group(1))
+        except ValueError:
+            k = math.nan
+        if k != 1.0:
+            raise ConfigError(f"The booster in {str(file)!r} was trained with sigmoid={sigmoid.group(1).decode()[:20]}: "
+                              "its probability is 1/(1+exp(-k*score)), but finlite's boosted teachers use LightGBM's "
+                              "default k = 1. Train it again without the sigmoid parameter.")
+    if re.search(rb"^average_output\s*$", raw, re.MULTILINE):
+        raise ConfigError(f"The booster in {str(file)!r} is a random forest (boosting=rf): it averages its trees, but "
+                          "finlite's boosted teachers add them. Import a gradient-boosted model (boosting=gbdt, goss "
+                          "or dart).")
 
 
 def _check_direction(wrapped: BoostedEnsemble, prepared: PreparedData, file: Path) -> None:
@@ -443,6 +507,8 @@ def import_booster(
                           f"0.3); got {learning_rate!r}.", param="learning_rate")
     file = Path(path)
     library, booster, raw = _read_booster(file)
+    if library == "lightgbm":
+        _check_lightgbm_output(raw, file)
     if library == "lightgbm" and learning_rate is not None:
         raise ConfigError(f"learning_rate is for XGBoost files, which do not store it; {str(file)!r} is a LightGBM "
                           "model, whose file carries its own parameters (the refits use them). Drop learning_rate.",
@@ -457,18 +523,39 @@ def import_booster(
         raise DataError(f"The booster in {str(file)!r} names feature(s) {twice[:5]} more than once, so finlite "
                         "cannot tell which column each of them reads. Give every feature its own name when "
                         "training the booster, and save it again.")
+    if date_column is not None and date_column in features:
+        raise ConfigError(f"The booster in {str(file)!r} reads {date_column!r}, the column given as --date-column; a "
+                          "split column is never a feature. Split on another date column, or leave --date-column out.",
+                          param="date_column")
+    if target in features:
+        raise DataError(f"The booster in {str(file)!r} reads {target!r}, the target: it was trained on its own label "
+                        "(a leak). Check --target, or retrain the booster without that column.", param="target")
+    clash = sorted(f for f in features if f.endswith("__is_missing") and f.removesuffix("__is_missing") in features)
+    if clash:
+        # finlite names each column's missing indicator '<column>__is_missing'; a table column of
+        # that name was read as the indicator (301 of 1,000 decisions differed: a review, 2026-12-03).
+        raise DataError(f"The booster reads column(s) {clash[:5]}, named as finlite names its missing-value "
+                        "indicators ('<column>__is_missing'). Rename them in the table and when training the booster.")
     table = data if isinstance(data, Table) else read_table(data)
     missing = [f for f in features if f not in table.frame.columns]
     if missing:
         raise DataError(f"The booster reads column(s) {missing[:5]} that {table.source} lacks; pass the table the "
                         "booster was trained on.")
     drop = [c for c in table.frame.columns if c not in features and c != target and c != date_column]
-    prepared = prepare(table, target=target, positive=positive, numeric=features, drop=drop,
-                       split=SplitConfig(seed=seed, date_column=date_column))
+    split = SplitConfig(seed=seed, date_column=date_column)
+    prepared = prepare(table, target=target, positive=positive, numeric=features, drop=drop, split=split)
     if prepared.schema.categorical:
         raise DataError(f"Column(s) {prepared.schema.categorical} read by the booster are not numeric; imported "
                         "boosters must read numeric columns.")
     pre = prepared.preprocessor
+    if not all(num.indicator for num in pre.numeric_):
+        # Every column keeps a missing indicator, so a missing value reaches the trees as NaN and
+        # takes the booster's own branch (default_left), not the median's: a column never missing
+        # in the training split was imputed, and a blank cell flipped the booster's decision
+        # (a review, 2026-12-03). The rows are encoded again with them.
+        for num in pre.numeric_:
+            num.indicator = True
+        prepared = prepare(table, schema=prepared.schema, split=split, preprocessor=pre)
     names = pre.feature_names
     specs = {num.name: (i, num) for i, num in enumerate(pre.numeric_)}
     input_map = {"mode": "columns", "columns": features,
@@ -478,6 +565,7 @@ def import_booster(
     wrapped = BoostedEnsemble.from_booster(library, booster, input=input_map)
     _check_direction(wrapped, prepared, file)
     parity = _parity(library, booster, wrapped, prepared, features)
+    _check_parity(parity, file, table.source)
     x_train_raw = wrapped.features(prepared.x_train)
     if library == "lightgbm":
         skip = {"num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees", "num_round", "num_rounds",
@@ -499,7 +587,16 @@ def import_booster(
                     "from": "depth read from the trees; learning rate " +
                             ("given" if learning_rate is not None else "XGBoost's default (not stored in the file)")}
     check_folds(folds, prepared.y_train, "folds")
-    oof = _oof(library, params, x_train_raw, prepared.y_train, rounds, folds, seed)
+    try:
+        oof = _oof(library, params, x_train_raw, prepared.y_train, rounds, folds, seed)
+    except Exception as exc:  # the library's own refusal of a setting the file carries
+        if type(exc).__name__ not in ("LightGBMError", "XGBoostError"):
+            raise
+        said = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__
+        where = "parameters section" if library == "lightgbm" else "settings"
+        raise ConfigError(f"The out-of-fold refits of the booster in {str(file)!r} use its own {where}, and "
+                          f"{'LightGBM' if library == 'lightgbm' else 'XGBoost'} refuses them: {said}. Fix that "
+                          "parameter in the model file (or train the booster again with a valid value).") from None
     wrapped.n_train = len(oof)
     wrapped.oof_folds = folds
     wrapped.set_oof(oof)
