@@ -427,3 +427,31 @@ def test_compress_and_inspect_say_the_validation_reports_verdict(teacher_dir: Pa
         assert all(sid in result.output for sid in failed)
     shown = runner.invoke(app, ["inspect", str(out)])
     assert shown.exit_code == 0 and f"validation report: {report['status']} (" in shown.output
+
+
+@pytest.mark.parametrize(("model", "extra", "words"), [
+    ("logistic", ["--hidden", "16"], "--hidden sets up a neural network; --model logistic has no hidden layers"),
+    ("lightgbm", ["--epochs", "3"], "--epochs sets up a neural network; --model lightgbm has no layers, epochs"),
+    ("xgboost", ["--batch-size", "64"], "--batch-size sets up a neural network; --model xgboost has no layers"),
+])
+def test_train_refuses_settings_its_teacher_has_not(german_csv: Path, tmp_path: Path, model: str, extra: list[str],
+                                                    words: str) -> None:
+    # A logistic teacher with --hidden 16 and with --hidden 64 wrote identical weights (a review,
+    # 2026-12-03): the option did nothing, without a word.
+    result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--model", model, *extra,
+                                 "--out", str(tmp_path / "t")])
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert not (tmp_path / "t").exists()
+
+
+def test_out_is_never_the_folder_one_works_in(german_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # --out . in an empty folder trained, then failed ("Device or resource busy"): an artifact
+    # replaces its folder by a rename (a review, 2026-12-03). Refused before any work now.
+    here = tmp_path / "empty"
+    (here / "sub").mkdir(parents=True)
+    monkeypatch.chdir(here / "sub")
+    for out, words in ((".", "--out . is the folder you are working in;"), ("..", "--out .. is the folder you are "
+                                                                               "working in or holds it")):
+        result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--out", out, "--force"])
+        assert result.exit_code == 2 and words in result.output and "training" not in result.output, result.output
+    assert sorted(p.name for p in here.iterdir()) == ["sub"] and not any((here / "sub").iterdir())

@@ -250,9 +250,28 @@ def check_output_dir(out: PathLike, *, overwrite: bool, inputs: Mapping[str, obj
         ArtifactError: ``out`` exists and may not be replaced.
     """
     check_not_input(out, inputs, option)
+    check_not_here(out, option)
     clean_leftovers(out)
     check_replaceable(out, overwrite=overwrite, option=option)
     check_folder_writable(Path(out), option, ArtifactError)
+
+
+def check_not_here(out: PathLike, option: str = "out") -> None:
+    """Refuse an output folder that is the working folder or holds it (``--out .``): an artifact
+    replaces its folder by a rename, which cannot replace the folder a process stands in (it
+    failed after the training with "Device or resource busy"; a review, 2026-12-03).
+
+    Raises:
+        ConfigError: ``out`` is the current folder or one above it.
+    """
+    try:
+        here, target = Path.cwd().resolve(), Path(out).resolve()
+    except OSError:
+        return
+    if here == target or target in here.parents:
+        raise ConfigError(f"{_spelled(option, Path(out))} is the folder you are working in{'' if here == target else ' or holds it'}; "
+                          "an artifact is written as a folder of its own. Give a new folder's name (runs/model, "
+                          "say).", param=_param(option))
 
 
 # -- what overwrite=True (--force) may replace ------------------------------------------------------------------
@@ -404,8 +423,10 @@ def _tag() -> str:
 
 def new_temp_dir(out: PathLike) -> Path:
     """Create and return an empty sibling folder ``.NAME.tmp-<pid>-<tag>`` of ``out``, private to
-    its owner (0700, as artifacts have always been created)."""
-    out = Path(out)
+    its owner (0700, as artifacts have always been created). ``out`` is made absolute first:
+    ``.`` has no name and is its own parent, so the folder landed inside ``out`` (a review,
+    2026-12-03)."""
+    out = Path(os.path.abspath(out))
     while True:
         tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{_tag()}"
         try:
@@ -417,6 +438,7 @@ def new_temp_dir(out: PathLike) -> Path:
 
 def new_old_name(out: Path) -> Path:
     """A free sibling name ``.NAME.old-<pid>-<tag>`` for the folder a fallback swap moves aside."""
+    out = Path(os.path.abspath(out))
     while True:
         old = out.parent / f".{out.name}.old-{os.getpid()}-{_tag()}"
         if not os.path.lexists(old):

@@ -505,6 +505,19 @@ def train(
                           param=asked[0].lstrip("-").replace("-", "_"))
     _check_options(seed=("--seed", seed), count=("--epochs", epochs), count2=("--batch-size", batch_size),
                    count3=("--min-category-count", min_category_count))
+    # Settings the chosen teacher has not: refused, as for a forecaster (a logistic teacher with
+    # --hidden 16 and 64 wrote identical weights; a review, 2026-12-03). --epochs at its default
+    # cannot be told from absent.
+    unused = {"logistic": {"--hidden": hidden is not None},
+              "lightgbm": {"--hidden": hidden is not None, "--epochs": epochs != 200,
+                           "--batch-size": batch_size is not None}}
+    unused["xgboost"] = unused["lightgbm"]
+    ignored = [flag for flag, given in unused.get(model or "mlp", {}).items() if given]
+    if ignored:
+        why = ("has no hidden layers" if model == "logistic"
+               else "has no layers, epochs or mini-batches (it stops early on boosting rounds)")
+        raise ConfigError(f"{ignored[0]} sets up a neural network; --model {model} {why}. Drop {ignored[0]}.",
+                          param="model")
     _limits.check_count(max_categories, "--max-categories", high=MAX_CATEGORIES)
     if high_cardinality not in HIGH_CARDINALITY:
         raise ConfigError(f"--high-cardinality must be one of {', '.join(HIGH_CARDINALITY)}; got {high_cardinality!r}.")
@@ -724,6 +737,21 @@ def compress(
         raise ConfigError("Missing --out: name the directory to write the student artifact to (or use --dry-run).")
     if dry_run and save_plan is None:
         raise ConfigError("--dry-run needs --save-plan FILE: the plan is what a dry run produces.")
+    # Options that would do nothing are refused, not ignored (--plan --sparsity 0 still pruned half the
+    # weights; --save-plan with --sparsity 0 wrote no file and said nothing: a review, 2026-12-03).
+    if plan is not None:
+        making = [flag for flag, on in (("--sparsity", sparsity is not None), ("--structured", structured),
+                                        ("--scope", scope != "layer"), ("--norm", norm != "l2")) if on]
+        if making:
+            raise ConfigError(f"{' and '.join(making)} {'set' if len(making) > 1 else 'sets'} how a pruning plan is "
+                              "made, and --plan applies one made already (its own method, layers and shares). Drop "
+                              f"{'them' if len(making) > 1 else 'it'}, or drop --plan to make a new plan.")
+    elif save_plan is not None and sparsity == 0:
+        raise ConfigError("--save-plan writes the pruning plan, and --sparsity 0 prunes nothing: there would be no "
+                          "plan to write. Give --sparsity above 0, or drop --save-plan.")
+    if norm != "l2" and not structured:
+        raise ConfigError(f"--norm {norm} scores whole neurons for --structured pruning; single weights are ranked by "
+                          "their magnitude. Add --structured, or drop --norm.")
     # The strings are checked by MagnitudePruning itself (an error naming the value and the choices).
     pruning = MagnitudePruning(sparsity=SPARSITY if sparsity is None else sparsity,
                                granularity="neuron" if structured else "weight", norm=cast(Norm, norm),

@@ -162,6 +162,29 @@ def test_a_column_of_one_value_is_dropped_with_a_note(german: pd.DataFrame) -> N
     assert "branch_code" in kept.numeric and "channel" in kept.categorical
 
 
+def test_a_column_named_as_an_encoded_column_is_refused(german: pd.DataFrame) -> None:
+    # The report's reasons went by name: the indicator-named column's effect was credited to the
+    # real one (60 of 64 declines; a review, 2026-12-03).
+    frame = german.assign(credit_amount=german["credit_amount"].where(german.index % 4 != 0),
+                          credit_amount__is_missing=german.index % 3 * 1.0)
+    with pytest.raises(DataError, match=r"Column 'credit_amount__is_missing' in the training split of DataFrame has the "
+                                        r"name finlite gives to an encoded column of another .* Rename column "
+                                        r"'credit_amount__is_missing' in the table\.$"):
+        prepare(frame, target="creditability")
+    onehot = german.assign(**{"purpose=car (new)": german.index % 5 * 1.0})
+    assert "car (new)" in set(german["purpose"])
+    with pytest.raises(DataError, match=r"Column 'purpose=car \(new\)'"):
+        prepare(onehot, target="creditability")
+
+
+def test_a_table_of_only_the_target_says_so() -> None:
+    # "has no feature columns left after dropping ; keep at least one." (a review, 2026-12-03)
+    with pytest.raises(DataError, match=r"^the data has no feature columns: it holds only 'y'\. Give a table"):
+        infer_schema(pd.DataFrame({"y": [0, 1] * 10}), "y")
+    with pytest.raises(DataError, match=r"no feature columns left after dropping one; keep at least one\.$"):
+        infer_schema(pd.DataFrame({"y": [0, 1] * 10, "one": 1.0}), "y")
+
+
 def test_entirely_missing_column() -> None:
     frame = make_loans(30).assign(bureau_score=np.nan)
     with pytest.raises(DataError, match=r"Column 'bureau_score' in the data is empty in every row; drop it \(drop=\['bureau_score'\]\)"):

@@ -146,6 +146,32 @@ gates:
     assert outcome.report["student"]["nonzero_parameters"] > 0.9 * outcome.report["student"]["parameters"]
 
 
+def test_a_latency_gate_is_judged_on_the_test_split_without_timing(teacher_dir: Path, german_csv: Path) -> None:
+    # With timing off (--no-timing), the runner timed the gate on the validation split and the test
+    # split's check then failed after all the work, blaming MAPE and McNemar (a review, 2026-12-03).
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  latency_p99_us: {max: 1000000}\n")
+    outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
+                                   progress=False)
+    [final] = outcome.final_gates
+    assert final.metric == "latency_p99_us" and final.passed and 0 < final.value < 1_000_000
+
+
+def test_an_id_column_that_cannot_name_rows_is_refused_before_training(teacher_dir: Path, german_csv: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The label as --id-column was refused only after the student was trained and evaluated (a
+    # review, 2026-12-03): on a bank-size book, the whole run.
+    import finlite.jobs.compress as job
+
+    def trained(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the student was trained")
+
+    monkeypatch.setattr(job, "_run_steps", trained)
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\n")
+    with pytest.raises(ConfigError, match=r"The id column 'creditability' is the label"):
+        compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
+                             progress=False, id_column="creditability")
+
+
 def test_no_model_when_every_step_fails(teacher_dir: Path, german_csv: Path) -> None:
     recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [2]}\n  - {method: fp16}\n"
                               "gates:\n  agreement: {min: 1.0}\n  size_bytes: {max: 1}\n")
@@ -210,6 +236,19 @@ def test_cli_options_a_recipe_or_search_would_ignore_are_refused(teacher_dir: Pa
                          (["--search", "--save-plan", str(tmp_path / "p.json")], "--save-plan sets"),
                          (["--budget", "5"], "--budget sets --search, which is not on; add --search, or drop it"),
                          (["--objective", "fastest", "--budget", "9"], "--budget and --objective set --search")):
+        res = runner.invoke(app, [*base, *extra])
+        assert res.exit_code == 2 and words in res.output, (extra, res.output)
+    assert not (tmp_path / "s").exists() and not (tmp_path / "p.json").exists()
+    # The single run's own options that would do nothing (a review, 2026-12-03: --plan with
+    # --sparsity 0 still pruned half the weights; --save-plan with --sparsity 0 wrote nothing).
+    plan = tmp_path / "plan.json"
+    plan.write_text("{}")
+    for extra, words in ((["--plan", str(plan), "--sparsity", "0"], "--sparsity sets how a pruning plan is made, "
+                                                                    "and --plan applies one made already"),
+                         (["--plan", str(plan), "--structured", "--scope", "global"], "--structured and --scope set"),
+                         (["--save-plan", str(tmp_path / "p.json"), "--sparsity", "0"],
+                          "--sparsity 0 prunes nothing: there would be no plan to write"),
+                         (["--norm", "l1"], "--norm l1 scores whole neurons for --structured pruning")):
         res = runner.invoke(app, [*base, *extra])
         assert res.exit_code == 2 and words in res.output, (extra, res.output)
     assert not (tmp_path / "s").exists() and not (tmp_path / "p.json").exists()

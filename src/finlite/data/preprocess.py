@@ -281,7 +281,22 @@ class Preprocessor:
                                    f"{name}={OTHER}")
         self._check_values_listed(source)
         self.fitted_ = True
+        self._check_names_distinct(source)
         return self
+
+    def _check_names_distinct(self, source: str) -> None:
+        """Refuse a column named as finlite names an encoded column of another (``x__is_missing``,
+        ``purpose=car``, ``x__woe``): the report's reasons went by name, and credited the real
+        column's effect to the other (60 of 64 declines; a review, 2026-12-03)."""
+        names = self.feature_names
+        if len(set(names)) == len(names):
+            return
+        seen: set[str] = set()
+        clash = next(n for n in names if n in seen or seen.add(n))  # type: ignore[func-returns-value]
+        raise DataError(f"Column {clash!r} in {source} has the name finlite gives to an encoded column of another "
+                        "(a missing-value indicator '<column>__is_missing', a one-hot value '<column>=<value>', or "
+                        "'<column>__woe' / '<column>__target'); the two would be confused in the reasons and the "
+                        f"report. Rename column {clash!r} in the table.")
 
     def _check_values_listed(self, source: str) -> None:
         """Refuse at training what no artifact could load: every training value of every categorical

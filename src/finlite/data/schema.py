@@ -656,6 +656,10 @@ def infer_schema(
             else:
                 cat_cols.append(name)
     if not num_cols and not cat_cols:
+        if not dropped:  # only the target (and the date column): "after dropping ;" named nothing
+            raise DataError(f"{source} has no feature columns: it holds only {target!r}"
+                            + (f" and the date column {date_column!r}" if date_column else "")
+                            + ". Give a table with the columns to score by.")
         raise DataError(f"{source} has no feature columns left after dropping {', '.join(dropped)}; keep at least one.")
     if date_column is not None:
         dropped.append(date_column)

@@ -679,7 +679,9 @@ def check_options(prepared: PreparedData | PreparedSeries, options: ReportOption
     _check_columns(prepared, options.segments, "segments")
     _check_columns(prepared, options.protected, "protected")
     if options.id_column is not None:
-        _check_columns(prepared, [options.id_column], "id_column")
+        # All of its checks (the label, blank ids) now, not after the student is trained (a review,
+        # 2026-12-03): the test rows' ids are read as the report will read them.
+        _row_ids(prepared, options.id_column)
     for column, sign in (options.monotone or {}).items():
         if column not in prepared.schema.numeric:
             raise ConfigError(f"The 'monotone' parameter names {column!r}, which is not a numeric feature of "
