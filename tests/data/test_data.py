@@ -154,7 +154,7 @@ def test_a_column_of_one_value_is_dropped_with_a_note(german: pd.DataFrame) -> N
     assert not {"branch_code", "channel", "flag"} & set(schema.numeric + schema.categorical)
     note = next(n for n in schema.notes if "'branch_code'" in n)
     assert "one value (7.0) in every row" in note and "--numeric branch_code" in note
-    assert any("one value ('web')" in n for n in schema.notes)
+    assert any("one value ('web')" in n and "--categorical channel to keep it" in n for n in schema.notes)
     # Named by the user, a column is taken as given; a missing cell or a second value keeps it.
     assert "branch_code" in infer_schema(frame, "creditability", numeric=["branch_code"]).numeric
     mostly = frame.assign(branch_code=[7.0] * 999 + [np.nan], channel=["web"] * 999 + ["branch"])

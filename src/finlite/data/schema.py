@@ -594,9 +594,11 @@ def infer_schema(
             # training, 5,000 when scoring: all 20 German rows approved; a review, 2026-12-03).
             value = series.iloc[0]
             dropped.append(name)
+            keep = "--numeric" if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) \
+                else "--categorical"
             notes.append(f"column {name!r} dropped: it holds one value ({shown(value)}) in every row, so a model "
                          "learns nothing from it and would give any other value an effect it never learned; pass "
-                         f"--numeric {name} or --categorical {name} to keep it")
+                         f"{keep} {name} to keep it")
             continue
         # Dates before identifiers: a loan book's approval dates take a thousand distinct values,
         # and were noted as "an identifier" with --categorical as the hint (a review, 2026-12-03).

@@ -1543,6 +1543,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                                             redoc_js_url=_DOCS_ASSETS["redoc.standalone.js"][0],
                                             redoc_favicon_url="data:,", with_google_fonts=False))
 
+    for name in _DOCS_ASSETS:
+        _docs_asset(name)  # read now (once per process): a missing file stops the start, not a page
+
     def asset_route(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
         async def asset(request: Request) -> Response:
             if not authorized(request):

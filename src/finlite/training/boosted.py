@@ -389,47 +389,36 @@ def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: Prep
     ours = 1 / (1 + np.exp(-wrapped.logits_np(encoded)))
     diff = np.abs(own - ours)
     above = np.flatnonzero(~(diff <= PARITY_TOLERANCE))
+    # The first such row as the file numbers its data rows (unlabelled rows were left out).
+    labelled = np.flatnonzero(prepared.table.frame[prepared.schema.target].notna().to_numpy())
     return {"rows": len(diff), "max_abs_diff": float(np.nanmax(diff)) if len(diff) else 0.0,
             "rows_above_1e-6": int(above.size), "decisions_flipped_at_0.5": int(((own >= 0.5) != (ours >= 0.5)).sum()),
-            "first_row_above": int(above[0]) + 1 if above.size else None}
+            "first_row_above": int(labelled[above[0]]) + 1 if above.size else None}
 
 
-#: How far (in P(positive)) the wrapped teacher may differ from the booster on any row of its
-#: table before the import is refused: float32 encoding alone stays far below it.
+#: How far (in P(positive)) the wrapped teacher may differ from the booster on a row before the
+#: row is counted (and the import warns): float32 encoding alone stays far below it.
 PARITY_TOLERANCE = 1e-6
 
 
-#: The share of rows that may differ (each reported) before the import is refused. XGBoost splits
-#: at observed values, and a full-precision value rebuilt from the float32 encoding can land on
-#: the other side of its own split (5 of 1,500 rows of uniform ratios); a column read wrongly
-#: differs on far more (150 to 455 of 1,000 in the review's cases).
-PARITY_MAX_SHARE = 0.01
-
-
 def parity_note(parity: Mapping[str, Any]) -> str | None:
-    """What the CLI prints about an import's parity: None when every row matched."""
+    """The warning about an import's parity (None when every row matched), which ``import-teacher``
+    prints; in Python it is the step's ``parity`` record (``manifest["steps"][0]``).
+
+    Not a refusal: XGBoost splits at observed values, and a full-precision value rebuilt from the
+    float32 encoding lands on the other side of its own split on a share of rows that grows with
+    the features and trees (23 of 1,500 rows of three uniform ratios; 136 of 2,000 with twenty
+    features and 200 rounds: a review, 2026-12-03); a refusal would turn such boosters away.
+    """
     if not parity.get("rows_above_1e-6"):
         return None
     return (f"{parity['rows_above_1e-6']:,} of {parity['rows']:,} rows of the table score differently from the booster "
             f"(largest difference in P(positive) {parity['max_abs_diff']:.4g}, first at data row "
-            f"{parity.get('first_row_above')}; {parity['decisions_flipped_at_0.5']:,} decisions at 0.5): values that "
-            "lie on a split threshold cross it once rebuilt from finlite's float32 encoding. Recorded in the "
-            "manifest (steps[0].parity).")
-
-
-def _check_parity(parity: Mapping[str, Any], file: Path, source: str) -> None:
-    """Refuse an import whose teacher does not score the table as the booster does (fail closed:
-    the parity was recorded and nothing else, so 301 of 1,000 decisions could differ silently);
-    a few rows on split thresholds are reported instead (:func:`parity_note`)."""
-    if parity["rows_above_1e-6"] <= PARITY_MAX_SHARE * parity["rows"]:
-        return
-    raise DataError(f"The teacher finlite would store does not score {source} as the booster in {str(file)!r} does: "
-                    f"{parity['rows_above_1e-6']:,} of {parity['rows']:,} rows differ by more than "
-                    f"{PARITY_TOLERANCE:g} in P(positive) (largest {parity['max_abs_diff']:.4g}, first at data row "
-                    f"{parity['first_row_above']}; {parity['decisions_flipped_at_0.5']:,} decisions at 0.5 differ; "
-                    f"at most {PARITY_MAX_SHARE:.0%} of rows may). "
-                    "Nothing was written. Check that the table holds the columns the booster was trained on, with "
-                    "the same values and units.")
+            f"{parity.get('first_row_above')}; {parity['decisions_flipped_at_0.5']:,} decisions at 0.5 differ). Values "
+            "on an XGBoost split (it splits at observed values) cross it once rebuilt from finlite's float32 "
+            "encoding; a missing value in a column that had none in the training split is imputed with the median, "
+            "not sent down the booster's missing branch. The teacher's scores are recorded as they are "
+            "(steps[0].parity in the manifest); check those rows before relying on it.")
 
 
 def _check_lightgbm_output(raw: bytes, file: Path) -> None:
@@ -548,14 +537,12 @@ def import_booster(
         raise DataError(f"Column(s) {prepared.schema.categorical} read by the booster are not numeric; imported "
                         "boosters must read numeric columns.")
     pre = prepared.preprocessor
-    if not all(num.indicator for num in pre.numeric_):
-        # Every column keeps a missing indicator, so a missing value reaches the trees as NaN and
-        # takes the booster's own branch (default_left), not the median's: a column never missing
-        # in the training split was imputed, and a blank cell flipped the booster's decision
-        # (a review, 2026-12-03). The rows are encoded again with them.
-        for num in pre.numeric_:
-            num.indicator = True
-        prepared = prepare(table, schema=prepared.schema, split=split, preprocessor=pre)
+    # A column never missing in the training split has no missing indicator, so a blank there is
+    # imputed with the median, not sent down the booster's missing branch. Forcing an indicator
+    # for every column made the teacher exact on blanks but left the student's indicator weights
+    # untrained (0 in every training row): blanked, 46 % of its decisions differed from the
+    # teacher's, against 7 % with imputation (a review, 2026-12-03). Imputation is kept; the
+    # parity check counts such rows of the table and the import warns.
     names = pre.feature_names
     specs = {num.name: (i, num) for i, num in enumerate(pre.numeric_)}
     input_map = {"mode": "columns", "columns": features,
@@ -564,8 +551,7 @@ def import_booster(
                  "missing_index": [names.index(f"{f}__is_missing") if specs[f][1].indicator else -1 for f in features]}
     wrapped = BoostedEnsemble.from_booster(library, booster, input=input_map)
     _check_direction(wrapped, prepared, file)
-    parity = _parity(library, booster, wrapped, prepared, features)
-    _check_parity(parity, file, table.source)
+    parity = _parity(library, booster, wrapped, prepared, features)  # the CLI warns from it (parity_note)
     x_train_raw = wrapped.features(prepared.x_train)
     if library == "lightgbm":
         skip = {"num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees", "num_round", "num_rounds",
@@ -593,6 +579,7 @@ def import_booster(
         if type(exc).__name__ not in ("LightGBMError", "XGBoostError"):
             raise
         said = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__
+        said = re.sub(r"\s+at \S+, line \d+\s*\.?$", "", said)  # the library's own source path
         where = "parameters section" if library == "lightgbm" else "settings"
         raise ConfigError(f"The out-of-fold refits of the booster in {str(file)!r} use its own {where}, and "
                           f"{'LightGBM' if library == 'lightgbm' else 'XGBoost'} refuses them: {said}. Fix that "
