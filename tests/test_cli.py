@@ -455,3 +455,18 @@ def test_out_is_never_the_folder_one_works_in(german_csv: Path, tmp_path: Path, 
         result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--out", out, "--force"])
         assert result.exit_code == 2 and words in result.output and "training" not in result.output, result.output
     assert sorted(p.name for p in here.iterdir()) == ["sub"] and not any((here / "sub").iterdir())
+    # A symbolic link loop on the way is no traceback (Path.resolve raises RuntimeError before 3.13).
+    (here / "sub" / "loopa").symlink_to("loopb")
+    (here / "sub" / "loopb").symlink_to("loopa")
+    result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--out", "loopa/x"])
+    assert result.exit_code == 2 and "Traceback" not in result.output and "loopa" in result.output, result.output
+
+
+def test_report_out_is_never_the_folder_one_works_in(exported_dir: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # `report --out .` rebuilt the whole report, then failed on the rename (a review, 2026-12-03).
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    result = runner.invoke(app, ["report", str(exported_dir), "--out", ".", "--force"])
+    assert result.exit_code == 2 and "--out . is the folder you are working in" in result.output, result.output
+    assert not any((tmp_path / "here").iterdir())

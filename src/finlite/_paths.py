@@ -266,7 +266,7 @@ def check_not_here(out: PathLike, option: str = "out") -> None:
     """
     try:
         here, target = Path.cwd().resolve(), Path(out).resolve()
-    except OSError:
+    except (OSError, RuntimeError):  # a symbolic link loop (RuntimeError before Python 3.13): checked later
         return
     if here == target or target in here.parents:
         raise ConfigError(f"{_spelled(option, Path(out))} is the folder you are working in{'' if here == target else ' or holds it'}; "

@@ -154,7 +154,9 @@ def test_a_column_of_one_value_is_dropped_with_a_note(german: pd.DataFrame) -> N
     assert not {"branch_code", "channel", "flag"} & set(schema.numeric + schema.categorical)
     note = next(n for n in schema.notes if "'branch_code'" in n)
     assert "one value (7.0) in every row" in note and "--numeric branch_code" in note
-    assert any("one value ('web')" in n and "--categorical channel to keep it" in n for n in schema.notes)
+    assert any("one value ('web')" in n and "--categorical channel to keep it" in n and "--numeric" not in n
+               for n in schema.notes)
+    assert "--categorical" not in note
     # Named by the user, a column is taken as given; a missing cell or a second value keeps it.
     assert "branch_code" in infer_schema(frame, "creditability", numeric=["branch_code"]).numeric
     mostly = frame.assign(branch_code=[7.0] * 999 + [np.nan], channel=["web"] * 999 + ["branch"])
@@ -175,6 +177,18 @@ def test_a_column_named_as_an_encoded_column_is_refused(german: pd.DataFrame) ->
     assert "car (new)" in set(german["purpose"])
     with pytest.raises(DataError, match=r"Column 'purpose=car \(new\)'"):
         prepare(onehot, target="creditability")
+    # A value, not a column, makes the name twice: the message says so (it named no real column).
+    values = ["__other__"] * 400 + ["web"] * 597 + ["x1", "x2", "x3"]
+    clash = german.assign(channel=values)
+    with pytest.raises(DataError, match=r"Two encoded columns of .* would both be named 'channel=__other__' .* a "
+                                        r"category value \(such as '__other__'\)"):
+        prepare(clash, target="creditability")
+    from finlite.data import Preprocessor
+
+    pre = Preprocessor(infer_schema(clash, "creditability"))
+    with pytest.raises(DataError, match="Two encoded columns"):
+        pre.fit(clash)
+    assert not pre.fitted_  # a refused fit leaves nothing marked fitted
 
 
 def test_a_table_of_only_the_target_says_so() -> None:
@@ -183,6 +197,16 @@ def test_a_table_of_only_the_target_says_so() -> None:
         infer_schema(pd.DataFrame({"y": [0, 1] * 10}), "y")
     with pytest.raises(DataError, match=r"no feature columns left after dropping one; keep at least one\.$"):
         infer_schema(pd.DataFrame({"y": [0, 1] * 10, "one": 1.0}), "y")
+
+
+def test_true_false_named_numeric_is_refused() -> None:
+    # Trained as 1/0, then refused by `finlite score` on its own CSV ("holds the text 'False'"; a
+    # review, 2026-12-03).
+    frame = pd.DataFrame({"flag": [True, False] * 10, "x": range(20), "y": [0, 0, 1, 1] * 5})
+    with pytest.raises(DataError, match=r"Column 'flag' in the data holds True/False, which finlite encodes as a "
+                                        r"category; .* Drop 'flag' from numeric, or write it as 1/0\."):
+        infer_schema(frame, "y", numeric=["flag"])
+    assert infer_schema(frame, "y").categorical == ("flag",)
 
 
 def test_entirely_missing_column() -> None:

@@ -166,3 +166,30 @@ def test_epochs_cap_a_recipe_steps_own_epochs(teacher_dir: Path, german_csv: Pat
     market = market_recipe("forecast", objective="return", pruning=MagnitudePruning(sparsity=0.25), train_values=1000)
     assert market.steps[0].train == {"batch_size": 256, "epochs": 100}
     assert dict(cap_epochs(market, 3).steps[0].train) == {"batch_size": 256, "epochs": 3}
+
+
+class _Trained(Exception):
+    """Raised where the student would be trained: the options were accepted."""
+
+
+def test_a_norm_is_refused_where_it_does_nothing_and_kept_where_it_scores(teacher_dir: Path, german_csv: Path,
+                                                                          forecast_dir: Path, prices: object,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # A table's student ranks single weights by magnitude: --norm l1 did nothing, without a word; a
+    # forecaster's student always loses whole units, scored by the norm (refusing it there was a
+    # review's catch, 2026-12-03).
+    import finlite.jobs.compress as job
+
+    def trained(*args: object, **kwargs: object) -> None:
+        raise _Trained
+
+    monkeypatch.setattr(job, "_run_steps", trained)
+    with pytest.raises(ConfigError, match=r"norm='l1' scores whole neurons for structured pruning"):
+        finlite.compress(teacher_dir, german_csv, pruning=MagnitudePruning(sparsity=0.5, norm="l1"), timing=False,
+                         progress=False)
+    with pytest.raises(_Trained):
+        finlite.compress(teacher_dir, german_csv, timing=False, progress=False,
+                         pruning=MagnitudePruning(sparsity=0.5, norm="l1", granularity="neuron"))
+    with pytest.raises(_Trained):
+        finlite.compress(forecast_dir, prices, pruning=MagnitudePruning(sparsity=0.25, norm="l1"), timing=False,
+                         progress=False)

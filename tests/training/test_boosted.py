@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,11 @@ def test_a_blank_where_training_had_none_is_imputed_and_the_import_warns(tmp_pat
     assert parity["first_row_above"] == differ[0] + 2
     assert f"warning: {differ.size:,} of {len(frame):,} rows of the table score differently from the booster" in res.output
     assert f"first at data row {differ[0] + 2};" in res.output and "imputed with the median" in res.output
+    # In Python, the same words are in the outcome (also when nothing is saved).
+    outcome = import_teacher(file, tmp_path / "later.csv", target="defaulted", positive="yes", date_column="day",
+                             learning_rate=0.2)
+    assert outcome.path is None and len(outcome.warnings) == 1
+    assert outcome.warnings[0].startswith(f"{differ.size:,} of {len(frame):,} rows of the table score differently")
 
 
 def test_an_import_that_would_not_score_as_the_booster_is_refused(tmp_path: Path) -> None:
@@ -296,3 +302,22 @@ def test_a_parameter_the_library_refuses_on_refit_is_named(tmp_path: Path) -> No
     assert res.exit_code == 2, res.output
     assert "LightGBM refuses them: Check failed: (feature_fraction) > (0.0). Fix" in res.output
     assert "Fix that parameter in the model file" in res.output and "Traceback" not in res.output
+
+
+def test_refits_that_learn_nothing_are_warned_of(tmp_path: Path) -> None:
+    # min_data_in_leaf above a fold's rows: "out-of-fold AUC 0.5000" and exit 0, with nothing said
+    # (a review, 2026-12-03); the student would learn from constant scores.
+    path, frame = _numeric_loans(tmp_path)
+    x, y = frame[["annual_income", "utilisation"]], (frame["defaulted"] == "yes").astype(int)
+    file, _ = _saved_booster("lightgbm", x, y, tmp_path, {"num_leaves": 7}, 5)
+    text = file.read_bytes()
+    line = next(ln for ln in text.splitlines() if ln.startswith(b"[min_data_in_leaf: "))
+    (tmp_path / "big_leaf.txt").write_bytes(text.replace(line, b"[min_data_in_leaf: 5000]"))
+    res = CliRunner().invoke(app, ["import-teacher", str(tmp_path / "big_leaf.txt"), str(path), "--target", "defaulted",
+                                   "--positive", "yes", "--out", str(tmp_path / "t")])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"warning: the out-of-fold refits rank no better than chance \(AUC (?:0\.49\d\d|0\.50\d\d)\)",
+                     res.output), res.output
+    good = CliRunner().invoke(app, ["import-teacher", str(file), str(path), "--target", "defaulted", "--positive", "yes",
+                                    "--out", str(tmp_path / "t2")])
+    assert good.exit_code == 0 and "no better than chance" not in good.output, good.output

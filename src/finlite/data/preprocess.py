@@ -281,7 +281,11 @@ class Preprocessor:
                                    f"{name}={OTHER}")
         self._check_values_listed(source)
         self.fitted_ = True
-        self._check_names_distinct(source)
+        try:
+            self._check_names_distinct(source)
+        except DataError:
+            self.fitted_ = False  # a refused fit leaves no fitted object behind
+            raise
         return self
 
     def _check_names_distinct(self, source: str) -> None:
@@ -293,10 +297,16 @@ class Preprocessor:
             return
         seen: set[str] = set()
         clash = next(n for n in names if n in seen or seen.add(n))  # type: ignore[func-returns-value]
-        raise DataError(f"Column {clash!r} in {source} has the name finlite gives to an encoded column of another "
-                        "(a missing-value indicator '<column>__is_missing', a one-hot value '<column>=<value>', or "
-                        "'<column>__woe' / '<column>__target'); the two would be confused in the reasons and the "
-                        f"report. Rename column {clash!r} in the table.")
+        kinds = ("(a missing-value indicator '<column>__is_missing', a one-hot value '<column>=<value>', or "
+                 "'<column>__woe' / '<column>__target'); the two would be confused in the reasons and the report.")
+        if clash in set(self.schema.numeric) | set(self.schema.categorical):
+            raise DataError(f"Column {clash!r} in {source} has the name finlite gives to an encoded column of "
+                            f"another {kinds} Rename column {clash!r} in the table.")
+        # Two encoded columns of one name: a value such as '__other__', or '=' in a column's name and
+        # a value ('a' with the value 'b=c' beside a column 'a=b' with the value 'c').
+        raise DataError(f"Two encoded columns of {source} would both be named {clash!r} {kinds} It comes from a "
+                        "category value (such as '__other__') or a '=' in a column name; rename that column or "
+                        "recode that value.")
 
     def _check_values_listed(self, source: str) -> None:
         """Refuse at training what no artifact could load: every training value of every categorical

@@ -473,6 +473,14 @@ def compress(
                           "of a series have no such column to hold monotone. Drop --enforce-monotone and --monotone.",
                           param="enforce_monotone")
     check_options(setup.prepared, options)  # before any training: a bad column is refused now
+    norm = getattr(pruning, "norm", "l2")  # magnitude pruning's; Taylor pruning has none
+    if (recipe is None and plan is None and pruning is not None and norm != "l2"
+            and pruning.granularity == "weight" and not _is_series(setup.prepared)):
+        # A table's student ranks single weights by magnitude: the norm did nothing, without a word
+        # (a review, 2026-12-03). A forecaster's student always loses whole units, scored by it.
+        raise ConfigError(f"norm={norm!r} scores whole neurons for structured pruning; single weights are "
+                          "ranked by their magnitude. Prune neurons (granularity 'neuron', --structured), or leave "
+                          "the norm at 'l2' (drop --norm).", param="norm")
     if enforce_monotone and monotone:
         distillation, recipe = _constrained(distillation, recipe, monotone)
     if recipe is None and isinstance(setup.prepared, PreparedSeries):

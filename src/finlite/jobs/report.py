@@ -860,6 +860,7 @@ def _listed_text(art: Artifact, name: str) -> str:
 def _check_report_folder(out: Path, *, overwrite: bool, inputs: Mapping[str, object]) -> None:
     """``out`` may receive a report: absent, or (with ``overwrite``) a folder of report files only."""
     _paths.check_not_input(out, inputs, "out")
+    _paths.check_not_here(out, "out")  # `--out .` rebuilt the whole report, then failed on the rename
     _paths.check_folder_writable(out, "out", ConfigError)  # named as given, not as its temporary sibling
     if not os.path.lexists(out):
         return

@@ -37,6 +37,9 @@ class TrainOutcome:
     metrics: dict[str, Any]
     path: Path | None
     operating_point: OperatingPoint | None = None
+    #: What the caller should be told (the CLI prints each as a warning): an imported booster's
+    #: rows the teacher scores differently (:func:`finlite.training.boosted.parity_note`).
+    warnings: tuple[str, ...] = ()
 
 
 def train(
@@ -142,12 +145,16 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
 
     See :func:`finlite.training.boosted.import_booster` for how columns and OOF scores are handled.
     The operating point is set as in :func:`train` (``cutoff``, ``flag_rate`` or the training bad rate).
+    Rows of the table the teacher scores differently from the booster are said in the outcome's
+    ``warnings`` (and recorded in the manifest's first step, ``parity``).
     """
-    from finlite.training.boosted import import_booster
+    from finlite.training.boosted import import_booster, parity_note
 
     check_operating_options("import_teacher", cutoff, flag_rate)
     if out is not None:  # before any work: --out is no input, and may be replaced
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"booster file": booster, "data file": data})
     model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,
                                            seed=seed, folds=folds, learning_rate=learning_rate)
-    return _finish_teacher(model, prepared, [step], seed, (cutoff, flag_rate), out, overwrite, {})
+    outcome = _finish_teacher(model, prepared, [step], seed, (cutoff, flag_rate), out, overwrite, {})
+    note = parity_note(step["parity"])
+    return outcome if note is None else replace(outcome, warnings=(note,))

@@ -530,10 +530,15 @@ class Predictor:
         if pandas is not None and isinstance(records, pandas.DataFrame):
             return self._encode_frame(records, source or "the DataFrame")
         if type(records).__module__.startswith("pyarrow"):
+            pa = sys.modules["pyarrow"]
+            if not isinstance(records, (pa.Table, pa.RecordBatch)):
+                # A reader, a chunked array or a struct array reached encode_arrow as an AttributeError.
+                raise DataError(f"Records from Arrow must be a pyarrow Table or RecordBatch; got "
+                                f"{type(records).__name__} (a reader: read_all() it first).")
             return self.encoder.encode_arrow(records, source=source or "the Arrow batch")
         if isinstance(records, Sequence) and not isinstance(records, (str, bytes)):
             return self.encoder.encode_records(records, source or "the records")[0]
-        raise DataError(f"Records must be a pandas DataFrame, a list of dicts or one dict; got "
+        raise DataError(f"Records must be a pandas DataFrame, a pyarrow Table, a list of dicts or one dict; got "
                         f"{type(records).__name__}.")
 
     def predict_score(self, records: Any) -> np.ndarray:

@@ -402,8 +402,8 @@ PARITY_TOLERANCE = 1e-6
 
 
 def parity_note(parity: Mapping[str, Any]) -> str | None:
-    """The warning about an import's parity (None when every row matched), which ``import-teacher``
-    prints; in Python it is the step's ``parity`` record (``manifest["steps"][0]``).
+    """The warning about an import's parity (None when every row matched): in the outcome's
+    ``warnings`` of :func:`finlite.jobs.train.import_teacher`, which ``import-teacher`` prints.
 
     Not a refusal: XGBoost splits at observed values, and a full-precision value rebuilt from the
     float32 encoding lands on the other side of its own split on a share of rows that grows with
