@@ -390,6 +390,10 @@ def test_a_frame_or_table_decides_alike_in_every_slice(exported_dir: Path, germa
     twice = pa.Table.from_arrays([*table.columns, table.column("telephone")], names=[*table.column_names, "telephone"])
     with pytest.raises(DataError, match=r"has the column\(s\) 'telephone' more than once; .* Rename or drop the copies"):
         predictor.predict_score(twice)
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())  # an AttributeError before
+    with pytest.raises(DataError, match=r"Records from Arrow must be a pyarrow Table or RecordBatch; got "
+                                        r"RecordBatchReader \(a reader: read_all\(\) it first\)"):
+        predictor.predict_score(reader)
     extra = pa.Table.from_arrays([*table.columns, table.column("telephone")], names=[*table.column_names, "note"])
     assert np.allclose(predictor.predict_score(extra), predictor.predict_score(rows))  # extra columns are ignored
     if hasattr(pa, "binary_view"):
