@@ -270,7 +270,7 @@ def check_not_here(out: PathLike, option: str = "out") -> None:
         return
     if here == target or target in here.parents:
         raise ConfigError(f"{_spelled(option, Path(out))} is the folder you are working in{'' if here == target else ' or holds it'}; "
-                          "an artifact is written as a folder of its own. Give a new folder's name (runs/model, "
+                          "the output is written as a folder of its own. Give a new folder's name (runs/model, "
                           "say).", param=_param(option))
 
 

@@ -455,7 +455,7 @@ def infer_schema(
     """Infer a :class:`Schema` from a training table; any part can be overridden.
 
     Rules: a column with one value in every row (and none missing) is dropped: nothing can be
-    learned from it, and another value when scoring would have an effect no training set; a
+    learned from it, and another value when scoring would have an effect training never set; a
     column named like an ID (``id``, ``customer_id``), a text column with a distinct
     value in every row, or near-unique text (distinct values in half the rows or more, from 200
     rows; names) is dropped as an ID; a column of dates (typed, or text such as "2014-03-31",

@@ -273,7 +273,9 @@ def _offline_page(page: HTMLResponse) -> Response:
 
 
 # -- the audit log ----------------------------------------------------------------------------------
+#: Opens refuse a symbolic link (0 where the platform has no such flag).
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
 
 def _starts_as_audit_log(path: Path, opened: os.stat_result) -> bool:
     """True when the file's first line begins as :class:`AuditLog` writes one: a JSON object whose

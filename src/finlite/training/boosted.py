@@ -432,7 +432,7 @@ def _check_lightgbm_output(raw: bytes, file: Path) -> None:
         except ValueError:
             k = math.nan
         if k != 1.0:
-            raise ConfigError(f"The booster in {str(file)!r} was trained with sigmoid={sigmoid.group(1).decode()[:20]}: "
+            raise ConfigError(f"The booster in {str(file)!r} was trained with sigmoid={sigmoid.group(1).decode(errors='replace')[:20]}: "
                               "its probability is 1/(1+exp(-k*score)), but finlite's boosted teachers use LightGBM's "
                               "default k = 1. Train it again without the sigmoid parameter.")
     if re.search(rb"^average_output\s*$", raw, re.MULTILINE):
