@@ -272,7 +272,7 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
     if isinstance(data, pd.DataFrame):
         if data.empty:
             raise DataError("The DataFrame passed as data has no rows; pass a table with at least one row.")
-        frame = data.reset_index(drop=True)
+        frame = without_views(data.reset_index(drop=True))
         _check_flat_frame(frame, "the DataFrame")
         return Table(frame, "DataFrame")
     if not isinstance(data, (str, os.PathLike)):
@@ -346,6 +346,29 @@ def _check_flat_parquet(path: Path) -> None:
                         "tables, one number or category per cell. Flatten them into plain columns or remove them "
                         "from the file (--drop cannot leave them out: the whole file is read, and its content hashed, "
                         "before columns are dropped).")
+
+
+def without_views(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with Arrow view columns (``string_view``, ``binary_view``) as their plain types:
+    pandas cannot factorize a view (a bare ``NotImplementedError`` above four rows), and a view
+    holds the same values. The frame itself when it has none."""
+    out = frame
+    for position, dtype in enumerate(frame.dtypes):
+        kind = getattr(dtype, "pyarrow_dtype", None)
+        if kind is None:
+            continue
+        import pyarrow as pa
+
+        plain = (pa.large_string() if getattr(pa.types, "is_string_view", lambda _: False)(kind) else
+                 pa.large_binary() if getattr(pa.types, "is_binary_view", lambda _: False)(kind) else None)
+        if plain is None:
+            continue
+        if out is frame:
+            out = frame.copy(deep=False)
+        # pandas' own astype fails on a view type too: the values are cast in Arrow.
+        values = pa.chunked_array(frame.iloc[:, position].array.__arrow_array__()).cast(plain)
+        out.isetitem(position, pd.arrays.ArrowExtensionArray(values))
+    return out
 
 
 def _check_flat_frame(frame: pd.DataFrame, source: str) -> None:

@@ -51,6 +51,7 @@ from finlite import _limits, _spec
 from finlite._keys import MISSING, UNSEEN, key_aliases, label_key
 from finlite._money import MONEY
 from finlite._util import dump_json, param_error, write_text_atomic
+from finlite.data.io import without_views
 from finlite.data.schema import Schema, factorize_cells, numeric_column
 from finlite.errors import ConfigError, DataError
 
@@ -454,6 +455,7 @@ class Preprocessor:
         """
         self._check_fitted()
         self.schema.check_columns(frame, source)
+        frame = without_views(frame)
         n = len(frame)
         self.check_memory(n, source)
         # One preallocated float32 matrix: no float64 blocks, no hstack copy.
