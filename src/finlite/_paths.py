@@ -266,7 +266,12 @@ def check_not_here(out: PathLike, option: str = "out") -> None:
     """
     try:
         here, target = Path.cwd().resolve(), Path(out).resolve()
-    except (OSError, RuntimeError):  # a symbolic link loop (RuntimeError before Python 3.13): checked later
+    except (OSError, RuntimeError) as exc:
+        # A loop of symbolic links (RuntimeError up to Python 3.12, ELOOP after): refused now, not
+        # after the work (compress ended in a traceback there: a review, 2026-12-03).
+        if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+            raise ConfigError(f"{_spelled(option, Path(out))} passes through a loop of symbolic links; give a path "
+                              "that leads to a real folder.", param=_param(option)) from None
         return
     if here == target or target in here.parents:
         raise ConfigError(f"{_spelled(option, Path(out))} is the folder you are working in{'' if here == target else ' or holds it'}; "

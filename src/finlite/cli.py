@@ -614,13 +614,6 @@ def import_teacher(
                f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  KS {m['ks']:.4f}; "
                f"out-of-fold AUC on the training split {outcome.metrics['train_oof_auc']:.4f}")
     _warn_thin_test(m)
-    oof_auc = float(outcome.metrics["train_oof_auc"])
-    if abs(oof_auc - 0.5) < 0.02:
-        # The refits with the booster's own parameters learned nothing (min_data_in_leaf above the
-        # fold's rows, say): the student would learn from scores that carry no ranking.
-        typer.echo(f"warning: the out-of-fold refits rank no better than chance (AUC {oof_auc:.4f}), so a student "
-                   "would learn from scores that carry no ranking. Check the booster's parameters against this "
-                   "table's size (min_data_in_leaf, min_child_weight) or pass more --folds.", err=True)
     for note in outcome.warnings:
         typer.echo(f"warning: {note}", err=True)
     typer.echo(f"teacher artifact: {outcome.path}")

@@ -321,3 +321,5 @@ def test_refits_that_learn_nothing_are_warned_of(tmp_path: Path) -> None:
     good = CliRunner().invoke(app, ["import-teacher", str(file), str(path), "--target", "defaulted", "--positive", "yes",
                                     "--out", str(tmp_path / "t2")])
     assert good.exit_code == 0 and "no better than chance" not in good.output, good.output
+    outcome = import_teacher(tmp_path / "big_leaf.txt", path, target="defaulted", positive="yes")  # Python too
+    assert any(w.startswith("the out-of-fold refits rank no better than chance") for w in outcome.warnings)

@@ -240,6 +240,7 @@ class Preprocessor:
                 holds text or a number that is not finite or does not fit float32 (named with
                 its row and value: a model cannot be trained on it).
         """
+        self.fitted_ = False  # a refused fit (any of the errors below) leaves nothing marked fitted
         self.schema.check_columns(frame, source)
         enc = self.encoding
         self.notes_ = []
@@ -285,7 +286,7 @@ class Preprocessor:
         try:
             self._check_names_distinct(source)
         except DataError:
-            self.fitted_ = False  # a refused fit leaves no fitted object behind
+            self.fitted_ = False
             raise
         return self
 

@@ -563,13 +563,6 @@ def infer_schema(
             raise DataError(f"Column {name!r} in {source} holds {what}; finlite reads numbers, text categories and "
                             f"dates. Write it as {how}, or drop it (drop=[{name!r}]).", param="drop")
         if name in user_numeric:
-            if pd.api.types.is_bool_dtype(series):
-                # Trained as 1/0 from pandas' booleans, but `finlite score` reads a CSV's "True" as
-                # text, which a numeric column refuses: the model refused its own training file (a
-                # review, 2026-12-03). As a category it reads alike everywhere.
-                raise DataError(f"Column {name!r} in {source} holds True/False, which finlite encodes as a category; "
-                                f"as a number, a CSV's 'True' would be refused when scoring. Drop {name!r} from "
-                                "numeric, or write it as 1/0.", param="numeric")
             share, example = _money_share(series)
             is_money = share == 1.0 and example is not None  # money text declared numeric: read as money
             numeric_column(series, name, source, money=is_money)  # raises on text

@@ -38,7 +38,8 @@ class TrainOutcome:
     path: Path | None
     operating_point: OperatingPoint | None = None
     #: What the caller should be told (the CLI prints each as a warning): an imported booster's
-    #: rows the teacher scores differently (:func:`finlite.training.boosted.parity_note`).
+    #: rows the teacher scores differently (:func:`finlite.training.boosted.parity_note`), refits
+    #: that learned nothing.
     warnings: tuple[str, ...] = ()
 
 
@@ -145,8 +146,9 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
 
     See :func:`finlite.training.boosted.import_booster` for how columns and OOF scores are handled.
     The operating point is set as in :func:`train` (``cutoff``, ``flag_rate`` or the training bad rate).
-    Rows of the table the teacher scores differently from the booster are said in the outcome's
-    ``warnings`` (and recorded in the manifest's first step, ``parity``).
+    Rows of the table the teacher scores differently from the booster, and refits that rank no
+    better than chance, are said in the outcome's ``warnings`` (the parity is also recorded in the
+    manifest's first step, ``parity``).
     """
     from finlite.training.boosted import import_booster, parity_note
 
@@ -156,5 +158,12 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
     model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,
                                            seed=seed, folds=folds, learning_rate=learning_rate)
     outcome = _finish_teacher(model, prepared, [step], seed, (cutoff, flag_rate), out, overwrite, {})
-    note = parity_note(step["parity"])
-    return outcome if note is None else replace(outcome, warnings=(note,))
+    notes = [] if (note := parity_note(step["parity"])) is None else [note]
+    oof_auc = float(outcome.metrics["train_oof_auc"])
+    if abs(oof_auc - 0.5) < 0.02:
+        # The refits with the booster's own parameters learned nothing (min_data_in_leaf above a
+        # fold's rows, say): "out-of-fold AUC 0.5000" passed without a word (a review, 2026-12-03).
+        notes.append(f"the out-of-fold refits rank no better than chance (AUC {oof_auc:.4f}), so a student would "
+                     "learn from scores that carry no ranking. Check the booster's parameters against this table's "
+                     "size (min_data_in_leaf, min_child_weight) or pass more folds (--folds).")
+    return replace(outcome, warnings=tuple(notes)) if notes else outcome

@@ -384,12 +384,6 @@ class Encoder:
             column = column.cast(kind.value_type) if not isinstance(column, pa.ChunkedArray) else \
                 pc.cast(column, kind.value_type)
             kind = kind.value_type
-        if getattr(pa.types, "is_string_view", lambda _: False)(kind):
-            # Text as a view (Parquet written from Polars, say): read as the same text in a string
-            # column (it was refused as "type string_view" where 'string' is parsed: a review,
-            # 2026-12-03).
-            column = pc.cast(column, pa.large_string())
-            kind = column.type
         if pa.types.is_integer(kind):
             # Rounded to the nearest double, as the record path's float(v) does: Arrow's safe cast
             # would refuse an integer beyond 2**53 instead (and take three times as long).
