@@ -472,3 +472,14 @@ def test_report_out_is_never_the_folder_one_works_in(exported_dir: Path, tmp_pat
     result = runner.invoke(app, ["report", str(exported_dir), "--out", ".", "--force"])
     assert result.exit_code == 2 and "--out . is the folder you are working in" in result.output, result.output
     assert not any((tmp_path / "here").iterdir())
+
+
+def test_a_lightgbm_forecaster_refuses_neural_settings(tmp_path: Path) -> None:
+    # The same check as for a table's boosted teacher (cli._neural_flags), worded for a forecaster.
+    prices = tmp_path / "px.csv"
+    prices.write_text("date,close\n2020-01-02,100\n")  # refused before the file is read
+    result = runner.invoke(app, ["train", str(prices), "--task", "forecast", "--target", "close", "--model", "lightgbm",
+                                 "--epochs", "3", "--out", str(tmp_path / "f")])
+    assert result.exit_code == 2 and "--epochs sets up a neural forecaster; --model lightgbm has no such setting" \
+        in result.output, result.output
+    assert not (tmp_path / "f").exists()

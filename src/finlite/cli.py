@@ -426,6 +426,18 @@ def _monotone(text: str | None) -> dict[str, int] | None:
     return parse_monotone(text)
 
 
+#: `train --epochs`'s default: only another value counts as given (an explicit 200 cannot be told from none).
+TRAIN_EPOCHS = 200
+
+
+def _neural_flags(hidden: str | None, epochs: int, batch_size: int | None) -> list[str]:
+    """The neural-network options of ``train`` that were given: a model without layers, epochs or
+    mini-batches (LightGBM, XGBoost; a logistic teacher has no hidden layers) refuses them
+    rather than ignore them without a word."""
+    given = {"--hidden": hidden is not None, "--epochs": epochs != TRAIN_EPOCHS, "--batch-size": batch_size is not None}
+    return [flag for flag, on in given.items() if on]
+
+
 @app.command()
 @_friendly
 def train(
@@ -442,7 +454,7 @@ def train(
     cutoff: Annotated[float | None, typer.Option(help="Decision cut-off on P(positive): scores at or above it are flagged. Default: set from the data (the teacher's score at the training bad rate, or at --flag-rate).")] = None,
     flag_rate: FlagRate = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
-    epochs: Annotated[int, typer.Option(help="Most training epochs (early stopping usually ends sooner).")] = 200,
+    epochs: Annotated[int, typer.Option(help="Most training epochs (early stopping usually ends sooner).")] = TRAIN_EPOCHS,
     batch_size: BatchSize = None,
     max_categories: Annotated[int, typer.Option(help="Most one-hot columns per categorical column; a column with more distinct values is high-cardinality (see --high-cardinality).")] = 50,
     min_category_count: Annotated[int, typer.Option(help="Fewest training rows a category needs for its own one-hot column or weight of evidence; rarer values share an 'other' column (one-hot) or take the prior.")] = 10,
@@ -508,11 +520,9 @@ def train(
     # Settings the chosen teacher has not: refused, as for a forecaster (a logistic teacher with
     # --hidden 16 and 64 wrote identical weights; a review, 2026-12-03). --epochs at its default
     # cannot be told from absent.
-    unused = {"logistic": {"--hidden": hidden is not None},
-              "lightgbm": {"--hidden": hidden is not None, "--epochs": epochs != 200,
-                           "--batch-size": batch_size is not None}}
-    unused["xgboost"] = unused["lightgbm"]
-    ignored = [flag for flag, given in unused.get(model or "mlp", {}).items() if given]
+    neural = _neural_flags(hidden, epochs, batch_size)
+    ignored = ([f for f in neural if f == "--hidden"] if model == "logistic"
+               else neural if model in ("lightgbm", "xgboost") else [])
     if ignored:
         why = ("has no hidden layers" if model == "logistic"
                else "has no layers, epochs or mini-batches (it stops early on boosting rounds)")
@@ -560,8 +570,7 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
     if model == "lightgbm":
         # LightGBM has no layers, epochs or mini-batches (it stops early on boosting rounds): these
         # options would be ignored without a word.
-        neural = {"--hidden": hidden is not None, "--epochs": epochs != 200, "--batch-size": batch_size is not None}
-        ignored = [flag for flag, given in neural.items() if given]
+        ignored = _neural_flags(hidden, epochs, batch_size)
         if ignored:
             raise ConfigError(f"{ignored[0]} sets up a neural forecaster; --model lightgbm has no such setting (it "
                               f"stops early on boosting rounds on the validation fold). Drop {ignored[0]}.",

@@ -1073,4 +1073,3 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     return ScoreSummary(len(windows), time.perf_counter() - start, positives, dst,
                         notes=[*table.notes, *impossible_forecast_notes(market.spec.objective, result["forecast"])],
                         provenance=origin)
-
