@@ -16,7 +16,7 @@ from onnx import TensorProto, numpy_helper
 
 from finlite.errors import ExportError
 from finlite.export.graph import ML_DOMAIN, _Graph, register_exporter
-from finlite.models.gbdt import SNAP_DECIMALS, SNAP_F32_EPS, SNAP_F64_SLACK, BoostedEnsemble
+from finlite.models.gbdt import BoostedEnsemble, encoded_cuts
 
 #: LightGBM's kZeroThreshold: with missing type "Zero", values within it take the default branch.
 _LGB_ZERO = 1e-35
@@ -156,31 +156,12 @@ def _tree_ensemble(g: _Graph, x: str, trees: _Trees, base: float) -> str:
                 target_nodeids=trees.leaf_node, **as_double)
 
 
-def _raw_columns(g: _Graph, x: str, spec: dict[str, Any]) -> str:
-    """An imported booster's raw columns from finlite's encoded row, as
-    :meth:`~finlite.models.gbdt.BoostedEnsemble.features` computes them, in double precision:
-    ``z · std + mean``, values within the encoding's error of a number of few decimals snapped
-    to it (0 and whole numbers first), NaN where the column's missing indicator is 1."""
+def _encoded_columns(g: _Graph, x: str, spec: dict[str, Any]) -> str:
+    """An imported booster's columns of finlite's encoded row, in double precision, NaN where the
+    column's missing indicator is 1: the booster's thresholds are moved into the encoding
+    (:func:`_encoded_splits`) instead of the values out of it, so nothing is rebuilt here."""
     index = np.asarray(spec["index"], dtype=np.int64)
-    std = np.asarray(spec["std"], dtype=np.float64)
-    mean = np.asarray(spec["mean"], dtype=np.float64)
     z = g.op("Cast", [g.op("Gather", [x, g.const(index, "columns")], axis=1)], to=TensorProto.DOUBLE)
-    raw = g.op("Add", [g.op("Mul", [z, g.const(std, "std")]), g.const(mean, "mean")])
-    # The tolerance and the snapping of BoostedEnsemble.features, operation for operation.
-    size = g.op("Mul", [g.const(std, "std"), g.op("Abs", [z])])
-    tol = g.op("Add", [g.op("Mul", [size, g.const(np.float64(SNAP_F32_EPS), "f32_eps", dtype=np.float64)]),
-                       g.op("Mul", [g.op("Add", [g.const(np.abs(mean), "abs_mean"), size]),
-                                    g.const(np.float64(SNAP_F64_SLACK), "f64_slack", dtype=np.float64)])])
-    # A number of few decimals comes back as itself (XGBoost splits at observed values), fewest first.
-    free = None
-    for decimals in range(SNAP_DECIMALS + 1):
-        scale = g.const(np.float64(10.0 ** decimals), f"scale{decimals}", dtype=np.float64)
-        near = g.op("Div", [g.op("Round", [g.op("Mul", [raw, scale])]), scale])
-        snap = g.op("LessOrEqual", [g.op("Abs", [g.op("Sub", [raw, near])]), tol])
-        if free is not None:
-            snap = g.op("And", [snap, free])
-        raw = g.op("Where", [snap, near, raw])
-        free = g.op("Not", [snap]) if free is None else g.op("And", [free, g.op("Not", [snap])])
     indicators = [int(i) if i is not None and int(i) >= 0 else -1 for i in spec.get("missing_index", [])]
     if any(i >= 0 for i in indicators):
         has = np.asarray([i >= 0 for i in indicators] + [False] * (len(index) - len(indicators)))
@@ -188,8 +169,28 @@ def _raw_columns(g: _Graph, x: str, spec: dict[str, Any]) -> str:
                                                          + [0] * (len(index) - len(indicators)), np.int64),
                                               "indicators")], axis=1)
         missing = g.op("And", [g.op("Greater", [gathered, g.const(0.5)]), g.const(has, "has_indicator", dtype=bool)])
-        raw = g.op("Where", [missing, g.const(np.float64(np.nan), "nan", dtype=np.float64), raw])
-    return raw
+        z = g.op("Where", [missing, g.const(np.float64(np.nan), "nan", dtype=np.float64), z])
+    return z
+
+
+def _encoded_splits(trees: _Trees, model: BoostedEnsemble) -> None:
+    """Each split's raw threshold replaced by its cut in finlite's float32 encoding of the column
+    (:func:`~finlite.models.gbdt.encoded_cuts`), with the comparison kept: an encoded value below
+    the cut had a raw value left of the threshold, and above it right of it. A value encoded exactly
+    on the cut goes right for XGBoost (``<``) and left for LightGBM (``<=``), as
+    :meth:`~finlite.models.gbdt.BoostedEnsemble.features` decides it, so the graph and the model
+    score alike. Where the missing branch is taken is unchanged (it was decided on the raw threshold)."""
+    mean, std = model.input["mean"], model.input["std"]
+    values = np.asarray(trees.value, dtype=np.float64)
+    features = np.asarray(trees.feature, dtype=np.int64)
+    splits = np.asarray([m != "LEAF" for m in trees.mode])
+    for j in np.unique(features[splits]).tolist():
+        if j >= len(std):
+            raise ExportError(f"A split of the imported booster reads feature #{j}, but its input map has "
+                              f"{len(std)} columns; its config and its trees disagree. Import the booster again.")
+        at = splits & (features == j)
+        values[at] = encoded_cuts(model.library, values[at], mean[j], std[j])
+    trees.value = values.tolist()
 
 
 def _boosted_shape(model: BoostedEnsemble, width: int | None) -> list[Any]:
@@ -208,12 +209,11 @@ def _boosted_logit(g: _Graph, model: BoostedEnsemble, x: str) -> str:
         flat = np.asarray([-1, model.window * _steps_width(model)], dtype=np.int64)
         x = g.op("Reshape", [x, g.const(flat, "window_shape")])
     if model.input.get("mode") == "columns":
-        x = _raw_columns(g, x, model.input)
-        if model.library == "xgboost":  # XGBoost reads its features as float32 (rounded to nearest)
-            x = g.op("Cast", [x], to=TensorProto.FLOAT)
-    # ONNX Runtime compares and sums in the input's type: doubles, as LightGBM does (and exact for
-    # XGBoost's float32 features and thresholds); float32 thresholds would need rounding per split.
-    if model.input.get("mode") != "columns" or model.library == "xgboost":
+        x = _encoded_columns(g, x, model.input)  # doubles already
+        _encoded_splits(trees, model)
+    else:
+        # ONNX Runtime compares and sums in the input's type: doubles, as LightGBM does (and exact
+        # for XGBoost's float32 features and thresholds); float32 thresholds would need rounding per split.
         x = g.op("Cast", [x], to=TensorProto.DOUBLE)
     return _tree_ensemble(g, x, trees, base)
 

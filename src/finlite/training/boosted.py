@@ -375,9 +375,10 @@ def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: Prep
             features: list[str]) -> dict[str, Any]:
     """How closely the wrapped teacher reproduces the booster on the table's own raw columns.
 
-    The wrapper rebuilds raw values from finlite's float32 encoding (snapped to numbers of few
-    decimals: BoostedEnsemble.features); a value the encoding cannot tell apart from a split
-    threshold could still land on the other side. This measures it, over every labelled row.
+    The wrapper rebuilds raw values from finlite's float32 encoding and keeps each on the side of
+    every split its encoded value lies (BoostedEnsemble.features); a value the encoding cannot
+    tell apart from a split threshold could still land on the other side, and a blank where the
+    training split had none is imputed. This measures it, over every labelled row.
     """
     raw = prepared.frame[features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     # The booster's own probability, as its library gives it: LightGBM's predict() applies the
@@ -405,20 +406,20 @@ def parity_note(parity: Mapping[str, Any]) -> str | None:
     """The warning about an import's parity (None when every row matched): in the outcome's
     ``warnings`` of :func:`finlite.jobs.train.import_teacher`, which ``import-teacher`` prints.
 
-    Not a refusal: XGBoost splits at observed values, and a full-precision value rebuilt from the
-    float32 encoding lands on the other side of its own split on a share of rows that grows with
-    the features and trees (23 of 1,500 rows of three uniform ratios; 136 of 2,000 with twenty
-    features and 200 rounds: a review, 2026-12-03); a refusal would turn such boosters away.
+    Not a refusal: a value closer to an XGBoost threshold (it splits at observed values) than
+    finlite's float32 encoding resolves cannot be placed (1 row in 12 books of 1,500 in a
+    measurement, 2026-12-03), and a blank where the training split had none is imputed; a
+    refusal would turn such boosters away.
     """
     if not parity.get("rows_above_1e-6"):
         return None
     return (f"{parity['rows_above_1e-6']:,} of {parity['rows']:,} rows of the table score differently from the booster "
             f"(largest difference in P(positive) {parity['max_abs_diff']:.4g}, first at data row "
-            f"{parity.get('first_row_above')}; {parity['decisions_flipped_at_0.5']:,} decisions at 0.5 differ). Values "
-            "on an XGBoost split (it splits at observed values) cross it once rebuilt from finlite's float32 "
-            "encoding; a missing value in a column that had none in the training split is imputed with the median, "
-            "not sent down the booster's missing branch. The teacher's scores are recorded as they are "
-            "(steps[0].parity in the manifest); check those rows before relying on it.")
+            f"{parity.get('first_row_above')}; {parity['decisions_flipped_at_0.5']:,} decisions at 0.5 differ). A value "
+            "closer to a split threshold than finlite's float32 encoding resolves can land on the other side of it; "
+            "a missing value in a column that had none in the training split is imputed with the median, not sent "
+            "down the booster's missing branch. The teacher's scores are recorded as they are (steps[0].parity in "
+            "the manifest); check those rows before relying on it.")
 
 
 def _check_lightgbm_output(raw: bytes, file: Path) -> None:
@@ -485,9 +486,10 @@ def import_booster(
 
     The returned step records ``parity``: the largest probability difference between the
     wrapped teacher and the booster scoring the raw columns itself, and the rows it affects.
-    Raw values are rebuilt from finlite's float32 encoding and snapped to the number of few
-    decimals they lie within the encoding's error of (XGBoost places thresholds on observed
-    values, which a rebuilt 29.999998 would cross); the manifest says how closely that matched.
+    Raw values are rebuilt from finlite's float32 encoding, each kept on the side of every split
+    that its encoded value lies (XGBoost places thresholds on observed values, which a rebuilt
+    29.999998 would cross; see :func:`finlite.models.gbdt.encoded_cuts`); the manifest says how
+    closely that matched.
     """
     check_folds(folds)  # before any work: the label check follows once the table is split
     if learning_rate is not None and (isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float))

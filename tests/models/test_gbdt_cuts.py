@@ -1,0 +1,85 @@
+"""An imported booster reads raw columns rebuilt from finlite's float32 encoding: each of its split
+thresholds has a place in that encoding (encoded_cuts), and a rebuilt value kept in the gap its
+encoded value lies in must take the raw value's side of every split, whatever the rounding did."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from finlite.models.gbdt import _sides, encoded_cuts
+
+
+def _left(library: str, value: np.ndarray, threshold: float) -> np.ndarray:
+    """The library's own rule: XGBoost compares in float32 (``x < t``), LightGBM in double (``x <= t``)."""
+    if library == "xgboost":
+        return np.asarray(value.astype(np.float32) < np.float32(threshold))
+    return np.asarray(value <= threshold)
+
+
+def _check_sides(library: str, t: np.ndarray, v: np.ndarray, mean: float, std: float, *, strict: bool = False) -> None:
+    """Every rebuilt value, kept in the gap its encoded value lies in, takes the raw value's side of
+    every threshold, except on a threshold's place, where it takes the exported graph's side
+    (``strict``: there too, for an encoding fine enough that only the threshold's own smallest raw
+    value lands on its place)."""
+    encoded = ((v - mean) / std).astype(np.float32)  # as every encoder writes it
+    cuts = encoded_cuts(library, t, mean, std)
+    assert (np.diff(cuts) >= 0).all()  # the places keep the thresholds' order: searchsorted is valid
+    lower, upper = _sides(library, t)
+    gap = np.searchsorted(cuts, encoded, side="right" if library == "xgboost" else "left")
+    rebuilt = encoded.astype(np.float64) * std + mean
+    # Whatever value the rebuild (and snapping) gives, even one right on a threshold or next to it.
+    for start in (rebuilt, *(np.full_like(v, x) for x in (*t, *np.nextafter(t, -np.inf), *np.nextafter(t, np.inf)))):
+        if library == "xgboost":
+            start = start.astype(np.float32).astype(np.float64)
+        kept = np.clip(start, lower[gap], upper[gap])
+        for i, threshold in enumerate(t):
+            # A row encoded exactly on the place cannot be told apart (unless the encoding is that fine).
+            told = np.ones(len(v), dtype=bool) if strict else encoded != cuts[i]
+            assert (_left(library, kept, threshold)[told] == _left(library, v, threshold)[told]).all()
+            # ... and goes the way the exported graph sends it: right for XGBoost (<), left for LightGBM (<=).
+            assert (_left(library, kept, threshold)[encoded == cuts[i]] == (library == "lightgbm")).all()
+
+
+def _near(t: np.ndarray) -> np.ndarray:
+    """Values on and next to each threshold, and halfway between a float32 threshold and the float32
+    number below it (which rounds to either by the parity of its last digit: ties to even)."""
+    halfway = (np.nextafter(t.astype(np.float32), np.float32(-np.inf)).astype(np.float64) + t) / 2
+    return np.concatenate([t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf), halfway,
+                           np.nextafter(halfway, -np.inf), np.nextafter(halfway, np.inf)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["xgboost", "lightgbm"]),
+       st.lists(st.floats(-1e6, 1e6, allow_subnormal=False), min_size=1, max_size=12),
+       st.lists(st.floats(-1e6, 1e6, allow_subnormal=False), min_size=1, max_size=40),
+       st.floats(-1e5, 1e5), st.floats(1e-3, 1e5), st.booleans())
+def test_a_rebuilt_value_takes_the_raw_values_side_of_every_split(library: str, points: list[float],
+                                                                   values: list[float], mean: float, std: float,
+                                                                   on_points: bool) -> None:
+    # XGBoost's thresholds are float32 numbers; split at observed values, so rows often sit on them.
+    t = np.unique(np.asarray(points, dtype=np.float32 if library == "xgboost" else np.float64).astype(np.float64))
+    v = np.asarray(values, dtype=np.float64)
+    if on_points:
+        v = np.concatenate([v, _near(t)])
+    assume(np.isfinite(((v - mean) / std).astype(np.float32)).all())
+    _check_sides(library, t, v, mean, std)
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+@pytest.mark.parametrize("level", [123456.7, 123456.703125, 0.1, -77.3])  # float32 last digits odd and even
+def test_an_encoding_finer_than_float32_places_every_row_as_its_library_does(library: str, level: float) -> None:
+    """A column whose spread is small next to its level (a balance near 123,456 with a spread of
+    1e-9) is encoded more finely than float32 holds the raw value: XGBoost's own float32 rounding
+    (to the even neighbour on a tie) then decides which raw values fall left of a threshold, and
+    every row, the one halfway between two float32 numbers included, must be placed as it does."""
+    t = np.asarray([float(np.float32(level))]) if library == "xgboost" else np.asarray([level])
+    halfway = float((np.nextafter(np.float32(t[0]), np.float32(-np.inf)) + t[0]) / 2) if library == "xgboost" else t[0]
+    _check_sides(library, t, _near(t), halfway, 1e-9, strict=True)
+
+
+def test_a_threshold_beyond_the_encodable_range_has_an_infinite_place() -> None:
+    assert encoded_cuts("xgboost", np.array([3e38]), 0.0, 1e-3)[0] == np.inf
+    assert encoded_cuts("lightgbm", np.array([-1e300]), 0.0, 1.0)[0] == -np.inf
