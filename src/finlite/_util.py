@@ -140,6 +140,14 @@ def utc_timestamp() -> str:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
+def percent(share: float) -> str:
+    """A share as a percentage: one decimal from 1 %, two significant digits below it, so a fraud
+    flag rate of 0.017 % reads "0.017%" and 0.01 % reads "0.01%", not "0.0%"."""
+    if 0 < abs(share) < 0.01:
+        return f"{share * 100:.2g}%"
+    return f"{share:.1%}"
+
+
 def spreadsheet_safe(value: Any) -> Any:
     """``value`` for a CSV a reviewer opens in a spreadsheet: text that would start a formula
     (``=HYPERLINK(...)``, ``@SUM(...)``, ``+1+1``, also in full-width forms) gets a leading

@@ -28,6 +28,7 @@ import typer
 from typer.models import OptionInfo
 
 from finlite import _limits, _paths
+from finlite._util import percent
 from finlite.errors import ArtifactError, ConfigError, FinliteError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -548,7 +549,7 @@ def train(
                f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
     _warn_thin_test(m)
     if outcome.operating_point is not None:
-        typer.echo(f"operating point: {outcome.operating_point.describe()}; flags {m['flagged_rate']:.1%} of the "
+        typer.echo(f"operating point: {outcome.operating_point.describe()}; flags {percent(m['flagged_rate'])} of the "
                    "test split")
     typer.echo(f"teacher artifact: {outcome.path}")
 

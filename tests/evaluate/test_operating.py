@@ -120,3 +120,12 @@ def test_a_degenerate_operating_point_is_refused() -> None:
         check_decisive(0.0, 100, 0.5, "agreement")
     with pytest.raises(ConfigError, match="flags every row"):
         check_decisive(1.0, 100, 0.01, "f1")
+
+
+def test_a_fraud_range_rate_is_described_with_its_digits() -> None:
+    """'--flag-rate 0.0001' was described as "flag rate 0.0%", and a fraud bad rate of 0.17 % as 0.2 %."""
+    point = OperatingPoint(cutoff=0.9, method="flag_rate", flag_rate=0.0001, flagged_train=0.00017)
+    assert "at the flag rate 0.01% given; it flags 0.017% of the training rows" in point.describe()
+    assert "training bad rate, 0.17%" in OperatingPoint(cutoff=0.5, method="training_bad_rate",
+                                                         flag_rate=0.0017).describe()
+    assert "training bad rate, 30.0%" in OperatingPoint(cutoff=0.5, method="training_bad_rate", flag_rate=0.3).describe()

@@ -89,6 +89,20 @@ def test_train_refuses_nested_parquet_columns(german: pd.DataFrame, tmp_path: Pa
                     "--drop cannot leave them out", out)
 
 
+def test_a_parquet_column_named_twice_is_named_without_arrows_schema_dump(german: pd.DataFrame,
+                                                                        tmp_path: Path) -> None:
+    """Arrow refused the file with its whole schema (25 lines for German credit) before."""
+    table = pa.Table.from_pandas(german.head(50), preserve_index=False)
+    table = table.append_column("age_in_years", table.column("age_in_years"))
+    pq.write_table(table, tmp_path / "twice.parquet")
+    out = tmp_path / "out"
+    _assert_refused(["train", tmp_path / "twice.parquet", "--target", "creditability", "--out", out],
+                    "Column 'age_in_years' appears more than once in", out)
+    with pytest.raises(DataError, match=r"appears more than once in '\S*twice\.parquet'; .*Rename or drop the repeats "
+                                        r"when writing the file\.$"):
+        read_table(tmp_path / "twice.parquet")
+
+
 def test_read_table_refuses_a_dataframe_with_list_cells() -> None:
     frame = pd.DataFrame({"x": [1.0, 2.0], "tags": [[1], [2]]})
     with pytest.raises(DataError, match="Column 'tags' of the DataFrame holds list values"):

@@ -136,6 +136,8 @@ def test_search_command_saves_the_choice(teacher_dir: Path, german_csv: Path, tm
     record = json.loads((tmp_path / "s" / "search.json").read_text())
     assert {c["name"] for c in record["candidates"]} == {
         "search: hidden [8], T 2, sparsity 0, 32-bit", "search: hidden [8], T 2, sparsity 0.5, 32-bit"}
+    # --no-timing: no wall-clock seconds, so two identical runs write identical files (they did not).
+    assert record["seconds"] is None
     # Again without --force: the artifact is not replaced (exit 2, before any work).
     again = runner.invoke(app, _cli_search(teacher_dir, german_csv, tmp_path / "s", recipe))
     assert again.exit_code == 2 and "Traceback" not in again.output

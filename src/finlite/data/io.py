@@ -338,6 +338,13 @@ def _check_flat_parquet(path: Path) -> None:
         schema = pq.read_schema(path)
     except Exception:  # noqa: BLE001 - unreadable files get the reader's own message below
         return
+    # Arrow refuses to read a file with a name twice, with a dump of its whole schema (25 lines
+    # for German credit) ending in "Check that it is valid CSV or Parquet".
+    repeated = sorted(name for name, k in Counter(schema.names).items() if k > 1)
+    if repeated:
+        raise DataError(f"Column {repeated[0]!r} appears more than once in {str(path)!r}"
+                        + (f" (and {len(repeated) - 1} more name(s) repeat)" if len(repeated) > 1 else "")
+                        + "; which one is meant cannot be told. Rename or drop the repeats when writing the file.")
     nested = [f"{field.name!r} ({field.type})" for field in schema
               if pa.types.is_nested(field.type) or (pa.types.is_dictionary(field.type) and
               pa.types.is_nested(field.type.value_type))]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from finlite._util import check_fraction
+from finlite._util import check_fraction, percent
 from finlite.errors import ConfigError, DataError
 
 __all__ = ["FLAG_RATE_BAND", "OperatingPoint", "agreement_band", "check_decisive", "check_operating_options",
@@ -76,18 +76,19 @@ class OperatingPoint:
     def describe(self) -> str:
         """E.g. "cut-off 0.183 (the teacher flags the training bad rate, 30.0 % of training rows)"."""
         if self.method == "training_bad_rate":
-            how = f"the teacher's score at the training bad rate, {self.flag_rate:.1%}"
+            how = f"the teacher's score at the training bad rate, {percent(self.flag_rate or 0.0)}"
         elif self.method == "flag_rate":
-            how = f"the teacher's score at the flag rate {self.flag_rate:.1%} given"
+            how = f"the teacher's score at the flag rate {percent(self.flag_rate or 0.0)} given"
         elif self.method == "cutoff":
             how = "given explicitly"
         else:
             how = "recorded by an older finlite"
         if (self.flag_rate is not None and self.flagged_train is not None
-                and round(self.flagged_train, 3) != round(self.flag_rate, 3)):
+                and percent(self.flagged_train) != percent(self.flag_rate)):
             # No cut-off flags the share asked for exactly (tied scores share one side; on few rows a
-            # row is more than a tenth of a point): say what it does flag, without guessing why.
-            how += f"; it flags {self.flagged_train:.1%} of the training rows"
+            # row is more than a tenth of a point): say what it does flag, without guessing why,
+            # whenever the two would read differently (0.01 % asked, 0.017 % flagged included).
+            how += f"; it flags {percent(self.flagged_train)} of the training rows"
         return f"cut-off {self.cutoff:.6g} on P(positive) ({how})"
 
 
@@ -190,6 +191,6 @@ def check_decisive(flagged: float, rows: int, cutoff: float, what: str) -> None:
     share = "no row" if flagged <= 0.0 else "every row"
     raise ConfigError(
         f"{what} is judged at the cut-off {cutoff:.6g} on P(positive), where the teacher flags {share} of the "
-        f"{rows} rows (flag rate {flagged:.1%}): every decision is the same, so the check would decide nothing. "
+        f"{rows} rows (flag rate {percent(flagged)}): every decision is the same, so the check would decide nothing. "
         "Set an operating point where decisions are made: pass flag_rate=0.1 to flag the riskiest 10 % (or "
         "another share), or a cut-off inside the teacher's range of scores.", param="flag_rate")

@@ -8,6 +8,7 @@ import numpy as np
 
 from finlite._finite import check_scores
 from finlite._timing import TIMED_NAMES
+from finlite._util import percent
 from finlite.evaluate.cost import Timer, cost_metrics, eager_latency
 from finlite.evaluate.operating import OperatingPoint
 from finlite.evaluate.summary_report import size_words
@@ -140,10 +141,10 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("agreement at cut-off", "", _fmt(f["agreement"], "pct")))
         for point in f.get("agreement_band", []):
             flagged, really = point.get("student_flagged"), point.get("teacher_flagged")
-            shown = _fmt(point["agreement"], "pct") + (f" (flags {flagged:.1%})" if flagged is not None else "")
+            shown = _fmt(point["agreement"], "pct") + (f" (flags {percent(flagged)})" if flagged is not None else "")
             label = f"agreement, teacher flags {point['flag_rate']:.0%}"
             if really is not None and point.get("tied"):
-                label += f" ({really:.1%}: tied scores)"  # no cut-off splits a tie
+                label += f" ({percent(really)}: tied scores)"  # no cut-off splits a tie
             rows.append((label, "", shown))
         rows.append(("PSI (student vs teacher)", "", _fmt(f["psi"], "f")))
     else:
@@ -216,7 +217,7 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
             row = []
             for s in ("student_positive", "student_negative"):
                 cell = cells[f"{t}/{s}"]
-                rate = "-" if cell["positive_rate"] is None else f"{cell['positive_rate']:.1%}"
+                rate = "-" if cell["positive_rate"] is None else percent(cell["positive_rate"])
                 row.append(f"{cell['count']} (bad rate {rate})")
             lines.append(f"| {t.replace('_', ' ')} | {row[0]} | {row[1]} |")
     for heading, text in (sections or {}).items():

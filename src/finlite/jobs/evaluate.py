@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from finlite._util import percent
 from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_walk
 from finlite.data.io import Table, read_table
 from finlite.errors import ConfigError, DataError
@@ -234,11 +235,11 @@ def _describe(point: OperatingPoint, flag_rate: float | None, reference: str,
     0.1 % is one row, 0.5 % (it said "flags 0.1 %": a review, 2026-12-03)."""
     if flag_rate is None:
         return f"{point.describe()}, the artifact's own"
-    text = f"cut-off {point.cutoff:.6g} on P(positive), chosen to flag {flag_rate:.1%} of these rows"
+    text = f"cut-off {point.cutoff:.6g} on P(positive), chosen to flag {percent(flag_rate)} of these rows"
     if scores is None or not len(scores):
         return text
     flagged = int(np.count_nonzero(np.asarray(scores) >= point.cutoff))
-    return f"{text}; the {reference} flags {flagged / len(scores):.1%} of them there ({flagged:,} rows)"
+    return f"{text}; the {reference} flags {percent(flagged / len(scores))} of them there ({flagged:,} rows)"
 
 
 def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:

@@ -268,8 +268,9 @@ def search_students(
             run = replace(run, records=[replace(r, metrics={k: v for k, v in r.metrics.items() if not is_timing(k)})
                                         for r in run.records])
         result.chosen_model = run.model
-        record = dump_json({"objective": objective, "budget_s": budget_s, "seconds": seconds, "chosen": chosen,
-                            "front": front, "candidates": candidates})
+        # Without timing two identical runs write identical files: the wall-clock time is left out.
+        record = dump_json({"objective": objective, "budget_s": budget_s, "seconds": seconds if timing else None,
+                            "chosen": chosen, "front": front, "candidates": candidates})
         # Saved as the search trained it: the compress job evaluates it on the test split and
         # writes the artifact, report and recipe as for any recipe's result.
         result.outcome = _run(setup, recipe, out=out, overwrite=overwrite, timing=timing, result=run,
