@@ -126,6 +126,13 @@ def test_dry_run_then_apply_edited_plan(teacher_dir: Path, german_csv: Path, tmp
     # The fine-tuned weights keep exactly the edited plan's zeros.
     weight = art.model.layers[0].weight.flatten()
     assert set((weight == 0).nonzero().flatten().tolist()) >= set(art.plan.layers[0].pruned)
+    # A dry run with a plan of another student's shapes is refused as the real run refuses it (it
+    # passed and wrote the plan again before: a review, 2026-12-03).
+    again = tmp_path / "again.json"
+    result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--dry-run", "--plan", str(plan_file),
+                                 "--save-plan", str(again), "--student-width", "3", "--epochs", "2", "--quiet"])
+    assert result.exit_code == 2 and "make a new plan for this model" in result.output, result.output
+    assert not again.exists()
 
 
 @pytest.mark.parametrize(

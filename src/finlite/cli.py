@@ -753,6 +753,13 @@ def compress(
     elif save_plan is not None and sparsity == 0:
         raise ConfigError("--save-plan writes the pruning plan, and --sparsity 0 prunes nothing: there would be no "
                           "plan to write. Give --sparsity above 0, or drop --save-plan.")
+    elif sparsity == 0:
+        how = [flag for flag, on in (("--structured", structured), ("--scope", scope != "layer"), ("--norm", norm != "l2"))
+               if on]
+        if how:
+            raise ConfigError(f"{' and '.join(how)} {'set' if len(how) > 1 else 'sets'} how weights are pruned, and "
+                              f"--sparsity 0 prunes nothing. Give --sparsity above 0, or drop "
+                              f"{'them' if len(how) > 1 else 'it'}.")
     # The strings are checked by MagnitudePruning itself (an error naming the value and the choices).
     pruning = MagnitudePruning(sparsity=SPARSITY if sparsity is None else sparsity,
                                granularity="neuron" if structured else "weight", norm=cast(Norm, norm),

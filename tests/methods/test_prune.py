@@ -129,6 +129,14 @@ def test_inconsistent_or_mismatched_plans(tmp_path: Path) -> None:
     neuron["layers"][1]["pruned_count"] = 4
     with pytest.raises(ConfigError, match="removes all 4 neurons"):
         PruningPlan.from_dict(neuron)
+    # A hand-edited plan that empties a layer of weights is refused as well (the model would score
+    # every row alike).
+    weights = plan_pruning(model, MagnitudePruning(sparsity=0.5)).to_dict()
+    weights["layers"][-1]["pruned"] = list(range(weights["layers"][-1]["total"]))
+    weights["layers"][-1]["pruned_count"] = weights["layers"][-1]["total"]
+    with pytest.raises(ConfigError, match=r"removes all 4 weights of the layer, so the model would give every row the "
+                                          "same score"):
+        PruningPlan.from_dict(weights)
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ConfigError, match=r"Cannot read pruning plan .*bad\.json"):
         PruningPlan.load(tmp_path / "bad.json")

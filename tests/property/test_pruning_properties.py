@@ -18,16 +18,20 @@ def _model(in_features: int, hidden: list[int], seed: int) -> TabularMLP:
     return TabularMLP(in_features, hidden, dropout=0.0).eval()
 
 
-@settings(max_examples=40, deadline=None)
-@given(shape=shapes, sparsity=fractions, scope=st.sampled_from(["layer", "global"]), seed=st.integers(0, 999))
+@settings(max_examples=60, deadline=None)
+@given(shape=shapes, sparsity=st.floats(0.0, 0.999), scope=st.sampled_from(["layer", "global"]),
+       seed=st.integers(0, 999))
 def test_unstructured_sparsity_equals_plan(shape: tuple[int, list[int]], sparsity: float, scope: str, seed: int) -> None:
     model = _model(shape[0], shape[1], seed)
     plan = plan_pruning(model, MagnitudePruning(sparsity=sparsity, scope=scope))
     total = sum(layer.total for layer in plan.layers)
+    # Every layer keeps at least one weight: one without any outputs a constant (a sparsity of 0.97
+    # emptied a 1x16 output layer, and the model scored every row alike).
+    assert all(layer.kept >= 1 for layer in plan.layers)
     if scope == "global":
-        assert sum(len(layer.pruned) for layer in plan.layers) == round(sparsity * total)
+        assert sum(len(layer.pruned) for layer in plan.layers) == min(round(sparsity * total), total - len(plan.layers))
     else:
-        assert all(len(layer.pruned) == round(sparsity * layer.total) for layer in plan.layers)
+        assert all(len(layer.pruned) == min(round(sparsity * layer.total), layer.total - 1) for layer in plan.layers)
     result = apply_plan(model, plan)
     layers = dict(result.model.linear_layers())
     for layer_plan in plan.layers:

@@ -248,7 +248,11 @@ def test_cli_options_a_recipe_or_search_would_ignore_are_refused(teacher_dir: Pa
                          (["--plan", str(plan), "--structured", "--scope", "global"], "--structured and --scope set"),
                          (["--save-plan", str(tmp_path / "p.json"), "--sparsity", "0"],
                           "--sparsity 0 prunes nothing: there would be no plan to write"),
-                         (["--norm", "l1"], "--norm l1 scores whole neurons for structured pruning")):
+                         (["--norm", "l1"], "--norm l1 scores whole neurons for structured pruning"),
+                         # --sparsity 0 with options of how to prune: ignored before (a review, 2026-12-03).
+                         (["--sparsity", "0", "--structured"], "--structured sets how weights are pruned, and "
+                                                               "--sparsity 0 prunes nothing"),
+                         (["--sparsity", "0", "--scope", "global", "--norm", "l1"], "--scope and --norm set")):
         res = runner.invoke(app, [*base, *extra])
         assert res.exit_code == 2 and words in res.output, (extra, res.output)
     assert not (tmp_path / "s").exists() and not (tmp_path / "p.json").exists()

@@ -29,7 +29,7 @@ from finlite.evaluate.summary_report import rare_positive_warning
 from finlite.export.timing import report_timer
 from finlite.methods.distill import AnyDistillation, Distillation, HintDistillation, RegressionDistillation
 from finlite.methods.plan import PruningPlan
-from finlite.methods.prune import MagnitudePruning, TaylorPruning, plan_pruning
+from finlite.methods.prune import MagnitudePruning, TaylorPruning, apply_plan, plan_pruning
 from finlite.methods.registry import method_from_dict
 from finlite.methods.targets import DistillData, distill_data, teacher_logits
 from finlite.models.base import FinliteModel
@@ -615,6 +615,10 @@ def _dry_run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None,
     if model is not None and plan is None and len(recipe.steps) > 1:
         # Planning is what the pruning step would do first; it changes nothing (a dry run).
         plan = plan_pruning(model, recipe.steps[1].method, data=setup.base, distillation=recipe.steps[0].method)
+    elif model is not None and plan is not None and len(recipe.steps) > 1:
+        # A ready plan is applied to a copy, so the dry run refuses what the real run would refuse
+        # (a plan of another student's shapes passed the dry run before: a review, 2026-12-03).
+        apply_plan(model, plan)
     return CompressOutcome(model=model, plan=plan if len(recipe.steps) > 1 else None, report={}, path=None,
                            result=result, recipe=recipe)
 

@@ -74,6 +74,9 @@ class LayerPlan:
             raise ConfigError(f"{where}: pruned index {bad[0]!r} is outside 0..{self.total - 1}.")
         if self.unit == "neuron" and self.kept < 1:
             raise ConfigError(f"{where}: the plan removes all {self.total} neurons; keep at least one.")
+        if self.kept < 1:  # a layer without weights outputs a constant, and the model scores every row alike
+            raise ConfigError(f"{where}: the plan removes all {self.total} weights of the layer, so the model would "
+                              "give every row the same score; keep at least one.")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with the counts alongside the lists."""

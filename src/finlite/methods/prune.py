@@ -287,7 +287,11 @@ def _lowest(scores: np.ndarray, k: int) -> list[int]:
 
 
 def _lowest_keeping_one(order: np.ndarray, owner: np.ndarray, sizes: list[int], k: int) -> np.ndarray:
-    """The first ``k`` positions of ``order`` that leave every layer at least one neuron."""
+    """The first ``k`` positions of ``order`` that leave every layer at least one candidate (a
+    neuron, or a weight: a layer with none left outputs a constant, and so does the model)."""
+    first = order[:k]
+    if (np.bincount(owner[first], minlength=len(sizes)) < np.asarray(sizes)).all():
+        return first  # no layer emptied: the k lowest overall, without walking them one by one
     removed = np.zeros(len(sizes), dtype=int)
     chosen: list[int] = []
     for pos in order:
@@ -352,8 +356,10 @@ def plan_from_scores(model: FinliteModel, method: Any, layers: list[tuple[str, l
     if method.scope == "layer":
         pruned = []
         for name, s in zip(names, scores, strict=True):
+            # At least one candidate stays (a sparsity of 0.97 pruned all 16 weights of a 1x16 output
+            # layer: a model that scores every row alike).
             k = round(layer_sparsity.get(name, sparsity) * s.size)
-            pruned.append(_lowest(s, min(k, s.size - 1) if neuron else k))
+            pruned.append(_lowest(s, min(k, s.size - 1)))
     else:
         ranked = [s / s.mean() if neuron and s.mean() > 0 else s for s in scores]
         flat = np.concatenate(ranked)
@@ -361,10 +367,7 @@ def plan_from_scores(model: FinliteModel, method: Any, layers: list[tuple[str, l
         owner = np.concatenate([np.full(s.size, i) for i, s in enumerate(scores)])
         local = np.concatenate([np.arange(s.size) for s in scores])
         order = np.argsort(flat, kind="stable")
-        if neuron:
-            chosen = _lowest_keeping_one(order, owner, [s.size for s in scores], k)
-        else:
-            chosen = order[:k]  # weights have no floor: the k smallest overall
+        chosen = _lowest_keeping_one(order, owner, [s.size for s in scores], k)
         pruned = [sorted(int(j) for j in local[chosen[owner[chosen] == i]]) for i in range(len(scores))]
     plan_layers = [
         LayerPlan(name=name, shape=list(shape), unit=method.granularity, scores=[float(v) for v in s], pruned=p)
