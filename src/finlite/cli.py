@@ -536,7 +536,8 @@ def train(
                         high_cardinality=high_cardinality, seed=seed)
 
     outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical, drop=drop,
-                  date_column=date_column, model=model or "mlp", hidden=_widths(hidden or "256,128", "--hidden"), seed=seed,
+                  date_column=date_column, model=model or "mlp", seed=seed,
+                  hidden=None if hidden is None else _widths(hidden, "--hidden"),
                   cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
                   overwrite=force,
                   encoding=encoding)

@@ -38,3 +38,17 @@ def test_flag_rate_and_cutoff_set_the_operating_point(german_csv: Path, tmp_path
     assert info.value.param == "flag_rate" and not (tmp_path / "both").exists()
     with pytest.raises(ConfigError, match=r"'flag_rate' parameter of train must be a number in \(0, 1\)"):
         finlite.train(german_csv, target="creditability", flag_rate=1.5)
+
+
+@pytest.mark.parametrize(("model", "given", "message"), [
+    ("logistic", {"hidden": (8,)}, "hidden= sets the layers of an MLP teacher; a logistic teacher has none"),
+    ("lightgbm", {"hidden": (8,)}, "a lightgbm teacher has none"),
+    ("mlp", {"gbdt_params": {"num_leaves": 7}}, "gbdt_params= sets a LightGBM or XGBoost teacher's parameters; a mlp"),
+])
+def test_a_setting_the_teacher_does_not_have_is_refused(model: str, given: dict[str, object], message: str,
+                                                        german_csv: Path, tmp_path: Path) -> None:
+    """finlite.train(model='logistic', hidden=...) trained a logistic teacher without a word (the
+    CLI refused --hidden; Python did not)."""
+    with pytest.raises(ConfigError, match=message) as info:
+        finlite.train(german_csv, target="creditability", model=model, out=tmp_path / "t", **given)  # type: ignore[arg-type]
+    assert info.value.param in given and not (tmp_path / "t").exists()

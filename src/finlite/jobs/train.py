@@ -17,6 +17,7 @@ from finlite.artifact import DataLike, save_artifact
 from finlite.data.prepared import PreparedData, prepare
 from finlite.data.preprocess import Encoding
 from finlite.data.split import SplitConfig
+from finlite.errors import ConfigError
 from finlite.evaluate.metrics import classification_metrics
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
 from finlite.models.base import FinliteModel
@@ -53,7 +54,7 @@ def train(
     drop: Sequence[str] | None = None,
     date_column: str | None = None,
     model: str = "mlp",
-    hidden: Sequence[int] = (256, 128),
+    hidden: Sequence[int] | None = None,
     dropout: float = 0.3,
     seed: int = 0,
     cutoff: float | None = None,
@@ -65,6 +66,9 @@ def train(
     encoding: Encoding | None = None,
 ) -> TrainOutcome:
     """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
+
+    ``hidden`` sets an MLP's layer widths (default 256, 128) and ``gbdt_params`` a boosted
+    teacher's library parameters; either given for a teacher without them is refused.
 
     ``encoding`` sets how categorical columns are encoded (:class:`finlite.data.preprocess.Encoding`:
     the one-hot budget, weight of evidence or target encoding for high-cardinality columns).
@@ -86,6 +90,15 @@ def train(
     check_operating_options("train", cutoff, flag_rate)
     if model not in TEACHERS:
         raise param_error("train", "model", f"one of {TEACHERS}", model)
+    # A setting the chosen teacher does not have is refused, not ignored (hidden= with a logistic
+    # or boosted teacher trained without a word about it: a review, 2026-12-03).
+    if hidden is not None and model != "mlp":
+        raise ConfigError(f"hidden= sets the layers of an MLP teacher; a {model} teacher has none. Drop hidden, or "
+                          "use model='mlp'.", param="hidden")
+    if gbdt_params is not None and model not in ("lightgbm", "xgboost"):
+        raise ConfigError(f"gbdt_params= sets a LightGBM or XGBoost teacher's parameters; a {model} teacher has none. "
+                          "Drop gbdt_params, or use model='lightgbm' or 'xgboost'.", param="gbdt_params")
+    hidden = (256, 128) if hidden is None else hidden
     if out is not None:  # before any work: --out is no input, and may be replaced
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"data file": data})
     config = replace(config or TrainConfig(), seed=seed)
