@@ -9,7 +9,13 @@ split at observed values, ``exact`` between them). Each is imported with ``impor
 out-of-fold folds, for speed) and exported; then, on every row of its book:
 
 - the artifact's teacher against the booster's own probability (rows differing by over 1e-6);
-- the exported ONNX graph through the Predictor against the artifact's teacher.
+- the exported ONNX graph through the Predictor against the artifact's teacher;
+- on probe rows (copies of the first three rows with one column set to zero, to one of the
+  booster's thresholds, or to a midpoint between two), the teacher and the ONNX graph against
+  the booster: values a book's own rows seldom hold.
+
+"Snapped only" is the teacher with the threshold places switched off (``_gap_table = {}``): the
+rebuild before them, raw values snapped to numbers of few decimals, in today's code.
 
 Prints one line per book and the totals, and writes ``bench/results/import_parity.json``. The
 import reads finlite's float32 encoding of each column; a row whose value lies closer to a
@@ -34,6 +40,7 @@ import finlite
 from finlite._timing import cpu_info
 from finlite.jobs.export import export_artifact
 from finlite.jobs.train import import_teacher
+from finlite.models.gbdt import split_points
 from finlite.runtime import Predictor
 
 ROWS = 1_500
@@ -79,6 +86,14 @@ def one(kind: str, library: str, seed: int, folder: Path) -> dict[str, Any]:
     art = finlite.load(out)
     ours = art.predict_score(x)
     deployed = Predictor(out).predict_score(x)
+    # Values the book's rows seldom hold: zero, each split's own threshold and the midpoints between
+    # consecutive thresholds, one column at a time in copies of the first three rows.
+    probe = _probe_frame(x, split_points(library, booster))
+    probe_own = (booster.predict(xgb.DMatrix(probe), output_margin=True) if library == "xgboost"
+                 else booster.predict(probe, raw_score=True))
+    probe_expected = 1 / (1 + np.exp(-np.asarray(probe_own, dtype=np.float64)))
+    probe_teacher = art.predict_score(probe)
+    probe_deployed = Predictor(out).predict_score(probe)
     # Side by side, the rebuild before encoded thresholds (2026-12-03): raw values rebuilt from the
     # encoding and snapped to numbers of few decimals, with no split placed from the encoded value.
     art.model._gap_table = {}
@@ -87,7 +102,23 @@ def one(kind: str, library: str, seed: int, folder: Path) -> dict[str, Any]:
     return {"kind": kind, "library": library, "seed": seed, "method": method if library == "xgboost" else "lightgbm",
             "rows": ROWS, "teacher_vs_booster": int((np.abs(ours - expected) > 1e-6).sum()),
             "snapped_only_vs_booster": int((np.abs(snapped_only - expected) > 1e-6).sum()),
-            "onnx_vs_teacher": int((np.abs(deployed - ours) > 1e-6).sum())}
+            "onnx_vs_teacher": int((np.abs(deployed - ours) > 1e-6).sum()),
+            "probe_rows": len(probe),
+            "probe_teacher_vs_booster": int((np.abs(probe_teacher - probe_expected) > 1e-6).sum()),
+            "probe_onnx_vs_booster": int((np.abs(probe_deployed - probe_expected) > 1e-6).sum())}
+
+
+def _probe_frame(x: pd.DataFrame, points: dict[int, np.ndarray]) -> pd.DataFrame:
+    """Copies of the first three rows with one column set to zero, to one of the booster's
+    thresholds on it, or to a midpoint between two of them."""
+    parts = []
+    for j, t in points.items():
+        values = np.concatenate([[0.0], t, (t[1:] + t[:-1]) / 2])
+        for _, row in x.head(3).iterrows():
+            part = pd.DataFrame([row.to_numpy()] * len(values), columns=x.columns)
+            part.iloc[:, j] = values
+            parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def main() -> None:
@@ -104,13 +135,19 @@ def main() -> None:
                     results.append(r)
                     print(f"seed {seed} {kind:6} {library:8} ({r['method']:8}): {r['teacher_vs_booster']:4} of "
                           f"{ROWS:,} rows differ from the booster (snapped only: {r['snapped_only_vs_booster']:4}), "
-                          f"{r['onnx_vs_teacher']} ONNX rows from the teacher", flush=True)
-    total = {lib: {key: sum(r[key] for r in results if r["library"] == lib)
-                   for key in ("teacher_vs_booster", "snapped_only_vs_booster")} for lib in ("xgboost", "lightgbm")}
+                          f"{r['onnx_vs_teacher']} ONNX rows from the teacher; probes: "
+                          f"{r['probe_teacher_vs_booster']}/{r['probe_onnx_vs_booster']} of {r['probe_rows']:,} "
+                          "(teacher/ONNX vs booster)", flush=True)
+    keys = ("teacher_vs_booster", "snapped_only_vs_booster", "probe_rows", "probe_teacher_vs_booster",
+            "probe_onnx_vs_booster")
+    total = {lib: {key: sum(r[key] for r in results if r["library"] == lib) for key in keys}
+             for lib in ("xgboost", "lightgbm")}
     onnx = sum(r["onnx_vs_teacher"] for r in results)
     for lib, counts in total.items():
         print(f"{lib}: {counts['teacher_vs_booster']} of {ROWS * len(results) // 2:,} rows differ from the booster "
-              f"(snapped only, as before: {counts['snapped_only_vs_booster']})")
+              f"(snapped only, as before: {counts['snapped_only_vs_booster']}); probes: teacher "
+              f"{counts['probe_teacher_vs_booster']}, ONNX {counts['probe_onnx_vs_booster']} of "
+              f"{counts['probe_rows']:,}")
     print(f"ONNX against the teacher: {onnx} rows")
     cpu = cpu_info()
     print(f"CPU: {cpu['model']} ({cpu['cores']} cores)")

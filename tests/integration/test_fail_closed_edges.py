@@ -158,11 +158,11 @@ def test_a_plan_listing_a_layer_twice_or_a_coerced_shape_is_refused(tmp_path: Pa
     """The second plan of a layer listed twice was applied while the recorded plan showed both;
     "16" and 71.9 in a shape were read as 16 and 71 (a review of hostile files, 2026-12-03)."""
     plan = tmp_path / "plan.json"
-    layer = {"name": "a", "shape": [1, 2], "unit": "weight", "scores": [0.5, 1.0], "pruned": [0]}
+    layer = {"name": "a", "shape": [1, 3], "unit": "weight", "scores": [0.5, 1.0, 2.0], "pruned": [0]}
     plan.write_text(json.dumps({"format": "finlite.pruning_plan/1", "layers": [layer, dict(layer, pruned=[0, 1])]}))
     with pytest.raises(ConfigError, match=r"lists layer 'a' more than once; give each layer one plan"):
         PruningPlan.load(plan)
-    for shape in ([1, "2"], [1, 1.9], [True, 2]):
+    for shape in ([1, "3"], [1, 2.9], [True, 3]):
         plan.write_text(json.dumps({"format": "finlite.pruning_plan/1", "layers": [dict(layer, shape=shape)]}))
         with pytest.raises(ConfigError, match=r"layer 0 \(a\): 'shape' must be a list of whole numbers"):
             PruningPlan.load(plan)

@@ -9,21 +9,37 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from finlite.models.gbdt import _sides, encoded_cuts
+from finlite.models.gbdt import LGB_ZERO, _lgb_sides, _sides, encoded_cuts
 
 
 def _left(library: str, value: np.ndarray, threshold: float) -> np.ndarray:
-    """The library's own rule: XGBoost compares in float32 (``x < t``), LightGBM in double (``x <= t``)."""
+    """The library's own rule: XGBoost compares in float32 (``x < t``); LightGBM reads any
+    |x| <= 1e-35 as 0 (kZeroThreshold), then compares in double (``x <= t``)."""
     if library == "xgboost":
         return np.asarray(value.astype(np.float32) < np.float32(threshold))
-    return np.asarray(value <= threshold)
+    return np.asarray(np.where(np.abs(value) <= LGB_ZERO, 0.0, value) <= threshold)
+
+
+def _undecidable(library: str, t: float, encoded: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Rows whose encoding is also that of a raw value on the threshold's other side: the largest
+    value the library sends left and the smallest it sends right encode alike, and so does the row."""
+    if library == "xgboost":
+        t32 = np.float32(t)
+        mid = (float(np.nextafter(t32, np.float32(-np.inf))) + t) / 2
+        right = mid if np.float32(mid) == t32 else float(np.nextafter(mid, np.inf))
+        left = float(np.nextafter(right, -np.inf))
+    else:
+        left_a, right_a = _lgb_sides(np.asarray([t]))
+        left, right = float(left_a[0]), float(right_a[0])
+    low, high = np.float32((left - mean) / std), np.float32((right - mean) / std)
+    return np.asarray((low == high) & (encoded == low))
 
 
 def _check_sides(library: str, t: np.ndarray, v: np.ndarray, mean: float, std: float, *, strict: bool = False) -> None:
-    """Every rebuilt value, kept in the gap its encoded value lies in, takes the raw value's side of
-    every threshold, except on a threshold's place, where it takes the exported graph's side
-    (``strict``: there too, for an encoding fine enough that only the threshold's own smallest raw
-    value lands on its place)."""
+    """Every rebuilt value, kept in the gap its encoded value lies in, goes the way the exported
+    graph sends its encoded value at every threshold (XGBoost: left below the place; LightGBM: left
+    at or below it), and that is the raw value's way wherever the encoding can tell (``strict``:
+    the encoding is fine enough to tell every row)."""
     encoded = ((v - mean) / std).astype(np.float32)  # as every encoder writes it
     cuts = encoded_cuts(library, t, mean, std)
     assert (np.diff(cuts) >= 0).all()  # the places keep the thresholds' order: searchsorted is valid
@@ -36,11 +52,11 @@ def _check_sides(library: str, t: np.ndarray, v: np.ndarray, mean: float, std: f
             start = start.astype(np.float32).astype(np.float64)
         kept = np.clip(start, lower[gap], upper[gap])
         for i, threshold in enumerate(t):
-            # A row encoded exactly on the place cannot be told apart (unless the encoding is that fine).
-            told = np.ones(len(v), dtype=bool) if strict else encoded != cuts[i]
-            assert (_left(library, kept, threshold)[told] == _left(library, v, threshold)[told]).all()
-            # ... and goes the way the exported graph sends it: right for XGBoost (<), left for LightGBM (<=).
-            assert (_left(library, kept, threshold)[encoded == cuts[i]] == (library == "lightgbm")).all()
+            went = _left(library, kept, threshold)
+            graph = encoded < cuts[i] if library == "xgboost" else encoded <= cuts[i]
+            assert (went == graph).all()
+            told = np.ones(len(v), dtype=bool) if strict else ~_undecidable(library, threshold, encoded, mean, std)
+            assert (went[told] == _left(library, v, threshold)[told]).all()
 
 
 def _near(t: np.ndarray) -> np.ndarray:
@@ -55,15 +71,19 @@ def _near(t: np.ndarray) -> np.ndarray:
 @given(st.sampled_from(["xgboost", "lightgbm"]),
        st.lists(st.floats(-1e6, 1e6, allow_subnormal=False), min_size=1, max_size=12),
        st.lists(st.floats(-1e6, 1e6, allow_subnormal=False), min_size=1, max_size=40),
-       st.floats(-1e5, 1e5), st.floats(1e-3, 1e5), st.booleans())
+       st.floats(-1e5, 1e5), st.floats(1e-3, 1e5), st.booleans(), st.booleans())
 def test_a_rebuilt_value_takes_the_raw_values_side_of_every_split(library: str, points: list[float],
                                                                    values: list[float], mean: float, std: float,
-                                                                   on_points: bool) -> None:
+                                                                   on_points: bool, zero_splits: bool) -> None:
     # XGBoost's thresholds are float32 numbers; split at observed values, so rows often sit on them.
     t = np.unique(np.asarray(points, dtype=np.float32 if library == "xgboost" else np.float64).astype(np.float64))
     v = np.asarray(values, dtype=np.float64)
     if on_points:
         v = np.concatenate([v, _near(t)])
+    if library == "lightgbm" and zero_splits:
+        # LightGBM's splits around zero's bin (negatives | zero | positives), and zeros to send.
+        t = np.unique(np.concatenate([t, [-LGB_ZERO, LGB_ZERO]]))
+        v = np.concatenate([v, [0.0, -0.0, LGB_ZERO, -LGB_ZERO, 1e-300, -1e-300]])
     assume(np.isfinite(((v - mean) / std).astype(np.float32)).all())
     _check_sides(library, t, v, mean, std)
 
@@ -78,6 +98,25 @@ def test_an_encoding_finer_than_float32_places_every_row_as_its_library_does(lib
     t = np.asarray([float(np.float32(level))]) if library == "xgboost" else np.asarray([level])
     halfway = float((np.nextafter(np.float32(t[0]), np.float32(-np.inf)) + t[0]) / 2) if library == "xgboost" else t[0]
     _check_sides(library, t, _near(t), halfway, 1e-9, strict=True)
+
+
+@pytest.mark.parametrize(("mean", "std"), [(0.3, 1.0), (-2.0, 0.5), (0.0, 1e-3), (1e6, 1e3)])
+def test_zero_keeps_its_own_bin_at_lightgbm_splits_around_zero(mean: float, std: float) -> None:
+    """LightGBM splits a column of negatives, zeros and positives at -1e-35 and 1e-35. The value it
+    sends left of -1e-35 encodes as zero does, and the tie sent zero left: in the exported graph, rows
+    with a zero scored 0.88 where the booster gave 0.12 (a review, 2026-12-03). Zero goes right of
+    the split below it and left of the one above it, in the graph and in the model alike."""
+    t = np.asarray([-LGB_ZERO, LGB_ZERO])
+    zero = np.float32((0.0 - mean) / std)
+    cuts = encoded_cuts("lightgbm", t, mean, std)
+    assert zero > cuts[0] and zero <= cuts[1]  # the graph's rule: left at or below the place
+    lower, upper = _sides("lightgbm", t)
+    gap = int(np.searchsorted(cuts, zero, side="left"))
+    kept = np.clip(np.asarray([zero * std + mean]), lower[gap], upper[gap])
+    assert not _left("lightgbm", kept, t[0])[0] and _left("lightgbm", kept, t[1])[0]
+    # Unsorted and repeated thresholds (one per node, as the exporter passes them) get the same places.
+    assert encoded_cuts("lightgbm", np.asarray([LGB_ZERO, -LGB_ZERO, LGB_ZERO]), mean, std).tolist() == [
+        cuts[1], cuts[0], cuts[1]]
 
 
 def test_a_threshold_beyond_the_encodable_range_has_an_infinite_place() -> None:

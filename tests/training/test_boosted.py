@@ -188,6 +188,40 @@ def test_an_imported_xgboost_booster_places_full_precision_values_on_their_side_
     assert np.abs(Predictor(outcome.path).predict_score(x) - expected).max() < 1e-6
 
 
+def test_an_imported_lightgbm_booster_scores_zero_as_it_does_at_its_split_below_zero(tmp_path: Path) -> None:
+    """LightGBM splits negatives from zero at -1e-35; the largest value it sends left encodes as zero
+    does, and the exported graph sent rows with a zero left (0.88 where the booster gave 0.12, with
+    decision 1), while the test split's rows held no zero and export passed (a review, 2026-12-03).
+    Rows with a zero, on the booster's thresholds, and between them score as the booster scores
+    them, in the model and through the deployed Predictor."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    change = rng.normal(0.3, 1, n)
+    change[rng.random(n) < 0.001] = 0.0
+    frame = pd.DataFrame({"change": change, "other": rng.normal(0, 1, n)})
+    y = ((-change > 0) ^ (rng.random(n) < 0.1)).astype(int)
+    frame["bad"] = np.where(y == 1, "yes", "no")
+    path = tmp_path / "book.csv"
+    frame.to_csv(path, index=False)
+    x = frame.drop(columns=["bad"])
+    file, _ = _saved_booster("lightgbm", x, y, tmp_path, {"num_leaves": 7}, 30)
+    booster = lgb.Booster(model_file=str(file))
+    outcome = import_teacher(file, path, target="bad", positive="yes", folds=2, out=tmp_path / "teacher")
+    from finlite.jobs.export import export_artifact
+    from finlite.models.gbdt import split_points
+    from finlite.runtime import Predictor
+
+    export_artifact(outcome.path, path)
+    points = split_points("lightgbm", booster)[0]
+    assert (points < 0).any() and np.isclose(points, -1e-35, rtol=1e-6, atol=0).any()  # zero's split is there
+    between = (points[1:] + points[:-1]) / 2
+    values = np.concatenate([[0.0], points, between])
+    probe = pd.DataFrame({"change": np.tile(values, 3), "other": np.repeat([0.0, 1.0, -1.0], len(values))})
+    expected = booster.predict(probe)
+    assert np.abs(finlite.load(outcome.path).predict_score(probe) - expected).max() < 1e-6
+    assert np.abs(Predictor(outcome.path).predict_score(probe) - expected).max() < 1e-6
+
+
 def test_import_errors_name_the_problem(tmp_path: Path) -> None:
     path, frame = _numeric_loans(tmp_path)
     x = frame[["annual_income", "utilisation"]].rename(columns={"utilisation": "dti"})
@@ -231,7 +265,7 @@ def test_a_booster_of_the_other_class_and_a_pipe_are_refused(tmp_path: Path) -> 
     x, y = frame[["annual_income", "utilisation"]], (frame["defaulted"] == "yes").astype(int)
     file, _ = _saved_booster("lightgbm", x, 1 - y, tmp_path, {"num_leaves": 7}, 30)
     with pytest.raises(DataError, match=r"ranks defaulted='yes' \(the positive class here\) below 'no': AUC 0\.\d+ on the "
-                                        r"training rows.*pass --positive no"):
+                                        r"training rows.*pass positive='no', or check the target"):
         import_teacher(file, path, target="defaulted", positive="yes", out=tmp_path / "t")
     assert not (tmp_path / "t").exists()
     assert import_teacher(file, path, target="defaulted", positive="no", out=tmp_path / "t2").path is not None

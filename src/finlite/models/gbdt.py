@@ -188,25 +188,58 @@ def split_points(library: str, booster: Any) -> dict[int, np.ndarray]:
     return {f: np.asarray(sorted(v), dtype=np.float64) for f, v in found.items() if f not in categorical}
 
 
+#: LightGBM reads an input within this of zero as zero (kZeroThreshold, a float32 1e-35) before any
+#: split compares it, and puts splits at ±this around zero's bin.
+LGB_ZERO = float(np.float32(1e-35))
+
+
 def encoded_cuts(library: str, thresholds: np.ndarray, mean: float, std: float) -> np.ndarray:
     """Where a raw column's split thresholds fall in finlite's float32 encoding of the column,
     ``float32((v - mean) / std)`` computed in float64 as every encoder computes it.
 
     The encoding never decreases as v grows, so a row whose encoded value lies below a
-    threshold's cut had a raw value on the threshold's left, and above it on its right, however
-    the float32 rounding blurred the value; only a row encoded exactly on the cut cannot be told
-    (two raw values closer than the encoding resolves). XGBoost sends v left when float32(v) < t,
-    that is when v lies below the smallest double that rounds to t, and that double is what is
-    encoded; LightGBM sends v left when v <= t, in double.
+    threshold's place had a raw value on the threshold's left, and above it on its right, however
+    the float32 rounding blurred the value; a row encoded exactly on the place is sent right for
+    XGBoost (``<``) and left for LightGBM (``<=``). XGBoost sends v left when float32(v) < t, that
+    is when v lies below the smallest double that rounds to t, and that double is placed. LightGBM
+    sends v left when v <= t, after reading any |v| <= :data:`LGB_ZERO` as 0; the largest value it
+    sends left is placed (:func:`_lgb_sides`), except for a split just below zero (-1e-35: negative
+    values left, zero right), where zero and the values its encoding cannot tell from it go right.
     """
-    t = np.asarray(thresholds, dtype=np.float64)
-    with np.errstate(over="ignore"):  # a threshold beyond the encodable range: its cut is ±inf
+    given = np.asarray(thresholds, dtype=np.float64)
+    t, back = np.unique(given, return_inverse=True)  # ascending: the places are made to keep that order
+    return _places(library, t, mean, std)[back.reshape(given.shape)]
+
+
+def _places(library: str, t: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """:func:`encoded_cuts` of distinct thresholds in ascending order."""
+    with np.errstate(over="ignore"):  # a threshold beyond the encodable range: its place is ±inf
         if library == "xgboost":
             t32 = t.astype(np.float32)
             below = np.nextafter(t32, np.float32(-np.inf)).astype(np.float64)
             mid = (below + t) / 2  # exact in float64; float32 rounding takes it up only on a tie to even
             t = np.where(mid.astype(np.float32) == t32, mid, np.nextafter(mid, np.inf))
-        return ((t - mean) / std).astype(np.float32)
+            return ((t - mean) / std).astype(np.float32)
+        left, right = _lgb_sides(t)
+        cuts = ((left - mean) / std).astype(np.float32)
+        # Zero's split: its place sits on zero's encoding (the largest value sent left, -1e-35, encodes
+        # as 0 does), where the tie would send zero left. The place moves just below zero's encoding.
+        below_zero = (t >= -LGB_ZERO) & (t < 0)
+        if below_zero.any():
+            zero = ((right[below_zero] - mean) / std).astype(np.float32)
+            cuts[below_zero] = np.minimum(cuts[below_zero], np.nextafter(zero, np.float32(-np.inf)))
+            # A lower threshold the encoding cannot tell from zero either keeps its place at or below it.
+            cuts = np.minimum.accumulate(cuts[::-1])[::-1]
+        return cuts
+
+
+def _lgb_sides(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per LightGBM threshold: (the largest value it sends left, the smallest it sends right),
+    counting LightGBM's reading of any |v| <= LGB_ZERO as 0."""
+    small = np.abs(t) <= LGB_ZERO
+    left = np.where(~small, t, np.where(t >= 0, LGB_ZERO, np.nextafter(-LGB_ZERO, -np.inf)))
+    right = np.where(~small, np.nextafter(t, np.inf), np.where(t >= 0, np.nextafter(LGB_ZERO, np.inf), -LGB_ZERO))
+    return left, right
 
 
 def _sides(library: str, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,7 +251,8 @@ def _sides(library: str, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray
     if library == "xgboost":  # right of t: float32(v) >= t; left of t: float32(v) < t
         below = np.nextafter(t.astype(np.float32), np.float32(-np.inf)).astype(np.float64)
         return np.concatenate((-inf, t)), np.concatenate((below, inf))
-    return np.concatenate((-inf, np.nextafter(t, np.inf))), np.concatenate((t, inf))  # right: v > t; left: v <= t
+    left, right = _lgb_sides(t)
+    return np.concatenate((-inf, right)), np.concatenate((left, inf))
 
 
 def _check_input(spec: Any) -> dict[str, Any]:
@@ -442,25 +476,58 @@ class BoostedEnsemble(FinliteModel):
             with np.errstate(over="ignore"):
                 raw = raw.astype(np.float32).astype(np.float64)
         for j, (cuts, lower, upper) in self._gaps().items():
-            if j < raw.shape[1]:
-                k = np.searchsorted(cuts, x[:, idx[j]], side="right" if self.library == "xgboost" else "left")
-                raw[:, j] = np.clip(raw[:, j], lower[k], upper[k])
+            # Compared as float32, as every encoder writes it and the exported graph reads it.
+            e = np.asarray(x[:, idx[j]], dtype=np.float32)
+            k = np.searchsorted(cuts, e, side="right" if self.library == "xgboost" else "left")
+            raw[:, j] = np.clip(raw[:, j], lower[k], upper[k])
         for j, ind in enumerate(self.input.get("missing_index", [])):
             if ind is not None and ind >= 0:
                 raw[x[:, ind] > 0.5, j] = np.nan
         return raw
 
     def _gaps(self) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Per raw column the booster splits: its thresholds' cuts in the encoding and the raw
+        """Per raw column the booster splits: its thresholds' places in the encoding and the raw
         bounds of each gap between them (read from the booster once, then kept)."""
-        if self._gap_table is None:
+        table = self._gap_table
+        if table is None:
+            token = self._memo_token  # renewed by load_state_dict: a table of the old booster is not kept
             std, mean = self.input["std"], self.input["mean"]
             table = {}
             for j, points in split_points(self.library, self.model).items():
-                if j < len(std):
-                    table[j] = (encoded_cuts(self.library, points, mean[j], std[j]), *_sides(self.library, points))
-            self._gap_table = table
-        return self._gap_table
+                if j >= len(std):  # features() checked the widths; a forged config cannot get here
+                    raise ConfigError(f"A split of this {self.library} booster reads feature #{j}, but its input "
+                                      f"map has {len(std)} columns; re-create the artifact.")
+                table[j] = (encoded_cuts(self.library, points, mean[j], std[j]), *_sides(self.library, points))
+            if token == self._memo_token:
+                self._gap_table = table
+        return table
+
+    def boundary_rows(self, base: np.ndarray, limit: int = 200_000) -> np.ndarray:
+        """Encoded rows on and next to every split's place (and at zero) in each raw column the
+        booster splits, each set into copies of ``base`` rows: where the exported graph and the
+        model decide a split from the encoded value, and where a test split's rows seldom fall.
+        An imported booster's export checks its parity on them too. At most about ``limit`` rows."""
+        if self.input.get("mode") != "columns" or len(base) == 0:
+            return np.empty((0, np.shape(base)[-1]), dtype=np.float32)
+        idx = np.asarray(self.input["index"], dtype=int)
+        std, mean = self.input["std"], self.input["mean"]
+        probes: list[tuple[int, np.ndarray]] = []
+        for j, (cuts, _, _) in self._gaps().items():
+            zero = np.float32((0.0 - mean[j]) / std[j])
+            values = np.concatenate([cuts, np.nextafter(cuts, np.float32(-np.inf)), np.nextafter(cuts, np.float32(np.inf)),
+                                     [zero, np.nextafter(zero, np.float32(-np.inf)), np.nextafter(zero, np.float32(np.inf))]])
+            values = np.unique(values[np.isfinite(values)].astype(np.float32))
+            probes.append((int(idx[j]), values))
+        per_base = sum(len(v) for _, v in probes)
+        if per_base == 0:
+            return np.empty((0, np.shape(base)[-1]), dtype=np.float32)
+        bases = np.asarray(base, dtype=np.float32)[: max(1, min(8, limit // per_base))]
+        out = np.repeat(bases, per_base, axis=0)
+        column = np.concatenate([np.full(len(v), c) for c, v in probes])
+        value = np.concatenate([v for _, v in probes])
+        rows = np.arange(len(out))
+        out[rows, np.tile(column, len(bases))] = np.tile(value, len(bases))
+        return out
 
     def logits_np(self, x: np.ndarray) -> np.ndarray:
         """The raw output for encoded rows, as float64: log-odds, or the forecast of a regression.

@@ -407,8 +407,8 @@ def parity_note(parity: Mapping[str, Any]) -> str | None:
     ``warnings`` of :func:`finlite.jobs.train.import_teacher`, which ``import-teacher`` prints.
 
     Not a refusal: a value closer to an XGBoost threshold (it splits at observed values) than
-    finlite's float32 encoding resolves cannot be placed (1 row in 12 books of 1,500 in a
-    measurement, 2026-12-03), and a blank where the training split had none is imputed; a
+    finlite's float32 encoding resolves cannot be placed (2 of about 227,000 probe rows in
+    bench/import_parity.py), and a blank where the training split had none is imputed; a
     refusal would turn such boosters away.
     """
     if not parity.get("rows_above_1e-6"):
@@ -460,8 +460,8 @@ def _check_direction(wrapped: BoostedEnsemble, prepared: PreparedData, file: Pat
         schema = prepared.schema
         raise DataError(f"The booster in {str(file)!r} ranks {schema.target}={schema.positive!r} (the positive class "
                         f"here) below {schema.negative!r}: AUC {value:.3f} on the training rows it was fitted on. It was "
-                        f"trained with {schema.negative!r} as the positive class; pass --positive {schema.negative} "
-                        "(positive= in Python), or check the target.", param="positive")
+                        f"trained with {schema.negative!r} as the positive class; pass positive={schema.negative!r}, or "
+                        "check the target.", param="positive")
 
 
 def import_booster(
