@@ -193,3 +193,16 @@ def test_a_norm_is_refused_where_it_does_nothing_and_kept_where_it_scores(teache
     with pytest.raises(_Trained):
         finlite.compress(forecast_dir, prices, pruning=MagnitudePruning(sparsity=0.25, norm="l1"), timing=False,
                          progress=False)
+
+
+def test_a_run_its_gates_decide_against_says_so_in_its_summary(teacher_dir: Path, german_csv: Path,
+                                                               tmp_path: Path) -> None:
+    """In Python a run whose gates rolled back every step returned quietly (the README's balanced
+    example wrote nothing and said nothing: a review, 2026-12-03); its summary says what the CLI says."""
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [4]}\ngates:\n  size_bytes: {max: 1}\n")
+    outcome = finlite.compress(teacher_dir, german_csv, recipe=recipe, config=TrainConfig(epochs=1, progress=False),
+                               timing=False, out=tmp_path / "s")
+    assert not outcome.passed and outcome.path is None and not (tmp_path / "s").exists()
+    lines = outcome.summary().splitlines()
+    assert lines[0].startswith("step 1 distillation: rolled back (size_bytes ") and "> max 1" in lines[0]
+    assert lines[-1] == "no step passed its gates on the validation split; nothing was written"

@@ -24,6 +24,10 @@ def test_score_file_writes_one_forecast_per_date(direction_dir: Path, prices: pd
     written = pd.read_csv(out)
     assert list(written.columns) == ["date", "forecast", "last_price", "probability", "decision"]
     assert summary.rows == len(written) == len(prices) - WARMUP
+    # The dates without a forecast are said, with why (they were left out without a word before).
+    assert [n for n in summary.notes if n.startswith("no forecast")] == [
+        f"no forecast for the first {WARMUP:,} row(s) of {str(src)!r}: a forecast needs {WARMUP} rows of history "
+        f"before its date (the window of {predictor.market.spec.window} steps and its features' look-back)"]
     expected = predictor.forecast_all(prices)
     assert written["date"].tolist() == [str(d) for d in expected["date"]]
     assert np.abs(written["probability"].to_numpy() - expected["probability"]).max() < 1e-6

@@ -372,6 +372,19 @@ class CompressOutcome:
         """True when some step was kept and the kept model passes every gate on the test split."""
         return self.model is not None and all(g.passed for g in self.final_gates)
 
+    def summary(self) -> str:
+        """What the run decided, as the CLI prints it: one line per step (kept, skipped, or rolled
+        back with the gate that decided), each gate checked again on the test split, and where the
+        student was written, or that nothing was. A run whose gates decide against every step
+        returns normally (``passed`` False, ``path`` None), as the CLI exits 1: check it."""
+        lines = [recipe_summary(self.result)] if self.result.records else []
+        lines += [f"gate on the test split: {'pass' if g.passed else 'FAIL'}  {g.message}" for g in self.final_gates]
+        if self.model is None:
+            lines.append("no step passed its gates on the validation split; nothing was written")
+        elif self.path is not None:
+            lines.append(f"student artifact: {self.path}")
+        return "\n".join(lines)
+
 
 # The recipe run's outcome is the compress outcome: one job, one result type.
 RecipeOutcome = CompressOutcome
