@@ -25,9 +25,12 @@ def _prices(path: Path, n: int = 320, seed: int = 0) -> Path:
 
 
 def _train(prices: Path, out: Path, *extra: str) -> object:
-    return runner.invoke(app, ["train", str(prices), "--task", "forecast", "--date-column", "date", "--target", "close",
-                               "--window", "10", "--model", "gru", "--hidden", "8", "--epochs", "2", "--out", str(out),
-                               "--quiet", *extra])
+    """``train`` on a price file with small defaults; an option in ``extra`` replaces its default
+    (an option given twice is refused)."""
+    defaults = {"--task": "forecast", "--date-column": "date", "--target": "close", "--window": "10", "--model": "gru",
+                "--hidden": "8", "--epochs": "2", "--out": str(out)}
+    given = [(name, value) for name, value in defaults.items() if name not in extra]
+    return runner.invoke(app, ["train", str(prices), *(part for pair in given for part in pair), "--quiet", *extra])
 
 
 def test_train_forecast_prints_teacher_naive_and_buy_and_hold(tmp_path: Path) -> None:

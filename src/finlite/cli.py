@@ -590,8 +590,9 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
     for note in summary.get("notes") or []:
         typer.echo(f"  note: {printable(note)}")
     typer.echo(render_forecast_table(outcome.metrics["forecast"]))
-    if outcome.operating_point is not None:
-        typer.echo(f"operating point: {outcome.operating_point.describe()}")
+    if outcome.operating_point is not None:  # a direction forecaster: P(up) at or above it is called up
+        typer.echo(f"operating point: {outcome.operating_point.describe('share of up moves')}; P(up) at or above "
+                   "it is called up")
     typer.echo(f"teacher artifact: {outcome.path}")
 
 

@@ -206,3 +206,18 @@ def test_a_run_its_gates_decide_against_says_so_in_its_summary(teacher_dir: Path
     lines = outcome.summary().splitlines()
     assert lines[0].startswith("step 1 distillation: rolled back (size_bytes ") and "> max 1" in lines[0]
     assert lines[-1] == "no step passed its gates on the validation split; nothing was written"
+
+
+def test_a_student_slower_than_its_teacher_is_warned_of_unless_a_latency_gate_judged_it() -> None:
+    """int8 applied to the teacher itself timed 54-76 µs against the teacher's 8 µs, and nothing
+    said so (a review, 2026-12-03)."""
+    from finlite.jobs.compress import slower_warning
+
+    report = {"teacher": {"latency_p50_us": 8.0}, "student": {"latency_p50_us": 61.0}}
+    assert slower_warning(report, []) == (
+        "warning: the student is slower than its teacher at batch 1 (p50 61 µs against 8 µs, both deployed); the "
+        "compression made it no faster to run. int8 pays only for teacher-size layers (bench/int8.py); drop that "
+        "step, or add a latency gate to the recipe.")
+    assert slower_warning(report, ["latency_p99_us"]) is None  # a gate decided on it
+    assert slower_warning({"teacher": {"latency_p50_us": 8.0}, "student": {"latency_p50_us": 11.0}}, []) is None  # noise
+    assert slower_warning({"teacher": {}, "student": {}}, []) is None  # --no-timing

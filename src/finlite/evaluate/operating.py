@@ -73,10 +73,13 @@ class OperatingPoint:
         return cls(cutoff=cutoff, method=str(recorded["method"]), flag_rate=share,
                    flagged_train=float(flagged) if isinstance(flagged, (int, float)) else None)
 
-    def describe(self) -> str:
-        """E.g. "cut-off 0.183 (the teacher flags the training bad rate, 30.0 % of training rows)"."""
+    def describe(self, rate: str = "bad rate") -> str:
+        """E.g. "cut-off 0.183 (the teacher flags the training bad rate, 30.0 % of training rows)".
+
+        ``rate`` names the positive class's share in the training rows: "bad rate" for a credit
+        book, "share of up moves" for a market-direction forecaster."""
         if self.method == "training_bad_rate":
-            how = f"the teacher's score at the training bad rate, {percent(self.flag_rate or 0.0)}"
+            how = f"the teacher's score at the training {rate}, {percent(self.flag_rate or 0.0)}"
         elif self.method == "flag_rate":
             how = f"the teacher's score at the flag rate {percent(self.flag_rate or 0.0)} given"
         elif self.method == "cutoff":

@@ -96,11 +96,39 @@ def fidelity_warnings(report: dict[str, Any], gate_metrics: Sequence[str]) -> li
     return [message for message in found if message is not None]
 
 
+#: How much slower than its teacher (batch-1 p50) a student may time before the run warns: below it
+#: the difference is within what a shared machine's noise gives between two timings.
+SLOWER_RATIO = 1.5
+
+
+def slower_warning(report: dict[str, Any], gate_metrics: Sequence[str]) -> str | None:
+    """A warning when the student times slower than its teacher at batch 1 and no latency gate
+    judged it: int8 on a tiny model (or on the teacher itself, where no distillation step was
+    kept) can cost more than it saves, and a run that said nothing of it looked like a success
+    (54-76 µs against the teacher's 8 µs: a review, 2026-12-03)."""
+    if any(metric.startswith("latency") for metric in gate_metrics):
+        return None
+    student = report.get("student", {}).get("latency_p50_us")
+    teacher = report.get("teacher", {}).get("latency_p50_us")
+    if not isinstance(student, (int, float)) or not isinstance(teacher, (int, float)) or teacher <= 0:
+        return None
+    if student <= SLOWER_RATIO * teacher:
+        return None
+    return (f"warning: the student is slower than its teacher at batch 1 (p50 {student:,.0f} µs against "
+            f"{teacher:,.0f} µs, both deployed); the compression made it no faster to run. int8 pays only for "
+            "teacher-size layers (bench/int8.py); drop that step, or add a latency gate to the recipe.")
+
+
 def _warn(report: dict[str, Any], gate_metrics: Sequence[str]) -> None:
-    """Record the fidelity warnings in the report and print them on stderr."""
+    """Record the fidelity warnings in the report and print them on stderr; print the cost one
+    (a student slower than its teacher), which is no matter of the decisions the report judges."""
     for message in fidelity_warnings(report, gate_metrics):
         report.setdefault("warnings", []).append(message)
         sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    slower = slower_warning(report, gate_metrics)
+    if slower is not None:
+        sys.stderr.write(slower + "\n")
         sys.stderr.flush()
 
 
@@ -665,15 +693,17 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
     final_gates: list[GateResult] = []
     if recipe.gates:
         p_teacher = get_task(prepared.task).scores(art.model, prepared.x_test)
+        # The report timed the deployed student (side by side with the teacher) unless --no-timing:
+        # the gates judge that measurement, the one the table shows. Two measurements read 220 µs
+        # in the table and 4,253 µs in the gate's FAIL line on a loaded machine (a review, 2026-12-03).
+        timed = timing and "latency_p50_us" in report["student"]
         final = evaluate_candidate(model, prepared.x_test, prepared.y_test, p_teacher, setup.cutoff,
                                    # A latency gate is timed whatever --no-timing says, as the runner
                                    # times it on the validation split (it failed here, after all the
                                    # work, with an unrelated message: a review, 2026-12-03).
-                                   timing=recipe.needs_latency, teacher_bytes=art.weights_bytes,
+                                   timing=recipe.needs_latency and not timed, teacher_bytes=art.weights_bytes,
                                    task=prepared.task, rows=series_rows(prepared, "test"))
-        if timing and "latency_p50_us" in report["student"] and "latency_p50_us" not in final:
-            # Latency gates keep the timing evaluate_candidate measured for them; the report's (also
-            # of the deployed model, side by side with the teacher) fills in when no gate asked for one.
+        if timed:
             final.update({k: report["student"][k] for k in ("latency_p50_us", "latency_p99_us")})
         final_gates = [r for gate in recipe.gates for r in gate.check(final, report["teacher"])]
     steps = [r.to_dict() for r in result.records]
