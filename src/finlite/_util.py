@@ -142,9 +142,14 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", 
 
 def percent(share: float) -> str:
     """A share as a percentage: one decimal from 1 %, two significant digits below it, so a fraud
-    flag rate of 0.017 % reads "0.017%" and 0.01 % reads "0.01%", not "0.0%"."""
+    flag rate of 0.017 % reads "0.017%" and 0.01 % reads "0.01%", not "0.0%"; never in scientific
+    notation, and a share that rounds to 1 % reads "1.0%" as 1 % itself does."""
     if 0 < abs(share) < 0.01:
-        return f"{share * 100:.2g}%"
+        points = share * 100
+        decimals = 1 - math.floor(math.log10(abs(points)))  # two significant digits
+        rounded = round(points, decimals)
+        if abs(rounded) < 1:
+            return f"{rounded:.{decimals}f}".rstrip("0").rstrip(".") + "%"
     return f"{share:.1%}"
 
 

@@ -212,3 +212,16 @@ def test_a_student_distilled_before_the_deadline_gets_its_first_candidate(
     found = search_students(teacher_dir, german_csv, budget_s=600, space=SPACE, config=TINY, fine_tune=TINY,
                             gates=LOOSE, progress=False, timing=False)
     assert len(found.candidates) == 1 and found.untried == 1
+
+
+def test_a_search_nothing_passed_prints_no_empty_front_table() -> None:
+    """It printed "Pareto front ... of 0:" and a header over no rows (a review, 2026-12-03)."""
+    from finlite.jobs.search import SearchResult
+
+    failed = {"name": "search: hidden [8], T 2, sparsity 0, 32-bit", "student": "hidden [8], T 2", "passed": False,
+              "failed": ["distillation: agreement 0.9 < min 0.97 (by 0.07)"]}
+    lines = SearchResult(candidates=[failed], front=[], chosen=None, seconds=3.0).summary().splitlines()
+    assert lines[0] == "search: 1 candidates in 3 s (0 left untried), 0 passed every gate."
+    assert not any(line.startswith("candidate") for line in lines)
+    assert lines[1:] == ["no candidate passed every gate; what failed (the first candidate of each distinct reason):",
+                         "  hidden [8], T 2: distillation: agreement 0.9 < min 0.97 (by 0.07)"]

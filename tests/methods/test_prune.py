@@ -129,14 +129,24 @@ def test_inconsistent_or_mismatched_plans(tmp_path: Path) -> None:
     neuron["layers"][1]["pruned_count"] = 4
     with pytest.raises(ConfigError, match="removes all 4 neurons"):
         PruningPlan.from_dict(neuron)
-    # A hand-edited plan that empties a layer of weights is refused as well (the model would score
-    # every row alike).
+    # A hand-edited plan that empties a layer of weights, or cuts every path from the inputs to the
+    # output, is refused when applied (the model would score every row alike); an artifact's recorded
+    # plan still reads (its model was served as it is).
     weights = plan_pruning(model, MagnitudePruning(sparsity=0.5)).to_dict()
     weights["layers"][-1]["pruned"] = list(range(weights["layers"][-1]["total"]))
     weights["layers"][-1]["pruned_count"] = weights["layers"][-1]["total"]
-    with pytest.raises(ConfigError, match=r"removes all 4 weights of the layer, so the model would give every row the "
-                                          "same score"):
-        PruningPlan.from_dict(weights)
+    with pytest.raises(ConfigError, match=r"removes all 4 weights of layer 'layers.2', so the model would give every row "
+                                          "the same score"):
+        apply_plan(model, PruningPlan.from_dict(weights))
+    cut = plan_pruning(model, MagnitudePruning(sparsity=0.5)).to_dict()
+    rows, columns = cut["layers"][1]["shape"]
+    # The second layer keeps only weights that read the first input neuron; the first layer keeps none into it.
+    cut["layers"][0]["pruned"] = list(range(cut["layers"][0]["shape"][1]))
+    cut["layers"][1]["pruned"] = [r * columns + c for r in range(rows) for c in range(1, columns)]
+    for layer in cut["layers"][:2]:
+        layer["pruned_count"] = len(layer["pruned"])
+    with pytest.raises(ConfigError, match=r"leaves no path from the inputs to the output: from layer 'layers.1' on"):
+        apply_plan(model, PruningPlan.from_dict(cut))
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ConfigError, match=r"Cannot read pruning plan .*bad\.json"):
         PruningPlan.load(tmp_path / "bad.json")

@@ -119,6 +119,27 @@ def test_zero_keeps_its_own_bin_at_lightgbm_splits_around_zero(mean: float, std:
         cuts[1], cuts[0], cuts[1]]
 
 
+@pytest.mark.parametrize(("library", "points"), [("xgboost", [1e-6, 1e-5, 0.5]), ("xgboost", [-0.5, 0.0, 1e-6]),
+                                                 ("lightgbm", [-0.5, -1e-6, 0.0]), ("lightgbm", [-1e-5, 1e-6])])
+@pytest.mark.parametrize(("mean", "std"), [(0.3, 1.0), (50.0, 20.0), (1e6, 1e3)])
+def test_zero_goes_its_own_way_at_a_split_beside_it(library: str, points: list[float], mean: float,
+                                                    std: float) -> None:
+    """XGBoost splits zero from blanks or positives at 1e-6 (exact) or 1e-5 (hist), a place on zero's
+    own encoding, and the tie sent zero right: 0.80 where XGBoost gave 0.50 (a review, 2026-12-03).
+    Zero goes its own way at every split, in the graph's rule and in the model's gaps."""
+    t = np.unique(np.asarray(points, dtype=np.float32 if library == "xgboost" else np.float64).astype(np.float64))
+    zero = np.float32((0.0 - mean) / std)
+    cuts = encoded_cuts(library, t, mean, std)
+    assert (np.diff(cuts) >= 0).all()
+    graph = zero < cuts if library == "xgboost" else zero <= cuts
+    truth = np.asarray([_left(library, np.zeros(1), x)[0] for x in t])  # the library on a raw zero
+    assert (graph == truth).all()
+    lower, upper = _sides(library, t)
+    gap = int(np.searchsorted(cuts, zero, side="right" if library == "xgboost" else "left"))
+    kept = np.clip(np.asarray([0.0]), lower[gap], upper[gap])
+    assert [bool(_left(library, kept, x)[0]) for x in t] == truth.tolist()
+
+
 def test_a_threshold_beyond_the_encodable_range_has_an_infinite_place() -> None:
     assert encoded_cuts("xgboost", np.array([3e38]), 0.0, 1e-3)[0] == np.inf
     assert encoded_cuts("lightgbm", np.array([-1e300]), 0.0, 1.0)[0] == -np.inf

@@ -279,8 +279,8 @@ class Preprocessor:
             if rare:
                 why = (f"the {enc.max_categories} most frequent one-hot" if len(ordered) > enc.max_categories
                        else f"values in at least {enc.min_category_count} training rows one-hot")
-                self.notes_.append(f"column {name!r}: {len(ordered):,} values; {why}, {len(rare):,} others share "
-                                   f"{name}={OTHER}")
+                others = "1 other value takes" if len(rare) == 1 else f"{len(rare):,} others share"
+                self.notes_.append(f"column {name!r}: {len(ordered):,} values; {why}, {others} {name}={OTHER}")
         self._check_values_listed(source)
         self.fitted_ = True
         try:

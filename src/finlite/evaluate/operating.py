@@ -74,7 +74,7 @@ class OperatingPoint:
                    flagged_train=float(flagged) if isinstance(flagged, (int, float)) else None)
 
     def describe(self, rate: str = "bad rate") -> str:
-        """E.g. "cut-off 0.183 (the teacher flags the training bad rate, 30.0 % of training rows)".
+        """E.g. "cut-off 0.183 on P(positive) (the teacher's score at the training bad rate, 30.0%)".
 
         ``rate`` names the positive class's share in the training rows: "bad rate" for a credit
         book, "share of up moves" for a market-direction forecaster."""

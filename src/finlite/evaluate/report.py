@@ -97,6 +97,8 @@ def _fmt(value: Any, kind: str) -> str:
         return "-"
     if kind == "pct":
         return f"{value:.1%}"
+    if kind == "share":  # a share of rows flagged: a fraud rate keeps its digits (percent)
+        return percent(value)
     if kind == "int":
         return f"{int(value):,}"
     if kind == "bytes":
@@ -107,7 +109,7 @@ def _fmt(value: Any, kind: str) -> str:
 
 
 _ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"), ("F1 at cut-off", "f1", "f"),
-         ("accuracy at cut-off", "accuracy", "f"), ("flagged at cut-off", "flagged_rate", "pct"),
+         ("accuracy at cut-off", "accuracy", "f"), ("flagged at cut-off", "flagged_rate", "share"),
          ("Brier", "brier", "f"), ("log loss", "log_loss", "f"),
          ("RMSE", "rmse", "f"), ("MAE", "mae", "f"), ("R²", "r2", "f"), ("directional accuracy", "directional_accuracy", "pct"),
          ("parameters (non-zero)", "nonzero_parameters", "int"), ("size on disk", "model_bytes", "bytes"),
@@ -204,8 +206,8 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
     point = report.get("operating_point")
     if point:
         lines += ["", f"Operating point: {point['description']}. On these rows the teacher flags "
-                      f"{_fmt(point.get('flagged_by_teacher'), 'pct')} and the student "
-                      f"{_fmt(point.get('flagged_by_student'), 'pct')}; agreement is also shown where the teacher "
+                      f"{_fmt(point.get('flagged_by_teacher'), 'share')} and the student "
+                      f"{_fmt(point.get('flagged_by_student'), 'share')}; agreement is also shown where the teacher "
                       "flags 1 % to 30 % of the rows (its own cut-off for each)."]
     lines += ["", "| metric | teacher | student |", "|---|---:|---:|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in _rows(report)]

@@ -54,6 +54,9 @@ class Parity:
     cutoff: float | None
     worst_rows: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: Of ``rows``, those made at an imported booster's split places (BoostedEnsemble.boundary_rows),
+    #: after the given rows.
+    boundary_rows: int = 0
 
     @property
     def passed(self) -> bool:

@@ -82,11 +82,13 @@ class SearchResult:
     def summary(self) -> str:
         """A table of the Pareto front and the choice, for the terminal."""
         passed = sum(c["passed"] for c in self.candidates)
-        lines = [f"search: {len(self.candidates)} candidates in {self.seconds:.0f} s "
-                 f"({self.untried} left untried), {passed} passed every gate; "
-                 f"Pareto front (size, latency, validation AUC) of {len(self.front)}:"]
+        head = (f"search: {len(self.candidates)} candidates in {self.seconds:.0f} s "
+                f"({self.untried} left untried), {passed} passed every gate")
+        lines = [f"{head}; Pareto front (size, latency, validation AUC) of {len(self.front)}:" if self.front
+                 else f"{head}."]  # no front: no table header over no rows
         width = max([58, *(len(c["name"]) - 8 + 2 for c in self.front)])  # names with bins are longer
-        lines.append(f"{'candidate':<{width}}{'size':>10}{'p50 µs':>9}{'AUC':>8}")
+        if self.front:
+            lines.append(f"{'candidate':<{width}}{'size':>10}{'p50 µs':>9}{'AUC':>8}")
         for c in sorted(self.front, key=lambda c: c["size_bytes"]):
             mark = " <- chosen" if self.chosen is not None and c["name"] == self.chosen["name"] else ""
             latency = "-" if c["latency_p50_us"] is None else f"{c['latency_p50_us']:.1f}"  # not timed

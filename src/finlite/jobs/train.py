@@ -4,7 +4,7 @@ import a booster trained elsewhere, and save it as an artifact with its test met
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def train(
     date_column: str | None = None,
     model: str = "mlp",
     hidden: Sequence[int] | None = None,
-    dropout: float = 0.3,
+    dropout: float | None = None,
     seed: int = 0,
     cutoff: float | None = None,
     flag_rate: float | None = None,
@@ -67,8 +67,9 @@ def train(
 ) -> TrainOutcome:
     """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
 
-    ``hidden`` sets an MLP's layer widths (default 256, 128) and ``gbdt_params`` a boosted
-    teacher's library parameters; either given for a teacher without them is refused.
+    ``hidden`` and ``dropout`` set an MLP's layers (default 256, 128 and 0.3), ``config`` a
+    network's training and ``gbdt_params`` a boosted teacher's library parameters; a setting given
+    for a teacher without it is refused (a boosted teacher reads only ``config.progress``).
 
     ``encoding`` sets how categorical columns are encoded (:class:`finlite.data.preprocess.Encoding`:
     the one-hot budget, weight of evidence or target encoding for high-cardinality columns).
@@ -92,13 +93,24 @@ def train(
         raise param_error("train", "model", f"one of {TEACHERS}", model)
     # A setting the chosen teacher does not have is refused, not ignored (hidden= with a logistic
     # or boosted teacher trained without a word about it: a review, 2026-12-03).
-    if hidden is not None and model != "mlp":
-        raise ConfigError(f"hidden= sets the layers of an MLP teacher; a {model} teacher has none. Drop hidden, or "
-                          "use model='mlp'.", param="hidden")
+    for name, value in (("hidden", hidden), ("dropout", dropout)):
+        if value is not None and model != "mlp":
+            raise ConfigError(f"{name}= sets the layers of an MLP teacher; a {model} teacher has none. Drop {name}, "
+                              "or use model='mlp'.", param=name)
+    if config is not None and model in ("lightgbm", "xgboost"):
+        # A boosted teacher stops early on validation AUC by rounds; of a network's training settings
+        # it reads only whether to show progress.
+        default = TrainConfig()
+        set_here = [f.name for f in fields(TrainConfig) if f.name not in ("progress", "seed")
+                    and getattr(config, f.name) != getattr(default, f.name)]
+        if set_here:
+            raise ConfigError(f"config= sets {', '.join(set_here)} of a network's training; a {model} teacher trains by "
+                              "boosting rounds (set them in gbdt_params). Drop them from config.", param="config")
     if gbdt_params is not None and model not in ("lightgbm", "xgboost"):
         raise ConfigError(f"gbdt_params= sets a LightGBM or XGBoost teacher's parameters; a {model} teacher has none. "
                           "Drop gbdt_params, or use model='lightgbm' or 'xgboost'.", param="gbdt_params")
     hidden = (256, 128) if hidden is None else hidden
+    dropout = 0.3 if dropout is None else dropout
     if out is not None:  # before any work: --out is no input, and may be replaced
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"data file": data})
     config = replace(config or TrainConfig(), seed=seed)

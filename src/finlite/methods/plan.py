@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from finlite._paths import FileTooLarge, read_small_file
 from finlite._util import StrictJSONError, dump_json, is_whole, strict_json_loads, write_text_atomic
 from finlite.errors import ConfigError
@@ -74,9 +76,6 @@ class LayerPlan:
             raise ConfigError(f"{where}: pruned index {bad[0]!r} is outside 0..{self.total - 1}.")
         if self.unit == "neuron" and self.kept < 1:
             raise ConfigError(f"{where}: the plan removes all {self.total} neurons; keep at least one.")
-        if self.kept < 1:  # a layer without weights outputs a constant, and the model scores every row alike
-            raise ConfigError(f"{where}: the plan removes all {self.total} weights of the layer, so the model would "
-                              "give every row the same score; keep at least one.")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with the counts alongside the lists."""
@@ -108,6 +107,37 @@ class PruningPlan:
         """Share of candidates removed across all layers."""
         total = sum(layer.total for layer in self.layers)
         return sum(len(layer.pruned) for layer in self.layers) / total if total else 0.0
+
+    def check_usable(self, where: str = "The pruning plan") -> None:
+        """Refuse a weight plan after which no input reaches the output: a layer left without a
+        weight, or layers in a chain whose kept weights no longer join (at sparsity 0.999 the
+        first layer kept a weight into neuron 11 and the second one reading neuron 15). Either
+        model gives every row the same score. Checked when a plan is made or applied, not when an
+        artifact's recorded plan is read (the model was served as it is).
+
+        Raises:
+            ConfigError: the plan cuts every path from the inputs to the output.
+        """
+        if self.unit != "weight" or not self.layers:
+            return
+        empty = next((layer for layer in self.layers if layer.kept < 1), None)
+        if empty is not None:
+            raise ConfigError(f"{where} removes all {empty.total} weights of layer {empty.name!r}, so the model would "
+                              "give every row the same score; prune less (a lower sparsity), or keep at least one "
+                              "weight in every layer.")
+        shapes = [layer.shape for layer in self.layers]
+        if any(shapes[i + 1][1] != shapes[i][0] for i in range(len(shapes) - 1)):
+            return  # not one chain of layers: what joins them is not in the plan
+        live: np.ndarray = np.ones(shapes[0][1], dtype=bool)  # every input reaches the first layer
+        for layer in self.layers:
+            kept = np.ones(layer.shape[0] * layer.shape[1], dtype=bool)
+            kept[np.asarray(layer.pruned, dtype=np.int64)] = False
+            # A neuron depends on the inputs when a kept weight reads a neuron that does.
+            live = np.asarray((kept.reshape(layer.shape) & live[None, :]).any(axis=1))
+            if not live.any():
+                raise ConfigError(f"{where} leaves no path from the inputs to the output: from layer {layer.name!r} "
+                                  "on, no kept weight reads a neuron that still depends on them, so the model would "
+                                  "give every row the same score. Prune less (a lower sparsity).")
 
     def summary(self) -> str:
         """A small table, one line per layer, for people reviewing the plan."""

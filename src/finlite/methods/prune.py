@@ -373,7 +373,9 @@ def plan_from_scores(model: FinliteModel, method: Any, layers: list[tuple[str, l
         LayerPlan(name=name, shape=list(shape), unit=method.granularity, scores=[float(v) for v in s], pruned=p)
         for (name, shape), s, p in zip(layers, scores, pruned, strict=True)
     ]
-    return PruningPlan(method=method_to_dict(method), model=model.config(), layers=plan_layers)
+    plan = PruningPlan(method=method_to_dict(method), model=model.config(), layers=plan_layers)
+    plan.check_usable(f"Pruning at sparsity {sparsity:g} ({method.scope} scope)")
+    return plan
 
 
 def _check_plan(model: FinliteModel, plan: PruningPlan) -> dict[str, nn.Linear]:
@@ -394,11 +396,13 @@ def apply_plan(model: FinliteModel, plan: PruningPlan) -> PruneResult:
     """Apply a (possibly edited) plan to a copy of ``model``.
 
     Raises:
-        ConfigError: the plan names a layer the model lacks, or a shape differs.
+        ConfigError: the plan names a layer the model lacks, or a shape differs, or it leaves no
+            path from the inputs to the output (:meth:`PruningPlan.check_usable`).
     """
     if isinstance(model, (SequenceModel, TemporalConvNet)):
         return PruneResult(model=_remove_units(model, plan), plan=plan, masks={})
     _check_plan(model, plan)
+    plan.check_usable()
     if plan.unit == "weight":
         pruned = copy.deepcopy(model)
         layers = dict(pruned.linear_layers())

@@ -203,8 +203,9 @@ def encoded_cuts(library: str, thresholds: np.ndarray, mean: float, std: float) 
     XGBoost (``<``) and left for LightGBM (``<=``). XGBoost sends v left when float32(v) < t, that
     is when v lies below the smallest double that rounds to t, and that double is placed. LightGBM
     sends v left when v <= t, after reading any |v| <= :data:`LGB_ZERO` as 0; the largest value it
-    sends left is placed (:func:`_lgb_sides`), except for a split just below zero (-1e-35: negative
-    values left, zero right), where zero and the values its encoding cannot tell from it go right.
+    sends left is placed (:func:`_lgb_sides`). Where a place lands on zero's own encoding (a split
+    right beside zero: LightGBM's -1e-35, XGBoost's 1e-6), it moves just past it, so zero, and the
+    values its encoding cannot tell from zero, go the way zero goes.
     """
     given = np.asarray(thresholds, dtype=np.float64)
     t, back = np.unique(given, return_inverse=True)  # ascending: the places are made to keep that order
@@ -218,19 +219,23 @@ def _places(library: str, t: np.ndarray, mean: float, std: float) -> np.ndarray:
             t32 = t.astype(np.float32)
             below = np.nextafter(t32, np.float32(-np.inf)).astype(np.float64)
             mid = (below + t) / 2  # exact in float64; float32 rounding takes it up only on a tie to even
-            t = np.where(mid.astype(np.float32) == t32, mid, np.nextafter(mid, np.inf))
-            return ((t - mean) / std).astype(np.float32)
-        left, right = _lgb_sides(t)
-        cuts = ((left - mean) / std).astype(np.float32)
-        # Zero's split: its place sits on zero's encoding (the largest value sent left, -1e-35, encodes
-        # as 0 does), where the tie would send zero left. The place moves just below zero's encoding.
-        below_zero = (t >= -LGB_ZERO) & (t < 0)
-        if below_zero.any():
-            zero = ((right[below_zero] - mean) / std).astype(np.float32)
-            cuts[below_zero] = np.minimum(cuts[below_zero], np.nextafter(zero, np.float32(-np.inf)))
-            # A lower threshold the encoding cannot tell from zero either keeps its place at or below it.
-            cuts = np.minimum.accumulate(cuts[::-1])[::-1]
-        return cuts
+            smallest_right = np.where(mid.astype(np.float32) == t32, mid, np.nextafter(mid, np.inf))
+            cuts = ((smallest_right - mean) / std).astype(np.float32)
+        else:
+            cuts = ((_lgb_sides(t)[0] - mean) / std).astype(np.float32)
+        # Zero is the value tables hold most, and boosters split right beside it (LightGBM at -1e-35
+        # between negatives and zero; XGBoost at 1e-6 or 1e-5 between zero and blanks or positives).
+        # Such a place can land on zero's own encoding, where the tie sent zero the other way: rows
+        # with a zero scored 0.80 where XGBoost gave 0.50, 0.88 where LightGBM gave 0.12 (reviews,
+        # 2026-12-03). Each place is moved just past zero's encoding to the side zero goes.
+        zero = np.float32((0.0 - mean) / std)
+        if library == "xgboost":  # left when e < place: zero goes left of every t > 0
+            lift = (t > 0) & (cuts <= zero)
+            cuts[lift] = np.nextafter(zero, np.float32(np.inf))
+            return np.maximum.accumulate(cuts)  # a higher threshold keeps its place at or above it
+        drop = (t < 0) & (cuts >= zero)  # LightGBM: left when e <= place; zero goes right of every t < 0
+        cuts[drop] = np.nextafter(zero, np.float32(-np.inf))
+        return np.minimum.accumulate(cuts[::-1])[::-1]  # a lower threshold keeps its place at or below it
 
 
 def _lgb_sides(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

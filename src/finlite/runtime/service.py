@@ -122,6 +122,10 @@ LOOPBACK_HOSTS = frozenset({b"127.0.0.1", b"localhost", b"[::1]"})
 
 
 # -- configuration ----------------------------------------------------------------------------------
+#: Fewer characters than this in a bearer token get a warning at start-up (32 hex digits are 128 bits).
+MIN_TOKEN_CHARS = 16
+
+
 def read_token(path: str | Path) -> str:
     """The bearer token in ``path`` (surrounding whitespace removed).
 
@@ -1663,6 +1667,10 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     predictor, token, audit = _open(settings)
     if audit is not None and audit.warning:
         say(f"warning: {audit.warning}")
+    if token is not None and len(token) < MIN_TOKEN_CHARS:  # used all the same: a test bench may want a short one
+        say(f"warning: the bearer token in {str(token_file)!r} is {len(token)} characters; a short token can be "
+            f"guessed. Use at least {MIN_TOKEN_CHARS} random characters, e.g.: openssl rand -hex 32 > "
+            f"{str(token_file)!r}")
     if token_file is not None:
         with contextlib.suppress(OSError):
             mode = os.stat(token_file).st_mode
