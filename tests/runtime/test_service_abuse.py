@@ -544,6 +544,13 @@ def test_serve_warns_of_a_token_file_others_can_read(exported_dir: Path, tmp_pat
     quiet = CliRunner().invoke(cli, ["serve", str(exported_dir), "--token-file", str(token), "--no-audit",
                                      "--port", str(_free_port())])
     assert "warning: the token file" not in quiet.output
+    assert "a short token can be guessed" not in quiet.output  # 21 characters
+    # A 5-character token was accepted without a word (a review, 2026-12-03): used, and warned of.
+    token.write_text("abc12")
+    short = CliRunner().invoke(cli, ["serve", str(exported_dir), "--token-file", str(token), "--no-audit",
+                                     "--port", str(_free_port())])
+    assert short.exit_code == 0, short.output
+    assert f"warning: the bearer token in {str(token)!r} is 5 characters; a short token can be guessed" in short.output
 
 
 def test_serve_refuses_an_audit_log_on_an_input(exported_dir: Path, tmp_path: Path) -> None:
