@@ -143,14 +143,17 @@ def _tokens(text: str) -> list[str]:
     return [t for t in text.split(" ") if t]
 
 
-def _floats(text: str, n: int, what: str) -> list[float]:
+def _floats(text: str, n: int, what: str, *, infinite: bool = False) -> list[float]:
+    """``n`` finite numbers (``infinite``: ``inf`` and ``-inf`` too, never NaN)."""
     items = _tokens(text)
     if len(items) != n:
         raise _Bad(f"{what} has {len(items)} values but needs {n}")
     out = []
     for item in items:
         value = float(item) if _FLOAT_RE.fullmatch(item) else math.nan
-        if not math.isfinite(value):
+        if infinite and item in ("inf", "-inf"):
+            value = float(item)
+        elif not math.isfinite(value):
             raise _Bad(f"{what} holds {item[:40]!r}, not a finite number")
         out.append(value)
     return out
@@ -301,7 +304,9 @@ def _check_lgb_tree(i: int, block: str, n_features: int) -> None:
     if len(features) != splits:
         raise _Bad(f"tree {i}: {leaves} leaves but {len(features)} split features (needs {splits})")
     _ints(fields["split_feature"], splits, f"tree {i}: split_feature", 0, n_features - 1)
-    _floats(fields["threshold"], splits, f"tree {i}: threshold")
+    # LightGBM writes threshold=inf for a split that sends blanks one way and every number the other
+    # (a column with blanks; a review, 2026-12-03, found such files refused as malformed).
+    _floats(fields["threshold"], splits, f"tree {i}: threshold", infinite=True)
     for d in _ints(fields["decision_type"], splits, f"tree {i}: decision_type", 0, 127):
         # bit 0: categorical; bit 1: default left; bits 2-3: missing type (0 none, 1 zero, 2 NaN).
         if d & 1 or d > 11 or (d >> 2) & 3 == 3:

@@ -416,3 +416,30 @@ def test_refits_that_learn_nothing_are_warned_of(tmp_path: Path) -> None:
     assert good.exit_code == 0 and "no better than chance" not in good.output, good.output
     outcome = import_teacher(tmp_path / "big_leaf.txt", path, target="defaulted", positive="yes")  # Python too
     assert any(w.startswith("the out-of-fold refits rank no better than chance") for w in outcome.warnings)
+
+
+def test_an_imported_lightgbm_booster_with_a_split_at_infinity_imports_and_scores_as_itself(tmp_path: Path) -> None:
+    """LightGBM writes threshold=inf for a split that sends blanks one way and every number the
+    other; import-teacher refused such a file as malformed ("Save the model again": a review,
+    2026-12-03)."""
+    rng = np.random.default_rng(0)
+    n = 1500
+    balance = rng.normal(5000, 3000, n)
+    balance[rng.random(n) < 0.2] = np.nan
+    balance[rng.random(n) < 0.2] = 0.0
+    other = rng.integers(-3, 4, n).astype(float)
+    y = (np.isnan(balance) * 1.5 + (np.nan_to_num(balance) == 0) * 1.0 + rng.normal(0, 1, n) > 1.0).astype(int)
+    frame = pd.DataFrame({"balance": balance, "other": other, "bad": np.where(y == 1, "yes", "no")})
+    path = tmp_path / "book.csv"
+    frame.to_csv(path, index=False)
+    x = frame[["balance", "other"]]
+    file, _ = _saved_booster("lightgbm", x, y, tmp_path, {"num_leaves": 15, "min_data_in_leaf": 5, "seed": 0}, 40)
+    assert re.search(r"^threshold=.*\binf\b", file.read_text(), re.MULTILINE)  # the case this test is about
+    outcome = import_teacher(file, path, target="bad", positive="yes", folds=2, out=tmp_path / "teacher")
+    from finlite.jobs.export import export_artifact
+    from finlite.runtime import Predictor
+
+    export_artifact(outcome.path, path)
+    expected = lgb.Booster(model_file=str(file)).predict(x)
+    assert np.abs(finlite.load(outcome.path).predict_score(x) - expected).max() < 1e-6
+    assert np.abs(Predictor(outcome.path).predict_score(x) - expected).max() < 1e-6
