@@ -2,7 +2,8 @@
 
 Run with ``make bench`` or ``python bench/import_parity.py [--seeds 6]``. For each seed, three
 synthetic books of 1,500 rows (full-precision ratios; incomes in cents from 60,000 to several
-million; a mix of ages, near-constant balances, tiny values and heavy tails) are labelled from a
+million; a mix of ages, near-constant balances, tiny values, heavy tails, and zeros beside blanks
+and beside negatives) are labelled from a
 random linear score, and a booster is trained on the raw columns by LightGBM and by XGBoost (the
 tree method cycles through ``hist``, ``exact`` and ``approx`` by seed: ``hist`` and ``approx``
 split at observed values, ``exact`` between them). Each is imported with ``import_teacher`` (two
@@ -54,16 +55,21 @@ def book(kind: str, rng: np.random.Generator) -> pd.DataFrame:
         return pd.DataFrame(rng.random((ROWS, 8)) * rng.lognormal(0, 3, 8), columns=[f"ratio_{i}" for i in range(8)])
     if kind == "money":
         return pd.DataFrame({f"income_{i}": np.round(rng.lognormal(11 + i, 1.5, ROWS), 2) for i in range(6)})
+    # Zeros beside blanks and beside negatives: boosters split right beside zero (LightGBM at
+    # -1e-35, XGBoost at 1e-6 or 1e-5), which the encoding cannot tell from zero.
+    overdue = np.where(rng.random(ROWS) < 0.3, 0.0, np.round(rng.lognormal(5, 2, ROWS), 2))
+    overdue[rng.random(ROWS) < 0.1] = np.nan
+    change = np.where(rng.random(ROWS) < 0.3, 0.0, rng.normal(0, 1, ROWS))
     return pd.DataFrame({"age": rng.integers(18, 80, ROWS).astype(float), "balance": rng.normal(1e6, 1e3, ROWS),
                          "tiny": rng.normal(0, 1e-4, ROWS), "share": np.round(rng.random(ROWS), 3),
-                         "heavy": rng.standard_t(2, ROWS) * 1e3})
+                         "heavy": rng.standard_t(2, ROWS) * 1e3, "overdue": overdue, "change": change})
 
 
 def one(kind: str, library: str, seed: int, folder: Path) -> dict[str, Any]:
     """Import and export one booster; count the rows that score differently."""
     rng = np.random.default_rng(seed)
     x = book(kind, rng)
-    z = ((x - x.mean()) / x.std()).to_numpy()
+    z = ((x - x.mean()) / x.std()).fillna(2.0).to_numpy()  # a blank counts as a high value
     y = (rng.random(ROWS) < 1 / (1 + np.exp(-(z @ rng.normal(0, 1, x.shape[1]))))).astype(int)
     data = folder / "book.csv"
     x.assign(bad=np.where(y == 1, "yes", "no")).to_csv(data, index=False)

@@ -407,7 +407,7 @@ def parity_note(parity: Mapping[str, Any]) -> str | None:
     ``warnings`` of :func:`finlite.jobs.train.import_teacher`, which ``import-teacher`` prints.
 
     Not a refusal: a value closer to an XGBoost threshold (it splits at observed values) than
-    finlite's float32 encoding resolves cannot be placed (2 of about 227,000 probe rows in
+    finlite's float32 encoding resolves cannot be placed (4 of about 241,000 probe rows in
     bench/import_parity.py), and a blank where the training split had none is imputed; a
     refusal would turn such boosters away.
     """
