@@ -162,17 +162,26 @@ def split_points(library: str, booster: Any) -> dict[int, np.ndarray]:
     found: dict[int, set[float]] = {}
     categorical: set[int] = set()
     if library == "lightgbm":
-        stack = [info["tree_structure"] for info in booster.dump_model().get("tree_info", [])]
-        while stack:
-            node = stack.pop()
-            if "split_index" not in node:
-                continue
-            feature = int(node["split_feature"])
-            if node.get("decision_type") == "<=":
-                found.setdefault(feature, set()).add(float(node["threshold"]))
-            else:
-                categorical.add(feature)
-            stack.extend((node["left_child"], node["right_child"]))
+        # Read from the model text, not dump_model(): its JSON took 1.6 s for 300 trees of 255
+        # leaves, the text 0.15 s. Each tree lists its splits' features, thresholds and decision
+        # types (bit 0: categorical) in the same order.
+        current: dict[str, str] = {}
+        for line in [*booster.model_to_string().splitlines(), "Tree="]:
+            if line.startswith(("Tree=", "end of trees")):
+                features = [int(v) for v in current.get("split_feature", "").split()]
+                thresholds = [float(v) for v in current.get("threshold", "").split()]
+                decisions = [int(v) for v in current.get("decision_type", "").split()]
+                for feature, threshold, decision in zip(features, thresholds, decisions, strict=True):
+                    if decision & 1:
+                        categorical.add(feature)
+                    else:
+                        found.setdefault(feature, set()).add(threshold)
+                current = {}
+                if line.startswith("end of trees"):
+                    break
+            elif line.startswith(("split_feature=", "threshold=", "decision_type=")):
+                key, _, value = line.partition("=")
+                current[key] = value
     else:
         gb = json.loads(bytes(booster.save_raw("json")))["learner"]["gradient_booster"]
         for tree in (gb["gbtree"] if gb.get("name") == "dart" else gb)["model"]["trees"]:
