@@ -79,6 +79,15 @@ def _execute(step: Step, state: StepState, ctx: StepContext) -> tuple[StepState,
     return handler_for(step.method)(step.method, state, ctx, step.train)
 
 
+def _step_label(recipe: Recipe, i: int, name: str) -> str:
+    """How an error names a step: "Recipe step 2 (magnitude_pruning)" for a recipe the user wrote,
+    "The distillation step" for the one a plain compress run builds (named "compress: …"), where
+    "recipe step 1" named a recipe the user never gave (a review, 2026-12-03)."""
+    if recipe.name.startswith("compress: "):
+        return f"The {name} step"
+    return f"Recipe step {i + 1} ({name})"
+
+
 def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cutoff: float | None, seed: int,
                train: TrainConfig, fine_tune: TrainConfig, teacher_bytes: int,
                train_logits: np.ndarray | None = None, timing: bool = False,
@@ -156,7 +165,7 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
             candidate, info = _execute(step, state, ctx)
         except NoModelError as exc:
             if not records:  # the recipe itself is wrong: nothing could ever produce a model here
-                raise ConfigError(f"Recipe step {i + 1} ({step.name}): {exc}") from None
+                raise ConfigError(f"{_step_label(recipe, i, step.name)}: {exc}") from None
             # An earlier distillation was rolled back: this step has nothing to work on.
             records.append(StepRecord(index=i, method=step.to_dict(), status="skipped", gates=[], metrics={},
                                       info={"reason": "no student: the distillation before it was rolled back"},
@@ -168,7 +177,7 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
             # for a student it did not get. Otherwise the recipe is wrong for the model it has.
             from_teacher = start is None and not any(r.status == "kept" and _distils(r) for r in records)
             if not (from_teacher and any(r.status == "rolled_back" and _distils(r) for r in records)):
-                raise ConfigError(f"Recipe step {i + 1} ({step.name}): {exc}") from None
+                raise ConfigError(f"{_step_label(recipe, i, step.name)}: {exc}") from None
             # The step would work on the teacher itself, because the distillation before it was
             # rolled back, and cannot (weight pruning of a GRU teacher): it is skipped, as when there
             # is no student at all, instead of failing the run after its training (exit 2 with "A
@@ -180,9 +189,9 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
                                       seconds=time.perf_counter() - began))
             continue
         except ConfigError as exc:
-            raise ConfigError(f"Recipe step {i + 1} ({step.name}): {exc}") from None
+            raise ConfigError(f"{_step_label(recipe, i, step.name)}: {exc}") from None
         if candidate.model is None:  # a handler must return the model it made (StepState.need_model)
-            raise ConfigError(f"Recipe step {i + 1} ({step.name}): its handler returned no model, so there is "
+            raise ConfigError(f"{_step_label(recipe, i, step.name)}: its handler returned no model, so there is "
                               "nothing to judge; a handler returns a StepState holding the model it made.")
         metrics = evaluate_candidate(candidate.model, data.x_val, data.y_val, p_teacher, cutoff,
                                      timing=timing, teacher_bytes=teacher_bytes, task=task.name,
