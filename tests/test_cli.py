@@ -505,9 +505,21 @@ def test_an_option_given_twice_is_refused_not_overridden(teacher_dir: Path, germ
     result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--target=x",
                                  "--out", str(tmp_path / "t")])
     assert result.exit_code == 2 and "'--target': given 2 times" in result.output and "give it once." in result.output
-    # Repeatable options and a value that looks like an option stay as they were.
-    result = runner.invoke(app, ["datasets", "synth", "--rows", "200", "--seed", "1", "-o", str(tmp_path / "b.parquet")])
+    # A short option with its value attached, or bundled after a switch, counts too (-ob.csv).
+    for repeat in (["-o", str(tmp_path / "a.parquet"), "-o" + str(tmp_path / "b.parquet")],
+                   ["-o", str(tmp_path / "a.parquet"), "-qo", str(tmp_path / "b.parquet")]):
+        result = runner.invoke(app, ["datasets", "synth", "--rows", "200", *repeat])
+        assert result.exit_code == 2 and "'--output' / '-o': given 2 times" in result.output, result.output
+    assert not (tmp_path / "a.parquet").exists() and not (tmp_path / "b.parquet").exists()
+    # Repeatable options stay repeatable, and a value that looks like an option is a value.
+    result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--drop", "purpose",
+                                 "--drop", "housing", "--epochs", "1", "--quiet", "--out", str(tmp_path / "t2")])
     assert result.exit_code == 0, result.output
+    assert {"purpose", "housing"} <= set(finlite.load(tmp_path / "t2").schema.drop)
+    result = runner.invoke(app, ["datasets", "synth", "--rows", "200", "--seed", "1", "-o", str(tmp_path / "-o.parquet")])
+    assert result.exit_code == 0 and (tmp_path / "-o.parquet").is_file(), result.output
+    # Help is shown whatever else the line holds.
+    assert runner.invoke(app, ["train", "--help", "--target", "a", "--target", "b"]).exit_code == 0
 
 
 def test_version_is_printed() -> None:

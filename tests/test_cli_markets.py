@@ -40,6 +40,9 @@ def test_train_forecast_prints_teacher_naive_and_buy_and_hold(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     for word in ("teacher", "naive", "buy_and_hold", "directional accuracy", "long/short Sharpe", "operating point"):
         assert word in result.output, word
+    # A direction model's positive class is a move up, not a bad loan (it read "training bad rate").
+    assert "the teacher's score at the training share of up moves" in result.output
+    assert "bad rate" not in result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["task"] == "direction" and 0 < manifest["cutoff"] < 1
     walk = manifest["data"]["split"]["config"]

@@ -591,7 +591,9 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
         typer.echo(f"  note: {printable(note)}")
     typer.echo(render_forecast_table(outcome.metrics["forecast"]))
     if outcome.operating_point is not None:  # a direction forecaster: P(up) at or above it is called up
-        typer.echo(f"operating point: {outcome.operating_point.describe('share of up moves')}; P(up) at or above "
+        from finlite.evaluate.operating import rate_name
+
+        typer.echo(f"operating point: {outcome.operating_point.describe(rate_name('direction'))}; P(up) at or above "
                    "it is called up")
     typer.echo(f"teacher artifact: {outcome.path}")
 
@@ -1781,10 +1783,16 @@ class _OnceCommand(typer.core.TyperCommand):
     """
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if "--help" in args:  # help is eager: it is shown whatever else the line holds
+            return super().parse_args(ctx, args)
         single: dict[str, Any] = {}
+        switches: set[str] = set()  # short flags that take no value, as in -q
         for param in self.params:
-            if (getattr(param, "param_type_name", "") == "option" and not getattr(param, "multiple", False)
-                    and not getattr(param, "is_flag", False) and not getattr(param, "count", False)):
+            if getattr(param, "param_type_name", "") != "option":
+                continue
+            if getattr(param, "is_flag", False) or getattr(param, "count", False):
+                switches.update(param.opts)
+            elif not getattr(param, "multiple", False):
                 for name in param.opts:
                     single[name] = param
         given: Counter[str] = Counter()
@@ -1799,11 +1807,23 @@ class _OnceCommand(typer.core.TyperCommand):
             if name in single:
                 given[single[name].name] += 1
                 skip = "=" not in arg
+            elif arg.startswith("-") and not arg.startswith("--"):
+                # Short options as click reads them: bundled switches (-qv), then at most one option
+                # that takes a value, with the value attached (-ob.csv) or as the next argument.
+                for pos in range(1, len(arg)):
+                    short = "-" + arg[pos]
+                    if short in single:
+                        given[single[short].name] += 1
+                        skip = pos == len(arg) - 1
+                        break
+                    if short not in switches:
+                        break  # not an option of this command: click names it
         twice = [param for param in self.params if given[param.name or ""] > 1]
         if twice:
             flag = next((o for o in twice[0].opts if o.startswith("--")), twice[0].opts[0])
-            how = (f"give it once with the values separated by commas, e.g. {flag} a,b" if flag in _COMMA_LIST_FLAGS
-                   else "give it once")
+            example = "16,8" if flag in ("--hidden", "--student-width") else "a,b"
+            how = (f"give it once with the values separated by commas, e.g. {flag} {example}"
+                   if flag in _COMMA_LIST_FLAGS else "give it once")
             # BadParameter is click's usage error for one option: exit 2, naming the option.
             raise typer.BadParameter(f"given {given[twice[0].name or '']} times, and only the last would be used; "
                                      f"{how}.", ctx=ctx, param=twice[0])

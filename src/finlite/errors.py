@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError", "ScoreError",
-           "UnsupportedModelError"]
+           "UnsupportedModelError", "UnusablePlanError"]
 
 
 class FinliteError(Exception):
@@ -76,6 +76,13 @@ class UnsupportedModelError(ConfigError):
     A recipe step that meets this on the teacher itself, because the distillation before it was
     rolled back, is skipped rather than failing the run (:func:`finlite.recipe.runner.run_recipe`).
     """
+
+
+class UnusablePlanError(ConfigError):
+    """Raised when a pruning plan would leave a model that scores every row alike: a layer without
+    weights, or kept weights with no path from the inputs to the output
+    (:meth:`finlite.methods.plan.PruningPlan.check_usable`). A search counts such a candidate as
+    failed and goes on; a recipe or a ``--plan`` that asks for it is refused."""
 
 
 class ArtifactError(FinliteError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import (
@@ -129,3 +131,30 @@ def test_a_fraud_range_rate_is_described_with_its_digits() -> None:
     assert "training bad rate, 0.17%" in OperatingPoint(cutoff=0.5, method="training_bad_rate",
                                                          flag_rate=0.0017).describe()
     assert "training bad rate, 30.0%" in OperatingPoint(cutoff=0.5, method="training_bad_rate", flag_rate=0.3).describe()
+
+
+def test_a_direction_models_rate_is_its_share_of_up_moves() -> None:
+    from finlite.evaluate.operating import rate_name
+
+    point = OperatingPoint(cutoff=0.53, method="training_bad_rate", flag_rate=0.526)
+    assert point.describe(rate_name("direction")).endswith("(the teacher's score at the training share of up moves, "
+                                                           "52.6%)")
+    assert "training bad rate, 52.6%" in point.describe(rate_name("binary"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-1.0, 1.0, allow_nan=False, allow_subnormal=True))
+def test_percent_reads_as_the_share_it_stands_for(share: float) -> None:
+    """Never scientific notation, two significant digits below 1 %, one decimal from it."""
+    from finlite._util import percent
+
+    text = percent(share)
+    assert text.endswith("%") and "e" not in text
+    if text.lstrip("-").startswith("<"):
+        assert 0 < abs(share) < 1e-8
+        return
+    value = float(text[:-1])
+    if abs(share) >= 0.01 or abs(value) >= 1:
+        assert text == f"{share:.1%}"
+    else:
+        assert abs(value - share * 100) <= 0.05 * abs(share * 100) + 1e-12  # two significant digits

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -139,7 +140,7 @@ def test_bad_options_are_refused_by_name(prices: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_lightgbm_on_windows_is_a_forecaster_too(prices: Path, tmp_path: Path) -> None:
-    outcome = train_forecaster(prices, spec=MarketSpec(window=10), model="lightgbm", config=QUICK, progress=False,
+    outcome = train_forecaster(prices, spec=MarketSpec(window=10), model="lightgbm", progress=False,
                                gbdt_params={"n_estimators": 20}, out=tmp_path / "gbdt")
     assert outcome.model.kind == "gbdt"
     pooled = outcome.metrics["test"]
@@ -419,3 +420,15 @@ def test_a_step_that_cannot_work_on_the_teacher_after_a_rollback_is_skipped(pric
                             "  - {method: static_int8}\ngates:\n  size_ratio: {min: 1.0}\n", "r.yaml")
     outcome = compress(teacher, prices, recipe=kept, out=tmp_path / "pruned", timing=False)
     assert [r.status for r in outcome.result.records] == ["rolled_back", "kept", "skipped"]
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"hidden": (8,)}, "hidden= sets the layers of a network; a lightgbm teacher has none"),
+    ({"config": TrainConfig(epochs=3, batch_size=7)}, "config= sets epochs, batch_size of a network's training"),
+])
+def test_a_lightgbm_forecaster_refuses_a_networks_settings(given: dict[str, Any], message: str, prices: Path) -> None:
+    """They trained without a word, where finlite.train and the CLI refuse them (a review, 2026-12-03)."""
+    with pytest.raises(ConfigError, match=message):
+        train_forecaster(prices, spec=MarketSpec(window=10), model="lightgbm", progress=False, **given)
+    with pytest.raises(ConfigError, match="gbdt_params= sets a LightGBM or XGBoost teacher's parameters; a gru"):
+        train_forecaster(prices, spec=MarketSpec(window=10), model="gru", progress=False, gbdt_params={"x": 1})

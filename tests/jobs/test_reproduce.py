@@ -236,3 +236,23 @@ def test_a_rerun_whose_steps_all_fail_their_gates_is_not_reproduced(student_dir:
 def test_one_rule_says_which_metrics_are_timings(name: str, timing: bool) -> None:
     # The reproduction skips them and the search drops them from a chosen candidate's records.
     assert is_timing(name) is timing
+
+
+def test_a_student_pruned_to_no_path_by_an_older_finlite_is_not_reproduced(teacher_dir: Path, german_csv: Path,
+                                                                          tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An artifact pruned so far that no input reached its output (made before such plans were
+    refused) exited 2 with advice the reproducer cannot take ("prune less"); it is not reproduced
+    (exit 1), saying why (a review, 2026-12-03)."""
+    from finlite.methods.plan import PruningPlan
+
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [16, 16]}\n"
+                              "  - {method: magnitude_pruning, sparsity: 0.999}\n")
+    with monkeypatch.context() as old:  # the older finlite, which made such plans
+        old.setattr(PruningPlan, "check_usable", lambda self, where="": None)
+        finlite.compress(teacher_dir, german_csv, recipe=recipe, config=FAST, fine_tune=FAST, timing=False,
+                         out=tmp_path / "cut", progress=False)
+    result = reproduce(tmp_path / "cut", german_csv, teacher=teacher_dir)
+    assert not result.matched
+    assert any(n.startswith("this finlite refuses the recorded run's pruning: Recipe step 2 (magnitude_pruning): ")
+               and "leaves no path from the inputs to the output" in n for n in result.notes), result.notes

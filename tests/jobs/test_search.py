@@ -225,3 +225,18 @@ def test_a_search_nothing_passed_prints_no_empty_front_table() -> None:
     assert not any(line.startswith("candidate") for line in lines)
     assert lines[1:] == ["no candidate passed every gate; what failed (the first candidate of each distinct reason):",
                          "  hidden [8], T 2: distillation: agreement 0.9 < min 0.97 (by 0.07)"]
+
+
+def test_a_sparsity_that_leaves_a_student_no_path_fails_its_candidate_and_the_search_goes_on(
+        teacher_dir: Path, german_csv: Path) -> None:
+    """At 0.999 each layer of a 16-16 student keeps one weight, which almost never join up: the
+    plan was refused with exit 2 and stopped the whole search, though the unpruned candidate
+    passed (a review, 2026-12-03)."""
+    space = SearchSpace(hidden=((16, 16),), temperature=(2.0,), sparsity=(0.0, 0.999), bits=(32,))
+    found = search_students(teacher_dir, german_csv, seed=1, budget_s=600, space=space, config=TINY, fine_tune=TINY,
+                            gates=LOOSE, progress=False, timing=False)
+    by_sparsity = {c["name"].split("sparsity ")[1].split(",")[0]: c for c in found.candidates}
+    assert by_sparsity["0"]["passed"] and found.chosen is not None and found.chosen["name"] == by_sparsity["0"]["name"]
+    cut = by_sparsity["0.999"]
+    assert not cut["passed"] and cut["failed"][0].startswith("magnitude_pruning: Pruning at sparsity 0.999 (layer scope) "
+                                                             "leaves no path from the inputs to the output")

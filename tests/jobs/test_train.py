@@ -41,10 +41,10 @@ def test_flag_rate_and_cutoff_set_the_operating_point(german_csv: Path, tmp_path
 
 
 @pytest.mark.parametrize(("model", "given", "message"), [
-    ("logistic", {"hidden": (8,)}, "hidden= sets the layers of an MLP teacher; a logistic teacher has none"),
+    ("logistic", {"hidden": (8,)}, "hidden= sets the layers of a network; a logistic teacher has none"),
     ("lightgbm", {"hidden": (8,)}, "a lightgbm teacher has none"),
     ("mlp", {"gbdt_params": {"num_leaves": 7}}, "gbdt_params= sets a LightGBM or XGBoost teacher's parameters; a mlp"),
-    ("logistic", {"dropout": 0.9}, "dropout= sets the layers of an MLP teacher; a logistic teacher has none"),
+    ("logistic", {"dropout": 0.9}, "dropout= sets the layers of a network; a logistic teacher has none"),
     ("lightgbm", {"config": finlite.TrainConfig(epochs=3, batch_size=7)},
      "config= sets epochs, batch_size of a network's training; a lightgbm teacher trains by boosting rounds"),
 ])

@@ -95,6 +95,12 @@ class OperatingPoint:
         return f"cut-off {self.cutoff:.6g} on P(positive) ({how})"
 
 
+def rate_name(task: str) -> str:
+    """What the positive class's share of the training rows is called for ``task``: a market
+    direction model's positive class is a move up, not a bad loan."""
+    return "share of up moves" if task == "direction" else "bad rate"
+
+
 def cutoff_at_flag_rate(scores: np.ndarray, flag_rate: float) -> float:
     """The cut-off at which ``flag_rate`` of ``scores`` are flagged (score ≥ cut-off): their
     ``1 − flag_rate`` quantile, moved just inside (0, 1)."""

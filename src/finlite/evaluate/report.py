@@ -10,7 +10,7 @@ from finlite._finite import check_scores
 from finlite._timing import TIMED_NAMES
 from finlite._util import percent
 from finlite.evaluate.cost import Timer, cost_metrics, eager_latency
-from finlite.evaluate.operating import OperatingPoint
+from finlite.evaluate.operating import OperatingPoint, rate_name
 from finlite.evaluate.summary_report import size_words
 from finlite.models.base import FinliteModel
 from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task
@@ -86,7 +86,7 @@ def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, 
     if kind.decides and cutoff is not None:
         point = operating_point if operating_point is not None else OperatingPoint(cutoff=float(cutoff),
                                                                                    method="cutoff")
-        report["operating_point"] = {**point.to_dict(), "description": point.describe(),
+        report["operating_point"] = {**point.to_dict(), "description": point.describe(rate_name(kind.name)),
                                      "flagged_by_teacher": t_metrics.get("flagged_rate"),
                                      "flagged_by_student": s_metrics.get("flagged_rate")}
     return report

@@ -115,8 +115,9 @@ def slower_warning(report: dict[str, Any], gate_metrics: Sequence[str]) -> str |
     if student <= SLOWER_RATIO * teacher:
         return None
     return (f"warning: the student is slower than its teacher at batch 1 (p50 {student:,.0f} µs against "
-            f"{teacher:,.0f} µs, both deployed); the compression made it no faster to run. int8 pays only for "
-            "teacher-size layers (bench/int8.py); drop that step, or add a latency gate to the recipe.")
+            f"{teacher:,.0f} µs); the compression made it no faster to run. A student as wide as its teacher, or "
+            "int8 on small layers (it pays only for teacher-size ones: bench/int8.py), costs more than it saves; "
+            "a latency gate (latency_p50_us: {max: ...}) would judge it.")
 
 
 def _warn(report: dict[str, Any], gate_metrics: Sequence[str]) -> None:

@@ -12,7 +12,7 @@ from finlite._util import percent
 from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_walk
 from finlite.data.io import Table, read_table
 from finlite.errors import ConfigError, DataError
-from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate
+from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
 from finlite.evaluate.report import compare_models, model_evidence
 from finlite.export.timing import report_timer
 from finlite.tasks import get_task, series_rows
@@ -214,13 +214,14 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         if note is not None:
             result["note"] = note
         if point is not None:
-            result["operating_point"] = {**point.to_dict(), "description": _describe(point, flag_rate, "artifact", reference),
+            result["operating_point"] = {**point.to_dict(), "description": _describe(point, flag_rate, "artifact", reference,
+                                                                                      task.name),
                                          "flagged": metrics.get("flagged_rate")}
         return result
     report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, timer=report_timer(), split=split,
                             x_teacher=x_base, task=task.name, operating_point=point)
     if point is not None and flag_rate is not None:
-        report["operating_point"]["description"] = _describe(point, flag_rate, "baseline", reference)
+        report["operating_point"]["description"] = _describe(point, flag_rate, "baseline", reference, task.name)
     report["artifact"], report["baseline"] = str(art.path), str(base.path)
     if note is not None:
         report["note"] = note
@@ -229,12 +230,12 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
 
 
 def _describe(point: OperatingPoint, flag_rate: float | None, reference: str,
-              scores: np.ndarray | None = None) -> str:
+              scores: np.ndarray | None = None, task: str = "binary") -> str:
     """How the evaluation's cut-off was set, for the result and the table. With the reference's
     ``scores``, the share it flags at that cut-off is the one achieved: on 200 rows a requested
     0.1 % is one row, 0.5 % (it said "flags 0.1 %": a review, 2026-12-03)."""
     if flag_rate is None:
-        return f"{point.describe()}, the artifact's own"
+        return f"{point.describe(rate_name(task))}, the artifact's own"
     text = f"cut-off {point.cutoff:.6g} on P(positive), chosen to flag {percent(flag_rate)} of these rows"
     if scores is None or not len(scores):
         return text

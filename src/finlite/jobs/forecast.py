@@ -221,6 +221,12 @@ def train_forecaster(
     if model not in FORECASTERS:
         raise param_error("train_forecaster", "model", f"one of {FORECASTERS}", model)
     check_operating_options("train_forecaster", cutoff, flag_rate)
+    from finlite.jobs.train import refuse_unused_settings
+
+    # As for a table's teacher: a setting the model does not have is refused, not ignored (hidden=
+    # and a network config with model='lightgbm' trained without a word: a review, 2026-12-03).
+    refuse_unused_settings(model, layers=model != "lightgbm", boosted=model == "lightgbm", hidden=hidden,
+                           config=config, gbdt_params=gbdt_params)
     if spec.task != "direction" and (cutoff is not None or flag_rate is not None):
         name = "cutoff" if cutoff is not None else "flag_rate"
         raise ConfigError(f"{name} applies to the direction objective (a decision up or down); objective "

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from finlite.artifact import Artifact, DataLike, load, recorded_walk
-from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.errors import ArtifactError, ConfigError, DataError, UnusablePlanError
 from finlite.recipe.spec import Recipe
 from finlite.training.loop import TrainConfig
 
@@ -354,8 +354,16 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
                  pruning=recipe.steps[1].method, plan=plan, seed=seed, config=config, fine_tune=fine_tune,
                  out=out, timing=bool(timed), progress=progress, flag_rate=flag_rate)
     else:
-        outcome = compress_with_recipe(source, data, recipe, seed=seed, config=config, fine_tune=fine_tune, out=out,
-                                       timing=bool(timed), progress=progress, flag_rate=flag_rate)
+        try:
+            outcome = compress_with_recipe(source, data, recipe, seed=seed, config=config, fine_tune=fine_tune,
+                                           out=out, timing=bool(timed), progress=progress, flag_rate=flag_rate)
+        except UnusablePlanError as exc:
+            # The recorded run pruned so far that no input reached the output (a constant model); this
+            # version refuses such a plan, so the run cannot be made again: not reproduced (exit 1),
+            # not bad input (its advice, "prune less", is not the reproducer's to take).
+            notes.append(f"this finlite refuses the recorded run's pruning: {exc} The artifact's model scores every "
+                         "row alike; it cannot be reproduced, and should not be used")
+            return {"metrics": {}, "files": {}}, notes, not timed
     if outcome.path is None:
         # No step passed its gates this time, so there is no student: not reproduced (exit 1, not an error).
         notes.append("no step of the recipe passed its gates on the rerun, so it made no student: nothing matches")

@@ -44,6 +44,32 @@ class TrainOutcome:
     warnings: tuple[str, ...] = ()
 
 
+def refuse_unused_settings(model: str, *, layers: bool, boosted: bool, hidden: Any = None, dropout: Any = None,
+                           config: TrainConfig | None = None, gbdt_params: Any = None) -> None:
+    """Refuse a teacher's setting that ``model`` does not have, rather than train without it:
+    ``hidden`` and ``dropout`` need ``layers`` (widths of its own), ``gbdt_params`` a ``boosted``
+    model, and a ``config`` beyond showing progress a network (a boosted model stops by rounds).
+
+    Raises:
+        ConfigError: naming the parameter and what to do.
+    """
+    for name, value in (("hidden", hidden), ("dropout", dropout)):
+        if value is not None and not layers:
+            raise ConfigError(f"{name}= sets the layers of a network; a {model} teacher has none. Drop {name}.",
+                              param=name)
+    if gbdt_params is not None and not boosted:
+        raise ConfigError(f"gbdt_params= sets a LightGBM or XGBoost teacher's parameters; a {model} teacher has none. "
+                          "Drop gbdt_params, or choose a boosted model.", param="gbdt_params")
+    if config is not None and boosted:
+        # Of a network's training settings a boosted model reads only whether to show progress.
+        default = TrainConfig()
+        set_here = [f.name for f in fields(TrainConfig) if f.name not in ("progress", "seed")
+                    and getattr(config, f.name) != getattr(default, f.name)]
+        if set_here:
+            raise ConfigError(f"config= sets {', '.join(set_here)} of a network's training; a {model} teacher trains by "
+                              "boosting rounds (set them in gbdt_params). Drop them from config.", param="config")
+
+
 def train(
     data: DataLike,
     *,
@@ -93,22 +119,8 @@ def train(
         raise param_error("train", "model", f"one of {TEACHERS}", model)
     # A setting the chosen teacher does not have is refused, not ignored (hidden= with a logistic
     # or boosted teacher trained without a word about it: a review, 2026-12-03).
-    for name, value in (("hidden", hidden), ("dropout", dropout)):
-        if value is not None and model != "mlp":
-            raise ConfigError(f"{name}= sets the layers of an MLP teacher; a {model} teacher has none. Drop {name}, "
-                              "or use model='mlp'.", param=name)
-    if config is not None and model in ("lightgbm", "xgboost"):
-        # A boosted teacher stops early on validation AUC by rounds; of a network's training settings
-        # it reads only whether to show progress.
-        default = TrainConfig()
-        set_here = [f.name for f in fields(TrainConfig) if f.name not in ("progress", "seed")
-                    and getattr(config, f.name) != getattr(default, f.name)]
-        if set_here:
-            raise ConfigError(f"config= sets {', '.join(set_here)} of a network's training; a {model} teacher trains by "
-                              "boosting rounds (set them in gbdt_params). Drop them from config.", param="config")
-    if gbdt_params is not None and model not in ("lightgbm", "xgboost"):
-        raise ConfigError(f"gbdt_params= sets a LightGBM or XGBoost teacher's parameters; a {model} teacher has none. "
-                          "Drop gbdt_params, or use model='lightgbm' or 'xgboost'.", param="gbdt_params")
+    refuse_unused_settings(model, layers=model == "mlp", boosted=model in ("lightgbm", "xgboost"), hidden=hidden,
+                           dropout=dropout, config=config, gbdt_params=gbdt_params)
     hidden = (256, 128) if hidden is None else hidden
     dropout = 0.3 if dropout is None else dropout
     if out is not None:  # before any work: --out is no input, and may be replaced

@@ -17,7 +17,7 @@ import numpy as np
 
 from finlite._paths import FileTooLarge, read_small_file
 from finlite._util import StrictJSONError, dump_json, is_whole, strict_json_loads, write_text_atomic
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, UnusablePlanError
 
 __all__ = ["LayerPlan", "PruningPlan"]
 
@@ -116,15 +116,15 @@ class PruningPlan:
         artifact's recorded plan is read (the model was served as it is).
 
         Raises:
-            ConfigError: the plan cuts every path from the inputs to the output.
+            UnusablePlanError: the plan cuts every path from the inputs to the output.
         """
         if self.unit != "weight" or not self.layers:
             return
         empty = next((layer for layer in self.layers if layer.kept < 1), None)
         if empty is not None:
-            raise ConfigError(f"{where} removes all {empty.total} weights of layer {empty.name!r}, so the model would "
-                              "give every row the same score; prune less (a lower sparsity), or keep at least one "
-                              "weight in every layer.")
+            raise UnusablePlanError(f"{where} removes all {empty.total} weights of layer {empty.name!r}, so the model "
+                                    "would give every row the same score; prune less (a lower --sparsity or "
+                                    "layer_sparsity), or keep at least one weight in every layer.")
         shapes = [layer.shape for layer in self.layers]
         if any(shapes[i + 1][1] != shapes[i][0] for i in range(len(shapes) - 1)):
             return  # not one chain of layers: what joins them is not in the plan
@@ -135,9 +135,10 @@ class PruningPlan:
             # A neuron depends on the inputs when a kept weight reads a neuron that does.
             live = np.asarray((kept.reshape(layer.shape) & live[None, :]).any(axis=1))
             if not live.any():
-                raise ConfigError(f"{where} leaves no path from the inputs to the output: from layer {layer.name!r} "
-                                  "on, no kept weight reads a neuron that still depends on them, so the model would "
-                                  "give every row the same score. Prune less (a lower sparsity).")
+                raise UnusablePlanError(f"{where} leaves no path from the inputs to the output: from layer "
+                                        f"{layer.name!r} on, no kept weight reads a neuron that still depends on "
+                                        "them, so the model would give every row the same score. Prune less (a lower "
+                                        "--sparsity or layer_sparsity).")
 
     def summary(self) -> str:
         """A small table, one line per layer, for people reviewing the plan."""

@@ -189,7 +189,8 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
                                       seconds=time.perf_counter() - began))
             continue
         except ConfigError as exc:
-            raise ConfigError(f"{_step_label(recipe, i, step.name)}: {exc}") from None
+            # Of its own kind (an UnusablePlanError stays one: a search fails the candidate and goes on).
+            raise type(exc)(f"{_step_label(recipe, i, step.name)}: {exc}", param=exc.param) from None
         if candidate.model is None:  # a handler must return the model it made (StepState.need_model)
             raise ConfigError(f"{_step_label(recipe, i, step.name)}: its handler returned no model, so there is "
                               "nothing to judge; a handler returns a StepState holding the model it made.")

@@ -16,14 +16,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from finlite.data.prepared import PreparedData
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, UnusablePlanError
 from finlite.methods.distill import MAX_TEMPERATURE, MIN_TEMPERATURE, BinsFrom, Distillation
 from finlite.methods.prune import MagnitudePruning
 from finlite.methods.quantize import Fp16Weights, StaticInt8
 from finlite.models.base import FinliteModel
 from finlite.models.bins import MAX_EDGES
 from finlite.recipe.gates import Gate
-from finlite.recipe.runner import RecipeResult, run_recipe
+from finlite.recipe.runner import RecipeResult, StepRecord, run_recipe
 from finlite.recipe.spec import Recipe, Step
 from finlite.training.loop import LARGE_ROWS, TrainConfig
 
@@ -178,6 +178,16 @@ def pareto_front(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [p for p in points if not any(dominates(q, p) for q in points if q is not p)]
 
 
+def candidate_record(recipe: Recipe, record: StepRecord, hidden: tuple[int, ...], temperature: float,
+                     input_bins: int, input_bins_from: BinsFrom) -> dict[str, Any]:
+    """A candidate's name, recipe, student and the metrics of ``record`` (its last step's)."""
+    metrics = record.metrics
+    return {"name": recipe.name, "recipe": recipe.to_dict(), "size_bytes": metrics["size_bytes"],
+            "latency_p50_us": metrics.get("latency_p50_us"), "rows_per_second": metrics.get("rows_per_second"),
+            "timed": metrics.get("timed"), "auc": metrics["auc"], "agreement": metrics["agreement"],
+            "student": student_label(hidden, temperature, input_bins, input_bins_from)}
+
+
 def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[tuple[float, int]], *,
                        prepared: PreparedData, teacher: FinliteModel, gates: list[Gate], config: TrainConfig,
                        fine_tune: TrainConfig, common: dict[str, Any], deadline: float, timing: bool = True,
@@ -235,20 +245,27 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
             records, kept = [record], False  # its student already fails a gate
         else:
             tail = Recipe(steps=recipe.steps[1:], gates=gates)
-            run = run_recipe(tail, prepared, teacher, train=config, fine_tune=fine_tune, timing=timing,
-                             start=distilled.model, start_distillation=recipe.steps[0].method, **common)
+            try:
+                run = run_recipe(tail, prepared, teacher, train=config, fine_tune=fine_tune, timing=timing,
+                                 start=distilled.model, start_distillation=recipe.steps[0].method, **common)
+            except UnusablePlanError as exc:
+                # This sparsity leaves this student no path from its inputs to its output: the candidate
+                # fails, the search goes on (it stopped the whole search with exit 2: a review, 2026-12-03).
+                unusable = {**candidate_record(recipe, record, hidden, temperature, input_bins, input_bins_from),
+                            "passed": False, "failed": [f"magnitude_pruning: {str(exc).split(': ', 1)[-1]}"]}
+                candidates.append(unusable)
+                models.append(None)
+                if on_candidate is not None:
+                    on_candidate(unusable)
+                continue
             # The tail's steps are steps 2… of the candidate's recipe: numbered so, its records are
             # those a run of the whole recipe writes into the artifact's manifest.
             records = [record, *(replace(r, index=r.index + 1) for r in run.records)]
             kept = all(r.status == "kept" for r in run.records)
             result = RecipeResult(model=run.model, records=records, plan=run.plan,
                                   extra_files={**distilled.extra_files, **run.extra_files})
-        metrics = records[-1].metrics
-        candidate = {"name": recipe.name, "recipe": recipe.to_dict(), "passed": kept,
-                     "size_bytes": metrics["size_bytes"], "latency_p50_us": metrics.get("latency_p50_us"),
-                     "rows_per_second": metrics.get("rows_per_second"), "timed": metrics.get("timed"),
-                     "auc": metrics["auc"], "agreement": metrics["agreement"],
-                     "student": student_label(hidden, temperature, input_bins, input_bins_from),
+        candidate = {**candidate_record(recipe, records[-1], hidden, temperature, input_bins, input_bins_from),
+                     "passed": kept,
                      # Each failed gate with the step it failed at: the tails of a student whose
                      # distillation already failed share that failure.
                      "failed": [f"{r.method['method']}: {g.message}" for r in records for g in r.failed_gates]}
