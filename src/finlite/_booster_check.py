@@ -103,8 +103,9 @@ def check_booster(raw: bytes, source: str, objective: str = "binary") -> str:
 
 # -- LightGBM text --------------------------------------------------------------------------------
 _INT_RE = re.compile(r"[+-]?\d{1,18}")
-# Plain decimal numbers only: LightGBM never writes inf or nan in a tree, and its fast parser's
-# handling of such words (and of overflowing exponents) is not worth trusting.
+# Plain decimal numbers only: LightGBM writes no nan in a tree, and inf only as a split threshold
+# (blanks against every number: _floats(infinite=True)); its fast parser's handling of other such
+# words (and of overflowing exponents) is not worth trusting.
 _FLOAT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
 _PARAM_RE = re.compile(r"\[[A-Za-z0-9_]+: [^\x00-\x1f]*\]")
 _NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"

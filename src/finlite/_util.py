@@ -145,7 +145,7 @@ def percent(share: float) -> str:
     flag rate of 0.017 % reads "0.017%" and 0.01 % reads "0.01%", not "0.0%"; never in scientific
     notation, and a share that rounds to 1 % reads "1.0%" as 1 % itself does."""
     if 0 < abs(share) < 1e-8:  # below a millionth of a percent: no 300-digit decimal
-        return f"{'-' if share < 0 else ''}<0.000001%"
+        return ">-0.000001%" if share < 0 else "<0.000001%"
     if 0 < abs(share) < 0.01:
         points = share * 100
         decimals = 1 - math.floor(math.log10(abs(points)))  # two significant digits

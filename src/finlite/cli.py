@@ -1798,11 +1798,11 @@ class _OnceCommand(typer.core.TyperCommand):
         given: Counter[str] = Counter()
         skip = False
         for arg in args:
-            if arg == "--":
-                break
-            if skip:  # the value of the option before it, which may look like an option
+            if skip:  # the value of the option before it, which may look like an option (even "--")
                 skip = False
                 continue
+            if arg == "--":
+                break
             name = arg.split("=", 1)[0]
             if name in single:
                 given[single[name].name] += 1

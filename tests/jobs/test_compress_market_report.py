@@ -36,3 +36,17 @@ def test_compress_report_names_the_walk_forward_settings(tmp_path: Path) -> None
     for model in ("teacher", "student"):
         assert report["forecast"]["models"][model]["pooled"]["mase"] == pytest.approx(
             section["metrics"]["models"][model]["mase"]["value"], rel=1e-9)
+
+
+def test_a_direction_students_report_speaks_of_up_moves_not_bad_loans(tmp_path: Path) -> None:
+    """The operating point and the swap set of a direction forecaster read "bad rate" (reviews,
+    2026-12-03): its positive class is a move up."""
+    prices = write_prices(tmp_path / "prices.csv", n=260)
+    teacher = tmp_path / "teacher"
+    train_forecaster(prices, spec=MarketSpec(window=5, objective="direction"), model="gru", hidden=(4,), config=QUICK,
+                     walk=WalkForward(folds=2), out=teacher, progress=False)
+    compress(teacher, prices, student_hidden=(2,), config=QUICK, fine_tune=QUICK, out=tmp_path / "student",
+             progress=False)
+    text = (tmp_path / "student" / "report.md").read_text()
+    assert "the training share of up moves" in text and "(share of up moves " in text
+    assert "bad rate" not in text

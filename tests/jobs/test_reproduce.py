@@ -256,3 +256,15 @@ def test_a_student_pruned_to_no_path_by_an_older_finlite_is_not_reproduced(teach
     assert not result.matched
     assert any(n.startswith("this finlite refuses the recorded run's pruning: Recipe step 2 (magnitude_pruning): ")
                and "leaves no path from the inputs to the output" in n for n in result.notes), result.notes
+    # Made with a ready plan (compress --plan), the rerun applies that plan: refused alike (it exited 2).
+    from finlite.methods import MagnitudePruning
+
+    with monkeypatch.context() as old:
+        old.setattr(PruningPlan, "check_usable", lambda self, where="": None)
+        plan = finlite.compress(teacher_dir, german_csv, student_hidden=(16, 16), config=FAST, fine_tune=FAST,
+                                pruning=MagnitudePruning(sparsity=0.999), plan_only=True, progress=False).plan
+        finlite.compress(teacher_dir, german_csv, student_hidden=(16, 16), config=FAST, fine_tune=FAST, plan=plan,
+                         timing=False, out=tmp_path / "ready", progress=False)
+    ready = reproduce(tmp_path / "ready", german_csv, teacher=teacher_dir)
+    assert not ready.matched and any("refuses the recorded run's pruning" in n and "leaves no path" in n
+                                     for n in ready.notes), ready.notes

@@ -220,7 +220,7 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
             for s in ("student_positive", "student_negative"):
                 cell = cells[f"{t}/{s}"]
                 rate = "-" if cell["positive_rate"] is None else percent(cell["positive_rate"])
-                row.append(f"{cell['count']} (bad rate {rate})")
+                row.append(f"{cell['count']} ({rate_name(str(report.get('task')))} {rate})")
             lines.append(f"| {t.replace('_', ' ')} | {row[0]} | {row[1]} |")
     for heading, text in (sections or {}).items():
         lines += ["", f"## {heading}", "", "```", text, "```"]

@@ -345,25 +345,25 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
     # recipe whose description merely mentions a plan is not one).
     ready_plan = ("pruning_plan.json" in manifest["files"] and recipe.description == READY_PLAN_NOTE
                   and recipe.name in (CLASSIC_NAME, MARKET_CLASSIC_NAME))
-    if ready_plan and len(recipe.steps) == 2:
-        # A ready plan (compress --plan) was applied, not made: the recipe file alone would make a new one.
-        plan = art.plan if art.plan is not None else PruningPlan.load(art.path / "pruning_plan.json")
-        first = recipe.steps[0].method
-        notes.append("the pruning step applied the artifact's ready plan (pruning_plan.json)")
-        outcome = compress(source, data, student_hidden=tuple(first.hidden), distillation=first,
-                 pruning=recipe.steps[1].method, plan=plan, seed=seed, config=config, fine_tune=fine_tune,
-                 out=out, timing=bool(timed), progress=progress, flag_rate=flag_rate)
-    else:
-        try:
+    try:
+        if ready_plan and len(recipe.steps) == 2:
+            # A ready plan (compress --plan) was applied, not made: the recipe file alone would make a new one.
+            plan = art.plan if art.plan is not None else PruningPlan.load(art.path / "pruning_plan.json")
+            first = recipe.steps[0].method
+            notes.append("the pruning step applied the artifact's ready plan (pruning_plan.json)")
+            outcome = compress(source, data, student_hidden=tuple(first.hidden), distillation=first,
+                               pruning=recipe.steps[1].method, plan=plan, seed=seed, config=config,
+                               fine_tune=fine_tune, out=out, timing=bool(timed), progress=progress, flag_rate=flag_rate)
+        else:
             outcome = compress_with_recipe(source, data, recipe, seed=seed, config=config, fine_tune=fine_tune,
                                            out=out, timing=bool(timed), progress=progress, flag_rate=flag_rate)
-        except UnusablePlanError as exc:
-            # The recorded run pruned so far that no input reached the output (a constant model); this
-            # version refuses such a plan, so the run cannot be made again: not reproduced (exit 1),
-            # not bad input (its advice, "prune less", is not the reproducer's to take).
-            notes.append(f"this finlite refuses the recorded run's pruning: {exc} The artifact's model scores every "
-                         "row alike; it cannot be reproduced, and should not be used")
-            return {"metrics": {}, "files": {}}, notes, not timed
+    except UnusablePlanError as exc:
+        # The recorded run pruned so far that no input reached the output (a constant model); this
+        # version refuses such a plan, made or ready, so the run cannot be made again: not reproduced
+        # (exit 1), not bad input (its advice, "prune less", is not the reproducer's to take).
+        notes.append(f"this finlite refuses the recorded run's pruning: {exc} The artifact's model scores every "
+                     "row alike; it cannot be reproduced, and should not be used")
+        return {"metrics": {}, "files": {}}, notes, not timed
     if outcome.path is None:
         # No step passed its gates this time, so there is no student: not reproduced (exit 1, not an error).
         notes.append("no step of the recipe passed its gates on the rerun, so it made no student: nothing matches")

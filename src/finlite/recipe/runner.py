@@ -18,7 +18,7 @@ import numpy as np
 
 import finlite.methods  # noqa: F401  (imports every method family, which registers its handlers)
 from finlite.data.prepared import SplitArrays
-from finlite.errors import ConfigError, UnsupportedModelError
+from finlite.errors import ConfigError, UnsupportedModelError, UnusablePlanError
 from finlite.evaluate.operating import check_decisive
 from finlite.methods.base import NoModelError, StepContext, StepState
 from finlite.methods.plan import PruningPlan
@@ -188,9 +188,10 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
                                                       f"cannot work on the teacher itself: {exc}"},
                                       seconds=time.perf_counter() - began))
             continue
+        except UnusablePlanError as exc:  # stays one: a search fails the candidate and goes on
+            raise UnusablePlanError(f"{_step_label(recipe, i, step.name)}: {exc}", param=exc.param) from None
         except ConfigError as exc:
-            # Of its own kind (an UnusablePlanError stays one: a search fails the candidate and goes on).
-            raise type(exc)(f"{_step_label(recipe, i, step.name)}: {exc}", param=exc.param) from None
+            raise ConfigError(f"{_step_label(recipe, i, step.name)}: {exc}") from None
         if candidate.model is None:  # a handler must return the model it made (StepState.need_model)
             raise ConfigError(f"{_step_label(recipe, i, step.name)}: its handler returned no model, so there is "
                               "nothing to judge; a handler returns a StepState holding the model it made.")

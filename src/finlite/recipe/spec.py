@@ -373,8 +373,8 @@ class Recipe:
         ``recorded``: a recipe finlite already wrote into an artifact, whose name and description
         are not held to today's lengths (an artifact made before the caps still reproduces)."""
         where = _Where(source, lines or {})
-        if data is None:  # an empty file (or only comments): YAML reads nothing
-            raise ConfigError(f"{where()} is empty; a recipe is a mapping with 'steps' (and optionally 'gates', "
+        if data is None:  # an empty file (only comments, 'null', '---'): YAML reads nothing
+            raise ConfigError(f"{source} is empty; a recipe is a mapping with 'steps' (and optionally 'gates', "
                               "'name'), e.g. 'steps: [{method: distillation}]'.")
         if not isinstance(data, Mapping):
             raise ConfigError(f"{where()} must be a mapping with 'steps' (and optionally 'gates', 'name'); "
