@@ -479,8 +479,8 @@ class BoostedEnsemble(FinliteModel):
             free &= ~snap
         # XGBoost splits at observed values (`age < 30`, `income < 24082.04`), which a rebuilt
         # value crosses whenever 30 comes back as 29.999998; snapping mends that only for numbers
-        # of few decimals (25-131 of 1,500 rows of ratios or incomes in cents still differed from
-        # the booster's own scores). The encoded value decides instead: each of the booster's
+        # of few decimals (27-125 of 1,500 rows of ratios or incomes in cents still differed from
+        # the booster's own scores: bench/import_parity.py). The encoded value decides instead: each of the booster's
         # thresholds has its place in the encoding (encoded_cuts), and the rebuilt value is kept
         # within the gap between the thresholds whose places the encoded value lies between, where
         # the library sends it the raw value's way at every split. Only a row encoded exactly on a
@@ -520,7 +520,8 @@ class BoostedEnsemble(FinliteModel):
         """Encoded rows on and next to every split's place (and at zero) in each raw column the
         booster splits, each set into copies of ``base`` rows: where the exported graph and the
         model decide a split from the encoded value, and where a test split's rows seldom fall.
-        An imported booster's export checks its parity on them too. At most about ``limit`` rows."""
+        An imported booster's export checks its parity on them too. At most ``limit`` rows (an even
+        sample of the places when there are more)."""
         if self.input.get("mode") != "columns" or len(base) == 0:
             return np.empty((0, np.shape(base)[-1]), dtype=np.float32)
         idx = np.asarray(self.input["index"], dtype=int)
@@ -532,13 +533,16 @@ class BoostedEnsemble(FinliteModel):
                                      [zero, np.nextafter(zero, np.float32(-np.inf)), np.nextafter(zero, np.float32(np.inf))]])
             values = np.unique(values[np.isfinite(values)].astype(np.float32))
             probes.append((int(idx[j]), values))
-        per_base = sum(len(v) for _, v in probes)
+        column = np.concatenate([np.full(len(v), c) for c, v in probes]) if probes else np.empty(0, dtype=int)
+        value = np.concatenate([v for _, v in probes]) if probes else np.empty(0, dtype=np.float32)
+        if len(value) > limit:  # a booster of very many splits: an even sample of its places, not all of them
+            keep = np.unique(np.linspace(0, len(value) - 1, limit).astype(np.int64))
+            column, value = column[keep], value[keep]
+        per_base = len(value)
         if per_base == 0:
             return np.empty((0, np.shape(base)[-1]), dtype=np.float32)
         bases = np.asarray(base, dtype=np.float32)[: max(1, min(8, limit // per_base))]
         out = np.repeat(bases, per_base, axis=0)
-        column = np.concatenate([np.full(len(v), c) for c, v in probes])
-        value = np.concatenate([v for _, v in probes])
         rows = np.arange(len(out))
         out[rows, np.tile(column, len(bases))] = np.tile(value, len(bases))
         return out

@@ -251,6 +251,7 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
             except UnusablePlanError as exc:
                 # This sparsity leaves this student no path from its inputs to its output: the candidate
                 # fails, the search goes on (it stopped the whole search with exit 2: a review, 2026-12-03).
+                # Its metrics are the distilled student's: the pruned one was never made.
                 unusable = {**candidate_record(recipe, record, hidden, temperature, input_bins, input_bins_from),
                             "passed": False, "failed": [f"magnitude_pruning: {str(exc).split(': ', 1)[-1]}"]}
                 candidates.append(unusable)
