@@ -1483,7 +1483,10 @@ def export(
         typer.echo(json.dumps(record, indent=2, sort_keys=True))
         return
     where = f"cut-off {record['cutoff']:g}" if record.get("cutoff") is not None else "a forecast: no cut-off"
-    typer.echo(f"parity on the {record['split']} split ({record['rows']} rows, {where}):")
+    boundary = int(((record.get("onnx") or {}).get("parity") or {}).get("boundary_rows") or 0)
+    # An imported booster's graph is checked at its split places too (the max below counts them).
+    extra = f", and {boundary:,} rows at the booster's split places" if boundary else ""
+    typer.echo(f"parity on the {record['split']} split ({record['rows']} rows{extra}, {where}):")
     for part in ("onnx", "onnx_int8"):  # not `key`: that is the signing key, reported below
         entry = record.get(part)
         if entry is None:

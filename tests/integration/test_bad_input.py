@@ -225,7 +225,8 @@ RECIPES = {
     "big.yaml": (b"# padding\n" * 30_000, "a recipe may be at most 262,144 bytes"),
     "deep.yaml": (b"steps: " + b"[" * 5000 + b"]" * 5000 + b"\n", "levels deep"),
     "long.yaml": (b"steps:\n" + b"  - {method: dynamic_int8}\n" * 51, "at most 50"),
-    "empty.yaml": (b"", "is empty; a recipe is a mapping with 'steps' (and optionally 'gates', 'name'), e.g. 'steps: [{method: distillation}]'"),
+    "empty.yaml": (b"", "holds no recipe (it is empty, or null); a recipe is a mapping with 'steps'"),
+    "null.yaml": (b"null\n", "null.yaml holds no recipe (it is empty, or null)"),
 }
 
 

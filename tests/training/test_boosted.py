@@ -207,11 +207,14 @@ def test_an_imported_lightgbm_booster_scores_zero_as_it_does_at_its_split_below_
     file, _ = _saved_booster("lightgbm", x, y, tmp_path, {"num_leaves": 7}, 30)
     booster = lgb.Booster(model_file=str(file))
     outcome = import_teacher(file, path, target="bad", positive="yes", folds=2, out=tmp_path / "teacher")
-    from finlite.jobs.export import export_artifact
     from finlite.models.gbdt import split_points
     from finlite.runtime import Predictor
 
-    export_artifact(outcome.path, path)
+    exported = CliRunner().invoke(app, ["export", str(outcome.path), "--data", str(path)])
+    assert exported.exit_code == 0, exported.output
+    # The line says what the max counts: the test split and the rows at the split places.
+    assert re.search(r"parity on the test split \(\d+ rows, and [\d,]+ rows at the booster's split places, cut-off",
+                     exported.output), exported.output
     points = split_points("lightgbm", booster)[0]
     assert (points < 0).any() and np.isclose(points, -1e-35, rtol=1e-6, atol=0).any()  # zero's split is there
     between = (points[1:] + points[:-1]) / 2

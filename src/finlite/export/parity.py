@@ -55,7 +55,7 @@ class Parity:
     worst_rows: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     #: Of ``rows``, those made at an imported booster's split places (BoostedEnsemble.boundary_rows),
-    #: after the given rows.
+    #: after the given rows: a ``worst_rows`` index at or past ``rows - boundary_rows`` is one of them.
     boundary_rows: int = 0
 
     @property

@@ -374,8 +374,8 @@ class Recipe:
         are not held to today's lengths (an artifact made before the caps still reproduces)."""
         where = _Where(source, lines or {})
         if data is None:  # an empty file (only comments, 'null', '---'): YAML reads nothing
-            raise ConfigError(f"{source} is empty; a recipe is a mapping with 'steps' (and optionally 'gates', "
-                              "'name'), e.g. 'steps: [{method: distillation}]'.")
+            raise ConfigError(f"{source} holds no recipe (it is empty, or null); a recipe is a mapping with 'steps' (and "
+                              "optionally 'gates', 'name'), e.g. 'steps: [{method: distillation}]'.")
         if not isinstance(data, Mapping):
             raise ConfigError(f"{where()} must be a mapping with 'steps' (and optionally 'gates', 'name'); "
                               f"got {type(data).__name__}.")
