@@ -282,19 +282,15 @@ class Preprocessor:
                 others = "1 other value takes" if len(rare) == 1 else f"{len(rare):,} others share"
                 self.notes_.append(f"column {name!r}: {len(ordered):,} values; {why}, {others} {name}={OTHER}")
         self._check_values_listed(source)
+        self._check_names_distinct(source)
         self.fitted_ = True
-        try:
-            self._check_names_distinct(source)
-        except DataError:
-            self.fitted_ = False
-            raise
         return self
 
     def _check_names_distinct(self, source: str) -> None:
         """Refuse a column named as finlite names an encoded column of another (``x__is_missing``,
         ``purpose=car``, ``x__woe``): the report's reasons went by name, and credited the real
         column's effect to the other (60 of 64 declines; a review, 2026-12-03)."""
-        names = self.feature_names
+        names = self._output_names()
         if len(set(names)) == len(names):
             return
         seen: set[str] = set()
@@ -378,6 +374,10 @@ class Preprocessor:
     def feature_names(self) -> list[str]:
         """Names of the output columns, in order."""
         self._check_fitted()
+        return self._output_names()
+
+    def _output_names(self) -> list[str]:
+        """The output columns' names from the fitted parts (fit checks them before it marks itself fitted)."""
         names: list[str] = [num.name for num in self.numeric_]
         names.extend(f"{num.name}__is_missing" for num in self.numeric_ if num.indicator)
         names.extend(f"{val.name}__{val.encoding}" for val in self._valued())
