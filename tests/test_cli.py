@@ -522,6 +522,28 @@ def test_an_option_given_twice_is_refused_not_overridden(teacher_dir: Path, germ
     assert runner.invoke(app, ["train", "--help", "--target", "a", "--target", "b"]).exit_code == 0
 
 
+def test_an_option_without_its_value_and_both_halves_of_a_pair_are_refused(teacher_dir: Path, german_csv: Path,
+                                                                             tmp_path: Path) -> None:
+    """'--drop --target y' dropped a column called "--target" and then said --target was missing;
+    '--structured --unstructured' kept the last without a word (notes 41 and 42)."""
+    result = runner.invoke(app, ["train", str(german_csv), "--drop", "--target", "creditability",
+                                 "--out", str(tmp_path / "t")])
+    assert result.exit_code == 2 and "Invalid value for '--drop': needs a value, and the next argument is the " \
+                                      "option --target; give --drop its value first" in result.output, result.output
+    assert "--drop=--target" in result.output and not (tmp_path / "t").exists()
+    result = runner.invoke(app, ["score", str(teacher_dir), str(german_csv), "-o", "--force"])
+    assert result.exit_code == 2 and "next argument is the option --force" in result.output, result.output
+    result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--structured", "--unstructured",
+                                 "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2 and "--structured and --unstructured were both given, and only the last would be " \
+                                      "used; give one of them." in result.output, result.output
+    assert not (tmp_path / "s").exists()
+    # The '=' form gives a value that is an option's name: the column is then simply not in the file.
+    result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--drop=--target",
+                                 "--out", str(tmp_path / "t")])
+    assert result.exit_code == 2 and "needs a value" not in result.output and "--target" in result.output
+
+
 def test_version_is_printed() -> None:
     from finlite import __version__
 

@@ -143,9 +143,16 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", 
 def percent(share: float) -> str:
     """A share as a percentage: one decimal from 1 %, two significant digits below it, so a fraud
     flag rate of 0.017 % reads "0.017%" and 0.01 % reads "0.01%", not "0.0%"; never in scientific
-    notation, and a share that rounds to 1 % reads "1.0%" as 1 % itself does."""
+    notation, and a share that rounds to 1 % reads "1.0%" as 1 % itself does. The same from the
+    other end: a share short of 100 % by less than 0.05 % keeps two significant digits of what it
+    lacks (0.9999 reads "99.99%", not "100.0%"), so only all rows read 100 %."""
     if 0 < abs(share) < 1e-8:  # below a millionth of a percent: no 300-digit decimal
         return ">-0.000001%" if share < 0 else "<0.000001%"
+    if 0 < 1 - share < 1e-8:
+        return ">99.999999%"
+    if share < 1 and f"{share:.1%}" == "100.0%":
+        decimals = 1 - math.floor(math.log10((1 - share) * 100))  # two significant digits of the shortfall
+        return f"{share * 100:.{decimals}f}".rstrip("0").rstrip(".") + "%"
     if 0 < abs(share) < 0.01:
         points = share * 100
         decimals = 1 - math.floor(math.log10(abs(points)))  # two significant digits

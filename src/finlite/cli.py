@@ -399,8 +399,10 @@ BatchSize = Annotated[int | None, typer.Option(help="Rows per training step. Def
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars.")]
 Force = Annotated[bool, typer.Option("--force", help="Replace OUT if it already exists.")]
-FlagRate = Annotated[float | None, typer.Option(help="Operating point as the share of rows to flag, e.g. 0.1: decisions are made at the teacher's score that flags this share of the training rows. Default: the teacher's recorded operating point (for train: the training bad rate).")]
+FlagRate = Annotated[float | None, typer.Option(help="Operating point as the share of rows to flag, e.g. 0.1: decisions are made at the teacher's score that flags this share of the training rows. Default: the teacher's recorded operating point.")]
+TeacherFlagRate = Annotated[float | None, typer.Option("--flag-rate", help="Operating point as the share of rows to flag, e.g. 0.1: decisions are made at the teacher's score that flags this share of its training rows. Default: the training bad rate (a direction forecaster's share of up moves).")]
 ReasonCodesOption = Annotated[Path | None, typer.Option(help="With --reasons: the lender's reason-codes table, a CSV with the header field,code,text and one row per field the model gives reasons for (several fields may share a code). The reasons are then its codes, each counting its fields' contributions together; a Parquet output records the table (finlite.provenance). Checked before anything is scored.")]
+ServeReasonCodes = Annotated[Path | None, typer.Option("--reason-codes", help="With --reasons: the lender's reason-codes table, a CSV with the header field,code,text and one row per field the model gives reasons for (several fields may share a code). The reasons are then its codes, each counting its fields' contributions together; /metadata shows the table (its file name, sha256 and codes). Checked before the server starts.")]
 VerifyKey = Annotated[Path | None, typer.Option(help="Trusted public key (PEM, 'openssl pkey -pubout'): refuse the artifact unless it is signed by the matching private key. Default: $FINLITE_VERIFY_KEY when set.")]
 ManifestPin = Annotated[str | None, typer.Option(help="Accept only the artifact whose manifest sha256 is this (64 hex digits; 'finlite inspect' prints it).")]
 Segments = Annotated[str | None, typer.Option(help="Report: columns whose values the segments section compares (comma-separated), besides the categorical columns with 2 to 8 values.")]
@@ -454,7 +456,7 @@ def train(
     numeric: Annotated[list[str] | None, typer.Option(help="Column to treat as numeric (repeatable).")] = None,
     date_column: Annotated[str | None, typer.Option(help="Date column: split out-of-time (oldest rows train, newest test) instead of stratified.")] = None,
     cutoff: Annotated[float | None, typer.Option(help="Decision cut-off on P(positive): scores at or above it are flagged. Default: set from the data (the teacher's score at the training bad rate, or at --flag-rate).")] = None,
-    flag_rate: FlagRate = None,
+    flag_rate: TeacherFlagRate = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
     epochs: Annotated[int, typer.Option(help="Most training epochs (early stopping usually ends sooner).")] = TRAIN_EPOCHS,
     batch_size: BatchSize = None,
@@ -590,11 +592,11 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
     for note in summary.get("notes") or []:
         typer.echo(f"  note: {printable(note)}")
     typer.echo(render_forecast_table(outcome.metrics["forecast"]))
-    if outcome.operating_point is not None:  # a direction forecaster: P(up) at or above it is called up
-        from finlite.evaluate.operating import rate_name
+    if outcome.operating_point is not None:  # a direction forecaster
+        from finlite.evaluate.operating import decides_what, rate_name
 
-        typer.echo(f"operating point: {outcome.operating_point.describe(rate_name('direction'))}; P(up) at or above "
-                   "it is called up")
+        typer.echo(f"operating point: {outcome.operating_point.describe(rate_name('direction'))}"
+                   f"{decides_what('direction')}")
     typer.echo(f"teacher artifact: {outcome.path}")
 
 
@@ -608,9 +610,9 @@ def import_teacher(
     positive: Annotated[str | None, typer.Option(help="Label of the class the booster scores (e.g. 1 or 'bad').")] = None,
     date_column: Annotated[str | None, typer.Option(help="Date column for an out-of-time split.")] = None,
     cutoff: Annotated[float | None, typer.Option(help="Decision cut-off on P(positive). Default: set from the data, as in 'finlite train'.")] = None,
-    flag_rate: FlagRate = None,
+    flag_rate: TeacherFlagRate = None,
     folds: Annotated[int, typer.Option(help="Folds for the out-of-fold scores of the training rows.")] = 5,
-    learning_rate: Annotated[float | None, typer.Option(help="XGBoost only: the booster's learning rate, which its file does not record (used to refit the folds).")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="XGBoost only: the booster's learning rate, which its file does not record (used to refit the folds for the out-of-fold scores). Default: XGBoost's 0.3, recorded as a default.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and the fold refits.")] = 0,
     force: Force = False,
 ) -> None:
@@ -1101,6 +1103,11 @@ def evaluate(
         if baseline is not None:
             typer.echo(render_table(result, names=("baseline", "artifact")))
         typer.echo(f"{result['split']}: {result['rows']} windows")
+        point = result.get("operating_point")
+        if point and baseline is None:  # the side-by-side table above prints it with a baseline
+            from finlite.evaluate.operating import decides_what
+
+            typer.echo(f"operating point: {point['description']}{decides_what(result.get('task'))}")
         typer.echo(render_forecast_table(result["forecast"]))
     elif baseline is not None:
         typer.echo(render_table(result, names=("baseline", "artifact")))
@@ -1461,7 +1468,7 @@ def export(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory to export (written into it as model.onnx).")],
     int8: Annotated[bool, typer.Option("--int8", help="Also write model_int8.onnx: the float model quantized to int8 (flips against float are reported).")] = False,
     data: Annotated[Path | None, typer.Option(help="The artifact's training table, for the parity check on its test split. Default: the recorded source (bundled datasets are found).")] = None,
-    tolerance: Annotated[float | None, typer.Option(help="Largest |Δprobability| allowed between ONNX and the model (default 1e-5 float, 1e-3 int8).")] = None,
+    tolerance: Annotated[float | None, typer.Option(help="Largest |Δprobability| allowed between model.onnx and the model (default 1e-5). The --int8 file is checked against the int8 model it was made from at 1e-3, whatever this is.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the export record as JSON.")] = False,
     key: Annotated[Path | None, typer.Option(help="Private key PEM to re-sign a signed artifact (required then: an export changes the signed manifest).")] = None,
     verify_key: VerifyKey = None,
@@ -1656,7 +1663,7 @@ def serve(
     manifest_sha256: Annotated[str | None, typer.Option(help="Serve only if the artifact's manifest has this sha256 (64 hex digits, see /metadata).")] = None,
     allowed_host: Annotated[list[str] | None, typer.Option(help="On 127.0.0.1 without --token-file only requests to 127.0.0.1/localhost are answered (DNS rebinding); a host name a proxy on this machine forwards, e.g. api.bank.internal. Repeatable.")] = None,
     reasons: Annotated[int, typer.Option(help="Adverse-action reasons given with every record decided 1 and written to its audit line, at most this many (0 to 64; 4 is the US practice; 0: none). Each costs the declined request 2 x fields + 1 model rows (about 50 µs for 20 fields). Artifacts exported by this finlite.")] = 0,
-    reason_codes: ReasonCodesOption = None,
+    reason_codes: ServeReasonCodes = None,
 ) -> None:
     """Serve an artifact over HTTP: /health, /metadata, /predict and the OpenAPI page at /docs."""
     from finlite.runtime.service import serve as run_service
@@ -1782,45 +1789,73 @@ class _OnceCommand(typer.core.TyperCommand):
 
     Click keeps the last of a repeated one without a word: ``--protected foreign_worker
     --protected age_in_years`` judged only age in the fairness section (a review, 2026-12-03).
-    A repeat is a usage error (exit 2) naming the option and, for a list, how to give it.
+    A repeat is a usage error (exit 2) naming the option and, for a list, how to give it. So are
+    both halves of an on/off pair (``--structured --unstructured``), and an option's value that
+    is another option's name (``--drop --target y``, where click would drop a column called
+    "--target" and then say that --target is missing).
     """
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if "--help" in args:  # help is eager: it is shown whatever else the line holds
             return super().parse_args(ctx, args)
         single: dict[str, Any] = {}
+        valued: dict[str, Any] = {}  # every option that takes a value, repeatable ones too
         switches: set[str] = set()  # short flags that take no value, as in -q
+        pairs: dict[str, Any] = {}  # both names of an on/off pair such as --structured/--unstructured
+        names: set[str] = {"--help"}
         for param in self.params:
             if getattr(param, "param_type_name", "") != "option":
                 continue
+            names.update(param.opts)
+            names.update(getattr(param, "secondary_opts", ()))
             if getattr(param, "is_flag", False) or getattr(param, "count", False):
                 switches.update(param.opts)
-            elif not getattr(param, "multiple", False):
-                for name in param.opts:
+                for name in (*param.opts, *getattr(param, "secondary_opts", ())) if param.secondary_opts else ():
+                    pairs[name] = param
+                continue
+            for name in param.opts:
+                valued[name] = param
+                if not getattr(param, "multiple", False):
                     single[name] = param
         given: Counter[str] = Counter()
-        skip = False
+        chosen: dict[str, set[str]] = {}  # the names of each on/off pair given
+        waiting: str | None = None  # the option whose value comes next
         for arg in args:
-            if skip:  # the value of the option before it, which may look like an option (even "--")
-                skip = False
+            if waiting is not None:  # the value of the option before it, which may look like an option (even "--")
+                if arg.split("=", 1)[0] in names:
+                    # Click would take the next option's name as this one's value ('--drop --target y'
+                    # drops a column "--target", then misses --target); a column so named is given as
+                    # --drop=--target.
+                    raise typer.BadParameter(
+                        f"needs a value, and the next argument is the option {arg.split('=', 1)[0]}; give "
+                        f"{waiting} its value first (a value that is itself an option's name is written "
+                        f"{waiting}={arg}).", ctx=ctx, param=valued[waiting])
+                waiting = None
                 continue
             if arg == "--":
                 break
             name = arg.split("=", 1)[0]
-            if name in single:
-                given[single[name].name] += 1
-                skip = "=" not in arg
+            if name in valued:
+                given[valued[name].name] += name in single
+                waiting = name if "=" not in arg else None
+            elif name in pairs:
+                chosen.setdefault(pairs[name].name, set()).add(name)
             elif arg.startswith("-") and not arg.startswith("--"):
                 # Short options as click reads them: bundled switches (-qv), then at most one option
                 # that takes a value, with the value attached (-ob.csv) or as the next argument.
                 for pos in range(1, len(arg)):
                     short = "-" + arg[pos]
-                    if short in single:
-                        given[single[short].name] += 1
-                        skip = pos == len(arg) - 1
+                    if short in valued:
+                        given[valued[short].name] += short in single
+                        waiting = short if pos == len(arg) - 1 else None
                         break
                     if short not in switches:
                         break  # not an option of this command: click names it
+        both = next((param for param in self.params if len(chosen.get(param.name or "", ())) > 1), None)
+        if both is not None:
+            on, off = both.opts[0], both.secondary_opts[0]
+            raise typer.BadParameter(f"{on} and {off} were both given, and only the last would be used; give one "
+                                     "of them.", ctx=ctx, param=both)
         twice = [param for param in self.params if given[param.name or ""] > 1]
         if twice:
             flag = next((o for o in twice[0].opts if o.startswith("--")), twice[0].opts[0])

@@ -133,6 +133,12 @@ def test_a_fraud_range_rate_is_described_with_its_digits() -> None:
     assert "training bad rate, 30.0%" in OperatingPoint(cutoff=0.5, method="training_bad_rate", flag_rate=0.3).describe()
 
 
+def test_a_share_short_of_all_rows_never_reads_100_percent() -> None:
+    from finlite._util import percent
+
+    assert (percent(0.9999), percent(0.99996), percent(0.999), percent(1.0)) == ("99.99%", "99.996%", "99.9%", "100.0%")
+
+
 def test_a_direction_models_rate_is_its_share_of_up_moves() -> None:
     from finlite.evaluate.operating import rate_name
 
@@ -143,18 +149,23 @@ def test_a_direction_models_rate_is_its_share_of_up_moves() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.floats(-1.0, 1.0, allow_nan=False, allow_subnormal=True))
+@given(st.floats(-1.0, 1.0, allow_nan=False, allow_subnormal=True)
+       | st.floats(0.0, 1e-3, exclude_min=True).map(lambda short: 1.0 - short))
 def test_percent_reads_as_the_share_it_stands_for(share: float) -> None:
-    """Never scientific notation, two significant digits below 1 %, one decimal from it."""
+    """Never scientific notation, two significant digits below 1 %, one decimal from it, and
+    never "100.0%" for a share short of all rows (two significant digits of the shortfall)."""
     from finlite._util import percent
 
     text = percent(share)
     assert text.endswith("%") and "e" not in text
     if text[0] in "<>":
-        assert 0 < abs(share) < 1e-8
+        assert 0 < abs(share) < 1e-8 or (text == ">99.999999%" and 0 < 1 - share < 1e-8)
         return
     value = float(text[:-1])
-    if abs(share) >= 0.01 or abs(value) >= 1:
+    if share < 1 and f"{share:.1%}" == "100.0%":
+        assert value < 100
+        assert abs((100 - value) - (1 - share) * 100) <= 0.05 * (1 - share) * 100 + 1e-12
+    elif abs(share) >= 0.01 or abs(value) >= 1:
         assert text == f"{share:.1%}"
     else:
         assert abs(value - share * 100) <= 0.05 * abs(share * 100) + 1e-12  # two significant digits

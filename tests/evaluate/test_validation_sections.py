@@ -276,6 +276,18 @@ def test_flipped_cases_csv() -> None:
         assert r[3] == ("flagged" if tf[i] else "approved")
 
 
+def test_flipped_cases_csv_orders_text_ids_naturally() -> None:
+    """Text ids sorted as text put X107 before X49 (note 41): runs of digits count as numbers."""
+    import dataclasses
+
+    inp = _inputs(student_noise=0.4)
+    ids = np.array([f"X{i}" for i in range(len(inp.ids))], dtype=object)
+    written = [r[0] for r in list(csv.reader(io.StringIO(v.flipped_cases_csv(dataclasses.replace(inp, ids=ids)))))[1:]]
+    assert written == sorted(written, key=lambda text: int(text[1:])) and len(written) > 10
+    assert [v._natural_key(x) < v._natural_key(y) for x, y in [("X49", "X107"), ("007", "8"), ("A9", "B1"),
+                                                                ("9" * 5000, "1" + "0" * 5000)]] == [True] * 4
+
+
 def test_flipped_cases_csv_keeps_a_spreadsheet_from_running_an_id_as_a_formula() -> None:
     """flips.csv is opened by a reviewer: ids from the data that start a formula are written as text."""
     import dataclasses

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +118,26 @@ def test_a_baseline_of_the_other_class_is_refused(exported_dir: Path, german_csv
     with pytest.raises(ConfigError, match=message):
         rebuild_report(exported_dir, german_csv, baseline=tmp_path / "good", out=tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_direction_forecaster_states_its_operating_point_everywhere(direction_dir: Path, prices: Any,
+                                                                      tmp_path: Path) -> None:
+    """evaluate printed no operating-point line for a direction forecaster (and its JSON had
+    none), and the side-by-side table never said what a score at the cut-off means (note 42)."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    path = tmp_path / "px.csv"
+    prices.to_csv(path, index=False)
+    single = evaluate_artifact(direction_dir, path, timing=False)
+    point = single["operating_point"]
+    assert point["cutoff"] == 0.5 and point["flagged"] == single["model"]["flagged_rate"]
+    result = CliRunner().invoke(app, ["evaluate", str(direction_dir), str(path), "--no-timing"])
+    assert result.exit_code == 0, result.output
+    assert f"operating point: {point['description']}; P(up) at or above it is called up" in result.output
+    both = evaluate_artifact(direction_dir, path, baseline=direction_dir, timing=False)
+    assert "; P(up) at or above it is called up" in render_table(both, names=("baseline", "artifact"))
+    result = CliRunner().invoke(app, ["evaluate", str(direction_dir), str(path), "--baseline", str(direction_dir),
+                                      "--no-timing"])
+    assert result.exit_code == 0 and result.output.count("operating point:") == 1, result.output

@@ -101,6 +101,12 @@ def rate_name(task: str) -> str:
     return "share of up moves" if task == "direction" else "bad rate"
 
 
+def decides_what(task: str | None) -> str:
+    """What a score at or above the cut-off means, for an operating-point line: a direction
+    forecaster calls a move up there; a credit model's flag needs no words ("" for it)."""
+    return "; P(up) at or above it is called up" if task == "direction" else ""
+
+
 def cutoff_at_flag_rate(scores: np.ndarray, flag_rate: float) -> float:
     """The cut-off at which ``flag_rate`` of ``scores`` are flagged (score ≥ cut-off): their
     ``1 − flag_rate`` quantile, moved just inside (0, 1)."""

@@ -10,7 +10,7 @@ from finlite._finite import check_scores
 from finlite._timing import TIMED_NAMES
 from finlite._util import percent
 from finlite.evaluate.cost import Timer, cost_metrics, eager_latency
-from finlite.evaluate.operating import OperatingPoint, rate_name
+from finlite.evaluate.operating import OperatingPoint, decides_what, rate_name
 from finlite.evaluate.summary_report import size_words
 from finlite.models.base import FinliteModel
 from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task
@@ -188,7 +188,7 @@ def render_table(report: dict[str, Any], names: tuple[str, str] = ("teacher", "s
     out = [_where(report)]
     point = report.get("operating_point")
     if point:
-        out.append(f"operating point: {point['description']}")
+        out.append(f"operating point: {point['description']}{decides_what(report.get('task'))}")
     out += [line(head), line(tuple("-" * w for w in widths))]
     out.extend(line(r) for r in rows)
     ratios = report["ratios"]

@@ -24,6 +24,7 @@ import functools
 import io
 import itertools
 import math
+import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -1116,8 +1117,19 @@ def build_decisions(inp: TabularInputs) -> Section:
                "approved bad rate; 'cutoff' is the first score it does not approve (null when all are approved)."])
 
 
+def _natural_key(value: Any) -> tuple[tuple[int, int, str], ...]:
+    """Sort key of an id read as text with its runs of digits as numbers ("X49" < "X107";
+    "007" and "7" tie, and a stable sort keeps their order). A run is compared by its length
+    without leading zeros, then its digits: no int() of a hostile 5,000-digit id."""
+    parts = re.split(r"([0-9]+)", str(value.item() if hasattr(value, "item") else value))
+    # re.split with a group puts the digit runs at the odd positions
+    return tuple((0, len(part.lstrip("0")), part.lstrip("0")) if i % 2 else (1, 0, part)
+                 for i, part in enumerate(parts) if part)
+
+
 def flipped_cases_csv(inp: TabularInputs) -> str:
-    """CSV of the test rows whose decision differs between teacher and student, sorted by id.
+    """CSV of the test rows whose decision differs between teacher and student, sorted by id
+    (numbers in numeric order, text in natural order: X49 before X107).
 
     Header: ``<id_name>,teacher_score,student_score,teacher_decision,student_decision,label``;
     scores with six decimals, decisions ``flagged`` / ``approved``, the label 0/1; ``\\n`` line
@@ -1131,10 +1143,11 @@ def flipped_cases_csv(inp: TabularInputs) -> str:
     if ids.shape[0] != y.size:
         raise DataError(f"ids: {ids.shape[0]} ids for {y.size} test rows; give one id per test row.")
     rows = np.flatnonzero((t >= cutoff) != (s >= cutoff))
-    try:
-        rows = rows[np.argsort(ids[rows], kind="stable")]
-    except TypeError:  # mixed id types: order by their text
-        rows = rows[np.argsort(ids[rows].astype(str), kind="stable")]
+    flipped = ids[rows]
+    if flipped.dtype.kind in "biuf":  # numbers in numeric order
+        rows = rows[np.argsort(flipped, kind="stable")]
+    else:  # text (or mixed) in natural order: X49 before X107, as a reviewer looks them up
+        rows = rows[sorted(range(rows.size), key=lambda k: _natural_key(flipped[k]))]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([spreadsheet_safe(inp.id_name), "teacher_score", "student_score", "teacher_decision",

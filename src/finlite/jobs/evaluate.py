@@ -322,7 +322,12 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
     if baseline is None:
         metrics, p = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name, timer=report_timer())
         evidence = forecast_evidence(series, {"model": p}, cutoff=cutoff, cost_bps=cost, teacher="model")
-        return {**head, "model": metrics, "forecast": evidence, "served_model": served}
+        result = {**head, "model": metrics, "forecast": evidence, "served_model": served}
+        point = art.operating_point if task.decides else None
+        if point is not None:  # as for a credit model: the cut-off and how it was set
+            result["operating_point"] = {**point.to_dict(), "description": point.describe(rate_name(task.name)),
+                                         "flagged": metrics.get("flagged_rate")}
+        return result
     base = baseline if isinstance(baseline, Artifact) else load(baseline, verify_key=verify_key)
     if base.market is None or base.task != art.task:
         raise ConfigError(f"The baseline {base.path} is a {base.task} model; {art.path} is a {art.task} forecaster. "

@@ -418,6 +418,15 @@ class Encoder:
             # means NaN text (one count, no per-row mask, on the common path).
             if parsed is not None and np.count_nonzero(np.isnan(parsed)) == text.null_count:
                 return parsed
+            if parsed is None and len(text) > text.null_count:
+                # True/False text in every filled row: pandas reads such a CSV column as booleans, so
+                # a column trained with --numeric from that CSV holds 1/0 (as a Parquet boolean column
+                # scores here); the same CSV must score too. Numbers mixed in are refused below, as
+                # training refused them.
+                truth = pc.match_substring_regex(text, f"^(?:{_fastenc.TRUE_TEXT})$")
+                falsity = pc.match_substring_regex(text, f"^(?:{_fastenc.FALSE_TEXT})$")
+                if pc.all(pc.or_(truth, falsity)).as_py():
+                    return _arrownp.to_numpy(pc.cast(truth, pa.float64()))
             values = text.to_pylist()
             for i, v in enumerate(values):
                 if v is None:
