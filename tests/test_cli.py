@@ -533,6 +533,8 @@ def test_an_option_without_its_value_and_both_halves_of_a_pair_are_refused(teach
     assert "--drop=--target" in result.output and not (tmp_path / "t").exists()
     result = runner.invoke(app, ["score", str(teacher_dir), str(german_csv), "-o", "--force"])
     assert result.exit_code == 2 and "next argument is the option --force" in result.output, result.output
+    assert "give -o its value first (a value that is itself an option's name is written --output=--force)" in \
+        " ".join(result.output.split())
     result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--structured", "--unstructured",
                                  "--out", str(tmp_path / "s")])
     assert result.exit_code == 2 and "--structured and --unstructured were both given, and only the last would be " \

@@ -1825,11 +1825,13 @@ class _OnceCommand(typer.core.TyperCommand):
                 if arg.split("=", 1)[0] in names:
                     # Click would take the next option's name as this one's value ('--drop --target y'
                     # drops a column "--target", then misses --target); a column so named is given as
-                    # --drop=--target.
+                    # --drop=--target (the long name: click reads '-o=--force' as the value '=--force').
+                    param = valued[waiting]
+                    long = next((o for o in param.opts if o.startswith("--")), waiting)
                     raise typer.BadParameter(
                         f"needs a value, and the next argument is the option {arg.split('=', 1)[0]}; give "
                         f"{waiting} its value first (a value that is itself an option's name is written "
-                        f"{waiting}={arg}).", ctx=ctx, param=valued[waiting])
+                        f"{long}={arg}).", ctx=ctx, param=param)
                 waiting = None
                 continue
             if arg == "--":

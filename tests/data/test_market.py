@@ -209,6 +209,30 @@ def test_business_day_gaps_are_a_note_with_dates() -> None:
     assert "3 business day(s) missing in 2 gap(s)" in note and day30 in note
 
 
+def test_a_tenfold_move_in_a_day_is_a_note_with_dates_and_values() -> None:
+    """A price of 1e308 among prices of 100 was read without a word when its features stayed
+    finite (note 40); a tenfold move is now called out, per asset and column, and kept."""
+    frame = prices_frame(n=80)
+    frame["open"] = frame["close"]
+    frame.loc[60:, "open"] *= 20  # a 20:1 split the file did not adjust for
+    frame.loc[40, "close"] = 1e308
+    frame.loc[10, "volume"], frame.loc[11, "volume"] = 1.0, 5e6  # volume may jump: no note
+    spec = MarketSpec(window=5, id_column="id", extra_columns=("open",), volume_column="volume")
+    table = read_prices(frame.assign(id="A"), spec)
+    assert len(table.frame) == 80 and table.frame["close"].max() == 1e308  # kept as it is
+    days = pd.bdate_range("2015-01-05", periods=80).strftime("%Y-%m-%d")
+    close, opened = (next(n for n in table.notes if f"column {name!r}" in n) for name in ("close", "open"))
+    assert close.startswith("asset 'A': column 'close' moves more than 10-fold in one row on 2 date(s), e.g. ")
+    assert f"on {days[39]} to 1e+308 on {days[40]}" in close and "not adjusted for a split" in close
+    assert "on 1 date(s)" in opened and f"on {days[59]} to " in opened and f"on {days[60]};" in opened
+    assert not any("'volume'" in n for n in table.notes) and len(table.notes) == 2
+    assert read_prices(prices_frame(n=80), MarketSpec(window=5)).notes == []
+    from finlite.data.market import jump_note
+
+    steps = np.array([1.0, 10.0, 1.0, 9.0])
+    assert jump_note(steps, np.arange(4).astype("datetime64[D]"), "close", None) is None
+
+
 @pytest.mark.parametrize(("change", "pattern"), [
     (lambda f: f.rename(columns={"date": "Date"}), r"Column 'date', named as the date column.*Did you mean 'Date'"),
     (lambda f: f.drop(columns="close"), r"Column 'close', named as the target"),

@@ -286,6 +286,10 @@ def test_flipped_cases_csv_orders_text_ids_naturally() -> None:
     assert written == sorted(written, key=lambda text: int(text[1:])) and len(written) > 10
     assert [v._natural_key(x) < v._natural_key(y) for x, y in [("X49", "X107"), ("007", "8"), ("A9", "B1"),
                                                                 ("9" * 5000, "1" + "0" * 5000)]] == [True] * 4
+    # Ids read as text that are all numbers (the report reads an id column as text) go in numeric order.
+    ids = np.array([f"{(i - 50) / 4:g}" for i in range(len(inp.ids))], dtype=object)
+    written = [r[0] for r in list(csv.reader(io.StringIO(v.flipped_cases_csv(dataclasses.replace(inp, ids=ids)))))[1:]]
+    assert [float(x) for x in written] == sorted(float(x) for x in written) and any("-" in x for x in written)
 
 
 def test_flipped_cases_csv_keeps_a_spreadsheet_from_running_an_id_as_a_formula() -> None:

@@ -108,8 +108,18 @@ def test_prune_gradual_reports_its_rounds() -> None:
     assert [r["round"] for r in rounds] == [1, 2]
     assert rounds[-1]["target_sparsity"] == pytest.approx(0.6)
     assert _zeros(result.model) == pytest.approx(0.6, abs=0.02)
-    with pytest.raises(ConfigError, match=r"'masks' parameter of prune must be empty for GradualPruning"):
-        prune(_model(), GradualPruning(steps=1), data=data, masks={"layers.0.weight": torch.ones(12, WIDTH)})
+    # An earlier step's masks hold through every round (they were refused; a recipe's gradual step
+    # after weight pruning ignored them and revived the weights: a review, 2026-12-03).
+    model = _model()
+    held = torch.ones_like(model.layers[0].weight)
+    held[:, :3] = 0
+    with torch.no_grad():
+        model.layers[0].weight.mul_(held)
+    after = prune(model, GradualPruning(sparsity=0.2, steps=2), data=data, train=TINY, masks={"layers.0.weight": held})
+    assert float(after.model.layers[0].weight[:, :3].abs().sum()) == 0.0
+    assert bool((after.masks["layers.0.weight"][:, :3] == 0).all())
+    first = next(layer for layer in after.plan.layers if layer.name == "layers.0")
+    assert set(range(0, first.total, WIDTH)) <= set(first.pruned)  # column 0 of every row is recorded as pruned
 
 
 def test_prune_refuses_a_method_of_another_family() -> None:
@@ -127,6 +137,25 @@ def test_quantize_weight_only_methods_need_only_the_model() -> None:
     assert isinstance(dynamic.model, QuantizedMLP) and dynamic.info == {"activations": "dynamic"}
     with torch.inference_mode():
         assert float((dynamic.model(x) - model(x)).abs().max()) < 0.1
+
+
+def test_fp16_rounds_every_stored_tensor_and_refuses_what_float16_cannot_hold() -> None:
+    """The file stores every floating tensor as float16, so the model judged in memory must hold
+    float16 values in all of them; a value beyond 65504 would be stored as infinity."""
+    from finlite.errors import UnsupportedModelError
+
+    model = _model()
+    model.register_buffer("scale", torch.tensor([28.854]))  # as a scorecard's factor: a buffer
+    half = quantize(model, Fp16Weights()).model
+    for name, tensor in half.state_dict().items():
+        if tensor.is_floating_point():
+            assert torch.equal(tensor, tensor.half().float()), name
+    assert float(half.state_dict()["scale"][0]) == float(torch.tensor(28.854).half())
+    with torch.no_grad():
+        model.scale.fill_(1e5)
+    with pytest.raises(UnsupportedModelError, match=r"fp16 cannot store 'scale' .* holds 100000, beyond float16's "
+                                                    r"largest value, 65504"):
+        quantize(model, Fp16Weights())
 
 
 def test_quantize_static_int8_takes_calibration_rows() -> None:

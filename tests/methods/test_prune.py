@@ -63,6 +63,16 @@ def test_config_validation_messages() -> None:
         MagnitudePruning(scope="global", layer_sparsity={"layers.0": 0.5})
     with pytest.raises(ConfigError, match="needs a model with hidden layers"):
         plan_pruning(LogisticRegression(4), MagnitudePruning(granularity="neuron"))
+    # Bounded work: 'batches: 1000000' ran for over 10 minutes on 600 rows (a review, 2026-12-03).
+    from finlite.methods import TaylorPruning
+
+    with pytest.raises(ConfigError, match=r"'batches' parameter of TaylorPruning must be a whole number from 1 to "
+                                          r"1,000\. Got 1000000"):
+        TaylorPruning(batches=1_000_000)
+    with pytest.raises(ConfigError, match=r"'batch_size' parameter of TaylorPruning must be a whole number from 1 "
+                                          r"to 65,536"):
+        TaylorPruning(batch_size=65_537)
+    assert TaylorPruning(batches=1_000, batch_size=65_536).batches == 1_000
 
 
 def test_config_round_trips_through_registry() -> None:

@@ -278,3 +278,77 @@ def test_a_closed_pipe_ends_the_output_quietly(teacher_dir: Path) -> None:
     finally:
         os.close(write)
     assert done.returncode == 141 and done.stderr == b""
+
+
+def _weights(model: object) -> tuple[int, int]:
+    """(2-D weights, non-zero ones) of a model, counted afresh."""
+    weights = [p for _, p in model.named_parameters() if p.dim() == 2]  # type: ignore[attr-defined]
+    return sum(p.numel() for p in weights), sum(int((p != 0).sum()) for p in weights)
+
+
+@pytest.mark.parametrize("later", ["{method: magnitude_pruning, sparsity: 0.25, granularity: neuron}",
+                                   "{method: gradual_pruning, sparsity: 0.3, steps: 2}",
+                                   "{method: magnitude_pruning, sparsity: 0.3}"])
+def test_a_later_pruning_step_keeps_what_an_earlier_one_pruned(teacher_dir: Path, german_csv: Path,
+                                                                later: str) -> None:
+    """Neuron pruning after weight pruning dropped the masks (fine-tuning revived the weights: 13 %
+    sparse after 70 %); gradual pruning ignored them; a later plan at a lower sparsity said 30 % of a
+    model 70 % sparse (a review, 2026-12-03). No gates: every step is kept."""
+    recipe = Recipe.from_yaml(f"""\
+steps:
+  - {{method: distillation, hidden: [32, 16]}}
+  - {{method: magnitude_pruning, sparsity: 0.7}}
+  - {later}
+""")
+    outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
+                                   progress=False)
+    assert [r.status for r in outcome.result.records] == ["kept"] * 3
+    total, nonzero = _weights(outcome.model)
+    assert 1 - nonzero / total >= 0.65, (total, nonzero)  # 0.7 of the first layers' weights stays pruned
+    plan = outcome.plan
+    if plan.unit == "weight":  # the recorded plan says what the model lost: every weight at zero
+        assert plan.sparsity() == pytest.approx(1 - nonzero / total, abs=0.01)
+    else:
+        assert [layer.shape[0] - len(layer.pruned) for layer in plan.layers] == [24, 12]
+
+
+def test_low_rank_drops_the_plan_it_replaced_and_fp16_stores_what_was_judged(teacher_dir: Path, german_csv: Path,
+                                                                             tmp_path: Path) -> None:
+    """A pruning plan outlived low_rank (pruning_plan.json said 70 % of a factorised model); fp16
+    rounded parameters in memory but the file stored buffers as float16 too, so the saved
+    scorecard scored otherwise than the one the gates judged (a review, 2026-12-03)."""
+    import finlite
+
+    recipe = Recipe.from_yaml("""\
+steps:
+  - {method: distillation, hidden: [16]}
+  - {method: magnitude_pruning, sparsity: 0.7}
+  - {method: low_rank, rank: 4}
+""")
+    outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
+                                   progress=False, out=tmp_path / "lr")
+    assert outcome.plan is None and not (tmp_path / "lr" / "pruning_plan.json").exists()
+    text = """\
+steps:
+  - {method: distillation, student: logistic}
+  - {method: scorecard, pdo: 20, base_points: 600, base_odds: 50}
+  - {method: fp16}
+"""
+    # A recipe file may no longer put a step after a scorecard; one an artifact recorded (as
+    # earlier versions ran it), or one built in Python, still runs, and stores what was judged.
+    with pytest.raises(ConfigError, match=r"Step 'fp16' at r.yaml, line 4 \(steps\[2\]\) comes after 'scorecard' "
+                                          r"\(step 2\), which makes a scorecard \(a points table\)"):
+        Recipe.from_yaml(text, "r.yaml")
+    recipe = Recipe.from_yaml(text, "recipe.yaml", recorded=True)
+    outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
+                                   progress=False, out=tmp_path / "sc")
+    assert [r.status for r in outcome.result.records] == ["kept"] * 3
+    stored = finlite.load(tmp_path / "sc")
+    for name, tensor in outcome.model.state_dict().items():
+        assert bool((stored.model.state_dict()[name] == tensor).all()), name
+    assert stored.manifest["metrics"]["test"]["auc"] == outcome.report["student"]["auc"]
+
+
+def test_contradictory_gate_limits_are_refused_when_read() -> None:
+    with pytest.raises(ConfigError, match=r"The gate 'psi' has min 0.2 above max 0.1, so no value passes it"):
+        Recipe.from_yaml("steps:\n  - {method: fp16}\ngates:\n  psi: {min: 0.2, max: 0.1}\n")

@@ -98,3 +98,37 @@ def test_a_gate_limit_outside_the_metric_s_values_is_refused_at_its_line(gate: s
     assert Gate("size_bytes", max=np.int64(1000)).max == 1000
     with pytest.raises(ConfigError, match="a limit is a finite number"):
         Gate("agreement", min=True)
+
+
+@pytest.mark.parametrize(("step", "key", "message"), [
+    ("{method: magnitude_pruning, norm: l1}", "norm", "norm scores whole neurons; single weights are ranked by their "
+                                                      "magnitude. Add granularity: neuron, or drop norm."),
+    ("{method: gradual_pruning, norm: l1, granularity: weight}", "norm", "norm scores whole neurons"),
+    ("{method: gradual_pruning, granularity: neuron, scope: global}", "scope",
+     "scope global is not how gradual pruning removes neurons"),
+    ("{method: magnitude_pruning, sparsity: 0}", "sparsity", "sparsity 0 prunes nothing. Remove the step"),
+    ("{method: static_int8, calibration: minmax, percentile: 99.9}", "percentile",
+     "percentile sets the percentile of calibration: percentile, not of 'minmax'"),
+])
+def test_a_setting_that_would_do_nothing_is_refused_at_its_line(step: str, key: str, message: str) -> None:
+    """Settings the CLI refuses were accepted in a recipe and did nothing (a review, 2026-12-03);
+    a recipe an artifact recorded, which writes every setting, is still read."""
+    text = f"steps:\n  - {{method: distillation}}\n  - {step}\n"
+    with pytest.raises(ConfigError) as info:
+        Recipe.from_yaml(text, "r.yaml")
+    assert str(info.value).startswith(f"r.yaml, line 3 (steps[1].{key}): ") and message in str(info.value)
+    assert len(Recipe.from_yaml(text, "recipe.yaml", recorded=True).steps) == 2
+    fine = step.replace("norm: l1}", "norm: l1, granularity: neuron}").replace("calibration: minmax", "calibration: "
+                                                                                "percentile")
+    if fine != step and "granularity: weight" not in fine:
+        assert len(Recipe.from_yaml(f"steps:\n  - {{method: distillation}}\n  - {fine}\n", "r.yaml").steps) == 2
+
+
+def test_a_recipe_finlite_wrote_reads_back_as_a_recipe_file() -> None:
+    """finlite writes every setting into recipe.yaml (norm: l2 on a weight step, the default
+    percentile beside minmax): a user may run that file again, so defaults are never refused."""
+    from finlite.methods import MagnitudePruning, StaticInt8
+    from finlite.recipe.spec import Step
+
+    written = Recipe(name="r", steps=[Step(MagnitudePruning(sparsity=0.3)), Step(StaticInt8(calibration="minmax"))])
+    assert len(Recipe.from_yaml(written.to_yaml(), "r.yaml").steps) == 2

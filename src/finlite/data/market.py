@@ -64,6 +64,7 @@ __all__ = [
     "feature_names",
     "forecast_columns",
     "impossible_forecast_notes",
+    "jump_note",
     "parse_price_dates",
     "prepare_series",
     "read_prices",
@@ -548,6 +549,33 @@ def calendar_note(dates: np.ndarray, asset: str | None) -> str | None:
     return f"{'asset ' + repr(asset) + ': ' if asset is not None else ''}{'; '.join(parts)}."
 
 
+#: A day-to-day ratio of a price beyond which the move is called out: 10x up or down. No index has
+#: moved so in a day (the S&P 500's worst day, 1987, was -20.5 %); a share price does so only when
+#: it is not adjusted for a split of 10:1 or more, or when a value is wrong (a misplaced decimal
+#: point, cents among dollars, 1e308).
+JUMP_RATIO = 10.0
+
+
+def jump_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | None) -> str | None:
+    """A warning naming the days on which a price column moves more than :data:`JUMP_RATIO`-fold
+    from the row before (values > 0, sorted by date), or None. Such a value is kept (it may be
+    real), but it dominates the log returns, the volatility and the scaler fitted on them."""
+    if len(values) < 2:
+        return None
+    with np.errstate(over="ignore", divide="ignore"):
+        moves = np.abs(np.log(values[1:]) - np.log(values[:-1]))
+    far = np.flatnonzero(moves > np.log(JUMP_RATIO))
+    if not len(far):
+        return None
+    i = int(far[0])
+    return (f"{'asset ' + repr(asset) + ': ' if asset is not None else ''}column {column!r} moves more than "
+            f"{JUMP_RATIO:g}-fold in one row on {len(far)} date(s), e.g. {values[i]:.6g} on "
+            f"{np.datetime_as_string(dates[i], unit='D')} to {values[i + 1]:.6g} on "
+            f"{np.datetime_as_string(dates[i + 1], unit='D')}; check for a wrong value (a misplaced decimal point, "
+            "cents among dollars) or prices not adjusted for a split: such a move dominates the returns, the "
+            "volatility and the scaling fitted on them.")
+
+
 def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable, spec: MarketSpec,
                 source: str | None = None) -> PriceTable:
     """Read and check a price table for ``spec``.
@@ -653,6 +681,11 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
         note = calendar_note(sorted_dates[rows_slice], asset)
         if note:
             price_table.notes.append(note)
+        for column in result.columns:
+            if column in checked and column != spec.volume_column:  # volume may well jump tenfold in a day
+                jump = jump_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
+                if jump:
+                    price_table.notes.append(jump)
     return price_table
 
 

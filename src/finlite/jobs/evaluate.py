@@ -325,7 +325,8 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
         result = {**head, "model": metrics, "forecast": evidence, "served_model": served}
         point = art.operating_point if task.decides else None
         if point is not None:  # as for a credit model: the cut-off and how it was set
-            result["operating_point"] = {**point.to_dict(), "description": point.describe(rate_name(task.name)),
+            result["operating_point"] = {**point.to_dict(), "description": _describe(point, None, "artifact",
+                                                                                      task=task.name),
                                          "flagged": metrics.get("flagged_rate")}
         return result
     base = baseline if isinstance(baseline, Artifact) else load(baseline, verify_key=verify_key)

@@ -119,7 +119,9 @@ def _apply_low_rank(method: LowRankFactorization, state: StepState, ctx: StepCon
     fact = factorize(model, method)
     tuned = distill(ctx.tuning_data, fact.model, _fine_tuning_loss(ctx), train=ctx.fine_tuning(train),
                     monotone_index=ctx.monotone_index)
-    return StepState(tuned.model, {}, state.plan, dict(state.extra_files)), {"layers": fact.layers}
+    # The factors replace the layers a pruning plan described (and fine-tuning fills their zeros):
+    # a plan kept here said "70 % sparse" of a factorised model with 3 zeros in 960 weights.
+    return StepState(tuned.model, {}, None, dict(state.extra_files)), {"layers": fact.layers}
 
 
 register_handler(LowRankFactorization)(_apply_low_rank)

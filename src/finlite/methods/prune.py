@@ -143,11 +143,16 @@ class TaylorPruning(MethodConfig):
 
     def __post_init__(self) -> None:
         _check_common("TaylorPruning", self)
-        for name in ("batches", "batch_size"):
+        # Bounded as gradual pruning's steps are: a recipe's 'batches: 1000000' ran for over 10
+        # minutes on 600 rows (a review, 2026-12-03); scores settle within tens of batches.
+        for name, most in (("batches", MAX_TAYLOR_BATCHES), ("batch_size", MAX_TAYLOR_BATCH_SIZE)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise param_error("TaylorPruning", name, "a positive integer", value)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+                raise param_error("TaylorPruning", name, f"a whole number from 1 to {most:,}", value)
 
+
+#: Most mini-batches and rows per mini-batch Taylor scores are summed over (16 x 256 by default).
+MAX_TAYLOR_BATCHES, MAX_TAYLOR_BATCH_SIZE = 1_000, 65_536
 
 #: Largest penalty weight of regularized pruning: each optimiser step soft-thresholds weights by
 #: lr x strength, so at the default lr a strength of 1,000 zeroes every weight in one step.
@@ -479,7 +484,8 @@ def prune(model: FinliteModel, method: AnyPruning, *, plan: PruningPlan | None =
       soft targets) on ``data``, then plan and apply (or apply a given ``plan``).
     - :class:`RegularizedPruning`: trains on ``data`` under the penalty (``train`` settings,
       ``masks`` held at zero), then removes what reached zero.
-    - :class:`GradualPruning`: rounds of magnitude pruning, each fine-tuned on ``data``;
+    - :class:`GradualPruning`: rounds of magnitude pruning, each fine-tuned on ``data`` (with
+      ``masks``, an earlier step's pruned weights, held at zero through every round);
       ``result.info["rounds"]`` has one record per round.
 
     Magnitude and Taylor pruning do not fine-tune: follow them with
@@ -516,10 +522,7 @@ def prune(model: FinliteModel, method: AnyPruning, *, plan: PruningPlan | None =
     if isinstance(method, RegularizedPruning):
         return regularized_prune(model, method, data=data, distillation=distillation, train=train, masks=masks,
                                  monotone_index=monotone_index)
-    if masks:
-        raise param_error("prune", "masks", "empty for GradualPruning, whose rounds make their own masks",
-                          f"{len(masks)} mask(s)")
-    result, rounds = gradual_prune(model, method, data=data, distillation=distillation, train=train,
+    result, rounds = gradual_prune(model, method, data=data, distillation=distillation, train=train, masks=masks,
                                    monotone_index=monotone_index)
     result.info["rounds"] = rounds
     return result
@@ -682,15 +685,18 @@ def _widths(model: FinliteModel, granularity: str) -> dict[str, int]:
 
 def gradual_prune(model: FinliteModel, method: GradualPruning, *, data: DistillData,
                   distillation: MethodConfig | None = None, train: TrainConfig | None = None,
+                  masks: Masks | None = None,
                   monotone_index: Mapping[str, int] | None = None) -> tuple[PruneResult, list[dict[str, Any]]]:
     """Prune on the cubic schedule with distillation fine-tuning after every round (under the
     ``distillation``'s monotone penalty, if it has one: ``monotone_index`` locates its columns).
+    ``masks`` (an earlier step's pruned weights) stay at zero through every round.
 
-    Returns the final result (its plan is the last round's) and one record per round.
+    Returns the final result (its plan is the last round's, with the weights ``masks`` held
+    counted in) and one record per round.
     """
     tuning = _tuning(distillation)
     train = train or TrainConfig()
-    current, masks = model, {}
+    current, masks = model, dict(masks or {})
     rounds: list[dict[str, Any]] = []
     original = _widths(model, method.granularity)
     result: PruneResult | None = None
@@ -706,18 +712,48 @@ def gradual_prune(model: FinliteModel, method: GradualPruning, *, data: DistillD
                                     layer_sparsity=per_layer)
         plan = plan_pruning(current, step)
         result = apply_plan(current, plan)
-        tuned = distill(data, result.model, tuning, train=train, masks=result.masks, monotone_index=monotone_index)
-        current, masks = tuned.model, result.masks
+        masks = (merge_masks(masks, result.masks) if plan.unit == "weight" else
+                 carried_masks(masks, result.model))
+        tuned = distill(data, result.model, tuning, train=train, masks=masks, monotone_index=monotone_index)
+        current = tuned.model
         rounds.append({"round": k, "target_sparsity": target, "plan_sparsity": plan.sparsity(),
                        "best_epoch": tuned.training.best_epoch})
     if result is None:  # steps ≥ 1 is validated, so this cannot happen
         raise ConfigError("GradualPruning ran no rounds.")
-    plan = result.plan
+    plan = after_masks(result.plan, masks)
     plan.method = method_to_dict(method)
     return PruneResult(model=current, plan=plan, masks=masks), rounds
 
 
 # -- in a recipe ---------------------------------------------------------------------------------
+def carried_masks(masks: Masks, model: FinliteModel) -> Masks:
+    """Earlier steps' weight masks carried through a neuron plan. Removing neurons slices the
+    weights, and the sliced weights keep their zeros, so each masked layer's mask is where its
+    weights are still non-zero; without it fine-tuning revived every weight an earlier step had
+    pruned (a review, 2026-12-03: 0.7 weight sparsity, then neurons, ended 13 % sparse)."""
+    if not masks:
+        return {}
+    params = dict(model.named_parameters())
+    return {name: (params[name] != 0).to(params[name].dtype) for name in masks if name in params}
+
+
+def after_masks(plan: PruningPlan, masks: Masks) -> PruningPlan:
+    """A weight plan recording every weight ``masks`` hold at zero, so the plan says what the model
+    lost, not only what this step chose: magnitude pruning at 0.3 after a step at 0.7 picks weights
+    already zero, and its plan said 30 % of a model 70 % sparse."""
+    if plan.unit != "weight" or not masks:
+        return plan
+    layers = []
+    for layer in plan.layers:
+        mask = masks.get(f"{layer.name}.weight")
+        if mask is None or mask.numel() != layer.total:
+            layers.append(layer)
+            continue
+        gone = sorted(set(layer.pruned) | set(torch.flatten(mask == 0).nonzero().flatten().tolist()))
+        layers.append(replace(layer, pruned=gone))
+    return replace(plan, layers=layers)
+
+
 def _apply_planned_pruning(method: MagnitudePruning | TaylorPruning, state: StepState, ctx: StepContext,
                            train: Mapping[str, Any]) -> tuple[StepState, dict[str, Any]]:
     """Plan, apply, then fine-tune by the recipe's distillation with pruned weights held at zero."""
@@ -726,7 +762,9 @@ def _apply_planned_pruning(method: MagnitudePruning | TaylorPruning, state: Step
     loss = _fine_tuning_loss(ctx)
     pruned = prune(model, method, data=ctx.tuning_data, distillation=loss, plan=ctx.ready_plan)
     plan = pruned.plan
-    masks = merge_masks(state.masks, pruned.masks) if plan.unit == "weight" else {}
+    masks = (merge_masks(state.masks, pruned.masks) if plan.unit == "weight" else
+             carried_masks(state.masks, pruned.model))
+    plan = after_masks(plan, masks)
     tuned = distill(ctx.tuning_data, pruned.model, loss, train=tune, masks=masks, monotone_index=ctx.monotone_index)
     info = {"planned_sparsity": plan.sparsity(), "unit": plan.unit, "best_epoch": tuned.training.best_epoch}
     return StepState(tuned.model, masks, plan, dict(state.extra_files)), info
@@ -737,16 +775,18 @@ def _apply_regularized_pruning(method: RegularizedPruning, state: StepState, ctx
     model = state.need_model(method)
     result = prune(model, method, data=ctx.tuning_data, distillation=_fine_tuning_loss(ctx),
                    train=ctx.fine_tuning(train), masks=state.masks, monotone_index=ctx.monotone_index)
-    masks = merge_masks(state.masks, result.masks) if result.plan.unit == "weight" else {}
-    return StepState(result.model, masks, result.plan, dict(state.extra_files)), {
-        "removed_share": result.plan.sparsity(), "unit": result.plan.unit}
+    masks = (merge_masks(state.masks, result.masks) if result.plan.unit == "weight" else
+             carried_masks(state.masks, result.model))
+    plan = after_masks(result.plan, masks)
+    return StepState(result.model, masks, plan, dict(state.extra_files)), {
+        "removed_share": plan.sparsity(), "unit": plan.unit}
 
 
 def _apply_gradual_pruning(method: GradualPruning, state: StepState, ctx: StepContext,
                            train: Mapping[str, Any]) -> tuple[StepState, dict[str, Any]]:
     model = state.need_model(method)
     result = prune(model, method, data=ctx.tuning_data, distillation=_fine_tuning_loss(ctx),
-                   train=ctx.fine_tuning(train), monotone_index=ctx.monotone_index)
+                   train=ctx.fine_tuning(train), masks=state.masks, monotone_index=ctx.monotone_index)
     return StepState(result.model, result.masks, result.plan, dict(state.extra_files)), {
         "rounds": result.info["rounds"]}
 

@@ -130,6 +130,10 @@ class Gate:
                 span = span if not math.isinf(high) else f"{low:g} or more"
                 raise ConfigError(f"The gate {self.metric!r} has {key} {limit:g}, outside the values {self.metric} "
                                   f"takes ({span}): every candidate would be decided alike.{hint}", param="gates")
+        if self.min is not None and self.max is not None and float(self.min) > float(self.max):
+            # No value passes: every step would be trained, then rolled back (a review, 2026-12-03).
+            raise ConfigError(f"The gate {self.metric!r} has min {float(self.min)!r} above max {float(self.max)!r}, so "
+                              "no value passes it; swap or correct the two limits.", param="gates")
 
     def check(self, candidate: Mapping[str, Any], teacher: Mapping[str, Any]) -> list[GateResult]:
         """Compare the candidate's measured metrics (and the teacher's, for drops and increases)

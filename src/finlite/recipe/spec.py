@@ -311,9 +311,47 @@ def _check_total_work(steps: list[Step], where: _Where) -> None:
                           "the steps' epochs (early stopping ends most runs in far fewer).")
 
 
-def _check_step_order(steps: list[Step], where: _Where) -> None:
-    """Refuse, before any step runs, a step after a quantization step (naming both)."""
+def _refuse_inert(params: Mapping[str, Any], where: _Where, i: int) -> None:
+    """Refuse a setting written in a recipe step that would do nothing (the CLI refuses the same
+    combinations): the writer expects an effect that never comes (a review, 2026-12-03)."""
+    name = params.get("method")
+    pruning = name in ("magnitude_pruning", "gradual_pruning")
+    granularity = params.get("granularity", "weight")
+    why = None
+    # Defaults are let through: finlite writes every setting into a recipe.yaml (norm: l2 on a weight
+    # step), and a user may run that file again as a recipe.
+    if pruning and params.get("norm", "l2") != "l2" and granularity == "weight":
+        key, why = "norm", ("scores whole neurons; single weights are ranked by their magnitude. Add granularity: "
+                            "neuron, or drop norm")
+    elif name == "gradual_pruning" and params.get("scope") == "global" and granularity == "neuron":
+        key, why = "scope", ("global is not how gradual pruning removes neurons: each round prunes every layer to "
+                             "the share of its own width. Drop scope, or use magnitude_pruning for a global ranking")
+    elif name == "magnitude_pruning" and params.get("sparsity") == 0:
+        key, why = "sparsity", "0 prunes nothing. Remove the step, or give the share to prune, e.g. 0.5"
+    elif (name in ("static_int8", "qat") and params.get("percentile", 99.99) != 99.99
+          and params.get("calibration", "percentile") != "percentile"):
+        key, why = "percentile", (f"sets the percentile of calibration: percentile, not of "
+                                  f"{params.get('calibration')!r}. Drop percentile, or set calibration: percentile")
+    if why is not None:
+        raise ConfigError(f"{where('steps', i, key)}: {key} {why}.")
+
+
+#: Methods that turn the model into another kind (a points table, integer weights) that no
+#: other method works on: a step after one failed only once the steps before it had trained.
+FINAL_METHODS = ("scorecard", "integer_weights")
+
+
+def _check_step_order(steps: list[Step], where: _Where, *, recorded: bool = False) -> None:
+    """Refuse, before any step runs, a step after a quantization step (naming both), and one after
+    a step that makes a scorecard or integer weights (a recorded recipe may hold ``fp16`` after
+    one: earlier versions ran it)."""
     for i, step in enumerate(steps):
+        if step.name in FINAL_METHODS and i + 1 < len(steps) and not recorded:
+            later = steps[i + 1]
+            made = "a scorecard (a points table)" if step.name == "scorecard" else "integer weights"
+            raise ConfigError(f"Step {later.name!r} at {where('steps', i + 1)} comes after {step.name!r} (step "
+                              f"{i + 1}), which makes {made}; no other method works on that model. Make "
+                              f"{step.name!r} the recipe's last step.")
         if step.name in QUANTIZATION_METHODS and i + 1 < len(steps):
             later = steps[i + 1]
             raise ConfigError(f"Step {later.name!r} at {where('steps', i + 1)} comes after {step.name!r} (step "
@@ -403,6 +441,8 @@ class Recipe:
                 method = method_from_dict(params, where("steps", i))
             except ConfigError as exc:
                 raise _at_key(exc, where, ("steps", i), params) from None
+            if not recorded:  # a recorded recipe writes every setting, the ones that did nothing too
+                _refuse_inert(params, where, i)
             train = raw.get("train")
             train = {} if train is None or train == [] else train  # 0 or "" is refused below, not read as none
             if not isinstance(train, Mapping):
@@ -417,7 +457,7 @@ class Recipe:
                 at = ("steps", i, "train", exc.param) if exc.param in train else ("steps", i, "train")
                 raise ConfigError(f"{where(*at)}: {exc}") from None
             steps.append(Step(method=method, train=dict(train)))
-        _check_step_order(steps, where)
+        _check_step_order(steps, where, recorded=recorded)
         _check_total_work(steps, where)
         gates = []
         raw_gates = data.get("gates")

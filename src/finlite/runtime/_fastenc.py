@@ -34,8 +34,7 @@ __all__ = ["ArrowRows", "LookupCache", "assemble", "block_buffer", "block_rows",
            "scatter_ones"]
 
 _DENSE_SPAN = 1 << 22  # integer codes spanning fewer values get a direct table (int64: at most 32 MB)
-TRUE_TEXT, FALSE_TEXT = "True|TRUE|true", "False|FALSE|false"  # pandas' CSV booleans (its true/false_values)
-_BOOLEAN_TEXT = f"{TRUE_TEXT}|{FALSE_TEXT}"  # the spellings finlite._keys.key_aliases maps (1/0 are numbers)
+_BOOLEAN_TEXT = "True|TRUE|true|False|FALSE|false"  # the spellings finlite._keys.key_aliases maps (1/0 are numbers)
 _BLOCK = 4096  # rows per one-hot block: 4,096 x (say) 74 float32 = 1.2 MB, within a core's L2 cache
 #: The encoded rows that batch scoring writes and hands to the model at a time (see block_rows).
 SCORE_BLOCK_BYTES = 1 << 20
