@@ -222,9 +222,10 @@ def test_a_tenfold_move_in_a_day_is_a_note_with_dates_and_values() -> None:
     assert len(table.frame) == 80 and table.frame["close"].max() == 1e308  # kept as it is
     days = pd.bdate_range("2015-01-05", periods=80).strftime("%Y-%m-%d")
     close, opened = (next(n for n in table.notes if f"column {name!r}" in n) for name in ("close", "open"))
-    assert close.startswith("asset 'A': column 'close' moves more than 10-fold in one row on 2 date(s), e.g. ")
+    assert close.startswith("asset 'A': column 'close' moves more than 10-fold from one row to the next 2 time(s), "
+                            "e.g. from ")
     assert f"on {days[39]} to 1e+308 on {days[40]}" in close and "not adjusted for a split" in close
-    assert "on 1 date(s)" in opened and f"on {days[59]} to " in opened and f"on {days[60]};" in opened
+    assert "next 1 time(s)" in opened and f"on {days[59]} to " in opened and f"on {days[60]};" in opened
     assert not any("'volume'" in n for n in table.notes) and len(table.notes) == 2
     assert read_prices(prices_frame(n=80), MarketSpec(window=5)).notes == []
     from finlite.data.market import jump_note

@@ -120,6 +120,7 @@ def test_prune_gradual_reports_its_rounds() -> None:
     assert bool((after.masks["layers.0.weight"][:, :3] == 0).all())
     first = next(layer for layer in after.plan.layers if layer.name == "layers.0")
     assert set(range(0, first.total, WIDTH)) <= set(first.pruned)  # column 0 of every row is recorded as pruned
+    assert after.info["rounds"][-1]["plan_sparsity"] == after.plan.sparsity()  # the held weights counted
 
 
 def test_prune_refuses_a_method_of_another_family() -> None:

@@ -337,7 +337,7 @@ steps:
     # A recipe file may no longer put a step after a scorecard; one an artifact recorded (as
     # earlier versions ran it), or one built in Python, still runs, and stores what was judged.
     with pytest.raises(ConfigError, match=r"Step 'fp16' at r.yaml, line 4 \(steps\[2\]\) comes after 'scorecard' "
-                                          r"\(step 2\), which makes a scorecard \(a points table\)"):
+                                          r"\(step 2\), which makes a scorecard \(a points table\): its last form"):
         Recipe.from_yaml(text, "r.yaml")
     recipe = Recipe.from_yaml(text, "recipe.yaml", recorded=True)
     outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,

@@ -569,11 +569,11 @@ def jump_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | N
         return None
     i = int(far[0])
     return (f"{'asset ' + repr(asset) + ': ' if asset is not None else ''}column {column!r} moves more than "
-            f"{JUMP_RATIO:g}-fold in one row on {len(far)} date(s), e.g. {values[i]:.6g} on "
-            f"{np.datetime_as_string(dates[i], unit='D')} to {values[i + 1]:.6g} on "
+            f"{JUMP_RATIO:g}-fold from one row to the next {len(far)} time(s), e.g. from {values[i]:.8g} on "
+            f"{np.datetime_as_string(dates[i], unit='D')} to {values[i + 1]:.8g} on "
             f"{np.datetime_as_string(dates[i + 1], unit='D')}; check for a wrong value (a misplaced decimal point, "
-            "cents among dollars) or prices not adjusted for a split: such a move dominates the returns, the "
-            "volatility and the scaling fitted on them.")
+            "cents among dollars) or a price not adjusted for a split. Such a move (a series near zero, such as a "
+            "rate, makes them too) dominates the log changes, the volatility and the scaling fitted on them.")
 
 
 def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable, spec: MarketSpec,

@@ -716,7 +716,8 @@ def gradual_prune(model: FinliteModel, method: GradualPruning, *, data: DistillD
                  carried_masks(masks, result.model))
         tuned = distill(data, result.model, tuning, train=train, masks=masks, monotone_index=monotone_index)
         current = tuned.model
-        rounds.append({"round": k, "target_sparsity": target, "plan_sparsity": plan.sparsity(),
+        # What the model has lost after the round, an earlier step's held weights included.
+        rounds.append({"round": k, "target_sparsity": target, "plan_sparsity": after_masks(plan, masks).sparsity(),
                        "best_epoch": tuned.training.best_epoch})
     if result is None:  # steps ≥ 1 is validated, so this cannot happen
         raise ConfigError("GradualPruning ran no rounds.")

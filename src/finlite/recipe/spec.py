@@ -311,28 +311,33 @@ def _check_total_work(steps: list[Step], where: _Where) -> None:
                           "the steps' epochs (early stopping ends most runs in far fewer).")
 
 
+def inert_settings(params: Mapping[str, Any]) -> dict[str, str]:
+    """The settings of one recipe step (``{method: name, ...}``) that would do nothing, each with
+    why and how to fix it: ``norm`` on weight pruning (single weights are ranked by magnitude),
+    ``scope: global`` on gradual neuron pruning (each round prunes layer by layer), a
+    ``percentile`` beside another calibration. Defaults never count (a step written with
+    ``norm: l2`` on weights reads back)."""
+    name = params.get("method")
+    granularity = params.get("granularity", "weight")
+    found: dict[str, str] = {}
+    if name in ("magnitude_pruning", "gradual_pruning") and params.get("norm", "l2") != "l2" and granularity == "weight":
+        found["norm"] = (f"{params['norm']!r} scores whole neurons; single weights are ranked by their magnitude. Add "
+                         "granularity: neuron, or drop norm")
+    if name == "gradual_pruning" and params.get("scope") == "global" and granularity == "neuron":
+        found["scope"] = ("global is not how gradual pruning removes neurons: each round prunes every layer to the "
+                          "share of its own width. Drop scope, or use magnitude_pruning for a global ranking")
+    if (name in ("static_int8", "qat") and params.get("percentile", 99.99) != 99.99
+            and params.get("calibration", "percentile") != "percentile"):
+        found["percentile"] = (f"{params['percentile']!r} sets the percentile of calibration: percentile, not of "
+                               f"{params.get('calibration')!r}. Drop percentile, or set calibration: percentile")
+    return found
+
+
 def _refuse_inert(params: Mapping[str, Any], where: _Where, i: int) -> None:
     """Refuse a setting written in a recipe step that would do nothing (the CLI refuses the same
-    combinations): the writer expects an effect that never comes (a review, 2026-12-03)."""
-    name = params.get("method")
-    pruning = name in ("magnitude_pruning", "gradual_pruning")
-    granularity = params.get("granularity", "weight")
-    why = None
-    # Defaults are let through: finlite writes every setting into a recipe.yaml (norm: l2 on a weight
-    # step), and a user may run that file again as a recipe.
-    if pruning and params.get("norm", "l2") != "l2" and granularity == "weight":
-        key, why = "norm", ("scores whole neurons; single weights are ranked by their magnitude. Add granularity: "
-                            "neuron, or drop norm")
-    elif name == "gradual_pruning" and params.get("scope") == "global" and granularity == "neuron":
-        key, why = "scope", ("global is not how gradual pruning removes neurons: each round prunes every layer to "
-                             "the share of its own width. Drop scope, or use magnitude_pruning for a global ranking")
-    elif name == "magnitude_pruning" and params.get("sparsity") == 0:
-        key, why = "sparsity", "0 prunes nothing. Remove the step, or give the share to prune, e.g. 0.5"
-    elif (name in ("static_int8", "qat") and params.get("percentile", 99.99) != 99.99
-          and params.get("calibration", "percentile") != "percentile"):
-        key, why = "percentile", (f"sets the percentile of calibration: percentile, not of "
-                                  f"{params.get('calibration')!r}. Drop percentile, or set calibration: percentile")
-    if why is not None:
+    combinations): the writer expects an effect that never comes (a review, 2026-12-03). A
+    recipe finlite writes leaves such settings out (:meth:`Step.to_dict`), so it reads back."""
+    for key, why in inert_settings(params).items():
         raise ConfigError(f"{where('steps', i, key)}: {key} {why}.")
 
 
@@ -350,8 +355,9 @@ def _check_step_order(steps: list[Step], where: _Where, *, recorded: bool = Fals
             later = steps[i + 1]
             made = "a scorecard (a points table)" if step.name == "scorecard" else "integer weights"
             raise ConfigError(f"Step {later.name!r} at {where('steps', i + 1)} comes after {step.name!r} (step "
-                              f"{i + 1}), which makes {made}; no other method works on that model. Make "
-                              f"{step.name!r} the recipe's last step.")
+                              f"{i + 1}), which makes {made}: its last form (pruning, low rank or int8 do not "
+                              f"apply to it, and fp16 would round its points). Make {step.name!r} the recipe's "
+                              "last step.")
         if step.name in QUANTIZATION_METHODS and i + 1 < len(steps):
             later = steps[i + 1]
             raise ConfigError(f"Step {later.name!r} at {where('steps', i + 1)} comes after {step.name!r} (step "
@@ -373,7 +379,8 @@ class Step:
         return method_name(self.method)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{method: name, ...fields, train: {...}}`` (fields at their defaults are left out)."""
+        """``{method: name, ...fields, train: {...}}`` (fields at their defaults, and settings that did
+        nothing (:func:`inert_settings`), are left out)."""
         defaults = {f.name: f.default for f in dataclasses.fields(self.method)
                     if f.default is not dataclasses.MISSING}
         full = method_to_dict(self.method)
@@ -384,6 +391,8 @@ class Step:
                 default = list(default)
             if value != default:
                 out[key] = value
+        for key in inert_settings(out):  # it did nothing, and a recipe file may not hold it
+            out.pop(key)
         if self.train:
             out["train"] = dict(self.train)
         return out
@@ -441,7 +450,7 @@ class Recipe:
                 method = method_from_dict(params, where("steps", i))
             except ConfigError as exc:
                 raise _at_key(exc, where, ("steps", i), params) from None
-            if not recorded:  # a recorded recipe writes every setting, the ones that did nothing too
+            if not recorded:  # an artifact's recipe.yaml may hold them: earlier versions wrote them
                 _refuse_inert(params, where, i)
             train = raw.get("train")
             train = {} if train is None or train == [] else train  # 0 or "" is refused below, not read as none
