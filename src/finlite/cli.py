@@ -1798,7 +1798,6 @@ class _OnceCommand(typer.core.TyperCommand):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if "--help" in args:  # help is eager: it is shown whatever else the line holds
             return super().parse_args(ctx, args)
-        single: dict[str, Any] = {}
         valued: dict[str, Any] = {}  # every option that takes a value, repeatable ones too
         switches: set[str] = set()  # short flags that take no value, as in -q
         pairs: dict[str, Any] = {}  # both names of an on/off pair such as --structured/--unstructured
@@ -1815,8 +1814,6 @@ class _OnceCommand(typer.core.TyperCommand):
                 continue
             for name in param.opts:
                 valued[name] = param
-                if not getattr(param, "multiple", False):
-                    single[name] = param
         given: Counter[str] = Counter()
         chosen: dict[str, set[str]] = {}  # the names of each on/off pair given
         waiting: str | None = None  # the option whose value comes next
@@ -1838,7 +1835,7 @@ class _OnceCommand(typer.core.TyperCommand):
                 break
             name = arg.split("=", 1)[0]
             if name in valued:
-                given[valued[name].name] += name in single
+                given[valued[name].name] += 1
                 waiting = name if "=" not in arg else None
             elif name in pairs:
                 chosen.setdefault(pairs[name].name, set()).add(name)
@@ -1848,7 +1845,7 @@ class _OnceCommand(typer.core.TyperCommand):
                 for pos in range(1, len(arg)):
                     short = "-" + arg[pos]
                     if short in valued:
-                        given[valued[short].name] += short in single
+                        given[valued[short].name] += 1
                         waiting = short if pos == len(arg) - 1 else None
                         break
                     if short not in switches:
@@ -1858,7 +1855,8 @@ class _OnceCommand(typer.core.TyperCommand):
             on, off = both.opts[0], both.secondary_opts[0]
             raise typer.BadParameter(f"{on} and {off} were both given, and only the last would be used; give one "
                                      "of them.", ctx=ctx, param=both)
-        twice = [param for param in self.params if given[param.name or ""] > 1]
+        # A repeatable option (--drop) is counted too, and may be given any number of times.
+        twice = [param for param in self.params if given[param.name or ""] > 1 and not getattr(param, "multiple", False)]
         if twice:
             flag = next((o for o in twice[0].opts if o.startswith("--")), twice[0].opts[0])
             example = "16,8" if flag in ("--hidden", "--student-width") else "a,b"
