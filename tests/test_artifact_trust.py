@@ -288,6 +288,9 @@ def test_a_forged_report_json_is_refused_by_every_reader(art: Path, german_csv: 
     (lambda m: m["data"]["positive_rate"].__setitem__("test", 7.0), r"'data\.positive_rate' is not an object of split"),
     (lambda m: m.__setitem__("sparse_tensors", {"layers.0.weight": -568}), r"'sparse_tensors' is not an object of"),
     (lambda m: m.__setitem__("sparse_tensors", ["../x", 5]), r"'sparse_tensors' is not an object of"),
+    # reproduce writes the weights again in the recorded format: only one finlite knows is accepted.
+    (lambda m: m.__setitem__("weights_format", 3), r"field 'weights_format' is 3, not one of \(1, 2\)"),
+    (lambda m: m.__setitem__("weights_format", True), r"field 'weights_format' is True, not one of \(1, 2\)"),
     # A reference beyond float32 overflowed in the cast, numpy's warning on stderr (the same review).
     (lambda m: m["export"]["reasons"]["reference"].__setitem__(0, 1e300),
      r"field 'export\.reasons' is not an object with a method, a non-empty list of reference numbers within float32"),

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -551,3 +552,25 @@ def test_version_is_printed() -> None:
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"finlite {__version__}"
+
+
+def test_evaluate_shows_the_rare_class_metrics_and_warns_on_a_thin_hold_out(teacher_dir: Path, german: pd.DataFrame,
+                                                                            tmp_path: Path) -> None:
+    """PR-AUC and recall at a 0.1 % false-positive rate were in --json only, and a hold-out with 14
+    frauds in 25,000 payments was judged without a word (a review, 2026-12-03)."""
+    holdout = tmp_path / "holdout.csv"
+    german.head(40).to_csv(holdout, index=False)
+    result = runner.invoke(app, ["evaluate", str(teacher_dir), str(holdout), "--no-timing"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^  pr_auc        0\.\d{4}$", result.stdout, re.M)
+    assert re.search(r"^  recall_at_0\.1pct_fpr 0\.\d{4}$", result.stdout, re.M)
+    positives = int((german.head(40)["creditability"] == "bad").sum())
+    assert f"warning: the set of rows judged holds {positives:,} positive and {40 - positives:,} other rows" in \
+        result.stderr and "Evaluate on more rows" in result.stderr
+    # A hold-out of one class (a quiet day with no fraud) names the file, the column and the fix.
+    quiet = tmp_path / "quiet.csv"
+    german[german["creditability"] == "good"].head(50).to_csv(quiet, index=False)
+    result = runner.invoke(app, ["evaluate", str(teacher_dir), str(quiet), "--no-timing"])
+    assert result.exit_code == 2
+    assert re.search(r"quiet\.csv hold 50 row\(s\), every one of class 'other' in column 'creditability': AUC and the "
+                     r"decision metrics need both classes\. Evaluate on rows with both outcomes", result.output)

@@ -169,3 +169,17 @@ def test_asset_ids_are_read_as_written_and_calendar_notes_are_printed(tmp_path: 
     result = runner.invoke(app, ["evaluate", str(out), str(path), "--no-timing"])
     assert result.exit_code == 0, result.output
     assert "note: asset '1': 10 business day(s) missing" in result.output
+    # A stock listed last week (20 rows, short of the 10-step window's history) is left out and named;
+    # the others are forecast as before (the whole run was refused: a review, 2026-12-03).
+    listed = pd.DataFrame({"date": days[-20:], "id": "NEW", "close": np.linspace(10.0, 11.0, 20)})
+    universe = tmp_path / "universe.csv"
+    pd.concat([frame, listed]).to_csv(universe, index=False)
+    both = tmp_path / "u.csv"
+    result = runner.invoke(app, ["score", str(out), str(universe), "-o", str(both)])
+    assert result.exit_code == 0, result.output
+    assert "asset 'NEW' has 20 row(s) in" in result.output and "no forecast for it" in result.output
+    pd.testing.assert_frame_equal(pd.read_csv(both, dtype={"id": str}, keep_default_na=False), written)
+    # A file of short assets only is still refused.
+    listed.to_csv(tmp_path / "new_only.csv", index=False)
+    result = runner.invoke(app, ["score", str(out), str(tmp_path / "new_only.csv"), "-o", str(tmp_path / "n.csv")])
+    assert result.exit_code == 2 and "Asset 'NEW'" in result.output and "has 20 row(s); one forecast needs" in result.output

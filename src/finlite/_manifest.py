@@ -22,10 +22,13 @@ from finlite._spec import _F32_MAX, finite_number  # a reasons reference is a fl
 from finlite._util import dump_json, sha256_file, strict_json_loads
 from finlite.errors import ArtifactError, ConfigError
 
-__all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "amend_artifact", "check_manifest", "manifest_digest", "read_listed",
+__all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "WEIGHTS_FORMATS", "amend_artifact", "check_manifest", "manifest_digest", "read_listed",
            "read_member", "read_verified", "verify_artifact"]
 
 FORMAT = "finlite.artifact/1"
+#: The forms of weights.safetensors an artifact may record as ``weights_format`` (the last is the
+#: one written now; see finlite.models.serialize.WEIGHTS_FORMAT).
+WEIGHTS_FORMATS = (1, 2)
 MANIFEST = "manifest.json"
 #: The task of a manifest that records none; it decides, so its manifest must hold a cut-off.
 DECIDING_DEFAULT_TASK = "binary"
@@ -282,6 +285,10 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
     if sparse is not None and (not isinstance(sparse, dict) or not all(
             isinstance(k, str) and _count(v) for k, v in sparse.items())):
         raise bad("'sparse_tensors'", "is not an object of tensor name to a whole number of stored values")
+    weights = manifest.get("weights_format")  # how weights.safetensors chose each tensor's form
+    if weights is not None and (type(weights) is not int or weights not in WEIGHTS_FORMATS):
+        raise bad("'weights_format'", f"is {weights!r:.40}, not one of {WEIGHTS_FORMATS} (a newer finlite's "
+                  "artifact, or altered)")
     seed = manifest.get("seed")
     if seed is not None and (not _count(seed) or seed > 2**32 - 1):  # what reproduce and the report reuse
         raise bad("'seed'", f"is {seed!r:.40}, not a whole number from 0 to {2**32 - 1}")

@@ -55,7 +55,7 @@ from finlite.evaluate.operating import OperatingPoint
 from finlite.methods.plan import PruningPlan
 from finlite.models.base import FinliteModel
 from finlite.models.gbdt import BoostedEnsemble
-from finlite.models.serialize import WEIGHTS, load_weights, save_weights
+from finlite.models.serialize import WEIGHTS, current_weights_format, load_weights, save_weights
 from finlite.tasks import DEFAULT_TASK, Task, get_task, task_of_manifest
 
 __all__ = ["Artifact", "load", "prepare_if_trained_on", "prepare_like", "prepare_series_like", "prepare_table_like",
@@ -158,6 +158,8 @@ def save_artifact(
             "data": dict(data),
             "steps": steps,
             "sparse_tensors": sparse,
+            # Absent in artifacts of format 1 (reproduce writes those again in their own form).
+            **({"weights_format": current_weights_format()} if current_weights_format() > 1 else {}),
             "metrics": dict(metrics),
             "files": files,
         }

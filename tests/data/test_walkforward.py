@@ -130,3 +130,25 @@ def test_a_purge_shorter_than_the_horizon_is_refused_and_a_longer_one_widens_the
     split = walk_forward(dates, 2, WalkForward(purge=6, embargo=1))
     idx = date_index(dates)
     assert split.gap == 7 and idx[split.validation].min() - idx[split.train].max() == 8
+
+
+@pytest.mark.parametrize("embargo", [0, 3])
+def test_a_thinly_traded_assets_labels_keep_the_embargo_too(embargo: int) -> None:
+    """Asset B trades every third day: its label h of its own rows ahead reaches past the purge. Its
+    rows were dropped only when the label reached the next part, so B kept no embargo at all (a
+    review, 2026-12-03): every kept label must end embargo dates before the next part."""
+    h = 4
+    days = business_dates(600)
+    thin = days[::3]
+    dates = np.concatenate([days, thin])
+    # Each row's label ends h rows ahead in its own asset (past the end: the last date, as never kept).
+    ends = np.concatenate([days[np.minimum(np.arange(len(days)) + h, len(days) - 1)],
+                           thin[np.minimum(np.arange(len(thin)) + h, len(thin) - 1)]])
+    split = walk_forward(dates, h, WalkForward(folds=3, embargo=embargo), label_end=ends)
+    unique = np.unique(dates)
+    for train, val in split.folds:
+        first = np.searchsorted(unique, dates[val].min())
+        # The dates between a training label's end and the validation start: at least the embargo.
+        assert (first - np.searchsorted(unique, ends[train]) - 1).min() >= embargo
+    first_test = np.searchsorted(unique, dates[split.test].min())
+    assert (first_test - np.searchsorted(unique, ends[split.validation]) - 1).min() >= embargo

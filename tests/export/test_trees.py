@@ -292,6 +292,15 @@ def test_large_dataframe_on_several_threads(boosted: tuple[str, Path], german: p
         two.predict_score(broken.reset_index(drop=True))
 
 
+def test_an_int8_predictor_of_a_boosted_teacher_says_why_there_is_none(boosted: tuple[str, Path]) -> None:
+    """It advised 'finlite export --int8', which refuses a boosted teacher (a review, 2026-12-03)."""
+    from finlite.errors import ArtifactError
+
+    with pytest.raises(ArtifactError, match=r"is a boosted-tree model, which has no int8 form .* score it in float32 "
+                                            r"\(without --int8\), or distil it into a student"):
+        Predictor(boosted[1], variant="int8")
+
+
 @pytest.mark.slow
 def test_bench_says_when_the_baseline_is_not_deployed(boosted: tuple[str, Path], tmp_path: Path,
                                                       german_csv: Path) -> None:

@@ -32,14 +32,29 @@ def test_a_file_whose_test_period_overlaps_the_fitted_dates_is_refused(fitted: t
     fitted_until = json.loads((teacher / "manifest.json").read_text())["data"]["dates"]["validation"][1]
     # The first 250 rows: their last 20 % of dates lie inside the training part.
     pd.read_csv(prices).iloc[:250].to_csv(tmp_path / "early.csv", index=False)
-    with pytest.raises(DataError, match=rf"early\.csv.*starts on 20\d\d-\d\d-\d\d.*{fitted_until}.*in-sample"):
+    with pytest.raises(DataError, match=rf"early\.csv has 0 out-of-sample date\(s\) with a label: the model was "
+                                        rf"fitted and early-stopped on dates up to {fitted_until}"):
         evaluate_artifact(teacher, tmp_path / "early.csv", timing=False)
 
 
-def test_a_file_extended_with_newer_rows_is_evaluated(fitted: tuple[Path, Path]) -> None:
+def test_a_file_extended_with_newer_rows_is_judged_on_every_newer_date(fitted: tuple[Path, Path],
+                                                                        tmp_path: Path) -> None:
+    """It was judged on its last 20 % of dates only: 80 new dates on 10 (a review, 2026-12-03)."""
     teacher, prices = fitted
+    fitted_until = json.loads((teacher / "manifest.json").read_text())["data"]["dates"]["validation"][1]
     result = evaluate_artifact(teacher, prices, timing=False)
-    assert result["split"].startswith("test period of") and result["rows"] > 0
+    assert result["split"] == f"every date of {prices} after {fitted_until} and the purge"
+    # Independently: the file's dates after the fitted period, less the purge (h = 1 date) and the
+    # last date (its outcome is not known yet).
+    dates = pd.to_datetime(pd.read_csv(prices)["date"])
+    assert result["rows"] == int((dates > pd.Timestamp(fitted_until)).sum()) - 1 - 1
+    assert result["rows"] > 0.2 * len(dates)  # more than a last-20 % test period would have held
+    assert result["forecast"]["folds"] == 3  # the recorded walk's folds cut it into blocks
+    # A file of newer rows only (with the history its first windows need) gives the same forecasts.
+    pd.read_csv(prices).iloc[200:].to_csv(tmp_path / "newer.csv", index=False)
+    newer = evaluate_artifact(teacher, tmp_path / "newer.csv", timing=False)
+    assert newer["rows"] == result["rows"]
+    assert newer["model"]["rmse"] == pytest.approx(result["model"]["rmse"], rel=1e-9)
 
 
 def test_a_baseline_of_another_objective_is_refused(forecast_dir: Path, prices: pd.DataFrame, tmp_path: Path) -> None:

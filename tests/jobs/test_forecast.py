@@ -132,6 +132,12 @@ def test_bad_options_are_refused_by_name(prices: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"leaves \d+ labelled training window\(s\)") as info:
         train_forecaster(short, spec=MarketSpec(window=30), config=QUICK, progress=False)
     assert info.value.param == "window"
+    # A rolling walk's short training part is --train-window's doing, not --window's (a review, 2026-12-03).
+    with pytest.raises(ConfigError, match=r"leaves 5 labelled training window\(s\).*Use a longer --train-window "
+                                          r"\(now 5 dates\) or an expanding walk\.") as info:
+        train_forecaster(prices, spec=MarketSpec(window=10), walk=WalkForward(scheme="rolling", train_window=5),
+                         config=QUICK, progress=False)
+    assert info.value.param == "train_window"
     with pytest.raises(DataError, match="not longer than the horizon"):
         train_forecaster(prices, spec=MarketSpec(window=10, horizon=80), config=QUICK, progress=False)
     with pytest.raises(ConfigError, match="hidden"):

@@ -358,3 +358,87 @@ steps:
 def test_contradictory_gate_limits_are_refused_when_read() -> None:
     with pytest.raises(ConfigError, match=r"The gate 'psi' has min 0.2 above max 0.1, so no value passes it"):
         Recipe.from_yaml("steps:\n  - {method: fp16}\ngates:\n  psi: {min: 0.2, max: 0.1}\n")
+
+
+@pytest.mark.parametrize(("steps", "message"), [
+    ("  - {method: distillation, hidden: [8, 4]}\n  - {method: magnitude_pruning, layer_sparsity: {layers.5: 0.5}}\n",
+     r"Recipe step 2 \(magnitude_pruning\): layer_sparsity names layer 'layers\.5', which is not a prunable layer of "
+     r"the model it prunes\..*Prunable layers: layers\.0, layers\.1, layers\.2\."),
+    # Behind another pruning step, which keeps the layer names; neuron pruning spares the output layer.
+    ("  - {method: distillation, hidden: [8, 4]}\n  - {method: magnitude_pruning, sparsity: 0.3}\n"
+     "  - {method: magnitude_pruning, granularity: neuron, layer_sparsity: {layers.2: 0.5}}\n",
+     r"Recipe step 3 \(magnitude_pruning\): layer_sparsity names layer 'layers\.2'.*Prunable layers: layers\.0, "
+     r"layers\.1\."),
+])
+def test_a_layer_the_student_will_not_have_is_refused_before_anything_trains(
+        teacher_dir: Path, german_csv: Path, monkeypatch: pytest.MonkeyPatch, steps: str, message: str) -> None:
+    """It was refused only when the pruning step ran, after the distillation had trained (minutes at
+    bank size)."""
+    import finlite.recipe.runner as runner_module
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a step ran")
+
+    monkeypatch.setattr(runner_module, "_execute", no_training)
+    recipe = Recipe.from_yaml(f"steps:\n{steps}gates:\n  auc: {{max_drop: 0.05}}\n")
+    with pytest.raises(ConfigError, match=message):
+        compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
+                             progress=False)
+    # The names the student will have pass the check, and the steps run.
+    good = Recipe.from_yaml(f"steps:\n{steps.replace('layers.5', 'layers.1').replace('layers.2', 'layers.1')}"
+                            "gates:\n  auc: {max_drop: 0.05}\n")
+    with pytest.raises(AssertionError, match="a step ran"):
+        compress_with_recipe(teacher_dir, german_csv, good, config=FAST, fine_tune=FAST, timing=False,
+                             progress=False)
+
+
+def test_a_student_that_flags_nothing_is_rolled_back_whatever_its_gates() -> None:
+    """A step that moved the output bias by -30 kept the ranking (AUC) and agreed with a teacher flagging
+    0.75 % of payments on 99.25 % of them: the README's fraud gates kept a student that raised no alert
+    (a review, 2026-12-03). Every candidate of a deciding model must flag some rows, and not all."""
+    from finlite.recipe.gates import GateResult, decision_check
+
+    teacher = {"flagged_rate": 0.0075}
+    (silent,) = decision_check({"flagged_rate": 0.0}, teacher)
+    assert not silent.passed and silent.message == ("flagged_rate 0 where the teacher flags 0.0075: the candidate "
+                                                    "flags no row at the cut-off")
+    (loud,) = decision_check({"flagged_rate": 1.0}, teacher)
+    assert not loud.passed and loud.message.endswith("flags every row at the cut-off")
+    (fine,) = decision_check({"flagged_rate": 0.002}, teacher)
+    assert fine.passed and fine.message == "flagged_rate 0.002 beside the teacher's 0.0075: decides"
+    # No decisions to check: a regression, or a teacher flagging none or all (its decision gates are refused).
+    assert decision_check({"rmse": 0.1}, {"rmse": 0.1}) == []
+    assert decision_check({"flagged_rate": 0.0}, {"flagged_rate": 0.0}) == []
+    assert isinstance(fine, GateResult) and fine.to_dict()["kind"] == "decides"
+
+
+def test_a_step_that_silences_the_student_is_rolled_back(teacher_dir: Path, german_csv: Path) -> None:
+    from dataclasses import dataclass
+
+    import torch
+
+    from finlite.methods import MethodConfig, StepState, temporary_method
+
+    @dataclass(frozen=True, kw_only=True)
+    class Silence(MethodConfig):
+        """Moves the output layer's bias far down: the ranking stays, every score falls below the cut-off."""
+
+    def silence(method: Silence, state: StepState, ctx: object, train: object) -> tuple[StepState, dict[str, object]]:
+        import copy
+
+        model = copy.deepcopy(state.need_model(method))
+        with torch.no_grad():
+            model.layers[-1].bias.sub_(30.0)
+        return StepState(model, dict(state.masks), state.plan, dict(state.extra_files)), {}
+
+    with temporary_method("test_silence", Silence, silence):
+        recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\n  - {method: test_silence}\n"
+                                  "gates:\n  auc: {max_drop: 0.05}\n")
+        outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
+                                       progress=False)
+    first, second = outcome.result.records
+    assert first.status == "kept" and second.status == "rolled_back"
+    assert [g.message for g in second.failed_gates] == [
+        f"flagged_rate 0 where the teacher flags {first.gates[-1].limit:.6g}: the candidate flags no row at the cut-off"]
+    assert second.metrics["auc"] == pytest.approx(first.metrics["auc"], abs=1e-6)  # the ranking was kept
+    assert outcome.report["recipe"]["passed"]  # the kept student (the distilled one) decides on the test split

@@ -13,6 +13,7 @@ import pytest
 import finlite.recipe
 from finlite.errors import ConfigError
 from finlite.models.mlp import TabularMLP
+from finlite.recipe.gates import GateResult
 from finlite.recipe.search import SearchSpace, pareto_front, student_candidates
 from finlite.training.loop import TrainConfig
 
@@ -43,6 +44,37 @@ def test_candidates_refuse_training_seeded_otherwise_than_the_run() -> None:
         student_candidates((8,), 2.0, [(0.0, 32)], prepared=None, teacher=TabularMLP(3, (4,)),  # type: ignore[arg-type]
                            gates=[], config=config, fine_tune=replace(config, seed=3), common={"seed": 3},
                            deadline=time.time() + 60)
+
+
+def test_a_failed_candidate_shows_the_model_that_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its pruning rolled back, a candidate showed the int8 step's numbers, which were those of the
+    unpruned student quantized: not the candidate, and the failure hidden (a review, 2026-12-03)."""
+    import numpy as np
+
+    import finlite.recipe.search as strategy
+    from finlite.recipe.runner import RecipeResult, StepRecord
+
+    def step(index: int, method: str, status: str, size: int, auc: float) -> StepRecord:
+        gates = [GateResult("auc", "min", 0.8, auc, auc >= 0.8)]
+        metrics = {"size_bytes": size, "auc": auc, "agreement": 0.99, "latency_p50_us": None}
+        return StepRecord(index=index, method={"method": method}, status=status, gates=gates, metrics=metrics,
+                          info={}, seconds=0.0)
+
+    runs = iter([RecipeResult(model=TabularMLP(3, (8,)), records=[step(0, "distillation", "kept", 900, 0.9)],
+                              plan=None),
+                 RecipeResult(model=TabularMLP(3, (8,)), records=[step(0, "magnitude_pruning", "rolled_back", 300, 0.7),
+                                                                  step(1, "int8", "kept", 400, 0.89)],
+                              plan=None)])
+    monkeypatch.setattr(strategy, "run_recipe", lambda *args, **kwargs: next(runs))
+    config = TrainConfig(epochs=1, progress=False, seed=3)
+    prepared = type("Prepared", (), {"x_train": np.zeros((100, 3), dtype=np.float32)})()
+    found, _ = student_candidates((8,), 2.0, [(0.5, 8)], prepared=prepared, teacher=TabularMLP(3, (4,)),  # type: ignore[arg-type]
+                                  gates=[], config=config, fine_tune=config, common={"seed": 3},
+                                  deadline=time.time() + 60)
+    (candidate,) = found
+    assert not candidate["passed"]
+    assert (candidate["size_bytes"], candidate["auc"]) == (300, 0.7)  # the pruned model, not the int8 one
+    assert candidate["failed"] == ["magnitude_pruning: auc 0.7 < min 0.8 (by 0.1)"]
 
 
 def test_the_recipe_package_composes_no_jobs_and_loads_no_artifacts() -> None:

@@ -384,6 +384,13 @@ def test_a_frame_or_table_decides_alike_in_every_slice(exported_dir: Path, germa
     for part in (odd, odd.iloc[[1]], odd.iloc[[1]].reset_index(drop=True)):
         with pytest.raises(DataError, match=r"Column 'credit_amount' in the DataFrame holds the boolean True"):
             predictor.predict_score(part)
+    # Among floats, Arrow read the boolean as 1.0 without a word (a review, 2026-12-03).
+    for n in (8, 300):
+        floats = german.drop(columns=["creditability"]).head(n).reset_index(drop=True)
+        floats = floats.astype({"credit_amount": float}).astype({"credit_amount": object})
+        floats.loc[1, "credit_amount"] = True
+        with pytest.raises(DataError, match=r"Column 'credit_amount' in the DataFrame holds the boolean True"):
+            predictor.predict_score(floats)
     typed = rows.assign(credit_amount=[True, False] * 4)  # a column typed bool reads as 1/0, as before
     assert np.isfinite(predictor.predict_score(typed)).all()
     table = pa.Table.from_pandas(rows, preserve_index=False)
@@ -426,3 +433,21 @@ def test_text_as_an_arrow_view_reads_as_text(exported_dir: Path, german: pd.Data
     frame = read_table(german.assign(purpose=pd.Series(pa.array(german["purpose"].tolist(), pa.string_view()),
                                                          dtype=pd.ArrowDtype(pa.string_view())))).frame
     assert "purpose" in infer_schema(frame, "creditability").categorical
+
+
+def test_the_bench_table_keeps_a_space_between_large_latencies() -> None:
+    """Fixed widths ran a slow teacher's latencies together: "61.6µs12326.3µs" (a review, 2026-12-03)."""
+    from finlite.jobs.bench import render_bench
+
+    def backend(name: str, p50: float, p99: float) -> dict[str, object]:
+        return {"backend": name, "record": {"p50_us": p50, "p99_us": p99}, "vector": {"p50_us": 61.6, "p99_us": 12326.3},
+                "rows_per_second": 1234567.0}
+
+    result = {"batch": 100_000, "artifacts": [{"artifact": "/x/teacher", "kind": "gbdt", "weights_bytes": 10,
+                                               "records": "5 rows", "backends": [backend("torch eager", 24003.3, 60108.5),
+                                                                                  backend("onnxruntime fp32", 5.0, 9.0)]}],
+              "cpu": {"model": "cpu", "cores": 2, "isa": []}, "versions": {}}
+    lines = render_bench(result).splitlines()
+    assert lines[2].split() == ["teacher", "torch", "eager", "24003.3µs", "60108.5µs", "61.6µs", "12326.3µs", "1,234,567"]
+    assert lines[3].split()[-5:] == ["5.0µs", "9.0µs", "61.6µs", "12326.3µs", "1,234,567"]
+    assert len({len(line) for line in lines[:4] if line != lines[1]}) == 1  # the columns line up

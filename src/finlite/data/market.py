@@ -236,6 +236,9 @@ class PriceTable:
     content_sha256: str
     notes: list[str] = field(default_factory=list)
     date_order: str | None = None  # how the text dates were read (DATE_ORDERS)
+    #: Assets left out because they hold fewer rows than one forecast needs (read_prices with
+    #: ``short_assets="skip"``), each said in a sentence.
+    skipped: list[str] = field(default_factory=list)
 
     def assets(self, date_column: str, id_column: str | None) -> list[tuple[str | None, slice]]:
         """Each asset's id and its slice of rows in ``frame`` (one slice, id None, without an id column)."""
@@ -577,7 +580,7 @@ def jump_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | N
 
 
 def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable, spec: MarketSpec,
-                source: str | None = None) -> PriceTable:
+                source: str | None = None, *, short_assets: str = "refuse") -> PriceTable:
     """Read and check a price table for ``spec``.
 
     Reads CSV / Parquet (through :func:`finlite.data.io.read_table`: size and format checks) or a
@@ -589,7 +592,12 @@ def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable
             unparsable or ambiguous, an (id, date) pair repeats, a number is text, missing or
             infinite, a price is <= 0 or a volume < 0, or an asset has fewer rows than one
             forecast needs (``spec.warmup + 1``); each message names the row, date and value.
+            With ``short_assets="skip"`` (scoring a universe where a stock listed last week has
+            too little history) such an asset of a panel is left out and named in
+            ``PriceTable.skipped`` instead, unless every asset is short.
     """
+    if short_assets not in ("refuse", "skip"):
+        raise param_error("read_prices", "short_assets", "'refuse' or 'skip'", short_assets)
     if isinstance(data, PriceTable):
         return data
     # Asset ids are read as written ("000001" is no number, "NA" a ticker, not a missing value).
@@ -597,12 +605,12 @@ def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable
     table = data if isinstance(data, Table) else read_table(data, text_columns=ids_as_text)
     token = _FROM_FILE.set(table.file_sha256 is not None)
     try:
-        return _read_prices(table, spec, source)
+        return _read_prices(table, spec, source, skip_short=short_assets == "skip")
     finally:
         _FROM_FILE.reset(token)
 
 
-def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTable:
+def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short: bool = False) -> PriceTable:
     """:func:`read_prices` of a table already read (see there)."""
     src = source or table.source
     frame = table.frame
@@ -670,14 +678,23 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
                         f"{' and asset' if sorted_ids is not None else ''}.")
     price_table = PriceTable(result, src, table.file_sha256, frame_sha256(table.frame), date_order=date_order)
     need = spec.warmup + 1
+    kept = np.ones(len(result), dtype=bool)
+    short: list[DataError] = []
     for asset, rows_slice in price_table.assets(spec.date_column, spec.id_column):
         count = rows_slice.stop - rows_slice.start
         if count < need:
             who = f"Asset {asset!r} in {src}" if asset is not None else src
-            raise DataError(f"{who} has {count} row(s); one forecast needs {need} (the features look back "
-                            f"{FEATURE_LAG} rows and the window is {spec.window}). Use a shorter window (--window) "
-                            f"or give at least {need} rows{' for every asset' if asset is not None else ''}.",
-                            param="window")
+            error = DataError(f"{who} has {count} row(s); one forecast needs {need} (the features look back "
+                              f"{FEATURE_LAG} rows and the window is {spec.window}). Use a shorter window (--window) "
+                              f"or give at least {need} rows{' for every asset' if asset is not None else ''}.",
+                              param="window")
+            if not (skip_short and asset is not None):
+                raise error
+            short.append(error)
+            price_table.skipped.append(f"asset {asset!r} has {count} row(s) in {src}, fewer than the {need} one "
+                                       "forecast needs: no forecast for it")
+            kept[rows_slice] = False
+            continue
         note = calendar_note(sorted_dates[rows_slice], asset)
         if note:
             price_table.notes.append(note)
@@ -686,6 +703,10 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None) -> PriceTab
                 jump = jump_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
                 if jump:
                     price_table.notes.append(jump)
+    if short:
+        if not kept.any():  # nothing to forecast at all: the first asset's refusal
+            raise short[0]
+        price_table = replace(price_table, frame=result[kept].reset_index(drop=True))
     return price_table
 
 
@@ -1325,6 +1346,85 @@ class PreparedSeries(SplitArrays):
         }
 
 
+def _labelled_rows(table: PriceTable, computed: _Computed, spec: MarketSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The rows with a full window, and those of them with a label (table order); refused when a
+    label is not finite or no row has one."""
+    windowed = np.flatnonzero(computed.eligible)
+    labelled = windowed[~np.isnan(computed.y[windowed])]
+    infinite = labelled[~np.isfinite(computed.y[labelled])]
+    if len(infinite):
+        row = int(infinite[0])
+        raise DataError(f"The {spec.objective} label of {table.source} at date "
+                        f"{np.datetime_as_string(computed.dates[row], unit='D')} is {float(computed.y[row])!r}: the "
+                        f"prices {spec.horizon} row(s) apart differ beyond what a number can hold. Check the prices "
+                        "around that date.")
+    if len(labelled) == 0:
+        raise DataError(f"{table.source} has no row with both a full window and a label: {len(table.frame)} rows, "
+                        f"{spec.warmup} needed before the first forecast and {spec.horizon} after the last. Use a "
+                        "shorter window (--window) or horizon (--horizon), or more data.", param="window")
+    return windowed, labelled
+
+
+def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable,
+                    preprocessor: MarketPreprocessor, walk: WalkForward, *, after: Any,
+                    source: str | None = None) -> PreparedSeries:
+    """Every out-of-sample window of a price file, for a model fitted on dates up to ``after``.
+
+    The test part is every labelled window dated more than the walk's gap (purge + embargo) of
+    this file's own dates after ``after`` (the last date the model was fitted or early-stopped
+    on): a hold-out file is judged on all of its out-of-sample dates, not on its last test
+    fraction (80 new dates were judged on 10: a review, 2026-12-03). Its windows dated on or
+    before ``after``, if any, are the training part (what MASE is scaled by); nothing is fitted.
+    The test part is cut into ``walk.folds`` consecutive blocks of dates (per-fold metrics).
+
+    Raises:
+        DataError: no out-of-sample date, or an out-of-sample period not longer than the horizon.
+    """
+    spec = preprocessor.spec
+    table = read_prices(data, spec, source)
+    computed = _compute(table, spec)
+    windowed, labelled = _labelled_rows(table, computed, spec)
+    last = np.datetime64(str(after), "D")
+    gap = walk.gap(spec.horizon)
+    dates = computed.dates[labelled]
+    later = np.unique(computed.dates[computed.dates > last])
+    start = later[gap] if len(later) > gap else None
+    test = np.flatnonzero(dates >= start).astype(np.int64) if start is not None else np.empty(0, np.int64)
+    test_dates = np.unique(dates[test])
+    if len(test_dates) <= spec.horizon:
+        raise DataError(
+            f"{table.source} has {len(test_dates)} out-of-sample date(s) with a label: the model was fitted and "
+            f"early-stopped on dates up to {last} and its labels read {gap} date(s) beyond, so a test starts "
+            f"{gap + 1} date(s) of the file later, and needs more than the horizon ({spec.horizon}) with a known "
+            "outcome. Evaluate on a file with newer rows (the model's own file judges its test period).",
+            param="data")
+    blocks = np.array_split(test_dates, min(walk.folds, len(test_dates)))
+    test_folds = [test[np.isin(dates[test], block)] for block in blocks]
+    train = np.flatnonzero(dates <= last).astype(np.int64)
+    split = SeriesSplit(train=train, validation=np.empty(0, np.int64), test=test, folds=[], test_folds=test_folds,
+                        gap=gap, method="hold-out")
+    return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split)
+
+
+def _split_series(spec: MarketSpec, preprocessor: MarketPreprocessor, table: PriceTable, computed: _Computed,
+                  windowed: np.ndarray, labelled: np.ndarray, walk: WalkForward, split: SeriesSplit,
+                  label_end: np.ndarray | None = None) -> PreparedSeries:
+    """The scaled windows of each part of ``split`` (positions among the ``labelled`` rows)."""
+    windows = preprocessor._windows(table, computed)
+    # Positions of the labelled rows among the windowed ones (both in table order).
+    keep = np.searchsorted(windowed, labelled)
+    parts = {name: windows.take(keep[rows]) for name, rows in
+             (("train", split.train), ("validation", split.validation), ("test", split.test))}
+    return PreparedSeries(
+        x_train=parts["train"].x, y_train=parts["train"].y.astype(np.float32),
+        x_val=parts["validation"].x, y_val=parts["validation"].y.astype(np.float32),
+        x_test=parts["test"].x, y_test=parts["test"].y.astype(np.float32),
+        task=spec.task, spec=spec, preprocessor=preprocessor, table=table, walk=walk, split=split,
+        windows_train=parts["train"], windows_val=parts["validation"], windows_test=parts["test"],
+        train_label_end=None if label_end is None else label_end[split.train],
+    )
+
+
 def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable, spec: MarketSpec | None = None,
                    *, walk: WalkForward | None = None, preprocessor: MarketPreprocessor | None = None,
                    source: str | None = None) -> PreparedSeries:
@@ -1350,19 +1450,7 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
     walk = walk or WalkForward()
     table = read_prices(data, spec, source)
     computed = _compute(table, spec)
-    windowed = np.flatnonzero(computed.eligible)
-    labelled = windowed[~np.isnan(computed.y[windowed])]
-    infinite = labelled[~np.isfinite(computed.y[labelled])]
-    if len(infinite):
-        row = int(infinite[0])
-        raise DataError(f"The {spec.objective} label of {table.source} at date "
-                        f"{np.datetime_as_string(computed.dates[row], unit='D')} is {float(computed.y[row])!r}: the "
-                        f"prices {spec.horizon} row(s) apart differ beyond what a number can hold. Check the prices "
-                        "around that date.")
-    if len(labelled) == 0:
-        raise DataError(f"{table.source} has no row with both a full window and a label: {len(table.frame)} rows, "
-                        f"{spec.warmup} needed before the first forecast and {spec.horizon} after the last. Use a "
-                        "shorter window (--window) or horizon (--horizon), or more data.", param="window")
+    windowed, labelled = _labelled_rows(table, computed, spec)
     label_end = computed.dates[labelled + spec.horizon]
     try:
         # A row's label reads the price h rows ahead in its own asset (rows are in (id, date) order
@@ -1379,16 +1467,4 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
             spec = replace(spec, date_order=table.date_order)
         preprocessor = MarketPreprocessor.fit(computed.features[train_rows], spec, computed.up[train_rows],
                                               f"the training part of {table.source}")
-    windows = preprocessor._windows(table, computed)
-    # Positions of the labelled rows among the windowed ones (both in table order).
-    keep = np.searchsorted(windowed, labelled)
-    parts = {name: windows.take(keep[rows]) for name, rows in
-             (("train", split.train), ("validation", split.validation), ("test", split.test))}
-    return PreparedSeries(
-        x_train=parts["train"].x, y_train=parts["train"].y.astype(np.float32),
-        x_val=parts["validation"].x, y_val=parts["validation"].y.astype(np.float32),
-        x_test=parts["test"].x, y_test=parts["test"].y.astype(np.float32),
-        task=spec.task, spec=spec, preprocessor=preprocessor, table=table, walk=walk, split=split,
-        windows_train=parts["train"], windows_val=parts["validation"], windows_test=parts["test"],
-        train_label_end=label_end[split.train],
-    )
+    return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end)

@@ -197,10 +197,11 @@ def walk_forward(dates: np.ndarray, horizon: int, config: WalkForward | None = N
 
     def rows(lo: int, hi: int, before: int | None = None) -> np.ndarray:
         """Positions of the rows whose date index is in [lo, hi) (and, with ``before``, whose
-        label ends before the date of index ``before``)."""
+        label ends before the embargo ahead of the date of index ``before``: a thinly traded
+        asset's label reaching past the purge kept no embargo at all, a review, 2026-12-03)."""
         keep = (date_index >= lo) & (date_index < hi)
         if ends is not None and before is not None and before < n:
-            keep &= ends < unique[before]
+            keep &= ends < unique[max(before - int(config.embargo), 0)]
         return np.flatnonzero(keep).astype(np.int64)
 
     test_start = n - n_test

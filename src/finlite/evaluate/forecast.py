@@ -205,7 +205,8 @@ def date_mean_errors(dates: Any, e1: Any, e2: Any) -> tuple[np.ndarray, np.ndarr
     asset boundaries and count correlated assets of one date as independent evidence (p-values
     too small). The per-date mean differential d is returned as (√max(d, 0), √max(−d, 0)),
     whose squared-loss differential is d again. With one row per date, ``e1`` and ``e2`` come
-    back unchanged (in their own order).
+    back unchanged, put in date order (a panel whose assets trade on different dates has one row
+    per date too, listed asset by asset: its autocovariances were taken in that order).
     """
     a, b = _values(e1, e2, "errors")
     days = np.asarray(dates)
@@ -213,7 +214,8 @@ def date_mean_errors(dates: Any, e1: Any, e2: Any) -> tuple[np.ndarray, np.ndarr
         raise DataError(f"date_mean_errors needs one date per error: {days.size} dates for {a.size} errors.")
     unique, codes = np.unique(days, return_inverse=True)
     if len(unique) == len(days):
-        return a, b
+        order = np.argsort(days, kind="stable")
+        return a[order], b[order]
     codes = codes.reshape(-1)
     d = np.bincount(codes, weights=a * a - b * b, minlength=len(unique)) / np.bincount(codes, minlength=len(unique))
     return np.sqrt(np.maximum(d, 0.0)), np.sqrt(np.maximum(-d, 0.0))

@@ -108,7 +108,9 @@ def _fmt(value: Any, kind: str) -> str:
     return f"{value:.4f}"
 
 
-_ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"), ("F1 at cut-off", "f1", "f"),
+_ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"),
+         # What a rare class is judged by (fraud at 0.2 %): they were in --json only (a review, 2026-12-03).
+         ("PR-AUC", "pr_auc", "f"), ("recall at 0.1 % FPR", "recall_at_0.1pct_fpr", "f"), ("F1 at cut-off", "f1", "f"),
          ("accuracy at cut-off", "accuracy", "f"), ("flagged at cut-off", "flagged_rate", "share"),
          ("Brier", "brier", "f"), ("log loss", "log_loss", "f"),
          ("RMSE", "rmse", "f"), ("MAE", "mae", "f"), ("R²", "r2", "f"), ("directional accuracy", "directional_accuracy", "pct"),
@@ -135,7 +137,7 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("timed in", TIMED_NAMES.get(t.get("timed", ""), "-"), TIMED_NAMES.get(s.get("timed", ""), "-")))
     if "agreement" in f and "psi" not in f:  # a forecast: the sign of the teacher's forecast kept
         rows.append(("agreement (same sign as teacher)", "", _fmt(f["agreement"], "pct")))
-        rows.append(("DM p-value vs teacher", "", _fmt(f.get("dm_pvalue"), "f")))
+        rows.append(("DM p-value vs teacher (worse)", "", _fmt(f.get("dm_pvalue"), "f")))
         rows.append(("directional accuracy vs teacher, McNemar p (worse)", "", _fmt(f.get("da_pvalue"), "f")))
         rows.append(("RMSE vs teacher", "", _fmt(f["rmse_vs_teacher"], "f")))
         rows.append(("correlation with teacher", "", _fmt(f["correlation"], "f")))

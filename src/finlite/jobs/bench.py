@@ -259,15 +259,21 @@ def bench(artifact: str | Path, baseline: str | Path | None = None, *, n_records
 
 def render_bench(result: dict[str, Any]) -> str:
     """The benchmark as a plain-text table."""
-    head = (f"{'artifact':<22}{'backend':<22}{'record p50':>11}{'p99':>9}{'vector p50':>12}{'p99':>9}"
-            f"{'rows/s (batch ' + format(result['batch'], ',') + ')':>28}")
-    lines = [head, "-" * len(head)]
-    for art in result["artifacts"]:
-        name = Path(art["artifact"]).name
-        for b in art["backends"]:
-            lines.append(f"{name:<22}{b['backend']:<22}{b['record']['p50_us']:>9.1f}µs{b['record']['p99_us']:>7.1f}µs"
-                         f"{b['vector']['p50_us']:>10.1f}µs{b['vector']['p99_us']:>7.1f}µs"
-                         f"{b['rows_per_second']:>28,.0f}")
+    titles = ["artifact", "backend", "record p50", "p99", "vector p50", "p99",
+              f"rows/s (batch {result['batch']:,})"]
+    rows = [[Path(art["artifact"]).name, b["backend"], f"{b['record']['p50_us']:.1f}µs", f"{b['record']['p99_us']:.1f}µs",
+             f"{b['vector']['p50_us']:.1f}µs", f"{b['vector']['p99_us']:.1f}µs", f"{b['rows_per_second']:,.0f}"]
+            for art in result["artifacts"] for b in art["backends"]]
+    # Each column as wide as its widest cell, two spaces apart: fixed widths ran a slow model's
+    # latencies together ("24003.3µs60108.5µs": a review, 2026-12-03).
+    widths = [max(len(cell) for cell in column) for column in zip(titles, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
+                         for i, (cell, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    head = line(titles)
+    lines = [head, "-" * len(head), *(line(row) for row in rows)]
     for art in result["artifacts"]:
         lines.append(f"{Path(art['artifact']).name}: {art['kind']}, weights {art['weights_bytes']:,} bytes; "
                      f"records: {art['records']}")

@@ -34,7 +34,7 @@ from finlite.methods.registry import method_from_dict
 from finlite.methods.targets import DistillData, distill_data, teacher_logits
 from finlite.models.base import FinliteModel
 from finlite.models.gbdt import remembering_scores
-from finlite.recipe.gates import GateResult, evaluate_candidate
+from finlite.recipe.gates import GateResult, decision_check, evaluate_candidate
 from finlite.recipe.runner import RecipeResult, StepRecord, run_recipe
 from finlite.recipe.spec import Recipe, Step
 from finlite.tasks import get_task, series_rows
@@ -707,6 +707,7 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
         if timed:
             final.update({k: report["student"][k] for k in ("latency_p50_us", "latency_p99_us")})
         final_gates = [r for gate in recipe.gates for r in gate.check(final, report["teacher"])]
+        final_gates += decision_check(final, report["teacher"])
     steps = [r.to_dict() for r in result.records]
     if not timing:  # a step's wall-clock seconds are a measurement: without timing two runs write the same report
         for step in steps:

@@ -191,6 +191,13 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         rows, split = table.frame, "hold-out (all rows)"
         note = _copy_warning(art, table)
     y = art.schema.labels(rows, table.source)
+    if task.decides and len(np.unique(y)) < 2:
+        # The metrics' own error named no file and no fix (a review, 2026-12-03): a fraud hold-out of
+        # one quiet day holds no fraud.
+        only = art.schema.positive if len(y) and y[0] == 1 else "other"
+        raise DataError(f"The {split} rows of {table.source} hold {len(y):,} row(s), every one of class {only!r} in "
+                        f"column {art.schema.target!r}: AUC and the decision metrics need both classes. Evaluate on "
+                        "rows with both outcomes (a longer period).", param="data")
     x = art.tabular.transform(rows, table.source)
     served = check_served_model(art, x, split)
     # The same trust as the artifact: with a key, the baseline must be signed by it too.
@@ -244,11 +251,13 @@ def _describe(point: OperatingPoint, flag_rate: float | None, reference: str,
 
 
 def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
-    """The artifact's test period: of its training table (same split, same fitted preprocessor),
-    or of another price file split by the same walk-forward settings (the preprocessor is not
-    re-fitted: nothing about that file is learned)."""
+    """The artifact's test period of its training table (same split, same fitted preprocessor),
+    or every out-of-sample date of another price file: each date more than the walk's gap after
+    the last date the model was fitted or early-stopped on (the preprocessor is not re-fitted:
+    nothing about that file is learned). An artifact that records no such date (an older one)
+    gets the other file's last dates by the same walk-forward settings, checked to lie after it."""
     from finlite.artifact import prepare_series_like
-    from finlite.data.market import PriceTable, prepare_series, read_prices
+    from finlite.data.market import PriceTable, prepare_holdout, prepare_series, read_prices
     market = art.market
     if market is None:
         raise ConfigError(f"{art.path} holds a tabular model, not a market forecaster.", param="artifact")
@@ -257,6 +266,11 @@ def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
     prices = data if isinstance(data, PriceTable) else read_prices(data, market.spec)
     if prices.content_sha256 == art.manifest["data"].get("content_sha256"):
         return prepare_series_like(art, prices), "test"
+    dates = (art.manifest.get("data") or {}).get("dates") or {}
+    fitted = dates.get("validation") or dates.get("train")
+    if fitted:
+        holdout = prepare_holdout(prices, market, recorded_walk(art), after=fitted[1])
+        return holdout, f"every date of {prices.source} after {fitted[1]} and the purge"
     series = prepare_series(prices, market.spec, walk=recorded_walk(art), preprocessor=market)
     _check_out_of_sample(art, series, prices.source)
     return series, f"test period of {prices.source}"

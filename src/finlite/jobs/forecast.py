@@ -121,10 +121,15 @@ def _check_enough(series: PreparedSeries, source: str) -> None:
         need = MIN_TRAIN_WINDOWS if part == "training" else 2 if part == "validation" and series.spec.task == "direction" \
             else 1
         if rows < need:
+            # A rolling walk's training part is --train-window dates long: that is what to change
+            # (the message blamed --window, which a shorter value would not help: a review, 2026-12-03).
+            rolling = part == "training" and series.walk.scheme == "rolling" and series.walk.train_window is not None
+            fix = (f"a longer --train-window (now {series.walk.train_window} dates) or an expanding walk" if rolling
+                   else "a longer price history, a shorter window, fewer folds or a smaller horizon")
             raise ConfigError(
                 f"{source} leaves {rows} labelled {part} window(s) after the walk-forward split "
-                f"({', '.join(f'{k} {v}' for k, v in parts.items())}); at least {need} are needed. Use a longer price "
-                "history, a shorter window, fewer folds or a smaller horizon.", param="window")
+                f"({', '.join(f'{k} {v}' for k, v in parts.items())}); at least {need} are needed. Use {fix}.",
+                param="train_window" if rolling else "window")
     if series.spec.task == "direction":
         # A model fitted on one class only decides nothing: it would say "up" (or "down") always.
         for part, labels in (("training", series.y_train), ("validation", series.y_val)):
@@ -472,8 +477,8 @@ _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("
           ("directional accuracy", ("pooled", "directional_accuracy"), "pct"),
           ("information coefficient", ("pooled", "information_coefficient"), "f"),
           ("AUC", ("pooled", "auc"), "f"),
-          ("DM p-value vs naive", ("pooled", "diebold_mariano_vs_naive", "p_value"), "f"),
-          ("DM p-value vs teacher", ("diebold_mariano_vs_teacher", "p_value"), "f"),
+          ("DM p-value vs naive (two-sided)", ("pooled", "diebold_mariano_vs_naive", "p_value"), "f"),
+          ("DM p-value vs teacher (two-sided)", ("diebold_mariano_vs_teacher", "p_value"), "f"),
           ("direction agreement with teacher", ("agreement_vs_teacher",), "pct"),
           ("directional accuracy vs teacher, McNemar p (two-sided)", ("directional_accuracy_vs_teacher", "p_value"),
            "f")]

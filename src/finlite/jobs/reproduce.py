@@ -31,6 +31,7 @@ from typing import Any
 
 from finlite.artifact import Artifact, DataLike, load, recorded_walk
 from finlite.errors import ArtifactError, ConfigError, DataError, UnusablePlanError
+from finlite.models.serialize import weights_format
 from finlite.recipe.spec import Recipe
 from finlite.training.loop import TrainConfig
 
@@ -477,7 +478,10 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     found = _check_data(art, data)
     manifest = art.manifest
     role = str(manifest.get("role"))
-    with tempfile.TemporaryDirectory(prefix="finlite-reproduce-") as tmp:
+    # Weights are written again in the form the artifact was written in (format 1 before the key
+    # existed), so that the files' sha256 and every size compare as they were recorded.
+    with tempfile.TemporaryDirectory(prefix="finlite-reproduce-") as tmp, \
+            weights_format(int(manifest.get("weights_format", 1))):
         out = Path(tmp) / "run"
         if role == "student":
             new, notes, deterministic = _rerun_student(art, data, out, teacher=teacher, progress=progress,

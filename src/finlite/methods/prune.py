@@ -47,6 +47,7 @@ from finlite.models.temporal import TemporalConvNet, channel_scores, conv_layers
 from finlite.training.loop import TrainConfig, fit
 
 __all__ = [
+    "PRUNING_METHODS",
     "AnyPruning",
     "GradualPruning",
     "MagnitudePruning",
@@ -57,6 +58,7 @@ __all__ = [
     "gradual_prune",
     "plan_from_scores",
     "plan_pruning",
+    "prunable_layer_names",
     "prune",
     "regularized_prune",
     "taylor_scores",
@@ -341,6 +343,19 @@ def plan_pruning(model: FinliteModel, method: PruningMethod, *, data: DistillDat
     else:
         scores = [_scores(layer, method.granularity, getattr(method, "norm", "l2")) for _, layer in layers]
     return plan_from_scores(model, method, [(name, list(layer.weight.shape)) for name, layer in layers], scores)
+
+
+#: The pruning methods: each keeps the names of the layers it prunes (neurons go, layers stay).
+PRUNING_METHODS = (MagnitudePruning, TaylorPruning, RegularizedPruning, GradualPruning)
+
+
+def prunable_layer_names(model: FinliteModel, granularity: str) -> list[str]:
+    """The names a pruning step of ``granularity`` can give in ``layer_sparsity`` for ``model``."""
+    if isinstance(model, SequenceModel):
+        return [f"rnn.{i}" for i in range(len(model.hidden))]
+    if isinstance(model, TemporalConvNet):
+        return [f"convs.{i}" for i in range(len(conv_layers(model)))]
+    return [name for name, _ in _candidates(model, granularity)]
 
 
 def plan_from_scores(model: FinliteModel, method: Any, layers: list[tuple[str, list[int]]],

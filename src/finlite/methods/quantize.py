@@ -164,15 +164,20 @@ class QuantizationAwareTraining(MethodConfig):
 
     Weights and activations are rounded to int8 in the forward pass; the straight-through
     estimator passes gradients through the rounding unchanged, so the weights learn to sit
-    where rounding hurts least. Activation scales start from calibration and follow an
-    exponential moving average of the observed ranges. The result is converted to the same
+    where rounding hurts least. Activation scales start from calibration (``calibration`` and
+    ``percentile`` choose only these starting scales) and then follow an exponential moving
+    average of each training batch's largest input magnitude, as PyTorch's moving-average
+    observers do: after a few dozen batches the starting scales have faded, so the scales
+    stored are the ranges training saw, not the percentile. The result is converted to the same
     static int8 model as :class:`StaticInt8`. The fine-tuning loss is the recipe's distillation.
 
     Example recipe step: ``{method: qat, train: {epochs: 30}}``.
 
     Args:
-        calibration, percentile, samples, rare_share: the initial scales, as in :class:`StaticInt8`.
-        momentum: weight of the newest batch in the moving average of activation ranges.
+        calibration, percentile, samples, rare_share: the initial scales, as in :class:`StaticInt8`
+            (only the initial ones: see above).
+        momentum: weight of the newest batch's largest input magnitude in the moving average
+            of each layer's range.
         require_faster: as in :class:`StaticInt8` (checked after fine-tuning).
         weight_bits: as in :class:`StaticInt8`; the fine-tuning rounds weights to that grid.
     """

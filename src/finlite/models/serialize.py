@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +16,11 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from finlite._manifest import WEIGHTS_FORMATS
 from finlite.errors import ArtifactError
 from finlite.models.base import FinliteModel, build_model
 
-__all__ = ["WEIGHTS", "load_weights", "save_weights", "weights_nbytes"]
+__all__ = ["WEIGHTS", "WEIGHTS_FORMAT", "current_weights_format", "load_weights", "save_weights", "weights_format", "weights_nbytes"]
 
 WEIGHTS = "weights.safetensors"
 _MASK_SUFFIX = "::mask"
@@ -29,16 +32,51 @@ _META_KEY = "finlite"
 _SPARSE_KEY = "finlite.sparse"
 _STORAGE_KEY = "finlite.storage"
 
+#: How :func:`save_weights` chooses a tensor's form, recorded in the manifest as ``weights_format``.
+#: 1 (artifacts before 2026-12-03; no key in their manifest): float tensors sparse whenever their
+#: values and mask take fewer bytes than the dense tensor, integer tensors always dense, so an
+#: int8 model pruned to 80 % was larger on disk than the float one. 2: every tensor sparse when
+#: that saves bytes, its header entries counted too (a mask costs a header entry: a small tensor
+#: "stored sparsely" grew the file).
+WEIGHTS_FORMAT = WEIGHTS_FORMATS[-1]
+_FORMAT: ContextVar[int] = ContextVar("finlite_weights_format", default=WEIGHTS_FORMAT)
+# Bytes a sparse tensor's header entries cost beyond its name (twice: the mask's entry and the
+# metadata's): dtype, shape and offsets of the mask, the shape in the metadata, JSON punctuation
+# and the header's padding to 8 bytes. Measured: 96-104 bytes for a 15-character name, 2 x 15 +
+# 66-74; a few bytes more here, so a tensor on the edge stays dense.
+_SPARSE_HEADER_BYTES = 80
+
+
+@contextmanager
+def weights_format(version: int) -> Iterator[None]:
+    """Within the block, :func:`save_weights` writes ``version``'s form (reproducing an artifact
+    written in an earlier one gives its bytes again: ``finlite reproduce`` compares them)."""
+    if version not in WEIGHTS_FORMATS:
+        raise ArtifactError(f"Weights format {version!r} is not one this finlite writes {WEIGHTS_FORMATS}; the "
+                            "artifact was made by a newer finlite or its manifest was altered.")
+    token = _FORMAT.set(version)
+    try:
+        yield
+    finally:
+        _FORMAT.reset(token)
+
+
+def current_weights_format() -> int:
+    """The form :func:`save_weights` writes here (see :data:`WEIGHTS_FORMAT`)."""
+    return _FORMAT.get()
+
 
 def save_weights(model: FinliteModel, path: str | Path) -> dict[str, int]:
     """Write a model's tensors to safetensors, sparse ones compactly.
 
     A tensor is stored as a packed bit mask plus its non-zero values whenever that takes fewer
-    bytes than the dense tensor (for float32, below about 97 % density). A model whose
-    ``weight_storage`` is "float16" has its float tensors written as float16. Integer tensors
-    (int8 weights) are written as they are. Returns ``{tensor name: non-zeros}`` for the
-    tensors stored sparsely.
+    bytes than the dense tensor, its extra header entries included (for a float32 weight of a
+    few hundred values, below about 90 % density; for int8, below about 80 %). A model whose
+    ``weight_storage`` is "float16" has its float tensors written as float16. In weights format 1
+    (:func:`weights_format`) only float tensors were considered and headers not counted.
+    Returns ``{tensor name: non-zeros}`` for the tensors stored sparsely.
     """
+    version = _FORMAT.get()
     storage = getattr(model, "weight_storage", "float32")
     tensors: dict[str, torch.Tensor] = {}
     sparse: dict[str, list[int]] = {}
@@ -51,7 +89,12 @@ def save_weights(model: FinliteModel, path: str | Path) -> dict[str, int]:
         nonzero = flat != 0
         nnz = int(nonzero.sum())
         compact = (flat.numel() + 7) // 8 + nnz * flat.element_size()
-        if t.is_floating_point() and compact < flat.numel() * flat.element_size():
+        if version == 1:
+            sparse_pays = t.is_floating_point() and compact < flat.numel() * flat.element_size()
+        else:
+            compact += 2 * len(name.encode()) + _SPARSE_HEADER_BYTES
+            sparse_pays = t.dtype != torch.bool and compact < flat.numel() * flat.element_size()
+        if sparse_pays:
             bits = np.packbits(nonzero.numpy())
             tensors[name] = flat[nonzero].clone()
             tensors[name + _MASK_SUFFIX] = torch.from_numpy(bits)

@@ -80,6 +80,11 @@ class GateResult:
     def message(self) -> str:
         """E.g. "auc drop 0.0123 > max_drop 0.005 (by 0.0073)", "rmse increase 0.02 within max_increase 0.05"."""
         what = {"max_drop": f"{self.metric} drop", "max_increase": f"{self.metric} increase"}.get(self.kind, self.metric)
+        if self.kind == "decides":  # decision_check's: the limit is the teacher's flag rate
+            if self.passed:
+                return f"{what} {self.value:.6g} beside the teacher's {self.limit:.6g}: decides"
+            return (f"{what} {self.value:.6g} where the teacher flags {self.limit:.6g}: the candidate flags "
+                    f"{'no row' if self.value <= 0 else 'every row'} at the cut-off")
         if self.passed:
             return f"{what} {self.value:.6g} within {self.kind} {self.limit:g}"
         sign = ">" if self.kind in ("max_drop", "max_increase", "max") else "<"
@@ -89,6 +94,24 @@ class GateResult:
         """JSON-ready form with the message."""
         return {"metric": self.metric, "kind": self.kind, "limit": self.limit, "value": self.value,
                 "passed": self.passed, "message": self.message}
+
+
+def decision_check(candidate: Mapping[str, Any], teacher: Mapping[str, Any]) -> list[GateResult]:
+    """The check every candidate of a model that decides passes, gates or none: where the teacher
+    flags some rows at the cut-off but not all, the candidate must too.
+
+    At fraud prevalence a candidate that flags nothing agrees with a teacher flagging 0.75 % of
+    payments on 99.25 % of them, and keeps its AUC when only its scale moved: the agreement and
+    AUC gates passed a student that raised no alert (a review, 2026-12-03). Returns no result for
+    a task without decisions or a teacher that flags none or all (its gates are refused then).
+    """
+    if "flagged_rate" not in teacher or candidate.get("flagged_rate") is None:
+        return []
+    rate = float(teacher["flagged_rate"])
+    if not 0 < rate < 1:
+        return []
+    value = float(candidate["flagged_rate"])
+    return [GateResult("flagged_rate", "decides", rate, value, 0 < value < 1)]
 
 
 @dataclass(frozen=True)

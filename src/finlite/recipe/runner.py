@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 import finlite.methods  # noqa: F401  (imports every method family, which registers its handlers)
+from finlite._util import closest
 from finlite.data.prepared import SplitArrays
 from finlite.errors import ConfigError, UnsupportedModelError, UnusablePlanError
 from finlite.evaluate.operating import check_decisive
@@ -25,7 +26,7 @@ from finlite.methods.plan import PruningPlan
 from finlite.methods.registry import MethodConfig, handler_for
 from finlite.methods.targets import DistillData, distill_data, teacher_logits
 from finlite.models.base import FinliteModel
-from finlite.recipe.gates import GateResult, evaluate_candidate, speed_check
+from finlite.recipe.gates import GateResult, decision_check, evaluate_candidate, speed_check
 from finlite.recipe.spec import Recipe, Step
 from finlite.tasks import Task, get_task, series_rows
 from finlite.training.loop import TrainConfig, seed_everything
@@ -88,6 +89,44 @@ def _step_label(recipe: Recipe, i: int, name: str) -> str:
     return f"Recipe step {i + 1} ({name})"
 
 
+def _check_layer_names(recipe: Recipe, initial: FinliteModel | None, data: SplitArrays) -> None:
+    """Refuse a pruning step whose ``layer_sparsity`` names a layer its model will not have, before
+    anything trains (the refusal came only after the distillation before it had trained).
+
+    The model each step gets is followed by its structure only: a distillation makes a fresh,
+    untrained student of the method's widths; pruning keeps the layer names; any other step
+    (low rank, quantization) ends the check, and the step itself refuses what does not fit.
+    """
+    from finlite.methods.distill import Distillation, HintDistillation, RegressionDistillation, make_student
+    from finlite.methods.prune import PRUNING_METHODS, prunable_layer_names
+
+    model = initial
+    x = data.x_train
+    for i, step in enumerate(recipe.steps):
+        method = step.method
+        if isinstance(method, (Distillation, RegressionDistillation, HintDistillation)):
+            try:
+                window = int(x.shape[1]) if x.ndim == 3 else None
+                model = make_student(method, int(x.shape[-1]), rows=len(x), window=window)
+            except ConfigError:
+                return  # the step itself says what is wrong with it
+            continue
+        names_given = list(getattr(method, "layer_sparsity", None) or {})
+        if not isinstance(method, PRUNING_METHODS):
+            model = None  # a step that changes layers (or their form): the step checks for itself
+        if model is None or not names_given:
+            continue
+        try:
+            names = prunable_layer_names(model, getattr(method, "granularity", "weight"))
+        except UnsupportedModelError:
+            return  # the step refuses this model for itself, with its own message
+        for name in names_given:
+            if name not in names:
+                raise ConfigError(f"{_step_label(recipe, i, step.name)}: layer_sparsity names layer {name!r}, which is "
+                                  f"not a prunable layer of the model it prunes.{closest(name, names)} Prunable layers: "
+                                  f"{', '.join(names)}.", param="layer_sparsity")
+
+
 def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cutoff: float | None, seed: int,
                train: TrainConfig, fine_tune: TrainConfig, teacher_bytes: int,
                train_logits: np.ndarray | None = None, timing: bool = False,
@@ -137,6 +176,10 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
     if task.decides and cutoff is None:
         raise ConfigError(f"run_recipe needs the teacher's cut-off for a {task.name} task (its operating point).",
                           param="cutoff")
+    is_torch = next(teacher.parameters(), None) is not None
+    initial = start if start is not None else (teacher if is_torch else None)
+    if plan is None:  # a ready plan replaces what layer_sparsity would choose
+        _check_layer_names(recipe, initial, data)
     # Before any training: the teacher's own predictions and metrics, and whether its operating
     # point makes decisions at all (a decision gate there would check nothing).
     p_teacher = task.scores(teacher, data.x_val)
@@ -153,8 +196,6 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
         ctx.keep(start_distillation)
     timing = timing or recipe.needs_latency
     # A torch teacher can itself be pruned or quantized; a boosted ensemble (no parameters) cannot.
-    is_torch = next(teacher.parameters(), None) is not None
-    initial = start if start is not None else (teacher if is_torch else None)
     state = StepState(copy.deepcopy(initial) if initial is not None else None)
     records: list[StepRecord] = []
     for i, step in enumerate(recipe.steps):
@@ -199,6 +240,7 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
                                      timing=timing, teacher_bytes=teacher_bytes, task=task.name,
                                      rows=series_rows(data, "val"))
         gates = [r for gate in recipe.gates for r in gate.check(metrics, teacher_metrics)]
+        gates += decision_check(metrics, teacher_metrics)
         rule = getattr(step.method, "require_faster", "no")
         if rule != "no" and state.model is not None:
             # An int8 step pays only where the deployed int8 model beats the float one it replaces.

@@ -180,7 +180,8 @@ def pareto_front(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def candidate_record(recipe: Recipe, record: StepRecord, hidden: tuple[int, ...], temperature: float,
                      input_bins: int, input_bins_from: BinsFrom) -> dict[str, Any]:
-    """A candidate's name, recipe, student and the metrics of ``record`` (its last step's)."""
+    """A candidate's name, recipe, student and the metrics of ``record``: its last step's when it
+    passed, the first step rolled back when it failed (the model that failed the gates)."""
     metrics = record.metrics
     return {"name": recipe.name, "recipe": recipe.to_dict(), "size_bytes": metrics["size_bytes"],
             "latency_p50_us": metrics.get("latency_p50_us"), "rows_per_second": metrics.get("rows_per_second"),
@@ -265,7 +266,11 @@ def student_candidates(hidden: tuple[int, ...], temperature: float, order: list[
             kept = all(r.status == "kept" for r in run.records)
             result = RecipeResult(model=run.model, records=records, plan=run.plan,
                                   extra_files={**distilled.extra_files, **run.extra_files})
-        candidate = {**candidate_record(recipe, records[-1], hidden, temperature, input_bins, input_bins_from),
+        # A candidate that failed is shown as the model that failed: the first step rolled back.
+        # The steps after it ran on the model before it (int8 of the unpruned student when its
+        # pruning failed), whose size and AUC are not this candidate's (a review, 2026-12-03).
+        judged = next((r for r in records if r.status == "rolled_back"), records[-1])
+        candidate = {**candidate_record(recipe, judged, hidden, temperature, input_bins, input_bins_from),
                      "passed": kept,
                      # Each failed gate with the step it failed at: the tails of a student whose
                      # distillation already failed share that failure.

@@ -1031,7 +1031,9 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
                         "asset, or keep the most recent years) and score the parts.", param="source")
     start = time.perf_counter()
     try:
-        table = read_prices(src, market.spec, str(src))
+        # A universe scored daily: a stock listed last week is left out and named, not the whole run
+        # refused (a review, 2026-12-03).
+        table = read_prices(src, market.spec, str(src), short_assets="skip")
     except DataError as exc:
         # The spec is the artifact's, not this command's options: no flag to blame (a missing id
         # column read "--id-column: ..." though none was given; a review, 2026-12-03).
@@ -1073,7 +1075,7 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     # The first dates (of each asset) have too little history for a window: said, not silent (a
     # file of 5,031 dates gave 4,981 forecasts and no word why: a review, 2026-12-03).
     short = rows - len(windows)
-    history = ([f"no forecast for the first {short:,} row(s) of {str(src)!r}"
+    history = list(table.skipped) + ([f"no forecast for the first {short:,} row(s) of {str(src)!r}"
                 + (" (the first dates of each asset)" if market.spec.id_column else "")
                 + f": a forecast needs {market.spec.warmup} rows of history before its date (the window of "
                 f"{market.spec.window} steps and its features' look-back)"] if short > 0 else [])

@@ -149,6 +149,11 @@ class Predictor:
         export = manifest.get("export", {})
         record = export.get("onnx_int8" if variant == "int8" else "onnx")
         if record is None:
+            if variant == "int8" and (manifest.get("model") or {}).get("kind") == "gbdt":
+                # Its export refuses --int8: the advice sent users round in a circle (a review, 2026-12-03).
+                raise ArtifactError(f"Artifact {str(root)!r} is a boosted-tree model, which has no int8 form (its trees "
+                                    "compare the inputs with thresholds that int8 would move); score it in float32 "
+                                    "(without --int8), or distil it into a student and export that with --int8.")
             hint = "finlite export --int8" if variant == "int8" else "finlite export"
             raise ArtifactError(f"Artifact {str(root)!r} has no exported {variant} model; run '{hint} {root}' "
                                 "first (it checks the ONNX model against the original on the test split).")
@@ -993,6 +998,11 @@ class Predictor:
                 # Numbers as category codes: 3 and 3.0 agree only when pandas holds a numeric column.
                 if not ((pa.types.is_integer(kind) or pa.types.is_floating(kind)) and dtypes[name].kind in "iuf"):
                     return None
+            elif dtypes[name].kind == "O":
+                # An untyped (object) column of a numeric field: Arrow converts a boolean among
+                # floats to 1.0/0.0 without a word (a review, 2026-12-03), which pandas' path and
+                # every record path refuse. pandas decides what such a column holds.
+                return None
             elif not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)
                       or (pa.types.is_boolean(kind) and (dtypes[name].kind == "b" or str(dtypes[name]) == "boolean"))):
                 # Text (money, numbers written as text), decimals, dates: pandas reads them. So is an
