@@ -19,6 +19,7 @@ from finlite.errors import DataError, ScoreError
 
 __all__ = [
     "F32_MAX",
+    "RANGE_MARGIN",
     "check_score_count",
     "check_scores",
     "float32_cutoff",
@@ -26,6 +27,7 @@ __all__ = [
     "record_score_error",
     "shown",
     "table_value_error",
+    "training_span",
     "value_bounds",
     "value_reason",
 ]
@@ -39,11 +41,37 @@ _FIX = ("finlite accepts only finite numbers within ±3.4e38 (models compute in 
         "imputed as in training), or drop those rows")
 
 
-def value_bounds(mean: float, std: float) -> tuple[float, float]:
-    """The raw values a numeric column accepts: within float32, and standardised
-    (``(x - mean) / std``) within float32 too. Every encoding path uses these same bounds, so
-    they agree exactly on what is refused."""
-    return max(-F32_MAX, mean - F32_MAX * std), min(F32_MAX, mean + F32_MAX * std)
+#: How far beyond its training range a numeric value is still scored, in widths of that range
+#: (the width being at least the largest magnitude seen and the scale): V14 of card data, seen
+#: from -19 to 10, accepts -316 to 307; an amount seen from 0 to 25,691 accepts up to 282,601.
+RANGE_MARGIN = 10.0
+
+
+def training_span(low: float, high: float, std: float) -> tuple[float, float]:
+    """The raw values a column seen from ``low`` to ``high`` in training accepts (see
+    :data:`RANGE_MARGIN`): a value far beyond what the model ever saw is extrapolation, not a
+    score (V14 = -1e6 gave a card payment the student's score 0.0 and the teacher's 0.07)."""
+    width = max(high - low, abs(low), abs(high), std)
+    return low - RANGE_MARGIN * width, high + RANGE_MARGIN * width
+
+
+def value_bounds(mean: float, std: float, low: float | None = None, high: float | None = None) -> tuple[float, float]:
+    """The raw values a numeric column accepts: within float32, standardised (``(x - mean) /
+    std``) within float32 too, and, when the training range ``low``..``high`` is known (artifacts
+    from 2026-12-03 on), within :func:`training_span` of it. Every encoding path uses these same
+    bounds, so they agree exactly on what is refused."""
+    lo, hi = max(-F32_MAX, mean - F32_MAX * std), min(F32_MAX, mean + F32_MAX * std)
+    if low is not None and high is not None:
+        span_low, span_high = training_span(low, high, std)
+        lo, hi = max(lo, span_low), min(hi, span_high)
+    return lo, hi
+
+
+def _far(low: float, high: float, std: float) -> str:
+    span_low, span_high = training_span(low, high, std)
+    return (f"far outside what the model was trained on (training values {low:.6g} to {high:.6g}; finlite "
+            f"scores {span_low:.6g} to {span_high:.6g}, {RANGE_MARGIN:g} widths of that range either side): a score "
+            "there would be extrapolation. Check the value and its unit, or train on data that holds such values")
 
 
 def float32_cutoff(cutoff: float) -> np.float32:
@@ -74,31 +102,41 @@ def shown(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[:limit - 12]}… ({len(text)} characters)"
 
 
-def value_reason(value: Any, number: float, mean: float, std: float) -> str:
-    """Why one numeric value is refused (for a record field): not finite, beyond float32, or
-    standardised beyond float32."""
+def value_reason(value: Any, number: float, mean: float, std: float, low: float | None = None,
+                 high: float | None = None) -> str:
+    """Why one numeric value is refused (for a record field): not finite, beyond float32,
+    standardised beyond float32, or far outside the training range ``low``..``high``."""
     if number != number or number in (np.inf, -np.inf):
         return (f"the number {shown(value)} is not finite; send a finite number (or null when the value is "
                 "unknown)")
     if not -F32_MAX <= number <= F32_MAX:
         return (f"the number {shown(value)} does not fit the model's float32 (at most ±3.4e38); send a value "
                 "in range (or null when the value is unknown)")
+    if low is not None and high is not None:
+        lo32, hi32 = value_bounds(mean, std)  # within these, the training range is what refused it
+        if lo32 <= number <= hi32:
+            return f"the number {shown(value)} lies {_far(low, high, std)} (or null when the value is unknown)"
     return (f"the number {shown(value)} is so far from the training data (mean {mean:.6g}, scale {std:.6g}) "
             "that standardised it overflows the model's float32; check the value and its unit")
 
 
 def table_value_error(column: str, source: str, value: Any, where: str, count: int, *,
-                      standardised: tuple[float, float] | None = None, scope: str = "") -> DataError:
+                      standardised: tuple[float, ...] | None = None, scope: str = "") -> DataError:
     """The DataError for a table column holding refused numbers, naming the first one.
 
     ``where`` says which row ("row 613", "row 5 (index 'A7')"); ``count`` how many rows of the
     column are refused (``scope`` says among which rows, e.g. " in rows 1–65536" for a chunk);
-    ``standardised`` is (mean, scale) when the raw value fits float32 but its standardised
-    value does not.
+    ``standardised`` is (mean, scale), or (mean, scale, training low, training high), when the
+    raw value fits float32 but lies beyond what the column accepts (:func:`value_bounds`).
     """
     many = f" ({count} such rows{scope})" if count > 1 else ""
     if standardised is not None:
-        mean, std = standardised
+        mean, std, *span = standardised
+        number = float(value) if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) else None
+        low, high = value_bounds(mean, std)
+        if len(span) == 2 and (number is None or low <= number <= high):
+            return DataError(f"Numeric column {column!r} in {source} holds {shown(value)} at {where}{many}, "
+                             f"{_far(span[0], span[1], std)}; or drop those rows.")
         what = (f"holds {shown(value)} at {where}{many}, so far from the training data (mean {mean:.6g}, "
                 f"scale {std:.6g}) that standardised it overflows float32; check the value and its unit. ")
     else:

@@ -1125,14 +1125,14 @@ def evaluate(
         keys = ("auc", "gini", "ks", "pr_auc", "recall_at_0.1pct_fpr", "accuracy", "f1", "brier", "log_loss",
                 "flagged_rate", "rmse", "mae", "r2", "directional_accuracy")
         for key in (k for k in keys if k in m and m[k] is not None):
-            typer.echo(f"  {key:<14}{m[key]:.4f}" if len(key) < 14 else f"  {key} {m[key]:.4f}")
-        typer.echo(f"  {'parameters':<14}{m['parameters']:,} ({m['nonzero_parameters']:,} non-zero)")
-        typer.echo(f"  {'size':<14}{m['model_bytes']:,} bytes")
+            typer.echo(f"  {key:<21}{m[key]:.4f}")
+        typer.echo(f"  {'parameters':<21}{m['parameters']:,} ({m['nonzero_parameters']:,} non-zero)")
+        typer.echo(f"  {'size':<21}{m['model_bytes']:,} bytes")
         if "latency_p50_us" in m:  # measured unless --no-timing
             from finlite._timing import TIMED_NAMES
 
             how = TIMED_NAMES.get(str(m.get("timed")), "timed") + (", one thread" if m.get("timed") == "onnx" else "")
-            typer.echo(f"  {'latency':<14}p50 {m['latency_p50_us']:.1f} µs, p99 {m['latency_p99_us']:.1f} µs at batch 1; "
+            typer.echo(f"  {'latency':<21}p50 {m['latency_p50_us']:.1f} µs, p99 {m['latency_p99_us']:.1f} µs at batch 1; "
                        f"{m['rows_per_second']:,.0f} rows/s at batch {m['batch']:,} ({how})")
     if not as_json:
         typer.echo(_served_line(result.get("served_model") or {}))

@@ -180,8 +180,11 @@ def test_an_int_beyond_int64_in_a_frame_is_read_as_a_record_reads_it(exported_di
     predictor = Predictor(exported_dir)
     rows = german.head(6).drop(columns=["creditability"]).astype({"credit_amount": object})
     rows.loc[1, "credit_amount"] = 2**64
-    np.testing.assert_allclose(predictor.predict_score(rows), predictor.predict_score(rows.to_dict("records")),
-                               rtol=1e-6)
+    # Far beyond the training amounts (250 to 18,424): refused alike by both paths, naming it.
+    for given in (rows, rows.to_dict("records")):
+        with pytest.raises(DataError, match=r"credit_amount.*18446744073709551616.*far outside what the model was "
+                                            r"trained on \(training values 250 to 18424"):
+            predictor.predict_score(given)
     rows.loc[1, "credit_amount"] = 10**400
     with pytest.raises(DataError, match=r"'credit_amount' in the DataFrame holds .* at row 2, which is not a finite"):
         predictor.predict_score(rows)
@@ -321,3 +324,49 @@ def test_large_integer_codes_score_alike_in_a_few_rows_and_in_many(tmp_path: Pat
     one = np.array([predictor.score_record(r) for r in x.head(20).to_dict("records")])
     np.testing.assert_allclose(few, bulk, atol=1e-6)
     np.testing.assert_allclose(one, bulk[:20], atol=1e-6)
+
+
+# -- far outside the training range --------------------------------------------------------------
+def test_a_value_far_outside_the_training_range_is_refused_by_every_path(exported_dir: Path,
+                                                                           german: pd.DataFrame,
+                                                                           tmp_path: Path) -> None:
+    """V14 = -1e6 (1e5 standard deviations out) was scored: the student said 0.0, the teacher 0.07,
+    and nothing said why (a fraud engineer's walk-through, 2026-12-03). Training amounts run from
+    250 to 18,424: finlite scores up to 10 widths of that range either side."""
+    from finlite._finite import training_span
+
+    low, high = training_span(250.0, 18424.0, 1.0)
+    assert (low, high) == (250.0 - 10 * 18424.0, 18424.0 + 10 * 18424.0)  # the width: the largest magnitude
+    predictor = Predictor(exported_dir)
+    rows = german.head(5).drop(columns=["creditability"]).reset_index(drop=True).astype({"credit_amount": float})
+    far = r"far outside what the model was trained on \(training values 250 to 18424; finlite scores -183990 to 202664"
+    for value, accepted in ((high, True), (low, True), (-1e6, False), (high * 1.001, False)):
+        rows.loc[2, "credit_amount"] = value
+        if accepted:
+            assert np.isfinite(predictor.predict_score(rows)).all()
+            continue
+        with pytest.raises(RecordErrors, match=rf"record 2, field 'credit_amount': the number .* lies {far}"):
+            predictor.predict_score(rows.to_dict("records"))
+        with pytest.raises(DataError, match=rf"'credit_amount' in the DataFrame holds .* at row 3, {far}"):
+            predictor.predict_score(rows)
+        rows.to_csv(tmp_path / "far.csv", index=False)
+        code, output = _score([str(exported_dir), str(tmp_path / "far.csv"), "-o", str(tmp_path / "s.csv")])
+        assert code == 2 and re.search(r"'credit_amount' in .*far\.csv holds .* at row 3, far outside", output)
+        assert not (tmp_path / "s.csv").exists()
+    # A preprocessor.json written before the training range was recorded scores as it did.
+    pre, _ = _fitted()
+    old = pre.to_dict()
+    for item in old["numeric"]:
+        item.pop("low"), item.pop("high")
+    assert Encoder(old).encode_record({"x": 1e6, "c": "a"})[0][0] == pytest.approx((1e6 - 1.0) / pre.numeric_[0].std)
+    with pytest.raises(RecordErrors, match=r"training values 0 to 2; finlite scores -20 to 22"):
+        Encoder(pre.to_dict()).encode_record({"x": 1e6, "c": "a"})
+
+
+@pytest.mark.parametrize(("low", "high"), [(3.0, 1.0), (float("nan"), 1.0), (0.0, 1e39), ("0", 1.0)])
+def test_a_forged_training_range_is_refused(low: Any, high: Any) -> None:
+    pre, _ = _fitted()
+    spec = pre.to_dict()
+    spec["numeric"][0].update(low=low, high=high)
+    with pytest.raises(DataError, match=r"numeric field 'x' has training range .* not two finite float32 numbers"):
+        Encoder(spec)

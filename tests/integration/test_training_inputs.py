@@ -284,3 +284,14 @@ def test_a_date_that_is_a_number_is_shown_as_written() -> None:
     assert book["dt"].dtype == np.int64
     with pytest.raises(DataError, match=r"'dt' in book.csv holds 67 at row 29, which is not a date"):
         make_split(book, book["bad"].to_numpy(dtype=float), SplitConfig(date_column="dt"), source="book.csv")
+
+
+def test_a_date_column_of_seconds_says_how_to_make_dates() -> None:
+    """Card data's Time (seconds since the first payment) was refused as "12.0 at row 1, which is not a
+    date; fix it or remove the row": every row, and no row to remove (a review, 2026-12-03)."""
+    book = _book(29).assign(Time=np.arange(29, dtype=float) * 12.0)
+    with pytest.raises(DataError, match=r"'Time' in book\.csv holds numbers \(0\.0 at row 1\), not dates; an "
+                                        r"out-of-time split orders rows by calendar date\. Add a date column .*unit='s'"
+                                        r"\)\) and name it, or drop --date-column") as info:
+        make_split(book, book["bad"].to_numpy(dtype=float), SplitConfig(date_column="Time"), source="book.csv")
+    assert info.value.param == "date_column"

@@ -138,6 +138,11 @@ def test_bad_options_are_refused_by_name(prices: Path, tmp_path: Path) -> None:
         train_forecaster(prices, spec=MarketSpec(window=10), walk=WalkForward(scheme="rolling", train_window=5),
                          config=QUICK, progress=False)
     assert info.value.param == "train_window"
+    # A window longer than the history cut nothing: the history is what is short (the diff's review).
+    with pytest.raises(ConfigError, match=r"Use a longer price history, a shorter window") as info:
+        train_forecaster(short, spec=MarketSpec(window=30), walk=WalkForward(scheme="rolling", train_window=500),
+                         config=QUICK, progress=False)
+    assert info.value.param == "window"
     with pytest.raises(DataError, match="not longer than the horizon"):
         train_forecaster(prices, spec=MarketSpec(window=10, horizon=80), config=QUICK, progress=False)
     with pytest.raises(ConfigError, match="hidden"):

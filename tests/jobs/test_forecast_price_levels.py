@@ -41,3 +41,12 @@ def test_price_objective_reports_level_metrics_against_the_random_walk(tmp_path:
     # A return forecast has no levels block: its outcome is the return itself.
     ret = prepare_series(write_prices(tmp_path / "p.csv"), MarketSpec(window=10), walk=WalkForward(folds=2))
     assert "levels" not in forecast_evidence(ret, {"teacher": ret.y_test}, cutoff=None)["models"]["teacher"]
+    # The printed table and report.md show the levels too (they were in report.json only: a review).
+    from finlite.jobs.forecast import render_forecast_table
+
+    table = render_forecast_table(ev).splitlines()
+    row = next(line for line in table if line.startswith("price level RMSE"))
+    # Columns: teacher, naive (the random walk), buy-and-hold (no level forecast).
+    assert row.split()[3:] == [f"{levels['rmse']:.4g}", f"{ev['models']['naive']['levels']['rmse']:.4g}", "-"]
+    assert not any(line.startswith("price level") for line in
+                   render_forecast_table(forecast_evidence(ret, {"teacher": ret.y_test}, cutoff=None)).splitlines())

@@ -292,9 +292,34 @@ def test_an_int8_student_written_in_the_older_weights_format_still_reproduces(te
     assert (tmp_path / "now.safetensors").stat().st_size < (tmp_path / "old" / "weights.safetensors").stat().st_size
     result = reproduce(tmp_path / "old", german_csv)
     assert result.matched and result.weights_match and result.metrics_match
+    # evaluate reports the file's own size, not the size this finlite would write (a review).
+    from finlite.jobs.evaluate import evaluate_artifact
+
+    on_disk = (tmp_path / "old" / "weights.safetensors").stat().st_size
+    assert evaluate_artifact(tmp_path / "old", german_csv, timing=False)["model"]["model_bytes"] == on_disk
+    assert manifest["metrics"]["test"]["model_bytes"] == on_disk
     # A new artifact records its format, and reproduces in it.
     compress_with_recipe(teacher_dir, german_csv, recipe, config=QUICK, fine_tune=QUICK, timing=False,
                          progress=False, out=tmp_path / "new")
     manifest = finlite.load(tmp_path / "new").manifest
     assert manifest["weights_format"] == 2 and manifest["sparse_tensors"]
     assert reproduce(tmp_path / "new", german_csv).matched
+
+
+def test_a_step_the_decision_check_now_rolls_back_is_named_in_the_notes() -> None:
+    """An artifact whose student flagged no row beside an agreement gate (kept before 2026-12-03) is
+    not made again, and reproduce said "NOT reproduced" with no word of why (a review)."""
+    from finlite.jobs.reproduce import _new_rule_notes
+
+    failed = {"metric": "flagged_rate", "kind": "decides", "passed": False,
+              "message": "flagged_rate 0 where the teacher flags 0.24: the candidate flags no row at the cut-off"}
+    recorded = [{"method": "distillation", "status": "kept", "gates": []},
+                {"method": "magnitude_pruning", "status": "kept", "gates": []}]
+    rerun = [{"method": "distillation", "status": "rolled_back", "gates": [failed]},
+             {"method": "magnitude_pruning", "status": "kept", "gates": []}]
+    (note,) = _new_rule_notes(recorded, rerun)
+    assert note.startswith("step 1 (distillation) was kept by the recorded run and rolled back by this one: "
+                           "flagged_rate 0 where the teacher flags 0.24")
+    assert _new_rule_notes(recorded, recorded) == []
+    other = [{**rerun[0], "gates": [{**failed, "kind": "min", "metric": "auc"}]}, rerun[1]]
+    assert _new_rule_notes(recorded, other) == []  # a gate that failed for another reason: no such note

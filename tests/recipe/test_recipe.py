@@ -398,17 +398,19 @@ def test_a_student_that_flags_nothing_is_rolled_back_whatever_its_gates() -> Non
     (a review, 2026-12-03). Every candidate of a deciding model must flag some rows, and not all."""
     from finlite.recipe.gates import GateResult, decision_check
 
-    teacher = {"flagged_rate": 0.0075}
-    (silent,) = decision_check({"flagged_rate": 0.0}, teacher)
+    teacher, gates = {"flagged_rate": 0.0075}, [Gate("auc", max_drop=0.005), Gate("agreement", min=0.99)]
+    (silent,) = decision_check({"flagged_rate": 0.0}, teacher, gates)
     assert not silent.passed and silent.message == ("flagged_rate 0 where the teacher flags 0.0075: the candidate "
                                                     "flags no row at the cut-off")
-    (loud,) = decision_check({"flagged_rate": 1.0}, teacher)
+    (loud,) = decision_check({"flagged_rate": 1.0}, teacher, gates)
     assert not loud.passed and loud.message.endswith("flags every row at the cut-off")
-    (fine,) = decision_check({"flagged_rate": 0.002}, teacher)
+    (fine,) = decision_check({"flagged_rate": 0.002}, teacher, gates)
     assert fine.passed and fine.message == "flagged_rate 0.002 beside the teacher's 0.0075: decides"
-    # No decisions to check: a regression, or a teacher flagging none or all (its decision gates are refused).
-    assert decision_check({"rmse": 0.1}, {"rmse": 0.1}) == []
-    assert decision_check({"flagged_rate": 0.0}, {"flagged_rate": 0.0}) == []
+    # No decisions to check: no gate on decisions (a plain compress, a ready plan), a regression, or a
+    # teacher flagging none or all (its decision gates are refused).
+    assert decision_check({"flagged_rate": 0.0}, teacher, [Gate("auc", max_drop=0.005)]) == []
+    assert decision_check({"rmse": 0.1}, {"rmse": 0.1}, gates) == []
+    assert decision_check({"flagged_rate": 0.0}, {"flagged_rate": 0.0}, gates) == []
     assert isinstance(fine, GateResult) and fine.to_dict()["kind"] == "decides"
 
 
@@ -432,13 +434,15 @@ def test_a_step_that_silences_the_student_is_rolled_back(teacher_dir: Path, germ
         return StepState(model, dict(state.masks), state.plan, dict(state.extra_files)), {}
 
     with temporary_method("test_silence", Silence, silence):
+        # An agreement gate the silent student passes: it agrees on every row the teacher does not flag.
         recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\n  - {method: test_silence}\n"
-                                  "gates:\n  auc: {max_drop: 0.05}\n")
+                                  "gates:\n  auc: {max_drop: 0.05}\n  agreement: {min: 0.5}\n")
         outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
                                        progress=False)
     first, second = outcome.result.records
     assert first.status == "kept" and second.status == "rolled_back"
     assert [g.message for g in second.failed_gates] == [
         f"flagged_rate 0 where the teacher flags {first.gates[-1].limit:.6g}: the candidate flags no row at the cut-off"]
+    assert second.gates[1].metric == "agreement" and second.gates[1].passed  # the loophole: agreement alone passed
     assert second.metrics["auc"] == pytest.approx(first.metrics["auc"], abs=1e-6)  # the ranking was kept
     assert outcome.report["recipe"]["passed"]  # the kept student (the distilled one) decides on the test split

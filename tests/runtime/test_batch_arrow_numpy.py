@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from finlite.errors import DataError
 from finlite.runtime import Predictor, _arrownp
 from finlite.runtime.batch import score_file
 
@@ -168,7 +169,18 @@ def test_an_integer_beyond_2_to_the_53_is_scored_as_the_record_path_reads_it(exp
     with pytest.raises(pa.ArrowInvalid, match=r"not in range"):  # what the batch path used to do
         pc.cast(table.column("duration_in_month"), pa.float64())
     pq.write_table(table, tmp_path / "in.parquet")
-    record = predictor.score_record(frame.iloc[3].to_dict())  # standardised, it still fits float32
+    # Far beyond the training durations (4 to 72 months), it is refused now, by every path alike and
+    # naming it; a duration within range in the same int64 column still scores as the record path.
+    far = r"far outside what the model was trained on \(training values 4 to 72"
+    with pytest.raises(DataError, match=far):
+        predictor.score_record(frame.iloc[3].to_dict())
+    with pytest.raises(DataError, match=rf"'duration_in_month' in .*in\.parquet holds 9007199254740993 at row 4.*{far}"):
+        score_file(predictor, tmp_path / "in.parquet", tmp_path / "out.parquet")
+    with pytest.raises(DataError, match=far):
+        predictor.predict_score(frame)
+    frame.loc[3, "duration_in_month"] = 60
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "in.parquet")
+    record = predictor.score_record(frame.iloc[3].to_dict())
     score_file(predictor, tmp_path / "in.parquet", tmp_path / "out.parquet")
     written = pq.read_table(tmp_path / "out.parquet").column("score").to_numpy()
     assert written[3] == pytest.approx(record, abs=1e-6)

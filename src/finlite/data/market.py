@@ -1316,6 +1316,10 @@ class PreparedSeries(SplitArrays):
     #: Per training row, the date of the last price its label reads (h rows ahead in its asset):
     #: what purges a boosted teacher's out-of-fold blocks (training/boosted.py: blocked_folds).
     train_label_end: np.ndarray | None = None
+    #: MASE's scales recorded by the model's training ({"units": ..., "levels": ...}), for a
+    #: hold-out series whose own earlier rows are not the model's training windows; None: from
+    #: ``windows_train``.
+    mase_scales: dict[str, float | None] | None = None
 
     @property
     def source(self) -> str:
@@ -1367,15 +1371,18 @@ def _labelled_rows(table: PriceTable, computed: _Computed, spec: MarketSpec) -> 
 
 def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable,
                     preprocessor: MarketPreprocessor, walk: WalkForward, *, after: Any,
-                    source: str | None = None) -> PreparedSeries:
+                    source: str | None = None, mase_scales: Mapping[str, Any] | None = None) -> PreparedSeries:
     """Every out-of-sample window of a price file, for a model fitted on dates up to ``after``.
 
     The test part is every labelled window dated more than the walk's gap (purge + embargo) of
     this file's own dates after ``after`` (the last date the model was fitted or early-stopped
     on): a hold-out file is judged on all of its out-of-sample dates, not on its last test
     fraction (80 new dates were judged on 10: a review, 2026-12-03). Its windows dated on or
-    before ``after``, if any, are the training part (what MASE is scaled by); nothing is fitted.
-    The test part is cut into ``walk.folds`` consecutive blocks of dates (per-fold metrics).
+    before ``after``, if any, are the training part; nothing is fitted. MASE is scaled by
+    ``mase_scales``, the scales the model's training recorded (``metrics.forecast.mase_scale``),
+    or, for an artifact that records none, by that training part (by the test rows' own naive
+    forecast when the file has none: an out-of-sample scale). The test part is cut into
+    ``walk.folds`` consecutive blocks of dates (per-fold metrics).
 
     Raises:
         DataError: no out-of-sample date, or an out-of-sample period not longer than the horizon.
@@ -1403,7 +1410,11 @@ def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceT
     train = np.flatnonzero(dates <= last).astype(np.int64)
     split = SeriesSplit(train=train, validation=np.empty(0, np.int64), test=test, folds=[], test_folds=test_folds,
                         gap=gap, method="hold-out")
-    return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split)
+    series = _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split)
+    if mase_scales is not None:
+        series.mase_scales = {key: (None if mase_scales.get(key) is None else float(mase_scales[key]))
+                              for key in ("units", "levels")}
+    return series
 
 
 def _split_series(spec: MarketSpec, preprocessor: MarketPreprocessor, table: PriceTable, computed: _Computed,

@@ -129,6 +129,17 @@ class _Numeric:
     std: float
     indicator: bool
     parse: str = "number"  # or "money" (finlite._money)
+    # The training range (None in artifacts before 2026-12-03): values far beyond it are refused
+    # (finlite._finite.value_bounds).
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def standardise(self) -> tuple[float, ...]:
+        """What numeric_column checks a value against: (mean, scale[, training low, high])."""
+        if self.low is None or self.high is None:
+            return (self.mean, self.std)
+        return (self.mean, self.std, self.low, self.high)
 
 
 @dataclass
@@ -257,7 +268,8 @@ class Preprocessor:
             filled = np.where(np.isnan(values), median, values)
             std = float(filled.std())
             self.numeric_.append(_Numeric(name, median, float(filled.mean()), std if std > 0 else 1.0,
-                                          bool(present.size < values.size), parse))
+                                          bool(present.size < values.size), parse, float(present.min()),
+                                          float(present.max())))
         self.categorical_ = []
         y: np.ndarray | None = None
         for name in self.schema.categorical:
@@ -465,7 +477,7 @@ class Preprocessor:
         for j, spec in enumerate(self.numeric_):
             # Refuses inf, values beyond float32, and values whose standardised form overflows
             # float32 (a tiny scale, x far from training): the model would see infinity.
-            values = numeric_column(frame[spec.name], spec.name, source, standardise=(spec.mean, spec.std),
+            values = numeric_column(frame[spec.name], spec.name, source, standardise=spec.standardise,
                                     money=spec.parse == MONEY)
             missing = np.isnan(values)
             # Float64 arithmetic, rounded once to float32 on assignment (as the runtime encoder does).
@@ -564,7 +576,7 @@ class Preprocessor:
             "encoding": self.encoding.to_dict(),
             "numeric": [
                 {"name": s.name, "median": s.median, "mean": s.mean, "std": s.std, "indicator": s.indicator,
-                 "parse": s.parse}
+                 "parse": s.parse, **({} if s.low is None else {"low": s.low, "high": s.high})}
                 for s in self.numeric_
             ],
             "categorical": categorical,
@@ -586,7 +598,9 @@ class Preprocessor:
             encoding = Encoding() if v1 else Encoding.from_dict(data["encoding"])
             pre = cls(Schema.from_dict(data["schema"]), encoding)
             pre.numeric_ = [_Numeric(d["name"], float(d["median"]), float(d["mean"]), float(d["std"]),
-                                     bool(d["indicator"]), str(d.get("parse", "number"))) for d in data["numeric"]]
+                                     bool(d["indicator"]), str(d.get("parse", "number")),
+                                     *((float(d["low"]), float(d["high"])) if "low" in d else (None, None)))
+                            for d in data["numeric"]]
             cats: list[_Categorical | _Valued] = []
             for d in data["categorical"]:
                 kind = d.get("encoding", "onehot")

@@ -230,15 +230,16 @@ def _factorize_booleans_apart(series: pd.Series) -> tuple[np.ndarray, Any]:
 
 
 def numeric_column(series: pd.Series, column: str, source: str,
-                   standardise: tuple[float, float] | None = None, *, money: bool = False,
+                   standardise: tuple[float, ...] | None = None, *, money: bool = False,
                    fix: str = "") -> np.ndarray:
     """A column as float64 (NaN where a value is missing), with a DataError naming the first row
     that holds text, or a number that is not finite or does not fit float32 (``inf``, ``1e300``,
     the text ``"1e309"``): such a value would reach the model as infinity and its score as NaN.
 
     With ``standardise`` = (mean, scale) a value whose standardised form does not fit float32 is
-    refused too (the bounds of :func:`finlite._finite.value_bounds`, shared with the runtime
-    encoder). Typed boolean columns become 0/1, as training always did. With ``money`` text is
+    refused too, and with (mean, scale, training low, training high) a value far outside the
+    training range as well (the bounds of :func:`finlite._finite.value_bounds`, shared with the
+    runtime encoder). Typed boolean columns become 0/1, as training always did. With ``money`` text is
     read with the money parse rule first ("$60,000.00 " is 60000; see :mod:`finlite._money`).
     ``fix`` is added to the advice on text ("fix or blank those values"): only schema inference
     can offer to read the column as a category; a trained model or a booster reads a number.

@@ -88,6 +88,14 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         bad = dates.isna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
+            if bad.all() and pd.api.types.is_numeric_dtype(raw):
+                # Elapsed or epoch seconds (card data's "Time"): no row is a date, so "remove the
+                # row" was no advice (a fraud engineer's walk-through, 2026-12-03).
+                raise DataError(
+                    f"Date column {config.date_column!r} in {source} holds numbers ({shown(raw.iloc[row])} at row "
+                    f"{row + 1}), not dates; an out-of-time split orders rows by calendar date. Add a date column "
+                    "(e.g. from epoch seconds: pd.to_datetime(column, unit='s')) and name it, or drop --date-column "
+                    "for a stratified split.", param="date_column")
             raise DataError(
                 f"Date column {config.date_column!r} in {source} holds {shown(raw.iloc[row])} at row {row + 1}, which "
                 "is not a date; fix it or remove the row (out-of-time splits need a date in every row)."

@@ -27,13 +27,15 @@ def _scores(model: FinliteModel, x: np.ndarray, task: str) -> np.ndarray:
 
 def model_evidence(model: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: float | None, *,
                    timing: bool = True, task: str = DEFAULT_TASK,
-                   timer: Timer | None = None) -> tuple[dict[str, Any], np.ndarray]:
+                   timer: Timer | None = None, model_bytes: int | None = None) -> tuple[dict[str, Any], np.ndarray]:
     """Quality and cost metrics of one model on (x, y) for its ``task``, and its predictions.
 
     ``cutoff`` is the operating point of a binary classifier (None for regression). With
     ``timing``, ``timer`` measures latency and rows per second on the rows ``x``: the jobs pass
     :func:`finlite.export.timing.report_timer`, the deployed model (its ONNX export in the runtime
     Predictor's session); without one it is torch eager. ``"timed"`` records which.
+    ``model_bytes`` is the size of a saved model's weights file, reported instead of the size
+    this finlite would write (an artifact of an earlier weights format has its own).
 
     Raises:
         ScoreError: the model returned a NaN or infinite score for some row (rows are 1-based
@@ -43,6 +45,8 @@ def model_evidence(model: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: fl
     metrics = get_task(task).metrics(y, p, cutoff)
     # One input is a row of features, or a window [steps, features] for a forecaster.
     metrics.update(cost_metrics(model, int(x.shape[-1]) if x.ndim == 2 else tuple(x.shape[1:]), timing=False))
+    if model_bytes is not None:
+        metrics["model_bytes"] = int(model_bytes)
     if timing:
         metrics.update((timer or eager_latency)([model], [x])[0])
     return metrics, p
@@ -51,10 +55,13 @@ def model_evidence(model: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: fl
 def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, y: np.ndarray, cutoff: float | None,
                    *, timing: bool = True, split: str = "test", x_teacher: np.ndarray | None = None,
                    task: str = DEFAULT_TASK, operating_point: OperatingPoint | None = None,
-                   rows: SeriesRows | None = None, timer: Timer | None = None) -> dict[str, Any]:
+                   rows: SeriesRows | None = None, timer: Timer | None = None,
+                   sizes: tuple[int, int] | None = None) -> dict[str, Any]:
     """Teacher and student side by side on the same rows, with fidelity and size/speed ratios.
 
     ``x_teacher`` is the teacher's encoding of the rows when it differs from the student's.
+    ``sizes`` are the (teacher, student) weights files' bytes of saved models (see
+    :func:`model_evidence`'s ``model_bytes``).
     ``task`` chooses the metrics and fidelity measures (:mod:`finlite.tasks`); for a binary
     classifier the fidelity holds agreement at ``cutoff`` and over the band of flag rates
     (``agreement_band``), and ``operating_point`` (how the cut-off was set) is reported with it.
@@ -64,8 +71,9 @@ def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, 
     """
     kind = get_task(task)
     x_t = x if x_teacher is None else x_teacher
-    t_metrics, p_t = model_evidence(teacher, x_t, y, cutoff, timing=False, task=task)
-    s_metrics, p_s = model_evidence(student, x, y, cutoff, timing=False, task=task)
+    t_bytes, s_bytes = sizes if sizes is not None else (None, None)
+    t_metrics, p_t = model_evidence(teacher, x_t, y, cutoff, timing=False, task=task, model_bytes=t_bytes)
+    s_metrics, p_s = model_evidence(student, x, y, cutoff, timing=False, task=task, model_bytes=s_bytes)
     if timing:  # side by side (the deployed timer alternates rounds): they share the machine's load
         t_time, s_time = (timer or eager_latency)([teacher, student], [x_t, x])
         t_metrics.update(t_time)

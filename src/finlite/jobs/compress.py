@@ -707,7 +707,7 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
         if timed:
             final.update({k: report["student"][k] for k in ("latency_p50_us", "latency_p99_us")})
         final_gates = [r for gate in recipe.gates for r in gate.check(final, report["teacher"])]
-        final_gates += decision_check(final, report["teacher"])
+        final_gates += decision_check(final, report["teacher"], recipe.gates)
     steps = [r.to_dict() for r in result.records]
     if not timing:  # a step's wall-clock seconds are a measurement: without timing two runs write the same report
         for step in steps:

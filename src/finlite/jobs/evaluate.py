@@ -195,7 +195,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         # The metrics' own error named no file and no fix (a review, 2026-12-03): a fraud hold-out of
         # one quiet day holds no fraud.
         only = art.schema.positive if len(y) and y[0] == 1 else "other"
-        raise DataError(f"The {split} rows of {table.source} hold {len(y):,} row(s), every one of class {only!r} in "
+        judged = "The test split" if split == "test" else "The rows"
+        raise DataError(f"{judged} of {table.source} hold {len(y):,} row(s), every one of class {only!r} in "
                         f"column {art.schema.target!r}: AUC and the decision metrics need both classes. Evaluate on "
                         "rows with both outcomes (a longer period).", param="data")
     x = art.tabular.transform(rows, table.source)
@@ -215,7 +216,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                                flag_rate=float(flag_rate))
     cutoff = None if point is None else point.cutoff
     if base is None:
-        metrics, _ = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name, timer=report_timer())
+        metrics, _ = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name, timer=report_timer(),
+                                     model_bytes=art.weights_bytes)
         result: dict[str, Any] = {"split": split, "rows": len(y), "task": task.name, "artifact": str(art.path),
                                   "model": metrics, "served_model": served}
         if note is not None:
@@ -226,6 +228,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                                          "flagged": metrics.get("flagged_rate")}
         return result
     report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, timer=report_timer(), split=split,
+                            sizes=(base.weights_bytes, art.weights_bytes),
                             x_teacher=x_base, task=task.name, operating_point=point)
     if point is not None and flag_rate is not None:
         report["operating_point"]["description"] = _describe(point, flag_rate, "baseline", reference, task.name)
@@ -269,7 +272,9 @@ def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
     dates = (art.manifest.get("data") or {}).get("dates") or {}
     fitted = dates.get("validation") or dates.get("train")
     if fitted:
-        holdout = prepare_holdout(prices, market, recorded_walk(art), after=fitted[1])
+        recorded = ((art.manifest.get("metrics") or {}).get("forecast") or {}).get("mase_scale")
+        holdout = prepare_holdout(prices, market, recorded_walk(art), after=fitted[1],
+                                  mase_scales=recorded if isinstance(recorded, dict) else None)
         return holdout, f"every date of {prices.source} after {fitted[1]} and the purge"
     series = prepare_series(prices, market.spec, walk=recorded_walk(art), preprocessor=market)
     _check_out_of_sample(art, series, prices.source)
@@ -310,7 +315,8 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
     """Forecasting evidence of a market artifact on its test period, optionally beside a baseline.
 
     On the artifact's training table its own test period is scored (the walk-forward split its
-    manifest records); on another price file, that file's last dates by the same settings. The
+    manifest records); on another price file, every date after the model's fitted period and the
+    purge (:func:`~finlite.data.market.prepare_holdout`). The
     result has the task's metrics and cost (``model``; ``teacher``/``student`` with a baseline, the
     baseline in the teacher's place), the forecasting evidence (``forecast``: metrics pooled and
     per fold, Diebold–Mariano tests against the naive forecast and the baseline, the trading view
@@ -334,7 +340,8 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
                             # gaps in the business-day calendar, weekend dates: worth reading beside the metrics
                             "data_notes": list(series.table.notes)}
     if baseline is None:
-        metrics, p = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name, timer=report_timer())
+        metrics, p = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name, timer=report_timer(),
+                                     model_bytes=art.weights_bytes)
         evidence = forecast_evidence(series, {"model": p}, cutoff=cutoff, cost_bps=cost, teacher="model")
         result = {**head, "model": metrics, "forecast": evidence, "served_model": served}
         point = art.operating_point if task.decides else None
@@ -364,6 +371,7 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
                           "window, horizon or walk-forward split); compare artifacts trained with the same spec.",
                           param="baseline")
     report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, timer=report_timer(), split=split,
+                            sizes=(base.weights_bytes, art.weights_bytes),
                             x_teacher=base_series.x_test, task=task.name,
                             operating_point=art.operating_point if task.decides else None,
                             rows=series_rows(series, "test"))

@@ -123,7 +123,10 @@ def _check_enough(series: PreparedSeries, source: str) -> None:
         if rows < need:
             # A rolling walk's training part is --train-window dates long: that is what to change
             # (the message blamed --window, which a shorter value would not help: a review, 2026-12-03).
-            rolling = part == "training" and series.walk.scheme == "rolling" and series.walk.train_window is not None
+            window = series.walk.train_window
+            rolling = (part == "training" and series.walk.scheme == "rolling" and window is not None
+                       # only when the rolling window is what cut the part short, not the history
+                       and len(np.unique(series.windows_train.dates)) >= window)
             fix = (f"a longer --train-window (now {series.walk.train_window} dates) or an expanding walk" if rolling
                    else "a longer price history, a shorter window, fewer folds or a smaller horizon")
             raise ConfigError(
@@ -337,7 +340,10 @@ def _quality(y: np.ndarray, pred: np.ndarray, naive: np.ndarray, task_name: str,
 def _naive_scale(series: PreparedSeries, levels: bool = False) -> float | None:
     """MASE's scale as Hyndman and Koehler define it: the naive forecast's MAE on the training
     windows (in model units, or in price levels against the random walk with ``levels``); None
-    when there is none to use. The report's forecast_accuracy section uses the same scale."""
+    when there is none to use. The report's forecast_accuracy section uses the same scale. A
+    hold-out series carries the scales its model's training recorded (``series.mase_scales``)."""
+    if series.mase_scales is not None:
+        return series.mase_scales.get("levels" if levels else "units")
     train = series.windows_train
     y = np.asarray(train.y, dtype=np.float64).reshape(-1)
     known = np.isfinite(y)
@@ -412,7 +418,11 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     preds = {name: np.asarray(p, dtype=np.float64).reshape(-1)[known] for name, p in predictions.items()}
     out: dict[str, Any] = {"task": spec.task, "objective": spec.objective, "horizon": spec.horizon,
                            "rows": int(known.sum()), "folds": len(folds), "cost_bps": float(cost_bps),
-                           "cutoff": cutoff, "models": {}}
+                           "cutoff": cutoff, "models": {},
+                           # MASE's scales (the naive forecast's MAE on the training windows): recorded,
+                           # so a hold-out file is scaled by them, not by whatever history it holds.
+                           "mase_scale": {"units": scale, "levels": _naive_scale(series, levels=True)
+                                          if spec.objective == "price" else None}}
     h = spec.horizon
     for name, p in {**preds, "naive": naive}.items():
         # The naive direction forecast (the training share of up moves) calls the training majority:
@@ -481,6 +491,12 @@ _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("
           ("DM p-value vs teacher (two-sided)", ("diebold_mariano_vs_teacher", "p_value"), "f"),
           ("direction agreement with teacher", ("agreement_vs_teacher",), "pct"),
           ("directional accuracy vs teacher, McNemar p (two-sided)", ("directional_accuracy_vs_teacher", "p_value"),
+           "f"),
+          # The price objective in price levels against the random walk (they were in report.json only:
+          # a review, 2026-12-03); the rows above are in log changes, what the model learns.
+          ("price level RMSE", ("levels", "rmse"), "f"), ("price level MAE", ("levels", "mae"), "f"),
+          ("price level MAPE", ("levels", "mape"), "f"),
+          ("price level DM p-value vs random walk (two-sided)", ("levels", "diebold_mariano_vs_naive", "p_value"),
            "f")]
 _TRADING = [("long/flat annual return", "long_flat", "annual_return", "pct"),
             ("long/flat Sharpe", "long_flat", "sharpe", "f"),

@@ -502,8 +502,28 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
             files[name] = {"recorded": old_sha, "reproduced": new_sha, "match": old_sha == new_sha}
     if skipped:
         notes.append(f"skipped {len(skipped)} timing measurement(s): {', '.join(skipped)}")
+    notes += _new_rule_notes(manifest.get("steps") or [], new.get("steps") or [])
     return Reproduction(artifact=art.path, job=job, seed=int(manifest["seed"]), data_sha256=found, metrics=checks,
                         skipped=skipped, files=files, deterministic=deterministic, notes=notes)
+
+
+def _new_rule_notes(recorded: list[Any], rerun: list[Any]) -> list[str]:
+    """Why a rerun rolled back a step the recorded run kept, when a check added since made it: a
+    candidate that flags no row (or every row) beside a decision gate (recipe.gates.decision_check,
+    2026-12-03). Without this the run was "NOT reproduced" with no word of the cause (a review)."""
+    notes = []
+    for i, (old, new) in enumerate(zip(recorded, rerun, strict=False)):
+        if not (isinstance(old, dict) and isinstance(new, dict)) or old.get("status") != "kept" \
+                or new.get("status") != "rolled_back":
+            continue
+        decides = [g for g in new.get("gates") or [] if isinstance(g, dict) and g.get("kind") == "decides"
+                   and not g.get("passed")]
+        if decides:
+            notes.append(f"step {i + 1} ({new.get('method')}) was kept by the recorded run and rolled back "
+                         f"by this one: {decides[0].get('message')}. finlite checks this beside a decision gate since "
+                         "2026-12-03 (a student that raises no alert agreed with its teacher on most rows); the "
+                         "recorded model makes no decisions at its cut-off, so this finlite does not make it again.")
+    return notes
 
 
 def _shown(value: Any) -> str:

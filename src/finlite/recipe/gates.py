@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,15 +96,19 @@ class GateResult:
                 "passed": self.passed, "message": self.message}
 
 
-def decision_check(candidate: Mapping[str, Any], teacher: Mapping[str, Any]) -> list[GateResult]:
-    """The check every candidate of a model that decides passes, gates or none: where the teacher
-    flags some rows at the cut-off but not all, the candidate must too.
+def decision_check(candidate: Mapping[str, Any], teacher: Mapping[str, Any], gates: Sequence[Gate]) -> list[GateResult]:
+    """What a gate on decisions (agreement, F1, accuracy) also checks: where the teacher flags
+    some rows at the cut-off but not all, the candidate must too.
 
     At fraud prevalence a candidate that flags nothing agrees with a teacher flagging 0.75 % of
     payments on 99.25 % of them, and keeps its AUC when only its scale moved: the agreement and
-    AUC gates passed a student that raised no alert (a review, 2026-12-03). Returns no result for
-    a task without decisions or a teacher that flags none or all (its gates are refused then).
+    AUC gates passed a student that raised no alert (a review, 2026-12-03). A recipe without such
+    a gate promises no decisions and gets no check (a plain compress, a ready plan). Returns no
+    result either for a task without decisions or a teacher that flags none or all (its decision
+    gates are refused then).
     """
+    if not any(gate.metric in DECISION_METRICS for gate in gates):
+        return []
     if "flagged_rate" not in teacher or candidate.get("flagged_rate") is None:
         return []
     rate = float(teacher["flagged_rate"])

@@ -240,7 +240,7 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
                                      timing=timing, teacher_bytes=teacher_bytes, task=task.name,
                                      rows=series_rows(data, "val"))
         gates = [r for gate in recipe.gates for r in gate.check(metrics, teacher_metrics)]
-        gates += decision_check(metrics, teacher_metrics)
+        gates += decision_check(metrics, teacher_metrics, recipe.gates)
         rule = getattr(step.method, "require_faster", "no")
         if rule != "no" and state.model is not None:
             # An int8 step pays only where the deployed int8 model beats the float one it replaces.

@@ -65,6 +65,8 @@ class Encoder:
         try:
             numeric = [(str(d["name"]), float(d["median"]), float(d["mean"]), float(d["std"]), bool(d["indicator"]))
                        for d in spec["numeric"]]
+            #: Each numeric field's training range, where the file records one: (low, high).
+            spans = {str(d["name"]): (float(d["low"]), float(d["high"])) for d in spec["numeric"] if "low" in d}
             money = {str(d["name"]) for d in spec["numeric"] if d.get("parse", "number") == MONEY}
             # (name, encoding, kept categories, rare training values, values per category or None, default)
             categorical = [(str(d["name"]), str(d.get("encoding", "onehot")), [str(c) for c in d["categories"]],
@@ -85,9 +87,14 @@ class Encoder:
             indicator_col += has_indicator
         #: Numeric fields read with the money parse rule ("$60,000.00 ").
         self.money: frozenset[str] = frozenset(money)
-        # The fast path's view: each column with the range of raw values it accepts (see value_bounds)
-        # and whether its text is money.
-        self._numeric_checked = [(*num, *value_bounds(num[2], num[3]), num[0] in self.money) for num in self.numeric]
+        #: Each numeric field's training range (low, high), where preprocessor.json records one.
+        self.spans: dict[str, tuple[float, float]] = spans
+        #: The raw values each numeric field accepts (value_bounds: float32, and the training range).
+        self.bounds: dict[str, tuple[float, float]] = {
+            name: value_bounds(mean, std, *spans.get(name, (None, None))) for name, _, mean, std, _ in self.numeric}
+        # The fast path's view: each column with the range of raw values it accepts and whether its
+        # text is money.
+        self._numeric_checked = [(*num, *self.bounds[num[0]], num[0] in self.money) for num in self.numeric]
         # Weight-of-evidence / target-encoded fields, one column each after the indicators:
         # (name, {key: value} for every training value (rare ones: the default), default, column).
         self.valued: list[tuple[str, dict[str, float], float, int]] = []
@@ -167,7 +174,8 @@ class Encoder:
                 # Fail closed: inf, 1e300, or a value whose standardised form overflows float32
                 # would reach the model as infinity and score NaN, i.e. "not flagged". The bounds
                 # were worked out once, so this costs one chained comparison per field.
-                self._fail(errors, FieldError(index, name, value_reason(value, number, mean, std), "value"))
+                self._fail(errors, FieldError(index, name, value_reason(value, number, mean, std,
+                                                                        *self.spans.get(name, (None, None))), "value"))
         for name, columns, unseen_col, _ in self.categorical:
             try:
                 value = record[name]
@@ -344,9 +352,10 @@ class Encoder:
                 smallest = values.min()
             # After imputation there is no NaN left, so a min and a max find inf, 1e300 and a value
             # whose standardised form overflows float32 alike; the row search runs only on failure.
-            low, high = value_bounds(mean, std)
+            low, high = self.bounds[name]
             if not (low <= smallest and values.max() <= high):
-                raise _arrow_value_error(batch.column(name), values, name, mean, std, first_row, source)
+                raise _arrow_value_error(batch.column(name), values, name, mean, std, first_row, source,
+                                         self.spans.get(name))
             np.subtract(values, mean, out=values)  # in place (values is this call's own copy): (v - mean) / std
             # Divided in float64 and rounded to float32 as it is stored, as the record path rounds its row.
             np.divide(values, std, out=leading[j])
@@ -461,15 +470,16 @@ def _arrow_money(text: Any, pa: Any, pc: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _arrow_value_error(column: Any, values: np.ndarray, name: str, mean: float, std: float,
-                       first_row: int, source: str) -> DataError:
+                       first_row: int, source: str, span: tuple[float, float] | None = None) -> DataError:
     """The error for a chunk's refused numbers, naming the first one's file row and raw value
-    (the text as written, e.g. '1e309', when the file holds text)."""
-    low, high = value_bounds(mean, std)
+    (the text as written, e.g. '1e309', when the file holds text); ``span`` is the field's
+    training range, where known."""
+    low, high = value_bounds(mean, std, *(span or (None, None)))
     rows = np.flatnonzero(~((values >= low) & (values <= high)))
     i = int(rows[0])
     raw = column[i].as_py() if hasattr(column[i], "as_py") else column[i]
     return table_value_error(name, source, raw, f"row {first_row + i}", int(rows.size),
-                             standardised=None if abs(values[i]) > _F32_MAX else (mean, std),
+                             standardised=None if abs(values[i]) > _F32_MAX else (mean, std, *(span or ())),
                              scope=f" in rows {first_row}–{first_row + len(values) - 1}")
 
 

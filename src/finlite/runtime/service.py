@@ -65,7 +65,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 
-from finlite._finite import value_bounds
 from finlite._keys import category_key
 from finlite._limits import available_cores
 from finlite._paths import FileTooLarge, read_small_file
@@ -74,6 +73,7 @@ from finlite.data.market import (
     MarketPreprocessor,
     calendar_note,
     impossible_forecast_notes,
+    jump_note,
     parse_price_dates,
     served_days,
 )
@@ -643,11 +643,12 @@ def _field_errors(errors: list[FieldError], batch: bool) -> list[dict[str, Any]]
 def _record_schema(predictor: Predictor) -> dict[str, Any]:
     """JSON Schema of one record, for the OpenAPI page: what the encoder accepts for sure."""
     props: dict[str, Any] = {}
-    for name, _, mean, std, _ in predictor.encoder.numeric:
-        # The encoder's own bounds: within float32, raw and standardised.
-        low, high = value_bounds(mean, std)
+    for name, *_ in predictor.encoder.numeric:
+        # The encoder's own bounds: within float32, raw and standardised, and near the training range.
+        low, high = predictor.encoder.bounds[name]
         props[name] = {"anyOf": [{"type": "number", "minimum": low, "maximum": high}, {"type": "null"}],
-                       "description": "a finite number (within float32, also once standardised); null when "
+                       "description": "a finite number from minimum to maximum (within float32, also once "
+                                      "standardised, and within 10 widths of the training range beyond it); null when "
                                       "unknown (imputed). A number written as text (\"35\") is read as a CSV "
                                       "cell is; any other text is refused"}
         if name in predictor.encoder.money:  # money text such as "$60,000.00" is read as in training
@@ -729,12 +730,15 @@ class _HistoryError(Exception):
         self.status, self.detail = status, detail
 
 
-def calendar_notes(dates: Sequence[Any], market: MarketPreprocessor) -> list[str]:
+def calendar_notes(dates: Sequence[Any], market: MarketPreprocessor,
+                   prices: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
     """Warnings about a served history's dates (business days missing, rows on a weekend): the
     forecast reads the rows as they are, so a client should know when they are not a plain
     Monday-Friday history. Called once the forecaster accepted the dates, which are read as it
     read them: ``YYYY-MM-DD`` text by the compiled check, any other form by the price reader in
-    the order the model recorded. Empty on a plain history."""
+    the order the model recorded. With ``prices`` (column -> values, accepted by the forecaster
+    too), also a price that moves more than tenfold from one date to the next
+    (:func:`finlite.data.market.jump_note`). Empty on a plain history."""
     days = served_days(list(dates))
     if days is None:
         import pandas as pd  # only for dates in another form than YYYY-MM-DD: the price reader's
@@ -744,8 +748,17 @@ def calendar_notes(dates: Sequence[Any], market: MarketPreprocessor) -> list[str
                                         "the request's history", market.spec.date_order)
         except DataError:  # not reached: the forecaster read these dates already
             return []
-    note = calendar_note(np.sort(days), None)
-    return [note] if note else []
+    order = np.argsort(days, kind="stable")
+    note = calendar_note(days[order], None)
+    notes = [note] if note else []
+    # A tick tenfold off the row before (a misplaced decimal point, cents among dollars) moves the
+    # forecast as train, score and evaluate warn of it; the served answer said nothing (a review,
+    # 2026-12-03). Called with the price columns by score_history.
+    for column, values in (prices or {}).items():
+        jump = jump_note(np.asarray(values, dtype=np.float64)[order], days[order], column, None)
+        if jump:
+            notes.append(jump)
+    return notes
 
 
 def _read_history(payload: Mapping[str, Any], columns: list[str], max_rows: int) -> tuple[dict[str, list[Any]], int]:
@@ -1400,7 +1413,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return non_finite(request_id, [0], False)
         if market is None:  # not reached: score_history is the forecasters' handler
             raise RuntimeError("score_history needs a market forecaster")
-        notes = calendar_notes(history[date_column], market)  # as train and score print them; none on a clean history
+        # As train and score print them; none on a clean history. Volume may well jump tenfold in a day.
+        priced = [market.spec.target, *market.spec.extra_columns]
+        notes = calendar_notes(history[date_column], market, {c: history[c] for c in priced if c in history})
         notes += impossible_forecast_notes(market.spec.objective, np.array([result["forecast"]]))
         if notes:
             result["notes"] = notes
