@@ -328,7 +328,7 @@ def test_flag_rate_sets_and_reports_the_operating_point(german_csv: Path, tmp_pa
     result = runner.invoke(app, ["evaluate", str(student), str(german_csv), "--flag-rate", "0.05", "--no-timing"])
     assert result.exit_code == 0, result.output
     assert "chosen to flag 5.0% of these rows; the artifact flags 5.0% of them there" in " ".join(result.output.split())
-    assert "flagged_rate  0.05" in result.output
+    assert "flagged_rate         0.05" in result.output
 
 
 @pytest.mark.parametrize("args", [["--cutoff", "0.3", "--flag-rate", "0.1"], ["--flag-rate", "1.5"]],
