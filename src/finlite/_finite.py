@@ -69,9 +69,10 @@ def value_bounds(mean: float, std: float, low: float | None = None, high: float 
 
 def _far(low: float, high: float, std: float) -> str:
     span_low, span_high = training_span(low, high, std)
-    return (f"far outside what the model was trained on (training values {low:.6g} to {high:.6g}; finlite "
-            f"scores {span_low:.6g} to {span_high:.6g}, {RANGE_MARGIN:g} widths of that range either side): a score "
-            "there would be extrapolation. Check the value and its unit, or train on data that holds such values")
+    return (f"far outside what the model was trained on (training values {low:.10g} to {high:.10g}; finlite "
+            f"scores {span_low:.10g} to {span_high:.10g}, {RANGE_MARGIN:g} widths either side, a width being the "
+            "range, the largest magnitude seen or the scale, whichever is largest): a score there would be "
+            "extrapolation. Check the value and its unit, or train on data that holds such values")
 
 
 def float32_cutoff(cutoff: float) -> np.float32:
@@ -121,18 +122,21 @@ def value_reason(value: Any, number: float, mean: float, std: float, low: float 
 
 
 def table_value_error(column: str, source: str, value: Any, where: str, count: int, *,
-                      standardised: tuple[float, ...] | None = None, scope: str = "") -> DataError:
+                      standardised: tuple[float, ...] | None = None, scope: str = "",
+                      number: float | None = None) -> DataError:
     """The DataError for a table column holding refused numbers, naming the first one.
 
     ``where`` says which row ("row 613", "row 5 (index 'A7')"); ``count`` how many rows of the
     column are refused (``scope`` says among which rows, e.g. " in rows 1–65536" for a chunk);
     ``standardised`` is (mean, scale), or (mean, scale, training low, training high), when the
-    raw value fits float32 but lies beyond what the column accepts (:func:`value_bounds`).
+    raw value fits float32 but lies beyond what the column accepts (:func:`value_bounds`);
+    ``number`` is the value as parsed (text such as "3e38" is a number too), which says why.
     """
     many = f" ({count} such rows{scope})" if count > 1 else ""
     if standardised is not None:
         mean, std, *span = standardised
-        number = float(value) if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) else None
+        if number is None and isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            number = float(value)
         low, high = value_bounds(mean, std)
         if len(span) == 2 and (number is None or low <= number <= high):
             return DataError(f"Numeric column {column!r} in {source} holds {shown(value)} at {where}{many}, "

@@ -110,10 +110,11 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
                       f"(scale {std!r}) that an imputed missing value would overflow float32")
         if "low" in item or "high" in item:  # the training range (artifacts from 2026-12-03 on)
             low, high = item.get("low"), item.get("high")
-            if not (finite_number(low) and finite_number(high) and low <= high
+            if not (finite_number(low) and finite_number(high) and low <= item["median"] <= high
                     and abs(low) <= _F32_MAX and abs(high) <= _F32_MAX):
+                # The median imputes a missing value: outside the range, paths would disagree on it.
                 raise bad(f"numeric field {name!r} has training range {low!r:.40} to {high!r:.40}, not two finite "
-                          "float32 numbers, the first at most the second")
+                          f"float32 numbers around its median {item['median']!r:.40}")
         if not isinstance(item.get("indicator"), bool):
             raise bad(f"numeric field {name!r} has indicator {item.get('indicator')!r}, not true or false")
         if item.get("parse", "number") not in _PARSES:

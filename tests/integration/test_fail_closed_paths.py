@@ -363,10 +363,30 @@ def test_a_value_far_outside_the_training_range_is_refused_by_every_path(exporte
         Encoder(pre.to_dict()).encode_record({"x": 1e6, "c": "a"})
 
 
-@pytest.mark.parametrize(("low", "high"), [(3.0, 1.0), (float("nan"), 1.0), (0.0, 1e39), ("0", 1.0)])
+# The last: a median (1.0 here, what imputes a gap) outside the range made the paths disagree (a review).
+@pytest.mark.parametrize(("low", "high"), [(3.0, 1.0), (float("nan"), 1.0), (0.0, 1e39), ("0", 1.0), (1.5, 2.0)])
 def test_a_forged_training_range_is_refused(low: Any, high: Any) -> None:
     pre, _ = _fitted()
     spec = pre.to_dict()
     spec["numeric"][0].update(low=low, high=high)
     with pytest.raises(DataError, match=r"numeric field 'x' has training range .* not two finite float32 numbers"):
         Encoder(spec)
+
+
+def test_a_whale_in_the_test_split_trains_and_bounds_the_range(tmp_path: Path) -> None:
+    """One amount of 5e6 among amounts near 1,000, drawn into a hold-out split, was refused as "far
+    outside what the model was trained on": train exited 2 on seeds 0, 1 and 3 (a review, 2026-12-03).
+    The range recorded covers every row of the training table."""
+    import finlite
+
+    rng = np.random.default_rng(0)
+    book = pd.DataFrame({"amount": rng.lognormal(7.0, 0.5, 500), "grade": rng.choice(["a", "b"], 500),
+                         "bad": rng.integers(0, 2, 500)})
+    book.loc[7, "amount"] = 5e6
+    book.to_csv(tmp_path / "whale.csv", index=False)
+    for seed in range(4):
+        out = tmp_path / f"t{seed}"
+        finlite.train(tmp_path / "whale.csv", target="bad", model="logistic", seed=seed, out=out,
+                      config=finlite.TrainConfig(epochs=2, progress=False))
+        (amount,) = [d for d in finlite.load(out).tabular.to_dict()["numeric"] if d["name"] == "amount"]
+        assert (amount["low"], amount["high"]) == (float(book["amount"].min()), 5e6)

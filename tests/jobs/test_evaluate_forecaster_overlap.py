@@ -76,3 +76,19 @@ def test_a_baseline_of_another_objective_is_refused(forecast_dir: Path, prices: 
         evaluate_artifact(forecast_dir, tmp_path / "prices.csv", baseline=volatility, timing=False)
     same = evaluate_artifact(forecast_dir, tmp_path / "prices.csv", baseline=forecast_dir, timing=False)
     assert same["rows"] > 0
+
+
+def test_a_forged_mase_scale_is_refused_naming_the_field(fitted: tuple[Path, Path], tmp_path: Path) -> None:
+    import shutil
+
+    from finlite._manifest import amend_artifact
+    from finlite.errors import ArtifactError
+
+    teacher, prices = fitted
+    forged = tmp_path / "forged"
+    shutil.copytree(teacher, forged)
+    metrics = json.loads((forged / "manifest.json").read_text())["metrics"]
+    metrics["forecast"]["mase_scale"]["units"] = "abc"
+    amend_artifact(forged, {}, {"metrics": metrics})
+    with pytest.raises(ArtifactError, match=r"'metrics\.forecast\.mase_scale' is .*'abc'.*not an object of positive"):
+        evaluate_artifact(forged, prices, timing=False)

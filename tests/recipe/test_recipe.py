@@ -446,3 +446,12 @@ def test_a_step_that_silences_the_student_is_rolled_back(teacher_dir: Path, germ
     assert second.gates[1].metric == "agreement" and second.gates[1].passed  # the loophole: agreement alone passed
     assert second.metrics["auc"] == pytest.approx(first.metrics["auc"], abs=1e-6)  # the ranking was kept
     assert outcome.report["recipe"]["passed"]  # the kept student (the distilled one) decides on the test split
+    # Without a gate on decisions the step is kept (no decisions were promised), and said loudly.
+    with temporary_method("test_silence", Silence, silence):
+        recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\n  - {method: test_silence}\n"
+                                  "gates:\n  auc: {max_drop: 0.05}\n")
+        outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
+                                       progress=False)
+    assert [r.status for r in outcome.result.records] == ["kept", "kept"]
+    assert any(w.startswith("WARNING: the student flags no test row at the cut-off, where its teacher flags ")
+               and "no gate on decisions stopped it" in w for w in outcome.report["warnings"])

@@ -134,6 +134,8 @@ def _prepare_table(table: Table, schema: Schema, split: SplitConfig, preprocesso
         encoding = encoding or Encoding(seed=split.seed)
         preprocessor = Preprocessor(schema, encoding).fit(train_rows, f"the training split of {table.source}",
                                                           labels=labels[parts.train])
+        # The range later scoring accepts covers every row of the table, its hold-out splits included.
+        preprocessor.cover(frame, table.source)
         if preprocessor.notes:
             schema = replace(schema, notes=schema.notes + tuple(preprocessor.notes))
             preprocessor.schema = schema

@@ -276,7 +276,8 @@ def numeric_column(series: pd.Series, column: str, source: str,
         rows = np.flatnonzero(refused)
         row = int(rows[0])
         raise table_value_error(column, source, series.iloc[row], frame_row(series.index, row), int(rows.size),
-                                standardised=standardise if abs(values[row]) <= F32_MAX else None)
+                                standardised=standardise if abs(values[row]) <= F32_MAX else None,
+                                number=float(values[row]))
     return values
 
 

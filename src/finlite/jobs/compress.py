@@ -34,7 +34,7 @@ from finlite.methods.registry import method_from_dict
 from finlite.methods.targets import DistillData, distill_data, teacher_logits
 from finlite.models.base import FinliteModel
 from finlite.models.gbdt import remembering_scores
-from finlite.recipe.gates import GateResult, decision_check, evaluate_candidate
+from finlite.recipe.gates import DECISION_METRICS, GateResult, decision_check, evaluate_candidate
 from finlite.recipe.runner import RecipeResult, StepRecord, run_recipe
 from finlite.recipe.spec import Recipe, Step
 from finlite.tasks import get_task, series_rows
@@ -89,10 +89,28 @@ def fidelity_warning(report: dict[str, Any], gates: bool) -> str | None:
             "epochs, or a preset with gates (--preset balanced).")
 
 
+def silent_warning(report: dict[str, Any], gate_metrics: Sequence[str]) -> str | None:
+    """The loud warning for a student that flags no test row (or every one) at the cut-off where
+    its teacher flags some, in a run without a gate on decisions (which would have rolled it back:
+    :func:`finlite.recipe.gates.decision_check`): it would decline or approve everyone when served
+    (a review, 2026-12-03: an AUC gate alone kept such a student, without a word)."""
+    teacher, student = report.get("teacher", {}).get("flagged_rate"), report.get("student", {}).get("flagged_rate")
+    if any(metric in DECISION_METRICS for metric in gate_metrics) or teacher is None or student is None:
+        return None
+    if not 0 < float(teacher) < 1 or 0 < float(student) < 1:
+        return None
+    return (f"WARNING: the student flags {'no' if float(student) <= 0 else 'every'} test row at the cut-off, where "
+            f"its teacher flags {float(teacher):.2%}: it makes no decisions, and no gate on decisions stopped it. Do "
+            "not deploy it: add an agreement gate (e.g. --preset balanced), train longer, or set its own operating "
+            "point (--flag-rate).")
+
+
 def fidelity_warnings(report: dict[str, Any], gate_metrics: Sequence[str]) -> list[str]:
-    """Every warning a run's comparison raises: the AUC one (no gates at all) and the PR-AUC one
-    (rare positives, no PR-AUC gate; :func:`finlite.evaluate.summary_report.rare_positive_warning`)."""
-    found = [fidelity_warning(report, gates=bool(gate_metrics)), rare_positive_warning(report, gate_metrics)]
+    """Every warning a run's comparison raises: the AUC one (no gates at all), the silent-student
+    one (no gate on decisions) and the PR-AUC one (rare positives, no PR-AUC gate;
+    :func:`finlite.evaluate.summary_report.rare_positive_warning`)."""
+    found = [fidelity_warning(report, gates=bool(gate_metrics)), silent_warning(report, gate_metrics),
+             rare_positive_warning(report, gate_metrics)]
     return [message for message in found if message is not None]
 
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from finlite._spec import finite_number
 from finlite._util import percent
 from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_walk
 from finlite.data.io import Table, read_table
-from finlite.errors import ConfigError, DataError
+from finlite.errors import ArtifactError, ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
 from finlite.evaluate.report import compare_models, model_evidence
 from finlite.export.timing import report_timer
@@ -196,7 +197,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         # one quiet day holds no fraud.
         only = art.schema.positive if len(y) and y[0] == 1 else "other"
         judged = "The test split" if split == "test" else "The rows"
-        raise DataError(f"{judged} of {table.source} hold {len(y):,} row(s), every one of class {only!r} in "
+        raise DataError(f"{judged} of {table.source}: {len(y):,} row(s), every one of class {only!r} in "
                         f"column {art.schema.target!r}: AUC and the decision metrics need both classes. Evaluate on "
                         "rows with both outcomes (a longer period).", param="data")
     x = art.tabular.transform(rows, table.source)
@@ -273,8 +274,13 @@ def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
     fitted = dates.get("validation") or dates.get("train")
     if fitted:
         recorded = ((art.manifest.get("metrics") or {}).get("forecast") or {}).get("mase_scale")
-        holdout = prepare_holdout(prices, market, recorded_walk(art), after=fitted[1],
-                                  mase_scales=recorded if isinstance(recorded, dict) else None)
+        if recorded is not None and not (isinstance(recorded, dict) and all(
+                value is None or (finite_number(value) and value > 0) for value in recorded.values())):
+            # Read as a number below: a forged one was a raw ValueError (a review, 2026-12-03).
+            raise ArtifactError(f"{art.path}'s manifest field 'metrics.forecast.mase_scale' is {recorded!r:.80}, not "
+                                "an object of positive numbers (or null); the manifest is damaged or forged. "
+                                "Re-create the artifact.")
+        holdout = prepare_holdout(prices, market, recorded_walk(art), after=fitted[1], mase_scales=recorded)
         return holdout, f"every date of {prices.source} after {fitted[1]} and the purge"
     series = prepare_series(prices, market.spec, walk=recorded_walk(art), preprocessor=market)
     _check_out_of_sample(art, series, prices.source)

@@ -480,7 +480,7 @@ def _arrow_value_error(column: Any, values: np.ndarray, name: str, mean: float, 
     raw = column[i].as_py() if hasattr(column[i], "as_py") else column[i]
     return table_value_error(name, source, raw, f"row {first_row + i}", int(rows.size),
                              standardised=None if abs(values[i]) > _F32_MAX else (mean, std, *(span or ())),
-                             scope=f" in rows {first_row}–{first_row + len(values) - 1}")
+                             scope=f" in rows {first_row}–{first_row + len(values) - 1}", number=float(values[i]))
 
 
 def _text_number(text: str) -> float:

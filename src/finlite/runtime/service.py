@@ -65,6 +65,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 
+from finlite._finite import RANGE_MARGIN
 from finlite._keys import category_key
 from finlite._limits import available_cores
 from finlite._paths import FileTooLarge, read_small_file
@@ -646,9 +647,11 @@ def _record_schema(predictor: Predictor) -> dict[str, Any]:
     for name, *_ in predictor.encoder.numeric:
         # The encoder's own bounds: within float32, raw and standardised, and near the training range.
         low, high = predictor.encoder.bounds[name]
+        near = (f", and within {RANGE_MARGIN:g} widths of the training range beyond it"
+                if name in predictor.encoder.spans else "")
         props[name] = {"anyOf": [{"type": "number", "minimum": low, "maximum": high}, {"type": "null"}],
                        "description": "a finite number from minimum to maximum (within float32, also once "
-                                      "standardised, and within 10 widths of the training range beyond it); null when "
+                                      f"standardised{near}); null when "
                                       "unknown (imputed). A number written as text (\"35\") is read as a CSV "
                                       "cell is; any other text is refused"}
         if name in predictor.encoder.money:  # money text such as "$60,000.00" is read as in training
