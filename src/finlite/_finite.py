@@ -69,7 +69,7 @@ def value_bounds(mean: float, std: float, low: float | None = None, high: float 
 
 def _far(low: float, high: float, std: float) -> str:
     span_low, span_high = training_span(low, high, std)
-    return (f"far outside what the model was trained on (training values {low:.10g} to {high:.10g}; finlite "
+    return (f"far outside what the model was trained on (values {low:.10g} to {high:.10g} in its training table; finlite "
             f"scores {span_low:.10g} to {span_high:.10g}, {RANGE_MARGIN:g} widths either side, a width being the "
             "range, the largest magnitude seen or the scale, whichever is largest): a score there would be "
             "extrapolation. Check the value and its unit, or train on data that holds such values")

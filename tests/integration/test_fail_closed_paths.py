@@ -183,7 +183,7 @@ def test_an_int_beyond_int64_in_a_frame_is_read_as_a_record_reads_it(exported_di
     # Far beyond the training amounts (250 to 18,424): refused alike by both paths, naming it.
     for given in (rows, rows.to_dict("records")):
         with pytest.raises(DataError, match=r"credit_amount.*18446744073709551616.*far outside what the model was "
-                                            r"trained on \(training values 250 to 18424"):
+                                            r"trained on \(values 250 to 18424 in its training table"):
             predictor.predict_score(given)
     rows.loc[1, "credit_amount"] = 10**400
     with pytest.raises(DataError, match=r"'credit_amount' in the DataFrame holds .* at row 2, which is not a finite"):
@@ -339,7 +339,7 @@ def test_a_value_far_outside_the_training_range_is_refused_by_every_path(exporte
     assert (low, high) == (250.0 - 10 * 18424.0, 18424.0 + 10 * 18424.0)  # the width: the largest magnitude
     predictor = Predictor(exported_dir)
     rows = german.head(5).drop(columns=["creditability"]).reset_index(drop=True).astype({"credit_amount": float})
-    far = r"far outside what the model was trained on \(training values 250 to 18424; finlite scores -183990 to 202664"
+    far = r"far outside what the model was trained on \(values 250 to 18424 in its training table; finlite scores -183990 to 202664"
     for value, accepted in ((high, True), (low, True), (-1e6, False), (high * 1.001, False)):
         rows.loc[2, "credit_amount"] = value
         if accepted:
@@ -359,7 +359,7 @@ def test_a_value_far_outside_the_training_range_is_refused_by_every_path(exporte
     for item in old["numeric"]:
         item.pop("low"), item.pop("high")
     assert Encoder(old).encode_record({"x": 1e6, "c": "a"})[0][0] == pytest.approx((1e6 - 1.0) / pre.numeric_[0].std)
-    with pytest.raises(RecordErrors, match=r"training values 0 to 2; finlite scores -20 to 22"):
+    with pytest.raises(RecordErrors, match=r"values 0 to 2 in its training table; finlite scores -20 to 22"):
         Encoder(pre.to_dict()).encode_record({"x": 1e6, "c": "a"})
 
 
@@ -390,3 +390,20 @@ def test_a_whale_in_the_test_split_trains_and_bounds_the_range(tmp_path: Path) -
                       config=finlite.TrainConfig(epochs=2, progress=False))
         (amount,) = [d for d in finlite.load(out).tabular.to_dict()["numeric"] if d["name"] == "amount"]
         assert (amount["low"], amount["high"]) == (float(book["amount"].min()), 5e6)
+
+
+def test_the_reason_for_a_refused_number_does_not_depend_on_how_it_was_written() -> None:
+    """Text "3e38" in a column of scale 0.01 was "far outside the training range" in pandas and Arrow and
+    "standardised it overflows" in the record path; as a float, "overflows" everywhere (a review)."""
+    pre, _ = _fitted()
+    spec = pre.to_dict()
+    spec["numeric"][0].update(std=0.01)
+    encoder = Encoder(spec)
+    for written in ("3e38", 3e38):
+        with pytest.raises(RecordErrors, match=r"standardised it overflows"):
+            encoder.encode_record({"x": written, "c": "a"})
+        frame = pd.DataFrame({"x": pd.Series([written], dtype=object), "c": ["a"]})
+        with pytest.raises(DataError, match=r"standardised it overflows"):
+            Preprocessor.from_dict(spec).transform(frame)
+        with pytest.raises(DataError, match=r"standardised it overflows"):
+            encoder.encode_arrow(pa.table({"x": pa.array([str(written)]), "c": ["a"]}))

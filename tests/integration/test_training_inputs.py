@@ -295,3 +295,10 @@ def test_a_date_column_of_seconds_says_how_to_make_dates() -> None:
                                         r"\)\) and name it, or drop --date-column") as info:
         make_split(book, book["bad"].to_numpy(dtype=float), SplitConfig(date_column="Time"), source="book.csv")
     assert info.value.param == "date_column"
+
+
+def test_a_date_column_of_true_false_says_it_holds_no_dates() -> None:
+    book = _book(29).assign(when=[i % 2 == 0 for i in range(29)])
+    with pytest.raises(DataError, match=r"'when' in book\.csv holds true/false values, not dates; .* Name a column of "
+                                        r"dates, or drop --date-column"):
+        make_split(book, book["bad"].to_numpy(dtype=float), SplitConfig(date_column="when"), source="book.csv")

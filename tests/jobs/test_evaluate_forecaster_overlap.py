@@ -92,3 +92,7 @@ def test_a_forged_mase_scale_is_refused_naming_the_field(fitted: tuple[Path, Pat
     amend_artifact(forged, {}, {"metrics": metrics})
     with pytest.raises(ArtifactError, match=r"'metrics\.forecast\.mase_scale' is .*'abc'.*not an object of positive"):
         evaluate_artifact(forged, prices, timing=False)
+    metrics["forecast"]["mase_scale"] = {}  # MASE would have been null without a word
+    amend_artifact(forged, {}, {"metrics": metrics})
+    with pytest.raises(ArtifactError, match=r"'metrics\.forecast\.mase_scale' is \{\}"):
+        evaluate_artifact(forged, prices, timing=False)

@@ -35,7 +35,11 @@ def test_a_collapsed_pr_auc_on_rare_positives_warns_and_rebuilds(tmp_path: Path,
     assert "WARNING: positives are rare here" in stderr and "no gate checked PR-AUC" in stderr
     report = json.loads((tmp_path / "student" / "report.json").read_text())
     summary = next(s for s in report["sections"] if s["id"] == "summary")
-    assert summary["status"] == "WARN" and summary["notes"][0].startswith("WARNING: positives are rare here")
+    assert summary["status"] == "WARN"
+    assert any(note.startswith("WARNING: positives are rare here") for note in summary["notes"])
+    # This barely trained student also flags every row at the teacher's cut-off, and no gate on
+    # decisions judged it: said too (a review, 2026-12-03).
+    assert any(note.startswith("WARNING: the student flags every test row") for note in summary["notes"])
     # The recipe's gates (AUC only) left the AUC warning out, in compress and in the rebuild alike.
     assert not any("test AUC" in note for note in summary["notes"])
     rebuilt = rebuild_report(tmp_path / "student", book, out=tmp_path / "rebuilt")

@@ -455,3 +455,14 @@ def test_a_step_that_silences_the_student_is_rolled_back(teacher_dir: Path, germ
     assert [r.status for r in outcome.result.records] == ["kept", "kept"]
     assert any(w.startswith("WARNING: the student flags no test row at the cut-off, where its teacher flags ")
                and "no gate on decisions stopped it" in w for w in outcome.report["warnings"])
+
+
+def test_the_silent_student_warning_covers_every_row_and_defers_to_a_decision_gate() -> None:
+    from finlite.jobs.compress import silent_warning
+
+    report = {"teacher": {"flagged_rate": 0.3}, "student": {"flagged_rate": 1.0}}
+    warning = silent_warning(report, ["auc"])
+    assert warning is not None and warning.startswith("WARNING: the student flags every test row at the cut-off, "
+                                                      "where its teacher flags 30.00%")
+    assert silent_warning(report, ["auc", "agreement"]) is None  # the gate decided already
+    assert silent_warning({"teacher": {"flagged_rate": 0.3}, "student": {"flagged_rate": 0.2}}, []) is None

@@ -171,7 +171,7 @@ def test_an_integer_beyond_2_to_the_53_is_scored_as_the_record_path_reads_it(exp
     pq.write_table(table, tmp_path / "in.parquet")
     # Far beyond the training durations (4 to 72 months), it is refused now, by every path alike and
     # naming it; a duration within range in the same int64 column still scores as the record path.
-    far = r"far outside what the model was trained on \(training values 4 to 72"
+    far = r"far outside what the model was trained on \(values 4 to 72 in its training table"
     with pytest.raises(DataError, match=far):
         predictor.score_record(frame.iloc[3].to_dict())
     with pytest.raises(DataError, match=rf"'duration_in_month' in .*in\.parquet holds 9007199254740993 at row 4.*{far}"):

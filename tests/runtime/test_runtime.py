@@ -461,3 +461,17 @@ def test_the_bench_table_keeps_a_space_between_large_latencies() -> None:
     assert lines[2].split() == ["teacher", "torch", "eager", "24003.3µs", "60108.5µs", "61.6µs", "12326.3µs", "1,234,567"]
     assert lines[3].split()[-5:] == ["5.0µs", "9.0µs", "61.6µs", "12326.3µs", "1,234,567"]
     assert len({len(line) for line in lines[:4] if line != lines[1]}) == 1  # the columns line up
+
+
+def test_the_openapi_page_gives_each_numeric_field_its_accepted_range(exported_dir: Path) -> None:
+    """The encoder's own bounds, with the training range where preprocessor.json records one."""
+    from finlite.runtime.service import _record_schema
+
+    predictor = Predictor(exported_dir)
+    props = _record_schema(predictor)["properties"]
+    for name, *_ in predictor.encoder.numeric:
+        low, high = predictor.encoder.bounds[name]
+        number = props[name]["anyOf"][0]
+        assert (number["minimum"], number["maximum"]) == (low, high)
+        assert "within 10 widths of the training range" in props[name]["description"]
+    assert props["credit_amount"]["anyOf"][0]["maximum"] == pytest.approx(18424 * 11)

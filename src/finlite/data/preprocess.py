@@ -241,7 +241,8 @@ class Preprocessor:
     # -- fitting -----------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, source: str = "the training data",
             labels: np.ndarray | None = None) -> Preprocessor:
-        """Learn medians, scales, categories and encodings from ``frame`` (the training split only).
+        """Learn medians, scales, categories and encodings from ``frame`` (the training split only;
+        :meth:`cover` then widens the range of values scoring accepts to the other splits).
 
         ``labels`` (0/1, one per row) are needed for weight of evidence / target encoding; by
         default they are read from the schema's target column of ``frame``.

@@ -88,7 +88,12 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         bad = dates.isna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            if bad.all() and pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            if bad.all() and pd.api.types.is_bool_dtype(raw):
+                raise DataError(
+                    f"Date column {config.date_column!r} in {source} holds true/false values, not dates; an "
+                    "out-of-time split orders rows by calendar date. Name a column of dates, or drop --date-column "
+                    "for a stratified split.", param="date_column")
+            if bad.all() and pd.api.types.is_numeric_dtype(raw):
                 # Elapsed or epoch seconds (card data's "Time"): no row is a date, so "remove the
                 # row" was no advice (a fraud engineer's walk-through, 2026-12-03).
                 raise DataError(

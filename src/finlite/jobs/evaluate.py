@@ -274,7 +274,7 @@ def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
     fitted = dates.get("validation") or dates.get("train")
     if fitted:
         recorded = ((art.manifest.get("metrics") or {}).get("forecast") or {}).get("mase_scale")
-        if recorded is not None and not (isinstance(recorded, dict) and all(
+        if recorded is not None and not (isinstance(recorded, dict) and "units" in recorded and all(
                 value is None or (finite_number(value) and value > 0) for value in recorded.values())):
             # Read as a number below: a forged one was a raw ValueError (a review, 2026-12-03).
             raise ArtifactError(f"{art.path}'s manifest field 'metrics.forecast.mase_scale' is {recorded!r:.80}, not "
