@@ -572,5 +572,5 @@ def test_evaluate_shows_the_rare_class_metrics_and_warns_on_a_thin_hold_out(teac
     german[german["creditability"] == "good"].head(50).to_csv(quiet, index=False)
     result = runner.invoke(app, ["evaluate", str(teacher_dir), str(quiet), "--no-timing"])
     assert result.exit_code == 2
-    assert re.search(r"The rows of .*quiet\.csv: 50 row\(s\), every one of class 'other' in column 'creditability': AUC and the "
+    assert re.search(r"The rows of .*quiet\.csv: 50 row\(s\), every one of class 'good' in column 'creditability': AUC and the "
                      r"decision metrics need both classes\. Evaluate on rows with both outcomes", result.output)

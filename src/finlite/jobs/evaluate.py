@@ -195,7 +195,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     if task.decides and len(np.unique(y)) < 2:
         # The metrics' own error named no file and no fix (a review, 2026-12-03): a fraud hold-out of
         # one quiet day holds no fraud.
-        only = art.schema.positive if len(y) and y[0] == 1 else "other"
+        only = art.schema.positive if len(y) and y[0] == 1 else art.schema.negative
         judged = "The test split" if split == "test" else "The rows"
         raise DataError(f"{judged} of {table.source}: {len(y):,} row(s), every one of class {only!r} in "
                         f"column {art.schema.target!r}: AUC and the decision metrics need both classes. Evaluate on "
