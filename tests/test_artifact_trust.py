@@ -291,6 +291,11 @@ def test_a_forged_report_json_is_refused_by_every_reader(art: Path, german_csv: 
     # reproduce writes the weights again in the recorded format: only one finlite knows is accepted.
     (lambda m: m.__setitem__("weights_format", 3), r"field 'weights_format' is 3, not one of \(1, 2\)"),
     (lambda m: m.__setitem__("weights_format", True), r"field 'weights_format' is True, not one of \(1, 2\)"),
+    # What evaluate reads to judge a forecaster on a hold-out: a raw ValueError when forged (the final read).
+    (lambda m: m["data"].__setitem__("dates", {"train": ["2020-01-01", "garbage"]}),
+     r"field 'data\.dates' is not an object of split part to \[first, last\] ISO dates"),
+    (lambda m: m["metrics"].__setitem__("forecast", {"mase_scale": {"units": -1.0}}),
+     r"field 'metrics\.forecast\.mase_scale' is \{'units': -1\.0\}, not an object of positive numbers"),
     # A reference beyond float32 overflowed in the cast, numpy's warning on stderr (the same review).
     (lambda m: m["export"]["reasons"]["reference"].__setitem__(0, 1e300),
      r"field 'export\.reasons' is not an object with a method, a non-empty list of reference numbers within float32"),

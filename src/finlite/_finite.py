@@ -135,8 +135,6 @@ def table_value_error(column: str, source: str, value: Any, where: str, count: i
     many = f" ({count} such rows{scope})" if count > 1 else ""
     if standardised is not None:
         mean, std, *span = standardised
-        if number is None and isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-            number = float(value)
         low, high = value_bounds(mean, std)
         if len(span) == 2 and (number is None or low <= number <= high):
             return DataError(f"Numeric column {column!r} in {source} holds {shown(value)} at {where}{many}, "

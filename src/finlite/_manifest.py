@@ -281,6 +281,8 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
                 raise bad(f"'metrics.test.{key}'", f"is {test[key]!r:.40}, outside {low:g} to {high:g}")
     if isinstance(data, dict):
         _check_data_counts(data, bad)
+    if isinstance(metrics, dict):
+        _check_forecast_metrics(metrics.get("forecast"), bad)
     sparse = manifest.get("sparse_tensors")
     if sparse is not None and (not isinstance(sparse, dict) or not all(
             isinstance(k, str) and _count(v) for k, v in sparse.items())):
@@ -393,6 +395,30 @@ def _check_data_counts(data: Mapping[str, Any], bad: Any) -> None:
     if rates is not None and (not isinstance(rates, dict) or not all(
             finite_number(v) and 0 <= v <= 1 for v in rates.values() if v is not None)):
         raise bad("'data.positive_rate'", "is not an object of split part to a share from 0 to 1")
+    # A forecaster's split dates: evaluate reads the last fitted one to pick a hold-out's dates.
+    dates = data.get("dates")
+    if dates is not None and (not isinstance(dates, dict) or not all(
+            span is None or (isinstance(span, list) and len(span) == 2 and all(_iso_date(d) for d in span))
+            for span in dates.values())):
+        raise bad("'data.dates'", "is not an object of split part to [first, last] ISO dates (or null)")
+
+
+def _iso_date(value: Any) -> bool:
+    import datetime
+
+    try:
+        return isinstance(value, str) and bool(datetime.date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+def _check_forecast_metrics(forecast: Any, bad: Any) -> None:
+    """A forecaster's recorded MASE scales (``metrics.forecast.mase_scale``), which evaluate uses
+    to scale a hold-out's MASE: positive numbers or null, ``units`` at least."""
+    scale = forecast.get("mase_scale") if isinstance(forecast, dict) else None
+    if scale is not None and not (isinstance(scale, dict) and "units" in scale and all(
+            value is None or (finite_number(value) and value > 0) for value in scale.values())):
+        raise bad("'metrics.forecast.mase_scale'", f"is {scale!r:.80}, not an object of positive numbers (or null)")
 
 
 def _check_gates(gates: Any, field: str, bad: Any) -> None:

@@ -79,20 +79,22 @@ def test_a_baseline_of_another_objective_is_refused(forecast_dir: Path, prices: 
 
 
 def test_a_forged_mase_scale_is_refused_naming_the_field(fitted: tuple[Path, Path], tmp_path: Path) -> None:
+    """Read as a number by evaluate's hold-out path: a forged one was a raw ValueError (a review)."""
     import shutil
 
-    from finlite._manifest import amend_artifact
+    from finlite._manifest import manifest_digest
     from finlite.errors import ArtifactError
 
     teacher, prices = fitted
-    forged = tmp_path / "forged"
-    shutil.copytree(teacher, forged)
-    metrics = json.loads((forged / "manifest.json").read_text())["metrics"]
-    metrics["forecast"]["mase_scale"]["units"] = "abc"
-    amend_artifact(forged, {}, {"metrics": metrics})
-    with pytest.raises(ArtifactError, match=r"'metrics\.forecast\.mase_scale' is .*'abc'.*not an object of positive"):
-        evaluate_artifact(forged, prices, timing=False)
-    metrics["forecast"]["mase_scale"] = {}  # MASE would have been null without a word
-    amend_artifact(forged, {}, {"metrics": metrics})
-    with pytest.raises(ArtifactError, match=r"'metrics\.forecast\.mase_scale' is \{\}"):
-        evaluate_artifact(forged, prices, timing=False)
+    for value, shown in (("abc", r".*'abc'.*not an object of positive"), ({}, r"\{\}")):
+        forged = tmp_path / f"forged{len(shown)}"
+        shutil.copytree(teacher, forged)
+        manifest = json.loads((forged / "manifest.json").read_text())
+        if isinstance(value, dict):
+            manifest["metrics"]["forecast"]["mase_scale"] = value  # MASE would have been null without a word
+        else:
+            manifest["metrics"]["forecast"]["mase_scale"]["units"] = value
+        manifest["manifest_sha256"] = manifest_digest(manifest)  # what a forger with write access does
+        (forged / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(ArtifactError, match=rf"'metrics\.forecast\.mase_scale' is {shown}"):
+            evaluate_artifact(forged, prices, timing=False)

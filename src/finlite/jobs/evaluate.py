@@ -8,11 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from finlite._spec import finite_number
 from finlite._util import percent
 from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_walk
 from finlite.data.io import Table, read_table
-from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
 from finlite.evaluate.report import compare_models, model_evidence
 from finlite.export.timing import report_timer
@@ -273,13 +272,8 @@ def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
     dates = (art.manifest.get("data") or {}).get("dates") or {}
     fitted = dates.get("validation") or dates.get("train")
     if fitted:
+        # Both checked when the manifest was read (_manifest.check_manifest).
         recorded = ((art.manifest.get("metrics") or {}).get("forecast") or {}).get("mase_scale")
-        if recorded is not None and not (isinstance(recorded, dict) and "units" in recorded and all(
-                value is None or (finite_number(value) and value > 0) for value in recorded.values())):
-            # Read as a number below: a forged one was a raw ValueError (a review, 2026-12-03).
-            raise ArtifactError(f"{art.path}'s manifest field 'metrics.forecast.mase_scale' is {recorded!r:.80}, not "
-                                "an object of positive numbers (or null); the manifest is damaged or forged. "
-                                "Re-create the artifact.")
         holdout = prepare_holdout(prices, market, recorded_walk(art), after=fitted[1], mase_scales=recorded)
         return holdout, f"every date of {prices.source} after {fitted[1]} and the purge"
     series = prepare_series(prices, market.spec, walk=recorded_walk(art), preprocessor=market)

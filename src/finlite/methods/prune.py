@@ -326,13 +326,14 @@ def plan_pruning(model: FinliteModel, method: PruningMethod, *, data: DistillDat
                               "gradual_pruning (granularity='neuron'); Taylor and regularized pruning work on MLP "
                               "and logistic models.", param="granularity")
         norm = getattr(method, "norm", "l2")
+        names = prunable_layer_names(model, method.granularity)
         if isinstance(model, SequenceModel):
             widths = [model.in_features, *model.hidden]  # layer i reads widths[i] and produces widths[i + 1]
-            shapes = [(f"rnn.{i}", [int(widths[i + 1]), int(widths[i])]) for i in range(len(model.hidden))]
+            shapes = [(name, [int(widths[i + 1]), int(widths[i])]) for i, name in enumerate(names)]
             return plan_from_scores(model, method, shapes, recurrent_unit_scores(model, norm))
         # A convolution's weight [out, in, taps] is planned as the matrix [out, in · taps].
-        shapes = [(f"convs.{i}", [conv.out_channels, conv.in_channels * conv.kernel_size[0]])
-                  for i, conv in enumerate(conv_layers(model))]
+        shapes = [(name, [conv.out_channels, conv.in_channels * conv.kernel_size[0]])
+                  for name, conv in zip(names, conv_layers(model), strict=True)]
         return plan_from_scores(model, method, shapes, channel_scores(model, norm))
     layers = _candidates(model, method.granularity)
     if isinstance(method, TaylorPruning):

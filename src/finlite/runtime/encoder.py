@@ -65,7 +65,6 @@ class Encoder:
         try:
             numeric = [(str(d["name"]), float(d["median"]), float(d["mean"]), float(d["std"]), bool(d["indicator"]))
                        for d in spec["numeric"]]
-            #: Each numeric field's training range, where the file records one: (low, high).
             spans = {str(d["name"]): (float(d["low"]), float(d["high"])) for d in spec["numeric"] if "low" in d}
             money = {str(d["name"]) for d in spec["numeric"] if d.get("parse", "number") == MONEY}
             # (name, encoding, kept categories, rare training values, values per category or None, default)

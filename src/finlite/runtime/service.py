@@ -758,7 +758,11 @@ def calendar_notes(dates: Sequence[Any], market: MarketPreprocessor,
     # forecast as train, score and evaluate warn of it; the served answer said nothing (a review,
     # 2026-12-03). Called with the price columns by score_history.
     for column, values in (prices or {}).items():
-        jump = jump_note(np.asarray(values, dtype=np.float64)[order], days[order], column, None)
+        try:  # values the forecaster accepted; a form numpy reads otherwise gets no note, never an error
+            numbers = np.asarray(values, dtype=np.float64)[order]
+        except (TypeError, ValueError):
+            continue
+        jump = jump_note(numbers, days[order], column, None)
         if jump:
             notes.append(jump)
     return notes
