@@ -33,7 +33,7 @@ import numpy as np
 
 from finlite._util import closest
 from finlite.errors import ConfigError, DataError
-from finlite.evaluate.fidelity import agreement, fidelity_metrics, psi, regression_fidelity, spearman
+from finlite.evaluate.fidelity import agreement, alert_overlap, fidelity_metrics, psi, regression_fidelity, spearman
 from finlite.evaluate.forecast import (
     date_mean_errors,
     diebold_mariano,
@@ -266,7 +266,8 @@ def _binary_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float 
 
 def _binary_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None) -> dict[str, Any]:
     band = agreement_band(t, s)
-    return {"agreement": agreement(t, s, _cut(cutoff)), "psi": psi(t, s), "spearman": spearman(t, s),
+    return {"agreement": agreement(t, s, _cut(cutoff)), "alert_overlap": alert_overlap(t, s, _cut(cutoff)),
+            "psi": psi(t, s), "spearman": spearman(t, s),
             "max_abs_diff": float(np.max(np.abs(t - s))) if len(s) else 0.0,
             "agreement_band_min": min(b["agreement"] for b in band),
             "agreement_band": {f"{b['flag_rate']:.0%}": b["agreement"] for b in band}}
@@ -277,8 +278,8 @@ BINARY = register_task(Task(
     decides=True, link="sigmoid",
     higher_better=("auc", "gini", "ks", "pr_auc", "f1", "accuracy"),
     lower_better=("brier", "log_loss"),
-    fidelity_gates=("agreement", "agreement_band_min", "psi", "spearman", "max_abs_diff"),
-    decision_metrics=("agreement", "f1", "accuracy"),
+    fidelity_gates=("agreement", "alert_overlap", "agreement_band_min", "psi", "spearman", "max_abs_diff"),
+    decision_metrics=("agreement", "alert_overlap", "f1", "accuracy"),
     step_keys=("agreement_band", "flagged_rate", "cutoff", "rows_per_second", "batch", "timed"),
     metrics_fn=_binary_metrics, fidelity_fn=_binary_fidelity, step_fidelity_fn=_binary_step_fidelity,
 ))
@@ -432,7 +433,7 @@ DIRECTION = register_task(Task(
                    "information_coefficient"),
     lower_better=("brier", "log_loss"),
     fidelity_gates=(*BINARY.fidelity_gates, "dm_pvalue", "da_pvalue"),
-    decision_metrics=("agreement", "f1", "accuracy", "directional_accuracy"),
+    decision_metrics=("agreement", "alert_overlap", "f1", "accuracy", "directional_accuracy"),
     step_keys=(*BINARY.step_keys, "dm_statistic"),
     metrics_fn=_direction_metrics, fidelity_fn=_direction_fidelity, step_fidelity_fn=_direction_step_fidelity,
 ))

@@ -169,3 +169,35 @@ def test_percent_reads_as_the_share_it_stands_for(share: float) -> None:
         assert text == f"{share:.1%}"
     else:
         assert abs(value - share * 100) <= 0.05 * abs(share * 100) + 1e-12  # two significant digits
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=60), st.floats(0.01, 0.99))
+def test_alert_overlap_is_the_jaccard_index_of_the_flagged_rows(pairs: list[tuple[float, float]], cut: float) -> None:
+    from finlite.evaluate.fidelity import alert_overlap
+
+    t, s = np.array(pairs).T
+    mine = {i for i, v in enumerate(t) if v >= cut}
+    theirs = {i for i, v in enumerate(s) if v >= cut}
+    expected = len(mine & theirs) / len(mine | theirs) if mine | theirs else 1.0  # sets, computed apart
+    value = alert_overlap(t, s, cut)
+    assert value == pytest.approx(expected, abs=1e-12)
+    assert value == pytest.approx(alert_overlap(s, t, cut), abs=1e-12)  # symmetric
+    assert (value == 1.0) == (mine == theirs)
+    # Flagging more rows the teacher does not flag never raises it (they add to the union only).
+    louder = np.where(t < cut, np.maximum(s, cut), s)
+    assert alert_overlap(t, louder, cut) <= value + 1e-12
+
+
+def test_the_band_gives_the_alert_overlap_where_agreement_hides_it() -> None:
+    """A fraud book: the teacher flags 1 %; a student keeps 99 % agreement while half the alerts differ."""
+    rng = np.random.default_rng(3)
+    teacher = rng.random(10_000)
+    student = teacher.copy()
+    top = np.argsort(teacher)[-100:]  # the teacher's 1 % alerts
+    student[top[:50]] = rng.random(50) * 0.5  # half of them dropped by the student ...
+    low = np.flatnonzero(teacher < 0.5)[:50]
+    student[low] = 0.999 + rng.random(50) * 1e-4  # ... and 50 others raised instead
+    point = {b["flag_rate"]: b for b in agreement_band(teacher, student)}[0.01]
+    assert point["agreement"] == pytest.approx(0.99)
+    assert point["alert_overlap"] == pytest.approx(50 / 150)

@@ -4,6 +4,7 @@ build_decisions, build_accuracy, flipped_cases_csv) on small synthetic inputs.""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from typing import Any
@@ -236,7 +237,10 @@ def test_decisions_counts_mcnemar_and_approval_at_teacher_bad_rate() -> None:
     assert at["approved_bad_rate"] <= target + 1e-12
     agree = met["agreement"]
     p = met["mcnemar"]["p_value"]
-    expected = "FAIL" if agree < 0.95 else "WARN" if agree < 0.98 or (p < 0.05 and b > c) else "PASS"
+    overlap = np.sum(tf & sf) / np.sum(tf | sf)
+    assert met["alert_overlap"] == pytest.approx(overlap)
+    expected = ("FAIL" if agree < 0.95 else "WARN" if agree < 0.98 or overlap < 0.8 or (p < 0.05 and b > c)
+                else "PASS")
     assert sec.status == expected
 
 
@@ -359,3 +363,41 @@ def test_default_resamples_shrink_only_for_very_large_test_sets() -> None:
     assert sec.metrics["n_boot"] == 1000 and "1000 bootstrap resamples" in sec.notes[0]
     with pytest.raises(ConfigError, match="n_boot"):
         v.build_discrimination(_inputs(), n_boot=0)
+
+
+def test_decisions_warn_when_the_alerts_differ_though_agreement_is_high() -> None:
+    """At fraud prevalence agreement over all rows stays near 1 whatever the alerts do (99 % with 34 of
+    61 alerts shared, a review of 2026-12-03): the section judges the alerts on their own too."""
+    inp = _inputs(n=4000)
+    t = inp.teacher.scores_test
+    flagged = np.flatnonzero(t >= 0.5)
+    s = t.copy()
+    # 1 % of the rows, all teacher alerts, fall below the cut-off; 1 % of the others rise above it.
+    s[flagged[:40]] = 0.1
+    s[np.flatnonzero(t < 0.5)[:40]] = 0.9
+    sec = v.build_decisions(_inputs(n=4000, student=s))
+    met = sec.metrics
+    both, either = int(np.sum((t >= 0.5) & (s >= 0.5))), int(np.sum((t >= 0.5) | (s >= 0.5)))
+    assert met["agreement"] == pytest.approx(1 - 80 / 4000)
+    assert (met["flagged_by_both"], met["flagged_by_either"]) == (both, either)
+    assert met["alert_overlap"] == pytest.approx(both / either)
+    assert met["alert_overlap"] >= v.ALERT_OVERLAP_WARN  # a book flagging a third of its rows
+    # A rare-alert book: the teacher flags its top 1 %; the student drops half of them and raises as many
+    # unflagged bad rows as it dropped more bad than good ones, so each model is right as often.
+    base = _inputs(n=4000)
+    y = base.y_test
+    rare = np.where(t >= np.quantile(t, 0.99), t, t * 0.4)
+    student = rare.copy()
+    top = np.flatnonzero(rare >= 0.5)
+    dropped = top[: top.size // 2]
+    student[dropped] = 0.1
+    bad_dropped, good_dropped = int(y[dropped].sum()), int((1 - y[dropped]).sum())
+    raised = np.flatnonzero((rare < 0.5) & (y == 1))[: bad_dropped - good_dropped]
+    student[raised] = 0.9
+    sec = v.build_decisions(dataclasses.replace(base, teacher=_model("teacher", rare, base.teacher.scores_train),
+                                                student=_model("student", student, base.student.scores_train)))
+    assert sec.metrics["agreement"] > 0.99 and sec.metrics["alert_overlap"] < v.ALERT_OVERLAP_WARN
+    assert sec.metrics["mcnemar"]["p_value"] > 0.5  # b = c: the overlap alone warns here
+    assert sec.status == "WARN"
+    assert f"alert overlap {sec.metrics['alert_overlap']:.4f}" in sec.threshold
+    assert f"of the {sec.metrics['flagged_by_either']:,} row(s) either model flags" in sec.summary

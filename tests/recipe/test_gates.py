@@ -53,9 +53,27 @@ def test_a_decision_gate_where_the_teacher_flags_nothing_or_everything_is_an_err
                                           rf"the teacher flags {share} of the 250 rows.*pass flag_rate=") as info:
         Gate("agreement", min=0.99).check({"agreement": 1.0}, teacher)
     assert info.value.param == "flag_rate"
+    with pytest.raises(ConfigError, match=rf"The gate 'alert_overlap' is judged at the cut-off 0.5 .* flags {share}"):
+        Gate("alert_overlap", min=0.9).check({"alert_overlap": 1.0}, teacher)
     # A gate that reads no decision is still judged there.
     (auc,) = Gate("auc", max_drop=0.01).check({"auc": 0.795}, teacher)
     assert auc.passed
+
+
+def test_an_alert_overlap_gate_judges_the_alerts_where_agreement_passes() -> None:
+    """Fraud prevalence: 99 % agreement with 34 of 61 alerts shared (a review, 2026-12-03)."""
+    teacher = {"flagged_rate": 0.0075, "rows": 8000, "cutoff": 0.4}
+    candidate = {"agreement": 0.99, "alert_overlap": 34 / 61, "flagged_rate": 0.006}
+    (agree,) = Gate("agreement", min=0.99).check(candidate, teacher)
+    (overlap,) = Gate("alert_overlap", min=0.8).check(candidate, teacher)
+    assert agree.passed and not overlap.passed
+    assert overlap.message == "alert_overlap 0.557377 < min 0.8 (by 0.2426)"
+    recipe = Recipe.from_yaml("steps:\n  - {method: dynamic_int8}\ngates:\n  alert_overlap: {min: 0.8}\n")
+    assert recipe.gates == [Gate("alert_overlap", min=0.8)]
+    with pytest.raises(ConfigError, match=r"alert_overlap.*cannot use max_drop"):
+        Recipe.from_yaml("steps:\n  - {method: dynamic_int8}\ngates:\n  alert_overlap: {max_drop: 0.1}\n")
+    with pytest.raises(ConfigError, match=r"alert_overlap"):
+        Recipe.from_yaml("steps:\n  - {method: dynamic_int8}\ngates:\n  alert_overlap: {min: 80}\n")
 
 
 def test_runner_refuses_a_decision_gate_at_a_degenerate_cutoff_before_training(teacher_dir: Path,
@@ -82,6 +100,15 @@ def test_candidate_metrics_carry_agreement_over_the_band_of_flag_rates(teacher_d
     assert set(same["agreement_band"]) == {"1%", "2%", "5%", "10%", "20%", "30%"}
     assert same["agreement_band_min"] == 1.0 and same["agreement"] == 1.0 and same["size_ratio"] == 1.0
     assert 0.0 < same["flagged_rate"] < 1.0 and same["cutoff"] == art.cutoff
+    assert same["alert_overlap"] == 1.0
+    # Against another model's scores: the share of the rows either flags that both flag, counted apart.
+    other = np.random.default_rng(0).permutation(p_teacher)
+    moved = evaluate_candidate(art.model, data.x_val, data.y_val, other, art.cutoff, timing=False,
+                               teacher_bytes=art.weights_bytes)
+    mine = set(np.flatnonzero(other >= art.cutoff))
+    theirs = set(np.flatnonzero(p_teacher >= art.cutoff))
+    assert moved["alert_overlap"] == pytest.approx(len(mine & theirs) / len(mine | theirs))
+    assert moved["alert_overlap"] < 1.0
     with pytest.raises(ConfigError, match="Unknown task 'ranking'"):
         evaluate_candidate(art.model, data.x_val, data.y_val, p_teacher, art.cutoff, timing=False,
                            teacher_bytes=art.weights_bytes, task="ranking")

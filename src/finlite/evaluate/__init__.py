@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from finlite.evaluate.fidelity import (
     agreement,
+    alert_overlap,
     correlation,
     fidelity_metrics,
     psi,
@@ -73,6 +74,7 @@ __all__ = [
     "accuracy_at",
     "agreement",
     "agreement_band",
+    "alert_overlap",
     "auc",
     "average_precision",
     "brier",

@@ -8,9 +8,9 @@ import numpy as np
 
 from finlite.errors import DataError
 from finlite.evaluate.metrics import rankdata
-from finlite.evaluate.operating import agreement_band
+from finlite.evaluate.operating import agreement_band, flag_overlap
 
-__all__ = ["PSI_FAIL", "PSI_WARN", "agreement", "correlation", "fidelity_metrics", "psi", "psi_contributions",
+__all__ = ["PSI_FAIL", "PSI_WARN", "agreement", "alert_overlap", "correlation", "fidelity_metrics", "psi", "psi_contributions",
            "regression_fidelity", "spearman", "swap_set"]
 
 # Floor for an empty PSI bin: keeps ln(a/e) finite; the usual choice in credit-risk practice.
@@ -39,6 +39,17 @@ def agreement(p_teacher: np.ndarray, p_student: np.ndarray, cutoff: float) -> fl
     """Share of rows where both models take the same decision (score ≥ cut-off is positive)."""
     a, b = _pair(p_teacher, p_student)
     return float(np.mean((a >= cutoff) == (b >= cutoff)))
+
+
+def alert_overlap(p_teacher: np.ndarray, p_student: np.ndarray, cutoff: float) -> float:
+    """Of the rows either model flags at the cut-off (score ≥ cut-off), the share both flag: the
+    Jaccard index of the two alert sets (1.0 when neither flags a row; :func:`flag_overlap`).
+
+    At fraud prevalence :func:`agreement` is close to 1 whatever the alerts do (every row neither
+    model flags agrees); this counts the alerts alone, the fidelity a fraud team is judged by.
+    """
+    a, b = _pair(p_teacher, p_student)
+    return flag_overlap(a >= cutoff, b >= cutoff)
 
 
 def swap_set(p_teacher: np.ndarray, p_student: np.ndarray, y: np.ndarray, cutoff: float) -> dict[str, Any]:
@@ -86,10 +97,11 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def fidelity_metrics(p_teacher: np.ndarray, p_student: np.ndarray, y: np.ndarray, cutoff: float) -> dict[str, Any]:
-    """Agreement (at the cut-off and over the band of flag rates), swap set, PSI (student against
-    teacher) and Spearman correlation."""
+    """Agreement and alert overlap (at the cut-off and over the band of flag rates), swap set, PSI
+    (student against teacher) and Spearman correlation."""
     return {
         "agreement": agreement(p_teacher, p_student, cutoff),
+        "alert_overlap": alert_overlap(p_teacher, p_student, cutoff),
         "agreement_band": agreement_band(p_teacher, p_student),
         "swap_set": swap_set(p_teacher, p_student, y, cutoff),
         "psi": psi(p_teacher, p_student),

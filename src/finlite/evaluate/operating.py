@@ -22,7 +22,7 @@ from finlite._util import check_fraction, percent
 from finlite.errors import ConfigError, DataError
 
 __all__ = ["FLAG_RATE_BAND", "OperatingPoint", "agreement_band", "check_decisive", "check_operating_options",
-           "cutoff_at_flag_rate", "operating_point"]
+           "cutoff_at_flag_rate", "flag_overlap", "operating_point"]
 
 #: Flag rates (shares of rows flagged by the teacher) over which agreement is reported.
 FLAG_RATE_BAND = (0.01, 0.02, 0.05, 0.10, 0.20, 0.30)
@@ -163,6 +163,18 @@ def _flagged(scores: np.ndarray, cutoff: float) -> float | None:
     return float(np.mean(scores >= cutoff)) if scores.size else None
 
 
+def flag_overlap(teacher_flags: np.ndarray, student_flags: np.ndarray) -> float:
+    """Of the rows either model flags, the share both flag (the Jaccard index of the two sets of
+    flagged rows); 1.0 when neither flags a row (the two sets are the same, empty).
+
+    Agreement over all rows hides what a fraud team cares about: with 0.75 % of payments flagged,
+    two models whose alerts overlap on 34 of 61 still agree on 99 % of rows. The overlap counts
+    the alerts alone, and a student cannot raise it by flagging more rows (those add to the union).
+    """
+    either = int(np.count_nonzero(teacher_flags | student_flags))
+    return float(np.count_nonzero(teacher_flags & student_flags) / either) if either else 1.0
+
+
 def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
                    rates: Sequence[float] = FLAG_RATE_BAND) -> list[dict[str, float]]:
     """Agreement of decisions at each flag rate of ``rates``: the cut-off is the teacher's
@@ -170,7 +182,8 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
 
     Each point also gives the share the student flags at that cut-off (``student_flagged``): a
     student whose scores sit on another scale may flag almost nothing, and then its agreement is
-    about ``1 - flag_rate`` without it deciding like the teacher. ``teacher_flagged`` is the share
+    about ``1 - flag_rate`` without it deciding like the teacher; ``alert_overlap`` is the share of
+    the rows either model flags there that both flag (:func:`flag_overlap`). ``teacher_flagged`` is the share
     the teacher really flags there: more than ``flag_rate`` when tied scores straddle the quantile
     (a boosted or int8 teacher), since no cut-off splits a tie; ``teacher_ties_at_cutoff`` counts
     the teacher's scores equal to the cut-off, and ``tied`` says the gap is theirs (more than a
@@ -185,6 +198,7 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
         cut = float(np.quantile(a, 1.0 - rate))
         flagged, ties = float(np.mean(a >= cut)), int(np.sum(a == cut))
         out.append({"flag_rate": float(rate), "cutoff": cut, "agreement": float(np.mean((a >= cut) == (b >= cut))),
+                    "alert_overlap": flag_overlap(a >= cut, b >= cut),
                     "teacher_flagged": flagged, "student_flagged": float(np.mean(b >= cut)),
                     "teacher_ties_at_cutoff": ties,
                     # Off by more than a quantile's rounding (a row and a half) because scores tie at the cut.

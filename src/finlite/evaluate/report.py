@@ -63,8 +63,8 @@ def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, 
     ``sizes`` are the (teacher, student) weights files' bytes of saved models (see
     :func:`model_evidence`'s ``model_bytes``).
     ``task`` chooses the metrics and fidelity measures (:mod:`finlite.tasks`); for a binary
-    classifier the fidelity holds agreement at ``cutoff`` and over the band of flag rates
-    (``agreement_band``), and ``operating_point`` (how the cut-off was set) is reported with it.
+    classifier the fidelity holds agreement and the alert overlap at ``cutoff`` and over the band of
+    flag rates (``agreement_band``), and ``operating_point`` (how the cut-off was set) is reported with it.
     ``rows`` (the dates and horizon of a series' windows, :func:`finlite.tasks.series_rows`) puts a
     forecaster's Diebold–Mariano test at its horizon and per date. With ``timing``, ``timer`` times
     both models side by side, each on its own encoding (see :func:`model_evidence`).
@@ -151,9 +151,14 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("correlation with teacher", "", _fmt(f["correlation"], "f")))
     elif "agreement" in f:
         rows.append(("agreement at cut-off", "", _fmt(f["agreement"], "pct")))
+        if f.get("alert_overlap") is not None:  # absent from a report written before it existed
+            rows.append(("alert overlap at cut-off (both / either)", "", _fmt(f["alert_overlap"], "pct")))
         for point in f.get("agreement_band", []):
             flagged, really = point.get("student_flagged"), point.get("teacher_flagged")
-            shown = _fmt(point["agreement"], "pct") + (f" (flags {percent(flagged)})" if flagged is not None else "")
+            said = [f"flags {percent(flagged)}"] if flagged is not None else []
+            if point.get("alert_overlap") is not None:
+                said.append(f"overlap {percent(point['alert_overlap'])}")
+            shown = _fmt(point["agreement"], "pct") + (f" ({', '.join(said)})" if said else "")
             label = f"agreement, teacher flags {point['flag_rate']:.0%}"
             if really is not None and point.get("tied"):
                 label += f" ({percent(really)}: tied scores)"  # no cut-off splits a tie

@@ -89,7 +89,7 @@ def rare_positive_warning(comparison: Mapping[str, Any], gate_metrics: Sequence[
 
 
 #: The fidelity numbers the summary repeats (the decisions and accuracy sections have the rest).
-_FIDELITY = ("agreement", "psi", "spearman", "correlation", "rmse_vs_teacher", "mae_vs_teacher")
+_FIDELITY = ("agreement", "alert_overlap", "psi", "spearman", "correlation", "rmse_vs_teacher", "mae_vs_teacher")
 
 
 def _number(value: Any) -> Any:

@@ -39,6 +39,7 @@ from finlite.evaluate import metrics as _m
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.evaluate.fidelity import agreement as _agreement
 from finlite.evaluate.fidelity import swap_set as _swap_set
+from finlite.evaluate.operating import flag_overlap
 from finlite.evaluate.sections import Plot, Section, Series, Table, TabularInputs, curve_points, worst
 
 __all__ = [
@@ -1038,19 +1039,28 @@ def _approval_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return cum_all / y.size, cum_pos / cum_all, cut
 
 
-def build_decisions(inp: TabularInputs) -> Section:
-    """The ``decisions`` section: the 2×2 swap set at the cut-off, agreement, approval rates, the
-    student's approval rate at the teacher's approved bad rate, and McNemar's test of the two
-    models' correctness on the label.
+#: The decisions section warns when fewer of the rows either model flags are flagged by both: at
+#: fraud prevalence agreement over all rows stays near 1 whatever the alerts do (99 % with 34 of 61
+#: alerts shared, a review of 2026-12-03), so the alerts are judged on their own.
+ALERT_OVERLAP_WARN = 0.8
 
-    FAIL when agreement < 0.95; WARN when agreement < 0.98, or McNemar p < 0.05 with the student
-    the worse; PASS otherwise.
+
+def build_decisions(inp: TabularInputs) -> Section:
+    """The ``decisions`` section: the 2×2 swap set at the cut-off, agreement, the alert overlap (of
+    the rows either model flags, the share both flag), approval rates, the student's approval rate
+    at the teacher's approved bad rate, and McNemar's test of the two models' correctness on the
+    label.
+
+    FAIL when agreement < 0.95; WARN when agreement < 0.98, the alert overlap is below
+    :data:`ALERT_OVERLAP_WARN`, or McNemar p < 0.05 with the student the worse; PASS otherwise.
     """
     _require_task(inp, "binary", "decisions")
     cutoff = _require_cutoff(inp, "decisions")
     y, t, s = _binary_arrays(inp)
     t_flag, s_flag = t >= cutoff, s >= cutoff
     agree = _agreement(t, s, cutoff)
+    overlap = flag_overlap(t_flag, s_flag)
+    both, either = int(np.sum(t_flag & s_flag)), int(np.sum(t_flag | s_flag))
     cells = _swap_set(t, s, y, cutoff)
     t_ok, s_ok = t_flag == (y == 1), s_flag == (y == 1)
     b, c = int(np.sum(t_ok & ~s_ok)), int(np.sum(~t_ok & s_ok))
@@ -1074,7 +1084,7 @@ def build_decisions(inp: TabularInputs) -> Section:
     flipped = int(np.sum(t_flag != s_flag))
     if agree < 0.95:
         status = "FAIL"
-    elif agree < 0.98 or (mc["p_value"] < 0.05 and student_worse):
+    elif agree < 0.98 or overlap < ALERT_OVERLAP_WARN or (mc["p_value"] < 0.05 and student_worse):
         status = "WARN"
     else:
         status = "PASS"
@@ -1096,21 +1106,26 @@ def build_decisions(inp: TabularInputs) -> Section:
         series.append(Series(m, *curve_points(rate, bad)))
     plots = [Plot("approval_curve", f"Approval rate vs {inp.positive} rate among approved", "approval rate",
                   f"{inp.positive} rate among approved", series)]
-    summary = (f"Agreement {agree:.2%} at cut-off {cutoff:.6g}; {flipped} decision(s) flipped. McNemar p = "
+    summary = (f"Agreement {agree:.2%} at cut-off {cutoff:.6g}; {flipped} decision(s) flipped. Alerts: {both:,} "
+               f"of the {either:,} row(s) either model flags are flagged by both (overlap {overlap:.2%}). McNemar p = "
                f"{_fmt(mc['p_value'])} (teacher right / student wrong: {b}; the reverse: {c}). Approval "
                f"teacher {approval['teacher']:.2%}, student {approval['student']:.2%}.")
     return Section(
         id="decisions", title="Decisions", status=status,  # type: ignore[arg-type]
-        threshold=("FAIL when agreement < 0.95; WARN when agreement < 0.98 or McNemar p < 0.05 with the student "
-                   f"worse; PASS otherwise. Here: agreement {agree:.4f}, McNemar p {_fmt(mc['p_value'])}."),
+        threshold=(f"FAIL when agreement < 0.95; WARN when agreement < 0.98, the alert overlap < {ALERT_OVERLAP_WARN:g} "
+                   "or McNemar p < 0.05 with the student worse; PASS otherwise. Here: agreement "
+                   f"{agree:.4f}, alert overlap {overlap:.4f}, McNemar p {_fmt(mc['p_value'])}."),
         summary=summary,
-        metrics={"cutoff": cutoff, "rows": int(y.size), "agreement": agree, "flipped": flipped,
+        metrics={"cutoff": cutoff, "rows": int(y.size), "agreement": agree, "alert_overlap": overlap,
+                 "flagged_by_both": both, "flagged_by_either": either, "flipped": flipped,
                  "flipped_to_approved": int(np.sum(t_flag & ~s_flag)),
                  "flipped_to_flagged": int(np.sum(~t_flag & s_flag)), "swap_set": cells,
                  "approval_rate": approval, "approved_bad_rate": approved_bad,
                  "student_at_teacher_bad_rate": at_target, "mcnemar": mc, "student_worse": student_worse},
         tables=[table], plots=plots,
-        notes=["McNemar compares correctness on the label: b = teacher right and student wrong, c = the reverse "
+        notes=["Alert overlap: of the rows either model flags, the share both flag (1 when neither flags a row); "
+               "a student cannot raise it by flagging more rows.",
+               "McNemar compares correctness on the label: b = teacher right and student wrong, c = the reverse "
                "(a flag is right when the row is positive).",
                "Approval at the teacher's bad rate: the student approves its lowest-scoring rows, whole runs of "
                "tied scores at a time, up to the largest share whose bad rate stays at or below the teacher's "

@@ -4,7 +4,7 @@ A gate names a metric and a limit (``max_drop`` against the teacher for a metric
 better, ``max_increase`` against the teacher for an error such as rmse or brier, ``min``, ``max``);
 which metrics a gate may name, and which limits each takes, come from the task registry
 (:mod:`finlite.tasks`). :func:`evaluate_candidate` measures a candidate on one split, for the
-data's task. A gate on a decision (agreement, f1, accuracy) is refused, not passed, where the
+data's task. A gate on a decision (agreement, alert_overlap, f1, accuracy) is refused, not passed, where the
 teacher flags no row or every row at the cut-off. Latency gates judge the deployed
 model: the candidate's ONNX export scored by the runtime Predictor's session
 (:func:`~finlite.export.timing.deployed_latency`), never torch eager. An int8 step with ``require_faster`` is also timed
@@ -58,7 +58,7 @@ GATE_KEYS = ("max_drop", "max_increase", "min", "max")
 #: ``min: -1`` passes them all). Metrics not listed are at least 0 (errors, sizes, latencies, PSI);
 #: r2 is at most 1.
 METRIC_RANGES: dict[str, tuple[float, float]] = {
-    **dict.fromkeys(("auc", "ks", "pr_auc", "f1", "accuracy", "brier", "agreement", "agreement_band_min",
+    **dict.fromkeys(("auc", "ks", "pr_auc", "f1", "accuracy", "brier", "agreement", "alert_overlap", "agreement_band_min",
                      "directional_accuracy", "dm_pvalue", "da_pvalue"), (0.0, 1.0)),
     **dict.fromkeys(("gini", "spearman", "correlation", "information_coefficient"), (-1.0, 1.0)),
     "r2": (-math.inf, 1.0),
@@ -97,7 +97,7 @@ class GateResult:
 
 
 def decision_check(candidate: Mapping[str, Any], teacher: Mapping[str, Any], gates: Sequence[Gate]) -> list[GateResult]:
-    """What a gate on decisions (agreement, F1, accuracy) also checks: where the teacher flags
+    """What a gate on decisions (agreement, alert overlap, F1, accuracy) also checks: where the teacher flags
     some rows at the cut-off but not all, the candidate must too.
 
     At fraud prevalence a candidate that flags nothing agrees with a teacher flagging 0.75 % of
@@ -167,7 +167,7 @@ class Gate:
         with the limits.
 
         Raises:
-            ConfigError: the gate reads decisions (agreement, f1, accuracy) and the teacher's
+            ConfigError: the gate reads decisions (agreement, alert_overlap, f1, accuracy) and the teacher's
                 metrics show it flags no row or every row at the cut-off (``teacher["flagged_rate"]``):
                 such a gate would decide nothing.
             ConfigError: the candidate's metrics have no value for this gate's metric on these
