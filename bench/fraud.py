@@ -8,7 +8,8 @@ by side in one process. Checks the issue's targets:
 
 - the distilled MLP keeps at least 99 % of the teacher's test AUC;
 - its artifact is at least 50 times smaller than the teacher's;
-- the preset ``balanced`` passes ``auc: {max_drop: 0.005}`` and ``agreement: {min: 0.99}``.
+- the preset ``balanced`` passes ``auc: {max_drop: 0.005}``, ``agreement: {min: 0.99}`` and
+  ``alert_overlap: {min: 0.8}``.
 
 Writes ``bench/results/fraud.json`` and prints the table (method, size, AUC, PR-AUC, recall at
 0.1 % false-positive rate, agreement, alert overlap, batch-1 latency). Agreement is over every
@@ -100,7 +101,8 @@ def run(seed: int) -> dict:
         checks = {
             "student keeps >= 99% of teacher AUC": plain["auc"] >= 0.99 * teacher_row["auc"],
             "student artifact >= 50x smaller": plain["size_ratio"] >= 50,
-            "preset balanced passes auc max_drop 0.005 and agreement min 0.99": bool(balanced["gates_passed"]),
+            "preset balanced passes auc max_drop 0.005, agreement min 0.99 and alert_overlap min 0.8":
+                bool(balanced["gates_passed"]),
         }
     return {"dataset": "ULB card fraud (284,807 payments, 492 frauds), stratified 60/20/20 split",
             "seed": seed, "machine": {"python": platform.python_version(), "processor": platform.processor(),

@@ -24,7 +24,11 @@ def test_binary_and_regression_are_registered_with_their_gates() -> None:
     for task in (binary, regression):
         assert set(COST_GATES) <= set(task.gate_metrics)
         assert len(task.gate_metrics) == len(set(task.gate_metrics))
-    assert binary.decision_metrics == ("agreement", "f1", "accuracy") and regression.decision_metrics == ()
+    assert binary.decision_metrics == ("agreement", "alert_overlap", "f1", "accuracy")
+    assert regression.decision_metrics == ()
+    assert binary.supports("alert_overlap", "min") and get_task("direction").supports("alert_overlap", "min")
+    assert "alert_overlap" in get_task("direction").decision_metrics
+    assert not regression.supports("alert_overlap", "min") and not get_task("forecast").supports("alert_overlap", "min")
     with pytest.raises(ConfigError, match=r"Unknown task 'regresion'\. Did you mean 'regression'") as info:
         get_task("regresion")
     assert info.value.param == "task"

@@ -179,14 +179,27 @@ def test_alert_overlap_is_the_jaccard_index_of_the_flagged_rows(pairs: list[tupl
     t, s = np.array(pairs).T
     mine = {i for i, v in enumerate(t) if v >= cut}
     theirs = {i for i, v in enumerate(s) if v >= cut}
-    expected = len(mine & theirs) / len(mine | theirs) if mine | theirs else 1.0  # sets, computed apart
     value = alert_overlap(t, s, cut)
-    assert value == pytest.approx(expected, abs=1e-12)
+    if not mine | theirs:  # neither flags a row: nothing to compare, not a perfect score
+        assert value is None and alert_overlap(s, t, cut) is None
+        return
+    assert value is not None
+    assert value == pytest.approx(len(mine & theirs) / len(mine | theirs), abs=1e-12)  # sets, computed apart
     assert value == pytest.approx(alert_overlap(s, t, cut), abs=1e-12)  # symmetric
     assert (value == 1.0) == (mine == theirs)
     # Flagging more rows the teacher does not flag never raises it (they add to the union only).
-    louder = np.where(t < cut, np.maximum(s, cut), s)
-    assert alert_overlap(t, louder, cut) <= value + 1e-12
+    louder = alert_overlap(t, np.where(t < cut, np.maximum(s, cut), s), cut)
+    assert louder is not None and louder <= value + 1e-12
+
+
+def test_flag_overlap_takes_flags_not_numbers() -> None:
+    from finlite.evaluate.operating import flag_overlap
+
+    assert flag_overlap(np.array([True, False, True]), np.array([True, True, True])) == pytest.approx(2 / 3)
+    with pytest.raises(DataError, match=r"two equally long arrays of flags \(booleans\); got int64 \(3,\)"):
+        flag_overlap(np.array([1, 0, 2]), np.array([True, True, True]))
+    with pytest.raises(DataError, match="equally long"):
+        flag_overlap(np.array([True]), np.array([True, False]))
 
 
 def test_the_band_gives_the_alert_overlap_where_agreement_hides_it() -> None:
@@ -201,3 +214,29 @@ def test_the_band_gives_the_alert_overlap_where_agreement_hides_it() -> None:
     point = {b["flag_rate"]: b for b in agreement_band(teacher, student)}[0.01]
     assert point["agreement"] == pytest.approx(0.99)
     assert point["alert_overlap"] == pytest.approx(50 / 150)
+
+
+def test_reports_add_the_fraud_budgets_where_the_rows_hold_enough_alerts() -> None:
+    from finlite.evaluate.fidelity import fidelity_metrics
+    from finlite.evaluate.operating import report_band
+    from finlite.evaluate.report import render_markdown, render_table
+
+    assert report_band(1_000) == FLAG_RATE_BAND  # 0.5 % would be 5 alerts: not shown
+    assert report_band(4_000) == (0.005, *FLAG_RATE_BAND)
+    assert report_band(20_000) == (0.001, 0.005, *FLAG_RATE_BAND)
+    rng = np.random.default_rng(1)
+    teacher = rng.random(30_000)
+    student = np.clip(teacher + rng.normal(scale=0.001, size=teacher.size), 0, 1)
+    fidelity = fidelity_metrics(teacher, student, (teacher > 0.5).astype(float), 0.9)
+    band = {round(b["flag_rate"], 6): b for b in fidelity["agreement_band"]}
+    assert list(band) == [0.001, 0.005, *FLAG_RATE_BAND]
+    top = teacher >= np.quantile(teacher, 0.999)  # the teacher's 0.1 %, counted apart
+    mine = student >= band[0.001]["cutoff"]
+    assert band[0.001]["alert_overlap"] == pytest.approx(np.sum(top & mine) / np.sum(top | mine))
+    report = {"split": "test", "rows": teacher.size, "teacher": {}, "student": {}, "fidelity": fidelity, "ratios": {"size_ratio": 2.0},
+              "operating_point": {"description": "given", "flagged_by_teacher": 0.1, "flagged_by_student": 0.1}}
+    text = render_table(report)
+    assert "agreement, teacher flags 0.1%" in text and "agreement, teacher flags 1%" in text
+    assert "teacher flags 0.1 % to 30 % of the rows" in render_markdown(report)
+    small = {**report, "fidelity": fidelity_metrics(teacher[:1000], student[:1000], np.zeros(1000), 0.9)}
+    assert "teacher flags 1 % to 30 % of the rows" in render_markdown(small)

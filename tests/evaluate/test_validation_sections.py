@@ -401,3 +401,23 @@ def test_decisions_warn_when_the_alerts_differ_though_agreement_is_high() -> Non
     assert sec.status == "WARN"
     assert f"alert overlap {sec.metrics['alert_overlap']:.4f}" in sec.threshold
     assert f"of the {sec.metrics['flagged_by_either']:,} row(s) either model flags" in sec.summary
+
+
+def test_decisions_do_not_judge_a_handful_of_alerts_or_none() -> None:
+    base = _inputs(n=4000)
+    t = base.teacher.scores_test
+    cut = float(np.sort(t)[-5])  # the teacher flags 5 rows
+    s = t.copy()
+    top = np.argsort(t)[-5:]
+    s[top[0]] = 0.0  # one alert swapped for another row: overlap 4/6
+    s[np.argsort(t)[0]] = 1.0
+    sec = v.build_decisions(dataclasses.replace(base, cutoff=cut, student=_model("student", s, base.student.scores_train)))
+    assert sec.metrics["alert_overlap"] == pytest.approx(4 / 6) and sec.metrics["flagged_by_either"] == 6
+    assert "too few to judge, 20 needed" in sec.summary
+    assert sec.status == "PASS"  # agreement 99.95 %, McNemar p 1: six alerts decide nothing
+    # Neither model flags a row: no overlap to report, not a perfect one.
+    none = v.build_decisions(dataclasses.replace(base, cutoff=1.5))
+    assert none.metrics["alert_overlap"] is None and none.metrics["flagged_by_either"] == 0
+    assert "Neither model flags a row, so there are no alerts to compare." in none.summary
+    assert "alert overlap none (no row flagged)" in none.threshold
+    _json_ok(none, "decisions")

@@ -8,7 +8,7 @@ import numpy as np
 
 from finlite.errors import DataError
 from finlite.evaluate.metrics import rankdata
-from finlite.evaluate.operating import agreement_band, flag_overlap
+from finlite.evaluate.operating import agreement_band, flag_overlap, report_band
 
 __all__ = ["PSI_FAIL", "PSI_WARN", "agreement", "alert_overlap", "correlation", "fidelity_metrics", "psi", "psi_contributions",
            "regression_fidelity", "spearman", "swap_set"]
@@ -41,9 +41,10 @@ def agreement(p_teacher: np.ndarray, p_student: np.ndarray, cutoff: float) -> fl
     return float(np.mean((a >= cutoff) == (b >= cutoff)))
 
 
-def alert_overlap(p_teacher: np.ndarray, p_student: np.ndarray, cutoff: float) -> float:
+def alert_overlap(p_teacher: np.ndarray, p_student: np.ndarray, cutoff: float) -> float | None:
     """Of the rows either model flags at the cut-off (score ≥ cut-off), the share both flag: the
-    Jaccard index of the two alert sets (1.0 when neither flags a row; :func:`flag_overlap`).
+    Jaccard index of the two alert sets (None when neither flags a row; :func:`flag_overlap`).
+    For a direction model the "alerts" are its up calls.
 
     At fraud prevalence :func:`agreement` is close to 1 whatever the alerts do (every row neither
     model flags agrees); this counts the alerts alone, the fidelity a fraud team is judged by.
@@ -97,12 +98,13 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def fidelity_metrics(p_teacher: np.ndarray, p_student: np.ndarray, y: np.ndarray, cutoff: float) -> dict[str, Any]:
-    """Agreement and alert overlap (at the cut-off and over the band of flag rates), swap set, PSI
-    (student against teacher) and Spearman correlation."""
+    """Agreement and alert overlap (at the cut-off and over the band of flag rates, from 0.1 % where
+    the rows allow: :func:`~finlite.evaluate.operating.report_band`), swap set, PSI (student against
+    teacher) and Spearman correlation."""
     return {
         "agreement": agreement(p_teacher, p_student, cutoff),
         "alert_overlap": alert_overlap(p_teacher, p_student, cutoff),
-        "agreement_band": agreement_band(p_teacher, p_student),
+        "agreement_band": agreement_band(p_teacher, p_student, report_band(np.asarray(p_teacher).size)),
         "swap_set": swap_set(p_teacher, p_student, y, cutoff),
         "psi": psi(p_teacher, p_student),
         "spearman": spearman(p_teacher, p_student),

@@ -21,11 +21,17 @@ import numpy as np
 from finlite._util import check_fraction, percent
 from finlite.errors import ConfigError, DataError
 
-__all__ = ["FLAG_RATE_BAND", "OperatingPoint", "agreement_band", "check_decisive", "check_operating_options",
-           "cutoff_at_flag_rate", "flag_overlap", "operating_point"]
+__all__ = ["FLAG_RATE_BAND", "LOW_FLAG_RATES", "OperatingPoint", "agreement_band", "check_decisive", "check_operating_options",
+           "cutoff_at_flag_rate", "flag_overlap", "operating_point", "report_band"]
 
-#: Flag rates (shares of rows flagged by the teacher) over which agreement is reported.
+#: Flag rates (shares of rows flagged by the teacher) over which agreement is reported and gated
+#: (``agreement_band_min``).
 FLAG_RATE_BAND = (0.01, 0.02, 0.05, 0.10, 0.20, 0.30)
+#: Fraud alert budgets below the band: reported (not gated) where the teacher flags at least
+#: :data:`LOW_RATE_MIN_ALERTS` rows at the rate, so a fraud team sees agreement and alert overlap
+#: where it operates, and a 1,000-row table shows no rate judged on one or two alerts.
+LOW_FLAG_RATES = (0.001, 0.005)
+LOW_RATE_MIN_ALERTS = 20
 
 #: How an operating point was set (recorded in the manifest).
 METHODS = ("training_bad_rate", "flag_rate", "cutoff", "recorded")
@@ -163,20 +169,32 @@ def _flagged(scores: np.ndarray, cutoff: float) -> float | None:
     return float(np.mean(scores >= cutoff)) if scores.size else None
 
 
-def flag_overlap(teacher_flags: np.ndarray, student_flags: np.ndarray) -> float:
+def flag_overlap(teacher_flags: np.ndarray, student_flags: np.ndarray) -> float | None:
     """Of the rows either model flags, the share both flag (the Jaccard index of the two sets of
-    flagged rows); 1.0 when neither flags a row (the two sets are the same, empty).
+    flagged rows, given as booleans); None when neither flags a row (nothing to compare: a gate
+    on it is refused there, as every decision gate is where the teacher flags no row).
 
     Agreement over all rows hides what a fraud team cares about: with 0.75 % of payments flagged,
     two models whose alerts overlap on 34 of 61 still agree on 99 % of rows. The overlap counts
     the alerts alone, and a student cannot raise it by flagging more rows (those add to the union).
     """
-    either = int(np.count_nonzero(teacher_flags | student_flags))
-    return float(np.count_nonzero(teacher_flags & student_flags) / either) if either else 1.0
+    a, b = np.asarray(teacher_flags), np.asarray(student_flags)
+    if a.dtype != np.bool_ or b.dtype != np.bool_ or a.shape != b.shape:
+        raise DataError(f"The alert overlap compares two equally long arrays of flags (booleans); got {a.dtype} "
+                        f"{a.shape} and {b.dtype} {b.shape}.")
+    either = int(np.count_nonzero(a | b))
+    return float(np.count_nonzero(a & b) / either) if either else None
+
+
+def report_band(rows: int) -> tuple[float, ...]:
+    """The flag rates a fidelity report shows on ``rows`` rows: each of :data:`LOW_FLAG_RATES`
+    where it flags at least :data:`LOW_RATE_MIN_ALERTS` rows (0.1 % from 20,000 rows, 0.5 % from
+    4,000), then :data:`FLAG_RATE_BAND`."""
+    return (*(rate for rate in LOW_FLAG_RATES if rate * rows >= LOW_RATE_MIN_ALERTS), *FLAG_RATE_BAND)
 
 
 def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
-                   rates: Sequence[float] = FLAG_RATE_BAND) -> list[dict[str, float]]:
+                   rates: Sequence[float] = FLAG_RATE_BAND) -> list[dict[str, Any]]:
     """Agreement of decisions at each flag rate of ``rates``: the cut-off is the teacher's
     quantile on these rows (the teacher flags that share), and both models decide at it.
 

@@ -152,14 +152,17 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     elif "agreement" in f:
         rows.append(("agreement at cut-off", "", _fmt(f["agreement"], "pct")))
         if f.get("alert_overlap") is not None:  # absent from a report written before it existed
-            rows.append(("alert overlap at cut-off (both / either)", "", _fmt(f["alert_overlap"], "pct")))
+            # A direction model's "alerts" are its up calls.
+            what = "up calls" if report.get("task") == "direction" else "alert"
+            rows.append((f"{what} overlap at cut-off (both / either)", "", _fmt(f["alert_overlap"], "pct")))
         for point in f.get("agreement_band", []):
             flagged, really = point.get("student_flagged"), point.get("teacher_flagged")
             said = [f"flags {percent(flagged)}"] if flagged is not None else []
             if point.get("alert_overlap") is not None:
                 said.append(f"overlap {percent(point['alert_overlap'])}")
             shown = _fmt(point["agreement"], "pct") + (f" ({', '.join(said)})" if said else "")
-            label = f"agreement, teacher flags {point['flag_rate']:.0%}"
+            rate = point["flag_rate"]
+            label = f"agreement, teacher flags {rate:.0%}" if rate >= 0.01 else f"agreement, teacher flags {percent(rate)}"
             if really is not None and point.get("tied"):
                 label += f" ({percent(really)}: tied scores)"  # no cut-off splits a tie
             rows.append((label, "", shown))
@@ -187,6 +190,13 @@ def _headline(ratios: dict[str, Any]) -> str:
             label = {"auc": "AUC", "r2": "R²", "rmse": "RMSE"}.get(name, name)
             parts.append(f"{label} {change} {value:+.4f}")
     return "; ".join(parts)
+
+
+def _band_start(report: dict[str, Any]) -> str:
+    """The lowest flag rate of the report's band: "1 %", or "0.1 %" where the rows allowed it."""
+    band = report["fidelity"].get("agreement_band") or [{"flag_rate": 0.01}]
+    low = min(float(point["flag_rate"]) for point in band)
+    return f"{low:.0%}".replace("%", " %") if low >= 0.01 else percent(low).replace("%", " %")
 
 
 def render_table(report: dict[str, Any], names: tuple[str, str] = ("teacher", "student")) -> str:
@@ -222,8 +232,9 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
     if point:
         lines += ["", f"Operating point: {point['description']}. On these rows the teacher flags "
                       f"{_fmt(point.get('flagged_by_teacher'), 'share')} and the student "
-                      f"{_fmt(point.get('flagged_by_student'), 'share')}; agreement is also shown where the teacher "
-                      "flags 1 % to 30 % of the rows (its own cut-off for each)."]
+                      f"{_fmt(point.get('flagged_by_student'), 'share')}; agreement and the overlap of the flagged "
+                      f"rows are also shown where the teacher flags {_band_start(report)} to 30 % of the rows (its own "
+                      "cut-off for each)."]
     lines += ["", "| metric | teacher | student |", "|---|---:|---:|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in _rows(report)]
     cells = report["fidelity"].get("swap_set")

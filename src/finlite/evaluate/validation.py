@@ -1043,6 +1043,9 @@ def _approval_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarra
 #: fraud prevalence agreement over all rows stays near 1 whatever the alerts do (99 % with 34 of 61
 #: alerts shared, a review of 2026-12-03), so the alerts are judged on their own.
 ALERT_OVERLAP_WARN = 0.8
+#: ... where the two models flag at least this many rows between them: with 6 alerts one swapped
+#: alert moves the overlap from 1 to 0.67, noise rather than evidence (the overlap is still shown).
+ALERT_OVERLAP_MIN_ROWS = 20
 
 
 def build_decisions(inp: TabularInputs) -> Section:
@@ -1052,7 +1055,8 @@ def build_decisions(inp: TabularInputs) -> Section:
     label.
 
     FAIL when agreement < 0.95; WARN when agreement < 0.98, the alert overlap is below
-    :data:`ALERT_OVERLAP_WARN`, or McNemar p < 0.05 with the student the worse; PASS otherwise.
+    :data:`ALERT_OVERLAP_WARN` where the two models flag at least :data:`ALERT_OVERLAP_MIN_ROWS`
+    rows between them, or McNemar p < 0.05 with the student the worse; PASS otherwise.
     """
     _require_task(inp, "binary", "decisions")
     cutoff = _require_cutoff(inp, "decisions")
@@ -1061,6 +1065,13 @@ def build_decisions(inp: TabularInputs) -> Section:
     agree = _agreement(t, s, cutoff)
     overlap = flag_overlap(t_flag, s_flag)
     both, either = int(np.sum(t_flag & s_flag)), int(np.sum(t_flag | s_flag))
+    alerts_differ = overlap is not None and either >= ALERT_OVERLAP_MIN_ROWS and overlap < ALERT_OVERLAP_WARN
+    if overlap is None:
+        said_alerts = "Neither model flags a row, so there are no alerts to compare."
+    else:
+        said_alerts = (f"Alerts: {both:,} of the {either:,} row(s) either model flags are flagged by both (overlap "
+                       f"{overlap:.2%}" + ("" if either >= ALERT_OVERLAP_MIN_ROWS else
+                                           f"; too few to judge, {ALERT_OVERLAP_MIN_ROWS} needed") + ").")
     cells = _swap_set(t, s, y, cutoff)
     t_ok, s_ok = t_flag == (y == 1), s_flag == (y == 1)
     b, c = int(np.sum(t_ok & ~s_ok)), int(np.sum(~t_ok & s_ok))
@@ -1084,7 +1095,7 @@ def build_decisions(inp: TabularInputs) -> Section:
     flipped = int(np.sum(t_flag != s_flag))
     if agree < 0.95:
         status = "FAIL"
-    elif agree < 0.98 or overlap < ALERT_OVERLAP_WARN or (mc["p_value"] < 0.05 and student_worse):
+    elif agree < 0.98 or alerts_differ or (mc["p_value"] < 0.05 and student_worse):
         status = "WARN"
     else:
         status = "PASS"
@@ -1106,15 +1117,16 @@ def build_decisions(inp: TabularInputs) -> Section:
         series.append(Series(m, *curve_points(rate, bad)))
     plots = [Plot("approval_curve", f"Approval rate vs {inp.positive} rate among approved", "approval rate",
                   f"{inp.positive} rate among approved", series)]
-    summary = (f"Agreement {agree:.2%} at cut-off {cutoff:.6g}; {flipped} decision(s) flipped. Alerts: {both:,} "
-               f"of the {either:,} row(s) either model flags are flagged by both (overlap {overlap:.2%}). McNemar p = "
+    summary = (f"Agreement {agree:.2%} at cut-off {cutoff:.6g}; {flipped} decision(s) flipped. {said_alerts} McNemar p = "
                f"{_fmt(mc['p_value'])} (teacher right / student wrong: {b}; the reverse: {c}). Approval "
                f"teacher {approval['teacher']:.2%}, student {approval['student']:.2%}.")
     return Section(
         id="decisions", title="Decisions", status=status,  # type: ignore[arg-type]
         threshold=(f"FAIL when agreement < 0.95; WARN when agreement < 0.98, the alert overlap < {ALERT_OVERLAP_WARN:g} "
-                   "or McNemar p < 0.05 with the student worse; PASS otherwise. Here: agreement "
-                   f"{agree:.4f}, alert overlap {overlap:.4f}, McNemar p {_fmt(mc['p_value'])}."),
+                   f"(where the models flag {ALERT_OVERLAP_MIN_ROWS} rows or more between them) or McNemar p < 0.05 "
+                   f"with the student worse; PASS otherwise. Here: agreement {agree:.4f}, alert overlap "
+                   f"{'none (no row flagged)' if overlap is None else f'{overlap:.4f}'} over {either:,} flagged row(s), "
+                   f"McNemar p {_fmt(mc['p_value'])}."),
         summary=summary,
         metrics={"cutoff": cutoff, "rows": int(y.size), "agreement": agree, "alert_overlap": overlap,
                  "flagged_by_both": both, "flagged_by_either": either, "flipped": flipped,
@@ -1123,7 +1135,7 @@ def build_decisions(inp: TabularInputs) -> Section:
                  "approval_rate": approval, "approved_bad_rate": approved_bad,
                  "student_at_teacher_bad_rate": at_target, "mcnemar": mc, "student_worse": student_worse},
         tables=[table], plots=plots,
-        notes=["Alert overlap: of the rows either model flags, the share both flag (1 when neither flags a row); "
+        notes=["Alert overlap: of the rows either model flags, the share both flag (null when neither flags a row); "
                "a student cannot raise it by flagging more rows.",
                "McNemar compares correctness on the label: b = teacher right and student wrong, c = the reverse "
                "(a flag is right when the row is positive).",

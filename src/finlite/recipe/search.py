@@ -186,6 +186,7 @@ def candidate_record(recipe: Recipe, record: StepRecord, hidden: tuple[int, ...]
     return {"name": recipe.name, "recipe": recipe.to_dict(), "size_bytes": metrics["size_bytes"],
             "latency_p50_us": metrics.get("latency_p50_us"), "rows_per_second": metrics.get("rows_per_second"),
             "timed": metrics.get("timed"), "auc": metrics["auc"], "agreement": metrics["agreement"],
+            "alert_overlap": metrics.get("alert_overlap"),
             "student": student_label(hidden, temperature, input_bins, input_bins_from)}
 
 
