@@ -8,8 +8,7 @@ by side in one process. Checks the issue's targets:
 
 - the distilled MLP keeps at least 99 % of the teacher's test AUC;
 - its artifact is at least 50 times smaller than the teacher's;
-- the preset ``balanced`` passes ``auc: {max_drop: 0.005}``, ``agreement: {min: 0.99}`` and
-  ``alert_overlap: {min: 0.8}``.
+- the preset ``balanced`` passes ``auc: {max_drop: 0.005}`` and ``agreement: {min: 0.99}``.
 
 Writes ``bench/results/fraud.json`` and prints the table (method, size, AUC, PR-AUC, recall at
 0.1 % false-positive rate, agreement, alert overlap, batch-1 latency). Agreement is over every
@@ -101,8 +100,7 @@ def run(seed: int) -> dict:
         checks = {
             "student keeps >= 99% of teacher AUC": plain["auc"] >= 0.99 * teacher_row["auc"],
             "student artifact >= 50x smaller": plain["size_ratio"] >= 50,
-            "preset balanced passes auc max_drop 0.005, agreement min 0.99 and alert_overlap min 0.8":
-                bool(balanced["gates_passed"]),
+            "preset balanced passes auc max_drop 0.005 and agreement min 0.99": bool(balanced["gates_passed"]),
         }
     return {"dataset": "ULB card fraud (284,807 payments, 492 frauds), stratified 60/20/20 split",
             "seed": seed, "machine": {"python": platform.python_version(), "processor": platform.processor(),
@@ -119,7 +117,7 @@ def table(result: dict) -> str:
             lines.append(f"{row['method']:<22}  no step kept: {', '.join(row['steps'])}")
             continue
         agree = "-" if row["agreement"] is None else f"{row['agreement']:.2%}"
-        overlap = ("-" if row.get("alerts") is None else
+        overlap = ("-" if row.get("alert_overlap") is None else
                    f"{row['alert_overlap']:.1%} {row['alerts']['both']}/{row['alerts']['either']}")
         lat = "-" if row["latency_p50_us"] is None else f"{row['latency_p50_us']:.0f}"
         lines.append(f"{row['method']:<22}{row['size_bytes'] / 1024:>9.1f}Ki{row['size_ratio']:>7.0f}x"

@@ -574,3 +574,17 @@ def test_evaluate_shows_the_rare_class_metrics_and_warns_on_a_thin_hold_out(teac
     assert result.exit_code == 2
     assert re.search(r"The rows of .*quiet\.csv: 50 row\(s\), every one of class 'good' in column 'creditability': AUC and the "
                      r"decision metrics need both classes\. Evaluate on rows with both outcomes", result.output)
+
+
+def test_a_library_functions_parameter_reads_as_its_flag() -> None:
+    """A README walk-through (2026-12-03) met "The 'flag_rate' parameter of evaluate_artifact" and "Drop
+    flag_rate." on the command line, which has --flag-rate."""
+    from finlite.cli import in_flags
+
+    wrong = ConfigError("The 'flag_rate' parameter of evaluate_artifact must be a number in (0, 1); got 1.5.",
+                        param="flag_rate")
+    assert in_flags(wrong, None) == "--flag-rate must be a number in (0, 1); got 1.5."
+    forecaster = ConfigError("flag_rate judges a credit model's decisions; runs/spx holds a market forecaster. "
+                             "Drop flag_rate.", param="flag_rate")
+    assert in_flags(forecaster, None) == ("--flag-rate judges a credit model's decisions; runs/spx holds a market "
+                                          "forecaster. Drop --flag-rate.")

@@ -278,6 +278,10 @@ def in_flags(exc: FinliteError, available: frozenset[str] | None = None) -> str:
     own = _flag_for(exc.param, available) if exc.param else None
     if own is not None and exc.param is not None:
         message = re.sub(rf"\b[Tt]he '{re.escape(exc.param)}' parameter(?! of\b)", own, message)
+        # A library function's parameter (lower case: "of evaluate_artifact") is this flag too; a
+        # config's field ("of Distillation") is not always. "Drop flag_rate." names the flag to drop.
+        message = re.sub(rf"\b[Tt]he '{re.escape(exc.param)}' parameter of [a-z_]+\b", own, message)
+        message = re.sub(rf"(^|\bDrop ){re.escape(exc.param)}\b", rf"\g<1>{own}", message)
         if not re.search(rf"(?<![\w-]){re.escape(own)}(?![\w-])", message):
             message = f"{own}: {message}"
     return message
@@ -398,7 +402,8 @@ BatchSize = Annotated[int | None, typer.Option(help="Rows per training step. Def
 
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars.")]
-Force = Annotated[bool, typer.Option("--force", help="Replace OUT if it already exists.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace the output (--out / -o) if it already exists; "
+                                                      "never an input.")]
 FlagRate = Annotated[float | None, typer.Option(help="Operating point as the share of rows to flag, e.g. 0.1: decisions are made at the teacher's score that flags this share of the training rows. Default: the teacher's recorded operating point.")]
 TeacherFlagRate = Annotated[float | None, typer.Option("--flag-rate", help="Operating point as the share of rows to flag, e.g. 0.1: decisions are made at the teacher's score that flags this share of its training rows. Default: the training bad rate (a direction forecaster's share of up moves).")]
 ReasonCodesOption = Annotated[Path | None, typer.Option(help="With --reasons: the lender's reason-codes table, a CSV with the header field,code,text and one row per field the model gives reasons for (several fields may share a code). The reasons are then its codes, each counting its fields' contributions together; a Parquet output records the table (finlite.provenance). Checked before anything is scored.")]

@@ -237,6 +237,13 @@ def test_reports_add_the_fraud_budgets_where_the_rows_hold_enough_alerts() -> No
               "operating_point": {"description": "given", "flagged_by_teacher": 0.1, "flagged_by_student": 0.1}}
     text = render_table(report)
     assert "agreement, teacher flags 0.1%" in text and "agreement, teacher flags 1%" in text
+    cells = fidelity["swap_set"]
+    both = cells["teacher_positive/student_positive"]["count"]
+    either = both + cells["teacher_positive/student_negative"]["count"] + cells["teacher_negative/student_positive"]["count"]
+    assert f"{fidelity['alert_overlap']:.1%} ({both:,} / {either:,})" in text  # with its counts
+    assert both / either == pytest.approx(fidelity["alert_overlap"])
+    quiet = fidelity_metrics(teacher, student, np.zeros(teacher.size), 1.5)  # neither flags a row
+    assert "- (neither flags a row)" in render_table({**report, "fidelity": quiet})
     assert "teacher flags 0.1 % to 30 % of the rows" in render_markdown(report)
     small = {**report, "fidelity": fidelity_metrics(teacher[:1000], student[:1000], np.zeros(1000), 0.9)}
     assert "teacher flags 1 % to 30 % of the rows" in render_markdown(small)

@@ -420,4 +420,6 @@ def test_decisions_do_not_judge_a_handful_of_alerts_or_none() -> None:
     assert none.metrics["alert_overlap"] is None and none.metrics["flagged_by_either"] == 0
     assert "Neither model flags a row, so there are no alerts to compare." in none.summary
     assert "alert overlap none (no row flagged)" in none.threshold
+    # ... and nothing decided: a cut-off where the teacher flags no row compares no decision.
+    assert none.status == "WARN" and "The teacher flags no row at this cut-off, so no decision is compared" in none.summary
     _json_ok(none, "decisions")

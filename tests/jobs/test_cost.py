@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.cost_report import build_cost
@@ -70,3 +71,40 @@ def test_bad_inputs_fail_closed(models: tuple[TabularMLP, LogisticRegression, np
         measure_costs(teacher, student, x[0], teacher_bytes=1, student_bytes=1, timing=False)
     with pytest.raises(DataError, match="finite"):
         measure_costs(teacher, student, np.full((2, 6), np.nan), teacher_bytes=1, student_bytes=1, timing=False)
+
+
+def test_a_forecasters_flops_count_every_step_of_its_window() -> None:
+    """An LSTM reading 30 steps was reported at 65 FLOPs, its head alone (a review, 2026-12-03). Checked
+    against torch's own FLOP counter (matrix products; it does not see biases, nor the LSTM kernel) plus
+    the biases counted apart, and against the LSTM's gate arithmetic written out."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from finlite.evaluate.cost import flops_per_row
+    from finlite.models.sequence import SequenceModel, quantize_sequence
+    from finlite.models.temporal import TemporalConvNet, TransformerForecaster, WindowMLP
+
+    torch.manual_seed(0)
+    steps, features = 30, 8
+    x = torch.randn(1, steps, features)
+    biases = {  # per window: every bias added at every step, the head's once
+        "gru": steps * (2 * 3 * 16 + 2 * 3 * 8) + 1,
+        "tcn": steps * (16 + 16) + 1,
+        "transformer": steps * (32 + 4 * 32 + 64 + 32) + 1,
+        "window_mlp": 16 + 1,
+    }
+    models = {"gru": SequenceModel("gru", features, [16, 8]), "tcn": TemporalConvNet(features, [16, 16], kernel_size=3),
+              "transformer": TransformerForecaster(features, steps), "window_mlp": WindowMLP(steps, features, [16])}
+    for name, model in models.items():
+        with FlopCounterMode(display=False) as counter:
+            model.eval()(x)
+        dense, _ = flops_per_row(model, (steps, features))
+        assert dense == counter.get_total_flops() + biases[name], name
+    lstm = SequenceModel("lstm", features, [32])
+    per_step = 2 * 4 * 32 * (features + 32) + 2 * 4 * 32  # four gates: input and hidden weights, two biases
+    assert flops_per_row(lstm, (steps, features)) == (steps * per_step + 2 * 32 + 1,) * 2
+    assert flops_per_row(quantize_sequence(lstm.eval()), (steps, features))[0] == steps * per_step + 65  # int8: as many
+    # Pruned weights leave the sparse count only.
+    with torch.no_grad():
+        lstm.rnn[0].weight_hh_l0[:, :16] = 0
+    dense, sparse = flops_per_row(lstm, (steps, features))
+    assert dense - sparse == steps * 2 * 4 * 32 * 16

@@ -311,6 +311,8 @@ def test_score_csv_and_a_bad_value_leaves_nothing(exported_dir: Path, german: pd
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--id-column", "nope"], "Id column(s) 'nope' are not in"),
+    (["--id-column", "purpose,age_in_years"],
+     "To copy several, repeat the option: --id-column purpose --id-column age_in_years."),
     (["--force", "--chunk-rows", "0"], "--chunk-rows must be a positive"),
 ])
 def test_score_bad_options(args: list[str], message: str, exported_dir: Path, german: pd.DataFrame,

@@ -17,7 +17,10 @@ import torch
 
 from finlite._timing import latency_us
 from finlite.models.base import FinliteModel
+from finlite.models.mlp import TabularMLP
+from finlite.models.quantized import QuantizedMLP
 from finlite.models.serialize import weights_nbytes
+from finlite.models.temporal import _EncoderBlock
 
 __all__ = ["Timer", "cost_metrics", "count_parameters", "eager_latency", "flops_per_row", "input_shape",
            "measure_latency"]
@@ -43,26 +46,52 @@ def count_parameters(model: FinliteModel) -> tuple[int, int]:
     return sum(t.numel() for t in tensors), sum(int(torch.count_nonzero(t)) for t in tensors)
 
 
-def flops_per_row(model: FinliteModel) -> tuple[int, int]:
-    """(dense FLOPs, FLOPs on non-zero weights) of one forward pass for one row.
+def _per_step(model: FinliteModel, module: torch.nn.Module, steps: int) -> int:
+    """How many times ``module`` runs for one window of ``steps`` steps: once per step for the
+    layers a recurrent, convolutional or attention forecaster applies at every step, once for its
+    ``head`` (it reads the last step) and for an MLP over the flattened window."""
+    if steps == 1 or module is getattr(model, "head", None):
+        return 1
+    return 1 if isinstance(model, (TabularMLP, QuantizedMLP)) else steps
+
+
+def flops_per_row(model: FinliteModel, shape: int | tuple[int, ...] | None = None) -> tuple[int, int]:
+    """(dense FLOPs, FLOPs on non-zero weights) of one forward pass for one row (for a forecaster,
+    one window: ``shape`` is ``(steps, features)``).
 
     A Linear layer (float or int8) costs 2·in·out (one multiply and one add per weight) plus
     its biases; element-wise activations are left out. The second number is what a sparse kernel would do.
+    A forecaster's layers count once per step of the window where they run at every step: a
+    recurrent layer's input and hidden weights (every gate), a convolution (2·in·out·kernel per
+    step plus its bias), a Transformer's Linear layers, and its attention (4·steps²·width per
+    block: the scores and their weighted sum); the head once. Counting layers once instead
+    reported 65 FLOPs for an LSTM reading 30 steps (a review, 2026-12-03).
     """
     own = getattr(model, "operations_per_row", None)
     if callable(own):
         counted: tuple[int, int] = own()
         return counted
+    steps = int(shape[0]) if isinstance(shape, tuple) and len(shape) == 2 else 1
     dense = sparse = 0
     for module in model.modules():
+        if isinstance(module, torch.nn.RNNBase):  # every gate's input and hidden weights, at every step
+            for name, param in module.named_parameters():
+                work = 2 if name.startswith("weight") else 1
+                dense += steps * work * param.numel()
+                sparse += steps * work * (int(torch.count_nonzero(param)) if work == 2 else param.numel())
+            continue
+        if isinstance(module, _EncoderBlock):  # attention: q·kᵀ and the weights times v
+            dense += 4 * steps * steps * module.q.out_features
+            sparse += 4 * steps * steps * module.q.out_features
         weight = getattr(module, "weight_int8", None)
-        if weight is None and isinstance(module, torch.nn.Linear):
+        if weight is None and isinstance(module, (torch.nn.Linear, torch.nn.Conv1d)):
             weight = module.weight
         if weight is None:
             continue
+        times = _per_step(model, module, steps)
         bias = weight.shape[0] if getattr(module, "bias", None) is not None else 0
-        dense += 2 * weight.numel() + bias
-        sparse += 2 * int(torch.count_nonzero(weight)) + bias
+        dense += times * (2 * weight.numel() + bias)
+        sparse += times * (2 * int(torch.count_nonzero(weight)) + bias)
     return dense, sparse
 
 
@@ -94,7 +123,7 @@ def measure_latency(model: FinliteModel, n_features: int | tuple[int, ...], *, r
 def cost_metrics(model: FinliteModel, n_features: int | tuple[int, ...], *, timing: bool = True) -> dict[str, Any]:
     """Parameters, non-zeros, bytes of its weights file, FLOPs and (optionally) timings of one model."""
     total, nonzero = count_parameters(model)
-    dense, sparse = flops_per_row(model)
+    dense, sparse = flops_per_row(model, n_features)
     out: dict[str, Any] = {"parameters": total, "nonzero_parameters": nonzero, "model_bytes": weights_nbytes(model),
                            "flops_per_row": dense, "flops_per_row_nonzero": sparse}
     if timing:

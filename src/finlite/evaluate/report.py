@@ -138,6 +138,19 @@ def _metric_row(label: str, key: str, kind: str, t: dict[str, Any], s: dict[str,
     return label, _fmt(t.get(key), kind), _fmt(s.get(key), kind)
 
 
+def _overlap_cell(f: dict[str, Any]) -> str:
+    """The alert overlap with its counts, from the swap set: "76.4% (97 / 127)"."""
+    cells = f.get("swap_set") or {}
+
+    def count(key: str) -> int:
+        return int((cells.get(key) or {}).get("count") or 0)
+    both = count("teacher_positive/student_positive")
+    either = both + count("teacher_positive/student_negative") + count("teacher_negative/student_positive")
+    if f.get("alert_overlap") is None:
+        return "- (neither flags a row)"
+    return f"{_fmt(f['alert_overlap'], 'pct')} ({both:,} / {either:,})" if cells else _fmt(f["alert_overlap"], "pct")
+
+
 def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     t, s, f = report["teacher"], report["student"], report["fidelity"]
     rows = [_metric_row(label, key, kind, t, s) for label, key, kind in _ROWS if key in t]
@@ -151,10 +164,10 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("correlation with teacher", "", _fmt(f["correlation"], "f")))
     elif "agreement" in f:
         rows.append(("agreement at cut-off", "", _fmt(f["agreement"], "pct")))
-        if f.get("alert_overlap") is not None:  # absent from a report written before it existed
-            # A direction model's "alerts" are its up calls.
-            what = "up calls" if report.get("task") == "direction" else "alert"
-            rows.append((f"{what} overlap at cut-off (both / either)", "", _fmt(f["alert_overlap"], "pct")))
+        direction = report.get("task") == "direction"  # its "alerts" are its up calls
+        if "alert_overlap" in f:  # absent from a report written before it existed
+            rows.append((f"{'up calls' if direction else 'alert'} overlap at cut-off (both / either)", "",
+                         _overlap_cell(f)))
         for point in f.get("agreement_band", []):
             flagged, really = point.get("student_flagged"), point.get("teacher_flagged")
             said = [f"flags {percent(flagged)}"] if flagged is not None else []
@@ -162,7 +175,8 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
                 said.append(f"overlap {percent(point['alert_overlap'])}")
             shown = _fmt(point["agreement"], "pct") + (f" ({', '.join(said)})" if said else "")
             rate = point["flag_rate"]
-            label = f"agreement, teacher flags {rate:.0%}" if rate >= 0.01 else f"agreement, teacher flags {percent(rate)}"
+            share = f"{rate:.0%}" if rate >= 0.01 else percent(rate)
+            label = f"agreement, teacher calls {share} up" if direction else f"agreement, teacher flags {share}"
             if really is not None and point.get("tied"):
                 label += f" ({percent(really)}: tied scores)"  # no cut-off splits a tie
             rows.append((label, "", shown))

@@ -1056,7 +1056,8 @@ def build_decisions(inp: TabularInputs) -> Section:
 
     FAIL when agreement < 0.95; WARN when agreement < 0.98, the alert overlap is below
     :data:`ALERT_OVERLAP_WARN` where the two models flag at least :data:`ALERT_OVERLAP_MIN_ROWS`
-    rows between them, or McNemar p < 0.05 with the student the worse; PASS otherwise.
+    rows between them, the teacher flags no row or every row (nothing is compared), or McNemar
+    p < 0.05 with the student the worse; PASS otherwise.
     """
     _require_task(inp, "binary", "decisions")
     cutoff = _require_cutoff(inp, "decisions")
@@ -1066,6 +1067,8 @@ def build_decisions(inp: TabularInputs) -> Section:
     overlap = flag_overlap(t_flag, s_flag)
     both, either = int(np.sum(t_flag & s_flag)), int(np.sum(t_flag | s_flag))
     alerts_differ = overlap is not None and either >= ALERT_OVERLAP_MIN_ROWS and overlap < ALERT_OVERLAP_WARN
+    # A cut-off where the teacher flags no row or every row decides nothing: every student "agrees".
+    undecided = not t_flag.any() or bool(t_flag.all())
     if overlap is None:
         said_alerts = "Neither model flags a row, so there are no alerts to compare."
     else:
@@ -1095,7 +1098,7 @@ def build_decisions(inp: TabularInputs) -> Section:
     flipped = int(np.sum(t_flag != s_flag))
     if agree < 0.95:
         status = "FAIL"
-    elif agree < 0.98 or alerts_differ or (mc["p_value"] < 0.05 and student_worse):
+    elif agree < 0.98 or alerts_differ or undecided or (mc["p_value"] < 0.05 and student_worse):
         status = "WARN"
     else:
         status = "PASS"
@@ -1117,13 +1120,17 @@ def build_decisions(inp: TabularInputs) -> Section:
         series.append(Series(m, *curve_points(rate, bad)))
     plots = [Plot("approval_curve", f"Approval rate vs {inp.positive} rate among approved", "approval rate",
                   f"{inp.positive} rate among approved", series)]
+    if undecided:
+        said_alerts += (f" The teacher flags {'no row' if not t_flag.any() else 'every row'} at this cut-off, so no "
+                        "decision is compared: set the operating point where it decides (--flag-rate or --cutoff).")
     summary = (f"Agreement {agree:.2%} at cut-off {cutoff:.6g}; {flipped} decision(s) flipped. {said_alerts} McNemar p = "
                f"{_fmt(mc['p_value'])} (teacher right / student wrong: {b}; the reverse: {c}). Approval "
                f"teacher {approval['teacher']:.2%}, student {approval['student']:.2%}.")
     return Section(
         id="decisions", title="Decisions", status=status,  # type: ignore[arg-type]
         threshold=(f"FAIL when agreement < 0.95; WARN when agreement < 0.98, the alert overlap < {ALERT_OVERLAP_WARN:g} "
-                   f"(where the models flag {ALERT_OVERLAP_MIN_ROWS} rows or more between them) or McNemar p < 0.05 "
+                   f"(where the models flag {ALERT_OVERLAP_MIN_ROWS} rows or more between them), a teacher flagging no "
+                   "row or every row, or McNemar p < 0.05 "
                    f"with the student worse; PASS otherwise. Here: agreement {agree:.4f}, alert overlap "
                    f"{'none (no row flagged)' if overlap is None else f'{overlap:.4f}'} over {either:,} flagged row(s), "
                    f"McNemar p {_fmt(mc['p_value'])}."),

@@ -111,7 +111,7 @@ def _check_bytes(name: str, value: Any) -> int:
 
 def _one(model: FinliteModel, x: np.ndarray, size: int, timing: bool) -> dict[str, Any]:
     total, nonzero = count_parameters(model)
-    dense, sparse = flops_per_row(model)
+    dense, sparse = flops_per_row(model, tuple(int(d) for d in x.shape[1:]) if x.ndim == 3 else None)
     entry: dict[str, Any] = {"kind": getattr(model, "kind", type(model).__name__), "bytes": size,
                              "parameters": int(total), "nonzero_parameters": int(nonzero),
                              "flops_per_row": int(dense), "flops_per_row_nonzero": int(sparse), "onnx_bytes": None,

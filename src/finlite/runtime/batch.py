@@ -499,8 +499,12 @@ def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str
                         "Every feature column of the training schema is needed (extra columns are ignored).")
     absent_ids = [c for c in ids if c not in names]
     if absent_ids:
+        # "--id-column a,b" is one name with a comma; the option takes one column each time.
+        split = [c for c in absent_ids if "," in c and all(part.strip() in names for part in c.split(","))]
+        advice = (f" To copy several, repeat the option: {' '.join(f'--id-column {part.strip()}' for part in split[0].split(','))}."
+                  if split else "")
         raise DataError(f"Id column(s) {', '.join(map(repr, absent_ids))} are not in {str(src)!r}; its columns are "
-                        f"{', '.join(names)}.")
+                        f"{', '.join(names)}.{advice}")
 
 
 def _check_text_ids(batch: Any, ids: list[str], dst: Path) -> None:
