@@ -195,6 +195,16 @@ def test_a_market_student_pruned_by_a_ready_plan_reproduces(tmp_path: Path) -> N
     train_forecaster(prices, spec=MarketSpec(window=10, objective="direction"), model="gru", hidden=(8,),
                      config=TrainConfig(epochs=3, progress=False), out=teacher, progress=False)
     _planned_student_reproduces(teacher, prices, tmp_path / "planned", 0.25)
+    # Recorded by a finlite that counted a forecaster's layers once (the GRU student's head: 2·6 + 1
+    # FLOPs): the same weights, so a newer counting rule, not another model.
+    counted = finlite.load(tmp_path / "planned").manifest["metrics"]["test"]["flops_per_row"]
+    assert counted > 1000  # every step of the 10-step window
+    older = _tampered(tmp_path / "planned", tmp_path / "older", "flops_per_row", 13)
+    again = reproduce(older, prices)
+    assert again.matched and again.weights_match
+    assert [c.reproduced for c in again.metrics if c.name == "test.flops_per_row"] == [counted]
+    assert any(n.startswith(f"test.flops_per_row: recorded 13, counted {counted} for the same weights")
+               for n in again.notes)
 
 
 def test_an_imported_booster_cannot_be_trained_again(german: pd.DataFrame, tmp_path: Path) -> None:
