@@ -402,8 +402,7 @@ BatchSize = Annotated[int | None, typer.Option(help="Rows per training step. Def
 
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Hide progress bars.")]
-Force = Annotated[bool, typer.Option("--force", help="Replace the output (--out / -o) if it already exists; "
-                                                      "never an input.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace the output if it already exists; never an input.")]
 FlagRate = Annotated[float | None, typer.Option(help="Operating point as the share of rows to flag, e.g. 0.1: decisions are made at the teacher's score that flags this share of the training rows. Default: the teacher's recorded operating point.")]
 TeacherFlagRate = Annotated[float | None, typer.Option("--flag-rate", help="Operating point as the share of rows to flag, e.g. 0.1: decisions are made at the teacher's score that flags this share of its training rows. Default: the training bad rate (a direction forecaster's share of up moves).")]
 ReasonCodesOption = Annotated[Path | None, typer.Option(help="With --reasons: the lender's reason-codes table, a CSV with the header field,code,text and one row per field the model gives reasons for (several fields may share a code). The reasons are then its codes, each counting its fields' contributions together; a Parquet output records the table (finlite.provenance). Checked before anything is scored.")]

@@ -422,4 +422,6 @@ def test_decisions_do_not_judge_a_handful_of_alerts_or_none() -> None:
     assert "alert overlap none (no row flagged)" in none.threshold
     # ... and nothing decided: a cut-off where the teacher flags no row compares no decision.
     assert none.status == "WARN" and "The teacher flags no row at this cut-off, so no decision is compared" in none.summary
+    every = v.build_decisions(dataclasses.replace(base, cutoff=0.0))
+    assert every.status == "WARN" and "The teacher flags every row at this cut-off" in every.summary
     _json_ok(none, "decisions")

@@ -108,3 +108,23 @@ def test_a_forecasters_flops_count_every_step_of_its_window() -> None:
         lstm.rnn[0].weight_hh_l0[:, :16] = 0
     dense, sparse = flops_per_row(lstm, (steps, features))
     assert dense - sparse == steps * 2 * 4 * 32 * 16
+
+
+def test_integer_models_count_their_arithmetic_and_a_window_is_needed() -> None:
+    from finlite.evaluate.cost import flops_per_row
+    from finlite.models.scorecard import IntegerLogistic, ScorecardModel
+    from finlite.models.sequence import SequenceModel
+    from finlite.models.temporal import TransformerForecaster
+
+    logistic = IntegerLogistic(10)
+    with torch.no_grad():
+        logistic.weight_int[:4] = torch.tensor([3, -1, 2, 5], dtype=logistic.weight_int.dtype)
+    assert flops_per_row(logistic) == (2 * 10 + 2, 2 * 4 + 2)  # was (0, 0): its weights are buffers
+    card = ScorecardModel(10, n_numeric=3, bins=4)
+    with torch.no_grad():
+        card.binary_points[:2] = torch.tensor([7, -3], dtype=torch.int32)
+    assert flops_per_row(card) == (3 + 2 * 7 + 2, 3 + 2 * 2 + 2)
+    with pytest.raises(ConfigError, match=r"FLOPs of a SequenceModel depend on its window: pass shape"):
+        flops_per_row(SequenceModel("gru", 4, [8]))
+    transformer = TransformerForecaster(4, 12)  # knows its window
+    assert flops_per_row(transformer) == flops_per_row(transformer, (12, 4)) == flops_per_row(transformer, [12, 4])

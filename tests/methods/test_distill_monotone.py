@@ -265,7 +265,7 @@ def test_compress_refuses_enforce_monotone_on_a_market_forecaster(direction_dir:
                                                                     tmp_path: Path) -> None:
     # Refused before any training and before the report's option check, naming the flag.
     out = tmp_path / "s"
-    with pytest.raises(ConfigError, match=r"'enforce_monotone' parameter \(--enforce-monotone\).*market forecaster.*"
+    with pytest.raises(ConfigError, match=r"'enforce_monotone' parameter trains a student.*market forecaster.*"
                                           r"no such column to hold monotone") as err:
         finlite.compress(direction_dir, prices, monotone={"volume": 1}, enforce_monotone=True, out=out,
                          progress=False)

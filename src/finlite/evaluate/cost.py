@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from finlite._timing import latency_us
+from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel
 from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import QuantizedMLP
@@ -71,7 +72,16 @@ def flops_per_row(model: FinliteModel, shape: int | tuple[int, ...] | None = Non
     if callable(own):
         counted: tuple[int, int] = own()
         return counted
-    steps = int(shape[0]) if isinstance(shape, tuple) and len(shape) == 2 else 1
+    window = getattr(model, "window", None)
+    if shape is None and isinstance(window, int):
+        shape = (window, 0)  # a Transformer or window MLP knows its window
+    if isinstance(shape, Sequence) and len(shape) == 2:
+        steps = int(shape[0])
+    elif any(isinstance(m, (torch.nn.RNNBase, torch.nn.Conv1d)) for m in model.modules()):
+        raise ConfigError(f"The FLOPs of a {type(model).__name__} depend on its window: pass shape=(steps, features) "
+                          "(one window's shape).", param="shape")
+    else:
+        steps = 1
     dense = sparse = 0
     for module in model.modules():
         if isinstance(module, torch.nn.RNNBase):  # every gate's input and hidden weights, at every step

@@ -170,7 +170,7 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
                          _overlap_cell(f)))
         for point in f.get("agreement_band", []):
             flagged, really = point.get("student_flagged"), point.get("teacher_flagged")
-            said = [f"flags {percent(flagged)}"] if flagged is not None else []
+            said = [f"{'calls up' if direction else 'flags'} {percent(flagged)}"] if flagged is not None else []
             if point.get("alert_overlap") is not None:
                 said.append(f"overlap {percent(point['alert_overlap'])}")
             shown = _fmt(point["agreement"], "pct") + (f" ({', '.join(said)})" if said else "")

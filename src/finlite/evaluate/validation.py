@@ -1122,7 +1122,8 @@ def build_decisions(inp: TabularInputs) -> Section:
                   f"{inp.positive} rate among approved", series)]
     if undecided:
         said_alerts += (f" The teacher flags {'no row' if not t_flag.any() else 'every row'} at this cut-off, so no "
-                        "decision is compared: set the operating point where it decides (--flag-rate or --cutoff).")
+                        "decision is compared: set an operating point where it decides (train, compress or import-teacher "
+                        "with --flag-rate or --cutoff), or judge more rows (a hold-out).")
     summary = (f"Agreement {agree:.2%} at cut-off {cutoff:.6g}; {flipped} decision(s) flipped. {said_alerts} McNemar p = "
                f"{_fmt(mc['p_value'])} (teacher right / student wrong: {b}; the reverse: {c}). Approval "
                f"teacher {approval['teacher']:.2%}, student {approval['student']:.2%}.")

@@ -528,7 +528,7 @@ def compress(
     from finlite.jobs.report import check_options
 
     if enforce_monotone and _is_series(setup.prepared):
-        raise ConfigError("The 'enforce_monotone' parameter (--enforce-monotone) trains a student under monotone "
+        raise ConfigError("The 'enforce_monotone' parameter trains a student under monotone "
                           "constraints on raw numeric columns of a table; this is a market forecaster, whose windows "
                           "of a series have no such column to hold monotone. Drop --enforce-monotone and --monotone.",
                           param="enforce_monotone")

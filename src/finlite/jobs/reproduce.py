@@ -524,8 +524,9 @@ def _recounted(checks: list[MetricCheck], files: Mapping[str, Mapping[str, Any]]
     for check in checks:
         if not check.match and check.name.rsplit(".", 1)[-1] in COUNTED_KEYS:
             notes.append(f"{check.name}: recorded {_shown(check.recorded)}, counted {_shown(check.reproduced)} for the "
-                         "same weights (sha256 equal): the FLOP count's rule changed (a forecaster's layers count once "
-                         "per step of its window since 2026-12-03), not the model.")
+                         "same weights (sha256 equal): the FLOP count's rule changed (since 2026-12-03 a forecaster's "
+                         "layers count once per step of its window, and an integer logistic or scorecard its "
+                         "arithmetic), not the model.")
             check = replace(check, match=True)
         out.append(check)
     return out, notes

@@ -39,6 +39,11 @@ class IntegerLogistic(FinliteModel):
         """Log-odds per row; the integer dot product is exact in float32 for these sizes."""
         return (x @ self.weight_int.to(torch.float32)) * self.weight_scale + self.bias
 
+    def operations_per_row(self) -> tuple[int, int]:
+        """(dense, on non-zero weights) arithmetic of one row: the dot product, the scale and the
+        bias (its integer weights are buffers, which the Linear-layer count does not see)."""
+        return 2 * self.in_features + 2, 2 * int(torch.count_nonzero(self.weight_int)) + 2
+
     def config(self) -> dict[str, Any]:
         """Architecture for :func:`finlite.models.build_model`."""
         return {"kind": self.kind, "in_features": self.in_features, "bits": self.bits}
@@ -87,6 +92,14 @@ class ScorecardModel(FinliteModel):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Log-odds of the positive class implied by the integer score."""
         return (self.offset - self.score(x).to(torch.float32)) / self.factor
+
+    def operations_per_row(self) -> tuple[int, int]:
+        """(dense, on non-zero points) arithmetic of one row: one addition per numeric column (its
+        bin's points), a multiply and an add per binary column, and the offset and factor. Finding
+        each bin (comparisons with its edges) is not counted, as activations are not in an MLP's."""
+        binary = self.in_features - self.n_numeric
+        nonzero = int(torch.count_nonzero(self.binary_points))
+        return self.n_numeric + 2 * binary + 2, self.n_numeric + 2 * nonzero + 2
 
     def config(self) -> dict[str, Any]:
         """Architecture for :func:`finlite.models.build_model`."""
