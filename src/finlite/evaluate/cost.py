@@ -56,7 +56,7 @@ def _per_step(model: FinliteModel, module: torch.nn.Module, steps: int) -> int:
     return 1 if isinstance(model, (TabularMLP, QuantizedMLP)) else steps
 
 
-def flops_per_row(model: FinliteModel, shape: int | tuple[int, ...] | None = None) -> tuple[int, int]:
+def flops_per_row(model: FinliteModel, shape: int | Sequence[int] | None = None) -> tuple[int, int]:
     """(dense FLOPs, FLOPs on non-zero weights) of one forward pass for one row (for a forecaster,
     one window: ``shape`` is ``(steps, features)``).
 
@@ -66,7 +66,12 @@ def flops_per_row(model: FinliteModel, shape: int | tuple[int, ...] | None = Non
     recurrent layer's input and hidden weights (every gate), a convolution (2·in·out·kernel per
     step plus its bias), a Transformer's Linear layers, and its attention (4·steps²·width per
     block: the scores and their weighted sum); the head once. Counting layers once instead
-    reported 65 FLOPs for an LSTM reading 30 steps (a review, 2026-12-03).
+    reported 65 FLOPs for an LSTM reading 30 steps (a review, 2026-12-03). A model with its own
+    count (``operations_per_row``: a boosted ensemble, an integer logistic, a scorecard) gives it.
+
+    Raises:
+        ConfigError: a recurrent or convolutional forecaster without ``shape`` (its cost depends
+            on the window; a Transformer or window MLP uses its own ``window``).
     """
     own = getattr(model, "operations_per_row", None)
     if callable(own):

@@ -515,9 +515,9 @@ COUNTED_KEYS = ("flops_per_row", "flops_per_row_nonzero")
 
 def _recounted(checks: list[MetricCheck], files: Mapping[str, Mapping[str, Any]]) -> tuple[list[MetricCheck], list[str]]:
     """A FLOP count that differs where every model file matches by sha256: the same model, counted
-    by a newer rule (since 2026-12-03 a forecaster's layers count once per step of its window; an
-    LSTM over 30 steps was recorded at 65). Matched, with a note; with other weights it stays a
-    mismatch."""
+    by a newer rule (since 2026-12-03 a forecaster's layers count once per step of its window, an
+    LSTM over 30 steps having been recorded at 65, and an integer logistic or scorecard counts its
+    arithmetic, recorded as 0). Matched, with a note; with other weights it stays a mismatch."""
     if not files or not all(f["match"] for f in files.values()):
         return checks, []
     out, notes = [], []
