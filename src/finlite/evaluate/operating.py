@@ -21,8 +21,9 @@ import numpy as np
 from finlite._util import check_fraction, percent
 from finlite.errors import ConfigError, DataError
 
-__all__ = ["FLAG_RATE_BAND", "LOW_FLAG_RATES", "OperatingPoint", "agreement_band", "check_decisive", "check_operating_options",
-           "cutoff_at_flag_rate", "flag_overlap", "operating_point", "report_band"]
+__all__ = ["FLAG_RATE_BAND", "LOW_FLAG_RATES", "OperatingPoint", "agreement_band", "check_decisive",
+           "check_operating_options", "cutoff_at_flag_rate", "decides", "flag_overlap", "operating_point",
+           "report_band"]
 
 #: Flag rates (shares of rows flagged by the teacher) over which agreement is reported and gated
 #: (``agreement_band_min``).
@@ -224,6 +225,14 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
     return out
 
 
+def decides(flagged: float) -> bool:
+    """Whether a model flagging the share ``flagged`` of the rows at a cut-off makes decisions
+    there: some rows flagged, not all. The one rule behind :func:`check_decisive` (a decision gate
+    refused), :func:`finlite.recipe.gates.decision_check` (a candidate rolled back) and the silent
+    student's warning of ``finlite compress``."""
+    return 0.0 < flagged < 1.0
+
+
 def check_decisive(flagged: float, rows: int, cutoff: float, what: str) -> None:
     """Refuse to judge decisions at an operating point where the teacher flags no row or every row.
 
@@ -233,7 +242,7 @@ def check_decisive(flagged: float, rows: int, cutoff: float, what: str) -> None:
         ConfigError: the teacher flags ``flagged`` = 0 or 1 of the ``rows`` (naming the cut-off,
             the flag rate and ``what`` was to be judged), with ``param="flag_rate"``.
     """
-    if 0.0 < flagged < 1.0:
+    if decides(flagged):
         return
     share = "no row" if flagged <= 0.0 else "every row"
     raise ConfigError(

@@ -23,7 +23,7 @@ from finlite.artifact import Artifact, DataLike, load, prepare_like, save_artifa
 from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
-from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
+from finlite.evaluate.operating import OperatingPoint, check_operating_options, decides, operating_point
 from finlite.evaluate.report import compare_models, render_markdown
 from finlite.evaluate.summary_report import rare_positive_warning
 from finlite.export.timing import report_timer
@@ -97,7 +97,7 @@ def silent_warning(report: dict[str, Any], gate_metrics: Sequence[str]) -> str |
     teacher, student = report.get("teacher", {}).get("flagged_rate"), report.get("student", {}).get("flagged_rate")
     if any(metric in DECISION_METRICS for metric in gate_metrics) or teacher is None or student is None:
         return None
-    if not 0 < float(teacher) < 1 or 0 < float(student) < 1:
+    if not decides(float(teacher)) or decides(float(student)):
         return None
     return (f"WARNING: the student flags {'no' if float(student) <= 0 else 'every'} test row at the cut-off, where "
             f"its teacher flags {float(teacher):.2%}: it makes no decisions, and no gate on decisions stopped it. Do "

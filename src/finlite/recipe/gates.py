@@ -24,7 +24,7 @@ import numpy as np
 
 from finlite._timing import cpu_info
 from finlite.errors import ConfigError
-from finlite.evaluate.operating import check_decisive
+from finlite.evaluate.operating import check_decisive, decides
 from finlite.export.timing import deployed_latency
 from finlite.models.base import FinliteModel
 from finlite.models.serialize import weights_nbytes
@@ -112,10 +112,10 @@ def decision_check(candidate: Mapping[str, Any], teacher: Mapping[str, Any], gat
     if "flagged_rate" not in teacher or candidate.get("flagged_rate") is None:
         return []
     rate = float(teacher["flagged_rate"])
-    if not 0 < rate < 1:
+    if not decides(rate):
         return []
     value = float(candidate["flagged_rate"])
-    return [GateResult("flagged_rate", "decides", rate, value, 0 < value < 1)]
+    return [GateResult("flagged_rate", "decides", rate, value, decides(value))]
 
 
 @dataclass(frozen=True)

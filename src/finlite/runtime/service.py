@@ -733,7 +733,7 @@ class _HistoryError(Exception):
         self.status, self.detail = status, detail
 
 
-def calendar_notes(dates: Sequence[Any], market: MarketPreprocessor,
+def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
                    prices: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
     """Warnings about a served history's dates (business days missing, rows on a weekend): the
     forecast reads the rows as they are, so a client should know when they are not a plain
@@ -1422,7 +1422,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             raise RuntimeError("score_history needs a market forecaster")
         # As train and score print them; none on a clean history. Volume may well jump tenfold in a day.
         priced = [market.spec.target, *market.spec.extra_columns]
-        notes = calendar_notes(history[date_column], market, {c: history[c] for c in priced if c in history})
+        notes = history_notes(history[date_column], market, {c: history[c] for c in priced if c in history})
         notes += impossible_forecast_notes(market.spec.objective, np.array([result["forecast"]]))
         if notes:
             result["notes"] = notes
