@@ -61,6 +61,7 @@ def _row(name: str, metrics: dict, teacher_bytes: int, fidelity: dict | None, pa
             "auc": metrics["auc"], "pr_auc": metrics["pr_auc"], "recall_at_0.1pct_fpr": metrics["recall_at_0.1pct_fpr"],
             "agreement": None if fidelity is None else fidelity["agreement"],
             "alert_overlap": None if fidelity is None else fidelity["alert_overlap"],
+            "alert_overlap_ci": None if fidelity is None else fidelity.get("alert_overlap_ci"),
             "alerts": None if fidelity is None else _alerts(fidelity["swap_set"]),
             "latency_p50_us": metrics.get("latency_p50_us"),
             "latency_p99_us": metrics.get("latency_p99_us"), "timed": metrics.get("timed"),
@@ -110,7 +111,7 @@ def run(seed: int) -> dict:
 
 def table(result: dict) -> str:
     head = (f"{'method':<22}{'size':>11}{'ratio':>8}{'AUC':>8}{'PR-AUC':>8}{'rec@0.1%':>9}{'agree':>9}{'alert overlap':>16}"
-            f"{'p50 µs':>8}")
+            f"{'95% CI':>14}{'p50 µs':>8}")
     lines = [head]
     for row in [result["teacher"], *result["rows"]]:
         if "auc" not in row:
@@ -119,10 +120,12 @@ def table(result: dict) -> str:
         agree = "-" if row["agreement"] is None else f"{row['agreement']:.2%}"
         overlap = ("-" if row.get("alert_overlap") is None else
                    f"{row['alert_overlap']:.1%} {row['alerts']['both']}/{row['alerts']['either']}")
+        ci = row.get("alert_overlap_ci")
+        ci_text = "-" if not ci else f"{ci[0]:.1%}-{ci[1]:.1%}"
         lat = "-" if row["latency_p50_us"] is None else f"{row['latency_p50_us']:.0f}"
         lines.append(f"{row['method']:<22}{row['size_bytes'] / 1024:>9.1f}Ki{row['size_ratio']:>7.0f}x"
                      f"{row['auc']:>8.4f}{row['pr_auc']:>8.4f}{row['recall_at_0.1pct_fpr']:>9.3f}{agree:>9}{overlap:>16}"
-                     f"{lat:>8}")
+                     f"{ci_text:>14}{lat:>8}")
     lines += [f"check: {'PASS' if ok else 'FAIL'}  {name}" for name, ok in result["checks"].items()]
     return "\n".join(lines)
 

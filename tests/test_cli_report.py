@@ -31,6 +31,19 @@ def test_report_renders_the_stored_report_into_a_sibling_folder(exported_dir: Pa
 
 
 @pytest.mark.slow
+def test_report_prints_its_default_folder_relative_to_the_working_folder(exported_dir: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the other commands print their outputs (it printed the resolved absolute path)."""
+    import shutil
+
+    shutil.copytree(exported_dir, tmp_path / "student")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["report", "student"])
+    assert "report: student-report/report.html (overall " in result.output, result.output
+    assert (tmp_path / "student-report" / "report.html").is_file()
+
+
+@pytest.mark.slow
 def test_report_refuses_bad_input_with_exit_2(exported_dir: Path, teacher_dir: Path, loans_csv: Path,
                                              tmp_path: Path) -> None:
     cases = [

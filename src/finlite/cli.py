@@ -1144,6 +1144,15 @@ def evaluate(
             typer.echo(result["note"], err=True)
 
 
+def _shown(path: Path) -> Path:
+    """``path`` as the other commands print theirs: relative to the working folder when it lies
+    inside it (the report folder's default is built from the artifact's resolved path)."""
+    try:
+        return path.relative_to(Path.cwd().resolve()) if path.is_absolute() else path
+    except (ValueError, OSError):
+        return path
+
+
 @app.command()
 @_friendly
 def report(
@@ -1185,7 +1194,10 @@ def report(
             typer.echo(printable(f"warning: {warning}"), err=True)
     for section in stored.get("sections") or []:
         typer.echo(f"{section['status']:<5} {section['id']}: {section['summary']}")
-    typer.echo(f"report: {written / 'report.html'} (overall {stored.get('status')})")
+    # --out is printed as given; the default folder, built from the artifact's resolved path, as
+    # the other commands print their outputs: relative to the working folder where it lies inside.
+    typer.echo(f"report: {(written if out is not None else _shown(written)) / 'report.html'} "
+               f"(overall {stored.get('status')})")
     if stored.get("status") == "FAIL":
         # A FAIL section is a threshold the validation decided on (drift, fairness, monotonicity,
         # a fidelity bound), so a pipeline must not read it as success; the files are written.

@@ -240,10 +240,73 @@ def test_reports_add_the_fraud_budgets_where_the_rows_hold_enough_alerts() -> No
     cells = fidelity["swap_set"]
     both = cells["teacher_positive/student_positive"]["count"]
     either = both + cells["teacher_positive/student_negative"]["count"] + cells["teacher_negative/student_positive"]["count"]
-    assert f"{fidelity['alert_overlap']:.1%} ({both:,} / {either:,})" in text  # with its counts
+    lo, hi = fidelity["alert_overlap_ci"]
+    # With its counts and its exact interval.
+    assert f"{fidelity['alert_overlap']:.1%} ({both:,} / {either:,}; 95% CI {lo:.1%}–{hi:.1%})" in text
     assert both / either == pytest.approx(fidelity["alert_overlap"])
     quiet = fidelity_metrics(teacher, student, np.zeros(teacher.size), 1.5)  # neither flags a row
+    assert quiet["alert_overlap_ci"] is None and quiet["agreement_ci"][1] == 1.0
     assert "- (neither flags a row)" in render_table({**report, "fidelity": quiet})
+    # A report written before the intervals were recorded still renders, without them.
+    older = {k: v for k, v in fidelity.items() if not k.endswith("_ci")}
+    assert f"({both:,} / {either:,})" in render_table({**report, "fidelity": older})
     assert "teacher flags 0.1 % to 30 % of the rows" in render_markdown(report)
     small = {**report, "fidelity": fidelity_metrics(teacher[:1000], student[:1000], np.zeros(1000), 0.9)}
     assert "teacher flags 1 % to 30 % of the rows" in render_markdown(small)
+    # On 1,000 rows the 1 % point compares about 10 alerts: its counts are shown, not a share.
+    one = next(p for p in small["fidelity"]["agreement_band"] if p["flag_rate"] == 0.01)
+    top, mine = teacher[:1000] >= one["cutoff"], student[:1000] >= one["cutoff"]
+    assert (one["flagged_by_both"], one["flagged_by_either"]) == (int(np.sum(top & mine)), int(np.sum(top | mine)))
+    assert one["flagged_by_either"] < 20
+    assert f"overlap {one['flagged_by_both']} of {one['flagged_by_either']})" in render_table(small)
+    ten = next(p for p in small["fidelity"]["agreement_band"] if p["flag_rate"] == 0.1)
+    assert ten["flagged_by_either"] >= 20 and f"overlap {ten['alert_overlap']:.1%})" in render_table(small)
+    # A direction forecaster's intro speaks of up calls.
+    up = render_markdown({**small, "task": "direction"})
+    assert "the teacher calls 10.0% up and the student" in up and "teacher flags" not in up
+    assert "overlap of the up calls are also shown where the teacher calls 1 % to 30 % of the rows up" in up
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 400), st.integers(0, 400), st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_share_interval_is_the_exact_binomial_interval(k: int, extra: int, level: float) -> None:
+    """Checked against statsmodels' Clopper-Pearson ("beta") interval, an independent computation."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from finlite.evaluate.operating import share_interval
+
+    n = k + extra
+    got = share_interval(k, n, level)
+    if n == 0:
+        assert got is None
+        return
+    assert got is not None
+    want = proportion_confint(k, n, alpha=1 - level, method="beta")
+    assert got == pytest.approx((float(np.nan_to_num(want[0])), float(np.nan_to_num(want[1], nan=1.0))), abs=1e-9)
+    assert got[0] <= k / n <= got[1]
+
+
+def test_share_interval_refuses_counts_that_are_not_counts() -> None:
+    from finlite.evaluate.operating import share_interval
+
+    with pytest.raises(DataError, match=r"whole counts 0 <= k <= n; got k=5, n=3"):
+        share_interval(5, 3)
+    with pytest.raises(DataError, match=r"got k=1.5"):
+        share_interval(1.5, 3)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"level must lie between 0 and 1 .*got 95"):
+        share_interval(1, 3, 95)
+
+
+def test_fidelity_gives_the_intervals_of_agreement_and_overlap() -> None:
+    """97 of 127 alerts shared, as bench/fraud.py's distilled student on 56,962 payments."""
+    from finlite.evaluate.fidelity import fidelity_metrics
+
+    rows = 56_962
+    teacher, student = np.zeros(rows), np.zeros(rows)
+    teacher[:109] = student[:97] = 1.0  # 97 both, 12 teacher only
+    student[109:127] = 1.0  # 18 student only
+    f = fidelity_metrics(teacher, student, np.zeros(rows), 0.5)
+    assert f["alert_overlap"] == pytest.approx(97 / 127)
+    assert f["alert_overlap_ci"] == pytest.approx([0.68027, 0.83460], abs=1e-5)  # statsmodels, beta
+    assert f["agreement"] == pytest.approx(1 - 30 / rows)
+    assert f["agreement_ci"][0] < f["agreement"] < f["agreement_ci"][1] < 1.0

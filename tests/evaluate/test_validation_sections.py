@@ -401,6 +401,16 @@ def test_decisions_warn_when_the_alerts_differ_though_agreement_is_high() -> Non
     assert sec.status == "WARN"
     assert f"alert overlap {sec.metrics['alert_overlap']:.4f}" in sec.threshold
     assert f"of the {sec.metrics['flagged_by_either']:,} row(s) either model flags" in sec.summary
+    # With exact intervals, checked against statsmodels' Clopper-Pearson interval.
+    from statsmodels.stats.proportion import proportion_confint
+    met = sec.metrics
+    lo, hi = proportion_confint(met["flagged_by_both"], met["flagged_by_either"], alpha=0.05, method="beta")
+    assert met["alert_overlap_ci"] == pytest.approx([lo, hi], abs=1e-9)
+    assert f"overlap {met['alert_overlap']:.2%}, 95% CI {lo:.2%}–{hi:.2%}" in sec.summary
+    same = round(met["agreement"] * met["rows"])
+    lo, hi = proportion_confint(same, met["rows"], alpha=0.05, method="beta")
+    assert met["agreement_ci"] == pytest.approx([lo, hi], abs=1e-9)
+    assert f"Agreement {met['agreement']:.2%} (95% CI {lo:.2%}–{hi:.2%})" in sec.summary
 
 
 def test_decisions_do_not_judge_a_handful_of_alerts_or_none() -> None:
@@ -418,6 +428,7 @@ def test_decisions_do_not_judge_a_handful_of_alerts_or_none() -> None:
     # Neither model flags a row: no overlap to report, not a perfect one.
     none = v.build_decisions(dataclasses.replace(base, cutoff=1.5))
     assert none.metrics["alert_overlap"] is None and none.metrics["flagged_by_either"] == 0
+    assert none.metrics["alert_overlap_ci"] is None and none.metrics["agreement_ci"][1] == 1.0
     assert "Neither model flags a row, so there are no alerts to compare." in none.summary
     assert "alert overlap none (no row flagged)" in none.threshold
     # ... and nothing decided: a cut-off where the teacher flags no row compares no decision.

@@ -13,6 +13,7 @@ import finlite
 from finlite.artifact import prepare_like
 from finlite.data.prepared import SplitArrays
 from finlite.errors import ConfigError
+from finlite.evaluate.operating import check_overlap_judged
 from finlite.models import SequenceModel
 from finlite.models.serialize import weights_nbytes
 from finlite.recipe.gates import Gate, evaluate_candidate
@@ -89,6 +90,37 @@ def test_runner_refuses_a_decision_gate_at_a_degenerate_cutoff_before_training(t
     assert started == []  # refused before the first step trained anything
     # At the teacher's own operating point (its training bad rate) the same gate decides.
     assert 0.0 < float(np.mean(art.model.predict_proba(torch.from_numpy(data.x_val)).numpy() >= art.cutoff)) < 1.0
+
+
+def test_an_alert_overlap_gate_on_too_few_alerts_is_refused_before_training(teacher_dir: Path,
+                                                                          german_csv: Path) -> None:
+    """13 validation alerts decided a step by chance (a review, 2026-12-03): at fewer than 20 the
+    gate is refused, naming the count; agreement is still judged there."""
+    art = finlite.load(teacher_dir)
+    data = prepare_like(art, german_csv)
+    p_val = art.model.predict_proba(torch.from_numpy(data.x_val)).numpy().ravel()
+    few = float(np.sort(p_val)[-13])  # the teacher flags its 13 riskiest validation rows
+    assert int(np.sum(p_val >= few)) == 13
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\n"
+                              "gates:\n  agreement: {min: 0.9}\n  alert_overlap: {min: 0.8}\n")
+    started: list[int] = []
+    with pytest.raises(ConfigError, match=rf"'alert_overlap' \(on the validation split\) needs at least 20 of the "
+                                          rf"teacher's alerts to judge, and the teacher flags 13 of the {p_val.size} rows "
+                                          r"at the cut-off .*by about 8%.*--flag-rate.*remove the gate") as info:
+        run_recipe(recipe, data, art.model, cutoff=few, seed=0, train=FAST, fine_tune=FAST,
+                   teacher_bytes=art.weights_bytes, progress=lambda i, n, msg: started.append(i))
+    assert info.value.param == "gates" and started == []
+    # 20 alerts are enough; so is the same cut-off without the overlap gate.
+    check_overlap_judged(20, 200, 0.5, "x")
+    agree_only = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  agreement: {min: 0.5}\n")
+    run_recipe(agree_only, data, art.model, cutoff=few, seed=0, train=FAST, fine_tune=FAST,
+               teacher_bytes=art.weights_bytes)
+    # The gate itself, given the rows its teacher was judged on, says the same.
+    with pytest.raises(ConfigError, match=r"'alert_overlap' needs at least 20 .* flags 10 of the 1000 rows"):
+        Gate("alert_overlap", min=0.8).check({"alert_overlap": 1.0}, {"flagged_rate": 0.01, "rows": 1000, "cutoff": 0.7})
+    (ok,) = Gate("alert_overlap", min=0.8).check({"alert_overlap": 0.9}, {"flagged_rate": 0.02, "rows": 1000,
+                                                                          "cutoff": 0.7})
+    assert ok.passed
 
 
 def test_candidate_metrics_carry_agreement_over_the_band_of_flag_rates(teacher_dir: Path, german_csv: Path) -> None:

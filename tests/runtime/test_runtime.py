@@ -312,7 +312,7 @@ def test_score_csv_and_a_bad_value_leaves_nothing(exported_dir: Path, german: pd
 @pytest.mark.parametrize(("args", "message"), [
     (["--id-column", "nope"], "Id column(s) 'nope' are not in"),
     (["--id-column", "purpose,age_in_years"],
-     "To copy several, repeat the option: --id-column purpose --id-column age_in_years."),
+     "To copy several, name each on its own: --id-column purpose --id-column age_in_years."),
     (["--force", "--chunk-rows", "0"], "--chunk-rows must be a positive"),
 ])
 def test_score_bad_options(args: list[str], message: str, exported_dir: Path, german: pd.DataFrame,
@@ -335,6 +335,9 @@ def test_score_refuses_missing_columns_and_existing_output(exported_dir: Path, g
     with pytest.raises(DataError, match="already exists; choose another path or pass overwrite=True"):
         score_file(Predictor(exported_dir), src, out)
     assert out.read_text() == "keep me"
+    # A library caller is told its own parameter (the command line shows the flags instead).
+    with pytest.raises(DataError, match=re.escape("name each on its own: id_columns=['purpose', 'age_in_years'].")):
+        score_file(Predictor(exported_dir), src, tmp_path / "ids.csv", id_columns=["purpose,age_in_years"])
 
 
 def test_bench_reports_every_backend(exported_dir: Path, teacher_dir: Path) -> None:

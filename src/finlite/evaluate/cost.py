@@ -21,7 +21,7 @@ from finlite.models.base import FinliteModel
 from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import QuantizedMLP
 from finlite.models.serialize import weights_nbytes
-from finlite.models.temporal import _EncoderBlock
+from finlite.models.temporal import EncoderBlock
 
 __all__ = ["Timer", "cost_metrics", "count_parameters", "eager_latency", "flops_per_row", "input_shape",
            "measure_latency"]
@@ -95,7 +95,7 @@ def flops_per_row(model: FinliteModel, shape: int | Sequence[int] | None = None)
                 dense += steps * work * param.numel()
                 sparse += steps * work * (int(torch.count_nonzero(param)) if work == 2 else param.numel())
             continue
-        if isinstance(module, _EncoderBlock):  # attention: q·kᵀ and the weights times v
+        if isinstance(module, EncoderBlock):  # attention: q·kᵀ and the weights times v
             dense += 4 * steps * steps * module.q.out_features
             sparse += 4 * steps * steps * module.q.out_features
         weight = getattr(module, "weight_int8", None)

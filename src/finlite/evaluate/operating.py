@@ -21,9 +21,22 @@ import numpy as np
 from finlite._util import check_fraction, percent
 from finlite.errors import ConfigError, DataError
 
-__all__ = ["FLAG_RATE_BAND", "LOW_FLAG_RATES", "OperatingPoint", "agreement_band", "check_decisive",
-           "check_operating_options", "cutoff_at_flag_rate", "decides", "flag_overlap", "operating_point",
-           "report_band"]
+__all__ = [
+    "FLAG_RATE_BAND",
+    "LOW_FLAG_RATES",
+    "MIN_ALERTS",
+    "OperatingPoint",
+    "agreement_band",
+    "check_decisive",
+    "check_operating_options",
+    "check_overlap_judged",
+    "cutoff_at_flag_rate",
+    "decides",
+    "flag_overlap",
+    "operating_point",
+    "report_band",
+    "share_interval",
+]
 
 #: Flag rates (shares of rows flagged by the teacher) over which agreement is reported and gated
 #: (``agreement_band_min``).
@@ -32,7 +45,13 @@ FLAG_RATE_BAND = (0.01, 0.02, 0.05, 0.10, 0.20, 0.30)
 #: :data:`LOW_RATE_MIN_ALERTS` rows at the rate, so a fraud team sees agreement and alert overlap
 #: where it operates, and a 1,000-row table shows no rate judged on one or two alerts.
 LOW_FLAG_RATES = (0.001, 0.005)
-LOW_RATE_MIN_ALERTS = 20
+#: The fewest alerts an alert overlap is judged on: with 6 alerts one swapped alert moves the
+#: overlap from 1 to 0.67, noise rather than evidence. A gate on ``alert_overlap`` needs the teacher
+#: to flag this many validation rows (:func:`check_overlap_judged`); the validation report judges
+#: the overlap where the two models flag this many rows between them; the band shows a fraud
+#: budget where the teacher flags this many rows at it.
+MIN_ALERTS = 20
+LOW_RATE_MIN_ALERTS = MIN_ALERTS
 
 #: How an operating point was set (recorded in the manifest).
 METHODS = ("training_bad_rate", "flag_rate", "cutoff", "recorded")
@@ -187,6 +206,48 @@ def flag_overlap(teacher_flags: np.ndarray, student_flags: np.ndarray) -> float 
     return float(np.count_nonzero(a & b) / either) if either else None
 
 
+def share_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float] | None:
+    """The exact (Clopper-Pearson) interval, at ``level``, of a share seen as ``k`` of ``n``; None
+    when ``n`` is 0 (nothing counted).
+
+    For agreement, ``k`` rows of ``n`` decided alike. For the alert overlap, ``k`` rows flagged by
+    both of the ``n`` either flags: given ``n``, ``k`` is binomial with the overlap as its
+    probability (each flagged row is shared or not), so the interval is the overlap's, conditional
+    on the number of alerts. It says how far another sample of the same size could move the share:
+    about 110 alerts leave several points either way (a fraud bench, 2026-12-03)."""
+    if not (isinstance(k, (int, np.integer)) and isinstance(n, (int, np.integer)) and 0 <= k <= n):
+        raise DataError(f"A share's interval needs whole counts 0 <= k <= n; got k={k!r}, n={n!r}.")
+    if not 0.0 < level < 1.0:
+        raise ConfigError(f"The interval's level must lie between 0 and 1 (0.95 for 95 %); got {level!r}.",
+                          param="level")
+    if n == 0:
+        return None
+    from scipy.stats import binomtest  # the train extra's; imported where intervals are asked for
+
+    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def check_overlap_judged(teacher_flagged: int, rows: int, cutoff: float, what: str) -> None:
+    """Refuse to gate on the alert overlap where the teacher flags fewer than :data:`MIN_ALERTS`
+    of the rows judged: there one swapped alert moves the overlap by 5 points or more, and a step
+    would be kept or rolled back by chance (a review of 2026-12-03: 13 validation alerts on a
+    3,000-row book rolled back a student that shared 75 % of the test alerts).
+
+    Raises:
+        ConfigError: naming the count, the rows, the cut-off and the ways out, ``param="gates"``.
+    """
+    if teacher_flagged >= MIN_ALERTS:
+        return
+    swing = 1.0 / max(teacher_flagged, 1)
+    raise ConfigError(
+        f"{what} needs at least {MIN_ALERTS} of the teacher's alerts to judge, and the teacher flags "
+        f"{teacher_flagged} of the {rows} rows at the cut-off {cutoff:.6g}: one swapped alert would move the overlap "
+        f"by about {swing:.0%}, so the gate would keep or roll back steps by chance. Judge it on a larger table, "
+        "flag more rows (compress or search with --flag-rate, e.g. 0.01), or remove the gate "
+        "(agreement and the other gates still apply).", param="gates")
+
+
 def report_band(rows: int) -> tuple[float, ...]:
     """The flag rates a fidelity report shows on ``rows`` rows: each of :data:`LOW_FLAG_RATES`
     where it flags at least :data:`LOW_RATE_MIN_ALERTS` rows (0.1 % from 20,000 rows, 0.5 % from
@@ -202,7 +263,9 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
     Each point also gives the share the student flags at that cut-off (``student_flagged``): a
     student whose scores sit on another scale may flag almost nothing, and then its agreement is
     about ``1 - flag_rate`` without it deciding like the teacher; ``alert_overlap`` is the share of
-    the rows either model flags there that both flag (:func:`flag_overlap`). ``teacher_flagged`` is the share
+    the rows either model flags there that both flag (:func:`flag_overlap`), counted in
+    ``flagged_by_both`` of ``flagged_by_either`` (a 1 % rate of 200 rows compares 2 or 3 alerts: a
+    table shows those counts rather than a share). ``teacher_flagged`` is the share
     the teacher really flags there: more than ``flag_rate`` when tied scores straddle the quantile
     (a boosted or int8 teacher), since no cut-off splits a tie; ``teacher_ties_at_cutoff`` counts
     the teacher's scores equal to the cut-off, and ``tied`` says the gap is theirs (more than a
@@ -216,8 +279,10 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
     for rate in rates:
         cut = float(np.quantile(a, 1.0 - rate))
         flagged, ties = float(np.mean(a >= cut)), int(np.sum(a == cut))
-        out.append({"flag_rate": float(rate), "cutoff": cut, "agreement": float(np.mean((a >= cut) == (b >= cut))),
-                    "alert_overlap": flag_overlap(a >= cut, b >= cut),
+        ta, sb = a >= cut, b >= cut
+        out.append({"flag_rate": float(rate), "cutoff": cut, "agreement": float(np.mean(ta == sb)),
+                    "alert_overlap": flag_overlap(ta, sb), "flagged_by_both": int(np.count_nonzero(ta & sb)),
+                    "flagged_by_either": int(np.count_nonzero(ta | sb)),
                     "teacher_flagged": flagged, "student_flagged": float(np.mean(b >= cut)),
                     "teacher_ties_at_cutoff": ties,
                     # Off by more than a quantile's rounding (a row and a half) because scores tie at the cut.

@@ -10,7 +10,7 @@ from finlite._finite import check_scores
 from finlite._timing import TIMED_NAMES
 from finlite._util import percent
 from finlite.evaluate.cost import Timer, cost_metrics, eager_latency
-from finlite.evaluate.operating import OperatingPoint, decides_what, rate_name
+from finlite.evaluate.operating import MIN_ALERTS, OperatingPoint, decides_what, rate_name
 from finlite.evaluate.summary_report import size_words
 from finlite.models.base import FinliteModel
 from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task
@@ -138,8 +138,17 @@ def _metric_row(label: str, key: str, kind: str, t: dict[str, Any], s: dict[str,
     return label, _fmt(t.get(key), kind), _fmt(s.get(key), kind)
 
 
+def _ci_text(ci: Any) -> str:
+    """An interval as the tables show it ("95% CI 68.0–83.5%"), or "" where none was recorded (a
+    report written before intervals were, or nothing counted)."""
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or None in ci:
+        return ""
+    return f"95% CI {percent(float(ci[0]))}–{percent(float(ci[1]))}"
+
+
 def _overlap_cell(f: dict[str, Any]) -> str:
-    """The alert overlap with its counts, from the swap set: "76.4% (97 / 127)"."""
+    """The alert overlap with its counts, from the swap set, and its interval:
+    "76.4% (97 / 127; 95% CI 68.0–83.5%)"."""
     cells = f.get("swap_set") or {}
 
     def count(key: str) -> int:
@@ -148,7 +157,9 @@ def _overlap_cell(f: dict[str, Any]) -> str:
     either = both + count("teacher_positive/student_negative") + count("teacher_negative/student_positive")
     if f.get("alert_overlap") is None:
         return "- (neither flags a row)"
-    return f"{_fmt(f['alert_overlap'], 'pct')} ({both:,} / {either:,})" if cells else _fmt(f["alert_overlap"], "pct")
+    said = [f"{both:,} / {either:,}"] if cells else []
+    said += [ci] if (ci := _ci_text(f.get("alert_overlap_ci"))) else []
+    return _fmt(f["alert_overlap"], "pct") + (f" ({'; '.join(said)})" if said else "")
 
 
 def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -163,7 +174,8 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("RMSE vs teacher", "", _fmt(f["rmse_vs_teacher"], "f")))
         rows.append(("correlation with teacher", "", _fmt(f["correlation"], "f")))
     elif "agreement" in f:
-        rows.append(("agreement at cut-off", "", _fmt(f["agreement"], "pct")))
+        ci = _ci_text(f.get("agreement_ci"))
+        rows.append(("agreement at cut-off", "", _fmt(f["agreement"], "pct") + (f" ({ci})" if ci else "")))
         direction = report.get("task") == "direction"  # its "alerts" are its up calls
         if "alert_overlap" in f:  # absent from a report written before it existed
             rows.append((f"{'up calls' if direction else 'alert'} overlap at cut-off (both / either)", "",
@@ -172,7 +184,10 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
             flagged, really = point.get("student_flagged"), point.get("teacher_flagged")
             said = [f"{'calls up' if direction else 'flags'} {percent(flagged)}"] if flagged is not None else []
             if point.get("alert_overlap") is not None:
-                said.append(f"overlap {percent(point['alert_overlap'])}")
+                either = point.get("flagged_by_either")
+                # Fewer alerts than an overlap is judged on: their counts, not a share of 2 or 5.
+                said.append(f"overlap {point.get('flagged_by_both')} of {either}" if isinstance(either, int)
+                            and either < MIN_ALERTS else f"overlap {percent(point['alert_overlap'])}")
             shown = _fmt(point["agreement"], "pct") + (f" ({', '.join(said)})" if said else "")
             rate = point["flag_rate"]
             share = f"{rate:.0%}" if rate >= 0.01 else percent(rate)
@@ -244,11 +259,15 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
     lines = [f"# {title}", "", where + (f"; cut-off {cutoff:g} on P(positive)." if cutoff is not None else ".")]
     point = report.get("operating_point")
     if point:
-        lines += ["", f"Operating point: {point['description']}. On these rows the teacher flags "
-                      f"{_fmt(point.get('flagged_by_teacher'), 'share')} and the student "
-                      f"{_fmt(point.get('flagged_by_student'), 'share')}; agreement and the overlap of the flagged "
-                      f"rows are also shown where the teacher flags {_band_start(report)} to 30 % of the rows (its own "
-                      "cut-off for each)."]
+        # A direction forecaster's "flags" are its calls of a move up.
+        direction = report.get("task") == "direction"
+        flags, flagged = ("calls", "up calls") if direction else ("flags", "flagged rows")
+        up = " up" if direction else ""
+        lines += ["", f"Operating point: {point['description']}. On these rows the teacher {flags} "
+                      f"{_fmt(point.get('flagged_by_teacher'), 'share')}{up} and the student "
+                      f"{_fmt(point.get('flagged_by_student'), 'share')}; agreement and the overlap of the {flagged} "
+                      f"are also shown where the teacher {flags} {_band_start(report)} to 30 % of the rows{up} (its "
+                      "own cut-off for each)."]
     lines += ["", "| metric | teacher | student |", "|---|---:|---:|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in _rows(report)]
     cells = report["fidelity"].get("swap_set")

@@ -39,7 +39,7 @@ from finlite.evaluate import metrics as _m
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.evaluate.fidelity import agreement as _agreement
 from finlite.evaluate.fidelity import swap_set as _swap_set
-from finlite.evaluate.operating import flag_overlap
+from finlite.evaluate.operating import MIN_ALERTS, flag_overlap, share_interval
 from finlite.evaluate.sections import Plot, Section, Series, Table, TabularInputs, curve_points, worst
 
 __all__ = [
@@ -1044,8 +1044,9 @@ def _approval_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarra
 #: alerts shared, a review of 2026-12-03), so the alerts are judged on their own.
 ALERT_OVERLAP_WARN = 0.8
 #: ... where the two models flag at least this many rows between them: with 6 alerts one swapped
-#: alert moves the overlap from 1 to 0.67, noise rather than evidence (the overlap is still shown).
-ALERT_OVERLAP_MIN_ROWS = 20
+#: alert moves the overlap from 1 to 0.67, noise rather than evidence (the overlap is still shown,
+#: with its interval). The same count as an ``alert_overlap`` gate needs.
+ALERT_OVERLAP_MIN_ROWS = MIN_ALERTS
 
 
 def build_decisions(inp: TabularInputs) -> Section:
@@ -1066,14 +1067,17 @@ def build_decisions(inp: TabularInputs) -> Section:
     agree = _agreement(t, s, cutoff)
     overlap = flag_overlap(t_flag, s_flag)
     both, either = int(np.sum(t_flag & s_flag)), int(np.sum(t_flag | s_flag))
+    # Exact intervals: how far another sample of as many rows (and alerts) could move the two shares.
+    agree_ci, overlap_ci = share_interval(int(np.sum(t_flag == s_flag)), int(y.size)), share_interval(both, either)
     alerts_differ = overlap is not None and either >= ALERT_OVERLAP_MIN_ROWS and overlap < ALERT_OVERLAP_WARN
     # A cut-off where the teacher flags no row or every row decides nothing: every student "agrees".
     undecided = not t_flag.any() or bool(t_flag.all())
     if overlap is None:
         said_alerts = "Neither model flags a row, so there are no alerts to compare."
     else:
+        lo, hi = overlap_ci or (overlap, overlap)
         said_alerts = (f"Alerts: {both:,} of the {either:,} row(s) either model flags are flagged by both (overlap "
-                       f"{overlap:.2%}" + ("" if either >= ALERT_OVERLAP_MIN_ROWS else
+                       f"{overlap:.2%}, 95% CI {lo:.2%}–{hi:.2%}" + ("" if either >= ALERT_OVERLAP_MIN_ROWS else
                                            f"; too few to judge, {ALERT_OVERLAP_MIN_ROWS} needed") + ").")
     cells = _swap_set(t, s, y, cutoff)
     t_ok, s_ok = t_flag == (y == 1), s_flag == (y == 1)
@@ -1124,7 +1128,9 @@ def build_decisions(inp: TabularInputs) -> Section:
         said_alerts += (f" The teacher flags {'no row' if not t_flag.any() else 'every row'} at this cut-off, so no "
                         "decision is compared: set an operating point where it decides (train, compress or import-teacher "
                         "with --flag-rate or --cutoff), or judge more rows (a hold-out).")
-    summary = (f"Agreement {agree:.2%} at cut-off {cutoff:.6g}; {flipped} decision(s) flipped. {said_alerts} McNemar p = "
+    agree_lo, agree_hi = agree_ci or (agree, agree)
+    summary = (f"Agreement {agree:.2%} (95% CI {agree_lo:.2%}–{agree_hi:.2%}) at cut-off {cutoff:.6g}; {flipped} "
+               f"decision(s) flipped. {said_alerts} McNemar p = "
                f"{_fmt(mc['p_value'])} (teacher right / student wrong: {b}; the reverse: {c}). Approval "
                f"teacher {approval['teacher']:.2%}, student {approval['student']:.2%}.")
     return Section(
@@ -1136,7 +1142,9 @@ def build_decisions(inp: TabularInputs) -> Section:
                    f"{'none (no row flagged)' if overlap is None else f'{overlap:.4f}'} over {either:,} flagged row(s), "
                    f"McNemar p {_fmt(mc['p_value'])}."),
         summary=summary,
-        metrics={"cutoff": cutoff, "rows": int(y.size), "agreement": agree, "alert_overlap": overlap,
+        metrics={"cutoff": cutoff, "rows": int(y.size), "agreement": agree,
+                 "agreement_ci": list(agree_ci) if agree_ci else None, "alert_overlap": overlap,
+                 "alert_overlap_ci": list(overlap_ci) if overlap_ci else None,
                  "flagged_by_both": both, "flagged_by_either": either, "flipped": flipped,
                  "flipped_to_approved": int(np.sum(t_flag & ~s_flag)),
                  "flipped_to_flagged": int(np.sum(~t_flag & s_flag)), "swap_set": cells,
@@ -1145,6 +1153,9 @@ def build_decisions(inp: TabularInputs) -> Section:
         tables=[table], plots=plots,
         notes=["Alert overlap: of the rows either model flags, the share both flag (null when neither flags a row); "
                "a student cannot raise it by flagging more rows.",
+               "95% CI: exact (Clopper-Pearson) binomial intervals, of agreement over the rows and of the overlap "
+               "over the rows either model flags (given their number): how far another sample of as many rows "
+               "could move them.",
                "McNemar compares correctness on the label: b = teacher right and student wrong, c = the reverse "
                "(a flag is right when the row is positive).",
                "Approval at the teacher's bad rate: the student approves its lowest-scoring rows, whole runs of "

@@ -36,6 +36,7 @@ from finlite.models.mlp import TabularMLP
 from finlite.models.quantized import QuantizedMLP
 
 __all__ = [
+    "EncoderBlock",
     "QuantizedWindowMLP",
     "TemporalConvNet",
     "TransformerForecaster",
@@ -176,8 +177,10 @@ def prune_channels(model: TemporalConvNet, keep: Sequence[Sequence[int]]) -> Tem
 
 
 # -- Transformer encoder -------------------------------------------------------------------------
-class _EncoderBlock(nn.Module):
-    """Pre-norm block: ``h + out(attention(norm1(h)))``, then ``h + ff2(relu(ff1(norm2(h))))``."""
+class EncoderBlock(nn.Module):
+    """One block of :class:`TransformerForecaster`, pre-norm: ``h + out(attention(norm1(h)))``,
+    then ``h + ff2(relu(ff1(norm2(h))))``. Public so that code reading a model's structure (its
+    FLOPs per row, :func:`finlite.evaluate.cost.flops_per_row`) can recognise the attention it holds."""
 
     def __init__(self, d_model: int, heads: int, ff: int) -> None:
         super().__init__()
@@ -241,13 +244,13 @@ class TransformerForecaster(FinliteModel):
         self.task = _check_task(owner, task)
         self.embed = nn.Linear(self.in_features, self.d_model)
         self.position = nn.Parameter(torch.randn(self.window, self.d_model) * 0.02)
-        self.blocks = nn.ModuleList(_EncoderBlock(self.d_model, self.heads, self.ff) for _ in range(self.layers))
+        self.blocks = nn.ModuleList(EncoderBlock(self.d_model, self.heads, self.ff) for _ in range(self.layers))
         self.norm = nn.LayerNorm(self.d_model)
         self.head = nn.Linear(self.d_model, 1)
 
-    def encoder_blocks(self) -> list[_EncoderBlock]:
+    def encoder_blocks(self) -> list[EncoderBlock]:
         """The encoder blocks in forward order, typed."""
-        return [b for b in self.blocks if isinstance(b, _EncoderBlock)]
+        return [b for b in self.blocks if isinstance(b, EncoderBlock)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """One output per window."""

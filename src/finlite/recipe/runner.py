@@ -20,7 +20,7 @@ import finlite.methods  # noqa: F401  (imports every method family, which regist
 from finlite._util import closest
 from finlite.data.prepared import SplitArrays
 from finlite.errors import ConfigError, UnsupportedModelError, UnusablePlanError
-from finlite.evaluate.operating import check_decisive
+from finlite.evaluate.operating import check_decisive, check_overlap_judged
 from finlite.methods.base import NoModelError, StepContext, StepState
 from finlite.methods.plan import PruningPlan
 from finlite.methods.registry import MethodConfig, handler_for
@@ -188,6 +188,9 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
         if gate.metric in task.decision_metrics and cutoff is not None:
             check_decisive(float(teacher_metrics["flagged_rate"]), len(p_teacher), cutoff,
                            f"The gate {gate.metric!r} (on the validation split)")
+        if gate.metric == "alert_overlap" and cutoff is not None:
+            check_overlap_judged(int(np.count_nonzero(np.asarray(p_teacher) >= cutoff)), len(p_teacher), cutoff,
+                                 "The gate 'alert_overlap' (on the validation split)")
     teacher_fn = lambda x: teacher_logits(teacher, x)  # noqa: E731
     base = base if base is not None else distill_data(data, teacher_fn, train_logits=train_logits)
     ctx = StepContext(data=data, base=base, teacher=teacher, teacher_fn=teacher_fn, seed=seed, train=train,

@@ -501,8 +501,9 @@ def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str
     if absent_ids:
         # "--id-column a,b" is one name with a comma; the option takes one column each time.
         split = [c for c in absent_ids if "," in c and all(part.strip() in names for part in c.split(","))]
-        advice = (f" To copy several, repeat the option: {' '.join(f'--id-column {part.strip()}' for part in split[0].split(','))}."
-                  if split else "")
+        # Told as Python's parameter: the command line shows it as its flags (--id-column a --id-column b).
+        parts = [part.strip() for part in split[0].split(",")] if split else []
+        advice = f" To copy several, name each on its own: id_columns={parts!r}." if split else ""
         raise DataError(f"Id column(s) {', '.join(map(repr, absent_ids))} are not in {str(src)!r}; its columns are "
                         f"{', '.join(names)}.{advice}")
 
