@@ -182,6 +182,25 @@ def test_panel_evidence_tests_the_per_date_mean_differential(tmp_path: Path) -> 
     assert evidence["models"]["teacher"]["pooled"]["diebold_mariano_vs_naive"]["rows"] == len(d)
     # McNemar's test needs independent rows: not run on a panel, whose assets share dates.
     assert "directional_accuracy_vs_teacher" not in evidence["models"]["student"]
+    # The table shows each asset's trading view (it was in the JSON only), buy-and-hold beside.
+    table = render_forecast_table(evidence).splitlines()
+    assert "buy_and_hold" in table[1]
+    for asset in ("A", "B"):
+        view = evidence["trading_per_asset"][asset]
+        (row,) = [line for line in table if line.startswith(f"{asset}: long/flat Sharpe")]
+        # Columns: teacher, student, naive (no direction to trade), buy-and-hold.
+        assert row.split()[-4:] == [f"{view['teacher']['long_flat']['sharpe']:.4g}",
+                                    f"{view['student']['long_flat']['sharpe']:.4g}", "-",
+                                    f"{view['buy_and_hold']['sharpe']:.4g}"]
+        (row,) = [line for line in table if line.startswith(f"{asset}: long/short turnover")]
+        assert row.split()[-1] == "-"  # buy-and-hold does not trade
+    # Past TABLE_ASSETS assets, the rest are named by count.
+    from finlite.jobs.forecast import TABLE_ASSETS
+    many = {**evidence, "trading_per_asset": {f"X{i:02d}": evidence["trading_per_asset"]["A"]
+                                             for i in range(TABLE_ASSETS + 2)}}
+    text = render_forecast_table(many)
+    assert f"X{TABLE_ASSETS - 1:02d}: long/flat Sharpe" in text and f"X{TABLE_ASSETS:02d}:" not in text
+    assert "trading view of 2 more asset(s): in --json / report.json" in text
 
 
 def test_market_presets_gate_on_forecasting_metrics() -> None:

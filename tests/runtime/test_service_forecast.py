@@ -119,6 +119,31 @@ def test_a_history_off_the_business_day_calendar_is_answered_with_notes(forecast
     assert body["notes"][0].startswith("column 'close' moves more than 10-fold from one row to the next 1 time(s)")
 
 
+def test_the_predictor_gives_the_same_notes_in_process(forecast_dir: Path, prices: pd.DataFrame) -> None:
+    """A bank embedding the forecaster in-process is told what serve tells its clients (it was told
+    nothing: the notes were the service's alone); the forecast is the same with or without them."""
+    from finlite.data.market import read_prices
+
+    predictor = Predictor(forecast_dir)
+    tail = prices.tail(WARMUP + 5)
+    plain = predictor.forecast(_history(tail), notes=True)
+    assert plain["notes"] == [] and "notes" not in predictor.forecast(_history(tail))
+    longer = prices.tail(WARMUP + 20)
+    gappy = pd.concat([longer.iloc[:5], longer.iloc[15:]])  # ten business days left out
+    jumped = gappy.copy()
+    jumped.loc[jumped.index[-1], "close"] = jumped["close"].iloc[-2] * 20
+    for history in (_history(jumped), jumped.reset_index(drop=True),  # a dict of lists, a DataFrame
+                    jumped.assign(date=pd.to_datetime(jumped["date"])).reset_index(drop=True)):  # dates as dates
+        answer = predictor.forecast(history, notes=True)
+        assert len(answer["notes"]) == 2, answer["notes"]
+        assert "10 business day(s) missing in 1 gap(s)" in answer["notes"][0]
+        assert answer["notes"][1].startswith("column 'close' moves more than 10-fold from one row to the next")
+        assert {k: v for k, v in answer.items() if k != "notes"} == predictor.forecast(history)
+    # A read price table brings the notes its reading made.
+    table = read_prices(gappy.reset_index(drop=True), predictor._market().spec)
+    assert predictor.forecast(table, notes=True)["notes"] == table.notes and table.notes
+
+
 def test_a_history_of_several_assets_is_refused_in_the_api_s_terms(tmp_path: Path) -> None:
     """/predict forecasts one asset: a history of two gets a 422 that says so for an HTTP client
     (not the Python methods the Predictor's own message names)."""

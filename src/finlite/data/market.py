@@ -63,6 +63,7 @@ __all__ = [
     "compute_features",
     "feature_names",
     "forecast_columns",
+    "history_notes",
     "impossible_forecast_notes",
     "jump_note",
     "parse_price_dates",
@@ -1268,6 +1269,39 @@ def impossible_forecast_notes(objective: str, forecasts: np.ndarray) -> list[str
     return [f"warning: {below:,} of {len(forecasts):,} volatility forecasts are below 0 (lowest "
             f"{float(np.min(forecasts)):.3g}), which a realised volatility cannot be; the model is poorly fitted "
             "there. Read them as 0, and retrain (more epochs or data) before relying on it."]
+
+
+def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
+                   prices: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
+    """Warnings about a history a forecast is asked from (business days missing, rows on a weekend):
+    the forecast reads the rows as they are, so a caller (``serve``'s client, ``Predictor.forecast(...,
+    notes=True)``) should know when they are not a plain Monday-Friday history. Called once the forecaster accepted the dates, which are read as it
+    read them: ``YYYY-MM-DD`` text by the compiled check, any other form by the price reader in
+    the order the model recorded. With ``prices`` (column -> values, accepted by the forecaster
+    too), also a price that moves more than tenfold from one date to the next
+    (:func:`finlite.data.market.jump_note`). Empty on a plain history."""
+    days = served_days(list(dates))
+    if days is None:
+        try:
+            days, _ = parse_price_dates(pd.Series(list(dates), dtype=object), market.spec.date_column,
+                                        "the history", market.spec.date_order)
+        except DataError:  # not reached: the forecaster read these dates already
+            return []
+    order = np.argsort(days, kind="stable")
+    note = calendar_note(days[order], None)
+    notes = [note] if note else []
+    # A tick tenfold off the row before (a misplaced decimal point, cents among dollars) moves the
+    # forecast as train, score and evaluate warn of it; the served answer said nothing (a review,
+    # 2026-12-03). Called with the price columns by score_history.
+    for column, values in (prices or {}).items():
+        try:  # values the forecaster accepted; a form numpy reads otherwise gets no note, never an error
+            numbers = np.asarray(values, dtype=np.float64)[order]
+        except (TypeError, ValueError):
+            continue
+        jump = jump_note(numbers, days[order], column, None)
+        if jump:
+            notes.append(jump)
+    return notes
 
 
 def forecast_columns(spec: MarketSpec, windows: MarketWindows, outputs: np.ndarray,

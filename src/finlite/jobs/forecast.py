@@ -522,16 +522,15 @@ def _dig(entry: Any, path: Sequence[str]) -> Any:
     return entry
 
 
-def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """The side-by-side table of :func:`forecast_evidence`: column names and rows of cells."""
-    trading = evidence.get("trading") or {}
-    names = [*evidence["models"], *(["buy_and_hold"] if "buy_and_hold" in trading else [])]
+#: A table of several assets shows the trading view of this many (in their sorted order); the
+#: rest are in ``trading_per_asset`` of ``--json`` and report.json, as a last row says.
+TABLE_ASSETS = 10
+
+
+def _trading_rows(trading: Mapping[str, Any], names: Sequence[str], prefix: str = "") -> list[list[str]]:
+    """The trading view's rows of one view (every model's and buy-and-hold's)."""
     rows = []
-    for label, path, kind in _TABLE:
-        cells = [_cell(_dig(evidence["models"].get(n), path), kind) for n in names]
-        if any(c != "-" for c in cells):
-            rows.append([label, *cells])
-    for label, side, key, kind in _TRADING if "buy_and_hold" in trading else ():
+    for label, side, key, kind in _TRADING:
         cells = []
         for n in names:
             view = trading.get(n)
@@ -539,7 +538,33 @@ def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[li
                 cells.append(_cell(_dig(view, (key,)), kind) if side == "long_flat" else "-")
             else:
                 cells.append(_cell(_dig(view, (side, key)), kind))
-        rows.append([label, *cells])
+        rows.append([prefix + label, *cells])
+    return rows
+
+
+def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The side-by-side table of :func:`forecast_evidence`: column names and rows of cells.
+
+    The trading view is one block for one asset; for several, a block per asset (labelled by
+    its id), up to :data:`TABLE_ASSETS` of them: a panel's table had no trading view at all
+    (it was in the JSON only)."""
+    trading = evidence.get("trading") or {}
+    per_asset = evidence.get("trading_per_asset") or {}
+    passive = "buy_and_hold" in trading or any("buy_and_hold" in view for view in per_asset.values())
+    names = [*evidence["models"], *(["buy_and_hold"] if passive else [])]
+    rows = []
+    for label, path, kind in _TABLE:
+        cells = [_cell(_dig(evidence["models"].get(n), path), kind) for n in names]
+        if any(c != "-" for c in cells):
+            rows.append([label, *cells])
+    if "buy_and_hold" in trading:
+        rows += _trading_rows(trading, names)
+    shown = sorted(per_asset)[:TABLE_ASSETS]
+    for asset in shown:
+        rows += _trading_rows(per_asset[asset], names, f"{asset}: ")
+    if len(per_asset) > len(shown):
+        rows.append([f"trading view of {len(per_asset) - len(shown)} more asset(s): in --json / report.json",
+                     *("" for _ in names)])
     return names, rows
 
 

@@ -747,7 +747,7 @@ class Predictor:
         columns: dict[str, np.ndarray] = self._m.forecast_columns(market.spec, windows, scores, self.decision_cutoff)
         return columns
 
-    def forecast(self, history: Any, source: str | None = None) -> dict[str, Any]:
+    def forecast(self, history: Any, source: str | None = None, *, notes: bool = False) -> dict[str, Any]:
         """The forecast for the last date of ``history`` (one asset), as plain Python values:
         ``date`` (ISO text), the id when the spec has an id column, ``forecast``, ``last_price``,
         ``horizon``, and ``log_change`` (price) or ``probability`` and ``decision`` (direction).
@@ -755,11 +755,35 @@ class Predictor:
         ``history`` is as for :meth:`forecast_all`; it needs at least ``market.warmup`` + 1 rows
         (more are fine: only the last window is used for the result).
 
+        With ``notes=True`` the answer also holds ``notes``, the warnings ``finlite serve`` answers
+        with (an empty list on a plain history): business days missing or rows on a weekend, a
+        price that moves more than tenfold from one date to the next, a volatility forecast below 0
+        (:func:`finlite.data.market.history_notes`). The forecast is the same either way; a history
+        given as a read ``PriceTable`` brings the notes its reading made.
+
         Raises:
             DataError: as :meth:`forecast_all`; also when the history holds several assets
                 (use :meth:`forecast_all`, or pass one asset's rows).
             ScoreError: the model returned a NaN or infinite forecast.
         """
+        answer = self._forecast_last(history, source)
+        if notes:
+            answer["notes"] = self._history_notes(history, answer["forecast"])
+        return answer
+
+    def _history_notes(self, history: Any, forecast: float) -> list[str]:
+        """:meth:`forecast`'s ``notes`` for a history it accepted."""
+        market = self._market()
+        spec = market.spec
+        said = self._m.impossible_forecast_notes(spec.objective, np.array([forecast]))
+        if isinstance(history, self._m.PriceTable):
+            return [*history.notes, *said]
+        # The price columns; volume may well jump tenfold in a day.
+        priced = [c for c in (spec.target, *spec.extra_columns) if c in history]
+        return [*self._m.history_notes(history[spec.date_column], market, {c: history[c] for c in priced}), *said]
+
+    def _forecast_last(self, history: Any, source: str | None) -> dict[str, Any]:
+        """:meth:`forecast` without its notes."""
         market = self._market()
         if isinstance(history, Mapping):  # a dict of lists: the batch-1 fast path when it applies
             arrays = self._fast_arrays(history, True)

@@ -53,12 +53,11 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -70,14 +69,7 @@ from finlite._keys import category_key
 from finlite._limits import available_cores
 from finlite._paths import FileTooLarge, read_small_file
 from finlite._protected import likely_protected
-from finlite.data.market import (
-    MarketPreprocessor,
-    calendar_note,
-    impossible_forecast_notes,
-    jump_note,
-    parse_price_dates,
-    served_days,
-)
+from finlite.data.market import MarketPreprocessor
 from finlite.errors import ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
@@ -733,41 +725,6 @@ class _HistoryError(Exception):
         self.status, self.detail = status, detail
 
 
-def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
-                   prices: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
-    """Warnings about a served history's dates (business days missing, rows on a weekend): the
-    forecast reads the rows as they are, so a client should know when they are not a plain
-    Monday-Friday history. Called once the forecaster accepted the dates, which are read as it
-    read them: ``YYYY-MM-DD`` text by the compiled check, any other form by the price reader in
-    the order the model recorded. With ``prices`` (column -> values, accepted by the forecaster
-    too), also a price that moves more than tenfold from one date to the next
-    (:func:`finlite.data.market.jump_note`). Empty on a plain history."""
-    days = served_days(list(dates))
-    if days is None:
-        import pandas as pd  # only for dates in another form than YYYY-MM-DD: the price reader's
-
-        try:
-            days, _ = parse_price_dates(pd.Series(list(dates), dtype=object), market.spec.date_column,
-                                        "the request's history", market.spec.date_order)
-        except DataError:  # not reached: the forecaster read these dates already
-            return []
-    order = np.argsort(days, kind="stable")
-    note = calendar_note(days[order], None)
-    notes = [note] if note else []
-    # A tick tenfold off the row before (a misplaced decimal point, cents among dollars) moves the
-    # forecast as train, score and evaluate warn of it; the served answer said nothing (a review,
-    # 2026-12-03). Called with the price columns by score_history.
-    for column, values in (prices or {}).items():
-        try:  # values the forecaster accepted; a form numpy reads otherwise gets no note, never an error
-            numbers = np.asarray(values, dtype=np.float64)[order]
-        except (TypeError, ValueError):
-            continue
-        jump = jump_note(numbers, days[order], column, None)
-        if jump:
-            notes.append(jump)
-    return notes
-
-
 def _read_history(payload: Mapping[str, Any], columns: list[str], max_rows: int) -> tuple[dict[str, list[Any]], int]:
     """The ``history`` of a /predict body as a dict of equally long lists of ``columns`` (extra
     columns dropped), and its row count.
@@ -1387,7 +1344,6 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
 
     max_history = 0 if market is None else history_limit(int(market.warmup))
     id_column = None if market is None else market.spec.id_column
-    date_column = "" if market is None else market.spec.date_column
 
     async def score_history(request_id: str, payload: dict[str, Any]) -> _Answer:
         # A forecaster answers {"history": {column: [values]}} (or a list of row objects) with the
@@ -1404,10 +1360,12 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                 f"the history holds several assets (column {id_column!r}); /predict forecasts one asset per request: "
                 "send each asset's rows in a request of its own")}], request_id=request_id)
         try:
+            # With the history's notes (gaps, weekend rows, tenfold jumps; a volatility below 0), as
+            # train and score print them; none on a clean history.
             if rows > _THREADPOOL_ABOVE:
-                result = await run_in_threadpool(predictor.forecast, history, "the request's history")
+                result = await run_in_threadpool(predictor.forecast, history, "the request's history", notes=True)
             else:
-                result = predictor.forecast(history, "the request's history")
+                result = predictor.forecast(history, "the request's history", notes=True)
         except DataError as exc:
             message = str(exc)
             if exc.param == "window" and market is not None:
@@ -1420,12 +1378,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return non_finite(request_id, [0], False)
         if market is None:  # not reached: score_history is the forecasters' handler
             raise RuntimeError("score_history needs a market forecaster")
-        # As train and score print them; none on a clean history. Volume may well jump tenfold in a day.
-        priced = [market.spec.target, *market.spec.extra_columns]
-        notes = history_notes(history[date_column], market, {c: history[c] for c in priced if c in history})
-        notes += impossible_forecast_notes(market.spec.objective, np.array([result["forecast"]]))
-        if notes:
-            result["notes"] = notes
+        if not result["notes"]:  # the answer has notes only where there are some
+            del result["notes"]
         if audit is not None:
             line: dict[str, Any] = {"event": "prediction", "time": clock.now(), "request_id": request_id,
                                     "server_request_id": _SERVER_ID.get() or request_id,
