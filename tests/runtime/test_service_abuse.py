@@ -876,6 +876,28 @@ def test_headers_are_bounded_in_size_and_time(predictor: Predictor, record: dict
             assert http.post("/predict", json=record).status_code == 200
 
 
+def test_past_the_connection_limit_the_503_is_json(predictor: Predictor) -> None:
+    """uvicorn answered "Service Unavailable" as text/plain past limit_concurrency; every other
+    answer of the service is JSON, and a client parsing it failed there."""
+    app = create_app(predictor)
+    with _running(app, http=bounded_http_protocol(), limit_concurrency=2) as base:
+        host, port = base.removeprefix("http://").split(":")
+        held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(2)]
+        try:
+            time.sleep(0.3)  # both connections accepted before the third request
+            reply = _raw(base, b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        finally:
+            for conn in held:
+                conn.close()
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 "), reply[:200]
+        assert b"content-type: application/json" in head.lower() and b"retry-after: 1" in head.lower()
+        assert json.loads(body)["detail"].startswith("the service is at its limit of 2 connections; nothing was scored")
+        time.sleep(0.3)
+        with httpx.Client(base_url=base, timeout=10) as http:  # below the limit again: served
+            assert http.get("/health").status_code == 200
+
+
 _TEXT = st.text(alphabet=st.sampled_from('ab:"\\ é\u2028'), max_size=6)
 _JSONS = st.recursive(st.none() | st.integers(-5, 5) | _TEXT,
                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),

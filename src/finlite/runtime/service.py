@@ -64,6 +64,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 
+# The app uvicorn answers with past limit_concurrency (text/plain); BoundedHttpToolsProtocol swaps it.
+from uvicorn.protocols.http.flow_control import service_unavailable as _uvicorn_busy
+
 from finlite._finite import RANGE_MARGIN
 from finlite._keys import category_key
 from finlite._limits import available_cores
@@ -107,7 +110,8 @@ MAX_HEADER_BYTES = 16 << 10
 #: Seconds from a connection's first byte (or its opening) to the end of a request's headers: a
 #: client that trickles them (slowloris) is disconnected instead of holding the connection.
 HEADER_TIMEOUT_S = 10.0
-#: Connections served at once; more get uvicorn's 503 (each may hold up to the body limit).
+#: Connections served at once; more get a 503 (each may hold up to the body limit), in JSON as
+#: every other answer (uvicorn's own is the text "Service Unavailable").
 MAX_CONNECTIONS = 256
 #: Host headers a service bound to a loopback address answers: a web page that makes a browser
 #: resolve its own name to 127.0.0.1 (DNS rebinding) sends its name, and is refused.
@@ -967,6 +971,18 @@ _NOT_HTTP = (b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
              b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
 
 
+async def _busy(scope: Any, receive: Any, send: Any, *, limit: int = MAX_CONNECTIONS) -> None:
+    """The answer past uvicorn's ``limit_concurrency`` (``limit``, :data:`MAX_CONNECTIONS` as
+    ``serve`` runs), in JSON like every other answer of the service: a client parsing the body
+    read uvicorn's plain text "Service Unavailable". The connection is closed; nothing was scored."""
+    detail = orjson.dumps({"detail": f"the service is at its limit of {limit} connections; nothing was scored. "
+                                     "Retry in a moment, or reuse fewer connections."})
+    await send({"type": "http.response.start", "status": 503,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(detail)),
+                            (b"connection", b"close"), (b"retry-after", b"1")]})
+    await send({"type": "http.response.body", "body": detail, "more_body": False})
+
+
 def bounded_http_protocol() -> Any:
     """uvicorn's httptools protocol with each request bounded on the connection: request line and
     headers at most :data:`MAX_HEADER_BYTES` (431) and within :data:`HEADER_TIMEOUT_S` of the
@@ -992,6 +1008,12 @@ if _HttpToolsProtocol is not None:
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm(HEADER_TIMEOUT_S)  # a connection that never sends a byte is closed too
+
+        def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+            # Past limit_concurrency uvicorn runs its own text 503 app: this service answers in JSON.
+            if app is _uvicorn_busy:
+                app = functools.partial(_busy, limit=self.limit_concurrency)
+            super()._start_asgi_task(cycle, app)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
