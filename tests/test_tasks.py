@@ -196,6 +196,14 @@ def test_the_dm_gate_tests_per_date_means_at_the_horizon_when_the_rows_are_known
     direction = get_task("direction").step_fidelity(np.clip(0.5 + teacher * 20, 0, 1), np.clip(0.5 + student * 20, 0, 1),
                                                     (y > 0).astype(np.float64), 0.5, SeriesRows(dates, h))
     assert 0.0 <= direction["dm_pvalue"] <= 1.0
+    # The decision intervals take rows as independent draws: not given for a panel or h > 1 (the
+    # diff's review, 2026-12-03), given for one asset at horizon 1.
+    up_t, up_s = np.clip(0.5 + teacher * 20, 0, 1), np.clip(0.5 + student * 20, 0, 1)
+    up = (y > 0).astype(np.float64)
+    panel = get_task("direction").fidelity(up_t, up_s, up, 0.5, SeriesRows(dates, h))
+    assert panel["agreement_ci"] is None and panel["alert_overlap_ci"] is None and panel["agreement"] > 0
+    single = get_task("direction").fidelity(up_t[:160], up_s[:160], up[:160], 0.5, SeriesRows(days, 1))
+    assert single["agreement_ci"][0] <= single["agreement"] <= single["agreement_ci"][1]
     # Too few dates for the horizon (fewer than 2h + 2): no test, as in the evaluation, and a gate on
     # dm_pvalue is refused, never passed.
     few = SeriesRows(np.concatenate([days[:6], days[:6]]), 3)

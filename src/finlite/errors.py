@@ -6,7 +6,9 @@ The tree::
     ├── DataError(ValueError)         the input table is unusable (file, column or value)
     │   └── ScoreError                the model gave a non-finite score: no decision is made
     ├── ConfigError(ValueError)       a parameter, method config or plan is invalid
-    │   └── UnsupportedModelError     a method that does not work on this kind of model
+    │   ├── UnsupportedModelError     a method that does not work on this kind of model
+    │   ├── UnusablePlanError         a pruning plan that leaves a model scoring every row alike
+    │   └── TooFewAlertsError         an alert-overlap gate on too few alerts to judge
     ├── ArtifactError                 an artifact directory is missing, incomplete or tampered
     └── ExportError                   no ONNX form, or the ONNX model does not match the original
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError", "ScoreError",
-           "UnsupportedModelError", "UnusablePlanError"]
+           "TooFewAlertsError", "UnsupportedModelError", "UnusablePlanError"]
 
 
 class FinliteError(Exception):
@@ -83,6 +85,12 @@ class UnusablePlanError(ConfigError):
     weights, or kept weights with no path from the inputs to the output
     (:meth:`finlite.methods.plan.PruningPlan.check_usable`). A search counts such a candidate as
     failed and goes on; a recipe or a ``--plan`` that asks for it is refused."""
+
+
+class TooFewAlertsError(ConfigError):
+    """Raised when a gate on the alert overlap would be judged on fewer alerts than it needs
+    (:func:`finlite.evaluate.operating.check_overlap_judged`): the overlap of a dozen alerts is
+    chance. ``finlite reproduce`` of a run recorded before the rule says it cannot rerun it."""
 
 
 class ArtifactError(FinliteError):

@@ -413,8 +413,13 @@ def _direction_metrics(y: np.ndarray, p: np.ndarray, cutoff: float | None) -> di
 def _direction_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
                         rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
-    return {**fidelity_metrics(t, s, y, _cut(cutoff)), "dm_pvalue": _p_worse(test), "diebold_mariano": test,
-            "da_pvalue": _da_pvalue(t, s, y, _cut(cutoff), rows)}
+    out = {**fidelity_metrics(t, s, y, _cut(cutoff)), "dm_pvalue": _p_worse(test), "diebold_mariano": test,
+           "da_pvalue": _da_pvalue(t, s, y, _cut(cutoff), rows)}
+    if rows is not None and not independent_rows(rows.horizon, rows.dates):
+        # The exact intervals take the rows as independent draws: overlapping h-step windows or a
+        # panel's assets on one date are not, and the intervals would claim too much (as da_pvalue).
+        out["agreement_ci"] = out["alert_overlap_ci"] = None
+    return out
 
 
 def _direction_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,

@@ -248,6 +248,27 @@ def test_one_rule_says_which_metrics_are_timings(name: str, timing: bool) -> Non
     assert is_timing(name) is timing
 
 
+def test_a_run_whose_overlap_gate_judged_a_handful_of_alerts_is_not_reproduced(teacher_dir: Path, german_csv: Path,
+                                                                               tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made before an alert_overlap gate needed 20 of the teacher's validation alerts: the rerun is
+    refused by the rule, so it is not reproduced (exit 1), saying why, without advice to change a
+    gate the reproducer cannot change (the review of 2026-12-03 saw exit 2)."""
+    import finlite.evaluate.operating as operating
+
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\n"
+                              "gates:\n  alert_overlap: {min: 0.1}\n")
+    with monkeypatch.context() as old:  # the older finlite, which judged any number of alerts
+        old.setattr(operating, "MIN_ALERTS", 0)
+        finlite.compress(teacher_dir, german_csv, recipe=recipe, config=FAST, fine_tune=FAST, timing=False,
+                         out=tmp_path / "few", progress=False, flag_rate=0.02)
+    result = reproduce(tmp_path / "few", german_csv, teacher=teacher_dir)
+    assert not result.matched
+    (note,) = [n for n in result.notes if n.startswith("this finlite refuses the recorded run's gate: ")]
+    assert "'alert_overlap' (on the validation split) needs at least 20 of the teacher's alerts" in note
+    assert "cannot be rerun as recorded" in note and "--flag-rate" not in note and "remove the gate" not in note
+
+
 def test_a_student_pruned_to_no_path_by_an_older_finlite_is_not_reproduced(teacher_dir: Path, german_csv: Path,
                                                                           tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ import torch
 import finlite
 from finlite.artifact import prepare_like
 from finlite.data.prepared import SplitArrays
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, TooFewAlertsError
 from finlite.evaluate.operating import check_overlap_judged
 from finlite.models import SequenceModel
 from finlite.models.serialize import weights_nbytes
@@ -104,9 +104,10 @@ def test_an_alert_overlap_gate_on_too_few_alerts_is_refused_before_training(teac
     recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\n"
                               "gates:\n  agreement: {min: 0.9}\n  alert_overlap: {min: 0.8}\n")
     started: list[int] = []
-    with pytest.raises(ConfigError, match=rf"'alert_overlap' \(on the validation split\) needs at least 20 of the "
-                                          rf"teacher's alerts to judge, and the teacher flags 13 of the {p_val.size} rows "
-                                          r"at the cut-off .*by about 8%.*--flag-rate.*remove the gate") as info:
+    with pytest.raises(TooFewAlertsError, match=rf"'alert_overlap' \(on the validation split\) needs at least 20 of "
+                                                rf"the teacher's alerts to judge, and the teacher flags 13 of the "
+                                                rf"{p_val.size} rows at the cut-off .*by about 14 points.*--flag-rate "
+                                                rf"{20 / p_val.size:.2g} or more.*remove the gate") as info:
         run_recipe(recipe, data, art.model, cutoff=few, seed=0, train=FAST, fine_tune=FAST,
                    teacher_bytes=art.weights_bytes, progress=lambda i, n, msg: started.append(i))
     assert info.value.param == "gates" and started == []
@@ -115,12 +116,11 @@ def test_an_alert_overlap_gate_on_too_few_alerts_is_refused_before_training(teac
     agree_only = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  agreement: {min: 0.5}\n")
     run_recipe(agree_only, data, art.model, cutoff=few, seed=0, train=FAST, fine_tune=FAST,
                teacher_bytes=art.weights_bytes)
-    # The gate itself, given the rows its teacher was judged on, says the same.
-    with pytest.raises(ConfigError, match=r"'alert_overlap' needs at least 20 .* flags 10 of the 1000 rows"):
-        Gate("alert_overlap", min=0.8).check({"alert_overlap": 1.0}, {"flagged_rate": 0.01, "rows": 1000, "cutoff": 0.7})
-    (ok,) = Gate("alert_overlap", min=0.8).check({"alert_overlap": 0.9}, {"flagged_rate": 0.02, "rows": 1000,
-                                                                          "cutoff": 0.7})
-    assert ok.passed
+    # The final gates on the test split judge what they are given, after the work: a split with 19
+    # alerts where validation had 20 lost the student to a refusal (the diff's review, 2026-12-03).
+    (judged,) = Gate("alert_overlap", min=0.8).check({"alert_overlap": 0.9}, {"flagged_rate": 0.019, "rows": 1000,
+                                                                              "cutoff": 0.7})
+    assert judged.passed
 
 
 def test_candidate_metrics_carry_agreement_over_the_band_of_flag_rates(teacher_dir: Path, german_csv: Path) -> None:

@@ -102,8 +102,9 @@ def decision_intervals(p_teacher: np.ndarray, p_student: np.ndarray, cutoff: flo
     """Exact 95 % intervals of the agreement (rows decided alike, of all rows) and of the alert
     overlap (rows both flag, of the rows either flags; None when neither flags a row) at the cut-off
     (:func:`~finlite.evaluate.operating.share_interval`): how far another sample of as many rows
-    could move them. At fraud prevalence the overlap rests on about a hundred alerts and moves by
-    several points between two splits; the interval shows it."""
+    could move them (the rows' sampling, taken as independent draws; not a retrained student). At
+    fraud prevalence the overlap rests on about a hundred alerts and moves by several points between
+    two splits; the interval shows it."""
     a, b = _pair(p_teacher, p_student)
     ta, sb = a >= cutoff, b >= cutoff
     same = int(np.count_nonzero(ta == sb))

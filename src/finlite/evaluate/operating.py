@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from finlite._util import check_fraction, percent
-from finlite.errors import ConfigError, DataError
+from finlite.errors import ConfigError, DataError, TooFewAlertsError
 
 __all__ = [
     "FLAG_RATE_BAND",
@@ -230,22 +230,26 @@ def share_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float] |
 
 def check_overlap_judged(teacher_flagged: int, rows: int, cutoff: float, what: str) -> None:
     """Refuse to gate on the alert overlap where the teacher flags fewer than :data:`MIN_ALERTS`
-    of the rows judged: there one swapped alert moves the overlap by 5 points or more, and a step
-    would be kept or rolled back by chance (a review of 2026-12-03: 13 validation alerts on a
-    3,000-row book rolled back a student that shared 75 % of the test alerts).
+    of the rows judged (the validation split): there one alert swapped for another moves the
+    overlap by 2/(n+1), 10 points or more, and a step would be kept or rolled back by chance (a
+    review of 2026-12-03: 13 validation alerts on a 3,000-row book rolled back a student that
+    shared 75 % of the test alerts).
 
     Raises:
-        ConfigError: naming the count, the rows, the cut-off and the ways out, ``param="gates"``.
+        TooFewAlertsError: naming the count, the rows, the cut-off, the flag rate that would give
+            enough alerts and the other ways out, ``param="gates"``.
     """
     if teacher_flagged >= MIN_ALERTS:
         return
-    swing = 1.0 / max(teacher_flagged, 1)
-    raise ConfigError(
+    swing = 2.0 / (teacher_flagged + 1)
+    needed = min(1.0, MIN_ALERTS / max(rows, 1))
+    raise TooFewAlertsError(
         f"{what} needs at least {MIN_ALERTS} of the teacher's alerts to judge, and the teacher flags "
-        f"{teacher_flagged} of the {rows} rows at the cut-off {cutoff:.6g}: one swapped alert would move the overlap "
-        f"by about {swing:.0%}, so the gate would keep or roll back steps by chance. Judge it on a larger table, "
-        "flag more rows (compress or search with --flag-rate, e.g. 0.01), or remove the gate "
-        "(agreement and the other gates still apply).", param="gates")
+        f"{teacher_flagged} of the {rows} rows at the cut-off {cutoff:.6g}: one alert swapped for another would move the "
+        f"overlap by about {swing * 100:.0f} points, so the gate would keep or roll back steps by chance. Judge it on a "
+        f"larger table, flag at least {MIN_ALERTS} of these rows (compress or search with --flag-rate {needed:.2g} or "
+        "more: a share of the training rows, which the validation split follows), or remove the gate (agreement and "
+        "the other gates still apply).", param="gates")
 
 
 def report_band(rows: int) -> tuple[float, ...]:

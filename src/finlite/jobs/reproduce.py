@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from finlite.artifact import Artifact, DataLike, load, recorded_walk
-from finlite.errors import ArtifactError, ConfigError, DataError, UnusablePlanError
+from finlite.errors import ArtifactError, ConfigError, DataError, TooFewAlertsError, UnusablePlanError
 from finlite.models.serialize import weights_format
 from finlite.recipe.spec import Recipe
 from finlite.training.loop import TrainConfig
@@ -358,6 +358,14 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
         else:
             outcome = compress_with_recipe(source, data, recipe, seed=seed, config=config, fine_tune=fine_tune,
                                            out=out, timing=bool(timed), progress=progress, flag_rate=flag_rate)
+    except TooFewAlertsError as exc:
+        # Recorded before an alert_overlap gate needed 20 of the teacher's validation alerts: the run
+        # judged it on fewer, by chance, and this finlite will not (not reproduced, exit 1; the advice
+        # to change the gate or the flag rate is not the reproducer's to take).
+        why = str(exc).split(" Judge it on")[0]  # the advice that follows is the run's maker's, not the reproducer's
+        notes.append(f"this finlite refuses the recorded run's gate: {why} The recorded run judged its alert_overlap "
+                     "gate on fewer alerts than a rule since 2026-12-03 asks; it cannot be rerun as recorded")
+        return {"metrics": {}, "files": {}}, notes, not timed
     except UnusablePlanError as exc:
         # The recorded run pruned so far that no input reached the output (a constant model); this
         # version refuses such a plan, made or ready, so the run cannot be made again: not reproduced

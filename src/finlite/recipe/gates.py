@@ -24,7 +24,7 @@ import numpy as np
 
 from finlite._timing import cpu_info
 from finlite.errors import ConfigError
-from finlite.evaluate.operating import check_decisive, check_overlap_judged, decides
+from finlite.evaluate.operating import check_decisive, decides
 from finlite.export.timing import deployed_latency
 from finlite.models.base import FinliteModel
 from finlite.models.serialize import weights_nbytes
@@ -170,9 +170,6 @@ class Gate:
             ConfigError: the gate reads decisions (agreement, alert_overlap, f1, accuracy) and the teacher's
                 metrics show it flags no row or every row at the cut-off (``teacher["flagged_rate"]``):
                 such a gate would decide nothing.
-            ConfigError: an ``alert_overlap`` gate where the teacher flags fewer than
-                :data:`~finlite.evaluate.operating.MIN_ALERTS` of ``teacher["rows"]``: the overlap
-                of so few alerts is chance.
             ConfigError: the candidate's metrics have no value for this gate's metric on these
                 rows: a gate of another task, MAPE when every outcome is near zero (None), or the
                 directional accuracy of a volatility, which never falls (absent).
@@ -180,9 +177,6 @@ class Gate:
         if self.metric in DECISION_METRICS and "flagged_rate" in teacher:
             check_decisive(float(teacher["flagged_rate"]), int(teacher.get("rows", 0)),
                            float(teacher.get("cutoff", float("nan"))), f"The gate {self.metric!r}")
-            if self.metric == "alert_overlap" and "rows" in teacher:
-                check_overlap_judged(round(float(teacher["flagged_rate"]) * int(teacher["rows"])), int(teacher["rows"]),
-                                     float(teacher.get("cutoff", float("nan"))), "The gate 'alert_overlap'")
         results = []
         if candidate.get(self.metric) is None:
             raise ConfigError(f"The gate {self.metric!r} cannot be judged: the candidate's metrics have no value for "
