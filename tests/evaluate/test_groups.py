@@ -4,6 +4,7 @@ and against scikit-learn."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -133,6 +134,46 @@ def test_a_segment_where_the_student_is_worse_on_purpose_is_flagged() -> None:
     assert section.plots[0].x_ticks == ["region=A", "region=B", "region=C"]
     assert section.plots[0].series[0].y == pytest.approx([1.0, 1.0, worse["agreement"]])
     _json(section)
+
+
+def _flip(s: np.ndarray, rows: np.ndarray) -> None:
+    """Move each of ``rows`` to the other side of the cut-off 0.5."""
+    s[rows] = np.where(s[rows] >= 0.5, 0.1, 0.9)
+
+
+def _tail(k: int, n: int, p: float) -> float:
+    """P(X ≥ k) for X ~ Binomial(n, p), summed term by term: independent of scipy."""
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
+
+
+def test_a_segment_is_flagged_for_agreement_only_where_its_flips_are_more_than_chance() -> None:
+    """German credit's report flagged five segments whose 2 or 3 flips in about 32 rows (93.8 %)
+    were what 7 flips in 200 rows spread by chance; a segment holding all the flips is flagged."""
+    frame = pd.DataFrame({"region": np.repeat(["A", "B", "C", "D", "E", "F"], [32, 32, 32, 32, 36, 36])})
+    rng = np.random.default_rng(3)
+    y = (rng.random(200) < 0.3).astype(float)
+    t = rng.random(200)
+    s = t.copy()
+    # 7 flips over the book: 2 in A (93.75 %), 2 in B, 1 in C, 2 in E.
+    _flip(s, np.array([0, 1, 32, 33, 64, 128, 129]))
+    section = build_segments(_inputs(frame, y, t, s, categorical=["region"]))
+    a = _segment(section, "region", "A")
+    assert a["agreement"] == pytest.approx(30 / 32) and a["flipped"] == 2
+    assert a["agreement_p_value"] == pytest.approx(_tail(2, 32, 7 / 200), rel=1e-9)
+    assert section.metrics["weak_spots"] == [] and section.status == "PASS"
+    assert "at the flip rate 0.035" in section.threshold
+    # Ten flips in F's 36 rows (72 %), none elsewhere: more than chance, and below 0.90: FAIL.
+    s2 = t.copy()
+    _flip(s2, np.arange(164, 174))
+    flagged = build_segments(_inputs(frame, y, t, s2, categorical=["region"]))
+    f = _segment(flagged, "region", "F")
+    assert f["flipped"] == 10 and f["reasons"] == ["agreement"]
+    assert f["agreement_p_value"] == pytest.approx(_tail(10, 36, 0.05), rel=1e-9)  # capped at 5 % (10/200 = 5 %)
+    assert flagged.metrics["weak_spots"] == ["region=F"] and flagged.status == "FAIL"
+    table = flagged.tables[0]
+    row = table.rows[[r[1] for r in table.rows].index("F")]
+    assert row[table.columns.index("flipped")] == 10 and row[-1] == "agreement"
+    _json(flagged)
 
 
 def test_the_segment_interval_is_a_paired_percentile_bootstrap() -> None:
