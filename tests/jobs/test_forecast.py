@@ -201,6 +201,18 @@ def test_panel_evidence_tests_the_per_date_mean_differential(tmp_path: Path) -> 
     text = render_forecast_table(many)
     assert f"X{TABLE_ASSETS - 1:02d}: long/flat Sharpe" in text and f"X{TABLE_ASSETS:02d}:" not in text
     assert "trading view of 2 more asset(s): in --json / report.json" in text
+    # An id is the data's: a "|" or a link cannot reshape report.md's table, a control character
+    # reaches no terminal (the diff's review, 2026-12-03).
+    from finlite.jobs.forecast import render_forecast_markdown
+    odd = {**evidence, "trading_per_asset": {"BRK|B": evidence["trading_per_asset"]["A"],
+                                             "![x](http://h/p.png)": evidence["trading_per_asset"]["B"],
+                                             "X\x1b[31m": evidence["trading_per_asset"]["A"]}}
+    md = render_forecast_markdown(odd, title="t")
+    header = next(line for line in md.splitlines() if line.startswith("| metric |"))
+    rows = [line for line in md.splitlines() if "long/flat Sharpe" in line]
+    assert len(rows) == 3 and all(line.replace("\\|", "").count("|") == header.count("|") for line in rows)
+    assert "](http" not in md and "\x1b" not in md
+    assert "X\\x1b[31m: long/flat Sharpe" in render_forecast_table(odd) and "\x1b" not in render_forecast_table(odd)
 
 
 def test_market_presets_gate_on_forecasting_metrics() -> None:

@@ -267,6 +267,8 @@ def test_a_run_whose_overlap_gate_judged_a_handful_of_alerts_is_not_reproduced(t
     (note,) = [n for n in result.notes if n.startswith("this finlite refuses the recorded run's gate: ")]
     assert "'alert_overlap' (on the validation split) needs at least 20 of the teacher's alerts" in note
     assert "cannot be rerun as recorded" in note and "--flag-rate" not in note and "remove the gate" not in note
+    # The verdict points at the note, not at metric rows that were never compared.
+    assert render_reproduction(result).endswith("NOT reproduced: the rerun made nothing to compare; see the notes above")
 
 
 def test_a_student_pruned_to_no_path_by_an_older_finlite_is_not_reproduced(teacher_dir: Path, german_csv: Path,

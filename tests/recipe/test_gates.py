@@ -113,6 +113,14 @@ def test_an_alert_overlap_gate_on_too_few_alerts_is_refused_before_training(teac
     assert info.value.param == "gates" and started == []
     # 20 alerts are enough; so is the same cut-off without the overlap gate.
     check_overlap_judged(20, 200, 0.5, "x")
+    # The flag rate named gives at least 20 alerts (rounded up: 20 of 600 is 0.0333…), and none is
+    # named where 20 alerts would be half the rows.
+    with pytest.raises(TooFewAlertsError, match=r"--flag-rate 0\.034 or more") as six_hundred:
+        check_overlap_judged(5, 600, 0.5, "x")
+    assert 0.034 * 600 >= 20 and "about 33 points" in str(six_hundred.value)
+    with pytest.raises(TooFewAlertsError, match=r"Judge it on a larger table, or remove the gate") as few_rows:
+        check_overlap_judged(5, 30, 0.5, "x")
+    assert "--flag-rate" not in str(few_rows.value)
     agree_only = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  agreement: {min: 0.5}\n")
     run_recipe(agree_only, data, art.model, cutoff=few, seed=0, train=FAST, fine_tune=FAST,
                teacher_bytes=art.weights_bytes)

@@ -879,6 +879,9 @@ def test_headers_are_bounded_in_size_and_time(predictor: Predictor, record: dict
 def test_past_the_connection_limit_the_503_is_json(predictor: Predictor) -> None:
     """uvicorn answered "Service Unavailable" as text/plain past limit_concurrency; every other
     answer of the service is JSON, and a client parsing it failed there."""
+    # The swap overrides uvicorn's own _start_asgi_task, which it has from 0.45 (pyproject's floor);
+    # before, the 503 was started elsewhere and the override never ran.
+    assert "_start_asgi_task" in vars(service._HttpToolsProtocol)
     app = create_app(predictor)
     with _running(app, http=bounded_http_protocol(), limit_concurrency=2) as base:
         host, port = base.removeprefix("http://").split(":")

@@ -19,7 +19,7 @@ from typing import Any
 from finlite.evaluate.html import format_cell, omitted_sections, report_sections
 from finlite.evaluate.sections import STATUSES, Section, Table, worst
 
-__all__ = ["CHANGE_CLASSES", "DEFAULT_USES", "render_model_card"]
+__all__ = ["CHANGE_CLASSES", "DEFAULT_USES", "markdown_cell", "render_model_card"]
 
 #: The intended use written when the report does not state one (``report["card"]["intended_use"]``).
 DEFAULT_USES: dict[str, str] = {
@@ -80,8 +80,13 @@ def _text(value: Any, *, cell: bool = False) -> str:
     return text.replace("|", "\\|") if cell else text
 
 
-def _cell(value: Any) -> str:
+def markdown_cell(value: Any) -> str:
+    """``value`` as one Markdown table cell: no raw HTML, no live link or image, ``|`` and
+    backslashes escaped, on one line (data in a report must not reshape its table)."""
     return _text(value, cell=True)
+
+
+_cell = markdown_cell
 
 
 def _domain(report: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ Agreement between two models is also read over a band of operating points
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -242,14 +243,19 @@ def check_overlap_judged(teacher_flagged: int, rows: int, cutoff: float, what: s
     if teacher_flagged >= MIN_ALERTS:
         return
     swing = 2.0 / (teacher_flagged + 1)
-    needed = min(1.0, MIN_ALERTS / max(rows, 1))
+    if rows >= 2 * MIN_ALERTS:
+        # Rounded up at two significant digits: 20 of 600 rows is 0.0333…, and 0.033 gives 19.8.
+        exponent = math.floor(math.log10(MIN_ALERTS / rows)) - 1
+        needed = math.ceil(MIN_ALERTS / rows / 10.0**exponent - 1e-9) * 10.0**exponent  # 0.1 stays 0.1
+        flag_more = (f"flag at least {MIN_ALERTS} of these rows (compress or search with --flag-rate {needed:.2g} or "
+                     "more: a share of the training rows, which the validation split follows), ")
+    else:  # 20 alerts would be half the rows or more: no operating point a flag rate should reach
+        flag_more = ""
     raise TooFewAlertsError(
         f"{what} needs at least {MIN_ALERTS} of the teacher's alerts to judge, and the teacher flags "
         f"{teacher_flagged} of the {rows} rows at the cut-off {cutoff:.6g}: one alert swapped for another would move the "
         f"overlap by about {swing * 100:.0f} points, so the gate would keep or roll back steps by chance. Judge it on a "
-        f"larger table, flag at least {MIN_ALERTS} of these rows (compress or search with --flag-rate {needed:.2g} or "
-        "more: a share of the training rows, which the validation split follows), or remove the gate (agreement and "
-        "the other gates still apply).", param="gates")
+        f"larger table, {flag_more}or remove the gate (agreement and the other gates still apply).", param="gates")
 
 
 def report_band(rows: int) -> tuple[float, ...]:

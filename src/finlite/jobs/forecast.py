@@ -16,6 +16,7 @@ evaluate, the market demo and ``bench/markets.py`` all read it.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,6 +40,7 @@ from finlite.evaluate.forecast import (
     independent_rows,
     trading_view,
 )
+from finlite.evaluate.model_card import markdown_cell
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
 from finlite.models.base import FinliteModel, forward_rows
 from finlite.tasks import get_task
@@ -522,6 +524,12 @@ def _dig(entry: Any, path: Sequence[str]) -> Any:
     return entry
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
 #: A table of several assets shows the trading view of this many (in their sorted order); the
 #: rest are in ``trading_per_asset`` of ``--json`` and report.json, as a last row says.
 TABLE_ASSETS = 10
@@ -561,7 +569,8 @@ def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[li
         rows += _trading_rows(trading, names)
     shown = sorted(per_asset)[:TABLE_ASSETS]
     for asset in shown:
-        rows += _trading_rows(per_asset[asset], names, f"{asset}: ")
+        # An id is the data's: control characters written out, as the command line prints data.
+        rows += _trading_rows(per_asset[asset], names, f"{_CONTROL.sub(_escaped, asset)}: ")
     if len(per_asset) > len(shown):
         rows.append([f"trading view of {len(per_asset) - len(shown)} more asset(s): in --json / report.json",
                      *("" for _ in names)])
@@ -589,7 +598,9 @@ def render_forecast_markdown(evidence: Mapping[str, Any], *, title: str, data: M
              f"{evidence['cost_bps']:g} bp per unit of turnover. Naive forecast: the random walk (a zero return) "
              "for returns and prices, the last realised volatility for volatility, the training share of up moves "
              "for direction.", "", "| metric | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    # A cell holding an asset's id is the data's: escaped so that a "|" or a link in an id cannot
+    # shift the numbers under another model or make a viewer fetch (the diff's review, 2026-12-03).
+    lines += ["| " + " | ".join(markdown_cell(c) for c in r) + " |" for r in rows]
     if data is not None:
         lines += ["", "## Data", "", "```", dump_json(dict(data)).strip(), "```"]
     for heading, text in (sections or {}).items():

@@ -578,6 +578,9 @@ def render_reproduction(result: Reproduction) -> str:
     lines.append(f"weights match: {'yes' if result.weights_match else 'no'}"
                  + ("" if result.deterministic else " (not deterministic: not part of the verdict)"))
     lines += [f"note: {n}" for n in result.notes]
+    # With no rerun to compare (it was refused, or made no student) the reason is in the notes.
+    rerun = any(m.reproduced is not None for m in result.metrics)
     lines.append("reproduced: the same metrics" + (" and weights" if result.deterministic else "")
-                 if result.matched else "NOT reproduced: see the rows marked NO above")
+                 if result.matched else ("NOT reproduced: see the rows marked NO above" if rerun else
+                                         "NOT reproduced: the rerun made nothing to compare; see the notes above"))
     return "\n".join(lines)
