@@ -353,6 +353,10 @@ def test_control_characters_from_a_file_never_reach_the_terminal(tmp_path: Path)
     assert "\x1b" not in result.output and "\x07" not in result.output and "\x9b" not in result.output
     assert "\\x1b]0;pwned\\x07b\\x9b" in result.output
     assert printable("line one\n\tline two") == "line one\n\tline two"  # tabs and line breaks stay
+    # A right-to-left override, a line separator or a zero-width space would reverse or hide what the
+    # message shows; letters of any script stay (the diff's review, 2026-12-04).
+    assert printable("x\u202eab\u2028\u200bc\r") == "x\\u202eab\\u2028\\u200bc\\x0d"
+    assert printable("Zürich 東京 \U000e0001") == "Zürich 東京 \\U000e0001"
     # A near-unique text column is dropped as an identifier, and the summary names it escaped.
     rng = np.random.default_rng(0)
     rows = [f"{x:.3f},c{i},{i % 2}" for i, x in enumerate(rng.normal(size=200))]

@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import os
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,6 +161,34 @@ def percent(share: float) -> str:
         if abs(rounded) < 1:
             return f"{rounded:.{decimals}f}".rstrip("0").rstrip(".") + "%"
     return f"{share:.1%}"
+
+
+#: Unicode categories a terminal shows nothing for but that change what it shows: format
+#: characters (U+202E right-to-left override, U+200B zero-width space) and line and paragraph
+#: separators (U+2028, U+2029).
+_INVISIBLE = frozenset({"Cf", "Zl", "Zp"})
+
+
+def terminal_safe(text: str, keep: str = "") -> str:
+    """``text`` with every character a terminal would act on written out: C0 controls, DEL and C1
+    as ``\\xNN`` (an escape sequence in a hostile file's column name could clear the screen or
+    retitle the window), and format and separator characters as ``\\uNNNN`` (a right-to-left
+    override would show a value reversed, a zero-width space would hide that two names differ).
+    Characters in ``keep`` (say tab and newline in a message) stay."""
+    if text.isascii() and text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in keep:
+            out.append(ch)
+        elif code < 0x20 or 0x7F <= code <= 0x9F:
+            out.append(f"\\x{code:02x}")
+        elif code > 0x9F and unicodedata.category(ch) in _INVISIBLE:
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def spreadsheet_safe(value: Any) -> Any:

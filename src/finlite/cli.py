@@ -29,7 +29,7 @@ import typer
 from typer.models import OptionInfo
 
 from finlite import _limits, _paths
-from finlite._util import percent
+from finlite._util import percent, terminal_safe
 from finlite.errors import ArtifactError, ConfigError, FinliteError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,14 +48,11 @@ datasets_app = typer.Typer(help="Datasets bundled with finlite (no network neede
 app.add_typer(datasets_app, name="datasets")
 
 
-#: Control characters a terminal would act on (C0 but tab and newline, DEL, C1): a hostile file's
-#: column name or value quoted in a message could clear the screen or retitle the window.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def printable(text: str) -> str:
-    """``text`` with every control character a terminal would act on written as ``\\xNN``."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` with every character a terminal would act on written out (``\\xNN``, ``\\uNNNN``:
+    :func:`finlite._util.terminal_safe`), but tab and newline: a hostile file's column name or
+    value quoted in a message could clear the screen, retitle the window or show reversed."""
+    return terminal_safe(text, keep="\t\n")
 
 
 def _stdout_closed() -> bool:

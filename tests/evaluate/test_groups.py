@@ -16,6 +16,8 @@ from sklearn.metrics import roc_auc_score
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.groups import (
     _CHUNK_CELLS,
+    FEW_ROWS_REASON,
+    _flag_segments,
     _n_boot,
     _rng,
     _weighted_auc,
@@ -147,8 +149,8 @@ def _tail(k: int, n: int, p: float) -> float:
 
 
 def test_a_segment_is_flagged_for_agreement_only_where_its_flips_are_more_than_chance() -> None:
-    """German credit's report flagged five segments whose 2 or 3 flips in about 32 rows (93.8 %)
-    were what 7 flips in 200 rows spread by chance; a segment holding all the flips is flagged."""
+    """German credit's report flagged seven segments whose 2 to 6 flips in 32 to 107 rows (2 in 32
+    is 93.8 %) were what 7 flips in 200 rows spread by chance; a segment holding all the flips is flagged."""
     frame = pd.DataFrame({"region": np.repeat(["A", "B", "C", "D", "E", "F"], [32, 32, 32, 32, 36, 36])})
     rng = np.random.default_rng(3)
     y = (rng.random(200) < 0.3).astype(float)
@@ -173,7 +175,57 @@ def test_a_segment_is_flagged_for_agreement_only_where_its_flips_are_more_than_c
     table = flagged.tables[0]
     row = table.rows[[r[1] for r in table.rows].index("F")]
     assert row[table.columns.index("flipped")] == 10 and row[-1] == "agreement"
+    assert flagged.metrics["segments_judged_for_agreement"] == 6 and "0.05/6" in flagged.tables[0].caption
     _json(flagged)
+
+
+def test_agreement_below_090_on_few_rows_warns_and_the_chance_rate_is_capped_at_5_percent() -> None:
+    """5 flips in 36 rows (86.1 %) with p between 0.05/6 and 0.05 is not shown weak by the test,
+    yet passing it in silence would hide a student that flips one decision in seven: it warns. The
+    book flips 7 % of its rows, so chance is taken at 5 % (the cap)."""
+    frame = pd.DataFrame({"region": np.repeat(["A", "B", "C", "D", "E", "F"], [32, 32, 32, 32, 36, 36])})
+    rng = np.random.default_rng(3)
+    y = (rng.random(200) < 0.3).astype(float)
+    t = rng.random(200)
+    s = t.copy()
+    # 14 flips (7 %): 3 in A (90.6 %), 2 each in B, C, D, none in E, 5 in F (86.1 %).
+    _flip(s, np.array([0, 1, 2, 32, 33, 64, 65, 96, 97, 164, 165, 166, 167, 168]))
+    section = build_segments(_inputs(frame, y, t, s, categorical=["region"]))
+    assert "at the flip rate 0.05:" in section.threshold and "capped at 0.05" in section.threshold
+    f, a = _segment(section, "region", "F"), _segment(section, "region", "A")
+    assert f["flipped"] == 5 and f["agreement"] == pytest.approx(31 / 36)
+    assert f["agreement_p_value"] == pytest.approx(_tail(5, 36, 0.05), rel=1e-9)
+    assert 0.05 / 6 < f["agreement_p_value"] < 0.05  # significant alone, not over six segments
+    assert f["reasons"] == [FEW_ROWS_REASON] == ["agreement < 0.90 on few rows"]
+    assert a["agreement_p_value"] == pytest.approx(_tail(3, 32, 0.05), rel=1e-9) and a["reasons"] == []
+    assert section.metrics["weak_spots"] == ["region=F"] and section.status == "WARN"
+    assert "region=F (agreement < 0.90 on few rows)" in section.summary
+
+
+def _segment_dict(rows: int, flipped: int, auc_draws: np.ndarray) -> dict[str, Any]:
+    return {"rows": rows, "flipped": flipped, "agreement": 1 - flipped / rows,
+            "auc_difference": {"estimate": float(np.mean(auc_draws)), "_draws": auc_draws}}
+
+
+def test_an_auc_weak_spot_with_agreement_below_090_fails() -> None:
+    """The AUC test shows the segment weak, so its 86.1 % agreement fails the section even where
+    its 5 flips alone are within chance over six segments (as before the flip test came in)."""
+    rng = np.random.default_rng(0)
+    segments = [_segment_dict(36, 5, 0.02 + rng.normal(0, 0.002, 1000))]
+    segments += [_segment_dict(36, 0, rng.normal(0, 0.01, 1000)) for _ in range(5)]
+    assert _flag_segments(segments, regression=False, flip_rate=0.05) == (6, 6)
+    weak = segments[0]
+    assert weak["reasons"] == ["AUC", FEW_ROWS_REASON] and weak["severe"]
+    assert not any(d["weak_spot"] for d in segments[1:])
+    # The same segment with its AUC intact only warns; with 10 flips the flip test fails it.
+    alone = [_segment_dict(36, 5, rng.normal(0, 0.01, 1000))] + [_segment_dict(36, 0, rng.normal(0, 0.01, 1000))
+                                                                 for _ in range(5)]
+    _flag_segments(alone, regression=False, flip_rate=0.05)
+    assert alone[0]["reasons"] == [FEW_ROWS_REASON] and not alone[0]["severe"]
+    many = [_segment_dict(36, 10, rng.normal(0, 0.01, 1000))] + [_segment_dict(36, 0, rng.normal(0, 0.01, 1000))
+                                                                 for _ in range(5)]
+    _flag_segments(many, regression=False, flip_rate=0.05)
+    assert many[0]["reasons"] == ["agreement"] and many[0]["severe"]
 
 
 def test_the_segment_interval_is_a_paired_percentile_bootstrap() -> None:

@@ -213,6 +213,12 @@ def test_panel_evidence_tests_the_per_date_mean_differential(tmp_path: Path) -> 
     assert len(rows) == 3 and all(line.replace("\\|", "").count("|") == header.count("|") for line in rows)
     assert "](http" not in md and "\x1b" not in md
     assert "X\\x1b[31m: long/flat Sharpe" in render_forecast_table(odd) and "\x1b" not in render_forecast_table(odd)
+    # Nor does a character that reverses or hides what the terminal shows (U+202E, U+2028, U+200B).
+    hidden = {**evidence, "trading_per_asset": {"A\u202eB\u2028C\u200bD": evidence["trading_per_asset"]["A"],
+                                                "B": evidence["trading_per_asset"]["B"]}}
+    shown = render_forecast_table(hidden)
+    assert "A\\u202eB\\u2028C\\u200bD: long/flat Sharpe" in shown
+    assert not any(ch in shown for ch in "\u202e\u2028\u200b")
 
 
 def test_market_presets_gate_on_forecasting_metrics() -> None:

@@ -356,3 +356,22 @@ def test_a_step_the_decision_check_now_rolls_back_is_named_in_the_notes() -> Non
     assert _new_rule_notes(recorded, recorded) == []
     other = [{**rerun[0], "gates": [{**failed, "kind": "min", "metric": "auc"}]}, rerun[1]]
     assert _new_rule_notes(recorded, other) == []  # a gate that failed for another reason: no such note
+
+
+def test_the_verdict_names_the_weights_where_only_they_differ() -> None:
+    """A deterministic rerun with every metric equal and other weights pointed at "the rows marked
+    NO", of which there were none (the diff's review, 2026-12-04)."""
+    from finlite.jobs.reproduce import MetricCheck, Reproduction, render_reproduction
+
+    def result(metric_match: bool, weights_match: bool) -> Reproduction:
+        return Reproduction(artifact=Path("a"), job="compress", seed=0, data_sha256="d",
+                            metrics=[MetricCheck("auc", 0.75, 0.75 if metric_match else 0.74, metric_match)],
+                            skipped=[], files={"model.safetensors": {"recorded": "x", "reproduced": "x" if
+                                                                     weights_match else "y",
+                                                                     "match": weights_match}},
+                            deterministic=True)
+
+    assert render_reproduction(result(True, False)).endswith(
+        "NOT reproduced: the metrics match but the weights differ (weights match: no)")
+    assert render_reproduction(result(False, True)).endswith("NOT reproduced: see the rows marked NO above")
+    assert render_reproduction(result(True, True)).endswith("reproduced: the same metrics and weights")

@@ -69,6 +69,9 @@ MISSING_GROUP = "(missing)"
 AGREEMENT_WARN = 0.95
 AGREEMENT_FAIL = 0.90
 AUC_FAIL = 0.05
+#: The reason given where a segment's agreement is below AGREEMENT_FAIL but its flips are within
+#: chance: too few rows to judge it either way, so it warns rather than passing in silence.
+FEW_ROWS_REASON = f"agreement < {AGREEMENT_FAIL:.2f} on few rows"
 # Segment rule (regression): a weak spot fails when the student's RMSE exceeds the teacher's by
 # more than this share of the teacher's RMSE beyond the interval.
 RMSE_FAIL_SHARE = 0.10
@@ -353,20 +356,34 @@ def _flip_p_values(segments: list[dict[str, Any]], expected: float) -> None:
             d["agreement_p_value"] = float(binom.sf(d["flipped"] - 1, d["rows"], expected))
 
 
-def _flag_segments(segments: list[dict[str, Any]], regression: bool, flip_rate: float | None = None) -> int:
-    """Flag the weak spots in place, with a Bonferroni correction over the k segments tested (at
-    least MIN_ROWS rows and a defined difference): the difference's interval at level 1 − 0.05/k
-    (``lower_adjusted``) must lie above 0, so 20 segments do not give a ~40 % chance of a spurious
-    weak spot. A binary segment's agreement below :data:`AGREEMENT_WARN` counts where its flipped
-    decisions are more than chance at 0.05/k (:func:`_flip_p_values`, against ``flip_rate``: the
-    test rows' own flip rate, or 1 − AGREEMENT_WARN where that is higher): two flips in 32 rows
-    read 93.8 % and flagged five of German credit's segments, each within what 7 flips in 200 rows
-    spread by chance (a review of the report, 2026-12-03). Returns k."""
+def _flag_segments(segments: list[dict[str, Any]], regression: bool,
+                   flip_rate: float | None = None) -> tuple[int, int]:
+    """Flag the weak spots in place, each test with a Bonferroni correction over the segments it
+    tests, so 20 segments do not give a ~40 % chance of a spurious weak spot.
+
+    - The difference (AUC, or RMSE for regression) is tested on the k segments of at least
+      MIN_ROWS rows where it is defined: its interval at level 1 − 0.05/k (``lower_adjusted``)
+      must lie above 0.
+    - A binary segment's agreement below :data:`AGREEMENT_WARN` counts where its flipped decisions
+      are more than chance at 0.05/m, m the segments of at least MIN_ROWS rows
+      (:func:`_flip_p_values`, against ``flip_rate``: the test rows' own flip rate, capped at
+      1 − AGREEMENT_WARN): two flips in 32 rows read 93.8 %, and seven of German credit's segments
+      (2 to 6 flips in 32 to 107 rows) were flagged, each within what 7 flips in 200 rows spread by
+      chance (a review of the report, 2026-12-03).
+    - Agreement below :data:`AGREEMENT_FAIL` whose flips are within chance is still a weak spot
+      (:data:`FEW_ROWS_REASON`), never a silent pass: 4 flips in 36 rows (88.9 %) cannot be told
+      from chance, nor from a student that flips one decision in nine.
+
+    ``severe`` (the section fails) where the adjusted AUC interval lies above :data:`AUC_FAIL`, or
+    where agreement is below AGREEMENT_FAIL in a segment shown weak by a test (AUC or agreement).
+    Returns (k, m)."""
     key = "rmse_difference" if regression else "auc_difference"
     tested = {id(d) for d in segments
               if d["rows"] >= MIN_ROWS and d[key] is not None and d[key]["_draws"].size}
     k = max(len(tested), 1)
     alpha = 0.05 / k
+    m = max(sum(d["rows"] >= MIN_ROWS for d in segments), 1)
+    alpha_agreement = 0.05 / m
     if not regression:
         _flip_p_values(segments, min(1.0 - AGREEMENT_WARN, flip_rate if flip_rate is not None else 1.0))
     for d in segments:
@@ -390,13 +407,15 @@ def _flag_segments(segments: list[dict[str, Any]], regression: bool, flip_rate: 
         if d["rows"] >= MIN_ROWS:
             if significant:
                 reasons.append("AUC")
-            if d["agreement"] < AGREEMENT_WARN and d["agreement_p_value"] < alpha:
+            if d["agreement"] < AGREEMENT_WARN and d["agreement_p_value"] < alpha_agreement:
                 reasons.append("agreement")
+            elif d["agreement"] < AGREEMENT_FAIL:
+                reasons.append(FEW_ROWS_REASON)
         d["weak_spot"] = bool(reasons)
         d["reasons"] = reasons
-        d["severe"] = bool(reasons) and (("agreement" in reasons and d["agreement"] < AGREEMENT_FAIL)
-                                         or (adj is not None and adj > AUC_FAIL))
-    return k
+        shown_weak = "AUC" in reasons or "agreement" in reasons
+        d["severe"] = (adj is not None and adj > AUC_FAIL) or (shown_weak and d["agreement"] < AGREEMENT_FAIL)
+    return k, m
 
 
 def build_segments(inp: TabularInputs) -> Section:
@@ -407,10 +426,13 @@ def build_segments(inp: TabularInputs) -> Section:
     teacher − student AUC difference with its 95 % paired bootstrap interval (seeded by
     ``inp.seed``, column and segment), agreement at the cut-off and approval rates (score < cut-off).
     A segment of at least :data:`MIN_ROWS` rows is a weak spot when the interval at level
-    1 − 0.05/k (Bonferroni over the k segments tested; ``lower_adjusted``) lies above 0, or when
-    agreement is below 0.95 and its ``flipped`` decisions are more than chance at 0.05/k
-    (``agreement_p_value``: one-sided binomial at the test rows' flip rate, or 5 % if higher). Status: FAIL when a weak spot's agreement is below 0.90 or its
-    adjusted interval lies above 0.05; WARN when any weak spot; PASS otherwise.
+    1 − 0.05/k (Bonferroni over the k segments tested; ``lower_adjusted``) lies above 0, when
+    agreement is below 0.95 and its ``flipped`` decisions are more than chance at 0.05/m (m the
+    segments of at least MIN_ROWS rows; ``agreement_p_value``: one-sided binomial at the test
+    rows' flip rate, capped at 5 %), or when agreement is below 0.90 on too few rows to tell it
+    from chance (:data:`FEW_ROWS_REASON`). Status: FAIL when the adjusted interval lies above 0.05
+    or a weak spot shown by either test has agreement below 0.90; WARN when any weak spot; PASS
+    otherwise.
 
     Regression: mean |teacher − student| and each model's RMSE per segment; a weak spot is a
     segment where the student's RMSE exceeds the teacher's beyond the Bonferroni-adjusted paired
@@ -441,7 +463,7 @@ def build_segments(inp: TabularInputs) -> Section:
     if cutoff is not None:
         t_all, s_all = np.asarray(inp.teacher.scores_test), np.asarray(inp.student.scores_test)
         flip_rate = float(np.mean((t_all >= cutoff) != (s_all >= cutoff)))
-    tested = _flag_segments(segments, regression, flip_rate)
+    tested, judged = _flag_segments(segments, regression, flip_rate)
     one_class = [f"{d['column']}={d['segment']}" for d in segments
                  if not regression and (d["teacher_auc"] is None or d["student_auc"] is None)]
     if one_class:
@@ -451,11 +473,16 @@ def build_segments(inp: TabularInputs) -> Section:
     notes.append(f"Intervals: percentile, {n_boot:,} paired bootstrap resamples of each segment's rows{capped}, "
                  f"seeded by {inp.seed}, the column and the segment; resamples holding one class are skipped. "
                  f"Segments of fewer than {MIN_ROWS} rows are shown but never flagged.")
-    notes.append(f"Multiple comparisons: {tested} segment(s) are tested, so a weak spot needs the difference's "
-                 f"interval at level 1 − 0.05/{tested} = {1 - 0.05 / tested:.4g} (Bonferroni; 'lower_adjusted') "
-                 "above 0; the table shows the unadjusted 95 % interval. The adjusted bound is the resamples' "
-                 f"percentile when at least {_MIN_TAIL_DRAWS} resamples lie beyond it, else the normal bound "
-                 "(mean − z·sd of the resamples; 'adjusted_method'), which does not hang on the most extreme draw.")
+    what = "RMSE" if regression else "AUC"
+    notes.append(f"Multiple comparisons: the {what} difference is tested in {tested} segment(s), so a weak spot "
+                 f"needs its interval at level 1 − 0.05/{tested} = {1 - 0.05 / tested:.4g} (Bonferroni; "
+                 "'lower_adjusted') above 0; the table shows the unadjusted 95 % interval. The adjusted bound is "
+                 f"the resamples' percentile when at least {_MIN_TAIL_DRAWS} resamples lie beyond it, else the "
+                 "normal bound (mean − z·sd of the resamples; 'adjusted_method'), which does not hang on the most "
+                 "extreme draw."
+                 + ("" if regression else
+                    f" Agreement is tested in the {judged} segment(s) of at least {MIN_ROWS} rows, at "
+                    f"0.05/{judged} = {0.05 / judged:.3g} (Bonferroni)."))
     weak = [d for d in segments if d["weak_spot"]]
     status: Status = "FAIL" if any(d["severe"] for d in weak) else ("WARN" if weak else "PASS")
 
@@ -480,11 +507,13 @@ def build_segments(inp: TabularInputs) -> Section:
         expected = min(1.0 - AGREEMENT_WARN, flip_rate if flip_rate is not None else 1.0)
         threshold = (f"Weak spot: a segment of at least {MIN_ROWS} rows where the student's AUC is below the "
                      f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k (Bonferroni over the k = "
-                     f"{tested} segments tested), or agreement at the cut-off {cutoff:g} is below "
-                     f"{AGREEMENT_WARN:.2f} with more flipped decisions than chance (one-sided binomial p < 0.05/k "
-                     f"at the flip rate {expected:.4g}: the test rows' own, or {1 - AGREEMENT_WARN:.2f} if that is "
-                     f"higher). FAIL when a weak spot's agreement is below {AGREEMENT_FAIL:.2f} or its adjusted "
-                     f"AUC-difference interval lies above {AUC_FAIL:.2f}; WARN when any weak spot; PASS otherwise.")
+                     f"{tested} segments tested), where agreement at the cut-off {cutoff:g} is below "
+                     f"{AGREEMENT_WARN:.2f} with more flipped decisions than chance (one-sided binomial p < 0.05/m, "
+                     f"m = {judged} segments, at the flip rate {expected:.4g}: the test rows' own, capped at "
+                     f"{1 - AGREEMENT_WARN:.2f}), or where agreement is below {AGREEMENT_FAIL:.2f} on too few rows "
+                     f"to tell from chance ('{FEW_ROWS_REASON}'). FAIL when the adjusted AUC-difference interval "
+                     f"lies above {AUC_FAIL:.2f} or a weak spot shown by either test has agreement below "
+                     f"{AGREEMENT_FAIL:.2f}; WARN when any weak spot; PASS otherwise.")
 
         def ci(d: dict[str, Any], key: str) -> Any:
             return None if d["auc_difference"] is None else d["auc_difference"][key]
@@ -492,8 +521,11 @@ def build_segments(inp: TabularInputs) -> Section:
         table = Table(
             id="segments",
             caption=(f"Per segment: both models' AUC, the teacher − student AUC difference with its 95 % paired "
-                     f"bootstrap interval, agreement of decisions at the cut-off {cutoff:g}, and approval rates "
-                     f"(share scored below the cut-off). Positives = '{inp.positive}'."),
+                     f"bootstrap interval, agreement of decisions at the cut-off {cutoff:g}, the decisions the "
+                     f"student flipped across it, the chance of at least that many flips had each row flipped "
+                     f"with probability {expected:.4g} (one-sided binomial; a segment is flagged below "
+                     f"α = 0.05/{judged} = {0.05 / judged:.3g}), and approval rates (share scored below the "
+                     f"cut-off). Positives = '{inp.positive}'."),
             columns=["column", "segment", "rows", "positives", "teacher AUC", "student AUC", "AUC difference (T − S)",
                      "95 % CI low", "95 % CI high", "agreement", "flipped", "flips by chance, p",
                      "teacher approval", "student approval", "weak spot"],
@@ -524,6 +556,8 @@ def build_segments(inp: TabularInputs) -> Section:
     metrics = {"columns": columns, "segments": public, "weak_spots": [name_of(d) for d in weak],
                "n_boot": n_boot, "min_rows": MIN_ROWS, "segments_tested": tested,
                "level_adjusted": 1.0 - 0.05 / tested}
+    if not regression:
+        metrics["segments_judged_for_agreement"] = judged
     if cutoff is not None:
         metrics["cutoff"] = cutoff
     return Section(id="segments", title="Segments", status=status, threshold=threshold, summary=summary,

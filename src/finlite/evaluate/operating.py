@@ -242,13 +242,20 @@ def check_overlap_judged(teacher_flagged: int, rows: int, cutoff: float, what: s
     """
     if teacher_flagged >= MIN_ALERTS:
         return
+    from scipy.stats import beta
+
     swing = 2.0 / (teacher_flagged + 1)
-    if rows >= 2 * MIN_ALERTS:
-        # Rounded up at two significant digits: 20 of 600 rows is 0.0333…, and 0.033 gives 19.8.
-        exponent = math.floor(math.log10(MIN_ALERTS / rows)) - 1
-        needed = math.ceil(MIN_ALERTS / rows / 10.0**exponent - 1e-9) * 10.0**exponent  # 0.1 stays 0.1
+    # The cut-off is set on the training rows, so the validation split's alerts at a flag rate r
+    # are about a Binomial(rows, r) draw: 20 / rows gives 20 alerts only on average (0.034 of 600
+    # rows falls short 43 % of the time). The rate named makes fewer than MIN_ALERTS a 5 % event:
+    # P(X <= MIN_ALERTS - 1) = 0.05 solved by the beta quantile, then rounded up at two digits.
+    rate = float(beta.ppf(0.95, MIN_ALERTS, rows - MIN_ALERTS + 1)) if rows >= MIN_ALERTS else 1.0
+    if rate <= 0.5:
+        exponent = math.floor(math.log10(rate)) - 1
+        needed = math.ceil(rate / 10.0**exponent - 1e-9) * 10.0**exponent
         flag_more = (f"flag at least {MIN_ALERTS} of these rows (compress or search with --flag-rate {needed:.2g} or "
-                     "more: a share of the training rows, which the validation split follows), ")
+                     f"more: a share of the training rows, which the validation split follows, and at that rate "
+                     f"fewer than {MIN_ALERTS} of these {rows} rows are flagged about 1 time in 20), ")
     else:  # 20 alerts would be half the rows or more: no operating point a flag rate should reach
         flag_more = ""
     raise TooFewAlertsError(

@@ -16,7 +16,6 @@ evaluate, the market demo and ``bench/markets.py`` all read it.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 
 from finlite import _paths
-from finlite._util import dump_json, param_error
+from finlite._util import dump_json, param_error, terminal_safe
 from finlite.artifact import DataLike, save_artifact
 from finlite.data.market import MarketSpec, PreparedSeries, prepare_series, to_price_level
 from finlite.data.walkforward import WalkForward
@@ -524,12 +523,6 @@ def _dig(entry: Any, path: Sequence[str]) -> Any:
     return entry
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _escaped(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
-
 #: A table of several assets shows the trading view of this many (in their sorted order); the
 #: rest are in ``trading_per_asset`` of ``--json`` and report.json, as a last row says.
 TABLE_ASSETS = 10
@@ -570,7 +563,7 @@ def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[li
     shown = sorted(per_asset)[:TABLE_ASSETS]
     for asset in shown:
         # An id is the data's: control characters written out, as the command line prints data.
-        rows += _trading_rows(per_asset[asset], names, f"{_CONTROL.sub(_escaped, asset)}: ")
+        rows += _trading_rows(per_asset[asset], names, f"{terminal_safe(asset)}: ")
     if len(per_asset) > len(shown):
         rows.append([f"trading view of {len(per_asset) - len(shown)} more asset(s): in --json / report.json",
                      *("" for _ in names)])

@@ -580,7 +580,13 @@ def render_reproduction(result: Reproduction) -> str:
     lines += [f"note: {n}" for n in result.notes]
     # With no rerun to compare (it was refused, or made no student) the reason is in the notes.
     rerun = any(m.reproduced is not None for m in result.metrics)
-    lines.append("reproduced: the same metrics" + (" and weights" if result.deterministic else "")
-                 if result.matched else ("NOT reproduced: see the rows marked NO above" if rerun else
-                                         "NOT reproduced: the rerun made nothing to compare; see the notes above"))
+    if result.matched:
+        verdict = "reproduced: the same metrics" + (" and weights" if result.deterministic else "")
+    elif not rerun:
+        verdict = "NOT reproduced: the rerun made nothing to compare; see the notes above"
+    elif result.metrics_match:  # a deterministic run whose metrics all match: only the weights differ
+        verdict = "NOT reproduced: the metrics match but the weights differ (weights match: no)"
+    else:
+        verdict = "NOT reproduced: see the rows marked NO above"
+    lines.append(verdict)
     return "\n".join(lines)
