@@ -357,6 +357,8 @@ def test_control_characters_from_a_file_never_reach_the_terminal(tmp_path: Path)
     # message shows; letters of any script stay (the diff's review, 2026-12-04).
     assert printable("x\u202eab\u2028\u200bc\r") == "x\\u202eab\\u2028\\u200bc\\x0d"
     assert printable("Zürich 東京 \U000e0001") == "Zürich 東京 \\U000e0001"
+    # A lone surrogate (a file name decoded with surrogateescape) would make the print itself raise.
+    assert printable("a\udcff") == "a\\udcff" and printable("p\ue000") == "p\\ue000"
     # A near-unique text column is dropped as an identifier, and the summary names it escaped.
     rng = np.random.default_rng(0)
     rows = [f"{x:.3f},c{i},{i % 2}" for i, x in enumerate(rng.normal(size=200))]

@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -163,32 +164,39 @@ def percent(share: float) -> str:
     return f"{share:.1%}"
 
 
-#: Unicode categories a terminal shows nothing for but that change what it shows: format
-#: characters (U+202E right-to-left override, U+200B zero-width space) and line and paragraph
-#: separators (U+2028, U+2029).
-_INVISIBLE = frozenset({"Cf", "Zl", "Zp"})
+#: Unicode categories written out rather than shown: format characters (U+202E right-to-left
+#: override, U+200B zero-width space), line and paragraph separators (U+2028, U+2029), lone
+#: surrogates (a file name decoded with surrogateescape: printing one to a UTF-8 terminal raises),
+#: private-use and unassigned code points (a terminal draws them as it likes).
+_WRITTEN_OUT = frozenset({"Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+#: Anything but printable ASCII: only these characters reach the per-character decision, so a
+#: long ASCII message with line breaks costs one regex scan.
+_NOT_PLAIN = re.compile(r"[^\x20-\x7e]")
 
 
 def terminal_safe(text: str, keep: str = "") -> str:
     """``text`` with every character a terminal would act on written out: C0 controls, DEL and C1
     as ``\\xNN`` (an escape sequence in a hostile file's column name could clear the screen or
-    retitle the window), and format and separator characters as ``\\uNNNN`` (a right-to-left
-    override would show a value reversed, a zero-width space would hide that two names differ).
-    Characters in ``keep`` (say tab and newline in a message) stay."""
-    if text.isascii() and text.isprintable():
-        return text
-    out = []
-    for ch in text:
+    retitle the window), and the categories of :data:`_WRITTEN_OUT` as ``\\uNNNN`` (a
+    right-to-left override would show a value reversed, a zero-width space would hide that two
+    names differ). Characters in ``keep`` (say tab and newline in a message) stay.
+
+    Limits: letters, marks and spaces of every script are shown as they are, so look-alikes (a
+    no-break space, a combining overlay) still look alike; and the joiners some scripts and emoji
+    sequences need (U+200C, U+200D) are written out too, which shows such text spelt out."""
+
+    def written(match: re.Match[str]) -> str:
+        ch = match.group()
         code = ord(ch)
         if ch in keep:
-            out.append(ch)
-        elif code < 0x20 or 0x7F <= code <= 0x9F:
-            out.append(f"\\x{code:02x}")
-        elif code > 0x9F and unicodedata.category(ch) in _INVISIBLE:
-            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+            return ch
+        if code < 0x20 or 0x7F <= code <= 0x9F:
+            return f"\\x{code:02x}"
+        if unicodedata.category(ch) in _WRITTEN_OUT:
+            return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+        return ch
+
+    return _NOT_PLAIN.sub(written, text)
 
 
 def spreadsheet_safe(value: Any) -> Any:

@@ -196,10 +196,11 @@ def test_agreement_below_090_on_few_rows_warns_and_the_chance_rate_is_capped_at_
     assert f["flipped"] == 5 and f["agreement"] == pytest.approx(31 / 36)
     assert f["agreement_p_value"] == pytest.approx(_tail(5, 36, 0.05), rel=1e-9)
     assert 0.05 / 6 < f["agreement_p_value"] < 0.05  # significant alone, not over six segments
-    assert f["reasons"] == [FEW_ROWS_REASON] == ["agreement < 0.90 on few rows"]
+    assert f["reasons"] == [FEW_ROWS_REASON] == ["agreement < 0.90 not significant"]
     assert a["agreement_p_value"] == pytest.approx(_tail(3, 32, 0.05), rel=1e-9) and a["reasons"] == []
     assert section.metrics["weak_spots"] == ["region=F"] and section.status == "WARN"
-    assert "region=F (agreement < 0.90 on few rows)" in section.summary
+    assert "region=F (agreement < 0.90 not significant)" in section.summary
+    assert "flagged for its flips below α = 0.05/6 = 0.00833" in section.tables[0].caption
 
 
 def _segment_dict(rows: int, flipped: int, auc_draws: np.ndarray) -> dict[str, Any]:
@@ -291,6 +292,22 @@ def test_rare_values_are_pooled_missing_is_a_group_and_one_class_gives_null_auc(
     assert any("one class only: kind=(missing)" in note for note in section.notes)
     assert "kind: 2 values with fewer than 30 test rows pooled into one group (25 rows): 'rare1', 'rare2'." in section.notes
     assert section.status == "PASS"
+    _json(section)
+
+
+def test_a_book_without_a_segment_of_30_rows_says_nothing_was_tested() -> None:
+    """25 rows: no segment reaches 30, so none is tested and the section says so (it said "1
+    segment(s)", the review of 2026-12-04)."""
+    frame = pd.DataFrame({"kind": ["a", "b"] * 12 + ["a"]})
+    y = np.array([0.0, 1.0] * 12 + [1.0])
+    t = np.linspace(0.0, 1.0, 25)
+    s = t.copy()
+    _flip(s, np.array([0, 1, 2, 3, 4]))
+    section = build_segments(_inputs(frame, y, t, s, categorical=["kind"]))
+    assert section.metrics["segments_tested"] == 0 and section.metrics["segments_judged_for_agreement"] == 0
+    assert section.metrics["weak_spots"] == [] and section.status == "PASS"
+    assert any("No segment of at least 30 rows has a defined AUC difference: the difference is not tested. No "
+               "segment has 30 rows: agreement is not tested." in note for note in section.notes)
     _json(section)
 
 

@@ -9,7 +9,8 @@ Two report sections:
   where the student ranks worse beyond the interval (Bonferroni-adjusted over the segments
   tested), or agrees with the teacher on fewer than 95 % of its rows with more flipped decisions
   than chance (a binomial test, Bonferroni-adjusted alike), is a *weak spot* (the term of PiML's
-  weak-spot test). For a regression task
+  weak-spot test); so is one agreeing on fewer than 90 % whose flips the test cannot tell from
+  chance (it warns). For a regression task
   the segment shows the mean absolute difference of the two predictions and each model's RMSE.
 * ``fairness`` (:func:`build_fairness`, binary tasks with a protected column): per group the
   approval rate, the bad-capture rate (declined | bad; fairlearn's TPR with the *flagged* class as
@@ -69,9 +70,10 @@ MISSING_GROUP = "(missing)"
 AGREEMENT_WARN = 0.95
 AGREEMENT_FAIL = 0.90
 AUC_FAIL = 0.05
-#: The reason given where a segment's agreement is below AGREEMENT_FAIL but its flips are within
-#: chance: too few rows to judge it either way, so it warns rather than passing in silence.
-FEW_ROWS_REASON = f"agreement < {AGREEMENT_FAIL:.2f} on few rows"
+#: The reason given where a segment's agreement is below AGREEMENT_FAIL but the binomial test
+#: cannot tell its flips from chance (few rows, or many segments): it warns rather than passing in
+#: silence.
+FEW_ROWS_REASON = f"agreement < {AGREEMENT_FAIL:.2f} not significant"
 # Segment rule (regression): a weak spot fails when the student's RMSE exceeds the teacher's by
 # more than this share of the teacher's RMSE beyond the interval.
 RMSE_FAIL_SHARE = 0.10
@@ -376,14 +378,14 @@ def _flag_segments(segments: list[dict[str, Any]], regression: bool,
 
     ``severe`` (the section fails) where the adjusted AUC interval lies above :data:`AUC_FAIL`, or
     where agreement is below AGREEMENT_FAIL in a segment shown weak by a test (AUC or agreement).
-    Returns (k, m)."""
+    Returns (k, m), either 0 where no segment was tested."""
     key = "rmse_difference" if regression else "auc_difference"
     tested = {id(d) for d in segments
               if d["rows"] >= MIN_ROWS and d[key] is not None and d[key]["_draws"].size}
-    k = max(len(tested), 1)
-    alpha = 0.05 / k
-    m = max(sum(d["rows"] >= MIN_ROWS for d in segments), 1)
-    alpha_agreement = 0.05 / m
+    k = len(tested)
+    alpha = 0.05 / max(k, 1)
+    m = sum(d["rows"] >= MIN_ROWS for d in segments)
+    alpha_agreement = 0.05 / max(m, 1)
     if not regression:
         _flip_p_values(segments, min(1.0 - AGREEMENT_WARN, flip_rate if flip_rate is not None else 1.0))
     for d in segments:
@@ -429,8 +431,8 @@ def build_segments(inp: TabularInputs) -> Section:
     1 − 0.05/k (Bonferroni over the k segments tested; ``lower_adjusted``) lies above 0, when
     agreement is below 0.95 and its ``flipped`` decisions are more than chance at 0.05/m (m the
     segments of at least MIN_ROWS rows; ``agreement_p_value``: one-sided binomial at the test
-    rows' flip rate, capped at 5 %), or when agreement is below 0.90 on too few rows to tell it
-    from chance (:data:`FEW_ROWS_REASON`). Status: FAIL when the adjusted interval lies above 0.05
+    rows' flip rate, capped at 5 %), or when agreement is below 0.90 with flips the test cannot
+    tell from chance (:data:`FEW_ROWS_REASON`). Status: FAIL when the adjusted interval lies above 0.05
     or a weak spot shown by either test has agreement below 0.90; WARN when any weak spot; PASS
     otherwise.
 
@@ -474,15 +476,21 @@ def build_segments(inp: TabularInputs) -> Section:
                  f"seeded by {inp.seed}, the column and the segment; resamples holding one class are skipped. "
                  f"Segments of fewer than {MIN_ROWS} rows are shown but never flagged.")
     what = "RMSE" if regression else "AUC"
-    notes.append(f"Multiple comparisons: the {what} difference is tested in {tested} segment(s), so a weak spot "
-                 f"needs its interval at level 1 − 0.05/{tested} = {1 - 0.05 / tested:.4g} (Bonferroni; "
-                 "'lower_adjusted') above 0; the table shows the unadjusted 95 % interval. The adjusted bound is "
-                 f"the resamples' percentile when at least {_MIN_TAIL_DRAWS} resamples lie beyond it, else the "
-                 "normal bound (mean − z·sd of the resamples; 'adjusted_method'), which does not hang on the most "
-                 "extreme draw."
-                 + ("" if regression else
-                    f" Agreement is tested in the {judged} segment(s) of at least {MIN_ROWS} rows, at "
-                    f"0.05/{judged} = {0.05 / judged:.3g} (Bonferroni)."))
+    if tested:
+        compared = (f"Multiple comparisons: the {what} difference is tested in {tested} segment(s), so a weak spot "
+                    f"needs its interval at level 1 − 0.05/{tested} = {1 - 0.05 / tested:.4g} (Bonferroni; "
+                    "'lower_adjusted') above 0; the table shows the unadjusted 95 % interval. The adjusted bound is "
+                    f"the resamples' percentile when at least {_MIN_TAIL_DRAWS} resamples lie beyond it, else the "
+                    "normal bound (mean − z·sd of the resamples; 'adjusted_method'), which does not hang on the "
+                    "most extreme draw.")
+    else:
+        compared = (f"No segment of at least {MIN_ROWS} rows has a defined {what} difference: the difference is "
+                    "not tested.")
+    if not regression:
+        compared += (f" Agreement is tested in the {judged} segment(s) of at least {MIN_ROWS} rows, at "
+                     f"0.05/{judged} = {0.05 / judged:.3g} (Bonferroni)." if judged else
+                     f" No segment has {MIN_ROWS} rows: agreement is not tested.")
+    notes.append(compared)
     weak = [d for d in segments if d["weak_spot"]]
     status: Status = "FAIL" if any(d["severe"] for d in weak) else ("WARN" if weak else "PASS")
 
@@ -509,9 +517,10 @@ def build_segments(inp: TabularInputs) -> Section:
                      f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k (Bonferroni over the k = "
                      f"{tested} segments tested), where agreement at the cut-off {cutoff:g} is below "
                      f"{AGREEMENT_WARN:.2f} with more flipped decisions than chance (one-sided binomial p < 0.05/m, "
-                     f"m = {judged} segments, at the flip rate {expected:.4g}: the test rows' own, capped at "
-                     f"{1 - AGREEMENT_WARN:.2f}), or where agreement is below {AGREEMENT_FAIL:.2f} on too few rows "
-                     f"to tell from chance ('{FEW_ROWS_REASON}'). FAIL when the adjusted AUC-difference interval "
+                     f"m = {judged} segments of at least {MIN_ROWS} rows, at the flip rate {expected:.4g}: the "
+                     f"test rows' own, capped at "
+                     f"{1 - AGREEMENT_WARN:.2f}), or where agreement is below {AGREEMENT_FAIL:.2f} with flips "
+                     f"the test cannot tell from chance ('{FEW_ROWS_REASON}'). FAIL when the adjusted AUC-difference interval "
                      f"lies above {AUC_FAIL:.2f} or a weak spot shown by either test has agreement below "
                      f"{AGREEMENT_FAIL:.2f}; WARN when any weak spot; PASS otherwise.")
 
@@ -523,8 +532,9 @@ def build_segments(inp: TabularInputs) -> Section:
             caption=(f"Per segment: both models' AUC, the teacher − student AUC difference with its 95 % paired "
                      f"bootstrap interval, agreement of decisions at the cut-off {cutoff:g}, the decisions the "
                      f"student flipped across it, the chance of at least that many flips had each row flipped "
-                     f"with probability {expected:.4g} (one-sided binomial; a segment is flagged below "
-                     f"α = 0.05/{judged} = {0.05 / judged:.3g}), and approval rates (share scored below the "
+                     f"with probability {expected:.4g} (one-sided binomial; a segment is flagged for its flips "
+                     f"below α = 0.05/{max(judged, 1)} = {0.05 / max(judged, 1):.3g}), and approval rates (share "
+                     f"scored below the "
                      f"cut-off). Positives = '{inp.positive}'."),
             columns=["column", "segment", "rows", "positives", "teacher AUC", "student AUC", "AUC difference (T − S)",
                      "95 % CI low", "95 % CI high", "agreement", "flipped", "flips by chance, p",
@@ -555,7 +565,7 @@ def build_segments(inp: TabularInputs) -> Section:
     public = [{k: v for k, v in d.items() if k != "severe"} for d in segments]
     metrics = {"columns": columns, "segments": public, "weak_spots": [name_of(d) for d in weak],
                "n_boot": n_boot, "min_rows": MIN_ROWS, "segments_tested": tested,
-               "level_adjusted": 1.0 - 0.05 / tested}
+               "level_adjusted": 1.0 - 0.05 / max(tested, 1)}
     if not regression:
         metrics["segments_judged_for_agreement"] = judged
     if cutoff is not None:

@@ -248,7 +248,8 @@ def check_overlap_judged(teacher_flagged: int, rows: int, cutoff: float, what: s
     # The cut-off is set on the training rows, so the validation split's alerts at a flag rate r
     # are about a Binomial(rows, r) draw: 20 / rows gives 20 alerts only on average (0.034 of 600
     # rows falls short 43 % of the time). The rate named makes fewer than MIN_ALERTS a 5 % event:
-    # P(X <= MIN_ALERTS - 1) = 0.05 solved by the beta quantile, then rounded up at two digits.
+    # P(X <= MIN_ALERTS - 1) = 0.05 solved by the beta quantile, then rounded up at two digits. (The
+    # training quantile's own noise is left out, so "1 time in 20" is a little optimistic.)
     rate = float(beta.ppf(0.95, MIN_ALERTS, rows - MIN_ALERTS + 1)) if rows >= MIN_ALERTS else 1.0
     if rate <= 0.5:
         exponent = math.floor(math.log10(rate)) - 1
@@ -256,7 +257,7 @@ def check_overlap_judged(teacher_flagged: int, rows: int, cutoff: float, what: s
         flag_more = (f"flag at least {MIN_ALERTS} of these rows (compress or search with --flag-rate {needed:.2g} or "
                      f"more: a share of the training rows, which the validation split follows, and at that rate "
                      f"fewer than {MIN_ALERTS} of these {rows} rows are flagged about 1 time in 20), ")
-    else:  # 20 alerts would be half the rows or more: no operating point a flag rate should reach
+    else:  # under 51 rows no rate up to 0.5 gives 20 alerts in 19 splits of 20: none to name
         flag_more = ""
     raise TooFewAlertsError(
         f"{what} needs at least {MIN_ALERTS} of the teacher's alerts to judge, and the teacher flags "
