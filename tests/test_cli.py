@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import finlite
@@ -340,6 +342,25 @@ def test_bad_flag_rate_is_a_usage_error_naming_the_flag(args: list[str], german_
     assert not (tmp_path / "t").exists()
 
 
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=()), max_size=40))  # surrogates too
+def test_terminal_safe_leaves_nothing_a_terminal_acts_on(text: str) -> None:
+    """Any text, written out: no C0/C1 control, DEL, format, separator, surrogate, private-use or
+    unassigned character is left (checked with unicodedata, as the function's own rule), the
+    result prints on a strict UTF-8 stream, escaping twice changes nothing, and plain text stays."""
+    import unicodedata
+
+    from finlite._util import terminal_safe
+
+    out = terminal_safe(text)
+    assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F
+                   or unicodedata.category(ch) in {"Cf", "Zl", "Zp", "Cs", "Co", "Cn"} for ch in out)
+    out.encode("utf-8")  # strict: a lone surrogate would raise here
+    assert terminal_safe(out) == out
+    plain = "".join(ch for ch in text if ch.isprintable())
+    assert terminal_safe(plain) == plain
+    assert terminal_safe("a\tb\nc", keep="\t") == "a\tb\\x0ac"
 
 def test_control_characters_from_a_file_never_reach_the_terminal(tmp_path: Path) -> None:
     """A hostile header (an escape sequence that retitles the window, a bell) quoted in a message

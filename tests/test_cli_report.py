@@ -101,3 +101,24 @@ def test_report_exits_1_when_its_overall_status_is_fail(monkeypatch: pytest.Monk
         assert result.exit_code == code, (status, result.output)
         assert f"{status:<5} discrimination: AUC drop" in result.output
         assert ("overall status is FAIL (exit code 1)" in result.output) == (status == "FAIL")
+
+
+def test_a_section_summary_quoting_the_data_reaches_the_terminal_written_out(monkeypatch: pytest.MonkeyPatch,
+                                                                             tmp_path: Path) -> None:
+    """A segment value from the file (an escape sequence, a right-to-left override) is in the
+    segments summary: `report` printed it raw (the diff's review, 2026-12-04)."""
+    import finlite.jobs.report as report_job
+
+    def fake_rebuild(artifact: Path, data: object, **_: object) -> Path:
+        folder = tmp_path / "written"
+        folder.mkdir(exist_ok=True)
+        summary = "1 weak spot(s) among 3 segments of 1 column(s): kind=a\x1b]0;pwned\x07\u202eb (agreement)."
+        (folder / "report.json").write_text(json.dumps({"status": "WARN", "sections": [
+            {"id": "segments", "status": "WARN", "summary": summary}]}))
+        return folder
+
+    monkeypatch.setattr(report_job, "rebuild_report", fake_rebuild)
+    result = runner.invoke(app, ["report", str(tmp_path / "student")])
+    assert result.exit_code == 0, result.output
+    assert "kind=a\\x1b]0;pwned\\x07\\u202eb (agreement)" in result.output
+    assert not any(ch in result.output for ch in "\x1b\x07\u202e")

@@ -165,8 +165,8 @@ def percent(share: float) -> str:
 
 
 #: Unicode categories written out rather than shown: format characters (U+202E right-to-left
-#: override, U+200B zero-width space), line and paragraph separators (U+2028, U+2029), lone
-#: surrogates (a file name decoded with surrogateescape: printing one to a UTF-8 terminal raises),
+#: override, U+200B zero-width space), line and paragraph separators (U+2028, U+2029), surrogates
+#: (a file name decoded with surrogateescape: a stream with strict errors refuses to print one),
 #: private-use and unassigned code points (a terminal draws them as it likes).
 _WRITTEN_OUT = frozenset({"Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 #: Anything but printable ASCII: only these characters reach the per-character decision, so a
@@ -177,13 +177,16 @@ _NOT_PLAIN = re.compile(r"[^\x20-\x7e]")
 def terminal_safe(text: str, keep: str = "") -> str:
     """``text`` with every character a terminal would act on written out: C0 controls, DEL and C1
     as ``\\xNN`` (an escape sequence in a hostile file's column name could clear the screen or
-    retitle the window), and the categories of :data:`_WRITTEN_OUT` as ``\\uNNNN`` (a
-    right-to-left override would show a value reversed, a zero-width space would hide that two
-    names differ). Characters in ``keep`` (say tab and newline in a message) stay.
+    retitle the window), and the categories of :data:`_WRITTEN_OUT` as ``\\uNNNN`` (above U+FFFF
+    ``\\UNNNNNNNN``: a right-to-left override would show a value reversed, a zero-width space
+    would hide that two names differ). Characters in ``keep`` (say tab and newline in a message)
+    stay.
 
     Limits: letters, marks and spaces of every script are shown as they are, so look-alikes (a
-    no-break space, a combining overlay) still look alike; and the joiners some scripts and emoji
-    sequences need (U+200C, U+200D) are written out too, which shows such text spelt out."""
+    no-break space, a combining overlay) still look alike; the joiners some scripts and emoji
+    sequences need (U+200C, U+200D) are written out too, which shows such text spelt out; and
+    "unassigned" is as the interpreter's Unicode database knows it (an emoji newer than it is
+    written out)."""
 
     def written(match: re.Match[str]) -> str:
         ch = match.group()

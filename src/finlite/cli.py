@@ -55,6 +55,12 @@ def printable(text: str) -> str:
     return terminal_safe(text, keep="\t\n")
 
 
+def _echo(message: str = "", err: bool = False) -> None:
+    """Every line the CLI prints, through :func:`printable`: a summary, a note or a table can quote
+    a file's column names, segment values or asset ids, and none of them may drive the terminal."""
+    typer.echo(printable(message), err=err)
+
+
 def _stdout_closed() -> bool:
     """Whether standard output is a pipe whose reader has gone (poll reports an error on it)."""
     import select
@@ -77,11 +83,11 @@ def _friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except FinliteError as exc:
-            typer.echo(f"error: {printable(in_flags(exc, _option_flags(func)))}", err=True)
+            _echo(f"error: {printable(in_flags(exc, _option_flags(func)))}", err=True)
             raise typer.Exit(2) from None
         except BrokenPipeError as exc:
             if not _stdout_closed():  # a socket or a worker's pipe: a real error, said as any other
-                typer.echo(printable(f"error: {exc.strerror or exc}; a connection or pipe closed early."), err=True)
+                _echo(printable(f"error: {exc.strerror or exc}; a connection or pipe closed early."), err=True)
                 raise typer.Exit(2) from None
             # The reader of our output went away (`finlite inspect A | head`): nothing is wrong
             # with any file, and nothing more can be printed there. End as Unix tools do, quietly
@@ -90,7 +96,7 @@ def _friendly(func: F) -> F:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(141) from None
         except OSError as exc:
-            typer.echo(printable(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions."),
+            _echo(printable(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions."),
                        err=True)
             raise typer.Exit(2) from None
         except Exception as exc:
@@ -99,7 +105,7 @@ def _friendly(func: F) -> F:
             message = _environment_error(exc)
             if message is None:
                 raise
-            typer.echo(f"error: {printable(message)}", err=True)
+            _echo(f"error: {printable(message)}", err=True)
             raise typer.Exit(2) from None
     return wrapper  # type: ignore[return-value]
 
@@ -546,17 +552,17 @@ def train(
                   overwrite=force,
                   encoding=encoding)
     m, schema = outcome.metrics["test"], outcome.data.schema
-    typer.echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
+    _echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
                f"{len(schema.categorical)} categorical, dropped: {printable(', '.join(schema.drop)) or 'none'}")
     for note in schema.notes:
-        typer.echo(f"  note: {printable(note)}")
-    typer.echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
+        _echo(f"  note: {printable(note)}")
+    _echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
                f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
     _warn_thin_test(m)
     if outcome.operating_point is not None:
-        typer.echo(f"operating point: {outcome.operating_point.describe()}; flags {percent(m['flagged_rate'])} of the "
+        _echo(f"operating point: {outcome.operating_point.describe()}; flags {percent(m['flagged_rate'])} of the "
                    "test split")
-    typer.echo(f"teacher artifact: {outcome.path}")
+    _echo(f"teacher artifact: {outcome.path}")
 
 
 def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hidden: str | None, date_column: str | None,
@@ -591,14 +597,14 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
                                cost_bps=cost_bps, out=out, overwrite=force, progress=_train_progress(quiet))
     summary = outcome.data.summary()
     for note in summary.get("notes") or []:
-        typer.echo(f"  note: {printable(note)}")
-    typer.echo(render_forecast_table(outcome.metrics["forecast"]))
+        _echo(f"  note: {printable(note)}")
+    _echo(render_forecast_table(outcome.metrics["forecast"]))
     if outcome.operating_point is not None:  # a direction forecaster
         from finlite.evaluate.operating import decides_what, rate_name
 
-        typer.echo(f"operating point: {outcome.operating_point.describe(rate_name('direction'))}"
+        _echo(f"operating point: {outcome.operating_point.describe(rate_name('direction'))}"
                    f"{decides_what('direction')}")
-    typer.echo(f"teacher artifact: {outcome.path}")
+    _echo(f"teacher artifact: {outcome.path}")
 
 
 @app.command("import-teacher")
@@ -628,13 +634,13 @@ def import_teacher(
                   flag_rate=flag_rate,
                   folds=folds, learning_rate=learning_rate, out=out, overwrite=force)
     m = outcome.metrics["test"]
-    typer.echo(f"{outcome.model.config()['library']} teacher with {outcome.model.config()['trees']} trees; "
+    _echo(f"{outcome.model.config()['library']} teacher with {outcome.model.config()['trees']} trees; "
                f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  KS {m['ks']:.4f}; "
                f"out-of-fold AUC on the training split {outcome.metrics['train_oof_auc']:.4f}")
     _warn_thin_test(m)
     for note in outcome.warnings:
-        typer.echo(f"warning: {note}", err=True)
-    typer.echo(f"teacher artifact: {outcome.path}")
+        _echo(f"warning: {note}", err=True)
+    _echo(f"teacher artifact: {outcome.path}")
 
 
 @app.command()
@@ -782,14 +788,14 @@ def compress(
     if outcome.plan is not None:
         if save_plan is not None:
             outcome.plan.save(save_plan)
-        typer.echo(outcome.plan.summary())
+        _echo(outcome.plan.summary())
         if save_plan is not None:
-            typer.echo(f"plan written to {save_plan}")
+            _echo(f"plan written to {save_plan}")
     if dry_run or outcome.path is None:
         return
-    typer.echo(render_table(outcome.report))
+    _echo(render_table(outcome.report))
     _print_forecast(outcome.report)
-    typer.echo(f"student artifact: {outcome.path}\nreport: {_report_path(outcome.path)}")
+    _echo(f"student artifact: {outcome.path}\nreport: {_report_path(outcome.path)}")
     _say_report_status(outcome.path)
 
 
@@ -808,7 +814,7 @@ def _say_report_status(artifact: Path) -> None:
     prefix = "warning" if status == "FAIL" else "note"
     advice = ("; its model card says the student should not replace the teacher as it is: read the report before "
               "deploying it" if status == "FAIL" else "; read those sections before deploying it")
-    typer.echo(printable(f"{prefix}: validation report {status} ({parts}){advice}."), err=True)
+    _echo(printable(f"{prefix}: validation report {status} ({parts}){advice}."), err=True)
 
 
 def _report_verdict(raw: bytes, where: str) -> tuple[str, str] | None:
@@ -848,7 +854,7 @@ def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split"
     rows, positives = int(metrics.get("rows", 0)), int(metrics["positives"])
     fewest = min(positives, rows - positives)
     if fewest < THIN_TEST_ROWS:
-        typer.echo(f"warning: {rows_judged} holds {positives:,} positive and {rows - positives:,} other rows; with "
+        _echo(f"warning: {rows_judged} holds {positives:,} positive and {rows - positives:,} other rows; with "
                    f"fewer than {THIN_TEST_ROWS} of a class its metrics move by whole points when one row changes, "
                    f"so they are no evidence. {fix}", err=True)
 
@@ -905,13 +911,13 @@ def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | Non
     spec = _recipe_or_preset(recipe, preset)
     if spec is None:  # unreachable: the caller passes one of recipe, preset, search
         raise ConfigError("Name a --recipe, a --preset or --search.")
-    echo = (lambda i, n, msg: typer.echo(msg, err=True)) if not quiet else None
+    echo = (lambda i, n, msg: _echo(msg, err=True)) if not quiet else None
     outcome = run_compress(teacher, data, recipe=spec, seed=seed, train_overrides=_compress_training(epochs, batch_size),
                            out=out, overwrite=force, progress=_train_progress(quiet), on_step=echo, timing=timing,
                            flag_rate=flag_rate, **(report_options or {}))
-    typer.echo(recipe_summary(outcome.result))
+    _echo(recipe_summary(outcome.result))
     if outcome.model is None:
-        typer.echo("no step passed its gates on the validation split; nothing was written", err=True)
+        _echo("no step passed its gates on the validation split; nothing was written", err=True)
         raise typer.Exit(1)
     _print_outcome(outcome)
 
@@ -937,7 +943,7 @@ def _search(teacher: Any, data: Path, out: Path, *, recipe: Path | None, preset:
     # With --recipe or --preset, the search keeps that recipe's gates (its steps are the space's).
     if spec is not None:  # a note, not progress: --quiet keeps it
         what = f"--recipe {recipe}" if recipe is not None else f"--preset {preset}"
-        typer.echo(printable(f"note: the search takes only the gates of {what}; its steps and training settings "
+        _echo(printable(f"note: the search takes only the gates of {what}; its steps and training settings "
                              "are the search space's own" + ("" if spec.gates else
                                                              ", and it has no gates, so the default gates judge "
                                                              "(AUC within 0.01 of the teacher, 97 % agreement)")),
@@ -948,9 +954,9 @@ def _search(teacher: Any, data: Path, out: Path, *, recipe: Path | None, preset:
                             engine="ray" if engine == "ray" else "serial", address=address, timing=timing,
                             space_overrides=space or None, flag_rate=flag_rate,
                             input_bins_from=cast(Any, input_bins_from))
-    typer.echo(found.summary())
+    _echo(found.summary())
     if found.outcome is None:
-        typer.echo("no candidate passed every gate on the validation split; nothing was written", err=True)
+        _echo("no candidate passed every gate on the validation split; nothing was written", err=True)
         raise typer.Exit(1)
     _print_outcome(found.outcome)
 
@@ -1055,22 +1061,22 @@ def _print_forecast(report: dict[str, Any]) -> None:
     if "forecast" in report:
         from finlite.jobs.forecast import render_forecast_table
 
-        typer.echo(render_forecast_table(report["forecast"]))
+        _echo(render_forecast_table(report["forecast"]))
 
 
 def _print_outcome(outcome: Any) -> None:
     """Side-by-side table, the gates on the test split, the paths; exit 1 when a gate fails."""
     from finlite.evaluate.report import render_table
 
-    typer.echo(render_table(outcome.report))
+    _echo(render_table(outcome.report))
     _print_forecast(outcome.report)
     for gate in outcome.final_gates:
-        typer.echo(f"gate on the test split: {'pass' if gate.passed else 'FAIL'}  {gate.message}")
+        _echo(f"gate on the test split: {'pass' if gate.passed else 'FAIL'}  {gate.message}")
     if outcome.path is not None:
-        typer.echo(f"student artifact: {outcome.path}\nreport: {_report_path(outcome.path)}")
+        _echo(f"student artifact: {outcome.path}\nreport: {_report_path(outcome.path)}")
         _say_report_status(outcome.path)
     if not outcome.passed:
-        typer.echo("the kept model fails a gate on the test split (exit code 1)", err=True)
+        _echo("the kept model fails a gate on the test split (exit code 1)", err=True)
         raise typer.Exit(1)
 
 
@@ -1100,45 +1106,45 @@ def evaluate(
     _warn_thin_test(judged, "the test split" if result.get("split") == "test" else "the set of rows judged",
                     "Evaluate on more rows (a longer hold-out) before reading them.")
     if as_json:
-        typer.echo(json.dumps(result, indent=2, sort_keys=True))
+        _echo(json.dumps(result, indent=2, sort_keys=True))
     elif "forecast" in result:  # a market forecaster: the model(s), the naive forecast and buy-and-hold
         from finlite.jobs.forecast import render_forecast_table
 
         for note in result.get("data_notes") or []:  # the price file's calendar gaps, as train prints them
-            typer.echo(f"note: {printable(note)}", err=True)
+            _echo(f"note: {printable(note)}", err=True)
         if baseline is not None:
-            typer.echo(render_table(result, names=("baseline", "artifact")))
-        typer.echo(f"{result['split']}: {result['rows']} windows")
+            _echo(render_table(result, names=("baseline", "artifact")))
+        _echo(f"{result['split']}: {result['rows']} windows")
         point = result.get("operating_point")
         if point and baseline is None:  # the side-by-side table above prints it with a baseline
             from finlite.evaluate.operating import decides_what
 
-            typer.echo(f"operating point: {point['description']}{decides_what(result.get('task'))}")
-        typer.echo(render_forecast_table(result["forecast"]))
+            _echo(f"operating point: {point['description']}{decides_what(result.get('task'))}")
+        _echo(render_forecast_table(result["forecast"]))
     elif baseline is not None:
-        typer.echo(render_table(result, names=("baseline", "artifact")))
+        _echo(render_table(result, names=("baseline", "artifact")))
     else:
         m = result["model"]
         point = result.get("operating_point")
-        typer.echo(f"{result['split']} split, {result['rows']} rows" + (f", cut-off {m['cutoff']:g}" if point else ""))
+        _echo(f"{result['split']} split, {result['rows']} rows" + (f", cut-off {m['cutoff']:g}" if point else ""))
         if point:
-            typer.echo(f"operating point: {point['description']}")
+            _echo(f"operating point: {point['description']}")
         keys = ("auc", "gini", "ks", "pr_auc", "recall_at_0.1pct_fpr", "accuracy", "f1", "brier", "log_loss",
                 "flagged_rate", "rmse", "mae", "r2", "directional_accuracy")
         for key in (k for k in keys if k in m and m[k] is not None):
-            typer.echo(f"  {key:<21}{m[key]:.4f}")
-        typer.echo(f"  {'parameters':<21}{m['parameters']:,} ({m['nonzero_parameters']:,} non-zero)")
-        typer.echo(f"  {'size':<21}{m['model_bytes']:,} bytes")
+            _echo(f"  {key:<21}{m[key]:.4f}")
+        _echo(f"  {'parameters':<21}{m['parameters']:,} ({m['nonzero_parameters']:,} non-zero)")
+        _echo(f"  {'size':<21}{m['model_bytes']:,} bytes")
         if "latency_p50_us" in m:  # measured unless --no-timing
             from finlite._timing import TIMED_NAMES
 
             how = TIMED_NAMES.get(str(m.get("timed")), "timed") + (", one thread" if m.get("timed") == "onnx" else "")
-            typer.echo(f"  {'latency':<21}p50 {m['latency_p50_us']:.1f} µs, p99 {m['latency_p99_us']:.1f} µs at batch 1; "
+            _echo(f"  {'latency':<21}p50 {m['latency_p50_us']:.1f} µs, p99 {m['latency_p99_us']:.1f} µs at batch 1; "
                        f"{m['rows_per_second']:,.0f} rows/s at batch {m['batch']:,} ({how})")
     if not as_json:
-        typer.echo(_served_line(result.get("served_model") or {}))
+        _echo(_served_line(result.get("served_model") or {}))
         if result.get("note"):
-            typer.echo(result["note"], err=True)
+            _echo(result["note"], err=True)
 
 
 def _shown(path: Path) -> Path:
@@ -1186,19 +1192,19 @@ def report(
     stored = json.loads((written / "report.json").read_text(encoding="utf-8"))
     judged = (stored.get("generated_from") or {}).get("evaluated_on")
     if judged:
-        typer.echo(f"rows judged: {judged}")
+        _echo(f"rows judged: {judged}")
         for warning in ((stored.get("data") or {}).get("holdout") or {}).get("warnings") or []:
-            typer.echo(printable(f"warning: {warning}"), err=True)
+            _echo(printable(f"warning: {warning}"), err=True)
     for section in stored.get("sections") or []:
-        typer.echo(f"{section['status']:<5} {section['id']}: {section['summary']}")
+        _echo(f"{section['status']:<5} {section['id']}: {section['summary']}")
     # --out is printed as given; the default folder, built from the artifact's resolved path, as
     # the other commands print their outputs: relative to the working folder where it lies inside.
-    typer.echo(f"report: {(written if out is not None else _shown(written)) / 'report.html'} "
+    _echo(f"report: {(written if out is not None else _shown(written)) / 'report.html'} "
                f"(overall {stored.get('status')})")
     if stored.get("status") == "FAIL":
         # A FAIL section is a threshold the validation decided on (drift, fairness, monotonicity,
         # a fidelity bound), so a pipeline must not read it as success; the files are written.
-        typer.echo("the report's overall status is FAIL (exit code 1); see the FAIL sections above", err=True)
+        _echo("the report's overall status is FAIL (exit code 1); see the FAIL sections above", err=True)
         raise typer.Exit(1)
 
 
@@ -1237,7 +1243,7 @@ def reproduce(
 
     art = load(artifact, verify_key=verify_key)  # a signed artifact is checked before anything runs again
     result = run(art, data, teacher=teacher, progress=_train_progress(quiet) and not as_json, verify_key=verify_key)
-    typer.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True) if as_json else render_reproduction(result))
+    _echo(json.dumps(result.to_dict(), indent=2, sort_keys=True) if as_json else render_reproduction(result))
     if not result.matched:
         raise typer.Exit(1)
 
@@ -1254,7 +1260,7 @@ def inspect(
     from finlite.artifact import load
 
     def say(text: str) -> None:  # the manifest's text (step names, gate messages) is a file's: escaped
-        typer.echo(printable(text))
+        _echo(printable(text))
 
     def one_line(value: Any) -> str:  # a manifest field may not add lines of its own (a fake trust line)
         return str(value).replace("\r", "\\r").replace("\n", "\\n")
@@ -1332,10 +1338,10 @@ def sign(
     # so an automated re-sign cannot cover a change made after the last signing unseen.
     trust = verify_artifact(artifact, verify_key=False)[2]
     if trust.get("signed") and trust.get("self_consistent") is False:
-        typer.echo(f"warning: {artifact} carried a signature.json that did not match its manifest (changed after "
+        _echo(f"warning: {artifact} carried a signature.json that did not match its manifest (changed after "
                    "signing, or unreadable); this signature vouches for the content as it is now.", err=True)
     record = sign_artifact(artifact, key)
-    typer.echo(f"signed {artifact} ({record['algorithm']}, key sha256 {record['public_key_sha256']}); manifest "
+    _echo(f"signed {artifact} ({record['algorithm']}, key sha256 {record['public_key_sha256']}); manifest "
                f"sha256 {record['manifest_sha256']}; wrote {artifact / 'signature.json'}")
 
 
@@ -1367,7 +1373,7 @@ def demo(
     info = datasets.info("german_credit")
     data = datasets.path(info.name)
     _check_demo_outputs(out, data)
-    typer.echo(f"German credit ({info.rows} applications, target {info.target!r}, positive {info.positive!r})")
+    _echo(f"German credit ({info.rows} applications, target {info.target!r}, positive {info.positive!r})")
     teacher = run_train(data, target=info.target, positive=info.positive, seed=seed,
                         config=_train_config(200, quiet), out=out / "teacher", overwrite=True)
     student_dir = out / "student"  # the artifact compress writes (its outcome's path)
@@ -1377,13 +1383,13 @@ def demo(
                            out=student_dir, overwrite=True, progress=_progress(quiet),
                            protected=("foreign_worker", "age_in_years"),
                            monotone={"duration_in_month": 1, "credit_amount": 1})
-    typer.echo(render_table(student.report))
+    _echo(render_table(student.report))
     record = export_artifact(student_dir, data, int8=True)
     fp32, int8 = record["onnx"], record["onnx_int8"]
-    typer.echo(f"exported {fp32['file']} ({fp32['bytes']:,} bytes): {fp32['parity']['flips']} decisions flipped, "
+    _echo(f"exported {fp32['file']} ({fp32['bytes']:,} bytes): {fp32['parity']['flips']} decisions flipped, "
                f"max |Δp| {fp32['parity']['max_abs_diff']:.1e}; {int8['file']}: "
                f"{int8['against_float']['flips']} flipped against the float model")
-    typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\n"
+    _echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\n"
                f"report: {_report_path(student_dir)}\n"
                f"next: finlite serve {student_dir}   |   finlite score {student_dir} BOOK.parquet -o scores.parquet")
     _say_report_status(student_dir)
@@ -1451,7 +1457,7 @@ def _demo_markets(out: Path, *, seed: int, objective: str, quiet: bool) -> None:
     info = datasets.info("sp500")
     data = datasets.path(info.name)
     _check_demo_outputs(out, data)
-    typer.echo(f"S&P 500 ({info.rows:,} trading days), objective {objective}, horizon 1, window 30; "
+    _echo(f"S&P 500 ({info.rows:,} trading days), objective {objective}, horizon 1, window 30; "
                f"licence: {info.licence}")
     config = TrainConfig(epochs=_DEMO_MARKET_EPOCHS, patience=_DEMO_MARKET_PATIENCE, progress=_train_progress(quiet))
     spec = MarketSpec(date_column="date", target="close", objective=objective, horizon=1, window=30,
@@ -1468,15 +1474,15 @@ def _demo_markets(out: Path, *, seed: int, objective: str, quiet: bool) -> None:
     names = {"baseline": "teacher", "artifact": "student"}
     evidence["models"] = {names.get(k, k): v for k, v in evidence["models"].items()}
     evidence["trading"] = {names.get(k, k): v for k, v in (evidence.get("trading") or {}).items()}
-    typer.echo(render_forecast_table(evidence))
+    _echo(render_forecast_table(evidence))
     sizes = [r["onnx"]["bytes"] for r in records]
     parity = records[1]["onnx"]["parity"]
-    typer.echo(f"exported: teacher {sizes[0]:,} bytes, student {sizes[1]:,} bytes of ONNX ({sizes[0] / sizes[1]:.1f}x "
+    _echo(f"exported: teacher {sizes[0]:,} bytes, student {sizes[1]:,} bytes of ONNX ({sizes[0] / sizes[1]:.1f}x "
                f"smaller); student parity max |Δ| {parity['max_abs_diff']:.1e}, "
                f"{parity.get('direction_flips', parity['flips'])} forecasts changed direction")
-    typer.echo("Daily direction is close to a coin flip: read the DM p-values against the naive forecast and the "
+    _echo("Daily direction is close to a coin flip: read the DM p-values against the naive forecast and the "
                "Sharpe ratios against buy-and-hold before trusting any model here.")
-    typer.echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\nreport: {_report_path(student_dir)}\n"
+    _echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\nreport: {_report_path(student_dir)}\n"
                f"next: finlite score {student_dir} PRICES.csv -o forecasts.csv   |   finlite serve {student_dir}")
 
 
@@ -1502,36 +1508,36 @@ def export(
     try:
         record = export_artifact(artifact, data, int8=int8, tolerance=tolerance, key=key, verify_key=verify_key)
     except ExportError as exc:
-        typer.echo(f"error: {in_flags(exc, _option_flags(export))}", err=True)
+        _echo(f"error: {in_flags(exc, _option_flags(export))}", err=True)
         raise typer.Exit(1 if exc.parity is not None else 2) from None
     if as_json:
-        typer.echo(json.dumps(record, indent=2, sort_keys=True))
+        _echo(json.dumps(record, indent=2, sort_keys=True))
         return
     where = f"cut-off {record['cutoff']:g}" if record.get("cutoff") is not None else "a forecast: no cut-off"
     boundary = int(((record.get("onnx") or {}).get("parity") or {}).get("boundary_rows") or 0)
     # An imported booster's graph is checked at its split places too (the max below counts them).
     extra = f", and {boundary:,} rows at the booster's split places" if boundary else ""
-    typer.echo(f"parity on the {record['split']} split ({record['rows']} rows{extra}, {where}):")
+    _echo(f"parity on the {record['split']} split ({record['rows']} rows{extra}, {where}):")
     for part in ("onnx", "onnx_int8"):  # not `key`: that is the signing key, reported below
         entry = record.get(part)
         if entry is None:
             continue
         if "file" not in entry:
-            typer.echo(f"  int8: not written; {entry['reason']}")
+            _echo(f"  int8: not written; {entry['reason']}")
             continue
         p = entry["parity"]
         flips = f"direction flips {p['direction_flips']}" if "direction_flips" in p else f"flips {p['flips']}"
-        typer.echo(f"  {entry['file']:<16} {entry['bytes']:>8,} bytes  max |Δp| {p['max_abs_diff']:.2e}  "
+        _echo(f"  {entry['file']:<16} {entry['bytes']:>8,} bytes  max |Δp| {p['max_abs_diff']:.2e}  "
                    f"{flips}  PASS")
         if "against_float" in entry:
             f = entry["against_float"]
             if "auc_float" in f:
-                typer.echo(f"  {'':<16} int8 against the float model: max |Δp| {f['max_abs_diff']:.4f}, "
+                _echo(f"  {'':<16} int8 against the float model: max |Δp| {f['max_abs_diff']:.4f}, "
                            f"{f['flips']} decisions flipped, AUC {f['auc_float']:.4f} -> {f['auc_int8']:.4f}")
             else:
-                typer.echo(f"  {'':<16} int8 against the float model: max |Δ| {f['max_abs_diff']:.2e}, "
+                _echo(f"  {'':<16} int8 against the float model: max |Δ| {f['max_abs_diff']:.2e}, "
                            f"{f.get('direction_flips', 0)} forecasts changed direction")
-    typer.echo(f"written into {artifact}" + (" (re-signed)" if key is not None else ""))
+    _echo(f"written into {artifact}" + (" (re-signed)" if key is not None else ""))
 
 
 @app.command()
@@ -1596,13 +1602,13 @@ def score(
         summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                              progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons)
         for note in summary.notes:  # gaps and weekend dates: the features read them as they are
-            typer.echo(f"note: {printable(note)}", err=True)
+            _echo(f"note: {printable(note)}", err=True)
         if as_json:
-            typer.echo(json.dumps(summary.to_dict(), indent=2))
+            _echo(json.dumps(summary.to_dict(), indent=2))
             return
         cut = predictor.decision_cutoff
         decided = (f"; {summary.positives:,} called up at the cut-off {cut:g}" if cut is not None else "")
-        typer.echo(f"forecast {summary.rows:,} dates in {summary.seconds:.2f} s, each from the rows up to its date"
+        _echo(f"forecast {summary.rows:,} dates in {summary.seconds:.2f} s, each from the rows up to its date"
                    f"{decided}; wrote {summary.output}")
         return
     # Up to two chunks per scoring thread in flight, each held as read (about 32 bytes a cell),
@@ -1631,9 +1637,9 @@ def score(
                          reason_codes=reason_codes)
     _say_score_notes(summary.notes)
     if as_json:
-        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        _echo(json.dumps(summary.to_dict(), indent=2))
         return
-    typer.echo(f"scored {summary.rows:,} rows in {summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s); "
+    _echo(f"scored {summary.rows:,} rows in {summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s); "
                f"{summary.positives:,} at or above the cut-off {predictor.cutoff:g}; wrote {summary.output}")
 
 
@@ -1641,7 +1647,7 @@ def _say_score_notes(notes: list[str]) -> None:
     """A scoring run's notes on stderr: categories training never saw, columns that seem coded
     otherwise, the scores' PSI against the training rows'."""
     for note in notes:
-        typer.echo(printable(note if note.startswith("warning:") else f"note: {note}"), err=True)
+        _echo(printable(note if note.startswith("warning:") else f"note: {note}"), err=True)
 
 
 def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: list[str], chunk_rows: int, int8: bool,
@@ -1657,9 +1663,9 @@ def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: lis
                              progress=_progress(quiet), reasons=reasons, reason_codes=reason_codes)
     _say_score_notes(summary.notes)
     if as_json:
-        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        _echo(json.dumps(summary.to_dict(), indent=2))
         return
-    typer.echo(f"scored {summary.rows:,} rows on Ray ({summary.workers} actors) in {summary.seconds:.2f} s "
+    _echo(f"scored {summary.rows:,} rows on Ray ({summary.workers} actors) in {summary.seconds:.2f} s "
                f"({summary.rows_per_second:,.0f} rows/s); {summary.positives:,} at or above the cut-off; "
                f"wrote {summary.output}")
 
@@ -1700,13 +1706,13 @@ def serve(
                                            "--reason-codes file": reason_codes}, "--audit-log", replaceable=False)
 
     if host not in ("127.0.0.1", "localhost", "::1"):
-        typer.echo(f"warning: binding {host}; the service is reachable from other machines"
+        _echo(f"warning: binding {host}; the service is reachable from other machines"
                    + ("" if token_file else " and needs no token"), err=True)
     # Options, token file, audit log and artifact are all checked before the port is bound.
     run_service(artifact, host=host, port=port, token_file=token_file, audit_log=None if no_audit else audit_log,
                 audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log,
                 workers=workers, verify_key=verify_key, manifest_sha256=manifest_sha256,
-                announce=lambda line: typer.echo(line, err=True), allowed_hosts=tuple(allowed_host or ()),
+                announce=lambda line: _echo(line, err=True), allowed_hosts=tuple(allowed_host or ()),
                 reasons=reasons, reason_codes=reason_codes)
 
 
@@ -1724,7 +1730,7 @@ def bench_command(
     from finlite.jobs.bench import bench, render_bench
 
     result = bench(artifact, baseline, n_records=records, batch=batch, repeats=repeats)
-    typer.echo(json.dumps(result, indent=2, sort_keys=True) if as_json else render_bench(result))
+    _echo(json.dumps(result, indent=2, sort_keys=True) if as_json else render_bench(result))
 
 
 @datasets_app.command("list")
@@ -1735,7 +1741,7 @@ def datasets_list() -> None:
     for info in datasets.list_datasets():
         what = (f"price {info.target!r}, dates {info.date_column!r}" if info.kind == "market"
                 else f"target {info.target!r} (positive {info.positive!r})")
-        typer.echo(f"{info.name}: {info.rows} rows, {what}; "
+        _echo(f"{info.name}: {info.rows} rows, {what}; "
                    f"{info.description} Source: {info.source}; licence {info.licence}.")
 
 
@@ -1745,7 +1751,7 @@ def datasets_path(name: Annotated[str, typer.Argument(help="Dataset name from 'f
     """Print the file path of a bundled dataset (to pass to 'finlite train')."""
     from finlite import datasets
 
-    typer.echo(str(datasets.path(name)))
+    _echo(str(datasets.path(name)))
 
 
 @datasets_app.command("synth")
@@ -1777,7 +1783,7 @@ def datasets_synth(
     finally:
         if bar is not None:
             bar.close()
-    typer.echo(f"wrote {summary.rows:,} loans ({summary.default_rate:.2%} defaulted, target {default_rate:.2%}) in "
+    _echo(f"wrote {summary.rows:,} loans ({summary.default_rate:.2%} defaulted, target {default_rate:.2%}) in "
                f"{summary.seconds:.1f} s to {summary.output} ({_limits.format_bytes(summary.bytes)}); "
                f"train with: finlite train {summary.output} --target defaulted")
 
@@ -1790,7 +1796,7 @@ def _show_version(value: bool) -> None:
     if value:
         from finlite._version import __version__
 
-        typer.echo(f"finlite {__version__}")
+        _echo(f"finlite {__version__}")
         raise typer.Exit(0)
 
 

@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.groups import (
     _CHUNK_CELLS,
-    FEW_ROWS_REASON,
+    NOT_SIGNIFICANT_REASON,
     _flag_segments,
     _n_boot,
     _rng,
@@ -196,7 +196,7 @@ def test_agreement_below_090_on_few_rows_warns_and_the_chance_rate_is_capped_at_
     assert f["flipped"] == 5 and f["agreement"] == pytest.approx(31 / 36)
     assert f["agreement_p_value"] == pytest.approx(_tail(5, 36, 0.05), rel=1e-9)
     assert 0.05 / 6 < f["agreement_p_value"] < 0.05  # significant alone, not over six segments
-    assert f["reasons"] == [FEW_ROWS_REASON] == ["agreement < 0.90 not significant"]
+    assert f["reasons"] == [NOT_SIGNIFICANT_REASON] == ["agreement < 0.90 not significant"]
     assert a["agreement_p_value"] == pytest.approx(_tail(3, 32, 0.05), rel=1e-9) and a["reasons"] == []
     assert section.metrics["weak_spots"] == ["region=F"] and section.status == "WARN"
     assert "region=F (agreement < 0.90 not significant)" in section.summary
@@ -216,13 +216,13 @@ def test_an_auc_weak_spot_with_agreement_below_090_fails() -> None:
     segments += [_segment_dict(36, 0, rng.normal(0, 0.01, 1000)) for _ in range(5)]
     assert _flag_segments(segments, regression=False, flip_rate=0.05) == (6, 6)
     weak = segments[0]
-    assert weak["reasons"] == ["AUC", FEW_ROWS_REASON] and weak["severe"]
+    assert weak["reasons"] == ["AUC", NOT_SIGNIFICANT_REASON] and weak["severe"]
     assert not any(d["weak_spot"] for d in segments[1:])
     # The same segment with its AUC intact only warns; with 10 flips the flip test fails it.
     alone = [_segment_dict(36, 5, rng.normal(0, 0.01, 1000))] + [_segment_dict(36, 0, rng.normal(0, 0.01, 1000))
                                                                  for _ in range(5)]
     _flag_segments(alone, regression=False, flip_rate=0.05)
-    assert alone[0]["reasons"] == [FEW_ROWS_REASON] and not alone[0]["severe"]
+    assert alone[0]["reasons"] == [NOT_SIGNIFICANT_REASON] and not alone[0]["severe"]
     many = [_segment_dict(36, 10, rng.normal(0, 0.01, 1000))] + [_segment_dict(36, 0, rng.normal(0, 0.01, 1000))
                                                                  for _ in range(5)]
     _flag_segments(many, regression=False, flip_rate=0.05)
@@ -305,6 +305,12 @@ def test_a_book_without_a_segment_of_30_rows_says_nothing_was_tested() -> None:
     _flip(s, np.array([0, 1, 2, 3, 4]))
     section = build_segments(_inputs(frame, y, t, s, categorical=["kind"]))
     assert section.metrics["segments_tested"] == 0 and section.metrics["segments_judged_for_agreement"] == 0
+    assert section.metrics["level_adjusted"] is None
+    assert all(d["auc_difference"] is None or d["auc_difference"]["level_adjusted"] is None
+               for d in section.metrics["segments"])
+    assert "here none tested: no segment of 30 rows with a defined difference" in section.threshold
+    assert "here none tested: no segment of 30 rows," in section.threshold
+    assert "no segment has 30 rows, so none is flagged" in section.tables[0].caption
     assert section.metrics["weak_spots"] == [] and section.status == "PASS"
     assert any("No segment of at least 30 rows has a defined AUC difference: the difference is not tested. No "
                "segment has 30 rows: agreement is not tested." in note for note in section.notes)

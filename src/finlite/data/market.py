@@ -1274,10 +1274,11 @@ def impossible_forecast_notes(objective: str, forecasts: np.ndarray) -> list[str
 def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
                    prices: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
     """Warnings about a history a forecast is asked from (business days missing, rows on a weekend):
-    the forecast reads the rows as they are, so a caller (``serve``'s client, ``Predictor.forecast(...,
-    notes=True)``) should know when they are not a plain Monday-Friday history. Called once the forecaster accepted the dates, which are read as it
-    read them: ``YYYY-MM-DD`` text by the compiled check, any other form by the price reader in
-    the order the model recorded. With ``prices`` (column -> values, accepted by the forecaster
+    the forecast reads the rows as they are, so a caller (``serve``'s client,
+    ``Predictor.forecast(..., notes=True)``) should know when they are not a plain Monday-Friday
+    history. Called once the forecaster accepted the dates, which are read as it read them:
+    ``YYYY-MM-DD`` text by the compiled check, any other form by the price reader in the order the
+    model recorded. With ``prices`` (column -> values, accepted by the forecaster
     too), also a price that moves more than tenfold from one date to the next
     (:func:`finlite.data.market.jump_note`). Empty on a plain history."""
     days = served_days(list(dates))

@@ -73,7 +73,7 @@ AUC_FAIL = 0.05
 #: The reason given where a segment's agreement is below AGREEMENT_FAIL but the binomial test
 #: cannot tell its flips from chance (few rows, or many segments): it warns rather than passing in
 #: silence.
-FEW_ROWS_REASON = f"agreement < {AGREEMENT_FAIL:.2f} not significant"
+NOT_SIGNIFICANT_REASON = f"agreement < {AGREEMENT_FAIL:.2f} not significant"
 # Segment rule (regression): a weak spot fails when the student's RMSE exceeds the teacher's by
 # more than this share of the teacher's RMSE beyond the interval.
 RMSE_FAIL_SHARE = 0.10
@@ -373,7 +373,7 @@ def _flag_segments(segments: list[dict[str, Any]], regression: bool,
       (2 to 6 flips in 32 to 107 rows) were flagged, each within what 7 flips in 200 rows spread by
       chance (a review of the report, 2026-12-03).
     - Agreement below :data:`AGREEMENT_FAIL` whose flips are within chance is still a weak spot
-      (:data:`FEW_ROWS_REASON`), never a silent pass: 4 flips in 36 rows (88.9 %) cannot be told
+      (:data:`NOT_SIGNIFICANT_REASON`), never a silent pass: 4 flips in 36 rows (88.9 %) cannot be told
       from chance, nor from a student that flips one decision in nine.
 
     ``severe`` (the section fails) where the adjusted AUC interval lies above :data:`AUC_FAIL`, or
@@ -397,7 +397,7 @@ def _flag_segments(segments: list[dict[str, Any]], regression: bool,
             if id(d) in tested:
                 adj, method = _adjusted_lower(draws, alpha)
             diff["lower_adjusted"] = adj
-            diff["level_adjusted"] = 1.0 - alpha
+            diff["level_adjusted"] = 1.0 - alpha if id(d) in tested else None  # None: not tested
             diff["adjusted_method"] = method
         significant = adj is not None and adj > 0
         if regression:
@@ -412,7 +412,7 @@ def _flag_segments(segments: list[dict[str, Any]], regression: bool,
             if d["agreement"] < AGREEMENT_WARN and d["agreement_p_value"] < alpha_agreement:
                 reasons.append("agreement")
             elif d["agreement"] < AGREEMENT_FAIL:
-                reasons.append(FEW_ROWS_REASON)
+                reasons.append(NOT_SIGNIFICANT_REASON)
         d["weak_spot"] = bool(reasons)
         d["reasons"] = reasons
         shown_weak = "AUC" in reasons or "agreement" in reasons
@@ -432,7 +432,7 @@ def build_segments(inp: TabularInputs) -> Section:
     agreement is below 0.95 and its ``flipped`` decisions are more than chance at 0.05/m (m the
     segments of at least MIN_ROWS rows; ``agreement_p_value``: one-sided binomial at the test
     rows' flip rate, capped at 5 %), or when agreement is below 0.90 with flips the test cannot
-    tell from chance (:data:`FEW_ROWS_REASON`). Status: FAIL when the adjusted interval lies above 0.05
+    tell from chance (:data:`NOT_SIGNIFICANT_REASON`). Status: FAIL when the adjusted interval lies above 0.05
     or a weak spot shown by either test has agreement below 0.90; WARN when any weak spot; PASS
     otherwise.
 
@@ -497,10 +497,11 @@ def build_segments(inp: TabularInputs) -> Section:
     def name_of(d: dict[str, Any]) -> str:
         return f"{d['column']}={d['segment']}"
 
+    over_k = (f"Bonferroni over the k = {tested} segments tested" if tested else
+              f"here none tested: no segment of {MIN_ROWS} rows with a defined difference")
     if regression:
         threshold = (f"Weak spot: a segment of at least {MIN_ROWS} rows where the student's RMSE exceeds the "
-                     f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k (Bonferroni over the k = "
-                     f"{tested} segments tested). FAIL when a weak spot's adjusted interval lies above "
+                     f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k ({over_k}). FAIL when a weak spot's adjusted interval lies above "
                      f"{RMSE_FAIL_SHARE:.0%} of the teacher's RMSE; WARN when any weak spot; PASS otherwise.")
         table = Table(
             id="segments", caption="Per segment: mean |teacher − student| prediction, RMSE of each model, and the "
@@ -514,13 +515,14 @@ def build_segments(inp: TabularInputs) -> Section:
     else:
         expected = min(1.0 - AGREEMENT_WARN, flip_rate if flip_rate is not None else 1.0)
         threshold = (f"Weak spot: a segment of at least {MIN_ROWS} rows where the student's AUC is below the "
-                     f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k (Bonferroni over the k = "
-                     f"{tested} segments tested), where agreement at the cut-off {cutoff:g} is below "
+                     f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k ({over_k}), where "
+                     f"agreement at the cut-off {cutoff:g} is below "
                      f"{AGREEMENT_WARN:.2f} with more flipped decisions than chance (one-sided binomial p < 0.05/m, "
-                     f"m = {judged} segments of at least {MIN_ROWS} rows, at the flip rate {expected:.4g}: the "
-                     f"test rows' own, capped at "
+                     + (f"m = {judged} segments of at least {MIN_ROWS} rows" if judged else
+                        f"here none tested: no segment of {MIN_ROWS} rows")
+                     + f", at the flip rate {expected:.4g}: the test rows' own, capped at "
                      f"{1 - AGREEMENT_WARN:.2f}), or where agreement is below {AGREEMENT_FAIL:.2f} with flips "
-                     f"the test cannot tell from chance ('{FEW_ROWS_REASON}'). FAIL when the adjusted AUC-difference interval "
+                     f"the test cannot tell from chance ('{NOT_SIGNIFICANT_REASON}'). FAIL when the adjusted AUC-difference interval "
                      f"lies above {AUC_FAIL:.2f} or a weak spot shown by either test has agreement below "
                      f"{AGREEMENT_FAIL:.2f}; WARN when any weak spot; PASS otherwise.")
 
@@ -532,10 +534,10 @@ def build_segments(inp: TabularInputs) -> Section:
             caption=(f"Per segment: both models' AUC, the teacher − student AUC difference with its 95 % paired "
                      f"bootstrap interval, agreement of decisions at the cut-off {cutoff:g}, the decisions the "
                      f"student flipped across it, the chance of at least that many flips had each row flipped "
-                     f"with probability {expected:.4g} (one-sided binomial; a segment is flagged for its flips "
-                     f"below α = 0.05/{max(judged, 1)} = {0.05 / max(judged, 1):.3g}), and approval rates (share "
-                     f"scored below the "
-                     f"cut-off). Positives = '{inp.positive}'."),
+                     f"with probability {expected:.4g} (one-sided binomial; "
+                     + (f"a segment is flagged for its flips below α = 0.05/{judged} = {0.05 / judged:.3g}"
+                        if judged else f"no segment has {MIN_ROWS} rows, so none is flagged")
+                     + f"), and approval rates (share scored below the cut-off). Positives = '{inp.positive}'."),
             columns=["column", "segment", "rows", "positives", "teacher AUC", "student AUC", "AUC difference (T − S)",
                      "95 % CI low", "95 % CI high", "agreement", "flipped", "flips by chance, p",
                      "teacher approval", "student approval", "weak spot"],
@@ -565,7 +567,7 @@ def build_segments(inp: TabularInputs) -> Section:
     public = [{k: v for k, v in d.items() if k != "severe"} for d in segments]
     metrics = {"columns": columns, "segments": public, "weak_spots": [name_of(d) for d in weak],
                "n_boot": n_boot, "min_rows": MIN_ROWS, "segments_tested": tested,
-               "level_adjusted": 1.0 - 0.05 / max(tested, 1)}
+               "level_adjusted": 1.0 - 0.05 / tested if tested else None}
     if not regression:
         metrics["segments_judged_for_agreement"] = judged
     if cutoff is not None:
