@@ -184,6 +184,29 @@ def test_text_is_escaped(html: str) -> None:
     assert '<th scope="col">teacher_<wbr>lower &lt;img src=x&gt;</th>' in out and "<img" not in out
 
 
+
+def test_characters_a_terminal_acts_on_are_written_out_in_the_page_and_its_plots() -> None:
+    """A segment value or column name from the data (an escape sequence, a right-to-left override)
+    sat raw in report.html, and its plot's missing-glyph warning carried the escape to the
+    terminal (a README walk-through, 2026-12-04): written out as the command line writes it."""
+    import warnings
+
+    evil = synthetic_report(1, 0)
+    hostile = "kind=a\x1b]0;pwned\x07\u202eb"
+    evil["sections"][0]["summary"] = f"1 weak spot: {hostile}."
+    evil["sections"][0]["tables"][0]["columns"][0] = "col\x1b[2J_x"
+    evil["sections"][0]["plots"] = [Plot("bars", "Agreement per segment", "segment", "agreement",
+                                         [Series("asset\x1b[31m", [0, 1], [0.9, 0.8], style="bar"),
+                                          Series("student", [0, 1], [0.8, 0.7], style="bar")],
+                                         x_ticks=[hostile, "b\u200bc"]).to_dict()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib's "Glyph 27 (<ESC>) missing" would raise here
+        out = render_html(evil)
+    assert not any(ch in out for ch in "\x1b\x07\u202e\u200b")
+    assert "kind=a\\x1b]0;pwned\\x07\\u202eb" in out and "col\\x1b[2J_<wbr>x" in out
+    assert "asset\\x1b[31m" in out and "b\\u200bc" in out
+
+
 def test_numbers_are_formatted_and_right_aligned(html: str) -> None:
     cells = Page(html).cells[:16]  # the first section's table, row by row
     assert cells[:4] == [("", "auc"), ("num", "0.8123"), ("num", "0.8011"), ("num", "12,345")]

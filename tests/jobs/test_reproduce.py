@@ -268,7 +268,11 @@ def test_a_run_whose_overlap_gate_judged_a_handful_of_alerts_is_not_reproduced(t
     assert "'alert_overlap' (on the validation split) needs at least 20 of the teacher's alerts" in note
     assert "cannot be rerun as recorded" in note and "--flag-rate" not in note and "remove the gate" not in note
     # The verdict points at the note, not at metric rows that were never compared.
-    assert render_reproduction(result).endswith("NOT reproduced: the rerun made nothing to compare; see the notes above")
+    text = render_reproduction(result)
+    assert text.endswith("NOT reproduced: the rerun made nothing to compare; see the notes above")
+    # Each metric row says it was not rerun (every row read "NO", as if compared and different).
+    rows = [line for line in text.splitlines() if line.startswith(tuple(f"{m.name} " for m in result.metrics))]
+    assert rows and all(line.endswith("not rerun") for line in rows) and " NO" not in text
 
 
 def test_a_student_pruned_to_no_path_by_an_older_finlite_is_not_reproduced(teacher_dir: Path, german_csv: Path,

@@ -21,6 +21,7 @@ matplotlib is imported inside :func:`plot_svg`, so importing :mod:`finlite.evalu
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import re
@@ -28,6 +29,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from finlite._util import terminal_safe
 from finlite.errors import DataError
 from finlite.evaluate.sections import Plot, Series
 
@@ -101,6 +103,14 @@ def plot_svg(plot: Plot, *, id_prefix: str | None = None) -> str:
     """
     from matplotlib import rc_context
 
+    # Labels come from the data (segment values, asset ids): a control character would be drawn
+    # as a missing glyph, with a warning that carries it raw to the terminal, and would sit raw
+    # in report.html; written out here as the command line writes it.
+    plot = dataclasses.replace(
+        plot, title=terminal_safe(plot.title), x_label=terminal_safe(plot.x_label),
+        y_label=terminal_safe(plot.y_label),
+        x_ticks=None if plot.x_ticks is None else [terminal_safe(str(t)) for t in plot.x_ticks],
+        series=[dataclasses.replace(s, name=terminal_safe(s.name)) for s in plot.series])
     prefix = _SAFE_PREFIX.sub("-", id_prefix if id_prefix is not None else f"plot-{plot.id}") or "plot"
     rc: Any = {**_RC, "svg.hashsalt": f"finlite-{prefix}"}  # typed loosely: matplotlib types rc keys as literals
     with rc_context(rc):

@@ -567,8 +567,12 @@ def _shown(value: Any) -> str:
 
 def render_reproduction(result: Reproduction) -> str:
     """The comparison as plain text: metric | recorded | reproduced | match, then the weights and the verdict."""
+    # With no rerun to compare (it was refused, or made no student) the reason is in the notes,
+    # and no row is a mismatch: each says it was not rerun.
+    rerun = any(m.reproduced is not None for m in result.metrics)
     rows = [["metric", "recorded", "reproduced", "match"]]
-    rows += [[m.name, _shown(m.recorded), _shown(m.reproduced), "yes" if m.match else "NO"] for m in result.metrics]
+    rows += [[m.name, _shown(m.recorded), _shown(m.reproduced), "yes" if m.match else ("NO" if rerun else "not rerun")]
+             for m in result.metrics]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [f"reproduce {result.artifact} ({result.job}, seed {result.seed}, data sha256 {result.data_sha256})"]
     lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
@@ -578,8 +582,6 @@ def render_reproduction(result: Reproduction) -> str:
     lines.append(f"weights match: {'yes' if result.weights_match else 'no'}"
                  + ("" if result.deterministic else " (not deterministic: not part of the verdict)"))
     lines += [f"note: {n}" for n in result.notes]
-    # With no rerun to compare (it was refused, or made no student) the reason is in the notes.
-    rerun = any(m.reproduced is not None for m in result.metrics)
     if result.matched:
         verdict = "reproduced: the same metrics" + (" and weights" if result.deterministic else "")
     elif not rerun:
