@@ -362,6 +362,26 @@ def test_terminal_safe_leaves_nothing_a_terminal_acts_on(text: str) -> None:
     assert terminal_safe(plain) == plain
     assert terminal_safe("a\tb\nc", keep="\t") == "a\tb\\x0ac"
 
+def test_warnings_and_log_records_reach_stderr_written_out(capsys: pytest.CaptureFixture[str]) -> None:
+    """A library's warning or finlite's log record quoting a column name or value from the file
+    went to stderr raw (matplotlib's missing-glyph warning carried an asset id's escape, the
+    report job logs a section left out with its error): while a command runs, both are formatted
+    through printable, and restored after (the diff's review, 2026-12-04)."""
+    import logging
+    import warnings
+
+    from finlite.cli import _written_out_diagnostics
+
+    before = warnings.formatwarning
+    record = logging.LogRecord("finlite", logging.WARNING, "x.py", 1, "column %s", ("a\x1b[2J\u202e",), None)
+    assert logging.lastResort is not None
+    with _written_out_diagnostics():
+        text = warnings.formatwarning("Glyph 27 (\x1b) missing", UserWarning, "plots.py", 109)
+        logging.lastResort.handle(record)
+    assert "Glyph 27 (\\x1b) missing" in text and "\x1b" not in text
+    assert capsys.readouterr().err == "column a\\x1b[2J\\u202e\n"
+    assert warnings.formatwarning is before and logging.lastResort.formatter is None
+
 def test_control_characters_from_a_file_never_reach_the_terminal(tmp_path: Path) -> None:
     """A hostile header (an escape sequence that retitles the window, a bell) quoted in a message
     is written as \\xNN, never as the bytes a terminal would act on."""

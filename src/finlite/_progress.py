@@ -22,6 +22,8 @@ import time
 from types import TracebackType
 from typing import Any, Literal, TextIO
 
+from finlite._util import terminal_safe
+
 __all__ = ["Progress", "format_seconds", "progress_mode"]
 
 Mode = Literal["bar", "lines", "off"]
@@ -75,7 +77,7 @@ class Progress:
         if self.mode == "bar":
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self.total, desc=step, unit=unit, leave=False, file=self.stream)
+            self._bar = tqdm(total=self.total, desc=terminal_safe(step), unit=unit, leave=False, file=self.stream)
 
     def update(self, n: int = 1, *, rows: int = 0, metric: str | None = None) -> None:
         """Record ``n`` more units that processed ``rows`` rows; ``metric`` is shown as is."""
@@ -98,7 +100,7 @@ class Progress:
     def line(self, elapsed: float, rate: float | None, metric: str | None) -> str:
         """The plain progress line of "lines" mode."""
         eta = elapsed / self.done * (self.total - self.done) if self.done else 0.0
-        parts = [f"finlite {self.step}: {self.unit} {self.done}/{self.total}"]
+        parts = [f"finlite {terminal_safe(self.step)}: {self.unit} {self.done}/{self.total}"]
         if rate is not None:
             parts.append(f"{rate:,.0f} rows/s")
         parts.append(f"elapsed {format_seconds(elapsed)}")

@@ -202,6 +202,23 @@ def terminal_safe(text: str, keep: str = "") -> str:
     return _NOT_PLAIN.sub(written, text)
 
 
+#: What a file finlite writes for people (report.html, its plots, MODEL_CARD.md) writes out: C0
+#: controls but tab and newline, DEL and C1 (a terminal showing the file acts on them), the
+#: bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9: a value shown reversed), the line
+#: and paragraph separators and surrogates. A fixed set, not Unicode categories, so that the file
+#: is the same on every Python (their Unicode databases differ), and the joiners and soft hyphens
+#: some scripts need stay as they are.
+_DOCUMENT_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                              "\u2028\u2029\ud800-\udfff]")
+
+
+def document_safe(text: str) -> str:
+    """``text`` for a file finlite writes for people: the characters of :data:`_DOCUMENT_UNSAFE`
+    written out as ``\\xNN`` or ``\\uNNNN``, everything else as it is (tab and newline included)."""
+    return _DOCUMENT_UNSAFE.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
 def spreadsheet_safe(value: Any) -> Any:
     """``value`` for a CSV a reviewer opens in a spreadsheet: text that would start a formula
     (``=HYPERLINK(...)``, ``@SUM(...)``, ``+1+1``, also in full-width forms) gets a leading

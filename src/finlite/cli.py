@@ -13,6 +13,7 @@ import contextlib
 import functools
 import itertools
 import json
+import logging
 import os
 import re
 import shlex
@@ -20,6 +21,7 @@ import signal
 import sys
 import threading
 import typing
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -73,6 +75,40 @@ def _stdout_closed() -> bool:
         return False
 
 
+class _PrintableFormatter(logging.Formatter):
+    """A log record as :func:`printable` text: a record can quote a file's name or an error about
+    its columns."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+@contextlib.contextmanager
+def _written_out_diagnostics() -> typing.Iterator[None]:
+    """While a command runs, warnings and log records reach stderr through :func:`printable`, as
+    every line the CLI prints: a library's warning (matplotlib's missing glyph) or finlite's log
+    record about a section left out can quote a column name or a value from the file. The
+    warning's text is formatted so (what records or filters warnings is left as it is), and the
+    handler Python logs with when nothing is configured takes the same formatter."""
+    shown = warnings.formatwarning
+    fallback = logging.lastResort
+    formatter = fallback.formatter if fallback is not None else None
+
+    def formatwarning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      line: str | None = None) -> str:
+        return printable(shown(message, category, filename, lineno, line))
+
+    warnings.formatwarning = formatwarning
+    if fallback is not None:
+        fallback.setFormatter(_PrintableFormatter())
+    try:
+        yield
+    finally:
+        warnings.formatwarning = shown
+        if fallback is not None:
+            fallback.setFormatter(formatter)
+
+
 def _friendly(func: F) -> F:
     """Turn finlite's errors (and unreadable files) into a message on stderr and exit code 2.
 
@@ -81,7 +117,8 @@ def _friendly(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with _written_out_diagnostics():
+                return func(*args, **kwargs)
         except FinliteError as exc:
             _echo(f"error: {printable(in_flags(exc, _option_flags(func)))}", err=True)
             raise typer.Exit(2) from None
@@ -97,7 +134,7 @@ def _friendly(func: F) -> F:
             raise typer.Exit(141) from None
         except OSError as exc:
             _echo(printable(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions."),
-                       err=True)
+                  err=True)
             raise typer.Exit(2) from None
         except Exception as exc:
             # Last line of defence, for input and environment failures only: the precise checks
@@ -553,15 +590,15 @@ def train(
                   encoding=encoding)
     m, schema = outcome.metrics["test"], outcome.data.schema
     _echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
-               f"{len(schema.categorical)} categorical, dropped: {printable(', '.join(schema.drop)) or 'none'}")
+          f"{len(schema.categorical)} categorical, dropped: {printable(', '.join(schema.drop)) or 'none'}")
     for note in schema.notes:
         _echo(f"  note: {printable(note)}")
     _echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
-               f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
+          f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
     _warn_thin_test(m)
     if outcome.operating_point is not None:
         _echo(f"operating point: {outcome.operating_point.describe()}; flags {percent(m['flagged_rate'])} of the "
-                   "test split")
+              "test split")
     _echo(f"teacher artifact: {outcome.path}")
 
 
@@ -603,7 +640,7 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
         from finlite.evaluate.operating import decides_what, rate_name
 
         _echo(f"operating point: {outcome.operating_point.describe(rate_name('direction'))}"
-                   f"{decides_what('direction')}")
+              f"{decides_what('direction')}")
     _echo(f"teacher artifact: {outcome.path}")
 
 
@@ -635,8 +672,8 @@ def import_teacher(
                   folds=folds, learning_rate=learning_rate, out=out, overwrite=force)
     m = outcome.metrics["test"]
     _echo(f"{outcome.model.config()['library']} teacher with {outcome.model.config()['trees']} trees; "
-               f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  KS {m['ks']:.4f}; "
-               f"out-of-fold AUC on the training split {outcome.metrics['train_oof_auc']:.4f}")
+          f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  KS {m['ks']:.4f}; "
+          f"out-of-fold AUC on the training split {outcome.metrics['train_oof_auc']:.4f}")
     _warn_thin_test(m)
     for note in outcome.warnings:
         _echo(f"warning: {note}", err=True)
@@ -855,8 +892,8 @@ def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split"
     fewest = min(positives, rows - positives)
     if fewest < THIN_TEST_ROWS:
         _echo(f"warning: {rows_judged} holds {positives:,} positive and {rows - positives:,} other rows; with "
-                   f"fewer than {THIN_TEST_ROWS} of a class its metrics move by whole points when one row changes, "
-                   f"so they are no evidence. {fix}", err=True)
+              f"fewer than {THIN_TEST_ROWS} of a class its metrics move by whole points when one row changes, "
+              f"so they are no evidence. {fix}", err=True)
 
 
 def _report_path(artifact: Path) -> Path:
@@ -947,7 +984,7 @@ def _search(teacher: Any, data: Path, out: Path, *, recipe: Path | None, preset:
                              "are the search space's own" + ("" if spec.gates else
                                                              ", and it has no gates, so the default gates judge "
                                                              "(AUC within 0.01 of the teacher, 97 % agreement)")),
-                   err=True)
+              err=True)
     found = search_students(teacher, data, budget_s=budget, objective=objective, seed=seed,
                             train_overrides=_compress_training(epochs, batch_size), out=out, overwrite=force,
                             progress=_train_progress(quiet), gates=spec.gates if spec is not None else None,
@@ -1140,7 +1177,7 @@ def evaluate(
 
             how = TIMED_NAMES.get(str(m.get("timed")), "timed") + (", one thread" if m.get("timed") == "onnx" else "")
             _echo(f"  {'latency':<21}p50 {m['latency_p50_us']:.1f} µs, p99 {m['latency_p99_us']:.1f} µs at batch 1; "
-                       f"{m['rows_per_second']:,.0f} rows/s at batch {m['batch']:,} ({how})")
+                  f"{m['rows_per_second']:,.0f} rows/s at batch {m['batch']:,} ({how})")
     if not as_json:
         _echo(_served_line(result.get("served_model") or {}))
         if result.get("note"):
@@ -1200,7 +1237,7 @@ def report(
     # --out is printed as given; the default folder, built from the artifact's resolved path, as
     # the other commands print their outputs: relative to the working folder where it lies inside.
     _echo(f"report: {(written if out is not None else _shown(written)) / 'report.html'} "
-               f"(overall {stored.get('status')})")
+          f"(overall {stored.get('status')})")
     if stored.get("status") == "FAIL":
         # A FAIL section is a threshold the validation decided on (drift, fairness, monotonicity,
         # a fidelity bound), so a pipeline must not read it as success; the files are written.
@@ -1339,10 +1376,10 @@ def sign(
     trust = verify_artifact(artifact, verify_key=False)[2]
     if trust.get("signed") and trust.get("self_consistent") is False:
         _echo(f"warning: {artifact} carried a signature.json that did not match its manifest (changed after "
-                   "signing, or unreadable); this signature vouches for the content as it is now.", err=True)
+              "signing, or unreadable); this signature vouches for the content as it is now.", err=True)
     record = sign_artifact(artifact, key)
     _echo(f"signed {artifact} ({record['algorithm']}, key sha256 {record['public_key_sha256']}); manifest "
-               f"sha256 {record['manifest_sha256']}; wrote {artifact / 'signature.json'}")
+          f"sha256 {record['manifest_sha256']}; wrote {artifact / 'signature.json'}")
 
 
 @app.command()
@@ -1387,11 +1424,11 @@ def demo(
     record = export_artifact(student_dir, data, int8=True)
     fp32, int8 = record["onnx"], record["onnx_int8"]
     _echo(f"exported {fp32['file']} ({fp32['bytes']:,} bytes): {fp32['parity']['flips']} decisions flipped, "
-               f"max |Δp| {fp32['parity']['max_abs_diff']:.1e}; {int8['file']}: "
-               f"{int8['against_float']['flips']} flipped against the float model")
+          f"max |Δp| {fp32['parity']['max_abs_diff']:.1e}; {int8['file']}: "
+          f"{int8['against_float']['flips']} flipped against the float model")
     _echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\n"
-               f"report: {_report_path(student_dir)}\n"
-               f"next: finlite serve {student_dir}   |   finlite score {student_dir} BOOK.parquet -o scores.parquet")
+          f"report: {_report_path(student_dir)}\n"
+          f"next: finlite serve {student_dir}   |   finlite score {student_dir} BOOK.parquet -o scores.parquet")
     _say_report_status(student_dir)
 
 
@@ -1458,7 +1495,7 @@ def _demo_markets(out: Path, *, seed: int, objective: str, quiet: bool) -> None:
     data = datasets.path(info.name)
     _check_demo_outputs(out, data)
     _echo(f"S&P 500 ({info.rows:,} trading days), objective {objective}, horizon 1, window 30; "
-               f"licence: {info.licence}")
+          f"licence: {info.licence}")
     config = TrainConfig(epochs=_DEMO_MARKET_EPOCHS, patience=_DEMO_MARKET_PATIENCE, progress=_train_progress(quiet))
     spec = MarketSpec(date_column="date", target="close", objective=objective, horizon=1, window=30,
                       volume_column="volume")
@@ -1478,12 +1515,12 @@ def _demo_markets(out: Path, *, seed: int, objective: str, quiet: bool) -> None:
     sizes = [r["onnx"]["bytes"] for r in records]
     parity = records[1]["onnx"]["parity"]
     _echo(f"exported: teacher {sizes[0]:,} bytes, student {sizes[1]:,} bytes of ONNX ({sizes[0] / sizes[1]:.1f}x "
-               f"smaller); student parity max |Δ| {parity['max_abs_diff']:.1e}, "
-               f"{parity.get('direction_flips', parity['flips'])} forecasts changed direction")
+          f"smaller); student parity max |Δ| {parity['max_abs_diff']:.1e}, "
+          f"{parity.get('direction_flips', parity['flips'])} forecasts changed direction")
     _echo("Daily direction is close to a coin flip: read the DM p-values against the naive forecast and the "
-               "Sharpe ratios against buy-and-hold before trusting any model here.")
+          "Sharpe ratios against buy-and-hold before trusting any model here.")
     _echo(f"teacher artifact: {teacher.path}\nstudent artifact: {student_dir}\nreport: {_report_path(student_dir)}\n"
-               f"next: finlite score {student_dir} PRICES.csv -o forecasts.csv   |   finlite serve {student_dir}")
+          f"next: finlite score {student_dir} PRICES.csv -o forecasts.csv   |   finlite serve {student_dir}")
 
 
 @app.command()
@@ -1528,15 +1565,15 @@ def export(
         p = entry["parity"]
         flips = f"direction flips {p['direction_flips']}" if "direction_flips" in p else f"flips {p['flips']}"
         _echo(f"  {entry['file']:<16} {entry['bytes']:>8,} bytes  max |Δp| {p['max_abs_diff']:.2e}  "
-                   f"{flips}  PASS")
+              f"{flips}  PASS")
         if "against_float" in entry:
             f = entry["against_float"]
             if "auc_float" in f:
                 _echo(f"  {'':<16} int8 against the float model: max |Δp| {f['max_abs_diff']:.4f}, "
-                           f"{f['flips']} decisions flipped, AUC {f['auc_float']:.4f} -> {f['auc_int8']:.4f}")
+                      f"{f['flips']} decisions flipped, AUC {f['auc_float']:.4f} -> {f['auc_int8']:.4f}")
             else:
                 _echo(f"  {'':<16} int8 against the float model: max |Δ| {f['max_abs_diff']:.2e}, "
-                           f"{f.get('direction_flips', 0)} forecasts changed direction")
+                      f"{f.get('direction_flips', 0)} forecasts changed direction")
     _echo(f"written into {artifact}" + (" (re-signed)" if key is not None else ""))
 
 
@@ -1609,7 +1646,7 @@ def score(
         cut = predictor.decision_cutoff
         decided = (f"; {summary.positives:,} called up at the cut-off {cut:g}" if cut is not None else "")
         _echo(f"forecast {summary.rows:,} dates in {summary.seconds:.2f} s, each from the rows up to its date"
-                   f"{decided}; wrote {summary.output}")
+              f"{decided}; wrote {summary.output}")
         return
     # Up to two chunks per scoring thread in flight, each held as read (about 32 bytes a cell),
     # plus each thread's prepared columns (at most 8 bytes a field: float32 numbers, category
@@ -1640,7 +1677,7 @@ def score(
         _echo(json.dumps(summary.to_dict(), indent=2))
         return
     _echo(f"scored {summary.rows:,} rows in {summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s); "
-               f"{summary.positives:,} at or above the cut-off {predictor.cutoff:g}; wrote {summary.output}")
+          f"{summary.positives:,} at or above the cut-off {predictor.cutoff:g}; wrote {summary.output}")
 
 
 def _say_score_notes(notes: list[str]) -> None:
@@ -1666,8 +1703,8 @@ def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: lis
         _echo(json.dumps(summary.to_dict(), indent=2))
         return
     _echo(f"scored {summary.rows:,} rows on Ray ({summary.workers} actors) in {summary.seconds:.2f} s "
-               f"({summary.rows_per_second:,.0f} rows/s); {summary.positives:,} at or above the cut-off; "
-               f"wrote {summary.output}")
+          f"({summary.rows_per_second:,.0f} rows/s); {summary.positives:,} at or above the cut-off; "
+          f"wrote {summary.output}")
 
 
 @app.command()
@@ -1707,7 +1744,7 @@ def serve(
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         _echo(f"warning: binding {host}; the service is reachable from other machines"
-                   + ("" if token_file else " and needs no token"), err=True)
+              + ("" if token_file else " and needs no token"), err=True)
     # Options, token file, audit log and artifact are all checked before the port is bound.
     run_service(artifact, host=host, port=port, token_file=token_file, audit_log=None if no_audit else audit_log,
                 audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log,
@@ -1742,7 +1779,7 @@ def datasets_list() -> None:
         what = (f"price {info.target!r}, dates {info.date_column!r}" if info.kind == "market"
                 else f"target {info.target!r} (positive {info.positive!r})")
         _echo(f"{info.name}: {info.rows} rows, {what}; "
-                   f"{info.description} Source: {info.source}; licence {info.licence}.")
+              f"{info.description} Source: {info.source}; licence {info.licence}.")
 
 
 @datasets_app.command("path")
@@ -1775,7 +1812,7 @@ def datasets_synth(
     if _progress(quiet):
         from tqdm import tqdm
 
-        bar = tqdm(total=rows, unit="rows", unit_scale=True, desc=f"writing {output.name}")
+        bar = tqdm(total=rows, unit="rows", unit_scale=True, desc=printable(f"writing {output.name}"))
     try:
         summary = write_portfolio(output, rows, seed=seed, default_rate=default_rate, chunk_rows=chunk_rows,
                                   with_pd=with_pd, overwrite=force, threads=threads,
@@ -1784,8 +1821,8 @@ def datasets_synth(
         if bar is not None:
             bar.close()
     _echo(f"wrote {summary.rows:,} loans ({summary.default_rate:.2%} defaulted, target {default_rate:.2%}) in "
-               f"{summary.seconds:.1f} s to {summary.output} ({_limits.format_bytes(summary.bytes)}); "
-               f"train with: finlite train {summary.output} --target defaulted")
+          f"{summary.seconds:.1f} s to {summary.output} ({_limits.format_bytes(summary.bytes)}); "
+          f"train with: finlite train {summary.output} --target defaulted")
 
 
 def _no_group_options() -> None:

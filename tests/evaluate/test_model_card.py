@@ -191,6 +191,23 @@ def test_a_link_or_image_in_the_data_stays_text() -> None:
     assert "](" not in text and "![x]\\(http://host/p.png)" in text  # no viewer fetches it
 
 
+
+def test_characters_a_terminal_acts_on_are_written_out_and_scripts_stay() -> None:
+    """MODEL_CARD.md is the file people cat: an escape sequence or a right-to-left override in a
+    segment value sat raw in it (the diff's review, 2026-12-04). A Persian word's zero-width
+    non-joiner and an emoji's joiner are text and stay."""
+    report = credit_report()
+    seg = report["sections"][5]["tables"][0]
+    seg["rows"][0][1] = "a\x1b]0;pwned\x07\u202eb"
+    seg["rows"].append(["purpose", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \U0001f469\u200d\U0001f4bb",
+                        50, 0.0, 0.0, 0.0, ""])
+    card = render_model_card(report)
+    assert not any(ch in card for ch in "\x1b\x07\u202e")
+    text = part(card, "## Segment results")
+    assert "a\\\\x1b]0;pwned\\\\x07\\\\u202eb" in text  # a cell doubles the backslash: shown as one
+    assert "\u0645\u06cc\u200c\u062e" in text and "\U0001f469\u200d\U0001f4bb" in text
+
+
 def test_a_section_that_could_not_be_built_keeps_the_change_from_being_non_material() -> None:
     report = {**credit_report(), "status": "WARN",
               "omitted": [{"id": "robustness", "reason": "could not be built: no spread", "error": True}]}

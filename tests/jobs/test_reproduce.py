@@ -273,6 +273,7 @@ def test_a_run_whose_overlap_gate_judged_a_handful_of_alerts_is_not_reproduced(t
     # Each metric row says it was not rerun (every row read "NO", as if compared and different).
     rows = [line for line in text.splitlines() if line.startswith(tuple(f"{m.name} " for m in result.metrics))]
     assert rows and all(line.endswith("not rerun") for line in rows) and " NO" not in text
+    assert result.to_dict()["rerun"] is False
 
 
 def test_a_student_pruned_to_no_path_by_an_older_finlite_is_not_reproduced(teacher_dir: Path, german_csv: Path,

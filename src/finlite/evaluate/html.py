@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from finlite._util import terminal_safe
+from finlite._util import document_safe
 from finlite.errors import DataError
 from finlite.evaluate.sections import STATUSES, Section, Table, worst
 
@@ -194,18 +194,18 @@ def _breakable(text: str) -> Markup:
     snake_case headers ("teacher_lower") then fits the page instead of running off it."""
     from markupsafe import Markup, escape
 
-    return Markup(str(escape(terminal_safe(str(text)))).replace("_", "_<wbr>"))
+    return Markup(str(escape(document_safe(str(text)))).replace("_", "_<wbr>"))
 
 
 def _written_out(value: Any) -> Any:
-    """Every value the template prints, with the characters a terminal acts on written out as the
-    command line writes them (:func:`finlite._util.terminal_safe`): a segment value or a column
-    name from the data sat raw in report.html (an escape sequence acts on a terminal that shows
-    the file; a right-to-left override reverses a value in a browser). Markup (the plots' SVG, the
-    filters' output) is the renderer's own and passes as it is."""
+    """Every value the template prints, with the characters a terminal acts on and the
+    bidirectional controls written out (:func:`finlite._util.document_safe`): a segment value or a
+    column name from the data sat raw in report.html (an escape sequence acts on a terminal that
+    shows the file; a right-to-left override reverses a value in a browser). Markup (the plots'
+    SVG, the filters' output) is the renderer's own and passes as it is."""
     from markupsafe import Markup
 
-    return terminal_safe(value, keep="\t\n") if isinstance(value, str) and not isinstance(value, Markup) else value
+    return document_safe(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from finlite._util import document_safe
 from finlite.evaluate.html import format_cell, omitted_sections, report_sections
 from finlite.evaluate.sections import STATUSES, Section, Table, worst
 
@@ -72,7 +73,7 @@ def _text(value: Any, *, cell: bool = False) -> str:
     """Data as Markdown text: formatted like the HTML report, on one line, with no raw HTML and no
     live link or image (a category named ``![x](http://host/p.png)`` must not make a viewer fetch).
     In a table ``cell`` a backslash of the data is doubled first and ``|`` escaped too."""
-    text = format_cell(value)
+    text = document_safe(format_cell(value))  # as report.html: no escape sequence, no reversed value
     if cell:
         text = text.replace("\\", "\\\\")
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from finlite._util import terminal_safe
+from finlite._util import document_safe
 from finlite.errors import DataError
 from finlite.evaluate.sections import Plot, Series
 
@@ -105,12 +105,12 @@ def plot_svg(plot: Plot, *, id_prefix: str | None = None) -> str:
 
     # Labels come from the data (segment values, asset ids): a control character would be drawn
     # as a missing glyph, with a warning that carries it raw to the terminal, and would sit raw
-    # in report.html; written out here as the command line writes it.
+    # in report.html; written out here as the page writes it (category labels in _tick_labels,
+    # after they are cut, so that no escape is cut in two).
     plot = dataclasses.replace(
-        plot, title=terminal_safe(plot.title), x_label=terminal_safe(plot.x_label),
-        y_label=terminal_safe(plot.y_label),
-        x_ticks=None if plot.x_ticks is None else [terminal_safe(str(t)) for t in plot.x_ticks],
-        series=[dataclasses.replace(s, name=terminal_safe(s.name)) for s in plot.series])
+        plot, title=document_safe(plot.title), x_label=document_safe(plot.x_label),
+        y_label=document_safe(plot.y_label), series=[dataclasses.replace(s, name=document_safe(s.name))
+                                                     for s in plot.series])
     prefix = _SAFE_PREFIX.sub("-", id_prefix if id_prefix is not None else f"plot-{plot.id}") or "plot"
     rc: Any = {**_RC, "svg.hashsalt": f"finlite-{prefix}"}  # typed loosely: matplotlib types rc keys as literals
     with rc_context(rc):
@@ -168,7 +168,8 @@ def _horizontal(plot: Plot) -> bool:
 
 def _tick_labels(labels: Sequence[Any]) -> list[str]:
     """Category names, long ones cut with an ellipsis (the tables hold them whole)."""
-    return [str(t) if len(str(t)) <= _MAX_TICK_CHARS else str(t)[:_MAX_TICK_CHARS - 1] + "\u2026" for t in labels]
+    return [document_safe(str(t) if len(str(t)) <= _MAX_TICK_CHARS else str(t)[:_MAX_TICK_CHARS - 1] + "\u2026")
+            for t in labels]
 
 
 def _tick_positions(plot: Plot) -> list[float]:

@@ -92,6 +92,12 @@ class Reproduction:
         return all(f["match"] for f in self.files.values())
 
     @property
+    def rerun(self) -> bool:
+        """Whether the rerun gave anything to compare (False: it was refused or made no student;
+        the notes say why, and no metric row is a mismatch)."""
+        return any(m.reproduced is not None for m in self.metrics)
+
+    @property
     def matched(self) -> bool:
         """The verdict: metrics match and (where the run is deterministic) so do the weights."""
         return self.metrics_match and (self.weights_match or not self.deterministic)
@@ -99,7 +105,8 @@ class Reproduction:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (what ``finlite reproduce --json`` prints)."""
         return {"artifact": str(self.artifact), "job": self.job, "seed": self.seed, "data_sha256": self.data_sha256,
-                "deterministic": self.deterministic, "matched": self.matched, "metrics_match": self.metrics_match,
+                "deterministic": self.deterministic, "rerun": self.rerun, "matched": self.matched,
+                "metrics_match": self.metrics_match,
                 "weights_match": self.weights_match, "metrics": [m.to_dict() for m in self.metrics],
                 "skipped": list(self.skipped), "files": {k: dict(v) for k, v in self.files.items()},
                 "notes": list(self.notes)}
@@ -569,7 +576,7 @@ def render_reproduction(result: Reproduction) -> str:
     """The comparison as plain text: metric | recorded | reproduced | match, then the weights and the verdict."""
     # With no rerun to compare (it was refused, or made no student) the reason is in the notes,
     # and no row is a mismatch: each says it was not rerun.
-    rerun = any(m.reproduced is not None for m in result.metrics)
+    rerun = result.rerun
     rows = [["metric", "recorded", "reproduced", "match"]]
     rows += [[m.name, _shown(m.recorded), _shown(m.reproduced), "yes" if m.match else ("NO" if rerun else "not rerun")]
              for m in result.metrics]

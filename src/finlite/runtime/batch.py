@@ -668,7 +668,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="rows", unit_scale=True, desc=f"scoring {src.name}", leave=True)
+        from finlite._util import terminal_safe
+
+        bar = tqdm(total=total, unit="rows", unit_scale=True, desc=terminal_safe(f"scoring {src.name}"), leave=True)
     origin = provenance(predictor, src, k, codes)
     # Read (and a malformed record refused) before the writer makes its temporary file.
     reference = _reference_bins(predictor)

@@ -519,7 +519,10 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=total, unit="rows", unit_scale=True, desc=f"scoring {src.name} on Ray", leave=True)
+            from finlite._util import terminal_safe
+
+            bar = tqdm(total=total, unit="rows", unit_scale=True, desc=terminal_safe(f"scoring {src.name} on Ray"),
+                       leave=True)
         batches = iter(scored.iter_batches(batch_format="pyarrow", batch_size=None, prefetch_batches=2))
         for table in batches:
             if _ERROR in table.column_names:
