@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -362,6 +364,7 @@ def test_terminal_safe_leaves_nothing_a_terminal_acts_on(text: str) -> None:
     assert terminal_safe(plain) == plain
     assert terminal_safe("a\tb\nc", keep="\t") == "a\tb\\x0ac"
 
+
 def test_warnings_and_log_records_reach_stderr_written_out(capsys: pytest.CaptureFixture[str]) -> None:
     """A library's warning or finlite's log record quoting a column name or value from the file
     went to stderr raw (matplotlib's missing-glyph warning carried an asset id's escape, the
@@ -381,6 +384,67 @@ def test_warnings_and_log_records_reach_stderr_written_out(capsys: pytest.Captur
     assert "Glyph 27 (\\x1b) missing" in text and "\x1b" not in text
     assert capsys.readouterr().err == "column a\\x1b[2J\\u202e\n"
     assert warnings.formatwarning is before and logging.lastResort.formatter is None
+
+
+def test_a_warning_raised_while_a_command_runs_is_printed_written_out(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    """Through a command, as a user sees it: a warning quoting the data (here from the report job)
+    is printed with its escape written out; pytest's own recording is swapped for the printing
+    Python does outside it."""
+    import warnings
+
+    import finlite.jobs.report as report_job
+
+    def fake_rebuild(artifact: Path, data: object, **_: object) -> Path:
+        warnings.warn("Glyph 27 (\x1b]0;pwned\x07) missing from font(s) DejaVu Sans.", UserWarning, stacklevel=1)
+        folder = tmp_path / "written"
+        folder.mkdir(exist_ok=True)
+        (folder / "report.json").write_text(json.dumps({"status": "PASS", "sections": []}))
+        return folder
+
+    monkeypatch.setattr(report_job, "rebuild_report", fake_rebuild)
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        monkeypatch.setattr(warnings, "showwarning", show)
+        result = CliRunner().invoke(app, ["report", str(tmp_path / "student")])
+    assert result.exit_code == 0, result.output
+    assert "Glyph 27 (\\x1b]0;pwned\\x07) missing" in result.output and "\x1b" not in result.output
+
+
+def test_overlapping_commands_in_threads_leave_the_diagnostics_as_they_found_them() -> None:
+    """Installed on the first entry and restored on the last exit, in whatever order threads
+    finish (two commands in threads left the wrapper installed for good)."""
+    import logging
+    import threading
+    import warnings
+
+    from finlite.cli import _written_out_diagnostics
+
+    before = warnings.formatwarning
+    assert logging.lastResort is not None
+    first, second = _written_out_diagnostics(), _written_out_diagnostics()
+    first.__enter__()
+    entered, leave = threading.Event(), threading.Event()
+
+    def other() -> None:
+        second.__enter__()
+        entered.set()
+        leave.wait(10)
+        second.__exit__(None, None, None)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    entered.wait(10)
+    first.__exit__(None, None, None)  # the first to enter leaves first: the other still runs
+    assert warnings.formatwarning is not before
+    leave.set()
+    thread.join(10)
+    assert warnings.formatwarning is before and logging.lastResort.formatter is None
+
 
 def test_control_characters_from_a_file_never_reach_the_terminal(tmp_path: Path) -> None:
     """A hostile header (an escape sequence that retitles the window, a bell) quoted in a message

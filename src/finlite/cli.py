@@ -83,6 +83,12 @@ class _PrintableFormatter(logging.Formatter):
         return printable(super().format(record))
 
 
+#: Commands running with the diagnostics written out (threads, nested commands): installed on the
+#: first entry, restored on the last exit, so overlapping commands leave nothing behind.
+_DIAGNOSTICS_LOCK = threading.Lock()
+_diagnostics: dict[str, Any] = {"depth": 0}
+
+
 @contextlib.contextmanager
 def _written_out_diagnostics() -> typing.Iterator[None]:
     """While a command runs, warnings and log records reach stderr through :func:`printable`, as
@@ -90,23 +96,30 @@ def _written_out_diagnostics() -> typing.Iterator[None]:
     record about a section left out can quote a column name or a value from the file. The
     warning's text is formatted so (what records or filters warnings is left as it is), and the
     handler Python logs with when nothing is configured takes the same formatter."""
-    shown = warnings.formatwarning
-    fallback = logging.lastResort
-    formatter = fallback.formatter if fallback is not None else None
+    with _DIAGNOSTICS_LOCK:
+        if _diagnostics["depth"] == 0:
+            shown = warnings.formatwarning
+            fallback = logging.lastResort
 
-    def formatwarning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                      line: str | None = None) -> str:
-        return printable(shown(message, category, filename, lineno, line))
+            def formatwarning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                              line: str | None = None) -> str:
+                return printable(shown(message, category, filename, lineno, line))
 
-    warnings.formatwarning = formatwarning
-    if fallback is not None:
-        fallback.setFormatter(_PrintableFormatter())
+            _diagnostics.update(shown=shown, fallback=fallback,
+                                formatter=fallback.formatter if fallback is not None else None)
+            warnings.formatwarning = formatwarning
+            if fallback is not None:
+                fallback.setFormatter(_PrintableFormatter())
+        _diagnostics["depth"] += 1
     try:
         yield
     finally:
-        warnings.formatwarning = shown
-        if fallback is not None:
-            fallback.setFormatter(formatter)
+        with _DIAGNOSTICS_LOCK:
+            _diagnostics["depth"] -= 1
+            if _diagnostics["depth"] == 0:
+                warnings.formatwarning = _diagnostics["shown"]
+                if _diagnostics["fallback"] is not None:
+                    _diagnostics["fallback"].setFormatter(_diagnostics["formatter"])
 
 
 def _friendly(func: F) -> F:
@@ -980,10 +993,9 @@ def _search(teacher: Any, data: Path, out: Path, *, recipe: Path | None, preset:
     # With --recipe or --preset, the search keeps that recipe's gates (its steps are the space's).
     if spec is not None:  # a note, not progress: --quiet keeps it
         what = f"--recipe {recipe}" if recipe is not None else f"--preset {preset}"
-        _echo(printable(f"note: the search takes only the gates of {what}; its steps and training settings "
-                             "are the search space's own" + ("" if spec.gates else
-                                                             ", and it has no gates, so the default gates judge "
-                                                             "(AUC within 0.01 of the teacher, 97 % agreement)")),
+        _echo(f"note: the search takes only the gates of {what}; its steps and training settings are the "
+              "search space's own" + ("" if spec.gates else ", and it has no gates, so the default gates judge "
+                                                            "(AUC within 0.01 of the teacher, 97 % agreement)"),
               err=True)
     found = search_students(teacher, data, budget_s=budget, objective=objective, seed=seed,
                             train_overrides=_compress_training(epochs, batch_size), out=out, overwrite=force,
@@ -1318,11 +1330,11 @@ def inspect(
     if art.market is not None:  # a forecaster reads a price history, not a table with a schema
         spec = art.market.spec
         say(f"market: {spec.objective} of {spec.target!r} {spec.horizon} step(s) ahead from a window of "
-                   f"{spec.window}; history columns {', '.join(spec.columns())}; "
-                   f"{art.market.n_features} features, {art.market.warmup + 1} rows per forecast")
+            f"{spec.window}; history columns {', '.join(spec.columns())}; "
+            f"{art.market.n_features} features, {art.market.warmup + 1} rows per forecast")
     else:
         say(f"schema: target {art.schema.target!r} positive {art.schema.positive!r}; "
-                   f"features: {len(art.schema.numeric)} numeric, {len(art.schema.categorical)} categorical")
+            f"features: {len(art.schema.numeric)} numeric, {len(art.schema.categorical)} categorical")
     for step in man.get("steps", []):
         status = f" ({step['status']})" if "status" in step else ""
         failed = "; ".join(one_line(g["message"]) for g in step.get("gates", []) if not g["passed"])
@@ -1812,7 +1824,7 @@ def datasets_synth(
     if _progress(quiet):
         from tqdm import tqdm
 
-        bar = tqdm(total=rows, unit="rows", unit_scale=True, desc=printable(f"writing {output.name}"))
+        bar = tqdm(total=rows, unit="rows", unit_scale=True, desc=terminal_safe(f"writing {output.name}"))
     try:
         summary = write_portfolio(output, rows, seed=seed, default_rate=default_rate, chunk_rows=chunk_rows,
                                   with_pd=with_pd, overwrite=force, threads=threads,

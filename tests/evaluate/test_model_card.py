@@ -191,7 +191,6 @@ def test_a_link_or_image_in_the_data_stays_text() -> None:
     assert "](" not in text and "![x]\\(http://host/p.png)" in text  # no viewer fetches it
 
 
-
 def test_characters_a_terminal_acts_on_are_written_out_and_scripts_stay() -> None:
     """MODEL_CARD.md is the file people cat: an escape sequence or a right-to-left override in a
     segment value sat raw in it (the diff's review, 2026-12-04). A Persian word's zero-width

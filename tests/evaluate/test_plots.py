@@ -193,3 +193,15 @@ def test_dollar_signs_in_labels_are_text_not_formulas() -> None:
                 x_ticks=[r"$\frac{$", "$0-$5k"])  # an unbalanced formula would raise in mathtext
     svg = plot_svg(plot)
     assert "Income $1k to $5k" in html.unescape(svg) and "$0-$5k" in html.unescape(svg)
+
+
+def test_a_category_label_is_cut_as_shown_and_no_written_out_character_is_split() -> None:
+    """Escaping after the cut let 27 control characters grow into a 108-character tick; cutting
+    the written-out text could split "\\x1b" in two. Whole characters are kept, as shown."""
+    from finlite.evaluate.plots import _MAX_TICK_CHARS, _tick_labels
+
+    (cut,) = _tick_labels(["\x1b" * 40])
+    assert len(cut) <= _MAX_TICK_CHARS and cut.endswith("\u2026")
+    assert cut[:-1] == "\\x1b" * ((_MAX_TICK_CHARS - 1) // 4)
+    assert _tick_labels(["plain"]) == ["plain"]
+    assert _tick_labels(["a" * 40]) == ["a" * (_MAX_TICK_CHARS - 1) + "\u2026"]

@@ -238,6 +238,11 @@ def test_progress_prints_a_line_per_epoch_when_not_a_tty() -> None:
     with Progress("distilling", 3, stream=quiet, enabled=False) as bar:
         bar.update(rows=1000)
     assert quiet.getvalue() == ""
+    # A step named from the data (a file name) is written out, as every line the CLI prints.
+    named = io.StringIO()
+    with Progress("scoring b\x1b[2Jook\u202e", 1, stream=named) as bar:
+        bar.update(rows=10)
+    assert named.getvalue().startswith("finlite scoring b\\x1b[2Jook\\u202e: epoch 1/1")
 
 
 def test_training_prints_epoch_lines_on_a_non_tty_stderr(capsys: pytest.CaptureFixture[str], german_csv: Path,

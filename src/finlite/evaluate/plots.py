@@ -163,13 +163,27 @@ def _build_figure(plot: Plot) -> Figure:
 def _horizontal(plot: Plot) -> bool:
     """Bars only, over categories whose names would have to be slanted: draw them horizontally."""
     return (plot.x_ticks is not None and bool(plot.series) and all(s.style == "bar" for s in plot.series)
-            and _slanted(plot.x_ticks))
+            and _slanted([document_safe(str(t)) for t in plot.x_ticks]))  # as written out, uncut
 
 
 def _tick_labels(labels: Sequence[Any]) -> list[str]:
     """Category names, long ones cut with an ellipsis (the tables hold them whole)."""
-    return [document_safe(str(t) if len(str(t)) <= _MAX_TICK_CHARS else str(t)[:_MAX_TICK_CHARS - 1] + "\u2026")
-            for t in labels]
+    return [_cut(str(t)) for t in labels]
+
+
+def _cut(label: str) -> str:
+    """``label`` written out (:func:`document_safe`) and cut to :data:`_MAX_TICK_CHARS` as shown,
+    whole characters at a time, so that no written-out character is cut in two."""
+    if len(shown := document_safe(label)) <= _MAX_TICK_CHARS:
+        return shown
+    kept, width = [], 0
+    for ch in label:
+        part = document_safe(ch)
+        if width + len(part) > _MAX_TICK_CHARS - 1:
+            break
+        kept.append(part)
+        width += len(part)
+    return "".join(kept) + "\u2026"
 
 
 def _tick_positions(plot: Plot) -> list[float]:
