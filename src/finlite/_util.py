@@ -174,6 +174,12 @@ _WRITTEN_OUT = frozenset({"Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 _NOT_PLAIN = re.compile(r"[^\x20-\x7e]")
 
 
+def _spelt(code: int) -> str:
+    """A code point written out: a control character (C0, DEL, C1) as ``\\xNN``, any other as
+    ``\\uNNNN`` (``\\UNNNNNNNN`` above U+FFFF)."""
+    return f"\\x{code:02x}" if code <= 0x9F else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def terminal_safe(text: str, keep: str = "") -> str:
     """``text`` with every character a terminal would act on written out: C0 controls, DEL and C1
     as ``\\xNN`` (an escape sequence in a hostile file's column name could clear the screen or
@@ -193,10 +199,8 @@ def terminal_safe(text: str, keep: str = "") -> str:
         code = ord(ch)
         if ch in keep:
             return ch
-        if code < 0x20 or 0x7F <= code <= 0x9F:
-            return f"\\x{code:02x}"
-        if unicodedata.category(ch) in _WRITTEN_OUT:
-            return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+        if code < 0x20 or 0x7F <= code <= 0x9F or unicodedata.category(ch) in _WRITTEN_OUT:
+            return _spelt(code)
         return ch
 
     return _NOT_PLAIN.sub(written, text)
@@ -215,8 +219,7 @@ _DOCUMENT_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2
 def document_safe(text: str) -> str:
     """``text`` for a file finlite writes for people: the characters of :data:`_DOCUMENT_UNSAFE`
     written out as ``\\xNN`` or ``\\uNNNN``, everything else as it is (tab and newline included)."""
-    return _DOCUMENT_UNSAFE.sub(
-        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+    return _DOCUMENT_UNSAFE.sub(lambda m: _spelt(ord(m.group())), text)
 
 
 def spreadsheet_safe(value: Any) -> Any:

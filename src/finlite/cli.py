@@ -133,11 +133,11 @@ def _friendly(func: F) -> F:
             with _written_out_diagnostics():
                 return func(*args, **kwargs)
         except FinliteError as exc:
-            _echo(f"error: {printable(in_flags(exc, _option_flags(func)))}", err=True)
+            _echo(f"error: {in_flags(exc, _option_flags(func))}", err=True)
             raise typer.Exit(2) from None
         except BrokenPipeError as exc:
             if not _stdout_closed():  # a socket or a worker's pipe: a real error, said as any other
-                _echo(printable(f"error: {exc.strerror or exc}; a connection or pipe closed early."), err=True)
+                _echo(f"error: {exc.strerror or exc}; a connection or pipe closed early.", err=True)
                 raise typer.Exit(2) from None
             # The reader of our output went away (`finlite inspect A | head`): nothing is wrong
             # with any file, and nothing more can be printed there. End as Unix tools do, quietly
@@ -146,8 +146,7 @@ def _friendly(func: F) -> F:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(141) from None
         except OSError as exc:
-            _echo(printable(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions."),
-                  err=True)
+            _echo(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions.", err=True)
             raise typer.Exit(2) from None
         except Exception as exc:
             # Last line of defence, for input and environment failures only: the precise checks
@@ -155,7 +154,7 @@ def _friendly(func: F) -> F:
             message = _environment_error(exc)
             if message is None:
                 raise
-            _echo(f"error: {printable(message)}", err=True)
+            _echo(f"error: {message}", err=True)
             raise typer.Exit(2) from None
     return wrapper  # type: ignore[return-value]
 
@@ -603,9 +602,9 @@ def train(
                   encoding=encoding)
     m, schema = outcome.metrics["test"], outcome.data.schema
     _echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
-          f"{len(schema.categorical)} categorical, dropped: {printable(', '.join(schema.drop)) or 'none'}")
+          f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")
     for note in schema.notes:
-        _echo(f"  note: {printable(note)}")
+        _echo(f"  note: {note}")
     _echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
           f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
     _warn_thin_test(m)
@@ -647,7 +646,7 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
                                cost_bps=cost_bps, out=out, overwrite=force, progress=_train_progress(quiet))
     summary = outcome.data.summary()
     for note in summary.get("notes") or []:
-        _echo(f"  note: {printable(note)}")
+        _echo(f"  note: {note}")
     _echo(render_forecast_table(outcome.metrics["forecast"]))
     if outcome.operating_point is not None:  # a direction forecaster
         from finlite.evaluate.operating import decides_what, rate_name
@@ -864,7 +863,7 @@ def _say_report_status(artifact: Path) -> None:
     prefix = "warning" if status == "FAIL" else "note"
     advice = ("; its model card says the student should not replace the teacher as it is: read the report before "
               "deploying it" if status == "FAIL" else "; read those sections before deploying it")
-    _echo(printable(f"{prefix}: validation report {status} ({parts}){advice}."), err=True)
+    _echo(f"{prefix}: validation report {status} ({parts}){advice}.", err=True)
 
 
 def _report_verdict(raw: bytes, where: str) -> tuple[str, str] | None:
@@ -1160,7 +1159,7 @@ def evaluate(
         from finlite.jobs.forecast import render_forecast_table
 
         for note in result.get("data_notes") or []:  # the price file's calendar gaps, as train prints them
-            _echo(f"note: {printable(note)}", err=True)
+            _echo(f"note: {note}", err=True)
         if baseline is not None:
             _echo(render_table(result, names=("baseline", "artifact")))
         _echo(f"{result['split']}: {result['rows']} windows")
@@ -1243,7 +1242,7 @@ def report(
     if judged:
         _echo(f"rows judged: {judged}")
         for warning in ((stored.get("data") or {}).get("holdout") or {}).get("warnings") or []:
-            _echo(printable(f"warning: {warning}"), err=True)
+            _echo(f"warning: {warning}", err=True)
     for section in stored.get("sections") or []:
         _echo(f"{section['status']:<5} {section['id']}: {section['summary']}")
     # --out is printed as given; the default folder, built from the artifact's resolved path, as
@@ -1308,8 +1307,7 @@ def inspect(
     from finlite._manifest import verify_artifact
     from finlite.artifact import load
 
-    def say(text: str) -> None:  # the manifest's text (step names, gate messages) is a file's: escaped
-        _echo(printable(text))
+    say = _echo  # the manifest's text (step names, gate messages) is a file's: escaped, as every line printed
 
     def one_line(value: Any) -> str:  # a manifest field may not add lines of its own (a fake trust line)
         return str(value).replace("\r", "\\r").replace("\n", "\\n")
@@ -1651,7 +1649,7 @@ def score(
         summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                              progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons)
         for note in summary.notes:  # gaps and weekend dates: the features read them as they are
-            _echo(f"note: {printable(note)}", err=True)
+            _echo(f"note: {note}", err=True)
         if as_json:
             _echo(json.dumps(summary.to_dict(), indent=2))
             return
@@ -1696,7 +1694,7 @@ def _say_score_notes(notes: list[str]) -> None:
     """A scoring run's notes on stderr: categories training never saw, columns that seem coded
     otherwise, the scores' PSI against the training rows'."""
     for note in notes:
-        _echo(printable(note if note.startswith("warning:") else f"note: {note}"), err=True)
+        _echo(note if note.startswith("warning:") else f"note: {note}", err=True)
 
 
 def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: list[str], chunk_rows: int, int8: bool,

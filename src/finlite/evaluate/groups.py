@@ -358,6 +358,12 @@ def _flip_p_values(segments: list[dict[str, Any]], expected: float) -> None:
             d["agreement_p_value"] = float(binom.sf(d["flipped"] - 1, d["rows"], expected))
 
 
+def _chance_rate(flip_rate: float | None) -> float:
+    """The flip rate a segment's flips are tested against: the test rows' own, capped at
+    1 − :data:`AGREEMENT_WARN` (a book that flips more than 5 % does not excuse a segment that does)."""
+    return min(1.0 - AGREEMENT_WARN, flip_rate if flip_rate is not None else 1.0)
+
+
 def _flag_segments(segments: list[dict[str, Any]], regression: bool,
                    flip_rate: float | None = None) -> tuple[int, int]:
     """Flag the weak spots in place, each test with a Bonferroni correction over the segments it
@@ -373,8 +379,8 @@ def _flag_segments(segments: list[dict[str, Any]], regression: bool,
       (2 to 6 flips in 32 to 107 rows) were flagged, each within what 7 flips in 200 rows spread by
       chance (a review of the report, 2026-12-03).
     - Agreement below :data:`AGREEMENT_FAIL` whose flips are within chance is still a weak spot
-      (:data:`NOT_SIGNIFICANT_REASON`), never a silent pass: 4 flips in 36 rows (88.9 %) cannot be told
-      from chance, nor from a student that flips one decision in nine.
+      (:data:`NOT_SIGNIFICANT_REASON`), never a silent pass: 4 flips in 36 rows (88.9 %) cannot be
+      told from chance, nor from a student that flips one decision in nine.
 
     ``severe`` (the section fails) where the adjusted AUC interval lies above :data:`AUC_FAIL`, or
     where agreement is below AGREEMENT_FAIL in a segment shown weak by a test (AUC or agreement).
@@ -387,7 +393,7 @@ def _flag_segments(segments: list[dict[str, Any]], regression: bool,
     m = sum(d["rows"] >= MIN_ROWS for d in segments)
     alpha_agreement = 0.05 / max(m, 1)
     if not regression:
-        _flip_p_values(segments, min(1.0 - AGREEMENT_WARN, flip_rate if flip_rate is not None else 1.0))
+        _flip_p_values(segments, _chance_rate(flip_rate))
     for d in segments:
         diff = d[key]
         adj: float | None = None
@@ -432,9 +438,9 @@ def build_segments(inp: TabularInputs) -> Section:
     agreement is below 0.95 and its ``flipped`` decisions are more than chance at 0.05/m (m the
     segments of at least MIN_ROWS rows; ``agreement_p_value``: one-sided binomial at the test
     rows' flip rate, capped at 5 %), or when agreement is below 0.90 with flips the test cannot
-    tell from chance (:data:`NOT_SIGNIFICANT_REASON`). Status: FAIL when the adjusted interval lies above 0.05
-    or a weak spot shown by either test has agreement below 0.90; WARN when any weak spot; PASS
-    otherwise.
+    tell from chance (:data:`NOT_SIGNIFICANT_REASON`). Status: FAIL when the adjusted interval
+    lies above 0.05 or a weak spot shown by either test has agreement below 0.90; WARN when any
+    weak spot; PASS otherwise.
 
     Regression: mean |teacher − student| and each model's RMSE per segment; a weak spot is a
     segment where the student's RMSE exceeds the teacher's beyond the Bonferroni-adjusted paired
@@ -501,8 +507,9 @@ def build_segments(inp: TabularInputs) -> Section:
               f"here none tested: no segment of {MIN_ROWS} rows with a defined difference")
     if regression:
         threshold = (f"Weak spot: a segment of at least {MIN_ROWS} rows where the student's RMSE exceeds the "
-                     f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k ({over_k}). FAIL when a weak spot's adjusted interval lies above "
-                     f"{RMSE_FAIL_SHARE:.0%} of the teacher's RMSE; WARN when any weak spot; PASS otherwise.")
+                     f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k ({over_k}). FAIL when a "
+                     f"weak spot's adjusted interval lies above {RMSE_FAIL_SHARE:.0%} of the teacher's RMSE; WARN "
+                     "when any weak spot; PASS otherwise.")
         table = Table(
             id="segments", caption="Per segment: mean |teacher − student| prediction, RMSE of each model, and the "
                                    "student − teacher RMSE difference with its 95 % paired bootstrap interval.",
@@ -513,7 +520,7 @@ def build_segments(inp: TabularInputs) -> Section:
                    d["rmse_difference"]["upper"], ", ".join(d["reasons"])] for d in segments])
         bar_value, bar_label = "mean_abs_difference", "mean |teacher − student|"
     else:
-        expected = min(1.0 - AGREEMENT_WARN, flip_rate if flip_rate is not None else 1.0)
+        expected = _chance_rate(flip_rate)
         threshold = (f"Weak spot: a segment of at least {MIN_ROWS} rows where the student's AUC is below the "
                      f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k ({over_k}), where "
                      f"agreement at the cut-off {cutoff:g} is below "
@@ -522,9 +529,9 @@ def build_segments(inp: TabularInputs) -> Section:
                         f"here none tested: no segment of {MIN_ROWS} rows")
                      + f", at the flip rate {expected:.4g}: the test rows' own, capped at "
                      f"{1 - AGREEMENT_WARN:.2f}), or where agreement is below {AGREEMENT_FAIL:.2f} with flips "
-                     f"the test cannot tell from chance ('{NOT_SIGNIFICANT_REASON}'). FAIL when the adjusted AUC-difference interval "
-                     f"lies above {AUC_FAIL:.2f} or a weak spot shown by either test has agreement below "
-                     f"{AGREEMENT_FAIL:.2f}; WARN when any weak spot; PASS otherwise.")
+                     f"the test cannot tell from chance ('{NOT_SIGNIFICANT_REASON}'). FAIL when the adjusted "
+                     f"AUC-difference interval lies above {AUC_FAIL:.2f} or a weak spot shown by either test has "
+                     f"agreement below {AGREEMENT_FAIL:.2f}; WARN when any weak spot; PASS otherwise.")
 
         def ci(d: dict[str, Any], key: str) -> Any:
             return None if d["auc_difference"] is None else d["auc_difference"][key]

@@ -167,7 +167,8 @@ def _horizontal(plot: Plot) -> bool:
 
 
 def _tick_labels(labels: Sequence[Any]) -> list[str]:
-    """Category names, long ones cut with an ellipsis (the tables hold them whole)."""
+    """Category names written out (:func:`_cut`), long ones cut with an ellipsis (the tables hold
+    them whole)."""
     return [_cut(str(t)) for t in labels]
 
 
