@@ -152,8 +152,10 @@ def _listed(labels: Sequence[int], total: int, unit: str) -> str:
     return f"{unit}{'s' if total > 1 else ''} {first}{more}"
 
 
-def check_scores(scores: np.ndarray, source: str = "", *, unit: str = "row", first: int = 1) -> None:
-    """Raise :class:`ScoreError` when any score is NaN or infinite: no decision is made then.
+def check_scores(scores: np.ndarray, source: str = "", *, unit: str = "row", first: int = 1,
+                 probability: bool = False) -> None:
+    """Raise :class:`ScoreError` when any score is NaN or infinite, or, with ``probability``
+    (a classifier's P(positive)), outside [0, 1]: no decision is made then.
 
     ``source`` names where the rows came from (a file; empty when the caller's input is all
     there is); ``first`` is the label of ``scores[0]``: 1 for table rows (1-based, as a file's
@@ -161,17 +163,30 @@ def check_scores(scores: np.ndarray, source: str = "", *, unit: str = "row", fir
     The error carries ``rows``, the 0-based positions of every bad score in ``scores``.
     """
     scores = np.asarray(scores)
-    if scores.size == 0 or np.isfinite(scores).all():
+    if scores.size == 0:
         return
-    positions = np.flatnonzero(~np.isfinite(scores.reshape(-1)))
-    labels = (positions + first).tolist()
-    error = ScoreError(
-        f"The model returned a non-finite score (NaN or infinity) for {len(labels)} of {scores.size} "
-        f"{unit}s{f' of {source}' if source else ''} ({_listed(labels, len(labels), unit)}); no decision was "
-        "made for any of them. "
-        "The inputs passed the value checks, so the model or its preprocessor.json is broken: retrain or "
-        "re-export the artifact and check it with 'finlite inspect'."
-    )
+    flat = scores.reshape(-1)
+    # NaN fails both comparisons: fail closed.
+    good = ((flat >= 0.0) & (flat <= 1.0)) if probability else np.isfinite(flat)
+    if good.all():
+        return
+    positions = np.flatnonzero(~good)
+    finite = np.isfinite(flat[positions])
+    parts = []
+    for kind, picked in (("a non-finite score (NaN or infinity)", positions[~finite]),
+                         ("a probability outside [0, 1]", positions[finite])):
+        if picked.size:
+            labels = (picked + first).tolist()
+            shown = f" (the first {float(flat[picked[0]])!r})" if kind.startswith("a prob") else ""
+            parts.append(f"{kind}{shown} for {len(labels)} of {scores.size} {unit}s"
+                         f"{f' of {source}' if source else ''} ({_listed(labels, len(labels), unit)})")
+    if finite.all():  # finite scores outside [0, 1]: not the classifier finlite exported
+        why = ("An exported classifier's output ends in a sigmoid, so its model.onnx is not the one finlite "
+               "exported: re-export the artifact (finlite export) and check it with 'finlite inspect'.")
+    else:
+        why = ("The inputs passed the value checks, so the model or its preprocessor.json is broken: retrain or "
+               "re-export the artifact and check it with 'finlite inspect'.")
+    error = ScoreError(f"The model returned {' and '.join(parts)}; no decision was made for any of them. {why}")
     error.rows = positions.tolist()  # type: ignore[attr-defined]
     raise error
 
@@ -191,12 +206,20 @@ def check_score_count(scores: np.ndarray, rows: int, source: str = "", *, unit: 
 
 
 def record_score_error(score: float) -> ScoreError:
-    """The ScoreError of the single-record fast path (one record, one non-finite score)."""
-    error = ScoreError(
-        f"The model returned a non-finite score ({score!r}) for the record; no decision was made. The "
-        "record passed the value checks, so the model or its preprocessor.json is broken: retrain or "
-        "re-export the artifact and check it with 'finlite inspect'."
-    )
+    """The ScoreError of the single-record fast path (one record, one score that is not finite or,
+    for a classifier, not in [0, 1])."""
+    if score - score == 0.0:  # finite: a classifier's output outside [0, 1]
+        error = ScoreError(
+            f"The model returned a probability outside [0, 1] ({score!r}) for the record; no decision was made. "
+            "An exported classifier's output ends in a sigmoid, so its model.onnx is not the one finlite "
+            "exported: re-export the artifact (finlite export) and check it with 'finlite inspect'."
+        )
+    else:
+        error = ScoreError(
+            f"The model returned a non-finite score ({score!r}) for the record; no decision was made. The "
+            "record passed the value checks, so the model or its preprocessor.json is broken: retrain or "
+            "re-export the artifact and check it with 'finlite inspect'."
+        )
     error.rows = [0]  # type: ignore[attr-defined]
     return error
 

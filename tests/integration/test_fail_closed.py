@@ -241,14 +241,16 @@ def test_typed_boolean_columns_stay_zero_one_in_tables() -> None:
 
 # -- a model that returns NaN never decides ----------------------------------------------------------
 def _nan_session(n_features: int, tmp_path: Path) -> ort.InferenceSession:
-    """A real ONNX model whose score is sqrt(first input): NaN wherever that input is negative."""
+    """A real ONNX model whose score is sqrt(sigmoid(first input) - 0.5): NaN wherever that input
+    is negative, in [0, 1] elsewhere."""
     pick = np.zeros((n_features, 1), dtype=np.float32)
     pick[0, 0] = 1.0
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "pick"], ["first"]), helper.make_node("Sqrt", ["first"], ["probability"])],
+        [helper.make_node("MatMul", ["x", "pick"], ["first"]), helper.make_node("Sigmoid", ["first"], ["p"]),
+         helper.make_node("Sub", ["p", "half"], ["centred"]), helper.make_node("Sqrt", ["centred"], ["probability"])],
         "nan_model", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", n_features])],
         [helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["rows", 1])],
-        [numpy_helper.from_array(pick, "pick")])
+        [numpy_helper.from_array(pick, "pick"), numpy_helper.from_array(np.array(0.5, dtype=np.float32), "half")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     path = tmp_path / "nan.onnx"
@@ -299,6 +301,53 @@ def test_a_nan_score_stops_batch_scoring(nan_predictor: Predictor, german: pd.Da
     with pytest.raises(ScoreError, match=rf"book\.csv \(rows {file_row}, .*no decision was made"):
         score_file(nan_predictor, src, out, chunk_rows=50)
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def _raw_session(n_features: int, tmp_path: Path) -> ort.InferenceSession:
+    """A real ONNX model whose "probability" is its first input as it comes: finite, and outside
+    [0, 1] wherever that standardised input is (a forged graph whose sigmoid was taken off)."""
+    pick = np.zeros((n_features, 1), dtype=np.float32)
+    pick[0, 0] = 1.0
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "pick"], ["probability"])],
+        "raw_model", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", n_features])],
+        [helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["rows", 1])],
+        [numpy_helper.from_array(pick, "pick")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "raw.onnx"
+    onnx.save(model, str(path))
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def test_a_probability_outside_zero_one_is_never_a_decision(exported_dir: Path, german: pd.DataFrame,
+                                                             tmp_path: Path) -> None:
+    """A review of 2026-12-04: a model.onnx whose "probability" was its logit (the hashes
+    rewritten) scored -3.4 with exit 0; only finiteness was checked outside serve."""
+    predictor = Predictor(exported_dir)
+    session = _raw_session(predictor.encoder.n_features, tmp_path)
+    predictor.session, predictor._run = session, session.run
+    frame = german.head(40)
+    records = _fields(predictor, frame)
+    first = predictor.encoder.encode_records(records)[0][:, 0]
+    bad_rows = np.flatnonzero((first < 0) | (first > 1))
+    assert 0 < bad_rows.size < len(frame) and np.isfinite(first).all()
+    bad = records[int(bad_rows[0])]
+    for call in (predictor.score_record, predictor.explain_record, predictor.predict_score, predictor.predict):
+        with pytest.raises(ScoreError, match=r"probability outside \[0, 1\] \(-?[0-9.e+-]+\) for the record; "
+                                             "no decision was made"):
+            call(bad)
+    with pytest.raises(ScoreError, match=rf"outside \[0, 1\] .* for {bad_rows.size} of 40 records"):
+        predictor.predict(records)
+    with pytest.raises(ScoreError, match=rf"\(rows {bad_rows[0] + 1}[ ,)]"):
+        predictor.predict_score(frame)
+    with pytest.raises(ScoreError, match="outside"):
+        predictor.score_vector(predictor.encode(bad)[0])  # one row: the bound fast path
+    src, out = tmp_path / "book.csv", tmp_path / "scores.csv"
+    frame.to_csv(src, index=False)
+    with pytest.raises(ScoreError, match=rf"book\.csv \(rows {bad_rows[0] + 1}[ ,)].*no decision was made"):
+        score_file(predictor, src, out, chunk_rows=40)
+    assert not out.exists()
 
 
 def _nan_artifact(teacher_dir: Path) -> finlite.Artifact:

@@ -205,6 +205,8 @@ class Predictor:
         self._run = self.session.run
         # A classifier's graph outputs P(positive) as "probability"; a regression model's "prediction".
         self._output = "probability" if self._task.decides else "prediction"
+        # A classifier's output is a probability: a score outside [0, 1] (a forged graph) decides nothing.
+        self._bounded = self._output == "probability"
         self._outputs = [self._output]
         self._check_signature(root)
         self._probe(root)
@@ -360,7 +362,7 @@ class Predictor:
                             "finite. Encode raw records with the artifact's encoder, which refuses such values.")
         scores = self._slot().run_vector(x) if x.shape[0] == 1 else self._run(self._outputs, {"x": x})[0].reshape(-1)
         check_score_count(scores, x.shape[0])
-        check_scores(scores)
+        check_scores(scores, probability=self._bounded)
         return scores
 
     def _encoded_rows(self, x: Any) -> np.ndarray:
@@ -521,7 +523,7 @@ class Predictor:
         reasons build from checked rows and the reference): every score checked."""
         scores: np.ndarray = self._run(self._outputs, {"x": x})[0].reshape(-1)
         check_score_count(scores, x.shape[0])
-        check_scores(scores)
+        check_scores(scores, probability=self._bounded)
         return scores
 
     def encode(self, records: Any, source: str | None = None) -> np.ndarray:
@@ -560,7 +562,7 @@ class Predictor:
         if self.market is not None:
             windows = self._windows(records, None)
             scores = self._run_windows(windows.x)
-            check_scores(scores, "the price history", unit="forecast", first=0)
+            check_scores(scores, "the price history", unit="forecast", first=0, probability=self._bounded)
             return scores
         if _is_frame(records) and len(records) > _SMALL_FRAME and records.columns.nlevels == 1 \
                 and records.columns.is_unique:
@@ -580,12 +582,13 @@ class Predictor:
             scores = self._run(self._outputs, {"x": x})[0].reshape(-1).astype(np.float64)
             check_score_count(scores, len(x))
         if isinstance(records, Mapping):
-            if not np.isfinite(scores[0]):
+            if not (0.0 <= scores[0] <= 1.0 if self._bounded else np.isfinite(scores[0])):
                 raise record_score_error(float(scores[0]))
         elif isinstance(records, Sequence) and not isinstance(records, (str, bytes)):
-            check_scores(scores, unit="record", first=0)  # record indices, as RecordErrors name them
+            # record indices, as RecordErrors name them
+            check_scores(scores, unit="record", first=0, probability=self._bounded)
         else:
-            check_scores(scores)  # DataFrame or Arrow rows, 1-based
+            check_scores(scores, probability=self._bounded)  # DataFrame or Arrow rows, 1-based
         return scores
 
     def predict_proba(self, records: Any) -> np.ndarray:
@@ -743,7 +746,7 @@ class Predictor:
         step = max(1, int(chunk_rows))
         parts = [self._run_windows(windows.x[i:i + step]) for i in range(0, len(windows), step)]
         scores = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
-        check_scores(scores, source or "the price history", unit="forecast", first=0)
+        check_scores(scores, source or "the price history", unit="forecast", first=0, probability=self._bounded)
         columns: dict[str, np.ndarray] = self._m.forecast_columns(market.spec, windows, scores, self.decision_cutoff)
         return columns
 
@@ -837,8 +840,9 @@ class Predictor:
             return None  # fail closed, with the reference path's message
         _run_bound(self.session, slot.binding)
         score = float(slot.out[0, 0])
-        if score - score != 0.0:  # NaN or ±inf: the reference path's ScoreError
-            check_scores(np.array([score]), source or "the price history", unit="forecast", first=0)
+        if score - score != 0.0 or (self._bounded and not 0.0 <= score <= 1.0):  # the reference path's ScoreError
+            check_scores(np.array([score]), source or "the price history", unit="forecast", first=0,
+                         probability=self._bounded)
         last_price = float(prices[-1])
         answer: dict[str, Any] = {"date": date, "horizon": int(spec.horizon)}
         if spec.objective == "price":
@@ -987,7 +991,8 @@ class Predictor:
             scores = [score_blocks(part, self.session, buffer, "the DataFrame", first=start + 1, output=self._output,
                                    finite=False) for part, start in zip(prepared, bounds[:-1], strict=True)]
             result = scores[0] if parts == 1 else np.concatenate(scores)
-            check_scores(result)  # every bad row of the DataFrame in one message (1-based rows)
+            # every bad row of the DataFrame in one message (1-based rows)
+            check_scores(result, probability=self._bounded)
             return result
         except ScoreError:  # a DataError too, but a bad score is refused, not retried by the reference path
             raise
@@ -1110,7 +1115,7 @@ def score_blocks(prepared: ArrowRows, session: Any, buffer: np.ndarray, source: 
             check_score_count(part, hi - lo, where)
         score[lo:hi] = part
     if finite:  # fail closed: NaN >= cut-off is false, so a NaN would be written as "not flagged"
-        check_scores(score, source, first=first)
+        check_scores(score, source, first=first, probability=output == "probability")
     return score
 
 
@@ -1133,13 +1138,15 @@ class _RecordSlot(_Slot):
     def __init__(self, session: Any, encoder: Encoder, output: str = "probability") -> None:
         super().__init__(session, encoder.n_features, output)
         self.encoder = encoder
+        self.bounded = output == "probability"  # a classifier's score must lie in [0, 1]
 
     def run_record(self, record: Mapping[str, Any]) -> tuple[float, list[str]]:
         self.flat.fill(0.0)
         unseen = self.encoder.fill(record, self.view)
         _run_bound(self.session, self.binding)
         score = float(self.out[0, 0])
-        if score - score != 0.0:  # NaN or ±inf (inf - inf is NaN): one float operation, no numpy
+        # NaN or ±inf (inf - inf is NaN), or a probability outside [0, 1]: float operations, no numpy
+        if score - score != 0.0 or (self.bounded and not 0.0 <= score <= 1.0):
             raise record_score_error(score)
         return score, unseen
 

@@ -1271,7 +1271,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
 
     def non_finite(request_id: str, indices: list[int], batch: bool) -> _Answer:
         where = ", ".join(str(i) for i in indices[:10]) + (" …" if len(indices) > 10 else "")
-        error = "the model returned a non-finite score; no decision was made"
+        error = "the model returned no valid score (NaN, infinite, or a probability outside [0, 1]); no decision was made"
         log.warning("request %s: %s for record(s) %s", request_id, error, where)
         audit_error(request_id, 422, error, indices)
         msg = (f"{error} for this record; check it for extreme values (if the values are ordinary, the artifact is "
