@@ -271,7 +271,7 @@ def test_a_forged_report_json_is_refused_by_every_reader(art: Path, german_csv: 
     (lambda m: m.__setitem__("model", "mlp"), "field 'model' is a str, not a dict"),
     # A width edited into the manifest would make the rebuilt model take 1.6 GB before any check.
     (lambda m: m["model"].__setitem__("hidden", [20_000, 20_000]), "describes .* parameters, more than a weights file"),
-    (lambda m: m["model"].__setitem__("hidden", ["64"]), "'hidden' parameter of TabularMLP must be a list of positive"),
+    (lambda m: m["model"].__setitem__("hidden", ["64"]), r"field 'model\.hidden' is \['64'\], not a list of layer widths"),
     # evaluate skipped the served model's check while score used it (a review, 2026-12-02).
     (lambda m: m.pop("export"), r"field 'export' has no record of model\.onnx, which 'files' lists"),
     # /metadata reported these as they were (a review, 2026-12-02).
@@ -342,7 +342,15 @@ def test_a_forged_data_record_is_refused_by_every_command(art: Path, german_csv:
     (lambda m: m["versions"].__setitem__("torch", 2), "field 'versions' is not an object"),
     (lambda m: m.__setitem__("operating_point", "x"), "field 'operating_point' is not an object with a text 'method'"),
     (lambda m: m["operating_point"].__setitem__("flag_rate", 2.5), "field 'operating_point.flag_rate' is 2.5, not a number"),
-    (lambda m: m["schema"].pop("target"), "its schema's target 'creditability' differs from the artifact manifest's None"),
+    (lambda m: m["schema"].pop("target"), "field 'schema.target' is missing or not text"),
+    # Fields every reader uses, missing or forged with the digest rewritten: a KeyError traceback
+    # from score and serve, or a model kind no registry knows scored by the ONNX path (a review,
+    # 2026-12-04).
+    (lambda m: m.pop("schema"), "field 'schema' is missing"),
+    (lambda m: m.pop("model"), "field 'model' is missing"),
+    (lambda m: m["schema"].pop("negative"), "field 'schema.negative' is missing or not text"),
+    (lambda m: m["model"].__setitem__("kind", "os.system"), r"field 'model\.kind' is 'os\.system', not a model kind"),
+    (lambda m: m["model"].__setitem__("in_features", 10**15), r"field 'model\.in_features' is 1000000000000000, not"),
     (lambda m: m["schema"].__setitem__("positive", "good"), "its schema's positive 'bad' differs from the artifact manifest's 'good'"),
     (lambda m: m.__setitem__("seed", "abc"), "field 'seed' is 'abc', not a whole number from 0 to 4294967295"),
 ])

@@ -46,6 +46,11 @@ def manifest_digest(manifest: Mapping[str, Any]) -> str:
 # outside the folder.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+#: A model kind as finlite's registry names them ("mlp", "gbdt", "sequence" …).
+_KIND = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
+#: The most inputs or units a layer of a model finlite writes can have: far above any encoding
+#: budget, far below what would make a reader allocate gigabytes from a forged number.
+MAX_LAYER_WIDTH = 1 << 20
 #: The signature written by ``finlite sign``; like the manifest, it is not listed in the manifest.
 SIGNATURE = "signature.json"
 #: The files ``finlite export`` writes; an export record may point at these and nothing else.
@@ -235,12 +240,14 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
         raise bad("'cutoff'", f"is {cutoff!r}, not a finite number between 0 and 1")
     if task is not None and not isinstance(task, str):
         raise bad("'task'", f"is a {type(task).__name__}, not text")
+    for field in ("model", "schema"):  # every artifact finlite writes has both; every reader reads them
+        if field not in manifest:
+            raise bad(f"{field!r}", "is missing")
     for field, kind in (("role", str), ("model", dict), ("schema", dict), ("data", dict), ("metrics", dict),
                         ("steps", list)):
         if field in manifest and not isinstance(manifest[field], kind):
             raise bad(f"{field!r}", f"is a {type(manifest[field]).__name__}, not a {kind.__name__}")
-    if isinstance(manifest.get("model"), dict) and not isinstance(manifest["model"].get("kind"), str):
-        raise bad("'model.kind'", "is missing or not text")
+    _check_model_and_schema(manifest["model"], manifest["schema"], undecided, bad)
     data = manifest.get("data")
     if isinstance(data, dict):
         # What evaluate, export and reproduce read to find the training table and rebuild its split.
@@ -366,6 +373,31 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
         raise bad("'export'", "has no record of model.onnx, which 'files' lists (the served model is listed with its "
                   "parity check)")
     return manifest
+
+
+def _check_model_and_schema(model: Mapping[str, Any], schema: Mapping[str, Any], undecided: bool, bad: Any) -> None:
+    """The fields of ``model`` and ``schema`` that the readers use (score, serve's /metadata, the
+    Predictor, inspect) before anything checks them against the model files."""
+    kind = model.get("kind")
+    if not isinstance(kind, str) or not _KIND.match(kind):
+        raise bad("'model.kind'", f"is {kind!r:.60}, not a model kind (lower-case letters, digits and '_')")
+    width = model.get("in_features")
+    if width is not None and (not _count(width) or not 1 <= width <= MAX_LAYER_WIDTH):
+        raise bad("'model.in_features'", f"is {width!r:.40}, not a whole number from 1 to {MAX_LAYER_WIDTH:,}")
+    hidden = model.get("hidden")
+    if hidden is not None and (not isinstance(hidden, list) or len(hidden) > 64 or not all(
+            _count(h) and 1 <= h <= MAX_LAYER_WIDTH for h in hidden)):
+        raise bad("'model.hidden'", f"is {hidden!r:.60}, not a list of layer widths (whole numbers from 1 to "
+                  f"{MAX_LAYER_WIDTH:,})")
+    if not isinstance(schema.get("target"), str):
+        raise bad("'schema.target'", "is missing or not text (the label column's name)")
+    if schema.get("kind") != "market" and not undecided:  # a table's classifier: its classes and columns
+        for key in ("positive", "negative"):
+            if not isinstance(schema.get(key), str):
+                raise bad(f"'schema.{key}'", "is missing or not text (the label of a class)")
+        for key in ("numeric", "categorical"):
+            if not isinstance(schema.get(key, []), list):
+                raise bad(f"'schema.{key}'", "is not a list")
 
 
 #: Numbers a manifest's ``metrics.test`` may hold (credit and forecast models), checked as such.
