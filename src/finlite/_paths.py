@@ -365,6 +365,11 @@ def check_replaceable_file(out: PathLike, *, overwrite: bool, option: str = "out
     path = Path(out)
     if not os.path.lexists(path):
         return
+    if path.is_symlink():  # replaced, the link would be gone; written through, its target would change
+        named = option if _is_flag(option) else f"the {option!r} parameter"
+        raise DataError(f"Output {str(path)!r} is a symbolic link; finlite neither writes through a link nor replaces "
+                        f"one, with or without overwrite=True. Point {named} at the file itself, or choose another "
+                        "path.", param=_param(option))
     if not path.is_file():
         kind = "a folder" if path.is_dir() else "not a regular file"
         named = option if _is_flag(option) else f"the {option!r} parameter"
@@ -372,6 +377,36 @@ def check_replaceable_file(out: PathLike, *, overwrite: bool, option: str = "out
                         "(with overwrite=True) replaces. Choose another path.", param=_param(option))
     if not overwrite:
         raise output_exists(path, option=option, error=DataError)
+
+
+def place_file(tmp: PathLike, out: PathLike, *, overwrite: bool, option: str = "out") -> None:
+    """Move the finished temporary file ``tmp`` to ``out``; without ``overwrite``, never over a file
+    that appeared there while it was written (another run, another program: the check before the
+    work is minutes old by then). ``tmp`` is left in place when this raises (the caller removes it).
+
+    The name is taken with a hard link, which fails if anything holds it; a file system without
+    hard links gets a last check and a rename (a window of microseconds, not of the whole run).
+
+    Raises:
+        DataError: ``out`` exists now and ``overwrite`` is false.
+    """
+    if overwrite:
+        os.replace(tmp, out)
+        return
+    try:
+        os.link(tmp, out, follow_symlinks=False)
+    except FileExistsError:
+        raise DataError(f"{_spelled(option, out)} appeared while this run wrote it (another run or program wrote it "
+                        "meanwhile); it was left as it is and this run's output discarded. Choose another path, or "
+                        "pass overwrite=True (--force) to replace it.", param="overwrite") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV):
+            raise
+        if os.path.lexists(out):
+            raise output_exists(out, option=option, error=DataError) from None
+        os.replace(tmp, out)
+        return
+    os.unlink(tmp)
 
 
 def check_writable_file(path: PathLike, option: str, *, expect_json_format: str | None = None) -> None:

@@ -340,6 +340,40 @@ def test_score_refuses_missing_columns_and_existing_output(exported_dir: Path, g
         score_file(Predictor(exported_dir), src, tmp_path / "ids.csv", id_columns=["purpose,age_in_years"])
 
 
+def test_score_never_replaces_an_output_that_appears_while_it_runs(exported_dir: Path, german: pd.DataFrame,
+                                                                   tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check before the work is minutes old when the scores are renamed into place: another
+    run's file written meanwhile was silently replaced (a review, 2026-12-04)."""
+    from finlite import _paths
+
+    src, out = tmp_path / "book.parquet", tmp_path / "o.csv"
+    german.head(10).to_parquet(src)
+
+    def other_writer(name: str) -> None:
+        if name == "score-before-rename":
+            out.write_text("another run's scores")
+
+    monkeypatch.setattr(_paths, "kill_point", other_writer)
+    with pytest.raises(DataError, match=r"out='.*o\.csv' appeared while this run wrote it .* left as it is"):
+        score_file(Predictor(exported_dir), src, out)
+    assert out.read_text() == "another run's scores"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.parquet", "o.csv"]  # no temporary file left
+    out.unlink()
+    summary = score_file(Predictor(exported_dir), src, out, overwrite=True)  # --force: replaced, as asked
+    assert summary.rows == 10 and out.read_text().startswith('"score","decision"')
+    # A link at -o is refused with or without --force: neither written through nor replaced.
+    target = tmp_path / "kept.csv"
+    target.write_text("kept")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    monkeypatch.undo()
+    for overwrite in (False, True):
+        with pytest.raises(DataError, match="is a symbolic link; finlite neither writes through a link nor replaces"):
+            score_file(Predictor(exported_dir), src, link, overwrite=overwrite)
+    assert link.is_symlink() and target.read_text() == "kept"
+
+
 def test_bench_reports_every_backend(exported_dir: Path, teacher_dir: Path) -> None:
     result = CliRunner().invoke(app, ["bench", str(exported_dir), "--baseline", str(teacher_dir), "--repeats", "50",
                                       "--batch", "512", "--records", "20", "--json"])

@@ -344,7 +344,7 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
         writer = None
         _paths.fsync_file(tmp)
         _paths.keep_mode(tmp, dst)
-        os.replace(tmp, dst)
+        _paths.place_file(tmp, dst, overwrite=overwrite)
         _paths.fsync_dir(dst.parent)
     except BaseException:
         if writer is not None:

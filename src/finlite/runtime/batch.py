@@ -386,7 +386,9 @@ class _Writer:
     (:func:`finlite._paths.clean_file_leftovers`).
     """
 
-    def __init__(self, out: Path, kind: str, provenance: dict[str, Any] | None = None) -> None:
+    def __init__(self, out: Path, kind: str, provenance: dict[str, Any] | None = None, *,
+                 overwrite: bool = False) -> None:
+        self.overwrite = overwrite  # else commit never replaces a file that appeared meanwhile
         # The folders made for the output, deepest first: a failed run removes them again (when
         # still empty), so bad input leaves nothing behind.
         self.made: list[Path] = []
@@ -445,7 +447,7 @@ class _Writer:
         _paths.fsync_file(self.tmp)
         _paths.kill_point("score-before-rename")
         _paths.keep_mode(self.tmp, self.out)
-        os.replace(self.tmp, self.out)
+        _paths.place_file(self.tmp, self.out, overwrite=self.overwrite)
         _paths.fsync_dir(self.out.parent)
 
     def abort(self) -> None:
@@ -645,7 +647,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         if reasons:
             raise ConfigError("A forecaster's output has no adverse-action reasons; they are for records a classifier "
                               "decides. Drop reasons.", param="reasons")
-        return _forecast_file(predictor, src, dst, id_columns, chunk_rows or CHUNK_ROWS_RANGE[0])
+        return _forecast_file(predictor, src, dst, id_columns, chunk_rows or CHUNK_ROWS_RANGE[0], overwrite)
     _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
     codes = reasons_setup(predictor, reasons, reason_codes)
     k = reason_columns(predictor, reasons, codes)  # refuses an artifact without a reference
@@ -675,7 +677,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     # Read (and a malformed record refused) before the writer makes its temporary file.
     reference = _reference_bins(predictor)
     feature_bins = _feature_bins(predictor)
-    writer = _Writer(dst, out_kind, origin)
+    writer = _Writer(dst, out_kind, origin, overwrite=overwrite)
     session = predictor.session
     cutoff = float32_cutoff(predictor.cutoff)  # decides exactly as the Predictor and serve do
     local = threading.local()  # each worker's reusable input block (the encoder fills it in place)
@@ -1009,7 +1011,7 @@ def unseen_notes(unseen: dict[str, int], rows: int) -> list[str]:
 
 
 def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Sequence[str],
-                   chunk_rows: int) -> ScoreSummary:
+                   chunk_rows: int, overwrite: bool = False) -> ScoreSummary:
     """A forecaster's :func:`score_file`: one forecast per forecastable date of a price file.
 
     Columns written: the date, the spec's id column (when it has one), ``forecast``,
@@ -1072,7 +1074,7 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     out_table = pa.table(columns)
     origin = provenance(predictor, src)
     positives = int(np.count_nonzero(result["decision"])) if "decision" in result else 0
-    writer = _Writer(dst, out_kind, origin)
+    writer = _Writer(dst, out_kind, origin, overwrite=overwrite)
     try:
         writer.write(out_table)
         writer.commit(out_table.schema, run_record(len(windows), positives, None, {}))

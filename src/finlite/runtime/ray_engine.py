@@ -472,7 +472,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
     # finally below, and a failed start (ConfigError) leaves no temporary file behind.
-    writer = _Writer(dst, out_kind, origin)
+    writer = _Writer(dst, out_kind, origin, overwrite=overwrite)
     try:
         owned = connect(address)
     except BaseException:
