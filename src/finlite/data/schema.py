@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finlite._finite import F32_MAX, frame_row, shown, table_value_error, value_bounds
+from finlite._finite import F32_MAX, NUMBER_SPACES, frame_row, shown, table_value_error, value_bounds
 from finlite._keys import NOT_ONE_VALUE, label_key
 from finlite._money import looks_like_money, money_value
 from finlite._util import closest
@@ -254,13 +254,13 @@ def numeric_column(series: pd.Series, column: str, source: str,
     else:
         # Text is parsed once per distinct value (a loan book's 900,000 rows hold far fewer amounts).
         codes, uniques = factorize_cells(series, column, source, numeric=True)
-        # Trimmed as the record path (str.strip) and Arrow (utf8_trim_whitespace) trim it: pandas
-        # alone refused "84\xa0" (a no-break space from a spreadsheet) that the other paths read.
-        distinct = pd.Series([v.strip() if isinstance(v, str) else v for v in uniques], dtype=object)
+        # Trimmed of NUMBER_SPACES as the record and Arrow paths trim it: pandas alone refused
+        # "84\xa0" (a no-break space from a spreadsheet) that the other paths read.
+        distinct = pd.Series([v.strip(NUMBER_SPACES) if isinstance(v, str) else v for v in uniques], dtype=object)
         if money:
             distinct = _money_numbers(distinct)
         texts, parsed = _to_numeric(distinct)
-        bad_text = (parsed.isna() & distinct.notna() & (texts.astype("string").str.strip() != "")).to_numpy()
+        bad_text = (parsed.isna() & distinct.notna() & (texts.astype("string").str.strip(NUMBER_SPACES) != "")).to_numpy()
         take = np.where(codes < 0, len(distinct), codes)  # missing: one slot past the distinct values
         bad = np.append(bad_text, False)[take]
         if bad.any():

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from finlite._finite import F32_MAX as _F32_MAX
+from finlite._finite import NUMBER_SPACES
 from finlite._finite import table_value_error, value_bounds, value_reason
 from finlite._keys import NOT_ONE_VALUE, category_key, is_missing_marker, look_up
 from finlite._money import MONEY, MONEY_PATTERN, money_value
@@ -239,7 +240,7 @@ class Encoder:
             except ValueError:  # Decimal("sNaN") cannot become a float
                 pass
         if isinstance(value, str):
-            text = value.strip()
+            text = value.strip(NUMBER_SPACES)
             if not text:
                 return math.nan
             if money:
@@ -404,7 +405,7 @@ class Encoder:
             numbers: np.ndarray = _arrownp.to_numpy(pc.cast(column, pa.float64()))  # a new array: ours to change
             return numbers
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            text = pc.utf8_trim_whitespace(column)
+            text = pc.utf8_trim(column, characters=NUMBER_SPACES)  # not Unicode White_Space: NEL, U+2028
             text = pc.if_else(pc.equal(text, _arrownp.scalar("", text.type)), _arrownp.null(text.type), text)
             if money:
                 # The money rule, vectorised: the same pattern as the record path; the text it does
@@ -489,7 +490,9 @@ def _text_number(text: str) -> float:
     Text that spells NaN ("nan", "NAN", " +nan") is refused too, as pandas refuses it in a
     DataFrame: a missing value is null (None, an empty cell); in a CSV file the reader's own
     missing markers ("NA", "nan", "NaN", ...) are null before any text reaches here."""
-    if "_" in text or not text.isascii():
+    # float() would also skip control characters around the digits ("30\x1c"): refused, as the
+    # table readers refuse them (the caller has stripped NUMBER_SPACES already).
+    if "_" in text or not text.isascii() or not text.isprintable():
         raise ValueError(text)
     number = float(text)
     if number != number:
