@@ -157,15 +157,18 @@ def test_assets_in_long_format_are_kept_apart() -> None:
     short = pd.concat([a, b.head(20)])
     with pytest.raises(DataError, match=r"Asset 'BBB'.*20 row\(s\)"):
         read_prices(short, spec)
-    # "X" and "X " are one asset (spaces are no part of an id); two histories under them were
-    # refused for duplicate dates naming neither spelling (a review of the markets path,
-    # 2026-12-03). One history written both ways still reads as one asset.
-    padded = pd.concat([a, a.assign(ticker="AAA ")])
-    with pytest.raises(DataError, match=r"appears twice for asset 'AAA' \(its id is written 'AAA' in one row and "
-                                        r"'AAA ' in the other; ids are read without surrounding spaces"):
+    # "X" and "X " would be one asset (spaces are no part of an id): two histories under them,
+    # with no date in common, were joined into one without a word (a 2.18x step between them;
+    # a review of 2026-12-04). An id written two ways is refused, naming both spellings and rows.
+    padded = pd.concat([a.head(150), b.tail(150).assign(ticker="AAA ")])
+    with pytest.raises(DataError, match=r"Asset id 'AAA' in column 'ticker' of DataFrame is written 'AAA' at row 1 "
+                                        r"and 'AAA ' at row 151; surrounding spaces are no part of an id"):
         read_prices(padded, spec)
     mixed = a.assign(ticker=["AAA ", "AAA"] * (len(a) // 2) + ["AAA"] * (len(a) % 2))
-    assert set(read_prices(mixed, spec).frame["ticker"]) == {"AAA"}
+    with pytest.raises(DataError, match=r"is written 'AAA ' at row 1 and 'AAA' at row 2"):
+        read_prices(mixed, spec)
+    # Written one way, spaces and all, it is one asset under its trimmed id.
+    assert set(read_prices(a.assign(ticker=" AAA "), spec).frame["ticker"]) == {"AAA"}
 
 
 def test_extra_columns_become_log_changes() -> None:

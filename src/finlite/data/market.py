@@ -611,6 +611,22 @@ def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable
         _FROM_FILE.reset(token)
 
 
+def _refuse_two_spellings(raw_ids: np.ndarray, ids: np.ndarray, column: str, src: str) -> None:
+    """Refuse an asset whose id is written in more than one way ("000001" and "000001 "): read
+    without surrounding spaces they are one asset, and two price series joined into one history
+    (a 2.18x step between them went unnoticed, a review of 2026-12-04) would be forecast as one."""
+    spellings = pd.DataFrame({"raw": raw_ids, "id": ids}).drop_duplicates("raw")
+    doubled = spellings[spellings.duplicated("id", keep=False)]
+    if doubled.empty:
+        return
+    first = doubled[doubled["id"] == doubled["id"].iloc[0]].head(2)
+    (a, row_a), (b, row_b) = ((str(r), int(i)) for r, i in zip(first["raw"], first.index, strict=True))
+    raise DataError(f"Asset id {str(first['id'].iloc[0])!r} in column {column!r} of {src} is written {a!r} at "
+                    f"{_line(row_a, src)} and {b!r} at {_line(row_b, src)}; surrounding spaces are no part of an id, "
+                    "so these would be one asset's history joined from two. Write each asset's id one way (or give "
+                    "the two assets different ids).")
+
+
 def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short: bool = False) -> PriceTable:
     """:func:`read_prices` of a table already read (see there)."""
     src = source or table.source
@@ -630,16 +646,16 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
     frame.columns = [str(c) for c in frame.columns]
     dates, date_order = parse_price_dates(frame[spec.date_column], spec.date_column, src, spec.date_order)
     ids: np.ndarray | None = None
-    raw_ids: np.ndarray | None = None  # the ids as written, for messages
     if spec.id_column is not None:
         # Surrounding spaces are no part of an id: "AAPL " is the asset "AAPL"; missing or blank is empty.
         written = frame[spec.id_column].astype("string").fillna("")
-        raw_ids = written.to_numpy(dtype=object)
+        raw_ids = written.to_numpy(dtype=object)  # as written, for the message of an id spelled two ways
         ids = written.str.strip().to_numpy(dtype=object)
         if (ids == "").any():
             row = int(np.flatnonzero(ids == "")[0])
             raise DataError(f"Asset id column {spec.id_column!r} of {src} is empty at {_line(row, src)}; every row "
                             "needs its asset's id.")
+        _refuse_two_spellings(raw_ids, ids, spec.id_column, src)
     out: dict[str, Any] = {}
     if ids is not None and spec.id_column is not None:
         out[spec.id_column] = ids
@@ -668,13 +684,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
         k = int(np.flatnonzero(same)[0])
         rows = sorted([int(order[k]), int(order[k + 1])])
         which = f" for asset {sorted_ids[k]!r}" if sorted_ids is not None else ""
-        spelled = ""
-        if raw_ids is not None and raw_ids[rows[0]] != raw_ids[rows[1]]:
-            # "X" and "X " are one asset (spaces are no part of an id): say so, or the message names
-            # neither spelling (a review, 2026-12-03).
-            spelled = (f" (its id is written {raw_ids[rows[0]]!r} in one row and {raw_ids[rows[1]]!r} in the other; "
-                       "ids are read without surrounding spaces, so both are that asset)")
-        raise DataError(f"Date {np.datetime_as_string(sorted_dates[k], unit='D')} appears twice{which}{spelled} in "
+        raise DataError(f"Date {np.datetime_as_string(sorted_dates[k], unit='D')} appears twice{which} in "
                         f"{src} ({_line(rows[0], src)} and {_line(rows[1], src)}); keep one row per date"
                         f"{' and asset' if sorted_ids is not None else ''}.")
     price_table = PriceTable(result, src, table.file_sha256, frame_sha256(table.frame), date_order=date_order)
