@@ -416,6 +416,10 @@ def test_export_entry_for_an_unlisted_model_is_refused(art: Path) -> None:
     ("mean", 1e400, "Infinity is not a number JSON allows"),
     ("mean", 10 ** 400, "has mean 1000+, not a finite number"),
     ("median", "3", "has median '3', not a finite number"),
+    # Within float32 but no statistic of the training values (a review, 2026-12-04): a mean of 1e9
+    # approved every applicant, a scale of 3e38 made the field count for nothing.
+    ("mean", 1e9, r"has mean 1000000000\.0 outside its training range .* which holds every value"),
+    ("std", 3e38, r"has std 3e\+38, more than half its training range"),
 ])
 def test_insane_preprocessor_is_refused_on_load_and_by_predictor(art: Path, field: str, value: object,
                                                                   message: str) -> None:
