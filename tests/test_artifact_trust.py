@@ -434,6 +434,25 @@ def test_insane_preprocessor_is_refused_on_load_and_by_predictor(art: Path, fiel
         Predictor(art)
 
 
+@pytest.mark.parametrize("edit", [
+    lambda spec: spec["categorical"][0].__setitem__("categories", spec["categorical"][0]["categories"][::-1]),
+    lambda spec: spec.__setitem__("feature_names", spec["feature_names"][:-1]),
+    lambda spec: spec.__setitem__("feature_names", "x"),
+    lambda spec: spec["numeric"][0].__setitem__("indicator", not spec["numeric"][0]["indicator"]),
+])
+def test_a_preprocessor_whose_columns_contradict_its_feature_names_is_refused(art: Path, edit) -> None:  # type: ignore[no-untyped-def]
+    """A category list reversed with the hash rewritten scored every value with another value's
+    column (a review, 2026-12-04): the fields must encode the columns feature_names lists."""
+    spec = json.loads((art / "preprocessor.json").read_text())
+    edit(spec)
+    (art / "preprocessor.json").write_text(json.dumps(spec))
+    rehash(art)
+    for load in (finlite.load, Predictor):
+        with pytest.raises(ArtifactError, match=r"its feature_names .* do not match the columns its fields encode "
+                                                r"\(column \d+: .* expected\)"):
+            load(art)
+
+
 def test_the_category_cap_holds_over_all_fields_not_each_field(art: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Two fields at the per-field cap each used to load: 2 × 5 M values took 36 s and 1.5 GB.
     from finlite import _spec

@@ -15,13 +15,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CSV_MISSING", "MISSING", "NOT_ONE_VALUE", "UNSEEN", "category_key", "category_keys", "is_missing_marker",
+__all__ = ["CSV_MISSING", "MISSING", "NOT_ONE_VALUE", "OTHER", "UNSEEN", "category_key", "category_keys", "is_missing_marker",
            "key_aliases", "label_key", "look_up", "numeric_alias"]
 
 #: Category key of an empty or missing value.
 MISSING = "__missing__"
 #: One-hot bucket of every category not seen in training.
 UNSEEN = "__unseen__"
+#: One-hot column shared by the values seen in fewer than ``min_category_count`` training rows.
+OTHER = "__other__"
 #: Cells a CSV file holds for a missing value: pandas' default list (``pandas._libs.parsers.
 #: STR_NA_VALUES``, which training reads with), given to Arrow's CSV reader when scoring, whose own
 #: list lacks "None" and "<NA>" (a test holds the two equal).

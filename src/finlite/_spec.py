@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
+from finlite._keys import OTHER, UNSEEN
 from finlite.errors import DataError
 
 __all__ = ["check_market_spec", "check_preprocessor_spec", "finite_number", "is_market_spec"]
@@ -172,6 +173,33 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
         recorded = manifest_schema.get(kind, []) if manifest_schema is not None else listed
         if not isinstance(recorded, list) or recorded != listed:
             raise bad(f"its {kind} fields {listed!r:.200} differ from the artifact manifest's schema {recorded!r:.200}")
+    if "feature_names" in spec:
+        # The encoded columns the file describes, in order, as the Preprocessor names them: a
+        # category list reordered (or a field's encoding changed) without its names scored other
+        # columns for each value (a review of hostile files, 2026-12-04).
+        written = spec["feature_names"]
+        expected = _encoded_names(numeric, categorical)
+        if written != expected:
+            at = next((i for i, (a, b) in enumerate(zip(written, expected, strict=False)) if a != b),
+                      min(len(written), len(expected))) if isinstance(written, list) else 0
+            raise bad(f"its feature_names {str(written)[:120]} do not match the columns its fields encode "
+                      f"(column {at}: {expected[at] if at < len(expected) else 'none'!r:.80} expected)")
+
+
+def _encoded_names(numeric: list[Any], categorical: list[Any]) -> list[str]:
+    """The encoded columns' names, as :meth:`finlite.data.preprocess.Preprocessor.feature_names`
+    writes them, from a checked spec's fields."""
+    names: list[str] = [item["name"] for item in numeric]
+    names.extend(f"{item['name']}__is_missing" for item in numeric if item["indicator"])
+    valued = [item for item in categorical if item.get("encoding", "onehot") != "onehot"]
+    names.extend(f"{item['name']}__{item['encoding']}" for item in valued)
+    for item in categorical:
+        if item.get("encoding", "onehot") == "onehot":
+            names.extend(f"{item['name']}={c}" for c in item["categories"])
+            if item.get("other"):
+                names.append(f"{item['name']}={OTHER}")
+            names.append(f"{item['name']}={UNSEEN}")
+    return names
 
 
 def _check_encoding(encoding: Any, bad: Any) -> None:

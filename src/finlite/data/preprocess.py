@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from finlite import _limits, _spec
-from finlite._keys import MISSING, UNSEEN, key_aliases, label_key
+from finlite._keys import MISSING, OTHER, UNSEEN, key_aliases, label_key
 from finlite._money import MONEY
 from finlite._util import dump_json, param_error, write_text_atomic
 from finlite.data.io import without_views
@@ -59,8 +59,6 @@ __all__ = ["HIGH_CARDINALITY", "OTHER", "Encoding", "Preprocessor"]
 
 _FORMAT = "finlite.preprocessor/2"
 _FORMAT_V1 = "finlite.preprocessor/1"  # one-hot over every training value; still read
-#: One-hot column shared by the values seen in fewer than ``min_category_count`` training rows.
-OTHER = "__other__"
 #: Encodings of a column with more than ``max_categories`` distinct values.
 HIGH_CARDINALITY = ("woe", "target", "onehot")
 MAX_CATEGORIES = 100_000

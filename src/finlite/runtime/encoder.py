@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 
 from finlite._finite import F32_MAX as _F32_MAX
-from finlite._finite import NUMBER_SPACES
-from finlite._finite import table_value_error, value_bounds, value_reason
+from finlite._finite import NUMBER_SPACES, table_value_error, value_bounds, value_reason
 from finlite._keys import NOT_ONE_VALUE, category_key, is_missing_marker, look_up
 from finlite._money import MONEY, MONEY_PATTERN, money_value
 from finlite.errors import DataError
