@@ -699,3 +699,36 @@ def test_a_library_functions_parameter_reads_as_its_flag() -> None:
                              "Drop flag_rate.", param="flag_rate")
     assert in_flags(forecaster, None) == ("--flag-rate judges a credit model's decisions; runs/spx holds a market "
                                           "forecaster. Drop --flag-rate.")
+
+
+@pytest.mark.parametrize(("exc", "said"), [
+    (OSError("Error writing bytes to file. Detail: [errno 28] No space left on device"),
+     r"^Error writing bytes .*No space left on device: the disk is full; free space or write the output elsewhere"),
+    (OSError(28, "No space left on device", "out/scores.csv"),
+     r"^No space left on device \(out/scores\.csv\): the disk is full"),
+    (OSError("Corrupt snappy compressed data."),
+     r"^Corrupt snappy compressed data\.; a file this command read is damaged or incomplete"),
+    (PermissionError(13, "Permission denied", "runs/x"), r"^Permission denied \(runs/x\); check the path and its "),
+])
+def test_an_os_error_says_what_to_do_without_a_none(exc: OSError, said: str) -> None:
+    """Arrow's I/O errors name no file and carry no errno: "(None); check the path and its
+    permissions" was said for a full disk and a damaged file (a review, 2026-12-04)."""
+    from finlite.cli import _os_error
+
+    message = _os_error(exc)
+    assert re.search(said, message) and "None" not in message
+
+
+def test_market_config_errors_are_told_in_flags() -> None:
+    """ "The 'purge' parameter of WalkForward" named a class the user never met (a review,
+    2026-12-04): the market configs' fields are the train command's flags one for one."""
+    from finlite.cli import in_flags
+    from finlite.errors import ConfigError
+
+    purge = ConfigError("The 'purge' parameter of WalkForward must be at least the horizon (5). Got 2 instead.",
+                        param="purge")
+    assert in_flags(purge) == "--purge must be at least the horizon (5). Got 2 instead."
+    window = ConfigError("The 'window' parameter of MarketSpec must be at least 1. Got 0 instead.", param="window")
+    assert in_flags(window) == "--window must be at least 1. Got 0 instead."
+    alpha = ConfigError("The 'alpha' parameter of Distillation must be from 0 to 1. Got 2 instead.", param="alpha")
+    assert "of Distillation" in in_flags(alpha)  # a recipe's field: not always its flag

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import errno
 import functools
 import itertools
 import json
@@ -146,7 +147,7 @@ def _friendly(func: F) -> F:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(141) from None
         except OSError as exc:
-            _echo(f"error: {exc.strerror or exc} ({exc.filename}); check the path and its permissions.", err=True)
+            _echo(f"error: {_os_error(exc)}", err=True)
             raise typer.Exit(2) from None
         except Exception as exc:
             # Last line of defence, for input and environment failures only: the precise checks
@@ -333,14 +334,44 @@ def in_flags(exc: FinliteError, available: frozenset[str] | None = None) -> str:
         # A library function's parameter (lower case: "of evaluate_artifact") is this flag too; a
         # config's field ("of Distillation") is not always. "Drop flag_rate." names the flag to drop.
         message = re.sub(rf"\b[Tt]he '{re.escape(exc.param)}' parameter of [a-z_]+\b", own, message)
+        # The market configs' fields are the train command's flags one for one (--window, --purge):
+        # "The 'purge' parameter of WalkForward" named a class the user never met (a review, 2026-12-04).
+        message = re.sub(rf"\b[Tt]he '{re.escape(exc.param)}' parameter of (?:{'|'.join(_FLAG_CONFIGS)})\b", own,
+                         message)
         message = re.sub(rf"(^|\bDrop ){re.escape(exc.param)}\b", rf"\g<1>{own}", message)
         if not re.search(rf"(?<![\w-]){re.escape(own)}(?![\w-])", message):
             message = f"{own}: {message}"
     return message
 
 
+#: Configs whose every field is a command-line flag of the same name (``MarketSpec.window`` is
+#: ``--window``): their "parameter of" wording is told as the flag.
+_FLAG_CONFIGS = ("MarketSpec", "WalkForward")
+
+
 #: What the `train` extra adds to a scoring-only install (pyproject.toml).
 _TRAIN_ONLY = frozenset({"torch", "safetensors", "onnx"})
+
+
+def _os_error(exc: OSError) -> str:
+    """An operating-system error as the message a user can act on: the file, when the error names
+    one, and the fix its cause calls for. Arrow's I/O errors carry neither a file nor an errno,
+    only "[errno 28]" in their text ("(None); check the path and its permissions" said before, for a
+    full disk: a review, 2026-12-04)."""
+    code = exc.errno
+    if code is None:
+        found = re.search(r"\[errno (\d+)\]", str(exc))
+        code = int(found.group(1)) if found else None
+    where = f" ({exc.filename})" if exc.filename else ""
+    text = exc.strerror or str(exc)
+    if code == errno.ENOSPC or code == errno.EDQUOT:
+        return f"{text}{where}: the disk is full; free space or write the output elsewhere. Nothing was replaced."
+    if code == errno.EROFS:
+        return f"{text}{where}: that file system is read-only; write the output elsewhere."
+    if exc.filename or code in (errno.EACCES, errno.EPERM, errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
+        return f"{text}{where}; check the path and its permissions."
+    return (f"{text}; a file this command read is damaged or incomplete, or its output could not be written: check "
+            "the input files and the output's disk.")
 
 
 def _environment_error(exc: BaseException) -> str | None:

@@ -381,3 +381,15 @@ def test_a_large_csv_with_a_mixed_column_reads_without_pandas_noise(tmp_path: Pa
     assert len(table.frame) == n and table.frame["ApprovalFY"].astype(str).iloc[-1] == "1976A"
     # One type for the whole column (read by blocks, it was integers in the first and text in the last).
     assert set(table.frame["ApprovalFY"].map(type)) == {str}
+
+
+def test_a_row_with_an_extra_field_is_named_by_its_line(tmp_path: Path) -> None:
+    """pandas' own text ("Error tokenizing data. C error: Expected 3 fields in line 6, saw 4", a line
+    break inside) reached the user (a review, 2026-12-04); told now as a row cut short is."""
+    path = tmp_path / "prices.csv"
+    path.write_text("date,close,volume\n" + "".join(f"2019-01-0{d},{d}.5,100\n" for d in range(1, 5))
+                    + "2019-01-07,7.5,100,extra\n")
+    with pytest.raises(DataError, match=r"prices\.csv' has a row of 4 fields at line 6 where the header names 3 "
+                                        r"columns: an extra field, or a separator inside an unquoted value\.") as info:
+        read_table(path)
+    assert "\n" not in str(info.value) and "C error" not in str(info.value)

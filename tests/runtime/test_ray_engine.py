@@ -323,7 +323,7 @@ def test_a_failed_ray_start_leaves_no_temporary_output_and_no_ray_running(
     monkeypatch.setattr(ray, "shutdown", lambda *a, **k: calls.append("shutdown"))
 
     class Unwritable:
-        def __init__(self, *a: object) -> None:
+        def __init__(self, *a: object, **k: object) -> None:
             raise OSError("read-only file system")
 
     monkeypatch.setattr(engine, "_Writer", Unwritable)

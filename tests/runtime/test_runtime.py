@@ -398,6 +398,84 @@ def test_score_never_replaces_an_output_that_appears_while_it_runs(exported_dir:
     assert link.is_symlink() and target.read_text() == "kept"
 
 
+def test_a_damaged_parquet_page_is_named_with_its_file(exported_dir: Path, german: pd.DataFrame,
+                                                      tmp_path: Path) -> None:
+    """A page damaged in the middle of a Parquet file fails while the rows are read, after the
+    file opened: Arrow's "Couldn't deserialize thrift" reached the user with "(None); check the
+    path and its permissions" (a review, 2026-12-04)."""
+    src, out = tmp_path / "book.parquet", tmp_path / "o.csv"
+    pq.write_table(pa.Table.from_pandas(german, preserve_index=False), src, row_group_size=100)
+    column = pq.ParquetFile(src).metadata.row_group(5).column(1)
+    data = bytearray(src.read_bytes())
+    for i in range(column.data_page_offset + 30, column.data_page_offset + 70):
+        data[i] ^= 0xFF  # the sixth row group's page header
+    src.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"Cannot read '.*book\.parquet' as Parquet after its first [\d,]+ rows "
+                                        r"\(.*\): the file is damaged or incomplete\. Write it again"):
+        score_file(Predictor(exported_dir), src, out, chunk_rows=100)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("spelled", ["credit_amount ", "Credit_Amount", "credit_amount\u202e", "\ufeffcredit_amount"])
+def test_a_missing_column_names_its_near_miss_in_the_file(exported_dir: Path, german: pd.DataFrame, tmp_path: Path,
+                                                          spelled: str) -> None:
+    """A column differing only in case, spaces or invisible characters is never read under the
+    model's name, but the message now points at it (a review, 2026-12-04)."""
+    src = tmp_path / "book.parquet"
+    german.head(5).rename(columns={"credit_amount": spelled}).to_parquet(src)
+    with pytest.raises(DataError, match=r"lacks 1 column\(s\) .*: credit_amount\. .* Spelled otherwise in the file: "
+                                        + re.escape(f"{spelled!r} for 'credit_amount'; rename them")):
+        score_file(Predictor(exported_dir), src, tmp_path / "o.csv")
+
+
+@pytest.mark.parametrize(("kind", "said"), [
+    ("gzip", r"the file is gzip-compressed; name it \.csv\.gz"),
+    ("parquet", r"the file is Parquet, not CSV; name it \.parquet"),
+    ("zip", r"the file is a zip archive \(an Excel \.xlsx workbook is one\); export the sheet as CSV"),
+    ("utf16", r"the file is UTF-16 text; save it as UTF-8"),
+    ("binary", r"the file holds NUL bytes: it is binary, not CSV text"),
+])
+def test_a_file_named_csv_that_is_not_csv_text_says_what_it_is(exported_dir: Path, german: pd.DataFrame,
+                                                               tmp_path: Path, kind: str, said: str) -> None:
+    """Arrow read these as rows of garbage ("line 2 has 2 field(s)") or as "Empty CSV file" (a
+    review, 2026-12-04)."""
+    import gzip
+    import zipfile
+
+    src = tmp_path / "book.csv"
+    text = german.head(20).to_csv(index=False)
+    if kind == "gzip":
+        src.write_bytes(gzip.compress(text.encode()))
+    elif kind == "parquet":
+        german.head(20).to_parquet(src)
+    elif kind == "zip":
+        with zipfile.ZipFile(src, "w") as archive:
+            archive.writestr("book.csv", text)
+    elif kind == "utf16":
+        src.write_bytes(text.encode("utf-16"))
+    else:
+        src.write_bytes(b"\x00\x01\x02\x03" * 200)
+    with pytest.raises(DataError, match=r"Cannot read '.*book\.csv' as CSV .*: " + said):
+        score_file(Predictor(exported_dir), src, tmp_path / "o.csv")
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_an_empty_parquet_file_is_still_checked_for_its_types(exported_dir: Path, german: pd.DataFrame,
+                                                              tmp_path: Path) -> None:
+    """No rows meant no batch for the encoder: a feed whose age was a timestamp passed with an
+    empty output on day one and failed on day two (a review, 2026-12-04)."""
+    table = pa.Table.from_pandas(german.head(0), preserve_index=False)
+    good, bad = tmp_path / "empty.parquet", tmp_path / "wrong.parquet"
+    pq.write_table(table, good)
+    i = table.schema.get_field_index("age_in_years")
+    pq.write_table(table.set_column(i, "age_in_years", pa.array([], pa.timestamp("us"))), bad)
+    summary = score_file(Predictor(exported_dir), good, tmp_path / "o.parquet")
+    assert summary.rows == 0 and pq.read_table(tmp_path / "o.parquet").num_rows == 0
+    with pytest.raises(DataError, match=r"Numeric column 'age_in_years' .* has type timestamp\[us\]"):
+        score_file(Predictor(exported_dir), bad, tmp_path / "o2.parquet")
+    assert not (tmp_path / "o2.parquet").exists()
+
+
 def test_bench_reports_every_backend(exported_dir: Path, teacher_dir: Path) -> None:
     result = CliRunner().invoke(app, ["bench", str(exported_dir), "--baseline", str(teacher_dir), "--repeats", "50",
                                       "--batch", "512", "--records", "20", "--json"])

@@ -320,7 +320,14 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
         raise DataError(f"Data file {str(path)!r} does not fit in the memory available once read; use a machine with "
                         "more memory, or a sample of the rows.") from None
     except Exception as exc:  # the readers raise many types; all mean "cannot parse"
-        reason = str(exc) or type(exc).__name__
+        # pandas' C parser: "Error tokenizing data. C error: Expected 3 fields in line 602, saw 4\n"
+        extra = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if extra is not None:
+            want, line, got = extra.groups()
+            raise DataError(f"Data file {str(path)!r} has a row of {got} fields at line {line} where the header names "
+                            f"{want} columns: an extra field, or a separator inside an unquoted value. Quote that "
+                            "value or remove the extra field (a header must name every column).") from None
+        reason = " ".join((str(exc) or type(exc).__name__).split())
         raise DataError(f"Data file {str(path)!r} could not be read: {reason}. Check that it is valid CSV or "
                         "Parquet.") from exc
     if frame.empty:
