@@ -414,7 +414,7 @@ def test_export_entry_for_an_unlisted_model_is_refused(art: Path) -> None:
     ("std", -1.0, "has std -1.0"),
     ("std", 1e308, "has std 1e\\+308; the scale must be a finite number above zero and within float32"),
     ("mean", 1e400, "Infinity is not a number JSON allows"),
-    ("mean", 10 ** 400, "has mean 1000+, not a finite number"),
+    ("mean", 10 ** 400, "a whole number of 401 digits"),  # refused as JSON, before any field is read
     ("median", "3", "has median '3', not a finite number"),
     # Within float32 but no statistic of the training values (a review, 2026-12-04): a mean of 1e9
     # approved every applicant, a scale of 3e38 made the field count for nothing.
@@ -685,3 +685,19 @@ def test_a_plain_export_removes_an_earlier_int8_file(art: Path, german_csv: Path
         Predictor(art, variant="int8")
     export_artifact(art, german_csv, int8=True)  # and back
     assert Predictor(art, variant="int8").score_vector(np.zeros((1, Predictor(art).encoder.n_features))).shape == (1,)
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (lambda text: "\ufeff" + text, r"starts with a byte order mark \(U\+FEFF\), which finlite never writes"),
+    (lambda text: text.replace('"seed": ', '"seed": ' + "9" * 5000, 1),
+     r"a whole number of 5,0\d\d digits \(9+…\) is far beyond any value finlite writes"),
+])
+def test_a_re_saved_or_padded_manifest_is_told_without_python_remedies(art: Path, edit, said: str) -> None:  # type: ignore[no-untyped-def]
+    """json's "decode using utf-8-sig" and int()'s "use sys.set_int_max_str_digits()" are remedies
+    for a Python programmer, not for a file finlite wrote (a review, 2026-12-04)."""
+    path = art / "manifest.json"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    for load in (finlite.load, Predictor):
+        with pytest.raises(ArtifactError, match=said) as info:
+            load(art)
+        assert "utf-8-sig" not in str(info.value) and "set_int_max_str_digits" not in str(info.value)

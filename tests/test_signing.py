@@ -138,6 +138,31 @@ def test_forged_signature_file_is_refused(art: Path, keys: dict) -> None:
         finlite.load(art, verify_key=public)
 
 
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("public_key_pem", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+     r"its public_key_pem is not a PEM public key \(signature\.json is damaged or was forged\)\. Refusing"),
+    ("signature", "not base64!", r"its signature is not base64 text"),
+    ("manifest_sha256", "0" * 64, r"it names manifest sha256 0000000000000000…, not the signed manifest's \(its "
+                                  r"manifest_sha256 field was altered after signing\)"),
+])
+def test_a_damaged_signature_file_is_told_for_what_it_is(art: Path, keys: dict, field: str, value: str,
+                                                         said: str) -> None:
+    """Each of these read "manifest.json was changed after signing", which it was not, and a
+    manifest_sha256 of another manifest passed even the trusted key (a review, 2026-12-04)."""
+    private, public = keys["ed25519"]
+    sign_artifact(art, private)
+    record = json.loads((art / "signature.json").read_text())
+    record[field] = value
+    (art / "signature.json").write_text(json.dumps(record))
+    for load in (finlite.load, Predictor):
+        with pytest.raises(ArtifactError, match=said) as info:
+            load(art)
+        assert "changed after signing" not in str(info.value) and ".. " not in str(info.value)
+    if field == "manifest_sha256":
+        with pytest.raises(ArtifactError, match=r"names manifest sha256 0000000000000000…, not the signed manifest's"):
+            finlite.load(art, verify_key=public)
+
+
 def test_env_trusted_key_is_honoured(art: Path, keys: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     private, public = keys["ed25519"]
     monkeypatch.setenv("FINLITE_VERIFY_KEY", str(public))

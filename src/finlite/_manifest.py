@@ -569,7 +569,7 @@ def _verify_open(root: Path, dir_fd: int | None, required: tuple[str, ...], veri
         # (verify_key=False), which vouches for the content anew, goes on.
         why = trust.get("problem") or ("its signature does not match manifest.json, which was changed after signing "
                                        "(e.g. a file replaced and re-hashed)")
-        raise ArtifactError(f"Artifact {str(root)!r} carries {SIGNATURE}, but {why}. Refusing to use it: get an intact "
+        raise ArtifactError(f"Artifact {str(root)!r} carries {SIGNATURE}, but {why.rstrip('.')}. Refusing to use it: get an intact "
                             "copy from its publisher, or, if you trust its content, sign it again ('finlite sign "
                             "ARTIFACT --key PRIVATE.pem').")
     if pin is not None:

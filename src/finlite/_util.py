@@ -86,6 +86,19 @@ def _finite_float(text: str) -> float:
     return value
 
 
+#: The most digits a whole number in a trusted JSON file may have: far more than any count, seed or
+#: size finlite writes (2**64 has 20), far fewer than Python's own limit of 4,300, whose message
+#: told the user to call sys.set_int_max_str_digits() (a review, 2026-12-04).
+MAX_INT_DIGITS = 100
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise StrictJSONError(f"a whole number of {len(text.lstrip('-')):,} digits ({text[:20]}…) is far beyond any "
+                              "value finlite writes")
+    return int(text)
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -104,7 +117,10 @@ def strict_json_loads(text: str) -> Any:
         StrictJSONError: such a literal or key; json.JSONDecodeError (also a ValueError): not JSON;
             RecursionError: nested deeper than the interpreter allows (callers bound it).
     """
-    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float,
+    if text.startswith("\ufeff"):  # json says "decode using utf-8-sig": a Python remedy, not the user's
+        raise StrictJSONError("it starts with a byte order mark (U+FEFF), which finlite never writes: the file was "
+                              "re-saved by an editor")
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int,
                       object_pairs_hook=_no_duplicates)
 
 

@@ -322,15 +322,12 @@ def check_signature(root: Path, manifest_bytes: bytes, manifest: dict[str, Any],
                     "self_consistent": False, "problem": str(exc)}
         if record is None:
             return {"signed": False, "verified": None}
-        consistent = None
-        try:
-            public = load_public_key_pem(record.get("public_key_pem", ""))
-            consistent = (fingerprint(public) == record["public_key_sha256"]
-                          and _verify(public, manifest_bytes, base64.b64decode(record["signature"], validate=True)))
-        except (ConfigError, ValueError, TypeError):
-            consistent = False
-        return {"signed": True, "algorithm": record["algorithm"], "fingerprint": record["public_key_sha256"],
-                "verified": None, "self_consistent": consistent}
+        problem = _inconsistency(record, manifest_bytes, manifest)
+        result = {"signed": True, "algorithm": record["algorithm"], "fingerprint": record["public_key_sha256"],
+                  "verified": None, "self_consistent": problem is None}
+        if problem is not None and not problem.startswith("its signature does not match"):
+            result["problem"] = problem  # the default wording (changed after signing) is verify_artifact's
+        return result
     key_source, label = trusted
     public = load_public_key(key_source, "FINLITE_VERIFY_KEY" if "FINLITE_VERIFY_KEY" in label else "verify_key")
     expected = fingerprint(public)
@@ -358,8 +355,44 @@ def check_signature(root: Path, manifest_bytes: bytes, manifest: dict[str, Any],
                             "and re-hashed, or the artifact was exported without re-signing) or signature.json was "
                             f"forged. Refusing to load it; re-create the artifact or re-sign it with "
                             f"'finlite sign {root} --key PRIVATE.pem' if you trust its content.")
+    recorded = record.get("manifest_sha256")
+    if recorded is not None and recorded != manifest.get("manifest_sha256"):
+        # The signature matches these manifest bytes, so the field (which the signature does not
+        # cover) was edited: no reader may trust it to say what was signed.
+        raise ArtifactError(f"{str(root / SIGNATURE)!r} names manifest sha256 {str(recorded)[:16]:.16}…, not the "
+                            f"signed manifest's ({str(manifest.get('manifest_sha256'))[:16]}…): its manifest_sha256 "
+                            "field was altered after signing. Refusing to load the artifact; re-sign it.")
     return {"signed": True, "algorithm": record["algorithm"], "fingerprint": expected, "verified": True,
             "verified_with": label, "self_consistent": True}
+
+
+def _inconsistency(record: dict[str, Any], manifest_bytes: bytes, manifest: dict[str, Any]) -> str | None:
+    """Why a signature record does not vouch for these manifest bytes by the key it names, or None.
+
+    Each fault is named: a key that is no PEM, a key that is not the one its fingerprint names,
+    a signature that is no base64, or one for another manifest, were all told as "manifest.json
+    was changed after signing" (a review, 2026-12-04)."""
+    try:
+        public = load_public_key_pem(record.get("public_key_pem", ""))
+    except (ConfigError, ValueError, TypeError):
+        return "its public_key_pem is not a PEM public key (signature.json is damaged or was forged)"
+    if fingerprint(public) != record["public_key_sha256"]:
+        return "its public_key_pem is not the key its public_key_sha256 names (signature.json was forged)"
+    try:
+        signature = base64.b64decode(record["signature"], validate=True)
+    except ValueError:
+        return "its signature is not base64 text (signature.json is damaged or was forged)"
+    try:
+        valid = _verify(public, manifest_bytes, signature)
+    except (ValueError, TypeError):
+        valid = False
+    if not valid:
+        return "its signature does not match manifest.json"
+    recorded = record.get("manifest_sha256")  # not covered by the signature: an edit of the field itself
+    if recorded is not None and recorded != manifest.get("manifest_sha256"):
+        return (f"it names manifest sha256 {str(recorded)[:16]:.16}…, not the signed manifest's (its manifest_sha256 "
+                "field was altered after signing)")
+    return None
 
 
 def load_public_key_pem(text: str) -> Any:

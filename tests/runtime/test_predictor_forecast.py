@@ -65,8 +65,15 @@ def test_the_batch_one_path_builds_the_last_window_bitwise(forecast_dir: Path, p
 def test_a_bad_history_is_refused_naming_column_date_and_value(forecast_dir: Path, prices: pd.DataFrame) -> None:
     predictor = Predictor(forecast_dir)
     history = _history(prices.tail(WARMUP + 1))
-    with pytest.raises(DataError, match=rf"{WARMUP + 1}"):
-        predictor.forecast(_history(prices.tail(WARMUP)))
+    # The model's window is fixed: "use a shorter window (--window)" is the trainer's advice (a
+    # review, 2026-12-04), for a dict of lists and a DataFrame alike.
+    for short in (_history(prices.tail(WARMUP)), prices.tail(WARMUP)):
+        for call in (predictor.forecast, predictor.forecast_all):
+            with pytest.raises(DataError, match=rf"one forecast needs {WARMUP + 1} .* The window is "
+                                                rf"{forecast_dir.name}'s own: give at least {WARMUP + 1} rows of "
+                                                r"history\.$") as info:
+                call(short)
+            assert "--window" not in str(info.value)
     text = {**history, "close": [*history["close"][:-1], "n/a"]}
     with pytest.raises(DataError, match=r"'close'.*'n/a'.*2021-02-23"):
         predictor.forecast(text)

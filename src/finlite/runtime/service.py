@@ -1388,14 +1388,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                 result = await run_in_threadpool(predictor.forecast, history, "the request's history", notes=True)
             else:
                 result = predictor.forecast(history, "the request's history", notes=True)
-        except DataError as exc:
-            message = str(exc)
-            if exc.param == "window" and market is not None:
-                # The reader's advice ("use a shorter window (--window)") is the trainer's, not the
-                # client's: the model's window is fixed (a review, 2026-12-03).
-                message = (message.split(" Use a shorter window")[0] + " The model's window is fixed: send at least "
-                           f"{market.spec.warmup + 1} rows of history.")
-            return invalid([{"loc": ["body", "history"], "msg": message, "type": "value"}], request_id=request_id)
+        except DataError as exc:  # a short history's message says the model's window is fixed (Predictor._windows)
+            return invalid([{"loc": ["body", "history"], "msg": str(exc), "type": "value"}], request_id=request_id)
         except ScoreError:
             return non_finite(request_id, [0], False)
         if market is None:  # not reached: score_history is the forecasters' handler
