@@ -160,3 +160,13 @@ def test_inconsistent_or_mismatched_plans(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ConfigError, match=r"Cannot read pruning plan .*bad\.json"):
         PruningPlan.load(tmp_path / "bad.json")
+
+
+def test_the_applied_plan_names_the_model_it_was_applied_to() -> None:
+    """A plan file's "model" block was copied into the new artifact's pruning_plan.json as it
+    came ({"hidden": [10**9]}: a review, 2026-12-04); the layers' shapes are what is checked."""
+    model = _mlp()
+    data = plan_pruning(model, MagnitudePruning(sparsity=0.5)).to_dict()
+    data["model"] = {**data["model"], "hidden": [10**9]}
+    result = apply_plan(model, PruningPlan.from_dict(json.loads(json.dumps(data))))
+    assert result.plan.model == model.config() and result.plan.to_dict()["model"]["hidden"] != [10**9]

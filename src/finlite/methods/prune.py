@@ -420,6 +420,11 @@ def apply_plan(model: FinliteModel, plan: PruningPlan) -> PruneResult:
         ConfigError: the plan names a layer the model lacks, or a shape differs, or it leaves no
             path from the inputs to the output (:meth:`PruningPlan.check_usable`).
     """
+    # The plan recorded with the result (the new artifact's pruning_plan.json) names the model it
+    # was applied to, not whatever its file's "model" block claimed ({"hidden": [10**9]} was
+    # copied as it came: a review, 2026-12-04); the layers' shapes are what is checked against it.
+    if plan.model != model.config():
+        plan = replace(plan, model=model.config())
     if isinstance(model, (SequenceModel, TemporalConvNet)):
         return PruneResult(model=_remove_units(model, plan), plan=plan, masks={})
     _check_plan(model, plan)
