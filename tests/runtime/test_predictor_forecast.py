@@ -87,6 +87,8 @@ def test_a_bad_history_is_refused_naming_column_date_and_value(forecast_dir: Pat
         predictor.forecast({k if k != "date" else "dat": v for k, v in history.items()})
     with pytest.raises(DataError, match="DataFrame or a dict of lists"):
         predictor.forecast([1.0, 2.0])
+    with pytest.raises(DataError, match=r"^The request's history has no rows\.$"):  # not "The history in the ..."
+        predictor.forecast({k: [] for k in history}, "the request's history")
 
 
 def test_a_forecaster_has_no_cutoff_and_a_direction_model_decides(forecast_dir: Path, direction_dir: Path,

@@ -942,3 +942,21 @@ def test_a_body_deeper_than_orjson_writes_is_still_checked_for_repeated_keys(cli
     hidden = b'{"a":1,"a":2,"zz":' + b"[" * 1000 + b"]" * 1000 + b"}"
     with pytest.raises(_BadBody, match="too deeply for its keys to be checked for repeats"):
         _parse(hidden)
+
+
+def test_a_batch_envelope_with_another_key_and_a_non_utf8_charset_are_refused(predictor: Predictor, record: dict,
+                                                                              audit_path: Path) -> None:
+    """{"records": [...], "x": 1} was scored with "x" ignored, and a body declared latin-1 was
+    read as UTF-8 (a review, 2026-12-04)."""
+    client = TestClient(create_app(predictor, audit=AuditLog(audit_path)))
+    extra = client.post("/predict", json={"records": [record], "cutoff": 0.3}, headers=JSON)
+    assert extra.status_code == 422
+    error = _only(extra)
+    assert error["loc"] == ["body", "cutoff"] and error["type"] == "extra_forbidden" and "alone" in error["msg"]
+    body = json.dumps(record).encode()
+    for declared in ("application/json; charset=latin-1", 'application/json; charset="ISO-8859-1"'):
+        refused = client.post("/predict", content=body, headers={"Content-Type": declared})
+        assert refused.status_code == 415 and "send JSON as UTF-8" in refused.json()["detail"]
+    for declared in ("application/json; charset=utf-8", "application/json;charset=UTF8", "application/json"):
+        assert client.post("/predict", content=body, headers={"Content-Type": declared}).status_code == 200
+    assert [line.get("event") for line in _audit(audit_path)] == ["prediction"] * 3  # three scored, nothing else

@@ -1180,13 +1180,15 @@ class MarketPreprocessor:
         if isinstance(data, PriceTable):
             return data
         if isinstance(data, Mapping):
+            # "The request's history has no rows", not "The history in the request's history ...".
+            named = (source or "the price history")[:1].upper() + (source or "the price history")[1:]
             try:
                 frame = pd.DataFrame({str(k): list(v) for k, v in data.items()})
             except (TypeError, ValueError) as exc:
-                raise DataError(f"The history in {source or 'the request'} must map each column to a list of "
-                                f"values of the same length: {exc}.") from exc
+                raise DataError(f"{named} must map each column to a list of values of the same length: "
+                                f"{exc}.") from exc
             if frame.empty:
-                raise DataError(f"The history in {source or 'the request'} has no rows.")
+                raise DataError(f"{named} has no rows.")
             return read_prices(frame, self.spec, source or "the history")
         return read_prices(data, self.spec, source)
 

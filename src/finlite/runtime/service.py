@@ -844,6 +844,8 @@ def _forecast_responses(predictor: Predictor, market: MarketPreprocessor,
 #: hot path allocates no Response object and no header dict.
 _Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 _CONTENT_TYPE = (b"content-type", b"application/json")
+#: The charset parameter of a Content-Type header (quoted or not).
+_CHARSET = re.compile(rb"""(?i)\bcharset\s*=\s*"?([^";\s]+)""")
 
 
 class _PredictEndpoint:
@@ -1320,6 +1322,11 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                                   {"score": value, "decision": decision, "unseen": unseen, "reasons": why})
             return answer(200, b'{"request_id":%s,%s,%s' % (orjson.dumps(request_id), head, result[1:]), request_id)
         records = payload["records"]
+        if len(payload) > 1:  # {"records": [...], "cutoff": 0.3}: no other key changes what is scored
+            other = next(k for k in payload if k != "records")
+            return invalid([{"loc": ["body", other], "msg": f"a batch is {{\"records\": [...]}} alone; {other!r} "
+                             "would change nothing (each record's fields go inside it)", "type": "extra_forbidden"}],
+                           request_id=request_id)
         if not isinstance(records, list):
             return invalid([{"loc": ["body", "records"], "msg": "expected a list of records", "type": "type"}],
                            request_id=request_id)
@@ -1413,6 +1420,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         # The three headers it needs, in one pass over the raw (lower-case) list.
         auth = declared = given = None
         json_body = False
+        charset: bytes | None = None
         auths = 0
         for key, value in raw_headers:
             if key == b"authorization":
@@ -1424,7 +1432,10 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             elif key == b"content-type":
                 # application/json, with parameters or not: a form or text/plain POST, which any web
                 # page can make a browser send to 127.0.0.1, is never scored.
-                json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
+                kind, _, parameters = value.partition(b";")
+                json_body = kind.strip().lower() == b"application/json"
+                found = _CHARSET.search(parameters)
+                charset = found.group(1).lower() if found else None
         # Two Authorization headers: which one counts differs between readers; neither does.
         if expected is not None and (auths > 1 or not _token_matches(auth, expected)):
             return 401, unauthorized_body, [_CONTENT_TYPE, (b"content-length", str(len(unauthorized_body)).encode()),
@@ -1437,6 +1448,10 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                                                                             "ASCII characters", "type": "value"}])
         if not json_body:
             return answer(415, not_json_body)
+        if charset is not None and charset not in (b"utf-8", b"utf8"):
+            # JSON is UTF-8 (RFC 8259); a body declared latin-1 was read as UTF-8 regardless.
+            return answer(415, orjson.dumps({"detail": f"the body is declared charset={charset.decode('latin-1')}; "
+                                                       "send JSON as UTF-8 (charset=utf-8, or no charset)"}))
         try:
             body = await read_body(receive, declared)
         except _CutShort:
