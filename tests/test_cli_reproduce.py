@@ -78,3 +78,16 @@ def test_an_unsigned_artifact_is_refused_with_a_verify_key_before_anything_runs(
     result = runner.invoke(app, ["reproduce", str(teacher_dir), str(german_csv), "--verify-key", str(public)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "signature" in result.output.lower()
+
+
+def test_a_recipe_that_is_not_utf8_is_named(exported_dir: Path, teacher_dir: Path, german_csv: Path,
+                                            tmp_path: Path) -> None:
+    """It read "a file that should be text is not UTF-8" without naming recipe.yaml, which compress
+    --recipe names (a review, 2026-12-04)."""
+    copy = tmp_path / "student"
+    shutil.copytree(exported_dir, copy)
+    amend_artifact(copy, {"recipe.yaml": b"steps:\n  - method: distillation # caf\xe9\n"}, {})
+    result = runner.invoke(app, ["reproduce", str(copy), str(german_csv), "--teacher", str(teacher_dir), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert "recipe.yaml' is not UTF-8 text (byte 37 is b'\\xe9')" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

@@ -332,8 +332,14 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
     from finlite._manifest import read_listed
 
     # Through the verified reader: the bytes whose sha256 the manifest records, not whatever is there now.
-    recipe = Recipe.from_yaml(read_listed(art.path, manifest, "recipe.yaml").decode("utf-8"),
-                              source=str(art.path / "recipe.yaml"), recorded=True)
+    raw = read_listed(art.path, manifest, "recipe.yaml")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:  # named, as compress --recipe names its file (a review, 2026-12-04)
+        raise ArtifactError(f"{str(art.path / 'recipe.yaml')!r} is not UTF-8 text (byte {exc.start} is "
+                            f"{raw[exc.start:exc.start + 1]!r}); finlite writes it as UTF-8, so the artifact was "
+                            "altered. Re-create the artifact.") from None
+    recipe = Recipe.from_yaml(text, source=str(art.path / "recipe.yaml"), recorded=True)
     source = _find_teacher(art, provenance, teacher, verify_key)
     config = _base_config(steps, recipe, "train", progress)
     fine_tune = _base_config(steps, recipe, "fine_tune", progress)
