@@ -701,3 +701,13 @@ def test_a_re_saved_or_padded_manifest_is_told_without_python_remedies(art: Path
         with pytest.raises(ArtifactError, match=said) as info:
             load(art)
         assert "utf-8-sig" not in str(info.value) and "set_int_max_str_digits" not in str(info.value)
+
+
+def test_a_task_edited_in_the_manifest_is_not_blamed_on_the_graph_alone(art: Path) -> None:
+    """"Export the artifact again" was the only advice when the manifest's task had been edited,
+    which re-exporting does not mend (a review, 2026-12-04)."""
+    rehash(art, lambda m: m.__setitem__("task", "regression"))
+    with pytest.raises(ArtifactError, match=r"model\.onnx does not fit its preprocessing and task .* it has no output "
+                                            r"'prediction' .* if preprocessor\.json or the manifest was edited, "
+                                            r"re-create the artifact"):
+        Predictor(art)

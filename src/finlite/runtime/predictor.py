@@ -246,8 +246,12 @@ class Predictor:
             if not (len(shape) == 1 or (len(shape) == 2 and shape[1] in (1, None) and not isinstance(shape[1], str))):
                 problem = f"its output {self._output!r} has shape {shape}, where one value per row is expected"
         if problem is not None:
-            raise ArtifactError(f"Artifact {str(root)!r} cannot be used: {self.file} does not fit its preprocessing: "
-                                f"{problem}. Export the artifact again (finlite export).")
+            # Either side may be the altered one: the graph, or preprocessor.json or the manifest's
+            # task (re-exporting mends only the first; a review, 2026-12-04).
+            raise ArtifactError(f"Artifact {str(root)!r} cannot be used: {self.file} does not fit its preprocessing "
+                                f"and task (preprocessor.json, manifest.json): {problem}. If only {self.file} is "
+                                "wrong, export the artifact again (finlite export); if preprocessor.json or the "
+                                "manifest was edited, re-create the artifact.")
 
     @property
     def encoder(self) -> Encoder:
