@@ -118,12 +118,13 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
                           f"float32 numbers around its median {item['median']!r:.40}")
             # The mean and the spread of values within the range lie within it: a mean of 1e9 for
             # amounts of 250 to 18,424 approved every applicant, a scale of 3e38 ignored the field
-            # (a review of hostile files, 2026-12-04). A constant column is scaled by 1.
+            # (a review of hostile files, 2026-12-04). A column constant in training is scaled by 1,
+            # whatever the range (widened to every split's values) says.
             slack = 1e-6 * max(abs(low), abs(high), 1.0)
             if not low - slack <= item["mean"] <= high + slack:
                 raise bad(f"numeric field {name!r} has mean {item['mean']!r:.40} outside its training range {low!r:.40} "
                           f"to {high!r:.40}, which holds every value it was computed from")
-            if not (std <= (high - low) / 2 * (1 + 1e-6) + slack or (std == 1.0 and high == low)):
+            if not (std <= (high - low) / 2 * (1 + 1e-6) + slack or std == 1.0):
                 raise bad(f"numeric field {name!r} has std {std!r:.40}, more than half its training range {low!r:.40} "
                           f"to {high!r:.40}, which no spread of values within that range has")
         if not isinstance(item.get("indicator"), bool):

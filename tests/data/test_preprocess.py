@@ -367,3 +367,20 @@ def test_train_cli_records_the_encoding_options(tmp_path: Path, loans_csv: Path)
     purpose = next(c for c in spec["categorical"] if c["name"] == "purpose")
     assert purpose["encoding"] == "target" and 0 < purpose["default"] < 1
     assert next(c for c in spec["categorical"] if c["name"] == "home_ownership")["encoding"] == "onehot"
+
+
+def test_a_column_constant_in_training_loads_after_its_range_is_widened() -> None:
+    """A column constant in its training rows is scaled by 1; its accepted range is widened to the
+    other splits' values (cover), so the spec's sanity check must not read the scale of 1 as
+    "more than half the range" (a regression of the first form of that check, 2026-12-04)."""
+    from finlite._spec import check_preprocessor_spec
+
+    schema = Schema(target="y", positive="1", negative="0", numeric=("flag", "amount"), categorical=())
+    pre = Preprocessor(schema).fit(pd.DataFrame({"flag": [0.0] * 6, "amount": [1.0, 2, 3, 4, 5, 6]}))
+    pre.cover(pd.DataFrame({"flag": [0.0, 1.0], "amount": [1.0, 6.0]}))
+    spec = pre.to_dict()
+    assert spec["numeric"][0]["std"] == 1.0 and spec["numeric"][0]["high"] == 1.0
+    check_preprocessor_spec(spec)  # no error
+    spec["numeric"][1]["std"] = 3.0  # more than half of 1 to 6: no spread of those values has it
+    with pytest.raises(DataError, match=r"numeric field 'amount' has std 3\.0, more than half its training range"):
+        check_preprocessor_spec(spec)
