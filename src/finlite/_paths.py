@@ -400,7 +400,7 @@ def place_file(tmp: PathLike, out: PathLike, *, overwrite: bool, option: str = "
                         "meanwhile); it was left as it is and this run's output discarded. Choose another path, or "
                         "pass overwrite=True (--force) to replace it.", param="overwrite") from None
     except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV):
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV, errno.ENOSYS):
             raise
         if os.path.lexists(out):
             raise output_exists(out, option=option, error=DataError) from None

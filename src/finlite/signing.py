@@ -348,7 +348,8 @@ def check_signature(root: Path, manifest_bytes: bytes, manifest: dict[str, Any],
     try:
         signature = base64.b64decode(record["signature"], validate=True)
     except ValueError:
-        signature = b""
+        raise ArtifactError(f"{str(root / SIGNATURE)!r} holds a signature that is not base64 text: the signature "
+                            "file is damaged or was forged. Refusing to load the artifact; re-sign it.") from None
     if not _verify(public, manifest_bytes, signature):
         raise ArtifactError(f"The signature of artifact {str(root)!r} does not verify with the {label} (sha256 "
                             f"{expected[:16]}…): manifest.json was changed after signing (e.g. a file was replaced "

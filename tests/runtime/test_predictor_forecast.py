@@ -69,9 +69,8 @@ def test_a_bad_history_is_refused_naming_column_date_and_value(forecast_dir: Pat
     # review, 2026-12-04), for a dict of lists and a DataFrame alike.
     for short in (_history(prices.tail(WARMUP)), prices.tail(WARMUP)):
         for call in (predictor.forecast, predictor.forecast_all):
-            with pytest.raises(DataError, match=rf"one forecast needs {WARMUP + 1} .* The window is "
-                                                rf"{forecast_dir.name}'s own: give at least {WARMUP + 1} rows of "
-                                                r"history\.$") as info:
+            with pytest.raises(DataError, match=rf"one forecast needs {WARMUP + 1} .* The model's window is fixed: "
+                                                rf"give at least {WARMUP + 1} rows of history\.$") as info:
                 call(short)
             assert "--window" not in str(info.value)
     text = {**history, "close": [*history["close"][:-1], "n/a"]}

@@ -61,7 +61,7 @@ def test_service_refuses_bad_or_long_histories(forecast_client: TestClient, pric
     assert row.status_code == 422 and row.json()["detail"][0]["loc"] == ["body", "history", 0, "close"]
     short = forecast_client.post("/predict", json={"history": _history(prices.tail(WARMUP))}, headers=AUTH)
     message = short.json()["detail"][0]["msg"]  # the client cannot change the window (it was told to: a review)
-    assert short.status_code == 422 and f"'s own: give at least {WARMUP + 1} rows of history" in message
+    assert short.status_code == 422 and f"window is fixed: give at least {WARMUP + 1} rows of history" in message
     assert "--window" not in message
     no_history = forecast_client.post("/predict", json={"close": 1.0}, headers=AUTH)
     assert no_history.status_code == 422 and no_history.json()["detail"][0]["type"] == "missing"

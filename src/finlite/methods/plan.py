@@ -90,7 +90,8 @@ class PruningPlan:
 
     Attributes:
         method: the pruning config as ``{"method": name, ...}``.
-        model: the config of the model the plan was made for (checked when applied).
+        model: the config of the model the plan was made for; the applied plan records the model it
+            was applied to instead (the layers' shapes are what is checked).
         layers: one :class:`LayerPlan` per pruned layer, in forward order.
     """
 

@@ -668,8 +668,8 @@ class Predictor:
             # The reader's advice ("use a shorter window (--window)") is the trainer's: a deployed
             # model's window is fixed (a review, 2026-12-04; score and serve said so already).
             each = " per asset" if market.spec.id_column else ""
-            raise DataError(str(exc).split(" Use a shorter window")[0] + f" The window is {self.path.name}'s own: "
-                            f"give at least {market.spec.warmup + 1} rows of history{each}.", param="history") from None
+            raise DataError(str(exc).split(" Use a shorter window")[0] + " The model's window is fixed: give at least "
+                            f"{market.spec.warmup + 1} rows of history{each}.", param="history") from None
 
     def _fast_arrays(self, history: Mapping[str, Any], last_only: bool) -> dict[str, np.ndarray] | None:
         """A dict of lists as numpy arrays read without pandas (dates as datetime64[D]), or None

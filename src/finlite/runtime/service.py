@@ -1448,7 +1448,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                                                                             "ASCII characters", "type": "value"}])
         if not json_body:
             return answer(415, not_json_body)
-        if charset is not None and charset not in (b"utf-8", b"utf8"):
+        if charset is not None and charset not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):  # ASCII is UTF-8
             # JSON is UTF-8 (RFC 8259); a body declared latin-1 was read as UTF-8 regardless.
             return answer(415, orjson.dumps({"detail": f"the body is declared charset={charset.decode('latin-1')}; "
                                                        "send JSON as UTF-8 (charset=utf-8, or no charset)"}))
