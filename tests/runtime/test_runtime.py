@@ -277,6 +277,39 @@ def test_score_parquet_in_chunks_with_ids(exported_dir: Path, german: pd.DataFra
     assert summary.positives == int(scored["decision"].sum())
 
 
+def test_chunk_rows_bounds_the_rows_of_a_csv_chunk(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    # Arrow cuts a CSV by bytes (a block of at least 1 MiB): 2,500 rows came as one chunk whatever
+    # --chunk-rows said (a review, 2026-12-04). Each chunk is one row group of the output.
+    frame = german.sample(n=2500, replace=True, random_state=1).reset_index(drop=True)
+    src, out = tmp_path / "book.csv", tmp_path / "scores.parquet"
+    frame.to_csv(src, index=False)
+    predictor = Predictor(exported_dir)
+    summary = score_file(predictor, src, out, chunk_rows=300, workers=1)
+    assert summary.rows == 2500
+    meta = pq.ParquetFile(out).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert max(sizes) <= 300 and sum(sizes) == 2500, sizes
+    assert np.abs(pq.read_table(out).column("score").to_numpy() - predictor.predict_score(frame)).max() < 1e-6
+
+
+def test_a_long_csv_header_is_read_and_a_first_line_beyond_a_mebibyte_is_named(exported_dir: Path,
+                                                                               german: pd.DataFrame,
+                                                                               tmp_path: Path) -> None:
+    # The header was read from a 64 KiB block: a longer one (a wide table's names) failed as
+    # "Empty CSV file" (a review, 2026-12-04). It is read again from the scoring block (1 MiB).
+    frame = german.head(20).copy()
+    frame["note_" + "x" * 100_000] = 1  # a column the model does not use, with a 100 kB name
+    src, out = tmp_path / "wide.csv", tmp_path / "scores.csv"
+    frame.to_csv(src, index=False)
+    predictor = Predictor(exported_dir)
+    assert score_file(predictor, src, out).rows == 20
+    line = tmp_path / "line.csv"
+    line.write_text(",".join(f"c{i}" for i in range(300_000)))  # 2 MB and no line end
+    with pytest.raises(DataError, match=r"line\.csv.*first line is longer than 1 MiB, with no line end"):
+        score_file(predictor, line, tmp_path / "none.csv")
+    assert not (tmp_path / "none.csv").exists()
+
+
 @given(cutoff=st.floats(min_value=0.0, max_value=1.0), score=st.floats(min_value=0.0, max_value=1.0, width=32))
 def test_the_float32_cutoff_decides_as_the_exact_comparison(cutoff: float, score: float) -> None:
     s = np.float32(score)

@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +41,9 @@ from finlite.runtime.reason_codes import ReasonCodes, codes_file, protected_valu
 from finlite.runtime.reasons import METHOD as REASONS_METHOD
 from finlite.runtime.stability import FeatureBins, csi_notes
 
-__all__ = ["CHUNK_ROWS_RANGE", "ID_TEXT", "PROVENANCE_KEY", "RUN_KEY", "ScoreSummary", "check_input_file", "default_chunk_rows",
-           "file_rows", "id_column", "ids_as_written", "open_csv_text", "provenance", "run_record", "score_file",
-           "tune_for_streaming"]
+__all__ = ["CHUNK_ROWS_RANGE", "ID_TEXT", "PROVENANCE_KEY", "RUN_KEY", "ScoreSummary", "check_input_file", "csv_header",
+           "default_chunk_rows", "file_rows", "id_column", "ids_as_written", "open_csv_text", "provenance",
+           "run_record", "score_file", "tune_for_streaming"]
 
 #: Keys of a Parquet output's metadata (JSON text): which model made the scores, from what input
 #: (:func:`provenance`), and what the run counted (:func:`run_record`).
@@ -243,13 +243,11 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
             return iter([empty]), 0
         return _named_read_errors(reader.iter_batches(batch_size=chunk_rows, columns=present), path), \
             reader.metadata.num_rows
-    # Imported only for CSV: pyarrow.csv takes about 30 ms to import, a tenth of the command's start-up.
-    import pyarrow.csv as pacsv
-
+    # pyarrow.csv is imported only for CSV (in csv_header and open_csv_text): it takes about 30 ms,
+    # a tenth of the command's start-up.
     delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     try:
-        header = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-                                read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names
+        header = csv_header(path)
         _check_columns(path, header, fields, ids)
         present = [c for c in columns if c in header]
         # Every column as text: the encoder parses numbers itself, so a bad value is reported with
@@ -259,6 +257,32 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
         raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}){_csv_where(path, delimiter, exc)}; check the file.") \
             from exc
     return ids_as_written(csv_reader, path, ids, fields, chunk_rows), None
+
+
+#: Bytes of a CSV's first line read to find its header: a first try, then the scoring reader's least
+#: block (:func:`open_csv_text`). A longer first line is no table finlite scores.
+_HEADER_BLOCKS = (1 << 16, 1 << 20)
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV (tab-separated for ``.tsv``), from its first line.
+
+    A 64 KiB block is read first (reading a megabyte to find a few names cost 10 ms a command); a
+    header longer than that is read again with 1 MiB. Arrow told a first line longer than its block
+    as "Empty CSV file" (a review, 2026-12-04): :func:`_csv_where` says what it is."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
+    for block in _HEADER_BLOCKS:
+        try:
+            return list(pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                                                             newlines_in_values=True),
+                                       read_options=pacsv.ReadOptions(block_size=block)).schema.names)
+        except pa.ArrowInvalid as exc:
+            if block == _HEADER_BLOCKS[-1] or "Empty CSV" not in str(exc) or path.stat().st_size <= block:
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def _named_read_errors(batches: Iterator[Any], path: Path) -> Iterator[Any]:
@@ -287,7 +311,11 @@ def open_csv_text(path: Path, columns: Sequence[str], chunk_rows: int, *, missin
     import pyarrow.csv as pacsv
 
     delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
-    return pacsv.open_csv(
+    # Opened here, not in the generator: the first block's errors come at the call, where callers
+    # name the file. Arrow's block is bytes, not rows (max(1 MiB, 64 bytes a row)): a file of short
+    # rows gave batches of several times ``chunk_rows`` rows, so --chunk-rows bounded nothing
+    # (a review, 2026-12-04). Each batch is cut to at most ``chunk_rows`` rows (slices: no copy).
+    reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
@@ -296,6 +324,18 @@ def open_csv_text(path: Path, columns: Sequence[str], chunk_rows: int, *, missin
                                              strings_can_be_null=missing,
                                              null_values=list(CSV_MISSING) if missing else []),
     )
+    return _at_most(reader, chunk_rows)
+
+
+def _at_most(batches: Iterable[Any], rows: int) -> Iterator[Any]:
+    """``batches`` with each one longer than ``rows`` cut into slices of at most ``rows`` rows, in
+    order (Arrow slices share their buffers)."""
+    for batch in batches:
+        if batch.num_rows <= rows:
+            yield batch
+            continue
+        for start in range(0, batch.num_rows, rows):
+            yield batch.slice(start, rows)
 
 
 #: Prefix of the column a CSV batch carries an id under when the id is also a model field (see
@@ -404,6 +444,10 @@ def _csv_where(path: Path, delimiter: str, error: BaseException | None = None) -
     other = _not_csv_text(path)
     if other is not None:
         return f": {other}"
+    if error is not None and "Empty CSV" in str(error) and path.stat().st_size > _HEADER_BLOCKS[-1]:
+        return (f": its first line is longer than {_HEADER_BLOCKS[-1] >> 20} MiB, with no line end in it; a scoring "
+                "file's first line is its column names. Check that the file is a CSV table whose lines end in a "
+                "line feed")
     if error is not None and "straddl" in str(error):
         # Arrow: "straddling object straddles two block boundaries (try to increase block size?)",
         # an option finlite does not offer: one value is larger than the reader's block.

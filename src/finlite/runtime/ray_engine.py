@@ -46,6 +46,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     _Writer,
     check_input_file,
     chunk_reasons,
+    csv_header,
     id_column,
     ids_as_written,
     open_csv_text,
@@ -369,15 +370,12 @@ class RayScoreSummary(ScoreSummary):
 
 def _file_columns(src: Path, kind: str) -> list[str]:
     import pyarrow as pa
-    import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     try:
         if kind == "parquet":
             return list(pq.read_schema(src).names)
-        delimiter = "\t" if src.name.lower().endswith(".tsv") else ","
-        return list(pacsv.open_csv(src, parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-                                   read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names)
+        return csv_header(src)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"Cannot read {str(src)!r} as {'Parquet' if kind == 'parquet' else 'CSV'} ({exc}); "
                         "check the file.") from exc
