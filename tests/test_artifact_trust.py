@@ -717,11 +717,11 @@ def test_a_task_edited_in_the_manifest_is_not_blamed_on_the_graph_alone(art: Pat
 
 def test_the_kinds_a_manifest_may_name_are_the_registry() -> None:
     # The torch-free readers check model.kind against a list of their own: it must be the registry.
-    import finlite.models.gbdt  # noqa: F401  (every model module registers its kinds)
-    import finlite.models.quantized  # noqa: F401
-    import finlite.models.scorecard  # noqa: F401
-    import finlite.models.sequence  # noqa: F401
-    import finlite.models.temporal  # noqa: F401
+    import finlite.models.gbdt  # every model module registers its kinds as it is imported
+    import finlite.models.quantized
+    import finlite.models.scorecard
+    import finlite.models.sequence
+    import finlite.models.temporal
     from finlite._manifest import MODEL_KINDS
     from finlite.models.base import registered_models
 

@@ -407,3 +407,30 @@ def test_the_reason_for_a_refused_number_does_not_depend_on_how_it_was_written()
             Preprocessor.from_dict(spec).transform(frame)
         with pytest.raises(DataError, match=r"standardised it overflows"):
             encoder.encode_arrow(pa.table({"x": pa.array([str(written)]), "c": ["a"]}))
+
+
+@pytest.mark.parametrize("kind", ["timestamp", "date"])
+def test_a_date_in_a_categorical_column_is_refused_not_scored_as_unseen(exported_dir: Path, german: pd.DataFrame,
+                                                                        tmp_path: Path, kind: str) -> None:
+    # Training never takes a date as a category, so every row scored as an unseen category, with
+    # a warning only (a review, 2026-12-04).
+    from finlite.runtime.batch import score_file
+
+    rows = german.head(30).drop(columns=["creditability"])
+    dates = pd.Series(pd.date_range("2024-01-01", periods=len(rows), freq="D"))
+    rows["purpose"] = dates if kind == "timestamp" else dates.dt.date
+    src, out = tmp_path / "book.parquet", tmp_path / "scores.csv"
+    rows.to_parquet(src, index=False)
+    with pytest.raises(DataError, match=r"Categorical column 'purpose' in .*book\.parquet has type (timestamp|date32)"
+                                        r".*, a date or time, and none of its values is a category the model was"):
+        score_file(Predictor(exported_dir), src, out)
+    assert not out.exists()
+    predictor = Predictor(exported_dir)
+    for frame in (rows, rows.head(3)):  # the Arrow route, and the training encoder's (small frames)
+        with pytest.raises(DataError, match=r"Categorical column 'purpose' in the DataFrame .*dates or times"):
+            predictor.predict_score(frame)
+    # One value the model knows, and the column scores: a date typed as such is not refused for
+    # its type alone (a model trained on date text matches Parquet dates).
+    mixed = rows.astype({"purpose": object})
+    mixed.loc[0, "purpose"] = german["purpose"].iloc[0]
+    assert len(predictor.predict_score(mixed)) == len(rows)

@@ -380,7 +380,23 @@ class Encoder:
                     unseen[name] = count
                     values[gaps] = default
             columns.append((col, values))
+        self._refuse_unmatched_dates(batch, unseen, source, pa)
         return _fastenc.ArrowRows(n, leading, columns, plans, unseen)
+
+    @staticmethod
+    def _refuse_unmatched_dates(batch: Any, unseen: Mapping[str, int], source: str, pa: Any) -> None:
+        """Refuse a category column typed as a date or time none of whose values is a training
+        category: the wrong column, or the right one mistyped (a timestamp's text is never the
+        CSV's date). Every row scored as an unseen category, with a warning only (a review,
+        2026-12-04). A date column whose values do match (a model trained on date text, scored from
+        Parquet dates) scores."""
+        for name, count in unseen.items():
+            column = batch.column(name)
+            kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+            if pa.types.is_temporal(kind) and count >= len(column) - column.null_count:
+                raise DataError(f"Categorical column {name!r} in {source} has type {column.type}, a date or time, and "
+                                "none of its values is a category the model was trained on: check that the column is "
+                                "the one the model was trained on, and write its values as in training (as text).")
 
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,
