@@ -717,11 +717,10 @@ def test_a_task_edited_in_the_manifest_is_not_blamed_on_the_graph_alone(art: Pat
 
 def test_the_kinds_a_manifest_may_name_are_the_registry() -> None:
     # The torch-free readers check model.kind against a list of their own: it must be the registry.
-    import finlite.models.gbdt  # every model module registers its kinds as it is imported
-    import finlite.models.quantized
-    import finlite.models.scorecard
-    import finlite.models.sequence
-    import finlite.models.temporal
+    import importlib
+
+    for module in ("gbdt", "quantized", "scorecard", "sequence", "temporal"):  # each registers its kinds
+        importlib.import_module(f"finlite.models.{module}")
     from finlite._manifest import MODEL_KINDS
     from finlite.models.base import registered_models
 
