@@ -581,7 +581,8 @@ def jump_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | N
 
 
 def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable, spec: MarketSpec,
-                source: str | None = None, *, short_assets: str = "refuse") -> PriceTable:
+                source: str | None = None, *, short_assets: str = "refuse", fixed_window: str | None = None) \
+        -> PriceTable:
     """Read and check a price table for ``spec``.
 
     Reads CSV / Parquet (through :func:`finlite.data.io.read_table`: size and format checks) or a
@@ -595,7 +596,10 @@ def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable
             forecast needs (``spec.warmup + 1``); each message names the row, date and value.
             With ``short_assets="skip"`` (scoring a universe where a stock listed last week has
             too little history) such an asset of a panel is left out and named in
-            ``PriceTable.skipped`` instead, unless every asset is short.
+            ``PriceTable.skipped`` instead, unless every asset is short. The advice for a short
+            history is the trainer's ("use a shorter window (--window)"); a deployed model's
+            window is fixed, so its callers give ``fixed_window``, the sentence that says so
+            ("The model's window is fixed"), and the advice is to give more rows.
     """
     if short_assets not in ("refuse", "skip"):
         raise param_error("read_prices", "short_assets", "'refuse' or 'skip'", short_assets)
@@ -606,7 +610,7 @@ def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable
     table = data if isinstance(data, Table) else read_table(data, text_columns=ids_as_text)
     token = _FROM_FILE.set(table.file_sha256 is not None)
     try:
-        return _read_prices(table, spec, source, skip_short=short_assets == "skip")
+        return _read_prices(table, spec, source, skip_short=short_assets == "skip", fixed_window=fixed_window)
     finally:
         _FROM_FILE.reset(token)
 
@@ -627,7 +631,8 @@ def _refuse_two_spellings(raw_ids: np.ndarray, ids: np.ndarray, column: str, src
                     "the two assets different ids).")
 
 
-def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short: bool = False) -> PriceTable:
+def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short: bool = False,
+                 fixed_window: str | None = None) -> PriceTable:
     """:func:`read_prices` of a table already read (see there)."""
     src = source or table.source
     frame = table.frame
@@ -695,10 +700,14 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
         count = rows_slice.stop - rows_slice.start
         if count < need:
             who = f"Asset {asset!r} in {src}" if asset is not None else src
-            error = DataError(f"{who} has {count} row(s); one forecast needs {need} (the features look back "
-                              f"{FEATURE_LAG} rows and the window is {spec.window}). Use a shorter window (--window) "
-                              f"or give at least {need} rows{' for every asset' if asset is not None else ''}.",
-                              param="window")
+            said = f"{who} has {count} row(s); one forecast needs {need} (the features look back {FEATURE_LAG} " \
+                f"rows and the window is {spec.window})."
+            if fixed_window is None:
+                error = DataError(f"{said} Use a shorter window (--window) or give at least {need} rows"
+                                  f"{' for every asset' if asset is not None else ''}.", param="window")
+            else:  # a deployed model's: no option to change (a review, 2026-12-04)
+                error = DataError(f"{said} {fixed_window}: give at least {need} rows of history"
+                                  f"{' per asset' if spec.id_column else ''}.", param="history")
             if not (skip_short and asset is not None):
                 raise error
             short.append(error)
@@ -1131,13 +1140,14 @@ class MarketPreprocessor:
         return (features - self.mean) / self.std
 
     def windows(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]],
-                source: str | None = None) -> MarketWindows:
+                source: str | None = None, *, fixed_window: str | None = None) -> MarketWindows:
         """Scaled windows of every row that has ``window`` rows of features, in (id, date) order.
 
         ``data`` is a price table, a DataFrame or a mapping of column -> list (the history a
-        service receives); it needs at least ``warmup + 1`` rows per asset.
+        service receives); it needs at least ``warmup + 1`` rows per asset. ``fixed_window`` is
+        :func:`read_prices`' (a deployed model's callers say its window is fixed).
         """
-        table = self._table(data, source)
+        table = self._table(data, source, fixed_window)
         return self._windows(table, _compute(table, self.spec))
 
     def last_window(self, dates: np.ndarray, prices: np.ndarray, volume: np.ndarray | None = None,
@@ -1176,7 +1186,8 @@ class MarketPreprocessor:
         _compiled_scale()(columns, self.mean, self.std, target[0])
         return target
 
-    def _table(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]], source: str | None) -> PriceTable:
+    def _table(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]], source: str | None,
+               fixed_window: str | None = None) -> PriceTable:
         if isinstance(data, PriceTable):
             return data
         if isinstance(data, Mapping):
@@ -1189,8 +1200,8 @@ class MarketPreprocessor:
                                 f"{exc}.") from exc
             if frame.empty:
                 raise DataError(f"{named} has no rows.")
-            return read_prices(frame, self.spec, source or "the history")
-        return read_prices(data, self.spec, source)
+            return read_prices(frame, self.spec, source or "the history", fixed_window=fixed_window)
+        return read_prices(data, self.spec, source, fixed_window=fixed_window)
 
     def _windows(self, table: PriceTable, computed: _Computed) -> MarketWindows:
         spec = self.spec

@@ -1157,18 +1157,14 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     try:
         # A universe scored daily: a stock listed last week is left out and named, not the whole run
         # refused (a review, 2026-12-03).
-        table = read_prices(src, market.spec, str(src), short_assets="skip")
+        table = read_prices(src, market.spec, str(src), short_assets="skip",
+                            fixed_window=f"The window is {predictor.path}'s own")
     except DataError as exc:
         # The spec is the artifact's, not this command's options: no flag to blame (a missing id
         # column read "--id-column: ..." though none was given; a review, 2026-12-03).
         if exc.param in ("date_column", "target", "id_column", "volume_column", "extra_columns"):
             raise DataError(f"{exc} (The artifact's spec names that column: {predictor.path} was trained on "
                             "it.)") from None
-        if exc.param == "window":  # "Use a shorter window (--window)": not this command's to change
-            need = market.spec.warmup + 1
-            each = " per asset" if market.spec.id_column else ""
-            raise DataError(str(exc).split(" Use a shorter window")[0] + f" The window is {predictor.path}'s own: give "
-                            f"at least {need} rows of history{each}.") from None
         raise
     rows = len(table.frame)
     # The windows of every row are built at once: [rows, window, features] float32.

@@ -652,24 +652,18 @@ class Predictor:
         skips read_prices' parsing; anything else goes through
         :func:`finlite.data.market.read_prices` (the reference, whose errors name the value)."""
         market = self._market()
-        try:
-            arrays = self._fast_arrays(history, last_only=False) if isinstance(history, Mapping) else None
-            if arrays is None:
-                return market.windows(self._history(history), source or "the price history")
-            import pandas as pd  # loaded already: finlite.data.market imports it
+        arrays = self._fast_arrays(history, last_only=False) if isinstance(history, Mapping) else None
+        if arrays is None:
+            # The reader's advice for a short history ("use a shorter window (--window)") is the
+            # trainer's: a deployed model's window is fixed (a review, 2026-12-04).
+            return market.windows(self._history(history), source or "the price history",
+                                  fixed_window="The model's window is fixed")
+        import pandas as pd  # loaded already: finlite.data.market imports it
 
-            spec = market.spec
-            frame = pd.DataFrame({name: values.astype("datetime64[ns]") if name == spec.date_column else values
-                                  for name, values in arrays.items()})
-            return market.windows(self._m.PriceTable(frame, source or "the price history", None, "", []))
-        except DataError as exc:
-            if exc.param != "window":
-                raise
-            # The reader's advice ("use a shorter window (--window)") is the trainer's: a deployed
-            # model's window is fixed (a review, 2026-12-04; score and serve said so already).
-            each = " per asset" if market.spec.id_column else ""
-            raise DataError(str(exc).split(" Use a shorter window")[0] + " The model's window is fixed: give at least "
-                            f"{market.spec.warmup + 1} rows of history{each}.", param="history") from None
+        spec = market.spec
+        frame = pd.DataFrame({name: values.astype("datetime64[ns]") if name == spec.date_column else values
+                              for name, values in arrays.items()})
+        return market.windows(self._m.PriceTable(frame, source or "the price history", None, "", []))
 
     def _fast_arrays(self, history: Mapping[str, Any], last_only: bool) -> dict[str, np.ndarray] | None:
         """A dict of lists as numpy arrays read without pandas (dates as datetime64[D]), or None
