@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
 from finlite._keys import OTHER, UNSEEN
@@ -179,7 +179,7 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
         # category list reordered (or a field's encoding changed) without its names scored other
         # columns for each value (a review of hostile files, 2026-12-04).
         written = spec["feature_names"]
-        expected = _encoded_names(numeric, categorical)
+        expected = encoded_names(numeric, categorical)
         if written != expected:
             at = next((i for i, (a, b) in enumerate(zip(written, expected, strict=False)) if a != b),
                       min(len(written), len(expected))) if isinstance(written, list) else 0
@@ -187,9 +187,11 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
                       f"(column {at}: {expected[at] if at < len(expected) else 'none'!r:.80} expected)")
 
 
-def _encoded_names(numeric: list[Any], categorical: list[Any]) -> list[str]:
-    """The encoded columns' names, as :meth:`finlite.data.preprocess.Preprocessor.feature_names`
-    writes them, from a checked spec's fields."""
+def encoded_names(numeric: Sequence[Mapping[str, Any]], categorical: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The encoded columns' names, in order, from a spec's fields (``name`` and ``indicator`` of
+    each numeric field; ``name``, ``encoding`` (default one-hot), ``categories`` and ``other`` of
+    each categorical one). The one rule: :meth:`finlite.data.preprocess.Preprocessor.feature_names`
+    names its columns with it, and a spec whose ``feature_names`` differ is refused."""
     names: list[str] = [item["name"] for item in numeric]
     names.extend(f"{item['name']}__is_missing" for item in numeric if item["indicator"])
     valued = [item for item in categorical if item.get("encoding", "onehot") != "onehot"]

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from finlite import _limits, _spec
-from finlite._keys import MISSING, OTHER, UNSEEN, key_aliases, label_key
+from finlite._keys import MISSING, OTHER, key_aliases, label_key
 from finlite._money import MONEY
 from finlite._util import dump_json, param_error, write_text_atomic
 from finlite.data.io import without_views
@@ -413,15 +413,8 @@ class Preprocessor:
 
     def _output_names(self) -> list[str]:
         """The output columns' names from the fitted parts (fit checks them before it marks itself fitted)."""
-        names: list[str] = [num.name for num in self.numeric_]
-        names.extend(f"{num.name}__is_missing" for num in self.numeric_ if num.indicator)
-        names.extend(f"{val.name}__{val.encoding}" for val in self._valued())
-        for cat in self._onehot():
-            names.extend(f"{cat.name}={c}" for c in cat.categories)
-            if cat.other:
-                names.append(f"{cat.name}={OTHER}")
-            names.append(f"{cat.name}={UNSEEN}")
-        return names
+        # Each part's fields as the spec writes them (a one-hot part has no 'encoding': the default).
+        return _spec.encoded_names([vars(num) for num in self.numeric_], [vars(cat) for cat in self.categorical_])
 
     @property
     def n_features(self) -> int:
