@@ -160,6 +160,13 @@ def _listed(labels: Sequence[int], total: int, unit: str) -> str:
     return f"{unit}{'s' if total > 1 else ''} {first}{more}"
 
 
+# Why a score decided nothing, and the remedy: said alike by the batch and single-record paths.
+_NOT_EXPORTED = ("An exported classifier's output ends in a sigmoid, so its model.onnx is not the one finlite "
+                 "exported: re-export the artifact (finlite export) and check it with 'finlite inspect'.")
+_BROKEN = ("passed the value checks, so the model or its preprocessor.json is broken: retrain or re-export the "
+           "artifact and check it with 'finlite inspect'.")
+
+
 def check_scores(scores: np.ndarray, source: str = "", *, unit: str = "row", first: int = 1,
                  probability: bool = False) -> None:
     """Raise :class:`ScoreError` when any score is NaN or infinite, or, with ``probability``
@@ -188,12 +195,8 @@ def check_scores(scores: np.ndarray, source: str = "", *, unit: str = "row", fir
             shown = f" (the first {float(flat[picked[0]])!r})" if kind.startswith("a prob") else ""
             parts.append(f"{kind}{shown} for {len(labels)} of {scores.size} {unit}s"
                          f"{f' of {source}' if source else ''} ({_listed(labels, len(labels), unit)})")
-    if finite.all():  # finite scores outside [0, 1]: not the classifier finlite exported
-        why = ("An exported classifier's output ends in a sigmoid, so its model.onnx is not the one finlite "
-               "exported: re-export the artifact (finlite export) and check it with 'finlite inspect'.")
-    else:
-        why = ("The inputs passed the value checks, so the model or its preprocessor.json is broken: retrain or "
-               "re-export the artifact and check it with 'finlite inspect'.")
+    # Finite scores outside [0, 1] only: not the classifier finlite exported.
+    why = _NOT_EXPORTED if finite.all() else f"The inputs {_BROKEN}"
     error = ScoreError(f"The model returned {' and '.join(parts)}; no decision was made for any of them. {why}")
     error.rows = positions.tolist()  # type: ignore[attr-defined]
     raise error
@@ -217,17 +220,11 @@ def record_score_error(score: float) -> ScoreError:
     """The ScoreError of the single-record fast path (one record, one score that is not finite or,
     for a classifier, not in [0, 1])."""
     if score - score == 0.0:  # finite: a classifier's output outside [0, 1]
-        error = ScoreError(
-            f"The model returned a probability outside [0, 1] ({score!r}) for the record; no decision was made. "
-            "An exported classifier's output ends in a sigmoid, so its model.onnx is not the one finlite "
-            "exported: re-export the artifact (finlite export) and check it with 'finlite inspect'."
-        )
+        error = ScoreError(f"The model returned a probability outside [0, 1] ({score!r}) for the record; no "
+                           f"decision was made. {_NOT_EXPORTED}")
     else:
-        error = ScoreError(
-            f"The model returned a non-finite score ({score!r}) for the record; no decision was made. The "
-            "record passed the value checks, so the model or its preprocessor.json is broken: retrain or "
-            "re-export the artifact and check it with 'finlite inspect'."
-        )
+        error = ScoreError(f"The model returned a non-finite score ({score!r}) for the record; no decision was "
+                           f"made. The record {_BROKEN}")
     error.rows = [0]  # type: ignore[attr-defined]
     return error
 
