@@ -102,6 +102,35 @@ def test_a_ready_plan_is_applied_as_it_is(teacher_dir: Path, german_csv: Path, t
     assert "ready plan" in Recipe.load(tmp_path / "s" / "recipe.yaml").description
 
 
+def test_a_ready_plan_that_does_not_fit_is_refused_before_anything_trains(teacher_dir: Path, german_csv: Path,
+                                                                           tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # A plan naming a layer the student will not have was refused only after the distillation
+    # had trained (a review, 2026-12-04); a dry run too.
+    common = {"student_hidden": (8,), "config": TINY, "fine_tune": TINY, "timing": False, "progress": False}
+    dry = compress(teacher_dir, german_csv, pruning=MagnitudePruning(sparsity=0.5), plan_only=True, **common)
+    assert dry.plan is not None
+    data = dry.plan.to_dict()
+    misnamed = json.loads(json.dumps(data))
+    misnamed["layers"][0]["name"] = "layers.9"
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the student was trained before the plan was checked")
+
+    monkeypatch.setattr("finlite.recipe.runner.distill_data", no_training)
+    monkeypatch.setattr("finlite.jobs.compress.run_recipe", no_training)
+    narrower = {**common, "student_hidden": (3,)}  # the plan's shapes are another student's
+    for edited, options, message in (
+            (misnamed, common, r"The plan prunes layer 'layers\.9', which this model does not have"),
+            (data, narrower, r"The plan was made for layer 'layers\.0' of shape \[\d+, 72\].* make a new plan")):
+        plan = PruningPlan.from_dict(edited)
+        for dry_run in (False, True):
+            with pytest.raises(ConfigError, match=message):
+                compress(teacher_dir, german_csv, plan=plan, plan_only=dry_run, out=None if dry_run else tmp_path / "s",
+                         **options)
+    assert not (tmp_path / "s").exists()
+
+
 def test_recipe_and_classic_options_do_not_mix(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
     recipe = Recipe(steps=[Step(Distillation(hidden=(8,)))])
     with pytest.raises(ConfigError, match=r"recipe= and pruning=.*Pass recipe= alone"):

@@ -35,7 +35,7 @@ from finlite.methods.targets import DistillData, distill_data, teacher_logits
 from finlite.models.base import FinliteModel
 from finlite.models.gbdt import remembering_scores
 from finlite.recipe.gates import DECISION_METRICS, GateResult, decision_check, evaluate_candidate
-from finlite.recipe.runner import RecipeResult, StepRecord, run_recipe
+from finlite.recipe.runner import RecipeResult, StepRecord, check_ready_plan, run_recipe
 from finlite.recipe.spec import Recipe, Step
 from finlite.tasks import get_task, series_rows
 from finlite.training.loop import TrainConfig, auto_batch_size
@@ -554,6 +554,10 @@ def compress(
                                 pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
     if config is None:  # train_overrides apply to finlite's defaults only (see _setup)
         recipe = cap_epochs(recipe, (train_overrides or {}).get("epochs"))
+    if plan is not None:  # before the distillation trains, in a dry run too (run_recipe checks it again)
+        model = setup.art.model  # a boosted one has no parameters: only a distillation makes a prunable model
+        check_ready_plan(recipe, model if next(model.parameters(), None) is not None else None, setup.prepared,
+                         plan)
     if plan_only:
         return _dry_run(setup, recipe, plan=plan, on_step=on_step)
     return _run(setup, recipe, plan=plan, out=out, overwrite=overwrite, timing=timing, on_step=on_step,

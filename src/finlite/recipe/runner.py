@@ -127,6 +127,46 @@ def _check_layer_names(recipe: Recipe, initial: FinliteModel | None, data: Split
                                   f"{', '.join(names)}.", param="layer_sparsity")
 
 
+def check_ready_plan(recipe: Recipe, initial: FinliteModel | None, data: SplitArrays, plan: PruningPlan) -> None:
+    """Refuse a ready pruning ``plan`` that the recipe's pruning step would refuse, before
+    anything trains: a plan naming a layer its model will not have, of other shapes, or leaving
+    no path to the output was refused only after the distillation before it had trained for
+    minutes (a review, 2026-12-04).
+
+    The model the pruning step gets is followed by its structure, as for ``layer_sparsity``: a
+    distillation makes a fresh, untrained student of the method's widths, and the plan is
+    applied to a copy of it (the checks read the layers' shapes and the plan's indices, not the
+    weights). Any other step before it ends the check: the step applies the plan for itself.
+    ``initial`` is the model the recipe starts from (a torch teacher, a ready student; None for a
+    boosted teacher, which only a distillation turns into something prunable).
+    """
+    from finlite.methods.distill import Distillation, HintDistillation, RegressionDistillation, make_student
+    from finlite.methods.prune import PRUNING_METHODS, apply_plan
+
+    model = initial
+    x = data.x_train
+    for i, step in enumerate(recipe.steps):
+        method = step.method
+        if isinstance(method, (Distillation, RegressionDistillation, HintDistillation)):
+            try:
+                model = make_student(method, int(x.shape[-1]), rows=len(x), window=int(x.shape[1]) if x.ndim == 3
+                                     else None)
+            except ConfigError:
+                return  # the step itself says what is wrong with it
+            continue
+        if not isinstance(method, PRUNING_METHODS):
+            return
+        if model is None:
+            return
+        try:
+            apply_plan(model, plan)
+        except UnsupportedModelError:
+            return  # the step refuses this model for itself, with its own message
+        except ConfigError as exc:  # an unusable plan stays one (UnusablePlanError), as the step raises it
+            raise type(exc)(f"{_step_label(recipe, i, step.name)}: {exc}", param=exc.param) from None
+        return
+
+
 def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cutoff: float | None, seed: int,
                train: TrainConfig, fine_tune: TrainConfig, teacher_bytes: int,
                train_logits: np.ndarray | None = None, timing: bool = False,
@@ -180,6 +220,8 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
     initial = start if start is not None else (teacher if is_torch else None)
     if plan is None:  # a ready plan replaces what layer_sparsity would choose
         _check_layer_names(recipe, initial, data)
+    else:
+        check_ready_plan(recipe, initial, data, plan)
     # Before any training: the teacher's own predictions and metrics, and whether its operating
     # point makes decisions at all (a decision gate there would check nothing).
     p_teacher = task.scores(teacher, data.x_val)
