@@ -305,3 +305,27 @@ def check_fraction(owner: str, name: str, value: float, *, low_open: bool = Fals
         hi = "1)" if high_open else "1]"
         raise param_error(owner, name, f"a number in {lo}, {hi}", value)
     return float(value)
+
+
+def not_csv_text(path: Path) -> str | None:
+    """What a file named as CSV holds instead of CSV text, from its first 4 KiB, or None: Arrow read
+    a gzip or Parquet file as rows of garbage ("line 2 has 2 field(s)") and a zip or a binary file
+    as "Empty CSV file"; pandas told all of them "not UTF-8 text" (reviews, 2026-12-04). ``score``
+    asks when Arrow refuses a file, :func:`finlite.data.io.read_table` before it reads one."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    gz = path.name.lower().endswith(".gz")
+    if head.startswith(b"\x1f\x8b") and not gz:
+        return "the file is gzip-compressed; name it .csv.gz (or .tsv.gz), which finlite reads as such"
+    if head.startswith(b"PAR1"):
+        return "the file is Parquet, not CSV; name it .parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "the file is a zip archive (an Excel .xlsx workbook is one); export the sheet as CSV (CSV UTF-8)"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and not gz:
+        return "the file is UTF-16 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)"
+    if b"\x00" in head and not gz:
+        return "the file holds NUL bytes: it is binary, not CSV text; pass the CSV or Parquet file itself"
+    return None

@@ -491,6 +491,14 @@ def test_a_file_named_csv_that_is_not_csv_text_says_what_it_is(exported_dir: Pat
     with pytest.raises(DataError, match=r"Cannot read '.*book\.csv' as CSV .*: " + said):
         score_file(Predictor(exported_dir), src, tmp_path / "o.csv")
     assert not (tmp_path / "o.csv").exists()
+    # Training and evaluation read a table through read_table (pandas), which told all of them
+    # "not UTF-8 text" (a review, 2026-12-04).
+    from finlite.data.io import read_table
+
+    with pytest.raises(DataError, match=r"Data file '.*book\.csv' is not CSV text: " + said):
+        read_table(src)
+    result = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(src)])
+    assert result.exit_code == 2 and re.search(said, " ".join(result.output.split())), result.output
 
 
 def test_an_empty_parquet_file_is_still_checked_for_its_types(exported_dir: Path, german: pd.DataFrame,

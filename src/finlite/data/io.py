@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from finlite._keys import CSV_MISSING
-from finlite._util import sha256_file
+from finlite._util import not_csv_text, sha256_file
 from finlite.errors import DataError
 
 __all__ = ["LINE_SCAN_CHARS", "Table", "csv_records", "data_row_line", "frame_sha256", "read_table"]
@@ -293,6 +293,9 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
             _check_flat_parquet(path)
             frame = pd.read_parquet(path)
         elif name.endswith(_CSV_SUFFIXES):
+            other = not_csv_text(path)  # a gzip, Parquet, xlsx or UTF-16 file read "not UTF-8 text"
+            if other is not None:
+                raise DataError(f"Data file {str(path)!r} is not CSV text: {other}.")
             sep = "\t" if name.endswith(".tsv") else ","
             # Each column's type is read from the whole column, not guessed per block of the file:
             # by block, SBA's ApprovalFY came out as integers in some rows and text in others

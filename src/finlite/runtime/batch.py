@@ -33,6 +33,7 @@ from finlite import _paths
 from finlite._finite import float32_cutoff
 from finlite._keys import CSV_MISSING
 from finlite._limits import PSI_MIN_ROWS
+from finlite._util import not_csv_text
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
@@ -413,35 +414,12 @@ def _separator_hint(header: list[str]) -> str | None:
             "reads commas (tabs for .tsv). Write it with commas, or as .tsv with tabs")
 
 
-def _not_csv_text(path: Path) -> str | None:
-    """What a file named as CSV holds instead of CSV text, from its first bytes, or None: Arrow read
-    a gzip or Parquet file as rows of garbage ("line 2 has 2 field(s)") and a zip or a binary file
-    as "Empty CSV file" (a review, 2026-12-04)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return None
-    gz = path.name.lower().endswith(".gz")
-    if head.startswith(b"\x1f\x8b") and not gz:
-        return "the file is gzip-compressed; name it .csv.gz (or .tsv.gz), which finlite reads as such"
-    if head.startswith(b"PAR1"):
-        return "the file is Parquet, not CSV; name it .parquet"
-    if head.startswith(b"PK\x03\x04"):
-        return "the file is a zip archive (an Excel .xlsx workbook is one); export the sheet as CSV (CSV UTF-8)"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and not gz:
-        return "the file is UTF-16 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)"
-    if b"\x00" in head and not gz:
-        return "the file holds NUL bytes: it is binary, not CSV text; pass the CSV or Parquet file itself"
-    return None
-
-
 def _csv_where(path: Path, delimiter: str, error: BaseException | None = None) -> str:
     """Where a CSV that Arrow refused goes wrong, for its message: the first line whose fields
     are not the header's count (Arrow names neither the line nor the fix), and a hint when the
     header looks separated by another character. Read only on failure, within the first
     characters :func:`finlite.data.io.csv_records` scans."""
-    other = _not_csv_text(path)
+    other = not_csv_text(path)
     if other is not None:
         return f": {other}"
     if error is not None and "Empty CSV" in str(error) and path.stat().st_size > _HEADER_BLOCKS[-1]:
