@@ -485,6 +485,28 @@ def new_old_name(out: Path) -> Path:
             return old
 
 
+def make_parents(out: PathLike) -> list[Path]:
+    """Make the folders ``out`` goes in; return those it made, deepest first, for
+    :func:`remove_made` (a failed run then leaves no folder it made behind)."""
+    made: list[Path] = []
+    folder = Path(out).parent
+    while not folder.exists() and folder != folder.parent:
+        made.append(folder)
+        folder = folder.parent
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    return made
+
+
+def remove_made(made: Iterable[Path]) -> None:
+    """Remove folders :func:`make_parents` made, deepest first, each only while empty: anything
+    written there since stays."""
+    for folder in made:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
 def new_temp_file(out: PathLike) -> Path:
     """Create (empty, exclusively, private: 0600) and return a sibling file ``.NAME.<pid>-<tag>.tmp``
     of ``out``; scores and plans stay private to their owner, as they always were."""

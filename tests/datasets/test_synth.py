@@ -158,6 +158,19 @@ def test_api_errors_are_finlite_errors(tmp_path: Path) -> None:
         synth_portfolio(10, seed=-3)
 
 
+def test_a_failed_write_leaves_no_folder_it_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The folders made for -o stayed after a refusal (a review, 2026-12-04); score removed its own.
+    monkeypatch.setattr("finlite.datasets.synth._free_disk", lambda folder: 1000)
+    out = tmp_path / "new" / "deeper" / "book.parquet"
+    with pytest.raises(ConfigError, match=r"A book of 5,000 rows needs about .* is free there"):
+        write_portfolio(out, 5000)
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(ConfigError, match="is free there"):
+        write_portfolio(tmp_path / "kept" / "book.parquet", 5000)
+    assert (tmp_path / "kept").is_dir()  # a folder that was there before stays
+
+
 def test_csv_output_has_the_same_rows(tmp_path: Path) -> None:
     csv, parquet = tmp_path / "book.csv", tmp_path / "book.parquet"
     write_portfolio(csv, 500, seed=9)

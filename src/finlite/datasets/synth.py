@@ -294,24 +294,27 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
                         param="out")
     _paths.check_replaceable_file(dst, overwrite=overwrite, option="out")
     _paths.check_writable_file(dst, "out")  # before the disk-space check, which would blame --rows
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    _paths.clean_file_leftovers(dst.parent, dst.name)
-    free = _free_disk(dst.parent)
-    need = rows * (_BYTES_PER_ROW * (3 if kind == "csv" else 1))
-    if free is not None and need > free:
-        raise ConfigError(f"A book of {rows:,} rows needs about {_limits.format_bytes(need)} at {str(dst)!r}, but "
-                          f"only {_limits.format_bytes(free)} is free there; ask for fewer rows or write elsewhere.",
-                          param="rows")
     workers = max(1, min(threads or _limits.available_cores(), 8))
     # workers + 1 chunks in flight, each held as numpy blocks and as Arrow columns (about 120 bytes a row).
     _limits.check_memory(min(chunk_rows, rows) * 120 * (workers + 2), f"--chunk-rows {chunk_rows:,}",
                          "use a smaller --chunk-rows (the default is 262144) or fewer --threads")
-    start = time.perf_counter()
-    intercept = calibrate_intercept(default_rate)
-    tmp = _paths.new_temp_file(dst)
+    # Folders made for the output are removed again if the run fails (they were left: a review,
+    # 2026-12-04), as score's are.
+    made = _paths.make_parents(dst)
     writer: Any = None
+    tmp: Path | None = None
     written = defaults = 0
     try:
+        _paths.clean_file_leftovers(dst.parent, dst.name)
+        free = _free_disk(dst.parent)
+        need = rows * (_BYTES_PER_ROW * (3 if kind == "csv" else 1))
+        if free is not None and need > free:
+            raise ConfigError(f"A book of {rows:,} rows needs about {_limits.format_bytes(need)} at {str(dst)!r}, "
+                              f"but only {_limits.format_bytes(free)} is free there; ask for fewer rows or write "
+                              "elsewhere.", param="rows")
+        start = time.perf_counter()
+        intercept = calibrate_intercept(default_rate)
+        tmp = _paths.new_temp_file(dst)
         import pyarrow.csv as pacsv
         import pyarrow.parquet as pq
 
@@ -351,7 +354,9 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
             # The original failure matters, not one from closing the half-written file.
             with contextlib.suppress(Exception):
                 writer.close()
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        _paths.remove_made(made)
         raise
     return SynthSummary(written, defaults, time.perf_counter() - start, dst, dst.stat().st_size, intercept)
 

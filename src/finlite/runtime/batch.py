@@ -464,12 +464,7 @@ class _Writer:
         self.overwrite = overwrite  # else commit never replaces a file that appeared meanwhile
         # The folders made for the output, deepest first: a failed run removes them again (when
         # still empty), so bad input leaves nothing behind.
-        self.made: list[Path] = []
-        folder = out.parent
-        while not folder.exists() and folder != folder.parent:
-            self.made.append(folder)
-            folder = folder.parent
-        out.parent.mkdir(parents=True, exist_ok=True)
+        self.made = _paths.make_parents(out)
         self.out, self.tmp, self.kind = out, _paths.new_temp_file(out), kind
         self.writer: Any = None
         self.sink: Any = None  # the gzip stream of a .csv.gz output, closed after the writer
@@ -531,11 +526,7 @@ class _Writer:
                 self.sink.close()
         finally:
             self.tmp.unlink(missing_ok=True)
-            for folder in self.made:
-                try:
-                    folder.rmdir()  # only an empty folder: anything written there since stays
-                except OSError:
-                    break
+            _paths.remove_made(self.made)
 
 
 def _json_text(value: Any) -> str:
