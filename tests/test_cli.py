@@ -709,6 +709,10 @@ def test_a_library_functions_parameter_reads_as_its_flag() -> None:
     (OSError("Corrupt snappy compressed data."),
      r"^Corrupt snappy compressed data\.; a file this command read is damaged or incomplete"),
     (PermissionError(13, "Permission denied", "runs/x"), r"^Permission denied \(runs/x\); check the path and its "),
+    # Not a file's fault: told as a damaged file or an unwritable output before (a review, 2026-12-04).
+    (ConnectionRefusedError(111, "Connection refused"), r"^Connection refused: a network connection failed; check "
+     r"the address given"),
+    (OSError(24, "Too many open files"), r"^Too many open files: .* too many files open; .*ulimit -n"),
 ])
 def test_an_os_error_says_what_to_do_without_a_none(exc: OSError, said: str) -> None:
     """Arrow's I/O errors name no file and carry no errno: "(None); check the path and its

@@ -353,6 +353,10 @@ _FLAG_CONFIGS = ("MarketSpec", "WalkForward")
 _TRAIN_ONLY = frozenset({"torch", "safetensors", "onnx"})
 
 
+_NETWORK_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.ETIMEDOUT,
+                             errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL, errno.EADDRINUSE})
+
+
 def _os_error(exc: OSError) -> str:
     """An operating-system error as the message a user can act on: the file, when the error names
     one, and the fix its cause calls for. Arrow's I/O errors carry neither a file nor an errno,
@@ -368,6 +372,15 @@ def _os_error(exc: OSError) -> str:
         return f"{text}{where}: the disk is full; free space or write the output elsewhere. Nothing was replaced."
     if code == errno.EROFS:
         return f"{text}{where}: that file system is read-only; write the output elsewhere."
+    if code in (errno.EMFILE, errno.ENFILE):
+        return (f"{text}{where}: this process or the system has too many files open; close other programs, or raise "
+                "the limit of open files (ulimit -n), and run again.")
+    if code == errno.ENOMEM:
+        return f"{text}{where}: the machine ran out of memory; ask for less or free memory, then run again."
+    if code in _NETWORK_ERRNOS:
+        # A file's fault was blamed for a refused connection (a review, 2026-12-04): a Ray address.
+        return (f"{text}{where}: a network connection failed; check the address given (--ray-address, --host) and "
+                "that the service there is running.")
     if exc.filename or code in (errno.EACCES, errno.EPERM, errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
         return f"{text}{where}; check the path and its permissions."
     return (f"{text}; a file this command read is damaged or incomplete, or its output could not be written: check "
