@@ -96,7 +96,9 @@ def test_saved_plan_can_be_edited_and_applied(tmp_path: Path) -> None:
     first = data["layers"][0]
     first["pruned"] = [i for i in first["pruned"] if i != 0][:3]
     first["pruned_count"] = len(first["pruned"])
-    (tmp_path / "plan.json").write_text(json.dumps(data))
+    # Saved as Notepad saves UTF-8, with a byte order mark: refused with "fix the edited value"
+    # before (a review, 2026-12-04).
+    (tmp_path / "plan.json").write_text(json.dumps(data), encoding="utf-8-sig")
     edited = PruningPlan.load(tmp_path / "plan.json")
     assert apply_plan(model, edited).model.hidden == (5, 2)
     assert "layers.0" in edited.summary()

@@ -216,7 +216,9 @@ class PruningPlan:
             if file.is_dir():
                 raise ConfigError(f"Pruning plan {str(file)!r} is a directory; pass the plan's JSON file.")
             # Bounded as it is read: the path could name anything (a device, a pipe).
-            text = read_small_file(file, MAX_PLAN_BYTES).decode("utf-8")
+            # A plan is edited by hand, and some editors (Notepad) save UTF-8 with a byte order mark:
+            # it was refused with "fix the edited value" (a review, 2026-12-04). The mark is dropped.
+            text = read_small_file(file, MAX_PLAN_BYTES).decode("utf-8-sig")
             # Strict: NaN/Infinity, and a key given twice (a second "layers" silently replaced the first).
             data = strict_json_loads(text)
         except FileTooLarge as exc:
