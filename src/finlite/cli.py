@@ -1796,9 +1796,6 @@ def serve(
         _paths.check_not_input(audit_log, {"artifact": artifact, "--token-file": token_file,
                                            "--reason-codes file": reason_codes}, "--audit-log", replaceable=False)
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        _echo(f"warning: binding {host}; the service is reachable from other machines"
-              + ("" if token_file else " and needs no token"), err=True)
     # Options, token file, audit log and artifact are all checked before the port is bound.
     run_service(artifact, host=host, port=port, token_file=token_file, audit_log=None if no_audit else audit_log,
                 audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log,

@@ -1677,6 +1677,9 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         reasons=reasons, reason_codes=text(reason_codes)))
     _check_bindable(host, port)
     say = announce or (lambda line: None)
+    if host not in ("127.0.0.1", "localhost", "::1"):  # after the check: no warning for an address refused
+        say(f"warning: binding {host}; the service is reachable from other machines"
+            + ("" if token_file else " and needs no token"))
     predictor, token, audit = _open(settings)
     if audit is not None and audit.warning:
         say(f"warning: {audit.warning}")
