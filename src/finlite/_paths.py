@@ -185,6 +185,7 @@ def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[objec
     Raises:
         ConfigError: the output overlaps an input; the message names both and how to fix it.
     """
+    _check_name_lengths(Path(out), option, ConfigError)  # before anything looks the path up
     items = inputs.items() if isinstance(inputs, Mapping) else (("input", p) for p in inputs)
     out_real = _real(out)
     for label, path in items:
@@ -286,9 +287,9 @@ def _artifact_files(path: Path) -> set[str] | None:
     from finlite._manifest import FORMAT, MANIFEST, SIGNATURE
 
     manifest = path / MANIFEST
-    if not manifest.is_file() or manifest.is_symlink():
-        return None
-    try:
+    try:  # is_file raises for a name too long (ENAMETOOLONG): no artifact there either way
+        if not manifest.is_file() or manifest.is_symlink():
+            return None
         if manifest.stat().st_size > 64 << 20:  # no manifest is this big; do not read a huge file
             return None
         data = json.loads(manifest.read_text(encoding="utf-8"))
@@ -360,7 +361,9 @@ def check_replaceable_file(out: PathLike, *, overwrite: bool, option: str = "out
     Raises:
         DataError: ``out`` exists and ``overwrite`` is false, or it is a folder, a device or
             anything else that is not a regular file.
+        ConfigError: a name in ``out`` is too long for the file system.
     """
+    _check_name_lengths(Path(out), option, ConfigError)  # before anything looks the path up
     check_outside_artifacts(out, option)
     path = Path(out)
     if not os.path.lexists(path):
@@ -436,9 +439,31 @@ def check_writable_file(path: PathLike, option: str, *, expect_json_format: str 
     check_folder_writable(target, option, ConfigError)
 
 
+#: The longest name of one file or folder most file systems take (ext4, XFS, APFS, NTFS: 255).
+NAME_MAX = 255
+
+
+def _check_name_lengths(target: Path, option: str, error: type[FinliteError]) -> None:
+    """Refuse a path with a name too long for the file system, naming it: a 300-character folder
+    name was told as "File name too long" of an artifact's manifest.json, a file finlite only
+    looked for (a review, 2026-12-04). The output's own name must leave room for the temporary
+    name it is written under first (``.NAME.<pid>-<tag>.tmp``)."""
+    extra = len(f"..old-{os.getpid()}-{_tag()}.tmp".encode())
+    parts = target.parts
+    for i, part in enumerate(parts):
+        size = len(part.encode("utf-8", "surrogateescape"))
+        last = i == len(parts) - 1
+        if size > NAME_MAX or (last and size + extra > NAME_MAX):
+            room = f"; finlite writes it under a temporary name {extra} bytes longer first, so it may have at most " \
+                f"{NAME_MAX - extra}" if last else f"; a name may have at most {NAME_MAX}"
+            raise error(f"{_spelled(option, target)} cannot be written: the name {part[:40]!r}… is {size} bytes long"
+                        f"{room}. Choose a shorter name.", param=_param(option))
+
+
 def check_folder_writable(target: Path, option: str, error: type[FinliteError]) -> None:
     """Raise ``error`` unless a new entry can be made beside ``target`` (its folder exists and
     takes a new file, or the nearest existing ancestor is a writable folder)."""
+    _check_name_lengths(target, option, error)
     folder = target.parent
     existing = folder
     while not existing.exists() and existing != existing.parent:

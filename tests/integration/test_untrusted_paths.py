@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -94,6 +95,22 @@ def test_an_unwritable_output_is_named_as_given(exported_dir: Path, german_csv: 
         assert code == 2 and "-o '/proc/x.csv' cannot be written" in output and ".tmp" not in output, output
     code, output = _run(["report", str(exported_dir), str(german_csv), "--out", "/proc/x"])
     assert code == 2 and "--out '/proc/x' cannot be written" in output and ".tmp" not in output, output
+
+
+def test_a_name_too_long_for_the_file_system_is_named(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    # A 300-character folder name was told as "File name too long" of an artifact's manifest.json,
+    # a file finlite only looked for (a review, 2026-12-04).
+    folder, name = tmp_path / ("a" * 300), "b" * 240 + ".csv"
+    for args, said in (
+            (["score", str(exported_dir), str(german_csv), "-o", str(folder / "s.csv")],
+             r"the name 'a{40}'… is 300 bytes long; a name may have at most 255\. Choose a shorter name"),
+            (["score", str(exported_dir), str(german_csv), "-o", str(tmp_path / name)],
+             r"the name 'b{40}'… is 244 bytes long; finlite writes it under a temporary name \d+ bytes longer first"),
+            (["train", str(german_csv), "--target", "creditability", "--out", str(folder)], r"is 300 bytes long"),
+            (["datasets", "synth", "--rows", "10", "-o", str(folder / "b.csv")], r"is 300 bytes long")):
+        code, output = _run(args)
+        assert code == 2 and re.search(said, output) and "manifest.json" not in output, output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_serve_refuses_a_token_file_that_is_a_pipe(exported_dir: Path, fifo: Path) -> None:
