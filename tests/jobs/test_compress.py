@@ -131,6 +131,20 @@ def test_a_ready_plan_that_does_not_fit_is_refused_before_anything_trains(teache
     assert not (tmp_path / "s").exists()
 
 
+@pytest.mark.parametrize("source", ["quantiles", "teacher"])
+def test_a_ready_plan_for_a_student_with_input_bins_is_checked_against_that_student(
+        teacher_dir: Path, boosted_dir: Path, german_csv: Path, source: str) -> None:
+    # Input bins widen the student's first layer: the check built the student without them and
+    # refused every such plan (a review, 2026-12-04). Bins from a teacher need a boosted one.
+    teacher = teacher_dir if source == "quantiles" else boosted_dir
+    common = {"student_hidden": (8,), "config": TINY, "fine_tune": TINY, "timing": False, "progress": False,
+              "distillation": Distillation(input_bins=8, input_bins_from=source)}
+    dry = compress(teacher, german_csv, pruning=MagnitudePruning(sparsity=0.5), plan_only=True, **common)
+    assert dry.plan is not None and dry.plan.layers[0].shape[1] > 72  # the binned columns
+    again = compress(teacher, german_csv, plan=dry.plan, plan_only=True, **common)
+    assert again.plan is not None and again.plan.layers[0].shape == dry.plan.layers[0].shape
+
+
 def test_recipe_and_classic_options_do_not_mix(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
     recipe = Recipe(steps=[Step(Distillation(hidden=(8,)))])
     with pytest.raises(ConfigError, match=r"recipe= and pruning=.*Pass recipe= alone"):

@@ -556,8 +556,8 @@ def compress(
         recipe = cap_epochs(recipe, (train_overrides or {}).get("epochs"))
     if plan is not None:  # before the distillation trains, in a dry run too (run_recipe checks it again)
         model = setup.art.model  # a boosted one has no parameters: only a distillation makes a prunable model
-        check_ready_plan(recipe, model if next(model.parameters(), None) is not None else None, setup.prepared,
-                         plan)
+        check_ready_plan(recipe, model, model if next(model.parameters(), None) is not None else None,
+                         setup.prepared, plan)
     if plan_only:
         return _dry_run(setup, recipe, plan=plan, on_step=on_step)
     return _run(setup, recipe, plan=plan, out=out, overwrite=overwrite, timing=timing, on_step=on_step,

@@ -127,30 +127,41 @@ def _check_layer_names(recipe: Recipe, initial: FinliteModel | None, data: Split
                                   f"{', '.join(names)}.", param="layer_sparsity")
 
 
-def check_ready_plan(recipe: Recipe, initial: FinliteModel | None, data: SplitArrays, plan: PruningPlan) -> None:
+def check_ready_plan(recipe: Recipe, teacher: FinliteModel, initial: FinliteModel | None, data: SplitArrays,
+                     plan: PruningPlan) -> None:
     """Refuse a ready pruning ``plan`` that the recipe's pruning step would refuse, before
     anything trains: a plan naming a layer its model will not have, of other shapes, or leaving
     no path to the output was refused only after the distillation before it had trained for
     minutes (a review, 2026-12-04).
 
     The model the pruning step gets is followed by its structure, as for ``layer_sparsity``: a
-    distillation makes a fresh, untrained student of the method's widths, and the plan is
-    applied to a copy of it (the checks read the layers' shapes and the plan's indices, not the
-    weights). Any other step before it ends the check: the step applies the plan for itself.
-    ``initial`` is the model the recipe starts from (a torch teacher, a ready student; None for a
-    boosted teacher, which only a distillation turns into something prunable).
+    distillation makes a fresh, untrained student as its handler makes it (the method's widths,
+    its input bins from ``teacher`` or the rows, the task's output), and the plan is applied to a
+    copy of it (the checks read the layers' shapes and the plan's indices, not the weights). Any
+    other step before it ends the check: the step applies the plan for itself. ``initial`` is the
+    model the recipe starts from (a torch teacher, a ready student; None for a boosted teacher,
+    which only a distillation turns into something prunable).
     """
-    from finlite.methods.distill import Distillation, HintDistillation, RegressionDistillation, make_student
+    from finlite.methods.distill import (
+        Distillation,
+        HintDistillation,
+        RegressionDistillation,
+        make_student,
+        student_bins,
+    )
     from finlite.methods.prune import PRUNING_METHODS, apply_plan
 
     model = initial
     x = data.x_train
+    # As distill_data and the distillation handler choose it: soft targets for a task that decides.
+    task = "classification" if get_task(data.task).decides else "regression"
     for i, step in enumerate(recipe.steps):
         method = step.method
         if isinstance(method, (Distillation, RegressionDistillation, HintDistillation)):
             try:
+                # The student exactly as _distill builds it (input bins widen its first layer).
                 model = make_student(method, int(x.shape[-1]), rows=len(x), window=int(x.shape[1]) if x.ndim == 3
-                                     else None)
+                                     else None, task=task, bins=student_bins(method, teacher, x))
             except ConfigError:
                 return  # the step itself says what is wrong with it
             continue
@@ -221,7 +232,7 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
     if plan is None:  # a ready plan replaces what layer_sparsity would choose
         _check_layer_names(recipe, initial, data)
     else:
-        check_ready_plan(recipe, initial, data, plan)
+        check_ready_plan(recipe, teacher, initial, data, plan)
     # Before any training: the teacher's own predictions and metrics, and whether its operating
     # point makes decisions at all (a decision gate there would check nothing).
     p_teacher = task.scores(teacher, data.x_val)
