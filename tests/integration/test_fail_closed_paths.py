@@ -412,25 +412,50 @@ def test_the_reason_for_a_refused_number_does_not_depend_on_how_it_was_written()
 @pytest.mark.parametrize("kind", ["timestamp", "date"])
 def test_a_date_in_a_categorical_column_is_refused_not_scored_as_unseen(exported_dir: Path, german: pd.DataFrame,
                                                                         tmp_path: Path, kind: str) -> None:
-    # Training never takes a date as a category, so every row scored as an unseen category, with
-    # a warning only (a review, 2026-12-04).
+    # Training never took a date there (its categories are codes such as 'A43'), so every row
+    # scored as an unseen category, with a warning only (a review, 2026-12-04). Judged from the
+    # type and the training keys: the same in every chunk, with nulls or without, on every path.
     from finlite.runtime.batch import score_file
 
     rows = german.head(30).drop(columns=["creditability"])
     dates = pd.Series(pd.date_range("2024-01-01", periods=len(rows), freq="D"))
     rows["purpose"] = dates if kind == "timestamp" else dates.dt.date
+    rows.loc[5:, "purpose"] = None  # mostly null: still the wrong column
     src, out = tmp_path / "book.parquet", tmp_path / "scores.csv"
     rows.to_parquet(src, index=False)
-    with pytest.raises(DataError, match=r"Categorical column 'purpose' in .*book\.parquet has type (timestamp|date32)"
-                                        r".*, a date or time, and none of its values is a category the model was"):
-        score_file(Predictor(exported_dir), src, out)
-    assert not out.exists()
     predictor = Predictor(exported_dir)
+    for chunk in (7, 1000):
+        with pytest.raises(DataError, match=r"Categorical column 'purpose' in .*book\.parquet has type (timestamp|date32)"
+                                            r".*, a date or time, but the model was trained on categories \(such as "
+                                            r"'radio/television'.*\) that no date or time reads as"):
+            score_file(predictor, src, out, chunk_rows=chunk)
+    assert not out.exists()
     for frame in (rows, rows.head(3)):  # the Arrow route, and the training encoder's (small frames)
-        with pytest.raises(DataError, match=r"Categorical column 'purpose' in the DataFrame .*dates or times"):
+        with pytest.raises(DataError, match=r"Categorical column 'purpose' in the DataFrame has type .*a date or time"):
             predictor.predict_score(frame)
-    # One value the model knows, and the column scores: a date typed as such is not refused for
-    # its type alone (a model trained on date text matches Parquet dates).
-    mixed = rows.astype({"purpose": object})
-    mixed.loc[0, "purpose"] = german["purpose"].iloc[0]
-    assert len(predictor.predict_score(mixed)) == len(rows)
+
+
+def test_a_model_trained_on_date_text_scores_parquet_dates(german: pd.DataFrame, tmp_path: Path) -> None:
+    # The refusal above must not touch a model whose categories are dates: its keys are date text,
+    # which a Parquet date reads as.
+    import finlite
+    from finlite.runtime.batch import score_file
+    from finlite.training.loop import TrainConfig
+
+    frame = german.head(300).copy()
+    frame["opened"] = [f"2024-0{1 + i % 3}-01" for i in range(len(frame))]
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    out = tmp_path / "model"
+    finlite.train(tmp_path / "train.csv", target="creditability", categorical=["opened"], hidden=(8,),
+                  config=TrainConfig(epochs=2, progress=False), out=out)
+    from finlite.jobs.export import export_artifact
+
+    export_artifact(out, tmp_path / "train.csv")
+    book = frame.drop(columns=["creditability"]).head(40)
+    book["opened"] = pd.to_datetime(book["opened"]).dt.date
+    book.loc[3, "opened"] = None
+    book.to_parquet(tmp_path / "book.parquet", index=False)
+    for chunk in (7, 1000):
+        summary = score_file(Predictor(out), tmp_path / "book.parquet", tmp_path / f"s{chunk}.csv", chunk_rows=chunk)
+        assert summary.rows == 40
+    assert len(Predictor(out).predict_score(book)) == 40

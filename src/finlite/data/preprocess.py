@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from finlite import _limits, _spec
-from finlite._keys import MISSING, OTHER, key_aliases, label_key
+from finlite._keys import MISSING, OTHER, date_column_refusal, key_aliases, label_key
 from finlite._money import MONEY
 from finlite._util import dump_json, param_error, write_text_atomic
 from finlite.data.io import without_views
@@ -190,27 +190,23 @@ class _Valued:
         return table[np.where(codes < 0, len(self.values), codes)]
 
 
-def _refuse_unmatched_dates(series: pd.Series, unseen: np.ndarray, source: str) -> None:
+def _refuse_dates(series: pd.Series, part: _Categorical | _Valued, source: str) -> None:
     """Refuse a category column of dates or times (typed so, or holding date and time objects)
-    none of whose values is a training category, as the runtime's Arrow path does
-    (:meth:`finlite.runtime.encoder.Encoder.prepare_arrow`): every row scored as an unseen
-    category, with a warning only (a review, 2026-12-04). ``unseen`` marks each row whose key
-    training never saw."""
-    if not unseen.any():
-        return
-    present = series.notna().to_numpy()
-    if not present.any() or (present & ~unseen).any():
-        return
+    when no training key reads as one, as the runtime's Arrow path does
+    (:func:`finlite._keys.date_column_refusal`): every row scored as an unseen category, with a
+    warning only (a review, 2026-12-04). ``part``'s training keys are read only for such a column."""
     dtype = series.dtype
     temporal = pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype) \
         or isinstance(dtype, pd.PeriodDtype)
     if not temporal and pd.api.types.is_object_dtype(dtype):
-        temporal = all(isinstance(v, (datetime.date, datetime.time, datetime.timedelta, np.datetime64, np.timedelta64))
-                       for v in series[present].unique())
+        first = series.first_valid_index()
+        stamp = (datetime.date, datetime.time, datetime.timedelta, np.datetime64, np.timedelta64)
+        temporal = first is not None and isinstance(series[first], stamp) \
+            and all(isinstance(v, stamp) for v in series.dropna().unique())
     if temporal:
-        raise DataError(f"Categorical column {str(series.name)!r} in {source} holds dates or times ({dtype}), and "
-                        "none of its values is a category the model was trained on: check that the column is the "
-                        "one the model was trained on, and write its values as in training (as text).")
+        refusal = date_column_refusal(str(series.name), str(dtype), [*part.categories, *part.other], source)
+        if refusal is not None:
+            raise DataError(refusal)
 
 
 def _with_aliases(distinct: np.ndarray, index: pd.Index) -> np.ndarray:
@@ -504,15 +500,14 @@ class Preprocessor:
         col = indicator
         for val in self._valued():
             codes, distinct = self._key_codes(frame[val.name], source)
-            keys = _with_aliases(distinct, val.known)
-            _refuse_unmatched_dates(frame[val.name], (val.known.get_indexer(pd.Index(keys)) < 0)[codes], source)
-            out[:, col] = val.lookup(keys)[codes]
+            _refuse_dates(frame[val.name], val, source)
+            out[:, col] = val.lookup(_with_aliases(distinct, val.known))[codes]
             col += 1
         rows = np.arange(n)
         for cat in self._onehot():
             codes, distinct = self._key_codes(frame[cat.name], source)
+            _refuse_dates(frame[cat.name], cat, source)
             codes = cat.index.get_indexer(pd.Index(_with_aliases(distinct, cat.index)))[codes]
-            _refuse_unmatched_dates(frame[cat.name], codes < 0, source)
             kept = len(cat.categories)
             # A rare training value -> the other column; unseen -> the last one.
             codes = np.where(codes < 0, cat.width - 1, np.minimum(codes, kept))

@@ -22,7 +22,7 @@ import numpy as np
 
 from finlite._finite import F32_MAX as _F32_MAX
 from finlite._finite import NUMBER_SPACES, table_value_error, value_bounds, value_reason
-from finlite._keys import NOT_ONE_VALUE, category_key, is_missing_marker, look_up
+from finlite._keys import NOT_ONE_VALUE, category_key, date_column_refusal, is_missing_marker, look_up
 from finlite._money import MONEY, MONEY_PATTERN, money_value
 from finlite.errors import DataError
 from finlite.runtime import _arrownp, _fastenc
@@ -120,6 +120,9 @@ class Encoder:
         self.fields = [n[0] for n in self.numeric] + [c[0] for c in categorical]
         #: Every field encoded as a category (one-hot or valued): batch readers dictionary-encode these.
         self.category_fields = [c[0] for c in categorical]
+        #: Each category field's training keys (kept and rare values): a date-typed column is judged
+        #: against them (:func:`finlite._keys.date_column_refusal`).
+        self.category_keys = {c[0]: [*c[2], *c[3]] for c in categorical}
 
     # -- one record: the fast path -----------------------------------------------------------
     def encode_record(self, record: Mapping[str, Any], index: int = 0,
@@ -330,6 +333,10 @@ class Encoder:
                     or getattr(pa.types, "is_binary_view", lambda _: False)(inner):
                 raise DataError(f"Categorical column {name!r} in {source} has type {kind}; the model needs one "
                                 "category (text or a number) per row there. Flatten the column or write it as text.")
+            if pa.types.is_temporal(inner):
+                refusal = date_column_refusal(name, str(kind), self.category_keys[name], source)
+                if refusal is not None:
+                    raise DataError(refusal)
         n = batch.num_rows
         # Category lookups are built once per distinct dictionary (see runtime/_fastenc.py).
         lookups = self.__dict__.get("_lookups") or self.__dict__.setdefault("_lookups", _fastenc.LookupCache())
@@ -380,23 +387,7 @@ class Encoder:
                     unseen[name] = count
                     values[gaps] = default
             columns.append((col, values))
-        self._refuse_unmatched_dates(batch, unseen, source, pa)
         return _fastenc.ArrowRows(n, leading, columns, plans, unseen)
-
-    @staticmethod
-    def _refuse_unmatched_dates(batch: Any, unseen: Mapping[str, int], source: str, pa: Any) -> None:
-        """Refuse a category column typed as a date or time none of whose values is a training
-        category: the wrong column, or the right one mistyped (a timestamp's text is never the
-        CSV's date). Every row scored as an unseen category, with a warning only (a review,
-        2026-12-04). A date column whose values do match (a model trained on date text, scored from
-        Parquet dates) scores."""
-        for name, count in unseen.items():
-            column = batch.column(name)
-            kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
-            if pa.types.is_temporal(kind) and count >= len(column) - column.null_count:
-                raise DataError(f"Categorical column {name!r} in {source} has type {column.type}, a date or time, and "
-                                "none of its values is a category the model was trained on: check that the column is "
-                                "the one the model was trained on, and write its values as in training (as text).")
 
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,
