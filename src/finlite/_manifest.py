@@ -48,12 +48,6 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 #: A model kind as finlite's registry names them ("mlp", "gbdt", "sequence" …).
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
-#: Every kind this version writes (the registry, :func:`finlite.models.base.registered_models`,
-#: which the torch-free readers do not import; a test holds the two equal). A well-formed kind
-#: outside it ("foo") was scored through its graph (a review, 2026-12-04): refused, as a model
-#: this version cannot vouch for.
-MODEL_KINDS = frozenset({"gbdt", "logistic", "logistic_int", "mlp", "mlp_int8", "scorecard", "sequence",
-                         "sequence_int8", "tcn", "transformer", "window_mlp", "window_mlp_int8"})
 #: The most inputs or units a layer of a model finlite writes can have: far above any encoding
 #: budget, far below what would make a reader allocate gigabytes from a forged number.
 MAX_LAYER_WIDTH = 1 << 20
@@ -387,9 +381,6 @@ def _check_model_and_schema(model: Mapping[str, Any], schema: Mapping[str, Any],
     kind = model.get("kind")
     if not isinstance(kind, str) or not _KIND.match(kind):
         raise bad("'model.kind'", f"is {kind!r:.60}, not a model kind (lower-case letters, digits and '_')")
-    if kind not in MODEL_KINDS:
-        raise bad("'model.kind'", f"is {kind!r}, a kind this version of finlite does not write (it writes "
-                  f"{', '.join(sorted(MODEL_KINDS))}); export the model again with this version")
     width = model.get("in_features")
     if width is not None and (not _count(width) or not 1 <= width <= MAX_LAYER_WIDTH):
         raise bad("'model.in_features'", f"is {width!r:.40}, not a whole number from 1 to {MAX_LAYER_WIDTH:,}")
