@@ -297,16 +297,25 @@ def test_a_long_csv_header_is_read_and_a_first_line_beyond_a_mebibyte_is_named(e
                                                                                tmp_path: Path) -> None:
     # The header was read from a 64 KiB block: a longer one (a wide table's names) failed as
     # "Empty CSV file" (a review, 2026-12-04). It is read again from the scoring block (1 MiB).
+    # Compressed too: a .csv.gz of a long header is small on disk (a review of the change).
+    import gzip
+
+    from finlite.runtime.ray_engine import _file_columns
+
     frame = german.head(20).copy()
     frame["note_" + "x" * 100_000] = 1  # a column the model does not use, with a 100 kB name
-    src, out = tmp_path / "wide.csv", tmp_path / "scores.csv"
-    frame.to_csv(src, index=False)
     predictor = Predictor(exported_dir)
-    assert score_file(predictor, src, out).rows == 20
-    line = tmp_path / "line.csv"
-    line.write_text(",".join(f"c{i}" for i in range(300_000)))  # 2 MB and no line end
-    with pytest.raises(DataError, match=r"line\.csv.*first line is longer than 1 MiB, with no line end"):
-        score_file(predictor, line, tmp_path / "none.csv")
+    text = ",".join(f"c{i}" for i in range(300_000))  # 2 MB and no line end
+    for name in ("wide.csv", "wide.csv.gz"):
+        src = tmp_path / name
+        frame.to_csv(src, index=False)
+        assert score_file(predictor, src, tmp_path / f"{name}.scores.csv").rows == 20
+        line = tmp_path / name.replace("wide", "line")
+        line.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+        with pytest.raises(DataError, match=r"line\.csv.*first line is longer than 1 MiB, with no line end"):
+            score_file(predictor, line, tmp_path / "none.csv")
+        with pytest.raises(DataError, match=r"line\.csv.*first line is longer than 1 MiB, with no line end"):
+            _file_columns(line, "csv")  # the Ray path's header
     assert not (tmp_path / "none.csv").exists()
 
 

@@ -281,7 +281,8 @@ def csv_header(path: Path) -> list[str]:
                                                                              newlines_in_values=True),
                                        read_options=pacsv.ReadOptions(block_size=block)).schema.names)
         except pa.ArrowInvalid as exc:
-            if block == _HEADER_BLOCKS[-1] or "Empty CSV" not in str(exc) or path.stat().st_size <= block:
+            # The size on disk cannot tell (a .csv.gz of a long header is small): retried whatever it is.
+            if block == _HEADER_BLOCKS[-1] or "Empty CSV" not in str(exc):
                 raise
     raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -414,6 +415,21 @@ def _separator_hint(header: list[str]) -> str | None:
             "reads commas (tabs for .tsv). Write it with commas, or as .tsv with tabs")
 
 
+def _first_line_longer(path: Path, limit: int) -> bool:
+    """Whether the text of ``path`` (decompressed, for a .gz) holds no line end in its first
+    ``limit`` bytes and goes on beyond them."""
+    import gzip
+    import zlib
+
+    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.read(limit + 1)
+    except (OSError, EOFError, zlib.error):
+        return False
+    return len(head) > limit and b"\n" not in head and b"\r" not in head
+
+
 def _csv_where(path: Path, delimiter: str, error: BaseException | None = None) -> str:
     """Where a CSV that Arrow refused goes wrong, for its message: the first line whose fields
     are not the header's count (Arrow names neither the line nor the fix), and a hint when the
@@ -422,7 +438,7 @@ def _csv_where(path: Path, delimiter: str, error: BaseException | None = None) -
     other = not_csv_text(path)
     if other is not None:
         return f": {other}"
-    if error is not None and "Empty CSV" in str(error) and path.stat().st_size > _HEADER_BLOCKS[-1]:
+    if error is not None and "Empty CSV" in str(error) and _first_line_longer(path, _HEADER_BLOCKS[-1]):
         return (f": its first line is longer than {_HEADER_BLOCKS[-1] >> 20} MiB, with no line end in it; a scoring "
                 "file's first line is its column names. Check that the file is a CSV table whose lines end in a "
                 "line feed")

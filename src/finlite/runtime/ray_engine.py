@@ -40,6 +40,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     ScoreSummary,
     _check_columns,
     _check_ids,
+    _csv_where,
     _feature_bins,
     _kind,
     _reference_bins,
@@ -377,7 +378,9 @@ def _file_columns(src: Path, kind: str) -> list[str]:
             return list(pq.read_schema(src).names)
         return csv_header(src)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"Cannot read {str(src)!r} as {'Parquet' if kind == 'parquet' else 'CSV'} ({exc}); "
+        # A CSV's fault told as the local run tells it (what the file holds, a first line too long …).
+        where = "" if kind == "parquet" else _csv_where(src, "\t" if src.name.lower().endswith(".tsv") else ",", exc)
+        raise DataError(f"Cannot read {str(src)!r} as {'Parquet' if kind == 'parquet' else 'CSV'} ({exc}){where}; "
                         "check the file.") from exc
 
 
