@@ -176,6 +176,15 @@ def test_the_compress_report_times_both_models_as_deployed(teacher_dir: Path, ge
     labels = [row[0] for row in summary["tables"][0]["rows"]]
     assert "rows/s (batch 16,384), ONNX Runtime (exported)" in labels
     assert summary["metrics"]["timed"] == {"teacher": "onnx", "student": "onnx"}
+    # One measurement of batch 1 in ONNX Runtime, quoted by the summary and the cost section alike:
+    # two runs gave two p50s and two speed-ups under one label (a validator's audit, 2026-12-04).
+    cost = next(s for s in report["sections"] if s["id"] == "cost")
+    for name in ("teacher", "student"):
+        cell = cost["metrics"]["models"][name]["latency"]["onnxruntime"]["1"]
+        assert (cell["p50_us"], cell["p99_us"]) == (comparison[name]["latency_p50_us"],
+                                                    comparison[name]["latency_p99_us"])
+    speedup = comparison["teacher"]["latency_p50_us"] / comparison["student"]["latency_p50_us"]
+    assert f"({speedup:.2f}× faster)" in cost["summary"]
 
 
 def test_fidelity_warnings_follow_the_recipes_gates() -> None:
