@@ -121,7 +121,7 @@ def test_dry_run_then_apply_edited_plan(teacher_dir: Path, german_csv: Path, tmp
     plan = json.loads(plan_file.read_text())
     plan["layers"][0]["pruned"] = plan["layers"][0]["pruned"][:100]
     plan["layers"][0]["pruned_count"] = 100
-    plan_file.write_text(json.dumps(plan))
+    plan_file.write_text(json.dumps(plan), encoding="utf-8-sig")  # as Notepad saves it: with a byte order mark
     out = tmp_path / "student"
     result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--plan", str(plan_file),
                                  "--out", str(out), "--quiet"])
@@ -138,6 +138,11 @@ def test_dry_run_then_apply_edited_plan(teacher_dir: Path, german_csv: Path, tmp
                                  "--save-plan", str(again), "--student-width", "3", "--epochs", "2", "--quiet"])
     assert result.exit_code == 2 and "make a new plan for this model" in result.output, result.output
     assert not again.exists()
+    # The edited plan, saved with a byte order mark, is still finlite's own: a dry run may replace it.
+    result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--dry-run", "--save-plan",
+                                 str(plan_file), "--sparsity", "0.5", "--quiet"])
+    assert result.exit_code == 0 and json.loads(plan_file.read_text())["layers"][0]["pruned_count"] != 100, \
+        result.output
 
 
 @pytest.mark.parametrize(
@@ -711,7 +716,9 @@ def test_a_library_functions_parameter_reads_as_its_flag() -> None:
     (PermissionError(13, "Permission denied", "runs/x"), r"^Permission denied \(runs/x\); check the path and its "),
     # Not a file's fault: told as a damaged file or an unwritable output before (a review, 2026-12-04).
     (ConnectionRefusedError(111, "Connection refused"), r"^Connection refused: a network connection failed; check "
-     r"the address given"),
+     r"the address given \(--address\)"),
+    (OSError(98, "Address already in use"), r"^Address already in use: another program listens on that address and "
+     r"port; choose another port"),
     (OSError(24, "Too many open files"), r"^Too many open files: .* too many files open; .*ulimit -n"),
 ])
 def test_an_os_error_says_what_to_do_without_a_none(exc: OSError, said: str) -> None:

@@ -104,9 +104,18 @@ _BOOLEAN_SPELLINGS = {"True": True, "TRUE": True, "true": True, "1": True,
                       "False": False, "FALSE": False, "false": False, "0": False}
 
 
+#: A day as pandas and Python write a date ("2024-01-31"), and a timestamp at its midnight as Arrow
+#: writes one ("2024-01-31 00:00:00", with or without fractions of a second or a 'T').
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MIDNIGHT = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?")
+
+
 def key_aliases(key: str, trained: Collection[str]) -> list[str]:
     """The other keys ``key`` may have been trained under, most specific first: its numeric alias
-    (:func:`numeric_alias`), then, for a boolean spelling, the other spellings of that boolean.
+    (:func:`numeric_alias`), a day and its midnight for each other (pandas writes a column of
+    midnights as days, Arrow as timestamps: the same Parquet file scored through ``score`` and a
+    DataFrame gave different scores, a review of 2026-12-04), then, for a boolean spelling, the
+    other spellings of that boolean.
 
     pandas reads ``true`` in a CSV as the boolean True (key "True") while the Arrow path reads
     the text ("true"), and a DataFrame may hold either, or 1/0: without these aliases the same
@@ -121,6 +130,11 @@ def key_aliases(key: str, trained: Collection[str]) -> list[str]:
     alias = numeric_alias(key)
     if alias is not None:
         out.append(alias)
+    day = _MIDNIGHT.fullmatch(key)
+    if day is not None:  # a timestamp at midnight (Arrow's text of one) is the day pandas writes
+        out.append(day.group(1))
+    elif _DAY.fullmatch(key):  # and a date is the midnight of a column trained with times
+        out.append(f"{key} 00:00:00")
     meaning = _BOOLEAN_SPELLINGS.get(key)
     if meaning is not None:
         crossing = _boolean_column(trained)

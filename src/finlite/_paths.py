@@ -185,7 +185,7 @@ def check_not_input(out: PathLike, inputs: Mapping[str, object] | Iterable[objec
     Raises:
         ConfigError: the output overlaps an input; the message names both and how to fix it.
     """
-    _check_name_lengths(Path(out), option, ConfigError)  # before anything looks the path up
+    check_name_lengths(Path(out), option, ConfigError)  # before anything looks the path up
     items = inputs.items() if isinstance(inputs, Mapping) else (("input", p) for p in inputs)
     out_real = _real(out)
     for label, path in items:
@@ -363,7 +363,7 @@ def check_replaceable_file(out: PathLike, *, overwrite: bool, option: str = "out
             anything else that is not a regular file.
         ConfigError: a name in ``out`` is too long for the file system.
     """
-    _check_name_lengths(Path(out), option, ConfigError)  # before anything looks the path up
+    check_name_lengths(Path(out), option, ConfigError)  # before anything looks the path up
     check_outside_artifacts(out, option)
     path = Path(out)
     if not os.path.lexists(path):
@@ -428,8 +428,8 @@ def check_writable_file(path: PathLike, option: str, *, expect_json_format: str 
         raise ConfigError(f"{_spelled(option, target)} is a folder; name a file to write (e.g. plan.json).",
                           param=_param(option))
     if os.path.lexists(target) and expect_json_format is not None:
-        try:
-            data = json.loads(target.read_text(encoding="utf-8")) if target.stat().st_size < 64 << 20 else None
+        try:  # utf-8-sig: a plan re-saved by an editor with a byte order mark is still finlite's own
+            data = json.loads(target.read_text(encoding="utf-8-sig")) if target.stat().st_size < 64 << 20 else None
         except (OSError, ValueError):
             data = None
         if not isinstance(data, dict) or data.get("format") != expect_json_format:
@@ -443,12 +443,14 @@ def check_writable_file(path: PathLike, option: str, *, expect_json_format: str 
 NAME_MAX = 255
 
 
-def _check_name_lengths(target: Path, option: str, error: type[FinliteError]) -> None:
+def check_name_lengths(target: Path, option: str, error: type[FinliteError]) -> None:
     """Refuse a path with a name too long for the file system, naming it: a 300-character folder
     name was told as "File name too long" of an artifact's manifest.json, a file finlite only
     looked for (a review, 2026-12-04). The output's own name must leave room for the temporary
     name it is written under first (``.NAME.<pid>-<tag>.tmp``)."""
-    extra = len(f"..old-{os.getpid()}-{_tag()}.tmp".encode())
+    # The temporary names (.NAME.PID-TAG.tmp, .NAME.tmp-PID-TAG, .NAME.old-PID-TAG) add 15 bytes and
+    # the process id's digits: counted as 7 (the largest Linux pid), so the limit is the same each run.
+    extra = 15 + 7
     parts = target.parts
     for i, part in enumerate(parts):
         size = len(part.encode("utf-8", "surrogateescape"))
@@ -463,7 +465,7 @@ def _check_name_lengths(target: Path, option: str, error: type[FinliteError]) ->
 def check_folder_writable(target: Path, option: str, error: type[FinliteError]) -> None:
     """Raise ``error`` unless a new entry can be made beside ``target`` (its folder exists and
     takes a new file, or the nearest existing ancestor is a writable folder)."""
-    _check_name_lengths(target, option, error)
+    check_name_lengths(target, option, error)
     folder = target.parent
     existing = folder
     while not existing.exists() and existing != existing.parent:

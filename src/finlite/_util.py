@@ -307,11 +307,13 @@ def check_fraction(owner: str, name: str, value: float, *, low_open: bool = Fals
     return float(value)
 
 
-def not_csv_text(path: Path) -> str | None:
+def not_csv_text(path: Path, *, nul_in_header_only: bool = False) -> str | None:
     """What a file named as CSV holds instead of CSV text, from its first 4 KiB, or None: Arrow read
     a gzip or Parquet file as rows of garbage ("line 2 has 2 field(s)") and a zip or a binary file
     as "Empty CSV file"; pandas told all of them "not UTF-8 text" (reviews, 2026-12-04). ``score``
-    asks when Arrow refuses a file, :func:`finlite.data.io.read_table` before it reads one."""
+    asks when Arrow refuses a file, :func:`finlite.data.io.read_table` before it reads one, with
+    ``nul_in_header_only``: a NUL byte in a cell of a readable CSV is pandas' to read (it was, and
+    score reads it), while a binary file has one before its first line ends."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(4096)
@@ -326,6 +328,7 @@ def not_csv_text(path: Path) -> str | None:
         return "the file is a zip archive (an Excel .xlsx workbook is one); export the sheet as CSV (CSV UTF-8)"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) and not gz:
         return "the file is UTF-16 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)"
-    if b"\x00" in head and not gz:
+    looked = head.split(b"\n", 1)[0] if nul_in_header_only else head
+    if b"\x00" in looked and not gz:
         return "the file holds NUL bytes: it is binary, not CSV text; pass the CSV or Parquet file itself"
     return None

@@ -354,7 +354,7 @@ _TRAIN_ONLY = frozenset({"torch", "safetensors", "onnx"})
 
 
 _NETWORK_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.ETIMEDOUT,
-                             errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL, errno.EADDRINUSE})
+                             errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL})
 
 
 def _os_error(exc: OSError) -> str:
@@ -377,10 +377,12 @@ def _os_error(exc: OSError) -> str:
                 "the limit of open files (ulimit -n), and run again.")
     if code == errno.ENOMEM:
         return f"{text}{where}: the machine ran out of memory; ask for less or free memory, then run again."
+    if code == errno.EADDRINUSE:
+        return f"{text}{where}: another program listens on that address and port; choose another port."
     if code in _NETWORK_ERRNOS:
         # A file's fault was blamed for a refused connection (a review, 2026-12-04): a Ray address.
-        return (f"{text}{where}: a network connection failed; check the address given (--ray-address, --host) and "
-                "that the service there is running.")
+        return (f"{text}{where}: a network connection failed; check the address given (--address) and that the "
+                "service there is running.")
     if exc.filename or code in (errno.EACCES, errno.EPERM, errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
         return f"{text}{where}; check the path and its permissions."
     return (f"{text}; a file this command read is damaged or incomplete, or its output could not be written: check "
@@ -1501,6 +1503,7 @@ def _check_demo_outputs(out: Path, data: Path) -> None:
 
     from finlite._util import write_text_atomic
 
+    _paths.check_name_lengths(out, "--out", ConfigError)  # before anything looks into it
     digest = hashlib.sha256(data.read_bytes()).hexdigest()  # a bundled file of a few hundred KB
     marked = (out / DEMO_MARK).is_file() and not (out / DEMO_MARK).is_symlink()
     for part in ("teacher", "student"):

@@ -160,6 +160,18 @@ def test_arrow_nested_category_column_is_a_data_error_naming_it(column: pa.Array
         encoder.encode_arrow(pa.table({"x": [1.0, 2.0], "c": column}), source="book.parquet")
 
 
+@pytest.mark.parametrize("values", [pd.period_range("2024-01", periods=4, freq="M"),
+                                    pd.to_timedelta([1, 2, 1, 2], unit="D"),
+                                    pd.date_range("2024-01-01", periods=4, freq="D")])
+def test_a_category_of_periods_durations_or_days_encodes_its_own_training_frame(values: object) -> None:
+    # The date-typed refusal read a period ('2024-04') or a duration ('1 days') as a date no key
+    # matched, and refused the frame the encoder was fitted on (a review, 2026-12-04).
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("c",))
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": values, "y": [0, 1, 0, 1]})
+    pre = Preprocessor(schema, Encoding(min_category_count=1)).fit(frame)
+    assert pre.transform(frame).shape == (4, pre.n_features)
+
+
 def test_tampered_encoding_values_are_refused(tmp_path: Path) -> None:
     frame = _noise_table(600, 100)
     spec = Preprocessor(infer_schema(frame, "y", categorical=["merchant"])).fit(frame).to_dict()

@@ -452,10 +452,19 @@ def test_a_model_trained_on_date_text_scores_parquet_dates(german: pd.DataFrame,
 
     export_artifact(out, tmp_path / "train.csv")
     book = frame.drop(columns=["creditability"]).head(40)
-    book["opened"] = pd.to_datetime(book["opened"]).dt.date
-    book.loc[3, "opened"] = None
-    book.to_parquet(tmp_path / "book.parquet", index=False)
-    for chunk in (7, 1000):
-        summary = score_file(Predictor(out), tmp_path / "book.parquet", tmp_path / f"s{chunk}.csv", chunk_rows=chunk)
-        assert summary.rows == 40
-    assert len(Predictor(out).predict_score(book)) == 40
+    expected = Predictor(out).predict_score(book)  # the dates as the text the model was trained on
+    # Parquet dates, and timestamps at midnight (Arrow's text of one is '2024-01-01 00:00:00',
+    # which scored as unseen: a review, 2026-12-04), through the file and the DataFrame paths alike.
+    for kind in ("date", "timestamp"):
+        typed = book.copy()
+        stamps = pd.to_datetime(typed["opened"])
+        typed["opened"] = stamps.dt.date if kind == "date" else stamps
+        typed.to_parquet(tmp_path / "book.parquet", index=False)
+        for chunk in (7, 1000):
+            summary = score_file(Predictor(out), tmp_path / "book.parquet", tmp_path / f"{kind}{chunk}.csv",
+                                 chunk_rows=chunk)
+            assert summary.rows == 40 and not summary.unseen, summary.unseen
+            scored = pd.read_csv(tmp_path / f"{kind}{chunk}.csv")["score"].to_numpy()
+            np.testing.assert_allclose(scored, expected, atol=1e-6)
+        np.testing.assert_allclose(Predictor(out).predict_score(typed), expected, atol=1e-6)
+        np.testing.assert_allclose(Predictor(out).predict_score(typed.head(3)), expected[:3], atol=1e-6)

@@ -110,7 +110,15 @@ def test_a_name_too_long_for_the_file_system_is_named(exported_dir: Path, german
             (["datasets", "synth", "--rows", "10", "-o", str(folder / "b.csv")], r"is 300 bytes long")):
         code, output = _run(args)
         assert code == 2 and re.search(said, output) and "manifest.json" not in output, output
+    code, output = _run(["demo", "--out", str(folder)])
+    assert code == 2 and "is 300 bytes long" in output and ".finlite-demo" not in output, output
     assert list(tmp_path.iterdir()) == []
+    # The longest name whose temporary names fit: 255 less 15 bytes and a 7-digit process id.
+    from finlite._paths import check_name_lengths
+
+    check_name_lengths(tmp_path / ("c" * 229 + ".csv"), "-o", ConfigError)
+    with pytest.raises(ConfigError, match=r"is 234 bytes long; finlite writes it under a temporary name 22 bytes"):
+        check_name_lengths(tmp_path / ("c" * 230 + ".csv"), "-o", ConfigError)
 
 
 def test_serve_refuses_a_token_file_that_is_a_pipe(exported_dir: Path, fifo: Path) -> None:

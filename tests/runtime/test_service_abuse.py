@@ -728,8 +728,11 @@ def test_serve_refuses_a_port_in_use_and_a_bad_host(exported_dir: Path) -> None:
     result = CliRunner().invoke(cli, ["serve", str(exported_dir), "--no-audit", "--host", "192.0.2.1"])
     assert result.exit_code == 2 and "--host must be an address of this machine" in result.output
     assert "another --port" not in result.output
-    # "reachable from other machines" was said before the address was refused (a review, 2026-12-04).
+    # "reachable from other machines" was said before the address was refused (a review, 2026-12-04),
+    # and before the artifact was.
     assert "warning: binding" not in result.output
+    result = CliRunner().invoke(cli, ["serve", str(exported_dir.parent / "nowhere"), "--no-audit", "--host", "0.0.0.0"])
+    assert result.exit_code == 2 and "warning: binding" not in result.output, result.output
 
 
 # -- requests that must not be scored: cut short, keys twice, not JSON, another host -----------------

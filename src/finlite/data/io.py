@@ -293,7 +293,8 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
             _check_flat_parquet(path)
             frame = pd.read_parquet(path)
         elif name.endswith(_CSV_SUFFIXES):
-            other = not_csv_text(path)  # a gzip, Parquet, xlsx or UTF-16 file read "not UTF-8 text"
+            # A gzip, Parquet, xlsx, UTF-16 or binary file read "not UTF-8 text".
+            other = not_csv_text(path, nul_in_header_only=True)
             if other is not None:
                 raise DataError(f"Data file {str(path)!r} is not CSV text: {other}.")
             sep = "\t" if name.endswith(".tsv") else ","

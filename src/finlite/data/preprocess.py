@@ -191,16 +191,16 @@ class _Valued:
 
 
 def _refuse_dates(series: pd.Series, part: _Categorical | _Valued, source: str) -> None:
-    """Refuse a category column of dates or times (typed so, or holding date and time objects)
+    """Refuse a category column of dates or timestamps (typed so, or holding such objects)
     when no training key reads as one, as the runtime's Arrow path does
     (:func:`finlite._keys.date_column_refusal`): every row scored as an unseen category, with a
     warning only (a review, 2026-12-04). ``part``'s training keys are read only for such a column."""
     dtype = series.dtype
-    temporal = pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype) \
-        or isinstance(dtype, pd.PeriodDtype)
+    # Days and instants only: a period ('2024Q4') or a duration ('1 days') keys as its own text.
+    temporal = pd.api.types.is_datetime64_any_dtype(dtype)
     if not temporal and pd.api.types.is_object_dtype(dtype):
         first = series.first_valid_index()
-        stamp = (datetime.date, datetime.time, datetime.timedelta, np.datetime64, np.timedelta64)
+        stamp = (datetime.date, np.datetime64)  # datetime.datetime and pandas' Timestamp are dates
         temporal = first is not None and isinstance(series[first], stamp) \
             and all(isinstance(v, stamp) for v in series.dropna().unique())
     if temporal:

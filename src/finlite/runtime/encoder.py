@@ -333,7 +333,7 @@ class Encoder:
                     or getattr(pa.types, "is_binary_view", lambda _: False)(inner):
                 raise DataError(f"Categorical column {name!r} in {source} has type {kind}; the model needs one "
                                 "category (text or a number) per row there. Flatten the column or write it as text.")
-            if pa.types.is_temporal(inner):
+            if pa.types.is_timestamp(inner) or pa.types.is_date(inner):
                 refusal = date_column_refusal(name, str(kind), self.category_keys[name], source)
                 if refusal is not None:
                     raise DataError(refusal)

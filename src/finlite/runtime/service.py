@@ -1677,10 +1677,10 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         reasons=reasons, reason_codes=text(reason_codes)))
     _check_bindable(host, port)
     say = announce or (lambda line: None)
-    if host not in ("127.0.0.1", "localhost", "::1"):  # after the check: no warning for an address refused
+    predictor, token, audit = _open(settings)
+    if host not in ("127.0.0.1", "localhost", "::1"):  # after the checks: no warning for a run refused
         say(f"warning: binding {host}; the service is reachable from other machines"
             + ("" if token_file else " and needs no token"))
-    predictor, token, audit = _open(settings)
     if audit is not None and audit.warning:
         say(f"warning: {audit.warning}")
     if token is not None and len(token) < MIN_TOKEN_CHARS:  # used all the same: a test bench may want a short one
