@@ -629,6 +629,7 @@ def _measure_cost(teacher: Artifact, student: FinliteModel, x: np.ndarray, stude
     sample = x[:_COST_ROWS]
     cost = dict(measure(teacher.model, student, sample, teacher_bytes=teacher.weights_bytes,
                         student_bytes=student_bytes, timing=timing))
+    quoted = False
     for name in ("teacher", "student"):
         summary = comparison.get(name) or {}
         cell = (((cost.get("models") or {}).get(name) or {}).get("latency") or {}).get("onnxruntime") or {}
@@ -637,7 +638,8 @@ def _measure_cost(teacher: Artifact, student: FinliteModel, x: np.ndarray, stude
                 and isinstance(p99, (int, float)):
             cell["1"] = {**cell["1"], "p50_us": float(p50), "p99_us": float(p99), "rows_per_second": 1e6 / float(p50),
                          "repeats": None, "from": "summary"}
-    if timing:
+            quoted = True
+    if quoted:
         cost.setdefault("notes", []).append("Batch 1 in ONNX Runtime: the summary's measurement of the deployed "
                                             "model (one measurement, quoted in both places).")
     return cost
