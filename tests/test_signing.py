@@ -165,6 +165,14 @@ def test_a_damaged_signature_file_is_told_for_what_it_is(art: Path, keys: dict, 
     if field == "signature":  # with the trusted key too
         with pytest.raises(ArtifactError, match=r"holds a signature that is not base64 text"):
             finlite.load(art, verify_key=public)
+    if field == "public_key_pem":  # with the trusted key too: what a reader shows as the signer
+        with pytest.raises(ArtifactError, match=r"holds a public_key_pem that is not a PEM public key, not the "
+                                                r"trusted key .* that verified the signature"):
+            finlite.load(art, verify_key=public)
+        record[field] = keys["other"][1].read_text()  # a real key, not the one that signed
+        (art / "signature.json").write_text(json.dumps(record))
+        with pytest.raises(ArtifactError, match=r"holds a public_key_pem that is another key"):
+            finlite.load(art, verify_key=public)
 
 
 def test_env_trusted_key_is_honoured(art: Path, keys: dict, monkeypatch: pytest.MonkeyPatch) -> None:
