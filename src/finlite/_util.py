@@ -332,3 +332,28 @@ def not_csv_text(path: Path, *, nul_in_header_only: bool = False) -> str | None:
     if b"\x00" in looked and not gz:
         return "the file holds NUL bytes: it is binary, not CSV text; pass the CSV or Parquet file itself"
     return None
+
+
+def not_parquet(path: Path) -> str | None:
+    """What a file named as Parquet holds instead, from its first bytes, or None (Parquet, or not
+    told): Arrow says only "Parquet magic bytes not found in footer" of a CSV or a gzip file
+    named .parquet (a review, 2026-12-04). Asked only once Arrow has refused the file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    if head.startswith(b"PAR1"):
+        return None
+    if head.startswith(b"\x1f\x8b"):
+        return "the file is gzip-compressed, not Parquet; if it is a compressed CSV, name it .csv.gz"
+    if head.startswith(b"PK\x03\x04"):
+        return "the file is a zip archive (an Excel .xlsx workbook is one), not Parquet; export the sheet as CSV"
+    line = head.split(b"\n", 1)[0]
+    try:
+        text = line.decode("utf-8-sig").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    if text.isprintable() and any(sep in text for sep in ",;\t"):
+        return "the file holds text with separators, a CSV, not Parquet; name it .csv (or .tsv for tabs)"
+    return None

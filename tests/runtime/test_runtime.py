@@ -514,6 +514,26 @@ def test_a_file_named_csv_that_is_not_csv_text_says_what_it_is(exported_dir: Pat
         assert len(read_table(cell).frame) == 20
 
 
+@pytest.mark.parametrize(("kind", "said"), [
+    ("csv", r"the file holds text with separators, a CSV, not Parquet; name it \.csv"),
+    ("gzip", r"the file is gzip-compressed, not Parquet; if it is a compressed CSV, name it \.csv\.gz"),
+])
+def test_a_file_named_parquet_that_is_not_parquet_says_what_it_is(exported_dir: Path, german: pd.DataFrame,
+                                                                  tmp_path: Path, kind: str, said: str) -> None:
+    """Arrow said only "Parquet magic bytes not found in footer" (a review, 2026-12-04)."""
+    import gzip
+
+    from finlite.data.io import read_table
+
+    src = tmp_path / "book.parquet"
+    text = german.head(20).to_csv(index=False).encode()
+    src.write_bytes(gzip.compress(text) if kind == "gzip" else text)
+    with pytest.raises(DataError, match=r"Cannot read '.*book\.parquet' as Parquet .*: " + said):
+        score_file(Predictor(exported_dir), src, tmp_path / "o.csv")
+    with pytest.raises(DataError, match=r"Data file '.*book\.parquet' is not Parquet: " + said):
+        read_table(src)
+
+
 def test_an_empty_parquet_file_is_still_checked_for_its_types(exported_dir: Path, german: pd.DataFrame,
                                                               tmp_path: Path) -> None:
     """No rows meant no batch for the encoder: a feed whose age was a timestamp passed with an

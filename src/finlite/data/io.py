@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from finlite._keys import CSV_MISSING
-from finlite._util import not_csv_text, sha256_file
+from finlite._util import not_csv_text, not_parquet, sha256_file
 from finlite.errors import DataError
 
 __all__ = ["LINE_SCAN_CHARS", "Table", "csv_records", "data_row_line", "frame_sha256", "read_table"]
@@ -348,6 +348,9 @@ def _check_flat_parquet(path: Path) -> None:
     try:
         schema = pq.read_schema(path)
     except Exception:  # noqa: BLE001 - unreadable files get the reader's own message below
+        other = not_parquet(path)  # a CSV or gzip file named .parquet: said so, not "magic bytes"
+        if other is not None:
+            raise DataError(f"Data file {str(path)!r} is not Parquet: {other}.") from None
         return
     # Arrow refuses to read a file with a name twice, with a dump of its whole schema (25 lines
     # for German credit) ending in "Check that it is valid CSV or Parquet".

@@ -33,7 +33,7 @@ from finlite import _paths
 from finlite._finite import float32_cutoff
 from finlite._keys import CSV_MISSING
 from finlite._limits import PSI_MIN_ROWS
-from finlite._util import not_csv_text
+from finlite._util import not_csv_text, not_parquet
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
@@ -233,7 +233,9 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
             flat = [c for c in categorical if c in schema.names and not pa.types.is_nested(_storage(schema.field(c).type))]
             reader = pq.ParquetFile(path, read_dictionary=flat)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise DataError(f"Cannot read {str(path)!r} as Parquet ({exc}); check the file.") from exc
+            other = not_parquet(path)
+            raise DataError(f"Cannot read {str(path)!r} as Parquet ({exc}){f': {other}' if other else ''}; check the "
+                            "file.") from exc
         present = [c for c in columns if c in schema.names]
         if reader.metadata.num_rows == 0:
             # No rows, so no batch would reach the encoder, which refuses a column's type (a
