@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
@@ -225,6 +226,29 @@ def test_ece_by_hand() -> None:
     # Bands {0.1, 0.3}: observed 0, predicted 0.2; {0.6, 1.0}: observed 1, predicted 0.8.
     assert v.expected_calibration_error(y, p, 2) == pytest.approx(0.5 * 0.2 + 0.5 * 0.2)
     assert v.expected_calibration_error(y, y.astype(float), 2) == 0.0
+
+
+def test_hosmer_lemeshow_by_hand_and_against_an_independent_computation() -> None:
+    y = np.array([0, 0, 1, 1])
+    p = np.array([0.1, 0.3, 0.6, 1.0])
+    # Bands {0.1, 0.3}: O 0, E 0.4, n 2, so (0 − 0.4)² / (0.4 · 0.8) = 0.5; {0.6, 1.0}: O 2, E 1.6,
+    # (0.4)² / (1.6 · 0.2) = 0.5. Chi-square with 2 degrees of freedom: p = exp(−1 / 2).
+    hl = v.hosmer_lemeshow(y, p, 2)
+    assert hl["statistic"] == pytest.approx(1.0) and hl["df"] == hl["groups"] == 2
+    assert hl["p_value"] == pytest.approx(math.exp(-0.5))
+    # Written separately: pandas groups by decile of the sorted rows, scipy's chi-square tail.
+    from scipy.stats import chi2
+
+    y2, p2 = _data(500, ties=False)
+    frame = pd.DataFrame({"y": y2, "p": p2}).sort_values("p", kind="stable").reset_index(drop=True)
+    frame["group"] = np.repeat(np.arange(10), 50)
+    g = frame.groupby("group").agg(o=("y", "sum"), e=("p", "sum"), n=("y", "size"))
+    statistic = float((((g.o - g.e) ** 2) / (g.e * (1 - g.e / g.n))).sum())
+    hl = v.hosmer_lemeshow(y2, p2, 10)
+    assert hl["statistic"] == pytest.approx(statistic, rel=1e-12)
+    assert hl["p_value"] == pytest.approx(float(chi2.sf(statistic, 10)), rel=1e-12)
+    # A band of certain scores that the labels contradict: the test is undefined, not infinite.
+    assert v.hosmer_lemeshow(np.array([0, 1, 0, 1]), np.array([0.2, 0.4, 1.0, 1.0]), 2)["p_value"] is None
 
 
 def test_psi_table_by_hand_and_equal_to_fidelity_psi() -> None:

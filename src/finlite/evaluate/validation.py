@@ -55,6 +55,7 @@ __all__ = [
     "expected_calibration_error",
     "feature_csi",
     "flipped_cases_csv",
+    "hosmer_lemeshow",
     "ks_curve",
     "lift_table",
     "mcnemar",
@@ -566,6 +567,38 @@ def expected_calibration_error(y: Any, p: Any, bins: int = 10) -> float:
                      for b in _equal_count_bands(ps, bins)))
 
 
+def hosmer_lemeshow(y: Any, p: Any, bins: int = 10) -> dict[str, Any]:
+    """The Hosmer–Lemeshow goodness-of-fit test over the equal-count score bands of
+    :func:`reliability_table`: ``statistic`` = Σ (O − E)² / (E · (1 − E / n)) over the bands (O the
+    band's positives, E the sum of its predicted probabilities, n its rows), ``df``, ``p_value``
+    (the chi-square tail, :func:`scipy.stats.chi2`) and ``groups``.
+
+    The rows judged are ones the model was not fitted on (the test split, a hold-out), so
+    ``df`` is the number of bands, as Hosmer and Lemeshow give it for external validation (G − 2
+    is the in-sample convention). A band whose E is 0 or n (every score 0, or every score 1)
+    adds nothing when its O equals E, and makes the test undefined otherwise: then every field
+    but ``groups`` is None. PD validators read it beside the binomial test of each band.
+    """
+    from scipy.stats import chi2
+
+    _check_bins(bins)
+    yy, pp = _labels_scores(y, p)
+    order = np.argsort(pp, kind="stable")
+    ys, ps = yy[order], pp[order]
+    bands = _equal_count_bands(ps, bins)
+    statistic = 0.0
+    for band in bands:
+        observed, expected, n = float(ys[band].sum()), float(ps[band].sum()), band.size
+        spread = expected * (1.0 - expected / n)
+        if spread <= 0.0:
+            if observed != expected:
+                return {"statistic": None, "df": None, "p_value": None, "groups": len(bands)}
+            continue
+        statistic += (observed - expected) ** 2 / spread
+    return {"statistic": statistic, "df": len(bands), "p_value": float(chi2.sf(statistic, len(bands))),
+            "groups": len(bands)}
+
+
 def _shares_psi(e_counts: np.ndarray, a_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     e_share = e_counts / max(e_counts.sum(), 1)
     a_share = a_counts / max(a_counts.sum(), 1)
@@ -898,7 +931,8 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     for m, p in (("teacher", t), ("student", s)):
         rt = reliability_table(y, p, bins)
         res[m] = {"brier": _m.brier(y, p), "ece": expected_calibration_error(y, p, bins), "bands": rt,
-                  "bands_failing": int(sum(r["p_value"] < 0.01 for r in rt))}
+                  "bands_failing": int(sum(r["p_value"] < 0.01 for r in rt)),
+                  "hosmer_lemeshow": hosmer_lemeshow(y, p, bins)}
     gap = res["student"]["ece"] - res["teacher"]["ece"]
     new_fail = res["student"]["bands_failing"] > 0 and res["teacher"]["bands_failing"] == 0
     rate = float(y.mean())
@@ -930,7 +964,9 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                f"student {_fmt(res['student']['brier'])} vs teacher {_fmt(res['teacher']['brier'])}; "
                f"{res['student']['bands_failing']} student band(s) and {res['teacher']['bands_failing']} "
                "teacher band(s) fail the binomial test at p < 0.01. Mean predicted / observed rate: student "
-               f"{_fmt(citl_s)}, teacher {_fmt(citl_t)}.")
+               f"{_fmt(citl_s)}, teacher {_fmt(citl_t)}. Hosmer–Lemeshow p: student "
+               f"{_fmt(res['student']['hosmer_lemeshow']['p_value'])}, teacher "
+               f"{_fmt(res['teacher']['hosmer_lemeshow']['p_value'])}.")
     return Section(
         id="calibration", title="Calibration", status=status,  # type: ignore[arg-type]
         threshold=(f"With prev = the rarer class's rate ({_fmt(prev)}): FAIL when student ECE − teacher ECE > "
@@ -952,7 +988,10 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                "rows there are (the binomial rule tightens with the row count; the ECE rules do not).",
                "ECE gaps are judged relative to the rarer class's rate, so rare-event (fraud) calibration can "
                "fail; calibration in the large is the mean predicted rate over the observed rate (1 = right on "
-               "average)."])
+               "average).",
+               f"Hosmer–Lemeshow: chi-square over the same {bins} bands, with {bins} degrees of freedom (the rows "
+               "judged were not used to fit the models: the external-validation convention; in-sample it would "
+               f"be {bins - 2}). Reported as evidence; the section's status does not read it."])
 
 
 #: Fewest test rows whose score PSI and feature CSI the stability section judges (``finlite score``'s
