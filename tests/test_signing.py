@@ -173,6 +173,10 @@ def test_a_damaged_signature_file_is_told_for_what_it_is(art: Path, keys: dict, 
         (art / "signature.json").write_text(json.dumps(record))
         with pytest.raises(ArtifactError, match=r"holds a public_key_pem that is another key"):
             finlite.load(art, verify_key=public)
+        del record[field]  # removed: refused with the key as without it
+        (art / "signature.json").write_text(json.dumps(record))
+        with pytest.raises(ArtifactError, match=r"holds a public_key_pem that is not a PEM public key"):
+            finlite.load(art, verify_key=public)
 
 
 def test_env_trusted_key_is_honoured(art: Path, keys: dict, monkeypatch: pytest.MonkeyPatch) -> None:

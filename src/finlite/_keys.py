@@ -108,6 +108,12 @@ _BOOLEAN_SPELLINGS = {"True": True, "TRUE": True, "true": True, "1": True,
 #: writes one ("2024-01-31 00:00:00", with or without fractions of a second or a 'T').
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MIDNIGHT = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?")
+#: Every text :func:`key_aliases` may give another key (numbers, boolean spellings, days and
+#: midnights): the Arrow path looks up aliases for these values only, so it reads this pattern
+#: rather than a copy that could fall behind (a date alias missed by dictionaries of more than 64
+#: values: a review, 2026-12-04). Anchored by the caller; RE2 syntax, as Arrow's regex kernels take.
+ALIASABLE_TEXT = (rf"{PLAIN_NUMBER.pattern}|{'|'.join(_BOOLEAN_SPELLINGS)}|"
+                  r"\d{4}-\d{2}-\d{2}(?:[ T]00:00:00(?:\.0+)?)?")
 
 
 def key_aliases(key: str, trained: Collection[str]) -> list[str]:
@@ -130,11 +136,12 @@ def key_aliases(key: str, trained: Collection[str]) -> list[str]:
     alias = numeric_alias(key)
     if alias is not None:
         out.append(alias)
-    day = _MIDNIGHT.fullmatch(key)
-    if day is not None:  # a timestamp at midnight (Arrow's text of one) is the day pandas writes
-        out.append(day.group(1))
-    elif _DAY.fullmatch(key):  # and a date is the midnight of a column trained with times
-        out.append(f"{key} 00:00:00")
+    midnight = _MIDNIGHT.fullmatch(key)
+    day = midnight.group(1) if midnight is not None else key if _DAY.fullmatch(key) else None
+    if day is not None:
+        # A timestamp at midnight (Arrow's text of one) is the day pandas writes, and a day is the
+        # midnight of a column trained with times, in either ISO spelling.
+        out.extend(k for k in (day, f"{day} 00:00:00", f"{day}T00:00:00") if k != key and k not in out)
     meaning = _BOOLEAN_SPELLINGS.get(key)
     if meaning is not None:
         crossing = _boolean_column(trained)

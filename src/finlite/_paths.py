@@ -443,18 +443,19 @@ def check_writable_file(path: PathLike, option: str, *, expect_json_format: str 
 NAME_MAX = 255
 
 
-def check_name_lengths(target: Path, option: str, error: type[FinliteError]) -> None:
+def check_name_lengths(target: Path, option: str, error: type[FinliteError], *, temporary: bool = True) -> None:
     """Refuse a path with a name too long for the file system, naming it: a 300-character folder
     name was told as "File name too long" of an artifact's manifest.json, a file finlite only
     looked for (a review, 2026-12-04). The output's own name must leave room for the temporary
-    name it is written under first (``.NAME.<pid>-<tag>.tmp``)."""
+    name it is written under first (``.NAME.<pid>-<tag>.tmp``), unless ``temporary`` is false (a
+    folder made as it is, such as the demo's)."""
     # The temporary names (.NAME.PID-TAG.tmp, .NAME.tmp-PID-TAG, .NAME.old-PID-TAG) add 15 bytes and
     # the process id's digits: counted as 7 (the largest Linux pid), so the limit is the same each run.
     extra = 15 + 7
     parts = target.parts
     for i, part in enumerate(parts):
         size = len(part.encode("utf-8", "surrogateescape"))
-        last = i == len(parts) - 1
+        last = temporary and i == len(parts) - 1
         if size > NAME_MAX or (last and size + extra > NAME_MAX):
             room = f"; finlite writes it under a temporary name {extra} bytes longer first, so it may have at most " \
                 f"{NAME_MAX - extra}" if last else f"; a name may have at most {NAME_MAX}"

@@ -354,6 +354,6 @@ def not_parquet(path: Path) -> str | None:
         text = line.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError:
         return None
-    if text.isprintable() and any(sep in text for sep in ",;\t"):
+    if text.isprintable() and not text.lstrip().startswith(("{", "[")) and any(sep in text for sep in ",;\t"):
         return "the file holds text with separators, a CSV, not Parquet; name it .csv (or .tsv for tabs)"
     return None

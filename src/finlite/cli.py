@@ -1503,7 +1503,7 @@ def _check_demo_outputs(out: Path, data: Path) -> None:
 
     from finlite._util import write_text_atomic
 
-    _paths.check_name_lengths(out, "--out", ConfigError)  # before anything looks into it
+    _paths.check_name_lengths(out, "--out", ConfigError, temporary=False)  # made as it is, with mkdir
     digest = hashlib.sha256(data.read_bytes()).hexdigest()  # a bundled file of a few hundred KB
     marked = (out / DEMO_MARK).is_file() and not (out / DEMO_MARK).is_symlink()
     for part in ("teacher", "student"):

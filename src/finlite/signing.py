@@ -363,19 +363,18 @@ def check_signature(root: Path, manifest_bytes: bytes, manifest: dict[str, Any],
         raise ArtifactError(f"{str(root / SIGNATURE)!r} names manifest sha256 {str(recorded)[:16]:.16}…, not the "
                             f"signed manifest's ({str(manifest.get('manifest_sha256'))[:16]}…): its manifest_sha256 "
                             "field was altered after signing. Refusing to load the artifact; re-sign it.")
-    pem = record.get("public_key_pem") or ""
-    if pem:
-        # Not covered by the signature either, and what a reader shows as the signer: it must be the
-        # trusted key itself (garbage there was accepted: a review, 2026-12-04).
-        try:
-            named = fingerprint(load_public_key_pem(pem))
-        except (ConfigError, ValueError, TypeError):
-            named = None
-        if named != expected:
-            raise ArtifactError(f"{str(root / SIGNATURE)!r} holds a public_key_pem that "
-                                f"{'is not a PEM public key' if named is None else 'is another key'}, not the {label} "
-                                "that verified the signature: signature.json was altered after signing. Refusing to "
-                                "load the artifact; re-sign it.")
+    # Not covered by the signature either, and what a reader shows as the signer: it must be the
+    # trusted key itself, as the check without a key requires it to be a key (garbage there was
+    # accepted: a review, 2026-12-04).
+    try:
+        named = fingerprint(load_public_key_pem(record.get("public_key_pem") or ""))
+    except (ConfigError, ValueError, TypeError):
+        named = None
+    if named != expected:
+        raise ArtifactError(f"{str(root / SIGNATURE)!r} holds a public_key_pem that "
+                            f"{'is not a PEM public key' if named is None else 'is another key'}, not the {label} "
+                            "that verified the signature: signature.json was altered after signing. Refusing to "
+                            "load the artifact; re-sign it.")
     return {"signed": True, "algorithm": record["algorithm"], "fingerprint": expected, "verified": True,
             "verified_with": label, "self_consistent": True}
 

@@ -172,6 +172,28 @@ def test_a_category_of_periods_durations_or_days_encodes_its_own_training_frame(
     assert pre.transform(frame).shape == (4, pre.n_features)
 
 
+@pytest.mark.parametrize("days", [10, 100])
+def test_a_day_written_as_its_midnight_encodes_as_the_day_on_every_path(days: int) -> None:
+    # The Arrow path looked up aliases for numbers and booleans only in dictionaries of more than
+    # 64 values: a day written '2024-01-01 00:00:00' (or 'T00:00:00') scored as unseen there, and
+    # as its day on the other paths (a review, 2026-12-04).
+    from finlite._keys import key_aliases
+
+    assert key_aliases("2024-01-01T00:00:00", ()) == ["2024-01-01", "2024-01-01 00:00:00"]
+    assert key_aliases("2024-01-01", ()) == ["2024-01-01 00:00:00", "2024-01-01T00:00:00"]
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("c",))
+    stamps = pd.date_range("2024-01-01", periods=days, freq="D")
+    frame = pd.DataFrame({"x": np.arange(3.0 * days), "c": [d.strftime("%Y-%m-%d") for d in stamps] * 3,
+                          "y": [0, 1, 1] * days})
+    pre = Preprocessor(schema, Encoding(min_category_count=1, max_categories=1000, high_cardinality="onehot")).fit(frame)
+    encoder = Encoder(pre.to_dict())
+    want = pre.transform(frame)
+    for spelling in (" 00:00:00", "T00:00:00"):
+        written = [f"{c}{spelling}" for c in frame["c"]]
+        np.testing.assert_array_equal(encoder.encode_arrow(pa.table({"x": frame["x"], "c": written})), want)
+        np.testing.assert_array_equal(pre.transform(frame.assign(c=written)), want)
+
+
 def test_tampered_encoding_values_are_refused(tmp_path: Path) -> None:
     frame = _noise_table(600, 100)
     spec = Preprocessor(infer_schema(frame, "y", categorical=["merchant"])).fit(frame).to_dict()

@@ -247,8 +247,16 @@ def test_hosmer_lemeshow_by_hand_and_against_an_independent_computation() -> Non
     hl = v.hosmer_lemeshow(y2, p2, 10)
     assert hl["statistic"] == pytest.approx(statistic, rel=1e-12)
     assert hl["p_value"] == pytest.approx(float(chi2.sf(statistic, 10)), rel=1e-12)
-    # A band of certain scores that the labels contradict: the test is undefined, not infinite.
-    assert v.hosmer_lemeshow(np.array([0, 1, 0, 1]), np.array([0.2, 0.4, 1.0, 1.0]), 2)["p_value"] is None
+    # A band of certain scores that its labels contradict: plainly wrong, p 0 (it read "n/a"); one
+    # they agree with is left out, of the degrees of freedom too (a review, 2026-12-04).
+    wrong = v.hosmer_lemeshow(np.array([0, 1, 0, 1]), np.array([0.2, 0.4, 1.0, 1.0]), 2)
+    assert wrong["p_value"] == 0.0 and wrong["statistic"] is None and wrong["certain_band_wrong"]
+    kept = v.hosmer_lemeshow(np.array([0, 0, 0, 1, 0, 1]), np.array([0.0, 0.0, 0.3, 0.4, 0.6, 0.7]), 3)
+    assert kept["groups"] == 3 and kept["df"] == 2 and not kept["certain_band_wrong"]
+    # Bands {0.3, 0.4}: O 1, E 0.7, (0.3)² / (0.7 · 0.65); {0.6, 0.7}: O 1, E 1.3, (0.3)² / (1.3 · 0.35).
+    statistic = 0.09 / (0.7 * 0.65) + 0.09 / (1.3 * 0.35)
+    assert kept["statistic"] == pytest.approx(statistic)
+    assert kept["p_value"] == pytest.approx(math.exp(-statistic / 2))
 
 
 def test_psi_table_by_hand_and_equal_to_fidelity_psi() -> None:

@@ -532,6 +532,11 @@ def test_a_file_named_parquet_that_is_not_parquet_says_what_it_is(exported_dir: 
         score_file(Predictor(exported_dir), src, tmp_path / "o.csv")
     with pytest.raises(DataError, match=r"Data file '.*book\.parquet' is not Parquet: " + said):
         read_table(src)
+    if kind == "csv":  # JSON lines hold commas too, and are no CSV to rename
+        src.write_text('{"a": 1, "b": 2}\n')
+        with pytest.raises(DataError, match=r"Parquet magic bytes") as info:
+            read_table(src)
+        assert "name it .csv" not in str(info.value)
 
 
 def test_an_empty_parquet_file_is_still_checked_for_its_types(exported_dir: Path, german: pd.DataFrame,

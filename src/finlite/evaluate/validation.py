@@ -575,9 +575,10 @@ def hosmer_lemeshow(y: Any, p: Any, bins: int = 10) -> dict[str, Any]:
 
     The rows judged are ones the model was not fitted on (the test split, a hold-out), so
     ``df`` is the number of bands, as Hosmer and Lemeshow give it for external validation (G − 2
-    is the in-sample convention). A band whose E is 0 or n (every score 0, or every score 1)
-    adds nothing when its O equals E, and makes the test undefined otherwise: then every field
-    but ``groups`` is None. PD validators read it beside the binomial test of each band.
+    is the in-sample convention). A band whose E is 0 or n (every score 0, or every score 1) is
+    certain: it is left out (of ``df`` too) when its labels agree, and when they do not the model
+    is plainly wrong there: ``statistic`` None (infinite), ``p_value`` 0 and ``certain_band_wrong``
+    true. PD validators read it beside the binomial test of each band.
     """
     from scipy.stats import chi2
 
@@ -586,17 +587,19 @@ def hosmer_lemeshow(y: Any, p: Any, bins: int = 10) -> dict[str, Any]:
     order = np.argsort(pp, kind="stable")
     ys, ps = yy[order], pp[order]
     bands = _equal_count_bands(ps, bins)
-    statistic = 0.0
+    statistic, counted, wrong = 0.0, 0, False
     for band in bands:
         observed, expected, n = float(ys[band].sum()), float(ps[band].sum()), band.size
         spread = expected * (1.0 - expected / n)
-        if spread <= 0.0:
-            if observed != expected:
-                return {"statistic": None, "df": None, "p_value": None, "groups": len(bands)}
+        if spread <= 0.0:  # every score 0 or every score 1
+            wrong = wrong or observed != expected
             continue
         statistic += (observed - expected) ** 2 / spread
-    return {"statistic": statistic, "df": len(bands), "p_value": float(chi2.sf(statistic, len(bands))),
-            "groups": len(bands)}
+        counted += 1
+    if wrong:
+        return {"statistic": None, "df": counted, "p_value": 0.0, "groups": len(bands), "certain_band_wrong": True}
+    return {"statistic": statistic, "df": counted, "p_value": float(chi2.sf(statistic, counted)) if counted else None,
+            "groups": len(bands), "certain_band_wrong": False}
 
 
 def _shares_psi(e_counts: np.ndarray, a_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -989,9 +992,10 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                "ECE gaps are judged relative to the rarer class's rate, so rare-event (fraud) calibration can "
                "fail; calibration in the large is the mean predicted rate over the observed rate (1 = right on "
                "average).",
-               f"Hosmer–Lemeshow: chi-square over the same {bins} bands, with {bins} degrees of freedom (the rows "
-               "judged were not used to fit the models: the external-validation convention; in-sample it would "
-               f"be {bins - 2}). Reported as evidence; the section's status does not read it."])
+               "Hosmer–Lemeshow: chi-square over the same bands, with as many degrees of freedom as bands (the "
+               "rows judged were not used to fit the models: the external-validation convention; in-sample it "
+               "would be two fewer); a band of scores all 0 or all 1 is left out, and makes p 0 where its labels "
+               "disagree. Reported as evidence; the section's status does not read it."])
 
 
 #: Fewest test rows whose score PSI and feature CSI the stability section judges (``finlite score``'s

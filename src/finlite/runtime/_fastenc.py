@@ -27,14 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from finlite._keys import MISSING, PLAIN_NUMBER, category_key, key_aliases, look_up
+from finlite._keys import ALIASABLE_TEXT, MISSING, category_key, key_aliases, look_up
 from finlite.runtime import _arrownp
 
 __all__ = ["ArrowRows", "LookupCache", "assemble", "block_buffer", "block_rows", "checked", "count_unseen", "dictionary_codes",
            "scatter_ones"]
 
 _DENSE_SPAN = 1 << 22  # integer codes spanning fewer values get a direct table (int64: at most 32 MB)
-_BOOLEAN_TEXT = "True|TRUE|true|False|FALSE|false"  # the spellings finlite._keys.key_aliases maps (1/0 are numbers)
 _BLOCK = 4096  # rows per one-hot block: 4,096 x (say) 74 float32 = 1.2 MB, within a core's L2 cache
 #: The encoded rows that batch scoring writes and hands to the model at a time (see block_rows).
 SCORE_BLOCK_BYTES = 1 << 20
@@ -227,8 +226,9 @@ class LookupCache:
         empty = _arrownp.to_numpy(pc.equal(pc.binary_length(trimmed), _arrownp.scalar(0, pa.int32())))
         # A number written as text ("94110.0") that is no training key: its numeric alias (see
         # finlite._keys.numeric_alias), looked up in Python for those values only.
-        # A boolean spelled otherwise than in training ("true" for True) likewise: key_aliases.
-        numbers = _arrownp.to_numpy(pc.match_substring_regex(trimmed, f"^(?:{PLAIN_NUMBER.pattern}|{_BOOLEAN_TEXT})$"))
+        # A boolean spelled otherwise than in training ("true" for True), a day written as its
+        # midnight, likewise: key_aliases (ALIASABLE_TEXT: every text it may alias).
+        numbers = _arrownp.to_numpy(pc.match_substring_regex(trimmed, f"^(?:{ALIASABLE_TEXT})$"))
         candidates = np.flatnonzero(numbers & ~hit & ~empty)
         texts = trimmed.take(_arrownp.from_numpy(candidates, pa.int64())).to_pylist()
         for i, text in zip(candidates.tolist(), texts, strict=True):
