@@ -46,14 +46,13 @@ _FIX = ("finlite accepts only finite numbers within ±3.4e38 (models compute in 
 #: from -19 to 10, accepts -316 to 307; an amount seen from 0 to 25,691 accepts up to 282,601.
 RANGE_MARGIN = 10.0
 
-
-
 #: What may surround a number written as text, in every path (records, Arrow, pandas): ASCII
 #: white space and the Unicode space separators (a spreadsheet's no-break space, U+00A0). Not the
 #: control characters Python's str.strip and float() also drop (the separators U+001C–U+001F,
 #: NEL U+0085) nor the line and paragraph separators: "30\x1c" was scored as 30 (a review,
 #: 2026-12-04), where a CSV reader or pandas refuses it.
 NUMBER_SPACES = " \t\n\r\v\f\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+
 
 def training_span(low: float, high: float, std: float) -> tuple[float, float]:
     """The raw values a column seen from ``low`` to ``high`` in training accepts (see

@@ -307,6 +307,16 @@ def check_fraction(owner: str, name: str, value: float, *, low_open: bool = Fals
     return float(value)
 
 
+def _file_head(path: Path) -> bytes | None:
+    """The first 4 KiB of ``path`` as stored (compressed, for a .gz), or None when it cannot be read:
+    what :func:`not_csv_text` and :func:`not_parquet` tell a file's kind from."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4096)
+    except OSError:
+        return None
+
+
 def not_csv_text(path: Path, *, nul_in_header_only: bool = False) -> str | None:
     """What a file named as CSV holds instead of CSV text, from its first 4 KiB, or None: Arrow read
     a gzip or Parquet file as rows of garbage ("line 2 has 2 field(s)") and a zip or a binary file
@@ -314,10 +324,8 @@ def not_csv_text(path: Path, *, nul_in_header_only: bool = False) -> str | None:
     asks when Arrow refuses a file, :func:`finlite.data.io.read_table` before it reads one, with
     ``nul_in_header_only``: a NUL byte in a cell of a readable CSV is pandas' to read (it was, and
     score reads it), while a binary file has one before its first line ends."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
+    head = _file_head(path)
+    if head is None:
         return None
     gz = path.name.lower().endswith(".gz")
     if head.startswith(b"\x1f\x8b") and not gz:
@@ -338,12 +346,8 @@ def not_parquet(path: Path) -> str | None:
     """What a file named as Parquet holds instead, from its first bytes, or None (Parquet, or not
     told): Arrow says only "Parquet magic bytes not found in footer" of a CSV or a gzip file
     named .parquet (a review, 2026-12-04). Asked only once Arrow has refused the file."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return None
-    if head.startswith(b"PAR1"):
+    head = _file_head(path)
+    if head is None or head.startswith(b"PAR1"):
         return None
     if head.startswith(b"\x1f\x8b"):
         return "the file is gzip-compressed, not Parquet; if it is a compressed CSV, name it .csv.gz"

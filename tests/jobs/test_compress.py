@@ -118,7 +118,7 @@ def test_a_ready_plan_that_does_not_fit_is_refused_before_anything_trains(teache
         raise AssertionError("the student was trained before the plan was checked")
 
     monkeypatch.setattr("finlite.recipe.runner.distill_data", no_training)
-    monkeypatch.setattr("finlite.jobs.compress.run_recipe", no_training)
+    monkeypatch.setattr("finlite.recipe.runner._execute", no_training)  # no step runs, the distillation none
     narrower = {**common, "student_hidden": (3,)}  # the plan's shapes are another student's
     for edited, options, message in (
             (misnamed, common, r"The plan prunes layer 'layers\.9', which this model does not have"),

@@ -1191,8 +1191,9 @@ class MarketPreprocessor:
         if isinstance(data, PriceTable):
             return data
         if isinstance(data, Mapping):
+            where = source or "the price history"
             # "The request's history has no rows", not "The history in the request's history ...".
-            named = (source or "the price history")[:1].upper() + (source or "the price history")[1:]
+            named = where[:1].upper() + where[1:]
             try:
                 frame = pd.DataFrame({str(k): list(v) for k, v in data.items()})
             except (TypeError, ValueError) as exc:
@@ -1200,7 +1201,7 @@ class MarketPreprocessor:
                                 f"{exc}.") from exc
             if frame.empty:
                 raise DataError(f"{named} has no rows.")
-            return read_prices(frame, self.spec, source or "the history", fixed_window=fixed_window)
+            return read_prices(frame, self.spec, where, fixed_window=fixed_window)
         return read_prices(data, self.spec, source, fixed_window=fixed_window)
 
     def _windows(self, table: PriceTable, computed: _Computed) -> MarketWindows:

@@ -554,10 +554,6 @@ def compress(
                                 pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
     if config is None:  # train_overrides apply to finlite's defaults only (see _setup)
         recipe = cap_epochs(recipe, (train_overrides or {}).get("epochs"))
-    if plan is not None:  # before the distillation trains, in a dry run too (run_recipe checks it again)
-        model = setup.art.model  # a boosted one has no parameters: only a distillation makes a prunable model
-        check_ready_plan(recipe, model, model if next(model.parameters(), None) is not None else None,
-                         setup.prepared, plan)
     if plan_only:
         return _dry_run(setup, recipe, plan=plan, on_step=on_step)
     return _run(setup, recipe, plan=plan, out=out, overwrite=overwrite, timing=timing, on_step=on_step,
@@ -673,6 +669,12 @@ def _run_steps(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None, timin
 def _dry_run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None,
              on_step: StepCallback | None) -> CompressOutcome:
     """Distil through the runner, then make (or take) the pruning plan; write nothing."""
+    if plan is not None:
+        # Before the distillation trains, as run_recipe checks it in a real run (the runner below
+        # distils without the plan, so it cannot).
+        teacher = setup.art.model  # a boosted one has no parameters: only a distillation makes a prunable model
+        check_ready_plan(recipe, teacher, teacher if next(teacher.parameters(), None) is not None else None,
+                         setup.prepared, plan)
     distil = Recipe(steps=recipe.steps[:1], gates=[], name=recipe.name)
     result = _run_steps(setup, distil, plan=None, timing=False, on_step=on_step)
     model = result.model

@@ -248,7 +248,6 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
             reader.metadata.num_rows
     # pyarrow.csv is imported only for CSV (in csv_header and open_csv_text): it takes about 30 ms,
     # a tenth of the command's start-up.
-    delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     try:
         header = csv_header(path)
         _check_columns(path, header, fields, ids)
@@ -257,9 +256,14 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
         # its row and column instead of Arrow's type-inference error.
         csv_reader = open_csv_text(path, present, chunk_rows)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}){_csv_where(path, delimiter, exc)}; check the file.") \
+        raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}){_csv_where(path, exc)}; check the file.") \
             from exc
     return ids_as_written(csv_reader, path, ids, fields, chunk_rows), None
+
+
+def _delimiter(path: Path) -> str:
+    """The field separator finlite reads a text table with: a tab for ``.tsv``, else a comma."""
+    return "\t" if path.name.lower().endswith(".tsv") else ","
 
 
 #: Bytes of a CSV's first line read to find its header: a first try, then the scoring reader's least
@@ -276,10 +280,9 @@ def csv_header(path: Path) -> list[str]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     for block in _HEADER_BLOCKS:
         try:
-            return list(pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter,
+            return list(pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=_delimiter(path),
                                                                              newlines_in_values=True),
                                        read_options=pacsv.ReadOptions(block_size=block)).schema.names)
         except pa.ArrowInvalid as exc:
@@ -314,7 +317,6 @@ def open_csv_text(path: Path, columns: Sequence[str], chunk_rows: int, *, missin
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     # Opened here, not in the generator: the first block's errors come at the call, where callers
     # name the file. Arrow's block is bytes, not rows (max(1 MiB, 64 bytes a row)): a file of short
     # rows gave batches of several times ``chunk_rows`` rows, so --chunk-rows bounded nothing
@@ -322,7 +324,7 @@ def open_csv_text(path: Path, columns: Sequence[str], chunk_rows: int, *, missin
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        parse_options=pacsv.ParseOptions(delimiter=_delimiter(path), newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(include_columns=list(columns),
                                              column_types={c: pa.string() for c in columns},
                                              strings_can_be_null=missing,
@@ -432,11 +434,12 @@ def _first_line_longer(path: Path, limit: int) -> bool:
     return len(head) > limit and b"\n" not in head and b"\r" not in head
 
 
-def _csv_where(path: Path, delimiter: str, error: BaseException | None = None) -> str:
+def _csv_where(path: Path, error: BaseException | None = None) -> str:
     """Where a CSV that Arrow refused goes wrong, for its message: the first line whose fields
     are not the header's count (Arrow names neither the line nor the fix), and a hint when the
     header looks separated by another character. Read only on failure, within the first
     characters :func:`finlite.data.io.csv_records` scans."""
+    delimiter = _delimiter(path)
     other = not_csv_text(path)
     if other is not None:
         return f": {other}"
@@ -850,8 +853,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                     except pa.ArrowInvalid as exc:  # a malformed file part-way through (e.g. a row with extra fields)
                         while window:  # a bad value in an earlier chunk is reported first
                             drain_one()
-                        where = _csv_where(src, "\t" if src.name.lower().endswith(".tsv") else ",", exc) \
-                            if in_kind == "csv" else ""
+                        where = _csv_where(src, exc) if in_kind == "csv" else ""
                         raise DataError(f"Cannot read {source_name!r} after row {read}: {exc}{where}. Fix the file and "
                                         "score it again.") from exc
                     if batch is None:

@@ -33,6 +33,7 @@ import numpy as np
 
 from finlite import _limits, _paths
 from finlite._finite import float32_cutoff
+from finlite._util import not_parquet
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
@@ -378,8 +379,12 @@ def _file_columns(src: Path, kind: str) -> list[str]:
             return list(pq.read_schema(src).names)
         return csv_header(src)
     except (pa.ArrowInvalid, OSError) as exc:
-        # A CSV's fault told as the local run tells it (what the file holds, a first line too long …).
-        where = "" if kind == "parquet" else _csv_where(src, "\t" if src.name.lower().endswith(".tsv") else ",", exc)
+        # The file's fault told as the local run tells it (what the file holds, a first line too long …).
+        if kind == "parquet":
+            other = not_parquet(src)
+            where = f": {other}" if other else ""
+        else:
+            where = _csv_where(src, exc)
         raise DataError(f"Cannot read {str(src)!r} as {'Parquet' if kind == 'parquet' else 'CSV'} ({exc}){where}; "
                         "check the file.") from exc
 
