@@ -205,3 +205,14 @@ def test_a_category_label_is_cut_as_shown_and_no_written_out_character_is_split(
     assert cut[:-1] == "\\x1b" * ((_MAX_TICK_CHARS - 1) // 4)
     assert _tick_labels(["plain"]) == ["plain"]
     assert _tick_labels(["a" * 40]) == ["a" * (_MAX_TICK_CHARS - 1) + "\u2026"]
+
+
+def test_labels_in_a_script_the_font_lacks_stay_text_without_warnings(recwarn: pytest.WarningsRecorder) -> None:
+    """A segment named in Chinese: matplotlib warned on stderr once per character it could not
+    measure (seen on 2026-12-04); the SVG keeps the text for the browser to draw."""
+    plot = Plot(id="bars", title="Approval by housing", x_label="housing", y_label="approval rate",
+                series=[Series(name="\u8cc3\u8cb8", x=[0.0, 1.0], y=[0.4, 0.6], style="bar")],
+                x_ticks=["\u8cc3\u8cb8 \u4f4f\u5b85", "own"])
+    svg = plot_svg(plot)
+    assert "\u8cc3\u8cb8 \u4f4f\u5b85" in html.unescape(svg)
+    assert not [w for w in recwarn.list if "missing from font" in str(w.message)]
