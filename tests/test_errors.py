@@ -38,6 +38,11 @@ def test_param_error_names_the_parameter_and_carries_it() -> None:
     with pytest.raises(ConfigError, match=r"layer_sparsity\['fc1'\]\" parameter of MagnitudePruning") as info:
         check_fraction("MagnitudePruning", "layer_sparsity['fc1']", 2.0)
     assert info.value.param == "layer_sparsity"
+    with pytest.raises(ConfigError, match=r"Got 1\.5 instead\.$"):  # no percentage read into 1.5
+        check_fraction("train", "cutoff", 1.5)
+    # A whole percentage given for a share is told how to write it.
+    with pytest.raises(ConfigError, match=r"Got 30 instead\. It is a share, not a percentage: for 30 %, give 0\.3\.$"):
+        check_fraction("train", "flag_rate", 30)
 
 
 def test_limits_name_a_parameter_or_a_flag() -> None:

@@ -303,7 +303,13 @@ def check_fraction(owner: str, name: str, value: float, *, low_open: bool = Fals
     if not ok:
         lo = "(0" if low_open else "[0"
         hi = "1)" if high_open else "1]"
-        raise param_error(owner, name, f"a number in {lo}, {hi}", value)
+        exc = param_error(owner, name, f"a number in {lo}, {hi}", value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 2 <= value <= 100:
+            # "--flag-rate 10" meant 10 %: say what to write instead of only the range (not for 1.5,
+            # which reads as no percentage).
+            exc = ConfigError(f"{exc} It is a share, not a percentage: for {value:g} %, give {value / 100:g}.",
+                              param=exc.param)
+        raise exc
     return float(value)
 
 
