@@ -728,7 +728,7 @@ def test_serve_refuses_a_port_in_use_and_a_bad_host(exported_dir: Path) -> None:
     result = CliRunner().invoke(cli, ["serve", str(exported_dir), "--no-audit", "--host", "192.0.2.1"])
     assert result.exit_code == 2 and "--host must be an address of this machine" in result.output
     assert "another --port" not in result.output
-    # "reachable from other machines" was said before the address was refused (a review, 2026-12-04),
+    # "reachable from other machines" was said before the address was refused (seen on 2026-12-04),
     # and before the artifact was.
     assert "warning: binding" not in result.output
     result = CliRunner().invoke(cli, ["serve", str(exported_dir.parent / "nowhere"), "--no-audit", "--host", "0.0.0.0"])
@@ -952,7 +952,7 @@ def test_a_body_deeper_than_orjson_writes_is_still_checked_for_repeated_keys(cli
 def test_a_batch_envelope_with_another_key_and_a_non_utf8_charset_are_refused(predictor: Predictor, record: dict,
                                                                               audit_path: Path) -> None:
     """{"records": [...], "x": 1} was scored with "x" ignored, and a body declared latin-1 was
-    read as UTF-8 (a review, 2026-12-04)."""
+    read as UTF-8 (seen on 2026-12-04)."""
     client = TestClient(create_app(predictor, audit=AuditLog(audit_path)))
     extra = client.post("/predict", json={"records": [record], "cutoff": 0.3}, headers=JSON)
     assert extra.status_code == 422
@@ -965,3 +965,12 @@ def test_a_batch_envelope_with_another_key_and_a_non_utf8_charset_are_refused(pr
     for declared in ("application/json; charset=utf-8", "application/json;charset=UTF8", "application/json"):
         assert client.post("/predict", content=body, headers={"Content-Type": declared}).status_code == 200
     assert [line.get("event") for line in _audit(audit_path)] == ["prediction"] * 3  # three scored, nothing else
+
+
+def test_a_path_with_a_trailing_slash_is_404_not_a_redirect(client: TestClient, record: dict,
+                                                            audit_path: Path) -> None:
+    """POST /predict/ was a 307 to /predict (seen on 2026-12-04): a path the service does not
+    have is a 404, and nothing is scored or audited."""
+    response = client.post("/predict/", content=json.dumps(record).encode(), headers=AUTH, follow_redirects=False)
+    assert response.status_code == 404 and "location" not in response.headers
+    assert _audit(audit_path) == []

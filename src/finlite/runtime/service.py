@@ -1152,7 +1152,10 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     app = _ScoringApp(title=f"finlite scoring service: {predictor.path.name}",
                   description=f"{what} with the {meta['model']['kind']} model {predictor.model_sha256[:16]}….",
                   version=str(meta["versions"].get("finlite", "")),
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url=None, redoc_url=None, openapi_url=None,
+                  # "/predict/" is no path of the service: a 404, not a 307 to "/predict" that a
+                  # client re-sends its body to (through whatever host the Location names).
+                  redirect_slashes=False)
     expected = token.encode() if token else None
     model_sha256 = predictor.model_sha256
     fields = predictor.fields
