@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -149,7 +151,7 @@ def test_forged_signature_file_is_refused(art: Path, keys: dict) -> None:
 def test_a_damaged_signature_file_is_told_for_what_it_is(art: Path, keys: dict, field: str, value: str,
                                                          said: str) -> None:
     """Each of these read "manifest.json was changed after signing", which it was not, and a
-    manifest_sha256 of another manifest passed even the trusted key (a review, 2026-12-04)."""
+    manifest_sha256 of another manifest passed even the trusted key (a review, 2026-12-04 evening)."""
     private, public = keys["ed25519"]
     sign_artifact(art, private)
     record = json.loads((art / "signature.json").read_text())
@@ -324,6 +326,16 @@ def test_sign_through_a_link_to_the_artifact(art: Path, keys: dict) -> None:
     assert link.is_symlink() and (art / "signature.json").is_file()
     assert finlite.load(link, verify_key=public).manifest["files"]
     assert sorted(p.name for p in art.parent.iterdir()) == ["current", "student"]
+
+
+def test_signing_keeps_the_folder_s_mode(art: Path, keys: dict) -> None:
+    """Signing swaps in a new folder; it came back 0700, taking the artifact from the serving
+    account its operator had opened it to (a review, 2026-12-04 evening)."""
+    private, public = keys["ed25519"]
+    os.chmod(art, 0o755)
+    result = runner.invoke(app, ["sign", str(art), "--key", str(private)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(art.stat().st_mode) == 0o755 and finlite.load(art, verify_key=public)
 
 
 def test_evaluate_holds_the_baseline_to_the_same_key(art: Path, keys: dict, teacher_dir: Path,

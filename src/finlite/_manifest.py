@@ -722,6 +722,7 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
                                 "trust it.", param="sign_with") from None
     staged = _paths.new_temp_dir(root)
     try:
+        _paths.keep_dir_mode(staged, root)
         for name in manifest["files"]:  # re-read and re-checked: only verified bytes are (re-)signed
             if name not in files and name not in drop:
                 (staged / name).write_bytes(read_listed(root, manifest, name))

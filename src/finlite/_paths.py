@@ -562,6 +562,18 @@ def keep_mode(tmp: PathLike, out: PathLike) -> None:
         os.chmod(tmp, stat.S_IMODE(held.st_mode) & 0o777)  # never setuid, setgid or sticky bits
 
 
+def keep_dir_mode(tmp: PathLike, out: PathLike) -> None:
+    """Give the staged folder ``tmp`` the permission bits of the folder ``out`` it is about to
+    replace (``sign``, ``export``, ``--force``), so an artifact the operator opened to a serving
+    account stays open to it; a new folder keeps :func:`new_temp_dir`'s 0700."""
+    try:
+        held = os.lstat(out)
+    except OSError:
+        return
+    if stat.S_ISDIR(held.st_mode):
+        os.chmod(tmp, stat.S_IMODE(held.st_mode) & 0o777)  # never setuid, setgid or sticky bits
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this id exists (in doubt: yes, so its files are left alone)."""
     if pid <= 0 or os.name != "posix":

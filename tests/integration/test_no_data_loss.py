@@ -174,8 +174,15 @@ def test_force_replaces_an_artifact_or_an_empty_folder(teacher_dir: Path, tmp_pa
     assert finlite.load(empty).manifest["seed"] == 5
     save_artifact(empty, overwrite=True, **{**kwargs, "seed": 6})  # now an artifact: replaced again
     assert finlite.load(empty).manifest["seed"] == 6
-    assert empty.stat().st_mode & 0o777 == 0o700  # private to its owner, as artifacts always were
     assert [p.name for p in tmp_path.iterdir()] == ["empty"]  # no temporary folder left beside it
+    fresh = tmp_path / "fresh"
+    save_artifact(fresh, **kwargs)
+    assert fresh.stat().st_mode & 0o777 == 0o700  # a new artifact is private to its owner, as always
+    # One replaced keeps the mode its operator gave its folder (opened to a serving account): it
+    # became 0700 with every replacement (a review, 2026-12-04 evening).
+    os.chmod(fresh, 0o750)
+    save_artifact(fresh, overwrite=True, **{**kwargs, "seed": 7})
+    assert fresh.stat().st_mode & 0o777 == 0o750 and finlite.load(fresh).manifest["seed"] == 7
 
 
 def test_force_refuses_an_artifact_holding_user_files(teacher: Path, loans_csv: Path) -> None:

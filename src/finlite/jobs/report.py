@@ -904,6 +904,7 @@ def _write_folder(out: Path, files: Mapping[str, str]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _paths.new_temp_dir(out)
     try:
+        _paths.keep_dir_mode(tmp, out)
         for name, text in files.items():
             write_text_atomic(tmp / name, text)
         if not os.path.lexists(out):
