@@ -196,6 +196,19 @@ def test_env_trusted_key_is_honoured(art: Path, keys: dict, monkeypatch: pytest.
     assert result.exit_code == 2 and "not by the trusted key" in result.output and "FINLITE_VERIFY_KEY" in result.output
 
 
+@pytest.mark.parametrize("value", ["", "  "])
+def test_a_blank_env_trusted_key_is_refused_not_ignored(art: Path, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FINLITE_VERIFY_KEY="$KEY" with KEY unset read every artifact unchecked (a review, 2026-12-04
+    evening): a check asked for with no key fails closed."""
+    monkeypatch.setenv("FINLITE_VERIFY_KEY", value)
+    with pytest.raises(ConfigError, match="FINLITE_VERIFY_KEY is set but empty"):
+        finlite.load(art)
+    result = runner.invoke(app, ["inspect", str(art)])
+    assert result.exit_code == 2 and "FINLITE_VERIFY_KEY is set but empty" in result.output
+    monkeypatch.delenv("FINLITE_VERIFY_KEY")
+    assert finlite.load(art).path == art
+
+
 def test_export_after_signing_needs_the_key(art: Path, keys: dict, german_csv: Path) -> None:
     private, public = keys["ed25519"]
     sign_artifact(art, private)

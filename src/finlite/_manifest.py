@@ -511,9 +511,16 @@ def trusted_key(verify_key: Any = None) -> tuple[Any, str] | None:
     """The key to verify with and how it was given: ``verify_key``, else ``$FINLITE_VERIFY_KEY``, else None."""
     if verify_key is not None and verify_key is not False:
         return verify_key, f"trusted key {str(verify_key)!r}" if isinstance(verify_key, (str, Path)) else "trusted key"
-    env = os.environ.get(VERIFY_KEY_ENV, "").strip()
+    raw = os.environ.get(VERIFY_KEY_ENV)
+    env = (raw or "").strip()
     if verify_key is None and env:
         return env, f"trusted key {env!r} (from {VERIFY_KEY_ENV})"
+    if verify_key is None and raw is not None:
+        # Set but blank (FINLITE_VERIFY_KEY="$KEY" with KEY unset): the operator asked for a check
+        # and named no key; reading unchecked would fail open.
+        raise ConfigError(f"{VERIFY_KEY_ENV} is set but empty, so it names no trusted key. Set it to the trusted "
+                          "public key's PEM file, or unset it to read artifacts without a signature check; "
+                          "nothing was read.")
     return None
 
 
