@@ -262,6 +262,12 @@ def test_key_mistakes_are_config_errors(art: Path, keys: dict, tmp_path: Path) -
     result = runner.invoke(app, ["sign", str(art), "--key", str(junk)])
     assert result.exit_code == 2 and "is not a PEM private key" in result.output
     assert not (art / "signature.json").exists()
+    # Two private keys in one file: the first signed without a word (a review, 2026-12-04 evening).
+    both = tmp_path / "both.pem"
+    both.write_bytes(private.read_bytes() + keys["other"][0].read_bytes())
+    result = runner.invoke(app, ["sign", str(art), "--key", str(both)])
+    assert result.exit_code == 2 and "holds 2 private keys; give a file with exactly one" in result.output
+    assert not (art / "signature.json").exists()
     assert runner.invoke(app, ["sign", "--help"]).exit_code == 0
 
 

@@ -133,6 +133,11 @@ def load_private_key(path: str | os.PathLike[str], option: str = "key") -> Any:
         return _supported(path, "the key given")
     data = _read_key_file(path, "Private key", option)
     where = f"Private key {str(path)!r} ({_given_as(option)[0]})"
+    # 'openssl ecparam -genkey' writes an EC PARAMETERS block before the key: only keys are counted.
+    keys = len(re.findall(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----", data))
+    if keys > 1:  # the one cryptography reads first would sign, without a word about the others
+        raise ConfigError(f"{where} holds {keys} private keys; give a file with exactly one (the key whose public "
+                          "key readers trust).")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:
