@@ -120,6 +120,43 @@ def test_a_baseline_of_the_other_class_is_refused(exported_dir: Path, german_csv
     assert not (tmp_path / "r").exists()
 
 
+def test_a_baseline_judged_on_rows_it_was_trained_on_is_refused(exported_dir: Path, german_csv: Path,
+                                                                   tmp_path: Path) -> None:
+    """A teacher split with seed 1 beside a student of seed 0: the student's test split held rows
+    the teacher had trained on, its AUC there was 0.908 against 0.768 on its own test split, and
+    the report FAILed the student (a review, 2026-12-04 evening)."""
+    import pandas as pd
+
+    from finlite.jobs.report import rebuild_report
+    from tests.conftest import FAST
+
+    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, seed=1, out=tmp_path / "seed1")
+    split = r"but split otherwise \(stratified, date_column None, seed 1, test 0\.2, validation 0\.2; the artifact: "
+    with pytest.raises(ConfigError, match=split + r".*would be in-sample"):
+        evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "seed1", timing=False)
+    with pytest.raises(ConfigError, match=split):
+        rebuild_report(exported_dir, german_csv, baseline=tmp_path / "seed1", out=tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+    # A table judged whole (a hold-out to the artifact) that is the baseline's own training table.
+    part = tmp_path / "part.csv"
+    pd.read_csv(german_csv).head(500).to_csv(part, index=False)
+    finlite.train(part, target="creditability", model="logistic", config=FAST, out=tmp_path / "on-part")
+    with pytest.raises(ConfigError, match=r"The rows judged are the table the baseline \S*on-part was trained on"):
+        evaluate_artifact(exported_dir, part, baseline=tmp_path / "on-part", timing=False)
+    # The same split of the same table (the seed the fixtures train with) is compared as before.
+    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=tmp_path / "seed0")
+    assert evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "seed0", timing=False)["split"] == "test"
+
+
+def test_a_market_baseline_for_a_credit_model_is_named_as_such(exported_dir: Path, german_csv: Path,
+                                                                direction_dir: Path) -> None:
+    """The refusal named a Python attribute ("its spec is artifact.market.spec"), not the
+    mismatch (a review, 2026-12-04 evening)."""
+    with pytest.raises(ConfigError, match=r"The baseline \S+ is a market forecaster, which reads a price history, "
+                                          r"not a table such as \S*german_credit\.csv"):
+        evaluate_artifact(exported_dir, german_csv, baseline=direction_dir, timing=False)
+
+
 def test_a_direction_forecaster_states_its_operating_point_everywhere(direction_dir: Path, prices: Any,
                                                                       tmp_path: Path) -> None:
     """evaluate printed no operating-point line for a direction forecaster (and its JSON had

@@ -10,7 +10,7 @@ import numpy as np
 
 from finlite._util import percent
 from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_walk
-from finlite.data.io import Table, read_table
+from finlite.data.io import Table, frame_sha256, read_table
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
 from finlite.evaluate.report import compare_models, model_evidence
@@ -105,9 +105,51 @@ def check_same_question(art: Artifact, base: Artifact) -> None:
                           "the teacher).", param="baseline")
 
 
+def check_baseline_held_out(art: Artifact, base: Artifact, *, test_split: bool,
+                            table_sha256: str | None = None) -> None:
+    """Refuse a baseline judged on rows it was trained on: its metrics would be in-sample, and the
+    comparison would blame the artifact for the baseline's optimism.
+
+    On ``art``'s test split (``test_split``), a baseline trained on the same table (the same
+    content hash) with another split (seed, shares, method or date column) has trained on some of
+    those rows: a seed-1 teacher beside a seed-0 student showed AUC 0.908 where its own test split
+    gives 0.768, and the report FAILed the student (a review, 2026-12-04). On a hold-out whose
+    content hash (``table_sha256``) is the baseline's training table, every row is the baseline's.
+
+    Raises:
+        ConfigError: naming the baseline, both splits or the table, and the fix.
+    """
+    theirs, mine = base.manifest.get("data") or {}, art.manifest.get("data") or {}
+    trained_on = theirs.get("content_sha256")
+    if not isinstance(trained_on, str):
+        return
+    if test_split and trained_on == mine.get("content_sha256"):
+        split_of = {name: ((d.get("split") or {}).get("method"), (d.get("split") or {}).get("config"))
+                    for name, d in (("base", theirs), ("art", mine))}
+        if split_of["base"] != split_of["art"]:
+            def told(split: tuple[Any, Any]) -> str:
+                method, config = split
+                return f"{method}, {', '.join(f'{k} {v}' for k, v in sorted((config or {}).items()))}"
+            raise ConfigError(f"The baseline {base.path} was trained on the same table as {art.path} but split "
+                              f"otherwise ({told(split_of['base'])}; the artifact: {told(split_of['art'])}), so "
+                              f"{art.path}'s test split holds rows the baseline was trained on and its metrics there "
+                              "would be in-sample. Compare with a baseline trained with the same split (the same "
+                              "--seed, shares and date column), e.g. the student's own teacher.", param="baseline")
+    elif not test_split and table_sha256 is not None and trained_on == table_sha256:
+        raise ConfigError(f"The rows judged are the table the baseline {base.path} was trained on (its content "
+                          "hash), so the baseline's metrics on them would be in-sample. Judge both models on rows "
+                          "neither was trained on: a hold-out, or the artifact's own training table (its test "
+                          "split).", param="baseline")
+
+
 def _check_baseline_columns(base: Artifact, columns: Any, source: str) -> None:
     """Refuse a baseline that reads columns the data lacks, naming the baseline as the cause
-    (the data's own message, "lacks 13 column(s)", blamed the table)."""
+    (the data's own message, "lacks 13 column(s)", blamed the table), and a forecaster, which
+    reads no table at all."""
+    if base.market is not None:  # its schema would be told as "artifact.market.spec", a Python attribute
+        raise ConfigError(f"The baseline {base.path} is a market forecaster, which reads a price history, not a table "
+                          f"such as {source}: compare a credit or fraud model with one of the same table (e.g. its "
+                          "teacher).", param="baseline")
     lacking = [c for c in base.schema.features if c not in set(columns)]
     if lacking:
         raise ConfigError(f"The baseline {base.path} reads {len(lacking)} column(s) that {source} lacks "
@@ -207,6 +249,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     if base is not None:  # the artifact read these rows: a baseline of other columns is the cause
         _check_baseline_columns(base, rows.columns, table.source)
         check_same_question(art, base)
+        check_baseline_held_out(art, base, test_split=prepared is not None,
+                                table_sha256=None if prepared is not None else frame_sha256(table.frame))
     x_base = None if base is None else base.tabular.transform(rows, table.source)
     point: OperatingPoint | None = art.operating_point if task.decides else None
     reference = None

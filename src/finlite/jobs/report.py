@@ -800,11 +800,13 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         if base.market is not None or base.task != art.task:
             raise ConfigError(f"The baseline {base.path} is a {base.task} model; {art.path} is a {art.task} model. "
                               "Compare it with a model of the same task (e.g. its teacher).", param="baseline")
-        from finlite.jobs.evaluate import _check_baseline_columns, check_same_question
+        from finlite.jobs.evaluate import _check_baseline_columns, check_baseline_held_out, check_same_question
 
         if not _same_encoding(base.preprocessor, prepared):  # the data is the student's (hash-checked)
             _check_baseline_columns(base, prepared.frame.columns, prepared.source)
         check_same_question(art, base)  # after the columns: a baseline of other data is named as such
+        check_baseline_held_out(art, base, test_split=holdout is None,
+                                table_sha256=(holdout_record or {}).get("content_sha256"))
         x_base = prepared.x_test if _same_encoding(base.preprocessor, prepared) else base.tabular.transform(
             prepared.frame.iloc[prepared.split.test], prepared.source)
     comparison = compare_models(base.model, art.model, prepared.x_test, prepared.y_test, cutoff, timing=False,
