@@ -129,6 +129,23 @@ def test_imported_booster_scores_raw_columns_exactly(library: str, tmp_path: Pat
     assert art.manifest["steps"][0]["file_sha256"] and art.model.oof_logits is not None
 
 
+def test_parity_reads_money_text_as_finlite_reads_it(tmp_path: Path) -> None:
+    """Incomes written "$52,000.00": the import scored exactly as the booster, yet its parity read
+    the text as NaN and warned that 976 of 1,000 rows differed (a review, 2026-12-04 evening)."""
+    _, frame = _numeric_loans(tmp_path)
+    frame = frame.assign(annual_income=frame["annual_income"].round(0))
+    x, y = frame[["annual_income", "utilisation"]], (frame["defaulted"] == "yes").astype(int)
+    file, raw = _saved_booster("lightgbm", x, y, tmp_path, {"num_leaves": 7}, 30)
+    money = frame.assign(annual_income=[None if pd.isna(v) else f"${v:,.2f}" for v in frame["annual_income"]])
+    money.to_csv(tmp_path / "money.csv", index=False)
+    outcome = import_teacher(file, tmp_path / "money.csv", target="defaulted", positive="yes", out=tmp_path / "t")
+    art = finlite.load(outcome.path)
+    assert "annual_income" in art.schema.money
+    assert np.abs(art.predict_score(money) - 1 / (1 + np.exp(-raw))).max() < 1e-6
+    parity = art.manifest["steps"][0]["parity"]
+    assert parity["rows_above_1e-6"] == 0 and parity["max_abs_diff"] < 1e-6 and not outcome.warnings
+
+
 @pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
 def test_an_imported_booster_splitting_at_observed_whole_and_cent_values_is_exact(library: str,
                                                                                  tmp_path: Path) -> None:

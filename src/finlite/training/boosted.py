@@ -26,6 +26,7 @@ from finlite._paths import FileTooLarge, read_small_file
 from finlite._progress import Progress
 from finlite.data.io import Table, read_table
 from finlite.data.prepared import PreparedData, prepare
+from finlite.data.schema import numeric_column
 from finlite.data.split import SplitConfig
 from finlite.errors import ConfigError, DataError
 from finlite.models.gbdt import BoostedEnsemble, load_booster, require
@@ -380,7 +381,13 @@ def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: Prep
     tell apart from a split threshold could still land on the other side, and a blank where the
     training split had none is imputed. This measures it, over every labelled row.
     """
-    raw = prepared.frame[features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    # Each column as finlite reads it (money text "$1,169" is 1169; to_numeric made it NaN and a
+    # faithful import looked 976 rows apart from its booster: a review, 2026-12-04 evening).
+    money = set(prepared.schema.money)
+    raw = np.column_stack([numeric_column(prepared.frame[name], name, prepared.source, money=True)
+                           if name in money else pd.to_numeric(prepared.frame[name], errors="coerce")
+                           .to_numpy(dtype=np.float64) for name in features]) if features else \
+        np.empty((len(prepared.frame), 0))
     # The booster's own probability, as its library gives it: LightGBM's predict() applies the
     # file's sigmoid and a random forest's averaging, which the raw scores do not show (raw
     # against raw recorded 0 difference for both: a review, 2026-12-03).
