@@ -129,6 +129,33 @@ def test_imported_booster_scores_raw_columns_exactly(library: str, tmp_path: Pat
     assert art.manifest["steps"][0]["file_sha256"] and art.model.oof_logits is not None
 
 
+def test_a_booster_trained_on_the_test_split_is_told_so(tmp_path: Path) -> None:
+    """A booster trained on the whole table, finlite's test split included, showed its in-sample
+    test AUC as hold-out evidence, and a student compressed from it FAILed against that (a review,
+    2026-12-04 evening). One trained on finlite's training and validation rows only is not warned of."""
+    from finlite.data.split import SplitConfig, make_split
+
+    rng = np.random.default_rng(1)
+    n = 1200
+    frame = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(6)})
+    logit = 0.8 * frame["x0"] - 0.6 * frame["x1"]
+    frame["bad"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    path = tmp_path / "book.csv"
+    frame.to_csv(path, index=False)
+    x, y = frame.drop(columns=["bad"]), (frame["bad"] == "yes").astype(int)
+    params = {"num_leaves": 63, "min_data_in_leaf": 2, "learning_rate": 0.3}
+    whole, _ = _saved_booster("lightgbm", x, y, tmp_path, params, 200)
+    seen = import_teacher(whole, path, target="bad", positive="yes")
+    assert len(seen.warnings) == 1 and re.match(
+        r"the booster ranks the test split far better \(AUC (?:0\.9\d+|1\.0000)\) than refits of its settings rank training rows "
+        r"they did not see \(out-of-fold AUC 0\.\d+\): it was likely trained on the test split's rows", seen.warnings[0])
+    split = make_split(frame, y.to_numpy(), SplitConfig())
+    fit = np.concatenate([split.train, split.validation])
+    (tmp_path / "own").mkdir()
+    held, _ = _saved_booster("lightgbm", x.iloc[fit], y.iloc[fit], tmp_path / "own", params, 200)
+    assert not import_teacher(held, path, target="bad", positive="yes").warnings
+
+
 def test_parity_reads_money_text_as_finlite_reads_it(tmp_path: Path) -> None:
     """Incomes written "$52,000.00": the import scored exactly as the booster, yet its parity read
     the text as NaN and warned that 976 of 1,000 rows differed (a review, 2026-12-04 evening)."""
@@ -195,7 +222,8 @@ def test_an_imported_xgboost_booster_places_full_precision_values_on_their_side_
     file, raw = _saved_booster("xgboost", x, y, tmp_path, {"max_depth": 5, "eta": 0.3, "tree_method": "hist"}, 100)
     outcome = import_teacher(file, path, target="bad", positive="yes", learning_rate=0.3, folds=2,
                              out=tmp_path / "teacher")
-    assert not outcome.warnings
+    # No row scores otherwise; the booster was trained on every row, the test split's too, and is told so.
+    assert len(outcome.warnings) == 1 and "it was likely trained on the test split's rows" in outcome.warnings[0]
     expected = 1 / (1 + np.exp(-raw))
     assert np.abs(finlite.load(outcome.path).predict_score(frame) - expected).max() < 1e-6
     from finlite.jobs.export import export_artifact

@@ -203,4 +203,35 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
         notes.append(f"the out-of-fold refits rank no better than chance (AUC {oof_auc:.4f}), so a student would "
                      "learn from scores that carry no ranking. Check the booster's parameters against this table's "
                      "size (min_data_in_leaf, min_child_weight) or pass more folds (--folds).")
+    elif (seen := _seen_test_note(outcome.metrics["test"], oof_auc)) is not None:
+        notes.append(seen)
     return replace(outcome, warnings=tuple(notes)) if notes else outcome
+
+
+def _seen_test_note(test: Mapping[str, Any], oof_auc: float) -> str | None:
+    """A warning when an imported booster ranks finlite's test split far better than refits of its
+    settings rank rows they never saw: it was likely trained on those rows (on the whole table, as
+    its own training script split it), so its test metrics are in-sample, and a student's AUC drop
+    against them is the teacher's optimism (a test AUC of 0.92 beside an out-of-fold 0.62 made a
+    student's report FAIL: a review, 2026-12-04 evening).
+
+    "Far" is more than 0.05 and more than three standard errors of the test AUC (Hanley and
+    McNeil's), so that a test split of a few hundred rows does not warn by chance.
+    """
+    auc, rows, positives = test.get("auc"), test.get("rows"), test.get("positives")
+    if not isinstance(auc, float) or not isinstance(rows, int) or not isinstance(positives, int):
+        return None
+    negatives = rows - positives
+    if positives < 1 or negatives < 1:
+        return None
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    se = float(np.sqrt(max(auc * (1 - auc) + (positives - 1) * (q1 - auc * auc)
+                           + (negatives - 1) * (q2 - auc * auc), 0.0) / (positives * negatives)))
+    if auc - oof_auc <= max(0.05, 3 * se):
+        return None
+    return (f"the booster ranks the test split far better (AUC {auc:.4f}) than refits of its settings rank training "
+            f"rows they did not see (out-of-fold AUC {oof_auc:.4f}): it was likely trained on the test split's rows. "
+            "Its test metrics are then in-sample, and a student's AUC drop against them is the booster's optimism, "
+            "not the student's loss. Judge it on rows it never saw: import it with a table whose test split it was "
+            "not trained on (with --date-column the test split is the latest dates), or evaluate it on a later "
+            "table ('finlite evaluate TEACHER LATER.csv').")
