@@ -271,12 +271,10 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
         test = metrics.get("test", {})
         if not isinstance(test, dict):
             raise bad("'metrics.test'", f"is a {type(test).__name__}, not an object")
-        for key in ("auc", "ks"):
-            if key in test and not finite_number(test[key]):
-                raise bad(f"'metrics.test.{key}'", f"is {test[key]!r:.40}, not a finite number")
-        # The rest of the numbers inspect prints and serve's /metadata reports: a number, or null
-        # where a metric was undefined (a class absent from the split).
-        for key in _NUMERIC_TEST_METRICS:
+        # The numbers inspect prints and serve's /metadata reports: a number, or null where a metric
+        # was undefined (a class absent from the split: a direction forecaster's test period that
+        # only rose has no AUC or KS).
+        for key in ("auc", "ks", *_NUMERIC_TEST_METRICS):
             if test.get(key) is not None and not finite_number(test[key]):
                 raise bad(f"'metrics.test.{key}'", f"is {test[key]!r:.40}, not a finite number (or null)")
         # Counts and shares within what they can be: /metadata reported "rows": -5 as it was.

@@ -1388,8 +1388,8 @@ def inspect(
     for gate in metrics.get("gates", []):
         say(f"gate on the test split: {'pass' if gate['passed'] else 'FAIL'}  {one_line(gate['message'])}")
     test = metrics.get("test", {})
-    if "auc" in test and man.get("cutoff") is not None:  # check_manifest made both numbers when present
-        ks = f", KS {test['ks']:.4f}" if "ks" in test else ""
+    if test.get("auc") is not None and man.get("cutoff") is not None:  # check_manifest made both numbers
+        ks = f", KS {test['ks']:.4f}" if test.get("ks") is not None else ""
         say(f"test AUC {test['auc']:.4f}{ks}, cut-off {man['cutoff']:g}")
     if art.task == "binary":
         say(f"task: binary classification; operating point: {art.operating_point.describe()}")

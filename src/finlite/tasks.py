@@ -404,7 +404,10 @@ FORECAST = register_task(Task(
 
 
 def _direction_metrics(y: np.ndarray, p: np.ndarray, cutoff: float | None) -> dict[str, Any]:
-    out = classification_metrics(y, p, _cut(cutoff))
+    # A test period that only rose (a bull market at a 20-day horizon) has no down move to rank
+    # against: AUC and KS are null and the calls are judged, as training reports them (evaluate and
+    # compress stopped on "AUC needs both classes": a review, 2026-12-04 evening).
+    out = classification_metrics(y, p, _cut(cutoff), one_class=True)
     out["directional_accuracy"] = out["accuracy"]  # an up call (P(up) ≥ cut-off) against the realised move
     out["information_coefficient"] = information_coefficient(y, p)
     return out

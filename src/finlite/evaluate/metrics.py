@@ -172,17 +172,24 @@ def recall_at_fpr(y: np.ndarray, p: np.ndarray, fpr: float = 0.001) -> float:
     return float(np.mean(pos > threshold))
 
 
-def classification_metrics(y: np.ndarray, p: np.ndarray, cutoff: float) -> dict[str, Any]:
-    """Every metric above for one model, plus row and positive counts."""
+def classification_metrics(y: np.ndarray, p: np.ndarray, cutoff: float, *,
+                           one_class: bool = False) -> dict[str, Any]:
+    """Every metric above for one model, plus row and positive counts.
+
+    Rows of one class have nothing to rank: AUC and KS raise, unless ``one_class`` (a direction
+    forecaster's test period that only rose), which gives the ranking metrics as None and judges
+    the calls (accuracy, F1, Brier, log loss) as ever.
+    """
     y_arr, p_arr = _check(y, p)
+    ranked = not one_class or 0 < int(y_arr.sum()) < y_arr.size
     return {
         "rows": int(y_arr.size),
         "positives": int(y_arr.sum()),
-        "auc": auc(y_arr, p_arr),
-        "gini": gini(y_arr, p_arr),
-        "ks": ks(y_arr, p_arr),
-        "pr_auc": average_precision(y_arr, p_arr),
-        "recall_at_0.1pct_fpr": recall_at_fpr(y_arr, p_arr, 0.001),
+        "auc": auc(y_arr, p_arr) if ranked else None,
+        "gini": gini(y_arr, p_arr) if ranked else None,
+        "ks": ks(y_arr, p_arr) if ranked else None,
+        "pr_auc": average_precision(y_arr, p_arr) if ranked else None,
+        "recall_at_0.1pct_fpr": recall_at_fpr(y_arr, p_arr, 0.001) if ranked else None,
         "accuracy": accuracy_at(y_arr, p_arr, cutoff),
         "f1": f1_at(y_arr, p_arr, cutoff),
         "brier": brier(y_arr, p_arr),

@@ -78,8 +78,8 @@ Pruning = MagnitudePruning | TaylorPruning
 
 def fidelity_warning(report: dict[str, Any], gates: bool) -> str | None:
     """The loud warning for a run without gates whose student lost :data:`WARN_AUC_DROP` AUC or more."""
-    if gates or "auc" not in report["teacher"]:  # with gates, or a task without AUC (regression)
-        return None
+    if gates or report["teacher"].get("auc") is None or report["student"].get("auc") is None:
+        return None  # with gates, a task without AUC (regression), or a test period of one direction
     drop = float(report["teacher"]["auc"]) - float(report["student"]["auc"])
     if not drop >= WARN_AUC_DROP:
         return None
