@@ -259,6 +259,10 @@ def test_a_tenfold_move_in_a_day_is_a_note_with_dates_and_values() -> None:
     (lambda f: f.assign(close=f["close"].where(f.index != 4, 0.0)), r"'close'.*holds 0.0 at row 5.*must be > 0"),
     (lambda f: f.assign(open=f["close"].where(f.index != 6, -1.0)), r"'open'.*holds -1.0 at row 7.*must be > 0"),
     (lambda f: f.assign(volume=f["volume"].where(f.index != 3, -5.0)), r"'volume'.*-5.0.*must be >= 0"),
+    # A positive price no float32 holds: its features came out NaN 16 rows later, told as a feature
+    # at the wrong date (a review, 2026-12-04 evening).
+    (lambda f: f.assign(close=f["close"].where(f.index != 4, 1e-310)),
+     r"'close'.*holds 1e-310 at row 5 .*\(date 2015-01-09\), too small to be a price or level \(below 1\.18e-38\)"),
 ])
 def test_bad_files_are_refused_naming_the_row_date_and_value(tmp_path: Path, change: object, pattern: str) -> None:
     frame = change(prices_frame(n=60))  # type: ignore[operator]
@@ -277,7 +281,7 @@ def test_volume_zero_is_allowed() -> None:
 
 def test_a_price_beyond_what_the_model_can_take_is_refused_and_near_constant_features_get_scale_one() -> None:
     frame = prices_frame(n=120)
-    frame.loc[99, "close"], frame.loc[100, "close"] = 1e-300, 1e300  # both valid prices; their ratio overflows
+    frame.loc[99, "close"], frame.loc[100, "close"] = 1e-30, 1e300  # both valid prices; their ratio overflows
     pre = prepare_series(frame.head(90), MarketSpec(window=5)).preprocessor
     day = pd.bdate_range("2015-01-05", periods=101)[100].strftime("%Y-%m-%d")
     with pytest.raises(DataError, match=rf"Feature 'log_return' of DataFrame at date {day} is inf.*float32"):

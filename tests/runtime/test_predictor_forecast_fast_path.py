@@ -78,6 +78,7 @@ def test_threads_each_get_their_own_buffer(forecast_dir: Path, prices: pd.DataFr
                            r"2262-04-11\)"),
     ("date", "1677-09-21", r"holds '1677-09-21' at row 1, outside the dates"),
     ("close", -1.0, r"'close' .*holds -1\.0 at row 1 .*must be > 0"),
+    ("close", 1e-310, r"'close' .*holds 1e-310 at row 1 .*too small to be a price"),
     ("close", float("inf"), r"'close' .*holds inf at row 1"),
     ("volume", -5, r"'volume' .*holds -5\.0 at row 1 .*>= 0"),
     ("close", "12.5", None),  # text that is a number: read_prices reads it, so the answer is the same
@@ -108,7 +109,7 @@ def test_a_duplicate_date_before_the_window_is_named(forecast_dir: Path, prices:
 
 def test_a_window_beyond_float32_fails_closed(forecast_dir: Path, prices: pd.DataFrame) -> None:
     history = _history(prices.tail(WARMUP + 1))
-    history["close"] = [*history["close"][:-2], 1e-300, 1e300]
+    history["close"] = [*history["close"][:-2], 1e-30, 1e300]
     # The fast path finds the window not finite; the reference path then names the feature, date and value.
     with np.errstate(all="ignore"), pytest.raises(DataError, match=r"Feature 'log_return' of the price history at "
                                                                  r"date \d{4}-\d\d-\d\d is inf"):

@@ -442,13 +442,19 @@ def served_days(dates: Any) -> np.ndarray | None:
     return out.view("datetime64[D]")
 
 
+#: The smallest normal float32: a positive value below it is refused (no price is 1e-310).
+_F32_TINY = float(np.finfo(np.float32).tiny)
+
+
 def _history_values(block: np.ndarray, volume_row: int) -> bool:  # pragma: no cover - compiled
     """Whether every value of ``block`` (one row per column) is finite and above zero, or not
-    below zero in row ``volume_row`` (the volume; -1 for none): what :func:`read_prices` asks."""
+    below zero in row ``volume_row`` (the volume; -1 for none), and none is positive below
+    :data:`_F32_TINY`: what :func:`read_prices` asks."""
     for i in range(block.shape[0]):
         for j in range(block.shape[1]):
             value = block[i, j]
-            if not math.isfinite(value) or value < 0.0 or (value == 0.0 and i != volume_row):
+            if not math.isfinite(value) or value < 0.0 or (value == 0.0 and i != volume_row) or (
+                    0.0 < value < _F32_TINY):
                 return False
     return True
 
@@ -525,6 +531,15 @@ def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: n
                    "an index).")
             raise DataError(f"Column {column!r} of {source} holds {float(values[row])!r} at {where(row)}; it must be {need}. "
                             f"{fix}")
+        # A positive value below float32's smallest normal number (1e-310 written for a price) is
+        # no price: its log change undid the features (NaN) 16 rows later, told as a feature at
+        # the wrong date (a review, 2026-12-04 evening).
+        tiny = (values > 0) & (values < _F32_TINY)
+        if tiny.any():
+            row = int(np.flatnonzero(tiny)[0])
+            raise DataError(f"Column {column!r} of {source} holds {float(values[row])!r} at {where(row)}, too small to "
+                            f"be a {'price or level' if not allow_zero else 'value'} (below "
+                            f"{_F32_TINY:.3g}); correct the value.")
     return values
 
 
@@ -1218,11 +1233,13 @@ class MarketPreprocessor:
             # Fail closed: a value beyond float32 once scaled would reach the model as inf.
             row = int(bad[0])
             j = int(np.flatnonzero(~np.isfinite(scaled[row]))[0])
-            asset = f", asset {computed.ids[row]!r}" if computed.ids is not None else ""
+            asset = f", asset {str(computed.ids[row])!r}" if computed.ids is not None else ""
+            value = float(computed.features[row, j])
+            what = ("undefined (NaN)" if np.isnan(value) else
+                    f"{value!r}, which the model cannot take once scaled (beyond float32)")
             raise DataError(f"Feature {self.feature_names[j]!r} of {table.source} at date "
-                            f"{np.datetime_as_string(computed.dates[row], unit='D')}{asset} is "
-                            f"{float(computed.features[row, j])!r}, which the model cannot take once scaled (beyond "
-                            "float32); check the prices around that date.")
+                            f"{np.datetime_as_string(computed.dates[row], unit='D')}{asset} is {what}; it reads the "
+                            "rows up to that date, so check the prices on and before it for an extreme value.")
         x = np.empty((len(rows), spec.window, self.n_features), dtype=np.float32)
         done = 0  # eligible rows are each asset's rows from its warm-up on, in table order
         for _asset, part in table.assets(spec.date_column, spec.id_column):
