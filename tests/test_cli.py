@@ -745,3 +745,16 @@ def test_market_config_errors_are_told_in_flags() -> None:
     assert in_flags(window) == "--window must be at least 1. Got 0 instead."
     alpha = ConfigError("The 'alpha' parameter of Distillation must be from 0 to 1. Got 2 instead.", param="alpha")
     assert "of Distillation" in in_flags(alpha)  # a recipe's field: not always its flag
+
+
+def test_json_output_is_strict_json_with_null_for_what_could_not_be_computed() -> None:
+    """evaluate --json printed a bare NaN (R² of a constant price series), which strict JSON
+    parsers refuse; report.json writes null (a review, 2026-12-04 evening)."""
+    import numpy as np
+
+    from finlite.cli import _json_out
+
+    text = _json_out({"model": {"r2": float("nan"), "rmse": np.float64(0.5), "rows": np.int64(3)},
+                      "ratios": [float("inf"), 1.0]})
+    assert json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in --json output")) == {
+        "model": {"r2": None, "rmse": 0.5, "rows": 3}, "ratios": [None, 1.0]}

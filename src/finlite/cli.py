@@ -58,6 +58,15 @@ def printable(text: str) -> str:
     return terminal_safe(text, keep="\t\n")
 
 
+def _json_out(value: Any, *, sort_keys: bool = True) -> str:
+    """``--json`` output: strict JSON, a number that could not be computed (NaN, inf) as null, as
+    report.json writes it (a bare NaN is no JSON: strict parsers refused an R² of a constant series,
+    a review of 2026-12-04 evening)."""
+    from finlite.evaluate.sections import json_number
+
+    return json.dumps(json_number(value), indent=2, sort_keys=sort_keys, allow_nan=False)
+
+
 def _echo(message: str = "", err: bool = False) -> None:
     """Every line the CLI prints, through :func:`printable`: a summary, a note or a table can quote
     a file's column names, segment values or asset ids, and none of them may drive the terminal."""
@@ -1200,7 +1209,7 @@ def evaluate(
     _warn_thin_test(judged, "the test split" if result.get("split") == "test" else "the set of rows judged",
                     "Evaluate on more rows (a longer hold-out) before reading them.")
     if as_json:
-        _echo(json.dumps(result, indent=2, sort_keys=True))
+        _echo(_json_out(result))
     elif "forecast" in result:  # a market forecaster: the model(s), the naive forecast and buy-and-hold
         from finlite.jobs.forecast import render_forecast_table
 
@@ -1337,7 +1346,7 @@ def reproduce(
 
     art = load(artifact, verify_key=verify_key)  # a signed artifact is checked before anything runs again
     result = run(art, data, teacher=teacher, progress=_train_progress(quiet) and not as_json, verify_key=verify_key)
-    _echo(json.dumps(result.to_dict(), indent=2, sort_keys=True) if as_json else render_reproduction(result))
+    _echo(_json_out(result.to_dict()) if as_json else render_reproduction(result))
     if not result.matched:
         raise typer.Exit(1)
 
@@ -1605,7 +1614,7 @@ def export(
         _echo(f"error: {in_flags(exc, _option_flags(export))}", err=True)
         raise typer.Exit(1 if exc.parity is not None else 2) from None
     if as_json:
-        _echo(json.dumps(record, indent=2, sort_keys=True))
+        _echo(_json_out(record))
         return
     where = f"cut-off {record['cutoff']:g}" if record.get("cutoff") is not None else "a forecast: no cut-off"
     boundary = int(((record.get("onnx") or {}).get("parity") or {}).get("boundary_rows") or 0)
@@ -1698,7 +1707,7 @@ def score(
         for note in summary.notes:  # gaps and weekend dates: the features read them as they are
             _echo(f"note: {note}", err=True)
         if as_json:
-            _echo(json.dumps(summary.to_dict(), indent=2))
+            _echo(_json_out(summary.to_dict(), sort_keys=False))
             return
         cut = predictor.decision_cutoff
         decided = (f"; {summary.positives:,} called up at the cut-off {cut:g}" if cut is not None else "")
@@ -1731,7 +1740,7 @@ def score(
                          reason_codes=reason_codes)
     _say_score_notes(summary.notes)
     if as_json:
-        _echo(json.dumps(summary.to_dict(), indent=2))
+        _echo(_json_out(summary.to_dict(), sort_keys=False))
         return
     _echo(f"scored {summary.rows:,} rows in {summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s); "
           f"{summary.positives:,} at or above the cut-off {predictor.cutoff:g}; wrote {summary.output}")
@@ -1757,7 +1766,7 @@ def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: lis
                              progress=_progress(quiet), reasons=reasons, reason_codes=reason_codes)
     _say_score_notes(summary.notes)
     if as_json:
-        _echo(json.dumps(summary.to_dict(), indent=2))
+        _echo(_json_out(summary.to_dict(), sort_keys=False))
         return
     _echo(f"scored {summary.rows:,} rows on Ray ({summary.workers} actors) in {summary.seconds:.2f} s "
           f"({summary.rows_per_second:,.0f} rows/s); {summary.positives:,} at or above the cut-off; "
@@ -1821,7 +1830,7 @@ def bench_command(
     from finlite.jobs.bench import bench, render_bench
 
     result = bench(artifact, baseline, n_records=records, batch=batch, repeats=repeats)
-    _echo(json.dumps(result, indent=2, sort_keys=True) if as_json else render_bench(result))
+    _echo(_json_out(result) if as_json else render_bench(result))
 
 
 @datasets_app.command("list")
