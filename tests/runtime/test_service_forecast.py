@@ -4,6 +4,7 @@ its last date; bad or over-long histories are refused (422 / 413); the OpenAPI p
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -59,6 +60,7 @@ def test_service_refuses_bad_or_long_histories(forecast_client: TestClient, pric
     assert "2021-02-23" in text.json()["detail"][0]["msg"]
     row = forecast_client.post("/predict", json={"history": [{"date": "2021-01-04"}]}, headers=AUTH)
     assert row.status_code == 422 and row.json()["detail"][0]["loc"] == ["body", "history", 0, "close"]
+    assert row.json()["detail"][0]["msg"].startswith("row 1 has no 'close' value")  # rows counted from 1, as values'
     short = forecast_client.post("/predict", json={"history": _history(prices.tail(WARMUP))}, headers=AUTH)
     message = short.json()["detail"][0]["msg"]  # the client cannot change the window (it was told to: a review)
     assert short.status_code == 422 and f"window is fixed: give at least {WARMUP + 1} rows of history" in message
@@ -178,3 +180,7 @@ def test_a_history_of_several_assets_is_refused_in_the_api_s_terms(tmp_path: Pat
     spaced.loc[spaced.index[::2], "ticker"] = "BBB"
     mixed = client.post("/predict", json={"history": _history(spaced)}, headers=AUTH)
     assert mixed.status_code == 422 and "is written 'BBB' at row 1 and 'BBB ' at row 2" in mixed.json()["detail"][0]["msg"]
+    blank = both[both["ticker"] == "BBB"].assign(ticker=lambda f: ["BBB"] * (len(f) - 1) + [""])
+    answer = client.post("/predict", json={"history": _history(blank)}, headers=AUTH)
+    assert answer.status_code == 422 and "several assets" not in answer.json()["detail"][0]["msg"]
+    assert re.search(r"'ticker'.* empty at row 40", answer.json()["detail"][0]["msg"]), answer.json()

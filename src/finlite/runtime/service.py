@@ -759,11 +759,13 @@ def _read_history(payload: Mapping[str, Any], columns: list[str], max_rows: int)
     if isinstance(history, list):
         out: dict[str, list[Any]] = {c: [] for c in columns}
         for i, row in enumerate(history):
+            # ``loc`` holds the JSON index (from 0); the text counts rows from 1, as the forecaster's
+            # own messages about a value do ("row 11" for index 10, a review of 2026-12-04 evening).
             if not isinstance(row, dict):
-                raise refuse([i], f"row {i} is a {type(row).__name__}, not an object of column values")
+                raise refuse([i], f"row {i + 1} is a {type(row).__name__}, not an object of column values")
             for c in columns:
                 if c not in row:
-                    raise refuse([i, c], f"row {i} has no {c!r} value; every row needs {', '.join(columns)}",
+                    raise refuse([i, c], f"row {i + 1} has no {c!r} value; every row needs {', '.join(columns)}",
                                  "missing")
                 out[c].append(row[c])
         return out, len(history)
@@ -1386,8 +1388,10 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             if exc.status == 413:
                 return answer(413, orjson.dumps({"detail": exc.detail[0]["msg"]}), request_id)
             return invalid(exc.detail, request_id=request_id)
-        # Ids as the price reader reads them (spaces stripped; a missing one is its own error).
-        if id_column is not None and len({str(v).strip() for v in history[id_column] if v is not None}) > 1:
+        # Ids as the price reader reads them (spaces stripped; a missing or blank one is its own error,
+        # named by the reader: a blank was told as "several assets", a review of 2026-12-04 evening).
+        if id_column is not None and len({str(v).strip() for v in history[id_column]
+                                          if v is not None and str(v).strip()}) > 1:
             return invalid([{"loc": ["body", "history", id_column], "type": "value", "msg": (
                 f"the history holds several assets (column {id_column!r}); /predict forecasts one asset per request: "
                 "send each asset's rows in a request of its own")}], request_id=request_id)
