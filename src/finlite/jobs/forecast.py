@@ -139,10 +139,15 @@ def _check_enough(series: PreparedSeries, source: str) -> None:
         for part, labels in (("training", series.y_train), ("validation", series.y_val)):
             values = np.unique(np.asarray(labels))
             if len(values) < 2:
-                move = "up" if values.size and values[0] == 1 else "down"
+                move = "up" if values.size and values[0] == 1 else "down or flat, never up"
+                if move != "up":  # a price that never changes is not "down" (a review, 2026-12-04 evening)
+                    moves = realised_log_returns(series, "train" if part == "training" else "val")
+                    moves = moves[np.isfinite(moves)]
+                    if moves.size and not moves.any():
+                        move = "zero: the price never changes"
                 raise DataError(
-                    f"{source}: every {part} window's move over the horizon of {series.spec.horizon} is {move} "
-                    f"({len(labels)} windows), so the direction objective has nothing to tell apart. Use a longer or "
+                    f"{source}: every {part} window's move over the horizon of {series.spec.horizon} ({len(labels)} "
+                    f"windows) is {move}, so the direction objective has nothing to tell apart. Use a longer or "
                     "more varied price history, or --objective return to forecast the size of the move.")
 
 
