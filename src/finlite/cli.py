@@ -1248,6 +1248,10 @@ def evaluate(
         _echo(_served_line(result.get("served_model") or {}))
         if result.get("note"):
             _echo(result["note"], err=True)
+    if result.get("unseen"):  # a hold-out's categories training never saw, as 'score' tells them (stderr)
+        from finlite.runtime.batch import unseen_notes
+
+        _say_score_notes(unseen_notes(result["unseen"], int(result.get("rows") or 0)))
 
 
 def _shown(path: Path) -> Path:

@@ -148,6 +148,26 @@ def test_a_baseline_judged_on_rows_it_was_trained_on_is_refused(exported_dir: Pa
     assert evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "seed0", timing=False)["split"] == "test"
 
 
+def test_a_hold_out_s_unseen_categories_are_told_as_score_tells_them(exported_dir: Path, german_csv: Path,
+                                                                      tmp_path: Path) -> None:
+    """evaluate on a hold-out with a category training never saw said nothing, where score notes
+    it (a review, 2026-12-04 evening)."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    part = pd.read_csv(german_csv).head(300)
+    part.loc[:9, "purpose"] = "spaceship"
+    part.to_csv(tmp_path / "later.csv", index=False)
+    result = evaluate_artifact(exported_dir, tmp_path / "later.csv", timing=False)
+    assert result["unseen"] == {"purpose": 10}
+    assert "unseen" not in evaluate_artifact(exported_dir, german_csv, timing=False)  # the test split: none
+    cli = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "later.csv"), "--no-timing"])
+    assert cli.exit_code == 0 and "note: rows with a category training never saw" in cli.output
+    assert "purpose 10 (3.3%)" in cli.output
+
+
 def test_a_market_baseline_for_a_credit_model_is_named_as_such(exported_dir: Path, german_csv: Path,
                                                                 direction_dir: Path) -> None:
     """The refusal named a Python attribute ("its spec is artifact.market.spec"), not the

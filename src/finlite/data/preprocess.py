@@ -56,7 +56,7 @@ from finlite.data.io import without_views
 from finlite.data.schema import Schema, factorize_cells, numeric_column
 from finlite.errors import ConfigError, DataError
 
-__all__ = ["HIGH_CARDINALITY", "OTHER", "Encoding", "Preprocessor"]
+__all__ = ["HIGH_CARDINALITY", "OTHER", "Encoding", "Preprocessor", "unseen_counts"]
 
 _FORMAT = "finlite.preprocessor/2"
 _FORMAT_V1 = "finlite.preprocessor/1"  # one-hot over every training value; still read
@@ -662,3 +662,23 @@ class Preprocessor:
         except (OSError, json.JSONDecodeError) as exc:
             raise DataError(f"Cannot read preprocessor {str(path)!r}: {exc}.") from exc
         return cls.from_dict(data, str(path))
+
+
+def unseen_counts(frame: pd.DataFrame, preprocessor: Any) -> dict[str, int]:
+    """Rows per categorical field whose category the fitted preprocessor never saw (nor kept as a
+    rare "other" value), read as every encoder reads them (category keys and their aliases), a
+    missing value counting when training had none: the counts ``finlite score`` reports, which
+    ``evaluate`` and the report tell of a hold-out."""
+    from finlite._keys import category_key, category_keys
+
+    counts: dict[str, int] = {}
+    for spec in preprocessor.to_dict()["categorical"]:
+        name = spec["name"]
+        trained = {str(c) for c in spec["categories"]} | {str(c) for c in spec.get("other", [])}
+        codes, uniques = pd.factorize(frame[name].astype("object"), use_na_sentinel=True)
+        keys = [*category_keys(uniques, trained), category_key(None)]  # -1 (missing): the last key
+        new = np.array([key not in trained for key in keys])
+        count = int(np.count_nonzero(new[codes]))
+        if count:
+            counts[name] = count
+    return counts

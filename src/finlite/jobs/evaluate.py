@@ -11,6 +11,7 @@ import numpy as np
 from finlite._util import percent
 from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_walk
 from finlite.data.io import Table, frame_sha256, read_table
+from finlite.data.preprocess import unseen_counts
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
 from finlite.evaluate.report import compare_models, model_evidence
@@ -232,6 +233,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     else:
         rows, split = table.frame, "hold-out (all rows)"
         note = _copy_warning(art, table)
+    unseen = unseen_counts(rows, art.tabular) if prepared is None else {}
     y = art.schema.labels(rows, table.source)
     if task.decides and len(np.unique(y)) < 2:
         # The metrics' own error named no file and no fix (a review, 2026-12-03): a fraud hold-out of
@@ -266,6 +268,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                                   "model": metrics, "served_model": served}
         if note is not None:
             result["note"] = note
+        if unseen:
+            result["unseen"] = unseen
         if point is not None:
             result["operating_point"] = {**point.to_dict(), "description": _describe(point, flag_rate, "artifact", reference,
                                                                                       task.name),
@@ -279,6 +283,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     report["artifact"], report["baseline"] = str(art.path), str(base.path)
     if note is not None:
         report["note"] = note
+    if unseen:
+        report["unseen"] = unseen
     report["served_model"] = served
     return report
 

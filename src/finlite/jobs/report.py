@@ -33,6 +33,7 @@ from finlite.artifact import Artifact, DataLike, library_versions, load, prepare
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
+from finlite.data.preprocess import unseen_counts
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
 from finlite.evaluate.report import compare_models
 from finlite.evaluate.sections import ScoredModel, Section, TabularInputs, worst
@@ -249,7 +250,7 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
                         f"split the models were fitted on (feature for feature, with the label): if they are the "
                         "same applications, the report's metrics are optimistic. A hold-out must hold rows the "
                         "models never saw (drop these, or take a later period).")
-    unseen = _unseen_counts(frame, prepared.preprocessor)
+    unseen = unseen_counts(frame, prepared.preprocessor)
     record["unseen"] = unseen
     shares = [f"{name} {count:,} ({count / len(frame):.1%})" for name, count in unseen.items()]
     if any(count >= UNSEEN_WARN_SHARE * len(frame) for count in unseen.values()):
@@ -275,25 +276,6 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
 
 #: Share of a hold-out's rows with an unseen category (in any field) from which the report warns.
 UNSEEN_WARN_SHARE = 0.01
-
-
-def _unseen_counts(frame: pd.DataFrame, preprocessor: Any) -> dict[str, int]:
-    """Rows per categorical field whose category the fitted preprocessor never saw (nor kept as a
-    rare "other" value), read as every encoder reads them (category keys and their aliases), a
-    missing value counting when training had none: the counts ``finlite score`` reports."""
-    from finlite._keys import category_key, category_keys
-
-    counts: dict[str, int] = {}
-    for spec in preprocessor.to_dict()["categorical"]:
-        name = spec["name"]
-        trained = {str(c) for c in spec["categories"]} | {str(c) for c in spec.get("other", [])}
-        codes, uniques = pd.factorize(frame[name].astype("object"), use_na_sentinel=True)
-        keys = [*category_keys(uniques, trained), category_key(None)]  # -1 (missing): the last key
-        new = np.array([key not in trained for key in keys])
-        count = int(np.count_nonzero(new[codes]))
-        if count:
-            counts[name] = count
-    return counts
 
 
 def _row_keys(frame: pd.DataFrame, schema: Any, source: str,
