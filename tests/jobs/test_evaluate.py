@@ -131,7 +131,9 @@ def test_a_baseline_judged_on_rows_it_was_trained_on_is_refused(exported_dir: Pa
     from tests.conftest import FAST
 
     finlite.train(german_csv, target="creditability", model="logistic", config=FAST, seed=1, out=tmp_path / "seed1")
-    split = r"but split otherwise \(stratified, date_column None, seed 1, test 0\.2, validation 0\.2; the artifact: "
+    split = (r"The baseline \S*seed1 was trained on \d+ of the 200 rows of \S+ test split: the same table, split "
+             r"otherwise \(date_column None, seed 1, test 0\.2, validation 0\.2; the artifact: date_column None, "
+             r"seed 0, ")
     with pytest.raises(ConfigError, match=split + r".*would be in-sample"):
         evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "seed1", timing=False)
     with pytest.raises(ConfigError, match=split):
@@ -146,6 +148,14 @@ def test_a_baseline_judged_on_rows_it_was_trained_on_is_refused(exported_dir: Pa
     # The same split of the same table (the seed the fixtures train with) is compared as before.
     finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=tmp_path / "seed0")
     assert evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "seed0", timing=False)["split"] == "test"
+    # An out-of-time split ignores the seed: the same rows are held out, whatever the seed.
+    from tests.conftest import make_loans
+
+    book = make_loans(400)
+    for name, seed in (("oot0", 0), ("oot1", 1)):
+        finlite.train(book, target="defaulted", model="logistic", config=FAST, seed=seed,
+                      date_column="application_date", out=tmp_path / name)
+    assert evaluate_artifact(tmp_path / "oot0", book, baseline=tmp_path / "oot1", timing=False)["split"] == "test"
 
 
 def test_a_hold_out_s_unseen_categories_are_told_as_score_tells_them(exported_dir: Path, german_csv: Path,

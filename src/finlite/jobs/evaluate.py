@@ -11,6 +11,7 @@ import numpy as np
 from finlite._util import percent
 from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_walk
 from finlite.data.io import Table, frame_sha256, read_table
+from finlite.data.prepared import PreparedData
 from finlite.data.preprocess import unseen_counts
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
@@ -106,37 +107,42 @@ def check_same_question(art: Artifact, base: Artifact) -> None:
                           "the teacher).", param="baseline")
 
 
-def check_baseline_held_out(art: Artifact, base: Artifact, *, test_split: bool,
+def check_baseline_held_out(art: Artifact, base: Artifact, *, judged: PreparedData | None = None,
                             table_sha256: str | None = None) -> None:
     """Refuse a baseline judged on rows it was trained on: its metrics would be in-sample, and the
     comparison would blame the artifact for the baseline's optimism.
 
-    On ``art``'s test split (``test_split``), a baseline trained on the same table (the same
-    content hash) with another split (seed, shares, method or date column) has trained on some of
-    those rows: a seed-1 teacher beside a seed-0 student showed AUC 0.908 where its own test split
-    gives 0.768, and the report FAILed the student (a review, 2026-12-04). On a hold-out whose
-    content hash (``table_sha256``) is the baseline's training table, every row is the baseline's.
+    On ``art``'s test split of its training table (``judged``), a baseline trained on the same
+    table (the same content hash) is split again with its own recorded settings: any of the test
+    rows in its training or validation part is refused (a seed-1 teacher beside a seed-0 student
+    showed AUC 0.908 where its own test split gives 0.768, and the report FAILed the student: a
+    review, 2026-12-04). An out-of-time split ignores the seed, so such a baseline passes whatever
+    its seed. On a hold-out whose content hash (``table_sha256``) is the baseline's training
+    table, every row is the baseline's.
 
     Raises:
-        ConfigError: naming the baseline, both splits or the table, and the fix.
+        ConfigError: naming the baseline, how many rows it saw and the fix.
     """
-    theirs, mine = base.manifest.get("data") or {}, art.manifest.get("data") or {}
-    trained_on = theirs.get("content_sha256")
+    from finlite.artifact import recorded_split
+    from finlite.data.split import make_split
+
+    trained_on = (base.manifest.get("data") or {}).get("content_sha256")
     if not isinstance(trained_on, str):
         return
-    if test_split and trained_on == mine.get("content_sha256"):
-        split_of = {name: ((d.get("split") or {}).get("method"), (d.get("split") or {}).get("config"))
-                    for name, d in (("base", theirs), ("art", mine))}
-        if split_of["base"] != split_of["art"]:
-            def told(split: tuple[Any, Any]) -> str:
-                method, config = split
-                return f"{method}, {', '.join(f'{k} {v}' for k, v in sorted((config or {}).items()))}"
-            raise ConfigError(f"The baseline {base.path} was trained on the same table as {art.path} but split "
-                              f"otherwise ({told(split_of['base'])}; the artifact: {told(split_of['art'])}), so "
-                              f"{art.path}'s test split holds rows the baseline was trained on and its metrics there "
-                              "would be in-sample. Compare with a baseline trained with the same split (the same "
-                              "--seed, shares and date column), e.g. the student's own teacher.", param="baseline")
-    elif not test_split and table_sha256 is not None and trained_on == table_sha256:
+    if judged is not None and not judged.test_is_holdout and trained_on == judged.data_sha256:
+        config = recorded_split(base)
+        labels = judged.schema.labels(judged.frame, judged.source)
+        theirs = make_split(judged.frame, labels, config, source=judged.source)
+        seen = np.intersect1d(np.asarray(judged.split.test), np.r_[theirs.train, theirs.validation])
+        if seen.size:
+            def told(split: Any) -> str:
+                return ", ".join(f"{k} {v}" for k, v in sorted(split.to_dict().items()))
+            raise ConfigError(f"The baseline {base.path} was trained on {seen.size:,} of the {len(judged.split.test):,} "
+                              f"rows of {art.path}'s test split: the same table, split otherwise ({told(config)}; the "
+                              f"artifact: {told(judged.split_config)}), so its metrics there would be in-sample. Compare "
+                              "with a baseline trained with the same split (the same --seed, shares and date column), "
+                              "e.g. the student's own teacher.", param="baseline")
+    elif judged is None and table_sha256 is not None and trained_on == table_sha256:
         raise ConfigError(f"The rows judged are the table the baseline {base.path} was trained on (its content "
                           "hash), so the baseline's metrics on them would be in-sample. Judge both models on rows "
                           "neither was trained on: a hold-out, or the artifact's own training table (its test "
@@ -251,7 +257,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     if base is not None:  # the artifact read these rows: a baseline of other columns is the cause
         _check_baseline_columns(base, rows.columns, table.source)
         check_same_question(art, base)
-        check_baseline_held_out(art, base, test_split=prepared is not None,
+        check_baseline_held_out(art, base, judged=prepared,
                                 table_sha256=None if prepared is not None else frame_sha256(table.frame))
     x_base = None if base is None else base.tabular.transform(rows, table.source)
     point: OperatingPoint | None = art.operating_point if task.decides else None

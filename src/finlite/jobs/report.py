@@ -787,7 +787,7 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         if not _same_encoding(base.preprocessor, prepared):  # the data is the student's (hash-checked)
             _check_baseline_columns(base, prepared.frame.columns, prepared.source)
         check_same_question(art, base)  # after the columns: a baseline of other data is named as such
-        check_baseline_held_out(art, base, test_split=holdout is None,
+        check_baseline_held_out(art, base, judged=None if holdout is not None else prepared,
                                 table_sha256=(holdout_record or {}).get("content_sha256"))
         x_base = prepared.x_test if _same_encoding(base.preprocessor, prepared) else base.tabular.transform(
             prepared.frame.iloc[prepared.split.test], prepared.source)
