@@ -40,6 +40,11 @@ def test_param_error_names_the_parameter_and_carries_it() -> None:
     assert info.value.param == "layer_sparsity"
     with pytest.raises(ConfigError, match=r"Got 1\.5 instead\.$"):  # no percentage read into 1.5
         check_fraction("train", "cutoff", 1.5)
+    # Nor into a weight (alpha=2 mixes two losses), nor where the share would be out of range too.
+    with pytest.raises(ConfigError, match=r"Got 2 instead\.$"):
+        check_fraction("Distillation", "alpha", 2)
+    with pytest.raises(ConfigError, match=r"Got 100 instead\.$"):
+        check_fraction("train", "flag_rate", 100, low_open=True, high_open=True)
     # A whole percentage given for a share is told how to write it.
     with pytest.raises(ConfigError, match=r"Got 30 instead\. It is a share, not a percentage: for 30 %, give 0\.3\.$"):
         check_fraction("train", "flag_rate", 30)

@@ -355,6 +355,12 @@ def test_signing_keeps_the_folder_s_mode(art: Path, keys: dict) -> None:
     result = runner.invoke(app, ["sign", str(art), "--key", str(private)])
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(art.stat().st_mode) == 0o755 and finlite.load(art, verify_key=public)
+    if os.geteuid() == 0:  # the usual way to open it to a serving account: its group, setgid
+        os.chown(art, -1, 65534)
+        os.chmod(art, 0o2750)
+        result = runner.invoke(app, ["sign", str(art), "--key", str(private)])
+        assert result.exit_code == 0, result.output
+        assert art.stat().st_gid == 65534 and stat.S_IMODE(art.stat().st_mode) == 0o2750
 
 
 def test_evaluate_holds_the_baseline_to_the_same_key(art: Path, keys: dict, teacher_dir: Path,

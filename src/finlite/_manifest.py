@@ -653,6 +653,7 @@ def swap_in(tmp: Path, out: Path) -> None:
     from finlite import _paths
 
     tmp, out = Path(tmp), Path(out)
+    _paths.keep_dir_mode(tmp, out)  # a replaced artifact's group and mode (a new one stays 0700)
     _paths.fsync_tree(tmp)
     _paths.kill_point("before-swap")
     if not os.path.lexists(out):
@@ -727,7 +728,6 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
                                 "trust it.", param="sign_with") from None
     staged = _paths.new_temp_dir(root)
     try:
-        _paths.keep_dir_mode(staged, root)
         for name in manifest["files"]:  # re-read and re-checked: only verified bytes are (re-)signed
             if name not in files and name not in drop:
                 (staged / name).write_bytes(read_listed(root, manifest, name))

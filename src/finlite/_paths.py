@@ -563,15 +563,21 @@ def keep_mode(tmp: PathLike, out: PathLike) -> None:
 
 
 def keep_dir_mode(tmp: PathLike, out: PathLike) -> None:
-    """Give the staged folder ``tmp`` the permission bits of the folder ``out`` it is about to
-    replace (``sign``, ``export``, ``--force``), so an artifact the operator opened to a serving
-    account stays open to it; a new folder keeps :func:`new_temp_dir`'s 0700."""
+    """Give the finished folder ``tmp`` the group and permission bits of the folder ``out`` it is
+    about to replace (``sign``, ``export``, ``--force``), so an artifact the operator opened to a
+    serving account (``chgrp serving; chmod 2750``) stays open to it; a new folder keeps
+    :func:`new_temp_dir`'s 0700. Called once the files are written: a read-only folder's mode
+    given first would refuse them (a review, 2026-12-04 evening)."""
     try:
         held = os.lstat(out)
     except OSError:
         return
-    if stat.S_ISDIR(held.st_mode):
-        os.chmod(tmp, stat.S_IMODE(held.st_mode) & 0o777)  # never setuid, setgid or sticky bits
+    if not stat.S_ISDIR(held.st_mode):
+        return
+    with contextlib.suppress(OSError):  # another group than ours: only its owner or root may give it
+        if os.lstat(tmp).st_gid != held.st_gid:
+            os.chown(tmp, -1, held.st_gid)
+    os.chmod(tmp, stat.S_IMODE(held.st_mode) & 0o2777)  # setgid kept (new files take the group); never setuid or sticky
 
 
 def pid_alive(pid: int) -> bool:
@@ -665,8 +671,14 @@ def exchange(a: PathLike, b: PathLike) -> bool:
 
 
 def remove_tree(path: PathLike) -> None:
-    """Delete a folder finlite made (best effort: what cannot be removed is a leftover for later)."""
+    """Delete a folder finlite made or replaced (best effort: what cannot be removed is a leftover
+    for later). A replaced artifact its operator made read-only is made writable first, or its
+    files could not be unlinked."""
     root = Path(path)
+    with contextlib.suppress(OSError):
+        held = os.lstat(root)
+        if stat.S_ISDIR(held.st_mode) and not stat.S_IMODE(held.st_mode) & stat.S_IWUSR:
+            os.chmod(root, stat.S_IMODE(held.st_mode) | stat.S_IRWXU)
     try:
         children = sorted(root.iterdir())
     except OSError:

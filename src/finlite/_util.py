@@ -304,9 +304,10 @@ def check_fraction(owner: str, name: str, value: float, *, low_open: bool = Fals
         lo = "(0" if low_open else "[0"
         hi = "1)" if high_open else "1]"
         exc = param_error(owner, name, f"a number in {lo}, {hi}", value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 2 <= value <= 100:
-            # "--flag-rate 10" meant 10 %: say what to write instead of only the range (not for 1.5,
-            # which reads as no percentage).
+        # "--flag-rate 10" meant 10 %: say what to write instead of only the range. Only for shares
+        # (a weight such as alpha=2 is no percentage, nor is 1.5), and where value / 100 is allowed.
+        if (isinstance(value, (int, float)) and not isinstance(value, bool) and 2 <= value < 100
+                and re.search(r"rate|share|sparsity|cutoff|fraction|^test$|^validation$", name)):
             exc = ConfigError(f"{exc} It is a share, not a percentage: for {value:g} %, give {value / 100:g}.",
                               param=exc.param)
         raise exc

@@ -133,7 +133,6 @@ def save_artifact(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _paths.new_temp_dir(out)
     try:
-        _paths.keep_dir_mode(tmp, out)  # an artifact replaced with --force keeps its folder's mode
         sparse = save_weights(model, tmp / WEIGHTS)
         _paths.kill_point("writing")
         oof = getattr(model, "oof_logits", None)

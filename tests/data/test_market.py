@@ -494,8 +494,9 @@ def test_served_days_refuses_what_is_not_a_list_of_text() -> None:
 def test_served_values_accepts_finite_prices_above_zero_and_volumes_not_below(rows: list[list[float]],
                                                                             volume_row: int) -> None:
     block = np.array(rows, dtype=np.float64)
+    tiny = float(np.finfo(np.float32).tiny)  # a positive value below it is no price or volume either
     expected = all(np.isfinite(row).all() and ((row >= 0).all() if i == volume_row else (row > 0).all())
-                   for i, row in enumerate(block))
+                   and not ((row > 0) & (row < tiny)).any() for i, row in enumerate(block))
     assert served_values(block, volume_row) is expected
 
 

@@ -176,6 +176,10 @@ def test_a_hold_out_s_unseen_categories_are_told_as_score_tells_them(exported_di
     cli = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "later.csv"), "--no-timing"])
     assert cli.exit_code == 0 and "note: rows with a category training never saw" in cli.output
     assert "purpose 10 (3.3%)" in cli.output
+    # A hold-out without a category column is told so (the count came first and raised KeyError).
+    part.drop(columns=["purpose"]).to_csv(tmp_path / "no-purpose.csv", index=False)
+    cli = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "no-purpose.csv"), "--no-timing"])
+    assert cli.exit_code == 2 and "lacks 1 column(s) the model was trained on: purpose" in cli.output, cli.output
 
 
 def test_a_market_baseline_for_a_credit_model_is_named_as_such(exported_dir: Path, german_csv: Path,

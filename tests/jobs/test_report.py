@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -283,6 +284,9 @@ def test_rebuild_refuses_bad_input(exported_dir: Path, teacher_dir: Path, loans_
     with pytest.raises(Exception, match=r"already exists; choose another path or pass overwrite=True"):
         rebuild_report(exported_dir, out=out)
     assert rebuild_report(exported_dir, out=out, overwrite=True) == out
+    assert out.stat().st_mode & 0o777 == 0o700  # a new report folder is private to its owner
+    os.chmod(out, 0o750)  # opened to a reviewers' group: a replacement keeps it so (a review, 2026-12-04 evening)
+    assert rebuild_report(exported_dir, out=out, overwrite=True) == out and out.stat().st_mode & 0o777 == 0o750
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError, match=r"holds files that are not a finlite report \(notes.txt\)"):

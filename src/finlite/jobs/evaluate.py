@@ -239,7 +239,6 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     else:
         rows, split = table.frame, "hold-out (all rows)"
         note = _copy_warning(art, table)
-    unseen = unseen_counts(rows, art.tabular) if prepared is None else {}
     y = art.schema.labels(rows, table.source)
     if task.decides and len(np.unique(y)) < 2:
         # The metrics' own error named no file and no fix (a review, 2026-12-03): a fraud hold-out of
@@ -249,7 +248,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         raise DataError(f"{judged} of {table.source}: {len(y):,} row(s), every one of class {only!r} in "
                         f"column {art.schema.target!r}: AUC and the decision metrics need both classes. Evaluate on "
                         "rows with both outcomes (a longer period).", param="data")
-    x = art.tabular.transform(rows, table.source)
+    x = art.tabular.transform(rows, table.source)  # names a missing column first
+    unseen = unseen_counts(rows, art.tabular) if prepared is None else {}
     served = check_served_model(art, x, split)
     # The same trust as the artifact: with a key, the baseline must be signed by it too.
     base = None if baseline is None else baseline if isinstance(baseline, Artifact) else load(baseline,

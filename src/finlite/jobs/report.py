@@ -888,9 +888,9 @@ def _write_folder(out: Path, files: Mapping[str, str]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _paths.new_temp_dir(out)
     try:
-        _paths.keep_dir_mode(tmp, out)
         for name, text in files.items():
             write_text_atomic(tmp / name, text)
+        _paths.keep_dir_mode(tmp, out)  # an earlier report folder's group and mode
         if not os.path.lexists(out):
             os.rename(tmp, out)
         elif _paths.exchange(tmp, out):  # tmp now holds the earlier report
