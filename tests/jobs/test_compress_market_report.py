@@ -80,3 +80,14 @@ def test_a_direction_model_whose_test_period_only_rose_is_evaluated_and_compress
     assert student.manifest["metrics"]["test"]["auc"] is None
     both = evaluate_artifact(tmp_path / "student", prices, baseline=teacher, timing=False)
     assert both["student"]["auc"] is None and both["fidelity"]["agreement"] is not None
+    from finlite.jobs.export import export_artifact
+
+    record = export_artifact(teacher, prices, int8=True)  # the int8 file's AUC against float: null too
+    assert record["onnx_int8"]["against_float"]["auc_float"] is None
+    # A gate on a ranking metric cannot be judged there, and says why (not MAPE's or McNemar's reasons).
+    from finlite.errors import ConfigError
+    from finlite.recipe.gates import Gate
+
+    with pytest.raises(ConfigError, match=r"The gate 'auc' cannot be judged: it ranks rows of two classes, and the "
+                                          r"\d+ rows judged hold one \(a direction forecaster's test period"):
+        Gate("auc", max_drop=0.5).check(both["student"], both["teacher"])

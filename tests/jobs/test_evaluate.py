@@ -183,12 +183,16 @@ def test_a_hold_out_s_unseen_categories_are_told_as_score_tells_them(exported_di
 
 
 def test_a_market_baseline_for_a_credit_model_is_named_as_such(exported_dir: Path, german_csv: Path,
-                                                                direction_dir: Path) -> None:
+                                                                direction_dir: Path, tmp_path: Path) -> None:
     """The refusal named a Python attribute ("its spec is artifact.market.spec"), not the
     mismatch (a review, 2026-12-04 evening)."""
     with pytest.raises(ConfigError, match=r"The baseline \S+ is a market forecaster, which reads a price history, "
                                           r"not a table such as \S*german_credit\.csv"):
         evaluate_artifact(exported_dir, german_csv, baseline=direction_dir, timing=False)
+    from finlite.jobs.report import rebuild_report
+
+    with pytest.raises(ConfigError, match=r"The baseline \S+ is a market forecaster, which reads a price history"):
+        rebuild_report(exported_dir, german_csv, baseline=direction_dir, out=tmp_path / "r")
 
 
 def test_a_direction_forecaster_states_its_operating_point_everywhere(direction_dir: Path, prices: Any,

@@ -538,7 +538,7 @@ def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: n
         if tiny.any():
             row = int(np.flatnonzero(tiny)[0])
             raise DataError(f"Column {column!r} of {source} holds {float(values[row])!r} at {where(row)}, too small to "
-                            f"be a {'price or level' if not allow_zero else 'value'} (below "
+                            f"be a {'price or level' if not allow_zero else 'volume'} (below "
                             f"{_F32_TINY:.3g}); correct the value.")
     return values
 

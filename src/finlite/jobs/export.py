@@ -174,7 +174,10 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
             if forecast:  # no AUC of a number: the forecasts whose sign (predicted direction) int8 flipped
                 against["direction_flips"] = _sign_flips(p_float, p_int8)
             else:
-                against.update({"auc_float": roc_auc(y, p_float), "auc_int8": roc_auc(y, p_int8.astype(np.float64))})
+                # A direction forecaster's test period that only rose has no AUC (null, as its metrics).
+                ranked = 0 < int(np.sum(y)) < len(y)
+                against.update({"auc_float": roc_auc(y, p_float) if ranked else None,
+                                "auc_int8": roc_auc(y, p_int8.astype(np.float64)) if ranked else None})
             record["onnx_int8"] = {**_record(data8, parity8, INT8_FILE), "kind": quantized.kind,
                                    "against_float": against}
     if cutoff is not None and art.market is None:

@@ -779,7 +779,11 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                               "spec or window); compare a forecaster with its own teacher.", param="baseline")
         x_base = prepared.x_test
     else:
-        if base.market is not None or base.task != art.task:
+        if base.market is not None:  # as evaluate says it
+            raise ConfigError(f"The baseline {base.path} is a market forecaster, which reads a price history, not a "
+                              f"table such as {prepared.source}: compare a credit or fraud model with one of the same "
+                              "table (e.g. its teacher).", param="baseline")
+        if base.task != art.task:
             raise ConfigError(f"The baseline {base.path} is a {base.task} model; {art.path} is a {art.task} model. "
                               "Compare it with a model of the same task (e.g. its teacher).", param="baseline")
         from finlite.jobs.evaluate import _check_baseline_columns, check_baseline_held_out, check_same_question

@@ -66,6 +66,11 @@ METRIC_RANGES: dict[str, tuple[float, float]] = {
 
 
 # -- gates --------------------------------------------------------------------------------------
+
+#: Gate metrics that rank rows of two classes: undefined (null) on rows of one class only.
+_RANKING_METRICS = frozenset({"auc", "gini", "ks", "pr_auc", "recall_at_0.1pct_fpr"})
+
+
 @dataclass(frozen=True)
 class GateResult:
     """One gate checked against one candidate: its value, the limit, and the margin."""
@@ -178,6 +183,11 @@ class Gate:
             check_decisive(float(teacher["flagged_rate"]), int(teacher.get("rows", 0)),
                            float(teacher.get("cutoff", float("nan"))), f"The gate {self.metric!r}")
         results = []
+        if candidate.get(self.metric) is None and self.metric in _RANKING_METRICS:
+            raise ConfigError(f"The gate {self.metric!r} cannot be judged: it ranks rows of two classes, and the "
+                              f"{candidate.get('rows', '?')} rows judged hold one (a direction forecaster's test period "
+                              "that only rose, or only fell). Gate on directional_accuracy or agreement instead, or "
+                              "give a longer price history.", param="gates")
         if candidate.get(self.metric) is None:
             raise ConfigError(f"The gate {self.metric!r} cannot be judged: the candidate's metrics have no value for "
                               f"it on these {candidate.get('rows', '?')} rows (MAPE skips outcomes within 1e-8 of "

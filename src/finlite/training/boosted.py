@@ -383,9 +383,10 @@ def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: Prep
     """
     # Each column as finlite reads it (money text "$1,169" is 1169; to_numeric made it NaN and a
     # faithful import looked 976 rows apart from its booster: a review, 2026-12-04 evening).
-    money = set(prepared.schema.money)
-    raw = np.column_stack([numeric_column(prepared.frame[name], name, prepared.source, money=True)
-                           if name in money else pd.to_numeric(prepared.frame[name], errors="coerce")
+    # Likewise "84\u00a0" with a spreadsheet's no-break space is 84, where to_numeric gives NaN.
+    money, numeric = set(prepared.schema.money), set(prepared.schema.numeric)
+    raw = np.column_stack([numeric_column(prepared.frame[name], name, prepared.source, money=name in money)
+                           if name in numeric else pd.to_numeric(prepared.frame[name], errors="coerce")
                            .to_numpy(dtype=np.float64) for name in features]) if features else \
         np.empty((len(prepared.frame), 0))
     # The booster's own probability, as its library gives it: LightGBM's predict() applies the
