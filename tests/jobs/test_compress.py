@@ -183,8 +183,10 @@ def test_the_compress_report_times_both_models_as_deployed(teacher_dir: Path, ge
         cell = cost["metrics"]["models"][name]["latency"]["onnxruntime"]["1"]
         assert (cell["p50_us"], cell["p99_us"]) == (comparison[name]["latency_p50_us"],
                                                     comparison[name]["latency_p99_us"])
-    speedup = comparison["teacher"]["latency_p50_us"] / comparison["student"]["latency_p50_us"]
-    assert f"({speedup:.2f}× faster)" in cost["summary"]
+    teacher_us, student_us = comparison["teacher"]["latency_p50_us"], comparison["student"]["latency_p50_us"]
+    # On a loaded machine this tiny student can time slower than its teacher: the wording follows.
+    said = "faster" if student_us <= teacher_us else "the speed"
+    assert f"({teacher_us / student_us:.2f}× {said})" in cost["summary"]
 
 
 def test_fidelity_warnings_follow_the_recipes_gates() -> None:
