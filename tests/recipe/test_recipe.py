@@ -466,3 +466,19 @@ def test_the_silent_student_warning_covers_every_row_and_defers_to_a_decision_ga
                                                       "where its teacher flags 30.00%")
     assert silent_warning(report, ["auc", "agreement"]) is None  # the gate decided already
     assert silent_warning({"teacher": {"flagged_rate": 0.3}, "student": {"flagged_rate": 0.2}}, []) is None
+
+
+def test_a_quote_inside_plain_text_does_not_hide_the_nesting_that_follows() -> None:
+    """"don 't" opened a quote in the depth scan, every bracket after it went uncounted, and 8,000
+    levels took 30 s to refuse (a review, 2026-12-04 evening). A quote opens a scalar only where a
+    scalar starts; quoted brackets and '' stay uncounted."""
+    from finlite.recipe.spec import _flow_depth
+
+    assert _flow_depth("description: don 't\nname: " + "[" * 300 + "]" * 300 + "\n") == 300
+    assert _flow_depth("a:'b\nc: [[1]]\n") == 2
+    assert _flow_depth("name: 'it''s [[[ not nesting'\nsteps: [{method: distillation}]\n") == 2
+    assert _flow_depth('name: "a \\" [[["\nsteps: [ \'x\', [1]]\n') == 2
+    # Refused by the scan, before PyYAML's scanner (which took 30 s on this text) sees it.
+    text = "description: don 't\nsteps: [{method: distillation}]\nname: " + "[" * 8000 + "]" * 8000 + "\n"
+    with pytest.raises(ConfigError, match=r"nests \[ \] or \{ \} 8000 levels deep"):
+        Recipe.from_yaml(text)

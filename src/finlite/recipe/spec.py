@@ -74,15 +74,24 @@ def _flow_depth(text: str) -> int:
     """
     depth = deepest = 0
     quote = ""
+    # Where a scalar may start, and so a quote open one: at a line's first character (after its
+    # indentation), after [ { or , and after an indicator : - ? followed by white space. Within
+    # plain text ("don 't", "a:'b") a quote is a character: counted as one, it hid every bracket
+    # after it, and 8,000 levels took 30 s to refuse (a review, 2026-12-04 evening).
+    last, spaced = "\n", False  # the line's last character that is not white space; white space since
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
         if quote:
             if ch == "\\" and quote == '"':
                 i += 1  # skip the escaped character
+            elif ch == quote and quote == "'" and text[i + 1:i + 2] == "'":
+                i += 1  # '' is a quote inside a single-quoted scalar
             elif ch == quote:
-                quote = ""
-        elif ch in "\"'" and (i == 0 or text[i - 1] in " \t\n[{,:-"):  # a quote opens only a scalar
+                quote, last, spaced = "", ch, False
+            i += 1
+            continue
+        if ch in "\"'" and (last in "\n[{," or (last in ":-?" and spaced)):
             quote = ch
         elif ch == "#" and (i == 0 or text[i - 1] in " \t\n"):
             end = text.find("\n", i)
@@ -93,6 +102,12 @@ def _flow_depth(text: str) -> int:
             deepest = max(deepest, depth)
         elif ch in "]}":
             depth = max(0, depth - 1)
+        if ch == "\n":
+            last, spaced = "\n", False
+        elif ch in " \t":
+            spaced = True
+        elif not quote:
+            last, spaced = ch, False
         i += 1
     return deepest
 
