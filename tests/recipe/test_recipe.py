@@ -82,6 +82,9 @@ def test_recipe_round_trips_through_yaml() -> None:
     ("steps:\n  - {method: distillation, temperature: 1:30}\n", r"\(steps\[0\]\.temperature\).*Got '1:30'"),
     ("steps:\n  - {method: distillation}\n  - {method: static_int8}\n  - {method: magnitude_pruning}\n",
      r"'magnitude_pruning' at r\.yaml, line 4 \(steps\[2\]\) comes after 'static_int8' \(step 2\).* as int8"),
+    # A layer named 0 (YAML's number) reached difflib and raised a traceback, exit 1 (a review, 2026-12-04 evening).
+    ("steps:\n  - {method: distillation, hidden: [8]}\n  - {method: magnitude_pruning, layer_sparsity: {0: 0.5}}\n",
+     r"r\.yaml, line 3 \(steps\[1\]\.layer_sparsity\).*keyed by a layer's name as text.*Got 0 instead"),
 ])
 def test_bad_recipes_name_the_place_and_the_fix(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -116,6 +116,9 @@ class MagnitudePruning(MethodConfig):
                               "scope ranks all layers together. Set scope='layer' or drop layer_sparsity.",
                               param="layer_sparsity")
         for name, value in self.layer_sparsity.items():
+            if not isinstance(name, str):  # YAML reads `0:` as a number, `null:` as None
+                raise param_error("MagnitudePruning", f"layer_sparsity[{name!r}]",
+                                  "keyed by a layer's name as text (e.g. 'layers.0', quoted in YAML)", name)
             check_fraction("MagnitudePruning", f"layer_sparsity[{name!r}]", value)
 
 
