@@ -120,7 +120,10 @@ def test_a_ready_plan_that_does_not_fit_is_refused_before_anything_trains(teache
     monkeypatch.setattr("finlite.recipe.runner.distill_data", no_training)
     monkeypatch.setattr("finlite.recipe.runner._execute", no_training)  # no step runs, the distillation none
     narrower = {**common, "student_hidden": (3,)}  # the plan's shapes are another student's
+    # A plan naming a method that makes none: its step ignored the plan, exit 0 (a review, 2026-12-04 evening).
+    quantizing = {**json.loads(json.dumps(data)), "method": {"method": "dynamic_int8"}}
     for edited, options, message in (
+            (quantizing, common, r"The pruning plan's 'method' is 'dynamic_int8', which does not apply a ready plan"),
             (misnamed, common, r"The plan prunes layer 'layers\.9', which this model does not have"),
             (data, narrower, r"The plan was made for layer 'layers\.0' of shape \[\d+, 72\].* make a new plan")):
         plan = PruningPlan.from_dict(edited)

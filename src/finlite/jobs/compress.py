@@ -389,11 +389,23 @@ def market_recipe(task: str, *, student_hidden: Sequence[int] | None = None,
 
 def _plan_method(plan: PruningPlan, pruning: Pruning | None) -> Any:
     """The pruning config a ready plan records (a hand-edited plan may name none that reads back:
-    then ``pruning``, or magnitude pruning, stands for it; the plan itself is what is applied)."""
+    then ``pruning``, or magnitude pruning, stands for it; the plan itself is what is applied).
+
+    Raises:
+        ConfigError: the plan names a method that makes no such plan (quantization, regularised
+            or gradual pruning): its step would ignore the plan and do its own work, with exit 0
+            and a recipe saying a ready plan was applied (a review, 2026-12-04 evening).
+    """
     try:
-        return method_from_dict(dict(plan.method), "the pruning plan's 'method'")
+        method = method_from_dict(dict(plan.method), "the pruning plan's 'method'")
     except ConfigError:
         return pruning if pruning is not None else MagnitudePruning()
+    if not isinstance(method, (MagnitudePruning, TaylorPruning)):
+        raise ConfigError(f"The pruning plan's 'method' is {str(plan.method.get('method'))!r}, which does not apply a "
+                          "ready plan: a plan is applied by magnitude_pruning or taylor_pruning, the methods that "
+                          "write one. Set its 'method' to {\"method\": \"magnitude_pruning\"}, or save the plan "
+                          "again with --save-plan.", param="plan")
+    return method
 
 
 # -- the outcome ----------------------------------------------------------------------------------
