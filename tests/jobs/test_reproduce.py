@@ -380,3 +380,7 @@ def test_the_verdict_names_the_weights_where_only_they_differ() -> None:
         "NOT reproduced: the metrics match but the weights differ (weights match: no)")
     assert render_reproduction(result(False, True)).endswith("NOT reproduced: see the rows marked NO above")
     assert render_reproduction(result(True, True)).endswith("reproduced: the same metrics and weights")
+    # Nothing compared is no match (a manifest edited to hold no test metrics; a review, 2026-12-04 evening).
+    empty = Reproduction(artifact=Path("a"), job="compress", seed=0, data_sha256="d", metrics=[], skipped=[],
+                         files={}, deterministic=False)
+    assert not empty.metrics_match and not empty.matched

@@ -83,8 +83,9 @@ class Reproduction:
 
     @property
     def metrics_match(self) -> bool:
-        """Every compared metric matches."""
-        return all(m.match for m in self.metrics)
+        """Every compared metric matches, and there is at least one: nothing compared is no match
+        (an edited manifest with no test metrics would have "reproduced" whatever the rerun made)."""
+        return bool(self.metrics) and all(m.match for m in self.metrics)
 
     @property
     def weights_match(self) -> bool:
