@@ -153,6 +153,7 @@ def test_dry_run_then_apply_edited_plan(teacher_dir: Path, german_csv: Path, tmp
         (["train", "{loans}", "--target", "defaulted", "--positive", "bad", "--out", "o"], "Positive class 'bad'"),
         (["train", "{loans}", "--target", "defaulted", "--out", "o", "--hidden", "a,b"], "--hidden takes positive"),
         (["train", "{loans}", "--target", "defaulted", "--out", "o", "--hidden", "16,,8"], "got '16,,8'"),
+        (["train", "{loans}", "--target", "defaulted", "--out", "o", "--hidden", "1_6"], "got '1_6'"),  # int() took it
         (["train", "{loans}", "--target", "defaulted", "--out", "o", "--cutoff", "1.5"], "--cutoff must be a number in (0, 1). Got 1.5 instead."),
         (["train", "{loans}", "--target", "defaulted", "--out", "o", "--flag-rate", "10"],
          "--flag-rate must be a number in (0, 1). Got 10.0 instead. It is a share, not a percentage: for 10 %, give 0.1."),

@@ -426,10 +426,10 @@ def _environment_error(exc: BaseException) -> str | None:
 
 
 def _widths(text: str, option: str) -> tuple[int, ...]:
-    try:  # every part a width: "16,,8" is a typo, not two layers
-        widths = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        widths = ()
+    # Every part a width of ASCII digits: "16,,8" is a typo, not two layers, and int() would read
+    # "1_6" or Arabic-Indic digits as 16, which data cells may not be either.
+    parts = [part.strip() for part in text.split(",")]
+    widths = tuple(int(part) for part in parts) if all(re.fullmatch(r"[0-9]{1,9}", p) for p in parts) else ()
     if not widths or any(w < 1 for w in widths):
         raise ConfigError(f"{option} takes positive layer widths separated by commas, e.g. 256,128; got {text!r}.")
     if len(widths) > _MAX_LAYERS or any(w > _limits.MAX_WIDTH for w in widths):
