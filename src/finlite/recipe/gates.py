@@ -183,7 +183,7 @@ class Gate:
             check_decisive(float(teacher["flagged_rate"]), int(teacher.get("rows", 0)),
                            float(teacher.get("cutoff", float("nan"))), f"The gate {self.metric!r}")
         results = []
-        if candidate.get(self.metric) is None and self.metric in _RANKING_METRICS:
+        if self.metric in _RANKING_METRICS and self.metric in candidate and candidate[self.metric] is None:
             raise ConfigError(f"The gate {self.metric!r} cannot be judged: it ranks rows of two classes, and the "
                               f"{candidate.get('rows', '?')} rows judged hold one (a direction forecaster's test period "
                               "that only rose, or only fell). Gate on directional_accuracy or agreement instead, or "
