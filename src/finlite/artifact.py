@@ -463,18 +463,20 @@ def prepare_like(artifact: Artifact, data: DataLike | PriceTable) -> PreparedDat
     return prepared
 
 
-def prepare_if_trained_on(artifact: Artifact, table: Table) -> PreparedData | None:
+def prepare_if_trained_on(artifact: Artifact, table: Table, *,
+                          content_sha256: str | None = None) -> PreparedData | None:
     """``table`` split and encoded as ``artifact``'s tabular model was trained, or None when it is
     not that model's training table (its content hash differs from the manifest's).
 
-    The table is hashed once here, for the check and the prepared data's provenance both.
+    The table is hashed once, for the check and the prepared data's provenance both: here, or by
+    the caller that needs the hash too (``content_sha256``, :func:`frame_sha256` of ``table``).
     """
     preprocessor = artifact.preprocessor
     if isinstance(preprocessor, MarketPreprocessor):
         raise ConfigError(f"{artifact.path} holds a market forecaster; its data is a price series "
                           "(prepare_series_like).", param="artifact")
     recorded = artifact.manifest["data"]
-    digest = frame_sha256(table.frame)
+    digest = content_sha256 if content_sha256 is not None else frame_sha256(table.frame)
     if digest != recorded["content_sha256"]:
         return None
     return _prepare_table(table, preprocessor.schema, recorded_split(artifact), preprocessor, content_sha256=digest)

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 
 from finlite._util import percent
-from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_walk
+from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_split, recorded_walk
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.prepared import PreparedData
 from finlite.data.preprocess import unseen_counts
+from finlite.data.split import make_split
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
 from finlite.evaluate.report import compare_models, model_evidence
@@ -123,9 +124,6 @@ def check_baseline_held_out(art: Artifact, base: Artifact, *, judged: PreparedDa
     Raises:
         ConfigError: naming the baseline, how many rows it saw and the fix.
     """
-    from finlite.artifact import recorded_split
-    from finlite.data.split import make_split
-
     trained_on = (base.manifest.get("data") or {}).get("content_sha256")
     if not isinstance(trained_on, str):
         return
@@ -232,7 +230,9 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         raise ConfigError(f"flag_rate applies to classifiers; {art.path} holds a {task.name} model, which makes no "
                           "decisions. Drop flag_rate.", param="flag_rate")
     table = data if isinstance(data, Table) else read_table(data)
-    prepared = prepare_if_trained_on(art, table)
+    # Hashed once: a baseline is also held to the table (check_baseline_held_out).
+    digest = frame_sha256(table.frame) if baseline is not None else None
+    prepared = prepare_if_trained_on(art, table, content_sha256=digest)
     note = None
     if prepared is not None:
         rows, split = prepared.frame.iloc[prepared.split.test], "test"
@@ -257,8 +257,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     if base is not None:  # the artifact read these rows: a baseline of other columns is the cause
         _check_baseline_columns(base, rows.columns, table.source)
         check_same_question(art, base)
-        check_baseline_held_out(art, base, judged=prepared,
-                                table_sha256=None if prepared is not None else frame_sha256(table.frame))
+        check_baseline_held_out(art, base, judged=prepared, table_sha256=None if prepared is not None else digest)
     x_base = None if base is None else base.tabular.transform(rows, table.source)
     point: OperatingPoint | None = art.operating_point if task.decides else None
     reference = None
