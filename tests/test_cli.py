@@ -642,6 +642,27 @@ def test_an_option_given_twice_is_refused_not_overridden(teacher_dir: Path, germ
     assert runner.invoke(app, ["train", "--help", "--target", "a", "--target", "b"]).exit_code == 0
 
 
+def test_a_share_written_as_a_percentage_names_the_share_to_write(tmp_path: Path) -> None:
+    """'--flag-rate 10%' got click's "'10%' is not a valid float", which does not say the option
+    takes a share (note 49's list)."""
+    for args, expected in ((["--flag-rate", "10%"], "'--flag-rate': takes a share between 0 and 1, not a "
+                                                    "percentage: write 0.1 for 10%."),
+                           (["--cutoff=2.5%"], "'--cutoff': takes a share between 0 and 1, not a percentage: "
+                                               "write 0.025 for 2.5%."),
+                           (["--flag-rate", "abc%"], "'abc%' is not a valid float")):
+        result = runner.invoke(app, ["train", str(tmp_path / "none.csv"), "--target", "y", *args,
+                                     "--out", str(tmp_path / "t")])
+        assert result.exit_code == 2 and expected in result.output, result.output
+    # A share option of another command, and an option that is not a share, are left to click.
+    result = runner.invoke(app, ["compress", str(tmp_path), str(tmp_path / "none.csv"), "--sparsity", "50%",
+                                 "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2 and "write 0.5 for 50%" in result.output, result.output
+    result = runner.invoke(app, ["compress", str(tmp_path), str(tmp_path / "none.csv"), "--budget", "50%",
+                                 "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2 and "'50%' is not a valid float" in result.output, result.output
+    assert not (tmp_path / "t").exists() and not (tmp_path / "s").exists()
+
+
 def test_an_option_without_its_value_and_both_halves_of_a_pair_are_refused(teacher_dir: Path, german_csv: Path,
                                                                              tmp_path: Path) -> None:
     """'--drop --target y' dropped a column called "--target" and then said --target was missing;

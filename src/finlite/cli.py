@@ -1957,6 +1957,7 @@ class _OnceCommand(typer.core.TyperCommand):
                         f"needs a value, and the next argument is the option {arg.split('=', 1)[0]}; give "
                         f"{waiting} its value first (a value that is itself an option's name is written "
                         f"{long}={arg}).", ctx=ctx, param=param)
+                _share_not_percent(valued[waiting], arg, ctx)
                 waiting = None
                 continue
             if arg == "--":
@@ -1965,6 +1966,8 @@ class _OnceCommand(typer.core.TyperCommand):
             if name in valued:
                 given[valued[name].name] += 1
                 waiting = name if "=" not in arg else None
+                if "=" in arg:
+                    _share_not_percent(valued[name], arg.split("=", 1)[1], ctx)
             elif name in pairs:
                 chosen.setdefault(pairs[name].name, set()).add(name)
             elif arg.startswith("-") and not arg.startswith("--"):
@@ -1994,6 +1997,23 @@ class _OnceCommand(typer.core.TyperCommand):
             raise typer.BadParameter(f"given {given[twice[0].name or '']} times, and only the last would be used; "
                                      f"{how}.", ctx=ctx, param=twice[0])
         return super().parse_args(ctx, args)
+
+
+#: Options whose value is a share between 0 and 1, which a user may write as a percentage.
+_SHARE_PARAMS = frozenset({"flag_rate", "cutoff", "sparsity", "test_fraction", "default_rate", "alpha"})
+
+
+def _share_not_percent(param: Any, value: str, ctx: Any) -> None:
+    """Refuse ``--flag-rate 10%`` with the number to write: click's own message ("'10%' is not a
+    valid float") does not say that the option takes a share, nor which one was meant."""
+    if param.name not in _SHARE_PARAMS or not value.strip().endswith("%"):
+        return
+    try:
+        share = float(value.strip()[:-1].strip()) / 100
+    except ValueError:
+        return  # not a number before the sign either: click's message names the value
+    raise typer.BadParameter(f"takes a share between 0 and 1, not a percentage: write {share:g} for "
+                             f"{value.strip()}.", ctx=ctx, param=param)
 
 
 def command_name(info: typer.models.CommandInfo) -> str:
