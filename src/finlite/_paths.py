@@ -549,17 +549,28 @@ def new_temp_file(out: PathLike) -> Path:
         return tmp
 
 
-def keep_mode(tmp: PathLike, out: PathLike) -> None:
-    """Give ``tmp`` the permission bits of the regular file ``out`` it is about to replace
-    (``--force``), so a scores file the operator made readable to a reporting account stays so;
-    a new file keeps :func:`new_temp_file`'s 0600. A link or anything else at ``out`` is left
-    to the caller's checks."""
+def _keep_owner_bits(tmp: PathLike, out: PathLike, *, folder: bool, bits: int) -> None:
+    """Give ``tmp`` the group and the permission bits (within ``bits``) of ``out``, a regular file
+    or a folder as ``folder`` says; anything else at ``out`` (a link, nothing) is left to the
+    caller's checks."""
     try:
         held = os.lstat(out)
     except OSError:
         return
-    if stat.S_ISREG(held.st_mode):
-        os.chmod(tmp, stat.S_IMODE(held.st_mode) & 0o777)  # never setuid, setgid or sticky bits
+    if not (stat.S_ISDIR(held.st_mode) if folder else stat.S_ISREG(held.st_mode)):
+        return
+    with contextlib.suppress(OSError):  # another group than ours: only its owner or root may give it
+        if os.lstat(tmp).st_gid != held.st_gid:
+            os.chown(tmp, -1, held.st_gid)
+    os.chmod(tmp, stat.S_IMODE(held.st_mode) & bits)
+
+
+def keep_mode(tmp: PathLike, out: PathLike) -> None:
+    """Give ``tmp`` the group and permission bits of the regular file ``out`` it is about to
+    replace (``--force``), so a scores file the operator opened to a reporting account
+    (``chgrp reporting; chmod 640``) stays open to it; a new file keeps :func:`new_temp_file`'s
+    0600. Never setuid, setgid or sticky bits."""
+    _keep_owner_bits(tmp, out, folder=False, bits=0o777)
 
 
 def keep_dir_mode(tmp: PathLike, out: PathLike) -> None:
@@ -567,17 +578,9 @@ def keep_dir_mode(tmp: PathLike, out: PathLike) -> None:
     about to replace (``sign``, ``export``, ``--force``), so an artifact the operator opened to a
     serving account (``chgrp serving; chmod 2750``) stays open to it; a new folder keeps
     :func:`new_temp_dir`'s 0700. Called once the files are written: a read-only folder's mode
-    given first would refuse them (a review, 2026-12-04 evening)."""
-    try:
-        held = os.lstat(out)
-    except OSError:
-        return
-    if not stat.S_ISDIR(held.st_mode):
-        return
-    with contextlib.suppress(OSError):  # another group than ours: only its owner or root may give it
-        if os.lstat(tmp).st_gid != held.st_gid:
-            os.chown(tmp, -1, held.st_gid)
-    os.chmod(tmp, stat.S_IMODE(held.st_mode) & 0o2777)  # setgid kept (new files take the group); never setuid or sticky
+    given first would refuse them (a review, 2026-12-04 evening). Setgid is kept (new files take
+    the group); never setuid or sticky."""
+    _keep_owner_bits(tmp, out, folder=True, bits=0o2777)
 
 
 def pid_alive(pid: int) -> bool:

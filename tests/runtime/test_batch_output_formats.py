@@ -5,6 +5,7 @@ reader could open, a ``.tsv`` read as one column."""
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,13 @@ def test_a_new_scores_file_is_private_and_a_replaced_one_keeps_its_permissions(e
         shared.chmod(mode)
         score_file(predictor, german_csv, shared, overwrite=True)
         assert stat.S_IMODE(shared.stat().st_mode) == mode & 0o777 and len(pd.read_parquet(shared)) == 1000
+    if os.geteuid() == 0:  # and its group: a 0640 file chgrp'd to the reporting account's group
+        shared = tmp_path / "grouped.csv"
+        shared.write_bytes(b"old")
+        os.chown(shared, -1, 65534)
+        shared.chmod(0o640)
+        score_file(predictor, german_csv, shared, overwrite=True)
+        assert shared.stat().st_gid == 65534 and stat.S_IMODE(shared.stat().st_mode) == 0o640
 
 
 def test_an_unknown_suffix_is_refused_before_any_work(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
