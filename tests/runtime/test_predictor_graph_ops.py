@@ -216,6 +216,40 @@ def _scanning(n: int, steps: int) -> bytes:
     return _model(nodes, n, inits)
 
 
+def _folding(n: int, size: int, chain: int) -> bytes:
+    """Only allowed operators, none reading the input: MatMuls of a ConstantOfShape of ``size``
+    × ``size``, added to the score times 0. ONNX Runtime's constant folding ran them while the
+    session was built, before the probe's timer (25 s at 6,144, a security review, 2026-12-04)."""
+    inits = [helper.make_tensor("w", TensorProto.FLOAT, [n, 1], [0.0] * n),
+             helper.make_tensor("shape", TensorProto.INT64, [2], [size, size]),
+             helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])]
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["m0"],
+                              value=helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0]))]
+    for i in range(chain):
+        nodes.append(helper.make_node("MatMul", [f"m{i}", "m0"], [f"m{i + 1}"]))
+    nodes += [helper.make_node("ReduceSum", [f"m{chain}"], ["total"], keepdims=0),
+              helper.make_node("Mul", ["total", "zero"], ["nothing"]),
+              helper.make_node("MatMul", ["x", "w"], ["z"]), helper.make_node("Add", ["z", "nothing"], ["z2"]),
+              helper.make_node("Sigmoid", ["z2"], ["probability"])]
+    return _model(nodes, n, inits)
+
+
+def test_a_graph_whose_stored_constants_are_costly_to_fold_is_stopped_by_the_probe(
+        exported_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from finlite.runtime import _graph_ops
+
+    monkeypatch.setattr(_graph_ops, "PROBE_SECONDS", 0.05)
+    art = tmp_path / "student"
+    shutil.copytree(exported_dir, art)
+    n = Predictor(art).encoder.n_features
+    # Four products of 2,048 × 2,048: about 7e10 floating-point operations, seconds on one core.
+    # Folded at load they ran before the timer, and the probe then passed in microseconds.
+    (art / "model.onnx").write_bytes(_folding(n, 2048, 4))
+    rehash(art)
+    with pytest.raises(ArtifactError, match=r"model\.onnx did not score one row within 0\.05 s"):
+        Predictor(art)
+
+
 def test_a_graph_of_allowed_operators_that_runs_for_ever_is_stopped_at_load(exported_dir: Path, tmp_path: Path,
                                                                           german_csv: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:

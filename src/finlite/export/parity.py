@@ -22,7 +22,7 @@ def onnx_session(model: bytes | str | os.PathLike[str], threads: int = 1) -> Any
     """
     import onnxruntime as ort
 
-    from finlite.runtime._graph_ops import check_operators
+    from finlite.runtime._graph_ops import NO_BUILD_TIME_WORK, check_operators
 
     check_operators(model if isinstance(model, bytes) else Path(model).read_bytes(),
                     "the ONNX model" if isinstance(model, bytes) else str(model))
@@ -31,7 +31,7 @@ def onnx_session(model: bytes | str | os.PathLike[str], threads: int = 1) -> Any
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     source = model if isinstance(model, bytes) else str(model)
-    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"], **NO_BUILD_TIME_WORK)
 
 
 def run_onnx(session: Any, x: np.ndarray, output: str = "probability") -> np.ndarray:

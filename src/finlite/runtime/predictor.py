@@ -37,7 +37,7 @@ from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
 from finlite.errors import ArtifactError, ConfigError, DataError, ScoreError
 from finlite.runtime._fastenc import ArrowRows, block_buffer
-from finlite.runtime._graph_ops import check_operators, probe
+from finlite.runtime._graph_ops import NO_BUILD_TIME_WORK, check_operators, probe
 from finlite.runtime.encoder import Encoder, FieldError, RecordErrors
 from finlite.runtime.reasons import METHOD as REASONS_METHOD
 from finlite.runtime.reasons import TOP as REASONS_TOP
@@ -98,7 +98,7 @@ def model_session(model: bytes, threads: int = 1, where: str = "the ONNX model")
     # German rows on two threads (SBA's 2.72 against 2.48; medians of 6 alternated rounds), which
     # is what `finlite bench`'s rows/s with every core times (2026-12-02, Intel Xeon, 2 cores).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"], **NO_BUILD_TIME_WORK)
 
 
 #: Integers from here on are not all floats: a code this large read through a float row is another code.
