@@ -7,9 +7,11 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from finlite.errors import DataError
-from finlite.evaluate.model_card import CHANGE_CLASSES, DEFAULT_USES, render_model_card
+from finlite.evaluate.model_card import CHANGE_CLASSES, DEFAULT_USES, fenced, render_model_card
 from finlite.evaluate.sections import Section, Table
 
 HEADINGS = ["# Model card: student", "## Intended use", "## Training and evaluation data", "## Metrics",
@@ -213,3 +215,18 @@ def test_a_section_that_could_not_be_built_keeps_the_change_from_being_non_mater
     card = render_model_card(report)
     assert f"### Classification: {CHANGE_CLASSES['WARN'][0]}\n" in card
     assert "robustness (could not be built: no spread)" in card
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(["`", "~", "\n", "#", " ", "a", "!", "[", "]", "(", ")", "<", ">"]),
+               max_size=60))
+def test_a_fenced_block_holds_any_text_as_code(text: str) -> None:
+    """A dropped column named 'zz\\n```\\n# INJECTED' closed report.md's fixed fence and put its own
+    heading, image and HTML into the validation evidence (a security review, 2026-12-04 night).
+    Checked with markdown-it (CommonMark): the whole text stays one code block."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse("\n".join(["# report", "", *fenced(text), "", "after"]))
+    kinds = [t.type for t in tokens]
+    assert kinds.count("fence") == 1 and kinds.count("heading_open") == 1, kinds
+    assert tokens[kinds.index("fence")].content.rstrip("\n") == text.rstrip("\n")

@@ -20,7 +20,7 @@ from finlite._util import document_safe
 from finlite.evaluate.html import format_cell, omitted_sections, report_sections
 from finlite.evaluate.sections import STATUSES, Section, Table, worst
 
-__all__ = ["CHANGE_CLASSES", "DEFAULT_USES", "markdown_cell", "render_model_card"]
+__all__ = ["CHANGE_CLASSES", "DEFAULT_USES", "fenced", "markdown_cell", "render_model_card"]
 
 #: The intended use written when the report does not state one (``report["card"]["intended_use"]``).
 DEFAULT_USES: dict[str, str] = {
@@ -79,6 +79,15 @@ def _text(value: Any, *, cell: bool = False) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = " ".join(_MARKDOWN_LINK.sub(r"]\\(", text).split())
     return text.replace("|", "\\|") if cell else text
+
+
+def fenced(text: str) -> list[str]:
+    """``text`` as the lines of a Markdown code block whose fence is longer than any run of
+    backticks in it: a column name holding a newline and three backticks closed a fixed fence and
+    put its own headings, links and images into report.md (a security review, 2026-12-04 night)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
 
 
 def markdown_cell(value: Any) -> str:

@@ -11,6 +11,7 @@ from finlite._timing import TIMED_NAMES
 from finlite._util import percent
 from finlite.evaluate.cost import Timer, cost_metrics, eager_latency
 from finlite.evaluate.operating import MIN_ALERTS, OperatingPoint, decides_what, rate_name
+from finlite.evaluate.model_card import fenced
 from finlite.evaluate.summary_report import size_words
 from finlite.models.base import FinliteModel
 from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task
@@ -282,5 +283,5 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
                 row.append(f"{cell['count']} ({rate_name(str(report.get('task')))} {rate})")
             lines.append(f"| {t.replace('_', ' ')} | {row[0]} | {row[1]} |")
     for heading, text in (sections or {}).items():
-        lines += ["", f"## {heading}", "", "```", text, "```"]
+        lines += ["", f"## {heading}", "", *fenced(text)]
     return "\n".join(lines) + "\n"

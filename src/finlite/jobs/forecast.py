@@ -39,7 +39,7 @@ from finlite.evaluate.forecast import (
     independent_rows,
     trading_view,
 )
-from finlite.evaluate.model_card import markdown_cell
+from finlite.evaluate.model_card import fenced, markdown_cell
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
 from finlite.models.base import FinliteModel, forward_rows
 from finlite.tasks import get_task
@@ -600,7 +600,7 @@ def render_forecast_markdown(evidence: Mapping[str, Any], *, title: str, data: M
     # shift the numbers under another model or make a viewer fetch (the diff's review, 2026-12-03).
     lines += ["| " + " | ".join(markdown_cell(c) for c in r) + " |" for r in rows]
     if data is not None:
-        lines += ["", "## Data", "", "```", dump_json(dict(data)).strip(), "```"]
+        lines += ["", "## Data", "", *fenced(dump_json(dict(data)).strip())]
     for heading, text in (sections or {}).items():
-        lines += ["", f"## {heading}", "", "```", text, "```"]
+        lines += ["", f"## {heading}", "", *fenced(text)]
     return "\n".join(lines) + "\n"
