@@ -263,6 +263,46 @@ def test_a_forged_report_json_is_refused_by_every_reader(art: Path, german_csv: 
         assert "Traceback" not in result.output and "file hashes verified" not in flat, args
 
 
+def _first_plot(report: dict) -> dict:  # type: ignore[type-arg]
+    return next(p for s in report["sections"] for p in s["plots"])
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda r: _first_plot(r).__setitem__("x_ticks", 5), "x_ticks must be null or a list of text"),
+    (lambda r: _first_plot(r)["series"][0].__setitem__("y", [1.0]), "x and y must be lists of the same length"),
+    (lambda r: _first_plot(r)["series"][0].__setitem__("x", ["a"] * len(_first_plot(r)["series"][0]["x"])),
+     "x and y must hold numbers"),
+    # 20,000 tick labels in a 363 KB file took 88 s to draw (a security review, 2026-12-04 night).
+    (lambda r: _first_plot(r).update(x_ticks=[""] * 20_000,
+                                     series=[{"name": "s", "style": "bar", "x": [0] * 20_000, "y": [0] * 20_000}]),
+     "20,[0-9]{3} tick labels .* finlite draws at most 200, 5,000 and 200,000"),
+])
+def test_a_forged_report_json_s_plots_are_refused_before_drawing(art: Path, tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
+    """A re-hashed report.json whose plot held ``x_ticks: 5`` gave a TypeError traceback and exit
+    1 from 'finlite report ARTIFACT'; one of 20,000 ticks drew for 88 s."""
+    report = json.loads((art / "report.json").read_text())
+    edit(report)
+    (art / "report.json").write_text(json.dumps(report))
+    rehash(art)
+    result = runner.invoke(app, ["report", str(art), "--out", str(tmp_path / "r")])
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 2 and re.search(message, flat), result.output
+    assert "Traceback" not in result.output and not (tmp_path / "r").exists()
+
+
+def test_a_forged_report_json_s_records_are_not_trusted_to_be_objects(art: Path, tmp_path: Path) -> None:
+    """'generated_from: [1, 2]' raised an AttributeError traceback (exit 1) after the folder was
+    written; the report renders and the command says what it judged only from an object."""
+    report = json.loads((art / "report.json").read_text())
+    report["generated_from"] = [1, 2]
+    report["data"] = "x"
+    (art / "report.json").write_text(json.dumps(report))
+    rehash(art)
+    result = runner.invoke(app, ["report", str(art), "--out", str(tmp_path / "r")])
+    assert result.exit_code in (0, 1) and "Traceback" not in result.output, result.output
+    assert (tmp_path / "r" / "report.html").is_file() and "rows judged" not in result.output
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda m: m.__setitem__("cutoff", 1.5), "field 'cutoff' is 1.5, not a finite number between 0 and 1"),
     (lambda m: m.__setitem__("cutoff", "0.5"), "field 'cutoff' is '0.5'"),

@@ -1297,10 +1297,15 @@ def report(
                              monotone=_monotone(monotone), id_column=id_column, out=out, overwrite=force,
                              verify_key=verify_key, holdout=holdout)
     stored = json.loads((written / "report.json").read_text(encoding="utf-8"))
-    judged = (stored.get("generated_from") or {}).get("evaluated_on")
+
+    def field(value: Any, key: str) -> Any:  # report.json is the artifact's, untrusted: a list there is no record
+        return value.get(key) if isinstance(value, dict) else None
+
+    judged = field(stored.get("generated_from"), "evaluated_on")
     if judged:
         _echo(f"rows judged: {judged}")
-        for warning in ((stored.get("data") or {}).get("holdout") or {}).get("warnings") or []:
+        warnings_ = field(field(stored.get("data"), "holdout"), "warnings")
+        for warning in warnings_ if isinstance(warnings_, list) else []:
             _echo(f"warning: {warning}", err=True)
     for section in stored.get("sections") or []:
         _echo(f"{section['status']:<5} {section['id']}: {section['summary']}")

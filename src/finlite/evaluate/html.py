@@ -24,7 +24,7 @@ import numpy as np
 
 from finlite._util import document_safe
 from finlite.errors import DataError
-from finlite.evaluate.sections import STATUSES, Section, Table, worst
+from finlite.evaluate.sections import MAX_POINTS, STATUSES, Section, Table, worst
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -68,6 +68,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
+#: What a report's plots may hold in all, read back from report.json (finlite's own: about 16
+#: plots, 80 tick labels and 2,200 points; a tick label per feature on a wide table's reasons plot).
+MAX_PLOTS, MAX_TICKS, MAX_PLOTTED = 200, 5_000, 200_000
+
+
 def report_sections(report: Mapping[str, Any]) -> list[Section]:
     """The sections of a report dict, checked: each has the keys a section needs, a known status
     and an id of its own (it is the page's anchor).
@@ -98,6 +103,16 @@ def report_sections(report: Mapping[str, Any]) -> list[Section]:
             section = Section.from_dict(d)
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"{where} ({d['id']!r}) cannot be read: {exc}.") from exc
+        plots = sum(len(s.plots) for s in (*sections, section))
+        ticks = sum(len(p.x_ticks or ()) for s in (*sections, section) for p in s.plots)
+        points = sum(len(series.x) for s in (*sections, section) for p in s.plots for series in p.series)
+        if plots > MAX_PLOTS or ticks > MAX_TICKS or points > MAX_PLOTTED:
+            # Drawing is the costly part of a report (20,000 tick labels in one plot of a 363 KB
+            # report.json took 88 s; a security review, 2026-12-04 night): bounded before it starts.
+            raise DataError(f"{where} ({d['id']!r}) brings the report's plots to {plots:,} plots, {ticks:,} tick "
+                            f"labels and {points:,} points; finlite draws at most {MAX_PLOTS:,}, {MAX_TICKS:,} and "
+                            f"{MAX_PLOTTED:,} (its own reports hold far fewer: curves are thinned to "
+                            f"{MAX_POINTS} points). Build the report again from the data.")
         if section.id in seen:
             raise DataError(f"{where} repeats the id {section.id!r}; each section's id must be unique "
                             "(it is the page's anchor and the key in report.json).")

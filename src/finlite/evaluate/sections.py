@@ -62,7 +62,14 @@ class Series:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Series:
-        return cls(name=str(d["name"]), x=list(d["x"]), y=list(d["y"]), style=d.get("style", "line"))
+        """Read back, checked (a stored report.json is untrusted): ``x`` and ``y`` lists of numbers
+        (or null) of one length; ValueError or TypeError naming what is wrong."""
+        x, y = d["x"], d["y"]
+        if not isinstance(x, list) or not isinstance(y, list) or len(x) != len(y):
+            raise ValueError(f"series {str(d['name'])!r}: x and y must be lists of the same length")
+        if any(v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))) for v in (*x, *y)):
+            raise ValueError(f"series {str(d['name'])!r}: x and y must hold numbers (or null)")
+        return cls(name=str(d["name"]), x=list(x), y=list(y), style=d.get("style", "line"))
 
 
 @dataclass
@@ -89,6 +96,13 @@ class Plot:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Plot:
+        """Read back, checked: ``series`` a list, ``x_ticks`` null or a list of text (a stored
+        report.json with ``x_ticks: 5`` gave a TypeError traceback, a security review, 2026-12-04)."""
+        ticks = d.get("x_ticks")
+        if ticks is not None and (not isinstance(ticks, list) or not all(isinstance(t, str) for t in ticks)):
+            raise ValueError(f"plot {str(d['id'])!r}: x_ticks must be null or a list of text")
+        if not isinstance(d["series"], list):
+            raise ValueError(f"plot {str(d['id'])!r}: series must be a list")
         return cls(id=str(d["id"]), title=str(d["title"]), x_label=str(d["x_label"]), y_label=str(d["y_label"]),
                    series=[Series.from_dict(s) for s in d["series"]], x_scale=d.get("x_scale", "linear"),
                    reference=d.get("reference"), x_ticks=d.get("x_ticks"))
