@@ -349,6 +349,52 @@ def not_csv_text(path: Path, *, nul_in_header_only: bool = False) -> str | None:
     return None
 
 
+#: What a Parquet file may decompress to: this many times its size, and at least
+#: :data:`PARQUET_MIN_LIMIT` bytes. Tables compress 2 to 20 times; a decompression bomb thousands
+#: of times (78 KB of zstd pages held 2 GB of text and took 8 GB to score; a review, 2026-12-04).
+PARQUET_MAX_RATIO = 100
+PARQUET_MIN_LIMIT = 256 << 20
+#: The largest value, in bytes on average over a column's rows, a Parquet column may hold: as a
+#: CSV's value may not outgrow a read block (1 MiB), and no number or category needs more.
+PARQUET_MAX_VALUE_BYTES = 1 << 20
+
+
+def check_parquet_size(path: Path, metadata: Any, columns: Iterable[str] | None = None) -> None:
+    """Refuse, from the footer ``metadata`` (``pyarrow.parquet.FileMetaData``) and before any page is
+    read, a Parquet file whose ``columns`` (all when None) decompress to more than
+    :data:`PARQUET_MAX_RATIO` times the file's size (at least :data:`PARQUET_MIN_LIMIT`), or hold
+    values of more than :data:`PARQUET_MAX_VALUE_BYTES` on average. The sizes are those the writer
+    recorded: a file that lies about them is refused by Arrow as it reads the pages.
+
+    Raises:
+        DataError: naming the file, the sizes and, for the values, the column.
+    """
+    from finlite.errors import DataError
+
+    wanted = None if columns is None else set(columns)
+    per_column: dict[str, int] = {}
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            name = chunk.path_in_schema.split(".", 1)[0]
+            if wanted is None or name in wanted:
+                per_column[name] = per_column.get(name, 0) + max(0, int(chunk.total_uncompressed_size))
+    size = max(1, path.stat().st_size)
+    total, limit = sum(per_column.values()), max(PARQUET_MIN_LIMIT, PARQUET_MAX_RATIO * size)
+    if total > limit:
+        raise DataError(f"Data file {str(path)!r} decompresses to {total:,} bytes, {total / size:,.0f} times its "
+                        f"{size:,} bytes (finlite reads at most {PARQUET_MAX_RATIO} times a Parquet file's size, or "
+                        f"{PARQUET_MIN_LIMIT >> 20} MiB if more): that is a decompression bomb or not a table of "
+                        "numbers and categories. Check the file, and write it again without such columns.")
+    rows = max(1, int(metadata.num_rows))
+    for name, held in per_column.items():
+        if held / rows > PARQUET_MAX_VALUE_BYTES:
+            raise DataError(f"Column {name!r} of {str(path)!r} holds {held / rows:,.0f} bytes per row on average; "
+                            f"finlite reads values of at most {PARQUET_MAX_VALUE_BYTES:,} bytes (1 MiB), as in a CSV "
+                            "file: no number or category needs more. Drop the column when writing the file.")
+
+
 def not_parquet(path: Path) -> str | None:
     """What a file named as Parquet holds instead, from its first bytes, or None (Parquet, or not
     told): Arrow says only "Parquet magic bytes not found in footer" of a CSV or a gzip file

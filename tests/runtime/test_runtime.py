@@ -458,6 +458,40 @@ def test_a_damaged_parquet_page_is_named_with_its_file(exported_dir: Path, germa
     assert not out.exists()
 
 
+def test_a_parquet_decompression_bomb_is_refused_from_its_footer(exported_dir: Path, german: pd.DataFrame,
+                                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """78 KB of zstd pages held 2 GB of text: score took 8 GB and train 6.9 GB, exit 0 (a security
+    review, 2026-12-04 night; only .csv.gz was bounded). Refused by score, score --engine's
+    reader and read_table from the sizes in the footer, before any page is read."""
+    from finlite import _util
+    from finlite.data.io import read_table
+
+    rows = german.head(4).copy()
+    rows["purpose"] = ["x" * (3 << 20) + str(i) for i in range(4)]  # 3 MiB a value, 12 MiB in all
+    wide = tmp_path / "wide.parquet"
+    pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), wide, compression="zstd", use_dictionary=False)
+    assert wide.stat().st_size < 20_000
+    for read in (lambda: score_file(Predictor(exported_dir), wide, tmp_path / "o.csv"), lambda: read_table(wide)):
+        with pytest.raises(DataError, match=r"Column 'purpose' of '.*wide\.parquet' holds [\d,]+ bytes per row on "
+                                            r"average; finlite reads values of at most 1,048,576 bytes"):
+            read()
+    # The whole file's expansion: 100 times its size at most (a floor of 256 MiB, lowered here).
+    monkeypatch.setattr(_util, "PARQUET_MIN_LIMIT", 1 << 20)
+    many = pd.concat([german] * 3, ignore_index=True)
+    many["purpose"] = "y" * 20_000  # 60 MB of one repeated value, a few KB compressed
+    packed = tmp_path / "packed.parquet"
+    pq.write_table(pa.Table.from_pandas(many, preserve_index=False), packed, compression="zstd", use_dictionary=False)
+    for read in (lambda: score_file(Predictor(exported_dir), packed, tmp_path / "o.csv"), lambda: read_table(packed)):
+        with pytest.raises(DataError, match=r"'.*packed\.parquet' decompresses to [\d,]+ bytes, [\d,]+ times its "
+                                            r"[\d,]+ bytes \(finlite reads at most 100 times"):
+            read()
+    assert not (tmp_path / "o.csv").exists()
+    # A plain file is read as before.
+    plain = tmp_path / "plain.parquet"
+    german.to_parquet(plain)
+    assert score_file(Predictor(exported_dir), plain, tmp_path / "o.csv").rows == len(german)
+
+
 @pytest.mark.parametrize("spelled", ["credit_amount ", "Credit_Amount", "credit_amount\u202e", "\ufeffcredit_amount"])
 def test_a_missing_column_names_its_near_miss_in_the_file(exported_dir: Path, german: pd.DataFrame, tmp_path: Path,
                                                           spelled: str) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from finlite._keys import CSV_MISSING
-from finlite._util import not_csv_text, not_parquet, sha256_file
+from finlite._util import check_parquet_size, not_csv_text, not_parquet, sha256_file
 from finlite.errors import DataError
 
 __all__ = ["LINE_SCAN_CHARS", "Table", "csv_records", "data_row_line", "frame_sha256", "read_table"]
@@ -367,6 +367,8 @@ def _check_flat_parquet(path: Path) -> None:
                         "tables, one number or category per cell. Flatten them into plain columns or remove them "
                         "from the file (--drop cannot leave them out: the whole file is read, and its content hashed, "
                         "before columns are dropped).")
+    # Every column is read (and hashed) whatever --drop says: the whole file is bounded.
+    check_parquet_size(path, pq.ParquetFile(path).metadata)
 
 
 def without_views(frame: pd.DataFrame) -> pd.DataFrame:

@@ -33,7 +33,7 @@ import numpy as np
 
 from finlite import _limits, _paths
 from finlite._finite import float32_cutoff
-from finlite._util import not_parquet
+from finlite._util import check_parquet_size, not_parquet
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
@@ -468,6 +468,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
 
         parquet = pq.ParquetFile(src)
         total = parquet.metadata.num_rows
+        check_parquet_size(Path(src), parquet.metadata, columns)  # before any block is read, as locally
         # A nested column cannot be read dictionary-encoded; the encoder refuses it by name.
         schema = parquet.schema_arrow
         dictionary = [c for c in dictionary if not pa.types.is_nested(schema.field(c).type)]
