@@ -10,8 +10,8 @@ from finlite._finite import check_scores
 from finlite._timing import TIMED_NAMES
 from finlite._util import percent
 from finlite.evaluate.cost import Timer, cost_metrics, eager_latency
-from finlite.evaluate.operating import MIN_ALERTS, OperatingPoint, decides_what, rate_name
 from finlite.evaluate.model_card import fenced
+from finlite.evaluate.operating import MIN_ALERTS, OperatingPoint, decides_what, rate_name
 from finlite.evaluate.summary_report import size_words
 from finlite.models.base import FinliteModel
 from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task

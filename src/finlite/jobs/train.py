@@ -25,6 +25,7 @@ from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
 from finlite.tasks import get_task
 from finlite.training.loop import TrainConfig, fit, seed_everything, validation_auc
+from finlite.training.unseen import average_unseen
 
 TEACHERS = ("mlp", "logistic", "lightgbm", "xgboost")
 
@@ -146,6 +147,7 @@ def train(
 
     result = fit(net, tensors, loss_fn, validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val),
                  config, desc=f"training {model}")
+    average_unseen(net, prepared.preprocessor, prepared.x_train)  # a new category: an average one, not chance
     steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
               "best_epoch": result.best_epoch, "epochs_run": result.epochs_run}]
     return _finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,

@@ -52,6 +52,7 @@ from finlite.models.mlp import TabularMLP
 from finlite.models.sequence import SequenceModel
 from finlite.models.temporal import TemporalConvNet, WindowMLP
 from finlite.training.loop import LARGE_ROWS, TrainConfig, TrainResult, fit, fold_scale, output_layer
+from finlite.training.unseen import average_unseen
 
 # DistillData, TransferSet and the functions that build them live in finlite.methods.targets
 # (below the recipe context); they are re-exported here, where they were first defined.
@@ -618,8 +619,11 @@ def distill_from_teacher(teacher: FinliteModel, student: FinliteModel, method: A
         hint_teacher = teacher
     index = monotone_index(method, data.preprocessor) if isinstance(method, Distillation) and method.monotone \
         else None
-    return distill(targets, student, method, train=train, masks=masks, hint_teacher=hint_teacher,
-                   monotone_index=index)
+    result = distill(targets, student, method, train=train, masks=masks, hint_teacher=hint_teacher,
+                     monotone_index=index)
+    if masks is None:  # a fresh student: a new category is an average one, not chance
+        average_unseen(result.model, data.preprocessor, data.x_train)
+    return result
 
 
 def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *, train: TrainConfig | None = None,
@@ -790,6 +794,8 @@ def _apply_distillation(method: AnyDistillation, state: StepState, ctx: StepCont
     if isinstance(method, Distillation) and method.monotone:
         index = monotone_index(method, ctx.table_data(method).preprocessor)
     result = distill(dd, student, method, train=ctx.training(train), hint_teacher=hint, monotone_index=index)
+    if isinstance(ctx.data, PreparedData):  # a new category: an average one, not chance
+        average_unseen(result.model, ctx.data.preprocessor, ctx.data.x_train)
     info = {"student": result.model.config(), "synthetic_rows": result.synthetic_rows,
             "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run}
     if method.input_bins:

@@ -333,7 +333,9 @@ class Predictor:
                 # Weight-of-evidence / target-encoded fields: one number per training value.
                 "encoded_as_numbers": {str(d["name"]): str(d.get("encoding")) for d in self._spec["categorical"]
                                        if d.get("encoding", "onehot") != "onehot"},
-                "unseen_categories": "scored in the 'unseen' bucket learned in training, and reported"}
+                "unseen_categories": "scored in the column's unseen bucket (a neural model finlite trained weighs it "
+                                     "as the training rows' average category; a weight-of-evidence or target-encoded "
+                                     "column gives the prior), and reported"}
         out["metrics"] = self.manifest.get("metrics", {})
         out["parity"] = {k: v.get("parity") for k, v in export.items() if isinstance(v, dict) and "parity" in v}
         out["versions"] = self.manifest.get("versions", {})

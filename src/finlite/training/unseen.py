@@ -1,0 +1,91 @@
+"""What a neural model does with a category its training rows never held.
+
+A one-hot encoded column has an ``__unseen__`` column for values training never saw
+(:mod:`finlite.data.preprocess`). No training row sets it, so the first layer's weights on it get
+no gradient and stay where the random initialisation put them: a feed that sends a blank or a
+new merchant category moved a fraud teacher's alerts from 187 to 434 of 20,000 rows, a
+seed's worth of chance, and its student's from 148 to 751 (a fraud engineer's walk-through,
+2026-12-04 night). Teacher and student then disagree on those rows at random too.
+
+:func:`average_unseen` gives each such column the first layer's weights of an *average*
+category instead: the mean of the seen categories' weight columns (``__other__`` included),
+weighted by their share of the training rows. The first layer is linear in its inputs, so an
+unseen value then moves every first-layer unit exactly as far as a training row's category
+does on average: a new value is scored as a typical one, the same way for every seed.
+It is applied once a model has learned from the rows (a teacher's training, a student's
+distillation); later fine-tuning (after pruning) leaves those weights as they are, as it leaves
+every input that never varies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from finlite._keys import UNSEEN
+
+__all__ = ["average_unseen"]
+
+
+def _first_layer(model: nn.Module) -> tuple[nn.Linear, Callable[[int], int | None]] | None:
+    """The Linear that reads the encoded row and where input column j sits in its input; None
+    for a model with no such layer (trees, a scorecard, a forecaster)."""
+    from finlite.models.linear import LogisticRegression
+    from finlite.models.mlp import TabularMLP
+
+    if isinstance(model, LogisticRegression):
+        return model.linear, lambda j: j
+    if not isinstance(model, TabularMLP):
+        return None
+    first = model.layers[0]
+    # A low-rank layer is two factors; the first reads the inputs.
+    layer = first if isinstance(first, nn.Linear) else next(m for m in first.modules() if isinstance(m, nn.Linear))
+    if model.bins is None:
+        return layer, lambda j: j
+    # Input bins put the binned columns' bins first, then the other columns in their order.
+    rest = {int(c): i for i, c in enumerate(model.bins.rest.tolist())}
+    offset = len(model.bins.lo)
+    return layer, lambda j: offset + rest[j] if j in rest else None
+
+
+def average_unseen(model: nn.Module, preprocessor: Any, x_train: np.ndarray) -> int:
+    """Set, in place, the first-layer weights of each one-hot group's ``__unseen__`` column to the
+    training-share-weighted mean of the group's other columns' weights (see the module's
+    docstring). A group whose unseen column some training row sets keeps what it learned.
+
+    Args:
+        model: the trained network (a :class:`~finlite.models.mlp.TabularMLP` or
+            :class:`~finlite.models.linear.LogisticRegression`; any other model is left alone).
+        preprocessor: the :class:`~finlite.data.preprocess.Preprocessor` that encoded ``x_train``.
+        x_train: the encoded training rows.
+
+    Returns:
+        How many groups were set.
+    """
+    found = _first_layer(model)
+    column_groups = getattr(preprocessor, "column_groups", None)
+    x = np.asarray(x_train)
+    if found is None or column_groups is None or x.ndim != 2 or len(x) == 0:
+        return 0
+    layer, position = found
+    _, groups = column_groups()
+    names = list(preprocessor.feature_names)
+    changed = 0
+    with torch.no_grad():
+        for group in groups:
+            unseen = [j for j in group if names[j].endswith("=" + UNSEEN)]
+            seen = [j for j in group if j not in unseen]
+            places = [position(j) for j in (*seen, *unseen)]
+            if len(unseen) != 1 or not seen or any(p is None for p in places) or np.any(x[:, unseen[0]] != 0):
+                continue
+            share = x[:, seen].astype(np.float64).mean(axis=0)
+            if not np.isfinite(share).all() or share.sum() <= 0:
+                continue
+            weights = torch.from_numpy(share / share.sum()).to(layer.weight.dtype)
+            layer.weight[:, places[-1]] = layer.weight[:, torch.tensor(places[:-1], dtype=torch.long)] @ weights
+            changed += 1
+    return changed
