@@ -5,6 +5,7 @@ width and memory estimate, float32 end to end, and the runtime encoder equal to 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -418,3 +419,20 @@ def test_a_column_constant_in_training_loads_after_its_range_is_widened() -> Non
     spec["numeric"][1]["std"] = 3.0  # more than half of 1 to 6: no spread of those values has it
     with pytest.raises(DataError, match=r"numeric field 'amount' has std 3\.0, more than half its training range"):
         check_preprocessor_spec(spec)
+
+
+def test_a_placeholder_far_beyond_a_numeric_column_s_range_is_named_in_a_note() -> None:
+    """One 9999999999 among 30,000 amounts set the column's scaling (AUC 0.83 to 0.63) and the
+    training range scoring accepts, without a word (a fraud engineer's walk-through,
+    2026-12-04 night). Kept (it may be real), and named; a heavy tail is not."""
+    from finlite.data.prepared import prepare
+
+    rng = np.random.default_rng(7)
+    amount = np.round(rng.lognormal(3.5, 2.0, 5_000), 2)  # a heavy tail: about 40 ranges out at most
+    frame = pd.DataFrame({"amount": amount, "y": (rng.uniform(size=5_000) < 0.1).astype(int)})
+    assert not [n for n in prepare(frame, target="y").schema.notes if "percentile" in n]
+    frame.loc[:9, "amount"] = 9999999999.0  # ten rows, some of them in the training split
+    notes = [n for n in prepare(frame, target="y").schema.notes if "percentile" in n]
+    assert len(notes) == 1 and re.search(r"column 'amount': \d+ training value\(s\) lie more than 1,000 times the "
+                                         r"1st-99th percentile range \([\d.]+ to [\d.]+\) outside it, e\.g\. "
+                                         r"-?9999999999; .*blank them", notes[0]), notes
