@@ -70,6 +70,33 @@ def test_a_new_scores_file_is_private_and_a_replaced_one_keeps_its_permissions(e
         assert shared.stat().st_gid == 65534 and stat.S_IMODE(shared.stat().st_mode) == 0o640
 
 
+def test_blank_numbers_are_counted_and_a_lost_field_is_warned(exported_dir: Path, german_csv: Path,
+                                                             tmp_path: Path) -> None:
+    """Blank amounts were scored with the training median without a trace, while unseen
+    categories were counted (a fraud engineer's walk-through, 2026-12-04 night)."""
+    import json
+
+    frame = pd.read_csv(german_csv).drop(columns="creditability")
+    frame.loc[[5, 17, 250], "credit_amount"] = None
+    blanks = tmp_path / "blanks.csv"
+    frame.to_csv(blanks, index=False)
+    summary = score_file(Predictor(exported_dir), blanks, tmp_path / "o.parquet")
+    assert summary.imputed == {"credit_amount": 3} and summary.to_dict()["imputed"] == {"credit_amount": 3}
+    assert "rows with a blank number, scored with the training median as training imputed it: credit_amount 3 " \
+           "(0.3%)" in summary.notes
+    import pyarrow.parquet as pq
+
+    run = json.loads(pq.ParquetFile(tmp_path / "o.parquet").metadata.metadata[b"finlite.run"])
+    assert run["imputed"] == {"credit_amount": 3}
+    frame["credit_amount"] = None  # a feed that lost the field
+    frame.to_csv(blanks, index=False)
+    summary = score_file(Predictor(exported_dir), blanks, tmp_path / "o2.csv")
+    assert summary.imputed == {"credit_amount": 1000}
+    assert "warning: column 'credit_amount' is blank in 100% of the rows; a feed may have lost it. Check it before " \
+           "using these decisions." in summary.notes
+    assert score_file(Predictor(exported_dir), german_csv, tmp_path / "o3.csv").imputed == {}
+
+
 def test_an_unknown_suffix_is_refused_before_any_work(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"unknown file type; use \.csv \(or \.txt\), \.csv\.gz, \.tsv or \.parquet"):
         score_file(Predictor(exported_dir), german_csv, tmp_path / "s.xlsx")

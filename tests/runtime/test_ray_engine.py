@@ -82,12 +82,15 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
     frame["purpose"] = "P" + frame["purpose"].astype("category").cat.codes.astype(str)
     frame.loc[:49, "housing"] = "caravan"
     frame["credit_amount"] *= 8  # 20x is refused now: far outside the training range
+    frame["age_in_years"] = frame["age_in_years"].astype("float64")
+    frame.loc[100:129, "age_in_years"] = None  # blanks, imputed and counted alike
     shifted = tmp_path / "shifted.parquet"
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), shifted, row_group_size=500)
     local = score_file(Predictor(exported_dir, threads=2), shifted, tmp_path / "local.parquet", id_columns=["loan_id"])
     remote = score_file_ray(exported_dir, shifted, tmp_path / "ray.parquet", id_columns=["loan_id"], chunk_rows=700,
                             workers=2)
     assert remote.unseen == local.unseen == {"housing": 50, "purpose": 6000}
+    assert remote.imputed == local.imputed == {"age_in_years": 30}
     assert local.psi is not None and local.psi >= 0.25
     assert remote.psi == pytest.approx(local.psi, rel=1e-12)  # 6,000 rows: both bin every score
     # Each field's CSI from the same rows: the same numbers (credit_amount x 8 and the recoded purpose shifted).
@@ -99,6 +102,7 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
     assert meta[0][b"finlite.provenance"] == meta[1][b"finlite.provenance"]
     run = json.loads(meta[1][b"finlite.run"])
     assert run["rows"] == 6000 and run["unseen"] == {"housing": 50, "purpose": 6000}
+    assert run["imputed"] == {"age_in_years": 30}
     assert pq.read_table(tmp_path / "ray.parquet").schema.names == ["loan_id", "score", "decision"]
     # The CLI prints the same notes for either engine, and --json the run.
     result = CliRunner().invoke(app, ["score", str(exported_dir), str(shifted), "-o", str(tmp_path / "cli.parquet"),

@@ -70,13 +70,17 @@ class ArrowRows:
     :func:`assemble` takes them.
     """
 
-    __slots__ = ("columns", "leading", "plans", "rows", "unseen")
+    __slots__ = ("columns", "imputed", "leading", "plans", "rows", "unseen")
 
     def __init__(self, rows: int, leading: np.ndarray, columns: list[tuple[int, np.ndarray]],
-                 plans: list[tuple[np.ndarray, np.ndarray]], unseen: dict[str, int] | None = None) -> None:
+                 plans: list[tuple[np.ndarray, np.ndarray]], unseen: dict[str, int] | None = None,
+                 imputed: dict[str, int] | None = None) -> None:
         self.rows, self.leading, self.columns, self.plans = rows, leading, columns, plans
         #: Rows per one-hot field whose category training never saw (fields with none left out).
         self.unseen = unseen or {}
+        #: Rows per numeric field whose value was blank and took the training median (fields with
+        #: none left out).
+        self.imputed = imputed or {}
 
     def fill(self, out: np.ndarray, start: int, stop: int) -> None:
         """Write rows ``start:stop`` into ``out`` (C-contiguous float32, ``(stop - start, width)``)."""

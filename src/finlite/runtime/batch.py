@@ -122,6 +122,8 @@ class ScoreSummary:
     notes: list[str] = field(default_factory=list, kw_only=True)
     #: Rows per one-hot field whose category training never saw (fields with none left out).
     unseen: dict[str, int] = field(default_factory=dict, kw_only=True)
+    #: Rows per numeric field whose value was blank and took the training median (none: left out).
+    imputed: dict[str, int] = field(default_factory=dict, kw_only=True)
     #: PSI of the scores against the training rows' scores, in the bins the artifact's validation
     #: report recorded (None without a report of a classifier): a population-stability check.
     psi: float | None = field(default=None, kw_only=True)
@@ -137,7 +139,7 @@ class ScoreSummary:
         return {"engine": "local", "output": str(self.output), "rows": self.rows, "positives": self.positives,
                 "seconds": round(self.seconds, 6), "rows_per_second": round(self.rows_per_second, 1)
                 if self.seconds > 0 else None, "psi": self.psi, "unseen": dict(sorted(self.unseen.items())),
-                "csi": dict(sorted(self.csi.items())), "notes": list(self.notes), "provenance": self.provenance}
+                "imputed": dict(sorted(self.imputed.items())), "csi": dict(sorted(self.csi.items())), "notes": list(self.notes), "provenance": self.provenance}
 
     @property
     def rows_per_second(self) -> float:
@@ -190,10 +192,10 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
 
 
 def run_record(rows: int, positives: int, psi: float | None, unseen: dict[str, int],
-               csi: Mapping[str, float] | None = None) -> dict[str, Any]:
+               csi: Mapping[str, float] | None = None, imputed: Mapping[str, int] | None = None) -> dict[str, Any]:
     """What a run counted, as stored under :data:`RUN_KEY` in a Parquet output's metadata."""
     return {"rows": rows, "positives": positives, "psi": psi, "unseen": dict(sorted(unseen.items())),
-            "csi": dict(sorted((csi or {}).items()))}
+            "imputed": dict(sorted((imputed or {}).items())), "csi": dict(sorted((csi or {}).items()))}
 
 
 def _kind(path: Path, what: str) -> str:
@@ -678,11 +680,13 @@ class _Chunk:
     """What a worker made of one chunk: the output table, its rows and positives, and its rows
     per field whose category training never saw."""
 
-    __slots__ = ("bins", "cited", "fields", "positives", "rows", "table", "unexplained", "unseen")
+    __slots__ = ("bins", "cited", "fields", "imputed", "positives", "rows", "table", "unexplained", "unseen")
 
     def __init__(self, table: Any, rows: int, positives: int, unseen: dict[str, int] | None = None,
                  bins: np.ndarray | None = None, cited: dict[str, list[int]] | None = None,
-                 unexplained: int = 0, fields: dict[str, np.ndarray] | None = None) -> None:
+                 unexplained: int = 0, fields: dict[str, np.ndarray] | None = None,
+                 imputed: dict[str, int] | None = None) -> None:
+        self.imputed = imputed or {}  # rows per numeric field whose blank took the training median
         self.fields = fields  # rows per recorded bin of each field (the feature CSI), or None
         self.table, self.rows, self.positives, self.unseen = table, rows, positives, unseen or {}
         self.bins = bins  # scores per stability bin (of a sample of the chunk's rows), or None
@@ -816,7 +820,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             bins = psi_bins(reference[0], reference[1].size, score, first_row)
         counted = feature_bins.count(batch, first_row) if feature_bins is not None else None
         return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins, cited,
-                      unexplained, counted)
+                      unexplained, counted, prepared.imputed)
 
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None)
@@ -842,7 +846,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 written = write_pool.submit(writer.write, chunk.table)
                 rows += chunk.rows
                 positives += chunk.positives
-                counts.add(chunk.unseen, chunk.bins, chunk.cited, chunk.unexplained, chunk.fields)
+                counts.add(chunk.unseen, chunk.bins, chunk.cited, chunk.unexplained, chunk.fields, chunk.imputed)
                 if bar is not None:
                     bar.update(chunk.rows)
 
@@ -873,7 +877,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 for pending in window:
                     pending.cancel()
         psi = counts.psi()
-        writer.commit(out_schema, run_record(rows, positives, psi, counts.unseen, counts.csi()))
+        writer.commit(out_schema, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed))
     except BaseException:
         writer.abort()
         raise
@@ -882,7 +886,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             bar.close()
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst, csi=counts.csi(),
                         notes=counts.notes(rows, positives, psi),
-                        unseen=counts.unseen, psi=psi, provenance=origin)
+                        unseen=counts.unseen, psi=psi, provenance=origin, imputed=counts.imputed)
 
 
 class RunCounts:
@@ -899,14 +903,18 @@ class RunCounts:
         self.field_counts = None if fields is None else fields.empty()
         self.codes = codes  # the reasons are these codes: a protected citation is told with its fields
         self.unseen: dict[str, int] = {}
+        self.imputed: dict[str, int] = {}
         self.binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
         self.cited: dict[str, list[int]] = {}
         self.unexplained = 0
 
     def add(self, unseen: Mapping[str, int], bins: Any, cited: Mapping[str, Sequence[int]], unexplained: int,
-            fields: Mapping[str, Any] | None = None) -> None:
+            fields: Mapping[str, Any] | None = None, imputed: Mapping[str, int] | None = None) -> None:
         """Add one chunk's counts (``bins`` None: the chunk binned nothing; ``fields``: rows per
-        recorded bin of each field, None when there are no recorded bins)."""
+        recorded bin of each field, None when there are no recorded bins; ``imputed``: rows per
+        numeric field whose blank took the training median)."""
+        for name, count in (imputed or {}).items():
+            self.imputed[name] = self.imputed.get(name, 0) + int(count)
         if self.field_counts is not None and fields is not None:
             for name, counted in fields.items():
                 self.field_counts[name] += np.asarray(counted, dtype=np.int64)
@@ -957,7 +965,8 @@ class RunCounts:
             stability.append(f"no feature CSI check: {self._fields_binned():,} row(s) binned, fewer than the "
                              f"{PSI_MIN_ROWS} it needs")
         cited = self.cited if self.codes is None else {self.codes.label(c): n for c, n in self.cited.items()}
-        return (unseen_notes(self.unseen, rows) + stability + cited_notes(cited, decided)
+        return (unseen_notes(self.unseen, rows) + imputed_notes(self.imputed, rows) + stability
+                + cited_notes(cited, decided)
                 + unexplained_note(self.unexplained, decided))
 
 
@@ -1097,6 +1106,21 @@ def psi_note(psi: float) -> str:
                 "here. Investigate before using these decisions.")
     band = "stable" if psi < PSI_WARN else f"a moderate shift (at or above {PSI_WARN})"
     return f"scores' PSI against the training rows' {psi:.3f}: {band}"
+
+
+def imputed_notes(imputed: Mapping[str, int], rows: int) -> list[str]:
+    """What a run says of blank numbers: one note listing each numeric field's blank rows, which
+    were scored with the training median as training imputed them. A feed that loses a field
+    (every amount blank) otherwise decided every transaction on the median amount without a
+    trace (a fraud engineer's walk-through, 2026-12-04 night); most rows blank gets a warning."""
+    if not imputed or not rows:
+        return []
+    listed = ", ".join(f"{name} {count:,} ({count / rows:.1%})" for name, count in sorted(imputed.items()))
+    notes = [f"rows with a blank number, scored with the training median as training imputed it: {listed}"]
+    notes += [f"warning: column {name!r} is blank in {count / rows:.0%} of the rows; a feed may have lost it. Check "
+              "it before using these decisions." for name, count in sorted(imputed.items())
+              if count >= MOSTLY_UNSEEN * rows]
+    return notes
 
 
 def unseen_notes(unseen: dict[str, int], rows: int) -> list[str]:

@@ -344,6 +344,7 @@ class Encoder:
         # them into the input matrix block by block. Numeric field j is column j (see Preprocessor).
         leading = np.empty((len(self.numeric), n), dtype=np.float32)
         columns: list[tuple[int, np.ndarray]] = []
+        imputed: dict[str, int] = {}
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
             values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc, name in self.money)
             if not n:
@@ -353,6 +354,7 @@ class Encoder:
             if np.isnan(smallest):
                 gaps = np.isnan(values)
                 values[gaps] = median
+                imputed[name] = int(np.count_nonzero(gaps))  # counted, as unseen categories are
                 if ind >= 0:
                     columns.append((ind, gaps))
                 smallest = values.min()
@@ -387,7 +389,7 @@ class Encoder:
                     unseen[name] = count
                     values[gaps] = default
             columns.append((col, values))
-        return _fastenc.ArrowRows(n, leading, columns, plans, unseen)
+        return _fastenc.ArrowRows(n, leading, columns, plans, unseen, imputed)
 
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,

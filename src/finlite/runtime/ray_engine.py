@@ -293,6 +293,7 @@ class _Scorer:
         n = len(rows)
         score = np.zeros(n, np.float32)
         unseen: dict[str, int] = {}
+        imputed: dict[str, int] = {}
         decision = np.zeros(n, np.int8)
         texts: list[list[str | None]] = [[None] * n for _ in range(self.reasons)]
         # Rows of one batch are consecutive unless Ray Data joined blocks: encode each run of
@@ -310,6 +311,8 @@ class _Scorer:
             decision[lo:hi] = score[lo:hi] >= self.cutoff
             for name, count in prepared.unseen.items():
                 unseen[name] = unseen.get(name, 0) + count
+            for name, count in prepared.imputed.items():
+                imputed[name] = imputed.get(name, 0) + count
             if self.reasons:  # as the local run gives them (batch.chunk_reasons)
                 part_texts = chunk_reasons(self.predictor, prepared, decision[lo:hi], self._buffer(), self.reasons,
                                            self.codes)
@@ -322,7 +325,7 @@ class _Scorer:
             columns[f"reason_{j + 1}"] = pa.array(values, type=pa.string())
         columns[_ROW] = batch.column(_ROW)
         cited, unexplained = reason_counts(texts, decision, self.protected)
-        stats: dict[str, Any] = {"unseen": unseen, "cited": cited, "unexplained": unexplained}
+        stats: dict[str, Any] = {"unseen": unseen, "imputed": imputed, "cited": cited, "unexplained": unexplained}
         if self.feature_bins is not None:  # the rows the local run bins (by file position: stability.sample_rows)
             fields = self.feature_bins.empty()
             for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, n], strict=True):
@@ -543,7 +546,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             for text in table.column(_STATS).drop_null().to_pylist():
                 stats = json.loads(text)
                 counts.add(stats["unseen"], stats.get("bins"), stats["cited"], stats["unexplained"],
-                           stats.get("fields"))
+                           stats.get("fields"), stats.get("imputed"))
             table = table.drop_columns([_ROW, _STATS])
             if n or writer.writer is None:
                 writer.write(table)
@@ -562,7 +565,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                             "Score it again.")
         psi = counts.psi()
         # never empty here: a header-only table was written above
-        writer.commit(None, run_record(rows, positives, psi, counts.unseen, counts.csi()))
+        writer.commit(None, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed))
     except BaseException as exc:
         writer.abort()
         cause = _finlite_cause(exc)
@@ -580,4 +583,5 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         if owned:
             ray.shutdown()
     return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, csi=counts.csi(),
-                           notes=counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi, provenance=origin)
+                           notes=counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi, provenance=origin,
+                           imputed=counts.imputed)
