@@ -204,7 +204,7 @@ def test_agreement_below_090_on_few_rows_warns_and_the_chance_rate_is_capped_at_
 
 
 def _segment_dict(rows: int, flipped: int, auc_draws: np.ndarray) -> dict[str, Any]:
-    return {"rows": rows, "flipped": flipped, "agreement": 1 - flipped / rows,
+    return {"rows": rows, "positives": rows // 3, "flipped": flipped, "agreement": 1 - flipped / rows,
             "auc_difference": {"estimate": float(np.mean(auc_draws)), "_draws": auc_draws}}
 
 
@@ -596,3 +596,31 @@ def test_the_bonferroni_bound_does_not_hang_on_the_most_extreme_resample() -> No
     # The extreme draw sits well inside the true bound (anti-conservative), and varies twice as much.
     assert np.mean(percentile) > truth + 0.005
     assert np.std(normal) < 0.6 * np.std(percentile)
+
+
+def test_a_segment_with_too_few_of_a_class_is_shown_but_not_tested_for_auc() -> None:
+    """A bootstrap over one fraud made a spurious interval and a weak spot (FR: 809 rows, 1
+    positive, difference 0.015 with interval 0.005-0.026; a fraud engineer's walk-through,
+    2026-12-04 night). Fewer than MIN_CLASS_ROWS of either class: the difference is shown, with
+    its interval, and not tested."""
+    from finlite.evaluate.groups import MIN_SEGMENT_CLASS_ROWS as MIN_CLASS_ROWS
+
+    rng = np.random.default_rng(3)
+    n = 900
+    region = np.where(np.arange(n) < 300, "A", np.where(np.arange(n) < 600, "B", "C"))
+    y = (rng.random(n) < 0.3).astype(np.int64)
+    c = np.flatnonzero(region == "C")
+    y[c] = 0
+    y[c[:MIN_CLASS_ROWS - 1]] = 1  # four positives among 300 rows
+    t = np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1)
+    s = t.copy()
+    s[c] = np.clip(t[c] - 0.3 * y[c], 0, 1)  # the student ranks C's few positives lower
+    section = build_segments(_inputs(pd.DataFrame({"region": region}), y, t, s, categorical=["region"]))
+    few = _segment(section, "region", "C")
+    assert few["positives"] == MIN_CLASS_ROWS - 1 and few["auc_difference"]["estimate"] > 0
+    assert few["auc_difference"]["level_adjusted"] is None and "AUC" not in few["reasons"]
+    assert section.metrics["segments_tested"] == 2 and section.metrics["min_class_rows"] == MIN_CLASS_ROWS
+    assert any(f"at least {MIN_CLASS_ROWS} rows of each class" in note for note in section.notes)
+    y[c[:MIN_CLASS_ROWS]] = 1  # five: tested
+    section = build_segments(_inputs(pd.DataFrame({"region": region}), y, t, s, categorical=["region"]))
+    assert section.metrics["segments_tested"] == 3

@@ -50,6 +50,10 @@ __all__ = ["build_fairness", "build_segments", "default_segments"]
 
 #: A group needs this many test rows to stand alone (and to be flagged); rarer values are pooled.
 MIN_ROWS = 30
+#: A binary segment's AUC difference is tested only with this many test rows of each class: a
+#: bootstrap over one fraud made a spurious interval and a weak spot (a fraud engineer's
+#: walk-through, 2026-12-04 night: FR, 809 rows, 1 positive, difference 0.015 "beyond chance").
+MIN_SEGMENT_CLASS_ROWS = 5
 #: A categorical column is a default segment column when it has 2..8 distinct test values.
 DEFAULT_MAX_VALUES = 8
 #: Most groups one column keeps (the largest); the rest are pooled with the rare values.
@@ -387,7 +391,8 @@ def _flag_segments(segments: list[dict[str, Any]], regression: bool,
     Returns (k, m), either 0 where no segment was tested."""
     key = "rmse_difference" if regression else "auc_difference"
     tested = {id(d) for d in segments
-              if d["rows"] >= MIN_ROWS and d[key] is not None and d[key]["_draws"].size}
+              if d["rows"] >= MIN_ROWS and d[key] is not None and d[key]["_draws"].size
+              and (regression or min(d["positives"], d["rows"] - d["positives"]) >= MIN_SEGMENT_CLASS_ROWS)}
     k = len(tested)
     alpha = 0.05 / max(k, 1)
     m = sum(d["rows"] >= MIN_ROWS for d in segments)
@@ -480,7 +485,11 @@ def build_segments(inp: TabularInputs) -> Section:
               if n_boot < N_BOOT else "")
     notes.append(f"Intervals: percentile, {n_boot:,} paired bootstrap resamples of each segment's rows{capped}, "
                  f"seeded by {inp.seed}, the column and the segment; resamples holding one class are skipped. "
-                 f"Segments of fewer than {MIN_ROWS} rows are shown but never flagged.")
+                 f"Segments of fewer than {MIN_ROWS} rows are shown but never flagged"
+                 + ("." if regression else f"; the AUC difference is tested only where a segment holds at least "
+                                           f"{MIN_SEGMENT_CLASS_ROWS} rows of each class (a resample of fewer "
+                                           "positives "
+                                           "cannot show its uncertainty)."))
     what = "RMSE" if regression else "AUC"
     if tested:
         compared = (f"Multiple comparisons: the {what} difference is tested in {tested} segment(s), so a weak spot "
@@ -574,6 +583,7 @@ def build_segments(inp: TabularInputs) -> Section:
     public = [{k: v for k, v in d.items() if k != "severe"} for d in segments]
     metrics = {"columns": columns, "segments": public, "weak_spots": [name_of(d) for d in weak],
                "n_boot": n_boot, "min_rows": MIN_ROWS, "segments_tested": tested,
+               **({} if regression else {"min_class_rows": MIN_SEGMENT_CLASS_ROWS}),
                "level_adjusted": 1.0 - 0.05 / tested if tested else None}
     if not regression:
         metrics["segments_judged_for_agreement"] = judged
