@@ -91,3 +91,22 @@ def test_a_recipe_that_is_not_utf8_is_named(exported_dir: Path, teacher_dir: Pat
     assert result.exit_code == 2, result.output
     assert "recipe.yaml' is not UTF-8 text (byte 37 is b'\\xe9')" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_a_teacher_made_before_the_unseen_averaging_still_reproduces(german_csv: Path, tmp_path: Path) -> None:
+    """Since 2026-12-04 a trained teacher's unseen buckets get an average category's weights, and
+    its train step records it; an artifact without the record (made before) is trained again
+    without it, so its weights still match (the diff's review: every older artifact would
+    otherwise be "not reproduced" with no reason given)."""
+    from finlite.training.unseen import RECORD_KEY, averaging
+
+    config = finlite.TrainConfig(epochs=3, progress=False)
+    with averaging(False):
+        finlite.train(german_csv, target="creditability", hidden=(8,), config=config, out=tmp_path / "old")
+    finlite.train(german_csv, target="creditability", hidden=(8,), config=config, out=tmp_path / "new")
+    old, new = (finlite.load(tmp_path / name).manifest for name in ("old", "new"))
+    assert RECORD_KEY not in old["steps"][0] and new["steps"][0][RECORD_KEY] == 13  # German's 13 categoricals
+    assert old["files"]["weights.safetensors"] != new["files"]["weights.safetensors"]
+    for name in ("old", "new"):
+        result = runner.invoke(app, ["reproduce", str(tmp_path / name), str(german_csv), "--quiet"])
+        assert result.exit_code == 0 and "weights match: yes" in result.output, (name, result.output)

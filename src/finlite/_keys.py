@@ -15,13 +15,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CSV_MISSING", "MISSING", "NOT_ONE_VALUE", "OTHER", "UNSEEN", "category_key", "category_keys", "is_missing_marker",
+__all__ = ["CSV_MISSING", "MISSING", "NOT_ONE_VALUE", "OTHER", "UNSEEN", "UNSEEN_AVERAGED", "category_key", "category_keys", "is_missing_marker",
            "key_aliases", "label_key", "look_up", "numeric_alias"]
 
 #: Category key of an empty or missing value.
 MISSING = "__missing__"
 #: One-hot bucket of every category not seen in training.
 UNSEEN = "__unseen__"
+#: The key of a training or distillation step's record (a teacher's train step, a step's ``info``)
+#: saying that the first layer's weights on the unseen buckets were set to an average category's
+#: (:mod:`finlite.training.unseen`); its value is the number of groups set.
+UNSEEN_AVERAGED = "unseen_averaged"
 #: One-hot column shared by the values seen in fewer than ``min_category_count`` training rows.
 OTHER = "__other__"
 #: Cells a CSV file holds for a missing value: pandas' default list (``pandas._libs.parsers.

@@ -559,10 +559,13 @@ def _keep_owner_bits(tmp: PathLike, out: PathLike, *, folder: bool, bits: int) -
         return
     if not (stat.S_ISDIR(held.st_mode) if folder else stat.S_ISREG(held.st_mode)):
         return
-    with contextlib.suppress(OSError):  # another group than ours: only its owner or root may give it
-        if os.lstat(tmp).st_gid != held.st_gid:
+    mode = stat.S_IMODE(held.st_mode) & bits
+    if os.lstat(tmp).st_gid != held.st_gid:
+        try:  # another group than ours: only a member of it (or root) may give it
             os.chown(tmp, -1, held.st_gid)
-    os.chmod(tmp, stat.S_IMODE(held.st_mode) & bits)
+        except OSError:
+            mode &= ~0o2070  # the group could not be kept: its bits would open the file to ours instead
+    os.chmod(tmp, mode)
 
 
 def keep_mode(tmp: PathLike, out: PathLike) -> None:

@@ -899,6 +899,7 @@ def compress(
         return
     _echo(render_table(outcome.report))
     _print_forecast(outcome.report)
+    _warn_thin_test(outcome.report.get("student") or {}, fix=_THIN_STUDENT_FIX)
     _echo(f"student artifact: {outcome.path}\nreport: {_report_path(outcome.path)}")
     _say_report_status(outcome.path)
 
@@ -946,6 +947,13 @@ def _report_verdict(raw: bytes, where: str) -> tuple[str, str] | None:
 
 #: Fewest test rows of each class whose metrics a validator can read as evidence.
 THIN_TEST_ROWS = 30
+
+
+#: What to do when a student is judged on too few of a class (``compress``, ``search``): train
+#: warned of a test split with 5 frauds, and the student's "PR-AUC 0.12 -> 0.03" then passed
+#: without a word (a fraud engineer's walk-through, 2026-12-04 night).
+_THIN_STUDENT_FIX = ("Judge the student on a larger labelled hold-out before relying on these numbers (finlite "
+                     "report STUDENT DATA --holdout FILE).")
 
 
 def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split",
@@ -1173,6 +1181,7 @@ def _print_outcome(outcome: Any) -> None:
 
     _echo(render_table(outcome.report))
     _print_forecast(outcome.report)
+    _warn_thin_test(outcome.report.get("student") or {}, fix=_THIN_STUDENT_FIX)
     for gate in outcome.final_gates:
         _echo(f"gate on the test split: {'pass' if gate.passed else 'FAIL'}  {gate.message}")
     if outcome.path is not None:

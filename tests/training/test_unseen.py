@@ -92,3 +92,25 @@ def test_a_column_training_rows_set_and_models_without_a_first_layer_are_left_al
     assert torch.equal(before, net.layers[0].weight)
     assert average_unseen(net, prepared.preprocessor, prepared.x_train) == 1
     assert average_unseen(torch.nn.Identity(), prepared.preprocessor, prepared.x_train) == 0
+
+
+def test_a_pruned_student_s_unseen_buckets_follow_the_fine_tuned_weights_it_kept(tmp_path: Path) -> None:
+    """The default compress prunes after distilling: the fine-tuning moves the seen columns and
+    leaves the unseen bucket's, so the averaging runs again there, on the weights the plan kept
+    (a pruned weight stays zero: the model is as sparse as its plan), and both steps record it."""
+    from finlite.jobs.compress import compress
+    from finlite.methods import MagnitudePruning
+
+    table = _table()
+    finlite.train(table, target="fraud", hidden=(16,), config=FAST, out=tmp_path / "teacher")
+    outcome = compress(tmp_path / "teacher", table, student_hidden=(8,), pruning=MagnitudePruning(sparsity=0.5),
+                       config=FAST, fine_tune=FAST, timing=False, progress=False)
+    assert [r.info.get("unseen_averaged") for r in outcome.result.records] == [1, 1]
+    prepared = prepare(table, target="fraud")
+    seen, unseen = _channel_columns(list(prepared.preprocessor.feature_names))
+    share = prepared.x_train[:, seen].mean(axis=0)
+    weight = outcome.model.layers[0].weight.detach().numpy().astype(np.float64)
+    kept = weight[:, unseen] != 0
+    assert 0 < kept.sum() and float((weight == 0).mean()) >= 0.45
+    averaged = weight[:, seen] @ (share / share.sum())
+    np.testing.assert_allclose(weight[kept, unseen], averaged[kept], rtol=1e-5, atol=1e-7)

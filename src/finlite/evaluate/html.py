@@ -70,7 +70,7 @@ def _is_number(value: Any) -> bool:
 
 #: What a report's plots may hold in all, read back from report.json (finlite's own: about 16
 #: plots, 80 tick labels and 2,200 points; a tick label per feature on a wide table's reasons plot).
-MAX_PLOTS, MAX_TICKS, MAX_PLOTTED = 200, 5_000, 200_000
+MAX_PLOTS, MAX_TICKS, MAX_PLOTTED, MAX_BARS_DRAWN = 200, 5_000, 200_000, 10_000
 
 
 def report_sections(report: Mapping[str, Any]) -> list[Section]:
@@ -88,6 +88,7 @@ def report_sections(report: Mapping[str, Any]) -> list[Section]:
                         "objects (build it with finlite's report builder).")
     sections: list[Section] = []
     seen: set[str] = set()
+    plots = ticks = points = bars = 0  # running totals of what the report would draw
     for i, d in enumerate(raw):
         where = f"Section {i + 1} of the report"
         if not isinstance(d, Mapping):
@@ -103,16 +104,19 @@ def report_sections(report: Mapping[str, Any]) -> list[Section]:
             section = Section.from_dict(d)
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"{where} ({d['id']!r}) cannot be read: {exc}.") from exc
-        plots = sum(len(s.plots) for s in (*sections, section))
-        ticks = sum(len(p.x_ticks or ()) for s in (*sections, section) for p in s.plots)
-        points = sum(len(series.x) for s in (*sections, section) for p in s.plots for series in p.series)
-        if plots > MAX_PLOTS or ticks > MAX_TICKS or points > MAX_PLOTTED:
+        plots += len(section.plots)
+        ticks += sum(len(p.x_ticks or ()) for p in section.plots)
+        points += sum(len(series.x) for p in section.plots for series in p.series)
+        bars += sum(len(series.x) for p in section.plots for series in p.series if series.style in ("bar", "scatter"))
+        if plots > MAX_PLOTS or ticks > MAX_TICKS or points > MAX_PLOTTED or bars > MAX_BARS_DRAWN:
             # Drawing is the costly part of a report (20,000 tick labels in one plot of a 363 KB
-            # report.json took 88 s; a security review, 2026-12-04 night): bounded before it starts.
+            # report.json took 88 s; a bar about 1.4 ms; a security review, 2026-12-04 night):
+            # bounded before it starts.
             raise DataError(f"{where} ({d['id']!r}) brings the report's plots to {plots:,} plots, {ticks:,} tick "
-                            f"labels and {points:,} points; finlite draws at most {MAX_PLOTS:,}, {MAX_TICKS:,} and "
-                            f"{MAX_PLOTTED:,} (its own reports hold far fewer: curves are thinned to "
-                            f"{MAX_POINTS} points). Build the report again from the data.")
+                            f"labels, {points:,} points and {bars:,} bars or markers; finlite draws at most "
+                            f"{MAX_PLOTS:,}, {MAX_TICKS:,}, {MAX_PLOTTED:,} and {MAX_BARS_DRAWN:,} (its own reports "
+                            f"hold far fewer: curves are thinned to {MAX_POINTS} points). Build the report again "
+                            "from the data.")
         if section.id in seen:
             raise DataError(f"{where} repeats the id {section.id!r}; each section's id must be unique "
                             "(it is the page's anchor and the key in report.json).")

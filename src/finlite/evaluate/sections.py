@@ -48,6 +48,11 @@ def json_number(value: Any) -> Any:
     return value
 
 
+#: The largest magnitude a plotted value may have: finlite's plots hold rates, scores, metric
+#: values and counts; a value near float64's limit breaks the axis arithmetic.
+_PLOTTABLE = 1e15
+
+
 @dataclass
 class Series:
     """One line, step curve or set of bars of a plot."""
@@ -67,8 +72,11 @@ class Series:
         x, y = d["x"], d["y"]
         if not isinstance(x, list) or not isinstance(y, list) or len(x) != len(y):
             raise ValueError(f"series {str(d['name'])!r}: x and y must be lists of the same length")
-        if any(v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))) for v in (*x, *y)):
-            raise ValueError(f"series {str(d['name'])!r}: x and y must hold numbers (or null)")
+        if any(v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or abs(v) > _PLOTTABLE)
+               for v in (*x, *y)):
+            # 1.7e308 passed as a finite number and made matplotlib raise "arange: cannot compute
+            # length" (the diff's review, 2026-12-04 night).
+            raise ValueError(f"series {str(d['name'])!r}: x and y must hold numbers within ±{_PLOTTABLE:g} (or null)")
         return cls(name=str(d["name"]), x=list(x), y=list(y), style=d.get("style", "line"))
 
 

@@ -33,6 +33,7 @@ from finlite.artifact import Artifact, DataLike, load, recorded_walk
 from finlite.errors import ArtifactError, ConfigError, DataError, TooFewAlertsError, UnusablePlanError
 from finlite.models.serialize import weights_format
 from finlite.recipe.spec import Recipe
+from finlite.training import unseen
 from finlite.training.loop import TrainConfig
 
 __all__ = ["REL_TOL", "TIMING_DETAILS", "TIMING_KEYS", "MetricCheck", "Reproduction", "compare_metrics", "flatten_metrics", "is_timing",
@@ -502,8 +503,10 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     role = str(manifest.get("role"))
     # Weights are written again in the form the artifact was written in (format 1 before the key
     # existed), so that the files' sha256 and every size compare as they were recorded.
+    # An artifact made before finlite averaged the unseen buckets' weights is run again without it.
     with tempfile.TemporaryDirectory(prefix="finlite-reproduce-") as tmp, \
-            weights_format(int(manifest.get("weights_format", 1))):
+            weights_format(int(manifest.get("weights_format", 1))), \
+            unseen.averaging(unseen.recorded(manifest.get("steps") or [])):
         out = Path(tmp) / "run"
         if role == "student":
             new, notes, deterministic = _rerun_student(art, data, out, teacher=teacher, progress=progress,

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from finlite._util import check_fraction, closest, param_error
+from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError, UnsupportedModelError
 from finlite.methods.base import StepContext, StepState, merge_masks
 from finlite.methods.distill import (
@@ -45,6 +46,9 @@ from finlite.models.mlp import TabularMLP
 from finlite.models.sequence import SequenceModel, prune_recurrent_units, recurrent_unit_scores
 from finlite.models.temporal import TemporalConvNet, channel_scores, conv_layers, mlp_like, prune_channels
 from finlite.training.loop import TrainConfig, fit
+from finlite.training.unseen import RECORD_KEY as UNSEEN_RECORD
+from finlite.training.unseen import average_unseen
+from finlite.training.unseen import enabled as unseen_enabled
 
 __all__ = [
     "PRUNING_METHODS",
@@ -792,6 +796,10 @@ def _apply_planned_pruning(method: MagnitudePruning | TaylorPruning, state: Step
     plan = after_masks(plan, masks)
     tuned = distill(ctx.tuning_data, pruned.model, loss, train=tune, masks=masks, monotone_index=ctx.monotone_index)
     info = {"planned_sparsity": plan.sparsity(), "unit": plan.unit, "best_epoch": tuned.training.best_epoch}
+    if isinstance(ctx.data, PreparedData) and unseen_enabled():
+        # Fine-tuning moved the seen columns' weights and left the unseen buckets' (no row sets
+        # them): they follow the seen columns again, on the weights the plan kept.
+        info[UNSEEN_RECORD] = average_unseen(tuned.model, ctx.data.preprocessor, ctx.data.x_train, masks=masks)
     return StepState(tuned.model, masks, plan, dict(state.extra_files)), info
 
 

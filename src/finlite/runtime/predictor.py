@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from finlite._finite import check_score_count, check_scores, record_score_error
+from finlite._keys import UNSEEN_AVERAGED
 from finlite._limits import available_cores, check_count
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
@@ -304,6 +305,21 @@ class Predictor:
             return history_columns(self.market)
         return list(self.encoder.fields)
 
+    def _unseen_words(self) -> str:
+        """How the model scores a category training never saw, as /metadata says it: the weights
+        are an average category's only where its training or distillation step records it."""
+        steps = self.manifest.get("steps") or []
+        averaged = any(isinstance(s, Mapping) and (UNSEEN_AVERAGED in s or UNSEEN_AVERAGED in (s.get("info") or {}))
+                       for s in steps)
+        if averaged:
+            how = "its first layer weighs it as the training rows' average category"
+        elif (self.manifest.get("model") or {}).get("kind") == "gbdt":
+            how = "the trees read it as none of the seen categories"
+        else:  # made before finlite averaged them, or a model that was not trained on the rows itself
+            how = "the model's own weights for it, which no training row set"
+        return (f"scored in the column's unseen bucket ({how}; a weight-of-evidence or target-encoded column gives "
+                "the prior), and reported")
+
     def metadata(self) -> dict[str, Any]:
         """What a caller needs to trust the scores: schema, categories, hashes, cut-off, metrics."""
         export = self.manifest.get("export", {})
@@ -333,9 +349,7 @@ class Predictor:
                 # Weight-of-evidence / target-encoded fields: one number per training value.
                 "encoded_as_numbers": {str(d["name"]): str(d.get("encoding")) for d in self._spec["categorical"]
                                        if d.get("encoding", "onehot") != "onehot"},
-                "unseen_categories": "scored in the column's unseen bucket (a neural model finlite trained weighs it "
-                                     "as the training rows' average category; a weight-of-evidence or target-encoded "
-                                     "column gives the prior), and reported"}
+                "unseen_categories": self._unseen_words()}
         out["metrics"] = self.manifest.get("metrics", {})
         out["parity"] = {k: v.get("parity") for k, v in export.items() if isinstance(v, dict) and "parity" in v}
         out["versions"] = self.manifest.get("versions", {})

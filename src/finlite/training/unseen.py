@@ -19,16 +19,48 @@ every input that never varies.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from finlite._keys import UNSEEN
+from finlite._keys import UNSEEN, UNSEEN_AVERAGED
 
-__all__ = ["average_unseen"]
+__all__ = ["RECORD_KEY", "average_unseen", "averaging", "enabled", "recorded"]
+
+#: The key of a training or distillation step's record that says the averaging ran (its value:
+#: the groups set). An artifact made before it existed lacks it: ``finlite reproduce`` then runs
+#: the job without it (:func:`averaging`), so the weights come out as they were recorded.
+RECORD_KEY = UNSEEN_AVERAGED
+_ENABLED: ContextVar[bool] = ContextVar("finlite_unseen_averaging", default=True)
+
+
+@contextlib.contextmanager
+def averaging(enabled: bool) -> Iterator[None]:
+    """Within the block, :func:`average_unseen` runs only when ``enabled`` (reproducing an
+    artifact made before finlite averaged the unseen buckets)."""
+    token = _ENABLED.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _ENABLED.reset(token)
+
+
+def enabled() -> bool:
+    """Whether :func:`average_unseen` runs here (see :func:`averaging`)."""
+    return _ENABLED.get()
+
+
+def recorded(steps: Sequence[Any]) -> bool:
+    """Whether a manifest's ``steps`` record the averaging (a teacher's train step, or a step's ``info``)."""
+    for step in steps:
+        if isinstance(step, Mapping) and (RECORD_KEY in step or RECORD_KEY in (step.get("info") or {})):
+            return True
+    return False
 
 
 def _first_layer(model: nn.Module) -> tuple[nn.Linear, Callable[[int], int | None]] | None:
@@ -52,7 +84,8 @@ def _first_layer(model: nn.Module) -> tuple[nn.Linear, Callable[[int], int | Non
     return layer, lambda j: offset + rest[j] if j in rest else None
 
 
-def average_unseen(model: nn.Module, preprocessor: Any, x_train: np.ndarray) -> int:
+def average_unseen(model: nn.Module, preprocessor: Any, x_train: np.ndarray,
+                   masks: Mapping[str, torch.Tensor] | None = None) -> int:
     """Set, in place, the first-layer weights of each one-hot group's ``__unseen__`` column to the
     training-share-weighted mean of the group's other columns' weights (see the module's
     docstring). A group whose unseen column some training row sets keeps what it learned.
@@ -62,30 +95,40 @@ def average_unseen(model: nn.Module, preprocessor: Any, x_train: np.ndarray) -> 
             :class:`~finlite.models.linear.LogisticRegression`; any other model is left alone).
         preprocessor: the :class:`~finlite.data.preprocess.Preprocessor` that encoded ``x_train``.
         x_train: the encoded training rows.
+        masks: a pruned model's masks (parameter name → 0/1): a weight pruned to zero stays zero,
+            so the model stays as sparse as its plan says (called again after the fine-tuning
+            that follows pruning, which moves the seen columns' weights).
 
     Returns:
         How many groups were set.
     """
+    if not _ENABLED.get():
+        return 0
     found = _first_layer(model)
     column_groups = getattr(preprocessor, "column_groups", None)
     x = np.asarray(x_train)
     if found is None or column_groups is None or x.ndim != 2 or len(x) == 0:
         return 0
     layer, position = found
+    mask = next((m for name, m in (masks or {}).items()
+                 if name in dict(model.named_parameters()) and dict(model.named_parameters())[name] is layer.weight),
+                None)
     _, groups = column_groups()
     names = list(preprocessor.feature_names)
     changed = 0
     with torch.no_grad():
         for group in groups:
-            unseen = [j for j in group if names[j].endswith("=" + UNSEEN)]
-            seen = [j for j in group if j not in unseen]
-            places = [position(j) for j in (*seen, *unseen)]
-            if len(unseen) != 1 or not seen or any(p is None for p in places) or np.any(x[:, unseen[0]] != 0):
+            # The group's columns are contiguous, its unseen bucket last (Preprocessor.column_groups).
+            first, last = group[0], group[-1]
+            places = [position(j) for j in group]
+            if (len(group) < 2 or group != list(range(first, last + 1)) or not names[last].endswith("=" + UNSEEN)
+                    or any(p is None for p in places) or np.any(x[:, last] != 0)):
                 continue
-            share = x[:, seen].astype(np.float64).mean(axis=0)
+            share = x[:, first:last].sum(axis=0, dtype=np.float64)  # a view: no copy of the rows
             if not np.isfinite(share).all() or share.sum() <= 0:
                 continue
             weights = torch.from_numpy(share / share.sum()).to(layer.weight.dtype)
-            layer.weight[:, places[-1]] = layer.weight[:, torch.tensor(places[:-1], dtype=torch.long)] @ weights
+            column = layer.weight[:, torch.tensor(places[:-1], dtype=torch.long)] @ weights
+            layer.weight[:, places[-1]] = column if mask is None else column * mask[:, places[-1]]
             changed += 1
     return changed
