@@ -482,14 +482,49 @@ def test_a_parquet_decompression_bomb_is_refused_from_its_footer(exported_dir: P
     packed = tmp_path / "packed.parquet"
     pq.write_table(pa.Table.from_pandas(many, preserve_index=False), packed, compression="zstd", use_dictionary=False)
     for read in (lambda: score_file(Predictor(exported_dir), packed, tmp_path / "o.csv"), lambda: read_table(packed)):
-        with pytest.raises(DataError, match=r"'.*packed\.parquet' decompresses to [\d,]+ bytes, [\d,]+ times its "
-                                            r"[\d,]+ bytes \(finlite reads at most 100 times"):
+        with pytest.raises(DataError, match=r"'.*packed\.parquet' decodes to [\d,]+ bytes or more, [\d,]+ times "
+                                            r"its [\d,]+ bytes \(finlite reads at most 100 times"):
             read()
     assert not (tmp_path / "o.csv").exists()
+    # Stored with a dictionary (pyarrow's default), the pages hold one copy and the indices: the
+    # decoded size is counted from the indices (23 KB decoded to 10 GB; the diff's review).
+    repeated = pa.table({**{c: pa.array(np.repeat(german[c].to_numpy()[:1], 3000)) for c in german.columns},
+                         "purpose": pa.DictionaryArray.from_arrays(pa.array(np.zeros(3000, np.int32)),
+                                                                   pa.array(["z" * 20_000]))})
+    dictionary = tmp_path / "dictionary.parquet"
+    pq.write_table(repeated, dictionary)
+    assert pq.ParquetFile(dictionary).metadata.row_group(0).column(list(german.columns).index("purpose")) \
+        .has_dictionary_page
+    with pytest.raises(DataError, match=r"'.*dictionary\.parquet' decodes to [\d,]+ bytes or more"):
+        read_table(dictionary)
+    # score reads a categorical field dictionary-encoded (one copy of each value): it is not decoded.
+    assert score_file(Predictor(exported_dir), dictionary, tmp_path / "o.csv").unseen == {"purpose": 3000}
+    (tmp_path / "o.csv").unlink()
+    # A column whose name holds a dot is one column, counted under its own name.
+    dotted = rows.rename(columns={"purpose": "loan.purpose"})
+    dotted_path = tmp_path / "dotted.parquet"
+    pq.write_table(pa.Table.from_pandas(dotted, preserve_index=False), dotted_path, compression="zstd",
+                   use_dictionary=False)
+    from finlite._util import check_parquet_size
+
+    monkeypatch.setattr(_util, "PARQUET_MIN_LIMIT", 256 << 20)  # the floor again: the value's size decides
+    with pytest.raises(DataError, match=r"Column 'loan\.purpose' of .* bytes per row on average"):
+        check_parquet_size(dotted_path, ["loan.purpose", "age_in_years"])
     # A plain file is read as before.
     plain = tmp_path / "plain.parquet"
     german.to_parquet(plain)
     assert score_file(Predictor(exported_dir), plain, tmp_path / "o.csv").rows == len(german)
+
+
+def test_a_batch_larger_than_its_footer_says_is_refused_as_it_is_read(tmp_path: Path) -> None:
+    """A footer that under-records its pages passes the size check; the rows, as read, do not."""
+    from finlite._util import check_parquet_batch
+
+    big = pa.record_batch({"id": pa.array(["q" * (3 << 20)] * 2), "x": pa.array([1.0, 2.0])})
+    with pytest.raises(DataError, match=r"Rows 11-12 of '.*book\.parquet' hold [\d,]+ bytes, more than 1,048,576 "
+                                        r"\(1 MiB\) a value on average, more than its footer records"):
+        check_parquet_batch(tmp_path / "book.parquet", big, 11)
+    check_parquet_batch(tmp_path / "book.parquet", pa.record_batch({"x": pa.array([1.0] * 10)}), 1)
 
 
 @pytest.mark.parametrize("spelled", ["credit_amount ", "Credit_Amount", "credit_amount\u202e", "\ufeffcredit_amount"])

@@ -111,6 +111,6 @@ def test_a_pruned_student_s_unseen_buckets_follow_the_fine_tuned_weights_it_kept
     share = prepared.x_train[:, seen].mean(axis=0)
     weight = outcome.model.layers[0].weight.detach().numpy().astype(np.float64)
     kept = weight[:, unseen] != 0
-    assert 0 < kept.sum() and float((weight == 0).mean()) >= 0.45
+    assert kept.sum() > 0 and float((weight == 0).mean()) >= 0.45
     averaged = weight[:, seen] @ (share / share.sum())
     np.testing.assert_allclose(weight[kept, unseen], averaged[kept], rtol=1e-5, atol=1e-7)

@@ -368,7 +368,7 @@ def _check_flat_parquet(path: Path) -> None:
                         "from the file (--drop cannot leave them out: the whole file is read, and its content hashed, "
                         "before columns are dropped).")
     # Every column is read (and hashed) whatever --drop says: the whole file is bounded.
-    check_parquet_size(path, pq.ParquetFile(path).metadata)
+    check_parquet_size(path)
 
 
 def without_views(frame: pd.DataFrame) -> pd.DataFrame:

@@ -33,7 +33,7 @@ from finlite import _paths
 from finlite._finite import float32_cutoff
 from finlite._keys import CSV_MISSING
 from finlite._limits import PSI_MIN_ROWS
-from finlite._util import check_parquet_size, not_csv_text, not_parquet
+from finlite._util import check_parquet_batch, check_parquet_size, not_csv_text, not_parquet
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
@@ -239,7 +239,7 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
             raise DataError(f"Cannot read {str(path)!r} as Parquet ({exc}){f': {other}' if other else ''}; check the "
                             "file.") from exc
         present = [c for c in columns if c in schema.names]
-        check_parquet_size(path, reader.metadata, present)  # the columns read, before any page is
+        check_parquet_size(path, present, as_dictionary=flat)  # the columns read, before their rows are
         if reader.metadata.num_rows == 0:
             # No rows, so no batch would reach the encoder, which refuses a column's type (a
             # timestamp where a number belongs): an empty feed of the wrong shape passed on day one
@@ -304,6 +304,7 @@ def _named_read_errors(batches: Iterator[Any], path: Path) -> Iterator[Any]:
     rows = 0
     try:
         for batch in batches:
+            check_parquet_batch(path, batch, rows + 1)
             rows += batch.num_rows
             yield batch
     except (pa.ArrowInvalid, OSError) as exc:

@@ -471,7 +471,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
 
         parquet = pq.ParquetFile(src)
         total = parquet.metadata.num_rows
-        check_parquet_size(Path(src), parquet.metadata, columns)  # before any block is read, as locally
+        check_parquet_size(Path(src), columns, as_dictionary=dictionary)  # before any block is read, as locally
         # A nested column cannot be read dictionary-encoded; the encoder refuses it by name.
         schema = parquet.schema_arrow
         dictionary = [c for c in dictionary if not pa.types.is_nested(schema.field(c).type)]
