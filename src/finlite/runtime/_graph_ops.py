@@ -39,7 +39,8 @@ PROBE_SECONDS = 10.0
 #: runs each node whose inputs are all stored, while the session is built, before :func:`probe`'s
 #: timer starts: a re-hashed 5.7 KB graph of allowed operators (MatMuls of a ConstantOfShape of
 #: 6,144 × 6,144) took 25 s to load, and a longer chain takes hours (a security review,
-#: 2026-12-04 night). Without folding that work runs when the graph scores, under the probe's limit.
+#: 2026-12-04 night). Without folding that work runs when the graph scores, under the probe's limit
+#: (which ONNX Runtime checks between nodes: one costly node still runs to its end).
 #: finlite's exporters leave nothing to fold (torch folds constants as it exports): every graph
 #: they write, MLP, int8, GRU, LSTM, TCN, Transformer and tree ensemble, optimises to the same
 #: nodes either way (checked 2026-12-04 with ``optimized_model_filepath``), so scoring speed is
