@@ -780,3 +780,22 @@ def test_json_output_is_strict_json_with_null_for_what_could_not_be_computed() -
                       "ratios": [float("inf"), 1.0]})
     assert json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in --json output")) == {
         "model": {"r2": None, "rmse": 0.5, "rows": 3}, "ratios": [None, 1.0]}
+
+
+def test_compress_warns_when_its_test_split_holds_too_few_of_a_class(german: pd.DataFrame, tmp_path: Path) -> None:
+    """train warned of a test split with 5 frauds; compress then printed "PR-AUC 0.12 -> 0.03" and
+    a PASS without a word (a fraud engineer's walk-through, 2026-12-04 night)."""
+    frame = german.copy()
+    bad = np.flatnonzero(frame["creditability"].to_numpy() == "bad")
+    frame.loc[bad[40:], "creditability"] = "good"  # 40 bads in 1,000 rows: about 8 in the test split
+    table = tmp_path / "few.csv"
+    frame.to_csv(table, index=False)
+    result = runner.invoke(app, ["train", str(table), "--target", "creditability", "--positive", "bad", "--epochs", "2",
+                                 "--hidden", "8", "--quiet", "--out", str(tmp_path / "t")])
+    assert result.exit_code == 0 and "so they are no evidence. Train on more rows." in result.output, result.output
+    result = runner.invoke(app, ["compress", str(tmp_path / "t"), str(table), "--epochs", "2", "--no-timing",
+                                 "--quiet", "--out", str(tmp_path / "s")])
+    assert result.exit_code in (0, 1), result.output
+    flat = " ".join(result.output.split())
+    assert re.search(r"warning: the test split holds \d positive and [\d,]+ other rows; .* so they are no evidence\. "
+                     r"Judge the student on a larger labelled hold-out", flat), result.output
