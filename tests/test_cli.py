@@ -799,3 +799,22 @@ def test_compress_warns_when_its_test_split_holds_too_few_of_a_class(german: pd.
     flat = " ".join(result.output.split())
     assert re.search(r"warning: the test split holds \d positive and [\d,]+ other rows; .* so they are no evidence\. "
                      r"Judge the student on a larger labelled hold-out", flat), result.output
+
+
+def test_a_cut_off_that_flags_no_test_row_is_warned(german_csv: Path, teacher_dir: Path) -> None:
+    """'flags 0.0% of the test split' passed without a word (a fraud engineer's walk-through)."""
+    from finlite.cli import _warn_thin_test
+
+    metrics = {"rows": 200, "positives": 60, "flagged_rate": 0.0}
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        _warn_thin_test(metrics)
+        _warn_thin_test({**metrics, "flagged_rate": 0.25})
+    assert err.getvalue().count("warning:") == 1
+    assert "warning: the cut-off flags no row of the test split (60 positive): its decisions tell nothing apart" \
+        in err.getvalue()
+    result = runner.invoke(app, ["evaluate", str(teacher_dir), str(german_csv), "--no-timing", "--flag-rate", "0.3"])
+    assert result.exit_code == 0 and "the cut-off flags no row" not in result.output, result.output

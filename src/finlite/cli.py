@@ -969,6 +969,15 @@ def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split"
         _echo(f"warning: {rows_judged} holds {positives:,} positive and {rows - positives:,} other rows; with "
               f"fewer than {THIN_TEST_ROWS} of a class its metrics move by whole points when one row changes, "
               f"so they are no evidence. {fix}", err=True)
+    flagged = metrics.get("flagged_rate")
+    if rows and positives and flagged in (0, 0.0, 1, 1.0):
+        # A cut-off that flags no row (or every row) passed with "flags 0.0% of the test split": a
+        # fraud model whose time counter ran past its training range decided nothing (a fraud
+        # engineer's walk-through, 2026-12-04 night).
+        _echo(f"warning: the cut-off flags {'no row' if not flagged else 'every row'} of {rows_judged} "
+              f"({positives:,} positive): its decisions tell nothing apart. Check for a column beyond its "
+              "training range (a time counter, a later period) or choose the operating point again (--flag-rate, "
+              "--cutoff).", err=True)
 
 
 def _report_path(artifact: Path) -> Path:
