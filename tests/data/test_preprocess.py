@@ -436,3 +436,28 @@ def test_a_placeholder_far_beyond_a_numeric_column_s_range_is_named_in_a_note() 
     assert len(notes) == 1 and re.search(r"column 'amount': \d+ training value\(s\) lie more than 1,000 times the "
                                          r"1st-99th percentile range \([\d.]+ to [\d.]+\) outside it, e\.g\. "
                                          r"-?9999999999; .*blank them", notes[0]), notes
+
+
+def test_a_numeric_column_that_alone_separates_the_labels_is_named_as_a_likely_leak() -> None:
+    """A sampling weight left in a fraud table (legitimate 10, fraud 1) gave a test AUC of 1.0000
+    with nothing said (a fraud engineer's walk-through, 2026-12-04 night). The AUC in the note is
+    the column's own, checked against scikit-learn."""
+    from sklearn.metrics import roc_auc_score
+
+    from finlite.data.prepared import prepare
+
+    rng = np.random.default_rng(5)
+    n = 2_000
+    y = (rng.uniform(size=n) < 0.1).astype(int)
+    frame = pd.DataFrame({"amount": rng.lognormal(3, 1, n) + 5 * y, "y": y,
+                          "sample_weight": np.where(y == 1, 1.0, 10.0) + rng.normal(0, 0.01, n)})
+    prepared = prepare(frame, target="y")
+    notes = [note for note in prepared.schema.notes if "separates" in note]
+    train = prepared.frame.iloc[prepared.split.train]
+    expected = roc_auc_score(prepared.y_train, train["sample_weight"])
+    assert notes == [f"column 'sample_weight' alone separates the training labels (AUC {expected:.4f} by its values): "
+                     "if it is known only after the outcome (a charge-off amount, a status, a sampling weight), it "
+                     "leaks the label into the model; drop it (--drop sample_weight) unless it is truly known at "
+                     "decision time."]
+    assert not [note for note in prepare(frame.drop(columns="sample_weight"), target="y").schema.notes
+                if "separates" in note]
