@@ -360,7 +360,7 @@ PARQUET_MAX_VALUE_BYTES = 1 << 20
 
 
 def check_parquet_size(path: Path, columns: Iterable[str] | None = None, *,
-                       as_dictionary: Iterable[str] = ()) -> None:
+                       as_dictionary: Iterable[str] = (), count_text: bool = True) -> None:
     """Refuse, before its rows are read, a Parquet file whose ``columns`` (all when None) decode to
     more than :data:`PARQUET_MAX_RATIO` times the file's size (at least :data:`PARQUET_MIN_LIMIT`),
     or hold values of more than :data:`PARQUET_MAX_VALUE_BYTES` on average.
@@ -371,7 +371,10 @@ def check_parquet_size(path: Path, columns: Iterable[str] | None = None, *,
     a dictionary, the lengths of the values its rows refer to, counted from the indices alone (a
     23 KB file of 2,000,000 rows decoded to 10 GB of text; the diff's review, 2026-12-04 night).
     Columns in ``as_dictionary`` are read dictionary-encoded by the caller (one copy of each
-    value): their indices are not counted. The footer's record is taken as written; a reader of
+    value): their indices are not counted. Without ``count_text`` the text is not counted from
+    its indices (a pass over the column: seconds for 10,000,000 ids): for a caller that reads
+    the rows a batch at a time and checks each (:func:`check_parquet_batch`), so that memory
+    never holds more than a batch. The footer's record is taken as written; a reader of
     the rows bounds what a false one hides (:func:`check_parquet_batch`).
 
     Raises:
@@ -413,9 +416,7 @@ def check_parquet_size(path: Path, columns: Iterable[str] | None = None, *,
             width = 0
         if width and width % 8 == 0:
             decoded[name] = max(decoded[name], rows * width // 8)
-        elif name in with_dictionary and name not in set(as_dictionary) and (
-                pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
-                or pa.types.is_large_binary(kind)):
+        elif name in with_dictionary and name not in set(as_dictionary) and _variable_width(pa, kind):
             text.append(name)
     size = max(1, path.stat().st_size)
     limit = max(PARQUET_MIN_LIMIT, PARQUET_MAX_RATIO * size)
@@ -429,7 +430,7 @@ def check_parquet_size(path: Path, columns: Iterable[str] | None = None, *,
     total = sum(decoded.values())
     if total > limit:
         refuse_total(total)
-    if text:  # the values each row refers to, from the indices (one copy of each dictionary)
+    if text and count_text:  # the values each row refers to, from the indices (one copy of each dictionary)
         counting = pq.ParquetFile(path, read_dictionary=text)
         counted = dict.fromkeys(text, 0)
         for batch in counting.iter_batches(batch_size=65_536, columns=text):
@@ -448,6 +449,14 @@ def check_parquet_size(path: Path, columns: Iterable[str] | None = None, *,
                             "file: no number or category needs more. Drop the column when writing the file.")
 
 
+def _variable_width(pa: Any, kind: Any) -> bool:
+    """Text or bytes, as Arrow reads them (views included: a dictionary-encoded string_view column
+    reads back as string_view)."""
+    views = [getattr(pa.types, f, None) for f in ("is_string_view", "is_binary_view")]
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
+                or pa.types.is_large_binary(kind) or any(v is not None and v(kind) for v in views))
+
+
 def check_parquet_batch(path: Path, batch: Any, first_row: int) -> None:
     """Refuse a batch of a Parquet file's rows that holds more than :data:`PARQUET_MAX_VALUE_BYTES`
     per row and column on average: what a footer that under-records its pages hides from
@@ -459,8 +468,12 @@ def check_parquet_batch(path: Path, batch: Any, first_row: int) -> None:
     from finlite.errors import DataError
 
     rows, width = int(batch.num_rows), max(1, int(batch.num_columns))
-    if rows and batch.nbytes > PARQUET_MAX_VALUE_BYTES * rows * width:
-        raise DataError(f"Rows {first_row:,}-{first_row + rows - 1:,} of {str(path)!r} hold {batch.nbytes:,} bytes, "
+    # A column read dictionary-encoded carries its row group's dictionary so far in every batch (a
+    # merchant name column past the writer's dictionary page limit: 23 MB in a 1-row batch, the
+    # diff's review): its rows are its indices.
+    held = sum(int(getattr(c, "indices", c).nbytes) for c in batch.columns)
+    if rows and held > PARQUET_MAX_VALUE_BYTES * rows * width:
+        raise DataError(f"Rows {first_row:,}-{first_row + rows - 1:,} of {str(path)!r} hold {held:,} bytes, "
                         f"more than {PARQUET_MAX_VALUE_BYTES:,} (1 MiB) a value on average, more than its footer "
                         "records: the file is damaged or crafted. Write it again from its source.")
 

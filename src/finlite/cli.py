@@ -899,7 +899,7 @@ def compress(
         return
     _echo(render_table(outcome.report))
     _print_forecast(outcome.report)
-    _warn_thin_test(outcome.report.get("student") or {}, fix=_THIN_STUDENT_FIX)
+    _warn_thin_test(outcome.report.get("student") or {}, fix=_THIN_STUDENT_FIX, cutoff=False)
     _echo(f"student artifact: {outcome.path}\nreport: {_report_path(outcome.path)}")
     _say_report_status(outcome.path)
 
@@ -957,7 +957,7 @@ _THIN_STUDENT_FIX = ("Judge the student on a larger labelled hold-out before rel
 
 
 def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split",
-                    fix: str = "Train on more rows.") -> None:
+                    fix: str = "Train on more rows.", *, cutoff: bool = True) -> None:
     """Say so when the rows judged are too few for their numbers to mean much: a 16-row table gave
     a 3-row test split and an AUC printed to four decimals, without a word (and ``evaluate`` on a
     hold-out with 14 frauds in 25,000 payments said nothing either: a review, 2026-12-03)."""
@@ -970,7 +970,7 @@ def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split"
               f"fewer than {THIN_TEST_ROWS} of a class its metrics move by whole points when one row changes, "
               f"so they are no evidence. {fix}", err=True)
     flagged = metrics.get("flagged_rate")
-    if rows and positives and flagged in (0, 0.0, 1, 1.0):
+    if cutoff and rows and positives and flagged in (0, 0.0, 1, 1.0):
         # A cut-off that flags no row (or every row) passed with "flags 0.0% of the test split": a
         # fraud model whose time counter ran past its training range decided nothing (a fraud
         # engineer's walk-through, 2026-12-04 night).
@@ -1190,7 +1190,7 @@ def _print_outcome(outcome: Any) -> None:
 
     _echo(render_table(outcome.report))
     _print_forecast(outcome.report)
-    _warn_thin_test(outcome.report.get("student") or {}, fix=_THIN_STUDENT_FIX)
+    _warn_thin_test(outcome.report.get("student") or {}, fix=_THIN_STUDENT_FIX, cutoff=False)
     for gate in outcome.final_gates:
         _echo(f"gate on the test split: {'pass' if gate.passed else 'FAIL'}  {gate.message}")
     if outcome.path is not None:

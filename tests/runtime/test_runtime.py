@@ -525,6 +525,17 @@ def test_a_batch_larger_than_its_footer_says_is_refused_as_it_is_read(tmp_path: 
                                         r"\(1 MiB\) a value on average, more than its footer records"):
         check_parquet_batch(tmp_path / "book.parquet", big, 11)
     check_parquet_batch(tmp_path / "book.parquet", pa.record_batch({"x": pa.array([1.0] * 10)}), 1)
+    # A column read dictionary-encoded carries its row group's dictionary so far in every batch:
+    # 40,001 distinct merchants past the writer's dictionary page limit, then a 1-row batch
+    # holding all of them, were refused as "more than its footer records" (the diff's review).
+    merchants = tmp_path / "merchants.parquet"
+    pq.write_table(pa.table({"merchant": [f"merchant {i:06d} of a long name" for i in range(40_001)]}), merchants)
+    reader = pq.ParquetFile(merchants, read_dictionary=["merchant"])
+    first = 1
+    for batch in reader.iter_batches(batch_size=20_000):
+        check_parquet_batch(merchants, batch, first)
+        first += batch.num_rows
+    assert first == 40_002 and batch.num_rows == 1 and batch.nbytes > (1 << 20)
 
 
 @pytest.mark.parametrize("spelled", ["credit_amount ", "Credit_Amount", "credit_amount\u202e", "\ufeffcredit_amount"])

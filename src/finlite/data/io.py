@@ -368,7 +368,11 @@ def _check_flat_parquet(path: Path) -> None:
                         "from the file (--drop cannot leave them out: the whole file is read, and its content hashed, "
                         "before columns are dropped).")
     # Every column is read (and hashed) whatever --drop says: the whole file is bounded.
-    check_parquet_size(path)
+    try:
+        check_parquet_size(path)
+    except (pa.ArrowInvalid, OSError) as exc:  # a damaged page met by the size check's pass
+        raise DataError(f"Cannot read {str(path)!r} as Parquet ({' '.join(str(exc).split())[:300]}): the file is "
+                        "damaged or incomplete. Write it again (or copy it again from its source).") from exc
 
 
 def without_views(frame: pd.DataFrame) -> pd.DataFrame:

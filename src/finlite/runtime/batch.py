@@ -239,7 +239,8 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
             raise DataError(f"Cannot read {str(path)!r} as Parquet ({exc}){f': {other}' if other else ''}; check the "
                             "file.") from exc
         present = [c for c in columns if c in schema.names]
-        check_parquet_size(path, present, as_dictionary=flat)  # the columns read, before their rows are
+        # The columns read, before their rows are; each batch is checked as it is read.
+        check_parquet_size(path, present, as_dictionary=flat, count_text=False)
         if reader.metadata.num_rows == 0:
             # No rows, so no batch would reach the encoder, which refuses a column's type (a
             # timestamp where a number belongs): an empty feed of the wrong shape passed on day one

@@ -309,8 +309,11 @@ class Predictor:
         """How the model scores a category training never saw, as /metadata says it: the weights
         are an average category's only where its training or distillation step records it."""
         steps = self.manifest.get("steps") or []
-        averaged = any(isinstance(s, Mapping) and (UNSEEN_AVERAGED in s or UNSEEN_AVERAGED in (s.get("info") or {}))
-                       for s in steps)
+        def groups_set(record: Any) -> bool:  # a count above 0 (the manifest is untrusted: any type)
+            value = record.get(UNSEEN_AVERAGED) if isinstance(record, Mapping) else None
+            return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+        averaged = any(groups_set(s) or groups_set(s.get("info")) for s in steps if isinstance(s, Mapping))
         if averaged:
             how = "its first layer weighs it as the training rows' average category"
         elif (self.manifest.get("model") or {}).get("kind") == "gbdt":

@@ -33,7 +33,7 @@ import numpy as np
 
 from finlite import _limits, _paths
 from finlite._finite import float32_cutoff
-from finlite._util import check_parquet_size, not_parquet
+from finlite._util import check_parquet_batch, check_parquet_size, not_parquet
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
@@ -172,8 +172,11 @@ def _read_parquet(path: str, groups: list[int], first: int, columns: list[str], 
             yield _with_rows(reader.schema_arrow.empty_table().select(columns), first)
             return
         for batch in reader.iter_batches(batch_size=chunk_rows, row_groups=groups, columns=columns):
+            check_parquet_batch(Path(path), batch, first)  # as the local reader checks each batch
             yield _with_rows(pa.Table.from_batches([batch]), first)
             first += batch.num_rows
+    except DataError as exc:
+        yield _error_block(exc)
     except (pa.ArrowInvalid, OSError) as exc:
         yield _error_block(DataError(f"Cannot read {path!r} as Parquet near row {first} ({exc}); check the file."))
 
@@ -471,7 +474,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
 
         parquet = pq.ParquetFile(src)
         total = parquet.metadata.num_rows
-        check_parquet_size(Path(src), columns, as_dictionary=dictionary)  # before any block is read, as locally
+        # Before any block is read, as locally; each block is checked as it is read.
+        check_parquet_size(Path(src), columns, as_dictionary=dictionary, count_text=False)
         # A nested column cannot be read dictionary-encoded; the encoder refuses it by name.
         schema = parquet.schema_arrow
         dictionary = [c for c in dictionary if not pa.types.is_nested(schema.field(c).type)]
