@@ -431,6 +431,10 @@ def test_a_placeholder_far_beyond_a_numeric_column_s_range_is_named_in_a_note() 
     amount = np.round(rng.lognormal(3.5, 2.0, 5_000), 2)  # a heavy tail: about 40 ranges out at most
     frame = pd.DataFrame({"amount": amount, "y": (rng.uniform(size=5_000) < 0.1).astype(int)})
     assert not [n for n in prepare(frame, target="y").schema.notes if "percentile" in n]
+    # A zero-inflated amount (98.5 % zeros, a real heavy tail): the percentiles would collapse onto
+    # the zeros and name the tail (the diff's review); the range is the other values'.
+    inflated = np.where(rng.uniform(size=5_000) < 0.985, 0.0, rng.lognormal(3.5, 2.0, 5_000))
+    assert not [n for n in prepare(frame.assign(amount=inflated), target="y").schema.notes if "percentile" in n]
     frame.loc[:9, "amount"] = 9999999999.0  # ten rows, some of them in the training split
     notes = [n for n in prepare(frame, target="y").schema.notes if "percentile" in n]
     assert len(notes) == 1 and re.search(r"column 'amount': \d+ training value\(s\) lie more than 1,000 times the "
@@ -461,3 +465,8 @@ def test_a_numeric_column_that_alone_separates_the_labels_is_named_as_a_likely_l
                      "decision time."]
     assert not [note for note in prepare(frame.drop(columns="sample_weight"), target="y").schema.notes
                 if "separates" in note]
+    # With fewer than 10 of a class a random column separates it by chance (one fraud: 2 in n + 1).
+    few = frame.assign(y=0)
+    few.loc[:4, "y"] = 1
+    few["sample_weight"] = np.where(few["y"] == 1, 1.0, 10.0)  # separates its few positives perfectly
+    assert not [note for note in prepare(few, target="y").schema.notes if "separates" in note]
