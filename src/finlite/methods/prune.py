@@ -796,11 +796,15 @@ def _apply_planned_pruning(method: MagnitudePruning | TaylorPruning, state: Step
     plan = after_masks(plan, masks)
     tuned = distill(ctx.tuning_data, pruned.model, loss, train=tune, masks=masks, monotone_index=ctx.monotone_index)
     info = {"planned_sparsity": plan.sparsity(), "unit": plan.unit, "best_epoch": tuned.training.best_epoch}
-    if isinstance(ctx.data, PreparedData) and unseen_enabled():
-        # Fine-tuning moved the seen columns' weights and left the unseen buckets' (no row sets
-        # them): they follow the seen columns again, on the weights the plan kept.
-        info[UNSEEN_RECORD] = average_unseen(tuned.model, ctx.data.preprocessor, ctx.data.x_train, masks=masks)
+    _unseen_again(tuned.model, ctx, masks, info)
     return StepState(tuned.model, masks, plan, dict(state.extra_files)), info
+
+
+def _unseen_again(model: FinliteModel, ctx: StepContext, masks: Masks, info: dict[str, Any]) -> None:
+    """Fine-tuning moved the seen columns' weights and left the unseen buckets' (no row sets them):
+    they follow the seen columns again, on the weights the plan kept, and the step records it."""
+    if isinstance(ctx.data, PreparedData) and unseen_enabled():
+        info[UNSEEN_RECORD] = average_unseen(model, ctx.data.preprocessor, ctx.data.x_train, masks=masks)
 
 
 def _apply_regularized_pruning(method: RegularizedPruning, state: StepState, ctx: StepContext,
@@ -811,8 +815,9 @@ def _apply_regularized_pruning(method: RegularizedPruning, state: StepState, ctx
     masks = (merge_masks(state.masks, result.masks) if result.plan.unit == "weight" else
              carried_masks(state.masks, result.model))
     plan = after_masks(result.plan, masks)
-    return StepState(result.model, masks, plan, dict(state.extra_files)), {
-        "removed_share": plan.sparsity(), "unit": plan.unit}
+    info: dict[str, Any] = {"removed_share": plan.sparsity(), "unit": plan.unit}
+    _unseen_again(result.model, ctx, masks, info)
+    return StepState(result.model, masks, plan, dict(state.extra_files)), info
 
 
 def _apply_gradual_pruning(method: GradualPruning, state: StepState, ctx: StepContext,
@@ -820,8 +825,9 @@ def _apply_gradual_pruning(method: GradualPruning, state: StepState, ctx: StepCo
     model = state.need_model(method)
     result = prune(model, method, data=ctx.tuning_data, distillation=_fine_tuning_loss(ctx),
                    train=ctx.fine_tuning(train), masks=state.masks, monotone_index=ctx.monotone_index)
-    return StepState(result.model, result.masks, result.plan, dict(state.extra_files)), {
-        "rounds": result.info["rounds"]}
+    info: dict[str, Any] = {"rounds": result.info["rounds"]}
+    _unseen_again(result.model, ctx, result.masks, info)
+    return StepState(result.model, result.masks, result.plan, dict(state.extra_files)), info
 
 
 register_handler(MagnitudePruning, TaylorPruning)(_apply_planned_pruning)
