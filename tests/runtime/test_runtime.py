@@ -485,6 +485,12 @@ def test_a_parquet_decompression_bomb_is_refused_from_its_footer(exported_dir: P
         with pytest.raises(DataError, match=r"'.*packed\.parquet' decodes to [\d,]+ bytes or more, [\d,]+ times "
                                             r"its [\d,]+ bytes \(finlite reads at most 100 times"):
             read()
+    # Text whose pages record less than it decodes to (DELTA_BYTE_ARRAY): bounded as training reads it.
+    delta = tmp_path / "delta.parquet"
+    pq.write_table(pa.table({"purpose": pa.array(["d" * 500] * 20_000)}), delta, use_dictionary=False,
+                   column_encoding={"purpose": "DELTA_BYTE_ARRAY"})
+    with pytest.raises(DataError, match=r"'.*delta\.parquet' decodes to more than [\d,]+ bytes in its first"):
+        read_table(delta)
     assert not (tmp_path / "o.csv").exists()
     # Stored with a dictionary (pyarrow's default), the pages hold one copy and the indices: the
     # decoded size is counted from the indices (23 KB decoded to 10 GB; the diff's review).
@@ -492,11 +498,15 @@ def test_a_parquet_decompression_bomb_is_refused_from_its_footer(exported_dir: P
                          "purpose": pa.DictionaryArray.from_arrays(pa.array(np.zeros(3000, np.int32)),
                                                                    pa.array(["z" * 20_000]))})
     dictionary = tmp_path / "dictionary.parquet"
-    pq.write_table(repeated, dictionary)
+    pq.write_table(repeated, dictionary, store_schema=False)  # no Arrow schema: read back as plain text
     assert pq.ParquetFile(dictionary).metadata.row_group(0).column(list(german.columns).index("purpose")) \
         .has_dictionary_page
-    with pytest.raises(DataError, match=r"'.*dictionary\.parquet' decodes to [\d,]+ bytes or more"):
+    with pytest.raises(DataError, match=r"'.*dictionary\.parquet' decodes to more than [\d,]+ bytes in its first"):
         read_table(dictionary)
+    from finlite._util import check_parquet_size
+
+    with pytest.raises(DataError, match=r"'.*dictionary\.parquet' decodes to [\d,]+ bytes or more"):
+        check_parquet_size(dictionary)  # from the indices, before a row is decoded
     # score reads a categorical field dictionary-encoded (one copy of each value): it is not decoded.
     assert score_file(Predictor(exported_dir), dictionary, tmp_path / "o.csv").unseen == {"purpose": 3000}
     (tmp_path / "o.csv").unlink()

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from finlite._keys import CSV_MISSING
-from finlite._util import check_parquet_size, not_csv_text, not_parquet, sha256_file
+from finlite._util import check_parquet_decoded, check_parquet_size, not_csv_text, not_parquet, sha256_file
 from finlite.errors import DataError
 
 __all__ = ["LINE_SCAN_CHARS", "Table", "csv_records", "data_row_line", "frame_sha256", "read_table"]
@@ -369,7 +369,8 @@ def _check_flat_parquet(path: Path) -> None:
                         "before columns are dropped).")
     # Every column is read (and hashed) whatever --drop says: the whole file is bounded.
     try:
-        check_parquet_size(path)
+        check_parquet_size(path, count_text=False)  # from the footer: before any row is read
+        check_parquet_decoded(path)  # then what the rows decode to, a batch at a time
     except (pa.ArrowInvalid, OSError) as exc:  # a damaged page met by the size check's pass
         raise DataError(f"Cannot read {str(path)!r} as Parquet ({' '.join(str(exc).split())[:300]}): the file is "
                         "damaged or incomplete. Write it again (or copy it again from its source).") from exc
