@@ -13,8 +13,9 @@ weighted by their share of the training rows. The first layer is linear in its i
 unseen value then moves every first-layer unit exactly as far as a training row's category
 does on average: a new value is scored as a typical one, the same way for every seed.
 It is applied once a model has learned from the rows (a teacher's training, a student's
-distillation); later fine-tuning (after pruning) leaves those weights as they are, as it leaves
-every input that never varies.
+distillation) and again after each pruning step's fine-tuning, which moves the seen columns'
+weights and leaves these (no row sets them), on the weights the pruning kept. The steps record
+it (:data:`RECORD_KEY`) so that ``finlite reproduce`` does the same.
 """
 
 from __future__ import annotations
@@ -110,9 +111,8 @@ def average_unseen(model: nn.Module, preprocessor: Any, x_train: np.ndarray,
     if found is None or column_groups is None or x.ndim != 2 or len(x) == 0:
         return 0
     layer, position = found
-    mask = next((m for name, m in (masks or {}).items()
-                 if name in dict(model.named_parameters()) and dict(model.named_parameters())[name] is layer.weight),
-                None)
+    params = dict(model.named_parameters())
+    mask = next((m for name, m in (masks or {}).items() if params.get(name) is layer.weight), None)
     _, groups = column_groups()
     names = list(preprocessor.feature_names)
     changed = 0
