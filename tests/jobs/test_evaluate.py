@@ -216,3 +216,20 @@ def test_a_direction_forecaster_states_its_operating_point_everywhere(direction_
     result = CliRunner().invoke(app, ["evaluate", str(direction_dir), str(path), "--baseline", str(direction_dir),
                                       "--no-timing"])
     assert result.exit_code == 0 and result.output.count("operating point:") == 1, result.output
+
+
+def test_a_hostile_name_in_a_report_section_stays_inside_its_code_block(teacher_dir: Path, exported_dir: Path,
+                                                                          german_csv: Path) -> None:
+    """A dropped column named 'zz\\n```\\n# INJECTED ...' closed report.md's fixed fence and put its
+    own heading, image and HTML into the validation evidence (a security review, 2026-12-04
+    night): rendered, and parsed by markdown-it (CommonMark), the section is one code block."""
+    from markdown_it import MarkdownIt
+
+    report = evaluate_artifact(exported_dir, german_csv, baseline=teacher_dir, timing=False)
+    hostile = "dropped: zz\n```\n# INJECTED HEADING\n![pixel](http://evil.example/t.png)\n<b>raw</b>\n````"
+    text = render_markdown(report, sections={"Data": hostile})
+    tokens = MarkdownIt("commonmark").parse(text)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert "INJECTED HEADING" not in headings and "Data" in headings
+    assert [t.content for t in tokens if t.type == "fence"][-1].rstrip("\n") == hostile
+    assert not any(t.type == "html_block" for t in tokens)
