@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CSV_MISSING", "MISSING", "NOT_ONE_VALUE", "OTHER", "UNSEEN", "UNSEEN_AVERAGED", "category_key", "category_keys", "is_missing_marker",
+__all__ = ["CSV_MISSING", "MISSING", "NOT_ONE_VALUE", "OTHER", "UNSEEN", "UNSEEN_AVERAGED", "averaged_groups", "category_key", "category_keys", "is_missing_marker",
            "key_aliases", "label_key", "look_up", "numeric_alias"]
 
 #: Category key of an empty or missing value.
@@ -26,6 +26,20 @@ UNSEEN = "__unseen__"
 #: saying that the first layer's weights on the unseen buckets were set to an average category's
 #: (:mod:`finlite.training.unseen`); its value is the number of groups set.
 UNSEEN_AVERAGED = "unseen_averaged"
+
+
+def averaged_groups(steps: Any) -> int | None:
+    """The groups a manifest's ``steps`` record as averaged (:data:`UNSEEN_AVERAGED`, summed over
+    the steps and their ``info``), or None where no step records it: an artifact made before
+    finlite averaged them, or a model no step trained on the table. Read from an untrusted
+    manifest: a record that is not a whole number counts as none."""
+    found: int | None = None
+    for step in steps if isinstance(steps, list) else []:
+        for record in (step, step.get("info")) if isinstance(step, dict) else ():
+            value = record.get(UNSEEN_AVERAGED) if isinstance(record, dict) else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                found = (found or 0) + value
+    return found
 #: One-hot column shared by the values seen in fewer than ``min_category_count`` training rows.
 OTHER = "__other__"
 #: Cells a CSV file holds for a missing value: pandas' default list (``pandas._libs.parsers.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from finlite._limits import MAX_DEPTH
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, DataError
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -359,32 +359,37 @@ PARQUET_MIN_LIMIT = 256 << 20
 PARQUET_MAX_VALUE_BYTES = 1 << 20
 
 
-def check_parquet_size(path: Path, columns: Iterable[str] | None = None, *,
-                       as_dictionary: Iterable[str] = (), count_text: bool = True) -> None:
-    """Refuse, before its rows are read, a Parquet file whose ``columns`` (all when None) decode to
-    more than :data:`PARQUET_MAX_RATIO` times the file's size (at least :data:`PARQUET_MIN_LIMIT`),
-    or hold values of more than :data:`PARQUET_MAX_VALUE_BYTES` on average.
+def _parquet_limit(path: Path) -> tuple[int, int]:
+    """(the file's size, the most its rows may decode to): :data:`PARQUET_MAX_RATIO` times its
+    size, at least :data:`PARQUET_MIN_LIMIT`."""
+    size = max(1, path.stat().st_size)
+    return size, max(PARQUET_MIN_LIMIT, PARQUET_MAX_RATIO * size)
 
-    The decoded size of a column is what its pages hold once decompressed (the footer's record),
-    at least its rows times the width of a fixed-width type (a run-length encoded column of one
-    number takes bytes on disk and 8 bytes a row in memory), and, for text or bytes stored with
-    a dictionary, the lengths of the values its rows refer to, counted from the indices alone (a
-    23 KB file of 2,000,000 rows decoded to 10 GB of text; the diff's review, 2026-12-04 night).
-    Columns in ``as_dictionary`` are read dictionary-encoded by the caller (one copy of each
-    value): their indices are not counted. Without ``count_text`` the text is not counted from
-    its indices (a pass over the column: seconds for 10,000,000 ids): for a caller that reads
-    the rows a batch at a time and checks each (:func:`check_parquet_batch`), so that memory
-    never holds more than a batch. The footer's record is taken as written; a reader of
-    the rows bounds what a false one hides (:func:`check_parquet_batch`).
+
+def _too_large(path: Path, total: int, size: int, where: str = "") -> DataError:
+    return DataError(f"Data file {str(path)!r} decodes to {total:,} bytes or more{where}, {total / size:,.0f} times "
+                     f"its {size:,} bytes (finlite reads at most {PARQUET_MAX_RATIO} times a Parquet file's size, or "
+                     f"{PARQUET_MIN_LIMIT >> 20} MiB if more): that is a decompression bomb or not a table of numbers "
+                     "and categories. Check the file, and write it again without such columns.")
+
+
+def check_parquet_size(path: Path, columns: Iterable[str] | None = None) -> None:
+    """Refuse, from its footer and before any row is read, a Parquet file whose ``columns`` (all
+    when None) decode to more than the limit of :func:`_parquet_limit`, or hold values of more
+    than :data:`PARQUET_MAX_VALUE_BYTES` on average.
+
+    A column's decoded size here is what its pages hold once decompressed (the footer's record),
+    and at least its rows times the width of a fixed-width type (a run-length encoded column of
+    one number takes bytes on disk and 8 bytes a row in memory). Text stored with a dictionary or
+    in a delta encoding records less than it decodes to (23 KB held 10 GB; the diff's reviews,
+    2026-12-04 night), as may a false footer: the readers bound those as they read, a batch at a
+    time (:func:`check_parquet_batch`, :func:`check_parquet_decoded`).
 
     Raises:
         DataError: naming the file, the sizes and, for the values, the column.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
-
-    from finlite.errors import DataError
 
     reader = pq.ParquetFile(path)
     metadata, arrow = reader.metadata, reader.schema_arrow
@@ -395,7 +400,6 @@ def check_parquet_size(path: Path, columns: Iterable[str] | None = None, *,
     flat = metadata.num_columns == len(names)
     rows = max(0, int(metadata.num_rows))
     decoded: dict[str, int] = dict.fromkeys(wanted, 0)
-    with_dictionary: set[str] = set()
     for g in range(metadata.num_row_groups):
         group = metadata.row_group(g)
         for j in range(group.num_columns):
@@ -403,9 +407,6 @@ def check_parquet_size(path: Path, columns: Iterable[str] | None = None, *,
             name = names[j] if flat else chunk.path_in_schema.split(".", 1)[0]
             if name in wanted:
                 decoded[name] += max(0, int(chunk.total_uncompressed_size))
-                if chunk.has_dictionary_page:
-                    with_dictionary.add(name)
-    text: list[str] = []
     for name in wanted:
         kind = arrow.field(name).type
         if pa.types.is_dictionary(kind):
@@ -416,32 +417,10 @@ def check_parquet_size(path: Path, columns: Iterable[str] | None = None, *,
             width = 0
         if width and width % 8 == 0:
             decoded[name] = max(decoded[name], rows * width // 8)
-        elif name in with_dictionary and name not in set(as_dictionary) and _variable_width(pa, kind):
-            text.append(name)
-    size = max(1, path.stat().st_size)
-    limit = max(PARQUET_MIN_LIMIT, PARQUET_MAX_RATIO * size)
-
-    def refuse_total(total: int) -> None:
-        raise DataError(f"Data file {str(path)!r} decodes to {total:,} bytes or more, {total / size:,.0f} times its "
-                        f"{size:,} bytes (finlite reads at most {PARQUET_MAX_RATIO} times a Parquet file's size, or "
-                        f"{PARQUET_MIN_LIMIT >> 20} MiB if more): that is a decompression bomb or not a table of "
-                        "numbers and categories. Check the file, and write it again without such columns.")
-
+    size, limit = _parquet_limit(path)
     total = sum(decoded.values())
     if total > limit:
-        refuse_total(total)
-    if text and count_text:  # the values each row refers to, from the indices (one copy of each dictionary)
-        counting = pq.ParquetFile(path, read_dictionary=text)
-        counted = dict.fromkeys(text, 0)
-        for batch in counting.iter_batches(batch_size=65_536, columns=text):
-            for name in text:
-                column: Any = batch.column(name)  # a DictionaryArray (read_dictionary)
-                lengths: Any = pc.binary_length(column.dictionary)
-                counted[name] += int(pc.sum(pc.take(lengths, column.indices)).as_py() or 0)
-            if total + sum(counted.values()) > limit:
-                refuse_total(total + sum(counted.values()))
-        for name in text:
-            decoded[name] = max(decoded[name], counted[name])
+        raise _too_large(path, total, size)
     for name, held in decoded.items():
         if rows and held / rows > PARQUET_MAX_VALUE_BYTES:
             raise DataError(f"Column {name!r} of {str(path)!r} holds {held / rows:,.0f} bytes per row on average; "
@@ -451,51 +430,34 @@ def check_parquet_size(path: Path, columns: Iterable[str] | None = None, *,
 
 def check_parquet_decoded(path: Path) -> None:
     """Read a Parquet file's rows once, a batch at a time, and refuse it as soon as what they decode
-    to passes the limit of :func:`check_parquet_size` (or a batch fails :func:`check_parquet_batch`),
-    before a reader that holds every row at once (training's ``pd.read_parquet``) starts: text in
-    an encoding whose recorded page size is not its decoded size (DELTA_BYTE_ARRAY: 114 KB held
-    1 GB; the diff's second review, 2026-12-04 night) is bounded too. Memory holds one batch.
+    to passes the limit of :func:`_parquet_limit` (or a batch fails :func:`check_parquet_batch`),
+    before a reader that holds every row at once (training's ``pd.read_parquet``) starts: text a
+    dictionary or a delta encoding stores in little (DELTA_BYTE_ARRAY: 114 KB held 1 GB; the
+    diff's second review, 2026-12-04 night) is bounded too. Memory holds one batch.
 
     Raises:
         DataError: naming the file and the bytes decoded so far.
     """
     import pyarrow.parquet as pq
 
-    from finlite.errors import DataError
-
-    size = max(1, path.stat().st_size)
-    limit = max(PARQUET_MIN_LIMIT, PARQUET_MAX_RATIO * size)
+    size, limit = _parquet_limit(path)
     total, first = 0, 1
     for batch in pq.ParquetFile(path).iter_batches(batch_size=8_192):
-        check_parquet_batch(path, batch, first)
-        total += sum(int(getattr(c, "indices", c).nbytes) for c in batch.columns)
+        total += check_parquet_batch(path, batch, first)
         first += batch.num_rows
         if total > limit:
-            raise DataError(f"Data file {str(path)!r} decodes to more than {total:,} bytes in its first {first - 1:,} "
-                            f"rows, {total / size:,.0f} times its {size:,} bytes (finlite reads at most "
-                            f"{PARQUET_MAX_RATIO} times a Parquet file's size, or {PARQUET_MIN_LIMIT >> 20} MiB if "
-                            "more): that is a decompression bomb or not a table of numbers and categories. Check the "
-                            "file, and write it again without such columns.")
+            raise _too_large(path, total, size, f" in its first {first - 1:,} rows")
 
 
-def _variable_width(pa: Any, kind: Any) -> bool:
-    """Text or bytes, as Arrow reads them (views included: a dictionary-encoded string_view column
-    reads back as string_view)."""
-    views = [getattr(pa.types, f, None) for f in ("is_string_view", "is_binary_view")]
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
-                or pa.types.is_large_binary(kind) or any(v is not None and v(kind) for v in views))
-
-
-def check_parquet_batch(path: Path, batch: Any, first_row: int) -> None:
-    """Refuse a batch of a Parquet file's rows that holds more than :data:`PARQUET_MAX_VALUE_BYTES`
-    per row and column on average: what a footer that under-records its pages hides from
-    :func:`check_parquet_size` shows here, one batch into the file.
+def check_parquet_batch(path: Path, batch: Any, first_row: int) -> int:
+    """The bytes a batch of a Parquet file's rows holds, a column read dictionary-encoded counted
+    by its indices; refused when more than :data:`PARQUET_MAX_VALUE_BYTES` per row and column on
+    average: what a footer that under-records its pages hides from :func:`check_parquet_size`
+    shows here, one batch into the file.
 
     Raises:
         DataError: naming the file and the rows.
     """
-    from finlite.errors import DataError
-
     rows, width = int(batch.num_rows), max(1, int(batch.num_columns))
     # A column read dictionary-encoded carries its row group's dictionary so far in every batch (a
     # merchant name column past the writer's dictionary page limit: 23 MB in a 1-row batch, the
@@ -505,6 +467,7 @@ def check_parquet_batch(path: Path, batch: Any, first_row: int) -> None:
         raise DataError(f"Rows {first_row:,}-{first_row + rows - 1:,} of {str(path)!r} hold {held:,} bytes, "
                         f"more than {PARQUET_MAX_VALUE_BYTES:,} (1 MiB) a value on average, more than its footer "
                         "records: the file is damaged or crafted. Write it again from its source.")
+    return held
 
 
 def not_parquet(path: Path) -> str | None:

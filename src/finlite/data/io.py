@@ -369,9 +369,9 @@ def _check_flat_parquet(path: Path) -> None:
                         "before columns are dropped).")
     # Every column is read (and hashed) whatever --drop says: the whole file is bounded.
     try:
-        check_parquet_size(path, count_text=False)  # from the footer: before any row is read
+        check_parquet_size(path)  # from the footer: before any row is read
         check_parquet_decoded(path)  # then what the rows decode to, a batch at a time
-    except (pa.ArrowInvalid, OSError) as exc:  # a damaged page met by the size check's pass
+    except (pa.ArrowInvalid, OSError) as exc:  # a damaged page met by the decoding pass
         raise DataError(f"Cannot read {str(path)!r} as Parquet ({' '.join(str(exc).split())[:300]}): the file is "
                         "damaged or incomplete. Write it again (or copy it again from its source).") from exc
 

@@ -488,8 +488,7 @@ def build_segments(inp: TabularInputs) -> Section:
                  f"Segments of fewer than {MIN_ROWS} rows are shown but never flagged"
                  + ("." if regression else f"; the AUC difference is tested only where a segment holds at least "
                                            f"{MIN_SEGMENT_CLASS_ROWS} rows of each class (a resample of fewer "
-                                           "positives "
-                                           "cannot show its uncertainty)."))
+                                           "positives cannot show its uncertainty)."))
     what = "RMSE" if regression else "AUC"
     if tested:
         compared = (f"Multiple comparisons: the {what} difference is tested in {tested} segment(s), so a weak spot "

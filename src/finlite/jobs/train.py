@@ -25,9 +25,7 @@ from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
 from finlite.tasks import get_task
 from finlite.training.loop import TrainConfig, fit, seed_everything, validation_auc
-from finlite.training.unseen import RECORD_KEY as UNSEEN_RECORD
-from finlite.training.unseen import average_unseen
-from finlite.training.unseen import enabled as unseen_averaging_on
+from finlite.training.unseen import average_recorded
 
 TEACHERS = ("mlp", "logistic", "lightgbm", "xgboost")
 
@@ -149,11 +147,9 @@ def train(
 
     result = fit(net, tensors, loss_fn, validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val),
                  config, desc=f"training {model}")
-    averaged = average_unseen(net, prepared.preprocessor, prepared.x_train)  # a new category: an average one
     steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
               "best_epoch": result.best_epoch, "epochs_run": result.epochs_run}]
-    if unseen_averaging_on():  # recorded, so reproduce knows to do it again (absent in older artifacts)
-        steps[0][UNSEEN_RECORD] = averaged
+    average_recorded(steps[0], net, prepared.preprocessor, prepared.x_train)  # a new category: an average one
     return _finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
                            {"validation_auc": result.best_score})
 

@@ -52,9 +52,7 @@ from finlite.models.mlp import TabularMLP
 from finlite.models.sequence import SequenceModel
 from finlite.models.temporal import TemporalConvNet, WindowMLP
 from finlite.training.loop import LARGE_ROWS, TrainConfig, TrainResult, fit, fold_scale, output_layer
-from finlite.training.unseen import RECORD_KEY as UNSEEN_RECORD
-from finlite.training.unseen import average_unseen
-from finlite.training.unseen import enabled as unseen_enabled
+from finlite.training.unseen import average_recorded, average_unseen
 
 # DistillData, TransferSet and the functions that build them live in finlite.methods.targets
 # (below the recipe context); they are re-exported here, where they were first defined.
@@ -798,9 +796,8 @@ def _apply_distillation(method: AnyDistillation, state: StepState, ctx: StepCont
     result = distill(dd, student, method, train=ctx.training(train), hint_teacher=hint, monotone_index=index)
     info = {"student": result.model.config(), "synthetic_rows": result.synthetic_rows,
             "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run}
-    if isinstance(ctx.data, PreparedData) and unseen_enabled():  # a new category: an average one, not chance
-        # Recorded, so reproduce does it again (an older artifact lacks it and is reproduced without).
-        info[UNSEEN_RECORD] = average_unseen(result.model, ctx.data.preprocessor, ctx.data.x_train)
+    if isinstance(ctx.data, PreparedData):  # a new category: an average one, not chance
+        average_recorded(info, result.model, ctx.data.preprocessor, ctx.data.x_train)
     if method.input_bins:
         binned = result.model.bins if isinstance(result.model, TabularMLP) else None
         info["input_bins"] = {"from": method.input_bins_from, "columns": len(bins or []),

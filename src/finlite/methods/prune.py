@@ -46,9 +46,7 @@ from finlite.models.mlp import TabularMLP
 from finlite.models.sequence import SequenceModel, prune_recurrent_units, recurrent_unit_scores
 from finlite.models.temporal import TemporalConvNet, channel_scores, conv_layers, mlp_like, prune_channels
 from finlite.training.loop import TrainConfig, fit
-from finlite.training.unseen import RECORD_KEY as UNSEEN_RECORD
-from finlite.training.unseen import average_unseen
-from finlite.training.unseen import enabled as unseen_enabled
+from finlite.training.unseen import average_recorded
 
 __all__ = [
     "PRUNING_METHODS",
@@ -803,8 +801,8 @@ def _apply_planned_pruning(method: MagnitudePruning | TaylorPruning, state: Step
 def _unseen_again(model: FinliteModel, ctx: StepContext, masks: Masks, info: dict[str, Any]) -> None:
     """Fine-tuning moved the seen columns' weights and left the unseen buckets' (no row sets them):
     they follow the seen columns again, on the weights the plan kept, and the step records it."""
-    if isinstance(ctx.data, PreparedData) and unseen_enabled():
-        info[UNSEEN_RECORD] = average_unseen(model, ctx.data.preprocessor, ctx.data.x_train, masks=masks)
+    if isinstance(ctx.data, PreparedData):
+        average_recorded(info, model, ctx.data.preprocessor, ctx.data.x_train, masks=masks)
 
 
 def _apply_regularized_pruning(method: RegularizedPruning, state: StepState, ctx: StepContext,

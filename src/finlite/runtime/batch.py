@@ -139,7 +139,8 @@ class ScoreSummary:
         return {"engine": "local", "output": str(self.output), "rows": self.rows, "positives": self.positives,
                 "seconds": round(self.seconds, 6), "rows_per_second": round(self.rows_per_second, 1)
                 if self.seconds > 0 else None, "psi": self.psi, "unseen": dict(sorted(self.unseen.items())),
-                "imputed": dict(sorted(self.imputed.items())), "csi": dict(sorted(self.csi.items())), "notes": list(self.notes), "provenance": self.provenance}
+                "imputed": dict(sorted(self.imputed.items())), "csi": dict(sorted(self.csi.items())),
+                "notes": list(self.notes), "provenance": self.provenance}
 
     @property
     def rows_per_second(self) -> float:
@@ -240,7 +241,7 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
                             "file.") from exc
         present = [c for c in columns if c in schema.names]
         # The columns read, before their rows are; each batch is checked as it is read.
-        check_parquet_size(path, present, as_dictionary=flat, count_text=False)
+        check_parquet_size(path, present)
         if reader.metadata.num_rows == 0:
             # No rows, so no batch would reach the encoder, which refuses a column's type (a
             # timestamp where a number belongs): an empty feed of the wrong shape passed on day one

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from finlite._finite import check_score_count, check_scores, record_score_error
-from finlite._keys import UNSEEN_AVERAGED
+from finlite._keys import averaged_groups
 from finlite._limits import available_cores, check_count
 from finlite._manifest import parse_json_bytes, read_listed, read_verified
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
@@ -308,13 +308,7 @@ class Predictor:
     def _unseen_words(self) -> str:
         """How the model scores a category training never saw, as /metadata says it: the weights
         are an average category's only where its training or distillation step records it."""
-        steps = self.manifest.get("steps") or []
-        def groups_set(record: Any) -> bool:  # a count above 0 (the manifest is untrusted: any type)
-            value = record.get(UNSEEN_AVERAGED) if isinstance(record, Mapping) else None
-            return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-        averaged = any(groups_set(s) or groups_set(s.get("info")) for s in steps if isinstance(s, Mapping))
-        if averaged:
+        if (averaged_groups(self.manifest.get("steps")) or 0) > 0:
             how = "its first layer weighs it as the training rows' average category"
         elif (self.manifest.get("model") or {}).get("kind") == "gbdt":
             how = "the trees read it as none of the seen categories"

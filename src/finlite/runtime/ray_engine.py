@@ -475,7 +475,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         parquet = pq.ParquetFile(src)
         total = parquet.metadata.num_rows
         # Before any block is read, as locally; each block is checked as it is read.
-        check_parquet_size(Path(src), columns, as_dictionary=dictionary, count_text=False)
+        check_parquet_size(Path(src), columns)
         # A nested column cannot be read dictionary-encoded; the encoder refuses it by name.
         schema = parquet.schema_arrow
         dictionary = [c for c in dictionary if not pa.types.is_nested(schema.field(c).type)]

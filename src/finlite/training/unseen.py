@@ -21,7 +21,7 @@ it (:data:`RECORD_KEY`) so that ``finlite reproduce`` does the same.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -29,9 +29,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from finlite._keys import UNSEEN, UNSEEN_AVERAGED
+from finlite._keys import UNSEEN, UNSEEN_AVERAGED, averaged_groups
 
-__all__ = ["RECORD_KEY", "average_unseen", "averaging", "enabled", "recorded"]
+__all__ = ["RECORD_KEY", "average_recorded", "average_unseen", "averaging", "recorded"]
 
 #: The key of a training or distillation step's record that says the averaging ran (its value:
 #: the groups set). An artifact made before it existed lacks it: ``finlite reproduce`` then runs
@@ -51,17 +51,19 @@ def averaging(enabled: bool) -> Iterator[None]:
         _ENABLED.reset(token)
 
 
-def enabled() -> bool:
-    """Whether :func:`average_unseen` runs here (see :func:`averaging`)."""
-    return _ENABLED.get()
+def recorded(steps: Any) -> bool:
+    """Whether a manifest's ``steps`` record the averaging (a teacher's train step, or a step's
+    ``info``): an artifact without the record is reproduced without it."""
+    return averaged_groups(steps) is not None
 
 
-def recorded(steps: Sequence[Any]) -> bool:
-    """Whether a manifest's ``steps`` record the averaging (a teacher's train step, or a step's ``info``)."""
-    for step in steps:
-        if isinstance(step, Mapping) and (RECORD_KEY in step or RECORD_KEY in (step.get("info") or {})):
-            return True
-    return False
+def average_recorded(record: dict[str, Any], model: nn.Module, preprocessor: Any, x_train: np.ndarray,
+                     masks: Mapping[str, torch.Tensor] | None = None) -> None:
+    """:func:`average_unseen`, and the groups it set written into a step's ``record`` (its info, or
+    a teacher's train step) so that ``finlite reproduce`` does it again; nothing, and no record,
+    within :func:`averaging` (False)."""
+    if _ENABLED.get():
+        record[RECORD_KEY] = average_unseen(model, preprocessor, x_train, masks=masks)
 
 
 def _first_layer(model: nn.Module) -> tuple[nn.Linear, Callable[[int], int | None]] | None:
