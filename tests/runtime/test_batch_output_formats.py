@@ -397,23 +397,31 @@ def test_ids_after_the_first_block_of_a_large_csv_stay_in_step(exported_dir: Pat
 
 
 def test_the_runs_psi_is_the_same_whatever_the_chunks_and_threads(exported_dir: Path, german_csv: Path,
-                                                                   tmp_path: Path) -> None:
+                                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Large chunks were binned on every 8th row of the chunk, so the PSI (now also stored in the
     output) moved with --threads and --chunk-rows (a review, 2026-12-03). Rows are now chosen by
-    their file position: all of the first 65,536, then every 8th."""
+    their file position, spread evenly over the file: the multiples of the smallest power of two
+    that keeps them within the sample's size (here cut to 10,000: every 16th of 150,000 rows),
+    whether the file's row count is known from the start (Parquet) or not (CSV)."""
     import json
 
+    from finlite.runtime import batch
+
+    monkeypatch.setattr(batch, "PSI_SAMPLE_ROWS", 10_000)
     frame = pd.read_csv(german_csv).drop(columns="creditability")
     big = pd.concat([frame] * 150, ignore_index=True)
     big.to_parquet(tmp_path / "big.parquet", row_group_size=50_000)
+    big.to_csv(tmp_path / "big.csv", index=False)
     predictor = Predictor(exported_dir, threads=1)
-    psis = {(chunk, workers): score_file(predictor, tmp_path / "big.parquet", tmp_path / f"o{chunk}-{workers}.parquet",
-                                         chunk_rows=chunk, workers=workers).psi
-            for chunk, workers in ((16384, 1), (131072, 1), (131072, 2), (100_000, 2))}
+    psis = {(name, chunk, workers): score_file(predictor, tmp_path / name, tmp_path / f"o{name}-{chunk}-{workers}.parquet",
+                                               chunk_rows=chunk, workers=workers).psi
+            for name, chunk, workers in (("big.parquet", 16384, 1), ("big.parquet", 131072, 1),
+                                         ("big.parquet", 131072, 2), ("big.parquet", 100_000, 2),
+                                         ("big.csv", 16384, 2), ("big.csv", 131072, 1))}
     assert len(set(psis.values())) == 1, psis
     # Against its definition, on the rows it names.
-    scores = pd.read_parquet(tmp_path / "o16384-1.parquet")["score"].to_numpy()
-    picked = np.r_[scores[:65536], scores[65536::8]]
+    scores = pd.read_parquet(tmp_path / "obig.parquet-16384-1.parquet")["score"].to_numpy()
+    picked = scores[::16]
     report = json.loads((exported_dir / "report.json").read_text())
     bins = next(s for s in report["sections"] if s["id"] == "stability")["metrics"]["student"]["bins"]
     uppers = np.array([b["upper"] for b in bins[:-1]])

@@ -20,16 +20,47 @@ from finlite.errors import ArtifactError
 from finlite.evaluate.validation import csi_table
 from finlite.runtime import Predictor
 from finlite.runtime.batch import score_file
-from finlite.runtime.stability import METHOD, FeatureBins, reference_record, sample_rows
+from finlite.runtime import stability
+from finlite.runtime.batch import RunCounts
+from finlite.runtime.stability import LEVELS, METHOD, SAMPLE_ROWS, FeatureBins, reference_record, sample, settle
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.integers(1, 140_000), st.integers(0, 3000), st.sampled_from([(16384, 64), (65536, 8), (1, 3)]))
-def test_a_run_bins_rows_chosen_by_file_position(first_row: int, n: int, rule: tuple[int, int]) -> None:
-    """Every row among the file's first ``head``, then every ``every``-th by file position: whatever the chunk."""
-    head, every = rule
-    expected = [i for i in range(n) if first_row - 1 + i < head or (first_row - 1 + i) % every == 0]
-    assert sample_rows(first_row, n, head, every).tolist() == expected
+def _evenly(rows: int, cap: int) -> list[int]:
+    """The sample the rule promises, found by trying strides: the multiples of the smallest power
+    of two whose multiples among positions 0 .. rows - 1 number at most ``cap``."""
+    step = 1
+    while len(range(0, rows, step)) > cap:
+        step *= 2
+    return list(range(0, rows, step))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 5000), st.integers(1, 300), st.lists(st.integers(1, 900), max_size=12), st.booleans())
+def test_a_run_samples_rows_spread_evenly_over_the_file_whatever_the_chunks(
+        rows: int, cap: int, cuts: list[int], known: bool) -> None:
+    """Chunks of any sizes, the file's row count known from the start (Parquet) or not (CSV): the
+    rows of the run's levels are the multiples of one stride over the whole file, at most ``cap``."""
+    chunks, start = [], 0
+    for size in [*cuts, rows]:
+        size = min(size, rows - start)
+        if size <= 0:
+            break
+        chunks.append((start, size))
+        start += size
+    assert sum(size for _, size in chunks) == rows
+    per_level: list[list[int]] = [[] for _ in range(LEVELS)]
+    for first, size in chunks:
+        picked, levels = sample(first + 1, size, cap, rows if known else None)
+        assert picked.tolist() == sorted(set(picked.tolist())) and all(0 <= p < size for p in picked.tolist())
+        for p, level in zip(picked.tolist(), levels.tolist(), strict=True):
+            per_level[level].append(first + p)
+    k = stability.sample_level(rows, cap)
+    kept = sorted(p for level in range(k, LEVELS) for p in per_level[level])
+    assert kept == _evenly(rows, cap)
+    # Each binned row's level is its position's trailing zero bits (position 0 the top level).
+    for level, positions in enumerate(per_level):
+        for p in positions:
+            assert (p == 0 and level == LEVELS - 1) or (p and (p >> level) & 1 and p % (1 << level) == 0)
 
 
 def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -51,27 +82,94 @@ def test_each_fields_csi_equals_the_reports_computation() -> None:
     record = reference_record(train, ["amount", "term"], ["grade", "region"])
     assert record["method"] == METHOD and record["rows"] == 4000
     bins = FeatureBins(record, ["amount", "term", "grade", "region"])
-    counts = bins.count(pa.Table.from_pandas(scored, preserve_index=False), first_row=1)
-    got = bins.csi(counts)
+    got = bins.csi(_settled(bins, pa.Table.from_pandas(scored, preserve_index=False)))
     for name, categorical in (("amount", False), ("term", False), ("grade", True), ("region", True)):
         expected = csi_table(train[name], scored[name], categorical=categorical)["csi"]
         assert got[name] == pytest.approx(expected, rel=1e-12, abs=1e-12), name
     assert got["term"] >= 0.25 and got["region"] >= 0.25  # the blanks and the missing regions show
 
 
-def test_the_counts_are_the_same_whatever_the_chunks() -> None:
+def _settled(bins: FeatureBins, table: pa.Table) -> dict[str, np.ndarray]:
+    """One chunk's counts as a run's counts per bin."""
+    return {name: settle(counted, table.num_rows, SAMPLE_ROWS) for name, counted in bins.count(table, 1).items()}
+
+
+def test_the_counts_are_the_same_whatever_the_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stability, "SAMPLE_ROWS", 1000)  # 70,000 rows: every 128th
     rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"x": rng.normal(size=70_000), "c": rng.choice(["a", "b", "c"], 70_000)})
+    frame = pd.DataFrame({"x": rng.normal(size=70_000), "c": rng.choice(["a", "b", None], 70_000)})
     bins = FeatureBins(reference_record(frame.head(5000), ["x"], ["c"]), ["x", "c"])
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    whole = bins.count(table, 1)
-    for size in (999, 65536, 4096):
+    whole = {k: settle(v, 70_000, 1000) for k, v in bins.count(table, 1).items()}
+    for size, known in ((999, False), (65536, True), (4096, False), (70_000, False)):
         total = bins.empty()
         for lo in range(0, 70_000, size):
-            for name, counted in bins.count(table.slice(lo, size), lo + 1).items():
+            for name, counted in bins.count(table.slice(lo, size), lo + 1, 70_000 if known else None).items():
                 total[name] += counted
-        assert {k: v.tolist() for k, v in total.items()} == {k: v.tolist() for k, v in whole.items()}
-    assert int(whole["x"].sum()) == 16384 + len(range(16384, 70_000, 64))
+        settled = {k: settle(v, 70_000, 1000).tolist() for k, v in total.items()}
+        assert settled == {k: v.tolist() for k, v in whole.items()}, size
+    # The rows binned are every 128th of the file, counted as an independent binning of them says.
+    every = frame.iloc[::128]
+    assert int(whole["x"].sum()) == len(every) == 547
+    edges = np.asarray(bins.numeric["x"])
+    assert whole["x"].tolist() == np.bincount(np.searchsorted(edges, every["x"]), minlength=edges.size + 2).tolist()
+    assert whole["c"].tolist() == [int((every["c"] == "a").sum()), int((every["c"] == "b").sum()), 0,
+                                   int(every["c"].isna().sum())]
+
+
+def test_a_time_ordered_file_is_judged_on_all_of_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file sorted by time whose last half shifted: the run's CSI is the whole file's, not its
+    first rows' (a sample weighted to the head blamed the time field and hid the shift)."""
+    rng = np.random.default_rng(3)
+    train = pd.DataFrame({"x": rng.normal(size=20_000), "t": np.arange(20_000.0)})
+    scored = pd.DataFrame({"x": np.r_[rng.normal(size=100_000), rng.normal(1.5, 1.0, 100_000)],
+                           "t": np.linspace(0, 20_000, 200_000)})
+    bins = FeatureBins(reference_record(train, ["x", "t"], []), ["x", "t"])
+    table = pa.Table.from_pandas(scored, preserve_index=False)
+    counts = bins.empty()
+    for lo in range(0, len(scored), 65536):  # as a CSV run reads it: the row count unknown until the end
+        for name, counted in bins.count(table.slice(lo, 65536), lo + 1).items():
+            counts[name] += counted
+    got = bins.csi({k: settle(v, len(scored), SAMPLE_ROWS) for k, v in counts.items()})
+    full = {name: csi_table(train[name], scored[name], categorical=False)["csi"] for name in ("x", "t")}
+    assert got["x"] == pytest.approx(full["x"], rel=0.05) and got["x"] >= 0.25
+    assert got["t"] == pytest.approx(full["t"], abs=0.01) and got["t"] < 0.1
+
+
+def test_run_counts_settle_chunks_and_ray_blocks_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ray block's record holds only the levels it counted; read back and added, the run's CSI
+    and PSI are the local run's."""
+    from finlite.runtime import batch
+    from finlite.runtime.ray_engine import _from_levels, _used_levels
+
+    monkeypatch.setattr(stability, "SAMPLE_ROWS", 500)
+    monkeypatch.setattr(batch, "SAMPLE_ROWS", 500)
+    monkeypatch.setattr(batch, "PSI_SAMPLE_ROWS", 2000)
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"x": np.sort(rng.normal(size=30_000)), "c": rng.choice(["a", "b"], 30_000)})
+    score = np.sort(rng.random(30_000)).astype(np.float32)
+    bins = FeatureBins(reference_record(frame.sample(3000, random_state=0), ["x"], ["c"]), ["x", "c"])
+    uppers = np.array([0.25, 0.5, 0.75])
+    reference = (uppers, np.full(4, 0.25))
+    local, ray = RunCounts(reference, fields=bins), RunCounts(reference, fields=bins)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for lo in range(0, 30_000, 7000):
+        n = min(7000, 30_000 - lo)
+        fields = bins.count(table.slice(lo, n), lo + 1)
+        scored = batch.psi_bins(uppers, 4, score[lo:lo + n], lo + 1)
+        local.add({}, scored, {}, 0, fields, rows=n)
+        record = json.loads(json.dumps({"bins": _used_levels(scored),
+                                        "fields": {k: _used_levels(v) for k, v in fields.items()}}))
+        assert len(record["bins"]) < LEVELS / 2
+        ray.add({}, _from_levels(record["bins"], 4), {}, 0,
+                {k: _from_levels(v, bins.expected[k].size) for k, v in record["fields"].items()}, rows=n)
+    assert local.csi() == ray.csi() and local.psi() == ray.psi()
+    # Independently: every 64th row's values (30,000 rows in at most 500) and every 16th row's score.
+    every = frame.iloc[::64]
+    assert local._field_counts()["c"].tolist() == [int((every["c"] == "a").sum()), int((every["c"] == "b").sum()), 0, 0]
+    want = np.bincount(np.searchsorted(uppers, score[::16]), minlength=4)
+    assert local.psi() == pytest.approx(float(np.sum((want / want.sum() - 0.25) * np.log(want / want.sum() / 0.25))),
+                                        rel=1e-12)
 
 
 def test_codes_are_binned_as_the_encoder_reads_them() -> None:
@@ -79,7 +177,7 @@ def test_codes_are_binned_as_the_encoder_reads_them() -> None:
     train = pd.DataFrame({"zip": [94110] * 50 + [7] * 50})
     bins = FeatureBins(reference_record(train, [], ["zip"]), ["zip"])
     text = pa.table({"zip": pa.array(["94110.0"] * 50 + [" 7 "] * 49 + [None])})
-    counts = bins.count(text, 1)["zip"].tolist()
+    counts = _settled(bins, text)["zip"].tolist()
     assert counts == [49, 50, 0, 1]  # the kept codes "7" and "94110" (sorted as text), other, missing
     assert bins.csi({"zip": np.array([50, 50, 0, 0])})["zip"] == pytest.approx(0.0)
 
@@ -91,7 +189,7 @@ def test_messy_values_are_one_category_as_the_encoder_reads_them_in_the_report_t
     messy = pd.DataFrame({"grade": ["A ", " B"] * 50, "code": [1.0, 2.0] * 50, "flag": ["true", "FALSE"] * 50})
     bins = FeatureBins(reference_record(train, [], ["grade", "code", "flag"]), ["grade", "code", "flag"])
     text = pa.Table.from_pandas(messy.astype(str), preserve_index=False)
-    got = bins.csi(bins.count(text, 1))
+    got = bins.csi(_settled(bins, text))
     assert got == {"grade": 0.0, "code": 0.0, "flag": 0.0}
     for name in ("grade", "code", "flag"):
         assert csi_table(train[name], messy[name], categorical=True)["csi"] == pytest.approx(0.0, abs=1e-12), name
@@ -106,7 +204,7 @@ def test_score_and_the_report_agree_on_rare_values_and_spellings(train: list[obj
     """The scored values are looked up among the kept training values only, in both computations."""
     frame = pd.DataFrame({"v": pd.Series(train, dtype=object)})
     bins = FeatureBins(reference_record(frame, [], ["v"]), ["v"])
-    got = bins.csi(bins.count(pa.table({"v": pa.array([str(x) for x in scored])}), 1))["v"]
+    got = bins.csi(_settled(bins, pa.table({"v": pa.array([str(x) for x in scored])})))["v"]
     assert got == pytest.approx(csi_table(frame["v"], pd.Series(scored, dtype=object), categorical=True)["csi"],
                                 rel=1e-12, abs=1e-12)
 

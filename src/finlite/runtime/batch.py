@@ -40,7 +40,15 @@ from finlite.runtime import _arrownp, _fastenc
 from finlite.runtime.predictor import Predictor, score_blocks
 from finlite.runtime.reason_codes import ReasonCodes, codes_file, protected_values, reason_columns, reasons_setup
 from finlite.runtime.reasons import METHOD as REASONS_METHOD
-from finlite.runtime.stability import FeatureBins, csi_notes
+from finlite.runtime.stability import (
+    LEVELS,
+    SAMPLE_ROWS,
+    FeatureBins,
+    csi_notes,
+    level_counts,
+    sample,
+    settle,
+)
 
 __all__ = ["CHUNK_ROWS_RANGE", "ID_TEXT", "PROVENANCE_KEY", "RUN_KEY", "ScoreSummary", "check_input_file", "csv_header",
            "default_chunk_rows", "file_rows", "id_column", "ids_as_written", "open_csv_text", "provenance",
@@ -690,9 +698,9 @@ class _Chunk:
                  unexplained: int = 0, fields: dict[str, np.ndarray] | None = None,
                  imputed: dict[str, int] | None = None) -> None:
         self.imputed = imputed or {}  # rows per numeric field whose blank took the training median
-        self.fields = fields  # rows per recorded bin of each field (the feature CSI), or None
+        self.fields = fields  # rows per level and recorded bin of each field (the feature CSI), or None
         self.table, self.rows, self.positives, self.unseen = table, rows, positives, unseen or {}
-        self.bins = bins  # scores per stability bin (of a sample of the chunk's rows), or None
+        self.bins = bins  # scores per level and stability bin (of a sample of the chunk's rows), or None
         # Per likely-protected field: [rows whose reasons name it, rows whose first reason is it].
         self.cited = cited or {}
         self.unexplained = unexplained  # decided rows with no reason (see unexplained_note)
@@ -820,13 +828,13 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             cited, unexplained = reason_counts(texts, decision, protected)
         bins = None
         if reference is not None:
-            bins = psi_bins(reference[0], reference[1].size, score, first_row)
-        counted = feature_bins.count(batch, first_row) if feature_bins is not None else None
+            bins = psi_bins(reference[0], reference[1].size, score, first_row, total)
+        counted = feature_bins.count(batch, first_row, total) if feature_bins is not None else None
         return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins, cited,
                       unexplained, counted, prepared.imputed)
 
     rows = positives = 0
-    counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None)
+    counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
                                       *((c, pa.string()) for c in reason_names)]
@@ -849,7 +857,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 written = write_pool.submit(writer.write, chunk.table)
                 rows += chunk.rows
                 positives += chunk.positives
-                counts.add(chunk.unseen, chunk.bins, chunk.cited, chunk.unexplained, chunk.fields, chunk.imputed)
+                counts.add(chunk.unseen, chunk.bins, chunk.cited, chunk.unexplained, chunk.fields, chunk.imputed,
+                           rows=chunk.rows)
                 if bar is not None:
                     bar.update(chunk.rows)
 
@@ -899,7 +908,10 @@ class RunCounts:
     without a reason."""
 
     def __init__(self, reference: tuple[np.ndarray, np.ndarray] | None, codes: ReasonCodes | None = None,
-                 fields: FeatureBins | None = None, *, stale_export: bool = False) -> None:
+                 fields: FeatureBins | None = None, *, stale_export: bool = False,
+                 total: int | None = None) -> None:
+        self.total = total  # the file's rows when known before reading (a Parquet footer's), else None
+        self.rows = 0  # rows added so far
         self.stale_export = stale_export  # exported before the fields' bins were recorded: said once
         self.reference = reference
         self.fields = fields  # the recorded bins of the artifact's fields (the feature CSI), or None
@@ -907,15 +919,18 @@ class RunCounts:
         self.codes = codes  # the reasons are these codes: a protected citation is told with its fields
         self.unseen: dict[str, int] = {}
         self.imputed: dict[str, int] = {}
-        self.binned = None if reference is None else np.zeros(reference[1].size, dtype=np.int64)
+        self.binned = None if reference is None else np.zeros((LEVELS, reference[1].size), dtype=np.int64)
         self.cited: dict[str, list[int]] = {}
         self.unexplained = 0
 
     def add(self, unseen: Mapping[str, int], bins: Any, cited: Mapping[str, Sequence[int]], unexplained: int,
-            fields: Mapping[str, Any] | None = None, imputed: Mapping[str, int] | None = None) -> None:
-        """Add one chunk's counts (``bins`` None: the chunk binned nothing; ``fields``: rows per
-        recorded bin of each field, None when there are no recorded bins; ``imputed``: rows per
-        numeric field whose blank took the training median)."""
+            fields: Mapping[str, Any] | None = None, imputed: Mapping[str, int] | None = None, *,
+            rows: int = 0) -> None:
+        """Add one chunk's counts (``rows`` rows; ``bins``: scores per level and stability bin,
+        None when the chunk binned nothing; ``fields``: rows per level and recorded bin of each
+        field, None when there are no recorded bins; ``imputed``: rows per numeric field whose blank took the training
+        median)."""
+        self.rows += int(rows)
         for name, count in (imputed or {}).items():
             self.imputed[name] = self.imputed.get(name, 0) + int(count)
         if self.field_counts is not None and fields is not None:
@@ -933,20 +948,28 @@ class RunCounts:
 
     def psi(self) -> float | None:
         """The scores' PSI against the training rows' (None: no reference, or under PSI_MIN_ROWS binned)."""
-        if self.reference is None or self.binned is None or self.binned.sum() < PSI_MIN_ROWS:
+        if self.reference is None or self.binned is None:
             return None
-        return population_psi(self.binned, self.reference[1])
+        binned = settle(self.binned, self.rows, PSI_SAMPLE_ROWS, self.total)
+        if binned.sum() < PSI_MIN_ROWS:
+            return None
+        return population_psi(binned, self.reference[1])
+
+    def _field_counts(self) -> dict[str, np.ndarray]:
+        """The run's rows per recorded bin of each field (its sample: stability.settle)."""
+        return {name: settle(counted, self.rows, SAMPLE_ROWS, self.total)
+                for name, counted in (self.field_counts or {}).items()}
 
     def _fields_binned(self) -> int:
         """Rows counted into the fields' bins so far (0 without recorded bins)."""
-        return max((int(c.sum()) for c in (self.field_counts or {}).values()), default=0)
+        return max((int(c.sum()) for c in self._field_counts().values()), default=0)
 
     def csi(self) -> dict[str, float]:
         """Each field's CSI against the training rows (empty without recorded bins, or under
         PSI_MIN_ROWS binned rows: a handful of rows says nothing of a distribution)."""
         if self.fields is None or self.field_counts is None or self._fields_binned() < PSI_MIN_ROWS:
             return {}
-        return self.fields.csi(self.field_counts)
+        return self.fields.csi(self._field_counts())
 
     def notes(self, rows: int, decided: int, psi: float | None) -> list[str]:
         """The run's notes: unseen categories, stability (scores and fields), protected citations,
@@ -1042,21 +1065,20 @@ def cited_notes(cited: dict[str, list[int]], decided: int) -> list[str]:
             "model uses them before sending these reasons."]
 
 
-#: The first rows of a file every one of which the PSI check bins; after them, every 8th (see psi_bins).
-_PSI_SAMPLE_FROM = 65536
+#: The most rows a run bins for its scores' PSI (stability.sample: rows spread evenly over the
+#: file, every row of a file of up to this many; the shares of millions of rows need no more, and
+#: the bin search stays a small part of scoring).
+PSI_SAMPLE_ROWS = 1 << 20
 
 
-def psi_bins(uppers: np.ndarray, size: int, score: np.ndarray, first_row: int) -> np.ndarray:
-    """Scores per stability bin of the rows of a chunk starting at file row ``first_row``
-    (1-based): every row among the file's first 65,536, then the rows whose file position is a
-    multiple of 8 (the shares of millions of rows need no more, and the bin search stays a small
-    part of scoring). Chosen by file position, so the PSI is the same whatever the chunk size,
-    the threads or the engine."""
-    start = first_row - 1
-    head = max(0, min(len(score), _PSI_SAMPLE_FROM - start))
-    offset = (-(start + head)) % 8
-    sample = score if head == len(score) else np.concatenate([score[:head], score[head + offset::8]])
-    return np.bincount(np.searchsorted(uppers, sample, side="left"), minlength=size)
+def psi_bins(uppers: np.ndarray, size: int, score: np.ndarray, first_row: int, total: int | None = None) -> np.ndarray:
+    """Scores per level and stability bin (``stability.level_counts``) of the rows of a chunk
+    starting at file row ``first_row`` (1-based) that ``stability.sample`` picks for the PSI
+    check (``total``: the file's rows, when known): rows spread over the whole file, so a
+    time-ordered file is judged on all of its time, and chosen by file position, so the PSI is
+    the same whatever the chunk size, the threads or the engine."""
+    picked, levels = sample(first_row, len(score), PSI_SAMPLE_ROWS, total)
+    return level_counts(levels, np.searchsorted(uppers, score[picked], side="left"), size)
 
 
 def _reference_bins(predictor: Predictor) -> tuple[np.ndarray, np.ndarray] | None:

@@ -59,6 +59,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
 )
 from finlite.runtime.predictor import score_blocks
 from finlite.runtime.reason_codes import ReasonCodes, codes_file, protected_values, reason_columns, reasons_setup
+from finlite.runtime.stability import LEVELS
 
 __all__ = ["RAY_MISSING", "RayScoreSummary", "connect", "require_ray", "score_file_ray"]
 
@@ -244,13 +245,14 @@ class _Scorer:
     """A Ray Data actor: verifies the artifact once, then scores the blocks it is handed."""
 
     def __init__(self, artifact: str, variant: str, key_pem: str | None, manifest_sha256: str, source: str,
-                 ids: list[str], reasons: int = 0, codes: ReasonCodes | None = None) -> None:
+                 ids: list[str], reasons: int = 0, codes: ReasonCodes | None = None, total: int | None = None) -> None:
         from finlite.runtime.predictor import Predictor
         from finlite.signing import load_public_key_pem
 
         # The key travels as PEM text (key objects do not pickle); False: no key, and no
         # $FINLITE_VERIFY_KEY of the worker's either, exactly as the driver decided.
         self.source, self.ids, self.reasons, self.codes = source, ids, reasons, codes
+        self.total = total  # the file's rows when known (a Parquet footer's): the samples' stride from the start
         self.protected: list[str] = []
         # A refused artifact is reported with the first block (see _ERROR), not raised: Ray
         # would retry a failed actor start and report it as ActorDiedError, not ArtifactError.
@@ -328,24 +330,42 @@ class _Scorer:
             columns[f"reason_{j + 1}"] = pa.array(values, type=pa.string())
         columns[_ROW] = batch.column(_ROW)
         cited, unexplained = reason_counts(texts, decision, self.protected)
-        stats: dict[str, Any] = {"unseen": unseen, "imputed": imputed, "cited": cited, "unexplained": unexplained}
-        if self.feature_bins is not None:  # the rows the local run bins (by file position: stability.sample_rows)
+        stats: dict[str, Any] = {"unseen": unseen, "imputed": imputed, "cited": cited, "unexplained": unexplained,
+                                 "rows": n}
+        if self.feature_bins is not None:  # the rows the local run bins (by file position: stability.sample)
             fields = self.feature_bins.empty()
             for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, n], strict=True):
                 if hi > lo:
                     for name, counted in self.feature_bins.count(batch.slice(int(lo), int(hi - lo)),
-                                                                 int(rows[lo])).items():
+                                                                 int(rows[lo]), self.total).items():
                         fields[name] += counted
-            stats["fields"] = {name: [int(c) for c in counted] for name, counted in fields.items()}
+            stats["fields"] = {name: _used_levels(counted) for name, counted in fields.items()}
         if self.reference is not None:  # the rows the local run bins (by file position: batch.psi_bins)
-            bins = np.zeros(self.reference[1].size, dtype=np.int64)
+            bins = np.zeros((LEVELS, self.reference[1].size), dtype=np.int64)
             for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, n], strict=True):
                 if hi > lo:
-                    bins += psi_bins(self.reference[0], self.reference[1].size, score[lo:hi], int(rows[lo]))
-            stats["bins"] = [int(b) for b in bins]
+                    bins += psi_bins(self.reference[0], self.reference[1].size, score[lo:hi], int(rows[lo]),
+                                     self.total)
+            stats["bins"] = _used_levels(bins)
         columns[_STATS] = pa.array([json.dumps(stats)] + [None] * (n - 1), type=pa.string()) if n else \
             pa.array([], type=pa.string())
         return pa.table(columns)
+
+
+def _used_levels(counts: np.ndarray) -> dict[str, list[int]]:
+    """A block's counts per level and bin (stability.level_counts) as JSON: the levels it
+    counted rows of, by number (a block's rows fill a few of the 40)."""
+    return {str(level): [int(c) for c in counts[level]] for level in np.flatnonzero(counts.any(axis=1)).tolist()}
+
+
+def _from_levels(record: dict[str, list[int]] | None, size: int) -> np.ndarray | None:
+    """A block's :func:`_used_levels` record as counts per level and bin (``size`` bins)."""
+    if record is None:
+        return None
+    out = np.zeros((LEVELS, size), dtype=np.int64)
+    for level, counts in record.items():
+        out[int(level)] = counts
+    return out
 
 
 def _finlite_cause(exc: BaseException) -> FinliteError | None:
@@ -495,7 +515,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     bar = None
     start = time.perf_counter()
     rows = positives = 0
-    counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None)
+    counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total)
     psi = None
     batches: Any = None
     ds = scored = None
@@ -529,7 +549,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             compute=ray.data.ActorPoolStrategy(size=size),
             fn_constructor_kwargs={"artifact": str(Path(artifact).resolve()), "variant": variant,
                                    "key_pem": key_pem, "manifest_sha256": pin, "source": str(src), "ids": ids,
-                                   "reasons": k, "codes": codes})
+                                   "reasons": k, "codes": codes, "total": total})
         if progress:
             from tqdm import tqdm
 
@@ -549,8 +569,14 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                                 f"{int(numbers[0])}); nothing was written. Score it again.")
             for text in table.column(_STATS).drop_null().to_pylist():
                 stats = json.loads(text)
-                counts.add(stats["unseen"], stats.get("bins"), stats["cited"], stats["unexplained"],
-                           stats.get("fields"), stats.get("imputed"))
+                fields = stats.get("fields")
+                counts.add(stats["unseen"],
+                           None if counts.binned is None else _from_levels(stats.get("bins"), counts.binned.shape[1]),
+                           stats["cited"], stats["unexplained"],
+                           None if fields is None or counts.field_counts is None else
+                           {name: _from_levels(record, counts.field_counts[name].shape[1])
+                            for name, record in fields.items()},
+                           stats.get("imputed"), rows=stats["rows"])
             table = table.drop_columns([_ROW, _STATS])
             if n or writer.writer is None:
                 writer.write(table)
