@@ -24,7 +24,7 @@ def test_binary_and_regression_are_registered_with_their_gates() -> None:
     for task in (binary, regression):
         assert set(COST_GATES) <= set(task.gate_metrics)
         assert len(task.gate_metrics) == len(set(task.gate_metrics))
-    assert binary.decision_metrics == ("agreement", "alert_overlap", "f1", "accuracy")
+    assert binary.decision_metrics == ("agreement", "alert_overlap", "f1", "precision", "recall", "accuracy")
     assert regression.decision_metrics == ()
     assert binary.supports("alert_overlap", "min") and get_task("direction").supports("alert_overlap", "min")
     assert "alert_overlap" in get_task("direction").decision_metrics

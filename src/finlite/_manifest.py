@@ -399,16 +399,16 @@ def _check_model_and_schema(model: Mapping[str, Any], schema: Mapping[str, Any],
 
 
 #: Numbers a manifest's ``metrics.test`` may hold (credit and forecast models), checked as such.
-_NUMERIC_TEST_METRICS = ("accuracy", "brier", "cutoff", "f1", "flagged_rate", "gini", "log_loss", "pr_auc", "rows",
-                         "positives", "parameters", "nonzero_parameters", "model_bytes", "flops_per_row", "rmse", "mae",
+_NUMERIC_TEST_METRICS = ("accuracy", "brier", "cutoff", "f1", "precision", "recall", "flagged_rate", "gini", "log_loss",
+                         "pr_auc", "rows", "positives", "parameters", "nonzero_parameters", "model_bytes", "flops_per_row", "rmse", "mae",
                          "mase", "mape", "directional_accuracy", "information_coefficient", "sharpe", "max_drawdown",
                          "turnover", "r2")
 
 
 #: Of those, the counts (whole numbers ≥ 0) and the numbers with a range.
 _COUNT_TEST_METRICS = ("rows", "positives", "parameters", "nonzero_parameters", "model_bytes")
-_BOUNDED_TEST_METRICS = {key: (0.0, 1.0) for key in ("accuracy", "auc", "brier", "cutoff", "f1", "flagged_rate",
-                                                     "ks", "pr_auc", "directional_accuracy")} | {
+_BOUNDED_TEST_METRICS = {key: (0.0, 1.0) for key in ("accuracy", "auc", "brier", "cutoff", "f1", "precision", "recall",
+                                                     "flagged_rate", "ks", "pr_auc", "directional_accuracy")} | {
     "gini": (-1.0, 1.0), "information_coefficient": (-1.0, 1.0)}
 
 

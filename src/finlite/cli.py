@@ -1250,8 +1250,8 @@ def evaluate(
         _echo(f"{result['split']} split, {result['rows']} rows" + (f", cut-off {m['cutoff']:g}" if point else ""))
         if point:
             _echo(f"operating point: {point['description']}")
-        keys = ("auc", "gini", "ks", "pr_auc", "recall_at_0.1pct_fpr", "accuracy", "f1", "brier", "log_loss",
-                "flagged_rate", "rmse", "mae", "r2", "directional_accuracy")
+        keys = ("auc", "gini", "ks", "pr_auc", "recall_at_0.1pct_fpr", "accuracy", "f1", "precision", "recall", "brier",
+                "log_loss", "flagged_rate", "rmse", "mae", "r2", "directional_accuracy")
         for key in (k for k in keys if k in m and m[k] is not None):
             _echo(f"  {key:<21}{m[key]:.4f}")
         _echo(f"  {'parameters':<21}{m['parameters']:,} ({m['nonzero_parameters']:,} non-zero)")

@@ -276,10 +276,10 @@ def _binary_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: f
 BINARY = register_task(Task(
     name="binary", description="binary classification: P(positive) and decisions at a cut-off",
     decides=True, link="sigmoid",
-    higher_better=("auc", "gini", "ks", "pr_auc", "f1", "accuracy"),
+    higher_better=("auc", "gini", "ks", "pr_auc", "f1", "precision", "recall", "accuracy"),
     lower_better=("brier", "log_loss"),
     fidelity_gates=("agreement", "alert_overlap", "agreement_band_min", "psi", "spearman", "max_abs_diff"),
-    decision_metrics=("agreement", "alert_overlap", "f1", "accuracy"),
+    decision_metrics=("agreement", "alert_overlap", "f1", "precision", "recall", "accuracy"),
     step_keys=("agreement_band", "flagged_rate", "cutoff", "rows_per_second", "batch", "timed"),
     metrics_fn=_binary_metrics, fidelity_fn=_binary_fidelity, step_fidelity_fn=_binary_step_fidelity,
 ))
@@ -437,11 +437,11 @@ DIRECTION = register_task(Task(
     name="direction",
     description="market direction: P(up over the horizon) and an up/down call at a cut-off",
     decides=True, link="sigmoid",
-    higher_better=("directional_accuracy", "auc", "gini", "ks", "pr_auc", "f1", "accuracy",
+    higher_better=("directional_accuracy", "auc", "gini", "ks", "pr_auc", "f1", "precision", "recall", "accuracy",
                    "information_coefficient"),
     lower_better=("brier", "log_loss"),
     fidelity_gates=(*BINARY.fidelity_gates, "dm_pvalue", "da_pvalue"),
-    decision_metrics=("agreement", "alert_overlap", "f1", "accuracy", "directional_accuracy"),
+    decision_metrics=("agreement", "alert_overlap", "f1", "precision", "recall", "accuracy", "directional_accuracy"),
     step_keys=(*BINARY.step_keys, "dm_statistic"),
     metrics_fn=_direction_metrics, fidelity_fn=_direction_fidelity, step_fidelity_fn=_direction_step_fidelity,
 ))

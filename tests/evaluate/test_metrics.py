@@ -19,7 +19,9 @@ from finlite.evaluate import (
     gini,
     ks,
     log_loss,
+    precision_at,
     psi,
+    recall_at,
     recall_at_fpr,
     spearman,
     swap_set,
@@ -49,6 +51,9 @@ def test_cutoff_metrics_by_hand() -> None:
     # Cut-off 0.4 flags 0.4, 0.4, 0.8, 0.9: TP 2, FP 2, FN 1 (the 0.35), TN 1.
     assert accuracy_at(Y, P, 0.4) == pytest.approx(3 / 6)
     assert f1_at(Y, P, 0.4) == pytest.approx(2 * 2 / (4 + 3))
+    assert precision_at(Y, P, 0.4) == pytest.approx(2 / 4) and recall_at(Y, P, 0.4) == pytest.approx(2 / 3)
+    # Nothing flagged: precision 0 (a gate on it fails); no positive row: no recall.
+    assert precision_at(Y, P, 0.95) == 0.0 and recall_at(np.zeros(6), P, 0.4) is None
     assert brier(Y, P) == pytest.approx(np.mean((P - Y) ** 2))
     assert log_loss(np.array([1, 0]), np.array([0.8, 0.4])) == pytest.approx(-(np.log(0.8) + np.log(0.6)) / 2)
 
@@ -64,6 +69,9 @@ def test_metrics_match_sklearn(seed: int) -> None:
     assert ks(y, p) == pytest.approx(ks_2samp(p[y == 1], p[y == 0]).statistic, abs=1e-12)
     assert f1_at(y, p, 0.5) == pytest.approx(skm.f1_score(y, p >= 0.5), abs=1e-12)
     assert accuracy_at(y, p, 0.5) == pytest.approx(skm.accuracy_score(y, p >= 0.5), abs=1e-12)
+    for cut in (0.3, 0.5, 0.7):
+        assert precision_at(y, p, cut) == pytest.approx(skm.precision_score(y, p >= cut, zero_division=0), abs=1e-12)
+        assert recall_at(y, p, cut) == pytest.approx(skm.recall_score(y, p >= cut), abs=1e-12)
     assert brier(y, p) == pytest.approx(skm.brier_score_loss(y, p), abs=1e-12)
     assert log_loss(y, p) == pytest.approx(skm.log_loss(y, p), abs=1e-9)
     q = p + rng.normal(scale=0.05, size=500)
@@ -74,6 +82,7 @@ def test_classification_metrics_bundle() -> None:
     out = classification_metrics(Y, P, 0.5)
     assert out["rows"] == 6 and out["positives"] == 3
     assert out["flagged_rate"] == pytest.approx(2 / 6)
+    assert out["precision"] == pytest.approx(2 / 2) and out["recall"] == pytest.approx(2 / 3)
     assert out["auc"] == pytest.approx(7 / 9)
 
 

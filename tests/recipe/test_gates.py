@@ -267,6 +267,23 @@ def test_a_forecast_recipe_gates_on_agreement_and_dm_pvalue(forecaster: tuple[Sp
     assert [g.metric for g in refused.records[0].failed_gates] == ["dm_pvalue"]
 
 
+def test_precision_and_recall_at_the_cutoff_gate_a_fraud_student() -> None:
+    """A fraud team budgets its analysts on precision (alerts that are fraud) and its losses on
+    recall (fraud caught): both gate, both fall back on the teacher's, both within 0 to 1."""
+    recipe = Recipe.from_yaml("steps:\n  - {method: dynamic_int8}\ngates:\n  precision: {min: 0.3}\n"
+                              "  recall: {max_drop: 0.05}\n")
+    assert recipe.gates == [Gate("precision", min=0.3), Gate("recall", max_drop=0.05)]
+    teacher = {"precision": 0.4, "recall": 0.7, "flagged_rate": 0.01, "rows": 20_000, "cutoff": 0.3}
+    (precision,) = recipe.gates[0].check({"precision": 0.25, "recall": 0.69}, teacher)
+    (recall,) = recipe.gates[1].check({"precision": 0.25, "recall": 0.6}, teacher)
+    assert not precision.passed and not recall.passed
+    assert recall.message.startswith("recall drop 0.1 > max_drop 0.05")
+    with pytest.raises(ConfigError, match=r"precision"):
+        Recipe.from_yaml("steps:\n  - {method: dynamic_int8}\ngates:\n  precision: {min: 30}\n")
+    with pytest.raises(ConfigError, match=r"The gate 'recall' is judged at the cut-off 0.3 .* flags no row"):
+        Gate("recall", min=0.5).check({"recall": 0.6}, {**teacher, "flagged_rate": 0.0})
+
+
 def test_a_gate_on_a_metric_without_a_value_is_an_error_not_a_pass() -> None:
     with pytest.raises(ConfigError, match=r"The gate 'mape' cannot be judged.*on these 5 rows") as info:
         Gate("mape", max_increase=0.1).check({"mape": None, "rows": 5}, {"mape": 0.2})

@@ -24,8 +24,10 @@ __all__ = [
     "ks",
     "log_loss",
     "mae",
+    "precision_at",
     "r2",
     "rankdata",
+    "recall_at",
     "regression_metrics",
     "rmse",
 ]
@@ -123,6 +125,24 @@ def f1_at(y: np.ndarray, p: np.ndarray, cutoff: float) -> float:
     return 2 * tp / denom if denom else 0.0
 
 
+def precision_at(y: np.ndarray, p: np.ndarray, cutoff: float) -> float:
+    """Share of the flagged rows (score ≥ cut-off) that are positive: of the alerts a fraud team
+    works, or the applicants a lender declines, how many were right. 0 when nothing is flagged
+    (scikit-learn's ``zero_division=0``): a gate on it then fails rather than passes."""
+    y, p = _check(y, p)
+    d = _decisions(p, cutoff)
+    flagged = float(d.sum())
+    return float(np.sum(d * y)) / flagged if flagged else 0.0
+
+
+def recall_at(y: np.ndarray, p: np.ndarray, cutoff: float) -> float | None:
+    """Share of the positive rows flagged at the cut-off: the fraud caught, the defaulters
+    declined. None when no row is positive (nothing to catch)."""
+    y, p = _check(y, p)
+    positives = float(y.sum())
+    return float(np.sum(_decisions(p, cutoff) * y)) / positives if positives else None
+
+
 def brier(y: np.ndarray, p: np.ndarray) -> float:
     """Mean squared error of the probabilities."""
     y, p = _check(y, p)
@@ -192,6 +212,8 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, cutoff: float, *,
         "recall_at_0.1pct_fpr": recall_at_fpr(y_arr, p_arr, 0.001) if ranked else None,
         "accuracy": accuracy_at(y_arr, p_arr, cutoff),
         "f1": f1_at(y_arr, p_arr, cutoff),
+        "precision": precision_at(y_arr, p_arr, cutoff),
+        "recall": recall_at(y_arr, p_arr, cutoff),
         "brier": brier(y_arr, p_arr),
         "log_loss": log_loss(y_arr, p_arr),
         "flagged_rate": float(np.mean(p_arr >= cutoff)),

@@ -120,6 +120,7 @@ def _fmt(value: Any, kind: str) -> str:
 _ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"),
          # What a rare class is judged by (fraud at 0.2 %): they were in --json only (a review, 2026-12-03).
          ("PR-AUC", "pr_auc", "f"), ("recall at 0.1 % FPR", "recall_at_0.1pct_fpr", "f"), ("F1 at cut-off", "f1", "f"),
+         ("precision at cut-off", "precision", "f"), ("recall at cut-off", "recall", "f"),
          ("accuracy at cut-off", "accuracy", "f"), ("flagged at cut-off", "flagged_rate", "share"),
          ("Brier", "brier", "f"), ("log loss", "log_loss", "f"),
          ("RMSE", "rmse", "f"), ("MAE", "mae", "f"), ("R²", "r2", "f"), ("directional accuracy", "directional_accuracy", "pct"),

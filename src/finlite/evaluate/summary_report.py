@@ -21,7 +21,8 @@ __all__ = ["HEADLINE", "build_reproducibility", "build_summary"]
 #: The headline rows of the summary, in order: (key in a model's metrics, label). A row shows
 #: only when both models have the key (a regression model has no AUC, a run without timing no latency).
 HEADLINE: tuple[tuple[str, str], ...] = (
-    ("auc", "AUC"), ("gini", "Gini"), ("ks", "KS"), ("f1", "F1 at cut-off"), ("accuracy", "accuracy at cut-off"),
+    ("auc", "AUC"), ("gini", "Gini"), ("ks", "KS"), ("f1", "F1 at cut-off"), ("precision", "precision at cut-off"),
+    ("recall", "recall at cut-off"), ("accuracy", "accuracy at cut-off"),
     ("flagged_rate", "flagged at cut-off"), ("brier", "Brier"), ("log_loss", "log loss"),
     ("rmse", "RMSE"), ("mae", "MAE"), ("r2", "R²"), ("directional_accuracy", "directional accuracy"),
     ("parameters", "parameters"), ("nonzero_parameters", "parameters (non-zero)"), ("model_bytes", "bytes on disk"),

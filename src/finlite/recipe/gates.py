@@ -58,7 +58,7 @@ GATE_KEYS = ("max_drop", "max_increase", "min", "max")
 #: ``min: -1`` passes them all). Metrics not listed are at least 0 (errors, sizes, latencies, PSI);
 #: r2 is at most 1.
 METRIC_RANGES: dict[str, tuple[float, float]] = {
-    **dict.fromkeys(("auc", "ks", "pr_auc", "f1", "accuracy", "brier", "agreement", "alert_overlap", "agreement_band_min",
+    **dict.fromkeys(("auc", "ks", "pr_auc", "f1", "precision", "recall", "accuracy", "brier", "agreement", "alert_overlap", "agreement_band_min",
                      "directional_accuracy", "dm_pvalue", "da_pvalue"), (0.0, 1.0)),
     **dict.fromkeys(("gini", "spearman", "correlation", "information_coefficient"), (-1.0, 1.0)),
     "r2": (-math.inf, 1.0),
