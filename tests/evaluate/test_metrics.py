@@ -66,7 +66,9 @@ def test_metrics_match_sklearn(seed: int) -> None:
     assert auc(y, p) == pytest.approx(skm.roc_auc_score(y, p), abs=1e-12)
     fpr, tpr, _ = skm.roc_curve(y, p)
     assert ks(y, p) == pytest.approx(np.max(tpr - fpr), abs=1e-12)
-    assert ks(y, p) == pytest.approx(ks_2samp(p[y == 1], p[y == 0]).statistic, abs=1e-12)
+    # One-sided: the positives' scores stochastically larger (their CDF below the negatives').
+    assert ks(y, p) == pytest.approx(ks_2samp(p[y == 1], p[y == 0], alternative="less").statistic, abs=1e-12)
+    assert ks(y, 1 - p) == 0.0 and ks(1 - y, p) == 0.0  # a reversed ranking separates nothing in its direction
     assert f1_at(y, p, 0.5) == pytest.approx(skm.f1_score(y, p >= 0.5), abs=1e-12)
     assert accuracy_at(y, p, 0.5) == pytest.approx(skm.accuracy_score(y, p >= 0.5), abs=1e-12)
     for cut in (0.3, 0.5, 0.7):

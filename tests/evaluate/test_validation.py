@@ -41,6 +41,19 @@ def test_vectorised_bootstrap_equals_one_resample_at_a_time(fn: object) -> None:
     assert fast["n_boot"] == slow["n_boot"] == 150
 
 
+@pytest.mark.parametrize("d", [0.05, -1.0])
+def test_a_reversed_or_useless_ranking_has_a_ks_near_zero_in_every_resample(d: float) -> None:
+    """KS in the score's direction, resample by resample as on all rows: a reversed ranking's
+    is 0, not its mirror image's (a validator's review, 2026-12-04)."""
+    y, p = _data(d=d)
+    fast = v.bootstrap_ci(m.ks, y, p, n_boot=150, seed=3)
+    slow = v.bootstrap_ci(lambda a, b: m.ks(a, b), y, p, n_boot=150, seed=3)
+    for k in ("estimate", "lower", "upper"):
+        assert fast[k] == pytest.approx(slow[k], rel=1e-10, abs=1e-12)
+    if d < 0:
+        assert fast["estimate"] == 0.0 and fast["upper"] < 0.02 and m.ks(y, 1 - p) > 0.3
+
+
 @pytest.mark.parametrize("fn", [m.rmse, m.mae, m.r2])
 def test_vectorised_regression_bootstrap_equals_loop(fn: object) -> None:
     rng = np.random.default_rng(5)

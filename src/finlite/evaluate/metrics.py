@@ -92,7 +92,13 @@ def gini(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def ks(y: np.ndarray, p: np.ndarray) -> float:
-    """Kolmogorov–Smirnov statistic: the largest gap between the score CDFs of the two classes."""
+    """Kolmogorov–Smirnov statistic in the score's direction: the largest share of negatives
+    below a threshold less the share of positives below it, max(TPR − FPR) over the thresholds.
+
+    Directional, as credit teams read it (a higher score means more likely positive): a model
+    whose ranking is reversed has a KS of 0, not the KS of its mirror image. The absolute gap
+    (the two-sided test's statistic) gave an inverted student the KS of its teacher, and a
+    ``ks`` gate passed it (a validator's review, 2026-12-04)."""
     y, p = _check(y, p)
     n_pos, n_neg = y.sum(), y.size - y.sum()
     if n_pos == 0 or n_neg == 0:
@@ -103,7 +109,7 @@ def ks(y: np.ndarray, p: np.ndarray) -> float:
     cum_neg = np.cumsum(1 - ys) / n_neg
     # Only compare the CDFs where the score changes: tied scores cannot be separated.
     last_of_run = np.r_[np.diff(ps) != 0, True]
-    return float(np.max(np.abs(cum_pos[last_of_run] - cum_neg[last_of_run])))
+    return float(max(0.0, np.max(cum_neg[last_of_run] - cum_pos[last_of_run])))
 
 
 def _decisions(p: np.ndarray, cutoff: float) -> np.ndarray:

@@ -274,10 +274,10 @@ def _gini_g(c: _Counts) -> np.ndarray:
 
 def _ks_g(c: _Counts) -> np.ndarray:
     n_pos, n_neg = c.n_pos, c.n_neg
-    gap = _div(c.cum_pos, n_pos[:, None])
-    gap -= _div(c.cum_neg, n_neg[:, None])
-    np.abs(gap, out=gap)
-    out = np.max(np.nan_to_num(gap, nan=0.0, copy=False), axis=1)
+    # In the score's direction, as metrics.ks: a reversed ranking has a KS of 0.
+    gap = _div(c.cum_neg, n_neg[:, None])
+    gap -= _div(c.cum_pos, n_pos[:, None])
+    out = np.maximum(np.max(np.nan_to_num(gap, nan=0.0, copy=False), axis=1), 0.0)
     return np.where((n_pos > 0) & (n_neg > 0), out, np.nan)
 
 
@@ -470,7 +470,8 @@ def ks_curve(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cumulative score distributions of the positives and of the negatives.
 
     Returns ``(score, cdf_positive, cdf_negative)`` at each distinct score: the share of each
-    class scoring at most ``score``. The largest gap between the two is the KS statistic.
+    class scoring at most ``score``. The largest amount by which the negatives' curve is above
+    the positives' is the KS statistic (:func:`finlite.evaluate.metrics.ks`: 0 for a reversed ranking).
     """
     yy, pp = _labels_scores(y, p)
     n_pos, n_neg = _both_classes(yy, "A KS curve")
