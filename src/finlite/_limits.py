@@ -55,6 +55,11 @@ _MEMORY_SHARE = 0.8
 #: of a population (``finlite score`` computes none; the report's stability section is not judged).
 PSI_MIN_ROWS = 100
 
+#: Fewest rows of each class whose metrics a validator can read as evidence: with fewer, one row
+#: moves them by whole points (the commands warn; the report's discrimination section is at
+#: least WARN, so the model card lists it among the limitations).
+THIN_CLASS_ROWS = 30
+
 def available_cores() -> int:
     """Cores this process may run on (its CPU affinity, which containers and ``taskset`` narrow)."""
     try:

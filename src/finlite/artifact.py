@@ -490,6 +490,8 @@ def recorded_split(artifact: Artifact) -> SplitConfig:
             manifest's digest passed, so it was altered and re-hashed, or written by hand).
     """
     config = artifact.manifest["data"]["split"]["config"]  # an object: check_manifest
+    if "whole_dates" not in config:  # made before out-of-time cuts moved to date boundaries: split as it was
+        config = {**config, "whole_dates": False}
     known = {f.name for f in fields(SplitConfig)}
     unknown = [k for k in config if k not in known]
     try:

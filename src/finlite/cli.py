@@ -946,7 +946,7 @@ def _report_verdict(raw: bytes, where: str) -> tuple[str, str] | None:
 
 
 #: Fewest test rows of each class whose metrics a validator can read as evidence.
-THIN_TEST_ROWS = 30
+THIN_TEST_ROWS = _limits.THIN_CLASS_ROWS
 
 
 #: What to do when a student is judged on too few of a class (``compress``, ``search``): train

@@ -267,6 +267,65 @@ def test_out_of_time_split() -> None:
     assert dates.iloc[data.split.train].max() < dates.iloc[data.split.validation].min()
     assert dates.iloc[data.split.validation].max() < dates.iloc[data.split.test].min()
     assert "application_date" not in data.schema.features
+    # The manifest records each part's period (the model card names the training and test ones).
+    spans = data.summary()["dates"]
+    for name, rows in (("train", data.split.train), ("validation", data.split.validation), ("test", data.split.test)):
+        assert spans[name] == [dates.iloc[rows].min().strftime("%Y-%m-%d"), dates.iloc[rows].max().strftime("%Y-%m-%d")]
+    assert "dates" not in prepare(frame, target="defaulted").summary()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 11), min_size=40, max_size=400), st.sampled_from([(0.2, 0.2), (0.1, 0.3), (0.3, 0.1)]))
+def test_an_out_of_time_split_keeps_each_date_in_one_part(months: list[int], shares: tuple[float, float]) -> None:
+    """Each cut moves to the nearest boundary between two dates (found here by trying every
+    boundary): a month both trained on and tested was in-time evidence called out-of-time (a
+    validator's review, 2026-12-04: 2017-12 in train and validation, 2018-12 in validation and test)."""
+    validation, test = shares
+    if len(set(months)) < 3:
+        return
+    dates = pd.Series(pd.to_datetime([f"2018-{m + 1:02d}-01" for m in months]))
+    frame = pd.DataFrame({"d": dates})
+    y = np.arange(len(months)) % 2 == 0
+    config = SplitConfig(date_column="d", validation=validation, test=test)
+    try:
+        split = make_split(frame, y.astype(float), config)
+    except DataError as exc:  # a part left with one class: the only refusal expected here
+        assert "not both classes" in str(exc)
+        return
+    parts = [set(dates.iloc[p]) for p in (split.train, split.validation, split.test)]
+    assert all(parts) and max(parts[0]) < min(parts[1]) and max(parts[1]) < min(parts[2])
+    ordered = np.sort(dates.to_numpy())
+    boundaries = [i for i in range(1, len(ordered)) if ordered[i] != ordered[i - 1]]
+    n = len(months)
+    n_test, n_val = round(n * test), round(n * validation)
+    first = min((b for b in boundaries if b < boundaries[-1]), key=lambda b: (abs(b - (n - n_val - n_test)), b))
+    second = min((b for b in boundaries if b > first), key=lambda b: (abs(b - (n - n_test)), b))
+    assert split.sizes() == {"train": first, "validation": second - first, "test": n - second}
+    day = [d.strftime("%Y-%m-%d") for d in (min(parts[0]), max(parts[0]), min(parts[2]), max(parts[2]))]
+    assert split.dates is not None and split.dates["train"] == day[:2] and split.dates["test"] == day[2:]
+
+
+def test_an_out_of_time_split_needs_three_dates_and_an_older_artifact_splits_as_it_did() -> None:
+    from finlite.artifact import recorded_split
+
+    frame = pd.DataFrame({"d": pd.to_datetime(["2018-01-01"] * 50 + ["2018-02-01"] * 50)})
+    y = (np.arange(100) % 3 == 0).astype(float)
+    with pytest.raises(DataError, match=r"Date column 'd' in the data holds 2 distinct date\(s\); an out-of-time split "
+                                        r"gives each of train, validation and test dates of its own") as info:
+        make_split(frame, y, SplitConfig(date_column="d"))
+    assert info.value.param == "date_column"
+    # An artifact made before the rule records no whole_dates: it is split at the shares' rows, as it was.
+    months = pd.DataFrame({"d": pd.to_datetime([f"2018-{1 + i // 10:02d}-01" for i in range(100)])})
+
+    class Old:
+        path = "old"
+        manifest = {"data": {"split": {"config": {"validation": 0.25, "test": 0.25, "seed": 0, "date_column": "d"}}}}
+
+    config = recorded_split(Old())  # type: ignore[arg-type]
+    assert config.whole_dates is False
+    assert make_split(months, y, config).sizes() == {"train": 50, "validation": 25, "test": 25}
+    assert make_split(months, y, SplitConfig(date_column="d", validation=0.25, test=0.25)).sizes() == {
+        "train": 50, "validation": 20, "test": 30}
 
 
 def test_out_of_time_split_bad_date() -> None:

@@ -120,9 +120,27 @@ def test_limitations_list_what_did_not_pass_and_the_fixed_ones() -> None:
     text = part(render_model_card(credit_report(fairness="WARN", privacy="FAIL")), "## Limitations")
     bullets = text.strip().splitlines()
     assert bullets[:2] == ["- Fairness (WARN): fairness summary &lt;b&gt;.", "- Privacy (FAIL): privacy summary &lt;b&gt;."]
-    assert "not a privacy protection" in bullets[2]
-    assert "population" in bullets[3]
-    assert len(bullets) == 5
+    # The report's data says the split was stratified: the evidence is in-time, and the card says so.
+    assert bullets[2].startswith("- The test rows are a random (stratified) sample of the same file and period")
+    assert "not a privacy protection" in bullets[3]
+    assert "population" in bullets[4]
+    assert len(bullets) == 6
+
+
+def test_the_card_states_what_the_split_makes_of_the_evidence() -> None:
+    """In-time evidence said as such; an out-of-time split's periods named; a hold-out's report
+    and a record without a split say nothing of it (a validator's review, 2026-12-04)."""
+    report = credit_report()
+    dated = {**report, "data": {**report["data"], "split": {"method": "out-of-time"},
+                                "dates": {"train": ["2015-01-01", "2017-11-01"], "validation": ["2017-12-01", "2018-03-01"],
+                                          "test": ["2018-04-01", "2018-12-01"]}}}
+    text = part(render_model_card(dated), "## Limitations")
+    assert ("- Out-of-time: trained on dates 2015-01-01 to 2017-11-01, tested on 2018-04-01 to 2018-12-01 (each date "
+            "in one part).") in text
+    assert "stratified" not in text
+    for data in ({**report["data"], "holdout": {"rows": 500}}, {"rows": 1000}):
+        text = part(render_model_card({**report, "data": data}), "## Limitations")
+        assert "stratified" not in text and "Out-of-time" not in text
 
 
 @pytest.mark.parametrize(("statuses", "expected"), [

@@ -67,6 +67,20 @@ def _json_ok(section: Section, sid: str) -> dict[str, Any]:
 
 
 # -- discrimination --------------------------------------------------------------------------------
+def test_discrimination_on_too_few_of_a_class_is_no_evidence_in_the_saved_report() -> None:
+    """A thin test split was a console warning only: the report and the card said PASS (a
+    validator's review, 2026-12-04). Now the section is at least WARN and says why."""
+    inp = _inputs(n=60, seed=3)
+    positives = int(inp.y_test.sum())
+    assert positives < 30
+    sec = v.build_discrimination(inp, n_boot=100)
+    assert sec.status == "WARN"
+    assert (f"The test rows hold {positives} positive and {60 - positives} other rows: with fewer than 30 of a class "
+            "these metrics move by whole points") in sec.summary
+    assert "at least WARN when the test rows hold fewer than 30 of a class" in sec.threshold
+    assert "no evidence" not in v.build_discrimination(_inputs(n=400, seed=3), n_boot=100).summary
+
+
 def test_discrimination_identical_models_pass() -> None:
     inp = _inputs()
     sec = v.build_discrimination(inp, n_boot=200)

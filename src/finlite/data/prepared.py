@@ -72,6 +72,8 @@ class PreparedData(SplitArrays):
             "content_sha256": self.data_sha256,
             "rows": len(self.frame),
             "split": {"method": self.split.method, "config": self.split_config.to_dict(), "rows": self.split.sizes()},
+            # An out-of-time split's first and last date of each part (ISO days): the period of the evidence.
+            **({"dates": self.split.dates} if self.split.dates else {}),
             "positive_rate": {
                 "train": float(self.y_train.mean()),
                 "validation": float(self.y_val.mean()),

@@ -25,12 +25,17 @@ class SplitConfig:
         test: share of rows held out for the evidence; never used for fitting or choosing.
         seed: seed of the stratified shuffle.
         date_column: when set, the split is out-of-time: the oldest rows train, the newest test.
+        whole_dates: an out-of-time split cuts between dates, so each date's rows lie in one part
+            (the shares move to the nearest date boundary). False only for an artifact made
+            before this rule (its record lacks the field: :func:`finlite.artifact.recorded_split`),
+            which cut at the shares' rows and could put one date in two parts.
     """
 
     validation: float = 0.2
     test: float = 0.2
     seed: int = 0
     date_column: str | None = None
+    whole_dates: bool = True
 
     def __post_init__(self) -> None:
         for name in ("validation", "test"):
@@ -41,6 +46,8 @@ class SplitConfig:
             raise param_error("SplitConfig", "seed", f"a whole number from 0 to {MAX_SEED}", self.seed)
         if self.date_column is not None and not isinstance(self.date_column, str):
             raise param_error("SplitConfig", "date_column", "a column name or None", self.date_column)
+        if not isinstance(self.whole_dates, bool):
+            raise param_error("SplitConfig", "whole_dates", "true or false", self.whole_dates)
         if self.validation + self.test >= 0.9:
             raise param_error("SplitConfig", "validation + test", "below 0.9 so training keeps 10 % of rows",
                               self.validation + self.test)
@@ -48,17 +55,19 @@ class SplitConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"validation": self.validation, "test": self.test, "seed": self.seed,
-                "date_column": self.date_column}
+                "date_column": self.date_column, "whole_dates": self.whole_dates}
 
 
 @dataclass(frozen=True)
 class Split:
-    """Row positions of each part; ``method`` is "stratified" or "out-of-time"."""
+    """Row positions of each part; ``method`` is "stratified" or "out-of-time"; ``dates``: an
+    out-of-time split's first and last date of each part (ISO days), else None."""
 
     train: np.ndarray
     validation: np.ndarray
     test: np.ndarray
     method: str
+    dates: dict[str, list[str]] | None = None
 
     def sizes(self) -> dict[str, int]:
         """Rows in each part."""
@@ -70,11 +79,13 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
 
     Stratified: each class is shuffled with ``config.seed`` and cut in the same proportions, so
     the bad rate is the same in every part. Out-of-time: rows are ordered by
-    ``config.date_column`` (ties keep file order) and cut oldest-to-newest.
+    ``config.date_column`` (ties keep file order) and cut oldest-to-newest, each cut moved to
+    the nearest boundary between two dates (``config.whole_dates``): a month whose loans were
+    both trained on and tested would be in-time evidence called out-of-time.
 
     Raises:
-        DataError: the date column is missing or holds values that are not dates, or a class
-            has too few rows to appear in every part.
+        DataError: the date column is missing or holds values that are not dates, holds too few
+            dates to give each part its own, or a class has too few rows to appear in every part.
     """
     n = len(frame)
     if config.date_column is not None:
@@ -115,8 +126,16 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         n_test = round(n * config.test)
         n_val = round(n * config.validation)
         n_train = n - n_val - n_test
-        parts = order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+        cuts = n_train, n_train + n_val
+        if config.whole_dates:
+            cuts = _date_cuts(sorted_dates, cuts, config.date_column, source)
+        parts = order[:cuts[0]], order[cuts[0]:cuts[1]], order[cuts[1]:]
         method = "out-of-time"
+        def day(i: int) -> str:  # a datetime64 or, from a zone-aware column, a Timestamp
+            return pd.Timestamp(sorted_dates[i]).strftime("%Y-%m-%d")
+
+        bounds = (("train", 0, cuts[0]), ("validation", *cuts), ("test", cuts[1], n))
+        spans: dict[str, list[str]] | None = {name: [day(lo), day(hi - 1)] for name, lo, hi in bounds if hi > lo}
     else:
         rng = np.random.default_rng(config.seed)
         train, val, test = [], [], []
@@ -136,10 +155,35 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         train_rows, val_rows, test_rows = (np.sort(np.concatenate(p)) for p in (train, val, test))
         parts = train_rows, val_rows, test_rows
         method = "stratified"
+        spans = None
     for name, part in zip(("train", "validation", "test"), parts, strict=True):
         if len(part) == 0 or len(np.unique(labels[part])) < 2:
             raise DataError(
                 f"The {name} part of the {method} split of {source} has {len(part)} rows and not both classes; "
                 "use more data or a larger share for that part."
             )
-    return Split(*parts, method=method)
+    return Split(*parts, method=method, dates=spans)
+
+
+def _date_cuts(sorted_dates: np.ndarray, cuts: tuple[int, int], column: str, source: str) -> tuple[int, int]:
+    """The two cuts of an out-of-time split (positions in the date order) moved each to the
+    nearest boundary between two dates (the earlier on a tie), every part keeping a date.
+
+    Raises:
+        DataError: fewer than three dates, naming the column and how many it holds.
+    """
+    n = len(sorted_dates)
+    boundaries = np.flatnonzero(sorted_dates[1:] != sorted_dates[:-1]) + 1  # first row of each later date
+    if len(boundaries) < 2:
+        raise DataError(f"Date column {column!r} in {source} holds {len(boundaries) + 1} distinct date(s); an "
+                        "out-of-time split gives each of train, validation and test dates of its own, so it needs "
+                        "at least 3. Name a finer date column, or drop the option for a stratified random split.",
+                        param="date_column")
+
+    def nearest(at: int, low: int, high: int) -> int:
+        allowed = boundaries[(boundaries > low) & (boundaries < high)]
+        return int(allowed[np.argmin(np.abs(allowed - at))])
+
+    # The first cut leaves a boundary after it for the second; the second lies after the first.
+    first = nearest(cuts[0], 0, int(boundaries[-1]))
+    return first, nearest(cuts[1], first, n)

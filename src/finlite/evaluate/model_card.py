@@ -216,6 +216,31 @@ def _change_lines(report: Mapping[str, Any], sections: list[Section]) -> list[st
     return lines
 
 
+def _split_limitations(report: Mapping[str, Any]) -> list[str]:
+    """What the split makes of the evidence: a stratified split's test rows share the training
+    rows' period (in-time evidence only, and its stability section compares two random samples);
+    an out-of-time split's periods. Nothing for a hold-out or a forecaster's walk-forward."""
+    data = report.get("data")
+    if not isinstance(data, Mapping):
+        return []
+    split = data.get("split")
+    if not isinstance(split, Mapping) or data.get("holdout") is not None:
+        return []
+    if split.get("method") == "stratified":
+        return ["The test rows are a random (stratified) sample of the same file and period as the training rows: "
+                "the evidence is in-time, and no out-of-time test was made. Its stability section compares two random "
+                "samples of one period, so it shows sampling noise, not drift. For out-of-time evidence split by date "
+                "(train --date-column) or judge a later period (report --holdout)."]
+    dates = data.get("dates")
+    if split.get("method") == "out-of-time" and isinstance(dates, Mapping):
+        spans = {k: v for k, v in dates.items() if isinstance(v, list) and len(v) == 2}
+        if {"train", "test"} <= spans.keys():
+            return [f"Out-of-time: trained on dates {_text(spans['train'][0])} to {_text(spans['train'][1])}, tested "
+                    f"on {_text(spans['test'][0])} to {_text(spans['test'][1])} (each date in one part). The evidence "
+                    "holds for that later period, not beyond it."]
+    return []
+
+
 def render_model_card(report: Mapping[str, Any]) -> str:
     """``MODEL_CARD.md`` for ``report`` (the dict written as ``report.json``): a pure function of it.
 
@@ -251,6 +276,6 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += _section_table(by_id["segments"]) if "segments" in by_id else ["The report holds no segments section.", ""]
     lines += ["## Limitations", ""]
     lines += [f"- {_text(s.title)} ({s.status}): {_text(s.summary)}" for s in sections if s.status != "PASS"]
-    lines += [f"- {text}" for text in _FIXED_LIMITATIONS] + [""]
+    lines += [f"- {text}" for text in (*_split_limitations(report), *_FIXED_LIMITATIONS)] + [""]
     lines += ["## Change classification", "", *_change_lines(report, sections)]
     return "\n".join(lines).rstrip("\n") + "\n"

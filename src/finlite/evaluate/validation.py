@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finlite._limits import PSI_MIN_ROWS
+from finlite._limits import PSI_MIN_ROWS, THIN_CLASS_ROWS
 from finlite._util import spreadsheet_safe
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
@@ -860,6 +860,15 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
     summary = (f"Student AUC {_fmt(per['student']['auc']['estimate'])} vs teacher "
                f"{_fmt(per['teacher']['auc']['estimate'])}; teacher − student = {_fmt(d_auc['estimate'])} "
                f"(95 % paired interval {_fmt(d_auc['lower'])} to {_fmt(d_auc['upper'])}).")
+    fewest = int(min(y.sum(), y.size - y.sum()))
+    if fewest < THIN_CLASS_ROWS:
+        # Said on the console only, it never reached the saved evidence a validator reads (a
+        # validator's review, 2026-12-04): at least WARN, so the model card's limitations list it.
+        status = "FAIL" if status == "FAIL" else "WARN"
+        summary += (f" The test rows hold {int(y.sum()):,} positive and {int(y.size - y.sum()):,} other rows: with "
+                    f"fewer than {THIN_CLASS_ROWS} of a class these metrics move by whole points when one row "
+                    "changes, so they are no evidence; judge the model on a larger labelled hold-out (report "
+                    "--holdout).")
     rows = []
     for name in fns:
         tt, ss, dd = per["teacher"][name], per["student"][name], per["difference"][name]
@@ -907,7 +916,8 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
         threshold=("FAIL when the 95 % paired interval of teacher − student AUC lies wholly above 0.02; "
                    "PASS when its upper end is below 0.02 and its lower end is not above 0; WARN otherwise "
                    "(the interval reaches 0.02: too few rows to rule out a material loss; or it lies wholly "
-                   "above 0: significantly but not materially worse). "
+                   "above 0: significantly but not materially worse); at least WARN when the test rows hold "
+                   f"fewer than {THIN_CLASS_ROWS} of a class. "
                    f"Here: [{_fmt(d_auc['lower'])}, {_fmt(d_auc['upper'])}]."),
         summary=summary,
         metrics={"rows": int(y.size), "positives": int(y.sum()), "n_boot": n_boot, "level": level,
