@@ -460,6 +460,25 @@ def _check_gates(gates: Any, field: str, bad: Any) -> None:
         raise bad(field, "is not a list of gate results (objects with a true/false 'passed' and a text 'message')")
 
 
+def failed_gates(manifest: Mapping[str, Any]) -> list[str]:
+    """The messages of the gates a compressed artifact failed on its test split (``metrics.gates``
+    of a checked manifest); empty when it passed them, or has none (a teacher)."""
+    metrics = manifest.get("metrics") if isinstance(manifest.get("metrics"), Mapping) else {}
+    if not isinstance(metrics, Mapping) or metrics.get("gates_passed") is not False:
+        return []
+    return [str(g.get("message")) for g in metrics.get("gates") or [] if isinstance(g, Mapping) and g.get("passed") is False]
+
+
+def failed_gates_warning(manifest: Mapping[str, Any], where: str) -> str | None:
+    """The warning ``score``, ``serve`` and ``bench`` give for an artifact that failed its gates
+    (exported all the same with ``accept_failed_gates``), or None."""
+    failed = failed_gates(manifest)
+    if not failed:
+        return None
+    return (f"warning: {where} failed its quality gates on the test split ({'; '.join(failed)}); its decisions are "
+            "not the evidence its recipe asked for. It was exported with --accept-failed-gates.")
+
+
 def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1 << 53
 

@@ -223,6 +223,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "int8": ("--int8",),
     "key": ("--key",),
     "verify_key": ("--verify-key",),
+    "accept_failed_gates": ("--accept-failed-gates",),
     "manifest_sha256": ("--manifest-sha256",),
     "baseline": ("--baseline",),
     "batch": ("--batch",),
@@ -1626,8 +1627,10 @@ def export(
     as_json: Annotated[bool, typer.Option("--json", help="Print the export record as JSON.")] = False,
     key: Annotated[Path | None, typer.Option(help="Private key PEM to re-sign a signed artifact (required then: an export changes the signed manifest).")] = None,
     verify_key: VerifyKey = None,
+    accept_failed_gates: Annotated[bool, typer.Option("--accept-failed-gates", help="Export a student that failed its quality gates on the test split all the same (recorded in its manifest; score and serve then warn). Without it such a student is refused (exit 1).")] = False,
 ) -> None:
-    """Export to ONNX with a parity check on the test split; exit 1 when parity is broken."""
+    """Export to ONNX with a parity check on the test split; exit 1 when parity is broken or the
+    student failed its quality gates."""
     from finlite.errors import ExportError
     from finlite.jobs.export import export_artifact
 
@@ -1636,10 +1639,15 @@ def export(
     _paths.check_not_input(artifact, {"--data file": data}, "ARTIFACT",  # export rewrites the artifact folder
                             replaceable=False)
     try:
-        record = export_artifact(artifact, data, int8=int8, tolerance=tolerance, key=key, verify_key=verify_key)
+        record = export_artifact(artifact, data, int8=int8, tolerance=tolerance, key=key, verify_key=verify_key,
+                                 accept_failed_gates=accept_failed_gates)
     except ExportError as exc:
         _echo(f"error: {in_flags(exc, _option_flags(export))}", err=True)
-        raise typer.Exit(1 if exc.parity is not None else 2) from None
+        # 1: a parity check or the student's own gates decided; 2: it cannot be exported at all.
+        raise typer.Exit(1 if exc.parity is not None or exc.gates else 2) from None
+    if record.get("accepted_failed_gates"):
+        _echo(f"warning: exported although {artifact} failed its quality gates on the test split "
+              f"({'; '.join(record['accepted_failed_gates'])}); recorded in its manifest.", err=True)
     if as_json:
         _echo(_json_out(record))
         return

@@ -111,7 +111,9 @@ class ExportError(FinliteError):
     """
 
     def __init__(self, message: str, problems: list[str] | None = None, parity: dict[str, Any] | None = None,
-                 *, param: str | None = None) -> None:
+                 *, param: str | None = None, gates: list[str] | None = None) -> None:
         super().__init__(message, param=param)
         self.problems = problems or []
         self.parity = parity
+        #: The gates the artifact failed on its test split, when that is why it was not exported.
+        self.gates = gates or []

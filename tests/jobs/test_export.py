@@ -192,6 +192,48 @@ def test_cli_export(exported_dir: Path, german_csv: Path, loans_csv: Path, tmp_p
     assert result.exit_code == 2 and "is not the table" in result.output
 
 
+@pytest.mark.slow
+def test_a_student_that_failed_its_gates_is_not_exported_unless_accepted(exported_dir: Path, german_csv: Path,
+                                                                          tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """compress exits 1 and writes the student for review; export, score and serve ran it without
+    a word (a validator's review, 2026-12-04). Export now refuses it (exit 1), or records that it
+    was accepted; score and serve warn whenever they load it."""
+    from finlite._manifest import amend_artifact
+    from finlite.runtime import Predictor
+    from finlite.runtime.batch import score_file
+    from finlite.runtime.service import serve
+
+    art = tmp_path / "student"
+    shutil.copytree(exported_dir, art)
+    manifest = json.loads((art / "manifest.json").read_text())
+    failed = {"passed": False, "message": "agreement 0.98 < min 0.985 (by 0.005)"}
+    amend_artifact(art, {}, {"metrics": {**manifest["metrics"], "gates_passed": False,
+                                         "gates": [{"passed": True, "message": "auc drop 0.001 <= 0.02"}, failed]}})
+    before = (art / "manifest.json").read_bytes()
+    with pytest.raises(ExportError, match=r"failed its quality gates on the test split \(agreement 0\.98 < min 0\.985 "
+                                          r"\(by 0\.005\)\); it was written for review") as info:
+        export_artifact(art, german_csv)
+    assert info.value.gates == [failed["message"]] and (art / "manifest.json").read_bytes() == before
+    result = CliRunner().invoke(app, ["export", str(art)])
+    assert result.exit_code == 1 and "--accept-failed-gates" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["export", str(art), "--accept-failed-gates"])
+    assert result.exit_code == 0, result.output
+    assert "warning: exported although" in result.output
+    assert json.loads((art / "manifest.json").read_text())["export"]["accepted_failed_gates"] == [failed["message"]]
+    summary = score_file(Predictor(art), german_csv, tmp_path / "scores.csv")
+    assert summary.notes[0].startswith(f"warning: {art} failed its quality gates on the test split (agreement 0.98")
+    said: list[str] = []
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: said.append("bound"))  # no port bound
+    serve(art, port=8000, announce=said.append)
+    assert said[0].startswith(f"warning: {art} failed its quality gates") and said[-1] == "bound"
+    # A student that passed (or a teacher, with no gates) exports and scores without the warning.
+    assert not any("quality gates" in n for n in score_file(Predictor(exported_dir), german_csv,
+                                                            tmp_path / "clean.csv").notes)
+
+
 def test_missing_training_table_is_named(exported_dir: Path, tmp_path: Path) -> None:
     art = tmp_path / "student"
     shutil.copytree(exported_dir, art)

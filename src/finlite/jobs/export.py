@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from finlite._manifest import SIGNATURE, amend_artifact
+from finlite._manifest import SIGNATURE, amend_artifact, failed_gates
 from finlite._util import package_versions, sha256_bytes, utc_timestamp
 from finlite.artifact import Artifact, load, prepare_like, recorded_table
 from finlite.data.prepared import PreparedData
@@ -120,7 +120,8 @@ def reasons_reference(art: Artifact, prepared: Any, session: Any) -> dict[str, A
 
 
 def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tolerance: float | None = None,
-                    max_flips: int = 0, key: Any = None, verify_key: Any = None) -> dict[str, Any]:
+                    max_flips: int = 0, key: Any = None, verify_key: Any = None,
+                    accept_failed_gates: bool = False) -> dict[str, Any]:
     """Export an artifact's model to ONNX inside the artifact, after a parity check on its test split.
 
     Writes ``model.onnx`` (the model as it is: float, or integer for an int8/scorecard model)
@@ -133,10 +134,17 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
     the export changes its manifest; without ``key`` it is refused before anything is computed.
     ``verify_key`` is the public key the artifact is verified with when loaded.
 
+    A student that failed a quality gate on its test split (``compress`` exits 1 and writes it for
+    review) is refused, naming the gates: exporting is the step to deployment, and ``score`` and
+    ``serve`` would otherwise run it without a word (a validator's review, 2026-12-04).
+    ``accept_failed_gates=True`` exports it all the same, recorded in the export section
+    (``accepted_failed_gates``); ``score``, ``serve`` and ``bench`` then warn whenever they load it.
+
     Returns the manifest's new ``export`` section.
 
     Raises:
-        ExportError: no ONNX form, or parity broken (every problem listed; nothing written).
+        ExportError: no ONNX form, parity broken (every problem listed; nothing written), or the
+            artifact failed its gates and ``accept_failed_gates`` is False (``gates``).
         DataError: the data is not the artifact's training table or cannot be found.
         ArtifactError: the artifact is signed and no ``key`` was given (nothing written).
     """
@@ -147,11 +155,19 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
         raise ArtifactError(f"Artifact {str(art.path)!r} is signed ({SIGNATURE}); exporting changes its manifest, "
                             "which would void the signature. Pass the signing key (key='PRIVATE.pem') to re-sign it; "
                             "nothing was written.", param="key")
+    failed = failed_gates(art.manifest)
+    if failed and not accept_failed_gates:
+        raise ExportError(f"Artifact {str(art.path)!r} failed its quality gates on the test split ({'; '.join(failed)}); "
+                          "it was written for review, not for deployment, and is not exported. Compress again with "
+                          "another recipe, or pass accept_failed_gates=True to export it all the same (recorded in "
+                          "its manifest; score and serve then warn).", gates=failed, param="accept_failed_gates")
     prepared = prepare_like(art, data if data is not None else recorded_table(art))
     x, y = prepared.x_test, prepared.y_test
     files: dict[str, bytes] = {}
     cutoff = art.decision_cutoff  # None for a forecast: parity then compares numbers, not decisions
     record: dict[str, Any] = {"split": "test", "rows": len(x), "cutoff": cutoff}
+    if failed:
+        record["accepted_failed_gates"] = failed
     fp32, parity = export(art.model, x, cutoff=cutoff, tolerance=tolerance, max_flips=max_flips)
     files[FP32_FILE] = fp32
     record["onnx"] = _record(fp32, parity, FP32_FILE)

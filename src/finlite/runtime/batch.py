@@ -897,7 +897,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         if bar is not None:
             bar.close()
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst, csi=counts.csi(),
-                        notes=counts.notes(rows, positives, psi),
+                        notes=_gate_notes(predictor) + counts.notes(rows, positives, psi),
                         unseen=counts.unseen, psi=psi, provenance=origin, imputed=counts.imputed)
 
 
@@ -1079,6 +1079,14 @@ def psi_bins(uppers: np.ndarray, size: int, score: np.ndarray, first_row: int, t
     the same whatever the chunk size, the threads or the engine."""
     picked, levels = sample(first_row, len(score), PSI_SAMPLE_ROWS, total)
     return level_counts(levels, np.searchsorted(uppers, score[picked], side="left"), size)
+
+
+def _gate_notes(predictor: Predictor) -> list[str]:
+    """A run's warning that its artifact failed its quality gates (exported all the same)."""
+    from finlite._manifest import failed_gates_warning
+
+    warning = failed_gates_warning(predictor.manifest, str(predictor.path))
+    return [warning] if warning else []
 
 
 def _reference_bins(predictor: Predictor) -> tuple[np.ndarray, np.ndarray] | None:

@@ -43,6 +43,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     _check_ids,
     _csv_where,
     _feature_bins,
+    _gate_notes,
     _kind,
     _reference_bins,
     _Writer,
@@ -502,6 +503,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     origin = provenance(local, src, k, codes)
     reference = _reference_bins(local)
     feature_bins = _feature_bins(local)
+    gate_notes = _gate_notes(local)
     del local
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
@@ -613,5 +615,5 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         if owned:
             ray.shutdown()
     return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, csi=counts.csi(),
-                           notes=counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi, provenance=origin,
+                           notes=gate_notes + counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi, provenance=origin,
                            imputed=counts.imputed)

@@ -70,6 +70,7 @@ from uvicorn.protocols.http.flow_control import service_unavailable as _uvicorn_
 from finlite._finite import RANGE_MARGIN
 from finlite._keys import category_key
 from finlite._limits import available_cores
+from finlite._manifest import failed_gates_warning
 from finlite._paths import FileTooLarge, read_small_file
 from finlite._protected import likely_protected
 from finlite.data.market import MarketPreprocessor
@@ -1685,6 +1686,9 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     _check_bindable(host, port)
     say = announce or (lambda line: None)
     predictor, token, audit = _open(settings)
+    gates = failed_gates_warning(predictor.manifest, str(artifact))
+    if gates:
+        say(gates)
     if host not in ("127.0.0.1", "localhost", "::1"):  # after the checks: no warning for a run refused
         say(f"warning: binding {host}; the service is reachable from other machines"
             + ("" if token_file else " and needs no token"))
