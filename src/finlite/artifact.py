@@ -68,10 +68,18 @@ OOF = "oof_logits.safetensors"
 AnyPreprocessor = Preprocessor | MarketPreprocessor
 
 
+#: The libraries whose versions a manifest records: those that train and store the model, and
+#: those that compute its evidence (scipy's tests and intervals, scikit-learn's folds and
+#: encoders, ONNX Runtime's served numbers, the boosters of an imported teacher, SHAP and
+#: fairlearn in the report). A validator's review (2026-12-04) found only the first five.
+RECORDED_LIBRARIES = ("torch", "numpy", "pandas", "safetensors", "pyarrow", "scipy", "scikit-learn", "onnx",
+                      "onnxruntime", "lightgbm", "xgboost", "shap", "fairlearn")
+
+
 def library_versions() -> dict[str, str]:
-    """Versions of Python and every library that shapes a model's numbers."""
-    return {"python": platform.python_version(), "finlite": __version__,
-            **package_versions(("torch", "numpy", "pandas", "safetensors", "pyarrow"))}
+    """Versions of Python and every library that shapes a model's numbers or its evidence
+    ("not installed" for an optional one that is not)."""
+    return {"python": platform.python_version(), "finlite": __version__, **package_versions(RECORDED_LIBRARIES)}
 
 
 # -- saving ----------------------------------------------------------------------------------

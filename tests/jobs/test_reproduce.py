@@ -163,6 +163,16 @@ def test_an_mlp_teacher_reproduces(teacher_dir: Path, german_csv: Path) -> None:
 def test_logistic_and_lightgbm_teachers_reproduce(german_csv: Path, tmp_path: Path) -> None:
     logistic, boosted = tmp_path / "logistic", tmp_path / "lightgbm"
     finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=logistic, flag_rate=0.25)
+    # The libraries that compute the evidence are recorded too (a validator's review, 2026-12-04),
+    # and a rerun under other versions names them.
+    versions = finlite.load(logistic).manifest["versions"]
+    assert {"scipy", "scikit-learn", "onnxruntime", "lightgbm"} <= versions.keys()
+    older = tmp_path / "older"
+    shutil.copytree(logistic, older)
+    amend_artifact(older, {}, {"versions": {**versions, "scipy": "1.0.0", "pandas": "0.1"}})
+    rerun = reproduce(older, german_csv)
+    assert rerun.matched and (f"library versions differ from the ones the artifact records: pandas 0.1 → "
+                              f"{versions['pandas']}, scipy 1.0.0 → {versions['scipy']}; a number") in rerun.notes[-1]
     finlite.train(german_csv, target="creditability", model="lightgbm", out=boosted,
                   gbdt_params={"learning_rate": 0.3})
     first = reproduce(logistic, german_csv)

@@ -530,8 +530,20 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     if skipped:
         notes.append(f"skipped {len(skipped)} timing measurement(s): {', '.join(skipped)}")
     notes += _new_rule_notes(manifest.get("steps") or [], new.get("steps") or [])
+    notes += version_notes(manifest.get("versions") or {}, new.get("versions") or {})
     return Reproduction(artifact=art.path, job=job, seed=int(manifest["seed"]), data_sha256=found, metrics=checks,
                         skipped=skipped, files=files, deterministic=deterministic, notes=notes)
+
+
+def version_notes(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """A note naming each library whose version differs from the one the artifact records (of
+    those both record): the first suspect when a number does not match."""
+    changed = [f"{name} {recorded[name]} → {now[name]}" for name in sorted(recorded.keys() & now.keys())
+               if str(recorded[name]) != str(now[name])]
+    if not changed:
+        return []
+    return [f"library versions differ from the ones the artifact records: {', '.join(changed)}; a number that does "
+            "not match may come from them (install the recorded versions to rerun it exactly)"]
 
 
 #: Counts finlite derives from a model's weights by a rule, not measured on the data.
