@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import finlite
@@ -234,3 +236,23 @@ def test_a_hostile_name_in_a_report_section_stays_inside_its_code_block(teacher_
     assert "INJECTED HEADING" not in headings and "Data" in headings
     assert [t.content for t in tokens if t.type == "fence"][-1].rstrip("\n") == hostile
     assert not any(t.type == "html_block" for t in tokens)
+
+
+def test_a_hold_out_of_training_rows_is_named(teacher_dir: Path, german: pd.DataFrame, german_csv: Path,
+                                              tmp_path: Path) -> None:
+    """600 training rows saved as a new file were judged as a hold-out without a word (a validator's
+    review, 2026-12-04): found by value now, as report --holdout finds them."""
+    from finlite.artifact import load, prepare_like
+
+    assert not german.duplicated().any()
+    german.head(600).to_csv(tmp_path / "apps_2025.csv", index=False)
+    result = evaluate_artifact(teacher_dir, tmp_path / "apps_2025.csv", timing=False)
+    split = prepare_like(load(teacher_dir), german_csv).split
+    fitted = int(np.isin(np.arange(600), np.r_[split.train, split.validation]).sum())
+    assert 400 < fitted < 600
+    assert result["split"] == "hold-out (all rows)"
+    assert (f"warning: {fitted:,} of the 600 rows of {tmp_path / 'apps_2025.csv'} equal rows of the training or "
+            f"validation split {teacher_dir} was fitted on") in result["note"]
+    # Rows the model never saw (its test split, saved apart) give no such warning.
+    german.iloc[split.test].to_csv(tmp_path / "later.csv", index=False)
+    assert "fitted on" not in (evaluate_artifact(teacher_dir, tmp_path / "later.csv", timing=False).get("note") or "")

@@ -237,8 +237,8 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
     warnings: list[str] = []
     # Rows the models were fitted on (or early-stopped on) would make every metric optimistic: found
     # by value, as the model reads each row, whatever the file's column types or order.
-    known, categories = _row_keys(prepared.frame, prepared.schema, f"the training rows of {prepared.source}")
-    keys, _ = _row_keys(frame, prepared.schema, source, categories)
+    known, categories = row_keys(prepared.frame, prepared.schema, f"the training rows of {prepared.source}")
+    keys, _ = row_keys(frame, prepared.schema, source, categories)
     split = prepared.split
     overlap = {part: int(np.isin(keys, known[np.asarray(rows)]).sum())
                for part, rows in (("train", split.train), ("validation", split.validation), ("test", split.test))}
@@ -278,7 +278,7 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
 UNSEEN_WARN_SHARE = 0.01
 
 
-def _row_keys(frame: pd.DataFrame, schema: Any, source: str,
+def row_keys(frame: pd.DataFrame, schema: Any, source: str,
               known: Mapping[str, Collection[str]] | None = None) -> tuple[np.ndarray, dict[str, set[str]]]:
     """One 64-bit key per row of ``frame``: its features and label as the model reads them (numbers
     as float64, money text parsed; categories by their category key, so 3, 3.0 and "3" agree, and,
