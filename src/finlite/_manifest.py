@@ -430,14 +430,15 @@ def _check_data_counts(data: Mapping[str, Any], bad: Any) -> None:
     if dates is not None and (not isinstance(dates, dict) or not all(
             span is None or (isinstance(span, list) and len(span) == 2 and all(_iso_date(d) for d in span))
             for span in dates.values())):
-        raise bad("'data.dates'", "is not an object of split part to [first, last] ISO dates (or null)")
+        raise bad("'data.dates'", "is not an object of split part to [first, last] ISO dates or date-times (or null)")
 
 
 def _iso_date(value: Any) -> bool:
     import datetime
 
     try:
-        return isinstance(value, str) and bool(datetime.date.fromisoformat(value))
+        # A day, or a date-time: an out-of-time split by a column with times of day records them.
+        return isinstance(value, str) and bool(datetime.datetime.fromisoformat(value))
     except ValueError:
         return False
 
@@ -470,13 +471,16 @@ def failed_gates(manifest: Mapping[str, Any]) -> list[str]:
 
 
 def failed_gates_warning(manifest: Mapping[str, Any], where: str) -> str | None:
-    """The warning ``score``, ``serve`` and ``bench`` give for an artifact that failed its gates
-    (exported all the same with ``accept_failed_gates``), or None."""
+    """The warning ``score`` and ``serve`` give for an artifact that failed its gates (exported all
+    the same with ``accept_failed_gates``, or before export refused such artifacts), or None."""
     failed = failed_gates(manifest)
     if not failed:
         return None
+    export = manifest.get("export") if isinstance(manifest.get("export"), Mapping) else {}
+    how = ("It was exported with --accept-failed-gates." if isinstance(export, Mapping)
+           and export.get("accepted_failed_gates") else "It was exported before finlite refused such artifacts.")
     return (f"warning: {where} failed its quality gates on the test split ({'; '.join(failed)}); its decisions are "
-            "not the evidence its recipe asked for. It was exported with --accept-failed-gates.")
+            f"not the evidence its recipe asked for. {how}")
 
 
 def _count(value: Any) -> bool:

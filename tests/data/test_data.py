@@ -317,15 +317,34 @@ def test_an_out_of_time_split_needs_three_dates_and_an_older_artifact_splits_as_
     # An artifact made before the rule records no whole_dates: it is split at the shares' rows, as it was.
     months = pd.DataFrame({"d": pd.to_datetime([f"2018-{1 + i // 10:02d}-01" for i in range(100)])})
 
-    class Old:
-        path = "old"
-        manifest = {"data": {"split": {"config": {"validation": 0.25, "test": 0.25, "seed": 0, "date_column": "d"}}}}
+    from types import SimpleNamespace
 
-    config = recorded_split(Old())  # type: ignore[arg-type]
+    old = SimpleNamespace(path="old", manifest={"data": {"split": {"config": {
+        "validation": 0.25, "test": 0.25, "seed": 0, "date_column": "d"}}}})
+    config = recorded_split(old)  # type: ignore[arg-type]
     assert config.whole_dates is False
     assert make_split(months, y, config).sizes() == {"train": 50, "validation": 25, "test": 25}
     assert make_split(months, y, SplitConfig(date_column="d", validation=0.25, test=0.25)).sizes() == {
         "train": 50, "validation": 20, "test": 30}
+
+
+def test_an_out_of_time_split_says_when_the_dates_moved_the_shares_and_keeps_times_of_day() -> None:
+    # 12 monthly vintages, the last holding half the rows: 60/20/20 asked, 45/5/50 given (a review).
+    months = [f"2018-{m:02d}-01" for m in range(1, 12) for _ in range(100)] + ["2018-12-01"] * 1100
+    frame = pd.DataFrame({"d": pd.to_datetime(months)})
+    y = (np.arange(len(frame)) % 3 == 0).astype(float)
+    split = make_split(frame, y, SplitConfig(date_column="d"))
+    assert split.sizes() == {"train": 1000, "validation": 100, "test": 1100}
+    assert split.notes == ("the out-of-time split by 'd' is 45/5/50 % (train/validation/test) where 60/20/20 was "
+                           "asked: each cut lies between two dates, and a few dates hold many of the rows. Give a "
+                           "finer date column, or other shares, if a part is too small.",)
+    even = pd.DataFrame({"d": pd.to_datetime([f"2018-{1 + i // 100:02d}-01" for i in range(1000)])})
+    assert make_split(even, y[:1000], SplitConfig(date_column="d")).notes == ()
+    # Times of day: the cuts fall between two times, and the record says which (not one day twice).
+    stamps = pd.DataFrame({"d": pd.Timestamp("2018-01-06") + pd.to_timedelta(np.arange(1000) * 7, unit="min")})
+    spans = make_split(stamps, y[:1000], SplitConfig(date_column="d")).dates
+    assert spans is not None and spans["train"][1] < spans["validation"][0] and "T" in spans["train"][1]
+    assert spans["train"][0] == "2018-01-06T00:00:00"
 
 
 def test_out_of_time_split_bad_date() -> None:

@@ -131,13 +131,16 @@ def test_the_card_states_what_the_split_makes_of_the_evidence() -> None:
     """In-time evidence said as such; an out-of-time split's periods named; a hold-out's report
     and a record without a split say nothing of it (a validator's review, 2026-12-04)."""
     report = credit_report()
-    dated = {**report, "data": {**report["data"], "split": {"method": "out-of-time"},
+    dated = {**report, "data": {**report["data"], "split": {"method": "out-of-time", "config": {"whole_dates": True}},
                                 "dates": {"train": ["2015-01-01", "2017-11-01"], "validation": ["2017-12-01", "2018-03-01"],
                                           "test": ["2018-04-01", "2018-12-01"]}}}
     text = part(render_model_card(dated), "## Limitations")
     assert ("- Out-of-time: trained on dates 2015-01-01 to 2017-11-01, tested on 2018-04-01 to 2018-12-01 (each date "
             "in one part).") in text
     assert "stratified" not in text
+    older = {**dated, "data": {**dated["data"], "split": {"method": "out-of-time", "config": {"date_column": "d"}}}}
+    assert "(cut at the shares' rows by an older finlite: a date at a cut may lie in two parts)" in part(
+        render_model_card(older), "## Limitations")
     for data in ({**report["data"], "holdout": {"rows": 500}}, {"rows": 1000}):
         text = part(render_model_card({**report, "data": data}), "## Limitations")
         assert "stratified" not in text and "Out-of-time" not in text

@@ -134,8 +134,7 @@ def test_a_baseline_judged_on_rows_it_was_trained_on_is_refused(exported_dir: Pa
 
     finlite.train(german_csv, target="creditability", model="logistic", config=FAST, seed=1, out=tmp_path / "seed1")
     split = (r"The baseline \S*seed1 was trained on \d+ of the 200 rows of \S+ test split: the same table, split "
-             r"otherwise \(date_column None, seed 1, test 0\.2, validation 0\.2, whole_dates True; the artifact: "
-             r"date_column None, "
+             r"otherwise \(date_column None, seed 1, test 0\.2, validation 0\.2; the artifact: date_column None, "
              r"seed 0, ")
     with pytest.raises(ConfigError, match=split + r".*would be in-sample"):
         evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "seed1", timing=False)

@@ -106,15 +106,15 @@ def test_rows_are_matched_by_value_as_the_encoder_reads_them() -> None:
     "true" is True, " A " is A, 1.0 is 1."""
     from types import SimpleNamespace
 
-    from finlite.jobs.report import _row_keys
+    from finlite.jobs.report import row_keys
 
     schema = SimpleNamespace(numeric=("amount",), categorical=("zip", "flag", "grade"), target="y", money=())
     train = pd.DataFrame({"amount": [1, 2, 3], "zip": [94110, 7, 94110], "flag": [True, False, True],
                           "grade": ["A", "B", "C"], "y": [0, 1, 0]})
     later = pd.DataFrame({"amount": ["1.0", "2", "4"], "zip": ["94110.0", "7", "94110"], "flag": ["true", "FALSE", "true"],
                           "grade": [" A ", "B", "C"], "y": ["0", "1", "0"]})
-    known, categories = _row_keys(train, schema, "train")
-    keys, _ = _row_keys(later, schema, "later", categories)
+    known, categories = row_keys(train, schema, "train")
+    keys, _ = row_keys(later, schema, "later", categories)
     assert np.isin(keys, known).tolist() == [True, True, False]  # the third differs in its amount
 
 

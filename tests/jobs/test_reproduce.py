@@ -169,10 +169,18 @@ def test_logistic_and_lightgbm_teachers_reproduce(german_csv: Path, tmp_path: Pa
     assert {"scipy", "scikit-learn", "onnxruntime", "lightgbm"} <= versions.keys()
     older = tmp_path / "older"
     shutil.copytree(logistic, older)
-    amend_artifact(older, {}, {"versions": {**versions, "scipy": "1.0.0", "pandas": "0.1"}})
+    # Made before precision and recall were recorded (and KS taken in the score's direction): not
+    # "NOT reproduced" for metrics it could not hold.
+    metrics = finlite.load(logistic).manifest["metrics"]
+    test = {k: v for k, v in metrics["test"].items() if k not in ("precision", "recall")}
+    amend_artifact(older, {}, {"versions": {**versions, "scipy": "1.0.0", "pandas": "0.1"},
+                               "metrics": {**metrics, "test": {**test, "ks": test["ks"] + 0.01}}})
     rerun = reproduce(older, german_csv)
     assert rerun.matched and (f"library versions differ from the ones the artifact records: pandas 0.1 → "
                               f"{versions['pandas']}, scipy 1.0.0 → {versions['scipy']}; a number") in rerun.notes[-1]
+    assert "not compared: test.precision, test.recall, metrics added since the artifact was made" in rerun.notes
+    assert any(n.startswith("not compared: test.ks recorded") and "score's direction" in n for n in rerun.notes)
+    assert "test.ks" not in {c.name for c in rerun.metrics} and "test.auc" in {c.name for c in rerun.metrics}
     finlite.train(german_csv, target="creditability", model="lightgbm", out=boosted,
                   gbdt_params={"learning_rate": 0.3})
     first = reproduce(logistic, german_csv)
@@ -182,6 +190,26 @@ def test_logistic_and_lightgbm_teachers_reproduce(german_csv: Path, tmp_path: Pa
     assert set(second.files) == {"weights.safetensors", "oof_logits.safetensors"}
     assert "test.train_oof_auc" not in {c.name for c in second.metrics}
     assert "train_oof_auc" in {c.name for c in second.metrics}
+
+
+def test_an_out_of_time_teacher_made_before_the_date_cuts_reproduces(tmp_path: Path) -> None:
+    """An older artifact records no whole_dates: it is trained again cut at the shares' rows, as it
+    was made, not between dates (a review)."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    book = pd.DataFrame({"income": rng.normal(50, 10, n), "term": rng.integers(6, 60, n).astype(float),
+                         "opened": pd.to_datetime(rng.choice(pd.date_range("2017-01-01", periods=10, freq="MS"), n))})
+    book["bad"] = (rng.random(n) < 1 / (1 + np.exp((book["income"] - 45) / 5))).astype(int)
+    book.to_csv(tmp_path / "book.csv", index=False)
+    older = tmp_path / "older"
+    finlite.train(tmp_path / "book.csv", target="bad", model="logistic", date_column="opened", config=FAST,
+                  out=older, whole_dates=False)
+    manifest = finlite.load(older).manifest
+    config = {k: v for k, v in manifest["data"]["split"]["config"].items() if k != "whole_dates"}
+    amend_artifact(older, {}, {"data": {**manifest["data"], "split": {**manifest["data"]["split"], "config": config}}})
+    new_rule = finlite.train(tmp_path / "book.csv", target="bad", model="logistic", date_column="opened", config=FAST)
+    assert new_rule.data.split.sizes() != finlite.load(older).manifest["data"]["split"]["rows"]
+    assert reproduce(older, tmp_path / "book.csv").matched
 
 
 def test_a_market_forecaster_reproduces(tmp_path: Path) -> None:

@@ -282,6 +282,8 @@ def test_precision_and_recall_at_the_cutoff_gate_a_fraud_student() -> None:
         Recipe.from_yaml("steps:\n  - {method: dynamic_int8}\ngates:\n  precision: {min: 30}\n")
     with pytest.raises(ConfigError, match=r"The gate 'recall' is judged at the cut-off 0.3 .* flags no row"):
         Gate("recall", min=0.5).check({"recall": 0.6}, {**teacher, "flagged_rate": 0.0})
+    with pytest.raises(ConfigError, match=r"The gate 'recall' cannot be judged: the 40 rows judged hold no positive row"):
+        Gate("recall", min=0.5).check({"recall": None, "rows": 40}, teacher)
 
 
 def test_a_gate_on_a_metric_without_a_value_is_an_error_not_a_pass() -> None:

@@ -18,10 +18,8 @@ from hypothesis import strategies as st
 from finlite._manifest import amend_artifact, read_verified
 from finlite.errors import ArtifactError
 from finlite.evaluate.validation import csi_table
-from finlite.runtime import Predictor
-from finlite.runtime.batch import score_file
-from finlite.runtime import stability
-from finlite.runtime.batch import RunCounts
+from finlite.runtime import Predictor, stability
+from finlite.runtime.batch import RunCounts, score_file
 from finlite.runtime.stability import LEVELS, METHOD, SAMPLE_ROWS, FeatureBins, reference_record, sample, settle
 
 
@@ -170,6 +168,14 @@ def test_run_counts_settle_chunks_and_ray_blocks_alike(monkeypatch: pytest.Monke
     want = np.bincount(np.searchsorted(uppers, score[::16]), minlength=4)
     assert local.psi() == pytest.approx(float(np.sum((want / want.sum() - 0.25) * np.log(want / want.sum() / 0.25))),
                                         rel=1e-12)
+
+
+def test_a_chunk_whose_sampled_values_are_all_blank_counts_them_as_missing() -> None:
+    """Every sampled value of a category blank (a tail chunk's one sampled row, an all-null row
+    group): no dictionary entry to look up, and no IndexError (a review)."""
+    bins = FeatureBins(reference_record(pd.DataFrame({"c": ["a", "b"] * 50}), [], ["c"]), ["c"])
+    for column in (pa.array([None] * 10, pa.string()), pa.array([None] * 10, pa.string()).dictionary_encode()):
+        assert _settled(bins, pa.table({"c": column}))["c"].tolist() == [0, 0, 0, 10]
 
 
 def test_codes_are_binned_as_the_encoder_reads_them() -> None:

@@ -132,6 +132,8 @@ def _prepare_table(table: Table, schema: Schema, split: SplitConfig, preprocesso
     labels = schema.labels(frame, table.source)
     parts = make_split(frame, labels, split, source=table.source)
     train_rows = frame.iloc[parts.train]
+    if preprocessor is None and parts.notes:  # told once, when the split is first made (train)
+        schema = replace(schema, notes=schema.notes + parts.notes)
     if preprocessor is None:
         encoding = encoding or Encoding(seed=split.seed)
         preprocessor = Preprocessor(schema, encoding).fit(train_rows, f"the training split of {table.source}",

@@ -235,9 +235,13 @@ def _split_limitations(report: Mapping[str, Any]) -> list[str]:
     if split.get("method") == "out-of-time" and isinstance(dates, Mapping):
         spans = {k: v for k, v in dates.items() if isinstance(v, list) and len(v) == 2}
         if {"train", "test"} <= spans.keys():
+            config = split.get("config")
+            # Only a split cut between dates keeps each in one part (an older finlite cut at the shares' rows).
+            whole = ("each date in one part" if isinstance(config, Mapping) and config.get("whole_dates") is True else
+                     "cut at the shares' rows by an older finlite: a date at a cut may lie in two parts")
             return [f"Out-of-time: trained on dates {_text(spans['train'][0])} to {_text(spans['train'][1])}, tested "
-                    f"on {_text(spans['test'][0])} to {_text(spans['test'][1])} (each date in one part). The evidence "
-                    "holds for that later period, not beyond it."]
+                    f"on {_text(spans['test'][0])} to {_text(spans['test'][1])} ({whole}). The evidence holds for "
+                    "that later period, not beyond it."]
     return []
 
 

@@ -3,6 +3,7 @@ the served (ONNX) model decides as the model in memory does."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -133,8 +134,16 @@ def check_baseline_held_out(art: Artifact, base: Artifact, *, judged: PreparedDa
         theirs = make_split(judged.frame, labels, config, source=judged.source)
         seen = np.intersect1d(np.asarray(judged.split.test), np.r_[theirs.train, theirs.validation])
         if seen.size:
-            def told(split: Any) -> str:
-                return ", ".join(f"{k} {v}" for k, v in sorted(split.to_dict().items()))
+            def told(split: Any) -> str:  # whole_dates says nothing of a stratified split
+                return ", ".join(f"{k} {v}" for k, v in sorted(split.to_dict().items())
+                                 if k != "whole_dates" or split.date_column is not None)
+            if replace(config, whole_dates=True) == replace(judged.split_config, whole_dates=True):
+                raise ConfigError(f"The baseline {base.path} was trained on {seen.size:,} of the "
+                                  f"{len(judged.split.test):,} rows of {art.path}'s test split: both are split by "
+                                  f"{config.date_column!r} with the same settings, but the baseline by an older "
+                                  "finlite, which cut at the shares' rows where this one cuts between dates, so its "
+                                  "metrics there would be in-sample. Train the baseline again with this finlite.",
+                                  param="baseline")
             raise ConfigError(f"The baseline {base.path} was trained on {seen.size:,} of the {len(judged.split.test):,} "
                               f"rows of {art.path}'s test split: the same table, split otherwise ({told(config)}; the "
                               f"artifact: {told(judged.split_config)}), so its metrics there would be in-sample. Compare "

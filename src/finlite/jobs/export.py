@@ -138,7 +138,7 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
     review) is refused, naming the gates: exporting is the step to deployment, and ``score`` and
     ``serve`` would otherwise run it without a word (a validator's review, 2026-12-04).
     ``accept_failed_gates=True`` exports it all the same, recorded in the export section
-    (``accepted_failed_gates``); ``score``, ``serve`` and ``bench`` then warn whenever they load it.
+    (``accepted_failed_gates``); ``score`` and ``serve`` then warn whenever they load it.
 
     Returns the manifest's new ``export`` section.
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from finlite.artifact import Artifact, DataLike, load, recorded_walk
+from finlite.artifact import Artifact, DataLike, load, recorded_split, recorded_walk
 from finlite.errors import ArtifactError, ConfigError, DataError, TooFewAlertsError, UnusablePlanError
 from finlite.models.serialize import weights_format
 from finlite.recipe.spec import Recipe
@@ -428,7 +428,7 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
     train(data, target=schema.target, positive=schema.positive, numeric=list(schema.numeric),
           categorical=list(schema.categorical), drop=list(schema.drop), date_column=split.get("date_column"),
           model=name, seed=seed, cutoff=cutoff, flag_rate=flag_rate, config=config, out=out,
-          gbdt_params=params, encoding=art.tabular.encoding, **extra)
+          gbdt_params=params, encoding=art.tabular.encoding, whole_dates=recorded_split(art).whole_dates, **extra)
     return _manifest_of(out), f"train --model {name}"
 
 
@@ -527,6 +527,8 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
             files[name] = {"recorded": old_sha, "reproduced": new_sha, "match": old_sha == new_sha}
     checks, recount = _recounted(checks, files)
     notes += recount
+    checks, newer = _newer_metrics(checks, manifest.get("metrics") or {})
+    notes += newer
     if skipped:
         notes.append(f"skipped {len(skipped)} timing measurement(s): {', '.join(skipped)}")
     notes += _new_rule_notes(manifest.get("steps") or [], new.get("steps") or [])
@@ -566,6 +568,39 @@ def _recounted(checks: list[MetricCheck], files: Mapping[str, Mapping[str, Any]]
                          "arithmetic), not the model.")
             check = replace(check, match=True)
         out.append(check)
+    return out, notes
+
+
+#: Classifier metrics finlite added on 2026-12-04 (late), and one it redefined then: a manifest
+#: whose test metrics lack ``precision`` was written before both.
+ADDED_METRICS = ("precision", "recall")
+REDEFINED_METRICS = ("ks",)
+
+
+def _newer_metrics(checks: list[MetricCheck], metrics: Mapping[str, Any]) -> tuple[list[MetricCheck], list[str]]:
+    """Leave out of the comparison what an artifact made before 2026-12-04 (late) could not
+    record: precision and recall at the cut-off (added), and a KS that differs because KS is now
+    taken in the score's direction (the artifact recorded the absolute gap), each with a note.
+    Without this every older classifier was "NOT reproduced" with no word of why (a review)."""
+    test = metrics.get("test") if isinstance(metrics.get("test"), Mapping) else {}
+    if not isinstance(test, Mapping) or "f1" not in test or "precision" in test:
+        return checks, []
+    out, dropped, redefined = [], [], []
+    for check in checks:
+        metric = check.name.rsplit(".", 1)[-1]
+        if metric in ADDED_METRICS and check.recorded is None:
+            dropped.append(check.name)
+            continue
+        if metric in REDEFINED_METRICS and not check.match:
+            redefined.append(f"{check.name} recorded {_shown(check.recorded)}, now {_shown(check.reproduced)}")
+            continue
+        out.append(check)
+    notes = []
+    if dropped:
+        notes.append(f"not compared: {', '.join(dropped)}, metrics added since the artifact was made")
+    if redefined:
+        notes.append(f"not compared: {'; '.join(redefined)}: KS is now taken in the score's direction (0 for a "
+                     "reversed ranking), where the artifact recorded the absolute gap")
     return out, notes
 
 

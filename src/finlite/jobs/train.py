@@ -91,6 +91,7 @@ def train(
     overwrite: bool = False,
     gbdt_params: dict[str, Any] | None = None,
     encoding: Encoding | None = None,
+    whole_dates: bool = True,
 ) -> TrainOutcome:
     """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
 
@@ -105,8 +106,9 @@ def train(
     ``gbdt_params``), stop early on validation AUC, and carry 5-fold out-of-fold scores of
     their training rows for distillation.
 
-    The table is split (stratified, or out-of-time when ``date_column`` is given) with
-    ``seed``; the preprocessor is fitted on the training split; early stopping watches the
+    The table is split (stratified, or out-of-time when ``date_column`` is given, cut between
+    dates; ``whole_dates=False`` only retrains an artifact made before that rule, as
+    ``reproduce`` does) with ``seed``; the preprocessor is fitted on the training split; early stopping watches the
     validation AUC; metrics are computed on the untouched test split.
 
     The operating point (the cut-off on P(positive) where decisions are made, recorded in the
@@ -128,7 +130,8 @@ def train(
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"data file": data})
     config = replace(config or TrainConfig(), seed=seed)
     prepared = prepare(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
-                       drop=drop, split=SplitConfig(seed=seed, date_column=date_column), encoding=encoding)
+                       drop=drop, split=SplitConfig(seed=seed, date_column=date_column, whole_dates=whole_dates),
+                       encoding=encoding)
     seed_everything(seed)
     if model in ("lightgbm", "xgboost"):
         from finlite.training.boosted import fit_boosted

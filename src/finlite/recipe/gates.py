@@ -188,6 +188,11 @@ class Gate:
                               f"{candidate.get('rows', '?')} rows judged hold one (a direction forecaster's test period "
                               "that only rose, or only fell). Gate on directional_accuracy or agreement instead, or "
                               "give a longer price history.", param="gates")
+        if self.metric == "recall" and self.metric in candidate and candidate[self.metric] is None:
+            raise ConfigError(f"The gate 'recall' cannot be judged: the {candidate.get('rows', '?')} rows judged hold no "
+                              "positive row, so there is nothing to catch (a direction forecaster's test period that "
+                              "only fell). Gate on precision, directional_accuracy or agreement instead, or give a "
+                              "longer history.", param="gates")
         if candidate.get(self.metric) is None:
             raise ConfigError(f"The gate {self.metric!r} cannot be judged: the candidate's metrics have no value for "
                               f"it on these {candidate.get('rows', '?')} rows (MAPE skips outcomes within 1e-8 of "

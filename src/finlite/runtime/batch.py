@@ -925,7 +925,7 @@ class RunCounts:
 
     def add(self, unseen: Mapping[str, int], bins: Any, cited: Mapping[str, Sequence[int]], unexplained: int,
             fields: Mapping[str, Any] | None = None, imputed: Mapping[str, int] | None = None, *,
-            rows: int = 0) -> None:
+            rows: int) -> None:
         """Add one chunk's counts (``rows`` rows; ``bins``: scores per level and stability bin,
         None when the chunk binned nothing; ``fields``: rows per level and recorded bin of each
         field, None when there are no recorded bins; ``imputed``: rows per numeric field whose blank took the training

@@ -75,7 +75,8 @@ def sample(first_row: int, n: int, cap: int, total: int | None = None) -> tuple[
     multiples of 2**k for the rows up to its own end (k only grows as the file goes on; with the
     file's ``total`` rows known, a Parquet footer's, it is the run's k from the first chunk) and
     counts each row under its level: :func:`settle` keeps the levels from the run's k up, rows
-    every chunk binned."""
+    every chunk binned. The price of not knowing the length: a 10-million-row CSV bins 2.7 M rows
+    for a 1,048,576-row cap (625,000 kept) where a Parquet file bins the 625,000 alone."""
     start = first_row - 1
     step = 1 << sample_level(max(start + n, total or 0), cap)
     picked = np.arange((-start) % step, n, step, dtype=np.int64)
@@ -248,6 +249,8 @@ class FeatureBins:
         # any count (prepare_arrow runs first on every chunk, locally and on Ray).
         encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
         missing = len(self.keys[name]) + 1
+        if not len(encoded.dictionary):  # every row blank: nothing to look up (entry 0 would not exist)
+            return np.full(len(encoded), missing, dtype=np.int64)
         indices = encoded.indices
         nulls = indices.null_count
         if nulls:
