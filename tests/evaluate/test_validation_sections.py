@@ -159,6 +159,25 @@ def test_calibration_by_status() -> None:
         assert sec.status == "WARN"
 
 
+def test_calibration_fails_a_student_whose_pds_are_four_times_its_teachers() -> None:
+    """A teacher at half the true PD and a student at twice it are equally far from the truth,
+    so the calibration-in-the-large factor was 0.958 and the section passed it; the student's PDs
+    are four times those of the model it replaces (a validator's review, 2026-12-04)."""
+    rng = np.random.default_rng(11)
+    n = 20_000
+    pd_true = rng.beta(2, 18, n)
+    inp = _inputs(n=n)
+    inp.y_test = (rng.random(n) < pd_true).astype(float)
+    inp.teacher.scores_test, inp.student.scores_test = 0.5 * pd_true, np.clip(2 * pd_true, 0, 1)
+    sec = v.build_calibration(inp)
+    assert sec.metrics["calibration_in_the_large_excess"] < 1.25  # the truth-relative factor sees nothing
+    factor = float(np.clip(2 * pd_true, 0, 1).mean() / (0.5 * pd_true).mean())
+    assert sec.metrics["mean_prediction_factor"] == pytest.approx(factor) and factor > 3.9
+    assert sec.status == "FAIL" and "mean prediction factor" in sec.threshold
+    inp.student.scores_test = 0.6 * pd_true  # 1.2 times the teacher's: no finding from this rule
+    assert v.build_calibration(inp).metrics["mean_prediction_factor"] == pytest.approx(1.2)
+
+
 def test_calibration_fails_on_rare_events() -> None:
     """Fraud-like data: base rate ~0.2 %. A student predicting 8x too much fraud has an ECE gap of
     about 0.013 (the old absolute 0.02 / 0.05 rules passed it) but 6x the base rate: FAIL; its

@@ -959,10 +959,17 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     citl_t, citl_s = res["teacher"]["calibration_in_the_large"], res["student"]["calibration_in_the_large"]
     citl_excess = (math.exp(abs(math.log(citl_s)) - abs(math.log(citl_t)))
                    if citl_t is not None and citl_s is not None and citl_t > 0 and citl_s > 0 else None)
-    if (rel_gap > CAL_REL_FAIL and s_ece > CAL_RATIO_FAIL * t_ece) or (citl_excess or 0.0) > CITL_FAIL:
+    # The student's mean predicted rate against the teacher's, either way: a teacher at half the
+    # observed rate and a student at twice it are equally far from the truth (the factor above is
+    # 1), yet the student's PDs are four times those of the model it replaces, and provisions and
+    # prices move with them (a validator's review, 2026-12-04).
+    t_mean, s_mean = float(t.mean()), float(s.mean())
+    shift = math.exp(abs(math.log(s_mean / t_mean))) if t_mean > 0 and s_mean > 0 else None
+    if ((rel_gap > CAL_REL_FAIL and s_ece > CAL_RATIO_FAIL * t_ece) or (citl_excess or 0.0) > CITL_FAIL
+            or (shift or 0.0) > CITL_FAIL):
         status = "FAIL"
     elif ((rel_gap > CAL_REL_WARN and s_ece > CAL_RATIO_WARN * t_ece) or (citl_excess or 0.0) > CITL_WARN
-          or new_fail):
+          or (shift or 0.0) > CITL_WARN or new_fail):
         status = "WARN"
     else:
         status = "PASS"
@@ -978,7 +985,8 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                f"student {_fmt(res['student']['brier'])} vs teacher {_fmt(res['teacher']['brier'])}; "
                f"{res['student']['bands_failing']} student band(s) and {res['teacher']['bands_failing']} "
                "teacher band(s) fail the binomial test at p < 0.01. Mean predicted / observed rate: student "
-               f"{_fmt(citl_s)}, teacher {_fmt(citl_t)}. Hosmer–Lemeshow p: student "
+               f"{_fmt(citl_s)}, teacher {_fmt(citl_t)}; student / teacher mean prediction "
+               f"{_fmt(s_mean / t_mean if t_mean > 0 else None)}. Hosmer–Lemeshow p: student "
                f"{_fmt(res['student']['hosmer_lemeshow']['p_value'])}, teacher "
                f"{_fmt(res['teacher']['hosmer_lemeshow']['p_value'])}.")
     return Section(
@@ -988,13 +996,16 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                    "calibration-in-the-large factor exceeds "
                    f"{CITL_FAIL:g} (each model's mean predicted / observed rate r is off by the factor max(r, 1/r); "
                    "the rule's factor is the student's over the teacher's, so a student at 1.2 beside a teacher "
-                   f"at 1.0 has 1.2); WARN at {CAL_REL_WARN} × prev and {CAL_RATIO_WARN:g} × teacher ECE, at a "
-                   f"factor above {CITL_WARN:g}, or when a student band has binomial p < 0.01 while no teacher "
-                   f"band does. Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × prev), calibration-in-the-large "
-                   f"factor {_fmt(citl_excess)}."),
+                   f"at 1.0 has 1.2), or the student's mean prediction is more than {CITL_FAIL:g} times the "
+                   f"teacher's, or less than 1/{CITL_FAIL:g} of it; WARN at {CAL_REL_WARN} × prev and "
+                   f"{CAL_RATIO_WARN:g} × teacher ECE, at factors above {CITL_WARN:g}, or when a student band has "
+                   f"binomial p < 0.01 while no teacher band does. Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × "
+                   f"prev), calibration-in-the-large factor {_fmt(citl_excess)}, mean prediction factor "
+                   f"{_fmt(shift)}."),
         summary=summary,
         metrics={"bins": bins, "ece_gap": gap, "ece_gap_relative": rel_gap, "base_rate": rate,
-                 "calibration_in_the_large_excess": citl_excess, "teacher": res["teacher"],
+                 "calibration_in_the_large_excess": citl_excess, "mean_prediction_factor": shift,
+                 "teacher": res["teacher"],
                  "student": res["student"]},
         tables=tables, plots=plots,
         notes=[f"{bins} bands of equal row count by score; ECE weighs each band's |observed − predicted| by its "
