@@ -51,6 +51,26 @@ def test_predict_one_and_many(client: TestClient, exported_dir: Path, german: pd
     assert "features" not in lines[0] and [line["index"] for line in lines[1:]] == list(range(20))
 
 
+def test_a_blank_number_is_said_per_record_and_in_the_audit_log(client: TestClient, exported_dir: Path,
+                                                                 german: pd.DataFrame, tmp_path: Path) -> None:
+    """A decision taken on a training median (a blank income) was not told apart from one taken on
+    the applicant's own value: score counts blanks per run, serve now names them per record."""
+    predictor = Predictor(exported_dir)
+    record = _records(german.head(1), predictor.fields)[0]
+    blank = dict(record, credit_amount=None, age_in_years="  ")
+    one = client.post("/predict", json=blank, headers=AUTH).json()
+    assert one["imputed"] == ["credit_amount", "age_in_years"]
+    assert one["score"] == pytest.approx(predictor.predict_score([blank])[0], abs=1e-6)
+    assert "imputed" not in client.post("/predict", json=record, headers=AUTH).json()
+    many = client.post("/predict", json={"records": [record, blank]}, headers=AUTH).json()["results"]
+    assert "imputed" not in many[0] and many[1]["imputed"] == ["credit_amount", "age_in_years"]
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [line.get("imputed") for line in lines] == [["credit_amount", "age_in_years"], None, None,
+                                                        ["credit_amount", "age_in_years"]]
+    schema = client.get("/openapi.json", headers=AUTH).json()
+    assert "imputed" in json.dumps(schema)
+
+
 def test_field_errors_are_422_with_location(client: TestClient, exported_dir: Path, german: pd.DataFrame) -> None:
     record = _records(german.head(1), Predictor(exported_dir).fields)[0]
     bad = dict(record, credit_amount="a lot", purpose=[1])

@@ -126,22 +126,25 @@ class Encoder:
 
     # -- one record: the fast path -----------------------------------------------------------
     def encode_record(self, record: Mapping[str, Any], index: int = 0,
-                      errors: list[FieldError] | None = None) -> tuple[np.ndarray, list[str]]:
+                      errors: list[FieldError] | None = None,
+                      imputed: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
         """One record (a mapping of field to raw value) as a float32 vector, and the fields whose
         category was not seen in training (they take the unseen bucket, as in training).
 
-        Missing values (None, NaN, empty text) are imputed as in training; an absent field, a
-        value of the wrong type (a boolean for a number, too) or a number that is not finite or
-        does not fit float32 is an error. With ``errors`` given, problems are appended there
-        (every one of them) instead of raised.
+        Missing values (None, NaN, empty text) are imputed as in training, and with ``imputed``
+        given their fields are appended there; an absent field, a value of the wrong type (a
+        boolean for a number, too) or a number that is not finite or does not fit float32 is an
+        error. With ``errors`` given, problems are appended there (every one of them) instead of
+        raised.
         """
         row = np.zeros(self.n_features, dtype=np.float32)
-        return row, self.fill(record, row, index, errors)
+        return row, self.fill(record, row, index, errors, imputed)
 
     def fill(self, record: Mapping[str, Any], row: np.ndarray | memoryview, index: int = 0,
-             errors: list[FieldError] | None = None) -> list[str]:
+             errors: list[FieldError] | None = None, imputed: list[str] | None = None) -> list[str]:
         """Encode ``record`` into ``row`` (a zeroed float32 vector, or a memoryview of one) and
-        return its unseen fields.
+        return its unseen fields; a numeric field whose blank took the training median is
+        appended to ``imputed`` when given.
 
         The single-record fast path: plain Python per field, writing straight into the buffer
         the ONNX session reads. Float arithmetic is float64, as in the pandas Preprocessor.
@@ -170,6 +173,8 @@ class Encoder:
                 cells[j] = (median - mean) / std
                 if ind >= 0:
                     cells[ind] = 1.0
+                if imputed is not None:  # a decision taken on the median: serve says so per record
+                    imputed.append(name)
             elif low <= number <= high:
                 cells[j] = (number - mean) / std
             else:
@@ -258,9 +263,10 @@ class Encoder:
         self._fail(errors, FieldError(index, name, f"expected a number, got {type(value).__name__}", "type"))
         return math.nan
 
-    def encode_records(self, records: Sequence[Mapping[str, Any]],
-                       source: str = "the records") -> tuple[np.ndarray, list[list[str]]]:
-        """Many records as a float32 matrix, and each record's unseen-category fields.
+    def encode_records(self, records: Sequence[Mapping[str, Any]], source: str = "the records",
+                       imputed: list[list[str]] | None = None) -> tuple[np.ndarray, list[list[str]]]:
+        """Many records as a float32 matrix, and each record's unseen-category fields (with
+        ``imputed`` given, each record's imputed numeric fields are appended there as a list).
 
         Raises:
             RecordErrors: listing every missing field and wrong type across all records.
@@ -272,9 +278,14 @@ class Encoder:
             if not isinstance(record, Mapping):
                 errors.append(FieldError(i, "", f"expected an object of fields, got {type(record).__name__}", "type"))
                 unseen.append([])
+                if imputed is not None:
+                    imputed.append([])
                 continue
-            out[i], fields = self.encode_record(record, i, errors)
+            blanks: list[str] | None = None if imputed is None else []
+            out[i], fields = self.encode_record(record, i, errors, blanks)
             unseen.append(fields)
+            if imputed is not None and blanks is not None:
+                imputed.append(blanks)
         if errors:
             raise RecordErrors(errors, source)
         return out, unseen

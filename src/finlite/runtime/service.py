@@ -674,6 +674,8 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
         "score": {"type": "number", "minimum": 0, "maximum": 1, "description": "P(positive class)"},
         "decision": {"type": "integer", "enum": [0, 1], "description": "1 when score >= cutoff"},
         "unseen": {"type": "array", "items": {"type": "string"}},
+        "imputed": {"type": "array", "items": {"type": "string"}, "description": "numeric fields sent blank (null, "
+                    "NaN or empty text) that took their training median; absent when none did"},
         "reasons": {"type": "array", "description": "with decision 1 (when the service gives reasons): the fields that "
                     "pushed the score towards the positive class the most, largest first (adverse-action reasons); "
                     "with --reason-codes, the lender's codes instead (code, text, fields)",
@@ -1236,7 +1238,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
 
     def audit_line(now: str, request_id: str, score: float, decision: int, unseen: list[str],
                    record: Mapping[str, Any], index: int | None,
-                   why: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                   why: list[dict[str, Any]] | None = None, imputed: list[str] | None = None) -> dict[str, Any]:
         line: dict[str, Any] = {"event": "prediction", "time": now, "request_id": request_id,
                                 "server_request_id": _SERVER_ID.get() or request_id,
                                 "model_sha256": model_sha256, "score": score, "decision": decision, "cutoff": cutoff}
@@ -1244,6 +1246,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             line["index"] = index
         if unseen:
             line["unseen"] = unseen
+        if imputed:
+            line["imputed"] = imputed
         if why is not None:
             line["reasons"] = why  # what the applicant was told: the letter's evidence
         if audit_features:
@@ -1302,8 +1306,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         # {"records": [...]} is a batch, unless the model has a feature of that name.
         batch = "records" in payload and not records_is_field
         if not batch:
+            imputed: list[str] = []
             try:
-                value, unseen = explain_record(payload)  # the fast path: the session's bound buffer
+                value, unseen = explain_record(payload, imputed)  # the fast path: the session's bound buffer
             except RecordErrors:
                 # The fast path stops at the first problem; list them all.
                 try:
@@ -1323,9 +1328,14 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                 except ScoreError:  # a non-finite score among the reasons' rows: no decision goes out
                     return reasons_failed(request_id, [0], False)
             if audit is not None:
-                audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None, why)])
-            result = orjson.dumps({"score": value, "decision": decision, "unseen": unseen} if why is None else
-                                  {"score": value, "decision": decision, "unseen": unseen, "reasons": why})
+                audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None, why,
+                                        imputed)])
+            one: dict[str, Any] = {"score": value, "decision": decision, "unseen": unseen}
+            if imputed:  # a decision taken on a training median: said, as an unseen category is
+                one["imputed"] = imputed
+            if why is not None:
+                one["reasons"] = why
+            result = orjson.dumps(one)
             return answer(200, b'{"request_id":%s,%s,%s' % (orjson.dumps(request_id), head, result[1:]), request_id)
         records = payload["records"]
         if len(payload) > 1:  # {"records": [...], "cutoff": 0.3}: no other key changes what is scored
@@ -1343,10 +1353,11 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return answer(413, orjson.dumps({"detail": f"{len(records)} records in one request; the limit is "
                                                        f"{max_batch}"}), request_id)
         try:
+            imputed_all: list[list[str]] = []
             if len(records) > _THREADPOOL_ABOVE:
-                x, unseen_all = await run_in_threadpool(encoder.encode_records, records, "the request")
+                x, unseen_all = await run_in_threadpool(encoder.encode_records, records, "the request", imputed_all)
             else:
-                x, unseen_all = encoder.encode_records(records, "the request")
+                x, unseen_all = encoder.encode_records(records, "the request", imputed_all)
         except RecordErrors as exc:
             return invalid(_field_errors(exc.errors, True), len(exc.errors), request_id)
         try:
@@ -1356,8 +1367,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         bad = [i for i, s in enumerate(scores) if not 0.0 <= s <= 1.0]  # belt and braces: NaN fails this
         if bad:
             return non_finite(request_id, bad, True)
-        results = [{"score": s, "decision": 1 if s >= cutoff else 0, "unseen": u}
-                   for s, u in zip(scores, unseen_all, strict=True)]
+        results = [{"score": s, "decision": 1 if s >= cutoff else 0, "unseen": u, **({"imputed": b} if b else {})}
+                   for s, u, b in zip(scores, unseen_all, imputed_all, strict=True)]
         if give:
             declined = [i for i, r in enumerate(results) if r["decision"]]
             if declined:
@@ -1372,7 +1383,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                     results[i]["reasons"] = why
         if audit is not None and results:
             now = clock.now()
-            audit.write([audit_line(now, request_id, r["score"], r["decision"], r["unseen"], rec, i, r.get("reasons"))
+            audit.write([audit_line(now, request_id, r["score"], r["decision"], r["unseen"], rec, i, r.get("reasons"),
+                                    r.get("imputed"))
                          for i, (r, rec) in enumerate(zip(results, records, strict=True))])
         return answer(200, orjson.dumps({"request_id": request_id, "model_sha256": model_sha256, "cutoff": cutoff,
                                          "results": results}), request_id)
