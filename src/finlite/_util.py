@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -9,13 +10,28 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from finlite._limits import MAX_DEPTH
 from finlite.errors import ConfigError, DataError
+
+_T = TypeVar("_T")
+
+
+@contextlib.contextmanager
+def set_within(var: ContextVar[_T], value: _T) -> Iterator[None]:
+    """Within the block (in this thread or task), ``var`` holds ``value``; after it, what it held
+    before, however the block ends: the switches a job sets for the code it calls (reproducing an
+    older artifact's rules, remembering scores) end with the job."""
+    token = var.set(value)
+    try:
+        yield
+    finally:
+        var.reset(token)
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -42,7 +42,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from finlite import _limits
-from finlite._util import closest, dump_json, is_whole, param_error, write_text_atomic
+from finlite._util import closest, dump_json, is_whole, param_error, set_within, write_text_atomic
 from finlite.data.io import Table, data_row_line, frame_sha256, read_table
 from finlite.data.prepared import SplitArrays
 from finlite.data.walkforward import SeriesSplit, WalkForward, walk_forward
@@ -623,11 +623,8 @@ def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable
     # Asset ids are read as written ("000001" is no number, "NA" a ticker, not a missing value).
     ids_as_text = [spec.id_column] if spec.id_column else []
     table = data if isinstance(data, Table) else read_table(data, text_columns=ids_as_text)
-    token = _FROM_FILE.set(table.file_sha256 is not None)
-    try:
+    with set_within(_FROM_FILE, table.file_sha256 is not None):
         return _read_prices(table, spec, source, skip_short=short_assets == "skip", fixed_window=fixed_window)
-    finally:
-        _FROM_FILE.reset(token)
 
 
 def _refuse_two_spellings(raw_ids: np.ndarray, ids: np.ndarray, column: str, src: str) -> None:

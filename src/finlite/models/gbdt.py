@@ -33,7 +33,7 @@ import torch
 
 from finlite._booster_check import check_booster
 from finlite._spec import finite_number
-from finlite._util import is_whole, param_error
+from finlite._util import is_whole, param_error, set_within
 from finlite.errors import ConfigError
 from finlite.models.base import FinliteModel, register_model
 
@@ -115,12 +115,8 @@ def remembered_scores(on: bool = True) -> Iterator[None]:
     """Within the block (in this thread), boosted ensembles remember the scores of their large
     batches (see :meth:`BoostedEnsemble.logits_np`) in the enclosing job's store, or in a new one
     dropped when the block ends; ``on=False`` turns that off inside, as timing code does."""
-    memo = (_MEMO.get() or ScoreMemo()) if on else None
-    token = _MEMO.set(memo)
-    try:
+    with set_within(_MEMO, (_MEMO.get() or ScoreMemo()) if on else None):
         yield
-    finally:
-        _MEMO.reset(token)
 
 
 def remembering_scores(fn: _F) -> _F:

@@ -17,6 +17,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from finlite._manifest import WEIGHTS_FORMATS
+from finlite._util import set_within
 from finlite.errors import ArtifactError
 from finlite.models.base import FinliteModel, build_model
 
@@ -54,11 +55,8 @@ def weights_format(version: int) -> Iterator[None]:
     if version not in WEIGHTS_FORMATS:
         raise ArtifactError(f"Weights format {version!r} is not one this finlite writes {WEIGHTS_FORMATS}; the "
                             "artifact was made by a newer finlite or its manifest was altered.")
-    token = _FORMAT.set(version)
-    try:
+    with set_within(_FORMAT, version):
         yield
-    finally:
-        _FORMAT.reset(token)
 
 
 def current_weights_format() -> int:

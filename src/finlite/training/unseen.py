@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from finlite._keys import UNSEEN, UNSEEN_AVERAGED, averaged_groups
+from finlite._util import set_within
 
 __all__ = ["RECORD_KEY", "average_recorded", "average_unseen", "averaging", "recorded"]
 
@@ -44,11 +45,8 @@ _ENABLED: ContextVar[bool] = ContextVar("finlite_unseen_averaging", default=True
 def averaging(enabled: bool) -> Iterator[None]:
     """Within the block, :func:`average_unseen` runs only when ``enabled`` (reproducing an
     artifact made before finlite averaged the unseen buckets)."""
-    token = _ENABLED.set(bool(enabled))
-    try:
+    with set_within(_ENABLED, bool(enabled)):
         yield
-    finally:
-        _ENABLED.reset(token)
 
 
 def recorded(steps: Any) -> bool:
