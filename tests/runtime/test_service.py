@@ -48,6 +48,7 @@ def test_predict_one_and_many(client: TestClient, exported_dir: Path, german: pd
     lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert len(lines) == 21 and lines[0]["request_id"] == "req-1"
     assert {"time", "request_id", "model_sha256", "score", "decision", "cutoff"} <= set(lines[0])
+    assert lines[0]["manifest_sha256"] == predictor.manifest["manifest_sha256"]
     assert "features" not in lines[0] and [line["index"] for line in lines[1:]] == list(range(20))
 
 

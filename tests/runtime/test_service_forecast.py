@@ -44,6 +44,10 @@ def test_service_forecasts_from_a_history(forecast_client: TestClient, forecast_
     lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert lines[0]["request_id"] == "f1" and lines[0]["rows"] == WARMUP + 5
     assert lines[0]["forecast"] == pytest.approx(expected["forecast"]) and "history" not in lines[0]
+    # Which approved artifact decided, and at which cut-off: the graph's hash alone is shared by
+    # artifacts of one model at other cut-offs (a validator's review, 2026-12-04).
+    assert lines[0]["manifest_sha256"] == Predictor(forecast_dir).manifest["manifest_sha256"]
+    assert "cutoff" in lines[0] and lines[0]["cutoff"] is None
 
 
 def test_service_refuses_bad_or_long_histories(forecast_client: TestClient, prices: pd.DataFrame) -> None:

@@ -1163,6 +1163,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                   redirect_slashes=False)
     expected = token.encode() if token else None
     model_sha256 = predictor.model_sha256
+    # The artifact as approved (its manifest: cut-off, preprocessing, gates), not only the ONNX
+    # graph: two artifacts of one graph at other cut-offs share a model_sha256 (a validator's review).
+    manifest_sha256 = str(predictor.manifest.get("manifest_sha256", ""))
     fields = predictor.fields
     records_is_field = "records" in fields
     give = 0  # reasons per record decided positive
@@ -1227,7 +1230,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return
         line: dict[str, Any] = {"event": "error", "time": clock.now(), "request_id": request_id,
                                 "server_request_id": _SERVER_ID.get() or request_id,
-                                "model_sha256": model_sha256, "status": status, "error": error}
+                                "model_sha256": model_sha256, "manifest_sha256": manifest_sha256, "status": status,
+                                "error": error}
         if records is not None:
             line["records"] = records[:MAX_ERRORS]
             line["record_count"] = len(records)
@@ -1241,7 +1245,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                    why: list[dict[str, Any]] | None = None, imputed: list[str] | None = None) -> dict[str, Any]:
         line: dict[str, Any] = {"event": "prediction", "time": now, "request_id": request_id,
                                 "server_request_id": _SERVER_ID.get() or request_id,
-                                "model_sha256": model_sha256, "score": score, "decision": decision, "cutoff": cutoff}
+                                "model_sha256": model_sha256, "manifest_sha256": manifest_sha256, "score": score,
+                                "decision": decision, "cutoff": cutoff}
         if index is not None:
             line["index"] = index
         if unseen:
@@ -1426,7 +1431,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         if audit is not None:
             line: dict[str, Any] = {"event": "prediction", "time": clock.now(), "request_id": request_id,
                                     "server_request_id": _SERVER_ID.get() or request_id,
-                                    "model_sha256": model_sha256, "rows": rows, **result}
+                                    "model_sha256": model_sha256, "manifest_sha256": manifest_sha256,
+                                    "cutoff": predictor.decision_cutoff, "rows": rows, **result}
             if audit_features:
                 line["history"] = history
             audit.write([line])
