@@ -216,6 +216,52 @@ def test_direction_task() -> None:
     assert got == pytest.approx(inp.evidence["trading"]["student"]["long_flat"]["sharpe"], rel=1e-9)
 
 
+def test_a_forecaster_without_skill_is_told_so_and_noise_does_not_beat_buy_and_hold() -> None:
+    """A coin-flip direction forecaster passed every section and was said to beat buy-and-hold on
+    0.52 against 0.49 (a validator's review, 2026-12-04): no demonstrated skill is a WARN with the
+    edge the test period can detect, and "beats" needs the Sharpe difference's interval above 0."""
+    series = _series("direction")
+    rng = np.random.default_rng(5)
+    teacher = rng.uniform(0.3, 0.7, len(series.y_test))  # no information about the move
+    student = np.clip(teacher + 0.005 * rng.normal(size=teacher.size), 0, 1)
+    sections = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, student, cutoff=0.5))}
+    dm = sections["diebold_mariano"]
+    assert dm.metrics["tests"]["teacher_vs_naive"] is not None and dm.metrics["skill_shown"] is False
+    assert dm.status == "WARN" and "No skill over the naive forecast is demonstrated" in dm.summary
+    periods = dm.metrics["dates"]
+    assert dm.metrics["detectable_accuracy_edge"] == pytest.approx(
+        (stats.norm.ppf(0.95) + stats.norm.ppf(0.8)) * 0.5 / np.sqrt(periods), rel=1e-4)
+    trading = sections["trading"]
+    versus = trading.metrics["assets"]["all"]["sharpe_vs_buy_and_hold"]
+    for name in ("teacher", "student"):
+        lo, hi = versus[name]["ci"]
+        assert lo is not None and hi is not None and lo < versus[name]["value"] < hi
+        assert not lo > 0  # noise
+    assert "neither model beats buy-and-hold beyond sampling noise" in trading.summary
+    assert "start days" not in trading.summary  # horizon 1: one way to trade
+
+
+def test_at_a_longer_horizon_every_start_day_is_shown() -> None:
+    """Trading every h-th forecast from the first test day is one of h choices: the Sharpe of
+    each start day, computed again here from the realised returns."""
+    series = prepare_series(make_prices(600), MarketSpec(objective="return", window=10, horizon=5,
+                                                         volume_column="volume"))
+    teacher, student = _forecasts(series, 0.001)
+    inp = _inputs(series, teacher, student)
+    trading = next(s for s in build_forecast_sections(inp) if s.id == "trading")
+    days = trading.metrics["assets"]["all"]["start_days"]
+    assert len(days["teacher"]) == 5 and "one of 5 start days" in trading.summary
+    finite = np.flatnonzero(np.isfinite(inp.realised))
+    for offset in (0, 3):
+        keep = finite[offset::5]
+        r = inp.realised[keep]
+        position = (teacher[keep] > 0).astype(float)  # long/flat, 1 bp per unit of position change
+        net = position * np.expm1(r) - 1e-4 * np.abs(np.diff(np.r_[0.0, position]))
+        by_hand = np.mean(net) / np.std(net, ddof=1) * np.sqrt(252 / 5)
+        assert days["teacher"][offset] == pytest.approx(by_hand, rel=1e-6)
+    assert days["teacher"][0] == pytest.approx(trading.metrics["assets"]["all"]["teacher"]["long_flat"]["sharpe"])
+
+
 def test_volatility_has_no_direction_sections() -> None:
     series = _series("volatility")
     y = series.windows_test.y
