@@ -102,6 +102,18 @@ def test_search_returns_a_front_and_saves_the_choice(teacher_dir: Path, german_c
     assert not [k for r in found.outcome.result.records for k in r.metrics if k.startswith(("latency", "rows_per"))]
     assert found.outcome.result.records[-1].metrics["auc"] == pytest.approx(found.chosen["auc"], abs=1e-12)
     assert "dynamic_int8" in registered_methods()
+    # The report and the card say what the student was chosen among (a validator's review, 2026-12-04),
+    # and a report rebuilt from the artifact says it again.
+    passed = sum(c["passed"] for c in found.candidates)
+    report = json.loads((tmp_path / "s" / "report.json").read_text())
+    assert report["change"]["selection"] == {"candidates": 8, "passed_validation_gates": passed,
+                                             "objective": "smallest"}
+    card = (tmp_path / "s" / "MODEL_CARD.md").read_text()
+    assert f"chosen by finlite search among 8 candidates, {passed} of which passed the gates" in card
+    from finlite.jobs.report import rebuild_report
+
+    rebuilt = rebuild_report(tmp_path / "s", german_csv, out=tmp_path / "r")
+    assert json.loads((rebuilt / "report.json").read_text())["change"]["selection"] == report["change"]["selection"]
 
 
 def test_search_refuses_bad_settings_before_any_work(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:

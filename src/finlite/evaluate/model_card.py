@@ -216,6 +216,20 @@ def _change_lines(report: Mapping[str, Any], sections: list[Section]) -> list[st
     return lines
 
 
+def _selection_limitations(report: Mapping[str, Any]) -> list[str]:
+    """A search's choice said: the best of many candidates on the validation split looks better
+    there than it is; the test split judged the chosen one alone."""
+    change = report.get("change")
+    chosen = change.get("selection") if isinstance(change, Mapping) else None
+    if not isinstance(chosen, Mapping) or not isinstance(chosen.get("candidates"), int):
+        return []
+    return [f"The student was chosen by finlite search among {chosen['candidates']:,} candidates, "
+            f"{_text(chosen.get('passed_validation_gates'))} of which passed the gates on the validation split "
+            f"(objective {_text(chosen.get('objective'))}): the chosen one's validation numbers are the best of many "
+            "and optimistic. Its test-split numbers, on rows no candidate was chosen by, are the evidence; every "
+            "candidate's are in search.json."]
+
+
 def _split_limitations(report: Mapping[str, Any]) -> list[str]:
     """What the split makes of the evidence: a stratified split's test rows share the training
     rows' period (in-time evidence only, and its stability section compares two random samples);
@@ -280,6 +294,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += _section_table(by_id["segments"]) if "segments" in by_id else ["The report holds no segments section.", ""]
     lines += ["## Limitations", ""]
     lines += [f"- {_text(s.title)} ({s.status}): {_text(s.summary)}" for s in sections if s.status != "PASS"]
-    lines += [f"- {text}" for text in (*_split_limitations(report), *_FIXED_LIMITATIONS)] + [""]
+    lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report),
+                                       *_FIXED_LIMITATIONS)] + [""]
     lines += ["## Change classification", "", *_change_lines(report, sections)]
     return "\n".join(lines).rstrip("\n") + "\n"

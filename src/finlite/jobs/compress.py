@@ -765,13 +765,14 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
             markdown = render_forecast_markdown(report["forecast"], title="finlite compression report (forecaster)",
                                                 sections={"Teacher and student": markdown})
             metrics["forecast"] = report["forecast"]
-        from finlite.jobs.report import ReportOptions, compress_report
+        from finlite.jobs.report import ReportOptions, compress_report, selection_record
 
         steps_record = _manifest_steps(setup, recipe, result)
         full, report_files = compress_report(
             teacher=art, student=model, prepared=prepared, comparison=report, recipe_yaml=recipe.to_yaml(),
             steps=steps_record, seed=setup.seed, cutoff=setup.cutoff, name=Path(out).resolve().name,
-            options=report_options if report_options is not None else ReportOptions(), timing=timing)
+            options=report_options if report_options is not None else ReportOptions(), timing=timing,
+            selection=selection_record((extra_files or {}).get("search.json")))
         report.update(full)
         files = {"report.md": markdown, **report_files,
                  "recipe.yaml": recipe.to_yaml(), **result.extra_files, **(extra_files or {})}

@@ -463,11 +463,29 @@ def _no_protected_reason(inp: TabularInputs) -> str:
     return reason
 
 
+def selection_record(search_json: str | bytes | None) -> dict[str, Any] | None:
+    """What a ``finlite search`` chose among (from its ``search.json``): the candidates tried, how
+    many passed the gates on the validation split, and the objective; None for a plain compress or
+    an unreadable record. The report and the model card say it: the chosen one's validation
+    numbers are the best of many (a validator's review, 2026-12-04)."""
+    if search_json is None:
+        return None
+    try:
+        record = strict_json_loads(search_json.decode() if isinstance(search_json, bytes) else search_json)
+        candidates = record["candidates"]
+        passed = sum(1 for c in candidates if isinstance(c, Mapping) and c.get("passed") is True)
+        return {"candidates": len(candidates), "passed_validation_gates": passed,
+                "objective": str(record.get("objective"))}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any, *, cost: Mapping[str, Any] | None,
                       record: Mapping[str, Any], recipe_yaml: str, data: Mapping[str, Any],
                       generated_from: Mapping[str, Any], options: ReportOptions,
                       timings: dict[str, float] | None = None, cost_reason: str | None = None,
-                      holdout: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                      holdout: Mapping[str, Any] | None = None,
+                      selection: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The whole report.json: the comparison's keys, then the sections in the report's order.
 
     ``comparison`` is the compress report (teacher, student, fidelity, ratios, recipe, warnings …,
@@ -522,7 +540,7 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
         "generated_from": generated_from,
         "data": data,
         "change": {"steps_kept": kept, "size_ratio": (comparison.get("ratios") or {}).get("size_ratio"),
-                   "teacher": teacher},
+                   "teacher": teacher, **({"selection": dict(selection)} if selection else {})},
         "card": {"intended_use": _intended_use(comparison.get("task"), inputs)},
         "options": options.to_dict(),
         "omitted": b.omitted,
@@ -630,11 +648,13 @@ def _measure_cost(teacher: Artifact, student: FinliteModel, x: np.ndarray, stude
 def compress_report(*, teacher: Artifact, student: FinliteModel, prepared: PreparedData | PreparedSeries,
                     comparison: Mapping[str, Any], recipe_yaml: str, steps: Sequence[Mapping[str, Any]], seed: int,
                     cutoff: float | None, name: str, options: ReportOptions, timing: bool,
-                    timings: dict[str, float] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+                    timings: dict[str, float] | None = None,
+                    selection: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The report of a compress run, from the models in memory: (report.json's dict, the report's files).
 
     ``name`` is the student artifact's folder name; ``steps`` the manifest's step records; the
-    cost is measured here (with latency when ``timing``).
+    cost is measured here (with latency when ``timing``); ``selection``: what a search chose the
+    student among (:func:`selection_record`).
     """
     inputs: Any
     evidence = comparison.get("forecast")
@@ -655,7 +675,7 @@ def compress_report(*, teacher: Artifact, student: FinliteModel, prepared: Prepa
                                     steps=steps, cutoff=cutoff)
     report = build_report_dict(comparison, inputs, cost=cost, record=record, recipe_yaml=recipe_yaml,
                                data=prepared.summary(), generated_from=_generated_from(name, provenance),
-                               options=options, timings=timings)
+                               options=options, timings=timings, selection=selection)
     return report, write_report_files(report, _flips(inputs))
 
 
@@ -836,7 +856,8 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
     report = build_report_dict(comparison, inputs, cost=cost, cost_reason=why, record=record, recipe_yaml=recipe_yaml,
                                data=man["data"], generated_from=_generated_from(art.path.resolve().name,
                                                                                        comparison["teacher_artifact"]),
-                               options=options, holdout=holdout_record)
+                               options=options, holdout=holdout_record,
+                               selection=selection_record(_listed_text(art, "search.json") or None))
     return report, write_report_files(report, _flips(inputs))
 
 
