@@ -964,7 +964,9 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     # 1), yet the student's PDs are four times those of the model it replaces, and provisions and
     # prices move with them (a validator's review, 2026-12-04).
     t_mean, s_mean = float(t.mean()), float(s.mean())
-    shift = math.exp(abs(math.log(s_mean / t_mean))) if t_mean > 0 and s_mean > 0 else None
+    # One model predicting 0 throughout is infinitely far from the other; both: nothing to compare.
+    shift = (math.exp(abs(math.log(s_mean / t_mean))) if t_mean > 0 and s_mean > 0
+             else math.inf if t_mean > 0 or s_mean > 0 else None)
     if ((rel_gap > CAL_REL_FAIL and s_ece > CAL_RATIO_FAIL * t_ece) or (citl_excess or 0.0) > CITL_FAIL
             or (shift or 0.0) > CITL_FAIL):
         status = "FAIL"

@@ -115,7 +115,8 @@ def remembered_scores(on: bool = True) -> Iterator[None]:
     """Within the block (in this thread), boosted ensembles remember the scores of their large
     batches (see :meth:`BoostedEnsemble.logits_np`) in the enclosing job's store, or in a new one
     dropped when the block ends; ``on=False`` turns that off inside, as timing code does."""
-    with set_within(_MEMO, (_MEMO.get() or ScoreMemo()) if on else None):
+    outer = _MEMO.get()  # an outer job's store, even while empty (a ScoreMemo with no entry is falsy)
+    with set_within(_MEMO, (outer if outer is not None else ScoreMemo()) if on else None):
         yield
 
 

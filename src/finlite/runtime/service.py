@@ -20,8 +20,9 @@ included) needs ``Authorization: Bearer <token>``.
 Fail closed: a score that is not a probability (NaN or infinite, e.g. from an extreme input)
 is never turned into a decision; the request gets 422 naming the record. The audit log (a
 JSON-lines file created private, mode 0600) gets one ``"event": "prediction"`` line per
-delivered prediction (request id, time, model hash, score, decision, the adverse-action reasons
-given with a decision of 1, and the raw features only when asked) and one ``"event": "error"`` line per request that reached the model but got
+delivered prediction (request id, time, model and manifest hashes, score, decision, cut-off, the
+adverse-action reasons given with a decision of 1, the unseen and imputed fields, and the raw
+features only when asked) and one ``"event": "error"`` line per request that reached the model but got
 no decision (non-finite score, internal error). Requests refused before scoring (401, 413, 422
 on the body) get no audit line: nothing was decided. Every error response is an ordinary
 response, so a keep-alive connection stays usable for the next request.
@@ -674,8 +675,8 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
         "score": {"type": "number", "minimum": 0, "maximum": 1, "description": "P(positive class)"},
         "decision": {"type": "integer", "enum": [0, 1], "description": "1 when score >= cutoff"},
         "unseen": {"type": "array", "items": {"type": "string"}},
-        "imputed": {"type": "array", "items": {"type": "string"}, "description": "numeric fields sent blank (null, "
-                    "NaN or empty text) that took their training median; absent when none did"},
+        "imputed": {"type": "array", "items": {"type": "string"}, "description": "numeric fields sent blank (null "
+                    "or empty text) that took their training median; absent when none did"},
         "reasons": {"type": "array", "description": "with decision 1 (when the service gives reasons): the fields that "
                     "pushed the score towards the positive class the most, largest first (adverse-action reasons); "
                     "with --reason-codes, the lender's codes instead (code, text, fields)",
