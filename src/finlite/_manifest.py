@@ -399,10 +399,10 @@ def _check_model_and_schema(model: Mapping[str, Any], schema: Mapping[str, Any],
 
 
 #: Numbers a manifest's ``metrics.test`` may hold (credit and forecast models), checked as such.
-_NUMERIC_TEST_METRICS = ("accuracy", "brier", "cutoff", "f1", "precision", "recall", "flagged_rate", "gini", "log_loss",
-                         "pr_auc", "rows", "positives", "parameters", "nonzero_parameters", "model_bytes", "flops_per_row", "rmse", "mae",
-                         "mase", "mape", "directional_accuracy", "information_coefficient", "sharpe", "max_drawdown",
-                         "turnover", "r2")
+_NUMERIC_TEST_METRICS = ("accuracy", "brier", "cutoff", "f1", "precision", "recall", "flagged_rate", "gini",
+                         "log_loss", "pr_auc", "rows", "positives", "parameters", "nonzero_parameters", "model_bytes",
+                         "flops_per_row", "rmse", "mae", "mase", "mape", "directional_accuracy",
+                         "information_coefficient", "sharpe", "max_drawdown", "turnover", "r2")
 
 
 #: Of those, the counts (whole numbers ≥ 0) and the numbers with a range.
@@ -467,7 +467,8 @@ def failed_gates(manifest: Mapping[str, Any]) -> list[str]:
     metrics = manifest.get("metrics") if isinstance(manifest.get("metrics"), Mapping) else {}
     if not isinstance(metrics, Mapping) or metrics.get("gates_passed") is not False:
         return []
-    return [str(g.get("message")) for g in metrics.get("gates") or [] if isinstance(g, Mapping) and g.get("passed") is False]
+    return [str(g.get("message")) for g in metrics.get("gates") or []
+            if isinstance(g, Mapping) and g.get("passed") is False]
 
 
 def failed_gates_warning(manifest: Mapping[str, Any], where: str) -> str | None:

@@ -482,7 +482,8 @@ def _dm(rows: _Rows) -> Section:
                    threshold=threshold, summary=summary,
                    metrics={"tests": tests, "loss": "squared", "horizon": rows.horizon, "dates": rows.n_dates,
                             "rmse_increase": rise, "material_margin": RMSE_MARGIN,
-                            "skill_shown": None if tests["teacher_vs_naive"] is None else teacher_beats or student_beats,
+                            "skill_shown": (None if tests["teacher_vs_naive"] is None
+                                            else teacher_beats or student_beats),
                             "detectable_accuracy_edge": edge},
                    tables=[Table(id="diebold_mariano", caption="Diebold–Mariano tests of equal accuracy (HLN).",
                                  columns=["test", "statistic", "p-value (two-sided)", "p-value (first worse)",

@@ -157,10 +157,11 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
                             "nothing was written.", param="key")
     failed = failed_gates(art.manifest)
     if failed and not accept_failed_gates:
-        raise ExportError(f"Artifact {str(art.path)!r} failed its quality gates on the test split ({'; '.join(failed)}); "
-                          "it was written for review, not for deployment, and is not exported. Compress again with "
-                          "another recipe, or pass accept_failed_gates=True to export it all the same (recorded in "
-                          "its manifest; score and serve then warn).", gates=failed, param="accept_failed_gates")
+        raise ExportError(f"Artifact {str(art.path)!r} failed its quality gates on the test split "
+                          f"({'; '.join(failed)}); it was written for review, not for deployment, and is not "
+                          "exported. Compress again with another recipe, or pass accept_failed_gates=True to export "
+                          "it all the same (recorded in its manifest; score and serve then warn).", gates=failed,
+                          param="accept_failed_gates")
     prepared = prepare_like(art, data if data is not None else recorded_table(art))
     x, y = prepared.x_test, prepared.y_test
     files: dict[str, bytes] = {}

@@ -58,7 +58,8 @@ GATE_KEYS = ("max_drop", "max_increase", "min", "max")
 #: ``min: -1`` passes them all). Metrics not listed are at least 0 (errors, sizes, latencies, PSI);
 #: r2 is at most 1.
 METRIC_RANGES: dict[str, tuple[float, float]] = {
-    **dict.fromkeys(("auc", "ks", "pr_auc", "f1", "precision", "recall", "accuracy", "brier", "agreement", "alert_overlap", "agreement_band_min",
+    **dict.fromkeys(("auc", "ks", "pr_auc", "f1", "precision", "recall", "accuracy", "brier", "agreement",
+                     "alert_overlap", "agreement_band_min",
                      "directional_accuracy", "dm_pvalue", "da_pvalue"), (0.0, 1.0)),
     **dict.fromkeys(("gini", "spearman", "correlation", "information_coefficient"), (-1.0, 1.0)),
     "r2": (-math.inf, 1.0),
@@ -189,10 +190,10 @@ class Gate:
                               "that only rose, or only fell). Gate on directional_accuracy or agreement instead, or "
                               "give a longer price history.", param="gates")
         if self.metric == "recall" and self.metric in candidate and candidate[self.metric] is None:
-            raise ConfigError(f"The gate 'recall' cannot be judged: the {candidate.get('rows', '?')} rows judged hold no "
-                              "positive row, so there is nothing to catch (a direction forecaster's test period that "
-                              "only fell). Gate on precision, directional_accuracy or agreement instead, or give a "
-                              "longer history.", param="gates")
+            raise ConfigError(f"The gate 'recall' cannot be judged: the {candidate.get('rows', '?')} rows judged "
+                              "hold no positive row, so there is nothing to catch (a direction forecaster's test "
+                              "period that only fell). Gate on precision, directional_accuracy or agreement "
+                              "instead, or give a longer history.", param="gates")
         if candidate.get(self.metric) is None:
             raise ConfigError(f"The gate {self.metric!r} cannot be judged: the candidate's metrics have no value for "
                               f"it on these {candidate.get('rows', '?')} rows (MAPE skips outcomes within 1e-8 of "

@@ -928,8 +928,8 @@ class RunCounts:
             rows: int) -> None:
         """Add one chunk's counts (``rows`` rows; ``bins``: scores per level and stability bin,
         None when the chunk binned nothing; ``fields``: rows per level and recorded bin of each
-        field, None when there are no recorded bins; ``imputed``: rows per numeric field whose blank took the training
-        median)."""
+        field, None when there are no recorded bins; ``imputed``: rows per numeric field whose
+        blank took the training median)."""
         self.rows += int(rows)
         for name, count in (imputed or {}).items():
             self.imputed[name] = self.imputed.get(name, 0) + int(count)

@@ -615,5 +615,6 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         if owned:
             ray.shutdown()
     return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, csi=counts.csi(),
-                           notes=gate_notes + counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi, provenance=origin,
+                           notes=gate_notes + counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi,
+                           provenance=origin,
                            imputed=counts.imputed)
