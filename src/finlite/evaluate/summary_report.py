@@ -104,8 +104,10 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     ``comparison`` is a compress report (:func:`~finlite.evaluate.report.compare_models`'s dict
     with ``recipe``: ``{"name", "steps": [step records], "final_gates": [gate dicts], "passed"}``
     and ``warnings`` when the run raised the fidelity warning). The status is FAIL when the kept
-    model fails a recipe gate on the test split, WARN when the run carries a warning (a student
-    ``warn_auc_drop`` AUC or more below its teacher with no gate to stop it), PASS otherwise.
+    model fails a recipe gate on the test split or the evidence is none (``evidence_failures``: a
+    hold-out of mostly rows the models were fitted on), WARN when the run carries a warning (a
+    student ``warn_auc_drop`` AUC or more below its teacher with no gate to stop it), PASS
+    otherwise.
     """
     teacher, student = comparison["teacher"], comparison["student"]
     # The rows judged: the test split, or (finlite report --holdout) every row of a hold-out table.
@@ -123,6 +125,8 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     gates = list(recipe.get("final_gates") or [])
     failed = [g for g in gates if not g.get("passed")]
     warnings = [str(w) for w in comparison.get("warnings") or []]
+    # Evidence that is no evidence (a hold-out of mostly fitted rows): FAIL, as a failed gate.
+    fatal = [str(w) for w in comparison.get("evidence_failures") or []]
     fidelity = comparison.get("fidelity") or {}
     ratios = comparison.get("ratios") or {}
     kept = [s for s in steps if s.get("status") == "kept"]
@@ -135,7 +139,7 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
         reason = bad or str((step.get("info") or {}).get("reason") or "")
         step_rows.append([int(step.get("index", len(step_rows))) + 1, str(name), str(step.get("status")), reason])
 
-    if failed:
+    if failed or fatal:
         status = "FAIL"
     elif warnings:
         status = "WARN"
@@ -158,6 +162,8 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     summary = "; ".join(parts) + "."
     if failed:
         summary += " Failed: " + "; ".join(str(g.get("message")) for g in failed) + "."
+    if fatal:
+        summary += " No evidence: " + "; ".join(fatal) + "."
     metrics: dict[str, Any] = {
         "task": comparison.get("task"), "split": comparison.get("split"), "rows": comparison.get("rows"),
         "teacher": headline["teacher"], "student": headline["student"],
@@ -165,7 +171,7 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
         "ratios": {k: v for k, v in ratios.items() if _number(v) is not None},
         "steps": len(steps), "steps_kept": len(kept), "recipe": recipe.get("name"),
         "gates": len(gates), "gates_failed": len(failed), "gates_passed": not failed if gates else None,
-        "warnings": warnings,
+        "warnings": warnings, **({"evidence_failures": fatal} if fatal else {}),
     }
     timed = {side: m["timed"] for side, m in (("teacher", teacher), ("student", student)) if m.get("timed")}
     if timed:  # how the latency rows were measured (see finlite.export.timing)

@@ -57,6 +57,10 @@ _HASHED = ("weights.safetensors", "preprocessor.json")
 _COST_ROWS = 4096
 #: Training rows the report scores (the score PSI of ``stability``, the members of ``privacy``): all of
 #: them up to this many, else a seeded sample of this many. Scoring a boosted teacher is the cost:
+#: A hold-out at least this share of whose rows equal rows the models were fitted on makes the
+#: report's summary FAIL: its numbers are in-sample (below it, a warning names the count).
+HOLDOUT_FITTED_FAIL = 0.5
+
 #: 540,000 SBA training rows took 18 s of the report (733 trees at about 30,000 rows/s), and a PSI
 #: over ten bands or a loss-threshold attack reads no more from 540,000 rows than from 100,000.
 TRAIN_SCORE_ROWS = 100_000
@@ -250,6 +254,11 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
                         f"split the models were fitted on (feature for feature, with the label): if they are the "
                         "same applications, the report's metrics are optimistic. A hold-out must hold rows the "
                         "models never saw (drop these, or take a later period).")
+    if fitted >= HOLDOUT_FITTED_FAIL * len(frame) > 0:
+        # Mostly in-sample: no evidence about rows the models never saw. It was a WARN beside PASS
+        # sections (600 training rows of 600: a validator's review, 2026-12-04).
+        record["failures"] = [f"the hold-out is mostly rows the models were fitted on ({fitted:,} of {len(frame):,}): "
+                              "its numbers are in-sample, not evidence about new rows"]
     unseen = unseen_counts(frame, prepared.preprocessor)
     record["unseen"] = unseen
     shares = [f"{name} {count:,} ({count / len(frame):.1%})" for name, count in unseen.items()]
@@ -842,6 +851,9 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
     # What makes a hold-out's evidence weak (training rows in it, a handful of bads) is a warning of
     # the report itself: the summary is then at least WARN, and the CLI prints it.
     messages = [*messages, *((holdout_record or {}).get("warnings") or [])]
+    failures = (holdout_record or {}).get("failures")
+    if failures:
+        comparison["evidence_failures"] = list(failures)
     if messages:
         comparison["warnings"] = messages
     man = art.manifest
