@@ -463,9 +463,11 @@ def _check_gates(gates: Any, field: str, bad: Any) -> None:
 
 def failed_gates(manifest: Mapping[str, Any]) -> list[str]:
     """The messages of the gates a compressed artifact failed on its test split (``metrics.gates``
-    of a checked manifest); empty when it passed them, or has none (a teacher)."""
-    metrics = manifest.get("metrics") if isinstance(manifest.get("metrics"), Mapping) else {}
-    if not isinstance(metrics, Mapping) or metrics.get("gates_passed") is not False:
+    of a checked manifest); empty when it passed them, or has none (a teacher). Read from the
+    gates themselves, not ``metrics.gates_passed``: a manifest whose summary disagrees with its
+    gates fails closed."""
+    metrics = manifest.get("metrics")
+    if not isinstance(metrics, Mapping):
         return []
     return [str(g.get("message")) for g in metrics.get("gates") or []
             if isinstance(g, Mapping) and g.get("passed") is False]
@@ -477,7 +479,7 @@ def failed_gates_warning(manifest: Mapping[str, Any], where: str) -> str | None:
     failed = failed_gates(manifest)
     if not failed:
         return None
-    export = manifest.get("export") if isinstance(manifest.get("export"), Mapping) else {}
+    export = manifest.get("export")
     how = ("It was exported with --accept-failed-gates." if isinstance(export, Mapping)
            and export.get("accepted_failed_gates") else "It was exported before finlite refused such artifacts.")
     return (f"warning: {where} failed its quality gates on the test split ({'; '.join(failed)}); its decisions are "

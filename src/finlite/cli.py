@@ -946,10 +946,6 @@ def _report_verdict(raw: bytes, where: str) -> tuple[str, str] | None:
     return status, "; ".join(parts) or "every section PASS"
 
 
-#: Fewest test rows of each class whose metrics a validator can read as evidence.
-THIN_TEST_ROWS = _limits.THIN_CLASS_ROWS
-
-
 #: What to do when a student is judged on too few of a class (``compress``, ``search``): train
 #: warned of a test split with 5 frauds, and the student's "PR-AUC 0.12 -> 0.03" then passed
 #: without a word (a fraud engineer's walk-through, 2026-12-04 night).
@@ -966,9 +962,9 @@ def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split"
         return
     rows, positives = int(metrics.get("rows", 0)), int(metrics["positives"])
     fewest = min(positives, rows - positives)
-    if fewest < THIN_TEST_ROWS:
+    if fewest < _limits.THIN_CLASS_ROWS:
         _echo(f"warning: {rows_judged} holds {positives:,} positive and {rows - positives:,} other rows; with "
-              f"fewer than {THIN_TEST_ROWS} of a class its metrics move by whole points when one row changes, "
+              f"fewer than {_limits.THIN_CLASS_ROWS} of a class its metrics move by whole points when one row changes, "
               f"so they are no evidence. {fix}", err=True)
     flagged = metrics.get("flagged_rate")
     if cutoff and rows and positives and flagged in (0, 0.0, 1, 1.0):

@@ -192,6 +192,21 @@ def test_cli_export(exported_dir: Path, german_csv: Path, loans_csv: Path, tmp_p
     assert result.exit_code == 2 and "is not the table" in result.output
 
 
+def test_failed_gates_are_read_from_the_gates_themselves() -> None:
+    """A manifest whose summary (gates_passed) disagrees with its gates fails closed; a teacher or
+    a run without gates has none."""
+    from finlite._manifest import failed_gates, failed_gates_warning
+
+    bad = {"passed": False, "message": "agreement 0.98 < min 0.985 (by 0.005)"}
+    good = {"passed": True, "message": "auc drop 0.001 <= 0.02"}
+    assert failed_gates({"metrics": {"gates_passed": True, "gates": [good, bad]}}) == [bad["message"]]
+    assert failed_gates({"metrics": {"gates_passed": True, "gates": [good]}}) == []
+    assert failed_gates({"metrics": {"test": {}}}) == [] and failed_gates({}) == []
+    warning = failed_gates_warning({"metrics": {"gates": [bad]}, "export": {"accepted_failed_gates": [bad["message"]]}},
+                                   "art")
+    assert warning is not None and warning.endswith("It was exported with --accept-failed-gates.")
+
+
 @pytest.mark.slow
 def test_a_student_that_failed_its_gates_is_not_exported_unless_accepted(exported_dir: Path, german_csv: Path,
                                                                           tmp_path: Path,

@@ -341,7 +341,9 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
 
 
 def _check_flat_parquet(path: Path) -> None:
-    """Refuse a Parquet file with nested columns (list, struct, map) before reading its rows."""
+    """Refuse a Parquet file with nested columns (list, struct, map) or repeated names from its
+    schema, and one whose rows would decode beyond the bounds (``_util.check_parquet_decoded``,
+    which reads the rows a batch at a time), before pandas reads them."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -571,12 +571,7 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
     nets: dict[str, np.ndarray] = {}
     x = np.arange(0, keep.size + 1, dtype=np.float64)
     for name in ("teacher", "student"):
-        signal = rows.preds[name][keep]
-        if rows.task == "direction":
-            view = trading_view(r, np.clip(signal, 0.0, 1.0), rows.cost_bps, ppy, kind="probability",
-                                cutoff=rows.cutoff)
-        else:
-            view = trading_view(r, signal, rows.cost_bps, ppy, kind="forecast")
+        view = _view(rows, r, rows.preds[name][keep], ppy)
         up = rows.up(name)[keep]
         positions = {"long_flat": up.astype(np.float64), "long_short": np.where(up, 1.0, -1.0)}
         out[name] = {}
@@ -598,7 +593,8 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
     full = np.arange(keep.size)[None, :]
     diff_point = float(_sharpe(nets["student_long_flat"], full, ppy)[0] - _sharpe(nets["teacher_long_flat"], full,
                                                                                  ppy)[0])
-    diff_ci = _interval(_sharpe(nets["student_long_flat"], idx, ppy) - _sharpe(nets["teacher_long_flat"], idx, ppy))
+    boot = {key: _sharpe(net, idx, ppy) for key, net in nets.items()}  # each strategy's resampled Sharpe, once
+    diff_ci = _interval(boot["student_long_flat"] - boot["teacher_long_flat"])
     out["sharpe_difference_long_flat"] = {"value": diff_point, "ci": diff_ci}
     # Each model's better strategy against buy-and-hold, on the same resampled periods: "beats"
     # only when the interval of the difference lies above 0 (a student at 0.52 against 0.49 was
@@ -609,7 +605,7 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
     out["sharpe_vs_buy_and_hold"] = {}
     for name in ("teacher", "student"):
         strategy = max(("long_flat", "long_short"), key=lambda k: out[name][k]["sharpe"])
-        better = np.maximum(_sharpe(nets[f"{name}_long_flat"], idx, ppy), _sharpe(nets[f"{name}_long_short"], idx, ppy))
+        better = np.maximum(boot[f"{name}_long_flat"], boot[f"{name}_long_short"])
         out["sharpe_vs_buy_and_hold"][name] = {
             "strategy": strategy, "value": float(out[name][strategy]["sharpe"] - hold["sharpe"]),
             "ci": _interval(better - hold_boot)}
@@ -617,6 +613,15 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
         out["start_days"] = _start_days(rows, mask)
     status = "WARN" if diff_ci[1] is not None and diff_ci[1] < 0 else "PASS"
     return out, table, curves, status
+
+
+def _view(rows: _Rows, realised: np.ndarray, signal: np.ndarray, ppy: float) -> dict[str, Any]:
+    """Long/flat and long/short on one model's forecasts over the periods ``realised`` earns: a
+    direction model's probability called at its cut-off, another's forecast by its sign."""
+    if rows.task == "direction":
+        return trading_view(realised, np.clip(signal, 0.0, 1.0), rows.cost_bps, ppy, kind="probability",
+                            cutoff=rows.cutoff)
+    return trading_view(realised, signal, rows.cost_bps, ppy, kind="forecast")
 
 
 def _span(ci: list[float | None]) -> str:
@@ -643,11 +648,7 @@ def _start_days(rows: _Rows, mask: np.ndarray) -> dict[str, list[float | None]]:
             continue
         r = rows.realised[keep]
         for name in ("teacher", "student"):
-            signal = rows.preds[name][keep]
-            view = (trading_view(r, np.clip(signal, 0.0, 1.0), rows.cost_bps, ppy, kind="probability",
-                                 cutoff=rows.cutoff) if rows.task == "direction"
-                    else trading_view(r, signal, rows.cost_bps, ppy, kind="forecast"))
-            out[name].append(float(view["long_flat"]["sharpe"]))
+            out[name].append(float(_view(rows, r, rows.preds[name][keep], ppy)["long_flat"]["sharpe"]))
         out["buy_and_hold"].append(float(buy_and_hold(r, rows.cost_bps, ppy)["sharpe"]))
     return out
 

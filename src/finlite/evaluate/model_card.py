@@ -225,9 +225,8 @@ def _selection_limitations(report: Mapping[str, Any]) -> list[str]:
         return []
     return [f"The student was chosen by finlite search among {chosen['candidates']:,} candidates, "
             f"{_text(chosen.get('passed_validation_gates'))} of which passed the gates on the validation split "
-            f"(objective {_text(chosen.get('objective'))}): it was chosen on the validation split among many, so "
-            "its validation numbers are optimistic. Its test-split numbers, on rows no candidate was chosen by, are "
-            "the evidence; every candidate's are in search.json."]
+            f"(objective {_text(chosen.get('objective'))}), so its validation numbers are optimistic. Its test-split "
+            "numbers, on rows no candidate was chosen by, are the evidence; every candidate's are in search.json."]
 
 
 def _split_limitations(report: Mapping[str, Any]) -> list[str]:

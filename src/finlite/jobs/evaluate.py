@@ -212,7 +212,7 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> str | None:
     content); None otherwise. 600 training rows saved as a new file were judged as a hold-out, AUC
     0.853 against 0.820 on the test split, without a word (a validator's review, 2026-12-04)."""
     from finlite.artifact import recorded_table
-    from finlite.jobs.report import row_keys
+    from finlite.jobs.report import rows_in_training
 
     try:
         training = recorded_table(art)
@@ -223,12 +223,10 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> str | None:
     schema = art.schema
     frame = training.frame[training.frame[schema.target].notna()].reset_index(drop=True)
     split = make_split(frame, schema.labels(frame, training.source), recorded_split(art), source=training.source)
-    known, categories = row_keys(frame, schema, f"the training rows of {training.source}")
     try:
-        keys, _ = row_keys(table.frame, schema, str(table.source), categories)
+        _, fitted = rows_in_training(frame, schema, split, training.source, table.frame, str(table.source))
     except (DataError, KeyError):
         return None  # a column the model reads is missing or unreadable: the transform below names it
-    fitted = int(np.isin(keys, known[np.r_[split.train, split.validation]]).sum())
     if not fitted:
         return None
     return (f"warning: {fitted:,} of the {len(table.frame):,} rows of {table.source} equal rows of the training or "

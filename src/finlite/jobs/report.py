@@ -57,15 +57,14 @@ _HASHED = ("weights.safetensors", "preprocessor.json")
 _COST_ROWS = 4096
 #: Training rows the report scores (the score PSI of ``stability``, the members of ``privacy``): all of
 #: them up to this many, else a seeded sample of this many. Scoring a boosted teacher is the cost:
-#: A hold-out at least this share of whose rows equal rows the models were fitted on makes the
-#: report's summary FAIL: its numbers are in-sample (below it, a warning names the count).
-HOLDOUT_FITTED_FAIL = 0.5
-
 #: 540,000 SBA training rows took 18 s of the report (733 trees at about 30,000 rows/s), and a PSI
 #: over ten bands or a loss-threshold attack reads no more from 540,000 rows than from 100,000.
 TRAIN_SCORE_ROWS = 100_000
 #: A hold-out with fewer rows than this of its rarer class gets a warning (its rates are noise).
 MIN_HOLDOUT_CLASS_ROWS = 20
+#: A hold-out at least this share of whose rows equal rows the models were fitted on makes the
+#: report's summary FAIL: its numbers are in-sample (below it, a warning names the count).
+HOLDOUT_FITTED_FAIL = 0.5
 #: The fidelity warning's AUC drop (jobs.compress.WARN_AUC_DROP; not imported: compress imports this module).
 _WARN_AUC_DROP = 0.06
 
@@ -241,14 +240,9 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
     warnings: list[str] = []
     # Rows the models were fitted on (or early-stopped on) would make every metric optimistic: found
     # by value, as the model reads each row, whatever the file's column types or order.
-    known, categories = row_keys(prepared.frame, prepared.schema, f"the training rows of {prepared.source}")
-    keys, _ = row_keys(frame, prepared.schema, source, categories)
-    split = prepared.split
-    overlap = {part: int(np.isin(keys, known[np.asarray(rows)]).sum())
-               for part, rows in (("train", split.train), ("validation", split.validation), ("test", split.test))}
+    overlap, fitted = rows_in_training(prepared.frame, prepared.schema, prepared.split, prepared.source, frame,
+                                       source)
     record["rows_in_training_table"] = overlap
-    # A row may equal rows of both parts: counted once here.
-    fitted = int(np.isin(keys, known[np.r_[np.asarray(split.train), np.asarray(split.validation)]]).sum())
     if fitted:
         warnings.append(f"{fitted:,} of the {len(frame):,} rows of {source} equal rows of the training or validation "
                         f"split the models were fitted on (feature for feature, with the label): if they are the "
@@ -285,6 +279,20 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
 
 #: Share of a hold-out's rows with an unseen category (in any field) from which the report warns.
 UNSEEN_WARN_SHARE = 0.01
+
+
+def rows_in_training(training: pd.DataFrame, schema: Any, split: Any, training_source: str, frame: pd.DataFrame,
+                     source: str) -> tuple[dict[str, int], int]:
+    """How many rows of ``frame`` equal rows of each part of the training table's ``split``
+    (compared by value, as the model reads them: :func:`row_keys`), and how many equal a row of
+    the parts the models were fitted on, train or validation (a row equal to rows of both counted
+    once). ``report --holdout`` and ``evaluate`` on a hold-out judge a table by them."""
+    known, categories = row_keys(training, schema, f"the training rows of {training_source}")
+    keys, _ = row_keys(frame, schema, source, categories)
+    overlap = {part: int(np.isin(keys, known[np.asarray(rows)]).sum())
+               for part, rows in (("train", split.train), ("validation", split.validation), ("test", split.test))}
+    fitted = int(np.isin(keys, known[np.r_[np.asarray(split.train), np.asarray(split.validation)]]).sum())
+    return overlap, fitted
 
 
 def row_keys(frame: pd.DataFrame, schema: Any, source: str,

@@ -419,16 +419,16 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
     from finlite.jobs.train import train
 
     schema = art.tabular.schema
-    split = (manifest.get("data") or {}).get("split", {}).get("config", {})
+    split = recorded_split(art)  # an artifact made before the date cuts is split as it was (whole_dates)
     kind = model.get("kind")
     name = {"mlp": "mlp", "logistic": "logistic"}.get(str(kind)) or str(model.get("library"))
     extra: dict[str, Any] = {}
     if kind == "mlp":
         extra = {"hidden": tuple(model["hidden"]), "dropout": float(model.get("dropout", 0.3))}
     train(data, target=schema.target, positive=schema.positive, numeric=list(schema.numeric),
-          categorical=list(schema.categorical), drop=list(schema.drop), date_column=split.get("date_column"),
+          categorical=list(schema.categorical), drop=list(schema.drop), date_column=split.date_column,
           model=name, seed=seed, cutoff=cutoff, flag_rate=flag_rate, config=config, out=out,
-          gbdt_params=params, encoding=art.tabular.encoding, whole_dates=recorded_split(art).whole_dates, **extra)
+          gbdt_params=params, encoding=art.tabular.encoding, whole_dates=split.whole_dates, **extra)
     return _manifest_of(out), f"train --model {name}"
 
 
@@ -582,7 +582,7 @@ def _newer_metrics(checks: list[MetricCheck], metrics: Mapping[str, Any]) -> tup
     record: precision and recall at the cut-off (added), and a KS that differs because KS is now
     taken in the score's direction (the artifact recorded the absolute gap), each with a note.
     Without this every older classifier was "NOT reproduced" with no word of why (a review)."""
-    test = metrics.get("test") if isinstance(metrics.get("test"), Mapping) else {}
+    test = metrics.get("test")
     if not isinstance(test, Mapping) or "f1" not in test or "precision" in test:
         return checks, []
     out, dropped, redefined = [], [], []

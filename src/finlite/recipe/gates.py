@@ -173,12 +173,14 @@ class Gate:
         with the limits.
 
         Raises:
-            ConfigError: the gate reads decisions (agreement, alert_overlap, f1, accuracy) and the teacher's
+            ConfigError: the gate reads decisions (agreement, alert_overlap, f1, precision, recall,
+                accuracy) and the teacher's
                 metrics show it flags no row or every row at the cut-off (``teacher["flagged_rate"]``):
                 such a gate would decide nothing.
             ConfigError: the candidate's metrics have no value for this gate's metric on these
                 rows: a gate of another task, MAPE when every outcome is near zero (None), or the
-                directional accuracy of a volatility, which never falls (absent).
+                directional accuracy of a volatility, which never falls (absent), or recall where no
+                row is positive.
         """
         if self.metric in DECISION_METRICS and "flagged_rate" in teacher:
             check_decisive(float(teacher["flagged_rate"]), int(teacher.get("rows", 0)),

@@ -113,7 +113,8 @@ _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".csv.gz", ".tsv", ".txt")
 
 
-#: Share of a field's rows unseen from which a run warns that the column may be coded otherwise.
+#: Share of a field's rows unseen (a category) or blank (a number) from which a run warns that the
+#: column may be coded otherwise, or its feed lost.
 MOSTLY_UNSEEN = 0.5
 
 

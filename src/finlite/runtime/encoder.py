@@ -281,10 +281,10 @@ class Encoder:
                 if imputed is not None:
                     imputed.append([])
                 continue
-            blanks: list[str] | None = None if imputed is None else []
-            out[i], fields = self.encode_record(record, i, errors, blanks)
+            blanks: list[str] = []
+            out[i], fields = self.encode_record(record, i, errors, None if imputed is None else blanks)
             unseen.append(fields)
-            if imputed is not None and blanks is not None:
+            if imputed is not None:
                 imputed.append(blanks)
         if errors:
             raise RecordErrors(errors, source)

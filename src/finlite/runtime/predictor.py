@@ -312,8 +312,9 @@ class Predictor:
             how = "its first layer weighs it as the training rows' average category"
         elif (self.manifest.get("model") or {}).get("kind") == "gbdt":
             how = "the trees read it as none of the seen categories"
-        else:  # made before finlite averaged them, or a model that was not trained on the rows itself
-            how = "the model's own weights for it, which no training row set"
+        else:  # made before finlite averaged them, or a student whose own steps trained nothing (int8 only)
+            how = "the model's own weights for it, which no training row set (no step of this artifact records "\
+                  "averaging them; a teacher's may have)"
         return (f"scored in the column's unseen bucket ({how}; a weight-of-evidence or target-encoded column gives "
                 "the prior), and reported")
 

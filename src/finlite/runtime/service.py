@@ -1166,7 +1166,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     model_sha256 = predictor.model_sha256
     # The artifact as approved (its manifest: cut-off, preprocessing, gates), not only the ONNX
     # graph: two artifacts of one graph at other cut-offs share a model_sha256 (a validator's review).
-    manifest_sha256 = str(predictor.manifest.get("manifest_sha256", ""))
+    manifest_sha256 = str(predictor.manifest["manifest_sha256"])  # present: loading verified it
     fields = predictor.fields
     records_is_field = "records" in fields
     give = 0  # reasons per record decided positive
