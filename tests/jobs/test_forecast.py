@@ -434,6 +434,42 @@ def test_the_direction_evidence_tests_calls_at_the_cutoff_and_skips_overlapping_
     assert "agreement_vs_teacher" in ev2["models"]["student"]
 
 
+def test_the_trading_evidence_gives_every_start_day_at_horizon_above_1(prices: Path) -> None:
+    """At h > 1 one forecast in h is traded; the evidence (``--json``, ``compress``'s table) traded
+    from the first test day only, one of h equally arbitrary start days (the report gave them all:
+    a validator's review). Each start day's Sharpe is checked against trading_view by hand."""
+    from finlite.evaluate.forecast import buy_and_hold, trading_view
+
+    h = 3
+    series = prepare_series(prices, MarketSpec(window=10, horizon=h), walk=WalkForward(folds=2))
+    y = series.y_test.astype(np.float64)
+    rng = np.random.default_rng(4)
+    teacher = y + rng.normal(0, 0.01, len(y))
+    ev = forecast_evidence(series, {"teacher": teacher}, cutoff=None, cost_bps=5.0)
+    trading = ev["trading"]
+    realised = realised_log_returns(series)
+    finite = np.flatnonzero(np.isfinite(realised))
+    for offset in range(h):
+        rows = finite[offset::h]
+        view = trading_view(realised[rows], teacher[rows], 5.0, 252.0 / h)
+        for strategy in ("long_flat", "long_short"):
+            assert trading["teacher"][strategy]["sharpe_start_days"][offset] == \
+                pytest.approx(view[strategy]["sharpe"], rel=1e-9)
+        assert trading["buy_and_hold"]["sharpe_start_days"][offset] == \
+            pytest.approx(buy_and_hold(realised[rows], 5.0, 252.0 / h)["sharpe"], rel=1e-9)
+    # The main view is the first start day's, as before.
+    assert trading["teacher"]["long_flat"]["sharpe"] == trading["teacher"]["long_flat"]["sharpe_start_days"][0]
+    days = trading["teacher"]["long_flat"]["sharpe_start_days"]
+    row = next(line for line in render_forecast_table(ev).splitlines()
+               if line.startswith("long/flat Sharpe across start days"))
+    assert f"{min(days):.4g} to {max(days):.4g}" in row
+    # At horizon 1 there is one start day: no range, no row.
+    daily = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
+    one = forecast_evidence(daily, {"teacher": daily.y_test.astype(np.float64)}, cutoff=None)
+    assert "sharpe_start_days" not in one["trading"]["teacher"]["long_flat"]
+    assert "across start days" not in render_forecast_table(one)
+
+
 def test_a_step_that_cannot_work_on_the_teacher_after_a_rollback_is_skipped(prices: Path, tmp_path: Path) -> None:
     """`--preset balanced` on a GRU forecaster: its distillation failed the 99 % gate and was rolled
     back, then step 2 tried to prune the GRU teacher by weights and the run failed with exit 2,
