@@ -214,6 +214,12 @@ def test_direction_task() -> None:
         np.mean((student >= 0.55) == (teacher >= 0.55)))
     got = sections["trading"].metrics["assets"]["all"]["student"]["long_flat"]["sharpe"]
     assert got == pytest.approx(inp.evidence["trading"]["student"]["long_flat"]["sharpe"], rel=1e-9)
+    # No MASE or MAPE of a probability against 0/1 outcomes, in the section or the evidence.
+    assert all(acc[name]["mase"]["value"] is None for name in ("teacher", "student", "naive"))
+    assert "MASE" not in {row[1] for row in sections["forecast_accuracy"].tables[0].rows}
+    assert any("MASE is not given for a direction model" in n for n in sections["forecast_accuracy"].notes)
+    assert not {"mase", "mape", "mape_skipped"} & ev["teacher"]["pooled"].keys()
+    assert not {"mase", "mape"} & ev["student"]["folds"][0].keys()
 
 
 def test_a_forecaster_without_skill_is_told_so_and_noise_does_not_beat_buy_and_hold() -> None:

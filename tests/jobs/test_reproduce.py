@@ -220,6 +220,18 @@ def test_a_market_forecaster_reproduces(tmp_path: Path) -> None:
     result = reproduce(teacher, prices)
     assert result.job == "train --task forecast --model gru" and result.matched
     assert {"test.auc", "test.directional_accuracy"} <= {c.name for c in result.metrics}
+    # A direction model no longer reports MASE or MAPE (of a probability against 0/1 outcomes);
+    # one made before, which recorded them, still reproduces, with a note.
+    metrics = finlite.load(teacher).manifest["metrics"]
+    assert not {"mase", "mape", "mape_skipped"} & metrics["test"].keys()
+    older = tmp_path / "older"
+    shutil.copytree(teacher, older)
+    amend_artifact(older, {}, {"metrics": {**metrics, "test": {**metrics["test"], "mase": 0.97, "mape": 0.41,
+                                                                "mape_skipped": 60}}})
+    rerun = reproduce(older, prices)
+    assert rerun.matched and "test.mase" not in {c.name for c in rerun.metrics}
+    assert any(n.startswith("not compared: test.mape, test.mape_skipped, test.mase: a direction model no longer")
+               for n in rerun.notes)
     other = write_prices(tmp_path / "other.csv", seed=1)
     with pytest.raises(DataError, match=r"content sha256 is [0-9a-f]{64}, the manifest records [0-9a-f]{64}"):
         reproduce(teacher, other)

@@ -230,7 +230,9 @@ class _Rows:
         scale = (float(np.mean(np.abs(np.asarray(train.naive, dtype=np.float64)
                                       - np.asarray(train.y, dtype=np.float64).ravel())))
                  if len(train) else 0.0)
-        self.naive_scale: float | None = scale if math.isfinite(scale) and scale > 0 else None
+        # A direction model's probability has no MASE (jobs.forecast.DIRECTION_DROPPED says why).
+        self.naive_scale: float | None = (scale if math.isfinite(scale) and scale > 0 and self.task != "direction"
+                                          else None)
         self.seed = inp.seed
         self.cost_bps = float(inp.cost_bps)
         # A level or a volatility never falls: it has no direction to call (as forecast_metrics).
@@ -372,10 +374,12 @@ def _accuracy(rows: _Rows) -> Section:
              f"blocks of {rows.block} dates (max(horizon {rows.horizon}, ceil(dates^(1/3)))), seed {rows.seed}; "
              "paired: both models resampled on the same dates. Percentile intervals.",
              "Naive forecast: the random walk (no change) for returns and prices, the last realised volatility "
-             "for volatility, the training share of up moves for direction (calling up at 0.5). MASE is each "
-             "model's test MAE over the naive forecast's MAE on the training windows"
-             + (f" ({rows.naive_scale:.4g})." if rows.naive_scale is not None else
-                " (not available: no training windows, or a zero naive MAE there).")]
+             "for volatility, the training share of up moves for direction (calling up at 0.5). "
+             + ("MASE is not given for a direction model: the mean absolute error of a probability rewards hard "
+                "0/1 calls over honest probabilities." if rows.task == "direction" else
+                "MASE is each model's test MAE over the naive forecast's MAE on the training windows"
+                + (f" ({rows.naive_scale:.4g})." if rows.naive_scale is not None else
+                   " (not available: no training windows, or a zero naive MAE there)."))]
     if rows.ids is not None and len(np.unique(rows.ids)) > 1:
         notes.append("Several assets: the bootstrap resamples dates, each with all its assets (blocks never "
                      "straddle two assets and the correlation across assets on a date is kept); the last "

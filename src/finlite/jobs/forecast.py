@@ -337,10 +337,21 @@ def _quality(y: np.ndarray, pred: np.ndarray, naive: np.ndarray, task_name: str,
     out: dict[str, Any] = dict(forecast_metrics(y, pred, naive if enough else None,
                                                 cutoff=cutoff if task_name == "direction" else None,
                                                 horizon=horizon, dates=dates, mase_scale=mase_scale))
-    if task_name == "direction" and 0 < float(np.mean(y)) < 1:
-        for key, value in get_task(task_name).metrics(y, pred, cutoff).items():
-            out.setdefault(key, value)
+    if task_name == "direction":
+        # A probability against a 0/1 outcome: MAPE divides by the outcome (every down move is a
+        # zero, skipped) and MAE rewards hard 0/1 calls over honest probabilities, so neither it
+        # nor MASE judges a direction model; RMSE (the root Brier score) and the rest do.
+        for key in DIRECTION_DROPPED:
+            out.pop(key, None)
+        if 0 < float(np.mean(y)) < 1:
+            for key, value in get_task(task_name).metrics(y, pred, cutoff).items():
+                out.setdefault(key, value)
     return out
+
+
+#: The point metrics a direction forecaster does not report (see :func:`_quality`); artifacts
+#: made before 2026-12-05 recorded them, and ``reproduce`` leaves them out with a note.
+DIRECTION_DROPPED = ("mase", "mape", "mape_skipped")
 
 
 def _naive_scale(series: PreparedSeries, levels: bool = False) -> float | None:

@@ -529,6 +529,8 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     notes += recount
     checks, newer = _newer_metrics(checks, manifest.get("metrics") or {})
     notes += newer
+    checks, dropped = _dropped_metrics(checks, manifest)
+    notes += dropped
     if skipped:
         notes.append(f"skipped {len(skipped)} timing measurement(s): {', '.join(skipped)}")
     notes += _new_rule_notes(manifest.get("steps") or [], new.get("steps") or [])
@@ -602,6 +604,27 @@ def _newer_metrics(checks: list[MetricCheck], metrics: Mapping[str, Any]) -> tup
         notes.append(f"not compared: {'; '.join(redefined)}: KS is now taken in the score's direction (0 for a "
                      "reversed ranking), where the artifact recorded the absolute gap")
     return out, notes
+
+
+def _dropped_metrics(checks: list[MetricCheck], manifest: Mapping[str, Any]) -> tuple[list[MetricCheck], list[str]]:
+    """Leave out what a direction forecaster made before 2026-12-05 recorded and no longer
+    reports: MASE and MAPE of a probability against 0/1 outcomes
+    (:data:`finlite.jobs.forecast.DIRECTION_DROPPED`), with a note; without this every older
+    direction teacher was "NOT reproduced"."""
+    from finlite.jobs.forecast import DIRECTION_DROPPED
+
+    if manifest.get("task") != "direction":
+        return checks, []
+    out, dropped = [], []
+    for check in checks:
+        if check.name.rsplit(".", 1)[-1] in DIRECTION_DROPPED and check.reproduced is None:
+            dropped.append(check.name)
+            continue
+        out.append(check)
+    if not dropped:
+        return out, []
+    return out, [f"not compared: {', '.join(dropped)}: a direction model no longer reports MASE or MAPE (of a "
+                 "probability against 0/1 outcomes, they judge nothing)"]
 
 
 def _new_rule_notes(recorded: list[Any], rerun: list[Any]) -> list[str]:
