@@ -70,7 +70,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("kind", ["ed25519", "p256"])
-def test_sign_then_verify_everywhere(art: Path, keys: dict, kind: str) -> None:
+def test_sign_then_verify_everywhere(art: Path, keys: dict, kind: str, german_csv: Path) -> None:
     private, public = keys[kind]
     result = runner.invoke(app, ["sign", str(art), "--key", str(private)])
     assert result.exit_code == 0, result.output
@@ -81,6 +81,21 @@ def test_sign_then_verify_everywhere(art: Path, keys: dict, kind: str) -> None:
     assert f"key sha256 {record['public_key_sha256']}" in result.output
     assert finlite.load(art, verify_key=public).path == art
     assert Predictor(art, verify_key=str(public)).cutoff > 0
+    # Who signed, and whether a trusted key checked it: in the Predictor, so in serve's start line
+    # and a scoring run's provenance (the Parquet output's finlite.provenance).
+    key = record["public_key_sha256"]
+    assert Predictor(art, verify_key=str(public)).signature == {"signed": True, "algorithm": record["algorithm"],
+                                                                "fingerprint": key, "verified": True}
+    assert Predictor(art).signature["verified"] is None and Predictor(art).signature["fingerprint"] == key
+    out = art.parent / f"scores-{kind}.parquet"
+    scored = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(out), "--verify-key",
+                                 str(public)])
+    assert scored.exit_code == 0, scored.output
+    import pyarrow.parquet as pq
+
+    origin = json.loads(pq.ParquetFile(out).metadata.metadata[b"finlite.provenance"])
+    assert origin["signature"] == {"signed": True, "algorithm": record["algorithm"], "fingerprint": key,
+                                   "verified": True}
     shown = runner.invoke(app, ["inspect", str(art), "--verify-key", str(public)])
     assert shown.exit_code == 0, shown.output
     assert f"signature: {record['algorithm']}, key sha256 {record['public_key_sha256']}, verified with" in shown.output

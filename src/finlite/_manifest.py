@@ -525,9 +525,6 @@ def read_verified(path: str | Path, required: tuple[str, ...] = (), *, verify_ke
             signature or pin does not match.
         ConfigError: the key or pin given is unusable, or ``path`` is not a path.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise ConfigError(f"An artifact is named by its folder's path (text or a pathlib.Path); got "
-                          f"{type(path).__name__}.", param="artifact")
     return verify_artifact(path, required, verify_key=verify_key, manifest_sha256=manifest_sha256)[:2]
 
 
@@ -557,6 +554,9 @@ def verify_artifact(path: str | Path, required: tuple[str, ...] = (), *, verify_
     ignores ``FINLITE_VERIFY_KEY`` and a signature that no longer matches the manifest (used by
     ``finlite sign``, which makes signatures); any other reader refuses such a signature.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"An artifact is named by its folder's path (text or a pathlib.Path); got "
+                          f"{type(path).__name__}.", param="artifact")
     root = Path(path)
     if not root.is_dir():
         what = "is not a directory" if root.exists() or root.is_symlink() else "does not exist"

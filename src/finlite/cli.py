@@ -1451,18 +1451,30 @@ def _trust_line(trust: dict[str, Any]) -> str:
 def sign(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory to sign (after 'finlite export', so the ONNX models are covered).")],
     key: Annotated[Path, typer.Option(help="Private key PEM: 'openssl genpkey -algorithm ed25519 -out KEY.pem' or 'openssl ecparam -name prime256v1 -genkey -noout -out KEY.pem'.")],
+    accept_failed_gates: Annotated[bool, typer.Option("--accept-failed-gates", help="Sign a student that failed its quality gates on the test split all the same. Without it such a student is refused (exit 1).")] = False,
 ) -> None:
     """Sign an artifact: writes signature.json over the exact manifest (which holds every file's sha256).
 
     Readers then pass the public key ('openssl pkey -in KEY.pem -pubout -out KEY.pub.pem') as
-    --verify-key, or set FINLITE_VERIFY_KEY, and refuse any artifact it did not sign.
+    --verify-key, or set FINLITE_VERIFY_KEY, and refuse any artifact it did not sign. A student
+    that failed its quality gates is refused (exit 1) unless --accept-failed-gates: a signature
+    is what a deployment trusts, as export refuses such a student without it.
     """
-    from finlite._manifest import verify_artifact
+    from finlite._manifest import failed_gates, verify_artifact
     from finlite.signing import sign_artifact
 
     # Signing vouches anew, over a signature that no longer matches too; but never without a word,
     # so an automated re-sign cannot cover a change made after the last signing unseen.
-    trust = verify_artifact(artifact, verify_key=False)[2]
+    _, manifest, trust = verify_artifact(artifact, verify_key=False)
+    failed = failed_gates(manifest)
+    if failed and not accept_failed_gates:
+        _echo(f"error: {artifact} failed its quality gates on the test split ({'; '.join(failed)}); it was written "
+              "for review, not for deployment, and is not signed. Compress again with another recipe, or pass "
+              "--accept-failed-gates to sign it all the same.", err=True)
+        raise typer.Exit(1)
+    if failed:
+        _echo(f"warning: signing {artifact} although it failed its quality gates on the test split "
+              f"({'; '.join(failed)}).", err=True)
     if trust.get("signed") and trust.get("self_consistent") is False:
         _echo(f"warning: {artifact} carried a signature.json that did not match its manifest (changed after "
               "signing, or unreadable); this signature vouches for the content as it is now.", err=True)
@@ -1811,7 +1823,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind. The default accepts local connections only.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port, 1 to 65535.")] = 8000,
     token_file: Annotated[Path | None, typer.Option(help="File holding a bearer token (one line of visible ASCII) that every endpoint but /health then requires, the OpenAPI pages included.")] = None,
-    audit_log: Annotated[Path, typer.Option(help="Append-only JSON-lines file, created private (0600): one line per delivered prediction (request id, time, model hash, score, decision, the reasons given with a decision of 1) and one \"event\": \"error\" line per request that reached the model but got no decision.")] = Path("finlite-audit.jsonl"),
+    audit_log: Annotated[Path, typer.Option(help="Append-only JSON-lines file, created private (0600): one line per delivered prediction (request id, time, model and manifest hashes, the input's sha256, score, decision, the reasons given with a decision of 1), one \"event\": \"error\" line per request that reached the model but got no decision, and a start (and stop) line per serving process naming the artifact, its signature and the options.")] = Path("finlite-audit.jsonl"),
     no_audit: Annotated[bool, typer.Option("--no-audit", help="Write no audit log.")] = False,
     audit_features: Annotated[bool, typer.Option("--audit-features", help="Also write each record's raw features to the audit log (personal data: off by default).")] = False,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted, 1024 (1 KiB) to 67108864 (64 MiB); larger ones get 413.")] = 1 << 20,

@@ -244,6 +244,15 @@ def test_a_student_that_failed_its_gates_is_not_exported_unless_accepted(exporte
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: said.append("bound"))  # no port bound
     serve(art, port=8000, announce=said.append)
     assert said[0].startswith(f"warning: {art} failed its quality gates") and said[-1] == "bound"
+    # Signing is what a deployment trusts: refused likewise (exit 1, nothing written) unless accepted.
+    from tests.test_signing import make_key
+
+    private, _ = make_key(tmp_path, "ed25519")
+    result = CliRunner().invoke(app, ["sign", str(art), "--key", str(private)])
+    assert result.exit_code == 1 and "is not signed" in result.output and "--accept-failed-gates" in result.output
+    assert not (art / "signature.json").exists()
+    result = CliRunner().invoke(app, ["sign", str(art), "--key", str(private), "--accept-failed-gates"])
+    assert result.exit_code == 0 and "warning: signing" in result.output and (art / "signature.json").exists()
     # A student that passed (or a teacher, with no gates) exports and scores without the warning.
     assert not any("quality gates" in n for n in score_file(Predictor(exported_dir), german_csv,
                                                             tmp_path / "clean.csv").notes)

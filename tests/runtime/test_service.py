@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -160,7 +161,21 @@ def test_serve_over_a_real_socket(exported_dir: Path, german: pd.DataFrame, tmp_
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    assert len(audit.read_text().splitlines()) == 5
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    # A start line, the five decisions, a stop line: each decision traces to the input it was made
+    # on (input_sha256, without the data) and the start line to how the artifact was trusted.
+    assert [line["event"] for line in lines] == ["start", *["prediction"] * 5, "stop"]
+    start = lines[0]
+    manifest = Predictor(exported_dir).manifest
+    assert start["manifest_sha256"] == manifest["manifest_sha256"] == lines[1]["manifest_sha256"]
+    assert start["signature"] == {"signed": False, "verified": None} and start["pinned_manifest_sha256"] is None
+    assert (start["pid"], start["port"], start["workers"], start["audit_features"]) == (proc.pid, port, 1, False)
+    assert "features" not in lines[1]
+    # The digest is that of the record's fields as sent, keys sorted, compact (checked by hand).
+    expected = hashlib.sha256(json.dumps(records[0], sort_keys=True, separators=(",", ":"),
+                                         ensure_ascii=False).encode()).hexdigest()
+    assert lines[1]["input_sha256"] == expected
+    assert len({line["input_sha256"] for line in lines[1:6]}) == 5
 
 
 def test_serve_refuses_an_empty_token_file(exported_dir: Path, tmp_path: Path) -> None:

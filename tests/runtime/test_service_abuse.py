@@ -620,7 +620,15 @@ def test_serve_with_two_workers(exported_dir: Path, german: pd.DataFrame, tmp_pa
         proc.terminate()
         out = proc.communicate(timeout=20)[0].decode()
     assert "with 2 worker(s)" in out
-    assert len(_audit(audit)) == len(records) and stat.S_IMODE(audit.stat().st_mode) == 0o600
+    lines = _audit(audit)
+    # Each worker process writes its start line before it answers, then the decisions.
+    starts = [line for line in lines if line["event"] == "start"]
+    assert len(starts) == 2 and len({line["pid"] for line in starts}) == 2
+    assert all(line["pinned_manifest_sha256"] == line["manifest_sha256"] for line in starts)  # the parent pins it
+    assert [line["event"] for line in lines if line["event"] not in ("start", "stop")] == ["prediction"] * len(records)
+    # and each its stop line when the service shuts down.
+    assert sorted(line["pid"] for line in lines if line["event"] == "stop") == sorted(line["pid"] for line in starts)
+    assert stat.S_IMODE(audit.stat().st_mode) == 0o600
 
 
 @pytest.mark.slow  # starts the service with two worker processes: about 10 s

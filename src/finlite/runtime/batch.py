@@ -175,6 +175,8 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
     record: dict[str, Any] = {"finlite": __version__}
     record.update({k: meta.get(k) for k in ("artifact", "manifest_sha256", "model_file", "model_sha256", "variant",
                                             "task")})
+    # Who signed the model, and whether a trusted key checked it (verified null: none was given).
+    record["signature"] = dict(predictor.signature)
     cutoff = predictor.decision_cutoff
     if cutoff is not None and predictor.market is None:
         schema = predictor.manifest.get("schema") or {}

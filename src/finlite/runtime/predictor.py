@@ -34,7 +34,7 @@ import numpy as np
 from finlite._finite import check_score_count, check_scores, record_score_error
 from finlite._keys import averaged_groups
 from finlite._limits import available_cores, check_count
-from finlite._manifest import parse_json_bytes, read_listed, read_verified
+from finlite._manifest import parse_json_bytes, read_listed, verify_artifact
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
 from finlite.errors import ArtifactError, ConfigError, DataError, ScoreError
 from finlite.runtime._fastenc import ArrowRows, block_buffer
@@ -145,8 +145,14 @@ class Predictor:
         threads = check_count(threads, "threads", high=max(MAX_THREADS, cores),
                               fix=f"1 (the default) suits a server; batch scoring gains up to the {cores} core(s) "
                                   "this process may use.")
-        root, manifest = read_verified(artifact, required=("preprocessor.json",), verify_key=verify_key,
-                                       manifest_sha256=manifest_sha256)
+        root, manifest, signed = verify_artifact(artifact, required=("preprocessor.json",), verify_key=verify_key,
+                                                 manifest_sha256=manifest_sha256)
+        #: What is known of the artifact's signature, for the audit log's start line and a scoring
+        #: run's provenance: ``signed``, and when signed its ``algorithm`` and key ``fingerprint``
+        #: (sha256 of the public key); ``verified`` is True when a trusted key checked it, None
+        #: when none was given (the fingerprint is then only what signature.json claims).
+        self.signature: dict[str, Any] = {k: signed[k] for k in ("signed", "algorithm", "fingerprint", "verified")
+                                          if k in signed}
         export = manifest.get("export", {})
         record = export.get("onnx_int8" if variant == "int8" else "onnx")
         if record is None:

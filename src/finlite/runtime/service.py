@@ -42,6 +42,7 @@ import contextvars
 import errno
 import fcntl
 import functools
+import hashlib
 import hmac
 import json
 import logging
@@ -302,11 +303,47 @@ def _starts_as_audit_log(path: Path, opened: os.stat_result) -> bool:
     finally:
         os.close(fd)
     event = head.find(b'"event":')
-    return head.startswith(b'{"') and event > 0 and head[event + 8:].lstrip().startswith((b'"prediction"', b'"error"'))
+    return head.startswith(b'{"') and event > 0 and head[event + 8:].lstrip().startswith(
+        tuple(b'"%s"' % name.encode() for name in AUDIT_EVENTS))
+
+
+#: The events of an audit line: a service start and stop, a delivered prediction, an error.
+AUDIT_EVENTS = ("prediction", "error", "start", "stop")
+
+
+def input_digest(values: Mapping[str, Any]) -> str:
+    """The sha256 (hex) an audit line records of a record's fields as received (``input_sha256``):
+    of the UTF-8 JSON of ``values`` (field name to value, as in the request) with sorted keys and
+    no spaces, as ``orjson.dumps(values, option=orjson.OPT_SORT_KEYS)`` writes it. A lender that
+    keeps the application elsewhere proves with it which input a logged decision was made on,
+    without the log holding the applicant's data (``--audit-features`` writes the data itself;
+    the digest is then that of the line's ``features``)."""
+    return hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def service_event(event: str, predictor: Predictor, settings: ServeSettings) -> dict[str, Any]:
+    """The audit line of a service start or stop (one per process): what it serves and how it
+    was trusted (the manifest and model digests, the pinned digest if any, the signature and
+    whether a trusted key verified it), its cut-off, reasons and audit options, the finlite
+    that serves and the process. A decision's line names the manifest; this line says under
+    which checks that manifest was loaded."""
+    from finlite._version import __version__
+
+    line: dict[str, Any] = {"event": event, "time": _Clock().now(), "pid": os.getpid(), "finlite": __version__,
+                            "artifact": str(settings.artifact), "model_sha256": predictor.model_sha256,
+                            "manifest_sha256": str(predictor.manifest["manifest_sha256"])}
+    if event == "start":
+        line.update({"pinned_manifest_sha256": settings.manifest_sha256, "signature": dict(predictor.signature),
+                     "cutoff": predictor.decision_cutoff if predictor.market is not None else predictor.cutoff,
+                     "variant": predictor.variant, "reasons": settings.reasons,
+                     "reason_codes_sha256": settings.reason_codes_sha256, "audit_features": settings.audit_features,
+                     "host": settings.host, "port": settings.port, "workers": settings.workers})
+    return line
 
 
 class AuditLog:
-    """An append-only JSON-lines file: one line per delivered prediction, one per scoring error.
+    """An append-only JSON-lines file: one line per delivered prediction, one per scoring error,
+    and one per service start and stop (:func:`service_event`).
 
     The file is created private (mode 0600): it holds decisions about people. An existing file
     that others may read, or that another account owns, is used, with :attr:`warning` saying so;
@@ -1256,8 +1293,10 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             line["imputed"] = imputed
         if why is not None:
             line["reasons"] = why  # what the applicant was told: the letter's evidence
+        values = {k: _audited(record[k]) for k in fields}
+        line["input_sha256"] = input_digest(values)  # which input, without the applicant's data
         if audit_features:
-            line["features"] = {k: _audited(record[k]) for k in fields}
+            line["features"] = values
         return line
 
     async def read_body(receive: Any, declared: bytes | None) -> bytes | None:
@@ -1434,6 +1473,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                                     "server_request_id": _SERVER_ID.get() or request_id,
                                     "model_sha256": model_sha256, "manifest_sha256": manifest_sha256,
                                     "cutoff": predictor.decision_cutoff, "rows": rows, **result}
+            line["input_sha256"] = input_digest(history)  # the history as received
             if audit_features:
                 line["history"] = history
             audit.write([line])
@@ -1671,7 +1711,27 @@ def app_from_environment() -> FastAPI:
     app = create_app(predictor, token=token, audit=audit, audit_features=settings.audit_features,
                      max_body_bytes=settings.max_body_bytes, reasons=settings.reasons, reason_codes=codes)
     app.allowed_hosts = host_check(settings.host, token, settings.allowed_hosts)  # type: ignore[attr-defined]
+    if audit is not None:  # each worker process says what it serves, under which checks
+        _audit_lifecycle(app, audit, predictor, settings)
     return app
+
+
+def _audit_lifecycle(app: FastAPI, audit: AuditLog, predictor: Predictor, settings: ServeSettings) -> None:
+    """Write the process's start line now (an error here stops the start: no decision goes out
+    unlogged) and its stop line when the server shuts down (the lifespan's end: after the open
+    requests are answered). uvicorn re-raises SIGTERM once it has stopped, so code after
+    ``uvicorn.run`` never runs; the lifespan's end does."""
+    audit.write([service_event("start", predictor, settings)])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Any) -> Any:
+        yield
+        try:
+            audit.write([service_event("stop", predictor, settings)])
+        except OSError:
+            log.exception("cannot write the stop line to the audit log %s", audit.path)
+
+    app.router.lifespan_context = lifespan
 
 
 def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, token_file: str | Path | None = None,
@@ -1742,6 +1802,9 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         app = create_app(predictor, token=token, audit=audit, audit_features=audit_features,
                          max_body_bytes=settings.max_body_bytes, reasons=reasons, reason_codes=codes)
         app.allowed_hosts = host_check(host, token, tuple(allowed_hosts))  # type: ignore[attr-defined]
+        if audit is not None:
+            _audit_lifecycle(app, audit, predictor,
+                             replace(settings, reason_codes_sha256=None if codes is None else codes.sha256))
         try:
             uvicorn.run(app, **options)
         finally:
