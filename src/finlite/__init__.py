@@ -13,7 +13,15 @@ The public API is listed in ``__all__`` (sorted; a test keeps it from drifting).
 """
 
 import importlib as _importlib
+import os as _os
 import typing as _typing
+
+# ONNX Runtime 1.29+ collects telemetry on Linux and macOS: importing it writes a device id and an
+# event database under ~/.cache/Microsoft and may upload process and model events. A bank's
+# scoring host must send nothing anywhere, so finlite opts out before anything imports it (the
+# variable is read once, when ONNX Runtime starts; one set by the user is left as it is). A
+# program that imports onnxruntime before finlite must set ORT_DISABLE_TELEMETRY=1 itself.
+_os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 from finlite._version import __version__
 from finlite.errors import ArtifactError, ConfigError, DataError, ExportError, FinliteError

@@ -53,6 +53,33 @@ def test_runtime_never_imports_torch_nor_pandas_for_a_record(exported_dir: Path)
     assert result["torch"] is False and result["pandas"] is False and 0 < result["score"] < 1
 
 
+def test_scoring_leaves_no_onnx_runtime_telemetry_behind(exported_dir: Path, tmp_path: Path) -> None:
+    """ONNX Runtime 1.29+ wrote a device id and an event database under ~/.cache/Microsoft on import
+    and may upload events (an SRE's review, 2026-12-05); finlite opts out before importing it,
+    and a user's own setting is kept."""
+    import os
+
+    from finlite import datasets
+
+    code = (
+        "import os, csv\n"
+        "from finlite.runtime import Predictor\n"
+        f"p = Predictor({str(exported_dir)!r})\n"
+        f"p.score_record(next(csv.DictReader(open({str(datasets.path('german_credit'))!r}))))\n"
+        "print(os.environ['ORT_DISABLE_TELEMETRY'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    home = tmp_path / "home"
+    home.mkdir()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**env, "HOME": str(home)})
+    assert out.stdout.strip() == "1" and not list(home.rglob("*")), sorted(home.rglob("*"))
+    kept = subprocess.run([sys.executable, "-c", "import os, finlite; print(os.environ['ORT_DISABLE_TELEMETRY'])"],
+                          capture_output=True, text=True, check=True,
+                          env={**env, "HOME": str(home), "ORT_DISABLE_TELEMETRY": "0"})
+    assert kept.stdout.strip() == "0"
+
+
 def test_predictor_matches_the_torch_artifact(exported_dir: Path, german: pd.DataFrame) -> None:
     art = finlite.load(exported_dir)
     predictor = Predictor(exported_dir)
