@@ -2090,11 +2090,12 @@ for _info in [*app.registered_commands, *datasets_app.registered_commands]:
 
 
 def _stopped(signum: int, frame: Any) -> None:
-    """SIGTERM (a scheduler's stop, ``kill``): end as Ctrl-C ends a command, through every
-    ``finally`` and cleanup, so no temporary output is left behind; exit 128 + 15 as the shell
-    reports a process ended by the signal. Python's default ends the process where it stands
-    (exit -15), leaving ``.OUT.<pid>-<tag>.tmp`` for the next run to remove. Further SIGTERMs
-    are ignored while the clean-up runs."""
+    """SIGTERM (a scheduler's stop, ``kill``) or SIGHUP (the terminal or ssh session a command
+    ran in has gone): end as Ctrl-C ends a command, through every ``finally`` and cleanup, so no
+    temporary output is left behind; exit 128 + the signal's number as the shell reports a
+    process ended by it. Python's default ends the process where it stands (exit -15 or -1),
+    leaving ``.OUT.<pid>-<tag>.tmp`` for the next run to remove. Further signals of that kind
+    are ignored while the clean-up runs. ``serve`` sets its own (SIGHUP ignored: logrotate's)."""
     # A second SIGTERM (a supervisor repeating it) must not interrupt the clean-up this one starts.
     signal.signal(signum, signal.SIG_IGN)
     name = signal.Signals(signum).name
@@ -2107,4 +2108,6 @@ def main() -> None:
     """Console-script entry point."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stopped)
+        if signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:  # nohup's "ignore" is kept
+            signal.signal(signal.SIGHUP, _stopped)
     invoked_app(sys.argv[1:])()
