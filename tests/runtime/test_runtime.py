@@ -666,6 +666,14 @@ def test_an_empty_parquet_file_is_still_checked_for_its_types(exported_dir: Path
     pq.write_table(table.set_column(i, "age_in_years", pa.array([], pa.timestamp("us"))), bad)
     summary = score_file(Predictor(exported_dir), good, tmp_path / "o.parquet")
     assert summary.rows == 0 and pq.read_table(tmp_path / "o.parquet").num_rows == 0
+    # Written, and said: an empty feed is not a quiet success (an SRE's review, 2026-12-05).
+    assert summary.notes == ["warning: the input has no rows, so the output holds none; if a feed was expected "
+                             "here, check the job that wrote the input"]
+    header_only = tmp_path / "header.csv"
+    german.head(0).to_csv(header_only, index=False)
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(header_only), "-o", str(tmp_path / "h.csv"),
+                                      "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["notes"][0].startswith("warning: the input has no rows")
     with pytest.raises(DataError, match=r"Numeric column 'age_in_years' .* has type timestamp\[us\]"):
         score_file(Predictor(exported_dir), bad, tmp_path / "o2.parquet")
     assert not (tmp_path / "o2.parquet").exists()

@@ -994,7 +994,12 @@ class RunCounts:
             stability.append(f"no feature CSI check: {self._fields_binned():,} row(s) binned, fewer than the "
                              f"{PSI_MIN_ROWS} it needs")
         cited = self.cited if self.codes is None else {self.codes.label(c): n for c, n in self.cited.items()}
-        return (unseen_notes(self.unseen, rows) + imputed_notes(self.imputed, rows) + stability
+        # A header and no rows "succeeded" without a word: an empty upstream feed looked like a
+        # good night (an SRE's review, 2026-12-05). The output is written (no rows is an answer),
+        # and said.
+        empty = ["warning: the input has no rows, so the output holds none; if a feed was expected here, check the "
+                 "job that wrote the input"] if not rows else []
+        return (empty + unseen_notes(self.unseen, rows) + imputed_notes(self.imputed, rows) + stability
                 + cited_notes(cited, decided)
                 + unexplained_note(self.unexplained, decided))
 
