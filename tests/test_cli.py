@@ -744,6 +744,9 @@ def test_a_library_functions_parameter_reads_as_its_flag() -> None:
     (OSError(98, "Address already in use"), r"^Address already in use: another program listens on that address and "
      r"port; choose another port"),
     (OSError(24, "Too many open files"), r"^Too many open files: .* too many files open; .*ulimit -n"),
+    # An output limit, told as a damaged input before (an SRE's review, 2026-12-05).
+    (OSError(27, "File too large", "out/scores.csv"), r"^File too large \(out/scores\.csv\): the output grew past "
+     r"the largest file this process may write \(ulimit -f\)"),
 ])
 def test_an_os_error_says_what_to_do_without_a_none(exc: OSError, said: str) -> None:
     """Arrow's I/O errors name no file and carry no errno: "(None); check the path and its
@@ -752,6 +755,31 @@ def test_an_os_error_says_what_to_do_without_a_none(exc: OSError, said: str) -> 
 
     message = _os_error(exc)
     assert re.search(said, message) and "None" not in message
+
+
+def test_a_write_error_that_names_no_file_names_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrow's "Error writing bytes to file. Detail: [errno 28] ..." named no file: a full disk did
+    not say which output it stopped (an SRE's review, 2026-12-05). The temporary file goes."""
+    import pyarrow as pa
+
+    from finlite.runtime.batch import _Writer
+
+    out = tmp_path / "scores.parquet"
+    writer = _Writer(out, "parquet")
+
+    def full(table: object) -> None:
+        writer.tmp.write_bytes(b"PAR1")
+        raise OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    monkeypatch.setattr(writer, "_write", full)
+    with pytest.raises(OSError) as info:
+        writer.write(pa.table({"score": [0.5]}))
+    writer.abort()
+    assert (info.value.errno, info.value.filename) == (28, str(out))
+    from finlite.cli import _os_error
+
+    assert _os_error(info.value).startswith(f"No space left on device ({out}): the disk is full")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_market_config_errors_are_told_in_flags() -> None:

@@ -401,7 +401,7 @@ def place_file(tmp: PathLike, out: PathLike, *, overwrite: bool, option: str = "
     except FileExistsError:
         raise DataError(f"{_spelled(option, out)} appeared while this run wrote it (another run or program wrote it "
                         "meanwhile); it was left as it is and this run's output discarded. Choose another path, or "
-                        "pass overwrite=True (--force) to replace it.", param="overwrite") from None
+                        "pass overwrite=True to replace it.", param="overwrite") from None
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV, errno.ENOSYS):
             raise

@@ -382,6 +382,9 @@ def _os_error(exc: OSError) -> str:
         return f"{text}{where}: the disk is full; free space or write the output elsewhere. Nothing was replaced."
     if code == errno.EROFS:
         return f"{text}{where}: that file system is read-only; write the output elsewhere."
+    if code == errno.EFBIG:  # an output limit, not a damaged input (an SRE's review, 2026-12-05)
+        return (f"{text}{where}: the output grew past the largest file this process may write (ulimit -f) or the "
+                "file system holds; raise the limit or write the output elsewhere. Nothing was replaced.")
     if code in (errno.EMFILE, errno.ENFILE):
         return (f"{text}{where}: this process or the system has too many files open; close other programs, or raise "
                 "the limit of open files (ulimit -n), and run again.")

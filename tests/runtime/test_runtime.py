@@ -448,9 +448,12 @@ def test_score_never_replaces_an_output_that_appears_while_it_runs(exported_dir:
             out.write_text("another run's scores")
 
     monkeypatch.setattr(_paths, "kill_point", other_writer)
-    with pytest.raises(DataError, match=r"out='.*o\.csv' appeared while this run wrote it .* left as it is"):
+    with pytest.raises(DataError, match=r"out='.*o\.csv' appeared while this run wrote it .* left as it is") as info:
         score_file(Predictor(exported_dir), src, out)
     assert out.read_text() == "another run's scores"
+    from finlite.cli import in_flags  # told once on the command line, not "pass --force (--force)"
+
+    assert in_flags(info.value).endswith("Choose another path, or pass --force to replace it.")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.parquet", "o.csv"]  # no temporary file left
     out.unlink()
     summary = score_file(Predictor(exported_dir), src, out, overwrite=True)  # --force: replaced, as asked

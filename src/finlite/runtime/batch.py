@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -510,7 +511,29 @@ class _Writer:
         # CSV has nowhere to keep it (finlite score --json prints it).
         self.metadata = None if provenance is None else {PROVENANCE_KEY: _json_text(provenance)}
 
+    @contextlib.contextmanager
+    def _naming(self) -> Iterator[None]:
+        """An OSError while writing that names no file (Arrow's: "Error writing bytes to file.
+        Detail: [errno 28] ...") named the output, so a full disk said which output it stopped
+        (an SRE's review, 2026-12-05: the message named no file)."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.filename:
+                raise
+            code = exc.errno
+            if code is None:
+                found = re.search(r"\[errno (\d+)\]", str(exc))
+                code = int(found.group(1)) if found else None
+            if code is None:
+                raise
+            raise OSError(code, os.strerror(code), str(self.out)) from exc
+
     def write(self, table: Any) -> None:
+        with self._naming():
+            self._write(table)
+
+    def _write(self, table: Any) -> None:
         if self.writer is None:
             if self.kind == "parquet":
                 # Scores and forecasts are near-unique floats: a dictionary page would only be
@@ -541,16 +564,17 @@ class _Writer:
     def commit(self, schema: Any, run: dict[str, Any] | None = None) -> None:
         """Close the output and rename it into place; ``run`` (:func:`run_record`) goes into a
         Parquet output's footer metadata under :data:`RUN_KEY`."""
-        if self.writer is None:  # no rows: still write a valid empty file with the header
-            import pyarrow as pa
+        with self._naming():
+            if self.writer is None:  # no rows: still write a valid empty file with the header
+                import pyarrow as pa
 
-            self.write(pa.table({f.name: pa.nulls(0, f.type) for f in schema}))
-        if run is not None and self.kind == "parquet":
-            self.writer.add_key_value_metadata({RUN_KEY: _json_text(run)})
-        self.writer.close()
-        if self.sink is not None:
-            self.sink.close()  # writes the gzip trailer
-        _paths.fsync_file(self.tmp)
+                self._write(pa.table({f.name: pa.nulls(0, f.type) for f in schema}))
+            if run is not None and self.kind == "parquet":
+                self.writer.add_key_value_metadata({RUN_KEY: _json_text(run)})
+            self.writer.close()
+            if self.sink is not None:
+                self.sink.close()  # writes the gzip trailer
+            _paths.fsync_file(self.tmp)
         _paths.kill_point("score-before-rename")
         _paths.keep_mode(self.tmp, self.out)
         _paths.place_file(self.tmp, self.out, overwrite=self.overwrite)
