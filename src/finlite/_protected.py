@@ -10,9 +10,21 @@ from collections.abc import Iterable
 
 __all__ = ["PROTECTED_WORDS", "likely_protected"]
 
-#: Words in a feature's name (split at anything but letters) that suggest a protected attribute.
-PROTECTED_WORDS = frozenset({"age", "sex", "gender", "race", "ethnic", "ethnicity", "religion", "marital",
-                             "nationality", "foreign", "citizenship", "disability", "pregnancy"})
+#: Words in a feature's name (split at anything but letters) that suggest a protected attribute:
+#: the prohibited bases of ECOA / Regulation B (race, color, religion, national origin, sex,
+#: marital status, age, receipt of public assistance) and of EU non-discrimination law, with the
+#: names data carries them under (a fair-lending review, 2026-12-05, found national_origin,
+#: date_of_birth, is_male and public_assistance missed).
+PROTECTED_WORDS = frozenset({
+    "age", "agegroup", "ageband", "birth", "dob", "birthdate", "birthday", "yob",
+    "sex", "gender", "male", "female", "pregnancy", "pregnant",
+    "race", "racial", "color", "colour", "ethnic", "ethnicity", "hispanic", "latino", "latina",
+    "religion", "religious",
+    "marital", "married", "spouse", "widowed", "divorced",
+    "nationality", "national", "foreign", "citizenship", "citizen", "immigrant", "immigration",
+    "disability", "disabled", "handicap",
+    "assistance", "welfare",
+})
 
 
 def likely_protected(names: Iterable[str]) -> list[str]:

@@ -772,15 +772,37 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
     # above 0): on groups of a few dozen rows one flipped decision moves the ratio by 0.02.
     crossed = passes["student"] is False and passes["teacher"] is True
     fail = (crossed and ratio_low is not None and ratio_low > 0) or any(w > WIDEN_FAIL for _, w in widened)
+    # Missing evidence is not a pass (a fair-lending review, 2026-12-05: PASS was given on
+    # intervals too wide to judge, gaps that could not be measured, small groups left out while
+    # below the rule, and a protected attribute the model reads as an input). Each is WARN, named.
     # A ratio that cannot be measured (fewer than two groups of MIN_ROWS test rows, or no
-    # approvals) is missing evidence, not a pass: at least WARN, as for any section the data
-    # cannot support.
+    # approvals): not assessed.
     unmeasured = t_d["ratio"] is None or s_d["ratio"] is None
-    warn = bool(widened) or passes["student"] is False or passes["teacher"] is False or unmeasured
+    unassessed = [label for key, label in (("tpr_gap", "bad-capture gap"),
+                                           ("fpr_gap", "wrongful-decline (equal-opportunity) gap"))
+                  if gaps[key]["change"] is None]
+    # Inconclusive: compression may have widened a disparity by more than the FAIL margin, and
+    # the test rows cannot rule it out (the interval's upper end is above it).
+    inconclusive = [(label, float(ci[1])) for label, ci in
+                    (("approval-rate ratio", ratio_ci), ("bad-capture gap", gaps["tpr_gap"]["worsening_ci"]),
+                     ("wrongful-decline (equal-opportunity) gap", gaps["fpr_gap"]["worsening_ci"]))
+                    if ci[1] is not None and ci[1] > WIDEN_FAIL and label not in {n for n, _ in widened}]
+    # A group left out of the rule for its size, whose approval rate is below four-fifths of the
+    # highest ruled group's under either model: too few rows to judge, and not a pass.
+    top = {m: max((r for r, ok in zip(rates["approval_rate"], eligible["approval_rate"], strict=True)
+                   if ok and r is not None), default=None) for m, rates in (("teacher", t_rates), ("student", s_rates))}
+    small_below = [label for i, label in enumerate(groups.labels) if not eligible["approval_rate"][i] and any(
+        top[m] and rates["approval_rate"][i] is not None and rates["approval_rate"][i] < FOUR_FIFTHS * top[m]
+        for m, rates in (("teacher", t_rates), ("student", s_rates)))]
+    model_input = groups.column in set(inp.numeric) | set(inp.categorical)
+    warn = (bool(widened) or passes["student"] is False or passes["teacher"] is False or unmeasured
+            or bool(unassessed) or bool(inconclusive) or bool(small_below) or model_input)
     status: Status = "FAIL" if fail else ("WARN" if warn else "PASS")
     return {"column": groups.column, "banded": groups.banded, "status": status, "four_fifths": four_fifths,
             "tpr_gap": gaps["tpr_gap"], "fpr_gap": gaps["fpr_gap"], "groups": group_rows,
-            "widened": [name for name, _ in widened], "notes": groups.notes}
+            "widened": [name for name, _ in widened], "model_input": model_input,
+            "not_assessed": unassessed, "inconclusive": [{"measure": n, "widening_95_high": h} for n, h in inconclusive],
+            "small_groups_below_rule": small_below, "notes": groups.notes}
 
 
 def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff: float) -> list[Table]:
@@ -897,6 +919,23 @@ def build_fairness(inp: TabularInputs) -> Section:
             notes.append(f"{col['column']}: group(s) {', '.join(thin)} have fewer than {MIN_CLASS_ROWS} "
                          f"'{inp.positive}' rows (or other rows): left out of that class's gap (one flipped "
                          "decision would move its rate by several points).")
+        if col["model_input"]:
+            notes.append(f"{col['column']}: the models read this protected attribute as an input, so their decisions "
+                         "(and adverse-action reasons) can depend on it directly (ECOA / Regulation B prohibit that "
+                         "basis in US credit decisions): WARN. Review why it is used, or train without it "
+                         f"(--drop {col['column']}) and test it here all the same.")
+        if col["not_assessed"]:
+            notes.append(f"{col['column']}: {' and '.join(col['not_assessed'])} not assessed (fewer than two groups "
+                         f"with {MIN_CLASS_ROWS} rows of the class): missing evidence, so WARN, not PASS.")
+        for item in col["inconclusive"]:
+            notes.append(f"{col['column']}: inconclusive on the {item['measure']}: compression may have widened it by "
+                         f"up to {item['widening_95_high']:.3f} (the 95 % interval's upper end, above the FAIL margin "
+                         f"{WIDEN_FAIL}); these test rows cannot rule that out, so WARN. Judge it on a larger "
+                         "hold-out (report --holdout).")
+        if col["small_groups_below_rule"]:
+            notes.append(f"{col['column']}: group(s) {', '.join(col['small_groups_below_rule'])}, left out of the rule "
+                         f"for their size, have an approval rate below {FOUR_FIFTHS} of the highest group's: too few "
+                         "rows to judge, so WARN (partially assessed), not PASS.")
     notes.append("A missing value of a protected column is a group of its own, '(missing)'; every value keeps its own "
                  f"group (up to the {MAX_GROUPS} largest). fairlearn's MetricFrame computes the group rates.")
     notes.append(f"Declined = flagged (score >= cut-off). The {inp.positive}-capture rate is fairlearn's TPR with "
@@ -919,7 +958,9 @@ def build_fairness(inp: TabularInputs) -> Section:
                  f"groups with >= {MIN_CLASS_ROWS} other rows. FAIL when the student fails the rule and the teacher "
                  f"passes with the ratio's fall beyond noise (its 95 % interval above 0), or the 95 % paired bootstrap interval of a widening (approval ratio fell, or a gap grew) "
                  f"lies wholly above {WIDEN_FAIL}; WARN when one lies wholly above {WIDEN_WARN}, either model "
-                 "fails the rule, or the ratio cannot be measured (not assessed); PASS otherwise.")
+                 "fails the rule, the ratio or a gap cannot be measured (not assessed), a widening's interval "
+                 f"reaches above {WIDEN_FAIL} (inconclusive), a group too small for the rule is below it, or the "
+                 "models read the protected column as an input; PASS otherwise.")
     metrics: dict[str, Any] = {"column": lead["column"], "banded": lead["banded"], "cutoff": cutoff,
                                "four_fifths": lead["four_fifths"], "tpr_gap": lead["tpr_gap"],
                                "fpr_gap": lead["fpr_gap"], "groups": lead["groups"],
