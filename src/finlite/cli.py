@@ -521,7 +521,7 @@ ServeReasonCodes = Annotated[Path | None, typer.Option("--reason-codes", help="W
 VerifyKey = Annotated[Path | None, typer.Option(help="Trusted public key (PEM, 'openssl pkey -pubout'): refuse the artifact unless it is signed by the matching private key. Default: $FINLITE_VERIFY_KEY when set.")]
 ManifestPin = Annotated[str | None, typer.Option(help="Accept only the artifact whose manifest sha256 is this (64 hex digits; 'finlite inspect' prints it).")]
 Segments = Annotated[str | None, typer.Option(help="Report: columns whose values the segments section compares (comma-separated), besides the categorical columns with 2 to 8 values.")]
-Protected = Annotated[str | None, typer.Option(help="Report: protected columns (comma-separated) for the fairness section: approval-rate ratio (four-fifths rule), gaps in bad-capture and wrongful-decline rates (declined given bad, declined given good) per group; a numeric column is banded into quartiles.")]
+Protected = Annotated[str | None, typer.Option(help="Report: protected columns (comma-separated) for the fairness section: approval-rate ratio (four-fifths rule), gaps in bad-capture and wrongful-decline rates (declined given bad, declined given good) per group; a numeric column is banded into quartiles, or at the edges given after a colon (age_in_years:25/62: under 25, 25 to under 62, 62 and over).")]
 Monotone = Annotated[str | None, typer.Option(help="Report: numeric columns the score must be monotone in, e.g. 'duration_in_month:+,age_in_years:-' (+: P(positive) must not fall as the column rises). Default: a boosted teacher's own constraints.")]
 IdColumn = Annotated[str | None, typer.Option("--id-column", help="Report: the column naming the rows in flips.csv (default: the row number in the data file).")]
 

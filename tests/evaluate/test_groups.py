@@ -24,6 +24,7 @@ from finlite.evaluate.groups import (
     build_fairness,
     build_segments,
     default_segments,
+    protected_spec,
 )
 from finlite.evaluate.sections import ScoredModel, Section, TabularInputs
 
@@ -526,6 +527,36 @@ def test_a_numeric_protected_column_is_banded_and_small_groups_stay_out_of_the_r
     assert region["four_fifths"]["teacher"] is None  # one group left in the rule: no ratio
     assert any("region: group(s) s have fewer than 30" in note for note in section.notes)
     _json(section)
+
+
+def test_a_protected_column_is_banded_at_the_lenders_edges() -> None:
+    """Quartiles of the test values merged 62-year-olds with 42-year-olds and moved with the data (a
+    fair-lending review, 2026-12-05); ``age:25/62`` gives under 25, 25 to under 62, 62 and over."""
+    rng = np.random.default_rng(6)
+    n = 900
+    age = rng.integers(18, 90, n).astype(float)
+    age[:5] = [25.0, 62.0, 24.999, 61.5, np.nan]
+    frame = pd.DataFrame({"age": age})
+    y = (rng.random(n) < 0.3).astype(float)
+    t = rng.random(n)
+    section = build_fairness(_inputs(frame, y, t, t.copy(), protected=["age:25/62"]))
+    col = section.metrics["by_column"]["age"]
+    assert [g["group"] for g in col["groups"]] == ["< 25", "25 to < 62", ">= 62", "(missing)"]
+    finite = np.isfinite(age)
+    want = [int(np.sum(finite & (age < 25))), int(np.sum((age >= 25) & (age < 62))), int(np.sum(age >= 62)), 1]
+    assert [g["rows"] for g in col["groups"]] == want
+    young = (age < 25) & finite
+    assert col["groups"][0]["teacher"]["approval_rate"] == pytest.approx(np.mean(t[young] < 0.5))
+    assert any(n.startswith("age: banded at the edges given (25, 62)") for n in section.notes)
+    assert protected_spec("a:b") == ("a:b", None) and protected_spec("x:1e3/2e3") == ("x", (1000.0, 2000.0))
+    for bad in ("age:62/25", "age:25/25", "age:1/1e400", "age:1..2"):
+        with pytest.raises(ConfigError, match=r"band edges that are not 1 to 12 finite numbers in increasing order"):
+            build_fairness(_inputs(frame, y, t, t, protected=[bad]))
+    with pytest.raises(ConfigError, match=r"names 'age' more than once"):
+        build_fairness(_inputs(frame, y, t, t, protected=["age", "age:25/62"]))
+    frame["region"] = "n"
+    with pytest.raises(ConfigError, match=r"bands 'region' at 3, but 'region' is not a numeric column"):
+        build_fairness(_inputs(frame, y, t, t, categorical=["region"], protected=["region:3"]))
 
 
 def test_fairness_fails_closed() -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -189,6 +190,66 @@ def _value_groups(name: str, series: pd.Series, min_rows: int) -> _Groups:
         notes.append(f"{name}: {len(pooled)} {word} {' or '.join(why)} pooled into one group ({rows} rows): "
                      f"{shown}.")
     return _Groups(name, remap[inverse], labels, notes, banded=False)
+
+
+#: The most band edges a protected column may be given (``age_in_years:25/62``).
+MAX_BAND_EDGES = 12
+_EDGES = re.compile(r"[-+0-9.eE]+(?:/[-+0-9.eE]+)*")
+
+
+def protected_spec(text: str) -> tuple[str, tuple[float, ...] | None]:
+    """A protected column as named (``COLUMN``), or with the band edges a lender uses
+    (``COLUMN:E1/E2/...``, e.g. ``age_in_years:25/62``: under 25, 25 to under 62, 62 and over,
+    ECOA's "elderly" being 62 or older): (column, edges or None). Without edges a numeric
+    column of many values is banded into quartiles of the test values, which move with the data
+    and can merge a 62-year-old with a 42-year-old (a fair-lending review, 2026-12-05).
+
+    Raises:
+        ConfigError: edges that are not finite numbers in increasing order, or too many.
+    """
+    column, sep, tail = str(text).rpartition(":")
+    if not sep or not _EDGES.fullmatch(tail.strip()):
+        return str(text), None
+    try:
+        edges = tuple(float(part) for part in tail.strip().split("/"))
+    except ValueError:
+        edges = ()
+    if not edges or not all(math.isfinite(e) for e in edges) or any(b <= a for a, b in itertools.pairwise(edges)) \
+            or len(edges) > MAX_BAND_EDGES or not column.strip():
+        raise ConfigError(f"The 'protected' parameter's {text!r} gives band edges that are not 1 to {MAX_BAND_EDGES} "
+                          "finite numbers in increasing order after the column's name; write e.g. "
+                          "age_in_years:25/62 (under 25, 25 to under 62, 62 and over).", param="protected")
+    return column.strip(), edges
+
+
+def protected_columns(specs: Sequence[str]) -> list[str]:
+    """The column of each protected spec (:func:`protected_spec`), each named once.
+
+    Raises:
+        ConfigError: a column named twice (banded two ways, or named again).
+    """
+    columns = [protected_spec(text)[0] for text in specs]
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise ConfigError(f"The 'protected' parameter names {twice[0]!r} more than once; name each column once (with "
+                          "its band edges, if any).", param="protected")
+    return columns
+
+
+def _band_groups(name: str, values: np.ndarray, edges: tuple[float, ...]) -> _Groups:
+    """The lender's bands of a numeric column: under the first edge, each edge to under the next,
+    the last edge and over (left-closed, as age 62 and over is); NaN is "(missing)". A band with
+    no test rows is kept (shown with 0 rows, out of the rule)."""
+    labels = [f"< {_fmt(edges[0])}"]
+    labels += [f"{_fmt(lo)} to < {_fmt(hi)}" for lo, hi in itertools.pairwise(edges)]
+    labels.append(f">= {_fmt(edges[-1])}")
+    codes = np.searchsorted(np.asarray(edges), values, side="right").astype(np.int64)
+    missing = ~np.isfinite(values)
+    if missing.any():
+        codes[missing] = len(labels)
+        labels.append(MISSING_GROUP)
+    note = f"{name}: banded at the edges given ({', '.join(_fmt(e) for e in edges)}), each band left-closed."
+    return _Groups(name, codes, labels, [note], banded=True)
 
 
 def _groups(inp: TabularInputs, name: str, min_rows: int = MIN_ROWS) -> _Groups:
@@ -789,11 +850,12 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
                     if ci[1] is not None and ci[1] > WIDEN_FAIL and label not in {n for n, _ in widened}]
     # A group left out of the rule for its size, whose approval rate is below four-fifths of the
     # highest ruled group's under either model: too few rows to judge, and not a pass.
+    models = (("teacher", t_rates), ("student", s_rates))
     top = {m: max((r for r, ok in zip(rates["approval_rate"], eligible["approval_rate"], strict=True)
-                   if ok and r is not None), default=None) for m, rates in (("teacher", t_rates), ("student", s_rates))}
+                   if ok and r is not None), default=0.0) for m, rates in models}
     small_below = [label for i, label in enumerate(groups.labels) if not eligible["approval_rate"][i] and any(
-        top[m] and rates["approval_rate"][i] is not None and rates["approval_rate"][i] < FOUR_FIFTHS * top[m]
-        for m, rates in (("teacher", t_rates), ("student", s_rates)))]
+        rates["approval_rate"][i] is not None and rates["approval_rate"][i] < FOUR_FIFTHS * top[m]
+        for m, rates in models)]
     model_input = groups.column in set(inp.numeric) | set(inp.categorical)
     warn = (bool(widened) or passes["student"] is False or passes["teacher"] is False or unmeasured
             or bool(unassessed) or bool(inconclusive) or bool(small_below) or model_input)
@@ -844,6 +906,17 @@ def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff
     return [groups, rules]
 
 
+def _protected_groups(inp: TabularInputs, text: str) -> _Groups:
+    """The groups of one protected spec: the lender's bands when given, else as any column."""
+    name, edges = protected_spec(text)
+    if edges is None:
+        return _groups(inp, name, min_rows=1)
+    if not _is_numeric(inp, name):
+        raise ConfigError(f"The 'protected' parameter bands {name!r} at {text.rpartition(':')[2]}, but {name!r} is not a "
+                          "numeric column; name it without band edges.", param="protected")
+    return _band_groups(name, numeric_column(inp.test_frame[name], name, "the test data", money=True), edges)
+
+
 def build_fairness(inp: TabularInputs) -> Section:
     """The ``fairness`` section (binary tasks, ``inp.protected`` named): per protected column and
     group, approval rate, bad-capture rate (declined | bad: ``tpr``) and wrongful-decline rate
@@ -873,9 +946,10 @@ def build_fairness(inp: TabularInputs) -> Section:
     if not inp.protected:
         raise ConfigError("The fairness section needs a protected column; name one with protected=[COLUMN].",
                           param="protected")
-    _check_columns(inp, inp.protected, "protected")
+    names = protected_columns(inp.protected)
+    _check_columns(inp, names, "protected")
     cutoff = _cutoff(inp, "fairness")
-    columns = [_fairness_column(inp, _groups(inp, name, min_rows=1), cutoff) for name in dict.fromkeys(inp.protected)]
+    columns = [_fairness_column(inp, _protected_groups(inp, text), cutoff) for text in inp.protected]
     # The column that decides: worst status, then the lowest student approval-rate ratio; an
     # undefined ratio ranks last (it must not hide a column with a real one, R2 item 14).
     rank = {"PASS": 0, "WARN": 1, "FAIL": 2}

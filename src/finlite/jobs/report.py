@@ -341,9 +341,11 @@ def tabular_inputs(teacher_model: FinliteModel, teacher_preprocessor: Any, stude
         DataError: ``segments``, ``protected`` or ``id_column`` names a column the data does not have.
         ConfigError: a ``monotone`` column is not a numeric feature, or its sign is not +1 or -1.
     """
+    from finlite.evaluate.groups import protected_columns
+
     schema = prepared.schema
     _check_columns(prepared, segments, "segments")
-    _check_columns(prepared, protected, "protected")
+    _check_columns(prepared, protected_columns(protected), "protected")  # COLUMN or COLUMN:E1/E2
     if monotone is None:
         monotone = _default_monotone(teacher_model, teacher_preprocessor)
     for column, sign in monotone.items():
@@ -717,7 +719,9 @@ def check_options(prepared: PreparedData | PreparedSeries, options: ReportOption
                               "whose report has forecasting sections instead. Drop it.", param=given[0])
         return
     _check_columns(prepared, options.segments, "segments")
-    _check_columns(prepared, options.protected, "protected")
+    from finlite.evaluate.groups import protected_columns
+
+    _check_columns(prepared, protected_columns(options.protected), "protected")
     if options.id_column is not None:
         # All of its checks (the label, blank ids) now, not after the student is trained (a review,
         # 2026-12-03): the test rows' ids are read as the report will read them.
