@@ -14,8 +14,9 @@ from finlite.errors import DataError
 from finlite.evaluate.model_card import CHANGE_CLASSES, DEFAULT_USES, fenced, render_model_card
 from finlite.evaluate.sections import Section, Table
 
-HEADINGS = ["# Model card: student", "## Intended use", "## Training and evaluation data", "## Metrics",
-            "## Segment results", "## Limitations", "## Change classification", "### What changed", "### Evidence"]
+HEADINGS = ["# Model card: student", "## Intended use", "## Out-of-scope uses and human oversight",
+            "## Training and evaluation data", "## Inputs", "## Metrics", "## Segment results", "## Fairness",
+            "## Limitations", "## Change classification", "### What changed", "### Evidence"]
 #: The columns the discrimination section writes (finlite.evaluate.validation).
 DISCRIMINATION_COLUMNS = ["metric", "teacher", "teacher_lower", "teacher_upper", "student", "student_lower",
                           "student_upper", "difference", "difference_lower", "difference_upper"]
@@ -58,8 +59,43 @@ def part(card: str, heading: str) -> str:
 def test_the_card_has_every_part_in_order() -> None:
     card = render_model_card(credit_report())
     headings = [line for line in card.splitlines() if line.startswith("#")]
-    assert headings[:9] == HEADINGS and headings[9].startswith("### Classification: ")
+    assert headings[:12] == HEADINGS and headings[12].startswith("### Classification: ")
     assert card.endswith("\n") and not card.endswith("\n\n")
+
+
+def test_the_card_names_the_inputs_the_protected_ones_and_the_fairness_evidence() -> None:
+    """A fair-lending review (2026-12-05): the card had no list of inputs (that the model reads sex
+    and marital status was nowhere), fairness was one line, and no out-of-scope use or human
+    oversight was stated (EU AI Act Art. 13-14)."""
+    report = credit_report(fairness="WARN")
+    report["card"] = {"inputs": {"numeric": ["age_in_years", "credit_amount"],
+                                 "categorical": ["personal_status_and_sex", "foreign_worker"],
+                                 "protected_declared": ["personal_status_and_sex"],
+                                 "protected_by_name": ["age_in_years", "foreign_worker"]}}
+    rules = Table("fairness_rules_0", "sex: rules", ["measure", "teacher", "student", "change (S − T)",
+                                                      "widening 95% low", "widening 95% high", "flag"],
+                  [["approval-rate ratio", 0.988, 0.975, -0.013, -0.08, 0.10, ""]])
+    fairness = Section(id="fairness", title="Fairness", status="WARN", threshold="rule", summary="sex: ratio 0.975.",
+                       tables=[Table("fairness_groups_0", "groups", ["group"], [["F"]]), rules],
+                       notes=["sex: inconclusive on the approval-rate ratio"]).to_dict()
+    report["sections"] = [fairness if s["id"] == "fairness" else s for s in report["sections"]]
+    card = render_model_card(report)
+    inputs = part(card, "## Inputs")
+    assert "The model reads 4 feature(s)." in inputs and "- categorical: personal_status_and_sex, foreign_worker" in inputs
+    assert "**protected attributes it reads (declared)**: personal_status_and_sex" in inputs
+    assert "named like a protected attribute: age_in_years, foreign_worker (not declared protected" in inputs
+    fair = part(card, "## Fairness").lstrip()
+    assert fair.startswith("**Fairness: WARN.** sex: ratio 0.975.")
+    assert "| approval-rate ratio | 0.988 | 0.975 | -0.013 [-0.08, 0.1] |" in fair and "groups" not in fair
+    assert "- sex: inconclusive on the approval-rate ratio" in fair
+    assert "credit officer" in part(card, "## Out-of-scope uses and human oversight")
+    # Without the section: why, from the report's omitted list; an older report: no inputs list.
+    report["sections"] = [s for s in report["sections"] if s["id"] != "fairness"]
+    report["omitted"] = [{"id": "fairness", "reason": "no protected column named (--protected)"}]
+    del report["card"]
+    card = render_model_card(report)
+    assert part(card, "## Fairness").lstrip().startswith("Fairness was not assessed: no protected column named (--protected).")
+    assert part(card, "## Inputs").lstrip().startswith("The report records no list of the model's inputs.")
 
 
 def test_intended_use_is_the_reports_or_a_default_by_task() -> None:

@@ -197,11 +197,19 @@ def test_the_report_has_its_sections_in_order_and_says_what_it_left_out(
 
 def test_named_columns_bring_fairness_and_monotonicity(
         prepared: PreparedData, models: tuple[LogisticRegression, LogisticRegression]) -> None:
-    options = ReportOptions(protected=("foreign_worker",), monotone={"duration_in_month": 1})
+    options = ReportOptions(protected=("foreign_worker", "age_in_years:25/62"), monotone={"duration_in_month": 1})
     report = _report(prepared, models, options)
     ids = [s["id"] for s in report["sections"]]
     assert "fairness" in ids and "monotonicity" in ids
-    assert report["options"]["protected"] == ["foreign_worker"]
+    assert report["options"]["protected"] == ["foreign_worker", "age_in_years:25/62"]
+    # The card's list of inputs, the declared protected ones and the ones named like one.
+    inputs = report["card"]["inputs"]
+    assert inputs["numeric"] == list(prepared.schema.numeric) and inputs["categorical"] == list(prepared.schema.categorical)
+    assert inputs["protected_declared"] == ["age_in_years", "foreign_worker"]
+    assert inputs["protected_by_name"] == ["personal_status_and_sex"]
+    fairness = next(s for s in report["sections"] if s["id"] == "fairness")
+    assert [g["group"] for g in fairness["metrics"]["by_column"]["age_in_years"]["groups"]][:3] == \
+        ["< 25", "25 to < 62", ">= 62"]
     assert report["options"]["monotone"] == {"duration_in_month": 1}
     files = write_report_files(report, "row,teacher_score\n")
     assert set(files) <= set(REPORT_FILES) and {"report.json", "flips.csv"} <= set(files)

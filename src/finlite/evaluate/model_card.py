@@ -37,6 +37,37 @@ DEFAULT_USES: dict[str, str] = {
                    "was compressed from."),
     "other": "Replace the teacher model this student was compressed from, for the task and data it was trained on.",
 }
+#: Out-of-scope uses and human oversight by domain (EU AI Act Art. 13-14; SR 11-7's limits of use),
+#: written when the report does not state them (``report["card"]["oversight"]``).
+DEFAULT_OVERSIGHT: dict[str, list[str]] = {
+    "credit": [
+        "Out of scope: applicants, products, channels or periods unlike the training data above; uses the teacher "
+        "was not approved for (pricing, limits, collections); a decision no person can review where the law "
+        "requires one (GDPR Art. 22, EU AI Act Art. 14).",
+        "Human oversight: a decline or referral (score at or above the cut-off) should be reviewable by a credit "
+        "officer who sees the score, the adverse-action reasons (finlite serve --reasons) and this card; the "
+        "service's audit log records every decision with its input's digest and the reasons given.",
+        "Monitoring: finlite score reports the scores' PSI and the fields' CSI against the training rows on every "
+        "run; a WARN there is a reason to re-validate before the next decision cycle.",
+    ],
+    "fraud": [
+        "Out of scope: traffic, merchants or periods unlike the training data above; closing an account or "
+        "refusing a payment with no review path.",
+        "Human oversight: flagged transactions go to review by an analyst who sees the score and this card; the "
+        "service's audit log records every decision with its input's digest.",
+        "Monitoring: finlite score reports the scores' PSI and the fields' CSI against the training rows on every "
+        "run; fraud patterns move, so re-validate on recent labelled traffic regularly.",
+    ],
+    "markets": [
+        "Out of scope: other assets, horizons or data frequencies than the training file's; trading without the "
+        "firm's risk limits; any use as investment advice.",
+        "Human oversight: forecasts inform a person's or a risk-limited system's decision; compare with the naive "
+        "forecast and buy-and-hold (the report does) before relying on them.",
+    ],
+    "regression": ["Out of scope: rows unlike the training table's.",
+                   "Human oversight: estimates inform a person's decision; review them against the evidence here."],
+    "other": ["Out of scope: tasks and data other than the ones it was trained on."],
+}
 #: The change classification by the report's worst status: finlite's proposal; the validator decides.
 CHANGE_CLASSES: dict[str, tuple[str, str]] = {
     "PASS": ("Non-material change",
@@ -117,6 +148,55 @@ def _intended_use(report: Mapping[str, Any]) -> str:
     card = report.get("card")
     stated = card.get("intended_use") if isinstance(card, Mapping) else None
     return _text(stated) if stated else DEFAULT_USES[_domain(report)]
+
+
+def _input_lines(report: Mapping[str, Any]) -> list[str]:
+    """The features the model reads, with the protected ones said: declared (``--protected``) and
+    named like a protected attribute."""
+    card = report.get("card") if isinstance(report.get("card"), Mapping) else {}
+    inputs = (card or {}).get("inputs")
+    if not isinstance(inputs, Mapping):
+        return ["The report records no list of the model's inputs.", ""]
+
+    def names(key: str) -> list[str]:
+        value = inputs.get(key)
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    numeric, categorical = names("numeric"), names("categorical")
+    lines = [f"The model reads {len(numeric) + len(categorical)} feature(s).", "",
+             f"- numeric: {', '.join(_text(n) for n in numeric) or 'none'}",
+             f"- categorical: {', '.join(_text(n) for n in categorical) or 'none'}"]
+    declared, by_name = names("protected_declared"), names("protected_by_name")
+    if declared:
+        lines.append(f"- **protected attributes it reads (declared)**: {', '.join(_text(n) for n in declared)}: its "
+                     "decisions and adverse-action reasons can depend on them directly (see Fairness).")
+    if by_name:
+        lines.append(f"- features named like a protected attribute: {', '.join(_text(n) for n in by_name)} (not "
+                     "declared protected, so not tested for fairness; name them with --protected).")
+    return [*lines, ""]
+
+
+def _fairness_lines(report: Mapping[str, Any], by_id: Mapping[str, Section]) -> list[str]:
+    """The fairness section's verdict, each protected column's rules (teacher, student, the
+    widening's interval) and the notes that say what was not assessed; or why there is none."""
+    section = by_id.get("fairness")
+    if section is None:
+        reason = next((_text(o.get("reason")) for o in report.get("omitted") or []
+                       if isinstance(o, Mapping) and o.get("id") == "fairness"), "not in the report")
+        return [f"Fairness was not assessed: {reason}.", ""]
+    lines = [f"**{_text(section.title)}: {_text(section.status)}.** {_text(section.summary)}", ""]
+    for table in section.tables:
+        if table.id.startswith("fairness_rules_"):
+            lines += [f"*{_text(table.caption)}*", "", *_table(*_merged(table)), ""]
+    lines += [f"- {_text(note)}" for note in section.notes] + [""]
+    return lines
+
+
+def _oversight_lines(report: Mapping[str, Any]) -> list[str]:
+    card = report.get("card") if isinstance(report.get("card"), Mapping) else {}
+    stated = (card or {}).get("oversight")
+    items = [str(x) for x in stated] if isinstance(stated, list) and stated else DEFAULT_OVERSIGHT[_domain(report)]
+    return [f"- {_text(item)}" for item in items] + [""]
 
 
 def _flatten(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
@@ -262,9 +342,13 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     """``MODEL_CARD.md`` for ``report`` (the dict written as ``report.json``): a pure function of it.
 
     Sections: intended use (``report["card"]["intended_use"]``, else a default by task: credit
-    decisioning, fraud flagging or market forecasting), training and evaluation data
-    (``report["data"]``), metrics with intervals (the first table of the discrimination, accuracy
-    or forecast_accuracy section), segment results (the segments section), limitations (every
+    decisioning, fraud flagging or market forecasting), out-of-scope uses and human oversight
+    (``report["card"]["oversight"]``, else :data:`DEFAULT_OVERSIGHT`), training and evaluation data
+    (``report["data"]``), the inputs (``report["card"]["inputs"]``: the features, the protected
+    ones said), metrics with intervals (the first table of the discrimination, accuracy
+    or forecast_accuracy section), segment results (the segments section), fairness for a
+    binary classifier (each protected column's rules and what was not assessed, or why the
+    section is missing), limitations (every
     WARN / FAIL section's summary, then the fixed ones) and the change classification (what
     changed, ``report["change"]``, and the status of every evidence section).
 
@@ -285,12 +369,17 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     if report.get("task") is not None:
         lines.append(f"- task: {_cell(report['task'])}")
     lines += ["", "## Intended use", "", _intended_use(report), ""]
+    lines += ["## Out-of-scope uses and human oversight", "", *_oversight_lines(report)]
     lines += ["## Training and evaluation data", "", *_data_lines(report)]
+    if _domain(report) != "markets":
+        lines += ["## Inputs", "", *_input_lines(report)]
     lines += ["## Metrics", ""]
     metric = next((by_id[i] for i in _METRIC_SECTIONS if i in by_id), None)
     lines += _section_table(metric) if metric else ["The report holds no metrics section.", ""]
     lines += ["## Segment results", ""]
     lines += _section_table(by_id["segments"]) if "segments" in by_id else ["The report holds no segments section.", ""]
+    if report.get("task") == "binary":
+        lines += ["## Fairness", "", *_fairness_lines(report, by_id)]
     lines += ["## Limitations", ""]
     lines += [f"- {_text(s.title)} ({s.status}): {_text(s.summary)}" for s in sections if s.status != "PASS"]
     lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report),

@@ -560,7 +560,7 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
         "data": data,
         "change": {"steps_kept": kept, "size_ratio": (comparison.get("ratios") or {}).get("size_ratio"),
                    "teacher": teacher, **({"selection": dict(selection)} if selection else {})},
-        "card": {"intended_use": _intended_use(comparison.get("task"), inputs)},
+        "card": _card(comparison.get("task"), inputs),
         "options": options.to_dict(),
         "omitted": b.omitted,
         "sections": sections,
@@ -568,6 +568,24 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
     if cost is not None:
         report["cost"] = dict(cost)
     return strict_json_loads(dump_json(report))  # type: ignore[no-any-return]
+
+
+def _card(task: Any, inputs: Any) -> dict[str, Any]:
+    """What the model card states beyond the sections: the intended use and, for a table's model,
+    the features it reads, which of them were declared protected and which are named like a
+    protected attribute (a fair-lending review, 2026-12-05: the card did not say the model reads
+    sex and marital status)."""
+    card: dict[str, Any] = {"intended_use": _intended_use(task, inputs)}
+    if isinstance(inputs, TabularInputs):
+        from finlite._protected import likely_protected
+        from finlite.evaluate.groups import protected_columns
+
+        features = [*inputs.numeric, *inputs.categorical]
+        declared = set(protected_columns(inputs.protected))
+        card["inputs"] = {"numeric": list(inputs.numeric), "categorical": list(inputs.categorical),
+                          "protected_declared": [f for f in features if f in declared],
+                          "protected_by_name": [f for f in likely_protected(features) if f not in declared]}
+    return card
 
 
 def _intended_use(task: Any, inputs: Any) -> str:
