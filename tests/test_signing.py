@@ -345,9 +345,20 @@ def test_sign_signs_only_the_manifest_it_verified(art: Path, keys: dict, monkeyp
         return result
 
     monkeypatch.setattr(_manifest, "_verify_open", racing)
-    sign_artifact(art, private)
+    # The manifest whose gates were read is the one pinned for signing: swapped after that check,
+    # the signing is refused, and the attacker's manifest is never signed.
+    with pytest.raises(ArtifactError, match="not the pinned"):
+        sign_artifact(art, private)
     monkeypatch.undo()
-    assert finlite.load(art, verify_key=public).cutoff == cutoff != 0.99
+    assert not (art / "signature.json").exists()
+    assert json.loads((art / "manifest.json").read_text())["cutoff"] == 0.99 != cutoff  # the swap, left unsigned
+    # With no swap between the check and the signing, the signed manifest is the one checked.
+    def restore(manifest: dict) -> None:  # type: ignore[type-arg]
+        manifest["cutoff"] = manifest["operating_point"]["cutoff"] = cutoff
+
+    rehash(art, restore)
+    sign_artifact(art, private)
+    assert finlite.load(art, verify_key=public).cutoff == cutoff
 
 
 def test_sign_through_a_link_to_the_artifact(art: Path, keys: dict) -> None:

@@ -24,7 +24,7 @@ import typing as _typing
 _os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 from finlite._version import __version__
-from finlite.errors import ArtifactError, ConfigError, DataError, ExportError, FinliteError
+from finlite.errors import ArtifactError, ConfigError, DataError, ExportError, FinliteError, GatesFailedError
 
 # Everything else loads on first use (PEP 562), so `import finlite.runtime` -- the torch-free
 # scoring runtime -- does not pay for torch. Each name maps to the module that defines it.
@@ -130,6 +130,7 @@ __all__ = [
     "FinliteError",
     "Fp16Weights",
     "Gate",
+    "GatesFailedError",
     "GradualPruning",
     "HintDistillation",
     "IntegerWeights",

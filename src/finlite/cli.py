@@ -1464,24 +1464,24 @@ def sign(
     is what a deployment trusts, as export refuses such a student without it.
     """
     from finlite._manifest import failed_gates, verify_artifact
+    from finlite.errors import GatesFailedError
     from finlite.signing import sign_artifact
 
     # Signing vouches anew, over a signature that no longer matches too; but never without a word,
     # so an automated re-sign cannot cover a change made after the last signing unseen.
     _, manifest, trust = verify_artifact(artifact, verify_key=False)
     failed = failed_gates(manifest)
-    if failed and not accept_failed_gates:
-        _echo(f"error: {artifact} failed its quality gates on the test split ({'; '.join(failed)}); it was written "
-              "for review, not for deployment, and is not signed. Compress again with another recipe, or pass "
-              "--accept-failed-gates to sign it all the same.", err=True)
-        raise typer.Exit(1)
-    if failed:
+    if failed and accept_failed_gates:
         _echo(f"warning: signing {artifact} although it failed its quality gates on the test split "
               f"({'; '.join(failed)}).", err=True)
     if trust.get("signed") and trust.get("self_consistent") is False:
         _echo(f"warning: {artifact} carried a signature.json that did not match its manifest (changed after "
               "signing, or unreadable); this signature vouches for the content as it is now.", err=True)
-    record = sign_artifact(artifact, key)
+    try:
+        record = sign_artifact(artifact, key, accept_failed_gates=accept_failed_gates)
+    except GatesFailedError as exc:  # 1: the student's own gates decided
+        _echo(f"error: {in_flags(exc, _option_flags(sign))}", err=True)
+        raise typer.Exit(1) from None
     _echo(f"signed {artifact} ({record['algorithm']}, key sha256 {record['public_key_sha256']}); manifest "
           f"sha256 {record['manifest_sha256']}; wrote {artifact / 'signature.json'}")
 
@@ -2102,8 +2102,10 @@ def _stopped(signum: int, frame: Any) -> None:
     # A second SIGTERM (a supervisor repeating it) must not interrupt the clean-up this one starts.
     signal.signal(signum, signal.SIG_IGN)
     name = signal.Signals(signum).name
-    # Neutral: the signal may land after an output was already renamed into place.
-    sys.stderr.write(f"finlite: stopped by {name}; removing any partial output.\n")
+    # Neutral: the signal may land after an output was already renamed into place. After SIGHUP
+    # the terminal may be gone, and writing to it fails (EIO): the exit must not become that error.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"finlite: stopped by {name}; removing any partial output.\n")
     raise SystemExit(128 + signum)
 
 

@@ -10,7 +10,8 @@ The tree::
     │   ├── UnusablePlanError         a pruning plan that leaves a model scoring every row alike
     │   └── TooFewAlertsError         an alert-overlap gate on too few alerts to judge
     ├── ArtifactError                 an artifact directory is missing, incomplete or tampered
-    └── ExportError                   no ONNX form, or the ONNX model does not match the original
+    ├── ExportError                   no ONNX form, or the ONNX model does not match the original
+    └── GatesFailedError              signing a student that failed its quality gates (exit 1)
 
 Each message names the file, column, field or value at fault and says how to fix it; the
 command-line interface prints it as one paragraph and exits with code 2.
@@ -117,3 +118,15 @@ class ExportError(FinliteError):
         self.parity = parity
         #: The gates the artifact failed on its test split, when that is why it was not exported.
         self.gates = gates or []
+
+
+class GatesFailedError(FinliteError):
+    """Raised when a student that failed its quality gates on the test split would be signed (a
+    signature is what a deployment trusts), unless that is accepted (``accept_failed_gates``).
+
+    ``gates`` lists the failed gates' messages. The command line exits 1: a gate decided.
+    """
+
+    def __init__(self, message: str, gates: list[str], *, param: str | None = None) -> None:
+        super().__init__(message, param=param)
+        self.gates = list(gates)

@@ -38,7 +38,7 @@ from typing import Any
 from finlite._manifest import MANIFEST, SIGNATURE, parse_json_bytes, read_member
 from finlite._paths import FileTooLarge, clean_file_leftovers, kill_point, new_temp_file, read_small_file
 from finlite._util import dump_json
-from finlite.errors import ArtifactError, ConfigError
+from finlite.errors import ArtifactError, ConfigError, GatesFailedError
 
 __all__ = ["ALGORITHMS", "SIGNATURE", "fingerprint", "load_private_key", "load_public_key", "sign_artifact", "signature_record",
            "write_signature"]
@@ -260,8 +260,11 @@ def write_signature(folder: str | Path, key: Any) -> dict[str, Any]:
     return record
 
 
-def sign_artifact(path: str | Path, key: Any) -> dict[str, Any]:
+def sign_artifact(path: str | Path, key: Any, *, accept_failed_gates: bool = False) -> dict[str, Any]:
     """Sign a verified artifact with a private key (PEM path or loaded key); returns ``signature.json``.
+
+    A student that failed its quality gates on the test split is refused (a signature is what a
+    deployment trusts, as ``export_artifact`` refuses it) unless ``accept_failed_gates``.
 
     The artifact is verified first (hashes, confinement); an existing signature is replaced.
     The signature covers the exact ``manifest.json`` bytes, which hold the sha256 of every file.
@@ -272,13 +275,23 @@ def sign_artifact(path: str | Path, key: Any) -> dict[str, Any]:
     Raises:
         ArtifactError: the artifact does not verify.
         ConfigError: the key is unusable.
+        GatesFailedError: the artifact failed its gates and ``accept_failed_gates`` is False.
     """
-    from finlite._manifest import amend_artifact
+    from finlite._manifest import amend_artifact, failed_gates, read_verified
 
     private = load_private_key(key)  # a bad key fails before anything is read or written
+    checked = read_verified(path, verify_key=False)[1]
+    failed = failed_gates(checked)
+    if failed and not accept_failed_gates:
+        raise GatesFailedError(f"Artifact {str(path)!r} failed its quality gates on the test split "
+                               f"({'; '.join(failed)}); it was written for review, not for deployment, and is not "
+                               "signed. Compress again with another recipe, or pass accept_failed_gates=True to sign it "
+                               "all the same.", failed, param="accept_failed_gates")
     clean_file_leftovers(path, SIGNATURE)  # an earlier 'finlite sign' that was killed (reported on stderr)
     # verify_key=False: signing vouches for the content; a FINLITE_VERIFY_KEY must not block it.
-    amend_artifact(path, {}, {}, sign_with=private, verify_key=False)
+    # Pinned to the manifest whose gates were just read: one swapped in meanwhile is refused, never
+    # signed unchecked.
+    amend_artifact(path, {}, {}, sign_with=private, verify_key=False, manifest_sha256=str(checked["manifest_sha256"]))
     where = Path(path) / SIGNATURE
     record: dict[str, Any] = parse_json_bytes(read_member(Path(path), SIGNATURE, MAX_SIGNATURE_BYTES), str(where),
                                               "signature")

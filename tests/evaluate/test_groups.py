@@ -552,8 +552,14 @@ def test_a_protected_column_is_banded_at_the_lenders_edges() -> None:
     for bad in ("age:62/25", "age:25/25", "age:1/1e400", "age:1..2"):
         with pytest.raises(ConfigError, match=r"band edges that are not 1 to 12 finite numbers in increasing order"):
             build_fairness(_inputs(frame, y, t, t, protected=[bad]))
-    with pytest.raises(ConfigError, match=r"names 'age' more than once"):
+    with pytest.raises(ConfigError, match=r"names 'age' more than once, in two ways"):
         build_fairness(_inputs(frame, y, t, t, protected=["age", "age:25/62"]))
+    # The same spec twice counts once, as before; a column whose name looks like a band is that column.
+    twice = build_fairness(_inputs(frame, y, t, t.copy(), protected=["age:25/62", "age:25/62"]))
+    assert list(twice.metrics["by_column"]) == ["age"]
+    frame["Q1:2020"] = np.where(np.arange(n) % 2 == 0, "a", "b")
+    named = build_fairness(_inputs(frame, y, t, t.copy(), protected=["Q1:2020"]))
+    assert [g["group"] for g in named.metrics["by_column"]["Q1:2020"]["groups"]] == ["a", "b"]
     frame["region"] = "n"
     with pytest.raises(ConfigError, match=r"bands 'region' at 3, but 'region' is not a numeric column"):
         build_fairness(_inputs(frame, y, t, t, categorical=["region"], protected=["region:3"]))

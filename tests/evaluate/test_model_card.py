@@ -86,7 +86,10 @@ def test_the_card_names_the_inputs_the_protected_ones_and_the_fairness_evidence(
     assert "named like a protected attribute: age_in_years, foreign_worker (not declared protected" in inputs
     fair = part(card, "## Fairness").lstrip()
     assert fair.startswith("**Fairness: WARN.** sex: ratio 0.975.")
-    assert "| approval-rate ratio | 0.988 | 0.975 | -0.013 [-0.08, 0.1] |" in fair and "groups" not in fair
+    # The change and the widening's interval stay apart: for the ratio the widening is T − S, so
+    # "-0.013 [-0.08, 0.1]" paired a fall with the interval of its opposite (a review, 2026-12-05).
+    assert "| approval-rate ratio | 0.988 | 0.975 | -0.013 | -0.08 | 0.1 |  |" in fair and "groups" not in fair
+    assert "| measure | teacher | student | change (S − T) | widening 95% low | widening 95% high | flag |" in fair
     assert "- sex: inconclusive on the approval-rate ratio" in fair
     assert "credit officer" in part(card, "## Out-of-scope uses and human oversight")
     # Without the section: why, from the report's omitted list; an older report: no inputs list.

@@ -298,9 +298,12 @@ def test_a_score_stopped_by_sigterm_cleans_up_and_exits_143(exported_dir: Path, 
     args = ["score", str(exported_dir), str(src), "-o", str(out), "--chunk-rows", "50", "-q", "--force"]
     # SIGHUP too: the ssh session a nightly job was started from has gone (an SRE's review,
     # 2026-12-05: exit 129 with the partial file left behind).
+    # SIGHUP's default is restored first: a test run started under nohup (CI's, often) passes its
+    # "ignore SIGHUP" on, which finlite then keeps, as it should.
+    hup_default = "import signal; signal.signal(signal.SIGHUP, signal.SIG_DFL); "
     for point, name in (("score-writing", "TERM"), ("score-before-rename", "TERM"), ("score-writing", "HUP")):
-        run = subprocess.run([sys.executable, "-c", SCORE_SCRIPT, *args], capture_output=True, text=True, timeout=120,
-                             env={**os.environ, _paths.KILL_ENV: point, _paths.KILL_SIGNAL_ENV: name})
+        run = subprocess.run([sys.executable, "-c", hup_default + SCORE_SCRIPT, *args], capture_output=True, text=True,
+                             timeout=120, env={**os.environ, _paths.KILL_ENV: point, _paths.KILL_SIGNAL_ENV: name})
         assert run.returncode == 128 + signal.Signals[f"SIG{name}"], run.stderr
         assert f"finlite: stopped by SIG{name}; removing any partial output." in run.stderr
         assert "Traceback" not in run.stderr

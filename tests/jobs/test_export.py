@@ -245,9 +245,13 @@ def test_a_student_that_failed_its_gates_is_not_exported_unless_accepted(exporte
     serve(art, port=8000, announce=said.append)
     assert said[0].startswith(f"warning: {art} failed its quality gates") and said[-1] == "bound"
     # Signing is what a deployment trusts: refused likewise (exit 1, nothing written) unless accepted.
+    from finlite.errors import GatesFailedError
+    from finlite.signing import sign_artifact
     from tests.test_signing import make_key
 
     private, _ = make_key(tmp_path, "ed25519")
+    with pytest.raises(GatesFailedError, match=r"failed its quality gates .* is not signed.*accept_failed_gates=True"):
+        sign_artifact(art, private)  # the library refuses it too, not only the command line
     result = CliRunner().invoke(app, ["sign", str(art), "--key", str(private)])
     assert result.exit_code == 1 and "is not signed" in result.output and "--accept-failed-gates" in result.output
     assert not (art / "signature.json").exists()

@@ -134,6 +134,10 @@ def test_a_large_training_split_is_scored_on_a_seeded_sample_that_the_sections_n
 @pytest.mark.parametrize(("option", "error", "match"), [
     ({"segments": ("nope",)}, DataError, r"The 'segments' parameter names the column 'nope', which .* does not have"),
     ({"protected": ("sex",)}, DataError, r"The 'protected' parameter names the column 'sex'"),
+    # Band edges on a text column: refused before any training, not found by the report afterwards
+    # (where the section was omitted and compress exited 0: a review, 2026-12-05).
+    ({"protected": ("purpose:1/2",)}, ConfigError, r"bands 'purpose' at 1/2, but 'purpose' is not a numeric column"),
+    ({"protected": ("age_in_years", "age_in_years:25")}, ConfigError, r"names 'age_in_years' more than once"),
     ({"id_column": "loan_id"}, DataError, r"The 'id_column' parameter names the column 'loan_id'"),
     # flips.csv named each row by its label (a review, 2026-12-02); --segments and --protected refused it already.
     ({"id_column": "creditability"}, ConfigError, r"The id column 'creditability' is the label"),
@@ -145,6 +149,14 @@ def test_inputs_refuse_bad_options(prepared: PreparedData, models: tuple[Logisti
     teacher, student = models
     with pytest.raises(error, match=match):
         tabular_inputs(teacher, prepared.preprocessor, student, prepared.preprocessor, prepared, 0.4, seed=0, **option)
+
+
+def test_report_options_refuse_a_banded_text_column_before_any_training(prepared: PreparedData) -> None:
+    from finlite.jobs.report import check_options
+
+    with pytest.raises(ConfigError, match=r"bands 'purpose' at 1/2, but 'purpose' is not a numeric column"):
+        check_options(prepared, ReportOptions(protected=("purpose:1/2",)))
+    check_options(prepared, ReportOptions(protected=("age_in_years:25/62", "foreign_worker", "foreign_worker")))
 
 
 def _report(prepared: PreparedData, models: tuple[LogisticRegression, LogisticRegression], options: ReportOptions,

@@ -68,15 +68,15 @@ def test_scoring_leaves_no_onnx_runtime_telemetry_behind(exported_dir: Path, tmp
         f"p.score_record(next(csv.DictReader(open({str(datasets.path('german_credit'))!r}))))\n"
         "print(os.environ['ORT_DISABLE_TELEMETRY'])\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    # ONNX Runtime writes under $XDG_CACHE_HOME when set, else under $HOME/.cache: both point here.
+    env = {k: v for k, v in os.environ.items() if k not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
     home = tmp_path / "home"
     home.mkdir()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**env, "HOME": str(home)})
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / "cache"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "1" and not list(home.rglob("*")), sorted(home.rglob("*"))
     kept = subprocess.run([sys.executable, "-c", "import os, finlite; print(os.environ['ORT_DISABLE_TELEMETRY'])"],
-                          capture_output=True, text=True, check=True,
-                          env={**env, "HOME": str(home), "ORT_DISABLE_TELEMETRY": "0"})
+                          capture_output=True, text=True, check=True, env={**env, "ORT_DISABLE_TELEMETRY": "0"})
     assert kept.stdout.strip() == "0"
 
 

@@ -186,3 +186,21 @@ def test_serve_refuses_an_empty_token_file(exported_dir: Path, tmp_path: Path) -
     (tmp_path / "token").write_text("  \n")
     result = CliRunner().invoke(app, ["serve", str(exported_dir), "--token-file", str(tmp_path / "token")])
     assert result.exit_code == 2 and "is empty; put the bearer token in it" in result.output
+
+
+def test_the_start_line_records_the_operators_pin_only(exported_dir: Path) -> None:
+    """Under --workers N the parent pins each worker to the digest it verified; the start line
+    said that pin as if the operator had set one (a review, 2026-12-05)."""
+    from finlite.runtime.service import ServeSettings, service_event
+
+    predictor = Predictor(exported_dir)
+    digest = str(predictor.manifest["manifest_sha256"])
+    alone = ServeSettings(artifact=str(exported_dir), manifest_sha256=digest)
+    assert service_event("start", predictor, alone)["pinned_manifest_sha256"] == digest
+    assert service_event("start", predictor, ServeSettings(artifact=str(exported_dir)))["pinned_manifest_sha256"] is None
+    worker = ServeSettings(artifact=str(exported_dir), manifest_sha256=digest, parent_pid=1)
+    assert service_event("start", predictor, worker)["pinned_manifest_sha256"] is None
+    pinned = ServeSettings(artifact=str(exported_dir), manifest_sha256=digest, parent_pid=1, operator_pin=digest)
+    assert service_event("start", predictor, pinned)["pinned_manifest_sha256"] == digest
+    stop = service_event("stop", predictor, alone)
+    assert stop["event"] == "stop" and stop["manifest_sha256"] == digest and "signature" not in stop

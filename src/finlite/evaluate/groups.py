@@ -35,7 +35,7 @@ import math
 import re
 import warnings
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
@@ -197,16 +197,21 @@ MAX_BAND_EDGES = 12
 _EDGES = re.compile(r"[-+0-9.eE]+(?:/[-+0-9.eE]+)*")
 
 
-def protected_spec(text: str) -> tuple[str, tuple[float, ...] | None]:
+def protected_spec(text: str, columns: Iterable[Any] = ()) -> tuple[str, tuple[float, ...] | None]:
     """A protected column as named (``COLUMN``), or with the band edges a lender uses
     (``COLUMN:E1/E2/...``, e.g. ``age_in_years:25/62``: under 25, 25 to under 62, 62 and over,
     ECOA's "elderly" being 62 or older): (column, edges or None). Without edges a numeric
     column of many values is banded into quartiles of the test values, which move with the data
     and can merge a 62-year-old with a 42-year-old (a fair-lending review, 2026-12-05).
 
+    A name that is one of the data's ``columns`` is that column, whatever it holds (a column
+    named ``Q1:2020`` is not banded at 2020).
+
     Raises:
         ConfigError: edges that are not finite numbers in increasing order, or too many.
     """
+    if str(text) in {str(c) for c in columns}:
+        return str(text), None
     column, sep, tail = str(text).rpartition(":")
     if not sep or not _EDGES.fullmatch(tail.strip()):
         return str(text), None
@@ -222,18 +227,39 @@ def protected_spec(text: str) -> tuple[str, tuple[float, ...] | None]:
     return column.strip(), edges
 
 
-def protected_columns(specs: Sequence[str]) -> list[str]:
-    """The column of each protected spec (:func:`protected_spec`), each named once.
+def protected_columns(specs: Sequence[str], columns: Iterable[Any] = ()) -> list[str]:
+    """The column of each protected spec (:func:`protected_spec`; a spec given twice counts once,
+    as it always did), each column named once.
 
     Raises:
-        ConfigError: a column named twice (banded two ways, or named again).
+        ConfigError: a column named twice in two ways (banded and not, or at other edges).
     """
-    columns = [protected_spec(text)[0] for text in specs]
-    twice = sorted({c for c in columns if columns.count(c) > 1})
+    known = list(columns)
+    names = [protected_spec(text, known)[0] for text in dict.fromkeys(specs)]
+    twice = sorted({c for c in names if names.count(c) > 1})
     if twice:
-        raise ConfigError(f"The 'protected' parameter names {twice[0]!r} more than once; name each column once (with "
-                          "its band edges, if any).", param="protected")
-    return columns
+        raise ConfigError(f"The 'protected' parameter names {twice[0]!r} more than once, in two ways; name each column "
+                          "once (with its band edges, if any).", param="protected")
+    return names
+
+
+def check_protected(specs: Sequence[str], frame: pd.DataFrame, numeric: Sequence[str],
+                    categorical: Sequence[str]) -> list[str]:
+    """The protected columns of ``specs`` after the checks that need no model: each names a column
+    once, and a banded one is numeric (refused before any training, not found by the report).
+
+    Raises:
+        ConfigError: a column named twice in two ways, or band edges on a column that is not numeric.
+    """
+    names = protected_columns(specs, frame.columns)
+    for text in dict.fromkeys(specs):
+        name, edges = protected_spec(text, frame.columns)
+        if edges is None or name not in frame.columns:
+            continue  # a column the data lacks is named by the caller's check
+        if name in categorical or not (name in numeric or pd.api.types.is_numeric_dtype(frame[name])):
+            raise ConfigError(f"The 'protected' parameter bands {name!r} at {text.rpartition(':')[2]}, but {name!r} is "
+                              "not a numeric column; name it without band edges.", param="protected")
+    return names
 
 
 def _band_groups(name: str, values: np.ndarray, edges: tuple[float, ...]) -> _Groups:
@@ -908,7 +934,7 @@ def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff
 
 def _protected_groups(inp: TabularInputs, text: str) -> _Groups:
     """The groups of one protected spec: the lender's bands when given, else as any column."""
-    name, edges = protected_spec(text)
+    name, edges = protected_spec(text, inp.test_frame.columns)
     if edges is None:
         return _groups(inp, name, min_rows=1)
     if not _is_numeric(inp, name):
@@ -933,8 +959,12 @@ def build_fairness(inp: TabularInputs) -> Section:
     Status: FAIL when the student fails the four-fifths rule and the teacher passes with the ratio's
     fall beyond its 95 % interval (above 0), or a disparity's
     widening interval lies above 0.05; WARN when one lies above 0.02, either model fails the
-    rule, or a column's ratio cannot be measured (fewer than two groups of enough rows: not
-    assessed, which is no pass); PASS otherwise. An undefined (null) ratio never picks the headline column over a real one.
+    rule, a column's ratio or gap cannot be measured (fewer than two groups of enough rows: not
+    assessed, which is no pass), a widening's interval reaches above 0.05 (inconclusive), a
+    group too small for the rule is below four-fifths of the highest, or the models read the
+    protected column as an input (``model_input``); PASS otherwise. An undefined (null) ratio
+    never picks the headline column over a real one. A spec ``COLUMN:E1/E2`` bands a numeric
+    column at those edges (:func:`protected_spec`).
 
     Raises:
         ConfigError: no protected column, a task other than binary, or no cut-off.
@@ -946,10 +976,10 @@ def build_fairness(inp: TabularInputs) -> Section:
     if not inp.protected:
         raise ConfigError("The fairness section needs a protected column; name one with protected=[COLUMN].",
                           param="protected")
-    names = protected_columns(inp.protected)
+    names = protected_columns(inp.protected, inp.test_frame.columns)
     _check_columns(inp, names, "protected")
     cutoff = _cutoff(inp, "fairness")
-    columns = [_fairness_column(inp, _protected_groups(inp, text), cutoff) for text in inp.protected]
+    columns = [_fairness_column(inp, _protected_groups(inp, text), cutoff) for text in dict.fromkeys(inp.protected)]
     # The column that decides: worst status, then the lowest student approval-rate ratio; an
     # undefined ratio ranks last (it must not hide a column with a real one, R2 item 14).
     rank = {"PASS": 0, "WARN": 1, "FAIL": 2}

@@ -187,7 +187,10 @@ def _fairness_lines(report: Mapping[str, Any], by_id: Mapping[str, Section]) -> 
     lines = [f"**{_text(section.title)}: {_text(section.status)}.** {_text(section.summary)}", ""]
     for table in section.tables:
         if table.id.startswith("fairness_rules_"):
-            lines += [f"*{_text(table.caption)}*", "", *_table(*_merged(table)), ""]
+            # Not merged: the interval is of the widening (teacher − student for the ratio), not of
+            # the change beside it, so one cell "change [interval]" would pair the wrong numbers.
+            rows = [[_cell(v) for v in row] for row in table.rows]
+            lines += [f"*{_text(table.caption)}*", "", *_table([_cell(c) for c in table.columns], rows), ""]
     lines += [f"- {_text(note)}" for note in section.notes] + [""]
     return lines
 

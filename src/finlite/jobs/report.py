@@ -341,11 +341,12 @@ def tabular_inputs(teacher_model: FinliteModel, teacher_preprocessor: Any, stude
         DataError: ``segments``, ``protected`` or ``id_column`` names a column the data does not have.
         ConfigError: a ``monotone`` column is not a numeric feature, or its sign is not +1 or -1.
     """
-    from finlite.evaluate.groups import protected_columns
+    from finlite.evaluate.groups import check_protected
 
     schema = prepared.schema
     _check_columns(prepared, segments, "segments")
-    _check_columns(prepared, protected_columns(protected), "protected")  # COLUMN or COLUMN:E1/E2
+    _check_columns(prepared, check_protected(protected, prepared.frame, schema.numeric, schema.categorical),
+                   "protected")  # COLUMN or COLUMN:E1/E2
     if monotone is None:
         monotone = _default_monotone(teacher_model, teacher_preprocessor)
     for column, sign in monotone.items():
@@ -581,7 +582,7 @@ def _card(task: Any, inputs: Any) -> dict[str, Any]:
         from finlite.evaluate.groups import protected_columns
 
         features = [*inputs.numeric, *inputs.categorical]
-        declared = set(protected_columns(inputs.protected))
+        declared = set(protected_columns(inputs.protected, inputs.test_frame.columns))
         card["inputs"] = {"numeric": list(inputs.numeric), "categorical": list(inputs.categorical),
                           "protected_declared": [f for f in features if f in declared],
                           "protected_by_name": [f for f in likely_protected(features) if f not in declared]}
@@ -737,9 +738,10 @@ def check_options(prepared: PreparedData | PreparedSeries, options: ReportOption
                               "whose report has forecasting sections instead. Drop it.", param=given[0])
         return
     _check_columns(prepared, options.segments, "segments")
-    from finlite.evaluate.groups import protected_columns
+    from finlite.evaluate.groups import check_protected
 
-    _check_columns(prepared, protected_columns(options.protected), "protected")
+    _check_columns(prepared, check_protected(options.protected, prepared.frame, prepared.schema.numeric,
+                                             prepared.schema.categorical), "protected")
     if options.id_column is not None:
         # All of its checks (the label, blank ids) now, not after the student is trained (a review,
         # 2026-12-03): the test rows' ids are read as the report will read them.

@@ -20,11 +20,13 @@ included) needs ``Authorization: Bearer <token>``.
 Fail closed: a score that is not a probability (NaN or infinite, e.g. from an extreme input)
 is never turned into a decision; the request gets 422 naming the record. The audit log (a
 JSON-lines file created private, mode 0600) gets one ``"event": "prediction"`` line per
-delivered prediction (request id, time, model and manifest hashes, score, decision, cut-off, the
-adverse-action reasons given with a decision of 1, the unseen and imputed fields, and the raw
-features only when asked) and one ``"event": "error"`` line per request that reached the model but got
-no decision (non-finite score, internal error). Requests refused before scoring (401, 413, 422
-on the body) get no audit line: nothing was decided. Every error response is an ordinary
+delivered prediction (request id, time, model and manifest hashes, the input's digest
+(:func:`input_digest`), score, decision, cut-off, the adverse-action reasons given with a
+decision of 1, the unseen and imputed fields, and the raw features only when asked), one
+``"event": "error"`` line per request that reached the model but got no decision (non-finite
+score, internal error), and per serving process a ``"start"`` line (what it serves, under which
+checks: :func:`service_event`) and a ``"stop"`` line at shutdown. Requests refused before
+scoring (401, 413, 422 on the body) get no audit line: nothing was decided. Every error response is an ordinary
 response, so a keep-alive connection stays usable for the next request.
 
 The /predict path is kept lean because it is the hot path: the app dispatches ``POST /predict``
@@ -81,8 +83,9 @@ from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
 from finlite.runtime.reason_codes import ReasonCodes, reason_columns, reasons_setup
 
-__all__ = ["MAX_BATCH", "MAX_BODY_BYTES", "MAX_ERRORS", "AuditLog", "ServeSettings", "app_from_environment",
-           "check_settings", "create_app", "read_token", "serve", "worker_app"]
+__all__ = ["AUDIT_EVENTS", "MAX_BATCH", "MAX_BODY_BYTES", "MAX_ERRORS", "AuditLog", "ServeSettings",
+           "app_from_environment", "check_settings", "create_app", "input_digest", "read_token", "serve",
+           "service_event", "worker_app"]
 
 log = logging.getLogger("finlite.service")
 
@@ -188,6 +191,10 @@ class ServeSettings:
     #: the parent's), and the parent's pid, which that worker asks to stop (see :func:`worker_app`).
     failure_file: str | None = None
     parent_pid: int | None = None
+    #: The --manifest-sha256 the operator gave (None: none), which a worker's start line records:
+    #: under --workers N the parent pins every worker to the digest it verified itself, which is
+    #: not the operator's pin.
+    operator_pin: str | None = None
 
     def predictor(self) -> Predictor:
         """Load the artifact with the trust options given (a key, a pinned manifest digest)."""
@@ -313,8 +320,11 @@ AUDIT_EVENTS = ("prediction", "error", "start", "stop")
 
 def input_digest(values: Mapping[str, Any]) -> str:
     """The sha256 (hex) an audit line records of a record's fields as received (``input_sha256``):
-    of the UTF-8 JSON of ``values`` (field name to value, as in the request) with sorted keys and
-    no spaces, as ``orjson.dumps(values, option=orjson.OPT_SORT_KEYS)`` writes it. A lender that
+    of the UTF-8 JSON of ``values`` (field name to the value the request held, as parsed) with
+    sorted keys and no spaces, as ``orjson.dumps(values, option=orjson.OPT_SORT_KEYS)`` writes it.
+    That is Python's ``json.dumps(values, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)`` except for how some floats are written (orjson ``1e-7``, Python
+    ``1e-07``): to check a digest, call this function on the record. A lender that
     keeps the application elsewhere proves with it which input a logged decision was made on,
     without the log holding the applicant's data (``--audit-features`` writes the data itself;
     the digest is then that of the line's ``features``)."""
@@ -333,7 +343,8 @@ def service_event(event: str, predictor: Predictor, settings: ServeSettings) -> 
                             "artifact": str(settings.artifact), "model_sha256": predictor.model_sha256,
                             "manifest_sha256": str(predictor.manifest["manifest_sha256"])}
     if event == "start":
-        line.update({"pinned_manifest_sha256": settings.manifest_sha256, "signature": dict(predictor.signature),
+        pin = settings.manifest_sha256 if settings.parent_pid is None else settings.operator_pin
+        line.update({"pinned_manifest_sha256": pin, "signature": dict(predictor.signature),
                      "cutoff": predictor.decision_cutoff if predictor.market is not None else predictor.cutoff,
                      "variant": predictor.variant, "reasons": settings.reasons,
                      "reason_codes_sha256": settings.reason_codes_sha256, "audit_features": settings.audit_features,
@@ -1722,10 +1733,12 @@ def _audit_lifecycle(app: FastAPI, audit: AuditLog, predictor: Predictor, settin
     requests are answered). uvicorn re-raises SIGTERM once it has stopped, so code after
     ``uvicorn.run`` never runs; the lifespan's end does."""
     audit.write([service_event("start", predictor, settings)])
+    previous = app.router.lifespan_context  # kept: the app's own start-up and shut-down run as before
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Any) -> Any:
-        yield
+    async def lifespan(scope_app: Any) -> Any:
+        async with previous(scope_app) as state:
+            yield state
         try:
             audit.write([service_event("stop", predictor, settings)])
         except OSError:
@@ -1818,7 +1831,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     # swapped in meanwhile (even one signed by the same key) is refused, not served beside it.
     # The reason codes likewise: each worker reads the file again and refuses other bytes than these.
     pinned = replace(settings, manifest_sha256=str(predictor.manifest["manifest_sha256"]),
-                     reason_codes_sha256=None if codes is None else codes.sha256)
+                     reason_codes_sha256=None if codes is None else codes.sha256, operator_pin=settings.manifest_sha256)
     with tempfile.TemporaryDirectory(prefix="finlite-serve-") as private:  # mode 0700
         failure = Path(private) / "worker-failure.txt"
         pinned = replace(pinned, failure_file=str(failure), parent_pid=os.getpid())
