@@ -699,3 +699,36 @@ def test_a_small_group_below_the_rule_is_partially_assessed_not_a_pass() -> None
     even = np.where(np.r_[rng.random(800) < 0.7, np.arange(20) < 14], 0.2, 0.8)
     fine = build_fairness(_inputs(frame, y, even, even.copy(), protected=["nationality"]))
     assert fine.metrics["by_column"]["nationality"]["small_groups_below_rule"] == [] and fine.status == "PASS"
+
+
+def test_a_protected_group_the_student_ranks_worse_is_found_in_the_fairness_section() -> None:
+    """A student that keeps every decision but ranks group F's rows at random on each side of the
+    cut-off: approval rates and gaps unchanged, so only the per-group AUC shows it (a fair-lending
+    review, 2026-12-05: the segments section corrected over 28 segments and missed such a drop).
+    The AUCs are checked against scikit-learn."""
+    from sklearn.metrics import roc_auc_score
+
+    frame, y, t = _two_groups(1500, 1500)
+    rng = np.random.default_rng(8)
+    s = t.copy()
+    f = (frame["sex"] == "F").to_numpy()
+    for side in (t < 0.5, t >= 0.5):
+        rows = np.flatnonzero(f & side)
+        s[rows] = s[rng.permutation(rows)]  # same scores, same decisions, shuffled within F
+    assert np.array_equal(s >= 0.5, t >= 0.5)
+    section = build_fairness(_inputs(frame, y, t, s, protected=["sex"]))
+    col = section.metrics["by_column"]["sex"]
+    by_group = {g["group"]: g for g in col["auc_by_group"]}
+    assert by_group["F"]["teacher_auc"] == pytest.approx(roc_auc_score(y[f], t[f]), abs=1e-12)
+    assert by_group["F"]["student_auc"] == pytest.approx(roc_auc_score(y[f], s[f]), abs=1e-12)
+    assert by_group["F"]["drop"] == pytest.approx(by_group["F"]["teacher_auc"] - by_group["F"]["student_auc"])
+    assert by_group["F"]["drop_lower_adjusted"] > 0.05 and by_group["F"]["worse"] and by_group["F"]["severe"]
+    assert by_group["M"]["drop"] == 0.0 and not by_group["M"]["worse"]
+    assert by_group["F"]["level_adjusted"] == pytest.approx(1 - 0.05 / 2)  # two groups tested
+    assert col["auc_worse"] == ["F"] and section.status == "FAIL"
+    assert any(n.startswith("sex: the student ranks group(s) F worse than the teacher beyond chance")
+               for n in section.notes)
+    auc_table = next(t for t in section.tables if t.id == "fairness_auc_0")
+    assert auc_table.rows[0][0] == "F" and auc_table.rows[0][-1] == "worse"
+    same = build_fairness(_inputs(frame, y, t, t.copy(), protected=["sex"]))
+    assert same.metrics["by_column"]["sex"]["auc_worse"] == [] and same.status == "PASS"

@@ -883,14 +883,47 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
         rates["approval_rate"][i] is not None and rates["approval_rate"][i] < FOUR_FIFTHS * top[m]
         for m, rates in models)]
     model_input = groups.column in set(inp.numeric) | set(inp.categorical)
+    ranking = _group_auc(inp, groups, cutoff)
+    worse = [g["group"] for g in ranking if g["worse"]]
+    fail = fail or any(g["severe"] for g in ranking)
     warn = (bool(widened) or passes["student"] is False or passes["teacher"] is False or unmeasured
-            or bool(unassessed) or bool(inconclusive) or bool(small_below) or model_input)
+            or bool(unassessed) or bool(inconclusive) or bool(small_below) or model_input or bool(worse))
     status: Status = "FAIL" if fail else ("WARN" if warn else "PASS")
     return {"column": groups.column, "banded": groups.banded, "status": status, "four_fifths": four_fifths,
             "tpr_gap": gaps["tpr_gap"], "fpr_gap": gaps["fpr_gap"], "groups": group_rows,
             "widened": [name for name, _ in widened], "model_input": model_input,
             "not_assessed": unassessed, "inconclusive": [{"measure": n, "widening_95_high": h} for n, h in inconclusive],
-            "small_groups_below_rule": small_below, "notes": groups.notes}
+            "small_groups_below_rule": small_below, "auc_by_group": ranking, "auc_worse": worse,
+            "notes": groups.notes}
+
+
+def _group_auc(inp: TabularInputs, groups: _Groups, cutoff: float) -> list[dict[str, Any]]:
+    """Each protected group's AUC under teacher and student, and the drop (teacher − student) with
+    its paired bootstrap interval; the drop is tested on the groups of at least :data:`MIN_ROWS`
+    rows and :data:`MIN_SEGMENT_CLASS_ROWS` of each class, Bonferroni over those groups only (the
+    segments section corrects over every segment of every column, business ones included, and
+    missed a protected group's drop of 0.025 with interval 0.003 to 0.059: a fair-lending review,
+    2026-12-05). ``worse``: the adjusted interval lies above 0; ``severe``: above AUC_FAIL."""
+    rows = _segment_binary(inp, groups, cutoff, _n_boot(len(inp.y_test)))
+    tested = [d for d in rows if d["rows"] >= MIN_ROWS and d["auc_difference"] is not None
+              and d["auc_difference"]["_draws"].size
+              and min(d["positives"], d["rows"] - d["positives"]) >= MIN_SEGMENT_CLASS_ROWS]
+    alpha = 0.05 / max(len(tested), 1)
+    out = []
+    for d in rows:
+        diff = d["auc_difference"]
+        adj = None
+        if diff is not None:
+            draws = diff.pop("_draws")
+            if any(d is t for t in tested):
+                adj = _adjusted_lower(draws, alpha)[0]
+        out.append({"group": d["segment"], "rows": d["rows"], "positives": d["positives"],
+                    "teacher_auc": d["teacher_auc"], "student_auc": d["student_auc"],
+                    "drop": None if diff is None else diff["estimate"],
+                    "drop_ci": [None, None] if diff is None else [diff["lower"], diff["upper"]],
+                    "drop_lower_adjusted": adj, "level_adjusted": 1.0 - alpha if adj is not None else None,
+                    "worse": adj is not None and adj > 0, "severe": adj is not None and adj > AUC_FAIL})
+    return out
 
 
 def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff: float) -> list[Table]:
@@ -929,7 +962,16 @@ def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff
               ["wrongful-decline gap (declined | good) = equal-opportunity gap", col["fpr_gap"]["teacher"],
                col["fpr_gap"]["student"], col["fpr_gap"]["change"], *col["fpr_gap"]["worsening_ci"],
                flag(col["fpr_gap"])]])
-    return [groups, rules]
+    auc = Table(
+        id=f"fairness_auc_{index}",
+        caption=f"{name}: how well each model ranks '{inp.positive}' rows within each group (AUC), and the drop "
+                "(teacher − student) with its 95 % paired bootstrap interval; the flag uses the interval adjusted "
+                "for the number of groups tested (Bonferroni).",
+        columns=["group", "rows", "teacher AUC", "student AUC", "drop (T − S)", "drop 95% low", "drop 95% high",
+                 "flag"],
+        rows=[[g["group"], g["rows"], g["teacher_auc"], g["student_auc"], g["drop"], *g["drop_ci"],
+               "worse" if g["worse"] else ""] for g in col["auc_by_group"]])
+    return [groups, rules, auc]
 
 
 def _protected_groups(inp: TabularInputs, text: str) -> _Groups:
@@ -961,8 +1003,10 @@ def build_fairness(inp: TabularInputs) -> Section:
     widening interval lies above 0.05; WARN when one lies above 0.02, either model fails the
     rule, a column's ratio or gap cannot be measured (fewer than two groups of enough rows: not
     assessed, which is no pass), a widening's interval reaches above 0.05 (inconclusive), a
-    group too small for the rule is below four-fifths of the highest, or the models read the
-    protected column as an input (``model_input``); PASS otherwise. An undefined (null) ratio
+    group too small for the rule is below four-fifths of the highest, the models read the
+    protected column as an input (``model_input``), or the student ranks a group worse than the
+    teacher (``auc_by_group``: the AUC drop's interval, Bonferroni over the column's groups,
+    above 0; FAIL above AUC_FAIL); PASS otherwise. An undefined (null) ratio
     never picks the headline column over a real one. A spec ``COLUMN:E1/E2`` bands a numeric
     column at those edges (:func:`protected_spec`).
 
@@ -1036,6 +1080,10 @@ def build_fairness(inp: TabularInputs) -> Section:
                          f"up to {item['widening_95_high']:.3f} (the 95 % interval's upper end, above the FAIL margin "
                          f"{WIDEN_FAIL}); these test rows cannot rule that out, so WARN. Judge it on a larger "
                          "hold-out (report --holdout).")
+        if col["auc_worse"]:
+            notes.append(f"{col['column']}: the student ranks group(s) {', '.join(col['auc_worse'])} worse than the "
+                         "teacher beyond chance (the AUC drop's interval, adjusted for the groups tested, lies above "
+                         f"0): WARN, FAIL above {AUC_FAIL}. Its errors there fall on that group more than before.")
         if col["small_groups_below_rule"]:
             notes.append(f"{col['column']}: group(s) {', '.join(col['small_groups_below_rule'])}, left out of the rule "
                          f"for their size, have an approval rate below {FOUR_FIFTHS} of the highest group's: too few "
@@ -1063,8 +1111,9 @@ def build_fairness(inp: TabularInputs) -> Section:
                  f"passes with the ratio's fall beyond noise (its 95 % interval above 0), or the 95 % paired bootstrap interval of a widening (approval ratio fell, or a gap grew) "
                  f"lies wholly above {WIDEN_FAIL}; WARN when one lies wholly above {WIDEN_WARN}, either model "
                  "fails the rule, the ratio or a gap cannot be measured (not assessed), a widening's interval "
-                 f"reaches above {WIDEN_FAIL} (inconclusive), a group too small for the rule is below it, or the "
-                 "models read the protected column as an input; PASS otherwise.")
+                 f"reaches above {WIDEN_FAIL} (inconclusive), a group too small for the rule is below it, the "
+                 "models read the protected column as an input, or the student ranks a group worse than the teacher "
+                 f"(AUC drop's interval, Bonferroni over the groups, above 0; FAIL above {AUC_FAIL}); PASS otherwise.")
     metrics: dict[str, Any] = {"column": lead["column"], "banded": lead["banded"], "cutoff": cutoff,
                                "four_fifths": lead["four_fifths"], "tpr_gap": lead["tpr_gap"],
                                "fpr_gap": lead["fpr_gap"], "groups": lead["groups"],
