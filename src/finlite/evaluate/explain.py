@@ -541,9 +541,24 @@ def build_explanations(inp: TabularInputs) -> Section:
                  "every method attributes f(x) − mean f(background). With 50 rows the reference point itself varies "
                  "a little from seed to seed.")
     changed = 1.0 - unchanged
+    cited = _protected_citations(inp, {"teacher": t_reasons, "student": s_reasons, "deployed": d_reasons},
+                                 {"teacher": t_flag[pick], "student": s_declined, "deployed": s_declined})
     summary = (f"Of {n:,} declined applicants explained, the principal reason is the same for {unchanged:.1%} "
                f"(changed for {changed:.1%}); the top-{TOP} reason lists share {overlap:.2f} of their reasons on "
                "average.")
+    deployed_cited = cited["deployed"]
+    if deployed_cited["any"]:
+        # A notice may not cite a protected characteristic (ECOA / Regulation B): said where a
+        # reviewer reads first, not only in serve's and score's warnings (a fair-lending review).
+        summary += (f" The reasons the deployed student gives cite a protected attribute "
+                    f"({', '.join(deployed_cited['columns'])}) for {deployed_cited['any']} of the "
+                    f"{deployed_cited['declined']} applicants it declines here.")
+        notes.append(f"Protected attributes among the reasons (declared with --protected, or named like one: "
+                     f"{', '.join(cited['columns'])}): of the applicants each model declines, the deployed student's "
+                     f"reasons cite one for {deployed_cited['any']} of {deployed_cited['declined']} (as the principal "
+                     f"reason for {deployed_cited['principal']}); the teacher's SHAP reasons for "
+                     f"{cited['teacher']['any']} of {cited['teacher']['declined']}. A notice may not cite a protected "
+                     "characteristic; the fairness section says whether the model reads it.")
     metrics: dict[str, Any] = {
         "declined": len(declined), "explained": int(n), "top": TOP, "background_rows": int(n_bg),
         "overlap_mean": overlap, "principal_unchanged_share": unchanged, "principal_changed_share": changed,
@@ -557,9 +572,33 @@ def build_explanations(inp: TabularInputs) -> Section:
                            "antithetic pair",
         "deployed_principal_same_as_shap_share": deployed_same, "deployed_overlap_with_shap_mean": deployed_overlap,
         "principal_reason_counts": {"teacher": ct, "student": cs},
+        "protected_citations": cited,
     }
     return Section(id="explanations", title=title, status=status, threshold=threshold, summary=summary,
                    metrics=metrics, tables=[table, examples], plots=[plot], notes=notes)
+
+
+def _protected_citations(inp: TabularInputs, reasons: Mapping[str, Sequence[Sequence[str]]],
+                         declined: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """How often each model's reasons cite a protected attribute (a column declared protected, or
+    one named like one: :func:`finlite._protected.likely_protected`), over the explained
+    applicants that model declines: ``any`` (among its top reasons), ``principal`` (first), and
+    per column; ``columns`` lists the attributes looked for."""
+    from finlite._protected import likely_protected
+    from finlite.evaluate.groups import protected_columns
+
+    features = [*inp.numeric, *inp.categorical]
+    declared = set(protected_columns(inp.protected, inp.test_frame.columns))
+    look = [c for c in features if c in declared] + [c for c in likely_protected(features) if c not in declared]
+    out: dict[str, Any] = {"columns": look}
+    for name, lists in reasons.items():
+        rows = [r for r, keep in zip(lists, declined[name], strict=True) if keep]
+        per = {c: sum(c in r for r in rows) for c in look}
+        out[name] = {"declined": len(rows), "any": sum(any(c in r for c in look) for r in rows),
+                     "principal": sum(bool(r) and r[0] in look for r in rows),
+                     "by_column": {c: k for c, k in per.items() if k},
+                     "columns": [c for c in look if per[c]]}
+    return out
 
 
 def _share(value: float | None) -> str:
