@@ -760,21 +760,43 @@ def _complete_artifact(path: Path) -> bool:
     return True
 
 
+#: The leftovers of other outputs a run names before it counts the rest (see clean_file_leftovers).
+_LISTED_LEFTOVERS = 3
+
+
 def clean_file_leftovers(folder: PathLike, name: str | None = None) -> list[str]:
-    """Remove ``.NAME.<pid>-<tag>.tmp`` files of dead writers in ``folder`` (only NAME when given)."""
+    """Remove ``.NAME.<pid>-<tag>.tmp`` files of dead writers in ``folder`` (only NAME when given).
+
+    With ``name``, the dead writers' leftovers of other names are reported, not removed: a nightly
+    job writes a new name each night, so a killed night's file stayed unseen for good (an SRE's
+    review, 2026-12-05). They are not removed because a writer on another machine sharing the
+    folder has a process id this machine cannot check; this run's own name it is about to write.
+    """
     try:
         entries = list(Path(folder).iterdir())
     except OSError:
         return []
     reports = []
+    others: list[tuple[Path, int]] = []
     for entry in entries:
         match = _FILE_LEFTOVER.match(entry.name)
-        if (match is None or (name is not None and match["name"] != name) or entry.is_symlink()
-                or not entry.is_file() or pid_alive(int(match["pid"]))):
+        if (match is None or entry.is_symlink() or not entry.is_file() or pid_alive(int(match["pid"]))):
+            continue
+        if name is not None and match["name"] != name:
+            with contextlib.suppress(OSError):
+                others.append((entry, entry.stat().st_size))
             continue
         try:
             entry.unlink()
         except OSError:
             continue
         reports.append(_report(f"removed a leftover of an interrupted run: {str(entry)!r}"))
+    if others:
+        others.sort(key=lambda item: item[0].name)
+        shown = ", ".join(repr(str(path)) for path, _ in others[:_LISTED_LEFTOVERS])
+        more = f" and {len(others) - _LISTED_LEFTOVERS} more" if len(others) > _LISTED_LEFTOVERS else ""
+        reports.append(_report(
+            f"{len(others)} leftover(s) of interrupted runs that wrote other files here ({sum(b for _, b in others):,} "
+            f"bytes), left as they are: {shown}{more}. Their processes have ended; delete them if no run on another "
+            "machine writes to this folder."))
     return reports

@@ -347,3 +347,25 @@ def test_a_killed_sign_leaves_a_loadable_artifact(point: str, exported_dir: Path
     assert run.returncode == 0, run.stderr
     assert hidden(tmp_path) == [] and (target / "signature.json").is_file()
     assert finlite.load(target, verify_key=private.public_key()).manifest["files"]
+
+
+def test_leftovers_of_other_outputs_are_reported_not_removed(tmp_path: Path) -> None:
+    """A nightly job writes a new name each night: a killed night's temporary file was removed only
+    by a run writing that same name again, so it stayed unseen for good (an SRE's review,
+    2026-12-05). Now any run writing in the folder names it; only its own name is removed."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    pid = int(dead.stdout)
+    night1 = tmp_path / f".scores-1.csv.{pid}-0123abcd.tmp"
+    night1.write_bytes(b"x" * 1000)
+    mine = tmp_path / f".scores-2.csv.{pid}-89abcdef.tmp"
+    mine.write_text("y")
+    user = tmp_path / ".notes.txt"  # not finlite's: never looked at
+    user.write_text("z")
+    reports = _paths.clean_file_leftovers(tmp_path, "scores-2.csv")
+    assert reports[0] == f"removed a leftover of an interrupted run: {str(mine)!r}" and not mine.exists()
+    assert reports[1].startswith(f"1 leftover(s) of interrupted runs that wrote other files here (1,000 bytes), left "
+                                 f"as they are: {str(night1)!r}. Their processes have ended")
+    assert night1.exists() and user.exists()
+    assert _paths.clean_file_leftovers(tmp_path, "scores-1.csv") == [
+        f"removed a leftover of an interrupted run: {str(night1)!r}"]
