@@ -115,8 +115,11 @@ def value_reason(value: Any, number: float, mean: float, std: float, low: float 
     """Why one numeric value is refused (for a record field): not finite, beyond float32,
     standardised beyond float32, or far outside the training range ``low``..``high``."""
     if number != number or number in (np.inf, -np.inf):
-        return (f"the number {shown(value)} is not finite; send a finite number (or null when the value is "
-                "unknown)")
+        # A finite literal beyond a double's range (1e309, 1e400) reads as infinity: said, since
+        # "the number inf" named a value the client never sent (a review, 2026-12-04).
+        beyond = " (a number beyond ±1.8e308, such as 1e309, reads as infinity)" if number == number else ""
+        return (f"the number {shown(value)} is not finite{beyond}; send a finite number (or null when the value "
+                "is unknown)")
     if not -F32_MAX <= number <= F32_MAX:
         return (f"the number {shown(value)} does not fit the model's float32 (at most ±3.4e38); send a value "
                 "in range (or null when the value is unknown)")
