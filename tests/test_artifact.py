@@ -169,3 +169,37 @@ def test_the_training_table_is_hashed_once_to_check_it_and_to_record_it(teacher_
     assert len(calls) == 1 and got.data_sha256 == art.manifest["data"]["content_sha256"]
     other = read_table(table.frame.iloc[:-1])  # not the training table: no split, no second hash
     assert prepare_if_trained_on(art, other) is None and len(calls) == 2
+
+
+@pytest.mark.parametrize(("files", "said"), [
+    ({"../outside.txt": "x"}, r"names '\.\./outside\.txt', which is not a plain file name"),
+    ({"/tmp/abs.txt": "x"}, r"names '/tmp/abs\.txt', which is not a plain file name"),
+    ({".hidden": "x"}, r"names '\.hidden', which is not a plain file name"),
+    ({"preprocessor.json": "{}"}, r"names 'preprocessor\.json', a file finlite writes into the artifact itself"),
+    ({"manifest.json": "{}"}, r"names 'manifest\.json', a file finlite writes"),
+    ({"report.json": "{}"}, r"names 'report\.json', a file finlite writes"),  # compress's own report
+    ({"notes.txt": 5}, r"gives 'notes\.txt' a int; each file's content is text"),
+    (["notes.txt"], r"is a dict of file name to text; got list"),
+])
+def test_extra_files_stay_inside_the_artifact_and_never_replace_its_own(
+        artifact: Path, tmp_path: Path, files: object, said: str) -> None:
+    """compress(extra_files={"../x.txt": ...}) wrote beside the artifact, an absolute name anywhere,
+    and "preprocessor.json" replaced the real one so the artifact no longer loaded (a review of the
+    Python API, 2026-12-05). Refused before any training, naming the file."""
+    from finlite.errors import ConfigError
+
+    data = make_loans(400)
+    out = tmp_path / "student"
+    with pytest.raises(ConfigError, match=said) as info:
+        finlite.compress(artifact, data, student_hidden=[4], config=FAST, out=out, extra_files=files)  # type: ignore[arg-type]
+    assert info.value.param == "extra_files"
+    assert not out.exists() and not (tmp_path / "outside.txt").exists()
+    assert [p.name for p in tmp_path.iterdir() if p != artifact] == []  # nothing written beside the teacher
+
+
+def test_extra_files_with_plain_names_are_written_and_listed(artifact: Path, tmp_path: Path) -> None:
+    out = tmp_path / "student"
+    finlite.compress(artifact, make_loans(400), student_hidden=[4], config=FAST, out=out,
+                     extra_files={"approval-note.md": "approved by the committee"}, progress=False)
+    assert (out / "approval-note.md").read_text() == "approved by the committee"
+    assert "approval-note.md" in json.loads((out / "manifest.json").read_text())["files"]

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,17 @@ from safetensors.torch import save_file
 
 from finlite import _paths
 from finlite._finite import check_scores
-from finlite._manifest import FORMAT, MANIFEST, manifest_digest, parse_json_bytes, read_listed, read_verified, swap_in
+from finlite._manifest import (
+    EXPORT_FILES,
+    FORMAT,
+    MANIFEST,
+    SIGNATURE,
+    manifest_digest,
+    parse_json_bytes,
+    read_listed,
+    read_verified,
+    swap_in,
+)
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
 from finlite._util import dump_json, package_versions, sha256_file, utc_timestamp
 from finlite._version import __version__
@@ -63,6 +74,39 @@ __all__ = ["Artifact", "load", "prepare_if_trained_on", "prepare_like", "prepare
 
 PREPROCESSOR, PLAN = "preprocessor.json", "pruning_plan.json"
 OOF = "oof_logits.safetensors"
+#: A name ``extra_files`` may give: a plain file name, no folder, not hidden.
+_EXTRA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_extra_files(files: Any, taken: Collection[str] = ()) -> dict[str, str]:
+    """``files`` (name to text) if each can be written into an artifact: a plain file name (no
+    folder, ``..`` or absolute path, not hidden), none of the artifact's own files (weights,
+    preprocessing, plan, manifest, signature, exported models) nor of ``taken`` (the files the
+    caller writes itself, e.g. compress's report), and text values. A name with a folder was
+    written outside the artifact, and ``preprocessor.json`` replaced the real one (a review of
+    the Python API, 2026-12-05).
+
+    Raises:
+        ConfigError: naming the file and why (``param`` "extra_files").
+    """
+    if files is None:
+        return {}
+    if not isinstance(files, Mapping):
+        raise ConfigError(f"The 'extra_files' parameter is a dict of file name to text; got {type(files).__name__}.",
+                          param="extra_files")
+    own = {WEIGHTS, PREPROCESSOR, PLAN, OOF, MANIFEST, SIGNATURE, *EXPORT_FILES, *taken}
+    for name, text in files.items():
+        if not isinstance(name, str) or not _EXTRA_NAME.fullmatch(name) or name in (".", ".."):
+            raise ConfigError(f"The 'extra_files' parameter names {name!r}, which is not a plain file name (letters, "
+                              "digits, '.', '_' and '-', not starting with '.', no folder); extra files are written "
+                              "inside the artifact folder.", param="extra_files")
+        if name in own:
+            raise ConfigError(f"The 'extra_files' parameter names {name!r}, a file finlite writes into the artifact "
+                              "itself; choose another name.", param="extra_files")
+        if not isinstance(text, str):
+            raise ConfigError(f"The 'extra_files' parameter gives {name!r} a {type(text).__name__}; each file's "
+                              "content is text (str).", param="extra_files")
+    return dict(files)
 
 #: What an artifact's preprocessing is: a tabular Preprocessor or a market (price series) one.
 AnyPreprocessor = Preprocessor | MarketPreprocessor
@@ -149,7 +193,7 @@ def save_artifact(
         preprocessor.save(tmp / PREPROCESSOR)
         if plan is not None:
             plan.save(tmp / PLAN)
-        for name, text in (extra_files or {}).items():
+        for name, text in check_extra_files(extra_files).items():
             (tmp / name).write_text(text, encoding="utf-8")
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         manifest: dict[str, Any] = {

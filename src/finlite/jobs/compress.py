@@ -537,7 +537,8 @@ def compress(
     options = _report_options(segments, protected, monotone, id_column)
     setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,
                    progress=progress, train_overrides=train_overrides, flag_rate=flag_rate)
-    from finlite.jobs.report import check_options
+    from finlite.artifact import check_extra_files
+    from finlite.jobs.report import REPORT_FILES, check_options
 
     if enforce_monotone and _is_series(setup.prepared):
         raise ConfigError("The 'enforce_monotone' parameter trains a student under monotone "
@@ -545,6 +546,9 @@ def compress(
                           "of a series have no such column to hold monotone. Drop --enforce-monotone and --monotone.",
                           param="enforce_monotone")
     check_options(setup.prepared, options)  # before any training: a bad column is refused now
+    # The names compress writes itself may not be given (a user's report.json replaced the
+    # report); checked now, not at the save after the training.
+    check_extra_files(extra_files, taken=("report.md", "recipe.yaml", *REPORT_FILES))
     norm = getattr(pruning, "norm", "l2")  # magnitude pruning's; Taylor pruning has none
     if (recipe is None and plan is None and pruning is not None and norm != "l2"
             and pruning.granularity == "weight" and not _is_series(setup.prepared)):
