@@ -55,3 +55,28 @@ def test_a_setting_the_teacher_does_not_have_is_refused(model: str, given: dict[
     with pytest.raises(ConfigError, match=message) as info:
         finlite.train(german_csv, target="creditability", model=model, out=tmp_path / "t", **given)  # type: ignore[arg-type]
     assert info.value.param in given and not (tmp_path / "t").exists()
+
+
+def test_the_callers_random_generators_are_left_as_they_were(german_csv: Path, tmp_path: Path) -> None:
+    """finlite.train and compress re-seeded Python's, numpy's and torch's global generators: a
+    notebook's next draw after a call was another (a review of the Python API, 2026-12-05). The
+    jobs still seed them for themselves: the model is the same whatever the caller's state."""
+    import random
+
+    def states() -> tuple[object, ...]:
+        return random.getstate(), np.random.get_state()[1].tobytes(), torch.get_rng_state().numpy().tobytes()
+
+    weights = []
+    for caller_seed in (1, 2):
+        random.seed(caller_seed)
+        np.random.seed(caller_seed)
+        torch.manual_seed(caller_seed)
+        before = states()
+        out = tmp_path / f"t{caller_seed}"
+        finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=out)
+        assert states() == before
+        finlite.compress(out, german_csv, student_hidden=[4], config=FAST, out=tmp_path / f"s{caller_seed}",
+                         progress=False)
+        assert states() == before
+        weights.append((out / "weights.safetensors").read_bytes())
+    assert weights[0] == weights[1]

@@ -38,7 +38,7 @@ from finlite.recipe.gates import DECISION_METRICS, GateResult, decision_check, e
 from finlite.recipe.runner import RecipeResult, StepRecord, check_ready_plan, run_recipe
 from finlite.recipe.spec import Recipe, Step
 from finlite.tasks import get_task, series_rows
-from finlite.training.loop import TrainConfig, auto_batch_size
+from finlite.training.loop import TrainConfig, auto_batch_size, keeps_random_state
 from finlite.training.sizing import default_sparsity, default_student, default_training
 
 __all__ = [
@@ -451,6 +451,7 @@ RecipeOutcome = CompressOutcome
 
 # -- the job --------------------------------------------------------------------------------------
 @remembering_scores
+@keeps_random_state
 def compress(
     teacher: str | Path | Artifact,
     data: DataLike,
@@ -644,6 +645,7 @@ def _constrained(distillation: AnyDistillation | None, recipe: Recipe | None,
     return distillation, replace(recipe, steps=steps)
 
 
+@keeps_random_state
 def compress_with_recipe(
     teacher: str | Path | Artifact,
     data: DataLike,

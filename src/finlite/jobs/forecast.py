@@ -43,7 +43,7 @@ from finlite.evaluate.model_card import fenced, markdown_cell
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
 from finlite.models.base import FinliteModel, forward_rows
 from finlite.tasks import get_task
-from finlite.training.loop import TrainConfig, fit, fold_scale, output_layer, seed_everything
+from finlite.training.loop import TrainConfig, fit, fold_scale, keeps_random_state, output_layer, seed_everything
 
 __all__ = ["DEFAULT_COST_BPS", "DEFAULT_HIDDEN", "FORECASTERS", "ForecastOutcome", "build_forecaster",
            "forecast_evidence", "render_forecast_table", "train_forecaster"]
@@ -191,6 +191,7 @@ def _train_neural(net: FinliteModel, series: PreparedSeries, config: TrainConfig
             "validation_loss": -result.best_score, "batch_size": result.batch_size}
 
 
+@keeps_random_state
 def train_forecaster(
     prices: DataLike,
     *,

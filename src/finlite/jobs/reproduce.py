@@ -34,7 +34,7 @@ from finlite.errors import ArtifactError, ConfigError, DataError, TooFewAlertsEr
 from finlite.models.serialize import weights_format
 from finlite.recipe.spec import Recipe
 from finlite.training import unseen
-from finlite.training.loop import TrainConfig
+from finlite.training.loop import TrainConfig, keeps_random_state
 
 __all__ = ["REL_TOL", "TIMING_DETAILS", "TIMING_KEYS", "MetricCheck", "Reproduction", "compare_metrics", "flatten_metrics", "is_timing",
            "render_reproduction", "reproduce"]
@@ -478,6 +478,7 @@ def _quality(metrics: Mapping[str, Any], role: str) -> dict[str, Any]:
     return out
 
 
+@keeps_random_state
 def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str | Path | None = None,
               rel_tol: float = REL_TOL, progress: bool = False, verify_key: Any = None) -> Reproduction:
     """Run the job that made ``artifact`` again, from its recorded seed, data and settings, and compare.

@@ -47,7 +47,7 @@ from finlite.recipe.search import (
     student_candidates,
 )
 from finlite.recipe.spec import Recipe
-from finlite.training.loop import TrainConfig
+from finlite.training.loop import TrainConfig, keeps_random_state
 
 __all__ = ["ENGINES", "OBJECTIVES", "SearchResult", "search_students"]
 
@@ -111,6 +111,7 @@ class SearchResult:
 
 
 @remembering_scores
+@keeps_random_state
 def search_students(
     teacher: str | Path | Artifact,
     data: DataLike,

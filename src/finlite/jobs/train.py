@@ -24,7 +24,7 @@ from finlite.models.base import FinliteModel
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
 from finlite.tasks import get_task
-from finlite.training.loop import TrainConfig, fit, seed_everything, validation_auc
+from finlite.training.loop import TrainConfig, fit, keeps_random_state, seed_everything, validation_auc
 from finlite.training.unseen import average_recorded
 
 TEACHERS = ("mlp", "logistic", "lightgbm", "xgboost")
@@ -71,6 +71,7 @@ def refuse_unused_settings(model: str, *, layers: bool, boosted: bool, hidden: A
                               "boosting rounds (set them in gbdt_params). Drop them from config.", param="config")
 
 
+@keeps_random_state
 def train(
     data: DataLike,
     *,
@@ -179,6 +180,7 @@ def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[
     return TrainOutcome(model=net, data=prepared, metrics=metrics, path=path, operating_point=point)
 
 
+@keeps_random_state
 def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive: Any = None,
                    date_column: str | None = None, seed: int = 0, cutoff: float | None = None,
                    flag_rate: float | None = None, folds: int = 5,

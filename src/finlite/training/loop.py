@@ -18,11 +18,13 @@ steps per epoch), at most 4,096. German credit's 600-row training split trains a
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import random
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import torch
@@ -150,10 +152,43 @@ class TrainResult:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and torch so the same inputs give the same model."""
+    """Seed Python, numpy and torch so the same inputs give the same model. The public jobs keep
+    the caller's generators as they were (:func:`keeps_random_state`)."""
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def keeps_random_state(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``func`` with Python's, numpy's and torch's global random generators put back as they were
+    when it returns or raises. Training seeds them (:func:`seed_everything`) so that a run is
+    reproducible; without this a notebook's next ``np.random`` or ``torch`` draw after
+    ``finlite.train`` was silently re-seeded (a review of the Python API, 2026-12-05).
+
+    Only the outermost call puts them back: a job that calls another (reproduce calling train)
+    draws from them as it always did, so a run gives the numbers it gave before this existed."""
+    @functools.wraps(func)
+    def kept(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if getattr(_KEEPING, "depth", 0):
+            return func(*args, **kwargs)
+        py, npy, tch = random.getstate(), np.random.get_state(), torch.get_rng_state()
+        _KEEPING.depth = 1
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _KEEPING.depth = 0
+            random.setstate(py)
+            np.random.set_state(npy)
+            torch.set_rng_state(tch)
+    return kept
+
+
+#: Whether this thread is inside a job that puts the generators back (keeps_random_state).
+_KEEPING = threading.local()
 
 
 def validation_auc(x: torch.Tensor, y: np.ndarray) -> Callable[[FinliteModel], float]:
