@@ -131,7 +131,20 @@ def check_memory(nbytes: float, what: str, fix: str) -> None:
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    # A numpy integer is a whole number too (np.int64 from a frame's shape or np.random); a bool is not.
+    return isinstance(value, (int, _np_integer())) and not isinstance(value, (bool, _np_bool()))
+
+
+def _np_integer() -> type:
+    import numpy as np
+
+    return np.integer
+
+
+def _np_bool() -> type:
+    import numpy as np
+
+    return np.bool_
 
 
 def _named(option: str) -> tuple[str, str | None]:

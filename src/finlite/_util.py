@@ -281,6 +281,15 @@ def is_whole(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def check_instance(value: Any, types: type | tuple[type, ...], owner: str, name: str, expected: str) -> None:
+    """Refuse ``value`` unless it is None or one of ``types``: a dict passed for a TrainConfig, or a
+    string for a pruning method, was a raw TypeError or AttributeError deep in the job (a review
+    of the Python API, 2026-12-05)."""
+    if value is not None and not isinstance(value, types):
+        raise ConfigError(f"The {name!r} parameter of {owner} must be {expected}; got {type(value).__name__} "
+                          f"{str(value)[:60]!r}.", param=name)
+
+
 def param_error(owner: str, name: str, expected: str, got: Any) -> ConfigError:
     """One message template for bad parameters, so every config reads the same way.
 

@@ -433,14 +433,26 @@ def _one_slash_order(texts: pd.Series, parsed: pd.Series, column: str, source: s
             parsed[rows] = pd.to_datetime(texts[rows], errors="coerce", format=order + year)
 
 
-def _require_columns(frame: pd.DataFrame, names: Iterable[str], what: str, source: str) -> None:
+def _require_columns(frame: pd.DataFrame, names: Iterable[str], what: str, source: str,
+                     param: str | None = None) -> None:
     present = list(map(str, frame.columns))
     for name in names:
         if name not in present:
             raise DataError(
                 f"Column {name!r} named as {what} is not in {source}.{closest(name, present)} "
-                f"Available columns: {', '.join(present)}."
+                f"Available columns: {', '.join(present)}.", param=param
             )
+
+
+def _column_list(value: Any, param: str) -> list[str]:
+    """A list of column names, refusing one name given as text: ``drop="telephone"`` was read as
+    the columns 't', 'e', 'l', ... (a review of the Python API, 2026-12-05)."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)):
+        raise DataError(f"The {param!r} parameter takes a list of column names; got the text {value!r}. Write "
+                        f"{param}=[{value!r}].", param=param)
+    return list(value)
 
 
 def infer_schema(
@@ -484,13 +496,13 @@ def infer_schema(
             f"Target column {target!r} is not in {source}.{closest(target, columns)} "
             f"Available columns: {', '.join(columns)}. Pass the label column as target='COLUMN'.", param="target"
         )
-    user_numeric, user_categorical = list(numeric or []), list(categorical or [])
-    user_drop = list(drop or [])
-    _require_columns(frame, user_numeric, "numeric", source)
-    _require_columns(frame, user_categorical, "categorical", source)
-    _require_columns(frame, user_drop, "a column to drop", source)
+    user_numeric, user_categorical = _column_list(numeric, "numeric"), _column_list(categorical, "categorical")
+    user_drop = _column_list(drop, "drop")
+    _require_columns(frame, user_numeric, "numeric", source, "numeric")
+    _require_columns(frame, user_categorical, "categorical", source, "categorical")
+    _require_columns(frame, user_drop, "a column to drop", source, "drop")
     if date_column is not None:
-        _require_columns(frame, [date_column], "the date column", source)
+        _require_columns(frame, [date_column], "the date column", source, "date_column")
     # A column named for two roles, or the target named as a feature, was settled silently (the
     # target ignored, numeric over categorical, drop over both): refused, naming both options.
     roles = {"numeric": user_numeric, "categorical": user_categorical, "drop": user_drop}

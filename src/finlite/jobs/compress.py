@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from finlite import _paths
+from finlite._limits import check_seed
+from finlite._util import check_instance
 from finlite.artifact import Artifact, DataLike, load, prepare_like, save_artifact
 from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
@@ -193,10 +195,14 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
     teacher flags that share of the training rows (students inherit cut-offs set on the teacher).
     """
     check_operating_options("compress", None, flag_rate)
+    for name, value in (("config", config), ("fine_tune", fine_tune)):
+        check_instance(value, TrainConfig, "compress", name, "a finlite.TrainConfig (e.g. TrainConfig(epochs=10))")
+    check_instance(train_overrides, dict, "compress", "train_overrides",
+                   "a dict of TrainConfig fields (e.g. {'epochs': 10, 'batch_size': 2048})")
     art = teacher if isinstance(teacher, Artifact) else load(teacher)
     if out is not None:  # before any work: --out is no input, and may be replaced
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"teacher artifact": art.path, "data file": data})
-    seed = int(art.manifest["seed"]) if seed is None else seed
+    seed = int(art.manifest["seed"]) if seed is None else check_seed(seed)
     if flag_rate is not None and not get_task(art.task).decides:
         raise ConfigError(f"flag_rate applies to classifiers; {art.path} holds a {art.task} model, which makes "
                           "no decisions. Drop flag_rate.", param="flag_rate")
@@ -523,6 +529,13 @@ def compress(
             option or recipe step (its message names it); ``enforce_monotone`` without ``monotone``.
         DataError: a report option names a column the data does not have.
     """
+    check_instance(recipe, Recipe, "compress", "recipe",
+                   "a finlite.Recipe (finlite.load_preset('balanced'), or Recipe.from_file('recipe.yaml'))")
+    check_instance(distillation, (Distillation, RegressionDistillation, HintDistillation), "compress", "distillation",
+                   "a distillation method (finlite.Distillation(temperature=2.0), HintDistillation, ...)")
+    check_instance(pruning, (MagnitudePruning, TaylorPruning), "compress", "pruning",
+                   "a pruning method (finlite.MagnitudePruning(sparsity=0.5) or TaylorPruning)")
+    check_instance(plan, PruningPlan, "compress", "plan", "a finlite.PruningPlan (PruningPlan.from_file(path))")
     classic = {"student_hidden": student_hidden, "distillation": distillation, "pruning": pruning, "plan": plan,
                "plan_only": plan_only or None, "size_aware_sparsity": size_aware_sparsity or None}
     given = [name for name, value in classic.items() if value is not None]

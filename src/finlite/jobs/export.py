@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from finlite._limits import check_count, check_finite
 from finlite._manifest import SIGNATURE, amend_artifact, failed_gates
 from finlite._util import package_versions, sha256_bytes, utc_timestamp
 from finlite.artifact import Artifact, load, prepare_like, recorded_table
@@ -149,6 +150,11 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
         ArtifactError: the artifact is signed and no ``key`` was given (nothing written).
     """
 
+    # The command line checks --tolerance; the library took -1 and then blamed the export for the
+    # parity it "broke" (a review of the Python API, 2026-12-05).
+    if tolerance is not None:
+        check_finite(tolerance, "tolerance", low=0.0, high=1.0, high_open=True)
+    max_flips = check_count(max_flips, "max_flips", low=0)
     private = load_private_key(key) if key is not None else None  # a bad key fails before any work
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
     if private is None and os.path.lexists(art.path / SIGNATURE):

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from finlite import _paths
-from finlite._util import param_error
+from finlite._limits import check_seed
+from finlite._util import check_instance, param_error
 from finlite.artifact import DataLike, save_artifact
 from finlite.data.prepared import PreparedData, prepare
 from finlite.data.preprocess import Encoding
@@ -123,6 +124,10 @@ def train(
         raise param_error("train", "model", f"one of {TEACHERS}", model)
     # A setting the chosen teacher does not have is refused, not ignored (hidden= with a logistic
     # or boosted teacher trained without a word about it: a review, 2026-12-03).
+    seed = check_seed(seed)  # a numpy integer too, kept as a plain int (written to the manifest)
+    check_instance(config, TrainConfig, "train", "config", "a finlite.TrainConfig (e.g. TrainConfig(epochs=10))")
+    check_instance(encoding, Encoding, "train", "encoding",
+                   "a finlite.data.preprocess.Encoding (e.g. Encoding(max_categories=50))")
     refuse_unused_settings(model, layers=model == "mlp", boosted=model in ("lightgbm", "xgboost"), hidden=hidden,
                            dropout=dropout, config=config, gbdt_params=gbdt_params)
     hidden = (256, 128) if hidden is None else hidden

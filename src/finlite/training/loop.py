@@ -112,6 +112,13 @@ class TrainConfig:
     schedule: str = "constant"
 
     def __post_init__(self) -> None:
+        # A numpy integer (a seed from np.random, a size from a frame's shape) is a whole number:
+        # kept as a plain int, so the settings still write as JSON (it was refused: a review of
+        # the Python API, 2026-12-05).
+        for name in ("epochs", "batch_size", "patience", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, np.integer) and not isinstance(value, np.bool_):
+                object.__setattr__(self, name, int(value))
         if self.schedule not in SCHEDULES:
             raise param_error("TrainConfig", "schedule", f"one of {SCHEDULES}", self.schedule)
         for name, most in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH_SIZE), ("patience", MAX_EPOCHS)):

@@ -3,9 +3,10 @@ pruning sparsity at a few thousand rows and at bank size (:data:`finlite.trainin
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
+from finlite.errors import ConfigError
 from finlite.training.loop import LARGE_ROWS, TrainConfig
 
 # Defaults for compress: distillation starts from scratch (a higher rate, more patience);
@@ -55,6 +56,11 @@ def default_training(rows: int, *, progress: bool = True, overrides: dict[str, A
     extra: dict[str, Any] = {"progress": progress, **(overrides or {})}
     if seed is not None:
         extra["seed"] = seed
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(str(k) for k in extra if k not in known)
+    if unknown:  # a raw TypeError from TrainConfig() before (a review of the Python API, 2026-12-05)
+        raise ConfigError(f"The 'train_overrides' parameter names {unknown[0]!r}, which is not a training setting; "
+                          f"use {', '.join(sorted(known))}.", param="train_overrides")
     return replace(distill_cfg, **extra), replace(tune_cfg, **extra)
 
 
