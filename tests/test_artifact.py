@@ -175,6 +175,11 @@ def test_the_training_table_is_hashed_once_to_check_it_and_to_record_it(teacher_
     ({"../outside.txt": "x"}, r"names '\.\./outside\.txt', which is not a plain file name"),
     ({"/tmp/abs.txt": "x"}, r"names '/tmp/abs\.txt', which is not a plain file name"),
     ({".hidden": "x"}, r"names '\.hidden', which is not a plain file name"),
+    # The manifest refuses a name with ".." anywhere: written, the artifact would never load.
+    ({"notes..txt": "x"}, r"names 'notes\.\.txt', which is not a plain file name"),
+    # A case-insensitive file system would write it over the real one.
+    ({"Preprocessor.JSON": "{}"}, r"names 'Preprocessor\.JSON', a file finlite writes"),
+    ({"scorecard.json": "{}"}, r"names 'scorecard\.json', a file finlite writes"),
     ({"preprocessor.json": "{}"}, r"names 'preprocessor\.json', a file finlite writes into the artifact itself"),
     ({"manifest.json": "{}"}, r"names 'manifest\.json', a file finlite writes"),
     ({"report.json": "{}"}, r"names 'report\.json', a file finlite writes"),  # compress's own report

@@ -11,6 +11,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -479,3 +480,15 @@ def test_a_key_file_is_refused_for_what_it_is(art: Path, keys: dict, tmp_path: P
     both.write_bytes(keys["ed25519"][1].read_bytes() + keys["other"][1].read_bytes())
     with pytest.raises(ConfigError, match="holds 2 PEM blocks; give a file with exactly one public key"):
         finlite.load(art, verify_key=both)
+
+
+def test_sign_cleans_a_killed_signings_leftover_before_checking(art: Path, keys: dict) -> None:
+    """The gates' check (which verifies the folder) ran before the clean-up, so a killed earlier
+    'finlite sign' left a file the check refused for good (the diff's review, 2026-12-05)."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    leftover = art / f".signature.json.{int(dead.stdout)}-0123abcd.tmp"
+    leftover.write_text("half a signature")
+    private, public = keys["ed25519"]
+    sign_artifact(art, private)
+    assert not leftover.exists() and finlite.load(art, verify_key=public).path == art

@@ -117,7 +117,10 @@ def value_reason(value: Any, number: float, mean: float, std: float, low: float 
     if number != number or number in (np.inf, -np.inf):
         # A finite literal beyond a double's range (1e309, 1e400) reads as infinity: said, since
         # "the number inf" named a value the client never sent (a review, 2026-12-04).
-        beyond = " (a number beyond ±1.8e308, such as 1e309, reads as infinity)" if number == number else ""
+        # Only where the value was written as a number (not "inf" or "Infinity" itself).
+        written = str(value).strip().lower().lstrip("+-")
+        beyond = (" (a number beyond ±1.8e308, such as 1e309, reads as infinity)"
+                  if number == number and (isinstance(value, float) or written[:1].isdigit()) else "")
         return (f"the number {shown(value)} is not finite{beyond}; send a finite number (or null when the value "
                 "is unknown)")
     if not -F32_MAX <= number <= F32_MAX:

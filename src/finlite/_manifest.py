@@ -45,6 +45,11 @@ def manifest_digest(manifest: Mapping[str, Any]) -> str:
 # '..', nothing absolute, no hidden names. Anything else could make a reader open a file
 # outside the folder.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+
+
+def plain_file_name(name: Any) -> bool:
+    """A name a manifest may list: letters, digits, '.', '_', '-', no '..', not hidden, at most 128."""
+    return isinstance(name, str) and bool(_PLAIN_NAME.match(name)) and ".." not in name
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 #: A model kind as finlite's registry names them ("mlp", "gbdt", "sequence" …).
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
@@ -224,7 +229,7 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
     if len(files) > MAX_FILES:
         raise bad("'files'", f"lists {len(files)} files, more than the {MAX_FILES} finlite accepts")
     for name, digest in files.items():
-        if name in (MANIFEST, SIGNATURE) or not _PLAIN_NAME.match(name) or ".." in name:
+        if name in (MANIFEST, SIGNATURE) or not plain_file_name(name):
             raise bad("'files'", f"names {name!r}, which is not a plain file name inside the artifact folder "
                       "(letters, digits, '.', '_', '-'; no path separators, no '..', not absolute, not hidden)")
         if not isinstance(digest, str) or not _HEX64.match(digest):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import shutil
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
@@ -38,6 +37,7 @@ from finlite._manifest import (
     SIGNATURE,
     manifest_digest,
     parse_json_bytes,
+    plain_file_name,
     read_listed,
     read_verified,
     swap_in,
@@ -74,8 +74,6 @@ __all__ = ["Artifact", "load", "prepare_if_trained_on", "prepare_like", "prepare
 
 PREPROCESSOR, PLAN = "preprocessor.json", "pruning_plan.json"
 OOF = "oof_logits.safetensors"
-#: A name ``extra_files`` may give: a plain file name, no folder, not hidden.
-_EXTRA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def check_extra_files(files: Any, taken: Collection[str] = ()) -> dict[str, str]:
@@ -94,13 +92,14 @@ def check_extra_files(files: Any, taken: Collection[str] = ()) -> dict[str, str]
     if not isinstance(files, Mapping):
         raise ConfigError(f"The 'extra_files' parameter is a dict of file name to text; got {type(files).__name__}.",
                           param="extra_files")
-    own = {WEIGHTS, PREPROCESSOR, PLAN, OOF, MANIFEST, SIGNATURE, *EXPORT_FILES, *taken}
+    # Compared case-folded: on a case-insensitive file system "Preprocessor.json" is the real one.
+    own = {n.casefold() for n in (WEIGHTS, PREPROCESSOR, PLAN, OOF, MANIFEST, SIGNATURE, *EXPORT_FILES, *taken)}
     for name, text in files.items():
-        if not isinstance(name, str) or not _EXTRA_NAME.fullmatch(name) or name in (".", ".."):
+        if not plain_file_name(name):  # the manifest's own rule: a name it would refuse never gets written
             raise ConfigError(f"The 'extra_files' parameter names {name!r}, which is not a plain file name (letters, "
-                              "digits, '.', '_' and '-', not starting with '.', no folder); extra files are written "
-                              "inside the artifact folder.", param="extra_files")
-        if name in own:
+                              "digits, '.', '_' and '-', not starting with '.', no '..' or folder, at most 128 "
+                              "characters); extra files are written inside the artifact folder.", param="extra_files")
+        if name.casefold() in own:
             raise ConfigError(f"The 'extra_files' parameter names {name!r}, a file finlite writes into the artifact "
                               "itself; choose another name.", param="extra_files")
         if not isinstance(text, str):

@@ -36,7 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from finlite._manifest import MANIFEST, SIGNATURE, parse_json_bytes, read_member
-from finlite._paths import FileTooLarge, clean_file_leftovers, kill_point, new_temp_file, read_small_file
+from finlite._paths import (
+    FileTooLarge,
+    clean_file_leftovers,
+    clean_leftovers,
+    kill_point,
+    new_temp_file,
+    read_small_file,
+)
 from finlite._util import dump_json
 from finlite.errors import ArtifactError, ConfigError, GatesFailedError
 
@@ -280,6 +287,11 @@ def sign_artifact(path: str | Path, key: Any, *, accept_failed_gates: bool = Fal
     from finlite._manifest import amend_artifact, failed_gates, read_verified
 
     private = load_private_key(key)  # a bad key fails before anything is read or written
+    # Leftovers of a killed earlier 'finlite sign' (or swap) first: the check below refuses a
+    # folder holding a file its manifest does not list.
+    real = os.path.realpath(path) if os.path.islink(path) else path  # a link names the folder meant
+    clean_leftovers(real)
+    clean_file_leftovers(real, SIGNATURE)
     checked = read_verified(path, verify_key=False)[1]
     failed = failed_gates(checked)
     if failed and not accept_failed_gates:
@@ -287,7 +299,6 @@ def sign_artifact(path: str | Path, key: Any, *, accept_failed_gates: bool = Fal
                                f"({'; '.join(failed)}); it was written for review, not for deployment, and is not "
                                "signed. Compress again with another recipe, or pass accept_failed_gates=True to sign it "
                                "all the same.", failed, param="accept_failed_gates")
-    clean_file_leftovers(path, SIGNATURE)  # an earlier 'finlite sign' that was killed (reported on stderr)
     # verify_key=False: signing vouches for the content; a FINLITE_VERIFY_KEY must not block it.
     # Pinned to the manifest whose gates were just read: one swapped in meanwhile is refused, never
     # signed unchecked.

@@ -19,6 +19,8 @@ from tests.conftest import FAST
     ({"drop": "telephone"}, "drop", r"takes a list of column names; got the text 'telephone'\. Write drop=\['telephone'\]"),
     ({"numeric": "age_in_years"}, "numeric", r"got the text 'age_in_years'"),
     ({"categorical": ["nope"]}, "categorical", r"Column 'nope' named as categorical is not in"),
+    ({"drop": 5}, "drop", r"takes a list of column names; got int '5'"),
+    ({"drop": [1]}, "drop", r"takes column names as text; got int 1\. Write it as '1'"),
     ({"seed": -1}, "seed", r"The 'seed' parameter must be a whole number from 0"),
 ])
 def test_train_refuses_wrong_arguments_naming_them(german_csv: Path, kwargs: dict, param: str, said: str) -> None:
@@ -31,6 +33,16 @@ def test_a_numpy_integer_seed_is_a_seed(german_csv: Path, tmp_path: Path) -> Non
     out = finlite.train(german_csv, target="creditability", model="logistic", config=FAST, seed=np.int64(3),
                         out=tmp_path / "t")
     assert out.path is not None and finlite.load(out.path).manifest["seed"] == 3
+    # The forecaster's training too (random.seed refused np.int64 with a raw TypeError: a review).
+    from finlite.data.market import MarketSpec
+    from finlite.jobs.forecast import train_forecaster
+    from tests.jobs.test_forecast import write_prices
+
+    prices = write_prices(tmp_path / "p.csv")
+    market = train_forecaster(prices, spec=MarketSpec(window=10), model="gru", hidden=(4,), seed=np.int64(2),
+                              config=finlite.TrainConfig(epochs=1, progress=False), out=tmp_path / "f",
+                              progress=False)
+    assert market.path is not None and finlite.load(market.path).manifest["seed"] == 2
     assert finlite.TrainConfig(epochs=np.int64(2), seed=np.uint32(5)).to_dict()["seed"] == 5
 
 

@@ -222,10 +222,10 @@ def _check_rate(default_rate: float) -> None:
 
 
 def _check(rows: Any, seed: Any, default_rate: Any, chunk_rows: Any) -> None:
-    _limits.check_count(rows, "rows", high=_MAX_ROWS, fix="Ask for a portfolio of at least one row.")
-    _limits.check_seed(seed)
+    rows = _limits.check_count(rows, "rows", high=_MAX_ROWS, fix="Ask for a portfolio of at least one row.")
+    seed = _limits.check_seed(seed)
     _check_rate(default_rate)
-    _limits.check_count(chunk_rows, "chunk_rows", high=1 << 24,
+    chunk_rows = _limits.check_count(chunk_rows, "chunk_rows", high=1 << 24,
                         fix="Rows generated and written at a time; the default is 262144.")
 
 
@@ -282,7 +282,7 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
     """
     _check(rows, seed, default_rate, chunk_rows)
     if threads is not None:
-        _limits.check_count(threads, "threads", high=256, fix="One thread per core is the most that helps.")
+        threads = _limits.check_count(threads, "threads", high=256, fix="One thread per core is the most that helps.")
     dst = Path(out)
     name = dst.name.lower()
     if name.endswith((".parquet", ".pq")):

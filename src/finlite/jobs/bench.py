@@ -228,10 +228,10 @@ def bench(artifact: str | Path, baseline: str | Path | None = None, *, n_records
         ConfigError: ``batch``, ``repeats`` or ``n_records`` is not positive or too large (``batch`` is
             checked against the memory available before anything is allocated).
     """
-    check_count(batch, "batch", low=1)
-    check_count(repeats, "repeats", low=1, high=MAX_REPEATS,
+    batch = check_count(batch, "batch", low=1)
+    repeats = check_count(repeats, "repeats", low=1, high=MAX_REPEATS,
                 fix="Each repeat is one timed call per backend; a few thousand give stable percentiles.")
-    check_count(n_records, "n_records", low=1, high=MAX_RECORDS,
+    n_records = check_count(n_records, "n_records", low=1, high=MAX_RECORDS,
                 fix="The records are cycled through; a few thousand are plenty.")
     results = [_one(artifact, n_records=n_records, batch=batch, repeats=repeats, seed=seed)]
     if baseline is not None:

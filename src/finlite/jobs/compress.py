@@ -562,7 +562,7 @@ def compress(
     check_options(setup.prepared, options)  # before any training: a bad column is refused now
     # The names compress writes itself may not be given (a user's report.json replaced the
     # report); checked now, not at the save after the training.
-    check_extra_files(extra_files, taken=("report.md", "recipe.yaml", *REPORT_FILES))
+    check_extra_files(extra_files, taken=("report.md", "recipe.yaml", "scorecard.json", *REPORT_FILES))
     norm = getattr(pruning, "norm", "l2")  # magnitude pruning's; Taylor pruning has none
     if (recipe is None and plan is None and pruning is not None and norm != "l2"
             and pruning.granularity == "weight" and not _is_series(setup.prepared)):

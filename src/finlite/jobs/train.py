@@ -202,6 +202,7 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
     from finlite.training.boosted import import_booster, parity_note
 
     check_operating_options("import_teacher", cutoff, flag_rate)
+    seed = check_seed(seed)
     if out is not None:  # before any work: --out is no input, and may be replaced
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"booster file": booster, "data file": data})
     model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,

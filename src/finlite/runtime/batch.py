@@ -796,7 +796,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             raise ConfigError("A forecaster's output has no adverse-action reasons; they are for records a classifier "
                               "decides. Drop reasons.", param="reasons")
         return _forecast_file(predictor, src, dst, id_columns, chunk_rows or CHUNK_ROWS_RANGE[0], overwrite)
-    _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
+    reasons = _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
     codes = reasons_setup(predictor, reasons, reason_codes)
     k = reason_columns(predictor, reasons, codes)  # refuses an artifact without a reference
     reason_names = [f"reason_{j + 1}" for j in range(k)]

@@ -451,9 +451,9 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     _paths.check_replaceable_file(dst, overwrite=overwrite, option="out")
     _paths.check_writable_file(dst, "out")
     _paths.clean_file_leftovers(dst.parent, dst.name)
-    _limits.check_count(chunk_rows, "chunk_rows", low=1)
+    chunk_rows = _limits.check_count(chunk_rows, "chunk_rows", low=1)
     if workers is not None:
-        _limits.check_count(workers, "workers", low=1, high=100_000)
+        workers = _limits.check_count(workers, "workers", low=1, high=100_000)
     in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
 
     # The driver verifies first (a bad artifact or key fails before any cluster work), then pins
@@ -478,7 +478,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                           param="engine")
 
     fields = local.fields
-    _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
+    reasons = _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
     codes = reasons_setup(local, reasons, reason_codes)
     k = reason_columns(local, reasons, codes)  # refuses an artifact without a reference
     reason_names = [f"reason_{j + 1}" for j in range(k)]

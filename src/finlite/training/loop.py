@@ -177,12 +177,16 @@ def keeps_random_state(func: Callable[_P, _R]) -> Callable[_P, _R]:
     ``finlite.train`` was silently re-seeded (a review of the Python API, 2026-12-05).
 
     Only the outermost call puts them back: a job that calls another (reproduce calling train)
-    draws from them as it always did, so a run gives the numbers it gave before this existed."""
+    draws from them as it always did, so a run gives the numbers it gave before this existed.
+    The generators are the process's: jobs run at once in several threads share them (as they
+    always did), and each one's end puts back the state it began with."""
     @functools.wraps(func)
     def kept(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         if getattr(_KEEPING, "depth", 0):
             return func(*args, **kwargs)
         py, npy, tch = random.getstate(), np.random.get_state(), torch.get_rng_state()
+        # torch.manual_seed seeds the GPUs' generators too: theirs are kept when CUDA is in use.
+        gpu = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
         _KEEPING.depth = 1
         try:
             return func(*args, **kwargs)
@@ -191,6 +195,8 @@ def keeps_random_state(func: Callable[_P, _R]) -> Callable[_P, _R]:
             random.setstate(py)
             np.random.set_state(npy)
             torch.set_rng_state(tch)
+            if gpu is not None:
+                torch.cuda.set_rng_state_all(gpu)
     return kept
 
 
