@@ -186,7 +186,8 @@ def keeps_random_state(func: Callable[_P, _R]) -> Callable[_P, _R]:
             return func(*args, **kwargs)
         py, npy, tch = random.getstate(), np.random.get_state(), torch.get_rng_state()
         # torch.manual_seed seeds the GPUs' generators too: theirs are kept when CUDA is in use.
-        gpu = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+        gpu = (torch.cuda.get_rng_state_all()
+               if torch.cuda.is_available() and torch.cuda.is_initialized() else None)  # type: ignore[no-untyped-call]
         _KEEPING.depth = 1
         try:
             return func(*args, **kwargs)
