@@ -118,9 +118,10 @@ def value_reason(value: Any, number: float, mean: float, std: float, low: float 
         # A finite literal beyond a double's range (1e309, 1e400) reads as infinity: said, since
         # "the number inf" named a value the client never sent (a review, 2026-12-04).
         # Only where the value was written as a number (not "inf" or "Infinity" itself).
-        written = str(value).strip().lower().lstrip("+-")
-        beyond = (" (a number beyond ±1.8e308, such as 1e309, reads as infinity)"
-                  if number == number and (isinstance(value, float) or written[:1].isdigit()) else "")
+        # (Never str() of an int: one of more than 4,300 digits raises ValueError there.)
+        as_number = (value.strip().lstrip("+-")[:1].isdigit() if isinstance(value, str)
+                     else isinstance(value, (int, float)) and not isinstance(value, bool))
+        beyond = " (a number beyond ±1.8e308, such as 1e309, reads as infinity)" if number == number and as_number else ""
         return (f"the number {shown(value)} is not finite{beyond}; send a finite number (or null when the value "
                 "is unknown)")
     if not -F32_MAX <= number <= F32_MAX:

@@ -69,6 +69,11 @@ def test_integers_too_large_for_a_float_are_refused_by_name() -> None:
         encoder.encode_record({"x": 10**5000, "c": "a"})
     with pytest.raises(RecordErrors, match=r"a negative integer of about 5001 digits"):
         encoder.encode_record({"x": -(10**5000), "c": "a"})
+    # Why it reads as infinity is said for a number as written, not for "Infinity" itself.
+    with pytest.raises(RecordErrors, match=r"digits is not finite \(a number beyond ±1\.8e308, such as 1e309"):
+        encoder.encode_record({"x": 10**5000, "c": "a"})
+    with pytest.raises(RecordErrors, match=r"the number 'Infinity' is not finite; send a finite number"):
+        encoder.encode_record({"x": "Infinity", "c": "a"})
     # pandas raises OverflowError on such ints in an object column; finlite names them instead.
     frame = pd.DataFrame({"x": pd.Series([1, 10**400], dtype=object), "c": ["a", "a"]})
     with pytest.raises(DataError, match=r"'x' in b\.csv holds 1000000000.* at row 2, which is not a finite"):
