@@ -286,8 +286,11 @@ def check_instance(value: Any, types: type | tuple[type, ...], owner: str, name:
     string for a pruning method, was a raw TypeError or AttributeError deep in the job (a review
     of the Python API, 2026-12-05)."""
     if value is not None and not isinstance(value, types):
+        from finlite._finite import shown  # never str() of a huge int (ValueError past 4,300 digits)
+
         raise ConfigError(f"The {name!r} parameter of {owner} must be {expected}; got {type(value).__name__} "
-                          f"{str(value)[:60]!r}.", param=name)
+                          f"{shown(str(value) if isinstance(value, (dict, list, tuple, set)) else value, 60)}.",
+                          param=name)
 
 
 def param_error(owner: str, name: str, expected: str, got: Any) -> ConfigError:

@@ -29,7 +29,7 @@ from safetensors.torch import load as safetensors_load
 from safetensors.torch import save_file
 
 from finlite import _paths
-from finlite._finite import check_scores
+from finlite._finite import check_scores, shown
 from finlite._manifest import (
     EXPORT_FILES,
     FORMAT,
@@ -96,7 +96,7 @@ def check_extra_files(files: Any, taken: Collection[str] = ()) -> dict[str, str]
     own = {n.casefold() for n in (WEIGHTS, PREPROCESSOR, PLAN, OOF, MANIFEST, SIGNATURE, *EXPORT_FILES, *taken)}
     for name, text in files.items():
         if not plain_file_name(name):  # the manifest's own rule: a name it would refuse never gets written
-            raise ConfigError(f"The 'extra_files' parameter names {name!r}, which is not a plain file name (letters, "
+            raise ConfigError(f"The 'extra_files' parameter names {shown(name)}, which is not a plain file name (letters, "
                               "digits, '.', '_' and '-', not starting with '.', no '..' or folder, at most 128 "
                               "characters); extra files are written inside the artifact folder.", param="extra_files")
         if name.casefold() in own:

@@ -19,8 +19,10 @@ from tests.conftest import FAST
     ({"drop": "telephone"}, "drop", r"takes a list of column names; got the text 'telephone'\. Write drop=\['telephone'\]"),
     ({"numeric": "age_in_years"}, "numeric", r"got the text 'age_in_years'"),
     ({"categorical": ["nope"]}, "categorical", r"Column 'nope' named as categorical is not in"),
-    ({"drop": 5}, "drop", r"takes a list of column names; got int '5'"),
-    ({"drop": [1]}, "drop", r"takes column names as text; got int 1\. Write it as '1'"),
+    ({"drop": 5}, "drop", r"takes a list of column names; got int 5\."),
+    ({"drop": [1]}, "drop", r"takes column names as text; got int 1\. Write the column's name as text"),
+    ({"drop": 10**5000}, "drop", r"got int an integer of about 5001 digits"),  # str() of it raises ValueError
+    ({"config": 10**5000}, "config", r"got int an integer of about 5001 digits"),
     ({"seed": -1}, "seed", r"The 'seed' parameter must be a whole number from 0"),
 ])
 def test_train_refuses_wrong_arguments_naming_them(german_csv: Path, kwargs: dict, param: str, said: str) -> None:

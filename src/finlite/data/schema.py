@@ -456,11 +456,11 @@ def _column_list(value: Any, param: str) -> list[str]:
         names = list(value)
     except TypeError:
         raise DataError(f"The {param!r} parameter takes a list of column names; got {type(value).__name__} "
-                        f"{str(value)[:60]!r}.", param=param) from None
+                        f"{shown(value, 60)}.", param=param) from None
     odd = next((n for n in names if not isinstance(n, str)), None)
     if odd is not None:  # the frame's columns are read as text: a number names no column
-        raise DataError(f"The {param!r} parameter takes column names as text; got {type(odd).__name__} {odd!r}. "
-                        f"Write it as {str(odd)!r}.", param=param)
+        raise DataError(f"The {param!r} parameter takes column names as text; got {type(odd).__name__} "
+                        f"{shown(odd, 60)}. Write the column's name as text.", param=param)
     return names
 
 
