@@ -12,6 +12,7 @@ used: the runtime imports this module too and must stay torch-free.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -131,20 +132,9 @@ def check_memory(nbytes: float, what: str, fix: str) -> None:
 
 
 def _is_int(value: Any) -> bool:
-    # A numpy integer is a whole number too (np.int64 from a frame's shape or np.random); a bool is not.
-    return isinstance(value, (int, _np_integer())) and not isinstance(value, (bool, _np_bool()))
-
-
-def _np_integer() -> type:
-    import numpy as np
-
-    return np.integer
-
-
-def _np_bool() -> type:
-    import numpy as np
-
-    return np.bool_
+    # A numpy integer is a whole number too (np.int64 from a frame's shape or np.random: numpy
+    # registers its integers as numbers.Integral, its bool not); a bool is not.
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _named(option: str) -> tuple[str, str | None]:

@@ -72,6 +72,15 @@ _KILL_SIGNAL = signal.Signals[f"SIG{os.environ.get(KILL_SIGNAL_ENV) or 'KILL'}"]
 
 PathLike = str | os.PathLike[str]
 
+def error_number(exc: OSError) -> int | None:
+    """The errno of ``exc``: its own, or for Arrow's I/O errors (which carry none) the
+    "[errno N]" in their text."""
+    if exc.errno is not None:
+        return int(exc.errno)
+    found = re.search(r"\[errno (\d+)\]", str(exc))
+    return int(found.group(1)) if found else None
+
+
 class NotRegularFile(OSError):
     """A path read as a file names a directory, a device, a named pipe or a socket."""
 

@@ -372,10 +372,7 @@ def _os_error(exc: OSError) -> str:
     one, and the fix its cause calls for. Arrow's I/O errors carry neither a file nor an errno,
     only "[errno 28]" in their text ("(None); check the path and its permissions" said before, for a
     full disk: a review, 2026-12-04)."""
-    code = exc.errno
-    if code is None:
-        found = re.search(r"\[errno (\d+)\]", str(exc))
-        code = int(found.group(1)) if found else None
+    code = _paths.error_number(exc)
     where = f" ({exc.filename})" if exc.filename else ""
     text = exc.strerror or str(exc)
     if code == errno.ENOSPC or code == errno.EDQUOT:

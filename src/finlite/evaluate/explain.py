@@ -584,12 +584,10 @@ def _protected_citations(inp: TabularInputs, reasons: Mapping[str, Sequence[Sequ
     one named like one: :func:`finlite._protected.likely_protected`), over the explained
     applicants that model declines: ``any`` (among its top reasons), ``principal`` (first), and
     per column; ``columns`` lists the attributes looked for."""
-    from finlite._protected import likely_protected
-    from finlite.evaluate.groups import protected_columns
+    from finlite.evaluate.groups import protected_inputs
 
-    features = [*inp.numeric, *inp.categorical]
-    declared = set(protected_columns(inp.protected, inp.test_frame.columns))
-    look = [c for c in features if c in declared] + [c for c in likely_protected(features) if c not in declared]
+    declared, by_name = protected_inputs([*inp.numeric, *inp.categorical], inp.protected, inp.test_frame.columns)
+    look = declared + by_name
     out: dict[str, Any] = {"columns": look}
     for name, lists in reasons.items():
         rows = [r for r, keep in zip(lists, declined[name], strict=True) if keep]

@@ -243,6 +243,18 @@ def protected_columns(specs: Sequence[str], columns: Iterable[Any] = ()) -> list
     return names
 
 
+def protected_inputs(features: Sequence[str], specs: Sequence[str],
+                     columns: Iterable[Any] = ()) -> tuple[list[str], list[str]]:
+    """The model's ``features`` that are protected attributes: those declared (``specs``, the
+    ``protected`` option) and the others whose names suggest one
+    (:func:`finlite._protected.likely_protected`), each in feature order. The model card lists
+    them, and the explanations count the reasons that cite them."""
+    from finlite._protected import likely_protected
+
+    declared = set(protected_columns(specs, columns))
+    return [f for f in features if f in declared], [f for f in likely_protected(features) if f not in declared]
+
+
 def check_protected(specs: Sequence[str], frame: pd.DataFrame, numeric: Sequence[str],
                     categorical: Sequence[str]) -> list[str]:
     """The protected columns of ``specs`` after the checks that need no model: each names a column

@@ -578,14 +578,12 @@ def _card(task: Any, inputs: Any) -> dict[str, Any]:
     sex and marital status)."""
     card: dict[str, Any] = {"intended_use": _intended_use(task, inputs)}
     if isinstance(inputs, TabularInputs):
-        from finlite._protected import likely_protected
-        from finlite.evaluate.groups import protected_columns
+        from finlite.evaluate.groups import protected_inputs
 
-        features = [*inputs.numeric, *inputs.categorical]
-        declared = set(protected_columns(inputs.protected, inputs.test_frame.columns))
+        declared, by_name = protected_inputs([*inputs.numeric, *inputs.categorical], inputs.protected,
+                                             inputs.test_frame.columns)
         card["inputs"] = {"numeric": list(inputs.numeric), "categorical": list(inputs.categorical),
-                          "protected_declared": [f for f in features if f in declared],
-                          "protected_by_name": [f for f in likely_protected(features) if f not in declared]}
+                          "protected_declared": declared, "protected_by_name": by_name}
     return card
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import re
 import threading
 import time
 from collections import deque
@@ -521,10 +520,7 @@ class _Writer:
         except OSError as exc:
             if exc.filename:
                 raise
-            code = exc.errno
-            if code is None:
-                found = re.search(r"\[errno (\d+)\]", str(exc))
-                code = int(found.group(1)) if found else None
+            code = _paths.error_number(exc)
             if code is None:
                 raise
             raise OSError(code, os.strerror(code), str(self.out)) from exc
