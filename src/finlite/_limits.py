@@ -137,6 +137,19 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def plain_ints(config: Any, names: tuple[str, ...]) -> None:
+    """Turn the numpy integers among a frozen dataclass's ``names`` into plain ints, in place.
+
+    A seed from ``np.random`` or a size from a frame's shape is a whole number; kept as a plain
+    int the settings still write as JSON (such values were refused: a review of the Python API,
+    2026-12-05). Anything else is left for the dataclass's own checks to refuse.
+    """
+    for name in names:
+        value = getattr(config, name)
+        if _is_int(value) and not isinstance(value, int):
+            object.__setattr__(config, name, int(value))
+
+
 def _named(option: str) -> tuple[str, str | None]:
     """How a message names ``option``, and the Python parameter it is (None for a flag)."""
     if option.startswith("-") or option.isupper() or not option.isidentifier():

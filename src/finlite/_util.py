@@ -293,6 +293,23 @@ def check_instance(value: Any, types: type | tuple[type, ...], owner: str, name:
                           param=name)
 
 
+def check_flags(owner: str, **flags: Any) -> None:
+    """Refuse a yes/no parameter that is not a bool (numpy's bool counts as one).
+
+    Python reads any non-empty string as true, so ``timing="no"`` turned timing on and
+    ``overwrite="false"`` replaced an output without a word (a review of the Python API,
+    2026-12-05). The error names the parameter, as the command line's flags are named.
+    """
+    for name, value in flags.items():
+        kind = type(value)
+        if isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")):
+            continue
+        from finlite._finite import shown  # never str() of a huge int (ValueError past 4,300 digits)
+
+        raise ConfigError(f"The {name!r} parameter of {owner} must be True or False; got {kind.__name__} "
+                          f"{shown(value, 60)}.", param=name)
+
+
 def param_error(owner: str, name: str, expected: str, got: Any) -> ConfigError:
     """One message template for bad parameters, so every config reads the same way.
 

@@ -44,7 +44,7 @@ from finlite._paths import (
     new_temp_file,
     read_small_file,
 )
-from finlite._util import dump_json
+from finlite._util import check_flags, dump_json
 from finlite.errors import ArtifactError, ConfigError, GatesFailedError
 
 __all__ = ["ALGORITHMS", "SIGNATURE", "fingerprint", "load_private_key", "load_public_key", "sign_artifact", "signature_record",
@@ -284,6 +284,7 @@ def sign_artifact(path: str | Path, key: Any, *, accept_failed_gates: bool = Fal
         ConfigError: the key is unusable.
         GatesFailedError: the artifact failed its gates and ``accept_failed_gates`` is False.
     """
+    check_flags("sign_artifact", accept_failed_gates=accept_failed_gates)
     from finlite._manifest import amend_artifact, failed_gates, read_verified
 
     private = load_private_key(key)  # a bad key fails before anything is read or written

@@ -80,3 +80,65 @@ def test_export_and_predictor_refuse_bad_settings(exported_dir: Path) -> None:
     with pytest.raises(ConfigError, match=r"Unknown model variant 'fp16'") as info:
         finlite.Predictor(exported_dir, variant="fp16")
     assert info.value.param == "variant"
+
+
+def _flag_calls(teacher_dir: Path, german_csv: Path, exported_dir: Path, out: Path) -> list[tuple[str, object]]:
+    """Each public entry point with a yes/no parameter, called with a truthy string for it."""
+    from finlite.jobs.evaluate import evaluate_artifact
+    from finlite.jobs.forecast import train_forecaster
+    from finlite.jobs.report import rebuild_report
+    from finlite.jobs.reproduce import reproduce
+    from finlite.jobs.search import search_students
+    from finlite.runtime.batch import score_file
+    from finlite.runtime.service import ServeSettings, check_settings, create_app
+    from finlite.signing import sign_artifact
+
+    predictor = finlite.Predictor(exported_dir)
+    return [
+        ("overwrite", lambda: finlite.train(german_csv, target="creditability", model="logistic", overwrite="no")),
+        ("whole_dates", lambda: finlite.train(german_csv, target="creditability", model="logistic",
+                                              whole_dates="false")),
+        ("timing", lambda: finlite.compress(teacher_dir, german_csv, out=out, timing="no")),
+        ("plan_only", lambda: finlite.compress(teacher_dir, german_csv, out=out, plan_only="false")),
+        ("enforce_monotone", lambda: finlite.compress_with_recipe(teacher_dir, german_csv,
+                                                                  finlite.load_preset("balanced"),
+                                                                  enforce_monotone=1)),
+        ("progress", lambda: search_students(teacher_dir, german_csv, progress="off")),
+        ("timing", lambda: evaluate_artifact(exported_dir, german_csv, timing="0")),
+        ("accept_failed_gates", lambda: finlite.export_artifact(exported_dir, accept_failed_gates="no")),
+        ("int8", lambda: finlite.export_artifact(exported_dir, int8=None)),
+        ("overwrite", lambda: rebuild_report(exported_dir, german_csv, out=out, overwrite="no")),
+        ("progress", lambda: reproduce(exported_dir, german_csv, progress="no")),
+        ("accept_failed_gates", lambda: sign_artifact(exported_dir, out / "key.pem", accept_failed_gates="yes")),
+        ("overwrite", lambda: score_file(predictor, german_csv, out / "s.csv", overwrite="no")),
+        ("overwrite", lambda: train_forecaster(german_csv, overwrite="no")),
+        ("progress", lambda: finlite.TrainConfig(progress="no")),
+        ("whole_dates", lambda: finlite.SplitConfig(whole_dates="no")),
+        ("audit_features", lambda: create_app(predictor, audit_features="no")),
+        ("access_log", lambda: check_settings(ServeSettings(str(exported_dir), access_log="no"))),  # type: ignore[arg-type]
+    ]
+
+
+def test_a_yes_no_parameter_takes_only_true_or_false(teacher_dir: Path, german_csv: Path, exported_dir: Path,
+                                                     tmp_path: Path) -> None:
+    # Python reads any non-empty string as true: timing="no" turned timing on and overwrite="no"
+    # replaced an output (a review of the Python API, 2026-12-05). Each call is refused before it
+    # reads or writes anything.
+    for param, call in _flag_calls(teacher_dir, german_csv, exported_dir, tmp_path / "out"):
+        with pytest.raises(ConfigError, match=rf"The '{param}' parameter of \S+ must be True or False; got ") as info:
+            call()  # type: ignore[operator]
+        assert info.value.param == param
+    assert not (tmp_path / "out").exists()
+    # numpy's bool is a bool (a mask's element, say).
+    assert not finlite.TrainConfig(progress=np.bool_(False)).progress
+
+
+def test_numpy_integer_seeds_are_seeds_in_every_config() -> None:
+    from finlite.data.preprocess import Encoding
+
+    split = finlite.SplitConfig(seed=np.int64(7))
+    encoding = Encoding(seed=np.uint32(3), folds=np.int8(4), max_categories=np.int16(9))
+    assert type(split.seed) is int and split.to_dict()["seed"] == 7
+    assert (type(encoding.seed), encoding.seed, encoding.folds, encoding.max_categories) == (int, 3, 4, 9)
+    with pytest.raises(ConfigError, match=r"'seed' parameter of SplitConfig must be a whole number"):
+        finlite.SplitConfig(seed=np.bool_(True))

@@ -96,6 +96,7 @@ class Encoding:
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                 raise param_error("Encoding", name, f"a whole number from {low:,} to {high:,}", value)
 
+        _limits.plain_ints(self, ("max_categories", "min_category_count", "folds", "seed"))
         whole("max_categories", 1, MAX_CATEGORIES)
         whole("min_category_count", 1, 2**31 - 1)
         whole("folds", _limits.MIN_FOLDS, _limits.MAX_FOLDS)

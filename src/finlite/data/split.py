@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from finlite._finite import shown
-from finlite._limits import MAX_SEED
-from finlite._util import param_error
+from finlite._limits import MAX_SEED, plain_ints
+from finlite._util import check_flags, param_error
 from finlite.errors import DataError
 
 __all__ = ["Split", "SplitConfig", "make_split"]
@@ -38,6 +38,7 @@ class SplitConfig:
     whole_dates: bool = True
 
     def __post_init__(self) -> None:
+        plain_ints(self, ("seed",))  # a seed from np.random
         for name in ("validation", "test"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
@@ -46,8 +47,7 @@ class SplitConfig:
             raise param_error("SplitConfig", "seed", f"a whole number from 0 to {MAX_SEED}", self.seed)
         if self.date_column is not None and not isinstance(self.date_column, str):
             raise param_error("SplitConfig", "date_column", "a column name or None", self.date_column)
-        if not isinstance(self.whole_dates, bool):
-            raise param_error("SplitConfig", "whole_dates", "true or false", self.whole_dates)
+        check_flags("SplitConfig", whole_dates=self.whole_dates)
         if self.validation + self.test >= 0.9:
             raise param_error("SplitConfig", "validation + test", "below 0.9 so training keeps 10 % of rows",
                               self.validation + self.test)

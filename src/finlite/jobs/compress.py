@@ -20,7 +20,7 @@ from typing import Any
 
 from finlite import _paths
 from finlite._limits import check_seed
-from finlite._util import check_instance
+from finlite._util import check_flags, check_instance
 from finlite.artifact import Artifact, DataLike, load, prepare_like, save_artifact
 from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
@@ -529,6 +529,8 @@ def compress(
             option or recipe step (its message names it); ``enforce_monotone`` without ``monotone``.
         DataError: a report option names a column the data does not have.
     """
+    check_flags("compress", overwrite=overwrite, timing=timing, plan_only=plan_only, progress=progress,
+                size_aware_sparsity=size_aware_sparsity, enforce_monotone=enforce_monotone)
     check_instance(recipe, Recipe, "compress", "recipe",
                    "a finlite.Recipe (finlite.load_preset('balanced'), or Recipe.from_file('recipe.yaml'))")
     check_instance(distillation, (Distillation, RegressionDistillation, HintDistillation), "compress", "distillation",
@@ -682,6 +684,8 @@ def compress_with_recipe(
     enforce_monotone: bool = False,
 ) -> CompressOutcome:
     """Run ``recipe`` on a teacher artifact: :func:`compress` with ``recipe=recipe`` (same arguments)."""
+    check_flags("compress_with_recipe", overwrite=overwrite, timing=timing, progress=progress,
+                enforce_monotone=enforce_monotone)
     return compress(teacher, data, recipe=recipe, seed=seed, config=config, fine_tune=fine_tune, out=out,
                     overwrite=overwrite, timing=timing, progress=progress, on_step=on_step, extra_files=extra_files,
                     train_overrides=train_overrides, flag_rate=flag_rate, segments=segments, protected=protected,

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from finlite._util import percent
+from finlite._util import check_flags, percent
 from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_split, recorded_walk
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.prepared import PreparedData
@@ -256,6 +256,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         ArtifactError: the artifact does not verify, or its exported model disagrees with its weights.
         ConfigError: ``flag_rate`` is not in (0, 1), or is given for a regression model.
     """
+    check_flags("evaluate_artifact", timing=timing)
     check_operating_options("evaluate_artifact", None, flag_rate)
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
     if art.market is not None:
@@ -421,6 +422,7 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
         ConfigError: the baseline is not a forecaster of the same dates.
         ArtifactError: the exported model disagrees with the weights.
     """
+    check_flags("evaluate_forecaster", timing=timing)
     from finlite.jobs.forecast import DEFAULT_COST_BPS, forecast_evidence
 
     task = get_task(art.task)

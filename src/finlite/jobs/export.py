@@ -11,7 +11,7 @@ import torch
 
 from finlite._limits import check_count, check_finite
 from finlite._manifest import SIGNATURE, amend_artifact, failed_gates
-from finlite._util import package_versions, sha256_bytes, utc_timestamp
+from finlite._util import check_flags, package_versions, sha256_bytes, utc_timestamp
 from finlite.artifact import Artifact, load, prepare_like, recorded_table
 from finlite.data.prepared import PreparedData
 from finlite.errors import ArtifactError, ExportError
@@ -149,6 +149,7 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
         DataError: the data is not the artifact's training table or cannot be found.
         ArtifactError: the artifact is signed and no ``key`` was given (nothing written).
     """
+    check_flags("export_artifact", int8=int8, accept_failed_gates=accept_failed_gates)
 
     # The command line checks --tolerance; the library took -1 and then blamed the export for the
     # parity it "broke" (a review of the Python API, 2026-12-05).

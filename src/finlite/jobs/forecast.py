@@ -26,7 +26,7 @@ import torch
 
 from finlite import _paths
 from finlite._limits import check_seed
-from finlite._util import dump_json, param_error, terminal_safe
+from finlite._util import check_flags, dump_json, param_error, terminal_safe
 from finlite.artifact import DataLike, save_artifact
 from finlite.data.market import MarketSpec, PreparedSeries, prepare_series, to_price_level
 from finlite.data.walkforward import WalkForward
@@ -232,6 +232,7 @@ def train_forecaster(
             too few windows for the window, folds and horizon.
         DataError: a problem with the price file (naming the file, column, date and value).
     """
+    check_flags("train_forecaster", overwrite=overwrite, progress=progress)
     seed = check_seed(seed)  # a numpy integer too, as a plain int (random.seed refuses np.int64)
     spec = spec if spec is not None else MarketSpec()
     walk = walk if walk is not None else WalkForward()

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from finlite import _paths
-from finlite._util import dump_json, sha256_file, strict_json_loads, write_text_atomic
+from finlite._util import check_flags, dump_json, sha256_file, strict_json_loads, write_text_atomic
 from finlite.artifact import Artifact, DataLike, library_versions, load, prepare_like
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.market import PreparedSeries
@@ -1001,6 +1001,7 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
         DataError: ``data`` is not the training table, a named column is missing.
         ArtifactError: the artifact or its teacher does not verify.
     """
+    check_flags("rebuild_report", overwrite=overwrite)
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
     stored = _stored_report(art)
     root = art.path.resolve()  # "." or a link names the folder itself: its real name and place

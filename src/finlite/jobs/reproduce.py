@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from finlite._util import check_flags
 from finlite.artifact import Artifact, DataLike, load, recorded_split, recorded_walk
 from finlite.errors import ArtifactError, ConfigError, DataError, TooFewAlertsError, UnusablePlanError
 from finlite.models.serialize import weights_format
@@ -498,6 +499,7 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
             artifact wraps an imported booster, which finlite cannot train again.
         ArtifactError: the artifact is unreadable or records too little to run again.
     """
+    check_flags("reproduce", progress=progress)
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
     found = _check_data(art, data)
     manifest = art.manifest

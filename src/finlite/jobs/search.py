@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from finlite._progress import Progress
-from finlite._util import dump_json
+from finlite._util import check_flags, dump_json
 from finlite.artifact import Artifact, DataLike
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
@@ -167,6 +167,7 @@ def search_students(
             ``"fastest"`` without timing, Ray missing for ``engine="ray"``, or input bins at the
             split thresholds of a teacher that has none (before any candidate is trained).
     """
+    check_flags("search_students", overwrite=overwrite, progress=progress, timing=timing)
     if engine not in ENGINES:
         raise ConfigError(f"The search engine must be 'serial' or 'ray' (parameter engine=); got {engine!r}.",
                           param="engine")

@@ -13,7 +13,7 @@ import torch
 
 from finlite import _paths
 from finlite._limits import check_seed
-from finlite._util import check_instance, param_error
+from finlite._util import check_flags, check_instance, param_error
 from finlite.artifact import DataLike, save_artifact
 from finlite.data.prepared import PreparedData, prepare
 from finlite.data.preprocess import Encoding
@@ -119,6 +119,7 @@ def train(
     ``flag_rate=0.1`` sets it where the teacher flags 10 % of the training rows instead;
     ``cutoff=`` gives it explicitly (not together with ``flag_rate``).
     """
+    check_flags("train", overwrite=overwrite, whole_dates=whole_dates)
     check_operating_options("train", cutoff, flag_rate)
     if model not in TEACHERS:
         raise param_error("train", "model", f"one of {TEACHERS}", model)
@@ -199,6 +200,7 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
     better than chance, are said in the outcome's ``warnings`` (the parity is also recorded in the
     manifest's first step, ``parity``).
     """
+    check_flags("import_teacher", overwrite=overwrite)
     from finlite.training.boosted import import_booster, parity_note
 
     check_operating_options("import_teacher", cutoff, flag_rate)

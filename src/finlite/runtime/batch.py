@@ -33,7 +33,7 @@ from finlite import _paths
 from finlite._finite import float32_cutoff
 from finlite._keys import CSV_MISSING
 from finlite._limits import PSI_MIN_ROWS
-from finlite._util import check_parquet_batch, check_parquet_size, not_csv_text, not_parquet
+from finlite._util import check_flags, check_parquet_batch, check_parquet_size, not_csv_text, not_parquet
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
@@ -769,6 +769,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         ScoreError: the model returned a NaN or infinite score for some row (named by its file
             row): nothing is written and no decision is made.
     """
+    check_flags("score_file", overwrite=overwrite, progress=progress)
     import pyarrow as pa
 
     from finlite import _limits

@@ -36,6 +36,7 @@ from finlite._keys import averaged_groups
 from finlite._limits import available_cores, check_count
 from finlite._manifest import parse_json_bytes, read_listed, verify_artifact
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
+from finlite._util import check_flags
 from finlite.errors import ArtifactError, ConfigError, DataError, ScoreError
 from finlite.runtime._fastenc import ArrowRows, block_buffer
 from finlite.runtime._graph_ops import NO_BUILD_TIME_WORK, check_operators, probe
@@ -798,6 +799,7 @@ class Predictor:
                 (use :meth:`forecast_all`, or pass one asset's rows).
             ScoreError: the model returned a NaN or infinite forecast.
         """
+        check_flags("Predictor.forecast", notes=notes)
         answer = self._forecast_last(history, source)
         if notes:
             answer["notes"] = self._history_notes(history, answer["forecast"])

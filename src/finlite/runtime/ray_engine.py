@@ -33,7 +33,7 @@ import numpy as np
 
 from finlite import _limits, _paths
 from finlite._finite import float32_cutoff
-from finlite._util import check_parquet_batch, check_parquet_size, not_parquet
+from finlite._util import check_flags, check_parquet_batch, check_parquet_size, not_parquet
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
@@ -439,6 +439,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         ScoreError: the model returned a non-finite score for some row. Nothing is written on
             any failure.
     """
+    check_flags("score_file_ray", overwrite=overwrite, progress=progress)
     from finlite._manifest import trusted_key
     from finlite.runtime.predictor import Predictor
     from finlite.signing import load_public_key

@@ -77,6 +77,7 @@ from finlite._limits import available_cores
 from finlite._manifest import failed_gates_warning
 from finlite._paths import FileTooLarge, read_small_file
 from finlite._protected import likely_protected
+from finlite._util import check_flags
 from finlite.data.market import MarketPreprocessor
 from finlite.errors import ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
@@ -207,6 +208,7 @@ def check_settings(settings: ServeSettings) -> ServeSettings:
     Raises:
         ConfigError: naming the option, the value and the accepted range.
     """
+    check_flags("serve", audit_features=settings.audit_features, access_log=settings.access_log)
     if not 1 <= settings.port <= 65535:
         raise ConfigError(f"--port {settings.port} is not a TCP port; use 1 to 65535 (e.g. 8000).")
     low, high = BODY_LIMIT_RANGE
@@ -1194,6 +1196,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     """
     from starlette.routing import Route
 
+    check_flags("create_app", audit_features=audit_features)
     predictor = artifact if isinstance(artifact, Predictor) else Predictor(artifact)
     meta = predictor.metadata()
     market = predictor.market

@@ -29,9 +29,9 @@ from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import torch
 
-from finlite._limits import MAX_SEED
+from finlite._limits import MAX_SEED, plain_ints
 from finlite._progress import Progress
-from finlite._util import param_error
+from finlite._util import check_flags, param_error
 from finlite.errors import ConfigError
 from finlite.evaluate.metrics import auc
 from finlite.models.base import FinliteModel, forward_rows
@@ -112,13 +112,8 @@ class TrainConfig:
     schedule: str = "constant"
 
     def __post_init__(self) -> None:
-        # A numpy integer (a seed from np.random, a size from a frame's shape) is a whole number:
-        # kept as a plain int, so the settings still write as JSON (it was refused: a review of
-        # the Python API, 2026-12-05).
-        for name in ("epochs", "batch_size", "patience", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, np.integer) and not isinstance(value, np.bool_):
-                object.__setattr__(self, name, int(value))
+        plain_ints(self, ("epochs", "batch_size", "patience", "seed"))  # np.int64 from a frame's shape, say
+        check_flags("TrainConfig", progress=self.progress)
         if self.schedule not in SCHEDULES:
             raise param_error("TrainConfig", "schedule", f"one of {SCHEDULES}", self.schedule)
         for name, most in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH_SIZE), ("patience", MAX_EPOCHS)):
