@@ -45,6 +45,13 @@ import pandas as pd
 
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
+from finlite.evaluate.proxies import (
+    PROXY_FOLDS,
+    PROXY_MAX_CATEGORIES,
+    PROXY_MIN_ROWS,
+    PROXY_ROWS,
+    PROXY_WARN,
+)
 from finlite.evaluate.sections import Plot, Section, Series, Status, Table, TabularInputs, json_number, worst
 
 __all__ = ["build_fairness", "build_segments", "default_segments"]
@@ -290,10 +297,11 @@ def _band_groups(name: str, values: np.ndarray, edges: tuple[float, ...]) -> _Gr
     return _Groups(name, codes, labels, [note], banded=True)
 
 
-def _groups(inp: TabularInputs, name: str, min_rows: int = MIN_ROWS) -> _Groups:
-    series = inp.test_frame[name]
+def _groups(inp: TabularInputs, name: str, min_rows: int = MIN_ROWS, frame: pd.DataFrame | None = None) -> _Groups:
+    """A column's groups on the test rows (or on ``frame``'s rows: the training rows)."""
+    series = (inp.test_frame if frame is None else frame)[name]
     if _is_numeric(inp, name) and series.nunique(dropna=True) > DEFAULT_MAX_VALUES:
-        values = numeric_column(series, name, "the test data", money=True)
+        values = numeric_column(series, name, "the test data" if frame is None else "the training data", money=True)
         if np.isfinite(values).any():
             return _quartile_groups(name, values)
     return _value_groups(name, series, min_rows)
@@ -983,18 +991,48 @@ def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff
                  "flag"],
         rows=[[g["group"], g["rows"], g["teacher_auc"], g["student_auc"], g["drop"], *g["drop_ci"],
                "worse" if g["worse"] else ""] for g in col["auc_by_group"]])
-    return [groups, rules, auc]
+    proxies = col["proxies"]
+    if "skipped" in proxies:
+        return [groups, rules, auc]
+    proxy = Table(
+        id=f"fairness_proxy_{index}",
+        caption=f"{name}: how well the model's other inputs (the protected columns left out) predict membership of "
+                f"each group, as the cross-validated AUC of a logistic regression on {proxies['rows']:,} training "
+                f"rows ({PROXY_FOLDS} folds); then the inputs that do it best alone. 0.5: no proxy; "
+                f"{PROXY_WARN} or more: a strong one.",
+        columns=["group", "training rows", "AUC from the other inputs", "strongest single inputs (AUC)", "flag"],
+        rows=[[g["group"], g["rows"], g["auc"], ", ".join(f"{t['input']} ({t['auc']:.3f})" for t in g["top_inputs"]),
+               "strong proxy" if g["auc"] >= PROXY_WARN else ""] for g in proxies["groups"]])
+    return [groups, rules, auc, proxy]
 
 
-def _protected_groups(inp: TabularInputs, text: str) -> _Groups:
-    """The groups of one protected spec: the lender's bands when given, else as any column."""
+def _protected_groups(inp: TabularInputs, text: str, frame: pd.DataFrame | None = None) -> _Groups:
+    """The groups of one protected spec: the lender's bands when given, else as any column; on the
+    test rows, or on ``frame``'s (the training rows, for the proxy analysis)."""
     name, edges = protected_spec(text, inp.test_frame.columns)
     if edges is None:
-        return _groups(inp, name, min_rows=1)
+        return _groups(inp, name, min_rows=1, frame=frame)
     if not _is_numeric(inp, name):
         raise ConfigError(f"The 'protected' parameter bands {name!r} at {text.rpartition(':')[2]}, but {name!r} is not a "
                           "numeric column; name it without band edges.", param="protected")
-    return _band_groups(name, numeric_column(inp.test_frame[name], name, "the test data", money=True), edges)
+    rows = inp.test_frame if frame is None else frame
+    return _band_groups(name, numeric_column(rows[name], name, "the test data" if frame is None else "the training data",
+                                             money=True), edges)
+
+
+def _proxies(inp: TabularInputs, text: str, protected: Sequence[str]) -> dict[str, Any]:
+    """The proxy analysis of one protected spec (:func:`finlite.evaluate.proxies.proxy_strength`)
+    on the training rows, from the model's inputs that are not protected columns."""
+    from finlite.evaluate.proxies import proxy_strength
+
+    name = protected_spec(text, inp.test_frame.columns)[0]
+    if name not in inp.train_frame.columns:
+        return {"skipped": f"{name!r} is not in the training rows"}
+    groups = _protected_groups(inp, text, inp.train_frame)
+    left_out = set(protected)
+    numeric = [c for c in inp.numeric if c not in left_out and c in inp.train_frame.columns]
+    categorical = [c for c in inp.categorical if c not in left_out and c in inp.train_frame.columns]
+    return proxy_strength(inp.train_frame, name, groups.codes, groups.labels, numeric, categorical, inp.seed)
 
 
 def build_fairness(inp: TabularInputs) -> Section:
@@ -1018,7 +1056,9 @@ def build_fairness(inp: TabularInputs) -> Section:
     group too small for the rule is below four-fifths of the highest, the models read the
     protected column as an input (``model_input``), or the student ranks a group worse than the
     teacher (``auc_by_group``: the AUC drop's interval, Bonferroni over the column's groups,
-    above 0; FAIL above AUC_FAIL); PASS otherwise. An undefined (null) ratio
+    above 0; FAIL above AUC_FAIL), or the model's other inputs predict a group of the column with a
+    cross-validated AUC of :data:`~finlite.evaluate.proxies.PROXY_WARN` or more (``proxies``, from
+    the training rows: :func:`~finlite.evaluate.proxies.proxy_strength`); PASS otherwise. An undefined (null) ratio
     never picks the headline column over a real one. A spec ``COLUMN:E1/E2`` bands a numeric
     column at those edges (:func:`protected_spec`).
 
@@ -1035,7 +1075,13 @@ def build_fairness(inp: TabularInputs) -> Section:
     names = protected_columns(inp.protected, inp.test_frame.columns)
     _check_columns(inp, names, "protected")
     cutoff = _cutoff(inp, "fairness")
-    columns = [_fairness_column(inp, _protected_groups(inp, text), cutoff) for text in dict.fromkeys(inp.protected)]
+    columns = []
+    for text in dict.fromkeys(inp.protected):
+        col = _fairness_column(inp, _protected_groups(inp, text), cutoff)
+        col["proxies"] = _proxies(inp, text, names)
+        if col["proxies"].get("strong") and col["status"] == "PASS":
+            col["status"] = "WARN"
+        columns.append(col)
     # The column that decides: worst status, then the lowest student approval-rate ratio; an
     # undefined ratio ranks last (it must not hide a column with a real one, R2 item 14).
     rank = {"PASS": 0, "WARN": 1, "FAIL": 2}
@@ -1096,6 +1142,17 @@ def build_fairness(inp: TabularInputs) -> Section:
             notes.append(f"{col['column']}: the student ranks group(s) {', '.join(col['auc_worse'])} worse than the "
                          "teacher beyond chance (the AUC drop's interval, adjusted for the groups tested, lies above "
                          f"0): WARN, FAIL above {AUC_FAIL}. Its errors there fall on that group more than before.")
+        proxies = col["proxies"]
+        if "skipped" in proxies:
+            notes.append(f"{col['column']}: no proxy analysis ({proxies['skipped']}).")
+        elif proxies["strong"]:
+            best = max(proxies["groups"], key=lambda g: g["auc"])
+            carriers = ", ".join(t["input"] for t in best["top_inputs"])
+            notes.append(f"{col['column']}: the model's other inputs predict membership of group(s) "
+                         f"{', '.join(proxies['strong'])} with a cross-validated AUC of up to {best['auc']:.3f} "
+                         f"(at least {PROXY_WARN}): they can stand in for {col['column']} even where it is not an "
+                         f"input (most alone: {carriers}). WARN: review whether those inputs are needed (a less "
+                         "discriminatory alternative), and read the group rates above with that in mind.")
         if col["small_groups_below_rule"]:
             notes.append(f"{col['column']}: group(s) {', '.join(col['small_groups_below_rule'])}, left out of the rule "
                          f"for their size, have an approval rate below {FOUR_FIFTHS} of the highest group's: too few "
@@ -1107,6 +1164,15 @@ def build_fairness(inp: TabularInputs) -> Section:
                  "the equal-opportunity rate of lending (approved | good): its gap is the equal-opportunity gap. "
                  f"Widening intervals: {FAIRNESS_BOOT} paired multinomial bootstrap resamples of the test rows "
                  f"(seeded by {inp.seed} and the column), groups in each rule fixed.")
+    if any("skipped" not in c["proxies"] for c in columns):
+        notes.append(f"Proxy analysis: for each group (at least {PROXY_MIN_ROWS} sampled training rows in it and out "
+                     "of it), scikit-learn's logistic regression predicts membership from the model's inputs other "
+                     "than the protected columns (numbers median-imputed with missing flags and standardised; "
+                     f"categories one-hot, the {PROXY_MAX_CATEGORIES} most frequent per input) on a sample of at most "
+                     f"{PROXY_ROWS:,} training rows seeded by {inp.seed}; the AUC is out of fold ({PROXY_FOLDS} "
+                     "stratified folds). Each input alone: a number ranked by its value (either direction), a category by its "
+                     "out-of-fold share of the group. A strong proxy is a reason to "
+                     "review, not a finding of disparate impact: the group rates are that.")
     parts = []
     for col in columns:
         ff = col["four_fifths"]
@@ -1125,7 +1191,9 @@ def build_fairness(inp: TabularInputs) -> Section:
                  "fails the rule, the ratio or a gap cannot be measured (not assessed), a widening's interval "
                  f"reaches above {WIDEN_FAIL} (inconclusive), a group too small for the rule is below it, the "
                  "models read the protected column as an input, or the student ranks a group worse than the teacher "
-                 f"(AUC drop's interval, Bonferroni over the groups, above 0; FAIL above {AUC_FAIL}); PASS otherwise.")
+                 f"(AUC drop's interval, Bonferroni over the groups, above 0; FAIL above {AUC_FAIL}), or the other "
+                 f"inputs predict a protected group with a cross-validated AUC of {PROXY_WARN} or more (a strong "
+                 "proxy); PASS otherwise.")
     metrics: dict[str, Any] = {"column": lead["column"], "banded": lead["banded"], "cutoff": cutoff,
                                "four_fifths": lead["four_fifths"], "tpr_gap": lead["tpr_gap"],
                                "fpr_gap": lead["fpr_gap"], "groups": lead["groups"],

@@ -186,7 +186,7 @@ def _fairness_lines(report: Mapping[str, Any], by_id: Mapping[str, Section]) -> 
         return [f"Fairness was not assessed: {reason}.", ""]
     lines = [f"**{_text(section.title)}: {_text(section.status)}.** {_text(section.summary)}", ""]
     for table in section.tables:
-        if table.id.startswith(("fairness_rules_", "fairness_auc_")):
+        if table.id.startswith(("fairness_rules_", "fairness_auc_", "fairness_proxy_")):
             # Not merged: the interval is of the widening (teacher − student for the ratio), not of
             # the change beside it, so one cell "change [interval]" would pair the wrong numbers.
             rows = [[_cell(v) for v in row] for row in table.rows]
