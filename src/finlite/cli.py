@@ -33,7 +33,7 @@ from typer.models import OptionInfo
 
 from finlite import _limits, _paths
 from finlite._util import percent, terminal_safe
-from finlite.errors import ArtifactError, ConfigError, FinliteError
+from finlite.errors import ArtifactError, ConfigError, FinliteError, FinliteWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -1933,6 +1933,30 @@ def datasets_synth(
 
 def _no_group_options() -> None:
     """The group callback of :func:`invoked_app`'s one-command app (it has no options of its own)."""
+    _print_finlite_warnings()
+
+
+class _WarningLines:
+    """``warnings.showwarning`` for the command line: a :class:`FinliteWarning` as its text on
+    stderr, as every line the command prints; any other warning as before (``fallback``)."""
+
+    def __init__(self, fallback: Callable[..., None]) -> None:
+        self.fallback = fallback
+
+    def __call__(self, message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+        if issubclass(category, FinliteWarning):
+            _echo(str(message), err=True)
+        else:
+            self.fallback(message, category, filename, lineno, file, line)
+
+
+def _print_finlite_warnings() -> None:
+    """Show each :class:`FinliteWarning` a command's job issues as its text on stderr, every one
+    of them (the group callback runs before any command)."""
+    if not isinstance(warnings.showwarning, _WarningLines):
+        warnings.showwarning = _WarningLines(warnings.showwarning)
+    warnings.simplefilter("always", FinliteWarning)
 
 
 def _show_version(value: bool) -> None:
@@ -1949,6 +1973,7 @@ def _app_options(
                                           callback=_show_version, is_eager=True)] = False,
 ) -> None:
     """Make financial models lightweight: distil, prune and evaluate credit models, with evidence."""
+    _print_finlite_warnings()
 
 
 class _OnceCommand(typer.core.TyperCommand):
@@ -2104,6 +2129,8 @@ def _stopped(signum: int, frame: Any) -> None:
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(f"finlite: stopped by {name}; removing any partial output.\n")
     raise SystemExit(128 + signum)
+
+
 
 
 def main() -> None:

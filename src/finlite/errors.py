@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError", "ScoreError",
-           "TooFewAlertsError", "UnsupportedModelError", "UnusablePlanError"]
+__all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError", "FinliteWarning",
+           "ScoreError", "TooFewAlertsError", "UnsupportedModelError", "UnusablePlanError"]
 
 
 class FinliteError(Exception):
@@ -130,3 +130,12 @@ class GatesFailedError(FinliteError):
     def __init__(self, message: str, gates: list[str], *, param: str | None = None) -> None:
         super().__init__(message, param=param)
         self.gates = list(gates)
+
+
+class FinliteWarning(UserWarning):
+    """A finding that does not stop a run: a student far below its teacher with no gate to stop
+    it, one that decides nothing, one slower than its teacher. Issued with :func:`warnings.warn`,
+    so a program can record, silence or escalate it (``warnings.simplefilter("error",
+    FinliteWarning)``); the command line prints its text on stderr. It is also in the report
+    (``report["warnings"]``) where it concerns the decisions.
+    """

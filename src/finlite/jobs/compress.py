@@ -12,7 +12,7 @@ search candidate and the artifact saved for it are trained alike.
 
 from __future__ import annotations
 
-import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,7 +24,7 @@ from finlite._util import check_flags, check_instance
 from finlite.artifact import Artifact, DataLike, load, prepare_like, save_artifact
 from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, FinliteWarning
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, decides, operating_point
 from finlite.evaluate.report import compare_models, render_markdown
 from finlite.evaluate.summary_report import rare_positive_warning
@@ -141,16 +141,17 @@ def slower_warning(report: dict[str, Any], gate_metrics: Sequence[str]) -> str |
 
 
 def _warn(report: dict[str, Any], gate_metrics: Sequence[str]) -> None:
-    """Record the fidelity warnings in the report and print them on stderr; print the cost one
-    (a student slower than its teacher), which is no matter of the decisions the report judges."""
+    """Record the fidelity warnings in the report and issue them as :class:`FinliteWarning`; issue
+    the cost one too (a student slower than its teacher), which is no matter of the decisions the
+    report judges. Warnings, not lines on stderr: a program decides what to do with them (a review
+    of the Python API, 2026-12-05: they were printed even with progress=False); the command line
+    prints them."""
     for message in fidelity_warnings(report, gate_metrics):
         report.setdefault("warnings", []).append(message)
-        sys.stderr.write(message + "\n")
-        sys.stderr.flush()
+        warnings.warn(message, FinliteWarning, stacklevel=2)
     slower = slower_warning(report, gate_metrics)
     if slower is not None:
-        sys.stderr.write(slower + "\n")
-        sys.stderr.flush()
+        warnings.warn(slower, FinliteWarning, stacklevel=2)
 
 
 # -- the set-up every compress and search run shares ----------------------------------------------
