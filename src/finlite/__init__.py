@@ -24,7 +24,15 @@ import typing as _typing
 _os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 from finlite._version import __version__
-from finlite.errors import ArtifactError, ConfigError, DataError, ExportError, FinliteError, GatesFailedError
+from finlite.errors import (
+    ArtifactError,
+    ConfigError,
+    DataError,
+    ExportError,
+    FinliteError,
+    FinliteWarning,
+    GatesFailedError,
+)
 
 # Everything else loads on first use (PEP 562), so `import finlite.runtime` -- the torch-free
 # scoring runtime -- does not pay for torch. Each name maps to the module that defines it.
@@ -128,6 +136,7 @@ __all__ = [
     "DynamicInt8",
     "ExportError",
     "FinliteError",
+    "FinliteWarning",
     "Fp16Weights",
     "Gate",
     "GatesFailedError",
