@@ -56,6 +56,9 @@ def test_a_numpy_integer_seed_is_a_seed(german_csv: Path, tmp_path: Path) -> Non
     ({"config": {"epochs": 1}}, "config", r"must be a finlite\.TrainConfig"),
     ({"recipe": "balanced"}, "recipe", r"must be a finlite\.Recipe \(finlite\.load_preset\('balanced'\)"),
     ({"extra_files": {"../x": "y"}}, "extra_files", r"is not a plain file name"),
+    # Named as given, not as the Distillation's 'hidden' it becomes (a review of the Python API).
+    ({"student_hidden": "8"}, "student_hidden", r"'student_hidden' parameter of compress must be a list of positive"),
+    ({"student_hidden": [16, 0]}, "student_hidden", r"'student_hidden' parameter of compress must be a non-empty"),
 ])
 def test_compress_refuses_wrong_arguments_naming_them(teacher_dir: Path, german_csv: Path, tmp_path: Path,
                                                       kwargs: dict, param: str, said: str) -> None:

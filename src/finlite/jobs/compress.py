@@ -20,7 +20,7 @@ from typing import Any
 
 from finlite import _paths
 from finlite._limits import check_seed
-from finlite._util import check_flags, check_instance
+from finlite._util import check_flags, check_instance, check_widths
 from finlite.artifact import Artifact, DataLike, load, prepare_like, save_artifact
 from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
@@ -539,6 +539,8 @@ def compress(
     check_instance(pruning, (MagnitudePruning, TaylorPruning), "compress", "pruning",
                    "a pruning method (finlite.MagnitudePruning(sparsity=0.5) or TaylorPruning)")
     check_instance(plan, PruningPlan, "compress", "plan", "a finlite.PruningPlan (PruningPlan.from_file(path))")
+    if student_hidden is not None:  # named as given, not as the Distillation's 'hidden' it becomes
+        student_hidden = check_widths("compress", "student_hidden", student_hidden, empty=False)
     classic = {"student_hidden": student_hidden, "distillation": distillation, "pruning": pruning, "plan": plan,
                "plan_only": plan_only or None, "size_aware_sparsity": size_aware_sparsity or None}
     given = [name for name, value in classic.items() if value is not None]
