@@ -35,6 +35,11 @@ def test_round_trip_scores_raw_rows(artifact: Path) -> None:
     assert set(np.unique(art.predict(frame))) <= {0, 1}
     man = art.manifest
     assert man["seed"] == 0 and man["role"] == "teacher" and man["versions"]["torch"].startswith("2.13")
+    # XGBoost comes as the xgboost-cpu distribution: its version is recorded all the same (it was
+    # "not installed" in every manifest: a documentation review, 2026-12-05).
+    import xgboost
+
+    assert man["versions"]["xgboost"] == xgboost.__version__
     assert man["data"]["content_sha256"] and len(man["data"]["file_sha256"] or "x" * 64) == 64
     assert set(man["files"]) == {"weights.safetensors", "preprocessor.json"}
     assert man["metrics"]["test"]["auc"] > 0.6

@@ -43,17 +43,27 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+#: Other distributions that install a library under the same import name: finlite's gbdt extra
+#: installs XGBoost as ``xgboost-cpu`` (the build without CUDA libraries), so a lookup of
+#: ``xgboost`` alone recorded "not installed" in every manifest (a documentation review, 2026-12-05).
+DISTRIBUTION_ALIASES: dict[str, tuple[str, ...]] = {"xgboost": ("xgboost-cpu",)}
+
+
 def package_versions(names: Iterable[str]) -> dict[str, str]:
-    """Installed version of each named distribution ("not installed" when absent)."""
+    """Installed version of each named library, under its name ("not installed" when absent): the
+    distribution of that name, else one of its :data:`DISTRIBUTION_ALIASES`."""
     # Imported here: importlib.metadata costs about 20 ms, and scoring never asks for versions.
     from importlib import metadata
 
     out: dict[str, str] = {}
     for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
+        out[name] = "not installed"
+        for distribution in (name, *DISTRIBUTION_ALIASES.get(name, ())):
+            try:
+                out[name] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
     return out
 
 
