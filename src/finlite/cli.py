@@ -765,7 +765,7 @@ def compress(
     input_bins_from: Annotated[str | None, typer.Option(help="Where --input-bins puts the bin edges: 'teacher' (a LightGBM/XGBoost teacher's split thresholds, the default) or 'quantiles' (of the training rows; any teacher).")] = None,
     plan: Annotated[Path | None, typer.Option(help="Apply this (possibly edited) pruning plan instead of making one.")] = None,
     save_plan: Annotated[Path | None, typer.Option(help="Also write the pruning plan to this JSON file.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Distil and plan, print the plan, write it with --save-plan, and stop.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Distil and plan, print the plan, write it to --save-plan FILE (required), and stop.")] = False,
     recipe: Annotated[Path | None, typer.Option(help="Run this YAML recipe (steps and gates) instead of the options above; with --search, use its gates.")] = None,
     preset: Annotated[str | None, typer.Option(help="Run a recipe shipped with finlite: smallest, fastest or balanced; for a market forecaster markets (return, price), markets_direction or markets_volatility.")] = None,
     search: Annotated[bool, typer.Option("--search", help="Search students (width, depth, sparsity, bits, temperature) within --budget; keep the best that passes the gates.")] = False,

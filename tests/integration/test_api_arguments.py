@@ -54,7 +54,10 @@ def test_a_numpy_integer_seed_is_a_seed(german_csv: Path, tmp_path: Path) -> Non
     ({"train_overrides": {"nope": 1}}, "train_overrides", r"names 'nope', which is not a training setting; use "),
     ({"train_overrides": [("epochs", 1)]}, "train_overrides", r"must be a dict of TrainConfig fields"),
     ({"config": {"epochs": 1}}, "config", r"must be a finlite\.TrainConfig"),
-    ({"recipe": "balanced"}, "recipe", r"must be a finlite\.Recipe \(finlite\.load_preset\('balanced'\)"),
+    # The ways out named are methods that exist (Recipe.from_file and PruningPlan.from_file did not).
+    ({"recipe": "balanced"}, "recipe",
+     r"must be a finlite\.Recipe \(finlite\.load_preset\('balanced'\), or Recipe\.load\('recipe\.yaml'\)\)"),
+    ({"plan": "plan.json"}, "plan", r"must be a finlite\.PruningPlan \(PruningPlan\.load\(path\)\)"),
     ({"extra_files": {"../x": "y"}}, "extra_files", r"is not a plain file name"),
     # Named as given, not as the Distillation's 'hidden' it becomes (a review of the Python API).
     ({"student_hidden": "8"}, "student_hidden", r"'student_hidden' parameter of compress must be a list of positive"),

@@ -533,12 +533,12 @@ def compress(
     check_flags("compress", overwrite=overwrite, timing=timing, plan_only=plan_only, progress=progress,
                 size_aware_sparsity=size_aware_sparsity, enforce_monotone=enforce_monotone)
     check_instance(recipe, Recipe, "compress", "recipe",
-                   "a finlite.Recipe (finlite.load_preset('balanced'), or Recipe.from_file('recipe.yaml'))")
+                   "a finlite.Recipe (finlite.load_preset('balanced'), or Recipe.load('recipe.yaml'))")
     check_instance(distillation, (Distillation, RegressionDistillation, HintDistillation), "compress", "distillation",
                    "a distillation method (finlite.Distillation(temperature=2.0), HintDistillation, ...)")
     check_instance(pruning, (MagnitudePruning, TaylorPruning), "compress", "pruning",
                    "a pruning method (finlite.MagnitudePruning(sparsity=0.5) or TaylorPruning)")
-    check_instance(plan, PruningPlan, "compress", "plan", "a finlite.PruningPlan (PruningPlan.from_file(path))")
+    check_instance(plan, PruningPlan, "compress", "plan", "a finlite.PruningPlan (PruningPlan.load(path))")
     if student_hidden is not None:  # named as given, not as the Distillation's 'hidden' it becomes
         student_hidden = check_widths("compress", "student_hidden", student_hidden, empty=False)
     classic = {"student_hidden": student_hidden, "distillation": distillation, "pruning": pruning, "plan": plan,
