@@ -19,7 +19,10 @@ from finlite.data.market import (
     LAST_DATE,
     MarketPreprocessor,
     MarketSpec,
+    PriceTable,
     feature_names,
+    period_unit,
+    periods_per_year,
     prepare_series,
     read_prices,
     served_days,
@@ -512,3 +515,44 @@ def test_a_column_named_for_two_roles_names_both_and_the_later_option(kwargs: di
         MarketSpec(**kwargs)
     assert info.value.param == param
 
+
+
+def _dated(dates: pd.DatetimeIndex, ids: list[str] | None = None) -> pd.DataFrame:
+    n = len(dates)
+    frame = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "close": 100.0 + np.arange(n) % 7})
+    if ids is not None:
+        frame["id"] = ids
+    return frame
+
+
+@pytest.mark.parametrize(("dates", "per_year", "unit"), [
+    # An index on business days less its holidays (about 251.5 dates a year) is 252.
+    (pd.bdate_range("2000-01-03", "2019-12-31").delete(np.arange(0, 5200, 520)), 252.0, "day"),
+    (pd.date_range("2019-01-01", periods=900, freq="D"), 365.0, "day"),  # crypto: every calendar day
+    (pd.date_range("2010-01-01", periods=300, freq="W-FRI"), 52.0, "week"),
+    (pd.date_range("2000-01-31", periods=240, freq="ME"), 12.0, "month"),
+    (pd.date_range("1990-03-31", periods=120, freq="QE"), 4.0, "quarter"),
+    (pd.date_range("2000-01-01", periods=400, freq="3D"), 121.8, "period"),  # off every calendar: measured
+])
+def test_the_series_calendar_sets_the_periods_a_year(dates: pd.DatetimeIndex, per_year: float, unit: str) -> None:
+    """Every market was annualised with 252 periods a year: a crypto series' Sharpe ratio was off
+    by 17 %, a monthly one's 4.6-fold (a walk-through as a quant, 2026-12-05)."""
+    table = read_prices(_dated(dates), MarketSpec(target="close"))
+    found, calendar = periods_per_year(table, MarketSpec(target="close"))
+    assert found == pytest.approx(per_year, abs=0.05) and period_unit(found) == unit
+    years = (dates[-1] - dates[0]).days / 365.25
+    if unit == "period":  # the measured rate: dates less one over the years spanned
+        assert found == round((len(dates) - 1) / years, 1) and "measured" in calendar
+    else:
+        assert abs((len(dates) - 1) / years / per_year - 1) <= 0.10
+
+
+def test_a_panels_calendar_is_its_assets_median_and_one_date_assumes_trading_days() -> None:
+    days = pd.date_range("2019-01-01", periods=400, freq="D")
+    weekdays = pd.bdate_range("2019-01-01", periods=400)
+    frame = pd.concat([_dated(days, ["btc"] * 400), _dated(days, ["eth"] * 400), _dated(weekdays, ["spx"] * 400)])
+    spec = MarketSpec(target="close", id_column="id")
+    assert periods_per_year(read_prices(frame, spec), spec) == (365.0, "calendar days, a 7-day market")
+    one = PriceTable(frame=pd.DataFrame({"date": pd.to_datetime(["2020-01-02"]), "close": [1.0]}), source="one",
+                     file_sha256=None, content_sha256="0" * 64)
+    assert periods_per_year(one, MarketSpec(target="close")) == (252.0, "trading days (too few dates to measure)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -380,3 +381,32 @@ def test_a_panel_resamples_whole_dates_and_tests_the_per_date_differential() -> 
     assert got["rows"] == per_date.size and dm.metrics["dates"] == per_date.size
     assert got["statistic"] == pytest.approx(stat, rel=1e-9)
     assert got["mean_loss_difference"] == pytest.approx(d.mean(), rel=1e-9)
+
+
+def test_a_seven_day_market_is_annualised_with_365_periods_in_the_evidence_and_the_report() -> None:
+    """A crypto series trades every calendar day: its Sharpe ratio, return and volatility were
+    annualised with 252 periods a year (a walk-through as a quant, 2026-12-05)."""
+    from finlite.evaluate.forecast import buy_and_hold, trading_view
+
+    frame = make_prices(600)
+    frame["date"] = pd.date_range("2020-01-01", periods=600, freq="D").strftime("%Y-%m-%d")
+    series = prepare_series(frame, MarketSpec(window=10, volume_column="volume"))
+    teacher, student = _forecasts(series, 0.002)
+    inp = _inputs(series, teacher, student, cost_bps=2.0)
+    trading = inp.evidence["trading"]
+    assert trading["periods_per_year"] == 365.0 and trading["calendar"] == "calendar days, a 7-day market"
+    realised = realised_log_returns(series)
+    by_hand = trading_view(realised, teacher, 2.0, 365.0)
+    assert trading["teacher"]["long_flat"]["sharpe"] == pytest.approx(by_hand["long_flat"]["sharpe"], rel=1e-12)
+    assert trading["buy_and_hold"]["annual_volatility"] == \
+        pytest.approx(buy_and_hold(realised, 2.0, 365.0)["annual_volatility"], rel=1e-12)
+    section = next(s for s in build_forecast_sections(inp) if s.id == "trading")
+    assert section.metrics["assets"]["all"]["periods_per_year"] == 365.0
+    assert section.metrics["assets"]["all"]["teacher"]["long_flat"]["sharpe"] == \
+        pytest.approx(by_hand["long_flat"]["sharpe"], rel=1e-12)
+    assert any("annualised with 365/h periods a year (calendar days, a 7-day market, from the series' dates)" in n
+               for n in section.notes)
+    # A stock index on business days keeps 252, as before.
+    daily = _series()
+    assert forecast_evidence(daily, dict(zip(("teacher", "student"), _forecasts(daily, 0.002), strict=True)),
+                             cutoff=None)["trading"]["periods_per_year"] == 252.0

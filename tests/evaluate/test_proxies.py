@@ -94,7 +94,7 @@ def test_a_large_book_is_sampled_to_the_row_cap(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_the_fairness_section_warns_on_a_strong_proxy_of_a_column_the_model_does_not_read() -> None:
-    frame, group = _book(n=800)
+    frame, _ = _book(n=800)
     rng = np.random.default_rng(1)
     y = (rng.random(len(frame)) < 0.3).astype(float)
     t = np.clip(0.25 + 0.35 * y + rng.normal(0, 0.15, len(frame)), 0, 1)

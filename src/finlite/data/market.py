@@ -67,6 +67,8 @@ __all__ = [
     "impossible_forecast_notes",
     "jump_note",
     "parse_price_dates",
+    "period_unit",
+    "periods_per_year",
     "prepare_series",
     "read_prices",
     "served_days",
@@ -541,6 +543,51 @@ def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: n
                             f"be a {'price or level' if not allow_zero else 'volume'} (below "
                             f"{_F32_TINY:.3g}); correct the value.")
     return values
+
+
+#: The usual calendars of a price series: observations per year, and what they are. A series
+#: whose measured rate lies within :data:`CALENDAR_MATCH` of one is annualised with its number.
+CALENDARS: tuple[tuple[float, str], ...] = (
+    (252.0, "trading days"), (365.0, "calendar days, a 7-day market"), (52.0, "weeks"), (12.0, "months"),
+    (4.0, "quarters"), (1.0, "years"))
+CALENDAR_MATCH = 0.10
+
+
+def periods_per_year(table: PriceTable, spec: MarketSpec) -> tuple[float, str]:
+    """How many observations a year of this series holds, and which calendar that is: what the
+    trading view annualises returns, volatility, Sharpe ratios and turnover with.
+
+    Per asset, its distinct dates less one over the years they span (365.25 days each); the median
+    over the assets. Within :data:`CALENDAR_MATCH` of a usual calendar (:data:`CALENDARS`: 252
+    trading days, 365 days of a 7-day market such as crypto, 52 weeks, 12 months ...) the
+    calendar's own number is taken, so a stock index with its holidays (about 251.5 dates a year)
+    is 252; otherwise the measured rate. Every daily market was annualised with 252 before, which
+    misstated a crypto series' Sharpe ratio by 17 % and a monthly one's 4.6-fold (a walk-through as
+    a quant, 2026-12-05). Too few dates to tell: 252.
+    """
+    rates = []
+    dates = table.frame[spec.date_column].to_numpy()
+    for _, rows in table.assets(spec.date_column, spec.id_column):
+        mine = np.unique(dates[rows])
+        if len(mine) < 2:
+            continue
+        days = float((mine[-1] - mine[0]) / np.timedelta64(1, "D"))
+        if days > 0:
+            rates.append((len(mine) - 1) / (days / 365.25))
+    if not rates:
+        return 252.0, "trading days (too few dates to measure)"
+    measured = float(np.median(rates))
+    for number, name in CALENDARS:
+        if abs(measured / number - 1.0) <= CALENDAR_MATCH:
+            return number, name
+    return round(measured, 1), f"{measured:,.1f} dates a year (measured; no usual calendar)"
+
+
+def period_unit(per_year: float) -> str:
+    """What one observation of a series with ``per_year`` observations a year is called ("day",
+    "week", "month" ...; "period" off the usual calendars), for "held 5 day(s)"."""
+    return {252.0: "day", 365.0: "day", 52.0: "week", 12.0: "month", 4.0: "quarter", 1.0: "year"}.get(
+        float(per_year), "period")
 
 
 def calendar_note(dates: np.ndarray, asset: str | None) -> str | None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from finlite.data.market import PreparedSeries
+from finlite.data.market import PreparedSeries, period_unit, periods_per_year
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.forecast import buy_and_hold, date_mean_errors, diebold_mariano, trading_view
 from finlite.evaluate.sections import Plot, Section, Series, Table, curve_points, worst
@@ -212,6 +212,9 @@ class _Rows:
         self.task = inp.task
         self.objective = series.spec.objective
         self.horizon = int(series.spec.horizon)
+        # Observations a year of this series, and its calendar: what the trading view annualises with.
+        self.per_year, self.calendar = periods_per_year(series.table, series.spec)
+        self.unit = period_unit(self.per_year)
         self.cutoff = 0.5 if inp.cutoff is None else float(inp.cutoff)
         self.n = n
         self.dates = np.asarray(series.windows_test.dates).astype("datetime64[D]")
@@ -564,12 +567,12 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
                    ) -> tuple[dict[str, Any], list[list[Any]], list[Series], str]:
     """The trading view of one asset: metrics, table rows, equity-curve series and its status."""
     keep = np.flatnonzero(mask & np.isfinite(rows.realised))[::rows.horizon]  # non-overlapping holding periods
-    ppy = 252.0 / rows.horizon
+    ppy = rows.per_year / rows.horizon
     label = "" if asset is None else f"{asset}: "
     if keep.size < 2:
         return {"periods": int(keep.size)}, [], [], "PASS"
     r = rows.realised[keep]
-    out: dict[str, Any] = {"periods": int(keep.size), "periods_per_year": ppy}
+    out: dict[str, Any] = {"periods": int(keep.size), "periods_per_year": ppy, "calendar": rows.calendar}
     table: list[list[Any]] = []
     curves: list[Series] = []
     nets: dict[str, np.ndarray] = {}
@@ -642,7 +645,7 @@ def _start_days(rows: _Rows, mask: np.ndarray) -> dict[str, list[float | None]]:
     every h-th forecast from the first test day is one of h equally arbitrary choices (at h = 5 a
     long/flat Sharpe of 0.47 was one of 0.06 to 0.67 across them: a validator's review)."""
     finite = np.flatnonzero(mask & np.isfinite(rows.realised))
-    ppy = 252.0 / rows.horizon
+    ppy = rows.per_year / rows.horizon
     out: dict[str, list[float | None]] = {"teacher": [], "student": [], "buy_and_hold": []}
     for offset in range(rows.horizon):
         keep = finite[offset::rows.horizon]
@@ -675,12 +678,13 @@ def _trading(rows: _Rows) -> Section:
         if curves and len(plots) < MAX_PLOTTED_ASSETS:
             plots.append(Plot(id="equity_curves" if asset is None else f"equity_curves_{k + 1}",
                               title="Equity curves over the test period" + ("" if asset is None else f" ({asset})"),
-                              x_label=f"holding period ({rows.horizon} day(s) each)", y_label="equity (start = 1)",
+                              x_label=f"holding period ({rows.horizon} {rows.unit}(s) each)", y_label="equity (start = 1)",
                               series=curves))
     first = next(iter(per_asset.values()))
-    notes = [f"Positions on the predicted direction, held {rows.horizon} day(s) (one forecast in {rows.horizon} "
-             f"traded, so holding periods do not overlap), after {rows.cost_bps:g} bp per unit of position change; "
-             "Sharpe with a zero risk-free rate, annualised with 252/h periods.",
+    notes = [f"Positions on the predicted direction, held {rows.horizon} {rows.unit}(s) (one forecast in "
+             f"{rows.horizon} traded, so holding periods do not overlap), after {rows.cost_bps:g} bp per unit of "
+             f"position change; Sharpe with a zero risk-free rate, annualised with {rows.per_year:g}/h periods a "
+             f"year ({rows.calendar}, from the series' dates).",
              f"Status interval: moving-block bootstrap of the long/flat Sharpe difference, {BOOTSTRAP_REPS} "
              f"replicates, seed {rows.seed}."]
     if len(assets) > MAX_PLOTTED_ASSETS:

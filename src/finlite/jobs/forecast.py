@@ -28,7 +28,7 @@ from finlite import _paths
 from finlite._limits import check_seed
 from finlite._util import check_flags, dump_json, param_error, terminal_safe
 from finlite.artifact import DataLike, save_artifact
-from finlite.data.market import MarketSpec, PreparedSeries, prepare_series, to_price_level
+from finlite.data.market import MarketSpec, PreparedSeries, periods_per_year, prepare_series, to_price_level
 from finlite.data.walkforward import WalkForward
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.forecast import (
@@ -379,19 +379,21 @@ def _naive_scale(series: PreparedSeries, levels: bool = False) -> float | None:
 
 
 def _trading(realised: np.ndarray, signals: Mapping[str, np.ndarray], *, direction: bool, cutoff: float | None,
-             cost_bps: float, horizon: int) -> dict[str, Any]:
+             cost_bps: float, horizon: int, per_year: tuple[float, str] = (252.0, "trading days")) -> dict[str, Any]:
     """Long/flat and long/short on each signal, and buy-and-hold, over one asset's test period.
 
     A position taken at t is held for the horizon: with h > 1 only every h-th forecast is traded,
-    so holding periods do not overlap (and a year has 252/h of them). Trading from the first test
+    so holding periods do not overlap (and a year has ``per_year``/h of them: ``per_year`` is the
+    series' observations a year and its calendar, :func:`finlite.data.market.periods_per_year`,
+    252 for trading days). Trading from the first test
     day is then one of h equally arbitrary start days, so each strategy (and buy-and-hold) also
     gives its Sharpe ratio from every start day (``sharpe_start_days``, None where a start day
     has fewer than 2 periods): the report's trading section gives the same, and a validator
     found a long/flat Sharpe of 0.47 that was one of 0.06 to 0.67 across them."""
     finite = np.flatnonzero(np.isfinite(realised))
     take = finite[::horizon]
-    periods = 252.0 / horizon
-    out: dict[str, Any] = {"periods": len(take), "periods_per_year": periods}
+    periods = per_year[0] / horizon
+    out: dict[str, Any] = {"periods": len(take), "periods_per_year": periods, "calendar": per_year[1]}
     if len(take) < 2:
         return out
 
@@ -513,13 +515,14 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     signals = dict(preds)
     ids = None if windows.ids is None else np.asarray(windows.ids).astype(str)[known]
     direction = spec.task == "direction"
+    per_year = periods_per_year(series.table, spec)
     if ids is None or len(np.unique(ids)) == 1:
         out["trading"] = _trading(realised, signals, direction=direction, cutoff=cutoff, cost_bps=cost_bps,
-                                  horizon=h)
+                                  horizon=h, per_year=per_year)
     else:
         out["trading_per_asset"] = {
             str(asset): _trading(realised[ids == asset], {k: v[ids == asset] for k, v in signals.items()},
-                                 direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h)
+                                 direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h, per_year=per_year)
             for asset in np.unique(ids)}
     return dict(_json_ready(out))
 
