@@ -303,19 +303,37 @@ def check_instance(value: Any, types: type | tuple[type, ...], owner: str, name:
                           param=name)
 
 
+def separator_hint(header: list[str]) -> str | None:
+    """Why a CSV header read as one column, when it holds another separator (``;``, ``|`` or a tab)."""
+    other = next((sep for sep in ";|\t" if len(header) == 1 and sep in header[0]), None)
+    if other is None:
+        return None
+    if other == "\t":  # a tab-separated file named .csv: renaming it is the whole fix
+        return ("reads as one column whose name holds a tab: the file seems tab-separated, and finlite reads "
+                "commas from a .csv. Name it .tsv (tabs are read from .tsv files), or write it with commas")
+    european = " (a European export: write its decimal commas as points too)" if other == ";" else ""
+    return (f"reads as one column whose name holds {other!r}: the file seems separated by {other!r}, and finlite "
+            f"reads commas (tabs for .tsv). Write it with commas, or as .tsv with tabs{european}")
+
+
 def check_flags(owner: str, **flags: Any) -> None:
-    """Refuse a yes/no parameter that is not a bool (numpy's bool counts as one).
+    """Refuse a yes/no parameter that is not a Python bool.
 
     Python reads any non-empty string as true, so ``timing="no"`` turned timing on and
     ``overwrite="false"`` replaced an output without a word (a review of the Python API,
-    2026-12-05). The error names the parameter, as the command line's flags are named.
+    2026-12-05). numpy's bool is refused too, with the fix: kept, it reached a manifest's JSON,
+    which cannot hold it, after the training had run. The error names the parameter, as the
+    command line's flags are named.
     """
     for name, value in flags.items():
-        kind = type(value)
-        if isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")):
+        if isinstance(value, bool):
             continue
+        kind = type(value)
         from finlite._finite import shown  # never str() of a huge int (ValueError past 4,300 digits)
 
+        if kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
+            raise ConfigError(f"The {name!r} parameter of {owner} must be True or False; got numpy's bool {value}. "
+                              f"Pass bool(...) of it.", param=name)
         raise ConfigError(f"The {name!r} parameter of {owner} must be True or False; got {kind.__name__} "
                           f"{shown(value, 60)}.", param=name)
 

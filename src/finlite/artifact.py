@@ -43,7 +43,7 @@ from finlite._manifest import (
     swap_in,
 )
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
-from finlite._util import dump_json, package_versions, sha256_file, utc_timestamp
+from finlite._util import check_flags, dump_json, package_versions, sha256_file, utc_timestamp
 from finlite._version import __version__
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.market import (
@@ -164,6 +164,7 @@ def save_artifact(
         ArtifactError: ``out`` exists and ``overwrite`` is false, or ``out`` is a file, a link
             or a folder that is not a finlite artifact (never replaced, even with ``overwrite``).
     """
+    check_flags("save_artifact", overwrite=overwrite)
     decides = get_task(task).decides  # an unknown task is refused before anything is written
     point: OperatingPoint | None = None
     if cutoff is None:

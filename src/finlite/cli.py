@@ -102,7 +102,7 @@ _diagnostics: dict[str, Any] = {"depth": 0}
 @contextlib.contextmanager
 def _written_out_diagnostics() -> typing.Iterator[None]:
     """While a command runs, warnings and log records reach stderr through :func:`printable`, as
-    every line the CLI prints: a library's warning (matplotlib's missing glyph) or finlite's log
+    every line the CLI prints (a :class:`FinliteWarning` as its text alone): a library's warning (matplotlib's missing glyph) or finlite's log
     record about a section left out can quote a column name or a value from the file. The
     warning's text is formatted so (what records or filters warnings is left as it is), and the
     handler Python logs with when nothing is configured takes the same formatter."""
@@ -113,6 +113,8 @@ def _written_out_diagnostics() -> typing.Iterator[None]:
 
             def formatwarning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                               line: str | None = None) -> str:
+                if issubclass(category, FinliteWarning):  # a job's finding: its text, as the CLI's own lines
+                    return printable(str(message)) + "\n"
                 return printable(shown(message, category, filename, lineno, line))
 
             _diagnostics.update(shown=shown, fallback=fallback,
@@ -701,8 +703,8 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
                                config=_train_config(epochs, quiet, batch_size), cutoff=cutoff, flag_rate=flag_rate,
                                cost_bps=cost_bps, out=out, overwrite=force, progress=_train_progress(quiet))
     summary = outcome.data.summary()
-    for note in summary.get("notes") or []:
-        _echo(f"  note: {note}")
+    for note in summary.get("notes") or []:  # on stderr, as score and evaluate say them
+        _echo(f"  note: {note}", err=True)
     _echo(render_forecast_table(outcome.metrics["forecast"]))
     if outcome.operating_point is not None:  # a direction forecaster
         from finlite.evaluate.operating import decides_what, rate_name
@@ -1933,30 +1935,6 @@ def datasets_synth(
 
 def _no_group_options() -> None:
     """The group callback of :func:`invoked_app`'s one-command app (it has no options of its own)."""
-    _print_finlite_warnings()
-
-
-class _WarningLines:
-    """``warnings.showwarning`` for the command line: a :class:`FinliteWarning` as its text on
-    stderr, as every line the command prints; any other warning as before (``fallback``)."""
-
-    def __init__(self, fallback: Callable[..., None]) -> None:
-        self.fallback = fallback
-
-    def __call__(self, message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                 file: Any = None, line: str | None = None) -> None:
-        if issubclass(category, FinliteWarning):
-            _echo(str(message), err=True)
-        else:
-            self.fallback(message, category, filename, lineno, file, line)
-
-
-def _print_finlite_warnings() -> None:
-    """Show each :class:`FinliteWarning` a command's job issues as its text on stderr, every one
-    of them (the group callback runs before any command)."""
-    if not isinstance(warnings.showwarning, _WarningLines):
-        warnings.showwarning = _WarningLines(warnings.showwarning)
-    warnings.simplefilter("always", FinliteWarning)
 
 
 def _show_version(value: bool) -> None:
@@ -1973,7 +1951,6 @@ def _app_options(
                                           callback=_show_version, is_eager=True)] = False,
 ) -> None:
     """Make financial models lightweight: distil, prune and evaluate credit models, with evidence."""
-    _print_finlite_warnings()
 
 
 class _OnceCommand(typer.core.TyperCommand):

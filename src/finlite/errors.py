@@ -25,6 +25,7 @@ looks the name up in its one table of flags and names the flag instead (``--forc
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 __all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError", "FinliteWarning",
@@ -138,4 +139,11 @@ class FinliteWarning(UserWarning):
     so a program can record, silence or escalate it (``warnings.simplefilter("error",
     FinliteWarning)``); the command line prints its text on stderr. It is also in the report
     (``report["warnings"]``) where it concerns the decisions.
+
+    Every one is shown, not only the first of a given text (Python's default): a notebook that
+    runs the same compress again must be told again. The filter is appended, so a program's own
+    filters for it come first.
     """
+
+
+warnings.filterwarnings("always", category=FinliteWarning, append=True)

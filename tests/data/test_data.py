@@ -471,3 +471,21 @@ def test_a_row_with_an_extra_field_is_named_by_its_line(tmp_path: Path) -> None:
                                         r"columns: an extra field, or a separator inside an unquoted value\.") as info:
         read_table(path)
     assert "\n" not in str(info.value) and "C error" not in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    # A European export: ';' between fields and decimal commas (its rows read as two fields).
+    ("date;close;volume\n2020-01-02;100,18;2978057\n2020-01-03;101,02;3001122\n",
+     r"euro\.csv' reads as one column whose name holds ';': the file seems separated by ';', and finlite reads "
+     r"commas \(tabs for \.tsv\)\. Write it with commas, or as \.tsv with tabs \(a European export: write its "
+     r"decimal commas as points too\)\."),
+    ("date;close;volume\n2020-01-02;100.18;2978057\n", r"reads as one column whose name holds ';'"),
+    ("date\tclose\n2020-01-02\t100.18\n", r"whose name holds a tab: the file seems tab-separated"),
+])
+def test_a_csv_with_another_separator_is_named_as_such(tmp_path: Path, text: str, said: str) -> None:
+    """It was "rows of more fields than its header", or a missing date column listing the one
+    column 'date;close;volume' (a market-data walk-through, 2026-12-05)."""
+    path = tmp_path / "euro.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=said):
+        read_table(path)

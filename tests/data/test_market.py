@@ -526,33 +526,101 @@ def _dated(dates: pd.DatetimeIndex, ids: list[str] | None = None) -> pd.DataFram
 
 
 @pytest.mark.parametrize(("dates", "per_year", "unit"), [
-    # An index on business days less its holidays (about 251.5 dates a year) is 252.
+    # An index on business days less its holidays is 252, and a year-long hole in the feed does not move it.
     (pd.bdate_range("2000-01-03", "2019-12-31").delete(np.arange(0, 5200, 520)), 252.0, "day"),
+    (pd.bdate_range("2000-01-03", "2003-12-31").delete(np.arange(300, 560)), 252.0, "day"),
     (pd.date_range("2019-01-01", periods=900, freq="D"), 365.0, "day"),  # crypto: every calendar day
     (pd.date_range("2010-01-01", periods=300, freq="W-FRI"), 52.0, "week"),
     (pd.date_range("2000-01-31", periods=240, freq="ME"), 12.0, "month"),
     (pd.date_range("1990-03-31", periods=120, freq="QE"), 4.0, "quarter"),
+    (pd.date_range("1950-12-31", periods=60, freq="YE"), 1.0, "year"),
     (pd.date_range("2000-01-01", periods=400, freq="3D"), 121.8, "period"),  # off every calendar: measured
 ])
 def test_the_series_calendar_sets_the_periods_a_year(dates: pd.DatetimeIndex, per_year: float, unit: str) -> None:
     """Every market was annualised with 252 periods a year: a crypto series' Sharpe ratio was off
     by 17 %, a monthly one's 4.6-fold (a walk-through as a quant, 2026-12-05)."""
-    table = read_prices(_dated(dates), MarketSpec(target="close"))
-    found, calendar = periods_per_year(table, MarketSpec(target="close"))
-    assert found == pytest.approx(per_year, abs=0.05) and period_unit(found) == unit
-    years = (dates[-1] - dates[0]).days / 365.25
-    if unit == "period":  # the measured rate: dates less one over the years spanned
-        assert found == round((len(dates) - 1) / years, 1) and "measured" in calendar
-    else:
-        assert abs((len(dates) - 1) / years / per_year - 1) <= 0.10
+    spec = MarketSpec(target="close")
+    calendars = periods_per_year(read_prices(_dated(dates), spec), spec)
+    assert list(calendars) == [None]
+    found, calendar = calendars[None]
+    assert found == per_year and period_unit(found) == unit
+    if unit == "period":  # measured: 365.25 over the dates' median spacing
+        assert found == round(365.25 / 3, 1) and calendar == "121.8 dates a year (measured: dates 3 days apart)"
 
 
-def test_a_panels_calendar_is_its_assets_median_and_one_date_assumes_trading_days() -> None:
+def test_each_asset_of_a_panel_has_its_own_calendar_and_one_date_assumes_trading_days() -> None:
     days = pd.date_range("2019-01-01", periods=400, freq="D")
     weekdays = pd.bdate_range("2019-01-01", periods=400)
-    frame = pd.concat([_dated(days, ["btc"] * 400), _dated(days, ["eth"] * 400), _dated(weekdays, ["spx"] * 400)])
+    frame = pd.concat([_dated(days, ["btc"] * 400), _dated(weekdays, ["spx"] * 400)])
     spec = MarketSpec(target="close", id_column="id")
-    assert periods_per_year(read_prices(frame, spec), spec) == (365.0, "calendar days, a 7-day market")
+    assert periods_per_year(read_prices(frame, spec), spec) == {
+        "btc": (365.0, "calendar days, a 7-day market"), "spx": (252.0, "trading days")}
     one = PriceTable(frame=pd.DataFrame({"date": pd.to_datetime(["2020-01-02"]), "close": [1.0]}), source="one",
                      file_sha256=None, content_sha256="0" * 64)
-    assert periods_per_year(one, MarketSpec(target="close")) == (252.0, "trading days (too few dates to measure)")
+    assert periods_per_year(one, MarketSpec(target="close")) == {None: (252.0, "trading days (too few dates to measure)")}
+
+
+def test_an_unadjusted_split_or_a_bad_tick_is_named_and_a_crash_day_is_not() -> None:
+    """A 2:1 split the file did not adjust for went through train, score and evaluate without a
+    word (only tenfold moves were named): a market-data walk-through, 2026-12-05."""
+    frame = prices_frame(n=300)
+    days = frame["date"].to_numpy()
+    split = frame.copy()
+    split.loc[250:, "close"] /= 2  # 2:1, unadjusted
+    note = read_prices(split, MarketSpec()).notes
+    assert len(note) == 1 and note[0].startswith("column 'close' moves by 1.4-fold or more in one row 1 time(s), "
+                                                 "over 10 times its typical move (")
+    before, after = split["close"].iloc[249], split["close"].iloc[250]
+    assert (f"from {before:.8g} on {days[249]} to {after:.8g} on {days[250]} ({after / before - 1:+.1%}, the ratio of "
+            "a 2:1 split)") in note[0]
+    three_two = frame.copy()
+    three_two.loc[200:, "close"] *= 2 / 3
+    assert "the ratio of a 3:2 split" in read_prices(three_two, MarketSpec()).notes[0]
+    tick = frame.copy()
+    tick.loc[100, "close"] *= 1.6  # one bad tick: up and back down
+    assert "moves by 1.4-fold or more in one row 2 time(s)" in read_prices(tick, MarketSpec()).notes[0]
+    crash = frame.copy()
+    crash.loc[150:, "close"] *= 0.78  # a -22 % day (1987): real, and below the 1.4-fold rule
+    assert read_prices(crash, MarketSpec()).notes == []
+    # The target only, per asset; the note reaches a served history too.
+    panel = pd.concat([split.assign(id="X"), frame.assign(id="Y")])
+    notes = read_prices(panel, MarketSpec(id_column="id")).notes
+    assert len(notes) == 1 and notes[0].startswith("asset 'X': column 'close' moves by 1.4-fold")
+    assert not read_prices(frame.assign(close=frame["close"], volume=frame["volume"].where(frame.index != 5, 1e9)),
+                           MarketSpec(volume_column="volume")).notes
+
+
+def test_unchanged_prices_are_said_to_count_as_down_for_a_direction_objective() -> None:
+    frame = prices_frame(n=200)
+    frame["close"] = (frame["close"] * 4).round() / 4  # a 0.25 tick on a 50 price: many flat days
+    flat = float(np.mean(frame["close"].to_numpy()[1:] == frame["close"].to_numpy()[:-1]))
+    assert flat > 0.05
+    notes = read_prices(frame, MarketSpec(objective="direction")).notes
+    assert notes == [f"{flat:.1%} of column 'close''s moves over 1 row(s) are exactly zero (an unchanged price: a "
+                     "halt, or a coarse tick); the direction objective counts a move as up only above zero, so each "
+                     "of them is a 'down', and the naive forecast's directional accuracy includes them."]
+    assert read_prices(frame, MarketSpec(objective="return")).notes == []
+
+
+def test_bars_within_a_day_are_refused_with_the_advice_to_aggregate() -> None:
+    hours = pd.date_range("2024-01-02 09:00", periods=60, freq="h")
+    frame = pd.DataFrame({"date": hours.strftime("%Y-%m-%d %H:%M"), "close": 100 + np.arange(60.0)})
+    with pytest.raises(DataError, match=r"Date 2024-01-02 appears twice .* The two are written '2024-01-02 09:00' and "
+                                        r"'2024-01-02 10:00': the file holds bars within a day\. finlite forecasts one "
+                                        r"price per date \(daily or coarser\); aggregate the bars"):
+        read_prices(frame, MarketSpec())
+    twice = prices_frame(n=60)
+    twice.loc[5, "date"] = twice.loc[4, "date"]  # the same stamp twice: no talk of bars
+    with pytest.raises(DataError, match=r"appears twice .*keep one row per date\.$"):
+        read_prices(twice, MarketSpec())
+
+
+def test_a_weekly_series_is_not_told_of_missing_business_days_and_a_short_listing_can_be_left_out() -> None:
+    weekly = _dated(pd.date_range("2010-01-01", periods=120, freq="W-FRI"))
+    assert read_prices(weekly, MarketSpec(target="close")).notes == []
+    gappy = prices_frame(n=100).drop(index=range(40, 45))
+    assert any("business day(s) missing" in n for n in read_prices(gappy, MarketSpec()).notes)
+    panel = pd.concat([prices_frame(n=100).assign(id="OLD"), prices_frame(n=12).assign(id="NEWIPO")])
+    with pytest.raises(DataError, match=r"Asset 'NEWIPO' .* has 12 row\(s\).*give at least \d+ rows for every asset, "
+                                        r"or train without asset 'NEWIPO' \(a listing too new to learn from\)\."):
+        read_prices(panel, MarketSpec(id_column="id"))

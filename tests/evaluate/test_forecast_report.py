@@ -404,9 +404,48 @@ def test_a_seven_day_market_is_annualised_with_365_periods_in_the_evidence_and_t
     assert section.metrics["assets"]["all"]["periods_per_year"] == 365.0
     assert section.metrics["assets"]["all"]["teacher"]["long_flat"]["sharpe"] == \
         pytest.approx(by_hand["long_flat"]["sharpe"], rel=1e-12)
-    assert any("annualised with 365/h periods a year (calendar days, a 7-day market, from the series' dates)" in n
-               for n in section.notes)
+    assert any("annualised with 365/h periods a year: calendar days, a 7-day market, from the spacing of the "
+               "series' dates" in n for n in section.notes)
     # A stock index on business days keeps 252, as before.
     daily = _series()
     assert forecast_evidence(daily, dict(zip(("teacher", "student"), _forecasts(daily, 0.002), strict=True)),
                              cutoff=None)["trading"]["periods_per_year"] == 252.0
+
+
+def test_each_asset_of_a_panel_is_annualised_with_its_own_calendar() -> None:
+    """A stock and a coin in one panel: one rate for both misstated both Sharpe ratios (a review).
+    A panel whose test period holds one asset uses that asset's calendar."""
+    from finlite.evaluate.forecast import trading_view
+
+    stock = make_prices(400, seed=2)
+    stock["id"] = "spx"
+    coin = make_prices(500, seed=1)  # every calendar day up to the stock's last one: both in the test period
+    coin["date"] = pd.date_range(end=stock["date"].iloc[-1], periods=500, freq="D").strftime("%Y-%m-%d")
+    coin["id"] = "btc"
+    series = prepare_series(pd.concat([coin, stock]), MarketSpec(window=10, id_column="id"))
+    teacher, student = _forecasts(series, 0.002)
+    inp = _inputs(series, teacher, student, cost_bps=2.0)
+    per_asset = inp.evidence["trading_per_asset"]
+    assert (per_asset["btc"]["periods_per_year"], per_asset["spx"]["periods_per_year"]) == (365.0, 252.0)
+    ids = np.asarray(series.windows_test.ids).astype(str)
+    realised = realised_log_returns(series)
+    for asset, per_year in (("btc", 365.0), ("spx", 252.0)):
+        mine = ids == asset
+        by_hand = trading_view(realised[mine], teacher[mine], 2.0, per_year)
+        assert per_asset[asset]["teacher"]["long_flat"]["sharpe"] == \
+            pytest.approx(by_hand["long_flat"]["sharpe"], rel=1e-12)
+    section = next(s for s in build_forecast_sections(inp) if s.id == "trading")
+    assert section.metrics["assets"]["btc"]["periods_per_year"] == 365.0
+    assert section.metrics["assets"]["spx"]["periods_per_year"] == 252.0
+    assert any("each asset's own calendar" in n and "btc 365 (calendar days, a 7-day market)" in n
+               and "spx 252 (trading days)" in n for n in section.notes)
+    # The coin ends a year before the stock: the test period holds the stock alone, at 252.
+    early = make_prices(400, seed=1)
+    early["date"] = pd.date_range("2019-01-01", periods=400, freq="D").strftime("%Y-%m-%d")
+    early["id"] = "btc"
+    alone = prepare_series(pd.concat([early, stock]), MarketSpec(window=10, id_column="id"))
+    assert set(np.asarray(alone.windows_test.ids).astype(str)) == {"spx"}
+    inp = _inputs(alone, *_forecasts(alone, 0.002))
+    assert inp.evidence["trading"]["periods_per_year"] == 252.0
+    section = next(s for s in build_forecast_sections(inp) if s.id == "trading")
+    assert section.metrics["assets"]["all"]["periods_per_year"] == 252.0

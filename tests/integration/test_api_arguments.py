@@ -121,6 +121,8 @@ def _flag_calls(teacher_dir: Path, german_csv: Path, exported_dir: Path, out: Pa
         ("progress", lambda: finlite.TrainConfig(progress="no")),
         ("whole_dates", lambda: finlite.SplitConfig(whole_dates="no")),
         ("audit_features", lambda: create_app(predictor, audit_features="no")),
+        ("overwrite", lambda: finlite.datasets.write_portfolio(out / "book.csv", 50, overwrite="no")),
+        ("with_pd", lambda: finlite.datasets.synth_portfolio(50, with_pd="no")),
         ("access_log", lambda: check_settings(ServeSettings(str(exported_dir), access_log="no"))),  # type: ignore[arg-type]
     ]
 
@@ -135,8 +137,15 @@ def test_a_yes_no_parameter_takes_only_true_or_false(teacher_dir: Path, german_c
             call()  # type: ignore[operator]
         assert info.value.param == param
     assert not (tmp_path / "out").exists()
-    # numpy's bool is a bool (a mask's element, say).
-    assert not finlite.TrainConfig(progress=np.bool_(False)).progress
+    # numpy's bool is refused with the fix: kept, it reached the manifest's JSON after training
+    # and failed there with a TypeError (a review, 2026-12-05).
+    with pytest.raises(ConfigError, match=r"'whole_dates' parameter of train must be True or False; got numpy's "
+                                          r"bool True\. Pass bool\(\.\.\.\) of it\.") as info:
+        finlite.train(german_csv, target="creditability", model="logistic", whole_dates=np.True_,
+                      out=tmp_path / "out")
+    assert info.value.param == "whole_dates"
+    with pytest.raises(ConfigError, match=r"'progress' parameter of TrainConfig must be True or False; got numpy"):
+        finlite.TrainConfig(progress=np.False_)
 
 
 def test_numpy_integer_seeds_are_seeds_in_every_config() -> None:

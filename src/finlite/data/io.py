@@ -21,7 +21,14 @@ import numpy as np
 import pandas as pd
 
 from finlite._keys import CSV_MISSING
-from finlite._util import check_parquet_decoded, check_parquet_size, not_csv_text, not_parquet, sha256_file
+from finlite._util import (
+    check_parquet_decoded,
+    check_parquet_size,
+    not_csv_text,
+    not_parquet,
+    separator_hint,
+    sha256_file,
+)
 from finlite.errors import DataError
 
 __all__ = ["LINE_SCAN_CHARS", "Table", "csv_records", "data_row_line", "frame_sha256", "read_table"]
@@ -104,6 +111,9 @@ def _check_field_counts(path: Path, sep: str, frame: pd.DataFrame) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    hint = separator_hint([str(c) for c in frame.columns])
+    if hint is not None:  # a European export (';' and decimal commas), or tabs in a .csv: not "extra fields"
+        raise DataError(f"Data file {str(path)!r} {hint}.")
     if not frame.index.equals(pd.RangeIndex(len(frame))):
         raise DataError(f"Data file {str(path)!r} has rows of more fields than its header names columns: its first "
                         "field was read as row labels. Name every column in the header (or remove the extra "

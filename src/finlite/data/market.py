@@ -62,6 +62,7 @@ __all__ = [
     "compile_kernels",
     "compute_features",
     "feature_names",
+    "flat_note",
     "forecast_columns",
     "history_notes",
     "impossible_forecast_notes",
@@ -73,6 +74,7 @@ __all__ = [
     "read_prices",
     "served_days",
     "served_values",
+    "split_note",
     "to_price_level",
 ]
 
@@ -545,42 +547,49 @@ def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: n
     return values
 
 
-#: The usual calendars of a price series: observations per year, and what they are. A series
-#: whose measured rate lies within :data:`CALENDAR_MATCH` of one is annualised with its number.
-CALENDARS: tuple[tuple[float, str], ...] = (
-    (252.0, "trading days"), (365.0, "calendar days, a 7-day market"), (52.0, "weeks"), (12.0, "months"),
-    (4.0, "quarters"), (1.0, "years"))
-CALENDAR_MATCH = 0.10
+#: The usual calendars of a price series by the median spacing of its dates (in days, bounds
+#: included): observations per year, and what they are. Daily dates are trading days (252) or, when
+#: weekends hold a real share of them (:data:`WEEKEND_SHARE`), the calendar days of a 7-day market
+#: (365). Any other spacing gives 365.25 / spacing, measured.
+CALENDARS: tuple[tuple[float, float, float, str], ...] = (
+    (6.0, 8.0, 52.0, "weeks"), (27.0, 32.0, 12.0, "months"), (85.0, 95.0, 4.0, "quarters"),
+    (360.0, 370.0, 1.0, "years"))
+#: The share of weekend dates from which a daily series is a 7-day market (it is 2/7 there, 0 on
+#: an exchange's calendar, a few percent where a vendor stamps some Saturday sessions).
+WEEKEND_SHARE = 0.10
 
 
-def periods_per_year(table: PriceTable, spec: MarketSpec) -> tuple[float, str]:
-    """How many observations a year of this series holds, and which calendar that is: what the
-    trading view annualises returns, volatility, Sharpe ratios and turnover with.
-
-    Per asset, its distinct dates less one over the years they span (365.25 days each); the median
-    over the assets. Within :data:`CALENDAR_MATCH` of a usual calendar (:data:`CALENDARS`: 252
-    trading days, 365 days of a 7-day market such as crypto, 52 weeks, 12 months ...) the
-    calendar's own number is taken, so a stock index with its holidays (about 251.5 dates a year)
-    is 252; otherwise the measured rate. Every daily market was annualised with 252 before, which
-    misstated a crypto series' Sharpe ratio by 17 % and a monthly one's 4.6-fold (a walk-through as
-    a quant, 2026-12-05). Too few dates to tell: 252.
-    """
-    rates = []
-    dates = table.frame[spec.date_column].to_numpy()
-    for _, rows in table.assets(spec.date_column, spec.id_column):
-        mine = np.unique(dates[rows])
-        if len(mine) < 2:
-            continue
-        days = float((mine[-1] - mine[0]) / np.timedelta64(1, "D"))
-        if days > 0:
-            rates.append((len(mine) - 1) / (days / 365.25))
-    if not rates:
+def _calendar(dates: np.ndarray) -> tuple[float, str]:
+    days = np.unique(np.asarray(dates).astype("datetime64[D]"))
+    if len(days) < 2:
         return 252.0, "trading days (too few dates to measure)"
-    measured = float(np.median(rates))
-    for number, name in CALENDARS:
-        if abs(measured / number - 1.0) <= CALENDAR_MATCH:
+    step = float(np.median(np.diff(days) / np.timedelta64(1, "D")))
+    if step < 2:  # daily: the Monday after a weekend is 3 days on, but most steps are 1
+        weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
+        if np.mean(weekday >= 5) >= WEEKEND_SHARE:
+            return 365.0, "calendar days, a 7-day market"
+        return 252.0, "trading days"
+    for low, high, number, name in CALENDARS:
+        if low <= step <= high:
             return number, name
-    return round(measured, 1), f"{measured:,.1f} dates a year (measured; no usual calendar)"
+    return round(365.25 / step, 1), f"{365.25 / step:,.1f} dates a year (measured: dates {step:g} days apart)"
+
+
+def periods_per_year(table: PriceTable, spec: MarketSpec) -> dict[str | None, tuple[float, str]]:
+    """Per asset (its id; None for one series), how many observations a year of it holds and
+    which calendar that is: what the trading view annualises returns, volatility, Sharpe ratios
+    and turnover with.
+
+    Read from the median spacing of the asset's dates, so a hole in the feed does not move it:
+    daily dates are 252 trading days, or 365 when weekends hold at least
+    :data:`WEEKEND_SHARE` of them (a 7-day market such as crypto); weekly 52, monthly 12,
+    quarterly 4, yearly 1 (:data:`CALENDARS`); any other spacing 365.25 / spacing. Each asset of a
+    panel has its own (a stock and a coin annualise differently). Every market was annualised
+    with 252 before, which misstated a crypto series' Sharpe ratio by 17 % and a monthly one's
+    4.6-fold (a walk-through as a quant, 2026-12-05).
+    """
+    dates = table.frame[spec.date_column].to_numpy()
+    return {asset: _calendar(dates[rows]) for asset, rows in table.assets(spec.date_column, spec.id_column)}
 
 
 def period_unit(per_year: float) -> str:
@@ -640,6 +649,71 @@ def jump_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | N
             f"{np.datetime_as_string(dates[i + 1], unit='D')}; check for a wrong value (a misplaced decimal point, "
             "cents among dollars) or a price not adjusted for a split. Such a move (a series near zero, such as a "
             "rate, makes them too) dominates the log changes, the volatility and the scaling fitted on them.")
+
+
+#: A one-row move of the target at least this large (as a price ratio, up or down) that is also
+#: :data:`SPLIT_SCALE` times the asset's median move is called out (:func:`split_note`).
+SPLIT_RATIO = 1.4
+SPLIT_SCALE = 10.0
+#: Split ratios an unadjusted price shows (and their reverse), matched within 3 %, as a split is named.
+SPLIT_RATIOS = ((1.5, "3:2"), (2.0, "2:1"), (3.0, "3:1"), (4.0, "4:1"), (5.0, "5:1"), (8.0, "8:1"))
+
+
+def split_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | None) -> str | None:
+    """A warning naming the days on which the price ``column`` moves by :data:`SPLIT_RATIO`-fold or
+    more (up or down) and :data:`SPLIT_SCALE` times its median move, short of the tenfold moves
+    :func:`jump_note` names; or None. A 2:1 split the file was not adjusted for, or one bad tick,
+    went through train, score and evaluate without a word, and turned a test period's buy-and-hold
+    return from +10 % to -83 % (a walk-through as a market-data engineer, 2026-12-05). Kept (a
+    crash or a takeover is real): the caller is told to check it. Values > 0, sorted by date."""
+    if len(values) < 3:
+        return None
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        moves = np.log(values[1:]) - np.log(values[:-1])
+    size = np.abs(moves)
+    typical = float(np.median(size))
+    far = np.flatnonzero((size >= np.log(SPLIT_RATIO)) & (size >= SPLIT_SCALE * typical)
+                         & (size <= np.log(JUMP_RATIO)))
+    if not len(far):
+        return None
+    examples = []
+    for i in far[:3]:
+        ratio = float(values[i] / values[i + 1])
+        split = next((name for r, name in SPLIT_RATIOS if abs(ratio / r - 1) <= 0.03), None)
+        reverse = next((":".join(name.split(":")[::-1]) for r, name in SPLIT_RATIOS if abs(ratio * r - 1) <= 0.03),
+                       None)
+        like = f", the ratio of a {split} split" if split else f", the ratio of a {reverse} reverse split" \
+            if reverse else ""
+        examples.append(f"from {values[i]:.8g} on {np.datetime_as_string(dates[i], unit='D')} to "
+                        f"{values[i + 1]:.8g} on {np.datetime_as_string(dates[i + 1], unit='D')} "
+                        f"({np.expm1(moves[i]):+.1%}{like})")
+    return (f"{'asset ' + repr(asset) + ': ' if asset is not None else ''}column {column!r} moves by "
+            f"{SPLIT_RATIO:g}-fold or more in one row {len(far)} time(s), over {SPLIT_SCALE:g} times its typical "
+            f"move ({np.expm1(typical):.2%}): {'; '.join(examples)}. Check for a price not adjusted for a split or "
+            "a bad tick; kept as it is, such a move dominates the returns the model learns from and the test "
+            "period's metrics.")
+
+
+#: The share of unchanged h-row moves from which a direction objective says how it counts them.
+FLAT_SHARE = 0.05
+
+
+def flat_note(values: np.ndarray, spec: MarketSpec, asset: str | None) -> str | None:
+    """For a ``direction`` objective, a note when :data:`FLAT_SHARE` or more of the target's moves
+    over the horizon are exactly zero (a halt, an illiquid stock on a coarse tick): "up" is a
+    move above zero, so every unchanged price is counted as down, and a naive forecast that
+    calls down looks skilled (59 % flat moves on a 0.25 tick: a market-data walk-through,
+    2026-12-05). None otherwise."""
+    h = spec.horizon
+    if spec.objective != "direction" or len(values) <= h:
+        return None
+    flat = float(np.mean(values[h:] == values[:-h]))
+    if flat < FLAT_SHARE:
+        return None
+    return (f"{'asset ' + repr(asset) + ': ' if asset is not None else ''}{flat:.1%} of column {spec.target!r}'s "
+            f"moves over {h} row(s) are exactly zero (an unchanged price: a halt, or a coarse tick); the direction "
+            "objective counts a move as up only above zero, so each of them is a 'down', and the naive forecast's "
+            "directional accuracy includes them.")
 
 
 def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable, spec: MarketSpec,
@@ -748,9 +822,15 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
         k = int(np.flatnonzero(same)[0])
         rows = sorted([int(order[k]), int(order[k + 1])])
         which = f" for asset {sorted_ids[k]!r}" if sorted_ids is not None else ""
+        raw = [str(frame[spec.date_column].iloc[r]) for r in rows]
+        # Two stamps of one day that differ as written: bars of a day (hourly, minute), whose times
+        # were read away; "keep one row per date" alone did not say why (a market-data walk-through).
+        intraday = (f" The two are written {raw[0]!r} and {raw[1]!r}: the file holds bars within a day. finlite "
+                    "forecasts one price per date (daily or coarser); aggregate the bars to one row per date "
+                    "(e.g. each day's last close) first." if raw[0] != raw[1] else "")
         raise DataError(f"Date {np.datetime_as_string(sorted_dates[k], unit='D')} appears twice{which} in "
                         f"{src} ({_line(rows[0], src)} and {_line(rows[1], src)}); keep one row per date"
-                        f"{' and asset' if sorted_ids is not None else ''}.")
+                        f"{' and asset' if sorted_ids is not None else ''}.{intraday}")
     price_table = PriceTable(result, src, table.file_sha256, frame_sha256(table.frame), date_order=date_order)
     need = spec.warmup + 1
     kept = np.ones(len(result), dtype=bool)
@@ -762,8 +842,10 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
             said = f"{who} has {count} row(s); one forecast needs {need} (the features look back {FEATURE_LAG} " \
                 f"rows and the window is {spec.window})."
             if fixed_window is None:
-                error = DataError(f"{said} Use a shorter window (--window) or give at least {need} rows"
-                                  f"{' for every asset' if asset is not None else ''}.", param="window")
+                panel = "" if asset is None else \
+                    f" for every asset, or train without asset {asset!r} (a listing too new to learn from)"
+                error = DataError(f"{said} Use a shorter window (--window) or give at least {need} rows{panel}.",
+                                  param="window")
             else:  # a deployed model's: no option to change (a review, 2026-12-04)
                 error = DataError(f"{said} {fixed_window}: give at least {need} rows of history"
                                   f"{' per asset' if spec.id_column else ''}.", param="history")
@@ -774,7 +856,10 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                                        "forecast needs: no forecast for it")
             kept[rows_slice] = False
             continue
-        note = calendar_note(sorted_dates[rows_slice], asset)
+        # Missing business days are news on a daily series only: a weekly or monthly one (its
+        # calendar read from its dates' spacing) was told of "1196 business days missing".
+        daily = _calendar(sorted_dates[rows_slice])[0] in (252.0, 365.0)
+        note = calendar_note(sorted_dates[rows_slice], asset) if daily else None
         if note:
             price_table.notes.append(note)
         for column in result.columns:
@@ -782,6 +867,13 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                 jump = jump_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
                 if jump:
                     price_table.notes.append(jump)
+                if column == spec.target:
+                    split = split_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
+                    if split:
+                        price_table.notes.append(split)
+                    flat = flat_note(result[column].to_numpy()[rows_slice], spec, asset)
+                    if flat:
+                        price_table.notes.append(flat)
     if short:
         if not kept.any():  # nothing to forecast at all: the first asset's refusal
             raise short[0]
@@ -1387,6 +1479,9 @@ def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
         jump = jump_note(numbers, days[order], column, None)
         if jump:
             notes.append(jump)
+        split = split_note(numbers, days[order], column, None) if column == market.spec.target else None
+        if split:
+            notes.append(split)
     return notes
 
 

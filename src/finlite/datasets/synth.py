@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from finlite import _limits, _paths
+from finlite._util import check_flags
 from finlite.errors import ConfigError, DataError
 
 #: The column ``--with-pd`` adds: the true PD behind each label. Schema inference drops it (a
@@ -240,6 +241,7 @@ def synth_portfolio(rows: int, *, seed: int = 0, default_rate: float = 0.05, wit
     Raises:
         ConfigError: ``rows``, ``seed`` or ``default_rate`` is out of range.
     """
+    check_flags("synth_portfolio", with_pd=with_pd)
     _check(rows, seed, default_rate, 1)
     _limits.check_memory(rows * 120, f"{rows:,} rows in memory", "write the book to a file with write_portfolio "
                          "(finlite datasets synth), which holds one chunk at a time")
@@ -280,6 +282,7 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
         DataError: ``out`` exists and ``overwrite`` is false, is not a regular file, or has a
             suffix other than .parquet, .pq or .csv.
     """
+    check_flags("write_portfolio", with_pd=with_pd, overwrite=overwrite)
     _check(rows, seed, default_rate, chunk_rows)
     if threads is not None:
         threads = _limits.check_count(threads, "threads", high=256, fix="One thread per core is the most that helps.")

@@ -212,9 +212,8 @@ class _Rows:
         self.task = inp.task
         self.objective = series.spec.objective
         self.horizon = int(series.spec.horizon)
-        # Observations a year of this series, and its calendar: what the trading view annualises with.
-        self.per_year, self.calendar = periods_per_year(series.table, series.spec)
-        self.unit = period_unit(self.per_year)
+        # Per asset, observations a year and the calendar: what the trading view annualises with.
+        self.calendars = periods_per_year(series.table, series.spec)
         self.cutoff = 0.5 if inp.cutoff is None else float(inp.cutoff)
         self.n = n
         self.dates = np.asarray(series.windows_test.dates).astype("datetime64[D]")
@@ -563,16 +562,24 @@ def _sharpe(net: np.ndarray, idx: np.ndarray, ppy: float) -> np.ndarray:
 _STRATEGY_KEYS = ("annual_return", "annual_volatility", "sharpe", "max_drawdown", "turnover", "hit_rate")
 
 
+def _calendar_of(rows: _Rows, asset: str | None) -> tuple[float, str]:
+    """An asset's observations a year and calendar (None: the one asset of the test rows)."""
+    if asset is None and rows.ids is not None and rows.ids.size:
+        asset = str(rows.ids[0])  # a panel whose other assets end before the test period
+    return rows.calendars.get(asset) or next(iter(rows.calendars.values()))
+
+
 def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
                    ) -> tuple[dict[str, Any], list[list[Any]], list[Series], str]:
     """The trading view of one asset: metrics, table rows, equity-curve series and its status."""
     keep = np.flatnonzero(mask & np.isfinite(rows.realised))[::rows.horizon]  # non-overlapping holding periods
-    ppy = rows.per_year / rows.horizon
+    per_year, calendar = _calendar_of(rows, asset)
+    ppy = per_year / rows.horizon
     label = "" if asset is None else f"{asset}: "
     if keep.size < 2:
         return {"periods": int(keep.size)}, [], [], "PASS"
     r = rows.realised[keep]
-    out: dict[str, Any] = {"periods": int(keep.size), "periods_per_year": ppy, "calendar": rows.calendar}
+    out: dict[str, Any] = {"periods": int(keep.size), "periods_per_year": ppy, "calendar": calendar}
     table: list[list[Any]] = []
     curves: list[Series] = []
     nets: dict[str, np.ndarray] = {}
@@ -617,7 +624,7 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
             "strategy": strategy, "value": float(out[name][strategy]["sharpe"] - hold["sharpe"]),
             "ci": _interval(better - hold_boot)}
     if rows.horizon > 1:
-        out["start_days"] = _start_days(rows, mask)
+        out["start_days"] = _start_days(rows, mask, ppy)
     status = "WARN" if diff_ci[1] is not None and diff_ci[1] < 0 else "PASS"
     return out, table, curves, status
 
@@ -640,12 +647,11 @@ def _range(values: list[float | None]) -> str:
     return "-" if not got else f"from {min(got):.2f} to {max(got):.2f}"
 
 
-def _start_days(rows: _Rows, mask: np.ndarray) -> dict[str, list[float | None]]:
+def _start_days(rows: _Rows, mask: np.ndarray, ppy: float) -> dict[str, list[float | None]]:
     """The long/flat Sharpe (and buy-and-hold's) traded from each of the h start days: trading
     every h-th forecast from the first test day is one of h equally arbitrary choices (at h = 5 a
     long/flat Sharpe of 0.47 was one of 0.06 to 0.67 across them: a validator's review)."""
     finite = np.flatnonzero(mask & np.isfinite(rows.realised))
-    ppy = rows.per_year / rows.horizon
     out: dict[str, list[float | None]] = {"teacher": [], "student": [], "buy_and_hold": []}
     for offset in range(rows.horizon):
         keep = finite[offset::rows.horizon]
@@ -676,15 +682,21 @@ def _trading(rows: _Rows) -> Section:
         table += t_rows
         statuses.append(status)
         if curves and len(plots) < MAX_PLOTTED_ASSETS:
+            unit = period_unit(_calendar_of(rows, asset)[0])
             plots.append(Plot(id="equity_curves" if asset is None else f"equity_curves_{k + 1}",
                               title="Equity curves over the test period" + ("" if asset is None else f" ({asset})"),
-                              x_label=f"holding period ({rows.horizon} {rows.unit}(s) each)", y_label="equity (start = 1)",
+                              x_label=f"holding period ({rows.horizon} {unit}(s) each)", y_label="equity (start = 1)",
                               series=curves))
     first = next(iter(per_asset.values()))
-    notes = [f"Positions on the predicted direction, held {rows.horizon} {rows.unit}(s) (one forecast in "
+    used = sorted({_calendar_of(rows, asset) for asset, _ in assets}, reverse=True)
+    unit = period_unit(used[0][0]) if len(used) == 1 else "period"
+    annualised = (f"annualised with {used[0][0]:g}/h periods a year: {used[0][1]}, from the spacing of the series' "
+                  "dates" if len(used) == 1 else "annualised with each asset's own calendar, from the spacing of its "
+                  "dates: " + ", ".join(f"{a} {n:g} ({name})" for a, (n, name) in
+                                        sorted((str(a), _calendar_of(rows, a)) for a, _ in assets)))
+    notes = [f"Positions on the predicted direction, held {rows.horizon} {unit}(s) (one forecast in "
              f"{rows.horizon} traded, so holding periods do not overlap), after {rows.cost_bps:g} bp per unit of "
-             f"position change; Sharpe with a zero risk-free rate, annualised with {rows.per_year:g}/h periods a "
-             f"year ({rows.calendar}, from the series' dates).",
+             f"position change; Sharpe with a zero risk-free rate, {annualised}.",
              f"Status interval: moving-block bootstrap of the long/flat Sharpe difference, {BOOTSTRAP_REPS} "
              f"replicates, seed {rows.seed}."]
     if len(assets) > MAX_PLOTTED_ASSETS:

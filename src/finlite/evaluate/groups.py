@@ -44,10 +44,11 @@ import numpy as np
 import pandas as pd
 
 from finlite.data.schema import numeric_column
-from finlite.errors import ConfigError, DataError
+from finlite.errors import ConfigError, DataError, FinliteError
 from finlite.evaluate.proxies import (
     PROXY_FOLDS,
     PROXY_MAX_CATEGORIES,
+    PROXY_MAX_GROUPS,
     PROXY_MIN_ROWS,
     PROXY_ROWS,
     PROXY_WARN,
@@ -133,13 +134,15 @@ def default_segments(inp: TabularInputs) -> list[str]:
 
 @dataclass
 class _Groups:
-    """A column's test rows split into groups: ``codes[i]`` is row i's group in ``labels``."""
+    """A column's test rows split into groups: ``codes[i]`` is row i's group in ``labels``.
+    ``bands`` (banded groups only) puts finite values of the column into their band's code."""
 
     column: str
     codes: np.ndarray
     labels: list[str]
     notes: list[str]
     banded: bool
+    bands: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def _fmt(v: float) -> str:
@@ -158,7 +161,10 @@ def _quartile_groups(name: str, values: np.ndarray) -> _Groups:
     # Edges are data values (inverted CDF), so no band is empty.
     edges = np.unique(np.quantile(finite, [0.0, 0.25, 0.5, 0.75, 1.0], method="inverted_cdf"))
     # Band k holds (edges[k], edges[k+1]]; the first band also holds its lower edge.
-    band = np.clip(np.searchsorted(edges, values, side="left") - 1, 0, max(len(edges) - 2, 0))
+    def bands(v: np.ndarray) -> np.ndarray:
+        return np.clip(np.searchsorted(edges, v, side="left") - 1, 0, max(len(edges) - 2, 0))
+
+    band = bands(values)
     labels = [f"[{_fmt(edges[0])}, {_fmt(edges[1])}]"] if len(edges) > 1 else [f"[{_fmt(edges[0])}]"]
     labels += [f"({_fmt(lo)}, {_fmt(hi)}]" for lo, hi in itertools.pairwise(edges[1:])]
     codes = band.astype(np.int64)
@@ -168,7 +174,7 @@ def _quartile_groups(name: str, values: np.ndarray) -> _Groups:
         labels.append(MISSING_GROUP)
     note = (f"{name}: a numeric column with more than {DEFAULT_MAX_VALUES} values, banded into quartiles of its "
             f"test values ({len(edges) - 1} band(s)).")
-    return _Groups(name, codes, labels, [note], banded=True)
+    return _Groups(name, codes, labels, [note], banded=True, bands=bands)
 
 
 def _value_groups(name: str, series: pd.Series, min_rows: int) -> _Groups:
@@ -288,20 +294,54 @@ def _band_groups(name: str, values: np.ndarray, edges: tuple[float, ...]) -> _Gr
     labels = [f"< {_fmt(edges[0])}"]
     labels += [f"{_fmt(lo)} to < {_fmt(hi)}" for lo, hi in itertools.pairwise(edges)]
     labels.append(f">= {_fmt(edges[-1])}")
-    codes = np.searchsorted(np.asarray(edges), values, side="right").astype(np.int64)
+    def bands(v: np.ndarray) -> np.ndarray:
+        return np.searchsorted(np.asarray(edges), v, side="right").astype(np.int64)
+
+    codes = bands(values)
     missing = ~np.isfinite(values)
     if missing.any():
         codes[missing] = len(labels)
         labels.append(MISSING_GROUP)
     note = f"{name}: banded at the edges given ({', '.join(_fmt(e) for e in edges)}), each band left-closed."
-    return _Groups(name, codes, labels, [note], banded=True)
+    return _Groups(name, codes, labels, [note], banded=True, bands=bands)
 
 
-def _groups(inp: TabularInputs, name: str, min_rows: int = MIN_ROWS, frame: pd.DataFrame | None = None) -> _Groups:
-    """A column's groups on the test rows (or on ``frame``'s rows: the training rows)."""
-    series = (inp.test_frame if frame is None else frame)[name]
+def _groups_like(groups: _Groups, name: str, frame: pd.DataFrame) -> _Groups:
+    """``frame``'s rows (the training rows) in the groups the test rows were split into: the same
+    bands, or the same values; a value the test rows do not hold is in an "other" group, a blank
+    in "(missing)". The proxy table then speaks of the groups the fairness tables above it show."""
+    labels = list(groups.labels)
+
+    def index(label: str) -> int:
+        if label not in labels:
+            labels.append(label)
+        return labels.index(label)
+
+    if groups.bands is not None:
+        values = numeric_column(frame[name], name, "the training data", money=True)
+        finite = np.isfinite(values)
+        codes = np.zeros(len(values), dtype=np.int64)
+        codes[finite] = groups.bands(values[finite])
+        if not finite.all():
+            codes[~finite] = index(MISSING_GROUP)
+        return _Groups(name, codes, labels, [], banded=True, bands=groups.bands)
+    series = frame[name]
+    keys = np.where(series.isna().to_numpy(), MISSING_GROUP, series.astype(str).to_numpy(dtype=object))
+    known = {label: i for i, label in enumerate(labels)}
+    pooled = next((label for label in labels if label.startswith("other (")), None)
+    codes = np.empty(len(keys), dtype=np.int64)
+    for value in np.unique(keys):
+        at = known.get(str(value))
+        if at is None:
+            at = index(pooled or "other (values not in the test rows)")
+        codes[keys == value] = at
+    return _Groups(name, codes, labels, [], banded=False)
+
+
+def _groups(inp: TabularInputs, name: str, min_rows: int = MIN_ROWS) -> _Groups:
+    series = inp.test_frame[name]
     if _is_numeric(inp, name) and series.nunique(dropna=True) > DEFAULT_MAX_VALUES:
-        values = numeric_column(series, name, "the test data" if frame is None else "the training data", money=True)
+        values = numeric_column(series, name, "the test data", money=True)
         if np.isfinite(values).any():
             return _quartile_groups(name, values)
     return _value_groups(name, series, min_rows)
@@ -1006,18 +1046,15 @@ def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff
     return [groups, rules, auc, proxy]
 
 
-def _protected_groups(inp: TabularInputs, text: str, frame: pd.DataFrame | None = None) -> _Groups:
-    """The groups of one protected spec: the lender's bands when given, else as any column; on the
-    test rows, or on ``frame``'s (the training rows, for the proxy analysis)."""
+def _protected_groups(inp: TabularInputs, text: str) -> _Groups:
+    """The groups of one protected spec: the lender's bands when given, else as any column."""
     name, edges = protected_spec(text, inp.test_frame.columns)
     if edges is None:
-        return _groups(inp, name, min_rows=1, frame=frame)
+        return _groups(inp, name, min_rows=1)
     if not _is_numeric(inp, name):
         raise ConfigError(f"The 'protected' parameter bands {name!r} at {text.rpartition(':')[2]}, but {name!r} is not a "
                           "numeric column; name it without band edges.", param="protected")
-    rows = inp.test_frame if frame is None else frame
-    return _band_groups(name, numeric_column(rows[name], name, "the test data" if frame is None else "the training data",
-                                             money=True), edges)
+    return _band_groups(name, numeric_column(inp.test_frame[name], name, "the test data", money=True), edges)
 
 
 def _proxies(inp: TabularInputs, text: str, protected: Sequence[str]) -> dict[str, Any]:
@@ -1028,11 +1065,16 @@ def _proxies(inp: TabularInputs, text: str, protected: Sequence[str]) -> dict[st
     name = protected_spec(text, inp.test_frame.columns)[0]
     if name not in inp.train_frame.columns:
         return {"skipped": f"{name!r} is not in the training rows"}
-    groups = _protected_groups(inp, text, inp.train_frame)
     left_out = set(protected)
     numeric = [c for c in inp.numeric if c not in left_out and c in inp.train_frame.columns]
     categorical = [c for c in inp.categorical if c not in left_out and c in inp.train_frame.columns]
-    return proxy_strength(inp.train_frame, name, groups.codes, groups.labels, numeric, categorical, inp.seed)
+    try:
+        groups = _groups_like(_protected_groups(inp, text), name, inp.train_frame)
+        return proxy_strength(inp.train_frame, name, groups.codes, groups.labels, numeric, categorical, inp.seed)
+    except (FinliteError, ValueError) as exc:
+        # Evidence on the test rows stays: a training row the groups cannot read (text in a column
+        # numeric in the test rows, say) or a fit that fails leaves out the proxy table alone.
+        return {"skipped": f"the training rows cannot be analysed: {str(exc)[:300]}"}
 
 
 def build_fairness(inp: TabularInputs) -> Section:
@@ -1145,6 +1187,9 @@ def build_fairness(inp: TabularInputs) -> Section:
         proxies = col["proxies"]
         if "skipped" in proxies:
             notes.append(f"{col['column']}: no proxy analysis ({proxies['skipped']}).")
+        elif proxies["untested"]:
+            notes.append(f"{col['column']}: the proxy analysis tested the {PROXY_MAX_GROUPS} largest groups; not "
+                         f"tested: {', '.join(proxies['untested'])}.")
         elif proxies["strong"]:
             best = max(proxies["groups"], key=lambda g: g["auc"])
             carriers = ", ".join(t["input"] for t in best["top_inputs"])

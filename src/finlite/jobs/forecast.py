@@ -515,14 +515,17 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     signals = dict(preds)
     ids = None if windows.ids is None else np.asarray(windows.ids).astype(str)[known]
     direction = spec.task == "direction"
-    per_year = periods_per_year(series.table, spec)
+    calendars = periods_per_year(series.table, spec)
     if ids is None or len(np.unique(ids)) == 1:
+        # One asset in the test period (a panel's others may end before it): its own calendar.
+        only = None if ids is None or not ids.size else str(ids[0])
         out["trading"] = _trading(realised, signals, direction=direction, cutoff=cutoff, cost_bps=cost_bps,
-                                  horizon=h, per_year=per_year)
+                                  horizon=h, per_year=calendars.get(only) or next(iter(calendars.values())))
     else:
         out["trading_per_asset"] = {
             str(asset): _trading(realised[ids == asset], {k: v[ids == asset] for k, v in signals.items()},
-                                 direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h, per_year=per_year)
+                                 direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h,
+                                 per_year=calendars[str(asset)])
             for asset in np.unique(ids)}
     return dict(_json_ready(out))
 

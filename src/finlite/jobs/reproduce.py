@@ -544,9 +544,11 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
 
 def version_notes(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
     """A note naming each library whose version differs from the one the artifact records (of
-    those both record): the first suspect when a number does not match."""
+    those both record): the first suspect when a number does not match. A library recorded as
+    not installed is left out: it shaped none of the recorded numbers (and manifests before
+    2026-12-05 recorded XGBoost so even where it was installed, as ``xgboost-cpu``)."""
     changed = [f"{name} {recorded[name]} → {now[name]}" for name in sorted(recorded.keys() & now.keys())
-               if str(recorded[name]) != str(now[name])]
+               if str(recorded[name]) != str(now[name]) and str(recorded[name]) != "not installed"]
     if not changed:
         return []
     return [f"library versions differ from the ones the artifact records: {', '.join(changed)}; a number that does "

@@ -33,7 +33,14 @@ from finlite import _paths
 from finlite._finite import float32_cutoff
 from finlite._keys import CSV_MISSING
 from finlite._limits import PSI_MIN_ROWS
-from finlite._util import check_flags, check_parquet_batch, check_parquet_size, not_csv_text, not_parquet
+from finlite._util import (
+    check_flags,
+    check_parquet_batch,
+    check_parquet_size,
+    not_csv_text,
+    not_parquet,
+    separator_hint,
+)
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc
@@ -424,18 +431,6 @@ def ids_as_written(batches: Iterator[Any], path: Path, ids: Sequence[str], field
         yield batch
 
 
-def _separator_hint(header: list[str]) -> str | None:
-    """Why a CSV header read as one column, when it holds another separator (``;``, ``|`` or a tab)."""
-    other = next((sep for sep in ";|\t" if len(header) == 1 and sep in header[0]), None)
-    if other is None:
-        return None
-    if other == "\t":  # a tab-separated file named .csv: renaming it is the whole fix
-        return ("reads as one column whose name holds a tab: the file seems tab-separated, and finlite reads "
-                "commas from a .csv. Name it .tsv (tabs are read from .tsv files), or write it with commas")
-    return (f"reads as one column whose name holds {other!r}: the file seems separated by {other!r}, and finlite "
-            "reads commas (tabs for .tsv). Write it with commas, or as .tsv with tabs")
-
-
 def _first_line_longer(path: Path, limit: int) -> bool:
     """Whether the text of ``path`` (decompressed, for a .gz) holds no line end in its first
     ``limit`` bytes and goes on beyond them."""
@@ -480,7 +475,7 @@ def _csv_where(path: Path, error: BaseException | None = None) -> str:
     for line, fields in csv_records(path, delimiter):
         if expected is None:
             expected = len(fields)
-            hint = _separator_hint(fields)
+            hint = separator_hint(fields)
             if hint is not None:
                 return f": {hint}"
             continue
@@ -615,7 +610,7 @@ def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str
         raise DataError(f"{str(src)!r} has {len(twice)} column name(s) more than once: {', '.join(map(repr, twice))}. "
                         "Each column the model reads must appear once; rename or drop the extra column.")
     absent = [c for c in fields if c not in names]
-    hint = _separator_hint(names) if absent else None
+    hint = separator_hint(names) if absent else None
     if hint is not None:
         raise DataError(f"{str(src)!r} {hint}.")
     if absent:
