@@ -602,17 +602,46 @@ def test_unchanged_prices_are_said_to_count_as_down_for_a_direction_objective() 
     assert read_prices(frame, MarketSpec(objective="return")).notes == []
 
 
+def test_a_sunday_to_thursday_market_is_not_a_seven_day_one_and_a_daily_feed_with_holes_is_told_of_them() -> None:
+    """A market trading Sunday to Thursday (or Monday-Friday closes stamped a day early) has
+    Sundays but no Saturdays; and a daily feed that lost most of its days spaces them 2-3 apart,
+    yet must be told of the missing days (a review, 2026-12-05)."""
+    days = pd.date_range("2019-01-01", periods=700, freq="D")
+    sun_thu = days[days.dayofweek.isin([6, 0, 1, 2, 3])]
+    spec = MarketSpec(target="close")
+    assert periods_per_year(read_prices(_dated(sun_thu), spec), spec) == {None: (252.0, "trading days")}
+    business = pd.bdate_range("2015-01-05", periods=1500)
+    holes = business[np.sort(np.random.default_rng(0).choice(1500, 600, replace=False))]  # 60 % of the days lost
+    table = read_prices(_dated(holes), spec)
+    assert any("business day(s) missing" in n for n in table.notes)
+    halted = prices_frame(n=120)
+    halted.loc[:100, "close"] = 50.0  # a long halt: most rows do not move
+    halted.loc[110:, "close"] = 25.0
+    note = next(n for n in read_prices(halted, MarketSpec()).notes if "1.4-fold" in n)
+    assert "its typical move (most of its rows do not move)" in note
+
+
 def test_bars_within_a_day_are_refused_with_the_advice_to_aggregate() -> None:
     hours = pd.date_range("2024-01-02 09:00", periods=60, freq="h")
     frame = pd.DataFrame({"date": hours.strftime("%Y-%m-%d %H:%M"), "close": 100 + np.arange(60.0)})
-    with pytest.raises(DataError, match=r"Date 2024-01-02 appears twice .* The two are written '2024-01-02 09:00' and "
-                                        r"'2024-01-02 10:00': the file holds bars within a day\. finlite forecasts one "
+    with pytest.raises(DataError, match=r"Date 2024-01-02 appears twice .* They are stamped '2024-01-02 09:00' and "
+                                        r"'2024-01-02 10:00': bars within a day\. finlite forecasts one "
                                         r"price per date \(daily or coarser\); aggregate the bars"):
         read_prices(frame, MarketSpec())
     twice = prices_frame(n=60)
     twice.loc[5, "date"] = twice.loc[4, "date"]  # the same stamp twice: no talk of bars
     with pytest.raises(DataError, match=r"appears twice .*keep one row per date\.$"):
         read_prices(twice, MarketSpec())
+    # One day written two ways (an offset, a short form) is no bar either; a DataFrame of Timestamps is.
+    for other in ("2015-01-09T00:00:00Z", "2015-01-09T00:00+05:00"):
+        written = prices_frame(n=60)
+        written.loc[5, "date"] = other
+        written.loc[4, "date"] = "2015-01-09"
+        with pytest.raises(DataError, match=r"appears twice .*keep one row per date\.$"):
+            read_prices(written, MarketSpec())
+    stamped = pd.DataFrame({"date": pd.date_range("2024-01-02 09:30", periods=40, freq="h"), "close": 1.0 + np.arange(40)})
+    with pytest.raises(DataError, match=r"They are stamped '2024-01-02 09:30:00' and '2024-01-02 10:30:00': bars"):
+        read_prices(stamped, MarketSpec())
 
 
 def test_a_weekly_series_is_not_told_of_missing_business_days_and_a_short_listing_can_be_left_out() -> None:

@@ -155,3 +155,25 @@ def test_the_proxy_table_uses_the_training_rows_in_the_test_rows_groups() -> Non
         "the training rows cannot be analysed: Numeric column 'age' in the training data holds the text 'unknown' "
         "at row 1")
     assert any(n.startswith("age: no proxy analysis (the training rows cannot be analysed") for n in section.notes)
+
+
+def test_a_strong_proxy_is_said_beside_the_groups_left_untested(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With more groups than are tested, the note on the untested ones took the strong proxy's
+    place: the section was WARN with no word why (a review, 2026-12-05)."""
+    import finlite.evaluate.groups as groups
+
+    monkeypatch.setattr(groups, "PROXY_MAX_GROUPS", 2)
+    import finlite.evaluate.proxies as proxies
+
+    monkeypatch.setattr(proxies, "PROXY_MAX_GROUPS", 2)
+    frame, group = _book(n=1200)
+    rng = np.random.default_rng(5)
+    race = np.where(group == 1, "A", rng.choice(["B", "C", "D"], len(frame)))
+    frame = frame.assign(race=race)
+    y = (rng.random(len(frame)) < 0.3).astype(float)
+    t = np.clip(0.25 + 0.35 * y + rng.normal(0, 0.15, len(frame)), 0, 1)
+    section = build_fairness(_inputs(frame, y, t, t.copy(), categorical=["zip"], protected=["race"]))
+    found = section.metrics["by_column"]["race"]["proxies"]
+    assert len(found["groups"]) == 2 and found["untested"] and "A" in found["strong"]
+    assert any(n.startswith("race: the proxy analysis tested the 2 largest groups; not tested: ") for n in section.notes)
+    assert any(n.startswith("race: the model's other inputs predict membership of group(s) A") for n in section.notes)

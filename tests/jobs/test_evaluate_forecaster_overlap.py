@@ -37,6 +37,18 @@ def test_a_file_whose_test_period_overlaps_the_fitted_dates_is_refused(fitted: t
         evaluate_artifact(teacher, tmp_path / "early.csv", timing=False)
 
 
+def test_a_history_too_short_for_the_models_window_asks_for_more_rows_not_another_window(
+        fitted: tuple[Path, Path], tmp_path: Path) -> None:
+    """evaluate cannot change the model's window: "use a shorter window (--window)" was the trainer's
+    advice, given to the evaluator too (a review, 2026-12-05)."""
+    teacher, prices = fitted
+    pd.read_csv(prices).iloc[-20:].to_csv(tmp_path / "short.csv", index=False)
+    with pytest.raises(DataError, match=r"short\.csv has 20 row\(s\); one forecast needs \d+ .*The window is "
+                                        r".*'s own: give at least \d+ rows of history\.") as info:
+        evaluate_artifact(teacher, tmp_path / "short.csv", timing=False)
+    assert "--window" not in str(info.value)
+
+
 def test_a_file_extended_with_newer_rows_is_judged_on_every_newer_date(fitted: tuple[Path, Path],
                                                                         tmp_path: Path) -> None:
     """It was judged on its last 20 % of dates only: 80 new dates on 10 (a review, 2026-12-03)."""

@@ -145,6 +145,14 @@ def test_the_predictor_gives_the_same_notes_in_process(forecast_dir: Path, price
         assert "10 business day(s) missing in 1 gap(s)" in answer["notes"][0]
         assert answer["notes"][1].startswith("column 'close' moves more than 10-fold from one row to the next")
         assert {k: v for k, v in answer.items() if k != "notes"} == predictor.forecast(history)
+    # An unadjusted split on the last day is named, as train, score and evaluate name it; a weekly
+    # history is not told of missing business days, as they do not tell it (a review, 2026-12-05).
+    halved = tail.copy()
+    halved.loc[halved.index[-1], "close"] = halved["close"].iloc[-2] / 2
+    split = predictor.forecast(_history(halved), notes=True)["notes"]
+    assert len(split) == 1 and "the ratio of a 2:1 split" in split[0], split
+    weekly = tail.assign(date=pd.date_range("2020-01-03", periods=len(tail), freq="W-FRI").strftime("%Y-%m-%d"))
+    assert predictor.forecast(_history(weekly), notes=True)["notes"] == []
     # A read price table brings the notes its reading made.
     table = read_prices(gappy.reset_index(drop=True), predictor._market().spec)
     assert predictor.forecast(table, notes=True)["notes"] == table.notes and table.notes

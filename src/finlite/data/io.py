@@ -111,9 +111,6 @@ def _check_field_counts(path: Path, sep: str, frame: pd.DataFrame) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    hint = separator_hint([str(c) for c in frame.columns])
-    if hint is not None:  # a European export (';' and decimal commas), or tabs in a .csv: not "extra fields"
-        raise DataError(f"Data file {str(path)!r} {hint}.")
     if not frame.index.equals(pd.RangeIndex(len(frame))):
         raise DataError(f"Data file {str(path)!r} has rows of more fields than its header names columns: its first "
                         "field was read as row labels. Name every column in the header (or remove the extra "
@@ -312,6 +309,9 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
             # by block, SBA's ApprovalFY came out as integers in some rows and text in others
             # (years, and "1976A" in a few rows). On SBA (179 MB) both take about 2 s and 0.8 GB.
             names = _check_unique_header(path, sep)
+            hint = separator_hint(names)
+            if hint is not None:  # a European export (';', decimal commas) or tabs in a .csv: not "extra fields"
+                raise DataError(f"Data file {str(path)!r} {hint}.")
             options = _text_options(names, text_columns)
             frame = _read_csv(path, sep, **options)
             if options and [str(c) for c in frame.columns] != names:

@@ -316,7 +316,7 @@ def parse_price_dates(raw: pd.Series, column: str, source: str, order: str | Non
                 else next(i for i in range(len(arr)) if iso[i]))
             raise DataError(f"Date column {column!r} of {source} holds {arr[row]!r} at {_line(row, source)}, which is "
                             "not a date finlite reads (or not in the form of the other dates); write every date as "
-                            "YYYY-MM-DD (or every date as month/day/year).")
+                            "YYYY-MM-DD (or every date as month/day/year, or every date as day/month/year).")
         if order == "ymd":
             raise DataError(f"Date column {column!r} of {source} holds {arr[0]!r} at {_line(0, source)}; the model "
                             "was trained on YYYY-MM-DD dates, and whether day or month comes first in a slash date "
@@ -516,7 +516,8 @@ def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: n
         text = raw.iloc[row]
         if pd.isna(text):
             raise DataError(f"Column {column!r} of {source} has a missing value at {where(row)}; finlite does not "
-                            "fill prices. Fill or remove that row, or drop the column from the spec.")
+                            "fill prices. Fill or remove that row (a column other than the target can also be left out of the "
+                            "spec).")
         raise DataError(f"Column {column!r} of {source} holds {str(text)[:40]!r} at {where(row)}, which is not a "
                         "number; correct the value (numbers only, no thousands separators or currency signs).")
     infinite = ~np.isfinite(values)
@@ -554,19 +555,35 @@ def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: n
 CALENDARS: tuple[tuple[float, float, float, str], ...] = (
     (6.0, 8.0, 52.0, "weeks"), (27.0, 32.0, 12.0, "months"), (85.0, 95.0, 4.0, "quarters"),
     (360.0, 370.0, 1.0, "years"))
-#: The share of weekend dates from which a daily series is a 7-day market (it is 2/7 there, 0 on
-#: an exchange's calendar, a few percent where a vendor stamps some Saturday sessions).
-WEEKEND_SHARE = 0.10
+#: The share of Saturdays, and of Sundays, from which a daily series is a 7-day market (each is 1/7
+#: there, 0 on a Monday-Friday exchange's calendar; a Sunday-Thursday market, or Monday-Friday
+#: closes stamped a day early, has Sundays but no Saturdays, and trades about 252 days too).
+WEEKEND_SHARE = 0.05
+#: The median spacing of dates (in days) below which a series is daily: told of missing business
+#: days, however many a feed lost (a daily file with half its days gone spaces them 2 or 3 apart).
+DAILY_SPACING = 6.0
+
+
+def _spacing(dates: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """A series' distinct days, and the median spacing of them in days (None for fewer than two)."""
+    days = np.unique(np.asarray(dates).astype("datetime64[D]"))
+    return days, (float(np.median(np.diff(days) / np.timedelta64(1, "D"))) if len(days) > 1 else None)
+
+
+def is_daily(dates: np.ndarray) -> bool:
+    """Whether a series is daily (its dates' median spacing under :data:`DAILY_SPACING` days): only
+    then are missing business days news (a weekly series was told of 1,196 of them)."""
+    step = _spacing(dates)[1]
+    return step is None or step < DAILY_SPACING
 
 
 def _calendar(dates: np.ndarray) -> tuple[float, str]:
-    days = np.unique(np.asarray(dates).astype("datetime64[D]"))
-    if len(days) < 2:
+    days, step = _spacing(dates)
+    if step is None:
         return 252.0, "trading days (too few dates to measure)"
-    step = float(np.median(np.diff(days) / np.timedelta64(1, "D")))
     if step < 2:  # daily: the Monday after a weekend is 3 days on, but most steps are 1
         weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
-        if np.mean(weekday >= 5) >= WEEKEND_SHARE:
+        if np.mean(weekday == 5) >= WEEKEND_SHARE and np.mean(weekday == 6) >= WEEKEND_SHARE:
             return 365.0, "calendar days, a 7-day market"
         return 252.0, "trading days"
     for low, high, number, name in CALENDARS:
@@ -581,7 +598,7 @@ def periods_per_year(table: PriceTable, spec: MarketSpec) -> dict[str | None, tu
     and turnover with.
 
     Read from the median spacing of the asset's dates, so a hole in the feed does not move it:
-    daily dates are 252 trading days, or 365 when weekends hold at least
+    daily dates are 252 trading days, or 365 when Saturdays and Sundays each hold at least
     :data:`WEEKEND_SHARE` of them (a 7-day market such as crypto); weekly 52, monthly 12,
     quarterly 4, yearly 1 (:data:`CALENDARS`); any other spacing 365.25 / spacing. Each asset of a
     panel has its own (a stock and a coin annualise differently). Every market was annualised
@@ -687,9 +704,10 @@ def split_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | 
         examples.append(f"from {values[i]:.8g} on {np.datetime_as_string(dates[i], unit='D')} to "
                         f"{values[i + 1]:.8g} on {np.datetime_as_string(dates[i + 1], unit='D')} "
                         f"({np.expm1(moves[i]):+.1%}{like})")
+    usual = f"({np.expm1(typical):.2%})" if typical > 0 else "(most of its rows do not move)"
     return (f"{'asset ' + repr(asset) + ': ' if asset is not None else ''}column {column!r} moves by "
             f"{SPLIT_RATIO:g}-fold or more in one row {len(far)} time(s), over {SPLIT_SCALE:g} times its typical "
-            f"move ({np.expm1(typical):.2%}): {'; '.join(examples)}. Check for a price not adjusted for a split or "
+            f"move {usual}: {'; '.join(examples)}. Check for a price not adjusted for a split or "
             "a bad tick; kept as it is, such a move dominates the returns the model learns from and the test "
             "period's metrics.")
 
@@ -714,6 +732,28 @@ def flat_note(values: np.ndarray, spec: MarketSpec, asset: str | None) -> str | 
             f"moves over {h} row(s) are exactly zero (an unchanged price: a halt, or a coarse tick); the direction "
             "objective counts a move as up only above zero, so each of them is a 'down', and the naive forecast's "
             "directional accuracy includes them.")
+
+
+def _bars_within_a_day(stamps: pd.Series) -> str:
+    """The end of the message for one date given twice, when the two stamps hold different times
+    of day: bars of a day (hourly, minute), whose times the date column reads away, and "keep one
+    row per date" alone did not say why (a market-data walk-through, 2026-12-05). "" otherwise
+    (one day written two ways, "2024-01-02" and "2024-1-2", is no bar)."""
+    times = []
+    for value in stamps:
+        try:
+            stamp = pd.Timestamp(str(value))
+        except (ValueError, TypeError, OverflowError):
+            return ""
+        if pd.isna(stamp):
+            return ""
+        wall = stamp.tz_localize(None) if stamp.tzinfo is not None else stamp  # the time as written, as dates read
+        times.append(wall - wall.normalize())
+    if times[0] == times[1]:
+        return ""
+    shown = [str(v) for v in stamps]
+    return (f" They are stamped {shown[0]!r} and {shown[1]!r}: bars within a day. finlite forecasts one price per "
+            "date (daily or coarser); aggregate the bars to one row per date (e.g. each day's last close) first.")
 
 
 def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable, spec: MarketSpec,
@@ -822,12 +862,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
         k = int(np.flatnonzero(same)[0])
         rows = sorted([int(order[k]), int(order[k + 1])])
         which = f" for asset {sorted_ids[k]!r}" if sorted_ids is not None else ""
-        raw = [str(frame[spec.date_column].iloc[r]) for r in rows]
-        # Two stamps of one day that differ as written: bars of a day (hourly, minute), whose times
-        # were read away; "keep one row per date" alone did not say why (a market-data walk-through).
-        intraday = (f" The two are written {raw[0]!r} and {raw[1]!r}: the file holds bars within a day. finlite "
-                    "forecasts one price per date (daily or coarser); aggregate the bars to one row per date "
-                    "(e.g. each day's last close) first." if raw[0] != raw[1] else "")
+        intraday = _bars_within_a_day(frame[spec.date_column].iloc[rows])
         raise DataError(f"Date {np.datetime_as_string(sorted_dates[k], unit='D')} appears twice{which} in "
                         f"{src} ({_line(rows[0], src)} and {_line(rows[1], src)}); keep one row per date"
                         f"{' and asset' if sorted_ids is not None else ''}.{intraday}")
@@ -858,8 +893,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
             continue
         # Missing business days are news on a daily series only: a weekly or monthly one (its
         # calendar read from its dates' spacing) was told of "1196 business days missing".
-        daily = _calendar(sorted_dates[rows_slice])[0] in (252.0, 365.0)
-        note = calendar_note(sorted_dates[rows_slice], asset) if daily else None
+        note = calendar_note(sorted_dates[rows_slice], asset) if is_daily(sorted_dates[rows_slice]) else None
         if note:
             price_table.notes.append(note)
         for column in result.columns:
@@ -1466,7 +1500,7 @@ def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
         except DataError:  # not reached: the forecaster read these dates already
             return []
     order = np.argsort(days, kind="stable")
-    note = calendar_note(days[order], None)
+    note = calendar_note(days[order], None) if is_daily(days[order]) else None  # as read_prices says it
     notes = [note] if note else []
     # A tick tenfold off the row before (a misplaced decimal point, cents among dollars) moves the
     # forecast as train, score and evaluate warn of it; the served answer said nothing (a review,

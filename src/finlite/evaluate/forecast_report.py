@@ -42,6 +42,8 @@ SPREAD_MARGIN = 0.5
 RMSE_MARGIN = 0.05
 #: Assets whose equity curves are plotted (the table lists them all).
 MAX_PLOTTED_ASSETS = 4
+#: Assets whose calendars a note lists by name at most (a 500-asset panel: the rest are counted).
+MAX_LISTED = 10
 _Z = 1.959964
 
 
@@ -693,7 +695,8 @@ def _trading(rows: _Rows) -> Section:
     annualised = (f"annualised with {used[0][0]:g}/h periods a year: {used[0][1]}, from the spacing of the series' "
                   "dates" if len(used) == 1 else "annualised with each asset's own calendar, from the spacing of its "
                   "dates: " + ", ".join(f"{a} {n:g} ({name})" for a, (n, name) in
-                                        sorted((str(a), _calendar_of(rows, a)) for a, _ in assets)))
+                                        sorted((str(a), _calendar_of(rows, a)) for a, _ in assets)[:MAX_LISTED])
+                  + (f" and {len(assets) - MAX_LISTED} more (in the metrics)" if len(assets) > MAX_LISTED else ""))
     notes = [f"Positions on the predicted direction, held {rows.horizon} {unit}(s) (one forecast in "
              f"{rows.horizon} traded, so holding periods do not overlap), after {rows.cost_bps:g} bp per unit of "
              f"position change; Sharpe with a zero risk-free rate, {annualised}.",

@@ -1187,10 +1187,10 @@ def build_fairness(inp: TabularInputs) -> Section:
         proxies = col["proxies"]
         if "skipped" in proxies:
             notes.append(f"{col['column']}: no proxy analysis ({proxies['skipped']}).")
-        elif proxies["untested"]:
+        elif proxies["untested"]:  # said beside a strong proxy, never instead of it
             notes.append(f"{col['column']}: the proxy analysis tested the {PROXY_MAX_GROUPS} largest groups; not "
                          f"tested: {', '.join(proxies['untested'])}.")
-        elif proxies["strong"]:
+        if "skipped" not in proxies and proxies["strong"]:
             best = max(proxies["groups"], key=lambda g: g["auc"])
             carriers = ", ".join(t["input"] for t in best["top_inputs"])
             notes.append(f"{col['column']}: the model's other inputs predict membership of group(s) "

@@ -362,7 +362,9 @@ def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
         raise ConfigError(f"{art.path} holds a tabular model, not a market forecaster.", param="artifact")
     if isinstance(data, Table):
         data = data.frame
-    prices = data if isinstance(data, PriceTable) else read_prices(data, market.spec)
+    # The model's window is fixed: a short history is told to give more rows, not to change --window.
+    prices = data if isinstance(data, PriceTable) else read_prices(
+        data, market.spec, fixed_window=f"The window is {art.path}'s own")
     if prices.content_sha256 == art.manifest["data"].get("content_sha256"):
         return prepare_series_like(art, prices), "test"
     dates = (art.manifest.get("data") or {}).get("dates") or {}
