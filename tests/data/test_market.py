@@ -653,3 +653,16 @@ def test_a_weekly_series_is_not_told_of_missing_business_days_and_a_short_listin
     with pytest.raises(DataError, match=r"Asset 'NEWIPO' .* has 12 row\(s\).*give at least \d+ rows for every asset, "
                                         r"or train without asset 'NEWIPO' \(a listing too new to learn from\)\."):
         read_prices(panel, MarketSpec(id_column="id"))
+
+
+def test_asset_ids_that_differ_only_by_leading_zeros_are_said() -> None:
+    """'00700' became '700' part-way through a file (a spreadsheet drops leading zeros): two
+    assets, each with part of one history, without a word (a market-data walk-through, 2026-12-05)."""
+    first, later = prices_frame(n=80), prices_frame(n=80, start="2015-04-27")
+    frame = pd.concat([first.assign(id="00700"), later.assign(id="700"), prices_frame(n=80).assign(id="AAPL")])
+    notes = read_prices(frame, MarketSpec(id_column="id")).notes
+    assert notes == ["asset ids in column 'id' that differ only by leading zeros: '00700' and '700'. They are read "
+                     "as different assets, each with its own history; if they are one (a spreadsheet drops leading "
+                     "zeros), write its id one way."]
+    kept = pd.concat([first.assign(id="00700"), later.assign(id="00005")])
+    assert read_prices(kept, MarketSpec(id_column="id")).notes == []

@@ -76,6 +76,7 @@ __all__ = [
     "served_values",
     "split_note",
     "to_price_level",
+    "zeros_note",
 ]
 
 OBJECTIVES = ("return", "direction", "volatility", "price")
@@ -804,6 +805,24 @@ def _refuse_two_spellings(raw_ids: np.ndarray, ids: np.ndarray, column: str, src
                     "the two assets different ids).")
 
 
+def zeros_note(ids: np.ndarray, column: str) -> str | None:
+    """A note when two asset ids differ only by leading zeros ("00700" and "700": a spreadsheet
+    drops them part-way through a file), or None. They are kept apart as two assets, each with
+    part of one history, without a word otherwise (a market-data walk-through, 2026-12-05)."""
+    distinct = pd.unique(pd.Series(ids, dtype=object).astype(str))
+    digits = [i for i in distinct if i.isdigit()]
+    by_value: dict[str, list[str]] = {}
+    for text in digits:
+        by_value.setdefault(text.lstrip("0") or "0", []).append(text)
+    pairs = [sorted(group) for group in by_value.values() if len(group) > 1]
+    if not pairs:
+        return None
+    shown = "; ".join(" and ".join(repr(i) for i in group) for group in pairs[:3])
+    return (f"asset ids in column {column!r} that differ only by leading zeros: {shown}"
+            f"{f' and {len(pairs) - 3} more' if len(pairs) > 3 else ''}. They are read as different assets, each "
+            "with its own history; if they are one (a spreadsheet drops leading zeros), write its id one way.")
+
+
 def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short: bool = False,
                  fixed_window: str | None = None) -> PriceTable:
     """:func:`read_prices` of a table already read (see there)."""
@@ -824,6 +843,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
     frame.columns = [str(c) for c in frame.columns]
     dates, date_order = parse_price_dates(frame[spec.date_column], spec.date_column, src, spec.date_order)
     ids: np.ndarray | None = None
+    zeros: str | None = None
     if spec.id_column is not None:
         # Surrounding spaces are no part of an id: "AAPL " is the asset "AAPL"; missing or blank is empty.
         written = frame[spec.id_column].astype("string").fillna("")
@@ -834,6 +854,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
             raise DataError(f"Asset id column {spec.id_column!r} of {src} is empty at {_line(row, src)}; every row "
                             "needs its asset's id.")
         _refuse_two_spellings(raw_ids, ids, spec.id_column, src)
+        zeros = zeros_note(ids, spec.id_column)
     out: dict[str, Any] = {}
     if ids is not None and spec.id_column is not None:
         out[spec.id_column] = ids
@@ -867,6 +888,8 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                         f"{src} ({_line(rows[0], src)} and {_line(rows[1], src)}); keep one row per date"
                         f"{' and asset' if sorted_ids is not None else ''}.{intraday}")
     price_table = PriceTable(result, src, table.file_sha256, frame_sha256(table.frame), date_order=date_order)
+    if zeros:
+        price_table.notes.append(zeros)
     need = spec.warmup + 1
     kept = np.ones(len(result), dtype=bool)
     short: list[DataError] = []
