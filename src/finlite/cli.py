@@ -102,8 +102,9 @@ _diagnostics: dict[str, Any] = {"depth": 0}
 @contextlib.contextmanager
 def _written_out_diagnostics() -> typing.Iterator[None]:
     """While a command runs, warnings and log records reach stderr through :func:`printable`, as
-    every line the CLI prints (a :class:`FinliteWarning` as its text alone): a library's warning (matplotlib's missing glyph) or finlite's log
-    record about a section left out can quote a column name or a value from the file. The
+    every line the CLI prints (a :class:`FinliteWarning` as its text alone): a library's warning
+    (matplotlib's missing glyph) or finlite's log record about a section left out can quote a
+    column name or a value from the file. The
     warning's text is formatted so (what records or filters warnings is left as it is), and the
     handler Python logs with when nothing is configured takes the same formatter."""
     with _DIAGNOSTICS_LOCK:
@@ -2106,8 +2107,6 @@ def _stopped(signum: int, frame: Any) -> None:
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(f"finlite: stopped by {name}; removing any partial output.\n")
     raise SystemExit(128 + signum)
-
-
 
 
 def main() -> None:
