@@ -279,6 +279,9 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
         # its row and column instead of Arrow's type-inference error.
         csv_reader = open_csv_text(path, present, chunk_rows)
     except (pa.ArrowInvalid, OSError) as exc:
+        other = not_csv_text(path) if isinstance(exc, pa.ArrowInvalid) else None
+        if other is not None:  # not text: Arrow's excerpt of the file is raw bytes, of no use to a reader
+            raise DataError(f"Cannot read {str(path)!r} as CSV: {other}; check the file.") from exc
         raise DataError(f"Cannot read {str(path)!r} as CSV ({exc}){_csv_where(path, exc)}; check the file.") \
             from exc
     return ids_as_written(csv_reader, path, ids, fields, chunk_rows), None
