@@ -45,14 +45,10 @@ def manifest_digest(manifest: Mapping[str, Any]) -> str:
 # '..', nothing absolute, no hidden names. Anything else could make a reader open a file
 # outside the folder.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
-
-
-def plain_file_name(name: Any) -> bool:
-    """A name a manifest may list: letters, digits, '.', '_', '-', no '..', not hidden, at most 128."""
-    return isinstance(name, str) and bool(_PLAIN_NAME.match(name)) and ".." not in name
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 #: A model kind as finlite's registry names them ("mlp", "gbdt", "sequence" …).
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
+
 #: The most inputs or units a layer of a model finlite writes can have: far above any encoding
 #: budget, far below what would make a reader allocate gigabytes from a forged number.
 MAX_LAYER_WIDTH = 1 << 20
@@ -81,6 +77,11 @@ VERIFY_KEY_ENV = "FINLITE_VERIFY_KEY"
 # O_NONBLOCK keeps a planted FIFO from blocking the open (no effect on regular files).
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _DIR_FD = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+
+
+def plain_file_name(name: Any) -> bool:
+    """A name a manifest may list: letters, digits, '.', '_', '-', no '..', not hidden, at most 128."""
+    return isinstance(name, str) and bool(_PLAIN_NAME.match(name)) and ".." not in name
 
 
 def _fmt_bytes(n: int) -> str:

@@ -72,6 +72,7 @@ _KILL_SIGNAL = signal.Signals[f"SIG{os.environ.get(KILL_SIGNAL_ENV) or 'KILL'}"]
 
 PathLike = str | os.PathLike[str]
 
+
 def error_number(exc: OSError) -> int | None:
     """The errno of ``exc``: its own, or for Arrow's I/O errors (which carry none) the
     "[errno N]" in their text."""

@@ -14,7 +14,8 @@ The tree::
     └── GatesFailedError              signing a student that failed its quality gates (exit 1)
 
 Each message names the file, column, field or value at fault and says how to fix it; the
-command-line interface prints it as one paragraph and exits with code 2.
+command-line interface prints it as one paragraph and exits with code 2. What a job finds
+without stopping is a :class:`FinliteWarning` (a ``UserWarning``), not an error.
 
 Errors are written in the caller's language. A library error about a Python parameter names
 that parameter as Python spells it (``overwrite=True``, "the 'sparsity' parameter of
@@ -29,7 +30,7 @@ import warnings
 from typing import Any
 
 __all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError", "FinliteWarning",
-           "ScoreError", "TooFewAlertsError", "UnsupportedModelError", "UnusablePlanError"]
+           "GatesFailedError", "ScoreError", "TooFewAlertsError", "UnsupportedModelError", "UnusablePlanError"]
 
 
 class FinliteError(Exception):

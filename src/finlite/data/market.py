@@ -58,6 +58,7 @@ __all__ = [
     "MarketWindows",
     "PreparedSeries",
     "PriceTable",
+    "asset_calendar",
     "calendar_note",
     "compile_kernels",
     "compute_features",
@@ -610,11 +611,22 @@ def periods_per_year(table: PriceTable, spec: MarketSpec) -> dict[str | None, tu
     return {asset: _calendar(dates[rows]) for asset, rows in table.assets(spec.date_column, spec.id_column)}
 
 
+def asset_calendar(calendars: Mapping[str | None, tuple[float, str]], asset: str | None) -> tuple[float, str]:
+    """An asset's entry of :func:`periods_per_year`; a series' own (its first asset's) for an
+    asset it does not name."""
+    return calendars.get(asset) or next(iter(calendars.values()))
+
+
 def period_unit(per_year: float) -> str:
     """What one observation of a series with ``per_year`` observations a year is called ("day",
     "week", "month" ...; "period" off the usual calendars), for "held 5 day(s)"."""
     return {252.0: "day", 365.0: "day", 52.0: "week", 12.0: "month", 4.0: "quarter", 1.0: "year"}.get(
         float(per_year), "period")
+
+
+def _asset_prefix(asset: str | None) -> str:
+    """How a note about one asset of a panel begins ("asset 'X': "); nothing for one series."""
+    return f"asset {asset!r}: " if asset is not None else ""
 
 
 def calendar_note(dates: np.ndarray, asset: str | None) -> str | None:
@@ -639,7 +651,7 @@ def calendar_note(dates: np.ndarray, asset: str | None) -> str | None:
     if weekend.any():
         parts.append(f"{int(weekend.sum())} row(s) fall on a weekend, e.g. "
                      f"{np.datetime_as_string(dates[np.flatnonzero(weekend)[0]], unit='D')}")
-    return f"{'asset ' + repr(asset) + ': ' if asset is not None else ''}{'; '.join(parts)}."
+    return f"{_asset_prefix(asset)}{'; '.join(parts)}."
 
 
 #: A day-to-day ratio of a price beyond which the move is called out: 10x up or down. No index has
@@ -661,7 +673,7 @@ def jump_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | N
     if not len(far):
         return None
     i = int(far[0])
-    return (f"{'asset ' + repr(asset) + ': ' if asset is not None else ''}column {column!r} moves more than "
+    return (f"{_asset_prefix(asset)}column {column!r} moves more than "
             f"{JUMP_RATIO:g}-fold from one row to the next {len(far)} time(s), e.g. from {values[i]:.8g} on "
             f"{np.datetime_as_string(dates[i], unit='D')} to {values[i + 1]:.8g} on "
             f"{np.datetime_as_string(dates[i + 1], unit='D')}; check for a wrong value (a misplaced decimal point, "
@@ -700,13 +712,13 @@ def split_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | 
         split = next((name for r, name in SPLIT_RATIOS if abs(ratio / r - 1) <= 0.03), None)
         reverse = next((":".join(name.split(":")[::-1]) for r, name in SPLIT_RATIOS if abs(ratio * r - 1) <= 0.03),
                        None)
-        like = f", the ratio of a {split} split" if split else f", the ratio of a {reverse} reverse split" \
-            if reverse else ""
+        like = (f", the ratio of a {split} split" if split
+                else f", the ratio of a {reverse} reverse split" if reverse else "")
         examples.append(f"from {values[i]:.8g} on {np.datetime_as_string(dates[i], unit='D')} to "
                         f"{values[i + 1]:.8g} on {np.datetime_as_string(dates[i + 1], unit='D')} "
                         f"({np.expm1(moves[i]):+.1%}{like})")
     usual = f"({np.expm1(typical):.2%})" if typical > 0 else "(most of its rows do not move)"
-    return (f"{'asset ' + repr(asset) + ': ' if asset is not None else ''}column {column!r} moves by "
+    return (f"{_asset_prefix(asset)}column {column!r} moves by "
             f"{SPLIT_RATIO:g}-fold or more in one row {len(far)} time(s), over {SPLIT_SCALE:g} times its typical "
             f"move {usual}: {'; '.join(examples)}. Check for a price not adjusted for a split or "
             "a bad tick; kept as it is, such a move dominates the returns the model learns from and the test "
@@ -729,7 +741,7 @@ def flat_note(values: np.ndarray, spec: MarketSpec, asset: str | None) -> str | 
     flat = float(np.mean(values[h:] == values[:-h]))
     if flat < FLAT_SHARE:
         return None
-    return (f"{'asset ' + repr(asset) + ': ' if asset is not None else ''}{flat:.1%} of column {spec.target!r}'s "
+    return (f"{_asset_prefix(asset)}{flat:.1%} of column {spec.target!r}'s "
             f"moves over {h} row(s) are exactly zero (an unchanged price: a halt, or a coarse tick); the direction "
             "objective counts a move as up only above zero, so each of them is a 'down', and the naive forecast's "
             "directional accuracy includes them.")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from finlite.data.market import PreparedSeries, period_unit, periods_per_year
+from finlite.data.market import PreparedSeries, asset_calendar, period_unit, periods_per_year
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.forecast import buy_and_hold, date_mean_errors, diebold_mariano, trading_view
 from finlite.evaluate.sections import Plot, Section, Series, Table, curve_points, worst
@@ -568,7 +568,7 @@ def _calendar_of(rows: _Rows, asset: str | None) -> tuple[float, str]:
     """An asset's observations a year and calendar (None: the one asset of the test rows)."""
     if asset is None and rows.ids is not None and rows.ids.size:
         asset = str(rows.ids[0])  # a panel whose other assets end before the test period
-    return rows.calendars.get(asset) or next(iter(rows.calendars.values()))
+    return asset_calendar(rows.calendars, asset)
 
 
 def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
@@ -691,12 +691,15 @@ def _trading(rows: _Rows) -> Section:
                               series=curves))
     first = next(iter(per_asset.values()))
     used = sorted({_calendar_of(rows, asset) for asset, _ in assets}, reverse=True)
-    unit = period_unit(used[0][0]) if len(used) == 1 else "period"
-    annualised = (f"annualised with {used[0][0]:g}/h periods a year: {used[0][1]}, from the spacing of the series' "
-                  "dates" if len(used) == 1 else "annualised with each asset's own calendar, from the spacing of its "
-                  "dates: " + ", ".join(f"{a} {n:g} ({name})" for a, (n, name) in
-                                        sorted((str(a), _calendar_of(rows, a)) for a, _ in assets)[:MAX_LISTED])
-                  + (f" and {len(assets) - MAX_LISTED} more (in the metrics)" if len(assets) > MAX_LISTED else ""))
+    if len(used) == 1:
+        unit = period_unit(used[0][0])
+        annualised = f"annualised with {used[0][0]:g}/h periods a year: {used[0][1]}, from the spacing of the series' dates"
+    else:
+        unit = "period"
+        named = sorted((str(a), _calendar_of(rows, a)) for a, _ in assets)
+        more = f" and {len(assets) - MAX_LISTED} more (in the metrics)" if len(assets) > MAX_LISTED else ""
+        annualised = ("annualised with each asset's own calendar, from the spacing of its dates: "
+                      + ", ".join(f"{a} {n:g} ({name})" for a, (n, name) in named[:MAX_LISTED]) + more)
     notes = [f"Positions on the predicted direction, held {rows.horizon} {unit}(s) (one forecast in "
              f"{rows.horizon} traded, so holding periods do not overlap), after {rows.cost_bps:g} bp per unit of "
              f"position change; Sharpe with a zero risk-free rate, {annualised}.",

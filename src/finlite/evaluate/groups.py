@@ -52,6 +52,7 @@ from finlite.evaluate.proxies import (
     PROXY_MIN_ROWS,
     PROXY_ROWS,
     PROXY_WARN,
+    proxy_strength,
 )
 from finlite.evaluate.sections import Plot, Section, Series, Status, Table, TabularInputs, json_number, worst
 
@@ -294,6 +295,7 @@ def _band_groups(name: str, values: np.ndarray, edges: tuple[float, ...]) -> _Gr
     labels = [f"< {_fmt(edges[0])}"]
     labels += [f"{_fmt(lo)} to < {_fmt(hi)}" for lo, hi in itertools.pairwise(edges)]
     labels.append(f">= {_fmt(edges[-1])}")
+
     def bands(v: np.ndarray) -> np.ndarray:
         return np.searchsorted(np.asarray(edges), v, side="right").astype(np.int64)
 
@@ -326,16 +328,12 @@ def _groups_like(groups: _Groups, name: str, frame: pd.DataFrame) -> _Groups:
             codes[~finite] = index(MISSING_GROUP)
         return _Groups(name, codes, labels, [], banded=True, bands=groups.bands)
     series = frame[name]
-    keys = np.where(series.isna().to_numpy(), MISSING_GROUP, series.astype(str).to_numpy(dtype=object))
-    known = {label: i for i, label in enumerate(labels)}
-    pooled = next((label for label in labels if label.startswith("other (")), None)
-    codes = np.empty(len(keys), dtype=np.int64)
-    for value in np.unique(keys):
-        at = known.get(str(value))
-        if at is None:
-            at = index(pooled or "other (values not in the test rows)")
-        codes[keys == value] = at
-    return _Groups(name, codes, labels, [], banded=False)
+    keys = pd.Series(np.where(series.isna().to_numpy(), MISSING_GROUP, series.astype(str).to_numpy(dtype=object)))
+    found = keys.map({label: i for i, label in enumerate(labels)})  # one pass, however many values
+    if found.isna().any():
+        pooled = next((label for label in labels if label.startswith("other (")), None)
+        found = found.fillna(index(pooled or "other (values not in the test rows)"))
+    return _Groups(name, found.to_numpy(dtype=np.int64), labels, [], banded=False)
 
 
 def _groups(inp: TabularInputs, name: str, min_rows: int = MIN_ROWS) -> _Groups:
@@ -1060,8 +1058,6 @@ def _protected_groups(inp: TabularInputs, text: str) -> _Groups:
 def _proxies(inp: TabularInputs, text: str, protected: Sequence[str]) -> dict[str, Any]:
     """The proxy analysis of one protected spec (:func:`finlite.evaluate.proxies.proxy_strength`)
     on the training rows, from the model's inputs that are not protected columns."""
-    from finlite.evaluate.proxies import proxy_strength
-
     name = protected_spec(text, inp.test_frame.columns)[0]
     if name not in inp.train_frame.columns:
         return {"skipped": f"{name!r} is not in the training rows"}

@@ -230,9 +230,9 @@ def bench(artifact: str | Path, baseline: str | Path | None = None, *, n_records
     """
     batch = check_count(batch, "batch", low=1)
     repeats = check_count(repeats, "repeats", low=1, high=MAX_REPEATS,
-                fix="Each repeat is one timed call per backend; a few thousand give stable percentiles.")
+                          fix="Each repeat is one timed call per backend; a few thousand give stable percentiles.")
     n_records = check_count(n_records, "n_records", low=1, high=MAX_RECORDS,
-                fix="The records are cycled through; a few thousand are plenty.")
+                            fix="The records are cycled through; a few thousand are plenty.")
     results = [_one(artifact, n_records=n_records, batch=batch, repeats=repeats, seed=seed)]
     if baseline is not None:
         results.append(_one(baseline, n_records=n_records, batch=batch, repeats=repeats, seed=seed))

@@ -28,7 +28,14 @@ from finlite import _paths
 from finlite._limits import check_seed
 from finlite._util import check_flags, dump_json, param_error, terminal_safe
 from finlite.artifact import DataLike, save_artifact
-from finlite.data.market import MarketSpec, PreparedSeries, periods_per_year, prepare_series, to_price_level
+from finlite.data.market import (
+    MarketSpec,
+    PreparedSeries,
+    asset_calendar,
+    periods_per_year,
+    prepare_series,
+    to_price_level,
+)
 from finlite.data.walkforward import WalkForward
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.forecast import (
@@ -379,7 +386,7 @@ def _naive_scale(series: PreparedSeries, levels: bool = False) -> float | None:
 
 
 def _trading(realised: np.ndarray, signals: Mapping[str, np.ndarray], *, direction: bool, cutoff: float | None,
-             cost_bps: float, horizon: int, per_year: tuple[float, str] = (252.0, "trading days")) -> dict[str, Any]:
+             cost_bps: float, horizon: int, per_year: tuple[float, str]) -> dict[str, Any]:
     """Long/flat and long/short on each signal, and buy-and-hold, over one asset's test period.
 
     A position taken at t is held for the horizon: with h > 1 only every h-th forecast is traded,
@@ -520,7 +527,7 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
         # One asset in the test period (a panel's others may end before it): its own calendar.
         only = None if ids is None or not ids.size else str(ids[0])
         out["trading"] = _trading(realised, signals, direction=direction, cutoff=cutoff, cost_bps=cost_bps,
-                                  horizon=h, per_year=calendars.get(only) or next(iter(calendars.values())))
+                                  horizon=h, per_year=asset_calendar(calendars, only))
     else:
         out["trading_per_asset"] = {
             str(asset): _trading(realised[ids == asset], {k: v[ids == asset] for k, v in signals.items()},

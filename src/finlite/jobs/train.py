@@ -123,12 +123,12 @@ def train(
     check_operating_options("train", cutoff, flag_rate)
     if model not in TEACHERS:
         raise param_error("train", "model", f"one of {TEACHERS}", model)
-    # A setting the chosen teacher does not have is refused, not ignored (hidden= with a logistic
-    # or boosted teacher trained without a word about it: a review, 2026-12-03).
     seed = check_seed(seed)  # a numpy integer too, kept as a plain int (written to the manifest)
     check_instance(config, TrainConfig, "train", "config", "a finlite.TrainConfig (e.g. TrainConfig(epochs=10))")
     check_instance(encoding, Encoding, "train", "encoding",
                    "a finlite.data.preprocess.Encoding (e.g. Encoding(max_categories=50))")
+    # A setting the chosen teacher does not have is refused, not ignored (hidden= with a logistic
+    # or boosted teacher trained without a word about it: a review, 2026-12-03).
     refuse_unused_settings(model, layers=model == "mlp", boosted=model in ("lightgbm", "xgboost"), hidden=hidden,
                            dropout=dropout, config=config, gbdt_params=gbdt_params)
     hidden = (256, 128) if hidden is None else hidden
