@@ -9,13 +9,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from finlite._keys import MISSING, category_key, numeric_alias
 from finlite.cli import app
 from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.runtime import Predictor
-from finlite.runtime._fastenc import LookupCache, dictionary_codes, scatter_ones
+from finlite.runtime._fastenc import LookupCache, count_unseen, dictionary_codes, scatter_ones
 from finlite.runtime.batch import score_file
 
 
@@ -98,10 +100,51 @@ def test_prepared_rows_fill_any_range_as_the_whole_encoding(exported_dir: Path, 
         np.testing.assert_array_equal(out, whole[start:stop], err_msg=f"rows {start}:{stop}")
 
 
+def test_the_numpy_fill_equals_the_compiled_one(exported_dir: Path, book: pd.DataFrame,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where llvmlite cannot compile the kernel, numpy writes the same cells (finlite.runtime._native)."""
+    from finlite.runtime import _native
+
+    assert _native.kernel() is not None  # compiled: encode_arrow uses it
+    enc = Predictor(exported_dir).encoder
+    table = pa.Table.from_pandas(book[enc.fields], preserve_index=False)  # with gaps: indicator columns too
+    compiled = enc.encode_arrow(table)
+    monkeypatch.setattr(_native, "_compiled", [None])
+    np.testing.assert_array_equal(enc.encode_arrow(table), compiled)
+    prepared = enc.prepare_arrow(table)
+    out = np.full((1000, enc.n_features), 9.0, dtype=np.float32)
+    prepared.fill(out, 1234, 2234)
+    np.testing.assert_array_equal(out, compiled[1234:2234])
+
+
+def test_only_large_jobs_start_compiling_the_fill(exported_dir: Path, book: pd.DataFrame, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiling costs about 0.05 s of CPU: a small file or DataFrame never pays it, a large one
+    starts it on a thread of its own (finlite.runtime._native)."""
+    import finlite.runtime.batch as batch
+    from finlite.runtime import _native
+
+    started: list[bool] = []
+    monkeypatch.setattr(_native, "compile_in_background", lambda: started.append(True))
+    predictor = Predictor(exported_dir)
+    src = tmp_path / "book.parquet"
+    book.to_parquet(src, index=False)
+    score_file(predictor, src, tmp_path / "out.parquet")
+    predictor.predict_score(book.drop(columns=["account", "creditability"]))
+    assert not started
+    predictor.predict_score(pd.concat([book.drop(columns=["account", "creditability"])] * 14, ignore_index=True))
+    assert started == [True]  # 70,000 rows
+    assert batch._pays_to_compile(src, 1_000_000) and not batch._pays_to_compile(src, 999_999)
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as f:
+        f.truncate(64 << 20)  # sparse: no disk used
+    assert batch._pays_to_compile(big, None) and not batch._pays_to_compile(tmp_path / "small.csv", None)
+
+
 def test_the_scoring_block_is_a_power_of_two_within_the_cache_budget() -> None:
     from finlite.runtime._fastenc import SCORE_BLOCK_BYTES, block_rows
 
-    assert block_rows(72) == 2048 and block_rows(31) == 8192  # German credit's and SBA's widths
+    assert block_rows(72) == 8192 and block_rows(31) == 32768  # German credit's and SBA's widths
     assert block_rows(1) == 32768 and block_rows(10**6) == 1024
     for width in (1, 7, 31, 32, 33, 72, 100, 255, 256, 257, 1000, 10**6):
         rows = block_rows(width)
@@ -232,6 +275,16 @@ def test_a_refused_value_in_a_dataframe_is_named_by_its_row_label(exported_dir: 
         predictor.predict_score(frame)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 9), max_size=200), st.lists(st.integers(0, 4), min_size=10, max_size=10),
+       st.integers(0, 4))
+def test_unseen_rows_are_counted_as_their_definition(codes: list[int], lookup: list[int], unseen: int) -> None:
+    """count_unseen skips the gather when no code reaches an unseen entry: the count stays the rows'."""
+    array = np.array(codes, dtype=np.int8)
+    expected = sum(1 for c in codes if lookup[c] == unseen)
+    assert count_unseen(array, np.array(lookup, dtype=np.int64), unseen) == expected
+
+
 def test_scatter_ones_writes_every_column_of_every_row() -> None:
     rng = np.random.default_rng(0)
     n, width = 10_007, 40  # not a multiple of the block
@@ -271,6 +324,27 @@ def test_lookups_equal_the_per_value_definition() -> None:
         assert LookupCache().lookup("city", with_separators, mapping, -1, np.int64).tolist() == expected
     dictionary, codes = dictionary_codes(pa.array(["b", None, "a", "b"]), pa, pa.compute)
     assert dictionary.to_pylist() == ["b", "a"] and codes.tolist() == [0, 2, 1, 0]
+
+
+_INT64 = st.integers(-(2**63), 2**63 - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_INT64, st.integers(-50, 50)), min_size=1, max_size=40, unique=True),
+       st.lists(st.one_of(st.none(), _INT64, st.integers(-60, 60)), max_size=60), st.booleans())
+def test_a_plain_integer_column_looks_up_as_its_values_keys(keys: list[int], values: list[int | None],
+                                                           narrow: bool) -> None:
+    """Zip and NAICS read as integers are looked up without a dictionary: in a direct table over
+    the keys' span (values outside it, to int64's ends, are no key) or by a search when it is wide."""
+    from finlite.runtime._fastenc import codes_and_lookup
+
+    if narrow:  # a span a direct table covers
+        keys = [k % 1000 for k in keys]
+    mapping = {str(k): 10 + i for i, k in enumerate(dict.fromkeys(keys))} | {MISSING: 7}
+    column = pa.array(values, type=pa.int64())
+    codes, lookup = codes_and_lookup(LookupCache(), "zip", column, mapping, -1, np.int64, pa, pa.compute)
+    expected = [7 if v is None else mapping.get(category_key(v), -1) for v in values]
+    assert lookup[codes].tolist() == expected
 
 
 def test_a_code_written_from_floats_is_that_code_in_every_lookup() -> None:

@@ -351,10 +351,10 @@ class Encoder:
         n = batch.num_rows
         # Category lookups are built once per distinct dictionary (see runtime/_fastenc.py).
         lookups = self.__dict__.get("_lookups") or self.__dict__.setdefault("_lookups", _fastenc.LookupCache())
-        # Every column is computed first, one contiguous array each; ArrowRows.fill then writes
-        # them into the input matrix block by block. Numeric field j is column j (see Preprocessor).
-        leading = np.empty((len(self.numeric), n), dtype=np.float32)
-        columns: list[tuple[int, np.ndarray]] = []
+        # Every column is read and checked first, one contiguous array each; ArrowRows.fill then
+        # standardises and writes them into the input matrix block by block. Numeric field j is
+        # column j (see Preprocessor).
+        singles: list[tuple[int, np.ndarray, float, float]] = []
         imputed: dict[str, int] = {}
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
             values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc, name in self.money)
@@ -367,7 +367,7 @@ class Encoder:
                 values[gaps] = median
                 imputed[name] = int(np.count_nonzero(gaps))  # counted, as unseen categories are
                 if ind >= 0:
-                    columns.append((ind, gaps))
+                    singles.append((ind, gaps.astype(np.float64), 0.0, 1.0))  # 1.0 where blank
                 smallest = values.min()
             # After imputation there is no NaN left, so a min and a max find inf, 1e300 and a value
             # whose standardised form overflows float32 alike; the row search runs only on failure.
@@ -375,9 +375,9 @@ class Encoder:
             if not (low <= smallest and values.max() <= high):
                 raise _arrow_value_error(batch.column(name), values, name, mean, std, first_row, source,
                                          self.spans.get(name))
-            np.subtract(values, mean, out=values)  # in place (values is this call's own copy): (v - mean) / std
-            # Divided in float64 and rounded to float32 as it is stored, as the record path rounds its row.
-            np.divide(values, std, out=leading[j])
+            # (v - mean) / std, in float64 and rounded to float32 as it is stored (as the record path
+            # rounds its row), is computed as each block is written: no pass of its own over the chunk.
+            singles.append((j, values, float(mean), float(std)))
         # per one-hot column: each row's code, and code -> output column
         plans = [_fastenc.codes_and_lookup(lookups, name, batch.column(name), columns_of, unseen_col, np.int64, pa, pc)
                  for name, columns_of, unseen_col, _ in self.categorical]
@@ -386,21 +386,22 @@ class Encoder:
             count = _fastenc.count_unseen(codes, lookup, unseen_col)
             if count:
                 unseen[name] = count
+        valued = []
         for name, numbers, default, col in self.valued:
-            # Codes -> one number per distinct value (or training key) -> numpy take: no per-row Python.
-            # A value training never saw looks up NaN here, so it is counted as unseen (as the record
-            # path reports it) before it takes the prior, as training encodes it.
+            # Codes -> one number per distinct value (or training key), written as each block is: no
+            # per-row Python, and no pass of its own. A value training never saw looks up NaN here,
+            # so it is counted as unseen (as the record path reports it) and takes the prior, as
+            # training encodes it.
             codes, table = _fastenc.codes_and_lookup(lookups, name, batch.column(name), numbers, np.nan, np.float64,
                                                      pa, pc)
-            values = table[codes]
-            if np.isnan(table).any():  # free when every value of the chunk's dictionary is known
-                gaps = np.isnan(values)
-                count = int(np.count_nonzero(gaps))
+            unknown = np.isnan(table)
+            if unknown.any():  # free when every value of the chunk's dictionary is known
+                count = _fastenc.count_flagged(codes, unknown)
                 if count:
                     unseen[name] = count
-                    values[gaps] = default
-            columns.append((col, values))
-        return _fastenc.ArrowRows(n, leading, columns, plans, unseen, imputed)
+                table = np.where(unknown, default, table)  # a new table: the cached one stays as it is
+            valued.append((codes, table, col))
+        return _fastenc.ArrowRows(n, singles, plans, unseen, imputed, valued)
 
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,

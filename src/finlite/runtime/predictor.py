@@ -38,6 +38,7 @@ from finlite._manifest import parse_json_bytes, read_listed, verify_artifact
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
 from finlite._util import check_flags
 from finlite.errors import ArtifactError, ConfigError, DataError, ScoreError
+from finlite.runtime import _native
 from finlite.runtime._fastenc import ArrowRows, block_buffer
 from finlite.runtime._graph_ops import NO_BUILD_TIME_WORK, check_operators, probe
 from finlite.runtime.encoder import Encoder, FieldError, RecordErrors
@@ -1134,6 +1135,8 @@ def score_blocks(prepared: ArrowRows, session: Any, buffer: np.ndarray, source: 
             made from it.
     """
     n = prepared.rows
+    if n >= _native.WORTH_ROWS:  # the compiled fill pays from here on (used once it is ready)
+        _native.compile_in_background()
     blocks = -(-n // len(buffer))  # 0 for no rows
     score = np.empty(n, dtype=np.float32)
     for k in range(blocks):

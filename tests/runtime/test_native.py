@@ -1,0 +1,124 @@
+"""The compiled one-hot fill (finlite.runtime._native) writes exactly what numpy's assemble writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from finlite.runtime import _native
+from finlite.runtime._fastenc import assemble
+
+_CODE_DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint32]
+
+
+@pytest.fixture(autouse=True)
+def _compiled() -> None:
+    """Compiled before each test (fill never waits for a compile: it leaves the block to numpy)."""
+    _native.kernel()
+
+
+def test_the_kernel_compiles_here() -> None:
+    # llvmlite is a dependency: a kernel that silently failed to compile would leave batch scoring
+    # on the slower numpy path without anyone knowing.
+    assert _native.kernel() is not None
+    assert _native.compiled() is _native.kernel()
+
+
+@st.composite
+def _blocks(draw: st.DrawFn) -> tuple[list, list[tuple[np.ndarray, np.ndarray]], int, int, int]:
+    rows = draw(st.integers(0, 300))
+    singles = draw(st.integers(0, 6))
+    width = singles + draw(st.integers(1, 20))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    numbers = []
+    for column in rng.permutation(singles).tolist()[:draw(st.integers(0, singles))]:  # single columns, any order
+        values = rng.normal(scale=draw(st.sampled_from([1.0, 1e3, 1e30])), size=rows)
+        if rows and draw(st.booleans()):  # whatever the value, the same cell as numpy's
+            values[0] = draw(st.sampled_from([np.inf, -0.0, 3.4e38, np.nan, 5e-324]))
+        mean, std = draw(st.sampled_from([(0.0, 1.0), (3.5, 0.1), (-1e5, 7.0)]))
+        numbers.append((column, values, mean, std))
+    plans = []
+    for _ in range(draw(st.integers(0, 5))):
+        size = draw(st.integers(1, 12))
+        dtype = np.dtype(draw(st.sampled_from(_CODE_DTYPES)))
+        high = min(size + 3, np.iinfo(dtype).max)  # codes past the lookup's end are clipped, as np.take's "clip"
+        low = -3 if dtype.kind == "i" else 0
+        codes = rng.integers(low, high + 1, rows).astype(dtype)
+        lookup = rng.integers(singles, width, size).astype(np.int64)
+        plans.append((codes, lookup))
+    valued = []
+    free = [c for c in range(singles) if c not in {n[0] for n in numbers}]
+    for column in range(singles - len(numbers)):  # valued fields: the single columns numbers left
+        size = draw(st.integers(1, 12))
+        codes = rng.integers(-3, size + 3, rows).astype(np.dtype(draw(st.sampled_from(_CODE_DTYPES[:4]))))
+        table = rng.normal(scale=1e3, size=size)
+        table[0] = draw(st.sampled_from([0.1, -0.0, 1e300, np.inf]))  # rounded as numpy rounds it
+        valued.append((codes, table, free[column]))
+    start = draw(st.integers(0, rows))
+    stop = draw(st.integers(start, rows))
+    return numbers, plans, valued, width, start, stop
+
+
+@settings(max_examples=300, deadline=None)
+@given(_blocks())
+def test_the_kernel_writes_the_cells_numpy_writes(block: tuple) -> None:
+    numbers, plans, valued, width, start, stop = block
+    expected = np.full((stop - start, width), 5.0, dtype=np.float32)  # stale values must be cleared
+    assemble(expected, None, [], [(codes[start:stop], lookup) for codes, lookup in plans])
+    for column, values, mean, std in numbers:  # in double, rounded to float32 once
+        expected[:, column] = ((values[start:stop] - mean) / std).astype(np.float32)
+    for codes, table, column in valued:
+        expected[:, column] = table[np.clip(codes[start:stop].astype(np.int64), 0, len(table) - 1)].astype(np.float32)
+    out = np.full((stop - start, width), 5.0, dtype=np.float32)
+    rows = max([len(v[1]) for v in numbers] + [len(p[0]) for p in plans] + [len(v[0]) for v in valued] + [stop])
+    assert _native.fill(out, _native.Plans(numbers, plans, rows, valued), start, stop)
+    np.testing.assert_array_equal(out.view(np.uint32), expected.view(np.uint32))  # bit for bit: -0.0 and NaN too
+
+
+def test_layouts_the_kernel_does_not_take_are_left_to_numpy_untouched() -> None:
+    rng = np.random.default_rng(0)
+    numbers = [(0, rng.normal(size=100), 1.0, 2.0), (1, rng.normal(size=100), 0.0, 1.0)]
+    plans = _native.Plans(numbers, [(rng.integers(0, 3, 100), np.array([2, 3, 4]))], 100)
+    cases = {
+        "float64 output": np.full((10, 5), 7.0),
+        "a column slice of a wider matrix": np.full((10, 8), 7.0, dtype=np.float32)[:, :5],
+        "one row too many": np.full((11, 5), 7.0, dtype=np.float32),
+        "a lookup column past the width": np.full((10, 4), 7.0, dtype=np.float32),
+    }
+    for name, out in cases.items():
+        before = out.copy()
+        assert not _native.fill(out, plans, 0, 10), name
+        np.testing.assert_array_equal(out, before, err_msg=name)
+    good = np.full((10, 5), 7.0, dtype=np.float32)
+    assert not _native.fill(good, plans, 95, 105)  # rows past the chunk
+    assert not _native.fill(good, plans, 10, 0)
+    assert (good == 7.0).all()
+    assert _native.fill(good, plans, 90, 100)
+    assert (good[:, 4] != 7.0).all()
+
+
+def test_plans_refuse_what_would_write_outside_the_block() -> None:
+    with pytest.raises(ValueError, match="negative column number -1"):
+        _native.Plans([], [(np.zeros(4, np.int32), np.array([0, -1]))], 4)
+    with pytest.raises(ValueError, match=r"codes must be one value per row \(4\); got shape \(3,\)"):
+        _native.Plans([], [(np.zeros(3, np.int32), np.array([0, 1]))], 4)
+    with pytest.raises(ValueError, match="lookup must be a non-empty 1-D array"):
+        _native.Plans([], [(np.zeros(4, np.int32), np.array([], dtype=np.int64))], 4)
+    with pytest.raises(ValueError, match=r"one value per row \(4\); got shape \(4, 1\)"):
+        _native.Plans([(0, np.zeros((4, 1)), 0.0, 1.0)], [], 4)
+    with pytest.raises(ValueError, match=r"output column is negative \(-2\)"):
+        _native.Plans([(-2, np.zeros(4), 0.0, 1.0)], [], 4)
+    with pytest.raises(ValueError, match="table must be a non-empty 1-D array"):
+        _native.Plans([], [], 4, [(np.zeros(4, np.int8), np.array([]), 0)])
+    with pytest.raises(ValueError, match=r"output column is negative \(-1\)"):
+        _native.Plans([], [], 4, [(np.zeros(4, np.int8), np.array([1.0]), -1)])
+
+
+def test_without_a_kernel_nothing_is_written_and_numpy_takes_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_native, "_compiled", [None])
+    out = np.full((3, 4), 7.0, dtype=np.float32)
+    plans = _native.Plans([(0, np.zeros(3), 0.0, 1.0)], [(np.array([0, 1, 2]), np.array([1, 2, 3]))], 3)
+    assert not _native.fill(out, plans, 0, 3)
+    assert (out == 7.0).all()
