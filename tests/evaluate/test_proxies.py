@@ -155,6 +155,14 @@ def test_the_proxy_table_uses_the_training_rows_in_the_test_rows_groups() -> Non
         "the training rows cannot be analysed: Numeric column 'age' in the training data holds the text 'unknown' "
         "at row 1")
     assert any(n.startswith("age: no proxy analysis (the training rows cannot be analysed") for n in section.notes)
+    assert section.metrics["by_column"]["age"]["proxies"]["unreadable"] is True
+    # Missing evidence is no pass: a column that passes everything else WARNs for it.
+    no_proxy = train.assign(zip=rng.permutation(train["zip"].to_numpy()))
+    readable = build_fairness(dataclasses.replace(inp, train_frame=no_proxy)).metrics["by_column"]["race"]
+    assert readable["status"] == "PASS" and not readable["proxies"]["strong"]
+    unreadable = build_fairness(dataclasses.replace(inp, train_frame=no_proxy.assign(
+        income=["n/a", *no_proxy["income"].iloc[1:]]))).metrics["by_column"]["race"]
+    assert unreadable["proxies"]["unreadable"] is True and unreadable["status"] == "WARN"
 
 
 def test_a_strong_proxy_is_said_beside_the_groups_left_untested(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1070,7 +1070,7 @@ def _proxies(inp: TabularInputs, text: str, protected: Sequence[str]) -> dict[st
     except (FinliteError, ValueError) as exc:
         # Evidence on the test rows stays: a training row the groups cannot read (text in a column
         # numeric in the test rows, say) or a fit that fails leaves out the proxy table alone.
-        return {"skipped": f"the training rows cannot be analysed: {str(exc)[:300]}"}
+        return {"skipped": f"the training rows cannot be analysed: {str(exc)[:300]}", "unreadable": True}
 
 
 def build_fairness(inp: TabularInputs) -> Section:
@@ -1096,7 +1096,8 @@ def build_fairness(inp: TabularInputs) -> Section:
     teacher (``auc_by_group``: the AUC drop's interval, Bonferroni over the column's groups,
     above 0; FAIL above AUC_FAIL), or the model's other inputs predict a group of the column with a
     cross-validated AUC of :data:`~finlite.evaluate.proxies.PROXY_WARN` or more (``proxies``, from
-    the training rows: :func:`~finlite.evaluate.proxies.proxy_strength`); PASS otherwise. An undefined (null) ratio
+    the training rows: :func:`~finlite.evaluate.proxies.proxy_strength`), or the training rows
+    could not be read for that analysis (``proxies.unreadable``); PASS otherwise. An undefined (null) ratio
     never picks the headline column over a real one. A spec ``COLUMN:E1/E2`` bands a numeric
     column at those edges (:func:`protected_spec`).
 
@@ -1117,7 +1118,9 @@ def build_fairness(inp: TabularInputs) -> Section:
     for text in dict.fromkeys(inp.protected):
         col = _fairness_column(inp, _protected_groups(inp, text), cutoff)
         col["proxies"] = _proxies(inp, text, names)
-        if col["proxies"].get("strong") and col["status"] == "PASS":
+        # A strong proxy, or an analysis the training rows could not give (missing evidence, which
+        # is no pass), makes a passing column WARN.
+        if (col["proxies"].get("strong") or col["proxies"].get("unreadable")) and col["status"] == "PASS":
             col["status"] = "WARN"
         columns.append(col)
     # The column that decides: worst status, then the lowest student approval-rate ratio; an
