@@ -191,8 +191,9 @@ def category_keys(values: Iterable[Any], known: Collection[str] = ()) -> list[st
     column was trained with (``known``), a key it lacks looked up with its aliases as every encoder
     does ("94110.0" read as text is the code 94110, "true" is True); a key with no alias is kept.
 
-    The one rule by which the report's CSI, ``finlite score``'s CSI and the hold-out's overlap
-    check read a value from a file."""
+    The one rule by which the report's CSI and the hold-out's overlap check read a value from a
+    file; ``finlite score``'s CSI reads its rows with the encoder's lookups
+    (:func:`finlite.runtime._fastenc.codes_and_lookup`), which key and alias values the same way."""
     lookup = {k: k for k in known}
     out = []
     for value in values:

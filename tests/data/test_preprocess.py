@@ -127,7 +127,7 @@ def test_runtime_encoder_equals_training_for_new_encodings(kind: str, compiled: 
     if compiled:  # batch encoding writes its blocks with the compiled kernel once there is one
         assert _native.kernel() is not None
     else:
-        monkeypatch.setattr(_native, "_compiled", [None])
+        monkeypatch.setattr(_native, "_kernel", (None, None))
     frame = _noise_table(3000, 400)
     frame["loan"] = [f"${v:,.2f} " for v in np.random.default_rng(1).uniform(0, 2e6, len(frame))]
     frame.loc[5, "loan"] = "(1,234.50)"

@@ -82,6 +82,10 @@ def test_encode_arrow_into_a_buffer_equals_a_fresh_matrix_and_the_record_path(ex
         np.testing.assert_array_equal(fresh, enc.encode_arrow(as_dictionary))
     with pytest.raises(ValueError, match="C-contiguous float32"):
         enc.encode_arrow(table, out=np.zeros((10, enc.n_features), dtype=np.float32))
+    frozen = np.zeros((3000, enc.n_features), dtype=np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match=r"writeable C-contiguous float32 .* read-only"):
+        enc.encode_arrow(table, out=frozen)
 
 
 def test_prepared_rows_fill_any_range_as_the_whole_encoding(exported_dir: Path, book: pd.DataFrame) -> None:
@@ -109,7 +113,7 @@ def test_the_numpy_fill_equals_the_compiled_one(exported_dir: Path, book: pd.Dat
     enc = Predictor(exported_dir).encoder
     table = pa.Table.from_pandas(book[enc.fields], preserve_index=False)  # with gaps: indicator columns too
     compiled = enc.encode_arrow(table)
-    monkeypatch.setattr(_native, "_compiled", [None])
+    monkeypatch.setattr(_native, "_kernel", (None, None))
     np.testing.assert_array_equal(enc.encode_arrow(table), compiled)
     prepared = enc.prepare_arrow(table)
     out = np.full((1000, enc.n_features), 9.0, dtype=np.float32)
@@ -119,7 +123,7 @@ def test_the_numpy_fill_equals_the_compiled_one(exported_dir: Path, book: pd.Dat
 
 def test_only_large_jobs_start_compiling_the_fill(exported_dir: Path, book: pd.DataFrame, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """Compiling costs about 0.05 s of CPU: a small file or DataFrame never pays it, a large one
+    """Compiling costs about 0.1 s of CPU: a small file or DataFrame never pays it, a large one
     starts it on a thread of its own (finlite.runtime._native)."""
     import finlite.runtime.batch as batch
     from finlite.runtime import _native
@@ -324,6 +328,10 @@ def test_lookups_equal_the_per_value_definition() -> None:
         assert LookupCache().lookup("city", with_separators, mapping, -1, np.int64).tolist() == expected
     dictionary, codes = dictionary_codes(pa.array(["b", None, "a", "b"]), pa, pa.compute)
     assert dictionary.to_pylist() == ["b", "a"] and codes.tolist() == [0, 2, 1, 0]
+    # int8 indices into 128 values: the missing entry (128) does not fit int8 (it wrapped to -128).
+    full = pa.DictionaryArray.from_arrays(pa.array([5, None, 127], type=pa.int8()),
+                                          pa.array([f"v{i}" for i in range(128)]))
+    assert dictionary_codes(full, pa, pa.compute)[1].tolist() == [5, 128, 127]
 
 
 _INT64 = st.integers(-(2**63), 2**63 - 1)

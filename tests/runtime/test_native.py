@@ -117,8 +117,49 @@ def test_plans_refuse_what_would_write_outside_the_block() -> None:
 
 
 def test_without_a_kernel_nothing_is_written_and_numpy_takes_over(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_native, "_compiled", [None])
+    monkeypatch.setattr(_native, "_kernel", (None, None))
     out = np.full((3, 4), 7.0, dtype=np.float32)
     plans = _native.Plans([(0, np.zeros(3), 0.0, 1.0)], [(np.array([0, 1, 2]), np.array([1, 2, 3]))], 3)
     assert not _native.fill(out, plans, 0, 3)
     assert (out == 7.0).all()
+
+
+def test_a_read_only_block_is_never_written() -> None:
+    """numpy refuses to write a read-only array; the kernel, writing through its address, would
+    change an immutable buffer (or crash on a read-only mapping): it leaves such a block to numpy."""
+    plans = _native.Plans([(0, np.ones(4), 0.0, 1.0)], [], 4)
+    frozen = np.zeros((4, 2), dtype=np.float32)
+    frozen.flags.writeable = False
+    assert not _native.fill(frozen, plans, 0, 4)
+    assert (frozen == 0).all()
+    immutable = np.frombuffer(bytes(32), dtype=np.float32).reshape(4, 2)
+    assert not _native.fill(immutable, plans, 0, 4)
+
+
+def test_switched_off_or_failing_the_kernel_leaves_numpy_and_says_why(monkeypatch: pytest.MonkeyPatch,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(_native, "_kernel", None)
+    monkeypatch.setenv(_native.ENV_SWITCH, "0")
+    with caplog.at_level("WARNING", logger="finlite"):
+        assert _native.kernel() is None and _native.compiled() is None
+    assert not caplog.records  # switched off on purpose: nothing to say
+    monkeypatch.setattr(_native, "_kernel", None)
+    monkeypatch.delenv(_native.ENV_SWITCH)
+    monkeypatch.setattr(_native, "_IR", "define void @fill_block( not IR")
+    with caplog.at_level("WARNING", logger="finlite"):
+        assert _native.kernel() is None
+    assert "the compiled block fill is unavailable here (RuntimeError: LLVM IR parsing error" in caplog.text
+    assert "FINLITE_COMPILED_FILL=0" in caplog.text
+
+
+def test_no_thread_to_compile_on_fails_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(_native, "_kernel", None)
+    monkeypatch.setattr(_native, "_started", False)
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    _native.compile_in_background()  # no error: scoring goes on with numpy
+    assert _native.compiled() is None and _native._started is False

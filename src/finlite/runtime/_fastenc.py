@@ -41,16 +41,18 @@ SCORE_BLOCK_BYTES = 1 << 22
 
 def block_rows(width: int, *, budget: int = SCORE_BLOCK_BYTES) -> int:
     """Rows of a ``width``-column float32 matrix to encode and score at a time: the largest power
-    of two from 1,024 to 32,768 rows within ``budget`` bytes (4 MiB: within the core's caches).
+    of two from 1,024 to 32,768 rows within ``budget`` bytes (4 MiB: within the L3 cache).
 
     Encoding a 262,144-row chunk whole writes 75 MB for German credit's 72 inputs, which goes out
     to memory and comes back when the model reads it; a block that stays in the cache between
     the two cut encoding and scoring from 201 to 131 ms per million German rows and from 184 to
     143 for SBA's (one thread, the same scores; 2,048 to 32,768 rows all did about as well).
     Since the compiled fill (:mod:`finlite.runtime._native`) made each block's encoding cheap, the
-    per-call costs of the fill and of ONNX Runtime count more: 8,192-row blocks (4 MiB) scored
-    10 M German rows in 1.93 s against 1.97 s for 2,048 (1 MiB), CPU 3.22 against 3.28 s
-    (``bench/scoring.py``, 2-core AMD EPYC). 1,024 rows keep the per-call cost small on wide schemas.
+    per-call costs of the fill and of ONNX Runtime count more, and the fill writes a block a tile
+    of rows at a time anyway: with 8,192-row blocks (4 MiB) 10 M German rows took 2.57-2.61 CPU-s
+    in process against 2.64-2.73 with 2,048 (1 MiB), alternated twice each (2-core AMD EPYC), a
+    small gain within the noise of a single run. 1,024 rows keep the per-call cost small on wide
+    schemas.
     """
     rows = 32768
     while rows > 1024 and rows * max(1, width) * 4 > budget:
@@ -70,8 +72,7 @@ class ArrowRows:
 
     ``numbers`` holds each single column as ``(column, float64 values, mean, std)``: it is written
     as ``(v - mean) / std`` computed in double and rounded to float32 (the numeric fields,
-    standardised; missing indicators and valued categories with mean 0 and std 1, which leaves
-    them unchanged). ``plans`` holds the one-hot fields as ``(codes, lookup)``, as :func:`assemble`
+    standardised; missing indicators with mean 0 and std 1, which leaves them 0.0 or 1.0). ``plans`` holds the one-hot fields as ``(codes, lookup)``, as :func:`assemble`
     takes them, and ``valued`` the valued categories (weight of evidence, target encoding) as
     ``(codes, float64 table, column)``: ``table[code]`` is written at ``column``.
     """
@@ -108,12 +109,12 @@ class ArrowRows:
 
 def checked(out: np.ndarray | None, n: int, width: int) -> np.ndarray:
     """``out`` (a reused buffer, to be filled in full by :func:`assemble`), checked to be a
-    C-contiguous float32 ``(n, width)`` matrix, or a new uninitialised one."""
+    writeable C-contiguous float32 ``(n, width)`` matrix, or a new uninitialised one."""
     if out is None:
         return np.empty((n, width), dtype=np.float32)
-    if out.shape != (n, width) or out.dtype != np.float32 or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous float32 array of shape {(n, width)}; got {out.shape} "
-                         f"{out.dtype}")
+    if out.shape != (n, width) or out.dtype != np.float32 or not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"out must be a writeable C-contiguous float32 array of shape {(n, width)}; got {out.shape} "
+                         f"{out.dtype}{'' if out.flags.writeable else ', read-only'}")
     return out
 
 
@@ -129,6 +130,8 @@ def dictionary_codes(column: Any, pa: Any, pc: Any) -> tuple[Any, np.ndarray]:
     dictionary = column.dictionary
     indices = column.indices
     if indices.null_count:
+        if len(dictionary) > np.iinfo(indices.type.to_pandas_dtype()).max:  # int8 with 128 entries: -128
+            indices = indices.cast(pa.int64())
         indices = indices.fill_null(_arrownp.scalar(len(dictionary), indices.type))
     return dictionary, _arrownp.to_numpy(indices, copy=False)
 

@@ -7,15 +7,18 @@ column standardised, a 1.0 per one-hot field, each valued field's number (weight
 target encoding). With numpy that is a dozen calls per block, most of them holding the GIL, and
 on 10 M rows of German credit's schema it was the largest part of the command's CPU time. Here
 the same writes are one compiled loop per block that releases the GIL while it runs: 10 M German
-rows scored in 1.86 s instead of 2.60 (ratio to the read-and-write floor 1.29 instead of 1.81),
-SBA's in 2.43 s (ratio 1.52); ``bench/scoring.py``, 2-core AMD EPYC, the same output files.
+rows scored in 1.86-1.92 s instead of 2.69-2.74 (CPU 3.1-3.2 s instead of 4.5), SBA's in
+2.35-2.37 s instead of 2.46-2.61 (``bench/scoring.py``, the code before and after alternated,
+2-core AMD EPYC; the same output files).
 
 Why llvmlite and not numba (which finlite already uses for the market features): numba compiles
 in memory per process (its disk cache is pickle files, which finlite never loads), and its first
-compile costs about 0.8 s, half of the scoring run it would speed up. The kernel below is about a
-hundred lines of LLVM IR that llvmlite (numba's own back end, installed with it) compiles in
-about 0.05 s, once per process, on a thread of its own (:func:`compile_in_background`), and only
-for a job large enough to pay for it (:data:`WORTH_ROWS`).
+compile costs 0.6-0.8 s, a third of the scoring run it would speed up. The kernel below is LLVM
+IR (about 300 lines, generated from a few templates) that llvmlite (numba's own back end,
+installed with it) compiles in about 0.03 s, plus about 0.06 s to import llvmlite, once per
+process, on a thread of its own (:func:`compile_in_background`), and only for a job large enough
+to pay for it: a file of a million rows (``batch._pays_to_compile``), a DataFrame of
+:data:`WORTH_ROWS` rows, a Ray actor.
 
 The kernel writes exactly what numpy writes: 0.0, ``(v - mean) / std`` computed in double and
 rounded to float32 (as the record path rounds its row), 1.0, and ``float32(table[code])``, with
@@ -29,17 +32,21 @@ for this CPU, numpy writes the same cells.
 from __future__ import annotations
 
 import ctypes
+import logging
+import os
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["WORTH_ROWS", "Plans", "compile_in_background", "compiled", "fill", "kernel"]
+__all__ = ["ENV_SWITCH", "WORTH_ROWS", "Plans", "compile_in_background", "compiled", "fill", "kernel"]
 
-#: Rows to encode in one call from which compiling the kernel (about 0.05 s of CPU, on a thread of
-#: its own) is started: numpy fills 65,536 German rows in about 5 ms, so a smaller job never pays
-#: for it, and a long-lived process (a service's batch calls, a Ray actor) compiles it once.
+#: Rows of a DataFrame from which a Predictor starts compiling the kernel (about 0.1 s of CPU with
+#: llvmlite's import, on a thread of its own; numpy fills the blocks until it is ready): numpy
+#: fills 65,536 German rows in about 5 ms, so the compile pays only over a few such calls, which is
+#: what a Predictor given frames this large makes (a service's batch calls, a notebook's loop).
 WORTH_ROWS = 65_536
 
 # fill_block writes its rows a tile at a time (every column of 256 rows, then the next 256): 256 x
@@ -215,65 +222,80 @@ _IR = _IR.replace("NUMBER_SLOTS", str(NUMBER_SLOTS)).replace("TILE", str(_TILE))
 _FILL_BLOCK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p,
                                ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)
 
+#: Set to 0 to never compile the kernel (numpy writes every block: the same scores, slower), for a
+#: host where run-time generated code is not wanted.
+ENV_SWITCH = "FINLITE_COMPILED_FILL"
+
+log = logging.getLogger("finlite")
 _lock = threading.Lock()
-_compiled: list[object] = []  # [engine, function] once compiled; [None] if it cannot be
+# (engine, function) once compiled, (None, None) where it cannot be; published in one assignment.
+_kernel: tuple[Any, Any] | None = None
 _started = False  # a background compile has been started
 _start_lock = threading.Lock()
 
 
-def kernel() -> object | None:
-    """The compiled ``fill_block`` (a ctypes function; calls release the GIL), or None when
-    llvmlite is not installed, its LLVM predates opaque pointers (LLVM 15), or it fails to compile
-    here. Compiled once per process, on first use."""
-    if not _compiled:
+def kernel() -> Any:
+    """The compiled ``fill_block`` (a ctypes function; calls release the GIL), or None when it is
+    switched off (:data:`ENV_SWITCH`), llvmlite is not installed or cannot compile it here (said
+    once, as a warning on the ``finlite`` logger). Compiled once per process, on first use."""
+    global _kernel
+    if _kernel is None:
         with _lock:
-            if not _compiled:
-                _compiled.extend(_compile())
-    return _compiled[-1]
+            if _kernel is None:
+                _kernel = _compile()
+    return _kernel[1]
 
 
-def compiled() -> object | None:
+def compiled() -> Any:
     """The kernel if it is compiled already, else None: never waits for a compile under way
     (numpy fills the block meanwhile, the same cells)."""
-    return _compiled[-1] if _compiled else None
+    state = _kernel
+    return state[1] if state is not None else None
 
 
 def compile_in_background() -> None:
     """Start compiling the kernel on a thread of its own (LLVM releases the GIL), so that a
     scoring run opens its file and loads its model meanwhile (:func:`fill` uses numpy until it is
-    ready). Does nothing once compiled or under way."""
+    ready). Does nothing once compiled or under way, or when no thread can be started."""
     global _started
     with _start_lock:
-        if _started or _compiled:
+        if _started or _kernel is not None:
             return
         _started = True
-    threading.Thread(target=kernel, name="finlite-compile", daemon=True).start()
+    try:
+        threading.Thread(target=kernel, name="finlite-compile", daemon=True).start()
+    except RuntimeError:  # no thread to be had: an optional speed-up never fails a score
+        with _start_lock:
+            _started = False
 
 
-def _compile() -> list[object]:
+def _compile() -> tuple[Any, Any]:
+    if os.environ.get(ENV_SWITCH, "").strip() == "0":
+        return None, None
     try:
         import llvmlite.binding as llvm
 
-        if llvm.llvm_version_info < (15,):
-            return [None]
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
         target = llvm.Target.from_default_triple()
         machine = target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
                                                opt=3)
-        module = llvm.parse_assembly(_IR)
+        module = llvm.parse_assembly(_IR)  # opaque pointers: LLVM 17 or later (llvmlite 0.45)
         module.verify()
         # No IR optimisation passes: the IR is written as the loops should run, and LLVM's -O2
         # pipeline took the compile from 0.05 to 0.2 s for a fill 3 % faster.
         engine = llvm.create_mcjit_compiler(module, machine)
         engine.finalize_object()
         address = engine.get_function_address("fill_block")
-    except Exception:  # noqa: BLE001 - any failure here means "use numpy", never a failed score
-        return [None]
-    if not address:
-        return [None]
+        if not address:
+            raise RuntimeError("LLVM gave no address for fill_block")
+    except Exception as exc:  # noqa: BLE001 - any failure here means "use numpy", never a failed score
+        log.warning("finlite: the compiled block fill is unavailable here (%s: %s); batch scoring writes its blocks "
+                    "with numpy: the same scores, slower. Set %s=0 to skip the attempt.", type(exc).__name__,
+                    str(exc).splitlines()[0][:200] if str(exc) else "", ENV_SWITCH)
+        return None, None
     # The engine owns the machine code: kept for the life of the process, beside the function.
-    return [engine, _FILL_BLOCK(address)]
+    return engine, _FILL_BLOCK(address)
 
 
 class Plans:
@@ -331,8 +353,8 @@ class Plans:
         return array
 
     def _codes(self, codes: np.ndarray) -> np.ndarray:
-        if codes.dtype.kind != "i" or codes.dtype.itemsize not in _CODE_TYPES:
-            codes = codes.astype(np.int64)  # unsigned or other: the kernel reads signed codes
+        if codes.dtype.kind != "i" or codes.dtype.itemsize not in _CODE_TYPES or not codes.dtype.isnative:
+            codes = codes.astype(np.int64)  # unsigned, swapped or other: the kernel reads native signed codes
         return self._rows(codes, codes.dtype, "a field's codes")
 
     def _column(self, column: int) -> int:
@@ -354,9 +376,9 @@ def fill(out: np.ndarray, plans: Plans, start: int, stop: int) -> bool:
     if function is None or not 0 <= start <= stop <= plans.rows:
         return False
     if out.dtype != np.float32 or out.ndim != 2 or out.shape[0] != m or not out.flags.c_contiguous \
-            or plans.highest >= out.shape[1]:
+            or not out.flags.writeable or plans.highest >= out.shape[1]:
         return False
-    function(out.ctypes.data, m, out.shape[1], start, plans.numbers.ctypes.data,  # type: ignore[operator]
+    function(out.ctypes.data, m, out.shape[1], start, plans.numbers.ctypes.data,
              len(plans.numbers), plans.ones.ctypes.data, len(plans.ones), plans.valued.ctypes.data,
              len(plans.valued))
     return True

@@ -697,8 +697,9 @@ def tune_for_streaming() -> None:
 
 
 def _pays_to_compile(src: Path, rows: int | None) -> bool:
-    """Whether a file is large enough for compiling the encoder's kernel (about 0.05 s of CPU,
-    :mod:`finlite.runtime._native`) to pay within this run: a million rows, or a CSV of 64 MiB."""
+    """Whether a file is large enough for compiling the encoder's kernel (about 0.1 s of CPU with
+    llvmlite's import, :mod:`finlite.runtime._native`) to pay within this run: a million rows, or
+    a CSV of 64 MiB."""
     if rows is not None:
         return rows >= 1_000_000
     try:

@@ -994,7 +994,7 @@ class Predictor:
         cache-sized block at a time (:func:`score_blocks`) instead of encoding the whole matrix
         first; None where :meth:`_encode_arrow_frame` would give None (the caller then takes the
         reference path, which also names a refused value). Each calling thread keeps its block
-        (1 MiB; 1,024 rows of a wider model) for the Predictor's lifetime.
+        (4 MiB; 1,024 rows of a wider model) for the Predictor's lifetime.
 
         Raises:
             ScoreError: the model returned another number of scores than rows.
@@ -1004,6 +1004,8 @@ class Predictor:
             return None
         enc = self.encoder
         n = table.num_rows
+        if n >= _native.WORTH_ROWS:  # a Predictor scoring frames this large compiles the block fill once
+            _native.compile_in_background()
         parts = max(1, min(self._threads, n // _PARALLEL_ROWS))
         bounds = [n * k // parts for k in range(parts + 1)]
 
@@ -1135,8 +1137,6 @@ def score_blocks(prepared: ArrowRows, session: Any, buffer: np.ndarray, source: 
             made from it.
     """
     n = prepared.rows
-    if n >= _native.WORTH_ROWS:  # the compiled fill pays from here on (used once it is ready)
-        _native.compile_in_background()
     blocks = -(-n // len(buffer))  # 0 for no rows
     score = np.empty(n, dtype=np.float32)
     for k in range(blocks):

@@ -35,6 +35,7 @@ from finlite import _limits, _paths
 from finlite._finite import float32_cutoff
 from finlite._util import check_flags, check_parquet_batch, check_parquet_size, not_parquet
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
+from finlite.runtime import _native
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
     RunCounts,
@@ -269,6 +270,7 @@ class _Scorer:
             # and each field's (batch._feature_bins).
             self.reference = _reference_bins(self.predictor)
             self.feature_bins = _feature_bins(self.predictor)
+            _native.compile_in_background()  # an actor scores many blocks: the compiled fill pays
             if reasons:
                 if codes is not None:  # read and checked by the driver: the same model, pinned above
                     codes.check_fields(self.predictor.reason_fields, artifact)
