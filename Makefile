@@ -39,8 +39,8 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PYTEST) -m "not slow"
 
-# lleaves (a peer in bench/peers.py) needs llvmlite < 0.45; the main venv's shap pulls numba with a
-# newer llvmlite. So lleaves gets its own venv, and bench/peers.py times it there in a subprocess.
+# lleaves (a peer in bench/peers.py) needs llvmlite < 0.45; finlite needs 0.45 or later (its compiled
+# block fill, and numba). So lleaves gets its own venv, and bench/peers.py times it there in a subprocess.
 PEERS       := .venv-peers
 PEERS_STAMP := $(PEERS)/.finlite-peers-installed
 

@@ -27,8 +27,8 @@ are exported. On held-back rows (the test split, resampled to 100,000 rows), sid
   compiled with gcc into a shared library), each on the already encoded rows: their best case,
   no encoding counted. A peer that does not install or compile is skipped with the reason.
   lleaves runs in its own interpreter (``.venv-peers``, made by ``make bench``; another one with
-  ``FINLITE_PEERS_PYTHON``): lleaves 1.3 needs llvmlite < 0.45, and the main venv's shap pulls
-  numba with a newer llvmlite. It gets the same model file and the same rows (saved with numpy),
+  ``FINLITE_PEERS_PYTHON``): lleaves 1.3 needs llvmlite < 0.45, and finlite needs 0.45 or
+  later (its compiled block fill, and numba). It gets the same model file and the same rows (saved with numpy),
   is timed with the same helpers, and prints its timing back as JSON.
 
 The student must beat every peer by at least 2x at both sizes. Prints the ratios and the CPU and
@@ -172,7 +172,7 @@ def _peer(name: str, build) -> tuple[dict | None, str | None]:
 
 
 #: The interpreter lleaves runs in: ``make bench`` creates .venv-peers (lightgbm, lleaves,
-#: llvmlite < 0.45, numpy), apart from the main venv, whose shap needs numba's newer llvmlite.
+#: llvmlite < 0.45, numpy), apart from the main venv, whose finlite needs llvmlite 0.45 or later.
 PEERS_PYTHON = Path(os.environ.get("FINLITE_PEERS_PYTHON", Path(__file__).resolve().parents[1] / ".venv-peers"
                                    / "bin" / "python"))
 
@@ -303,7 +303,7 @@ def run_boosted(seed: int = 0, rows: int = BIG) -> dict:
 
         def lleaves_teacher():
             # Timed in its own interpreter (.venv-peers): lleaves 1.3 needs llvmlite < 0.45, the main
-            # venv's shap (numba) a newer one. Same model file, same rows, same timing helpers.
+            # venv's finlite 0.45 or later. Same model file, same rows, same timing helpers.
             path = tmp / "teacher_lgb.txt"
             booster.save_model(str(path))
             return _lleaves_in_peers_venv(path, tmp, x64, len(singles64), cores, rows)

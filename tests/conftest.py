@@ -149,3 +149,25 @@ def forecast_dir(tmp_path_factory: pytest.TempPathFactory, prices: pd.DataFrame)
 def direction_dir(tmp_path_factory: pytest.TempPathFactory, prices: pd.DataFrame) -> Path:
     """An exported GRU forecaster of the next day's direction (task "direction", cut-off 0.5)."""
     return build_market_artifact(tmp_path_factory.mktemp("art") / "direction", prices, "direction")
+
+
+@pytest.fixture()
+def compiled_fill(monkeypatch: pytest.MonkeyPatch) -> object:
+    """The compiled block fill, compiled now (runtime/_native.py), whatever the environment says."""
+    from finlite.runtime import _native
+
+    monkeypatch.delenv(_native.ENV_SWITCH, raising=False)
+    if _native.kernel() is None:  # switched off or failed earlier in this process: compile afresh
+        monkeypatch.setattr(_native, "_kernel", None)
+    kernel = _native.kernel()
+    assert kernel is not None
+    return kernel
+
+
+@pytest.fixture()
+def numpy_fill(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No compiled block fill: numpy writes every block (runtime/_native.py)."""
+    from finlite.runtime import _native
+
+    _native.kernel()  # a compile still under way would overwrite the switch below when it ends
+    monkeypatch.setattr(_native, "_kernel", (None, None))

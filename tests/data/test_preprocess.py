@@ -121,13 +121,9 @@ def test_layout_puts_valued_columns_between_indicators_and_one_hot_groups() -> N
 @pytest.mark.parametrize("kind", ["woe", "target", "onehot"])
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled-fill", "numpy-fill"])
 def test_runtime_encoder_equals_training_for_new_encodings(kind: str, compiled: bool, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from finlite.runtime import _native
-
-    if compiled:  # batch encoding writes its blocks with the compiled kernel once there is one
-        assert _native.kernel() is not None
-    else:
-        monkeypatch.setattr(_native, "_kernel", (None, None))
+                                                           request: pytest.FixtureRequest) -> None:
+    # Batch encoding writes its blocks with the compiled kernel once there is one, else numpy.
+    request.getfixturevalue("compiled_fill" if compiled else "numpy_fill")
     frame = _noise_table(3000, 400)
     frame["loan"] = [f"${v:,.2f} " for v in np.random.default_rng(1).uniform(0, 2e6, len(frame))]
     frame.loc[5, "loan"] = "(1,234.50)"

@@ -14,9 +14,9 @@ _CODE_DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint32]
 
 
 @pytest.fixture(autouse=True)
-def _compiled() -> None:
-    """Compiled before each test (fill never waits for a compile: it leaves the block to numpy)."""
-    _native.kernel()
+def _compiled(compiled_fill: object) -> None:
+    """Compiled before each test (fill never waits for a compile: it leaves the block to numpy),
+    whatever FINLITE_COMPILED_FILL says in the environment the tests run in."""
 
 
 def test_the_kernel_compiles_here() -> None:
@@ -143,13 +143,18 @@ def test_switched_off_or_failing_the_kernel_leaves_numpy_and_says_why(monkeypatc
     with caplog.at_level("WARNING", logger="finlite"):
         assert _native.kernel() is None and _native.compiled() is None
     assert not caplog.records  # switched off on purpose: nothing to say
+    for off in ("false", " OFF "):
+        monkeypatch.setattr(_native, "_kernel", None)
+        monkeypatch.setenv(_native.ENV_SWITCH, off)
+        assert _native.kernel() is None
     monkeypatch.setattr(_native, "_kernel", None)
     monkeypatch.delenv(_native.ENV_SWITCH)
     monkeypatch.setattr(_native, "_IR", "define void @fill_block( not IR")
     with caplog.at_level("WARNING", logger="finlite"):
         assert _native.kernel() is None
-    assert "the compiled block fill is unavailable here (RuntimeError: LLVM IR parsing error" in caplog.text
-    assert "FINLITE_COMPILED_FILL=0" in caplog.text
+    assert "warning: the compiled block fill is unavailable here (RuntimeError: LLVM IR parsing error" in caplog.text
+    assert "needs llvmlite 0.45 or later; set FINLITE_COMPILED_FILL=0" in caplog.text
+    assert len(caplog.records) == 1
 
 
 def test_no_thread_to_compile_on_fails_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

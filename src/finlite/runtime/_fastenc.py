@@ -30,8 +30,8 @@ import numpy as np
 from finlite._keys import ALIASABLE_TEXT, MISSING, category_key, key_aliases, look_up
 from finlite.runtime import _arrownp, _native
 
-__all__ = ["ArrowRows", "LookupCache", "assemble", "block_buffer", "block_rows", "checked", "count_flagged", "count_unseen", "dictionary_codes",
-           "scatter_ones"]
+__all__ = ["ArrowRows", "LookupCache", "assemble", "block_buffer", "block_rows", "checked", "count_flagged",
+           "count_unseen", "dictionary_codes", "scatter_ones"]
 
 _DENSE_SPAN = 1 << 22  # integer codes spanning fewer values get a direct table (int64: at most 32 MB)
 _BLOCK = 4096  # rows per one-hot block: 4,096 x (say) 74 float32 = 1.2 MB, within a core's L2 cache
@@ -72,9 +72,10 @@ class ArrowRows:
 
     ``numbers`` holds each single column as ``(column, float64 values, mean, std)``: it is written
     as ``(v - mean) / std`` computed in double and rounded to float32 (the numeric fields,
-    standardised; missing indicators with mean 0 and std 1, which leaves them 0.0 or 1.0). ``plans`` holds the one-hot fields as ``(codes, lookup)``, as :func:`assemble`
-    takes them, and ``valued`` the valued categories (weight of evidence, target encoding) as
-    ``(codes, float64 table, column)``: ``table[code]`` is written at ``column``.
+    standardised; missing indicators with mean 0 and std 1, which leaves them 0.0 or 1.0).
+    ``plans`` holds the one-hot fields as ``(codes, lookup)``, as :func:`assemble` takes them,
+    and ``valued`` the valued categories (weight of evidence, target encoding) as ``(codes,
+    float64 table, column)``: ``table[code]`` is written at ``column``.
     """
 
     __slots__ = ("_native", "imputed", "numbers", "plans", "rows", "unseen", "valued")

@@ -312,9 +312,10 @@ class Encoder:
     def prepare_arrow(self, batch: Any, first_row: int = 1, source: str = "the input") -> _fastenc.ArrowRows:
         """The checked, column-wise part of :meth:`encode_arrow`: every value read and checked,
         every category looked up, one contiguous array per column; nothing written into the input
-        matrix yet (the numbers are standardised as they are written). :meth:`finlite.runtime._fastenc.ArrowRows.fill` then writes any
-        range of rows, so a caller can encode and score a large batch a cache-sized block at a
-        time (batch scoring: the block is still in the core's cache when the model reads it).
+        matrix yet (the numbers are standardised as they are written).
+        :meth:`finlite.runtime._fastenc.ArrowRows.fill` then writes any range of rows, so a caller
+        can encode and score a large batch a cache-sized block at a time (batch scoring: the
+        block is still in the core's cache when the model reads it).
 
         Raises the errors of :meth:`encode_arrow`, all of them here: ``fill`` refuses nothing.
         """
