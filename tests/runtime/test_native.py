@@ -66,7 +66,7 @@ def _blocks(draw: st.DrawFn) -> tuple[list, list[tuple[np.ndarray, np.ndarray]],
 def test_the_kernel_writes_the_cells_numpy_writes(block: tuple) -> None:
     numbers, plans, valued, width, start, stop = block
     expected = np.full((stop - start, width), 5.0, dtype=np.float32)  # stale values must be cleared
-    assemble(expected, None, [], [(codes[start:stop], lookup) for codes, lookup in plans])
+    assemble(expected, [(codes[start:stop], lookup) for codes, lookup in plans])
     for column, values, mean, std in numbers:  # in double, rounded to float32 once
         expected[:, column] = ((values[start:stop] - mean) / std).astype(np.float32)
     for codes, table, column in valued:

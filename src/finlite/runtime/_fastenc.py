@@ -11,12 +11,12 @@ module makes the writes cheap. No Python runs per row:
   hash lookup) instead of a Python call per distinct value. Plain integer codes (Zip, NAICS
   declared categorical) need no dictionary: each row is looked up in a direct table over the
   training keys' range (a sorted search when the range is wide);
-- the output matrix is assembled block by block (4,096 rows, about a megabyte: it stays in the
-  core's cache while every column writes into it): zeros, the numeric columns, then the one-hot
-  ones with one scatter per block, instead of one pass over the whole chunk per column.
+- the output matrix is written by one compiled loop per block (:mod:`finlite.runtime._native`)
+  once it is compiled; until then, or where it cannot be, by numpy: zeros and the one-hot ones
+  with one scatter per 4,096-row block (:func:`assemble`), then each single column.
 
-Only numpy and pyarrow; the results are exactly those of the per-value definition
-(:func:`finlite._keys.category_key`), which a test checks.
+Only numpy and pyarrow here (llvmlite in ``_native``); the results are exactly those of the
+per-value definition (:func:`finlite._keys.category_key`), which a test checks.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class ArrowRows:
                 self._native = _native.Plans(self.numbers, self.plans, self.rows, self.valued)
             if _native.fill(out, self._native, start, stop):
                 return
-        assemble(out, None, [], [(codes[start:stop], lookup) for codes, lookup in self.plans])
+        assemble(out, [(codes[start:stop], lookup) for codes, lookup in self.plans])
         for column, values, mean, std in self.numbers:  # their own columns: no one-hot one is there
             np.divide(np.subtract(values[start:stop], mean), std, out=out[:, column])
         for codes, table, column in self.valued:
@@ -109,7 +109,7 @@ class ArrowRows:
 
 
 def checked(out: np.ndarray | None, n: int, width: int) -> np.ndarray:
-    """``out`` (a reused buffer, to be filled in full by :func:`assemble`), checked to be a
+    """``out`` (a reused buffer, to be filled in full by :meth:`ArrowRows.fill`), checked to be a
     writeable C-contiguous float32 ``(n, width)`` matrix, or a new uninitialised one."""
     if out is None:
         return np.empty((n, width), dtype=np.float32)
@@ -330,21 +330,19 @@ def count_flagged(codes: np.ndarray, flags: np.ndarray) -> int:
 def scatter_ones(out: np.ndarray, plans: list[tuple[np.ndarray, np.ndarray]]) -> None:
     """Write 1.0 at ``out[i, lookup[codes[i]]]`` for every row ``i`` and every ``(codes, lookup)``
     of ``plans`` (one per one-hot column; ``lookup`` holds output column numbers)."""
-    assemble(out, None, [], plans, zero=False)
+    assemble(out, plans, zero=False)
 
 
-def assemble(out: np.ndarray, leading: np.ndarray | None, columns: list[tuple[int, np.ndarray]],
-             plans: list[tuple[np.ndarray, np.ndarray]], *, zero: bool = True) -> None:
-    """Fill ``out`` (C-contiguous float32, ``(n, width)``) block by block: zeros (when ``zero``),
-    then ``leading`` (float32 ``(k, n)``, one row per column) into columns ``0..k-1``, each
-    ``(column, values)`` of ``columns`` into its column, and the one-hot ones of ``plans``
-    (``(codes, lookup)`` per one-hot field, ``lookup`` holding output column numbers: 1.0 at
-    ``out[i, lookup[codes[i]]]``).
+def assemble(out: np.ndarray, plans: list[tuple[np.ndarray, np.ndarray]], *, zero: bool = True) -> None:
+    """Fill ``out`` (C-contiguous float32, ``(n, width)``) block by block with numpy: zeros (when
+    ``zero``), then the one-hot ones of ``plans`` (``(codes, lookup)`` per one-hot field,
+    ``lookup`` holding output column numbers: 1.0 at ``out[i, lookup[codes[i]]]``, each code
+    clipped into its lookup). The other columns are :meth:`ArrowRows.fill`'s.
 
     Every write of a block lands in the same ``_BLOCK`` rows, which stay in the core's cache
-    until the block is done; column by column over the whole chunk, each write would touch a
-    new cache line per row (a chunk is about 19 MB). The ones take one scatter per block for
-    all the fields. The values written are the caller's, unchanged.
+    until the block is done; field by field over the whole chunk, each write would touch a new
+    cache line per row (a chunk is about 19 MB). The ones take one scatter per block for all the
+    fields.
     """
     n, width = out.shape
     if n == 0:
@@ -355,17 +353,11 @@ def assemble(out: np.ndarray, leading: np.ndarray | None, columns: list[tuple[in
     buffer = np.empty(k * block, dtype=np.int64)  # flat positions, one contiguous run per field
     starts = np.arange(block, dtype=np.int64) * width
     base = np.empty(block, dtype=np.int64)  # each row's first flat position in the current block
-    lead = 0 if leading is None else leading.shape[0]
     for lo in range(0, n, block):
         hi = min(n, lo + block)
         m = hi - lo
-        rows = out[lo:hi]
         if zero:
-            rows.fill(0.0)
-        if lead:
-            rows[:, :lead] = leading[:, lo:hi].T  # type: ignore[index]
-        for column, values in columns:
-            rows[:, column] = values[lo:hi]
+            out[lo:hi].fill(0.0)
         if not k:
             continue
         index = buffer[:k * m]
