@@ -112,7 +112,7 @@ def test_the_numpy_fill_equals_the_compiled_one(exported_dir: Path, book: pd.Dat
     enc = Predictor(exported_dir).encoder
     table = pa.Table.from_pandas(book[enc.fields], preserve_index=False)  # with gaps: indicator columns too
     compiled = enc.encode_arrow(table)
-    monkeypatch.setattr(_native, "_kernel", (None, None))
+    monkeypatch.setattr(_native, "_kernel", (None, None, None))
     np.testing.assert_array_equal(enc.encode_arrow(table), compiled)
     prepared = enc.prepare_arrow(table)
     out = np.full((1000, enc.n_features), 9.0, dtype=np.float32)
@@ -278,14 +278,21 @@ def test_a_refused_value_in_a_dataframe_is_named_by_its_row_label(exported_dir: 
         predictor.predict_score(frame)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.integers(0, 9), max_size=200), st.lists(st.integers(0, 4), min_size=10, max_size=10),
-       st.integers(0, 4))
-def test_unseen_rows_are_counted_as_their_definition(codes: list[int], lookup: list[int], unseen: int) -> None:
-    """count_unseen skips the gather when no code reaches an unseen entry: the count stays the rows'."""
-    array = np.array(codes, dtype=np.int8)
-    expected = sum(1 for c in codes if lookup[c] == unseen)
-    assert count_unseen(array, np.array(lookup, dtype=np.int64), unseen) == expected
+@pytest.mark.parametrize("path", ["compiled", "numpy"])
+def test_unseen_rows_are_counted_as_their_definition(path: str, request: pytest.FixtureRequest) -> None:
+    """count_unseen skips the gather when no code reaches an unseen entry, and counts the rest with
+    the compiled kernel or numpy: the count stays the rows'."""
+    request.getfixturevalue(f"{path}_fill")
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.integers(0, 9), max_size=200), st.lists(st.integers(0, 4), min_size=10, max_size=10),
+           st.integers(0, 4))
+    def check(codes: list[int], lookup: list[int], unseen: int) -> None:
+        array = np.array(codes, dtype=np.int8)
+        expected = sum(1 for c in codes if lookup[c] == unseen)
+        assert count_unseen(array, np.array(lookup, dtype=np.int64), unseen) == expected
+
+    check()
 
 
 def test_scatter_ones_writes_every_column_of_every_row() -> None:

@@ -34,9 +34,14 @@ def _blocks(draw: st.DrawFn) -> tuple[list, list[tuple[np.ndarray, np.ndarray]],
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     numbers = []
     for column in rng.permutation(singles).tolist()[:draw(st.integers(0, singles))]:  # single columns, any order
-        values = rng.normal(scale=draw(st.sampled_from([1.0, 1e3, 1e30])), size=rows)
-        if rows and draw(st.booleans()):  # whatever the value, the same cell as numpy's
-            values[0] = draw(st.sampled_from([np.inf, -0.0, 3.4e38, np.nan, 5e-324]))
+        if draw(st.booleans()):  # int64 rows, read as they are: converted to the nearest double as astype does
+            values = rng.integers(-(2**63), 2**63 - 1, size=rows, endpoint=True) // draw(st.sampled_from([1, 2**40]))
+            if rows and draw(st.booleans()):  # the ends, and odd integers past 2**53 (which round)
+                values[0] = draw(st.sampled_from([-(2**63), 2**63 - 1, 2**53 + 1, -(2**53) - 3, 0]))
+        else:
+            values = rng.normal(scale=draw(st.sampled_from([1.0, 1e3, 1e30])), size=rows)
+            if rows and draw(st.booleans()):  # whatever the value, the same cell as numpy's
+                values[0] = draw(st.sampled_from([np.inf, -0.0, 3.4e38, np.nan, 5e-324]))
         mean, std = draw(st.sampled_from([(0.0, 1.0), (3.5, 0.1), (-1e5, 7.0)]))
         numbers.append((column, values, mean, std))
     plans = []
@@ -68,7 +73,7 @@ def test_the_kernel_writes_the_cells_numpy_writes(block: tuple) -> None:
     expected = np.full((stop - start, width), 5.0, dtype=np.float32)  # stale values must be cleared
     assemble(expected, [(codes[start:stop], lookup) for codes, lookup in plans])
     for column, values, mean, std in numbers:  # in double, rounded to float32 once
-        expected[:, column] = ((values[start:stop] - mean) / std).astype(np.float32)
+        expected[:, column] = ((values[start:stop].astype(np.float64) - mean) / std).astype(np.float32)
     for codes, table, column in valued:
         expected[:, column] = table[np.clip(codes[start:stop].astype(np.int64), 0, len(table) - 1)].astype(np.float32)
     out = np.full((stop - start, width), 5.0, dtype=np.float32)
@@ -117,7 +122,7 @@ def test_plans_refuse_what_would_write_outside_the_block() -> None:
 
 
 def test_without_a_kernel_nothing_is_written_and_numpy_takes_over(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_native, "_kernel", (None, None))
+    monkeypatch.setattr(_native, "_kernel", (None, None, None))
     out = np.full((3, 4), 7.0, dtype=np.float32)
     plans = _native.Plans([(0, np.zeros(3), 0.0, 1.0)], [(np.array([0, 1, 2]), np.array([1, 2, 3]))], 3)
     assert not _native.fill(out, plans, 0, 3)
@@ -168,3 +173,34 @@ def test_no_thread_to_compile_on_fails_nothing(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(threading.Thread, "start", refuse)
     _native.compile_in_background()  # no error: scoring goes on with numpy
     assert _native.compiled() is None and _native._started is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 700), st.integers(1, 40), st.sampled_from(_CODE_DTYPES), st.integers(0, 2**32 - 1))
+def test_the_compiled_count_is_numpys(rows: int, size: int, dtype: type, seed: int) -> None:
+    """count_flags counts the codes whose entry is flagged, as numpy's gather does; codes past either
+    end are clipped into the flags (the caller passes only codes within them)."""
+    rng = np.random.default_rng(seed)
+    flags = rng.random(size) < rng.random()
+    dtype = np.dtype(dtype)
+    codes = rng.integers(0, min(size - 1, np.iinfo(dtype).max), rows, endpoint=True).astype(dtype)
+    counted = _native.count_flags(codes, flags)
+    if dtype.kind == "u":  # unsigned codes are not read (a uint8 255 is no -1): numpy counts them
+        assert counted is None
+        return
+    assert counted == int(np.count_nonzero(flags[codes]))
+    wide = codes.astype(np.int64)
+    if rows:
+        wide[0], wide[-1] = -5, size + 7
+        assert _native.count_flags(wide, flags) == int(np.count_nonzero(flags[np.clip(wide, 0, size - 1)]))
+    assert _native.count_flags(codes[::2], flags) == int(np.count_nonzero(flags[codes[::2]]))  # strided: copied
+
+
+def test_the_count_leaves_what_it_does_not_read_to_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = np.array([0, 1, 1, 2], dtype=np.int32)
+    assert _native.count_flags(codes, np.array([0, 1, 0], dtype=np.uint8)) is None  # flags must be bools
+    assert _native.count_flags(codes, np.zeros(0, dtype=bool)) is None
+    assert _native.count_flags(codes.astype(">i4"), np.array([False, True, False])) is None
+    assert _native.count_flags(codes, np.array([False, True, False])) == 2
+    monkeypatch.setattr(_native, "_kernel", (None, None, None))
+    assert _native.count_flags(codes, np.array([False, True, False])) is None

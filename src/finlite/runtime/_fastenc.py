@@ -324,6 +324,10 @@ def count_flagged(codes: np.ndarray, flags: np.ndarray) -> int:
     low, high = int(codes.min()), int(codes.max())
     if low >= 0 and not flags[low:high + 1].any():
         return 0
+    if low >= 0 and high < len(flags):  # the compiled count: no index cast, gather or mask array
+        counted = _native.count_flags(codes, flags)
+        if counted is not None:
+            return counted
     return int(np.count_nonzero(flags[codes]))
 
 

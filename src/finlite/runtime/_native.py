@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ENV_SWITCH", "WORTH_ROWS", "Plans", "compile_in_background", "compiled", "fill", "kernel"]
+__all__ = ["ENV_SWITCH", "WORTH_ROWS", "Plans", "compile_in_background", "compiled", "count_flags", "fill",
+           "kernel"]
 
 #: Rows of a DataFrame from which a Predictor starts compiling the kernel (about 0.1 s of CPU with
 #: llvmlite's import, on a thread of its own; numpy fills the blocks until it is ready): numpy
@@ -65,9 +66,69 @@ ONE_HOT_SLOTS = 4
 #: Descriptor columns (int64) of a valued field (weight of evidence, target encoding): its codes'
 #: address, their bytes, its table's address (float64 values), the table's length, the output column.
 VALUED_SLOTS = 5
-#: Descriptor columns (int64) of a number column: its float64 rows' address, the output column,
-#: the mean and the standard deviation (float64 bit patterns).
-NUMBER_SLOTS = 4
+#: Descriptor columns (int64) of a number column: its rows' address, the output column, the mean
+#: and the standard deviation (float64 bit patterns), and the rows' type (0: float64, 1: int64).
+NUMBER_SLOTS = 5
+
+
+def _number_loop(kind: str) -> str:
+    """The IR of one number column's rows, float64 (``kind`` "f64") or int64 ("i64": each
+    converted to the nearest double, as numpy's astype converts it), writing each row's
+    ``float((v - mean) / std)`` at the column's cell, then branching to ``number_end``. Four rows
+    go at a time, through one vector subtraction and division (the scalar division bounded the
+    loop: 0.135 -> 0.085 s for 11 columns of 10 M rows), then the rows left one at a time."""
+    elt = "double" if kind == "f64" else "i64"
+
+    def as_double(name: str, lanes: str) -> tuple[str, str]:
+        """The value(s) loaded as ``%{name}.raw``, as double: (its name, the IR converting it)."""
+        raw = f"%{name}.raw.{kind}"
+        if kind == "f64":  # already double: the raw load is the value
+            return raw, ""
+        return f"%{name}.{kind}", f"  %{name}.{kind} = sitofp {lanes}i64{'>' if lanes else ''} {raw} to " \
+                                  f"{lanes}double{'>' if lanes else ''}\n"
+    quad, quad_convert = as_double("qv", "<4 x ")
+    one, one_convert = as_double("v", "")
+    stores = "".join(f"  %qd{i}.{kind} = getelementptr float, ptr %qd{i - 1}.{kind}, i64 %width\n"
+                     f"  %qf{i}.{kind} = extractelement <4 x float> %qf.{kind}, i64 {i}\n"
+                     f"  store float %qf{i}.{kind}, ptr %qd{i}.{kind}\n" for i in range(1, 4))
+    return f"""start.{kind}:
+  %has4.{kind} = icmp sgt i64 %m4, 0
+  br i1 %has4.{kind}, label %quad.{kind}, label %tail.{kind}
+quad.{kind}:
+  %q.{kind} = phi i64 [0, %start.{kind}], [%q.{kind}.next, %quad.{kind}]
+  %q.at.{kind} = add i64 %lo, %q.{kind}
+  %qp.{kind} = getelementptr {elt}, ptr %rows_c, i64 %q.at.{kind}
+  %qv.raw.{kind} = load <4 x {elt}>, ptr %qp.{kind}, align 8
+{quad_convert}  %qc.{kind} = fsub <4 x double> {quad}, %mean.4
+  %qs.{kind} = fdiv <4 x double> %qc.{kind}, %std.4
+  %qf.{kind} = fptrunc <4 x double> %qs.{kind} to <4 x float>
+  %q.base.{kind} = mul i64 %q.{kind}, %width
+  %q.cell.{kind} = add i64 %q.base.{kind}, %col
+  %qd0.{kind} = getelementptr float, ptr %out, i64 %q.cell.{kind}
+  %qf0.{kind} = extractelement <4 x float> %qf.{kind}, i64 0
+  store float %qf0.{kind}, ptr %qd0.{kind}
+{stores}  %q.{kind}.next = add i64 %q.{kind}, 4
+  %q.more.{kind} = icmp slt i64 %q.{kind}.next, %m4
+  br i1 %q.more.{kind}, label %quad.{kind}, label %tail.{kind}
+tail.{kind}:
+  %has_tail.{kind} = icmp slt i64 %m4, %m
+  br i1 %has_tail.{kind}, label %row.{kind}, label %number_end
+row.{kind}:
+  %nr.{kind} = phi i64 [%m4, %tail.{kind}], [%nr.{kind}.next, %row.{kind}]
+  %s_at.{kind} = add i64 %lo, %nr.{kind}
+  %sp.{kind} = getelementptr {elt}, ptr %rows_c, i64 %s_at.{kind}
+  %v.raw.{kind} = load {elt}, ptr %sp.{kind}
+{one_convert}  %centred.{kind} = fsub double {one}, %mean
+  %scaled.{kind} = fdiv double %centred.{kind}, %std
+  %f.{kind} = fptrunc double %scaled.{kind} to float
+  %d_base.{kind} = mul i64 %nr.{kind}, %width
+  %d_at.{kind} = add i64 %d_base.{kind}, %col
+  %dp.{kind} = getelementptr float, ptr %out, i64 %d_at.{kind}
+  store float %f.{kind}, ptr %dp.{kind}
+  %nr.{kind}.next = add i64 %nr.{kind}, 1
+  %nr.more.{kind} = icmp slt i64 %nr.{kind}.next, %m
+  br i1 %nr.more.{kind}, label %row.{kind}, label %number_end
+"""
 
 
 def _coded_fields(kind: str, slots: int, then: str) -> str:
@@ -192,22 +253,17 @@ number:
   %sdp.at = add i64 %nrow, 3
   %sdp = getelementptr i64, ptr %numbers, i64 %sdp.at
   %std = load double, ptr %sdp
-  br label %number_row
-number_row:
-  %nr = phi i64 [0, %number], [%nr.next, %number_row]
-  %s_at = add i64 %lo, %nr
-  %sp = getelementptr double, ptr %rows_c, i64 %s_at
-  %v = load double, ptr %sp
-  %centred = fsub double %v, %mean
-  %scaled = fdiv double %centred, %std
-  %f = fptrunc double %scaled to float
-  %d_base = mul i64 %nr, %width
-  %d_at = add i64 %d_base, %col
-  %dp = getelementptr float, ptr %out, i64 %d_at
-  store float %f, ptr %dp
-  %nr.next = add i64 %nr, 1
-  %nr.more = icmp slt i64 %nr.next, %m
-  br i1 %nr.more, label %number_row, label %number_end
+  %kindp.at = add i64 %nrow, 4
+  %kindp = getelementptr i64, ptr %numbers, i64 %kindp.at
+  %kind = load i64, ptr %kindp
+  %mean.1 = insertelement <4 x double> poison, double %mean, i64 0
+  %mean.4 = shufflevector <4 x double> %mean.1, <4 x double> poison, <4 x i32> zeroinitializer
+  %std.1 = insertelement <4 x double> poison, double %std, i64 0
+  %std.4 = shufflevector <4 x double> %std.1, <4 x double> poison, <4 x i32> zeroinitializer
+  %m4 = and i64 %m, -4
+  %integers = icmp ne i64 %kind, 0
+  br i1 %integers, label %start.i64, label %start.f64
+NUMBER_LOOPS
 number_end:
   %c.next = add i64 %c, 1
   %c.more = icmp slt i64 %c.next, %n_numbers
@@ -217,10 +273,60 @@ done:
   ret void
 }
 """
-_IR = _IR.replace("NUMBER_SLOTS", str(NUMBER_SLOTS)).replace("TILE", str(_TILE))
+_IR = _IR.replace("NUMBER_LOOPS", _number_loop("f64") + _number_loop("i64")).replace(
+    "NUMBER_SLOTS", str(NUMBER_SLOTS)).replace("TILE", str(_TILE))
+
+
+def _count_ir() -> str:
+    """``count_flags(codes, bytes, n, flags, length)``: how many of ``n`` codes (``bytes`` wide,
+    signed) have a nonzero flag byte in ``flags`` (``length`` bytes), each code clipped into it:
+    the unseen count of a field (:func:`count_flagged`) in one pass, with no index cast, gather
+    or mask array."""
+    loops, ends = [], []
+    for bits in _CODE_TYPES.values():
+        read = (f"  %code.{bits} = load i64, ptr %cp.{bits}\n" if bits == "i64" else
+                f"  %c.{bits} = load {bits}, ptr %cp.{bits}\n  %code.{bits} = sext {bits} %c.{bits} to i64\n")
+        loops.append(f"""start.{bits}:
+  br i1 %some, label %loop.{bits}, label %done
+loop.{bits}:
+  %r.{bits} = phi i64 [0, %start.{bits}], [%r.{bits}.next, %loop.{bits}]
+  %sum.{bits} = phi i64 [0, %start.{bits}], [%sum.{bits}.next, %loop.{bits}]
+  %cp.{bits} = getelementptr {bits}, ptr %codes, i64 %r.{bits}
+{read}  %neg.{bits} = icmp slt i64 %code.{bits}, 0
+  %low.{bits} = select i1 %neg.{bits}, i64 0, i64 %code.{bits}
+  %over.{bits} = icmp sgt i64 %low.{bits}, %last
+  %idx.{bits} = select i1 %over.{bits}, i64 %last, i64 %low.{bits}
+  %fp.{bits} = getelementptr i8, ptr %flags, i64 %idx.{bits}
+  %flag.{bits} = load i8, ptr %fp.{bits}
+  %set.{bits} = icmp ne i8 %flag.{bits}, 0
+  %one.{bits} = zext i1 %set.{bits} to i64
+  %sum.{bits}.next = add i64 %sum.{bits}, %one.{bits}
+  %r.{bits}.next = add i64 %r.{bits}, 1
+  %more.{bits} = icmp slt i64 %r.{bits}.next, %n
+  br i1 %more.{bits}, label %loop.{bits}, label %done
+""")
+        ends.append(f"[0, %start.{bits}], [%sum.{bits}.next, %loop.{bits}]")
+    return f"""
+define i64 @count_flags(ptr noalias %codes, i64 %bytes, i64 %n, ptr noalias %flags, i64 %length) nounwind {{
+entry:
+  %last = sub i64 %length, 1
+  %some = icmp sgt i64 %n, 0
+  switch i64 %bytes, label %start.i64 [ i64 1, label %start.i8
+                                         i64 2, label %start.i16
+                                         i64 4, label %start.i32 ]
+{"".join(loops)}done:
+  %total = phi i64 {", ".join(ends)}
+  ret i64 %total
+}}
+"""
+
+
+_IR += _count_ir()
 
 _FILL_BLOCK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p,
                                ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)
+_COUNT_FLAGS = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p,
+                                ctypes.c_int64)
 
 #: Set to 0 (or false, no, off) to never compile the kernel (numpy writes every block: the same
 #: scores, slower), for a host where run-time generated code is not wanted. Ray workers read their
@@ -229,8 +335,9 @@ ENV_SWITCH = "FINLITE_COMPILED_FILL"
 
 log = logging.getLogger("finlite")
 _lock = threading.Lock()
-# (engine, function) once compiled, (None, None) where it cannot be; published in one assignment.
-_kernel: tuple[Any, Any] | None = None
+# (engine, fill_block, count_flags) once compiled, (None, None, None) where it cannot be; published
+# in one assignment.
+_kernel: tuple[Any, Any, Any] | None = None
 _started = False  # a background compile has been started
 _start_lock = threading.Lock()
 
@@ -270,9 +377,9 @@ def compile_in_background() -> None:
             _started = False
 
 
-def _compile() -> tuple[Any, Any]:
+def _compile() -> tuple[Any, Any, Any]:
     if os.environ.get(ENV_SWITCH, "").strip().lower() in ("0", "false", "no", "off"):
-        return None, None
+        return None, None, None
     try:
         import llvmlite.binding as llvm
 
@@ -287,22 +394,23 @@ def _compile() -> tuple[Any, Any]:
         # pipeline took the compile from about 0.03 to 0.15 s for a fill 3 % faster.
         engine = llvm.create_mcjit_compiler(module, machine)
         engine.finalize_object()
-        address = engine.get_function_address("fill_block")
-        if not address:
-            raise RuntimeError("LLVM gave no address for fill_block")
+        address, counter = engine.get_function_address("fill_block"), engine.get_function_address("count_flags")
+        if not address or not counter:
+            raise RuntimeError("LLVM gave no address for fill_block or count_flags")
     except Exception as exc:  # noqa: BLE001 - any failure here means "use numpy", never a failed score
         log.warning("warning: the compiled block fill is unavailable here (%s: %s); batch scoring writes its blocks "
                     "with numpy: the same scores, slower. It needs llvmlite 0.45 or later; set %s=0 to skip the "
                     "attempt.", type(exc).__name__, " ".join(str(exc).split())[:300], ENV_SWITCH)
-        return None, None
-    # The engine owns the machine code: kept for the life of the process, beside the function.
-    return engine, _FILL_BLOCK(address)
+        return None, None, None
+    # The engine owns the machine code: kept for the life of the process, beside the functions.
+    return engine, _FILL_BLOCK(address), _COUNT_FLAGS(counter)
 
 
 class Plans:
     """One chunk's columns as the kernel reads them, checked once per chunk (see :func:`fill`):
 
-    - ``numbers``: ``(column, float64 values, mean, std)``, written as ``(v - mean) / std``;
+    - ``numbers``: ``(column, values, mean, std)``, written as ``(v - mean) / std``: int64 values
+      as they are (the kernel converts each), any other as float64;
     - ``ones``: one-hot fields, ``(codes, lookup)``: 1.0 at column ``lookup[code]``;
     - ``valued``: ``(codes, float64 table, column)``: ``table[code]`` at ``column``.
 
@@ -324,9 +432,10 @@ class Plans:
         self.highest = -1  # the largest output column written: it must be within the block's width
         self.numbers = np.zeros((len(numbers), NUMBER_SLOTS), dtype=np.int64)
         for j, (column, values, mean, std) in enumerate(numbers):
-            values = self._rows(values, np.float64, "a number column")
-            self.numbers[j] = (values.ctypes.data, self._column(column), 0, 0)
-            self.numbers[j, 2:].view(np.float64)[:] = (mean, std)  # their bits, as the kernel loads them
+            integers = values.dtype == np.int64  # read as they are (converted row by row); anything else as float64
+            values = self._rows(values, np.int64 if integers else np.float64, "a number column")
+            self.numbers[j] = (values.ctypes.data, self._column(column), 0, 0, int(integers))
+            self.numbers[j, 2:4].view(np.float64)[:] = (mean, std)  # their bits, as the kernel loads them
         self.ones = np.zeros((len(ones), ONE_HOT_SLOTS), dtype=np.int64)
         for j, (codes, lookup) in enumerate(ones):
             codes = self._codes(codes)
@@ -383,3 +492,17 @@ def fill(out: np.ndarray, plans: Plans, start: int, stop: int) -> bool:
              len(plans.numbers), plans.ones.ctypes.data, len(plans.ones), plans.valued.ctypes.data,
              len(plans.valued))
     return True
+
+
+def count_flags(codes: np.ndarray, flags: np.ndarray) -> int | None:
+    """How many ``codes`` have a true entry in ``flags`` (a bool per code; a code is clipped into
+    it, and the caller knows every code is within it) with the compiled kernel, in one pass; None
+    when there is no kernel yet or the arrays are not as it reads them (the caller counts with
+    numpy)."""
+    state = _kernel
+    function = state[2] if state is not None else None
+    if function is None or flags.dtype != np.bool_ or flags.ndim != 1 or not len(flags) or codes.ndim != 1 \
+            or codes.dtype.kind != "i" or codes.dtype.itemsize not in _CODE_TYPES or not codes.dtype.isnative:
+        return None
+    codes, flags = np.ascontiguousarray(codes), np.ascontiguousarray(flags)
+    return int(function(codes.ctypes.data, codes.dtype.itemsize, len(codes), flags.ctypes.data, len(flags)))

@@ -358,14 +358,18 @@ class Encoder:
         singles: list[tuple[int, np.ndarray, float, float]] = []
         imputed: dict[str, int] = {}
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
-            values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc, name in self.money)
+            values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc, name in self.money,
+                                         borrow=True)
             if not n:
                 continue
             # A NaN makes the minimum NaN: the gaps are looked for only then, not in a pass of their own.
-            smallest = values.min()
+            # int64 values (no blank) stay as Arrow holds them: no gap, and the fill converts each to
+            # double as astype would; their minimum and maximum are those of the doubles (the
+            # conversion keeps order).
+            smallest = float(values.min())
             if np.isnan(smallest):
                 gaps = np.isnan(values)
-                values[gaps] = median
+                values = np.where(gaps, median, values)  # a new array: the borrowed one may be Arrow's
                 imputed[name] = int(np.count_nonzero(gaps))  # counted, as unseen categories are
                 if ind >= 0:
                     singles.append((ind, gaps.astype(np.float64), 0.0, 1.0))  # 1.0 where blank
@@ -373,9 +377,9 @@ class Encoder:
             # After imputation there is no NaN left, so a min and a max find inf, 1e300 and a value
             # whose standardised form overflows float32 alike; the row search runs only on failure.
             low, high = self.bounds[name]
-            if not (low <= smallest and values.max() <= high):
-                raise _arrow_value_error(batch.column(name), values, name, mean, std, first_row, source,
-                                         self.spans.get(name))
+            if not (low <= smallest and float(values.max()) <= high):
+                raise _arrow_value_error(batch.column(name), values.astype(np.float64), name, mean, std, first_row,
+                                         source, self.spans.get(name))
             # (v - mean) / std, in float64 and rounded to float32 as it is stored (as the record path
             # rounds its row), is computed as each block is written: no pass of its own over the chunk.
             singles.append((j, values, float(mean), float(std)))
@@ -406,7 +410,11 @@ class Encoder:
 
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,
-                       money: bool = False) -> np.ndarray:
+                       money: bool = False, *, borrow: bool = False) -> np.ndarray:
+        """A numeric column's values as float64 (NaN where blank; a new array, the caller's to
+        change), refusing text that is no number. With ``borrow``, a float64 column and an int64
+        one with no blank come back as Arrow holds them (read-only views, int64 for the latter: no
+        copy and no conversion pass over the chunk)."""
         kind = column.type
         if pa.types.is_null(kind):  # a chunk where the column is empty in every row
             return np.full(len(column), np.nan)
@@ -421,9 +429,12 @@ class Encoder:
                 column = column.combine_chunks()
             if column.null_count:
                 return _arrownp.to_numpy(pc.cast(column, pa.float64(), safe=False))
-            return _arrownp.to_numpy(column, copy=False).astype(np.float64)
+            held = _arrownp.to_numpy(column, copy=False)
+            return held if borrow and held.dtype == np.int64 else held.astype(np.float64)
         if pa.types.is_floating(kind) or pa.types.is_boolean(kind) or pa.types.is_decimal(kind):
-            numbers: np.ndarray = _arrownp.to_numpy(pc.cast(column, pa.float64()))  # a new array: ours to change
+            # A new array (ours to change), unless borrowed: a read-only view (of the column's own
+            # buffer where it is float64 already).
+            numbers: np.ndarray = _arrownp.to_numpy(pc.cast(column, pa.float64()), copy=not borrow)
             return numbers
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             text = pc.utf8_trim(column, characters=NUMBER_SPACES)  # not Unicode White_Space: NEL, U+2028
