@@ -20,7 +20,8 @@ rows, ``--skip-sba`` without the SBA loan book). In one run it measures:
    (categorical columns dictionary-encoded, which is the faster read) and writes a Parquet file
    of a float32 score and an int8 decision per row, encoded as ``finlite score`` encodes them
    (scores without a Parquet dictionary, decisions with one), done two ways (one ``read_table`` and one
-   ``write_table``; or streamed in 65,536-row batches) with the faster one taken as the floor;
+   ``write_table``; or streamed in 65,536-row batches) with the faster one taken as the floor, with
+   one BLAS thread as ``finlite score`` has (finlite/_console.py);
    and ``finlite score`` on the same file (the whole command, start-up included). Printed: both times, the ratio (target ≤ 1.3),
    peak RSS of the command (target ≤ 2 GiB), rows/s, and whether the scores equal
    ``Predictor.predict_score`` on the first 20,000 rows.
@@ -93,9 +94,11 @@ print(json.dumps({"wall": wall, "rss_kib": usage.ru_maxrss, "cpu": usage.ru_utim
 """
 
 
-def _run(command: list[str]) -> tuple[float, float, str, float]:
-    """(wall seconds, peak RSS in MiB, stdout, CPU seconds) of a command run as a separate process."""
-    launched = subprocess.run([sys.executable, "-c", _LAUNCH, *command], capture_output=True, text=True, check=True)
+def _run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str, float]:
+    """(wall seconds, peak RSS in MiB, stdout, CPU seconds) of a command run as a separate process
+    (``env``: its environment, default this one's)."""
+    launched = subprocess.run([sys.executable, "-c", _LAUNCH, *command], capture_output=True, text=True, check=True,
+                              env=env)
     report = json.loads(launched.stdout)
     if report["rc"] != 0:
         raise RuntimeError(f"{' '.join(command[:3])} failed: {report['stderr']}")
@@ -272,12 +275,15 @@ def scoring(name: str, student: Path, book: Path, runs: int, tmp: Path, reasons:
     floor_cmd = [sys.executable, "-c", _FLOOR, str(book), str(out_floor), "MODE", "\x1f".join(fields),
                  "\x1f".join(dictionary)]
     score_cmd = [FINLITE, "score", str(student), str(book), "-o", str(out_score), "--force", "--quiet"]
+    # The floor's process gets one BLAS thread, as `finlite score` does (finlite/_console.py): numpy's
+    # OpenBLAS otherwise spins a thread per core for about 0.1 CPU-s at import, in both processes.
+    floor_env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
     floors: dict[str, list[float]] = {"table": [], "stream": []}
     floor_cpu: dict[str, list[float]] = {"table": [], "stream": []}
     scores, score_cpu, peaks, floor_peaks, outputs = [], [], [], [], []
     for _ in range(runs):  # alternating, so a change of load hits all three
         for mode, walls in floors.items():
-            wall, peak, _, cpu = _run([mode if part == "MODE" else part for part in floor_cmd])
+            wall, peak, _, cpu = _run([mode if part == "MODE" else part for part in floor_cmd], floor_env)
             walls.append(wall)
             floor_cpu[mode].append(cpu)
             floor_peaks.append(peak)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "finlite"
 TESTS = ROOT / "tests"
 
-#: The layer of each top-level name under finlite (a private ``_x`` module is a foundation).
+#: The layer of each top-level name under finlite (a private ``_x`` module not listed is a foundation).
 LAYERS: dict[str, int] = {
     "errors": 0, "signing": 0,
     "data": 1, "datasets": 1,
@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "recipe": 7,
     "jobs": 8,
     "cli": 9,
+    "_console": 9,  # the `finlite` script's entry point: set-up before numpy loads, then the command line
 }
 PACKAGE_LAYER = 10  # ``finlite`` itself: the public API, lazily importing from every layer
 LAYER_NAMES = ["foundations", "data", "models/evaluate/runtime", "training", "methods", "export", "artifact",
@@ -117,7 +118,7 @@ def layer_of(module: str) -> int | None:
     parts = module.split(".")
     if len(parts) == 1:
         return PACKAGE_LAYER
-    if parts[1].startswith("_"):
+    if parts[1].startswith("_") and parts[1] not in LAYERS:
         return 0
     return LAYERS.get(parts[1])
 

@@ -1,0 +1,57 @@
+"""The `finlite` script's entry point (finlite._console): one BLAS thread for score and serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import finlite.cli
+from finlite import _console
+
+_BLAS_THREADS = """
+import json, sys
+from finlite import _console
+sys.argv = ["finlite", *sys.argv[1:]]
+try:
+    _console.main()
+except SystemExit:
+    pass
+import numpy  # loaded here if the command did not load it: the variable, if set, is still in force
+from threadpoolctl import threadpool_info
+print(json.dumps([i["num_threads"] for i in threadpool_info() if i.get("internal_api") == "openblas"]))
+"""
+
+
+def _blas_threads(*args: str, env: dict[str, str] | None = None) -> list[int]:
+    done = subprocess.run([sys.executable, "-c", _BLAS_THREADS, *args], capture_output=True, text=True,
+                          env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: OpenBLAS starts one thread anyway")
+def test_score_runs_with_one_blas_thread_and_other_commands_with_the_default() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    threads = _blas_threads("score", "--help", env=env)
+    assert threads and set(threads) == {1}  # numpy loaded after the variable was set
+    others = _blas_threads("train", "--help", env=env)
+    assert others and max(others) > 1
+
+
+def test_a_users_setting_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str | None] = []
+    monkeypatch.setattr(finlite.cli, "main", lambda: seen.append(os.environ.get("OPENBLAS_NUM_THREADS")))
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    monkeypatch.setattr(sys, "argv", ["finlite", "serve", "runs/x"])
+    _console.main()
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.setattr(sys, "argv", ["finlite", "score", "a", "b"])
+    _console.main()
+    monkeypatch.setattr(sys, "argv", ["finlite", "--version"])
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    _console.main()
+    assert seen == ["3", "1", None]
+    assert {"score", "serve"} == _console.ONE_BLAS_THREAD
