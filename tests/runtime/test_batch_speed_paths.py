@@ -467,3 +467,22 @@ def test_the_default_chunk_shrinks_to_fit_memory_and_is_what_score_file_gets(
     monkeypatch.setattr(limits, "check_memory", tight)
     result = CliRunner().invoke(app, ["score", str(exported_dir), str(src), "-o", str(out), "--chunk-rows", "262144", "-q"])
     assert result.exit_code == 2 and "--chunk-rows 262,144" in result.output and seen[-1] == 262_144 and len(seen) == 2
+
+
+def test_borrowed_number_columns_are_never_writable() -> None:
+    """prepare_arrow reads int64 and float64 columns as Arrow holds them, which may be the caller's
+    own numpy arrays (a table built from them): the views it keeps are read-only, so no later
+    change can reach the caller's data."""
+    import pyarrow.compute as pc
+
+    from finlite.runtime.encoder import Encoder
+
+    ints, floats = np.arange(10, dtype=np.int64), np.linspace(0.0, 1.0, 10)
+    table = pa.table({"i": ints, "f": floats})
+    for name, dtype in (("i", np.int64), ("f", np.float64)):
+        for column in (table.column(name), table.column(name).chunk(0)):
+            held = Encoder._arrow_numbers(column, name, 1, "t", pa, pc, borrow=True)
+            assert held.dtype == dtype
+            assert not held.flags.writeable
+    assert ints.flags.writeable and floats.flags.writeable  # the caller's arrays are left as they were
+

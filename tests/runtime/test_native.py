@@ -204,3 +204,4 @@ def test_the_count_leaves_what_it_does_not_read_to_numpy(monkeypatch: pytest.Mon
     assert _native.count_flags(codes, np.array([False, True, False])) == 2
     monkeypatch.setattr(_native, "_kernel", (None, None, None))
     assert _native.count_flags(codes, np.array([False, True, False])) is None
+

@@ -425,17 +425,17 @@ class Encoder:
         if pa.types.is_integer(kind):
             # Rounded to the nearest double, as the record path's float(v) does: Arrow's safe cast
             # would refuse an integer beyond 2**53 instead (and take three times as long).
-            if isinstance(column, pa.ChunkedArray):
-                column = column.combine_chunks()
+            if isinstance(column, pa.ChunkedArray):  # one chunk (a table's slice) is read in place
+                column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
             if column.null_count:
                 return _arrownp.to_numpy(pc.cast(column, pa.float64(), safe=False))
             held = _arrownp.to_numpy(column, copy=False)
-            return held if borrow and held.dtype == np.int64 else held.astype(np.float64)
+            return _read_only(held) if borrow and held.dtype == np.int64 else held.astype(np.float64)
         if pa.types.is_floating(kind) or pa.types.is_boolean(kind) or pa.types.is_decimal(kind):
             # A new array (ours to change), unless borrowed: a read-only view (of the column's own
-            # buffer where it is float64 already).
+            # buffer where it is float64 already, which may be the caller's numpy array).
             numbers: np.ndarray = _arrownp.to_numpy(pc.cast(column, pa.float64()), copy=not borrow)
-            return numbers
+            return _read_only(numbers) if borrow else numbers
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             text = pc.utf8_trim(column, characters=NUMBER_SPACES)  # not Unicode White_Space: NEL, U+2028
             text = pc.if_else(pc.equal(text, _arrownp.scalar("", text.type)), _arrownp.null(text.type), text)
@@ -483,6 +483,14 @@ class Encoder:
 #: 2026-12-03: accepted or refused by the chunk size). Parquet keeps the boolean type.
 _BOOLEAN_HINT = (" A number is needed there: write the column as 1/0 (a model trained with --numeric on a "
                  "True/False column read it as 1/0), or score a Parquet copy whose column is boolean.")
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A read-only view of ``values``: a borrowed column may be the caller's own array (a table
+    built from numpy), which nothing here may change."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
 
 
 def _arrow_money(text: Any, pa: Any, pc: Any) -> tuple[np.ndarray, np.ndarray]:
