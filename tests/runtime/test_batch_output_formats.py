@@ -5,16 +5,18 @@ reader could open, a ``.tsv`` read as one column."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from finlite.errors import DataError
 from finlite.runtime import Predictor
-from finlite.runtime.batch import score_file
+from finlite.runtime.batch import RUN_KEY, score_file
 
 
 def test_each_suffix_gets_its_own_format_and_the_same_scores(exported_dir: Path, german_csv: Path,
@@ -138,8 +140,9 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
         summary = score_file(predictor, tmp_path / "recoded.csv", tmp_path / out)
         assert summary.unseen == {"housing": 10, "purpose": 1000}
         assert summary.notes[0] == ("rows with a category training never saw (scored as unseen: the unseen bucket, or a "
-                                    "weight-of-evidence or target-encoded column's prior): housing 10 (1.0%), "
-                                    "purpose 1,000 (100.0%)")
+                                    "weight-of-evidence or target-encoded column's prior; an empty value where training "
+                                    "had none counts too): housing 10 (1.0%), purpose 1,000 (100.0%)")
+        assert summary.unseen_empty == {}
         assert summary.notes[1].startswith(
             "warning: column 'purpose' holds categories training never saw in 100% of the rows")
         # Then the population check, and the fields that moved (the recoded purpose).
@@ -153,8 +156,34 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
     shown = CliRunner().invoke(app, ["score", str(exported_dir), str(tmp_path / "recoded.csv"), "-o",
                                      str(tmp_path / "cli.csv")])
     assert shown.exit_code == 0, shown.output
-    assert "or target-encoded column's prior): housing 10 (1.0%)" in shown.output.replace("\n", " ")
+    assert "had none counts too): housing 10 (1.0%)" in shown.output.replace("\n", " ")
     assert "warning: column 'purpose' holds categories training never saw in 100% of the rows" in shown.output
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_empty_categories_are_told_apart_from_new_ones(exported_dir: Path, german_csv: Path, tmp_path: Path,
+                                                       kind: str) -> None:
+    """A column training never saw empty, empty in most rows, was warned of as "coded otherwise than
+    in training" (codes for labels), which sends its reader to the wrong fix: its feed lost the
+    values. The empty rows are counted apart, in the notes, the summary and the run record."""
+    frame = pd.read_csv(german_csv).drop(columns="creditability")
+    assert frame["purpose"].notna().all() and frame["housing"].notna().all()  # training saw neither empty
+    frame.loc[:699, "purpose"] = None  # 700 of 1,000 rows empty
+    frame.loc[:9, "housing"] = "caravan"  # 10 new values
+    frame.loc[10:14, "housing"] = None  # and 5 empty
+    source = tmp_path / f"lost.{kind}"
+    frame.to_csv(source, index=False) if kind == "csv" else frame.to_parquet(source, index=False)
+    summary = score_file(Predictor(exported_dir), source, tmp_path / "out.parquet")
+    assert summary.unseen == {"housing": 15, "purpose": 700}
+    assert summary.unseen_empty == {"housing": 5, "purpose": 700}
+    assert summary.notes[0].endswith("housing 15 (1.5%; 5 of them empty), purpose 700 (70.0%; all empty)")
+    assert summary.notes[1] == ("warning: column 'purpose' is empty in 70% of the rows, and training never saw it empty "
+                                "(those rows are scored as an unseen category); a feed may have lost it. Check it "
+                                "before using these decisions.")
+    assert not any("coded otherwise" in note for note in summary.notes)
+    record = json.loads(pq.read_metadata(tmp_path / "out.parquet").metadata[RUN_KEY.encode()])
+    assert record["unseen_empty"] == {"housing": 5, "purpose": 700} and record["unseen"]["purpose"] == 700
+    assert summary.to_dict()["unseen_empty"] == {"housing": 5, "purpose": 700}
 
 
 def test_a_csv_arrow_refuses_is_named_by_its_line_or_its_separator(exported_dir: Path, german_csv: Path,
@@ -331,7 +360,7 @@ def test_a_parquet_output_records_the_model_that_made_it(exported_dir: Path, ger
     assert origin["input"] == {"name": german_csv.name, "bytes": german_csv.stat().st_size}
     run = json.loads(meta[b"finlite.run"])
     decisions = pd.read_parquet(tmp_path / "a.parquet")["decision"]
-    assert run == {"rows": 1000, "positives": int(decisions.sum()), "psi": summary.psi, "unseen": {}, "imputed": {},
+    assert run == {"rows": 1000, "positives": int(decisions.sum()), "psi": summary.psi, "unseen": {}, "unseen_empty": {}, "imputed": {},
                    "csi": pytest.approx(summary.csi)}
     assert run["csi"].keys() == set(Predictor(exported_dir).fields) and max(run["csi"].values()) < 0.1
     # No clock time in it: the same input and artifact give the same bytes.

@@ -81,6 +81,7 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
     frame = pq.read_table(book).to_pandas()
     frame["purpose"] = "P" + frame["purpose"].astype("category").cat.codes.astype(str)
     frame.loc[:49, "housing"] = "caravan"
+    frame.loc[50:69, "housing"] = None  # empty where training never saw it empty: unseen, and counted apart
     frame["credit_amount"] *= 8  # 20x is refused now: far outside the training range
     frame["age_in_years"] = frame["age_in_years"].astype("float64")
     frame.loc[100:129, "age_in_years"] = None  # blanks, imputed and counted alike
@@ -89,7 +90,8 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
     local = score_file(Predictor(exported_dir, threads=2), shifted, tmp_path / "local.parquet", id_columns=["loan_id"])
     remote = score_file_ray(exported_dir, shifted, tmp_path / "ray.parquet", id_columns=["loan_id"], chunk_rows=700,
                             workers=2)
-    assert remote.unseen == local.unseen == {"housing": 50, "purpose": 6000}
+    assert remote.unseen == local.unseen == {"housing": 70, "purpose": 6000}
+    assert remote.unseen_empty == local.unseen_empty == {"housing": 20}
     assert remote.imputed == local.imputed == {"age_in_years": 30}
     assert local.psi is not None and local.psi >= 0.25
     assert remote.psi == pytest.approx(local.psi, rel=1e-12)  # 6,000 rows: both bin every score
@@ -101,7 +103,8 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
     meta = [pq.ParquetFile(tmp_path / name).metadata.metadata for name in ("local.parquet", "ray.parquet")]
     assert meta[0][b"finlite.provenance"] == meta[1][b"finlite.provenance"]
     run = json.loads(meta[1][b"finlite.run"])
-    assert run["rows"] == 6000 and run["unseen"] == {"housing": 50, "purpose": 6000}
+    assert run["rows"] == 6000 and run["unseen"] == {"housing": 70, "purpose": 6000}
+    assert run["unseen_empty"] == {"housing": 20}
     assert run["imputed"] == {"age_in_years": 30}
     assert pq.read_table(tmp_path / "ray.parquet").schema.names == ["loan_id", "score", "decision"]
     # The CLI prints the same notes for either engine, and --json the run.

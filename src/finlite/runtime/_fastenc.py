@@ -78,15 +78,19 @@ class ArrowRows:
     float64 table, column)``: ``table[code]`` is written at ``column``.
     """
 
-    __slots__ = ("_native", "imputed", "numbers", "plans", "rows", "unseen", "valued")
+    __slots__ = ("_native", "imputed", "numbers", "plans", "rows", "unseen", "unseen_empty", "valued")
 
     def __init__(self, rows: int, numbers: list[tuple[int, np.ndarray, float, float]],
                  plans: list[tuple[np.ndarray, np.ndarray]], unseen: dict[str, int] | None = None,
                  imputed: dict[str, int] | None = None,
-                 valued: list[tuple[np.ndarray, np.ndarray, int]] | None = None) -> None:
+                 valued: list[tuple[np.ndarray, np.ndarray, int]] | None = None,
+                 unseen_empty: dict[str, int] | None = None) -> None:
         self.rows, self.numbers, self.plans, self.valued = rows, numbers, plans, valued or []
-        #: Rows per one-hot field whose category training never saw (fields with none left out).
+        #: Rows per categorical field whose category training never saw (fields with none left out).
         self.unseen = unseen or {}
+        #: Of those, the rows whose value was empty (null) in a field training never saw empty: a
+        #: feed that lost values, not new categories (fields with none left out).
+        self.unseen_empty = unseen_empty or {}
         #: Rows per numeric field whose value was blank and took the training median (fields with
         #: none left out).
         self.imputed = imputed or {}

@@ -136,8 +136,10 @@ class ScoreSummary:
     #: Warnings about the input worth reading (a price file's gaps in the business-day calendar,
     #: dates on a weekend; categories training never saw), as ``finlite train`` prints them.
     notes: list[str] = field(default_factory=list, kw_only=True)
-    #: Rows per one-hot field whose category training never saw (fields with none left out).
+    #: Rows per categorical field whose category training never saw (fields with none left out).
     unseen: dict[str, int] = field(default_factory=dict, kw_only=True)
+    #: Of those, the rows whose value was empty in a field training never saw empty (none: left out).
+    unseen_empty: dict[str, int] = field(default_factory=dict, kw_only=True)
     #: Rows per numeric field whose value was blank and took the training median (none: left out).
     imputed: dict[str, int] = field(default_factory=dict, kw_only=True)
     #: PSI of the scores against the training rows' scores, in the bins the artifact's validation
@@ -155,6 +157,7 @@ class ScoreSummary:
         return {"engine": "local", "output": str(self.output), "rows": self.rows, "positives": self.positives,
                 "seconds": round(self.seconds, 6), "rows_per_second": round(self.rows_per_second, 1)
                 if self.seconds > 0 else None, "psi": self.psi, "unseen": dict(sorted(self.unseen.items())),
+                "unseen_empty": dict(sorted(self.unseen_empty.items())),
                 "imputed": dict(sorted(self.imputed.items())), "csi": dict(sorted(self.csi.items())),
                 "notes": list(self.notes), "provenance": self.provenance}
 
@@ -211,9 +214,11 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
 
 
 def run_record(rows: int, positives: int, psi: float | None, unseen: dict[str, int],
-               csi: Mapping[str, float] | None = None, imputed: Mapping[str, int] | None = None) -> dict[str, Any]:
+               csi: Mapping[str, float] | None = None, imputed: Mapping[str, int] | None = None,
+               unseen_empty: Mapping[str, int] | None = None) -> dict[str, Any]:
     """What a run counted, as stored under :data:`RUN_KEY` in a Parquet output's metadata."""
     return {"rows": rows, "positives": positives, "psi": psi, "unseen": dict(sorted(unseen.items())),
+            "unseen_empty": dict(sorted((unseen_empty or {}).items())),
             "imputed": dict(sorted((imputed or {}).items())), "csi": dict(sorted((csi or {}).items()))}
 
 
@@ -724,13 +729,15 @@ class _Chunk:
     """What a worker made of one chunk: the output table, its rows and positives, and its rows
     per field whose category training never saw."""
 
-    __slots__ = ("bins", "cited", "fields", "imputed", "positives", "rows", "table", "unexplained", "unseen")
+    __slots__ = ("bins", "cited", "fields", "imputed", "positives", "rows", "table", "unexplained", "unseen",
+                 "unseen_empty")
 
     def __init__(self, table: Any, rows: int, positives: int, unseen: dict[str, int] | None = None,
                  bins: np.ndarray | None = None, cited: dict[str, list[int]] | None = None,
                  unexplained: int = 0, fields: dict[str, np.ndarray] | None = None,
-                 imputed: dict[str, int] | None = None) -> None:
+                 imputed: dict[str, int] | None = None, unseen_empty: dict[str, int] | None = None) -> None:
         self.imputed = imputed or {}  # rows per numeric field whose blank took the training median
+        self.unseen_empty = unseen_empty or {}  # of the unseen rows, those empty where training had no empty
         self.fields = fields  # rows per level and recorded bin of each field (the feature CSI), or None
         self.table, self.rows, self.positives, self.unseen = table, rows, positives, unseen or {}
         self.bins = bins  # scores per level and stability bin (of a sample of the chunk's rows), or None
@@ -868,7 +875,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             bins = psi_bins(reference[0], reference[1].size, score, first_row, total)
         counted = feature_bins.count(batch, first_row, total) if feature_bins is not None else None
         return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins, cited,
-                      unexplained, counted, prepared.imputed)
+                      unexplained, counted, prepared.imputed, prepared.unseen_empty)
 
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total)
@@ -895,7 +902,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 rows += chunk.rows
                 positives += chunk.positives
                 counts.add(chunk.unseen, chunk.bins, chunk.cited, chunk.unexplained, chunk.fields, chunk.imputed,
-                           rows=chunk.rows)
+                           rows=chunk.rows, unseen_empty=chunk.unseen_empty)
                 if bar is not None:
                     bar.update(chunk.rows)
 
@@ -926,7 +933,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 for pending in window:
                     pending.cancel()
         psi = counts.psi()
-        writer.commit(out_schema, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed))
+        writer.commit(out_schema, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed,
+                                             counts.unseen_empty))
     except BaseException:
         writer.abort()
         raise
@@ -935,7 +943,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             bar.close()
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst, csi=counts.csi(),
                         notes=_gate_notes(predictor) + counts.notes(rows, positives, psi),
-                        unseen=counts.unseen, psi=psi, provenance=origin, imputed=counts.imputed)
+                        unseen=counts.unseen, psi=psi, provenance=origin, imputed=counts.imputed,
+                        unseen_empty=counts.unseen_empty)
 
 
 class RunCounts:
@@ -955,6 +964,7 @@ class RunCounts:
         self.field_counts = None if fields is None else fields.empty()
         self.codes = codes  # the reasons are these codes: a protected citation is told with its fields
         self.unseen: dict[str, int] = {}
+        self.unseen_empty: dict[str, int] = {}  # of the unseen rows, those empty where training never saw empty
         self.imputed: dict[str, int] = {}
         self.binned = None if reference is None else np.zeros((LEVELS, reference[1].size), dtype=np.int64)
         self.cited: dict[str, list[int]] = {}
@@ -962,12 +972,15 @@ class RunCounts:
 
     def add(self, unseen: Mapping[str, int], bins: Any, cited: Mapping[str, Sequence[int]], unexplained: int,
             fields: Mapping[str, Any] | None = None, imputed: Mapping[str, int] | None = None, *,
-            rows: int) -> None:
+            rows: int, unseen_empty: Mapping[str, int] | None = None) -> None:
         """Add one chunk's counts (``rows`` rows; ``bins``: scores per level and stability bin,
         None when the chunk binned nothing; ``fields``: rows per level and recorded bin of each
         field, None when there are no recorded bins; ``imputed``: rows per numeric field whose
-        blank took the training median)."""
+        blank took the training median; ``unseen_empty``: of the ``unseen`` rows, those whose
+        value was empty in a field training never saw empty)."""
         self.rows += int(rows)
+        for name, count in (unseen_empty or {}).items():
+            self.unseen_empty[name] = self.unseen_empty.get(name, 0) + int(count)
         for name, count in (imputed or {}).items():
             self.imputed[name] = self.imputed.get(name, 0) + int(count)
         if self.field_counts is not None and fields is not None:
@@ -1033,7 +1046,8 @@ class RunCounts:
         # and said.
         empty = ["warning: the input has no rows, so the output holds none; if a feed was expected here, check the "
                  "job that wrote the input"] if not rows else []
-        return (empty + unseen_notes(self.unseen, rows) + imputed_notes(self.imputed, rows) + stability
+        return (empty + unseen_notes(self.unseen, rows, self.unseen_empty) + imputed_notes(self.imputed, rows)
+                + stability
                 + cited_notes(cited, decided)
                 + unexplained_note(self.unexplained, decided))
 
@@ -1198,18 +1212,35 @@ def imputed_notes(imputed: Mapping[str, int], rows: int) -> list[str]:
     return notes
 
 
-def unseen_notes(unseen: dict[str, int], rows: int) -> list[str]:
-    """What a run says of categories training never saw: one note listing each field's rows, and a
-    warning per field where most rows are unseen (a column coded otherwise than in training, such
-    as codes for labels: every row then decides on the unseen category, silently)."""
+def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | None = None) -> list[str]:
+    """What a run says of categories training never saw: one note listing each field's rows (and
+    how many of them were empty, where training never saw the field empty), and a warning per field
+    where most rows are unseen: a column coded otherwise than in training (codes for labels: every
+    row then decides on the unseen category, silently), or, where most of them are empty, a feed
+    that lost the column."""
     if not unseen or not rows:
         return []
-    listed = ", ".join(f"{name} {count:,} ({count / rows:.1%})" for name, count in sorted(unseen.items()))
+    empty = empty or {}
+
+    def share(name: str, count: int) -> str:
+        blank = int(empty.get(name, 0))
+        said = "" if not blank else "; all empty" if blank >= count else f"; {blank:,} of them empty"
+        return f"{name} {count:,} ({count / rows:.1%}{said})"
+    listed = ", ".join(share(name, count) for name, count in sorted(unseen.items()))
     notes = [f"rows with a category training never saw (scored as unseen: the unseen bucket, or a weight-of-evidence "
-             f"or target-encoded column's prior): {listed}"]
-    notes += [f"warning: column {name!r} holds categories training never saw in {count / rows:.0%} of the rows; it "
-              "may be coded otherwise than in training (codes for labels, another spelling). Check it before using "
-              "these decisions." for name, count in sorted(unseen.items()) if count >= MOSTLY_UNSEEN * rows]
+             f"or target-encoded column's prior; an empty value where training had none counts too): {listed}"]
+    for name, count in sorted(unseen.items()):
+        if count < MOSTLY_UNSEEN * rows:
+            continue
+        blank = int(empty.get(name, 0))
+        if 2 * blank >= count:  # mostly empty: a lost feed, not another coding
+            notes.append(f"warning: column {name!r} is empty in {blank / rows:.0%} of the rows, and training never saw "
+                         "it empty (those rows are scored as an unseen category); a feed may have lost it. Check it "
+                         "before using these decisions.")
+        else:
+            notes.append(f"warning: column {name!r} holds categories training never saw in {count / rows:.0%} of the "
+                         "rows; it may be coded otherwise than in training (codes for labels, another spelling). "
+                         "Check it before using these decisions.")
     return notes
 
 

@@ -386,11 +386,15 @@ class Encoder:
         # per one-hot column: each row's code, and code -> output column
         plans = [_fastenc.codes_and_lookup(lookups, name, batch.column(name), columns_of, unseen_col, np.int64, pa, pc)
                  for name, columns_of, unseen_col, _ in self.categorical]
-        unseen = {}
+        unseen, empty = {}, {}
         for (name, _, unseen_col, _), (codes, lookup) in zip(self.categorical, plans, strict=True):
             count = _fastenc.count_unseen(codes, lookup, unseen_col)
             if count:
                 unseen[name] = count
+                # An empty (null) value looks up the lookup's last entry: when that is the unseen
+                # column (training never saw the field empty), every null row is among the unseen.
+                if lookup[-1] == unseen_col and batch.column(name).null_count:
+                    empty[name] = int(batch.column(name).null_count)
         valued = []
         for name, numbers, default, col in self.valued:
             # Codes -> one number per distinct value (or training key), written as each block is: no
@@ -404,9 +408,11 @@ class Encoder:
                 count = _fastenc.count_flagged(codes, unknown)
                 if count:
                     unseen[name] = count
+                    if unknown[-1] and batch.column(name).null_count:  # as for a one-hot field, above
+                        empty[name] = int(batch.column(name).null_count)
                 table = np.where(unknown, default, table)  # a new table: the cached one stays as it is
             valued.append((codes, table, col))
-        return _fastenc.ArrowRows(n, singles, plans, unseen, imputed, valued)
+        return _fastenc.ArrowRows(n, singles, plans, unseen, imputed, valued, empty)
 
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,

@@ -301,6 +301,7 @@ class _Scorer:
         n = len(rows)
         score = np.zeros(n, np.float32)
         unseen: dict[str, int] = {}
+        unseen_empty: dict[str, int] = {}
         imputed: dict[str, int] = {}
         decision = np.zeros(n, np.int8)
         texts: list[list[str | None]] = [[None] * n for _ in range(self.reasons)]
@@ -319,6 +320,8 @@ class _Scorer:
             decision[lo:hi] = score[lo:hi] >= self.cutoff
             for name, count in prepared.unseen.items():
                 unseen[name] = unseen.get(name, 0) + count
+            for name, count in prepared.unseen_empty.items():
+                unseen_empty[name] = unseen_empty.get(name, 0) + count
             for name, count in prepared.imputed.items():
                 imputed[name] = imputed.get(name, 0) + count
             if self.reasons:  # as the local run gives them (batch.chunk_reasons)
@@ -333,8 +336,8 @@ class _Scorer:
             columns[f"reason_{j + 1}"] = pa.array(values, type=pa.string())
         columns[_ROW] = batch.column(_ROW)
         cited, unexplained = reason_counts(texts, decision, self.protected)
-        stats: dict[str, Any] = {"unseen": unseen, "imputed": imputed, "cited": cited, "unexplained": unexplained,
-                                 "rows": n}
+        stats: dict[str, Any] = {"unseen": unseen, "unseen_empty": unseen_empty, "imputed": imputed, "cited": cited,
+                                 "unexplained": unexplained, "rows": n}
         if self.feature_bins is not None:  # the rows the local run bins (by file position: stability.sample)
             fields = self.feature_bins.empty()
             for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, n], strict=True):
@@ -581,7 +584,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                            None if fields is None or counts.field_counts is None else
                            {name: _from_levels(record, counts.field_counts[name].shape[1])
                             for name, record in fields.items()},
-                           stats.get("imputed"), rows=stats["rows"])
+                           stats.get("imputed"), rows=stats["rows"], unseen_empty=stats.get("unseen_empty"))
             table = table.drop_columns([_ROW, _STATS])
             if n or writer.writer is None:
                 writer.write(table)
@@ -600,7 +603,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                             "Score it again.")
         psi = counts.psi()
         # never empty here: a header-only table was written above
-        writer.commit(None, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed))
+        writer.commit(None, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed,
+                                       counts.unseen_empty))
     except BaseException as exc:
         writer.abort()
         cause = _finlite_cause(exc)
@@ -619,5 +623,4 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             ray.shutdown()
     return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, csi=counts.csi(),
                            notes=gate_notes + counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi,
-                           provenance=origin,
-                           imputed=counts.imputed)
+                           provenance=origin, imputed=counts.imputed, unseen_empty=counts.unseen_empty)
