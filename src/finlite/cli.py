@@ -1269,7 +1269,7 @@ def evaluate(
     if result.get("unseen"):  # a hold-out's categories training never saw, as 'score' tells them (stderr)
         from finlite.runtime.batch import unseen_notes
 
-        _say_score_notes(unseen_notes(result["unseen"], int(result.get("rows") or 0)))
+        _say_score_notes(unseen_notes(result["unseen"], int(result.get("rows") or 0), result.get("unseen_empty")))
 
 
 def _shown(path: Path) -> Path:

@@ -171,13 +171,14 @@ def test_a_hold_out_s_unseen_categories_are_told_as_score_tells_them(exported_di
 
     part = pd.read_csv(german_csv).head(300)
     part.loc[:9, "purpose"] = "spaceship"
+    part.loc[10:13, "purpose"] = None  # empty, where training never saw it empty: counted apart, as score does
     part.to_csv(tmp_path / "later.csv", index=False)
     result = evaluate_artifact(exported_dir, tmp_path / "later.csv", timing=False)
-    assert result["unseen"] == {"purpose": 10}
+    assert result["unseen"] == {"purpose": 14} and result["unseen_empty"] == {"purpose": 4}
     assert "unseen" not in evaluate_artifact(exported_dir, german_csv, timing=False)  # the test split: none
     cli = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "later.csv"), "--no-timing"])
     assert cli.exit_code == 0 and "note: rows with a category training never saw" in cli.output
-    assert "purpose 10 (3.3%)" in cli.output
+    assert "purpose 14 (4.7%; 4 of them empty)" in cli.output.replace("\n", " ")
     # A hold-out without a category column is told so (the count came first and raised KeyError).
     part.drop(columns=["purpose"]).to_csv(tmp_path / "no-purpose.csv", index=False)
     cli = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "no-purpose.csv"), "--no-timing"])

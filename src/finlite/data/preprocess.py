@@ -741,11 +741,12 @@ class Preprocessor:
         return cls.from_dict(data, str(path))
 
 
-def unseen_counts(frame: pd.DataFrame, preprocessor: Any) -> dict[str, int]:
+def unseen_counts(frame: pd.DataFrame, preprocessor: Any, empty: dict[str, int] | None = None) -> dict[str, int]:
     """Rows per categorical field whose category the fitted preprocessor never saw (nor kept as a
     rare "other" value), read as every encoder reads them (category keys and their aliases), a
     missing value counting when training had none: the counts ``finlite score`` reports, which
-    ``evaluate`` and the report tell of a hold-out."""
+    ``evaluate`` and the report tell of a hold-out. ``empty``, when given, receives the rows per
+    field among those that were empty (NA), as ``score`` counts them apart (``unseen_empty``)."""
     from finlite._keys import category_key, category_keys
 
     counts: dict[str, int] = {}
@@ -758,4 +759,7 @@ def unseen_counts(frame: pd.DataFrame, preprocessor: Any) -> dict[str, int]:
         count = int(np.count_nonzero(new[codes]))
         if count:
             counts[name] = count
+            blank = int(np.count_nonzero(codes == -1)) if new[-1] else 0
+            if empty is not None and blank:
+                empty[name] = blank
     return counts

@@ -290,7 +290,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                         f"column {art.schema.target!r}: AUC and the decision metrics need both classes. Evaluate on "
                         "rows with both outcomes (a longer period).", param="data")
     x = art.tabular.transform(rows, table.source)  # names a missing column first
-    unseen = unseen_counts(rows, art.tabular) if prepared is None else {}
+    empty: dict[str, int] = {}  # of the unseen rows, those empty where training never saw the field empty
+    unseen = unseen_counts(rows, art.tabular, empty) if prepared is None else {}
     served = check_served_model(art, x, split)
     # The same trust as the artifact: with a key, the baseline must be signed by it too.
     base = None if baseline is None else baseline if isinstance(baseline, Artifact) else load(baseline,
@@ -316,6 +317,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
             result["note"] = note
         if unseen:
             result["unseen"] = unseen
+            result["unseen_empty"] = empty
         if point is not None:
             result["operating_point"] = {**point.to_dict(), "description": _describe(point, flag_rate, "artifact", reference,
                                                                                       task.name),
@@ -331,6 +333,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         report["note"] = note
     if unseen:
         report["unseen"] = unseen
+        report["unseen_empty"] = empty
     report["served_model"] = served
     return report
 

@@ -253,9 +253,13 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
         # sections (600 training rows of 600: a validator's review, 2026-12-04).
         record["failures"] = [f"the hold-out is mostly rows the models were fitted on ({fitted:,} of {len(frame):,}): "
                               "its numbers are in-sample, not evidence about new rows"]
-    unseen = unseen_counts(frame, prepared.preprocessor)
+    empty: dict[str, int] = {}  # of the unseen rows, those empty where training never saw the field empty
+    unseen = unseen_counts(frame, prepared.preprocessor, empty)
     record["unseen"] = unseen
-    shares = [f"{name} {count:,} ({count / len(frame):.1%})" for name, count in unseen.items()]
+    record["unseen_empty"] = empty
+    shares = [f"{name} {count:,} ({count / len(frame):.1%}"
+              f"{'' if not empty.get(name) else '; all empty' if empty[name] >= count else f'; {empty[name]:,} of them empty'})"
+              for name, count in unseen.items()]
     if any(count >= UNSEEN_WARN_SHARE * len(frame) for count in unseen.values()):
         # Every number on those rows rests on the unseen bucket (or a WOE / target-encoded column's
         # prior): a validator reads that before the metrics. score says as much; the report said
