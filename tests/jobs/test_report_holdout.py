@@ -145,7 +145,7 @@ def test_categories_training_never_saw_are_counted_as_score_counts_them(exported
     assert record["unseen"] == scored.unseen and record["unseen"]["purpose"] == 30
     assert record["unseen_empty"] == scored.unseen_empty == {"housing": 5}  # the empties, as score counts them
     [warning] = [w for w in record["warnings"] if "category training never saw" in w]
-    assert "purpose 30 (10.0%)" in warning and "housing 5 (1.7%; all empty)" in warning
+    assert "purpose 30 (10.0%)" in warning and "housing 5 (1.7%; all empty or blank)" in warning
 
 
 def test_a_blank_id_is_refused_not_written_as_nan(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:

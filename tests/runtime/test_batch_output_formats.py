@@ -140,8 +140,8 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
         summary = score_file(predictor, tmp_path / "recoded.csv", tmp_path / out)
         assert summary.unseen == {"housing": 10, "purpose": 1000}
         assert summary.notes[0] == ("rows with a category training never saw (scored as unseen: the unseen bucket, or a "
-                                    "weight-of-evidence or target-encoded column's prior; an empty value where training "
-                                    "had none counts too): housing 10 (1.0%), purpose 1,000 (100.0%)")
+                                    "weight-of-evidence or target-encoded column's prior; an empty or blank value where "
+                                    "training had none counts too): housing 10 (1.0%), purpose 1,000 (100.0%)")
         assert summary.unseen_empty == {}
         assert summary.notes[1].startswith(
             "warning: column 'purpose' holds categories training never saw in 100% of the rows")
@@ -156,7 +156,7 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
     shown = CliRunner().invoke(app, ["score", str(exported_dir), str(tmp_path / "recoded.csv"), "-o",
                                      str(tmp_path / "cli.csv")])
     assert shown.exit_code == 0, shown.output
-    assert "had none counts too): housing 10 (1.0%)" in shown.output.replace("\n", " ")
+    assert "training had none counts too): housing 10 (1.0%)" in shown.output.replace("\n", " ")
     assert "warning: column 'purpose' holds categories training never saw in 100% of the rows" in shown.output
 
 
@@ -165,25 +165,40 @@ def test_empty_categories_are_told_apart_from_new_ones(exported_dir: Path, germa
                                                        kind: str) -> None:
     """A column training never saw empty, empty in most rows, was warned of as "coded otherwise than
     in training" (codes for labels), which sends its reader to the wrong fix: its feed lost the
-    values. The empty rows are counted apart, in the notes, the summary and the run record."""
+    values. The empty or blank rows (a null, "" or spaces: every value the encoder reads as missing)
+    are counted apart, in the notes, the summary and the run record, from CSV and Parquet alike."""
     frame = pd.read_csv(german_csv).drop(columns="creditability")
     assert frame["purpose"].notna().all() and frame["housing"].notna().all()  # training saw neither empty
-    frame.loc[:699, "purpose"] = None  # 700 of 1,000 rows empty
+    frame.loc[:599, "purpose"] = None  # 700 of 1,000 rows empty or blank
+    frame.loc[600:649, "purpose"] = ""
+    frame.loc[650:699, "purpose"] = "   "
     frame.loc[:9, "housing"] = "caravan"  # 10 new values
     frame.loc[10:14, "housing"] = None  # and 5 empty
+    frame.loc[15:16, "job"] = "astronaut"  # 2 new values in a third column, none empty
+    frame.loc[17:599, "job"] = None  # then 583 empty: 58.5 % unseen, most of it empty
     source = tmp_path / f"lost.{kind}"
     frame.to_csv(source, index=False) if kind == "csv" else frame.to_parquet(source, index=False)
     summary = score_file(Predictor(exported_dir), source, tmp_path / "out.parquet")
-    assert summary.unseen == {"housing": 15, "purpose": 700}
-    assert summary.unseen_empty == {"housing": 5, "purpose": 700}
-    assert summary.notes[0].endswith("housing 15 (1.5%; 5 of them empty), purpose 700 (70.0%; all empty)")
-    assert summary.notes[1] == ("warning: column 'purpose' is empty in 70% of the rows, and training never saw it empty "
-                                "(those rows are scored as an unseen category); a feed may have lost it. Check it "
-                                "before using these decisions.")
+    assert summary.unseen == {"housing": 15, "job": 585, "purpose": 700}
+    assert summary.unseen_empty == {"housing": 5, "job": 583, "purpose": 700}
+    assert summary.notes[0].endswith("housing 15 (1.5%; 5 of them empty or blank), job 585 (58.5%; 583 of them empty "
+                                     "or blank), purpose 700 (70.0%; all empty or blank)")
+    assert summary.notes[1] == ("warning: column 'job' is empty or blank in 58% of the rows, which training never saw "
+                                "(those rows are scored as an unseen category); a feed may have lost its values. Check "
+                                "it before using these decisions.")
+    assert summary.notes[2].startswith("warning: column 'purpose' is empty or blank in 70% of the rows, which training")
     assert not any("coded otherwise" in note for note in summary.notes)
+    # Both parts, each a tenth of the rows or more: each said.
+    frame.loc[:299, "purpose"] = "spaceship"
+    frame.to_csv(source, index=False) if kind == "csv" else frame.to_parquet(source, index=False)
+    both = score_file(Predictor(exported_dir), source, tmp_path / "both.parquet")
+    assert both.unseen["purpose"] == 700 and both.unseen_empty["purpose"] == 400
+    assert ("warning: column 'purpose' is empty or blank in 40% of the rows and holds categories training never saw in "
+            "30%; a feed may have lost values, and it may be coded otherwise than in training (codes for labels, another "
+            "spelling). Check it before using these decisions.") in both.notes
     record = json.loads(pq.read_metadata(tmp_path / "out.parquet").metadata[RUN_KEY.encode()])
-    assert record["unseen_empty"] == {"housing": 5, "purpose": 700} and record["unseen"]["purpose"] == 700
-    assert summary.to_dict()["unseen_empty"] == {"housing": 5, "purpose": 700}
+    assert record["unseen_empty"] == summary.unseen_empty and record["unseen"]["purpose"] == 700
+    assert summary.to_dict()["unseen_empty"] == summary.unseen_empty
 
 
 def test_a_csv_arrow_refuses_is_named_by_its_line_or_its_separator(exported_dir: Path, german_csv: Path,

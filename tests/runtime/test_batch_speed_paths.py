@@ -486,3 +486,18 @@ def test_borrowed_number_columns_are_never_writable() -> None:
             assert not held.flags.writeable
     assert ints.flags.writeable and floats.flags.writeable  # the caller's arrays are left as they were
 
+
+
+@pytest.mark.parametrize("size", [5, 100])  # the Python path, and Arrow's for a large text dictionary
+def test_missing_entries_are_the_values_whose_key_is_missing(size: int) -> None:
+    """lookup_missing marks the entries the encoder reads as a missing value (a null's, and each
+    value whose key is MISSING: empty or blank text), which score counts apart from new categories."""
+    values = [f"v{i}" for i in range(size - 3)] + ["", "   ", " v1 "]
+    dictionary = pa.array(values, type=pa.string())
+    mapping = {"v1": 7, MISSING: 0} if size == 5 else {"v1": 7}
+    table, missing = LookupCache().lookup_missing("f", dictionary, mapping, -1, np.int64)
+    assert missing.tolist() == [category_key(v) == MISSING for v in values] + [True]
+    assert table[-1] == mapping.get(MISSING, -1) and table[values.index(" v1 ")] == 7
+    ints = pa.array(list(range(200)), type=pa.int64())  # integers: only the null's entry
+    _, flags = LookupCache().lookup_missing("n", ints, {"5": 1}, -1, np.int64)
+    assert flags.tolist() == [False] * 200 + [True]

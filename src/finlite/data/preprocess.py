@@ -746,7 +746,8 @@ def unseen_counts(frame: pd.DataFrame, preprocessor: Any, empty: dict[str, int] 
     rare "other" value), read as every encoder reads them (category keys and their aliases), a
     missing value counting when training had none: the counts ``finlite score`` reports, which
     ``evaluate`` and the report tell of a hold-out. ``empty``, when given, receives the rows per
-    field among those that were empty (NA), as ``score`` counts them apart (``unseen_empty``)."""
+    field among those that were empty or blank (their key MISSING: NA, blank text, NaN), as ``score``
+    counts them apart (``unseen_empty``)."""
     from finlite._keys import category_key, category_keys
 
     counts: dict[str, int] = {}
@@ -759,7 +760,8 @@ def unseen_counts(frame: pd.DataFrame, preprocessor: Any, empty: dict[str, int] 
         count = int(np.count_nonzero(new[codes]))
         if count:
             counts[name] = count
-            blank = int(np.count_nonzero(codes == -1)) if new[-1] else 0
+            # Of those, the rows whose key is MISSING (NA, empty or blank text, NaN), as score counts them.
+            blank = int(np.count_nonzero((new & (np.array(keys, dtype=object) == MISSING))[codes]))
             if empty is not None and blank:
                 empty[name] = blank
     return counts

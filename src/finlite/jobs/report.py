@@ -258,7 +258,7 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
     record["unseen"] = unseen
     record["unseen_empty"] = empty
     shares = [f"{name} {count:,} ({count / len(frame):.1%}"
-              f"{'' if not empty.get(name) else '; all empty' if empty[name] >= count else f'; {empty[name]:,} of them empty'})"
+              f"{'' if not empty.get(name) else '; all empty or blank' if empty[name] >= count else f'; {empty[name]:,} of them empty or blank'})"
               for name, count in unseen.items()]
     if any(count >= UNSEEN_WARN_SHARE * len(frame) for count in unseen.values()):
         # Every number on those rows rests on the unseen bucket (or a WOE / target-encoded column's

@@ -149,6 +149,15 @@ def codes_and_lookup(cache: LookupCache, field: str, column: Any, mapping: Mappi
     A plain integer column (Zip, NAICS) is searched straight in the training keys, with no
     per-chunk dictionary; anything else goes through its dictionary (cached lookup).
     """
+    codes, lookup, _ = codes_lookup_missing(cache, field, column, mapping, default, dtype, pa, pc)
+    return codes, lookup
+
+
+def codes_lookup_missing(cache: LookupCache, field: str, column: Any, mapping: Mapping[str, Any], default: Any,
+                         dtype: type, pa: Any, pc: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`codes_and_lookup`, and which lookup entries are a missing value (bools, one per
+    entry): a null, and any value whose key is :data:`~finlite._keys.MISSING` (empty or blank
+    text, NaN), which the lookup maps as the missing value."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     kind = column.type
@@ -174,16 +183,18 @@ def codes_and_lookup(cache: LookupCache, field: str, column: Any, mapping: Mappi
         if column.null_count:
             codes[_arrownp.to_numpy(column.is_null())] = len(keys) + 1
         lookup = np.concatenate([values, np.array([default, mapping.get(MISSING, default)], dtype=dtype)])
-        return codes, lookup
+        missing = np.zeros(len(lookup), dtype=bool)
+        missing[-1] = True  # an integer is never blank: only the null rows' entry
+        return codes, lookup, missing
     dictionary, codes = dictionary_codes(column, pa, pc)
-    return codes, cache.lookup(field, dictionary, mapping, default, dtype)
+    return codes, *cache.lookup_missing(field, dictionary, mapping, default, dtype)
 
 
 class LookupCache:
     """Per field, the lookup of the last dictionary seen (thread-safe; one per encoder)."""
 
     def __init__(self) -> None:
-        self._last: dict[str, tuple[Any, np.ndarray]] = {}
+        self._last: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
         self._int_keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._dense: dict[str, np.ndarray | None] = {}
         self._text_keys: dict[str, tuple[Any, np.ndarray]] = {}
@@ -193,19 +204,25 @@ class LookupCache:
                dtype: type) -> np.ndarray:
         """``mapping[category_key(value)]`` (``default`` when absent) for every dictionary value,
         then the entry of a missing value, as one numpy array."""
+        return self.lookup_missing(field, dictionary, mapping, default, dtype)[0]
+
+    def lookup_missing(self, field: str, dictionary: Any, mapping: Mapping[str, Any], default: Any,
+                       dtype: type) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`lookup`, and which of its entries are a missing value (the last, a null's, and
+        each dictionary value whose key is MISSING: empty or blank text, NaN)."""
         with self._lock:
             hit = self._last.get(field)
         if hit is not None and (hit[0] is dictionary or (len(hit[0]) == len(dictionary)
                                                           and hit[0].type == dictionary.type
                                                           and hit[0].equals(dictionary))):
-            return hit[1]
-        table = self._build(field, dictionary, mapping, default, dtype)
+            return hit[1], hit[2]
+        table, missing = self._build(field, dictionary, mapping, default, dtype)
         with self._lock:
-            self._last[field] = (dictionary, table)
-        return table
+            self._last[field] = (dictionary, table, missing)
+        return table, missing
 
     def _build(self, field: str, dictionary: Any, mapping: Mapping[str, Any], default: Any,
-               dtype: type) -> np.ndarray:
+               dtype: type) -> tuple[np.ndarray, np.ndarray]:
         import pyarrow as pa
 
         missing = mapping.get(MISSING, default)
@@ -222,20 +239,25 @@ class LookupCache:
                 found = keys[pos] == ints
                 table[:-1][found] = values[pos[found]]
             table[-1] = missing
-            return table
+            blank = np.zeros(len(table), dtype=bool)
+            blank[-1] = True
+            return table, blank
         if ((pa.types.is_string(kind) or pa.types.is_large_string(kind)) and len(dictionary) > 64
                 and dictionary.null_count == 0):
             looked_up = self._text_lookup(field, dictionary, mapping, default, missing, dtype)
             if looked_up is not None:
                 return looked_up
-        found = [look_up(mapping, category_key(v)) for v in dictionary.to_pylist()]
-        return np.array([default if f is None else f for f in found] + [missing], dtype=dtype)
+        named = [category_key(v) for v in dictionary.to_pylist()]
+        found = [look_up(mapping, key) for key in named]
+        return (np.array([default if f is None else f for f in found] + [missing], dtype=dtype),
+                np.array([key == MISSING for key in named] + [True], dtype=bool))
 
     def _text_lookup(self, field: str, dictionary: Any, mapping: Mapping[str, Any], default: Any, missing: Any,
-                     dtype: type) -> np.ndarray | None:
-        """The lookup of a large ASCII text dictionary in Arrow (a hash join), or None when a value
-        could be read differently by Python's ``str.strip`` (non-ASCII text, or the separators
-        \\x1c-\\x1f, which Python strips as whitespace and Arrow does not)."""
+                     dtype: type) -> tuple[np.ndarray, np.ndarray] | None:
+        """The lookup of a large ASCII text dictionary in Arrow (a hash join), and which entries
+        are blank (:meth:`lookup_missing`), or None when a value could be read differently by
+        Python's ``str.strip`` (non-ASCII text, or the separators \\x1c-\\x1f, which Python strips
+        as whitespace and Arrow does not)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -270,7 +292,7 @@ class LookupCache:
                 table[i] = mapping[alias]
         table[:-1][empty] = missing
         table[-1] = missing
-        return table
+        return table, np.append(empty, True)
 
     def _dense_codes(self, field: str, keys: np.ndarray) -> np.ndarray | None:
         """For integer keys within a span of at most 4 M, a table from (value - smallest key) to the

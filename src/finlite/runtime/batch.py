@@ -1214,33 +1214,37 @@ def imputed_notes(imputed: Mapping[str, int], rows: int) -> list[str]:
 
 def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | None = None) -> list[str]:
     """What a run says of categories training never saw: one note listing each field's rows (and
-    how many of them were empty, where training never saw the field empty), and a warning per field
-    where most rows are unseen: a column coded otherwise than in training (codes for labels: every
-    row then decides on the unseen category, silently), or, where most of them are empty, a feed
-    that lost the column."""
+    how many of them were empty or blank, where training never saw the field so), and a warning
+    per field where most rows are unseen: a column coded otherwise than in training (codes for
+    labels: every row then decides on the unseen category, silently), or a feed that lost its
+    values (mostly empty), or both, each part said."""
     if not unseen or not rows:
         return []
     empty = empty or {}
 
     def share(name: str, count: int) -> str:
         blank = int(empty.get(name, 0))
-        said = "" if not blank else "; all empty" if blank >= count else f"; {blank:,} of them empty"
+        said = "" if not blank else "; all empty or blank" if blank >= count else f"; {blank:,} of them empty or blank"
         return f"{name} {count:,} ({count / rows:.1%}{said})"
     listed = ", ".join(share(name, count) for name, count in sorted(unseen.items()))
     notes = [f"rows with a category training never saw (scored as unseen: the unseen bucket, or a weight-of-evidence "
-             f"or target-encoded column's prior; an empty value where training had none counts too): {listed}"]
+             f"or target-encoded column's prior; an empty or blank value where training had none counts too): {listed}"]
+    recoded = "it may be coded otherwise than in training (codes for labels, another spelling)"
     for name, count in sorted(unseen.items()):
         if count < MOSTLY_UNSEEN * rows:
             continue
-        blank = int(empty.get(name, 0))
-        if 2 * blank >= count:  # mostly empty: a lost feed, not another coding
-            notes.append(f"warning: column {name!r} is empty in {blank / rows:.0%} of the rows, and training never saw "
-                         "it empty (those rows are scored as an unseen category); a feed may have lost it. Check it "
-                         "before using these decisions.")
+        blank = min(int(empty.get(name, 0)), count)
+        new = count - blank
+        # Each part is said where it is a tenth of the rows or more (both add up to at least half).
+        if blank < 0.1 * rows:
+            said = f"holds categories training never saw in {count / rows:.0%} of the rows; {recoded}"
+        elif new < 0.1 * rows:
+            said = (f"is empty or blank in {blank / rows:.0%} of the rows, which training never saw (those rows are "
+                    "scored as an unseen category); a feed may have lost its values")
         else:
-            notes.append(f"warning: column {name!r} holds categories training never saw in {count / rows:.0%} of the "
-                         "rows; it may be coded otherwise than in training (codes for labels, another spelling). "
-                         "Check it before using these decisions.")
+            said = (f"is empty or blank in {blank / rows:.0%} of the rows and holds categories training never saw in "
+                    f"{new / rows:.0%}; a feed may have lost values, and {recoded}")
+        notes.append(f"warning: column {name!r} {said}. Check it before using these decisions.")
     return notes
 
 

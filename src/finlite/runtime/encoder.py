@@ -384,32 +384,36 @@ class Encoder:
             # rounds its row), is computed as each block is written: no pass of its own over the chunk.
             singles.append((j, values, float(mean), float(std)))
         # per one-hot column: each row's code, and code -> output column
-        plans = [_fastenc.codes_and_lookup(lookups, name, batch.column(name), columns_of, unseen_col, np.int64, pa, pc)
-                 for name, columns_of, unseen_col, _ in self.categorical]
+        looked = [_fastenc.codes_lookup_missing(lookups, name, batch.column(name), columns_of, unseen_col, np.int64,
+                                                pa, pc) for name, columns_of, unseen_col, _ in self.categorical]
+        plans = [(codes, lookup) for codes, lookup, _ in looked]
         unseen, empty = {}, {}
-        for (name, _, unseen_col, _), (codes, lookup) in zip(self.categorical, plans, strict=True):
-            count = _fastenc.count_unseen(codes, lookup, unseen_col)
+        for (name, _, unseen_col, _), (codes, lookup, blanks) in zip(self.categorical, looked, strict=True):
+            flags = lookup == unseen_col
+            count = _fastenc.count_flagged(codes, flags)
             if count:
                 unseen[name] = count
-                # An empty (null) value looks up the lookup's last entry: when that is the unseen
-                # column (training never saw the field empty), every null row is among the unseen.
-                if lookup[-1] == unseen_col and batch.column(name).null_count:
-                    empty[name] = int(batch.column(name).null_count)
+                # Of those, the rows whose value is missing (empty, blank, NaN) where training never
+                # saw the field missing: counted apart (a lost feed is not a new category).
+                blank = _fastenc.count_flagged(codes, flags & blanks)
+                if blank:
+                    empty[name] = blank
         valued = []
         for name, numbers, default, col in self.valued:
             # Codes -> one number per distinct value (or training key), written as each block is: no
             # per-row Python, and no pass of its own. A value training never saw looks up NaN here,
             # so it is counted as unseen (as the record path reports it) and takes the prior, as
             # training encodes it.
-            codes, table = _fastenc.codes_and_lookup(lookups, name, batch.column(name), numbers, np.nan, np.float64,
-                                                     pa, pc)
+            codes, table, blanks = _fastenc.codes_lookup_missing(lookups, name, batch.column(name), numbers, np.nan,
+                                                                  np.float64, pa, pc)
             unknown = np.isnan(table)
             if unknown.any():  # free when every value of the chunk's dictionary is known
                 count = _fastenc.count_flagged(codes, unknown)
                 if count:
                     unseen[name] = count
-                    if unknown[-1] and batch.column(name).null_count:  # as for a one-hot field, above
-                        empty[name] = int(batch.column(name).null_count)
+                    blank = _fastenc.count_flagged(codes, unknown & blanks)  # as for a one-hot field, above
+                    if blank:
+                        empty[name] = blank
                 table = np.where(unknown, default, table)  # a new table: the cached one stays as it is
             valued.append((codes, table, col))
         return _fastenc.ArrowRows(n, singles, plans, unseen, imputed, valued, empty)
