@@ -492,7 +492,7 @@ def test_borrowed_number_columns_are_never_writable() -> None:
 def test_missing_entries_are_the_values_whose_key_is_missing(size: int) -> None:
     """lookup_missing marks the entries the encoder reads as a missing value (a null's, and each
     value whose key is MISSING: empty or blank text), which score counts apart from new categories."""
-    values = [f"v{i}" for i in range(size - 3)] + ["", "   ", " v1 "]
+    values = [f"v{i}" for i in range(size - 4)] + ["", "   ", " v1 ", f" {MISSING}"]  # the missing key's own text too
     dictionary = pa.array(values, type=pa.string())
     mapping = {"v1": 7, MISSING: 0} if size == 5 else {"v1": 7}
     table, missing = LookupCache().lookup_missing("f", dictionary, mapping, -1, np.int64)

@@ -264,10 +264,13 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
         # Every number on those rows rests on the unseen bucket (or a WOE / target-encoded column's
         # prior): a validator reads that before the metrics. score says as much; the report said
         # nothing for 46 % of a hold-out (a review, 2026-12-03).
+        lost = (" Empty or blank values where training had none mean the feed lost them: fix the feed." if empty
+                else "")
         warnings.append(f"rows of {source} with a category training never saw (scored as unseen: the unseen "
-                        f"bucket, or a weight-of-evidence or target-encoded column's prior): {', '.join(shares)}. "
+                        f"bucket, or a weight-of-evidence or target-encoded column's prior; an empty or blank value "
+                        f"where training had none counts too): {', '.join(shares)}. "
                         "The metrics on those rows judge how the models treat an unknown value; map the values to "
-                        "training's categories if they are new spellings, or retrain on data that holds them.")
+                        f"training's categories if they are new spellings, or retrain on data that holds them.{lost}")
     small = min(classes, len(y) - classes)
     if small < MIN_HOLDOUT_CLASS_ROWS:
         warnings.append(f"{source} holds only {small:,} row(s) of its rarer class: every rate and interval the "

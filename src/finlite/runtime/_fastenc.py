@@ -88,8 +88,9 @@ class ArrowRows:
         self.rows, self.numbers, self.plans, self.valued = rows, numbers, plans, valued or []
         #: Rows per categorical field whose category training never saw (fields with none left out).
         self.unseen = unseen or {}
-        #: Of those, the rows whose value was empty (null) in a field training never saw empty: a
-        #: feed that lost values, not new categories (fields with none left out).
+        #: Of those, the rows whose value was missing (a null, empty or blank text, NaN) in a field
+        #: training never saw missing: a feed that lost values, not new categories (fields with none
+        #: left out).
         self.unseen_empty = unseen_empty or {}
         #: Rows per numeric field whose value was blank and took the training median (fields with
         #: none left out).
@@ -278,7 +279,9 @@ class LookupCache:
         table: np.ndarray = np.full(len(dictionary) + 1, default, dtype=dtype)
         hit = position >= 0
         table[:-1][hit] = values[position[hit]]
-        empty = _arrownp.to_numpy(pc.equal(pc.binary_length(trimmed), _arrownp.scalar(0, pa.int32())))
+        # Missing: nothing left, or the text of the missing key itself (training reads "__missing__" as missing).
+        empty = _arrownp.to_numpy(pc.or_(pc.equal(pc.binary_length(trimmed), _arrownp.scalar(0, pa.int32())),
+                                         pc.equal(trimmed, _arrownp.scalar(MISSING, pa.string()))))
         # A number written as text ("94110.0") that is no training key: its numeric alias (see
         # finlite._keys.numeric_alias), looked up in Python for those values only.
         # A boolean spelled otherwise than in training ("true" for True), a day written as its

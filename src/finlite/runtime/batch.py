@@ -1237,7 +1237,8 @@ def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | N
         new = count - blank
         # Each part is said where it is a tenth of the rows or more (both add up to at least half).
         if blank < 0.1 * rows:
-            said = f"holds categories training never saw in {count / rows:.0%} of the rows; {recoded}"
+            said = (f"holds categories training never saw in {new / rows:.0%} of the rows"
+                    f"{f' (and is empty or blank in {blank / rows:.0%})' if blank else ''}; {recoded}")
         elif new < 0.1 * rows:
             said = (f"is empty or blank in {blank / rows:.0%} of the rows, which training never saw (those rows are "
                     "scored as an unseen category); a feed may have lost its values")
