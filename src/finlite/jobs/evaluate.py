@@ -290,7 +290,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                         f"column {art.schema.target!r}: AUC and the decision metrics need both classes. Evaluate on "
                         "rows with both outcomes (a longer period).", param="data")
     x = art.tabular.transform(rows, table.source)  # names a missing column first
-    empty: dict[str, int] = {}  # of the unseen rows, those empty where training never saw the field empty
+    empty: dict[str, int] = {}  # of the unseen rows, those missing (empty or blank) where training had none
     unseen = unseen_counts(rows, art.tabular, empty) if prepared is None else {}
     served = check_served_model(art, x, split)
     # The same trust as the artifact: with a key, the baseline must be signed by it too.

@@ -253,7 +253,7 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
         # sections (600 training rows of 600: a validator's review, 2026-12-04).
         record["failures"] = [f"the hold-out is mostly rows the models were fitted on ({fitted:,} of {len(frame):,}): "
                               "its numbers are in-sample, not evidence about new rows"]
-    empty: dict[str, int] = {}  # of the unseen rows, those empty where training never saw the field empty
+    empty: dict[str, int] = {}  # of the unseen rows, those missing (empty or blank) where training had none
     unseen = unseen_counts(frame, prepared.preprocessor, empty)
     record["unseen"] = unseen
     record["unseen_empty"] = empty

@@ -138,7 +138,8 @@ class ScoreSummary:
     notes: list[str] = field(default_factory=list, kw_only=True)
     #: Rows per categorical field whose category training never saw (fields with none left out).
     unseen: dict[str, int] = field(default_factory=dict, kw_only=True)
-    #: Of those, the rows whose value was empty in a field training never saw empty (none: left out).
+    #: Of those, the rows whose value was empty or blank (missing) in a field training never saw
+    #: missing (none: left out).
     unseen_empty: dict[str, int] = field(default_factory=dict, kw_only=True)
     #: Rows per numeric field whose value was blank and took the training median (none: left out).
     imputed: dict[str, int] = field(default_factory=dict, kw_only=True)
@@ -737,7 +738,7 @@ class _Chunk:
                  unexplained: int = 0, fields: dict[str, np.ndarray] | None = None,
                  imputed: dict[str, int] | None = None, unseen_empty: dict[str, int] | None = None) -> None:
         self.imputed = imputed or {}  # rows per numeric field whose blank took the training median
-        self.unseen_empty = unseen_empty or {}  # of the unseen rows, those empty where training had no empty
+        self.unseen_empty = unseen_empty or {}  # of the unseen rows, those missing where training had none
         self.fields = fields  # rows per level and recorded bin of each field (the feature CSI), or None
         self.table, self.rows, self.positives, self.unseen = table, rows, positives, unseen or {}
         self.bins = bins  # scores per level and stability bin (of a sample of the chunk's rows), or None
@@ -964,7 +965,7 @@ class RunCounts:
         self.field_counts = None if fields is None else fields.empty()
         self.codes = codes  # the reasons are these codes: a protected citation is told with its fields
         self.unseen: dict[str, int] = {}
-        self.unseen_empty: dict[str, int] = {}  # of the unseen rows, those empty where training never saw empty
+        self.unseen_empty: dict[str, int] = {}  # of the unseen rows, those missing where training had none
         self.imputed: dict[str, int] = {}
         self.binned = None if reference is None else np.zeros((LEVELS, reference[1].size), dtype=np.int64)
         self.cited: dict[str, list[int]] = {}
@@ -977,7 +978,7 @@ class RunCounts:
         None when the chunk binned nothing; ``fields``: rows per level and recorded bin of each
         field, None when there are no recorded bins; ``imputed``: rows per numeric field whose
         blank took the training median; ``unseen_empty``: of the ``unseen`` rows, those whose
-        value was empty in a field training never saw empty)."""
+        value was missing (empty or blank) in a field training never saw missing)."""
         self.rows += int(rows)
         for name, count in (unseen_empty or {}).items():
             self.unseen_empty[name] = self.unseen_empty.get(name, 0) + int(count)
