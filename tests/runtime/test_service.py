@@ -93,6 +93,29 @@ def test_field_errors_are_422_with_location(client: TestClient, exported_dir: Pa
     assert not_a_list.status_code == 422 and not_a_list.json()["detail"][0]["loc"] == ["body", "records"]
     unseen = client.post("/predict", json=dict(record, purpose="spaceship"), headers=AUTH).json()
     assert unseen["unseen"] == ["purpose"] and 0 < unseen["score"] < 1
+    assert "unseen_empty" not in unseen  # a new category, not a lost value
+
+
+def test_an_empty_category_is_told_apart_from_a_new_one(exported_dir: Path, german: pd.DataFrame,
+                                                         tmp_path: Path) -> None:
+    """A field sent empty where training never saw it empty is scored as unseen, as before, and said
+    to be empty (unseen_empty), in the answer and the audit line, as score's notes tell them apart."""
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    client = TestClient(create_app(exported_dir, audit=audit))
+    record = _records(german.head(1), Predictor(exported_dir).fields)[0]
+    assert german["housing"].notna().all() and german["purpose"].notna().all()
+    one = client.post("/predict", json=dict(record, housing=None, purpose="spaceship")).json()
+    assert sorted(one["unseen"]) == ["housing", "purpose"]
+    assert one["unseen_empty"] == ["housing"]
+    batch = client.post("/predict", json={"records": [dict(record, housing="  "), record,
+                                                      dict(record, purpose="spaceship")]}).json()["results"]
+    assert [r.get("unseen_empty") for r in batch] == [["housing"], None, None]
+    assert batch[0]["unseen"] == ["housing"] and batch[2]["unseen"] == ["purpose"]
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()
+             if '"prediction"' in line]
+    assert [line.get("unseen_empty") for line in lines] == [["housing"], ["housing"], None, None]
+    schema = client.get("/openapi.json").json()["paths"]["/predict"]["post"]["responses"]
+    assert "unseen_empty" in json.dumps(schema)
 
 
 def test_limits_token_metadata_and_openapi(client: TestClient, exported_dir: Path, german: pd.DataFrame) -> None:

@@ -13,7 +13,8 @@ infinite as a double, at most 1,024 levels of nesting) and checked against the a
 schema before scoring. Problems are returned as 422 with each field's location and reason
 (missing field, wrong type, a value that is not finite or does not fit float32), the first
 :data:`MAX_ERRORS` of them with the total count; a category never seen in training is scored
-in the training's unseen bucket, as the preprocessor does, and reported in ``unseen``. Bodies
+in the training's unseen bucket, as the preprocessor does, and reported in ``unseen`` (and in
+``unseen_empty`` when it was sent empty or blank where training never saw it so). Bodies
 above the size limit get 413. With a token, every endpoint but ``/health`` (the OpenAPI pages
 included) needs ``Authorization: Bearer <token>``.
 
@@ -22,7 +23,7 @@ is never turned into a decision; the request gets 422 naming the record. The aud
 JSON-lines file created private, mode 0600) gets one ``"event": "prediction"`` line per
 delivered prediction (request id, time, model and manifest hashes, the input's digest
 (:func:`input_digest`), score, decision, cut-off, the adverse-action reasons given with a
-decision of 1, the unseen and imputed fields, and the raw features only when asked), one
+decision of 1, the unseen (and of those the empty) and imputed fields, and the raw features only when asked), one
 ``"event": "error"`` line per request that reached the model but got no decision (non-finite
 score, internal error), and per serving process a ``"start"`` line (what it serves, under which
 checks: :func:`service_event`) and a ``"stop"`` line at shutdown. Requests refused before
@@ -72,7 +73,7 @@ from fastapi.responses import HTMLResponse, Response
 from uvicorn.protocols.http.flow_control import service_unavailable as _uvicorn_busy
 
 from finlite._finite import RANGE_MARGIN
-from finlite._keys import category_key
+from finlite._keys import MISSING, category_key
 from finlite._limits import available_cores
 from finlite._manifest import failed_gates_warning
 from finlite._paths import FileTooLarge, read_small_file
@@ -719,12 +720,21 @@ def _record_schema(predictor: Predictor) -> dict[str, Any]:
     return schema
 
 
+def empty_fields(unseen: list[str], record: Mapping[str, Any]) -> list[str]:
+    """Of a record's ``unseen`` fields, those it sent empty or blank (a null, empty or blank text:
+    the missing key), where training never saw the field so: a lost value, not a new category."""
+    return [name for name in unseen if category_key(record.get(name)) == MISSING] if unseen else []
+
+
 def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
     text = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
     result: dict[str, Any] = {"type": "object", "required": ["score", "decision", "unseen"], "properties": {
         "score": {"type": "number", "minimum": 0, "maximum": 1, "description": "P(positive class)"},
         "decision": {"type": "integer", "enum": [0, 1], "description": "1 when score >= cutoff"},
         "unseen": {"type": "array", "items": {"type": "string"}},
+        "unseen_empty": {"type": "array", "items": {"type": "string"}, "description": "of the unseen fields, those sent "
+                         "empty or blank (null, empty text) where training never saw them so: a lost value, not a new "
+                         "category; absent when none was"},
         "imputed": {"type": "array", "items": {"type": "string"}, "description": "numeric fields sent blank (null "
                     "or empty text) that took their training median; absent when none did"},
         "reasons": {"type": "array", "description": "with decision 1 (when the service gives reasons): the fields that "
@@ -1294,7 +1304,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
 
     def audit_line(now: str, request_id: str, score: float, decision: int, unseen: list[str],
                    record: Mapping[str, Any], index: int | None,
-                   why: list[dict[str, Any]] | None = None, imputed: list[str] | None = None) -> dict[str, Any]:
+                   why: list[dict[str, Any]] | None = None, imputed: list[str] | None = None,
+                   empty: list[str] | None = None) -> dict[str, Any]:
         line: dict[str, Any] = {"event": "prediction", "time": now, "request_id": request_id,
                                 "server_request_id": _SERVER_ID.get() or request_id,
                                 "model_sha256": model_sha256, "manifest_sha256": manifest_sha256, "score": score,
@@ -1303,6 +1314,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             line["index"] = index
         if unseen:
             line["unseen"] = unseen
+        if empty:
+            line["unseen_empty"] = empty
         if imputed:
             line["imputed"] = imputed
         if why is not None:
@@ -1386,10 +1399,13 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                     why = predictor.reasons_encoded(encoder.encode_record(payload)[0], give, codes)[0]
                 except ScoreError:  # a non-finite score among the reasons' rows: no decision goes out
                     return reasons_failed(request_id, [0], False)
+            empty = empty_fields(unseen, payload)
             if audit is not None:
                 audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None, why,
-                                        imputed)])
+                                        imputed, empty)])
             one: dict[str, Any] = {"score": value, "decision": decision, "unseen": unseen}
+            if empty:  # a lost value, told apart from a new category (as score's notes tell them)
+                one["unseen_empty"] = empty
             if imputed:  # a decision taken on a training median: said, as an unseen category is
                 one["imputed"] = imputed
             if why is not None:
@@ -1426,8 +1442,11 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         bad = [i for i, s in enumerate(scores) if not 0.0 <= s <= 1.0]  # belt and braces: NaN fails this
         if bad:
             return non_finite(request_id, bad, True)
-        results = [{"score": s, "decision": 1 if s >= cutoff else 0, "unseen": u, **({"imputed": b} if b else {})}
-                   for s, u, b in zip(scores, unseen_all, imputed_all, strict=True)]
+        results = []
+        for s, u, b, rec in zip(scores, unseen_all, imputed_all, records, strict=True):
+            e = empty_fields(u, rec)
+            results.append({"score": s, "decision": 1 if s >= cutoff else 0, "unseen": u,
+                            **({"unseen_empty": e} if e else {}), **({"imputed": b} if b else {})})
         if give:
             declined = [i for i, r in enumerate(results) if r["decision"]]
             if declined:
@@ -1443,7 +1462,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         if audit is not None and results:
             now = clock.now()
             audit.write([audit_line(now, request_id, r["score"], r["decision"], r["unseen"], rec, i, r.get("reasons"),
-                                    r.get("imputed"))
+                                    r.get("imputed"), r.get("unseen_empty"))
                          for i, (r, rec) in enumerate(zip(results, records, strict=True))])
         return answer(200, orjson.dumps({"request_id": request_id, "model_sha256": model_sha256, "cutoff": cutoff,
                                          "results": results}), request_id)
