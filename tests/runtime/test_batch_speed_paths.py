@@ -17,7 +17,7 @@ from finlite._keys import MISSING, category_key, numeric_alias
 from finlite.cli import app
 from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.runtime import Predictor
-from finlite.runtime._fastenc import LookupCache, count_unseen, dictionary_codes, scatter_ones
+from finlite.runtime._fastenc import LookupCache, assemble, count_flagged, dictionary_codes
 from finlite.runtime.batch import score_file
 
 
@@ -280,7 +280,7 @@ def test_a_refused_value_in_a_dataframe_is_named_by_its_row_label(exported_dir: 
 
 @pytest.mark.parametrize("path", ["compiled", "numpy"])
 def test_unseen_rows_are_counted_as_their_definition(path: str, request: pytest.FixtureRequest) -> None:
-    """count_unseen skips the gather when no code reaches an unseen entry, and counts the rest with
+    """count_flagged skips the gather when no code reaches an unseen entry, and counts the rest with
     the compiled kernel or numpy: the count stays the rows'."""
     request.getfixturevalue(f"{path}_fill")
 
@@ -290,18 +290,18 @@ def test_unseen_rows_are_counted_as_their_definition(path: str, request: pytest.
     def check(codes: list[int], lookup: list[int], unseen: int) -> None:
         array = np.array(codes, dtype=np.int8)
         expected = sum(1 for c in codes if lookup[c] == unseen)
-        assert count_unseen(array, np.array(lookup, dtype=np.int64), unseen) == expected
+        assert count_flagged(array, np.array(lookup, dtype=np.int64) == unseen) == expected
 
     check()
 
 
-def test_scatter_ones_writes_every_column_of_every_row() -> None:
+def test_assemble_writes_every_one_of_every_row() -> None:
     rng = np.random.default_rng(0)
     n, width = 10_007, 40  # not a multiple of the block
     plans = [(rng.integers(0, 6, n).astype(np.int32), np.arange(6, dtype=np.int64) + 10),
              (rng.integers(0, 3, n).astype(np.int32), np.array([30, 31, 39], dtype=np.int64))]
-    out = np.zeros((n, width), dtype=np.float32)
-    scatter_ones(out, plans)
+    out = np.full((n, width), 5.0, dtype=np.float32)  # stale values are cleared
+    assemble(out, plans)
     expected = np.zeros_like(out)
     for codes, lookup in plans:
         expected[np.arange(n), lookup[codes]] = 1.0

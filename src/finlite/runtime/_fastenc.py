@@ -30,8 +30,8 @@ import numpy as np
 from finlite._keys import ALIASABLE_TEXT, MISSING, category_key, key_aliases, look_up
 from finlite.runtime import _arrownp, _native
 
-__all__ = ["ArrowRows", "LookupCache", "assemble", "block_buffer", "block_rows", "checked", "count_flagged",
-           "count_unseen", "dictionary_codes", "scatter_ones"]
+__all__ = ["ArrowRows", "LookupCache", "assemble", "block_buffer", "block_rows", "checked", "codes_and_lookup",
+           "codes_lookup_missing", "count_flagged", "dictionary_codes"]
 
 _DENSE_SPAN = 1 << 22  # integer codes spanning fewer values get a direct table (int64: at most 32 MB)
 _BLOCK = 4096  # rows per one-hot block: 4,096 x (say) 74 float32 = 1.2 MB, within a core's L2 cache
@@ -338,11 +338,6 @@ class LookupCache:
         return found
 
 
-def count_unseen(codes: np.ndarray, lookup: np.ndarray, unseen_col: int) -> int:
-    """Rows whose code looks up the unseen column (:func:`count_flagged`)."""
-    return count_flagged(codes, lookup == unseen_col)
-
-
 def count_flagged(codes: np.ndarray, flags: np.ndarray) -> int:
     """Rows whose code's entry is flagged. Free when no entry is; two quick reductions when no
     code reaches one (a clean chunk: the missing value's entry maps to the unseen column in a
@@ -360,15 +355,9 @@ def count_flagged(codes: np.ndarray, flags: np.ndarray) -> int:
     return int(np.count_nonzero(flags[codes]))
 
 
-def scatter_ones(out: np.ndarray, plans: list[tuple[np.ndarray, np.ndarray]]) -> None:
-    """Write 1.0 at ``out[i, lookup[codes[i]]]`` for every row ``i`` and every ``(codes, lookup)``
-    of ``plans`` (one per one-hot column; ``lookup`` holds output column numbers)."""
-    assemble(out, plans, zero=False)
-
-
-def assemble(out: np.ndarray, plans: list[tuple[np.ndarray, np.ndarray]], *, zero: bool = True) -> None:
-    """Fill ``out`` (C-contiguous float32, ``(n, width)``) block by block with numpy: zeros (when
-    ``zero``), then the one-hot ones of ``plans`` (``(codes, lookup)`` per one-hot field,
+def assemble(out: np.ndarray, plans: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Fill ``out`` (C-contiguous float32, ``(n, width)``) block by block with numpy: zeros, then
+    the one-hot ones of ``plans`` (``(codes, lookup)`` per one-hot field,
     ``lookup`` holding output column numbers: 1.0 at ``out[i, lookup[codes[i]]]``, each code
     clipped into its lookup). The other columns are :meth:`ArrowRows.fill`'s.
 
@@ -389,8 +378,7 @@ def assemble(out: np.ndarray, plans: list[tuple[np.ndarray, np.ndarray]], *, zer
     for lo in range(0, n, block):
         hi = min(n, lo + block)
         m = hi - lo
-        if zero:
-            out[lo:hi].fill(0.0)
+        out[lo:hi].fill(0.0)
         if not k:
             continue
         index = buffer[:k * m]

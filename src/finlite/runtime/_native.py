@@ -131,6 +131,14 @@ row.{kind}:
 """
 
 
+def _slot(table: str, row: str, n: int, name: str, kind: str = "i64") -> str:
+    """The IR loading slot ``n`` of the descriptor row starting at ``%row`` of the int64 table
+    ``%table`` into ``%name``, read as ``kind`` (a double's bits are stored in an int64 slot)."""
+    return (f"  %{name}.at = add i64 %{row}, {n}\n"
+            f"  %{name}.p = getelementptr i64, ptr %{table}, i64 %{name}.at\n"
+            f"  %{name} = load {kind}, ptr %{name}.p\n")
+
+
 def _coded_fields(kind: str, slots: int, then: str) -> str:
     """The IR of the loop over one kind of coded field ("one": one-hot, "value": valued), then a
     branch to ``then``. Field j's descriptor is row j of ``%{kind}s`` (``slots`` int64 each); each
@@ -172,9 +180,7 @@ loop.{p}:
 """)
 
     def slot(n: int, name: str) -> str:
-        return (f"  %{name}.{kind}.at = add i64 %row.{kind}, {n}\n"
-                f"  %{name}.{kind}.p = getelementptr i64, ptr %{kind}s, i64 %{name}.{kind}.at\n"
-                f"  %{name}.{kind} = load i64, ptr %{name}.{kind}.p\n")
+        return _slot(f"{kind}s", f"row.{kind}", n, f"{name}.{kind}")
     column = slot(4, "column") if kind == "value" else ""
     return f"""
 fields.{kind}:
@@ -241,22 +247,7 @@ entry:
 number:
   %c = phi i64 [0, %entry], [%c.next, %number_end]
   %nrow = mul i64 %c, NUMBER_SLOTS
-  %vpp = getelementptr i64, ptr %numbers, i64 %nrow
-  %vpa = load i64, ptr %vpp
-  %rows_c = inttoptr i64 %vpa to ptr
-  %colp.at = add i64 %nrow, 1
-  %colp = getelementptr i64, ptr %numbers, i64 %colp.at
-  %col = load i64, ptr %colp
-  %mp.at = add i64 %nrow, 2
-  %mp = getelementptr i64, ptr %numbers, i64 %mp.at
-  %mean = load double, ptr %mp
-  %sdp.at = add i64 %nrow, 3
-  %sdp = getelementptr i64, ptr %numbers, i64 %sdp.at
-  %std = load double, ptr %sdp
-  %kindp.at = add i64 %nrow, 4
-  %kindp = getelementptr i64, ptr %numbers, i64 %kindp.at
-  %kind = load i64, ptr %kindp
-  %mean.1 = insertelement <4 x double> poison, double %mean, i64 0
+NUMBER_DESCRIPTOR  %mean.1 = insertelement <4 x double> poison, double %mean, i64 0
   %mean.4 = shufflevector <4 x double> %mean.1, <4 x double> poison, <4 x i32> zeroinitializer
   %std.1 = insertelement <4 x double> poison, double %std, i64 0
   %std.4 = shufflevector <4 x double> %std.1, <4 x double> poison, <4 x i32> zeroinitializer
@@ -273,7 +264,12 @@ done:
   ret void
 }
 """
-_IR = _IR.replace("NUMBER_LOOPS", _number_loop("f64") + _number_loop("i64")).replace(
+# A number column's descriptor: its rows' address, output column, mean, std and rows' type.
+_NUMBER_DESCRIPTOR = (_slot("numbers", "nrow", 0, "vpa") + "  %rows_c = inttoptr i64 %vpa to ptr\n"
+                      + _slot("numbers", "nrow", 1, "col") + _slot("numbers", "nrow", 2, "mean", "double")
+                      + _slot("numbers", "nrow", 3, "std", "double") + _slot("numbers", "nrow", 4, "kind"))
+_IR = _IR.replace("NUMBER_DESCRIPTOR", _NUMBER_DESCRIPTOR).replace(
+    "NUMBER_LOOPS", _number_loop("f64") + _number_loop("i64")).replace(
     "NUMBER_SLOTS", str(NUMBER_SLOTS)).replace("TILE", str(_TILE))
 
 
