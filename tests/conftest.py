@@ -170,4 +170,4 @@ def numpy_fill(monkeypatch: pytest.MonkeyPatch) -> None:
     from finlite.runtime import _native
 
     _native.kernel()  # a compile still under way would overwrite the switch below when it ends
-    monkeypatch.setattr(_native, "_kernel", (None, None, None))
+    monkeypatch.setattr(_native, "_kernel", _native.NO_KERNEL)

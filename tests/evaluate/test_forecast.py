@@ -274,3 +274,32 @@ def test_a_forecast_of_no_change_calls_no_direction() -> None:
     y = np.array([0.01, -0.02, 0.005, -0.001, 0.003])
     assert fc.forecast_metrics(y, np.zeros(5))["directional_accuracy"] is None  # the random walk: not 0 %
     assert fc.forecast_metrics(y, np.full(5, 1e-4))["directional_accuracy"] == pytest.approx(0.6)
+
+
+def test_a_drawdown_and_the_up_or_down_judgement_refuse_what_they_cannot_read() -> None:
+    """max_drawdown([1, 2, nan, 0.5]) was 0.0 (a NaN peak hid the fall to 0.5); outcomes of 0.7
+    and 3.0 were counted as 'up' when probabilities are judged at a cut-off."""
+    from finlite.errors import DataError
+    from finlite.evaluate.forecast import directional_accuracy, directional_accuracy_test, max_drawdown
+
+    assert max_drawdown([1.0, 2.0, 1.5, 0.5]) == pytest.approx(0.75)
+    for curve in ([1.0, 2.0, np.nan, 0.5], [1.0, np.inf, 0.5]):
+        with pytest.raises(DataError, match=r"equity values must be finite numbers; position [12]"):
+            max_drawdown(curve)
+    with pytest.raises(DataError, match=r"the outcomes must be 0/1 \(1 = up\); got 0.7 \(2 such\)"):
+        directional_accuracy([0.7, 0.0, 3.0], [0.9, 0.1, 0.6], cutoff=0.5)
+    with pytest.raises(DataError, match="the outcomes must be 0/1"):
+        directional_accuracy_test([0.7, 0.0, 1.0], [0.9, 0.1, 0.6], [0.2, 0.3, 0.9], cutoff=0.5)
+    assert directional_accuracy([1, 0, 1], [0.9, 0.1, 0.4], cutoff=0.5) == pytest.approx(2 / 3)
+
+
+def test_a_strategy_too_short_to_annualise_has_no_annual_return() -> None:
+    """One day of a 3.0 log return compounds to e^(3 * 252) a year, past a float: None, not an
+    OverflowError out of the report."""
+    from finlite.evaluate.forecast import trading_view
+
+    view = trading_view([3.0], [1.0])
+    assert view["long_flat"]["annual_return"] is None
+    assert view["long_flat"]["total_return"] == pytest.approx(math.expm1(3.0))
+    assert trading_view([0.01, -0.02], [1.0, 1.0])["long_flat"]["annual_return"] == pytest.approx(
+        (math.exp(0.01) * math.exp(-0.02)) ** (252 / 2) - 1.0)

@@ -135,3 +135,59 @@ def test_average_precision_and_recall_at_fpr_match_scikit_learn() -> None:
     fpr, tpr, _ = skm.roc_curve(y, p)
     assert recall_at_fpr(y, p, 0.001) == pytest.approx(tpr[fpr <= 0.001].max(), abs=1e-12)
     assert recall_at_fpr(y, p, 0.05) == pytest.approx(tpr[fpr <= 0.05].max(), abs=1e-12)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_every_score_metric_refuses_a_score_that_is_not_finite(bad: float) -> None:
+    """A NaN sorts as the largest score: scores that were all NaN gave an AUC, KS and Gini of 1.0
+    (0.0 with the rows reversed) and a PSI of 0.0 ("stable"), so each refuses it, naming where."""
+    from finlite.evaluate import validation
+    from finlite.evaluate.metrics import auc_and_se
+
+    y = np.array([0, 0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.7])
+    p[3] = bad
+    for metric in (auc, gini, ks, brier, log_loss, average_precision, recall_at_fpr):
+        with pytest.raises(DataError, match=r"scores must be finite numbers; position 3 holds (nan|inf|-inf) \(1 of 6"):
+            metric(y, p)
+    with pytest.raises(DataError, match="position 3"):
+        classification_metrics(y, p, 0.5)
+    clean = np.linspace(0.0, 1.0, 50)
+    for stability in (psi, lambda e, a: validation.psi_table(e, a)["psi"]):
+        with pytest.raises(DataError, match="expected scores must be finite"):
+            stability(np.r_[clean, bad], clean)
+        with pytest.raises(DataError, match="actual scores must be finite"):
+            stability(clean, np.r_[clean, bad])
+    with pytest.raises(DataError, match="positives' scores must be finite"):
+        auc_and_se(np.array([bad, 0.3]), np.array([0.1, 0.2]))
+    with pytest.raises(DataError, match="both classes; got 0 positive and 2 negative"):
+        auc_and_se(np.array([]), np.array([0.1, 0.2]))
+    assert auc_and_se(np.array([0.3, 0.9]), np.array([0.1, 0.5]))[0] == pytest.approx(0.75)
+
+
+def test_r2_of_a_target_constant_up_to_rounding_is_nan_as_the_bootstraps() -> None:
+    """[0.1, 0.1, 0.1] has a mean that is not exactly 0.1 in binary: SST came out 1e-33 and R²
+    -5e29 (scikit-learn gives the same), while the bootstrap's weighted form said NaN."""
+    from finlite.evaluate.metrics import r2
+    from finlite.evaluate.validation import _r2_w
+
+    y, pred = np.array([0.1, 0.1, 0.1]), np.array([0.2, 0.1, 0.0])
+    assert np.isnan(r2(y, pred)) and np.isnan(_r2_w(y, pred, np.ones((1, 3)))[0])
+    assert np.isnan(r2(np.full(5, 7.0), np.arange(5.0)))
+    y = np.array([1.0, 2.0, 4.0])
+    assert r2(y, y + 0.5) == pytest.approx(skm.r2_score(y, y + 0.5), abs=1e-15)
+    assert r2(y, y + 0.5) == pytest.approx(float(_r2_w(y, y + 0.5, np.ones((1, 3)))[0]), abs=1e-15)
+
+
+def test_calibration_measures_refuse_what_is_not_a_probability() -> None:
+    """The expected calibration error and Hosmer-Lemeshow read the bands of the reliability table,
+    which refuses scores outside [0, 1]; they gave 1.75 and "p = 0" for margins."""
+    from finlite.evaluate.validation import expected_calibration_error, hosmer_lemeshow, reliability_table
+
+    y, margins = [0, 1, 0, 1], [1.5, 1.5, -2.0, -2.0]
+    for measure, name in ((expected_calibration_error, "The expected calibration error"),
+                          (hosmer_lemeshow, "The Hosmer-Lemeshow test"), (reliability_table, "A reliability table")):
+        with pytest.raises(DataError, match=rf"{name} needs probabilities in \[0, 1\]; some scores lie outside "
+                                            r"\(from -2 to 1.5\)"):
+            measure(y, margins, 2)
+    assert expected_calibration_error(y, [0.9, 0.6, 0.2, 0.4], 2) == pytest.approx(0.5 * abs(0.5 - 0.3) + 0.5 * abs(0.5 - 0.75))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -9,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from finlite._keys import MISSING, category_key, numeric_alias
+from finlite._keys import MISSING, category_key, look_up, numeric_alias
 from finlite.cli import app
 from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.runtime import Predictor
@@ -112,7 +113,7 @@ def test_the_numpy_fill_equals_the_compiled_one(exported_dir: Path, book: pd.Dat
     enc = Predictor(exported_dir).encoder
     table = pa.Table.from_pandas(book[enc.fields], preserve_index=False)  # with gaps: indicator columns too
     compiled = enc.encode_arrow(table)
-    monkeypatch.setattr(_native, "_kernel", (None, None, None))
+    monkeypatch.setattr(_native, "_kernel", _native.NO_KERNEL)
     np.testing.assert_array_equal(enc.encode_arrow(table), compiled)
     prepared = enc.prepare_arrow(table)
     out = np.full((1000, enc.n_features), 9.0, dtype=np.float32)
@@ -501,3 +502,107 @@ def test_missing_entries_are_the_values_whose_key_is_missing(size: int) -> None:
     ints = pa.array(list(range(200)), type=pa.int64())  # integers: only the null's entry
     _, flags = LookupCache().lookup_missing("n", ints, {"5": 1}, -1, np.int64)
     assert flags.tolist() == [False] * 200 + [True]
+
+
+_CELLS = st.sampled_from(["A11", "A12", " A11", "A11 ", "a11", "", "   ", "__missing__", "true", "True", "1", "1.0",
+                          "7.0", "7", "no checking account", "0 <= ... < 200 DM", "0 <= ... < 100 DM", "ü", "\x1dA11",
+                          "2024-01-31", "2024-01-31 00:00:00", "unseen value that is long"])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.one_of(st.none(), _CELLS), max_size=120), kind=st.sampled_from(["string", "large_string"]),
+       chunks=st.integers(0, 3), bools=st.booleans())
+def test_plain_text_looks_up_as_its_values_keys_with_the_compiled_lookup(values: list[str | None], kind: str,
+                                                                         chunks: int, bools: bool,
+                                                                         compiled_fill: object) -> None:
+    """A text column that is not dictionary-encoded (a DataFrame's, a CSV's) is looked up by the
+    compiled exact lookup where a value is a training key as written, and through its dictionary
+    otherwise (spaces around a key, an alias, a blank, a new category): each row's entry and its
+    missing flag are the per-value definition's, whether few or most values are keys, in one
+    array or several chunks."""
+    from finlite.runtime._fastenc import codes_lookup_missing
+
+    if bools:  # a column trained on booleans: "true" and 1 read as True
+        mapping = {"True": 3, "False": 4, MISSING: 9}
+    else:
+        mapping = {"A11": 1, "A12": 2, "7": 5, "no checking account": 6, "0 <= ... < 200 DM": 8, "ü": 10,
+                   "2024-01-31": 11, MISSING: 9}
+    array = pa.array(values, type=getattr(pa, kind)())
+    column: Any = array
+    if chunks:  # split into chunks (the last may be empty)
+        cuts = sorted({0, len(values), *(len(values) * k // (chunks + 1) for k in range(1, chunks + 1))})
+        column = pa.chunked_array([array.slice(a, b - a) for a, b in itertools.pairwise(cuts)] or [array],
+                                  type=array.type)
+    for cache in (LookupCache(), LookupCache()):
+        codes, lookup, missing = codes_lookup_missing(cache, "f", column, mapping, -1, np.int64, pa, pa.compute)
+        expected = [look_up(mapping, category_key(v)) for v in values]
+        assert lookup[codes].tolist() == [-1 if e is None else e for e in expected]
+        assert missing[codes].tolist() == [category_key(v) == MISSING for v in values]
+
+
+def test_the_compiled_text_lookup_is_taken_and_left_as_it_should(compiled_fill: object,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys as written take the compiled lookup alone (the lookup is the keys' entries, a miss's and
+    a null's); a column mostly of other values is encoded through its dictionary as before; a
+    dictionary-encoded column never takes it; and without the kernel the rows read the same."""
+    from finlite.runtime import _native
+    from finlite.runtime._fastenc import codes_lookup_missing
+
+    mapping = {"A11": 1, "A12": 2, " padded ": 3, MISSING: 9}  # " padded " is no key as written: its key is "padded"
+    keys = pa.array(["A12", "A11", None, "A12"] * 50)
+    codes, lookup, missing = codes_lookup_missing(LookupCache(), "f", keys, mapping, -1, np.int64, pa, pa.compute)
+    assert lookup.tolist() == [1, 2, -1, 9]
+    assert lookup[codes].tolist() == [2, 1, 9, 2] * 50 and missing[codes].tolist() == [False, False, True, False] * 50
+    others = pa.array(["A11"] + [f"new {i}" for i in range(9)])
+    codes, lookup, _ = codes_lookup_missing(LookupCache(), "f", others, mapping, -1, np.int64, pa, pa.compute)
+    assert len(lookup) == 11 and lookup[codes].tolist() == [1] + [-1] * 9  # the dictionary: 10 values and a null
+    seen = []
+    monkeypatch.setattr(_native, "text_codes", lambda *a: seen.append(a) or None)
+    codes, lookup, _ = codes_lookup_missing(LookupCache(), "f", keys.dictionary_encode(), mapping, -1, np.int64, pa,
+                                            pa.compute)
+    assert not seen and lookup[codes].tolist() == [2, 1, 9, 2] * 50
+    monkeypatch.setattr(_native, "_kernel", _native.NO_KERNEL)
+    codes, lookup, _ = codes_lookup_missing(LookupCache(), "f", keys, mapping, -1, np.int64, pa, pa.compute)
+    assert lookup[codes].tolist() == [2, 1, 9, 2] * 50
+
+
+def test_text_views_decimals_and_intervals_read_as_the_record_path_reads_them(exported_dir: Path,
+                                                                              book: pd.DataFrame) -> None:
+    """Arrow's text views (a Parquet file written from them keeps them) read as plain text, numbers
+    written as text included, where take and casts from a dictionary of views had no kernel;
+    decimal32/64 categories (no dictionary kernel) read as the same decimals in decimal128; an
+    interval in a categorical column is refused, naming it, as the record path refuses it."""
+    from decimal import Decimal
+
+    from finlite.data.schema import factorize_cells
+    from finlite.runtime._fastenc import codes_lookup_missing
+
+    predictor = Predictor(exported_dir)
+    features = book.drop(columns=["account", "creditability"]).head(300)
+    table = pa.Table.from_pandas(features, preserve_index=False)
+    table = table.set_column(table.schema.get_field_index("credit_amount"), "credit_amount",
+                             pa.compute.cast(table.column("credit_amount"), pa.string()))  # numbers as text
+    expected = predictor.encoder.encode_arrow(table)
+    text = [i for i, f in enumerate(table.schema) if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    views = table
+    for i in text:
+        views = views.set_column(i, table.schema[i].name, table.column(i).cast(pa.string_view()))
+    np.testing.assert_array_equal(predictor.encoder.encode_arrow(views), expected)
+    coded = views.set_column(text[0], views.schema[text[0]].name,
+                             views.column(text[0]).combine_chunks().dictionary_encode())  # dictionary<string_view>
+    np.testing.assert_array_equal(predictor.encoder.encode_arrow(coded), expected)
+
+    zips = [Decimal("94110"), None, Decimal("501"), Decimal("7.50")]
+    mapping = {"94110": 1, "501": 2, MISSING: 9}
+    for kind in (pa.decimal32(7, 2), pa.decimal64(12, 2), pa.decimal128(12, 2)):
+        codes, lookup, _ = codes_lookup_missing(LookupCache(), "zip", pa.array(zips, type=kind), mapping, -1,
+                                                np.int64, pa, pa.compute)
+        assert lookup[codes].tolist() == [1, 9, 2, -1], kind  # "94110.00" is the code 94110, as category_key reads it
+    series = pd.Series(zips, dtype=pd.ArrowDtype(pa.decimal32(7, 2)))
+    codes, uniques = factorize_cells(series, "zip", "the frame")
+    assert codes.tolist() == [0, -1, 1, 2] and [category_key(v) for v in uniques] == ["94110.00", "501.00", "7.50"]
+
+    months = pa.array([pa.MonthDayNano([1, 2, 3])] * len(table), type=pa.month_day_nano_interval())
+    field = next(f.name for f in table.schema if f.name in predictor.encoder.category_fields)
+    with pytest.raises(DataError, match=f"Categorical column '{field}' in .* has type month_day_nano_interval"):
+        predictor.encoder.encode_arrow(table.set_column(table.schema.get_field_index(field), field, months))

@@ -122,7 +122,7 @@ def test_plans_refuse_what_would_write_outside_the_block() -> None:
 
 
 def test_without_a_kernel_nothing_is_written_and_numpy_takes_over(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_native, "_kernel", (None, None, None))
+    monkeypatch.setattr(_native, "_kernel", _native.NO_KERNEL)
     out = np.full((3, 4), 7.0, dtype=np.float32)
     plans = _native.Plans([(0, np.zeros(3), 0.0, 1.0)], [(np.array([0, 1, 2]), np.array([1, 2, 3]))], 3)
     assert not _native.fill(out, plans, 0, 3)
@@ -202,6 +202,75 @@ def test_the_count_leaves_what_it_does_not_read_to_numpy(monkeypatch: pytest.Mon
     assert _native.count_flags(codes, np.zeros(0, dtype=bool)) is None
     assert _native.count_flags(codes.astype(">i4"), np.array([False, True, False])) is None
     assert _native.count_flags(codes, np.array([False, True, False])) == 2
-    monkeypatch.setattr(_native, "_kernel", (None, None, None))
+    monkeypatch.setattr(_native, "_kernel", _native.NO_KERNEL)
     assert _native.count_flags(codes, np.array([False, True, False])) is None
 
+
+
+# Text drawn to hit every path of the compiled lookup: empty, under 8 bytes, exactly 8, 9 to 16
+# (first and last words overlap), over 16 (middle words), multi-byte UTF-8, NUL and spaces.
+_TEXT = st.text(alphabet=st.sampled_from(["a", "b", " ", "\x00", "\t", "ü", "€", "0"]), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_TEXT, min_size=1, max_size=12, unique=True), st.lists(st.one_of(st.none(), _TEXT), max_size=80),
+       st.booleans(), st.integers(0, 80), st.integers(0, 80), st.integers(0, 2**32 - 1))
+def test_the_compiled_text_lookup_matches_exactly(keys: list[str], pool: list[str | None], wide: bool, lo: int,
+                                                  size: int, seed: int) -> None:
+    """Each value gets its key's number when its bytes are a key's, the null code when null, and
+    the miss code otherwise; the count of misses is returned. Values are drawn from the keys, from
+    near-misses (a key with a byte more or less) and from anything else; arrays sliced at any
+    offset, 32- and 64-bit offsets."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    near = [k + "a" for k in keys] + [k[:-1] for k in keys if k] + ["a" + k for k in keys]
+    # The same length, the first or the last byte changed.
+    near += [k[:-1] + ("b" if k[-1] != "b" else "a") for k in keys if k]
+    near += [("b" if k[0] != "b" else "a") + k[1:] for k in keys if k]
+    # The same length, first and last bytes, one byte changed in the middle (the middle words' compare).
+    near += [k[:len(k) // 2] + ("b" if k[len(k) // 2] != "b" else "a") + k[len(k) // 2 + 1:] for k in keys
+             if len(k) > 16]
+    choices = keys + near + [v for v in pool if v is not None]
+    values = [None if rng.random() < 0.1 else choices[int(rng.integers(len(choices)))] for _ in range(len(pool) + 5)]
+    column = pa.array(values, type=pa.large_string() if wide else pa.string())
+    lo = min(lo, len(values))
+    column = column.slice(lo, size)
+    table = _native.TextTable(keys)
+    out = np.full(len(column), -7, dtype=np.int32)
+    miss, null = len(keys), len(keys) + 1
+    misses = _native.text_codes(column, table, out, miss, null)
+    number = {k: i for i, k in enumerate(keys)}
+    expected = [null if v is None else number.get(v, miss) for v in column.to_pylist()]
+    assert out.tolist() == expected
+    assert misses == expected.count(miss)
+    # The same hash in Python and in the kernel: a key found is one the table holds where hashed.
+    for key in keys:
+        assert table.slots[_native.text_hash(key.encode()) & table.mask] >= 0
+
+
+def test_the_text_lookup_reads_nothing_outside_its_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value whose offsets point outside the data (a malformed array) is a miss, never read;
+    what the kernel does not take (another type, a short or read-only output, no kernel) writes
+    nothing and returns None."""
+    import pyarrow as pa
+
+    # The data buffer is the first 5 bytes of "abcdede": the key "de" lies just past its end.
+    data = pa.py_buffer(b"abcdede").slice(0, 5)
+    offsets = pa.py_buffer(np.array([0, 3, 5, 7, 5], dtype=np.int32).tobytes())
+    broken = pa.StringArray.from_buffers(4, offsets, data)  # not validated: rows 2 and 3 lie outside the data
+    table = _native.TextTable(["abc", "de"])
+    out = np.empty(4, dtype=np.int32)
+    assert _native.text_codes(broken, table, out, 2, 3) == 2
+    assert out.tolist() == [0, 1, 2, 2]
+    column = pa.array(["abc", "de"])
+    for bad in (np.empty(2, dtype=np.int64), np.empty(3, dtype=np.int32), np.empty(2, dtype=np.int32)[::-1]):
+        assert _native.text_codes(column, table, bad, 2, 3) is None
+    frozen = np.zeros(2, dtype=np.int32)
+    frozen.flags.writeable = False
+    assert _native.text_codes(column, table, frozen, 2, 3) is None
+    assert _native.text_codes(pa.array([b"abc", b"de"]), table, np.empty(2, dtype=np.int32), 2, 3) is None
+    assert _native.text_codes(pa.array(["abc", "de"]).dictionary_encode(), table, np.empty(2, dtype=np.int32), 2,
+                              3) is None
+    monkeypatch.setattr(_native, "_kernel", _native.NO_KERNEL)
+    assert _native.text_codes(column, table, np.empty(2, dtype=np.int32), 2, 3) is None

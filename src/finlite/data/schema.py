@@ -191,6 +191,9 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
             what = "nested values" if pa.types.is_nested(kind) else "bytes"
             raise DataError(f"Column {column!r} in {source} holds {what} (Arrow type {kind}); the model needs one "
                             f"number or category per cell. Write the column as plain values, or remove it.")
+        if pa.types.is_decimal(kind) and kind.bit_width < 128:
+            # decimal32 and decimal64 have no hash kernel in Arrow; decimal128 holds them exactly.
+            series = series.astype(pd.ArrowDtype(pa.decimal128(kind.precision, kind.scale)))
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         if series.dtype != object or not any(isinstance(v, refused) for v in uniques):

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from finlite.errors import DataError
-from finlite.evaluate.metrics import rankdata
+from finlite.evaluate.metrics import finite_scores, rankdata
 from finlite.evaluate.operating import agreement_band, flag_overlap, report_band, share_interval
 
 __all__ = ["PSI_FAIL", "PSI_WARN", "agreement", "alert_overlap", "correlation", "decision_intervals", "fidelity_metrics",
@@ -77,8 +77,12 @@ def psi(p_expected: np.ndarray, p_actual: np.ndarray, bins: int = 10) -> float:
 
     Bin edges are the deciles (for ``bins=10``) of the expected scores; ties that make edges
     coincide merge their bins. ``PSI = Σ (a − e)·ln(a / e)`` over bins, with empty bins floored.
+
+    Raises:
+        DataError: either side is empty or holds a NaN or infinite score (one NaN made every
+            decile edge NaN, and the PSI 0.0: "stable").
     """
-    e, a = np.asarray(p_expected, dtype=np.float64).ravel(), np.asarray(p_actual, dtype=np.float64).ravel()
+    e, a = finite_scores(p_expected, "expected scores"), finite_scores(p_actual, "actual scores")
     if e.size == 0 or a.size == 0:
         raise DataError("PSI needs at least one score in each distribution.")
     inner = np.unique(np.quantile(e, np.linspace(0, 1, bins + 1)[1:-1]))

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from finlite.errors import ConfigError, DataError
-from finlite.evaluate.metrics import mae, r2, rmse
+from finlite.evaluate.metrics import finite_scores, mae, r2, rmse
 
 __all__ = [
     "MAPE_EPS",
@@ -130,9 +130,19 @@ def directional_accuracy(y: Any, pred: Any, cutoff: float | None = None) -> floa
     """
     y_arr, p_arr = _values(y, pred)
     if cutoff is not None:
+        _up_or_down(y_arr)
         return float(np.mean((p_arr >= cutoff) == (y_arr > 0.5)))
     moved = y_arr != 0
     return float(np.mean(np.sign(p_arr[moved]) == np.sign(y_arr[moved]))) if moved.any() else float("nan")
+
+
+def _up_or_down(outcomes: np.ndarray) -> None:
+    """Refuse outcomes that are not 0/1 where probabilities of an up move are judged (``cutoff``):
+    a change (a log return) passed there would count every positive change as up."""
+    if not np.isin(outcomes, (0.0, 1.0)).all():
+        bad = outcomes[~np.isin(outcomes, (0.0, 1.0))]
+        raise DataError(f"With a cutoff the outcomes must be 0/1 (1 = up); got {float(bad[0])!r} "
+                        f"({bad.size} such). Pass the realised directions, or leave out cutoff to judge changes.")
 
 
 def information_coefficient(y: Any, pred: Any) -> float:
@@ -319,6 +329,7 @@ def directional_accuracy_test(y: Any, pred1: Any, pred2: Any, cutoff: float | No
     y_arr, p1 = _values(y, pred1)
     _, p2 = _values(y, pred2)
     if cutoff is not None:
+        _up_or_down(y_arr)
         up = y_arr > 0.5
         right1, right2 = (p1 >= cutoff) == up, (p2 >= cutoff) == up
     else:
@@ -364,8 +375,12 @@ def max_drawdown(equity: Any) -> float:
     """Largest fall of an equity curve from its running peak, as a fraction of the peak (in [0, 1]).
 
     The curve starts from the first value given (pass the initial capital first to count a loss
-    from the start)."""
-    curve = np.asarray(equity, dtype=np.float64).ravel()
+    from the start).
+
+    Raises:
+        DataError: a value is NaN or infinite (a NaN peak hid every later fall: 0.0).
+    """
+    curve = finite_scores(equity, "equity values")
     if curve.size == 0:
         return 0.0
     peak = np.maximum.accumulate(curve)
@@ -384,6 +399,17 @@ def _check_money(cost_bps: Any, periods_per_year: Any) -> tuple[float, float]:
         raise ConfigError(f"The 'periods_per_year' parameter must be a positive number (252 for trading days); got "
                           f"{periods_per_year!r}.", param="periods_per_year")
     return float(cost_bps), float(periods_per_year)
+
+
+def _annualised(final: float, years: float) -> float | None:
+    """The compound annual return of growing 1 to ``final`` over ``years``; -1.0 after ruin; None
+    where it exceeds a float (a few rows of large returns: too short a sample to annualise)."""
+    if final <= 0:
+        return -1.0
+    try:
+        return float(final ** (1.0 / years) - 1.0)
+    except OverflowError:
+        return None
 
 
 def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: float) -> dict[str, Any]:
@@ -405,7 +431,7 @@ def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: 
     return {
         "rows": int(n),
         "total_return": final - 1.0,
-        "annual_return": final ** (1.0 / years) - 1.0 if final > 0 else -1.0,
+        "annual_return": _annualised(final, years),
         "annual_volatility": sd * math.sqrt(ppy),
         "sharpe": float(np.mean(net)) / sd * math.sqrt(ppy) if sd > 0 else 0.0,
         "max_drawdown": max_drawdown(np.r_[1.0, equity]),

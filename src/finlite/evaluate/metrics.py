@@ -20,6 +20,7 @@ __all__ = [
     "classification_metrics",
     "directional_accuracy",
     "f1_at",
+    "finite_scores",
     "gini",
     "ks",
     "log_loss",
@@ -33,9 +34,24 @@ __all__ = [
 ]
 
 
+def finite_scores(values: Any, what: str = "scores") -> np.ndarray:
+    """``values`` as a flat float64 array, refusing any that is NaN or infinite, naming the first
+    (its position and value) and how many there are. A NaN sorts as the largest score, so a ranking
+    metric would otherwise return a number that reflects the rows' order (an AUC of 1.0 for scores
+    that are all NaN), and a share would count it in no bin."""
+    array = np.asarray(values, dtype=np.float64).ravel()
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(f"The {what} must be finite numbers; position {first} holds {float(array[first])} "
+                        f"({int(bad.sum())} of {array.size} are NaN or infinite). Fix them (a model that returns NaN "
+                        "decides nothing) before measuring.")
+    return array
+
+
 def _check(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y, dtype=np.float64).ravel()
-    p = np.asarray(p, dtype=np.float64).ravel()
+    p = finite_scores(p)
     if y.shape != p.shape:
         raise DataError(f"Labels and scores differ in length ({y.size} vs {p.size}).")
     if y.size == 0:
@@ -71,10 +87,16 @@ def auc(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def auc_and_se(positive_scores: np.ndarray, negative_scores: np.ndarray) -> tuple[float, float]:
-    """AUC (probability a positive scores above a negative, ties half) and DeLong's standard error."""
-    positive_scores = np.asarray(positive_scores, dtype=np.float64)
-    negative_scores = np.asarray(negative_scores, dtype=np.float64)
+    """AUC (probability a positive scores above a negative, ties half) and DeLong's standard error.
+
+    Raises:
+        DataError: a score is NaN or infinite, or either side has no score.
+    """
+    positive_scores = finite_scores(positive_scores, "positives' scores")
+    negative_scores = finite_scores(negative_scores, "negatives' scores")
     n1, n0 = positive_scores.size, negative_scores.size
+    if not n1 or not n0:
+        raise DataError(f"An AUC needs scores of both classes; got {n1} positive and {n0} negative.")
     combined = rankdata(np.r_[positive_scores, negative_scores])
     r1, r0 = combined[:n1], combined[n1:]
     value = float((r1.sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
@@ -253,10 +275,16 @@ def mae(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 def r2(y: np.ndarray, pred: np.ndarray) -> float:
-    """Coefficient of determination, 1 − SSE / SST (NaN when the target is constant)."""
+    """Coefficient of determination, 1 − SSE / SST (NaN when the target is constant).
+
+    Constant up to rounding counts as constant: SST within 1e-12 of Σy² (at least 1e-12), the rule
+    of the bootstrap's weighted form (``validation._r2_w``), so that [0.1, 0.1, 0.1], whose mean is
+    not exactly 0.1 in binary, gives NaN here and there rather than -5e29."""
     y, pred = _check_values(y, pred)
     total = float(np.sum((y - y.mean()) ** 2))
-    return 1.0 - float(np.sum((pred - y) ** 2)) / total if total > 0 else float("nan")
+    if not total > 1e-12 * max(float(np.sum(y * y)), 1.0):
+        return float("nan")
+    return 1.0 - float(np.sum((pred - y) ** 2)) / total
 
 
 def directional_accuracy(y: np.ndarray, pred: np.ndarray) -> float:

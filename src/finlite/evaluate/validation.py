@@ -528,6 +528,16 @@ def lift_table(y: Any, p: Any, bins: int = 10) -> list[dict[str, Any]]:
     return out
 
 
+def _probabilities(y: Any, p: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and scores as :func:`_labels_scores` checks them, the scores also within [0, 1]:
+    calibration compares them with observed rates, so a margin or a logit is no probability."""
+    yy, pp = _labels_scores(y, p)
+    if (pp < 0).any() or (pp > 1).any():
+        raise DataError(f"{what} needs probabilities in [0, 1]; some scores lie outside (from {float(pp.min()):g} "
+                        f"to {float(pp.max()):g}). Pass P(positive), not a margin or a logit.")
+    return yy, pp
+
+
 def reliability_table(y: Any, p: Any, bins: int = 10) -> list[dict[str, Any]]:
     """Observed against predicted positive rate per score band, with a binomial test.
 
@@ -540,9 +550,7 @@ def reliability_table(y: Any, p: Any, bins: int = 10) -> list[dict[str, Any]]:
     from scipy.stats import binomtest
 
     _check_bins(bins)
-    yy, pp = _labels_scores(y, p)
-    if (pp < 0).any() or (pp > 1).any():
-        raise DataError("A reliability table needs probabilities in [0, 1]; some scores lie outside.")
+    yy, pp = _probabilities(y, p, "A reliability table")
     order = np.argsort(pp, kind="stable")
     ys, ps = yy[order], pp[order]
     out = []
@@ -561,7 +569,7 @@ def expected_calibration_error(y: Any, p: Any, bins: int = 10) -> float:
     the equal-count score bands of :func:`reliability_table` (equal counts, so every band's
     rate is estimated from as many rows, unlike equal-width bands on skewed fraud scores)."""
     _check_bins(bins)
-    yy, pp = _labels_scores(y, p)
+    yy, pp = _probabilities(y, p, "The expected calibration error")
     order = np.argsort(pp, kind="stable")
     ys, ps = yy[order], pp[order]
     return float(sum(b.size / yy.size * abs(ys[b].mean() - ps[b].mean())
@@ -584,7 +592,7 @@ def hosmer_lemeshow(y: Any, p: Any, bins: int = 10) -> dict[str, Any]:
     from scipy.stats import chi2
 
     _check_bins(bins)
-    yy, pp = _labels_scores(y, p)
+    yy, pp = _probabilities(y, p, "The Hosmer-Lemeshow test")
     order = np.argsort(pp, kind="stable")
     ys, ps = yy[order], pp[order]
     bands = _equal_count_bands(ps, bins)
@@ -622,6 +630,7 @@ def psi_table(expected: Any, actual: Any, bins: int = 10) -> dict[str, Any]:
     """
     _check_bins(bins)
     e, a = _vec(expected, "expected scores"), _vec(actual, "actual scores")
+    e, a = _m.finite_scores(e, "expected scores"), _m.finite_scores(a, "actual scores")  # a NaN edge: PSI 0
     inner = np.unique(np.quantile(e, np.linspace(0, 1, bins + 1)[1:-1]))
     e_counts = np.bincount(np.searchsorted(inner, e, side="left"), minlength=inner.size + 1)
     a_counts = np.bincount(np.searchsorted(inner, a, side="left"), minlength=inner.size + 1)

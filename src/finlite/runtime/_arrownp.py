@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["from_numpy", "null", "scalar", "strings", "to_numpy"]
+__all__ = ["from_numpy", "null", "plain_views", "scalar", "strings", "to_numpy"]
 
 # Arrow type name -> numpy dtype of its data buffer (fixed-width numbers only).
 _DTYPES = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
@@ -118,3 +118,28 @@ def null(kind: Any) -> Any:
     import pyarrow as pa
 
     return pa.nulls(1, kind)[0]
+
+
+def _plain_type(kind: Any, pa: Any) -> Any:
+    """``kind`` with text views as plain text (a dictionary's values too), or None when it has none."""
+    is_view = getattr(pa.types, "is_string_view", lambda _: False)
+    if is_view(kind):
+        return pa.string()
+    if pa.types.is_dictionary(kind) and is_view(kind.value_type):
+        return pa.dictionary(kind.index_type, pa.string())
+    return None
+
+
+def plain_views(batch: Any) -> Any:
+    """A record batch or table with its ``string_view`` columns (Arrow's text views, which a
+    Parquet file written from them keeps) cast to plain ``string``, dictionaries of them too:
+    several Arrow kernels the batch path uses (take, casts from a dictionary) have none for views.
+    The batch itself when it has none."""
+    import pyarrow as pa
+
+    plain = [_plain_type(field.type, pa) for field in batch.schema]
+    if all(kind is None for kind in plain):
+        return batch
+    columns = [column if kind is None else column.cast(kind) for column, kind in zip(batch.columns, plain, strict=True)]
+    fields = [field if kind is None else field.with_type(kind) for field, kind in zip(batch.schema, plain, strict=True)]
+    return type(batch).from_arrays(columns, schema=pa.schema(fields, metadata=batch.schema.metadata))

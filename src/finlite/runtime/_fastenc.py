@@ -4,6 +4,9 @@ cache-sized blocks, reusable output buffers.
 :meth:`finlite.runtime.encoder.Encoder.encode_arrow` decides *what* each column becomes; this
 module makes the writes cheap. No Python runs per row:
 
+- a plain text column (a DataFrame's, a CSV's) is looked up by the compiled kernel once there is
+  one, each value's bytes in a table of the training keys as written (:func:`_exact_text_codes`);
+  the values that are no key as written go on as below;
 - a categorical column arrives dictionary-encoded (Parquet ``read_dictionary``, or
   ``dictionary_encode`` per chunk); its key -> column (or value) lookup is built once per
   distinct dictionary and cached, so the chunks of one Parquet row group, whose dictionaries are
@@ -131,6 +134,9 @@ def dictionary_codes(column: Any, pa: Any, pc: Any) -> tuple[Any, np.ndarray]:
         column = column.combine_chunks()
     if pa.types.is_null(column.type):  # empty in every row of this chunk
         column = pa.nulls(len(column), pa.string())
+    if pa.types.is_decimal(column.type) and column.type.bit_width < 128:
+        # decimal32 and decimal64 (Parquet keeps them) have no dictionary kernel; decimal128 holds them exactly.
+        column = column.cast(pa.decimal128(column.type.precision, column.type.scale))
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
     dictionary = column.dictionary
@@ -187,8 +193,59 @@ def codes_lookup_missing(cache: LookupCache, field: str, column: Any, mapping: M
         missing = np.zeros(len(lookup), dtype=bool)
         missing[-1] = True  # an integer is never blank: only the null rows' entry
         return codes, lookup, missing
+    exact = _exact_text_codes(cache, field, column, mapping, default, dtype, pa, pc)
+    if exact is not None:
+        return exact
     dictionary, codes = dictionary_codes(column, pa, pc)
     return codes, *cache.lookup_missing(field, dictionary, mapping, default, dtype)
+
+
+#: Above this share of a chunk's values that are no training key as written, a text column is
+#: looked up through its dictionary instead (the values left over cost a take and a dictionary each).
+_EXACT_MISS_SHARE = 0.25
+
+
+def _exact_text_codes(cache: LookupCache, field: str, column: Any, mapping: Mapping[str, Any], default: Any,
+                      dtype: type, pa: Any, pc: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`codes_lookup_missing` of a plain text column (``string`` or ``large_string``, not
+    dictionary-encoded: a DataFrame's text, a CSV's) by the compiled exact lookup: each value that
+    is a training key byte for byte (a key that is its own category key: stripped, not the missing
+    one) gets that key's entry with no dictionary made; the values left (spaces around a key,
+    another spelling, a new category) are looked up through their own dictionary as before, in
+    entries after the keys'. None where it does not apply (no kernel yet, another type, a field
+    with no such key) or too many values are left (the caller then encodes the whole column).
+
+    Arrow's ``dictionary_encode`` hashed 13 text columns of 100,000 DataFrame rows in 14 ms, most
+    of a German-credit frame's encoding; the exact lookup is one compiled pass."""
+    if _native.compiled() is None:
+        return None
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    if not chunks or any(c.type not in (pa.string(), pa.large_string()) for c in chunks):
+        return None
+    found = cache.exact_keys(field, mapping, default, dtype)
+    if found is None:
+        return None
+    table, lookup, missing = found
+    n, keys = len(column), table.count
+    codes = np.empty(n, dtype=np.int32)
+    misses = at = 0
+    for chunk in chunks:
+        got = _native.text_codes(chunk, table, codes[at:at + len(chunk)], keys, keys + 1)
+        if got is None:
+            return None
+        misses, at = misses + got, at + len(chunk)
+    if misses > _EXACT_MISS_SHARE * n:
+        return None
+    if misses:
+        # The rest through their own dictionary, in entries from keys + 2 on: a lookup entry per
+        # code either way, so counts (unseen, missing) read the same as a whole column's.
+        rows = np.flatnonzero(codes == keys)
+        rest = column.take(_arrownp.from_numpy(rows, pa.int64()))
+        dictionary, rest_codes = dictionary_codes(rest, pa, pc)
+        rest_lookup, rest_missing = cache.lookup_missing(field, dictionary, mapping, default, dtype)
+        codes[rows] = rest_codes + (keys + 2)
+        lookup, missing = np.concatenate([lookup, rest_lookup]), np.concatenate([missing, rest_missing])
+    return codes, lookup, missing
 
 
 class LookupCache:
@@ -199,6 +256,7 @@ class LookupCache:
         self._int_keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._dense: dict[str, np.ndarray | None] = {}
         self._text_keys: dict[str, tuple[Any, np.ndarray]] = {}
+        self._exact: dict[str, tuple[_native.TextTable, np.ndarray, np.ndarray] | None] = {}
         self._lock = threading.Lock()
 
     def lookup(self, field: str, dictionary: Any, mapping: Mapping[str, Any], default: Any,
@@ -252,6 +310,35 @@ class LookupCache:
         found = [look_up(mapping, key) for key in named]
         return (np.array([default if f is None else f for f in found] + [missing], dtype=dtype),
                 np.array([key == MISSING for key in named] + [True], dtype=bool))
+
+    def exact_keys(self, field: str, mapping: Mapping[str, Any], default: Any,
+                   dtype: type) -> tuple[_native.TextTable, np.ndarray, np.ndarray] | None:
+        """The field's keys that a value written exactly so reads as (text that is its own category
+        key: stripped, not empty, not the missing key), as a :class:`~finlite.runtime._native.TextTable`,
+        with the lookup of its key numbers (each key's entry, then ``default`` for a value that is
+        no key and the missing value's entry, for a null) and which entries are missing (the
+        null's); None when the field has no such key. Cached per field."""
+        with self._lock:
+            if field in self._exact:
+                return self._exact[field]
+        keys = []
+        for key in mapping:
+            if isinstance(key, str) and key != MISSING and category_key(key) == key:
+                try:
+                    key.encode("utf-8")  # a lone surrogate: no UTF-8 text equals it, so it is left out
+                except UnicodeEncodeError:
+                    continue
+                keys.append(key)
+        built = None
+        if keys:
+            lookup: np.ndarray = np.array([mapping[k] for k in keys] + [default, mapping.get(MISSING, default)],
+                                          dtype=dtype)
+            missing = np.zeros(len(lookup), dtype=bool)
+            missing[-1] = True
+            built = (_native.TextTable(keys), lookup, missing)
+        with self._lock:
+            self._exact[field] = built
+        return built
 
     def _text_lookup(self, field: str, dictionary: Any, mapping: Mapping[str, Any], default: Any, missing: Any,
                      dtype: type) -> tuple[np.ndarray, np.ndarray] | None:

@@ -340,15 +340,18 @@ class Encoder:
             inner = kind.value_type if pa.types.is_dictionary(kind) else kind
             # Bytes too: the record path refuses them, and pandas would decode them as text. An
             # extension type (pandas' Interval, Period) has no dictionary kernel either.
+            # An interval (month, day, nanoseconds) is no category either: the record path refuses it.
             if pa.types.is_nested(inner) or pa.types.is_binary(inner) or pa.types.is_large_binary(inner) \
                     or pa.types.is_fixed_size_binary(inner) or isinstance(inner, pa.ExtensionType) \
-                    or getattr(pa.types, "is_binary_view", lambda _: False)(inner):
+                    or getattr(pa.types, "is_binary_view", lambda _: False)(inner) \
+                    or getattr(pa.types, "is_interval", lambda _: False)(inner):
                 raise DataError(f"Categorical column {name!r} in {source} has type {kind}; the model needs one "
                                 "category (text or a number) per row there. Flatten the column or write it as text.")
             if pa.types.is_timestamp(inner) or pa.types.is_date(inner):
                 refusal = date_column_refusal(name, str(kind), self.category_keys[name], source)
                 if refusal is not None:
                     raise DataError(refusal)
+        batch = _arrownp.plain_views(batch)  # text views as plain text: some kernels below have none for them
         n = batch.num_rows
         # Category lookups are built once per distinct dictionary (see runtime/_fastenc.py).
         lookups = self.__dict__.get("_lookups") or self.__dict__.setdefault("_lookups", _fastenc.LookupCache())

@@ -226,6 +226,7 @@ class FeatureBins:
         # One take of the fields' columns (pa.array would import pandas: runtime/_arrownp.py).
         fields = batch.select(self.names) if hasattr(batch, "select") else pa.RecordBatch.from_arrays(
             [batch.column(n) for n in self.names], names=self.names)  # RecordBatch.select: pyarrow 14+
+        fields = _arrownp.plain_views(fields)  # Arrow's take has no kernel for text views
         rows = fields.take(_arrownp.from_numpy(picked, pa.int64()))
         out: dict[str, np.ndarray] = {}
         for name in self.names:
