@@ -300,6 +300,8 @@ def test_a_strategy_too_short_to_annualise_has_no_annual_return() -> None:
 
     view = trading_view([3.0], [1.0])
     assert view["long_flat"]["annual_return"] is None
+    # An equity curve past a float (a log return of 800): no drawdown to speak of, not an error.
+    assert trading_view([800.0, -1.0], [1.0, 1.0])["long_flat"]["max_drawdown"] is None
     assert view["long_flat"]["total_return"] == pytest.approx(math.expm1(3.0))
     assert trading_view([0.01, -0.02], [1.0, 1.0])["long_flat"]["annual_return"] == pytest.approx(
         (math.exp(0.01) * math.exp(-0.02)) ** (252 / 2) - 1.0)

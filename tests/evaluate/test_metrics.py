@@ -174,6 +174,9 @@ def test_r2_of_a_target_constant_up_to_rounding_is_nan_as_the_bootstraps() -> No
     y, pred = np.array([0.1, 0.1, 0.1]), np.array([0.2, 0.1, 0.0])
     assert np.isnan(r2(y, pred)) and np.isnan(_r2_w(y, pred, np.ones((1, 3)))[0])
     assert np.isnan(r2(np.full(5, 7.0), np.arange(5.0)))
+    small = np.array([1e-7, 2e-7, 4e-7])  # a target of small values that moves keeps its R²
+    assert r2(small, small + 5e-8) == pytest.approx(skm.r2_score(small, small + 5e-8), rel=1e-12)
+    assert float(_r2_w(small, small + 5e-8, np.ones((1, 3)))[0]) == pytest.approx(r2(small, small + 5e-8), rel=1e-12)
     y = np.array([1.0, 2.0, 4.0])
     assert r2(y, y + 0.5) == pytest.approx(skm.r2_score(y, y + 0.5), abs=1e-15)
     assert r2(y, y + 0.5) == pytest.approx(float(_r2_w(y, y + 0.5, np.ones((1, 3)))[0]), abs=1e-15)

@@ -263,6 +263,13 @@ def test_the_text_lookup_reads_nothing_outside_its_column(monkeypatch: pytest.Mo
     out = np.empty(4, dtype=np.int32)
     assert _native.text_codes(broken, table, out, 2, 3) == 2
     assert out.tolist() == [0, 1, 2, 2]
+    # 64-bit offsets whose difference wraps (start 2**63 - 1, end -2): a miss, never read (it was
+    # read at data + 2**63 - 1, a crash; a review, 2026-12-05).
+    wide = pa.py_buffer(np.array([0, 3, 2**63 - 1, -2, 5], dtype=np.int64).tobytes())
+    wrapped = pa.LargeStringArray.from_buffers(4, wide, pa.py_buffer(b"abcde"))
+    out = np.empty(4, dtype=np.int32)
+    assert _native.text_codes(wrapped, table, out, 2, 3) == 3
+    assert out.tolist() == [0, 2, 2, 2]
     column = pa.array(["abc", "de"])
     for bad in (np.empty(2, dtype=np.int64), np.empty(3, dtype=np.int32), np.empty(2, dtype=np.int32)[::-1]):
         assert _native.text_codes(column, table, bad, 2, 3) is None

@@ -380,7 +380,7 @@ def max_drawdown(equity: Any) -> float:
     Raises:
         DataError: a value is NaN or infinite (a NaN peak hid every later fall: 0.0).
     """
-    curve = finite_scores(equity, "equity values")
+    curve = finite_scores(equity, "equity values", "")
     if curve.size == 0:
         return 0.0
     peak = np.maximum.accumulate(curve)
@@ -434,7 +434,8 @@ def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: 
         "annual_return": _annualised(final, years),
         "annual_volatility": sd * math.sqrt(ppy),
         "sharpe": float(np.mean(net)) / sd * math.sqrt(ppy) if sd > 0 else 0.0,
-        "max_drawdown": max_drawdown(np.r_[1.0, equity]),
+        # None where the equity overflowed a float (returns no market gives): no peak to fall from.
+        "max_drawdown": max_drawdown(np.r_[1.0, equity]) if np.isfinite(equity).all() else None,
         "turnover": float(change.mean()),
         "annual_turnover": float(change.mean()) * ppy,
         "trades": int(np.count_nonzero(change)),

@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 
-def finite_scores(values: Any, what: str = "scores") -> np.ndarray:
+def finite_scores(values: Any, what: str = "scores",
+                  why: str = " (a model that returns NaN decides nothing)") -> np.ndarray:
     """``values`` as a flat float64 array, refusing any that is NaN or infinite, naming the first
     (its position and value) and how many there are. A NaN sorts as the largest score, so a ranking
     metric would otherwise return a number that reflects the rows' order (an AUC of 1.0 for scores
@@ -44,8 +45,7 @@ def finite_scores(values: Any, what: str = "scores") -> np.ndarray:
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise DataError(f"The {what} must be finite numbers; position {first} holds {float(array[first])} "
-                        f"({int(bad.sum())} of {array.size} are NaN or infinite). Fix them (a model that returns NaN "
-                        "decides nothing) before measuring.")
+                        f"({int(bad.sum())} of {array.size} are NaN or infinite). Fix them{why} before measuring.")
     return array
 
 
@@ -277,12 +277,13 @@ def mae(y: np.ndarray, pred: np.ndarray) -> float:
 def r2(y: np.ndarray, pred: np.ndarray) -> float:
     """Coefficient of determination, 1 − SSE / SST (NaN when the target is constant).
 
-    Constant up to rounding counts as constant: SST within 1e-12 of Σy² (at least 1e-12), the rule
-    of the bootstrap's weighted form (``validation._r2_w``), so that [0.1, 0.1, 0.1], whose mean is
-    not exactly 0.1 in binary, gives NaN here and there rather than -5e29."""
+    Constant up to rounding counts as constant: SST within 1e-12 of Σy², the rule of the
+    bootstrap's weighted form (``validation._r2_w``), so that [0.1, 0.1, 0.1], whose mean is not
+    exactly 0.1 in binary, gives NaN here and there rather than -5e29. Relative to Σy², so a
+    target of small values that moves (returns of 1e-7) keeps its R²."""
     y, pred = _check_values(y, pred)
     total = float(np.sum((y - y.mean()) ** 2))
-    if not total > 1e-12 * max(float(np.sum(y * y)), 1.0):
+    if not (total > 0 and total > 1e-12 * float(np.sum(y * y))):
         return float("nan")
     return 1.0 - float(np.sum((pred - y) ** 2)) / total
 

@@ -324,7 +324,8 @@ def _r2_w(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
     sst = w @ (y * y) - (w @ y) ** 2 / y.size
     sse = w @ ((p - y) ** 2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sst > 1e-12 * np.maximum(w @ (y * y), 1.0), 1.0 - sse / np.where(sst > 0, sst, 1.0), np.nan)
+        # Constant up to rounding is constant (metrics.r2's rule: relative to the sum of squares).
+        return np.where((sst > 0) & (sst > 1e-12 * (w @ (y * y))), 1.0 - sse / np.where(sst > 0, sst, 1.0), np.nan)
 
 
 def _brier_w(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -415,7 +415,7 @@ have:
   %len = sub i64 %end, %start
   %below = icmp slt i64 %start, 0
   %past = icmp sgt i64 %end, %data_len
-  %reversed = icmp slt i64 %len, 0
+  %reversed = icmp slt i64 %end, %start
   %out1 = or i1 %below, %past
   %outside = or i1 %out1, %reversed
   br i1 %outside, label %store, label %edges
