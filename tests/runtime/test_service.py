@@ -227,3 +227,24 @@ def test_the_start_line_records_the_operators_pin_only(exported_dir: Path) -> No
     assert service_event("start", predictor, pinned)["pinned_manifest_sha256"] == digest
     stop = service_event("stop", predictor, alone)
     assert stop["event"] == "stop" and stop["manifest_sha256"] == digest and "signature" not in stop
+
+
+def test_a_port_taken_after_the_check_stops_the_start_with_exit_2_and_a_stop_line(
+        exported_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The port is checked before the artifact loads; one taken in between made uvicorn exit with
+    its own status 3 (1 on older versions: finlite's "a gate decided"). It is a ConfigError (exit
+    2) naming the address, and the audit log's start line has its stop line."""
+    from finlite.errors import ConfigError
+    from finlite.runtime import service
+
+    monkeypatch.setattr(service, "_check_bindable", lambda host, port: None)  # the race: free when checked
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        audit = tmp_path / "audit.jsonl"
+        with pytest.raises(ConfigError, match=rf"The service stopped before serving on 127\.0\.0\.1:{port} \(uvicorn "
+                                              r"exited with status \d+; .*Choose another --port"):
+            service.serve(exported_dir, port=port, audit_log=audit)
+    assert [json.loads(line)["event"] for line in audit.read_text().splitlines()] == ["start", "stop"]

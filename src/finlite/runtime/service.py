@@ -1841,7 +1841,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
             _audit_lifecycle(app, audit, predictor,
                              replace(settings, reason_codes_sha256=None if codes is None else codes.sha256))
         try:
-            uvicorn.run(app, **options)
+            _run_server(uvicorn, app, host, port, options)
         finally:
             if audit is not None:
                 audit.close()
@@ -1858,9 +1858,26 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         failure = Path(private) / "worker-failure.txt"
         pinned = replace(pinned, failure_file=str(failure), parent_pid=os.getpid())
         os.environ[_ENV] = json.dumps(asdict(pinned))
-        uvicorn.run("finlite.runtime.service:worker_app", factory=True, workers=workers, **options)
-        if failure.exists():  # a worker could not start: the service stopped on its request
-            raise ConfigError(f"The service stopped: a worker process could not start. {failure.read_text()}")
+        try:
+            _run_server(uvicorn, "finlite.runtime.service:worker_app", host, port,
+                        {**options, "factory": True, "workers": workers})
+        finally:
+            if failure.exists():  # a worker could not start: the service stopped on its request
+                raise ConfigError(f"The service stopped: a worker process could not start. {failure.read_text()}")
+
+
+def _run_server(uvicorn: Any, app: Any, host: str, port: int, options: dict[str, Any]) -> None:
+    """``uvicorn.run``, with its own exit on a failed start (the port taken between the check
+    and the bind: uvicorn logs why and exits 1 or 3, which ``finlite serve`` passed on as its
+    status, where 1 means a gate decided) turned into a ConfigError (exit 2)."""
+    try:
+        uvicorn.run(app, **options)
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            raise
+        raise ConfigError(f"The service stopped before serving on {host}:{port} (uvicorn exited with status "
+                          f"{exc.code}; the line above says why, e.g. the port was taken after finlite checked "
+                          "it). Choose another --port, or start it again.") from None
 
 
 #: uvicorn's exit status for a worker that failed before serving (its supervisor then stops).
