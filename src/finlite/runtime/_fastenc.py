@@ -131,7 +131,7 @@ def dictionary_codes(column: Any, pa: Any, pc: Any) -> tuple[Any, np.ndarray]:
     """A column as (its dictionary, each row's index into it); a missing value gets the index
     one past the dictionary's end (where the lookups keep the missing key's entry)."""
     if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
+        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     if pa.types.is_null(column.type):  # empty in every row of this chunk
         column = pa.nulls(len(column), pa.string())
     if pa.types.is_decimal(column.type) and column.type.bit_width < 128:
@@ -165,8 +165,8 @@ def codes_lookup_missing(cache: LookupCache, field: str, column: Any, mapping: M
     """:func:`codes_and_lookup`, and which lookup entries are a missing value (bools, one per
     entry): a null, and any value whose key is :data:`~finlite._keys.MISSING` (empty or blank
     text, NaN), which the lookup maps as the missing value."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
+    if isinstance(column, pa.ChunkedArray):  # one chunk (a DataFrame's column, a table's slice) is read in place
+        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     kind = column.type
     if pa.types.is_integer(kind) and not pa.types.is_uint64(kind):
         keys, values = cache._integer_keys(field, mapping, dtype)
