@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -455,22 +455,36 @@ def load(path: str | Path, *, verify_key: Any = None, manifest_sha256: str | Non
 DataLike = str | os.PathLike[str] | pd.DataFrame | Table
 
 
-def recorded_table(artifact: Artifact) -> Table | PriceTable:
+def recorded_table(artifact: Artifact, near: Sequence[str | Path] = ()) -> Table | PriceTable:
     """The table an artifact was trained on, found from its manifest: a bundled dataset of that
-    file name, or the recorded path if it still exists; either must have the recorded content.
+    file name, the recorded path if it still exists, or a file of the recorded name in the
+    artifact's parent folder or in a folder of ``near``; it must have the recorded content. The
+    recorded path is as training was given it, relative to the folder training ran in, so from
+    another folder it named nothing (a review, 2026-12-05).
     A forecaster's is read as a price table with its spec (:class:`~finlite.data.market.PriceTable`).
 
     Raises:
-        DataError: neither is available or matches; the message says to pass the data.
+        DataError: none is available or matches; the message says to pass the data.
     """
     from finlite import datasets
 
     recorded = artifact.manifest["data"]
     source = str(recorded.get("source", ""))
-    candidates = [datasets.path(info.name) for info in datasets.list_datasets() if info.file == Path(source).name]
+    name = Path(source).name
+    candidates = [datasets.path(info.name) for info in datasets.list_datasets() if info.file == name]
     candidates.append(Path(source))
+    if Path(source).suffix:  # a file's name (a DataFrame's source, "DataFrame", names none)
+        candidates += [Path(folder) / name for folder in (*near, Path(artifact.path).parent)]
     market = artifact.market
+    tried: set[Path] = set()
     for path in candidates:
+        try:
+            key = path.resolve()
+        except OSError:
+            continue
+        if key in tried:
+            continue
+        tried.add(key)
         if path.is_file():
             if market is not None:
                 prices = read_prices(path, market.spec)

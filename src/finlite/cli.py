@@ -667,6 +667,8 @@ def train(
     _echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
           f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
     _warn_thin_test(m)
+    for note in outcome.warnings:
+        _echo(f"warning: {note}", err=True)
     if outcome.operating_point is not None:
         _echo(f"operating point: {outcome.operating_point.describe()}; flags {percent(m['flagged_rate'])} of the "
               "test split")
@@ -1270,6 +1272,10 @@ def evaluate(
         from finlite.runtime.batch import unseen_notes
 
         _say_score_notes(unseen_notes(result["unseen"], int(result.get("rows") or 0), result.get("unseen_empty")))
+    if result.get("imputed"):  # and its blank numbers, filled with the training median
+        from finlite.runtime.batch import imputed_notes
+
+        _say_score_notes(imputed_notes(result["imputed"], int(result.get("rows") or 0)))
 
 
 def _shown(path: Path) -> Path:

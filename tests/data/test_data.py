@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -489,3 +490,33 @@ def test_a_csv_with_another_separator_is_named_as_such(tmp_path: Path, text: str
     path.write_text(text)
     with pytest.raises(DataError, match=said):
         read_table(path)
+
+
+@pytest.mark.parametrize("twin", ["creditability ", " creditability", "Creditability", "creditability\t",
+                                  "creditability\u00a0"])
+def test_a_copy_of_the_target_under_a_variant_of_its_name_is_refused(german: pd.DataFrame, twin: str) -> None:
+    """A spreadsheet's copy of the label with a trailing space or another case was trained on as a
+    feature: test AUC 0.999, exit 0, no word (a review, 2026-12-05). Dropping it is the way on."""
+    frame = german.assign(**{twin: german["creditability"]})
+    with pytest.raises(DataError, match=rf"Column {re.escape(repr(twin))} in the frame has the target's name "
+                                        r"'creditability' but for spaces or letter case; .* Drop it"):
+        infer_schema(frame, "creditability", source="the frame")
+    assert twin in infer_schema(frame, "creditability", drop=[twin], source="the frame").drop
+
+
+def test_a_column_of_inf_in_every_row_is_refused_not_dropped_as_one_value(german: pd.DataFrame) -> None:
+    """inf in every row was dropped as "one value (inf)", where one inf cell is refused."""
+    with pytest.raises(DataError, match=r"Column 'allinf' in the frame holds inf in every row; finlite refuses "
+                                        r"numbers that are not finite"):
+        infer_schema(german.assign(allinf=np.inf), "creditability", source="the frame")
+    assert "seven" in infer_schema(german.assign(seven=7.0), "creditability", source="the frame").drop
+
+
+def test_a_split_part_without_both_classes_says_what_can_be_done() -> None:
+    """The advice named "a larger share for that part", which no command-line option sets."""
+    frame = pd.DataFrame({"x": np.arange(60.0), "y": [0, 1] * 25 + [0] * 10,
+                          "day": ["2020-01-01"] * 50 + [f"2020-02-{d:02d}" for d in range(1, 11)]})
+    with pytest.raises(DataError, match=r"out-of-time split of t has \d+ rows and not both classes; use more data or "
+                                        r"more distinct dates .*drop --date-column .*SplitConfig\(validation=\.\.\., "
+                                        r"test=\.\.\.\)"):
+        make_split(frame, frame["y"].to_numpy(np.float64), SplitConfig(date_column="day"), source="t")

@@ -256,3 +256,29 @@ def test_a_hold_out_of_training_rows_is_named(teacher_dir: Path, german: pd.Data
     # Rows the model never saw (its test split, saved apart) give no such warning.
     german.iloc[split.test].to_csv(tmp_path / "later.csv", index=False)
     assert "fitted on" not in (evaluate_artifact(teacher_dir, tmp_path / "later.csv", timing=False).get("note") or "")
+
+
+def test_a_hold_out_with_a_numeric_column_lost_is_told_and_the_training_file_is_found_beside_it(
+        tmp_path: Path, german: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A numeric column blank in every hold-out row was evaluated without a word (a categorical one
+    was warned of); and the training table, recorded by the name it was given, was found only
+    from the folder training ran in, so rows it was fitted on went unremarked from any other."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    from tests.conftest import FAST
+
+    data = tmp_path / "data"
+    data.mkdir()
+    german.to_parquet(data / "train.parquet", index=False)
+    monkeypatch.chdir(data)  # training is given the file's name only
+    finlite.train("train.parquet", target="creditability", model="logistic", config=FAST, out=tmp_path / "model")
+    monkeypatch.chdir(tmp_path)  # and evaluation runs elsewhere
+    german.head(300).to_csv(data / "first300.csv", index=False)
+    assert "equal rows of the training or validation split" in evaluate_artifact(
+        tmp_path / "model", data / "first300.csv", timing=False)["note"]
+    german.head(300).assign(credit_amount=np.nan).to_csv(data / "holdout.csv", index=False)
+    assert evaluate_artifact(tmp_path / "model", data / "holdout.csv", timing=False)["imputed"] == {"credit_amount": 300}
+    cli = CliRunner().invoke(app, ["evaluate", str(tmp_path / "model"), str(data / "holdout.csv"), "--no-timing"])
+    assert cli.exit_code == 0
+    assert "warning: column 'credit_amount' is blank in 100% of the rows; a feed may have lost it" in cli.output

@@ -80,3 +80,18 @@ def test_the_callers_random_generators_are_left_as_they_were(german_csv: Path, t
         assert states() == before
         weights.append((out / "weights.safetensors").read_bytes())
     assert weights[0] == weights[1]
+
+
+def test_a_teacher_no_better_than_chance_is_saved_with_a_warning(german_csv: Path) -> None:
+    """One epoch gave a test AUC of 0.4958, saved at exit 0 without a word (a review, 2026-12-05)."""
+    from finlite.jobs.train import TrainOutcome, _no_skill
+
+    def outcome(auc: float) -> TrainOutcome:
+        return TrainOutcome(model=None, data=None, metrics={"test": {"auc": auc}}, path=None)  # type: ignore[arg-type]
+
+    assert _no_skill(outcome(0.51)).warnings == ()
+    for auc in (0.5, 0.4958):
+        (note,) = _no_skill(outcome(auc)).warnings
+        assert note.startswith(f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance")
+    trained = finlite.train(german_csv, target="creditability", model="logistic", config=FAST)
+    assert trained.warnings == () and trained.metrics["test"]["auc"] > 0.7

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -467,6 +468,12 @@ def _column_list(value: Any, param: str) -> list[str]:
     return names
 
 
+def _plain_name(name: Any) -> str:
+    """A column name as a reader would take it: Unicode-normalised (a no-break space is a space),
+    without surrounding spaces, in one case."""
+    return unicodedata.normalize("NFKC", str(name)).strip().casefold()
+
+
 def infer_schema(
     frame: pd.DataFrame,
     target: str,
@@ -528,6 +535,14 @@ def infer_schema(
             raise DataError(f"Column(s) {', '.join(map(repr, both))} named in both {a} and {b}; name each column "
                             "for one role.", param=b)
 
+    # A copy of the label under its name with other spaces or case ("creditability ",
+    # "Creditability", a no-break space: a spreadsheet's export) was trained on as a feature: a
+    # test AUC of 0.999 and no word (a review, 2026-12-05).
+    twins = [c for c in columns if c != target and c not in user_drop and _plain_name(c) == _plain_name(target)]
+    if twins:
+        raise DataError(f"Column {twins[0]!r} in {source} has the target's name {target!r} but for spaces or letter "
+                        "case; as a feature it would hand the model its label (or it is a second label column). "
+                        f"Drop it (drop=[{twins[0]!r}]) or rename it.", param="drop")
     labelled = frame[target].dropna()
     if labelled.empty:
         raise DataError(f"Target column {target!r} in {source} is empty in every row; it needs labels.")
@@ -619,6 +634,12 @@ def infer_schema(
             # its random start, and a different value when scoring moved every decision (7 in
             # training, 5,000 when scoring: all 20 German rows approved; a review, 2026-12-03).
             value = series.iloc[0]
+            if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+                # inf (or text such as 1e400 read as it) in every row: refused as one inf cell is, not
+                # dropped as a constant (a review, 2026-12-05).
+                raise DataError(f"Column {name!r} in {source} holds {shown(value)} in every row; finlite refuses "
+                                "numbers that are not finite. Fix the column, or drop it (drop=[" + repr(name) + "]).",
+                                param="drop")
             dropped.append(name)
             keep = "--numeric" if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) \
                 else "--categorical"

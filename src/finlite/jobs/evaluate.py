@@ -13,7 +13,7 @@ from finlite._util import check_flags, percent
 from finlite.artifact import Artifact, DataLike, load, prepare_if_trained_on, recorded_split, recorded_walk
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.prepared import PreparedData
-from finlite.data.preprocess import unseen_counts
+from finlite.data.preprocess import blank_numbers, unseen_counts
 from finlite.data.split import make_split
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
@@ -215,7 +215,7 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> str | None:
     from finlite.jobs.report import rows_in_training
 
     try:
-        training = recorded_table(art)
+        training = recorded_table(art, near=[Path(str(table.source)).parent])  # beside the hold-out, too
     except DataError:
         return None
     if not isinstance(training, Table):
@@ -292,6 +292,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     x = art.tabular.transform(rows, table.source)  # names a missing column first
     empty: dict[str, int] = {}  # of the unseen rows, those missing (empty or blank) where training had none
     unseen = unseen_counts(rows, art.tabular, empty) if prepared is None else {}
+    imputed = blank_numbers(rows, art.tabular) if prepared is None else {}  # filled with the training median
     served = check_served_model(art, x, split)
     # The same trust as the artifact: with a key, the baseline must be signed by it too.
     base = None if baseline is None else baseline if isinstance(baseline, Artifact) else load(baseline,
@@ -318,6 +319,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         if unseen:
             result["unseen"] = unseen
             result["unseen_empty"] = empty
+        if imputed:
+            result["imputed"] = imputed
         if point is not None:
             result["operating_point"] = {**point.to_dict(), "description": _describe(point, flag_rate, "artifact", reference,
                                                                                       task.name),
@@ -334,6 +337,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     if unseen:
         report["unseen"] = unseen
         report["unseen_empty"] = empty
+    if imputed:
+        report["imputed"] = imputed
     report["served_model"] = served
     return report
 

@@ -146,7 +146,7 @@ def train(
         boosted = fit_boosted(prepared, model, params=gbdt_params, seed=seed, progress=config.progress)
         steps = [{"step": "train", "model": boosted.config(), "params": dict(gbdt_params or {}),
                   "oof_folds": boosted.oof_folds}]
-        return _finish_teacher(boosted, prepared, steps, seed, (cutoff, flag_rate), out, overwrite, {})
+        return _no_skill(_finish_teacher(boosted, prepared, steps, seed, (cutoff, flag_rate), out, overwrite, {}))
     n_features = prepared.x_train.shape[1]
     net: FinliteModel = (TabularMLP(n_features, hidden, dropout=dropout) if model == "mlp"
                          else LogisticRegression(n_features))
@@ -160,8 +160,21 @@ def train(
     steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
               "best_epoch": result.best_epoch, "epochs_run": result.epochs_run}]
     average_recorded(steps[0], net, prepared.preprocessor, prepared.x_train)  # a new category: an average one
-    return _finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
-                           {"validation_auc": result.best_score})
+    return _no_skill(_finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
+                                     {"validation_auc": result.best_score}))
+
+
+def _no_skill(outcome: TrainOutcome) -> TrainOutcome:
+    """The outcome with a warning when its test AUC is 0.5 or less: it ranks the test rows no
+    better than chance (one epoch gave 0.4958 and was saved without a word: a review, 2026-12-05),
+    and a student distilled from it learns nothing either."""
+    auc = float(outcome.metrics["test"].get("auc", 1.0))
+    if auc > 0.5:
+        return outcome
+    note = (f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance. Train longer "
+            "(--epochs), check that --positive names the outcome to flag, or check the features; do not distil "
+            "or deploy it.")
+    return replace(outcome, warnings=(*outcome.warnings, note))
 
 
 def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[str, Any]], seed: int,
