@@ -711,6 +711,20 @@ def swap_in(tmp: Path, out: Path) -> None:
     _paths.remove_tree(old)
 
 
+def _refuse_working_folder(path: str | Path) -> None:
+    """Refuse to amend the artifact this process runs inside: the folder is replaced as a whole,
+    and "." failed with "Device or resource busy (.)" (a review, 2026-12-05); replaced by its
+    absolute name, it would leave the shell in a deleted folder where the artifact seems gone."""
+    try:
+        inside = Path(os.getcwd()).resolve().is_relative_to(Path(path).resolve())
+    except (OSError, RuntimeError):
+        return
+    if inside:
+        raise ConfigError(f"Artifact {str(path)!r} is the folder this command runs in (or holds it); finlite changes "
+                          "an artifact by replacing its folder as a whole, which cannot be done from inside it. Run "
+                          "the command from another folder (e.g. cd .. first).", param="artifact")
+
+
 def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping[str, Any], *,
                    sign_with: Any = None, verify_key: Any = None, manifest_sha256: str | None = None,
                    drop: Collection[str] = ()) -> dict[str, Any]:
@@ -737,6 +751,7 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
     # A link to the artifact (which readers accept) names the folder the user means: amend that
     # folder, staged beside it, and leave the link as it is (swap_in never replaces a link).
     path = os.path.realpath(path) if os.path.islink(path) else path
+    _refuse_working_folder(path)
     _paths.clean_leftovers(path)  # restores the artifact if a killed swap had moved it aside
     root, manifest = read_verified(path, verify_key=verify_key, manifest_sha256=manifest_sha256)
     if sign_with is None and os.path.lexists(root / SIGNATURE):

@@ -474,29 +474,35 @@ def recorded_table(artifact: Artifact, near: Sequence[str | Path] = ()) -> Table
     candidates = [datasets.path(info.name) for info in datasets.list_datasets() if info.file == name]
     candidates.append(Path(source))
     if Path(source).suffix:  # a file's name (a DataFrame's source, "DataFrame", names none)
-        candidates += [Path(folder) / name for folder in (*near, Path(artifact.path).parent)]
+        candidates += [Path(folder) / name for folder in (*near, Path(artifact.path).resolve().parent)]
     market = artifact.market
     tried: set[Path] = set()
+    unreadable = ""  # each candidate is a guess (the recorded path is relative to training's folder)
     for path in candidates:
         try:
             key = path.resolve()
-        except OSError:
+        except (OSError, RuntimeError):  # RuntimeError: a symbolic-link loop (Python 3.11)
             continue
         if key in tried:
             continue
         tried.add(key)
-        if path.is_file():
+        try:
+            if not path.is_file():
+                continue
             if market is not None:
                 prices = read_prices(path, market.spec)
                 if prices.content_sha256 == recorded["content_sha256"]:
                     return prices
                 continue
             table = read_table(path)
-            if frame_sha256(table.frame) == recorded["content_sha256"]:
-                return table
+        except (DataError, OSError) as exc:  # another file of that name, unreadable: not the table
+            unreadable = unreadable or f" ({str(path)!r} has that name but could not be read: {str(exc)[:200]})"
+            continue
+        if frame_sha256(table.frame) == recorded["content_sha256"]:
+            return table
     raise DataError(
         f"The training table of {artifact.path} ({source!r}, content sha256 {recorded['content_sha256'][:16]}…) "
-        "was not found; pass it as data=PATH so the test split can be rebuilt.", param="data"
+        f"was not found{unreadable}; pass it as data=PATH so the test split can be rebuilt.", param="data"
     )
 
 

@@ -499,9 +499,21 @@ def test_a_copy_of_the_target_under_a_variant_of_its_name_is_refused(german: pd.
     feature: test AUC 0.999, exit 0, no word (a review, 2026-12-05). Dropping it is the way on."""
     frame = german.assign(**{twin: german["creditability"]})
     with pytest.raises(DataError, match=rf"Column {re.escape(repr(twin))} in the frame has the target's name "
-                                        r"'creditability' but for spaces or letter case; .* Drop it"):
+                                        r"'creditability' but for surrounding spaces or letter case; .* Drop it"):
         infer_schema(frame, "creditability", source="the frame")
     assert twin in infer_schema(frame, "creditability", drop=[twin], source="the frame").drop
+    # Named as a feature, it is the caller's choice (reproduce trains an old schema again).
+    assert twin in infer_schema(frame, "creditability", categorical=[twin], source="the frame").categorical
+
+
+def test_the_target_twin_refusal_names_what_a_terminal_does_not_show(german: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match=r"its name holds U\+00A0 NO-BREAK SPACE, which a command line does not show"):
+        infer_schema(german.assign(**{"creditability\u00a0": german["creditability"]}), "creditability",
+                     source="the frame")
+    # Only spaces and case: "Maße" is no "masse", and a longer name is another column.
+    frame = german.assign(Maße=1.0, creditability_2=np.arange(len(german)) % 3)
+    assert "Maße" in infer_schema(frame.rename(columns={"creditability": "masse"}), "masse").drop
+    assert "creditability_2" in infer_schema(frame, "creditability").numeric
 
 
 def test_a_column_of_inf_in_every_row_is_refused_not_dropped_as_one_value(german: pd.DataFrame) -> None:

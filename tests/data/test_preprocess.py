@@ -474,3 +474,17 @@ def test_a_numeric_column_that_alone_separates_the_labels_is_named_as_a_likely_l
     few.loc[:4, "y"] = 1
     few["sample_weight"] = np.where(few["y"] == 1, 1.0, 10.0)  # separates its few positives perfectly
     assert not [note for note in prepare(few, target="y").schema.notes if "separates" in note]
+
+
+def test_blank_numbers_counts_blank_text_in_any_column_type() -> None:
+    """A category-typed numeric column's blank cells were not counted (a review, 2026-12-05)."""
+    from finlite.data.preprocess import blank_numbers
+
+    class Spec:
+        def to_dict(self) -> dict:
+            return {"numeric": [{"name": "amt"}]}
+
+    for column in (pd.Series(["1", " ", None, "2"], dtype="category"), pd.Series(["1", " ", None, "2"], dtype=object),
+                   pd.Series(["1", "", None, "2"], dtype="string"), pd.Series([1.0, np.nan, np.nan, 2.0])):
+        assert blank_numbers(pd.DataFrame({"amt": column}), Spec()) == {"amt": 2}, column.dtype
+    assert blank_numbers(pd.DataFrame({"amt": [1.0, 2.0]}), Spec()) == {}

@@ -282,3 +282,35 @@ def test_a_hold_out_with_a_numeric_column_lost_is_told_and_the_training_file_is_
     cli = CliRunner().invoke(app, ["evaluate", str(tmp_path / "model"), str(data / "holdout.csv"), "--no-timing"])
     assert cli.exit_code == 0
     assert "warning: column 'credit_amount' is blank in 100% of the rows; a feed may have lost it" in cli.output
+
+
+def test_the_training_table_is_looked_for_past_files_that_only_share_its_name(
+        tmp_path: Path, german: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside the hold-out, a damaged file or a symbolic-link loop of the training file's name
+    ended the search (a DataError, a RuntimeError traceback); both are passed over, and the table
+    beside the artifact is found. Changing an artifact from inside its folder is refused, naming
+    why (it failed with "Device or resource busy (.)")."""
+    from finlite.errors import ConfigError
+    from finlite.jobs.export import export_artifact
+    from tests.conftest import FAST
+
+    data = tmp_path / "data"
+    data.mkdir()
+    german.to_parquet(data / "train.parquet", index=False)
+    monkeypatch.chdir(data)
+    finlite.train("train.parquet", target="creditability", model="logistic", config=FAST, out=data / "model")
+    for name, make in (("junk", lambda p: p.write_bytes(b"not parquet")), ("loop", lambda p: p.symlink_to(p))):
+        other = tmp_path / name
+        other.mkdir()
+        make(other / "train.parquet")
+        german.head(300).to_csv(other / "first300.csv", index=False)
+        monkeypatch.chdir(other)
+        result = evaluate_artifact(data / "model", other / "first300.csv", timing=False)
+        assert "equal rows of the training or validation split" in result["note"], name
+    monkeypatch.chdir(data / "model")
+    with pytest.raises(ConfigError, match=r"Artifact '\.' is the folder this command runs in .*Run the command from "
+                                          r"another folder"):
+        export_artifact(".")
+    monkeypatch.chdir(tmp_path)
+    export_artifact(data / "model")  # found beside the artifact, with no data given
+    assert (data / "model" / "model.onnx").is_file()

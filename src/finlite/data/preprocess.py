@@ -750,7 +750,7 @@ def blank_numbers(frame: pd.DataFrame, preprocessor: Any) -> dict[str, int]:
     for spec in preprocessor.to_dict()["numeric"]:
         column = frame[spec["name"]]
         missing = column.isna()
-        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+        if not pd.api.types.is_numeric_dtype(column.dtype):  # text, objects, categories: blank text too
             missing |= column.astype("string").str.strip().fillna("").eq("")
         count = int(missing.sum())
         if count:

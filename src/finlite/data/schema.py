@@ -469,9 +469,19 @@ def _column_list(value: Any, param: str) -> list[str]:
 
 
 def _plain_name(name: Any) -> str:
-    """A column name as a reader would take it: Unicode-normalised (a no-break space is a space),
-    without surrounding spaces, in one case."""
-    return unicodedata.normalize("NFKC", str(name)).strip().casefold()
+    """A column name as a reader would take it: without surrounding white space (a no-break space,
+    a tab) and in lower case. Not case-folded or NFKC-normalised: "Maße" is not "masse"."""
+    return str(name).strip().lower()
+
+
+def _invisible(name: str) -> str:
+    """What a terminal does not show of a column name: its white space other than plain spaces,
+    and characters that do not print, by code point ("" when there is none)."""
+    hidden = dict.fromkeys(c for c in name if (c.isspace() and c != " ") or not c.isprintable())
+    if not hidden:
+        return ""
+    named = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'a control character')}" for c in hidden)
+    return f" (its name holds {named}, which a command line does not show: rename the column in the file)"
 
 
 def infer_schema(
@@ -538,11 +548,15 @@ def infer_schema(
     # A copy of the label under its name with other spaces or case ("creditability ",
     # "Creditability", a no-break space: a spreadsheet's export) was trained on as a feature: a
     # test AUC of 0.999 and no word (a review, 2026-12-05).
-    twins = [c for c in columns if c != target and c not in user_drop and _plain_name(c) == _plain_name(target)]
+    # A column named as a feature (numeric, categorical) is the caller's choice, as is an old
+    # artifact's schema that reproduce trains again.
+    named = {*user_drop, *user_numeric, *user_categorical}
+    twins = [c for c in columns if c != target and c not in named and _plain_name(c) == _plain_name(target)]
     if twins:
-        raise DataError(f"Column {twins[0]!r} in {source} has the target's name {target!r} but for spaces or letter "
-                        "case; as a feature it would hand the model its label (or it is a second label column). "
-                        f"Drop it (drop=[{twins[0]!r}]) or rename it.", param="drop")
+        raise DataError(f"Column {twins[0]!r} in {source} has the target's name {target!r} but for surrounding "
+                        "spaces or letter case; as a feature it would hand the model its label (or it is a second "
+                        f"label column). Drop it (drop=[{twins[0]!r}]) or rename it{_invisible(twins[0])}.",
+                        param="drop")
     labelled = frame[target].dropna()
     if labelled.empty:
         raise DataError(f"Target column {target!r} in {source} is empty in every row; it needs labels.")

@@ -215,7 +215,11 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> str | None:
     from finlite.jobs.report import rows_in_training
 
     try:
-        training = recorded_table(art, near=[Path(str(table.source)).parent])  # beside the hold-out, too
+        # Beside the hold-out too, unless the hold-out bears that name (it is not the table: its
+        # content was compared above, and a large file would be read and hashed twice).
+        recorded = Path(str(art.manifest.get("data", {}).get("source", ""))).name
+        held = Path(str(table.source))
+        training = recorded_table(art, near=[] if held.name == recorded else [held.parent])
     except DataError:
         return None
     if not isinstance(training, Table):
