@@ -22,8 +22,20 @@ from finlite._spec import _F32_MAX, finite_number  # a reasons reference is a fl
 from finlite._util import dump_json, sha256_file, strict_json_loads
 from finlite.errors import ArtifactError, ConfigError
 
-__all__ = ["FORMAT", "MANIFEST", "SIGNATURE", "WEIGHTS_FORMATS", "amend_artifact", "check_manifest", "manifest_digest", "read_listed",
-           "read_member", "read_verified", "verify_artifact"]
+__all__ = [
+    "FORMAT",
+    "MANIFEST",
+    "SIGNATURE",
+    "WEIGHTS_FORMATS",
+    "amend_artifact",
+    "check_manifest",
+    "manifest_digest",
+    "read_listed",
+    "read_member",
+    "read_verified",
+    "refuse_working_folder",
+    "verify_artifact",
+]
 
 FORMAT = "finlite.artifact/1"
 #: The forms of weights.safetensors an artifact may record as ``weights_format`` (the last is the
@@ -711,7 +723,7 @@ def swap_in(tmp: Path, out: Path) -> None:
     _paths.remove_tree(old)
 
 
-def _refuse_working_folder(path: str | Path) -> None:
+def refuse_working_folder(path: str | Path) -> None:
     """Refuse to amend the artifact this process runs inside: the folder is replaced as a whole,
     and "." failed with "Device or resource busy (.)" (a review, 2026-12-05); replaced by its
     absolute name, it would leave the shell in a deleted folder where the artifact seems gone."""
@@ -751,7 +763,7 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
     # A link to the artifact (which readers accept) names the folder the user means: amend that
     # folder, staged beside it, and leave the link as it is (swap_in never replaces a link).
     path = os.path.realpath(path) if os.path.islink(path) else path
-    _refuse_working_folder(path)
+    refuse_working_folder(path)
     _paths.clean_leftovers(path)  # restores the artifact if a killed swap had moved it aside
     root, manifest = read_verified(path, verify_key=verify_key, manifest_sha256=manifest_sha256)
     if sign_with is None and os.path.lexists(root / SIGNATURE):

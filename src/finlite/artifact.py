@@ -474,7 +474,9 @@ def recorded_table(artifact: Artifact, near: Sequence[str | Path] = ()) -> Table
     candidates = [datasets.path(info.name) for info in datasets.list_datasets() if info.file == name]
     candidates.append(Path(source))
     if Path(source).suffix:  # a file's name (a DataFrame's source, "DataFrame", names none)
-        candidates += [Path(folder) / name for folder in (*near, Path(artifact.path).resolve().parent)]
+        # Beside the artifact: as named (a link's folder; "." made absolute) and where it really is.
+        beside = (Path(os.path.abspath(artifact.path)).parent, Path(artifact.path).resolve().parent)
+        candidates += [Path(folder) / name for folder in (*near, *beside)]
     market = artifact.market
     tried: set[Path] = set()
     unreadable = ""  # each candidate is a guess (the recorded path is relative to training's folder)

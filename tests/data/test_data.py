@@ -510,6 +510,12 @@ def test_the_target_twin_refusal_names_what_a_terminal_does_not_show(german: pd.
     with pytest.raises(DataError, match=r"its name holds U\+00A0 NO-BREAK SPACE, which a command line does not show"):
         infer_schema(german.assign(**{"creditability\u00a0": german["creditability"]}), "creditability",
                      source="the frame")
+    # An accented letter written in two code points, a byte-order mark or a zero-width space in front.
+    for twin, target in (("de\u0301faut", "d\u00e9faut"), ("\ufeffcreditability", "creditability"),
+                         ("\u200bcreditability", "creditability")):
+        frame = german.rename(columns={"creditability": target})
+        with pytest.raises(DataError, match="has the target's name"):
+            infer_schema(frame.assign(**{twin: frame[target]}), target, source="the frame")
     # Only spaces and case: "Maße" is no "masse", and a longer name is another column.
     frame = german.assign(Maße=1.0, creditability_2=np.arange(len(german)) % 3)
     assert "Maße" in infer_schema(frame.rename(columns={"creditability": "masse"}), "masse").drop

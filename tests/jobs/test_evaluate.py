@@ -312,5 +312,10 @@ def test_the_training_table_is_looked_for_past_files_that_only_share_its_name(
                                           r"another folder"):
         export_artifact(".")
     monkeypatch.chdir(tmp_path)
-    export_artifact(data / "model")  # found beside the artifact, with no data given
+    (tmp_path / "link").symlink_to(data / "model")  # a link to it: the table is beside the link's target
+    export_artifact(tmp_path / "link")  # found beside the artifact, with no data given
     assert (data / "model" / "model.onnx").is_file()
+    (tmp_path / "store").mkdir()  # and the other way: the artifact kept elsewhere, linked from beside the table
+    (data / "model").rename(tmp_path / "store" / "model")
+    (data / "linked").symlink_to(tmp_path / "store" / "model")
+    export_artifact(data / "linked")

@@ -468,19 +468,27 @@ def _column_list(value: Any, param: str) -> list[str]:
     return names
 
 
+#: Characters that print as nothing, which ``str.strip`` keeps: a byte-order mark, zero-width spaces and joiners.
+_ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
+
+
 def _plain_name(name: Any) -> str:
-    """A column name as a reader would take it: without surrounding white space (a no-break space,
-    a tab) and in lower case. Not case-folded or NFKC-normalised: "Maße" is not "masse"."""
-    return str(name).strip().lower()
+    """A column name as a reader would take it: in Unicode's composed form (an accented letter
+    written in two code points looks the same), without surrounding white space or zero-width
+    characters, in lower case. Not case-folded or NFKC-normalised: "Maße" is not "masse"."""
+    text = unicodedata.normalize("NFC", str(name))
+    while text != (trimmed := text.strip().strip(_ZERO_WIDTH)):
+        text = trimmed
+    return text.lower()
 
 
 def _invisible(name: str) -> str:
     """What a terminal does not show of a column name: its white space other than plain spaces,
     and characters that do not print, by code point ("" when there is none)."""
-    hidden = dict.fromkeys(c for c in name if (c.isspace() and c != " ") or not c.isprintable())
+    hidden = dict.fromkeys(c for c in name if (c.isspace() and c != " ") or not c.isprintable() or c in _ZERO_WIDTH)
     if not hidden:
         return ""
-    named = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'a control character')}" for c in hidden)
+    named = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'an unnamed character')}" for c in hidden)
     return f" (its name holds {named}, which a command line does not show: rename the column in the file)"
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from finlite._limits import check_count, check_finite
-from finlite._manifest import SIGNATURE, amend_artifact, failed_gates
+from finlite._manifest import SIGNATURE, amend_artifact, failed_gates, refuse_working_folder
 from finlite._util import check_flags, package_versions, sha256_bytes, utc_timestamp
 from finlite.artifact import Artifact, load, prepare_like, recorded_table
 from finlite.data.prepared import PreparedData
@@ -158,6 +158,7 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
     max_flips = check_count(max_flips, "max_flips", low=0)
     private = load_private_key(key) if key is not None else None  # a bad key fails before any work
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
+    refuse_working_folder(art.path)  # before the export's work: its end replaces the folder
     if private is None and os.path.lexists(art.path / SIGNATURE):
         raise ArtifactError(f"Artifact {str(art.path)!r} is signed ({SIGNATURE}); exporting changes its manifest, "
                             "which would void the signature. Pass the signing key (key='PRIVATE.pem') to re-sign it; "
