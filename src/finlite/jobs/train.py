@@ -171,8 +171,10 @@ def _no_skill(outcome: TrainOutcome) -> TrainOutcome:
     auc = float(outcome.metrics["test"].get("auc", 1.0))
     if auc > 0.5:
         return outcome
-    note = (f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance. Train longer "
-            "(--epochs), check that --positive names the outcome to flag, or check the features; do not distil "
+    longer = "other booster settings" if outcome.metrics.get("train_oof_auc") is not None or \
+        "validation_auc" not in outcome.metrics else "more epochs (--epochs)"
+    note = (f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance. Train with "
+            f"{longer}, check that --positive names the outcome to flag, or check the features; do not distil "
             "or deploy it.")
     return replace(outcome, warnings=(*outcome.warnings, note))
 
