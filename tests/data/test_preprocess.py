@@ -480,11 +480,13 @@ def test_blank_numbers_counts_blank_text_in_any_column_type() -> None:
     """A category-typed numeric column's blank cells were not counted (a review, 2026-12-05)."""
     from finlite.data.preprocess import blank_numbers
 
-    class Spec:
-        def to_dict(self) -> dict:
-            return {"numeric": [{"name": "amt"}]}
-
+    # Counted as the preprocessor reads the numbers (schema.numeric_column), money text included.
+    train = pd.DataFrame({"amt": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "cash": ["$1", "$2", "$3", "$4", "$5", "$6"],
+                          "y": [0, 1, 0, 1, 0, 1]})
+    schema = Schema(target="y", positive="1", negative="0", numeric=("amt", "cash"), categorical=(), money=("cash",))
+    pre = Preprocessor(schema).fit(train)
+    cash = pd.Series(["$1", " ", None, "$2"], dtype=object)
     for column in (pd.Series(["1", " ", None, "2"], dtype="category"), pd.Series(["1", " ", None, "2"], dtype=object),
                    pd.Series(["1", "", None, "2"], dtype="string"), pd.Series([1.0, np.nan, np.nan, 2.0])):
-        assert blank_numbers(pd.DataFrame({"amt": column}), Spec()) == {"amt": 2}, column.dtype
-    assert blank_numbers(pd.DataFrame({"amt": [1.0, 2.0]}), Spec()) == {}
+        assert blank_numbers(pd.DataFrame({"amt": column, "cash": cash}), pre) == {"amt": 2, "cash": 2}, column.dtype
+    assert blank_numbers(pd.DataFrame({"amt": [1.0, 2.0], "cash": ["$1", "$2"]}), pre) == {}

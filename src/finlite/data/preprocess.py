@@ -741,20 +741,19 @@ class Preprocessor:
         return cls.from_dict(data, str(path))
 
 
-def blank_numbers(frame: pd.DataFrame, preprocessor: Any) -> dict[str, int]:
-    """Rows per numeric field that are missing (NA, NaN, empty or blank text): the rows the
-    preprocessor fills with the training median, as ``finlite score`` counts them (``imputed``),
-    which ``evaluate`` tells of a hold-out (a numeric column blank in every row was evaluated
-    without a word where a categorical one was warned of: a review, 2026-12-05)."""
+def blank_numbers(frame: pd.DataFrame, preprocessor: Preprocessor, source: str = "the table") -> dict[str, int]:
+    """Rows per numeric field that are missing, read as the preprocessor reads them
+    (:func:`~finlite.data.schema.numeric_column`: NA, NaN, blank text, money text included): the
+    rows it fills with the training median, as ``finlite score`` counts them (``imputed``), which
+    ``evaluate`` tells of a hold-out (a numeric column blank in every row was evaluated without a
+    word where a categorical one was warned of: a review, 2026-12-05). Call it on rows the
+    preprocessor has transformed: a value it refuses is refused here the same way."""
     counts: dict[str, int] = {}
-    for spec in preprocessor.to_dict()["numeric"]:
-        column = frame[spec["name"]]
-        missing = column.isna()
-        if not pd.api.types.is_numeric_dtype(column.dtype):  # text, objects, categories: blank text too
-            missing |= column.astype("string").str.strip().fillna("").eq("")
-        count = int(missing.sum())
+    for spec in preprocessor.numeric_:
+        values = numeric_column(frame[spec.name], spec.name, source, money=spec.parse == MONEY)
+        count = int(np.count_nonzero(np.isnan(values)))
         if count:
-            counts[spec["name"]] = count
+            counts[spec.name] = count
     return counts
 
 

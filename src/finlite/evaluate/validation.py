@@ -101,9 +101,7 @@ def _labels_scores(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"Labels and scores differ in length ({yy.size} vs {pp.size}).")
     if not np.isin(yy, (0.0, 1.0)).all():
         raise DataError("Labels must be 0/1 (1 = the positive class).")
-    if not np.isfinite(pp).all():
-        raise DataError("Scores must be finite; some are NaN or infinite.")
-    return yy, pp
+    return yy, _m.finite_scores(pp)  # names the first NaN or infinite score and how many there are
 
 
 def _check_bootstrap_options(n_boot: int, level: float) -> None:

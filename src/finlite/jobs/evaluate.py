@@ -296,7 +296,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     x = art.tabular.transform(rows, table.source)  # names a missing column first
     empty: dict[str, int] = {}  # of the unseen rows, those missing (empty or blank) where training had none
     unseen = unseen_counts(rows, art.tabular, empty) if prepared is None else {}
-    imputed = blank_numbers(rows, art.tabular) if prepared is None else {}  # filled with the training median
+    imputed = blank_numbers(rows, art.tabular, table.source) if prepared is None else {}  # filled with the median
     served = check_served_model(art, x, split)
     # The same trust as the artifact: with a key, the baseline must be signed by it too.
     base = None if baseline is None else baseline if isinstance(baseline, Artifact) else load(baseline,
