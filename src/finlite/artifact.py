@@ -566,6 +566,8 @@ def recorded_split(artifact: Artifact) -> SplitConfig:
     config = artifact.manifest["data"]["split"]["config"]  # an object: check_manifest
     if "whole_dates" not in config:  # made before out-of-time cuts moved to date boundaries: split as it was
         config = {**config, "whole_dates": False}
+    if "one_shuffle" not in config:  # made before a stratified split shuffled all rows once: as it was
+        config = {**config, "one_shuffle": False}
     known = {f.name for f in fields(SplitConfig)}
     unknown = [k for k in config if k not in known]
     try:

@@ -141,6 +141,13 @@ def test_a_baseline_judged_on_rows_it_was_trained_on_is_refused(exported_dir: Pa
     with pytest.raises(ConfigError, match=split):
         rebuild_report(exported_dir, german_csv, baseline=tmp_path / "seed1", out=tmp_path / "r")
     assert not (tmp_path / "r").exists()
+    # The same settings, but the baseline made before the one shuffle (each class shuffled in turn).
+    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, one_shuffle=False,
+                  out=tmp_path / "older")
+    with pytest.raises(ConfigError, match=r"The baseline \S*older was trained on \d+ of the 200 rows of \S+ test "
+                                          r"split: both are split with the same settings, but the baseline by an older "
+                                          r"finlite, which shuffled each class in turn .*would be in-sample"):
+        evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "older", timing=False)
     # A table judged whole (a hold-out to the artifact) that is the baseline's own training table.
     part = tmp_path / "part.csv"
     pd.read_csv(german_csv).head(500).to_csv(part, index=False)

@@ -215,6 +215,19 @@ def test_an_out_of_time_teacher_made_before_the_date_cuts_reproduces(tmp_path: P
     assert reproduce(older, tmp_path / "book.csv").matched
 
 
+def test_a_stratified_teacher_made_before_the_one_shuffle_reproduces(tmp_path: Path, german_csv: Path) -> None:
+    """An older artifact records no one_shuffle: it is trained again on its classes shuffled in
+    turn, as it was made, not on the one shuffle that splits alike whichever class is positive."""
+    older = tmp_path / "older"
+    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=older, one_shuffle=False)
+    manifest = finlite.load(older).manifest
+    config = {k: v for k, v in manifest["data"]["split"]["config"].items() if k != "one_shuffle"}
+    amend_artifact(older, {}, {"data": {**manifest["data"], "split": {**manifest["data"]["split"], "config": config}}})
+    new_rule = finlite.train(german_csv, target="creditability", model="logistic", config=FAST)
+    assert new_rule.metrics["test"]["auc"] != finlite.load(older).metrics["test"]["auc"]
+    assert reproduce(older, german_csv).matched
+
+
 def test_a_market_forecaster_reproduces(tmp_path: Path) -> None:
     prices = write_prices(tmp_path / "prices.csv")
     teacher = tmp_path / "gru"

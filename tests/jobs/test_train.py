@@ -95,3 +95,15 @@ def test_a_teacher_no_better_than_chance_is_saved_with_a_warning(german_csv: Pat
         assert note.startswith(f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance")
     trained = finlite.train(german_csv, target="creditability", model="logistic", config=FAST)
     assert trained.warnings == () and trained.metrics["test"]["auc"] > 0.7
+
+
+def test_naming_the_other_class_positive_splits_and_ranks_alike(german_csv: Path) -> None:
+    """German credit as 'good' and as 'bad': the same rows in each part, and the same ranking on
+    the test split up to training noise (each class shuffled in turn gave test AUCs of 0.69 and
+    0.82 for the MLP's defaults: two other test splits)."""
+    bad = finlite.train(german_csv, target="creditability", positive="bad", model="logistic", config=FAST)
+    good = finlite.train(german_csv, target="creditability", positive="good", model="logistic", config=FAST)
+    for part in ("train", "validation", "test"):
+        np.testing.assert_array_equal(getattr(bad.data.split, part), getattr(good.data.split, part))
+    np.testing.assert_array_equal(bad.data.y_test, 1.0 - good.data.y_test)
+    assert abs(bad.metrics["test"]["auc"] - good.metrics["test"]["auc"]) < 0.01

@@ -55,19 +55,38 @@ def test_a_trained_teacher_scores_a_new_category_as_the_training_rows_average(tm
         np.testing.assert_allclose(logits["never-seen"].numpy(), mixed.numpy(), atol=1e-4)
 
 
-def test_the_same_new_value_is_scored_alike_whatever_the_seed() -> None:
-    """Random weights made a new category's score a seed's draw; now it is near the average
-    category's score in every seed (and far from the random draw's spread)."""
+def _gap_to_the_average(table: pd.DataFrame, rows: pd.DataFrame, seed: int) -> float:
+    """Mean |logit of a new channel − the training shares' mix of the seen channels' logits| over
+    ``rows``, for an MLP teacher trained with ``seed``."""
+    outcome = finlite.train(table, target="fraud", hidden=(32,), config=FAST, seed=seed)
+    pre = outcome.data.preprocessor
+    seen, _ = _channel_columns(list(pre.feature_names))
+    share = outcome.data.x_train[:, seen].mean(axis=0)
+    names = [n.split("=", 1)[1] for n in np.array(pre.feature_names)[seen]]
+
+    def logit(frame: pd.DataFrame) -> np.ndarray:
+        p = outcome.model.predict_proba(torch.from_numpy(pre.transform(frame))).numpy().astype(np.float64)
+        return np.log(p) - np.log1p(-p)
+
+    mixed = sum(s / share.sum() * logit(rows.assign(channel=v)) for s, v in zip(share, names, strict=True))
+    return float(np.mean(np.abs(logit(rows.assign(channel="never-seen")) - mixed)))
+
+
+def test_the_same_new_value_is_scored_alike_whatever_the_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random weights made a new category's score a seed's draw; now its log-odds are near the
+    training shares' mix of the seen categories' log-odds in every seed, and nearer than the
+    random weights put them. (Compared in log-odds: the first layer mixes the categories
+    exactly, the layers after it only nearly; the mean probability was no measure, since a mix
+    of log-odds is not a mix of probabilities.)"""
     table = _table(2_000)
     rows = table.drop(columns="fraud").head(300)
-    gaps = []
-    for seed in (0, 1, 2):
-        outcome = finlite.train(table, target="fraud", hidden=(32,), config=FAST, seed=seed)
-        new = outcome.model.predict_proba(torch.from_numpy(outcome.data.preprocessor.transform(
-            rows.assign(channel="never-seen")))).numpy()
-        known = outcome.model.predict_proba(torch.from_numpy(outcome.data.preprocessor.transform(rows))).numpy()
-        gaps.append(float(np.mean(new) - np.mean(known)))
-    assert max(abs(g) for g in gaps) < 0.03, gaps  # 0.013 here; 0.054 (seed 2) with the random weights
+    averaged = [_gap_to_the_average(table, rows, seed) for seed in (0, 1, 2)]
+    assert max(averaged) < 0.15, averaged  # 0.10, 0.09, 0.03 here
+    import finlite.jobs.train as train_job
+
+    monkeypatch.setattr(train_job, "average_recorded", lambda *args, **kwargs: None)  # the random weights kept
+    drawn = [_gap_to_the_average(table, rows, seed) for seed in (0, 1, 2)]
+    assert np.mean(averaged) < 0.75 * np.mean(drawn), (averaged, drawn)  # 0.07 against 0.13 here
 
 
 def test_a_distilled_student_gets_the_average_too() -> None:

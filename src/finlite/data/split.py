@@ -29,6 +29,12 @@ class SplitConfig:
             (the shares move to the nearest date boundary). False only for an artifact made
             before this rule (its record lacks the field: :func:`finlite.artifact.recorded_split`),
             which cut at the shares' rows and could put one date in two parts.
+        one_shuffle: a stratified split shuffles all rows once and cuts each class in that order,
+            so the parts do not depend on which class is the positive one (``--positive good``
+            and ``bad`` split the same rows alike). False only for an artifact made before this
+            rule (its record lacks the field: :func:`finlite.artifact.recorded_split`), whose
+            classes were shuffled one after the other, so naming the other class positive gave
+            another split (German credit, seed 0: test AUC 0.69 for ``good``, 0.82 for ``bad``).
     """
 
     validation: float = 0.2
@@ -36,6 +42,7 @@ class SplitConfig:
     seed: int = 0
     date_column: str | None = None
     whole_dates: bool = True
+    one_shuffle: bool = True
 
     def __post_init__(self) -> None:
         plain_ints(self, ("seed",))  # a seed from np.random
@@ -47,7 +54,7 @@ class SplitConfig:
             raise param_error("SplitConfig", "seed", f"a whole number from 0 to {MAX_SEED}", self.seed)
         if self.date_column is not None and not isinstance(self.date_column, str):
             raise param_error("SplitConfig", "date_column", "a column name or None", self.date_column)
-        check_flags("SplitConfig", whole_dates=self.whole_dates)
+        check_flags("SplitConfig", whole_dates=self.whole_dates, one_shuffle=self.one_shuffle)
         if self.validation + self.test >= 0.9:
             raise param_error("SplitConfig", "validation + test", "below 0.9 so training keeps 10 % of rows",
                               self.validation + self.test)
@@ -55,7 +62,7 @@ class SplitConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"validation": self.validation, "test": self.test, "seed": self.seed,
-                "date_column": self.date_column, "whole_dates": self.whole_dates}
+                "date_column": self.date_column, "whole_dates": self.whole_dates, "one_shuffle": self.one_shuffle}
 
 
 @dataclass(frozen=True)
@@ -80,8 +87,9 @@ class Split:
 def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, source: str = "the data") -> Split:
     """Split rows of ``frame`` into train, validation and test.
 
-    Stratified: each class is shuffled with ``config.seed`` and cut in the same proportions, so
-    the bad rate is the same in every part. Out-of-time: rows are ordered by
+    Stratified: the rows are shuffled once with ``config.seed`` and each class, in that order, is
+    cut in the same proportions, so the bad rate is the same in every part and the parts are the
+    same whichever class is called positive (``config.one_shuffle``). Out-of-time: rows are ordered by
     ``config.date_column`` (ties keep file order) and cut oldest-to-newest, each cut moved to
     the nearest boundary between two dates (``config.whole_dates``): a month whose loans were
     both trained on and tested would be in-time evidence called out-of-time.
@@ -147,15 +155,19 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         notes = _moved_shares(cuts, (n_train, n_train + n_val), n, config.date_column)
     else:
         rng = np.random.default_rng(config.seed)
+        # One shuffle of every row, each class taken in its order: no draw depends on which class
+        # comes first, so relabelling (positive "good" for "bad") leaves the parts as they are.
+        shuffled = rng.permutation(n) if config.one_shuffle else None
         train, val, test = [], [], []
         for cls in (0.0, 1.0):
-            idx = np.flatnonzero(labels == cls)
+            idx = np.flatnonzero(labels == cls) if shuffled is None else shuffled[labels[shuffled] == cls]
             if len(idx) < 3:
                 raise DataError(
                     f"Only {len(idx)} row(s) of class {'positive' if cls else 'negative'} in {source}; a stratified "
                     "split needs at least 3 (one for each of train, validation and test)."
                 )
-            idx = rng.permutation(idx)
+            if shuffled is None:  # an older artifact's split: each class shuffled in turn
+                idx = rng.permutation(idx)
             n_test = max(1, round(len(idx) * config.test))
             n_val = max(1, round(len(idx) * config.validation))
             test.append(idx[:n_test])

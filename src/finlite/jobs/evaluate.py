@@ -134,14 +134,18 @@ def check_baseline_held_out(art: Artifact, base: Artifact, *, judged: PreparedDa
         theirs = make_split(judged.frame, labels, config, source=judged.source)
         seen = np.intersect1d(np.asarray(judged.split.test), np.r_[theirs.train, theirs.validation])
         if seen.size:
-            def told(split: Any) -> str:  # whole_dates says nothing of a stratified split
+            def told(split: Any) -> str:  # whole_dates says nothing of a stratified split; one_shuffle: below
                 return ", ".join(f"{k} {v}" for k, v in sorted(split.to_dict().items())
-                                 if k != "whole_dates" or split.date_column is not None)
-            if replace(config, whole_dates=True) == replace(judged.split_config, whole_dates=True):
+                                 if (k != "whole_dates" or split.date_column is not None) and k != "one_shuffle")
+            if replace(config, whole_dates=True, one_shuffle=True) == \
+                    replace(judged.split_config, whole_dates=True, one_shuffle=True):
+                how = (f"split by {config.date_column!r} with the same settings, but the baseline by an older finlite, "
+                       "which cut at the shares' rows where this one cuts between dates"
+                       if config.date_column is not None else
+                       "split with the same settings, but the baseline by an older finlite, which shuffled each class "
+                       "in turn where this one shuffles all rows once")
                 raise ConfigError(f"The baseline {base.path} was trained on {seen.size:,} of the "
-                                  f"{len(judged.split.test):,} rows of {art.path}'s test split: both are split by "
-                                  f"{config.date_column!r} with the same settings, but the baseline by an older "
-                                  "finlite, which cut at the shares' rows where this one cuts between dates, so its "
+                                  f"{len(judged.split.test):,} rows of {art.path}'s test split: both are {how}, so its "
                                   "metrics there would be in-sample. Train the baseline again with this finlite.",
                                   param="baseline")
             raise ConfigError(f"The baseline {base.path} was trained on {seen.size:,} of the {len(judged.split.test):,} "

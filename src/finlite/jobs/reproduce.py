@@ -420,7 +420,8 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
     from finlite.jobs.train import train
 
     schema = art.tabular.schema
-    split = recorded_split(art)  # an artifact made before the date cuts is split as it was (whole_dates)
+    # An artifact made before the date cuts or the one shuffle is split as it was (whole_dates, one_shuffle).
+    split = recorded_split(art)
     kind = model.get("kind")
     name = {"mlp": "mlp", "logistic": "logistic"}.get(str(kind)) or str(model.get("library"))
     extra: dict[str, Any] = {}
@@ -429,7 +430,8 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
     train(data, target=schema.target, positive=schema.positive, numeric=list(schema.numeric),
           categorical=list(schema.categorical), drop=list(schema.drop), date_column=split.date_column,
           model=name, seed=seed, cutoff=cutoff, flag_rate=flag_rate, config=config, out=out,
-          gbdt_params=params, encoding=art.tabular.encoding, whole_dates=split.whole_dates, **extra)
+          gbdt_params=params, encoding=art.tabular.encoding, whole_dates=split.whole_dates,
+          one_shuffle=split.one_shuffle, **extra)
     return _manifest_of(out), f"train --model {name}"
 
 

@@ -94,6 +94,7 @@ def train(
     gbdt_params: dict[str, Any] | None = None,
     encoding: Encoding | None = None,
     whole_dates: bool = True,
+    one_shuffle: bool = True,
 ) -> TrainOutcome:
     """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
 
@@ -110,7 +111,9 @@ def train(
 
     The table is split (stratified, or out-of-time when ``date_column`` is given, cut between
     dates; ``whole_dates=False`` only retrains an artifact made before that rule, as
-    ``reproduce`` does) with ``seed``; the preprocessor is fitted on the training split; early stopping watches the
+    ``reproduce`` does) with ``seed``; a stratified split shuffles all rows once, so it is the same
+    whichever class is positive (``one_shuffle=False`` only retrains an artifact made before
+    that rule); the preprocessor is fitted on the training split; early stopping watches the
     validation AUC; metrics are computed on the untouched test split.
 
     The operating point (the cut-off on P(positive) where decisions are made, recorded in the
@@ -119,7 +122,7 @@ def train(
     ``flag_rate=0.1`` sets it where the teacher flags 10 % of the training rows instead;
     ``cutoff=`` gives it explicitly (not together with ``flag_rate``).
     """
-    check_flags("train", overwrite=overwrite, whole_dates=whole_dates)
+    check_flags("train", overwrite=overwrite, whole_dates=whole_dates, one_shuffle=one_shuffle)
     check_operating_options("train", cutoff, flag_rate)
     if model not in TEACHERS:
         raise param_error("train", "model", f"one of {TEACHERS}", model)
@@ -137,7 +140,8 @@ def train(
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"data file": data})
     config = replace(config or TrainConfig(), seed=seed)
     prepared = prepare(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
-                       drop=drop, split=SplitConfig(seed=seed, date_column=date_column, whole_dates=whole_dates),
+                       drop=drop, split=SplitConfig(seed=seed, date_column=date_column, whole_dates=whole_dates,
+                                                    one_shuffle=one_shuffle),
                        encoding=encoding)
     seed_everything(seed)
     if model in ("lightgbm", "xgboost"):

@@ -92,12 +92,18 @@ def check_folds(folds: Any, y: np.ndarray | None = None, option: str = "folds") 
     return folds
 
 
-def stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Fold number (0..k−1) of each row, with each class spread evenly over the folds."""
+def stratified_folds(y: np.ndarray, k: int, seed: int, *, one_shuffle: bool = True) -> np.ndarray:
+    """Fold number (0..k−1) of each row, with each class spread evenly over the folds.
+
+    The rows are shuffled once and each class dealt round-robin in that order, so the folds are
+    the same whichever class is positive; ``one_shuffle=False`` (an artifact split before that
+    rule: :attr:`finlite.data.split.SplitConfig.one_shuffle`) shuffles each class in turn.
+    """
     rng = np.random.default_rng(seed)
     folds = np.empty(len(y), dtype=int)
+    shuffled = rng.permutation(len(y)) if one_shuffle else None
     for cls in np.unique(y):
-        rows = rng.permutation(np.flatnonzero(y == cls))
+        rows = rng.permutation(np.flatnonzero(y == cls)) if shuffled is None else shuffled[y[shuffled] == cls]
         folds[rows] = np.arange(len(rows)) % k
     return folds
 
@@ -167,13 +173,13 @@ def _raw(library: str, booster: Any, x: np.ndarray) -> np.ndarray:
 
 
 def _oof(library: str, params: Mapping[str, Any], x: np.ndarray, y: np.ndarray, rounds: int, folds: int,
-         seed: int, *, binned: Any = None, progress: bool | str = False) -> np.ndarray:
+         seed: int, *, binned: Any = None, progress: bool | str = False, one_shuffle: bool = True) -> np.ndarray:
     """Out-of-fold log-odds: each fold scored by a model trained on the others (same rounds).
 
     ``binned`` (LightGBM): the training rows' Dataset, binned once; each fold trains on a
     subset of it, sharing its bins, so the rows are not binned again per fold.
     """
-    fold = stratified_folds(y, folds, seed)
+    fold = stratified_folds(y, folds, seed, one_shuffle=one_shuffle)
     out = np.zeros(len(y))
     for k in range(folds):
         held = fold == k
@@ -206,7 +212,8 @@ def fit_boosted(data: PreparedData, library: str, *, params: Mapping[str, Any] |
     booster, best = _train(library, p, binned if binned is not None else data.x_train, data.y_train, seed,
                            MAX_ROUNDS, valid=(data.x_val, data.y_val), patience=patience, progress=progress,
                            desc="(early stopping on validation AUC)")
-    oof = _oof(library, p, data.x_train, data.y_train, best, folds, seed, binned=binned, progress=progress)
+    oof = _oof(library, p, data.x_train, data.y_train, best, folds, seed, binned=binned, progress=progress,
+               one_shuffle=data.split_config.one_shuffle)
     return BoostedEnsemble.from_booster(library, booster, oof=oof, oof_folds=folds)
 
 
