@@ -98,6 +98,19 @@ def is_missing_marker(value: Any) -> bool:
 
 # A plain decimal number as text (what a CSV writer makes of a float): no "nan", "inf", "1_000".
 PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# A whole number as text ("94110", "007", "+5").
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+def float_text(key: str) -> str | None:
+    """The text a float column writes for the whole number ``key`` ("94110" -> "94110.0"), or None
+    when ``key`` is no whole number. A code column with gaps and a text code ("UNKNOWN") is read
+    from its CSV as text, so training keys its codes "94110.0"; the number 94110, or its text,
+    finds them under this alias (:func:`key_aliases`; they were scored as unseen, taking the
+    prior: a review, 2026-12-05)."""
+    if _WHOLE_NUMBER.fullmatch(key) is None:
+        return None
+    return f"{numeric_alias(key) or key}.0"
 
 
 def numeric_alias(key: str) -> str | None:
@@ -136,7 +149,8 @@ ALIASABLE_TEXT = (rf"{PLAIN_NUMBER.pattern}|{'|'.join(_BOOLEAN_SPELLINGS)}|"
 
 def key_aliases(key: str, trained: Collection[str]) -> list[str]:
     """The other keys ``key`` may have been trained under, most specific first: its numeric alias
-    (:func:`numeric_alias`), a day and its midnight for each other (pandas writes a column of
+    (:func:`numeric_alias`), a whole number's text as a float writes it (:func:`float_text`),
+    a day and its midnight for each other (pandas writes a column of
     midnights as days, Arrow as timestamps: the same Parquet file scored through ``score`` and a
     DataFrame gave different scores, a review of 2026-12-04), then, for a boolean spelling, the
     other spellings of that boolean.
@@ -154,6 +168,9 @@ def key_aliases(key: str, trained: Collection[str]) -> list[str]:
     alias = numeric_alias(key)
     if alias is not None:
         out.append(alias)
+    written = float_text(key)  # a whole number trained as the text of a float ("94110.0")
+    if written is not None and written != key and written not in out:
+        out.append(written)
     midnight = _MIDNIGHT.fullmatch(key)
     day = midnight.group(1) if midnight is not None else key if _DAY.fullmatch(key) else None
     if day is not None:

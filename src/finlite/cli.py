@@ -164,7 +164,7 @@ def _friendly(func: F) -> F:
         except Exception as exc:
             # Last line of defence, for input and environment failures only: the precise checks
             # at the source come first. Anything else is a bug and propagates with its traceback.
-            message = _environment_error(exc)
+            message = _environment_error(exc, _option_flags(func))
             if message is None:
                 raise
             _echo(f"error: {message}", err=True)
@@ -402,8 +402,25 @@ def _os_error(exc: OSError) -> str:
             "the input files and the output's disk.")
 
 
-def _environment_error(exc: BaseException) -> str | None:
-    """A message for an exception that means bad input or a failing machine, or None (a bug)."""
+#: What makes a command ask for less memory, in the order tried (each named only where the
+#: command has the flag): the encoding's width first, then batch and model sizes.
+_MEMORY_FLAGS = (("--max-categories", "fewer one-hot columns per text column (--max-categories)"),
+                 ("--high-cardinality", "--high-cardinality woe for columns of many values"),
+                 ("--drop", "--drop the widest text column"), ("--batch-size", "a smaller --batch-size"),
+                 ("--hidden", "a smaller --hidden"), ("--student-width", "a smaller --student-width"),
+                 ("--chunk-rows", "a smaller --chunk-rows"), ("--batch", "a smaller --batch"))
+
+
+def _memory_advice(flags: frozenset[str] | None) -> str:
+    """How the running command asks for less memory (its own flags only: train's advice named
+    --batch and --chunk-rows, which train does not have; a review, 2026-12-05)."""
+    ways = [say for flag, say in _MEMORY_FLAGS if flags is None or flag in flags]
+    return ", ".join([*ways, "a smaller table"])
+
+
+def _environment_error(exc: BaseException, flags: frozenset[str] | None = None) -> str | None:
+    """A message for an exception that means bad input or a failing machine, or None (a bug);
+    ``flags``: the running command's flags, for the advice."""
     missing = (exc.name or "").split(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
     if missing in _TRAIN_ONLY:
         # A scoring-only install (`pip install finlite`) has no torch: training, compression and
@@ -411,8 +428,8 @@ def _environment_error(exc: BaseException) -> str | None:
         return (f"this command needs {missing!r}, which a scoring-only install leaves out; install it with: "
                 "pip install 'finlite[train]' (scoring and serving an exported artifact need neither).")
     if isinstance(exc, MemoryError):
-        return ("the machine ran out of memory; ask for less (a smaller --batch, --chunk-rows or --hidden, or a "
-                "smaller table) or free memory, then run again.")
+        return (f"the machine ran out of memory; ask for less ({_memory_advice(flags)}) or free memory, then run "
+                "again. A limit on this process's memory (ulimit -v, a scheduler's limit) counts as the machine's.")
     if isinstance(exc, UnicodeDecodeError):
         return (f"a file that should be text is not UTF-8 ({exc.reason} at byte {exc.start}); it is probably a "
                 "binary file or another encoding. Pass the right file, saved as UTF-8.")
@@ -424,8 +441,8 @@ def _environment_error(exc: BaseException) -> str | None:
                 "the folder is writable and the file is the one finlite wrote.")
     if isinstance(exc, RuntimeError) and "allocate" in str(exc) and "memory" in str(exc):
         # torch's allocator: a request bigger than the memory there is.
-        return (f"not enough memory for this request ({str(exc).splitlines()[-1][:200]}); ask for less (smaller "
-                "--hidden, --student-width or --batch) or free memory.")
+        return (f"not enough memory for this request ({str(exc).splitlines()[-1][:200]}); ask for less "
+                f"({_memory_advice(flags)}) or free memory.")
     return None
 
 

@@ -327,8 +327,14 @@ def test_limits_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
     assert free is None or free > 0
     monkeypatch.setattr(_limits, "available_memory", lambda: 1 << 30)
     _limits.check_memory(100 << 20, "a request", "ask for less")
-    with pytest.raises(ConfigError, match=r"a request needs about 2.0 GiB of memory, but only 1.0 GiB"):
+    with pytest.raises(ConfigError, match=r"a request needs about 2.0 GiB of memory, more than the 819.2 MiB one "
+                                          r"request may take \(80% of the 1.0 GiB available to this process\)"):
         _limits.check_memory(2 << 30, "a request", "ask for less")
+    # Between the share and all of it: refused, and said so (it read "1.0 GiB ... but only 1.2 GiB").
+    monkeypatch.setattr(_limits, "available_memory", lambda: int(1.25 * (1 << 30)))
+    with pytest.raises(ConfigError, match=r"about 1.1 GiB of memory, more than the 1.0 GiB one request may take "
+                                          r"\(80% of the 1.2 GiB"):
+        _limits.check_memory(1.1 * (1 << 30), "a request", "ask for less")
     with pytest.raises(ConfigError, match="--x must be a finite number"):
         _limits.check_finite(math.nan, "--x")
 
@@ -353,6 +359,37 @@ def _raising(exc: BaseException) -> typer.Typer:
 def test_friendly_maps_input_and_environment_errors(exc: BaseException, message: str) -> None:
     result = runner.invoke(_raising(exc), [])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_out_of_memory_advice_names_the_commands_own_flags(german_csv: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """train's advice named --batch and --chunk-rows, which train does not have, and none of the
+    encoding's options (a validator's review, 2026-12-05)."""
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError()
+
+    monkeypatch.setattr("finlite.jobs.train.prepare", out_of_memory)
+    code, output = _run(["train", german_csv, "--target", "creditability", "--out", tmp_path / "t"])
+    assert code == 2 and "ran out of memory" in output, output
+    said = " ".join(output.split())
+    for flag in ("--max-categories", "--high-cardinality woe", "--drop", "--batch-size", "--hidden", "ulimit -v"):
+        assert flag in said, said
+    assert "--chunk-rows" not in said and "--batch," not in said and "--batch or" not in said
+
+
+def test_a_process_memory_limit_counts_as_the_machines() -> None:
+    """Under ``ulimit -v`` the machine's free memory said a 2.4 GiB encoding would fit, and it
+    failed with a MemoryError; the check now counts what is left under the process's limit."""
+    import subprocess
+    import sys
+
+    code = ("import resource; from finlite import _limits\n"
+            "size = next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmSize:'))\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (size + (300 << 20), resource.RLIM_INFINITY))\n"
+            "print(_limits.available_memory())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    free = int(out.stdout.strip())
+    assert 0 < free <= 300 << 20, free  # what the limit leaves, not the machine's gigabytes
 
 
 def test_friendly_lets_programming_errors_through() -> None:

@@ -207,7 +207,9 @@ def test_key_aliases_name_the_same_boolean_and_never_a_training_key() -> None:
     from finlite._keys import key_aliases, look_up
 
     flags = {"True", "False"}
-    assert key_aliases("true", flags) == ["True", "TRUE", "1"] and key_aliases("0", flags) == ["False", "FALSE", "false"]
+    # "0.0" first: a whole number is also looked up as a float column's text of it (float_text).
+    assert key_aliases("true", flags) == ["True", "TRUE", "1"]
+    assert key_aliases("0", flags) == ["0.0", "False", "FALSE", "false"]
     assert key_aliases("94110.0", {"94110"}) == ["94110"] and key_aliases("maybe", flags) == []
     assert look_up({"True": 1, "true": 2}, "true") == 2  # a key trained as itself is never aliased
     assert look_up({"False": 5}, "FALSE") == 5 and look_up({"1": 7}, "True") == 7
@@ -468,3 +470,42 @@ def test_a_model_trained_on_date_text_scores_parquet_dates(german: pd.DataFrame,
             np.testing.assert_allclose(scored, expected, atol=1e-6)
         np.testing.assert_allclose(Predictor(out).predict_score(typed), expected, atol=1e-6)
         np.testing.assert_allclose(Predictor(out).predict_score(typed.head(3)), expected[:3], atol=1e-6)
+
+
+@pytest.mark.parametrize("high", ["woe", "onehot"])
+def test_codes_trained_as_a_floats_text_are_found_from_the_number(high: str) -> None:
+    """A zip column with gaps and a text code ("UNKNOWN") reaches training as text, "94110.0":
+    the number 94110 (an int or float column, Parquet, a record), and its text "94110", were
+    scored as unseen on every path, taking the prior (a validator's review, 2026-12-05)."""
+    from finlite.data.preprocess import Encoding
+
+    rng = np.random.default_rng(0)
+    n = 3_000
+    zips = rng.integers(94_100, 94_200, n)  # 100 codes: Arrow's large-dictionary paths too
+    text = np.where(rng.random(n) < 0.05, "UNKNOWN", np.char.add(zips.astype(str), ".0")).astype(object)
+    frame = pd.DataFrame({"x": rng.normal(size=n), "zip": text,
+                          "y": (rng.random(n) < np.where(zips % 2 == 0, 0.4, 0.1)).astype(int)})
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("zip",))
+    pre = Preprocessor(schema, Encoding(max_categories=200 if high == "onehot" else 20, high_cardinality=high,
+                                        min_category_count=1)).fit(frame)
+    encoder = Encoder(pre.to_dict())
+    codes = np.tile(np.arange(94_100, 94_200), 2)  # over 64 distinct values: the integer-key table too
+    as_text = pd.DataFrame({"x": 0.0, "zip": [f"{c}.0" for c in codes]})
+    reference = pre.transform(as_text)  # the keys as trained
+    assert not np.array_equal(reference[0], reference[1])  # the codes are told apart, not all the prior
+    ways = {"int": pd.DataFrame({"x": 0.0, "zip": codes}),
+            "float": pd.DataFrame({"x": 0.0, "zip": codes.astype(float)}),
+            "text": pd.DataFrame({"x": 0.0, "zip": codes.astype(str).astype(object)})}
+    for name, rows in ways.items():
+        np.testing.assert_array_equal(pre.transform(rows), reference, err_msg=f"pandas, {name}")
+        np.testing.assert_array_equal(encoder.encode_records(rows.to_dict("records"))[0], reference,
+                                      err_msg=f"records, {name}")
+        table = pa.Table.from_pandas(rows, preserve_index=False)
+        np.testing.assert_array_equal(encoder.encode_arrow(table), reference, err_msg=f"Arrow, {name}")
+        dictionary = pa.table({"x": table["x"], "zip": table["zip"].dictionary_encode()})
+        np.testing.assert_array_equal(encoder.encode_arrow(dictionary), reference, err_msg=f"Arrow dict, {name}")
+    # The text "94110.0" still reads as trained, and a code training never saw is still unseen.
+    np.testing.assert_array_equal(encoder.encode_arrow(pa.Table.from_pandas(as_text, preserve_index=False)), reference)
+    unseen = pd.DataFrame({"x": [0.0], "zip": [99_999]})
+    np.testing.assert_array_equal(encoder.encode_records(unseen.to_dict("records"))[0],
+                                  pre.transform(pd.DataFrame({"x": [0.0], "zip": ["never"]})))

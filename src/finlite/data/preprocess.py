@@ -538,7 +538,7 @@ class Preprocessor:
         top = widths[0][1].name if widths else "COL"
         raise DataError(
             f"Encoding {rows:,} rows of {source} makes {self.n_features:,} float32 columns, about "
-            f"{_limits.format_bytes(need)}, but only {_limits.format_bytes(free)} of memory is available. The widest "
+            f"{_limits.format_bytes(need)}, more than {_limits.memory_share_text(free)}. The widest "
             f"categorical columns: {widest}. Make the encoding narrower: allow fewer one-hot columns than "
             f"max_categories={self.encoding.max_categories}, encode high-cardinality columns with "
             f"high_cardinality='woe' (or 'target') instead of 'onehot', or leave the column out with drop=[{top!r}].",

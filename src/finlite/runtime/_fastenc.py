@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from finlite._keys import ALIASABLE_TEXT, MISSING, category_key, key_aliases, look_up
+from finlite._keys import ALIASABLE_TEXT, MISSING, category_key, float_text, key_aliases, look_up
 from finlite.runtime import _arrownp, _native
 
 __all__ = ["ArrowRows", "LookupCache", "assemble", "block_buffer", "block_rows", "checked", "codes_and_lookup",
@@ -414,6 +414,19 @@ class LookupCache:
                 if str(number) == key and -(2**63) <= number < 2**63:
                     pairs.append((number, value))
             have = {number for number, _ in pairs}
+            # A whole number trained as a float's text ("94110.0", where "94110" is no key), as
+            # look_up reads it (finlite._keys.float_text).
+            for key, value in mapping.items():
+                head = key[:-2] if key.endswith(".0") else ""
+                if not head:
+                    continue
+                try:
+                    number = int(head)
+                except ValueError:
+                    continue
+                if float_text(str(number)) == key and number not in have and -(2**63) <= number < 2**63:
+                    pairs.append((number, value))
+                    have.add(number)
             for number in (0, 1):  # 1/0 for a column trained on booleans, as look_up reads them
                 alias = next((a for a in key_aliases(str(number), mapping) if a in mapping), None)
                 if number not in have and alias is not None:
