@@ -108,9 +108,20 @@ def float_text(key: str) -> str | None:
     from its CSV as text, so training keys its codes "94110.0"; the number 94110, or its text,
     finds them under this alias (:func:`key_aliases`; they were scored as unseen, taking the
     prior: a review, 2026-12-05)."""
+    whole = _whole(key)
+    # The integer's exact text: through a float, 2**62 + 1 read as 2**62's key (a review, 2026-12-05).
+    return None if whole is None else f"{whole}.0"
+
+
+def _whole(key: str) -> int | None:
+    """The whole number ``key`` writes exactly, or None (not a whole number, or more digits than
+    Python converts: such a text is no code, and stays itself)."""
     if _WHOLE_NUMBER.fullmatch(key) is None:
         return None
-    return f"{numeric_alias(key) or key}.0"
+    try:
+        return int(key)
+    except ValueError:  # over sys.get_int_max_str_digits()
+        return None
 
 
 def numeric_alias(key: str) -> str | None:
@@ -125,7 +136,10 @@ def numeric_alias(key: str) -> str | None:
     """
     if PLAIN_NUMBER.fullmatch(key) is None:
         return None
-    alias = label_key(float(key))
+    # A whole number's exact text ("007" -> "7", "+5" -> "5"): through a float, a code above 2**53
+    # would alias another code.
+    whole = _whole(key)
+    alias = str(whole) if whole is not None else label_key(float(key))
     return alias if alias != key else None
 
 
@@ -168,7 +182,11 @@ def key_aliases(key: str, trained: Collection[str]) -> list[str]:
     alias = numeric_alias(key)
     if alias is not None:
         out.append(alias)
-    written = float_text(key)  # a whole number trained as the text of a float ("94110.0")
+    # The number, however written ("94110", "94110.00", "1e+05"), as the text of a float
+    # ("94110.0"): chained through the numeric alias, so every spelling of the number finds it
+    # (the number found it and "94110.00" did not: score and the Predictor disagreed on one file).
+    number = alias if alias is not None else key
+    written = float_text(number)
     if written is not None and written != key and written not in out:
         out.append(written)
     midnight = _MIDNIGHT.fullmatch(key)
@@ -177,12 +195,13 @@ def key_aliases(key: str, trained: Collection[str]) -> list[str]:
         # A timestamp at midnight (Arrow's text of one) is the day pandas writes, and a day is the
         # midnight of a column trained with times, in either ISO spelling.
         out.extend(k for k in (day, f"{day} 00:00:00", f"{day}T00:00:00") if k != key and k not in out)
-    meaning = _BOOLEAN_SPELLINGS.get(key)
+    # A boolean spelling, or a number that reads as 1 or 0 ("1.0": the float 1.0 already read as "1").
+    meaning = _BOOLEAN_SPELLINGS.get(key, _BOOLEAN_SPELLINGS.get(number) if number in ("0", "1") else None)
     if meaning is not None:
         crossing = _boolean_column(trained)
-        number = key in ("0", "1")
+        as_number = number in ("0", "1")
         out.extend(k for k, v in _BOOLEAN_SPELLINGS.items()
-                   if v is meaning and k != key and k not in out and (crossing or (k in ("0", "1")) == number))
+                   if v is meaning and k != key and k not in out and (crossing or (k in ("0", "1")) == as_number))
     return out
 
 

@@ -114,7 +114,8 @@ def _process_room() -> int | None:
     except ImportError:  # pragma: no cover - not a POSIX system
         return None
     try:
-        with open("/proc/self/status", encoding="ascii") as fh:
+        # latin-1 reads any byte: the Name line holds the program's name as it was started (pythön).
+        with open("/proc/self/status", encoding="latin-1") as fh:
             sizes = {k: int(v.split()[0]) * 1024 for k, v in (line.split(":", 1) for line in fh if ":" in line)
                      if k in ("VmSize", "VmData")}
     except (OSError, ValueError, IndexError):
@@ -165,6 +166,8 @@ def memory_share_text(free: float) -> str:
     """What one request may take of ``free`` bytes, said in full: "the 0.9 GiB one request may
     take (80 % of the 1.2 GiB available to this process)". (Saying only "1.2 GiB is available"
     beside a need of 1.0 GiB read as a refusal of something that fits: a review, 2026-12-05.)"""
+    if free < 1 << 20:  # a limit (ulimit -v) at or below what the process holds already
+        return "what this process may still allocate, nearly nothing (its memory limit, e.g. ulimit -v, is reached)"
     return (f"the {format_bytes(_MEMORY_SHARE * free)} one request may take ({_MEMORY_SHARE:.0%} of the "
             f"{format_bytes(free)} available to this process)")
 

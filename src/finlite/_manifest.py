@@ -141,9 +141,11 @@ def open_member(root: Path, name: str, cap: int, dir_fd: int | None = None) -> t
 
 def read_member(root: Path, name: str, cap: int, dir_fd: int | None = None) -> bytes:
     """The bytes of ``name`` inside ``root``, opened as :func:`open_member` does (at most ``cap``)."""
-    fd, _ = open_member(root, name, cap, dir_fd)
+    from finlite._paths import read_bounded
+
+    fd, size = open_member(root, name, cap, dir_fd)
     with os.fdopen(fd, "rb") as fh:
-        data = fh.read(cap + 1)
+        data = read_bounded(fh, size, cap)
     if len(data) > cap:  # it grew after fstat
         raise ArtifactError(f"Artifact file {str(root / name)!r} grew past {_fmt_bytes(cap)} while being read; "
                             "something is writing the artifact folder. Try again when it is finished.")

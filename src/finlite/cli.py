@@ -164,7 +164,7 @@ def _friendly(func: F) -> F:
         except Exception as exc:
             # Last line of defence, for input and environment failures only: the precise checks
             # at the source come first. Anything else is a bug and propagates with its traceback.
-            message = _environment_error(exc, _option_flags(func))
+            message = _environment_error(exc, _option_flags(func), _reads_table(func))
             if message is None:
                 raise
             _echo(f"error: {message}", err=True)
@@ -411,16 +411,30 @@ _MEMORY_FLAGS = (("--max-categories", "fewer one-hot columns per text column (--
                  ("--chunk-rows", "a smaller --chunk-rows"), ("--batch", "a smaller --batch"))
 
 
-def _memory_advice(flags: frozenset[str] | None) -> str:
+def _reads_table(func: Callable[..., Any]) -> bool:
+    """Whether the command ``func`` reads a table or price file (an argument named so)."""
+    from inspect import signature  # the module's name is taken by the inspect command
+
+    try:
+        names = signature(func).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return True
+    return any(name in names for name in ("data", "input"))
+
+
+def _memory_advice(flags: frozenset[str] | None, table: bool = True) -> str:
     """How the running command asks for less memory (its own flags only: train's advice named
-    --batch and --chunk-rows, which train does not have; a review, 2026-12-05)."""
+    --batch and --chunk-rows, which train does not have, and sign's a smaller table; a review,
+    2026-12-05)."""
     ways = [say for flag, say in _MEMORY_FLAGS if flags is None or flag in flags]
-    return ", ".join([*ways, "a smaller table"])
+    if table:
+        ways.append("a smaller table")
+    return f"ask for less ({', '.join(ways)}) or free memory" if ways else "free memory (close other programs)"
 
 
-def _environment_error(exc: BaseException, flags: frozenset[str] | None = None) -> str | None:
+def _environment_error(exc: BaseException, flags: frozenset[str] | None = None, table: bool = True) -> str | None:
     """A message for an exception that means bad input or a failing machine, or None (a bug);
-    ``flags``: the running command's flags, for the advice."""
+    ``flags``: the running command's flags, and ``table``: whether it reads a table, for the advice."""
     missing = (exc.name or "").split(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
     if missing in _TRAIN_ONLY:
         # A scoring-only install (`pip install finlite`) has no torch: training, compression and
@@ -428,7 +442,7 @@ def _environment_error(exc: BaseException, flags: frozenset[str] | None = None) 
         return (f"this command needs {missing!r}, which a scoring-only install leaves out; install it with: "
                 "pip install 'finlite[train]' (scoring and serving an exported artifact need neither).")
     if isinstance(exc, MemoryError):
-        return (f"the machine ran out of memory; ask for less ({_memory_advice(flags)}) or free memory, then run "
+        return (f"the machine ran out of memory; {_memory_advice(flags, table)}, then run "
                 "again. A limit on this process's memory (ulimit -v, a scheduler's limit) counts as the machine's.")
     if isinstance(exc, UnicodeDecodeError):
         return (f"a file that should be text is not UTF-8 ({exc.reason} at byte {exc.start}); it is probably a "
@@ -441,8 +455,8 @@ def _environment_error(exc: BaseException, flags: frozenset[str] | None = None) 
                 "the folder is writable and the file is the one finlite wrote.")
     if isinstance(exc, RuntimeError) and "allocate" in str(exc) and "memory" in str(exc):
         # torch's allocator: a request bigger than the memory there is.
-        return (f"not enough memory for this request ({str(exc).splitlines()[-1][:200]}); ask for less "
-                f"({_memory_advice(flags)}) or free memory.")
+        return (f"not enough memory for this request ({str(exc).splitlines()[-1][:200]}); "
+                f"{_memory_advice(flags, table)}.")
     return None
 
 
@@ -1789,13 +1803,20 @@ def score(
     # themselves are one cache-sized block per thread (runtime/_fastenc.block_rows), not a chunk.
     enc = predictor.encoder
 
+    total = file_rows(input)
+    given = chunk_rows is not None
+
     def check(rows: int) -> None:
-        _limits.check_memory(rows * (2 * scorers * (len(enc.fields) * 32 + 16) + scorers * (len(enc.fields) * 8 + 8)),
-                             f"--chunk-rows {rows:,} with {scorers} scoring thread(s)",
-                             "use a smaller --chunk-rows (e.g. 65536) or fewer --threads")
+        held = rows if total is None else min(rows, max(total, 1))  # a chunk holds at most the file's rows
+        fix = ("use a smaller --chunk-rows or fewer --threads" if given else
+               "free memory, or raise this process's memory limit, or use fewer --threads (the chunks are "
+               f"the fewest rows finlite reads at a time, {CHUNK_ROWS_RANGE[0]:,}, already)")
+        _limits.check_memory(held * (2 * scorers * (len(enc.fields) * 32 + 16) + scorers * (len(enc.fields) * 8 + 8)),
+                             f"--chunk-rows {rows:,} with {scorers} scoring thread(s)" if given else
+                             f"scoring {held:,} rows at a time with {scorers} scoring thread(s)", fix)
 
     if chunk_rows is None:  # the default, halved (down to 65,536) while it would not fit in memory
-        chunk_rows = default_chunk_rows(enc.n_features, rows=file_rows(input), workers=scorers)
+        chunk_rows = default_chunk_rows(enc.n_features, rows=total, workers=scorers)
         while chunk_rows > CHUNK_ROWS_RANGE[0]:
             try:
                 check(chunk_rows)

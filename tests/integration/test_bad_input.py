@@ -284,6 +284,27 @@ def test_score_refuses_bad_options(options: list[str], message: str, exported_di
     _assert_refused(["score", exported_dir, german_csv, "-o", out, "--quiet", *options], message, out)
 
 
+def test_score_sizes_its_memory_check_by_the_files_rows(exported_dir: Path, german: pd.DataFrame, german_csv: Path,
+                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 6-row Parquet file was refused for the 65,536-row chunk it would never fill, with advice to
+    use "a smaller --chunk-rows (e.g. 65536)", an option not given (a review, 2026-12-05)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(_limits, "available_memory", lambda: 16 << 20)
+    small = tmp_path / "six.parquet"
+    pq.write_table(pa.Table.from_pandas(german.drop(columns="creditability").head(6), preserve_index=False), small)
+    code, output = _run(["score", exported_dir, small, "-o", tmp_path / "six_scores.parquet", "--quiet"])
+    assert code == 0, output
+    # A CSV's rows are not known before it is read: the default chunk is checked, and refused
+    # without naming an option that was not given.
+    out = tmp_path / "scores.csv"
+    code, output = _run(["score", exported_dir, german_csv, "-o", out, "--quiet"])
+    said = " ".join(output.split())
+    assert code == 2 and "scoring 65,536 rows at a time" in said and "--chunk-rows" not in said, said
+    assert "raise this process's memory limit" in said and not out.exists()
+
+
 @pytest.mark.parametrize(("options", "message"), [
     (["--batch", "0"], "--batch must be a positive whole number"),
     (["--batch", str(10**12)], "needs about"),
@@ -390,6 +411,50 @@ def test_a_process_memory_limit_counts_as_the_machines() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     free = int(out.stdout.strip())
     assert 0 < free <= 300 << 20, free  # what the limit leaves, not the machine's gigabytes
+
+
+def test_the_limit_is_read_whatever_the_programs_name() -> None:
+    """/proc/self/status names the program as started; read as ASCII, 'pythön' hid the limit."""
+    import subprocess
+    import sys
+
+    code = ("import ctypes, resource; from finlite import _limits\n"
+            "ctypes.CDLL(None).prctl(15, 'pythön'.encode(), 0, 0, 0)  # PR_SET_NAME: the status file's Name\n"
+            "assert 'pythön'.encode() in open('/proc/self/status', 'rb').read()\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (64 << 30, resource.RLIM_INFINITY))\n"
+            "print(_limits._process_room())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 0 < int(out.stdout.strip()) <= 64 << 30
+
+
+def test_artifact_files_load_under_an_address_space_limit(exported_dir: Path) -> None:
+    """Each artifact file was read as 4 GiB + 1 at once (its cap), which reserves that much: under
+    ulimit -v every artifact failed to load ('model.onnx is not a model ONNX Runtime loads')."""
+    import subprocess
+    import sys
+
+    code = ("import resource, sys\n"
+            "from finlite.runtime import Predictor\n"
+            "from finlite import _paths\n"
+            "size = next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmSize:'))\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (size + (2 << 30), resource.RLIM_INFINITY))\n"
+            "p = Predictor(sys.argv[1])\n"
+            "print(len(_paths.read_small_file(sys.argv[1] + '/manifest.json', 4 << 30)) > 0)")
+    out = subprocess.run([sys.executable, "-c", code, str(exported_dir)], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "True", out.stderr[-2000:]
+
+
+def test_read_bounded_reads_a_file_that_grew_up_to_its_limit(tmp_path: Path) -> None:
+    from finlite._paths import read_bounded
+
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 100)
+    with path.open("rb") as fh:  # checked at 10 bytes, 100 now: read on to one byte past the limit
+        assert len(read_bounded(fh, 10, 50)) == 51
+    with path.open("rb") as fh:
+        assert read_bounded(fh, 100, 1000) == b"x" * 100
+    with path.open("rb") as fh:
+        assert len(read_bounded(fh, 10, 1000)) == 100
 
 
 def test_friendly_lets_programming_errors_through() -> None:

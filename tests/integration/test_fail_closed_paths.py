@@ -495,7 +495,11 @@ def test_codes_trained_as_a_floats_text_are_found_from_the_number(high: str) -> 
     assert not np.array_equal(reference[0], reference[1])  # the codes are told apart, not all the prior
     ways = {"int": pd.DataFrame({"x": 0.0, "zip": codes}),
             "float": pd.DataFrame({"x": 0.0, "zip": codes.astype(float)}),
-            "text": pd.DataFrame({"x": 0.0, "zip": codes.astype(str).astype(object)})}
+            "text": pd.DataFrame({"x": 0.0, "zip": codes.astype(str).astype(object)}),
+            # Other spellings of the number chain through its numeric alias (the number found the
+            # key and "94110.00" did not: finlite score and the Predictor disagreed on one file).
+            "two decimals": pd.DataFrame({"x": 0.0, "zip": [f"{c}.00" for c in codes]}),
+            "exponent": pd.DataFrame({"x": 0.0, "zip": [f"{c / 1e4}e4" for c in codes]})}
     for name, rows in ways.items():
         np.testing.assert_array_equal(pre.transform(rows), reference, err_msg=f"pandas, {name}")
         np.testing.assert_array_equal(encoder.encode_records(rows.to_dict("records"))[0], reference,
@@ -509,3 +513,43 @@ def test_codes_trained_as_a_floats_text_are_found_from_the_number(high: str) -> 
     unseen = pd.DataFrame({"x": [0.0], "zip": [99_999]})
     np.testing.assert_array_equal(encoder.encode_records(unseen.to_dict("records"))[0],
                                   pre.transform(pd.DataFrame({"x": [0.0], "zip": ["never"]})))
+
+
+def test_whole_numbers_beyond_a_floats_precision_alias_only_their_own_key() -> None:
+    """Through a float, 2**62 + 1 read as 2**62's training key: another code's column (a review,
+    2026-12-05). Aliases take the integer's exact text, on every path."""
+    from finlite._keys import key_aliases
+
+    big = 2**62
+    assert key_aliases(str(big + 1), ()) == [f"{big + 1}.0"]
+    assert key_aliases(f"0{big + 1}", ()) == [str(big + 1), f"{big + 1}.0"]
+    assert key_aliases("1" * 5000, ())[0] == "inf"  # more digits than Python converts: no code, no error
+    keys = [f"{big + 1}.0", f"{big}.0", "x"] * 10
+    frame = pd.DataFrame({"x": np.arange(30, dtype=float), "c": keys, "y": [1, 0] * 15})
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("c",))
+    pre = Preprocessor(schema).fit(frame)
+    encoder = Encoder(pre.to_dict())
+    rows = pd.DataFrame({"x": [1.0, 1.0, 1.0], "c": [big + 1, big, big + 3]})
+    reference = pre.transform(pd.DataFrame({"x": [1.0] * 3, "c": [f"{big + 1}.0", f"{big}.0", "never"]}))
+    assert not np.array_equal(reference[0], reference[1])
+    np.testing.assert_array_equal(pre.transform(rows), reference)
+    np.testing.assert_array_equal(encoder.encode_records(rows.to_dict("records"))[0], reference)
+    table = pa.table({"x": [1.0] * 3, "c": pa.array([big + 1, big, big + 3], type=pa.int64())})
+    np.testing.assert_array_equal(encoder.encode_arrow(table), reference)
+    as_text = pa.table({"x": [1.0] * 3, "c": [str(big + 1), str(big), str(big + 3)]})
+    np.testing.assert_array_equal(encoder.encode_arrow(as_text), reference)
+
+
+def test_one_point_zero_is_true_in_a_column_trained_on_booleans() -> None:
+    """The float 1.0 read as True and the text "1.0" as unseen: the text now chains to "1" too."""
+    frame = pd.DataFrame({"x": np.arange(40, dtype=float), "c": [True, False] * 20, "y": [1, 0, 0, 1] * 10})
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("c",))
+    pre = Preprocessor(schema).fit(frame)
+    encoder = Encoder(pre.to_dict())
+    reference = pre.transform(pd.DataFrame({"x": [1.0, 1.0], "c": [True, False]}))
+    for values in ([1.0, 0.0], ["1.0", "0.0"], ["1", "0"], ["true", "FALSE"]):
+        rows = pd.DataFrame({"x": [1.0, 1.0], "c": pd.Series(values, dtype=object)})
+        np.testing.assert_array_equal(pre.transform(rows), reference, err_msg=str(values))
+        np.testing.assert_array_equal(encoder.encode_records(rows.to_dict("records"))[0], reference, err_msg=str(values))
+        np.testing.assert_array_equal(encoder.encode_arrow(pa.Table.from_pandas(rows, preserve_index=False)), reference,
+                                      err_msg=str(values))

@@ -242,7 +242,11 @@ def build_reproducibility(record: Mapping[str, Any], recipe_yaml: str) -> Sectio
     if record.get("cutoff") is not None:
         settings.append(["cut-off", record["cutoff"]])
     settings.append(["split method", split.get("method")])
-    settings += [[f"split {k}", _compact(v)] for k, v in sorted((split.get("config") or {}).items())]
+    config: Mapping[str, Any] = split.get("config") or {}
+    # A rule that does not apply to the split's kind is left out: whole_dates for a stratified split,
+    # one_shuffle for one by date.
+    moot = "whole_dates" if config.get("date_column") is None else "one_shuffle"
+    settings += [[f"split {k}", _compact(v)] for k, v in sorted(config.items()) if k != moot]
     step_rows = []
     for i, step in enumerate(steps):
         name = step.get("method") or step.get("step")

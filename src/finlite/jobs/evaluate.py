@@ -139,14 +139,19 @@ def check_baseline_held_out(art: Artifact, base: Artifact, *, judged: PreparedDa
                                  if (k != "whole_dates" or split.date_column is not None) and k != "one_shuffle")
             if replace(config, whole_dates=True, one_shuffle=True) == \
                     replace(judged.split_config, whole_dates=True, one_shuffle=True):
-                how = (f"split by {config.date_column!r} with the same settings, but the baseline by an older finlite, "
-                       "which cut at the shares' rows where this one cuts between dates"
-                       if config.date_column is not None else
-                       "split with the same settings, but the baseline by an older finlite, which shuffled each class "
+                # Which of the two an older finlite split (either may be: a review, 2026-12-05).
+                dated = config.date_column is not None
+                rule = "whole_dates" if dated else "one_shuffle"
+                older, again = (("the baseline", "the baseline") if getattr(config, rule) is False
+                                else ("the artifact", f"{art.path} (a student: from its teacher trained again, whose "
+                                                      "split it keeps)"))
+                how = (f"split by {config.date_column!r} with the same settings, but {older} by an older finlite, "
+                       "which cut at the shares' rows where this one cuts between dates" if dated else
+                       f"split with the same settings, but {older} by an older finlite, which shuffled each class "
                        "in turn where this one shuffles all rows once")
                 raise ConfigError(f"The baseline {base.path} was trained on {seen.size:,} of the "
                                   f"{len(judged.split.test):,} rows of {art.path}'s test split: both are {how}, so its "
-                                  "metrics there would be in-sample. Train the baseline again with this finlite.",
+                                  f"metrics there would be in-sample. Train {again} again with this finlite.",
                                   param="baseline")
             raise ConfigError(f"The baseline {base.path} was trained on {seen.size:,} of the {len(judged.split.test):,} "
                               f"rows of {art.path}'s test split: the same table, split otherwise ({told(config)}; the "

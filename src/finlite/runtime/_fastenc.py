@@ -415,13 +415,12 @@ class LookupCache:
                     pairs.append((number, value))
             have = {number for number, _ in pairs}
             # A whole number trained as a float's text ("94110.0", where "94110" is no key), as
-            # look_up reads it (finlite._keys.float_text).
+            # look_up reads it (finlite._keys.float_text: the integer's exact text and ".0").
             for key, value in mapping.items():
-                head = key[:-2] if key.endswith(".0") else ""
-                if not head:
+                if not key.endswith(".0"):
                     continue
                 try:
-                    number = int(head)
+                    number = int(key[:-2])
                 except ValueError:
                     continue
                 if float_text(str(number)) == key and number not in have and -(2**63) <= number < 2**63:
