@@ -116,7 +116,7 @@ def test_trains_with_finlite(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--rows", "0"], "--rows must be a positive whole number"),
     (["--rows", "-5"], "--rows must be a positive whole number"),
-    (["--rows", "100000000000"], "of at most 10,000,000,000"),
+    (["--rows", "100000000000"], "of at most 10,000,000,000; got 100000000000. Write a larger book in parts"),
     (["--rows", "10", "--seed", "-1"], "--seed must be a whole number from 0 to 4294967295"),
     (["--rows", "10", "--seed", str(2**32)], "--seed must be a whole number from 0 to 4294967295"),
     (["--rows", "10", "--default-rate", "0"], "--default-rate must be a finite number"),
@@ -144,6 +144,8 @@ def test_cli_refuses_outputs_it_must_not_write(tmp_path: Path) -> None:
     assert code == 2 and "is a folder" in output
     code, output = invoke("--rows", "10", "-o", str(tmp_path / "book.xlsx"))
     assert code == 2 and "must end in .parquet" in output
+    code, output = invoke("--rows", "10", "-o", "")  # an empty -o: no file named (it spoke of a file type of ".")
+    assert code == 2 and "names no file" in output
     code, output = invoke("--rows", "50", "--seed", "4", "-o", str(existing), "--force")
     assert code == 0 and "wrote 50 loans" in output
     assert len(pd.read_parquet(existing)) == 50

@@ -8,12 +8,14 @@ Ray is a test dependency (the ``test`` extra): these tests start a local Ray the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -349,3 +351,109 @@ def test_an_empty_address_is_a_usage_error_not_a_local_ray(exported_dir: Path, b
                                       "--address", " ", "--quiet"])
     assert result.exit_code == 2 and "is empty" in result.output and not out.exists()
     assert "Traceback" not in result.output
+
+
+def _server(answer: bytes) -> tuple[Any, int]:
+    """A one-connection TCP server on 127.0.0.1 that sends ``answer`` once a client writes."""
+    import socket
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = sock.accept()
+            with conn:
+                conn.recv(64)
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return sock, sock.getsockname()[1]
+
+
+def test_an_address_where_no_ray_answers_is_refused_within_seconds(exported_dir: Path, book: Path,
+                                                                     tmp_path: Path) -> None:
+    """ray.init retried a closed port, an unknown host or a web server's port for about 14
+    minutes, deaf to SIGTERM, leaving its temporary output behind (a review, 2026-12-05)."""
+    import socket
+    import time
+
+    from finlite.runtime.ray_engine import probe_address
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=rf"Cannot reach the Ray cluster at --address '127.0.0.1:{port}': .*"
+                                          r"HOST:6379 by default"):
+        probe_address(f"127.0.0.1:{port}")
+    with pytest.raises(ConfigError, match=r"Cannot reach the Ray cluster at --address 'nohost.invalid:6379'"):
+        probe_address("nohost.invalid:6379")
+    web, web_port = _server(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    with web, pytest.raises(ConfigError, match=r"Something answers at --address '127.0.0.1:\d+', but not Ray's GCS"):
+        probe_address(f"127.0.0.1:{web_port}")
+    assert time.perf_counter() - start < 30
+    # A gRPC server's first frame (SETTINGS, type 4) passes; "auto" and ray:// are left to Ray.
+    grpc, grpc_port = _server(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    with grpc:
+        probe_address(f"127.0.0.1:{grpc_port}")
+    probe_address("auto")
+    probe_address("ray://127.0.0.1:1")
+    # Through the command: exit 2, no output and no temporary file left.
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(book), "-o", str(out_dir / "s.parquet"),
+                                      "--engine", "ray", "--address", f"127.0.0.1:{port}", "--quiet"])
+    assert result.exit_code == 2 and "Cannot reach the Ray cluster" in result.output, result.output
+    assert list(out_dir.iterdir()) == []
+
+
+def test_the_workers_read_the_input_at_its_absolute_path(exported_dir: Path, book: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative input was handed to the read tasks as given: on a cluster they opened it in
+    their own folder, where another file of that name was scored without a word (a review)."""
+    import finlite.runtime.ray_engine as engine
+
+    seen: list[Path] = []
+
+    def capture(path: Path, *args: object) -> None:
+        seen.append(path)
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(engine, "connect", lambda address=None, **_: False)
+    monkeypatch.setattr(engine, "_datasource", capture)
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 2.0})
+    monkeypatch.chdir(book.parent)
+    with pytest.raises(ConfigError, match="stop here"):
+        score_file_ray(exported_dir, Path(book.name), tmp_path / "s.parquet")
+    assert seen == [book.absolute()] and seen[0].is_absolute()
+
+
+def test_ray_keeps_finlites_signal_handlers() -> None:
+    """Ray's start put its own SIGTERM handler in finlite's place: a SIGTERM ended the run with
+    exit 15 and a stack dump instead of 143 after removing the partial output."""
+    import signal
+
+    from finlite.runtime.ray_engine import keep_signal_handlers
+
+    def mine(signum: int, frame: object) -> None:  # pragma: no cover - never called
+        pass
+
+    before = signal.signal(signal.SIGTERM, mine)
+    try:
+        with keep_signal_handlers():
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as Ray's start does
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_more_workers_than_cpus_run_as_many_as_there_are(local_ray: None, exported_dir: Path, book: Path,
+                                                         tmp_path: Path) -> None:
+    """--workers 50 on 2 CPUs was reported as 50 actors."""
+    summary = score_file_ray(exported_dir, book, tmp_path / "s.parquet", workers=5, chunk_rows=2000)
+    assert summary.workers == 2
+    assert any("--workers 5 asked for more actors than the cluster's 2 CPUs" in n for n in summary.notes)

@@ -223,7 +223,11 @@ def _check_rate(default_rate: float) -> None:
 
 
 def _check(rows: Any, seed: Any, default_rate: Any, chunk_rows: Any) -> None:
-    rows = _limits.check_count(rows, "rows", high=_MAX_ROWS, fix="Ask for a portfolio of at least one row.")
+    # The advice fits the side it was refused on (a book of 1e11 rows was told to ask for one row).
+    big = _limits._is_int(rows) and rows > _MAX_ROWS
+    rows = _limits.check_count(rows, "rows", high=_MAX_ROWS,
+                               fix="Write a larger book in parts, each with its own --seed." if big else
+                               "Ask for a portfolio of at least one row.")
     seed = _limits.check_seed(seed)
     _check_rate(default_rate)
     chunk_rows = _limits.check_count(chunk_rows, "chunk_rows", high=1 << 24,
@@ -292,6 +296,9 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
         kind = "parquet"
     elif name.endswith(".csv"):
         kind = "csv"
+    elif str(out).strip() in ("", "."):  # -o "" arrives as Path(""), which is ".": no file type to speak of
+        raise DataError(f"out={str(out)!r} names no file (an empty -o is the current folder); name the output "
+                        "file, ending in .parquet (or .csv).", param="out")
     else:
         raise DataError(f"out={str(dst)!r} has an unknown file type; the output must end in .parquet (or .csv).",
                         param="out")

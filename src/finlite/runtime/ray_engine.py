@@ -20,6 +20,7 @@ only when called, and never imports torch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -104,21 +105,100 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
         # An empty --address (an unset shell variable) must not quietly mean "a local Ray".
         raise ConfigError(f"--address {address!r} is empty; give the cluster's address ('auto' on a cluster node, "
                           "HOST:6379 or ray://HOST:10001), or drop --address to run a local Ray.")
+    if address:  # even beside an existing connection: an address given is one that must answer
+        probe_address(address)
     if ray.is_initialized():
         return False
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
     try:
-        if address:
-            ray.init(address=address, **quiet)
-        else:
-            ray.init(num_cpus=num_cpus or _limits.available_cores(), **quiet)
+        with keep_signal_handlers():
+            if address:
+                ray.init(address=address, **quiet)
+            else:
+                # "local": a Ray of this process's own, even where a cluster started by 'ray start'
+                # runs on this machine (ray.init joined it and then refused num_cpus: a review).
+                ray.init(address="local", num_cpus=num_cpus or _limits.available_cores(), **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
+        said = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__).rstrip(". ")
+        if "Ray Client requires" in said:  # ray://: the finlite[ray] extra installs ray[data] only
+            raise ConfigError(f"--address {address!r} is a Ray Client address, and Ray Client is not installed (pip "
+                              "install 'ray[client]'); or give the head's GCS address instead (HOST:6379), which needs "
+                              "nothing more.") from None
         where = f"the Ray cluster at --address {address!r}" if address else "a local Ray"
-        raise ConfigError(f"Cannot start or join {where}: {str(exc).splitlines()[0] if str(exc) else exc}. "
-                          "Check that the head node runs ('ray start --head') and that the address is its "
-                          "GCS address (HOST:6379) or 'auto' on a cluster node; drop --address to run a "
-                          "local Ray.") from None
+        raise ConfigError(f"Cannot start or join {where}: {said}. Check that the head node runs ('ray start --head') "
+                          "and that the address is its GCS address (HOST:6379) or 'auto' on a cluster node; a cluster "
+                          "that requires Ray's token authentication needs RAY_AUTH_MODE=token and its token in this "
+                          "environment too; drop --address to run a local Ray.") from None
     return True
+
+
+#: Seconds the address probe waits to connect and for the GCS's first answer.
+PROBE_SECONDS = 5.0
+#: The HTTP/2 connection preface: a gRPC server (Ray's GCS) answers it with a SETTINGS frame.
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def probe_address(address: str, timeout: float = PROBE_SECONDS) -> None:
+    """Refuse, within about ``2 * timeout`` seconds, a HOST:PORT ``--address`` where no Ray GCS
+    answers: ray.init retries such an address for about 14 minutes, deaf to SIGTERM (a closed
+    port, a host that does not resolve, a web server's port: a review, 2026-12-05). The GCS is a
+    gRPC server, so it answers the HTTP/2 preface with a SETTINGS frame; that is all this checks.
+    "auto", ray:// addresses, and a cluster using TLS (RAY_USE_TLS) are left to Ray.
+
+    Raises:
+        ConfigError: naming the address and what was found there.
+    """
+    import socket
+
+    if address.strip().lower() == "auto" or "://" in address:
+        return
+    host, sep, port_text = address.strip().rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        return  # not HOST:PORT: Ray's own message says what it takes, at once
+    host = host.strip("[]")  # [::1]:6379
+    fix = ("Check the address (the head's GCS address, HOST:6379 by default: 'ray status' on the head prints it), "
+           "that 'ray start --head' runs there and that this machine may reach its port; drop --address to run a "
+           "local Ray.")
+    try:
+        conn = socket.create_connection((host, int(port_text)), timeout=timeout)
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc) or type(exc).__name__)
+        raise ConfigError(f"Cannot reach the Ray cluster at --address {address!r}: {why}. {fix}",
+                          param="address") from None
+    if os.environ.get("RAY_USE_TLS", "").strip().lower() in ("1", "true"):
+        conn.close()
+        return
+    with conn:
+        try:
+            conn.settimeout(timeout)
+            conn.sendall(_H2_PREFACE)
+            head = conn.recv(9)
+        except OSError:
+            head = b""
+    if len(head) < 4 or head[3] != 0x04:  # not a SETTINGS frame: not a gRPC server
+        raise ConfigError(f"Something answers at --address {address!r}, but not Ray's GCS (a gRPC server). {fix}",
+                          param="address")
+
+
+@contextlib.contextmanager
+def keep_signal_handlers() -> Iterator[None]:
+    """Keep this process's Python handlers of SIGTERM, SIGHUP and SIGINT across Ray's start and
+    stop, which put Ray's own in their place: a SIGTERM then ended ``finlite score --engine ray``
+    with exit 15 and a stack dump, not 143 after removing its partial output (a review)."""
+    import signal
+    import threading
+
+    kept: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+            number = getattr(signal, name, None)
+            if number is not None and callable(signal.getsignal(number)):
+                kept[number] = signal.getsignal(number)
+    try:
+        yield
+    finally:
+        for number, handler in kept.items():
+            signal.signal(number, handler)
 
 
 # -- reading: a Ray Data datasource whose blocks know their file rows ------------------------------
@@ -531,7 +611,11 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         from ray.data import DataContext
 
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        size = workers or cpus
+        # One CPU per actor: more than the cluster has would not run, yet were reported as run.
+        size = min(workers or cpus, cpus)
+        if workers is not None and workers > cpus:
+            gate_notes = [*gate_notes, f"--workers {workers:,} asked for more actors than the cluster's {cpus:,} "
+                                       f"CPUs; {cpus:,} scored (one CPU each)."]
         context = DataContext.get_current()
         context.execution_options.preserve_order = True  # the output keeps the input's row order
         # A worker's DataError reaches the driver as itself (Ray's RayTaskError subclasses it),
@@ -550,7 +634,10 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         tasks = len(_parquet_pieces(src, chunk_rows)) if in_kind == "parquet" else 1
         # At most one read task per two actors at a time: reading a block costs less than
         # encoding and scoring it, and zero-CPU tasks would otherwise start a process each.
-        ds = ray.data.read_datasource(_datasource(src, in_kind, columns, dictionary, chunk_rows, ids, fields), num_cpus=0,
+        # The path as this process finds it: a relative one was opened in the workers' folder on a
+        # cluster, which could hold another file of that name (scored without a word: a review).
+        ds = ray.data.read_datasource(_datasource(src.absolute(), in_kind, columns, dictionary, chunk_rows, ids, fields),
+                                      num_cpus=0,
                                       override_num_blocks=tasks, concurrency=max(1, (size + 1) // 2))
         scored = ds.map_batches(
             _Scorer, batch_format="pyarrow", batch_size=None, num_cpus=1,
@@ -620,7 +707,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             batches.close()
         ds = scored = batches = None
         if owned:
-            ray.shutdown()
+            with keep_signal_handlers():
+                ray.shutdown()
     return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, csi=counts.csi(),
                            notes=gate_notes + counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi,
                            provenance=origin, imputed=counts.imputed, unseen_empty=counts.unseen_empty)
