@@ -42,7 +42,9 @@ pytestmark = pytest.mark.slow  # a local Ray takes seconds to start, its actors 
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    # "local": a Ray of the tests' own, even while a cluster started by 'ray start' runs on the
+    # machine (ray.init would join it, and refuse num_cpus).
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
 
