@@ -101,8 +101,16 @@ def read_bounded(fh: Any, size: int, limit: int) -> bytes:
     ``limit`` + 1 bytes at once reserves that much: under ``ulimit -v`` every artifact's 4 GiB
     cap failed to load a 5 KB model, a review of 2026-12-05.)"""
     data: bytes = fh.read(min(size, limit) + 1)
-    if size < len(data) <= limit:  # it grew after the check: the rest, up to one byte past the limit
-        data += fh.read(limit + 1 - len(data))
+    if size < len(data) <= limit:  # it grew after the check: the rest, up to one byte past the limit,
+        parts = [data]             # a MiB at a time (one read of the rest reserved all of it at once)
+        have = len(data)
+        while have <= limit:
+            part = fh.read(min(1 << 20, limit + 1 - have))
+            if not part:
+                break
+            parts.append(part)
+            have += len(part)
+        data = b"".join(parts)
     return data
 
 

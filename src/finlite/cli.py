@@ -1808,9 +1808,8 @@ def score(
 
     def check(rows: int) -> None:
         held = rows if total is None else min(rows, max(total, 1))  # a chunk holds at most the file's rows
-        fix = ("use a smaller --chunk-rows or fewer --threads" if given else
-               "free memory, or raise this process's memory limit, or use fewer --threads (the chunks are "
-               f"the fewest rows finlite reads at a time, {CHUNK_ROWS_RANGE[0]:,}, already)")
+        fix = (f"use a smaller --chunk-rows (below {held:,}) or fewer --threads, or free memory" if held > 1 else
+               "free memory, or raise this process's memory limit")
         _limits.check_memory(held * (2 * scorers * (len(enc.fields) * 32 + 16) + scorers * (len(enc.fields) * 8 + 8)),
                              f"--chunk-rows {rows:,} with {scorers} scoring thread(s)" if given else
                              f"scoring {held:,} rows at a time with {scorers} scoring thread(s)", fix)

@@ -296,13 +296,15 @@ def test_score_sizes_its_memory_check_by_the_files_rows(exported_dir: Path, germ
     pq.write_table(pa.Table.from_pandas(german.drop(columns="creditability").head(6), preserve_index=False), small)
     code, output = _run(["score", exported_dir, small, "-o", tmp_path / "six_scores.parquet", "--quiet"])
     assert code == 0, output
-    # A CSV's rows are not known before it is read: the default chunk is checked, and refused
-    # without naming an option that was not given.
+    # A CSV's rows are not known before it is read: the default chunk is checked, and refused with
+    # the option that fixes it (a smaller chunk than the default's least is accepted).
     out = tmp_path / "scores.csv"
     code, output = _run(["score", exported_dir, german_csv, "-o", out, "--quiet"])
     said = " ".join(output.split())
-    assert code == 2 and "scoring 65,536 rows at a time" in said and "--chunk-rows" not in said, said
-    assert "raise this process's memory limit" in said and not out.exists()
+    assert code == 2 and "scoring 65,536 rows at a time" in said and "a smaller --chunk-rows (below 65,536)" in said
+    assert not out.exists()
+    code, output = _run(["score", exported_dir, german_csv, "-o", out, "--quiet", "--chunk-rows", "2000"])
+    assert code == 0 and out.exists(), output
 
 
 @pytest.mark.parametrize(("options", "message"), [

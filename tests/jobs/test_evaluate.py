@@ -150,7 +150,7 @@ def test_a_baseline_judged_on_rows_it_was_trained_on_is_refused(exported_dir: Pa
         evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "older", timing=False)
     # The other way round: the artifact judged is the older one (the message blamed the baseline).
     with pytest.raises(ConfigError, match=r"both are split with the same settings, but the artifact by an older "
-                                          r"finlite, .*Train \S*older \(a student: from its teacher trained again"):
+                                          r"finlite, .*Train \S*older again with this finlite"):
         evaluate_artifact(tmp_path / "older", german_csv, baseline=exported_dir, timing=False)
     # A table judged whole (a hold-out to the artifact) that is the baseline's own training table.
     part = tmp_path / "part.csv"

@@ -413,6 +413,40 @@ def test_an_address_where_no_ray_answers_is_refused_within_seconds(exported_dir:
     assert list(out_dir.iterdir()) == []
 
 
+def test_auto_and_ray_address_are_probed_as_ray_would_resolve_them(exported_dir: Path, book: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """--address auto joined a dead $RAY_ADDRESS and hung; without --address, $RAY_ADDRESS (as
+    `ray job submit` sets it) was silently replaced by a local Ray (a review, 2026-12-05)."""
+    import socket
+
+    from finlite.runtime.ray_engine import connect, probe_address
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    with pytest.raises(ConfigError, match=rf"Cannot reach the Ray cluster at --address 'auto' \(127.0.0.1:{port}, "
+                                          r"from \$RAY_ADDRESS"):
+        probe_address("auto")
+    with pytest.raises(ConfigError, match=rf"Cannot reach the Ray cluster at \$RAY_ADDRESS '127.0.0.1:{port}'.*"
+                                          r"unset RAY_ADDRESS"):
+        connect(None)
+
+
+def test_a_cluster_without_cpus_is_refused_not_waited_on(exported_dir: Path, book: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """'ray start --num-cpus 0': the actors were never placed and the run waited for ever."""
+    import finlite.runtime.ray_engine as engine
+
+    monkeypatch.setattr(engine, "connect", lambda address=None, **_: False)
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"memory": 1e9})
+    out = tmp_path / "s.parquet"
+    with pytest.raises(ConfigError, match=r"The Ray cluster has no CPU to give an actor"):
+        score_file_ray(exported_dir, book, out)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
 def test_the_workers_read_the_input_at_its_absolute_path(exported_dir: Path, book: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A relative input was handed to the read tasks as given: on a cluster they opened it in

@@ -297,7 +297,7 @@ def write_portfolio(out: str | os.PathLike[str], rows: int, *, seed: int = 0, de
     elif name.endswith(".csv"):
         kind = "csv"
     elif str(out).strip() in ("", "."):  # -o "" arrives as Path(""), which is ".": no file type to speak of
-        raise DataError(f"out={str(out)!r} names no file (an empty -o is the current folder); name the output "
+        raise DataError(f"out={str(out)!r} names no file (it is empty, or the current folder); name the output "
                         "file, ending in .parquet (or .csv).", param="out")
     else:
         raise DataError(f"out={str(dst)!r} has an unknown file type; the output must end in .parquet (or .csv).",

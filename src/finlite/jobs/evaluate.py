@@ -142,9 +142,10 @@ def check_baseline_held_out(art: Artifact, base: Artifact, *, judged: PreparedDa
                 # Which of the two an older finlite split (either may be: a review, 2026-12-05).
                 dated = config.date_column is not None
                 rule = "whole_dates" if dated else "one_shuffle"
+                student = art.manifest.get("role") == "student"
                 older, again = (("the baseline", "the baseline") if getattr(config, rule) is False
-                                else ("the artifact", f"{art.path} (a student: from its teacher trained again, whose "
-                                                      "split it keeps)"))
+                                else ("the artifact", f"{art.path}" + (" (from its teacher trained again, whose split "
+                                                                       "it keeps)" if student else "")))
                 how = (f"split by {config.date_column!r} with the same settings, but {older} by an older finlite, "
                        "which cut at the shares' rows where this one cuts between dates" if dated else
                        f"split with the same settings, but {older} by an older finlite, which shuffled each class "

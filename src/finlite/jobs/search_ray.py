@@ -58,7 +58,7 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
     """
     import torch
 
-    from finlite.runtime.ray_engine import _finlite_cause, connect, require_ray
+    from finlite.runtime.ray_engine import _finlite_cause, connect, keep_signal_handlers, require_ray
 
     ray = require_ray()
     owned = connect(address)
@@ -95,7 +95,8 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
         raise
     finally:
         if owned:
-            ray.shutdown()
+            with keep_signal_handlers():  # Ray's shutdown resets SIGTERM under Python's handler
+                ray.shutdown()
     candidates: list[dict[str, Any]] = []
     models: list[Any] = []
     for i in range(len(futures)):

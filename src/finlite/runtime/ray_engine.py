@@ -105,8 +105,13 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
         # An empty --address (an unset shell variable) must not quietly mean "a local Ray".
         raise ConfigError(f"--address {address!r} is empty; give the cluster's address ('auto' on a cluster node, "
                           "HOST:6379 or ray://HOST:10001), or drop --address to run a local Ray.")
+    label = "--address"
+    if not address and os.environ.get("RAY_ADDRESS", "").strip():
+        # The cluster the environment names (`ray job submit` sets RAY_ADDRESS for the command it
+        # runs): joined as Ray itself would, not silently replaced by a local Ray (a review).
+        address, label = os.environ["RAY_ADDRESS"].strip(), "$RAY_ADDRESS"
     if address:  # even beside an existing connection: an address given is one that must answer
-        probe_address(address)
+        probe_address(address, label=label)
     if ray.is_initialized():
         return False
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
@@ -124,11 +129,12 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
             raise ConfigError(f"--address {address!r} is a Ray Client address, and Ray Client is not installed (pip "
                               "install 'ray[client]'); or give the head's GCS address instead (HOST:6379), which needs "
                               "nothing more.") from None
-        where = f"the Ray cluster at --address {address!r}" if address else "a local Ray"
+        where = f"the Ray cluster at {label} {address!r}" if address else "a local Ray"
         raise ConfigError(f"Cannot start or join {where}: {said}. Check that the head node runs ('ray start --head') "
                           "and that the address is its GCS address (HOST:6379) or 'auto' on a cluster node; a cluster "
                           "that requires Ray's token authentication needs RAY_AUTH_MODE=token and its token in this "
-                          "environment too; drop --address to run a local Ray.") from None
+                          "environment too; drop --address (and unset RAY_ADDRESS) to run a local Ray.") \
+            from None
     return True
 
 
@@ -138,32 +144,41 @@ PROBE_SECONDS = 5.0
 _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
-def probe_address(address: str, timeout: float = PROBE_SECONDS) -> None:
+def probe_address(address: str, timeout: float = PROBE_SECONDS, *, label: str = "--address") -> None:
     """Refuse, within about ``2 * timeout`` seconds, a HOST:PORT ``--address`` where no Ray GCS
     answers: ray.init retries such an address for about 14 minutes, deaf to SIGTERM (a closed
     port, a host that does not resolve, a web server's port: a review, 2026-12-05). The GCS is a
     gRPC server, so it answers the HTTP/2 preface with a SETTINGS frame; that is all this checks.
     "auto", ray:// addresses, and a cluster using TLS (RAY_USE_TLS) are left to Ray.
 
+    ``label`` names where the address came from in the messages ("--address", "$RAY_ADDRESS").
+
     Raises:
         ConfigError: naming the address and what was found there.
     """
     import socket
 
-    if address.strip().lower() == "auto" or "://" in address:
+    given = address
+    if address.strip().lower() == "auto":
+        # Resolved as Ray resolves it: $RAY_ADDRESS, else the cluster 'ray start' recorded on this
+        # machine. Unprobed, "auto" joined a dead RAY_ADDRESS and hung (a review, 2026-12-05).
+        address = os.environ.get("RAY_ADDRESS", "").strip() or _recorded_cluster() or ""
+        if not address or address.lower() == "auto":
+            return  # no cluster recorded: Ray says so at once
+    if "://" in address:
         return
     host, sep, port_text = address.strip().rpartition(":")
     if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
         return  # not HOST:PORT: Ray's own message says what it takes, at once
     host = host.strip("[]")  # [::1]:6379
     fix = ("Check the address (the head's GCS address, HOST:6379 by default: 'ray status' on the head prints it), "
-           "that 'ray start --head' runs there and that this machine may reach its port; drop --address to run a "
-           "local Ray.")
+           "that 'ray start --head' runs there and that this machine may reach its port; drop --address (and unset "
+           "RAY_ADDRESS) to run a local Ray.")
     try:
         conn = socket.create_connection((host, int(port_text)), timeout=timeout)
     except OSError as exc:
         why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc) or type(exc).__name__)
-        raise ConfigError(f"Cannot reach the Ray cluster at --address {address!r}: {why}. {fix}",
+        raise ConfigError(f"Cannot reach the Ray cluster at {label} {_said(given, address)}: {why}. {fix}",
                           param="address") from None
     if os.environ.get("RAY_USE_TLS", "").strip().lower() in ("1", "true"):
         conn.close()
@@ -176,8 +191,32 @@ def probe_address(address: str, timeout: float = PROBE_SECONDS) -> None:
         except OSError:
             head = b""
     if len(head) < 4 or head[3] != 0x04:  # not a SETTINGS frame: not a gRPC server
-        raise ConfigError(f"Something answers at --address {address!r}, but not Ray's GCS (a gRPC server). {fix}",
-                          param="address")
+        raise ConfigError(f"Something answers at {label} {_said(given, address)}, but not Ray's GCS (a gRPC "
+                          f"server). {fix}", param="address")
+
+
+def _said(given: str, address: str) -> str:
+    """The address as the message names it: as given, and what "auto" or $RAY_ADDRESS made of it."""
+    if given == address:
+        return repr(address)
+    return f"{given!r} ({address}, from $RAY_ADDRESS or the cluster 'ray start' recorded)"
+
+
+def _recorded_cluster() -> str | None:
+    """The GCS address of the cluster 'ray start' last recorded on this machine, or None."""
+    import tempfile
+
+    for folder in (os.environ.get("RAY_TMPDIR"), "/tmp", tempfile.gettempdir()):
+        if not folder:
+            continue
+        try:
+            with open(os.path.join(folder, "ray", "ray_current_cluster"), encoding="utf-8", errors="replace") as fh:
+                line = fh.readline(1024).strip()
+        except OSError:
+            continue
+        if line:
+            return line
+    return None
 
 
 @contextlib.contextmanager
@@ -610,12 +649,17 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     try:
         from ray.data import DataContext
 
-        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        if cpus < 1:  # no actor would ever be placed: the run waited for ever, saying nothing
+            raise ConfigError(f"The Ray cluster{f' at --address {address!r}' if address else ''} has no CPU to "
+                              "give an actor (each scoring actor takes one); start its nodes with CPUs "
+                              "('ray start --num-cpus N').", param="address")
         # One CPU per actor: more than the cluster has would not run, yet were reported as run.
         size = min(workers or cpus, cpus)
         if workers is not None and workers > cpus:
-            gate_notes = [*gate_notes, f"--workers {workers:,} asked for more actors than the cluster's {cpus:,} "
-                                       f"CPUs; {cpus:,} scored (one CPU each)."]
+            have = f"{cpus:,} CPU" + ("s" if cpus > 1 else "")
+            gate_notes = [*gate_notes, f"--workers {workers:,} asked for more actors than the cluster's {have}; "
+                                       f"{cpus:,} scored (one CPU each)."]
         context = DataContext.get_current()
         context.execution_options.preserve_order = True  # the output keeps the input's row order
         # A worker's DataError reaches the driver as itself (Ray's RayTaskError subclasses it),
