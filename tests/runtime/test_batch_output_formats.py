@@ -84,7 +84,8 @@ def test_blank_numbers_are_counted_and_a_lost_field_is_warned(exported_dir: Path
     frame.to_csv(blanks, index=False)
     summary = score_file(Predictor(exported_dir), blanks, tmp_path / "o.parquet")
     assert summary.imputed == {"credit_amount": 3} and summary.to_dict()["imputed"] == {"credit_amount": 3}
-    assert "rows with a blank number, scored with the training median as training imputed it: credit_amount 3 " \
+    assert "rows with a blank number, read as training read blanks (the training median, and the column's missing " \
+        "indicator where training had blanks): credit_amount 3 " \
            "(0.3%)" in summary.notes
     import pyarrow.parquet as pq
 

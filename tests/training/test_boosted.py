@@ -504,3 +504,38 @@ def test_an_imported_lightgbm_booster_with_a_split_at_infinity_imports_and_score
     expected = lgb.Booster(model_file=str(file)).predict(x)
     assert np.abs(finlite.load(outcome.path).predict_score(x) - expected).max() < 1e-6
     assert np.abs(Predictor(outcome.path).predict_score(x) - expected).max() < 1e-6
+
+
+def test_an_imports_parity_counts_flips_at_the_cut_off_and_export_says_so(tmp_path: Path) -> None:
+    """Incomes with a few 1e12 placeholders: their scale leaves ordinary incomes closer together
+    than float32 tells apart, so the teacher scored many rows unlike its booster. The warning
+    counted flips at 0.5 only (6, where 62 decisions at the artifact's cut-off differed), and
+    export printed PASS against the teacher alone (a review, 2026-12-05)."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    from finlite.jobs.export import export_artifact
+
+    rng = np.random.default_rng(0)
+    n = 3_000
+    income = rng.lognormal(10, 0.6, n)
+    income[rng.random(n) < 0.01] = 1e12
+    ratio = rng.random(n)
+    risk = 1 / (1 + np.exp(-(2.0 * ratio - (np.minimum(income, 1e6) - 22_000) / 8_000 - 1.2)))
+    frame = pd.DataFrame({"income": income, "ratio": ratio, "bad": (rng.random(n) < risk).astype(int)})
+    frame.to_csv(tmp_path / "book.csv", index=False)
+    file, _ = _saved_booster("xgboost", frame[["income", "ratio"]], frame["bad"], tmp_path,
+                             {"max_depth": 4, "eta": 0.1, "tree_method": "hist"}, 100)
+    outcome = import_teacher(file, tmp_path / "book.csv", target="bad", positive="1", learning_rate=0.1,
+                             out=tmp_path / "t")
+    parity = finlite.load(outcome.path).manifest["steps"][0]["parity"]
+    assert parity["rows_above_1e-6"] > 0 and "_scores" not in parity
+    assert parity["cutoff"] == pytest.approx(outcome.operating_point.cutoff)
+    assert isinstance(parity["decisions_flipped_at_cutoff"], int)
+    said = " ".join(outcome.warnings)
+    assert f"{parity['decisions_flipped_at_cutoff']:,} decisions at the cut-off" in said and "1e12 placeholder" in said
+    record = export_artifact(tmp_path / "t", tmp_path / "book.csv")
+    assert record["import_parity"]["rows_above_1e-6"] == parity["rows_above_1e-6"]
+    assert "import_parity" not in finlite.load(tmp_path / "t").manifest["export"]
+    result = CliRunner().invoke(app, ["export", str(tmp_path / "t"), "--data", str(tmp_path / "book.csv")])
+    assert result.exit_code == 0 and "the export matches the teacher, not the booster" in result.output

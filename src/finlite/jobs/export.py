@@ -222,4 +222,11 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
     stale = [INT8_FILE] if INT8_FILE not in files and INT8_FILE in art.manifest["files"] else []
     amend_artifact(art.path, files, {"export": record}, sign_with=private, verify_key=verify_key,
                    manifest_sha256=art.manifest["manifest_sha256"], drop=stale)
+    first = (art.manifest.get("steps") or [{}])[0]
+    imported = first.get("parity") if isinstance(first, dict) and first.get("step") == "import" else None
+    if isinstance(imported, dict) and imported.get("rows_above_1e-6"):
+        # The parity above is ONNX against the teacher; an imported teacher may itself differ from
+        # its booster (recorded at import). Said beside it: a PASS alone read as "scores as the
+        # booster does" (a review, 2026-12-05). Returned, not added to the manifest's record.
+        return {**record, "import_parity": imported}
     return record

@@ -3,7 +3,7 @@ import a booster trained elsewhere, and save it as an artifact with its test met
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -185,12 +185,15 @@ def _no_skill(outcome: TrainOutcome) -> TrainOutcome:
 
 def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[str, Any]], seed: int,
                     operating: tuple[float | None, float | None], out: str | Path | None, overwrite: bool,
-                    extra: dict[str, Any]) -> TrainOutcome:
-    """The operating point and test-split metrics of a new teacher, and its artifact when ``out`` is given."""
+                    extra: dict[str, Any], at_cutoff: Callable[[float], None] | None = None) -> TrainOutcome:
+    """The operating point and test-split metrics of a new teacher, and its artifact when ``out`` is
+    given; ``at_cutoff`` is called with the cut-off before anything is saved (an import's parity)."""
     task = get_task(prepared.task)
     point = operating_point(task.training_scores(net, prepared.x_train), prepared.y_train, cutoff=operating[0],
                             flag_rate=operating[1])
     cutoff = point.cutoff
+    if at_cutoff is not None:
+        at_cutoff(cutoff)
     p_test = net.predict_proba(torch.from_numpy(prepared.x_test)).numpy()
     metrics = {"test": classification_metrics(prepared.y_test, p_test, cutoff), **extra,
                "operating_point": point.to_dict()}
@@ -220,7 +223,7 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
     manifest's first step, ``parity``).
     """
     check_flags("import_teacher", overwrite=overwrite)
-    from finlite.training.boosted import import_booster, parity_note
+    from finlite.training.boosted import flips_at_cutoff, import_booster, parity_note
 
     check_operating_options("import_teacher", cutoff, flag_rate)
     seed = check_seed(seed)
@@ -228,7 +231,8 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"booster file": booster, "data file": data})
     model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,
                                            seed=seed, folds=folds, learning_rate=learning_rate)
-    outcome = _finish_teacher(model, prepared, [step], seed, (cutoff, flag_rate), out, overwrite, {})
+    outcome = _finish_teacher(model, prepared, [step], seed, (cutoff, flag_rate), out, overwrite, {},
+                              at_cutoff=lambda cut: flips_at_cutoff(step["parity"], cut))
     notes = [] if (note := parity_note(step["parity"])) is None else [note]
     oof_auc = float(outcome.metrics["train_oof_auc"])
     if abs(oof_auc - 0.5) < 0.02:

@@ -1206,7 +1206,11 @@ def imputed_notes(imputed: Mapping[str, int], rows: int) -> list[str]:
     if not imputed or not rows:
         return []
     listed = ", ".join(f"{name} {count:,} ({count / rows:.1%})" for name, count in sorted(imputed.items()))
-    notes = [f"rows with a blank number, scored with the training median as training imputed it: {listed}"]
+    # As training read blanks: the median, and the column's missing indicator where the training
+    # split had blanks (an imported booster's missing branch goes by it: "scored with the median"
+    # alone misled its user; a review, 2026-12-05).
+    notes = [f"rows with a blank number, read as training read blanks (the training median, and the column's "
+             f"missing indicator where training had blanks): {listed}"]
     notes += [f"warning: column {name!r} is blank in {count / rows:.0%} of the rows; a feed may have lost it. Check "
               "it before using these decisions." for name, count in sorted(imputed.items())
               if count >= MOSTLY_UNSEEN * rows]

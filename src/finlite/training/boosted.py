@@ -33,6 +33,7 @@ from finlite.models.gbdt import BoostedEnsemble, load_booster, require
 from finlite.training.loop import LARGE_ROWS  # one threshold of "bank size" for teachers and students
 
 __all__ = ["ARRAY_PARAMS", "DEFAULT_PARAMS", "blocked_folds", "check_folds", "fit_boosted", "fit_boosted_arrays",
+           "flips_at_cutoff",
            "import_booster", "stratified_folds"]
 
 # Regularised defaults: on rare-event data (fraud at 0.17 %) unregularised boosting with early
@@ -409,7 +410,24 @@ def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: Prep
     labelled = np.flatnonzero(prepared.table.frame[prepared.schema.target].notna().to_numpy())
     return {"rows": len(diff), "max_abs_diff": float(np.nanmax(diff)) if len(diff) else 0.0,
             "rows_above_1e-6": int(above.size), "decisions_flipped_at_0.5": int(((own >= 0.5) != (ours >= 0.5)).sum()),
-            "first_row_above": int(labelled[above[0]]) + 1 if above.size else None}
+            "first_row_above": int(labelled[above[0]]) + 1 if above.size else None,
+            # Both scores, for the flips at the operating cut-off (set after this: flips_at_cutoff);
+            # never saved (import_teacher takes them out).
+            SCORES_KEY: (own, ours)}
+
+
+#: The step's key for the parity's two score arrays while the import runs (not in the manifest).
+SCORES_KEY = "_scores"
+
+
+def flips_at_cutoff(parity: dict[str, Any], cutoff: float) -> None:
+    """Record in ``parity`` (in place) how many decisions differ from the booster's at the
+    artifact's operating ``cutoff``, and take the score arrays out. At 0.5 alone the count
+    understated the harm tenfold on a book with a 20 % bad rate, where few scores are near 0.5
+    (a review, 2026-12-05)."""
+    own, ours = parity.pop(SCORES_KEY)
+    parity["cutoff"] = float(cutoff)
+    parity["decisions_flipped_at_cutoff"] = int(((own >= cutoff) != (ours >= cutoff)).sum())
 
 
 #: How far (in P(positive)) the wrapped teacher may differ from the booster on a row before the
@@ -428,13 +446,19 @@ def parity_note(parity: Mapping[str, Any]) -> str | None:
     """
     if not parity.get("rows_above_1e-6"):
         return None
+    at_cutoff = parity.get("decisions_flipped_at_cutoff")
+    flips = (f"{at_cutoff:,} decisions at the cut-off {parity['cutoff']:.4g} and "
+             f"{parity['decisions_flipped_at_0.5']:,} at 0.5 differ" if at_cutoff is not None else
+             f"{parity['decisions_flipped_at_0.5']:,} decisions at 0.5 differ")
     return (f"{parity['rows_above_1e-6']:,} of {parity['rows']:,} rows of the table score differently from the booster "
             f"(largest difference in P(positive) {parity['max_abs_diff']:.4g}, first at data row "
-            f"{parity.get('first_row_above')}; {parity['decisions_flipped_at_0.5']:,} decisions at 0.5 differ). A value "
-            "closer to a split threshold than finlite's float32 encoding resolves can land on the other side of it; "
-            "a missing value in a column that had none in the training split is imputed with the median, not sent "
-            "down the booster's missing branch. The teacher's scores are recorded as they are (steps[0].parity in "
-            "the manifest); check those rows before relying on it.")
+            f"{parity.get('first_row_above')}; {flips}). A value closer to a split threshold than finlite's float32 "
+            "encoding resolves can land on the other side of it (many rows differing point to a column whose "
+            "training values include extremes, such as a 1e12 placeholder: they set its scale, and ordinary values "
+            "then differ by less than float32 tells apart; clean or cap them); a missing value in a column that had "
+            "none in the training split is imputed with the median, not sent down the booster's missing branch. The "
+            "teacher's scores are recorded as they are (steps[0].parity in the manifest); check those rows before "
+            "relying on it.")
 
 
 def _check_lightgbm_output(raw: bytes, file: Path) -> None:
