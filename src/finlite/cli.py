@@ -1725,13 +1725,12 @@ def export(
                       f"{f.get('direction_flips', 0)} forecasts changed direction")
     imported = record.get("import_parity")
     if imported:
-        flips = imported.get("decisions_flipped_at_cutoff")
-        said = (f"{flips:,} decisions at the cut-off" if flips is not None else
-                f"{imported.get('decisions_flipped_at_0.5', 0):,} decisions at 0.5")
+        from finlite.training.boosted import decision_flips_text
+
         _echo(f"warning: this teacher was imported, and scores {imported['rows_above_1e-6']:,} of {imported['rows']:,} "
               f"rows of its table differently from the booster itself (largest difference {imported['max_abs_diff']:.3g}; "
-              f"{said} differ): the export matches the teacher, not the booster. See steps[0].parity in its manifest "
-              "and the warning 'import-teacher' printed.", err=True)
+              f"{decision_flips_text(imported)}): the export matches the teacher, not the booster. See steps[0].parity "
+              "in its manifest and the warning that 'import-teacher' printed.", err=True)
     _echo(f"written into {artifact}" + (" (re-signed)" if key is not None else ""))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -529,11 +530,18 @@ def test_an_imports_parity_counts_flips_at_the_cut_off_and_export_says_so(tmp_pa
     outcome = import_teacher(file, tmp_path / "book.csv", target="bad", positive="1", learning_rate=0.1,
                              out=tmp_path / "t")
     parity = finlite.load(outcome.path).manifest["steps"][0]["parity"]
-    assert parity["rows_above_1e-6"] > 0 and "_scores" not in parity
+    assert parity["rows_above_1e-6"] > 0
+    # The step import_booster returns stays plain JSON (its score arrays are handed over apart).
+    from finlite.training.boosted import decision_flips_text, import_booster
+
+    json.dumps(import_booster(file, tmp_path / "book.csv", target="bad", positive="1", learning_rate=0.1)[2])
+    assert decision_flips_text({"decisions_flipped_at_0.5": 1}) == "1 decision at 0.5 differs"
+    assert decision_flips_text({"decisions_flipped_at_0.5": 3, "decisions_flipped_at_cutoff": 1, "cutoff": 0.28}) == \
+        "1 decision at the cut-off 0.28 and 3 at 0.5 differ"
     assert parity["cutoff"] == pytest.approx(outcome.operating_point.cutoff)
     assert isinstance(parity["decisions_flipped_at_cutoff"], int)
     said = " ".join(outcome.warnings)
-    assert f"{parity['decisions_flipped_at_cutoff']:,} decisions at the cut-off" in said and "1e12 placeholder" in said
+    assert decision_flips_text(parity) in said and "1e12 placeholder" in said
     record = export_artifact(tmp_path / "t", tmp_path / "book.csv")
     assert record["import_parity"]["rows_above_1e-6"] == parity["rows_above_1e-6"]
     assert "import_parity" not in finlite.load(tmp_path / "t").manifest["export"]

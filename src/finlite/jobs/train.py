@@ -229,10 +229,11 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
     seed = check_seed(seed)
     if out is not None:  # before any work: --out is no input, and may be replaced
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"booster file": booster, "data file": data})
+    scores: list[Any] = []  # the booster's and the teacher's probabilities, for the flips at the cut-off
     model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,
-                                           seed=seed, folds=folds, learning_rate=learning_rate)
+                                           seed=seed, folds=folds, learning_rate=learning_rate, scores=scores)
     outcome = _finish_teacher(model, prepared, [step], seed, (cutoff, flag_rate), out, overwrite, {},
-                              at_cutoff=lambda cut: flips_at_cutoff(step["parity"], cut))
+                              at_cutoff=lambda cut: flips_at_cutoff(step["parity"], scores[0], cut))
     notes = [] if (note := parity_note(step["parity"])) is None else [note]
     oof_auc = float(outcome.metrics["train_oof_auc"])
     if abs(oof_auc - 0.5) < 0.02:

@@ -32,9 +32,8 @@ from finlite.errors import ConfigError, DataError
 from finlite.models.gbdt import BoostedEnsemble, load_booster, require
 from finlite.training.loop import LARGE_ROWS  # one threshold of "bank size" for teachers and students
 
-__all__ = ["ARRAY_PARAMS", "DEFAULT_PARAMS", "blocked_folds", "check_folds", "fit_boosted", "fit_boosted_arrays",
-           "flips_at_cutoff",
-           "import_booster", "stratified_folds"]
+__all__ = ["ARRAY_PARAMS", "DEFAULT_PARAMS", "blocked_folds", "check_folds", "decision_flips_text", "fit_boosted",
+           "fit_boosted_arrays", "flips_at_cutoff", "import_booster", "stratified_folds"]
 
 # Regularised defaults: on rare-event data (fraud at 0.17 %) unregularised boosting with early
 # stopping on log loss stops early and ranks poorly; small leaves, L2 and subsampling do not.
@@ -381,7 +380,7 @@ def _read_booster(path: Path) -> tuple[str, Any, bytes]:
 
 
 def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: PreparedData,
-            features: list[str]) -> dict[str, Any]:
+            features: list[str]) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray]]:
     """How closely the wrapped teacher reproduces the booster on the table's own raw columns.
 
     The wrapper rebuilds raw values from finlite's float32 encoding and keeps each on the side of
@@ -410,24 +409,31 @@ def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: Prep
     labelled = np.flatnonzero(prepared.table.frame[prepared.schema.target].notna().to_numpy())
     return {"rows": len(diff), "max_abs_diff": float(np.nanmax(diff)) if len(diff) else 0.0,
             "rows_above_1e-6": int(above.size), "decisions_flipped_at_0.5": int(((own >= 0.5) != (ours >= 0.5)).sum()),
-            "first_row_above": int(labelled[above[0]]) + 1 if above.size else None,
-            # Both scores, for the flips at the operating cut-off (set after this: flips_at_cutoff);
-            # never saved (import_teacher takes them out).
-            SCORES_KEY: (own, ours)}
+            "first_row_above": int(labelled[above[0]]) + 1 if above.size else None}, (own, ours)
 
 
-#: The step's key for the parity's two score arrays while the import runs (not in the manifest).
-SCORES_KEY = "_scores"
-
-
-def flips_at_cutoff(parity: dict[str, Any], cutoff: float) -> None:
+def flips_at_cutoff(parity: dict[str, Any], scores: tuple[np.ndarray, np.ndarray], cutoff: float) -> None:
     """Record in ``parity`` (in place) how many decisions differ from the booster's at the
-    artifact's operating ``cutoff``, and take the score arrays out. At 0.5 alone the count
-    understated the harm tenfold on a book with a 20 % bad rate, where few scores are near 0.5
-    (a review, 2026-12-05)."""
-    own, ours = parity.pop(SCORES_KEY)
+    artifact's operating ``cutoff``, from ``scores`` (the booster's and the teacher's
+    probabilities: ``import_booster(..., scores=[])``). At 0.5 alone the count understated the
+    harm tenfold on a book with a 20 % bad rate, where few scores are near 0.5 (a review,
+    2026-12-05)."""
+    own, ours = scores
     parity["cutoff"] = float(cutoff)
     parity["decisions_flipped_at_cutoff"] = int(((own >= cutoff) != (ours >= cutoff)).sum())
+
+
+def decision_flips_text(parity: Mapping[str, Any]) -> str:
+    """How many of an import's decisions differ from the booster's: at the cut-off when recorded,
+    and at 0.5 ("1 decision at the cut-off 0.28 and 3 at 0.5 differ")."""
+    def counted(n: int) -> str:
+        return f"{n:,} decision{'' if n == 1 else 's'}"
+
+    at_half = int(parity.get("decisions_flipped_at_0.5") or 0)
+    at_cutoff = parity.get("decisions_flipped_at_cutoff")
+    if at_cutoff is None:
+        return f"{counted(at_half)} at 0.5 {'differs' if at_half == 1 else 'differ'}"
+    return f"{counted(int(at_cutoff))} at the cut-off {float(parity['cutoff']):.4g} and {at_half:,} at 0.5 differ"
 
 
 #: How far (in P(positive)) the wrapped teacher may differ from the booster on a row before the
@@ -446,10 +452,7 @@ def parity_note(parity: Mapping[str, Any]) -> str | None:
     """
     if not parity.get("rows_above_1e-6"):
         return None
-    at_cutoff = parity.get("decisions_flipped_at_cutoff")
-    flips = (f"{at_cutoff:,} decisions at the cut-off {parity['cutoff']:.4g} and "
-             f"{parity['decisions_flipped_at_0.5']:,} at 0.5 differ" if at_cutoff is not None else
-             f"{parity['decisions_flipped_at_0.5']:,} decisions at 0.5 differ")
+    flips = decision_flips_text(parity)
     return (f"{parity['rows_above_1e-6']:,} of {parity['rows']:,} rows of the table score differently from the booster "
             f"(largest difference in P(positive) {parity['max_abs_diff']:.4g}, first at data row "
             f"{parity.get('first_row_above')}; {flips}). A value closer to a split threshold than finlite's float32 "
@@ -513,8 +516,13 @@ def import_booster(
     seed: int = 0,
     folds: int = 5,
     learning_rate: float | None = None,
+    scores: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[BoostedEnsemble, PreparedData, dict[str, Any]]:
     """Wrap a saved LightGBM or XGBoost booster as a finlite teacher on its labelled table.
+
+    ``scores``, when given, receives the booster's and the wrapped teacher's probabilities of
+    every table row, for the parity at the operating cut-off (:func:`flips_at_cutoff`); the
+    returned step stays plain JSON.
 
     The booster's feature names must be numeric columns of ``data`` (what it was trained on).
     The table is split as for any teacher; finlite's preprocessor is fitted on those columns
@@ -592,7 +600,9 @@ def import_booster(
                  "missing_index": [names.index(f"{f}__is_missing") if specs[f][1].indicator else -1 for f in features]}
     wrapped = BoostedEnsemble.from_booster(library, booster, input=input_map)
     _check_direction(wrapped, prepared, file)
-    parity = _parity(library, booster, wrapped, prepared, features)  # the CLI warns from it (parity_note)
+    parity, both = _parity(library, booster, wrapped, prepared, features)  # the CLI warns from it (parity_note)
+    if scores is not None:
+        scores.append(both)
     x_train_raw = wrapped.features(prepared.x_train)
     if library == "lightgbm":
         skip = {"num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees", "num_round", "num_rounds",
