@@ -135,6 +135,12 @@ def _written_out_diagnostics() -> typing.Iterator[None]:
                     _diagnostics["fallback"].setFormatter(_diagnostics["formatter"])
 
 
+#: --address of the commands that take --engine ray (score, compress --search, search).
+_ADDRESS_HELP = ("With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379; checked to answer "
+                 "as Ray's GCS first). Default: the cluster $RAY_ADDRESS names when it is set (as 'ray job submit' "
+                 "sets it), else a local Ray of finlite's own on this machine's cores.")
+
+
 def _friendly(func: F) -> F:
     """Turn finlite's errors (and unreadable files) into a message on stderr and exit code 2.
 
@@ -815,7 +821,7 @@ def compress(
     quiet: Quiet = False,
     verify_key: VerifyKey = None,
     engine: Annotated[str, typer.Option(help="Where --search runs its candidates: 'local' (this process) or 'ray' (one Ray task per distilled student; pip install 'finlite[ray]').")] = "local",
-    address: Annotated[str | None, typer.Option(help="With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379). Default: a local Ray on this machine's cores.")] = None,
+    address: Annotated[str | None, typer.Option(help=_ADDRESS_HELP)] = None,
     flag_rate: FlagRate = None,
     segments: Segments = None,
     protected: Protected = None,
@@ -1143,7 +1149,7 @@ def search(
     quiet: Quiet = False,
     verify_key: VerifyKey = None,
     engine: Annotated[str, typer.Option(help="Where the candidates run: 'local' (this process) or 'ray' (one Ray task per distilled student; pip install 'finlite[ray]').")] = "local",
-    address: Annotated[str | None, typer.Option(help="With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379). Default: a local Ray on this machine's cores.")] = None,
+    address: Annotated[str | None, typer.Option(help=_ADDRESS_HELP)] = None,
     width: Annotated[list[str] | None, typer.Option("--width", help="A student to try: hidden widths, comma-separated, e.g. 16 or 32,16 (repeatable). Default: 8, 16, 32 and 16,8 below 100,000 training rows, 128,64 from there.")] = None,
     temperature: Annotated[list[float] | None, typer.Option("--temperature", help="A distillation temperature to try (repeatable). Default: 1, 2 and 4 (2 and 1 from 100,000 rows).")] = None,
     sparsity: Annotated[list[float] | None, typer.Option("--sparsity", help="A share of weights to prune to try, 0 for none (repeatable). Default: 0, 0.5 and 0.8 (0, 0.3 and 0.5 from 100,000 rows).")] = None,
@@ -1749,7 +1755,7 @@ def score(
     verify_key: VerifyKey = None,
     manifest_sha256: ManifestPin = None,
     engine: Annotated[str, typer.Option(help="'local' (this machine) or 'ray': Ray Data reads the file in blocks and an actor pool scores them, one Predictor per actor (pip install 'finlite[ray]').")] = "local",
-    address: Annotated[str | None, typer.Option(help="With --engine ray: the cluster to join ('auto' on a cluster node, or HOST:6379). Default: start a local Ray on this machine's cores.")] = None,
+    address: Annotated[str | None, typer.Option(help=_ADDRESS_HELP)] = None,
     workers: Annotated[int | None, typer.Option(help="With --engine ray: scoring actors, one core each (default: every CPU of the cluster).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON on stdout (rows, decisions, PSI, unseen categories, notes, and which model and input made the output) instead of the summary line; notes still go to stderr.")] = False,
     reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most (0 to 64; more than the model's fields gives them all; 4 is the US practice). Costs 2 x fields + 1 model rows per decided row. Classifiers exported by this finlite.")] = 0,

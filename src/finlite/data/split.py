@@ -160,14 +160,15 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         shuffled = rng.permutation(n) if config.one_shuffle else None
         train, val, test = [], [], []
         for cls in (0.0, 1.0):
-            idx = np.flatnonzero(labels == cls) if shuffled is None else shuffled[labels[shuffled] == cls]
+            if shuffled is not None:
+                idx = shuffled[labels[shuffled] == cls]
+            else:  # an older artifact's split: each class shuffled in turn
+                idx = rng.permutation(np.flatnonzero(labels == cls))
             if len(idx) < 3:
                 raise DataError(
                     f"Only {len(idx)} row(s) of class {'positive' if cls else 'negative'} in {source}; a stratified "
                     "split needs at least 3 (one for each of train, validation and test)."
                 )
-            if shuffled is None:  # an older artifact's split: each class shuffled in turn
-                idx = rng.permutation(idx)
             n_test = max(1, round(len(idx) * config.test))
             n_val = max(1, round(len(idx) * config.validation))
             test.append(idx[:n_test])

@@ -98,7 +98,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
 
     An existing connection (``ray.init`` called by the caller, e.g. a test or a notebook) is used
     as it is. Otherwise ``address`` joins a running cluster ("auto", "HOST:6379" or
-    "ray://HOST:10001"), and without one a local Ray starts with one CPU per available core.
+    "ray://HOST:10001"); without one, the cluster ``$RAY_ADDRESS`` names when it is set, else a
+    local Ray of this process's own starts with one CPU per available core. A HOST:PORT address
+    (and what "auto" resolves to) is probed first (:func:`probe_address`).
     """
     ray = require_ray()
     if address is not None and not address.strip():
