@@ -22,7 +22,7 @@ __all__ = ["check_market_spec", "check_preprocessor_spec", "finite_number", "is_
 _FORMAT = "finlite.preprocessor/2"
 _FORMATS = ("finlite.preprocessor/1", _FORMAT)  # version 1: one-hot over every training value
 _ENCODINGS = ("onehot", "woe", "target")
-_PARSES = ("number", "money")
+_PARSES = ("number", "money", "percent")
 # Most values one categorical column may list (kept + other): a training split of 900,000 rows has
 # fewer; far more is a forged file meant to exhaust memory.
 MAX_VALUES = 5_000_000
@@ -163,10 +163,11 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
     repeated = sorted(n for n, k in Counter(names).items() if k > 1)
     if repeated:
         raise bad(f"field name(s) {', '.join(map(repr, repeated))} appear more than once")
-    money = schema.get("money", [])
-    if not isinstance(money, list) or not all(isinstance(m, str) for m in money) \
-            or not set(money) <= set(names[:len(numeric)]):
-        raise bad(f"its schema's money columns {money!r:.80} are not among its numeric fields")
+    for rule in ("money", "percent"):
+        listed_rule = schema.get(rule, [])
+        if not isinstance(listed_rule, list) or not all(isinstance(m, str) for m in listed_rule) \
+                or not set(listed_rule) <= set(names[:len(numeric)]):
+            raise bad(f"its schema's {rule} columns {listed_rule!r:.80} are not among its numeric fields")
     for kind, listed in (("numeric", names[:len(numeric)]), ("categorical", names[len(numeric):])):
         declared = schema.get(kind, [])
         if not isinstance(declared, list) or declared != listed:
@@ -220,6 +221,8 @@ def _check_encoding(encoding: Any, bad: Any) -> None:
     smoothing = encoding.get("smoothing")
     if not finite_number(smoothing) or not 0 <= smoothing <= 1e9:
         raise bad(f"encoding smoothing is {smoothing!r:.40}, not a finite number from 0 to 1e9")
+    if encoding.get("numeric_center", "mean") not in ("mean", "median"):
+        raise bad(f"encoding numeric_center is {encoding.get('numeric_center')!r:.40}, not mean or median")
 
 
 def is_market_spec(spec: Any) -> bool:

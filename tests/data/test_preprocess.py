@@ -323,6 +323,86 @@ def test_money_with_junk_names_the_row_and_the_fix() -> None:
         "or read it as a category (--categorical amt)."), shown.output
 
 
+def _lending_book(n: int = 2000, seed: int = 1) -> pd.DataFrame:
+    """A LendingClub-like book: interest rate and revolving utilisation written as percentages
+    ("13.56%"), the risk rising with both."""
+    rng = np.random.default_rng(seed)
+    rate, util = rng.uniform(5, 25, n), rng.uniform(0, 120, n)
+    bad = rng.random(n) < 1 / (1 + np.exp(-((rate - 15) / 4 + (util - 60) / 40)))
+    return pd.DataFrame({"int_rate": [f"{r:.2f}%" for r in rate],
+                         "revol_util": [f"{u:.1f} %" if i % 50 else "" for i, u in enumerate(util)],
+                         "loan_amnt": rng.integers(1000, 35000, n),
+                         "loan_status": np.where(bad, "Charged Off", "Fully Paid")})
+
+
+def test_percentages_written_as_text_are_read_as_numbers(tmp_path: Path) -> None:
+    """LendingClub's int_rate ("13.56%") was dropped as an identifier and revol_util encoded as 900
+    categories: a model of test AUC 0.50 where the rates carry the risk (2026-12-05)."""
+    book = _lending_book()
+    schema = infer_schema(book, "loan_status", positive="Charged Off")
+    assert schema.numeric == ("int_rate", "revol_util", "loan_amnt") and schema.categorical == ()
+    assert schema.percent == ("int_rate", "revol_util") and schema.money == ()
+    assert schema.number_rule("int_rate") == "percent" and schema.number_rule("loan_amnt") is False
+    notes = " | ".join(schema.notes)
+    assert re.search(r"column 'int_rate' read as percentages written as text \(e\.g\. '(\d+)\.(\d)(\d)%' is read as "
+                     r"\1\.\2\3?\)", notes), notes
+    assert Schema.from_dict(schema.to_dict()) == schema
+    assert "percent" not in infer_schema(_book(), "MIS_Status").to_dict()  # files without one are as before
+    pre = Preprocessor(schema).fit(book)
+    assert [s.parse for s in pre.numeric_] == ["percent", "percent", "number"]
+    forged = pre.to_dict()
+    forged["schema"]["percent"] = ["nowhere"]
+    with pytest.raises(DataError, match=r"schema's percent columns \['nowhere'\] are not among its numeric fields"):
+        Preprocessor.from_dict(forged)
+    spec = pre.numeric_[0]
+    raw = pre.transform(book)[:, 0].astype(np.float64) * spec.std + spec.mean
+    np.testing.assert_allclose(raw, book["int_rate"].str.rstrip("%").astype(float), atol=1e-4)
+    # The number written, as a Parquet copy of the column holds it, is the same value.
+    plain = book.assign(int_rate=book["int_rate"].str.rstrip("%").astype(float))
+    np.testing.assert_array_equal(pre.transform(plain), pre.transform(book))
+    # Declared numeric, the same rule is found.
+    assert infer_schema(book, "loan_status", numeric=["int_rate"]).percent == ("int_rate", "revol_util")
+    # The signal is there: trained on it, the model ranks the test loans far better than chance.
+    book.to_csv(tmp_path / "lc.csv", index=False)
+    result = runner.invoke(app, ["train", str(tmp_path / "lc.csv"), "--target", "loan_status", "--positive",
+                                 "Charged Off", "--model", "logistic", "--out", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    auc_text = re.search(r"test split \([\d,]+ rows\): AUC (0\.\d+)", result.output)
+    assert auc_text is not None and float(auc_text[1]) > 0.8, result.output
+
+
+def test_a_percentage_column_refuses_money_and_a_money_column_percentages() -> None:
+    """Neither rule reads the other's text, in the Preprocessor, the record path and the Arrow path
+    alike: "$5" among rates, or "5%" among amounts, is a data error, not a number."""
+    from finlite.runtime.encoder import Encoder, RecordErrors
+
+    book = _lending_book(400).assign(fee=lambda b: [f"${v:,.2f}" for v in b["loan_amnt"] / 100])
+    schema = infer_schema(book, "loan_status", positive="Charged Off")
+    assert schema.money == ("fee",) and schema.percent == ("int_rate", "revol_util")
+    pre = Preprocessor(schema).fit(book)
+    encoder = Encoder(pre.to_dict())
+    features = list(schema.features)
+    for column, text in (("int_rate", "$5"), ("fee", "5%")):
+        bad = book.head(3).copy()
+        bad.loc[1, column] = text
+        with pytest.raises(DataError, match=rf"Numeric column '{column}' in the data holds the text "
+                                            rf"'{re.escape(text)}' at row 2"):
+            pre.transform(bad, "the data")
+        with pytest.raises(DataError, match=rf"Numeric column '{column}' in the input holds the text "
+                                            rf"'{re.escape(text)}' at row 2"):
+            encoder.encode_arrow(pa.Table.from_pandas(bad[features].astype({column: "string"}),
+                                                      preserve_index=False))
+        records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                   for r in bad[features].to_dict("records")]
+        with pytest.raises(RecordErrors, match=rf"record 1, field '{column}': expected a number, got the text "
+                                               rf"'{re.escape(text)}'"):
+            encoder.encode_records(records)
+    # A percentage column with a few junk cells names them, as money does.
+    junk = book.assign(int_rate=lambda b: b["int_rate"].where(b.index % 100 != 7, "n.a."))
+    with pytest.raises(DataError, match=r"'int_rate' in the data holds the text 'n\.a\.' at row 8 \(4 such rows\)"):
+        infer_schema(junk, "loan_status")
+
+
 # -- width and memory: refused before allocating ----------------------------------------------------
 def test_width_estimate_refuses_with_exit_2_naming_the_column_and_option(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
@@ -354,6 +434,30 @@ def test_bad_encoding_options_exit_2(tmp_path: Path, loans_csv: Path) -> None:
         assert result.exit_code == 2 and text in " ".join(result.output.split()), result.output
     with pytest.raises(ConfigError, match=r"'high_cardinality' parameter of Encoding must be one of woe"):
         Encoding(high_cardinality="hash")
+    with pytest.raises(ConfigError, match=r"'numeric_center' parameter of Encoding must be one of mean, median"):
+        Encoding(numeric_center="mode")
+
+
+def test_a_median_centre_is_stored_and_read_back_and_a_default_file_is_unchanged() -> None:
+    """Encoding.numeric_center="median" (an imported booster's columns): each numeric column is
+    centred on its training median and scaled by its standard deviation; the setting is written
+    only when it is not the default, so a default preprocessor.json is what earlier versions wrote."""
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 1e9, 4.0, 5.0], "y": [0, 1, 0, 1, 0, 1]})
+    schema = infer_schema(frame, "y")
+    plain = Preprocessor(schema).fit(frame)
+    assert "numeric_center" not in plain.to_dict()["encoding"]
+    assert plain.numeric_[0].mean == pytest.approx(frame["x"].mean())
+    median = Preprocessor(schema, Encoding(numeric_center="median")).fit(frame)
+    spec = median.to_dict()
+    assert spec["encoding"]["numeric_center"] == "median"
+    assert spec["numeric"][0]["mean"] == 3.5 and spec["numeric"][0]["std"] == pytest.approx(frame["x"].std(ddof=0))
+    again = Preprocessor.from_dict(spec)
+    assert again.encoding.numeric_center == "median"
+    encoded = again.transform(frame)[:, 0]
+    np.testing.assert_allclose(encoded, ((frame["x"] - 3.5) / frame["x"].std(ddof=0)).to_numpy(np.float32))
+    spec["encoding"]["numeric_center"] = "mode"
+    with pytest.raises(DataError, match="encoding numeric_center is 'mode', not mean or median"):
+        Preprocessor.from_dict(spec)
 
 
 # -- a 100,000-value text column trains within a memory budget ----------------------------------------

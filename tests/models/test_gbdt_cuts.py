@@ -100,16 +100,23 @@ def test_an_encoding_finer_than_float32_places_every_row_as_its_library_does(lib
     _check_sides(library, t, _near(t), halfway, 1e-9, strict=True)
 
 
-@pytest.mark.parametrize(("mean", "std"), [(0.3, 1.0), (-2.0, 0.5), (0.0, 1e-3), (1e6, 1e3)])
+@pytest.mark.parametrize(("mean", "std"), [(0.3, 1.0), (-2.0, 0.5), (0.0, 1e-3), (1e6, 1e3), (0.0, 0.837)])
 def test_zero_keeps_its_own_bin_at_lightgbm_splits_around_zero(mean: float, std: float) -> None:
     """LightGBM splits a column of negatives, zeros and positives at -1e-35 and 1e-35. The value it
     sends left of -1e-35 encodes as zero does, and the tie sent zero left: in the exported graph, rows
     with a zero scored 0.88 where the booster gave 0.12 (a review, 2026-12-03). Zero goes right of
-    the split below it and left of the one above it, in the graph and in the model alike."""
+    the split below it and left of the one above it, in the graph and in the model alike.
+
+    Centred on a median of 0 (an import's column of many zeros), ±1e-35 have encodings of their
+    own, and LightGBM reads them as zero: they go zero's way too (-1e-35, the split's own
+    threshold, went left: bench/import_parity.py's probes, 2026-12-05)."""
     t = np.asarray([-LGB_ZERO, LGB_ZERO])
     zero = np.float32((0.0 - mean) / std)
     cuts = encoded_cuts("lightgbm", t, mean, std)
     assert zero > cuts[0] and zero <= cuts[1]  # the graph's rule: left at or below the place
+    for read_as_zero in (-LGB_ZERO, LGB_ZERO, 1e-300, -1e-300):
+        encoded = np.float32((read_as_zero - mean) / std)
+        assert encoded > cuts[0] and encoded <= cuts[1], read_as_zero
     lower, upper = _sides("lightgbm", t)
     gap = int(np.searchsorted(cuts, zero, side="left"))
     kept = np.clip(np.asarray([zero * std + mean]), lower[gap], upper[gap])

@@ -207,9 +207,11 @@ _CATS = ["a", "b", " c ", "", None, "zz-unseen", 3, 3.0]
 
 
 _MONEY_TEXT = ["$60,000.00 ", "-$1,234.50", "(1,234.50)", "$-5", " 12 ", None, "", "1e3", "$0.99", "7,000", "$.5"]
+_PERCENT_TEXT = ["13.56%", "-0.5 %", "100%", " 7 ", None, "", "1,234.5%", ".25%", "3", "45.3% "]
 _ENCODINGS = [Encoding(), Encoding(max_categories=2, min_category_count=2),
               Encoding(max_categories=2, min_category_count=3, high_cardinality="target", smoothing=0.0),
-              Encoding(max_categories=3, min_category_count=2, high_cardinality="onehot")]
+              Encoding(max_categories=3, min_category_count=2, high_cardinality="onehot"),
+              Encoding(numeric_center="median")]  # an imported booster's columns
 
 
 @st.composite
@@ -226,6 +228,7 @@ def _tables(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
             "x1": draw(st.lists(num, min_size=n, max_size=n)),
             "x2": draw(st.lists(st.floats(-5, 5, allow_nan=False), min_size=n, max_size=n)),
             "amt": pd.Series(draw(st.lists(st.sampled_from(_MONEY_TEXT), min_size=n, max_size=n)), dtype=object),
+            "rate": pd.Series(draw(st.lists(st.sampled_from(_PERCENT_TEXT), min_size=n, max_size=n)), dtype=object),
             "colour": pd.Series(draw(st.lists(cats, min_size=n, max_size=n)), dtype=object),
             "code": draw(st.lists(st.sampled_from([1, 2, 3, None]), min_size=n, max_size=n)),
             "grade": pd.Series(draw(st.lists(text_cat, min_size=n, max_size=n)), dtype=object),
@@ -238,6 +241,7 @@ def _tables(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
     train = frame(n_train, False)
     train.loc[0, ["x1", "x2"]] = [1.0, 0.5]  # every numeric column has a value somewhere
     train.loc[0, "amt"] = "$1.00"
+    train.loc[0, "rate"] = "1%"
     return train, frame(n_score, True)
 
 
@@ -245,10 +249,10 @@ def _tables(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
 @given(_tables(), st.sampled_from(_ENCODINGS))
 def test_encoder_equals_the_preprocessor(tables: tuple[pd.DataFrame, pd.DataFrame], encoding: Encoding) -> None:
     """The runtime encoder (records and Arrow) equals the pandas Preprocessor for every encoding:
-    rare values in the other bucket, weight of evidence / target encoding, money text."""
+    rare values in the other bucket, weight of evidence / target encoding, money and percent text."""
     train, score = tables
-    schema = Schema(target="y", positive="1", negative="0", numeric=("x1", "x2", "amt"),
-                    categorical=("colour", "code", "grade", "city"), money=("amt",))
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x1", "x2", "amt", "rate"),
+                    categorical=("colour", "code", "grade", "city"), money=("amt",), percent=("rate",))
     pre = Preprocessor(schema, encoding).fit(train)
     encoder = Encoder(pre.to_dict())
     assert encoder.n_features == pre.n_features
@@ -256,7 +260,7 @@ def test_encoder_equals_the_preprocessor(tables: tuple[pd.DataFrame, pd.DataFram
     records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
                for r in score[features].to_dict("records")]
     arrow = pa.Table.from_pandas(score.astype({"colour": "string", "grade": "string", "city": "string",
-                                               "amt": "string"}), preserve_index=False)
+                                               "amt": "string", "rate": "string"}), preserve_index=False)
     try:
         expected = pre.transform(score)
     except DataError as exc:
@@ -267,7 +271,7 @@ def test_encoder_equals_the_preprocessor(tables: tuple[pd.DataFrame, pd.DataFram
         with pytest.raises(DataError, match=rf"'?{column[1]}'?.*far outside what the model was trained on"):
             encoder.encode_arrow(arrow)
         # The record path lists its first records' bad fields: another column may fill the list.
-        with pytest.raises(DataError, match=r"field '(x1|x2|amt)': the number .* far outside what the model was "
+        with pytest.raises(DataError, match=r"field '(x1|x2|amt|rate)': the number .* far outside what the model was "
                                             r"trained on"):
             encoder.encode_records(records)
         return

@@ -507,15 +507,14 @@ def test_an_imported_lightgbm_booster_with_a_split_at_infinity_imports_and_score
     assert np.abs(Predictor(outcome.path).predict_score(x) - expected).max() < 1e-6
 
 
-def test_an_imports_parity_counts_flips_at_the_cut_off_and_export_says_so(tmp_path: Path) -> None:
-    """Incomes with a few 1e12 placeholders: their scale leaves ordinary incomes closer together
-    than float32 tells apart, so the teacher scored many rows unlike its booster. The warning
-    counted flips at 0.5 only (6, where 62 decisions at the artifact's cut-off differed), and
-    export printed PASS against the teacher alone (a review, 2026-12-05)."""
-    from typer.testing import CliRunner
-
-    from finlite.cli import app
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_an_import_whose_column_holds_extremes_scores_as_its_booster(library: str, tmp_path: Path) -> None:
+    """Incomes with 1 % of 1e12 placeholders. Centred on their mean (about 1e10), every ordinary
+    income encoded to nearly one float32 number, a few hundred dollars apart, and the teacher
+    scored 2,156 of 6,000 rows unlike its booster (a review, 2026-12-05). An import's columns are
+    centred on the median: ordinary values stay near zero, where float32 resolves them."""
     from finlite.jobs.export import export_artifact
+    from finlite.runtime import Predictor
 
     rng = np.random.default_rng(0)
     n = 3_000
@@ -525,23 +524,80 @@ def test_an_imports_parity_counts_flips_at_the_cut_off_and_export_says_so(tmp_pa
     risk = 1 / (1 + np.exp(-(2.0 * ratio - (np.minimum(income, 1e6) - 22_000) / 8_000 - 1.2)))
     frame = pd.DataFrame({"income": income, "ratio": ratio, "bad": (rng.random(n) < risk).astype(int)})
     frame.to_csv(tmp_path / "book.csv", index=False)
+    file, raw = _saved_booster(library, frame[["income", "ratio"]], frame["bad"], tmp_path,
+                               {"num_leaves": 15} if library == "lightgbm" else
+                               {"max_depth": 4, "eta": 0.1, "tree_method": "hist"}, 100)
+    outcome = import_teacher(file, tmp_path / "book.csv", target="bad", positive="1",
+                             learning_rate=0.1 if library == "xgboost" else None, out=tmp_path / "t")
+    parity = finlite.load(outcome.path).manifest["steps"][0]["parity"]
+    assert parity["rows_above_1e-6"] == 0 and parity["decisions_flipped_at_cutoff"] == 0, parity
+    assert parity["max_abs_diff"] < 1e-9
+    assert not [w for w in outcome.warnings if "score differently from the booster" in w]
+    spec = json.loads((tmp_path / "t" / "preprocessor.json").read_text())
+    assert spec["encoding"]["numeric_center"] == "median"
+    income_spec = next(d for d in spec["numeric"] if d["name"] == "income")
+    assert income_spec["mean"] == income_spec["median"]  # the centre is the median, not ~1e10
+    # Deployed: the exported graph through the torch-free Predictor, on every row of the book.
+    export_artifact(tmp_path / "t", tmp_path / "book.csv")
+    expected = 1 / (1 + np.exp(-raw))
+    x = frame[["income", "ratio"]]
+    assert np.abs(Predictor(tmp_path / "t").predict_score(x) - expected).max() < 1e-6
+    # Centred on the mean, as before the fix, the same booster scored many rows unlike itself.
+    from finlite.data.prepared import prepare
+    from finlite.data.preprocess import Encoding
+    from finlite.models.gbdt import BoostedEnsemble, load_booster
+
+    booster = load_booster(library, file.read_bytes(), str(file))
+    for center, differing in (("mean", lambda k: k > 100), ("median", lambda k: k == 0)):
+        prepared = prepare(tmp_path / "book.csv", target="bad", positive="1", numeric=["income", "ratio"],
+                           encoding=Encoding(numeric_center=center))
+        specs = prepared.preprocessor.numeric_
+        wrapped = BoostedEnsemble.from_booster(library, booster, input={
+            "mode": "columns", "columns": ["income", "ratio"], "index": [0, 1], "mean": [s.mean for s in specs],
+            "std": [s.std for s in specs], "missing_index": [-1, -1]})
+        ours = 1 / (1 + np.exp(-wrapped.logits_np(prepared.preprocessor.transform(prepared.frame))))
+        assert differing(int((np.abs(ours - expected) > 1e-6).sum())), center
+
+
+def test_an_imports_parity_counts_flips_at_the_cut_off_and_export_says_so(tmp_path: Path) -> None:
+    """Blanks only in the latest applications, so the training split (the earliest dates) has
+    none: the teacher imputes them with the median where the booster takes its missing branch.
+    The warning counted flips at 0.5 only (6, where 62 decisions at the artifact's cut-off
+    differed), and export printed PASS against the teacher alone (a review, 2026-12-05)."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    from finlite.jobs.export import export_artifact
+
+    rng = np.random.default_rng(0)
+    n = 3_000
+    income = rng.lognormal(10, 0.6, n)
+    ratio = rng.random(n)
+    risk = 1 / (1 + np.exp(-(2.0 * ratio - (income - 22_000) / 8_000 - 1.2)))
+    bad = (rng.random(n) < risk).astype(int)
+    ratio[n - n // 10:] = np.nan  # the latest tenth: in the test split only
+    frame = pd.DataFrame({"day": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+                          "income": income, "ratio": ratio, "bad": bad})
+    frame.to_csv(tmp_path / "book.csv", index=False)
     file, _ = _saved_booster("xgboost", frame[["income", "ratio"]], frame["bad"], tmp_path,
                              {"max_depth": 4, "eta": 0.1, "tree_method": "hist"}, 100)
     outcome = import_teacher(file, tmp_path / "book.csv", target="bad", positive="1", learning_rate=0.1,
-                             out=tmp_path / "t")
+                             date_column="day", out=tmp_path / "t")
     parity = finlite.load(outcome.path).manifest["steps"][0]["parity"]
     assert parity["rows_above_1e-6"] > 0
+    assert parity["first_row_above"] > n - n // 10  # a blank row, as the file numbers its data rows
     # The step import_booster returns stays plain JSON (its score arrays are handed over apart).
     from finlite.training.boosted import decision_flips_text, import_booster
 
-    json.dumps(import_booster(file, tmp_path / "book.csv", target="bad", positive="1", learning_rate=0.1)[2])
+    json.dumps(import_booster(file, tmp_path / "book.csv", target="bad", positive="1", learning_rate=0.1,
+                              date_column="day")[2])
     assert decision_flips_text({"decisions_flipped_at_0.5": 1}) == "1 decision at 0.5 differs"
     assert decision_flips_text({"decisions_flipped_at_0.5": 3, "decisions_flipped_at_cutoff": 1, "cutoff": 0.28}) == \
         "1 decision at the cut-off 0.28 and 3 at 0.5 differ"
     assert parity["cutoff"] == pytest.approx(outcome.operating_point.cutoff)
     assert isinstance(parity["decisions_flipped_at_cutoff"], int)
     said = " ".join(outcome.warnings)
-    assert decision_flips_text(parity) in said and "1e12 placeholder" in said
+    assert decision_flips_text(parity) in said and "imputed with the median" in said
     record = export_artifact(tmp_path / "t", tmp_path / "book.csv")
     assert record["import_parity"]["rows_above_1e-6"] == parity["rows_above_1e-6"]
     assert "import_parity" not in finlite.load(tmp_path / "t").manifest["export"]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from finlite._finite import F32_MAX, NUMBER_SPACES, frame_row, shown, table_value_error, value_bounds
 from finlite._keys import NOT_ONE_VALUE, label_key
-from finlite._money import looks_like_money, money_value
+from finlite._money import MONEY, PERCENT, looks_like_money, percent_value, text_value
 from finlite._util import closest
 from finlite.datasets.synth import SYNTH_TRUE_PD
 from finlite.errors import DataError
@@ -66,6 +66,8 @@ class Schema:
             evidence / target encoding for high-cardinality columns; see the Preprocessor).
         money: the numeric columns written as money text ("$60,000.00 ", "(1,234.50)"), read
             with the money parse rule (:mod:`finlite._money`) in training and scoring alike.
+        percent: the numeric columns written as percentages ("13.56%", read as 13.56) with the
+            percent parse rule, likewise (written in :meth:`to_dict` only when there is one).
         drop: columns ignored as features (IDs, dates, leakage).
         date_column: the column an out-of-time split orders by, if any.
     """
@@ -80,17 +82,31 @@ class Schema:
     task: str = "binary"
     money: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
+    percent: tuple[str, ...] = ()
 
     @property
     def features(self) -> tuple[str, ...]:
         """Feature columns in model order: numeric first, then categorical."""
         return self.numeric + self.categorical
 
+    def number_rule(self, column: str) -> str | bool:
+        """The text rule ``column``'s numbers are read with: MONEY, PERCENT, or False (plain
+        numbers); the ``money`` argument of :func:`numeric_column`."""
+        return MONEY if column in self.money else PERCENT if column in self.percent else False
+
+    @property
+    def text_numbers(self) -> tuple[str, ...]:
+        """The numeric columns whose numbers are written as text under a rule (money, percent)."""
+        return self.money + self.percent
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (lists instead of tuples)."""
+        """JSON-ready form (lists instead of tuples); ``percent`` only when it names a column, so
+        that a schema without one is written as earlier versions wrote it."""
         out = asdict(self)
-        for key in ("numeric", "categorical", "drop", "notes", "money"):
+        for key in ("numeric", "categorical", "drop", "notes", "money", "percent"):
             out[key] = list(out[key])
+        if not out["percent"]:
+            del out["percent"]
         return out
 
     @classmethod
@@ -108,6 +124,7 @@ class Schema:
                 task=str(data.get("task", "binary")),
                 notes=tuple(data.get("notes", ())),
                 money=tuple(data.get("money", ())),
+                percent=tuple(data.get("percent", ())),
             )
         except KeyError as exc:
             raise DataError(f"Schema is missing the field {exc.args[0]!r}.") from exc
@@ -234,7 +251,7 @@ def _factorize_booleans_apart(series: pd.Series) -> tuple[np.ndarray, Any]:
 
 
 def numeric_column(series: pd.Series, column: str, source: str,
-                   standardise: tuple[float, ...] | None = None, *, money: bool = False,
+                   standardise: tuple[float, ...] | None = None, *, money: bool | str = False,
                    fix: str = "") -> np.ndarray:
     """A column as float64 (NaN where a value is missing), with a DataError naming the first row
     that holds text, or a number that is not finite or does not fit float32 (``inf``, ``1e300``,
@@ -244,7 +261,8 @@ def numeric_column(series: pd.Series, column: str, source: str,
     refused too, and with (mean, scale, training low, training high) a value far outside the
     training range as well (the bounds of :func:`finlite._finite.value_bounds`, shared with the
     runtime encoder). Typed boolean columns become 0/1, as training always did. With ``money`` text is
-    read with the money parse rule first ("$60,000.00 " is 60000; see :mod:`finlite._money`).
+    read with a parse rule first (:mod:`finlite._money`): MONEY ("$60,000.00 " is 60000), PERCENT
+    ("13.56%" is 13.56), or True for either (readers of a column the model has read already).
     ``fix`` is added to the advice on text ("fix or blank those values"): only schema inference
     can offer to read the column as a category; a trained model or a booster reads a number.
     """
@@ -262,7 +280,7 @@ def numeric_column(series: pd.Series, column: str, source: str,
         # "84\xa0" (a no-break space from a spreadsheet) that the other paths read.
         distinct = pd.Series([v.strip(NUMBER_SPACES) if isinstance(v, str) else v for v in uniques], dtype=object)
         if money:
-            distinct = _money_numbers(distinct)
+            distinct = _money_numbers(distinct, money)
         texts, parsed = _to_numeric(distinct)
         bad_text = (parsed.isna() & distinct.notna() & (texts.astype("string").str.strip(NUMBER_SPACES) != "")).to_numpy()
         take = np.where(codes < 0, len(distinct), codes)  # missing: one slot past the distinct values
@@ -293,19 +311,19 @@ def _label_keys(column: pd.Series) -> pd.Series:
 
 
 @functools.lru_cache(maxsize=1 << 18)
-def _cached_money(text: str) -> float | None:
+def _cached_money(text: str, rule: str | bool = MONEY) -> float | None:
     # Schema inference, fitting and each split's transform read the same amounts again.
-    return money_value(text.strip())
+    return text_value(text.strip(), rule)
 
 
-def _money_numbers(series: pd.Series) -> pd.Series:
-    """``series`` (as objects) with its money text replaced by the numbers it writes; other values
-    unchanged (plain numbers are parsed next, anything else is refused as text, naming the row).
-    Parsed once per distinct value: a loan book repeats its amounts."""
+def _money_numbers(series: pd.Series, rule: str | bool = MONEY) -> pd.Series:
+    """``series`` (as objects) with its money (or percent: ``rule``) text replaced by the numbers
+    it writes; other values unchanged (plain numbers are parsed next, anything else is refused as
+    text, naming the row). Parsed once per distinct value: a loan book repeats its amounts."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     converted = []
     for value in uniques:
-        number = _cached_money(value) if isinstance(value, str) else None
+        number = _cached_money(value, rule) if isinstance(value, str) else None
         converted.append(value if number is None else number)
     table = np.empty(len(converted) + 1, dtype=object)
     table[:-1] = converted
@@ -355,8 +373,10 @@ def _id_reason(name: str, series: pd.Series) -> str | None:
                     f"pass --numeric {name} to use it as a number")
         return None
     is_text = not pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-    if not is_text or _money_share(series)[0] >= _MOSTLY_NUMERIC:
-        return None  # numbers (or money) written as text: amounts may well differ in every row
+    counts = series.value_counts(dropna=True) if is_text else None
+    if not is_text or _money_share(series, counts)[0] >= _MOSTLY_NUMERIC or \
+            _money_share(series, counts, PERCENT)[0] >= _MOSTLY_NUMERIC:
+        return None  # numbers (money, percentages) written as text: amounts may well differ in every row
     n = len(series)
     if n >= 20 and series.notna().all() and series.nunique() == n:
         return f"column {name!r} dropped as an identifier (a distinct value in every row)"
@@ -612,6 +632,7 @@ def infer_schema(
             factorize_cells(frame[name], name, source)
     dropped = list(user_drop)
     money_cols: list[str] = []
+    percent_cols: list[str] = []
     num_cols: list[str] = []
     cat_cols: list[str] = []
     for name in columns:
@@ -628,11 +649,15 @@ def infer_schema(
         if name in user_numeric:
             share, example = _money_share(series)
             is_money = share == 1.0 and example is not None  # money text declared numeric: read as money
-            numeric_column(series, name, source, money=is_money)  # raises on text
+            is_percent = False
+            if not is_money:
+                share, example = _money_share(series, rule=PERCENT)
+                is_percent = share == 1.0 and example is not None
+            numeric_column(series, name, source, money=MONEY if is_money else PERCENT if is_percent else False)
             num_cols.append(name)
-            if is_money:
-                money_cols.append(name)
-                notes.append(f"column {name!r} read as money written as text (e.g. {example!r})")
+            if is_money or is_percent:
+                (money_cols if is_money else percent_cols).append(name)
+                notes.append(_text_number_note(name, example or "", is_money))
             continue
         if name in user_categorical:
             cat_cols.append(name)
@@ -696,8 +721,11 @@ def infer_schema(
             present = max(int(weights.sum()), 1)
             share = weights[parsed_ok].sum() / present
             money_share, example = 0.0, None
+            percent_share, percent_example = 0.0, None
             if share < 1.0:
                 money_share, example = _money_share(series, value_counts)
+                if money_share < 1.0:
+                    percent_share, percent_example = _money_share(series, value_counts, PERCENT)
             if share == 1.0:
                 numeric_column(series, name, source)  # text such as "1e309" parses to inf: refused
                 num_cols.append(name)
@@ -708,8 +736,13 @@ def infer_schema(
                 numeric_column(series, name, source, money=True)  # refuses "$1e309"-like overflow alike
                 num_cols.append(name)
                 money_cols.append(name)
-                notes.append(f"column {name!r} read as money written as text (e.g. {example!r})")
-            elif max(share, money_share) >= _MOSTLY_NUMERIC:
+                notes.append(_text_number_note(name, example, True))
+            elif percent_share == 1.0 and percent_example is not None:
+                numeric_column(series, name, source, money=PERCENT)  # refuses "1e309%"-like overflow alike
+                num_cols.append(name)
+                percent_cols.append(name)
+                notes.append(_text_number_note(name, percent_example, False))
+            elif max(share, money_share, percent_share) >= _MOSTLY_NUMERIC:
                 distinct = len(value_counts)
                 if distinct <= _CODE_VALUES and distinct * 20 <= present:  # few values, each repeated
                     # A code with a few odd values (SBA's ApprovalFY: years and "1976A"): refusing it
@@ -722,7 +755,9 @@ def infer_schema(
                                  f"--numeric {name} to use it as a number")
                 else:
                     # raises with the first offending row
-                    numeric_column(series, name, source, money=money_share > share,
+                    best = max(share, money_share, percent_share)
+                    numeric_column(series, name, source,
+                                   money=False if best == share else MONEY if best == money_share else PERCENT,
                                    fix=f", or read it as a category (categorical=[{name!r}])")
             else:
                 cat_cols.append(name)
@@ -737,8 +772,16 @@ def infer_schema(
     return Schema(
         target=target, positive=pos, negative=negative, numeric=tuple(num_cols),
         categorical=tuple(cat_cols), drop=tuple(dict.fromkeys(dropped)), date_column=date_column,
-        notes=tuple(notes), money=tuple(money_cols),
+        notes=tuple(notes), money=tuple(money_cols), percent=tuple(percent_cols),
     )
+
+
+def _text_number_note(name: str, example: str, money: bool) -> str:
+    """The schema note for a numeric column read from text under a rule (money or percent)."""
+    if money:
+        return f"column {name!r} read as money written as text (e.g. {example!r})"
+    return (f"column {name!r} read as percentages written as text (e.g. {example!r} is read as "
+            f"{percent_value(example.strip()):g})")
 
 
 # Names of columns that hold integer codes of categories (postal codes, industry and merchant
@@ -760,9 +803,10 @@ def _code_note(name: str, values: pd.Series) -> str | None:
             f"read as a number, its order means nothing; pass --categorical {name} to encode it as categories")
 
 
-def _money_share(series: pd.Series, counts: pd.Series | None = None) -> tuple[float, str | None]:
-    """Share of the non-missing values of a text column that read as money or plain numbers, and
-    one value that only the money rule reads ("$60,000.00 "), or None when there is none.
+def _money_share(series: pd.Series, counts: pd.Series | None = None, rule: str = MONEY) -> tuple[float, str | None]:
+    """Share of the non-missing values of a text column that read as money (``rule`` PERCENT:
+    percentages) or plain numbers, and one value that only that rule reads ("$60,000.00 ",
+    "13.56%"), or None when there is none.
 
     A column with many distinct values is judged on its 2,000 most frequent first: when those
     are mostly not numbers (names, cities) the column is not a numeric one, and the share of that
@@ -774,15 +818,15 @@ def _money_share(series: pd.Series, counts: pd.Series | None = None) -> tuple[fl
     if counts.empty:
         return 0.0, None
     if len(counts) > 2000:
-        head, _ = _money_share(series, counts.iloc[:2000])
+        head, _ = _money_share(series, counts.iloc[:2000], rule)
         if head < _MOSTLY_NUMERIC:
             return head, None
     good, example = 0, None
     for value, count in counts.items():
         text = str(value).strip()
-        if not text or money_value(text) is not None:
+        if not text or text_value(text, rule) is not None:
             good += int(count)
-            if example is None and looks_like_money(text):
+            if example is None and (looks_like_money(text) if rule == MONEY else percent_value(text) is not None):
                 example = str(value)
         else:
             try:

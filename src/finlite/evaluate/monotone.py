@@ -160,7 +160,7 @@ def grid_sweep(score_frame: Callable[[pd.DataFrame], np.ndarray], frame: pd.Data
 
 def _column_values(frame: pd.DataFrame, column: str, inp: TabularInputs, source: str) -> np.ndarray:
     schema = getattr(inp.teacher.preprocessor, "schema", None)
-    money = column in getattr(schema, "money", ())
+    money = column in getattr(schema, "text_numbers", ())
     return numeric_column(frame[column], column, source, money=money)
 
 

@@ -57,10 +57,10 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
 
 
 def _money_columns(inp: TabularInputs) -> set[str]:
-    """Numeric columns either model's preprocessor reads as money text ("$60,000.00")."""
+    """Numeric columns either model's preprocessor reads as text under a rule ("$60,000.00", "13.56%")."""
     found: set[str] = set()
     for model in (inp.teacher, inp.student):
-        found.update(getattr(getattr(model.preprocessor, "schema", None), "money", ()) or ())
+        found.update(getattr(getattr(model.preprocessor, "schema", None), "text_numbers", ()) or ())
     return found
 
 

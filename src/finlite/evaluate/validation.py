@@ -1072,7 +1072,7 @@ def build_stability(inp: TabularInputs, bins: int = 10) -> Section:
         notes.append(f"The score PSI compares the test rows with a seeded sample of {len(inp.y_train):,} of the "
                      f"{inp.train_rows_total:,} training rows (the feature CSI reads all of them).")
     money = {name for m in (inp.teacher, inp.student)
-             for name in (getattr(getattr(m.preprocessor, "schema", None), "money", ()) or ())}
+             for name in (getattr(getattr(m.preprocessor, "schema", None), "text_numbers", ()) or ())}
     feats = feature_csi(inp.train_frame, inp.test_frame, list(inp.numeric), list(inp.categorical), bins, money)
     shifted = [r["feature"] for r in feats if r["csi"] >= PSI_FAIL]
     if shifted:

@@ -213,7 +213,7 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
 
         schema = prepared.schema
         record["stability"] = reference_record(prepared.frame.iloc[prepared.split.train], schema.numeric,
-                                               schema.categorical, schema.money or (),
+                                               schema.categorical, schema.text_numbers,
                                                f"the training rows of {prepared.source}")
     # Pinned to the manifest loaded above: a folder changed during the parity check is refused,
     # so the key never signs what was not verified (and the ONNX files match the weights beside them).

@@ -314,7 +314,7 @@ def row_keys(frame: pd.DataFrame, schema: Any, source: str,
     parts: dict[str, Any] = {}
     seen: dict[str, set[str]] = {}
     for name in schema.numeric:
-        parts[name] = numeric_column(frame[name], str(name), source, money=name in (schema.money or ()))
+        parts[name] = numeric_column(frame[name], str(name), source, money=name in getattr(schema, "text_numbers", ()))
     for name in (*schema.categorical, schema.target):
         codes, uniques = pd.factorize(frame[name].astype("object"), use_na_sentinel=True)
         keys = category_keys(uniques, (known or {}).get(name, ()))

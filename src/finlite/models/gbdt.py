@@ -210,8 +210,9 @@ def encoded_cuts(library: str, thresholds: np.ndarray, mean: float, std: float) 
     is when v lies below the smallest double that rounds to t, and that double is placed. LightGBM
     sends v left when v <= t, after reading any |v| <= :data:`LGB_ZERO` as 0; the largest value it
     sends left is placed (:func:`_lgb_sides`). Where a place lands on zero's own encoding (a split
-    right beside zero: LightGBM's -1e-35, XGBoost's 1e-6), it moves just past it, so zero, and the
-    values its encoding cannot tell from zero, go the way zero goes.
+    right beside zero: LightGBM's -1e-35, XGBoost's 1e-6), or for LightGBM on that of any value
+    it reads as zero, it moves just past it, so zero, and the values its encoding cannot tell from
+    zero, go the way zero goes.
     """
     given = np.asarray(thresholds, dtype=np.float64)
     t, back = np.unique(given, return_inverse=True)  # ascending: the places are made to keep that order
@@ -239,8 +240,14 @@ def _places(library: str, t: np.ndarray, mean: float, std: float) -> np.ndarray:
             lift = (t > 0) & (cuts <= zero)
             cuts[lift] = np.nextafter(zero, np.float32(np.inf))
             return np.maximum.accumulate(cuts)  # a higher threshold keeps its place at or above it
-        drop = (t < 0) & (cuts >= zero)  # LightGBM: left when e <= place; zero goes right of every t < 0
-        cuts[drop] = np.nextafter(zero, np.float32(-np.inf))
+        # LightGBM: left when e <= place; zero, and every |v| <= LGB_ZERO it reads as zero, goes right
+        # of every t < 0. Centred on a median of 0 (an imported booster's column of many zeros),
+        # -LGB_ZERO has an encoding of its own, which the place of the split at -LGB_ZERO shares, so
+        # the place moves below it too (-LGB_ZERO, the split's own threshold, went left: probes of
+        # bench/import_parity.py).
+        zero_low = np.float32((-LGB_ZERO - mean) / std)
+        drop = (t < 0) & (cuts >= zero_low)
+        cuts[drop] = np.nextafter(zero_low, np.float32(-np.inf))
         return np.minimum.accumulate(cuts[::-1])[::-1]  # a lower threshold keeps its place at or below it
 
 

@@ -2,7 +2,7 @@
 from ``preprocessor.json`` and applied with plain Python (one record) or numpy/Arrow (batches).
 
 It encodes exactly what :meth:`finlite.data.preprocess.Preprocessor.transform` does (a test
-compares them on random tables): numeric values (money text read with the money rule where
+compares them on random tables): numeric values (money and percent text read with its rule where
 training recorded it) imputed with the training median, standardised, with a 0/1 missing
 indicator where training had gaps; weight-of-evidence / target-encoded categories as the
 training split's number for the value (the prior for rare and unseen values); one-hot
@@ -23,7 +23,7 @@ import numpy as np
 from finlite._finite import F32_MAX as _F32_MAX
 from finlite._finite import NUMBER_SPACES, table_value_error, value_bounds, value_reason
 from finlite._keys import NOT_ONE_VALUE, category_key, date_column_refusal, is_missing_marker, look_up
-from finlite._money import MONEY, MONEY_PATTERN, money_value
+from finlite._money import MONEY, MONEY_PATTERN, PERCENT, PERCENT_PATTERN, text_value
 from finlite.errors import DataError
 from finlite.runtime import _arrownp, _fastenc
 
@@ -66,7 +66,8 @@ class Encoder:
             numeric = [(str(d["name"]), float(d["median"]), float(d["mean"]), float(d["std"]), bool(d["indicator"]))
                        for d in spec["numeric"]]
             spans = {str(d["name"]): (float(d["low"]), float(d["high"])) for d in spec["numeric"] if "low" in d}
-            money = {str(d["name"]) for d in spec["numeric"] if d.get("parse", "number") == MONEY}
+            rules = {str(d["name"]): str(d["parse"]) for d in spec["numeric"]
+                     if d.get("parse", "number") in (MONEY, PERCENT)}
             # (name, encoding, kept categories, rare training values, values per category or None, default)
             categorical = [(str(d["name"]), str(d.get("encoding", "onehot")), [str(c) for c in d["categories"]],
                             [str(c) for c in d.get("other", [])],
@@ -84,16 +85,19 @@ class Encoder:
         for name, median, mean, std, has_indicator in numeric:
             self.numeric.append((name, median, mean, std, indicator_col if has_indicator else -1))
             indicator_col += has_indicator
-        #: Numeric fields read with the money parse rule ("$60,000.00 ").
-        self.money: frozenset[str] = frozenset(money)
+        #: Numeric fields whose numbers may be written as text, with their rule: MONEY
+        #: ("$60,000.00 ") or PERCENT ("13.56%").
+        self.text_rules: dict[str, str] = rules
+        #: The fields of text_rules (read as text by the schema, the service and the drift counts).
+        self.money: frozenset[str] = frozenset(rules)
         #: Each numeric field's training range (low, high), where preprocessor.json records one.
         self.spans: dict[str, tuple[float, float]] = spans
         #: The raw values each numeric field accepts (value_bounds: float32, and the training range).
         self.bounds: dict[str, tuple[float, float]] = {
             name: value_bounds(mean, std, *spans.get(name, (None, None))) for name, _, mean, std, _ in self.numeric}
-        # The fast path's view: each column with the range of raw values it accepts and whether its
-        # text is money.
-        self._numeric_checked = [(*num, *self.bounds[num[0]], num[0] in self.money) for num in self.numeric]
+        # The fast path's view: each column with the range of raw values it accepts and the rule its
+        # text is read with (False: plain numbers).
+        self._numeric_checked = [(*num, *self.bounds[num[0]], rules.get(num[0], False)) for num in self.numeric]
         # Weight-of-evidence / target-encoded fields, one column each after the indicators:
         # (name, {key: value} for every training value (rare ones: the default), default, column).
         self.valued: list[tuple[str, dict[str, float], float, int]] = []
@@ -229,7 +233,7 @@ class Encoder:
         errors.append(error)
 
     def _number(self, value: Any, index: int, name: str, errors: list[FieldError] | None,
-                money: bool = False) -> float:
+                money: bool | str = False) -> float:
         if is_missing_marker(value):  # pandas' NA and NaT: missing, as in a DataFrame's column
             return math.nan
         if isinstance(value, (bool, np.bool_)):
@@ -251,7 +255,7 @@ class Encoder:
             if not text:
                 return math.nan
             if money:
-                number = money_value(text)
+                number = text_value(text, money)
                 if number is not None:
                     return number
             try:
@@ -361,8 +365,8 @@ class Encoder:
         singles: list[tuple[int, np.ndarray, float, float]] = []
         imputed: dict[str, int] = {}
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
-            values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc, name in self.money,
-                                         borrow=True)
+            values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc,
+                                         self.text_rules.get(name, False), borrow=True)
             if not n:
                 continue
             # A NaN makes the minimum NaN: the gaps are looked for only then, not in a pass of their own.
@@ -423,9 +427,10 @@ class Encoder:
 
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,
-                       money: bool = False, *, borrow: bool = False) -> np.ndarray:
+                       money: bool | str = False, *, borrow: bool = False) -> np.ndarray:
         """A numeric column's values as float64 (NaN where blank; a new array, the caller's to
-        change), refusing text that is no number. With ``borrow``, a float64 column and an int64
+        change), refusing text that is no number; ``money``: the rule text is read with first
+        (MONEY, PERCENT, or True for either). With ``borrow``, a float64 column and an int64
         one with no blank come back as Arrow holds them (read-only views, int64 for the latter: no
         copy and no conversion pass over the chunk)."""
         kind = column.type
@@ -455,7 +460,10 @@ class Encoder:
             if money:
                 # The money rule, vectorised: the same pattern as the record path; the text it does
                 # not read goes on to the plain-number parse below (and its error).
-                amounts, matched = _arrow_money(text, pa, pc)
+                amounts, matched = _arrow_money(text, pa, pc, PERCENT if money == PERCENT else MONEY)
+                if money is True and not matched.all():  # either rule: percentages among the rest
+                    percents, also = _arrow_money(text, pa, pc, PERCENT)
+                    amounts, matched = np.where(matched, amounts, percents), matched | also
                 if matched.all():
                     return amounts
                 rest = Encoder._arrow_numbers(pc.if_else(_arrownp.from_numpy(matched, pa.bool_()),
@@ -506,18 +514,21 @@ def _read_only(values: np.ndarray) -> np.ndarray:
     return view
 
 
-def _arrow_money(text: Any, pa: Any, pc: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Money text (trimmed, empty as null) as float64 (NaN where missing or not money text), and
-    which rows the money rule read."""
-    parts = pc.extract_regex(text, MONEY_PATTERN)
+def _arrow_money(text: Any, pa: Any, pc: Any, rule: str = MONEY) -> tuple[np.ndarray, np.ndarray]:
+    """Money (``rule`` PERCENT: percentage) text (trimmed, empty as null) as float64 (NaN where
+    missing or not such text), and which rows the rule read."""
+    parts = pc.extract_regex(text, PERCENT_PATTERN if rule == PERCENT else MONEY_PATTERN)
     matched = parts.is_valid()
-    field = {key: pc.struct_field(parts, key) for key in ("sign", "a", "b", "c")}
+    field = {key: pc.struct_field(parts, key) for key in (("sign", "a") if rule == PERCENT else ("sign", "a", "b", "c"))}
     kind = field["a"].type  # string or large_string, as the column
     empty, dash = _arrownp.scalar("", kind), _arrownp.scalar("-", kind)
-    digits = pc.replace_substring(pc.binary_join_element_wise(field["a"], field["b"], field["c"], empty), ",", "")
+    negative = pc.equal(field["sign"], dash)
+    if rule == PERCENT:
+        digits = pc.replace_substring(field["a"], ",", "")
+    else:
+        digits = pc.replace_substring(pc.binary_join_element_wise(field["a"], field["b"], field["c"], empty), ",", "")
+        negative = pc.or_(pc.or_(negative, pc.not_equal(field["b"], empty)), pc.not_equal(field["c"], empty))
     amounts = pc.cast(pc.if_else(matched, digits, _arrownp.null(kind)), pa.float64())
-    negative = pc.or_(pc.or_(pc.equal(field["sign"], dash), pc.not_equal(field["b"], empty)),
-                      pc.not_equal(field["c"], empty))
     amounts = pc.if_else(pc.fill_null(negative, _arrownp.scalar(False, pa.bool_())), pc.negate(amounts), amounts)
     return _arrownp.to_numpy(amounts), _arrownp.to_numpy(matched)
 

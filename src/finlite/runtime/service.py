@@ -703,7 +703,7 @@ def _record_schema(predictor: Predictor) -> dict[str, Any]:
                                       f"standardised{near}); null when "
                                       "unknown (imputed). A number written as text (\"35\") is read as a CSV "
                                       "cell is; any other text is refused"}
-        if name in predictor.encoder.money:  # money text such as "$60,000.00" is read as in training
+        if name in predictor.encoder.money:  # money or percent text ("$60,000.00", "13.56%") is read as in training
             props[name]["anyOf"].insert(1, {"type": "string"})
     for name, _, _, categories in predictor.encoder.categorical:
         props[name] = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}],

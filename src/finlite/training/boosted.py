@@ -26,6 +26,7 @@ from finlite._paths import FileTooLarge, read_small_file
 from finlite._progress import Progress
 from finlite.data.io import Table, read_table
 from finlite.data.prepared import PreparedData, prepare
+from finlite.data.preprocess import Encoding
 from finlite.data.schema import numeric_column
 from finlite.data.split import SplitConfig
 from finlite.errors import ConfigError, DataError
@@ -391,8 +392,8 @@ def _parity(library: str, booster: Any, wrapped: BoostedEnsemble, prepared: Prep
     # Each column as finlite reads it (money text "$1,169" is 1169; to_numeric made it NaN and a
     # faithful import looked 976 rows apart from its booster: a review, 2026-12-04 evening).
     # Likewise "84\u00a0" with a spreadsheet's no-break space is 84, where to_numeric gives NaN.
-    money, numeric = set(prepared.schema.money), set(prepared.schema.numeric)
-    raw = np.column_stack([numeric_column(prepared.frame[name], name, prepared.source, money=name in money)
+    schema, numeric = prepared.schema, set(prepared.schema.numeric)
+    raw = np.column_stack([numeric_column(prepared.frame[name], name, prepared.source, money=schema.number_rule(name))
                            if name in numeric else pd.to_numeric(prepared.frame[name], errors="coerce")
                            .to_numpy(dtype=np.float64) for name in features]) if features else \
         np.empty((len(prepared.frame), 0))
@@ -456,9 +457,7 @@ def parity_note(parity: Mapping[str, Any]) -> str | None:
     return (f"{parity['rows_above_1e-6']:,} of {parity['rows']:,} rows of the table score differently from the booster "
             f"(largest difference in P(positive) {parity['max_abs_diff']:.4g}, first at data row "
             f"{parity.get('first_row_above')}; {flips}). A value closer to a split threshold than finlite's float32 "
-            "encoding resolves can land on the other side of it (many rows differing point to a column whose "
-            "training values include extremes, such as a 1e12 placeholder: they set its scale, and ordinary values "
-            "then differ by less than float32 tells apart; clean or cap them); a missing value in a column that had "
+            "encoding resolves can land on the other side of it, and a missing value in a column that had "
             "none in the training split is imputed with the median, not sent down the booster's missing branch. The "
             "teacher's scores are recorded as they are (steps[0].parity in the manifest); check those rows before "
             "relying on it.")
@@ -581,7 +580,11 @@ def import_booster(
                         "booster was trained on.")
     drop = [c for c in table.frame.columns if c not in features and c != target and c != date_column]
     split = SplitConfig(seed=seed, date_column=date_column)
-    prepared = prepare(table, target=target, positive=positive, numeric=features, drop=drop, split=split)
+    # Centred on the median: extremes in a column (a 1e12 placeholder) move its mean so far that
+    # float32 no longer tells ordinary values apart where the booster splits them; 2,156 of 6,000
+    # rows scored unlike the booster with the mean (Encoding.numeric_center; a review, 2026-12-05).
+    prepared = prepare(table, target=target, positive=positive, numeric=features, drop=drop, split=split,
+                       encoding=Encoding(seed=seed, numeric_center="median"))
     if prepared.schema.categorical:
         raise DataError(f"Column(s) {prepared.schema.categorical} read by the booster are not numeric; imported "
                         "boosters must read numeric columns.")
