@@ -100,6 +100,15 @@ _diagnostics: dict[str, Any] = {"depth": 0}
 
 
 @contextlib.contextmanager
+def _own_warnings() -> typing.Iterator[None]:
+    """While a job whose outcome carries its warnings runs: its :class:`FinliteWarning` s are not
+    printed as they are issued, since the command prints the outcome's warnings after its results."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FinliteWarning)
+        yield
+
+
+@contextlib.contextmanager
 def _written_out_diagnostics() -> typing.Iterator[None]:
     """While a command runs, warnings and log records reach stderr through :func:`printable`, as
     every line the CLI prints (a :class:`FinliteWarning` as its text alone): a library's warning
@@ -690,17 +699,19 @@ def train(
     encoding = Encoding(max_categories=max_categories, min_category_count=min_category_count,
                         high_cardinality=high_cardinality, seed=seed)
 
-    outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical, drop=drop,
-                  date_column=date_column, model=model or "mlp", seed=seed,
-                  hidden=None if hidden is None else _widths(hidden, "--hidden"),
-                  cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
-                  overwrite=force,
-                  encoding=encoding)
+    with _own_warnings():
+        outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical, drop=drop,
+                      date_column=date_column, model=model or "mlp", seed=seed,
+                      hidden=None if hidden is None else _widths(hidden, "--hidden"),
+                      cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
+                      overwrite=force,
+                      encoding=encoding)
     m, schema = outcome.metrics["test"], outcome.data.schema
     _echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
           f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")
     for note in schema.notes:
-        _echo(f"  note: {note}")
+        if note not in outcome.warnings:  # a possible leak is printed with the warnings below
+            _echo(f"  note: {note}")
     _echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
           f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
     _warn_thin_test(m)
@@ -777,9 +788,10 @@ def import_teacher(
     _check_options(seed=("--seed", seed), positive=("--learning-rate", learning_rate))
     check_folds(folds)
 
-    outcome = run(booster, data, target=target, positive=positive, date_column=date_column, seed=seed, cutoff=cutoff,
-                  flag_rate=flag_rate,
-                  folds=folds, learning_rate=learning_rate, out=out, overwrite=force)
+    with _own_warnings():
+        outcome = run(booster, data, target=target, positive=positive, date_column=date_column, seed=seed,
+                      cutoff=cutoff, flag_rate=flag_rate, folds=folds, learning_rate=learning_rate, out=out,
+                      overwrite=force)
     m = outcome.metrics["test"]
     _echo(f"{outcome.model.config()['library']} teacher with {outcome.model.config()['trees']} trees; "
           f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  KS {m['ks']:.4f}; "

@@ -550,6 +550,35 @@ def test_a_placeholder_far_beyond_a_numeric_column_s_range_is_named_in_a_note() 
                                          r"-?9999999999; .*blank them", notes[0]), notes
 
 
+def test_a_placeholder_of_nines_is_named_sooner() -> None:
+    """Four debt-to-income ratios of 9999 in a column whose 99th percentile is about 40 (241 ranges
+    out, below the 1,000 of any other value) set its scale without a word, and adverse-action
+    reasons never cited it (a walk-through, 2026-12-05). A value of nines is named from 10 ranges;
+    500, or a real heavy tail, is not."""
+    from finlite.data.preprocess import _nines
+
+    assert _nines(np.array([99, 999, 9999, 999999.99, -999, 9999999999.0])).all()
+    assert not _nines(np.array([9, 98, 99.5, 100, 1000, 199, 0.99])).any()
+    rng = np.random.default_rng(3)
+    dti = np.round(rng.gamma(4, 5, 3_000), 2)
+    frame = pd.DataFrame({"dti": dti, "y": (rng.uniform(size=3_000) < 0.2).astype(int)})
+    for value, named in ((9999.0, True), (999.0, True), (500.0, False)):
+        frame.loc[:5, "dti"] = value
+        notes = [n for n in prepare(frame, target="y").schema.notes if "percentile" in n]
+        assert bool(notes) is named, (value, notes)
+        if named:
+            assert re.search(rf"column 'dti': \d+ training value\(s\) lie more than 10 times the 1st-99th percentile "
+                             rf"range .* e\.g\. {value:g};", notes[0]), notes
+
+
+def test_a_target_of_more_than_two_outcomes_says_to_leave_out_unfinished_loans() -> None:
+    frame = pd.DataFrame({"x": range(40), "loan_status": ["Fully Paid", "Charged Off", "Current", "Late (31-120 days)"]
+                          * 10})
+    with pytest.raises(DataError, match=r"has 4 classes; .* leaving out the rows whose outcome is not known yet "
+                                        r"\(loans still current or late"):
+        infer_schema(frame, "loan_status", positive="Charged Off")
+
+
 def test_a_numeric_column_that_alone_separates_the_labels_is_named_as_a_likely_leak() -> None:
     """A sampling weight left in a fraud table (legitimate 10, fraud 1) gave a test AUC of 1.0000
     with nothing said (a fraud engineer's walk-through, 2026-12-04 night). The AUC in the note is

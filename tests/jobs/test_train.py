@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -107,3 +108,70 @@ def test_naming_the_other_class_positive_splits_and_ranks_alike(german_csv: Path
         np.testing.assert_array_equal(getattr(bad.data.split, part), getattr(good.data.split, part))
     np.testing.assert_array_equal(bad.data.y_test, 1.0 - good.data.y_test)
     assert abs(bad.metrics["test"]["auc"] - good.metrics["test"]["auc"]) < 0.01
+
+
+def _lending_book(n: int = 800, seed: int = 3) -> pd.DataFrame:
+    """Loans whose risk rises with the rate, with what a LendingClub export also holds: payments
+    received and recoveries (recorded after the outcome) and month-of-year dates."""
+    rng = np.random.default_rng(seed)
+    rate = rng.uniform(5, 25, n)
+    bad = rng.random(n) < 1 / (1 + np.exp(-(rate - 15) / 3))
+    months = np.array(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"])
+    return pd.DataFrame({
+        "int_rate": rate.round(2), "loan_amnt": rng.integers(1000, 35000, n),
+        "issue_d": [f"{m}-{y}" for m, y in zip(rng.choice(months, n), rng.integers(2007, 2016, n), strict=True)],
+        "earliest_cr_line": [f"{m}-{y}" for m, y in zip(rng.choice(months, n), rng.integers(1970, 2007, n),
+                                                          strict=True)],
+        "total_pymnt": np.where(bad, rng.uniform(0, 8000, n), rng.uniform(5000, 40000, n)).round(2),
+        "loan_status": np.where(bad, "Charged Off", "Fully Paid")})
+
+
+def test_columns_named_like_post_outcome_values_are_warned_of_everywhere(tmp_path: Path) -> None:
+    """LendingClub's total_pymnt and recoveries were used at exit 0 with, at most, a note the
+    model card never repeated, and "Dec-2015" dates were read as categories (a walk-through,
+    2026-12-05). A name like a post-outcome value is a warning: in the outcome, as a
+    FinliteWarning, once on the command line, and in the model card's limitations."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    from finlite.errors import FinliteWarning
+
+    book = _lending_book()
+    book.to_csv(tmp_path / "lc.csv", index=False)
+    with pytest.warns(FinliteWarning, match=r"warning: column 'total_pymnt' is named like a value recorded after "
+                                            r"the outcome .* drop it \(--drop total_pymnt\)"):
+        outcome = finlite.train(tmp_path / "lc.csv", target="loan_status", positive="Charged Off", model="logistic",
+                                config=FAST, out=tmp_path / "t")
+    schema = outcome.data.schema
+    assert {"issue_d", "earliest_cr_line"} <= set(schema.drop) and "total_pymnt" in schema.numeric
+    assert "column 'issue_d' dropped as a date" in " ".join(schema.notes)
+    assert [w for w in outcome.warnings if "'total_pymnt' is named like" in w]
+    # Left out, nothing is said.
+    clean = finlite.train(tmp_path / "lc.csv", target="loan_status", positive="Charged Off", model="logistic",
+                          drop=["total_pymnt"], config=FAST)
+    assert not [w for w in clean.warnings if "leaks the label" in w]
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "lc.csv"), "--target", "loan_status", "--positive",
+                                      "Charged Off", "--model", "logistic", "--epochs", "2", "--out",
+                                      str(tmp_path / "t2")])
+    assert result.exit_code == 0, result.output
+    said = result.output
+    assert said.count("'total_pymnt' is named like a value recorded after the outcome") == 1, said
+    assert "warning: column 'total_pymnt' is named like" in said
+    compressed = finlite.compress(tmp_path / "t", tmp_path / "lc.csv", out=tmp_path / "s", progress=False)
+    card = (Path(compressed.path) / "MODEL_CARD.md").read_text()
+    limitations = card.split("## Limitations", 1)[1].split("##", 1)[0]
+    assert "**Possible label leak**: column 'total_pymnt' is named like a value recorded after the outcome" in \
+        limitations
+
+
+@pytest.mark.parametrize(("name", "flagged"), [
+    ("total_pymnt", True), ("total_rec_prncp", True), ("recoveries", True), ("collection_recovery_fee", True),
+    ("last_pymnt_amnt", True), ("out_prncp", True), ("debt_settlement_flag", True), ("hardship_flag", True),
+    ("ChgOffPrinGr", True), ("charged_off_amount", True),
+    # Known at application: a bureau count, the instalment, a payment plan flag.
+    ("chargeoff_within_12_mths", False), ("collections_12_mths_ex_med", False), ("installment", False),
+    ("pymnt_plan", False), ("total_acc", False), ("total_rev_hi_lim", False), ("Term", False)])
+def test_post_outcome_names(name: str, flagged: bool) -> None:
+    from finlite.data.schema import _post_outcome_notes
+
+    assert bool(_post_outcome_notes([name])) is flagged

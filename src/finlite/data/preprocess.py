@@ -54,7 +54,7 @@ from finlite._keys import MISSING, OTHER, date_column_refusal, key_aliases, labe
 from finlite._money import MONEY, PERCENT
 from finlite._util import dump_json, param_error, write_text_atomic
 from finlite.data.io import without_views
-from finlite.data.schema import Schema, factorize_cells, numeric_column
+from finlite.data.schema import LEAK_MARK, Schema, factorize_cells, numeric_column
 from finlite.errors import ConfigError, DataError
 
 __all__ = ["HIGH_CARDINALITY", "OTHER", "Encoding", "Preprocessor", "unseen_counts"]
@@ -194,15 +194,37 @@ def _far_values_note(name: str, present: np.ndarray) -> str | None:
     width = high - low
     if not width > 0:
         return None
-    beyond = (present > high + FAR_RANGES * width) | (present < low - FAR_RANGES * width)
+    outside = np.maximum(present - high, low - present) / width  # ranges beyond the range (negative: within)
+    # A value of nines (9999 in a debt-to-income ratio whose 99th percentile is 40: 241 ranges out)
+    # is a placeholder far sooner than a real value is: such values went unnamed and set the scale
+    # (a walk-through, 2026-12-05).
+    beyond = (outside > FAR_RANGES) | ((outside > SENTINEL_RANGES) & _nines(present))
     if not beyond.any():
         return None
-    worst = float(present[beyond][np.argmax(np.abs(present[beyond] - (low + high) / 2))])
-    return (f"column {name!r}: {int(beyond.sum()):,} training value(s) lie more than {FAR_RANGES:,.0f} times the "
+    worst = float(present[beyond][np.argmax(outside[beyond])])
+    times = FAR_RANGES if (outside[beyond] > FAR_RANGES).all() else SENTINEL_RANGES
+    return (f"column {name!r}: {int(beyond.sum()):,} training value(s) lie more than {times:,.0f} times the "
             f"1st-99th percentile range ({low:.6g} to {high:.6g}) outside it, e.g. {worst:.10g}; they set the "
             "column's scaling, so its other values barely differ once scaled, and scoring accepts values up to "
             "them. If they are placeholders (9999999999 for unknown), blank them (a blank is imputed) or drop "
             "those rows.")
+
+
+#: A value written with nines only (99, 9999, 999999.99) this many ranges beyond the 1st-99th
+#: percentile range is named as a likely placeholder (FAR_RANGES for any other value).
+SENTINEL_RANGES = 10.0
+
+
+def _nines(values: np.ndarray) -> np.ndarray:
+    """Which values are written with nines only, at least two of them before the point (99, -999,
+    9999, 999999.99): the placeholders tables use for "unknown"."""
+    magnitude = np.abs(values)
+    whole = np.floor(magnitude)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        digits = np.floor(np.log10(np.maximum(whole, 1.0))) + 1
+        all_nines = (whole >= 99) & (whole == 10.0 ** digits - 1)
+    fraction = np.round(magnitude - whole, 6)
+    return np.asarray(all_nines & np.isin(fraction, (0.0, 0.9, 0.99, 0.999)))
 
 
 #: A numeric column whose values alone rank the training labels with an AUC this far from 0.5
@@ -233,8 +255,8 @@ def _separating_note(name: str, values: np.ndarray, labels: np.ndarray | None) -
     if SEPARATING_AUC > auc > 1 - SEPARATING_AUC:
         return None
     return (f"column {name!r} alone separates the training labels (AUC {auc:.4f} by its values): if it is known "
-            "only after the outcome (a charge-off amount, a status, a sampling weight), it leaks the label into "
-            f"the model; drop it (--drop {name}) unless it is truly known at decision time.")
+            f"only after the outcome (a charge-off amount, a status, a sampling weight), {LEAK_MARK}; drop it "
+            f"(--drop {name}) unless it is truly known at decision time.")
 
 
 @dataclass

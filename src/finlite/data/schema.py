@@ -31,10 +31,23 @@ _POSITIVE_WORDS = ("bad", "default", "defaulted", "yes", "y", "true", "fraud", "
 _ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)", re.IGNORECASE)
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 # Dates as text: ISO (2014-03-31), day/month numbers (03/31/2014, 31.03.14), month names
-# (28-Feb-97, 28 February 1997, Feb 28, 1997).
+# (28-Feb-97, 28 February 1997, Feb 28, 1997), and a month of a year as LendingClub writes its
+# issue and credit-line dates (Dec-2015, Aug 2003, Dec-15: read as 900 categories before,
+# a walk-through, 2026-12-05).
 _DATE_LIKE = re.compile(
     r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}/\d{1,2}/\d{1,2}"
-    rf"|\d{{1,2}}[-/ ]{_MONTH}[-/ ,]*\d{{2,4}}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}})", re.IGNORECASE)
+    rf"|\d{{1,2}}[-/ ]{_MONTH}[-/ ,]*\d{{2,4}}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}"
+    rf"|{_MONTH}[-/ ](\d{{4}}|\d{{2}})\s*$)", re.IGNORECASE)
+#: Names of values recorded after a loan's or a payment's outcome (payments received, recoveries,
+#: the amount charged off, a settlement): as features they hand the model its label. LendingClub's
+#: total_pymnt, total_rec_prncp, last_pymnt_amnt, out_prncp, recoveries, collection_recovery_fee,
+#: debt_settlement_flag, hardship_*; SBA's ChgOffPrinGr. A bureau count known at application
+#: (chargeoff_within_12_mths, collections_12_mths_ex_med) is not matched.
+_POST_OUTCOME_NAME = re.compile(
+    r"recover|(?:total|last|next)_?(?:pymnt|payment)|total_?rec_?(?:prncp|int|late)|out_?prncp|settlement|hardship"
+    r"|chgoff|(?:charged?|written|write)_?off_?(?:amount|amt|date|principal|prin)", re.IGNORECASE)
+#: The words every note about a column that may leak the label carries (leak_notes finds them).
+LEAK_MARK = "it leaks the label into the model"
 # A date whose year is written with two digits: the century has to be chosen.
 _TWO_DIGIT_YEAR = re.compile(r"(?:^|[^0-9])[0-9]{1,2}[-/. ]+[A-Za-z0-9]{1,9}\.?[-/. ,]+[0-9]{2}\s*$")
 # Near-unique text (names, free-text IDs): this share of distinct values among the non-missing
@@ -610,7 +623,10 @@ def infer_schema(
             raise DataError(
                 f"Target column {target!r} in {source} has {len(classes)} classes; with positive class "
                 f"{pos!r} the other values ({', '.join(map(repr, others[:10]))}) must be one class. "
-                "Map them to a single negative label first."
+                "Map them to a single negative label first, after leaving out the rows whose outcome is not "
+                "known yet (loans still current or late, not yet paid or charged off: they are not good loans) "
+                "and mapping each value to the outcome it means (LendingClub's 'Does not meet the credit "
+                "policy. Status:Charged Off' is a charge-off)."
             )
     else:
         if len(classes) > 2:
@@ -703,7 +719,9 @@ def infer_schema(
             notes.append(id_reason)
         elif is_date:
             dropped.append(name)
-            notes.append(f"column {name!r} dropped as a date (name it with --date-column for an out-of-time split)")
+            notes.append(f"column {name!r} dropped as a date (name it with --date-column for an out-of-time split; "
+                         "a date that describes the applicant, such as an earliest credit line, informs as a "
+                         "duration: give the months before the application as a number column)")
         elif pd.api.types.is_bool_dtype(series):
             cat_cols.append(name)
         elif pd.api.types.is_numeric_dtype(series):
@@ -772,8 +790,25 @@ def infer_schema(
     return Schema(
         target=target, positive=pos, negative=negative, numeric=tuple(num_cols),
         categorical=tuple(cat_cols), drop=tuple(dict.fromkeys(dropped)), date_column=date_column,
-        notes=tuple(notes), money=tuple(money_cols), percent=tuple(percent_cols),
+        notes=tuple(notes) + tuple(_post_outcome_notes((*num_cols, *cat_cols))), money=tuple(money_cols),
+        percent=tuple(percent_cols),
     )
+
+
+def _post_outcome_notes(features: Sequence[str]) -> list[str]:
+    """A note for each feature named like a value recorded after the outcome (_POST_OUTCOME_NAME):
+    LendingClub's total_pymnt and recoveries were used without a word, and a test AUC of 0.9996
+    followed (a walk-through, 2026-12-05)."""
+    return [f"column {name!r} is named like a value recorded after the outcome (payments received, recoveries, an "
+            f"amount charged off, a settlement): if it is one, {LEAK_MARK}, which then fails on new applications; "
+            f"drop it (--drop {name}) unless it is truly known at decision time."
+            for name in features if _POST_OUTCOME_NAME.search(str(name))]
+
+
+def leak_notes(notes: Sequence[str]) -> list[str]:
+    """The schema notes that say a column may leak the label (named like a post-outcome value, or
+    separating the training labels alone): warnings in train's outcome and the model card."""
+    return [note for note in notes if LEAK_MARK in note]
 
 
 def _text_number_note(name: str, example: str, money: bool) -> str:

@@ -591,6 +591,13 @@ def _card(task: Any, inputs: Any) -> dict[str, Any]:
                                              inputs.test_frame.columns)
         card["inputs"] = {"numeric": list(inputs.numeric), "categorical": list(inputs.categorical),
                           "protected_declared": declared, "protected_by_name": by_name}
+        # Columns that may leak the label, as training noted them: the card listed LendingClub's
+        # recoveries among the inputs and said nothing of it (a walk-through, 2026-12-05).
+        from finlite.data.schema import leak_notes
+
+        notes = [n for m in (inputs.teacher, inputs.student)
+                 for n in getattr(getattr(getattr(m, "preprocessor", None), "schema", None), "notes", ()) or ()]
+        card["possible_leaks"] = list(dict.fromkeys(leak_notes(notes)))
     return card
 
 
