@@ -168,6 +168,9 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
         if not isinstance(listed_rule, list) or not all(isinstance(m, str) for m in listed_rule) \
                 or not set(listed_rule) <= set(names[:len(numeric)]):
             raise bad(f"its schema's {rule} columns {listed_rule!r:.80} are not among its numeric fields")
+    both = set(schema.get("money", [])) & set(schema.get("percent", []))
+    if both:
+        raise bad(f"its schema lists {sorted(both)!r:.80} as both money and percent columns")
     for kind, listed in (("numeric", names[:len(numeric)]), ("categorical", names[len(numeric):])):
         declared = schema.get(kind, [])
         if not isinstance(declared, list) or declared != listed:

@@ -793,6 +793,9 @@ def import_teacher(
                       cutoff=cutoff, flag_rate=flag_rate, folds=folds, learning_rate=learning_rate, out=out,
                       overwrite=force)
     m = outcome.metrics["test"]
+    for note in outcome.data.schema.notes:  # how the table's columns were read ("read as percentages")
+        if note not in outcome.warnings:
+            _echo(f"  note: {note}")
     _echo(f"{outcome.model.config()['library']} teacher with {outcome.model.config()['trees']} trees; "
           f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  KS {m['ks']:.4f}; "
           f"out-of-fold AUC on the training split {outcome.metrics['train_oof_auc']:.4f}")

@@ -371,6 +371,40 @@ def test_percentages_written_as_text_are_read_as_numbers(tmp_path: Path) -> None
     assert auc_text is not None and float(auc_text[1]) > 0.8, result.output
 
 
+def test_a_percentage_column_with_junk_or_fractions_names_what_is_wrong() -> None:
+    """A few junk cells among percentages are what the error names (it named a valid "22.74%" in
+    every row); fractions beside percentages are refused (one "%" in 200 rows read a column of
+    fractions as percentages); text that one path trims and another refuses is refused by all
+    (a review, 2026-12-05)."""
+    book = _lending_book(2000)
+    junk = book.assign(int_rate=book["int_rate"].where(book.index % 20 != 5, "--"))
+    for numeric in (None, ["int_rate"]):
+        with pytest.raises(DataError, match=r"'int_rate' in the data holds the text '--' at row 6 \(100 such rows\)"):
+            infer_schema(junk, "loan_status", positive="Charged Off", numeric=numeric, source="the data")
+    # Few distinct values: a category, with the junk named (it named "23%" in every row).
+    few = book.assign(int_rate=[f"{v}%" for v in np.arange(2000) % 20 + 5]).assign(
+        int_rate=lambda b: b["int_rate"].where(b.index % 100 != 3, "n.a."))
+    note = next(n for n in infer_schema(few, "loan_status", positive="Charged Off").notes if "'int_rate'" in n)
+    assert "holds text such as 'n.a.' in 20 rows" in note, note
+    fractions = book.assign(revol_util=[f"{v:.3f}" if i % 200 else f"{100 * v:.1f}%"
+                                        for i, v in enumerate(np.linspace(0, 1, 2000))])
+    for numeric in (None, ["revol_util"]):
+        with pytest.raises(DataError, match=r"Column 'revol_util' in the data mixes percentages written with '%' .* "
+                                            r"plain numbers of at most 1 such as '0\.001'.*one quantity in two units"):
+            infer_schema(fractions, "loan_status", positive="Charged Off", numeric=numeric, source="the data")
+    # Plain numbers in the percentages' own unit are read as they are.
+    same_unit = book.assign(revol_util=["12" if i % 50 == 1 else v for i, v in enumerate(book["revol_util"])])
+    assert "revol_util" in infer_schema(same_unit, "loan_status", positive="Charged Off").percent
+    schema = infer_schema(book, "loan_status", positive="Charged Off")
+    pre = Preprocessor(schema).fit(book)
+    with pytest.raises(DataError, match=re.escape("'int_rate' in the data holds the text '5%\\x85'")):
+        pre.transform(book.head(3).assign(int_rate=["5%\x85", "6%", "7%"]), "the data")
+    forged = pre.to_dict()
+    forged["schema"]["money"] = ["int_rate"]
+    with pytest.raises(DataError, match=r"lists \['int_rate'\] as both money and percent columns"):
+        Preprocessor.from_dict(forged)
+
+
 def test_a_percentage_column_refuses_money_and_a_money_column_percentages() -> None:
     """Neither rule reads the other's text, in the Preprocessor, the record path and the Arrow path
     alike: "$5" among rates, or "5%" among amounts, is a data error, not a number."""

@@ -603,3 +603,33 @@ def test_an_imports_parity_counts_flips_at_the_cut_off_and_export_says_so(tmp_pa
     assert "import_parity" not in finlite.load(tmp_path / "t").manifest["export"]
     result = CliRunner().invoke(app, ["export", str(tmp_path / "t"), "--data", str(tmp_path / "book.csv")])
     assert result.exit_code == 0 and "the export matches the teacher, not the booster" in result.output
+
+
+def test_an_import_whose_table_is_in_other_units_than_its_booster_is_refused(tmp_path: Path) -> None:
+    """A LightGBM booster trained on rates as fractions (0.05 to 0.28), imported with a table of
+    "13.56%" (read as 13.56): every row scored from one leaf, and the parity check, reading the
+    table as finlite does on both sides, found nothing (a review, 2026-12-05). Its feature_infos
+    says the range it was trained on; the same table in its own units imports, and the command
+    line says how its columns were read."""
+    rng = np.random.default_rng(0)
+    n = 1_500
+    rate = rng.uniform(5, 28, n)
+    bad = (rng.random(n) < 1 / (1 + np.exp(-(rate - 15) / 3))).astype(int)
+    file, _ = _saved_booster("lightgbm", pd.DataFrame({"rate": rate / 100}), pd.Series(bad), tmp_path,
+                             {"num_leaves": 7}, 30)
+    pd.DataFrame({"rate": [f"{r:.2f}%" for r in rate], "bad": bad}).to_csv(tmp_path / "percent.csv", index=False)
+    with pytest.raises(DataError, match=r"was trained on 'rate' from 0\.05\d* to 0\.2[78]\d* \(its feature_infos\), "
+                                        r"but 100% of the table's values .* \(read as percentages: '13\.56%' is "
+                                        r"13\.56\)\. The units differ"):
+        import_teacher(file, tmp_path / "percent.csv", target="bad", positive="1")
+    pd.DataFrame({"rate": [f"{r / 100:.4f}" for r in rate], "bad": bad}).to_csv(tmp_path / "fraction.csv",
+                                                                                   index=False)
+    import_teacher(file, tmp_path / "fraction.csv", target="bad", positive="1")
+    # The command line prints how the table's columns were read.
+    pd.DataFrame({"rate": [f"{r:.2f}%" for r in rate], "bad": bad}).to_csv(tmp_path / "p2.csv", index=False)
+    file2, _ = _saved_booster("lightgbm", pd.DataFrame({"rate": np.round(rate, 2)}), pd.Series(bad), tmp_path,
+                              {"num_leaves": 7}, 30)
+    result = CliRunner().invoke(app, ["import-teacher", str(file2), str(tmp_path / "p2.csv"), "--target", "bad",
+                                      "--positive", "1", "--out", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    assert "note: column 'rate' read as percentages written as text" in result.output

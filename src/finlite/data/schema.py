@@ -325,8 +325,10 @@ def _label_keys(column: pd.Series) -> pd.Series:
 
 @functools.lru_cache(maxsize=1 << 18)
 def _cached_money(text: str, rule: str | bool = MONEY) -> float | None:
-    # Schema inference, fitting and each split's transform read the same amounts again.
-    return text_value(text.strip(), rule)
+    # Schema inference, fitting and each split's transform read the same amounts again. Trimmed
+    # of NUMBER_SPACES as every path trims (str.strip also took NEL and U+2028, which the record
+    # and Arrow paths refuse: a review, 2026-12-05).
+    return text_value(text.strip(NUMBER_SPACES), rule)
 
 
 def _money_numbers(series: pd.Series, rule: str | bool = MONEY) -> pd.Series:
@@ -663,17 +665,23 @@ def infer_schema(
             raise DataError(f"Column {name!r} in {source} holds {what}; finlite reads numbers, text categories and "
                             f"dates. Write it as {how}, or drop it (drop=[{name!r}]).", param="drop")
         if name in user_numeric:
-            share, example = _money_share(series)
-            is_money = share == 1.0 and example is not None  # money text declared numeric: read as money
-            is_percent = False
-            if not is_money:
-                share, example = _money_share(series, rule=PERCENT)
-                is_percent = share == 1.0 and example is not None
-            numeric_column(series, name, source, money=MONEY if is_money else PERCENT if is_percent else False)
+            money_share, example = _money_share(series)
+            percent_share, percent_example = _money_share(series, rule=PERCENT)
+            # Read with the rule most of its values follow, so that a few junk values are what an
+            # error names ("22.74%" in every row was named while "--" in 150 was the fault: a review,
+            # 2026-12-05).
+            rule: str | bool = False
+            if example is not None and money_share >= percent_share:
+                rule = MONEY
+            elif percent_example is not None:
+                rule, example = PERCENT, percent_example
+            numeric_column(series, name, source, money=rule)
             num_cols.append(name)
-            if is_money or is_percent:
-                (money_cols if is_money else percent_cols).append(name)
-                notes.append(_text_number_note(name, example or "", is_money))
+            if rule == PERCENT:
+                _check_percent_units(series, name, source)
+            if rule:
+                (money_cols if rule == MONEY else percent_cols).append(name)
+                notes.append(_text_number_note(name, example or "", rule == MONEY))
             continue
         if name in user_categorical:
             cat_cols.append(name)
@@ -751,17 +759,24 @@ def infer_schema(
                 if code_note is not None:
                     notes.append(code_note)
             elif money_share == 1.0 and example is not None:
-                numeric_column(series, name, source, money=True)  # refuses "$1e309"-like overflow alike
+                numeric_column(series, name, source, money=MONEY)  # refuses "$1e309"-like overflow alike
                 num_cols.append(name)
                 money_cols.append(name)
                 notes.append(_text_number_note(name, example, True))
             elif percent_share == 1.0 and percent_example is not None:
                 numeric_column(series, name, source, money=PERCENT)  # refuses "1e309%"-like overflow alike
+                _check_percent_units(series, name, source)
                 num_cols.append(name)
                 percent_cols.append(name)
                 notes.append(_text_number_note(name, percent_example, False))
             elif max(share, money_share, percent_share) >= _MOSTLY_NUMERIC:
                 distinct = len(value_counts)
+                best = max(share, money_share, percent_share)
+                best_rule = False if best == share else MONEY if best == money_share else PERCENT
+                if best_rule:  # the values that rule reads too are no odd text ("23%" was named as such)
+                    parsed_ok = parsed_ok | np.array([isinstance(v, str) and text_value(v.strip(NUMBER_SPACES),
+                                                                                        best_rule) is not None
+                                                      for v in distinct_values], dtype=bool)
                 if distinct <= _CODE_VALUES and distinct * 20 <= present:  # few values, each repeated
                     # A code with a few odd values (SBA's ApprovalFY: years and "1976A"): refusing it
                     # would stop training over a handful of rows, reading it as numbers would drop them.
@@ -773,9 +788,7 @@ def infer_schema(
                                  f"--numeric {name} to use it as a number")
                 else:
                     # raises with the first offending row
-                    best = max(share, money_share, percent_share)
-                    numeric_column(series, name, source,
-                                   money=False if best == share else MONEY if best == money_share else PERCENT,
+                    numeric_column(series, name, source, money=best_rule,
                                    fix=f", or read it as a category (categorical=[{name!r}])")
             else:
                 cat_cols.append(name)
@@ -816,7 +829,36 @@ def _text_number_note(name: str, example: str, money: bool) -> str:
     if money:
         return f"column {name!r} read as money written as text (e.g. {example!r})"
     return (f"column {name!r} read as percentages written as text (e.g. {example!r} is read as "
-            f"{percent_value(example.strip()):g})")
+            f"{(percent_value(example.strip(NUMBER_SPACES)) or 0.0) + 0.0:g})")
+
+
+def _check_percent_units(series: pd.Series, name: str, source: str) -> None:
+    """Refuse a column of percentages ("80.5%") whose plain numbers all lie within ±1 where its
+    percentages mostly do not: fractions (0.805) beside percentages are one quantity in two units,
+    100 apart, and one "%" in 200 rows turned a column of fractions into percentages without a
+    word (a review, 2026-12-05). Plain numbers in the percentages' own unit ("12" beside "12.5%")
+    are read as they are."""
+    plain: list[float] = []
+    percents: list[float] = []
+    for value in series.dropna().unique():
+        text = value.strip(NUMBER_SPACES) if isinstance(value, str) else value
+        if isinstance(text, str) and not text:
+            continue
+        number = percent_value(text) if isinstance(text, str) else None
+        if number is not None:
+            percents.append(abs(number))
+            continue
+        try:
+            plain.append(abs(float(text)))
+        except (TypeError, ValueError):
+            continue
+    if plain and percents and max(plain) <= 1.0 and float(np.median(percents)) > 1.0:
+        example = next(v for v in series.dropna() if not (isinstance(v, str) and "%" in v))
+        raise DataError(f"Column {name!r} in {source} mixes percentages written with '%' (read as the number "
+                        f"written: '80.5%' is 80.5) with plain numbers of at most 1 such as {shown(example)}, which "
+                        "look like fractions of one (0.805): one quantity in two units. Write the column one way "
+                        f"(all as percentages or all as fractions), or read it as a category (categorical=[{name!r}]).",
+                        param="categorical")
 
 
 # Names of columns that hold integer codes of categories (postal codes, industry and merchant
@@ -858,7 +900,7 @@ def _money_share(series: pd.Series, counts: pd.Series | None = None, rule: str =
             return head, None
     good, example = 0, None
     for value, count in counts.items():
-        text = str(value).strip()
+        text = str(value).strip(NUMBER_SPACES)
         if not text or text_value(text, rule) is not None:
             good += int(count)
             if example is None and (looks_like_money(text) if rule == MONEY else percent_value(text) is not None):

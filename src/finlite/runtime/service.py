@@ -705,6 +705,9 @@ def _record_schema(predictor: Predictor) -> dict[str, Any]:
                                       "cell is; any other text is refused"}
         if name in predictor.encoder.money:  # money or percent text ("$60,000.00", "13.56%") is read as in training
             props[name]["anyOf"].insert(1, {"type": "string"})
+            written = "money (\"$60,000.00\")" if predictor.encoder.text_rules[name] == "money" else \
+                "a percentage (\"13.56%\", read as 13.56)"
+            props[name]["description"] += f"; or {written} written as text, as in training"
     for name, _, _, categories in predictor.encoder.categorical:
         props[name] = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}],
                        "examples": categories[:20],

@@ -483,6 +483,43 @@ def _check_lightgbm_output(raw: bytes, file: Path) -> None:
                           "or dart).")
 
 
+def _check_lightgbm_ranges(raw: bytes, features: list[str], prepared: PreparedData, file: Path) -> None:
+    """Refuse a table whose column lies mostly outside the range the LightGBM file says the booster
+    was trained on (``feature_infos=[min:max]``): the same quantity in another unit. A booster
+    trained on rates as fractions (0.05 to 0.28), imported with a table of "13.56%" (read as
+    13.56), scored every row from its top leaf, and the parity check, which reads the table as
+    finlite does on both sides, found nothing (a review, 2026-12-05)."""
+    infos = re.search(rb"^feature_infos=(.*)$", raw, re.MULTILINE)
+    if infos is None:
+        return
+    schema = prepared.schema
+    for name, info in zip(features, infos.group(1).decode("utf-8", "replace").split(), strict=False):
+        span = re.fullmatch(r"\[([^:\]]+):([^\]]+)\]", info)
+        if span is None or name not in schema.numeric:
+            continue
+        try:
+            low, high = float(span.group(1)), float(span.group(2))
+        except ValueError:
+            continue
+        width = high - low
+        if not (math.isfinite(low) and math.isfinite(high) and width > 0):
+            continue
+        values = numeric_column(prepared.frame[name], name, prepared.source, money=schema.number_rule(name))
+        values = values[np.isfinite(values)]
+        if values.size < 20:
+            continue
+        inside = float(np.mean((values >= low - width) & (values <= high + width)))
+        if inside >= 0.5:
+            continue
+        how = {"money": " (read as money written as text)", "percent": " (read as percentages: '13.56%' is 13.56)"}
+        raise DataError(f"The booster in {str(file)!r} was trained on {name!r} from {low:.6g} to {high:.6g} (its "
+                        f"feature_infos), but {1 - inside:.0%} of the table's values lie more than that range "
+                        f"outside it: from {values.min():.6g} to {values.max():.6g}"
+                        f"{how.get(str(schema.number_rule(name)), '')}. The units differ (a fraction against a "
+                        "percentage, cents against dollars): convert the column to the booster's units, or pass the "
+                        "table the booster was trained on.", param="data")
+
+
 def _check_direction(wrapped: BoostedEnsemble, prepared: PreparedData, file: Path) -> None:
     """Refuse a booster whose scores rank the table's positive class clearly below the other on
     the training rows it was fitted on: it was trained with the other class as positive, and its
@@ -588,6 +625,8 @@ def import_booster(
     if prepared.schema.categorical:
         raise DataError(f"Column(s) {prepared.schema.categorical} read by the booster are not numeric; imported "
                         "boosters must read numeric columns.")
+    if library == "lightgbm":
+        _check_lightgbm_ranges(raw, features, prepared, file)
     pre = prepared.preprocessor
     # A column never missing in the training split has no missing indicator, so a blank there is
     # imputed with the median, not sent down the booster's missing branch. Forcing an indicator
