@@ -657,3 +657,22 @@ def test_blank_numbers_counts_blank_text_in_any_column_type() -> None:
                    pd.Series(["1", "", None, "2"], dtype="string"), pd.Series([1.0, np.nan, np.nan, 2.0])):
         assert blank_numbers(pd.DataFrame({"amt": column, "cash": cash}), pre) == {"amt": 2, "cash": 2}, column.dtype
     assert blank_numbers(pd.DataFrame({"amt": [1.0, 2.0], "cash": ["$1", "$2"]}), pre) == {}
+
+
+def test_a_title_line_above_the_header_and_a_column_of_rare_values_are_said_plainly(tmp_path: Path) -> None:
+    """An export's first line "Notes offered by Prospectus (https://...)" was refused as "rows of
+    more fields than its header"; a weight-of-evidence column none of whose values reached the
+    minimum count was noted as encoding "the 0 values" (a walk-through, 2026-12-05)."""
+    book = _lending_book(300)
+    path = tmp_path / "export.csv"
+    path.write_text("Notes offered by Prospectus (https://www.lendingclub.com/info/prospectus.action)\n"
+                    + book.to_csv(index=False))
+    result = runner.invoke(app, ["train", str(path), "--target", "loan_status", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "starts with a line of 1 field ('Notes offered by Prospectus" in result.output
+    assert "line 1 looks like a title above the header. Remove the lines above the header" in \
+        " ".join(result.output.split())
+    zips = book.assign(zip_code=[f"{i % 100:03d}xx" for i in range(300)])  # 100 values, 3 rows each
+    note = next(n for n in prepare(zips, target="loan_status", positive="Charged Off").schema.notes
+                if "'zip_code'" in n)
+    assert "no value is in 10 or more training rows, so every row takes the prior and the column adds nothing" in note

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._finite import shown
 from finlite._keys import CSV_MISSING
 from finlite._util import (
     check_parquet_decoded,
@@ -97,6 +98,25 @@ def _read_csv(path: Path, sep: str, **options: Any) -> pd.DataFrame:
     return frame
 
 
+def _title_line(path: Path, sep: str) -> str | None:
+    """The refusal of a file whose first line is a title above its header (an export's "Notes
+    offered by Prospectus (https://...)": it was refused as "rows of more fields than its header",
+    which pointed at the wrong line: a walk-through, 2026-12-05), or None: a first line of at most
+    two fields above one of three times as many."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
+            lines = [fh.readline(1 << 20) for _ in range(2)]
+        first, second = (next(csv.reader([line], delimiter=sep), []) for line in lines)
+    except (OSError, csv.Error):
+        return None
+    if not 1 <= len(first) <= 2 or len(second) < 3 * len(first) + 1:
+        return None
+    return (f"Data file {str(path)!r} starts with a line of {len(first)} field{'' if len(first) == 1 else 's'} "
+            f"({shown(lines[0].strip()[:80])}) above one of {len(second)}: line 1 looks like a title above the "
+            "header. Remove the lines above the header (the column names), and any notes below the data.")
+
+
 def _check_field_counts(path: Path, sep: str, frame: pd.DataFrame) -> None:
     """Refuse a CSV with a row of other than the header's number of fields, which pandas reads
     anyway: a row cut short has its missing fields filled with nothing (trained on as imputed
@@ -112,6 +132,9 @@ def _check_field_counts(path: Path, sep: str, frame: pd.DataFrame) -> None:
     import pyarrow.csv as pacsv
 
     if not frame.index.equals(pd.RangeIndex(len(frame))):
+        title = _title_line(path, sep)
+        if title is not None:
+            raise DataError(title)
         raise DataError(f"Data file {str(path)!r} has rows of more fields than its header names columns: its first "
                         "field was read as row labels. Name every column in the header (or remove the extra "
                         "field).")

@@ -302,7 +302,8 @@ def numeric_column(series: pd.Series, column: str, source: str,
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"Numeric column {column!r} in {source} holds the text {shown(series.iloc[row])} at "
-                f"{frame_row(series.index, row)} ({int(bad.sum())} such rows); fix or blank those values{fix}."
+                f"{frame_row(series.index, row)} ({int(bad.sum())} such row{'' if int(bad.sum()) == 1 else 's'}); fix or "
+                f"blank those values{fix}."
             )
         values = np.append(parsed.to_numpy(dtype="float64", na_value=np.nan), np.nan)[take]
     low, high = (-F32_MAX, F32_MAX) if standardise is None else value_bounds(*standardise)

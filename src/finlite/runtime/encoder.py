@@ -490,7 +490,7 @@ class Encoder:
                     bad = sum(1 for w in values if w is not None and not _parses(w))
                     raise DataError(
                         f"Numeric column {name!r} in {source} holds the text {v!r} at row {first_row + i} "
-                        f"({bad} such rows in rows {first_row}–{first_row + len(values) - 1}); fix or blank "
+                        f"({bad} such row{'' if bad == 1 else 's'} in rows {first_row}–{first_row + len(values) - 1}); fix or blank "
                         f"those values.{_BOOLEAN_HINT if v.lower() in ('true', 'false') else ''}") from None
             raise DataError(f"Numeric column {name!r} in {source} could not be read as numbers in rows {first_row}–"
                             f"{first_row + len(values) - 1}; check its values.")
