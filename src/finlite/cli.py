@@ -99,6 +99,14 @@ _DIAGNOSTICS_LOCK = threading.Lock()
 _diagnostics: dict[str, Any] = {"depth": 0}
 
 
+def _plain_notes(notes: typing.Sequence[str]) -> list[str]:
+    """A schema's notes but those on a possible leak, which the train commands print as warnings."""
+    from finlite.data.schema import leak_notes
+
+    leaks = set(leak_notes(notes))
+    return [note for note in notes if note not in leaks]
+
+
 @contextlib.contextmanager
 def _own_warnings() -> typing.Iterator[None]:
     """While a job whose outcome carries its warnings runs: its :class:`FinliteWarning` s are not
@@ -709,9 +717,8 @@ def train(
     m, schema = outcome.metrics["test"], outcome.data.schema
     _echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
           f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")
-    for note in schema.notes:
-        if note not in outcome.warnings:  # a possible leak is printed with the warnings below
-            _echo(f"  note: {note}")
+    for note in _plain_notes(schema.notes):  # a possible leak is printed with the warnings below
+        _echo(f"  note: {note}")
     _echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
           f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
     _warn_thin_test(m)
@@ -793,9 +800,8 @@ def import_teacher(
                       cutoff=cutoff, flag_rate=flag_rate, folds=folds, learning_rate=learning_rate, out=out,
                       overwrite=force)
     m = outcome.metrics["test"]
-    for note in outcome.data.schema.notes:  # how the table's columns were read ("read as percentages")
-        if note not in outcome.warnings:
-            _echo(f"  note: {note}")
+    for note in _plain_notes(outcome.data.schema.notes):  # how the columns were read ("read as percentages")
+        _echo(f"  note: {note}")
     _echo(f"{outcome.model.config()['library']} teacher with {outcome.model.config()['trees']} trees; "
           f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  KS {m['ks']:.4f}; "
           f"out-of-fold AUC on the training split {outcome.metrics['train_oof_auc']:.4f}")

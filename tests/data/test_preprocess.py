@@ -392,9 +392,12 @@ def test_a_percentage_column_with_junk_or_fractions_names_what_is_wrong() -> Non
         with pytest.raises(DataError, match=r"Column 'revol_util' in the data mixes percentages written with '%' .* "
                                             r"plain numbers of at most 1 such as '0\.001'.*one quantity in two units"):
             infer_schema(fractions, "loan_status", positive="Charged Off", numeric=numeric, source="the data")
-    # Plain numbers in the percentages' own unit are read as they are.
+    # Plain numbers in the percentages' own unit are read as they are, and zero is zero in either.
     same_unit = book.assign(revol_util=["12" if i % 50 == 1 else v for i, v in enumerate(book["revol_util"])])
     assert "revol_util" in infer_schema(same_unit, "loan_status", positive="Charged Off").percent
+    zeros = book.assign(revol_util=["0" if i % 50 == 1 else "0.0" if i == 3 else v
+                                    for i, v in enumerate(book["revol_util"])])
+    assert "revol_util" in infer_schema(zeros, "loan_status", positive="Charged Off").percent
     schema = infer_schema(book, "loan_status", positive="Charged Off")
     pre = Preprocessor(schema).fit(book)
     with pytest.raises(DataError, match=re.escape("'int_rate' in the data holds the text '5%\\x85'")):
@@ -611,6 +614,32 @@ def test_a_target_of_more_than_two_outcomes_says_to_leave_out_unfinished_loans()
     with pytest.raises(DataError, match=r"has 4 classes; .* leaving out the rows whose outcome is not known yet "
                                         r"\(loans still current or late"):
         infer_schema(frame, "loan_status", positive="Charged Off")
+    with pytest.raises(DataError, match=r"has 4 distinct values .* Map the target to two classes, after leaving out "
+                                        r"the rows whose outcome is not known yet"):
+        infer_schema(frame, "loan_status")
+
+
+def test_a_month_of_a_year_is_a_date_and_a_word_beginning_like_a_month_is_not() -> None:
+    """"Dec-15" was read by pandas as 15 December of the year 1 and came back as 1755, so an
+    out-of-time split ordered LendingClub's loans by month; "Octane 91" was dropped as a date
+    (a review, 2026-12-05)."""
+    from finlite.data.schema import parse_dates
+
+    texts = pd.Series(["Dec-15", "Aug-03", "Mar-62", "Dec-2015", "Aug 2003", "December 2015", "Sept. 2015", None])
+    assert parse_dates(texts, "issue_d", "t").tolist()[:7] == [pd.Timestamp(d) for d in (
+        "2015-12-01", "2003-08-01", "1962-03-01", "2015-12-01", "2003-08-01", "2015-12-01", "2015-09-01")]
+    rng = np.random.default_rng(0)
+    book = pd.DataFrame({"fuel": rng.choice(["Octane 91", "Octane 95", "Octane 98"], 300),
+                         "plan": rng.choice(["Novated 36", "Novated 48"], 300),
+                         "issue_d": [f"{m}-{y:02d}" for m, y in zip(rng.choice(["Jan", "Jun", "Dec"], 300),
+                                                                     rng.integers(8, 16, 300), strict=True)],
+                         "y": rng.integers(0, 2, 300)})
+    schema = infer_schema(book, "y")
+    assert schema.categorical == ("fuel", "plan") and "issue_d" in schema.drop
+    split = make_split(book, book["y"].to_numpy(dtype=np.float32), SplitConfig(date_column="issue_d"), source="t")
+    dates = parse_dates(book["issue_d"], "issue_d", "t")
+    assert dates.iloc[split.train].max() <= dates.iloc[split.test].min()
+    assert dates.min() >= pd.Timestamp("2008-01-01")
 
 
 def test_a_numeric_column_that_alone_separates_the_labels_is_named_as_a_likely_leak() -> None:
@@ -672,6 +701,11 @@ def test_a_title_line_above_the_header_and_a_column_of_rare_values_are_said_plai
     assert "starts with a line of 1 field ('Notes offered by Prospectus" in result.output
     assert "line 1 looks like a title above the header. Remove the lines above the header" in \
         " ".join(result.output.split())
+    # A two-column file whose rows end in empty fields has no title line.
+    (tmp_path / "trail.csv").write_text("score,bad\n" + "".join(f"{i / 10},{i % 2},,,,,\n" for i in range(30)))
+    from finlite.data.io import _title_line
+
+    assert _title_line(tmp_path / "trail.csv", ",") is None
     zips = book.assign(zip_code=[f"{i % 100:03d}xx" for i in range(300)])  # 100 values, 3 rows each
     note = next(n for n in prepare(zips, target="loan_status", positive="Charged Off").schema.notes
                 if "'zip_code'" in n)

@@ -157,6 +157,22 @@ def test_columns_named_like_post_outcome_values_are_warned_of_everywhere(tmp_pat
     said = result.output
     assert said.count("'total_pymnt' is named like a value recorded after the outcome") == 1, said
     assert "warning: column 'total_pymnt' is named like" in said
+    # Escalated, the warning stops the job before anything is written (it came after the save).
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FinliteWarning)
+        with pytest.raises(FinliteWarning, match="'total_pymnt' is named like"):
+            finlite.train(tmp_path / "lc.csv", target="loan_status", positive="Charged Off", model="logistic",
+                          config=FAST, out=tmp_path / "escalated")
+    assert not (tmp_path / "escalated").exists()
+    # A column both named so and separating the labels is said once.
+    leaky = book.assign(recoveries=np.where(book["loan_status"] == "Charged Off", 250.0, 0.0))
+    leaky.to_csv(tmp_path / "leaky.csv", index=False)
+    said_twice = finlite.train(tmp_path / "leaky.csv", target="loan_status", positive="Charged Off",
+                               model="logistic", config=FAST)
+    about = [w for w in said_twice.warnings if w.startswith("column 'recoveries'")]
+    assert len(about) == 1 and "alone separates" in about[0], about
     compressed = finlite.compress(tmp_path / "t", tmp_path / "lc.csv", out=tmp_path / "s", progress=False)
     card = (Path(compressed.path) / "MODEL_CARD.md").read_text()
     limitations = card.split("## Limitations", 1)[1].split("##", 1)[0]
@@ -165,12 +181,18 @@ def test_columns_named_like_post_outcome_values_are_warned_of_everywhere(tmp_pat
 
 
 @pytest.mark.parametrize(("name", "flagged"), [
-    ("total_pymnt", True), ("total_rec_prncp", True), ("recoveries", True), ("collection_recovery_fee", True),
-    ("last_pymnt_amnt", True), ("out_prncp", True), ("debt_settlement_flag", True), ("hardship_flag", True),
-    ("ChgOffPrinGr", True), ("charged_off_amount", True),
-    # Known at application: a bureau count, the instalment, a payment plan flag.
+    ("total_pymnt", True), ("Total Pymnt", True), ("total.pymnt", True), ("total_rec_prncp", True),
+    ("recoveries", True), ("collection_recovery_fee", True), ("last_pymnt_amnt", True), ("out_prncp", True),
+    ("debt_settlement_flag", True), ("settlement_status", True), ("hardship_flag", True), ("ChgOffPrinGr", True),
+    ("charged_off_amount", True), ("last_fico_range_high", True), ("ZERO_BALANCE_CODE", True),
+    ("NET_SALES_PROCEEDS", True), ("FORECLOSURE_DATE", True), ("CURRENT_ACTUAL_UPB", True),
+    # Known at application: a bureau count, the instalment, a payment plan flag, a mortgage's
+    # drawdown (settlement), an account's recovery e-mail, payment history (a review, 2026-12-05).
     ("chargeoff_within_12_mths", False), ("collections_12_mths_ex_med", False), ("installment", False),
-    ("pymnt_plan", False), ("total_acc", False), ("total_rev_hi_lim", False), ("Term", False)])
+    ("pymnt_plan", False), ("total_acc", False), ("total_rev_hi_lim", False), ("Term", False),
+    ("settlement_date", False), ("settlement_amount", False), ("recovery_email_verified", False),
+    ("prior_recovery_count", False), ("months_since_last_payment", False), ("total_payment_due", False),
+    ("hardship_prior", False), ("num_foreclosures", False)])
 def test_post_outcome_names(name: str, flagged: bool) -> None:
     from finlite.data.schema import _post_outcome_notes
 

@@ -620,7 +620,7 @@ def test_an_import_whose_table_is_in_other_units_than_its_booster_is_refused(tmp
     pd.DataFrame({"rate": [f"{r:.2f}%" for r in rate], "bad": bad}).to_csv(tmp_path / "percent.csv", index=False)
     with pytest.raises(DataError, match=r"was trained on 'rate' from 0\.05\d* to 0\.2[78]\d* \(its feature_infos\), "
                                         r"but 100% of the table's values .* \(read as percentages: '13\.56%' is "
-                                        r"13\.56\)\. The units differ"):
+                                        r"13\.56\)\. Either the units differ"):
         import_teacher(file, tmp_path / "percent.csv", target="bad", positive="1")
     pd.DataFrame({"rate": [f"{r / 100:.4f}" for r in rate], "bad": bad}).to_csv(tmp_path / "fraction.csv",
                                                                                    index=False)

@@ -110,10 +110,11 @@ def _title_line(path: Path, sep: str) -> str | None:
         first, second = (next(csv.reader([line], delimiter=sep), []) for line in lines)
     except (OSError, csv.Error):
         return None
-    if not 1 <= len(first) <= 2 or len(second) < 3 * len(first) + 1:
+    filled = [f for f in second if f.strip()]  # a row's trailing empty fields are no columns of a header
+    if not 1 <= len(first) <= 2 or len(filled) < 3 * len(first) + 1:
         return None
     return (f"Data file {str(path)!r} starts with a line of {len(first)} field{'' if len(first) == 1 else 's'} "
-            f"({shown(lines[0].strip()[:80])}) above one of {len(second)}: line 1 looks like a title above the "
+            f"({shown(lines[0].strip()[:80])}) above one of {len(filled)}: line 1 looks like a title above the "
             "header. Remove the lines above the header (the column names), and any notes below the data.")
 
 

@@ -29,7 +29,12 @@ __all__ = ["Schema", "infer_schema", "label_key", "numeric_column", "parse_dates
 _POSITIVE_WORDS = ("bad", "default", "defaulted", "yes", "y", "true", "fraud", "chgoff",
                    "charged off", "charged-off", "1", "positive", "delinquent")
 _ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)", re.IGNORECASE)
-_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# A month's name or its abbreviation, and nothing longer: "Octane 91" and "Novated 36" were read as
+# dates when any word beginning with a month's letters was one (a review, 2026-12-05).
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+          r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])\.?")
+#: A month of a year ("Dec-2015", "Aug 2003", "Dec-15"): group 1 the month, group 2 the year.
+_MONTH_YEAR = re.compile(rf"^({_MONTH})[-/ ]([0-9]{{4}}|[0-9]{{2}})$", re.IGNORECASE)
 # Dates as text: ISO (2014-03-31), day/month numbers (03/31/2014, 31.03.14), month names
 # (28-Feb-97, 28 February 1997, Feb 28, 1997), and a month of a year as LendingClub writes its
 # issue and credit-line dates (Dec-2015, Aug 2003, Dec-15: read as 900 categories before,
@@ -39,13 +44,23 @@ _DATE_LIKE = re.compile(
     rf"|\d{{1,2}}[-/ ]{_MONTH}[-/ ,]*\d{{2,4}}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}"
     rf"|{_MONTH}[-/ ](\d{{4}}|\d{{2}})\s*$)", re.IGNORECASE)
 #: Names of values recorded after a loan's or a payment's outcome (payments received, recoveries,
-#: the amount charged off, a settlement): as features they hand the model its label. LendingClub's
-#: total_pymnt, total_rec_prncp, last_pymnt_amnt, out_prncp, recoveries, collection_recovery_fee,
-#: debt_settlement_flag, hardship_*; SBA's ChgOffPrinGr. A bureau count known at application
-#: (chargeoff_within_12_mths, collections_12_mths_ex_med) is not matched.
+#: the amount charged off, a settlement of the debt, a loan's performance): as features they hand
+#: the model its label. LendingClub's total_pymnt, total_rec_prncp, last_pymnt_amnt, out_prncp,
+#: recoveries, collection_recovery_fee, debt_settlement_flag, settlement_status, hardship_flag and
+#: last_fico_range_high; SBA's ChgOffPrinGr; Fannie Mae's and Freddie Mac's zero_balance_code,
+#: net_sales_proceeds, actual_loss, foreclosure_date, current_upb. Words apart by "_", a space, "."
+#: or "-", or none. Fields known at application are not matched (a review, 2026-12-05, found the
+#: first list too wide): a bureau count (chargeoff_within_12_mths, collections_12_mths_ex_med, a
+#: prior_recovery_count), a mortgage's settlement_date and settlement_amount (its drawdown),
+#: total_payment_due, months_since_last_payment, an account's recovery_email_verified.
+_S = r"[_\s.\-]?"
 _POST_OUTCOME_NAME = re.compile(
-    r"recover|(?:total|last|next)_?(?:pymnt|payment)|total_?rec_?(?:prncp|int|late)|out_?prncp|settlement|hardship"
-    r"|chgoff|(?:charged?|written|write)_?off_?(?:amount|amt|date|principal|prin)", re.IGNORECASE)
+    rf"recoveries|recovery{_S}(?:amount|amt|fee)|collection{_S}recovery|(?:total|last|next){_S}pymnt"
+    rf"|total{_S}rec{_S}(?:prncp|int|late)|out{_S}prncp|debt{_S}settlement|settlement{_S}(?:status|percentage|term)"
+    rf"|hardship{_S}(?:flag|type|reason|status|amount|start|end|length|dpd|loan|payoff|last)|chgoff"
+    rf"|(?:charged?|written|write){_S}off{_S}(?:amount|amt|date|principal|prin)|last{_S}fico"
+    rf"|zero{_S}balance{_S}code|net{_S}sales{_S}proceeds|actual{_S}loss|foreclosure{_S}(?:date|costs?)"
+    rf"|current{_S}(?:actual{_S})?upb|current{_S}loan{_S}delinquency", re.IGNORECASE)
 #: The words every note about a column that may leak the label carries (leak_notes finds them).
 LEAK_MARK = "it leaks the label into the model"
 # A date whose year is written with two digits: the century has to be chosen.
@@ -436,12 +451,42 @@ def parse_dates(raw: pd.Series, column: str, source: str) -> pd.Series:
     texts = texts.str.replace(_UTC_OFFSET, r"\1", regex=True)
     parsed = pd.to_datetime(texts, errors="coerce", format="mixed")
     _one_slash_order(texts, parsed, column, source)
-    two_digit = texts.str.contains(_TWO_DIGIT_YEAR, na=False).to_numpy()
+    month_year = _month_of_year(texts, parsed)
+    two_digit = texts.str.contains(_TWO_DIGIT_YEAR, na=False).to_numpy() | month_year
     future = (parsed > pd.Timestamp.now()).to_numpy() & two_digit
     if future.any():
         parsed = parsed.where(~future, parsed - pd.DateOffset(years=100))
     values = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
     return pd.Series(values[codes], index=raw.index, name=column)
+
+
+#: How to map a target of more outcomes than two: mapping loans still current or late to the
+#: good class, as the bare advice read, labels loans with no outcome yet as repaid (a walk-through,
+#: 2026-12-05).
+_UNFINISHED = (", after leaving out the rows whose outcome is not known yet (loans still current or late, not yet "
+               "paid or charged off: they are not good loans) and mapping each value to the outcome it means "
+               "(LendingClub's 'Does not meet the credit policy. Status:Charged Off' is a charge-off)")
+
+
+def _month_of_year(texts: pd.Series, parsed: pd.Series) -> np.ndarray:
+    """Read a month of a year ("Dec-2015", "Aug 2003", "Dec-15") as the first day of that month
+    (``parsed`` is changed in place); which rows have a two-digit year (their century is chosen
+    as for other dates). pandas read "Dec-15" as 15 December of the year 1, overflowed, and
+    returned 1755 without an error: an out-of-time split then ordered LendingClub's loans by
+    month (a review, 2026-12-05)."""
+    parts = texts.str.extract(_MONTH_YEAR)
+    rows = parts[0].notna().to_numpy()
+    if not rows.any():
+        return rows
+    month = parts[0][rows].str[:3].str.lower()
+    year = parts[1][rows]
+    parsed[rows] = pd.to_datetime("01 " + month + " " + year, errors="coerce",
+                                  format="%d %b %Y" if (year.str.len() == 4).all() else "mixed")
+    short = rows & (parts[1].str.len() == 2).fillna(False).to_numpy()
+    if short.any():
+        parsed[short] = pd.to_datetime("01 " + parts[0][short].str[:3].str.lower() + " " + parts[1][short],
+                                       errors="coerce", format="%d %b %y")
+    return short
 
 
 _SLASH_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$"
@@ -626,17 +671,14 @@ def infer_schema(
             raise DataError(
                 f"Target column {target!r} in {source} has {len(classes)} classes; with positive class "
                 f"{pos!r} the other values ({', '.join(map(repr, others[:10]))}) must be one class. "
-                "Map them to a single negative label first, after leaving out the rows whose outcome is not "
-                "known yet (loans still current or late, not yet paid or charged off: they are not good loans) "
-                "and mapping each value to the outcome it means (LendingClub's 'Does not meet the credit "
-                "policy. Status:Charged Off' is a charge-off)."
+                f"Map them to a single negative label first{_UNFINISHED}.", param="target"
             )
     else:
         if len(classes) > 2:
             raise DataError(
                 f"Target column {target!r} in {source} has {len(classes)} distinct values "
                 f"({', '.join(map(repr, classes[:10]))}); finlite trains binary classifiers. Map the target "
-                f"to two classes, or check that target={target!r} is the label column.", param="target"
+                f"to two classes{_UNFINISHED}, or check that target={target!r} is the label column.", param="target"
             )
         pos, how = _pick_positive(classes, counts)
         notes.append(how)
@@ -821,8 +863,12 @@ def _post_outcome_notes(features: Sequence[str]) -> list[str]:
 
 def leak_notes(notes: Sequence[str]) -> list[str]:
     """The schema notes that say a column may leak the label (named like a post-outcome value, or
-    separating the training labels alone): warnings in train's outcome and the model card."""
-    return [note for note in notes if LEAK_MARK in note]
+    separating the training labels alone): warnings in train's outcome and the model card. One
+    per column: a column both named so and separating the labels is said by the stronger evidence
+    (it was said twice: a review, 2026-12-05)."""
+    found = [note for note in notes if LEAK_MARK in note]
+    separating = {n.split(" alone separates", 1)[0] for n in found if " alone separates" in n}
+    return [n for n in found if not (" is named like" in n and n.split(" is named like", 1)[0] in separating)]
 
 
 def _text_number_note(name: str, example: str, money: bool) -> str:
@@ -831,6 +877,14 @@ def _text_number_note(name: str, example: str, money: bool) -> str:
         return f"column {name!r} read as money written as text (e.g. {example!r})"
     return (f"column {name!r} read as percentages written as text (e.g. {example!r} is read as "
             f"{(percent_value(example.strip(NUMBER_SPACES)) or 0.0) + 0.0:g})")
+
+
+def _plain_number(value: Any) -> float | None:
+    """``value`` (a cell) as a plain number, or None."""
+    try:
+        return float(value.strip(NUMBER_SPACES) if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _check_percent_units(series: pd.Series, name: str, source: str) -> None:
@@ -850,11 +904,14 @@ def _check_percent_units(series: pd.Series, name: str, source: str) -> None:
             percents.append(abs(number))
             continue
         try:
-            plain.append(abs(float(text)))
+            number = abs(float(text))
         except (TypeError, ValueError):
             continue
+        if number > 0:  # zero is zero in either unit ("0" beside "45.3%" was refused: a review, 2026-12-05)
+            plain.append(number)
     if plain and percents and max(plain) <= 1.0 and float(np.median(percents)) > 1.0:
-        example = next(v for v in series.dropna() if not (isinstance(v, str) and "%" in v))
+        example = next(v for v in series.dropna() if not (isinstance(v, str) and "%" in v)
+                       and _plain_number(v) not in (None, 0.0))
         raise DataError(f"Column {name!r} in {source} mixes percentages written with '%' (read as the number "
                         f"written: '80.5%' is 80.5) with plain numbers of at most 1 such as {shown(example)}, which "
                         "look like fractions of one (0.805): one quantity in two units. Write the column one way "

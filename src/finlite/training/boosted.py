@@ -515,9 +515,10 @@ def _check_lightgbm_ranges(raw: bytes, features: list[str], prepared: PreparedDa
         raise DataError(f"The booster in {str(file)!r} was trained on {name!r} from {low:.6g} to {high:.6g} (its "
                         f"feature_infos), but {1 - inside:.0%} of the table's values lie more than that range "
                         f"outside it: from {values.min():.6g} to {values.max():.6g}"
-                        f"{how.get(str(schema.number_rule(name)), '')}. The units differ (a fraction against a "
-                        "percentage, cents against dollars): convert the column to the booster's units, or pass the "
-                        "table the booster was trained on.", param="data")
+                        f"{how.get(str(schema.number_rule(name)), '')}. Either the units differ (a fraction against "
+                        "a percentage, cents against dollars: convert the column to the booster's units) or this is "
+                        "not the population the booster was trained on (pass the table it was trained on).",
+                        param="data")
 
 
 def _check_direction(wrapped: BoostedEnsemble, prepared: PreparedData, file: Path) -> None:
