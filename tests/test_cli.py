@@ -846,3 +846,21 @@ def test_a_cut_off_that_flags_no_test_row_is_warned(german_csv: Path, teacher_di
         in err.getvalue()
     result = runner.invoke(app, ["evaluate", str(teacher_dir), str(german_csv), "--no-timing", "--flag-rate", "0.3"])
     assert result.exit_code == 0 and "the cut-off flags no row" not in result.output, result.output
+
+
+def test_export_says_when_the_students_validation_report_failed(exported_dir: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A student whose report FAILed (it flagged a quarter of its teacher's rows) was exported with
+    PASS, its parity with the weights, and nothing else said (a walk-through, 2026-12-05)."""
+    import shutil
+
+    import finlite.cli as cli
+
+    copy = tmp_path / "student"
+    shutil.copytree(exported_dir, copy)
+    monkeypatch.setattr(cli, "_report_verdict", lambda raw, where: ("FAIL", "FAIL in decisions"))
+    result = runner.invoke(app, ["export", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output
+    assert "warning: validation report FAIL (FAIL in decisions); its model card says the student should not " \
+           "replace the teacher" in " ".join(result.output.split())

@@ -1758,6 +1758,10 @@ def export(
               f"rows of its table differently from the booster itself (largest difference {imported['max_abs_diff']:.3g}; "
               f"{decision_flips_text(imported)}): the export matches the teacher, not the booster. See steps[0].parity "
               "in its manifest and the warning that 'import-teacher' printed.", err=True)
+    # The export's PASS is its parity with the weights; a student whose validation report FAILed
+    # (flags a quarter of its teacher's rows, ranks a wrong way) was exported with PASS and nothing
+    # else said (a walk-through, 2026-12-05).
+    _say_report_status(Path(artifact))
     _echo(f"written into {artifact}" + (" (re-signed)" if key is not None else ""))
 
 

@@ -380,7 +380,8 @@ def test_shap_averages_with_its_plain_python_helper_and_puts_the_compiled_one_ba
 
 def test_explanations_show_the_deployed_reasons_beside_shaps(data: PreparedData) -> None:
     """The reasons the deployed student gives (runtime/reasons.py) are reported beside SHAP's. For
-    a linear student they are w . (x - training mean) per column, computed here by hand."""
+    a linear student they are w . (x - reference) per column, computed here by hand (the reference:
+    each number's training median, every other column's mean)."""
     teacher = _logistic(data.preprocessor.n_features, seed=3)
     inp = _inputs(data, teacher, teacher, cutoff=0.5)
     section = build_explanations(inp)
@@ -394,7 +395,9 @@ def test_explanations_show_the_deployed_reasons_beside_shaps(data: PreparedData)
     assert examples.columns[-1] == "deployed_reasons"
     pre = data.preprocessor
     weight = teacher.linear.weight.detach().numpy().astype(np.float64).reshape(-1)
-    mean = pre.transform(inp.train_frame).astype(np.float64).mean(axis=0)
+    encoded = pre.transform(inp.train_frame).astype(np.float64)
+    mean = encoded.mean(axis=0)
+    mean[:len(pre.numeric_)] = np.median(encoded[:, :len(pre.numeric_)], axis=0)  # numbers: their median
     raw = raw_columns(pre)
     by_row = {int(i): k for k, i in enumerate(inp.ids)}
     for row in examples.rows:

@@ -42,14 +42,20 @@ def linear_dir(tmp_path_factory: pytest.TempPathFactory, german_csv: Path) -> Pa
 
 def test_a_linear_models_reasons_are_its_exact_contributions(linear_dir: Path, german: pd.DataFrame,
                                                              german_csv: Path) -> None:
-    """For a logistic model the pair estimate is exact: w_j . (x_j - mean_j) summed over a field's
-    encoded columns, computed here from the torch weights and the training rows' mean input."""
+    """For a logistic model the pair estimate is exact: w_j . (x_j - ref_j) summed over a field's
+    encoded columns, computed here from the torch weights and the training rows' input: the
+    median of each number (a few extremes set a mean no applicant was above: a walk-through,
+    2026-12-05), the mean of every other column."""
     from finlite.artifact import prepare_like
 
     predictor = Predictor(linear_dir)
     art = finlite.load(linear_dir)
     weight = art.model.linear.weight.detach().numpy().astype(np.float64).reshape(-1)
-    mean = prepare_like(art, german_csv).x_train.astype(np.float64).mean(axis=0)
+    x_train = prepare_like(art, german_csv).x_train.astype(np.float64)
+    mean = x_train.mean(axis=0)
+    numbers = len(predictor.encoder.numeric)
+    mean[:numbers] = np.median(x_train[:, :numbers], axis=0)
+    assert art.manifest["export"]["reasons"]["numbers_at"] == "median"
     records = german.drop(columns="creditability").head(40)
     x = predictor.encode(records).astype(np.float64)
     model = predictor._reason_model()
@@ -325,3 +331,28 @@ def test_decided_rows_without_a_reason_are_warned_about(exported_dir: Path, germ
     assert calls["n"] >= 1 and empty > 0
     assert (f"warning: {empty:,} of the {summary.positives:,} decided rows have no reason: no field raised their "
             "score above the average applicant's") in " ".join(summary.notes)
+
+
+def test_a_decline_caused_by_a_column_with_extremes_names_it(tmp_path: Path) -> None:
+    """Three utilisations of 1,000 to 43,000 among ratios of 0 to 1.5 set a mean reference of 18:
+    no applicant's utilisation was above it, and a decline that utilisation alone caused named
+    income and dependants instead (a walk-through of Give Me Some Credit, 2026-12-05). The
+    reference is each number's training median."""
+    from finlite.jobs.export import export_artifact
+
+    rng = np.random.default_rng(0)
+    n = 3_000
+    util = rng.uniform(0, 1.5, n)
+    util[:3] = [1_000.0, 9_000.0, 43_000.0]
+    income = rng.lognormal(8.5, 0.5, n)
+    bad = (rng.random(n) < 1 / (1 + np.exp(-(4 * np.minimum(util, 1.5) - 4)))).astype(int)
+    pd.DataFrame({"util": util, "income": income, "bad": bad}).to_csv(tmp_path / "book.csv", index=False)
+    finlite.train(tmp_path / "book.csv", target="bad", positive="1", model="lightgbm", out=tmp_path / "t")
+    export_artifact(tmp_path / "t", tmp_path / "book.csv")
+    predictor = Predictor(tmp_path / "t")
+    reference = predictor.manifest["export"]["reasons"]["reference"]
+    spec = predictor.encoder.numeric[0]  # (name, median, mean, std, indicator)
+    assert spec[0] == "util" and reference[0] * spec[3] + spec[2] == pytest.approx(np.median(util), rel=0.05)
+    declined = {"util": 1.4, "income": float(np.median(income))}
+    assert predictor.score_record(declined) >= predictor.cutoff
+    assert predictor.reasons([declined], top=2)[0][0]["field"] == "util"

@@ -832,3 +832,17 @@ def test_the_openapi_page_gives_each_numeric_field_its_accepted_range(exported_d
         assert (number["minimum"], number["maximum"]) == (low, high)
         assert "within 10 widths of the training range" in props[name]["description"]
     assert props["credit_amount"]["anyOf"][0]["maximum"] == pytest.approx(18424 * 11)
+
+
+def test_a_missing_marker_sent_as_text_for_a_number_says_to_send_null(exported_dir: Path, german: pd.DataFrame) -> None:
+    """"NA" is a CSV's missing cell, but in a record it is text: the refusal says what to send."""
+    from finlite.runtime import Predictor
+    from finlite.runtime.encoder import RecordErrors
+
+    record = german.drop(columns="creditability").iloc[0].to_dict()
+    predictor = Predictor(exported_dir)
+    with pytest.raises(RecordErrors, match=r"field 'credit_amount': expected a number, got the text 'NA' \(send null "
+                                           r"for an unknown value\)"):
+        predictor.score_record({**record, "credit_amount": "NA"})
+    with pytest.raises(RecordErrors, match=r"got the text 'lots'\.$"):
+        predictor.score_record({**record, "credit_amount": "lots"})

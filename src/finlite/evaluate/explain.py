@@ -391,8 +391,9 @@ def deployed_reference(model: Any, preprocessor: Any, x_train: Any, run: Any, se
     from finlite.runtime.reasons import field_columns, reference_record
 
     binary_from = model.n_numeric if isinstance(model, ScorecardModel) else None
-    return reference_record(np.asarray(x_train, dtype=np.float32), field_columns(Encoder(preprocessor.to_dict())),
-                            run, binary_from=binary_from, seed=seed)
+    encoder = Encoder(preprocessor.to_dict())
+    return reference_record(np.asarray(x_train, dtype=np.float32), field_columns(encoder),
+                            run, binary_from=binary_from, seed=seed, numbers=len(encoder.numeric))
 
 
 def _deployed_reasons(scored: Any, rows: Any, train_frame: Any, seed: int) -> list[list[str]]:

@@ -22,7 +22,7 @@ import numpy as np
 
 from finlite._finite import F32_MAX as _F32_MAX
 from finlite._finite import NUMBER_SPACES, table_value_error, value_bounds, value_reason
-from finlite._keys import NOT_ONE_VALUE, category_key, date_column_refusal, is_missing_marker, look_up
+from finlite._keys import CSV_MISSING, NOT_ONE_VALUE, category_key, date_column_refusal, is_missing_marker, look_up
 from finlite._money import MONEY, MONEY_PATTERN, PERCENT, PERCENT_PATTERN, text_value
 from finlite.errors import DataError
 from finlite.runtime import _arrownp, _fastenc
@@ -262,7 +262,9 @@ class Encoder:
                 return _text_number(text)
             except ValueError:
                 pass
-            self._fail(errors, FieldError(index, name, f"expected a number, got the text {value!r}", "type"))
+            # "NA" from a database export: a CSV's missing cell, but in a record it is text.
+            hint = " (send null for an unknown value)" if text in CSV_MISSING else ""
+            self._fail(errors, FieldError(index, name, f"expected a number, got the text {value!r}{hint}", "type"))
             return math.nan
         self._fail(errors, FieldError(index, name, f"expected a number, got {type(value).__name__}", "type"))
         return math.nan

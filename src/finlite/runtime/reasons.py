@@ -75,11 +75,15 @@ def field_columns(encoder: Any) -> list[tuple[str, list[int]]]:
 
 def reference_record(x_train: np.ndarray, fields: Sequence[tuple[str, list[int]]],
                      run: Callable[[np.ndarray], np.ndarray], *, binary_from: int | None = None,
-                     max_rows: int = OFFSET_ROWS, seed: int = 0) -> dict[str, Any]:
+                     max_rows: int = OFFSET_ROWS, seed: int = 0, numbers: int = 0) -> dict[str, Any]:
     """What ``finlite export`` records for reasons, from the training rows as the deployed
     encoder gives them (``x_train``, in-sample: no out-of-fold encodings).
 
-    The reference is their mean encoded input. A model that rounds some inputs to 0/1 (a points
+    The reference is their mean encoded input, but for the first ``numbers`` columns (the
+    numeric values, by the Preprocessor's layout), whose median it takes: a few extreme
+    utilisations (1,000 to 43,000 among ratios of 0 to 1.5) moved the mean to 18, no applicant's
+    utilisation was above the reference, and a decline that utilisation alone caused never named
+    it (a walk-through, 2026-12-05). A model that rounds some inputs to 0/1 (a points
     scorecard reads every column from ``binary_from`` on so: one-hot, missing-indicator and
     weight-of-evidence columns)
     would read a mean's fractional shares as no category at all, so its reference takes each
@@ -93,6 +97,11 @@ def reference_record(x_train: np.ndarray, fields: Sequence[tuple[str, list[int]]
     mean = x.mean(axis=0)
     record: dict[str, Any] = {"method": METHOD, "reference": [float(v) for v in mean], "rows": len(x)}
     if binary_from is None:
+        if numbers and len(x):
+            middle = mean.copy()
+            middle[:numbers] = np.median(x[:, :numbers], axis=0)
+            record["reference"] = [float(v) for v in middle]
+            record["numbers_at"] = "median"
         return record
     ref = mean.copy()
     for _, cols in fields:
