@@ -290,3 +290,19 @@ def test_a_fenced_block_holds_any_text_as_code(text: str) -> None:
     kinds = [t.type for t in tokens]
     assert kinds.count("fence") == 1 and kinds.count("heading_open") == 1, kinds
     assert tokens[kinds.index("fence")].content.rstrip("\n") == text.rstrip("\n")
+
+
+def test_the_limitations_list_training_notes_on_leaks_and_extremes() -> None:
+    """Training's notes on a column that may leak the label, and on extremes that set a column's
+    scale, reach the card's limitations (a walk-through, 2026-12-05: the card listed
+    LendingClub's recoveries among the inputs and said nothing; a utilisation with three values
+    in the thousands left an MLP blind to it, said only on the command line)."""
+    report = credit_report()
+    assert "Possible label leak" not in render_model_card(report)  # an older report: none recorded
+    report["card"] = {"possible_leaks": ["column 'recoveries' alone separates the training labels (AUC 1.0000)"],
+                      "extreme_values": ["column 'util': 3 training value(s) lie more than 1,000 times the 1st-99th "
+                                         "percentile range (0 to 1.5) outside it"]}
+    limitations = part(render_model_card(report), "## Limitations")
+    assert "- **Possible label leak**: column 'recoveries' alone separates the training labels" in limitations
+    assert "- **Extreme values set a column's scale** (a neural model then barely tells its ordinary values apart): " \
+           "column 'util': 3 training value(s)" in limitations

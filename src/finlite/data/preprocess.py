@@ -205,10 +205,13 @@ def _far_values_note(name: str, present: np.ndarray) -> str | None:
     times = FAR_RANGES if (outside[beyond] > FAR_RANGES).all() else SENTINEL_RANGES
     return (f"column {name!r}: {int(beyond.sum()):,} training value(s) lie more than {times:,.0f} times the "
             f"1st-99th percentile range ({low:.6g} to {high:.6g}) outside it, e.g. {worst:.10g}; they set the "
-            "column's scaling, so its other values barely differ once scaled, and scoring accepts values up to "
+            f"column's scaling, so {EXTREME_MARK}, and scoring accepts values up to "
             "them. If they are placeholders (9999999999 for unknown), blank them (a blank is imputed) or drop "
             "those rows.")
 
+
+#: The words of every note on values that set a column's scale (the model card lists those notes).
+EXTREME_MARK = "its other values barely differ once scaled"
 
 #: A value written with nines only (99, 9999, 999999.99) this many ranges beyond the 1st-99th
 #: percentile range is named as a likely placeholder (FAR_RANGES for any other value).

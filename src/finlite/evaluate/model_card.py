@@ -299,11 +299,12 @@ def _change_lines(report: Mapping[str, Any], sections: list[Section]) -> list[st
     return lines
 
 
-def _leak_notes(report: Mapping[str, Any]) -> list[str]:
-    """Training's notes on input columns that may leak the label (``report["card"]["possible_leaks"]``)."""
+def _card_list(report: Mapping[str, Any], key: str) -> list[str]:
+    """Training's notes the card lists (``report["card"][key]``): on input columns that may leak
+    the label (``possible_leaks``), and on values that set a column's scale (``extreme_values``)."""
     card = report.get("card") if isinstance(report.get("card"), Mapping) else {}
-    leaks = (card or {}).get("possible_leaks")
-    return [str(n) for n in leaks] if isinstance(leaks, list) else []
+    notes = (card or {}).get(key)
+    return [str(n) for n in notes] if isinstance(notes, list) else []
 
 
 def _selection_limitations(report: Mapping[str, Any]) -> list[str]:
@@ -359,8 +360,8 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     or forecast_accuracy section), segment results (the segments section), fairness for a
     binary classifier (each protected column's rules and what was not assessed, or why the
     section is missing), limitations (every
-    WARN / FAIL section's summary, training's notes on columns that may leak the label, then the
-    fixed ones) and the change classification (what
+    WARN / FAIL section's summary, training's notes on columns that may leak the label and on
+    extremes that set a column's scale, then the fixed ones) and the change classification (what
     changed, ``report["change"]``, and the status of every evidence section).
 
     Raises:
@@ -393,7 +394,9 @@ def render_model_card(report: Mapping[str, Any]) -> str:
         lines += ["## Fairness", "", *_fairness_lines(report, by_id)]
     lines += ["## Limitations", ""]
     lines += [f"- {_text(s.title)} ({s.status}): {_text(s.summary)}" for s in sections if s.status != "PASS"]
-    lines += [f"- **Possible label leak**: {_text(note)}" for note in _leak_notes(report)]
+    lines += [f"- **Possible label leak**: {_text(note)}" for note in _card_list(report, "possible_leaks")]
+    lines += [f"- **Extreme values set a column's scale** (a neural model then barely tells its ordinary values "
+              f"apart): {_text(note)}" for note in _card_list(report, "extreme_values")]
     lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report),
                                        *_FIXED_LIMITATIONS)] + [""]
     lines += ["## Change classification", "", *_change_lines(report, sections)]
