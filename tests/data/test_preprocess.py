@@ -608,6 +608,28 @@ def test_a_placeholder_of_nines_is_named_sooner() -> None:
                              rf"range .* e\.g\. {value:g};", notes[0]), notes
 
 
+def test_codes_far_above_a_count_s_values_are_named() -> None:
+    """96 and 98 ("unknown", "refused") among counts of late payments of at most 13 were read as 98
+    late payments (a walk-through of Give Me Some Credit, 2026-12-05)."""
+    from finlite.data.preprocess import _special_codes_note
+
+    rng = np.random.default_rng(0)
+    late = np.where(rng.random(5_000) < 0.9, 0, rng.integers(1, 14, 5_000)).astype(float)
+    late[:12] = [98.0] * 9 + [96.0] * 3
+    note = _special_codes_note("late", late)
+    assert note is not None and note.startswith("column 'late': the value(s) 96, 98 (12 training rows) stand far "
+                                                "above every other value (at most 13)")
+    frame = pd.DataFrame({"late": late, "y": (rng.random(5_000) < 0.1).astype(int)})
+    assert [n for n in prepare(frame, target="y").schema.notes if "stand far above" in n]
+    # Real values are not named: ages, amounts, a few large employers among small ones, many codes.
+    assert _special_codes_note("age", rng.integers(18, 90, 5_000).astype(float)) is None
+    assert _special_codes_note("amount", rng.uniform(0, 100, 5_000)) is None
+    employees = rng.integers(0, 50, 5_000).astype(float)
+    employees[:30] = np.arange(500, 530)
+    assert _special_codes_note("employees", employees) is None
+    assert _special_codes_note("late", late[:50]) is None  # too few rows to tell
+
+
 def test_a_target_of_more_than_two_outcomes_says_to_leave_out_unfinished_loans() -> None:
     frame = pd.DataFrame({"x": range(40), "loan_status": ["Fully Paid", "Charged Off", "Current", "Late (31-120 days)"]
                           * 10})

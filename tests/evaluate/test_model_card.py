@@ -304,5 +304,4 @@ def test_the_limitations_list_training_notes_on_leaks_and_extremes() -> None:
                                          "percentile range (0 to 1.5) outside it"]}
     limitations = part(render_model_card(report), "## Limitations")
     assert "- **Possible label leak**: column 'recoveries' alone separates the training labels" in limitations
-    assert "- **Extreme values set a column's scale** (a neural model then barely tells its ordinary values apart): " \
-           "column 'util': 3 training value(s)" in limitations
+    assert "- **Extreme values or codes among the numbers**: column 'util': 3 training value(s)" in limitations

@@ -395,8 +395,8 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += ["## Limitations", ""]
     lines += [f"- {_text(s.title)} ({s.status}): {_text(s.summary)}" for s in sections if s.status != "PASS"]
     lines += [f"- **Possible label leak**: {_text(note)}" for note in _card_list(report, "possible_leaks")]
-    lines += [f"- **Extreme values set a column's scale** (a neural model then barely tells its ordinary values "
-              f"apart): {_text(note)}" for note in _card_list(report, "extreme_values")]
+    lines += [f"- **Extreme values or codes among the numbers**: {_text(note)}"
+              for note in _card_list(report, "extreme_values")]
     lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report),
                                        *_FIXED_LIMITATIONS)] + [""]
     lines += ["## Change classification", "", *_change_lines(report, sections)]
