@@ -1725,6 +1725,7 @@ def export(
               f"({'; '.join(record['accepted_failed_gates'])}); recorded in its manifest.", err=True)
     if as_json:
         _echo(_json_out(record))
+        _say_report_status(Path(artifact))  # on stderr: stdout stays the JSON record
         return
     where = f"cut-off {record['cutoff']:g}" if record.get("cutoff") is not None else "a forecast: no cut-off"
     boundary = int(((record.get("onnx") or {}).get("parity") or {}).get("boundary_rows") or 0)

@@ -615,9 +615,9 @@ def test_codes_far_above_a_count_s_values_are_named() -> None:
 
     rng = np.random.default_rng(0)
     late = np.where(rng.random(5_000) < 0.9, 0, rng.integers(1, 14, 5_000)).astype(float)
-    late[:12] = [98.0] * 9 + [96.0] * 3
+    late[:45] = [98.0] * 30 + [96.0] * 15
     note = _special_codes_note("late", late)
-    assert note is not None and note.startswith("column 'late': the value(s) 96, 98 (12 training rows) stand far "
+    assert note is not None and note.startswith("column 'late': the value(s) 96, 98 (45 training rows) stand far "
                                                 "above every other value (at most 13)")
     frame = pd.DataFrame({"late": late, "y": (rng.random(5_000) < 0.1).astype(int)})
     assert [n for n in prepare(frame, target="y").schema.notes if "stand far above" in n]
@@ -627,6 +627,11 @@ def test_codes_far_above_a_count_s_values_are_named() -> None:
     employees = rng.integers(0, 50, 5_000).astype(float)
     employees[:30] = np.arange(500, 530)
     assert _special_codes_note("employees", employees) is None
+    employees[:30] = rng.integers(0, 50, 30)
+    employees[:3] = [500.0, 1_200.0, 4_000.0]  # one row each: large employers, not codes (a review, 2026-12-05)
+    assert _special_codes_note("employees", employees) is None
+    shares = np.where(rng.random(5_000) < 0.05, 100.0, 0.0)  # 0 or 100 % in 5 % of rows: a value, not a code
+    assert _special_codes_note("share", shares) is None
     assert _special_codes_note("late", late[:50]) is None  # too few rows to tell
 
 

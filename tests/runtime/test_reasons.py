@@ -330,7 +330,7 @@ def test_decided_rows_without_a_reason_are_warned_about(exported_dir: Path, germ
     empty = int(((got["decision"] == 1) & got["reason_1"].isna()).sum())
     assert calls["n"] >= 1 and empty > 0
     assert (f"warning: {empty:,} of the {summary.positives:,} decided rows have no reason: no field raised their "
-            "score above the average applicant's") in " ".join(summary.notes)
+            "score above the typical applicant's") in " ".join(summary.notes)
 
 
 def test_a_decline_caused_by_a_column_with_extremes_names_it(tmp_path: Path) -> None:

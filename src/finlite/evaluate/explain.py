@@ -398,7 +398,7 @@ def deployed_reference(model: Any, preprocessor: Any, x_train: Any, run: Any, se
 
 def _deployed_reasons(scored: Any, rows: Any, train_frame: Any, seed: int) -> list[list[str]]:
     """The reasons the deployed artifact gives for ``rows`` (:mod:`finlite.runtime.reasons`:
-    baseline Shapley values against the training rows' average applicant, one antithetic pair),
+    baseline Shapley values against the training rows' typical applicant, one antithetic pair),
     computed here on the model itself, so the report shows how they compare with SHAP's."""
     from finlite.runtime.encoder import Encoder
     from finlite.runtime.reasons import ReasonModel, field_columns
@@ -532,7 +532,7 @@ def build_explanations(inp: TabularInputs) -> Section:
                  f"{_share(unchanged_both)} where both decline, {_share(unchanged_flipped)} on the "
                  f"{int(flipped.sum())} explained rows only one model declines.")
     notes.append("Deployed reasons (what finlite serve and score --reasons tell a declined applicant): each column's "
-                 "baseline Shapley value against the training rows' average applicant, from one antithetic pair "
+                 "baseline Shapley value against the training rows' typical applicant, from one antithetic pair "
                  f"(finlite.runtime.reasons), computed here on the student over the {len(inp.train_frame):,} training "
                  f"rows the report reads. On the {len(d_same)} explained applicants the student declines, their "
                  f"principal reason is SHAP's for {_share(deployed_same)}, and the top-{TOP} lists share "
@@ -568,9 +568,9 @@ def build_explanations(inp: TabularInputs) -> Section:
         "principal_unchanged_share_both_declined": unchanged_both,
         "principal_unchanged_share_flipped": unchanged_flipped,
         "teacher_method": t_method, "student_method": s_method,
-        "deployed_method": "baseline Shapley against the training rows' average applicant (their mean encoded input; "
-                           "a scorecard: its most common categories, with offsets to the average points), one "
-                           "antithetic pair",
+        "deployed_method": "baseline Shapley against the training rows' typical applicant (each number's median "
+                           "and each category's share of the encoded input; a scorecard: its most common "
+                           "categories, with offsets to the average points), one antithetic pair",
         "deployed_principal_same_as_shap_share": deployed_same, "deployed_overlap_with_shap_mean": deployed_overlap,
         "principal_reason_counts": {"teacher": ct, "student": cs},
         "protected_citations": cited,

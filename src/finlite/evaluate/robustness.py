@@ -38,10 +38,12 @@ NOISE_SCALE = 0.1
 def robust_spread(values: np.ndarray) -> float:
     """A column's spread that a few extremes do not set: the interquartile range / 1.349 (the
     standard deviation of normal values); where it is 0 (a count that is mostly zero), the
-    standard deviation of the values within the 1st to 99th percentiles; the plain standard
-    deviation when that is 0 too. With the plain standard deviation, three utilisations in the
-    thousands among ratios of 0 to 1.5 made "small" noise ±69, and a section that flipped a
-    quarter of the decisions PASSed (a walk-through, 2026-12-05)."""
+    standard deviation of the values within the 1st to 99th percentiles; 0 (the column is left as
+    it is) when nearly every value is one value, since its plain standard deviation is then set
+    by its few other values (codes such as 98 among zeros: a review, 2026-12-05). With the plain
+    standard deviation, three
+    utilisations in the thousands among ratios of 0 to 1.5 made "small" noise ±69, and a section
+    that flipped a quarter of the decisions PASSed (a walk-through, 2026-12-05)."""
     if values.size == 0:
         return 0.0
     q1, q3 = np.percentile(values, [25, 75])
@@ -49,8 +51,9 @@ def robust_spread(values: np.ndarray) -> float:
         return float((q3 - q1) / 1.349)
     low, high = np.percentile(values, [1, 99])
     inner = values[(values >= low) & (values <= high)]
-    spread = float(inner.std()) if inner.size else 0.0
-    return spread if spread > 0 else float(values.std())
+    return float(inner.std()) if inner.size else 0.0
+
+
 #: Share of each categorical column's rows set to a value never seen in training.
 UNSEEN_SHARE = 0.1
 #: Most test rows perturbed and re-scored (a seeded sample beyond): keeps the section cheap.

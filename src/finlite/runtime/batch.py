@@ -200,12 +200,12 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
             record["columns"]["reason_1"] = (
                 f"reason_1 to reason_{reasons}: with decision 1, the fields that pushed the score towards "
                 f"{positive!r} the most, largest first (adverse-action reasons: {REASONS_METHOD} against the training "
-                "rows' average applicant; empty where fewer fields did)")
+                "rows' typical applicant; empty where fewer fields did)")
         elif reasons and codes is not None:  # the lender's codes
             record["columns"]["reason_1"] = (
                 f"reason_1 to reason_{reasons}: with decision 1, the lender's reason codes whose fields pushed the "
                 f"score towards {positive!r} the most (a code's fields' contributions summed), largest first "
-                f"(adverse-action reasons: {REASONS_METHOD} against the training rows' average applicant; empty where "
+                f"(adverse-action reasons: {REASONS_METHOD} against the training rows' typical applicant; empty where "
                 "fewer codes did); reason_codes gives each code's statement")
             record["reason_codes"] = codes.to_dict()
     elif cutoff is not None:
@@ -1101,11 +1101,11 @@ def count_cited(texts: list[list[str | None]], fields: Sequence[str]) -> dict[st
 
 def unexplained_note(unexplained: int, decided: int) -> list[str]:
     """A warning when decided rows got no reason at all: no field pushed their score above the
-    reference's (the training rows' average applicant), so an adverse-action notice has nothing to cite."""
+    reference's (the training rows' typical applicant), so an adverse-action notice has nothing to cite."""
     if not unexplained:
         return []
     return [f"warning: {unexplained:,} of the {decided:,} decided rows have no reason: no field raised their score "
-            "above the average applicant's (the reference), although they are at or above the cut-off. An "
+            "above the typical applicant's (the reference), although they are at or above the cut-off. An "
             "adverse-action notice needs a reason; review these rows (reason_1 is empty) and the cut-off."]
 
 

@@ -503,7 +503,7 @@ class Predictor:
         the sum of its fields').
 
         Every record is explained, decided positive or not; the letters go to those whose
-        :meth:`predict` is 1. The method (baseline Shapley against the training rows' average applicant,
+        :meth:`predict` is 1. The method (baseline Shapley against the training rows' typical applicant,
         from one antithetic pair; :mod:`finlite.runtime.reasons`) costs ``2 x fields + 1`` model
         rows per record.
 

@@ -4,10 +4,11 @@ Regulation B in the US, GDPR Art. 22 and the CCD in the EU).
 
 The validation report explains a sample of declined applicants with SHAP against a background
 of training rows (:mod:`finlite.evaluate.explain`); a deployed artifact carries no customer's
-row, so the runtime measures against one **reference input** instead: the mean of the training
-rows' encoded inputs, recorded by ``finlite export`` (``export.reasons`` in the manifest). A
-number's reference is its training mean; a category's is the training share of each of its
-one-hot columns. An aggregate, not a person.
+row, so the runtime measures against one **reference input** instead, the training rows' typical
+applicant, recorded by ``finlite export`` (``export.reasons`` in the manifest): a number's
+reference is its training median (its mean in artifacts exported before 2026-12-05, whose
+records lack ``numbers_at``); a category's is the training share of each of its one-hot columns.
+An aggregate, not a person.
 
 Each raw field's contribution to the log-odds is its baseline Shapley value against that
 reference, taken from one antithetic pair of orderings: the field removed from the applicant
@@ -17,7 +18,7 @@ the reference (every other field at the reference), averaged::
     phi_j = 1/2 * [(l(x) - l(x with j at the reference)) + (l(reference with j as x) - l(reference))]
 
 where ``l`` is the model's log-odds. This is exact for a model whose fields interact at most in
-pairs (for a linear model it is ``w_j * (x_j - mean_j)``, the report's linear contributions),
+pairs (for a linear model it is ``w_j * (x_j - ref_j)``),
 deterministic, and costs ``2 * fields + 1`` rows through the exported model per applicant (41
 for German credit's 20 fields). A points scorecard rounds its binary inputs, so a fractional
 mean would be no category at all: its reference is a real applicant (each field's most common
