@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["PROTECTED_WORDS", "likely_protected"]
+__all__ = ["GEOGRAPHY_WORDS", "PROTECTED_WORDS", "likely_geography", "likely_protected"]
 
 #: Words in a feature's name (split at anything but letters) that suggest a protected attribute:
 #: the prohibited bases of ECOA / Regulation B (race, color, religion, national origin, sex,
@@ -31,3 +31,18 @@ def likely_protected(names: Iterable[str]) -> list[str]:
     """The ``names`` holding a word of :data:`PROTECTED_WORDS` (German credit's age_in_years,
     personal_status_and_sex, foreign_worker), in their order."""
     return [name for name in names if PROTECTED_WORDS & set(re.split(r"[^a-z]+", str(name).lower()))]
+
+
+#: Words in a feature's name that say it locates the applicant: a geography is no protected
+#: attribute, but it can stand in for one (redlining), so the report and the model card name such
+#: features (a walk-through, 2026-12-05: LendingClub's zip_code and addr_state went unmentioned).
+GEOGRAPHY_WORDS = frozenset({
+    "zip", "zipcode", "postal", "postcode", "state", "county", "tract", "census", "msa", "cbsa",
+    "neighborhood", "neighbourhood", "city", "addr", "address", "region", "district", "province",
+})
+
+
+def likely_geography(names: Iterable[str]) -> list[str]:
+    """The ``names`` holding a word of :data:`GEOGRAPHY_WORDS` (zip_code, addr_state), in their order."""
+    return [name for name in names if GEOGRAPHY_WORDS & set(re.split(r"[^a-z]+", str(name).lower()))]
+

@@ -305,3 +305,19 @@ def test_the_limitations_list_training_notes_on_leaks_and_extremes() -> None:
     limitations = part(render_model_card(report), "## Limitations")
     assert "- **Possible label leak**: column 'recoveries' alone separates the training labels" in limitations
     assert "- **Extreme values or codes among the numbers**: column 'util': 3 training value(s)" in limitations
+
+
+def test_features_that_locate_the_applicant_are_named_as_possible_proxies() -> None:
+    """LendingClub's zip_code and addr_state, classic redlining proxies, went unmentioned when no
+    protected column was named (a walk-through, 2026-12-05)."""
+    from finlite._protected import likely_geography
+
+    assert likely_geography(["zip_code", "addr_state", "State", "loan_amnt", "home_ownership", "Zip", "estate"]) == [
+        "zip_code", "addr_state", "State", "Zip"]
+    report = credit_report()
+    report["card"] = {"inputs": {"numeric": ["loan_amnt"], "categorical": ["zip_code", "addr_state"],
+                                 "protected_declared": [], "protected_by_name": [],
+                                 "geography_by_name": ["zip_code", "addr_state"]}}
+    inputs = part(render_model_card(report), "## Inputs")
+    assert "- features that locate the applicant: zip_code, addr_state (a geography can stand in for a protected " \
+           "attribute, as in redlining" in inputs

@@ -173,6 +173,11 @@ def _input_lines(report: Mapping[str, Any]) -> list[str]:
     if by_name:
         lines.append(f"- features named like a protected attribute: {', '.join(_text(n) for n in by_name)} (not "
                      "declared protected, so not tested for fairness; name them with --protected).")
+    places = names("geography_by_name")
+    if places:
+        lines.append(f"- features that locate the applicant: {', '.join(_text(n) for n in places)} (a geography can "
+                     "stand in for a protected attribute, as in redlining; with a protected column named, the "
+                     "fairness section's proxy analysis measures how well the inputs predict it).")
     return [*lines, ""]
 
 

@@ -480,13 +480,17 @@ def _no_protected_reason(inp: TabularInputs) -> str:
     """Why fairness is left out, naming the features whose names suggest a protected attribute
     (German credit's age_in_years, personal_status_and_sex, foreign_worker): a validator reading
     "no protected column named" would not know the model reads them."""
-    from finlite._protected import likely_protected
+    from finlite._protected import likely_geography, likely_protected
 
     likely = likely_protected((*inp.numeric, *inp.categorical))
     reason = "no protected column named (--protected)"
     if likely:
         reason += (f"; the model reads feature(s) whose names suggest a protected attribute, not assessed: "
                    f"{', '.join(likely)}")
+    places = likely_geography((*inp.numeric, *inp.categorical))
+    if places:
+        reason += (f"; it reads feature(s) that locate the applicant, which can stand in for a protected attribute "
+                   f"(redlining), not assessed: {', '.join(places)}")
     return reason
 
 
@@ -589,8 +593,11 @@ def _card(task: Any, inputs: Any) -> dict[str, Any]:
 
         declared, by_name = protected_inputs([*inputs.numeric, *inputs.categorical], inputs.protected,
                                              inputs.test_frame.columns)
+        from finlite._protected import likely_geography
+
         card["inputs"] = {"numeric": list(inputs.numeric), "categorical": list(inputs.categorical),
-                          "protected_declared": declared, "protected_by_name": by_name}
+                          "protected_declared": declared, "protected_by_name": by_name,
+                          "geography_by_name": likely_geography([*inputs.numeric, *inputs.categorical])}
         # Columns that may leak the label, as training noted them: the card listed LendingClub's
         # recoveries among the inputs and said nothing of it (a walk-through, 2026-12-05).
         from finlite.data.preprocess import CODES_MARK, EXTREME_MARK
