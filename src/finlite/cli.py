@@ -100,11 +100,12 @@ _diagnostics: dict[str, Any] = {"depth": 0}
 
 
 def _plain_notes(notes: typing.Sequence[str]) -> list[str]:
-    """A schema's notes but those on a possible leak, which the train commands print as warnings."""
-    from finlite.data.schema import leak_notes
+    """A schema's notes but those on a possible leak, which the train commands print as warnings
+    (one per column: a column's name-based note, left out where its labels-separating one is
+    said, is no plain note either)."""
+    from finlite.data.schema import LEAK_MARK
 
-    leaks = set(leak_notes(notes))
-    return [note for note in notes if note not in leaks]
+    return [note for note in notes if LEAK_MARK not in note]
 
 
 @contextlib.contextmanager

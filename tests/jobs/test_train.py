@@ -173,6 +173,10 @@ def test_columns_named_like_post_outcome_values_are_warned_of_everywhere(tmp_pat
                                model="logistic", config=FAST)
     about = [w for w in said_twice.warnings if w.startswith("column 'recoveries'")]
     assert len(about) == 1 and "alone separates" in about[0], about
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "leaky.csv"), "--target", "loan_status", "--positive",
+                                      "Charged Off", "--model", "logistic", "--epochs", "2", "--out",
+                                      str(tmp_path / "t3")])
+    assert result.exit_code == 0 and result.output.count("column 'recoveries'") == 1, result.output
     compressed = finlite.compress(tmp_path / "t", tmp_path / "lc.csv", out=tmp_path / "s", progress=False)
     card = (Path(compressed.path) / "MODEL_CARD.md").read_text()
     limitations = card.split("## Limitations", 1)[1].split("##", 1)[0]
