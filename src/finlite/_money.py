@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MONEY", "MONEY_PATTERN", "PERCENT", "PERCENT_PATTERN", "money_value", "percent_value", "text_value"]
+__all__ = ["MONEY", "MONEY_PATTERN", "PERCENT", "PERCENT_PATTERN", "looks_like_money", "money_value", "percent_value", "text_value"]
 
 #: The parse rules' names in ``preprocessor.json``.
 MONEY = "money"

@@ -37,12 +37,17 @@ def likely_protected(names: Iterable[str]) -> list[str]:
 #: attribute, but it can stand in for one (redlining), so the report and the model card name such
 #: features (a walk-through, 2026-12-05: LendingClub's zip_code and addr_state went unmentioned).
 GEOGRAPHY_WORDS = frozenset({
-    "zip", "zipcode", "postal", "postcode", "state", "county", "tract", "census", "msa", "cbsa",
-    "neighborhood", "neighbourhood", "city", "addr", "address", "region", "district", "province",
+    "zip", "zipcode", "postal", "postcode", "county", "tract", "census", "msa", "cbsa",
+    "neighborhood", "neighbourhood", "city", "region", "district", "province",
 })
+# "state" and "address" locate only in these forms: time_at_address, email_address, loan_state
+# and application_state locate no one (a review, 2026-12-05).
+_PLACE_NAME = re.compile(r"(?:addr|address|home|borrower|applicant|property|bank)?[_\s.-]?state(?:[_\s.-]?code)?"
+                         r"|(?:home|street|postal|mailing)?[_\s.-]?address", re.IGNORECASE)
 
 
 def likely_geography(names: Iterable[str]) -> list[str]:
-    """The ``names`` holding a word of :data:`GEOGRAPHY_WORDS` (zip_code, addr_state), in their order."""
-    return [name for name in names if GEOGRAPHY_WORDS & set(re.split(r"[^a-z]+", str(name).lower()))]
-
+    """The ``names`` holding a word of :data:`GEOGRAPHY_WORDS`, or naming a state or an address
+    (zip_code, addr_state, State), in their order."""
+    return [name for name in names if GEOGRAPHY_WORDS & set(re.split(r"[^a-z]+", str(name).lower()))
+            or _PLACE_NAME.fullmatch(str(name).strip())]

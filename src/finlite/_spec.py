@@ -224,7 +224,7 @@ def _check_encoding(encoding: Any, bad: Any) -> None:
     smoothing = encoding.get("smoothing")
     if not finite_number(smoothing) or not 0 <= smoothing <= 1e9:
         raise bad(f"encoding smoothing is {smoothing!r:.40}, not a finite number from 0 to 1e9")
-    if encoding.get("numeric_center", "mean") not in ("mean", "median"):
+    if encoding.get("numeric_center", "mean") not in ("mean", "median"):  # preprocess.NUMERIC_CENTERS
         raise bad(f"encoding numeric_center is {encoding.get('numeric_center')!r:.40}, not mean or median")
 
 

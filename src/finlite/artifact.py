@@ -568,6 +568,8 @@ def recorded_split(artifact: Artifact) -> SplitConfig:
         config = {**config, "whole_dates": False}
     if "one_shuffle" not in config:  # made before a stratified split shuffled all rows once: as it was
         config = {**config, "one_shuffle": False}
+    if "month_year" not in config:  # made before month-of-year dates were read: refused where it matters
+        config = {**config, "month_year": False}
     known = {f.name for f in fields(SplitConfig)}
     unknown = [k for k in config if k not in known]
     try:

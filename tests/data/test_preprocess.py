@@ -398,6 +398,8 @@ def test_a_percentage_column_with_junk_or_fractions_names_what_is_wrong() -> Non
     zeros = book.assign(revol_util=["0" if i % 50 == 1 else "0.0" if i == 3 else v
                                     for i, v in enumerate(book["revol_util"])])
     assert "revol_util" in infer_schema(zeros, "loan_status", positive="Charged Off").percent
+    one = book.assign(revol_util=["1" if i == 7 else v for i, v in enumerate(book["revol_util"])])  # "1" for 1 %
+    assert "revol_util" in infer_schema(one, "loan_status", positive="Charged Off").percent
     schema = infer_schema(book, "loan_status", positive="Charged Off")
     pre = Preprocessor(schema).fit(book)
     with pytest.raises(DataError, match=re.escape("'int_rate' in the data holds the text '5%\\x85'")):
@@ -667,6 +669,17 @@ def test_a_month_of_a_year_is_a_date_and_a_word_beginning_like_a_month_is_not() 
     dates = parse_dates(book["issue_d"], "issue_d", "t")
     assert dates.iloc[split.train].max() <= dates.iloc[split.test].min()
     assert dates.min() >= pd.Timestamp("2008-01-01")
+    assert SplitConfig().to_dict()["month_year"] is True
+    # An artifact split by an older finlite (its record lacks month_year) read these dates wrongly:
+    # its split cannot be made again as it was, and is refused; other dates split as they did.
+    with pytest.raises(DataError, match=r"holds months of a year such as '\w{3}-\d\d', which the finlite that made "
+                                        r"this artifact read wrongly .* Train the teacher again"):
+        make_split(book, book["y"].to_numpy(dtype=np.float32), SplitConfig(date_column="issue_d", month_year=False),
+                   source="t")
+    iso = book.assign(issue_d=pd.date_range("2010-01-01", periods=300, freq="D").strftime("%Y-%m-%d"))
+    labels = iso["y"].to_numpy(dtype=np.float32)
+    old = make_split(iso, labels, SplitConfig(date_column="issue_d", month_year=False), source="t")
+    assert np.array_equal(old.test, make_split(iso, labels, SplitConfig(date_column="issue_d"), source="t").test)
 
 
 def test_a_numeric_column_that_alone_separates_the_labels_is_named_as_a_likely_leak() -> None:
@@ -688,8 +701,8 @@ def test_a_numeric_column_that_alone_separates_the_labels_is_named_as_a_likely_l
     expected = roc_auc_score(prepared.y_train, train["sample_weight"])
     assert notes == [f"column 'sample_weight' alone separates the training labels (AUC {expected:.4f} by its values): "
                      "if it is known only after the outcome (a charge-off amount, a status, a sampling weight), it "
-                     "leaks the label into the model; drop it (--drop sample_weight) unless it is truly known at "
-                     "decision time."]
+                     "leaks the label into the model; drop it (--drop sample_weight; an imported booster: train it "
+                     "again without the column) unless it is truly known at decision time."]
     assert not [note for note in prepare(frame.drop(columns="sample_weight"), target="y").schema.notes
                 if "separates" in note]
     # With fewer than 10 of a class a random column separates it by chance (one fraud: 2 in n + 1).

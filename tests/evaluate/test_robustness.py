@@ -216,7 +216,7 @@ def test_the_noise_is_small_next_to_a_columns_own_values_whatever_its_extremes()
     """Three utilisations in the thousands among ratios of 0 to 1.5 made 0.1 of the std ±69, and a
     section that flipped a quarter of the decisions PASSed (a walk-through, 2026-12-05). The spread
     is robust: the IQR / 1.349 (a normal column's std), else the std within the 1st-99th
-    percentiles (a count that is mostly zero), else the std."""
+    percentiles (a count that is mostly zero), else 0 (nearly one value: left as it is)."""
     from finlite.evaluate.robustness import robust_spread
 
     rng = np.random.default_rng(0)
@@ -232,4 +232,3 @@ def test_the_noise_is_small_next_to_a_columns_own_values_whatever_its_extremes()
     rare = np.zeros(5_000)
     rare[:5] = [96.0, 98.0, 98.0, 96.0, 98.0]
     assert robust_spread(rare) == 0.0
-

@@ -61,7 +61,9 @@ def test_price_file_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     assert "p_value" in models["student"]["diebold_mariano_vs_teacher"]
     assert "buy_and_hold" in report["forecast"]["trading"]
     for path in (teacher, student):
-        exported = json.loads(_ok(["export", str(path), "--json"]))
+        result = runner.invoke(app, ["export", str(path), "--json"])  # the report's verdict goes to stderr
+        assert result.exit_code == 0, result.output
+        exported = json.loads(result.stdout)
         parity = exported["onnx"]["parity"]
         assert parity["max_abs_diff"] < 1e-4
         assert parity.get("direction_flips", parity["flips"]) == 0

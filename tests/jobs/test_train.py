@@ -139,7 +139,7 @@ def test_columns_named_like_post_outcome_values_are_warned_of_everywhere(tmp_pat
     book = _lending_book()
     book.to_csv(tmp_path / "lc.csv", index=False)
     with pytest.warns(FinliteWarning, match=r"warning: column 'total_pymnt' is named like a value recorded after "
-                                            r"the outcome .* drop it \(--drop total_pymnt\)"):
+                                            r"the outcome .* drop it \(--drop total_pymnt; an imported booster"):
         outcome = finlite.train(tmp_path / "lc.csv", target="loan_status", positive="Charged Off", model="logistic",
                                 config=FAST, out=tmp_path / "t")
     schema = outcome.data.schema

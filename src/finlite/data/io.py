@@ -102,7 +102,7 @@ def _title_line(path: Path, sep: str) -> str | None:
     """The refusal of a file whose first line is a title above its header (an export's "Notes
     offered by Prospectus (https://...)": it was refused as "rows of more fields than its header",
     which pointed at the wrong line: a walk-through, 2026-12-05), or None: a first line of at most
-    two fields above one of three times as many."""
+    two fields above one of more than three times as many non-empty fields."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:

@@ -54,10 +54,10 @@ from finlite._keys import MISSING, OTHER, date_column_refusal, key_aliases, labe
 from finlite._money import MONEY, PERCENT
 from finlite._util import dump_json, param_error, write_text_atomic
 from finlite.data.io import without_views
-from finlite.data.schema import LEAK_MARK, Schema, factorize_cells, numeric_column
+from finlite.data.schema import LEAK_MARK, Schema, factorize_cells, leak_advice, numeric_column
 from finlite.errors import ConfigError, DataError
 
-__all__ = ["HIGH_CARDINALITY", "OTHER", "Encoding", "Preprocessor", "unseen_counts"]
+__all__ = ["CODES_MARK", "EXTREME_MARK", "HIGH_CARDINALITY", "NUMERIC_CENTERS", "OTHER", "Encoding", "Preprocessor", "unseen_counts"]
 
 _FORMAT = "finlite.preprocessor/2"
 _FORMAT_V1 = "finlite.preprocessor/1"  # one-hot over every training value; still read
@@ -286,8 +286,8 @@ def _separating_note(name: str, values: np.ndarray, labels: np.ndarray | None) -
     if SEPARATING_AUC > auc > 1 - SEPARATING_AUC:
         return None
     return (f"column {name!r} alone separates the training labels (AUC {auc:.4f} by its values): if it is known "
-            f"only after the outcome (a charge-off amount, a status, a sampling weight), {LEAK_MARK}; drop it "
-            f"(--drop {name}) unless it is truly known at decision time.")
+            f"only after the outcome (a charge-off amount, a status, a sampling weight), {LEAK_MARK}; "
+            f"{leak_advice(name)}")
 
 
 @dataclass

@@ -23,7 +23,7 @@ from finlite._util import closest
 from finlite.datasets.synth import SYNTH_TRUE_PD
 from finlite.errors import DataError
 
-__all__ = ["Schema", "infer_schema", "label_key", "numeric_column", "parse_dates"]
+__all__ = ["LEAK_MARK", "Schema", "infer_schema", "label_key", "leak_advice", "leak_notes", "month_year_rows", "numeric_column", "parse_dates"]
 
 # Target values that mean "the event a risk model predicts" (default, fraud, charge-off).
 _POSITIVE_WORDS = ("bad", "default", "defaulted", "yes", "y", "true", "fraud", "chgoff",
@@ -468,6 +468,13 @@ _UNFINISHED = (", after leaving out the rows whose outcome is not known yet (loa
                "(LendingClub's 'Does not meet the credit policy. Status:Charged Off' is a charge-off)")
 
 
+def month_year_rows(raw: pd.Series) -> np.ndarray:
+    """Which cells of a date column are a month of a year as text ("Dec-15", "Aug 2003")."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return np.zeros(len(raw), dtype=bool)
+    return raw.astype("string").str.strip().str.match(_MONTH_YEAR).fillna(False).to_numpy(dtype=bool)
+
+
 def _month_of_year(texts: pd.Series, parsed: pd.Series) -> np.ndarray:
     """Read a month of a year ("Dec-2015", "Aug 2003", "Dec-15") as the first day of that month
     (``parsed`` is changed in place); which rows have a two-digit year (their century is chosen
@@ -857,8 +864,15 @@ def _post_outcome_notes(features: Sequence[str]) -> list[str]:
     followed (a walk-through, 2026-12-05)."""
     return [f"column {name!r} is named like a value recorded after the outcome (payments received, recoveries, an "
             f"amount charged off, a settlement): if it is one, {LEAK_MARK}, which then fails on new applications; "
-            f"drop it (--drop {name}) unless it is truly known at decision time."
+            f"{leak_advice(name)}"
             for name in features if _POST_OUTCOME_NAME.search(str(name))]
+
+
+def leak_advice(name: str) -> str:
+    """What to do about a column that may leak the label, for a teacher trained here and for an
+    imported booster alike (``import-teacher`` has no ``--drop``: its booster reads the column)."""
+    return (f"drop it (--drop {name}; an imported booster: train it again without the column) unless it is truly "
+            "known at decision time.")
 
 
 def leak_notes(notes: Sequence[str]) -> list[str]:
@@ -893,30 +907,29 @@ def _check_percent_units(series: pd.Series, name: str, source: str) -> None:
     100 apart, and one "%" in 200 rows turned a column of fractions into percentages without a
     word (a review, 2026-12-05). Plain numbers in the percentages' own unit ("12" beside "12.5%")
     are read as they are."""
+    present = series.dropna()
     plain: list[float] = []
     percents: list[float] = []
-    for value in series.dropna().unique():
-        text = value.strip(NUMBER_SPACES) if isinstance(value, str) else value
-        if isinstance(text, str) and not text:
-            continue
-        number = percent_value(text) if isinstance(text, str) else None
+    for value in present:
+        number = percent_value(value.strip(NUMBER_SPACES)) if isinstance(value, str) else None
         if number is not None:
             percents.append(abs(number))
             continue
-        try:
-            number = abs(float(text))
-        except (TypeError, ValueError):
-            continue
-        if number > 0:  # zero is zero in either unit ("0" beside "45.3%" was refused: a review, 2026-12-05)
-            plain.append(number)
-    if plain and percents and max(plain) <= 1.0 and float(np.median(percents)) > 1.0:
-        example = next(v for v in series.dropna() if not (isinstance(v, str) and "%" in v)
+        number = _plain_number(value)
+        if number is not None and number != 0:  # zero is zero in either unit ("0" was refused: a review)
+            plain.append(abs(number))
+    # A few plain numbers may mean percentages ("1" for 1 %); fractions are a share of the rows (a
+    # single "1" among 400 percentages was refused: a review, 2026-12-05).
+    fractions = sum(1 for v in plain if v <= 1.0)
+    if percents and fractions >= max(3, 0.01 * len(present)) and fractions >= 0.5 * len(plain) \
+            and float(np.median(percents)) > 1.0:
+        example = next(v for v in present if not (isinstance(v, str) and "%" in v)
                        and _plain_number(v) not in (None, 0.0))
         raise DataError(f"Column {name!r} in {source} mixes percentages written with '%' (read as the number "
-                        f"written: '80.5%' is 80.5) with plain numbers of at most 1 such as {shown(example)}, which "
-                        "look like fractions of one (0.805): one quantity in two units. Write the column one way "
-                        f"(all as percentages or all as fractions), or read it as a category (categorical=[{name!r}]).",
-                        param="categorical")
+                        f"written: '80.5%' is 80.5) with {fractions:,} plain numbers of at most 1 such as "
+                        f"{shown(example)}, which look like fractions of one (0.805): one quantity in two units. "
+                        "Convert the column to one unit (all as percentages or all as fractions).",
+                        param="numeric")
 
 
 # Names of columns that hold integer codes of categories (postal codes, industry and merchant

@@ -35,6 +35,10 @@ class SplitConfig:
             rule (its record lacks the field: :func:`finlite.artifact.recorded_split`), whose
             classes were shuffled one after the other, so naming the other class positive gave
             another split (German credit, seed 0: test AUC 0.69 for ``good``, 0.82 for ``bad``).
+        month_year: a date column's month-of-year text ("Dec-15", "Aug 2003") is read as the first
+            of that month. False only for an artifact made before this rule (its record lacks the
+            field), which read "Dec-15" as the year 1 (1755 once converted): such an artifact's
+            split cannot be made again as it was, and is refused when its dates are of that form.
     """
 
     validation: float = 0.2
@@ -43,6 +47,7 @@ class SplitConfig:
     date_column: str | None = None
     whole_dates: bool = True
     one_shuffle: bool = True
+    month_year: bool = True
 
     def __post_init__(self) -> None:
         plain_ints(self, ("seed",))  # a seed from np.random
@@ -54,7 +59,8 @@ class SplitConfig:
             raise param_error("SplitConfig", "seed", f"a whole number from 0 to {MAX_SEED}", self.seed)
         if self.date_column is not None and not isinstance(self.date_column, str):
             raise param_error("SplitConfig", "date_column", "a column name or None", self.date_column)
-        check_flags("SplitConfig", whole_dates=self.whole_dates, one_shuffle=self.one_shuffle)
+        check_flags("SplitConfig", whole_dates=self.whole_dates, one_shuffle=self.one_shuffle,
+                    month_year=self.month_year)
         if self.validation + self.test >= 0.9:
             raise param_error("SplitConfig", "validation + test", "below 0.9 so training keeps 10 % of rows",
                               self.validation + self.test)
@@ -62,7 +68,8 @@ class SplitConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"validation": self.validation, "test": self.test, "seed": self.seed,
-                "date_column": self.date_column, "whole_dates": self.whole_dates, "one_shuffle": self.one_shuffle}
+                "date_column": self.date_column, "whole_dates": self.whole_dates, "one_shuffle": self.one_shuffle,
+                "month_year": self.month_year}
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,15 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         # Text dates too ("28-Feb-97"), with a two-digit year's century resolved so none is after today.
         from finlite.data.schema import parse_dates
 
+        if not config.month_year:
+            from finlite.data.schema import month_year_rows
+
+            rows = month_year_rows(raw)
+            if rows.any():
+                raise DataError(f"Date column {config.date_column!r} of {source} holds months of a year such as "
+                                f"{str(raw[rows].iloc[0])!r}, which the finlite that made this artifact read "
+                                "wrongly (\"Dec-15\" as the year 1), so its out-of-time split cannot be made again "
+                                "as it was. Train the teacher again with this version of finlite.")
         dates = parse_dates(raw, config.date_column, source)
         bad = dates.isna().to_numpy()
         if bad.any():

@@ -29,7 +29,7 @@ from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError, ScoreError
 from finlite.evaluate.sections import Plot, Section, Series, Status, Table, TabularInputs, json_number
 
-__all__ = ["build_robustness"]
+__all__ = ["build_robustness", "robust_spread"]
 
 #: Noise standard deviation, as a share of each numeric column's robust training spread.
 NOISE_SCALE = 0.1
@@ -109,7 +109,8 @@ def _numeric_noise(inp: TabularInputs, frame: pd.DataFrame, rng: np.random.Gener
         noisy = values + rng.normal(0.0, NOISE_SCALE * std, size=values.size)
         out[name] = np.where(finite, np.clip(noisy, low, high), np.nan)
         changed.append(name)
-    notes = [f"Numeric column(s) without spread in training (or without values) left as they were: "
+    notes = [f"Numeric column(s) without a robust spread in training (nearly one value, or no values) left as they "
+             f"were: "
              f"{', '.join(skipped)}."] if skipped else []
     return out, changed, notes
 

@@ -136,9 +136,10 @@ def check_baseline_held_out(art: Artifact, base: Artifact, *, judged: PreparedDa
         if seen.size:
             def told(split: Any) -> str:  # whole_dates says nothing of a stratified split; one_shuffle: below
                 return ", ".join(f"{k} {v}" for k, v in sorted(split.to_dict().items())
-                                 if (k != "whole_dates" or split.date_column is not None) and k != "one_shuffle")
-            if replace(config, whole_dates=True, one_shuffle=True) == \
-                    replace(judged.split_config, whole_dates=True, one_shuffle=True):
+                                 if (k != "whole_dates" or split.date_column is not None)
+                                 and k not in ("one_shuffle", "month_year"))
+            if replace(config, whole_dates=True, one_shuffle=True, month_year=True) == \
+                    replace(judged.split_config, whole_dates=True, one_shuffle=True, month_year=True):
                 # Which of the two an older finlite split (either may be: a review, 2026-12-05).
                 dated = config.date_column is not None
                 rule = "whole_dates" if dated else "one_shuffle"

@@ -3,7 +3,6 @@ import a booster trained elsewhere, and save it as an artifact with its test met
 
 from __future__ import annotations
 
-import re
 import shutil
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -175,31 +174,22 @@ def train(
                                              {"validation_auc": result.best_score})))
 
 
-def _leaks(notes: Sequence[str], *, imported: bool = False) -> list[str]:
-    """The schema's notes about columns that may leak the label, one per column (a column both
-    named like a post-outcome value and separating the labels alone is said once, by the
-    stronger evidence); for an import, with advice it can follow (the booster reads the column)."""
-    found = leak_notes(notes)
-    if imported:
-        found = [re.sub(r"drop it \(--drop [^)]*\) unless", "retrain the booster without it unless", n) for n in found]
-    return found
-
-
-def _warn_leaks(notes: Sequence[str], *, imported: bool = False) -> None:
-    """Issue each possible leak (:func:`_leaks`) as a :class:`FinliteWarning`, before anything is
-    trained or saved: a pipeline that escalates warnings stops with no artifact written (a
-    review, 2026-12-05: the escalation came after the save and left a complete artifact)."""
-    for message in _leaks(notes, imported=imported):
+def _warn_leaks(notes: Sequence[str]) -> None:
+    """Issue each possible leak (:func:`finlite.data.schema.leak_notes`: one per column) as a
+    :class:`FinliteWarning`, before anything is trained or saved: a pipeline that escalates
+    warnings stops with no artifact written (a review, 2026-12-05: the escalation came after the
+    save and left a complete artifact)."""
+    for message in leak_notes(notes):
         warnings.warn(f"warning: {message}", FinliteWarning, stacklevel=4)  # the caller of train
 
 
-def _warned(outcome: TrainOutcome, *, imported: bool = False) -> TrainOutcome:
+def _warned(outcome: TrainOutcome) -> TrainOutcome:
     """The outcome with the schema's notes about columns that may leak the label among its
     warnings (first), and its other warnings issued as :class:`FinliteWarning` (the leaks were,
     by :func:`_warn_leaks`): a scheduled retrain that escalates warnings stops on them, where a
     note on the command line alone went unread (a model of test AUC 0.9996 on LendingClub's
     recoveries: a walk-through, 2026-12-05). Escalated, the artifact just saved is removed."""
-    issued = _leaks(outcome.data.schema.notes, imported=imported)
+    issued = leak_notes(outcome.data.schema.notes)
     leaks = tuple(n for n in issued if n not in outcome.warnings)
     outcome = replace(outcome, warnings=(*leaks, *outcome.warnings)) if leaks else outcome
     try:
@@ -277,7 +267,7 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
     scores: list[Any] = []  # the booster's and the teacher's probabilities, for the flips at the cut-off
     model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,
                                            seed=seed, folds=folds, learning_rate=learning_rate, scores=scores)
-    _warn_leaks(prepared.schema.notes, imported=True)
+    _warn_leaks(prepared.schema.notes)
     outcome = _finish_teacher(model, prepared, [step], seed, (cutoff, flag_rate), out, overwrite, {},
                               at_cutoff=lambda cut: flips_at_cutoff(step["parity"], scores[0], cut))
     notes = [] if (note := parity_note(step["parity"])) is None else [note]
@@ -290,7 +280,7 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
                      "size (min_data_in_leaf, min_child_weight) or pass more folds (--folds).")
     elif (seen := _seen_test_note(outcome.metrics["test"], oof_auc)) is not None:
         notes.append(seen)
-    return _warned(replace(outcome, warnings=tuple(notes)) if notes else outcome, imported=True)
+    return _warned(replace(outcome, warnings=tuple(notes)) if notes else outcome)
 
 
 def _seen_test_note(test: Mapping[str, Any], oof_auc: float) -> str | None:

@@ -7,7 +7,7 @@ of training rows (:mod:`finlite.evaluate.explain`); a deployed artifact carries 
 row, so the runtime measures against one **reference input** instead, the training rows' typical
 applicant, recorded by ``finlite export`` (``export.reasons`` in the manifest): a number's
 reference is its training median (its mean in artifacts exported before 2026-12-05, whose
-records lack ``numbers_at``); a category's is the training share of each of its one-hot columns.
+records lack ``numbers_at``, and for a points scorecard, whose offsets measure against the mean); a category's is the training share of each of its one-hot columns.
 An aggregate, not a person.
 
 Each raw field's contribution to the log-odds is its baseline Shapley value against that
@@ -81,7 +81,8 @@ def reference_record(x_train: np.ndarray, fields: Sequence[tuple[str, list[int]]
     encoder gives them (``x_train``, in-sample: no out-of-fold encodings).
 
     The reference is their mean encoded input, but for the first ``numbers`` columns (the
-    numeric values, by the Preprocessor's layout), whose median it takes: a few extreme
+    numeric values, by the Preprocessor's layout), whose median it takes (not for a points
+    scorecard, ``binary_from``, whose offsets move every contribution back to the training mean): a few extreme
     utilisations (1,000 to 43,000 among ratios of 0 to 1.5) moved the mean to 18, no applicant's
     utilisation was above the reference, and a decline that utilisation alone caused never named
     it (a walk-through, 2026-12-05). A model that rounds some inputs to 0/1 (a points

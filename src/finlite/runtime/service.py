@@ -76,6 +76,7 @@ from finlite._finite import RANGE_MARGIN
 from finlite._keys import MISSING, category_key
 from finlite._limits import available_cores
 from finlite._manifest import failed_gates_warning
+from finlite._money import MONEY
 from finlite._paths import FileTooLarge, read_small_file
 from finlite._protected import likely_protected
 from finlite._util import check_flags
@@ -705,9 +706,9 @@ def _record_schema(predictor: Predictor) -> dict[str, Any]:
                                       "cell is; any other text is refused"}
         if name in predictor.encoder.money:  # money or percent text ("$60,000.00", "13.56%") is read as in training
             props[name]["anyOf"].insert(1, {"type": "string"})
-            written = "money (\"$60,000.00\")" if predictor.encoder.text_rules[name] == "money" else \
+            written = "money (\"$60,000.00\")" if predictor.encoder.text_rules[name] == MONEY else \
                 "a percentage (\"13.56%\", read as 13.56)"
-            props[name]["description"] += f"; or {written} written as text, as in training"
+            props[name]["description"] += f", except {written} written as text, which is read as in training"
     for name, _, _, categories in predictor.encoder.categorical:
         props[name] = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}],
                        "examples": categories[:20],
