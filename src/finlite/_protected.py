@@ -38,16 +38,22 @@ def likely_protected(names: Iterable[str]) -> list[str]:
 #: features (a walk-through, 2026-12-05: LendingClub's zip_code and addr_state went unmentioned).
 GEOGRAPHY_WORDS = frozenset({
     "zip", "zipcode", "postal", "postcode", "county", "tract", "census", "msa", "cbsa",
-    "neighborhood", "neighbourhood", "city", "region", "district", "province",
+    "neighborhood", "neighbourhood", "city", "region", "district", "province", "state", "address", "addr",
 })
-# "state" and "address" locate only in these forms: time_at_address, email_address, loan_state
-# and application_state locate no one (a review, 2026-12-05).
-_PLACE_NAME = re.compile(r"(?:addr|address|home|borrower|applicant|property|bank)?[_\s.-]?state(?:[_\s.-]?code)?"
-                         r"|(?:home|street|postal|mailing)?[_\s.-]?address", re.IGNORECASE)
+#: Words that make "state" or "address" no place (a review, 2026-12-05): time_at_address,
+#: email_address, loan_state, application_state, marital_state, state_employee.
+_NOT_A_PLACE = frozenset({"time", "years", "months", "at", "email", "ip", "mac", "web", "url", "loan", "application",
+                          "account", "marital", "status", "employee"})
+
+
+def _words(name: str) -> set[str]:
+    """A name's words: split at anything but letters and where camelCase turns ("BorrState")."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name))
+    return {w for w in re.split(r"[^a-z]+", spaced.lower()) if w}
 
 
 def likely_geography(names: Iterable[str]) -> list[str]:
-    """The ``names`` holding a word of :data:`GEOGRAPHY_WORDS`, or naming a state or an address
-    (zip_code, addr_state, State), in their order."""
-    return [name for name in names if GEOGRAPHY_WORDS & set(re.split(r"[^a-z]+", str(name).lower()))
-            or _PLACE_NAME.fullmatch(str(name).strip())]
+    """The ``names`` holding a word of :data:`GEOGRAPHY_WORDS` and none of a tenure, a contact or
+    a status (zip_code, addr_state, BorrState, residence_state; not time_at_address or loan_state),
+    in their order."""
+    return [name for name in names if (words := _words(name)) & GEOGRAPHY_WORDS and not words & _NOT_A_PLACE]

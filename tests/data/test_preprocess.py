@@ -390,7 +390,7 @@ def test_a_percentage_column_with_junk_or_fractions_names_what_is_wrong() -> Non
                                         for i, v in enumerate(np.linspace(0, 1, 2000))])
     for numeric in (None, ["revol_util"]):
         with pytest.raises(DataError, match=r"Column 'revol_util' in the data mixes percentages written with '%' .* "
-                                            r"plain numbers of at most 1 such as '0\.001'.*one quantity in two units"):
+                                            r"plain numbers between 0 and 1 such as '0\.001'.*one quantity in two units"):
             infer_schema(fractions, "loan_status", positive="Charged Off", numeric=numeric, source="the data")
     # Plain numbers in the percentages' own unit are read as they are, and zero is zero in either.
     same_unit = book.assign(revol_util=["12" if i % 50 == 1 else v for i, v in enumerate(book["revol_util"])])
@@ -398,7 +398,7 @@ def test_a_percentage_column_with_junk_or_fractions_names_what_is_wrong() -> Non
     zeros = book.assign(revol_util=["0" if i % 50 == 1 else "0.0" if i == 3 else v
                                     for i, v in enumerate(book["revol_util"])])
     assert "revol_util" in infer_schema(zeros, "loan_status", positive="Charged Off").percent
-    one = book.assign(revol_util=["1" if i == 7 else v for i, v in enumerate(book["revol_util"])])  # "1" for 1 %
+    one = book.assign(revol_util=["1" if i % 25 == 7 else v for i, v in enumerate(book["revol_util"])])  # 1 %
     assert "revol_util" in infer_schema(one, "loan_status", positive="Charged Off").percent
     schema = infer_schema(book, "loan_status", positive="Charged Off")
     pre = Preprocessor(schema).fit(book)
@@ -680,6 +680,10 @@ def test_a_month_of_a_year_is_a_date_and_a_word_beginning_like_a_month_is_not() 
     labels = iso["y"].to_numpy(dtype=np.float32)
     old = make_split(iso, labels, SplitConfig(date_column="issue_d", month_year=False), source="t")
     assert np.array_equal(old.test, make_split(iso, labels, SplitConfig(date_column="issue_d"), source="t").test)
+    # Four-digit years were read right before, so they are not refused (a review, 2026-12-05).
+    four = book.assign(issue_d=book["issue_d"].str.replace(r"-(\d\d)$", r"-20\1", regex=True))
+    old = make_split(four, labels, SplitConfig(date_column="issue_d", month_year=False), source="t")
+    assert np.array_equal(old.test, make_split(four, labels, SplitConfig(date_column="issue_d"), source="t").test)
 
 
 def test_a_numeric_column_that_alone_separates_the_labels_is_named_as_a_likely_leak() -> None:

@@ -314,9 +314,13 @@ def test_features_that_locate_the_applicant_are_named_as_possible_proxies() -> N
 
     assert likely_geography(["zip_code", "addr_state", "State", "loan_amnt", "home_ownership", "Zip", "estate"]) == [
         "zip_code", "addr_state", "State", "Zip"]
-    # Tenure, contact and status fields locate no one (a review, 2026-12-05).
+    # Tenure, contact and status fields locate no one; a place in other words or in camelCase does
+    # (reviews, 2026-12-05).
     assert likely_geography(["time_at_address", "email_address", "loan_state", "application_state",
-                             "state_of_account", "years_at_address"]) == []
+                             "state_of_account", "years_at_address", "marital_state", "state_employee"]) == []
+    places = ["residence_state", "billing_address", "addr1", "BorrState", "ProjectCounty", "CensusTract",
+              "census_tract", "derived_msa_md", "zip3"]
+    assert likely_geography(places) == places
     report = credit_report()
     report["card"] = {"inputs": {"numeric": ["loan_amnt"], "categorical": ["zip_code", "addr_state"],
                                  "protected_declared": [], "protected_by_name": [],

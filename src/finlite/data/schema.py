@@ -469,10 +469,12 @@ _UNFINISHED = (", after leaving out the rows whose outcome is not known yet (loa
 
 
 def month_year_rows(raw: pd.Series) -> np.ndarray:
-    """Which cells of a date column are a month of a year as text ("Dec-15", "Aug 2003")."""
+    """Which cells of a date column are a month of a year with a two-digit year as text
+    ("Dec-15"), which finlite before 2026-12-05 read as the year 1 ("Dec-2015" it read right)."""
     if pd.api.types.is_datetime64_any_dtype(raw):
         return np.zeros(len(raw), dtype=bool)
-    return raw.astype("string").str.strip().str.match(_MONTH_YEAR).fillna(False).to_numpy(dtype=bool)
+    parts = raw.astype("string").str.strip().str.extract(_MONTH_YEAR)
+    return (parts[1].str.len() == 2).fillna(False).to_numpy(dtype=bool)
 
 
 def _month_of_year(texts: pd.Series, parsed: pd.Series) -> np.ndarray:
@@ -907,29 +909,32 @@ def _check_percent_units(series: pd.Series, name: str, source: str) -> None:
     100 apart, and one "%" in 200 rows turned a column of fractions into percentages without a
     word (a review, 2026-12-05). Plain numbers in the percentages' own unit ("12" beside "12.5%")
     are read as they are."""
-    present = series.dropna()
-    plain: list[float] = []
+    counts = series.dropna().value_counts(sort=False)  # once per distinct value: a loan book repeats them
+    present = int(counts.sum())
+    plain = fractions = 0
     percents: list[float] = []
-    for value in present:
+    example = None
+    for value, count in counts.items():
         number = percent_value(value.strip(NUMBER_SPACES)) if isinstance(value, str) else None
         if number is not None:
-            percents.append(abs(number))
+            percents.extend([abs(number)] * min(int(count), 1000))
             continue
         number = _plain_number(value)
-        if number is not None and number != 0:  # zero is zero in either unit ("0" was refused: a review)
-            plain.append(abs(number))
-    # A few plain numbers may mean percentages ("1" for 1 %); fractions are a share of the rows (a
-    # single "1" among 400 percentages was refused: a review, 2026-12-05).
-    fractions = sum(1 for v in plain if v <= 1.0)
-    if percents and fractions >= max(3, 0.01 * len(present)) and fractions >= 0.5 * len(plain) \
+        if number is None or number == 0:  # zero is zero in either unit ("0" was refused: a review)
+            continue
+        plain += int(count)
+        # Only a number strictly between 0 and 1 is a fraction: "1" may be 1 % (a review, 2026-12-05).
+        if 0 < abs(number) < 1:
+            fractions += int(count)
+            example = value if example is None else example
+    # A few fractions may be typos; a share of the rows is a second unit (a single "1" among 400
+    # percentages was refused: a review, 2026-12-05).
+    if percents and fractions >= max(3, 0.01 * present) and fractions >= 0.5 * plain \
             and float(np.median(percents)) > 1.0:
-        example = next(v for v in present if not (isinstance(v, str) and "%" in v)
-                       and _plain_number(v) not in (None, 0.0))
         raise DataError(f"Column {name!r} in {source} mixes percentages written with '%' (read as the number "
-                        f"written: '80.5%' is 80.5) with {fractions:,} plain numbers of at most 1 such as "
+                        f"written: '80.5%' is 80.5) with {fractions:,} plain numbers between 0 and 1 such as "
                         f"{shown(example)}, which look like fractions of one (0.805): one quantity in two units. "
-                        "Convert the column to one unit (all as percentages or all as fractions).",
-                        param="numeric")
+                        "Convert the column to one unit (all as percentages or all as fractions).")
 
 
 # Names of columns that hold integer codes of categories (postal codes, industry and merchant

@@ -131,7 +131,10 @@ def check_baseline_held_out(art: Artifact, base: Artifact, *, judged: PreparedDa
     if judged is not None and not judged.test_is_holdout and trained_on == judged.data_sha256:
         config = recorded_split(base)
         labels = judged.schema.labels(judged.frame, judged.source)
-        theirs = make_split(judged.frame, labels, config, source=judged.source)
+        try:
+            theirs = make_split(judged.frame, labels, config, source=judged.source)
+        except DataError as exc:  # the baseline's split cannot be made again: say which artifact
+            raise ConfigError(f"--baseline {base.path}: {exc}", param="baseline") from None
         seen = np.intersect1d(np.asarray(judged.split.test), np.r_[theirs.train, theirs.validation])
         if seen.size:
             def told(split: Any) -> str:  # whole_dates says nothing of a stratified split; one_shuffle: below
@@ -237,7 +240,10 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> str | None:
         return None
     schema = art.schema
     frame = training.frame[training.frame[schema.target].notna()].reset_index(drop=True)
-    split = make_split(frame, schema.labels(frame, training.source), recorded_split(art), source=training.source)
+    try:  # a split that cannot be made again (month-of-year dates an older finlite misread): no warning
+        split = make_split(frame, schema.labels(frame, training.source), recorded_split(art), source=training.source)
+    except DataError:
+        return None
     try:
         _, fitted = rows_in_training(frame, schema, split, training.source, table.frame, str(table.source))
     except (DataError, KeyError):

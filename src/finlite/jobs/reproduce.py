@@ -431,7 +431,7 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
           categorical=list(schema.categorical), drop=list(schema.drop), date_column=split.date_column,
           model=name, seed=seed, cutoff=cutoff, flag_rate=flag_rate, config=config, out=out,
           gbdt_params=params, encoding=art.tabular.encoding, whole_dates=split.whole_dates,
-          one_shuffle=split.one_shuffle, **extra)
+          one_shuffle=split.one_shuffle, month_year=split.month_year, **extra)
     return _manifest_of(out), f"train --model {name}"
 
 

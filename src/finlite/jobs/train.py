@@ -99,6 +99,7 @@ def train(
     encoding: Encoding | None = None,
     whole_dates: bool = True,
     one_shuffle: bool = True,
+    month_year: bool = True,
 ) -> TrainOutcome:
     """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
 
@@ -117,7 +118,8 @@ def train(
     dates; ``whole_dates=False`` only retrains an artifact made before that rule, as
     ``reproduce`` does) with ``seed``; a stratified split shuffles all rows once, so it is the same
     whichever class is positive (``one_shuffle=False`` only retrains an artifact made before
-    that rule); the preprocessor is fitted on the training split; early stopping watches the
+    that rule; ``month_year=False`` likewise, and refuses month-of-year dates of two-digit years,
+    which such an artifact read wrongly); the preprocessor is fitted on the training split; early stopping watches the
     validation AUC; metrics are computed on the untouched test split.
 
     The operating point (the cut-off on P(positive) where decisions are made, recorded in the
@@ -126,7 +128,7 @@ def train(
     ``flag_rate=0.1`` sets it where the teacher flags 10 % of the training rows instead;
     ``cutoff=`` gives it explicitly (not together with ``flag_rate``).
     """
-    check_flags("train", overwrite=overwrite, whole_dates=whole_dates, one_shuffle=one_shuffle)
+    check_flags("train", overwrite=overwrite, whole_dates=whole_dates, one_shuffle=one_shuffle, month_year=month_year)
     check_operating_options("train", cutoff, flag_rate)
     if model not in TEACHERS:
         raise param_error("train", "model", f"one of {TEACHERS}", model)
@@ -145,7 +147,7 @@ def train(
     config = replace(config or TrainConfig(), seed=seed)
     prepared = prepare(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
                        drop=drop, split=SplitConfig(seed=seed, date_column=date_column, whole_dates=whole_dates,
-                                                    one_shuffle=one_shuffle),
+                                                    one_shuffle=one_shuffle, month_year=month_year),
                        encoding=encoding)
     _warn_leaks(prepared.schema.notes)  # before any work or file: escalated, it stops the job here
     seed_everything(seed)
