@@ -846,3 +846,27 @@ def test_a_missing_marker_sent_as_text_for_a_number_says_to_send_null(exported_d
         predictor.score_record({**record, "credit_amount": "NA"})
     with pytest.raises(RecordErrors, match=r"got the text 'lots'\.$"):
         predictor.score_record({**record, "credit_amount": "lots"})
+
+
+def test_score_says_which_numbers_lie_beyond_every_training_value(exported_dir: Path, german: pd.DataFrame,
+                                                                   tmp_path: Path) -> None:
+    """An age of -5 beside training ages of 18 to 90 is accepted (within 10 of the range's widths)
+    and was scored without a word (a walk-through, 2026-12-05): score counts such rows per field,
+    in its notes, --json and the Parquet output's run record."""
+    from finlite.runtime import Predictor
+    from finlite.runtime.batch import RUN_KEY, score_file
+
+    predictor = Predictor(exported_dir)
+    low, high = predictor.encoder.spans["age_in_years"]
+    frame = german.drop(columns="creditability").head(300).copy()
+    frame["age_in_years"] = frame["age_in_years"].astype(float)
+    frame.loc[[3, 7], "age_in_years"] = [low - 5, high + 1]
+    frame.to_parquet(tmp_path / "book.parquet", index=False)
+    summary = score_file(predictor, tmp_path / "book.parquet", tmp_path / "out.parquet")
+    assert summary.outside == {"age_in_years": 2} and summary.to_dict()["outside"] == {"age_in_years": 2}
+    assert any(n.startswith("rows with a number beyond every value in training") and "age_in_years 2 (0.7%)" in n
+               for n in summary.notes), summary.notes
+    run = json.loads(pq.read_metadata(tmp_path / "out.parquet").metadata[RUN_KEY.encode()])
+    assert run["outside"] == {"age_in_years": 2}
+    german.drop(columns="creditability").head(300).to_parquet(tmp_path / "plain.parquet", index=False)
+    assert score_file(predictor, tmp_path / "plain.parquet", tmp_path / "plain_out.parquet").outside == {}

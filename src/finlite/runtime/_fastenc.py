@@ -81,7 +81,7 @@ class ArrowRows:
     float64 table, column)``: ``table[code]`` is written at ``column``.
     """
 
-    __slots__ = ("_native", "imputed", "numbers", "plans", "rows", "unseen", "unseen_empty", "valued")
+    __slots__ = ("_native", "imputed", "numbers", "outside", "plans", "rows", "unseen", "unseen_empty", "valued")
 
     def __init__(self, rows: int, numbers: list[tuple[int, np.ndarray, float, float]],
                  plans: list[tuple[np.ndarray, np.ndarray]], unseen: dict[str, int] | None = None,
@@ -98,6 +98,9 @@ class ArrowRows:
         #: Rows per numeric field whose value was blank and took the training median (fields with
         #: none left out).
         self.imputed = imputed or {}
+        #: Rows per numeric field whose value lies beyond every training value, though within the
+        #: range scoring accepts (fields with none left out).
+        self.outside: dict[str, int] = {}
         self._native: _native.Plans | None = None  # the columns as the compiled kernel reads them, on first fill
 
     def fill(self, out: np.ndarray, start: int, stop: int) -> None:

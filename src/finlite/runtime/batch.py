@@ -143,6 +143,9 @@ class ScoreSummary:
     unseen_empty: dict[str, int] = field(default_factory=dict, kw_only=True)
     #: Rows per numeric field whose value was blank and took the training median (none: left out).
     imputed: dict[str, int] = field(default_factory=dict, kw_only=True)
+    #: Rows per numeric field whose value lies beyond every training value, within the range
+    #: scoring accepts (none: left out).
+    outside: dict[str, int] = field(default_factory=dict, kw_only=True)
     #: PSI of the scores against the training rows' scores, in the bins the artifact's validation
     #: report recorded (None without a report of a classifier): a population-stability check.
     psi: float | None = field(default=None, kw_only=True)
@@ -159,8 +162,8 @@ class ScoreSummary:
                 "seconds": round(self.seconds, 6), "rows_per_second": round(self.rows_per_second, 1)
                 if self.seconds > 0 else None, "psi": self.psi, "unseen": dict(sorted(self.unseen.items())),
                 "unseen_empty": dict(sorted(self.unseen_empty.items())),
-                "imputed": dict(sorted(self.imputed.items())), "csi": dict(sorted(self.csi.items())),
-                "notes": list(self.notes), "provenance": self.provenance}
+                "imputed": dict(sorted(self.imputed.items())), "outside": dict(sorted(self.outside.items())),
+                "csi": dict(sorted(self.csi.items())), "notes": list(self.notes), "provenance": self.provenance}
 
     @property
     def rows_per_second(self) -> float:
@@ -216,11 +219,12 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
 
 def run_record(rows: int, positives: int, psi: float | None, unseen: dict[str, int],
                csi: Mapping[str, float] | None = None, imputed: Mapping[str, int] | None = None,
-               unseen_empty: Mapping[str, int] | None = None) -> dict[str, Any]:
+               unseen_empty: Mapping[str, int] | None = None, outside: Mapping[str, int] | None = None) -> dict[str, Any]:
     """What a run counted, as stored under :data:`RUN_KEY` in a Parquet output's metadata."""
     return {"rows": rows, "positives": positives, "psi": psi, "unseen": dict(sorted(unseen.items())),
             "unseen_empty": dict(sorted((unseen_empty or {}).items())),
-            "imputed": dict(sorted((imputed or {}).items())), "csi": dict(sorted((csi or {}).items()))}
+            "imputed": dict(sorted((imputed or {}).items())), "outside": dict(sorted((outside or {}).items())),
+            "csi": dict(sorted((csi or {}).items()))}
 
 
 def _kind(path: Path, what: str) -> str:
@@ -730,14 +734,16 @@ class _Chunk:
     """What a worker made of one chunk: the output table, its rows and positives, and its rows
     per field whose category training never saw."""
 
-    __slots__ = ("bins", "cited", "fields", "imputed", "positives", "rows", "table", "unexplained", "unseen",
-                 "unseen_empty")
+    __slots__ = ("bins", "cited", "fields", "imputed", "outside", "positives", "rows", "table", "unexplained",
+                 "unseen", "unseen_empty")
 
     def __init__(self, table: Any, rows: int, positives: int, unseen: dict[str, int] | None = None,
                  bins: np.ndarray | None = None, cited: dict[str, list[int]] | None = None,
                  unexplained: int = 0, fields: dict[str, np.ndarray] | None = None,
-                 imputed: dict[str, int] | None = None, unseen_empty: dict[str, int] | None = None) -> None:
+                 imputed: dict[str, int] | None = None, unseen_empty: dict[str, int] | None = None,
+                 outside: dict[str, int] | None = None) -> None:
         self.imputed = imputed or {}  # rows per numeric field whose blank took the training median
+        self.outside = outside or {}  # rows per numeric field beyond every training value
         self.unseen_empty = unseen_empty or {}  # of the unseen rows, those missing where training had none
         self.fields = fields  # rows per level and recorded bin of each field (the feature CSI), or None
         self.table, self.rows, self.positives, self.unseen = table, rows, positives, unseen or {}
@@ -876,7 +882,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             bins = psi_bins(reference[0], reference[1].size, score, first_row, total)
         counted = feature_bins.count(batch, first_row, total) if feature_bins is not None else None
         return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins, cited,
-                      unexplained, counted, prepared.imputed, prepared.unseen_empty)
+                      unexplained, counted, prepared.imputed, prepared.unseen_empty, prepared.outside)
 
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total)
@@ -903,7 +909,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 rows += chunk.rows
                 positives += chunk.positives
                 counts.add(chunk.unseen, chunk.bins, chunk.cited, chunk.unexplained, chunk.fields, chunk.imputed,
-                           rows=chunk.rows, unseen_empty=chunk.unseen_empty)
+                           rows=chunk.rows, unseen_empty=chunk.unseen_empty, outside=chunk.outside)
                 if bar is not None:
                     bar.update(chunk.rows)
 
@@ -935,7 +941,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                     pending.cancel()
         psi = counts.psi()
         writer.commit(out_schema, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed,
-                                             counts.unseen_empty))
+                                             counts.unseen_empty, counts.outside))
     except BaseException:
         writer.abort()
         raise
@@ -945,7 +951,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst, csi=counts.csi(),
                         notes=_gate_notes(predictor) + counts.notes(rows, positives, psi),
                         unseen=counts.unseen, psi=psi, provenance=origin, imputed=counts.imputed,
-                        unseen_empty=counts.unseen_empty)
+                        unseen_empty=counts.unseen_empty, outside=counts.outside)
 
 
 class RunCounts:
@@ -967,13 +973,14 @@ class RunCounts:
         self.unseen: dict[str, int] = {}
         self.unseen_empty: dict[str, int] = {}  # of the unseen rows, those missing where training had none
         self.imputed: dict[str, int] = {}
+        self.outside: dict[str, int] = {}  # rows per numeric field beyond every training value
         self.binned = None if reference is None else np.zeros((LEVELS, reference[1].size), dtype=np.int64)
         self.cited: dict[str, list[int]] = {}
         self.unexplained = 0
 
     def add(self, unseen: Mapping[str, int], bins: Any, cited: Mapping[str, Sequence[int]], unexplained: int,
             fields: Mapping[str, Any] | None = None, imputed: Mapping[str, int] | None = None, *,
-            rows: int, unseen_empty: Mapping[str, int] | None = None) -> None:
+            rows: int, unseen_empty: Mapping[str, int] | None = None, outside: Mapping[str, int] | None = None) -> None:
         """Add one chunk's counts (``rows`` rows; ``bins``: scores per level and stability bin,
         None when the chunk binned nothing; ``fields``: rows per level and recorded bin of each
         field, None when there are no recorded bins; ``imputed``: rows per numeric field whose
@@ -984,6 +991,8 @@ class RunCounts:
             self.unseen_empty[name] = self.unseen_empty.get(name, 0) + int(count)
         for name, count in (imputed or {}).items():
             self.imputed[name] = self.imputed.get(name, 0) + int(count)
+        for name, count in (outside or {}).items():
+            self.outside[name] = self.outside.get(name, 0) + int(count)
         if self.field_counts is not None and fields is not None:
             for name, counted in fields.items():
                 self.field_counts[name] += np.asarray(counted, dtype=np.int64)
@@ -1048,6 +1057,7 @@ class RunCounts:
         empty = ["warning: the input has no rows, so the output holds none; if a feed was expected here, check the "
                  "job that wrote the input"] if not rows else []
         return (empty + unseen_notes(self.unseen, rows, self.unseen_empty) + imputed_notes(self.imputed, rows)
+                + outside_notes(self.outside, rows)
                 + stability
                 + cited_notes(cited, decided)
                 + unexplained_note(self.unexplained, decided))
@@ -1215,6 +1225,18 @@ def imputed_notes(imputed: Mapping[str, int], rows: int) -> list[str]:
               "it before using these decisions." for name, count in sorted(imputed.items())
               if count >= MOSTLY_UNSEEN * rows]
     return notes
+
+
+def outside_notes(outside: Mapping[str, int], rows: int) -> list[str]:
+    """What a run says of numbers beyond every training value that scoring still accepts (within
+    10 of the training range's widths of it): one note listing each field's rows. An age of -5
+    beside training ages of 18 to 90 was declined with "age" as its reason, and nothing was said
+    (a walk-through, 2026-12-05); a rate sent as a fraction (0.18 for 18 %) shows here too."""
+    if not outside or not rows:
+        return []
+    listed = ", ".join(f"{name} {count:,} ({count / rows:.1%})" for name, count in sorted(outside.items()))
+    return [f"rows with a number beyond every value in training, scored as given (the model never saw such "
+            f"values; check them for errors or a change of units): {listed}"]
 
 
 def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | None = None) -> list[str]:

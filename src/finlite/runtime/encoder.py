@@ -366,6 +366,7 @@ class Encoder:
         # column j (see Preprocessor).
         singles: list[tuple[int, np.ndarray, float, float]] = []
         imputed: dict[str, int] = {}
+        outside: dict[str, int] = {}
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
             values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc,
                                          self.text_rules.get(name, False), borrow=True)
@@ -386,9 +387,15 @@ class Encoder:
             # After imputation there is no NaN left, so a min and a max find inf, 1e300 and a value
             # whose standardised form overflows float32 alike; the row search runs only on failure.
             low, high = self.bounds[name]
-            if not (low <= smallest and float(values.max()) <= high):
+            largest = float(values.max())
+            if not (low <= smallest and largest <= high):
                 raise _arrow_value_error(batch.column(name), values.astype(np.float64), name, mean, std, first_row,
                                          source, self.spans.get(name))
+            # Accepted, yet beyond every training value (an age of -5 beside ages 18 to 90): counted,
+            # and said by score (a walk-through, 2026-12-05). A pass of its own only when there is one.
+            span = self.spans.get(name)
+            if span is not None and (smallest < span[0] or largest > span[1]):
+                outside[name] = int(np.count_nonzero((values < span[0]) | (values > span[1])))
             # (v - mean) / std, in float64 and rounded to float32 as it is stored (as the record path
             # rounds its row), is computed as each block is written: no pass of its own over the chunk.
             singles.append((j, values, float(mean), float(std)))
@@ -425,7 +432,9 @@ class Encoder:
                         empty[name] = blank
                 table = np.where(unknown, default, table)  # a new table: the cached one stays as it is
             valued.append((codes, table, col))
-        return _fastenc.ArrowRows(n, singles, plans, unseen, imputed, valued, empty)
+        rows = _fastenc.ArrowRows(n, singles, plans, unseen, imputed, valued, empty)
+        rows.outside = outside
+        return rows
 
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,

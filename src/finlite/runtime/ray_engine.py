@@ -424,6 +424,7 @@ class _Scorer:
         unseen: dict[str, int] = {}
         unseen_empty: dict[str, int] = {}
         imputed: dict[str, int] = {}
+        outside: dict[str, int] = {}
         decision = np.zeros(n, np.int8)
         texts: list[list[str | None]] = [[None] * n for _ in range(self.reasons)]
         # Rows of one batch are consecutive unless Ray Data joined blocks: encode each run of
@@ -445,6 +446,8 @@ class _Scorer:
                 unseen_empty[name] = unseen_empty.get(name, 0) + count
             for name, count in prepared.imputed.items():
                 imputed[name] = imputed.get(name, 0) + count
+            for name, count in prepared.outside.items():
+                outside[name] = outside.get(name, 0) + count
             if self.reasons:  # as the local run gives them (batch.chunk_reasons)
                 part_texts = chunk_reasons(self.predictor, prepared, decision[lo:hi], self._buffer(), self.reasons,
                                            self.codes)
@@ -457,7 +460,8 @@ class _Scorer:
             columns[f"reason_{j + 1}"] = pa.array(values, type=pa.string())
         columns[_ROW] = batch.column(_ROW)
         cited, unexplained = reason_counts(texts, decision, self.protected)
-        stats: dict[str, Any] = {"unseen": unseen, "unseen_empty": unseen_empty, "imputed": imputed, "cited": cited,
+        stats: dict[str, Any] = {"unseen": unseen, "unseen_empty": unseen_empty, "imputed": imputed,
+                                 "outside": outside, "cited": cited,
                                  "unexplained": unexplained, "rows": n}
         if self.feature_bins is not None:  # the rows the local run bins (by file position: stability.sample)
             fields = self.feature_bins.empty()
@@ -717,7 +721,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                            None if fields is None or counts.field_counts is None else
                            {name: _from_levels(record, counts.field_counts[name].shape[1])
                             for name, record in fields.items()},
-                           stats.get("imputed"), rows=stats["rows"], unseen_empty=stats.get("unseen_empty"))
+                           stats.get("imputed"), rows=stats["rows"], unseen_empty=stats.get("unseen_empty"),
+                           outside=stats.get("outside"))
             table = table.drop_columns([_ROW, _STATS])
             if n or writer.writer is None:
                 writer.write(table)
@@ -737,7 +742,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         psi = counts.psi()
         # never empty here: a header-only table was written above
         writer.commit(None, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed,
-                                       counts.unseen_empty))
+                                       counts.unseen_empty, counts.outside))
     except BaseException as exc:
         writer.abort()
         cause = _finlite_cause(exc)
@@ -757,4 +762,5 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                 ray.shutdown()
     return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, csi=counts.csi(),
                            notes=gate_notes + counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi,
-                           provenance=origin, imputed=counts.imputed, unseen_empty=counts.unseen_empty)
+                           provenance=origin, imputed=counts.imputed, unseen_empty=counts.unseen_empty,
+                           outside=counts.outside)
