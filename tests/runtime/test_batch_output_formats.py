@@ -376,8 +376,8 @@ def test_a_parquet_output_records_the_model_that_made_it(exported_dir: Path, ger
     assert origin["input"] == {"name": german_csv.name, "bytes": german_csv.stat().st_size}
     run = json.loads(meta[b"finlite.run"])
     decisions = pd.read_parquet(tmp_path / "a.parquet")["decision"]
-    assert run == {"rows": 1000, "positives": int(decisions.sum()), "psi": summary.psi, "unseen": {}, "unseen_empty": {}, "imputed": {},
-                   "csi": pytest.approx(summary.csi)}
+    assert run == {"rows": 1000, "positives": int(decisions.sum()), "psi": summary.psi, "unseen": {}, "unseen_empty": {},
+                   "imputed": {}, "outside": {}, "csi": pytest.approx(summary.csi)}
     assert run["csi"].keys() == set(Predictor(exported_dir).fields) and max(run["csi"].values()) < 0.1
     # No clock time in it: the same input and artifact give the same bytes.
     score_file(predictor, german_csv, tmp_path / "b.parquet")

@@ -850,9 +850,10 @@ def test_a_missing_marker_sent_as_text_for_a_number_says_to_send_null(exported_d
 
 def test_score_says_which_numbers_lie_beyond_every_training_value(exported_dir: Path, german: pd.DataFrame,
                                                                    tmp_path: Path) -> None:
-    """An age of -5 beside training ages of 18 to 90 is accepted (within 10 of the range's widths)
+    """An age of -5 beside training ages of 0 to 101 is accepted (within 10 of the range's widths)
     and was scored without a word (a walk-through, 2026-12-05): score counts such rows per field,
-    in its notes, --json and the Parquet output's run record."""
+    in its notes, --json and the Parquet output's run record; a training value read back from
+    float32 is no such row, and a column beyond in most rows is warned of."""
     from finlite.runtime import Predictor
     from finlite.runtime.batch import RUN_KEY, score_file
 
@@ -864,9 +865,28 @@ def test_score_says_which_numbers_lie_beyond_every_training_value(exported_dir: 
     frame.to_parquet(tmp_path / "book.parquet", index=False)
     summary = score_file(predictor, tmp_path / "book.parquet", tmp_path / "out.parquet")
     assert summary.outside == {"age_in_years": 2} and summary.to_dict()["outside"] == {"age_in_years": 2}
-    assert any(n.startswith("rows with a number beyond every value in training") and "age_in_years 2 (0.7%)" in n
-               for n in summary.notes), summary.notes
+    assert any(n.startswith("rows with a number beyond every value of the training table") and
+               "age_in_years 2 (0.7%)" in n for n in summary.notes), summary.notes
     run = json.loads(pq.read_metadata(tmp_path / "out.parquet").metadata[RUN_KEY.encode()])
     assert run["outside"] == {"age_in_years": 2}
     german.drop(columns="creditability").head(300).to_parquet(tmp_path / "plain.parquet", index=False)
     assert score_file(predictor, tmp_path / "plain.parquet", tmp_path / "plain_out.parquet").outside == {}
+    # The training range's ends, read back from float32 (a float32 Parquet column of the same rows).
+    ends = german.drop(columns="creditability").head(2).copy()
+    ends["age_in_years"] = np.array([low, high], dtype=np.float32)
+    ends.to_parquet(tmp_path / "ends.parquet", index=False)
+    assert score_file(predictor, tmp_path / "ends.parquet", tmp_path / "ends_out.parquet").outside == {}
+    # A fractional end of the range, read back from float32, is no value beyond it.
+    train = pd.DataFrame({"x": [0.1, 3.3, 7.7, 55.99] * 10, "y": [0, 1] * 20})
+    from finlite.data import infer_schema
+
+    pre = Preprocessor(infer_schema(train, "y"), Encoding()).fit(train)
+    encoder = Encoder(pre.to_dict())
+    assert encoder.prepare_arrow(pa.table({"x": np.array([0.1, 55.99], dtype=np.float32)})).outside == {}
+    assert encoder.prepare_arrow(pa.table({"x": np.array([0.09, 56.5])})).outside == {"x": 2}
+    # Most rows beyond: a change of units, warned of.
+    units = frame.assign(age_in_years=frame["age_in_years"] * 0 + high * 3)
+    units.to_parquet(tmp_path / "units.parquet", index=False)
+    said = score_file(predictor, tmp_path / "units.parquet", tmp_path / "units_out.parquet").notes
+    assert any(n.startswith("warning: column 'age_in_years' lies beyond every training value in 100% of the rows")
+               for n in said), said

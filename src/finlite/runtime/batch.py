@@ -1228,15 +1228,20 @@ def imputed_notes(imputed: Mapping[str, int], rows: int) -> list[str]:
 
 
 def outside_notes(outside: Mapping[str, int], rows: int) -> list[str]:
-    """What a run says of numbers beyond every training value that scoring still accepts (within
-    10 of the training range's widths of it): one note listing each field's rows. An age of -5
-    beside training ages of 18 to 90 was declined with "age" as its reason, and nothing was said
-    (a walk-through, 2026-12-05); a rate sent as a fraction (0.18 for 18 %) shows here too."""
+    """What a run says of numbers beyond every value of the training table that scoring still
+    accepts (within 10 of the range's widths of it): one note listing each field's rows, and a
+    warning for a field beyond it in half its rows or more (a change of units, such as a rate sent
+    as a fraction). An age of -5 beside training ages of 0 to 101 was declined with "age" as its
+    reason, and nothing was said (a walk-through, 2026-12-05)."""
     if not outside or not rows:
         return []
     listed = ", ".join(f"{name} {count:,} ({count / rows:.1%})" for name, count in sorted(outside.items()))
-    return [f"rows with a number beyond every value in training, scored as given (the model never saw such "
-            f"values; check them for errors or a change of units): {listed}"]
+    notes = [f"rows with a number beyond every value of the training table, scored as given (the model never saw "
+             f"such values; check them for errors or a change of units): {listed}"]
+    notes += [f"warning: column {name!r} lies beyond every training value in {count / rows:.0%} of the rows: a "
+              "change of units (a rate as a fraction, cents for dollars) would look so. Check it before using these "
+              "decisions." for name, count in sorted(outside.items()) if count >= MOSTLY_UNSEEN * rows]
+    return notes
 
 
 def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | None = None) -> list[str]:

@@ -92,6 +92,11 @@ class Encoder:
         self.money: frozenset[str] = frozenset(rules)
         #: Each numeric field's training range (low, high), where preprocessor.json records one.
         self.spans: dict[str, tuple[float, float]] = spans
+        # The range a value is counted outside of: one float32 step wider each way, so a training
+        # value read back from a float32 column (0.1 as 0.10000000149) is no value beyond it (57
+        # rows of a CSV were counted against a span from the same rows in float32: a review, 2026-12-05).
+        self._counted_spans = {name: (lo - float(np.spacing(np.float32(lo))), hi + float(np.spacing(np.float32(hi))))
+                               for name, (lo, hi) in spans.items()}
         #: The raw values each numeric field accepts (value_bounds: float32, and the training range).
         self.bounds: dict[str, tuple[float, float]] = {
             name: value_bounds(mean, std, *spans.get(name, (None, None))) for name, _, mean, std, _ in self.numeric}
@@ -393,7 +398,7 @@ class Encoder:
                                          source, self.spans.get(name))
             # Accepted, yet beyond every training value (an age of -5 beside ages 18 to 90): counted,
             # and said by score (a walk-through, 2026-12-05). A pass of its own only when there is one.
-            span = self.spans.get(name)
+            span = self._counted_spans.get(name)
             if span is not None and (smallest < span[0] or largest > span[1]):
                 outside[name] = int(np.count_nonzero((values < span[0]) | (values > span[1])))
             # (v - mean) / std, in float64 and rounded to float32 as it is stored (as the record path
