@@ -484,17 +484,13 @@ def _month_of_year(texts: pd.Series, parsed: pd.Series) -> np.ndarray:
     returned 1755 without an error: an out-of-time split then ordered LendingClub's loans by
     month (a review, 2026-12-05)."""
     parts = texts.str.extract(_MONTH_YEAR)
-    rows = parts[0].notna().to_numpy()
-    if not rows.any():
-        return rows
-    month = parts[0][rows].str[:3].str.lower()
-    year = parts[1][rows]
-    parsed[rows] = pd.to_datetime("01 " + month + " " + year, errors="coerce",
-                                  format="%d %b %Y" if (year.str.len() == 4).all() else "mixed")
-    short = rows & (parts[1].str.len() == 2).fillna(False).to_numpy()
-    if short.any():
-        parsed[short] = pd.to_datetime("01 " + parts[0][short].str[:3].str.lower() + " " + parts[1][short],
-                                       errors="coerce", format="%d %b %y")
+    digits = parts[1].str.len().fillna(0).to_numpy()
+    for width, year in ((4, "%Y"), (2, "%y")):  # each year width read in one format
+        rows = digits == width
+        if rows.any():
+            parsed[rows] = pd.to_datetime("01 " + parts[0][rows].str[:3].str.lower() + " " + parts[1][rows],
+                                          errors="coerce", format=f"%d %b {year}")
+    short: np.ndarray = digits == 2
     return short
 
 

@@ -1213,18 +1213,23 @@ def imputed_notes(imputed: Mapping[str, int], rows: int) -> list[str]:
     were scored with the training median as training imputed them. A feed that loses a field
     (every amount blank) otherwise decided every transaction on the median amount without a
     trace (a fraud engineer's walk-through, 2026-12-04 night); most rows blank gets a warning."""
-    if not imputed or not rows:
-        return []
-    listed = ", ".join(f"{name} {count:,} ({count / rows:.1%})" for name, count in sorted(imputed.items()))
     # As training read blanks: the median, and the column's missing indicator where the training
     # split had blanks (an imported booster's missing branch goes by it: "scored with the median"
     # alone misled its user; a review, 2026-12-05).
-    notes = [f"rows with a blank number, read as training read blanks (the training median, and the column's "
-             f"missing indicator where training had blanks): {listed}"]
-    notes += [f"warning: column {name!r} is blank in {count / rows:.0%} of the rows; a feed may have lost it. Check "
-              "it before using these decisions." for name, count in sorted(imputed.items())
-              if count >= MOSTLY_UNSEEN * rows]
-    return notes
+    return _field_counts_notes(imputed, rows, "rows with a blank number, read as training read blanks (the training "
+                               "median, and the column's missing indicator where training had blanks)",
+                               "is blank in {share} of the rows; a feed may have lost it")
+
+
+def _field_counts_notes(counts: Mapping[str, int], rows: int, what: str, most: str) -> list[str]:
+    """One note, ``what`` with each field's rows and share, and a warning per field counted in
+    half the rows or more (``most``, with ``{share}``, says what that looks like)."""
+    if not counts or not rows:
+        return []
+    listed = ", ".join(f"{name} {count:,} ({count / rows:.1%})" for name, count in sorted(counts.items()))
+    return [f"{what}: {listed}"] + [
+        f"warning: column {name!r} {most.format(share=f'{count / rows:.0%}')}. Check it before using these decisions."
+        for name, count in sorted(counts.items()) if count >= MOSTLY_UNSEEN * rows]
 
 
 def outside_notes(outside: Mapping[str, int], rows: int) -> list[str]:
@@ -1233,15 +1238,10 @@ def outside_notes(outside: Mapping[str, int], rows: int) -> list[str]:
     warning for a field beyond it in half its rows or more (a change of units, such as a rate sent
     as a fraction). An age of -5 beside training ages of 0 to 101 was declined with "age" as its
     reason, and nothing was said (a walk-through, 2026-12-05)."""
-    if not outside or not rows:
-        return []
-    listed = ", ".join(f"{name} {count:,} ({count / rows:.1%})" for name, count in sorted(outside.items()))
-    notes = [f"rows with a number beyond every value of the training table, scored as given (the model never saw "
-             f"such values; check them for errors or a change of units): {listed}"]
-    notes += [f"warning: column {name!r} lies beyond every training value in {count / rows:.0%} of the rows: a "
-              "change of units (a rate as a fraction, cents for dollars) would look so. Check it before using these "
-              "decisions." for name, count in sorted(outside.items()) if count >= MOSTLY_UNSEEN * rows]
-    return notes
+    return _field_counts_notes(outside, rows, "rows with a number beyond every value of the training table, scored "
+                               "as given (the model never saw such values; check them for errors or a change of "
+                               "units)", "lies beyond every training value in {share} of the rows: a change of units "
+                               "(a rate as a fraction, cents for dollars) would look so")
 
 
 def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | None = None) -> list[str]:
