@@ -26,8 +26,11 @@ __all__ = [
     "frame_row",
     "record_score_error",
     "shown",
+    "squash",
+    "squash_one",
     "table_value_error",
     "training_span",
+    "unsquash",
     "value_bounds",
     "value_reason",
 ]
@@ -52,6 +55,35 @@ RANGE_MARGIN = 10.0
 #: NEL U+0085) nor the line and paragraph separators: "30\x1c" was scored as 30 (a review,
 #: 2026-12-04), where a CSV reader or pandas refuses it.
 NUMBER_SPACES = " \t\n\r\v\f\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+
+
+def squash(values: np.ndarray, center: float, scale: float) -> np.ndarray:
+    """A squashed column's values before standardisation (:class:`finlite.data.preprocess.Encoding`
+    ``extremes="squash"``): ``d / (1 + |d|)`` of ``d = (values - center) / scale``, in float64.
+
+    Monotone, within -1..1, and made of IEEE operations that every platform rounds alike
+    (a logarithm is not: numpy's vectorised one may differ from the C library's by a unit in the
+    last place), so the pandas Preprocessor, the record path (:func:`squash_one`) and the Arrow
+    path write the same float32."""
+    d = (np.asarray(values, dtype=np.float64) - center) / scale
+    out: np.ndarray = d / (1.0 + np.abs(d))
+    return out
+
+
+def squash_one(value: float, center: float, scale: float) -> float:
+    """:func:`squash` of one float (the record path's), with the same operations in the same order."""
+    d = (value - center) / scale
+    return d / (1.0 + abs(d))
+
+
+def unsquash(values: np.ndarray, center: float, scale: float) -> np.ndarray:
+    """The raw values whose :func:`squash` is ``values`` (within -1..1; ±1 gives ±inf): for
+    showing a squashed column's bins in its own units."""
+    u = np.asarray(values, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        d = u / (1.0 - np.abs(u))
+    out: np.ndarray = center + scale * d
+    return out
 
 
 def training_span(low: float, high: float, std: float) -> tuple[float, float]:

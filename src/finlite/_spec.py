@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
+from finlite._finite import squash_one
 from finlite._keys import OTHER, UNSEEN
 from finlite.errors import DataError
 
@@ -104,7 +105,22 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
             # silently ignored (1e308 was accepted: a review of hostile files, 2026-12-03).
             raise bad(f"numeric field {name!r} has std {std!r}; the scale must be a finite number above zero "
                       "and within float32's range (a zero scale would make every score NaN)")
-        if not abs((item["median"] - item["mean"]) / std) <= _F32_MAX:
+        squashed = item.get("squash")
+        if squashed is not None:
+            # A squashed column (preprocess.Encoding.extremes): its values are read as d / (1 + |d|),
+            # d = (value - center) / scale, before (u - mean) / std; u lies within -1..1.
+            if not isinstance(squashed, Mapping) or set(squashed) != {"center", "scale"} \
+                    or not finite_number(squashed["center"]) or not finite_number(squashed["scale"]) \
+                    or not 0 < squashed["scale"] <= _F32_MAX or abs(squashed["center"]) > _F32_MAX:
+                raise bad(f"numeric field {name!r} has squash {squashed!r:.80}, not a center and a scale above zero "
+                          "(finite float32 numbers)")
+            if not (abs(item["mean"]) <= 1 and std <= 1 and (1 + abs(item["mean"])) / std <= _F32_MAX):
+                # Training writes the mean and spread of values within -1..1: no other could be.
+                raise bad(f"numeric field {name!r} is squashed, and its mean {item['mean']!r:.40} and std {std!r:.40} "
+                          "are not those of values within -1 to 1")
+        median_read = item["median"] if squashed is None else squash_one(item["median"], squashed["center"],
+                                                                             squashed["scale"])
+        if not abs((median_read - item["mean"]) / std) <= _F32_MAX:
             # A missing value is imputed with the median: standardised beyond float32 it would reach
             # the model as infinity. Training never writes this (|median - mean| <= the scale).
             raise bad(f"numeric field {name!r} has median {item['median']!r} so far from its mean {item['mean']!r} "
@@ -120,6 +136,11 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
             # amounts of 250 to 18,424 approved every applicant, a scale of 3e38 ignored the field
             # (a review of hostile files, 2026-12-04). A column constant in training is scaled by 1,
             # whatever the range (widened to every split's values) says.
+            if squashed is not None:  # the range as the mean and spread are computed: squashed
+                if not low <= squashed["center"] <= high:
+                    raise bad(f"numeric field {name!r} has squash center {squashed['center']!r:.40} outside its "
+                              f"training range {low!r:.40} to {high!r:.40}")
+                low, high = (squash_one(v, squashed["center"], squashed["scale"]) for v in (low, high))
             slack = 1e-6 * max(abs(low), abs(high), 1.0)
             if not low - slack <= item["mean"] <= high + slack:
                 raise bad(f"numeric field {name!r} has mean {item['mean']!r:.40} outside its training range {low!r:.40} "

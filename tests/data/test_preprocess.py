@@ -754,3 +754,164 @@ def test_a_title_line_above_the_header_and_a_column_of_rare_values_are_said_plai
     note = next(n for n in prepare(zips, target="loan_status", positive="Charged Off").schema.notes
                 if "'zip_code'" in n)
     assert "no value is in 10 or more training rows, so every row takes the prior and the column adds nothing" in note
+
+
+def _utilisation_book(n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Ratios of 0 to 1.5 that carry the risk, with 0.5 % of them at 1,000 to 50,000 (Give Me
+    Some Credit's RevolvingUtilizationOfUnsecuredLines), and an age that carries a little."""
+    rng = np.random.default_rng(seed)
+    util = rng.uniform(0, 1.5, n)
+    far = rng.choice(n, n // 200, replace=False)
+    util[far] = rng.uniform(1_000, 50_000, len(far))
+    age = rng.integers(21, 80, n).astype(float)
+    logit = -2.0 + 3.0 * np.clip(util, 0, 1.5) - 0.01 * (age - 50)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"util": util, "age": age, "y": y})
+
+
+def test_a_column_with_far_values_is_squashed_so_its_ordinary_values_keep_their_spread() -> None:
+    """0.5 % of utilisations at 1,000 to 50,000 set the scale of a standardised column: its
+    ordinary values (0 to 1.5) then span 0.0003 standard deviations, and a neural network or a
+    logistic regression barely tells them apart. Squashed (the default), the column's distance
+    from its median in 1st-99th percentile ranges, d, is read as d / (1 + |d|) first: the
+    ordinary values span over a standard deviation, the order of all values is kept, and every
+    path encodes it alike."""
+    from finlite.data.preprocess import EXTREME_MARK, SQUASH_MARK
+
+    frame = _utilisation_book()
+    schema = infer_schema(frame, "y")
+    pre = Preprocessor(schema).fit(frame)
+    spec = json.loads(json.dumps(pre.to_dict()))  # as the file holds it
+    util = frame["util"].to_numpy()
+    low, high = np.percentile(util, [1, 99])
+    entry = next(e for e in spec["numeric"] if e["name"] == "util")
+    assert spec["encoding"]["extremes"] == "squash"
+    assert entry["squash"] == {"center": float(np.median(util)), "scale": pytest.approx(high - low)}
+    assert "squash" not in next(e for e in spec["numeric"] if e["name"] == "age")  # no far values: as before
+    # Independently: d / (1 + |d|), then standardised by that column's own mean and spread.
+    d = (util - np.median(util)) / (high - low)
+    read = d / (1 + np.abs(d))
+    expected = ((read - read.mean()) / read.std()).astype(np.float32)
+    column = pre.feature_names.index("util")
+    encoded = pre.transform(frame)[:, column]
+    np.testing.assert_allclose(encoded, expected, rtol=1e-6, atol=1e-6)
+    ordinary = util <= 1.5
+    assert np.ptp(encoded[ordinary]) > 1.0
+    order = np.argsort(util, kind="stable")
+    assert (np.diff(encoded[order].astype(np.float64)) >= 0).all()  # the order of values is kept
+    assert any(SQUASH_MARK in n and "'util'" in n for n in pre.notes_)
+    # Scaled as it is (Encoding(extremes="scale"), an imported booster's columns): the far values set the scale.
+    scaled = Preprocessor(schema, Encoding(extremes="scale")).fit(frame)
+    assert np.ptp(scaled.transform(frame)[ordinary, column]) < 0.01
+    assert "extremes" not in scaled.to_dict()["encoding"]
+    assert all("squash" not in e for e in scaled.to_dict()["numeric"])
+    assert any(EXTREME_MARK in n and "'util'" in n for n in scaled.notes_)
+    # Through the file: the pandas Preprocessor, the record path and the Arrow path write the same float32.
+    again = Preprocessor.from_dict(spec)
+    assert again.encoding.extremes == "squash"
+    np.testing.assert_array_equal(again.transform(frame), pre.transform(frame))
+    encoder = Encoder(spec)
+    features = frame[list(schema.features)]
+    records = features.to_dict("records")
+    np.testing.assert_array_equal(encoder.encode_records(records)[0], pre.transform(frame))
+    np.testing.assert_array_equal(encoder.encode_arrow(pa.Table.from_pandas(features, preserve_index=False)),
+                                  pre.transform(frame))
+    # A file written before squashing existed has no "extremes": it reads as scaled, as it was written.
+    old = json.loads(json.dumps(scaled.to_dict()))
+    assert Preprocessor.from_dict(old).encoding.extremes == "scale"
+    with pytest.raises(ConfigError, match=r"'extremes' parameter of Encoding must be one of squash, scale"):
+        Encoding(extremes="clip")
+
+
+def test_a_squashed_column_with_a_blank_imputes_the_median_on_every_path() -> None:
+    frame = _utilisation_book(1000, seed=1)
+    frame.loc[[3, 7], "util"] = np.nan
+    pre = Preprocessor(infer_schema(frame, "y")).fit(frame)
+    encoder = Encoder(pre.to_dict())
+    rows = frame.loc[[3, 7, 8], ["util", "age"]]
+    expected = pre.transform(rows)
+    assert expected[0, 0] == expected[1, 0]  # the median's encoding, with the missing indicator set
+    assert expected[0, pre.feature_names.index("util__is_missing")] == 1.0
+    records = [{k: (None if v != v else v) for k, v in r.items()} for r in rows.to_dict("records")]
+    np.testing.assert_array_equal(encoder.encode_records(records)[0], expected)
+    np.testing.assert_array_equal(encoder.encode_arrow(pa.Table.from_pandas(rows, preserve_index=False)), expected)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"scale": 0.0}, r"has squash .*not a center and a scale above zero"),
+    ({"scale": float("inf")}, r"has squash .*not a center and a scale above zero"),
+    ({"centre": 1.0}, r"has squash .*not a center and a scale above zero"),
+    ({"center": -5.0}, r"has squash center -5.0 outside its training range"),
+])
+def test_a_malformed_squash_is_refused_naming_the_field(change: dict[str, float], message: str) -> None:
+    spec = json.loads(json.dumps(Preprocessor(infer_schema(_utilisation_book(), "y")).fit(_utilisation_book()).to_dict()))
+    entry = next(e for e in spec["numeric"] if e["name"] == "util")
+    entry["squash"] = {**entry["squash"], **change}
+    if "centre" in change:
+        del entry["squash"]["center"]
+    with pytest.raises(DataError, match=rf"numeric field 'util' {message}"):
+        Preprocessor.from_dict(spec)
+    with pytest.raises(DataError, match=rf"numeric field 'util' {message}"):
+        Encoder(spec)
+
+
+def test_a_squashed_column_whose_mean_and_spread_are_not_of_squashed_values_is_refused() -> None:
+    spec = Preprocessor(infer_schema(_utilisation_book(), "y")).fit(_utilisation_book()).to_dict()
+    entry = next(e for e in spec["numeric"] if e["name"] == "util")
+    entry["mean"] = 5.0
+    with pytest.raises(DataError, match=r"numeric field 'util' is squashed, and its mean 5.0 and std .* are not those "
+                                        r"of values within -1 to 1"):
+        Encoder(spec)
+
+
+def test_squashing_lets_a_logistic_regression_use_a_column_with_far_values() -> None:
+    """The same book trained both ways: scaled as it is, the utilisation barely moves the
+    logistic regression's score; squashed, it carries the risk it holds (test AUC up by more
+    than 0.05; measured 0.53 and 0.82)."""
+    import finlite
+    from finlite.training.loop import TrainConfig
+
+    frame = _utilisation_book(4000, seed=2)
+    aucs = {}
+    for extremes in ("scale", "squash"):
+        outcome = finlite.train(frame, target="y", model="logistic", seed=0, encoding=Encoding(extremes=extremes),
+                                config=TrainConfig(epochs=60, progress=False))
+        aucs[extremes] = outcome.metrics["test"]["auc"]
+    assert aucs["squash"] > aucs["scale"] + 0.05, aucs
+    assert aucs["squash"] > 0.7, aucs
+
+
+def test_a_squashed_column_reads_back_in_its_own_units_and_its_scorecard_bins_too() -> None:
+    """A scorecard shows its bins in the column's units: for a squashed column through the
+    inverse of the squash, not a linear map (which would show ratios of 0 to 1.5 as negative
+    thousands)."""
+    import torch
+
+    from finlite.methods.linear import scorecard_table
+    from finlite.models.scorecard import ScorecardModel
+
+    frame = _utilisation_book()
+    pre = Preprocessor(infer_schema(frame, "y")).fit(frame)
+    spec = next(s for s in pre.numeric_ if s.name == "util")
+    assert spec.squash is not None
+    column = pre.feature_names.index("util")
+    encoded = pre.transform(frame)[:, column].astype(np.float64)
+    util = frame["util"].to_numpy()
+    back = spec.raw(encoded)
+    ordinary = util <= 1.5
+    np.testing.assert_allclose(back[ordinary], util[ordinary], atol=1e-4)  # float32's resolution, in ratio units
+    # Near ±1, float32 resolves a far value to about a percent of itself (30,000 ranges out: 0.1 %).
+    np.testing.assert_allclose(back[~ordinary], util[~ordinary], rtol=1e-2)
+    assert spec.raw(np.array([-np.inf, np.inf])).tolist() == [-np.inf, np.inf]
+    card = ScorecardModel(2, 2, 3)
+    cuts = np.percentile(encoded, [30, 70])
+    with torch.no_grad():
+        card.edges[column] = torch.tensor(cuts, dtype=card.edges.dtype)
+    rows = scorecard_table(card, pre.feature_names, [s.raw for s in pre.numeric_])
+    shown = [r["attribute"] for r in rows if r["feature"] == "util"]
+    low, high = np.percentile(util, [30, 70])
+    assert shown == [f"[-inf, {spec.raw(np.float32(cuts[:1]))[0]:.4g})",
+                     f"[{spec.raw(np.float32(cuts[:1]))[0]:.4g}, {spec.raw(np.float32(cuts[1:]))[0]:.4g})",
+                     f"[{spec.raw(np.float32(cuts[1:]))[0]:.4g}, inf)"]
+    assert float(shown[1][1:].split(",")[0]) == pytest.approx(low, abs=0.01)
+    assert float(shown[1].split(", ")[1][:-1]) == pytest.approx(high, abs=0.01)

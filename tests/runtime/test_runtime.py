@@ -295,6 +295,51 @@ def test_encoder_equals_the_preprocessor(tables: tuple[pd.DataFrame, pd.DataFram
     np.testing.assert_array_equal(again.transform(score), expected)
 
 
+def _far_valued_training(seed: int = 0) -> pd.DataFrame:
+    """200 rows whose utilisation holds three values thousands of ranges beyond the rest: the
+    column is squashed (Encoding.extremes)."""
+    rng = np.random.default_rng(seed)
+    util = rng.uniform(0, 1.5, 200)
+    util[[5, 50, 150]] = [2_000.0, 30_000.0, 9_999_999.0]
+    util[7] = np.nan
+    return pd.DataFrame({"util": util, "n": rng.integers(0, 9, 200), "y": rng.integers(0, 2, 200)})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(-1e7, 1e7, allow_nan=False), st.floats(-2, 2, allow_nan=False),
+                          st.integers(-10**6, 10**6), st.sampled_from([0, 0.75, 1.5, 2_000.0, 9_999_999.0])),
+                min_size=1, max_size=20))
+def test_a_squashed_column_is_encoded_alike_on_every_path(values: list[float | int | None]) -> None:
+    """A squashed column (its far values read through d / (1 + |d|)): the record path, the Arrow
+    path (plain, and as text a CSV holds) and the pandas Preprocessor write the same float32 for
+    any value, a blank, an integer, the far values themselves, and refuse the same ones."""
+    train = _far_valued_training()
+    schema = Schema(target="y", positive="1", negative="0", numeric=("util", "n"), categorical=())
+    pre = Preprocessor(schema).fit(train)
+    spec = json.loads(json.dumps(pre.to_dict()))
+    assert "squash" in spec["numeric"][0]
+    encoder = Encoder(spec)
+    score = pd.DataFrame({"util": pd.Series(values, dtype=object), "n": [1] * len(values)})
+    records = [{"util": v, "n": 1} for v in values]
+    arrow = pa.Table.from_pydict({"util": pa.array([None if v is None else float(v) for v in values], pa.float64()),
+                                  "n": pa.array([1] * len(values), pa.int64())})
+    try:
+        expected = pre.transform(score.astype({"util": "float64"}))
+    except DataError as exc:
+        assert "far outside what the model was trained on" in str(exc), str(exc)
+        with pytest.raises(DataError, match="far outside what the model was trained on"):
+            encoder.encode_arrow(arrow)
+        with pytest.raises(DataError, match=r"field 'util': the number .* far outside what the model was trained on"):
+            encoder.encode_records(records)
+        return
+    np.testing.assert_array_equal(encoder.encode_records(records)[0], expected)
+    np.testing.assert_array_equal(encoder.encode_arrow(arrow), expected)
+    as_text = pa.Table.from_pydict({"util": pa.array([None if v is None else repr(v) for v in values], pa.string()),
+                                    "n": pa.array(["1"] * len(values), pa.string())})
+    np.testing.assert_array_equal(encoder.encode_arrow(as_text), expected)
+    assert np.isfinite(expected).all()
+
+
 # -- batch scoring -------------------------------------------------------------------------------
 def test_score_parquet_in_chunks_with_ids(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
     frame = german.sample(n=2500, replace=True, random_state=0).reset_index(drop=True)

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from finlite import _limits, _spec
+from finlite._finite import squash, unsquash
 from finlite._keys import MISSING, OTHER, date_column_refusal, key_aliases, label_key
 from finlite._money import MONEY, PERCENT
 from finlite._util import dump_json, param_error, write_text_atomic
@@ -57,7 +58,8 @@ from finlite.data.io import without_views
 from finlite.data.schema import LEAK_MARK, Schema, factorize_cells, leak_advice, numeric_column
 from finlite.errors import ConfigError, DataError
 
-__all__ = ["CODES_MARK", "EXTREME_MARK", "HIGH_CARDINALITY", "NUMERIC_CENTERS", "OTHER", "Encoding", "Preprocessor", "unseen_counts"]
+__all__ = ["CODES_MARK", "EXTREMES", "EXTREME_MARK", "HIGH_CARDINALITY", "NUMERIC_CENTERS", "OTHER", "SQUASH_MARK", "Encoding",
+           "Preprocessor", "unseen_counts"]
 
 _FORMAT = "finlite.preprocessor/2"
 _FORMAT_V1 = "finlite.preprocessor/1"  # one-hot over every training value; still read
@@ -65,6 +67,8 @@ _FORMAT_V1 = "finlite.preprocessor/1"  # one-hot over every training value; stil
 HIGH_CARDINALITY = ("woe", "target", "onehot")
 #: What a numeric column may be centred on (Encoding.numeric_center).
 NUMERIC_CENTERS = ("mean", "median")
+#: How a numeric column with far values is encoded (Encoding.extremes).
+EXTREMES = ("squash", "scale")
 MAX_CATEGORIES = 100_000
 """Largest ``max_categories`` accepted: one-hot columns beyond this are a typo (and the memory check follows)."""
 
@@ -94,6 +98,18 @@ class Encoding:
             the booster in such a book). Centred on the median, ordinary values stay near zero,
             where float32 resolves them to a fraction of a cent. The field ``mean`` of each
             numeric column in ``preprocessor.json`` holds the centre either way.
+        extremes: how a numeric column is encoded whose training values include some far
+            outside its 1st-99th percentile range (a 1e12 placeholder among incomes, a
+            utilisation of 50,000 among ratios of 0 to 1.5: :data:`FAR_RANGES`). "squash" (the
+            default): the column's distance from its median in such ranges, ``d``, is read as
+            ``d / (1 + |d|)`` before it is standardised, so the far values sit near ±1 and the
+            ordinary ones keep their spread; the order of values is kept, so trees split as
+            before (float32 resolves a far value, near ±1, to about 0.1 % of itself). "scale": standardised as it is, so the far values set the scale and a
+            neural network barely tells the other values apart (Give Me Some Credit's
+            utilisation: test AUC 0.757 against 0.787 for the same table cleaned, 3 seeds). An
+            imported booster's columns are never squashed (its thresholds are raw values).
+            ``preprocessor.json`` records it (``"extremes"``, absent in files before
+            2026-12-05, which read as "scale"), and each squashed column's median and range.
     """
 
     max_categories: int = 50
@@ -103,6 +119,7 @@ class Encoding:
     seed: int = 0
     smoothing: float = 20.0
     numeric_center: str = "mean"
+    extremes: str = "squash"
 
     def __post_init__(self) -> None:
         def whole(name: str, low: int, high: int) -> None:
@@ -123,22 +140,29 @@ class Encoding:
             raise param_error("Encoding", "smoothing", "a finite number from 0 to 1e9", m)
         if self.numeric_center not in NUMERIC_CENTERS:
             raise param_error("Encoding", "numeric_center", f"one of {', '.join(NUMERIC_CENTERS)}", self.numeric_center)
+        if self.extremes not in EXTREMES:
+            raise param_error("Encoding", "extremes", f"one of {', '.join(EXTREMES)}", self.extremes)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``numeric_center`` only when it is not the default "mean", so that a
-        default preprocessor's file is byte for byte what earlier versions wrote)."""
+        default preprocessor's file is byte for byte what earlier versions wrote; ``extremes``
+        only when it is "squash": a file without it was written before squashing existed, and
+        reads as "scale")."""
         out = {"max_categories": self.max_categories, "min_category_count": self.min_category_count,
                "high_cardinality": self.high_cardinality, "folds": self.folds, "seed": self.seed,
                "smoothing": float(self.smoothing)}
         if self.numeric_center != "mean":
             out["numeric_center"] = self.numeric_center
+        if self.extremes != "scale":
+            out["extremes"] = self.extremes
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Encoding:
         """Inverse of :meth:`to_dict`."""
         return cls(**{k: data[k] for k in ("max_categories", "min_category_count", "high_cardinality", "folds",
-                                            "seed", "smoothing")}, numeric_center=data.get("numeric_center", "mean"))
+                                            "seed", "smoothing")}, numeric_center=data.get("numeric_center", "mean"),
+                   extremes=data.get("extremes", "scale"))
 
 
 @dataclass
@@ -153,6 +177,9 @@ class _Numeric:
     # (finlite._finite.value_bounds).
     low: float | None = None
     high: float | None = None
+    # (centre, scale) of a squashed column (Encoding.extremes): its values are read as
+    # finlite._finite.squash of them before they are standardised; None otherwise.
+    squash: tuple[float, float] | None = None
 
     @property
     def rule(self) -> str | bool:
@@ -161,10 +188,30 @@ class _Numeric:
 
     @property
     def standardise(self) -> tuple[float, ...]:
-        """What numeric_column checks a value against: (mean, scale[, training low, high])."""
+        """What numeric_column checks a value against: (mean, scale[, training low, high]), in
+        the column's own units (a squashed column's median and range: what it standardises
+        cannot overflow float32)."""
+        units = self.squash or (self.mean, self.std)
         if self.low is None or self.high is None:
-            return (self.mean, self.std)
-        return (self.mean, self.std, self.low, self.high)
+            return units
+        return (*units, self.low, self.high)
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        """Standardised float64 values of this column (imputed already): ``(v - mean) / std``,
+        of the squashed values where the column is squashed."""
+        if self.squash is not None:
+            values = squash(values, *self.squash)
+        out: np.ndarray = (values - self.mean) / self.std
+        return out
+
+    def raw(self, encoded: np.ndarray) -> np.ndarray:
+        """The raw values whose encoding is ``encoded`` (the inverse of :meth:`encode`): for
+        showing bins in the column's own units."""
+        values = np.asarray(encoded, dtype=np.float64) * self.std + self.mean
+        if self.squash is None:
+            return values
+        # A bin edge beyond what squash reaches (|u| >= 1) is beyond every value: infinite.
+        return unsquash(np.clip(values, -1.0, 1.0), *self.squash)
 
 
 #: A training value this many 1st-to-99th-percentile ranges beyond that range is named in a note.
@@ -174,13 +221,26 @@ class _Numeric:
 FAR_RANGES = 1000.0
 
 
-def _far_values_note(name: str, present: np.ndarray) -> str | None:
-    """A note naming the training values of a numeric column that lie :data:`FAR_RANGES` or more
-    1st-to-99th-percentile ranges outside that range, or None. One such value (a 9999999999
-    placeholder in 0.003 % of a fraud table's rows) set the column's mean and spread: every real
-    amount then scaled to about the same number, the feature was lost (AUC 0.83 to 0.63), and
-    the training range that bounds scoring ran to 1e10, all without a word (a fraud engineer's
-    walk-through, 2026-12-04 night). The value is kept: it may be real."""
+@dataclass(frozen=True)
+class _FarValues:
+    """Training values of a numeric column far outside its 1st-99th percentile range
+    (:func:`_far_values`): how many, the farthest, the multiple of the range they lie beyond,
+    and the range itself (``low`` to ``high``, of the values other than a majority value)."""
+
+    count: int
+    worst: float
+    times: float
+    low: float
+    high: float
+
+
+def _far_values(present: np.ndarray) -> _FarValues | None:
+    """The training values of a numeric column that lie :data:`FAR_RANGES` or more
+    1st-to-99th-percentile ranges outside that range (:data:`SENTINEL_RANGES` for a value of
+    nines), or None. One such value (a 9999999999 placeholder in 0.003 % of a fraud table's
+    rows) set the column's mean and spread: every real amount then scaled to about the same
+    number, the feature was lost (AUC 0.83 to 0.63), and the training range that bounds scoring
+    ran to 1e10, all without a word (a fraud engineer's walk-through, 2026-12-04 night)."""
     if present.size < 100:
         return None
     values, counts = np.unique(present, return_counts=True)
@@ -203,11 +263,28 @@ def _far_values_note(name: str, present: np.ndarray) -> str | None:
         return None
     worst = float(present[beyond][np.argmax(outside[beyond])])
     times = FAR_RANGES if (outside[beyond] > FAR_RANGES).all() else SENTINEL_RANGES
-    return (f"column {name!r}: {int(beyond.sum()):,} training value(s) lie more than {times:,.0f} times the "
-            f"1st-99th percentile range ({low:.6g} to {high:.6g}) outside it, e.g. {worst:.10g}; they set the "
-            f"column's scaling, so {EXTREME_MARK}, and scoring accepts values up to "
-            "them. If they are placeholders (9999999999 for unknown), blank them (a blank is imputed) or drop "
-            "those rows.")
+    return _FarValues(int(beyond.sum()), worst, times, low, high)
+
+
+def _far_values_note(name: str, far: _FarValues, squashed: bool) -> str:
+    """The note on a column's far values (:func:`_far_values`). The values are kept: they may be
+    real. ``squashed``: the column is encoded squashed (:class:`Encoding` ``extremes``), so
+    its other values still differ once scaled; otherwise they barely do."""
+    head = (f"column {name!r}: {far.count:,} training value(s) lie more than {far.times:,.0f} times the "
+            f"1st-99th percentile range ({far.low:.6g} to {far.high:.6g}) outside it, e.g. {far.worst:.10g}; ")
+    if squashed:
+        effect = (f"scaled as they are they would set the column's scale, so the column {SQUASH_MARK} (its distance "
+                  "from the median in such ranges, d, read as d / (1 + |d|)), where its other values still differ; "
+                  "scoring accepts values up to them")
+    else:
+        effect = f"they set the column's scaling, so {EXTREME_MARK}, and scoring accepts values up to them"
+    return (head + effect + ". If they are placeholders (9999999999 for unknown), blank them (a blank is imputed) "
+            "or drop those rows.")
+
+
+#: The words of every note on a column encoded squashed because of its far values (the model
+#: card lists those notes too).
+SQUASH_MARK = "is encoded squashed"
 
 
 #: The words of every note on values that set a column's scale (the model card lists those notes).
@@ -435,17 +512,22 @@ class Preprocessor:
                 )
             median = float(np.median(present))
             filled = np.where(np.isnan(values), median, values)
-            std = float(filled.std())
-            far = _far_values_note(name, present) or _special_codes_note(name, present)
-            if far:
-                self.notes_.append(far)
+            far = _far_values(present)
+            squashed = (median, far.high - far.low) if far is not None and enc.extremes == "squash" else None
+            note = _far_values_note(name, far, squashed is not None) if far is not None else \
+                _special_codes_note(name, present)
+            if note:
+                self.notes_.append(note)
             leak = _separating_note(name, filled, labels)
             if leak:
                 self.notes_.append(leak)
-            center = median if enc.numeric_center == "median" else float(filled.mean())
+            # A squashed column's mean and spread are those of its squashed values: what is standardised.
+            read = squash(filled, *squashed) if squashed is not None else filled
+            std = float(read.std())
+            center = float(np.median(read)) if enc.numeric_center == "median" else float(read.mean())
             self.numeric_.append(_Numeric(name, median, center, std if std > 0 else 1.0,
                                           bool(present.size < values.size), parse, float(present.min()),
-                                          float(present.max())))
+                                          float(present.max()), squashed))
         self.categorical_ = []
         y: np.ndarray | None = None
         for name in self.schema.categorical:
@@ -657,7 +739,7 @@ class Preprocessor:
                                     money=spec.rule)
             missing = np.isnan(values)
             # Float64 arithmetic, rounded once to float32 on assignment (as the runtime encoder does).
-            out[:, j] = (np.where(missing, spec.median, values) - spec.mean) / spec.std
+            out[:, j] = spec.encode(np.where(missing, spec.median, values))
             if spec.indicator:
                 out[:, indicator] = missing
                 indicator += 1
@@ -773,7 +855,8 @@ class Preprocessor:
             "encoding": self.encoding.to_dict(),
             "numeric": [
                 {"name": s.name, "median": s.median, "mean": s.mean, "std": s.std, "indicator": s.indicator,
-                 "parse": s.parse, **({} if s.low is None else {"low": s.low, "high": s.high})}
+                 "parse": s.parse, **({} if s.low is None else {"low": s.low, "high": s.high}),
+                 **({} if s.squash is None else {"squash": {"center": s.squash[0], "scale": s.squash[1]}})}
                 for s in self.numeric_
             ],
             "categorical": categorical,
@@ -792,11 +875,14 @@ class Preprocessor:
         check_preprocessor_spec(data, source)
         try:
             v1 = data["format"] == _FORMAT_V1
-            encoding = Encoding() if v1 else Encoding.from_dict(data["encoding"])
+            encoding = Encoding(extremes="scale") if v1 else Encoding.from_dict(data["encoding"])
             pre = cls(Schema.from_dict(data["schema"]), encoding)
             pre.numeric_ = [_Numeric(d["name"], float(d["median"]), float(d["mean"]), float(d["std"]),
                                      bool(d["indicator"]), str(d.get("parse", "number")),
-                                     *((float(d["low"]), float(d["high"])) if "low" in d else (None, None)))
+                                     low=float(d["low"]) if "low" in d else None,
+                                     high=float(d["high"]) if "low" in d else None,
+                                     squash=(float(d["squash"]["center"]), float(d["squash"]["scale"]))
+                                     if "squash" in d else None)
                             for d in data["numeric"]]
             cats: list[_Categorical | _Valued] = []
             for d in data["categorical"]:

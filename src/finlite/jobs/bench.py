@@ -55,7 +55,7 @@ def _records(art: Artifact, n: int, seed: int) -> tuple[list[dict[str, Any]], st
         pre = art.tabular
         records = []
         for _ in range(n):
-            rec: dict[str, Any] = {s.name: float(s.mean + s.std * rng.standard_normal()) for s in pre.numeric_}
+            rec: dict[str, Any] = {s.name: float(s.raw(np.asarray(rng.standard_normal()))) for s in pre.numeric_}
             for c in pre.categorical_:
                 # A column whose training values were all rare has no kept category: one of its rare ones.
                 choices: list[str | None] = [*(c.categories or c.other)] or [None]

@@ -600,7 +600,7 @@ def _card(task: Any, inputs: Any) -> dict[str, Any]:
                           "geography_by_name": likely_geography([*inputs.numeric, *inputs.categorical])}
         # Columns that may leak the label, as training noted them: the card listed LendingClub's
         # recoveries among the inputs and said nothing of it (a walk-through, 2026-12-05).
-        from finlite.data.preprocess import CODES_MARK, EXTREME_MARK
+        from finlite.data.preprocess import CODES_MARK, EXTREME_MARK, SQUASH_MARK
         from finlite.data.schema import leak_notes
 
         notes = [n for m in (inputs.teacher, inputs.student)
@@ -608,7 +608,7 @@ def _card(task: Any, inputs: Any) -> dict[str, Any]:
         card["possible_leaks"] = list(dict.fromkeys(leak_notes(notes)))
         # Placeholders and extremes that set a column's scale: a neural model then barely tells its
         # ordinary values apart, which the card did not say (a walk-through, 2026-12-05).
-        card["extreme_values"] = list(dict.fromkeys(n for n in notes if EXTREME_MARK in n or CODES_MARK in n))
+        card["extreme_values"] = list(dict.fromkeys(n for n in notes if EXTREME_MARK in n or SQUASH_MARK in n or CODES_MARK in n))
     return card
 
 

@@ -9,7 +9,7 @@ logistic models inside a recipe.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,11 +211,14 @@ def make_scorecard(model: FinliteModel, method: Scorecard, x_train: np.ndarray, 
 
 
 def scorecard_table(card: ScorecardModel, feature_names: list[str],
-                    units: list[tuple[float, float]] | None = None) -> list[dict[str, Any]]:
+                    units: Sequence[tuple[float, float] | Callable[[np.ndarray], np.ndarray]] | None = None
+                    ) -> list[dict[str, Any]]:
     """The scorecard as rows a person reads: feature, attribute (bin or category), points.
 
-    ``units`` gives (mean, std) of each numeric feature so bins are shown in the data's own
-    units (e.g. months, euros) rather than standardised ones.
+    ``units`` gives, for each numeric feature, (mean, std) or a function from standardised
+    values to raw ones (a fitted Preprocessor column's ``raw``: a squashed column is no linear
+    map), so bins are shown in the data's own units (e.g. months, euros) rather than
+    standardised ones.
     """
     rows: list[dict[str, Any]] = [{"feature": "(base)", "attribute": "", "points": int(card.base_points)}]
     for j in range(card.n_numeric):
@@ -227,8 +230,11 @@ def scorecard_table(card: ScorecardModel, feature_names: list[str],
                 break
             lo, hi = lower, upper
             if units is not None:
-                mean, std = units[j]
-                lo, hi = lo * std + mean, hi * std + mean
+                unit = units[j]
+                if callable(unit):
+                    lo, hi = (float(v) for v in unit(np.array([lo, hi], dtype=np.float64)))
+                else:
+                    lo, hi = lo * unit[1] + unit[0], hi * unit[1] + unit[0]
             scale = "" if units is not None else " (standardised)"
             rows.append({"feature": feature_names[j], "attribute": f"[{lo:.4g}, {hi:.4g}){scale}",
                          "points": int(card.numeric_points[j, b])})
@@ -264,7 +270,7 @@ def _apply_scorecard(method: Scorecard, state: StepState, ctx: StepContext,
         info[split] = {"flips_from_rounding": int((binned != rounded).sum()),
                        "flips_from_binning": int((logistic != binned).sum()),
                        "flips_vs_logistic": int((logistic != rounded).sum()), "rows": len(x)}
-    units = [(num.mean, num.std) for num in data.preprocessor.numeric_]
+    units = [num.raw for num in data.preprocessor.numeric_]
     table = scorecard_table(card, data.preprocessor.feature_names, units)
     files = {**state.extra_files, "scorecard.json": dump_json({"method": method_to_dict(method), "points": table})}
     return StepState(card, {}, state.plan, files), info

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from finlite._finite import F32_MAX as _F32_MAX
-from finlite._finite import NUMBER_SPACES, table_value_error, value_bounds, value_reason
+from finlite._finite import NUMBER_SPACES, squash, squash_one, table_value_error, value_bounds, value_reason
 from finlite._keys import CSV_MISSING, NOT_ONE_VALUE, category_key, date_column_refusal, is_missing_marker, look_up
 from finlite._money import MONEY, MONEY_PATTERN, PERCENT, PERCENT_PATTERN, text_value
 from finlite.errors import DataError
@@ -68,6 +68,8 @@ class Encoder:
             spans = {str(d["name"]): (float(d["low"]), float(d["high"])) for d in spec["numeric"] if "low" in d}
             rules = {str(d["name"]): str(d["parse"]) for d in spec["numeric"]
                      if d.get("parse", "number") in (MONEY, PERCENT)}
+            squashes = {str(d["name"]): (float(d["squash"]["center"]), float(d["squash"]["scale"]))
+                        for d in spec["numeric"] if "squash" in d}
             # (name, encoding, kept categories, rare training values, values per category or None, default)
             categorical = [(str(d["name"]), str(d.get("encoding", "onehot")), [str(c) for c in d["categories"]],
                             [str(c) for c in d.get("other", [])],
@@ -97,12 +99,20 @@ class Encoder:
         # rows of a CSV were counted against a span from the same rows in float32: a review, 2026-12-05).
         self._counted_spans = {name: (lo - float(np.spacing(np.float32(lo))), hi + float(np.spacing(np.float32(hi))))
                                for name, (lo, hi) in spans.items()}
+        #: Squashed numeric fields (preprocess.Encoding.extremes) with their (centre, scale): a value
+        #: is read as finlite._finite.squash of it before it is standardised.
+        self.squashes: dict[str, tuple[float, float]] = squashes
+        #: Each numeric field's raw units: (centre, scale) of what it standardises, or of its
+        #: squash (what a squashed field standardises lies within -1..1, and cannot overflow).
+        self.units: dict[str, tuple[float, float]] = {
+            name: squashes.get(name, (mean, std)) for name, _, mean, std, _ in self.numeric}
         #: The raw values each numeric field accepts (value_bounds: float32, and the training range).
         self.bounds: dict[str, tuple[float, float]] = {
-            name: value_bounds(mean, std, *spans.get(name, (None, None))) for name, _, mean, std, _ in self.numeric}
-        # The fast path's view: each column with the range of raw values it accepts and the rule its
-        # text is read with (False: plain numbers).
-        self._numeric_checked = [(*num, *self.bounds[num[0]], rules.get(num[0], False)) for num in self.numeric]
+            name: value_bounds(*self.units[name], *spans.get(name, (None, None))) for name, *_ in self.numeric}
+        # The fast path's view: each column with the range of raw values it accepts, the rule its
+        # text is read with (False: plain numbers), its squash (None: none) and its imputed cell.
+        self._numeric_checked = [(*num, *self.bounds[num[0]], rules.get(num[0], False), squashes.get(num[0]),
+                                  (self._read(num[0], num[1]) - num[2]) / num[3]) for num in self.numeric]
         # Weight-of-evidence / target-encoded fields, one column each after the indicators:
         # (name, {key: value} for every training value (rare ones: the default), default, column).
         self.valued: list[tuple[str, dict[str, float], float, int]] = []
@@ -134,6 +144,11 @@ class Encoder:
         self.category_keys = {c[0]: [*c[2], *c[3]] for c in categorical}
 
     # -- one record: the fast path -----------------------------------------------------------
+    def _read(self, name: str, value: float) -> float:
+        """A numeric field's value as it is standardised: squashed where the field is."""
+        squashed = self.squashes.get(name)
+        return value if squashed is None else squash_one(value, *squashed)
+
     def encode_record(self, record: Mapping[str, Any], index: int = 0,
                       errors: list[FieldError] | None = None,
                       imputed: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
@@ -161,7 +176,7 @@ class Encoder:
         # Typeshed types a memoryview's items as int; a float32 ('f') view stores floats.
         cells: Any = row
         unseen: list[str] = []
-        for j, (name, median, mean, std, ind, low, high, money) in enumerate(self._numeric_checked):
+        for j, (name, _, mean, std, ind, low, high, money, squashed, imputed_cell) in enumerate(self._numeric_checked):
             try:
                 value = record[name]
             except KeyError:
@@ -179,18 +194,20 @@ class Encoder:
             else:
                 number = self._number(value, index, name, errors, money)
             if number != number:  # NaN: impute
-                cells[j] = (median - mean) / std
+                cells[j] = imputed_cell
                 if ind >= 0:
                     cells[ind] = 1.0
                 if imputed is not None:  # a decision taken on the median: serve says so per record
                     imputed.append(name)
             elif low <= number <= high:
+                if squashed is not None:
+                    number = squash_one(number, *squashed)
                 cells[j] = (number - mean) / std
             else:
                 # Fail closed: inf, 1e300, or a value whose standardised form overflows float32
                 # would reach the model as infinity and score NaN, i.e. "not flagged". The bounds
                 # were worked out once, so this costs one chained comparison per field.
-                self._fail(errors, FieldError(index, name, value_reason(value, number, mean, std,
+                self._fail(errors, FieldError(index, name, value_reason(value, number, *self.units[name],
                                                                         *self.spans.get(name, (None, None))), "value"))
         for name, columns, unseen_col, _ in self.categorical:
             try:
@@ -394,13 +411,16 @@ class Encoder:
             low, high = self.bounds[name]
             largest = float(values.max())
             if not (low <= smallest and largest <= high):
-                raise _arrow_value_error(batch.column(name), values.astype(np.float64), name, mean, std, first_row,
+                raise _arrow_value_error(batch.column(name), values.astype(np.float64), name, *self.units[name], first_row,
                                          source, self.spans.get(name))
             # Accepted, yet beyond every training value (an age of -5 beside ages 18 to 90): counted,
             # and said by score (a walk-through, 2026-12-05). A pass of its own only when there is one.
             span = self._counted_spans.get(name)
             if span is not None and (smallest < span[0] or largest > span[1]):
                 outside[name] = int(np.count_nonzero((values < span[0]) | (values > span[1])))
+            squashed = self.squashes.get(name)
+            if squashed is not None:  # a pass of its own, for a squashed column only (a new array)
+                values = squash(values, *squashed)
             # (v - mean) / std, in float64 and rounded to float32 as it is stored (as the record path
             # rounds its row), is computed as each block is written: no pass of its own over the chunk.
             singles.append((j, values, float(mean), float(std)))

@@ -618,11 +618,13 @@ def import_booster(
                         "booster was trained on.")
     drop = [c for c in table.frame.columns if c not in features and c != target and c != date_column]
     split = SplitConfig(seed=seed, date_column=date_column)
-    # Centred on the median: extremes in a column (a 1e12 placeholder) move its mean so far that
-    # float32 no longer tells ordinary values apart where the booster splits them; 2,156 of 6,000
-    # rows scored unlike the booster with the mean (Encoding.numeric_center; a review, 2026-12-05).
+    # Never squashed (Encoding.extremes): the booster's thresholds are raw values, placed in the
+    # encoding by its standardisation alone. Centred on the median: extremes in a column (a 1e12
+    # placeholder) move its mean so far that float32 no longer tells ordinary values apart where
+    # the booster splits them; 2,156 of 6,000 rows scored unlike the booster with the mean
+    # (Encoding.numeric_center; a review, 2026-12-05).
     prepared = prepare(table, target=target, positive=positive, numeric=features, drop=drop, split=split,
-                       encoding=Encoding(seed=seed, numeric_center="median"))
+                       encoding=Encoding(seed=seed, numeric_center="median", extremes="scale"))
     if prepared.schema.categorical:
         raise DataError(f"Column(s) {prepared.schema.categorical} read by the booster are not numeric; imported "
                         "boosters must read numeric columns.")
