@@ -275,13 +275,18 @@ def test_encoder_equals_the_preprocessor(tables: tuple[pd.DataFrame, pd.DataFram
                                             r"trained on"):
             encoder.encode_records(records)
         return
-    encoded, unseen = encoder.encode_records(records)
+    outside: list[list[str]] = []
+    encoded, unseen = encoder.encode_records(records, outside=outside)
     np.testing.assert_array_equal(encoded, expected)
     np.testing.assert_array_equal(encoder.encode_arrow(arrow), expected)
     # Batch scoring counts the unseen categories of every field, one-hot or weight of evidence /
-    # target encoded, as the record path reports them row by row.
+    # target encoded, as the record path reports them row by row; and the numbers beyond every
+    # training value (serve names them per record).
     by_field = {f: sum(f in u for u in unseen) for f in schema.categorical}
-    assert encoder.prepare_arrow(arrow).unseen == {f: n for f, n in by_field.items() if n}
+    prepared = encoder.prepare_arrow(arrow)
+    assert prepared.unseen == {f: n for f, n in by_field.items() if n}
+    beyond = {f: sum(f in o for o in outside) for f in schema.numeric}
+    assert prepared.outside == {f: n for f, n in beyond.items() if n}
     # A CSV is read as text: a code column with gaps, written from floats, holds "2.0" for the code
     # 2; every path reads it as that code (numeric_alias), not as an unseen category.
     as_text = pa.Table.from_pandas(score.astype("string"), preserve_index=False)

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
@@ -72,6 +73,34 @@ def test_a_blank_number_is_said_per_record_and_in_the_audit_log(client: TestClie
     schema = client.get("/openapi.json", headers=AUTH).json()
     answered = schema["paths"]["/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert "imputed" in json.dumps(answered)
+
+
+def test_a_number_beyond_every_training_value_is_said_per_record_and_in_the_audit_log(
+        client: TestClient, exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    """A credit amount of 40,000 (training: 250 to 18,424) is accepted and scored as given, and
+    batch scoring counts such rows; serve said nothing of it per record. Now it names the field,
+    as it names a blank or an unseen category, and the audit log keeps it."""
+    predictor = Predictor(exported_dir)
+    record = _records(german.head(1), predictor.fields)[0]
+    far = dict(record, credit_amount=40_000, age_in_years=100, duration_in_month=float(german["duration_in_month"].max()))
+    one = client.post("/predict", json=far, headers=AUTH).json()
+    assert one["outside"] == ["credit_amount", "age_in_years"]  # the training maximum itself is no value beyond
+    assert one["score"] == pytest.approx(predictor.predict_score([far])[0], abs=1e-6)
+    assert "outside" not in client.post("/predict", json=record, headers=AUTH).json()
+    many = client.post("/predict", json={"records": [record, far]}, headers=AUTH).json()["results"]
+    assert "outside" not in many[0] and many[1]["outside"] == ["credit_amount", "age_in_years"]
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [line.get("outside") for line in lines] == [["credit_amount", "age_in_years"], None, None,
+                                                        ["credit_amount", "age_in_years"]]
+    # The Predictor's record path says the same, and batch scoring counts the same rows.
+    beyond: list[str] = []
+    predictor.explain_record(far, outside=beyond)
+    assert beyond == ["credit_amount", "age_in_years"]
+    table = pa.Table.from_pylist([record, far, far])
+    assert predictor.encoder.prepare_arrow(table).outside == {"credit_amount": 2, "age_in_years": 2}
+    schema = client.get("/openapi.json", headers=AUTH).json()
+    answered = schema["paths"]["/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert "beyond every value of the training table" in json.dumps(answered)
 
 
 def test_field_errors_are_422_with_location(client: TestClient, exported_dir: Path, german: pd.DataFrame) -> None:

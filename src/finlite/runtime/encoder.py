@@ -110,9 +110,11 @@ class Encoder:
         self.bounds: dict[str, tuple[float, float]] = {
             name: value_bounds(*self.units[name], *spans.get(name, (None, None))) for name, *_ in self.numeric}
         # The fast path's view: each column with the range of raw values it accepts, the rule its
-        # text is read with (False: plain numbers), its squash (None: none) and its imputed cell.
+        # text is read with (False: plain numbers), its squash (None: none), its imputed cell and
+        # the span beyond which an accepted value is counted as outside (infinite where unknown).
         self._numeric_checked = [(*num, *self.bounds[num[0]], rules.get(num[0], False), squashes.get(num[0]),
-                                  (self._read(num[0], num[1]) - num[2]) / num[3]) for num in self.numeric]
+                                  (self._read(num[0], num[1]) - num[2]) / num[3],
+                                  self._counted_spans.get(num[0], (-math.inf, math.inf))) for num in self.numeric]
         # Weight-of-evidence / target-encoded fields, one column each after the indicators:
         # (name, {key: value} for every training value (rare ones: the default), default, column).
         self.valued: list[tuple[str, dict[str, float], float, int]] = []
@@ -151,24 +153,29 @@ class Encoder:
 
     def encode_record(self, record: Mapping[str, Any], index: int = 0,
                       errors: list[FieldError] | None = None,
-                      imputed: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
+                      imputed: list[str] | None = None,
+                      outside: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
         """One record (a mapping of field to raw value) as a float32 vector, and the fields whose
         category was not seen in training (they take the unseen bucket, as in training).
 
         Missing values (None, NaN, empty text) are imputed as in training, and with ``imputed``
-        given their fields are appended there; an absent field, a value of the wrong type (a
+        given their fields are appended there; with ``outside`` given, the numeric fields whose
+        value lies beyond every training value (scored as given, as batch scoring counts them)
+        are appended there; an absent field, a value of the wrong type (a
         boolean for a number, too) or a number that is not finite or does not fit float32 is an
         error. With ``errors`` given, problems are appended there (every one of them) instead of
         raised.
         """
         row = np.zeros(self.n_features, dtype=np.float32)
-        return row, self.fill(record, row, index, errors, imputed)
+        return row, self.fill(record, row, index, errors, imputed, outside)
 
     def fill(self, record: Mapping[str, Any], row: np.ndarray | memoryview, index: int = 0,
-             errors: list[FieldError] | None = None, imputed: list[str] | None = None) -> list[str]:
+             errors: list[FieldError] | None = None, imputed: list[str] | None = None,
+             outside: list[str] | None = None) -> list[str]:
         """Encode ``record`` into ``row`` (a zeroed float32 vector, or a memoryview of one) and
         return its unseen fields; a numeric field whose blank took the training median is
-        appended to ``imputed`` when given.
+        appended to ``imputed`` when given, one whose value lies beyond every training value to
+        ``outside`` when given.
 
         The single-record fast path: plain Python per field, writing straight into the buffer
         the ONNX session reads. Float arithmetic is float64, as in the pandas Preprocessor.
@@ -176,7 +183,8 @@ class Encoder:
         # Typeshed types a memoryview's items as int; a float32 ('f') view stores floats.
         cells: Any = row
         unseen: list[str] = []
-        for j, (name, _, mean, std, ind, low, high, money, squashed, imputed_cell) in enumerate(self._numeric_checked):
+        for j, (name, _, mean, std, ind, low, high, money, squashed, imputed_cell, span) in \
+                enumerate(self._numeric_checked):
             try:
                 value = record[name]
             except KeyError:
@@ -200,6 +208,9 @@ class Encoder:
                 if imputed is not None:  # a decision taken on the median: serve says so per record
                     imputed.append(name)
             elif low <= number <= high:
+                # Accepted, yet beyond every training value: said per record, as score counts it.
+                if outside is not None and not span[0] <= number <= span[1]:
+                    outside.append(name)
                 if squashed is not None:
                     number = squash_one(number, *squashed)
                 cells[j] = (number - mean) / std
@@ -292,9 +303,11 @@ class Encoder:
         return math.nan
 
     def encode_records(self, records: Sequence[Mapping[str, Any]], source: str = "the records",
-                       imputed: list[list[str]] | None = None) -> tuple[np.ndarray, list[list[str]]]:
+                       imputed: list[list[str]] | None = None,
+                       outside: list[list[str]] | None = None) -> tuple[np.ndarray, list[list[str]]]:
         """Many records as a float32 matrix, and each record's unseen-category fields (with
-        ``imputed`` given, each record's imputed numeric fields are appended there as a list).
+        ``imputed`` given, each record's imputed numeric fields are appended there as a list;
+        with ``outside`` given, its numeric fields beyond every training value).
 
         Raises:
             RecordErrors: listing every missing field and wrong type across all records.
@@ -308,12 +321,18 @@ class Encoder:
                 unseen.append([])
                 if imputed is not None:
                     imputed.append([])
+                if outside is not None:
+                    outside.append([])
                 continue
             blanks: list[str] = []
-            out[i], fields = self.encode_record(record, i, errors, None if imputed is None else blanks)
+            beyond: list[str] = []
+            out[i], fields = self.encode_record(record, i, errors, None if imputed is None else blanks,
+                                                None if outside is None else beyond)
             unseen.append(fields)
             if imputed is not None:
                 imputed.append(blanks)
+            if outside is not None:
+                outside.append(beyond)
         if errors:
             raise RecordErrors(errors, source)
         return out, unseen

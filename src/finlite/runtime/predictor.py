@@ -436,15 +436,16 @@ class Predictor:
             _check_one_record(record)  # checked only on failure: the fast path pays nothing
             raise
 
-    def explain_record(self, record: Mapping[str, Any],
-                       imputed: list[str] | None = None) -> tuple[float, list[str]]:
+    def explain_record(self, record: Mapping[str, Any], imputed: list[str] | None = None,
+                       outside: list[str] | None = None) -> tuple[float, list[str]]:
         """P(positive) of one record and the fields whose category was unseen in training; with
-        ``imputed`` given, the numeric fields whose blank took the training median are appended there.
+        ``imputed`` given, the numeric fields whose blank took the training median are appended there;
+        with ``outside`` given, the numeric fields whose value lies beyond every training value.
 
         Raises the same errors as :meth:`score_record`.
         """
         try:
-            return self._slot().run_record(record, imputed)
+            return self._slot().run_record(record, imputed, outside)
         except (TypeError, AttributeError):
             _check_one_record(record)
             raise
@@ -1176,9 +1177,10 @@ class _RecordSlot(_Slot):
         self.encoder = encoder
         self.bounded = output == "probability"  # a classifier's score must lie in [0, 1]
 
-    def run_record(self, record: Mapping[str, Any], imputed: list[str] | None = None) -> tuple[float, list[str]]:
+    def run_record(self, record: Mapping[str, Any], imputed: list[str] | None = None,
+                   outside: list[str] | None = None) -> tuple[float, list[str]]:
         self.flat.fill(0.0)
-        unseen = self.encoder.fill(record, self.view, 0, None, imputed)
+        unseen = self.encoder.fill(record, self.view, 0, None, imputed, outside)
         _run_bound(self.session, self.binding)
         score = float(self.out[0, 0])
         # NaN or ±inf (inf - inf is NaN), or a probability outside [0, 1]: float operations, no numpy

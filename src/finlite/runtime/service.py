@@ -23,7 +23,8 @@ is never turned into a decision; the request gets 422 naming the record. The aud
 JSON-lines file created private, mode 0600) gets one ``"event": "prediction"`` line per
 delivered prediction (request id, time, model and manifest hashes, the input's digest
 (:func:`input_digest`), score, decision, cut-off, the adverse-action reasons given with a
-decision of 1, the unseen (and of those the empty) and imputed fields, and the raw features only when asked), one
+decision of 1, the unseen (and of those the empty), imputed and outside fields, and the raw features only when
+asked), one
 ``"event": "error"`` line per request that reached the model but got no decision (non-finite
 score, internal error), and per serving process a ``"start"`` line (what it serves, under which
 checks: :func:`service_event`) and a ``"stop"`` line at shutdown. Requests refused before
@@ -741,6 +742,9 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
                          "category; absent when none was"},
         "imputed": {"type": "array", "items": {"type": "string"}, "description": "numeric fields sent blank (null "
                     "or empty text) that took their training median; absent when none did"},
+        "outside": {"type": "array", "items": {"type": "string"}, "description": "numeric fields whose value lies "
+                    "beyond every value of the training table (accepted and scored as given, but the model never saw "
+                    "such a value: check it for an error or a change of units); absent when none does"},
         "reasons": {"type": "array", "description": "with decision 1 (when the service gives reasons): the fields that "
                     "pushed the score towards the positive class the most, largest first (adverse-action reasons); "
                     "with --reason-codes, the lender's codes instead (code, text, fields)",
@@ -1309,7 +1313,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     def audit_line(now: str, request_id: str, score: float, decision: int, unseen: list[str],
                    record: Mapping[str, Any], index: int | None,
                    why: list[dict[str, Any]] | None = None, imputed: list[str] | None = None,
-                   empty: list[str] | None = None) -> dict[str, Any]:
+                   empty: list[str] | None = None, outside: list[str] | None = None) -> dict[str, Any]:
         line: dict[str, Any] = {"event": "prediction", "time": now, "request_id": request_id,
                                 "server_request_id": _SERVER_ID.get() or request_id,
                                 "model_sha256": model_sha256, "manifest_sha256": manifest_sha256, "score": score,
@@ -1322,6 +1326,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             line["unseen_empty"] = empty
         if imputed:
             line["imputed"] = imputed
+        if outside:
+            line["outside"] = outside
         if why is not None:
             line["reasons"] = why  # what the applicant was told: the letter's evidence
         values = {k: _audited(record[k]) for k in fields}
@@ -1383,8 +1389,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         batch = "records" in payload and not records_is_field
         if not batch:
             imputed: list[str] = []
+            outside: list[str] = []
             try:
-                value, unseen = explain_record(payload, imputed)  # the fast path: the session's bound buffer
+                value, unseen = explain_record(payload, imputed, outside)  # the fast path: the session's bound buffer
             except RecordErrors:
                 # The fast path stops at the first problem; list them all.
                 try:
@@ -1406,12 +1413,14 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             empty = empty_fields(unseen, payload)
             if audit is not None:
                 audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None, why,
-                                        imputed, empty)])
+                                        imputed, empty, outside)])
             one: dict[str, Any] = {"score": value, "decision": decision, "unseen": unseen}
             if empty:  # a lost value, told apart from a new category (as score's notes tell them)
                 one["unseen_empty"] = empty
             if imputed:  # a decision taken on a training median: said, as an unseen category is
                 one["imputed"] = imputed
+            if outside:  # a value the model never saw the like of: said, as batch scoring counts it
+                one["outside"] = outside
             if why is not None:
                 one["reasons"] = why
             result = orjson.dumps(one)
@@ -1433,10 +1442,12 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                                                        f"{max_batch}"}), request_id)
         try:
             imputed_all: list[list[str]] = []
+            outside_all: list[list[str]] = []
             if len(records) > _THREADPOOL_ABOVE:
-                x, unseen_all = await run_in_threadpool(encoder.encode_records, records, "the request", imputed_all)
+                x, unseen_all = await run_in_threadpool(encoder.encode_records, records, "the request", imputed_all,
+                                                        outside_all)
             else:
-                x, unseen_all = encoder.encode_records(records, "the request", imputed_all)
+                x, unseen_all = encoder.encode_records(records, "the request", imputed_all, outside_all)
         except RecordErrors as exc:
             return invalid(_field_errors(exc.errors, True), len(exc.errors), request_id)
         try:
@@ -1447,10 +1458,11 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         if bad:
             return non_finite(request_id, bad, True)
         results = []
-        for s, u, b, rec in zip(scores, unseen_all, imputed_all, records, strict=True):
+        for s, u, b, o, rec in zip(scores, unseen_all, imputed_all, outside_all, records, strict=True):
             e = empty_fields(u, rec)
             results.append({"score": s, "decision": 1 if s >= cutoff else 0, "unseen": u,
-                            **({"unseen_empty": e} if e else {}), **({"imputed": b} if b else {})})
+                            **({"unseen_empty": e} if e else {}), **({"imputed": b} if b else {}),
+                            **({"outside": o} if o else {})})
         if give:
             declined = [i for i, r in enumerate(results) if r["decision"]]
             if declined:
@@ -1466,7 +1478,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         if audit is not None and results:
             now = clock.now()
             audit.write([audit_line(now, request_id, r["score"], r["decision"], r["unseen"], rec, i, r.get("reasons"),
-                                    r.get("imputed"), r.get("unseen_empty"))
+                                    r.get("imputed"), r.get("unseen_empty"), r.get("outside"))
                          for i, (r, rec) in enumerate(zip(results, records, strict=True))])
         return answer(200, orjson.dumps({"request_id": request_id, "model_sha256": model_sha256, "cutoff": cutoff,
                                          "results": results}), request_id)
