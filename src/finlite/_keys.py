@@ -167,7 +167,8 @@ def key_aliases(key: str, trained: Collection[str]) -> list[str]:
     a day and its midnight for each other (pandas writes a column of
     midnights as days, Arrow as timestamps: the same Parquet file scored through ``score`` and a
     DataFrame gave different scores, a review of 2026-12-04), then, for a boolean spelling, the
-    other spellings of that boolean.
+    other spellings of that boolean; last, for a CSV missing marker (:data:`CSV_MISSING`, such as
+    "n/a") in a column that training saw blank, the missing key.
 
     pandas reads ``true`` in a CSV as the boolean True (key "True") while the Arrow path reads
     the text ("true"), and a DataFrame may hold either, or 1/0: without these aliases the same
@@ -202,6 +203,13 @@ def key_aliases(key: str, trained: Collection[str]) -> list[str]:
         as_number = number in ("0", "1")
         out.extend(k for k, v in _BOOLEAN_SPELLINGS.items()
                    if v is meaning and k != key and k not in out and (crossing or (k in ("0", "1")) == as_number))
+    # A CSV's missing marker ("n/a", "NULL", "NA") sent as text, in a JSON record or a Parquet
+    # string: pandas read it as a blank in the training CSV, and score's CSV reader reads it so,
+    # but a record or a Parquet file took it for a new category: LendingClub's emp_length "n/a"
+    # scored one way from the CSV and another through serve. Where training saw blanks it is one
+    # (a column trained with that text as a value keeps it: an exact key is never aliased).
+    if key in CSV_MISSING and key != MISSING and MISSING in trained:
+        out.append(MISSING)
     return out
 
 

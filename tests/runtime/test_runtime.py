@@ -940,3 +940,44 @@ def test_score_says_which_numbers_lie_beyond_every_training_value(exported_dir: 
     said = score_file(predictor, tmp_path / "units.parquet", tmp_path / "units_out.parquet").notes
     assert any(n.startswith("warning: column 'age_in_years' lies beyond every training value in 100% of the rows")
                for n in said), said
+
+
+@pytest.mark.parametrize("encoding", [Encoding(), Encoding(max_categories=2, min_category_count=1)])
+def test_a_csv_missing_marker_sent_as_text_is_a_blank_where_training_saw_blanks(tmp_path: Path,
+                                                                                 encoding: Encoding) -> None:
+    """LendingClub writes an unknown employment length as "n/a": pandas reads it from the CSV as a
+    blank, and so does score's CSV reader, but the same text in a JSON record or a Parquet string
+    was an unseen category, scored otherwise (a walk-through, 2026-12-05). Where training saw the
+    column blank, every path now reads it as the blank; a column trained with such text as a value
+    (a DataFrame's "NA" for North America) keeps it as that value."""
+    rng = np.random.default_rng(0)
+    emp = rng.choice(["< 1 year", "5 years", "10+ years", "n/a"], 300)
+    region = rng.choice(["NA", "EU", "APAC"], 300)  # read as text: no blank in training
+    src = tmp_path / "loans.csv"
+    pd.DataFrame({"emp_length": emp, "region": region, "amount": rng.uniform(1, 9, 300),
+                  "y": rng.integers(0, 2, 300)}).to_csv(src, index=False)
+    train = pd.read_csv(src, keep_default_na=True)
+    train["region"] = region  # as a Parquet file or a DataFrame holds it
+    assert train["emp_length"].isna().sum() == (emp == "n/a").sum()
+    schema = Schema(target="y", positive="1", negative="0", numeric=("amount",), categorical=("emp_length", "region"))
+    pre = Preprocessor(schema, encoding).fit(train)
+    encoder = Encoder(json.loads(json.dumps(pre.to_dict())))
+    base = {"amount": 5.0, "region": "EU"}
+    blank, _ = encoder.encode_records([{**base, "emp_length": None}])
+    for marker in ("n/a", "N/A", "NA", "NULL", " null "):
+        as_text, unseen = encoder.encode_records([{**base, "emp_length": marker}])
+        assert unseen == [[]]
+        np.testing.assert_array_equal(as_text, blank)
+        table = pa.Table.from_pydict({"amount": [5.0], "emp_length": [marker], "region": ["EU"]})
+        np.testing.assert_array_equal(encoder.encode_arrow(table), blank)
+        frame = pd.DataFrame({"amount": [5.0], "emp_length": pd.Series([marker], dtype=object), "region": ["EU"]})
+        np.testing.assert_array_equal(pre.transform(frame), blank)
+    # "NA" was a value of region in training: still that value, not the blank nor unseen.
+    na_region, unseen = encoder.encode_records([{"amount": 5.0, "emp_length": "5 years", "region": "NA"}])
+    eu_region, _ = encoder.encode_records([{"amount": 5.0, "emp_length": "5 years", "region": "EU"}])
+    assert unseen == [[]] and not np.array_equal(na_region, eu_region)
+    # A column training never saw blank: the marker is unseen there, on every path alike.
+    _, unseen = encoder.encode_records([{"amount": 5.0, "emp_length": "5 years", "region": "n/a"}])
+    assert unseen == [["region"]]
+    table = pa.Table.from_pydict({"amount": [5.0], "emp_length": ["5 years"], "region": ["n/a"]})
+    assert encoder.prepare_arrow(table).unseen == {"region": 1}
