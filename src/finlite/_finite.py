@@ -10,6 +10,7 @@ Imported by the torch-free runtime: numpy only, nothing heavier.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from finlite.errors import DataError, ScoreError
 __all__ = [
     "F32_MAX",
     "RANGE_MARGIN",
+    "SQUASH_MIN_SCALE",
     "check_score_count",
     "check_scores",
     "float32_cutoff",
@@ -57,6 +59,11 @@ RANGE_MARGIN = 10.0
 NUMBER_SPACES = " \t\n\r\v\f\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
 
 
+#: The smallest scale a squash may have: (x - center) / scale stays finite for every float32 x
+#: (below about 4e-270 it overflows, and d / (1 + |d|) of an infinite d is NaN).
+SQUASH_MIN_SCALE = 1e-200
+
+
 def squash(values: np.ndarray, center: float, scale: float) -> np.ndarray:
     """A squashed column's values before standardisation (:class:`finlite.data.preprocess.Encoding`
     ``extremes="squash"``): ``d / (1 + |d|)`` of ``d = (values - center) / scale``, in float64.
@@ -90,14 +97,16 @@ def training_span(low: float, high: float, std: float) -> tuple[float, float]:
     """The raw values a column seen from ``low`` to ``high`` in training accepts (see
     :data:`RANGE_MARGIN`): a value far beyond what the model ever saw is extrapolation, not a
     score (V14 = -1e6 gave a card payment the student's score 0.0 and the teacher's 0.07)."""
-    width = max(high - low, abs(low), abs(high), std)
+    # An infinite scale is a squashed column's (no standardised bound: value_bounds): no width.
+    width = max(high - low, abs(low), abs(high), std if std < math.inf else 0.0)
     return low - RANGE_MARGIN * width, high + RANGE_MARGIN * width
 
 
 def value_bounds(mean: float, std: float, low: float | None = None, high: float | None = None) -> tuple[float, float]:
     """The raw values a numeric column accepts: within float32, standardised (``(x - mean) /
     std``) within float32 too, and, when the training range ``low``..``high`` is known (artifacts
-    from 2026-12-03 on), within :func:`training_span` of it. Every encoding path uses these same
+    from 2026-12-03 on), within :func:`training_span` of it. ``std`` infinite: no standardised
+    bound (a squashed column's, whose squashed values lie within -1..1 whatever the raw one). Every encoding path uses these same
     bounds, so they agree exactly on what is refused."""
     lo, hi = max(-F32_MAX, mean - F32_MAX * std), min(F32_MAX, mean + F32_MAX * std)
     if low is not None and high is not None:

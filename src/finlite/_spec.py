@@ -14,14 +14,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
-from finlite._finite import squash_one
+from finlite._finite import SQUASH_MIN_SCALE, squash_one
 from finlite._keys import OTHER, UNSEEN
 from finlite.errors import DataError
 
 __all__ = ["check_market_spec", "check_preprocessor_spec", "finite_number", "is_market_spec"]
 
 _FORMAT = "finlite.preprocessor/2"
-_FORMATS = ("finlite.preprocessor/1", _FORMAT)  # version 1: one-hot over every training value
+#: A file with a squashed numeric column (preprocess.Encoding.extremes): a reader of version 2
+#: would ignore the squash and standardise raw values by the squashed values' mean and spread,
+#: so such a file says it needs a newer reader (a review, 2026-12-05).
+FORMAT_SQUASHED = "finlite.preprocessor/3"
+_FORMATS = ("finlite.preprocessor/1", _FORMAT, FORMAT_SQUASHED)  # version 1: one-hot over every training value
 _ENCODINGS = ("onehot", "woe", "target")
 _PARSES = ("number", "money", "percent")
 # Most values one categorical column may list (kept + other): a training split of 900,000 rows has
@@ -73,7 +77,8 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
                          "artifact (or re-fit the preprocessor).")
 
     if not isinstance(spec, Mapping) or spec.get("format") not in _FORMATS:
-        raise DataError(f"{source} is not a finlite preprocessor (expected format {_FORMAT!r}).")
+        raise DataError(f"{source} is not a finlite preprocessor (expected format {_FORMAT!r} or "
+                        f"{FORMAT_SQUASHED!r}); a newer finlite may have written it.")
     v1 = spec["format"] == _FORMATS[0]
     if not v1:
         _check_encoding(spec.get("encoding"), bad)
@@ -106,14 +111,21 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
             raise bad(f"numeric field {name!r} has std {std!r}; the scale must be a finite number above zero "
                       "and within float32's range (a zero scale would make every score NaN)")
         squashed = item.get("squash")
-        if squashed is not None:
+        if "squash" in item:
             # A squashed column (preprocess.Encoding.extremes): its values are read as d / (1 + |d|),
             # d = (value - center) / scale, before (u - mean) / std; u lies within -1..1.
+            if spec.get("format") != FORMAT_SQUASHED or (isinstance(spec.get("encoding"), Mapping)
+                                                          and spec["encoding"].get("extremes") != "squash"):
+                raise bad(f"numeric field {name!r} is squashed in a file whose format or encoding says nothing is "
+                          f"(format {FORMAT_SQUASHED!r} and encoding extremes 'squash' go with a squash)")
             if not isinstance(squashed, Mapping) or set(squashed) != {"center", "scale"} \
                     or not finite_number(squashed["center"]) or not finite_number(squashed["scale"]) \
-                    or not 0 < squashed["scale"] <= _F32_MAX or abs(squashed["center"]) > _F32_MAX:
-                raise bad(f"numeric field {name!r} has squash {squashed!r:.80}, not a center and a scale above zero "
-                          "(finite float32 numbers)")
+                    or not SQUASH_MIN_SCALE <= squashed["scale"] <= _F32_MAX or abs(squashed["center"]) > _F32_MAX:
+                raise bad(f"numeric field {name!r} has squash {squashed!r:.80}, not a center and a scale of at least "
+                          f"{SQUASH_MIN_SCALE:g} (finite float32 numbers)")
+            if "low" not in item or "high" not in item:
+                raise bad(f"numeric field {name!r} is squashed but records no training range (low and high), which "
+                          "training writes with every squash")
             if not (abs(item["mean"]) <= 1 and std <= 1 and (1 + abs(item["mean"])) / std <= _F32_MAX):
                 # Training writes the mean and spread of values within -1..1: no other could be.
                 raise bad(f"numeric field {name!r} is squashed, and its mean {item['mean']!r:.40} and std {std!r:.40} "
@@ -137,9 +149,13 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
             # (a review of hostile files, 2026-12-04). A column constant in training is scaled by 1,
             # whatever the range (widened to every split's values) says.
             if squashed is not None:  # the range as the mean and spread are computed: squashed
-                if not low <= squashed["center"] <= high:
-                    raise bad(f"numeric field {name!r} has squash center {squashed['center']!r:.40} outside its "
-                              f"training range {low!r:.40} to {high!r:.40}")
+                # Training's centre and scale are a median and a percentile range of values within
+                # the range: a scale wider than the range would squash every value to about one
+                # number (the field ignored).
+                if not (low <= squashed["center"] <= high and squashed["scale"] <= high - low):
+                    raise bad(f"numeric field {name!r} has squash center {squashed['center']!r:.40} and scale "
+                              f"{squashed['scale']!r:.40}, not a centre within its training range {low!r:.40} to "
+                              f"{high!r:.40} and a scale at most that range")
                 low, high = (squash_one(v, squashed["center"], squashed["scale"]) for v in (low, high))
             slack = 1e-6 * max(abs(low), abs(high), 1.0)
             if not low - slack <= item["mean"] <= high + slack:
@@ -247,6 +263,8 @@ def _check_encoding(encoding: Any, bad: Any) -> None:
         raise bad(f"encoding smoothing is {smoothing!r:.40}, not a finite number from 0 to 1e9")
     if encoding.get("numeric_center", "mean") not in ("mean", "median"):  # preprocess.NUMERIC_CENTERS
         raise bad(f"encoding numeric_center is {encoding.get('numeric_center')!r:.40}, not mean or median")
+    if encoding.get("extremes", "scale") not in ("squash", "scale"):  # preprocess.EXTREMES
+        raise bad(f"encoding extremes is {encoding.get('extremes')!r:.40}, not squash or scale")
 
 
 def is_market_spec(spec: Any) -> bool:

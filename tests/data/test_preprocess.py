@@ -785,7 +785,7 @@ def test_a_column_with_far_values_is_squashed_so_its_ordinary_values_keep_their_
     util = frame["util"].to_numpy()
     low, high = np.percentile(util, [1, 99])
     entry = next(e for e in spec["numeric"] if e["name"] == "util")
-    assert spec["encoding"]["extremes"] == "squash"
+    assert spec["encoding"]["extremes"] == "squash" and spec["format"] == "finlite.preprocessor/3"
     assert entry["squash"] == {"center": float(np.median(util)), "scale": pytest.approx(high - low)}
     assert "squash" not in next(e for e in spec["numeric"] if e["name"] == "age")  # no far values: as before
     # Independently: d / (1 + |d|), then standardised by that column's own mean and spread.
@@ -803,7 +803,8 @@ def test_a_column_with_far_values_is_squashed_so_its_ordinary_values_keep_their_
     # Scaled as it is (Encoding(extremes="scale"), an imported booster's columns): the far values set the scale.
     scaled = Preprocessor(schema, Encoding(extremes="scale")).fit(frame)
     assert np.ptp(scaled.transform(frame)[ordinary, column]) < 0.01
-    assert "extremes" not in scaled.to_dict()["encoding"]
+    # Nothing squashed: the file is version 2, as earlier versions wrote and read it.
+    assert "extremes" not in scaled.to_dict()["encoding"] and scaled.to_dict()["format"] == "finlite.preprocessor/2"
     assert all("squash" not in e for e in scaled.to_dict()["numeric"])
     assert any(EXTREME_MARK in n and "'util'" in n for n in scaled.notes_)
     # Through the file: the pandas Preprocessor, the record path and the Arrow path write the same float32.
@@ -837,14 +838,22 @@ def test_a_squashed_column_with_a_blank_imputes_the_median_on_every_path() -> No
     np.testing.assert_array_equal(encoder.encode_arrow(pa.Table.from_pandas(rows, preserve_index=False)), expected)
 
 
+def _squashed_spec() -> dict:
+    return json.loads(json.dumps(Preprocessor(infer_schema(_utilisation_book(), "y")).fit(_utilisation_book()).to_dict()))
+
+
 @pytest.mark.parametrize(("change", "message"), [
-    ({"scale": 0.0}, r"has squash .*not a center and a scale above zero"),
-    ({"scale": float("inf")}, r"has squash .*not a center and a scale above zero"),
-    ({"centre": 1.0}, r"has squash .*not a center and a scale above zero"),
-    ({"center": -5.0}, r"has squash center -5.0 outside its training range"),
+    ({"scale": 0.0}, r"has squash .*not a center and a scale of at least 1e-200"),
+    ({"scale": 1e-320}, r"has squash .*not a center and a scale of at least 1e-200"),
+    ({"scale": float("inf")}, r"has squash .*not a center and a scale of at least 1e-200"),
+    ({"centre": 1.0}, r"has squash .*not a center and a scale of at least 1e-200"),
+    ({"center": -5.0}, r"has squash center -5.0 and scale .*, not a centre within its training range"),
+    # A scale wider than the range squashes every value to about one number: the field ignored.
+    ({"scale": 1e30}, r"has squash center .* and scale 1e\+30, not a centre within its training range .* and a scale "
+                      r"at most that range"),
 ])
 def test_a_malformed_squash_is_refused_naming_the_field(change: dict[str, float], message: str) -> None:
-    spec = json.loads(json.dumps(Preprocessor(infer_schema(_utilisation_book(), "y")).fit(_utilisation_book()).to_dict()))
+    spec = _squashed_spec()
     entry = next(e for e in spec["numeric"] if e["name"] == "util")
     entry["squash"] = {**entry["squash"], **change}
     if "centre" in change:
@@ -853,6 +862,78 @@ def test_a_malformed_squash_is_refused_naming_the_field(change: dict[str, float]
         Preprocessor.from_dict(spec)
     with pytest.raises(DataError, match=rf"numeric field 'util' {message}"):
         Encoder(spec)
+
+
+def test_a_squash_where_the_file_says_nothing_is_squashed_or_without_its_range_is_refused() -> None:
+    """A reader that ignored a squash would misread the column: a squash is accepted only in a
+    version-3 file whose encoding says "squash", with the training range training writes."""
+    for edit, message in [
+            (lambda s, e: s.update(format="finlite.preprocessor/2"), "is squashed in a file whose format or encoding"),
+            (lambda s, e: s["encoding"].update(extremes="scale"), "is squashed in a file whose format or encoding"),
+            (lambda s, e: e.update(squash=None), r"has squash None, not a center and a scale"),
+            (lambda s, e: (e.pop("low"), e.pop("high")), "is squashed but records no training range")]:
+        spec = _squashed_spec()
+        edit(spec, next(e for e in spec["numeric"] if e["name"] == "util"))
+        with pytest.raises(DataError, match=rf"numeric field 'util' {message}"):
+            Encoder(spec)
+        with pytest.raises(DataError, match=rf"numeric field 'util' {message}"):
+            Preprocessor.from_dict(spec)
+    spec = _squashed_spec()
+    spec["encoding"]["extremes"] = "bogus"
+    with pytest.raises(DataError, match=r"preprocessor\.json is not usable: encoding extremes is 'bogus', not squash or "
+                                        r"scale"):
+        Encoder(spec)
+    spec["format"] = "finlite.preprocessor/4"
+    with pytest.raises(DataError, match=r"expected format 'finlite\.preprocessor/2' or 'finlite\.preprocessor/3'\); a "
+                                        r"newer finlite may have written it"):
+        Encoder(spec)
+
+
+def test_a_zero_inflated_column_is_squashed_about_its_other_values() -> None:
+    """55 % zeros, bureau scores of 600 to 800, 0.3 % at 9999: the range is the scores'; centred
+    on the median of all rows (0) the scores sat three ranges out, on the squash's flat part, and
+    spread less than scaled as they were (a review, 2026-12-05). Centred on the scores' median,
+    they spread more than scaled."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    score = np.where(rng.random(n) < 0.55, 0.0, rng.uniform(600, 800, n))
+    score[rng.choice(n, 12, replace=False)] = 9999.0
+    frame = pd.DataFrame({"bureau": score, "y": rng.integers(0, 2, n)})
+    schema = infer_schema(frame, "y")
+    squashed = Preprocessor(schema).fit(frame)
+    spec = next(s for s in squashed.numeric_ if s.name == "bureau")
+    others = score[score > 0]
+    assert spec.squash is not None and spec.squash[0] == float(np.median(others))
+    scaled = Preprocessor(schema, Encoding(extremes="scale")).fit(frame)
+    ordinary = (score >= 600) & (score <= 800)
+    spread = {name: np.ptp(p.transform(frame)[ordinary, 0]) for name, p in (("squash", squashed), ("scale", scaled))}
+    assert spread["squash"] > 1.5 * spread["scale"], spread
+
+
+def test_squashed_integer_and_money_columns_are_encoded_alike_on_every_path() -> None:
+    """Counts held as int64 (Arrow reads them without a float copy) and amounts written as text
+    ("$9,999,999,999.00"), each with far values: squashed, and every path writes the same float32."""
+    rng = np.random.default_rng(4)
+    n = 600
+    count = rng.integers(0, 20, n)
+    count[[3, 30, 300]] = 99_999_999
+    amount = np.round(rng.uniform(100, 5_000, n), 2)
+    amount[[7, 70]] = 9_999_999_999.0
+    money = pd.Series([f"${v:,.2f}" for v in amount], dtype=object)
+    frame = pd.DataFrame({"count": count, "amount": money, "y": rng.integers(0, 2, n)})
+    schema = Schema(target="y", positive="1", negative="0", numeric=("count", "amount"), categorical=(),
+                    money=("amount",))
+    pre = Preprocessor(schema).fit(frame)
+    spec = json.loads(json.dumps(pre.to_dict()))
+    assert all("squash" in e for e in spec["numeric"])
+    encoder = Encoder(spec)
+    rows = frame.iloc[:40]
+    expected = pre.transform(rows)
+    records = [{"count": int(c), "amount": a} for c, a in zip(rows["count"], rows["amount"], strict=True)]
+    np.testing.assert_array_equal(encoder.encode_records(records)[0], expected)
+    table = pa.Table.from_pydict({"count": pa.array(rows["count"].to_numpy(), pa.int64()),
+                                  "amount": pa.array(list(rows["amount"]), pa.string())})
+    np.testing.assert_array_equal(encoder.encode_arrow(table), expected)
 
 
 def test_a_squashed_column_whose_mean_and_spread_are_not_of_squashed_values_is_refused() -> None:

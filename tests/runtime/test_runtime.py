@@ -3,6 +3,7 @@ its encoder equals the training Preprocessor, and batch scoring streams files sa
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -310,19 +311,26 @@ def _far_valued_training(seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"util": util, "n": rng.integers(0, 9, 200), "y": rng.integers(0, 2, 200)})
 
 
-@settings(max_examples=60, deadline=None)
+@functools.cache
+def _far_valued_preprocessor() -> tuple[Preprocessor, dict]:
+    schema = Schema(target="y", positive="1", negative="0", numeric=("util", "n"), categorical=())
+    pre = Preprocessor(schema).fit(_far_valued_training())
+    spec = json.loads(json.dumps(pre.to_dict()))
+    assert "squash" in spec["numeric"][0]
+    return pre, spec
+
+
+@settings(max_examples=80, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.floats(-1e7, 1e7, allow_nan=False), st.floats(-2, 2, allow_nan=False),
-                          st.integers(-10**6, 10**6), st.sampled_from([0, 0.75, 1.5, 2_000.0, 9_999_999.0])),
+                          st.integers(-10**6, 10**6), st.sampled_from([0, 0.75, 1.5, 2_000.0, 9_999_999.0]),
+                          # beyond the training span (about -1e8 to 1.1e8): refused on every path
+                          st.sampled_from([-5e8, 2e9, 1e30])),
                 min_size=1, max_size=20))
 def test_a_squashed_column_is_encoded_alike_on_every_path(values: list[float | int | None]) -> None:
     """A squashed column (its far values read through d / (1 + |d|)): the record path, the Arrow
     path (plain, and as text a CSV holds) and the pandas Preprocessor write the same float32 for
     any value, a blank, an integer, the far values themselves, and refuse the same ones."""
-    train = _far_valued_training()
-    schema = Schema(target="y", positive="1", negative="0", numeric=("util", "n"), categorical=())
-    pre = Preprocessor(schema).fit(train)
-    spec = json.loads(json.dumps(pre.to_dict()))
-    assert "squash" in spec["numeric"][0]
+    pre, spec = _far_valued_preprocessor()
     encoder = Encoder(spec)
     score = pd.DataFrame({"util": pd.Series(values, dtype=object), "n": [1] * len(values)})
     records = [{"util": v, "n": 1} for v in values]

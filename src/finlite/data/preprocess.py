@@ -50,9 +50,10 @@ import numpy as np
 import pandas as pd
 
 from finlite import _limits, _spec
-from finlite._finite import squash, unsquash
+from finlite._finite import SQUASH_MIN_SCALE, squash, unsquash
 from finlite._keys import MISSING, OTHER, date_column_refusal, key_aliases, label_key
 from finlite._money import MONEY, PERCENT
+from finlite._spec import FORMAT_SQUASHED
 from finlite._util import dump_json, param_error, write_text_atomic
 from finlite.data.io import without_views
 from finlite.data.schema import LEAK_MARK, Schema, factorize_cells, leak_advice, numeric_column
@@ -100,16 +101,22 @@ class Encoding:
             numeric column in ``preprocessor.json`` holds the centre either way.
         extremes: how a numeric column is encoded whose training values include some far
             outside its 1st-99th percentile range (a 1e12 placeholder among incomes, a
-            utilisation of 50,000 among ratios of 0 to 1.5: :data:`FAR_RANGES`). "squash" (the
+            utilisation of 50,000 among ratios of 0 to 1.5: :func:`_far_values`). "squash" (the
             default): the column's distance from its median in such ranges, ``d``, is read as
-            ``d / (1 + |d|)`` before it is standardised, so the far values sit near ±1 and the
-            ordinary ones keep their spread; the order of values is kept, so trees split as
-            before (float32 resolves a far value, near ±1, to about 0.1 % of itself). "scale": standardised as it is, so the far values set the scale and a
-            neural network barely tells the other values apart (Give Me Some Credit's
-            utilisation: test AUC 0.757 against 0.787 for the same table cleaned, 3 seeds). An
-            imported booster's columns are never squashed (its thresholds are raw values).
-            ``preprocessor.json`` records it (``"extremes"``, absent in files before
-            2026-12-05, which read as "scale"), and each squashed column's median and range.
+            ``d / (1 + |d|)`` before it is standardised (a value most rows hold, a zero-inflated
+            column's zeros, is left out of the median and the range), so the far values sit
+            near ±1 and the ordinary ones keep their spread. The order of values is kept, so
+            trees split as before, except among far values float32 no longer tells apart: near
+            ±1 it resolves one 10,000 ranges out to about 0.1 % of itself, and 1e12 and 1.1e12
+            among incomes not at all. One such value in a million rows squashes the column.
+            "scale": standardised as it is, so the far values set the scale and a neural
+            network barely tells the other values apart (a Give Me Some Credit-shaped book:
+            test AUC 0.757 against 0.789 squashed, 3 seeds). An imported booster's columns are
+            never squashed (its thresholds are raw values). ``preprocessor.json`` records it
+            (``"extremes"``, only where a column was squashed; absent, it reads as "scale"),
+            and each squashed column's centre and scale; such a file has the format
+            ``finlite.preprocessor/3``, which finlite before 2026-12-05 refuses rather than
+            misread.
     """
 
     max_categories: int = 50
@@ -144,10 +151,11 @@ class Encoding:
             raise param_error("Encoding", "extremes", f"one of {', '.join(EXTREMES)}", self.extremes)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``numeric_center`` only when it is not the default "mean", so that a
-        default preprocessor's file is byte for byte what earlier versions wrote; ``extremes``
-        only when it is "squash": a file without it was written before squashing existed, and
-        reads as "scale")."""
+        """JSON-ready form (``numeric_center`` only when it is not the default "mean"; ``extremes``
+        only when it is "squash", and a Preprocessor's file keeps it only where a column was
+        squashed: a file without it reads as "scale", what every file before squashing was, so a
+        default preprocessor's file with no squashed column is byte for byte what earlier versions
+        wrote, and they can read it)."""
         out = {"max_categories": self.max_categories, "min_category_count": self.min_category_count,
                "high_cardinality": self.high_cardinality, "folds": self.folds, "seed": self.seed,
                "smoothing": float(self.smoothing)}
@@ -188,10 +196,10 @@ class _Numeric:
 
     @property
     def standardise(self) -> tuple[float, ...]:
-        """What numeric_column checks a value against: (mean, scale[, training low, high]), in
-        the column's own units (a squashed column's median and range: what it standardises
-        cannot overflow float32)."""
-        units = self.squash or (self.mean, self.std)
+        """What numeric_column checks a value against: (mean, scale[, training low, high]); for a
+        squashed column its squash centre and an infinite scale (what it standardises lies within
+        -1..1, so no raw value overflows float32: the training span alone bounds it)."""
+        units = (self.squash[0], math.inf) if self.squash is not None else (self.mean, self.std)
         if self.low is None or self.high is None:
             return units
         return (*units, self.low, self.high)
@@ -225,13 +233,15 @@ FAR_RANGES = 1000.0
 class _FarValues:
     """Training values of a numeric column far outside its 1st-99th percentile range
     (:func:`_far_values`): how many, the farthest, the multiple of the range they lie beyond,
-    and the range itself (``low`` to ``high``, of the values other than a majority value)."""
+    the range itself (``low`` to ``high``) and the median (``center``), both of the values
+    other than a majority value (a zero-inflated column's zeros)."""
 
     count: int
     worst: float
     times: float
     low: float
     high: float
+    center: float
 
 
 def _far_values(present: np.ndarray) -> _FarValues | None:
@@ -263,7 +273,7 @@ def _far_values(present: np.ndarray) -> _FarValues | None:
         return None
     worst = float(present[beyond][np.argmax(outside[beyond])])
     times = FAR_RANGES if (outside[beyond] > FAR_RANGES).all() else SENTINEL_RANGES
-    return _FarValues(int(beyond.sum()), worst, times, low, high)
+    return _FarValues(int(beyond.sum()), worst, times, low, high, float(np.median(present)))
 
 
 def _far_values_note(name: str, far: _FarValues, squashed: bool) -> str:
@@ -273,9 +283,9 @@ def _far_values_note(name: str, far: _FarValues, squashed: bool) -> str:
     head = (f"column {name!r}: {far.count:,} training value(s) lie more than {far.times:,.0f} times the "
             f"1st-99th percentile range ({far.low:.6g} to {far.high:.6g}) outside it, e.g. {far.worst:.10g}; ")
     if squashed:
-        effect = (f"scaled as they are they would set the column's scale, so the column {SQUASH_MARK} (its distance "
-                  "from the median in such ranges, d, read as d / (1 + |d|)), where its other values still differ; "
-                  "scoring accepts values up to them")
+        effect = (f"scaled as they are they would set the column's scale, so the column {SQUASH_MARK} (d, its "
+                  "distance from its median in such ranges, read as d / (1 + |d|); a value most rows hold is left "
+                  "out of both), where its other values still differ; scoring accepts values up to them")
     else:
         effect = f"they set the column's scaling, so {EXTREME_MARK}, and scoring accepts values up to them"
     return (head + effect + ". If they are placeholders (9999999999 for unknown), blank them (a blank is imputed) "
@@ -513,7 +523,11 @@ class Preprocessor:
             median = float(np.median(present))
             filled = np.where(np.isnan(values), median, values)
             far = _far_values(present)
-            squashed = (median, far.high - far.low) if far is not None and enc.extremes == "squash" else None
+            # Centred on the median of the values the range is taken from: where most rows hold one
+            # value (zeros), the other values then sit near the centre, on the squash's steep part,
+            # not several ranges out on its flat part (a review, 2026-12-05).
+            squashed = (far.center, far.high - far.low) if far is not None and enc.extremes == "squash" \
+                and far.high - far.low >= SQUASH_MIN_SCALE else None
             note = _far_values_note(name, far, squashed is not None) if far is not None else \
                 _special_codes_note(name, present)
             if note:
@@ -849,10 +863,16 @@ class Preprocessor:
             else:
                 categorical.append({"name": c.name, "encoding": "onehot", "categories": c.categories,
                                     "other": c.other})
+        squashed = any(s.squash is not None for s in self.numeric_)
+        encoding = self.encoding.to_dict()
+        if not squashed:  # nothing was: the file is what a reader without squashing reads alike
+            encoding.pop("extremes", None)
         return {
-            "format": _FORMAT,
+            # A squashed column needs a reader that squashes: an older one would read the file and
+            # standardise raw values by the squashed values' mean and spread, so it is refused there.
+            "format": FORMAT_SQUASHED if squashed else _FORMAT,
             "schema": self.schema.to_dict(),
-            "encoding": self.encoding.to_dict(),
+            "encoding": encoding,
             "numeric": [
                 {"name": s.name, "median": s.median, "mean": s.mean, "std": s.std, "indicator": s.indicator,
                  "parse": s.parse, **({} if s.low is None else {"low": s.low, "high": s.high}),

@@ -306,7 +306,8 @@ def _change_lines(report: Mapping[str, Any], sections: list[Section]) -> list[st
 
 def _card_list(report: Mapping[str, Any], key: str) -> list[str]:
     """Training's notes the card lists (``report["card"][key]``): on input columns that may leak
-    the label (``possible_leaks``), and on values that set a column's scale (``extreme_values``)."""
+    the label (``possible_leaks``), and on far values and codes among a column's numbers
+    (``extreme_values``: whether they set its scale, or the column was squashed)."""
     card = report.get("card") if isinstance(report.get("card"), Mapping) else {}
     notes = (card or {}).get(key)
     return [str(n) for n in notes] if isinstance(notes, list) else []

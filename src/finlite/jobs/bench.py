@@ -55,7 +55,12 @@ def _records(art: Artifact, n: int, seed: int) -> tuple[list[dict[str, Any]], st
         pre = art.tabular
         records = []
         for _ in range(n):
-            rec: dict[str, Any] = {s.name: float(s.raw(np.asarray(rng.standard_normal()))) for s in pre.numeric_}
+            # A standard normal draw of each encoded column, in its own units, within its training
+            # range (a squashed column's draw beyond ±1 would be infinite).
+            rec: dict[str, Any] = {s.name: float(np.clip(s.raw(np.asarray(rng.standard_normal())),
+                                                         -np.inf if s.low is None else s.low,
+                                                         np.inf if s.high is None else s.high))
+                                   for s in pre.numeric_}
             for c in pre.categorical_:
                 # A column whose training values were all rare has no kept category: one of its rare ones.
                 choices: list[str | None] = [*(c.categories or c.other)] or [None]

@@ -102,10 +102,12 @@ class Encoder:
         #: Squashed numeric fields (preprocess.Encoding.extremes) with their (centre, scale): a value
         #: is read as finlite._finite.squash of it before it is standardised.
         self.squashes: dict[str, tuple[float, float]] = squashes
-        #: Each numeric field's raw units: (centre, scale) of what it standardises, or of its
-        #: squash (what a squashed field standardises lies within -1..1, and cannot overflow).
+        #: Each numeric field's (centre, scale) for the bounds of its raw values (value_bounds):
+        #: what it standardises; a squashed field's squash centre and an infinite scale (what it
+        #: standardises lies within -1..1, so no raw value overflows: only the training span bounds it).
         self.units: dict[str, tuple[float, float]] = {
-            name: squashes.get(name, (mean, std)) for name, _, mean, std, _ in self.numeric}
+            name: (squashes[name][0], math.inf) if name in squashes else (mean, std)
+            for name, _, mean, std, _ in self.numeric}
         #: The raw values each numeric field accepts (value_bounds: float32, and the training range).
         self.bounds: dict[str, tuple[float, float]] = {
             name: value_bounds(*self.units[name], *spans.get(name, (None, None))) for name, *_ in self.numeric}
