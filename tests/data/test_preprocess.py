@@ -996,3 +996,18 @@ def test_a_squashed_column_reads_back_in_its_own_units_and_its_scorecard_bins_to
                      f"[{spec.raw(np.float32(cuts[1:]))[0]:.4g}, inf)"]
     assert float(shown[1][1:].split(",")[0]) == pytest.approx(low, abs=0.01)
     assert float(shown[1].split(", ")[1][:-1]) == pytest.approx(high, abs=0.01)
+
+
+def test_separating_edges_give_codes_and_far_values_bins_of_their_own() -> None:
+    from finlite.data.preprocess import separating_edges
+
+    rng = np.random.default_rng(5)
+    late = np.minimum(rng.poisson(0.3, 5_000), 13).astype(float)
+    late[:10], late[10:20] = 98.0, 96.0
+    assert separating_edges(late) == [float(late[20:].max())]
+    income = rng.uniform(1_000, 9_000, 5_000)
+    income[:4] = 1e12  # placeholders above
+    income[4:6] = -1e12  # and below
+    edges = separating_edges(income)
+    assert edges == [float(np.sort(income)[-5]), -1e12]
+    assert separating_edges(rng.uniform(0, 1, 5_000)) == []  # nothing to set apart

@@ -87,6 +87,36 @@ def test_each_fields_csi_equals_the_reports_computation() -> None:
     assert got["term"] >= 0.25 and got["region"] >= 0.25  # the blanks and the missing regions show
 
 
+def _late_payments(n: int, code_share: float, seed: int) -> np.ndarray:
+    """Counts of late payments (mostly 0, up to 13) with a share of them at the codes 96 and 98."""
+    rng = np.random.default_rng(seed)
+    late = np.minimum(rng.poisson(0.3, n), 13).astype(float)
+    coded = rng.random(n) < code_share
+    late[coded] = np.where(rng.random(int(coded.sum())) < 0.8, 98.0, 96.0)
+    return late
+
+
+def test_a_rise_in_codes_among_counts_is_drift_in_score_and_in_the_report() -> None:
+    """96 and 98 ("unknown", "refused") in 0.2 % of the training counts, in 3.4 % of the scored
+    ones (a 17-fold rise): deciles put them in one bin with every count above zero, so the CSI
+    read stable (a walk-through of Give Me Some Credit, 2026-12-05). They have a bin of their
+    own now, in the bins export records and in the report's CSI alike."""
+    train = pd.DataFrame({"late": _late_payments(20_000, 0.002, 0), "amount": np.arange(20_000.0)})
+    scored = pd.DataFrame({"late": _late_payments(20_000, 0.034, 1), "amount": np.arange(20_000.0)})
+    record = reference_record(train, ["late", "amount"], [])
+    edges = next(f["edges"] for f in record["fields"] if f["field"] == "late")
+    assert float(train["late"][train["late"] < 90].max()) in edges  # the largest count: the codes lie above it
+    bins = FeatureBins(record, ["late", "amount"])
+    got = bins.csi(_settled(bins, pa.Table.from_pandas(scored, preserve_index=False)))
+    report = csi_table(train["late"], scored["late"])
+    assert got["late"] == pytest.approx(report["csi"], rel=1e-12)
+    assert got["late"] >= 0.1, got  # moderate at least: was about 0.003
+    # Independently: the codes' bin alone, PSI of its shares and of the rest's.
+    e, a = (np.array([np.mean(f["late"] <= 13), np.mean(f["late"] > 13)]) for f in (train, scored))
+    assert got["late"] >= float(np.sum((a - e) * np.log(a / e))) - 1e-9
+    assert got["amount"] == pytest.approx(0.0, abs=1e-9)
+
+
 def _settled(bins: FeatureBins, table: pa.Table) -> dict[str, np.ndarray]:
     """One chunk's counts as a run's counts per bin."""
     return {name: settle(counted, table.num_rows, SAMPLE_ROWS) for name, counted in bins.count(table, 1).items()}

@@ -319,13 +319,22 @@ def _nines(values: np.ndarray) -> np.ndarray:
     return np.asarray(all_nines & np.isin(fraction, (0.0, 0.9, 0.99, 0.999)))
 
 
-def _special_codes_note(name: str, present: np.ndarray) -> str | None:
-    """A note naming the few whole values of 90 or more that stand five times or more above every
-    other value of a column of whole numbers (at most 3 of them, each in 3 rows or more, together
-    in at most 2 % of its rows), or
-    None: codes such as 96 and 98 ("unknown", "refused") among counts of late payments were read
-    as 98 late payments, drove declines, and a 17-fold rise in them went unseen (a walk-through of
-    Give Me Some Credit, 2026-12-05). The values are kept: they may be real."""
+@dataclass(frozen=True)
+class _Codes:
+    """Whole values of a column that look like codes (:func:`_special_codes`): the codes, their
+    training rows, and the largest other value."""
+
+    codes: np.ndarray
+    rows: int
+    below: float
+
+
+def _special_codes(present: np.ndarray) -> _Codes | None:
+    """The few whole values of 90 or more that stand five times or more above every other value
+    of a column of whole numbers (at most 3 of them, each in 3 rows or more, together in at most
+    2 % of its rows), or None: codes such as 96 and 98 ("unknown", "refused") among counts of
+    late payments were read as 98 late payments, drove declines, and a 17-fold rise in them went
+    unseen (a walk-through of Give Me Some Credit, 2026-12-05)."""
     if present.size < 100 or not bool(np.all(present == np.floor(present))):
         return None
     values, counts = np.unique(present, return_counts=True)
@@ -337,12 +346,49 @@ def _special_codes_note(name: str, present: np.ndarray) -> str | None:
             # does not, and was named as a code (a review, 2026-12-05).
             if len(codes) > 3 or rows > 0.02 * present.size or int(counts[i:].min()) < 3:
                 return None
-            shown_codes = ", ".join(f"{v:g}" for v in codes)
-            return (f"column {name!r}: the value(s) {shown_codes} ({rows:,} training rows) {CODES_MARK} "
-                    f"(at most {below:g}): codes for \"unknown\" or \"refused\" in some sources rather "
-                    "than amounts or counts. If they are codes, blank them (a blank is imputed, with a missing "
-                    "indicator) or give them a column of their own; read as numbers they weigh as the largest values.")
+            return _Codes(codes, rows, below)
     return None
+
+
+def _special_codes_note(name: str, present: np.ndarray) -> str | None:
+    """A note naming a column's codes (:func:`_special_codes`), or None. The values are kept:
+    they may be real."""
+    found = _special_codes(present)
+    if found is None:
+        return None
+    shown_codes = ", ".join(f"{v:g}" for v in found.codes)
+    return (f"column {name!r}: the value(s) {shown_codes} ({found.rows:,} training rows) {CODES_MARK} "
+            f"(at most {found.below:g}): codes for \"unknown\" or \"refused\" in some sources rather "
+            "than amounts or counts. If they are codes, blank them (a blank is imputed, with a missing "
+            "indicator) or give them a column of their own; read as numbers they weigh as the largest values.")
+
+
+def separating_edges(present: np.ndarray) -> list[float]:
+    """Bin edges that give a numeric column's codes (:func:`_special_codes`) and far values
+    (:func:`_far_values`) bins of their own, for the stability bins (right-closed, as
+    :func:`finlite.runtime.stability.reference_record` and
+    :func:`finlite.evaluate.validation.csi_table` make them): the largest value below the codes,
+    the largest value below the far values above, and the largest far value below.
+
+    Deciles put a mostly-zero count's 96 and 98 in one bin with its ones and twos, so a 17-fold
+    rise in those codes read as stable (a walk-through of Give Me Some Credit, 2026-12-05)."""
+    present = present[np.isfinite(present)]
+    edges: list[float] = []
+    codes = _special_codes(present)
+    if codes is not None:
+        edges.append(codes.below)
+    far = _far_values(present)
+    if far is not None:
+        width = far.high - far.low
+        above = present[present > far.high + far.times * width]
+        if above.size:
+            rest = present[present < above.min()]
+            if rest.size:
+                edges.append(float(rest.max()))
+        below = present[present < far.low - far.times * width]
+        if below.size:
+            edges.append(float(below.max()))
+    return edges
 
 
 #: A numeric column whose values alone rank the training labels with an AUC this far from 0.5

@@ -33,6 +33,7 @@ import pandas as pd
 
 from finlite._limits import PSI_MIN_ROWS, THIN_CLASS_ROWS
 from finlite._util import spreadsheet_safe
+from finlite.data.preprocess import separating_edges
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate import metrics as _m
@@ -674,7 +675,8 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
     """Characteristic stability index of one feature: PSI of its distribution, training vs scored.
 
     Numeric: bins at the training column's quantiles (as :func:`psi_table`), with missing values
-    in a bin of their own. Categorical: one bin per training value; values under ``min_share``
+    in a bin of their own, and codes and far values too
+    (:func:`finlite.data.preprocess.separating_edges`). Categorical: one bin per training value; values under ``min_share``
     of the training rows, and values the training rows never hold, are pooled into ``other``;
     missing values have their own bin. Empty shares are floored at 1e-4 as in PSI. A bin is named
     by its value, or ``"=other"`` / ``"=missing"`` for a value that is that text (the pooled bins
@@ -717,8 +719,10 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
             raise DataError(f"CSI of a numeric column needs numbers; the column holds text ({exc}). "
                             "Declare it categorical.") from exc
         e_ok = e_num[np.isfinite(e_num)]
-        inner = (np.unique(np.quantile(e_ok, np.linspace(0, 1, bins + 1)[1:-1])) if e_ok.size
-                 else np.empty(0))
+        # The training column's quantiles, and bins of their own for its codes (96, 98 among
+        # counts) and far values, as the bins export records (runtime/stability.py).
+        inner = (np.unique(np.concatenate([np.quantile(e_ok, np.linspace(0, 1, bins + 1)[1:-1]),
+                                           separating_edges(e_ok)])) if e_ok.size else np.empty(0))
         nb = inner.size + 1
 
         def code_num(x: np.ndarray) -> np.ndarray:

@@ -115,14 +115,16 @@ def reference_record(frame: Any, numeric: Sequence[str], categorical: Sequence[s
     recorded in ``export.stability``."""
     import pandas as pd
 
+    from finlite.data.preprocess import separating_edges
     from finlite.data.schema import numeric_column
 
     fields: list[dict[str, Any]] = []
     for name in numeric:
         values = numeric_column(frame[name], str(name), source, money=name in money)
         finite = values[np.isfinite(values)]
-        inner = (np.unique(np.quantile(finite, np.linspace(0, 1, BINS + 1)[1:-1])) if finite.size
-                 else np.empty(0))
+        # Deciles, and bins of their own for codes and far values (a rise in 96s and 98s is drift).
+        inner = (np.unique(np.concatenate([np.quantile(finite, np.linspace(0, 1, BINS + 1)[1:-1]),
+                                           separating_edges(finite)])) if finite.size else np.empty(0))
         counts = np.bincount(_numeric_bins(values, inner), minlength=inner.size + 2)
         fields.append({"field": str(name), "kind": "numeric", "edges": [float(v) for v in inner],
                        "counts": [int(c) for c in counts]})
