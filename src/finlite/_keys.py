@@ -158,7 +158,9 @@ _MIDNIGHT = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?")
 #: rather than a copy that could fall behind (a date alias missed by dictionaries of more than 64
 #: values: a review, 2026-12-04). Anchored by the caller; RE2 syntax, as Arrow's regex kernels take.
 ALIASABLE_TEXT = (rf"{PLAIN_NUMBER.pattern}|{'|'.join(_BOOLEAN_SPELLINGS)}|"
-                  r"\d{4}-\d{2}-\d{2}(?:[ T]00:00:00(?:\.0+)?)?")
+                  r"\d{4}-\d{2}-\d{2}(?:[ T]00:00:00(?:\.0+)?)?|"
+                  # The CSV missing markers ("n/a", "NULL"): the missing key's aliases (a review, 2026-12-05).
+                  + "|".join(re.escape(m) for m in CSV_MISSING if m))
 
 
 def key_aliases(key: str, trained: Collection[str]) -> list[str]:

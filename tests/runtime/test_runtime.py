@@ -989,3 +989,32 @@ def test_a_csv_missing_marker_sent_as_text_is_a_blank_where_training_saw_blanks(
     assert unseen == [["region"]]
     table = pa.Table.from_pydict({"amount": [5.0], "emp_length": ["5 years"], "region": ["n/a"]})
     assert encoder.prepare_arrow(table).unseen == {"region": 1}
+    # A dictionary of more than 64 values (looked up through Arrow's text kernels): the same.
+    many = [f"v{i}" for i in range(70)]
+    big = pa.Table.from_pydict({"amount": [5.0] * 72, "emp_length": ["n/a", None, *many],
+                                "region": ["EU"] * 72}).combine_chunks()
+    big = big.set_column(1, "emp_length", pa.compute.dictionary_encode(big.column("emp_length")))
+    rows = encoder.encode_arrow(big)
+    np.testing.assert_array_equal(rows[0], rows[1])
+    np.testing.assert_array_equal(rows[:1], blank)
+    plain = big.set_column(1, "emp_length", big.column("emp_length").cast(pa.string()))
+    np.testing.assert_array_equal(encoder.encode_arrow(plain), rows)
+
+
+def test_a_training_value_of_a_negative_column_is_no_value_beyond_its_range() -> None:
+    """-1 for "never" in months since a delinquency: the span a value is counted outside of was
+    narrowed, not widened, on a negative side (np.spacing is negative there), so every -1 of the
+    training rows themselves was counted beyond them (a review, 2026-12-05)."""
+    rng = np.random.default_rng(6)
+    train = pd.DataFrame({"mths": rng.integers(-1, 24, 300).astype(float), "neg": -rng.uniform(0.1, 5.0, 300),
+                          "y": rng.integers(0, 2, 300)})
+    train.loc[0, "neg"], train.loc[1, "neg"] = -0.1, -5.0
+    schema = Schema(target="y", positive="1", negative="0", numeric=("mths", "neg"), categorical=())
+    encoder = Encoder(json.loads(json.dumps(Preprocessor(schema).fit(train).to_dict())))
+    assert encoder.prepare_arrow(pa.Table.from_pandas(train[["mths", "neg"]], preserve_index=False)).outside == {}
+    as_float32 = train[["mths", "neg"]].astype(np.float32)
+    assert encoder.prepare_arrow(pa.Table.from_pandas(as_float32, preserve_index=False)).outside == {}
+    outside: list[list[str]] = []
+    encoder.encode_records([{"mths": -1, "neg": -0.1}, {"mths": 23, "neg": float(np.float32(-0.1))},
+                            {"mths": -2, "neg": -5.5}], outside=outside)
+    assert outside == [[], [], ["mths", "neg"]]

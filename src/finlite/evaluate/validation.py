@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._keys import MISSING
 from finlite._limits import PSI_MIN_ROWS, THIN_CLASS_ROWS
 from finlite._util import spreadsheet_safe
 from finlite.data.preprocess import separating_edges
@@ -700,7 +701,9 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
         kept = sorted(lab for lab, n in counts.items() if n / total >= min_share)
         # The scored values are looked up (aliases included) among the kept values only, as the CSI
         # of finlite score does from the bins export recorded (runtime/stability.py): one number.
-        a_idx, a_labels = _category_labels(a_s, kept)
+        # A CSV missing marker sent as text ("n/a") is a missing value there, as a CSV reader reads
+        # it, whether or not training had blanks (the missing key is among what it looks up).
+        a_idx, a_labels = _category_labels(a_s, [*kept, f"={MISSING}"])
         labels = [*kept, "other", "missing"]
         pos = {lab: i for i, lab in enumerate(labels)}
 

@@ -97,8 +97,12 @@ class Encoder:
         # The range a value is counted outside of: one float32 step wider each way, so a training
         # value read back from a float32 column (0.1 as 0.10000000149) is no value beyond it (57
         # rows of a CSV were counted against a span from the same rows in float32: a review, 2026-12-05).
-        self._counted_spans = {name: (lo - float(np.spacing(np.float32(lo))), hi + float(np.spacing(np.float32(hi))))
-                               for name, (lo, hi) in spans.items()}
+        # The step away from the range on either side (np.spacing of a negative number is negative:
+        # with it, a training minimum of -1 was counted beyond the range, a review, 2026-12-05).
+        self._counted_spans = {
+            name: (min(lo, float(np.nextafter(np.float32(lo), np.float32(-np.inf)))),
+                   max(hi, float(np.nextafter(np.float32(hi), np.float32(np.inf)))))
+            for name, (lo, hi) in spans.items()}
         #: Squashed numeric fields (preprocess.Encoding.extremes) with their (centre, scale): a value
         #: is read as finlite._finite.squash of it before it is standardised.
         self.squashes: dict[str, tuple[float, float]] = squashes
