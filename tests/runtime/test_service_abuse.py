@@ -295,7 +295,7 @@ def _broken(predictor: Predictor, *, single: Any = None, batch: Any = None) -> P
 
 
 def test_a_non_finite_score_is_never_a_decision(predictor: Predictor, record: dict, audit_path: Path) -> None:
-    def nan_record(_: Any, imputed: Any = None) -> tuple[float, list[str]]:
+    def nan_record(_: Any, imputed: Any = None, outside: Any = None) -> tuple[float, list[str]]:
         raise record_score_error(float("nan"))
 
     def nan_rows(x: np.ndarray) -> np.ndarray:
@@ -304,7 +304,7 @@ def test_a_non_finite_score_is_never_a_decision(predictor: Predictor, record: di
         check_scores(scores, "the encoded rows", unit="record", first=0)
         return scores
 
-    def silent_nan(_: Any, imputed: Any = None) -> tuple[float, list[str]]:  # no ScoreError: the service checks
+    def silent_nan(_: Any, imputed: Any = None, outside: Any = None) -> tuple[float, list[str]]:  # no ScoreError: the service checks
         return float("nan"), []
 
     app = create_app(_broken(predictor, single=nan_record, batch=nan_rows), audit=AuditLog(audit_path))
@@ -340,7 +340,7 @@ def test_every_audit_line_has_a_server_id_no_client_chose(predictor: Predictor, 
 
 def test_an_internal_error_is_a_500_with_an_error_line(predictor: Predictor, record: dict,
                                                        audit_path: Path) -> None:
-    def crash(_: Any, imputed: Any = None) -> tuple[float, list[str]]:
+    def crash(_: Any, imputed: Any = None, outside: Any = None) -> tuple[float, list[str]]:
         raise RuntimeError("boom")
 
     client = TestClient(create_app(_broken(predictor, single=crash), audit=AuditLog(audit_path)), headers=JSON,
@@ -471,11 +471,11 @@ def _running(app: FastAPI, **options: Any) -> Iterator[str]:
 def test_an_error_keeps_the_connection_alive(predictor: Predictor, record: dict, audit_path: Path) -> None:
     calls = {"n": 0}
 
-    def flaky(rec: Any, imputed: Any = None) -> tuple[float, list[str]]:  # a crash, then the real model
+    def flaky(rec: Any, imputed: Any = None, outside: Any = None) -> tuple[float, list[str]]:  # a crash, then the real model
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("boom")
-        return predictor.explain_record(rec, imputed)
+        return predictor.explain_record(rec, imputed, outside)
 
     app = create_app(_broken(predictor, single=flaky), token=TOKEN, audit=AuditLog(audit_path))
     with _running(app) as base, httpx.Client(base_url=base, headers=AUTH | JSON, timeout=10) as http:
