@@ -82,6 +82,11 @@ def test_datasets_list_and_path() -> None:
     assert Path(path).is_file()
     bad = runner.invoke(app, ["datasets", "path", "german"])
     assert bad.exit_code == 2 and "Did you mean 'german_credit'" in bad.output
+    import finlite.datasets
+
+    first = finlite.datasets.list_datasets()[0]  # passed whole from Python: a TypeError deep in difflib before
+    with pytest.raises(DataError, match=r"A bundled dataset is named by text .*got DatasetInfo \(pass its \.name\)"):
+        finlite.datasets.load(first)  # type: ignore[arg-type]
 
 
 def test_train_compress_evaluate_on_unseen_csv(loans_csv: Path, tmp_path: Path) -> None:

@@ -84,6 +84,9 @@ def list_datasets() -> list[DatasetInfo]:
 
 def info(name: str) -> DatasetInfo:
     """What a bundled dataset is: target, positive class, size, source and licence."""
+    if not isinstance(name, str):  # a DatasetInfo from list_datasets(): a TypeError from deep in difflib
+        raise DataError(f"A bundled dataset is named by text (one of {', '.join(sorted(_DATASETS))}); got "
+                        f"{type(name).__name__}{' (pass its .name)' if isinstance(name, DatasetInfo) else ''}.")
     if name not in _DATASETS:
         raise DataError(f"No bundled dataset named {name!r}.{closest(name, _DATASETS)} "
                         f"Bundled: {', '.join(sorted(_DATASETS))}.")
