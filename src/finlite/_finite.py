@@ -72,8 +72,14 @@ def squash(values: np.ndarray, center: float, scale: float) -> np.ndarray:
     (a logarithm is not: numpy's vectorised one may differ from the C library's by a unit in the
     last place), so the pandas Preprocessor, the record path (:func:`squash_one`) and the Arrow
     path write the same float32."""
-    d = (np.asarray(values, dtype=np.float64) - center) / scale
-    out: np.ndarray = d / (1.0 + np.abs(d))
+    # In place after the first subtraction (a new array: ``values`` may be the caller's or
+    # Arrow's): three passes over a chunk, not five; the same operations in the same order.
+    d = np.subtract(np.asarray(values, dtype=np.float64), center)
+    d /= scale
+    t = np.abs(d)
+    t += 1.0
+    d /= t
+    out: np.ndarray = d
     return out
 
 
