@@ -57,6 +57,7 @@ bench: $(STAMP) $(PEERS_STAMP)
 	$(BIN)/python bench/sba.py
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/import_parity.py
+	$(BIN)/python bench/extremes.py
 	$(BIN)/python bench/deploy.py
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/int8.py
