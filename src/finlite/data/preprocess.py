@@ -111,8 +111,8 @@ class Encoding:
             among incomes not at all. One such value in a million rows squashes the column.
             "scale": standardised as it is, so the far values set the scale and a neural
             network barely tells the other values apart (a Give Me Some Credit-shaped book:
-            mean test AUC 0.767 against 0.801 squashed, 3 seeds: bench/extremes.py). An imported booster's columns are
-            never squashed (its thresholds are raw values). ``preprocessor.json`` records it
+            mean test AUC 0.767 against 0.801 squashed, 3 seeds: bench/extremes.py). An
+            imported booster's columns are never squashed (its thresholds are raw values). ``preprocessor.json`` records it
             (``"extremes"``, only where a column was squashed; absent, it reads as "scale"),
             and each squashed column's centre and scale; such a file has the format
             ``finlite.preprocessor/3``, which finlite before 2026-12-05 refuses rather than
