@@ -20,7 +20,8 @@ PROTECTED_WORDS = frozenset({
     "sex", "gender", "male", "female", "pregnancy", "pregnant",
     "race", "racial", "color", "colour", "ethnic", "ethnicity", "hispanic", "latino", "latina",
     "religion", "religious",
-    "marital", "married", "spouse", "widowed", "divorced",
+    # Taiwan's credit-card book names marital status MARRIAGE (a walk-through, 2026-12-05).
+    "marital", "married", "marriage", "spouse", "husband", "wife", "widowed", "widow", "divorced",
     "nationality", "national", "foreign", "citizenship", "citizen", "immigrant", "immigration",
     "disability", "disabled", "handicap",
     "assistance", "welfare",
@@ -29,8 +30,9 @@ PROTECTED_WORDS = frozenset({
 
 def likely_protected(names: Iterable[str]) -> list[str]:
     """The ``names`` holding a word of :data:`PROTECTED_WORDS` (German credit's age_in_years,
-    personal_status_and_sex, foreign_worker), in their order."""
-    return [name for name in names if PROTECTED_WORDS & set(re.split(r"[^a-z]+", str(name).lower()))]
+    personal_status_and_sex, foreign_worker; MaritalStatus, whose words camelCase separates), in
+    their order."""
+    return [name for name in names if PROTECTED_WORDS & _words(name)]
 
 
 #: Words in a feature's name that say it locates the applicant: a geography is no protected

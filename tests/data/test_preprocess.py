@@ -756,6 +756,35 @@ def test_a_title_line_above_the_header_and_a_column_of_rare_values_are_said_plai
     assert "no value is in 10 or more training rows, so every row takes the prior and the column adds nothing" in note
 
 
+def test_a_row_of_labels_or_a_padded_title_above_the_header_is_told_as_such(tmp_path: Path, exported_dir: Path,
+                                                                            german_csv: Path) -> None:
+    """UCI's credit-card file has a row of labels (",X1,...,Y") above its header, and a
+    spreadsheet pads a title with empty fields ("title,,,,"): train said the target was missing,
+    or that the column '' was named twice, and score that 20 columns were missing (a walk-through
+    of Taiwan's book, 2026-12-05). Each now says the first line sits above the header."""
+    book = _lending_book(300)
+    labels = tmp_path / "labels.csv"
+    labels.write_text(",".join(f"X{i}" for i in range(len(book.columns))) + "\n" + book.to_csv(index=False))
+    result = runner.invoke(app, ["train", str(labels), "--target", "loan_status", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "labels.csv, not its header (X0, X1, X2, X3): the line above the column names" \
+        in " ".join(result.output.split()), result.output
+    padded = tmp_path / "padded.csv"
+    padded.write_text("Loans issued in 2015" + "," * (len(book.columns) - 1) + "\n" + book.to_csv(index=False))
+    result = runner.invoke(app, ["train", str(padded), "--target", "loan_status", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "starts with a line of 1 field ('Loans issued in 2015')" in result.output, \
+        result.output
+    german = pd.read_csv(german_csv)
+    for name, first in (("g_labels.csv", ",".join(f"X{i}" for i in range(len(german.columns)))),
+                        ("g_title.csv", "German credit" + "," * (len(german.columns) - 1))):
+        path = tmp_path / name
+        path.write_text(first + "\n" + german.to_csv(index=False))
+        scored = runner.invoke(app, ["score", str(exported_dir), str(path), "-o", str(tmp_path / "s.csv")])
+        assert scored.exit_code == 2 and ("looks like a title or a row of labels above the header" in scored.output
+                                          or "line 1 looks like a title above the header" in scored.output), \
+            scored.output
+        assert not (tmp_path / "s.csv").exists()
+
+
 def _utilisation_book(n: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Ratios of 0 to 1.5 that carry the risk, with 0.5 % of them at 1,000 to 50,000 (Give Me
     Some Credit's RevolvingUtilizationOfUnsecuredLines), and an age that carries a little."""

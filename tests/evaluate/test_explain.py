@@ -180,7 +180,10 @@ def test_explanations_section_same_model_passes(data: PreparedData) -> None:
     declined = int(np.sum(inp.teacher.scores_test >= 0.5))
     assert 0 < declined <= EXPLAINED_ROWS
     section = build_explanations(inp)
-    assert section.id == "explanations" and section.status == "PASS"
+    # The same model: PASS on the reasons' stability, WARN only because German credit's reasons
+    # cite age_in_years (a protected attribute by name), as the next test holds.
+    cited = section.metrics["protected_citations"]["deployed"]["any"]
+    assert section.id == "explanations" and section.status == ("WARN" if cited else "PASS")
     m = section.metrics
     assert m["declined"] == declined and m["explained"] == declined
     assert m["overlap_mean"] == 1.0 and m["principal_unchanged_share"] == 1.0
@@ -422,6 +425,9 @@ def test_reasons_citing_a_protected_attribute_are_counted(data: PreparedData) ->
                                 if c in cited["columns"]] and "age_in_years" in cited["columns"]
     assert cited["deployed"]["declined"] == int(np.sum(inp.student.scores_test >= 0.5))
     assert cited["deployed"]["any"] > 0 and "cite a protected attribute" in section.summary
+    # The same model explains itself alike, which alone would PASS: the citations make it WARN.
+    assert section.metrics["principal_unchanged_share"] == 1.0 and section.status == "WARN"
+    assert "At least WARN when the deployed student's reasons cite a protected attribute" in section.threshold
     assert any(n.startswith("Protected attributes among the reasons") for n in section.notes)
     # With the ten highest scores declined, every explained row is an example row: count by hand.
     top = float(np.sort(inp.student.scores_test)[-10])

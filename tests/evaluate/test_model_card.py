@@ -101,6 +101,23 @@ def test_the_card_names_the_inputs_the_protected_ones_and_the_fairness_evidence(
     assert part(card, "## Inputs").lstrip().startswith("The report records no list of the model's inputs.")
 
 
+def test_protected_attributes_the_model_reads_untested_are_a_limitation() -> None:
+    """A card said PASS for a model reading SEX and AGE with no fairness section, fairness simply
+    left out of the count (a walk-through of Taiwan's credit-card book, 2026-12-05): such
+    features are a limitation now; with the fairness section present they are its business."""
+    report = credit_report()
+    report["card"] = {"inputs": {"numeric": ["AGE", "LIMIT_BAL"], "categorical": ["SEX"], "protected_declared": [],
+                                 "protected_by_name": ["SEX", "AGE"], "geography_by_name": []}}
+    assert "Protected attributes not assessed" not in part(render_model_card(report), "## Limitations")
+    report["sections"] = [s for s in report["sections"] if s["id"] != "fairness"]
+    report["omitted"] = [{"id": "fairness", "reason": "no protected column named (--protected)"}]
+    limitations = part(render_model_card(report), "## Limitations")
+    assert ("- **Protected attributes not assessed**: the model reads SEX, AGE, named like a protected attribute, and "
+            "no fairness section tests it") in limitations
+    report["card"]["inputs"]["protected_by_name"] = []
+    assert "Protected attributes not assessed" not in part(render_model_card(report), "## Limitations")
+
+
 def test_intended_use_is_the_reports_or_a_default_by_task() -> None:
     report = credit_report()
     assert part(render_model_card(report), "## Intended use").strip() == DEFAULT_USES["credit"]

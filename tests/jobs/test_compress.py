@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -265,6 +266,23 @@ def test_a_run_its_gates_decide_against_says_so_in_its_summary(teacher_dir: Path
     assert lines[-1] == "no step passed its gates on the validation split; nothing was written"
 
 
+def test_a_summary_says_the_reports_verdict_as_the_cli_does(tmp_path: Path) -> None:
+    """From Python, compress returned passed=True and a summary of kept steps while its report
+    WARNed on decisions and fairness, which only the CLI said (a walk-through, 2026-12-05)."""
+    from types import SimpleNamespace
+
+    from finlite.jobs.compress import CompressOutcome
+
+    report = {"status": "WARN", "sections": [{"id": "decisions", "status": "WARN"}, {"id": "fairness", "status": "WARN"},
+                                             {"id": "segments", "status": "PASS"}]}
+    outcome = CompressOutcome(model=object(), plan=None, report=report, path=tmp_path / "s",  # type: ignore[arg-type]
+                              result=SimpleNamespace(records=[]), recipe=None)  # type: ignore[arg-type]
+    assert outcome.summary().splitlines()[-1] == ("validation report: WARN (WARN in decisions, fairness): read those "
+                                                  "sections before deploying the student")
+    report["status"] = "PASS"
+    assert "validation report" not in outcome.summary()
+
+
 def test_a_student_slower_than_its_teacher_is_warned_of_unless_a_latency_gate_judged_it() -> None:
     """int8 applied to the teacher itself timed 54-76 µs against the teacher's 8 µs, and nothing
     said so (a review, 2026-12-03)."""
@@ -278,3 +296,16 @@ def test_a_student_slower_than_its_teacher_is_warned_of_unless_a_latency_gate_ju
     assert slower_warning(report, ["latency_p99_us"]) is None  # a gate decided on it
     assert slower_warning({"teacher": {"latency_p50_us": 8.0}, "student": {"latency_p50_us": 11.0}}, []) is None  # noise
     assert slower_warning({"teacher": {}, "student": {}}, []) is None  # --no-timing
+
+
+def test_a_train_outcome_prints_as_one_line() -> None:
+    """print(outcome) dumped every row of the training table and its arrays into a log (a
+    walk-through, 2026-12-05)."""
+    from types import SimpleNamespace
+
+    from finlite.jobs.train import TrainOutcome
+
+    big = SimpleNamespace(frame=pd.DataFrame({"x": range(30_000)}))
+    outcome = TrainOutcome(model=torch.nn.Linear(2, 1), data=big, metrics={"test": {"auc": 0.81234}},  # type: ignore[arg-type]
+                           path=None, warnings=("a",))
+    assert repr(outcome) == "TrainOutcome(model=Linear, test_auc=0.8123, path=None, warnings=1)"

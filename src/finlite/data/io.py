@@ -74,6 +74,12 @@ def _check_unique_header(path: Path, sep: str) -> list[str]:
         return []
     twice = [name for name, count in Counter(names).items() if count > 1]
     if twice:
+        # A title in the first cell and empty ones after it, as a spreadsheet exports it
+        # ("Credit card clients,,,,"): told as a title, not as a column '' named twice (a
+        # walk-through, 2026-12-05).
+        title = _title_line(path, sep)
+        if title is not None:
+            raise DataError(title)
         raise DataError(f"Data file {str(path)!r} names the column(s) {', '.join(map(repr, twice))} "
                         "more than once in its header; rename or remove the repeated column.")
     return names
@@ -98,6 +104,18 @@ def _read_csv(path: Path, sep: str, **options: Any) -> pd.DataFrame:
     return frame
 
 
+def second_line_names(path: Path, sep: str) -> list[str]:
+    """The fields of a CSV file's second line, stripped (empty when it cannot be read): where the
+    column names are when a title or a row of labels sits above them."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
+            lines = [fh.readline(1 << 20) for _ in range(2)]
+        return [f.strip() for f in next(csv.reader([lines[1]], delimiter=sep), [])]
+    except (OSError, csv.Error, IndexError):
+        return []
+
+
 def _title_line(path: Path, sep: str) -> str | None:
     """The refusal of a file whose first line is a title above its header (an export's "Notes
     offered by Prospectus (https://...)": it was refused as "rows of more fields than its header",
@@ -111,10 +129,12 @@ def _title_line(path: Path, sep: str) -> str | None:
     except (OSError, csv.Error):
         return None
     filled = [f for f in second if f.strip()]  # a row's trailing empty fields are no columns of a header
+    # A spreadsheet pads a title's line with empty fields ("Credit card clients,,,,"): they are no names.
+    first = [f for f in first if f.strip()]
     if not 1 <= len(first) <= 2 or len(filled) < 3 * len(first) + 1:
         return None
     return (f"Data file {str(path)!r} starts with a line of {len(first)} field{'' if len(first) == 1 else 's'} "
-            f"({shown(lines[0].strip()[:80])}) above one of {len(filled)}: line 1 looks like a title above the "
+            f"({shown(sep.join(first).strip()[:80])}) above one of {len(filled)}: line 1 looks like a title above the "
             "header. Remove the lines above the header (the column names), and any notes below the data.")
 
 

@@ -615,6 +615,14 @@ def infer_schema(
     columns = [str(c) for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
     if target not in columns:
+        first = [str(v) for v in frame.iloc[0].tolist()] if len(frame) else []
+        if target in first:
+            # UCI's credit-card file has a row of labels (X1 ... X23, Y) above its header: the header
+            # was read as the first row, and the target was said to be missing (a walk-through, 2026-12-05).
+            raise DataError(f"Target column {target!r} is in the first row of {source}, not its header "
+                            f"({', '.join(columns[:6])}{', ...' if len(columns) > 6 else ''}): the line above the "
+                            "column names looks like a title or a row of labels. Remove it, so the column names are "
+                            "the first line.", param="target")
         raise DataError(
             f"Target column {target!r} is not in {source}.{closest(target, columns)} "
             f"Available columns: {', '.join(columns)}. Pass the label column as target='COLUMN'.", param="target"

@@ -440,7 +440,9 @@ def build_explanations(inp: TabularInputs) -> Section:
     threshold = (f"Over the applicants declined by the teacher or the student: PASS when the principal reason is "
                  f"unchanged for at least {_PASS_UNCHANGED:.0%} and the top-{TOP} lists overlap by at least "
                  f"{_PASS_OVERLAP:.2f} on average; WARN when the principal reason is unchanged for at least "
-                 f"{_WARN_UNCHANGED:.0%}; FAIL below.")
+                 f"{_WARN_UNCHANGED:.0%}; FAIL below. At least WARN when the deployed student's reasons cite a "
+                 "protected attribute (declared with --protected, or named like one) for any applicant it declines: "
+                 "a notice may not cite a protected characteristic.")
     teacher_scores = np.asarray(inp.teacher.scores_test, dtype=np.float64)
     student_scores = np.asarray(inp.student.scores_test, dtype=np.float64)
     t_flag, s_flag = teacher_scores >= inp.cutoff, student_scores >= inp.cutoff
@@ -548,6 +550,10 @@ def build_explanations(inp: TabularInputs) -> Section:
                f"(changed for {changed:.1%}); the top-{TOP} reason lists share {overlap:.2f} of their reasons on "
                "average.")
     deployed_cited = cited["deployed"]
+    if deployed_cited["any"] and status == "PASS":
+        # The card said PASS and "Non-material change" for a student whose letters named SEX for a
+        # third of its declines: the status now says it too (a walk-through, 2026-12-05).
+        status = "WARN"
     if deployed_cited["any"]:
         # A notice may not cite a protected characteristic (ECOA / Regulation B): said where a
         # reviewer reads first, not only in serve's and score's warnings (a fair-lending review).

@@ -181,6 +181,23 @@ def _input_lines(report: Mapping[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _unassessed_protected(report: Mapping[str, Any], by_id: Mapping[str, Section]) -> list[str]:
+    """A limitation for the features named like a protected attribute that the model reads while
+    no fairness section tests any (none declared with --protected): the card said PASS for a
+    model reading SEX and AGE, with fairness left out of the count (a walk-through, 2026-12-05)."""
+    card = report.get("card") if isinstance(report.get("card"), Mapping) else {}
+    inputs = (card or {}).get("inputs")
+    if "fairness" in by_id or not isinstance(inputs, Mapping) or not isinstance(inputs.get("protected_by_name"), list):
+        return []
+    named = [str(v) for v in inputs["protected_by_name"]]
+    if not named:
+        return []
+    return [f"- **Protected attributes not assessed**: the model reads {', '.join(_text(n) for n in named)}, named "
+            "like a protected attribute, and no fairness section tests it (none was declared with --protected): "
+            "its decisions and adverse-action reasons may depend on it directly. Declare it with --protected, or "
+            "train without it."]
+
+
 def _fairness_lines(report: Mapping[str, Any], by_id: Mapping[str, Section]) -> list[str]:
     """The fairness section's verdict, each protected column's rules (teacher, student, the
     widening's interval) and the notes that say what was not assessed; or why there is none."""
@@ -403,6 +420,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += [f"- **Possible label leak**: {_text(note)}" for note in _card_list(report, "possible_leaks")]
     lines += [f"- **Extreme values or codes among the numbers**: {_text(note)}"
               for note in _card_list(report, "extreme_values")]
+    lines += _unassessed_protected(report, by_id)
     lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report),
                                        *_FIXED_LIMITATIONS)] + [""]
     lines += ["## Change classification", "", *_change_lines(report, sections)]

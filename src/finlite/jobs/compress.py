@@ -449,6 +449,17 @@ class CompressOutcome:
             lines.append("no step passed its gates on the validation split; nothing was written")
         elif self.path is not None:
             lines.append(f"student artifact: {self.path}")
+        # The report's verdict, as the CLI says it: from Python the run looked clean (passed, and a
+        # summary of kept steps) while its report WARNed on decisions and fairness (a walk-through,
+        # 2026-12-05).
+        report = self.report if isinstance(self.report, dict) else {}
+        status = report.get("status")
+        if status in ("WARN", "FAIL"):
+            sections = [s for s in report.get("sections") or [] if isinstance(s, dict)]
+            parts = [f"{kind} in {', '.join(str(s.get('id')) for s in sections if s.get('status') == kind)}"
+                     for kind in ("FAIL", "WARN") if any(s.get("status") == kind for s in sections)]
+            lines.append(f"validation report: {status} ({'; '.join(parts) or 'see the report'}): read those sections "
+                         "before deploying the student")
         return "\n".join(lines)
 
 

@@ -49,6 +49,16 @@ class TrainOutcome:
     #: (:func:`finlite.training.boosted.parity_note`), refits that learned nothing.
     warnings: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:
+        """A line a log can hold: the model, its test AUC and where it was saved (the default
+        repr printed every row of the training table and its arrays: a walk-through, 2026-12-05)."""
+        test = self.metrics.get("test") if isinstance(self.metrics, dict) else None
+        auc = test.get("auc") if isinstance(test, dict) else None
+        shown = f"{auc:.4f}" if isinstance(auc, float) else "n/a"
+        where = None if self.path is None else str(self.path)
+        return (f"TrainOutcome(model={type(self.model).__name__}, test_auc={shown}, path={where!r}, "
+                f"warnings={len(self.warnings)})")
+
 
 def refuse_unused_settings(model: str, *, layers: bool, boosted: bool, hidden: Any = None, dropout: Any = None,
                            config: TrainConfig | None = None, gbdt_params: Any = None) -> None:

@@ -626,6 +626,17 @@ def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str
     hint = separator_hint(names) if absent else None
     if hint is not None:
         raise DataError(f"{str(src)!r} {hint}.")
+    if absent and src.name.lower().endswith(_CSV) and len(absent) > len(fields) // 2:
+        # A title or a row of labels above the header (UCI's X1 ... Y): the names are on line 2
+        # (a walk-through, 2026-12-05: "lacks 23 columns" named every one and not why).
+        from finlite.data.io import _title_line, second_line_names
+
+        title = _title_line(src, _delimiter(src))
+        below = second_line_names(src, _delimiter(src))
+        if title is not None or sum(c in below for c in absent) > len(absent) // 2:
+            raise DataError(title or f"{str(src)!r} lacks {len(absent)} of the model's columns in its first line, and "
+                            "its second line names them: the first line looks like a title or a row of labels above "
+                            "the header. Remove it, so the column names are the first line.")
     if absent:
         near = _near_names(absent, names)
         raise DataError(f"{str(src)!r} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent)}. "
@@ -1120,14 +1131,16 @@ def unexplained_note(unexplained: int, decided: int) -> list[str]:
 
 
 def cited_notes(cited: dict[str, list[int]], decided: int) -> list[str]:
-    """A warning when the adverse-action reasons name fields whose names suggest a protected
-    attribute (:func:`finlite._protected.likely_protected`): a notice may not cite one."""
+    """A warning when the adverse-action reasons name fields declared protected or whose names
+    suggest a protected attribute (:func:`finlite.runtime.reason_codes.protected_fields`): a notice
+    may not cite one."""
     named = {name: counts for name, counts in cited.items() if counts[0]}
     if not named:
         return []
     listed = "; ".join(f"{name} in {counts[0]:,} of the {decided:,} decided rows ({counts[1]:,} as the first reason)"
                        for name, counts in sorted(named.items()))
-    return [f"warning: the reasons name feature(s) whose names suggest a protected attribute: {listed}. An "
+    return [f"warning: the reasons name feature(s) declared protected or whose names suggest a protected attribute: "
+            f"{listed}. An "
             "adverse-action notice may not cite a protected characteristic (ECOA / Regulation B); review how the "
             "model uses them before sending these reasons."]
 

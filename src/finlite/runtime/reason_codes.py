@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ from finlite._protected import likely_protected
 from finlite._util import closest
 from finlite.errors import ConfigError
 
-__all__ = ["COLUMNS", "MAX_BYTES", "MAX_CODE_CHARS", "MAX_TEXT_CHARS", "ReasonCodes", "codes_file", "protected_values",
+__all__ = ["COLUMNS", "MAX_BYTES", "MAX_CODE_CHARS", "MAX_TEXT_CHARS", "ReasonCodes", "codes_file", "declared_protected",
+           "protected_fields", "protected_values",
            "reason_columns", "reasons_setup"]
 
 #: The header a reason-codes file must have, in this order.
@@ -269,8 +271,36 @@ def reason_columns(predictor: Any, reasons: int, codes: ReasonCodes | None) -> i
     return min(reasons, len(predictor.reason_fields) if codes is None else len(codes.codes))
 
 
+#: The most bytes of an artifact's report.json read for its declared protected columns.
+_REPORT_BYTES = 64 << 20
+
+
+def declared_protected(predictor: Any) -> list[str]:
+    """The fields the artifact's report was made with as protected (``--protected``, its
+    ``options.protected``: ``SEX`` of ``SEX:1/2``), in the model's field order; none where the
+    artifact has no report or it cannot be read. score and serve named only fields whose names
+    suggest a protected attribute, so the reasons cited MARRIAGE, declared protected, for 141 of
+    454 declines without a word (a walk-through, 2026-12-05)."""
+    root = getattr(predictor, "path", None)
+    if root is None:
+        return []
+    try:  # the artifact was verified as it loaded (every file's sha256): a damaged copy is no reason to stop
+        report = json.loads(read_small_file(Path(root) / "report.json", _REPORT_BYTES))
+        listed = report["options"]["protected"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    names = {item.split(":", 1)[0] for item in listed if isinstance(item, str)} if isinstance(listed, list) else set()
+    return [field for field in predictor.reason_fields if field in names]
+
+
+def protected_fields(predictor: Any) -> list[str]:
+    """The reason fields a notice may not cite: declared protected (:func:`declared_protected`),
+    then those whose names suggest a protected attribute (:func:`finlite._protected.likely_protected`)."""
+    return list(dict.fromkeys([*declared_protected(predictor), *likely_protected(predictor.reason_fields)]))
+
+
 def protected_values(predictor: Any, codes: ReasonCodes | None) -> list[str]:
-    """The reason-column values that cite a field whose name suggests a protected attribute: those
+    """The reason-column values that cite a protected field (:func:`protected_fields`): those
     fields, or the codes that stand for them."""
-    fields = likely_protected(predictor.reason_fields)
+    fields = protected_fields(predictor)
     return fields if codes is None else codes.citing(fields)

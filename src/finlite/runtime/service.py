@@ -79,13 +79,12 @@ from finlite._limits import available_cores
 from finlite._manifest import failed_gates_warning
 from finlite._money import MONEY
 from finlite._paths import FileTooLarge, read_small_file
-from finlite._protected import likely_protected
 from finlite._util import check_flags
 from finlite.data.market import MarketPreprocessor
 from finlite.errors import ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
-from finlite.runtime.reason_codes import ReasonCodes, reason_columns, reasons_setup
+from finlite.runtime.reason_codes import ReasonCodes, protected_fields, reason_columns, reasons_setup
 
 __all__ = ["AUDIT_EVENTS", "MAX_BATCH", "MAX_BODY_BYTES", "MAX_ERRORS", "AuditLog", "ServeSettings",
            "app_from_environment", "check_settings", "create_app", "input_digest", "read_token", "serve",
@@ -1838,10 +1837,10 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     if reasons and predictor.market is None:
         if reason_codes is not None:  # read and checked now: a bad table stops the start, before the port is bound
             codes = predictor.read_reason_codes(reason_codes)
-        protected = likely_protected(predictor.reason_fields)
+        protected = protected_fields(predictor)
         if protected:
             cited = "" if codes is None else f" (codes {', '.join(codes.citing(protected))})"
-            say(f"warning: the reasons may name feature(s) whose names suggest a protected attribute: "
+            say(f"warning: the reasons may name feature(s) declared protected or whose names suggest a protected attribute: "
                 f"{', '.join(protected)}{cited}. An adverse-action notice may not cite a protected characteristic "
                 "(ECOA / Regulation B); review how the model uses them.")
     say(f"serving {artifact} (model {predictor.model_sha256[:16]}) on http://{host}:{port} with {workers} "
