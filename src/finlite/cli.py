@@ -33,7 +33,7 @@ from typer.models import OptionInfo
 
 from finlite import _limits, _paths
 from finlite._util import percent, terminal_safe
-from finlite.errors import ArtifactError, ConfigError, FinliteError, FinliteWarning
+from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, FinliteWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -1868,12 +1868,40 @@ def score(
     summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                          progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons,
                          reason_codes=reason_codes)
-    _say_score_notes(summary.notes)
+    _say_score_notes(summary.notes + ([] if id_column else _uncopied_ids(predictor, input)))
     if as_json:
         _echo(_json_out(summary.to_dict(), sort_keys=False))
         return
     _echo(f"scored {summary.rows:,} rows in {summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s); "
           f"{summary.positives:,} at or above the cut-off {predictor.cutoff:g}; wrote {summary.output}")
+
+
+def _uncopied_ids(predictor: Any, source: Path) -> list[str]:
+    """A note when the output has no id column while the input holds the column training dropped
+    as an identifier: scores joined back to accounts by row position alone (a walk-through,
+    2026-12-05: Taiwan's ID was left out of the output without a word)."""
+    import re
+
+    notes = (getattr(predictor, "manifest", None) or {}).get("schema", {}).get("notes") or []
+    named = [m[1] for n in notes if isinstance(n, str) and (m := re.match(r"column '(.+?)' dropped as an identifier", n))]
+    if not named:
+        return []
+    try:
+        if source.name.lower().endswith((".parquet", ".pq")):
+            import pyarrow.parquet as pq
+
+            present = set(pq.read_schema(source).names)
+        else:
+            from finlite.runtime.batch import csv_header
+
+            present = set(csv_header(source))
+    except (OSError, DataError, ValueError):
+        return []
+    held = [n for n in named if n in present]
+    if not held:
+        return []
+    return [f"the output has no id column, only the rows' order; {source.name} holds {', '.join(map(repr, held))}, "
+            f"which training dropped as an identifier: copy it with --id-column {held[0]}"]
 
 
 def _say_score_notes(notes: list[str]) -> None:

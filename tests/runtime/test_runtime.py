@@ -1018,3 +1018,28 @@ def test_a_training_value_of_a_negative_column_is_no_value_beyond_its_range() ->
     encoder.encode_records([{"mths": -1, "neg": -0.1}, {"mths": 23, "neg": float(np.float32(-0.1))},
                             {"mths": -2, "neg": -5.5}], outside=outside)
     assert outside == [[], [], ["mths", "neg"]]
+
+
+def test_score_says_when_the_input_holds_the_identifier_it_did_not_copy(german: pd.DataFrame, tmp_path: Path) -> None:
+    """Taiwan's ID, dropped as an identifier at training, was left out of the scores: decisions
+    joined back to customers by row position alone, without a word (a walk-through, 2026-12-05)."""
+    from finlite.jobs.export import export_artifact
+    from finlite.training.loop import TrainConfig
+
+    book = german.head(400).assign(client_id=[f"C{i:05d}" for i in range(400)])
+    table = tmp_path / "train.csv"
+    book.to_csv(table, index=False)
+    out = tmp_path / "m"
+    finlite.train(table, target="creditability", model="logistic", config=TrainConfig(epochs=3, progress=False),
+                  out=out)
+    export_artifact(out)
+    src = tmp_path / "book.csv"
+    book.drop(columns="creditability").to_csv(src, index=False)
+    runner = CliRunner()
+    result = runner.invoke(app, ["score", str(out), str(src), "-o", str(tmp_path / "s.csv")])
+    assert result.exit_code == 0, result.output
+    assert ("note: the output has no id column, only the rows' order; book.csv holds 'client_id', which training "
+            "dropped as an identifier: copy it with --id-column client_id") in " ".join(result.output.split())
+    copied = runner.invoke(app, ["score", str(out), str(src), "-o", str(tmp_path / "t.csv"), "--id-column",
+                                 "client_id"])
+    assert copied.exit_code == 0 and "no id column" not in copied.output

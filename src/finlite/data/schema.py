@@ -947,17 +947,36 @@ _CODE_NAME = re.compile(r"(?:^|[^a-z])(?:zip|zipcode|postal|postcode|naics|sic|m
                         re.IGNORECASE)
 
 
+# Names of columns that often hold a few category codes as numbers (Taiwan's credit-card book:
+# SEX 1/2, EDUCATION 0-6, MARRIAGE 0-3), as words of the column name.
+_CATEGORY_NAME = re.compile(r"(?:^|[^a-z])(?:sex|gender|education|marriage|marital|occupation|industry|purpose|"
+                            r"segment|channel|category|grade|tier|region)(?:$|[^a-z])", re.IGNORECASE)
+
+
 def _code_note(name: str, values: pd.Series) -> str | None:
     """A note for a column read as numbers whose name says it holds codes (Zip, NAICS, MCC) and
     whose values are all whole numbers: as a number, 94110 > 10001 says nothing about a loan.
+    Likewise a column named like a category (EDUCATION, MARRIAGE) holding 3 to 12 whole values:
+    read as a quantity, a code training never saw (MARRIAGE 9) was extrapolated, and declines on
+    such rows fell from 18 % to 5 % with only a note (a walk-through, 2026-12-05).
     Only a note: what the column is stays the user's call (--categorical)."""
-    if _CODE_NAME.search(name) is None:
+    coded = _CODE_NAME.search(name) is not None
+    if not coded and _CATEGORY_NAME.search(name) is None:
         return None
     numbers = pd.to_numeric(values, errors="coerce").dropna()
     if numbers.empty or not bool((numbers == np.floor(numbers)).all()):
         return None
-    return (f"column {name!r} holds whole numbers and its name says they are codes ({numbers.nunique():,} values): "
-            f"read as a number, its order means nothing; pass --categorical {name} to encode it as categories")
+    if coded:
+        return (f"column {name!r} holds whole numbers and its name says they are codes ({numbers.nunique():,} "
+                f"values): read as a number, its order means nothing; pass --categorical {name} to encode it as "
+                "categories")
+    distinct = int(numbers.nunique())
+    if not 3 <= distinct <= 12:
+        return None
+    return (f"column {name!r} holds {distinct} whole values ({numbers.min():g} to {numbers.max():g}) and its name "
+            "says they may be category codes: read as a number, they are ordered amounts, and a code training "
+            f"never saw is scored as a larger or smaller amount; if they are categories, pass --categorical {name} "
+            "(an unseen code then takes the unseen bucket)")
 
 
 def _money_share(series: pd.Series, counts: pd.Series | None = None, rule: str = MONEY) -> tuple[float, str | None]:
