@@ -118,6 +118,22 @@ def test_protected_attributes_the_model_reads_untested_are_a_limitation() -> Non
     assert "Protected attributes not assessed" not in part(render_model_card(report), "## Limitations")
 
 
+def test_a_student_miscalibrated_in_absolute_terms_is_a_limitation() -> None:
+    """The calibration section judges the student against its teacher: it PASSed a student whose
+    lowest band predicted 2.5 % against 5.7 % observed, its teacher being as far off (a
+    walk-through of Taiwan's book, 2026-12-05). The card's limitations say so."""
+    report = credit_report()
+    calibration = next(s for s in report["sections"] if s["id"] == "calibration")
+    bands = [{"band": 1, "mean_predicted": 0.025, "observed_rate": 0.057},
+             {"band": 2, "mean_predicted": 0.051, "observed_rate": 0.080}]
+    calibration["metrics"] = {"student": {"hosmer_lemeshow": {"p_value": 2.8e-14}, "bands_failing": 5, "bands": bands}}
+    limitations = part(render_model_card(report), "## Limitations")
+    assert ("- **The student's probabilities are miscalibrated in absolute terms** (Hosmer–Lemeshow p 2.8e-14, 5 "
+            "band(s) off at p < 0.01; band 1 predicts 2.5% against 5.7% observed)") in limitations
+    calibration["metrics"]["student"]["hosmer_lemeshow"]["p_value"] = 0.2
+    assert "miscalibrated" not in render_model_card(report)
+
+
 def test_intended_use_is_the_reports_or_a_default_by_task() -> None:
     report = credit_report()
     assert part(render_model_card(report), "## Intended use").strip() == DEFAULT_USES["credit"]

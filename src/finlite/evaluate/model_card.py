@@ -181,6 +181,36 @@ def _input_lines(report: Mapping[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+#: A Hosmer-Lemeshow p-value below this says the student's probabilities are off in absolute terms.
+_CALIBRATION_P = 0.01
+
+
+def _absolute_calibration(by_id: Mapping[str, Section]) -> list[str]:
+    """A limitation when the student's probabilities differ from the observed rates (Hosmer-
+    Lemeshow p below 0.01): the calibration section judges the student against its teacher, and
+    PASSed a student whose lowest band predicted 2.5 % against 5.7 % observed because the teacher
+    was as far off; a bank that uses the scores as PDs (provisioning, pricing) must know (a
+    walk-through, 2026-12-05)."""
+    section = by_id.get("calibration")
+    student = section.metrics.get("student") if section is not None else None
+    if not isinstance(student, Mapping):
+        return []
+    test = student.get("hosmer_lemeshow")
+    p = test.get("p_value") if isinstance(test, Mapping) else None
+    if not isinstance(p, (int, float)) or not p < _CALIBRATION_P:
+        return []
+    bands = [b for b in student.get("bands") or [] if isinstance(b, Mapping)
+             and isinstance(b.get("mean_predicted"), (int, float)) and isinstance(b.get("observed_rate"), (int, float))]
+    worst = max(bands, key=lambda b: abs(b["mean_predicted"] - b["observed_rate"]), default=None)
+    example = ("" if worst is None else f"; band {_text(worst.get('band'))} predicts {worst['mean_predicted']:.1%} "
+               f"against {worst['observed_rate']:.1%} observed")
+    failing = student.get("bands_failing")
+    counted = f", {failing} band(s) off at p < 0.01" if isinstance(failing, int) else ""
+    return [f"- **The student's probabilities are miscalibrated in absolute terms** (Hosmer–Lemeshow p {p:.2g}"
+            f"{counted}{example}). The calibration section judges the student against its teacher, which may be as "
+            "far off: recalibrate (on a hold-out) before using the scores as probabilities of default."]
+
+
 def _unassessed_protected(report: Mapping[str, Any], by_id: Mapping[str, Section]) -> list[str]:
     """A limitation for the features named like a protected attribute that the model reads while
     no fairness section tests any (none declared with --protected): the card said PASS for a
@@ -421,6 +451,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += [f"- **Extreme values or codes among the numbers**: {_text(note)}"
               for note in _card_list(report, "extreme_values")]
     lines += _unassessed_protected(report, by_id)
+    lines += _absolute_calibration(by_id)
     lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report),
                                        *_FIXED_LIMITATIONS)] + [""]
     lines += ["## Change classification", "", *_change_lines(report, sections)]
