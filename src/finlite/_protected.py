@@ -28,11 +28,23 @@ PROTECTED_WORDS = frozenset({
 })
 
 
+#: Words that make a protected word describe a thing, not the applicant (a review, 2026-12-05):
+#: OWN_CAR_AGE, loan_age, AccountAge, CreditLineAge, foreign_currency_share, NATIONAL_ID_VALID,
+#: nationalBankFlag, dti_national_avg, RaceTrack.
+_NOT_A_PERSON = frozenset({"car", "vehicle", "loan", "account", "line", "trade", "tradeline", "property", "currency",
+                           "bank", "id", "card", "track", "mortgage", "file", "record", "avg", "average", "policy"})
+#: Words that make it the applicant's again (applicant_age_at_loan).
+_A_PERSON = frozenset({"applicant", "borrower", "customer", "client", "person", "owner", "holder", "member",
+                       "coapplicant", "cosigner", "guarantor"})
+
+
 def likely_protected(names: Iterable[str]) -> list[str]:
     """The ``names`` holding a word of :data:`PROTECTED_WORDS` (German credit's age_in_years,
-    personal_status_and_sex, foreign_worker; MaritalStatus, whose words camelCase separates), in
-    their order."""
-    return [name for name in names if PROTECTED_WORDS & _words(name)]
+    personal_status_and_sex, foreign_worker; MaritalStatus, whose words camelCase separates) and
+    none that makes it a thing's (loan_age, OWN_CAR_AGE) unless one makes it a person's
+    (applicant_age_at_loan), in their order."""
+    return [name for name in names
+            if PROTECTED_WORDS & (words := _words(name)) and (not words & _NOT_A_PERSON or words & _A_PERSON)]
 
 
 #: Words in a feature's name that say it locates the applicant: a geography is no protected

@@ -766,8 +766,13 @@ def test_a_row_of_labels_or_a_padded_title_above_the_header_is_told_as_such(tmp_
     labels = tmp_path / "labels.csv"
     labels.write_text(",".join(f"X{i}" for i in range(len(book.columns))) + "\n" + book.to_csv(index=False))
     result = runner.invoke(app, ["train", str(labels), "--target", "loan_status", "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2 and "labels.csv, not its header (X0, X1, X2, X3): the line above the column names" \
+    assert result.exit_code == 2 and ("labels.csv, whose values read as column names (int_rate, revol_util, loan_amnt, "
+                                      "loan_status, ...), not in its header (X0, X1, X2, X3)") \
         in " ".join(result.output.split()), result.output
+    # A value equal to a mistyped target in the first row is no header (a review, 2026-12-05).
+    status = book.assign(grade=["default"] + ["current"] * (len(book) - 1))
+    with pytest.raises(DataError, match=r"Target column 'default' is not in DataFrame\. Available columns"):
+        prepare(status, target="default")
     padded = tmp_path / "padded.csv"
     padded.write_text("Loans issued in 2015" + "," * (len(book.columns) - 1) + "\n" + book.to_csv(index=False))
     result = runner.invoke(app, ["train", str(padded), "--target", "loan_status", "--out", str(tmp_path / "o")])

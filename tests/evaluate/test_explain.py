@@ -180,10 +180,14 @@ def test_explanations_section_same_model_passes(data: PreparedData) -> None:
     declined = int(np.sum(inp.teacher.scores_test >= 0.5))
     assert 0 < declined <= EXPLAINED_ROWS
     section = build_explanations(inp)
-    # The same model: PASS on the reasons' stability, WARN only because German credit's reasons
-    # cite age_in_years (a protected attribute by name), as the next test holds.
-    cited = section.metrics["protected_citations"]["deployed"]["any"]
-    assert section.id == "explanations" and section.status == ("WARN" if cited else "PASS")
+    # The same model explains itself alike: PASS on that; WARN only when a column named like a
+    # protected attribute is the principal reason of 5 % of its declines or more (a name is a
+    # hint, not a finding: a review, 2026-12-05). This logistic model gives age_in_years first
+    # for about a fifth of its declines.
+    cited = section.metrics["protected_citations"]["deployed"]
+    named_first = sum(cited["principal_by_column"].values())
+    assert section.id == "explanations"
+    assert section.status == ("WARN" if named_first >= 0.05 * cited["declined"] else "PASS")
     m = section.metrics
     assert m["declined"] == declined and m["explained"] == declined
     assert m["overlap_mean"] == 1.0 and m["principal_unchanged_share"] == 1.0
@@ -425,9 +429,11 @@ def test_reasons_citing_a_protected_attribute_are_counted(data: PreparedData) ->
                                 if c in cited["columns"]] and "age_in_years" in cited["columns"]
     assert cited["deployed"]["declined"] == int(np.sum(inp.student.scores_test >= 0.5))
     assert cited["deployed"]["any"] > 0 and "cite a protected attribute" in section.summary
-    # The same model explains itself alike, which alone would PASS: the citations make it WARN.
+    # The same model explains itself alike, which alone would PASS; age_in_years, first for over
+    # 5 % of the declines, makes it WARN, as a column declared protected and cited at all does.
+    assert cited["deployed"]["principal_by_column"].get("age_in_years", 0) >= 0.05 * cited["deployed"]["declined"]
     assert section.metrics["principal_unchanged_share"] == 1.0 and section.status == "WARN"
-    assert "At least WARN when the deployed student's reasons cite a protected attribute" in section.threshold
+    assert "At least WARN when the deployed student's reasons cite a column declared protected" in section.threshold
     assert any(n.startswith("Protected attributes among the reasons") for n in section.notes)
     # With the ten highest scores declined, every explained row is an example row: count by hand.
     top = float(np.sort(inp.student.scores_test)[-10])
@@ -443,3 +449,5 @@ def test_reasons_citing_a_protected_attribute_are_counted(data: PreparedData) ->
     # Declared protected columns are looked for first, named as the data names them.
     declared = build_explanations(replace(inp, protected=("purpose",)))
     assert declared.metrics["protected_citations"]["columns"][0] == "purpose"
+    assert declared.metrics["protected_citations"]["declared"] == ["purpose"]
+    assert "purpose" in declared.metrics["protected_citations"]["deployed"]["columns"] and declared.status == "WARN"

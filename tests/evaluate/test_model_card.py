@@ -112,10 +112,18 @@ def test_protected_attributes_the_model_reads_untested_are_a_limitation() -> Non
     report["sections"] = [s for s in report["sections"] if s["id"] != "fairness"]
     report["omitted"] = [{"id": "fairness", "reason": "no protected column named (--protected)"}]
     limitations = part(render_model_card(report), "## Limitations")
-    assert ("- **Protected attributes not assessed**: the model reads SEX, AGE, named like a protected attribute, and "
-            "no fairness section tests it") in limitations
+    assert ("- **Protected attributes not assessed**: the model reads SEX, AGE, named like protected attributes, and "
+            "no fairness section tests them (none was declared with --protected): its decisions and adverse-action "
+            "reasons may depend on them directly.") in " ".join(limitations.split())
     report["card"]["inputs"]["protected_by_name"] = []
     assert "Protected attributes not assessed" not in part(render_model_card(report), "## Limitations")
+    # Declared, but the section could not be built: said as such, the declared columns listed (a review, 2026-12-05).
+    report["card"]["inputs"]["protected_declared"] = ["AGE"]
+    report["omitted"] = [{"id": "fairness", "reason": "could not be built: boom", "error": True}]
+    limitations = " ".join(part(render_model_card(report), "## Limitations").split())
+    assert ("the model reads AGE, declared protected or named like one, and the fairness section could not be built "
+            "(could not be built: boom): its decisions and adverse-action reasons may depend on it directly") \
+        in limitations
 
 
 def test_a_student_miscalibrated_in_absolute_terms_is_a_limitation() -> None:

@@ -212,20 +212,34 @@ def test_fields_declared_protected_in_the_artifacts_report_are_protected_in_scor
     """Taiwan's MARRIAGE, declared with --protected when the report was made, was cited in 141 of
     454 declines by score and serve without a warning: only names were looked at (a walk-through,
     2026-12-05). The report's declared columns count too, and "marriage" is a protected word."""
+    import hashlib
     from types import SimpleNamespace
 
+    from finlite.errors import ArtifactError
     from finlite.runtime.reason_codes import declared_protected, protected_fields, protected_values
 
-    fields = ["LIMIT_BAL", "EDUCATION", "MARRIAGE", "AGE", "PAY_0"]
-    predictor = SimpleNamespace(path=tmp_path, reason_fields=fields)
-    assert declared_protected(predictor) == []  # no report: names alone
-    assert protected_fields(predictor) == ["MARRIAGE", "AGE"]
-    (tmp_path / "report.json").write_text(json.dumps({"options": {"protected": ["EDUCATION:1/2", "SEX", "AGE"]}}))
-    assert declared_protected(predictor) == ["EDUCATION", "AGE"]  # in the model's order; SEX is not one of its fields
-    assert protected_fields(predictor) == ["EDUCATION", "AGE", "MARRIAGE"]
-    assert protected_values(predictor, None) == ["EDUCATION", "AGE", "MARRIAGE"]
-    (tmp_path / "report.json").write_text("{not json")
+    fields = ["LIMIT_BAL", "EDUCATION", "MARRIAGE", "AGE", "PAY_0", "status:marital"]
+    predictor = SimpleNamespace(path=tmp_path, reason_fields=fields, manifest={"files": {}})
+    assert declared_protected(predictor) == []  # no report listed: names alone
+    assert protected_fields(predictor) == ["MARRIAGE", "AGE", "status:marital"]
+
+    def listed(text: str) -> None:  # written and listed with its sha256, as an artifact holds it
+        (tmp_path / "report.json").write_text(text)
+        predictor.manifest["files"]["report.json"] = hashlib.sha256(text.encode()).hexdigest()
+
+    # As the report reads them: a field's own name (with a colon) first, then COLUMN:E1/E2.
+    listed(json.dumps({"options": {"protected": ["EDUCATION:1/2", "SEX", "AGE", "status:marital"]}}))
+    assert declared_protected(predictor) == ["EDUCATION", "AGE", "status:marital"]  # SEX is not one of its fields
+    assert protected_fields(predictor) == ["EDUCATION", "AGE", "status:marital", "MARRIAGE"]
+    assert protected_values(predictor, None) == ["EDUCATION", "AGE", "status:marital", "MARRIAGE"]
+    listed(json.dumps({"options": {}}))  # an older report: no declared columns
     assert declared_protected(predictor) == []
+    listed("[" * 100_000 + "]" * 100_000)  # forged and re-hashed: refused naming the file, no RecursionError
+    with pytest.raises(ArtifactError, match=r"report\.json"):
+        declared_protected(predictor)
+    (tmp_path / "report.json").write_text(json.dumps({"options": {"protected": ["LIMIT_BAL"]}}))  # not as hashed
+    with pytest.raises(ArtifactError, match=r"altered after saving"):
+        declared_protected(predictor)
 
 
 def test_serve_refuses_a_number_of_reasons_out_of_range(exported_dir: Path, forecast_dir: Path) -> None:

@@ -129,9 +129,14 @@ def _title_line(path: Path, sep: str) -> str | None:
     except (OSError, csv.Error):
         return None
     filled = [f for f in second if f.strip()]  # a row's trailing empty fields are no columns of a header
-    # A spreadsheet pads a title's line with empty fields ("Credit card clients,,,,"): they are no names.
+    # A spreadsheet pads a title's line with empty fields ("Credit card clients,,,,"): they are no
+    # names. Only words read as a title there: a header naming 2 of its 8 columns ("id,target,,,")
+    # is a header with unnamed columns, not a title (a review, 2026-12-05).
+    padded = any(not f.strip() for f in first)
     first = [f for f in first if f.strip()]
     if not 1 <= len(first) <= 2 or len(filled) < 3 * len(first) + 1:
+        return None
+    if padded and not any(" " in f.strip() for f in first):
         return None
     return (f"Data file {str(path)!r} starts with a line of {len(first)} field{'' if len(first) == 1 else 's'} "
             f"({shown(sep.join(first).strip()[:80])}) above one of {len(filled)}: line 1 looks like a title above the "

@@ -615,14 +615,17 @@ def infer_schema(
     columns = [str(c) for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
     if target not in columns:
-        first = [str(v) for v in frame.iloc[0].tolist()] if len(frame) else []
-        if target in first:
+        first = [str(v).strip() for v in frame.iloc[0].tolist()] if len(frame) else []
+        names = [v for v in first if v and not _reads_as_number(v)]
+        if target in first and len(first) >= 3 and len(set(names)) >= 0.8 * len(first):
             # UCI's credit-card file has a row of labels (X1 ... X23, Y) above its header: the header
-            # was read as the first row, and the target was said to be missing (a walk-through, 2026-12-05).
-            raise DataError(f"Target column {target!r} is in the first row of {source}, not its header "
-                            f"({', '.join(columns[:6])}{', ...' if len(columns) > 6 else ''}): the line above the "
-                            "column names looks like a title or a row of labels. Remove it, so the column names are "
-                            "the first line.", param="target")
+            # was read as the first row, and the target was said to be missing (a walk-through,
+            # 2026-12-05). Only when that row reads as names (distinct text, no numbers): a value
+            # such as "default" in a status column is no header (a review, 2026-12-05).
+            raise DataError(f"Target column {target!r} is in the first row of {source}, whose values read as column "
+                            f"names ({', '.join(first[:4])}, ...), not in its header ({', '.join(columns[:4])}"
+                            f"{', ...' if len(columns) > 4 else ''}): a title or a row of labels seems to sit above the "
+                            "column names. Remove it, so the column names are the first line.", param="target")
         raise DataError(
             f"Target column {target!r} is not in {source}.{closest(target, columns)} "
             f"Available columns: {', '.join(columns)}. Pass the label column as target='COLUMN'.", param="target"
@@ -951,6 +954,15 @@ _CODE_NAME = re.compile(r"(?:^|[^a-z])(?:zip|zipcode|postal|postcode|naics|sic|m
 # SEX 1/2, EDUCATION 0-6, MARRIAGE 0-3), as words of the column name.
 _CATEGORY_NAME = re.compile(r"(?:^|[^a-z])(?:sex|gender|education|marriage|marital|occupation|industry|purpose|"
                             r"segment|channel|category|grade|tier|region)(?:$|[^a-z])", re.IGNORECASE)
+
+
+def _reads_as_number(text: str) -> bool:
+    """Whether ``text`` is a number as Python reads one ("12", "-0.5", "nan")."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _code_note(name: str, values: pd.Series) -> str | None:

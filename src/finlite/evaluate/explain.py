@@ -63,6 +63,9 @@ _PERMUTATIONS = 3
 _PASS_UNCHANGED, _WARN_UNCHANGED = 0.80, 0.60
 #: ... and a mean overlap of the top-4 lists of at least this.
 _PASS_OVERLAP = 0.75
+#: Share of the deployed student's explained declines whose principal reason is a column named like a
+#: protected attribute (not declared) from which the section is at least WARN.
+_NAMED_PRINCIPAL_WARN = 0.05
 _EXAMPLES = 10
 
 
@@ -441,8 +444,9 @@ def build_explanations(inp: TabularInputs) -> Section:
                  f"unchanged for at least {_PASS_UNCHANGED:.0%} and the top-{TOP} lists overlap by at least "
                  f"{_PASS_OVERLAP:.2f} on average; WARN when the principal reason is unchanged for at least "
                  f"{_WARN_UNCHANGED:.0%}; FAIL below. At least WARN when the deployed student's reasons cite a "
-                 "protected attribute (declared with --protected, or named like one) for any applicant it declines: "
-                 "a notice may not cite a protected characteristic.")
+                 "column declared protected (--protected) for any explained applicant it declines, or give one "
+                 f"named like a protected attribute as the principal reason for {_NAMED_PRINCIPAL_WARN:.0%} of them "
+                 "or more: a notice may not cite a protected characteristic.")
     teacher_scores = np.asarray(inp.teacher.scores_test, dtype=np.float64)
     student_scores = np.asarray(inp.student.scores_test, dtype=np.float64)
     t_flag, s_flag = teacher_scores >= inp.cutoff, student_scores >= inp.cutoff
@@ -550,9 +554,13 @@ def build_explanations(inp: TabularInputs) -> Section:
                f"(changed for {changed:.1%}); the top-{TOP} reason lists share {overlap:.2f} of their reasons on "
                "average.")
     deployed_cited = cited["deployed"]
-    if deployed_cited["any"] and status == "PASS":
+    named_principal = sum(k for c, k in deployed_cited["principal_by_column"].items() if c not in cited["declared"])
+    if status == "PASS" and (any(c in cited["declared"] for c in deployed_cited["columns"])
+                             or named_principal >= _NAMED_PRINCIPAL_WARN * max(deployed_cited["declined"], 1)):
         # The card said PASS and "Non-material change" for a student whose letters named SEX for a
-        # third of its declines: the status now says it too (a walk-through, 2026-12-05).
+        # third of its declines: the status says it too (a walk-through, 2026-12-05). A name is a
+        # hint, not a finding: only as the principal reason of a share of declines does it count
+        # (German credit's age_in_years among a few of the top four, never first, stays PASS).
         status = "WARN"
     if deployed_cited["any"]:
         # A notice may not cite a protected characteristic (ECOA / Regulation B): said where a
@@ -595,13 +603,15 @@ def _protected_citations(inp: TabularInputs, reasons: Mapping[str, Sequence[Sequ
 
     declared, by_name = protected_inputs([*inp.numeric, *inp.categorical], inp.protected, inp.test_frame.columns)
     look = declared + by_name
-    out: dict[str, Any] = {"columns": look}
+    out: dict[str, Any] = {"columns": look, "declared": declared}
     for name, lists in reasons.items():
         rows = [r for r, keep in zip(lists, declined[name], strict=True) if keep]
         per = {c: sum(c in r for r in rows) for c in look}
+        first = {c: sum(bool(r) and r[0] == c for r in rows) for c in look}
         out[name] = {"declined": len(rows), "any": sum(any(c in r for c in look) for r in rows),
                      "principal": sum(bool(r) and r[0] in look for r in rows),
                      "by_column": {c: k for c, k in per.items() if k},
+                     "principal_by_column": {c: k for c, k in first.items() if k},
                      "columns": [c for c in look if per[c]]}
     return out
 

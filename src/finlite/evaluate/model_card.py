@@ -217,15 +217,23 @@ def _unassessed_protected(report: Mapping[str, Any], by_id: Mapping[str, Section
     model reading SEX and AGE, with fairness left out of the count (a walk-through, 2026-12-05)."""
     card = report.get("card") if isinstance(report.get("card"), Mapping) else {}
     inputs = (card or {}).get("inputs")
-    if "fairness" in by_id or not isinstance(inputs, Mapping) or not isinstance(inputs.get("protected_by_name"), list):
+    if "fairness" in by_id or not isinstance(inputs, Mapping):
         return []
-    named = [str(v) for v in inputs["protected_by_name"]]
-    if not named:
+    declared, named = ([str(v) for v in inputs.get(key) or [] if isinstance(v, str)]
+                       for key in ("protected_declared", "protected_by_name"))
+    read = list(dict.fromkeys([*declared, *named]))
+    if not read:
         return []
-    return [f"- **Protected attributes not assessed**: the model reads {', '.join(_text(n) for n in named)}, named "
-            "like a protected attribute, and no fairness section tests it (none was declared with --protected): "
-            "its decisions and adverse-action reasons may depend on it directly. Declare it with --protected, or "
-            "train without it."]
+    shown, many = ", ".join(_text(n) for n in read), len(read) > 1
+    them = "them" if many else "it"
+    omitted = next((o for o in report.get("omitted") or [] if isinstance(o, Mapping) and o.get("id") == "fairness"),
+                   {})
+    why = (f"the fairness section could not be built ({_text(omitted.get('reason'))})" if declared or omitted.get("error")
+           else "no fairness section tests " + them + " (none was declared with --protected)")
+    return [f"- **Protected attributes not assessed**: the model reads {shown}, "
+            f"{'declared protected or ' if declared else ''}named like {'protected attributes' if many else 'one'}, "
+            f"and {why}: its decisions and adverse-action reasons may depend on {them} directly. Declare "
+            f"{them} with --protected, or train without {them}."]
 
 
 def _fairness_lines(report: Mapping[str, Any], by_id: Mapping[str, Section]) -> list[str]:

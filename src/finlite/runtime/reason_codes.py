@@ -22,8 +22,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -271,26 +271,43 @@ def reason_columns(predictor: Any, reasons: int, codes: ReasonCodes | None) -> i
     return min(reasons, len(predictor.reason_fields) if codes is None else len(codes.codes))
 
 
-#: The most bytes of an artifact's report.json read for its declared protected columns.
-_REPORT_BYTES = 64 << 20
-
-
 def declared_protected(predictor: Any) -> list[str]:
     """The fields the artifact's report was made with as protected (``--protected``, its
     ``options.protected``: ``SEX`` of ``SEX:1/2``), in the model's field order; none where the
     artifact has no report or it cannot be read. score and serve named only fields whose names
     suggest a protected attribute, so the reasons cited MARRIAGE, declared protected, for 141 of
     454 declines without a word (a walk-through, 2026-12-05)."""
-    root = getattr(predictor, "path", None)
-    if root is None:
+    from finlite._manifest import parse_json_bytes, read_listed
+
+    root, manifest = getattr(predictor, "path", None), getattr(predictor, "manifest", None)
+    if root is None or not isinstance(manifest, Mapping) or "report.json" not in manifest.get("files", {}):
         return []
-    try:  # the artifact was verified as it loaded (every file's sha256): a damaged copy is no reason to stop
-        report = json.loads(read_small_file(Path(root) / "report.json", _REPORT_BYTES))
+    # Read as the scores' reference bins read it (batch._reference_bins): listed in the manifest,
+    # its hash checked, no link followed, and refused naming the file when it is not JSON or nests
+    # too deeply (a forged report, re-hashed), never read past as "no report".
+    report = parse_json_bytes(read_listed(Path(root), manifest, "report.json"), str(Path(root) / "report.json"),
+                              "validation report")
+    try:
         listed = report["options"]["protected"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return []
-    names = {item.split(":", 1)[0] for item in listed if isinstance(item, str)} if isinstance(listed, list) else set()
-    return [field for field in predictor.reason_fields if field in names]
+    fields = list(predictor.reason_fields)
+    names = {_declared_name(item, fields) for item in (listed if isinstance(listed, list) else []) if isinstance(item, str)}
+    return [field for field in fields if field in names]
+
+
+#: Band edges after a protected column's name (evaluate.groups.protected_spec's ``_EDGES``).
+_EDGES = re.compile(r"[-+0-9.eE]+(?:/[-+0-9.eE]+)*")
+
+
+def _declared_name(item: str, fields: Sequence[str]) -> str:
+    """The column a ``--protected`` entry names, as the report read it
+    (:func:`finlite.evaluate.groups.protected_spec`, not imported: it brings pandas): a field's
+    own name first ("status:marital"), else the name before ``:E1/E2`` ("age:25/62")."""
+    if item in fields:
+        return item
+    column, sep, tail = item.rpartition(":")
+    return column if sep and _EDGES.fullmatch(tail.strip()) else item
 
 
 def protected_fields(predictor: Any) -> list[str]:
