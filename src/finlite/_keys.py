@@ -154,7 +154,7 @@ _BOOLEAN_SPELLINGS = {"True": True, "TRUE": True, "true": True, "1": True,
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MIDNIGHT = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?")
 #: Every text :func:`key_aliases` may give another key (numbers, boolean spellings, days and
-#: midnights): the Arrow path looks up aliases for these values only, so it reads this pattern
+#: midnights, CSV missing markers): the Arrow path looks up aliases for these values only, so it reads this pattern
 #: rather than a copy that could fall behind (a date alias missed by dictionaries of more than 64
 #: values: a review, 2026-12-04). Anchored by the caller; RE2 syntax, as Arrow's regex kernels take.
 ALIASABLE_TEXT = (rf"{PLAIN_NUMBER.pattern}|{'|'.join(_BOOLEAN_SPELLINGS)}|"

@@ -1,14 +1,22 @@
 """Which features' names suggest a protected attribute (age, sex, nationality ...): a hint, never a
 finding. The validation report names them when fairness was not asked for, and scoring warns
-when an adverse-action reason names one, since a notice may not cite a protected characteristic
-as a reason for a decline (ECOA / Regulation B)."""
+when an adverse-action reason names one (:data:`USE_ADVICE`): a reason that is a protected
+characteristic means the model decides on it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
-__all__ = ["GEOGRAPHY_WORDS", "PROTECTED_WORDS", "likely_geography", "likely_protected"]
+__all__ = ["GEOGRAPHY_WORDS", "PROTECTED_WORDS", "USE_ADVICE", "likely_geography", "likely_protected"]
+
+#: What a reason that names a protected characteristic calls for. Not "drop it from the notice":
+#: Regulation B wants the principal reasons as they are; what it restricts is deciding on a
+#: prohibited basis (the final read, 2026-12-05, of a wording that said a notice "may not cite" one).
+USE_ADVICE = ("a reason that is a protected characteristic means the model decides on it, which ECOA / Regulation B "
+              "prohibit (age only in an empirically derived, demonstrably sound system, and not against elderly "
+              "applicants); review whether the model may use it, and do not drop it from a notice, which must give "
+              "the principal reasons as they are")
 
 #: Words in a feature's name (split at anything but letters) that suggest a protected attribute:
 #: the prohibited bases of ECOA / Regulation B (race, color, religion, national origin, sex,
@@ -28,23 +36,44 @@ PROTECTED_WORDS = frozenset({
 })
 
 
-#: Words that make a protected word describe a thing, not the applicant (a review, 2026-12-05):
-#: OWN_CAR_AGE, loan_age, AccountAge, CreditLineAge, foreign_currency_share, NATIONAL_ID_VALID,
-#: nationalBankFlag, dti_national_avg, RaceTrack.
-_NOT_A_PERSON = frozenset({"car", "vehicle", "loan", "account", "line", "trade", "tradeline", "property", "currency",
-                           "bank", "id", "card", "track", "mortgage", "file", "record", "avg", "average", "policy"})
-#: Words that make it the applicant's again (applicant_age_at_loan).
-_A_PERSON = frozenset({"applicant", "borrower", "customer", "client", "person", "owner", "holder", "member",
-                       "coapplicant", "cosigner", "guarantor"})
+#: Things whose age, origin or colour a name may give: "age" right after one of them (loan_age,
+#: OWN_CAR_AGE, AccountAge, CreditLineAge) or "age of" one (ageOfAccount) is the thing's, not the
+#: applicant's (a review, 2026-12-05); "age_at_loan" stays the applicant's.
+_THINGS = frozenset({"car", "vehicle", "loan", "account", "line", "trade", "tradeline", "property", "mortgage", "card",
+                     "file", "record", "policy", "asset", "house", "home", "contract", "facility", "product"})
+#: A protected word followed by one of these names a thing: a currency, a bank, an identity
+#: document, an average, a race track (foreign_currency_share, nationalBankFlag, NATIONAL_ID_VALID,
+#: dti_national_avg, RaceTrack; ColorOfCar is "of car"). gender_id and race_id stay the applicant's.
+_QUALIFIED = {"national": frozenset({"currency", "bank", "id", "avg", "average", "exchange", "holiday", "insurance"}),
+              "foreign": frozenset({"currency", "bank", "exchange"}), "race": frozenset({"track"})}
+
+
+def _a_things(words: list[str], i: int) -> bool:
+    """Whether protected word ``words[i]`` describes a thing: "<thing> age", "<word> of <thing>",
+    or "<word> <currency|bank|id|...>"."""
+    before = words[i - 1] if i > 0 else ""
+    after = words[i + 1] if i + 1 < len(words) else ""
+    of_thing = after == "of" and i + 2 < len(words) and words[i + 2] in _THINGS
+    return (words[i] == "age" and before in _THINGS) or of_thing or after in _QUALIFIED.get(words[i], ())
 
 
 def likely_protected(names: Iterable[str]) -> list[str]:
     """The ``names`` holding a word of :data:`PROTECTED_WORDS` (German credit's age_in_years,
-    personal_status_and_sex, foreign_worker; MaritalStatus, whose words camelCase separates) and
-    none that makes it a thing's (loan_age, OWN_CAR_AGE) unless one makes it a person's
-    (applicant_age_at_loan), in their order."""
-    return [name for name in names
-            if PROTECTED_WORDS & (words := _words(name)) and (not words & _NOT_A_PERSON or words & _A_PERSON)]
+    personal_status_and_sex, foreign_worker; MaritalStatus, whose words camelCase separates) that
+    describes the applicant rather than a thing (not loan_age, OWN_CAR_AGE, foreign_currency_share:
+    :func:`_a_things`), in their order. gender_id and age_at_loan are the applicant's."""
+    out = []
+    for name in names:
+        words = _ordered_words(name)
+        if any(w in PROTECTED_WORDS and not _a_things(words, i) for i, w in enumerate(words)):
+            out.append(name)
+    return out
+
+
+def _ordered_words(name: str) -> list[str]:
+    """A name's words in order: split at anything but letters and where camelCase turns."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name))
+    return [w for w in re.split(r"[^a-z]+", spaced.lower()) if w]
 
 
 #: Words in a feature's name that say it locates the applicant: a geography is no protected
@@ -62,8 +91,7 @@ _NOT_A_PLACE = frozenset({"time", "years", "months", "at", "email", "ip", "mac",
 
 def _words(name: str) -> set[str]:
     """A name's words: split at anything but letters and where camelCase turns ("BorrState")."""
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name))
-    return {w for w in re.split(r"[^a-z]+", spaced.lower()) if w}
+    return set(_ordered_words(name))
 
 
 def likely_geography(names: Iterable[str]) -> list[str]:

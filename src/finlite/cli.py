@@ -1900,8 +1900,10 @@ def _uncopied_ids(predictor: Any, source: Path) -> list[str]:
     held = [n for n in named if n in present]
     if not held:
         return []
+    import shlex
+
     return [f"the output has no id column, only the rows' order; {source.name} holds {', '.join(map(repr, held))}, "
-            f"which training dropped as an identifier: copy it with --id-column {held[0]}"]
+            f"which training dropped as an identifier: copy it with --id-column {shlex.quote(held[0])}"]
 
 
 def _say_score_notes(notes: list[str]) -> None:

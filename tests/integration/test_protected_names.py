@@ -21,7 +21,10 @@ def test_marital_status_as_taiwan_names_it_and_camel_case_names_are_found_but_a_
     word a thing's (a car's or a loan's age, a currency, a national bank) is not the applicant's,
     unless another makes it the applicant's again (a review, 2026-12-05)."""
     named = ["MARRIAGE", "MaritalStatus", "isMale", "AgeGroup", "CODE_GENDER", "DAYS_BIRTH", "applicant_age_at_loan",
-             "husband_income", "WidowFlag"]
+             "husband_income", "WidowFlag",
+             # a thing's word elsewhere in the name does not make it a thing's (the final read, 2026-12-05)
+             "gender_id", "race_id", "marital_status_id", "nationality_on_id_card", "religion_record", "age_at_loan",
+             "AgeAtLoanStart", "age_at_account_open"]
     assert likely_protected(named) == named
     things = ["OWN_CAR_AGE", "loan_age", "loanAGE", "AccountAge", "CreditLineAge", "ageOfAccount",
               "foreign_currency_share", "NATIONAL_ID_VALID", "nationalBankFlag", "dti_national_avg", "ColorOfCar",

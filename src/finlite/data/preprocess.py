@@ -363,6 +363,18 @@ def _special_codes_note(name: str, present: np.ndarray) -> str | None:
             "indicator) or give them a column of their own; read as numbers they weigh as the largest values.")
 
 
+def stability_edges(finite: np.ndarray, bins: int) -> np.ndarray:
+    """The inner edges of a numeric column's stability bins (right-closed): the ``bins``-quantiles
+    of its ``finite`` training values and :func:`separating_edges`, one array, as
+    :func:`finlite.runtime.stability.reference_record` records them and
+    :func:`finlite.evaluate.validation.csi_table` draws them (the two CSIs must agree)."""
+    if not finite.size:
+        return np.empty(0)
+    out: np.ndarray = np.unique(np.concatenate([np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1]),
+                                                separating_edges(finite)]))
+    return out
+
+
 def separating_edges(present: np.ndarray) -> list[float]:
     """Bin edges that give a numeric column's codes (:func:`_special_codes`) and far values
     (:func:`_far_values`) bins of their own, for the stability bins (right-closed, as

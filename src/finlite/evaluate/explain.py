@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from finlite._protected import USE_ADVICE
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.sections import Plot, Section, Series, Status, Table, TabularInputs
 
@@ -446,7 +447,7 @@ def build_explanations(inp: TabularInputs) -> Section:
                  f"{_WARN_UNCHANGED:.0%}; FAIL below. At least WARN when the deployed student's reasons cite a "
                  "column declared protected (--protected) for any explained applicant it declines, or give one "
                  f"named like a protected attribute as the principal reason for {_NAMED_PRINCIPAL_WARN:.0%} of them "
-                 "or more: a notice may not cite a protected characteristic.")
+                 "or more: the model then decides on a protected characteristic.")
     teacher_scores = np.asarray(inp.teacher.scores_test, dtype=np.float64)
     student_scores = np.asarray(inp.student.scores_test, dtype=np.float64)
     t_flag, s_flag = teacher_scores >= inp.cutoff, student_scores >= inp.cutoff
@@ -560,11 +561,12 @@ def build_explanations(inp: TabularInputs) -> Section:
         # The card said PASS and "Non-material change" for a student whose letters named SEX for a
         # third of its declines: the status says it too (a walk-through, 2026-12-05). A name is a
         # hint, not a finding: only as the principal reason of a share of declines does it count
-        # (German credit's age_in_years among a few of the top four, never first, stays PASS).
+        # (a name among a few top-four lists, never first, stays PASS).
         status = "WARN"
     if deployed_cited["any"]:
-        # A notice may not cite a protected characteristic (ECOA / Regulation B): said where a
-        # reviewer reads first, not only in serve's and score's warnings (a fair-lending review).
+        # A reason that is a protected characteristic means the model decides on it (ECOA /
+        # Regulation B): said where a reviewer reads first, not only in serve's and score's
+        # warnings (a fair-lending review).
         summary += (f" The reasons the deployed student gives cite a protected attribute "
                     f"({', '.join(deployed_cited['columns'])}) for {deployed_cited['any']} of the "
                     f"{deployed_cited['declined']} applicants it declines here.")
@@ -572,8 +574,8 @@ def build_explanations(inp: TabularInputs) -> Section:
                      f"{', '.join(cited['columns'])}): of the applicants each model declines, the deployed student's "
                      f"reasons cite one for {deployed_cited['any']} of {deployed_cited['declined']} (as the principal "
                      f"reason for {deployed_cited['principal']}); the teacher's SHAP reasons for "
-                     f"{cited['teacher']['any']} of {cited['teacher']['declined']}. A notice may not cite a protected "
-                     "characteristic; the fairness section says whether the model reads it.")
+                     f"{cited['teacher']['any']} of {cited['teacher']['declined']}: {USE_ADVICE}. The fairness section "
+                     "says whether the model reads it.")
     metrics: dict[str, Any] = {
         "declined": len(declined), "explained": int(n), "top": TOP, "background_rows": int(n_bg),
         "overlap_mean": overlap, "principal_unchanged_share": unchanged, "principal_changed_share": changed,

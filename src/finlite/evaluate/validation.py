@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finlite._keys import MISSING
+from finlite._keys import CSV_MISSING, MISSING
 from finlite._limits import PSI_MIN_ROWS, THIN_CLASS_ROWS
 from finlite._util import spreadsheet_safe
-from finlite.data.preprocess import separating_edges
+from finlite.data.preprocess import stability_edges
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate import metrics as _m
@@ -709,7 +709,10 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
 
         def code(idx: np.ndarray, seen: list[str]) -> np.ndarray:
             # One position per distinct label, the last for a missing value (index -1).
-            lookup = np.array([pos.get(lab, pos["other"]) for lab in seen] + [pos["missing"]], dtype=np.int64)
+            # A CSV missing marker that is no kept value counts as missing on both sides, as the
+            # bins export records read it (runtime/stability.reference_record).
+            lookup = np.array([pos.get(lab, pos["missing"] if lab[1:] in CSV_MISSING else pos["other"])
+                               for lab in seen] + [pos["missing"]], dtype=np.int64)
             out: np.ndarray = lookup[idx]
             return out
         e_codes, a_codes = code(e_idx, e_labels), code(a_idx, a_labels)
@@ -724,8 +727,7 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
         e_ok = e_num[np.isfinite(e_num)]
         # The training column's quantiles, and bins of their own for its codes (96, 98 among
         # counts) and far values, as the bins export records (runtime/stability.py).
-        inner = (np.unique(np.concatenate([np.quantile(e_ok, np.linspace(0, 1, bins + 1)[1:-1]),
-                                           separating_edges(e_ok)])) if e_ok.size else np.empty(0))
+        inner = stability_edges(e_ok, bins)
         nb = inner.size + 1
 
         def code_num(x: np.ndarray) -> np.ndarray:

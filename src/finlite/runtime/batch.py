@@ -33,6 +33,7 @@ from finlite import _paths
 from finlite._finite import float32_cutoff
 from finlite._keys import CSV_MISSING
 from finlite._limits import PSI_MIN_ROWS
+from finlite._protected import USE_ADVICE
 from finlite._util import (
     check_flags,
     check_parquet_batch,
@@ -1133,16 +1134,14 @@ def unexplained_note(unexplained: int, decided: int) -> list[str]:
 def cited_notes(cited: dict[str, list[int]], decided: int) -> list[str]:
     """A warning when the adverse-action reasons name fields declared protected or whose names
     suggest a protected attribute (:func:`finlite.runtime.reason_codes.protected_fields`): a notice
-    may not cite one."""
+    may not decide on one (:data:`finlite._protected.USE_ADVICE`)."""
     named = {name: counts for name, counts in cited.items() if counts[0]}
     if not named:
         return []
     listed = "; ".join(f"{name} in {counts[0]:,} of the {decided:,} decided rows ({counts[1]:,} as the first reason)"
                        for name, counts in sorted(named.items()))
     return [f"warning: the reasons name feature(s) declared protected or whose names suggest a protected attribute: "
-            f"{listed}. An "
-            "adverse-action notice may not cite a protected characteristic (ECOA / Regulation B); review how the "
-            "model uses them before sending these reasons."]
+            f"{listed}. {USE_ADVICE[0].upper()}{USE_ADVICE[1:]}."]
 
 
 #: The most rows a run bins for its scores' PSI (stability.sample: rows spread evenly over the

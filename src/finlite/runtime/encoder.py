@@ -115,12 +115,20 @@ class Encoder:
         #: The raw values each numeric field accepts (value_bounds: float32, and the training range).
         self.bounds: dict[str, tuple[float, float]] = {
             name: value_bounds(*self.units[name], *spans.get(name, (None, None))) for name, *_ in self.numeric}
-        # The fast path's view: each column with the range of raw values it accepts, the rule its
-        # text is read with (False: plain numbers), its squash (None: none), its imputed cell and
-        # the span beyond which an accepted value is counted as outside (infinite where unknown).
-        self._numeric_checked = [(*num, *self.bounds[num[0]], rules.get(num[0], False), squashes.get(num[0]),
-                                  (self._read(num[0], num[1]) - num[2]) / num[3],
-                                  self._counted_spans.get(num[0], (-math.inf, math.inf))) for num in self.numeric]
+        # The fast path's view: each column with its centre and scale, its indicator, the range of
+        # raw values it takes the fast way, the rule its text is read with (False: plain numbers),
+        # its imputed cell, and whether it is squashed. The range is the accepted one; for a call
+        # that counts values beyond the training span (serve's outside), the span itself, so that
+        # such a value, like a refused one, takes the rare branch. A plain column then costs what it
+        # did before squashing existed (the final read measured fill at 2.7 µs, then 3.0 with the
+        # squash and the counts tested per field).
+        self._numeric_checked = [(name, mean, std, ind, *self.bounds[name], rules.get(name, False),
+                                  (self._read(name, median) - mean) / std, name in squashes)
+                                 for name, median, mean, std, ind in self.numeric]
+        self._numeric_counting = [
+            (name, mean, std, ind, max(low, span[0]), min(high, span[1]), money, cell, squashed)
+            for name, mean, std, ind, low, high, money, cell, squashed in self._numeric_checked
+            for span in [self._counted_spans.get(name, (low, high))]]
         # Weight-of-evidence / target-encoded fields, one column each after the indicators:
         # (name, {key: value} for every training value (rare ones: the default), default, column).
         self.valued: list[tuple[str, dict[str, float], float, int]] = []
@@ -189,8 +197,8 @@ class Encoder:
         # Typeshed types a memoryview's items as int; a float32 ('f') view stores floats.
         cells: Any = row
         unseen: list[str] = []
-        for j, (name, _, mean, std, ind, low, high, money, squashed, imputed_cell, span) in \
-                enumerate(self._numeric_checked):
+        for j, (name, mean, std, ind, low, high, money, imputed_cell, squashed) in \
+                enumerate(self._numeric_checked if outside is None else self._numeric_counting):
             try:
                 value = record[name]
             except KeyError:
@@ -214,12 +222,11 @@ class Encoder:
                 if imputed is not None:  # a decision taken on the median: serve says so per record
                     imputed.append(name)
             elif low <= number <= high:
+                cells[j] = ((self._read(name, number) if squashed else number) - mean) / std
+            elif outside is not None and self.bounds[name][0] <= number <= self.bounds[name][1]:
                 # Accepted, yet beyond every training value: said per record, as score counts it.
-                if outside is not None and not span[0] <= number <= span[1]:
-                    outside.append(name)
-                if squashed is not None:
-                    number = squash_one(number, *squashed)
-                cells[j] = (number - mean) / std
+                outside.append(name)
+                cells[j] = (self._read(name, number) - mean) / std
             else:
                 # Fail closed: inf, 1e300, or a value whose standardised form overflows float32
                 # would reach the model as infinity and score NaN, i.e. "not flagged". The bounds

@@ -311,7 +311,7 @@ def _declared_name(item: str, fields: Sequence[str]) -> str:
 
 
 def protected_fields(predictor: Any) -> list[str]:
-    """The reason fields a notice may not cite: declared protected (:func:`declared_protected`),
+    """The reason fields that are protected characteristics: declared protected (:func:`declared_protected`),
     then those whose names suggest a protected attribute (:func:`finlite._protected.likely_protected`)."""
     return list(dict.fromkeys([*declared_protected(predictor), *likely_protected(predictor.reason_fields)]))
 

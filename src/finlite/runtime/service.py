@@ -79,6 +79,7 @@ from finlite._limits import available_cores
 from finlite._manifest import failed_gates_warning
 from finlite._money import MONEY
 from finlite._paths import FileTooLarge, read_small_file
+from finlite._protected import USE_ADVICE
 from finlite._util import check_flags
 from finlite.data.market import MarketPreprocessor
 from finlite.errors import ConfigError, DataError, FinliteError, ScoreError
@@ -1841,8 +1842,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         if protected:
             cited = "" if codes is None else f" (codes {', '.join(codes.citing(protected))})"
             say(f"warning: the reasons may name feature(s) declared protected or whose names suggest a protected attribute: "
-                f"{', '.join(protected)}{cited}. An adverse-action notice may not cite a protected characteristic "
-                "(ECOA / Regulation B); review how the model uses them.")
+                f"{', '.join(protected)}{cited}: {USE_ADVICE}.")
     say(f"serving {artifact} (model {predictor.model_sha256[:16]}) on http://{host}:{port} with {workers} "
         f"worker(s); OpenAPI page: /docs" + ("" if audit is None else f"; audit log {audit.path}"))
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": access_log,

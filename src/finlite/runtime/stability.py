@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from finlite._keys import MISSING, category_keys
+from finlite._keys import CSV_MISSING, MISSING, category_keys
 from finlite.errors import ArtifactError
 
 __all__ = ["BINS", "LEVELS", "METHOD", "MIN_SHARE", "SAMPLE_ROWS", "FeatureBins", "csi_notes", "level_counts",
@@ -115,7 +115,7 @@ def reference_record(frame: Any, numeric: Sequence[str], categorical: Sequence[s
     recorded in ``export.stability``."""
     import pandas as pd
 
-    from finlite.data.preprocess import separating_edges
+    from finlite.data.preprocess import stability_edges
     from finlite.data.schema import numeric_column
 
     fields: list[dict[str, Any]] = []
@@ -123,8 +123,7 @@ def reference_record(frame: Any, numeric: Sequence[str], categorical: Sequence[s
         values = numeric_column(frame[name], str(name), source, money=name in money)
         finite = values[np.isfinite(values)]
         # Deciles, and bins of their own for codes and far values (a rise in 96s and 98s is drift).
-        inner = (np.unique(np.concatenate([np.quantile(finite, np.linspace(0, 1, BINS + 1)[1:-1]),
-                                           separating_edges(finite)])) if finite.size else np.empty(0))
+        inner = stability_edges(finite, BINS)
         counts = np.bincount(_numeric_bins(values, inner), minlength=inner.size + 2)
         fields.append({"field": str(name), "kind": "numeric", "edges": [float(v) for v in inner],
                        "counts": [int(c) for c in counts]})
@@ -138,6 +137,11 @@ def reference_record(frame: Any, numeric: Sequence[str], categorical: Sequence[s
         rows = max(len(frame), 1)
         kept = sorted(k for k, c in totals.items() if c / rows >= MIN_SHARE)  # at most 1 / MIN_SHARE = 100
         chosen = set(kept)
+        # A CSV missing marker that is no kept value ("NA" in a few rows) counts as missing, as a
+        # scored one does (the lookup aliases it there): else the same rows moved from "other"
+        # in training to "missing" when scored (the final read, 2026-12-05).
+        for key in [k for k in totals if k in CSV_MISSING and k not in chosen]:
+            missing += totals.pop(key)
         other = sum(c for k, c in totals.items() if k not in chosen)
         fields.append({"field": str(name), "kind": "categorical", "keys": kept,
                        "counts": [totals[k] for k in kept] + [other, missing]})
