@@ -138,7 +138,9 @@ def _expected(predictor: Predictor, codes: ReasonCodes, x: np.ndarray, top: int)
         for name, value in zip(predictor.reason_fields, row, strict=True):
             totals[codes.code_of[name]] = totals.get(codes.code_of[name], 0.0) + float(value)
         ranked = sorted(totals.items(), key=lambda kv: (-kv[1], codes.codes.index(kv[0])))
-        out.append([(c, v) for c, v in ranked if v > 0][:top])
+        # A reason is at least 5 % of the row's positive push (the largest always is one).
+        floor = min(0.05 * sum(v for v in totals.values() if v > 0), max(totals.values()))
+        out.append([(c, v) for c, v in ranked if v > 0 and round(v, 6) >= round(floor, 6)][:top])
     return out
 
 
