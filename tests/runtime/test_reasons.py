@@ -415,3 +415,11 @@ def test_a_field_that_barely_moved_the_score_is_no_reason() -> None:
     got = [[w["field"] for w in why] for why in model.reasons(rows)]
     assert MIN_SHARE == 0.05
     assert got == [["PAY_0", "LIMIT_BAL"], ["EDUCATION"], []]
+    # 25 fields pushing alike, each 4 % of the total: the floor is capped at the largest, so four remain.
+    many = [(f"f{i:02d}", [i]) for i in range(25)]
+    flat = ReasonModel(many, [0.0] * 25, lambda x: 1.0 / (1.0 + np.exp(-(x.astype(np.float64) @ np.full(25, 0.1)))))
+    assert [w["field"] for w in flat.reasons(np.ones((1, 25), dtype=np.float32))[0]] == ["f00", "f01", "f02", "f03"]
+    # A field exactly at the floor is a reason: 0.95 and 0.05 of 1.0.
+    tie = ReasonModel([("a", [0]), ("b", [1])], [0.0, 0.0],
+                      lambda x: 1.0 / (1.0 + np.exp(-(x.astype(np.float64) @ np.array([0.95, 0.05])))))
+    assert [w["field"] for w in tie.reasons(np.ones((1, 2), dtype=np.float32))[0]] == ["a", "b"]

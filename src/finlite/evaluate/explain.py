@@ -115,8 +115,10 @@ def reason_codes(contrib: np.ndarray, feature_names: Sequence[str], groups: Mapp
     ``contrib`` is ``[rows, encoded columns]`` (log-odds, positive = towards "bad");
     ``feature_names`` names its columns and ``groups`` maps each encoded name to its raw column
     (one-hot columns and missing indicators fold into their column; a name not in ``groups`` is
-    its own column). Only columns with a positive summed contribution are reasons, largest
-    first, ties broken by name so the lists are deterministic; a row may have fewer than ``top``.
+    its own column). Only columns with a positive summed contribution of at least
+    :data:`finlite.runtime.reasons.MIN_SHARE` of the row's positive contributions together (or
+    the largest) are reasons, as the deployed reasons are, largest first, ties broken by name so
+    the lists are deterministic; a row may have fewer than ``top``.
 
     Raises:
         DataError: ``contrib`` does not have one column per feature name.
@@ -137,9 +139,14 @@ def reason_codes(contrib: np.ndarray, feature_names: Sequence[str], groups: Mapp
     # Ties by name: sort the columns by name once, then a stable sort by contribution keeps that order.
     by_name = np.argsort(np.asarray(columns, dtype=object), kind="stable")
     out: list[list[str]] = []
+    from finlite.runtime.reasons import MIN_SHARE
+
     for row in summed:
         ranked = by_name[np.argsort(-row[by_name], kind="stable")]
-        out.append([columns[g] for g in ranked[:top] if row[g] > 0])
+        # The deployed reasons' materiality floor (runtime/reasons.py), so the report compares
+        # like with like: SHAP's lists and the deployed ones under one rule (a review, 2026-12-05).
+        floor = min(MIN_SHARE * float(np.clip(row, 0.0, None).sum()), float(row.max()) if row.size else 0.0)
+        out.append([columns[g] for g in ranked[:top] if row[g] > 0 and row[g] >= floor])
     return out
 
 

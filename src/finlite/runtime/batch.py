@@ -204,7 +204,8 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
             record["columns"]["reason_1"] = (
                 f"reason_1 to reason_{reasons}: with decision 1, the fields that pushed the score towards "
                 f"{positive!r} the most, largest first (adverse-action reasons: {REASONS_METHOD} against the training "
-                "rows' typical applicant; empty where fewer fields did)")
+                "rows' typical applicant; each at least 5 % of the row's push towards it, the largest always; empty "
+                "where fewer fields did)")
         elif reasons and codes is not None:  # the lender's codes
             record["columns"]["reason_1"] = (
                 f"reason_1 to reason_{reasons}: with decision 1, the lender's reason codes whose fields pushed the "

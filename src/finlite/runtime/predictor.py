@@ -497,11 +497,12 @@ class Predictor:
     def reasons(self, records: Any, top: int = REASONS_TOP,
                 codes: ReasonCodes | str | os.PathLike[str] | None = None) -> list[list[dict[str, Any]]]:
         """Adverse-action reasons of each record (a DataFrame, a list of dicts or one dict): up to
-        ``top`` raw fields that pushed its score towards the positive class the most, largest
-        first, each ``{"field": name, "contribution": log-odds}``; an empty list when none did.
-        With ``codes`` (the lender's table, :meth:`read_reason_codes`, or its path), up to ``top`` of its codes
-        instead, each ``{"code", "text", "fields", "contribution"}`` (a code's contribution is
-        the sum of its fields').
+        ``top`` raw fields that pushed its score towards the positive class the most, each at
+        least 5 % of that push together (:data:`finlite.runtime.reasons.MIN_SHARE`; the largest
+        always), largest first, each ``{"field": name, "contribution": log-odds}``; an empty list
+        when none did. With ``codes`` (the lender's table, :meth:`read_reason_codes`, or its path),
+        up to ``top`` of its codes instead, each ``{"code", "text", "fields", "contribution"}`` (a
+        code's contribution is the sum of its fields', and the floor is taken over the codes').
 
         Every record is explained, decided positive or not; the letters go to those whose
         :meth:`predict` is 1. The method (baseline Shapley against the training rows' typical applicant,

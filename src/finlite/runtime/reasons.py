@@ -29,7 +29,8 @@ missing indicator move together, as in the report. The reasons are the fields wi
 contributions, at most :data:`TOP`, each at least :data:`MIN_SHARE` of the row's positive
 contributions together: a principal reason, not noise (a walk-through, 2026-12-05: EDUCATION, with
 no effect in the data, was a stated reason in 219 of 454 declines at a median 0.06 logit beside
-PAY_0's 2.5). The largest always is one, so a row with any positive contribution has a reason.
+PAY_0's 2.5). The largest always is one, so a row with a positive contribution (of at least a
+millionth, as contributions are rounded) has a reason.
 
 numpy only: the Predictor's ONNX session scores the rows.
 """

@@ -746,7 +746,8 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
                     "beyond every value of the training table (accepted and scored as given, but the model never saw "
                     "such a value: check it for an error or a change of units); absent when none does"},
         "reasons": {"type": "array", "description": "with decision 1 (when the service gives reasons): the fields that "
-                    "pushed the score towards the positive class the most, largest first (adverse-action reasons); "
+                    "pushed the score towards the positive class the most, largest first, each at least 5 % of that push "
+                    "(adverse-action reasons); "
                     "with --reason-codes, the lender's codes instead (code, text, fields)",
                     "items": {"type": "object", "required": ["contribution"], "properties": {
                         "field": {"type": "string"},
