@@ -101,3 +101,16 @@ def test_refusals_name_the_output_parameter(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="overwrite=True replaces only artifact folders") as info:
         _paths.check_replaceable(tmp_path / "mine", overwrite=True)
     assert info.value.param == "out"
+
+
+def test_a_mistyped_name_gets_the_one_choice_it_begins() -> None:
+    """--target default on Taiwan's book named no column, where "default payment next month" is
+    the only one that begins so (a walk-through, 2026-12-05); a near spelling still comes first,
+    and a start several names share suggests none."""
+    from finlite._util import closest
+
+    assert closest("default", ["ID", "LIMIT_BAL", "default payment next month"]) == \
+        " Did you mean 'default payment next month'?"
+    assert closest("creditabilty", ["creditability", "credit_amount"]) == " Did you mean 'creditability'?"
+    assert closest("pay", ["PAY_0", "PAY_2"]) == ""
+    assert closest("", ["a"]) == ""

@@ -279,8 +279,17 @@ def spreadsheet_safe(value: Any) -> Any:
 
 
 def closest(name: str, choices: Iterable[str]) -> str:
-    """A ' Did you mean X?' suffix for an unknown name, or '' when nothing is close."""
-    match = difflib.get_close_matches(name, list(choices), n=1)
+    """A ' Did you mean X?' suffix for an unknown name, or '' when nothing is close: a near
+    spelling, else the one choice whose name begins with it, whatever the case ("default" for
+    Taiwan's "default payment next month", which no spelling measure finds: a walk-through,
+    2026-12-05)."""
+    options = list(choices)
+    match = difflib.get_close_matches(name, options, n=1)
+    if not match and isinstance(name, str) and name.strip():
+        start = name.strip().lower()
+        match = [c for c in options if isinstance(c, str) and c.lower().startswith(start)]
+        if len(match) != 1:  # several names begin so: none of them is the one meant
+            match = []
     return f" Did you mean {match[0]!r}?" if match else ""
 
 

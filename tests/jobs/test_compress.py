@@ -281,6 +281,7 @@ def test_a_summary_says_the_reports_verdict_as_the_cli_does(tmp_path: Path) -> N
                                                   "sections before deploying the student")
     report["status"] = "PASS"
     assert "validation report" not in outcome.summary()
+    assert repr(outcome) == f"CompressOutcome(passed=True, model=object, report='PASS', path={str(tmp_path / 's')!r})"
 
 
 def test_a_student_slower_than_its_teacher_is_warned_of_unless_a_latency_gate_judged_it() -> None:

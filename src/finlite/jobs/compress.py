@@ -433,6 +433,13 @@ class CompressOutcome:
     recipe: Recipe
     final_gates: list[GateResult] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        """A line a log can hold (the default repr printed the whole report: a walk-through, 2026-12-05)."""
+        status = self.report.get("status") if isinstance(self.report, dict) else None
+        where = None if self.path is None else str(self.path)
+        return (f"CompressOutcome(passed={self.passed}, model={type(self.model).__name__ if self.model is not None else None}, "
+                f"report={status!r}, path={where!r})")
+
     @property
     def passed(self) -> bool:
         """True when some step was kept and the kept model passes every gate on the test split."""
