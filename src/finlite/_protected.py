@@ -8,7 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["GEOGRAPHY_WORDS", "PROTECTED_WORDS", "USE_ADVICE", "likely_geography", "likely_protected"]
+__all__ = ["BAND_EDGES", "GEOGRAPHY_WORDS", "PROTECTED_WORDS", "USE_ADVICE", "likely_geography", "likely_protected"]
+
+#: The band edges a protected column may be given after its name (``age_in_years:25/62``): read by
+#: the report (evaluate.groups.protected_spec) and by score and serve
+#: (runtime.reason_codes.declared_protected), which must name the same column.
+BAND_EDGES = re.compile(r"[-+0-9.eE]+(?:/[-+0-9.eE]+)*")
 
 #: What a reason that names a protected characteristic calls for. Not "drop it from the notice":
 #: Regulation B wants the principal reasons as they are; what it restricts is deciding on a

@@ -747,9 +747,9 @@ def test_a_title_line_above_the_header_and_a_column_of_rare_values_are_said_plai
         " ".join(result.output.split())
     # A two-column file whose rows end in empty fields has no title line.
     (tmp_path / "trail.csv").write_text("score,bad\n" + "".join(f"{i / 10},{i % 2},,,,,\n" for i in range(30)))
-    from finlite.data.io import _title_line
+    from finlite.data.io import title_line
 
-    assert _title_line(tmp_path / "trail.csv", ",") is None
+    assert title_line(tmp_path / "trail.csv", ",") is None
     zips = book.assign(zip_code=[f"{i % 100:03d}xx" for i in range(300)])  # 100 values, 3 rows each
     note = next(n for n in prepare(zips, target="loan_status", positive="Charged Off").schema.notes
                 if "'zip_code'" in n)

@@ -77,7 +77,7 @@ def _check_unique_header(path: Path, sep: str) -> list[str]:
         # A title in the first cell and empty ones after it, as a spreadsheet exports it
         # ("Credit card clients,,,,"): told as a title, not as a column '' named twice (a
         # walk-through, 2026-12-05).
-        title = _title_line(path, sep)
+        title = title_line(path, sep)
         if title is not None:
             raise DataError(title)
         raise DataError(f"Data file {str(path)!r} names the column(s) {', '.join(map(repr, twice))} "
@@ -104,23 +104,9 @@ def _read_csv(path: Path, sep: str, **options: Any) -> pd.DataFrame:
     return frame
 
 
-def second_line_names(path: Path, sep: str) -> list[str]:
-    """The fields of a CSV file's second line, stripped (empty when it cannot be read): where the
-    column names are when a title or a row of labels sits above them."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
-            lines = [fh.readline(1 << 20) for _ in range(2)]
-        return [f.strip() for f in next(csv.reader([lines[1]], delimiter=sep), [])]
-    except (OSError, csv.Error, IndexError):
-        return []
-
-
-def _title_line(path: Path, sep: str) -> str | None:
-    """The refusal of a file whose first line is a title above its header (an export's "Notes
-    offered by Prospectus (https://...)": it was refused as "rows of more fields than its header",
-    which pointed at the wrong line: a walk-through, 2026-12-05), or None: a first line of at most
-    two fields above one of more than three times as many non-empty fields."""
+def _head_rows(path: Path, sep: str) -> tuple[list[str], list[str]] | None:
+    """The fields of a CSV file's first two lines (at most 1 MiB each), or None when they cannot
+    be read: what the title checks look at."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
@@ -128,6 +114,25 @@ def _title_line(path: Path, sep: str) -> str | None:
         first, second = (next(csv.reader([line], delimiter=sep), []) for line in lines)
     except (OSError, csv.Error):
         return None
+    return first, second
+
+
+def second_line_names(path: Path, sep: str) -> list[str]:
+    """The fields of a CSV file's second line, stripped (empty when it cannot be read): where the
+    column names are when a title or a row of labels sits above them."""
+    rows = _head_rows(path, sep)
+    return [] if rows is None else [f.strip() for f in rows[1]]
+
+
+def title_line(path: Path, sep: str) -> str | None:
+    """The refusal of a file whose first line is a title above its header (an export's "Notes
+    offered by Prospectus (https://...)": it was refused as "rows of more fields than its header",
+    which pointed at the wrong line: a walk-through, 2026-12-05), or None: a first line of at most
+    two fields above one of more than three times as many non-empty fields."""
+    rows = _head_rows(path, sep)
+    if rows is None:
+        return None
+    first, second = rows
     filled = [f for f in second if f.strip()]  # a row's trailing empty fields are no columns of a header
     # A spreadsheet pads a title's line with empty fields ("Credit card clients,,,,"): they are no
     # names. Only words read as a title there: a header naming 2 of its 8 columns ("id,target,,,")
@@ -158,7 +163,7 @@ def _check_field_counts(path: Path, sep: str, frame: pd.DataFrame) -> None:
     import pyarrow.csv as pacsv
 
     if not frame.index.equals(pd.RangeIndex(len(frame))):
-        title = _title_line(path, sep)
+        title = title_line(path, sep)
         if title is not None:
             raise DataError(title)
         raise DataError(f"Data file {str(path)!r} has rows of more fields than its header names columns: its first "

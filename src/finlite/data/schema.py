@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from finlite._finite import F32_MAX, NUMBER_SPACES, frame_row, shown, table_value_error, value_bounds
-from finlite._keys import NOT_ONE_VALUE, label_key
+from finlite._keys import NOT_ONE_VALUE, PLAIN_NUMBER, label_key
 from finlite._money import MONEY, PERCENT, looks_like_money, percent_value, text_value
 from finlite._util import closest
 from finlite.datasets.synth import SYNTH_TRUE_PD
@@ -616,7 +616,7 @@ def infer_schema(
     frame = frame.set_axis(columns, axis=1)
     if target not in columns:
         first = [str(v).strip() for v in frame.iloc[0].tolist()] if len(frame) else []
-        names = [v for v in first if v and not _reads_as_number(v)]
+        names = [v for v in first if v and PLAIN_NUMBER.fullmatch(v) is None]
         if target in first and len(first) >= 3 and len(set(names)) >= 0.8 * len(first):
             # UCI's credit-card file has a row of labels (X1 ... X23, Y) above its header: the header
             # was read as the first row, and the target was said to be missing (a walk-through,
@@ -954,15 +954,6 @@ _CODE_NAME = re.compile(r"(?:^|[^a-z])(?:zip|zipcode|postal|postcode|naics|sic|m
 # SEX 1/2, EDUCATION 0-6, MARRIAGE 0-3), as words of the column name.
 _CATEGORY_NAME = re.compile(r"(?:^|[^a-z])(?:sex|gender|education|marriage|marital|occupation|industry|purpose|"
                             r"segment|channel|category|grade|tier|region)(?:$|[^a-z])", re.IGNORECASE)
-
-
-def _reads_as_number(text: str) -> bool:
-    """Whether ``text`` is a number as Python reads one ("12", "-0.5", "nan")."""
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _code_note(name: str, values: pd.Series) -> str | None:

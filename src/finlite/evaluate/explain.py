@@ -139,13 +139,13 @@ def reason_codes(contrib: np.ndarray, feature_names: Sequence[str], groups: Mapp
     # Ties by name: sort the columns by name once, then a stable sort by contribution keeps that order.
     by_name = np.argsort(np.asarray(columns, dtype=object), kind="stable")
     out: list[list[str]] = []
-    from finlite.runtime.reasons import MIN_SHARE
+    from finlite.runtime.reasons import material_floors
 
-    for row in summed:
+    # The deployed reasons' materiality floor (runtime/reasons.py), so the report compares like
+    # with like: SHAP's lists and the deployed ones under one rule (a review, 2026-12-05).
+    floors = material_floors(summed) if summed.shape[1] else np.zeros(len(summed))
+    for row, floor in zip(summed, floors, strict=True):
         ranked = by_name[np.argsort(-row[by_name], kind="stable")]
-        # The deployed reasons' materiality floor (runtime/reasons.py), so the report compares
-        # like with like: SHAP's lists and the deployed ones under one rule (a review, 2026-12-05).
-        floor = min(MIN_SHARE * float(np.clip(row, 0.0, None).sum()), float(row.max()) if row.size else 0.0)
         out.append([columns[g] for g in ranked[:top] if row[g] > 0 and row[g] >= floor])
     return out
 

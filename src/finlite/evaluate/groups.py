@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -43,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._protected import BAND_EDGES
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError, FinliteError
 from finlite.evaluate.proxies import (
@@ -208,7 +208,6 @@ def _value_groups(name: str, series: pd.Series, min_rows: int) -> _Groups:
 
 #: The most band edges a protected column may be given (``age_in_years:25/62``).
 MAX_BAND_EDGES = 12
-_EDGES = re.compile(r"[-+0-9.eE]+(?:/[-+0-9.eE]+)*")
 
 
 def protected_spec(text: str, columns: Iterable[Any] = ()) -> tuple[str, tuple[float, ...] | None]:
@@ -227,7 +226,7 @@ def protected_spec(text: str, columns: Iterable[Any] = ()) -> tuple[str, tuple[f
     if str(text) in {str(c) for c in columns}:
         return str(text), None
     column, sep, tail = str(text).rpartition(":")
-    if not sep or not _EDGES.fullmatch(tail.strip()):
+    if not sep or not BAND_EDGES.fullmatch(tail.strip()):
         return str(text), None
     try:
         edges = tuple(float(part) for part in tail.strip().split("/"))

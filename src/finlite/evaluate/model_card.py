@@ -208,8 +208,8 @@ def _absolute_calibration(by_id: Mapping[str, Section]) -> list[str]:
     if worst is None or not (abs(worst["mean_predicted"] - worst["observed_rate"])
                              >= max(_CALIBRATION_GAP * worst["observed_rate"], 0.01)):
         return []
-    example = ("" if worst is None else f"; band {_text(worst.get('band'))} predicts {worst['mean_predicted']:.1%} "
-               f"against {worst['observed_rate']:.1%} observed")
+    example = (f"; band {_text(worst.get('band'))} predicts {worst['mean_predicted']:.1%} against "
+               f"{worst['observed_rate']:.1%} observed")
     failing = student.get("bands_failing")
     counted = f", {failing} band(s) off at p < 0.01" if isinstance(failing, int) else ""
     return [f"- **The student's probabilities are miscalibrated in absolute terms** (Hosmer–Lemeshow p {p:.2g}"

@@ -631,10 +631,10 @@ def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str
     if absent and src.name.lower().endswith(_CSV) and len(absent) > len(fields) // 2:
         # A title or a row of labels above the header (UCI's X1 ... Y): the names are on line 2
         # (a walk-through, 2026-12-05: "lacks 23 columns" named every one and not why).
-        from finlite.data.io import _title_line, second_line_names
+        from finlite.data.io import second_line_names, title_line
 
-        title = _title_line(src, _delimiter(src))
-        below = second_line_names(src, _delimiter(src))
+        sep = _delimiter(src)
+        title, below = title_line(src, sep), second_line_names(src, sep)
         if title is not None or sum(c in below for c in absent) > len(absent) // 2:
             raise DataError(title or f"{str(src)!r} lacks {len(absent)} of the model's columns in its first line, and "
                             "its second line names them: the first line looks like a title or a row of labels above "

@@ -23,7 +23,6 @@ import csv
 import hashlib
 import io
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -34,7 +33,7 @@ import numpy as np
 
 from finlite._keys import CSV_MISSING
 from finlite._paths import FileTooLarge, read_small_file
-from finlite._protected import likely_protected
+from finlite._protected import BAND_EDGES, likely_protected
 from finlite._util import closest
 from finlite.errors import ConfigError
 
@@ -296,10 +295,6 @@ def declared_protected(predictor: Any) -> list[str]:
     return [field for field in fields if field in names]
 
 
-#: Band edges after a protected column's name (evaluate.groups.protected_spec's ``_EDGES``).
-_EDGES = re.compile(r"[-+0-9.eE]+(?:/[-+0-9.eE]+)*")
-
-
 def _declared_name(item: str, fields: Sequence[str]) -> str:
     """The column a ``--protected`` entry names, as the report read it
     (:func:`finlite.evaluate.groups.protected_spec`, not imported: it brings pandas): a field's
@@ -307,7 +302,7 @@ def _declared_name(item: str, fields: Sequence[str]) -> str:
     if item in fields:
         return item
     column, sep, tail = item.rpartition(":")
-    return column if sep and _EDGES.fullmatch(tail.strip()) else item
+    return column if sep and BAND_EDGES.fullmatch(tail.strip()) else item
 
 
 def protected_fields(predictor: Any) -> list[str]:

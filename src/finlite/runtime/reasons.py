@@ -47,7 +47,8 @@ from finlite.errors import ArtifactError
 if TYPE_CHECKING:
     from finlite.runtime.reason_codes import ReasonCodes
 
-__all__ = ["METHOD", "MIN_SHARE", "OFFSET_ROWS", "TOP", "ReasonModel", "field_columns", "reference_record"]
+__all__ = ["METHOD", "MIN_SHARE", "OFFSET_ROWS", "TOP", "ReasonModel", "field_columns", "material_floors",
+           "reference_record"]
 
 #: The method's name as recorded with the reference (``export.reasons.method``).
 METHOD = "baseline-shapley-pair"
@@ -127,6 +128,16 @@ def reference_record(x_train: np.ndarray, fields: Sequence[tuple[str, list[int]]
     record["offsets"] = {name: -float(v) for (name, _), v in zip(fields, effects.mean(axis=0), strict=True)}
     record["offset_rows"] = len(rows)
     return record
+
+
+def material_floors(contrib: np.ndarray) -> np.ndarray:
+    """Each row's least contribution a reason needs (``contrib``: rows x fields or codes):
+    :data:`MIN_SHARE` of its positive contributions together, capped at its largest so that one
+    always stays. The deployed reasons and the report's SHAP reasons share it."""
+    if not len(contrib):
+        return np.empty(0)
+    out: np.ndarray = np.minimum(MIN_SHARE * np.clip(contrib, 0.0, None).sum(axis=1), contrib.max(axis=1))
+    return out
 
 
 def _log_odds(p: np.ndarray) -> np.ndarray:
@@ -228,8 +239,7 @@ class ReasonModel:
         values = np.round(contrib, 6).tolist()
         # The materiality floor of each row: a share of its positive contributions, capped at its
         # largest so that one always stays (rounded as the values are, so the two compare alike).
-        floors = np.round(np.minimum(MIN_SHARE * np.clip(contrib, 0.0, None).sum(axis=1), contrib.max(axis=1)),
-                          6).tolist() if len(contrib) else []
+        floors = np.round(material_floors(contrib), 6).tolist()
         if codes is None:
             return [[{"field": names[j], "contribution": row[j]} for j in picked if row[j] > 0 and row[j] >= floor]
                     for picked, row, floor in zip(order, values, floors, strict=True)]
