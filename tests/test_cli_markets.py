@@ -107,6 +107,30 @@ def test_score_refuses_threads_for_a_forecaster(forecast_dir: Path, prices: pd.D
     assert not (tmp_path / "f.csv").exists()
 
 
+def test_score_warns_of_a_forecaster_that_failed_its_gates(forecast_dir: Path, prices: pd.DataFrame,
+                                                          tmp_path: Path) -> None:
+    """A table's score warned of an artifact exported with --accept-failed-gates; a forecaster's
+    said nothing (note61)."""
+    import json
+    import shutil
+
+    from finlite._manifest import amend_artifact
+
+    art = tmp_path / "forecast"
+    shutil.copytree(forecast_dir, art)
+    metrics = json.loads((art / "manifest.json").read_text())["metrics"]
+    failed = {"passed": False, "message": "directional_accuracy drop 0.031 > max 0.01"}
+    amend_artifact(art, {}, {"metrics": {**metrics, "gates_passed": False, "gates": [failed]}})
+    source = tmp_path / "prices.csv"
+    prices.to_csv(source, index=False)
+    result = runner.invoke(app, ["score", str(art), str(source), "-o", str(tmp_path / "f.csv"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {art} failed its quality gates on the test split (directional_accuracy drop" in result.output
+    assert "note: warning" not in result.output
+    result = runner.invoke(app, ["score", str(forecast_dir), str(source), "-o", str(tmp_path / "g.csv"), "-q"])
+    assert result.exit_code == 0 and "quality gates" not in result.output
+
+
 def test_a_lightgbm_forecaster_that_found_no_split_exports_and_scores(tmp_path: Path) -> None:
     """120 days leave LightGBM too few rows to split (a constant forecast): the artifact train
     writes must still load, export and score; it was refused as a malformed booster before."""

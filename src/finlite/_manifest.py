@@ -506,6 +506,43 @@ def failed_gates_warning(manifest: Mapping[str, Any], where: str) -> str | None:
             f"not the evidence its recipe asked for. {how}")
 
 
+def int8_warning(manifest: Mapping[str, Any], variant: str, where: str) -> str | None:
+    """The warning ``score --int8`` gives when export measured the int8 model deciding some test
+    rows unlike the float model the validation report judged (or, for a forecast of a number,
+    turning the sign of some forecasts), or None: for the float model, an int8 model that agreed
+    on every test row, or a model that is integer already (``same_as``).
+
+    ``export --int8`` prints the count once; a scoring job that runs the int8 file months later
+    said nothing of it, so its decisions passed for the validated ones."""
+    if variant != "int8":
+        return None
+    export = manifest.get("export")
+    if not isinstance(export, Mapping):
+        return None
+    record = export.get("onnx_int8")
+    if not isinstance(record, Mapping) or "file" not in record:
+        return None
+    against = record.get("against_float")
+    if not isinstance(against, Mapping):
+        return None
+    rows = export.get("rows")
+    of = f" of {rows:,}" if _count(rows) else ""
+    flips, turned = against.get("flips") or 0, against.get("direction_flips") or 0
+    if _count(flips) and flips > 0:
+        auc = ""
+        if finite_number(against.get("auc_float")) and finite_number(against.get("auc_int8")):
+            auc = f"; test AUC {against['auc_float']:.4f} -> {against['auc_int8']:.4f}"
+        what = (f"decided {flips:,}{of} test rows unlike the float model that the validation report judged "
+                f"(max |Δp| {float(against['max_abs_diff']):.2g}{auc})")
+    elif _count(turned) and turned > 0:
+        what = (f"forecast the opposite direction to the float model that the validation report judged on "
+                f"{turned:,}{of} test dates (max |Δ| {float(against['max_abs_diff']):.2g})")
+    else:
+        return None
+    return (f"warning: {where}: its int8 model ({record['file']}) {what}, as export measured; these are not the "
+            "validated decisions. Leave out --int8 for them.")
+
+
 def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1 << 53
 

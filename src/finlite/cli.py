@@ -1828,8 +1828,7 @@ def score(
                               "none. Drop it.", param="reason_codes")
         summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                              progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons)
-        for note in summary.notes:  # gaps and weekend dates: the features read them as they are
-            _echo(f"note: {note}", err=True)
+        _say_score_notes(summary.notes)  # gaps and weekend dates (the features read them as they are); warnings
         if as_json:
             _echo(_json_out(summary.to_dict(), sort_keys=False))
             return

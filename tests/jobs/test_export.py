@@ -207,6 +207,49 @@ def test_failed_gates_are_read_from_the_gates_themselves() -> None:
     assert warning is not None and warning.endswith("It was exported with --accept-failed-gates.")
 
 
+def test_the_int8_warning_says_how_many_test_decisions_int8_changed() -> None:
+    """score --int8 ran a model that export measured deciding test rows unlike the validated float
+    model, and said nothing of it (note60, left alone)."""
+    from finlite._manifest import int8_warning
+
+    def manifest(**against: object) -> dict[str, object]:
+        return {"export": {"rows": 200, "onnx_int8": {"file": "model_int8.onnx", "against_float": {
+            "max_abs_diff": 0.031, **against}}}}
+
+    said = int8_warning(manifest(flips=5, auc_float=0.8123, auc_int8=0.8101), "int8", "art")
+    assert said == ("warning: art: its int8 model (model_int8.onnx) decided 5 of 200 test rows unlike the float model "
+                    "that the validation report judged (max |Δp| 0.031; test AUC 0.8123 -> 0.8101), as export "
+                    "measured; these are not the validated decisions. Leave out --int8 for them.")
+    # A forecast of a number: its sign is its call.
+    said = int8_warning(manifest(flips=0, direction_flips=3), "int8", "art")
+    assert said is not None and "forecast the opposite direction to the float model" in said and "3 of 200" in said
+    assert int8_warning(manifest(flips=5), "fp32", "art") is None  # the float model is the validated one
+    assert int8_warning(manifest(flips=0, auc_float=0.8, auc_int8=0.8), "int8", "art") is None  # every row agreed
+    assert int8_warning({"export": {"onnx_int8": {"same_as": "model.onnx", "reason": "integer"}}}, "int8", "art") is None
+    assert int8_warning({}, "int8", "art") is None
+
+
+@pytest.mark.slow
+def test_score_int8_warns_when_export_measured_flips(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """The warning reaches score's stderr (and --json's notes) with --int8 only."""
+    from finlite._manifest import amend_artifact
+
+    art = tmp_path / "student"
+    shutil.copytree(exported_dir, art)
+    export = json.loads((art / "manifest.json").read_text())["export"]
+    export["onnx_int8"]["against_float"]["flips"] = 7  # as if export had measured 7 flips
+    amend_artifact(art, {}, {"export": export})
+    runner = CliRunner()
+    result = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(tmp_path / "a.csv"), "--int8", "-q"])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {art}: its int8 model (model_int8.onnx) decided 7 of {export['rows']:,} test rows" in result.output
+    result = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(tmp_path / "b.csv"), "--int8", "-q",
+                                 "--json"])
+    assert result.exit_code == 0 and any("decided 7 of" in n for n in json.loads(result.stdout)["notes"])
+    result = runner.invoke(app, ["score", str(art), str(german_csv), "-o", str(tmp_path / "c.csv"), "-q"])
+    assert result.exit_code == 0 and "its int8 model" not in result.output
+
+
 @pytest.mark.slow
 def test_a_student_that_failed_its_gates_is_not_exported_unless_accepted(exported_dir: Path, german_csv: Path,
                                                                           tmp_path: Path,

@@ -1162,11 +1162,14 @@ def psi_bins(uppers: np.ndarray, size: int, score: np.ndarray, first_row: int, t
 
 
 def _gate_notes(predictor: Predictor) -> list[str]:
-    """A run's warning that its artifact failed its quality gates (exported all the same)."""
-    from finlite._manifest import failed_gates_warning
+    """A run's warnings that its artifact failed its quality gates (exported all the same), and
+    that the int8 model it runs decided some test rows unlike the validated float model."""
+    from finlite._manifest import failed_gates_warning, int8_warning
 
-    warning = failed_gates_warning(predictor.manifest, str(predictor.path))
-    return [warning] if warning else []
+    where = str(predictor.path)
+    warnings = (failed_gates_warning(predictor.manifest, where),
+                int8_warning(predictor.manifest, getattr(predictor, "variant", "fp32"), where))
+    return [w for w in warnings if w]
 
 
 def _reference_bins(predictor: Predictor) -> tuple[np.ndarray, np.ndarray] | None:
@@ -1370,6 +1373,6 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
                 + f": a forecast needs {market.spec.warmup} rows of history before its date (the window of "
                 f"{market.spec.window} steps and its features' look-back)"] if short > 0 else [])
     return ScoreSummary(len(windows), time.perf_counter() - start, positives, dst,
-                        notes=[*table.notes, *history, *impossible_forecast_notes(market.spec.objective,
-                                                                                  result["forecast"])],
+                        notes=[*_gate_notes(predictor), *table.notes, *history,
+                               *impossible_forecast_notes(market.spec.objective, result["forecast"])],
                         provenance=origin)
