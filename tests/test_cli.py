@@ -853,6 +853,21 @@ def test_a_cut_off_that_flags_no_test_row_is_warned(german_csv: Path, teacher_di
     assert result.exit_code == 0 and "the cut-off flags no row" not in result.output, result.output
 
 
+def test_the_reports_verdict_names_a_section_that_could_not_be_built() -> None:
+    """A report WARNs when a section could not be built, with every built section PASS: the
+    verdict read "WARN (every section PASS)" (note60, left alone)."""
+    from finlite.cli import _report_verdict
+
+    report = {"status": "WARN", "sections": [{"id": "decisions", "status": "PASS"}],
+              "omitted": [{"id": "fairness", "reason": "could not be built: boom", "error": True},
+                          {"id": "segments", "reason": "no segment column given"}]}
+    assert _report_verdict(json.dumps(report).encode(), "r.json") == ("WARN", "not built: fairness")
+    report["sections"][0]["status"] = "WARN"
+    assert _report_verdict(json.dumps(report).encode(), "r.json") == ("WARN", "WARN in decisions; not built: fairness")
+    report.update(status="PASS", omitted=[], sections=[{"id": "decisions", "status": "PASS"}])
+    assert _report_verdict(json.dumps(report).encode(), "r.json") == ("PASS", "every section PASS")
+
+
 def test_export_says_when_the_students_validation_report_failed(exported_dir: Path, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A student whose report FAILed (it flagged a quarter of its teacher's rows) was exported with

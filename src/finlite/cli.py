@@ -1007,6 +1007,12 @@ def _report_verdict(raw: bytes, where: str) -> tuple[str, str] | None:
     failed = [sid for sid, st in sections if st == "FAIL"]
     warned = [sid for sid, st in sections if st == "WARN"]
     parts = ([f"FAIL in {', '.join(failed)}"] if failed else []) + ([f"WARN in {', '.join(warned)}"] if warned else [])
+    # A section that could not be built makes the report WARN with every built section PASS: it
+    # read "WARN (every section PASS)", naming nothing to read (note60, left alone).
+    omitted = report.get("omitted") if isinstance(report, dict) else None
+    unbuilt = [str(o.get("id")) for o in omitted or [] if isinstance(o, dict) and o.get("error")]
+    if unbuilt:
+        parts.append(f"not built: {', '.join(unbuilt)}")
     return status, "; ".join(parts) or "every section PASS"
 
 
@@ -1135,7 +1141,7 @@ def _search(teacher: Any, data: Path, out: Path, *, recipe: Path | None, preset:
                             engine="ray" if engine == "ray" else "serial", address=address, timing=timing,
                             space_overrides=space or None, flag_rate=flag_rate,
                             input_bins_from=cast(Any, input_bins_from))
-    _echo(found.summary())
+    _echo(found.summary(outcome=False))  # the outcome's gates and report: _print_outcome, below
     if found.outcome is None:
         _echo("no candidate passed every gate on the validation split; nothing was written", err=True)
         raise typer.Exit(1)

@@ -279,6 +279,10 @@ def test_a_summary_says_the_reports_verdict_as_the_cli_does(tmp_path: Path) -> N
                               result=SimpleNamespace(records=[]), recipe=None)  # type: ignore[arg-type]
     assert outcome.summary().splitlines()[-1] == ("validation report: WARN (WARN in decisions, fairness): read those "
                                                   "sections before deploying the student")
+    report["sections"] = [{"id": "decisions", "status": "PASS"}]
+    report["omitted"] = [{"id": "fairness", "reason": "could not be built: boom", "error": True}]
+    assert outcome.summary().splitlines()[-1] == ("validation report: WARN (not built: fairness): read those sections "
+                                                  "before deploying the student")
     report["status"] = "PASS"
     assert "validation report" not in outcome.summary()
     assert repr(outcome) == f"CompressOutcome(passed=True, model=object, report='PASS', path={str(tmp_path / 's')!r})"
@@ -310,3 +314,10 @@ def test_a_train_outcome_prints_as_one_line() -> None:
     outcome = TrainOutcome(model=torch.nn.Linear(2, 1), data=big, metrics={"test": {"auc": 0.81234}},  # type: ignore[arg-type]
                            path=None, warnings=("a",))
     assert repr(outcome) == "TrainOutcome(model=Linear, test_auc=0.8123, path=None, warnings=1)"
+    from finlite.jobs.forecast import ForecastOutcome
+
+    series = SimpleNamespace(x_train=np.zeros((5_000, 30, 8), dtype=np.float32))
+    forecast = ForecastOutcome(model=torch.nn.Linear(2, 1), data=series,  # type: ignore[arg-type]
+                               metrics={"test": {"directional_accuracy": 0.52345, "rmse": 0.0123456}}, path=None)
+    assert repr(forecast) == ("ForecastOutcome(model=Linear, test_directional_accuracy=0.5234, test_rmse=0.0123, "
+                              "path=None)")

@@ -239,6 +239,36 @@ def test_a_search_nothing_passed_prints_no_empty_front_table() -> None:
                          "  hidden [8], T 2: distillation: agreement 0.9 < min 0.97 (by 0.07)"]
 
 
+def test_a_search_summary_says_how_the_choice_did_on_the_test_split(tmp_path: Path) -> None:
+    """From Python the summary ended at the choice, made on the validation split: its test-split
+    gates and report verdict, which the CLI prints, were not said (note60, left alone)."""
+    from types import SimpleNamespace
+
+    from finlite.jobs.compress import CompressOutcome
+    from finlite.jobs.search import SearchResult
+    from finlite.recipe.gates import GateResult
+
+    chosen = {"name": "search: hidden [8], T 2, sparsity 0, 32-bit", "student": "hidden [8], T 2", "passed": True,
+              "failed": [], "size_bytes": 900, "latency_p50_us": None, "auc": 0.8}
+    report = {"status": "WARN", "sections": [{"id": "fairness", "status": "WARN"}]}
+    gate = GateResult(metric="agreement", kind="min", limit=0.97, value=0.95, passed=False)
+    outcome = CompressOutcome(model=object(), plan=None, report=report, path=tmp_path / "s",  # type: ignore[arg-type]
+                              result=SimpleNamespace(records=[]), recipe=None,  # type: ignore[arg-type]
+                              final_gates=[gate])
+    found = SearchResult(candidates=[chosen], front=[chosen], chosen=chosen, outcome=outcome, seconds=3.0)
+    lines = found.summary().splitlines()
+    at = lines.index("chosen candidate on the test split:")
+    assert lines[at + 1:] == ["gate on the test split: FAIL  agreement 0.95 < min 0.97 (by 0.02)",
+                              f"student artifact: {tmp_path / 's'}",
+                              "validation report: WARN (WARN in fairness): read those sections before deploying the "
+                              "student"]
+    assert "chosen candidate" not in found.summary(outcome=False)
+    assert repr(found) == (f"SearchResult(candidates=1, passed=1, chosen={chosen['name']!r}, passed_on_test=False, "
+                           f"path={str(tmp_path / 's')!r})")
+    assert repr(SearchResult(candidates=[], front=[], chosen=None)) == \
+        "SearchResult(candidates=0, passed=0, chosen=None, passed_on_test=None, path=None)"
+
+
 def test_a_sparsity_that_leaves_a_student_no_path_fails_its_candidate_and_the_search_goes_on(
         teacher_dir: Path, german_csv: Path) -> None:
     """At 0.999 each layer of a 16-16 student keeps one weight, which almost never join up: the

@@ -80,6 +80,20 @@ class ForecastOutcome:
     path: Path | None
     operating_point: OperatingPoint | None = None
 
+    def __repr__(self) -> str:
+        """A line a log can hold: the model, its test-period directional accuracy and RMSE, and
+        where it was saved (the default repr printed every window of the series)."""
+        test = self.metrics.get("test") if isinstance(self.metrics, dict) else None
+        test = test if isinstance(test, dict) else {}
+
+        def shown(key: str) -> str:
+            value = test.get(key)
+            return f"{value:.4f}" if isinstance(value, float) else "n/a"
+
+        where = None if self.path is None else str(self.path)
+        return (f"ForecastOutcome(model={type(self.model).__name__}, test_directional_accuracy="
+                f"{shown('directional_accuracy')}, test_rmse={shown('rmse')}, path={where!r})")
+
 
 def _model_task(spec: MarketSpec) -> str:
     """The forecaster's own output: log-odds of an up move, or the forecast itself."""

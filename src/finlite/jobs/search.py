@@ -79,8 +79,22 @@ class SearchResult:
     notes: list[str] = field(default_factory=list)
     chosen_model: FinliteModel | None = None
 
-    def summary(self) -> str:
-        """A table of the Pareto front and the choice, for the terminal."""
+    def __repr__(self) -> str:
+        """A line a log can hold (the default repr printed every candidate and the chosen run's
+        whole report)."""
+        passed = sum(bool(c.get("passed")) for c in self.candidates)
+        chosen = None if self.chosen is None else self.chosen.get("name")
+        outcome = self.outcome
+        where = None if outcome is None or outcome.path is None else str(outcome.path)
+        return (f"SearchResult(candidates={len(self.candidates)}, passed={passed}, chosen={chosen!r}, "
+                f"passed_on_test={None if outcome is None else outcome.passed}, path={where!r})")
+
+    def summary(self, *, outcome: bool = True) -> str:
+        """A table of the Pareto front and the choice, for the terminal; then, with ``outcome``,
+        what the chosen candidate's compress run decided on the test split and its validation
+        report's verdict (:meth:`CompressOutcome.summary`): a choice made on the validation split
+        can still fail a gate on the test split, or its report warn. (The CLI prints those from
+        the outcome itself, with its table.)"""
         passed = sum(c["passed"] for c in self.candidates)
         head = (f"search: {len(self.candidates)} candidates in {self.seconds:.0f} s "
                 f"({self.untried} left untried), {passed} passed every gate")
@@ -107,7 +121,9 @@ class SearchResult:
                 lines.append(f"  {name}: {'; '.join(reasons) or 'not kept'}")
             if len(shown) > _FAILED_SHOWN:
                 lines.append(f"  … and {len(shown) - _FAILED_SHOWN} more")
-        return "\n".join(lines + self.notes)
+        chosen = [] if self.outcome is None or not outcome else \
+            [f"chosen candidate on the test split:\n{self.outcome.summary()}"]
+        return "\n".join(lines + self.notes + chosen)
 
 
 @remembering_scores
