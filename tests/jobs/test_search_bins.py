@@ -137,6 +137,38 @@ def test_the_default_space_has_no_bins_and_a_boosted_teacher_that_misses_is_told
     assert not (tmp_path / "s").exists()
 
 
+def test_a_default_search_tries_binned_students_when_no_plain_one_passes_a_boosted_teachers_gates(
+        boosted_dir: Path, teacher_dir: Path, german_csv: Path) -> None:
+    """It said "try --input-bins 32" and exited 1 with budget left (SBA without Term: 117 of 300 s
+    used, every plain student 0.3 points under the 97 % agreement gate); it now goes on with them,
+    the same students in the same seeded order, and says so."""
+    narrow = {"hidden": [(8,)], "temperature": [2.0], "sparsity": [0.0], "bits": [32]}
+    strict = [Gate("auc", min=0.9999)]
+
+    def bins_of(candidate: dict) -> int:
+        return int(candidate["recipe"]["steps"][0].get("input_bins", 0))
+
+    found = search_students(boosted_dir, german_csv, seed=0, budget_s=600, space_overrides=narrow, config=TINY,
+                            fine_tune=TINY, gates=strict, progress=False, timing=False)
+    assert [bins_of(c) for c in found.candidates] == [0, search_space.FALLBACK_BINS] == [0, 32]
+    assert found.chosen is None and found.untried == 0
+    assert found.notes == ["no plain student passed every gate, so the search went on with students that read 32 bins "
+                           "of each numeric column at the teacher's split thresholds: 0 of 1 passed"]
+    assert "try 'finlite search ... --input-bins 32'" not in found.summary()  # tried already
+    # Plain students that pass: no binned one (ULB's small, fast choice stays).
+    found = search_students(boosted_dir, german_csv, seed=0, budget_s=600, space_overrides=narrow, config=TINY,
+                            fine_tune=TINY, gates=LOOSE, progress=False, timing=False)
+    assert [bins_of(c) for c in found.candidates] == [0] and found.chosen is not None and found.notes == []
+    # The caller's bins (even none), the caller's space, a network teacher, or no budget left: none either.
+    for teacher, options in ((boosted_dir, {"space_overrides": {**narrow, "input_bins": [0]}}),
+                             (boosted_dir, {"space": SearchSpace(hidden=((8,),), temperature=(2.0,), sparsity=(0.0,),
+                                                                 bits=(32,))}),
+                             (teacher_dir, {"space_overrides": narrow})):
+        found = search_students(teacher, german_csv, seed=0, budget_s=600, config=TINY, fine_tune=TINY, gates=strict,
+                                progress=False, timing=False, **options)  # type: ignore[arg-type]
+        assert [bins_of(c) for c in found.candidates] == [0], options
+
+
 def test_a_choice_that_fails_on_the_test_split_gets_the_hint_too(boosted_dir: Path, german_csv: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import finlite.jobs.search as job
@@ -144,7 +176,8 @@ def test_a_choice_that_fails_on_the_test_split_gets_the_hint_too(boosted_dir: Pa
     space = SearchSpace(hidden=((8,),), temperature=(2.0,), sparsity=(0.0,), bits=(32,))
     for passed, hinted in ((False, True), (True, False)):
         # The saved choice's test-split verdict, as the compress job would give it.
-        monkeypatch.setattr(job, "_run", lambda *a, passed=passed, **k: SimpleNamespace(passed=passed))
+        monkeypatch.setattr(job, "_run", lambda *a, passed=passed, **k: SimpleNamespace(
+            passed=passed, summary=lambda: "gate on the test split: ..."))
         found = search_students(boosted_dir, german_csv, seed=0, budget_s=600, space=space, config=TINY,
                                 fine_tune=TINY, gates=LOOSE, progress=False, timing=False)
         assert found.chosen is not None

@@ -285,6 +285,19 @@ def test_search_on_ray_gives_binned_students_their_own_epochs(local_ray: None, t
         assert "train" not in steps["hidden [8], T 2"]
 
 
+def test_search_on_ray_tries_the_binned_fallback_as_the_serial_search_does(local_ray: None, boosted_dir: Path,
+                                                                           german_csv: Path) -> None:
+    """No plain student passes a boosted teacher's gates: both engines go on with binned students."""
+    common = {"budget_s": 600.0, "space_overrides": {"hidden": [(8,)], "temperature": [2.0], "sparsity": [0.0],
+                                                     "bits": [32]},
+              "gates": [Gate("auc", min=0.9999)], "config": finlite.TrainConfig(epochs=3, progress=False),
+              "fine_tune": finlite.TrainConfig(epochs=3, progress=False), "progress": False, "timing": False}
+    serial = search_students(boosted_dir, german_csv, engine="serial", **common)
+    on_ray = search_students(boosted_dir, german_csv, engine="ray", **common)
+    assert [c["recipe"]["steps"][0].get("input_bins", 0) for c in serial.candidates] == [0, 32]
+    assert on_ray.candidates == serial.candidates and on_ray.notes == serial.notes
+
+
 def test_without_ray_the_engine_is_a_usage_error(exported_dir: Path, teacher_dir: Path, german_csv: Path,
                                                  book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [m for m in sys.modules if m == "ray" or m.startswith("ray.")]:

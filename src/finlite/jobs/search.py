@@ -39,6 +39,7 @@ from finlite.recipe.gates import Gate
 from finlite.recipe.runner import RecipeResult
 from finlite.recipe.search import (
     DEFAULT_GATES,
+    FALLBACK_BINS,
     SearchSpace,
     _latency_order,
     default_space,
@@ -167,9 +168,13 @@ def search_students(
     ``space`` is the whole space of candidates; without it the default follows the training rows
     (:func:`~finlite.recipe.search.default_space`: from :data:`~finlite.training.loop.LARGE_ROWS`
     rows, plain 128-64 students). A binned student at that size distils for
-    :data:`~finlite.recipe.search.LARGE_BINNED_EPOCHS` epochs unless the epochs are given. When no
-    candidate passes (or the choice fails on the test split) with a boosted teacher and no bins in
-    the space, ``notes`` holds :data:`BINS_HINT`.
+    :data:`~finlite.recipe.search.LARGE_BINNED_EPOCHS` epochs unless the epochs are given. With
+    the default space (no ``space``, no ``input_bins`` override) and a LightGBM or XGBoost teacher,
+    when no plain student passes every gate and budget is left, the search goes on with the same
+    students reading :data:`~finlite.recipe.search.FALLBACK_BINS` bins of each numeric column at
+    the teacher's split thresholds (``notes`` says so, with how many passed). When no candidate
+    passes (or the choice fails on the test split) with a boosted teacher and no bins tried,
+    ``notes`` holds :data:`BINS_HINT`.
     Any dimension named in ``space_overrides`` (e.g. ``{"bits": [32, 8]}``) is replaced in the
     space given or in that default.
     Candidates are judged at the teacher's operating point, or where the teacher flags
@@ -214,6 +219,8 @@ def search_students(
                           "Compress it with a recipe instead (the markets, markets_direction or markets_volatility "
                           "preset), whose gates are the forecasting ones.", param="teacher")
     gates = list(gates) if gates else list(DEFAULT_GATES)
+    # Binned students are the fallback only where the caller did not choose the input bins.
+    bins_chosen_by_us = space is None and "input_bins" not in (space_overrides or {})
     # At bank size the narrow students cannot follow the teacher (see training.sizing.default_student).
     if space is None:
         space = default_space(setup.rows)
@@ -233,9 +240,6 @@ def search_students(
     total = len(students) * len(tails)
     start = time.perf_counter()
     deadline = time.time() + budget_s  # wall clock: Ray workers compare against it too
-    candidates: list[dict[str, Any]] = []
-    runs: list[RecipeResult | None] = []  # beside each candidate: its result when it passed
-    bar = Progress("search", total, unit="candidate", enabled=progress)
     common = {"cutoff": setup.cutoff, "seed": setup.seed, "teacher_bytes": art.weights_bytes, "base": setup.base}
     job: dict[str, Any] = {"prepared": prepared, "teacher": art.model, "gates": gates, "config": setup.train,
                            "fine_tune": setup.fine_tune, "common": common, "deadline": deadline,
@@ -243,28 +247,52 @@ def search_students(
     # Each student's distillation overrides, worked out here for every engine: epochs the caller
     # set are the binned students' too (recipe.search.distill_train).
     given = config is not None or "epochs" in (train_overrides or {})
-    overrides = [distill_train(setup.rows, bins, epochs_given=given) for _, _, bins in students]
-    if engine == "ray":
-        from finlite.jobs.search_ray import search_on_ray
 
-        candidates, runs = search_on_ray(students, orders, job, overrides=overrides, timing=timing, address=address,
-                                           on_candidates=lambda n: bar.update(n))
-    else:
-        passed = 0
+    def run_stage(stage: list[tuple[tuple[int, ...], float, int]], stage_orders: list[list[tuple[float, int]]],
+                  name: str) -> tuple[list[dict[str, Any]], list[RecipeResult | None]]:
+        """Every candidate of ``stage``'s students (each with its order of tails) that the budget
+        allows, on the engine asked for, with a progress bar of its own."""
+        bar = Progress(name, len(stage) * len(tails), unit="candidate", enabled=progress)
+        overrides = [distill_train(setup.rows, bins, epochs_given=given) for _, _, bins in stage]
+        found_all: list[dict[str, Any]] = []
+        kept_all: list[RecipeResult | None] = []  # beside each candidate: its result when it passed
+        if engine == "ray":
+            from finlite.jobs.search_ray import search_on_ray
 
-        def tried(candidate: dict[str, Any]) -> None:
-            nonlocal passed
-            passed += bool(candidate["passed"])
-            bar.update(1, metric=f"{passed} passed")
+            found_all, kept_all = search_on_ray(stage, stage_orders, job, overrides=overrides, timing=timing,
+                                                address=address, on_candidates=lambda n: bar.update(n))
+        else:
+            passed = 0
 
-        for (hidden, temperature, bins), order, own in zip(students, orders, overrides, strict=True):
-            if time.time() > deadline:
-                break
-            found, kept = student_candidates(hidden, temperature, order, **job, input_bins=bins, timing=timing,
-                                             keep_models=True, on_candidate=tried, distill_overrides=own)
-            candidates += found
-            runs += kept
-    bar.close()
+            def tried(candidate: dict[str, Any]) -> None:
+                nonlocal passed
+                passed += bool(candidate["passed"])
+                bar.update(1, metric=f"{passed} passed")
+
+            for (hidden, temperature, bins), order, own in zip(stage, stage_orders, overrides, strict=True):
+                if time.time() > deadline:
+                    break
+                found, kept = student_candidates(hidden, temperature, order, **job, input_bins=bins, timing=timing,
+                                                 keep_models=True, on_candidate=tried, distill_overrides=own)
+                found_all += found
+                kept_all += kept
+        bar.close()
+        return found_all, kept_all
+
+    candidates, runs = run_stage(students, orders, "search")
+    notes: list[str] = []
+    if bins_chosen_by_us and candidates and not any(c["passed"] for c in candidates) \
+            and input_bins_from == "teacher" and has_teacher_splits(art.model) and time.time() < deadline:
+        # Plain students all missed a boosted teacher's gates and time is left: students that read
+        # the teacher's split thresholds next (FALLBACK_BINS bins a column), in the same seeded order.
+        binned = [(hidden, temperature, FALLBACK_BINS) for hidden, temperature, _ in students]
+        binned_orders = [[tails[i] for i in rng.permutation(len(tails))] for _ in binned]
+        total += len(binned) * len(tails)
+        found, kept = run_stage(binned, binned_orders, "search (binned inputs)")
+        candidates, runs = candidates + found, runs + kept
+        notes.append(f"no plain student passed every gate, so the search went on with students that read "
+                     f"{FALLBACK_BINS} bins of each numeric column at the teacher's split thresholds: "
+                     f"{sum(bool(c['passed']) for c in found)} of {len(found)} passed")
     seconds = time.perf_counter() - start
     passing = [c for c in candidates if c["passed"]]
     front = pareto_front(passing)
@@ -275,7 +303,7 @@ def search_students(
         chosen = min((c for c in front if _latency_order(c["latency_p50_us"], best) == 0),
                      key=lambda c: (-c["auc"], c["size_bytes"]))
     result = SearchResult(candidates=candidates, front=front, chosen=chosen, seconds=seconds, objective=objective,
-                          untried=total - len(candidates))
+                          untried=total - len(candidates), notes=notes)
     if chosen is not None:
         run = next(r for c, r in zip(candidates, runs, strict=True) if c is chosen)
         if run is None:  # every candidate that passed keeps its result (keep_models=True)
@@ -296,7 +324,7 @@ def search_students(
         result.outcome = _run(setup, recipe, out=out, overwrite=overwrite, timing=timing, result=run,
                               extra_files={"search.json": record})
     missed = (chosen is None and bool(candidates)) or (result.outcome is not None and not result.outcome.passed)
-    if missed and not any(space.input_bins) and has_teacher_splits(art.model):
+    if missed and not any(space.input_bins) and not notes and has_teacher_splits(art.model):
         result.notes.append(BINS_HINT)
     return result
 

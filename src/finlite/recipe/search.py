@@ -83,7 +83,15 @@ LARGE_SPACE = SearchSpace(hidden=((128, 64),), temperature=(2.0, 1.0), sparsity=
 # test loans, exit 1), and the same search with `--input-bins 32` passed (97.66 % on the test
 # loans); on ULB fraud the plain search chose a 14.5 KiB student (5 us at batch 1, 4.2 M rows/s)
 # and the binned one an 89 KiB student slower than its teacher (16 against 6 us, 0.35 M rows/s).
-# The search's summary names the option when no candidate passes a boosted teacher's gates.
+# So a default search tries them second: when none of its plain students passed a boosted
+# teacher's gates and budget is left (FALLBACK_BINS below; jobs.search), and says so.
+
+
+#: Input bins per numeric column of the students a default search tries when none of its plain
+#: students passed a boosted teacher's gates (jobs.search): the value that passed on SBA with Term
+#: above. Tried only then, and only with budget left, so a book where plain students pass (ULB)
+#: keeps its small, fast choice.
+FALLBACK_BINS = 32
 
 
 # Epochs of a binned student's distillation from LARGE_ROWS training rows, instead of the 60 of
