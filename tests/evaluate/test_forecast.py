@@ -255,6 +255,33 @@ def test_buy_and_hold_drawdown_and_annualisation() -> None:
     assert fc.max_drawdown([1.0, 2.0, 0.5, 3.0, 2.7]) == pytest.approx(0.75)
 
 
+def test_a_path_marks_the_drawdown_inside_each_holding_period() -> None:
+    """At h > 1 the drawdown was read at period ends: a position held 5 days loses money inside
+    them (a quant's walk-through, 2026-12-05: 17.4 % against 19.8 % marked daily)."""
+    # Two 3-step periods: the first dips 20 % on its second step and ends flat; the second gains.
+    path = np.log([[0.9, 0.8, 1.0], [1.05, 1.1, 1.2]])
+    r = path[:, -1]
+    ends = fc.buy_and_hold(r, periods_per_year=2)
+    marked = fc.buy_and_hold(r, periods_per_year=2, path=path)
+    assert ends["max_drawdown"] == 0.0 and marked["max_drawdown"] == pytest.approx(0.2)
+    assert {k: v for k, v in marked.items() if k != "max_drawdown"} == {k: v for k, v in ends.items()
+                                                                        if k != "max_drawdown"}
+    # A short position gains on the dip and loses on the second period's rise, step by step; the
+    # entry cost (100 bp) is charged from the first step.
+    view = fc.trading_view(r, [-1.0, -1.0], cost_bps=100.0, kind="position", path=path)["long_short"]
+    steps = [1 - (0.9 - 1) - 0.01, 1 - (0.8 - 1) - 0.01, 1 - 0.0 - 0.01]
+    end = steps[-1]
+    steps += [end * (1 - 0.05), end * (1 - 0.1), end * (1 - 0.2)]
+    curve = np.r_[1.0, steps]
+    expected = float(np.max(1 - curve / np.maximum.accumulate(curve)))
+    assert view["max_drawdown"] == pytest.approx(expected, rel=1e-12)
+    assert view["equity"]["final"] == pytest.approx(end * 0.8, rel=1e-12)
+    with pytest.raises(DataError, match="path's last column must be each period's own log return"):
+        fc.buy_and_hold(r, path=path[:, :2])
+    with pytest.raises(DataError, match=r"path must hold one row per period \(2\)"):
+        fc.buy_and_hold(r, path=path[:1])
+
+
 def test_trading_view_refuses_bad_settings() -> None:
     r = np.zeros(3)
     with pytest.raises(ConfigError, match="'cost_bps' parameter must be a transaction cost") as info:

@@ -18,6 +18,7 @@ from finlite.jobs.forecast import (
     build_forecaster,
     forecast_evidence,
     realised_log_returns,
+    realised_paths,
     render_forecast_table,
     train_forecaster,
 )
@@ -468,6 +469,52 @@ def test_the_trading_evidence_gives_every_start_day_at_horizon_above_1(prices: P
     one = forecast_evidence(daily, {"teacher": daily.y_test.astype(np.float64)}, cutoff=None)
     assert "sharpe_start_days" not in one["trading"]["teacher"]["long_flat"]
     assert "across start days" not in render_forecast_table(one)
+
+
+def test_the_evidence_marks_drawdowns_daily_at_horizon_above_1(prices: Path) -> None:
+    """Buy-and-hold's drawdown at h = 3 equals one marked on every test date's close, computed here
+    from the price file itself (it was read every third date: understated)."""
+    h = 3
+    series = prepare_series(prices, MarketSpec(window=10, horizon=h), walk=WalkForward(folds=2))
+    ev = forecast_evidence(series, {"teacher": series.y_test.astype(np.float64)}, cutoff=None, cost_bps=0.0)
+    frame = pd.read_csv(prices, parse_dates=["date"]).sort_values("date")
+    close = frame.set_index("date")["close"]
+    realised = realised_log_returns(series)
+    dates = pd.to_datetime(np.asarray(series.windows_test.dates))
+    finite = np.flatnonzero(np.isfinite(realised))
+    start, end = dates[finite[0]], dates[finite[::h][-1]]
+    held = close[(close.index >= start)]
+    held = held.iloc[:held.index.get_loc(end) + h + 1]  # to the last traded period's end
+    curve = (held / held.iloc[0]).to_numpy()
+    expected = float(np.max(1 - curve / np.maximum.accumulate(curve)))
+    assert ev["trading"]["buy_and_hold"]["max_drawdown"] == pytest.approx(expected, rel=1e-9)
+    ends = curve[::h]
+    assert ev["trading"]["buy_and_hold"]["max_drawdown"] >= float(np.max(1 - ends / np.maximum.accumulate(ends)))
+    paths = realised_paths(series)
+    assert paths.shape == (len(realised), h) and np.array_equal(paths[finite, -1], realised[finite])
+
+
+def test_a_short_test_period_is_warned_of_in_the_evidence_and_its_table(prices: Path) -> None:
+    """2 windows printed a long/flat return of 423 % a year and a Sharpe of 11 with no warning fit
+    for a return forecaster (a quant's walk-through, 2026-12-05)."""
+    from finlite.jobs.forecast import THIN_PERIODS, THIN_WINDOWS, thin_warnings
+
+    series = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
+    ev = forecast_evidence(series, {"teacher": series.y_test.astype(np.float64)}, cutoff=None)
+    assert ("warnings" in ev) is (ev["rows"] < THIN_WINDOWS or ev["trading"]["periods"] < THIN_PERIODS)
+    assert thin_warnings({**ev, "rows": 200, "trading": {**ev["trading"], "periods": 200}}) == []
+    short = {**ev, "rows": 29, "trading": {**ev["trading"], "periods": 29}}
+    said = thin_warnings(short)
+    assert said[0].startswith("the test period holds 29 labelled window(s); with fewer than 60 its errors")
+    assert said[1].startswith("the trading view rests on 29 one-step holding period(s); annualised returns and "
+                              "Sharpe ratios from fewer than 60 are no evidence")
+    table = render_forecast_table({**short, "warnings": said})
+    assert table.splitlines()[-2:] == [f"warning: {w}" for w in said]
+    panel = {**ev, "rows": 200, "trading": None, "horizon": 5,
+             "trading_per_asset": {"B": {"periods": 12}, "A": {"periods": 70}}}
+    assert thin_warnings(panel) == ["the trading views of B (12) rest on fewer than 60 5-step holding periods each; "
+                                    "their annualised returns and Sharpe ratios are no evidence of what a strategy "
+                                    "earns."]
 
 
 def test_a_step_that_cannot_work_on_the_teacher_after_a_rollback_is_skipped(prices: Path, tmp_path: Path) -> None:

@@ -412,16 +412,42 @@ def _annualised(final: float, years: float) -> float | None:
         return None
 
 
-def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: float) -> dict[str, Any]:
+def _path(path: Any, realised: np.ndarray) -> np.ndarray | None:
+    """``path`` checked against ``realised``: one row per period of the log returns from the
+    period's start to each of its steps (the last column is the period's own), or None."""
+    if path is None:
+        return None
+    marks = np.asarray(path, dtype=np.float64)
+    if marks.ndim != 2 or marks.shape[0] != realised.size or marks.shape[1] < 1:
+        raise DataError(f"path must hold one row per period ({realised.size}) of the log returns to each step of "
+                        f"it; got shape {marks.shape}.")
+    if not np.isfinite(marks).all() or not np.allclose(marks[:, -1], realised, rtol=0.0, atol=1e-12):
+        raise DataError("path's last column must be each period's own log return (realised), and every step "
+                        "finite; pass jobs.forecast.realised_paths(series) for the same windows.")
+    return marks
+
+
+def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: float,
+              path: np.ndarray | None = None) -> dict[str, Any]:
     """What holding ``position[t]`` over period t (earning ``realised[t]``, a log return) gives.
 
     A period's net simple return is ``position · (exp(r) − 1) − cost · |Δposition|`` (the
     position before the first period is flat, so entering is charged); the equity compounds
-    them from 1 and stops at 0 (ruin)."""
+    them from 1 and stops at 0 (ruin). With ``path`` (:func:`_path`) the drawdown is marked at
+    every step of each period, not at its end alone: a position held five days loses money
+    inside them (period-end marks gave the S&P 500's test period 17.4 % for buy-and-hold at
+    h = 5, daily marks 19.8 %, as at h = 1: a quant's walk-through, 2026-12-05)."""
     gross = position * np.expm1(realised)
     change = np.abs(np.diff(np.r_[0.0, position]))
     net = gross - change * cost_bps / 10_000.0
     equity = np.cumprod(np.maximum(1.0 + net, 0.0))
+    marked = equity
+    if path is not None and path.shape[1] > 1:
+        # Each step of period t: the equity before it times the period's return so far (its entry
+        # cost charged at the start); the last step is the period's end, equity[t] itself.
+        before = np.r_[1.0, equity[:-1]]
+        steps = position[:, None] * np.expm1(path) - (change * cost_bps / 10_000.0)[:, None]
+        marked = (before[:, None] * np.maximum(1.0 + steps, 0.0)).ravel()
     n = realised.size
     final = float(equity[-1])
     years = n / ppy
@@ -435,7 +461,7 @@ def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: 
         "annual_volatility": sd * math.sqrt(ppy),
         "sharpe": float(np.mean(net)) / sd * math.sqrt(ppy) if sd > 0 else 0.0,
         # None where the equity overflowed a float (returns no market gives): no peak to fall from.
-        "max_drawdown": max_drawdown(np.r_[1.0, equity]) if np.isfinite(equity).all() else None,
+        "max_drawdown": max_drawdown(np.r_[1.0, marked]) if np.isfinite(marked).all() else None,
         "turnover": float(change.mean()),
         "annual_turnover": float(change.mean()) * ppy,
         "trades": int(np.count_nonzero(change)),
@@ -449,7 +475,7 @@ def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: 
 
 def trading_view(realised: Any, signal: Any, cost_bps: float = 0.0, periods_per_year: float = 252, *,
                  kind: Literal["forecast", "probability", "position"] = "forecast",
-                 cutoff: float = 0.5) -> dict[str, Any]:
+                 cutoff: float = 0.5, path: Any = None) -> dict[str, Any]:
     """Long/flat and long/short strategies on the predicted direction, after transaction costs.
 
     ``realised[t]`` is the log return earned by holding a position over period t (the next
@@ -462,7 +488,10 @@ def trading_view(realised: Any, signal: Any, cost_bps: float = 0.0, periods_per_
 
     Each strategy reports ``annual_return`` (compound), ``annual_volatility`` and ``sharpe``
     (of the net period returns, annualised with ``periods_per_year``, risk-free rate 0),
-    ``max_drawdown`` (a fraction of the peak), ``turnover`` (mean |Δposition| per period, and
+    ``max_drawdown`` (a fraction of the peak; marked at every step of a period when ``path``
+    gives the log returns from each period's start to each of its steps, ``[periods, steps]``,
+    the last column ``realised``: a position held h days is marked daily, else at period ends),
+    ``turnover`` (mean |Δposition| per period, and
     ``annual_turnover``), ``hit_rate`` (share of periods in the market that earned a positive
     gross return), ``trades``, ``exposure``, ``total_return`` and a summary of the equity curve
     (≤ 50 evenly spaced points).
@@ -484,12 +513,15 @@ def trading_view(realised: Any, signal: Any, cost_bps: float = 0.0, periods_per_
     else:
         raise ConfigError(f"The 'kind' parameter of trading_view must be 'forecast', 'probability' or 'position'; got "
                           f"{kind!r}.", param="kind")
-    return {"long_flat": _strategy(r, long_flat, cost, ppy), "long_short": _strategy(r, long_short, cost, ppy)}
+    marks = _path(path, r)
+    return {"long_flat": _strategy(r, long_flat, cost, ppy, marks),
+            "long_short": _strategy(r, long_short, cost, ppy, marks)}
 
 
-def buy_and_hold(realised: Any, cost_bps: float = 0.0, periods_per_year: float = 252) -> dict[str, Any]:
+def buy_and_hold(realised: Any, cost_bps: float = 0.0, periods_per_year: float = 252, *,
+                 path: Any = None) -> dict[str, Any]:
     """The asset itself: long on every period (one entry cost), in the same form as each strategy
-    of :func:`trading_view`."""
+    of :func:`trading_view` (``path`` as there)."""
     cost, ppy = _check_money(cost_bps, periods_per_year)
     r, _ = _values(realised, realised, "returns")
-    return _strategy(r, np.ones_like(r), cost, ppy)
+    return _strategy(r, np.ones_like(r), cost, ppy, _path(path, r))

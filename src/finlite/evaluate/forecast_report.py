@@ -214,6 +214,16 @@ class _Rows:
         self.task = inp.task
         self.objective = series.spec.objective
         self.horizon = int(series.spec.horizon)
+        # The path over each window's horizon, on which the trading view marks its drawdowns daily
+        # (jobs.forecast.realised_paths); None at horizon 1, or where it does not end at realised.
+        self.paths: np.ndarray | None = None
+        if self.horizon > 1:
+            from finlite.jobs.forecast import realised_paths
+
+            paths = realised_paths(series)
+            finite = np.isfinite(realised)
+            if paths.shape == (n, self.horizon) and np.array_equal(paths[finite, -1], realised[finite]):
+                self.paths = paths
         # Per asset, observations a year and the calendar: what the trading view annualises with.
         self.calendars = periods_per_year(series.table, series.spec)
         self.cutoff = 0.5 if inp.cutoff is None else float(inp.cutoff)
@@ -581,13 +591,14 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
     if keep.size < 2:
         return {"periods": int(keep.size)}, [], [], "PASS"
     r = rows.realised[keep]
+    path = None if rows.paths is None else rows.paths[keep]
     out: dict[str, Any] = {"periods": int(keep.size), "periods_per_year": ppy, "calendar": calendar}
     table: list[list[Any]] = []
     curves: list[Series] = []
     nets: dict[str, np.ndarray] = {}
     x = np.arange(0, keep.size + 1, dtype=np.float64)
     for name in ("teacher", "student"):
-        view = _view(rows, r, rows.preds[name][keep], ppy)
+        view = _view(rows, r, rows.preds[name][keep], ppy, path)
         up = rows.up(name)[keep]
         positions = {"long_flat": up.astype(np.float64), "long_short": np.where(up, 1.0, -1.0)}
         out[name] = {}
@@ -599,7 +610,7 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
             nets[f"{name}_{strategy}"] = net
             cx, cy = curve_points(x, np.r_[1.0, equity])
             curves.append(Series(name=f"{name} {strategy.replace('_', '/')}", x=cx, y=cy))
-    hold = buy_and_hold(r, rows.cost_bps, ppy)
+    hold = buy_and_hold(r, rows.cost_bps, ppy, path=path)
     out["buy_and_hold"] = {k: hold[k] for k in (*_STRATEGY_KEYS, "total_return", "trades", "exposure")}
     table.append([f"{label}buy and hold", "long", *(hold[k] for k in _STRATEGY_KEYS)])
     hold_net, hold_equity = equity_curve(r, np.ones_like(r), rows.cost_bps)
@@ -631,13 +642,15 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
     return out, table, curves, status
 
 
-def _view(rows: _Rows, realised: np.ndarray, signal: np.ndarray, ppy: float) -> dict[str, Any]:
+def _view(rows: _Rows, realised: np.ndarray, signal: np.ndarray, ppy: float,
+          path: np.ndarray | None = None) -> dict[str, Any]:
     """Long/flat and long/short on one model's forecasts over the periods ``realised`` earns: a
-    direction model's probability called at its cut-off, another's forecast by its sign."""
+    direction model's probability called at its cut-off, another's forecast by its sign
+    (``path``: each period's steps, for daily-marked drawdowns)."""
     if rows.task == "direction":
         return trading_view(realised, np.clip(signal, 0.0, 1.0), rows.cost_bps, ppy, kind="probability",
-                            cutoff=rows.cutoff)
-    return trading_view(realised, signal, rows.cost_bps, ppy, kind="forecast")
+                            cutoff=rows.cutoff, path=path)
+    return trading_view(realised, signal, rows.cost_bps, ppy, kind="forecast", path=path)
 
 
 def _span(ci: list[float | None]) -> str:

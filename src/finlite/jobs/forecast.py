@@ -323,24 +323,37 @@ def train_forecaster(
 def realised_log_returns(series: PreparedSeries, part: str = "test") -> np.ndarray:
     """log(P_{t+h} / P_t) of each window of ``part`` ("train", "val" or "test"), NaN where t+h is
     beyond the data: what a position taken at t on the forecast earns over the horizon."""
+    return realised_paths(series, part, steps=(series.spec.horizon,))[:, 0]
+
+
+def realised_paths(series: PreparedSeries, part: str = "test", *,
+                   steps: Sequence[int] | None = None) -> np.ndarray:
+    """log(P_{t+j} / P_t) of each window of ``part`` for j = 1 .. h (or the ``steps`` given), one
+    row per window, NaN where t+j is beyond the data: the path a position taken at t travels
+    over its horizon, which the trading view marks its drawdown on. The last column (j = h) is
+    :func:`realised_log_returns`."""
     spec = series.spec
+    ahead_steps = list(range(1, spec.horizon + 1)) if steps is None else [int(j) for j in steps]
     windows = {"train": series.windows_train, "val": series.windows_val, "test": series.windows_test}[part]
     frame = series.table.frame
     ids = frame[spec.id_column].astype(str).to_numpy() if spec.id_column else np.full(len(frame), "")
     dates = frame[spec.date_column].to_numpy().astype("datetime64[D]")
     prices = frame[spec.target].to_numpy(dtype=np.float64)
-    future: dict[tuple[str, Any], float] = {}
+    future: dict[tuple[str, Any], np.ndarray] = {}
+    missing = np.full(len(ahead_steps), np.nan)
     for asset in np.unique(ids):
         rows = np.flatnonzero(ids == asset)
         order = rows[np.argsort(dates[rows], kind="stable")]
         p = prices[order]
-        ahead = np.full(len(p), np.nan)
-        if len(p) > spec.horizon:
-            ahead[:-spec.horizon] = np.log(p[spec.horizon:] / p[:-spec.horizon])
+        ahead = np.full((len(p), len(ahead_steps)), np.nan)
+        for k, j in enumerate(ahead_steps):
+            if len(p) > j:
+                ahead[:-j, k] = np.log(p[j:] / p[:-j])
         future.update(zip(((asset, d) for d in dates[order]), ahead, strict=True))
     w_ids = windows.ids.astype(str) if windows.ids is not None else np.full(len(windows.dates), "")
     w_dates = np.asarray(windows.dates).astype("datetime64[D]")
-    return np.array([future.get((a, d), np.nan) for a, d in zip(w_ids, w_dates, strict=True)], dtype=np.float64)
+    out = np.array([future.get((a, d), missing) for a, d in zip(w_ids, w_dates, strict=True)], dtype=np.float64)
+    return out.reshape(len(w_dates), len(ahead_steps))
 
 
 def _fold_masks(series: PreparedSeries) -> list[np.ndarray]:
@@ -400,8 +413,10 @@ def _naive_scale(series: PreparedSeries, levels: bool = False) -> float | None:
 
 
 def _trading(realised: np.ndarray, signals: Mapping[str, np.ndarray], *, direction: bool, cutoff: float | None,
-             cost_bps: float, horizon: int, per_year: tuple[float, str]) -> dict[str, Any]:
-    """Long/flat and long/short on each signal, and buy-and-hold, over one asset's test period.
+             cost_bps: float, horizon: int, per_year: tuple[float, str], paths: np.ndarray | None = None
+             ) -> dict[str, Any]:
+    """Long/flat and long/short on each signal, and buy-and-hold, over one asset's test period
+    (``paths``: :func:`realised_paths` of the same windows, on which drawdowns are marked daily).
 
     A position taken at t is held for the horizon: with h > 1 only every h-th forecast is traded,
     so holding periods do not overlap (and a year has ``per_year``/h of them: ``per_year`` is the
@@ -420,13 +435,14 @@ def _trading(realised: np.ndarray, signals: Mapping[str, np.ndarray], *, directi
 
     def views(rows: np.ndarray) -> dict[str, Any]:
         got: dict[str, Any] = {}
+        path = paths[rows] if paths is not None and horizon > 1 else None
         for name, signal in signals.items():
             if direction:
                 got[name] = trading_view(realised[rows], np.clip(signal[rows], 0.0, 1.0), cost_bps, periods,
-                                         kind="probability", cutoff=0.5 if cutoff is None else cutoff)
+                                         kind="probability", cutoff=0.5 if cutoff is None else cutoff, path=path)
             else:
-                got[name] = trading_view(realised[rows], signal[rows], cost_bps, periods, kind="forecast")
-        got["buy_and_hold"] = buy_and_hold(realised[rows], cost_bps, periods)
+                got[name] = trading_view(realised[rows], signal[rows], cost_bps, periods, kind="forecast", path=path)
+        got["buy_and_hold"] = buy_and_hold(realised[rows], cost_bps, periods, path=path)
         return got
 
     out.update(views(take))
@@ -529,8 +545,9 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                 entry["diebold_mariano_vs_teacher"] = dict(diebold_mariano(e1, e2, h))
         out["models"][name] = entry
     if spec.objective == "volatility":
-        return dict(_json_ready(out))
-    realised = realised_log_returns(series)[known]
+        return _with_thin_warnings(dict(_json_ready(out)))
+    paths = realised_paths(series)[known]
+    realised = paths[:, -1]  # realised_log_returns: the log return over the horizon
     # The naive forecast has no direction to trade (a zero return, a constant probability): the
     # passive baseline of a trading view is buy-and-hold.
     signals = dict(preds)
@@ -541,14 +558,57 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
         # One asset in the test period (a panel's others may end before it): its own calendar.
         only = None if ids is None or not ids.size else str(ids[0])
         out["trading"] = _trading(realised, signals, direction=direction, cutoff=cutoff, cost_bps=cost_bps,
-                                  horizon=h, per_year=asset_calendar(calendars, only))
+                                  horizon=h, per_year=asset_calendar(calendars, only), paths=paths)
     else:
         out["trading_per_asset"] = {
             str(asset): _trading(realised[ids == asset], {k: v[ids == asset] for k, v in signals.items()},
                                  direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h,
-                                 per_year=calendars[str(asset)])
+                                 per_year=calendars[str(asset)], paths=paths[ids == asset])
             for asset in np.unique(ids)}
-    return dict(_json_ready(out))
+    return _with_thin_warnings(dict(_json_ready(out)))
+
+
+#: Below this many labelled test windows a forecaster's errors, accuracy and tests are no
+#: evidence (one window moves the directional accuracy by more than 1.5 points), and below this
+#: many holding periods neither are the trading view's annualised return and Sharpe ratio (2
+#: windows gave a long/flat return of 423 % a year and a Sharpe of 11, with no warning beyond a
+#: class count that return and volatility forecasters never got: a quant's walk-through,
+#: 2026-12-05). About three months of daily data.
+THIN_WINDOWS = THIN_PERIODS = 60
+
+
+def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
+    """The warnings for a test period too short to judge on (:data:`THIN_WINDOWS`), and for each
+    trading view of fewer than :data:`THIN_PERIODS` holding periods."""
+    out = []
+    rows = int(evidence.get("rows") or 0)
+    if rows < THIN_WINDOWS:
+        out.append(f"the test period holds {rows:,} labelled window(s); with fewer than {THIN_WINDOWS} its errors, "
+                   "directional accuracy and tests move with each window, so they are no evidence. Judge the model "
+                   "on a longer test period or hold-out before relying on them.")
+    views = {"": evidence.get("trading")} if evidence.get("trading") else dict(evidence.get("trading_per_asset") or {})
+    short = {asset: int(v.get("periods") or 0) for asset, v in views.items()
+             if isinstance(v, Mapping) and int(v.get("periods") or 0) < THIN_PERIODS}
+    if short:
+        horizon = int(evidence.get("horizon") or 1)
+        held = f"{horizon}-step" if horizon > 1 else "one-step"
+        if list(short) == [""]:
+            out.append(f"the trading view rests on {short['']:,} {held} holding period(s); annualised returns and "
+                       f"Sharpe ratios from fewer than {THIN_PERIODS} are no evidence of what a strategy earns.")
+        else:
+            named = ", ".join(f"{terminal_safe(a)} ({n:,})" for a, n in sorted(short.items())[:5])
+            out.append(f"the trading views of {named}{' and more' if len(short) > 5 else ''} rest on fewer than "
+                       f"{THIN_PERIODS} {held} holding periods each; their annualised returns and Sharpe ratios are "
+                       "no evidence of what a strategy earns.")
+    return out
+
+
+def _with_thin_warnings(evidence: dict[str, Any]) -> dict[str, Any]:
+    """``evidence`` with its ``warnings`` (:func:`thin_warnings`) where there are any."""
+    warnings = thin_warnings(evidence)
+    if warnings:
+        evidence["warnings"] = warnings
+    return evidence
 
 
 # The rows of the side-by-side table: (label, path into a model's entry, format).
@@ -654,7 +714,7 @@ def render_forecast_table(evidence: Mapping[str, Any]) -> str:
              for r in [head, *rows]]
     title = (f"test period: {evidence['rows']} windows in {evidence['folds']} fold(s), objective "
              f"{evidence['objective']}, horizon {evidence['horizon']}, costs {evidence['cost_bps']:g} bp")
-    return "\n".join([title, *lines])
+    return "\n".join([title, *lines, *(f"warning: {w}" for w in evidence.get("warnings") or [])])
 
 
 def render_forecast_markdown(evidence: Mapping[str, Any], *, title: str, data: Mapping[str, Any] | None = None,
@@ -669,6 +729,7 @@ def render_forecast_markdown(evidence: Mapping[str, Any], *, title: str, data: M
     # A cell holding an asset's id is the data's: escaped so that a "|" or a link in an id cannot
     # shift the numbers under another model or make a viewer fetch (the diff's review, 2026-12-03).
     lines += ["| " + " | ".join(markdown_cell(c) for c in r) + " |" for r in rows]
+    lines += [f"\n**Warning:** {markdown_cell(w)}" for w in evidence.get("warnings") or []]
     if data is not None:
         lines += ["", "## Data", "", *fenced(dump_json(dict(data)).strip())]
     for heading, text in (sections or {}).items():
