@@ -107,6 +107,22 @@ def test_score_refuses_threads_for_a_forecaster(forecast_dir: Path, prices: pd.D
     assert not (tmp_path / "f.csv").exists()
 
 
+def test_score_says_what_a_forecasters_dates_are_and_refuses_id_columns_by_option(
+        forecast_dir: Path, prices: pd.DataFrame, tmp_path: Path) -> None:
+    """The date column is where each forecast starts (at h = 5 it joined easily to the wrong date),
+    and "id columns do not apply. Drop them." read as "drop the column" (a quant's walk-through)."""
+    source = tmp_path / "prices.csv"
+    prices.to_csv(source, index=False)
+    result = runner.invoke(app, ["score", str(forecast_dir), str(source), "-o", str(tmp_path / "f.csv"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "dates in" in result.output and "and for the next row (the date column is where each forecast starts)" \
+        in result.output
+    result = runner.invoke(app, ["score", str(forecast_dir), str(source), "-o", str(tmp_path / "g.csv"),
+                                 "--id-column", "close"])
+    assert result.exit_code == 2 and "Leave them out (--id-column); the column itself may stay" in " ".join(
+        result.output.split())
+
+
 def test_score_warns_of_a_forecaster_that_failed_its_gates(forecast_dir: Path, prices: pd.DataFrame,
                                                           tmp_path: Path) -> None:
     """A table's score warned of an artifact exported with --accept-failed-gates; a forecaster's

@@ -758,9 +758,11 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
                       horizon=horizon, window=window, volume_column=volume_column, extra_columns=tuple(extra_columns))
     walk_config = WalkForward(scheme=cast(Any, walk), folds=folds, test_fraction=test_fraction, purge=purge,
                               embargo=embargo, train_window=train_window)
-    outcome = train_forecaster(data, spec=spec, model=model, walk=walk_config, hidden=widths, seed=seed,
-                               config=_train_config(epochs, quiet, batch_size), cutoff=cutoff, flag_rate=flag_rate,
-                               cost_bps=cost_bps, out=out, overwrite=force, progress=_train_progress(quiet))
+    with _own_warnings():  # said after the table, from the outcome
+        outcome = train_forecaster(data, spec=spec, model=model, walk=walk_config, hidden=widths, seed=seed,
+                                   config=_train_config(epochs, quiet, batch_size), cutoff=cutoff,
+                                   flag_rate=flag_rate, cost_bps=cost_bps, out=out, overwrite=force,
+                                   progress=_train_progress(quiet))
     summary = outcome.data.summary()
     for note in summary.get("notes") or []:  # on stderr, as score and evaluate say them
         _echo(f"  note: {note}", err=True)
@@ -770,6 +772,8 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
 
         _echo(f"operating point: {outcome.operating_point.describe(rate_name('direction'))}"
               f"{decides_what('direction')}")
+    for message in outcome.warnings:
+        _echo(f"warning: {message}", err=True)
     _echo(f"teacher artifact: {outcome.path}")
 
 
@@ -1824,7 +1828,8 @@ def score(
     predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=1,
                           verify_key=verify_key, manifest_sha256=manifest_sha256)
     scorers = threads or _limits.available_cores()
-    if getattr(predictor, "market", None) is not None:
+    market = getattr(predictor, "market", None)
+    if market is not None:
         # A market forecaster: one forecast per date of the price file, each from the rows up to that date.
         if threads is not None:
             raise ConfigError("--threads sizes the scoring of a table in chunks; a price file's forecasts are "
@@ -1840,8 +1845,14 @@ def score(
             return
         cut = predictor.decision_cutoff
         decided = (f"; {summary.positives:,} called up at the cut-off {cut:g}" if cut is not None else "")
-        _echo(f"forecast {summary.rows:,} dates in {summary.seconds:.2f} s, each from the rows up to its date"
-              f"{decided}; wrote {summary.output}")
+        spec = market.spec
+        # Each row's date is where its forecast starts, not the date it is for (a quant's
+        # walk-through, 2026-12-05: at h = 5 the file joined easily to the wrong date); a panel's
+        # rows are asset-dates, not dates.
+        what = f"{summary.rows:,} {'asset-dates' if spec.id_column else 'dates'}"
+        ahead = "the next row" if spec.horizon == 1 else f"{spec.horizon} rows ahead"
+        _echo(f"forecast {what} in {summary.seconds:.2f} s, each from the rows up to its date and for {ahead} (the "
+              f"date column is where each forecast starts){decided}; wrote {summary.output}")
         return
     # Up to two chunks per scoring thread in flight, each held as read (about 32 bytes a cell),
     # plus each thread's prepared columns (at most 8 bytes a field: float32 numbers, category

@@ -602,6 +602,22 @@ def test_unchanged_prices_are_said_to_count_as_down_for_a_direction_objective() 
     assert read_prices(frame, MarketSpec(objective="return")).notes == []
 
 
+def test_a_run_of_unchanged_prices_is_called_out() -> None:
+    """26 identical closes (a stale feed, a halt) went through train and score without a word (a
+    quant's walk-through, 2026-12-05)."""
+    frame = prices_frame(n=200)
+    frame.loc[100:125, "close"] = frame.loc[99, "close"]
+    dates = frame["date"].astype(str).to_numpy()
+    notes = read_prices(frame, MarketSpec()).notes
+    assert notes == [f"column 'close' holds the same value on 5 or more consecutive rows 1 time(s): 27 rows of "
+                     f"{frame.loc[99, 'close']:.8g} from {dates[99]} to {dates[125]}. Check for a stale feed repeating "
+                     "its last price, a trading halt or a holiday filled forward; kept as they are, their zero returns "
+                     "read as a calm market."]
+    frame.loc[100:102, "close"] = frame.loc[99, "close"] * 1.001  # four equal rows: a quiet week, not called out
+    frame.loc[103:125, "close"] = frame["close"].iloc[103:126].to_numpy() * np.linspace(1.0, 1.1, 23)
+    assert not any("same value" in n for n in read_prices(frame, MarketSpec()).notes)
+
+
 def test_a_sunday_to_thursday_market_is_not_a_seven_day_one_and_a_daily_feed_with_holes_is_told_of_them() -> None:
     """A market trading Sunday to Thursday (or Monday-Friday closes stamped a day early) has
     Sundays but no Saturdays; and a daily feed that lost most of its days spaces them 2-3 apart,
@@ -661,8 +677,14 @@ def test_asset_ids_that_differ_only_by_leading_zeros_are_said() -> None:
     first, later = prices_frame(n=80), prices_frame(n=80, start="2015-04-27")
     frame = pd.concat([first.assign(id="00700"), later.assign(id="700"), prices_frame(n=80).assign(id="AAPL")])
     notes = read_prices(frame, MarketSpec(id_column="id")).notes
-    assert notes == ["asset ids in column 'id' that differ only by leading zeros: '00700' and '700'. They are read "
-                     "as different assets, each with its own history; if they are one (a spreadsheet drops leading "
-                     "zeros), write its id one way."]
+    assert notes == ["asset ids in column 'id' that differ only in how they are written (leading zeros, a number's "
+                     "form or letter case): '00700' and '700'. They are read as different assets, each with its own "
+                     "history; if they are one (a spreadsheet drops leading zeros or writes 1 as 1.0), write its id "
+                     "one way."]
     kept = pd.concat([first.assign(id="00700"), later.assign(id="00005")])
     assert read_prices(kept, MarketSpec(id_column="id")).notes == []
+    # "1" and "1.0" (a column read as floats), "AAA" and "aaa": the same (a quant's walk-through, 2026-12-05).
+    frame = pd.concat([first.assign(id="1"), later.assign(id="1.0"), first.assign(id="AAA"), later.assign(id="aaa"),
+                       first.assign(id="nan"), later.assign(id="NaN")])
+    note = read_prices(frame, MarketSpec(id_column="id")).notes[0]
+    assert "'1' and '1.0'; 'AAA' and 'aaa'; 'NaN' and 'nan'." in note

@@ -185,6 +185,32 @@ def test_forecast_and_regression_metrics_come_from_their_sections() -> None:
     assert "| rmse | 1.5 [1.4, 1.6] | 1.55 [1.45, 1.65] | -0.05 [-0.1, 0] |" in render_model_card(report)
 
 
+def test_a_forecaster_without_an_edge_says_so_among_its_limitations() -> None:
+    """"Forecast accuracy: PASS" and "Trading view: PASS" judge the student against the teacher;
+    for models that beat neither the naive forecast nor buy-and-hold they read as approval (a
+    quant's walk-through, 2026-12-05). The population limitation speaks of markets."""
+    def models(teacher: float, student: float, naive: float) -> dict[str, Any]:
+        return {n: {"rmse": {"value": v, "ci": [v, v]}} for n, v in
+                (("teacher", teacher), ("student", student), ("naive", naive))}
+
+    def report(rmse: dict[str, Any], lows: tuple[float | None, float | None]) -> dict[str, Any]:
+        accuracy = Section(id="forecast_accuracy", title="Forecast accuracy", status="PASS", threshold="rule",
+                           summary="Fine.", metrics={"models": rmse}).to_dict()
+        versus = {n: {"ci": [low, 1.0]} for n, low in zip(("teacher", "student"), lows, strict=True)}
+        trading = Section(id="trading", title="Trading view", status="PASS", threshold="rule", summary="Fine.",
+                          metrics={"assets": {"SPX": {"sharpe_vs_buy_and_hold": versus}}}).to_dict()
+        return {"task": "direction", "sections": [accuracy, trading]}
+
+    text = part(render_model_card(report(models(0.50, 0.51, 0.49), (-0.3, None))), "## Limitations")
+    assert ("- **No edge over the naive forecast**: neither the teacher (RMSE 0.5) nor the student (0.51) forecasts "
+            "more accurately than the naive forecast (0.49) on the test period.") in text
+    assert "- **No edge over buy-and-hold**: neither model's trading view beats buy-and-hold" in text
+    assert "change of regime" in text and "new products" not in text
+    text = part(render_model_card(report(models(0.48, 0.51, 0.49), (0.1, -0.2))), "## Limitations")
+    assert "No edge" not in text  # the teacher beats the naive forecast, and beats buy-and-hold
+    assert "No edge" not in part(render_model_card(credit_report()), "## Limitations")
+
+
 def test_segment_results_are_escaped_for_markdown() -> None:
     text = part(render_model_card(credit_report(segments="WARN")), "## Segment results")
     assert "**Segments: WARN.**" in text

@@ -563,3 +563,32 @@ def test_a_lightgbm_forecaster_refuses_a_networks_settings(given: dict[str, Any]
         train_forecaster(prices, spec=MarketSpec(window=10), model="lightgbm", progress=False, **given)
     with pytest.raises(ConfigError, match="gbdt_params= sets a LightGBM or XGBoost teacher's parameters; a gru"):
         train_forecaster(prices, spec=MarketSpec(window=10), model="gru", progress=False, gbdt_params={"x": 1})
+
+
+def test_a_network_kept_at_its_first_epoch_is_warned_of(prices: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The S&P 500 demo's LSTM ran 9 epochs and kept the first (the same test metrics as a
+    3-epoch one); only its manifest said so (a quant's walk-through, 2026-12-05)."""
+    import finlite.jobs.forecast as job
+    from finlite.errors import FinliteWarning
+
+    assert job.first_epoch_warning({"best_epoch": 3, "epochs_run": 9}) == []
+    assert job.first_epoch_warning({"best_epoch": 0, "epochs_run": 1}) == []  # one epoch asked for
+    assert job.first_epoch_warning({"params": {}}) == []  # a booster
+    said = job.first_epoch_warning({"best_epoch": 0, "epochs_run": 9})
+    assert said[0].startswith("early stopping kept the network's first epoch of 9: its validation loss never improved")
+    real = job._train_neural
+    monkeypatch.setattr(job, "_train_neural", lambda *a, **k: {**real(*a, **k), "best_epoch": 0, "epochs_run": 9})
+    with pytest.warns(FinliteWarning, match="kept the network's first epoch of 9"):
+        outcome = train_forecaster(prices, spec=MarketSpec(window=10), model="gru", hidden=(4,), config=QUICK,
+                                   out=tmp_path / "gru", progress=False)
+    assert outcome.warnings == tuple(said)
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    result = CliRunner().invoke(app, ["train", str(prices), "--task", "forecast", "--date-column", "date", "--target",
+                                      "close", "--model", "gru", "--hidden", "4", "--window", "10", "--epochs", "2",
+                                      "--out", str(tmp_path / "cli"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("warning: early stopping kept the network's first epoch of 9") == 1

@@ -747,6 +747,41 @@ def flat_note(values: np.ndarray, spec: MarketSpec, asset: str | None) -> str | 
             "directional accuracy includes them.")
 
 
+#: Consecutive rows with the very same price from which a run is called out (:func:`stale_note`): a
+#: trading week of business days.
+STALE_ROWS = 5
+
+
+def stale_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | None) -> str | None:
+    """A note naming the runs of :data:`STALE_ROWS` or more consecutive rows in which the price
+    ``column`` does not change at all (a stale feed repeating its last value, a trading halt, a
+    holiday filled forward), or None. 26 identical closes in a liquid index went through train
+    and score without a word (a quant's walk-through, 2026-12-05); their zero returns read as
+    calm, and a model trained on them learns a quiet market that was not there. Kept as they
+    are (a halt is real): the caller is told to check them."""
+    if len(values) < STALE_ROWS:
+        return None
+    same = np.r_[False, values[1:] == values[:-1]]
+    # Runs of equal neighbours: each run's first changed-to row and its length in rows.
+    starts = np.flatnonzero(same & ~np.r_[False, same[:-1]])
+    runs = []
+    for start in starts:
+        end = start
+        while end + 1 < len(same) and same[end + 1]:
+            end += 1
+        length = end - start + 2  # the row before the run holds the value too
+        if length >= STALE_ROWS:
+            runs.append((start - 1, end, length))
+    if not runs:
+        return None
+    shown = "; ".join(f"{length} rows of {values[a]:.8g} from {np.datetime_as_string(dates[a], unit='D')} to "
+                      f"{np.datetime_as_string(dates[b], unit='D')}" for a, b, length in runs[:3])
+    more = f" (and {len(runs) - 3} more run(s))" if len(runs) > 3 else ""
+    return (f"{_asset_prefix(asset)}column {column!r} holds the same value on {STALE_ROWS} or more consecutive rows "
+            f"{len(runs)} time(s): {shown}{more}. Check for a stale feed repeating its last price, a trading halt or "
+            "a holiday filled forward; kept as they are, their zero returns read as a calm market.")
+
+
 def _bars_within_a_day(stamps: pd.Series) -> str:
     """The end of the message for one date given twice, when the two stamps hold different times
     of day: bars of a day (hourly, minute), whose times the date column reads away, and "keep one
@@ -817,22 +852,34 @@ def _refuse_two_spellings(raw_ids: np.ndarray, ids: np.ndarray, column: str, src
                     "the two assets different ids).")
 
 
+def _id_key(text: str) -> str:
+    """An asset id as it would be one asset however it was written: a number by its value ("00700",
+    "700", "700.0" and "7e2" are 700), other text by its letters whatever their case."""
+    try:
+        value = float(text)
+    except ValueError:
+        return "t:" + text.casefold()
+    return f"n:{value!r}" if math.isfinite(value) else "t:" + text.casefold()
+
+
 def zeros_note(ids: np.ndarray, column: str) -> str | None:
-    """A note when two asset ids differ only by leading zeros ("00700" and "700": a spreadsheet
-    drops them part-way through a file), or None. They are kept apart as two assets, each with
-    part of one history, without a word otherwise (a market-data walk-through, 2026-12-05)."""
+    """A note when two asset ids differ only in how they are written: leading zeros ("00700" and
+    "700": a spreadsheet drops them part-way through a file), a number's form ("1" and "1.0": a
+    column read as floats) or letter case ("AAA" and "aaa"); or None. They are kept apart as
+    two assets, each with part of one history, without a word otherwise (market-data and quant
+    walk-throughs, 2026-12-05)."""
     distinct = pd.unique(pd.Series(ids, dtype=object).astype(str))
-    digits = [i for i in distinct if i.isdigit()]
-    by_value: dict[str, list[str]] = {}
-    for text in digits:
-        by_value.setdefault(text.lstrip("0") or "0", []).append(text)
-    pairs = [sorted(group) for group in by_value.values() if len(group) > 1]
-    if not pairs:
+    by_key: dict[str, list[str]] = {}
+    for text in distinct:
+        by_key.setdefault(_id_key(text), []).append(text)
+    groups = [sorted(group) for group in by_key.values() if len(group) > 1]
+    if not groups:
         return None
-    shown = "; ".join(" and ".join(repr(i) for i in group) for group in pairs[:3])
-    return (f"asset ids in column {column!r} that differ only by leading zeros: {shown}"
-            f"{f' and {len(pairs) - 3} more' if len(pairs) > 3 else ''}. They are read as different assets, each "
-            "with its own history; if they are one (a spreadsheet drops leading zeros), write its id one way.")
+    shown = "; ".join(" and ".join(repr(i) for i in group) for group in groups[:3])
+    return (f"asset ids in column {column!r} that differ only in how they are written (leading zeros, a number's "
+            f"form or letter case): {shown}{f' and {len(groups) - 3} more' if len(groups) > 3 else ''}. They are "
+            "read as different assets, each with its own history; if they are one (a spreadsheet drops leading "
+            "zeros or writes 1 as 1.0), write its id one way.")
 
 
 def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short: bool = False,
@@ -943,6 +990,10 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                     flat = flat_note(result[column].to_numpy()[rows_slice], spec, asset)
                     if flat:
                         price_table.notes.append(flat)
+                    stale = stale_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column,
+                                       asset)
+                    if stale:
+                        price_table.notes.append(stale)
     if short:
         if not kept.any():  # nothing to forecast at all: the first asset's refusal
             raise short[0]

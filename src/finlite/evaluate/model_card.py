@@ -92,6 +92,9 @@ _FIXED_LIMITATIONS = (
     "Intervals describe the sampling noise of the test rows, not drift over time or a change in how the data is "
     "collected.",
 )
+#: The fixed limitation on the population, for a forecaster: markets have no products or channels.
+_MARKET_POPULATION = ("The evidence holds for the asset(s), horizon and period of the price history it was computed "
+                      "on; a change of regime (volatility, rates, liquidity, market structure) calls for new evidence.")
 _LOW = re.compile(r"(lower|low)$", re.I)
 _HIGH = re.compile(r"(upper|high)$", re.I)
 
@@ -389,6 +392,36 @@ def _selection_limitations(report: Mapping[str, Any]) -> list[str]:
             "numbers, on rows no candidate was chosen by, are the evidence; every candidate's are in search.json."]
 
 
+def _no_edge(by_id: Mapping[str, Section]) -> list[str]:
+    """A forecaster's evidence without an edge said as a limitation of its own: the sections judge
+    the student against the teacher (whether it can replace it), so "Forecast accuracy: PASS" and
+    "Trading view: PASS" read as approval of models that beat neither the naive forecast nor
+    buy-and-hold (a quant's walk-through, 2026-12-05)."""
+    said = []
+    accuracy = by_id.get("forecast_accuracy")
+    models = accuracy.metrics.get("models") if accuracy is not None and isinstance(accuracy.metrics, Mapping) else None
+    if isinstance(models, Mapping):
+        try:
+            rmse = {n: float(models[n]["rmse"]["value"]) for n in ("teacher", "student", "naive")}
+        except (KeyError, TypeError, ValueError):
+            rmse = {}
+        if rmse and rmse["teacher"] >= rmse["naive"] and rmse["student"] >= rmse["naive"]:
+            said.append(f"**No edge over the naive forecast**: neither the teacher (RMSE {rmse['teacher']:.4g}) nor "
+                        f"the student ({rmse['student']:.4g}) forecasts more accurately than the naive forecast "
+                        f"({rmse['naive']:.4g}) on the test period. The sections above judge whether the student can "
+                        "replace the teacher, not whether either is worth deploying.")
+    trading = by_id.get("trading")
+    assets = trading.metrics.get("assets") if trading is not None and isinstance(trading.metrics, Mapping) else None
+    first = next(iter(assets.values()), None) if isinstance(assets, Mapping) and assets else None
+    versus = first.get("sharpe_vs_buy_and_hold") if isinstance(first, Mapping) else None
+    if isinstance(versus, Mapping) and {"teacher", "student"} <= versus.keys():
+        lows = [(versus[n].get("ci") or [None])[0] for n in ("teacher", "student")]
+        if all(low is None or not low > 0 for low in lows):
+            said.append("**No edge over buy-and-hold**: neither model's trading view beats buy-and-hold after costs "
+                        "beyond sampling noise (the trading section gives the intervals).")
+    return [f"- {text}" for text in said]
+
+
 def _split_limitations(report: Mapping[str, Any]) -> list[str]:
     """What the split makes of the evidence: a stratified split's test rows share the training
     rows' period (in-time evidence only, and its stability section compares two random samples);
@@ -468,7 +501,9 @@ def render_model_card(report: Mapping[str, Any]) -> str:
               for note in _card_list(report, "extreme_values")]
     lines += _unassessed_protected(report, by_id)
     lines += _absolute_calibration(by_id)
-    lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report),
-                                       *_FIXED_LIMITATIONS)] + [""]
+    markets = _domain(report) == "markets"
+    lines += _no_edge(by_id) if markets else []
+    fixed = tuple(_MARKET_POPULATION if markets and "new products" in text else text for text in _FIXED_LIMITATIONS)
+    lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report), *fixed)] + [""]
     lines += ["## Change classification", "", *_change_lines(report, sections)]
     return "\n".join(lines).rstrip("\n") + "\n"

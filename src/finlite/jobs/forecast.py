@@ -16,6 +16,7 @@ evaluate, the market demo and ``bench/markets.py`` all read it.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,7 +38,7 @@ from finlite.data.market import (
     to_price_level,
 )
 from finlite.data.walkforward import WalkForward
-from finlite.errors import ConfigError, DataError
+from finlite.errors import ConfigError, DataError, FinliteWarning
 from finlite.evaluate.forecast import (
     buy_and_hold,
     date_mean_errors,
@@ -79,6 +80,9 @@ class ForecastOutcome:
     metrics: dict[str, Any]
     path: Path | None
     operating_point: OperatingPoint | None = None
+    #: What the caller should be told (each also issued as a :class:`finlite.FinliteWarning` before
+    #: the artifact is written, and printed by the CLI): a network kept at its first epoch.
+    warnings: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         """A line a log can hold: the model, its test-period directional accuracy and RMSE, and
@@ -294,6 +298,9 @@ def train_forecaster(
         net = build_forecaster(model, n_features, spec.window, _model_task(spec), hidden)
         info = _train_neural(net, series, config, desc=f"training {model}")
         step = {"step": "train", "model": net.config(), "train": config.to_dict(), **info}
+    said = tuple(first_epoch_warning(step))
+    for message in said:  # before anything is saved: a pipeline that escalates warnings stops here
+        warnings.warn(f"warning: {message}", FinliteWarning, stacklevel=3)
     point = None
     if task.decides:
         point = operating_point(task.training_scores(net, series.x_train), series.y_train, cutoff=cutoff,
@@ -316,7 +323,22 @@ def train_forecaster(
                              role="teacher", seed=seed, cutoff=cut,
                              data=series.summary(), steps=[step], metrics=metrics, overwrite=overwrite,
                              extra_files=files, task=spec.task, operating_point=point)
-    return ForecastOutcome(model=net, data=series, metrics=metrics, path=path, operating_point=point)
+    return ForecastOutcome(model=net, data=series, metrics=metrics, path=path, operating_point=point, warnings=said)
+
+
+def first_epoch_warning(step: Mapping[str, Any]) -> list[str]:
+    """The warning for a network whose early stopping kept its first epoch although it ran more:
+    its validation loss never improved after one pass over the data, so it learned little the
+    validation period rewards. The S&P 500 demo's LSTM teacher ran 9 epochs and kept the first,
+    with the same test metrics as a 3-epoch one, and only its manifest said so (a quant's
+    walk-through, 2026-12-05). Empty for a booster, or a network that improved."""
+    best, ran = step.get("best_epoch"), step.get("epochs_run")
+    if not isinstance(best, int) or not isinstance(ran, int) or best != 0 or ran < 2:
+        return []
+    return [f"early stopping kept the network's first epoch of {ran}: its validation loss never improved after one "
+            "pass over the training windows, so it learned little that the validation period rewards. Compare it "
+            "with the naive forecast (the table above) before relying on it; a lower learning rate, another window "
+            "or horizon, or a smaller network may train further."]
 
 
 # -- evidence -----------------------------------------------------------------------------------

@@ -1318,7 +1318,8 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     if id_columns:
         carried = f"the date and the id column {market.spec.id_column!r}" if market.spec.id_column else "the date"
         raise DataError(f"A forecaster's output carries {carried} of its spec; id columns "
-                        f"({', '.join(id_columns)}) do not apply. Drop them.", param="id_columns")
+                        f"({', '.join(id_columns)}) do not apply. Leave them out (id_columns=); the column "
+                        "itself may stay in the file.", param="id_columns")
     _kind(src, "Input file")  # read_prices reads CSV and Parquet; anything else is refused here first
     out_kind = _kind(dst, "Output file")
     size = src.stat().st_size
