@@ -1014,7 +1014,8 @@ def _report_verdict(raw: bytes, where: str) -> tuple[str, str] | None:
     # A section that could not be built makes the report WARN with every built section PASS: it
     # read "WARN (every section PASS)", naming nothing to read (note60, left alone).
     omitted = report.get("omitted") if isinstance(report, dict) else None
-    unbuilt = [str(o.get("id")) for o in omitted or [] if isinstance(o, dict) and o.get("error")]
+    unbuilt = [str(o.get("id")) for o in (omitted if isinstance(omitted, list) else [])
+               if isinstance(o, dict) and o.get("error")]
     if unbuilt:
         parts.append(f"not built: {', '.join(unbuilt)}")
     return status, "; ".join(parts) or "every section PASS"

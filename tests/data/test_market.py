@@ -613,6 +613,10 @@ def test_a_run_of_unchanged_prices_is_called_out() -> None:
                      f"{frame.loc[99, 'close']:.8g} from {dates[99]} to {dates[125]}. Check for a stale feed repeating "
                      "its last price, a trading halt or a holiday filled forward; kept as they are, their zero returns "
                      "read as a calm market."]
+    coarse = prices_frame(n=400)
+    coarse["close"] = (coarse["close"] * 2).round() / 2  # a 0.5 tick on a 50 price: unchanged days are common
+    said = [n for n in read_prices(coarse, MarketSpec()).notes if "same value" in n]
+    assert said and "as an illiquid asset or a coarse tick gives" in said[0] and "stale feed repeating" not in said[0]
     frame.loc[100:102, "close"] = frame.loc[99, "close"] * 1.001  # four equal rows: a quiet week, not called out
     frame.loc[103:125, "close"] = frame["close"].iloc[103:126].to_numpy() * np.linspace(1.0, 1.1, 23)
     assert not any("same value" in n for n in read_prices(frame, MarketSpec()).notes)
@@ -688,3 +692,11 @@ def test_asset_ids_that_differ_only_by_leading_zeros_are_said() -> None:
                        first.assign(id="nan"), later.assign(id="NaN")])
     note = read_prices(frame, MarketSpec(id_column="id")).notes[0]
     assert "'1' and '1.0'; 'AAA' and 'aaa'; 'NaN' and 'nan'." in note
+    # Two long numeric ids one apart are two assets (float() made them one: a review, 2026-12-05);
+    # nor are "1_000" or another script's digits a plain number.
+    from finlite.data.market import _id_key
+
+    assert _id_key("12345678901234567") != _id_key("12345678901234568")
+    assert _id_key("1" * 41) != _id_key("1" * 40 + "2") and _id_key("1_000") != _id_key("1000")
+    assert _id_key("\u0663") != _id_key("3") and _id_key("1e999999999999") != _id_key("1")
+    assert _id_key("7e2") == _id_key("00700") == _id_key("700.0") and _id_key("-0") == _id_key("0")

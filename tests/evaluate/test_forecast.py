@@ -276,6 +276,10 @@ def test_a_path_marks_the_drawdown_inside_each_holding_period() -> None:
     expected = float(np.max(1 - curve / np.maximum.accumulate(curve)))
     assert view["max_drawdown"] == pytest.approx(expected, rel=1e-12)
     assert view["equity"]["final"] == pytest.approx(end * 0.8, rel=1e-12)
+    # Ruin inside a period (a short through a doubling) stops the equity there, as at a period's end.
+    rise = np.log([[1.5, 2.1, 0.9], [0.9, 0.8, 0.8]])
+    ruined = fc.trading_view(rise[:, -1], [-1.0, -1.0], kind="position", path=rise)["long_short"]
+    assert ruined["max_drawdown"] == 1.0 and ruined["equity"]["final"] == 0.0 and ruined["total_return"] == -1.0
     with pytest.raises(DataError, match="path's last column must be each period's own log return"):
         fc.buy_and_hold(r, path=path[:, :2])
     with pytest.raises(DataError, match=r"path must hold one row per period \(2\)"):

@@ -209,6 +209,16 @@ def test_a_forecaster_without_an_edge_says_so_among_its_limitations() -> None:
     text = part(render_model_card(report(models(0.48, 0.51, 0.49), (0.1, -0.2))), "## Limitations")
     assert "No edge" not in text  # the teacher beats the naive forecast, and beats buy-and-hold
     assert "No edge" not in part(render_model_card(credit_report()), "## Limitations")
+    # A panel is judged on every asset, not the first alone (a review, 2026-12-05).
+    panel = report(models(0.48, 0.51, 0.49), (-0.3, None))
+    assets = panel["sections"][1]["metrics"]["assets"]
+    assets["ZZZ"] = {"sharpe_vs_buy_and_hold": {"teacher": {"ci": [0.6, 1.5]}, "student": {"ci": [0.5, 1.4]}}}
+    assets["FEW"] = {"periods": 1}  # too few periods to trade: not judged
+    text = part(render_model_card(panel), "## Limitations")
+    assert "**No edge over buy-and-hold on 1 of 2 assets**: on SPX, neither model's trading view" in text
+    del assets["ZZZ"]
+    assets["QQQ"] = {"sharpe_vs_buy_and_hold": {"teacher": {"ci": [-0.1, 1.5]}, "student": {"ci": [None, None]}}}
+    assert "beyond sampling noise on any of its 2 assets" in part(render_model_card(panel), "## Limitations")
 
 
 def test_segment_results_are_escaped_for_markdown() -> None:

@@ -576,7 +576,7 @@ def test_a_network_kept_at_its_first_epoch_is_warned_of(prices: Path, tmp_path: 
     assert job.first_epoch_warning({"best_epoch": 0, "epochs_run": 1}) == []  # one epoch asked for
     assert job.first_epoch_warning({"params": {}}) == []  # a booster
     said = job.first_epoch_warning({"best_epoch": 0, "epochs_run": 9})
-    assert said[0].startswith("early stopping kept the network's first epoch of 9: its validation loss never improved")
+    assert said[0].startswith("early stopping kept the network's first epoch of 9: its validation loss was lowest")
     real = job._train_neural
     monkeypatch.setattr(job, "_train_neural", lambda *a, **k: {**real(*a, **k), "best_epoch": 0, "epochs_run": 9})
     with pytest.warns(FinliteWarning, match="kept the network's first epoch of 9"):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextvars
 import datetime
 import functools
+import decimal
 import math
 import os
 import re
@@ -777,9 +778,18 @@ def stale_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | 
     shown = "; ".join(f"{length} rows of {values[a]:.8g} from {np.datetime_as_string(dates[a], unit='D')} to "
                       f"{np.datetime_as_string(dates[b], unit='D')}" for a, b, length in runs[:3])
     more = f" (and {len(runs) - 3} more run(s))" if len(runs) > 3 else ""
+    # Where unchanged prices are common outside the runs too, or the runs are many, an illiquid
+    # asset or a coarse tick explains them better than a stale feed (a review, 2026-12-05: 136,000
+    # runs on a 0.25-tick walk were each told to check for a stale feed).
+    in_runs = sum(length - 1 for _, _, length in runs)
+    zero = float(np.count_nonzero(same[1:])) / (len(values) - 1)
+    outside = (float(np.count_nonzero(same[1:])) - in_runs) / (len(values) - 1)
+    why = (f"{zero:.0%} of its row-to-row moves are zero, as an illiquid asset or a coarse tick gives; check that "
+           "this is the asset's own trading and not a stale feed" if outside >= FLAT_SHARE or len(runs) > 10 else
+           "Check for a stale feed repeating its last price, a trading halt or a holiday filled forward")
     return (f"{_asset_prefix(asset)}column {column!r} holds the same value on {STALE_ROWS} or more consecutive rows "
-            f"{len(runs)} time(s): {shown}{more}. Check for a stale feed repeating its last price, a trading halt or "
-            "a holiday filled forward; kept as they are, their zero returns read as a calm market.")
+            f"{len(runs):,} time(s): {shown}{more}. {why}; kept as they are, their zero returns read as a calm "
+            "market.")
 
 
 def _bars_within_a_day(stamps: pd.Series) -> str:
@@ -852,14 +862,24 @@ def _refuse_two_spellings(raw_ids: np.ndarray, ids: np.ndarray, column: str, src
                     "the two assets different ids).")
 
 
+#: A number written in plain ASCII (digits, an optional sign, point and exponent): the ids compared
+#: by value (Python's float() also reads "1_000" and other scripts' digits, and loses digits past 2**53).
+_PLAIN_ID_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _id_key(text: str) -> str:
-    """An asset id as it would be one asset however it was written: a number by its value ("00700",
-    "700", "700.0" and "7e2" are 700), other text by its letters whatever their case."""
-    try:
-        value = float(text)
-    except ValueError:
-        return "t:" + text.casefold()
-    return f"n:{value!r}" if math.isfinite(value) else "t:" + text.casefold()
+    """An asset id as it would be one asset however it was written: a number by its exact value
+    ("00700", "700", "700.0" and "7e2" are 700; "12345678901234567" and "…568" stay two), other
+    text by its letters whatever their case."""
+    if _PLAIN_ID_NUMBER.fullmatch(text):
+        # Every digit kept (the default 28 would round two long ids into one), any exponent.
+        exact = decimal.Context(prec=max(28, len(text)), Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+        try:
+            value = decimal.Decimal(text)
+            return "n:" + ("0" if value.is_zero() else str(value.normalize(exact)))
+        except decimal.DecimalException:  # beyond even that: compared as text
+            return "t:" + text.casefold()
+    return "t:" + text.casefold()
 
 
 def zeros_note(ids: np.ndarray, column: str) -> str | None:

@@ -440,14 +440,24 @@ def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: 
     gross = position * np.expm1(realised)
     change = np.abs(np.diff(np.r_[0.0, position]))
     net = gross - change * cost_bps / 10_000.0
+    factors = None
+    if path is not None and path.shape[1] > 1:
+        # Each step of period t: the period's return so far (its entry cost charged at the start);
+        # the last step is the period's end. A step at or below zero is ruin inside the period:
+        # the position is gone from there on, whatever the price does later in the period or after
+        # (a short through a doubling within h days; a review, 2026-12-05).
+        steps = position[:, None] * np.expm1(path) - (change * cost_bps / 10_000.0)[:, None]
+        factors = np.maximum(1.0 + steps, 0.0)
+        dead = factors <= 0.0
+        if dead.any():
+            first = int(np.flatnonzero(dead.any(axis=1))[0])
+            factors[first, int(np.argmax(dead[first])):] = 0.0
+            net = net.copy()
+            net[first] = -1.0
     equity = np.cumprod(np.maximum(1.0 + net, 0.0))
     marked = equity
-    if path is not None and path.shape[1] > 1:
-        # Each step of period t: the equity before it times the period's return so far (its entry
-        # cost charged at the start); the last step is the period's end, equity[t] itself.
-        before = np.r_[1.0, equity[:-1]]
-        steps = position[:, None] * np.expm1(path) - (change * cost_bps / 10_000.0)[:, None]
-        marked = (before[:, None] * np.maximum(1.0 + steps, 0.0)).ravel()
+    if factors is not None:  # the equity before each period times its steps; equity[t] at the last
+        marked = (np.r_[1.0, equity[:-1]][:, None] * factors).ravel()
     n = realised.size
     final = float(equity[-1])
     years = n / ppy

@@ -392,6 +392,9 @@ def _selection_limitations(report: Mapping[str, Any]) -> list[str]:
             "numbers, on rows no candidate was chosen by, are the evidence; every candidate's are in search.json."]
 
 
+_PAIR = ("teacher", "student")
+
+
 def _no_edge(by_id: Mapping[str, Section]) -> list[str]:
     """A forecaster's evidence without an edge said as a limitation of its own: the sections judge
     the student against the teacher (whether it can replace it), so "Forecast accuracy: PASS" and
@@ -412,13 +415,24 @@ def _no_edge(by_id: Mapping[str, Section]) -> list[str]:
                         "replace the teacher, not whether either is worth deploying.")
     trading = by_id.get("trading")
     assets = trading.metrics.get("assets") if trading is not None and isinstance(trading.metrics, Mapping) else None
-    first = next(iter(assets.values()), None) if isinstance(assets, Mapping) and assets else None
-    versus = first.get("sharpe_vs_buy_and_hold") if isinstance(first, Mapping) else None
-    if isinstance(versus, Mapping) and {"teacher", "student"} <= versus.keys():
-        lows = [(versus[n].get("ci") or [None])[0] for n in ("teacher", "student")]
-        if all(low is None or not low > 0 for low in lows):
-            said.append("**No edge over buy-and-hold**: neither model's trading view beats buy-and-hold after costs "
-                        "beyond sampling noise (the trading section gives the intervals).")
+    judged, flat = 0, []  # assets with the comparison, and those where neither model beats buy-and-hold
+    for asset, view in (assets.items() if isinstance(assets, Mapping) else ()):
+        versus = view.get("sharpe_vs_buy_and_hold") if isinstance(view, Mapping) else None
+        if not isinstance(versus, Mapping) or not all(isinstance(versus.get(n), Mapping) for n in _PAIR):
+            continue  # too few periods to trade: nothing to judge
+        judged += 1
+        lows = [(list(versus[n].get("ci") or []) + [None])[0] for n in _PAIR]
+        if not any(isinstance(low, (int, float)) and low > 0 for low in lows):
+            flat.append(str(asset))
+    if judged and len(flat) == judged:
+        where = "" if judged == 1 else f" on any of its {judged} assets"
+        said.append(f"**No edge over buy-and-hold**: neither model's trading view beats buy-and-hold after costs "
+                    f"beyond sampling noise{where} (the trading section gives the intervals).")
+    elif flat:  # a panel where some assets have an edge and others none: the others named
+        shown = ", ".join(_text(a) for a in flat[:10]) + (f" and {len(flat) - 10} more" if len(flat) > 10 else "")
+        said.append(f"**No edge over buy-and-hold on {len(flat)} of {judged} assets**: on {shown}, neither model's "
+                    "trading view beats buy-and-hold after costs beyond sampling noise (the trading section gives the "
+                    "intervals).")
     return [f"- {text}" for text in said]
 
 

@@ -465,7 +465,9 @@ class CompressOutcome:
             sections = [s for s in report.get("sections") or [] if isinstance(s, dict)]
             parts = [f"{kind} in {', '.join(str(s.get('id')) for s in sections if s.get('status') == kind)}"
                      for kind in ("FAIL", "WARN") if any(s.get("status") == kind for s in sections)]
-            unbuilt = [str(o.get("id")) for o in report.get("omitted") or [] if isinstance(o, dict) and o.get("error")]
+            omitted = report.get("omitted")
+            unbuilt = [str(o.get("id")) for o in (omitted if isinstance(omitted, list) else [])
+                       if isinstance(o, dict) and o.get("error")]
             if unbuilt:  # a section that could not be built makes the report WARN (jobs/report.py)
                 parts.append(f"not built: {', '.join(unbuilt)}")
             lines.append(f"validation report: {status} ({'; '.join(parts) or 'see the report'}): read those sections "

@@ -335,10 +335,10 @@ def first_epoch_warning(step: Mapping[str, Any]) -> list[str]:
     best, ran = step.get("best_epoch"), step.get("epochs_run")
     if not isinstance(best, int) or not isinstance(ran, int) or best != 0 or ran < 2:
         return []
-    return [f"early stopping kept the network's first epoch of {ran}: its validation loss never improved after one "
+    return [f"early stopping kept the network's first epoch of {ran}: its validation loss was lowest after one "
             "pass over the training windows, so it learned little that the validation period rewards. Compare it "
-            "with the naive forecast (the table above) before relying on it; a lower learning rate, another window "
-            "or horizon, or a smaller network may train further."]
+            "with the naive forecast (the evidence table) before relying on it; a lower learning rate, another "
+            "window or horizon, or a smaller network may train further."]
 
 
 # -- evidence -----------------------------------------------------------------------------------

@@ -290,9 +290,10 @@ def search_students(
         total += len(binned) * len(tails)
         found, kept = run_stage(binned, binned_orders, "search (binned inputs)")
         candidates, runs = candidates + found, runs + kept
-        notes.append(f"no plain student passed every gate, so the search went on with students that read "
-                     f"{FALLBACK_BINS} bins of each numeric column at the teacher's split thresholds: "
-                     f"{sum(bool(c['passed']) for c in found)} of {len(found)} passed")
+        if found:  # none when the budget ran out before the first: the hint then stands
+            notes.append(f"no plain student passed every gate, so the search went on with students that read "
+                         f"{FALLBACK_BINS} bins of each numeric column at the teacher's split thresholds: "
+                         f"{sum(bool(c['passed']) for c in found)} of {len(found)} passed")
     seconds = time.perf_counter() - start
     passing = [c for c in candidates if c["passed"]]
     front = pareto_front(passing)
@@ -318,7 +319,7 @@ def search_students(
         result.chosen_model = run.model
         # Without timing two identical runs write identical files: the wall-clock time is left out.
         record = dump_json({"objective": objective, "budget_s": budget_s, "seconds": seconds if timing else None,
-                            "chosen": chosen, "front": front, "candidates": candidates})
+                            "chosen": chosen, "front": front, "candidates": candidates, "notes": notes})
         # Saved as the search trained it: the compress job evaluates it on the test split and
         # writes the artifact, report and recipe as for any recipe's result.
         result.outcome = _run(setup, recipe, out=out, overwrite=overwrite, timing=timing, result=run,
