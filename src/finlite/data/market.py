@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import contextvars
 import datetime
-import functools
 import decimal
+import functools
 import math
 import os
 import re

@@ -421,7 +421,7 @@ def _no_edge(by_id: Mapping[str, Section]) -> list[str]:
         if not isinstance(versus, Mapping) or not all(isinstance(versus.get(n), Mapping) for n in _PAIR):
             continue  # too few periods to trade: nothing to judge
         judged += 1
-        lows = [(list(versus[n].get("ci") or []) + [None])[0] for n in _PAIR]
+        lows = [[*(versus[n].get("ci") or []), None][0] for n in _PAIR]
         if not any(isinstance(low, (int, float)) and low > 0 for low in lows):
             flat.append(str(asset))
     if judged and len(flat) == judged:
