@@ -206,6 +206,8 @@ def test_a_forecaster_without_an_edge_says_so_among_its_limitations() -> None:
             "more accurately than the naive forecast (0.49) on the test period.") in text
     assert "- **No edge over buy-and-hold**: neither model's trading view beats buy-and-hold" in text
     assert "change of regime" in text and "new products" not in text
+    short = {**report(models(0.50, 0.51, 0.49), (-0.3, None)), "forecast": {"warnings": ["the test period holds 29"]}}
+    assert "- **Short test period**: the test period holds 29" in part(render_model_card(short), "## Limitations")
     text = part(render_model_card(report(models(0.48, 0.51, 0.49), (0.1, -0.2))), "## Limitations")
     assert "No edge" not in text  # the teacher beats the naive forecast, and beats buy-and-hold
     assert "No edge" not in part(render_model_card(credit_report()), "## Limitations")

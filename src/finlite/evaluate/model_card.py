@@ -517,6 +517,10 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += _absolute_calibration(by_id)
     markets = _domain(report) == "markets"
     lines += _no_edge(by_id) if markets else []
+    # A test period too short to judge on (jobs.forecast.thin_warnings), as the evidence table says it.
+    evidence = report.get("forecast")
+    thin = evidence.get("warnings") if markets and isinstance(evidence, Mapping) else None
+    lines += [f"- **Short test period**: {_text(w)}" for w in (thin if isinstance(thin, list) else [])]
     fixed = tuple(_MARKET_POPULATION if markets and "new products" in text else text for text in _FIXED_LIMITATIONS)
     lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report), *fixed)] + [""]
     lines += ["## Change classification", "", *_change_lines(report, sections)]
