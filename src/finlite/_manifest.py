@@ -527,16 +527,17 @@ def int8_warning(manifest: Mapping[str, Any], variant: str, where: str) -> str |
         return None
     rows = export.get("rows")
     of = f" of {rows:,}" if _count(rows) else ""
+    unit = "test windows" if manifest.get("task") in ("forecast", "direction") else "test rows"  # a forecaster's
     flips, turned = against.get("flips") or 0, against.get("direction_flips") or 0
     if _count(flips) and flips > 0:
         auc = ""
         if finite_number(against.get("auc_float")) and finite_number(against.get("auc_int8")):
             auc = f"; test AUC {against['auc_float']:.4f} -> {against['auc_int8']:.4f}"
-        what = (f"decided {flips:,}{of} test rows unlike the float model that the validation report judged "
+        what = (f"decided {flips:,}{of} {unit} unlike the float model that the validation report judged "
                 f"(max |Δp| {float(against['max_abs_diff']):.2g}{auc})")
     elif _count(turned) and turned > 0:
         what = (f"forecast the opposite direction to the float model that the validation report judged on "
-                f"{turned:,}{of} test dates (max |Δ| {float(against['max_abs_diff']):.2g})")
+                f"{turned:,}{of} test windows (max |Δ| {float(against['max_abs_diff']):.2g})")
     else:
         return None
     return (f"warning: {where}: its int8 model ({record['file']}) {what}, as export measured; these are not the "

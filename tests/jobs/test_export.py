@@ -224,6 +224,8 @@ def test_the_int8_warning_says_how_many_test_decisions_int8_changed() -> None:
     said = int8_warning(manifest(flips=0, direction_flips=3), "int8", "art")
     assert said is not None and "forecast the opposite direction to the float model" in said and "3 of 200" in said
     assert int8_warning(manifest(flips=5), "fp32", "art") is None  # the float model is the validated one
+    direction = {**manifest(flips=2), "task": "direction"}
+    assert "decided 2 of 200 test windows unlike" in str(int8_warning(direction, "int8", "art"))
     assert int8_warning(manifest(flips=0, auc_float=0.8, auc_int8=0.8), "int8", "art") is None  # every row agreed
     assert int8_warning({"export": {"onnx_int8": {"same_as": "model.onnx", "reason": "integer"}}}, "int8", "art") is None
     assert int8_warning({}, "int8", "art") is None
