@@ -269,6 +269,29 @@ def test_at_a_longer_horizon_every_start_day_is_shown() -> None:
     assert days["teacher"][0] == pytest.approx(trading.metrics["assets"]["all"]["teacher"]["long_flat"]["sharpe"])
 
 
+def test_the_reports_drawdowns_are_marked_daily_as_the_evidence_is() -> None:
+    """At h > 1 with the paths given, the trading section's drawdowns are the evidence's (marked on
+    every date inside each holding period); a path that does not end at realised is refused."""
+    from finlite.jobs.forecast import realised_paths
+
+    series = prepare_series(make_prices(600), MarketSpec(objective="return", window=10, horizon=5,
+                                                         volume_column="volume"))
+    teacher, student = _forecasts(series, 0.001)
+    plain = _inputs(series, teacher, student)
+    paths = realised_paths(series)
+    marked = SeriesInputs(**{**plain.__dict__, "paths": paths})
+    trading = next(s for s in build_forecast_sections(marked) if s.id == "trading").metrics["assets"]["all"]
+    ends = next(s for s in build_forecast_sections(plain) if s.id == "trading").metrics["assets"]["all"]
+    evidence = plain.evidence["trading"]
+    for name in ("teacher", "student"):
+        for strategy in ("long_flat", "long_short"):
+            assert trading[name][strategy]["max_drawdown"] == evidence[name][strategy]["max_drawdown"]
+            assert trading[name][strategy]["max_drawdown"] >= ends[name][strategy]["max_drawdown"]
+    assert trading["buy_and_hold"]["max_drawdown"] == evidence["buy_and_hold"]["max_drawdown"]
+    with pytest.raises(DataError, match="pass jobs.forecast.realised_paths"):
+        build_forecast_sections(SeriesInputs(**{**plain.__dict__, "paths": paths[:, :3]}))
+
+
 def test_volatility_has_no_direction_sections() -> None:
     series = _series("volatility")
     y = series.windows_test.y

@@ -73,6 +73,10 @@ class SeriesInputs:
     evidence: Mapping[str, Any]
     cost_bps: float
     seed: int = 0
+    #: The log returns from each test window's date to each step of its horizon
+    #: (:func:`finlite.jobs.forecast.realised_paths`), on which the trading view marks drawdowns
+    #: daily at a horizon above 1; None marks them at period ends.
+    paths: np.ndarray | None = None
 
 
 # -- the bootstrap ------------------------------------------------------------------------------
@@ -215,15 +219,15 @@ class _Rows:
         self.objective = series.spec.objective
         self.horizon = int(series.spec.horizon)
         # The path over each window's horizon, on which the trading view marks its drawdowns daily
-        # (jobs.forecast.realised_paths); None at horizon 1, or where it does not end at realised.
+        # (jobs.forecast.realised_paths, passed in); None at horizon 1 or without it.
         self.paths: np.ndarray | None = None
-        if self.horizon > 1:
-            from finlite.jobs.forecast import realised_paths
-
-            paths = realised_paths(series)
+        if self.horizon > 1 and inp.paths is not None:
+            paths = np.asarray(inp.paths, dtype=np.float64)
             finite = np.isfinite(realised)
-            if paths.shape == (n, self.horizon) and np.array_equal(paths[finite, -1], realised[finite]):
-                self.paths = paths
+            if paths.shape != (n, self.horizon) or not np.array_equal(paths[finite, -1], realised[finite]):
+                raise DataError(f"paths must hold {self.horizon} log returns per test window ({n}), the last one "
+                                "each window's realised return; pass jobs.forecast.realised_paths(series).")
+            self.paths = paths
         # Per asset, observations a year and the calendar: what the trading view annualises with.
         self.calendars = periods_per_year(series.table, series.spec)
         self.cutoff = 0.5 if inp.cutoff is None else float(inp.cutoff)

@@ -388,13 +388,14 @@ def series_inputs(teacher: FinliteModel, student: FinliteModel, series: Prepared
     kind = _optional("finlite.evaluate.forecast_report", "SeriesInputs")
     if kind is None:
         return None
-    from finlite.jobs.forecast import realised_log_returns
+    from finlite.jobs.forecast import realised_paths
 
     task = get_task(series.task)
+    paths = realised_paths(series)  # the last column is realised_log_returns
     return kind(series=series, task=series.task, cutoff=cutoff, teacher_test=task.scores(teacher, series.x_test),
                 student_test=task.scores(student, series.x_test), teacher_train=task.scores(teacher, series.x_train),
-                student_train=task.scores(student, series.x_train), realised=realised_log_returns(series),
-                evidence=evidence, cost_bps=float(cost_bps), seed=int(seed))
+                student_train=task.scores(student, series.x_train), realised=paths[:, -1],
+                evidence=evidence, cost_bps=float(cost_bps), seed=int(seed), paths=paths)
 
 
 # -- the sections ----------------------------------------------------------------------------------
