@@ -288,7 +288,7 @@ def test_the_reports_drawdowns_are_marked_daily_as_the_evidence_is() -> None:
             assert trading[name][strategy]["max_drawdown"] == evidence[name][strategy]["max_drawdown"]
             assert trading[name][strategy]["max_drawdown"] >= ends[name][strategy]["max_drawdown"]
     assert trading["buy_and_hold"]["max_drawdown"] == evidence["buy_and_hold"]["max_drawdown"]
-    with pytest.raises(DataError, match="pass jobs.forecast.realised_paths"):
+    with pytest.raises(DataError, match=r"pass jobs\.forecast\.realised_paths"):
         build_forecast_sections(SeriesInputs(**{**plain.__dict__, "paths": paths[:, :3]}))
 
 
