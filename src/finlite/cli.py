@@ -615,7 +615,7 @@ def _neural_flags(hidden: str | None, epochs: int, batch_size: int | None) -> li
 @app.command()
 @_friendly
 def train(
-    data: Annotated[Path, typer.Argument(help="Training table: .csv, .csv.gz, .tsv or .parquet, one row per application.")],
+    data: Annotated[Path, typer.Argument(help="Training table: .csv, .csv.gz, .tsv or .parquet, one row per application (a price file with --task forecast: one row per date, or per asset and date).")],
     target: Annotated[str, typer.Option(help="Label column, e.g. 'default' or 'creditability'.")],
     out: Annotated[Path, typer.Option(help="Directory to write the teacher artifact to.")],
     positive: Annotated[str | None, typer.Option(help="Label of the class to score, e.g. 'bad' or 1. Default: recognised by name ('bad', 'default', 1, ...) or the minority class.")] = None,

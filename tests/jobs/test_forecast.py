@@ -502,15 +502,17 @@ def test_a_short_test_period_is_warned_of_in_the_evidence_and_its_table(prices: 
     series = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
     ev = forecast_evidence(series, {"teacher": series.y_test.astype(np.float64)}, cutoff=None)
     assert ("warnings" in ev) is (ev["rows"] < THIN_WINDOWS or ev["trading"]["periods"] < THIN_PERIODS)
-    assert thin_warnings({**ev, "rows": 200, "trading": {**ev["trading"], "periods": 200}}) == []
-    short = {**ev, "rows": 29, "trading": {**ev["trading"], "periods": 29}}
+    assert thin_warnings({**ev, "rows": 200, "dates": 200, "trading": {**ev["trading"], "periods": 200}}) == []
+    short = {**ev, "rows": 29, "dates": 29, "trading": {**ev["trading"], "periods": 29}}
     said = thin_warnings(short)
     assert said[0].startswith("the test period holds 29 labelled window(s); with fewer than 60 its errors")
+    # A panel counts its dates: 10 assets on 6 dates are 6 dates of evidence, not 60.
+    assert thin_warnings({**short, "rows": 60, "dates": 6})[0].startswith("the test period holds 6 date(s) (60 windows)")
     assert said[1].startswith("the trading view rests on 29 one-step holding period(s); annualised returns and "
                               "Sharpe ratios from fewer than 60 are no evidence")
     table = render_forecast_table({**short, "warnings": said})
     assert table.splitlines()[-2:] == [f"warning: {w}" for w in said]
-    panel = {**ev, "rows": 200, "trading": None, "horizon": 5,
+    panel = {**ev, "rows": 200, "dates": 200, "trading": None, "horizon": 5,
              "trading_per_asset": {"B": {"periods": 12}, "A": {"periods": 70}}}
     assert thin_warnings(panel) == ["the trading views of B (12) rest on fewer than 60 5-step holding periods each; "
                                     "their annualised returns and Sharpe ratios are no evidence of what a strategy "

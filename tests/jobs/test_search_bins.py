@@ -169,6 +169,24 @@ def test_a_default_search_tries_binned_students_when_no_plain_one_passes_a_boost
         assert [bins_of(c) for c in found.candidates] == [0], options
 
 
+def test_no_fallback_for_a_boosted_teacher_that_splits_on_no_number_column(german_csv: Path, tmp_path: Path) -> None:
+    """Its binned students would be its plain ones again, under a note saying "32 bins of each
+    numeric column" (a review, 2026-12-05)."""
+    import pandas as pd
+
+    frame = pd.read_csv(german_csv)
+    text = frame[[c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) or c == "creditability"]]
+    table = tmp_path / "text_only.csv"
+    text.to_csv(table, index=False)
+    teacher = tmp_path / "teacher"
+    finlite.train(table, target="creditability", model="lightgbm", out=teacher)
+    found = search_students(teacher, table, seed=0, budget_s=600, config=TINY, fine_tune=TINY, progress=False,
+                            space_overrides={"hidden": [(8,)], "temperature": [2.0], "sparsity": [0.0], "bits": [32]},
+                            gates=[Gate("auc", min=0.9999)], timing=False)
+    assert [c["recipe"]["steps"][0].get("input_bins", 0) for c in found.candidates] == [0]
+    assert not any("no plain student passed" in n for n in found.notes)
+
+
 def test_a_choice_that_fails_on_the_test_split_gets_the_hint_too(boosted_dir: Path, german_csv: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import finlite.jobs.search as job

@@ -520,7 +520,8 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     folds = [mask[known] for mask in _fold_masks(series)]
     preds = {name: np.asarray(p, dtype=np.float64).reshape(-1)[known] for name, p in predictions.items()}
     out: dict[str, Any] = {"task": spec.task, "objective": spec.objective, "horizon": spec.horizon,
-                           "rows": int(known.sum()), "folds": len(folds), "cost_bps": float(cost_bps),
+                           "rows": int(known.sum()), "dates": int(len(np.unique(dates))), "folds": len(folds),
+                           "cost_bps": float(cost_bps),
                            "cutoff": cutoff, "models": {},
                            # MASE's scales (the naive forecast's MAE on the training windows): recorded,
                            # so a hold-out file is scaled by them, not by whatever history it holds.
@@ -604,10 +605,13 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
     trading view of fewer than :data:`THIN_PERIODS` holding periods."""
     out = []
     rows = int(evidence.get("rows") or 0)
-    if rows < THIN_WINDOWS:
-        out.append(f"the test period holds {rows:,} labelled window(s); with fewer than {THIN_WINDOWS} its errors, "
-                   "directional accuracy and tests move with each window, so they are no evidence. Judge the model "
-                   "on a longer test period or hold-out before relying on them.")
+    # A panel's windows are assets x dates, and its assets move together on a date: its dates count.
+    dates = int(evidence.get("dates") or rows)
+    if min(rows, dates) < THIN_WINDOWS:
+        held = f"{rows:,} labelled window(s)" if dates >= rows else f"{dates:,} date(s) ({rows:,} windows)"
+        out.append(f"the test period holds {held}; with fewer than {THIN_WINDOWS} its errors, directional accuracy "
+                   "and tests move with each one, so they are no evidence. Judge the model on a longer test period "
+                   "or hold-out before relying on them.")
     views = {"": evidence.get("trading")} if evidence.get("trading") else dict(evidence.get("trading_per_asset") or {})
     short = {asset: int(v.get("periods") or 0) for asset, v in views.items()
              if isinstance(v, Mapping) and int(v.get("periods") or 0) < THIN_PERIODS}

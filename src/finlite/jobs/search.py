@@ -33,7 +33,7 @@ from finlite.jobs.compress import CompressOutcome, _run, _setup
 from finlite.jobs.reproduce import is_timing
 from finlite.methods.distill import BINS_FROM, BinsFrom
 from finlite.models.base import FinliteModel
-from finlite.models.bins import check_teacher_splits, has_teacher_splits
+from finlite.models.bins import check_teacher_splits, has_teacher_splits, teacher_edges
 from finlite.models.gbdt import remembering_scores
 from finlite.recipe.gates import Gate
 from finlite.recipe.runner import RecipeResult
@@ -282,9 +282,12 @@ def search_students(
     candidates, runs = run_stage(students, orders, "search")
     notes: list[str] = []
     if bins_chosen_by_us and candidates and not any(c["passed"] for c in candidates) \
-            and input_bins_from == "teacher" and has_teacher_splits(art.model) and time.time() < deadline:
+            and input_bins_from == "teacher" and has_teacher_splits(art.model) and time.time() < deadline \
+            and teacher_edges(art.model, prepared.x_train, FALLBACK_BINS):
         # Plain students all missed a boosted teacher's gates and time is left: students that read
         # the teacher's split thresholds next (FALLBACK_BINS bins a column), in the same seeded order.
+        # Not for a teacher that splits on no number column: its binned students would be the plain
+        # ones again (a review, 2026-12-05).
         binned = [(hidden, temperature, FALLBACK_BINS) for hidden, temperature, _ in students]
         binned_orders = [[tails[i] for i in rng.permutation(len(tails))] for _ in binned]
         total += len(binned) * len(tails)
