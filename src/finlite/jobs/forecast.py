@@ -520,7 +520,7 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     folds = [mask[known] for mask in _fold_masks(series)]
     preds = {name: np.asarray(p, dtype=np.float64).reshape(-1)[known] for name, p in predictions.items()}
     out: dict[str, Any] = {"task": spec.task, "objective": spec.objective, "horizon": spec.horizon,
-                           "rows": int(known.sum()), "dates": int(len(np.unique(dates))), "folds": len(folds),
+                           "rows": int(known.sum()), "dates": len(np.unique(dates)), "folds": len(folds),
                            "cost_bps": float(cost_bps),
                            "cutoff": cutoff, "models": {},
                            # MASE's scales (the naive forecast's MAE on the training windows): recorded,
