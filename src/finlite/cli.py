@@ -1013,9 +1013,9 @@ def _report_verdict(raw: bytes, where: str) -> tuple[str, str] | None:
     parts = ([f"FAIL in {', '.join(failed)}"] if failed else []) + ([f"WARN in {', '.join(warned)}"] if warned else [])
     # A section that could not be built makes the report WARN with every built section PASS: it
     # read "WARN (every section PASS)", naming nothing to read (note60, left alone).
-    omitted = report.get("omitted") if isinstance(report, dict) else None
-    unbuilt = [str(o.get("id")) for o in (omitted if isinstance(omitted, list) else [])
-               if isinstance(o, dict) and o.get("error")]
+    from finlite.evaluate.sections import unbuilt_sections
+
+    unbuilt = unbuilt_sections(report)
     if unbuilt:
         parts.append(f"not built: {', '.join(unbuilt)}")
     return status, "; ".join(parts) or "every section PASS"

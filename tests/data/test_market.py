@@ -617,9 +617,12 @@ def test_a_run_of_unchanged_prices_is_called_out() -> None:
     coarse["close"] = (coarse["close"] * 2).round() / 2  # a 0.5 tick on a 50 price: unchanged days are common
     said = [n for n in read_prices(coarse, MarketSpec()).notes if "same value" in n]
     assert said and "as an illiquid asset or a coarse tick gives" in said[0] and "stale feed repeating" not in said[0]
-    frame.loc[100:102, "close"] = frame.loc[99, "close"] * 1.001  # four equal rows: a quiet week, not called out
-    frame.loc[103:125, "close"] = frame["close"].iloc[103:126].to_numpy() * np.linspace(1.0, 1.1, 23)
-    assert not any("same value" in n for n in read_prices(frame, MarketSpec()).notes)
+    # Four equal rows (a quiet four days) are not called out; five are.
+    fresh = prices_frame(n=200)
+    for equal, called in ((4, False), (5, True)):
+        quiet = fresh.copy()
+        quiet.loc[100:100 + equal - 1, "close"] = fresh.loc[99, "close"] * 1.001
+        assert any("same value" in n for n in read_prices(quiet, MarketSpec()).notes) is called, equal
 
 
 def test_a_sunday_to_thursday_market_is_not_a_seven_day_one_and_a_daily_feed_with_holes_is_told_of_them() -> None:

@@ -280,6 +280,13 @@ def test_a_path_marks_the_drawdown_inside_each_holding_period() -> None:
     rise = np.log([[1.5, 2.1, 0.9], [0.9, 0.8, 0.8]])
     ruined = fc.trading_view(rise[:, -1], [-1.0, -1.0], kind="position", path=rise)["long_short"]
     assert ruined["max_drawdown"] == 1.0 and ruined["equity"]["final"] == 0.0 and ruined["total_return"] == -1.0
+    # The report's intervals and curves take the same net returns (equity_curve), ruin included.
+    from finlite.evaluate.forecast_report import equity_curve
+
+    net, equity = equity_curve(rise[:, -1], np.array([-1.0, -1.0]), 0.0, rise)
+    assert net[0] == -1.0 and equity[-1] == 0.0
+    with pytest.raises(DataError, match=r"path must hold one row per period"):
+        fc.buy_and_hold(r, path="abc")  # text: refused as a malformed path, not a bare ValueError
     with pytest.raises(DataError, match="path's last column must be each period's own log return"):
         fc.buy_and_hold(r, path=path[:, :2])
     with pytest.raises(DataError, match=r"path must hold one row per period \(2\)"):

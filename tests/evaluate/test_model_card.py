@@ -221,6 +221,9 @@ def test_a_forecaster_without_an_edge_says_so_among_its_limitations() -> None:
     del assets["ZZZ"]
     assets["QQQ"] = {"sharpe_vs_buy_and_hold": {"teacher": {"ci": [-0.1, 1.5]}, "student": {"ci": [None, None]}}}
     assert "beyond sampling noise on any of its 2 assets" in part(render_model_card(panel), "## Limitations")
+    # A forged interval: no traceback, and [True] is no lower bound above 0.
+    assets["QQQ"]["sharpe_vs_buy_and_hold"] = {"teacher": {"ci": 5}, "student": {"ci": [True]}}
+    assert "beyond sampling noise on any of its 2 assets" in part(render_model_card(panel), "## Limitations")
 
 
 def test_segment_results_are_escaped_for_markdown() -> None:

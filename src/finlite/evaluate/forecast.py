@@ -41,6 +41,7 @@ __all__ = [
     "mape",
     "mase",
     "max_drawdown",
+    "net_returns",
     "per_fold",
     "r2",
     "rmse",
@@ -417,7 +418,10 @@ def _path(path: Any, realised: np.ndarray) -> np.ndarray | None:
     period's start to each of its steps (the last column is the period's own), or None."""
     if path is None:
         return None
-    marks = np.asarray(path, dtype=np.float64)
+    try:
+        marks = np.asarray(path, dtype=np.float64)
+    except (TypeError, ValueError):  # text, a ragged list: refused as any malformed path is
+        marks = np.zeros((0, 0))
     if marks.ndim != 2 or marks.shape[0] != realised.size or marks.shape[1] < 1:
         raise DataError(f"path must hold one row per period ({realised.size}) of the log returns to each step of "
                         f"it; got shape {marks.shape}.")
@@ -425,6 +429,32 @@ def _path(path: Any, realised: np.ndarray) -> np.ndarray | None:
         raise DataError("path's last column must be each period's own log return (realised), and every step "
                         "finite; pass jobs.forecast.realised_paths(series) for the same windows.")
     return marks
+
+
+def net_returns(realised: np.ndarray, position: np.ndarray, cost_bps: float,
+                path: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(net simple return per period, each period's equity factor at each step of ``path`` or
+    None) of holding ``position[t]`` over period t: ``position · (exp(r) − 1) − cost ·
+    |Δposition|``, flat before the first period. With a ``path`` (:func:`_path`), a step at or
+    below zero is ruin inside the period: the position is gone from there on, whatever the price
+    does later in the period or after (a short through a doubling within h days; a review,
+    2026-12-05), so that period's net return is −1 and its later steps 0. The one computation
+    of the trading view and of the report's intervals and equity curves."""
+    change = np.abs(np.diff(np.r_[0.0, position]))
+    net = position * np.expm1(realised) - change * cost_bps / 10_000.0
+    if path is None or path.shape[1] < 2:
+        return net, None
+    # Each step of period t: the period's return so far (its entry cost charged at the start);
+    # the last step is the period's end.
+    steps = position[:, None] * np.expm1(path) - (change * cost_bps / 10_000.0)[:, None]
+    factors = np.maximum(1.0 + steps, 0.0)
+    dead = factors <= 0.0
+    if dead.any():
+        first = int(np.flatnonzero(dead.any(axis=1))[0])
+        factors[first, int(np.argmax(dead[first])):] = 0.0
+        net = net.copy()
+        net[first] = -1.0
+    return net, factors
 
 
 def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: float,
@@ -439,21 +469,7 @@ def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: 
     h = 5, daily marks 19.8 %, as at h = 1: a quant's walk-through, 2026-12-05)."""
     gross = position * np.expm1(realised)
     change = np.abs(np.diff(np.r_[0.0, position]))
-    net = gross - change * cost_bps / 10_000.0
-    factors = None
-    if path is not None and path.shape[1] > 1:
-        # Each step of period t: the period's return so far (its entry cost charged at the start);
-        # the last step is the period's end. A step at or below zero is ruin inside the period:
-        # the position is gone from there on, whatever the price does later in the period or after
-        # (a short through a doubling within h days; a review, 2026-12-05).
-        steps = position[:, None] * np.expm1(path) - (change * cost_bps / 10_000.0)[:, None]
-        factors = np.maximum(1.0 + steps, 0.0)
-        dead = factors <= 0.0
-        if dead.any():
-            first = int(np.flatnonzero(dead.any(axis=1))[0])
-            factors[first, int(np.argmax(dead[first])):] = 0.0
-            net = net.copy()
-            net[first] = -1.0
+    net, factors = net_returns(realised, position, cost_bps, path)
     equity = np.cumprod(np.maximum(1.0 + net, 0.0))
     marked = equity
     if factors is not None:  # the equity before each period times its steps; equity[t] at the last

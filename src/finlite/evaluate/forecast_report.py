@@ -24,7 +24,7 @@ import numpy as np
 
 from finlite.data.market import PreparedSeries, asset_calendar, period_unit, periods_per_year
 from finlite.errors import ConfigError, DataError
-from finlite.evaluate.forecast import buy_and_hold, date_mean_errors, diebold_mariano, trading_view
+from finlite.evaluate.forecast import buy_and_hold, date_mean_errors, diebold_mariano, net_returns, trading_view
 from finlite.evaluate.sections import Plot, Section, Series, Table, curve_points, worst
 
 __all__ = ["BOOTSTRAP_REPS", "SeriesInputs", "block_bootstrap_indices", "block_length", "build_forecast_sections",
@@ -558,13 +558,16 @@ def _agreement(rows: _Rows) -> Section:
 
 
 # -- trading ------------------------------------------------------------------------------------
-def equity_curve(realised: np.ndarray, position: np.ndarray, cost_bps: float) -> tuple[np.ndarray, np.ndarray]:
+def equity_curve(realised: np.ndarray, position: np.ndarray, cost_bps: float,
+                 path: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(net simple return per period, equity from 1) of holding ``position[t]`` over period t:
     ``position · (exp(r) − 1) − cost · |Δposition|`` (flat before the first period), compounded and
-    stopped at 0: the curve whose summary :func:`finlite.evaluate.forecast.trading_view` reports."""
+    stopped at 0, ruin inside a period included with ``path``
+    (:func:`finlite.evaluate.forecast.net_returns`): the curve whose summary
+    :func:`finlite.evaluate.forecast.trading_view` reports."""
     r = np.asarray(realised, dtype=np.float64)
     pos = np.asarray(position, dtype=np.float64)
-    net = pos * np.expm1(r) - np.abs(np.diff(np.r_[0.0, pos])) * cost_bps / 10_000.0
+    net, _ = net_returns(r, pos, cost_bps, path)
     return net, np.cumprod(np.maximum(1.0 + net, 0.0))
 
 
@@ -610,14 +613,14 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
             stats = view[strategy]
             out[name][strategy] = {k: stats[k] for k in (*_STRATEGY_KEYS, "total_return", "trades", "exposure")}
             table.append([f"{label}{name}", strategy.replace("_", "/"), *(stats[k] for k in _STRATEGY_KEYS)])
-            net, equity = equity_curve(r, position, rows.cost_bps)
+            net, equity = equity_curve(r, position, rows.cost_bps, path)
             nets[f"{name}_{strategy}"] = net
             cx, cy = curve_points(x, np.r_[1.0, equity])
             curves.append(Series(name=f"{name} {strategy.replace('_', '/')}", x=cx, y=cy))
     hold = buy_and_hold(r, rows.cost_bps, ppy, path=path)
     out["buy_and_hold"] = {k: hold[k] for k in (*_STRATEGY_KEYS, "total_return", "trades", "exposure")}
     table.append([f"{label}buy and hold", "long", *(hold[k] for k in _STRATEGY_KEYS)])
-    hold_net, hold_equity = equity_curve(r, np.ones_like(r), rows.cost_bps)
+    hold_net, hold_equity = equity_curve(r, np.ones_like(r), rows.cost_bps, path)
     cx, cy = curve_points(x, np.r_[1.0, hold_equity])
     curves.append(Series(name="buy and hold", x=cx, y=cy))
     idx = block_bootstrap_indices(int(keep.size), seed=seed)
@@ -679,9 +682,10 @@ def _start_days(rows: _Rows, mask: np.ndarray, ppy: float) -> dict[str, list[flo
                 values.append(None)
             continue
         r = rows.realised[keep]
+        path = None if rows.paths is None else rows.paths[keep]  # ruin inside a period, as the main view
         for name in ("teacher", "student"):
-            out[name].append(float(_view(rows, r, rows.preds[name][keep], ppy)["long_flat"]["sharpe"]))
-        out["buy_and_hold"].append(float(buy_and_hold(r, rows.cost_bps, ppy)["sharpe"]))
+            out[name].append(float(_view(rows, r, rows.preds[name][keep], ppy, path)["long_flat"]["sharpe"]))
+        out["buy_and_hold"].append(float(buy_and_hold(r, rows.cost_bps, ppy, path=path)["sharpe"]))
     return out
 
 

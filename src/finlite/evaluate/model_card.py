@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from finlite._spec import finite_number
 from finlite._util import document_safe
 from finlite.evaluate.html import format_cell, omitted_sections, report_sections
 from finlite.evaluate.sections import STATUSES, Section, Table, worst
@@ -84,11 +85,12 @@ CHANGE_CLASSES: dict[str, tuple[str, str]] = {
 _METRIC_SECTIONS = ("discrimination", "accuracy", "forecast_accuracy")
 #: Sections about the run rather than the behaviour of the student (the summary counts: it holds the gates).
 _NOT_EVIDENCE = {"cost", "reproducibility"}
+_POPULATION = ("The evidence holds for the population and period of the data it was computed on; a change in that "
+               "population (new products, channels, regions or economic conditions) calls for new evidence.")
 _FIXED_LIMITATIONS = (
     "Compression (distillation, pruning, quantization) is not a privacy protection: the student can reveal "
     "whether a record was in its training data much as the teacher can (see the privacy section, when present).",
-    "The evidence holds for the population and period of the data it was computed on; a change in that "
-    "population (new products, channels, regions or economic conditions) calls for new evidence.",
+    _POPULATION,
     "Intervals describe the sampling noise of the test rows, not drift over time or a change in how the data is "
     "collected.",
 )
@@ -421,8 +423,9 @@ def _no_edge(by_id: Mapping[str, Section]) -> list[str]:
         if not isinstance(versus, Mapping) or not all(isinstance(versus.get(n), Mapping) for n in _PAIR):
             continue  # too few periods to trade: nothing to judge
         judged += 1
-        lows = [[*(versus[n].get("ci") or []), None][0] for n in _PAIR]
-        if not any(isinstance(low, (int, float)) and low > 0 for low in lows):
+        cis = [versus[n].get("ci") for n in _PAIR]
+        lows = [ci[0] if isinstance(ci, list) and ci else None for ci in cis]
+        if not any(finite_number(low) and low > 0 for low in lows):  # a forged [True] is no bound
             flat.append(str(asset))
     if judged and len(flat) == judged:
         where = "" if judged == 1 else f" on any of its {judged} assets"
@@ -521,7 +524,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     evidence = report.get("forecast")
     thin = evidence.get("warnings") if markets and isinstance(evidence, Mapping) else None
     lines += [f"- **Short test period**: {_text(w)}" for w in (thin if isinstance(thin, list) else [])]
-    fixed = tuple(_MARKET_POPULATION if markets and "new products" in text else text for text in _FIXED_LIMITATIONS)
+    fixed = tuple(_MARKET_POPULATION if markets and text is _POPULATION else text for text in _FIXED_LIMITATIONS)
     lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report), *fixed)] + [""]
     lines += ["## Change classification", "", *_change_lines(report, sections)]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["STATUSES", "Plot", "ScoredModel", "Section", "Series", "Table", "TabularInputs", "curve_points",
-           "json_number", "worst"]
+           "json_number", "unbuilt_sections", "worst"]
 
 Status = Literal["PASS", "WARN", "FAIL"]
 #: From best to worst; a report's status is its worst section's.
@@ -181,6 +181,15 @@ def worst(statuses: Iterable[str]) -> Status:
     """The worst of ``statuses`` (FAIL > WARN > PASS); PASS for none."""
     rank = max((STATUSES.index(s) for s in statuses), default=0)
     return STATUSES[rank]  # type: ignore[return-value]
+
+
+def unbuilt_sections(report: Any) -> list[str]:
+    """The ids of the sections a report (``report.json``'s dict) could not build: each one makes
+    it at least WARN, with every built section PASS (``jobs/report.py``). Said with the verdict,
+    which read "WARN (every section PASS)" without them; tolerant of a malformed ``omitted``."""
+    omitted = report.get("omitted") if isinstance(report, dict) else None
+    return [str(o.get("id")) for o in (omitted if isinstance(omitted, list) else [])
+            if isinstance(o, dict) and o.get("error")]
 
 
 def curve_points(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[list[float], list[float]]:

@@ -27,6 +27,7 @@ from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError, FinliteWarning
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, decides, operating_point
 from finlite.evaluate.report import compare_models, render_markdown
+from finlite.evaluate.sections import unbuilt_sections
 from finlite.evaluate.summary_report import rare_positive_warning
 from finlite.export.timing import report_timer
 from finlite.methods.distill import AnyDistillation, Distillation, HintDistillation, RegressionDistillation
@@ -465,9 +466,7 @@ class CompressOutcome:
             sections = [s for s in report.get("sections") or [] if isinstance(s, dict)]
             parts = [f"{kind} in {', '.join(str(s.get('id')) for s in sections if s.get('status') == kind)}"
                      for kind in ("FAIL", "WARN") if any(s.get("status") == kind for s in sections)]
-            omitted = report.get("omitted")
-            unbuilt = [str(o.get("id")) for o in (omitted if isinstance(omitted, list) else [])
-                       if isinstance(o, dict) and o.get("error")]
+            unbuilt = unbuilt_sections(report)
             if unbuilt:  # a section that could not be built makes the report WARN (jobs/report.py)
                 parts.append(f"not built: {', '.join(unbuilt)}")
             lines.append(f"validation report: {status} ({'; '.join(parts) or 'see the report'}): read those sections "

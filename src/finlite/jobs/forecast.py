@@ -54,8 +54,9 @@ from finlite.models.base import FinliteModel, forward_rows
 from finlite.tasks import get_task
 from finlite.training.loop import TrainConfig, fit, fold_scale, keeps_random_state, output_layer, seed_everything
 
-__all__ = ["DEFAULT_COST_BPS", "DEFAULT_HIDDEN", "FORECASTERS", "ForecastOutcome", "build_forecaster",
-           "forecast_evidence", "render_forecast_table", "train_forecaster"]
+__all__ = ["DEFAULT_COST_BPS", "DEFAULT_HIDDEN", "FORECASTERS", "THIN_PERIODS", "THIN_WINDOWS", "ForecastOutcome",
+           "build_forecaster", "first_epoch_warning", "forecast_evidence", "realised_log_returns", "realised_paths",
+           "render_forecast_table", "thin_warnings", "train_forecaster"]
 
 #: The teachers :func:`train_forecaster` trains.
 FORECASTERS = ("lstm", "gru", "tcn", "transformer", "lightgbm")
