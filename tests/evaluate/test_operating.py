@@ -247,6 +247,13 @@ def test_reports_add_the_fraud_budgets_where_the_rows_hold_enough_alerts() -> No
     quiet = fidelity_metrics(teacher, student, np.zeros(teacher.size), 1.5)  # neither flags a row
     assert quiet["alert_overlap_ci"] is None and quiet["agreement_ci"][1] == 1.0
     assert "- (neither flags a row)" in render_table({**report, "fidelity": quiet})
+    # A direction forecaster's table: its up calls, and no fraud desk's recall at 0.1 % FPR.
+    metrics = {"auc": 0.51, "recall_at_0.1pct_fpr": 0.0, "flagged_rate": 0.55}
+    plain = render_table({**report, "teacher": metrics, "student": metrics})
+    assert "flagged at cut-off" in plain and "recall at 0.1 % FPR" in plain
+    direction = render_table({**report, "task": "direction", "teacher": metrics, "student": metrics})
+    assert "called up at cut-off" in direction and "flagged at cut-off" not in direction
+    assert "recall at 0.1 % FPR" not in direction
     # A report written before the intervals were recorded still renders, without them.
     older = {k: v for k, v in fidelity.items() if not k.endswith("_ci")}
     assert f"({both:,} / {either:,})" in render_table({**report, "fidelity": older})

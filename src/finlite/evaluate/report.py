@@ -166,7 +166,14 @@ def _overlap_cell(f: dict[str, Any]) -> str:
 
 def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     t, s, f = report["teacher"], report["student"], report["fidelity"]
-    rows = [_metric_row(label, key, kind, t, s) for label, key, kind in _ROWS if key in t]
+    if report.get("task") == "direction":
+        # A direction forecaster's positives are its up calls, and a fraud desk's recall at a
+        # 0.1 % false-positive rate means nothing for daily moves (a quant's walk-through, 2026-12-05).
+        table = [("called up at cut-off", k, kind) if k == "flagged_rate" else (label, k, kind)
+                 for label, k, kind in _ROWS if k != "recall_at_0.1pct_fpr"]
+    else:
+        table = _ROWS
+    rows = [_metric_row(label, key, kind, t, s) for label, key, kind in table if key in t]
     if "timed" in t or "timed" in s:
         rows.append(("timed in", TIMED_NAMES.get(t.get("timed", ""), "-"), TIMED_NAMES.get(s.get("timed", ""), "-")))
     if "agreement" in f and "psi" not in f:  # a forecast: the sign of the teacher's forecast kept
