@@ -248,6 +248,7 @@ def test_series_privacy_members_are_training_windows() -> None:
     assert res["student"]["members"] == min(len(y_tr), len(y_te))
     assert section.status == "WARN"  # the teacher leaks, the student does not
     assert any("different periods" in n for n in section.notes)
+    assert any(n.startswith("A price history holds no personal records") for n in section.notes)
     inp.student_train = None
     with pytest.raises(DataError, match="student_train"):
         build_privacy_series(inp)

@@ -302,7 +302,12 @@ def build_privacy_series(inp: SeriesInputs) -> Section:
     kind = "log" if inp.task == "direction" else "squared"
     models: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     notes = ["Training and test windows come from different periods: part of any gap in loss is the market "
-             "changing, not memorisation, so the attack AUC here is an upper estimate of the leak."]
+             "changing, not memorisation, so the attack AUC here is an upper estimate of the leak.",
+             # Market prices are public and hold no person: what the attack measures here is how far the
+             # model memorised its training period (a quant's walk-through, 2026-12-05).
+             "A price history holds no personal records: for public market data this section measures how far "
+             "each model memorised its training period (overfitting), not a privacy exposure of people; it "
+             "matters for privacy only when the windows hold non-public data (a client's positions or orders)."]
     y_train = np.asarray(series.windows_train.y, dtype=np.float64)  # float64, as the forecasts are judged
     y_test = np.asarray(series.windows_test.y, dtype=np.float64)
     for name, train, test in (("teacher", inp.teacher_train, inp.teacher_test),
