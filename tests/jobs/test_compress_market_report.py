@@ -36,6 +36,13 @@ def test_compress_report_names_the_walk_forward_settings(tmp_path: Path) -> None
     for model in ("teacher", "student"):
         assert report["forecast"]["models"][model]["pooled"]["mase"] == pytest.approx(
             section["metrics"]["models"][model]["mase"]["value"], rel=1e-9)
+    # 260 prices leave about 45 test windows: the report itself warns (its summary at least WARN),
+    # not only the evidence's table and the card (a review, 2026-12-05).
+    thin = [f"warning: {w}" for w in report["forecast"]["warnings"]]
+    assert thin and thin[0].startswith("warning: the test period holds")
+    assert set(thin) <= set(report["warnings"])
+    summary = next(s for s in report["sections"] if s["id"] == "summary")
+    assert summary["status"] in ("WARN", "FAIL") and report["status"] in ("WARN", "FAIL")
 
 
 def test_a_direction_students_report_speaks_of_up_moves_not_bad_loans(tmp_path: Path) -> None:

@@ -117,6 +117,16 @@ def fidelity_warnings(report: dict[str, Any], gate_metrics: Sequence[str]) -> li
     return [message for message in found if message is not None]
 
 
+def evidence_warnings(report: Mapping[str, Any]) -> list[str]:
+    """A forecaster's warnings of a test period too short to judge on (the evidence's
+    ``warnings``: :func:`finlite.jobs.forecast.thin_warnings`), as warnings of the report itself,
+    so its summary is at least WARN: the table, ``report.md`` and the card said them while the
+    report's status read PASS (a review, 2026-12-05). Empty for a table's model."""
+    evidence = report.get("forecast")
+    said = evidence.get("warnings") if isinstance(evidence, Mapping) else None
+    return [f"warning: {w}" for w in said if isinstance(w, str)] if isinstance(said, list) else []
+
+
 #: How much slower than its teacher (batch-1 p50) a student may time before the run warns: below it
 #: the difference is within what a shared machine's noise gives between two timings.
 SLOWER_RATIO = 1.5
@@ -147,7 +157,7 @@ def _warn(report: dict[str, Any], gate_metrics: Sequence[str]) -> None:
     report judges. Warnings, not lines on stderr: a program decides what to do with them (a review
     of the Python API, 2026-12-05: they were printed even with progress=False); the command line
     prints them."""
-    for message in fidelity_warnings(report, gate_metrics):
+    for message in fidelity_warnings(report, gate_metrics) + evidence_warnings(report):
         report.setdefault("warnings", []).append(message)
         warnings.warn(message, FinliteWarning, stacklevel=2)
     slower = slower_warning(report, gate_metrics)
