@@ -157,9 +157,12 @@ def _warn(report: dict[str, Any], gate_metrics: Sequence[str]) -> None:
     report judges. Warnings, not lines on stderr: a program decides what to do with them (a review
     of the Python API, 2026-12-05: they were printed even with progress=False); the command line
     prints them."""
-    for message in fidelity_warnings(report, gate_metrics) + evidence_warnings(report):
+    for message in fidelity_warnings(report, gate_metrics):
         report.setdefault("warnings", []).append(message)
         warnings.warn(message, FinliteWarning, stacklevel=2)
+    thin = evidence_warnings(report)
+    if thin:  # recorded, not issued again: the evidence's table, report.md and the card say them
+        report.setdefault("warnings", []).extend(thin)
     slower = slower_warning(report, gate_metrics)
     if slower is not None:
         warnings.warn(slower, FinliteWarning, stacklevel=2)
