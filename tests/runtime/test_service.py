@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -54,6 +55,21 @@ def test_predict_one_and_many(client: TestClient, exported_dir: Path, german: pd
     assert "features" not in lines[0] and [line["index"] for line in lines[1:]] == list(range(20))
 
 
+def _said_per_record_and_logged(client: TestClient, record: dict[str, Any], odd: dict[str, Any], key: str,
+                                fields: list[str], audit: Path) -> dict[str, Any]:
+    """Post ``odd`` alone, ``record`` alone, then both in one batch: the answer names ``fields``
+    under ``key`` for ``odd`` only, in both forms, and so does each audit line. Returns ``odd``'s
+    single answer."""
+    one: dict[str, Any] = client.post("/predict", json=odd, headers=AUTH).json()
+    assert one[key] == fields
+    assert key not in client.post("/predict", json=record, headers=AUTH).json()
+    many = client.post("/predict", json={"records": [record, odd]}, headers=AUTH).json()["results"]
+    assert key not in many[0] and many[1][key] == fields
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [line.get(key) for line in lines] == [fields, None, None, fields]
+    return one
+
+
 def test_a_blank_number_is_said_per_record_and_in_the_audit_log(client: TestClient, exported_dir: Path,
                                                                  german: pd.DataFrame, tmp_path: Path) -> None:
     """A decision taken on a training median (a blank income) was not told apart from one taken on
@@ -61,15 +77,9 @@ def test_a_blank_number_is_said_per_record_and_in_the_audit_log(client: TestClie
     predictor = Predictor(exported_dir)
     record = _records(german.head(1), predictor.fields)[0]
     blank = dict(record, credit_amount=None, age_in_years="  ")
-    one = client.post("/predict", json=blank, headers=AUTH).json()
-    assert one["imputed"] == ["credit_amount", "age_in_years"]
+    one = _said_per_record_and_logged(client, record, blank, "imputed", ["credit_amount", "age_in_years"],
+                                      tmp_path / "audit.jsonl")
     assert one["score"] == pytest.approx(predictor.predict_score([blank])[0], abs=1e-6)
-    assert "imputed" not in client.post("/predict", json=record, headers=AUTH).json()
-    many = client.post("/predict", json={"records": [record, blank]}, headers=AUTH).json()["results"]
-    assert "imputed" not in many[0] and many[1]["imputed"] == ["credit_amount", "age_in_years"]
-    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
-    assert [line.get("imputed") for line in lines] == [["credit_amount", "age_in_years"], None, None,
-                                                        ["credit_amount", "age_in_years"]]
     schema = client.get("/openapi.json", headers=AUTH).json()
     answered = schema["paths"]["/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert "imputed" in json.dumps(answered)
@@ -83,15 +93,10 @@ def test_a_number_beyond_every_training_value_is_said_per_record_and_in_the_audi
     predictor = Predictor(exported_dir)
     record = _records(german.head(1), predictor.fields)[0]
     far = dict(record, credit_amount=40_000, age_in_years=100, duration_in_month=float(german["duration_in_month"].max()))
-    one = client.post("/predict", json=far, headers=AUTH).json()
-    assert one["outside"] == ["credit_amount", "age_in_years"]  # the training maximum itself is no value beyond
+    # The training maximum itself (duration_in_month) is no value beyond.
+    one = _said_per_record_and_logged(client, record, far, "outside", ["credit_amount", "age_in_years"],
+                                      tmp_path / "audit.jsonl")
     assert one["score"] == pytest.approx(predictor.predict_score([far])[0], abs=1e-6)
-    assert "outside" not in client.post("/predict", json=record, headers=AUTH).json()
-    many = client.post("/predict", json={"records": [record, far]}, headers=AUTH).json()["results"]
-    assert "outside" not in many[0] and many[1]["outside"] == ["credit_amount", "age_in_years"]
-    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
-    assert [line.get("outside") for line in lines] == [["credit_amount", "age_in_years"], None, None,
-                                                        ["credit_amount", "age_in_years"]]
     # The Predictor's record path says the same, and batch scoring counts the same rows.
     beyond: list[str] = []
     predictor.explain_record(far, outside=beyond)
