@@ -79,8 +79,7 @@ def squash(values: np.ndarray, center: float, scale: float) -> np.ndarray:
     t = np.abs(d)
     t += 1.0
     d /= t
-    out: np.ndarray = d
-    return out
+    return d
 
 
 def squash_one(value: float, center: float, scale: float) -> float:

@@ -6,14 +6,29 @@ characteristic means the model decides on it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
-__all__ = ["BAND_EDGES", "GEOGRAPHY_WORDS", "PROTECTED_WORDS", "USE_ADVICE", "likely_geography", "likely_protected"]
+__all__ = ["BAND_EDGES", "GEOGRAPHY_WORDS", "PROTECTED_WORDS", "USE_ADVICE", "likely_geography", "likely_protected",
+           "split_band_edges"]
 
 #: The band edges a protected column may be given after its name (``age_in_years:25/62``): read by
 #: the report (evaluate.groups.protected_spec) and by score and serve
 #: (runtime.reason_codes.declared_protected), which must name the same column.
 BAND_EDGES = re.compile(r"[-+0-9.eE]+(?:/[-+0-9.eE]+)*")
+
+
+def split_band_edges(text: str, columns: Collection[str]) -> tuple[str, str | None]:
+    """A ``--protected`` entry as (the column it names, the text of its band edges or None): a name
+    that is one of ``columns`` is that column, whatever it holds (``Q1:2020`` is not banded at
+    2020); else the name before ``:E1/E2/...`` when the tail reads as band edges (``age:25/62``),
+    else the entry itself. The one reading of the report (:func:`finlite.evaluate.groups.protected_spec`,
+    which parses and checks the edges) and of score and serve (``runtime.reason_codes``)."""
+    if text in columns:
+        return text, None
+    column, sep, tail = text.rpartition(":")
+    if not sep or not BAND_EDGES.fullmatch(tail.strip()):
+        return text, None
+    return column.strip(), tail.strip()
 
 #: What a reason that names a protected characteristic calls for. Not "drop it from the notice":
 #: Regulation B wants the principal reasons as they are; what it restricts is deciding on a

@@ -549,6 +549,12 @@ def test_a_protected_column_is_banded_at_the_lenders_edges() -> None:
     assert col["groups"][0]["teacher"]["approval_rate"] == pytest.approx(np.mean(t[young] < 0.5))
     assert any(n.startswith("age: banded at the edges given (25, 62)") for n in section.notes)
     assert protected_spec("a:b") == ("a:b", None) and protected_spec("x:1e3/2e3") == ("x", (1000.0, 2000.0))
+    # score and serve read an entry's column by the same rule (_protected.split_band_edges): a
+    # name with spaces before the edges is the stripped name in both (they differed).
+    from finlite._protected import split_band_edges
+
+    assert protected_spec(" age :25/62")[0] == split_band_edges(" age :25/62", ["age"])[0] == "age"
+    assert split_band_edges("Q1:2020", ["Q1:2020"]) == ("Q1:2020", None)
     for bad in ("age:62/25", "age:25/25", "age:1/1e400", "age:1..2"):
         with pytest.raises(ConfigError, match=r"band edges that are not 1 to 12 finite numbers in increasing order"):
             build_fairness(_inputs(frame, y, t, t, protected=[bad]))

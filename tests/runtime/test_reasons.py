@@ -414,6 +414,9 @@ def test_a_field_that_barely_moved_the_score_is_no_reason() -> None:
                      [0.0, 0.0, 0.0, 1.0]], dtype=np.float32)  # nothing pushed it up: no reason
     got = [[w["field"] for w in why] for why in model.reasons(rows)]
     assert MIN_SHARE == 0.05
+    from finlite.runtime.reasons import material_floors
+
+    assert material_floors(np.zeros((3, 0))).tolist() == [0.0, 0.0, 0.0]  # no fields: no floor, no error
     assert got == [["PAY_0", "LIMIT_BAL"], ["EDUCATION"], []]
     # 25 fields pushing alike, each 4 % of the total: the floor is capped at the largest, so four remain.
     many = [(f"f{i:02d}", [i]) for i in range(25)]

@@ -143,7 +143,7 @@ def reason_codes(contrib: np.ndarray, feature_names: Sequence[str], groups: Mapp
 
     # The deployed reasons' materiality floor (runtime/reasons.py), so the report compares like
     # with like: SHAP's lists and the deployed ones under one rule (a review, 2026-12-05).
-    floors = material_floors(summed) if summed.shape[1] else np.zeros(len(summed))
+    floors = material_floors(summed)
     for row, floor in zip(summed, floors, strict=True):
         ranked = by_name[np.argsort(-row[by_name], kind="stable")]
         out.append([columns[g] for g in ranked[:top] if row[g] > 0 and row[g] >= floor])

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finlite._protected import BAND_EDGES
+from finlite._protected import split_band_edges
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError, FinliteError
 from finlite.evaluate.proxies import (
@@ -223,21 +223,19 @@ def protected_spec(text: str, columns: Iterable[Any] = ()) -> tuple[str, tuple[f
     Raises:
         ConfigError: edges that are not finite numbers in increasing order, or too many.
     """
-    if str(text) in {str(c) for c in columns}:
-        return str(text), None
-    column, sep, tail = str(text).rpartition(":")
-    if not sep or not BAND_EDGES.fullmatch(tail.strip()):
-        return str(text), None
+    column, tail = split_band_edges(str(text), {str(c) for c in columns})
+    if tail is None:
+        return column, None
     try:
-        edges = tuple(float(part) for part in tail.strip().split("/"))
+        edges = tuple(float(part) for part in tail.split("/"))
     except ValueError:
         edges = ()
     if not edges or not all(math.isfinite(e) for e in edges) or any(b <= a for a, b in itertools.pairwise(edges)) \
-            or len(edges) > MAX_BAND_EDGES or not column.strip():
+            or len(edges) > MAX_BAND_EDGES or not column:
         raise ConfigError(f"The 'protected' parameter's {text!r} gives band edges that are not 1 to {MAX_BAND_EDGES} "
                           "finite numbers in increasing order after the column's name; write e.g. "
                           "age_in_years:25/62 (under 25, 25 to under 62, 62 and over).", param="protected")
-    return column.strip(), edges
+    return column, edges
 
 
 def protected_columns(specs: Sequence[str], columns: Iterable[Any] = ()) -> list[str]:

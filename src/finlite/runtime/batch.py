@@ -1168,7 +1168,7 @@ def _gate_notes(predictor: Predictor) -> list[str]:
 
     where = str(predictor.path)
     warnings = (failed_gates_warning(predictor.manifest, where),
-                int8_warning(predictor.manifest, getattr(predictor, "variant", "fp32"), where))
+                int8_warning(predictor.manifest, predictor.variant, where))
     return [w for w in warnings if w]
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from finlite._keys import CSV_MISSING
 from finlite._paths import FileTooLarge, read_small_file
-from finlite._protected import BAND_EDGES, likely_protected
+from finlite._protected import likely_protected, split_band_edges
 from finlite._util import closest
 from finlite.errors import ConfigError
 
@@ -291,18 +291,11 @@ def declared_protected(predictor: Any) -> list[str]:
     except (KeyError, TypeError):
         return []
     fields = list(predictor.reason_fields)
-    names = {_declared_name(item, fields) for item in (listed if isinstance(listed, list) else []) if isinstance(item, str)}
+    # Each entry's column as the report read it (the shared split_band_edges: "status:marital" is a
+    # field's own name, "age:25/62" the field age).
+    names = {split_band_edges(item, fields)[0] for item in (listed if isinstance(listed, list) else [])
+             if isinstance(item, str)}
     return [field for field in fields if field in names]
-
-
-def _declared_name(item: str, fields: Sequence[str]) -> str:
-    """The column a ``--protected`` entry names, as the report read it
-    (:func:`finlite.evaluate.groups.protected_spec`, not imported: it brings pandas): a field's
-    own name first ("status:marital"), else the name before ``:E1/E2`` ("age:25/62")."""
-    if item in fields:
-        return item
-    column, sep, tail = item.rpartition(":")
-    return column if sep and BAND_EDGES.fullmatch(tail.strip()) else item
 
 
 def protected_fields(predictor: Any) -> list[str]:

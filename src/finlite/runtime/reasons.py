@@ -134,8 +134,8 @@ def material_floors(contrib: np.ndarray) -> np.ndarray:
     """Each row's least contribution a reason needs (``contrib``: rows x fields or codes):
     :data:`MIN_SHARE` of its positive contributions together, capped at its largest so that one
     always stays. The deployed reasons and the report's SHAP reasons share it."""
-    if not len(contrib):
-        return np.empty(0)
+    if not len(contrib) or not contrib.shape[1]:  # no rows, or no fields: no floor to reach
+        return np.zeros(len(contrib))
     out: np.ndarray = np.minimum(MIN_SHARE * np.clip(contrib, 0.0, None).sum(axis=1), contrib.max(axis=1))
     return out
 
