@@ -17,8 +17,10 @@ from finlite.artifact import load, prepare_like, prepare_series_like, prepare_ta
 from finlite.data.market import MarketSpec, PreparedSeries, prepare_series
 from finlite.data.walkforward import WalkForward
 from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.jobs.export import export_artifact
 from finlite.models.sequence import SequenceModel
 from finlite.runtime import Predictor
+from finlite.runtime.batch import score_file
 from tests.conftest import make_prices
 from tests.test_artifact_trust import rehash
 
@@ -145,7 +147,7 @@ def test_the_predictor_refuses_a_forged_market_preprocessor(forecast_dir: Path, 
 def test_several_assets_are_forecast_apart(tmp_path: Path) -> None:
     long = pd.concat([make_prices(80, seed=1).assign(ticker="AAA"), make_prices(70, seed=2).assign(ticker="BBB")])
     torch.manual_seed(0)
-    spec = MarketSpec(objective="return", window=5, id_column="ticker")
+    spec = MarketSpec(objective="return", window=5, horizon=3, id_column="ticker")
     series = prepare_series(long, spec, walk=WalkForward(folds=1))
     net = SequenceModel("lstm", series.preprocessor.n_features, [4])
     art = load(save_artifact(tmp_path / "art", model=net, preprocessor=series.preprocessor, role="teacher", seed=0,
@@ -157,3 +159,10 @@ def test_several_assets_are_forecast_apart(tmp_path: Path) -> None:
     alone = art.forecast(long[long["ticker"] == "BBB"])
     np.testing.assert_allclose(out.loc[out["ticker"] == "BBB", "forecast"].to_numpy(), alone["forecast"].to_numpy(),
                                atol=1e-6)
+    # A scored file says on every row what its forecast is for: the horizon, after the asset's id.
+    long.to_csv(tmp_path / "long.csv", index=False)
+    export_artifact(art.path, tmp_path / "long.csv")
+    score_file(Predictor(art.path), tmp_path / "long.csv", tmp_path / "scored.csv")
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    assert list(scored.columns) == ["date", "ticker", "horizon", "forecast", "last_price"]
+    assert scored["horizon"].tolist() == [3] * len(out)

@@ -22,7 +22,8 @@ def test_score_file_writes_one_forecast_per_date(direction_dir: Path, prices: pd
     predictor = Predictor(direction_dir)
     summary = score_file(predictor, src, out, chunk_rows=50)
     written = pd.read_csv(out)
-    assert list(written.columns) == ["date", "forecast", "last_price", "probability", "decision"]
+    assert list(written.columns) == ["date", "horizon", "forecast", "last_price", "probability", "decision"]
+    assert (written["horizon"] == predictor.market.spec.horizon).all()
     assert summary.rows == len(written) == len(prices) - WARMUP
     # The dates without a forecast are said, with why (they were left out without a word before).
     assert [n for n in summary.notes if n.startswith("no forecast")] == [

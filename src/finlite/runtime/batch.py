@@ -1302,10 +1302,10 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
                    chunk_rows: int, overwrite: bool = False) -> ScoreSummary:
     """A forecaster's :func:`score_file`: one forecast per forecastable date of a price file.
 
-    Columns written: the date, the spec's id column (when it has one), ``forecast``,
-    ``last_price``, then ``log_change`` (price objective) or ``probability`` and ``decision``
-    (direction), as :meth:`Predictor.forecast_all` returns them. The model runs ``chunk_rows``
-    windows at a time.
+    Columns written: the date, the spec's id column (when it has one), ``horizon`` (the rows
+    ahead each forecast is for, the spec's, as ``serve`` answers it), ``forecast``, ``last_price``,
+    then ``log_change`` (price objective) or ``probability`` and ``decision`` (direction), as
+    :meth:`Predictor.forecast_all` returns them. The model runs ``chunk_rows`` windows at a time.
     """
     import pyarrow as pa
 
@@ -1348,6 +1348,10 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     result = predictor.forecast_windows(windows, source=str(src), chunk_rows=chunk_rows)
     columns: dict[str, Any] = {}
     for name, values in result.items():
+        if name == "forecast":
+            # What each forecast is for, on its row: the file's consumer need not know the spec (a
+            # forecast 5 rows ahead read as tomorrow's is a wrong trade; a quant's walk-through, 2026-12-05).
+            columns["horizon"] = pa.array(np.full(len(values), market.spec.horizon, dtype=np.int32), type=pa.int32())
         if name == "date":
             columns[name] = pa.array(values.astype("datetime64[D]"), type=pa.date32())
         elif name == market.spec.id_column:
