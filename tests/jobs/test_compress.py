@@ -303,6 +303,46 @@ def test_a_student_slower_than_its_teacher_is_warned_of_unless_a_latency_gate_ju
     assert slower_warning({"teacher": {}, "student": {}}, []) is None  # --no-timing
 
 
+def test_a_student_kept_at_its_first_epoch_is_warned_of(teacher_dir: Path, german_csv: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The teacher's training warned of a network kept at its first epoch; a student's distillation
+    kept at its first said nothing (note61, left alone)."""
+    import importlib
+    import warnings as stdlib_warnings
+
+    from finlite.errors import FinliteWarning
+    from finlite.jobs.compress import first_epoch_warnings
+
+    step = {"index": 0, "status": "kept", "method": {"method": "distillation"}, "info": {"best_epoch": 0,
+                                                                                         "epochs_run": 7}}
+    said = first_epoch_warnings({"recipe": {"steps": [step]}})
+    assert said == ["warning: step 1 (distillation) kept the student's first epoch of 7: it imitated the teacher best "
+                    "on the validation split after one pass over the training data, and worse after every later one, "
+                    "so it learned little of the teacher. Read its agreement and evidence before relying on it; a "
+                    "lower learning rate (a recipe step's train: {lr: ...}) or another student may train further."]
+    for other in ({"status": "rolled_back"}, {"info": {"best_epoch": 2, "epochs_run": 7}},
+                  {"info": {"best_epoch": 0, "epochs_run": 1}}, {"method": {"method": "magnitude_pruning"}}):
+        assert first_epoch_warnings({"recipe": {"steps": [{**step, **other}]}}) == []
+    assert first_epoch_warnings({}) == []
+    # Through compress: the distillation's training kept its first epoch of 5.
+    module = importlib.import_module("finlite.methods.distill")
+    real = module.distill
+
+    def first(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real(*args, **kwargs)
+        result.training.best_epoch, result.training.epochs_run = 0, 5
+        return result
+
+    monkeypatch.setattr(module, "distill", first)
+    with stdlib_warnings.catch_warnings(record=True) as caught:
+        stdlib_warnings.simplefilter("always")
+        outcome = finlite.compress(teacher_dir, german_csv, student_hidden=(8,), pruning=MagnitudePruning(sparsity=0.5),
+                                   seed=3, config=TINY, fine_tune=TINY, timing=False, progress=False)
+    expected = "warning: step 1 (distillation) kept the student's first epoch of 5"
+    assert [w for w in outcome.report["warnings"] if w.startswith(expected)]
+    assert [w for w in caught if issubclass(w.category, FinliteWarning) and str(w.message).startswith(expected)]
+
+
 def test_a_train_outcome_prints_as_one_line() -> None:
     """print(outcome) dumped every row of the training table and its arrays into a log (a
     walk-through, 2026-12-05)."""

@@ -127,6 +127,33 @@ def evidence_warnings(report: Mapping[str, Any]) -> list[str]:
     return [f"warning: {w}" for w in said if isinstance(w, str)] if isinstance(said, list) else []
 
 
+#: The recipe steps that train a fresh student (their records carry best_epoch and epochs_run).
+_DISTILLATIONS = ("distillation", "regression_distillation", "hint_distillation")
+
+
+def first_epoch_warnings(report: Mapping[str, Any]) -> list[str]:
+    """A warning for each kept distillation whose early stopping kept the student's first epoch
+    although it ran more: it imitated the teacher best on the validation split after one pass, and
+    every later epoch imitated it worse, so it learned little of the teacher. The teacher's
+    training says so of a network kept at its first epoch (:func:`finlite.jobs.forecast.first_epoch_warning`);
+    the student's said nothing (note61, left alone). Empty when no such step was kept."""
+    out = []
+    for step in (report.get("recipe") or {}).get("steps") or []:
+        info, method = step.get("info") or {}, (step.get("method") or {}).get("method")
+        best, ran = info.get("best_epoch"), info.get("epochs_run")
+        if step.get("status") != "kept" or method not in _DISTILLATIONS or not isinstance(best, int) \
+                or not isinstance(ran, int) or best != 0 or ran < 2:
+            continue
+        index = step.get("index")
+        number = index + 1 if isinstance(index, int) else "?"  # records count from 0; the run's lines from 1
+        out.append(f"warning: step {number} ({method}) kept the student's first epoch of {ran}: it "
+                   "imitated the teacher best on the validation split after one pass over the training data, and "
+                   "worse after every later one, so it learned little of the teacher. Read its agreement and "
+                   "evidence before relying on it; a lower learning rate (a recipe step's train: {lr: ...}) or "
+                   "another student may train further.")
+    return out
+
+
 #: How much slower than its teacher (batch-1 p50) a student may time before the run warns: below it
 #: the difference is within what a shared machine's noise gives between two timings.
 SLOWER_RATIO = 1.5
@@ -157,7 +184,7 @@ def _warn(report: dict[str, Any], gate_metrics: Sequence[str]) -> None:
     report judges. Warnings, not lines on stderr: a program decides what to do with them (a review
     of the Python API, 2026-12-05: they were printed even with progress=False); the command line
     prints them."""
-    for message in fidelity_warnings(report, gate_metrics):
+    for message in [*fidelity_warnings(report, gate_metrics), *first_epoch_warnings(report)]:
         report.setdefault("warnings", []).append(message)
         warnings.warn(message, FinliteWarning, stacklevel=2)
     thin = evidence_warnings(report)
