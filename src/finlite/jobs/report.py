@@ -840,7 +840,7 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
              holdout: DataLike | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """Every section again, from the artifact, its baseline and ``data`` (hash-checked); on ``holdout``'s
     rows instead of the test split when it is given."""
-    from finlite.jobs.compress import _market_evidence_of, evidence_warnings, fidelity_warnings
+    from finlite.jobs.compress import _market_evidence_of, evidence_warnings, fidelity_warnings, first_epoch_warnings
 
     base, same = _baseline(art, baseline, verify_key)
     prepared = prepare_like(art, data)
@@ -906,7 +906,8 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
     messages = fidelity_warnings(comparison, [str(g.get("metric")) for g in recipe.get("final_gates") or []])
     # What makes a hold-out's evidence weak (training rows in it, a handful of bads) is a warning of
     # the report itself: the summary is then at least WARN, and the CLI prints it.
-    messages = [*messages, *((holdout_record or {}).get("warnings") or []), *evidence_warnings(comparison)]
+    messages = [*messages, *first_epoch_warnings(comparison), *((holdout_record or {}).get("warnings") or []),
+                *evidence_warnings(comparison)]
     failures = (holdout_record or {}).get("failures")
     if failures:
         comparison["evidence_failures"] = list(failures)
