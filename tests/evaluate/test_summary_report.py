@@ -41,7 +41,7 @@ def test_summary_compares_headline_metrics_and_records_steps() -> None:
     table = {row[0]: row[1:] for row in d["tables"][0]["rows"]}
     # Student − teacher, computed here independently; latency is left out (the student has none).
     assert table["AUC"] == pytest.approx([0.80, 0.78, 0.78 - 0.80])
-    assert table["bytes on disk"] == [16000, 2000, 2000 - 16000]
+    assert table["bytes on disk (weights)"] == [16000, 2000, 2000 - 16000]
     assert "latency p50, batch 1 (µs)" not in table
     assert d["metrics"]["steps"] == 2 and d["metrics"]["steps_kept"] == 1
     assert d["metrics"]["gates_passed"] is None and d["metrics"]["ratios"]["size_ratio"] == 8.0
@@ -152,3 +152,21 @@ def test_a_size_ratio_below_one_reads_as_larger() -> None:
     assert size_words(1.0) == "1.0x smaller"
     assert size_words(2.5 / 18.5) == "7.4x larger"
     assert size_words(0.0) == size_words(float("nan")) == "of no comparable size (n/a)"
+
+
+def test_the_size_ratio_says_it_is_of_weights_and_what_the_shared_preprocessor_makes_of_it() -> None:
+    """"781.3x smaller on disk" counted the weights files only, while both models read a 548 KiB
+    preprocessor.json of weight-of-evidence maps: 3.4x with it (a validator's walk-through, 2026-12-05)."""
+    from finlite.evaluate.summary_report import weights_words
+
+    report = {"ratios": {"size_ratio": 1_375_131 / 1_760}, "teacher": {"model_bytes": 1_375_131},
+              "student": {"model_bytes": 1_760}}
+    assert weights_words(report) == "weights 781.3x smaller on disk"
+    shared = {**report, "preprocessor_bytes": 560_799}
+    whole = (1_375_131 + 560_799) / (1_760 + 560_799)
+    assert f"{whole:.1f}" == "3.4"
+    assert weights_words(shared) == ("weights 781.3x smaller on disk (the preprocessor.json both read, 547.7 KiB, is "
+                                     "not counted: 3.4x smaller with it)")
+    assert weights_words({"ratios": {}}) == "weights of no comparable size (n/a) on disk"
+    summary = build_summary({**_comparison(), "preprocessor_bytes": 560_799})
+    assert "the student's weights" in summary.summary and "preprocessor.json both read" in summary.summary

@@ -14,7 +14,7 @@ import finlite
 
 def test_demo_prints_side_by_side_table(demo_dir: tuple[Path, str]) -> None:
     out, text = demo_dir
-    for label in ("AUC", "KS", "F1 at cut-off", "agreement at cut-off", "PSI", "size on disk", "latency p50"):
+    for label in ("AUC", "KS", "F1 at cut-off", "agreement at cut-off", "PSI", "weights on disk", "latency p50"):
         assert label in text
     assert f"report: {out / 'student' / 'report.html'}" in text
     # The demo names protected and monotone columns: its report has the fairness and monotonicity sections.

@@ -70,6 +70,20 @@ def test_classic_options_run_as_their_recipe(teacher_dir: Path, german_csv: Path
     report = (tmp_path / "s" / "report.md").read_text()
     for heading in ("## Data", "## Pruning plan", "## Recipe file"):
         assert heading in report
+    # How the table became the inputs is in report.json and report.html too, not only in report.md
+    # and the manifest (a validator's walk-through, 2026-12-05).
+    evidence = json.loads((tmp_path / "s" / "report.json").read_text())
+    preparation = evidence["data"]["preparation"]
+    assert preparation["target"] == "creditability" and preparation["notes"] == manifest["schema"]["notes"]
+    assert preparation["dropped"] == manifest["schema"]["drop"]
+    html = (tmp_path / "s" / "report.html").read_text()
+    assert "Data preparation" in html and "target creditability" in html
+    # Both models read the same preprocessor.json: the size ratio says it counts weights only.
+    assert evidence["preprocessor_bytes"] == (tmp_path / "s" / "preprocessor.json").stat().st_size
+    assert "the student's weights 15.7x smaller on disk (the preprocessor.json both read" in json.dumps(evidence)
+    assert "| weights on disk |" in report
+    # The fidelity warning (0.19 AUC below the teacher here) comes before the numbers it qualifies.
+    assert report.index("## WARNING") < report.index("| metric | teacher | student |")
     # The same recipe, given as a recipe, is the same run: the same student, bit for bit.
     again = compress_with_recipe(teacher_dir, german_csv, saved, seed=3, config=TINY, fine_tune=TINY, timing=False,
                                  progress=False)

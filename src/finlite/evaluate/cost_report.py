@@ -81,8 +81,8 @@ def build_cost(measured: Mapping[str, Any]) -> Section:
     not_slower = (s_one <= t_one * (1 + SLOWER_TOLERANCE)) if timed else None  # type: ignore[operator]
     status = "PASS" if smaller and not_slower is not False else "WARN"
     size_ratio = _ratio(student.get("bytes"), teacher.get("bytes"))
-    parts = [f"The student takes {student.get('bytes')} bytes on disk against the teacher's {teacher.get('bytes')}"
-             + (f" ({size_ratio:.1%})" if size_ratio is not None else "")]
+    parts = [f"The student's weights take {student.get('bytes')} bytes on disk against the teacher's "
+             f"{teacher.get('bytes')}" + (f" ({size_ratio:.1%})" if size_ratio is not None else "")]
     if t_one is not None and s_one is not None:  # timed
         parts.append(f"at batch 1 in ONNX Runtime it answers in {s_one:.1f} µs (p50) against {t_one:.1f} µs "
                      f"({t_one / s_one:.2f}× {'faster' if s_one <= t_one else 'the speed'})")
@@ -94,6 +94,8 @@ def build_cost(measured: Mapping[str, Any]) -> Section:
         notes += [f"{name}: {n}" for n in entry.get("notes") or []]
     if not timed:
         notes.append("Without ONNX Runtime timings of both models the status is judged on size alone.")
+    notes.append("Bytes on disk are each model's weights file; the preprocessor.json that encodes raw records "
+                 "for it is not counted (a student reads its teacher's).")
     notes.append("FLOPs count one multiply and one add per weight of each linear layer, plus biases (a model may "
                  "count its own, e.g. tree nodes visited); the non-zero count is what a sparse kernel would do.")
 

@@ -195,7 +195,25 @@ def _view(report: Mapping[str, Any]) -> dict[str, Any]:
                               "summary": sec.summary, "tables": tables, "plots": plots, "notes": list(sec.notes),
                               "metrics": metrics})
     return {"title": format_cell(report.get("title") or DEFAULT_TITLE), "status": status, "counts": counts,
-            "meta": _meta(report), "sections": view_sections, "omitted": omitted_sections(report)}
+            "meta": _meta(report), "preparation": _preparation(report), "sections": view_sections,
+            "omitted": omitted_sections(report)}
+
+
+def _preparation(report: Mapping[str, Any]) -> list[str]:
+    """How the table became the models' inputs (``data.preparation``: the target, the columns
+    dropped, money read from text, the schema's notes), one line each; empty when the report
+    does not say."""
+    data = report.get("data")
+    prep = data.get("preparation") if isinstance(data, Mapping) else None
+    if not isinstance(prep, Mapping):
+        return []
+    lines = []
+    if prep.get("target") is not None:
+        lines.append(f"target {format_cell(prep['target'])}, positive class {format_cell(prep.get('positive'))}")
+    lines.append("columns dropped: " + (", ".join(format_cell(c) for c in prep.get("dropped") or []) or "none"))
+    if prep.get("money"):
+        lines.append("read as money written as text: " + ", ".join(format_cell(c) for c in prep["money"]))
+    return lines + [format_cell(n) for n in prep.get("notes") or []]
 
 
 def omitted_sections(report: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from finlite._util import percent
 from finlite.evaluate.cost import Timer, cost_metrics, eager_latency
 from finlite.evaluate.model_card import fenced
 from finlite.evaluate.operating import MIN_ALERTS, OperatingPoint, decides_what, rate_name
-from finlite.evaluate.summary_report import size_words
+from finlite.evaluate.summary_report import weights_words
 from finlite.models.base import FinliteModel
 from finlite.tasks import DEFAULT_TASK, SeriesRows, get_task
 
@@ -124,9 +124,9 @@ _ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"),
          ("accuracy at cut-off", "accuracy", "f"), ("flagged at cut-off", "flagged_rate", "share"),
          ("Brier", "brier", "f"), ("log loss", "log_loss", "f"),
          ("RMSE", "rmse", "f"), ("MAE", "mae", "f"), ("R²", "r2", "f"), ("directional accuracy", "directional_accuracy", "pct"),
-         ("parameters (non-zero)", "nonzero_parameters", "int"), ("size on disk", "model_bytes", "bytes"),
-         ("FLOPs per row", "flops_per_row", "int"), ("latency p50 (batch 1)", "latency_p50_us", "us"),
-         ("latency p99 (batch 1)", "latency_p99_us", "us"), ("rows/s", "rows_per_second", "int")]
+         ("parameters (non-zero)", "nonzero_parameters", "int"), ("weights on disk", "model_bytes", "bytes"),
+         ("FLOPs per row", "flops_per_row", "int"), ("latency p50 (batch 1, encoded row)", "latency_p50_us", "us"),
+         ("latency p99 (batch 1, encoded row)", "latency_p99_us", "us"), ("rows/s", "rows_per_second", "int")]
 
 
 def _metric_row(label: str, key: str, kind: str, t: dict[str, Any], s: dict[str, Any]) -> tuple[str, str, str]:
@@ -255,7 +255,7 @@ def render_table(report: dict[str, Any], names: tuple[str, str] = ("teacher", "s
     out += [line(head), line(tuple("-" * w for w in widths))]
     out.extend(line(r) for r in rows)
     ratios = report["ratios"]
-    out.append(f"{names[1]} is {size_words(ratios['size_ratio'])} on disk; {_headline(ratios)}")
+    out.append(f"{names[1]}'s {weights_words(report)}; {_headline(ratios)}")
     return "\n".join(out)
 
 
@@ -266,6 +266,10 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
     cutoff = report["fidelity"].get("cutoff")
     where = f"Evaluated on the {report['split']} split ({report['rows']} rows)"
     lines = [f"# {title}", "", where + (f"; cut-off {cutoff:g} on P(positive)." if cutoff is not None else ".")]
+    sections = dict(sections or {})
+    warning = sections.pop("WARNING", None)
+    if warning:  # first, before any number it qualifies (it came after the tables: a validator's walk-through)
+        lines += ["", "## WARNING", "", *fenced(warning)]
     point = report.get("operating_point")
     if point:
         # A direction forecaster's "flags" are its calls of a move up.
@@ -275,8 +279,8 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
         lines += ["", f"Operating point: {point['description']}. On these rows the teacher {flags} "
                       f"{_fmt(point.get('flagged_by_teacher'), 'share')}{up} and the student "
                       f"{_fmt(point.get('flagged_by_student'), 'share')}; agreement and the overlap of the {flagged} "
-                      f"are also shown where the teacher {flags} {_band_start(report)} to 30 % of the rows{up} (its "
-                      "own cut-off for each)."]
+                      f"are also shown where the teacher {flags} {_band_start(report)} to 30 % of the rows{up} (at "
+                      "each rate, the teacher's cut-off for it applied to both models)."]
     lines += ["", "| metric | teacher | student |", "|---|---:|---:|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in _rows(report)]
     cells = report["fidelity"].get("swap_set")
@@ -290,6 +294,6 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
                 rate = "-" if cell["positive_rate"] is None else percent(cell["positive_rate"])
                 row.append(f"{cell['count']} ({rate_name(str(report.get('task')))} {rate})")
             lines.append(f"| {t.replace('_', ' ')} | {row[0]} | {row[1]} |")
-    for heading, text in (sections or {}).items():
+    for heading, text in sections.items():
         lines += ["", f"## {heading}", "", *fenced(text)]
     return "\n".join(lines) + "\n"

@@ -178,6 +178,16 @@ def slower_warning(report: dict[str, Any], gate_metrics: Sequence[str]) -> str |
             "a latency gate (latency_p50_us: {max: ...}) would judge it.")
 
 
+def _preprocessor_bytes(art: Artifact) -> int | None:
+    """The size of ``art``'s preprocessor.json, which a student shares with its teacher (None when
+    the artifact has no such file, e.g. one held in memory)."""
+    path = getattr(art, "path", None)
+    try:
+        return (Path(path) / "preprocessor.json").stat().st_size if path is not None else None
+    except OSError:
+        return None
+
+
 def _warn(report: dict[str, Any], gate_metrics: Sequence[str]) -> None:
     """Record the fidelity warnings in the report and issue them as :class:`FinliteWarning`; issue
     the cost one too (a student slower than its teacher), which is no matter of the decisions the
@@ -813,6 +823,9 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
                             timer=report_timer(), task=prepared.task, operating_point=setup.operating_point,
                             rows=series_rows(prepared, "test"))
     report["teacher_artifact"] = setup.provenance
+    shared = _preprocessor_bytes(art)
+    if shared is not None:  # both models read it; the size ratio counts weights only
+        report["preprocessor_bytes"] = shared
     if _is_series(prepared):
         report["forecast"] = _market_evidence(setup, model)
     final_gates: list[GateResult] = []

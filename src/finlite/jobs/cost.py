@@ -166,6 +166,8 @@ def measure_costs(teacher: FinliteModel, student: FinliteModel, x_sample: Any, *
         out["notes"].append("Latency was not measured (timing off): sizes, parameters and FLOPs only; no ONNX export.")
     else:
         out["notes"].append(f"Latency: p50/p99 per call after a warm-up, about {BUDGET_S:g} s of calls per model, "
-                            "backend and batch size, one thread; rows per second = batch ÷ p50. Batch 1 cycles "
-                            "through different records; larger batches repeat the sample's rows.")
+                            "backend and batch size, one thread; rows per second = batch ÷ p50. The models are timed "
+                            "on rows already encoded (the preprocessor's encoding of a raw record is not included: "
+                            "finlite bench times it, from raw records). Batch 1 cycles through different rows; "
+                            "larger batches repeat the sample's rows.")
     return out

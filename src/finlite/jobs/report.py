@@ -735,10 +735,27 @@ def compress_report(*, teacher: Artifact, student: FinliteModel, prepared: Prepa
     record = reproducibility_record(seed=seed, versions=library_versions(), data=prepared.summary(),
                                     files=_file_hashes(student, teacher.preprocessor), teacher=provenance,
                                     steps=steps, cutoff=cutoff)
+    schema = prepared.schema.to_dict() if isinstance(prepared, PreparedData) else None
     report = build_report_dict(comparison, inputs, cost=cost, record=record, recipe_yaml=recipe_yaml,
-                               data=prepared.summary(), generated_from=_generated_from(name, provenance),
+                               data=_with_preparation(prepared.summary(), schema),
+                               generated_from=_generated_from(name, provenance),
                                options=options, timings=timings, selection=selection)
     return report, write_report_files(report, _flips(inputs))
+
+
+def _with_preparation(data: Mapping[str, Any], schema: Any) -> dict[str, Any]:
+    """``data`` (the manifest's data record) with how the table was read into the models' inputs:
+    the target, the columns dropped, money read from text, and the schema's notes (rows without a
+    label, dates dropped, each high-cardinality column's encoding, far values squashed). They were
+    in report.md and the manifest only, while the card sends a validator to report.json for every
+    number (a validator's walk-through, 2026-12-05). ``schema``: the manifest's schema record (a
+    forecaster's has none; its notes are in ``data``)."""
+    out = dict(data)
+    if isinstance(schema, Mapping):
+        out["preparation"] = {"target": schema.get("target"), "positive": schema.get("positive"),
+                              "dropped": list(schema.get("drop") or []), "money": list(schema.get("money") or []),
+                              "notes": [str(n) for n in schema.get("notes") or []]}
+    return out
 
 
 def _generated_from(name: str, teacher: Mapping[str, Any]) -> dict[str, Any]:
@@ -840,7 +857,13 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
              holdout: DataLike | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """Every section again, from the artifact, its baseline and ``data`` (hash-checked); on ``holdout``'s
     rows instead of the test split when it is given."""
-    from finlite.jobs.compress import _market_evidence_of, evidence_warnings, fidelity_warnings, first_epoch_warnings
+    from finlite.jobs.compress import (
+        _market_evidence_of,
+        _preprocessor_bytes,
+        evidence_warnings,
+        fidelity_warnings,
+        first_epoch_warnings,
+    )
 
     base, same = _baseline(art, baseline, verify_key)
     prepared = prepare_like(art, data)
@@ -884,6 +907,9 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                                 x_teacher=x_base, task=art.task, operating_point=point,
                                 rows=series_rows(prepared, "test"), split="test" if holdout is None else "hold-out")
     _carry_measured(comparison, stored, same)
+    shared = _preprocessor_bytes(art) if same else None
+    if shared is not None:  # the student and the teacher it was compressed from both read it
+        comparison["preprocessor_bytes"] = shared
     recorded_teacher = stored.get("teacher_artifact")
     if same and isinstance(recorded_teacher, Mapping):
         # The teacher it was compressed from (perhaps exported or signed since): the record, as compress wrote it.
@@ -923,7 +949,9 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
     why = None if same else ("the cost was measured against the recorded teacher at compress time; it is not "
                              "re-measured for another baseline")
     report = build_report_dict(comparison, inputs, cost=cost, cost_reason=why, record=record, recipe_yaml=recipe_yaml,
-                               data=man["data"], generated_from=_generated_from(art.path.resolve().name,
+                               data=_with_preparation(man["data"], man.get("schema")
+                                                      if isinstance(prepared, PreparedData) else None),
+                               generated_from=_generated_from(art.path.resolve().name,
                                                                                        comparison["teacher_artifact"]),
                                options=options, holdout=holdout_record,
                                selection=selection_record(_listed_text(art, "search.json") or None))
