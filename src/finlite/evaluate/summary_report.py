@@ -51,10 +51,10 @@ def weights_words(report: Mapping[str, Any]) -> str:
     validator's walk-through, 2026-12-05)."""
     ratios = report.get("ratios") or {}
     text = f"weights {size_words(ratios.get('size_ratio', float('nan')))} on disk"
-    shared = report.get("preprocessor_bytes")
-    t_bytes = (report.get("teacher") or {}).get("model_bytes")
-    s_bytes = (report.get("student") or {}).get("model_bytes")
-    if all(isinstance(v, (int, float)) and v > 0 for v in (shared, t_bytes, s_bytes)):
+    shared = _number(report.get("preprocessor_bytes"))
+    t_bytes = _number((report.get("teacher") or {}).get("model_bytes"))
+    s_bytes = _number((report.get("student") or {}).get("model_bytes"))
+    if shared is not None and t_bytes is not None and s_bytes is not None and min(shared, t_bytes, s_bytes) > 0:
         whole = (t_bytes + shared) / (s_bytes + shared)
         text += (f" (the preprocessor.json both read, {shared / 1024:.1f} KiB, is not counted: {size_words(whole)} "
                  "with it)")
