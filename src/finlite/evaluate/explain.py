@@ -67,6 +67,11 @@ _PASS_OVERLAP = 0.75
 #: Share of the deployed student's explained declines whose principal reason is a column named like a
 #: protected attribute (not declared) from which the section is at least WARN.
 _NAMED_PRINCIPAL_WARN = 0.05
+#: Share of a model's explained declines with one column as the principal reason from which the
+#: section says that column decides (with at least _DOMINANT_MIN_ROWS explained): SBA's Term was the
+#: teacher's for 92 % of them, a column suspected of leakage, and nothing said so (a validator's
+#: walk-through, 2026-12-05). Informative: the status is not changed by it.
+_DOMINANT_PRINCIPAL, _DOMINANT_MIN_ROWS = 0.8, 20
 _EXAMPLES = 10
 
 
@@ -556,11 +561,21 @@ def build_explanations(inp: TabularInputs) -> Section:
                  "every method attributes f(x) − mean f(background). With 50 rows the reference point itself varies "
                  "a little from seed to seed.")
     changed = 1.0 - unchanged
+    dominant = _dominant_reason(ct, cs, n)
+    if dominant is not None:
+        column, t_share, s_share = dominant
+        notes.append(f"One column decides: {column} is the principal reason for {t_share:.0%} of the explained "
+                     f"applicants by the teacher and {s_share:.0%} by the student. A model that leans on one input "
+                     "this much is only as sound as that input: check that it is known when the application is "
+                     "decided (not recorded after the outcome) and means the same in every segment, and how the "
+                     "decisions change without it.")
     cited = _protected_citations(inp, {"teacher": t_reasons, "student": s_reasons, "deployed": d_reasons},
                                  {"teacher": t_flag[pick], "student": s_declined, "deployed": s_declined})
     summary = (f"Of {n:,} declined applicants explained, the principal reason is the same for {unchanged:.1%} "
                f"(changed for {changed:.1%}); the top-{TOP} reason lists share {overlap:.2f} of their reasons on "
                "average.")
+    if dominant is not None:
+        summary += f" One column, {dominant[0]}, is the principal reason for {max(dominant[1:]):.0%} of them."
     deployed_cited = cited["deployed"]
     named_principal = sum(k for c, k in deployed_cited["principal_by_column"].items() if c not in cited["declared"])
     if status == "PASS" and (any(c in cited["declared"] for c in deployed_cited["columns"])
@@ -600,6 +615,20 @@ def build_explanations(inp: TabularInputs) -> Section:
     }
     return Section(id="explanations", title=title, status=status, threshold=threshold, summary=summary,
                    metrics=metrics, tables=[table, examples], plots=[plot], notes=notes)
+
+
+def _dominant_reason(teacher: Mapping[str, int], student: Mapping[str, int],
+                     explained: int) -> tuple[str, float, float] | None:
+    """(column, teacher's share, student's share) of the column that is either model's principal
+    reason for at least :data:`_DOMINANT_PRINCIPAL` of ``explained`` declined applicants (from
+    :data:`_DOMINANT_MIN_ROWS` of them; "(none)" never counts); None when no column is."""
+    if explained < _DOMINANT_MIN_ROWS:
+        return None
+    best = max((c for c in {*teacher, *student} if c != "(none)"),
+               key=lambda c: (max(teacher.get(c, 0), student.get(c, 0)), c), default=None)
+    if best is None or max(teacher.get(best, 0), student.get(best, 0)) < _DOMINANT_PRINCIPAL * explained:
+        return None
+    return best, teacher.get(best, 0) / explained, student.get(best, 0) / explained
 
 
 def _protected_citations(inp: TabularInputs, reasons: Mapping[str, Sequence[Sequence[str]]],
