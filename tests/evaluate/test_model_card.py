@@ -412,5 +412,6 @@ def test_features_that_locate_the_applicant_are_named_as_possible_proxies() -> N
                                  "protected_declared": [], "protected_by_name": [],
                                  "geography_by_name": ["zip_code", "addr_state"]}}
     inputs = part(render_model_card(report), "## Inputs")
-    assert "- features that locate the applicant: zip_code, addr_state (a geography can stand in for a protected " \
+    assert "- features named like a place (the applicant's, or another party's such as a lender's): zip_code, " \
+           "addr_state (a geography can stand in for a protected " \
            "attribute, as in redlining" in inputs

@@ -180,7 +180,8 @@ def _input_lines(report: Mapping[str, Any]) -> list[str]:
                      "declared protected, so not tested for fairness; name them with --protected).")
     places = names("geography_by_name")
     if places:
-        lines.append(f"- features that locate the applicant: {', '.join(_text(n) for n in places)} (a geography can "
+        lines.append(f"- features named like a place (the applicant's, or another party's such as a lender's): "
+                     f"{', '.join(_text(n) for n in places)} (a geography can "
                      "stand in for a protected attribute, as in redlining; with a protected column named, the "
                      "fairness section's proxy analysis measures how well the inputs predict it).")
     return [*lines, ""]

@@ -490,8 +490,8 @@ def _no_protected_reason(inp: TabularInputs) -> str:
                    f"{', '.join(likely)}")
     places = likely_geography((*inp.numeric, *inp.categorical))
     if places:
-        reason += (f"; it reads feature(s) that locate the applicant, which can stand in for a protected attribute "
-                   f"(redlining), not assessed: {', '.join(places)}")
+        reason += (f"; it reads feature(s) named like a place (the applicant's, or another party's such as a "
+                   f"lender's), which can stand in for a protected attribute (redlining), not assessed: {', '.join(places)}")
     return reason
 
 
