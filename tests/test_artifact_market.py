@@ -166,3 +166,22 @@ def test_several_assets_are_forecast_apart(tmp_path: Path) -> None:
     scored = pd.read_csv(tmp_path / "scored.csv")
     assert list(scored.columns) == ["date", "ticker", "horizon", "forecast", "last_price"]
     assert scored["horizon"].tolist() == [3] * len(out)
+
+
+def test_an_id_column_named_horizon_keeps_its_ids_in_a_scored_file(tmp_path: Path) -> None:
+    """The horizon column took the place of an id column of that name, every id gone without a word
+    (a review, 2026-12-05): the horizon is then written as forecast_horizon."""
+    long = pd.concat([make_prices(80, seed=1).assign(horizon="AAA"), make_prices(70, seed=2).assign(horizon="BBB")])
+    torch.manual_seed(0)
+    spec = MarketSpec(objective="return", window=5, horizon=3, id_column="horizon")
+    series = prepare_series(long, spec, walk=WalkForward(folds=1))
+    net = SequenceModel("lstm", series.preprocessor.n_features, [4])
+    art = load(save_artifact(tmp_path / "art", model=net, preprocessor=series.preprocessor, role="teacher", seed=0,
+                             cutoff=None, data=series.summary(), steps=[], metrics={}, task=series.task))
+    long.to_csv(tmp_path / "long.csv", index=False)
+    export_artifact(art.path, tmp_path / "long.csv")
+    for name in ("scored.csv", "scored.parquet"):
+        score_file(Predictor(art.path), tmp_path / "long.csv", tmp_path / name)
+        scored = pd.read_csv(tmp_path / name) if name.endswith(".csv") else pd.read_parquet(tmp_path / name)
+        assert list(scored.columns) == ["date", "horizon", "forecast_horizon", "forecast", "last_price"]
+        assert set(scored["horizon"]) == {"AAA", "BBB"} and set(scored["forecast_horizon"]) == {3}

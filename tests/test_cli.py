@@ -884,7 +884,7 @@ def test_export_says_when_the_students_validation_report_failed(exported_dir: Pa
     assert "PASS" in result.output
     assert "warning: validation report FAIL (FAIL in decisions); its model card says the student should not " \
            "replace the teacher" in " ".join(result.output.split())
-    assert f"This command's exit code is the gates' alone; 'finlite report {copy}' exits 1 on a FAIL, for a " \
+    assert f"The report does not set this command's exit code; finlite report {copy} exits 1 on a FAIL, for a " \
            "pipeline that must stop." in " ".join(result.output.split())
     # With --json too: on stderr, and the JSON record alone on stdout (a review, 2026-12-05).
     result = runner.invoke(app, ["export", str(copy), "--json"])

@@ -989,8 +989,9 @@ def _say_report_status(artifact: Path) -> None:
     # The exit code stays 0 here while `finlite report` exits 1 on the same report: said, so a pipeline
     # that must stop on it knows which command to check (a validator's walk-through, 2026-12-05).
     advice = ("; its model card says the student should not replace the teacher as it is: read the report before "
-              f"deploying it. This command's exit code is the gates' alone; 'finlite report {artifact}' exits 1 on a "
-              "FAIL, for a pipeline that must stop" if status == "FAIL" else "; read those sections before deploying it")
+              "deploying it. The report does not set this command's exit code; "
+              f"finlite report {shlex.quote(str(artifact))} exits 1 on a FAIL, for a pipeline that must stop"
+              if status == "FAIL" else "; read those sections before deploying it")
     _echo(f"{prefix}: validation report {status} ({parts}){advice}.", err=True)
 
 

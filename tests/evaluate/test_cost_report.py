@@ -33,7 +33,7 @@ def test_table_ratios_and_plot() -> None:
     assert section.id == "cost" and section.status == "PASS"
     json.dumps(section.to_dict(), allow_nan=False)
     rows = {r[0]: r[1:] for r in section.tables[0].rows}
-    assert rows["bytes on disk"] == [4000, 1000, 0.25]
+    assert rows["bytes on disk (weights)"] == [4000, 1000, 0.25]
     assert rows["parameters (non-zero)"] == [500, 50, 0.1]
     assert rows["ONNX Runtime, batch 1: p50 latency per call (µs)"][2] == pytest.approx(10.0 * (1 + 1 / 64) / (
         20.0 * (1 + 1 / 64)))

@@ -461,12 +461,19 @@ def test_reasons_citing_a_protected_attribute_are_counted(data: PreparedData) ->
 def test_one_column_that_decides_most_declines_is_said(data: PreparedData) -> None:
     """SBA's Term was the teacher's principal reason for 92 % of its explained declines, a column
     suspected of leakage, and the section said nothing of it (a validator's walk-through, 2026-12-05)."""
-    from finlite.evaluate.explain import _dominant_reason
+    from finlite.evaluate.explain import _dominant_reasons
 
-    assert _dominant_reason({"Term": 184, "Bank": 16}, {"Term": 170, "Bank": 30}, 200) == ("Term", 0.92, 0.85)
-    assert _dominant_reason({"Term": 150, "Bank": 50}, {"Term": 150, "Bank": 50}, 200) is None  # 75 %
-    assert _dominant_reason({"Term": 19}, {"Term": 19}, 19) is None  # too few to say
-    assert _dominant_reason({"(none)": 30}, {"(none)": 30}, 30) is None
+    assert _dominant_reasons({"Term": 184, "Bank": 16}, {"Term": 170, "Bank": 30}, 200) == [
+        "Term is the teacher's principal reason for 92% of them (the student's for 85%)"]
+    # Each model's own: a student led by Bank does not hide its teacher's Term (a review, 2026-12-05).
+    assert _dominant_reasons({"Term": 90, "Bank": 10}, {"Bank": 95, "Term": 5}, 100) == [
+        "Term is the teacher's principal reason for 90% of them (the student's for 5%)",
+        "Bank is the student's principal reason for 95% of them (the teacher's for 10%)"]
+    assert _dominant_reasons({"Term": 50, "Bank": 50}, {"Term": 85, "Bank": 15}, 100) == [
+        "Term is the student's principal reason for 85% of them (the teacher's for 50%)"]
+    assert _dominant_reasons({"Term": 150, "Bank": 50}, {"Term": 150, "Bank": 50}, 200) == []  # 75 %
+    assert _dominant_reasons({"Term": 19}, {"Term": 19}, 19) == []  # too few to say
+    assert _dominant_reasons({"(none)": 30}, {"(none)": 30}, 30) == []
     columns = raw_columns(data.preprocessor)
     model = _logistic(data.preprocessor.n_features, seed=3)
     with torch.no_grad():  # one column alone moves the score: it is every decline's principal reason
@@ -474,9 +481,10 @@ def test_one_column_that_decides_most_declines_is_said(data: PreparedData) -> No
         model.linear.weight[0, columns.index("duration_in_month")] = 3.0
     section = build_explanations(_inputs(data, model, model, cutoff=0.5))
     assert section.metrics["explained"] >= 20
-    assert "One column, duration_in_month, is the principal reason for 100% of them." in section.summary
-    assert any(n.startswith("One column decides: duration_in_month is the principal reason for 100% of the "
-                            "explained applicants by the teacher and 100% by the student.") for n in section.notes)
+    said = "duration_in_month is the teacher's principal reason for 100% of them (the student's for 100%)"
+    assert f"One column decides: {said}." in section.summary
+    assert any(n.startswith(f"One column decides: {said}, of the explained declined applicants.")
+               for n in section.notes)
     plain = build_explanations(_inputs(data, _logistic(data.preprocessor.n_features, seed=3),
                                        _logistic(data.preprocessor.n_features, seed=3), cutoff=0.5))
     assert "One column" not in plain.summary and not any(n.startswith("One column") for n in plain.notes)

@@ -332,3 +332,23 @@ def test_a_table_and_a_plot_with_the_same_id_get_different_anchors() -> None:
     ids = page.ids()
     assert "stability-table-psi_student" in ids and "stability-plot-psi_student" in ids
     assert [i for i, n in Counter(ids).items() if n > 1] == []
+
+
+def test_the_data_preparation_is_listed_escaped_and_a_damaged_one_is_named() -> None:
+    """How the table became the inputs is in report.html too (a validator's walk-through,
+    2026-12-05); report.json is read back from disk, so a field of another shape is a DataError
+    naming it, not a TypeError (a review, 2026-12-05)."""
+    rep = synthetic_report(3, 0)
+    rep["data"] = {"preparation": {"target": "bad", "positive": "yes", "dropped": ["<script>x</script>"],
+                                   "money": ["GrAppv"], "notes": ["column 'Bank': 2,524 values"]}}
+    out = render_html(rep)
+    assert "Data preparation" in out and "<li>target bad, positive class yes</li>" in out
+    assert "<li>columns dropped: &lt;script&gt;x&lt;/script&gt;</li>" in out and "<script>x" not in out
+    assert "<li>read as money written as text: GrAppv</li>" in out
+    assert "<li>column &#39;Bank&#39;: 2,524 values</li>" in out
+    for bad, field in (({"notes": 5}, "data.preparation.notes is int"), (7, "data.preparation is int")):
+        rep["data"] = {"preparation": bad}
+        with pytest.raises(DataError, match=field):
+            render_html(rep)
+    del rep["data"]
+    assert "Data preparation" not in render_html(rep)

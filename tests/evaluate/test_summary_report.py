@@ -162,11 +162,17 @@ def test_the_size_ratio_says_it_is_of_weights_and_what_the_shared_preprocessor_m
     report = {"ratios": {"size_ratio": 1_375_131 / 1_760}, "teacher": {"model_bytes": 1_375_131},
               "student": {"model_bytes": 1_760}}
     assert weights_words(report) == "weights 781.3x smaller on disk"
-    shared = {**report, "preprocessor_bytes": 560_799}
+    shared = {**report, "preprocessor_bytes": {"teacher": 560_799, "student": 560_799}}
     whole = (1_375_131 + 560_799) / (1_760 + 560_799)
     assert f"{whole:.1f}" == "3.4"
     assert weights_words(shared) == ("weights 781.3x smaller on disk (the preprocessor.json both read, 547.7 KiB, is "
                                      "not counted: 3.4x smaller with it)")
+    # Each model's own file when they differ (an older writer's teacher file): compress and finlite
+    # report gave two ratios when one size stood for both (a review, 2026-12-05).
+    apart = {**report, "preprocessor_bytes": {"teacher": 11_188, "student": 9_347}}
+    assert weights_words(apart) == (f"weights 781.3x smaller on disk (their preprocessor.json files, 10.9 and 9.1 KiB, "
+                                    f"are not counted: {(1_375_131 + 11_188) / (1_760 + 9_347):.1f}x smaller with them)")
     assert weights_words({"ratios": {}}) == "weights of no comparable size (n/a) on disk"
-    summary = build_summary({**_comparison(), "preprocessor_bytes": 560_799})
+    assert weights_words({**report, "preprocessor_bytes": {"teacher": 5}}) == "weights 781.3x smaller on disk"
+    summary = build_summary({**_comparison(), "preprocessor_bytes": {"teacher": 560_799, "student": 560_799}})
     assert "the student's weights" in summary.summary and "preprocessor.json both read" in summary.summary

@@ -79,7 +79,8 @@ def test_classic_options_run_as_their_recipe(teacher_dir: Path, german_csv: Path
     html = (tmp_path / "s" / "report.html").read_text()
     assert "Data preparation" in html and "target creditability" in html
     # Both models read the same preprocessor.json: the size ratio says it counts weights only.
-    assert evidence["preprocessor_bytes"] == (tmp_path / "s" / "preprocessor.json").stat().st_size
+    assert evidence["preprocessor_bytes"] == {"teacher": (teacher_dir / "preprocessor.json").stat().st_size,
+                                              "student": (tmp_path / "s" / "preprocessor.json").stat().st_size}
     assert "the student's weights 15.7x smaller on disk (the preprocessor.json both read" in json.dumps(evidence)
     assert "| weights on disk |" in report
     # The fidelity warning (0.19 AUC below the teacher here) comes before the numbers it qualifies.

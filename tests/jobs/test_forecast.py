@@ -210,6 +210,10 @@ def test_panel_evidence_tests_the_per_date_mean_differential(tmp_path: Path) -> 
                                              "X\x1b[31m": evidence["trading_per_asset"]["A"]}}
     md = render_forecast_markdown(odd, title="t")
     header = next(line for line in md.splitlines() if line.startswith("| metric |"))
+    # A compress run's warnings come first, before the numbers they qualify (they sat after the
+    # whole evidence table: a review, 2026-12-05), fenced as every text of the run.
+    warned = render_forecast_markdown(odd, title="t", warning="warning: step 1 (distillation) kept ``` its first")
+    assert warned.index("## WARNING") < warned.index("| metric |") and "\n````\nwarning: step 1" in warned
     rows = [line for line in md.splitlines() if "long/flat Sharpe" in line]
     assert len(rows) == 3 and all(line.replace("\\|", "").count("|") == header.count("|") for line in rows)
     assert "](http" not in md and "\x1b" not in md

@@ -507,3 +507,32 @@ def test_a_table_with_money_written_as_text_gets_its_whole_report(tmp_path: Path
     stability = next(s for s in report["sections"] if s["id"] == "stability")
     loan = [row for row in stability["tables"][-1]["rows"] if row[0] == "loan_amount"]
     assert len(loan) == 1 and loan[0][1] == "numeric" and loan[0][2] < 0.25  # read as dollars, not refused as text
+
+
+def test_a_teacher_preprocessor_of_another_size_gives_one_size_ratio_in_compress_and_report(
+        teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """A teacher whose preprocessor.json an older writer laid out differently (still read): compress
+    took the teacher's size for both models and finlite report the student's, so the two reports
+    differed (a review, 2026-12-05). Each model's own file is counted, the same in both."""
+    import shutil
+
+    import finlite
+    from finlite.training.loop import TrainConfig
+    from tests.test_artifact_trust import rehash
+
+    teacher = tmp_path / "teacher"
+    shutil.copytree(teacher_dir, teacher)
+    spec = teacher / "preprocessor.json"
+    spec.write_text(json.dumps(json.loads(spec.read_text()), indent=4))
+    rehash(teacher)
+    quick = TrainConfig(epochs=3, batch_size=64, progress=False)
+    finlite.compress(teacher, german_csv, student_hidden=(8,), config=quick, fine_tune=quick, out=tmp_path / "s",
+                     timing=False, progress=False)
+    sizes = {"teacher": spec.stat().st_size, "student": (tmp_path / "s" / "preprocessor.json").stat().st_size}
+    assert sizes["teacher"] > sizes["student"]
+    written = json.loads((tmp_path / "s" / "report.json").read_text())
+    assert written["preprocessor_bytes"] == sizes
+    assert "their preprocessor.json files" in json.dumps(written)
+    rebuilt = rebuild_report(tmp_path / "s", german_csv, out=tmp_path / "rebuilt")
+    for name in ("report.json", "report.html", "MODEL_CARD.md"):
+        assert (rebuilt / name).read_bytes() == (tmp_path / "s" / name).read_bytes(), name

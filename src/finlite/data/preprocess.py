@@ -693,9 +693,11 @@ class Preprocessor:
         # finds (2,524 read as 2,523 banks and blanks; a validator's walk-through, 2026-12-05), with the
         # smoothing that the encoding's numbers depend on.
         blanks = "empty or blank counted as one; " if MISSING in ordered else ""
+        smoothed = (f"smoothed towards the prior with weight m = {enc.smoothing:g}" if enc.smoothing > 0
+                    else "not smoothed (m = 0)")
         self.notes_.append(
             f"column {name!r}: {len(ordered):,} values ({blanks}more than --max-categories {enc.max_categories}): "
-            f"{which}; smoothed towards the prior with weight m = {enc.smoothing:g}; training rows encoded out of "
+            f"{which}; {smoothed}; training rows encoded out of "
             f"fold ({enc.folds} folds, seed {enc.seed})")
         return _Valued(name, enc.high_cardinality, frequent, [float(v) for v in values], float(default), rare)
 

@@ -19,7 +19,7 @@ __all__ = ["SLOWER_TOLERANCE", "build_cost"]
 #: teacher's: timings on a shared machine move by a few per cent from run to run.
 SLOWER_TOLERANCE = 0.05
 _BACKENDS = (("torch", "torch eager"), ("onnxruntime", "ONNX Runtime"))
-_SIZES = (("bytes", "bytes on disk"), ("onnx_bytes", "ONNX bytes"), ("parameters", "parameters (stored)"),
+_SIZES = (("bytes", "bytes on disk (weights)"), ("onnx_bytes", "ONNX bytes"), ("parameters", "parameters (stored)"),
           ("nonzero_parameters", "parameters (non-zero)"), ("flops_per_row", "FLOPs per row"),
           ("flops_per_row_nonzero", "FLOPs per row (non-zero weights)"))
 

@@ -205,15 +205,31 @@ def _preparation(report: Mapping[str, Any]) -> list[str]:
     does not say."""
     data = report.get("data")
     prep = data.get("preparation") if isinstance(data, Mapping) else None
-    if not isinstance(prep, Mapping):
+    if prep is None:
         return []
+
+    def listed(key: str) -> list[str]:
+        # report.json is read back from disk by `finlite report`: a field of another shape is named,
+        # not a TypeError (a review, 2026-12-05).
+        value = prep.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise DataError(f"The report's data.preparation.{key} is {type(value).__name__}; it must be a list. The "
+                            "report.json was edited or damaged; rebuild it (finlite report ARTIFACT DATA).")
+        return [format_cell(v) for v in value]
+
+    if not isinstance(prep, Mapping):
+        raise DataError(f"The report's data.preparation is {type(prep).__name__}; it must be a mapping. The "
+                        "report.json was edited or damaged; rebuild it (finlite report ARTIFACT DATA).")
     lines = []
     if prep.get("target") is not None:
         lines.append(f"target {format_cell(prep['target'])}, positive class {format_cell(prep.get('positive'))}")
-    lines.append("columns dropped: " + (", ".join(format_cell(c) for c in prep.get("dropped") or []) or "none"))
-    if prep.get("money"):
-        lines.append("read as money written as text: " + ", ".join(format_cell(c) for c in prep["money"]))
-    return lines + [format_cell(n) for n in prep.get("notes") or []]
+    lines.append("columns dropped: " + (", ".join(listed("dropped")) or "none"))
+    money = listed("money")
+    if money:
+        lines.append("read as money written as text: " + ", ".join(money))
+    return lines + listed("notes")
 
 
 def omitted_sections(report: Mapping[str, Any]) -> list[tuple[str, str]]:

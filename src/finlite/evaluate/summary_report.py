@@ -44,20 +44,26 @@ def size_words(ratio: float) -> str:
 
 def weights_words(report: Mapping[str, Any]) -> str:
     """How much smaller a compared model's weights are than its baseline's, as "weights 781.3x
-    smaller on disk"; with ``report["preprocessor_bytes"]`` (the encoding both read, which a
-    student shares with its teacher) also what it leaves out: "(the preprocessor.json both read,
-    547.7 KiB, is not counted: 3.4x smaller with it)". The ratio of weights files alone read as
-    the saving on disk where a preprocessor of weight-of-evidence maps outweighed both (a
-    validator's walk-through, 2026-12-05)."""
+    smaller on disk"; with ``report["preprocessor_bytes"]`` (``{"teacher": bytes, "student":
+    bytes}``: the preprocessor.json each reads) also what that leaves out: "(the preprocessor.json
+    both read, 547.7 KiB, is not counted: 3.4x smaller with it)", or both sizes when they differ.
+    The ratio of weights files alone read as the saving on disk where a preprocessor of
+    weight-of-evidence maps outweighed both (a validator's walk-through, 2026-12-05)."""
     ratios = report.get("ratios") or {}
     text = f"weights {size_words(ratios.get('size_ratio', float('nan')))} on disk"
-    shared = _number(report.get("preprocessor_bytes"))
+    sizes = report.get("preprocessor_bytes")
+    sizes = sizes if isinstance(sizes, Mapping) else {}
+    t_pre, s_pre = _number(sizes.get("teacher")), _number(sizes.get("student"))
     t_bytes = _number((report.get("teacher") or {}).get("model_bytes"))
     s_bytes = _number((report.get("student") or {}).get("model_bytes"))
-    if shared is not None and t_bytes is not None and s_bytes is not None and min(shared, t_bytes, s_bytes) > 0:
-        whole = (t_bytes + shared) / (s_bytes + shared)
-        text += (f" (the preprocessor.json both read, {shared / 1024:.1f} KiB, is not counted: {size_words(whole)} "
-                 "with it)")
+    known = [t_pre, s_pre, t_bytes, s_bytes]
+    if all(v is not None for v in known) and min(known) > 0:
+        whole = size_words((t_bytes + t_pre) / (s_bytes + s_pre))
+        if t_pre == s_pre:
+            text += f" (the preprocessor.json both read, {t_pre / 1024:.1f} KiB, is not counted: {whole} with it)"
+        else:
+            text += (f" (their preprocessor.json files, {t_pre / 1024:.1f} and {s_pre / 1024:.1f} KiB, are not "
+                     f"counted: {whole} with them)")
     return text
 
 

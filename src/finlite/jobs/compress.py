@@ -179,13 +179,33 @@ def slower_warning(report: dict[str, Any], gate_metrics: Sequence[str]) -> str |
 
 
 def _preprocessor_bytes(art: Artifact) -> int | None:
-    """The size of ``art``'s preprocessor.json, which a student shares with its teacher (None when
-    the artifact has no such file, e.g. one held in memory)."""
+    """The size of ``art``'s preprocessor.json (None when the artifact has no such file, e.g. one
+    held in memory)."""
     path = getattr(art, "path", None)
     try:
         return (Path(path) / "preprocessor.json").stat().st_size if path is not None else None
     except OSError:
         return None
+
+
+def preprocessor_sizes(teacher: Artifact, student: Artifact | None = None) -> dict[str, int] | None:
+    """``{"teacher": bytes, "student": bytes}`` of the two preprocessor.json files the models read,
+    which the size ratio of weights leaves out (:func:`~finlite.evaluate.summary_report.weights_words`).
+    Without ``student`` (at compress time, before its artifact exists) the student's is the
+    teacher's preprocessor as the student's artifact will hold it, written by the same writer. The
+    teacher's may be larger or smaller (an older writer's file is still read): each is its own
+    (compress and finlite report gave two ratios otherwise: a review, 2026-12-05). None when
+    either is unknown."""
+    t_bytes = _preprocessor_bytes(teacher)
+    if student is not None:
+        s_bytes = _preprocessor_bytes(student)
+    else:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="finlite-size-") as tmp:
+            teacher.preprocessor.save(Path(tmp) / "preprocessor.json")
+            s_bytes = (Path(tmp) / "preprocessor.json").stat().st_size
+    return None if t_bytes is None or s_bytes is None else {"teacher": t_bytes, "student": s_bytes}
 
 
 def _warn(report: dict[str, Any], gate_metrics: Sequence[str]) -> None:
@@ -823,9 +843,9 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
                             timer=report_timer(), task=prepared.task, operating_point=setup.operating_point,
                             rows=series_rows(prepared, "test"))
     report["teacher_artifact"] = setup.provenance
-    shared = _preprocessor_bytes(art)
-    if shared is not None:  # both models read it; the size ratio counts weights only
-        report["preprocessor_bytes"] = shared
+    sizes = preprocessor_sizes(art)
+    if sizes is not None:  # what each model reads besides its weights, which the size ratio counts alone
+        report["preprocessor_bytes"] = sizes
     if _is_series(prepared):
         report["forecast"] = _market_evidence(setup, model)
     final_gates: list[GateResult] = []
@@ -859,13 +879,19 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
                    "teacher_test": report["teacher"], "gates": report["recipe"]["final_gates"],
                    "gates_passed": report["recipe"]["passed"]}
         sections = _report_sections(prepared, result.plan, recipe, result, warnings=report.get("warnings"))
-        markdown = render_markdown(report, sections=sections)
         if "forecast" in report:  # a forecaster: teacher, student, naive and buy-and-hold side by side
             from finlite.jobs.forecast import render_forecast_markdown
 
+            # Its warnings go first in the whole file, not inside the nested comparison after the
+            # evidence table (a review, 2026-12-05).
+            warning = sections.pop("WARNING", None)
             markdown = render_forecast_markdown(report["forecast"], title="finlite compression report (forecaster)",
-                                                sections={"Teacher and student": markdown})
+                                                sections={"Teacher and student": render_markdown(report,
+                                                                                                 sections=sections)},
+                                                warning=warning)
             metrics["forecast"] = report["forecast"]
+        else:
+            markdown = render_markdown(report, sections=sections)
         from finlite.jobs.report import ReportOptions, compress_report, selection_record
 
         steps_record = _manifest_steps(setup, recipe, result)

@@ -745,10 +745,12 @@ def render_forecast_table(evidence: Mapping[str, Any]) -> str:
 
 
 def render_forecast_markdown(evidence: Mapping[str, Any], *, title: str, data: Mapping[str, Any] | None = None,
-                             sections: Mapping[str, str] | None = None) -> str:
-    """report.md of a forecaster: the side-by-side table and the data's provenance and notes."""
+                             sections: Mapping[str, str] | None = None, warning: str | None = None) -> str:
+    """report.md of a forecaster: the side-by-side table and the data's provenance and notes;
+    ``warning`` (a compress run's warnings) first, before any number it qualifies."""
     names, rows = forecast_table_rows(evidence)
-    lines = [f"# {title}", "", f"Test period: {evidence['rows']} labelled windows in {evidence['folds']} fold(s); "
+    head = ["", "## WARNING", "", *fenced(warning)] if warning else []
+    lines = [f"# {title}", *head, "", f"Test period: {evidence['rows']} labelled windows in {evidence['folds']} fold(s); "
              f"objective {evidence['objective']}, horizon {evidence['horizon']}; trading costs "
              f"{evidence['cost_bps']:g} bp per unit of turnover. Naive forecast: the random walk (a zero return) "
              "for returns and prices, the last realised volatility for volatility, the training share of up moves "

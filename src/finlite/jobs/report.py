@@ -859,10 +859,10 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
     rows instead of the test split when it is given."""
     from finlite.jobs.compress import (
         _market_evidence_of,
-        _preprocessor_bytes,
         evidence_warnings,
         fidelity_warnings,
         first_epoch_warnings,
+        preprocessor_sizes,
     )
 
     base, same = _baseline(art, baseline, verify_key)
@@ -907,9 +907,9 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                                 x_teacher=x_base, task=art.task, operating_point=point,
                                 rows=series_rows(prepared, "test"), split="test" if holdout is None else "hold-out")
     _carry_measured(comparison, stored, same)
-    shared = _preprocessor_bytes(art) if same else None
-    if shared is not None:  # the student and the teacher it was compressed from both read it
-        comparison["preprocessor_bytes"] = shared
+    sizes = preprocessor_sizes(base, art) if same else None
+    if sizes is not None:  # as compress recorded them: the student and the teacher it was compressed from
+        comparison["preprocessor_bytes"] = sizes
     recorded_teacher = stored.get("teacher_artifact")
     if same and isinstance(recorded_teacher, Mapping):
         # The teacher it was compressed from (perhaps exported or signed since): the record, as compress wrote it.

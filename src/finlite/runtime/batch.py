@@ -1303,7 +1303,8 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     """A forecaster's :func:`score_file`: one forecast per forecastable date of a price file.
 
     Columns written: the date, the spec's id column (when it has one), ``horizon`` (the rows
-    ahead each forecast is for, the spec's, as ``serve`` answers it), ``forecast``, ``last_price``,
+    ahead each forecast is for, the spec's, as ``serve`` answers it; ``forecast_horizon`` when the
+    id column is named ``horizon``), ``forecast``, ``last_price``,
     then ``log_change`` (price objective) or ``probability`` and ``decision`` (direction), as
     :meth:`Predictor.forecast_all` returns them. The model runs ``chunk_rows`` windows at a time.
     """
@@ -1347,11 +1348,15 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     windows = market.windows(table, str(src))
     result = predictor.forecast_windows(windows, source=str(src), chunk_rows=chunk_rows)
     columns: dict[str, Any] = {}
+    # An id column of that name keeps it; the horizon is then written as forecast_horizon (it took the
+    # ids' place without a word: a review, 2026-12-05).
+    horizon_name = "forecast_horizon" if market.spec.id_column == "horizon" else "horizon"
     for name, values in result.items():
         if name == "forecast":
             # What each forecast is for, on its row: the file's consumer need not know the spec (a
             # forecast 5 rows ahead read as tomorrow's is a wrong trade; a quant's walk-through, 2026-12-05).
-            columns["horizon"] = pa.array(np.full(len(values), market.spec.horizon, dtype=np.int32), type=pa.int32())
+            columns[horizon_name] = pa.array(np.full(len(values), market.spec.horizon, dtype=np.int32),
+                                             type=pa.int32())
         if name == "date":
             columns[name] = pa.array(values.astype("datetime64[D]"), type=pa.date32())
         elif name == market.spec.id_column:
