@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,14 +145,22 @@ def test_the_predictor_refuses_a_forged_market_preprocessor(forecast_dir: Path, 
         Predictor(copy)
 
 
-def test_several_assets_are_forecast_apart(tmp_path: Path) -> None:
-    long = pd.concat([make_prices(80, seed=1).assign(ticker="AAA"), make_prices(70, seed=2).assign(ticker="BBB")])
+def _panel(tmp_path: Path, id_column: str) -> tuple[pd.DataFrame, MarketSpec, Any]:
+    """Two assets' prices (80 and 70 rows) under ``id_column``, and an untrained LSTM forecaster
+    of their 3-step return saved as an artifact."""
+    long = pd.concat([make_prices(80, seed=1).assign(**{id_column: "AAA"}),
+                      make_prices(70, seed=2).assign(**{id_column: "BBB"})])
     torch.manual_seed(0)
-    spec = MarketSpec(objective="return", window=5, horizon=3, id_column="ticker")
+    spec = MarketSpec(objective="return", window=5, horizon=3, id_column=id_column)
     series = prepare_series(long, spec, walk=WalkForward(folds=1))
     net = SequenceModel("lstm", series.preprocessor.n_features, [4])
     art = load(save_artifact(tmp_path / "art", model=net, preprocessor=series.preprocessor, role="teacher", seed=0,
                              cutoff=None, data=series.summary(), steps=[], metrics={}, task=series.task))
+    return long, spec, art
+
+
+def test_several_assets_are_forecast_apart(tmp_path: Path) -> None:
+    long, spec, art = _panel(tmp_path, "ticker")
     out = art.forecast(long.sample(frac=1.0, random_state=0))  # any row order: read_prices sorts by (id, date)
     assert list(out.columns) == ["date", "ticker", "forecast", "last_price"]
     assert out.groupby("ticker").size().to_dict() == {"AAA": 80 - spec.warmup, "BBB": 70 - spec.warmup}
@@ -171,13 +180,7 @@ def test_several_assets_are_forecast_apart(tmp_path: Path) -> None:
 def test_an_id_column_named_horizon_keeps_its_ids_in_a_scored_file(tmp_path: Path) -> None:
     """The horizon column took the place of an id column of that name, every id gone without a word
     (a review, 2026-12-05): the horizon is then written as forecast_horizon."""
-    long = pd.concat([make_prices(80, seed=1).assign(horizon="AAA"), make_prices(70, seed=2).assign(horizon="BBB")])
-    torch.manual_seed(0)
-    spec = MarketSpec(objective="return", window=5, horizon=3, id_column="horizon")
-    series = prepare_series(long, spec, walk=WalkForward(folds=1))
-    net = SequenceModel("lstm", series.preprocessor.n_features, [4])
-    art = load(save_artifact(tmp_path / "art", model=net, preprocessor=series.preprocessor, role="teacher", seed=0,
-                             cutoff=None, data=series.summary(), steps=[], metrics={}, task=series.task))
+    long, _, art = _panel(tmp_path, "horizon")
     long.to_csv(tmp_path / "long.csv", index=False)
     export_artifact(art.path, tmp_path / "long.csv")
     for name in ("scored.csv", "scored.parquet"):
