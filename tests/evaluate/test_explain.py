@@ -483,7 +483,7 @@ def test_one_column_that_decides_most_declines_is_said(data: PreparedData) -> No
     assert section.metrics["explained"] >= 20
     said = "duration_in_month is the teacher's principal reason for 100% of them (the student's for 100%)"
     assert f"One column decides: {said}." in section.summary
-    assert any(n.startswith(f"One column decides: {said}, of the explained declined applicants.")
+    assert any(n.startswith(f"One column decides, among the explained declined applicants: {said}.")
                for n in section.notes)
     plain = build_explanations(_inputs(data, _logistic(data.preprocessor.n_features, seed=3),
                                        _logistic(data.preprocessor.n_features, seed=3), cutoff=0.5))

@@ -563,7 +563,7 @@ def build_explanations(inp: TabularInputs) -> Section:
     changed = 1.0 - unchanged
     dominant = _dominant_reasons(ct, cs, n)
     if dominant:
-        notes.append(f"One column decides: {'; '.join(dominant)}, of the explained declined applicants. A model "
+        notes.append(f"One column decides, among the explained declined applicants: {'; '.join(dominant)}. A model "
                      "that leans on one input this much is only as sound as that input: check that it is known when "
                      "the application is decided (not recorded after the outcome) and means the same in every "
                      "segment, and how the decisions change without it.")
