@@ -29,6 +29,11 @@ def test_evaluate_reports_agreement_at_its_operating_point_and_over_the_band(
         teacher_dir: Path, exported_dir: Path, german_csv: Path) -> None:
     own = evaluate_artifact(exported_dir, german_csv, baseline=teacher_dir, timing=False)
     assert own["operating_point"]["method"] == "training_bad_rate"
+    # The preprocessor.json each reads, beside the ratio of their weights, as compress gives it.
+    assert own["preprocessor_bytes"] == {"teacher": (teacher_dir / "preprocessor.json").stat().st_size,
+                                         "student": (exported_dir / "preprocessor.json").stat().st_size}
+    from finlite.evaluate.report import render_table
+    assert "is not counted:" in render_table(own, names=("baseline", "artifact"))
     assert own["fidelity"]["cutoff"] == finlite.load(teacher_dir).cutoff
     band = own["fidelity"]["agreement_band"]
     assert [b["flag_rate"] for b in band] == [0.01, 0.02, 0.05, 0.1, 0.2, 0.3]

@@ -353,6 +353,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     if point is not None and flag_rate is not None:
         report["operating_point"]["description"] = _describe(point, flag_rate, "baseline", reference, task.name)
     report["artifact"], report["baseline"] = str(art.path), str(base.path)
+    _with_preprocessor_sizes(report, base, art)
     if note is not None:
         report["note"] = note
     if unseen:
@@ -509,4 +510,15 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
                                            cost_bps=cost, teacher="baseline")
     report.update({k: v for k, v in head.items() if k not in report})
     report["baseline"], report["served_model"] = str(base.path), served
+    _with_preprocessor_sizes(report, base, art)
     return report
+
+
+def _with_preprocessor_sizes(report: dict[str, Any], base: Artifact, art: Artifact) -> None:
+    """The preprocessor.json each model reads, beside the size ratio of their weights (which the
+    table's sentence says leaves them out): as compress and finlite report give it."""
+    from finlite.jobs.compress import preprocessor_sizes
+
+    sizes = preprocessor_sizes(base, art)
+    if sizes is not None:
+        report["preprocessor_bytes"] = sizes
