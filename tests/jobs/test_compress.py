@@ -339,6 +339,15 @@ def test_a_student_kept_at_its_first_epoch_is_warned_of(teacher_dir: Path, germa
                   {"info": {"best_epoch": 0, "epochs_run": 1}}, {"method": {"method": "magnitude_pruning"}}):
         assert first_epoch_warnings({"recipe": {"steps": [{**step, **other}]}}) == []
     assert first_epoch_warnings({}) == []
+    # report.json is read back by finlite report: fields of another shape are no such step, not a traceback.
+    for damaged in ({"recipe": []}, {"recipe": {"steps": "x"}}, {"recipe": {"steps": [3, {**step, "info": 5}]}},
+                    {"recipe": {"steps": [{**step, "method": "distillation"}]}},
+                    {"recipe": {"steps": [{**step, "method": {"method": "no_such_method"}}]}}):
+        assert first_epoch_warnings(damaged) == []
+    # Every registered distillation trains a student: the regression and hint kinds too.
+    for kind in ("regression_distillation", "hint_distillation"):
+        assert first_epoch_warnings({"recipe": {"steps": [{**step, "method": {"method": kind}}]}})[0].startswith(
+            f"warning: step 1 ({kind}) kept the student's first epoch of 7")
     # Through compress: the distillation's training kept its first epoch of 5.
     module = importlib.import_module("finlite.methods.distill")
     real = module.distill

@@ -207,6 +207,9 @@ def _preparation(report: Mapping[str, Any]) -> list[str]:
     prep = data.get("preparation") if isinstance(data, Mapping) else None
     if prep is None:
         return []
+    if not isinstance(prep, Mapping):
+        raise DataError(f"The report's data.preparation is {type(prep).__name__}; it must be a mapping. The "
+                        "report.json was edited or damaged; rebuild it (finlite report ARTIFACT DATA).")
 
     def listed(key: str) -> list[str]:
         # report.json is read back from disk by `finlite report`: a field of another shape is named,
@@ -219,9 +222,6 @@ def _preparation(report: Mapping[str, Any]) -> list[str]:
                             "report.json was edited or damaged; rebuild it (finlite report ARTIFACT DATA).")
         return [format_cell(v) for v in value]
 
-    if not isinstance(prep, Mapping):
-        raise DataError(f"The report's data.preparation is {type(prep).__name__}; it must be a mapping. The "
-                        "report.json was edited or damaged; rebuild it (finlite report ARTIFACT DATA).")
     lines = []
     if prep.get("target") is not None:
         lines.append(f"target {format_cell(prep['target'])}, positive class {format_cell(prep.get('positive'))}")

@@ -21,7 +21,7 @@ from typing import Any
 from finlite import _paths
 from finlite._limits import check_seed
 from finlite._util import check_flags, check_instance, check_widths
-from finlite.artifact import Artifact, DataLike, load, prepare_like, save_artifact
+from finlite.artifact import PREPROCESSOR, Artifact, DataLike, load, prepare_like, save_artifact
 from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError, FinliteWarning
@@ -33,7 +33,7 @@ from finlite.export.timing import report_timer
 from finlite.methods.distill import AnyDistillation, Distillation, HintDistillation, RegressionDistillation
 from finlite.methods.plan import PruningPlan
 from finlite.methods.prune import MagnitudePruning, TaylorPruning, apply_plan, plan_pruning
-from finlite.methods.registry import method_from_dict
+from finlite.methods.registry import method_class, method_from_dict, registered_methods
 from finlite.methods.targets import DistillData, distill_data, teacher_logits
 from finlite.models.base import FinliteModel
 from finlite.models.gbdt import remembering_scores
@@ -127,8 +127,10 @@ def evidence_warnings(report: Mapping[str, Any]) -> list[str]:
     return [f"warning: {w}" for w in said if isinstance(w, str)] if isinstance(said, list) else []
 
 
-#: The recipe steps that train a fresh student (their records carry best_epoch and epochs_run).
-_DISTILLATIONS = ("distillation", "regression_distillation", "hint_distillation")
+def _trains_a_student(name: Any) -> bool:
+    """Whether the recipe method ``name`` trains a fresh student (a registered distillation, whose
+    step records carry best_epoch and epochs_run)."""
+    return isinstance(name, str) and name in registered_methods() and method_class(name).is_distillation
 
 
 def first_epoch_warnings(report: Mapping[str, Any]) -> list[str]:
@@ -137,16 +139,23 @@ def first_epoch_warnings(report: Mapping[str, Any]) -> list[str]:
     every later epoch imitated it worse, so it learned little of the teacher. The teacher's
     training says so of a network kept at its first epoch (:func:`finlite.jobs.forecast.first_epoch_warning`);
     the student's said nothing (note61, left alone). Empty when no such step was kept."""
+    recipe = report.get("recipe")
+    steps = recipe.get("steps") if isinstance(recipe, Mapping) else None
     out = []
-    for step in (report.get("recipe") or {}).get("steps") or []:
-        info, method = step.get("info") or {}, (step.get("method") or {}).get("method")
+    # finlite report reads these records back from report.json: a field of another shape is no
+    # such step, not a traceback.
+    for step in steps if isinstance(steps, list) else []:
+        info = step.get("info") if isinstance(step, Mapping) else None
+        method = step.get("method") if isinstance(step, Mapping) else None
+        name = method.get("method") if isinstance(method, Mapping) else None
+        if not isinstance(info, Mapping) or not _trains_a_student(name) or step.get("status") != "kept":
+            continue
         best, ran = info.get("best_epoch"), info.get("epochs_run")
-        if step.get("status") != "kept" or method not in _DISTILLATIONS or not isinstance(best, int) \
-                or not isinstance(ran, int) or best != 0 or ran < 2:
+        if not isinstance(best, int) or not isinstance(ran, int) or best != 0 or ran < 2:
             continue
         index = step.get("index")
         number = index + 1 if isinstance(index, int) else "?"  # records count from 0; the run's lines from 1
-        out.append(f"warning: step {number} ({method}) kept the student's first epoch of {ran}: it "
+        out.append(f"warning: step {number} ({name}) kept the student's first epoch of {ran}: it "
                    "imitated the teacher best on the validation split after one pass over the training data, and "
                    "worse after every later one, so it learned little of the teacher. Read its agreement and "
                    "evidence before relying on it; a lower learning rate (a recipe step's train: {lr: ...}) or "
@@ -179,11 +188,9 @@ def slower_warning(report: dict[str, Any], gate_metrics: Sequence[str]) -> str |
 
 
 def _preprocessor_bytes(art: Artifact) -> int | None:
-    """The size of ``art``'s preprocessor.json (None when the artifact has no such file, e.g. one
-    held in memory)."""
-    path = getattr(art, "path", None)
+    """The size of ``art``'s preprocessor.json (None when it cannot be read)."""
     try:
-        return (Path(path) / "preprocessor.json").stat().st_size if path is not None else None
+        return (Path(art.path) / PREPROCESSOR).stat().st_size
     except OSError:
         return None
 
@@ -203,8 +210,8 @@ def preprocessor_sizes(teacher: Artifact, student: Artifact | None = None) -> di
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="finlite-size-") as tmp:
-            teacher.preprocessor.save(Path(tmp) / "preprocessor.json")
-            s_bytes = (Path(tmp) / "preprocessor.json").stat().st_size
+            teacher.preprocessor.save(Path(tmp) / PREPROCESSOR)
+            s_bytes = (Path(tmp) / PREPROCESSOR).stat().st_size
     return None if t_bytes is None or s_bytes is None else {"teacher": t_bytes, "student": s_bytes}
 
 
