@@ -1098,7 +1098,7 @@ def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | Non
                      report_options: dict[str, Any] | None = None) -> None:
     """The --recipe / --preset / --search branch of ``compress``: run, print, exit 1 on a failed gate."""
     from finlite.jobs.compress import compress as run_compress
-    from finlite.jobs.compress import recipe_summary
+    from finlite.jobs.compress import recipe_summary, rejected_line
 
     if search:  # the old spelling of 'finlite search': the same code path
         _search(teacher, data, out, recipe=recipe, preset=preset, budget=budget, objective=objective, epochs=epochs,
@@ -1114,7 +1114,7 @@ def _compress_recipe(teacher: Path, data: Path, out: Path, *, recipe: Path | Non
                            flag_rate=flag_rate, **(report_options or {}))
     _echo(recipe_summary(outcome.result))
     if outcome.model is None:
-        _echo("no step passed its gates on the validation split; nothing was written", err=True)
+        _echo(rejected_line("no step passed its gates on the validation split", outcome.rejected), err=True)
         raise typer.Exit(1)
     _print_outcome(outcome)
 
@@ -1152,7 +1152,9 @@ def _search(teacher: Any, data: Path, out: Path, *, recipe: Path | None, preset:
                             input_bins_from=cast(Any, input_bins_from))
     _echo(found.summary(outcome=False))  # the outcome's gates and report: _print_outcome, below
     if found.outcome is None:
-        _echo("no candidate passed every gate on the validation split; nothing was written", err=True)
+        from finlite.jobs.compress import rejected_line
+
+        _echo(rejected_line("no candidate passed every gate on the validation split", found.rejected), err=True)
         raise typer.Exit(1)
     _print_outcome(found.outcome)
 

@@ -14,7 +14,7 @@ import torch
 
 import finlite
 from finlite.artifact import prepare_like
-from finlite.errors import ConfigError
+from finlite.errors import ConfigError, DataError
 from finlite.jobs.compress import (
     CLASSIC_NAME,
     cap_epochs,
@@ -268,17 +268,47 @@ def test_a_norm_is_refused_where_it_does_nothing_and_kept_where_it_scores(teache
                          progress=False)
 
 
-def test_a_run_its_gates_decide_against_says_so_in_its_summary(teacher_dir: Path, german_csv: Path,
-                                                               tmp_path: Path) -> None:
+def test_a_run_its_gates_decide_against_says_so_and_leaves_its_record(teacher_dir: Path, german_csv: Path,
+                                                                      tmp_path: Path) -> None:
     """In Python a run whose gates rolled back every step returned quietly (the README's balanced
-    example wrote nothing and said nothing: a review, 2026-12-03); its summary says what the CLI says."""
+    example wrote nothing and said nothing: a review, 2026-12-03); its summary says what the CLI says.
+    No student is written, but the run's record is, beside the out folder: what was tried, what
+    each gate read and decided, the teacher, the data and the seed (a validator asked for it: a
+    walk-through, 2026-12-05). An earlier record is replaced only with overwrite, checked first."""
     recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [4]}\ngates:\n  size_bytes: {max: 1}\n")
-    outcome = finlite.compress(teacher_dir, german_csv, recipe=recipe, config=TrainConfig(epochs=1, progress=False),
-                               timing=False, out=tmp_path / "s")
+    config = TrainConfig(epochs=1, progress=False)
+    outcome = finlite.compress(teacher_dir, german_csv, recipe=recipe, config=config, timing=False, out=tmp_path / "s")
     assert not outcome.passed and outcome.path is None and not (tmp_path / "s").exists()
+    record_path = tmp_path / "s.rejected.json"
+    assert outcome.rejected == record_path
     lines = outcome.summary().splitlines()
     assert lines[0].startswith("step 1 distillation: rolled back (size_bytes ") and "> max 1" in lines[0]
-    assert lines[-1] == "no step passed its gates on the validation split; nothing was written"
+    assert lines[-1] == ("no step passed its gates on the validation split; no student was written. What was tried "
+                         f"and why it was refused: {record_path}")
+    record = json.loads(record_path.read_text())
+    teacher_manifest = json.loads((teacher_dir / "manifest.json").read_text())
+    assert record["format"] == "finlite.rejected/1" and record["command"] == "compress"
+    assert record["decision"] == "no step passed its gates on the validation split"
+    assert record["teacher"]["manifest_sha256"] == teacher_manifest["manifest_sha256"]
+    assert record["data"]["file_sha256"] == teacher_manifest["data"]["file_sha256"]
+    assert record["seed"] == teacher_manifest["seed"] and record["versions"]["finlite"] == finlite.__version__
+    (step,) = record["recipe"]["steps"]
+    assert step["method"] == "distillation" and step["status"] == "rolled_back" and "seconds" not in step
+    (gate,) = step["gates"]
+    assert gate["metric"] == "size_bytes" and gate["passed"] is False
+    assert gate["value"] == step["validation"]["size_bytes"] > 1  # the gate read what the record says was measured
+    assert Recipe.from_yaml(record["recipe"]["yaml"]) == recipe
+    before = record_path.read_bytes()
+    trained: list[int] = []
+    with pytest.raises(DataError, match=r"s\.rejected\.json' holds the record of an earlier run .* pass "
+                                        r"overwrite=True \(--force\) to replace it"):
+        finlite.compress(teacher_dir, german_csv, recipe=recipe, config=config, timing=False, out=tmp_path / "s",
+                         on_step=lambda *a: trained.append(1))
+    assert not trained and record_path.read_bytes() == before  # refused before any work; the record kept
+    again = finlite.compress(teacher_dir, german_csv, recipe=recipe, config=config, timing=False, out=tmp_path / "s",
+                             overwrite=True)
+    assert again.rejected == record_path and json.loads(record_path.read_text())["decision"] == record["decision"]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_a_summary_says_the_reports_verdict_as_the_cli_does(tmp_path: Path) -> None:

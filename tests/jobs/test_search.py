@@ -203,6 +203,14 @@ def test_search_command_exits_1_when_nothing_passes(teacher_dir: Path, german_cs
     assert re.search(r"\n  hidden \[8\], T 2: distillation: auc [0-9.]+ < min 0\.9999 \(by [0-9.]+\)\n",
                      result.output), result.output
     assert not (tmp_path / "s").exists()
+    # No student, but the search's record beside --out: every candidate, the gates and the decision.
+    record_path = tmp_path / "s.rejected.json"
+    assert f"What was tried and why it was refused: {record_path}" in " ".join(result.output.split())
+    record = json.loads(record_path.read_text())
+    assert record["command"] == "search" and record["decision"] == "no candidate passed every gate on the validation split"
+    assert record["search"]["gates"] == {"auc": {"min": 0.9999}} and record["search"]["seconds"] is None
+    assert [c["passed"] for c in record["search"]["candidates"]] == [False]
+    assert record["search"]["candidates"][0]["failed"][0].startswith("distillation: auc ")
     assert "--input-bins 32" not in result.output  # the hint is for a boosted teacher only
 
 

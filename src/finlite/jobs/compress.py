@@ -12,6 +12,7 @@ search candidate and the artifact saved for it are trained alike.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,11 +21,11 @@ from typing import Any
 
 from finlite import _paths
 from finlite._limits import check_seed
-from finlite._util import check_flags, check_instance, check_widths
-from finlite.artifact import PREPROCESSOR, Artifact, DataLike, load, prepare_like, save_artifact
+from finlite._util import check_flags, check_instance, check_widths, dump_json, utc_timestamp
+from finlite.artifact import PREPROCESSOR, Artifact, DataLike, library_versions, load, prepare_like, save_artifact
 from finlite.data.market import PreparedSeries
 from finlite.data.prepared import PreparedData
-from finlite.errors import ConfigError, FinliteWarning
+from finlite.errors import ConfigError, DataError, FinliteWarning
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, decides, operating_point
 from finlite.evaluate.report import compare_models, render_markdown
 from finlite.evaluate.sections import unbuilt_sections
@@ -89,7 +90,8 @@ def fidelity_warning(report: dict[str, Any], gates: bool) -> str | None:
     return (f"WARNING: the student's test AUC {report['student']['auc']:.4f} is {drop:.4f} below its teacher's "
             f"{report['teacher']['auc']:.4f} (more than {WARN_AUC_DROP}); it does not make the teacher's decisions "
             "and no gate stopped it. Do not deploy it: use a wider student (--student-width, e.g. 128,64), more "
-            "epochs, or a preset with gates (--preset balanced).")
+            "epochs, or a preset with gates (--preset balanced), which writes no student that fails them (only "
+            "the record of what it tried).")
 
 
 def silent_warning(report: dict[str, Any], gate_metrics: Sequence[str]) -> str | None:
@@ -261,8 +263,9 @@ class _Setup:
 
 def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, config: TrainConfig | None,
            fine_tune: TrainConfig | None, out: str | Path | None, overwrite: bool, progress: bool,
-           train_overrides: dict[str, Any] | None, flag_rate: float | None = None) -> _Setup:
-    """Load the teacher, check ``out`` before any work, and prepare what every step reads.
+           train_overrides: dict[str, Any] | None, flag_rate: float | None = None, gated: bool = False) -> _Setup:
+    """Load the teacher, check ``out`` (and, for a ``gated`` run, the record it leaves when its
+    gates keep no student: :func:`rejected_path`) before any work, and prepare what every step reads.
 
     The seed defaults to the teacher's. The training settings default by the training rows
     (:func:`~finlite.training.sizing.default_training`, ``train_overrides`` applied, ``progress``
@@ -281,6 +284,8 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
     art = teacher if isinstance(teacher, Artifact) else load(teacher)
     if out is not None:  # before any work: --out is no input, and may be replaced
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"teacher artifact": art.path, "data file": data})
+        if gated:
+            check_rejected_path(out, overwrite=overwrite)
     seed = int(art.manifest["seed"]) if seed is None else check_seed(seed)
     if flag_rate is not None and not get_task(art.task).decides:
         raise ConfigError(f"flag_rate applies to classifiers; {art.path} holds a {art.task} model, which makes "
@@ -493,12 +498,91 @@ def _plan_method(plan: PruningPlan, pruning: Pruning | None) -> Any:
     return method
 
 
+# -- the record of a run whose gates wrote no student -----------------------------------------------
+#: The format of the record a gated run leaves when its gates keep no student (:func:`write_rejected`).
+REJECTED_FORMAT = "finlite.rejected/1"
+
+
+def rejected_path(out: str | Path) -> Path:
+    """Where a run at ``out`` whose gates keep no student leaves its record: ``OUT.rejected.json``
+    beside the folder it would have written. A model validator asks what was tried and why it was
+    refused, not only what was kept; a rejected run left nothing but its terminal output (a
+    walk-through, 2026-12-05). Beside ``out``, not inside it: an ``out`` folder holds a student."""
+    out = Path(out)
+    return out.with_name(f"{out.name}.rejected.json")
+
+
+def check_rejected_path(out: str | Path, *, overwrite: bool) -> None:
+    """Before any work: the record a gated run may leave (:func:`rejected_path`) may be written.
+    An earlier run's record is replaced only with ``overwrite`` (``--force``), as an artifact is.
+
+    Raises:
+        DataError: the record's path holds a record (or anything) and ``overwrite`` is false, or a
+            link, a folder or another non-file with or without it.
+    """
+    path = rejected_path(out)
+    if os.path.lexists(path) and not overwrite and not path.is_symlink() and path.is_file():
+        raise DataError(f"{str(path)!r} holds the record of an earlier run at {os.fspath(out)!r} whose gates kept no "
+                        "student; this run would replace it if its gates keep none either. Choose another out "
+                        "folder, move the record away, or pass overwrite=True (--force) to replace it.",
+                        param="overwrite")
+    _paths.check_replaceable_file(path, overwrite=overwrite, option="out")
+
+
+def write_rejected(out: str | Path, setup: _Setup, *, command: str, decision: str, overwrite: bool,
+                   timing: bool, recipe: Recipe | None = None, result: RecipeResult | None = None,
+                   search: Mapping[str, Any] | None = None) -> Path:
+    """Write the record of a run whose gates kept no student at :func:`rejected_path` (``out``),
+    atomically, and return its path: the decision, the teacher (its manifest's sha256 and model
+    files), the data (hashes, rows, split), the seed, the operating point, finlite's and the
+    libraries' versions, and what was tried -- each step of ``recipe`` with its gate results,
+    validation measurements and training settings (``result``), or the search's candidates
+    (``search``). Without ``timing`` the steps' wall-clock seconds are left out, as in a report."""
+    record: dict[str, Any] = {
+        "format": REJECTED_FORMAT, "command": command, "decision": decision,
+        "created_utc": utc_timestamp(), "versions": library_versions(),
+        "teacher": setup.provenance, "data": setup.prepared.summary(), "seed": setup.seed,
+        "cutoff": None if setup.cutoff is None else float(setup.cutoff),
+        "operating_point": None if setup.operating_point is None else setup.operating_point.to_dict(),
+    }
+    if recipe is not None and result is not None:
+        steps = _manifest_steps(setup, recipe, result)
+        for entry, step in zip(steps, result.records, strict=True):
+            entry["validation"] = step.metrics  # what each gate read, beside its verdict
+            if timing:
+                entry["seconds"] = round(step.seconds, 3)
+        record["recipe"] = {"name": recipe.name, "yaml": recipe.to_yaml(), "steps": steps}
+    if search is not None:
+        record["search"] = dict(search)
+    path = rejected_path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)  # as an artifact's folder would have been made
+    tmp = _paths.new_temp_file(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(dump_json(record))
+            fh.flush()
+            os.fsync(fh.fileno())  # on disk before it takes the name: never half a record
+        _paths.place_file(tmp, path, overwrite=overwrite)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def rejected_line(what: str, record: Path | None) -> str:
+    """The line that says no student was written, and where the run's record is."""
+    if record is None:
+        return f"{what}; no student was written"
+    return f"{what}; no student was written. What was tried and why it was refused: {record}"
+
+
 # -- the outcome ----------------------------------------------------------------------------------
 @dataclass
 class CompressOutcome:
-    """A compress run: the kept model (None when no step passed its gates, nothing is then
+    """A compress run: the kept model (None when no step passed its gates: no student is then
     written), its pruning plan (if pruned), the test-split report, the runner's record of every
-    step, the gates checked again on the test split, and the artifact path (None without ``out``).
+    step, the gates checked again on the test split, the artifact path (None without ``out``) and,
+    for a run whose gates kept no step, the path of its record (``rejected``: see
+    :func:`rejected_path`; None without ``out``).
 
     A dry run (``plan_only``) holds the distilled, unpruned student and the plan, and no report.
     """
@@ -510,6 +594,7 @@ class CompressOutcome:
     result: RecipeResult
     recipe: Recipe
     final_gates: list[GateResult] = field(default_factory=list)
+    rejected: Path | None = None
 
     def __repr__(self) -> str:
         """A line a log can hold (the default repr printed the whole report: a walk-through, 2026-12-05)."""
@@ -531,7 +616,7 @@ class CompressOutcome:
         lines = [recipe_summary(self.result)] if self.result.records else []
         lines += [f"gate on the test split: {'pass' if g.passed else 'FAIL'}  {g.message}" for g in self.final_gates]
         if self.model is None:
-            lines.append("no step passed its gates on the validation split; nothing was written")
+            lines.append(rejected_line("no step passed its gates on the validation split", self.rejected))
         elif self.path is not None:
             lines.append(f"student artifact: {self.path}")
         # The report's verdict, as the CLI says it: from Python the run looked clean (passed, and a
@@ -596,8 +681,9 @@ def compress(
     (:mod:`finlite.recipe.runner`; the classic recipe has none); the kept model is then compared
     with the teacher on the test split, the gates are checked again there, and the artifact
     written at ``out`` records the recipe (``recipe.yaml``), every step (kept or rolled back,
-    with its gate results), the final gates and the report. Nothing is written when no step
-    was kept. With ``plan_only`` the run stops after planning (a dry run): the outcome holds
+    with its gate results), the final gates and the report. No student is written when no step
+    was kept: the run's record is, at ``OUT.rejected.json`` beside ``out`` (:func:`write_rejected`;
+    an earlier one there is replaced only with ``overwrite``, checked before any work). With ``plan_only`` the run stops after planning (a dry run): the outcome holds
     the distilled, unpruned student and the plan, and nothing is written.
 
     ``config`` and ``fine_tune`` (the training of a student from scratch and after a change)
@@ -653,8 +739,11 @@ def compress(
                           "e.g. age_in_years:-), or drop enforce_monotone.",
                           param="enforce_monotone")
     options = _report_options(segments, protected, monotone, id_column)
+    # Only a recipe the caller gave has gates (the classic and market ones have none), so only it
+    # can end with no student, and leave a record instead (its path checked now, before any work).
     setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,
-                   progress=progress, train_overrides=train_overrides, flag_rate=flag_rate)
+                   progress=progress, train_overrides=train_overrides, flag_rate=flag_rate,
+                   gated=recipe is not None and bool(recipe.gates) and not plan_only)
     from finlite.artifact import check_extra_files
     from finlite.jobs.report import REPORT_FILES, check_options
 
@@ -843,8 +932,13 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
         raise ConfigError(f"_run: a ready result must be that of the recipe's {len(recipe.steps)} step(s), with no "
                           f"plan to apply; got {len(result.records)} record(s) and plan={plan is not None}.")
     if result.model is None:
+        record = None
+        if out is not None:  # what was tried and why it was refused, for the validator
+            record = write_rejected(out, setup, command="compress", overwrite=overwrite, timing=timing,
+                                    decision="no step passed its gates on the validation split", recipe=recipe,
+                                    result=result)
         return CompressOutcome(model=None, plan=None, report={"teacher_artifact": setup.provenance}, path=None,
-                               result=result, recipe=recipe)
+                               result=result, recipe=recipe, rejected=record)
     model = result.model
     report = compare_models(art.model, model, prepared.x_test, prepared.y_test, setup.cutoff, timing=timing,
                             timer=report_timer(), task=prepared.task, operating_point=setup.operating_point,

@@ -29,7 +29,7 @@ from finlite.artifact import Artifact, DataLike
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
 from finlite.evaluate.operating import check_operating_options
-from finlite.jobs.compress import CompressOutcome, _run, _setup
+from finlite.jobs.compress import CompressOutcome, _run, _setup, write_rejected
 from finlite.jobs.reproduce import is_timing
 from finlite.methods.distill import BINS_FROM, BinsFrom
 from finlite.models.base import FinliteModel
@@ -79,6 +79,7 @@ class SearchResult:
     untried: int = 0
     notes: list[str] = field(default_factory=list)
     chosen_model: FinliteModel | None = None
+    rejected: Path | None = None
 
     def __repr__(self) -> str:
         """A line a log can hold (the default repr printed every candidate and the chosen run's
@@ -211,7 +212,7 @@ def search_students(
 
         require_ray()
     setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,
-                   progress=progress, train_overrides=train_overrides, flag_rate=flag_rate)
+                   progress=progress, train_overrides=train_overrides, flag_rate=flag_rate, gated=True)
     art, prepared = setup.art, setup.prepared
     if not isinstance(prepared, PreparedData):
         # The search space (MLP widths, transfer sets) and its default gates (AUC) are a table's.
@@ -327,6 +328,14 @@ def search_students(
         # writes the artifact, report and recipe as for any recipe's result.
         result.outcome = _run(setup, recipe, out=out, overwrite=overwrite, timing=timing, result=run,
                               extra_files={"search.json": record})
+    elif out is not None:  # no student to write: the record of what was tried, for the validator
+        result.rejected = write_rejected(
+            out, setup, command="search", overwrite=overwrite, timing=timing,
+            decision="no candidate passed every gate on the validation split" if candidates
+            else "no candidate was tried within the budget",
+            search={"objective": objective, "budget_s": budget_s, "seconds": seconds if timing else None,
+                    "gates": {gate.metric: gate.to_dict() for gate in gates}, "candidates": candidates, "notes": notes,
+                    "untried": total - len(candidates)})
     missed = (chosen is None and bool(candidates)) or (result.outcome is not None and not result.outcome.passed)
     if missed and not any(space.input_bins) and not notes and has_teacher_splits(art.model):
         result.notes.append(BINS_HINT)
