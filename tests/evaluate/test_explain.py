@@ -488,3 +488,36 @@ def test_one_column_that_decides_most_declines_is_said(data: PreparedData) -> No
     plain = build_explanations(_inputs(data, _logistic(data.preprocessor.n_features, seed=3),
                                        _logistic(data.preprocessor.n_features, seed=3), cutoff=0.5))
     assert "One column" not in plain.summary and not any(n.startswith("One column") for n in plain.notes)
+
+
+def test_reasons_that_name_another_party_than_the_applicant_are_said(german: pd.DataFrame,
+                                                                     data: PreparedData) -> None:
+    """SBA's Bank (the lender) was the principal reason of 5-6.5 % of the declines and the section
+    said nothing (a validator's walk-through, 2026-12-05): an applicant told "Bank" learns where
+    they applied, not what about them led to the decline. Counted per model over its declines."""
+    from finlite._protected import likely_other_party
+
+    assert likely_other_party(["Bank", "BankState", "lender_id", "loan_officer", "BrokerName", "Term",
+                               "number_of_existing_credits_at_this_bank", "bank_account", "years_with_bank",
+                               "bankruptcies", "BankBalance"]) == ["Bank", "BankState", "lender_id", "loan_officer",
+                                                                  "BrokerName"]
+    renamed = prepare(german.rename(columns={"duration_in_month": "loan_officer"}), target="creditability")
+    columns = raw_columns(renamed.preprocessor)
+    model = _logistic(renamed.preprocessor.n_features, seed=3)
+    with torch.no_grad():  # one column alone moves the score: it leads every decline
+        model.linear.weight.zero_()
+        model.linear.weight[0, columns.index("loan_officer")] = 3.0
+    section = build_explanations(_inputs(renamed, model, model, cutoff=0.5))
+    n = section.metrics["declined_teacher"]
+    assert n == section.metrics["explained"] >= 20  # every explained row is declined by both (one model)
+    assert section.metrics["other_party_principal"] == {"loan_officer": {
+        "teacher": n, "student": n, "deployed": n, "teacher_declined": n, "student_declined": n,
+        "deployed_declined": n}}
+    (note,) = [x for x in section.notes if x.startswith("Reasons that name another party")]
+    assert f"loan_officer leads {n} of {n} (100.0%) of the teacher's explained declines" in note
+    assert "they cannot act on it" in note
+    # German credit's own names are the applicant's (its credits at this bank): nothing is said.
+    plain = build_explanations(_inputs(data, _logistic(data.preprocessor.n_features, seed=3),
+                                       _logistic(data.preprocessor.n_features, seed=3), cutoff=0.5))
+    assert plain.metrics["other_party_principal"] == {}
+    assert not any(x.startswith("Reasons that name another party") for x in plain.notes)

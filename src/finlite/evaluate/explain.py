@@ -569,6 +569,10 @@ def build_explanations(inp: TabularInputs) -> Section:
                      "segment, and how the decisions change without it.")
     cited = _protected_citations(inp, {"teacher": t_reasons, "student": s_reasons, "deployed": d_reasons},
                                  {"teacher": t_flag[pick], "student": s_declined, "deployed": s_declined})
+    parties = _other_party_reasons(inp, {"teacher": t_reasons, "student": s_reasons, "deployed": d_reasons},
+                                   {"teacher": t_flag[pick], "student": s_declined, "deployed": s_declined})
+    if parties:
+        notes.append(_other_party_note(parties))
     summary = (f"Of {n:,} declined applicants explained, the principal reason is the same for {unchanged:.1%} "
                f"(changed for {changed:.1%}); the top-{TOP} reason lists share {overlap:.2f} of their reasons on "
                "average.")
@@ -610,6 +614,7 @@ def build_explanations(inp: TabularInputs) -> Section:
         "deployed_principal_same_as_shap_share": deployed_same, "deployed_overlap_with_shap_mean": deployed_overlap,
         "principal_reason_counts": {"teacher": ct, "student": cs},
         "protected_citations": cited,
+        "other_party_principal": parties,
     }
     return Section(id="explanations", title=title, status=status, threshold=threshold, summary=summary,
                    metrics=metrics, tables=[table, examples], plots=[plot], notes=notes)
@@ -634,6 +639,44 @@ def _dominant_reasons(teacher: Mapping[str, int], student: Mapping[str, int], ex
         said.append(f"{top} is the {who}'s principal reason for {counts[top] / explained:.0%} of them (the "
                     f"{other_who}'s for {other.get(top, 0) / explained:.0%})")
     return said
+
+
+def _other_party_reasons(inp: TabularInputs, reasons: Mapping[str, Sequence[Sequence[str]]],
+                         declined: Mapping[str, np.ndarray]) -> dict[str, dict[str, int]]:
+    """For each input named like a party other than the applicant
+    (:func:`finlite._protected.likely_other_party`: Bank, BankState) that is the principal reason of
+    some explained applicant a model declines: per model, of how many, with ``declined`` (per
+    model) beside them. Empty when no such column leads any decline."""
+    from finlite._protected import likely_other_party
+
+    look = likely_other_party([*inp.numeric, *inp.categorical])
+    if not look:
+        return {}
+    out: dict[str, dict[str, int]] = {}
+    totals = {name: int(np.sum(declined[name])) for name in reasons}
+    for column in look:
+        counts = {name: sum(bool(r) and r[0] == column and bool(keep)
+                            for r, keep in zip(lists, declined[name], strict=True))
+                  for name, lists in reasons.items()}
+        if any(counts.values()):
+            out[column] = {**counts, **{f"{name}_declined": totals[name] for name in reasons}}
+    return out
+
+
+def _other_party_note(parties: Mapping[str, Mapping[str, int]]) -> str:
+    """The note on declines whose principal reason names a party other than the applicant."""
+    def share(k: int, n: int) -> str:
+        return f"{k} of {n}" + (f" ({k / n:.1%})" if n else "")
+
+    said = "; ".join(f"{column} leads {share(c['teacher'], c['teacher_declined'])} of the teacher's explained "
+                     f"declines, {share(c['student'], c['student_declined'])} of the student's and "
+                     f"{share(c['deployed'], c['deployed_declined'])} by the reasons it deploys"
+                     for column, c in parties.items())
+    return (f"Reasons that name another party: {said}. The column is named like a party to the loan other than the "
+            "applicant (a lender, its branch or staff, a broker or dealer): as an adverse-action reason it tells "
+            "applicants where they applied, not what about them led to the decline, and they cannot act on it. "
+            "Review whether the model should read it, and how a notice states such a reason; the status is not "
+            "changed by this.")
 
 
 def _protected_citations(inp: TabularInputs, reasons: Mapping[str, Sequence[Sequence[str]]],
