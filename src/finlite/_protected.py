@@ -9,7 +9,7 @@ import re
 from collections.abc import Collection, Iterable
 
 __all__ = ["BAND_EDGES", "GEOGRAPHY_WORDS", "OTHER_PARTY_WORDS", "PROTECTED_WORDS", "USE_ADVICE", "likely_geography",
-           "likely_other_party", "likely_protected", "split_band_edges"]
+           "likely_other_party", "likely_protected", "likely_vintage", "split_band_edges"]
 
 #: The band edges a protected column may be given after its name (``age_in_years:25/62``): read by
 #: the report (evaluate.groups.protected_spec) and by score and serve
@@ -139,3 +139,16 @@ def likely_other_party(names: Iterable[str]) -> list[str]:
     applicant's own record with that party (Bank, BankState, lender_id, loan_officer; not
     number_of_existing_credits_at_this_bank or bank_account), in their order."""
     return [name for name in names if (words := _words(name)) & OTHER_PARTY_WORDS and not words & _APPLICANTS_OWN]
+
+
+#: Words in a feature's name that say it dates the loan (its year or cohort of origination: SBA's
+#: ApprovalFY, LendingClub-style issue_year): a validator reads a model's decisions per vintage,
+#: where drift and a changed policy show first (a walk-through, 2026-12-05).
+VINTAGE_WORDS = frozenset({"fy", "year", "yr", "vintage", "cohort"})
+
+
+def likely_vintage(names: Iterable[str]) -> list[str]:
+    """The ``names`` holding a word of :data:`VINTAGE_WORDS` that are not named like a protected
+    attribute (year_of_birth is the applicant's age), in their order."""
+    protected = set(likely_protected(names := list(names)))
+    return [name for name in names if _words(name) & VINTAGE_WORDS and name not in protected]

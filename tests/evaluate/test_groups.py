@@ -69,6 +69,16 @@ def test_default_segments_are_the_few_valued_categoricals_plus_those_named() -> 
     inp = _inputs(frame, np.zeros(n), np.zeros(n), np.zeros(n), categorical=["zeta", "alpha", "one", "many"],
                   numeric=["age"], segments=["age", "zeta"])
     assert default_segments(inp) == ["alpha", "zeta", "age"]
+    # By default also the inputs a validator reads decisions by: a place of up to 60 values, not
+    # one of thousands (City, Zip) nor a column of one value; any vintage, banded when numeric.
+    wide = frame.assign(State=[f"s{i % 52}" for i in range(n)], City=[f"c{i}" for i in range(n)],
+                        BankState=["NY"] * n, ApprovalFY=[str(1990 + i % 30) for i in range(n)],
+                        issue_year=np.arange(n) % 12 + 2000.0, time_at_address=["a", "b"] * 45,
+                        year_of_birth=np.arange(n) + 1940.0)
+    inp = _inputs(wide, np.zeros(n), np.zeros(n), np.zeros(n),
+                  categorical=["zeta", "alpha", "State", "City", "BankState", "ApprovalFY", "time_at_address"],
+                  numeric=["issue_year", "year_of_birth"], segments=["age"])
+    assert default_segments(inp) == ["alpha", "time_at_address", "zeta", "ApprovalFY", "State", "issue_year", "age"]
     with pytest.raises(DataError, match=r"segments column 'nope' is not in the test data; its columns are: zeta, alpha"):
         default_segments(_inputs(frame, np.zeros(n), np.zeros(n), np.zeros(n), segments=["nope"]))
     with pytest.raises(DataError, match=r"needs a segment column"):

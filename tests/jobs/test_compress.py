@@ -301,7 +301,7 @@ def test_a_run_its_gates_decide_against_says_so_and_leaves_its_record(teacher_di
     before = record_path.read_bytes()
     trained: list[int] = []
     with pytest.raises(DataError, match=r"s\.rejected\.json' holds the record of an earlier run .* pass "
-                                        r"overwrite=True \(--force\) to replace it"):
+                                        r"overwrite=True to replace it"):
         finlite.compress(teacher_dir, german_csv, recipe=recipe, config=config, timing=False, out=tmp_path / "s",
                          on_step=lambda *a: trained.append(1))
     assert not trained and record_path.read_bytes() == before  # refused before any work; the record kept

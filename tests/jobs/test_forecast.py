@@ -549,7 +549,7 @@ def test_a_step_that_cannot_work_on_the_teacher_after_a_rollback_is_skipped(pric
                             "layer_sparsity: {rnn.typo: 0.5}}\n"
                             "gates:\n  rmse: {max_increase: 0}\n  agreement: {min: 1.0}\n", "r.yaml")
     with pytest.raises(ConfigError, match=r"Recipe step 2 \(magnitude_pruning\): layer_sparsity names layer 'rnn\.typo'"):
-        compress(teacher, prices, recipe=typo, out=tmp_path / "student", timing=False)
+        compress(teacher, prices, recipe=typo, out=tmp_path / "student", timing=False, overwrite=True)
     # A step kept on the teacher after the rollback (whole units pruned) does not make the model a
     # student: a later step that does not take a GRU is still skipped (a review, 2026-12-03).
     kept = Recipe.from_yaml("steps:\n  - {method: regression_distillation, alpha: 1.0, student: gru, hidden: [64], "

@@ -131,7 +131,7 @@ def test_the_default_space_has_no_bins_and_a_boosted_teacher_that_misses_is_told
               "--epochs", "3", "--no-timing", "--quiet"]
     for bins, hinted in ((["--input-bins", "0"], True), (["--input-bins", "8"], False)):
         result = runner.invoke(app, ["search", str(boosted_dir), str(german_csv), "--out", str(tmp_path / "s"),
-                                     *common, *bins])
+                                     *common, *bins, "--force"])  # the first's record replaced
         assert result.exit_code == 1, result.output
         assert ("try 'finlite search ... --input-bins 32'" in result.output) is hinted, result.output
     assert not (tmp_path / "s").exists()

@@ -217,7 +217,8 @@ def test_cli_recipe_exit_codes(teacher_dir: Path, german_csv: Path, tmp_path: Pa
     assert (tmp_path / "s2.rejected.json").is_file()  # the record, for the validator
     res = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--recipe", str(strict), "--out",
                               str(tmp_path / "s2"), "--epochs", "5", "-q"])
-    assert res.exit_code == 2 and "holds the record of an earlier run" in " ".join(res.output.split())
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2 and "holds the record of an earlier run" in said and "or pass --force to replace it" in said
     assert "Traceback" not in res.output
     # A limit outside what the metric can be is a usage error (exit 2), not a gate deciding (exit 1).
     strict.write_text("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  agreement: {min: 99}\n")

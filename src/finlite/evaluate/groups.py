@@ -3,7 +3,8 @@
 Two report sections:
 
 * ``segments`` (:func:`build_segments`): per value of each segment column (the columns named,
-  and by default the categorical columns with a few values, :func:`default_segments`) the rows,
+  and by default the categorical columns with a few values and the inputs named like a place or
+  a vintage, :func:`default_segments`) the rows,
   positives, both models' AUC with the teacher − student difference and its 95 % paired bootstrap
   interval, the agreement of their decisions at the cut-off and both approval rates. A segment
   where the student ranks worse beyond the interval (Bonferroni-adjusted over the segments
@@ -42,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finlite._protected import split_band_edges
+from finlite._protected import likely_geography, likely_vintage, split_band_edges
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError, FinliteError
 from finlite.evaluate.proxies import (
@@ -66,6 +67,9 @@ MIN_ROWS = 30
 MIN_SEGMENT_CLASS_ROWS = 5
 #: A categorical column is a default segment column when it has 2..8 distinct test values.
 DEFAULT_MAX_VALUES = 8
+#: A categorical column named like a place is a default segment column with up to this many
+#: distinct test values (a country's states and territories; not its cities or ZIP codes).
+DEFAULT_MAX_PLACES = 60
 #: Most groups one column keeps (the largest); the rest are pooled with the rare values.
 MAX_GROUPS = 20
 #: Bootstrap resamples behind each segment's paired interval, on up to 20,000 test rows; on more,
@@ -116,8 +120,13 @@ def _check_columns(inp: TabularInputs, names: Sequence[str], param: str) -> None
 
 def default_segments(inp: TabularInputs) -> list[str]:
     """The segment columns of a report: the categorical columns with 2 to 8 distinct (non-missing)
-    values in the test frame, sorted by name, then the columns named in ``inp.segments`` (in the
-    order given, each once).
+    values in the test frame, sorted by name; then, sorted by name, the inputs a validator reads
+    decisions by (a walk-through, 2026-12-05: SBA's report segmented only LowDoc): the categorical
+    ones named like a place (:func:`~finlite._protected.likely_geography`: State, BankState) with up
+    to :data:`DEFAULT_MAX_PLACES` values (each of the :data:`MAX_GROUPS` largest a group, the rest
+    pooled; not City or Zip, of thousands) and those named like a vintage
+    (:func:`~finlite._protected.likely_vintage`: ApprovalFY; a numeric one banded into quartiles)
+    with 2 values or more; then the columns named in ``inp.segments`` (in the order given, each once).
 
     Raises:
         DataError: a column named in ``inp.segments`` is not in the test frame (the message lists
@@ -127,6 +136,14 @@ def default_segments(inp: TabularInputs) -> list[str]:
     found = sorted(
         str(c) for c in inp.categorical
         if c in inp.test_frame.columns and 2 <= inp.test_frame[c].nunique(dropna=True) <= DEFAULT_MAX_VALUES)
+    frame = inp.test_frame
+    inputs = [str(c) for c in (*inp.categorical, *inp.numeric) if c in frame.columns and str(c) not in found]
+    places = set(likely_geography([c for c in inputs if c in inp.categorical]))
+    vintages = set(likely_vintage(inputs))
+    for name in sorted(places | vintages):
+        values = frame[name].nunique(dropna=True)
+        if values >= 2 and (name in vintages or values <= DEFAULT_MAX_PLACES):
+            found.append(name)
     for name in inp.segments:
         if name not in found:
             found.append(name)

@@ -524,7 +524,7 @@ def check_rejected_path(out: str | Path, *, overwrite: bool) -> None:
     if os.path.lexists(path) and not overwrite and not path.is_symlink() and path.is_file():
         raise DataError(f"{str(path)!r} holds the record of an earlier run at {os.fspath(out)!r} whose gates kept no "
                         "student; this run would replace it if its gates keep none either. Choose another out "
-                        "folder, move the record away, or pass overwrite=True (--force) to replace it.",
+                        "folder, move the record away, or pass overwrite=True to replace it.",
                         param="overwrite")
     _paths.check_replaceable_file(path, overwrite=overwrite, option="out")
 

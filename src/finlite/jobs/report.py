@@ -461,7 +461,8 @@ def _tabular_sections(b: _Builder, inp: TabularInputs, *, holdout: bool = False)
     segments = _optional(g, "default_segments")
     none = segments is not None and not segments(inp)
     b.add("segments", g, "build_segments", inp,
-          reason="no segment column: name one with --segments (no categorical column has 2 to 8 values)" if none
+          reason="no segment column: name one with --segments (no categorical column has 2 to 8 values, and "
+                 "no input is named like a place or a vintage)" if none
           else None)
     if binary:
         b.add("fairness", g, "build_fairness", inp, reason=None if inp.protected else _no_protected_reason(inp))
