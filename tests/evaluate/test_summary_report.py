@@ -176,3 +176,28 @@ def test_the_size_ratio_says_it_is_of_weights_and_what_the_shared_preprocessor_m
     assert weights_words({**report, "preprocessor_bytes": {"teacher": 5}}) == "weights 781.3x smaller on disk"
     summary = build_summary({**_comparison(), "preprocessor_bytes": {"teacher": 560_799, "student": 560_799}})
     assert "the student's weights" in summary.summary and "preprocessor.json both read" in summary.summary
+
+
+def test_a_constant_rate_run_stopped_by_its_cap_while_improving_is_noted_not_warned() -> None:
+    """A 60,000-loan sample's distillation kept epoch 193 of 200 at a constant rate and the report
+    said nothing (a validator's walk-through, 2026-12-05): a note, the status unchanged."""
+    def noted(**info: Any) -> list[str]:
+        comparison = _comparison()
+        comparison["recipe"]["steps"][0]["info"] = info
+        section = build_summary(comparison)
+        assert section.status == "PASS"
+        return [n for n in section.notes if n.startswith("Step ")]
+
+    assert noted(best_epoch=192, epochs_run=200, epochs_max=200, schedule="constant") == [
+        "Step 1 (distillation) ran all 200 of its epochs at a constant learning rate and kept epoch 193: it was "
+        "still improving on the validation split when the cap stopped it. More epochs (--epochs, or the step's "
+        "train: {epochs: ...}) may bring the student closer to its teacher."]
+    assert noted(best_epoch=180, epochs_run=200, epochs_max=200, schedule="constant")  # the last tenth: 181 of 200
+    assert not noted(best_epoch=179, epochs_run=200, epochs_max=200, schedule="constant")  # levelled off before
+    assert not noted(best_epoch=35, epochs_run=66, epochs_max=200, schedule="constant")  # early stopping ended it
+    assert not noted(best_epoch=59, epochs_run=60, epochs_max=60, schedule="onecycle")  # meant to end at its cap
+    assert noted(best_epoch=2, epochs_run=5, epochs_max=5, schedule="constant")  # the last three of a short run
+    assert not noted(best_epoch=1, epochs_run=5, epochs_max=5, schedule="constant")
+    assert not noted(best_epoch=1, epochs_run=2, epochs_max=2, schedule="constant")  # too short to say
+    assert not noted(best_epoch="192", epochs_run=200, epochs_max=200, schedule="constant")  # another shape
+    assert not noted(best_epoch=True, epochs_run=3, epochs_max=3, schedule="constant")

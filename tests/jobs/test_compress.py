@@ -294,6 +294,9 @@ def test_a_run_its_gates_decide_against_says_so_and_leaves_its_record(teacher_di
     assert record["seed"] == teacher_manifest["seed"] and record["versions"]["finlite"] == finlite.__version__
     (step,) = record["recipe"]["steps"]
     assert step["method"] == "distillation" and step["status"] == "rolled_back" and "seconds" not in step
+    # The cap and schedule beside the epochs run: whether it ended at its cap is read from them.
+    assert step["info"]["epochs_max"] == 1 and step["info"]["schedule"] == "constant"
+    assert step["info"]["epochs_run"] == 1 and step["best_epoch"] == 0
     (gate,) = step["gates"]
     assert gate["metric"] == "size_bytes" and gate["passed"] is False
     assert gate["value"] == step["validation"]["size_bytes"] > 1  # the gate read what the record says was measured

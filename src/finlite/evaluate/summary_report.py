@@ -42,6 +42,34 @@ def size_words(ratio: float) -> str:
     return f"{1 / ratio:.1f}x larger"
 
 
+def training_notes(steps: Sequence[Any]) -> list[str]:
+    """A note for each kept step that trained a student at a constant learning rate through all
+    of its epochs and kept one of the last tenth of them (at least the last three): still improving
+    on the validation split when its cap stopped it, so more epochs may bring the student closer
+    (a validator's walk-through, 2026-12-05: a 60,000-loan sample kept epoch 193 of 200, unsaid).
+    A decaying schedule (one-cycle, cosine) is meant to end at its cap and gets none. Notes, not
+    warnings: the status is the evidence's to set."""
+    out = []
+    for step in steps:
+        info = step.get("info") if isinstance(step, Mapping) else None
+        if not isinstance(info, Mapping) or step.get("status") != "kept" or info.get("schedule") != "constant":
+            continue
+        best, ran, most = info.get("best_epoch"), info.get("epochs_run"), info.get("epochs_max")
+        if not (isinstance(best, int) and isinstance(ran, int) and isinstance(most, int)) \
+                or any(isinstance(v, bool) for v in (best, ran, most)):
+            continue  # a record of another shape (an older report read back): no such step
+        if most < 3 or ran != most or best < ran - max(3, ran // 10):
+            continue
+        method = step.get("method")
+        name = method.get("method") if isinstance(method, Mapping) else method
+        index = step.get("index")
+        number = index + 1 if isinstance(index, int) else "?"
+        out.append(f"Step {number} ({name}) ran all {most} of its epochs at a constant learning rate and kept epoch "
+                   f"{best + 1}: it was still improving on the validation split when the cap stopped it. More epochs "
+                   "(--epochs, or the step's train: {epochs: ...}) may bring the student closer to its teacher.")
+    return out
+
+
 def weights_words(report: Mapping[str, Any]) -> str:
     """How much smaller a compared model's weights are than its baseline's, as "weights 781.3x
     smaller on disk"; with ``report["preprocessor_bytes"]`` (``{"teacher": bytes, "student":
@@ -219,6 +247,7 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     notes = list(warnings)
     if point.get("description"):
         notes.append(f"Operating point: {point['description']}.")
+    notes += training_notes(steps)
     return Section(
         id="summary", title="Summary", status=status,  # type: ignore[arg-type]
         threshold=(f"FAIL when the kept model fails a recipe gate on {where}; WARN when the run raised a "

@@ -793,9 +793,13 @@ def _apply_distillation(method: AnyDistillation, state: StepState, ctx: StepCont
     index = None
     if isinstance(method, Distillation) and method.monotone:
         index = monotone_index(method, ctx.table_data(method).preprocessor)
-    result = distill(dd, student, method, train=ctx.training(train), hint_teacher=hint, monotone_index=index)
+    config = ctx.training(train)
+    result = distill(dd, student, method, train=config, hint_teacher=hint, monotone_index=index)
+    # The most epochs and the schedule beside the epochs run: whether the run ended at its cap
+    # while still improving is read from them (evaluate.summary_report.training_notes).
     info = {"student": result.model.config(), "synthetic_rows": result.synthetic_rows,
-            "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run}
+            "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run,
+            "epochs_max": config.epochs, "schedule": config.schedule}
     if isinstance(ctx.data, PreparedData):  # a new category: an average one, not chance
         average_recorded(info, result.model, ctx.data.preprocessor, ctx.data.x_train)
     if method.input_bins:
