@@ -58,7 +58,9 @@ def test_a_forecaster_round_trips_without_a_cutoff(tmp_path: Path, frame: pd.Dat
         with pytest.raises(ConfigError, match="market forecaster"):
             getattr(art, attribute)
     out = art.forecast(frame)
-    assert len(out) == len(frame) - art.market.warmup and list(out.columns) == ["date", "forecast", "last_price"]
+    assert len(out) == len(frame) - art.market.warmup
+    assert list(out.columns) == ["date", "horizon", "forecast", "last_price"]  # what each forecast is for, on its row
+    assert out["horizon"].dtype == np.int32 and set(out["horizon"]) == {art.market.spec.horizon}
     net = art.model
     with torch.inference_mode():
         expected = net(torch.from_numpy(art.market.windows(frame).x)).numpy()
@@ -162,7 +164,7 @@ def _panel(tmp_path: Path, id_column: str) -> tuple[pd.DataFrame, MarketSpec, An
 def test_several_assets_are_forecast_apart(tmp_path: Path) -> None:
     long, spec, art = _panel(tmp_path, "ticker")
     out = art.forecast(long.sample(frac=1.0, random_state=0))  # any row order: read_prices sorts by (id, date)
-    assert list(out.columns) == ["date", "ticker", "forecast", "last_price"]
+    assert list(out.columns) == ["date", "ticker", "horizon", "forecast", "last_price"]
     assert out.groupby("ticker").size().to_dict() == {"AAA": 80 - spec.warmup, "BBB": 70 - spec.warmup}
     # Each asset's forecasts come from its own rows only: the same as forecasting it alone.
     alone = art.forecast(long[long["ticker"] == "BBB"])
@@ -188,3 +190,11 @@ def test_an_id_column_named_horizon_keeps_its_ids_in_a_scored_file(tmp_path: Pat
         scored = pd.read_csv(tmp_path / name) if name.endswith(".csv") else pd.read_parquet(tmp_path / name)
         assert list(scored.columns) == ["date", "horizon", "forecast_horizon", "forecast", "last_price"]
         assert set(scored["horizon"]) == {"AAA", "BBB"} and set(scored["forecast_horizon"]) == {3}
+    # So in Python: the artifact's forecasts, the Predictor's, and its one forecast's answer.
+    out = art.forecast(long)
+    assert list(out.columns) == ["date", "horizon", "forecast_horizon", "forecast", "last_price"]
+    assert set(out["horizon"]) == {"AAA", "BBB"} and set(out["forecast_horizon"]) == {3}
+    every = Predictor(art.path).forecast_all(long)
+    assert set(every["horizon"]) == {"AAA", "BBB"} and set(every["forecast_horizon"].tolist()) == {3}
+    one = Predictor(art.path).forecast(long[long["horizon"] == "BBB"])
+    assert one["horizon"] == "BBB" and one["forecast_horizon"] == 3

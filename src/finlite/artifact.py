@@ -349,8 +349,9 @@ class Artifact:
         """A forecaster's forecasts from a price history (a DataFrame with the spec's date, target
         and other columns, or a :class:`~finlite.data.market.PriceTable`): one row per date with
         enough history (``market.warmup`` rows before it), each computed from rows up to that
-        date only. Columns: ``date`` (and the id column for several assets), ``forecast`` (the
-        objective's quantity: log return, realised volatility, price level, or P(up) for
+        date only. Columns: ``date`` (and the id column for several assets), ``horizon`` (int32:
+        the steps ahead each forecast is for; ``forecast_horizon`` when the id column is named
+        horizon), ``forecast`` (the objective's quantity: log return, realised volatility, price level, or P(up) for
         direction), ``last_price``; ``log_change`` for the price objective; ``probability`` and
         ``decision`` (1 = up, at the cut-off) for direction.
 

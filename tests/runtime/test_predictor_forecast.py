@@ -32,7 +32,8 @@ def test_forecast_all_matches_the_torch_artifact(forecast_dir: Path, prices: pd.
     assert str(got["date"][0]) == prices["date"][WARMUP]  # the first date with a full window of history
     assert np.abs(got["forecast"] - expected["forecast"].to_numpy()).max() < 1e-5
     np.testing.assert_array_equal(got["last_price"], prices["close"].to_numpy()[WARMUP:])
-    assert set(got) == {"date", "forecast", "last_price"}
+    assert set(got) == {"date", "horizon", "forecast", "last_price"}
+    assert got["horizon"].dtype == np.int32 and (got["horizon"] == 1).all()
 
 
 def test_forecast_of_the_last_date_from_a_dict_or_a_frame(forecast_dir: Path, prices: pd.DataFrame) -> None:

@@ -1625,15 +1625,25 @@ def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
     return notes
 
 
+def horizon_column(spec: MarketSpec) -> str:
+    """The name of the forecasts' horizon: ``horizon``, or ``forecast_horizon`` where the id column
+    is named ``horizon`` (the horizon took its place, every id gone without a word: a review, 2026-12-05)."""
+    return "forecast_horizon" if spec.id_column == "horizon" else "horizon"
+
+
 def forecast_columns(spec: MarketSpec, windows: MarketWindows, outputs: np.ndarray,
                      cutoff: float | None) -> dict[str, np.ndarray]:
     """A model's outputs on ``windows`` as the columns every forecasting path returns: ``date``,
-    the id column (when the spec has one), ``forecast`` (the price level for the price objective,
+    the id column (when the spec has one), the horizon (int32, :func:`horizon_column`: what each
+    forecast is for, on its row), ``forecast`` (the price level for the price objective,
     with its ``log_change``; the output itself otherwise), ``last_price``, and for a model that
     decides (``cutoff`` given) ``probability`` and ``decision`` (1 = up, at the cut-off)."""
     out: dict[str, np.ndarray] = {"date": windows.dates}
     if windows.ids is not None and spec.id_column is not None:
         out[spec.id_column] = windows.ids
+    # A forecast 5 rows ahead read as tomorrow's is a wrong trade: every path says the horizon, not
+    # the scored file alone (Artifact.forecast and Predictor.forecast_all did not: note62).
+    out[horizon_column(spec)] = np.full(len(windows.dates), spec.horizon, dtype=np.int32)
     if spec.objective == "price":
         out["forecast"] = to_price_level(outputs, windows.last_price, windows.dates)
         out["log_change"] = outputs

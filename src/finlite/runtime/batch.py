@@ -1311,7 +1311,7 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     import pyarrow as pa
 
     from finlite import _limits
-    from finlite.data.market import impossible_forecast_notes, read_prices
+    from finlite.data.market import horizon_column, impossible_forecast_notes, read_prices
 
     market = predictor.market
     if market is None:
@@ -1348,16 +1348,13 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     windows = market.windows(table, str(src))
     result = predictor.forecast_windows(windows, source=str(src), chunk_rows=chunk_rows)
     columns: dict[str, Any] = {}
-    # An id column of that name keeps it; the horizon is then written as forecast_horizon (it took the
-    # ids' place without a word: a review, 2026-12-05).
-    horizon_name = "forecast_horizon" if market.spec.id_column == "horizon" else "horizon"
+    # The result says on each row what its forecast is for (data.market.horizon_column): the file's
+    # consumer need not know the spec (a quant's walk-through, 2026-12-05).
+    horizon_name = horizon_column(market.spec)
     for name, values in result.items():
-        if name == "forecast":
-            # What each forecast is for, on its row: the file's consumer need not know the spec (a
-            # forecast 5 rows ahead read as tomorrow's is a wrong trade; a quant's walk-through, 2026-12-05).
-            columns[horizon_name] = pa.array(np.full(len(values), market.spec.horizon, dtype=np.int32),
-                                             type=pa.int32())
-        if name == "date":
+        if name == horizon_name:
+            columns[name] = pa.array(values, type=pa.int32())
+        elif name == "date":
             columns[name] = pa.array(values.astype("datetime64[D]"), type=pa.date32())
         elif name == market.spec.id_column:
             columns[name] = pa.array([str(v) for v in values], type=pa.string())

@@ -754,7 +754,8 @@ class Predictor:
         ...}``) with the columns of :attr:`fields`; dates are parsed and checked as in training
         (a duplicate or unparsable date, text or a non-positive price are refused, naming the
         column, date and value). Returns columns as numpy arrays: ``date`` (datetime64[D]), the
-        id column when the spec has one, ``forecast`` (see :meth:`metadata`: the log return,
+        id column when the spec has one, ``horizon`` (int32; ``forecast_horizon`` when the id
+        column is named horizon), ``forecast`` (see :meth:`metadata`: the log return,
         the realised volatility, the price level, or P(up)), ``last_price``; for the price
         objective also ``log_change``; for direction ``probability`` and ``decision`` (1 = up,
         at the cut-off).
@@ -844,11 +845,11 @@ class Predictor:
         answer: dict[str, Any] = {"date": str(np.datetime_as_string(result["date"][-1], unit="D"))}
         if id_column is not None:
             answer[id_column] = str(result[id_column][-1])
-        answer["horizon"] = int(market.spec.horizon)
+        horizon = self._m.horizon_column(market.spec)
         for key, column in result.items():
             if key in ("date", id_column):
                 continue
-            answer[key] = int(column[-1]) if key == "decision" else float(column[-1])
+            answer[key] = int(column[-1]) if key in ("decision", horizon) else float(column[-1])
         return answer
 
     def _forecast_one(self, arrays: dict[str, np.ndarray], date: str, source: str | None) -> dict[str, Any] | None:
@@ -878,7 +879,7 @@ class Predictor:
             check_scores(np.array([score]), source or "the price history", unit="forecast", first=0,
                          probability=self._bounded)
         last_price = float(prices[-1])
-        answer: dict[str, Any] = {"date": date, "horizon": int(spec.horizon)}
+        answer: dict[str, Any] = {"date": date, self._m.horizon_column(spec): int(spec.horizon)}
         if spec.objective == "price":
             answer["forecast"] = float(self._m.to_price_level(np.array([score]), prices[-1:], [date])[0])
             answer["log_change"] = score

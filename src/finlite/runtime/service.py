@@ -900,6 +900,8 @@ def _forecast_responses(predictor: Predictor, market: MarketPreprocessor,
                   "description": "only when the history's dates are not a plain Monday-Friday calendar: business "
                                  "days missing, rows on a weekend (the forecast reads the rows as they are)"}}
     if spec.id_column:
+        if spec.id_column == "horizon":  # the horizon is then answered as forecast_horizon (data.market.horizon_column)
+            props["forecast_horizon"] = props["horizon"]
         props[spec.id_column] = {"type": "string"}
     if spec.objective == "price":
         props["log_change"] = {"type": "number", "description": "the forecast log change of the price"}
