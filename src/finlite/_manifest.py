@@ -541,7 +541,8 @@ def int8_warning(manifest: Mapping[str, Any], variant: str, where: str) -> str |
     else:
         return None
     return (f"warning: {where}: its int8 model ({record['file']}) {what}, as export measured; these are not the "
-            "validated decisions. Leave out --int8 for them.")
+            "validated decisions. Score with the float model for them (leave out --int8; in Python, "
+            "Predictor(..., variant='fp32')).")
 
 
 def _count(value: Any) -> bool:

@@ -283,8 +283,8 @@ def test_a_path_marks_the_drawdown_inside_each_holding_period() -> None:
     # The report's intervals and curves take the same net returns (equity_curve), ruin included.
     from finlite.evaluate.forecast_report import equity_curve
 
-    net, equity = equity_curve(rise[:, -1], np.array([-1.0, -1.0]), 0.0, rise)
-    assert net[0] == -1.0 and equity[-1] == 0.0
+    net, equity, (_, plotted) = equity_curve(rise[:, -1], np.array([-1.0, -1.0]), 0.0, rise)
+    assert net[0] == -1.0 and equity[-1] == 0.0 and plotted[-1] == 0.0 and min(plotted) == 0.0
     with pytest.raises(DataError, match=r"path must hold one row per period"):
         fc.buy_and_hold(r, path="abc")  # text: refused as a malformed path, not a bare ValueError
     with pytest.raises(DataError, match="path's last column must be each period's own log return"):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from finlite.data.market import MarketSpec, PreparedSeries, prepare_series
@@ -139,12 +142,18 @@ def test_sections_ids_json_and_independent_numbers(series: PreparedSeries) -> No
     assert set(curves) == {"teacher long/flat", "teacher long/short", "student long/flat", "student long/short",
                            "buy and hold"}
     assert curves["student long/short"].y[-1] == pytest.approx(view["student"]["long_short"]["equity"]["final"])
-    assert all(len(s.x) <= 201 and s.y[0] == 1.0 for s in curves.values())
+    assert all(len(s.x) <= 401 and s.y[0] == 1.0 for s in curves.values())
+    # The plotted curve falls as far as the table says (its peak and trough are kept).
+    for name in ("teacher", "student"):
+        for strategy in ("long_flat", "long_short"):
+            y = np.asarray(curves[f"{name} {strategy.replace('_', '/')}"].y)
+            plotted = float(np.max(1.0 - y / np.maximum.accumulate(y)))
+            assert plotted == pytest.approx(got[name][strategy]["max_drawdown"], rel=1e-9, abs=1e-12)
     assert folds.metrics["folds"] == 3 and len(folds.tables[0].rows) == 4
     assert "naive" in acc.summary and "buy-and-hold" in trading.summary
 
 
-def test_long_series_keeps_at_most_201_points_and_builds_fast() -> None:
+def test_long_series_keeps_bounded_points_and_builds_fast() -> None:
     import time
 
     series = _series(n=1400)
@@ -154,7 +163,9 @@ def test_long_series_keeps_at_most_201_points_and_builds_fast() -> None:
     assert time.perf_counter() - start < 5.0
     trading = next(s for s in sections if s.id == "trading")
     assert len(series.y_test) > 201
-    assert all(len(s.x) == 201 for s in trading.plots[0].series)
+    # Equity curves keep up to about 401 points (here every period), peaks and troughs kept.
+    periods = trading.metrics["assets"]["all"]["periods"]
+    assert 201 < periods + 1 <= 401 and all(len(s.x) == periods + 1 for s in trading.plots[0].series)
     dm = next(s for s in sections if s.id == "diebold_mariano")
     assert all(len(s.x) == 201 for s in dm.plots[0].series)
 
@@ -302,10 +313,37 @@ def test_volatility_has_no_direction_sections() -> None:
 
 def test_equity_curve_by_hand() -> None:
     r = np.log(np.array([1.1, 0.9, 1.05]))
-    net, equity = equity_curve(r, np.array([1.0, 1.0, -1.0]), cost_bps=10.0)
+    net, equity, (x, y) = equity_curve(r, np.array([1.0, 1.0, -1.0]), cost_bps=10.0)
     expected = np.array([0.1 - 0.001, -0.1, -0.05 - 0.002])
     assert net == pytest.approx(expected)
     assert equity == pytest.approx(np.cumprod(1 + expected))
+    assert x == [0.0, 1.0, 2.0, 3.0] and y == pytest.approx([1.0, *np.cumprod(1 + expected)])
+    # Held two days a period, the plot is marked at each day, as the drawdown is: a period that
+    # ends up after falling 30 % on its first day shows that fall (period ends alone hid it).
+    path = np.log(np.array([[0.7, 1.2], [1.0, 1.1]]))
+    _, equity, (x, y) = equity_curve(path[:, -1], np.ones(2), cost_bps=0.0, path=path)
+    assert equity == pytest.approx([1.2, 1.32])
+    assert x == [0.0, 0.5, 1.0, 1.5, 2.0] and y == pytest.approx([1.0, 0.7, 1.2, 1.2, 1.32])
+
+
+@given(st.lists(st.floats(-0.2, 0.2), min_size=2, max_size=3000), st.integers(9, 60))
+@settings(max_examples=60, deadline=None)
+def test_a_plotted_equity_curve_keeps_its_ends_extremes_and_largest_drawdown(steps: list[float], points: int) -> None:
+    """However many periods, the plotted curve keeps its first and last point, its highest and
+    lowest, and falls exactly as far as the whole curve does (max drawdown, computed here)."""
+    from finlite.evaluate.forecast_report import plotted_equity
+
+    equity = np.cumprod(1.0 + np.asarray(steps))
+    x, y = plotted_equity(equity, None, max_points=points)
+    whole = np.r_[1.0, equity]
+    assert len(x) <= max(points, 2 * ((points - 4) // 2) + 4) and x == sorted(x)
+    assert (x[0], y[0]) == (0.0, 1.0) and (x[-1], y[-1]) == (float(equity.size), float(equity[-1]))
+    assert max(y) == whole.max() and min(y) == whole.min()
+    def fall(v: Any) -> float:
+        return float(np.max(1.0 - np.asarray(v) / np.maximum.accumulate(v)))
+
+    assert fall(y) == fall(whole)
+    assert all(whole[round(a)] == b for a, b in zip(x, y, strict=True))  # points of the curve itself
 
 
 def test_bad_inputs_fail_closed(series: PreparedSeries) -> None:

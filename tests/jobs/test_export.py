@@ -219,7 +219,8 @@ def test_the_int8_warning_says_how_many_test_decisions_int8_changed() -> None:
     said = int8_warning(manifest(flips=5, auc_float=0.8123, auc_int8=0.8101), "int8", "art")
     assert said == ("warning: art: its int8 model (model_int8.onnx) decided 5 of 200 test rows unlike the float model "
                     "that the validation report judged (max |Δp| 0.031; test AUC 0.8123 -> 0.8101), as export "
-                    "measured; these are not the validated decisions. Leave out --int8 for them.")
+                    "measured; these are not the validated decisions. Score with the float model for them (leave out "
+                    "--int8; in Python, Predictor(..., variant='fp32')).")
     # A forecast of a number: its sign is its call.
     said = int8_warning(manifest(flips=0, direction_flips=3), "int8", "art")
     assert said is not None and "forecast the opposite direction to the float model" in said and "3 of 200" in said

@@ -28,7 +28,7 @@ from finlite.evaluate.forecast import buy_and_hold, date_mean_errors, diebold_ma
 from finlite.evaluate.sections import Plot, Section, Series, Table, curve_points, worst
 
 __all__ = ["BOOTSTRAP_REPS", "SeriesInputs", "block_bootstrap_indices", "block_length", "build_forecast_sections",
-           "date_bootstrap_indices", "equity_curve", "fold_masks"]
+           "date_bootstrap_indices", "equity_curve", "fold_masks", "plotted_equity"]
 
 #: Replicates of every moving-block bootstrap.
 BOOTSTRAP_REPS = 1000
@@ -40,6 +40,8 @@ SPREAD_MARGIN = 0.5
 #: the gap to be both significant and above it (a distilled student's errors track the teacher's
 #: so closely that a negligible worsening is significant).
 RMSE_MARGIN = 0.05
+#: About the most points a plotted equity curve keeps (:func:`plotted_equity`).
+MAX_EQUITY_POINTS = 401
 #: Assets whose equity curves are plotted (the table lists them all).
 MAX_PLOTTED_ASSETS = 4
 #: Assets whose calendars a note lists by name at most (a 500-asset panel: the rest are counted).
@@ -559,16 +561,49 @@ def _agreement(rows: _Rows) -> Section:
 
 # -- trading ------------------------------------------------------------------------------------
 def equity_curve(realised: np.ndarray, position: np.ndarray, cost_bps: float,
-                 path: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(net simple return per period, equity from 1) of holding ``position[t]`` over period t:
-    ``position · (exp(r) − 1) − cost · |Δposition|`` (flat before the first period), compounded and
-    stopped at 0, ruin inside a period included with ``path``
-    (:func:`finlite.evaluate.forecast.net_returns`): the curve whose summary
-    :func:`finlite.evaluate.forecast.trading_view` reports."""
+                 path: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, tuple[list[float], list[float]]]:
+    """(net simple return per period, equity from 1 at each period's end, the curve as plotted) of
+    holding ``position[t]`` over period t: ``position · (exp(r) − 1) − cost · |Δposition|`` (flat
+    before the first period), compounded and stopped at 0, ruin inside a period included with
+    ``path`` (:func:`finlite.evaluate.forecast.net_returns`): the curve whose summary
+    :func:`finlite.evaluate.forecast.trading_view` reports. The plotted curve (x in holding
+    periods from 0, y the equity) is marked at every step of each period with ``path``, as the
+    drawdown is, and keeps the peak and trough of its largest drawdown (:func:`plotted_equity`)."""
     r = np.asarray(realised, dtype=np.float64)
     pos = np.asarray(position, dtype=np.float64)
-    net, _ = net_returns(r, pos, cost_bps, path)
-    return net, np.cumprod(np.maximum(1.0 + net, 0.0))
+    net, factors = net_returns(r, pos, cost_bps, path)
+    equity = np.cumprod(np.maximum(1.0 + net, 0.0))
+    return net, equity, plotted_equity(equity, factors)
+
+
+def plotted_equity(equity: np.ndarray, factors: np.ndarray | None,
+                   max_points: int = MAX_EQUITY_POINTS) -> tuple[list[float], list[float]]:
+    """An equity curve as plotted: x in holding periods (0 the start, t + k/h the k-th of a
+    period's h steps), y the equity, marked at every step of each period where ``factors`` (each
+    period's equity factor at each step) are given. At most about ``max_points`` points: each of
+    evenly many stretches keeps its lowest and highest point, and the peak and trough of the
+    largest drawdown are kept, so the plot shows the drawdown the table reports (marks at period
+    ends and evenly spaced points hid troughs: a quant's walk-through, 2026-12-05)."""
+    if factors is None:
+        x = np.arange(equity.size + 1, dtype=np.float64)
+        y = np.r_[1.0, equity]
+    else:
+        h = factors.shape[1]
+        y = np.r_[1.0, (np.r_[1.0, equity[:-1]][:, None] * factors).ravel()]
+        x = np.r_[0.0, (np.arange(equity.size)[:, None] + np.arange(1, h + 1)[None, :] / h).ravel()]
+    if y.size <= max_points:
+        return [float(v) for v in x], [float(v) for v in y]
+    keep = {0, y.size - 1}
+    for part in np.array_split(np.arange(y.size), max(1, (max_points - 4) // 2)):
+        keep.update((int(part[np.argmin(y[part])]), int(part[np.argmax(y[part])])))
+    if np.isfinite(y).all():
+        peak = np.maximum.accumulate(y)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fall = np.where(peak > 0, (peak - y) / np.where(peak > 0, peak, 1.0), 0.0)
+        trough = int(np.argmax(fall))
+        keep.update((trough, int(np.argmax(y[:trough + 1]))))
+    order = np.array(sorted(keep))
+    return [float(v) for v in x[order]], [float(v) for v in y[order]]
 
 
 def _sharpe(net: np.ndarray, idx: np.ndarray, ppy: float) -> np.ndarray:
@@ -603,7 +638,6 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
     table: list[list[Any]] = []
     curves: list[Series] = []
     nets: dict[str, np.ndarray] = {}
-    x = np.arange(0, keep.size + 1, dtype=np.float64)
     for name in ("teacher", "student"):
         view = _view(rows, r, rows.preds[name][keep], ppy, path)
         up = rows.up(name)[keep]
@@ -613,15 +647,13 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
             stats = view[strategy]
             out[name][strategy] = {k: stats[k] for k in (*_STRATEGY_KEYS, "total_return", "trades", "exposure")}
             table.append([f"{label}{name}", strategy.replace("_", "/"), *(stats[k] for k in _STRATEGY_KEYS)])
-            net, equity = equity_curve(r, position, rows.cost_bps, path)
+            net, _, (cx, cy) = equity_curve(r, position, rows.cost_bps, path)
             nets[f"{name}_{strategy}"] = net
-            cx, cy = curve_points(x, np.r_[1.0, equity])
             curves.append(Series(name=f"{name} {strategy.replace('_', '/')}", x=cx, y=cy))
     hold = buy_and_hold(r, rows.cost_bps, ppy, path=path)
     out["buy_and_hold"] = {k: hold[k] for k in (*_STRATEGY_KEYS, "total_return", "trades", "exposure")}
     table.append([f"{label}buy and hold", "long", *(hold[k] for k in _STRATEGY_KEYS)])
-    hold_net, hold_equity = equity_curve(r, np.ones_like(r), rows.cost_bps, path)
-    cx, cy = curve_points(x, np.r_[1.0, hold_equity])
+    hold_net, _, (cx, cy) = equity_curve(r, np.ones_like(r), rows.cost_bps, path)
     curves.append(Series(name="buy and hold", x=cx, y=cy))
     idx = block_bootstrap_indices(int(keep.size), seed=seed)
     full = np.arange(keep.size)[None, :]
