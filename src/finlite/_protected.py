@@ -126,12 +126,15 @@ def likely_geography(names: Iterable[str]) -> list[str]:
 #: decline such a column tells the applicant where they applied, not what about them led to the
 #: decision (a validator's walk-through, 2026-12-05: Bank led 5-6.5 % of SBA's declines, unremarked).
 OTHER_PARTY_WORDS = frozenset({"bank", "lender", "branch", "officer", "broker", "dealer", "dealership", "servicer",
-                               "originator", "underwriter", "institution"})
+                               "originator", "underwriter", "institution", "seller", "retailer", "vendor", "channel"})
 #: Words that make such a name the applicant's own record with that party: German credit's
 #: number_of_existing_credits_at_this_bank, has_bank_account, years_with_bank, bank_balance.
-_APPLICANTS_OWN = frozenset({"credit", "credits", "account", "accounts", "number", "existing", "balance", "balances",
-                             "years", "months", "time", "with", "at", "deposit", "deposits", "customer", "has",
-                             "relationship", "statement", "statements", "card", "cards", "loans"})
+_APPLICANTS_OWN = frozenset({"credit", "credits", "account", "accounts", "number", "num", "existing", "balance",
+                             "balances", "years", "months", "time", "with", "at", "deposit", "deposits", "customer",
+                             "has", "is", "relationship", "statement", "statements", "card", "cards", "loans", "debt",
+                             "debts", "overdraft", "overdrafts", "inquiry", "inquiries", "enquiry", "enquiries",
+                             "tenure", "utilization", "utilisation", "limit", "limits", "employee", "employer", "count",
+                             "cnt", "total", "amt", "amount"})
 
 
 def likely_other_party(names: Iterable[str]) -> list[str]:
@@ -141,14 +144,34 @@ def likely_other_party(names: Iterable[str]) -> list[str]:
     return [name for name in names if (words := _words(name)) & OTHER_PARTY_WORDS and not words & _APPLICANTS_OWN]
 
 
-#: Words in a feature's name that say it dates the loan (its year or cohort of origination: SBA's
-#: ApprovalFY, LendingClub-style issue_year): a validator reads a model's decisions per vintage,
-#: where drift and a changed policy show first (a walk-through, 2026-12-05).
-VINTAGE_WORDS = frozenset({"fy", "year", "yr", "vintage", "cohort"})
+#: Words in a feature's name that say it dates the loan's origination on their own (a vintage, a
+#: cohort), and the year words that do so beside a word of the loan's origination
+#: (:data:`_ORIGINATION_WORDS`: SBA's ApprovalFY, issue_year, orig_yr): a validator reads a model's
+#: decisions per vintage, where drift and a changed policy show first (a walk-through, 2026-12-05).
+VINTAGE_WORDS = frozenset({"vintage", "cohort"})
+_YEAR_WORDS = frozenset({"fy", "year", "yr"})
+#: A year beside one of these is the loan's origination; a year alone is anything: a count over the
+#: last year (AMT_REQ_CREDIT_BUREAU_YEAR), a rate per year, a car's model year, a house's year built
+#: (a review, 2026-12-05).
+_ORIGINATION_WORDS = frozenset({"issue", "issued", "approval", "approved", "orig", "origination", "originated",
+                                "funded", "funding", "disbursement", "disbursed", "application", "applied", "booking",
+                                "booked", "acquisition", "acquired", "loan", "note"})
+#: Words that make even such a name a quantity, not a date: loan_amount_year, approval_count_yr.
+_QUANTITY_WORDS = frozenset({"amt", "amount", "count", "cnt", "num", "number", "per", "rate", "income", "revenue",
+                             "req", "requests", "term", "sum", "total", "avg", "mean"})
 
 
 def likely_vintage(names: Iterable[str]) -> list[str]:
-    """The ``names`` holding a word of :data:`VINTAGE_WORDS` that are not named like a protected
-    attribute (year_of_birth is the applicant's age), in their order."""
-    protected = set(likely_protected(names := list(names)))
-    return [name for name in names if _words(name) & VINTAGE_WORDS and name not in protected]
+    """The ``names`` that date the loan's origination (:data:`VINTAGE_WORDS`, or a year word beside
+    an origination word, and no quantity word: ApprovalFY, issue_year, loan_vintage; not
+    AMT_REQ_CREDIT_BUREAU_YEAR, income_per_year, model_year or year_built), in their order, leaving
+    out those named like a protected attribute (a birth year)."""
+    names = list(names)
+    protected = set(likely_protected(names))
+    out = []
+    for name in names:
+        words = _words(name)
+        dated = bool(words & VINTAGE_WORDS) or bool(words & _YEAR_WORDS and words & _ORIGINATION_WORDS)
+        if dated and not words & _QUANTITY_WORDS and name not in protected:
+            out.append(name)
+    return out

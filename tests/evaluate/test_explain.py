@@ -499,8 +499,12 @@ def test_reasons_that_name_another_party_than_the_applicant_are_said(german: pd.
 
     assert likely_other_party(["Bank", "BankState", "lender_id", "loan_officer", "BrokerName", "Term",
                                "number_of_existing_credits_at_this_bank", "bank_account", "years_with_bank",
-                               "bankruptcies", "BankBalance"]) == ["Bank", "BankState", "lender_id", "loan_officer",
-                                                                  "BrokerName"]
+                               "bankruptcies", "BankBalance", "Seller Name", "NAME_SELLER_INDUSTRY", "CHANNEL_TYPE",
+                               "bank_debt", "total_bank_debt", "bank_overdraft", "bank_inquiries", "bank_tenure",
+                               "bank_utilization", "bank_limit", "is_bank_employee", "employer_is_bank",
+                               "num_bank_accounts"]) == [
+        "Bank", "BankState", "lender_id", "loan_officer", "BrokerName", "Seller Name", "NAME_SELLER_INDUSTRY",
+        "CHANNEL_TYPE"]
     renamed = prepare(german.rename(columns={"duration_in_month": "loan_officer"}), target="creditability")
     columns = raw_columns(renamed.preprocessor)
     model = _logistic(renamed.preprocessor.n_features, seed=3)

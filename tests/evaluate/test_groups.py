@@ -73,12 +73,20 @@ def test_default_segments_are_the_few_valued_categoricals_plus_those_named() -> 
     # one of thousands (City, Zip) nor a column of one value; any vintage, banded when numeric.
     wide = frame.assign(State=[f"s{i % 52}" for i in range(n)], City=[f"c{i}" for i in range(n)],
                         BankState=["NY"] * n, ApprovalFY=[str(1990 + i % 30) for i in range(n)],
-                        issue_year=np.arange(n) % 12 + 2000.0, time_at_address=["a", "b"] * 45,
-                        year_of_birth=np.arange(n) + 1940.0)
+                        issue_year=np.arange(n) % 12 + 2000.0, time_at_address=[f"t{i % 12}" for i in range(n)],
+                        year_of_birth=np.arange(n) + 1940.0, AMT_REQ_CREDIT_BUREAU_YEAR=np.arange(n) % 5 + 0.0,
+                        model_year=np.arange(n) % 20 + 2000.0)
     inp = _inputs(wide, np.zeros(n), np.zeros(n), np.zeros(n),
                   categorical=["zeta", "alpha", "State", "City", "BankState", "ApprovalFY", "time_at_address"],
-                  numeric=["issue_year", "year_of_birth"], segments=["age"])
-    assert default_segments(inp) == ["alpha", "time_at_address", "zeta", "ApprovalFY", "State", "issue_year", "age"]
+                  numeric=["issue_year", "year_of_birth", "AMT_REQ_CREDIT_BUREAU_YEAR", "model_year"], segments=["age"])
+    from finlite._protected import likely_vintage
+
+    assert likely_vintage(["ApprovalFY", "issue_year", "loan_vintage", "cohort", "orig_yr", "AMT_REQ_CREDIT_BUREAU_YEAR",
+                           "income_per_year", "revenue_last_fy", "fy_revenue", "loan_term_yr", "vehicle_year",
+                           "model_year", "year_built", "year_of_birth", "issue_d", "loan_amount_year"]) == [
+        "ApprovalFY", "issue_year", "loan_vintage", "cohort", "orig_yr"]
+    # Not a tenure named like a place, a birth year, a count over the last year or a car's model year.
+    assert default_segments(inp) == ["alpha", "zeta", "ApprovalFY", "State", "issue_year", "age"]
     with pytest.raises(DataError, match=r"segments column 'nope' is not in the test data; its columns are: zeta, alpha"):
         default_segments(_inputs(frame, np.zeros(n), np.zeros(n), np.zeros(n), segments=["nope"]))
     with pytest.raises(DataError, match=r"needs a segment column"):

@@ -190,11 +190,12 @@ def test_a_constant_rate_run_stopped_by_its_cap_while_improving_is_noted_not_war
 
     assert noted(best_epoch=192, epochs_run=200, epochs_max=200, schedule="constant") == [
         "Step 1 (distillation) ran all 200 of its epochs at a constant learning rate and kept epoch 193: it was "
-        "still improving on the validation split when the cap stopped it. More epochs (--epochs, or the step's "
-        "train: {epochs: ...}) may bring the student closer to its teacher."]
+        "still improving on the validation split when the cap stopped it. More epochs (--epochs N, which also caps a "
+        "recipe step's own train: {epochs: ...}) may bring the student closer to its teacher."]
     assert noted(best_epoch=180, epochs_run=200, epochs_max=200, schedule="constant")  # the last tenth: 181 of 200
     assert not noted(best_epoch=179, epochs_run=200, epochs_max=200, schedule="constant")  # levelled off before
     assert not noted(best_epoch=35, epochs_run=66, epochs_max=200, schedule="constant")  # early stopping ended it
+    assert not noted(best_epoch=198, epochs_run=200, epochs_max=200, schedule="constant", diverged=True)
     assert not noted(best_epoch=59, epochs_run=60, epochs_max=60, schedule="onecycle")  # meant to end at its cap
     assert noted(best_epoch=2, epochs_run=5, epochs_max=5, schedule="constant")  # the last three of a short run
     assert not noted(best_epoch=1, epochs_run=5, epochs_max=5, schedule="constant")

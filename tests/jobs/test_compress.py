@@ -314,6 +314,45 @@ def test_a_run_its_gates_decide_against_says_so_and_leaves_its_record(teacher_di
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_a_run_at_out_leaves_one_outcome_and_replaces_only_finlites_own(teacher_dir: Path, german_csv: Path,
+                                                                        tmp_path: Path) -> None:
+    """A student never sits beside a record saying none passed, nor a record beside an older
+    student that looks like this run's; only finlite's own record is ever replaced, never an input
+    (a review, 2026-12-05: --force replaced a recipe file named like the record)."""
+    strict = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [4]}\ngates:\n  size_bytes: {max: 1}\n")
+    loose = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [4]}\ngates:\n  size_bytes: {max: 1e9}\n")
+    config = TrainConfig(epochs=1, progress=False)
+    out, record = tmp_path / "s", tmp_path / "s.rejected.json"
+
+    def run(recipe: Recipe, **options: object) -> object:
+        return finlite.compress(teacher_dir, german_csv, recipe=recipe, config=config, timing=False, out=out,
+                                **options)
+
+    run(strict)
+    assert record.is_file() and not out.exists()
+    with pytest.raises(DataError, match="holds the record of an earlier run"):
+        run(loose)  # a classic or passing run too: the earlier outcome is replaced only with overwrite
+    run(loose, overwrite=True)
+    assert (out / "manifest.json").is_file() and not record.exists()  # the stale record is gone
+    run(strict, overwrite=True)
+    assert record.is_file() and not out.exists()  # the older student is gone: this run kept none
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing moved aside left
+    # Not finlite's record: refused with or without overwrite, the file kept.
+    record.write_text("steps:\n  - {method: distillation}\n")
+    for overwrite in (False, True):
+        with pytest.raises(DataError, match=r"which holds a file that is no such record \(format finlite\.rejected/1\)"):
+            run(strict, overwrite=overwrite)
+    assert record.read_text() == "steps:\n  - {method: distillation}\n"
+    record.unlink()
+    record.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(DataError, match=r"would be written at .*s\.rejected\.json', which is a symbolic link"):
+        run(strict, overwrite=True)
+    record.unlink()
+    record.mkdir()
+    with pytest.raises(DataError, match=r"which is a folder; finlite writes it only as a file of its own"):
+        run(strict, overwrite=True)
+
+
 def test_a_summary_says_the_reports_verdict_as_the_cli_does(tmp_path: Path) -> None:
     """From Python, compress returned passed=True and a summary of kept steps while its report
     WARNed on decisions and fairness, which only the CLI said (a walk-through, 2026-12-05)."""

@@ -618,7 +618,8 @@ def build_segments(inp: TabularInputs) -> Section:
     columns = default_segments(inp)
     if not columns:
         raise DataError("The segments section needs a segment column: the test data has no categorical column with "
-                        f"2 to {DEFAULT_MAX_VALUES} values; name one with segments=[COLUMN].", param="segments")
+                        f"2 to {DEFAULT_MAX_VALUES} values and no input named like a place or a vintage; name one with "
+                        "segments=[COLUMN].", param="segments")
     regression = inp.task == "regression"
     cutoff = None if regression else _cutoff(inp, "segments")
     notes: list[str] = []

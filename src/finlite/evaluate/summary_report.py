@@ -52,7 +52,8 @@ def training_notes(steps: Sequence[Any]) -> list[str]:
     out = []
     for step in steps:
         info = step.get("info") if isinstance(step, Mapping) else None
-        if not isinstance(info, Mapping) or step.get("status") != "kept" or info.get("schedule") != "constant":
+        if not isinstance(info, Mapping) or step.get("status") != "kept" or info.get("schedule") != "constant" \
+                or info.get("diverged"):
             continue
         best, ran, most = info.get("best_epoch"), info.get("epochs_run"), info.get("epochs_max")
         if not (isinstance(best, int) and isinstance(ran, int) and isinstance(most, int)) \
@@ -66,7 +67,8 @@ def training_notes(steps: Sequence[Any]) -> list[str]:
         number = index + 1 if isinstance(index, int) else "?"
         out.append(f"Step {number} ({name}) ran all {most} of its epochs at a constant learning rate and kept epoch "
                    f"{best + 1}: it was still improving on the validation split when the cap stopped it. More epochs "
-                   "(--epochs, or the step's train: {epochs: ...}) may bring the student closer to its teacher.")
+                   "(--epochs N, which also caps a recipe step's own train: {epochs: ...}) may bring the student "
+                   "closer to its teacher.")
     return out
 
 

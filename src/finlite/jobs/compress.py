@@ -13,6 +13,7 @@ search candidate and the artifact saved for it are trained alike.
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -90,8 +91,8 @@ def fidelity_warning(report: dict[str, Any], gates: bool) -> str | None:
     return (f"WARNING: the student's test AUC {report['student']['auc']:.4f} is {drop:.4f} below its teacher's "
             f"{report['teacher']['auc']:.4f} (more than {WARN_AUC_DROP}); it does not make the teacher's decisions "
             "and no gate stopped it. Do not deploy it: use a wider student (--student-width, e.g. 128,64), more "
-            "epochs, or a preset with gates (--preset balanced), which writes no student that fails them (only "
-            "the record of what it tried).")
+            "epochs, or a preset with gates (--preset balanced), which writes no student that fails them on the "
+            "validation split (only the record of what it tried).")
 
 
 def silent_warning(report: dict[str, Any], gate_metrics: Sequence[str]) -> str | None:
@@ -263,9 +264,9 @@ class _Setup:
 
 def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, config: TrainConfig | None,
            fine_tune: TrainConfig | None, out: str | Path | None, overwrite: bool, progress: bool,
-           train_overrides: dict[str, Any] | None, flag_rate: float | None = None, gated: bool = False) -> _Setup:
-    """Load the teacher, check ``out`` (and, for a ``gated`` run, the record it leaves when its
-    gates keep no student: :func:`rejected_path`) before any work, and prepare what every step reads.
+           train_overrides: dict[str, Any] | None, flag_rate: float | None = None) -> _Setup:
+    """Load the teacher, check ``out`` (and the record a run there leaves when its gates keep no
+    student: :func:`check_rejected_path`) before any work, and prepare what every step reads.
 
     The seed defaults to the teacher's. The training settings default by the training rows
     (:func:`~finlite.training.sizing.default_training`, ``train_overrides`` applied, ``progress``
@@ -284,8 +285,7 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
     art = teacher if isinstance(teacher, Artifact) else load(teacher)
     if out is not None:  # before any work: --out is no input, and may be replaced
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"teacher artifact": art.path, "data file": data})
-        if gated:
-            check_rejected_path(out, overwrite=overwrite)
+        check_rejected_path(out, overwrite=overwrite, inputs={"teacher artifact": art.path, "data file": data})
     seed = int(art.manifest["seed"]) if seed is None else check_seed(seed)
     if flag_rate is not None and not get_task(art.task).decides:
         raise ConfigError(f"flag_rate applies to classifiers; {art.path} holds a {art.task} model, which makes "
@@ -512,21 +512,73 @@ def rejected_path(out: str | Path) -> Path:
     return out.with_name(f"{out.name}.rejected.json")
 
 
-def check_rejected_path(out: str | Path, *, overwrite: bool) -> None:
-    """Before any work: the record a gated run may leave (:func:`rejected_path`) may be written.
-    An earlier run's record is replaced only with ``overwrite`` (``--force``), as an artifact is.
+#: The most bytes of a record finlite reads back to know it for its own (a search's, with every
+#: candidate, is tens of KiB).
+_RECORD_LIMIT = 16 << 20
+
+
+def _is_record(path: Path) -> bool:
+    """Whether the regular file at ``path`` is a record finlite wrote (:data:`REJECTED_FORMAT`)."""
+    from finlite._util import strict_json_loads
+
+    try:
+        record = strict_json_loads(_paths.read_small_file(path, _RECORD_LIMIT).decode("utf-8"))
+    except (OSError, ValueError, _paths.FileTooLarge):
+        return False
+    return isinstance(record, dict) and record.get("format") == REJECTED_FORMAT
+
+
+def check_rejected_path(out: str | Path, *, overwrite: bool, inputs: Mapping[str, object] | None = None) -> None:
+    """Before any work: the record a run at ``out`` leaves when its gates keep no student
+    (:func:`rejected_path`) may be written there, and an earlier run's record may be replaced. A run
+    at ``out`` leaves one outcome, a student or a record, and replaces the other kind an earlier
+    run left there (:func:`settle_outcome`), so an earlier record needs ``overwrite`` (``--force``),
+    as an earlier student does. Only finlite's own record is ever replaced, never an input.
 
     Raises:
-        DataError: the record's path holds a record (or anything) and ``overwrite`` is false, or a
-            link, a folder or another non-file with or without it.
+        DataError: something that is not finlite's record (a link, a folder, another file) lies at
+            the record's path, or a record does and ``overwrite`` is false.
+        ConfigError: the record's path is an input, or inside one.
     """
     path = rejected_path(out)
-    if os.path.lexists(path) and not overwrite and not path.is_symlink() and path.is_file():
+    where = (f"the record of a run at {os.fspath(out)!r} whose gates keep no student would be written at "
+             f"{str(path)!r}")
+    _paths.check_not_input(path, inputs or {}, "rejected record")
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink() or not path.is_file():
+        kind = "a symbolic link" if path.is_symlink() else "a folder" if path.is_dir() else "not a regular file"
+        raise DataError(f"{where[0].upper()}{where[1:]}, which is {kind}; finlite writes it only as a file of its own. "
+                        "Remove it, or choose another out folder.", param="out")
+    if not _is_record(path):
+        raise DataError(f"{where[0].upper()}{where[1:]}, which holds a file that is no such record (format "
+                        f"{REJECTED_FORMAT}); finlite replaces only its own record, with or without overwrite=True. "
+                        "Move that file away, or choose another out folder.", param="out")
+    if not overwrite:
         raise DataError(f"{str(path)!r} holds the record of an earlier run at {os.fspath(out)!r} whose gates kept no "
-                        "student; this run would replace it if its gates keep none either. Choose another out "
-                        "folder, move the record away, or pass overwrite=True to replace it.",
-                        param="overwrite")
-    _paths.check_replaceable_file(path, overwrite=overwrite, option="out")
+                        "student; this run replaces it with its student or its own record. Choose another out "
+                        "folder, move the record away, or pass overwrite=True to replace it.", param="overwrite")
+
+
+def settle_outcome(out: str | Path, *, wrote_student: bool, overwrite: bool) -> None:
+    """After a run at ``out`` wrote its outcome, with ``overwrite``: remove the other kind an earlier
+    run left there, so that a student never sits beside a record saying none passed, nor a record
+    beside an older student that looks like this run's (a review, 2026-12-05). A student removes
+    an earlier record (finlite's own only); a record removes an earlier finlite artifact at
+    ``out`` (moved aside, then deleted: a kill between leaves it for the next run to put back).
+    Without ``overwrite`` nothing was there (checked before any work)."""
+    if not overwrite:
+        return
+    record = rejected_path(out)
+    if wrote_student:
+        if os.path.lexists(record) and not record.is_symlink() and record.is_file() and _is_record(record):
+            record.unlink()
+        return
+    folder = Path(out)
+    if os.path.lexists(folder) and not folder.is_symlink() and _paths.is_artifact_dir(folder):
+        aside = _paths.new_old_name(folder)
+        os.rename(folder, aside)
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def write_rejected(out: str | Path, setup: _Setup, *, command: str, decision: str, overwrite: bool,
@@ -562,9 +614,10 @@ def write_rejected(out: str | Path, setup: _Setup, *, command: str, decision: st
             fh.write(dump_json(record))
             fh.flush()
             os.fsync(fh.fileno())  # on disk before it takes the name: never half a record
-        _paths.place_file(tmp, path, overwrite=overwrite)
+        _paths.place_file(tmp, path, overwrite=overwrite, option="rejected record")
     finally:
         tmp.unlink(missing_ok=True)
+    settle_outcome(out, wrote_student=False, overwrite=overwrite)
     return path
 
 
@@ -739,11 +792,8 @@ def compress(
                           "e.g. age_in_years:-), or drop enforce_monotone.",
                           param="enforce_monotone")
     options = _report_options(segments, protected, monotone, id_column)
-    # Only a recipe the caller gave has gates (the classic and market ones have none), so only it
-    # can end with no student, and leave a record instead (its path checked now, before any work).
     setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,
-                   progress=progress, train_overrides=train_overrides, flag_rate=flag_rate,
-                   gated=recipe is not None and bool(recipe.gates) and not plan_only)
+                   progress=progress, train_overrides=train_overrides, flag_rate=flag_rate)
     from finlite.artifact import check_extra_files
     from finlite.jobs.report import REPORT_FILES, check_options
 
@@ -1008,6 +1058,7 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
                              cutoff=setup.cutoff, data=prepared.summary(), steps=steps_record,
                              metrics=metrics, plan=result.plan, overwrite=overwrite, extra_files=files,
                              task=prepared.task, operating_point=setup.operating_point)
+        settle_outcome(out, wrote_student=True, overwrite=overwrite)
     return CompressOutcome(model=model, plan=result.plan, report=report, path=path, result=result, recipe=recipe,
                            final_gates=final_gates)
 

@@ -67,7 +67,9 @@ class SearchResult:
     """Every candidate tried, the Pareto front of those that passed, the choice and its artifact run.
 
     ``chosen_model`` is the chosen candidate's model as the search trained it; ``outcome`` is the
-    compress run that evaluated it on the test split and saved it.
+    compress run that evaluated it on the test split and saved it. ``rejected`` is the path of the
+    search's record when no candidate passed and an ``out`` was given
+    (:func:`finlite.jobs.compress.write_rejected`: ``OUT.rejected.json``, every candidate with the gates).
     """
 
     candidates: list[dict[str, Any]]
@@ -184,7 +186,13 @@ def search_students(
     that many piecewise-linear bins, with edges at the teacher's split thresholds
     (``input_bins_from="teacher"``, a LightGBM or XGBoost teacher) or at quantiles.
 
+    When no candidate passes, no student is written; with ``out`` the search's record is, beside
+    it (``OUT.rejected.json``, :attr:`SearchResult.rejected`). A run at ``out`` replaces an earlier
+    run's student or record there only with ``overwrite`` (checked before any work).
+
     Raises:
+        DataError: an earlier run's record at ``OUT.rejected.json`` without ``overwrite``, or a file
+            there that is not finlite's record.
         ConfigError: an unknown ``engine`` or ``objective``, a budget that is not positive,
             ``"fastest"`` without timing, Ray missing for ``engine="ray"``, or input bins at the
             split thresholds of a teacher that has none (before any candidate is trained).
@@ -212,7 +220,7 @@ def search_students(
 
         require_ray()
     setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,
-                   progress=progress, train_overrides=train_overrides, flag_rate=flag_rate, gated=True)
+                   progress=progress, train_overrides=train_overrides, flag_rate=flag_rate)
     art, prepared = setup.art, setup.prepared
     if not isinstance(prepared, PreparedData):
         # The search space (MLP widths, transfer sets) and its default gates (AUC) are a table's.
@@ -328,17 +336,17 @@ def search_students(
         # writes the artifact, report and recipe as for any recipe's result.
         result.outcome = _run(setup, recipe, out=out, overwrite=overwrite, timing=timing, result=run,
                               extra_files={"search.json": record})
-    elif out is not None:  # no student to write: the record of what was tried, for the validator
+    missed = (chosen is None and bool(candidates)) or (result.outcome is not None and not result.outcome.passed)
+    if missed and not any(space.input_bins) and not notes and has_teacher_splits(art.model):
+        result.notes.append(BINS_HINT)
+    if chosen is None and out is not None:  # no student to write: the record of what was tried, for the validator
         result.rejected = write_rejected(
             out, setup, command="search", overwrite=overwrite, timing=timing,
             decision="no candidate passed every gate on the validation split" if candidates
             else "no candidate was tried within the budget",
             search={"objective": objective, "budget_s": budget_s, "seconds": seconds if timing else None,
-                    "gates": {gate.metric: gate.to_dict() for gate in gates}, "candidates": candidates, "notes": notes,
-                    "untried": total - len(candidates)})
-    missed = (chosen is None and bool(candidates)) or (result.outcome is not None and not result.outcome.passed)
-    if missed and not any(space.input_bins) and not notes and has_teacher_splits(art.model):
-        result.notes.append(BINS_HINT)
+                    "gates": {gate.metric: gate.to_dict() for gate in gates}, "candidates": candidates,
+                    "notes": list(result.notes), "untried": total - len(candidates)})
     return result
 
 

@@ -799,7 +799,9 @@ def _apply_distillation(method: AnyDistillation, state: StepState, ctx: StepCont
     # while still improving is read from them (evaluate.summary_report.training_notes).
     info = {"student": result.model.config(), "synthetic_rows": result.synthetic_rows,
             "best_epoch": result.training.best_epoch, "epochs_run": result.training.epochs_run,
-            "epochs_max": config.epochs, "schedule": config.schedule}
+            "epochs_max": config.epochs, "schedule": config.schedule,
+            # A run stopped by a non-finite loss ran out of its epochs too, not because it improved.
+            **({"diverged": True} if result.training.diverged is not None else {})}
     if isinstance(ctx.data, PreparedData):  # a new category: an average one, not chance
         average_recorded(info, result.model, ctx.data.preprocessor, ctx.data.x_train)
     if method.input_bins:
