@@ -11,6 +11,7 @@ Imported by the torch-free runtime: numpy only, nothing heavier.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "F32_MAX",
     "RANGE_MARGIN",
     "SQUASH_MIN_SCALE",
+    "boolean_refusal",
     "check_score_count",
     "check_scores",
     "float32_cutoff",
@@ -31,6 +33,7 @@ __all__ = [
     "squash",
     "squash_one",
     "table_value_error",
+    "text_advice",
     "training_span",
     "unsquash",
     "value_bounds",
@@ -288,3 +291,33 @@ def frame_row(index: Any, position: int) -> str:
     if isinstance(label, (int, np.integer)) and int(label) == position:
         return f"row {position + 1}"
     return f"row {position + 1} (index {shown(label)})"
+
+
+def boolean_refusal(name: str, source: str, span: tuple[float, float] | None) -> str | None:
+    """Why a boolean column (true/false) is refused for numeric field ``name`` whose training
+    values spanned ``span``, or None where it reads as 1/0 as training did: a 0/1 flag (or a
+    boolean column in training) spans 0..1, and a field without a recorded span (an older
+    artifact) keeps taking it. Read as 1/0 elsewhere, every count above 0 scores as 1, exit 0 (a
+    nightly run's walk-through, 2026-12-05: delinq_2y arriving as delinq_2y > 0 in Parquet). The
+    one wording of the pandas preprocessor and the runtime encoder."""
+    if span is None or (span[0] >= 0.0 and span[1] <= 1.0):
+        return None
+    return (f"Numeric column {name!r} in {source} arrives as true/false (a boolean column), but the model learnt "
+            f"numbers from {span[0]:g} to {span[1]:g} for it: read as 1/0, every value above 0 would score as 1. "
+            "Send the numbers themselves (the column as it was in training).")
+
+
+#: A number written for people: digits with thousands separators, a currency sign or a percent
+#: sign ("1,169", "$35", "35%", "40,000.00", "1 169").
+_FORMATTED = re.compile(r"^[\s$€£¥]*[-+]?[\s$€£¥]*(?=[^%]*\d)[\d.,'\s\u00a0\u202f]*\d[\d.,'\s\u00a0\u202f]*%?$")
+
+
+def text_advice(text: object) -> str:
+    """What to do about ``text`` in a numeric column: "write plain numbers" for a number written
+    for people (thousands separators, a currency sign, a percent sign), where "fix or blank those
+    values" sent users to blank 88 % of a loan book's amounts, which then scored as the training
+    median, exit 0 (a nightly run's walk-through, 2026-12-05); "fix or blank those values" otherwise."""
+    if isinstance(text, str) and _FORMATTED.match(text) and re.search(r"[,$€£¥%'\s\u00a0\u202f]", text.strip()):
+        return ("write plain numbers there, as in training (no thousands separator, currency sign or %: 1169, not "
+                "'1,169'); blank only a value that is truly unknown")
+    return "fix or blank those values"

@@ -518,7 +518,8 @@ def test_reasons_that_name_another_party_than_the_applicant_are_said(german: pd.
         "teacher": n, "student": n, "deployed": n, "teacher_declined": n, "student_declined": n,
         "deployed_declined": n}}
     (note,) = [x for x in section.notes if x.startswith("Reasons that name another party")]
-    assert f"loan_officer leads {n} of {n} (100.0%) of the teacher's explained declines" in note
+    assert (f"loan_officer is the principal reason for {n} (100.0%) of the teacher's {n} explained declines, {n} "
+            f"(100.0%) of the student's {n}, and {n} (100.0%) of the student's {n} by the reasons it deploys") in note
     assert "they cannot act on it" in note
     # German credit's own names are the applicant's (its credits at this bank): nothing is said.
     plain = build_explanations(_inputs(data, _logistic(data.preprocessor.n_features, seed=3),

@@ -10,6 +10,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -147,6 +148,29 @@ def test_a_gzip_bomb_is_refused_and_a_gzipped_table_is_read(tmp_path: Path, germ
     monkeypatch.setattr(io, "_GZIP_MIN_LIMIT", 10_000)
     with pytest.raises(DataError, match=r"bomb\.csv\.gz' decompresses to more than [0-9,]+ bytes \(100 times its size"):
         io.read_table(bomb)
+
+
+def test_score_reads_a_gzipped_file_through_the_same_bound(exported_dir: Path, german: pd.DataFrame, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training bounded a .csv.gz's decompression; score let Arrow decompress it by its name,
+    unbounded (a 5 MB file scored 1.1 GiB of rows, exit 0: a nightly run's walk-through, 2026-12-05)."""
+    import finlite._util as util
+    from finlite.runtime import Predictor
+    from finlite.runtime.batch import score_file
+
+    rows = german.drop(columns=["creditability"])
+    good = tmp_path / "book.csv.gz"
+    rows.to_csv(good, index=False, compression="gzip")
+    predictor = Predictor(exported_dir)
+    score_file(predictor, good, tmp_path / "good.csv")
+    scored = pd.read_csv(tmp_path / "good.csv")
+    np.testing.assert_allclose(scored["score"].to_numpy(), predictor.predict_score(rows), rtol=0, atol=1e-6)
+    bomb = tmp_path / "bomb.csv.gz"
+    rows.iloc[[0] * 40_000].to_csv(bomb, index=False, compression="gzip")  # one row 40,000 times: over 100x
+    monkeypatch.setattr(util, "GZIP_MIN_LIMIT", 10_000)
+    with pytest.raises(DataError, match=r"bomb\.csv\.gz' decompresses to more than [0-9,]+ bytes \(100 times its size"):
+        score_file(predictor, bomb, tmp_path / "bomb.csv")
+    assert not (tmp_path / "bomb.csv").exists() and not list(tmp_path.glob(".bomb.csv.*"))
 
 
 # -- outputs inside an artifact that the command does not read ---------------------------------------

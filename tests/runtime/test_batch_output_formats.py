@@ -480,3 +480,27 @@ def test_the_runs_psi_is_the_same_whatever_the_chunks_and_threads(exported_dir: 
     few = score_file(predictor, tmp_path / "few.csv", tmp_path / "few.parquet")
     assert few.psi is None and few.notes == ["no PSI check of the scores (nor feature CSI): 50 row(s), fewer than the "
                                             "100 it needs"]
+
+
+def test_a_parquet_output_has_the_same_bytes_whatever_the_chunks_and_threads(exported_dir: Path, german_csv: Path,
+                                                                               tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every chunk was a row group, and the chunk follows the cores and the memory: the same file
+    scored with --threads 1 and 2 gave other bytes (a nightly run's walk-through, 2026-12-05). Row
+    groups are now of ROW_GROUP_ROWS whatever the chunks (here cut to 40,000 rows)."""
+    from finlite.runtime import batch
+
+    monkeypatch.setattr(batch, "ROW_GROUP_ROWS", 40_000)
+    frame = pd.read_csv(german_csv).drop(columns="creditability")
+    pd.concat([frame] * 130, ignore_index=True).to_parquet(tmp_path / "big.parquet", row_group_size=50_000)
+    predictor = Predictor(exported_dir, threads=1)
+    outputs = []
+    for k, (chunk, workers) in enumerate(((16384, 1), (100_000, 2), (65536, 2), (7000, 1))):
+        out = tmp_path / f"scores-{k}" / "o.parquet"  # one name: the provenance names the input, not the output
+        score_file(predictor, tmp_path / "big.parquet", out, chunk_rows=chunk, workers=workers)
+        outputs.append(out.read_bytes())
+    assert all(o == outputs[0] for o in outputs[1:])
+    meta = pq.ParquetFile(tmp_path / "scores-0" / "o.parquet").metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [40_000, 40_000, 40_000, 10_000]
+    scored = pd.read_parquet(tmp_path / "scores-0" / "o.parquet")
+    np.testing.assert_allclose(scored["score"].to_numpy()[:1000], predictor.predict_score(frame), rtol=0, atol=1e-6)

@@ -370,17 +370,26 @@ def test_score_parquet_in_chunks_with_ids(exported_dir: Path, german: pd.DataFra
     assert summary.positives == int(scored["decision"].sum())
 
 
-def test_chunk_rows_bounds_the_rows_of_a_csv_chunk(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+def test_chunk_rows_bounds_the_rows_of_a_csv_chunk(exported_dir: Path, german: pd.DataFrame, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     # Arrow cuts a CSV by bytes (a block of at least 1 MiB): 2,500 rows came as one chunk whatever
-    # --chunk-rows said (a review, 2026-12-04). Each chunk is one row group of the output.
+    # --chunk-rows said (a review, 2026-12-04). The writer is handed each chunk as scored.
+    from finlite.runtime import batch
+
     frame = german.sample(n=2500, replace=True, random_state=1).reset_index(drop=True)
     src, out = tmp_path / "book.csv", tmp_path / "scores.parquet"
     frame.to_csv(src, index=False)
     predictor = Predictor(exported_dir)
+    sizes: list[int] = []
+    write = batch._Writer.write
+
+    def counted(self: batch._Writer, table: pa.Table) -> None:
+        sizes.append(table.num_rows)
+        write(self, table)
+
+    monkeypatch.setattr(batch._Writer, "write", counted)
     summary = score_file(predictor, src, out, chunk_rows=300, workers=1)
     assert summary.rows == 2500
-    meta = pq.ParquetFile(out).metadata
-    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     assert max(sizes) <= 300 and sum(sizes) == 2500, sizes
     assert np.abs(pq.read_table(out).column("score").to_numpy() - predictor.predict_score(frame)).max() < 1e-6
 
@@ -797,7 +806,8 @@ def test_what_is_not_one_record_or_an_artifact_path_gets_finlites_error(exported
             Predictor(bad)  # type: ignore[arg-type]
 
 
-def test_a_frame_or_table_decides_alike_in_every_slice(exported_dir: Path, german: pd.DataFrame) -> None:
+def test_a_frame_or_table_decides_alike_in_every_slice(exported_dir: Path, german: pd.DataFrame,
+                                                        tmp_path: Path) -> None:
     """A boolean in an untyped numeric column was refused in the whole frame and scored as 1 in a
     slice that held only it (Arrow typed the slice bool); a feature column twice in an Arrow table
     raised a bare KeyError; bytes as binary_view were scored as an unseen category (a review,
@@ -816,7 +826,21 @@ def test_a_frame_or_table_decides_alike_in_every_slice(exported_dir: Path, germa
         floats.loc[1, "credit_amount"] = True
         with pytest.raises(DataError, match=r"Column 'credit_amount' in the DataFrame holds the boolean True"):
             predictor.predict_score(floats)
-    typed = rows.assign(credit_amount=[True, False] * 4)  # a column typed bool reads as 1/0, as before
+    # A column typed bool reads as 1/0 only where the model learnt 0..1 there: credit_amount as
+    # true/false would score every amount as 1 (a nightly run's walk-through, 2026-12-05: a count
+    # arriving as count > 0 in Parquet scored, exit 0). In a frame, an Arrow table and a scored file.
+    typed = rows.assign(credit_amount=[True, False] * 4)
+    refused = r"'credit_amount' in .* arrives as true/false \(a boolean column\), but the model learnt numbers from 250 to"
+    for records in (typed, pa.Table.from_pandas(typed, preserve_index=False)):
+        with pytest.raises(DataError, match=refused):
+            predictor.predict_score(records)
+    pq.write_table(pa.Table.from_pandas(typed, preserve_index=False), tmp_path / "typed.parquet")
+    with pytest.raises(DataError, match=refused):
+        score_file(predictor, tmp_path / "typed.parquet", tmp_path / "scored.csv")
+    assert not (tmp_path / "scored.csv").exists()
+    encoder = predictor._encoder
+    assert encoder is not None
+    encoder.spans["credit_amount"] = (0.0, 1.0)  # as for a 0/1 flag (or a boolean column in training)
     assert np.isfinite(predictor.predict_score(typed)).all()
     table = pa.Table.from_pandas(rows, preserve_index=False)
     twice = pa.Table.from_arrays([*table.columns, table.column("telephone")], names=[*table.column_names, "telephone"])
@@ -1043,3 +1067,22 @@ def test_score_says_when_the_input_holds_the_identifier_it_did_not_copy(german: 
     copied = runner.invoke(app, ["score", str(out), str(src), "-o", str(tmp_path / "t.csv"), "--id-column",
                                  "client_id"])
     assert copied.exit_code == 0 and "no id column" not in copied.output
+
+
+def test_a_number_written_for_people_is_refused_with_the_advice_to_write_it_plain(
+        exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    """'1,169' was refused with "fix or blank those values": blanking 88 % of the amounts scored
+    them as the training median, exit 0 (a nightly run's walk-through, 2026-12-05)."""
+    from finlite._finite import text_advice
+
+    assert text_advice("1,169").startswith("write plain numbers") and text_advice("$35").startswith("write plain")
+    assert text_advice("35%").startswith("write plain") and text_advice("abc") == "fix or blank those values"
+    predictor = Predictor(exported_dir)
+    rows = german.drop(columns=["creditability"]).head(20).astype({"credit_amount": object})
+    rows["credit_amount"] = [f"{v:,}" for v in german["credit_amount"].head(20)]
+    advice = r"write plain numbers there, as in training \(no thousands separator, currency sign or %: 1169, not '1,169'\)"
+    with pytest.raises(DataError, match=rf"Numeric column 'credit_amount' .*holds the text .*; {advice}"):
+        predictor.predict_score(rows)
+    rows.to_csv(tmp_path / "book.csv", index=False)
+    with pytest.raises(DataError, match=rf"Numeric column 'credit_amount' in .*book\.csv.* holds the text .*; {advice}"):
+        score_file(predictor, tmp_path / "book.csv", tmp_path / "scored.csv")

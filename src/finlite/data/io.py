@@ -7,7 +7,6 @@ import csv
 import decimal
 import gzip
 import hashlib
-import io
 import os
 import re
 import zlib
@@ -23,10 +22,12 @@ import pandas as pd
 from finlite._finite import shown
 from finlite._keys import CSV_MISSING
 from finlite._util import (
+    GZIP_MIN_LIMIT,
     check_parquet_decoded,
     check_parquet_size,
     not_csv_text,
     not_parquet,
+    open_bounded_gzip,
     separator_hint,
     sha256_file,
 )
@@ -35,30 +36,9 @@ from finlite.errors import DataError
 __all__ = ["LINE_SCAN_CHARS", "Table", "csv_records", "data_row_line", "frame_sha256", "read_table"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
-#: A gzipped CSV may decompress to at most this many times its size (or 1 GiB, if more): tables
-#: compress 5 to 20 times, a decompression bomb thousands of times.
-GZIP_MAX_RATIO = 100
-_GZIP_MIN_LIMIT = 1 << 30
-
-
-class _Bounded(io.RawIOBase):
-    """A readable stream that raises DataError once more than ``limit`` bytes came out of ``raw``."""
-
-    def __init__(self, raw: io.BufferedIOBase, limit: int, path: Path) -> None:
-        super().__init__()
-        self.raw, self.limit, self.path, self.count = raw, limit, path, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        n = self.raw.readinto(buffer)
-        self.count += n
-        if self.count > self.limit:
-            raise DataError(f"Data file {str(self.path)!r} decompresses to more than {self.limit:,} bytes "
-                            f"({GZIP_MAX_RATIO} times its size, at least 1 GiB): that is a decompression bomb or not "
-                            "a table. Decompress it yourself and check it, or write the table as Parquet.")
-        return n
+#: A gzipped CSV may decompress to at most GZIP_MAX_RATIO times its size (or 1 GiB, if more):
+#: finlite._util.open_bounded_gzip, which scoring reads through too.
+_GZIP_MIN_LIMIT = GZIP_MIN_LIMIT
 
 
 def _check_unique_header(path: Path, sep: str) -> list[str]:
@@ -282,8 +262,7 @@ def not_utf8_message(path: Path, sep: str | None = None) -> str:
 @contextlib.contextmanager
 def _gzip_stream(path: Path) -> Iterator[Any]:
     """A gzipped file's bytes through a bounded decompression (:data:`GZIP_MAX_RATIO`)."""
-    limit = max(_GZIP_MIN_LIMIT, GZIP_MAX_RATIO * path.stat().st_size)
-    with gzip.open(path, "rb") as raw, io.BufferedReader(_Bounded(raw, limit, path), 1 << 20) as stream:
+    with open_bounded_gzip(path, _GZIP_MIN_LIMIT) as stream:
         yield stream
 
 

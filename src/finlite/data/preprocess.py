@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from finlite import _limits, _spec
-from finlite._finite import SQUASH_MIN_SCALE, squash, unsquash
+from finlite._finite import SQUASH_MIN_SCALE, boolean_refusal, squash, unsquash
 from finlite._keys import MISSING, OTHER, date_column_refusal, key_aliases, label_key
 from finlite._money import MONEY, PERCENT
 from finlite._spec import FORMAT_SQUASHED
@@ -812,6 +812,10 @@ class Preprocessor:
         out = np.zeros((n, self.n_features), dtype=np.float32)
         indicator = len(self.numeric_)
         for j, spec in enumerate(self.numeric_):
+            if spec.low is not None and spec.high is not None and pd.api.types.is_bool_dtype(frame[spec.name]):
+                refusal = boolean_refusal(spec.name, source, (spec.low, spec.high))
+                if refusal is not None:  # a count arriving as count > 0 would score as 1/0
+                    raise DataError(refusal)
             # Refuses inf, values beyond float32, and values whose standardised form overflows
             # float32 (a tiny scale, x far from training): the model would see infinity.
             values = numeric_column(frame[spec.name], spec.name, source, standardise=spec.standardise,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finlite._finite import F32_MAX, NUMBER_SPACES, frame_row, shown, table_value_error, value_bounds
+from finlite._finite import F32_MAX, NUMBER_SPACES, frame_row, shown, table_value_error, text_advice, value_bounds
 from finlite._keys import NOT_ONE_VALUE, PLAIN_NUMBER, label_key
 from finlite._money import MONEY, PERCENT, looks_like_money, percent_value, text_value
 from finlite._util import closest
@@ -317,8 +317,8 @@ def numeric_column(series: pd.Series, column: str, source: str,
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"Numeric column {column!r} in {source} holds the text {shown(series.iloc[row])} at "
-                f"{frame_row(series.index, row)} ({int(bad.sum())} such row{'' if int(bad.sum()) == 1 else 's'}); fix or "
-                f"blank those values{fix}."
+                f"{frame_row(series.index, row)} ({int(bad.sum())} such row{'' if int(bad.sum()) == 1 else 's'}); "
+                f"{text_advice(series.iloc[row])}{fix}."
             )
         values = np.append(parsed.to_numpy(dtype="float64", na_value=np.nan), np.nan)[take]
     low, high = (-F32_MAX, F32_MAX) if standardise is None else value_bounds(*standardise)

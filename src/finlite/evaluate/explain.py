@@ -666,14 +666,16 @@ def _other_party_reasons(inp: TabularInputs, reasons: Mapping[str, Sequence[Sequ
 def _other_party_note(parties: Mapping[str, Mapping[str, int]]) -> str:
     """The note on declines whose principal reason names a party other than the applicant."""
     def share(k: int, n: int) -> str:
-        return f"{k} of {n}" + (f" ({k / n:.1%})" if n else "")
+        return f"{k}" + (f" ({k / n:.1%})" if n else "")
 
-    said = "; ".join(f"{column} leads {share(c['teacher'], c['teacher_declined'])} of the teacher's explained "
-                     f"declines, {share(c['student'], c['student_declined'])} of the student's and "
-                     f"{share(c['deployed'], c['deployed_declined'])} by the reasons it deploys"
+    said = "; ".join(f"{column} is the principal reason for {share(c['teacher'], c['teacher_declined'])} of the "
+                     f"teacher's {c['teacher_declined']} explained declines, {share(c['student'], c['student_declined'])}"
+                     f" of the student's {c['student_declined']}, and {share(c['deployed'], c['deployed_declined'])} of "
+                     f"the student's {c['deployed_declined']} by the reasons it deploys"
                      for column, c in parties.items())
     return (f"Reasons that name another party: {said}. The column is named like a party to the loan other than the "
-            "applicant (a lender, its branch or staff, a broker or dealer): as an adverse-action reason it tells "
+            "applicant (a lender, its branch or staff, a broker, dealer or seller, the channel): as an adverse-action "
+            "reason it tells "
             "applicants where they applied, not what about them led to the decline, and they cannot act on it. "
             "Review whether the model should read it, and how a notice states such a reason; the status is not "
             "changed by this.")

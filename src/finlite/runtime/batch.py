@@ -40,6 +40,7 @@ from finlite._util import (
     check_parquet_size,
     not_csv_text,
     not_parquet,
+    open_bounded_gzip,
     separator_hint,
 )
 from finlite.errors import ConfigError, DataError
@@ -75,6 +76,8 @@ RUN_KEY = "finlite.run"
 #: schema from 1.97 to 1.81 s and SBA's from 2.19 to 1.93 s against 65,536 (bench/scoring.py, 2
 #: threads, 0.6–0.9 GiB peak); a wide schema, many threads or a small file keep smaller chunks.
 CHUNK_ROWS_RANGE = (1 << 16, 1 << 18)
+#: Rows per row group of a Parquet output, whatever the chunks it was scored in (_Writer._grouped).
+ROW_GROUP_ROWS = 1 << 18
 CHUNK_BYTES = 96 << 20
 
 
@@ -360,27 +363,40 @@ def open_csv_text(path: Path, columns: Sequence[str], chunk_rows: int, *, missin
     # name the file. Arrow's block is bytes, not rows (max(1 MiB, 64 bytes a row)): a file of short
     # rows gave batches of several times ``chunk_rows`` rows, so --chunk-rows bounded nothing
     # (a review, 2026-12-04). Each batch is cut to at most ``chunk_rows`` rows (slices: no copy).
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
-        parse_options=pacsv.ParseOptions(delimiter=_delimiter(path), newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(include_columns=list(columns),
-                                             column_types={c: pa.string() for c in columns},
-                                             strings_can_be_null=missing,
-                                             null_values=list(CSV_MISSING) if missing else []),
-    )
-    return _at_most(reader, chunk_rows)
+    # A .gz through the bounded decompression training reads it with (Arrow's own, by the name,
+    # has no bound: a 5 MB file scored 1.1 GiB of rows; a nightly run's walk-through, 2026-12-05).
+    stream = open_bounded_gzip(path) if path.name.lower().endswith(".gz") else None
+    try:
+        reader = pacsv.open_csv(
+            stream if stream is not None else path,
+            read_options=pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 64)),
+            parse_options=pacsv.ParseOptions(delimiter=_delimiter(path), newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(include_columns=list(columns),
+                                                 column_types={c: pa.string() for c in columns},
+                                                 strings_can_be_null=missing,
+                                                 null_values=list(CSV_MISSING) if missing else []),
+        )
+    except BaseException:
+        if stream is not None:
+            stream.close()
+        raise
+    return _at_most(reader, chunk_rows, stream)
 
 
-def _at_most(batches: Iterable[Any], rows: int) -> Iterator[Any]:
+def _at_most(batches: Iterable[Any], rows: int, stream: Any = None) -> Iterator[Any]:
     """``batches`` with each one longer than ``rows`` cut into slices of at most ``rows`` rows, in
-    order (Arrow slices share their buffers)."""
-    for batch in batches:
-        if batch.num_rows <= rows:
-            yield batch
-            continue
-        for start in range(0, batch.num_rows, rows):
-            yield batch.slice(start, rows)
+    order (Arrow slices share their buffers); ``stream``, the file they are read from (or None),
+    is closed when they end or the reader is dropped."""
+    try:
+        for batch in batches:
+            if batch.num_rows <= rows:
+                yield batch
+                continue
+            for start in range(0, batch.num_rows, rows):
+                yield batch.slice(start, rows)
+    finally:
+        if stream is not None:
+            stream.close()
 
 
 #: Prefix of the column a CSV batch carries an id under when the id is also a model field (see
@@ -516,6 +532,10 @@ class _Writer:
         self.out, self.tmp, self.kind = out, _paths.new_temp_file(out), kind
         self.writer: Any = None
         self.sink: Any = None  # the gzip stream of a .csv.gz output, closed after the writer
+        # A Parquet output's rows not yet in a row group (see _grouped).
+        self.pending: list[Any] = []
+        self.pending_rows = 0
+        self.group_schema: Any = None
         # Which model made the rows (batch.provenance), in a Parquet output's schema metadata; a
         # CSV has nowhere to keep it (finlite score --json prints it).
         self.metadata = None if provenance is None else {PROVENANCE_KEY: _json_text(provenance)}
@@ -536,8 +556,35 @@ class _Writer:
             raise OSError(code, os.strerror(code), str(self.out)) from exc
 
     def write(self, table: Any) -> None:
+        """Write ``table`` (a scored chunk); a Parquet output's rows are gathered into row groups
+        of :data:`ROW_GROUP_ROWS`, whatever the chunks (:meth:`_grouped`)."""
         with self._naming():
-            self._write(table)
+            if self.kind == "parquet":
+                self._grouped(table)
+            else:
+                self._write(table)
+
+    def _grouped(self, table: Any) -> None:
+        """Gather Parquet rows into row groups of exactly :data:`ROW_GROUP_ROWS` (the last one
+        shorter, at :meth:`commit`): a row group per chunk made the bytes follow the chunk size,
+        which follows the cores and the memory, so the same input scored on another machine (or
+        with --threads 2) wrote other bytes (a nightly run's walk-through, 2026-12-05). Arrow
+        concatenates and slices without copying."""
+        import pyarrow as pa
+
+        if self.group_schema is None:
+            self.group_schema = table.schema
+        elif not table.schema.equals(self.group_schema):
+            # Ray's blocks may type one id column as string in one block and large_string in the
+            # next: one row group holds one type, the first block's (Parquet stores both alike).
+            table = table.cast(self.group_schema)
+        self.pending.append(table)
+        self.pending_rows += table.num_rows
+        while self.pending_rows >= ROW_GROUP_ROWS:
+            whole = pa.concat_tables(self.pending)
+            self._write(whole.slice(0, ROW_GROUP_ROWS))
+            rest = whole.slice(ROW_GROUP_ROWS)
+            self.pending, self.pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
 
     def _write(self, table: Any) -> None:
         if self.writer is None:
@@ -564,13 +611,21 @@ class _Writer:
                 options = pacsv.WriteOptions(delimiter="\t" if name.endswith(".tsv") else ",")
                 self.writer = pacsv.CSVWriter(self.sink if self.sink is not None else self.tmp, table.schema,
                                               write_options=options)
-        self.writer.write_table(table)
+        if self.kind == "parquet":
+            self.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        else:
+            self.writer.write_table(table)
         _paths.kill_point("score-writing")
 
     def commit(self, schema: Any, run: dict[str, Any] | None = None) -> None:
         """Close the output and rename it into place; ``run`` (:func:`run_record`) goes into a
         Parquet output's footer metadata under :data:`RUN_KEY`."""
         with self._naming():
+            if self.pending:  # a Parquet output's last row group
+                import pyarrow as pa
+
+                self._write(pa.concat_tables(self.pending))
+                self.pending, self.pending_rows = [], 0
             if self.writer is None:  # no rows: still write a valid empty file with the header
                 import pyarrow as pa
 
@@ -587,14 +642,15 @@ class _Writer:
         _paths.fsync_dir(self.out.parent)
 
     def abort(self) -> None:
-        try:
-            if self.writer is not None:
-                self.writer.close()
-            if self.sink is not None:
-                self.sink.close()
-        finally:
-            self.tmp.unlink(missing_ok=True)
-            _paths.remove_made(self.made)
+        """Drop the partial output. Closing may fail again for the reason the run failed (a full
+        disk: a .csv.gz sink flushes on close), and that second error replaced the first, which
+        named the output (a nightly run's walk-through, 2026-12-05): the caller's error stands."""
+        for closing in (self.writer, self.sink):
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    closing.close()
+        self.tmp.unlink(missing_ok=True)
+        _paths.remove_made(self.made)
 
 
 def _json_text(value: Any) -> str:

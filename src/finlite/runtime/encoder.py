@@ -21,7 +21,16 @@ from typing import Any
 import numpy as np
 
 from finlite._finite import F32_MAX as _F32_MAX
-from finlite._finite import NUMBER_SPACES, squash, squash_one, table_value_error, value_bounds, value_reason
+from finlite._finite import (
+    NUMBER_SPACES,
+    boolean_refusal,
+    squash,
+    squash_one,
+    table_value_error,
+    text_advice,
+    value_bounds,
+    value_reason,
+)
 from finlite._keys import CSV_MISSING, NOT_ONE_VALUE, category_key, date_column_refusal, is_missing_marker, look_up
 from finlite._money import MONEY, MONEY_PATTERN, PERCENT, PERCENT_PATTERN, text_value
 from finlite.errors import DataError
@@ -422,6 +431,7 @@ class Encoder:
         imputed: dict[str, int] = {}
         outside: dict[str, int] = {}
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
+            self._check_boolean(batch.column(name), name, source, pa)
             values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc,
                                          self.text_rules.get(name, False), borrow=True)
             if not n:
@@ -493,6 +503,16 @@ class Encoder:
         rows.outside = outside
         return rows
 
+    def _check_boolean(self, column: Any, name: str, source: str, pa: Any) -> None:
+        """Refuse a boolean column for a numeric field the model learnt other numbers than 0..1 for
+        (:func:`finlite._finite.boolean_refusal`)."""
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        refusal = boolean_refusal(name, source, self.spans.get(name)) if pa.types.is_boolean(kind) else None
+        if refusal is not None:
+            raise DataError(refusal)
+
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,
                        money: bool | str = False, *, borrow: bool = False) -> np.ndarray:
@@ -558,8 +578,8 @@ class Encoder:
                     bad = sum(1 for w in values if w is not None and not _parses(w))
                     raise DataError(
                         f"Numeric column {name!r} in {source} holds the text {v!r} at row {first_row + i} "
-                        f"({bad} such row{'' if bad == 1 else 's'} in rows {first_row}–{first_row + len(values) - 1}); fix or blank "
-                        f"those values.{_BOOLEAN_HINT if v.lower() in ('true', 'false') else ''}") from None
+                        f"({bad} such row{'' if bad == 1 else 's'} in rows {first_row}–{first_row + len(values) - 1}); "
+                        f"{text_advice(v)}.{_BOOLEAN_HINT if v.lower() in ('true', 'false') else ''}") from None
             raise DataError(f"Numeric column {name!r} in {source} could not be read as numbers in rows {first_row}–"
                             f"{first_row + len(values) - 1}; check its values.")
         raise DataError(f"Numeric column {name!r} in {source} has type {kind}; the model needs numbers there.")
