@@ -754,7 +754,8 @@ def test_an_empty_parquet_file_is_still_checked_for_its_types(exported_dir: Path
     result = CliRunner().invoke(app, ["score", str(exported_dir), str(header_only), "-o", str(tmp_path / "h.csv"),
                                       "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["notes"][0].startswith("warning: the input has no rows")
-    with pytest.raises(DataError, match=r"Numeric column 'age_in_years' .* has type timestamp\[us\]"):
+    with pytest.raises(DataError, match=r"Numeric column 'age_in_years' .* has type timestamp\[us\]; the model needs "
+                                        r"plain numbers there\. Convert the column to the number it stood for"):
         score_file(Predictor(exported_dir), bad, tmp_path / "o2.parquet")
     assert not (tmp_path / "o2.parquet").exists()
 

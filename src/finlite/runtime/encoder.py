@@ -582,7 +582,11 @@ class Encoder:
                         f"{text_advice(v)}.{_BOOLEAN_HINT if v.lower() in ('true', 'false') else ''}") from None
             raise DataError(f"Numeric column {name!r} in {source} could not be read as numbers in rows {first_row}–"
                             f"{first_row + len(values) - 1}; check its values.")
-        raise DataError(f"Numeric column {name!r} in {source} has type {kind}; the model needs numbers there.")
+        # The fix, as the DataFrame path gives it (a walk-through, 2026-12-05: a timestamp, date,
+        # duration or list column got none here).
+        raise DataError(f"Numeric column {name!r} in {source} has type {kind}; the model needs plain numbers there. "
+                        "Convert the column to the number it stood for in training (e.g. days as a float), or "
+                        "write it as plain numbers.")
 
 
 #: Why a CSV of True/False in a numeric column is refused here and how to score it. pandas, which
