@@ -312,6 +312,11 @@ def boolean_refusal(name: str, source: str, span: tuple[float, float] | None) ->
 _FORMATTED = re.compile(r"^[\s$€£¥]*[-+]?[\s$€£¥]*(?=[^%]*\d)[\d.,'\s\u00a0\u202f]*\d[\d.,'\s\u00a0\u202f]*%?$")
 
 
+#: A number with a unit word after it ("36 months", "5 yrs", "10+ years").
+_WITH_UNIT = re.compile(r"^\s*[-+]?\d[\d.,]*\+?\s*(months?|mos?|yrs?|years?|days?|weeks?|wks?|hours?|hrs?|"
+                        r"pct|percent|usd|eur|gbp|dollars?|k)\.?\s*$", re.IGNORECASE)
+
+
 def text_advice(text: object) -> str:
     """What to do about ``text`` in a numeric column: "write plain numbers" for a number written
     for people (thousands separators, a currency sign, a percent sign), where "fix or blank those
@@ -320,4 +325,7 @@ def text_advice(text: object) -> str:
     if isinstance(text, str) and _FORMATTED.match(text) and re.search(r"[,$€£¥%'\s\u00a0\u202f]", text.strip()):
         return ("write plain numbers there, as in training (no thousands separator, currency sign or %: 1169, not "
                 "'1,169'); blank only a value that is truly unknown")
+    if isinstance(text, str) and _WITH_UNIT.match(text):  # "36 months", "5 yrs": the same trap, blanked
+        return ("write plain numbers there, as in training (the number without its unit: 36, not '36 months'); "
+                "blank only a value that is truly unknown")
     return "fix or blank those values"

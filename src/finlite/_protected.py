@@ -157,7 +157,7 @@ _ORIGINATION_WORDS = frozenset({"issue", "issued", "approval", "approved", "orig
                                 "funded", "funding", "disbursement", "disbursed", "application", "applied", "booking",
                                 "booked", "acquisition", "acquired", "loan", "note"})
 #: Words that make even such a name a quantity, not a date: loan_amount_year, approval_count_yr.
-_QUANTITY_WORDS = frozenset({"amt", "amount", "count", "cnt", "num", "number", "per", "rate", "income", "revenue",
+_QUANTITY_WORDS = frozenset({"amt", "amnt", "amount", "count", "cnt", "num", "number", "per", "rate", "income", "revenue",
                              "req", "requests", "term", "sum", "total", "avg", "mean"})
 
 

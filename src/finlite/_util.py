@@ -591,7 +591,19 @@ class _BoundedReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        n = int(self.raw.readinto(buffer))
+        import zlib
+
+        try:
+            n = int(self.raw.readinto(buffer))
+        except (EOFError, zlib.error, OSError) as exc:
+            # A truncated or damaged stream: EOFError is no OSError, and the command line took it
+            # for an abort (exit 1, "a gate decided"; a review, 2026-12-05). Arrow's own reader said
+            # "Truncated compressed stream", exit 2: so does this, naming the file.
+            if isinstance(exc, OSError) and exc.filename:
+                raise
+            raise DataError(f"Data file {str(self.path)!r} is not a complete gzip stream ({exc or type(exc).__name__}): "
+                            "it was cut short or damaged. Copy it again, or write the table uncompressed or as "
+                            "Parquet.") from exc
         self.count += n
         if self.count > self.limit:
             raise DataError(f"Data file {str(self.path)!r} decompresses to more than {self.limit:,} bytes "

@@ -83,7 +83,7 @@ def test_default_segments_are_the_few_valued_categoricals_plus_those_named() -> 
 
     assert likely_vintage(["ApprovalFY", "issue_year", "loan_vintage", "cohort", "orig_yr", "AMT_REQ_CREDIT_BUREAU_YEAR",
                            "income_per_year", "revenue_last_fy", "fy_revenue", "loan_term_yr", "vehicle_year",
-                           "model_year", "year_built", "year_of_birth", "issue_d", "loan_amount_year"]) == [
+                           "model_year", "year_built", "year_of_birth", "issue_d", "loan_amount_year", "loan_amnt_yr"]) == [
         "ApprovalFY", "issue_year", "loan_vintage", "cohort", "orig_yr"]
     # Not a tenure named like a place, a birth year, a count over the last year or a car's model year.
     assert default_segments(inp) == ["alpha", "zeta", "ApprovalFY", "State", "issue_year", "age"]

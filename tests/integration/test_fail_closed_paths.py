@@ -149,10 +149,18 @@ def test_a_csv_column_of_true_false_text_is_refused_with_the_fix(tmp_path: Path)
     csv = tmp_path / "flags.csv"
     csv.write_text("x,c\nTrue,a\nfalse,b\n")
     text = pacsv.ConvertOptions(column_types={"x": pa.string()})
+    # x was learnt from 0 to 2: true/false is no such number, and 1/0 would score every value as 1.
     with pytest.raises(DataError, match=r"Numeric column 'x' in flags.csv holds the text 'True' at row 1 .*fix or "
-                                        r"blank those values\. A number is needed there: write the column as 1/0 .*"
-                                        r"or score a Parquet copy whose column is boolean"):
+                                        r"blank those values\. A number is needed there: the model learnt numbers from "
+                                        r"0 to 2 for this column, so true/false is not what it reads"):
         encoder.encode_arrow(pacsv.read_csv(csv, convert_options=text), source="flags.csv")
+    # A 0/1 flag: writing it as 1/0, or a boolean Parquet copy, is what the model reads.
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("c",))
+    flag = Encoder(Preprocessor(schema).fit(pd.DataFrame({"x": [0.0, 1.0, 1.0, None], "c": ["a", "b", "a", None]}))
+                   .to_dict())
+    with pytest.raises(DataError, match=r"A number is needed there: write the column as 1/0 .*"
+                                        r"or score a Parquet copy whose column is boolean"):
+        flag.encode_arrow(pacsv.read_csv(csv, convert_options=text), source="flags.csv")
     csv.write_text("x,c\nabc,a\n")
     with pytest.raises(DataError, match=r"'abc' at row 1 .*those values\.$"):
         encoder.encode_arrow(pacsv.read_csv(csv, convert_options=text), source="flags.csv")

@@ -171,6 +171,18 @@ def test_score_reads_a_gzipped_file_through_the_same_bound(exported_dir: Path, g
     with pytest.raises(DataError, match=r"bomb\.csv\.gz' decompresses to more than [0-9,]+ bytes \(100 times its size"):
         score_file(predictor, bomb, tmp_path / "bomb.csv")
     assert not (tmp_path / "bomb.csv").exists() and not list(tmp_path.glob(".bomb.csv.*"))
+    # Cut short: Python's gzip raised EOFError, which the command line took for an abort (exit 1,
+    # "a gate decided"; a review, 2026-12-05). A DataError naming the file, in training's reader too.
+    cut = tmp_path / "cut.csv.gz"
+    big = tmp_path / "big.csv.gz"  # cut past its first block, which the header is read from
+    rows.iloc[np.arange(40_000) % len(rows)].to_csv(big, index=False, compression="gzip")
+    for name, size in (("cut.csv.gz", good.stat().st_size // 2), ("cutbig.csv.gz", big.stat().st_size * 3 // 4)):
+        (tmp_path / name).write_bytes((good if name == "cut.csv.gz" else big).read_bytes()[:size])
+        with pytest.raises(DataError, match=r"cut(big)?\.csv\.gz'.* (is not a complete gzip stream|as CSV \(Truncated)"):
+            score_file(predictor, tmp_path / name, tmp_path / "cut.csv")
+    with pytest.raises(DataError, match=r"cut\.csv\.gz' is not a complete gzip stream"):
+        io.read_table(cut)
+    assert not (tmp_path / "cut.csv").exists()
 
 
 # -- outputs inside an artifact that the command does not read ---------------------------------------

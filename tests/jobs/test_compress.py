@@ -334,9 +334,20 @@ def test_a_run_at_out_leaves_one_outcome_and_replaces_only_finlites_own(teacher_
         run(loose)  # a classic or passing run too: the earlier outcome is replaced only with overwrite
     run(loose, overwrite=True)
     assert (out / "manifest.json").is_file() and not record.exists()  # the stale record is gone
-    run(strict, overwrite=True)
+    student_sha = json.loads((out / "manifest.json").read_text())["manifest_sha256"]
+    outcome = run(strict, overwrite=True)
     assert record.is_file() and not out.exists()  # the older student is gone: this run kept none
+    assert json.loads(record.read_text())["removed_student"]["manifest_sha256"] == student_sha
+    assert outcome.summary().endswith(f"(manifest sha256 {student_sha}) was removed, as --force (overwrite=True) "  # type: ignore[attr-defined]
+                                      "asked: this run kept none")
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing moved aside left
+    # Only a student is an earlier outcome: a teacher's copy at out stays (a review, 2026-12-05).
+    import shutil
+
+    shutil.copytree(teacher_dir, out)
+    run(strict, overwrite=True)
+    assert (out / "manifest.json").is_file() and "removed_student" not in json.loads(record.read_text())
+    shutil.rmtree(out)
     # Not finlite's record: refused with or without overwrite, the file kept.
     record.write_text("steps:\n  - {method: distillation}\n")
     for overwrite in (False, True):

@@ -494,12 +494,15 @@ def test_a_parquet_output_has_the_same_bytes_whatever_the_chunks_and_threads(exp
 
     monkeypatch.setattr(batch, "ROW_GROUP_ROWS", 40_000)
     frame = pd.read_csv(german_csv).drop(columns="creditability")
-    pd.concat([frame] * 130, ignore_index=True).to_parquet(tmp_path / "big.parquet", row_group_size=50_000)
+    big = pd.concat([frame] * 130, ignore_index=True)
+    # A wide id: 3 MB a row group, over a data page (1 MiB), whose cuts followed the chunks too.
+    big["loan_id"] = [f"{i:075d}" for i in range(len(big))]
+    big.to_parquet(tmp_path / "big.parquet", row_group_size=50_000)
     predictor = Predictor(exported_dir, threads=1)
     outputs = []
     for k, (chunk, workers) in enumerate(((16384, 1), (100_000, 2), (65536, 2), (7000, 1))):
         out = tmp_path / f"scores-{k}" / "o.parquet"  # one name: the provenance names the input, not the output
-        score_file(predictor, tmp_path / "big.parquet", out, chunk_rows=chunk, workers=workers)
+        score_file(predictor, tmp_path / "big.parquet", out, chunk_rows=chunk, workers=workers, id_columns=["loan_id"])
         outputs.append(out.read_bytes())
     assert all(o == outputs[0] for o in outputs[1:])
     meta = pq.ParquetFile(tmp_path / "scores-0" / "o.parquet").metadata

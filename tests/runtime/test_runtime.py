@@ -1078,6 +1078,8 @@ def test_a_number_written_for_people_is_refused_with_the_advice_to_write_it_plai
 
     assert text_advice("1,169").startswith("write plain numbers") and text_advice("$35").startswith("write plain")
     assert text_advice("35%").startswith("write plain") and text_advice("abc") == "fix or blank those values"
+    assert text_advice("36 months").startswith("write plain numbers there, as in training (the number without its")
+    assert text_advice("10+ years").startswith("write plain") and text_advice("2020-01-01") == "fix or blank those values"
     predictor = Predictor(exported_dir)
     rows = german.drop(columns=["creditability"]).head(20).astype({"credit_amount": object})
     rows["credit_amount"] = [f"{v:,}" for v in german["credit_amount"].head(20)]

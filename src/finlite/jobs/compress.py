@@ -13,7 +13,6 @@ search candidate and the artifact saved for it are trained alike.
 from __future__ import annotations
 
 import os
-import shutil
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -532,7 +531,7 @@ def check_rejected_path(out: str | Path, *, overwrite: bool, inputs: Mapping[str
     """Before any work: the record a run at ``out`` leaves when its gates keep no student
     (:func:`rejected_path`) may be written there, and an earlier run's record may be replaced. A run
     at ``out`` leaves one outcome, a student or a record, and replaces the other kind an earlier
-    run left there (:func:`settle_outcome`), so an earlier record needs ``overwrite`` (``--force``),
+    run left there (:func:`drop_stale_record`, :func:`write_rejected`), so an earlier record needs ``overwrite`` (``--force``),
     as an earlier student does. Only finlite's own record is ever replaced, never an input.
 
     Raises:
@@ -560,25 +559,30 @@ def check_rejected_path(out: str | Path, *, overwrite: bool, inputs: Mapping[str
                         "folder, move the record away, or pass overwrite=True to replace it.", param="overwrite")
 
 
-def settle_outcome(out: str | Path, *, wrote_student: bool, overwrite: bool) -> None:
-    """After a run at ``out`` wrote its outcome, with ``overwrite``: remove the other kind an earlier
-    run left there, so that a student never sits beside a record saying none passed, nor a record
-    beside an older student that looks like this run's (a review, 2026-12-05). A student removes
-    an earlier record (finlite's own only); a record removes an earlier finlite artifact at
-    ``out`` (moved aside, then deleted: a kill between leaves it for the next run to put back).
-    Without ``overwrite`` nothing was there (checked before any work)."""
-    if not overwrite:
-        return
-    record = rejected_path(out)
-    if wrote_student:
-        if os.path.lexists(record) and not record.is_symlink() and record.is_file() and _is_record(record):
-            record.unlink()
-        return
+def _student_at(out: str | Path) -> dict[str, Any] | None:
+    """The manifest of the finlite student artifact at ``out`` (role ``student``), or None: a
+    teacher, another folder, a link or nothing there. Only a student is an earlier run's outcome a
+    rejected run replaces (a review, 2026-12-05: a teacher's copy at --out was deleted)."""
+    from finlite._util import strict_json_loads
+
     folder = Path(out)
-    if os.path.lexists(folder) and not folder.is_symlink() and _paths.is_artifact_dir(folder):
-        aside = _paths.new_old_name(folder)
-        os.rename(folder, aside)
-        shutil.rmtree(aside, ignore_errors=True)
+    if not os.path.lexists(folder) or folder.is_symlink() or not _paths.is_artifact_dir(folder):
+        return None
+    try:
+        manifest = strict_json_loads(_paths.read_small_file(folder / "manifest.json", _RECORD_LIMIT).decode("utf-8"))
+    except (OSError, ValueError, _paths.FileTooLarge):
+        return None
+    return manifest if isinstance(manifest, dict) and manifest.get("role") == "student" else None
+
+
+def drop_stale_record(out: str | Path, *, overwrite: bool) -> None:
+    """Before a student takes its place at ``out`` (with ``overwrite``): remove an earlier run's
+    record there (finlite's own only), so that a student never sits beside a record saying none
+    passed (a review, 2026-12-05). Removed first: a kill before the student is in place leaves
+    neither, never both. Without ``overwrite`` none was there (checked before any work)."""
+    record = rejected_path(out)
+    if overwrite and os.path.lexists(record) and not record.is_symlink() and record.is_file() and _is_record(record):
+        record.unlink()
 
 
 def write_rejected(out: str | Path, setup: _Setup, *, command: str, decision: str, overwrite: bool,
@@ -606,26 +610,56 @@ def write_rejected(out: str | Path, setup: _Setup, *, command: str, decision: st
         record["recipe"] = {"name": recipe.name, "yaml": recipe.to_yaml(), "steps": steps}
     if search is not None:
         record["search"] = dict(search)
+    # A run at out leaves one outcome: with overwrite, an earlier run's student there goes (a
+    # teacher or any other folder stays), so that no older student sits beside a record saying
+    # none passed and passes for this run's. Said in the record, and by rejected_line.
+    earlier = _student_at(out) if overwrite else None
+    if earlier is not None:
+        record["removed_student"] = {"path": str(out), "manifest_sha256": earlier.get("manifest_sha256"),
+                                     "created_utc": earlier.get("created_utc")}
     path = rejected_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)  # as an artifact's folder would have been made
+    _paths.clean_file_leftovers(path.parent, path.name)  # a killed writer's temporary record
     tmp = _paths.new_temp_file(path)
+    aside: Path | None = None
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(dump_json(record))
             fh.flush()
             os.fsync(fh.fileno())  # on disk before it takes the name: never half a record
-        _paths.place_file(tmp, path, overwrite=overwrite, option="rejected record")
+        if earlier is not None:
+            # Out of the way before the record takes its name, under a temporary name the next run
+            # removes (never restores, as it would an ".old-" swap leftover): a kill leaves neither.
+            aside = _paths.new_temp_dir(out)
+            os.rename(out, aside)
+        try:
+            _paths.place_file(tmp, path, overwrite=overwrite, option="rejected record")
+        except BaseException:
+            if aside is not None:  # no record: the student goes back
+                os.rename(aside, out)
+                aside = None
+            raise
     finally:
         tmp.unlink(missing_ok=True)
-    settle_outcome(out, wrote_student=False, overwrite=overwrite)
+    if aside is not None:
+        _paths.remove_tree(aside)
     return path
 
 
 def rejected_line(what: str, record: Path | None) -> str:
-    """The line that says no student was written, and where the run's record is."""
+    """The line that says no student was written, where the run's record is, and that an earlier
+    student at the out folder was removed (``--force``) when it was."""
     if record is None:
         return f"{what}; no student was written"
-    return f"{what}; no student was written. What was tried and why it was refused: {record}"
+    line = f"{what}; no student was written. What was tried and why it was refused: {record}"
+    if _is_record(record):
+        from finlite._util import strict_json_loads
+
+        removed = strict_json_loads(_paths.read_small_file(record, _RECORD_LIMIT).decode("utf-8")).get("removed_student")
+        if isinstance(removed, dict):
+            line += (f". The earlier student at {removed.get('path')} (manifest sha256 {removed.get('manifest_sha256')}) "
+                     "was removed, as --force (overwrite=True) asked: this run kept none")
+    return line
 
 
 # -- the outcome ----------------------------------------------------------------------------------
@@ -1054,11 +1088,11 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
         report.update(full)
         files = {"report.md": markdown, **report_files,
                  "recipe.yaml": recipe.to_yaml(), **result.extra_files, **(extra_files or {})}
+        drop_stale_record(out, overwrite=overwrite)
         path = save_artifact(out, model=model, preprocessor=art.preprocessor, role="student", seed=setup.seed,
                              cutoff=setup.cutoff, data=prepared.summary(), steps=steps_record,
                              metrics=metrics, plan=result.plan, overwrite=overwrite, extra_files=files,
                              task=prepared.task, operating_point=setup.operating_point)
-        settle_outcome(out, wrote_student=True, overwrite=overwrite)
     return CompressOutcome(model=model, plan=result.plan, report=report, path=path, result=result, recipe=recipe,
                            final_gates=final_gates)
 

@@ -76,8 +76,9 @@ RUN_KEY = "finlite.run"
 #: schema from 1.97 to 1.81 s and SBA's from 2.19 to 1.93 s against 65,536 (bench/scoring.py, 2
 #: threads, 0.6–0.9 GiB peak); a wide schema, many threads or a small file keep smaller chunks.
 CHUNK_ROWS_RANGE = (1 << 16, 1 << 18)
-#: Rows per row group of a Parquet output, whatever the chunks it was scored in (_Writer._grouped).
-ROW_GROUP_ROWS = 1 << 18
+#: Rows per row group of a Parquet output, whatever the chunks it was scored in (_Writer._grouped):
+#: the smallest chunk, so the rows held for a group add at most one chunk's worth to the memory.
+ROW_GROUP_ROWS = CHUNK_ROWS_RANGE[0]
 CHUNK_BYTES = 96 << 20
 
 
@@ -542,6 +543,8 @@ class _Writer:
         self.pending: list[Any] = []
         self.pending_rows = 0
         self.group_schema: Any = None
+        #: Tables handed to write() so far (a Parquet writer opens only with its first row group).
+        self.tables = 0
         # Which model made the rows (batch.provenance), in a Parquet output's schema metadata; a
         # CSV has nowhere to keep it (finlite score --json prints it).
         self.metadata = None if provenance is None else {PROVENANCE_KEY: _json_text(provenance)}
@@ -564,6 +567,7 @@ class _Writer:
     def write(self, table: Any) -> None:
         """Write ``table`` (a scored chunk); a Parquet output's rows are gathered into row groups
         of :data:`ROW_GROUP_ROWS`, whatever the chunks (:meth:`_grouped`)."""
+        self.tables += 1
         with self._naming():
             if self.kind == "parquet":
                 self._grouped(table)
@@ -588,7 +592,9 @@ class _Writer:
         self.pending_rows += table.num_rows
         while self.pending_rows >= ROW_GROUP_ROWS:
             whole = pa.concat_tables(self.pending)
-            self._write(whole.slice(0, ROW_GROUP_ROWS))
+            # One chunk per column: the writer cuts its data pages at chunk boundaries too, so a
+            # wide id column's pages (and bytes) still followed the chunks (a review, 2026-12-05).
+            self._write(whole.slice(0, ROW_GROUP_ROWS).combine_chunks())
             rest = whole.slice(ROW_GROUP_ROWS)
             self.pending, self.pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
 
@@ -630,7 +636,7 @@ class _Writer:
             if self.pending:  # a Parquet output's last row group
                 import pyarrow as pa
 
-                self._write(pa.concat_tables(self.pending))
+                self._write(pa.concat_tables(self.pending).combine_chunks())
                 self.pending, self.pending_rows = [], 0
             if self.writer is None:  # no rows: still write a valid empty file with the header
                 import pyarrow as pa

@@ -433,7 +433,7 @@ class Encoder:
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
             self._check_boolean(batch.column(name), name, source, pa)
             values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc,
-                                         self.text_rules.get(name, False), borrow=True)
+                                         self.text_rules.get(name, False), borrow=True, span=self.spans.get(name))
             if not n:
                 continue
             # A NaN makes the minimum NaN: the gaps are looked for only then, not in a pass of their own.
@@ -515,7 +515,8 @@ class Encoder:
 
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,
-                       money: bool | str = False, *, borrow: bool = False) -> np.ndarray:
+                       money: bool | str = False, *, borrow: bool = False,
+                       span: tuple[float, float] | None = None) -> np.ndarray:
         """A numeric column's values as float64 (NaN where blank; a new array, the caller's to
         change), refusing text that is no number; ``money``: the rule text is read with first
         (MONEY, PERCENT, or True for either). With ``borrow``, a float64 column and an int64
@@ -579,7 +580,7 @@ class Encoder:
                     raise DataError(
                         f"Numeric column {name!r} in {source} holds the text {v!r} at row {first_row + i} "
                         f"({bad} such row{'' if bad == 1 else 's'} in rows {first_row}–{first_row + len(values) - 1}); "
-                        f"{text_advice(v)}.{_BOOLEAN_HINT if v.lower() in ('true', 'false') else ''}") from None
+                        f"{text_advice(v)}.{_boolean_hint(span) if v.lower() in ('true', 'false') else ''}") from None
             raise DataError(f"Numeric column {name!r} in {source} could not be read as numbers in rows {first_row}–"
                             f"{first_row + len(values) - 1}; check its values.")
         # The fix, as the DataFrame path gives it (a walk-through, 2026-12-05: a timestamp, date,
@@ -594,6 +595,17 @@ class Encoder:
 #: column mixing them with numbers or blanks is refused; a file read in chunks cannot tell which
 #: the whole column is, so reading them here would accept a file training refuses (a review,
 #: 2026-12-03: accepted or refused by the chunk size). Parquet keeps the boolean type.
+def _boolean_hint(span: tuple[float, float] | None) -> str:
+    """What to do about True/False text in a numeric column: write it as 1/0 where the model learnt
+    0..1 there (:data:`_BOOLEAN_HINT`); elsewhere a boolean is no such number at all, and 1/0 or a
+    boolean Parquet copy would score every count as 1 (a review, 2026-12-05)."""
+    if boolean_refusal("", "", span) is None:
+        return _BOOLEAN_HINT
+    assert span is not None  # boolean_refusal refuses only with a span
+    return (f" A number is needed there: the model learnt numbers from {span[0]:g} to {span[1]:g} for this column, "
+            "so true/false is not what it reads; send the numbers themselves.")
+
+
 _BOOLEAN_HINT = (" A number is needed there: write the column as 1/0 (a model trained with --numeric on a "
                  "True/False column read it as 1/0), or score a Parquet copy whose column is boolean.")
 

@@ -724,13 +724,13 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                            stats.get("imputed"), rows=stats["rows"], unseen_empty=stats.get("unseen_empty"),
                            outside=stats.get("outside"))
             table = table.drop_columns([_ROW, _STATS])
-            if n or writer.writer is None:
+            if n or not writer.tables:  # the first block, even empty, gives the output its columns
                 writer.write(table)
             rows += n
             positives += int(np.asarray(table.column("decision")).sum()) if n else 0
             if bar is not None:
                 bar.update(n)
-        if writer.writer is None:  # no block at all: still a valid, empty file with the header
+        if not writer.tables:  # no block at all: still a valid, empty file with the header
             import pyarrow as pa
 
             writer.write(pa.table({**{c: pa.array([], pa.string()) for c in ids},
