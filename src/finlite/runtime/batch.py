@@ -578,8 +578,9 @@ class _Writer:
         """Gather Parquet rows into row groups of exactly :data:`ROW_GROUP_ROWS` (the last one
         shorter, at :meth:`commit`): a row group per chunk made the bytes follow the chunk size,
         which follows the cores and the memory, so the same input scored on another machine (or
-        with --threads 2) wrote other bytes (a nightly run's walk-through, 2026-12-05). Arrow
-        concatenates and slices without copying."""
+        with --threads 2) wrote other bytes (a nightly run's walk-through, 2026-12-05). Each group
+        is copied into one chunk per column (the writer cuts data pages at chunk boundaries too):
+        about 0.01 s per 10 M scores."""
         import pyarrow as pa
 
         if self.group_schema is None:
