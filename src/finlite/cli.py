@@ -1463,15 +1463,25 @@ def reproduce(
 @app.command()
 @_friendly
 def inspect(
-    artifact: Annotated[Path, typer.Argument(help="Artifact directory.")],
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory, or the OUT.rejected.json record a refused compress or search left.")],
     verify_key: VerifyKey = None,
     manifest_sha256: ManifestPin = None,
 ) -> None:
-    """Verify an artifact's hashes (and signature) and show its schema, steps, metrics and pruning plan."""
+    """Verify an artifact's hashes (and signature) and show its schema, steps, metrics and pruning plan;
+    or show a refused run's record (OUT.rejected.json): its decision, teacher, data, seed and gates."""
     from finlite._manifest import verify_artifact
     from finlite.artifact import load
 
     say = _echo  # the manifest's text (step names, gate messages) is a file's: escaped, as every line printed
+    if artifact.name.endswith(".rejected.json") and not artifact.is_dir():
+        if verify_key is not None or manifest_sha256 is not None:
+            raise ConfigError("A refused run's record is no artifact: it has no manifest or signature to check. Drop "
+                              "--verify-key and --manifest-sha256.")
+        from finlite.jobs.compress import describe_rejected
+
+        for line in describe_rejected(artifact):
+            say(line)
+        return
 
     def one_line(value: Any) -> str:  # a manifest field may not add lines of its own (a fake trust line)
         return str(value).replace("\r", "\\r").replace("\n", "\\n")

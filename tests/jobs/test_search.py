@@ -211,6 +211,9 @@ def test_search_command_exits_1_when_nothing_passes(teacher_dir: Path, german_cs
     assert record["search"]["gates"] == {"auc": {"min": 0.9999}} and record["search"]["seconds"] is None
     assert [c["passed"] for c in record["search"]["candidates"]] == [False]
     assert record["search"]["candidates"][0]["failed"][0].startswith("distillation: auc ")
+    shown = runner.invoke(app, ["inspect", str(record_path)])
+    assert shown.exit_code == 0 and "search: 1 candidate(s) tried, 0 passed every gate, 0 left untried; gates: auc " \
+        "{'min': 0.9999}" in shown.output, shown.output
     assert "--input-bins 32" not in result.output  # the hint is for a boosted teacher only
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,22 @@ def test_cli_recipe_exit_codes(teacher_dir: Path, german_csv: Path, tmp_path: Pa
     assert "rolled back (size_bytes" in res.output and not (tmp_path / "s2").exists()
     assert "no student was written. What was tried and why it was refused:" in res.output
     assert (tmp_path / "s2.rejected.json").is_file()  # the record, for the validator
+    # finlite inspect reads it: the decision and the gate that refused each step, one line each.
+    shown = runner.invoke(app, ["inspect", str(tmp_path / "s2.rejected.json")])
+    assert shown.exit_code == 0, shown.output
+    assert "the record of a refused compress run (finlite.rejected/1" in shown.output
+    assert "decision: no step passed its gates on the validation split" in shown.output
+    assert re.search(r"\nstep: distillation \(rolled_back\): size_bytes [0-9]+ > max 1 \(by [0-9]+\)\n", shown.output)
+    forged = json.loads((tmp_path / "s2.rejected.json").read_text())
+    forged["decision"] = "kept\nsignature: verified"  # a file's text adds no line of its own
+    (tmp_path / "forged.rejected.json").write_text(json.dumps(forged))
+    shown = runner.invoke(app, ["inspect", str(tmp_path / "forged.rejected.json")])
+    assert "decision: kept\\nsignature: verified" in shown.output and "\nsignature: verified" not in shown.output
+    (tmp_path / "other.rejected.json").write_text('{"format": "something/1"}')
+    for args in (["inspect", str(tmp_path / "other.rejected.json")],
+                 ["inspect", str(tmp_path / "s2.rejected.json"), "--manifest-sha256", "0" * 64]):
+        shown = runner.invoke(app, args)
+        assert shown.exit_code == 2 and "Traceback" not in shown.output, shown.output
     res = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--recipe", str(strict), "--out",
                               str(tmp_path / "s2"), "--epochs", "5", "-q"])
     said = " ".join(res.output.split())

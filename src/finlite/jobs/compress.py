@@ -662,6 +662,65 @@ def rejected_line(what: str, record: Path | None) -> str:
     return line
 
 
+def describe_rejected(path: str | Path) -> list[str]:
+    """The lines ``finlite inspect`` prints for a record a refused run left (:func:`write_rejected`):
+    the decision, when, the teacher and the data it was measured against, the seed, and each step
+    with the gates that refused it (or the search's candidates), and an earlier student removed.
+    Every field is the file's own text, printed on one line each (a newline in it is shown as \\n).
+
+    Raises:
+        DataError: ``path`` is not such a record (not a regular file, too large, not JSON, or
+            another format), naming the file.
+    """
+    from finlite._util import strict_json_loads
+
+    path = Path(path)
+    try:
+        record = strict_json_loads(_paths.read_small_file(path, _RECORD_LIMIT).decode("utf-8"))
+    except (OSError, ValueError, _paths.FileTooLarge) as exc:
+        raise DataError(f"{str(path)!r} is not a record finlite can read ({exc}); inspect reads an artifact folder "
+                        "or the OUT.rejected.json a refused compress or search left.") from None
+    if not isinstance(record, dict) or record.get("format") != REJECTED_FORMAT:
+        raise DataError(f"{str(path)!r} is not a record of a refused run (format {REJECTED_FORMAT}); inspect reads "
+                        "an artifact folder or the OUT.rejected.json a refused compress or search left.")
+
+    def one(value: Any) -> str:  # the file's text may not add lines of its own
+        return str(value).replace("\r", "\\r").replace("\n", "\\n")
+
+    def field(mapping: Any, key: str) -> Any:
+        return mapping.get(key) if isinstance(mapping, dict) else None
+
+    teacher, data = record.get("teacher"), record.get("data")
+    lines = [f"{path}: the record of a refused {one(record.get('command'))} run ({REJECTED_FORMAT}, written "
+             f"{one(record.get('created_utc'))}); no student was written",
+             f"decision: {one(record.get('decision'))}",
+             f"teacher: {one(field(teacher, 'path'))} (manifest sha256 {one(field(teacher, 'manifest_sha256'))})",
+             f"data: {one(field(data, 'source'))} (file sha256 {one(field(data, 'file_sha256'))}, "
+             f"{one(field(data, 'rows'))} rows); seed {one(record.get('seed'))}"]
+    steps = field(record.get("recipe"), "steps")
+    for step in steps if isinstance(steps, list) else []:
+        gates = field(step, "gates")
+        failed = "; ".join(one(field(g, "message")) for g in gates if not field(g, "passed")) \
+            if isinstance(gates, list) else ""
+        lines.append(f"step: {one(field(step, 'method'))} ({one(field(step, 'status'))})"
+                     f"{': ' + failed if failed else ''}")
+    search = record.get("search")
+    if isinstance(search, dict):
+        candidates = search.get("candidates")
+        tried = candidates if isinstance(candidates, list) else []
+        passed = sum(1 for c in tried if field(c, "passed") is True)
+        gates = search.get("gates")
+        said = ", ".join(f"{one(metric)} {one(limits)}" for metric, limits in gates.items()) \
+            if isinstance(gates, dict) else "?"
+        lines.append(f"search: {len(tried)} candidate(s) tried, {passed} passed every gate, "
+                     f"{one(search.get('untried'))} left untried; gates: {said}")
+    removed = record.get("removed_student")
+    if isinstance(removed, dict):
+        lines.append(f"removed: the earlier student at {one(removed.get('path'))} (manifest sha256 "
+                     f"{one(removed.get('manifest_sha256'))}), as --force asked")
+    return lines
+
+
 # -- the outcome ----------------------------------------------------------------------------------
 @dataclass
 class CompressOutcome:
