@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -28,6 +28,7 @@ __all__ = [
     "check_scores",
     "float32_cutoff",
     "frame_row",
+    "learnt_beyond_flag",
     "record_score_error",
     "shown",
     "squash",
@@ -293,6 +294,12 @@ def frame_row(index: Any, position: int) -> str:
     return f"row {position + 1} (index {shown(label)})"
 
 
+def learnt_beyond_flag(span: tuple[float, float] | None) -> TypeGuard[tuple[float, float]]:
+    """Whether a numeric field's training values (``span``, low and high) reach beyond 0..1, so
+    that a boolean (1/0) is no value of it; False without a recorded span (an older artifact)."""
+    return span is not None and not (span[0] >= 0.0 and span[1] <= 1.0)
+
+
 def boolean_refusal(name: str, source: str, span: tuple[float, float] | None) -> str | None:
     """Why a boolean column (true/false) is refused for numeric field ``name`` whose training
     values spanned ``span``, or None where it reads as 1/0 as training did: a 0/1 flag (or a
@@ -300,7 +307,7 @@ def boolean_refusal(name: str, source: str, span: tuple[float, float] | None) ->
     artifact) keeps taking it. Read as 1/0 elsewhere, every count above 0 scores as 1, exit 0 (a
     nightly run's walk-through, 2026-12-05: delinq_2y arriving as delinq_2y > 0 in Parquet). The
     one wording of the pandas preprocessor and the runtime encoder."""
-    if span is None or (span[0] >= 0.0 and span[1] <= 1.0):
+    if not learnt_beyond_flag(span):
         return None
     return (f"Numeric column {name!r} in {source} arrives as true/false (a boolean column), but the model learnt "
             f"numbers from {span[0]:g} to {span[1]:g} for it: read as 1/0, every value above 0 would score as 1. "

@@ -578,6 +578,7 @@ def not_parquet(path: Path) -> str | None:
 #: bytes, if more): tables compress 5 to 20 times, a decompression bomb thousands of times.
 GZIP_MAX_RATIO = 100
 GZIP_MIN_LIMIT = 1 << 30
+GZIP_MIN_LIMIT_TEXT = "1 GiB"
 
 
 class _BoundedReader(io.RawIOBase):
@@ -618,8 +619,6 @@ class _BoundedReader(io.RawIOBase):
         finally:
             super().close()
 
-
-GZIP_MIN_LIMIT_TEXT = "1 GiB"
 
 
 def open_bounded_gzip(path: Path, min_limit: int | None = None) -> io.BufferedReader:

@@ -261,7 +261,7 @@ def not_utf8_message(path: Path, sep: str | None = None) -> str:
 
 @contextlib.contextmanager
 def _gzip_stream(path: Path) -> Iterator[Any]:
-    """A gzipped file's bytes through a bounded decompression (:data:`GZIP_MAX_RATIO`)."""
+    """A gzipped file's bytes through the bounded decompression (:func:`finlite._util.open_bounded_gzip`)."""
     with open_bounded_gzip(path, _GZIP_MIN_LIMIT) as stream:
         yield stream
 

@@ -516,15 +516,26 @@ def rejected_path(out: str | Path) -> Path:
 _RECORD_LIMIT = 16 << 20
 
 
-def _is_record(path: Path) -> bool:
-    """Whether the regular file at ``path`` is a record finlite wrote (:data:`REJECTED_FORMAT`)."""
+def _small_json(path: Path) -> Any:
+    """The JSON in the regular file at ``path`` (at most :data:`_RECORD_LIMIT` bytes, strict: no
+    NaN, no key twice). Raises OSError, ValueError or FileTooLarge for anything else."""
     from finlite._util import strict_json_loads
 
+    return strict_json_loads(_paths.read_small_file(path, _RECORD_LIMIT).decode("utf-8"))
+
+
+def _read_record(path: Path) -> dict[str, Any] | None:
+    """The record finlite wrote at ``path`` (:data:`REJECTED_FORMAT`), or None for anything else."""
     try:
-        record = strict_json_loads(_paths.read_small_file(path, _RECORD_LIMIT).decode("utf-8"))
+        record = _small_json(path)
     except (OSError, ValueError, _paths.FileTooLarge):
-        return False
-    return isinstance(record, dict) and record.get("format") == REJECTED_FORMAT
+        return None
+    return record if isinstance(record, dict) and record.get("format") == REJECTED_FORMAT else None
+
+
+def _is_record(path: Path) -> bool:
+    """Whether the regular file at ``path`` is a record finlite wrote (:data:`REJECTED_FORMAT`)."""
+    return _read_record(path) is not None
 
 
 def check_rejected_path(out: str | Path, *, overwrite: bool, inputs: Mapping[str, object] | None = None) -> None:
@@ -540,17 +551,17 @@ def check_rejected_path(out: str | Path, *, overwrite: bool, inputs: Mapping[str
         ConfigError: the record's path is an input, or inside one.
     """
     path = rejected_path(out)
-    where = (f"the record of a run at {os.fspath(out)!r} whose gates keep no student would be written at "
+    where = (f"The record of a run at {os.fspath(out)!r} whose gates keep no student would be written at "
              f"{str(path)!r}")
     _paths.check_not_input(path, inputs or {}, "rejected record")
     if not os.path.lexists(path):
         return
     if path.is_symlink() or not path.is_file():
         kind = "a symbolic link" if path.is_symlink() else "a folder" if path.is_dir() else "not a regular file"
-        raise DataError(f"{where[0].upper()}{where[1:]}, which is {kind}; finlite writes it only as a file of its own. "
+        raise DataError(f"{where}, which is {kind}; finlite writes it only as a file of its own. "
                         "Remove it, or choose another out folder.", param="out")
     if not _is_record(path):
-        raise DataError(f"{where[0].upper()}{where[1:]}, which holds a file that is no such record (format "
+        raise DataError(f"{where}, which holds a file that is no such record (format "
                         f"{REJECTED_FORMAT}); finlite replaces only its own record, with or without overwrite=True. "
                         "Move that file away, or choose another out folder.", param="out")
     if not overwrite:
@@ -563,13 +574,11 @@ def _student_at(out: str | Path) -> dict[str, Any] | None:
     """The manifest of the finlite student artifact at ``out`` (role ``student``), or None: a
     teacher, another folder, a link or nothing there. Only a student is an earlier run's outcome a
     rejected run replaces (a review, 2026-12-05: a teacher's copy at --out was deleted)."""
-    from finlite._util import strict_json_loads
-
     folder = Path(out)
     if not os.path.lexists(folder) or folder.is_symlink() or not _paths.is_artifact_dir(folder):
         return None
     try:
-        manifest = strict_json_loads(_paths.read_small_file(folder / "manifest.json", _RECORD_LIMIT).decode("utf-8"))
+        manifest = _small_json(folder / "manifest.json")
     except (OSError, ValueError, _paths.FileTooLarge):
         return None
     return manifest if isinstance(manifest, dict) and manifest.get("role") == "student" else None
@@ -652,13 +661,10 @@ def rejected_line(what: str, record: Path | None) -> str:
     if record is None:
         return f"{what}; no student was written"
     line = f"{what}; no student was written. What was tried and why it was refused: {record}"
-    if _is_record(record):
-        from finlite._util import strict_json_loads
-
-        removed = strict_json_loads(_paths.read_small_file(record, _RECORD_LIMIT).decode("utf-8")).get("removed_student")
-        if isinstance(removed, dict):
-            line += (f". The earlier student at {removed.get('path')} (manifest sha256 {removed.get('manifest_sha256')}) "
-                     "was removed, as --force (overwrite=True) asked: this run kept none")
+    removed = (_read_record(record) or {}).get("removed_student")
+    if isinstance(removed, dict):
+        line += (f". The earlier student at {removed.get('path')} (manifest sha256 {removed.get('manifest_sha256')}) "
+                 "was removed, as --force (overwrite=True) asked: this run kept none")
     return line
 
 
@@ -672,11 +678,9 @@ def describe_rejected(path: str | Path) -> list[str]:
         DataError: ``path`` is not such a record (not a regular file, too large, not JSON, or
             another format), naming the file.
     """
-    from finlite._util import strict_json_loads
-
     path = Path(path)
     try:
-        record = strict_json_loads(_paths.read_small_file(path, _RECORD_LIMIT).decode("utf-8"))
+        record = _small_json(path)
     except (OSError, ValueError, _paths.FileTooLarge) as exc:
         raise DataError(f"{str(path)!r} is not a record finlite can read ({exc}); inspect reads an artifact folder "
                         "or the OUT.rejected.json a refused compress or search left.") from None

@@ -24,6 +24,7 @@ from finlite._finite import F32_MAX as _F32_MAX
 from finlite._finite import (
     NUMBER_SPACES,
     boolean_refusal,
+    learnt_beyond_flag,
     squash,
     squash_one,
     table_value_error,
@@ -595,19 +596,19 @@ class Encoder:
 #: column mixing them with numbers or blanks is refused; a file read in chunks cannot tell which
 #: the whole column is, so reading them here would accept a file training refuses (a review,
 #: 2026-12-03: accepted or refused by the chunk size). Parquet keeps the boolean type.
-def _boolean_hint(span: tuple[float, float] | None) -> str:
-    """What to do about True/False text in a numeric column: write it as 1/0 where the model learnt
-    0..1 there (:data:`_BOOLEAN_HINT`); elsewhere a boolean is no such number at all, and 1/0 or a
-    boolean Parquet copy would score every count as 1 (a review, 2026-12-05)."""
-    if boolean_refusal("", "", span) is None:
-        return _BOOLEAN_HINT
-    assert span is not None  # boolean_refusal refuses only with a span
-    return (f" A number is needed there: the model learnt numbers from {span[0]:g} to {span[1]:g} for this column, "
-            "so true/false is not what it reads; send the numbers themselves.")
-
-
 _BOOLEAN_HINT = (" A number is needed there: write the column as 1/0 (a model trained with --numeric on a "
                  "True/False column read it as 1/0), or score a Parquet copy whose column is boolean.")
+
+
+def _boolean_hint(span: tuple[float, float] | None) -> str:
+    """What to do about True/False text in a numeric column: write it as 1/0 where the model learnt
+    0..1 there, or no range is recorded (:data:`_BOOLEAN_HINT`); elsewhere a boolean is no such
+    number at all, and 1/0 or a boolean Parquet copy would score every count as 1 (a review,
+    2026-12-05; the rule of :func:`finlite._finite.boolean_refusal`)."""
+    if not learnt_beyond_flag(span):
+        return _BOOLEAN_HINT
+    return (f" A number is needed there: the model learnt numbers from {span[0]:g} to {span[1]:g} for this column, "
+            "so true/false is not what it reads; send the numbers themselves.")
 
 
 def _read_only(values: np.ndarray) -> np.ndarray:
