@@ -5,7 +5,9 @@ Run with ``python bench/markets.py`` (``make bench`` runs it too). On the bundle
 stopping or gates) and for the objectives ``direction`` and ``return``, over 3 seeds, it:
 
 1. trains an LSTM [128, 64] teacher (122,000 parameters) on 30-day windows (walk-forward,
-   expanding, 3 folds; ``--teacher-hidden`` changes it);
+   expanding, 3 folds; ``--teacher-hidden`` changes it), or with ``--teacher-model
+   transformer`` the issue's other teacher: a Transformer encoder of two blocks, d_model 64
+   (``--teacher-hidden`` gives d_model once per block);
 2. compresses it with the classic run for forecasters (``finlite compress`` with no options):
    distillation into a GRU of 16 units that imitates the teacher's outputs alone (its log-odds
    for direction; its forecast for return, errors weighted relative to the forecast, on the
@@ -49,17 +51,20 @@ from finlite.methods import MagnitudePruning
 from finlite.training.loop import TrainConfig
 
 HERE = Path(__file__).parent
+# The teachers' default widths: the LSTM of the README's table, and a Transformer of two encoder
+# blocks of d_model 64 (about the LSTM's depth; its parameters are counted in the results).
+TEACHER_HIDDEN = {"lstm": (128, 64), "transformer": (64, 64)}
 TARGETS = {"size_ratio": 5.0, "latency_ratio": 3.0, "directional_accuracy_gap_pp": 0.5, "dm_alpha": 0.05}
 
 
 def one_run(data: Path, objective: str, seed: int, tmp: Path, epochs: int, patience: int,
-            repeats: int, teacher_hidden: tuple[int, ...]) -> dict[str, Any]:
+            repeats: int, teacher_hidden: tuple[int, ...], teacher_model: str = "lstm") -> dict[str, Any]:
     """Teacher, student, exports, latency and the test-period evidence of one objective and seed."""
     start = time.perf_counter()
     spec = MarketSpec(date_column="date", target="close", objective=objective, horizon=1, window=30,
                       volume_column="volume")
     config = TrainConfig(epochs=epochs, patience=patience, progress=False)
-    teacher = train_forecaster(data, spec=spec, model="lstm", hidden=teacher_hidden, seed=seed, config=config,
+    teacher = train_forecaster(data, spec=spec, model=teacher_model, hidden=teacher_hidden, seed=seed, config=config,
                                out=tmp / f"{objective}-{seed}-teacher", progress=False)
     # The classic run as `finlite compress` makes it: the job's own distillation and training settings.
     student = compress(teacher.path, data, pruning=MagnitudePruning(sparsity=0.25),
@@ -100,7 +105,7 @@ def one_run(data: Path, objective: str, seed: int, tmp: Path, epochs: int, patie
         "agreement_vs_teacher": models["student"].get("agreement_vs_teacher"),
         # McNemar's exact test of the two directional accuracies: is the gap more than chance?
         "directional_accuracy_vs_teacher": models["student"].get("directional_accuracy_vs_teacher"),
-        "teacher_hidden": list(teacher_hidden),
+        "teacher_model": teacher_model, "teacher_hidden": list(teacher_hidden),
         "dm_vs_naive": {k: (models[k]["pooled"].get("diebold_mariano_vs_naive") or {}).get("p_value")
                         for k in ("teacher", "student")},
         "dm_vs_naive_statistic": {k: (models[k]["pooled"].get("diebold_mariano_vs_naive") or {}).get("statistic")
@@ -189,7 +194,7 @@ def _pct(value: float | None) -> str:
 def render(result: dict[str, Any]) -> str:
     lines = []
     for objective, block in result["objectives"].items():
-        lines.append(f"== {objective} (S&P 500, test {block['runs'][0]['test_dates'][0]} .. "
+        lines.append(f"== {objective}, {result.get('teacher_model', 'lstm')} teacher {result.get('teacher_hidden')} (S&P 500, test {block['runs'][0]['test_dates'][0]} .. "
                      f"{block['runs'][0]['test_dates'][1]}, {block['runs'][0]['test_windows']} windows) ==")
         head = (f"{'seed':>4} {'size x':>7} {'lat x':>6} {'win x':>6} {'DA teacher':>11} {'DA student':>11} "
                 f"{'DA naive':>9} {'agree':>7} {'DM p(worse)':>12} {'DA p(worse)':>13} {'Sharpe T':>9} {'Sharpe S':>9} "
@@ -229,18 +234,22 @@ def main() -> None:
     parser.add_argument("--objectives", nargs="+", default=["direction", "return"])
     parser.add_argument("--epochs", type=int, default=30, help="the teacher's epochs (early stopping decides)")
     parser.add_argument("--patience", type=int, default=8, help="the teacher's patience")
-    parser.add_argument("--teacher-hidden", type=int, nargs="+", default=[128, 64])
+    parser.add_argument("--teacher-model", choices=sorted(TEACHER_HIDDEN), default="lstm",
+                        help="the teacher's kind (the issue names an LSTM or a Transformer teacher)")
+    parser.add_argument("--teacher-hidden", type=int, nargs="+", default=None,
+                        help="the teacher's widths (default: LSTM 128 64; Transformer 64 64, d_model per block)")
     parser.add_argument("--repeats", type=int, default=500)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "markets.json")
     args = parser.parse_args()
     data = finlite.datasets.path("sp500")
     start = time.perf_counter()
+    hidden = tuple(args.teacher_hidden or TEACHER_HIDDEN[args.teacher_model])
     result: dict[str, Any] = {"data": "sp500", "targets": TARGETS, "epochs": args.epochs, "patience": args.patience,
-                              "objectives": {}}
+                              "teacher_model": args.teacher_model, "teacher_hidden": list(hidden), "objectives": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for objective in args.objectives:
             runs = [one_run(data, objective, seed, Path(tmp), args.epochs, args.patience, args.repeats,
-                            tuple(args.teacher_hidden)) for seed in args.seeds]
+                            hidden, args.teacher_model) for seed in args.seeds]
             result["objectives"][objective] = {"runs": runs, "judge": judge(runs)}
     result["seconds"] = time.perf_counter() - start
     from finlite._timing import cpu_info

@@ -107,6 +107,27 @@ def test_score_refuses_threads_for_a_forecaster(forecast_dir: Path, prices: pd.D
     assert not (tmp_path / "f.csv").exists()
 
 
+def test_score_and_evaluate_refuse_a_feature_far_beyond_the_training_range(forecast_dir: Path, prices: pd.DataFrame,
+                                                                          tmp_path: Path) -> None:
+    """A volume of 1e300 on one date: exit 2 naming the feature, the date and the value, and no
+    output (it was scored, and a direction model decided on it: a review, 2026-12-06)."""
+    wild = prices.copy()
+    day = wild["date"].iloc[200]
+    wild.loc[200, "volume"] = 1e300
+    source = tmp_path / "wild.csv"
+    wild.to_csv(source, index=False)
+    out = tmp_path / "f.csv"
+    for command in (["score", str(forecast_dir), str(source), "-o", str(out)],
+                    ["evaluate", str(forecast_dir), str(source)]):
+        result = runner.invoke(app, command)
+        said = " ".join(result.output.split())
+        assert result.exit_code == 2, result.output
+        assert re.search(rf"Feature 'volume_change' of \S*wild\.csv at date {day} is 6\d\d\.\d+, far outside what "
+                         r"the model was trained on", said), said
+        assert "Traceback" not in result.output
+    assert not out.exists()
+
+
 def test_score_says_what_a_forecasters_dates_are_and_refuses_id_columns_by_option(
         forecast_dir: Path, prices: pd.DataFrame, tmp_path: Path) -> None:
     """The date column is where each forecast starts (at h = 5 it joined easily to the wrong date),

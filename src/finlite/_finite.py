@@ -26,6 +26,7 @@ __all__ = [
     "boolean_refusal",
     "check_score_count",
     "check_scores",
+    "far_outside",
     "float32_cutoff",
     "frame_row",
     "learnt_beyond_flag",
@@ -124,9 +125,11 @@ def value_bounds(mean: float, std: float, low: float | None = None, high: float 
     return lo, hi
 
 
-def _far(low: float, high: float, std: float) -> str:
+def far_outside(low: float, high: float, std: float, seen: str = "in its training table") -> str:
+    """The words for a value beyond :func:`training_span` of ``low``..``high``: what was seen, what
+    is scored, and why (the tail of a refusal's message)."""
     span_low, span_high = training_span(low, high, std)
-    return (f"far outside what the model was trained on (values {low:.10g} to {high:.10g} in its training table; finlite "
+    return (f"far outside what the model was trained on (values {low:.10g} to {high:.10g} {seen}; finlite "
             f"scores {span_low:.10g} to {span_high:.10g}, {RANGE_MARGIN:g} widths either side, a width being the "
             "range, the largest magnitude seen or the scale, whichever is largest): a score there would be "
             "extrapolation. Check the value and its unit, or train on data that holds such values")
@@ -180,7 +183,7 @@ def value_reason(value: Any, number: float, mean: float, std: float, low: float 
     if low is not None and high is not None:
         lo32, hi32 = value_bounds(mean, std)  # within these, the training range is what refused it
         if lo32 <= number <= hi32:
-            return f"the number {shown(value)} lies {_far(low, high, std)} (or null when the value is unknown)"
+            return f"the number {shown(value)} lies {far_outside(low, high, std)} (or null when the value is unknown)"
     return (f"the number {shown(value)} is so far from the training data (mean {mean:.6g}, scale {std:.6g}) "
             "that standardised it overflows the model's float32; check the value and its unit")
 
@@ -202,7 +205,7 @@ def table_value_error(column: str, source: str, value: Any, where: str, count: i
         low, high = value_bounds(mean, std)
         if len(span) == 2 and (number is None or low <= number <= high):
             return DataError(f"Numeric column {column!r} in {source} holds {shown(value)} at {where}{many}, "
-                             f"{_far(span[0], span[1], std)}; or drop those rows.")
+                             f"{far_outside(span[0], span[1], std)}; or drop those rows.")
         what = (f"holds {shown(value)} at {where}{many}, so far from the training data (mean {mean:.6g}, "
                 f"scale {std:.6g}) that standardised it overflows float32; check the value and its unit. ")
     else:

@@ -123,7 +123,7 @@ def test_scaler_is_fitted_on_the_training_rows_only() -> None:
     np.testing.assert_allclose(train_features.std(axis=0), pre.std, rtol=1e-5)
     # Validation / test rows are not standardised to mean 0: their statistics were not used.
     shocked = frame.copy()
-    shocked.loc[shocked.index[-60:], "close"] *= 3.0
+    shocked.loc[shocked.index[-60:], "close"] *= 1.3  # a jump within what the model accepts (check_range)
     again = prepare_series(shocked, SPEC)
     np.testing.assert_array_equal(again.preprocessor.mean, pre.mean)
     np.testing.assert_array_equal(again.preprocessor.std, pre.std)
@@ -350,6 +350,48 @@ def test_preprocessor_json_round_trip_and_tampering(tmp_path: Path) -> None:
                                 ("up_share", 1.5, "up_share")]:
         with pytest.raises(ConfigError, match=pattern):
             MarketPreprocessor.from_dict({**d, key: value}, "preprocessor.json")
+
+
+def test_the_training_range_is_recorded_and_a_feature_far_beyond_it_refused() -> None:
+    """Each feature's smallest and largest value on the training rows (low, high) is kept; a window
+    with a feature beyond 10 widths of it is refused naming the feature, date and value: a volume
+    of 1e300 changed a direction model's decision with no error (a review, 2026-12-06)."""
+    frame = prices_frame()
+    prepared = prepare_series(frame, SPEC)
+    pre = prepared.preprocessor
+    train = prepared.x_train.astype(np.float64) * pre.std + pre.mean  # every training window's rows
+    assert pre.low is not None and pre.high is not None
+    np.testing.assert_allclose(pre.low, train.reshape(-1, pre.n_features).min(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pre.high, train.reshape(-1, pre.n_features).max(axis=0), rtol=1e-5, atol=1e-6)
+    d = pre.to_dict()
+    assert d["low"] == [float(v) for v in pre.low] and d["high"] == [float(v) for v in pre.high]
+    # The bound is the tabular rule's, feature by feature (an independent computation of it).
+    j = pre.feature_names.index("log_return")
+    width = max(pre.high[j] - pre.low[j], abs(pre.low[j]), abs(pre.high[j]), pre.std[j])
+    assert pre.accepted_low[j] == pre.low[j] - 10 * width and pre.accepted_high[j] == pre.high[j] + 10 * width
+    wild = frame.copy()
+    wild.loc[wild.index[-1], "volume"] = 1e300
+    day = wild["date"].iloc[-1]
+    with pytest.raises(DataError, match=rf"Feature 'volume_change' of DataFrame at date {day} is 6\d\d\.\d+, far outside "
+                                        r"what the model was trained on \(values -?\d.* to \d.* on its training rows; "
+                                        r"finlite scores .* 10 widths either side"):
+        pre.windows(wild)
+    # The last window alone (the Predictor's batch-1 path) is refused too, by the same check.
+    arrays = read_prices(wild, SPEC).frame
+    with pytest.raises(DataError, match=rf"Feature 'volume_change' of the price history at date {day}"):
+        pre.last_window(arrays["date"].to_numpy().astype("datetime64[D]"), arrays["close"].to_numpy(np.float64),
+                        arrays["volume"].to_numpy(np.float64))
+    # A model saved before the range was kept (no low / high) checks finite values only.
+    older = MarketPreprocessor.from_dict({k: v for k, v in d.items() if k not in ("low", "high")})
+    assert older.low is None and len(older.windows(wild)) == len(pre.windows(frame))
+    plain = {k: v for k, v in d.items() if k not in ("low", "high")}
+    for broken, pattern in [({**plain, "low": d["low"]}, "field 'high' must list"),
+                            ({**d, "low": d["high"], "high": d["low"]}, "'low' holds a value above its 'high'"),
+                            ({**d, "low": [float("nan")] * pre.n_features}, "field 'low' must list")]:
+        with pytest.raises(ConfigError, match=pattern):
+            MarketPreprocessor.from_dict(broken)
+    with pytest.raises(ConfigError, match="both the low and the high of the training range, or neither"):
+        MarketPreprocessor(pre.spec, pre.mean, pre.std, low=pre.low)
 
 
 def test_prepared_series_summary_and_price_levels() -> None:

@@ -153,14 +153,11 @@ def test_sections_ids_json_and_independent_numbers(series: PreparedSeries) -> No
     assert "naive" in acc.summary and "buy-and-hold" in trading.summary
 
 
-def test_long_series_keeps_bounded_points_and_builds_fast() -> None:
-    import time
-
+def test_long_series_keeps_bounded_points() -> None:
+    # The build's time is measured by bench/report.py (the market report), not asserted here.
     series = _series(n=1400)
     teacher, student = _forecasts(series, 0.001)
-    start = time.perf_counter()
     sections = build_forecast_sections(_inputs(series, teacher, student))
-    assert time.perf_counter() - start < 5.0
     trading = next(s for s in sections if s.id == "trading")
     assert len(series.y_test) > 201
     # Equity curves keep up to about 401 points (here every period), peaks and troughs kept.

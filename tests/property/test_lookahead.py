@@ -1,6 +1,7 @@
 """No lookahead, by construction: change any prices and volumes after a time t and every feature,
 every scaled input window, every naive forecast and every known label up to t stays bitwise the
-same; the scaler fitted on the training rows does not move when later values change.
+same; the scaler fitted on the training rows does not move when later values change; a value
+after t far beyond what the model accepts is refused at its own date, never an earlier one.
 
 Reusable pieces for further lookahead checks (e.g. through an exported model):
 ``random_prices`` (a hypothesis strategy of price tables), ``market_specs`` (specs that fit
@@ -9,28 +10,34 @@ them) and ``change_after`` (the same table with every value after a row replaced
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from finlite.data.market import OBJECTIVES, MarketSpec, compute_features, prepare_series, read_prices
 from finlite.data.walkforward import WalkForward
+from finlite.errors import DataError
 
 MAX_WINDOW = 12
 
 
 @st.composite
-def random_prices(draw: st.DrawFn, min_rows: int = 90, max_rows: int = 200, assets: int = 1) -> pd.DataFrame:
+def random_prices(draw: st.DrawFn, min_rows: int = 90, max_rows: int = 200, assets: int = 1,
+                  max_scale: float = 0.1) -> pd.DataFrame:
     """A table ``date, close, volume`` (and ``ticker`` when ``assets`` > 1) of random positive prices.
+    Daily log returns have a spread of up to ``max_scale`` (a model trained on calmer prices
+    refuses far wider moves: ``MarketPreprocessor.check_range``).
 
     Dates are business days with random holes (holidays); log returns have a random scale, and
     some stretches are flat (repeated prices) and some volumes 0, the edge cases of the features.
     """
     seed = draw(st.integers(0, 2**32 - 1))
-    scale = draw(st.floats(1e-4, 0.1))
+    scale = draw(st.floats(1e-4, max_scale))
     level = draw(st.floats(0.01, 1e4))
     flat = draw(st.floats(0.0, 0.3))
     rng = np.random.default_rng(seed)
@@ -59,13 +66,26 @@ def market_specs(assets: int = 1) -> st.SearchStrategy[MarketSpec]:
 
 
 def change_after(frame: pd.DataFrame, cut: pd.Timestamp, seed: int) -> pd.DataFrame:
-    """``frame`` with every close and volume of a date after ``cut`` replaced by a random positive value."""
+    """``frame`` with every close and volume of a date after ``cut`` replaced: each asset's closes
+    by a new random walk from its close at the cut (steps three times as wide as its own), its
+    volumes by new random ones. New values that a model still accepts: a value far beyond a
+    feature's training range is refused instead (MarketPreprocessor.check_range), which
+    test_a_wild_value_after_t_is_refused_at_its_own_date checks on its own."""
     rng = np.random.default_rng(seed)
     out = frame.copy()
-    later = pd.to_datetime(out["date"]) > cut
-    count = int(later.sum())
-    out.loc[later, "close"] = np.exp(rng.normal(0.0, 3.0, count))
-    out.loc[later, "volume"] = rng.integers(0, 10**9, count).astype(np.float64)
+    later = (pd.to_datetime(out["date"]) > cut).to_numpy()
+    groups = out["ticker"].to_numpy() if "ticker" in out else np.zeros(len(out))
+    for asset in pd.unique(groups):
+        mine = groups == asset
+        rows = np.flatnonzero(mine & later)
+        if not len(rows):
+            continue
+        close = out["close"].to_numpy()[mine]
+        spread = max(float(np.std(np.diff(np.log(close)))), 1e-4)
+        before = np.flatnonzero(mine & ~later)
+        start = out["close"].iloc[before[-1]] if len(before) else close[0]
+        out.loc[out.index[rows], "close"] = start * np.exp(np.cumsum(rng.normal(0.0, 3 * spread, len(rows))))
+        out.loc[out.index[rows], "volume"] = rng.integers(0, 10**7, len(rows)).astype(np.float64)
     return out
 
 
@@ -121,6 +141,29 @@ def test_several_assets_values_after_t_change_nothing_up_to_t(frame: pd.DataFram
     first = read_prices(frame, spec).assets(spec.date_column, spec.id_column)[0][1]
     cut_row = first.start + spec.warmup + int(where * (first.stop - first.start - 2 - spec.warmup))
     _check_unchanged_up_to(frame, spec, cut_row, seed, folds=2)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=random_prices(), spec=market_specs(), where=st.floats(0.0, 1.0),
+       wild=st.sampled_from([("close", 1e6), ("close", 1e-6), ("volume", 1e300)]))
+def test_a_wild_value_after_t_is_refused_at_its_own_date(frame: pd.DataFrame, spec: MarketSpec, where: float,
+                                                         wild: tuple[str, float]) -> None:
+    """A value far beyond the training range (a price a million times off, a volume of 1e300) is
+    refused, and the refusal names a date after the cut: never an earlier date, whose features
+    it cannot reach."""
+    prepared = prepare_series(frame, spec, walk=WalkForward(folds=1))
+    pre, table = prepared.preprocessor, prepared.table
+    cut_row = spec.warmup + int(where * (len(table.frame) - 2 - spec.warmup))
+    cut = pd.Timestamp(table.frame["date"].iloc[cut_row]).strftime("%Y-%m-%d")
+    column, factor = wild
+    changed = table.frame.copy()
+    value = float(changed[column].iloc[cut_row + 1])
+    changed.loc[changed.index[cut_row + 1], column] = value * factor if column == "close" else factor
+    with pytest.raises(DataError, match=r"at date \d{4}-\d\d-\d\d is .*far outside what the model was trained on"
+                                        r" .* on its training rows") as err:
+        pre.windows(changed)
+    named = re.search(r"at date (\d{4}-\d\d-\d\d)", str(err.value))
+    assert named is not None and named.group(1) > cut
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

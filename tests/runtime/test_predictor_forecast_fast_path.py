@@ -81,7 +81,9 @@ def test_threads_each_get_their_own_buffer(forecast_dir: Path, prices: pd.DataFr
     ("close", 1e-310, r"'close' .*holds 1e-310 at row 1 .*too small to be a price"),
     ("close", float("inf"), r"'close' .*holds inf at row 1"),
     ("volume", -5, r"'volume' .*holds -5\.0 at row 1 .*>= 0"),
-    ("close", "12.5", None),  # text that is a number: read_prices reads it, so the answer is the same
+    # Text that is a number: read_prices reads it, so the answer is the same (a price near the
+    # series' own: 12.5 would be a ten-fold move, refused as beyond the training range).
+    ("close", "120.5", None),
 ])
 def test_a_bad_value_outside_the_window_is_refused_as_forecast_all_refuses_it(
         forecast_dir: Path, prices: pd.DataFrame, column: str, value: Any, message: str | None) -> None:
@@ -116,22 +118,37 @@ def test_a_window_beyond_float32_fails_closed(forecast_dir: Path, prices: pd.Dat
         Predictor(forecast_dir).forecast(history)
 
 
+@pytest.mark.parametrize("ranged", [True, False])
 def test_a_price_level_beyond_a_double_is_refused_on_every_path(price_dir: Path, prices: pd.DataFrame,
-                                                                tmp_path: Path) -> None:
+                                                                tmp_path: Path, ranged: bool) -> None:
     """A last close of 1.8e308: score wrote "inf" (exit 0, numpy's overflow warning on stderr) and
-    serve answered 200 with "forecast": null (a review of the markets path, 2026-12-03)."""
+    serve answered 200 with "forecast": null (a review of the markets path, 2026-12-03). Since
+    2026-12-06 the jump to it is refused first, as a log return far beyond the training range;
+    a model saved before (no range in its preprocessor.json) still refuses the forecast itself."""
+    import json
+    import shutil
     import warnings
 
     from fastapi.testclient import TestClient
 
     from finlite.runtime.batch import score_file
     from finlite.runtime.service import create_app
+    from tests.test_artifact_trust import rehash
 
+    art = price_dir
+    if not ranged:
+        art = tmp_path / "older"
+        shutil.copytree(price_dir, art)
+        pre = json.loads((art / "preprocessor.json").read_text())
+        del pre["low"], pre["high"]
+        (art / "preprocessor.json").write_text(json.dumps(pre))
+        rehash(art)
     frame = prices.tail(WARMUP + 5).copy()
     frame.loc[frame.index[-1], "close"] = 1.7976931348623157e308
     last = frame["date"].iloc[-1]
-    message = rf"The price forecast for {last} is beyond a number's range: the last price 1\.79769e\+308"
-    predictor = Predictor(price_dir)
+    message = (rf"The price forecast for {last} is beyond a number's range: the last price 1\.79769e\+308" if not ranged
+               else rf"Feature 'log_return' of .* at date {last} is 70\d\.\d+, far outside what the model was trained on")
+    predictor = Predictor(art)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning reaches stderr
         with pytest.raises(DataError, match=message):
@@ -144,7 +161,8 @@ def test_a_price_level_beyond_a_double_is_refused_on_every_path(price_dir: Path,
     assert not (tmp_path / "out.csv").exists()
     client = TestClient(create_app(predictor), raise_server_exceptions=False)
     answer = client.post("/predict", json={"history": _history(frame)})
-    assert answer.status_code == 422 and "beyond a number's range" in answer.text, answer.text
+    assert answer.status_code == 422 and ("far outside" if ranged else "beyond a number's range") in answer.text, \
+        answer.text
 
 
 def test_the_features_are_their_textbook_definitions(prices: pd.DataFrame) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,21 @@ WARMUP = 30  # 21 rows of feature look-back + a window of 10 - 1 (tests/conftest
 
 def _history(frame: pd.DataFrame) -> dict[str, list]:
     return {str(k): list(v) for k, v in frame.to_dict("list").items()}
+
+
+@pytest.fixture(scope="module")
+def older_forecast_dir(forecast_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The forecaster as saved before 2026-12-06: no training range in its preprocessor.json, so
+    a jump far beyond the training data is forecast (with a note), not refused."""
+    from tests.test_artifact_trust import rehash
+
+    older = tmp_path_factory.mktemp("older") / "forecast"
+    shutil.copytree(forecast_dir, older)
+    pre = json.loads((older / "preprocessor.json").read_text())
+    del pre["low"], pre["high"]
+    (older / "preprocessor.json").write_text(json.dumps(pre))
+    rehash(older)
+    return older
 
 
 @pytest.fixture()
@@ -96,7 +112,8 @@ def test_openapi_and_metadata_describe_the_history(forecast_client: TestClient) 
 
 
 def test_a_history_off_the_business_day_calendar_is_answered_with_notes(forecast_client: TestClient,
-                                                                       prices: pd.DataFrame) -> None:
+                                                                       prices: pd.DataFrame,
+                                                                       older_forecast_dir: Path) -> None:
     """The forecast reads the rows as they are; a history with a gap or a weekend date says so."""
     tail = prices.tail(WARMUP + 5)
     plain = forecast_client.post("/predict", json={"history": _history(tail)}, headers=AUTH).json()
@@ -115,22 +132,33 @@ def test_a_history_off_the_business_day_calendar_is_answered_with_notes(forecast
     timed = gappy.assign(date=gappy["date"] + "T00:00:00")
     answer = forecast_client.post("/predict", json={"history": _history(timed)}, headers=AUTH)
     assert answer.status_code == 200 and answer.json()["notes"] == notes
-    # A last close twenty times the one before (cents among dollars) is forecast, and said; a volume
-    # tenfold up is no note (a review, 2026-12-03: train, score and evaluate said it, serve did not).
+    # A last close twenty times the one before (cents among dollars): a log return of 3.0 where
+    # training saw at most 0.03 is refused, naming the feature and the date (a review, 2026-12-06:
+    # a volume of 1e300 changed a decision with no error).
     jumped = tail.copy()
     jumped.loc[jumped.index[-1], "close"] = jumped["close"].iloc[-2] * 20
     jumped.loc[jumped.index[-1], "volume"] = jumped["volume"].iloc[-2] * 50
-    body = forecast_client.post("/predict", json={"history": _history(jumped)}, headers=AUTH).json()
+    refused = forecast_client.post("/predict", json={"history": _history(jumped)}, headers=AUTH)
+    assert refused.status_code == 422, refused.text
+    assert re.match(rf"Feature 'log_return' of the request's history at date {tail['date'].iloc[-1]} is 2\.99573, "
+                    r"far outside what the model was trained on \(values -0\.0\d+ to 0\.0\d+ on its training rows; "
+                    r"finlite scores -0\.5\d+ to 0\.5\d+", refused.json()["detail"][0]["msg"])
+    # A model saved before the range was kept forecasts it, and says so; a volume tenfold up is no
+    # note (a review, 2026-12-03: train, score and evaluate said it, serve did not).
+    older = TestClient(create_app(older_forecast_dir, token=TOKEN))
+    body = older.post("/predict", json={"history": _history(jumped)}, headers=AUTH).json()
     assert "forecast" in body and len(body["notes"]) == 1
     assert body["notes"][0].startswith("column 'close' moves more than 10-fold from one row to the next 1 time(s)")
 
 
-def test_the_predictor_gives_the_same_notes_in_process(forecast_dir: Path, prices: pd.DataFrame) -> None:
+def test_the_predictor_gives_the_same_notes_in_process(older_forecast_dir: Path, prices: pd.DataFrame) -> None:
     """A bank embedding the forecaster in-process is told what serve tells its clients (it was told
-    nothing: the notes were the service's alone); the forecast is the same with or without them."""
+    nothing: the notes were the service's alone); the forecast is the same with or without them.
+    The jumps below are far beyond the training range, which a model saved since 2026-12-06
+    refuses (test above): a model without the range shows the notes."""
     from finlite.data.market import read_prices
 
-    predictor = Predictor(forecast_dir)
+    predictor = Predictor(older_forecast_dir)
     tail = prices.tail(WARMUP + 5)
     plain = predictor.forecast(_history(tail), notes=True)
     assert plain["notes"] == [] and "notes" not in predictor.forecast(_history(tail))

@@ -43,6 +43,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from finlite import _limits
+from finlite._finite import far_outside, training_span
 from finlite._util import closest, dump_json, is_whole, param_error, set_within, write_text_atomic
 from finlite.data.io import Table, data_row_line, frame_sha256, read_table
 from finlite.data.prepared import SplitArrays
@@ -1123,14 +1124,20 @@ def _compiled_window_features() -> Any:
     return numba.njit(signature, nogil=True, error_model="numpy", fastmath=False, cache=False)(_window_features)
 
 
-def _scale_columns(columns: np.ndarray, mean: np.ndarray, std: np.ndarray,
-                   out: np.ndarray) -> None:  # pragma: no cover - compiled
+def _scale_columns(columns: np.ndarray, mean: np.ndarray, std: np.ndarray, low: np.ndarray, high: np.ndarray,
+                   out: np.ndarray) -> bool:  # pragma: no cover - compiled
     """``out[t, f] = float32((columns[f, t] - mean[f]) / std[f])``: :meth:`MarketPreprocessor.scale`
     and the cast to float32, value by value (a subtraction and a division, each rounded once, as
-    numpy's are), into an (ONNX input) buffer, without the transposed temporary."""
+    numpy's are), into an (ONNX input) buffer, without the transposed temporary. True when every
+    unscaled value lies within ``low[f]`` .. ``high[f]`` (the accepted range; a NaN never does)."""
+    within = True
     for t in range(out.shape[0]):
         for f in range(out.shape[1]):
-            out[t, f] = (columns[f, t] - mean[f]) / std[f]
+            value = columns[f, t]
+            if not (low[f] <= value <= high[f]):
+                within = False
+            out[t, f] = (value - mean[f]) / std[f]
+    return within
 
 
 @functools.cache
@@ -1140,7 +1147,7 @@ def _compiled_scale() -> Any:
 
     matrix, vector = numba.types.Array(numba.float64, 2, "A", readonly=True), \
         numba.types.Array(numba.float64, 1, "C", readonly=True)
-    signature = numba.void(matrix, vector, vector, numba.float32[:, ::1])
+    signature = numba.boolean(matrix, vector, vector, vector, vector, numba.float32[:, ::1])
     return numba.njit(signature, nogil=True, error_model="numpy", fastmath=False, cache=False)(_scale_columns)
 
 
@@ -1312,7 +1319,8 @@ class MarketPreprocessor:
     """
 
     def __init__(self, spec: MarketSpec, mean: Sequence[float] | np.ndarray, std: Sequence[float] | np.ndarray,
-                 up_share: float = 0.5, notes: Sequence[str] = ()) -> None:
+                 up_share: float = 0.5, notes: Sequence[str] = (), low: Sequence[float] | np.ndarray | None = None,
+                 high: Sequence[float] | np.ndarray | None = None) -> None:
         self.spec = spec
         self.feature_names = feature_names(spec)
         # Contiguous float64, as the compiled scaling of a served window takes them (no copy per forecast).
@@ -1321,18 +1329,45 @@ class MarketPreprocessor:
         self.up_share = float(up_share)
         self.notes = list(notes)
         where = "the market preprocessor"
-        if self.mean.shape != (len(self.feature_names),) or self.std.shape != (len(self.feature_names),):
+        shape = (len(self.feature_names),)
+        if self.mean.shape != shape or self.std.shape != shape:
             raise ConfigError(f"{where} needs one mean and one std per feature ({len(self.feature_names)}); got "
                               f"{self.mean.shape} and {self.std.shape}.", param="mean")
         if not (np.isfinite(self.mean).all() and np.isfinite(self.std).all() and (self.std > 0).all()):
             raise ConfigError(f"{where} has a non-finite mean or a std that is not > 0; refit it.", param="std")
         if not (0.0 <= self.up_share <= 1.0):
             raise ConfigError(f"{where} has an up share of {self.up_share!r}; it must be in [0, 1].", param="up_share")
+        # Each feature's training range (artifacts from 2026-12-06 on; None before): a feature far
+        # beyond it is refused, as a tabular model's numeric column is (_finite.training_span).
+        self.low = self.high = None
+        if (low is None) != (high is None):
+            raise ConfigError(f"{where} needs both the low and the high of the training range, or neither.",
+                              param="low")
+        if low is not None and high is not None:
+            self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+            if self.low.shape != shape or self.high.shape != shape or not (
+                    np.isfinite(self.low).all() and np.isfinite(self.high).all() and (self.low <= self.high).all()):
+                raise ConfigError(f"{where} needs one finite low <= high per feature ({len(self.feature_names)}) for "
+                                  "its training range; refit it.", param="low")
+        self.accepted_low, self.accepted_high = self._accepted()
+
+    def _accepted(self) -> tuple[np.ndarray, np.ndarray]:
+        """The unscaled values each feature accepts: within :data:`~finlite._finite.RANGE_MARGIN`
+        widths of its training range (:func:`~finlite._finite.training_span`), or any number when
+        the range is not recorded (an older artifact)."""
+        n = len(self.feature_names)
+        if self.low is None or self.high is None:
+            return np.full(n, -np.inf), np.full(n, np.inf)
+        spans = [training_span(float(lo), float(hi), float(sd)) for lo, hi, sd in zip(self.low, self.high, self.std,
+                                                                                          strict=True)]
+        return (np.ascontiguousarray([a for a, _ in spans], dtype=np.float64),
+                np.ascontiguousarray([b for _, b in spans], dtype=np.float64))
 
     @classmethod
     def fit(cls, features: np.ndarray, spec: MarketSpec, up: np.ndarray | None = None,
             source: str = "the training rows") -> MarketPreprocessor:
-        """Fit mean / std on ``features`` (the training rows' unscaled features, [n, F]).
+        """Fit mean / std and the range (smallest and largest value) on ``features`` (the training
+        rows' unscaled features, [n, F]).
 
         A feature that is constant on the training rows gets std 1 (and a note), so it scales to
         a constant instead of dividing by zero.
@@ -1351,7 +1386,7 @@ class MarketPreprocessor:
                  for j in np.flatnonzero(flat)]
         std = np.where(flat, 1.0, std)
         share = float(np.mean(up)) if up is not None and len(up) else 0.5
-        return cls(spec, mean, std, share, notes)
+        return cls(spec, mean, std, share, notes, low=features.min(axis=0), high=features.max(axis=0))
 
     @property
     def n_features(self) -> int:
@@ -1364,10 +1399,14 @@ class MarketPreprocessor:
         return self.spec.warmup
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: kind, format, spec, features, mean, std, up share, notes."""
-        return {"kind": "market", "format": _FORMAT, "spec": self.spec.to_dict(), "features": list(self.feature_names),
-                "feature_lag": FEATURE_LAG, "mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std],
-                "up_share": self.up_share, "notes": list(self.notes)}
+        """JSON-ready form: kind, format, spec, features, mean, std, the training range (low, high;
+        when known), up share, notes."""
+        out: dict[str, Any] = {"kind": "market", "format": _FORMAT, "spec": self.spec.to_dict(),
+                               "features": list(self.feature_names), "feature_lag": FEATURE_LAG,
+                               "mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
+        if self.low is not None and self.high is not None:
+            out |= {"low": [float(v) for v in self.low], "high": [float(v) for v in self.high]}
+        return out | {"up_share": self.up_share, "notes": list(self.notes)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "preprocessor.json") -> MarketPreprocessor:
@@ -1382,7 +1421,7 @@ class MarketPreprocessor:
         if d.get("kind") != "market" or d.get("format") != _FORMAT:
             raise ConfigError(f"{where} is not a market preprocessor of format {_FORMAT} (kind {d.get('kind')!r}, "
                               f"format {d.get('format')!r}).", param="preprocessor")
-        known = {"kind", "format", "spec", "features", "feature_lag", "mean", "std", "up_share", "notes"}
+        known = {"kind", "format", "spec", "features", "feature_lag", "mean", "std", "low", "high", "up_share", "notes"}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"{where} has an unknown field {unknown[0]!r}.{closest(unknown[0], known)}",
@@ -1394,7 +1433,9 @@ class MarketPreprocessor:
                               f"this finlite computes {names} (look-back {FEATURE_LAG}) for its spec. It was written "
                               "by another version or edited; retrain the model.", param="preprocessor")
         stats: dict[str, list[float]] = {}
-        for key in ("mean", "std"):
+        # low and high (the training range) are written since 2026-12-06: both or neither.
+        ranged = ("low", "high") if "low" in d or "high" in d else ()
+        for key in ("mean", "std", *ranged):
             values = d.get(key)
             if (not isinstance(values, list) or len(values) != len(names)
                     or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
@@ -1412,7 +1453,11 @@ class MarketPreprocessor:
         notes = d.get("notes", [])
         if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
             raise ConfigError(f"{where} field 'notes' must be a list of text.", param="preprocessor")
-        return cls(spec, stats["mean"], stats["std"], float(share), notes)
+        if ranged and not all(lo <= hi for lo, hi in zip(stats["low"], stats["high"], strict=True)):
+            raise ConfigError(f"{where} field 'low' holds a value above its 'high'; the training range is "
+                              "the smallest to the largest value.", param="preprocessor")
+        return cls(spec, stats["mean"], stats["std"], float(share), notes, low=stats.get("low"),
+                   high=stats.get("high"))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`to_dict` as JSON, atomically."""
@@ -1454,7 +1499,8 @@ class MarketPreprocessor:
         buffer bound to an ONNX session), receives the window and is returned reshaped.
 
         Raises:
-            DataError: fewer than ``warmup + 1`` rows.
+            DataError: fewer than ``warmup + 1`` rows, or a feature of the window beyond what the
+                model accepts (:meth:`check_range`).
             ConfigError: ``out`` is not such an array.
         """
         spec = self.spec
@@ -1474,8 +1520,37 @@ class MarketPreprocessor:
                               f"{self.n_features} values; got {out.dtype} of shape {out.shape}.", param="out")
         # MarketPreprocessor.scale, then the cast to float32: the same operations, so the same
         # bits, as the windows of windows().
-        _compiled_scale()(columns, self.mean, self.std, target[0])
+        if not _compiled_scale()(columns, self.mean, self.std, self.accepted_low, self.accepted_high, target[0]):
+            # Rare: found again by the reference check, which names the feature, date and value.
+            self.check_range(columns.T, dates[start + FEATURE_LAG:], None, "the price history")
+            raise DataError("The price history holds a value the model cannot take (not finite); check its "
+                            "prices and volumes.", param="history")
         return target
+
+    def check_range(self, features: np.ndarray, dates: np.ndarray, ids: np.ndarray | None, source: str) -> None:
+        """Refuse unscaled feature rows [n, F] (at ``dates``, of assets ``ids``) holding a value
+        far beyond the feature's training range: a forecast there would be extrapolation, and a
+        volume of 1e300 changed a direction model's decision with no error (a review,
+        2026-12-06). The bound is a tabular column's (:func:`~finlite._finite.training_span`:
+        :data:`~finlite._finite.RANGE_MARGIN` widths either side); an artifact without the range
+        (before 2026-12-06) checks nothing here.
+
+        Raises:
+            DataError: naming the feature, the date (and asset), the value, the training range and
+                what is accepted.
+        """
+        with np.errstate(invalid="ignore"):
+            outside = (features < self.accepted_low) | (features > self.accepted_high)
+        if not outside.any():
+            return
+        row, j = (int(v) for v in np.argwhere(outside)[0])  # the earliest row, then its first feature
+        asset = f", asset {str(ids[row])!r}" if ids is not None else ""
+        low, high = float(self.low[j]), float(self.high[j])  # type: ignore[index]  # a bound implies a range
+        raise DataError(
+            f"Feature {self.feature_names[j]!r} of {source} at date {np.datetime_as_string(dates[row], unit='D')}"
+            f"{asset} is {float(features[row, j]):.6g}, {far_outside(low, high, float(self.std[j]), 'on its training rows')}. It is computed from "
+            "the rows up to that date: check the prices (and volumes) on and just before it for a wrong value, a "
+            "unit error or a split that was not adjusted.", param="history")
 
     def _table(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]], source: str | None,
                fixed_window: str | None = None) -> PriceTable:
@@ -1516,6 +1591,8 @@ class MarketPreprocessor:
             raise DataError(f"Feature {self.feature_names[j]!r} of {table.source} at date "
                             f"{np.datetime_as_string(computed.dates[row], unit='D')}{asset} is {what}; it reads the "
                             "rows up to that date, so check the prices on and before it for an extreme value.")
+        self.check_range(computed.features[valid], computed.dates[valid],
+                         None if computed.ids is None else computed.ids[valid], table.source)
         x = np.empty((len(rows), spec.window, self.n_features), dtype=np.float32)
         done = 0  # eligible rows are each asset's rows from its warm-up on, in table order
         for _asset, part in table.assets(spec.date_column, spec.id_column):

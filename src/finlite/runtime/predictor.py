@@ -860,7 +860,8 @@ class Predictor:
         ``date`` is the history's last date as sent (``YYYY-MM-DD``, as ``_fast_arrays``
         checked: the text ``np.datetime_as_string`` would give). The numbers are the same, bit
         for bit, as the last row of :meth:`forecast_all`. None when the window holds a value
-        that is not finite: the reference path then raises its error.
+        that is not finite or far beyond a feature's training range: the reference path then
+        raises its error.
         """
         market = self._market()
         spec = market.spec
@@ -868,9 +869,12 @@ class Predictor:
         if slot is None:
             slot = self._local.market_slot = _MarketSlot(self.session, spec.window, market.n_features, self._output)
         prices = arrays[spec.target]
-        market.last_window(arrays[spec.date_column], prices,
-                           arrays[spec.volume_column] if spec.volume_column is not None else None,
-                           [arrays[c] for c in spec.extra_columns], out=slot.x)
+        try:
+            market.last_window(arrays[spec.date_column], prices,
+                               arrays[spec.volume_column] if spec.volume_column is not None else None,
+                               [arrays[c] for c in spec.extra_columns], out=slot.x)
+        except DataError:
+            return None  # a feature beyond what the model accepts: refused by the reference path, named as there
         if not np.isfinite(slot.x).all():
             return None  # fail closed, with the reference path's message
         _run_bound(self.session, slot.binding)
