@@ -115,6 +115,14 @@ def test_train_compress_evaluate_on_unseen_csv(loans_csv: Path, tmp_path: Path) 
     assert single.exit_code == 0 and "auc" in single.output
     shown = runner.invoke(app, ["inspect", str(student)])
     assert shown.exit_code == 0 and "hashes verified" in shown.output and "pruning plan" in shown.output
+    # What a reviewer reproduces it from: when and with what, the seed, the data's hashes, the teacher.
+    man, teacher_man = finlite.load(student).manifest, finlite.load(teacher).manifest
+    assert (f"\nmade: {man['created_utc']} with finlite {man['versions']['finlite']}, python "
+            f"{man['versions']['python']}, torch {man['versions']['torch']}") in shown.output
+    assert f"; seed {man['seed']}\n" in shown.output
+    assert (f"\ndata: {man['data']['source']}, {man['data']['rows']:,} rows; file sha256 {man['data']['file_sha256']}, "
+            f"content sha256 {man['data']['content_sha256']}\n") in shown.output
+    assert f"\nteacher: {teacher} (manifest sha256 {teacher_man['manifest_sha256']})\n" in shown.output
 
 
 def test_dry_run_then_apply_edited_plan(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,18 @@ def test_a_users_setting_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     _console.main()
     assert seen == ["3", "1", None]
     assert {"score", "serve"} == _console.ONE_BLAS_THREAD
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "-5"])
+def test_a_malformed_source_date_epoch_is_refused_before_numpy_loads(value: str, tmp_path: Path) -> None:
+    """numpy's f2py (imported by scipy) reads SOURCE_DATE_EPOCH with int(): "abc" stopped `train`
+    with numpy's traceback and exit 1 (a review, 2026-12-06). The command names it, exit 2."""
+    source = tmp_path / "p.csv"
+    source.write_text("a,y\n1,0\n2,1\n")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": value}
+    done = subprocess.run([sys.executable, "-c", "import sys; from finlite._console import main; sys.exit(main())",
+                           "train", str(source), "--target", "y", "--out", str(tmp_path / "t")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert f"error: SOURCE_DATE_EPOCH is {value!r}; it must be a whole, non-negative number of seconds" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "t").exists()

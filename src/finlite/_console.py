@@ -25,6 +25,16 @@ def main() -> None:
     args = sys.argv[1:]
     if args and args[0] in ONE_BLAS_THREAD:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # Before numpy too: its f2py (which scipy imports) reads SOURCE_DATE_EPOCH with int() and a
+    # value such as "abc" stopped the command with a traceback instead of our message and exit 2.
+    from finlite._util import source_date_epoch
+    from finlite.errors import ConfigError
+
+    try:
+        source_date_epoch()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     from finlite.cli import main as run
 
     run()

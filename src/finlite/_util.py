@@ -166,19 +166,31 @@ def utc_timestamp() -> str:
     Raises:
         ConfigError: ``SOURCE_DATE_EPOCH`` is set but is not a whole number of seconds in range.
     """
+    moment = source_date_epoch()
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def source_date_epoch() -> datetime | None:
+    """The time ``SOURCE_DATE_EPOCH`` gives, or None when it is unset or blank.
+
+    The command line checks it before numpy loads (``finlite._console``): numpy's f2py, which
+    scipy imports, reads it with ``int()`` and stopped ``train`` and ``compress`` with a
+    traceback and exit 1 on ``abc`` (a review, 2026-12-06).
+
+    Raises:
+        ConfigError: it is set but is not a whole, non-negative number of seconds in range.
+    """
     raw = os.environ.get("SOURCE_DATE_EPOCH")
     if raw is None or raw.strip() == "":
-        moment = datetime.now(UTC)
-    else:
-        try:
-            seconds = int(raw.strip())
-            if seconds < 0:
-                raise ValueError(raw)
-            moment = datetime.fromtimestamp(seconds, UTC)
-        except (ValueError, OverflowError, OSError):
-            raise ConfigError(f"SOURCE_DATE_EPOCH is {raw[:40]!r}; it must be a whole, non-negative number of "
-                              "seconds since 1970-01-01 UTC (e.g. $(git log -1 --format=%ct)), or unset.") from None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return None
+    try:
+        seconds = int(raw.strip())
+        if seconds < 0:
+            raise ValueError(raw)
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise ConfigError(f"SOURCE_DATE_EPOCH is {raw[:40]!r}; it must be a whole, non-negative number of "
+                          "seconds since 1970-01-01 UTC (e.g. $(git log -1 --format=%ct)), or unset.") from None
 
 
 #: A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").

@@ -1499,6 +1499,23 @@ def inspect(
         "verified")
     say(f"manifest sha256 {man['manifest_sha256']}")
     say(_trust_line(trust))
+    # What a reviewer reproduces it from: when, with what, from which data and seed (a refused
+    # run's record said these, an artifact's inspect did not: a review, 2026-12-06).
+    versions: dict[str, Any] = man["versions"] if isinstance(man.get("versions"), dict) else {}
+    made = ", ".join(f"{k} {one_line(versions[k])}" for k in ("finlite", "python", "torch", "numpy", "onnxruntime")
+                     if k in versions)
+    say(f"made: {one_line(man.get('created_utc', '(no time recorded)'))}"
+        f"{' with ' + made if made else ''}; seed {one_line(man.get('seed', '(none recorded)'))}")
+    data: dict[str, Any] = man["data"] if isinstance(man.get("data"), dict) else {}
+    if data:
+        rows = data.get("rows")
+        say(f"data: {one_line(data.get('source', '(no source recorded)'))}"
+            f"{f', {rows:,} rows' if isinstance(rows, int) else ''}; file sha256 {one_line(data.get('file_sha256'))}, "
+            f"content sha256 {one_line(data.get('content_sha256'))}")
+    first = (man.get("steps") or [{}])[0]
+    teacher = first.get("teacher") if isinstance(first, dict) else None
+    if isinstance(teacher, dict):
+        say(f"teacher: {one_line(teacher.get('path'))} (manifest sha256 {one_line(teacher.get('manifest_sha256'))})")
     if art.market is not None:  # a forecaster reads a price history, not a table with a schema
         spec = art.market.spec
         say(f"market: {spec.objective} of {spec.target!r} {spec.horizon} step(s) ahead from a window of "

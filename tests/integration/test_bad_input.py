@@ -344,6 +344,26 @@ def test_configs_refuse_non_finite_and_unbounded_values(make: object, message: s
         make()  # type: ignore[operator]
 
 
+def test_a_config_seeded_otherwise_than_the_run_is_refused_not_overridden(german_csv: Path, teacher_dir: Path,
+                                                                          tmp_path: Path) -> None:
+    """finlite.train(config=TrainConfig(seed=99)) trained with seed 0 and recorded 0, with no word
+    (a review, 2026-12-06): the run's seed is seed=; a config naming another is refused, before
+    any work. One that names the run's seed, or leaves it at the default, is taken."""
+    import finlite
+    from finlite.training.loop import seeded
+
+    out = tmp_path / "t"
+    with pytest.raises(ConfigError, match=r"train: config=TrainConfig\(seed=99\) but the run's seed is 0; .* Pass "
+                                          r"seed=99 and leave the config's seed out\.") as err:
+        finlite.train(german_csv, target="creditability", out=out, config=TrainConfig(epochs=1, seed=99))
+    assert err.value.param == "seed" and not out.exists()
+    with pytest.raises(ConfigError, match=r"compress: fine_tune=TrainConfig\(seed=5\) but the run's seed is 3"):
+        finlite.compress(teacher_dir, german_csv, seed=3, fine_tune=TrainConfig(seed=5), out=tmp_path / "s")
+    assert not (tmp_path / "s").exists()
+    assert seeded(TrainConfig(epochs=2, seed=7), 7, "x").seed == 7 and seeded(TrainConfig(epochs=2), 7, "x").seed == 7
+    assert seeded(None, 4, "x", default=TrainConfig(epochs=3)) == TrainConfig(epochs=3, seed=4)
+
+
 def test_limits_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _limits.available_cores() >= 1
     free = _limits.available_memory()

@@ -125,6 +125,33 @@ def test_a_changed_teacher_is_named(student_dir: Path, german_csv: Path, teacher
         reproduce(student_dir, german_csv, teacher=student_dir)
 
 
+def test_a_teacher_edited_beyond_an_export_is_said_and_an_exported_one_is_not(
+        student_dir: Path, german_csv: Path, teacher_dir: Path, tmp_path: Path) -> None:
+    """A teacher whose recorded metrics were edited (manifest re-hashed) passed as "the recorded
+    teacher" by its model files, and what it changed was laid on the rerun (a review,
+    2026-12-06): a warning now names both digests. An export since is no such change."""
+    from finlite.jobs.compress import teacher_difference
+    from finlite.jobs.export import export_artifact
+
+    recorded = finlite.load(student_dir).manifest["steps"][0]["teacher"]
+    exported = tmp_path / "exported"
+    shutil.copytree(teacher_dir, exported)
+    export_artifact(exported, german_csv)
+    assert finlite.load(exported).manifest["manifest_sha256"] != recorded["manifest_sha256"]
+    assert teacher_difference(finlite.load(exported).manifest, recorded) is None
+    result = reproduce(student_dir, german_csv, teacher=exported)
+    assert result.matched and not any(n.startswith("warning:") for n in result.notes)
+    edited = _tampered(teacher_dir, tmp_path / "edited", "auc", 0.95)
+    now = finlite.load(edited).manifest["manifest_sha256"]
+    result = reproduce(student_dir, german_csv, teacher=edited)
+    warning = next(n for n in result.notes if n.startswith("warning:"))
+    assert warning == (f"warning: the teacher's manifest (sha256 {now}) is not the one recorded at compression "
+                       f"({recorded['manifest_sha256']}), and differs by more than an export since: its model files "
+                       "are the recorded ones, but its other fields (cut-off, metrics, data, settings) may have been "
+                       "edited; a difference below may be the teacher's, not the rerun's")
+    assert f"\n{warning}\n" in render_reproduction(result)  # printed as a warning, not a note
+
+
 def _planned_student_reproduces(teacher: Path, data: Path, out: Path, sparsity: float) -> None:
     """A student pruned by a ready plan (a dry run's), compressed and then reproduced: the same weights."""
     pruning = finlite.methods.MagnitudePruning(sparsity=sparsity, granularity="neuron")

@@ -24,6 +24,16 @@ def test_the_default_cutoff_flags_the_training_bad_rate(teacher_dir: Path) -> No
     assert art.cutoff == point.cutoff != 0.5
 
 
+def test_the_manifest_records_the_batch_size_the_loop_took(teacher_dir: Path) -> None:
+    """The settings' batch_size None means "by the row count": the size taken is recorded beside it."""
+    from finlite.training.loop import auto_batch_size
+
+    art = finlite.load(teacher_dir)
+    step = art.manifest["steps"][0]
+    rows = art.manifest["data"]["split"]["rows"]["train"]
+    assert step["train"]["batch_size"] is None and step["batch_size_used"] == auto_batch_size(rows)
+
+
 def test_flag_rate_and_cutoff_set_the_operating_point(german_csv: Path, tmp_path: Path) -> None:
     out = finlite.train(german_csv, target="creditability", model="logistic", config=FAST, flag_rate=0.1,
                         out=tmp_path / "flag")

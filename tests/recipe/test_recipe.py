@@ -232,6 +232,14 @@ def test_cli_recipe_exit_codes(teacher_dir: Path, german_csv: Path, tmp_path: Pa
                  ["inspect", str(tmp_path / "s2.rejected.json"), "--manifest-sha256", "0" * 64]):
         shown = runner.invoke(app, args)
         assert shown.exit_code == 2 and "Traceback" not in shown.output, shown.output
+    # Too large to be a record: the size and the limit, in words (the bare size read as a code).
+    big = tmp_path / "big.rejected.json"
+    with big.open("wb") as fh:
+        fh.truncate((16 << 20) + 1)
+    shown = runner.invoke(app, ["inspect", str(big)])
+    said = " ".join(shown.output.split())
+    assert shown.exit_code == 2 and "holds 16,777,217 bytes or more; a record of a refused run is at most " \
+        "16,777,216 bytes (16 MiB)" in said, said
     res = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--recipe", str(strict), "--out",
                               str(tmp_path / "s2"), "--epochs", "5", "-q"])
     said = " ".join(res.output.split())

@@ -42,7 +42,7 @@ from finlite.recipe.gates import DECISION_METRICS, GateResult, decision_check, e
 from finlite.recipe.runner import RecipeResult, StepRecord, check_ready_plan, run_recipe
 from finlite.recipe.spec import Recipe, Step
 from finlite.tasks import get_task, series_rows
-from finlite.training.loop import TrainConfig, auto_batch_size, keeps_random_state
+from finlite.training.loop import TrainConfig, auto_batch_size, keeps_random_state, seeded
 from finlite.training.sizing import default_sparsity, default_student, default_training
 
 __all__ = [
@@ -286,6 +286,8 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"teacher artifact": art.path, "data file": data})
         check_rejected_path(out, overwrite=overwrite, inputs={"teacher artifact": art.path, "data file": data})
     seed = int(art.manifest["seed"]) if seed is None else check_seed(seed)
+    for name, value in (("config", config), ("fine_tune", fine_tune)):
+        seeded(value, seed, "compress", name)  # a config seeded otherwise is refused before any work
     if flag_rate is not None and not get_task(art.task).decides:
         raise ConfigError(f"flag_rate applies to classifiers; {art.path} holds a {art.task} model, which makes "
                           "no decisions. Drop flag_rate.", param="flag_rate")
@@ -299,8 +301,9 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
     if flag_rate is not None:
         point = operating_point(get_task(prepared.task).training_scores(art.model, prepared.x_train), prepared.y_train,
                                 flag_rate=flag_rate, owner="compress")
-    return _Setup(art=art, prepared=prepared, seed=seed, train=replace(config or sized, seed=seed),
-                  fine_tune=replace(fine_tune or sized_tune, seed=seed), base=base, provenance=provenance,
+    return _Setup(art=art, prepared=prepared, seed=seed, train=seeded(config, seed, "compress", default=sized),
+                  fine_tune=seeded(fine_tune, seed, "compress", "fine_tune", default=sized_tune), base=base,
+                  provenance=provenance,
                   operating_point=point)
 
 
@@ -681,7 +684,12 @@ def describe_rejected(path: str | Path) -> list[str]:
     path = Path(path)
     try:
         record = _small_json(path)
-    except (OSError, ValueError, _paths.FileTooLarge) as exc:
+    except _paths.FileTooLarge as exc:  # its bare size read as a code (a review, 2026-12-06)
+        raise DataError(f"{str(path)!r} holds {exc.size:,} bytes or more; a record of a refused run is at most "
+                        f"{_RECORD_LIMIT:,} bytes ({_RECORD_LIMIT >> 20} MiB), so this is not one finlite wrote. "
+                        "inspect reads an artifact folder or the OUT.rejected.json a refused compress or search "
+                        "left.") from None
+    except (OSError, ValueError) as exc:
         raise DataError(f"{str(path)!r} is not a record finlite can read ({exc}); inspect reads an artifact folder "
                         "or the OUT.rejected.json a refused compress or search left.") from None
     if not isinstance(record, dict) or record.get("format") != REJECTED_FORMAT:
@@ -1224,6 +1232,28 @@ def is_recorded_teacher(manifest: Mapping[str, Any], provenance: Mapping[str, An
     recorded = provenance.get("model_files")
     return (isinstance(recorded, Mapping) and bool(recorded) and model_files(manifest) == dict(recorded)
             and manifest.get("model") == provenance.get("model"))
+
+
+def teacher_difference(manifest: Mapping[str, Any], provenance: Mapping[str, Any]) -> str | None:
+    """What a reader should be told of a teacher taken as the recorded one by its model files
+    (:func:`is_recorded_teacher`): None when its manifest is the recorded one, or is it with an
+    export since (the ``export`` record and the ONNX files taken out, its digest is the recorded
+    one); otherwise a sentence naming both digests. A teacher whose cut-off and metrics were
+    edited, and its manifest re-hashed, passed as "the recorded teacher" and the differences it
+    made were laid on the rerun (a review, 2026-12-06)."""
+    from finlite._manifest import manifest_digest
+
+    recorded, now = provenance.get("manifest_sha256"), manifest.get("manifest_sha256")
+    if now == recorded:
+        return None
+    before_export = {k: v for k, v in manifest.items() if k not in ("export", "manifest_sha256")}
+    before_export["files"] = {name: digest for name, digest in (manifest.get("files") or {}).items()
+                              if name not in ("model.onnx", "model_int8.onnx")}
+    if manifest_digest(before_export) == recorded:
+        return None
+    return (f"the teacher's manifest (sha256 {now}) is not the one recorded at compression ({recorded}), and differs "
+            "by more than an export since: its model files are the recorded ones, but its other fields (cut-off, "
+            "metrics, data, settings) may have been edited; a difference below may be the teacher's, not the rerun's")
 
 
 def _is_series(prepared: Any) -> bool:

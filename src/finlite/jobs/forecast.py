@@ -52,7 +52,15 @@ from finlite.evaluate.model_card import fenced, markdown_cell
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
 from finlite.models.base import FinliteModel, forward_rows
 from finlite.tasks import get_task
-from finlite.training.loop import TrainConfig, fit, fold_scale, keeps_random_state, output_layer, seed_everything
+from finlite.training.loop import (
+    TrainConfig,
+    fit,
+    fold_scale,
+    keeps_random_state,
+    output_layer,
+    seed_everything,
+    seeded,
+)
 
 __all__ = ["DEFAULT_COST_BPS", "DEFAULT_HIDDEN", "FORECASTERS", "THIN_PERIODS", "THIN_WINDOWS", "ForecastOutcome",
            "build_forecaster", "first_epoch_warning", "forecast_evidence", "realised_log_returns", "realised_paths",
@@ -279,7 +287,7 @@ def train_forecaster(
         raise param_error("train_forecaster", "cost_bps", "a number of basis points from 0 to under 10000", cost_bps)
     if out is not None:  # before any work: --out is no input, and may be replaced
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"price file": prices})
-    config = replace(config or TrainConfig(), seed=seed, progress=progress and (config is None or config.progress))
+    config = replace(seeded(config, seed, "train_forecaster"), progress=progress and (config is None or config.progress))
     series = prepare_series(prices, spec, walk=walk)
     _check_enough(series, series.source)
     seed_everything(seed)

@@ -864,6 +864,7 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         fidelity_warnings,
         first_epoch_warnings,
         preprocessor_sizes,
+        teacher_difference,
     )
 
     base, same = _baseline(art, baseline, verify_key)
@@ -935,6 +936,12 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
     # the report itself: the summary is then at least WARN, and the CLI prints it.
     messages = [*messages, *first_epoch_warnings(comparison), *((holdout_record or {}).get("warnings") or []),
                 *evidence_warnings(comparison)]
+    steps = art.manifest.get("steps") or []
+    recorded_teacher = steps[0].get("teacher") if steps and isinstance(steps[0], Mapping) else None
+    differs = teacher_difference(base.manifest, recorded_teacher) if same and isinstance(recorded_teacher, Mapping) \
+        else None
+    if differs is not None:  # the baseline is the recorded teacher by its model files only
+        messages.append(differs[:1].upper() + differs[1:])
     failures = (holdout_record or {}).get("failures")
     if failures:
         comparison["evidence_failures"] = list(failures)

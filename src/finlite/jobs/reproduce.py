@@ -347,6 +347,11 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
     config = _base_config(steps, recipe, "train", progress)
     fine_tune = _base_config(steps, recipe, "fine_tune", progress)
     notes: list[str] = [f"teacher: {source.path} (manifest sha256 {source.manifest['manifest_sha256']})"]
+    from finlite.jobs.compress import teacher_difference
+
+    differs = teacher_difference(source.manifest, provenance)
+    if differs is not None:
+        notes.append(f"warning: {differs}")
     # A student decides at its teacher's operating point unless the run set one at a flag rate.
     point = manifest.get("operating_point")
     flag_rate = None
@@ -675,7 +680,7 @@ def render_reproduction(result: Reproduction) -> str:
         lines.append(f"{name}: recorded {f['recorded']}, reproduced {f['reproduced']}")
     lines.append(f"weights match: {'yes' if result.weights_match else 'no'}"
                  + ("" if result.deterministic else " (not deterministic: not part of the verdict)"))
-    lines += [f"note: {n}" for n in result.notes]
+    lines += [n if n.startswith("warning: ") else f"note: {n}" for n in result.notes]
     if result.matched:
         verdict = "reproduced: the same metrics" + (" and weights" if result.deterministic else "")
     elif not rerun:

@@ -28,7 +28,7 @@ from finlite.models.base import FinliteModel
 from finlite.models.linear import LogisticRegression
 from finlite.models.mlp import TabularMLP
 from finlite.tasks import get_task
-from finlite.training.loop import TrainConfig, fit, keeps_random_state, seed_everything, validation_auc
+from finlite.training.loop import TrainConfig, fit, keeps_random_state, seed_everything, seeded, validation_auc
 from finlite.training.unseen import average_recorded
 
 TEACHERS = ("mlp", "logistic", "lightgbm", "xgboost")
@@ -154,7 +154,7 @@ def train(
     dropout = 0.3 if dropout is None else dropout
     if out is not None:  # before any work: --out is no input, and may be replaced
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"data file": data})
-    config = replace(config or TrainConfig(), seed=seed)
+    config = seeded(config, seed, "train")
     prepared = prepare(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
                        drop=drop, split=SplitConfig(seed=seed, date_column=date_column, whole_dates=whole_dates,
                                                     one_shuffle=one_shuffle, month_year=month_year),
@@ -179,8 +179,10 @@ def train(
 
     result = fit(net, tensors, loss_fn, validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val),
                  config, desc=f"training {model}")
+    # batch_size_used: the batch size the loop took (the settings' None means "by the row count",
+    # which a reviewer then had to work out: a review, 2026-12-06).
     steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
-              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run}]
+              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "batch_size_used": result.batch_size}]
     average_recorded(steps[0], net, prepared.preprocessor, prepared.x_train)  # a new category: an average one
     return _warned(_no_skill(_finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
                                              {"validation_auc": result.best_score})))

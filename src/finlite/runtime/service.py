@@ -625,18 +625,41 @@ def _parse(body: bytes) -> Any:
     except (ValueError, RecursionError):
         payload = None
     else:
-        if "infinity" in reason:
-            # Only numbers too large for a double: the encoder reports where. The standard parser
-            # is laxer than orjson (unpaired surrogate escapes, integers beyond 64 bits), and
-            # the answer and the audit line are written with orjson: refuse what it cannot write.
+        if "infinity" in reason or "64-bit" in reason:
+            # Only numbers too large for a double or an integer: the encoder reports where. An
+            # integer beyond 64 bits is read as the float it is (infinity past a double's range),
+            # as a CSV reader reads it, so the field holding it is named (the body as a whole
+            # was: a review, 2026-12-06). The standard parser is also laxer than orjson (unpaired
+            # surrogate escapes), and the answer and the audit line are written with orjson:
+            # refuse what it cannot write.
+            payload = _wide_ints_as_floats(payload)
             try:
                 orjson.dumps(payload)
             except TypeError as exc:
-                raise _BadBody(f"the body holds a value that cannot be processed ({exc}): an integer beyond 64 "
-                               "bits or a string with an unpaired surrogate escape") from None
+                raise _BadBody(f"the body holds a value that cannot be processed ({exc}): a string with an unpaired "
+                               "surrogate escape") from None
             _check_unique_keys(body, payload)
             return payload
     raise _BadBody(f"invalid JSON: {reason}")
+
+
+def _wide_ints_as_floats(value: Any) -> Any:
+    """``value`` (parsed JSON) with each integer beyond 64 bits as a float: the nearest double,
+    or an infinity of its sign past a double's range (the encoder refuses it, naming the field)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if -(2**63) <= value < 2**64:
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    if isinstance(value, list):
+        return [_wide_ints_as_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _wide_ints_as_floats(v) for k, v in value.items()}
+    return value
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import math
 import random
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -38,7 +38,7 @@ from finlite.models.base import FinliteModel, forward_rows
 from finlite.models.mlp import TabularMLP
 
 __all__ = ["LARGE_ROWS", "SCHEDULES", "RowSource", "TrainConfig", "TrainResult", "auto_batch_size", "fit", "fold_scale",
-           "output_layer", "seed_everything", "validation_auc"]
+           "output_layer", "seed_everything", "seeded", "validation_auc"]
 
 Batch = Mapping[str, torch.Tensor]
 LossFn = Callable[[torch.Tensor, Batch], torch.Tensor]
@@ -83,6 +83,25 @@ class RowSource(Protocol):
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def seeded(config: TrainConfig | None, seed: int, owner: str, name: str = "config",
+           default: TrainConfig | None = None) -> TrainConfig:
+    """``config`` (or ``default``, or the default settings) carrying the run's ``seed``.
+
+    A job's ``seed=`` is the run's seed: its data split, its manifest and every training step
+    read it, so a config carries it. A config that names another seed of its own (not the
+    default 0) is refused rather than overridden: ``finlite.train(config=TrainConfig(seed=99))``
+    trained with seed 0 and recorded 0, with no word (a review, 2026-12-06).
+
+    Raises:
+        ConfigError: ``config.seed`` is neither the default nor ``seed``.
+    """
+    if config is not None and config.seed not in (0, seed):
+        raise ConfigError(f"{owner}: {name}=TrainConfig(seed={config.seed}) but the run's seed is {seed}; the run's "
+                          f"seed (seed=) is the one every step trains with and the manifest records. Pass "
+                          f"seed={config.seed} and leave the config's seed out.", param="seed")
+    return replace(config or default or TrainConfig(), seed=seed)
 
 
 @dataclass(frozen=True)
