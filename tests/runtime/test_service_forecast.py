@@ -85,6 +85,11 @@ def test_service_refuses_bad_or_long_histories(forecast_client: TestClient, pric
     message = short.json()["detail"][0]["msg"]  # the client cannot change the window (it was told to: a review)
     assert short.status_code == 422 and f"window is fixed: give at least {WARMUP + 1} rows of history" in message
     assert "--window" not in message
+    # Another key beside the history changes nothing, so it is refused (a cut-off sent was ignored
+    # silently, where a batch's envelope refused one: a review, 2026-12-06).
+    extra = forecast_client.post("/predict", json={"history": history, "cutoff": 0.0}, headers=AUTH)
+    assert extra.status_code == 422 and extra.json()["detail"][0]["loc"] == ["body", "cutoff"]
+    assert extra.json()["detail"][0]["type"] == "extra_forbidden" and "'cutoff' would change nothing" in extra.text
     no_history = forecast_client.post("/predict", json={"close": 1.0}, headers=AUTH)
     assert no_history.status_code == 422 and no_history.json()["detail"][0]["type"] == "missing"
     limit = history_limit(WARMUP)
