@@ -71,3 +71,19 @@ def test_a_malformed_source_date_epoch_is_refused_before_numpy_loads(value: str,
     assert done.returncode == 2, done.stderr
     assert f"error: SOURCE_DATE_EPOCH is {value!r}; it must be a whole, non-negative number of seconds" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "t").exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "", "  "])
+def test_a_command_that_writes_no_stamp_runs_whatever_source_date_epoch_holds(value: str) -> None:
+    """inspect, evaluate, score ... never read it: a bad or blank value does not stop them, and a
+    blank one (unset, for finlite) does not reach numpy's int() either (a review, 2026-12-06)."""
+    from finlite._console import STAMPED
+
+    assert {"train", "compress", "export"} <= STAMPED and "inspect" not in STAMPED
+    env = {**os.environ, "SOURCE_DATE_EPOCH": value}
+    probe = ("import sys; sys.argv = ['finlite', *sys.argv[1:]]\nfrom finlite import _console\ntry:\n"
+             "    _console.main()\nexcept SystemExit as e:\n    code = e.code\nimport os, scipy.stats\n"
+             "print('code', code, 'env', repr(os.environ.get('SOURCE_DATE_EPOCH')))")
+    done = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip().endswith("code 0 env None"), (done.stdout, done.stderr)

@@ -1502,16 +1502,20 @@ def inspect(
     # What a reviewer reproduces it from: when, with what, from which data and seed (a refused
     # run's record said these, an artifact's inspect did not: a review, 2026-12-06).
     versions: dict[str, Any] = man["versions"] if isinstance(man.get("versions"), dict) else {}
-    made = ", ".join(f"{k} {one_line(versions[k])}" for k in ("finlite", "python", "torch", "numpy", "onnxruntime")
+    library = (man.get("model") or {}).get("library")  # a boosted model's: lightgbm or xgboost
+    made = ", ".join(f"{k} {one_line(versions[k])}" for k in ("finlite", "python", "torch", "numpy", "onnxruntime",
+                                                              *([library] if isinstance(library, str) else []))
                      if k in versions)
     say(f"made: {one_line(man.get('created_utc', '(no time recorded)'))}"
         f"{' with ' + made if made else ''}; seed {one_line(man.get('seed', '(none recorded)'))}")
     data: dict[str, Any] = man["data"] if isinstance(man.get("data"), dict) else {}
     if data:
         rows = data.get("rows")
+        hashes = [f"{kind} sha256 {one_line(data[key])}" for kind, key in (("file", "file_sha256"),
+                                                                         ("content", "content_sha256"))
+                  if data.get(key) is not None]  # a DataFrame has no file
         say(f"data: {one_line(data.get('source', '(no source recorded)'))}"
-            f"{f', {rows:,} rows' if isinstance(rows, int) else ''}; file sha256 {one_line(data.get('file_sha256'))}, "
-            f"content sha256 {one_line(data.get('content_sha256'))}")
+            f"{f', {rows:,} rows' if isinstance(rows, int) else ''}{'; ' + ', '.join(hashes) if hashes else ''}")
     first = (man.get("steps") or [{}])[0]
     teacher = first.get("teacher") if isinstance(first, dict) else None
     if isinstance(teacher, dict):

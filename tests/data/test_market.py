@@ -394,6 +394,22 @@ def test_the_training_range_is_recorded_and_a_feature_far_beyond_it_refused() ->
         MarketPreprocessor(pre.spec, pre.mean, pre.std, low=pre.low)
 
 
+def test_the_range_covers_every_row_the_training_windows_read() -> None:
+    """A doubling on row 25, read by the first training windows (which start before the first
+    training row, 30 here) but not a training row itself: train refused its own input (a review,
+    2026-12-06). The range covers every row a training window reads."""
+    frame = prices_frame(n=400)
+    assert SPEC.warmup == 30 and FEATURE_LAG < 25
+    frame.loc[25:, "close"] *= 2.0
+    prepared = prepare_series(frame, SPEC)  # no refusal: the jump is training data
+    pre = prepared.preprocessor
+    j = pre.feature_names.index("log_return")
+    assert pre.high[j] == pytest.approx(np.log(2.0), abs=0.05)
+    # The scaler itself is still fitted on the training rows alone.
+    train_features = prepared.x_train[:, -1, :].astype(np.float64) * pre.std + pre.mean
+    np.testing.assert_allclose(train_features.mean(axis=0), pre.mean, atol=1e-6)
+
+
 def test_prepared_series_summary_and_price_levels() -> None:
     frame = prices_frame()
     prepared = prepare_series(frame, MarketSpec(objective="price", window=10))

@@ -150,6 +150,23 @@ def test_a_teacher_edited_beyond_an_export_is_said_and_an_exported_one_is_not(
                        "are the recorded ones, but its other fields (cut-off, metrics, data, settings) may have been "
                        "edited; a difference below may be the teacher's, not the rerun's")
     assert f"\n{warning}\n" in render_reproduction(result)  # printed as a warning, not a note
+    # A teacher exported before compression and again since (with --int8) is no edited one: the
+    # record keeps its digest without the exports (a review, 2026-12-06: it was warned of).
+    twice = tmp_path / "twice"
+    shutil.copytree(teacher_dir, twice)
+    export_artifact(twice, german_csv)
+    student = tmp_path / "student"
+    finlite.compress(twice, german_csv, student_hidden=(8,), config=QUICK, fine_tune=QUICK, out=student,
+                     timing=False, progress=False)
+    export_artifact(twice, german_csv, int8=True)
+    provenance = finlite.load(student).manifest["steps"][0]["teacher"]
+    assert teacher_difference(finlite.load(twice).manifest, provenance) is None
+    # A record made before the digest without exports: an exported teacher is not accused, an
+    # edited one that was never exported is.
+    older = {k: v for k, v in provenance.items() if k != "manifest_core_sha256"}
+    assert teacher_difference(finlite.load(twice).manifest, older) is None
+    assert teacher_difference(finlite.load(edited).manifest,
+                              {k: v for k, v in recorded.items() if k != "manifest_core_sha256"}) is not None
 
 
 def _planned_student_reproduces(teacher: Path, data: Path, out: Path, sparsity: float) -> None:

@@ -31,7 +31,7 @@ def test_the_manifest_records_the_batch_size_the_loop_took(teacher_dir: Path) ->
     art = finlite.load(teacher_dir)
     step = art.manifest["steps"][0]
     rows = art.manifest["data"]["split"]["rows"]["train"]
-    assert step["train"]["batch_size"] is None and step["batch_size_used"] == auto_batch_size(rows)
+    assert step["train"]["batch_size"] is None and step["batch_size"] == auto_batch_size(rows)
 
 
 def test_flag_rate_and_cutoff_set_the_operating_point(german_csv: Path, tmp_path: Path) -> None:

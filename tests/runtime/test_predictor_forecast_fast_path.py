@@ -102,6 +102,28 @@ def test_a_bad_value_outside_the_window_is_refused_as_forecast_all_refuses_it(
     assert str(fast.value) == str(every.value)
 
 
+def test_one_forecast_checks_the_rows_it_reads_on_every_path(forecast_dir: Path, prices: pd.DataFrame) -> None:
+    """A close twenty times the one before, 200 rows before the last window: a dict of lists was
+    forecast and the same history as a DataFrame (or newest first) refused (a review,
+    2026-12-06). One forecast reads the last window: its rows alone are held to the training
+    range, on every path; the same jump inside that window is refused on every path."""
+    predictor = Predictor(forecast_dir)
+    frame = prices.tail(250).reset_index(drop=True)
+    far = frame.copy()
+    far.loc[20:, "close"] *= 20  # one jump, long before the last window
+    expected = predictor.forecast(_history(frame))["forecast"]
+    answers = [predictor.forecast(_history(far)), predictor.forecast(far),
+               predictor.forecast(far.iloc[::-1].reset_index(drop=True))]
+    assert len({a["forecast"] for a in answers}) == 1 and answers[0]["forecast"] == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(DataError, match="far outside what the model was trained on"):
+        predictor.forecast_all(far)  # every date's forecast: the jump's window among them
+    near = frame.copy()
+    near.loc[len(frame) - 3:, "close"] *= 20
+    for history in (_history(near), near, near.iloc[::-1].reset_index(drop=True)):
+        with pytest.raises(DataError, match=r"Feature 'log_return' of .* is 2\.99\d+, far outside"):
+            predictor.forecast(history)
+
+
 def test_a_duplicate_date_before_the_window_is_named(forecast_dir: Path, prices: pd.DataFrame) -> None:
     history = _history(prices.tail(WARMUP + 20))
     history["date"] = [history["date"][1], *history["date"][1:]]

@@ -1365,9 +1365,11 @@ class MarketPreprocessor:
 
     @classmethod
     def fit(cls, features: np.ndarray, spec: MarketSpec, up: np.ndarray | None = None,
-            source: str = "the training rows") -> MarketPreprocessor:
-        """Fit mean / std and the range (smallest and largest value) on ``features`` (the training
-        rows' unscaled features, [n, F]).
+            source: str = "the training rows", seen: np.ndarray | None = None) -> MarketPreprocessor:
+        """Fit mean / std on ``features`` (the training rows' unscaled features, [n, F]) and the
+        range (smallest and largest value) on ``seen``, every row the training windows read (the
+        training rows and the rows of their windows before the first one; ``features`` when not
+        given): a row the model was trained on is never beyond its range.
 
         A feature that is constant on the training rows gets std 1 (and a note), so it scales to
         a constant instead of dividing by zero.
@@ -1386,7 +1388,11 @@ class MarketPreprocessor:
                  for j in np.flatnonzero(flat)]
         std = np.where(flat, 1.0, std)
         share = float(np.mean(up)) if up is not None and len(up) else 0.5
-        return cls(spec, mean, std, share, notes, low=features.min(axis=0), high=features.max(axis=0))
+        seen = features if seen is None else seen
+        if seen.ndim != 2 or seen.shape[1] != features.shape[1] or len(seen) == 0 or not np.isfinite(seen).all():
+            raise DataError(f"The rows the training windows of {source} read hold a missing value or none; "
+                            "finlite does not impute.")
+        return cls(spec, mean, std, share, notes, low=seen.min(axis=0), high=seen.max(axis=0))
 
     @property
     def n_features(self) -> int:
@@ -1476,15 +1482,21 @@ class MarketPreprocessor:
         return (features - self.mean) / self.std
 
     def windows(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]],
-                source: str | None = None, *, fixed_window: str | None = None) -> MarketWindows:
-        """Scaled windows of every row that has ``window`` rows of features, in (id, date) order.
+                source: str | None = None, *, fixed_window: str | None = None,
+                last_only: bool = False) -> MarketWindows:
+        """Scaled windows of every row that has ``window`` rows of features, in (id, date) order;
+        with ``last_only``, each asset's last window alone (a forecast for the last date).
 
         ``data`` is a price table, a DataFrame or a mapping of column -> list (the history a
         service receives); it needs at least ``warmup + 1`` rows per asset. ``fixed_window`` is
-        :func:`read_prices`' (a deployed model's callers say its window is fixed).
+        :func:`read_prices`' (a deployed model's callers say its window is fixed). The features of
+        the windows returned are checked (finite, :meth:`check_range`): every row's, or with
+        ``last_only`` those of the last windows alone, so one forecast does not depend on rows
+        it does not read (a review, 2026-12-06: a jump 250 rows back was refused for a DataFrame
+        and forecast for a dict of lists).
         """
         table = self._table(data, source, fixed_window)
-        return self._windows(table, _compute(table, self.spec))
+        return self._windows(table, _compute(table, self.spec), last_only)
 
     def last_window(self, dates: np.ndarray, prices: np.ndarray, volume: np.ndarray | None = None,
                     extras: Sequence[np.ndarray] = (), out: np.ndarray | None = None) -> np.ndarray:
@@ -1570,7 +1582,7 @@ class MarketPreprocessor:
             return read_prices(frame, self.spec, where, fixed_window=fixed_window)
         return read_prices(data, self.spec, source, fixed_window=fixed_window)
 
-    def _windows(self, table: PriceTable, computed: _Computed) -> MarketWindows:
+    def _windows(self, table: PriceTable, computed: _Computed, last_only: bool = False) -> MarketWindows:
         spec = self.spec
         rows = np.flatnonzero(computed.eligible)
         _limits.check_memory(len(rows) * spec.window * self.n_features * 4 * 2,
@@ -1578,7 +1590,17 @@ class MarketPreprocessor:
                              f"{self.n_features})", "give fewer rows or a shorter window (--window)")
         with np.errstate(over="ignore", invalid="ignore"):
             scaled = self.scale(computed.features).astype(np.float32)
-        valid = np.flatnonzero(computed.position >= FEATURE_LAG)
+        checked = computed.position >= FEATURE_LAG
+        lasts: list[int] = []  # with last_only: each asset's last window, by its index among the windows
+        if last_only:
+            checked = np.zeros_like(checked)
+            count = 0
+            for _asset, part in table.assets(spec.date_column, spec.id_column):
+                if part.stop - part.start > spec.warmup:
+                    checked[part.stop - spec.window:part.stop] = True
+                    count += part.stop - part.start - spec.warmup
+                    lasts.append(count - 1)
+        valid = np.flatnonzero(checked)
         bad = valid[~np.isfinite(scaled[valid]).all(axis=1)]
         if len(bad):
             # Fail closed: a value beyond float32 once scaled would reach the model as inf.
@@ -1608,8 +1630,9 @@ class MarketPreprocessor:
             naive = np.full(len(rows), self.up_share)
         else:
             naive = np.zeros(len(rows))
-        return MarketWindows(computed.dates[rows], None if computed.ids is None else computed.ids[rows], x,
-                             computed.y[rows], computed.last_price[rows], naive)
+        windows = MarketWindows(computed.dates[rows], None if computed.ids is None else computed.ids[rows], x,
+                                computed.y[rows], computed.last_price[rows], naive)
+        return windows.take(np.asarray(lasts, dtype=np.int64)) if last_only else windows
 
 
 def to_price_level(pred_log_change: np.ndarray | Sequence[float], last_price: np.ndarray | Sequence[float],
@@ -1918,6 +1941,11 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
         train_rows = labelled[split.train]
         if spec.date_order is None:  # scoring reads dates as training read them (see MarketSpec.date_order)
             spec = replace(spec, date_order=table.date_order)
+        # The training windows read each training row and the window - 1 rows before it (in its
+        # own asset: a labelled row is past its asset's warm-up): the range covers them all.
+        read = np.zeros(len(computed.features), dtype=bool)
+        for back in range(spec.window):
+            read[train_rows - back] = True
         preprocessor = MarketPreprocessor.fit(computed.features[train_rows], spec, computed.up[train_rows],
-                                              f"the training part of {table.source}")
+                                              f"the training part of {table.source}", seen=computed.features[read])
     return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end)

@@ -296,7 +296,8 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
     base = distill_data(prepared, lambda x: teacher_logits(art.model, x),
                         train_logits=getattr(art.model, "oof_logits", None))
     provenance = {"path": str(art.path), "manifest_sha256": art.manifest["manifest_sha256"],
-                  "model": art.manifest["model"], "model_files": model_files(art.manifest)}
+                  "manifest_core_sha256": core_digest(art.manifest), "model": art.manifest["model"],
+                  "model_files": model_files(art.manifest)}
     point = art.operating_point if get_task(art.task).decides else None
     if flag_rate is not None:
         point = operating_point(get_task(prepared.task).training_scores(art.model, prepared.x_train), prepared.y_train,
@@ -1234,22 +1235,35 @@ def is_recorded_teacher(manifest: Mapping[str, Any], provenance: Mapping[str, An
             and manifest.get("model") == provenance.get("model"))
 
 
-def teacher_difference(manifest: Mapping[str, Any], provenance: Mapping[str, Any]) -> str | None:
-    """What a reader should be told of a teacher taken as the recorded one by its model files
-    (:func:`is_recorded_teacher`): None when its manifest is the recorded one, or is it with an
-    export since (the ``export`` record and the ONNX files taken out, its digest is the recorded
-    one); otherwise a sentence naming both digests. A teacher whose cut-off and metrics were
-    edited, and its manifest re-hashed, passed as "the recorded teacher" and the differences it
-    made were laid on the rerun (a review, 2026-12-06)."""
+def core_digest(manifest: Mapping[str, Any]) -> str:
+    """The manifest's digest without what an export adds or replaces (its ``export`` record and
+    the ONNX files it lists): equal for a teacher before and after any number of exports."""
     from finlite._manifest import manifest_digest
 
+    core = {k: v for k, v in manifest.items() if k not in ("export", "manifest_sha256")}
+    core["files"] = {name: digest for name, digest in (manifest.get("files") or {}).items()
+                     if name not in ("model.onnx", "model_int8.onnx")}
+    return manifest_digest(core)
+
+
+def teacher_difference(manifest: Mapping[str, Any], provenance: Mapping[str, Any]) -> str | None:
+    """What a reader should be told of a teacher taken as the recorded one by its model files
+    (:func:`is_recorded_teacher`): None when its manifest is the recorded one, or is it but for
+    its exports (:func:`core_digest`, recorded since 2026-12-06 as ``manifest_core_sha256``);
+    otherwise a sentence naming both digests. A teacher whose cut-off and metrics were edited,
+    and its manifest re-hashed, passed as "the recorded teacher" and the differences it made
+    were laid on the rerun (a review, 2026-12-06)."""
     recorded, now = provenance.get("manifest_sha256"), manifest.get("manifest_sha256")
     if now == recorded:
         return None
-    before_export = {k: v for k, v in manifest.items() if k not in ("export", "manifest_sha256")}
-    before_export["files"] = {name: digest for name, digest in (manifest.get("files") or {}).items()
-                              if name not in ("model.onnx", "model_int8.onnx")}
-    if manifest_digest(before_export) == recorded:
+    core = core_digest(manifest)
+    if provenance.get("manifest_core_sha256") is not None:
+        if core == provenance["manifest_core_sha256"]:
+            return None
+    # Recorded before the core digest was: an export since compression alone leaves the recorded
+    # digest once it is taken out; a teacher exported before compression and again since cannot
+    # be told from an edited one, so it is not accused.
+    elif core == recorded or "export" in manifest:
         return None
     return (f"the teacher's manifest (sha256 {now}) is not the one recorded at compression ({recorded}), and differs "
             "by more than an export since: its model files are the recorded ones, but its other fields (cut-off, "

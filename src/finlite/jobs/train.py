@@ -179,10 +179,10 @@ def train(
 
     result = fit(net, tensors, loss_fn, validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val),
                  config, desc=f"training {model}")
-    # batch_size_used: the batch size the loop took (the settings' None means "by the row count",
-    # which a reviewer then had to work out: a review, 2026-12-06).
+    # batch_size: the batch size the loop took, as a forecaster's step records it (the settings'
+    # None means "by the row count", which a reviewer then had to work out: a review, 2026-12-06).
     steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
-              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "batch_size_used": result.batch_size}]
+              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "batch_size": result.batch_size}]
     average_recorded(steps[0], net, prepared.preprocessor, prepared.x_train)  # a new category: an average one
     return _warned(_no_skill(_finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
                                              {"validation_auc": result.best_score})))

@@ -673,23 +673,24 @@ class Predictor:
         check_score_count(out, len(x), unit="forecast")
         return out
 
-    def _windows(self, history: Any, source: str | None) -> MarketWindows:
-        """The scaled windows of ``history``: a dict of lists that :meth:`_fast_arrays` has checked
-        skips read_prices' parsing; anything else goes through
-        :func:`finlite.data.market.read_prices` (the reference, whose errors name the value)."""
+    def _windows(self, history: Any, source: str | None, last_only: bool = False) -> MarketWindows:
+        """The scaled windows of ``history`` (with ``last_only``, each asset's last one): a dict of
+        lists that :meth:`_fast_arrays` has checked skips read_prices' parsing; anything else goes
+        through :func:`finlite.data.market.read_prices` (the reference, whose errors name the value)."""
         market = self._market()
         arrays = self._fast_arrays(history, last_only=False) if isinstance(history, Mapping) else None
         if arrays is None:
             # The reader's advice for a short history ("use a shorter window (--window)") is the
             # trainer's: a deployed model's window is fixed (a review, 2026-12-04).
             return market.windows(self._history(history), source or "the price history",
-                                  fixed_window="The model's window is fixed")
+                                  fixed_window="The model's window is fixed", last_only=last_only)
         import pandas as pd  # loaded already: finlite.data.market imports it
 
         spec = market.spec
         frame = pd.DataFrame({name: values.astype("datetime64[ns]") if name == spec.date_column else values
                               for name, values in arrays.items()})
-        return market.windows(self._m.PriceTable(frame, source or "the price history", None, "", []))
+        return market.windows(self._m.PriceTable(frame, source or "the price history", None, "", []),
+                              last_only=last_only)
 
     def _fast_arrays(self, history: Mapping[str, Any], last_only: bool) -> dict[str, np.ndarray] | None:
         """A dict of lists as numpy arrays read without pandas (dates as datetime64[D]), or None
@@ -831,7 +832,8 @@ class Predictor:
                     return fast
         # Any other history, or a window the fast path found not finite: every window through the
         # reference path (whose errors name the date and value), the last one answered.
-        result = self.forecast_windows(self._windows(history, source), source=source)
+        # Only the last window of each asset: its rows alone are checked, as on the fast path.
+        result = self.forecast_windows(self._windows(history, source, last_only=True), source=source)
         n = len(result["date"])
         if n == 0:
             raise DataError(f"{source or 'The price history'} has too few rows to forecast: the model needs "
