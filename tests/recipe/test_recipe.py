@@ -222,8 +222,25 @@ def test_cli_recipe_exit_codes(teacher_dir: Path, german_csv: Path, tmp_path: Pa
     assert "the record of a refused compress run (finlite.rejected/1" in shown.output
     assert "decision: no step passed its gates on the validation split" in shown.output
     assert re.search(r"\nstep: distillation \(rolled_back\): size_bytes [0-9]+ > max 1 \(by [0-9]+\)\n", shown.output)
-    forged = json.loads((tmp_path / "s2.rejected.json").read_text())
+    from finlite.jobs.compress import record_digest
+
+    written = json.loads((tmp_path / "s2.rejected.json").read_text())
+    assert written["record_sha256"] == record_digest(written)
+    assert f"\nrecord sha256 {written['record_sha256']} (its content matches it)\n" in shown.output
+    # An edit after the fact (the seed, here) is told, and nothing of the record is shown (a
+    # review, 2026-12-06: a changed seed, data hash and gate were printed as the run's).
+    (tmp_path / "edited.rejected.json").write_text(json.dumps({**written, "seed": 99}))
+    shown = runner.invoke(app, ["inspect", str(tmp_path / "edited.rejected.json")])
+    said = " ".join(shown.output.split())
+    assert shown.exit_code == 2 and "was changed after finlite wrote it: its content's sha256 is" in said, said
+    assert "seed 99" not in said
+    older = {k: v for k, v in written.items() if k != "record_sha256"}  # written before the digest
+    (tmp_path / "older.rejected.json").write_text(json.dumps(older))
+    shown = runner.invoke(app, ["inspect", str(tmp_path / "older.rejected.json")])
+    assert shown.exit_code == 0 and "record sha256: none recorded (written before 2026-12-06" in shown.output
+    forged = dict(written)
     forged["decision"] = "kept\nsignature: verified"  # a file's text adds no line of its own
+    forged["record_sha256"] = record_digest(forged)  # re-digested, as one who edits it can
     (tmp_path / "forged.rejected.json").write_text(json.dumps(forged))
     shown = runner.invoke(app, ["inspect", str(tmp_path / "forged.rejected.json")])
     assert "decision: kept\\nsignature: verified" in shown.output and "\nsignature: verified" not in shown.output

@@ -12,6 +12,8 @@ search candidate and the artifact saved for it are trained alike.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -520,6 +522,13 @@ def rejected_path(out: str | Path) -> Path:
 _RECORD_LIMIT = 16 << 20
 
 
+def record_digest(record: Mapping[str, Any]) -> str:
+    """sha256 of a refused run's record as canonical JSON, without its own ``record_sha256``
+    (the rule of a manifest's digest, :func:`finlite._manifest.manifest_digest`)."""
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
+
+
 def _small_json(path: Path) -> Any:
     """The JSON in the regular file at ``path`` (at most :data:`_RECORD_LIMIT` bytes, strict: no
     NaN, no key twice). Raises OSError, ValueError or FileTooLarge for anything else."""
@@ -630,6 +639,9 @@ def write_rejected(out: str | Path, setup: _Setup, *, command: str, decision: st
     if earlier is not None:
         record["removed_student"] = {"path": str(out), "manifest_sha256": earlier.get("manifest_sha256"),
                                      "created_utc": earlier.get("created_utc")}
+    # Its own digest, as a manifest has one: an edit after the fact (a seed, a data hash, a gate
+    # turned to passed) is told by inspect (a review, 2026-12-06: it printed what it was given).
+    record["record_sha256"] = record_digest(record)
     path = rejected_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)  # as an artifact's folder would have been made
     _paths.clean_file_leftovers(path.parent, path.name)  # a killed writer's temporary record
@@ -696,6 +708,15 @@ def describe_rejected(path: str | Path) -> list[str]:
     if not isinstance(record, dict) or record.get("format") != REJECTED_FORMAT:
         raise DataError(f"{str(path)!r} is not a record of a refused run (format {REJECTED_FORMAT}); inspect reads "
                         "an artifact folder or the OUT.rejected.json a refused compress or search left.")
+    recorded = record.get("record_sha256")
+    try:
+        digest = record_digest(record)
+    except ValueError:  # a number JSON cannot write back (strict reading refuses NaN already)
+        digest = ""
+    if recorded is not None and recorded != digest:
+        raise DataError(f"{str(path)!r} was changed after finlite wrote it: its content's sha256 is {digest}, its "
+                        f"record_sha256 says {str(recorded)[:64]!r}. Nothing in it can be taken as the refused run's; "
+                        "run the command again for a record.")
 
     def one(value: Any) -> str:  # the file's text may not add lines of its own
         return str(value).replace("\r", "\\r").replace("\n", "\\n")
@@ -706,6 +727,8 @@ def describe_rejected(path: str | Path) -> list[str]:
     teacher, data = record.get("teacher"), record.get("data")
     lines = [f"{path}: the record of a refused {one(record.get('command'))} run ({REJECTED_FORMAT}, written "
              f"{one(record.get('created_utc'))}); no student was written",
+             f"record sha256 {digest} (its content matches it)" if recorded is not None
+             else "record sha256: none recorded (written before 2026-12-06; its content is not checked)",
              f"decision: {one(record.get('decision'))}",
              f"teacher: {one(field(teacher, 'path'))} (manifest sha256 {one(field(teacher, 'manifest_sha256'))})",
              f"data: {one(field(data, 'source'))} (file sha256 {one(field(data, 'file_sha256'))}, "
