@@ -373,7 +373,7 @@ def test_the_training_range_is_recorded_and_a_feature_far_beyond_it_refused() ->
     wild.loc[wild.index[-1], "volume"] = 1e300
     day = wild["date"].iloc[-1]
     with pytest.raises(DataError, match=rf"Feature 'volume_change' of DataFrame at date {day} is 6\d\d\.\d+, far outside "
-                                        r"what the model was trained on \(values -?\d.* to \d.* on its training rows; "
+                                        r"what the model was trained on \(values -?\d.* to \d.* on the rows its training windows read; "
                                         r"finlite scores .* 10 widths either side"):
         pre.windows(wild)
     # The last window alone (the Predictor's batch-1 path) is refused too, by the same check.

@@ -287,7 +287,7 @@ def test_a_run_its_gates_decide_against_says_so_and_leaves_its_record(teacher_di
                          f"and why it was refused: {record_path}")
     record = json.loads(record_path.read_text())
     teacher_manifest = json.loads((teacher_dir / "manifest.json").read_text())
-    assert record["format"] == "finlite.rejected/1" and record["command"] == "compress"
+    assert record["format"] == "finlite.rejected/2" and record["command"] == "compress"
     assert record["decision"] == "no step passed its gates on the validation split"
     assert record["teacher"]["manifest_sha256"] == teacher_manifest["manifest_sha256"]
     assert record["data"]["file_sha256"] == teacher_manifest["data"]["file_sha256"]
@@ -351,7 +351,7 @@ def test_a_run_at_out_leaves_one_outcome_and_replaces_only_finlites_own(teacher_
     # Not finlite's record: refused with or without overwrite, the file kept.
     record.write_text("steps:\n  - {method: distillation}\n")
     for overwrite in (False, True):
-        with pytest.raises(DataError, match=r"which holds a file that is no such record \(format finlite\.rejected/1\)"):
+        with pytest.raises(DataError, match=r"which holds a file that is no such record \(format finlite\.rejected/2\)"):
             run(strict, overwrite=overwrite)
     assert record.read_text() == "steps:\n  - {method: distillation}\n"
     record.unlink()

@@ -160,7 +160,7 @@ def test_a_wild_value_after_t_is_refused_at_its_own_date(frame: pd.DataFrame, sp
     value = float(changed[column].iloc[cut_row + 1])
     changed.loc[changed.index[cut_row + 1], column] = value * factor if column == "close" else factor
     with pytest.raises(DataError, match=r"at date \d{4}-\d\d-\d\d is .*far outside what the model was trained on"
-                                        r" .* on its training rows") as err:
+                                        r" .* on the rows its training windows read") as err:
         pre.windows(changed)
     named = re.search(r"at date (\d{4}-\d\d-\d\d)", str(err.value))
     assert named is not None and named.group(1) > cut

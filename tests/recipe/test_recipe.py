@@ -219,7 +219,7 @@ def test_cli_recipe_exit_codes(teacher_dir: Path, german_csv: Path, tmp_path: Pa
     # finlite inspect reads it: the decision and the gate that refused each step, one line each.
     shown = runner.invoke(app, ["inspect", str(tmp_path / "s2.rejected.json")])
     assert shown.exit_code == 0, shown.output
-    assert "the record of a refused compress run (finlite.rejected/1" in shown.output
+    assert "the record of a refused compress run (finlite.rejected/2" in shown.output
     assert "decision: no step passed its gates on the validation split" in shown.output
     assert re.search(r"\nstep: distillation \(rolled_back\): size_bytes [0-9]+ > max 1 \(by [0-9]+\)\n", shown.output)
     from finlite.jobs.compress import record_digest
@@ -234,10 +234,17 @@ def test_cli_recipe_exit_codes(teacher_dir: Path, german_csv: Path, tmp_path: Pa
     said = " ".join(shown.output.split())
     assert shown.exit_code == 2 and "was changed after finlite wrote it: its content's sha256 is" in said, said
     assert "seed 99" not in said
-    older = {k: v for k, v in written.items() if k != "record_sha256"}  # written before the digest
-    (tmp_path / "older.rejected.json").write_text(json.dumps(older))
+    # Format /2 always holds its digest: removed or nulled, with the seed changed, it is an edit.
+    for edit in ({"record_sha256": None}, {}):
+        bare = {k: v for k, v in written.items() if k != "record_sha256"} | edit | {"seed": 99}
+        (tmp_path / "bare.rejected.json").write_text(json.dumps(bare))
+        shown = runner.invoke(app, ["inspect", str(tmp_path / "bare.rejected.json")])
+        assert shown.exit_code == 2 and "was changed after finlite wrote it" in " ".join(shown.output.split())
+    older = {k: v for k, v in written.items() if k != "record_sha256"} | {"format": "finlite.rejected/1"}
+    (tmp_path / "older.rejected.json").write_text(json.dumps(older))  # written before the digest was
     shown = runner.invoke(app, ["inspect", str(tmp_path / "older.rejected.json")])
-    assert shown.exit_code == 0 and "record sha256: none recorded (written before 2026-12-06" in shown.output
+    assert shown.exit_code == 0 and "record sha256: none (finlite.rejected/1, a format written before " \
+        "2026-12-06; its content is not checked)" in shown.output
     forged = dict(written)
     forged["decision"] = "kept\nsignature: verified"  # a file's text adds no line of its own
     forged["record_sha256"] = record_digest(forged)  # re-digested, as one who edits it can

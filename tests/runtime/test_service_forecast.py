@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from finlite.errors import DataError
 from finlite.runtime import Predictor
 from finlite.runtime.service import AuditLog, create_app, history_limit
 from tests.conftest import make_prices
@@ -146,7 +147,7 @@ def test_a_history_off_the_business_day_calendar_is_answered_with_notes(forecast
     refused = forecast_client.post("/predict", json={"history": _history(jumped)}, headers=AUTH)
     assert refused.status_code == 422, refused.text
     assert re.match(rf"Feature 'log_return' of the request's history at date {tail['date'].iloc[-1]} is 2\.99573, "
-                    r"far outside what the model was trained on \(values -0\.0\d+ to 0\.0\d+ on its training rows; "
+                    r"far outside what the model was trained on \(values -0\.0\d+ to 0\.0\d+ on the rows its training windows read; "
                     r"finlite scores -0\.5\d+ to 0\.5\d+", refused.json()["detail"][0]["msg"])
     # A model saved before the range was kept forecasts it, and says so; a volume tenfold up is no
     # note (a review, 2026-12-03: train, score and evaluate said it, serve did not).
@@ -217,6 +218,12 @@ def test_a_history_of_several_assets_is_refused_in_the_api_s_terms(tmp_path: Pat
     assert "forecast_all" not in detail["msg"]
     one = client.post("/predict", json={"history": _history(both[both["ticker"] == "BBB"])}, headers=AUTH)
     assert one.status_code == 200 and one.json()["ticker"] == "BBB"
+    # Several assets are refused before either is read into windows: a jump in BBB's last window
+    # was named instead, sending the caller to fix BBB (a review, 2026-12-06).
+    jumped = both.copy()
+    jumped.loc[jumped.index[-1], "close"] *= 20
+    with pytest.raises(DataError, match=r"holds several assets \(column 'ticker'\); forecast\(\) answers for one"):
+        Predictor(out).forecast(jumped)
     # Ids as the price reader reads them: "BBB " is BBB, but one id written two ways is refused
     # (two histories would be joined into one; a review, 2026-12-04).
     spaced = both[both["ticker"] == "BBB"].assign(ticker="BBB ")

@@ -1560,9 +1560,14 @@ class MarketPreprocessor:
         low, high = float(self.low[j]), float(self.high[j])  # type: ignore[index]  # a bound implies a range
         raise DataError(
             f"Feature {self.feature_names[j]!r} of {source} at date {np.datetime_as_string(dates[row], unit='D')}"
-            f"{asset} is {float(features[row, j]):.6g}, {far_outside(low, high, float(self.std[j]), 'on its training rows')}. It is computed from "
+            f"{asset} is {float(features[row, j]):.6g}, {far_outside(low, high, float(self.std[j]), 'on the rows its training windows read')}. It is computed from "
             "the rows up to that date: check the prices (and volumes) on and just before it for a wrong value, a "
             "unit error or a split that was not adjusted.", param="history")
+
+    def table(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]], source: str | None = None,
+              fixed_window: str | None = None) -> PriceTable:
+        """``data`` read and checked as :meth:`windows` reads it (a :class:`PriceTable` as it is)."""
+        return self._table(data, source, fixed_window)
 
     def _table(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]], source: str | None,
                fixed_window: str | None = None) -> PriceTable:

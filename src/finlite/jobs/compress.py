@@ -505,7 +505,10 @@ def _plan_method(plan: PruningPlan, pruning: Pruning | None) -> Any:
 
 # -- the record of a run whose gates wrote no student -----------------------------------------------
 #: The format of the record a gated run leaves when its gates keep no student (:func:`write_rejected`).
-REJECTED_FORMAT = "finlite.rejected/1"
+REJECTED_FORMAT = "finlite.rejected/2"
+#: Every format of the record this finlite reads (and replaces with ``overwrite``): /1, written
+#: before 2026-12-06, has no ``record_sha256``; /2 always has one.
+REJECTED_FORMATS = ("finlite.rejected/1", REJECTED_FORMAT)
 
 
 def rejected_path(out: str | Path) -> Path:
@@ -543,7 +546,7 @@ def _read_record(path: Path) -> dict[str, Any] | None:
         record = _small_json(path)
     except (OSError, ValueError, _paths.FileTooLarge):
         return None
-    return record if isinstance(record, dict) and record.get("format") == REJECTED_FORMAT else None
+    return record if isinstance(record, dict) and record.get("format") in REJECTED_FORMATS else None
 
 
 def _is_record(path: Path) -> bool:
@@ -705,7 +708,7 @@ def describe_rejected(path: str | Path) -> list[str]:
     except (OSError, ValueError) as exc:
         raise DataError(f"{str(path)!r} is not a record finlite can read ({exc}); inspect reads an artifact folder "
                         "or the OUT.rejected.json a refused compress or search left.") from None
-    if not isinstance(record, dict) or record.get("format") != REJECTED_FORMAT:
+    if not isinstance(record, dict) or record.get("format") not in REJECTED_FORMATS:
         raise DataError(f"{str(path)!r} is not a record of a refused run (format {REJECTED_FORMAT}); inspect reads "
                         "an artifact folder or the OUT.rejected.json a refused compress or search left.")
     recorded = record.get("record_sha256")
@@ -713,10 +716,13 @@ def describe_rejected(path: str | Path) -> list[str]:
         digest = record_digest(record)
     except ValueError:  # a number JSON cannot write back (strict reading refuses NaN already)
         digest = ""
-    if recorded is not None and recorded != digest:
+    # Format /2 always carries its digest: one removed or nulled counts as an edit (a review,
+    # 2026-12-06: a record with its seed changed and its digest set to null was printed).
+    checked = record["format"] == REJECTED_FORMAT
+    if (checked or recorded is not None) and recorded != digest:
         raise DataError(f"{str(path)!r} was changed after finlite wrote it: its content's sha256 is {digest}, its "
-                        f"record_sha256 says {str(recorded)[:64]!r}. Nothing in it can be taken as the refused run's; "
-                        "run the command again for a record.")
+                        f"record_sha256 says {str(recorded)[:64]!r} (format {REJECTED_FORMAT} always holds it). "
+                        "Nothing in it can be taken as the refused run's; run the command again for a record.")
 
     def one(value: Any) -> str:  # the file's text may not add lines of its own
         return str(value).replace("\r", "\\r").replace("\n", "\\n")
@@ -725,10 +731,11 @@ def describe_rejected(path: str | Path) -> list[str]:
         return mapping.get(key) if isinstance(mapping, dict) else None
 
     teacher, data = record.get("teacher"), record.get("data")
-    lines = [f"{path}: the record of a refused {one(record.get('command'))} run ({REJECTED_FORMAT}, written "
+    lines = [f"{path}: the record of a refused {one(record.get('command'))} run ({one(record['format'])}, written "
              f"{one(record.get('created_utc'))}); no student was written",
              f"record sha256 {digest} (its content matches it)" if recorded is not None
-             else "record sha256: none recorded (written before 2026-12-06; its content is not checked)",
+             else f"record sha256: none ({one(record['format'])}, a format written before 2026-12-06; its content "
+                  "is not checked)",
              f"decision: {one(record.get('decision'))}",
              f"teacher: {one(field(teacher, 'path'))} (manifest sha256 {one(field(teacher, 'manifest_sha256'))})",
              f"data: {one(field(data, 'source'))} (file sha256 {one(field(data, 'file_sha256'))}, "

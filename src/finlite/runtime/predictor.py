@@ -830,20 +830,25 @@ class Predictor:
                 fast = self._forecast_one(arrays, history[market.spec.date_column][-1], source)
                 if fast is not None:
                     return fast
-        # Any other history, or a window the fast path found not finite: every window through the
-        # reference path (whose errors name the date and value), the last one answered.
-        # Only the last window of each asset: its rows alone are checked, as on the fast path.
+        # Any other history, or a window the fast path found not finite: through the reference
+        # path (whose errors name the date and value), the last window answered; its rows alone
+        # are checked, as on the fast path.
+        id_column = market.spec.id_column
+        if id_column is not None:
+            # Several assets are refused before any of them is read into windows: an error about
+            # another asset's rows sent the caller to fix data it need not send (a review, 2026-12-06).
+            history = market.table(self._history(history), source or "the price history",
+                                   fixed_window="The model's window is fixed")
+            if len(history.assets(market.spec.date_column, id_column)) > 1:
+                raise DataError(f"{source or 'The price history'} holds several assets (column {id_column!r}); "
+                                "forecast() answers for one asset. Pass one asset's rows, or use forecast_all().",
+                                param="history")
         result = self.forecast_windows(self._windows(history, source, last_only=True), source=source)
         n = len(result["date"])
         if n == 0:
             raise DataError(f"{source or 'The price history'} has too few rows to forecast: the model needs "
                             f"{int(market.warmup) + 1} consecutive dates (window {market.spec.window} plus the "
                             "history its features need). Send more rows.", param="history")
-        id_column = market.spec.id_column
-        if id_column is not None and len(set(result[id_column].tolist())) > 1:
-            raise DataError(f"{source or 'The price history'} holds several assets (column {id_column!r}); "
-                            "forecast() answers for one asset. Pass one asset's rows, or use forecast_all().",
-                            param="history")
         answer: dict[str, Any] = {"date": str(np.datetime_as_string(result["date"][-1], unit="D"))}
         if id_column is not None:
             answer[id_column] = str(result[id_column][-1])
