@@ -20,6 +20,7 @@ from finlite.data.market import (
     MarketPreprocessor,
     MarketSpec,
     PriceTable,
+    compute_features,
     feature_names,
     period_unit,
     periods_per_year,
@@ -359,10 +360,11 @@ def test_the_training_range_is_recorded_and_a_feature_far_beyond_it_refused() ->
     frame = prices_frame()
     prepared = prepare_series(frame, SPEC)
     pre = prepared.preprocessor
-    train = prepared.x_train.astype(np.float64) * pre.std + pre.mean  # every training window's rows
+    # The range covers every row of the training file (a tabular model's covers every split).
+    every = compute_features(read_prices(frame, SPEC), SPEC)[FEATURE_LAG:]
     assert pre.low is not None and pre.high is not None
-    np.testing.assert_allclose(pre.low, train.reshape(-1, pre.n_features).min(axis=0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(pre.high, train.reshape(-1, pre.n_features).max(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(pre.low, every.min(axis=0))
+    np.testing.assert_array_equal(pre.high, every.max(axis=0))
     d = pre.to_dict()
     assert d["low"] == [float(v) for v in pre.low] and d["high"] == [float(v) for v in pre.high]
     # The bound is the tabular rule's, feature by feature (an independent computation of it).
@@ -373,7 +375,7 @@ def test_the_training_range_is_recorded_and_a_feature_far_beyond_it_refused() ->
     wild.loc[wild.index[-1], "volume"] = 1e300
     day = wild["date"].iloc[-1]
     with pytest.raises(DataError, match=rf"Feature 'volume_change' of DataFrame at date {day} is 6\d\d\.\d+, far outside "
-                                        r"what the model was trained on \(values -?\d.* to \d.* on the rows its training windows read; "
+                                        r"what the model was trained on \(values -?\d.* to \d.* in its training file; "
                                         r"finlite scores .* 10 widths either side"):
         pre.windows(wild)
     # The last window alone (the Predictor's batch-1 path) is refused too, by the same check.
@@ -394,10 +396,11 @@ def test_the_training_range_is_recorded_and_a_feature_far_beyond_it_refused() ->
         MarketPreprocessor(pre.spec, pre.mean, pre.std, low=pre.low)
 
 
-def test_the_range_covers_every_row_the_training_windows_read() -> None:
+def test_the_range_covers_every_row_of_the_training_file() -> None:
     """A doubling on row 25, read by the first training windows (which start before the first
     training row, 30 here) but not a training row itself: train refused its own input (a review,
-    2026-12-06). The range covers every row a training window reads."""
+    2026-12-06). So did a real move in the test period, and one on the last, unlabelled row. The
+    range covers every row of the training file; mean and std stay the training rows'."""
     frame = prices_frame(n=400)
     assert SPEC.warmup == 30 and FEATURE_LAG < 25
     frame.loc[25:, "close"] *= 2.0
@@ -408,6 +411,51 @@ def test_the_range_covers_every_row_the_training_windows_read() -> None:
     # The scaler itself is still fitted on the training rows alone.
     train_features = prepared.x_train[:, -1, :].astype(np.float64) * pre.std + pre.mean
     np.testing.assert_allclose(train_features.mean(axis=0), pre.mean, atol=1e-6)
+    # A fourfold day in the test period, and one on the last row (no label, read by no window of
+    # the split): the model's own file is never refused, its windows are those of before.
+    for row in (330, 399):
+        moved = frame.copy()
+        moved.loc[row:, "close"] *= 4.0
+        assert len(prepare_series(moved, SPEC).x_test)
+    # A newer file judged as a hold-out: its older rows are history, checked only where a test
+    # window reads them (a jump a year back stopped evaluate: a review, 2026-12-06).
+    from finlite.data.market import prepare_holdout
+
+    pre = prepare_series(prices_frame(n=400), SPEC).preprocessor  # trained on calm prices alone
+    longer = prices_frame(n=520)
+    after = longer["date"].iloc[399]
+    early, late = longer.copy(), longer.copy()
+    early.loc[100:, "close"] *= 30.0  # before the hold-out's test dates
+    late.loc[500:, "close"] *= 30.0  # inside them
+    assert len(prepare_holdout(early, pre, WalkForward(), after=after).x_test)
+    with pytest.raises(DataError, match=r"Feature 'log_return' of DataFrame at date .* far outside"):
+        prepare_holdout(late, pre, WalkForward(), after=after)
+
+
+def test_a_panel_refused_for_far_values_names_every_asset_that_holds_one() -> None:
+    """One new volatile asset refused a whole panel naming the first row alone; the quant could not
+    tell which assets to leave out to score the rest (a review, 2026-12-06)."""
+    spec = MarketSpec(volume_column="volume", window=10, id_column="ticker")
+    panel = pd.concat([prices_frame(seed=k).assign(ticker=t) for k, t in enumerate(("AAA", "BBB", "CCC"))])
+    pre = prepare_series(panel, spec).preprocessor
+    wild = panel.reset_index(drop=True)
+    for ticker, row in (("CCC", 250), ("AAA", 280)):
+        at = wild.index[wild["ticker"] == ticker][row]
+        wild.loc[at:wild.index[wild["ticker"] == ticker][-1], "close"] *= 50.0
+    with pytest.raises(DataError, match=r"asset 'AAA' is .* In all \d+ row\(s\) of 2 asset\(s\) hold such a value "
+                                        r"\('AAA' from \d{4}-\d\d-\d\d, 'CCC' from \d{4}-\d\d-\d\d\); nothing was forecast: "
+                                        r"leave those assets' rows out to forecast the others\."):
+        pre.windows(wild)
+    assert len(pre.windows(wild[wild["ticker"] == "BBB"]))
+
+
+@pytest.mark.parametrize("name", ["decision", "forecast", "last_price", "probability", "log_change", "date"])
+def test_an_id_column_named_like_an_output_column_is_refused(name: str) -> None:
+    """A panel whose id column was named "decision" had its tickers replaced by the decisions in
+    every output, silently (a review, 2026-12-06)."""
+    with pytest.raises(ConfigError, match=rf"The asset id column '{name}' has the name of a column every forecast "
+                                          r"writes .* Rename the column"):
+        MarketSpec(date_column="day" if name == "date" else "date", id_column=name)
 
 
 def test_prepared_series_summary_and_price_levels() -> None:

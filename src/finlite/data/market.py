@@ -103,6 +103,11 @@ DATE_ORDERS = ("ymd", "mdy", "dmy")
 _FORMAT = 1
 
 
+#: The columns :func:`forecast_columns` writes besides the id and the horizon: no id column may
+#: bear one of these names.
+FORECAST_OUTPUTS = ("date", "forecast", "log_change", "last_price", "probability", "decision")
+
+
 @dataclass(frozen=True)
 class MarketSpec:
     """What to forecast from which columns of a price table.
@@ -175,6 +180,13 @@ class MarketSpec:
                                   "date, target, id, volume and extra columns must all differ. Name each column once.",
                                   param=param)
             seen[column] = role
+        if self.id_column in FORECAST_OUTPUTS:
+            # The ids and the outputs share one set of columns: a panel whose id column was named
+            # "decision" had its tickers replaced by the decisions, silently (a review, 2026-12-06).
+            # "horizon" is renamed in the output instead (horizon_column), as note62 had it.
+            raise ConfigError(f"The asset id column {self.id_column!r} has the name of a column every forecast "
+                              f"writes ({', '.join(FORECAST_OUTPUTS)}); the output would hold the forecasts in "
+                              "its place and lose the ids. Rename the column (e.g. to 'ticker').", param="id_column")
 
     @property
     def task(self) -> str:
@@ -1367,9 +1379,9 @@ class MarketPreprocessor:
     def fit(cls, features: np.ndarray, spec: MarketSpec, up: np.ndarray | None = None,
             source: str = "the training rows", seen: np.ndarray | None = None) -> MarketPreprocessor:
         """Fit mean / std on ``features`` (the training rows' unscaled features, [n, F]) and the
-        range (smallest and largest value) on ``seen``, every row the training windows read (the
-        training rows and the rows of their windows before the first one; ``features`` when not
-        given): a row the model was trained on is never beyond its range.
+        range (smallest and largest finite value) on ``features`` and ``seen``: prepare_series
+        passes every row of the training file, so that the model's own file is never beyond it
+        (the range is a refusal bound only, as a tabular model's covers every split).
 
         A feature that is constant on the training rows gets std 1 (and a note), so it scales to
         a constant instead of dividing by zero.
@@ -1388,11 +1400,13 @@ class MarketPreprocessor:
                  for j in np.flatnonzero(flat)]
         std = np.where(flat, 1.0, std)
         share = float(np.mean(up)) if up is not None and len(up) else 0.5
-        seen = features if seen is None else seen
-        if seen.ndim != 2 or seen.shape[1] != features.shape[1] or len(seen) == 0 or not np.isfinite(seen).all():
-            raise DataError(f"The rows the training windows of {source} read hold a missing value or none; "
-                            "finlite does not impute.")
-        return cls(spec, mean, std, share, notes, low=seen.min(axis=0), high=seen.max(axis=0))
+        low, high = features.min(axis=0), features.max(axis=0)
+        if seen is not None and seen.ndim == 2 and seen.shape[1] == features.shape[1] and len(seen):
+            # A value that is not finite is refused where a window reads it, naming its date: here
+            # it is left out of the range (fmin / fmax skip NaN).
+            finite = np.where(np.isfinite(seen), seen, np.nan)
+            low, high = np.fmin(low, np.fmin.reduce(finite, axis=0)), np.fmax(high, np.fmax.reduce(finite, axis=0))
+        return cls(spec, mean, std, share, notes, low=low, high=high)
 
     @property
     def n_features(self) -> int:
@@ -1558,11 +1572,26 @@ class MarketPreprocessor:
         row, j = (int(v) for v in np.argwhere(outside)[0])  # the earliest row, then its first feature
         asset = f", asset {str(ids[row])!r}" if ids is not None else ""
         low, high = float(self.low[j]), float(self.high[j])  # type: ignore[index]  # a bound implies a range
+        bad = np.flatnonzero(outside.any(axis=1))
+        more = ""
+        if ids is not None:
+            # A panel is refused whole: every asset that holds such a row is named, so the rest can
+            # be scored without them (only the first was named: a review, 2026-12-06).
+            first: dict[str, str] = {}
+            for r in bad:
+                first.setdefault(str(ids[r]), str(np.datetime_as_string(dates[r], unit="D")))
+            named = ", ".join(f"{a!r} from {d}" for a, d in list(first.items())[:10])
+            more = (f" In all {len(bad):,} row(s) of {len(first):,} asset(s) hold such a value ({named}"
+                    f"{', ...' if len(first) > 10 else ''}); nothing was forecast: leave those assets' rows out to "
+                    "forecast the others.")
+        elif len(bad) > 1:
+            more = f" In all {len(bad):,} row(s) hold such a value; nothing was forecast."
         raise DataError(
             f"Feature {self.feature_names[j]!r} of {source} at date {np.datetime_as_string(dates[row], unit='D')}"
-            f"{asset} is {float(features[row, j]):.6g}, {far_outside(low, high, float(self.std[j]), 'on the rows its training windows read')}. It is computed from "
-            "the rows up to that date: check the prices (and volumes) on and just before it for a wrong value, a "
-            "unit error or a split that was not adjusted.", param="history")
+            f"{asset} is {float(features[row, j]):.6g}, "
+            f"{far_outside(low, high, float(self.std[j]), 'in its training file')}. It is computed from the rows "
+            "up to that date: check the prices (and volumes) on and just before it for a wrong value, a unit error "
+            f"or a split that was not adjusted.{more}", param="history")
 
     def table(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]], source: str | None = None,
               fixed_window: str | None = None) -> PriceTable:
@@ -1587,7 +1616,12 @@ class MarketPreprocessor:
             return read_prices(frame, self.spec, where, fixed_window=fixed_window)
         return read_prices(data, self.spec, source, fixed_window=fixed_window)
 
-    def _windows(self, table: PriceTable, computed: _Computed, last_only: bool = False) -> MarketWindows:
+    def _windows(self, table: PriceTable, computed: _Computed, last_only: bool = False,
+                 used: np.ndarray | None = None) -> MarketWindows:
+        """The windows of ``table`` (each asset's last alone with ``last_only``). Their features
+        are checked (finite, :meth:`check_range`) on the rows that the windows judged or served
+        read: every window's, the last ones' with ``last_only``, or with ``used`` (table rows)
+        the windows ending there (a hold-out's test dates: its older rows are history only)."""
         spec = self.spec
         rows = np.flatnonzero(computed.eligible)
         _limits.check_memory(len(rows) * spec.window * self.n_features * 4 * 2,
@@ -1597,6 +1631,11 @@ class MarketPreprocessor:
             scaled = self.scale(computed.features).astype(np.float32)
         checked = computed.position >= FEATURE_LAG
         lasts: list[int] = []  # with last_only: each asset's last window, by its index among the windows
+        if used is not None and not last_only:
+            read = np.zeros_like(checked)
+            for back in range(spec.window):  # a window ending at row r reads rows r - window + 1 .. r
+                read[np.asarray(used, dtype=np.int64) - back] = True
+            checked &= read
         if last_only:
             checked = np.zeros_like(checked)
             count = 0
@@ -1880,7 +1919,10 @@ def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceT
     train = np.flatnonzero(dates <= last).astype(np.int64)
     split = SeriesSplit(train=train, validation=np.empty(0, np.int64), test=test, folds=[], test_folds=test_folds,
                         gap=gap, method="hold-out")
-    series = _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split)
+    # Only the test windows are judged: the rows before them are history, checked where a test
+    # window reads them (a jump a year before the test dates stopped evaluate: a review, 2026-12-06).
+    series = _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split,
+                           used=labelled[test])
     if mase_scales is not None:
         series.mase_scales = {key: (None if mase_scales.get(key) is None else float(mase_scales[key]))
                               for key in ("units", "levels")}
@@ -1889,9 +1931,12 @@ def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceT
 
 def _split_series(spec: MarketSpec, preprocessor: MarketPreprocessor, table: PriceTable, computed: _Computed,
                   windowed: np.ndarray, labelled: np.ndarray, walk: WalkForward, split: SeriesSplit,
-                  label_end: np.ndarray | None = None) -> PreparedSeries:
-    """The scaled windows of each part of ``split`` (positions among the ``labelled`` rows)."""
-    windows = preprocessor._windows(table, computed)
+                  label_end: np.ndarray | None = None, used: np.ndarray | None = None) -> PreparedSeries:
+    """The scaled windows of each part of ``split`` (positions among the ``labelled`` rows); the
+    rows those windows read are the ones checked (:meth:`MarketPreprocessor._windows`)."""
+    if used is None:
+        used = labelled[np.concatenate([split.train, split.validation, split.test]).astype(np.int64)]
+    windows = preprocessor._windows(table, computed, used=used)
     # Positions of the labelled rows among the windowed ones (both in table order).
     keep = np.searchsorted(windowed, labelled)
     parts = {name: windows.take(keep[rows]) for name, rows in
@@ -1946,11 +1991,13 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
         train_rows = labelled[split.train]
         if spec.date_order is None:  # scoring reads dates as training read them (see MarketSpec.date_order)
             spec = replace(spec, date_order=table.date_order)
-        # The training windows read each training row and the window - 1 rows before it (in its
-        # own asset: a labelled row is past its asset's warm-up): the range covers them all.
-        read = np.zeros(len(computed.features), dtype=bool)
-        for back in range(spec.window):
-            read[train_rows - back] = True
+        # The range is the refusal bound, and like a tabular model's (every split of its training
+        # table) it covers every row of the training file: train, evaluate, report and score never
+        # refuse the model's own file, whose validation and test periods may hold real moves far
+        # beyond its training part (a calm panel's +300 % day in the test period stopped train: a
+        # review, 2026-12-06). It enters no feature, scaled input or forecast (the lookahead tests
+        # check those bit for bit), so nothing of the later rows reaches the model.
+        seen = computed.features[computed.position >= FEATURE_LAG]
         preprocessor = MarketPreprocessor.fit(computed.features[train_rows], spec, computed.up[train_rows],
-                                              f"the training part of {table.source}", seen=computed.features[read])
+                                              f"the training part of {table.source}", seen=seen)
     return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end)
