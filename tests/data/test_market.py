@@ -360,11 +360,13 @@ def test_the_training_range_is_recorded_and_a_feature_far_beyond_it_refused() ->
     frame = prices_frame()
     prepared = prepare_series(frame, SPEC)
     pre = prepared.preprocessor
-    # The range covers every row of the training file (a tabular model's covers every split).
-    every = compute_features(read_prices(frame, SPEC), SPEC)[FEATURE_LAG:]
+    # The range covers every row the training windows read, and nothing after them.
+    train = prepared.x_train.astype(np.float64).reshape(-1, pre.n_features) * pre.std + pre.mean
     assert pre.low is not None and pre.high is not None
-    np.testing.assert_array_equal(pre.low, every.min(axis=0))
-    np.testing.assert_array_equal(pre.high, every.max(axis=0))
+    np.testing.assert_allclose(pre.low, train.min(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pre.high, train.max(axis=0), rtol=1e-5, atol=1e-6)
+    every = compute_features(read_prices(frame, SPEC), SPEC)[FEATURE_LAG:]
+    assert (every.max(axis=0) >= pre.high).all() and (every.max(axis=0) > pre.high).any()
     d = pre.to_dict()
     assert d["low"] == [float(v) for v in pre.low] and d["high"] == [float(v) for v in pre.high]
     # The bound is the tabular rule's, feature by feature (an independent computation of it).
@@ -375,7 +377,7 @@ def test_the_training_range_is_recorded_and_a_feature_far_beyond_it_refused() ->
     wild.loc[wild.index[-1], "volume"] = 1e300
     day = wild["date"].iloc[-1]
     with pytest.raises(DataError, match=rf"Feature 'volume_change' of DataFrame at date {day} is 6\d\d\.\d+, far outside "
-                                        r"what the model was trained on \(values -?\d.* to \d.* in its training file; "
+                                        r"what the model was trained on \(values -?\d.* to \d.* in its training windows; "
                                         r"finlite scores .* 10 widths either side"):
         pre.windows(wild)
     # The last window alone (the Predictor's batch-1 path) is refused too, by the same check.
@@ -396,11 +398,12 @@ def test_the_training_range_is_recorded_and_a_feature_far_beyond_it_refused() ->
         MarketPreprocessor(pre.spec, pre.mean, pre.std, low=pre.low)
 
 
-def test_the_range_covers_every_row_of_the_training_file() -> None:
+def test_the_range_covers_every_row_the_training_windows_read() -> None:
     """A doubling on row 25, read by the first training windows (which start before the first
     training row, 30 here) but not a training row itself: train refused its own input (a review,
-    2026-12-06). So did a real move in the test period, and one on the last, unlabelled row. The
-    range covers every row of the training file; mean and std stay the training rows'."""
+    2026-12-06). The range covers every row the training windows read, and nothing after them:
+    taken over the whole file, a bad value in the test period widened the deployed bound to
+    accept it (a review the same day)."""
     frame = prices_frame(n=400)
     assert SPEC.warmup == 30 and FEATURE_LAG < 25
     frame.loc[25:, "close"] *= 2.0
@@ -411,12 +414,15 @@ def test_the_range_covers_every_row_of_the_training_file() -> None:
     # The scaler itself is still fitted on the training rows alone.
     train_features = prepared.x_train[:, -1, :].astype(np.float64) * pre.std + pre.mean
     np.testing.assert_allclose(train_features.mean(axis=0), pre.mean, atol=1e-6)
-    # A fourfold day in the test period, and one on the last row (no label, read by no window of
-    # the split): the model's own file is never refused, its windows are those of before.
+    # A tenfold day in the test period, or on the last row (which the last label reads), stops
+    # train, saying that the date is after the training part and what to do.
     for row in (330, 399):
-        moved = frame.copy()
-        moved.loc[row:, "close"] *= 4.0
-        assert len(prepare_series(moved, SPEC).x_test)
+        moved = prices_frame(n=400)  # calm throughout but for this day
+        moved.loc[row:, "close"] *= 10.0
+        with pytest.raises(DataError, match=rf"at date {moved['date'].iloc[row]} is .* That date is after the "
+                                            r"training part of DataFrame, which ends on \d{4}-\d\d-\d\d: the model was "
+                                            r"fitted on nothing like it\. If the move is real"):
+            prepare_series(moved, SPEC)
     # A newer file judged as a hold-out: its older rows are history, checked only where a test
     # window reads them (a jump a year back stopped evaluate: a review, 2026-12-06).
     from finlite.data.market import prepare_holdout
@@ -449,12 +455,14 @@ def test_a_panel_refused_for_far_values_names_every_asset_that_holds_one() -> No
     assert len(pre.windows(wild[wild["ticker"] == "BBB"]))
 
 
-@pytest.mark.parametrize("name", ["decision", "forecast", "last_price", "probability", "log_change", "date"])
+@pytest.mark.parametrize("name", ["decision", "forecast", "last_price", "probability", "log_change", "date", "notes",
+                                  "model_sha256", "request_id", "cutoff"])
 def test_an_id_column_named_like_an_output_column_is_refused(name: str) -> None:
     """A panel whose id column was named "decision" had its tickers replaced by the decisions in
-    every output, silently (a review, 2026-12-06)."""
-    with pytest.raises(ConfigError, match=rf"The asset id column '{name}' has the name of a column every forecast "
-                                          r"writes .* Rename the column"):
+    every output, silently; named "notes" or "model_sha256", in serve's answer and audit line (two
+    reviews, 2026-12-06)."""
+    with pytest.raises(ConfigError, match=rf"The asset id column '{name}' has the name of a column or key every "
+                                          r"forecast writes .* Rename the column \(e\.g\. to 'ticker'\) and train again"):
         MarketSpec(date_column="day" if name == "date" else "date", id_column=name)
 
 

@@ -147,7 +147,7 @@ def test_a_history_off_the_business_day_calendar_is_answered_with_notes(forecast
     refused = forecast_client.post("/predict", json={"history": _history(jumped)}, headers=AUTH)
     assert refused.status_code == 422, refused.text
     assert re.match(rf"Feature 'log_return' of the request's history at date {tail['date'].iloc[-1]} is 2\.99573, "
-                    r"far outside what the model was trained on \(values -0\.0\d+ to 0\.0\d+ in its training file; "
+                    r"far outside what the model was trained on \(values -0\.0\d+ to 0\.0\d+ in its training windows; "
                     r"finlite scores -0\.5\d+ to 0\.5\d+", refused.json()["detail"][0]["msg"])
     # A model saved before the range was kept forecasts it, and says so; a volume tenfold up is no
     # note (a review, 2026-12-03: train, score and evaluate said it, serve did not).

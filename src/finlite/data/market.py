@@ -103,9 +103,12 @@ DATE_ORDERS = ("ymd", "mdy", "dmy")
 _FORMAT = 1
 
 
-#: The columns :func:`forecast_columns` writes besides the id and the horizon: no id column may
-#: bear one of these names.
-FORECAST_OUTPUTS = ("date", "forecast", "log_change", "last_price", "probability", "decision")
+#: The columns :func:`forecast_columns` writes besides the id and the horizon, and the keys a
+#: served answer and its audit line add (``notes``, ``request_id``, ...): no id column may bear
+#: one of these names.
+FORECAST_OUTPUTS = ("date", "forecast", "log_change", "last_price", "probability", "decision", "notes",
+                    "request_id", "server_request_id", "model_sha256", "manifest_sha256", "cutoff", "event", "time",
+                    "rows", "input_sha256", "history")
 
 
 @dataclass(frozen=True)
@@ -184,9 +187,10 @@ class MarketSpec:
             # The ids and the outputs share one set of columns: a panel whose id column was named
             # "decision" had its tickers replaced by the decisions, silently (a review, 2026-12-06).
             # "horizon" is renamed in the output instead (horizon_column), as note62 had it.
-            raise ConfigError(f"The asset id column {self.id_column!r} has the name of a column every forecast "
-                              f"writes ({', '.join(FORECAST_OUTPUTS)}); the output would hold the forecasts in "
-                              "its place and lose the ids. Rename the column (e.g. to 'ticker').", param="id_column")
+            raise ConfigError(f"The asset id column {self.id_column!r} has the name of a column or key every "
+                              f"forecast writes ({', '.join(FORECAST_OUTPUTS)}); the output would hold that in "
+                              "its place and lose the ids. Rename the column (e.g. to 'ticker') and train again.",
+                              param="id_column")
 
     @property
     def task(self) -> str:
@@ -1380,8 +1384,8 @@ class MarketPreprocessor:
             source: str = "the training rows", seen: np.ndarray | None = None) -> MarketPreprocessor:
         """Fit mean / std on ``features`` (the training rows' unscaled features, [n, F]) and the
         range (smallest and largest finite value) on ``features`` and ``seen``: prepare_series
-        passes every row of the training file, so that the model's own file is never beyond it
-        (the range is a refusal bound only, as a tabular model's covers every split).
+        passes every row the training windows read, so a row the model was fitted on is never
+        beyond it.
 
         A feature that is constant on the training rows gets std 1 (and a note), so it scales to
         a constant instead of dividing by zero.
@@ -1553,7 +1557,8 @@ class MarketPreprocessor:
                             "prices and volumes.", param="history")
         return target
 
-    def check_range(self, features: np.ndarray, dates: np.ndarray, ids: np.ndarray | None, source: str) -> None:
+    def check_range(self, features: np.ndarray, dates: np.ndarray, ids: np.ndarray | None, source: str,
+                    context: str = "") -> None:
         """Refuse unscaled feature rows [n, F] (at ``dates``, of assets ``ids``) holding a value
         far beyond the feature's training range: a forecast there would be extrapolation, and a
         volume of 1e300 changed a direction model's decision with no error (a review,
@@ -1581,17 +1586,19 @@ class MarketPreprocessor:
             for r in bad:
                 first.setdefault(str(ids[r]), str(np.datetime_as_string(dates[r], unit="D")))
             named = ", ".join(f"{a!r} from {d}" for a, d in list(first.items())[:10])
+            # "The others" only when there are others (a one-asset forecast was told it: a review).
+            others = ": leave those assets' rows out to forecast the others" \
+                if len(set(map(str, ids))) > len(first) else ""
             more = (f" In all {len(bad):,} row(s) of {len(first):,} asset(s) hold such a value ({named}"
-                    f"{', ...' if len(first) > 10 else ''}); nothing was forecast: leave those assets' rows out to "
-                    "forecast the others.")
+                    f"{', ...' if len(first) > 10 else ''}); nothing was forecast{others}.")
         elif len(bad) > 1:
             more = f" In all {len(bad):,} row(s) hold such a value; nothing was forecast."
         raise DataError(
             f"Feature {self.feature_names[j]!r} of {source} at date {np.datetime_as_string(dates[row], unit='D')}"
             f"{asset} is {float(features[row, j]):.6g}, "
-            f"{far_outside(low, high, float(self.std[j]), 'in its training file')}. It is computed from the rows "
+            f"{far_outside(low, high, float(self.std[j]), 'in its training windows')}. It is computed from the rows "
             "up to that date: check the prices (and volumes) on and just before it for a wrong value, a unit error "
-            f"or a split that was not adjusted.{more}", param="history")
+            f"or a split that was not adjusted.{more}{context}", param="history")
 
     def table(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]], source: str | None = None,
               fixed_window: str | None = None) -> PriceTable:
@@ -1617,7 +1624,7 @@ class MarketPreprocessor:
         return read_prices(data, self.spec, source, fixed_window=fixed_window)
 
     def _windows(self, table: PriceTable, computed: _Computed, last_only: bool = False,
-                 used: np.ndarray | None = None) -> MarketWindows:
+                 used: np.ndarray | None = None, context: str = "") -> MarketWindows:
         """The windows of ``table`` (each asset's last alone with ``last_only``). Their features
         are checked (finite, :meth:`check_range`) on the rows that the windows judged or served
         read: every window's, the last ones' with ``last_only``, or with ``used`` (table rows)
@@ -1632,9 +1639,14 @@ class MarketPreprocessor:
         checked = computed.position >= FEATURE_LAG
         lasts: list[int] = []  # with last_only: each asset's last window, by its index among the windows
         if used is not None and not last_only:
+            ends = np.asarray(used, dtype=np.int64)
             read = np.zeros_like(checked)
             for back in range(spec.window):  # a window ending at row r reads rows r - window + 1 .. r
-                read[np.asarray(used, dtype=np.int64) - back] = True
+                read[ends - back] = True
+            # Its label reads the h rows after it (in its asset: a labelled row has them): a far
+            # price there made a metric of nonsense (a review, 2026-12-06).
+            for ahead in range(1, spec.horizon + 1):
+                read[ends[ends + ahead < len(read)] + ahead] = True
             checked &= read
         if last_only:
             checked = np.zeros_like(checked)
@@ -1658,7 +1670,7 @@ class MarketPreprocessor:
                             f"{np.datetime_as_string(computed.dates[row], unit='D')}{asset} is {what}; it reads the "
                             "rows up to that date, so check the prices on and before it for an extreme value.")
         self.check_range(computed.features[valid], computed.dates[valid],
-                         None if computed.ids is None else computed.ids[valid], table.source)
+                         None if computed.ids is None else computed.ids[valid], table.source, context)
         x = np.empty((len(rows), spec.window, self.n_features), dtype=np.float32)
         done = 0  # eligible rows are each asset's rows from its warm-up on, in table order
         for _asset, part in table.assets(spec.date_column, spec.id_column):
@@ -1931,12 +1943,13 @@ def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceT
 
 def _split_series(spec: MarketSpec, preprocessor: MarketPreprocessor, table: PriceTable, computed: _Computed,
                   windowed: np.ndarray, labelled: np.ndarray, walk: WalkForward, split: SeriesSplit,
-                  label_end: np.ndarray | None = None, used: np.ndarray | None = None) -> PreparedSeries:
+                  label_end: np.ndarray | None = None, used: np.ndarray | None = None,
+                  context: str = "") -> PreparedSeries:
     """The scaled windows of each part of ``split`` (positions among the ``labelled`` rows); the
     rows those windows read are the ones checked (:meth:`MarketPreprocessor._windows`)."""
     if used is None:
         used = labelled[np.concatenate([split.train, split.validation, split.test]).astype(np.int64)]
-    windows = preprocessor._windows(table, computed, used=used)
+    windows = preprocessor._windows(table, computed, used=used, context=context)
     # Positions of the labelled rows among the windowed ones (both in table order).
     keep = np.searchsorted(windowed, labelled)
     parts = {name: windows.take(keep[rows]) for name, rows in
@@ -1991,13 +2004,20 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
         train_rows = labelled[split.train]
         if spec.date_order is None:  # scoring reads dates as training read them (see MarketSpec.date_order)
             spec = replace(spec, date_order=table.date_order)
-        # The range is the refusal bound, and like a tabular model's (every split of its training
-        # table) it covers every row of the training file: train, evaluate, report and score never
-        # refuse the model's own file, whose validation and test periods may hold real moves far
-        # beyond its training part (a calm panel's +300 % day in the test period stopped train: a
-        # review, 2026-12-06). It enters no feature, scaled input or forecast (the lookahead tests
-        # check those bit for bit), so nothing of the later rows reaches the model.
-        seen = computed.features[computed.position >= FEATURE_LAG]
+        # The range covers every row the training windows read (the training rows and the rows
+        # before the first one that its window reads: train refused a jump there, a review,
+        # 2026-12-06), and nothing after them. Taken over the whole file, a bad value in the test
+        # period (a volume of 1e300) widened the deployed model's bound to accept it, silently (a
+        # review the same day); a real move there beyond it stops train instead, saying so.
+        read = np.zeros(len(computed.features), dtype=bool)
+        for back in range(spec.window):
+            read[train_rows - back] = True
         preprocessor = MarketPreprocessor.fit(computed.features[train_rows], spec, computed.up[train_rows],
-                                              f"the training part of {table.source}", seen=seen)
+                                              f"the training part of {table.source}", seen=computed.features[read])
+        end = np.datetime_as_string(computed.dates[train_rows].max(), unit="D")
+        context = (f" That date is after the training part of {table.source}, which ends on {end}: the model was "
+                   "fitted on nothing like it. If the move is real, give the file a training part that holds such "
+                   "moves (an earlier start), or leave that asset out; if it is not, fix the row.")
+        return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end,
+                             context=context)
     return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end)
