@@ -421,8 +421,25 @@ def test_the_range_covers_every_row_the_training_windows_read() -> None:
         moved.loc[row:, "close"] *= 10.0
         with pytest.raises(DataError, match=rf"at date {moved['date'].iloc[row]} is .* That date is after the "
                                             r"training part of DataFrame, which ends on \d{4}-\d\d-\d\d: the model was "
-                                            r"fitted on nothing like it\. If the move is real"):
+                                            r"fitted on nothing like it\. If the move is real, give the file a "
+                                            r"training part that holds such moves \(an earlier start\); if it is not, "
+                                            r"fix the row\.") as err:
             prepare_series(moved, SPEC)
+        assert "leave that asset out" not in str(err.value)  # one asset: nothing to leave out
+    # A label reads the close alone: a far volume on the last row (read by the last label, by no
+    # window) does not stop train (a review, 2026-12-06).
+    last = prices_frame(n=400)
+    last.loc[399, "volume"] = 1e300
+    assert len(prepare_series(last, SPEC).x_test)
+    # An asset delisted inside the training period, its last close -90 %: its training labels read
+    # that day, so the range holds it and train goes on (it stopped, saying the date was after the
+    # training part, five months before its end: a review, 2026-12-06).
+    panel_spec = MarketSpec(volume_column="volume", window=10, horizon=3, id_column="ticker")
+    short = prices_frame(n=150, seed=1).assign(ticker="BBB")
+    short.loc[149, "close"] *= 0.1
+    panel = pd.concat([prices_frame(n=400).assign(ticker="AAA"), short])
+    prepared = prepare_series(panel, panel_spec)
+    assert prepared.preprocessor.low[0] <= np.log(0.1) + 0.1  # type: ignore[index]
     # A newer file judged as a hold-out: its older rows are history, checked only where a test
     # window reads them (a jump a year back stopped evaluate: a review, 2026-12-06).
     from finlite.data.market import prepare_holdout

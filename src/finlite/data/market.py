@@ -1253,6 +1253,26 @@ class _Computed:
     position: np.ndarray  # row index within its asset
 
 
+def window_rows(ends: np.ndarray, window: int, n: int) -> np.ndarray:
+    """A mask of the ``n`` table rows that the windows ending at rows ``ends`` read: each end and
+    the ``window - 1`` rows before it (in its asset: a window's end is past its asset's warm-up)."""
+    read = np.zeros(n, dtype=bool)
+    ends = np.asarray(ends, dtype=np.int64)
+    for back in range(window):
+        read[ends - back] = True
+    return read
+
+
+def label_rows(ends: np.ndarray, horizon: int, n: int) -> np.ndarray:
+    """A mask of the ``n`` table rows whose closes the labels of rows ``ends`` read: the
+    ``horizon`` rows after each (in its asset: a labelled row has them)."""
+    read = np.zeros(n, dtype=bool)
+    ends = np.asarray(ends, dtype=np.int64)
+    for ahead in range(1, horizon + 1):
+        read[ends[ends + ahead < n] + ahead] = True
+    return read
+
+
 def compute_features(table: PriceTable, spec: MarketSpec) -> np.ndarray:
     """Unscaled features of every row of ``table`` ([rows, F] float64 in (id, date) order; NaN in
     each asset's first :data:`FEATURE_LAG` rows): what the windows are cut from, for inspection
@@ -1558,7 +1578,7 @@ class MarketPreprocessor:
         return target
 
     def check_range(self, features: np.ndarray, dates: np.ndarray, ids: np.ndarray | None, source: str,
-                    context: str = "") -> None:
+                    fitted_end: np.datetime64 | None = None) -> None:
         """Refuse unscaled feature rows [n, F] (at ``dates``, of assets ``ids``) holding a value
         far beyond the feature's training range: a forecast there would be extrapolation, and a
         volume of 1e300 changed a direction model's decision with no error (a review,
@@ -1593,6 +1613,14 @@ class MarketPreprocessor:
                     f"{', ...' if len(first) > 10 else ''}); nothing was forecast{others}.")
         elif len(bad) > 1:
             more = f" In all {len(bad):,} row(s) hold such a value; nothing was forecast."
+        context = ""
+        if fitted_end is not None and dates[row] > fitted_end:
+            # train, on its own file: the row lies after the part the model was fitted on.
+            one_asset = ids is None or len(set(map(str, ids))) < 2
+            context = (f" That date is after the training part of {source}, which ends on "
+                       f"{np.datetime_as_string(fitted_end, unit='D')}: the model was fitted on nothing like it. If "
+                       "the move is real, give the file a training part that holds such moves (an earlier start)"
+                       f"{'' if one_asset else ', or leave that asset out'}; if it is not, fix the row.")
         raise DataError(
             f"Feature {self.feature_names[j]!r} of {source} at date {np.datetime_as_string(dates[row], unit='D')}"
             f"{asset} is {float(features[row, j]):.6g}, "
@@ -1624,7 +1652,7 @@ class MarketPreprocessor:
         return read_prices(data, self.spec, source, fixed_window=fixed_window)
 
     def _windows(self, table: PriceTable, computed: _Computed, last_only: bool = False,
-                 used: np.ndarray | None = None, context: str = "") -> MarketWindows:
+                 used: np.ndarray | None = None, fitted_end: np.datetime64 | None = None) -> MarketWindows:
         """The windows of ``table`` (each asset's last alone with ``last_only``). Their features
         are checked (finite, :meth:`check_range`) on the rows that the windows judged or served
         read: every window's, the last ones' with ``last_only``, or with ``used`` (table rows)
@@ -1638,15 +1666,14 @@ class MarketPreprocessor:
             scaled = self.scale(computed.features).astype(np.float32)
         checked = computed.position >= FEATURE_LAG
         lasts: list[int] = []  # with last_only: each asset's last window, by its index among the windows
+        labels_only = np.zeros_like(checked)  # rows a judged label reads and no judged window does
         if used is not None and not last_only:
             ends = np.asarray(used, dtype=np.int64)
-            read = np.zeros_like(checked)
-            for back in range(spec.window):  # a window ending at row r reads rows r - window + 1 .. r
-                read[ends - back] = True
-            # Its label reads the h rows after it (in its asset: a labelled row has them): a far
-            # price there made a metric of nonsense (a review, 2026-12-06).
-            for ahead in range(1, spec.horizon + 1):
-                read[ends[ends + ahead < len(read)] + ahead] = True
+            read = window_rows(ends, spec.window, len(checked))
+            # Its label reads the closes of the h rows after it (in its asset: a labelled row has
+            # them), their log returns: a far close there made a metric of nonsense (a review,
+            # 2026-12-06). Those rows' other features are no label's.
+            labels_only = label_rows(ends, spec.horizon, len(checked)) & ~read & checked
             checked &= read
         if last_only:
             checked = np.zeros_like(checked)
@@ -1669,8 +1696,13 @@ class MarketPreprocessor:
             raise DataError(f"Feature {self.feature_names[j]!r} of {table.source} at date "
                             f"{np.datetime_as_string(computed.dates[row], unit='D')}{asset} is {what}; it reads the "
                             "rows up to that date, so check the prices on and before it for an extreme value.")
-        self.check_range(computed.features[valid], computed.dates[valid],
-                         None if computed.ids is None else computed.ids[valid], table.source, context)
+        both = np.flatnonzero(checked | labels_only)
+        judged = computed.features[both]
+        if labels_only.any():
+            judged = judged.copy()
+            judged[labels_only[both], 1:] = np.nan  # a label reads the log return alone (NaN is never outside)
+        self.check_range(judged, computed.dates[both], None if computed.ids is None else computed.ids[both],
+                         table.source, fitted_end)
         x = np.empty((len(rows), spec.window, self.n_features), dtype=np.float32)
         done = 0  # eligible rows are each asset's rows from its warm-up on, in table order
         for _asset, part in table.assets(spec.date_column, spec.id_column):
@@ -1944,12 +1976,12 @@ def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceT
 def _split_series(spec: MarketSpec, preprocessor: MarketPreprocessor, table: PriceTable, computed: _Computed,
                   windowed: np.ndarray, labelled: np.ndarray, walk: WalkForward, split: SeriesSplit,
                   label_end: np.ndarray | None = None, used: np.ndarray | None = None,
-                  context: str = "") -> PreparedSeries:
+                  fitted_end: np.datetime64 | None = None) -> PreparedSeries:
     """The scaled windows of each part of ``split`` (positions among the ``labelled`` rows); the
     rows those windows read are the ones checked (:meth:`MarketPreprocessor._windows`)."""
     if used is None:
         used = labelled[np.concatenate([split.train, split.validation, split.test]).astype(np.int64)]
-    windows = preprocessor._windows(table, computed, used=used, context=context)
+    windows = preprocessor._windows(table, computed, used=used, fitted_end=fitted_end)
     # Positions of the labelled rows among the windowed ones (both in table order).
     keep = np.searchsorted(windowed, labelled)
     parts = {name: windows.take(keep[rows]) for name, rows in
@@ -2009,15 +2041,16 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
         # 2026-12-06), and nothing after them. Taken over the whole file, a bad value in the test
         # period (a volume of 1e300) widened the deployed model's bound to accept it, silently (a
         # review the same day); a real move there beyond it stops train instead, saying so.
-        read = np.zeros(len(computed.features), dtype=bool)
-        for back in range(spec.window):
-            read[train_rows - back] = True
+        # The log returns the training labels read count too: the model was fitted on them (an
+        # asset's last days before its delisting stopped train: a review, 2026-12-06).
+        n = len(computed.features)
+        read = window_rows(train_rows, spec.window, n)
+        labels = label_rows(train_rows, spec.horizon, n) & ~read & (computed.position >= FEATURE_LAG)
+        seen = np.full((int(read.sum() + labels.sum()), computed.features.shape[1]), np.nan)
+        seen[:int(read.sum())] = computed.features[read]
+        seen[int(read.sum()):, 0] = computed.features[labels, 0]
         preprocessor = MarketPreprocessor.fit(computed.features[train_rows], spec, computed.up[train_rows],
-                                              f"the training part of {table.source}", seen=computed.features[read])
-        end = np.datetime_as_string(computed.dates[train_rows].max(), unit="D")
-        context = (f" That date is after the training part of {table.source}, which ends on {end}: the model was "
-                   "fitted on nothing like it. If the move is real, give the file a training part that holds such "
-                   "moves (an earlier start), or leave that asset out; if it is not, fix the row.")
+                                              f"the training part of {table.source}", seen=seen)
         return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end,
-                             context=context)
+                             fitted_end=computed.dates[train_rows].max())
     return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end)
