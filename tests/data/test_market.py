@@ -440,6 +440,17 @@ def test_the_range_covers_every_row_the_training_windows_read() -> None:
     panel = pd.concat([prices_frame(n=400).assign(ticker="AAA"), short])
     prepared = prepare_series(panel, panel_spec)
     assert prepared.preprocessor.low[0] <= np.log(0.1) + 0.1  # type: ignore[index]
+    # But not a spike just after the training part, read by its last labels alone (h = 60 here,
+    # longer than the window and look-back): it widened the bound to accept it (a review,
+    # 2026-12-06); it is refused as a row after the training part.
+    far_spec = MarketSpec(volume_column="volume", window=10, horizon=60)
+    calm = prices_frame(n=700)
+    end = prepare_series(calm, far_spec).windows_train.dates.max()
+    after = int(np.flatnonzero(pd.to_datetime(calm["date"]).to_numpy().astype("datetime64[D]") > end)[4])
+    calm.loc[after, "close"] *= 1000.0  # one day only
+    with pytest.raises(DataError, match=rf"'log_return' of DataFrame at date {calm['date'].iloc[after]} is "
+                                        r"6\.9\d+, far outside .* That date is after the training part"):
+        prepare_series(calm, far_spec)
     # A newer file judged as a hold-out: its older rows are history, checked only where a test
     # window reads them (a jump a year back stopped evaluate: a review, 2026-12-06).
     from finlite.data.market import prepare_holdout

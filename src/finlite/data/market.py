@@ -1403,9 +1403,9 @@ class MarketPreprocessor:
     def fit(cls, features: np.ndarray, spec: MarketSpec, up: np.ndarray | None = None,
             source: str = "the training rows", seen: np.ndarray | None = None) -> MarketPreprocessor:
         """Fit mean / std on ``features`` (the training rows' unscaled features, [n, F]) and the
-        range (smallest and largest finite value) on ``features`` and ``seen``: prepare_series
-        passes every row the training windows read, so a row the model was fitted on is never
-        beyond it.
+        range (smallest and largest finite value; NaN in ``seen`` is skipped) on ``features`` and
+        ``seen``: prepare_series passes every row the training windows read and the log returns
+        their labels read up to the training part's last date.
 
         A feature that is constant on the training rows gets std 1 (and a note), so it scales to
         a constant instead of dividing by zero.
@@ -2041,16 +2041,21 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
         # 2026-12-06), and nothing after them. Taken over the whole file, a bad value in the test
         # period (a volume of 1e300) widened the deployed model's bound to accept it, silently (a
         # review the same day); a real move there beyond it stops train instead, saying so.
-        # The log returns the training labels read count too: the model was fitted on them (an
-        # asset's last days before its delisting stopped train: a review, 2026-12-06).
+        # The log returns the training labels read count too, up to the training part's last date:
+        # the model was fitted on them (an asset's last days before its delisting stopped train: a
+        # review, 2026-12-06). Not after it: a spike just after the training part, read by its last
+        # labels alone, widened the bound to accept it (a review the same day); it is checked, and
+        # refused, as any row after the training part is.
         n = len(computed.features)
+        end = computed.dates[train_rows].max()
         read = window_rows(train_rows, spec.window, n)
-        labels = label_rows(train_rows, spec.horizon, n) & ~read & (computed.position >= FEATURE_LAG)
+        labels = label_rows(train_rows, spec.horizon, n) & ~read & (computed.position >= FEATURE_LAG) \
+            & (computed.dates <= end)
         seen = np.full((int(read.sum() + labels.sum()), computed.features.shape[1]), np.nan)
         seen[:int(read.sum())] = computed.features[read]
         seen[int(read.sum()):, 0] = computed.features[labels, 0]
         preprocessor = MarketPreprocessor.fit(computed.features[train_rows], spec, computed.up[train_rows],
                                               f"the training part of {table.source}", seen=seen)
         return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end,
-                             fitted_end=computed.dates[train_rows].max())
+                             fitted_end=end)
     return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end)
