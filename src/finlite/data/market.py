@@ -1404,8 +1404,7 @@ class MarketPreprocessor:
             source: str = "the training rows", seen: np.ndarray | None = None) -> MarketPreprocessor:
         """Fit mean / std on ``features`` (the training rows' unscaled features, [n, F]) and the
         range (smallest and largest finite value; NaN in ``seen`` is skipped) on ``features`` and
-        ``seen``: prepare_series passes every row the training windows read and the log returns
-        their labels read up to the training part's last date.
+        ``seen``: prepare_series passes every row the training windows read.
 
         A feature that is constant on the training rows gets std 1 (and a note), so it scales to
         a constant instead of dividing by zero.
@@ -1652,11 +1651,13 @@ class MarketPreprocessor:
         return read_prices(data, self.spec, source, fixed_window=fixed_window)
 
     def _windows(self, table: PriceTable, computed: _Computed, last_only: bool = False,
-                 used: np.ndarray | None = None, fitted_end: np.datetime64 | None = None) -> MarketWindows:
+                 used: np.ndarray | None = None, fitted_end: np.datetime64 | None = None,
+                 labels: np.ndarray | None = None) -> MarketWindows:
         """The windows of ``table`` (each asset's last alone with ``last_only``). Their features
         are checked (finite, :meth:`check_range`) on the rows that the windows judged or served
         read: every window's, the last ones' with ``last_only``, or with ``used`` (table rows)
-        the windows ending there (a hold-out's test dates: its older rows are history only)."""
+        the windows ending there (a hold-out's test dates: its older rows are history only), and
+        the log returns that the labels of rows ``labels`` read (those ``used`` when not given)."""
         spec = self.spec
         rows = np.flatnonzero(computed.eligible)
         _limits.check_memory(len(rows) * spec.window * self.n_features * 4 * 2,
@@ -1673,7 +1674,8 @@ class MarketPreprocessor:
             # Its label reads the closes of the h rows after it (in its asset: a labelled row has
             # them), their log returns: a far close there made a metric of nonsense (a review,
             # 2026-12-06). Those rows' other features are no label's.
-            labels_only = label_rows(ends, spec.horizon, len(checked)) & ~read & checked
+            label_ends = ends if labels is None else np.asarray(labels, dtype=np.int64)
+            labels_only = label_rows(label_ends, spec.horizon, len(checked)) & ~read & checked
             checked &= read
         if last_only:
             checked = np.zeros_like(checked)
@@ -1981,7 +1983,11 @@ def _split_series(spec: MarketSpec, preprocessor: MarketPreprocessor, table: Pri
     rows those windows read are the ones checked (:meth:`MarketPreprocessor._windows`)."""
     if used is None:
         used = labelled[np.concatenate([split.train, split.validation, split.test]).astype(np.int64)]
-    windows = preprocessor._windows(table, computed, used=used, fitted_end=fitted_end)
+    # The labels judged (validation and test: a far close there made a metric of nonsense) are
+    # checked; the training labels' rows are not (see prepare_series).
+    judged = labelled[np.intersect1d(np.concatenate([split.validation, split.test]).astype(np.int64),
+                                     np.searchsorted(labelled, used))] if len(used) else used
+    windows = preprocessor._windows(table, computed, used=used, fitted_end=fitted_end, labels=judged)
     # Positions of the labelled rows among the windowed ones (both in table order).
     keep = np.searchsorted(windowed, labelled)
     parts = {name: windows.take(keep[rows]) for name, rows in
@@ -2041,21 +2047,16 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
         # 2026-12-06), and nothing after them. Taken over the whole file, a bad value in the test
         # period (a volume of 1e300) widened the deployed model's bound to accept it, silently (a
         # review the same day); a real move there beyond it stops train instead, saying so.
-        # The log returns the training labels read count too, up to the training part's last date:
-        # the model was fitted on them (an asset's last days before its delisting stopped train: a
-        # review, 2026-12-06). Not after it: a spike just after the training part, read by its last
-        # labels alone, widened the bound to accept it (a review the same day); it is checked, and
-        # refused, as any row after the training part is.
-        n = len(computed.features)
+        # The range is what the model reads: the rows its training windows read, nothing else. The
+        # rows only the training labels read set nothing and are not held to it: an asset's last
+        # days before its delisting stopped train, and, when they did enter the range, a wrong tick
+        # there (a thin asset's, or one just after the training part at a long horizon) widened the
+        # deployed bound to accept it (three reviews, 2026-12-06). A move over tenfold there is
+        # noted when the prices are read.
         end = computed.dates[train_rows].max()
-        read = window_rows(train_rows, spec.window, n)
-        labels = label_rows(train_rows, spec.horizon, n) & ~read & (computed.position >= FEATURE_LAG) \
-            & (computed.dates <= end)
-        seen = np.full((int(read.sum() + labels.sum()), computed.features.shape[1]), np.nan)
-        seen[:int(read.sum())] = computed.features[read]
-        seen[int(read.sum()):, 0] = computed.features[labels, 0]
+        read = window_rows(train_rows, spec.window, len(computed.features))
         preprocessor = MarketPreprocessor.fit(computed.features[train_rows], spec, computed.up[train_rows],
-                                              f"the training part of {table.source}", seen=seen)
+                                              f"the training part of {table.source}", seen=computed.features[read])
         return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end,
                              fitted_end=end)
     return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end)
