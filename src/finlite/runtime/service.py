@@ -639,10 +639,17 @@ def _parse(body: bytes) -> Any:
             # was: a review, 2026-12-06). The standard parser is also laxer than orjson (unpaired
             # surrogate escapes), and the answer and the audit line are written with orjson:
             # refuse what it cannot write.
-            payload = _wide_ints_as_floats(payload)
+            try:
+                payload = _wide_ints_as_floats(payload)
+            except RecursionError:  # as deep as the standard parser reads, with the handler's frames above
+                raise _BadBody("the body nests arrays or objects too deeply to be read; send records as flat "
+                               "objects of field values") from None
             try:
                 orjson.dumps(payload)
             except TypeError as exc:
+                if "Recursion limit" in str(exc):  # orjson writes 254 levels at most
+                    raise _BadBody("the body nests arrays or objects too deeply to be read; send records as flat "
+                                   "objects of field values") from None
                 raise _BadBody(f"the body holds a value that cannot be processed ({exc}): a string with an unpaired "
                                "surrogate escape") from None
             _check_unique_keys(body, payload)
