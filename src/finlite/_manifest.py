@@ -46,9 +46,10 @@ MANIFEST = "manifest.json"
 DECIDING_DEFAULT_TASK = "binary"
 
 
-def manifest_digest(manifest: Mapping[str, Any]) -> str:
-    """sha256 of the manifest's canonical JSON without its own digest field."""
-    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+def manifest_digest(manifest: Mapping[str, Any], own: str = "manifest_sha256") -> str:
+    """sha256 of the manifest's canonical JSON without its own digest field ``own`` (a refused
+    run's record digests itself by the same rule, without ``record_sha256``)."""
+    body = {k: v for k, v in manifest.items() if k != own}
     return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
 
 

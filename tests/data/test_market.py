@@ -396,6 +396,8 @@ def test_the_training_range_is_recorded_and_a_feature_far_beyond_it_refused() ->
             MarketPreprocessor.from_dict(broken)
     with pytest.raises(ConfigError, match="both the low and the high of the training range, or neither"):
         MarketPreprocessor(pre.spec, pre.mean, pre.std, low=pre.low)
+    with pytest.raises(ConfigError, match=r"fit\(seen=\.\.\.\) needs rows of \d+ features"):
+        MarketPreprocessor.fit(np.zeros((3, pre.n_features)), pre.spec, seen=np.zeros((3, 2)))
 
 
 def test_the_range_covers_every_row_the_training_windows_read() -> None:
@@ -493,7 +495,7 @@ def test_an_id_column_named_like_an_output_column_is_refused(name: str) -> None:
     every output, silently; named "notes" or "model_sha256", in serve's answer and audit line (two
     reviews, 2026-12-06)."""
     with pytest.raises(ConfigError, match=rf"The asset id column '{name}' has the name of a column or key every "
-                                          r"forecast writes .* Rename the column \(e\.g\. to 'ticker'\) and train again"):
+                                          r"forecast writes, or serve's audit line holds \(.*\); .* Rename the column \(e\.g\. to 'ticker'\) and train again"):
         MarketSpec(date_column="day" if name == "date" else "date", id_column=name)
 
 

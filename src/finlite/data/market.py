@@ -103,10 +103,10 @@ DATE_ORDERS = ("ymd", "mdy", "dmy")
 _FORMAT = 1
 
 
-#: The columns :func:`forecast_columns` writes besides the id and the horizon, and the keys a
-#: served answer and its audit line add (``notes``, ``request_id``, ...): no id column may bear
-#: one of these names.
-FORECAST_OUTPUTS = ("date", "forecast", "log_change", "last_price", "probability", "decision", "notes",
+#: Names no asset id column may bear: the columns :func:`forecast_columns` writes besides the id
+#: and the horizon, and the keys ``serve``'s answer and audit line add (``notes``, ``request_id``,
+#: ...), which the id would overwrite or be overwritten by.
+RESERVED_ID_NAMES = ("date", "forecast", "log_change", "last_price", "probability", "decision", "notes",
                     "request_id", "server_request_id", "model_sha256", "manifest_sha256", "cutoff", "event", "time",
                     "rows", "input_sha256", "history")
 
@@ -183,14 +183,14 @@ class MarketSpec:
                                   "date, target, id, volume and extra columns must all differ. Name each column once.",
                                   param=param)
             seen[column] = role
-        if self.id_column in FORECAST_OUTPUTS:
+        if self.id_column in RESERVED_ID_NAMES:
             # The ids and the outputs share one set of columns: a panel whose id column was named
             # "decision" had its tickers replaced by the decisions, silently (a review, 2026-12-06).
             # "horizon" is renamed in the output instead (horizon_column), as note62 had it.
             raise ConfigError(f"The asset id column {self.id_column!r} has the name of a column or key every "
-                              f"forecast writes ({', '.join(FORECAST_OUTPUTS)}); the output would hold that in "
-                              "its place and lose the ids. Rename the column (e.g. to 'ticker') and train again.",
-                              param="id_column")
+                              f"forecast writes, or serve's audit line holds ({', '.join(RESERVED_ID_NAMES)}); "
+                              "the output would hold that in its place and lose the ids. Rename the column (e.g. "
+                              "to 'ticker') and train again.", param="id_column")
 
     @property
     def task(self) -> str:
@@ -1424,7 +1424,10 @@ class MarketPreprocessor:
         std = np.where(flat, 1.0, std)
         share = float(np.mean(up)) if up is not None and len(up) else 0.5
         low, high = features.min(axis=0), features.max(axis=0)
-        if seen is not None and seen.ndim == 2 and seen.shape[1] == features.shape[1] and len(seen):
+        if seen is not None and (seen.ndim != 2 or seen.shape[1] != features.shape[1]):
+            raise ConfigError(f"MarketPreprocessor.fit(seen=...) needs rows of {features.shape[1]} features; got "
+                              f"shape {seen.shape}.", param="seen")
+        if seen is not None and len(seen):
             # A value that is not finite is refused where a window reads it, naming its date: here
             # it is left out of the range (fmin / fmax skip NaN).
             finite = np.where(np.isfinite(seen), seen, np.nan)
@@ -1597,6 +1600,7 @@ class MarketPreprocessor:
         asset = f", asset {str(ids[row])!r}" if ids is not None else ""
         low, high = float(self.low[j]), float(self.high[j])  # type: ignore[index]  # a bound implies a range
         bad = np.flatnonzero(outside.any(axis=1))
+        assets = 1 if ids is None else len(set(map(str, ids)))
         more = ""
         if ids is not None:
             # A panel is refused whole: every asset that holds such a row is named, so the rest can
@@ -1606,8 +1610,7 @@ class MarketPreprocessor:
                 first.setdefault(str(ids[r]), str(np.datetime_as_string(dates[r], unit="D")))
             named = ", ".join(f"{a!r} from {d}" for a, d in list(first.items())[:10])
             # "The others" only when there are others (a one-asset forecast was told it: a review).
-            others = ": leave those assets' rows out to forecast the others" \
-                if len(set(map(str, ids))) > len(first) else ""
+            others = ": leave those assets' rows out to forecast the others" if assets > len(first) else ""
             more = (f" In all {len(bad):,} row(s) of {len(first):,} asset(s) hold such a value ({named}"
                     f"{', ...' if len(first) > 10 else ''}); nothing was forecast{others}.")
         elif len(bad) > 1:
@@ -1615,11 +1618,10 @@ class MarketPreprocessor:
         context = ""
         if fitted_end is not None and dates[row] > fitted_end:
             # train, on its own file: the row lies after the part the model was fitted on.
-            one_asset = ids is None or len(set(map(str, ids))) < 2
             context = (f" That date is after the training part of {source}, which ends on "
                        f"{np.datetime_as_string(fitted_end, unit='D')}: the model was fitted on nothing like it. If "
                        "the move is real, give the file a training part that holds such moves (an earlier start)"
-                       f"{'' if one_asset else ', or leave that asset out'}; if it is not, fix the row.")
+                       f"{'' if assets < 2 else ', or leave that asset out'}; if it is not, fix the row.")
         raise DataError(
             f"Feature {self.feature_names[j]!r} of {source} at date {np.datetime_as_string(dates[row], unit='D')}"
             f"{asset} is {float(features[row, j]):.6g}, "
@@ -1968,7 +1970,7 @@ def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceT
     # Only the test windows are judged: the rows before them are history, checked where a test
     # window reads them (a jump a year before the test dates stopped evaluate: a review, 2026-12-06).
     series = _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split,
-                           used=labelled[test])
+                           used=labelled[test], labels=labelled[test])
     if mase_scales is not None:
         series.mase_scales = {key: (None if mase_scales.get(key) is None else float(mase_scales[key]))
                               for key in ("units", "levels")}
@@ -1978,16 +1980,18 @@ def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceT
 def _split_series(spec: MarketSpec, preprocessor: MarketPreprocessor, table: PriceTable, computed: _Computed,
                   windowed: np.ndarray, labelled: np.ndarray, walk: WalkForward, split: SeriesSplit,
                   label_end: np.ndarray | None = None, used: np.ndarray | None = None,
-                  fitted_end: np.datetime64 | None = None) -> PreparedSeries:
-    """The scaled windows of each part of ``split`` (positions among the ``labelled`` rows); the
-    rows those windows read are the ones checked (:meth:`MarketPreprocessor._windows`)."""
+                  fitted_end: np.datetime64 | None = None, labels: np.ndarray | None = None) -> PreparedSeries:
+    """The scaled windows of each part of ``split`` (positions among the ``labelled`` rows). The
+    rows the windows ending at ``used`` read are checked (every part's by default), and the log
+    returns the labels of rows ``labels`` read (the validation and test parts' by default):
+    :meth:`MarketPreprocessor._windows`."""
     if used is None:
         used = labelled[np.concatenate([split.train, split.validation, split.test]).astype(np.int64)]
-    # The labels judged (validation and test: a far close there made a metric of nonsense) are
-    # checked; the training labels' rows are not (see prepare_series).
-    judged = labelled[np.intersect1d(np.concatenate([split.validation, split.test]).astype(np.int64),
-                                     np.searchsorted(labelled, used))] if len(used) else used
-    windows = preprocessor._windows(table, computed, used=used, fitted_end=fitted_end, labels=judged)
+    if labels is None:
+        # The labels judged (validation and test: a far close there made a metric of nonsense) are
+        # checked; the training labels' rows are not (see prepare_series).
+        labels = labelled[np.concatenate([split.validation, split.test]).astype(np.int64)]
+    windows = preprocessor._windows(table, computed, used=used, fitted_end=fitted_end, labels=labels)
     # Positions of the labelled rows among the windowed ones (both in table order).
     keep = np.searchsorted(windowed, labelled)
     parts = {name: windows.take(keep[rows]) for name, rows in

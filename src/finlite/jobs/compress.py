@@ -12,8 +12,6 @@ search candidate and the artifact saved for it are trained alike.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -526,10 +524,11 @@ _RECORD_LIMIT = 16 << 20
 
 
 def record_digest(record: Mapping[str, Any]) -> str:
-    """sha256 of a refused run's record as canonical JSON, without its own ``record_sha256``
-    (the rule of a manifest's digest, :func:`finlite._manifest.manifest_digest`)."""
-    body = {k: v for k, v in record.items() if k != "record_sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
+    """sha256 of a refused run's record as canonical JSON, without its own ``record_sha256``:
+    a manifest's rule (:func:`finlite._manifest.manifest_digest`)."""
+    from finlite._manifest import manifest_digest
+
+    return manifest_digest(record, own="record_sha256")
 
 
 def _small_json(path: Path) -> Any:
@@ -1268,11 +1267,11 @@ def is_recorded_teacher(manifest: Mapping[str, Any], provenance: Mapping[str, An
 def core_digest(manifest: Mapping[str, Any]) -> str:
     """The manifest's digest without what an export adds or replaces (its ``export`` record and
     the ONNX files it lists): equal for a teacher before and after any number of exports."""
-    from finlite._manifest import manifest_digest
+    from finlite._manifest import EXPORT_FILES, manifest_digest
 
     core = {k: v for k, v in manifest.items() if k not in ("export", "manifest_sha256")}
     core["files"] = {name: digest for name, digest in (manifest.get("files") or {}).items()
-                     if name not in ("model.onnx", "model_int8.onnx")}
+                     if name not in EXPORT_FILES}
     return manifest_digest(core)
 
 
