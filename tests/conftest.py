@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,8 +105,10 @@ def make_prices(n: int = 300, seed: int = 3, start: str = "2020-01-01") -> pd.Da
     return pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "close": close.round(4), "volume": volume})
 
 
-def build_market_artifact(out: Path, frame: pd.DataFrame, objective: str = "return", seed: int = 0) -> Path:
-    """A tiny GRU forecaster of ``frame`` (window 10), trained for one epoch, saved and exported to ONNX."""
+def build_market_artifact(out: Path, frame: pd.DataFrame, objective: str = "return", seed: int = 0,
+                          **spec_options: Any) -> Path:
+    """A tiny GRU forecaster of ``frame`` (window 10), trained for one epoch, saved and exported to ONNX;
+    ``spec_options`` override the spec's (volume column ``volume`` unless given)."""
     import torch
 
     from finlite.artifact import save_artifact
@@ -115,7 +118,7 @@ def build_market_artifact(out: Path, frame: pd.DataFrame, objective: str = "retu
     from finlite.models.sequence import SequenceModel
 
     torch.manual_seed(seed)
-    spec = MarketSpec(objective=objective, window=10, volume_column="volume")
+    spec = MarketSpec(**({"objective": objective, "window": 10, "volume_column": "volume"} | spec_options))
     series = prepare_series(frame, spec, walk=WalkForward(folds=1))
     direction = objective == "direction"
     net = SequenceModel("gru", series.preprocessor.n_features, [8], task="classification" if direction else "regression")

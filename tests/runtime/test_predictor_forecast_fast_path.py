@@ -27,6 +27,22 @@ def price_dir(tmp_path_factory: pytest.TempPathFactory, prices: pd.DataFrame) ->
     return build_market_artifact(tmp_path_factory.mktemp("art") / "price", prices, "price")
 
 
+def _with_extras(prices: pd.DataFrame) -> pd.DataFrame:
+    """The prices without their volume and with two extra series (a rate and an index level)."""
+    rng = np.random.default_rng(7)
+    return prices.drop(columns="volume").assign(
+        rate=lambda f: 2.0 + np.cumsum(rng.normal(0, 0.01, len(f))),
+        index=lambda f: 3000.0 * np.exp(np.cumsum(rng.normal(0, 0.008, len(f)))))
+
+
+@pytest.fixture(scope="module")
+def extras_dir(tmp_path_factory: pytest.TempPathFactory, prices: pd.DataFrame) -> Path:
+    """An exported direction forecaster with two extra series and no volume: the batch-1 path
+    reads them from rows of its value block other than the volume's."""
+    return build_market_artifact(tmp_path_factory.mktemp("art") / "extras", _with_extras(prices), "direction",
+                                 volume_column=None, extra_columns=("rate", "index"))
+
+
 def _history(frame: pd.DataFrame) -> dict[str, list[Any]]:
     return {str(k): list(v) for k, v in frame.to_dict("list").items()}
 
@@ -35,11 +51,13 @@ def _no_reference_path(*_args: Any, **_kwargs: Any) -> Any:
     raise AssertionError("the reference path ran: the batch-1 fast path was not taken")
 
 
-@pytest.mark.parametrize("artifact", ["forecast_dir", "direction_dir", "price_dir"])
+@pytest.mark.parametrize("artifact", ["forecast_dir", "direction_dir", "price_dir", "extras_dir"])
 def test_the_fast_path_equals_forecast_all_bit_for_bit(artifact: str, prices: pd.DataFrame,
                                                        request: pytest.FixtureRequest,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     path = request.getfixturevalue(artifact)
+    if artifact == "extras_dir":
+        prices = _with_extras(prices)
     reference = Predictor(path)
     fast = Predictor(path)
     monkeypatch.setattr(fast, "forecast_windows", _no_reference_path)
@@ -53,7 +71,7 @@ def test_the_fast_path_equals_forecast_all_bit_for_bit(artifact: str, prices: pd
         for key, column in every.items():
             if key != "date":
                 assert got[key] == column[-1].item()  # exactly, not approximately
-    assert ("decision" in got) == (artifact == "direction_dir")
+    assert ("decision" in got) == (artifact in ("direction_dir", "extras_dir"))
     assert ("log_change" in got) == (artifact == "price_dir")
     if artifact == "price_dir":
         assert got["forecast"] == pytest.approx(got["last_price"] * np.exp(got["log_change"]), rel=1e-12)
@@ -229,3 +247,13 @@ def test_last_window_fills_a_given_buffer_or_refuses_it(forecast_dir: Path, pric
         market.last_window(*arrays, out=np.zeros((1, 10, market.n_features)))
     with pytest.raises(ConfigError, match=r"got float32 of shape \(1, 11, 10\)"):
         market.last_window(*arrays, out=np.zeros((1, 11, 10), dtype=np.float32)[:, ::-1])
+    # The compiled loop reads every series at the same rows: a shorter one, a missing volume or an
+    # extra series the model does not have is refused before it runs (it would read out of bounds).
+    with pytest.raises(ConfigError, match=r"the same length \(35\); got prices of 35, volume 20, extras \[\]"):
+        market.last_window(arrays[0], arrays[1], arrays[2][-20:])
+    with pytest.raises(ConfigError, match=r"got prices of 35, volume none"):
+        market.last_window(arrays[0], arrays[1])
+    with pytest.raises(ConfigError, match=r"and 0 extra series .* extras \[35\]"):
+        market.last_window(*arrays, extras=[arrays[1]])
+    with pytest.raises(ConfigError, match=r"got prices of 34"):
+        market.last_window(arrays[0], arrays[1][1:], arrays[2])

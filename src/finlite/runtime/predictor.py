@@ -200,6 +200,15 @@ class Predictor:
             raise ArtifactError(f"Artifact {str(root)!r} cannot be used: {exc}") from None
         self._spec = spec
         self._history_columns = history_columns(self.market) if self.market is not None else []
+        # Where the batch-1 path finds each series in a served history's value block (its rows are
+        # the history columns after the date): the target, the volume (-1: none), the extras.
+        values = self._history_columns[1:]
+        market_spec = self.market.spec if self.market is not None else None
+        self._volume_row = values.index(market_spec.volume_column) \
+            if market_spec is not None and market_spec.volume_column in values else -1
+        self._target_row = values.index(market_spec.target) if market_spec is not None else -1
+        self._extra_rows = np.array([values.index(c) for c in market_spec.extra_columns] if market_spec else [],
+                                    dtype=np.intp)
         self._field_set = frozenset(self.fields)
         self._threads = threads
         self._columns: tuple[Any, list[Any]] = (None, [])  # the last DataFrame column Index seen, as a list
@@ -678,7 +687,7 @@ class Predictor:
         lists that :meth:`_fast_arrays` has checked skips read_prices' parsing; anything else goes
         through :func:`finlite.data.market.read_prices` (the reference, whose errors name the value)."""
         market = self._market()
-        arrays = self._fast_arrays(history, last_only=False) if isinstance(history, Mapping) else None
+        arrays = self._fast_arrays(history) if isinstance(history, Mapping) else None
         if arrays is None:
             # The reader's advice for a short history ("use a shorter window (--window)") is the
             # trainer's: a deployed model's window is fixed (a review, 2026-12-04).
@@ -692,16 +701,16 @@ class Predictor:
         return market.windows(self._m.PriceTable(frame, source or "the price history", None, "", []),
                               last_only=last_only)
 
-    def _fast_arrays(self, history: Mapping[str, Any], last_only: bool) -> dict[str, np.ndarray] | None:
-        """A dict of lists as numpy arrays read without pandas (dates as datetime64[D]), or None
-        when anything could be read differently by (or be refused by) ``read_prices``.
+    def _served_block(self, history: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+        """A dict of lists read without pandas: its dates (int64 days since 1970-01-01) and its
+        value columns (float64, one row per column of :attr:`_history_columns` after the date), or
+        None when anything could be read differently by (or be refused by) ``read_prices``.
 
         Taken only when every value (of every row) is of a type both read alike: one asset,
         exactly the spec's columns, ``YYYY-MM-DD`` dates strictly increasing, plain numbers,
-        finite, prices above zero and volumes not below. Anything else goes to ``read_prices``,
-        which is the reference: its results and its errors are the ones returned. The features
-        look back a fixed number of rows (``warmup``), so with ``last_only`` only the last
-        ``warmup + 1`` rows are kept: the last window is the same as from the whole history.
+        finite, prices above zero and volumes not below, and at least ``warmup + 1`` rows.
+        Anything else goes to ``read_prices``, which is the reference: its results and its errors
+        are the ones returned.
         """
         market = self._market()
         spec = market.spec
@@ -709,8 +718,7 @@ class Predictor:
         if spec.id_column is not None or len(history) != len(columns):
             return None
         raw_dates = history.get(spec.date_column)
-        need = int(market.warmup) + 1
-        if type(raw_dates) is not list or len(raw_dates) < need:
+        if type(raw_dates) is not list or len(raw_dates) <= int(market.warmup):
             return None
         n = len(raw_dates)
         # Every value (not only the rows the window reads) is checked as read_prices would: a bad
@@ -720,10 +728,7 @@ class Predictor:
         dates = self._m.served_days(raw_dates)
         if dates is None:
             return None
-        start = n - need if last_only else 0
-        out: dict[str, np.ndarray] = {spec.date_column: dates[start:]}
-        names = columns[1:]
-        lists = [history.get(name) for name in names]
+        lists = [history.get(name) for name in columns[1:]]
         for values in lists:
             if type(values) is not list or len(values) != n or not _NUMBER_TYPES.issuperset(map(type, values)):
                 return None
@@ -731,11 +736,20 @@ class Predictor:
             block = np.array(lists, dtype=np.float64)  # every value column in one conversion
         except OverflowError:
             return None  # an int beyond float64: read_prices decides
-        volume_row = names.index(spec.volume_column) if spec.volume_column in names else -1
-        if not self._m.served_values(block, volume_row):  # finite, prices > 0, volumes >= 0
+        if not self._m.served_values(block, self._volume_row):  # finite, prices > 0, volumes >= 0
             return None
-        for i, name in enumerate(names):
-            out[name] = block[i, start:]
+        return dates.view(np.int64), block
+
+    def _fast_arrays(self, history: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
+        """:meth:`_served_block` as columns (dates as datetime64[D]), or None as there."""
+        read = self._served_block(history)
+        if read is None:
+            return None
+        days, block = read
+        columns = self._history_columns
+        out: dict[str, np.ndarray] = {columns[0]: days.view("datetime64[D]")}
+        for i, name in enumerate(columns[1:]):
+            out[name] = block[i]
         return out
 
     def _history(self, history: Any) -> Any:
@@ -824,12 +838,10 @@ class Predictor:
     def _forecast_last(self, history: Any, source: str | None) -> dict[str, Any]:
         """:meth:`forecast` without its notes."""
         market = self._market()
-        if isinstance(history, Mapping):  # a dict of lists: the batch-1 fast path when it applies
-            arrays = self._fast_arrays(history, True)
-            if arrays is not None:
-                fast = self._forecast_one(arrays, history[market.spec.date_column][-1], source)
-                if fast is not None:
-                    return fast
+        if isinstance(history, dict):  # a dict of lists: the batch-1 fast path when it applies
+            fast = self._forecast_one(history, source)
+            if fast is not None:
+                return fast
         # Any other history, or a window the fast path found not finite: through the reference
         # path (whose errors name the date and value), the last window answered; its rows alone
         # are checked, as on the fast path.
@@ -859,48 +871,49 @@ class Predictor:
             answer[key] = int(column[-1]) if key in ("decision", horizon) else float(column[-1])
         return answer
 
-    def _forecast_one(self, arrays: dict[str, np.ndarray], date: str, source: str | None) -> dict[str, Any] | None:
-        """:meth:`forecast` of one checked history (:meth:`_fast_arrays`): the batch-1 fast path.
+    def _forecast_one(self, history: dict[str, Any], source: str | None) -> dict[str, Any] | None:
+        """:meth:`forecast` of a dict of lists that :meth:`_served_block` reads: the batch-1 fast
+        path, or None where it does not apply (the reference path then answers, or raises its error).
 
         The window is scaled straight into this thread's input buffer, bound once to the ONNX
-        session, and the answer is built from plain floats: no MarketWindows, no result columns.
-        ``date`` is the history's last date as sent (``YYYY-MM-DD``, as ``_fast_arrays``
-        checked: the text ``np.datetime_as_string`` would give). The numbers are the same, bit
-        for bit, as the last row of :meth:`forecast_all`. None when the window holds a value
-        that is not finite or far beyond a feature's training range: the reference path then
-        raises its error.
+        session, by one compiled call (:meth:`~finlite.data.market.MarketPreprocessor.fill_window`),
+        and the answer is built from plain floats: no MarketWindows, no result columns. The date
+        is the history's last date as sent (``YYYY-MM-DD``, as ``served_days`` checked: the text
+        ``np.datetime_as_string`` would give). The numbers are the same, bit for bit, as the last
+        row of :meth:`forecast_all`. None also when the window holds a value that is not finite,
+        beyond float32 once scaled, or far beyond a feature's training range.
         """
-        market = self._market()
-        spec = market.spec
+        read = self._served_block(history)
+        if read is None:
+            return None
+        days, block = read
+        market = self.market
         slot = getattr(self._local, "market_slot", None)
         if slot is None:
-            slot = self._local.market_slot = _MarketSlot(self.session, spec.window, market.n_features, self._output)
-        prices = arrays[spec.target]
-        try:
-            market.last_window(arrays[spec.date_column], prices,
-                               arrays[spec.volume_column] if spec.volume_column is not None else None,
-                               [arrays[c] for c in spec.extra_columns], out=slot.x)
-        except DataError:
-            return None  # a feature beyond what the model accepts: refused by the reference path, named as there
-        if not np.isfinite(slot.x).all():
-            return None  # fail closed, with the reference path's message
+            slot = self._local.market_slot = _MarketSlot(self, market)  # type: ignore[arg-type]
+        start = len(days) - slot.rows
+        prices = block[self._target_row, start:]  # C-contiguous views of the rows the window reads
+        volume = block[self._volume_row, start:] if self._volume_row >= 0 else slot.no_values
+        extras = block[self._extra_rows, start:] if len(self._extra_rows) else slot.no_extras
+        if not market.fill_window(prices, days[start:], volume, extras, slot.window):  # type: ignore[union-attr]
+            return None  # refused by the reference path, which names the feature, date and value
         _run_bound(self.session, slot.binding)
         score = float(slot.out[0, 0])
         if score - score != 0.0 or (self._bounded and not 0.0 <= score <= 1.0):  # the reference path's ScoreError
             check_scores(np.array([score]), source or "the price history", unit="forecast", first=0,
                          probability=self._bounded)
         last_price = float(prices[-1])
-        answer: dict[str, Any] = {"date": date, self._m.horizon_column(spec): int(spec.horizon)}
-        if spec.objective == "price":
+        date = history[slot.date_column][-1]
+        answer: dict[str, Any] = {"date": date, slot.horizon_key: slot.horizon}
+        if slot.price_level:
             answer["forecast"] = float(self._m.to_price_level(np.array([score]), prices[-1:], [date])[0])
             answer["log_change"] = score
         else:
             answer["forecast"] = score
         answer["last_price"] = last_price
-        cutoff = self.decision_cutoff
-        if cutoff is not None:
+        if slot.cutoff is not None:
             answer["probability"] = score
-            answer["decision"] = int(score >= cutoff)
+            answer["decision"] = int(score >= slot.cutoff)
         return answer
 
     # -- DataFrames -------------------------------------------------------------------------------
@@ -1203,13 +1216,24 @@ class _RecordSlot(_Slot):
 
 
 class _MarketSlot:
-    """One thread's window buffer [1, window, features] and output, bound once to the session."""
+    """One thread's window buffer [1, window, features] and output, bound once to the session,
+    and what the batch-1 path reads of the spec on every forecast, read once."""
 
-    def __init__(self, session: Any, window: int, n_features: int, output: str) -> None:
+    def __init__(self, predictor: Predictor, market: MarketPreprocessor) -> None:
         import onnxruntime as ort
 
-        self.x = np.zeros((1, window, n_features), dtype=np.float32)
+        spec = market.spec
+        self.x = np.zeros((1, spec.window, market.n_features), dtype=np.float32)
+        self.window = self.x[0]  # what fill_window writes: a view of the bound buffer
         self.out = np.zeros((1, 1), dtype=np.float32)
-        self.binding = session.io_binding()
+        self.binding = predictor.session.io_binding()
         self.binding.bind_ortvalue_input("x", ort.OrtValue.ortvalue_from_numpy(self.x))
-        self.binding.bind_ortvalue_output(output, ort.OrtValue.ortvalue_from_numpy(self.out))
+        self.binding.bind_ortvalue_output(predictor._output, ort.OrtValue.ortvalue_from_numpy(self.out))
+        self.rows = int(market.warmup) + 1  # the rows the last window's features read
+        self.no_values = np.zeros(0)
+        self.no_extras = np.zeros((0, self.rows))
+        self.date_column = spec.date_column
+        self.horizon_key = predictor._m.horizon_column(spec)
+        self.horizon = int(spec.horizon)
+        self.price_level = spec.objective == "price"
+        self.cutoff = predictor.decision_cutoff
