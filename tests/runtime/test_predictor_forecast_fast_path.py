@@ -1,6 +1,7 @@
-"""The Predictor's batch-1 forecast path (a dict of lists through ``_fast_arrays``, ``last_window``
-and a per-thread bound input buffer): the same numbers, bit for bit, as ``forecast_all`` and the
-reference (pandas) path, and the same errors for bad input."""
+"""The Predictor's batch-1 forecast path (a dict of lists read by ``_served_block``, its last
+window built by one compiled call into a per-thread bound input buffer) and ``last_window``: the
+same numbers, bit for bit, as ``forecast_all`` and the reference (pandas) path, and the same
+errors for bad input."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from finlite.data.market import MarketSpec, compute_features, read_prices
+from finlite.data.market import MarketPreprocessor, MarketSpec, compute_features, read_prices
 from finlite.errors import ConfigError, DataError
 from finlite.runtime import Predictor
 from tests.conftest import build_market_artifact
@@ -257,3 +258,19 @@ def test_last_window_fills_a_given_buffer_or_refuses_it(forecast_dir: Path, pric
         market.last_window(*arrays, extras=[arrays[1]])
     with pytest.raises(ConfigError, match=r"got prices of 34"):
         market.last_window(arrays[0], arrays[1][1:], arrays[2])
+
+
+def test_last_window_names_a_value_beyond_float32(forecast_dir: Path, prices: pd.DataFrame) -> None:
+    # A preprocessor without a recorded range (saved before 2026-12-06) accepts any finite
+    # feature; one that overflows float32 once scaled is named as windows() names it, not
+    # written into the window as inf.
+    market = Predictor(forecast_dir).market
+    assert market is not None
+    bare = MarketPreprocessor(market.spec, market.mean, np.full_like(market.std, 1e-300))
+    tail = prices.tail(WARMUP + 1)
+    arrays = (tail["date"].to_numpy().astype("datetime64[D]"), tail["close"].to_numpy(), tail["volume"].to_numpy())
+    message = r"Feature 'log_return' of the price history at date \d{4}-\d\d-\d\d is -?\d.*beyond float32"
+    with pytest.raises(DataError, match=message):
+        bare.last_window(*arrays)
+    with pytest.raises(DataError, match=message):
+        bare.windows(tail, "the price history")

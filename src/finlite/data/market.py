@@ -1174,12 +1174,12 @@ def _compiled_scale() -> Any:
 @functools.cache
 def _compiled_served_window() -> Any:
     """The batch-1 window in one compiled call: :func:`_window_features` of the window's rows
-    into a temporary, then :func:`_scale_columns` into the (ONNX input) buffer; True when the
-    window is in range and finite. Both are the compiled functions the training path and
-    :func:`_feature_columns` call, so a served window has the same bits as a trained one; one
-    call from Python instead of two and the numpy calls between them saved about a quarter of a
-    forecast from a history through a 12-unit GRU (72 to 53 µs on a 2-core Intel Xeon,
-    2026-12-06), which the issue's "3x faster than the teacher" is measured on."""
+    into a temporary (the compiled loop :func:`_feature_columns` runs for training too), then
+    :func:`_scale_columns` (training's numpy scaling and float32 cast, value by value) into the
+    (ONNX input) buffer; True when the window is in range and finite. So a served window has the
+    same bits as a trained one. One call from Python instead of two, with the numpy calls between
+    them gone, took a forecast from a history through a 12-unit GRU from 72 to about 56 µs (a
+    2-core Intel Xeon, 2026-12-06), which the issue's "3x faster than the teacher" is measured on."""
     import numba
 
     features, scale = _compiled_window_features(), _compiled_scale()
@@ -1619,16 +1619,20 @@ class MarketPreprocessor:
         volumes = _NO_VALUES if volume is None else np.ascontiguousarray(volume[start:], dtype=np.float64)
         series = (np.ascontiguousarray(np.stack([x[start:] for x in extras]), dtype=np.float64) if len(extras)
                   else _NO_EXTRAS)
-        if not self.fill_window(last, days, volumes, series, target[0]):
+        if not self._fill_window(last, days, volumes, series, target[0]):
             # Rare: found again by the reference check, which names the feature, date and value.
             columns = _feature_columns(prices[start:], dates[start:], None if volume is None else volume[start:],
                                        [x[start:] for x in extras])
-            self.check_range(columns.T, dates[start + FEATURE_LAG:], None, "the price history")
-            raise DataError("The price history holds a value the model cannot take (not finite, or beyond what "
-                            "a float32 input holds once scaled); check its prices and volumes.", param="history")
+            features, window_dates = columns.T, dates[start + FEATURE_LAG:]
+            self.check_range(features, window_dates, None, "the price history")
+            with np.errstate(over="ignore", invalid="ignore"):
+                scaled = self.scale(features).astype(np.float32)
+            self._refuse_unscalable(features, scaled, window_dates, None, "the price history")
+            raise DataError("The price history holds a value the model cannot take; check its prices and "
+                            "volumes.", param="history")  # not reached: one of the two checks names it
         return target
 
-    def fill_window(self, prices: np.ndarray, days: np.ndarray, volume: np.ndarray, extras: np.ndarray,
+    def _fill_window(self, prices: np.ndarray, days: np.ndarray, volume: np.ndarray, extras: np.ndarray,
                     out: np.ndarray) -> bool:
         """Write the scaled window of the last of ``warmup + 1`` rows into ``out`` ([window,
         features], float32, C order), from those rows' prices (float64), days (int64 days since
@@ -1639,11 +1643,31 @@ class MarketPreprocessor:
         accepted range and every scaled value is finite in float32; else ``out`` is partly written
         and must not be used.
 
-        It checks nothing of its arguments (the shapes above are read as given): :meth:`last_window`,
-        which checks them, and the Predictor's batch-1 path, which builds them from the spec, call it.
+        Private: it checks nothing of its arguments, and the compiled loop has no bounds checks (a
+        series shorter than the rows, or more extra series than the model has, is read or written
+        out of bounds). Its two callers build them from the spec: :meth:`last_window`, which checks
+        what it is given, and the Predictor's batch-1 path (:meth:`_served_block`'s value block).
         """
         returns = np.log(prices[1:] / prices[:-1])
         return bool(_compiled_served_window()(returns, prices, days, volume, extras, FEATURE_LAG, self._scaling, out))
+
+    def _refuse_unscalable(self, features: np.ndarray, scaled: np.ndarray, dates: np.ndarray,
+                           ids: np.ndarray | None, source: str) -> None:
+        """Fail closed on the first row of ``scaled`` (float32, the rows of ``features`` scaled)
+        holding a value that is not finite: NaN, or beyond float32 once scaled, which would reach
+        the model as inf. The error names the feature, date (and asset) and unscaled value."""
+        bad = np.flatnonzero(~np.isfinite(scaled).all(axis=1))
+        if not len(bad):
+            return
+        row = int(bad[0])
+        j = int(np.flatnonzero(~np.isfinite(scaled[row]))[0])
+        asset = f", asset {str(ids[row])!r}" if ids is not None else ""
+        value = float(features[row, j])
+        what = ("undefined (NaN)" if np.isnan(value) else
+                f"{value!r}, which the model cannot take once scaled (beyond float32)")
+        raise DataError(f"Feature {self.feature_names[j]!r} of {source} at date "
+                        f"{np.datetime_as_string(dates[row], unit='D')}{asset} is {what}; it reads the "
+                        "rows up to that date, so check the prices on and before it for an extreme value.")
 
     def check_range(self, features: np.ndarray, dates: np.ndarray, ids: np.ndarray | None, source: str,
                     fitted_end: np.datetime64 | None = None) -> None:
@@ -1754,18 +1778,8 @@ class MarketPreprocessor:
                     count += part.stop - part.start - spec.warmup
                     lasts.append(count - 1)
         valid = np.flatnonzero(checked)
-        bad = valid[~np.isfinite(scaled[valid]).all(axis=1)]
-        if len(bad):
-            # Fail closed: a value beyond float32 once scaled would reach the model as inf.
-            row = int(bad[0])
-            j = int(np.flatnonzero(~np.isfinite(scaled[row]))[0])
-            asset = f", asset {str(computed.ids[row])!r}" if computed.ids is not None else ""
-            value = float(computed.features[row, j])
-            what = ("undefined (NaN)" if np.isnan(value) else
-                    f"{value!r}, which the model cannot take once scaled (beyond float32)")
-            raise DataError(f"Feature {self.feature_names[j]!r} of {table.source} at date "
-                            f"{np.datetime_as_string(computed.dates[row], unit='D')}{asset} is {what}; it reads the "
-                            "rows up to that date, so check the prices on and before it for an extreme value.")
+        self._refuse_unscalable(computed.features[valid], scaled[valid], computed.dates[valid],
+                                None if computed.ids is None else computed.ids[valid], table.source)
         both = np.flatnonzero(checked | labels_only)
         judged = computed.features[both]
         if labels_only.any():

@@ -876,7 +876,7 @@ class Predictor:
         path, or None where it does not apply (the reference path then answers, or raises its error).
 
         The window is scaled straight into this thread's input buffer, bound once to the ONNX
-        session, by one compiled call (:meth:`~finlite.data.market.MarketPreprocessor.fill_window`),
+        session, by one compiled call (``MarketPreprocessor._fill_window``),
         and the answer is built from plain floats: no MarketWindows, no result columns. The date
         is the history's last date as sent (``YYYY-MM-DD``, as ``served_days`` checked: the text
         ``np.datetime_as_string`` would give). The numbers are the same, bit for bit, as the last
@@ -895,7 +895,7 @@ class Predictor:
         prices = block[self._target_row, start:]  # C-contiguous views of the rows the window reads
         volume = block[self._volume_row, start:] if self._volume_row >= 0 else slot.no_values
         extras = block[self._extra_rows, start:] if len(self._extra_rows) else slot.no_extras
-        if not market.fill_window(prices, days[start:], volume, extras, slot.window):  # type: ignore[union-attr]
+        if not market._fill_window(prices, days[start:], volume, extras, slot.window):  # type: ignore[union-attr]
             return None  # refused by the reference path, which names the feature, date and value
         _run_bound(self.session, slot.binding)
         score = float(slot.out[0, 0])
@@ -904,6 +904,8 @@ class Predictor:
                          probability=self._bounded)
         last_price = float(prices[-1])
         date = history[slot.date_column][-1]
+        if type(date) is not str:
+            date = str(date)  # a numpy.str_ (a list of numpy's text): the reference path answers a str
         answer: dict[str, Any] = {"date": date, slot.horizon_key: slot.horizon}
         if slot.price_level:
             answer["forecast"] = float(self._m.to_price_level(np.array([score]), prices[-1:], [date])[0])
@@ -1224,7 +1226,7 @@ class _MarketSlot:
 
         spec = market.spec
         self.x = np.zeros((1, spec.window, market.n_features), dtype=np.float32)
-        self.window = self.x[0]  # what fill_window writes: a view of the bound buffer
+        self.window = self.x[0]  # what _fill_window writes: a view of the bound buffer
         self.out = np.zeros((1, 1), dtype=np.float32)
         self.binding = predictor.session.io_binding()
         self.binding.bind_ortvalue_input("x", ort.OrtValue.ortvalue_from_numpy(self.x))
