@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finlite.errors import DataError
+from finlite import _limits
+from finlite.data.market import read_prices
+from finlite.errors import ConfigError, DataError
 from finlite.runtime import Predictor
 from finlite.runtime.batch import score_file
+from tests.conftest import build_market_artifact, make_prices
 
 WARMUP = 30  # 21 rows of feature look-back + a window of 10 - 1 (tests/conftest.py builds window 10)
 
@@ -137,3 +140,60 @@ def test_a_history_too_short_for_the_artifact_s_window_blames_no_option(forecast
                                         r"least 31 rows of history\.$") as info:
         score_file(Predictor(forecast_dir), tmp_path / "short.csv", tmp_path / "out.csv")
     assert "--window" not in str(info.value) and "spec names that column" not in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
+    """Four assets of different lengths (one too short to forecast) and a direction forecaster of the panel."""
+    frame = pd.concat([make_prices(n=n, seed=k).assign(ticker=f"T{k}")
+                       for k, n in enumerate((160, 240, 25, 200))], ignore_index=True)
+    art = build_market_artifact(tmp_path_factory.mktemp("art") / "panel", frame[frame["ticker"] != "T2"],
+                                "direction", id_column="ticker")
+    return frame, art
+
+
+def test_a_stream_gathers_the_same_windows_block_by_block(panel: tuple[pd.DataFrame, Path]) -> None:
+    frame, art = panel
+    market = Predictor(art).market
+    assert market is not None
+    table = read_prices(frame, market.spec, "the panel", short_assets="skip")
+    windows = market.windows(table)
+    stream = market.window_stream(table)
+    assert len(stream) == len(windows) == (160 - WARMUP) + (240 - WARMUP) + (200 - WARMUP)
+    assert stream.materialise("the panel").x.tobytes() == windows.x.tobytes()
+    for start, stop in ((0, 7), (125, 140), (129, 131), (len(stream) - 3, len(stream) + 5)):
+        block = stream.block(start, stop)
+        assert block.flags.c_contiguous and block.dtype == np.float32
+        assert block.tobytes() == windows.x[start:stop].tobytes()  # across assets' boundaries too
+    np.testing.assert_array_equal(stream.dates, windows.dates)
+    np.testing.assert_array_equal(stream.ids, windows.ids)
+    np.testing.assert_array_equal(stream.last_price, windows.last_price)
+
+
+def test_a_panel_whose_windows_would_not_fit_in_memory_is_scored_in_blocks(
+        panel: tuple[pd.DataFrame, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every window's inputs at once are ``window`` copies of the scaled features: a universe
+    that finlite score accepts by size (5,000 assets over 30 years) needed 50 GB and was refused.
+    Now the blocks are gathered as they are scored: with memory for the features but not for the
+    windows, the panel is scored, the same as with plenty."""
+    frame, art = panel
+    src = tmp_path / "panel.csv"
+    frame.to_csv(src, index=False)
+    predictor = Predictor(art)
+    market = predictor.market
+    assert market is not None
+    listed = frame[frame["ticker"] != "T2"]
+    expected = predictor.forecast_all(listed)
+    rows, features = len(frame), market.n_features
+    every_window = rows * market.spec.window * features * 4 * 2
+    # One request may take half of what every window needs: about 3 times what the features need.
+    monkeypatch.setattr(_limits, "available_memory", lambda: int(every_window / 2 / _limits._MEMORY_SHARE))
+    with pytest.raises(ConfigError, match=r"the model inputs of the panel .* needs about"):
+        market.windows(listed, "the panel")  # every window at once is refused, as before
+    out = tmp_path / "forecasts.parquet"
+    summary = score_file(predictor, src, out, chunk_rows=16)
+    written = pd.read_parquet(out)
+    assert summary.rows == len(written) == len(expected["date"])
+    assert written["ticker"].tolist() == expected["ticker"].tolist()
+    assert written["probability"].to_numpy().tobytes() == expected["probability"].astype(np.float64).tobytes()
+    assert any("'T2'" in note for note in summary.notes)  # the short asset is named, not scored

@@ -60,6 +60,7 @@ __all__ = [
     "MarketWindows",
     "PreparedSeries",
     "PriceTable",
+    "WindowStream",
     "asset_calendar",
     "calendar_note",
     "compile_kernels",
@@ -1380,6 +1381,60 @@ class MarketWindows:
         return MarketWindows(self.dates[rows], None if self.ids is None else self.ids[rows], self.x[rows],
                              self.y[rows], self.last_price[rows], self.naive[rows])
 
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """The inputs of windows ``start`` .. ``stop - 1`` (as :meth:`WindowStream.block`)."""
+        return self.x[start:stop]
+
+
+@dataclass
+class WindowStream:
+    """The windows of a price table as :class:`MarketWindows` holds them, without their inputs
+    held at once: each block of windows is gathered from the table's scaled features when it is
+    scored (:meth:`block`). A window repeats each row ``window`` times, so a panel's windows are
+    ``window`` times its scaled features: 3,000 stocks over 10 years in windows of 30 took
+    10 GB where the features take 0.3 GB (and a file of 5,000 over 30 years, which ``finlite score``
+    accepts, was refused for want of 50 GB).
+
+    Attributes:
+        dates, ids, y, last_price, naive: per window, as in :class:`MarketWindows`.
+        scaled: float32 [table rows, n_features]: every row's scaled features (checked as
+            :meth:`MarketPreprocessor.windows` checks them).
+        ends: int64 [n]: the table row of each window's last step.
+        window: the steps of a window.
+    """
+
+    dates: np.ndarray
+    ids: np.ndarray | None
+    y: np.ndarray
+    last_price: np.ndarray
+    naive: np.ndarray
+    scaled: np.ndarray
+    ends: np.ndarray
+    window: int
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """float32 [stop - start, window, n_features], C order: the scaled features of rows
+        ``end - window + 1`` .. ``end`` of each window's end in ``start`` .. ``stop - 1`` (one
+        gather: the same values as the windows of :meth:`MarketPreprocessor.windows`)."""
+        ends = self.ends[start:stop]
+        steps = np.arange(1 - self.window, 1, dtype=np.int64)
+        return self.scaled[ends[:, None] + steps[None, :]]
+
+    def take(self, rows: np.ndarray) -> WindowStream:
+        """The windows at positions ``rows``."""
+        return WindowStream(self.dates[rows], None if self.ids is None else self.ids[rows], self.y[rows],
+                            self.last_price[rows], self.naive[rows], self.scaled, self.ends[rows], self.window)
+
+    def materialise(self, source: str) -> MarketWindows:
+        """Every window's inputs at once, as :class:`MarketWindows` (memory checked first)."""
+        _limits.check_memory(len(self) * self.window * self.scaled.shape[1] * 4 * 2,
+                             f"the model inputs of {source} ({len(self)} windows of {self.window} x "
+                             f"{self.scaled.shape[1]})", "give fewer rows or a shorter window (--window)")
+        return MarketWindows(self.dates, self.ids, self.block(0, len(self)), self.y, self.last_price, self.naive)
+
 
 class MarketPreprocessor:
     """The fitted feature pipeline of a market model: spec, feature names, mean / std per feature.
@@ -1575,6 +1630,14 @@ class MarketPreprocessor:
         table = self._table(data, source, fixed_window)
         return self._windows(table, _compute(table, self.spec), last_only)
 
+    def window_stream(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]],
+                      source: str | None = None, *, fixed_window: str | None = None) -> WindowStream:
+        """:meth:`windows` of every row, checked alike, as a :class:`WindowStream`: the inputs are
+        gathered a block at a time when scored, so the memory is the table's scaled features, not
+        ``window`` copies of them (``finlite score`` and ``Predictor.forecast_all`` use it)."""
+        table = self._table(data, source, fixed_window)
+        return self._stream(table, _compute(table, self.spec))
+
     def last_window(self, dates: np.ndarray, prices: np.ndarray, volume: np.ndarray | None = None,
                     extras: Sequence[np.ndarray] = (), out: np.ndarray | None = None) -> np.ndarray:
         """The scaled input [1, window, n_features] (float32) of the last row of one asset, from
@@ -1745,16 +1808,26 @@ class MarketPreprocessor:
     def _windows(self, table: PriceTable, computed: _Computed, last_only: bool = False,
                  used: np.ndarray | None = None, fitted_end: np.datetime64 | None = None,
                  labels: np.ndarray | None = None) -> MarketWindows:
-        """The windows of ``table`` (each asset's last alone with ``last_only``). Their features
-        are checked (finite, :meth:`check_range`) on the rows that the windows judged or served
-        read: every window's, the last ones' with ``last_only``, or with ``used`` (table rows)
-        the windows ending there (a hold-out's test dates: its older rows are history only), and
-        the log returns that the labels of rows ``labels`` read (those ``used`` when not given)."""
+        """The windows of ``table`` (each asset's last alone with ``last_only``), inputs and all:
+        :meth:`_stream`, materialised."""
+        return self._stream(table, computed, last_only, used, fitted_end, labels).materialise(table.source)
+
+    def _stream(self, table: PriceTable, computed: _Computed, last_only: bool = False,
+                used: np.ndarray | None = None, fitted_end: np.datetime64 | None = None,
+                labels: np.ndarray | None = None) -> WindowStream:
+        """The windows of ``table`` (each asset's last alone with ``last_only``) as a
+        :class:`WindowStream`. Their features are checked (finite, :meth:`check_range`) on the
+        rows that the windows judged or served read: every window's, the last ones' with
+        ``last_only``, or with ``used`` (table rows) the windows ending there (a hold-out's test
+        dates: its older rows are history only), and the log returns that the labels of rows
+        ``labels`` read (those ``used`` when not given)."""
         spec = self.spec
         rows = np.flatnonzero(computed.eligible)
-        _limits.check_memory(len(rows) * spec.window * self.n_features * 4 * 2,
-                             f"the model inputs of {table.source} ({len(rows)} windows of {spec.window} x "
-                             f"{self.n_features})", "give fewer rows or a shorter window (--window)")
+        # The scaled features (float32) beside the unscaled ones (float64) and their copies for
+        # the checks: the stream's own memory (a window's block is gathered when scored).
+        _limits.check_memory(len(computed.features) * self.n_features * (4 + 8),
+                             f"the scaled features of {table.source} ({len(computed.features):,} rows of "
+                             f"{self.n_features})", "give fewer rows (split the file by asset or by date)")
         with np.errstate(over="ignore", invalid="ignore"):
             scaled = self.scale(computed.features).astype(np.float32)
         checked = computed.position >= FEATURE_LAG
@@ -1787,24 +1860,19 @@ class MarketPreprocessor:
             judged[labels_only[both], 1:] = np.nan  # a label reads the log return alone (NaN is never outside)
         self.check_range(judged, computed.dates[both], None if computed.ids is None else computed.ids[both],
                          table.source, fitted_end)
-        x = np.empty((len(rows), spec.window, self.n_features), dtype=np.float32)
-        done = 0  # eligible rows are each asset's rows from its warm-up on, in table order
-        for _asset, part in table.assets(spec.date_column, spec.id_column):
-            count = part.stop - part.start - spec.warmup
-            if count > 0:
-                view = sliding_window_view(scaled[part], spec.window, axis=0)  # (m, F, window): ends at row w-1+i
-                first = spec.warmup - (spec.window - 1)
-                x[done:done + count] = np.transpose(view[first:first + count], (0, 2, 1))
-                done += count
         if spec.objective == "volatility":
             naive = computed.realised[rows]
         elif spec.objective == "direction":
             naive = np.full(len(rows), self.up_share)
         else:
             naive = np.zeros(len(rows))
-        windows = MarketWindows(computed.dates[rows], None if computed.ids is None else computed.ids[rows], x,
-                                computed.y[rows], computed.last_price[rows], naive)
-        return windows.take(np.asarray(lasts, dtype=np.int64)) if last_only else windows
+        # An eligible row is past its asset's warm-up (at least window - 1 rows of features
+        # before it, in its asset): its window is the rows ending at it.
+        stream = WindowStream(computed.dates[rows], None if computed.ids is None else computed.ids[rows],
+                              computed.y[rows], computed.last_price[rows], naive, scaled, rows.astype(np.int64),
+                              int(spec.window))
+        return stream.take(np.asarray(lasts, dtype=np.int64)) if last_only else stream
+
 
 
 def to_price_level(pred_log_change: np.ndarray | Sequence[float], last_price: np.ndarray | Sequence[float],

@@ -1411,10 +1411,9 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
                             "it.)") from None
         raise
     rows = len(table.frame)
-    # The windows of every row are built at once: [rows, window, features] float32.
-    _limits.check_memory(rows * market.spec.window * market.n_features * 4 * 2,
-                         f"the windows of {rows:,} rows of {str(src)!r}", "score fewer rows (split the file)")
-    windows = market.windows(table, str(src))
+    # The windows' inputs are gathered chunk_rows windows at a time as they are scored: the
+    # memory is the table's scaled features, not window copies of them (window_stream).
+    windows = market.window_stream(table, str(src))
     result = predictor.forecast_windows(windows, source=str(src), chunk_rows=chunk_rows)
     columns: dict[str, Any] = {}
     # The result says on each row what its forecast is for (data.market.horizon_column): the file's

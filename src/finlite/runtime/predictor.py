@@ -27,7 +27,7 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -48,7 +48,7 @@ from finlite.runtime.reasons import ReasonModel, field_columns
 from finlite.tasks import Task, task_of_manifest
 
 if TYPE_CHECKING:
-    from finlite.data.market import MarketPreprocessor, MarketWindows
+    from finlite.data.market import MarketPreprocessor, MarketWindows, WindowStream
     from finlite.runtime.reason_codes import ReasonCodes
 
 __all__ = ["Predictor"]
@@ -599,8 +599,8 @@ class Predictor:
                 made, for any row.
         """
         if self.market is not None:
-            windows = self._windows(records, None)
-            scores = self._run_windows(windows.x)
+            stream = self._windows(records, None, stream=True)
+            scores = self._run_stream(stream)
             check_scores(scores, "the price history", unit="forecast", first=0, probability=self._bounded)
             return scores
         if _is_frame(records) and len(records) > _SMALL_FRAME and records.columns.nlevels == 1 \
@@ -682,24 +682,45 @@ class Predictor:
         check_score_count(out, len(x), unit="forecast")
         return out
 
-    def _windows(self, history: Any, source: str | None, last_only: bool = False) -> MarketWindows:
-        """The scaled windows of ``history`` (with ``last_only``, each asset's last one): a dict of
-        lists that :meth:`_fast_arrays` has checked skips read_prices' parsing; anything else goes
-        through :func:`finlite.data.market.read_prices` (the reference, whose errors name the value)."""
+    def _run_stream(self, windows: MarketWindows | WindowStream, chunk_rows: int = 65536) -> np.ndarray:
+        """The model's outputs (float64) for every window, ``chunk_rows`` at a time (a stream's
+        inputs gathered a block at a time: the memory of one block, not of every window)."""
+        step = max(1, int(chunk_rows))
+        parts = [self._run_windows(windows.block(i, i + step)) for i in range(0, len(windows), step)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
+
+    @overload
+    def _windows(self, history: Any, source: str | None, last_only: bool = ...,
+                 stream: Literal[False] = ...) -> MarketWindows: ...
+
+    @overload
+    def _windows(self, history: Any, source: str | None, last_only: bool = ..., *,
+                 stream: Literal[True]) -> WindowStream: ...
+
+    def _windows(self, history: Any, source: str | None, last_only: bool = False,
+                 stream: bool = False) -> MarketWindows | WindowStream:
+        """The scaled windows of ``history`` (with ``last_only``, each asset's last one; with
+        ``stream``, every window as a :class:`~finlite.data.market.WindowStream`, its inputs
+        gathered a block at a time): a dict of lists that :meth:`_fast_arrays` has checked skips
+        read_prices' parsing; anything else goes through :func:`finlite.data.market.read_prices`
+        (the reference, whose errors name the value)."""
         market = self._market()
         arrays = self._fast_arrays(history) if isinstance(history, Mapping) else None
         if arrays is None:
             # The reader's advice for a short history ("use a shorter window (--window)") is the
             # trainer's: a deployed model's window is fixed (a review, 2026-12-04).
-            return market.windows(self._history(history), source or "the price history",
-                                  fixed_window="The model's window is fixed", last_only=last_only)
-        import pandas as pd  # loaded already: finlite.data.market imports it
+            table = market.table(self._history(history), source or "the price history",
+                                 fixed_window="The model's window is fixed")
+        else:
+            import pandas as pd  # loaded already: finlite.data.market imports it
 
-        spec = market.spec
-        frame = pd.DataFrame({name: values.astype("datetime64[ns]") if name == spec.date_column else values
-                              for name, values in arrays.items()})
-        return market.windows(self._m.PriceTable(frame, source or "the price history", None, "", []),
-                              last_only=last_only)
+            spec = market.spec
+            frame = pd.DataFrame({name: values.astype("datetime64[ns]") if name == spec.date_column else values
+                                  for name, values in arrays.items()})
+            table = self._m.PriceTable(frame, source or "the price history", None, "", [])
+        if stream:
+            return market.window_stream(table)
+        return market.windows(table, last_only=last_only)
 
     def _served_block(self, history: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
         """A dict of lists read without pandas: its dates (int64 days since 1970-01-01) and its
@@ -780,21 +801,20 @@ class Predictor:
                 (``market.warmup`` + 1).
             ScoreError: the model returned a NaN or infinite forecast; nothing is returned.
         """
-        return self.forecast_windows(self._windows(history, source), source=source)
+        return self.forecast_windows(self._windows(history, source, stream=True), source=source)
 
-    def forecast_windows(self, windows: MarketWindows, *, source: str | None = None,
+    def forecast_windows(self, windows: MarketWindows | WindowStream, *, source: str | None = None,
                          chunk_rows: int = 65536) -> dict[str, np.ndarray]:
         """The columns of :meth:`forecast_all` for windows already built by the artifact's
-        :class:`~finlite.data.market.MarketPreprocessor` (the model runs ``chunk_rows`` at a time).
+        :class:`~finlite.data.market.MarketPreprocessor` (``windows``, or ``window_stream``:
+        the model runs ``chunk_rows`` windows at a time, each block of a stream gathered then).
 
         Raises:
             DataError: the windows have another shape than the model takes.
             ScoreError: the model returned a NaN or infinite forecast; nothing is returned.
         """
         market = self._market()
-        step = max(1, int(chunk_rows))
-        parts = [self._run_windows(windows.x[i:i + step]) for i in range(0, len(windows), step)]
-        scores = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
+        scores = self._run_stream(windows, chunk_rows)
         check_scores(scores, source or "the price history", unit="forecast", first=0, probability=self._bounded)
         columns: dict[str, np.ndarray] = self._m.forecast_columns(market.spec, windows, scores, self.decision_cutoff)
         return columns
