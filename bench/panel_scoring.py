@@ -4,8 +4,11 @@ A quant scores a universe every night: one forecast per date and asset, each fro
 to that date. The windows of a panel repeat every row ``window`` times (30 here), so building
 every window's inputs at once, as ``finlite score`` did until 2026-12-06, took 30 times the
 memory of the scaled features: 3.3 GB for 1,000 stocks over 10 years, and a file of 5,000 over
-30 years, within the size ``finlite score`` accepts, was refused for want of 50 GB. The windows
-are now gathered a block at a time as they are scored (``MarketPreprocessor.window_stream``).
+30 years, within the size ``finlite score`` accepts, was refused (its windows' inputs alone are
+50 GB). The windows are now gathered a block at a time as they are scored
+(``MarketPreprocessor.window_stream``). What else a run holds grows with the rows too (the
+table, the unscaled features, the forecast columns): the peak memory measured here is the
+whole command's.
 
 In one run (``python bench/panel_scoring.py``; ``--assets`` and ``--days`` to change the
 1,000 × 2,520 rows):
@@ -18,7 +21,7 @@ In one run (``python bench/panel_scoring.py``; ``--assets`` and ``--days`` to ch
    time, peak RSS and CPU, beside what every window's inputs at once would take; with
    ``--before SRC`` (another finlite's ``src`` folder, e.g. a git worktree of an older commit)
    the same command with that code on ``PYTHONPATH``, alternated ``--runs`` times, and whether
-   the two outputs are the same bytes per column.
+   the two outputs hold the same values, column by column.
 
 Writes ``bench/results/panel_scoring.json``.
 """
@@ -156,10 +159,10 @@ def main() -> None:
         if runs[name]:
             m = result[name]
             each = ", ".join(f"{r['wall_seconds']:.1f} s / {r['peak_rss_mib']:,.0f} MiB" for r in runs[name])
-            lines.append(f"  {name:6s}: {m['wall_seconds']:.1f} s wall ({rows / m['wall_seconds'] / 1e6:.2f} M rows/s), "
+            lines.append(f"  {name:6s}: {m['wall_seconds']:.1f} s wall ({rows / m['wall_seconds'] / 1e3:,.0f} k rows/s), "
                          f"peak RSS {m['peak_rss_mib']:,.0f} MiB, CPU {m['cpu_seconds']:.1f} s (runs: {each})")
     if same is not None:
-        lines.append(f"  the two outputs are the same, column by column: {same}")
+        lines.append(f"  the two outputs hold the same values, column by column: {same}")
     print("\n".join(lines))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))

@@ -197,3 +197,16 @@ def test_a_panel_whose_windows_would_not_fit_in_memory_is_scored_in_blocks(
     assert written["ticker"].tolist() == expected["ticker"].tolist()
     assert written["probability"].to_numpy().tobytes() == expected["probability"].astype(np.float64).tobytes()
     assert any("'T2'" in note for note in summary.notes)  # the short asset is named, not scored
+
+
+def test_a_panel_too_large_even_for_blocks_is_refused_before_anything_is_written(
+        panel: tuple[pd.DataFrame, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    frame, art = panel
+    src, out = tmp_path / "panel.csv", tmp_path / "forecasts.parquet"
+    frame.to_csv(src, index=False)
+    predictor = Predictor(art)
+    monkeypatch.setattr(_limits, "available_memory", lambda: 200_000)
+    with pytest.raises(ConfigError, match=r"the windows of .*panel\.csv \(600 rows of 11 features\) needs about "
+                                          r".*split the file by asset or by date"):
+        score_file(predictor, src, out)
+    assert not out.exists() and list(tmp_path.iterdir()) == [src]

@@ -1392,8 +1392,8 @@ class WindowStream:
     held at once: each block of windows is gathered from the table's scaled features when it is
     scored (:meth:`block`). A window repeats each row ``window`` times, so a panel's windows are
     ``window`` times its scaled features: 3,000 stocks over 10 years in windows of 30 took
-    10 GB where the features take 0.3 GB (and a file of 5,000 over 30 years, which ``finlite score``
-    accepts, was refused for want of 50 GB).
+    10 GB where the scaled features take 0.3 GB (and a file of 5,000 over 30 years, which
+    ``finlite score`` accepts by size, was refused: its windows' inputs alone are 50 GB).
 
     Attributes:
         dates, ids, y, last_price, naive: per window, as in :class:`MarketWindows`.
@@ -1428,11 +1428,13 @@ class WindowStream:
         return WindowStream(self.dates[rows], None if self.ids is None else self.ids[rows], self.y[rows],
                             self.last_price[rows], self.naive[rows], self.scaled, self.ends[rows], self.window)
 
-    def materialise(self, source: str) -> MarketWindows:
-        """Every window's inputs at once, as :class:`MarketWindows` (memory checked first)."""
-        _limits.check_memory(len(self) * self.window * self.scaled.shape[1] * 4 * 2,
-                             f"the model inputs of {source} ({len(self)} windows of {self.window} x "
-                             f"{self.scaled.shape[1]})", "give fewer rows or a shorter window (--window)")
+    def materialise(self, source: str, check: bool = True) -> MarketWindows:
+        """Every window's inputs at once, as :class:`MarketWindows` (with ``check``, the memory
+        they need checked first; a caller that has checked it passes False)."""
+        if check:
+            _limits.check_memory(len(self) * self.window * self.scaled.shape[1] * 4 * 2,
+                                 f"the model inputs of {source} ({len(self)} windows of {self.window} x "
+                                 f"{self.scaled.shape[1]})", "give fewer rows or a shorter window (--window)")
         return MarketWindows(self.dates, self.ids, self.block(0, len(self)), self.y, self.last_price, self.naive)
 
 
@@ -1810,11 +1812,19 @@ class MarketPreprocessor:
                  labels: np.ndarray | None = None) -> MarketWindows:
         """The windows of ``table`` (each asset's last alone with ``last_only``), inputs and all:
         :meth:`_stream`, materialised."""
-        return self._stream(table, computed, last_only, used, fitted_end, labels).materialise(table.source)
+        spec = self.spec
+        # Every window's inputs, checked first as before the stream existed (the same estimate and
+        # message: what training and one forecast are refused for has not changed).
+        count = int(np.count_nonzero(computed.eligible))
+        _limits.check_memory(count * spec.window * self.n_features * 4 * 2,
+                             f"the model inputs of {table.source} ({count} windows of {spec.window} x "
+                             f"{self.n_features})", "give fewer rows or a shorter window (--window)")
+        stream = self._stream(table, computed, last_only, used, fitted_end, labels, check=False)
+        return stream.materialise(table.source, check=False)
 
     def _stream(self, table: PriceTable, computed: _Computed, last_only: bool = False,
                 used: np.ndarray | None = None, fitted_end: np.datetime64 | None = None,
-                labels: np.ndarray | None = None) -> WindowStream:
+                labels: np.ndarray | None = None, check: bool = True) -> WindowStream:
         """The windows of ``table`` (each asset's last alone with ``last_only``) as a
         :class:`WindowStream`. Their features are checked (finite, :meth:`check_range`) on the
         rows that the windows judged or served read: every window's, the last ones' with
@@ -1823,11 +1833,17 @@ class MarketPreprocessor:
         ``labels`` read (those ``used`` when not given)."""
         spec = self.spec
         rows = np.flatnonzero(computed.eligible)
-        # The scaled features (float32) beside the unscaled ones (float64) and their copies for
-        # the checks: the stream's own memory (a window's block is gathered when scored).
-        _limits.check_memory(len(computed.features) * self.n_features * (4 + 8),
-                             f"the scaled features of {table.source} ({len(computed.features):,} rows of "
-                             f"{self.n_features})", "give fewer rows (split the file by asset or by date)")
+        if check:
+            # What this and the scoring after it allocate per table row, the unscaled features
+            # (float64, already held) aside: the scaled features (float32), the checks' copy of the
+            # features (float64) and masks, and each window's context and forecast columns. A
+            # review measured a whole `finlite score` at about 420 bytes a row with 11 features
+            # (2026-12-06); this counts 24 a feature and 160 a row. Each block of windows is
+            # gathered when it is scored (WindowStream.block): its size is the caller's.
+            per_row = self.n_features * 24 + 160
+            rows_in = len(computed.features)
+            _limits.check_memory(rows_in * per_row, f"the windows of {table.source} ({rows_in:,} rows of "
+                                 f"{self.n_features} features)", "give fewer rows (split the file by asset or by date)")
         with np.errstate(over="ignore", invalid="ignore"):
             scaled = self.scale(computed.features).astype(np.float32)
         checked = computed.position >= FEATURE_LAG

@@ -898,7 +898,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         if reasons:
             raise ConfigError("A forecaster's output has no adverse-action reasons; they are for records a classifier "
                               "decides. Drop reasons.", param="reasons")
-        return _forecast_file(predictor, src, dst, id_columns, chunk_rows or CHUNK_ROWS_RANGE[0], overwrite)
+        return _forecast_file(predictor, src, dst, id_columns, chunk_rows, overwrite)
     reasons = _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
     codes = reasons_setup(predictor, reasons, reason_codes)
     k = reason_columns(predictor, reasons, codes)  # refuses an artifact without a reference
@@ -1368,14 +1368,15 @@ def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | N
 
 
 def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Sequence[str],
-                   chunk_rows: int, overwrite: bool = False) -> ScoreSummary:
+                   chunk_rows: int | None, overwrite: bool = False) -> ScoreSummary:
     """A forecaster's :func:`score_file`: one forecast per forecastable date of a price file.
 
     Columns written: the date, the spec's id column (when it has one), ``horizon`` (the rows
     ahead each forecast is for, the spec's, as ``serve`` answers it; ``forecast_horizon`` when the
     id column is named ``horizon``), ``forecast``, ``last_price``,
     then ``log_change`` (price objective) or ``probability`` and ``decision`` (direction), as
-    :meth:`Predictor.forecast_all` returns them. The model runs ``chunk_rows`` windows at a time.
+    :meth:`Predictor.forecast_all` returns them. The model runs ``chunk_rows`` windows at a time
+    (None: :func:`~finlite.runtime.predictor.forecast_block`'s, about 8 MiB of inputs).
     """
     import pyarrow as pa
 

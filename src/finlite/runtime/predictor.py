@@ -80,6 +80,18 @@ def history_columns(market: MarketPreprocessor) -> list[str]:
     return list(dict.fromkeys(columns))
 
 
+#: The inputs of one block of windows a forecaster scores at once (``forecast_windows``): about
+#: 6,000 windows of 30 x 11 features. A GRU's working memory in ONNX Runtime grows with the block:
+#: 65,536 windows took about 620 MiB more peak memory than 4,096 (a review, 2026-12-06).
+FORECAST_BLOCK_BYTES = 8 << 20
+
+
+def forecast_block(market: MarketPreprocessor) -> int:
+    """Windows per block for ``market``'s inputs: :data:`FORECAST_BLOCK_BYTES` of them, from 256 to 65,536."""
+    per_window = int(market.spec.window) * int(market.n_features) * 4
+    return max(256, min(1 << 16, FORECAST_BLOCK_BYTES // max(1, per_window)))
+
+
 def model_session(model: bytes, threads: int = 1, where: str = "the ONNX model") -> Any:
     """The ONNX Runtime session the Predictor scores with (also what recipe gates time).
 
@@ -682,10 +694,11 @@ class Predictor:
         check_score_count(out, len(x), unit="forecast")
         return out
 
-    def _run_stream(self, windows: MarketWindows | WindowStream, chunk_rows: int = 65536) -> np.ndarray:
-        """The model's outputs (float64) for every window, ``chunk_rows`` at a time (a stream's
-        inputs gathered a block at a time: the memory of one block, not of every window)."""
-        step = max(1, int(chunk_rows))
+    def _run_stream(self, windows: MarketWindows | WindowStream, chunk_rows: int | None = None) -> np.ndarray:
+        """The model's outputs (float64) for every window, ``chunk_rows`` at a time (by default
+        :func:`forecast_block` windows): a stream's inputs are gathered a block at a time, so
+        they, and ONNX Runtime's working memory for the block, are one block's."""
+        step = max(1, int(chunk_rows if chunk_rows is not None else forecast_block(self._market())))
         parts = [self._run_windows(windows.block(i, i + step)) for i in range(0, len(windows), step)]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
 
@@ -719,6 +732,8 @@ class Predictor:
                                   for name, values in arrays.items()})
             table = self._m.PriceTable(frame, source or "the price history", None, "", [])
         if stream:
+            if last_only:  # a stream is of every window; the last ones are few: windows() holds them
+                raise ConfigError("_windows: last_only and stream are not taken together.")
             return market.window_stream(table)
         return market.windows(table, last_only=last_only)
 
@@ -804,10 +819,11 @@ class Predictor:
         return self.forecast_windows(self._windows(history, source, stream=True), source=source)
 
     def forecast_windows(self, windows: MarketWindows | WindowStream, *, source: str | None = None,
-                         chunk_rows: int = 65536) -> dict[str, np.ndarray]:
+                         chunk_rows: int | None = None) -> dict[str, np.ndarray]:
         """The columns of :meth:`forecast_all` for windows already built by the artifact's
         :class:`~finlite.data.market.MarketPreprocessor` (``windows``, or ``window_stream``:
-        the model runs ``chunk_rows`` windows at a time, each block of a stream gathered then).
+        the model runs ``chunk_rows`` windows at a time, by default :func:`forecast_block`, each
+        block of a stream gathered then).
 
         Raises:
             DataError: the windows have another shape than the model takes.
