@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from finlite import _limits
@@ -210,3 +212,29 @@ def test_a_panel_too_large_even_for_blocks_is_refused_before_anything_is_written
                                           r".*split the file by asset or by date"):
         score_file(predictor, src, out)
     assert not out.exists() and list(tmp_path.iterdir()) == [src]
+
+
+def test_a_parquet_panel_with_typed_dates_and_two_workers_gives_the_same_forecasts(
+        panel: tuple[pd.DataFrame, Path], tmp_path: Path) -> None:
+    # A Parquet date32 column reaches pandas as datetime.date objects: read as days directly, not
+    # through their text; blocks scored on two threads come back in order.
+    frame, art = panel
+    predictor = Predictor(art)
+    csv, parquet = tmp_path / "panel.csv", tmp_path / "panel.parquet"
+    frame.to_csv(csv, index=False)
+    typed = frame.assign(date=pd.to_datetime(frame["date"]).dt.date)
+    pa_table = pa.Table.from_pandas(typed, preserve_index=False)
+    assert str(pa_table.schema.field("date").type) == "date32[day]"
+    pq.write_table(pa_table, parquet)
+    outs = []
+    for src, workers in ((csv, 1), (parquet, 2), (parquet, 1)):
+        out = tmp_path / f"out-{src.suffix[1:]}-{workers}.parquet"
+        score_file(predictor, src, out, chunk_rows=16, workers=workers)
+        outs.append(pd.read_parquet(out))
+    for other in outs[1:]:
+        pd.testing.assert_frame_equal(outs[0], other)
+    bad = typed.copy()
+    bad.loc[5, "date"] = None  # a missing date among typed ones: the text route names it
+    pq.write_table(pa.Table.from_pandas(bad, preserve_index=False), parquet)
+    with pytest.raises(DataError, match=r"has a missing date at row 6"):
+        score_file(predictor, parquet, tmp_path / "never.parquet")

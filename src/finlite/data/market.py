@@ -316,6 +316,13 @@ def parse_price_dates(raw: pd.Series, column: str, source: str, order: str | Non
             raise DataError(f"Date column {column!r} of {source} has a missing date at {_line(int(bad[0]), source)}; "
                             "every row needs a date. Fill or remove that row.")
         return _in_range(values.to_numpy().astype("datetime64[D]"), raw, column, source), "ymd"
+    if raw.dtype == object and len(raw):
+        objects = raw.to_numpy()
+        # A Parquet date32 column (pandas reads it as datetime.date objects): read as days, as the
+        # text route reads their ISO text, without it (a regex per row: 1.7 of 8.9 s of scoring a
+        # 504,000-row panel, 2026-12-06). Anything else in the column goes the text route.
+        if all(type(v) is datetime.date for v in objects):
+            return _in_range(objects.astype("datetime64[D]"), raw, column, source), "ymd"
     texts = raw.astype("string").str.strip()
     missing = np.flatnonzero(texts.isna().to_numpy() | (texts == "").fillna(True).to_numpy())
     if len(missing):

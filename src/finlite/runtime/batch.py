@@ -898,7 +898,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         if reasons:
             raise ConfigError("A forecaster's output has no adverse-action reasons; they are for records a classifier "
                               "decides. Drop reasons.", param="reasons")
-        return _forecast_file(predictor, src, dst, id_columns, chunk_rows, overwrite)
+        n_workers = _default_workers(predictor) if workers is None else \
+            _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
+        return _forecast_file(predictor, src, dst, id_columns, chunk_rows, overwrite, n_workers)
     reasons = _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
     codes = reasons_setup(predictor, reasons, reason_codes)
     k = reason_columns(predictor, reasons, codes)  # refuses an artifact without a reference
@@ -1368,7 +1370,7 @@ def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | N
 
 
 def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Sequence[str],
-                   chunk_rows: int | None, overwrite: bool = False) -> ScoreSummary:
+                   chunk_rows: int | None, overwrite: bool = False, workers: int = 1) -> ScoreSummary:
     """A forecaster's :func:`score_file`: one forecast per forecastable date of a price file.
 
     Columns written: the date, the spec's id column (when it has one), ``horizon`` (the rows
@@ -1376,7 +1378,8 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     id column is named ``horizon``), ``forecast``, ``last_price``,
     then ``log_change`` (price objective) or ``probability`` and ``decision`` (direction), as
     :meth:`Predictor.forecast_all` returns them. The model runs ``chunk_rows`` windows at a time
-    (None: :func:`~finlite.runtime.predictor.forecast_block`'s, about 8 MiB of inputs).
+    (None: :func:`~finlite.runtime.predictor.forecast_block`'s, about 8 MiB of inputs), ``workers``
+    blocks at once (one per core by default, as for records).
     """
     import pyarrow as pa
 
@@ -1415,7 +1418,7 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     # The windows' inputs are gathered chunk_rows windows at a time as they are scored: the
     # memory is the table's scaled features, not window copies of them (window_stream).
     windows = market.window_stream(table, str(src))
-    result = predictor.forecast_windows(windows, source=str(src), chunk_rows=chunk_rows)
+    result = predictor.forecast_windows(windows, source=str(src), chunk_rows=chunk_rows, workers=workers)
     columns: dict[str, Any] = {}
     # The result says on each row what its forecast is for (data.market.horizon_column): the file's
     # consumer need not know the spec (a quant's walk-through, 2026-12-05).

@@ -694,12 +694,22 @@ class Predictor:
         check_score_count(out, len(x), unit="forecast")
         return out
 
-    def _run_stream(self, windows: MarketWindows | WindowStream, chunk_rows: int | None = None) -> np.ndarray:
+    def _run_stream(self, windows: MarketWindows | WindowStream, chunk_rows: int | None = None,
+                    workers: int = 1) -> np.ndarray:
         """The model's outputs (float64) for every window, ``chunk_rows`` at a time (by default
         :func:`forecast_block` windows): a stream's inputs are gathered a block at a time, so
-        they, and ONNX Runtime's working memory for the block, are one block's."""
+        they, and ONNX Runtime's working memory for the block, are one block's (``workers`` of
+        them at once, each on a thread of its own: gathering and ONNX Runtime release the GIL;
+        the outputs are the same, in order, whatever the number)."""
         step = max(1, int(chunk_rows if chunk_rows is not None else forecast_block(self._market())))
-        parts = [self._run_windows(windows.block(i, i + step)) for i in range(0, len(windows), step)]
+        starts = range(0, len(windows), step)
+        if workers > 1 and len(starts) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(workers, len(starts)), thread_name_prefix="finlite-forecast") as pool:
+                parts = list(pool.map(lambda i: self._run_windows(windows.block(i, i + step)), starts))
+        else:
+            parts = [self._run_windows(windows.block(i, i + step)) for i in starts]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
 
     @overload
@@ -819,18 +829,18 @@ class Predictor:
         return self.forecast_windows(self._windows(history, source, stream=True), source=source)
 
     def forecast_windows(self, windows: MarketWindows | WindowStream, *, source: str | None = None,
-                         chunk_rows: int | None = None) -> dict[str, np.ndarray]:
+                         chunk_rows: int | None = None, workers: int = 1) -> dict[str, np.ndarray]:
         """The columns of :meth:`forecast_all` for windows already built by the artifact's
         :class:`~finlite.data.market.MarketPreprocessor` (``windows``, or ``window_stream``:
         the model runs ``chunk_rows`` windows at a time, by default :func:`forecast_block`, each
-        block of a stream gathered then).
+        block of a stream gathered then; ``workers`` blocks at once, each on a thread of its own).
 
         Raises:
             DataError: the windows have another shape than the model takes.
             ScoreError: the model returned a NaN or infinite forecast; nothing is returned.
         """
         market = self._market()
-        scores = self._run_stream(windows, chunk_rows)
+        scores = self._run_stream(windows, chunk_rows, workers)
         check_scores(scores, source or "the price history", unit="forecast", first=0, probability=self._bounded)
         columns: dict[str, np.ndarray] = self._m.forecast_columns(market.spec, windows, scores, self.decision_cutoff)
         return columns
