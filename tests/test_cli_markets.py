@@ -98,13 +98,21 @@ def test_options_that_would_do_nothing_are_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--task must be 'binary'" in result.output
 
 
-def test_score_refuses_threads_for_a_forecaster(forecast_dir: Path, prices: pd.DataFrame, tmp_path: Path) -> None:
+def test_score_takes_threads_for_a_forecaster(forecast_dir: Path, prices: pd.DataFrame, tmp_path: Path) -> None:
+    # --threads sets how many blocks of windows are scored at once: the forecasts are the same.
     source = tmp_path / "prices.csv"
     prices.to_csv(source, index=False)
-    result = runner.invoke(app, ["score", str(forecast_dir), str(source), "-o", str(tmp_path / "f.csv"),
-                                 "--threads", "2"])
-    assert result.exit_code == 2 and "Drop --threads" in result.output
-    assert not (tmp_path / "f.csv").exists()
+    outputs = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"f{threads}.csv"
+        result = runner.invoke(app, ["score", str(forecast_dir), str(source), "-o", str(out), "--threads", threads,
+                                     "--chunk-rows", "16"])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    result = runner.invoke(app, ["score", str(forecast_dir), str(source), "-o", str(tmp_path / "f0.csv"),
+                                 "--threads", "0"])
+    assert result.exit_code == 2 and "threads" in result.output and not (tmp_path / "f0.csv").exists()
 
 
 def test_score_and_evaluate_refuse_a_feature_far_beyond_the_training_range(forecast_dir: Path, prices: pd.DataFrame,

@@ -1823,7 +1823,7 @@ def score(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write ids, score and decision: .parquet, .csv (or .txt), .csv.gz (gzip) or .tsv (tab-separated).")],
     id_column: Annotated[list[str] | None, typer.Option("--id-column", help="Column to copy through to the output (repeat for several).")] = None,
     chunk_rows: Annotated[int | None, typer.Option(help="Rows read, scored and written at a time (memory stays flat; a Parquet output gathers 65,536 rows per row group whatever this is, so its bytes do not depend on it). Default: 65,536 to 262,144, by the model's encoded width (as many rows as 96 MiB of encoded rows per scoring thread; they are encoded a 4 MiB block at a time), the file's rows (two chunks per thread) and the memory available; 65,536 per Ray block.")] = None,
-    threads: Annotated[int | None, typer.Option(help="Scoring threads, each encoding and scoring a whole chunk (a cache-sized block of rows at a time) on one core while the file is read and written alongside (default: all cores).")] = None,
+    threads: Annotated[int | None, typer.Option(help="Scoring threads, each encoding and scoring a whole chunk (a cache-sized block of rows at a time) on one core while the file is read and written alongside; for a forecaster, blocks of windows scored at once (default: all cores).")] = None,
     int8: Annotated[bool, typer.Option("--int8", help="Score with model_int8.onnx instead of model.onnx.")] = False,
     force: Force = False,
     quiet: Quiet = False,
@@ -1868,10 +1868,8 @@ def score(
     scorers = threads or _limits.available_cores()
     market = getattr(predictor, "market", None)
     if market is not None:
-        # A market forecaster: one forecast per date of the price file, each from the rows up to that date.
-        if threads is not None:
-            raise ConfigError("--threads sizes the scoring of a table in chunks; a price file's forecasts are "
-                              "computed in one pass over each asset's history. Drop --threads.", param="threads")
+        # A market forecaster: one forecast per date of the price file, each from the rows up to that
+        # date; --threads blocks of windows are scored at once (default: all cores).
         if reason_codes is not None:
             raise ConfigError("--reason-codes names the reasons of a classifier's decisions; a forecaster gives "
                               "none. Drop it.", param="reason_codes")

@@ -233,6 +233,10 @@ def test_a_parquet_panel_with_typed_dates_and_two_workers_gives_the_same_forecas
         outs.append(pd.read_parquet(out))
     for other in outs[1:]:
         pd.testing.assert_frame_equal(outs[0], other)
+    stream = predictor.market.window_stream(frame[frame["ticker"] != "T2"])  # type: ignore[union-attr]
+    for bad_workers in (0, -3, 2.5, "2"):
+        with pytest.raises(ConfigError, match="workers"):
+            predictor.forecast_windows(stream, workers=bad_workers)  # type: ignore[arg-type]
     bad = typed.copy()
     bad.loc[5, "date"] = None  # a missing date among typed ones: the text route names it
     pq.write_table(pa.Table.from_pandas(bad, preserve_index=False), parquet)

@@ -900,6 +900,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                               "decides. Drop reasons.", param="reasons")
         n_workers = _default_workers(predictor) if workers is None else \
             _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
+        # Each scores a block on a core of its own: more than the cores only holds more blocks
+        # (and ONNX Runtime's memory for each) at once.
+        n_workers = min(n_workers, _limits.available_cores())
         return _forecast_file(predictor, src, dst, id_columns, chunk_rows, overwrite, n_workers)
     reasons = _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
     codes = reasons_setup(predictor, reasons, reason_codes)
@@ -1385,6 +1388,7 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
 
     from finlite import _limits
     from finlite.data.market import horizon_column, impossible_forecast_notes, read_prices
+    from finlite.runtime.predictor import forecast_block
 
     market = predictor.market
     if market is None:
@@ -1418,6 +1422,12 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     # The windows' inputs are gathered chunk_rows windows at a time as they are scored: the
     # memory is the table's scaled features, not window copies of them (window_stream).
     windows = market.window_stream(table, str(src))
+    # Each worker holds a block's inputs and ONNX Runtime's working memory for it: about 45 MiB a
+    # thread for 8 MiB blocks of a GRU's inputs (a review, 2026-12-06); counted as 6 times the inputs.
+    block = chunk_rows if chunk_rows is not None else forecast_block(market)
+    _limits.check_memory(workers * 6 * block * market.spec.window * market.n_features * 4,
+                         f"{workers} block(s) of {block:,} windows of {str(src)!r} scored at once",
+                         "score fewer windows at a time (--chunk-rows) or on fewer threads (--threads)")
     result = predictor.forecast_windows(windows, source=str(src), chunk_rows=chunk_rows, workers=workers)
     columns: dict[str, Any] = {}
     # The result says on each row what its forecast is for (data.market.horizon_column): the file's

@@ -702,6 +702,7 @@ class Predictor:
         them at once, each on a thread of its own: gathering and ONNX Runtime release the GIL;
         the outputs are the same, in order, whatever the number)."""
         step = max(1, int(chunk_rows if chunk_rows is not None else forecast_block(self._market())))
+        workers = check_count(workers, "workers", low=1, high=256, fix="One worker per core is the most that helps.")
         starts = range(0, len(windows), step)
         if workers > 1 and len(starts) > 1:
             from concurrent.futures import ThreadPoolExecutor
