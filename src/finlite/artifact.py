@@ -48,9 +48,9 @@ from finlite._version import __version__
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.market import (
     MarketPreprocessor,
-    MarketWindows,
     PreparedSeries,
     PriceTable,
+    WindowStream,
     forecast_columns,
     prepare_series,
     read_prices,
@@ -67,7 +67,7 @@ from finlite.methods.plan import PruningPlan
 from finlite.models.base import FinliteModel
 from finlite.models.gbdt import BoostedEnsemble
 from finlite.models.serialize import WEIGHTS, current_weights_format, load_weights, save_weights
-from finlite.tasks import DEFAULT_TASK, Task, get_task, task_of_manifest
+from finlite.tasks import DEFAULT_TASK, SCORE_CHUNK, Task, get_task, task_of_manifest
 
 __all__ = ["Artifact", "load", "prepare_if_trained_on", "prepare_like", "prepare_series_like", "prepare_table_like",
            "recorded_split", "recorded_table", "recorded_walk", "save_artifact"]
@@ -336,14 +336,20 @@ class Artifact:
         check_scores(scores, source)
         return scores
 
-    def _forecast(self, history: pd.DataFrame | PriceTable, source: str) -> tuple[MarketWindows, np.ndarray]:
+    def _forecast(self, history: pd.DataFrame | PriceTable, source: str) -> tuple[WindowStream, np.ndarray]:
         market = self.market
         if market is None:
             raise ConfigError(f"{self.path} holds a tabular model, not a forecaster; score rows with predict_score.")
-        windows = market.windows(history, source)
-        scores = self._task().scores(self.model, windows.x)
+        # Every window's inputs at once are `window` copies of the scaled features (3.1 GB for
+        # 1,000 stocks over 10 years): gathered a block at a time instead. The blocks are the
+        # rows Task.scores calls the model on (SCORE_CHUNK), so the forecasts are the same bits.
+        stream = market.window_stream(history, source)
+        task = self._task()
+        parts = [task.scores(self.model, stream.block(start, start + SCORE_CHUNK))
+                 for start in range(0, max(len(stream), 1), SCORE_CHUNK)]
+        scores = parts[0] if len(parts) == 1 else np.concatenate(parts)
         check_scores(scores, source)
-        return windows, scores
+        return stream, scores
 
     def forecast(self, history: pd.DataFrame | PriceTable, source: str = "the price history") -> pd.DataFrame:
         """A forecaster's forecasts from a price history (a DataFrame with the spec's date, target

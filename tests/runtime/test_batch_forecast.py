@@ -242,3 +242,23 @@ def test_a_parquet_panel_with_typed_dates_and_two_workers_gives_the_same_forecas
     pq.write_table(pa.Table.from_pandas(bad, preserve_index=False), parquet)
     with pytest.raises(DataError, match=r"has a missing date at row 6"):
         score_file(predictor, parquet, tmp_path / "never.parquet")
+
+
+def test_the_torch_model_forecasts_a_panel_in_blocks_the_same(
+        panel: tuple[pd.DataFrame, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """finlite.load(...).forecast() gathers its windows a block at a time too: with memory for
+    the features but not for every window at once, the same forecasts as with plenty."""
+    import finlite
+
+    frame, art = panel
+    listed = frame[frame["ticker"] != "T2"]
+    model = finlite.load(art)
+    expected = model.forecast(listed)
+    market = model.market
+    assert market is not None
+    every_window = len(listed) * market.spec.window * market.n_features * 4 * 2
+    monkeypatch.setattr(_limits, "available_memory", lambda: int(every_window / 2 / _limits._MEMORY_SHARE))
+    with pytest.raises(ConfigError, match=r"the model inputs of"):
+        market.windows(listed, "the panel")
+    pd.testing.assert_frame_equal(model.forecast(listed), expected)
+    assert model.predict(listed).tobytes() == (expected["decision"].to_numpy(np.int8)).tobytes()

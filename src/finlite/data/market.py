@@ -1994,7 +1994,7 @@ def horizon_column(spec: MarketSpec) -> str:
     return "forecast_horizon" if spec.id_column == "horizon" else "horizon"
 
 
-def forecast_columns(spec: MarketSpec, windows: MarketWindows, outputs: np.ndarray,
+def forecast_columns(spec: MarketSpec, windows: MarketWindows | WindowStream, outputs: np.ndarray,
                      cutoff: float | None) -> dict[str, np.ndarray]:
     """A model's outputs on ``windows`` as the columns every forecasting path returns: ``date``,
     the id column (when the spec has one), the horizon (int32, :func:`horizon_column`: what each
