@@ -1393,6 +1393,14 @@ class MarketWindows:
         return self.x[start:stop]
 
 
+def _check_inputs_memory(windows: int, window: int, features: int, source: str) -> None:
+    """Refuse (ConfigError) building the inputs of ``windows`` windows of ``window`` x ``features``
+    at once (float32, and as much again for the copies made on the way) when memory is short."""
+    _limits.check_memory(windows * window * features * 4 * 2,
+                         f"the model inputs of {source} ({windows} windows of {window} x {features})",
+                         "give fewer rows or a shorter window (--window)")
+
+
 @dataclass
 class WindowStream:
     """The windows of a price table as :class:`MarketWindows` holds them, without their inputs
@@ -1439,9 +1447,7 @@ class WindowStream:
         """Every window's inputs at once, as :class:`MarketWindows` (with ``check``, the memory
         they need checked first; a caller that has checked it passes False)."""
         if check:
-            _limits.check_memory(len(self) * self.window * self.scaled.shape[1] * 4 * 2,
-                                 f"the model inputs of {source} ({len(self)} windows of {self.window} x "
-                                 f"{self.scaled.shape[1]})", "give fewer rows or a shorter window (--window)")
+            _check_inputs_memory(len(self), self.window, self.scaled.shape[1], source)
         return MarketWindows(self.dates, self.ids, self.block(0, len(self)), self.y, self.last_price, self.naive)
 
 
@@ -1705,7 +1711,7 @@ class MarketPreprocessor:
         return target
 
     def _fill_window(self, prices: np.ndarray, days: np.ndarray, volume: np.ndarray, extras: np.ndarray,
-                    out: np.ndarray) -> bool:
+                     out: np.ndarray) -> bool:
         """Write the scaled window of the last of ``warmup + 1`` rows into ``out`` ([window,
         features], float32, C order), from those rows' prices (float64), days (int64 days since
         1970-01-01), volume (float64; empty for none) and extra series ([extras, rows] float64), each
@@ -1822,10 +1828,7 @@ class MarketPreprocessor:
         spec = self.spec
         # Every window's inputs, checked first as before the stream existed (the same estimate and
         # message: what training and one forecast are refused for has not changed).
-        count = int(np.count_nonzero(computed.eligible))
-        _limits.check_memory(count * spec.window * self.n_features * 4 * 2,
-                             f"the model inputs of {table.source} ({count} windows of {spec.window} x "
-                             f"{self.n_features})", "give fewer rows or a shorter window (--window)")
+        _check_inputs_memory(int(np.count_nonzero(computed.eligible)), spec.window, self.n_features, table.source)
         stream = self._stream(table, computed, last_only, used, fitted_end, labels, check=False)
         return stream.materialise(table.source, check=False)
 
@@ -1895,7 +1898,6 @@ class MarketPreprocessor:
                               computed.y[rows], computed.last_price[rows], naive, scaled, rows.astype(np.int64),
                               int(spec.window))
         return stream.take(np.asarray(lasts, dtype=np.int64)) if last_only else stream
-
 
 
 def to_price_level(pred_log_change: np.ndarray | Sequence[float], last_price: np.ndarray | Sequence[float],

@@ -940,8 +940,8 @@ class Predictor:
             slot = self._local.market_slot = _MarketSlot(self, market)  # type: ignore[arg-type]
         start = len(days) - slot.rows
         prices = block[self._target_row, start:]  # C-contiguous views of the rows the window reads
-        volume = block[self._volume_row, start:] if self._volume_row >= 0 else slot.no_values
-        extras = block[self._extra_rows, start:] if len(self._extra_rows) else slot.no_extras
+        volume = block[self._volume_row, start:] if self._volume_row >= 0 else self._m._NO_VALUES
+        extras = block[self._extra_rows, start:] if len(self._extra_rows) else self._m._NO_EXTRAS
         if not market._fill_window(prices, days[start:], volume, extras, slot.window):  # type: ignore[union-attr]
             return None  # refused by the reference path, which names the feature, date and value
         _run_bound(self.session, slot.binding)
@@ -1279,8 +1279,6 @@ class _MarketSlot:
         self.binding.bind_ortvalue_input("x", ort.OrtValue.ortvalue_from_numpy(self.x))
         self.binding.bind_ortvalue_output(predictor._output, ort.OrtValue.ortvalue_from_numpy(self.out))
         self.rows = int(market.warmup) + 1  # the rows the last window's features read
-        self.no_values = np.zeros(0)
-        self.no_extras = np.zeros((0, self.rows))
         self.date_column = spec.date_column
         self.horizon_key = predictor._m.horizon_column(spec)
         self.horizon = int(spec.horizon)
