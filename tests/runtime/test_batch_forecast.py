@@ -207,7 +207,7 @@ def test_a_panel_too_large_even_for_blocks_is_refused_before_anything_is_written
     src, out = tmp_path / "panel.csv", tmp_path / "forecasts.parquet"
     frame.to_csv(src, index=False)
     predictor = Predictor(art)
-    monkeypatch.setattr(_limits, "available_memory", lambda: 200_000)
+    monkeypatch.setattr(_limits, "available_memory", lambda: 100_000)
     with pytest.raises(ConfigError, match=r"the windows of .*panel\.csv \(600 rows of 11 features\) needs about "
                                           r".*split the file by asset or by date"):
         score_file(predictor, src, out)

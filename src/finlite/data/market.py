@@ -252,14 +252,16 @@ class PriceTable:
             midnight), and float64 prices / volumes / extras; sorted by (id, date), index 0..n-1.
         source: where the rows came from, for messages.
         file_sha256: sha256 of the file's bytes (None for a DataFrame).
-        content_sha256: sha256 of the table's content as read (format-independent).
+        content_sha256: sha256 of the table's content as read (format-independent); None when it
+            was read without it (``read_prices(content_hash=False)``: scoring and forecasting,
+            which record no hash of their input).
         notes: warnings worth reading (gaps in the business-day calendar, with dates).
     """
 
     frame: pd.DataFrame
     source: str
     file_sha256: str | None
-    content_sha256: str
+    content_sha256: str | None
     notes: list[str] = field(default_factory=list)
     date_order: str | None = None  # how the text dates were read (DATE_ORDERS)
     #: Assets left out because they hold fewer rows than one forecast needs (read_prices with
@@ -320,9 +322,15 @@ def parse_price_dates(raw: pd.Series, column: str, source: str, order: str | Non
         objects = raw.to_numpy()
         # A Parquet date32 column (pandas reads it as datetime.date objects): read as days, as the
         # text route reads their ISO text, without it (a regex per row: 1.7 of 8.9 s of scoring a
-        # 504,000-row panel, 2026-12-06). Anything else in the column goes the text route.
-        if all(type(v) is datetime.date for v in objects):
-            return _in_range(objects.astype("datetime64[D]"), raw, column, source), "ymd"
+        # 504,000-row panel, 2026-12-06). Anything else in the column goes the text route. A
+        # panel repeats each date once per asset: each distinct date is converted once (numpy's
+        # cast of 2.5 M date objects took 2.1 s, and checking each one's type 0.3 s, 2026-12-06).
+        try:
+            codes, distinct = pd.factorize(objects)
+        except TypeError:  # an unhashable cell: the text route names it
+            codes, distinct = np.full(1, -1), np.empty(0, dtype=object)
+        if (codes >= 0).all() and all(type(v) is datetime.date for v in distinct):
+            return _in_range(np.asarray(distinct).astype("datetime64[D]")[codes], raw, column, source), "ymd"
     texts = raw.astype("string").str.strip()
     missing = np.flatnonzero(texts.isna().to_numpy() | (texts == "").fillna(True).to_numpy())
     if len(missing):
@@ -840,8 +848,8 @@ def _bars_within_a_day(stamps: pd.Series) -> str:
 
 
 def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable, spec: MarketSpec,
-                source: str | None = None, *, short_assets: str = "refuse", fixed_window: str | None = None) \
-        -> PriceTable:
+                source: str | None = None, *, short_assets: str = "refuse", fixed_window: str | None = None,
+                content_hash: bool = True) -> PriceTable:
     """Read and check a price table for ``spec``.
 
     Reads CSV / Parquet (through :func:`finlite.data.io.read_table`: size and format checks) or a
@@ -859,6 +867,11 @@ def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable
             history is the trainer's ("use a shorter window (--window)"); a deployed model's
             window is fixed, so its callers give ``fixed_window``, the sentence that says so
             ("The model's window is fixed"), and the advice is to give more rows.
+
+    ``content_hash`` False leaves :attr:`PriceTable.content_sha256` None: the hash converts every
+    value to text (7 of the 13 s of reading a 2.5 M-row panel, and most of its memory,
+    2026-12-06), and only what records or compares the data's provenance needs it (training,
+    ``evaluate``, ``reproduce``), not a forecast.
     """
     if short_assets not in ("refuse", "skip"):
         raise param_error("read_prices", "short_assets", "'refuse' or 'skip'", short_assets)
@@ -868,14 +881,19 @@ def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable
     ids_as_text = [spec.id_column] if spec.id_column else []
     table = data if isinstance(data, Table) else read_table(data, text_columns=ids_as_text)
     with set_within(_FROM_FILE, table.file_sha256 is not None):
-        return _read_prices(table, spec, source, skip_short=short_assets == "skip", fixed_window=fixed_window)
+        return _read_prices(table, spec, source, skip_short=short_assets == "skip", fixed_window=fixed_window,
+                            content_hash=content_hash)
 
 
-def _refuse_two_spellings(raw_ids: np.ndarray, ids: np.ndarray, column: str, src: str) -> None:
+def _refuse_two_spellings(raw_ids: np.ndarray, ids: np.ndarray, first_rows: np.ndarray, column: str,
+                          src: str) -> None:
     """Refuse an asset whose id is written in more than one way ("000001" and "000001 "): read
     without surrounding spaces they are one asset, and two price series joined into one history
-    (a 2.18x step between them went unnoticed, a review of 2026-12-04) would be forecast as one."""
-    spellings = pd.DataFrame({"raw": raw_ids, "id": ids}).drop_duplicates("raw")
+    (a 2.18x step between them went unnoticed, a review of 2026-12-04) would be forecast as one.
+
+    ``raw_ids``: each distinct id as written, in the order of its first row (``first_rows``);
+    ``ids``: the same without surrounding spaces."""
+    spellings = pd.DataFrame({"raw": raw_ids, "id": ids}, index=first_rows)
     doubled = spellings[spellings.duplicated("id", keep=False)]
     if doubled.empty:
         return
@@ -885,6 +903,24 @@ def _refuse_two_spellings(raw_ids: np.ndarray, ids: np.ndarray, column: str, src
                     f"{_line(row_a, src)} and {b!r} at {_line(row_b, src)}; surrounding spaces are no part of an id, "
                     "so these would be one asset's history joined from two. Write each asset's id one way (or give "
                     "the two assets different ids).")
+
+
+def _asset_codes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An id column as each row's code (-1: missing), each distinct id as written (text, in the
+    order of its first row) and that first row.
+
+    A panel repeats each id once per date: the text of each distinct id is made once (2.5 M rows
+    as Python strings took 0.4 GB and 2 s of reading a panel, 2026-12-06). Values that are not
+    all text are made text first, every cell as before: 1, 1.0 and True are equal to Python
+    and would be counted as one id, yet are written three ways."""
+    if not (pd.api.types.is_string_dtype(raw.dtype)
+            and (raw.dtype != object or pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"))):
+        raw = raw.astype("string")
+    codes, distinct = pd.factorize(raw, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    seen, first_rows = np.unique(codes, return_index=True)
+    first_rows = first_rows[seen >= 0]
+    return codes, np.asarray(distinct, dtype=object), first_rows.astype(np.int64)
 
 
 #: A number written in plain ASCII (digits, an optional sign, point and exponent): the ids compared
@@ -928,7 +964,7 @@ def zeros_note(ids: np.ndarray, column: str) -> str | None:
 
 
 def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short: bool = False,
-                 fixed_window: str | None = None) -> PriceTable:
+                 fixed_window: str | None = None, content_hash: bool = True) -> PriceTable:
     """:func:`read_prices` of a table already read (see there)."""
     src = source or table.source
     frame = table.frame
@@ -947,18 +983,26 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
     frame.columns = [str(c) for c in frame.columns]
     dates, date_order = parse_price_dates(frame[spec.date_column], spec.date_column, src, spec.date_order)
     ids: np.ndarray | None = None
+    id_rank: np.ndarray | None = None
     zeros: str | None = None
     if spec.id_column is not None:
         # Surrounding spaces are no part of an id: "AAPL " is the asset "AAPL"; missing or blank is empty.
-        written = frame[spec.id_column].astype("string").fillna("")
-        raw_ids = written.to_numpy(dtype=object)  # as written, for the message of an id spelled two ways
-        ids = written.str.strip().to_numpy(dtype=object)
-        if (ids == "").any():
-            row = int(np.flatnonzero(ids == "")[0])
+        # Each distinct id is handled once (_asset_codes); the rows hold codes into them.
+        codes, raw_ids, first_rows = _asset_codes(frame[spec.id_column])
+        distinct = pd.Series(raw_ids, dtype="string").str.strip().to_numpy(dtype=object)
+        empty = (codes < 0) | (distinct == "")[np.maximum(codes, 0)] if len(distinct) else codes < 0
+        if empty.any():
+            row = int(np.flatnonzero(empty)[0])
             raise DataError(f"Asset id column {spec.id_column!r} of {src} is empty at {_line(row, src)}; every row "
                             "needs its asset's id.")
-        _refuse_two_spellings(raw_ids, ids, spec.id_column, src)
-        zeros = zeros_note(ids, spec.id_column)
+        # As written, for the message of an id spelled two ways.
+        _refuse_two_spellings(raw_ids, distinct, first_rows, spec.id_column, src)
+        zeros = zeros_note(distinct, spec.id_column)
+        ids = distinct[codes]  # one reference per row to its id's text
+        # Rows sort by id as text (what np.lexsort of the texts did), on each id's rank.
+        rank = np.empty(len(distinct), dtype=np.int64)
+        rank[np.argsort(distinct, kind="stable")] = np.arange(len(distinct))
+        id_rank = rank[codes]
     out: dict[str, Any] = {}
     if ids is not None and spec.id_column is not None:
         out[spec.id_column] = ids
@@ -976,13 +1020,14 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
         if column in checked:
             out[column] = checked[column]
     result = pd.DataFrame(out)
-    order = np.lexsort((dates, ids)) if ids is not None else np.argsort(dates, kind="stable")
+    order = np.lexsort((dates, id_rank)) if id_rank is not None else np.argsort(dates, kind="stable")
     result = result.iloc[order].reset_index(drop=True)
     sorted_dates = dates[order]
     sorted_ids = ids[order] if ids is not None else None
     same = sorted_dates[1:] == sorted_dates[:-1]
-    if sorted_ids is not None:
-        same &= sorted_ids[1:] == sorted_ids[:-1]
+    if id_rank is not None:
+        sorted_rank = id_rank[order]
+        same &= sorted_rank[1:] == sorted_rank[:-1]
     if same.any():
         k = int(np.flatnonzero(same)[0])
         rows = sorted([int(order[k]), int(order[k + 1])])
@@ -991,7 +1036,8 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
         raise DataError(f"Date {np.datetime_as_string(sorted_dates[k], unit='D')} appears twice{which} in "
                         f"{src} ({_line(rows[0], src)} and {_line(rows[1], src)}); keep one row per date"
                         f"{' and asset' if sorted_ids is not None else ''}.{intraday}")
-    price_table = PriceTable(result, src, table.file_sha256, frame_sha256(table.frame), date_order=date_order)
+    price_table = PriceTable(result, src, table.file_sha256, frame_sha256(table.frame) if content_hash else None,
+                             date_order=date_order)
     if zeros:
         price_table.notes.append(zeros)
     need = spec.warmup + 1
@@ -1628,6 +1674,17 @@ class MarketPreprocessor:
         """Standardise unscaled feature rows [n, F] (float64)."""
         return (features - self.mean) / self.std
 
+    def _scale_float32(self, features: np.ndarray) -> np.ndarray:
+        """:meth:`scale` as float32 (what the model reads), a block of rows at a time: the same
+        values without two float64 copies of every row (0.4 GB for 2.5 M rows, 2026-12-06). A
+        value beyond float32 becomes inf and NaN stays NaN (the callers refuse both)."""
+        out = np.empty(features.shape, dtype=np.float32)
+        step = 1 << 16
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, len(features), step):
+                out[start:start + step] = self.scale(features[start:start + step])
+        return out
+
     def windows(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]],
                 source: str | None = None, *, fixed_window: str | None = None,
                 last_only: bool = False) -> MarketWindows:
@@ -1798,12 +1855,13 @@ class MarketPreprocessor:
             f"or a split that was not adjusted.{more}{context}", param="history")
 
     def table(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]], source: str | None = None,
-              fixed_window: str | None = None) -> PriceTable:
-        """``data`` read and checked as :meth:`windows` reads it (a :class:`PriceTable` as it is)."""
-        return self._table(data, source, fixed_window)
+              fixed_window: str | None = None, *, content_hash: bool = True) -> PriceTable:
+        """``data`` read and checked as :meth:`windows` reads it (a :class:`PriceTable` as it is);
+        ``content_hash``: :func:`read_prices`'."""
+        return self._table(data, source, fixed_window, content_hash)
 
     def _table(self, data: PriceTable | pd.DataFrame | Mapping[str, Sequence[Any]], source: str | None,
-               fixed_window: str | None = None) -> PriceTable:
+               fixed_window: str | None = None, content_hash: bool = False) -> PriceTable:
         if isinstance(data, PriceTable):
             return data
         if isinstance(data, Mapping):
@@ -1817,8 +1875,8 @@ class MarketPreprocessor:
                                 f"{exc}.") from exc
             if frame.empty:
                 raise DataError(f"{named} has no rows.")
-            return read_prices(frame, self.spec, where, fixed_window=fixed_window)
-        return read_prices(data, self.spec, source, fixed_window=fixed_window)
+            return read_prices(frame, self.spec, where, fixed_window=fixed_window, content_hash=content_hash)
+        return read_prices(data, self.spec, source, fixed_window=fixed_window, content_hash=content_hash)
 
     def _windows(self, table: PriceTable, computed: _Computed, last_only: bool = False,
                  used: np.ndarray | None = None, fitted_end: np.datetime64 | None = None,
@@ -1845,17 +1903,17 @@ class MarketPreprocessor:
         rows = np.flatnonzero(computed.eligible)
         if check:
             # What this and the scoring after it allocate per table row, the unscaled features
-            # (float64, already held) aside: the scaled features (float32), the checks' copy of the
-            # features (float64) and masks, and each window's context and forecast columns. A
-            # review measured a whole `finlite score` at about 420 bytes a row with 11 features
-            # (2026-12-06); this counts 24 a feature and 160 a row. Each block of windows is
-            # gathered when it is scored (WindowStream.block): its size is the caller's.
-            per_row = self.n_features * 24 + 160
+            # (float64, already held) aside: the scaled features (float32), the checks' masks, and
+            # each window's context and forecast columns. A whole `finlite score` grew by about 270
+            # bytes a row with 11 features, the table and its features included, between 756,000
+            # and 2,520,000 rows (420 before the checks stopped copying the rows, 2026-12-06); this
+            # counts 8 a feature and 160 a row. Each block of windows is gathered when it is
+            # scored (WindowStream.block): its size is the caller's.
+            per_row = self.n_features * 8 + 160
             rows_in = len(computed.features)
             _limits.check_memory(rows_in * per_row, f"the windows of {table.source} ({rows_in:,} rows of "
                                  f"{self.n_features} features)", "give fewer rows (split the file by asset or by date)")
-        with np.errstate(over="ignore", invalid="ignore"):
-            scaled = self.scale(computed.features).astype(np.float32)
+        scaled = self._scale_float32(computed.features)
         checked = computed.position >= FEATURE_LAG
         lasts: list[int] = []  # with last_only: each asset's last window, by its index among the windows
         labels_only = np.zeros_like(checked)  # rows a judged label reads and no judged window does
@@ -1876,16 +1934,23 @@ class MarketPreprocessor:
                     checked[part.stop - spec.window:part.stop] = True
                     count += part.stop - part.start - spec.warmup
                     lasts.append(count - 1)
-        valid = np.flatnonzero(checked)
-        self._refuse_unscalable(computed.features[valid], scaled[valid], computed.dates[valid],
-                                None if computed.ids is None else computed.ids[valid], table.source)
-        both = np.flatnonzero(checked | labels_only)
-        judged = computed.features[both]
-        if labels_only.any():
-            judged = judged.copy()
-            judged[labels_only[both], 1:] = np.nan  # a label reads the log return alone (NaN is never outside)
-        self.check_range(judged, computed.dates[both], None if computed.ids is None else computed.ids[both],
-                         table.source, fitted_end)
+        # Each check runs on the whole arrays first, without copies of the rows checked (those
+        # were 0.3 GB for 2.5 M rows, 2026-12-06); a row refused is then named from its copy.
+        if not np.isfinite(scaled).all(axis=1)[checked].all():
+            valid = np.flatnonzero(checked)
+            self._refuse_unscalable(computed.features[valid], scaled[valid], computed.dates[valid],
+                                    None if computed.ids is None else computed.ids[valid], table.source)
+        with np.errstate(invalid="ignore"):
+            outside = (computed.features < self.accepted_low) | (computed.features > self.accepted_high)
+        if (outside.any(axis=1) & checked).any() or (outside[:, 0] & labels_only).any():
+            both = np.flatnonzero(checked | labels_only)
+            judged = computed.features[both]
+            if labels_only.any():
+                judged = judged.copy()
+                judged[labels_only[both], 1:] = np.nan  # a label reads the log return alone (NaN is never outside)
+            self.check_range(judged, computed.dates[both], None if computed.ids is None else computed.ids[both],
+                             table.source, fitted_end)
+        del outside
         if spec.objective == "volatility":
             naive = computed.realised[rows]
         elif spec.objective == "direction":

@@ -734,7 +734,7 @@ class Predictor:
             # The reader's advice for a short history ("use a shorter window (--window)") is the
             # trainer's: a deployed model's window is fixed (a review, 2026-12-04).
             table = market.table(self._history(history), source or "the price history",
-                                 fixed_window="The model's window is fixed")
+                                 fixed_window="The model's window is fixed", content_hash=False)
         else:
             import pandas as pd  # loaded already: finlite.data.market imports it
 
@@ -897,7 +897,7 @@ class Predictor:
             # Several assets are refused before any of them is read into windows: an error about
             # another asset's rows sent the caller to fix data it need not send (a review, 2026-12-06).
             history = market.table(self._history(history), source or "the price history",
-                                   fixed_window="The model's window is fixed")
+                                   fixed_window="The model's window is fixed", content_hash=False)
             if len(history.assets(market.spec.date_column, id_column)) > 1:
                 raise DataError(f"{source or 'The price history'} holds several assets (column {id_column!r}); "
                                 "forecast() answers for one asset. Pass one asset's rows, or use forecast_all().",

@@ -1,0 +1,137 @@
+"""Reading a price panel: each distinct asset id and date handled once, the same result as every
+cell on its own (finlite.data.market.read_prices), and the content hash only where it is used."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from finlite.data.io import frame_sha256, read_table
+from finlite.data.market import MarketPreprocessor, MarketSpec, prepare_series, read_prices
+from finlite.errors import DataError
+
+#: Ids as a file or a DataFrame may hold them: spellings of one id, numbers that are equal to
+#: Python but written apart, blanks and missing values.
+_IDS: list[Any] = ["A", "A ", " A", "a", "B", "10", "9", "010", "é", "", " ", 1, 1.0, True, None, np.nan]
+_ROWS = 60  # per asset, each of its (up to) two spellings more than one forecast's warm-up (26 rows)
+_SPEC = MarketSpec(id_column="id", window=5)
+
+
+def _panel(spellings: list[list[Any]], seed: int) -> pd.DataFrame:
+    """One block of dates per asset (disjoint, so no two rows ever share an id and a date), its
+    rows written with its spellings in turn, every row shuffled."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k, written in enumerate(spellings):
+        dates = pd.bdate_range("2015-01-05", periods=_ROWS * len(spellings))[k * _ROWS:(k + 1) * _ROWS]
+        parts.append(pd.DataFrame({"date": dates, "close": 100 * np.exp(np.cumsum(rng.normal(0, 0.01, _ROWS))),
+                                   "id": pd.Series([written[i % len(written)] for i in range(_ROWS)], dtype=object)}))
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_IDS), min_size=1, max_size=2), min_size=1, max_size=4),
+       st.integers(0, 2**16))
+def test_ids_read_as_every_cell_alone(spellings: list[list[Any]], seed: int) -> None:
+    """The expectation is computed cell by cell, as the reader did before it handled each distinct
+    id once: every cell as text, spaces trimmed; a blank refused at its row, an id written two
+    ways refused, and otherwise rows in (id as text, date) order."""
+    frame = _panel(spellings, seed)
+    text = frame["id"].astype("string").str.strip()
+    blank = np.flatnonzero(text.isna().to_numpy() | (text == "").fillna(True).to_numpy())
+    written = pd.DataFrame({"raw": frame["id"].astype("string"), "id": text}).drop_duplicates("raw")
+    if len(blank):
+        with pytest.raises(DataError, match=rf"Asset id column 'id' of DataFrame is empty at row {blank[0] + 1};"):
+            read_prices(frame, _SPEC)
+        return
+    if written["id"].duplicated().any():
+        with pytest.raises(DataError, match=r"Asset id '.*' in column 'id' of DataFrame is written '.*' at row \d+ "
+                                            r"and '.*' at row \d+; surrounding spaces are no part of an id"):
+            read_prices(frame, _SPEC)
+        return
+    table = read_prices(frame, _SPEC)
+    expected = frame.assign(id=text.to_numpy(dtype=object)).sort_values(["id", "date"], kind="stable")
+    assert table.frame["id"].tolist() == expected["id"].tolist()
+    np.testing.assert_array_equal(table.frame["date"].to_numpy(), expected["date"].to_numpy())
+    np.testing.assert_array_equal(table.frame["close"].to_numpy(), expected["close"].to_numpy())
+
+
+def test_equal_numbers_written_apart_stay_apart_assets() -> None:
+    """1, 1.0 and True are one key to Python (a dict, pandas' factorize): read as they are written,
+    they are three assets, and the note on ids written alike names them."""
+    table = read_prices(_panel([[1], [1.0], [True]], seed=0), _SPEC)
+    assert sorted(set(table.frame["id"])) == ["1", "1.0", "True"]
+    assert any("'1' and '1.0'" in note for note in table.notes)
+
+
+def test_a_missing_typed_date_is_named_at_its_row() -> None:
+    """A column of datetime.date objects (a Parquet date32) is read a distinct date at a time; a
+    missing one is still named at its row, and a date beside text goes the text route."""
+    days = [datetime.date(2020, 1, 1) + datetime.timedelta(days=i) for i in range(60)]
+    frame = pd.DataFrame({"date": pd.Series(days, dtype=object), "close": np.linspace(100, 110, 60)})
+    read = read_prices(frame, MarketSpec(window=5))
+    np.testing.assert_array_equal(read.frame["date"].to_numpy().astype("datetime64[D]"),
+                                  np.array(days, dtype="datetime64[D]"))
+    gap = frame.copy()
+    gap.loc[17, "date"] = None
+    with pytest.raises(DataError, match=r"Date column 'date' of DataFrame has a missing date at row 18;"):
+        read_prices(gap, MarketSpec(window=5))
+    text = frame.copy()
+    text.loc[3, "date"] = "2020-01-04"  # the same day, written as text
+    np.testing.assert_array_equal(read_prices(text, MarketSpec(window=5)).frame["date"].to_numpy(),
+                                  read.frame["date"].to_numpy())
+
+
+def test_the_content_hash_is_made_only_where_it_is_used(tmp_path: Any) -> None:
+    """Training records the hash of its data; a forecast never reads it, so scoring skips it."""
+    frame = _panel([["AAA"], ["BBB"]], seed=1)
+    path = tmp_path / "prices.parquet"
+    frame.to_parquet(path)
+    hashed = read_prices(path, _SPEC)
+    assert hashed.content_sha256 == frame_sha256(read_table(path, text_columns=["id"]).frame)
+    bare = read_prices(path, _SPEC, content_hash=False)
+    assert bare.content_sha256 is None
+    pd.testing.assert_frame_equal(bare.frame, hashed.frame)
+    series = prepare_series(path, _SPEC)
+    assert series.summary()["content_sha256"] == hashed.content_sha256
+    assert series.preprocessor.table(frame).content_sha256 == frame_sha256(frame)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.floats(-1e6, 1e6), st.sampled_from([np.nan, 1e300, -1e300, 3.5e38, 1e-320])),
+                         min_size=3, max_size=3), min_size=1, max_size=40))
+def test_float32_scaling_a_block_at_a_time_is_the_scaling(rows: list[list[float]]) -> None:
+    """The inputs are scaled a block of rows at a time into float32: bit for bit what scaling
+    every row in float64 and casting gives, inf beyond float32 and NaN kept (both refused later)."""
+    pre = _fitted()
+    features = np.tile(np.asarray(rows, dtype=np.float64), (1, len(pre.feature_names) // 3 + 1))
+    features = features[:, :len(pre.feature_names)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = pre.scale(features).astype(np.float32)
+    got = pre._scale_float32(features)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_float32_scaling_across_blocks() -> None:
+    """Rows in several blocks (65,536 a block) land where they belong."""
+    pre = _fitted()
+    rng = np.random.default_rng(3)
+    features = rng.normal(0, 1e3, (150_000, len(pre.feature_names)))
+    features[rng.integers(0, 150_000, 50), 0] = 1e300
+    features[rng.integers(0, 150_000, 50), 1] = np.nan
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = pre.scale(features).astype(np.float32)
+    np.testing.assert_array_equal(pre._scale_float32(features), expected)
+
+
+def _fitted() -> MarketPreprocessor:
+    frame = pd.DataFrame({"date": pd.bdate_range("2015-01-05", periods=120), "close": np.linspace(100, 130, 120)})
+    return prepare_series(frame, MarketSpec(window=5)).preprocessor
