@@ -135,3 +135,12 @@ def test_float32_scaling_across_blocks() -> None:
 def _fitted() -> MarketPreprocessor:
     frame = pd.DataFrame({"date": pd.bdate_range("2015-01-05", periods=120), "close": np.linspace(100, 130, 120)})
     return prepare_series(frame, MarketSpec(window=5)).preprocessor
+
+
+def test_an_id_holding_a_nul_is_refused_at_its_row() -> None:
+    """numpy text ends at a NUL: "A\\x00" was forecast under "A", beside asset "A" (a review)."""
+    frame = _panel([["A"], ["A\x00"]], seed=2)
+    first = next(row for row, written in enumerate(frame["id"]) if written == "A\x00")
+    with pytest.raises(DataError, match=rf"Asset id 'A\\x00' in column 'id' of DataFrame at row {first + 1} holds a "
+                                        r"NUL character \(\\x00\), which no id may hold; remove it\."):
+        read_prices(frame, _SPEC)

@@ -149,8 +149,8 @@ def test_broken_parity_raises_and_writes_nothing(exported_dir: Path, german_csv:
     before = (art / "manifest.json").read_bytes()
     import finlite.jobs.export as export_module
 
-    real = export_module.run_onnx
-    monkeypatch.setattr(export_module, "run_onnx", lambda s, x, o="probability": 1 - real(s, x, o))
+    real = export_module.run_onnx_blocks
+    monkeypatch.setattr(export_module, "run_onnx_blocks", lambda s, x, o="probability": 1 - real(s, x, o))
     with pytest.raises(ExportError, match=r"does not match the model in memory.*above the tolerance.*decisions flip"
                        ) as info:
         export_artifact(art, german_csv)

@@ -995,6 +995,13 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
             row = int(np.flatnonzero(empty)[0])
             raise DataError(f"Asset id column {spec.id_column!r} of {src} is empty at {_line(row, src)}; every row "
                             "needs its asset's id.")
+        # A NUL in an id: numpy text ends it there, so "A\x00" was forecast as "A", two assets'
+        # forecasts under one id (a review, 2026-12-06). No ticker holds one.
+        nul = [k for k, text in enumerate(distinct) if "\x00" in text]
+        if nul:
+            row = int(first_rows[nul[0]])
+            raise DataError(f"Asset id {str(raw_ids[nul[0]])!r} in column {spec.id_column!r} of {src} at "
+                            f"{_line(row, src)} holds a NUL character (\\x00), which no id may hold; remove it.")
         # As written, for the message of an id spelled two ways.
         _refuse_two_spellings(raw_ids, distinct, first_rows, spec.id_column, src)
         zeros = zeros_note(distinct, spec.id_column)
@@ -1481,8 +1488,16 @@ class WindowStream:
         ``end - window + 1`` .. ``end`` of each window's end in ``start`` .. ``stop - 1`` (one
         gather: the same values as the windows of :meth:`MarketPreprocessor.windows`)."""
         ends = self.ends[start:stop]
-        steps = np.arange(1 - self.window, 1, dtype=np.int64)
-        return self.scaled[ends[:, None] + steps[None, :]]
+        rows, features = self.scaled.shape
+        if rows < self.window:  # no window fits: there are none to gather
+            return np.empty((len(ends), self.window, features), dtype=np.float32)
+        # A window is ``window`` consecutive rows: one block of memory in a view of every window,
+        # copied whole, not gathered value by value through an index array (3 times faster).
+        every: np.ndarray = np.lib.stride_tricks.as_strided(
+            self.scaled, shape=(rows - self.window + 1, self.window, features),
+            strides=(self.scaled.strides[0], *self.scaled.strides), writeable=False)
+        gathered: np.ndarray = every[ends - (self.window - 1)]
+        return gathered
 
     def take(self, rows: np.ndarray) -> WindowStream:
         """The windows at positions ``rows``."""
@@ -1494,7 +1509,14 @@ class WindowStream:
         they need checked first; a caller that has checked it passes False)."""
         if check:
             _check_inputs_memory(len(self), self.window, self.scaled.shape[1], source)
-        return MarketWindows(self.dates, self.ids, self.block(0, len(self)), self.y, self.last_price, self.naive)
+        # Gathered a block at a time into the array returned: one gather of every window made an
+        # index array of 8 bytes a window step beside the inputs (0.6 GB for 2.5 M windows of 30).
+        x = np.empty((len(self), self.window, self.scaled.shape[1]), dtype=np.float32)
+        step = 1 << 14
+        for start in range(0, len(self), step):
+            stop = min(start + step, len(self))
+            x[start:stop] = self.block(start, stop)
+        return MarketWindows(self.dates, self.ids, x, self.y, self.last_price, self.naive)
 
 
 class MarketPreprocessor:
@@ -2229,11 +2251,16 @@ def _split_series(spec: MarketSpec, preprocessor: MarketPreprocessor, table: Pri
         # The labels judged (validation and test: a far close there made a metric of nonsense) are
         # checked; the training labels' rows are not (see prepare_series).
         labels = labelled[np.concatenate([split.validation, split.test]).astype(np.int64)]
-    windows = preprocessor._windows(table, computed, used=used, fitted_end=fitted_end, labels=labels)
+    # Each part's windows are gathered from the scaled rows on their own: every window built
+    # first and each part copied out of it held both at once (10 GB to evaluate a model on 1,000
+    # stocks over 10 years, 2026-12-06). The memory check counts the parts' windows (every
+    # window's before), with the same message.
+    named = (("train", split.train), ("validation", split.validation), ("test", split.test))
+    _check_inputs_memory(sum(len(rows) for _, rows in named), spec.window, preprocessor.n_features, table.source)
+    stream = preprocessor._stream(table, computed, used=used, fitted_end=fitted_end, labels=labels, check=False)
     # Positions of the labelled rows among the windowed ones (both in table order).
     keep = np.searchsorted(windowed, labelled)
-    parts = {name: windows.take(keep[rows]) for name, rows in
-             (("train", split.train), ("validation", split.validation), ("test", split.test))}
+    parts = {name: stream.take(keep[rows]).materialise(table.source, check=False) for name, rows in named}
     return PreparedSeries(
         x_train=parts["train"].x, y_train=parts["train"].y.astype(np.float32),
         x_val=parts["validation"].x, y_val=parts["validation"].y.astype(np.float32),

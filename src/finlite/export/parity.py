@@ -35,9 +35,22 @@ def onnx_session(model: bytes | str | os.PathLike[str], threads: int = 1) -> Any
 
 
 def run_onnx(session: Any, x: np.ndarray, output: str = "probability") -> np.ndarray:
-    """One output of an ONNX session for the float32 input ``x``, one value per row."""
+    """One output of an ONNX session for the float32 input ``x``, one value per row (none for no
+    rows: ONNX Runtime aborted the process on a recurrent graph given none, 2026-12-06)."""
+    if len(x) == 0:
+        return np.empty(0, dtype=np.float32)
     values: np.ndarray = session.run([output], {"x": np.ascontiguousarray(x, dtype=np.float32)})[0]
     return values.reshape(-1)
+
+
+def run_onnx_blocks(session: Any, x: np.ndarray, output: str = "probability") -> np.ndarray:
+    """:func:`run_onnx`, :data:`~finlite.tasks.SCORE_CHUNK` rows at a time: what a parity check
+    runs, so its working memory does not grow with the rows checked (ONNX Runtime's for a GRU
+    over every window of a universe's test period was gigabytes, 2026-12-06)."""
+    from finlite.tasks import SCORE_CHUNK
+
+    parts = [run_onnx(session, x[start:start + SCORE_CHUNK], output) for start in range(0, max(len(x), 1), SCORE_CHUNK)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 # -- parity ----------------------------------------------------------------------------------------

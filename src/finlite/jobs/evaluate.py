@@ -38,7 +38,7 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
     from finlite._manifest import read_listed
     from finlite.errors import ArtifactError
     from finlite.export.graph import _is_regression
-    from finlite.export.parity import FLOAT_TOLERANCE, INT8_TOLERANCE, onnx_session, run_onnx
+    from finlite.export.parity import FLOAT_TOLERANCE, INT8_TOLERANCE, onnx_session, run_onnx_blocks
     from finlite.jobs.export import FP32_FILE, INT8_FILE, _reference, int8_counterpart
     from finlite.runtime._graph_ops import probe
 
@@ -63,7 +63,7 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
         output = "prediction" if _is_regression(art.model) else "probability"
         session = onnx_session(read_listed(art.path, art.manifest, name))
         probe(session, output, (1, *x.shape[1:]), f"Artifact {str(art.path)!r}: its {name}")  # before the full run
-        p = run_onnx(session, x, output).astype(np.float64).reshape(-1)
+        p = run_onnx_blocks(session, x, output).astype(np.float64).reshape(-1)
         finite = np.isfinite(p)
         diff = np.where(finite, np.abs(p - p_ref), np.inf) if p.shape == p_ref.shape else np.full(p_ref.shape, np.inf)
         if not decides:  # a regression model makes no decisions: only the values are compared

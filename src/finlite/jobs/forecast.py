@@ -367,24 +367,38 @@ def realised_paths(series: PreparedSeries, part: str = "test", *,
     ahead_steps = list(range(1, spec.horizon + 1)) if steps is None else [int(j) for j in steps]
     windows = {"train": series.windows_train, "val": series.windows_val, "test": series.windows_test}[part]
     frame = series.table.frame
-    ids = frame[spec.id_column].astype(str).to_numpy() if spec.id_column else np.full(len(frame), "")
-    dates = frame[spec.date_column].to_numpy().astype("datetime64[D]")
-    prices = frame[spec.target].to_numpy(dtype=np.float64)
-    future: dict[tuple[str, Any], np.ndarray] = {}
-    missing = np.full(len(ahead_steps), np.nan)
-    for asset in np.unique(ids):
-        rows = np.flatnonzero(ids == asset)
-        order = rows[np.argsort(dates[rows], kind="stable")]
-        p = prices[order]
-        ahead = np.full((len(p), len(ahead_steps)), np.nan)
-        for k, j in enumerate(ahead_steps):
-            if len(p) > j:
-                ahead[:-j, k] = np.log(p[j:] / p[:-j])
-        future.update(zip(((asset, d) for d in dates[order]), ahead, strict=True))
+    n = len(frame)
+    # Every row's path at once, then each window's row found by (asset, date): a loop over the
+    # assets and a dictionary of every (asset, date) took 27 s of evaluating a model on 1,000
+    # stocks over 10 years (2026-12-06). The same divisions and logs, so the same values.
+    if spec.id_column:
+        names, codes = np.unique(frame[spec.id_column].astype(str).to_numpy(), return_inverse=True)
+    else:
+        names, codes = np.array([""]), np.zeros(n, dtype=np.int64)
+    days = frame[spec.date_column].to_numpy().astype("datetime64[D]").astype(np.int64)
+    order = np.lexsort((days, codes))  # each asset's rows by date
+    asset, day, p = codes[order].astype(np.int64), days[order], frame[spec.target].to_numpy(dtype=np.float64)[order]
+    ahead = np.full((n, len(ahead_steps)), np.nan)
+    for k, j in enumerate(ahead_steps):
+        if n > j:
+            same = asset[j:] == asset[:-j]
+            ahead[:-j, k][same] = np.log(p[j:][same] / p[:-j][same])
     w_ids = windows.ids.astype(str) if windows.ids is not None else np.full(len(windows.dates), "")
-    w_dates = np.asarray(windows.dates).astype("datetime64[D]")
-    out = np.array([future.get((a, d), missing) for a, d in zip(w_ids, w_dates, strict=True)], dtype=np.float64)
-    return out.reshape(len(w_dates), len(ahead_steps))
+    w_days = np.asarray(windows.dates).astype("datetime64[D]").astype(np.int64)
+    w_asset = np.searchsorted(names, w_ids)
+    known = (w_asset < len(names)) & (names[np.minimum(w_asset, len(names) - 1)] == w_ids)
+    out = np.full((len(w_days), len(ahead_steps)), np.nan)
+    if n and known.any():
+        first = int(min(day.min(), w_days.min()))
+        # (asset, date) as one sortable number: the rows are sorted by it already (asset, then date).
+        span = int(max(day.max(), w_days.max())) - first + 1
+        keys = asset * span + (day - first)
+        wanted = w_asset[known].astype(np.int64) * span + (w_days[known] - first)
+        at = np.minimum(np.searchsorted(keys, wanted), n - 1)
+        found = keys[at] == wanted
+        rows = np.flatnonzero(known)
+        out[rows[found]] = ahead[at[found]]
+    return out
 
 
 def _fold_masks(series: PreparedSeries) -> list[np.ndarray]:
@@ -592,11 +606,16 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
         out["trading"] = _trading(realised, signals, direction=direction, cutoff=cutoff, cost_bps=cost_bps,
                                   horizon=h, per_year=asset_calendar(calendars, only), paths=paths)
     else:
+        # Each asset's windows, in order, from one stable sort (a mask per asset over every
+        # window took 3.7 s for 1,000 assets, 2026-12-06).
+        by_asset = np.argsort(ids, kind="stable")
+        names, starts = np.unique(ids[by_asset], return_index=True)
+        groups = np.split(by_asset, starts[1:])
         out["trading_per_asset"] = {
-            str(asset): _trading(realised[ids == asset], {k: v[ids == asset] for k, v in signals.items()},
+            str(asset): _trading(realised[rows], {k: v[rows] for k, v in signals.items()},
                                  direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h,
-                                 per_year=calendars[str(asset)], paths=paths[ids == asset])
-            for asset in np.unique(ids)}
+                                 per_year=calendars[str(asset)], paths=paths[rows])
+            for asset, rows in zip(names, groups, strict=True)}
     return _with_thin_warnings(dict(_json_ready(out)))
 
 

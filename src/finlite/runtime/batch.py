@@ -1442,8 +1442,9 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
             columns[name] = pa.array(values.astype("datetime64[D]"), type=pa.date32())
         elif name == market.spec.id_column:
             # Text already (data.market: the ids as numpy text); converted as one array (a list of
-            # 2.5 M strings took 0.9 s, 2026-12-06).
-            columns[name] = pa.array(np.asarray(values, dtype=str), type=pa.string())
+            # 2.5 M strings took 0.9 s, 2026-12-06), of Python strings: from numpy text itself,
+            # pyarrow ends each id at a NUL ("B\x00X" became "B": a review).
+            columns[name] = pa.array(np.asarray(values).astype(object), type=pa.string())
         elif name == "decision":
             columns[name] = pa.array(values, type=pa.int8())
         else:
