@@ -21,7 +21,10 @@ In one run (``python bench/panel_scoring.py``; ``--assets`` and ``--days`` to ch
    time, peak RSS and CPU, beside what every window's inputs at once would take; with
    ``--before SRC`` (another finlite's ``src`` folder, e.g. a git worktree of an older commit)
    the same command with that code on ``PYTHONPATH``, alternated ``--runs`` times, and whether
-   the two outputs hold the same values, column by column.
+   the two outputs hold the same values, column by column;
+4. ``finlite evaluate ARTIFACT panel.parquet --no-timing --json`` once with each code (every
+   out-of-sample date of every stock: the model's evidence on the universe): wall time, peak RSS,
+   and whether the two JSON outputs are the same bytes (``--skip-evaluate`` leaves it out).
 
 Writes ``bench/results/panel_scoring.json``.
 """
@@ -102,6 +105,15 @@ def score(artifact: Path, data: Path, out: Path, src: str | None) -> dict[str, f
     return {"wall_seconds": wall, "peak_rss_mib": peak, "cpu_seconds": cpu}
 
 
+def evaluate(artifact: Path, data: Path, src: str | None) -> tuple[dict[str, float], str]:
+    """``finlite evaluate --json`` as a separate process: its measures and its output."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = src
+    wall, peak, text, cpu = _run([FINLITE, "evaluate", str(artifact), str(data), "--no-timing", "--json"], env=env)
+    return {"wall_seconds": wall, "peak_rss_mib": peak, "cpu_seconds": cpu}, text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--assets", type=int, default=1000)
@@ -109,6 +121,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--before", default=None, help="another finlite's src folder, scored alternately")
+    parser.add_argument("--skip-evaluate", action="store_true", help="time finlite score only")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "panel_scoring.json")
     args = parser.parse_args()
 
@@ -138,6 +151,13 @@ def main() -> None:
             same = now.column_names == before.column_names and all(
                 now.column(c).equals(before.column(c)) for c in now.column_names)
         scored = pq.read_metadata(outputs["now"]).num_rows
+        evaluated: dict[str, dict[str, float]] = {}
+        texts: dict[str, str] = {}
+        for name in ("now", "before"):
+            if args.skip_evaluate or (name == "before" and args.before is None):
+                continue
+            evaluated[name], texts[name] = evaluate(artifact, data, args.before if name == "before" else None)
+        same_evaluation = texts["now"] == texts["before"] if len(texts) == 2 else None
 
     def median(name: str, key: str) -> float | None:
         return statistics.median(r[key] for r in runs[name]) if runs[name] else None
@@ -148,6 +168,7 @@ def main() -> None:
         "every_window_at_once_mib": windows * WINDOW * features * 4 / 2**20,
         "scaled_features_mib": rows * features * 4 / 2**20,
         "runs": runs, "same_output_as_before": same, "seconds": time.perf_counter() - start,
+        "evaluate": evaluated, "same_evaluation_as_before": same_evaluation,
         "now": {k: median("now", k) for k in ("wall_seconds", "peak_rss_mib", "cpu_seconds")},
         "before": {k: median("before", k) for k in ("wall_seconds", "peak_rss_mib", "cpu_seconds")},
     }
@@ -163,6 +184,11 @@ def main() -> None:
                          f"peak RSS {m['peak_rss_mib']:,.0f} MiB, CPU {m['cpu_seconds']:.1f} s (runs: {each})")
     if same is not None:
         lines.append(f"  the two outputs hold the same values, column by column: {same}")
+    for name, m in evaluated.items():
+        lines.append(f"  finlite evaluate, {name:6s}: {m['wall_seconds']:.1f} s wall, peak RSS {m['peak_rss_mib']:,.0f} "
+                     f"MiB, CPU {m['cpu_seconds']:.1f} s")
+    if same_evaluation is not None:
+        lines.append(f"  the two evaluations' JSON is the same bytes: {same_evaluation}")
     print("\n".join(lines))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
