@@ -131,3 +131,26 @@ def test_parity_runs_in_blocks_with_the_same_outputs(monkeypatch: pytest.MonkeyP
     np.testing.assert_allclose(export_module._reference(model, x), whole, rtol=0, atol=1e-6)
     np.testing.assert_allclose(run_onnx_blocks(session, x, output), onnx_whole, rtol=0, atol=1e-6)
     assert run_onnx_blocks(session, x[:0], output).shape == (0,)
+
+
+def test_a_holdout_with_recorded_scales_builds_no_training_windows() -> None:
+    """A hold-out scaled by the MASE scales its model recorded builds no window before its test
+    dates (they scale nothing): its test part, and the evidence, are those of the hold-out built
+    with them."""
+    from finlite.data.market import prepare_holdout
+
+    spec = MarketSpec(window=8, id_column="ticker", volume_column="volume")
+    panel = _panel([300, 320], stagger=False)
+    model = prepare_series(panel[pd.to_datetime(panel["date"]) < pd.Timestamp("2020-10-01")], spec,
+                           walk=WalkForward(folds=2))
+    after = str(np.datetime_as_string(model.windows_val.dates.max(), unit="D"))
+    scales = {"units": 0.0123, "levels": None}
+    whole = prepare_holdout(panel, model.preprocessor, WalkForward(folds=2), after=after)
+    lean = prepare_holdout(panel, model.preprocessor, WalkForward(folds=2), after=after, mase_scales=scales)
+    assert len(whole.x_train) > 0 and len(lean.x_train) == len(lean.windows_train) == len(lean.y_train) == 0
+    np.testing.assert_array_equal(lean.x_test, whole.x_test)
+    np.testing.assert_array_equal(lean.windows_test.dates, whole.windows_test.dates)
+    forecast = np.random.default_rng(2).normal(0, 0.01, len(lean.y_test))
+    whole.mase_scales = dict(scales)
+    assert (forecast_evidence(lean, {"teacher": forecast}, cutoff=None)
+            == forecast_evidence(whole, {"teacher": forecast}, cutoff=None))

@@ -2198,8 +2198,10 @@ def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceT
     before ``after``, if any, are the training part; nothing is fitted. MASE is scaled by
     ``mase_scales``, the scales the model's training recorded (``metrics.forecast.mase_scale``),
     or, for an artifact that records none, by that training part (by the test rows' own naive
-    forecast when the file has none: an out-of-sample scale). The test part is cut into
-    ``walk.folds`` consecutive blocks of dates (per-fold metrics).
+    forecast when the file has none: an out-of-sample scale). Given ``mase_scales``, the training
+    part is empty: its windows would scale nothing, and their inputs took 2.6 GB of a 1,000-stock
+    file's evaluation (2026-12-06). The test part is cut into ``walk.folds`` consecutive blocks of
+    dates (per-fold metrics).
 
     Raises:
         DataError: no out-of-sample date, or an out-of-sample period not longer than the horizon.
@@ -2224,7 +2226,7 @@ def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceT
             param="data")
     blocks = np.array_split(test_dates, min(walk.folds, len(test_dates)))
     test_folds = [test[np.isin(dates[test], block)] for block in blocks]
-    train = np.flatnonzero(dates <= last).astype(np.int64)
+    train = np.flatnonzero(dates <= last).astype(np.int64) if mase_scales is None else np.empty(0, np.int64)
     split = SeriesSplit(train=train, validation=np.empty(0, np.int64), test=test, folds=[], test_folds=test_folds,
                         gap=gap, method="hold-out")
     # Only the test windows are judged: the rows before them are history, checked where a test
