@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from finlite.data.io import frame_sha256, read_table
-from finlite.data.market import MarketPreprocessor, MarketSpec, prepare_series, read_prices
+from finlite.data.market import MarketPreprocessor, MarketSpec, parse_price_dates, prepare_series, read_prices
 from finlite.errors import DataError
 
 #: Ids as a file or a DataFrame may hold them: spellings of one id, numbers that are equal to
@@ -144,3 +144,49 @@ def test_an_id_holding_a_nul_is_refused_at_its_row() -> None:
     with pytest.raises(DataError, match=rf"Asset id 'A\\x00' in column 'id' of DataFrame at row {first + 1} holds a "
                                         r"NUL character \(\\x00\), which no id may hold; remove it\."):
         read_prices(frame, _SPEC)
+
+
+_POOL_DAYS = [datetime.date(1999, 1, 4) + datetime.timedelta(days=37 * k) for k in range(12)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(_POOL_DAYS) - 1), st.sampled_from(["iso", "iso ", " iso", "time"])),
+                min_size=1, max_size=30),
+       st.sampled_from([None, "", "  ", "yesterday", "2020-13-45", "5/6/2020"]), st.integers(0, 40))
+def test_text_dates_read_as_every_row_alone(picks: list[tuple[int, str]], odd: str | None, at: int) -> None:
+    """Dates written as text, each distinct one parsed once: the day each row's own text names
+    (numpy's parse of its YYYY-MM-DD), or the refusal naming the first row at fault."""
+    texts: list[str | None] = []
+    for k, form in picks:
+        day = _POOL_DAYS[k].isoformat()
+        texts.append({"iso": day, "iso ": day + " ", " iso": " " + day, "time": day + " 10:30"}[form])
+    expected = np.array([t.strip()[:10] for t in texts if t is not None], dtype="datetime64[D]")
+    frame = pd.DataFrame({"date": pd.Series(texts, dtype=object), "close": np.linspace(100, 120, len(texts))})
+    np.testing.assert_array_equal(parse_price_dates(frame["date"], "date", "DataFrame")[0], expected)
+    row = min(at, len(texts))
+    texts.insert(row, odd)
+    frame = pd.DataFrame({"date": pd.Series(texts, dtype=object)})
+    if odd is None or not odd.strip():
+        message = rf"has a missing date at row {row + 1};"
+    elif odd == "2020-13-45":
+        message = rf"holds '2020-13-45' at row {row + 1}, which is not a valid date"
+    elif odd == "5/6/2020":  # one slash date among ISO dates: the odd one out is the slash date
+        message = r"holds '5/6/2020' at row " + str(row + 1) if len(texts) > 2 else r"holds '.*' at row \d+"
+    else:
+        message = rf"holds 'yesterday' at row {row + 1}, which is not a date finlite reads"
+    with pytest.raises(DataError, match=message):
+        parse_price_dates(frame["date"], "date", "DataFrame")
+
+
+def test_slash_dates_read_once_each_keep_the_columns_order() -> None:
+    """Slash dates: the whole column still decides the order (a day above 12 anywhere), and a
+    column of days that never show it is refused as ambiguous, naming its first row."""
+    us = [f"{d.month}/{d.day}/{d.year}" for d in _POOL_DAYS] * 3
+    got, order = parse_price_dates(pd.Series(us, dtype=object), "date", "DataFrame")
+    assert order == "mdy"
+    np.testing.assert_array_equal(got, np.array(_POOL_DAYS * 3, dtype="datetime64[D]"))
+    with pytest.raises(DataError, match=r"is ambiguous: every date \(e.g. '1/2/2020' at row 1\)"):
+        parse_price_dates(pd.Series(["1/2/2020", "3/4/2020", "1/2/2020"], dtype=object), "date", "DataFrame")
+    with pytest.raises(DataError, match=r"mixes day/month/year \('13/1/2020' at row 3\) and month/day/year "
+                                        r"\('1/14/2020'\)"):
+        parse_price_dates(pd.Series(["1/14/2020", "1/14/2020", "13/1/2020"], dtype=object), "date", "DataFrame")

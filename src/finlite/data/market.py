@@ -331,60 +331,68 @@ def parse_price_dates(raw: pd.Series, column: str, source: str, order: str | Non
             codes, distinct = np.full(1, -1), np.empty(0, dtype=object)
         if (codes >= 0).all() and all(type(v) is datetime.date for v in distinct):
             return _in_range(np.asarray(distinct).astype("datetime64[D]")[codes], raw, column, source), "ymd"
-    texts = raw.astype("string").str.strip()
-    missing = np.flatnonzero(texts.isna().to_numpy() | (texts == "").fillna(True).to_numpy())
+    # Each distinct text is matched and parsed once, its result taken for every row that holds it
+    # (a panel repeats each date once per asset: a regex per row took 5.0 of the 7.5 s of reading
+    # a 2.5 M-row CSV panel, 2026-12-06). The rows named in a message are the same.
+    codes, written, _ = _text_codes(raw)
+    words = pd.Series(written, dtype="string").str.strip().to_numpy(dtype=object)
+    missing = np.flatnonzero((codes < 0) | (words == "")[np.maximum(codes, 0)] if len(words) else codes < 0)
     if len(missing):
         raise DataError(f"Date column {column!r} of {source} has a missing date at {_line(int(missing[0]), source)}; "
                         "every row needs a date. Fill or remove that row.")
-    arr = texts.to_numpy(dtype=object)
-    iso = [_ISO.match(t) for t in arr]
-    if all(iso):
-        days = pd.Series([m.group(1) for m in iso if m is not None])
-        parsed = pd.to_datetime(days, errors="coerce", format="%Y-%m-%d")
+
+    def text(row: int) -> str:
+        return str(words[codes[row]])
+
+    iso_each = [_ISO.match(t) for t in words]
+    iso = np.array([m is not None for m in iso_each], dtype=bool)[codes]
+    if iso.all():
+        days = pd.Series([m.group(1) for m in iso_each if m is not None])
+        parsed = pd.to_datetime(days, errors="coerce", format="%Y-%m-%d").to_numpy()[codes]
         found = "ymd"
     else:
-        slash = [_SLASH.match(t) for t in arr]
-        neither = [i for i in range(len(arr)) if not (iso[i] or slash[i])]
-        if neither or any(iso):
+        slash_each = [_SLASH.match(t) for t in words]
+        slash = np.array([m is not None for m in slash_each], dtype=bool)[codes]
+        neither = np.flatnonzero(~(iso | slash))
+        if len(neither) or iso.any():
             # Either a value of no known form, or ISO and slash dates mixed: name the odd one out.
-            row = neither[0] if neither else (
-                next(i for i in range(len(arr)) if not iso[i]) if sum(map(bool, iso)) * 2 >= len(arr)
-                else next(i for i in range(len(arr)) if iso[i]))
-            raise DataError(f"Date column {column!r} of {source} holds {arr[row]!r} at {_line(row, source)}, which is "
-                            "not a date finlite reads (or not in the form of the other dates); write every date as "
+            row = int(neither[0]) if len(neither) else (
+                int(np.flatnonzero(~iso)[0]) if int(iso.sum()) * 2 >= len(iso) else int(np.flatnonzero(iso)[0]))
+            raise DataError(f"Date column {column!r} of {source} holds {text(row)!r} at {_line(row, source)}, which "
+                            "is not a date finlite reads (or not in the form of the other dates); write every date as "
                             "YYYY-MM-DD (or every date as month/day/year, or every date as day/month/year).")
         if order == "ymd":
-            raise DataError(f"Date column {column!r} of {source} holds {arr[0]!r} at {_line(0, source)}; the model "
+            raise DataError(f"Date column {column!r} of {source} holds {text(0)!r} at {_line(0, source)}; the model "
                             "was trained on YYYY-MM-DD dates, and whether day or month comes first in a slash date "
                             "cannot be told from the dates up to a forecast. Write the dates as YYYY-MM-DD.")
-        first = np.array([int(m.group(1)) for m in slash if m is not None])
-        second = np.array([int(m.group(2)) for m in slash if m is not None])
+        first = np.array([int(m.group(1)) for m in slash_each if m is not None], dtype=np.int64)[codes]
+        second = np.array([int(m.group(2)) for m in slash_each if m is not None], dtype=np.int64)[codes]
         if order is not None:
             fmt = "%m/%d/%Y" if order == "mdy" else "%d/%m/%Y"
         elif (first > 12).any() and (second > 12).any():
             row = int(np.flatnonzero(first > 12)[0])
-            raise DataError(f"Date column {column!r} of {source} mixes day/month/year ({arr[row]!r} at "
-                            f"{_line(row, source)}) and month/day/year ({arr[int(np.flatnonzero(second > 12)[0])]!r}); "
+            raise DataError(f"Date column {column!r} of {source} mixes day/month/year ({text(row)!r} at "
+                            f"{_line(row, source)}) and month/day/year ({text(int(np.flatnonzero(second > 12)[0]))!r}); "
                             "write every date as YYYY-MM-DD.")
         elif (second > 12).any():
             fmt = "%m/%d/%Y"
         elif (first > 12).any():
             fmt = "%d/%m/%Y"
         else:
-            raise DataError(f"Date column {column!r} of {source} is ambiguous: every date (e.g. {arr[0]!r} at "
+            raise DataError(f"Date column {column!r} of {source} is ambiguous: every date (e.g. {text(0)!r} at "
                             f"{_line(0, source)}) reads as both month/day/year and day/month/year. Write the dates "
                             "as YYYY-MM-DD.")
-        parsed = pd.to_datetime(pd.Series(arr), errors="coerce", format=fmt)
+        parsed = pd.to_datetime(pd.Series(words), errors="coerce", format=fmt).to_numpy()[codes]
         found = "mdy" if fmt == "%m/%d/%Y" else "dmy"
-    bad = np.flatnonzero(parsed.isna().to_numpy())
+    bad = np.flatnonzero(np.isnat(parsed))
     if len(bad):
         row = int(bad[0])
         forms = {"mdy": "month/day/year, as in training", "dmy": "day/month/year, as in training"}
-        raise DataError(f"Date column {column!r} of {source} holds {arr[row]!r} at {_line(row, source)}, which is "
+        raise DataError(f"Date column {column!r} of {source} holds {text(row)!r} at {_line(row, source)}, which is "
                         f"not a valid date; correct it (dates are YYYY-MM-DD or {forms.get(found, 'month/day/year')}).")
     # Days straight from the parsed unit: pandas reads years outside datetime64[ns] at a coarser
     # unit, and a cast through ns would wrap them silently (1500-01-05 became 2084-08-...).
-    return _in_range(parsed.to_numpy().astype("datetime64[D]"), raw, column, source), found
+    return _in_range(parsed.astype("datetime64[D]"), raw, column, source), found
 
 
 #: The dates a price table holds: those of datetime64[ns], pandas' unit (its Timestamp.min/max).
@@ -905,14 +913,14 @@ def _refuse_two_spellings(raw_ids: np.ndarray, ids: np.ndarray, first_rows: np.n
                     "the two assets different ids).")
 
 
-def _asset_codes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """An id column as each row's code (-1: missing), each distinct id as written (text, in the
-    order of its first row) and that first row.
+def _text_codes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A column read as text (asset ids, dates) as each row's code (-1: missing), each distinct
+    value as written (text, in the order of its first row) and that first row.
 
-    A panel repeats each id once per date: the text of each distinct id is made once (2.5 M rows
-    as Python strings took 0.4 GB and 2 s of reading a panel, 2026-12-06). Values that are not
-    all text are made text first, every cell as before: 1, 1.0 and True are equal to Python
-    and would be counted as one id, yet are written three ways."""
+    A panel repeats each id once per date and each date once per asset: each distinct value is
+    handled once (2.5 M ids as Python strings took 0.4 GB and 2 s of reading a panel,
+    2026-12-06). Values that are not all text are made text first, every cell as before: 1, 1.0
+    and True are equal to Python and would be counted as one, yet are written three ways."""
     if not (pd.api.types.is_string_dtype(raw.dtype)
             and (raw.dtype != object or pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"))):
         raw = raw.astype("string")
@@ -987,8 +995,8 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
     zeros: str | None = None
     if spec.id_column is not None:
         # Surrounding spaces are no part of an id: "AAPL " is the asset "AAPL"; missing or blank is empty.
-        # Each distinct id is handled once (_asset_codes); the rows hold codes into them.
-        codes, raw_ids, first_rows = _asset_codes(frame[spec.id_column])
+        # Each distinct id is handled once (_text_codes); the rows hold codes into them.
+        codes, raw_ids, first_rows = _text_codes(frame[spec.id_column])
         distinct = pd.Series(raw_ids, dtype="string").str.strip().to_numpy(dtype=object)
         empty = (codes < 0) | (distinct == "")[np.maximum(codes, 0)] if len(distinct) else codes < 0
         if empty.any():
