@@ -154,3 +154,17 @@ def test_a_holdout_with_recorded_scales_builds_no_training_windows() -> None:
     whole.mase_scales = dict(scales)
     assert (forecast_evidence(lean, {"teacher": forecast}, cutoff=None)
             == forecast_evidence(whole, {"teacher": forecast}, cutoff=None))
+
+
+def test_the_served_model_check_refuses_no_rows(tmp_path: Path) -> None:
+    """Checking an export on no rows would report that it agrees having compared nothing."""
+    from finlite.artifact import load
+    from finlite.errors import DataError
+    from finlite.jobs.evaluate import check_served_model
+    from tests.conftest import build_market_artifact
+
+    art = load(build_market_artifact(tmp_path / "art", make_prices(200)))
+    with pytest.raises(DataError, match=r"No rows to check .*'s exported model against its weights on \(the rows evaluated: test\)"):
+        check_served_model(art, np.zeros((0, art.market.spec.window, art.market.n_features), np.float32), "test")
+    served = check_served_model(art, np.zeros((3, art.market.spec.window, art.market.n_features), np.float32), "test")
+    assert served["status"] == "agrees" and served["rows"] == 3

@@ -46,6 +46,10 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
     decides = get_task(art.task).decides
     if "onnx" not in export or FP32_FILE not in files:
         return {"file": None, "status": "not exported", "scored": "weights.safetensors"}
+    if len(x) == 0:
+        # A check of no rows would say "agrees" having compared nothing (a review, 2026-12-06).
+        raise DataError(f"No rows to check {str(art.path)!r}'s exported model against its weights on (the rows "
+                        f"evaluated: {split}); give rows to evaluate.", param="data")
     p_ref = _reference(art.model, x).astype(np.float64).reshape(-1)
     parity = export["onnx"].get("parity") or {}
     # The recorded tolerance is capped at the largest default export uses: a forged (re-hashed,
