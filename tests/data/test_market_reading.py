@@ -190,3 +190,20 @@ def test_slash_dates_read_once_each_keep_the_columns_order() -> None:
     with pytest.raises(DataError, match=r"mixes day/month/year \('13/1/2020' at row 3\) and month/day/year "
                                         r"\('1/14/2020'\)"):
         parse_price_dates(pd.Series(["1/14/2020", "1/14/2020", "13/1/2020"], dtype=object), "date", "DataFrame")
+
+
+def test_gaps_every_asset_shares_are_one_note() -> None:
+    """A day missing from the whole file is one note naming how many assets share it; an asset's
+    own gap keeps its own note (300 copies of one note buried an unadjusted split: a review)."""
+    from tests.conftest import make_prices
+
+    parts = [make_prices(120, seed=k).assign(id=f"S{k}") for k in range(7)]
+    panel = pd.concat(parts, ignore_index=True)
+    panel = panel[~panel["date"].isin(["2020-03-02", "2020-03-03", "2020-03-04"])]
+    panel = panel[~((panel["id"] == "S2") & (panel["date"] == "2020-04-01"))]
+    notes = [n for n in read_prices(panel, MarketSpec(id_column="id", volume_column="volume")).notes
+             if "business day(s) missing" in n]
+    assert notes[0].startswith("6 assets ('S0', 'S1', 'S3', 'S4', 'S5', ...), the same gaps: 3 business day(s) "
+                               "missing in 1 gap(s)")
+    assert notes[1].startswith("asset 'S2': 4 business day(s) missing in 2 gap(s)")
+    assert len(notes) == 2

@@ -1058,6 +1058,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
     need = spec.warmup + 1
     kept = np.ones(len(result), dtype=bool)
     short: list[DataError] = []
+    gap_notes: dict[str, tuple[int, list[str | None]]] = {}  # a calendar note: where it is, whose gaps
     for asset, rows_slice in price_table.assets(spec.date_column, spec.id_column):
         count = rows_slice.stop - rows_slice.start
         if count < need:
@@ -1081,9 +1082,15 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
             continue
         # Missing business days are news on a daily series only: a weekly or monthly one (its
         # calendar read from its dates' spacing) was told of "1196 business days missing".
-        note = calendar_note(sorted_dates[rows_slice], asset) if is_daily(sorted_dates[rows_slice]) else None
-        if note:
-            price_table.notes.append(note)
+        body = calendar_note(sorted_dates[rows_slice], None) if is_daily(sorted_dates[rows_slice]) else None
+        if body:
+            # Gaps every asset shares (a market holiday, a day missing from the whole file) are one
+            # note naming how many assets: 300 stocks gave 300 copies of it, which buried the one
+            # note that mattered (an unadjusted split; a quant's walk-through, 2026-12-06).
+            if body not in gap_notes:
+                gap_notes[body] = (len(price_table.notes), [])
+                price_table.notes.append(f"{_asset_prefix(asset)}{body}")
+            gap_notes[body][1].append(asset)
         for column in result.columns:
             if column in checked and column != spec.volume_column:  # volume may well jump tenfold in a day
                 jump = jump_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
@@ -1100,6 +1107,10 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                                        asset)
                     if stale:
                         price_table.notes.append(stale)
+    for body, (slot, sharing) in gap_notes.items():
+        if len(sharing) > 1:
+            named = ", ".join(repr(a) for a in sharing[:5]) + (", ..." if len(sharing) > 5 else "")
+            price_table.notes[slot] = f"{len(sharing)} assets ({named}), the same gaps: {body}"
     if short:
         if not kept.any():  # nothing to forecast at all: the first asset's refusal
             raise short[0]
