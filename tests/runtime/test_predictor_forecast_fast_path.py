@@ -44,6 +44,14 @@ def extras_dir(tmp_path_factory: pytest.TempPathFactory, prices: pd.DataFrame) -
                                  volume_column=None, extra_columns=("rate", "index"))
 
 
+@pytest.fixture(scope="module")
+def panel_dir(tmp_path_factory: pytest.TempPathFactory, prices: pd.DataFrame) -> Path:
+    """An exported direction forecaster of a two-asset panel (id column ``ticker``)."""
+    other = prices.assign(close=prices["close"].to_numpy()[::-1].copy(), ticker="BBB")
+    panel = pd.concat([prices.assign(ticker="AAA"), other], ignore_index=True)
+    return build_market_artifact(tmp_path_factory.mktemp("art") / "panel", panel, "direction", id_column="ticker")
+
+
 def _history(frame: pd.DataFrame) -> dict[str, list[Any]]:
     return {str(k): list(v) for k, v in frame.to_dict("list").items()}
 
@@ -52,13 +60,15 @@ def _no_reference_path(*_args: Any, **_kwargs: Any) -> Any:
     raise AssertionError("the reference path ran: the batch-1 fast path was not taken")
 
 
-@pytest.mark.parametrize("artifact", ["forecast_dir", "direction_dir", "price_dir", "extras_dir"])
+@pytest.mark.parametrize("artifact", ["forecast_dir", "direction_dir", "price_dir", "extras_dir", "panel_dir"])
 def test_the_fast_path_equals_forecast_all_bit_for_bit(artifact: str, prices: pd.DataFrame,
                                                        request: pytest.FixtureRequest,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     path = request.getfixturevalue(artifact)
     if artifact == "extras_dir":
         prices = _with_extras(prices)
+    if artifact == "panel_dir":  # one asset of a panel's model: its id on every row
+        prices = prices.assign(ticker="AAA")[["date", "ticker", "close", "volume"]]
     reference = Predictor(path)
     fast = Predictor(path)
     monkeypatch.setattr(fast, "forecast_windows", _no_reference_path)
@@ -72,7 +82,8 @@ def test_the_fast_path_equals_forecast_all_bit_for_bit(artifact: str, prices: pd
         for key, column in every.items():
             if key != "date":
                 assert got[key] == column[-1].item()  # exactly, not approximately
-    assert ("decision" in got) == (artifact in ("direction_dir", "extras_dir"))
+    assert ("decision" in got) == (artifact in ("direction_dir", "extras_dir", "panel_dir"))
+    assert ("ticker" in got) == (artifact == "panel_dir")
     assert ("log_change" in got) == (artifact == "price_dir")
     if artifact == "price_dir":
         assert got["forecast"] == pytest.approx(got["last_price"] * np.exp(got["log_change"]), rel=1e-12)
@@ -274,3 +285,27 @@ def test_last_window_names_a_value_beyond_float32(forecast_dir: Path, prices: pd
         bare.last_window(*arrays)
     with pytest.raises(DataError, match=message):
         bare.windows(tail, "the price history")
+
+
+@pytest.mark.parametrize("ids", [[" AAA"], ["AAA", "AAA "], ["AAA", "BBB"], [""], [1], ["AAA\u00a0"], ["ÄAA"]])
+def test_a_panel_history_whose_ids_are_not_one_plain_text_goes_the_reference_path(
+        panel_dir: Path, prices: pd.DataFrame, ids: list[Any]) -> None:
+    """Ids the fast path does not read (spaces, two spellings or assets, blank, a number, beyond
+    ASCII) are answered, or refused, by the reference path: the same as for a DataFrame."""
+    tail = prices.tail(WARMUP + 5)
+    history = _history(tail)
+    history = {"date": history["date"], "ticker": [ids[k % len(ids)] for k in range(len(tail))],
+               "close": history["close"], "volume": history["volume"]}
+    predictor = Predictor(panel_dir)
+    assert predictor._served_block(history) is None
+    frame = pd.DataFrame(history)
+    try:
+        expected: Any = predictor.forecast(frame)
+    except DataError as exc:  # two assets, a blank id: refused alike, for the same reason
+        reason = str(exc).split(" of ")[0] if "several assets" not in str(exc) else "holds several assets"
+        with pytest.raises(DataError, match=reason.split("'")[0]):
+            predictor.forecast(history)
+        return
+    assert predictor.forecast(history) == expected
+    if ids == [" AAA"]:
+        assert expected["ticker"] == "AAA"  # read without its spaces, on either path

@@ -71,6 +71,15 @@ _NP_NUMBERS = frozenset((np.float64, np.float32, np.int64, np.int32, np.int16, n
                          np.uint32, np.uint64, np.float16))
 
 
+def _one_plain_id(ids: list[Any]) -> bool:
+    """Whether every id of a served history is the same text that every reader reads alike: a
+    str of printable ASCII, not empty, without surrounding spaces (pandas' and Python's ideas of
+    whitespace differ beyond ASCII; read_prices strips it, so "AAA " is answered as "AAA")."""
+    first = ids[0] if ids else None
+    return (type(first) is str and bool(first) and first.isascii() and first.isprintable() and first == first.strip()
+            and ids.count(first) == len(ids) and all(type(v) is str for v in ids))
+
+
 def history_columns(market: MarketPreprocessor) -> list[str]:
     """The columns a price history must carry for ``market``: date, the id column (if any),
     the target, the volume column (if any) and the extra columns, in that order."""
@@ -214,8 +223,10 @@ class Predictor:
         self._history_columns = history_columns(self.market) if self.market is not None else []
         # Where the batch-1 path finds each series in a served history's value block (its rows are
         # the history columns after the date): the target, the volume (-1: none), the extras.
-        values = self._history_columns[1:]
         market_spec = self.market.spec if self.market is not None else None
+        # The asset id of a panel's model is text: checked on its own, never in the value block.
+        values = [c for c in self._history_columns[1:] if market_spec is None or c != market_spec.id_column]
+        self._value_columns = values
         self._volume_row = values.index(market_spec.volume_column) \
             if market_spec is not None and market_spec.volume_column in values else -1
         self._target_row = values.index(market_spec.target) if market_spec is not None else -1
@@ -753,21 +764,28 @@ class Predictor:
         value columns (float64, one row per column of :attr:`_history_columns` after the date), or
         None when anything could be read differently by (or be refused by) ``read_prices``.
 
-        Taken only when every value (of every row) is of a type both read alike: one asset,
-        exactly the spec's columns, ``YYYY-MM-DD`` dates strictly increasing, plain numbers,
-        finite, prices above zero and volumes not below, and at least ``warmup + 1`` rows.
-        Anything else goes to ``read_prices``, which is the reference: its results and its errors
-        are the ones returned.
+        Taken only when every value (of every row) is of a type both read alike: one asset
+        (a panel's model: every row's id the same plain text, printable ASCII without surrounding
+        spaces), exactly the spec's columns, ``YYYY-MM-DD`` dates strictly increasing, plain
+        numbers, finite, prices above zero and volumes not below, and at least ``warmup + 1``
+        rows. Anything else goes to ``read_prices``, which is the reference: its results and its
+        errors are the ones returned.
         """
         market = self._market()
         spec = market.spec
         columns = self._history_columns
-        if spec.id_column is not None or len(history) != len(columns):
+        if len(history) != len(columns):
             return None
         raw_dates = history.get(spec.date_column)
         if type(raw_dates) is not list or len(raw_dates) <= int(market.warmup):
             return None
         n = len(raw_dates)
+        if spec.id_column is not None:
+            # One asset's history, its id written one plain way: read_prices reads it as it is
+            # (a panel's model answered 5 ms a forecast through it: a quant's walk-through).
+            ids = history.get(spec.id_column)
+            if type(ids) is not list or len(ids) != n or not _one_plain_id(ids):
+                return None
         # Every value (not only the rows the window reads) is checked as read_prices would: a bad
         # value anywhere goes to read_prices, which names it. The dates in one compiled pass:
         # exactly YYYY-MM-DD, real dates in the range read_prices takes, strictly increasing
@@ -775,7 +793,7 @@ class Predictor:
         dates = self._m.served_days(raw_dates)
         if dates is None:
             return None
-        lists = [history.get(name) for name in columns[1:]]
+        lists = [history.get(name) for name in self._value_columns]
         for values in lists:
             if type(values) is not list or len(values) != n or not _NUMBER_TYPES.issuperset(map(type, values)):
                 return None
@@ -788,7 +806,10 @@ class Predictor:
         return dates.view(np.int64), block
 
     def _fast_arrays(self, history: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
-        """:meth:`_served_block` as columns (dates as datetime64[D]), or None as there."""
+        """:meth:`_served_block` as columns (dates as datetime64[D]), or None as there (and for a
+        panel's model, whose histories go through read_prices here)."""
+        if self._market().spec.id_column is not None:
+            return None
         read = self._served_block(history)
         if read is None:
             return None
@@ -953,7 +974,10 @@ class Predictor:
         date = history[slot.date_column][-1]
         if type(date) is not str:
             date = str(date)  # a numpy.str_ (a list of numpy's text): the reference path answers a str
-        answer: dict[str, Any] = {"date": date, slot.horizon_key: slot.horizon}
+        answer: dict[str, Any] = {"date": date}
+        if slot.id_column is not None:
+            answer[slot.id_column] = history[slot.id_column][0]  # the one id (_one_plain_id)
+        answer[slot.horizon_key] = slot.horizon
         if slot.price_level:
             answer["forecast"] = float(self._m.to_price_level(np.array([score]), prices[-1:], [date])[0])
             answer["log_change"] = score
@@ -1280,6 +1304,7 @@ class _MarketSlot:
         self.binding.bind_ortvalue_output(predictor._output, ort.OrtValue.ortvalue_from_numpy(self.out))
         self.rows = int(market.warmup) + 1  # the rows the last window's features read
         self.date_column = spec.date_column
+        self.id_column = spec.id_column
         self.horizon_key = predictor._m.horizon_column(spec)
         self.horizon = int(spec.horizon)
         self.price_level = spec.objective == "price"
