@@ -207,3 +207,17 @@ def test_gaps_every_asset_shares_are_one_note() -> None:
                                "missing in 1 gap(s)")
     assert notes[1].startswith("asset 'S2': 4 business day(s) missing in 2 gap(s)")
     assert len(notes) == 2
+
+
+def test_assets_whose_gaps_differ_past_the_fifth_keep_their_own_notes() -> None:
+    """The note shows the first five gaps: two assets alike there but not after are not "the same
+    gaps" (a review)."""
+    from tests.conftest import make_prices
+
+    prices = make_prices(300)
+    first = list(range(20, 95, 15))
+    x = prices.drop(index=[*first, 200]).assign(id="X")
+    y = prices.drop(index=[*first, 250]).assign(id="Y")
+    notes = [n for n in read_prices(pd.concat([x, y]), MarketSpec(id_column="id", volume_column="volume")).notes
+             if "business day(s) missing" in n]
+    assert [n[:11] for n in notes] == ["asset 'X': ", "asset 'Y': "]

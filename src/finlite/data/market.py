@@ -696,6 +696,14 @@ def calendar_note(dates: np.ndarray, asset: str | None) -> str | None:
     return f"{_asset_prefix(asset)}{'; '.join(parts)}."
 
 
+def _gap_signature(dates: np.ndarray) -> bytes:
+    """Every gap of an asset's dates in the Monday-Friday calendar (the date before it and the
+    days missing) and every weekend row, as one key: assets with the same key share every gap."""
+    between = np.busday_count(dates[:-1] + np.timedelta64(1, "D"), dates[1:])
+    gaps = np.flatnonzero(between > 0)
+    return b"|".join((dates[gaps].tobytes(), between[gaps].tobytes(), dates[~np.is_busday(dates)].tobytes()))
+
+
 #: A day-to-day ratio of a price beyond which the move is called out: 10x up or down. No index has
 #: moved so in a day (the S&P 500's worst day, 1987, was -20.5 %); a share price does so only when
 #: it is not adjusted for a split of 10:1 or more, or when a value is wrong (a misplaced decimal
@@ -1058,7 +1066,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
     need = spec.warmup + 1
     kept = np.ones(len(result), dtype=bool)
     short: list[DataError] = []
-    gap_notes: dict[str, tuple[int, list[str | None]]] = {}  # a calendar note: where it is, whose gaps
+    gap_notes: dict[tuple[str, bytes], tuple[int, list[str | None]]] = {}  # a calendar note: where, whose
     for asset, rows_slice in price_table.assets(spec.date_column, spec.id_column):
         count = rows_slice.stop - rows_slice.start
         if count < need:
@@ -1087,10 +1095,12 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
             # Gaps every asset shares (a market holiday, a day missing from the whole file) are one
             # note naming how many assets: 300 stocks gave 300 copies of it, which buried the one
             # note that mattered (an unadjusted split; a quant's walk-through, 2026-12-06).
-            if body not in gap_notes:
-                gap_notes[body] = (len(price_table.notes), [])
+            # Grouped by the gaps themselves: the note lists only the first five (a review).
+            key = (body, _gap_signature(sorted_dates[rows_slice]))
+            if key not in gap_notes:
+                gap_notes[key] = (len(price_table.notes), [])
                 price_table.notes.append(f"{_asset_prefix(asset)}{body}")
-            gap_notes[body][1].append(asset)
+            gap_notes[key][1].append(asset)
         for column in result.columns:
             if column in checked and column != spec.volume_column:  # volume may well jump tenfold in a day
                 jump = jump_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
@@ -1107,7 +1117,7 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                                        asset)
                     if stale:
                         price_table.notes.append(stale)
-    for body, (slot, sharing) in gap_notes.items():
+    for (body, _), (slot, sharing) in gap_notes.items():
         if len(sharing) > 1:
             named = ", ".join(repr(a) for a in sharing[:5]) + (", ..." if len(sharing) > 5 else "")
             price_table.notes[slot] = f"{len(sharing)} assets ({named}), the same gaps: {body}"
