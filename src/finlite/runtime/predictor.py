@@ -222,7 +222,7 @@ class Predictor:
         self._spec = spec
         self._history_columns = history_columns(self.market) if self.market is not None else []
         # Where the batch-1 path finds each series in a served history's value block (its rows are
-        # the history columns after the date): the target, the volume (-1: none), the extras.
+        # the history columns after the date, but the id): the target, the volume (-1: none), the extras.
         market_spec = self.market.spec if self.market is not None else None
         # The asset id of a panel's model is text: checked on its own, never in the value block.
         values = [c for c in self._history_columns[1:] if market_spec is None or c != market_spec.id_column]
@@ -761,8 +761,9 @@ class Predictor:
 
     def _served_block(self, history: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
         """A dict of lists read without pandas: its dates (int64 days since 1970-01-01) and its
-        value columns (float64, one row per column of :attr:`_history_columns` after the date), or
-        None when anything could be read differently by (or be refused by) ``read_prices``.
+        value columns (float64, one row per column of :attr:`_value_columns`: the history's after
+        the date, but the id), or None when anything could be read differently by (or be refused
+        by) ``read_prices``.
 
         Taken only when every value (of every row) is of a type both read alike: one asset
         (a panel's model: every row's id the same plain text, printable ASCII without surrounding
