@@ -520,3 +520,35 @@ def test_the_bootstrap_in_a_few_replicates_at_a_time_is_the_bootstrap(series: Pr
     monkeypatch.setattr(forecast_report, "_RESAMPLED_CELLS", 3 * len(teacher) + 1)  # 3 replicates a chunk
     chunked = [s.to_dict() for s in build_forecast_sections(_inputs(series, teacher, student))]
     assert chunked == whole
+
+
+@pytest.mark.parametrize(("assets", "worse", "expected"), [(40, 1, "PASS"), (40, 6, "WARN"), (300, 10, "PASS"),
+                                                           (300, 16, "WARN"), (40, 0, "PASS")])
+def test_a_panels_trading_status_counts_assets_beyond_chance(assets: int, worse: int, expected: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each asset's interval lies below 0 on 2.5 % of assets by chance: a panel is WARN only when
+    more assets than that are worse (300 random walks gave 10, and the section was WARN:
+    a quant's walk-through). p checked against the binomial tail summed by hand."""
+    import math
+
+    import finlite.evaluate.forecast_report as forecast_report
+
+    flagged = set(range(worse))
+    calls = iter(range(assets))
+
+    def one_asset(rows: Any, mask: Any, asset: Any, seed: int) -> tuple[dict[str, Any], list[Any], list[Any], str]:
+        return {}, [], [], "WARN" if next(calls) in flagged else "PASS"
+
+    class Rows:
+        ids = np.repeat(np.array([f"S{k:03d}" for k in range(assets)]), 2)
+        n, seed, horizon, cost_bps = 2 * assets, 0, 1, 1.0
+
+    monkeypatch.setattr(forecast_report, "_trading_asset", one_asset)
+    monkeypatch.setattr(forecast_report, "_calendar_of", lambda rows, asset: (252.0, "business days"))
+    section = forecast_report._trading(Rows())  # type: ignore[arg-type]
+    assert section.status == expected
+    chance = section.metrics["student_worse_than_chance"]
+    tail = sum(math.comb(assets, k) * 0.025 ** k * 0.975 ** (assets - k) for k in range(worse, assets + 1))
+    assert chance["student_worse"] == worse and chance["p_value"] == pytest.approx(tail if worse else 1.0, rel=1e-9)
+    assert chance["expected_by_chance"] == pytest.approx(0.025 * assets)
+    assert chance["worse_assets"] == [f"S{k:03d}" for k in range(worse)]
