@@ -522,22 +522,29 @@ def test_the_bootstrap_in_a_few_replicates_at_a_time_is_the_bootstrap(series: Pr
     assert chunked == whole
 
 
-@pytest.mark.parametrize(("assets", "worse", "expected"), [(40, 1, "PASS"), (40, 6, "WARN"), (300, 10, "PASS"),
-                                                           (300, 16, "WARN"), (40, 0, "PASS")])
-def test_a_panels_trading_status_counts_assets_beyond_chance(assets: int, worse: int, expected: str,
+@pytest.mark.parametrize(("assets", "worse", "untested", "expected"),
+                         [(40, 1, 0, "PASS"), (40, 6, 0, "WARN"), (300, 10, 0, "PASS"), (300, 16, 0, "WARN"),
+                          (40, 0, 0, "PASS"), (4, 1, 3, "WARN")])
+def test_a_panels_trading_status_counts_assets_beyond_chance(assets: int, worse: int, untested: int, expected: str,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Each asset's interval lies below 0 on 2.5 % of assets by chance: a panel is WARN only when
     more assets than that are worse (300 random walks gave 10, and the section was WARN:
-    a quant's walk-through). p checked against the binomial tail summed by hand."""
+    a quant's walk-through). Assets too short to test do not count (3 of them made one tested,
+    worse asset PASS: a review). p checked against the binomial tail summed by hand."""
     import math
 
     import finlite.evaluate.forecast_report as forecast_report
 
     flagged = set(range(worse))
+    short = set(range(assets - untested, assets))
     calls = iter(range(assets))
 
     def one_asset(rows: Any, mask: Any, asset: Any, seed: int) -> tuple[dict[str, Any], list[Any], list[Any], str]:
-        return {}, [], [], "WARN" if next(calls) in flagged else "PASS"
+        k = next(calls)
+        if k in short:
+            return {"periods": 1}, [], [], "PASS"
+        tested = {"sharpe_difference_long_flat": {"value": 0.0, "ci": [-1.0, 1.0]}}
+        return tested, [], [], "WARN" if k in flagged else "PASS"
 
     class Rows:
         ids = np.repeat(np.array([f"S{k:03d}" for k in range(assets)]), 2)
@@ -548,7 +555,8 @@ def test_a_panels_trading_status_counts_assets_beyond_chance(assets: int, worse:
     section = forecast_report._trading(Rows())  # type: ignore[arg-type]
     assert section.status == expected
     chance = section.metrics["student_worse_than_chance"]
-    tail = sum(math.comb(assets, k) * 0.025 ** k * 0.975 ** (assets - k) for k in range(worse, assets + 1))
+    n = assets - untested
+    tail = sum(math.comb(n, k) * 0.025 ** k * 0.975 ** (n - k) for k in range(worse, n + 1))
     assert chance["student_worse"] == worse and chance["p_value"] == pytest.approx(tail if worse else 1.0, rel=1e-9)
-    assert chance["expected_by_chance"] == pytest.approx(0.025 * assets)
+    assert chance["tested"] == n and chance["expected_by_chance"] == pytest.approx(0.025 * n)
     assert chance["worse_assets"] == [f"S{k:03d}" for k in range(worse)]

@@ -771,12 +771,16 @@ def _trading(rows: _Rows) -> Section:
         # on any panel of that size (a quant's walk-through, 2026-12-06). A panel is WARN when more
         # assets are worse than chance gives (one-sided binomial at 2.5 %, at the 5 % level; the
         # assets' moves are correlated, which widens the count's spread, so this warns more, not less).
+        # Only the assets that had a test count (one with too few periods, or no interval, can
+        # never be worse: counted, they diluted a real finding; a review).
         from scipy.stats import binom
 
-        p_value = float(binom.sf(len(worse) - 1, len(assets), _ONE_SIDE)) if worse else 1.0
+        tested = sum(1 for res in per_asset.values()
+                     if None not in (res.get("sharpe_difference_long_flat") or {}).get("ci", [None]))
+        p_value = float(binom.sf(len(worse) - 1, tested, _ONE_SIDE)) if worse else 1.0
         section_status = "WARN" if p_value < 0.05 else "PASS"
-        chance = {"assets": len(assets), "student_worse": len(worse), "expected_by_chance": _ONE_SIDE * len(assets),
-                  "p_value": p_value, "worse_assets": worse}
+        chance = {"assets": len(assets), "tested": tested, "student_worse": len(worse),
+                  "expected_by_chance": _ONE_SIDE * tested, "p_value": p_value, "worse_assets": worse}
     used = sorted({_calendar_of(rows, asset) for asset, _ in assets}, reverse=True)
     if len(used) == 1:
         unit = period_unit(used[0][0])
@@ -796,7 +800,8 @@ def _trading(rows: _Rows) -> Section:
         notes.append(f"Equity curves are plotted for the first {MAX_PLOTTED_ASSETS} of {len(assets)} assets; the "
                      "table lists them all.")
     if "teacher" not in first:
-        summary = "Too few test periods to trade (fewer than 2)."
+        summary = "Too few test periods to trade (fewer than 2)" + (
+            "." if len(assets) == 1 else f" on the first asset, {assets[0][0]}.")
     else:
         hold = first["buy_and_hold"]["sharpe"]
         parts = []
@@ -826,8 +831,10 @@ def _trading(rows: _Rows) -> Section:
         metrics["student_worse_than_chance"] = chance
         shown = ", ".join(worse[:MAX_LISTED]) + (f" and {len(worse) - MAX_LISTED} more" if len(worse) > MAX_LISTED
                                                   else "")
-        summary += (f" Across the {len(assets)} assets, the student's long/flat Sharpe is below the teacher's beyond "
-                    f"the interval on {len(worse)}{f' ({shown})' if worse else ''}; about "
+        untested = "" if chance["tested"] == len(assets) else f" ({len(assets) - chance['tested']} too short to test)"
+        summary += (f" Of the {chance['tested']} assets with a trading test, of {len(assets)}{untested}, the student's "
+                    f"long/flat Sharpe is below the teacher's beyond the interval on {len(worse)}"
+                    f"{f' ({shown})' if worse else ''}; about "
                     f"{chance['expected_by_chance']:.1f} are expected by chance (binomial p = {chance['p_value']:.3g}).")
     return Section(id="trading", title="Trading view", status=section_status,
                    threshold="WARN when the student's long/flat Sharpe ratio is below the teacher's beyond the 95 % "
