@@ -94,23 +94,26 @@ def forecaster(data: Path, out: Path, seed: int) -> Path:
     return Path(trained.path)
 
 
-def score(artifact: Path, data: Path, out: Path, src: str | None) -> dict[str, float]:
-    """``finlite score`` as a separate process (``src``: a finlite source folder on PYTHONPATH)."""
+def _env(src: str | None) -> dict[str, str]:
+    """This environment, with ``src`` (another finlite's source folder) on PYTHONPATH when given."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = src
+    return env
+
+
+def score(artifact: Path, data: Path, out: Path, src: str | None) -> dict[str, float]:
+    """``finlite score`` as a separate process (``src``: a finlite source folder on PYTHONPATH)."""
     if out.exists():
         out.unlink()
-    wall, peak, _, cpu = _run([FINLITE, "score", str(artifact), str(data), "-o", str(out), "--quiet"], env=env)
+    wall, peak, _, cpu = _run([FINLITE, "score", str(artifact), str(data), "-o", str(out), "--quiet"], env=_env(src))
     return {"wall_seconds": wall, "peak_rss_mib": peak, "cpu_seconds": cpu}
 
 
 def evaluate(artifact: Path, data: Path, src: str | None) -> tuple[dict[str, float], str]:
     """``finlite evaluate --json`` as a separate process: its measures and its output."""
-    env = dict(os.environ)
-    if src is not None:
-        env["PYTHONPATH"] = src
-    wall, peak, text, cpu = _run([FINLITE, "evaluate", str(artifact), str(data), "--no-timing", "--json"], env=env)
+    wall, peak, text, cpu = _run([FINLITE, "evaluate", str(artifact), str(data), "--no-timing", "--json"],
+                                 env=_env(src))
     return {"wall_seconds": wall, "peak_rss_mib": peak, "cpu_seconds": cpu}, text
 
 

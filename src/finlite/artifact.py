@@ -67,7 +67,7 @@ from finlite.methods.plan import PruningPlan
 from finlite.models.base import FinliteModel
 from finlite.models.gbdt import BoostedEnsemble
 from finlite.models.serialize import WEIGHTS, current_weights_format, load_weights, save_weights
-from finlite.tasks import DEFAULT_TASK, SCORE_CHUNK, Task, get_task, task_of_manifest
+from finlite.tasks import DEFAULT_TASK, Task, get_task, in_score_chunks, task_of_manifest
 
 __all__ = ["Artifact", "load", "prepare_if_trained_on", "prepare_like", "prepare_series_like", "prepare_table_like",
            "recorded_split", "recorded_table", "recorded_walk", "save_artifact"]
@@ -345,9 +345,7 @@ class Artifact:
         # rows Task.scores calls the model on (SCORE_CHUNK), so the forecasts are the same bits.
         stream = market.window_stream(history, source)
         task = self._task()
-        parts = [task.scores(self.model, stream.block(start, start + SCORE_CHUNK))
-                 for start in range(0, max(len(stream), 1), SCORE_CHUNK)]
-        scores = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        scores = in_score_chunks(len(stream), lambda start, stop: task.scores(self.model, stream.block(start, stop)))
         check_scores(scores, source)
         return stream, scores
 

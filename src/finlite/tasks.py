@@ -45,8 +45,8 @@ from finlite.evaluate.forecast import (
 from finlite.evaluate.metrics import classification_metrics, regression_metrics
 from finlite.evaluate.operating import agreement_band
 
-__all__ = ["COST_GATES", "DEFAULT_TASK", "SeriesRows", "Task", "get_task", "register_task", "series_rows",
-           "task_names", "task_of_model", "tasks"]
+__all__ = ["COST_GATES", "DEFAULT_TASK", "SeriesRows", "Task", "get_task", "in_score_chunks", "register_task",
+           "series_rows", "task_names", "task_of_model", "tasks"]
 
 #: The task of an artifact or of data that records none (every artifact made before tasks).
 DEFAULT_TASK = "binary"
@@ -56,6 +56,15 @@ COST_GATES = ("size_bytes", "size_ratio", "latency_p50_us", "latency_p99_us")
 
 #: Rows scored per model call by :meth:`Task.scores` (bounds the activations held at once).
 SCORE_CHUNK = 65_536
+
+
+def in_score_chunks(rows: int, score: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    """``score(start, stop)`` over ``rows`` rows, :data:`SCORE_CHUNK` at a time (called once on no
+    rows), the parts concatenated: how every scoring of many rows bounds its working memory
+    (:meth:`Task.scores`, the export's parity check, a forecaster's windows)."""
+    parts = [score(start, start + SCORE_CHUNK) for start in range(0, max(rows, 1), SCORE_CHUNK)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
 
 #: metrics(y, scores, cutoff) -> the task's metrics; cutoff is None for a task without decisions.
 MetricsFn = Callable[[np.ndarray, np.ndarray, float | None], dict[str, Any]]
@@ -161,12 +170,10 @@ class Task:
         scored :data:`SCORE_CHUNK` rows at a time."""
         import torch  # here, not at the top: the runtime imports this module without torch
 
-        parts = []
-        for start in range(0, max(len(x), 1), SCORE_CHUNK):
-            inputs = torch.from_numpy(np.ascontiguousarray(x[start:start + SCORE_CHUNK]))
+        def chunk(start: int, stop: int) -> np.ndarray:
+            inputs = torch.from_numpy(np.ascontiguousarray(x[start:stop]))
             if self.link == "sigmoid":
-                parts.append(np.asarray(model.predict_proba(inputs).numpy(), dtype=np.float64).reshape(-1))
-                continue
+                return np.asarray(model.predict_proba(inputs).numpy(), dtype=np.float64).reshape(-1)
             was_training = model.training
             model.eval()
             try:
@@ -174,8 +181,9 @@ class Task:
                     out = model(inputs)
             finally:
                 model.train(was_training)
-            parts.append(np.asarray(out.numpy(), dtype=np.float64).reshape(-1))
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+            return np.asarray(out.numpy(), dtype=np.float64).reshape(-1)
+
+        return in_score_chunks(len(x), chunk)
 
     def training_scores(self, model: Any, x_train: np.ndarray) -> np.ndarray:
         """The model's predictions on its own training rows, as unseen rows would get them: its

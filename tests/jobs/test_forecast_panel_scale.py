@@ -126,8 +126,7 @@ def test_parity_runs_in_blocks_with_the_same_outputs(monkeypatch: pytest.MonkeyP
     session = onnx_session(to_onnx(model).SerializeToString())
     output = "prediction" if _is_regression(model) else "probability"
     onnx_whole = run_onnx(session, x, output)
-    monkeypatch.setattr(export_module, "SCORE_CHUNK", 7)
-    monkeypatch.setattr(finlite.tasks, "SCORE_CHUNK", 7)
+    monkeypatch.setattr(finlite.tasks, "SCORE_CHUNK", 7)  # in_score_chunks: every block-wise scoring
     np.testing.assert_allclose(export_module._reference(model, x), whole, rtol=0, atol=1e-6)
     np.testing.assert_allclose(run_onnx_blocks(session, x, output), onnx_whole, rtol=0, atol=1e-6)
     assert run_onnx_blocks(session, x[:0], output).shape == (0,)
@@ -168,3 +167,18 @@ def test_the_served_model_check_refuses_no_rows(tmp_path: Path) -> None:
         check_served_model(art, np.zeros((0, art.market.spec.window, art.market.n_features), np.float32), "test")
     served = check_served_model(art, np.zeros((3, art.market.spec.window, art.market.n_features), np.float32), "test")
     assert served["status"] == "agrees" and served["rows"] == 3
+
+
+def test_a_block_refuses_a_window_ending_outside_its_table() -> None:
+    """A window's end before its first full window or past the table would read rows wrapped
+    around from the other end (a negative index): refused, never gathered."""
+    from finlite.errors import ConfigError
+
+    zeros = np.zeros(1)
+    scaled = np.ones((10, 2), dtype=np.float32)
+    for end in (2, 10):
+        stream = WindowStream(zeros, None, zeros, zeros, zeros, scaled, np.array([end], dtype=np.int64), 4)
+        with pytest.raises(ConfigError, match=r"a window ends at row .* outside rows 3 to 9 of its 10-row table"):
+            stream.block(0, 1)
+    assert WindowStream(zeros[:0], None, zeros[:0], zeros[:0], zeros[:0], scaled[:2], np.zeros(0, np.int64),
+                        4).block(0, 0).shape == (0, 4, 2)

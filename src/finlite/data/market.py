@@ -1518,8 +1518,12 @@ class WindowStream:
         values as the windows of :meth:`MarketPreprocessor.windows`."""
         ends = self.ends[start:stop]
         rows, features = self.scaled.shape
-        if rows < self.window:  # no window fits: there are none to gather
-            return np.empty((len(ends), self.window, features), dtype=np.float32)
+        if not len(ends):
+            return np.empty((0, self.window, features), dtype=np.float32)
+        if int(ends.min()) < self.window - 1 or int(ends.max()) >= rows:
+            # Fail closed: a negative index would wrap to the table's last rows, silently.
+            raise ConfigError(f"WindowStream.block: a window ends at row {int(ends.min())} or {int(ends.max())}, "
+                              f"outside rows {self.window - 1} to {rows - 1} of its {rows}-row table.")
         # A window is ``window`` consecutive rows: one block of memory in a view of every window,
         # copied whole, not gathered value by value through an index array (about twice as fast).
         every: np.ndarray = np.lib.stride_tricks.as_strided(

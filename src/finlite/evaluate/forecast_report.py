@@ -34,6 +34,11 @@ __all__ = ["BOOTSTRAP_REPS", "SeriesInputs", "block_bootstrap_indices", "block_l
 #: test rows times 1,000 replicates were gigabytes per copy (see _Rows.metrics).
 _RESAMPLED_CELLS = 1 << 22
 
+def _replicates_at_once(idx: np.ndarray) -> int:
+    """The bootstrap replicates (rows of ``idx``) resampled at once: :data:`_RESAMPLED_CELLS` values."""
+    return max(1, _RESAMPLED_CELLS // max(1, int(idx.shape[1])))
+
+
 #: The share of assets on which a 95 % interval lies wholly on one side by chance alone.
 _ONE_SIDE = 0.025
 
@@ -289,7 +294,7 @@ class _Rows:
         ``name`` on each row of ``idx``, a few replicates at a time: each replicate's values are
         its own, and the whole matrix's resampled copies and ranks, 24 of them, took 9.4 GB for
         300 stocks' 118,200 test windows (a quant's walk-through, 2026-12-06)."""
-        step = max(1, _RESAMPLED_CELLS // max(1, idx.shape[1])) if idx.ndim == 2 else len(idx)
+        step = _replicates_at_once(idx) if idx.ndim == 2 else len(idx)
         if idx.ndim != 2 or idx.shape[0] <= step:
             return self._metrics(name, idx)
         parts = [self._metrics(name, idx[start:start + step]) for start in range(0, idx.shape[0], step)]
@@ -537,7 +542,7 @@ def _agreement(rows: _Rows) -> Section:
     t_up, s_up = rows.up("teacher"), rows.up("student")
     same = t_up == s_up
     value = float(same.mean())
-    step = max(1, _RESAMPLED_CELLS // max(1, rows.idx.shape[1]))  # a few replicates at a time (_Rows.metrics)
+    step = _replicates_at_once(rows.idx)
     boot = np.concatenate([same[rows.idx[start:start + step]].mean(axis=1)
                            for start in range(0, max(len(rows.idx), 1), step)])
     ci = _interval(boot)

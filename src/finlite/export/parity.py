@@ -47,10 +47,9 @@ def run_onnx_blocks(session: Any, x: np.ndarray, output: str = "probability") ->
     """:func:`run_onnx`, :data:`~finlite.tasks.SCORE_CHUNK` rows at a time: what a parity check
     runs, so its working memory does not grow with the rows checked (ONNX Runtime's for a GRU
     over every window of a universe's test period was gigabytes, 2026-12-06)."""
-    from finlite.tasks import SCORE_CHUNK
+    from finlite.tasks import in_score_chunks
 
-    parts = [run_onnx(session, x[start:start + SCORE_CHUNK], output) for start in range(0, max(len(x), 1), SCORE_CHUNK)]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return in_score_chunks(len(x), lambda start, stop: run_onnx(session, x[start:stop], output))
 
 
 # -- parity ----------------------------------------------------------------------------------------

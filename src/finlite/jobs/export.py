@@ -35,7 +35,7 @@ from finlite.models.quantized import QuantizedMLP
 from finlite.models.scorecard import IntegerLogistic, ScorecardModel
 from finlite.models.sequence import QuantizedSequenceModel, SequenceModel
 from finlite.signing import load_private_key
-from finlite.tasks import SCORE_CHUNK
+from finlite.tasks import in_score_chunks
 
 FP32_FILE, INT8_FILE = "model.onnx", "model_int8.onnx"
 
@@ -44,12 +44,12 @@ def _reference(model: FinliteModel, x: np.ndarray) -> np.ndarray:
     """The model's outputs on ``x`` (probabilities, or a regression's values), :data:`SCORE_CHUNK`
     rows at a time: a recurrent model's activations over every row at once took 4 GB for a
     universe's 494,000 test windows (2026-12-06)."""
-    parts = []
-    with torch.inference_mode():
-        for start in range(0, max(len(x), 1), SCORE_CHUNK):
-            out = model(torch.from_numpy(np.ascontiguousarray(x[start:start + SCORE_CHUNK], dtype=np.float32)))
-            parts.append(out.numpy() if _is_regression(model) else torch.sigmoid(out).numpy())
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    def chunk(start: int, stop: int) -> np.ndarray:
+        with torch.inference_mode():
+            out = model(torch.from_numpy(np.ascontiguousarray(x[start:stop], dtype=np.float32)))
+        return out.numpy() if _is_regression(model) else torch.sigmoid(out).numpy()
+
+    return in_score_chunks(len(x), chunk)
 
 
 def export(model: FinliteModel, x: np.ndarray, *, cutoff: float | None = 0.5, tolerance: float | None = None,
