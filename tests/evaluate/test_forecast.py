@@ -343,3 +343,82 @@ def test_a_strategy_too_short_to_annualise_has_no_annual_return() -> None:
     assert view["long_flat"]["total_return"] == pytest.approx(math.expm1(3.0))
     assert trading_view([0.01, -0.02], [1.0, 1.0])["long_flat"]["annual_return"] == pytest.approx(
         (math.exp(0.01) * math.exp(-0.02)) ** (252 / 2) - 1.0)
+
+
+# -- cross-sectional information coefficient ----------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 12), st.integers(3, 9), st.booleans())
+def test_per_date_ic_is_scipy_spearman_on_each_date(seed: int, n_dates: int, most: int, ties: bool) -> None:
+    """Every date's IC is scipy's Spearman of that date's rows, ties averaged; a date with fewer than
+    min_assets rows or a constant side has none (it is left out, not counted as 0)."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, most + 1, size=n_dates)
+    dates = np.repeat(np.arange(n_dates) * 7 + 3, sizes)
+    rng.shuffle(dates)  # rows of a date need not be together
+    y = rng.normal(size=dates.size)
+    pred = rng.normal(size=dates.size)
+    if ties:  # a few values only: ties and whole constant dates
+        y, pred = np.round(y), np.round(pred / 2)
+    got_dates, got = fc.per_date_ic(dates, y, pred, min_assets=3)
+    expected = {}
+    for day in np.unique(dates):
+        mine = dates == day
+        if mine.sum() >= 3 and np.ptp(y[mine]) > 0 and np.ptp(pred[mine]) > 0:
+            expected[int(day)] = stats.spearmanr(pred[mine], y[mine]).statistic
+    assert [int(d) for d in got_dates] == sorted(expected)
+    assert np.allclose(got, [expected[d] for d in sorted(expected)], atol=1e-12)
+
+
+def test_cross_sectional_ic_and_its_t_test_against_scipy_and_statsmodels() -> None:
+    rng = np.random.default_rng(5)
+    assets, n_dates = 8, 60
+    dates = np.repeat(np.arange(n_dates), assets)
+    y = rng.normal(size=dates.size)
+    # A forecast that ranks the assets a little: and a market-wide move that only pooling rewards.
+    market = np.repeat(rng.normal(size=n_dates), assets)
+    pred = 0.3 * y + rng.normal(size=dates.size)
+    by_date = np.array([stats.spearmanr(pred[dates == d], y[dates == d]).statistic for d in range(n_dates)])
+    one = fc.cross_sectional_ic(dates, y + 5 * market, pred + 5 * market)  # a common shift ranks nothing
+    assert one["mean"] == pytest.approx(by_date.mean(), rel=1e-12)
+    assert one["std"] == pytest.approx(by_date.std(ddof=1), rel=1e-12)
+    assert one["information_ratio"] == pytest.approx(by_date.mean() / by_date.std(ddof=1), rel=1e-12)
+    assert one["positive_share"] == pytest.approx(np.mean(by_date > 0))
+    assert one["dates"] == n_dates and one["dates_skipped"] == 0
+    # At horizon 1 the test is the one-sample t-test of the per-date ICs.
+    ttest = stats.ttest_1samp(by_date, 0.0)
+    assert one["t_statistic"] == pytest.approx(ttest.statistic, rel=1e-10)
+    assert one["p_value"] == pytest.approx(ttest.pvalue, rel=1e-8)
+    assert one["p_value_positive"] == pytest.approx(stats.t.sf(ttest.statistic, n_dates - 1), rel=1e-8)
+    # At horizon 3: a uniform-kernel HAC over 2 lags, times the Harvey–Leybourne–Newbold factor.
+    three = fc.cross_sectional_ic(dates, y, pred, horizon=3)
+    ols = sm.OLS(by_date, np.ones(n_dates)).fit(cov_type="HAC", cov_kwds={"maxlags": 2, "kernel": "uniform",
+                                                                         "use_correction": False})
+    factor = math.sqrt((n_dates + 1 - 6 + 6 / n_dates) / n_dates)
+    assert three["t_statistic"] == pytest.approx(float(ols.tvalues[0]) * factor, rel=1e-10)
+    # Against a baseline: the per-date differences, on the dates both have an IC.
+    base = pred + 2 * rng.normal(size=dates.size)
+    base[dates == 7] = 1.0  # no IC that date
+    base_by_date = np.array([stats.spearmanr(base[dates == d], y[dates == d]).statistic if d != 7 else np.nan
+                             for d in range(n_dates)])
+    vs = fc.cross_sectional_ic(dates, y, pred, baseline=base)
+    diff = (by_date - base_by_date)[np.arange(n_dates) != 7]
+    assert vs["dates"] == n_dates - 1 and vs["dates_skipped"] == 1
+    assert vs["mean"] == pytest.approx(diff.mean(), rel=1e-12)
+    assert vs["t_statistic"] == pytest.approx(stats.ttest_1samp(diff, 0.0).statistic, rel=1e-10)
+
+
+def test_cross_sectional_ic_needs_a_cross_section_and_refuses_bad_settings() -> None:
+    dates = np.repeat(np.arange(30), 4)
+    y = np.arange(dates.size, dtype=float) % 5
+    out = fc.cross_sectional_ic(dates, y, y)  # four assets a date: below the minimum of five
+    assert out["mean"] is None and out["dates"] == 0 and out["dates_skipped"] == 30 and out["t_statistic"] is None
+    few = fc.cross_sectional_ic(np.repeat(np.arange(3), 6), np.tile(np.arange(6.0), 3), np.tile(np.arange(6.0), 3))
+    assert few["mean"] == pytest.approx(1.0) and few["t_statistic"] is None  # 3 dates: too few to test
+    with pytest.raises(ConfigError, match=r"min_assets.*3 or more"):
+        fc.cross_sectional_ic(dates, y, y, min_assets=2)
+    with pytest.raises(ConfigError, match="horizon"):
+        fc.cross_sectional_ic(dates, y, y, horizon=0)
+    with pytest.raises(DataError, match="one date per row"):
+        fc.per_date_ic(dates[:-1], y, y)
+    with pytest.raises(DataError, match="finite"):
+        fc.cross_sectional_ic(dates, np.where(y == 0, np.nan, y), y)

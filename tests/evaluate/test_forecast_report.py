@@ -560,3 +560,40 @@ def test_a_panels_trading_status_counts_assets_beyond_chance(assets: int, worse:
     assert chance["student_worse"] == worse and chance["p_value"] == pytest.approx(tail if worse else 1.0, rel=1e-9)
     assert chance["tested"] == n and chance["expected_by_chance"] == pytest.approx(0.025 * n)
     assert chance["worse_assets"] == [f"S{k:03d}" for k in range(worse)]
+
+
+def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
+    """On several assets the evidence and the report's accuracy section give the IC a quant reads: each
+    date's Spearman across its assets, averaged (here against scipy date by date), with the student's
+    per-date difference from the teacher; a student that ranks the assets worse is not a PASS."""
+    series = _panel(assets=6, n=300)
+    teacher, _ = _forecasts(series, 0.0, seed=3)
+    y = series.windows_test.y.astype(np.float64)
+    dates = np.asarray(series.windows_test.dates).astype("datetime64[D]")
+    days = np.unique(dates)
+    by_hand = np.array([stats.spearmanr(teacher[dates == d], y[dates == d]).statistic for d in days])
+    same = forecast_evidence(series, {"teacher": teacher, "student": teacher.copy()}, cutoff=None)
+    got = same["models"]["teacher"]["cross_sectional_ic"]
+    assert got["dates"] == days.size and got["mean"] == pytest.approx(by_hand.mean(), rel=1e-10)
+    assert got["t_statistic"] == pytest.approx(stats.ttest_1samp(by_hand, 0.0).statistic, rel=1e-8)
+    assert same["models"]["student"]["cross_sectional_ic_vs_teacher"]["mean"] == 0.0
+    assert "cross_sectional_ic" not in same["models"]["naive"]  # one value a date ranks nothing
+    sections = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, teacher.copy()))}
+    accuracy = sections["forecast_accuracy"]
+    assert accuracy.status == "PASS" and "cross-sectional IC" in accuracy.threshold
+    assert accuracy.metrics["cross_sectional_ic"]["teacher"]["mean"] == pytest.approx(by_hand.mean(), rel=1e-10)
+    table = next(t for t in accuracy.tables if t.id == "cross_sectional_ic")
+    assert [row[0] for row in table.rows] == ["teacher", "student", "student vs teacher"]
+    json.dumps(accuracy.to_dict(), allow_nan=False)
+    # A student that forecasts each date's mean: right on average, no ranking of the assets at all.
+    mean_of_date = np.bincount(np.unique(dates, return_inverse=True)[1], weights=teacher) / np.bincount(
+        np.unique(dates, return_inverse=True)[1])
+    flat = mean_of_date[np.unique(dates, return_inverse=True)[1]]
+    flat = flat + 1e-7 * np.random.default_rng(0).normal(size=flat.size)
+    worse = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, flat))}["forecast_accuracy"]
+    vs = worse.metrics["cross_sectional_ic"]["student_vs_teacher"]
+    assert vs["mean"] < 0 and 1.0 - vs["p_value_positive"] < 0.05
+    assert worse.status != "PASS"
+    # One asset: no cross-section, nothing added.
+    single = {s.id: s for s in build_forecast_sections(_inputs(_series(), *_forecasts(_series(), 0.001)))}
+    assert "cross_sectional_ic" not in single["forecast_accuracy"].metrics

@@ -23,6 +23,7 @@ from finlite.evaluate.fidelity import (
 )
 from finlite.evaluate.forecast import (
     buy_and_hold,
+    cross_sectional_ic,
     diebold_mariano,
     directional_accuracy,
     forecast_metrics,
@@ -86,6 +87,7 @@ __all__ = [
     "correlation",
     "cost_metrics",
     "count_parameters",
+    "cross_sectional_ic",
     "cutoff_at_flag_rate",
     "diebold_mariano",
     "directional_accuracy",

@@ -28,8 +28,10 @@ from finlite.errors import ConfigError, DataError
 from finlite.evaluate.metrics import finite_scores, mae, r2, rmse
 
 __all__ = [
+    "CROSS_SECTION_MIN_ASSETS",
     "MAPE_EPS",
     "buy_and_hold",
+    "cross_sectional_ic",
     "date_mean_errors",
     "diebold_mariano",
     "directional_accuracy",
@@ -42,6 +44,7 @@ __all__ = [
     "mase",
     "max_drawdown",
     "net_returns",
+    "per_date_ic",
     "per_fold",
     "r2",
     "rmse",
@@ -267,6 +270,19 @@ def diebold_mariano(e1: Any, e2: Any, horizon: int = 1,
         raise DataError(f"The Diebold–Mariano test at horizon {h} needs more rows than that: got {n}. Evaluate on "
                         f"at least {2 * h} rows with known outcomes (a longer test period or a shorter horizon).")
     d = a * a - b * b if loss == "squared" else np.abs(a) - np.abs(b)
+    test = _hac_mean_test(d, h)
+    return {"rows": n, "horizon": h, "loss": loss, "mean_loss_difference": test["mean"],
+            "hln_factor": test["hln_factor"], "df": test["df"], "variance": test["variance"],
+            "statistic": test["statistic"], "p_value": test["p_value"],
+            "p_value_model1_worse": test["p_value_greater"]}
+
+
+def _hac_mean_test(d: np.ndarray, h: int) -> dict[str, Any]:
+    """The test of a zero mean of the series ``d`` (in time order) that Diebold–Mariano applies to
+    a loss differential: the long-run variance from the autocovariances up to lag h−1, the
+    Harvey–Leybourne–Newbold factor, Student's t with n−1 degrees of freedom (the caller checks
+    that ``d`` is long enough for ``h``). ``p_value_greater`` is one-sided, H1: the mean is above 0."""
+    n = d.size
     mean = float(d.mean())
     centred = d - mean
     gammas = [float(np.dot(centred[k:], centred[:n - k])) / n for k in range(h)]
@@ -274,20 +290,126 @@ def diebold_mariano(e1: Any, e2: Any, horizon: int = 1,
     variance = "hac"
     if long_run <= 0 and gammas[0] > 0:
         long_run, variance = gammas[0], "lag0_fallback"
-    factor = math.sqrt(factor_sq)
+    factor = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
     df = n - 1
-    out: dict[str, Any] = {"rows": n, "horizon": h, "loss": loss, "mean_loss_difference": mean, "hln_factor": factor,
-                           "df": df, "variance": variance}
-    if long_run <= 0:  # the loss differential is constant
+    out: dict[str, Any] = {"mean": mean, "hln_factor": factor, "df": df, "variance": variance}
+    if long_run <= 0:  # the series is constant
         if mean == 0.0:
-            return {**out, "statistic": 0.0, "p_value": 1.0, "p_value_model1_worse": 0.5, "variance": "zero"}
+            return {**out, "statistic": 0.0, "p_value": 1.0, "p_value_greater": 0.5, "variance": "zero"}
         stat = math.copysign(math.inf, mean)
-        return {**out, "statistic": stat, "p_value": 0.0, "p_value_model1_worse": 1.0 if mean < 0 else 0.0,
+        return {**out, "statistic": stat, "p_value": 0.0, "p_value_greater": 1.0 if mean < 0 else 0.0,
                 "variance": "zero"}
     stat = factor * mean / math.sqrt(long_run / n)
     student_t = _stats().t
     return {**out, "statistic": float(stat), "p_value": float(2.0 * student_t.sf(abs(stat), df)),
-            "p_value_model1_worse": float(student_t.sf(stat, df))}
+            "p_value_greater": float(student_t.sf(stat, df))}
+
+
+# -- cross-sectional information coefficient -----------------------------------------------------
+#: A date's assets are ranked against each other only when it has this many or more: with two
+#: assets every date's rank correlation is +1 or −1, and the mean of such coin flips is no IC.
+CROSS_SECTION_MIN_ASSETS = 5
+
+
+def _ranks_within(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each value's rank (1-based, ties averaged, as ``scipy.stats.rankdata``) among the rows
+    of its group ``codes``, for every group at once: one sort, no loop over the groups."""
+    order = np.lexsort((values, codes))
+    c, v = codes[order], values[order]
+    n = order.size
+    new_group = np.r_[True, c[1:] != c[:-1]]
+    new_tie = new_group | np.r_[True, v[1:] != v[:-1]]
+    start = np.maximum.accumulate(np.where(new_group, np.arange(n), 0))
+    within = np.arange(n, dtype=np.float64) - start + 1.0
+    tie = np.cumsum(new_tie) - 1
+    average = np.bincount(tie, weights=within) / np.bincount(tie)
+    ranks = np.empty(n, dtype=np.float64)
+    ranks[order] = average[tie]
+    return ranks
+
+
+def per_date_ic(dates: Any, y: Any, pred: Any,
+                min_assets: int = CROSS_SECTION_MIN_ASSETS) -> tuple[np.ndarray, np.ndarray]:
+    """The cross-sectional information coefficient of each date: the Spearman correlation of
+    forecast and outcome across that date's rows (assets), as ``scipy.stats.spearmanr`` on them.
+
+    Returns ``(dates, ic)``, oldest date first, for the dates with at least ``min_assets`` rows
+    on which neither the forecasts nor the outcomes are all equal (a constant side ranks nothing:
+    that date has no IC and is left out, not counted as 0).
+    """
+    y_arr, p_arr = _values(y, pred)
+    days = np.asarray(dates).reshape(-1)
+    if days.shape != y_arr.shape:
+        raise DataError(f"per_date_ic needs one date per row: {days.size} dates for {y_arr.size} rows.")
+    unique, codes = np.unique(days, return_inverse=True)
+    codes = codes.reshape(-1).astype(np.int64)
+    counts = np.bincount(codes, minlength=len(unique))
+    # Average ranks keep each date's mean rank at (n + 1) / 2: centre on it, so a constant side
+    # is exactly zero and its date is dropped, not divided by a rounding error.
+    middle = (counts[codes] + 1) / 2.0
+    ry = _ranks_within(codes, y_arr) - middle
+    rp = _ranks_within(codes, p_arr) - middle
+    cov = np.bincount(codes, weights=ry * rp, minlength=len(unique))
+    den = np.sqrt(np.bincount(codes, weights=ry * ry, minlength=len(unique))
+                  * np.bincount(codes, weights=rp * rp, minlength=len(unique)))
+    keep = (counts >= min_assets) & (den > 0)
+    return unique[keep], cov[keep] / den[keep]
+
+
+def cross_sectional_ic(dates: Any, y: Any, pred: Any, horizon: int = 1, *,
+                       baseline: Any = None, min_assets: int = CROSS_SECTION_MIN_ASSETS) -> dict[str, Any]:
+    """The information coefficient as a quant reads it on a panel: the mean over the dates of
+    each date's cross-sectional rank correlation of forecast and outcome (:func:`per_date_ic`),
+    with its spread and a test that the mean is zero.
+
+    Pooled over every (asset, date) row, the Spearman correlation also rewards forecasting which
+    dates the whole market moves on; the per-date IC asks only whether the model ranks the assets
+    of a date in the right order, what a long/short book of them earns on.
+
+    The test is the one Diebold–Mariano applies to a loss differential (:func:`diebold_mariano`),
+    here on the per-date IC series: an h-step outcome overlaps the next h−1 dates' outcomes, so
+    the autocovariances up to lag h−1 enter the variance, with the Harvey–Leybourne–Newbold factor
+    and Student's t with (dates − 1) degrees of freedom.
+
+    With ``baseline`` (another forecast of the same rows, e.g. the teacher), the same is computed
+    for the per-date difference ``IC(pred) − IC(baseline)`` on the dates both have: a positive
+    mean says ``pred`` ranks the assets better.
+
+    Returns ``mean`` (None when no date has an IC), ``std`` (across dates), ``information_ratio``
+    (mean / std), ``positive_share`` (dates with an IC above 0), ``dates`` (dates with an IC),
+    ``dates_skipped`` (dates with fewer than ``min_assets`` rows or a constant side),
+    ``min_assets``, ``horizon``, and when there are at least 2·h + 2 dates with an IC,
+    ``t_statistic``, ``p_value`` (two-sided), ``p_value_positive`` (one-sided, H1: mean > 0),
+    ``df`` and ``variance`` (else these are None).
+
+    Raises:
+        ConfigError: ``horizon`` or ``min_assets`` is not a whole number ≥ 1 (``min_assets`` ≥ 3).
+        DataError: the arrays differ in length, are empty or not finite.
+    """
+    h = _check_horizon(horizon)
+    if isinstance(min_assets, bool) or not isinstance(min_assets, (int, np.integer)) or min_assets < 3:
+        raise ConfigError(f"The 'min_assets' parameter of cross_sectional_ic must be a whole number, 3 or more (two "
+                          f"assets' rank correlation is always +1 or -1); got {min_assets!r}.", param="min_assets")
+    n_dates = len(np.unique(np.asarray(dates).reshape(-1)))
+    days, ic = per_date_ic(dates, y, pred, int(min_assets))
+    if baseline is not None:
+        base_days, base_ic = per_date_ic(dates, y, baseline, int(min_assets))
+        both, at, base_at = np.intersect1d(days, base_days, assume_unique=True, return_indices=True)
+        days, ic = both, ic[at] - base_ic[base_at]
+    out: dict[str, Any] = {"mean": None, "std": None, "information_ratio": None, "positive_share": None,
+                           "dates": int(ic.size), "dates_skipped": int(n_dates - ic.size),
+                           "min_assets": int(min_assets), "horizon": h, "t_statistic": None, "p_value": None,
+                           "p_value_positive": None, "df": None, "variance": None}
+    if not ic.size:
+        return out
+    std = float(ic.std(ddof=1)) if ic.size > 1 else None
+    out.update(mean=float(ic.mean()), std=std, positive_share=float(np.mean(ic > 0)),
+               information_ratio=float(ic.mean()) / std if std else None)
+    if ic.size >= 2 * h + 2:
+        test = _hac_mean_test(ic, h)
+        out.update(t_statistic=test["statistic"], p_value=test["p_value"], p_value_positive=test["p_value_greater"],
+                   df=test["df"], variance=test["variance"])
+    return out
 
 
 def independent_rows(horizon: int, dates: Any) -> bool:

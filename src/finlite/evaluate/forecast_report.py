@@ -24,7 +24,14 @@ import numpy as np
 
 from finlite.data.market import PreparedSeries, asset_calendar, period_unit, periods_per_year
 from finlite.errors import ConfigError, DataError
-from finlite.evaluate.forecast import buy_and_hold, date_mean_errors, diebold_mariano, net_returns, trading_view
+from finlite.evaluate.forecast import (
+    buy_and_hold,
+    cross_sectional_ic,
+    date_mean_errors,
+    diebold_mariano,
+    net_returns,
+    trading_view,
+)
 from finlite.evaluate.sections import Plot, Section, Series, Status, Table, curve_points, worst
 
 __all__ = ["BOOTSTRAP_REPS", "SeriesInputs", "block_bootstrap_indices", "block_length", "build_forecast_sections",
@@ -384,6 +391,7 @@ def _accuracy(rows: _Rows) -> Section:
             cells += [entry[name][key] for name in _MODELS]
         folds.append(entry)
         fold_table.append(cells)
+    ranking = _cross_section(rows)
     rmse_d = diff["rmse"]
     da_d = diff.get("directional_accuracy")
     t_rmse, s_rmse = models["teacher"]["rmse"]["value"], models["student"]["rmse"]["value"]
@@ -392,7 +400,8 @@ def _accuracy(rows: _Rows) -> Section:
     if low is not None and low > RMSE_MARGIN * t_rmse:
         status = "FAIL"
     elif ((low is not None and low > 0) or s_rmse > t_rmse * (1 + RMSE_MARGIN)
-          or (da_d is not None and da_d["ci"][1] is not None and da_d["ci"][1] < 0)):
+          or (da_d is not None and da_d["ci"][1] is not None and da_d["ci"][1] < 0)
+          or (ranking is not None and ranking["student_ranks_worse"])):
         status = "WARN"
     else:
         status = "PASS"
@@ -409,7 +418,10 @@ def _accuracy(rows: _Rows) -> Section:
                  f"the paired difference (student − teacher) lies above {RMSE_MARGIN:.0%} of the teacher's RMSE; "
                  f"WARN when the interval lies above 0 (significant but not material), the student's RMSE is more "
                  f"than {RMSE_MARGIN:.0%} above the teacher's, or the student's directional accuracy is below the "
-                 "teacher's beyond its paired interval; PASS otherwise.")
+                 "teacher's beyond its paired interval"
+                 + ("" if ranking is None else ", or the student's cross-sectional IC (per date, across the "
+                    "assets) is below the teacher's at 5 % (one-sided t-test on the per-date differences)")
+                 + "; PASS otherwise.")
     cols = ["fold", "rows", "first date", "last date", *(f"{n} RMSE" for n in _MODELS),
             *(f"{n} directional accuracy" for n in _MODELS)]
     notes = [f"Intervals: moving-block bootstrap over the {rows.n_dates} test dates, {BOOTSTRAP_REPS} replicates, "
@@ -426,19 +438,56 @@ def _accuracy(rows: _Rows) -> Section:
         notes.append("Several assets: the bootstrap resamples dates, each with all its assets (blocks never "
                      "straddle two assets and the correlation across assets on a date is kept); the last "
                      "replicate date may be cut to keep n rows when assets have unequal histories.")
+    tables = [Table(id="accuracy", caption="Pooled test-period metrics with 95 % block-bootstrap "
+                    "intervals (student − teacher: paired).",
+                    columns=["model", "metric", "value", "95% low", "95% high"], rows=table_rows),
+              Table(id="accuracy_by_fold", caption="Per test fold (oldest first).", columns=cols, rows=fold_table)]
+    metrics: dict[str, Any] = {"rows": rows.n, "dates": rows.n_dates, "horizon": rows.horizon,
+                               "block_length": rows.block, "bootstrap_reps": BOOTSTRAP_REPS, "models": models,
+                               "difference": diff, "folds": folds}
+    if ranking is not None:
+        metrics["cross_sectional_ic"] = ranking["metrics"]
+        tables.append(ranking["table"])
+        notes.append(ranking["note"])
     if rows.task == "direction":
         notes.append("Direction models: RMSE and MAE are those of the probability of an up move against the 0/1 "
                      "outcome (RMSE² is the Brier score); directional accuracy is read at the cut-off.")
     return Section(id="forecast_accuracy", title="Forecast accuracy", status=status,  # type: ignore[arg-type]
-                   threshold=threshold, summary=summary,
-                   metrics={"rows": rows.n, "dates": rows.n_dates, "horizon": rows.horizon, "block_length": rows.block,
-                            "bootstrap_reps": BOOTSTRAP_REPS, "models": models, "difference": diff, "folds": folds},
-                   tables=[Table(id="accuracy", caption="Pooled test-period metrics with 95 % block-bootstrap "
-                                 "intervals (student − teacher: paired).",
-                                 columns=["model", "metric", "value", "95% low", "95% high"], rows=table_rows),
-                           Table(id="accuracy_by_fold", caption="Per test fold (oldest first).", columns=cols,
-                                 rows=fold_table)],
-                   notes=notes)
+                   threshold=threshold, summary=summary, metrics=metrics, tables=tables, notes=notes)
+
+
+def _cross_section(rows: _Rows) -> dict[str, Any] | None:
+    """A panel's cross-sectional IC (:func:`finlite.evaluate.forecast.cross_sectional_ic`) of the
+    teacher and the student, and of the student's per-date difference from the teacher; None for
+    one asset. A direction model's probabilities are ranked against the realised returns (its 0/1
+    label ties half the assets of a date)."""
+    if rows.ids is None or len(np.unique(rows.ids)) < 2:
+        return None
+    outcome = rows.realised if rows.task == "direction" else rows.y
+    keep = np.isfinite(outcome)
+    if not keep.any():
+        return None
+    dates, outcome = rows.dates[keep], outcome[keep]
+    got = {name: cross_sectional_ic(dates, outcome, rows.preds[name][keep], rows.horizon)
+           for name in ("teacher", "student")}
+    got["student_vs_teacher"] = cross_sectional_ic(dates, outcome, rows.preds["student"][keep], rows.horizon,
+                                                   baseline=rows.preds["teacher"][keep])
+    vs = got["student_vs_teacher"]
+    worse = (vs["t_statistic"] is not None and vs["t_statistic"] < 0 and vs["p_value_positive"] is not None
+             and 1.0 - vs["p_value_positive"] < 0.05)
+    table = Table(id="cross_sectional_ic",
+                  caption="Cross-sectional information coefficient: each date's Spearman correlation of forecast "
+                          "and outcome across its assets, averaged over the dates (student − teacher: per date).",
+                  columns=["model", "mean IC", "std across dates", "t-statistic", "p-value (two-sided)",
+                           "dates with an IC", "dates left out"],
+                  rows=[[name.replace("_", " "), v["mean"], v["std"], v["t_statistic"], v["p_value"], v["dates"],
+                         v["dates_skipped"]] for name, v in got.items()])
+    first = got["teacher"]
+    note = (f"Cross-sectional IC: a date counts when it has at least {first['min_assets']} assets and neither the "
+            "forecasts nor the outcomes are all equal; its t-test is Diebold–Mariano's on the per-date series "
+            f"(autocovariances to lag {rows.horizon - 1}, the Harvey–Leybourne–Newbold factor, Student's t)"
+            + (". A direction model is ranked against the realised returns." if rows.task == "direction" else "."))
+    return {"metrics": got, "table": table, "note": note, "student_ranks_worse": worse}
 
 
 # -- diebold_mariano ----------------------------------------------------------------------------

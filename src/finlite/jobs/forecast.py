@@ -41,6 +41,7 @@ from finlite.data.walkforward import WalkForward
 from finlite.errors import ConfigError, DataError, FinliteWarning
 from finlite.evaluate.forecast import (
     buy_and_hold,
+    cross_sectional_ic,
     date_mean_errors,
     diebold_mariano,
     directional_accuracy_test,
@@ -532,6 +533,12 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     predicted direction long/flat and long/short after ``cost_bps`` per unit of turnover, beside
     buy-and-hold (per asset in ``trading_per_asset`` for a table of several assets). Only
     labelled windows are scored; a volatility forecast has no direction to trade.
+
+    With several assets in the test period, each model also has ``cross_sectional_ic``
+    (:func:`~finlite.evaluate.forecast.cross_sectional_ic`: the mean over the dates of the rank
+    correlation across that date's assets, with its t-test), and each model besides ``teacher``
+    ``cross_sectional_ic_vs_teacher`` (the same on the per-date difference from the teacher's). A
+    direction model's probabilities are ranked against the realised returns over the horizon.
     """
     spec = series.spec
     windows = series.windows_test
@@ -551,6 +558,14 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                            "mase_scale": {"units": scale, "levels": _naive_scale(series, levels=True)
                                           if spec.objective == "price" else None}}
     h = spec.horizon
+    ids = None if windows.ids is None else np.asarray(windows.ids).astype(str)[known]
+    paths = None if spec.objective == "volatility" else realised_paths(series)[known]
+    # A panel's IC as a quant reads it: each date's rank correlation across its assets, averaged
+    # over the dates (the pooled one above also rewards calling the whole market's days). A
+    # direction model's probability is ranked against the realised returns: its 0/1 label ties
+    # half the assets of a date.
+    panel = ids is not None and len(np.unique(ids)) > 1
+    ranked = None if not panel else (paths[:, -1] if spec.task == "direction" and paths is not None else y)
     for name, p in {**preds, "naive": naive}.items():
         # The naive direction forecast (the training share of up moves) calls the training majority:
         # up at 0.5, not at the teacher's cut-off, which lies next to that share and flips with a seed.
@@ -589,15 +604,18 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                 # A panel: the per-date mean loss differential (assets of one date are not independent).
                 e1, e2 = date_mean_errors(dates, p - y, preds[teacher] - y)
                 entry["diebold_mariano_vs_teacher"] = dict(diebold_mariano(e1, e2, h))
+            if ranked is not None:
+                entry["cross_sectional_ic_vs_teacher"] = cross_sectional_ic(dates, ranked, p, h,
+                                                                            baseline=preds[teacher])
+        if ranked is not None and name != "naive":  # the naive forecast is one value per date: no ranks
+            entry["cross_sectional_ic"] = cross_sectional_ic(dates, ranked, p, h)
         out["models"][name] = entry
-    if spec.objective == "volatility":
+    if paths is None:  # a volatility forecast: no direction to trade
         return _with_thin_warnings(dict(_json_ready(out)))
-    paths = realised_paths(series)[known]
     realised = paths[:, -1]  # realised_log_returns: the log return over the horizon
     # The naive forecast has no direction to trade (a zero return, a constant probability): the
     # passive baseline of a trading view is buy-and-hold.
     signals = dict(preds)
-    ids = None if windows.ids is None else np.asarray(windows.ids).astype(str)[known]
     direction = spec.task == "direction"
     calendars = periods_per_year(series.table, spec)
     if ids is None or len(np.unique(ids)) == 1:
@@ -669,6 +687,10 @@ def _with_thin_warnings(evidence: dict[str, Any]) -> dict[str, Any]:
 _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("MASE", ("pooled", "mase"), "f"),
           ("directional accuracy", ("pooled", "directional_accuracy"), "pct"),
           ("information coefficient", ("pooled", "information_coefficient"), "f"),
+          # A panel's IC per date across its assets, averaged, and whether the student ranks as well.
+          ("cross-sectional IC (mean over dates)", ("cross_sectional_ic", "mean"), "f"),
+          ("cross-sectional IC t-statistic", ("cross_sectional_ic", "t_statistic"), "f"),
+          ("cross-sectional IC vs teacher, p (two-sided)", ("cross_sectional_ic_vs_teacher", "p_value"), "f"),
           ("AUC", ("pooled", "auc"), "f"),
           ("DM p-value vs naive (two-sided)", ("pooled", "diebold_mariano_vs_naive", "p_value"), "f"),
           ("DM p-value vs teacher (two-sided)", ("diebold_mariano_vs_teacher", "p_value"), "f"),
@@ -743,8 +765,11 @@ def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[li
     passive = "buy_and_hold" in trading or any("buy_and_hold" in view for view in per_asset.values())
     names = [*evidence["models"], *(["buy_and_hold"] if passive else [])]
     rows = []
+    panel = any(isinstance(entry, Mapping) and "cross_sectional_ic" in entry for entry in evidence["models"].values())
     for label, path, kind in _TABLE:
         cells = [_cell(_dig(evidence["models"].get(n), path), kind) for n in names]
+        if panel and path == ("pooled", "information_coefficient"):
+            label = "information coefficient (pooled over assets and dates)"
         if any(c != "-" for c in cells):
             rows.append([label, *cells])
     if "buy_and_hold" in trading:
