@@ -585,6 +585,8 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     table = next(t for t in accuracy.tables if t.id == "cross_sectional_ic")
     assert [row[0] for row in table.rows] == ["teacher", "student", "student vs teacher"]
     json.dumps(accuracy.to_dict(), allow_nan=False)
+    edge = sections["trading"].metrics["edge_over_buy_and_hold"]  # every asset judged against buy-and-hold
+    assert edge["judged"] == 6 and edge["expected_by_chance"] == pytest.approx([0.15, 0.6])
     # A student that forecasts each date's mean: right on average, no ranking of the assets at all.
     mean_of_date = np.bincount(np.unique(dates, return_inverse=True)[1], weights=teacher) / np.bincount(
         np.unique(dates, return_inverse=True)[1])
@@ -597,3 +599,30 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     # One asset: no cross-section, nothing added.
     single = {s.id: s for s in build_forecast_sections(_inputs(_series(), *_forecasts(_series(), 0.001)))}
     assert "cross_sectional_ic" not in single["forecast_accuracy"].metrics
+
+
+def test_a_panels_edge_over_buy_and_hold_is_counted_against_chance() -> None:
+    """Of a panel's assets, those where either model beats buy-and-hold beyond the interval, against
+    the binomial tail at the most chance gives (2.5 % per interval, four intervals per asset: 10 %)."""
+    from math import comb
+
+    from finlite.evaluate.forecast_report import _edge_beyond_chance
+
+    def asset(teacher_low: float | None, student_low: float | None) -> dict[str, Any]:
+        return {"sharpe_vs_buy_and_hold": {"teacher": {"ci": [teacher_low, 1.0]},
+                                           "student": {"ci": [student_low, 1.0]}}}
+
+    per_asset: dict[str, Any] = {f"S{k:02d}": asset(-0.5, -0.2) for k in range(40)}
+    per_asset["S03"], per_asset["S07"] = asset(0.1, -0.2), asset(None, 0.3)
+    per_asset["S09"] = asset(None, None)  # no interval: judged, no edge (as the model card counts)
+    per_asset["FEW"] = {"periods": 1}  # too few periods: not judged
+    got = _edge_beyond_chance(per_asset)
+    tail = sum(comb(40, k) * 0.1**k * 0.9 ** (40 - k) for k in range(2, 41))
+    assert got["judged"] == 40 and got["assets_with_edge"] == 2 and got["edge_assets"] == ["S03", "S07"]
+    assert got["expected_by_chance"] == pytest.approx([1.0, 4.0])
+    assert got["p_value"] == pytest.approx(tail, rel=1e-9)
+    for k in range(10):  # ten of forty is beyond even the generous chance
+        per_asset[f"S{20 + k:02d}"] = asset(0.2, 0.2)
+    assert _edge_beyond_chance(per_asset)["p_value"] < 0.05
+    assert _edge_beyond_chance({"A": {"periods": 1}}) == {
+        "judged": 0, "assets_with_edge": 0, "edge_assets": [], "expected_by_chance": [0.0, 0.0], "p_value": 1.0}

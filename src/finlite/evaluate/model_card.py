@@ -436,8 +436,24 @@ def _no_edge(by_id: Mapping[str, Section]) -> list[str]:
         shown = ", ".join(_text(a) for a in flat[:10]) + (f" and {len(flat) - 10} more" if len(flat) > 10 else "")
         said.append(f"**No edge over buy-and-hold on {len(flat)} of {judged} assets**: on {shown}, neither model's "
                     "trading view beats buy-and-hold after costs beyond sampling noise (the trading section gives the "
-                    "intervals).")
+                    "intervals)." + _edge_by_chance(trading.metrics.get("edge_over_buy_and_hold") if trading else None))
     return [f"- {text}" for text in said]
+
+
+def _edge_by_chance(edge: Any) -> str:
+    """What the assets with an edge over buy-and-hold amount to, against chance (the trading
+    section's ``edge_over_buy_and_hold``; nothing for a report written before it)."""
+    if not isinstance(edge, Mapping):
+        return ""
+    count, low_high, p_value = edge.get("assets_with_edge"), edge.get("expected_by_chance"), edge.get("p_value")
+    if not (isinstance(count, int) and not isinstance(count, bool) and count > 0 and isinstance(low_high, list)
+            and len(low_high) == 2 and all(finite_number(v) for v in low_high) and finite_number(p_value)):
+        return ""
+    verdict = ("more than chance alone gives" if p_value < 0.05 else
+               "no more than chance alone can give: no evidence of an edge there either")
+    return (f" The {count} with an edge are {verdict} (with no edge on any asset, about {low_high[0]:.1f} to "
+            f"{low_high[1]:.1f} show one: each interval lies above zero on 2.5 % of assets, and each asset takes the "
+            f"better strategy of either model; binomial p = {p_value:.3g} at the upper rate).")
 
 
 def _split_limitations(report: Mapping[str, Any]) -> list[str]:
