@@ -262,3 +262,21 @@ def test_asset_ids_are_read_as_written_and_calendar_notes_are_printed(tmp_path: 
     listed.to_csv(tmp_path / "new_only.csv", index=False)
     result = runner.invoke(app, ["score", str(out), str(tmp_path / "new_only.csv"), "-o", str(tmp_path / "n.csv")])
     assert result.exit_code == 2 and "Asset 'NEW'" in result.output and "has 20 row(s); one forecast needs" in result.output
+
+
+def test_evaluate_since_judges_the_newest_dates_and_refuses_in_flags(forecast_dir: Path, prices: pd.DataFrame,
+                                                                      tmp_path: Path) -> None:
+    """--since: the out-of-sample dates from that day on; an in-sample or malformed date exits 2
+    with the flag named, no traceback."""
+    source = tmp_path / "prices.csv"
+    prices.to_csv(source, index=False)
+    since = str(prices["date"].iloc[-30])
+    result = runner.invoke(app, ["evaluate", str(forecast_dir), str(source), "--since", since, "--no-timing", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows"] == 29 and f"from {since}" in json.loads(result.stdout)["split"]
+    for bad, said in ((str(prices["date"].iloc[5]), rf"--since {prices['date'].iloc[5]} falls before the first "
+                                                     "out-of-sample date"),
+                      ("2019-13-01", "--since must be a date written YYYY-MM-DD")):
+        result = runner.invoke(app, ["evaluate", str(forecast_dir), str(source), "--since", bad, "--no-timing"])
+        assert result.exit_code == 2 and re.search(said, " ".join(result.output.split())), result.output
+        assert "Traceback" not in result.output

@@ -280,6 +280,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "enforce_monotone": ("--enforce-monotone",),
     "teacher": ("--teacher",),
     "holdout": ("--holdout",),
+    "since": ("--since",),
     "reason_codes": ("--reason-codes",),
     "reasons": ("--reasons",),
 }
@@ -1289,6 +1290,7 @@ def evaluate(
     no_timing: Annotated[bool, typer.Option("--no-timing", help="Skip latency and throughput measurement.")] = False,
     verify_key: VerifyKey = None,
     flag_rate: Annotated[float | None, typer.Option(help="Judge decisions where the baseline (or, without --baseline, the artifact) flags this share of the evaluated rows, e.g. 0.1. Default: the artifact's recorded operating point.")] = None,
+    since: Annotated[str | None, typer.Option(help="A market forecaster: judge only the out-of-sample dates from this day on (YYYY-MM-DD), e.g. the newest months of a price file that also holds the training run's test period.")] = None,
 ) -> None:
     """Score an artifact on labelled data: AUC, Gini, KS, F1, Brier, log loss, size and speed.
 
@@ -1300,7 +1302,7 @@ def evaluate(
     from finlite.jobs.evaluate import evaluate_artifact
 
     result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing, verify_key=verify_key,
-                               flag_rate=flag_rate)
+                               flag_rate=flag_rate, since=since)
     judged = result.get("model") or result.get("student") or {}
     _warn_thin_test(judged, "the test split" if result.get("split") == "test" else "the set of rows judged",
                     "Evaluate on more rows (a longer hold-out) before reading them.")

@@ -350,7 +350,8 @@ def test_a_strategy_too_short_to_annualise_has_no_annual_return() -> None:
 @given(st.integers(0, 2**31 - 1), st.integers(1, 12), st.integers(3, 9), st.booleans())
 def test_per_date_ic_is_scipy_spearman_on_each_date(seed: int, n_dates: int, most: int, ties: bool) -> None:
     """Every date's IC is scipy's Spearman of that date's rows, ties averaged; a date with fewer than
-    min_assets rows or a constant side has none (it is left out, not counted as 0)."""
+    min_assets rows or outcomes all equal has none (left out); a forecast all equal on a date ranks
+    nothing: 0 there (left out, a collapsed student could never rank worse: a review)."""
     rng = np.random.default_rng(seed)
     sizes = rng.integers(1, most + 1, size=n_dates)
     dates = np.repeat(np.arange(n_dates) * 7 + 3, sizes)
@@ -363,8 +364,8 @@ def test_per_date_ic_is_scipy_spearman_on_each_date(seed: int, n_dates: int, mos
     expected = {}
     for day in np.unique(dates):
         mine = dates == day
-        if mine.sum() >= 3 and np.ptp(y[mine]) > 0 and np.ptp(pred[mine]) > 0:
-            expected[int(day)] = stats.spearmanr(pred[mine], y[mine]).statistic
+        if mine.sum() >= 3 and np.ptp(y[mine]) > 0:
+            expected[int(day)] = stats.spearmanr(pred[mine], y[mine]).statistic if np.ptp(pred[mine]) > 0 else 0.0
     assert [int(d) for d in got_dates] == sorted(expected)
     assert np.allclose(got, [expected[d] for d in sorted(expected)], atol=1e-12)
 
@@ -397,12 +398,12 @@ def test_cross_sectional_ic_and_its_t_test_against_scipy_and_statsmodels() -> No
     assert three["t_statistic"] == pytest.approx(float(ols.tvalues[0]) * factor, rel=1e-10)
     # Against a baseline: the per-date differences, on the dates both have an IC.
     base = pred + 2 * rng.normal(size=dates.size)
-    base[dates == 7] = 1.0  # no IC that date
-    base_by_date = np.array([stats.spearmanr(base[dates == d], y[dates == d]).statistic if d != 7 else np.nan
+    base[dates == 7] = 1.0  # ranks nothing that date: an IC of 0
+    base_by_date = np.array([stats.spearmanr(base[dates == d], y[dates == d]).statistic if d != 7 else 0.0
                              for d in range(n_dates)])
     vs = fc.cross_sectional_ic(dates, y, pred, baseline=base)
-    diff = (by_date - base_by_date)[np.arange(n_dates) != 7]
-    assert vs["dates"] == n_dates - 1 and vs["dates_skipped"] == 1
+    diff = by_date - base_by_date
+    assert vs["dates"] == n_dates and vs["dates_skipped"] == 0
     assert vs["mean"] == pytest.approx(diff.mean(), rel=1e-12)
     assert vs["t_statistic"] == pytest.approx(stats.ttest_1samp(diff, 0.0).statistic, rel=1e-10)
 
@@ -420,5 +421,12 @@ def test_cross_sectional_ic_needs_a_cross_section_and_refuses_bad_settings() -> 
         fc.cross_sectional_ic(dates, y, y, horizon=0)
     with pytest.raises(DataError, match="one date per row"):
         fc.per_date_ic(dates[:-1], y, y)
+    # A student collapsed to one value a date ranks nothing: IC 0 on every date, tested against a
+    # teacher that ranks (it was left out, and the comparison had no date at all).
+    five = np.repeat(np.arange(30), 5)
+    outcome = np.random.default_rng(1).normal(size=five.size)
+    flat = fc.cross_sectional_ic(five, outcome, np.zeros(five.size), baseline=outcome)
+    assert flat["mean"] == -1.0 and flat["dates"] == 30 and flat["p_value_positive"] == 1.0
+    assert fc.has_cross_section(five) and not fc.has_cross_section(dates) and not fc.has_cross_section([1, 1])
     with pytest.raises(DataError, match="finite"):
         fc.cross_sectional_ic(dates, np.where(y == 0, np.nan, y), y)

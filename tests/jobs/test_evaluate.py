@@ -335,3 +335,9 @@ def test_the_training_table_is_looked_for_past_files_that_only_share_its_name(
     (data / "model").rename(tmp_path / "store" / "model")
     (data / "linked").symlink_to(tmp_path / "store" / "model")
     export_artifact(data / "linked")
+
+
+def test_since_is_refused_for_a_table_model(teacher_dir: Path, german_csv: Path) -> None:
+    with pytest.raises(ConfigError, match=r"since judges a market forecaster's newest dates; .* holds a binary model "
+                                          r"of a table.*Drop since"):
+        evaluate_artifact(teacher_dir, german_csv, timing=False, since="2019-01-02")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from finlite.data.market import MarketSpec
-from finlite.errors import DataError
+from finlite.errors import ConfigError, DataError
 from finlite.jobs.evaluate import evaluate_artifact
 from finlite.jobs.forecast import train_forecaster
 from finlite.training.loop import TrainConfig
@@ -110,3 +110,46 @@ def test_a_forged_mase_scale_is_refused_naming_the_field(fitted: tuple[Path, Pat
         (forged / "manifest.json").write_text(json.dumps(manifest))
         with pytest.raises(ArtifactError, match=rf"'metrics\.forecast\.mase_scale' is {shown}"):
             evaluate_artifact(forged, prices, timing=False)
+
+
+def test_since_judges_only_the_newest_out_of_sample_dates(fitted: tuple[Path, Path], tmp_path: Path) -> None:
+    """A file that extends the training one also holds the training run's own test period: since
+    judges only its newest dates (a quant's walk-through: there was no way to judge them alone).
+    The forecasts of those dates are the ones the whole file gives; an in-sample date is refused."""
+    import numpy as np
+
+    from finlite.jobs.evaluate import check_since
+
+    teacher, prices = fitted
+    fitted_until = json.loads((teacher / "manifest.json").read_text())["data"]["dates"]["validation"][1]
+    everything = evaluate_artifact(teacher, prices, timing=False)
+    dates = sorted(pd.to_datetime(pd.read_csv(prices)["date"]).dt.strftime("%Y-%m-%d"))
+    since = dates[-40]
+    newest = evaluate_artifact(teacher, prices, timing=False, since=since)
+    assert newest["split"] == f"every date of {prices} from {since}"
+    assert newest["rows"] == 40 - 1  # the last date's outcome is not known yet
+    assert newest["forecast"]["models"]["model"]["pooled"]["rows"] == 39 < everything["rows"]
+    assert sum(f["rows"] for f in newest["forecast"]["models"]["model"]["folds"]) == 39
+    # The windows judged are the whole evaluation's last 39, input for input.
+    from finlite.artifact import load, recorded_walk
+    from finlite.data.market import prepare_holdout
+
+    art = load(teacher)
+    parts = [prepare_holdout(prices, art.market, recorded_walk(art), after=fitted_until, since=day)
+             for day in (None, since)]
+    assert np.array_equal(parts[1].x_test, parts[0].x_test[-39:])
+    assert np.array_equal(parts[1].windows_test.dates, parts[0].windows_test.dates[-39:])
+    # Its own training file too: only the dates from since.
+    own = evaluate_artifact(teacher, tmp_path / "train.csv", timing=False, since=dates[300])
+    assert own["rows"] == 320 - 300 - 1
+    # An in-sample date, a date too late for a test and a bad date are refused.
+    with pytest.raises(DataError, match=rf"since {dates[10]} falls before the first out-of-sample date of .*full\.csv"
+                                        rf".*fitted and early-stopped on dates up to {fitted_until}"):
+        evaluate_artifact(teacher, prices, timing=False, since=dates[10])
+    with pytest.raises(DataError, match=rf"has 1 date\(s\) with a known outcome from {dates[-2]} on"):
+        evaluate_artifact(teacher, prices, timing=False, since=dates[-2])
+    for bad in ("2019-02-30", "yesterday", "2019-1-2", 20190102):
+        with pytest.raises(ConfigError, match="since must be a date written YYYY-MM-DD"):
+            evaluate_artifact(teacher, prices, timing=False, since=bad)
+    assert check_since(pd.Timestamp("2019-01-02 15:00")) == np.datetime64("2019-01-02")
+    assert check_since(np.datetime64("2019-01-02T10:00")) == np.datetime64("2019-01-02")

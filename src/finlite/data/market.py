@@ -2221,7 +2221,8 @@ def _labelled_rows(table: PriceTable, computed: _Computed, spec: MarketSpec) -> 
 
 def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable,
                     preprocessor: MarketPreprocessor, walk: WalkForward, *, after: Any,
-                    source: str | None = None, mase_scales: Mapping[str, Any] | None = None) -> PreparedSeries:
+                    source: str | None = None, mase_scales: Mapping[str, Any] | None = None,
+                    since: Any = None) -> PreparedSeries:
     """Every out-of-sample window of a price file, for a model fitted on dates up to ``after``.
 
     The test part is every labelled window dated more than the walk's gap (purge + embargo) of
@@ -2236,8 +2237,13 @@ def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceT
     file's evaluation (2026-12-06). The test part is cut into ``walk.folds`` consecutive blocks of
     dates (per-fold metrics).
 
+    ``since`` (a date) judges only the windows dated on or after it: the newest period of a file
+    that also holds dates judged before (the training run's own test period, an earlier
+    evaluation's months). It must not fall before the first out-of-sample date.
+
     Raises:
-        DataError: no out-of-sample date, or an out-of-sample period not longer than the horizon.
+        DataError: no out-of-sample date, an out-of-sample period not longer than the horizon, or
+            ``since`` before the first out-of-sample date.
     """
     spec = preprocessor.spec
     table = read_prices(data, spec, source)
@@ -2248,8 +2254,21 @@ def prepare_holdout(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceT
     dates = computed.dates[labelled]
     later = np.unique(computed.dates[computed.dates > last])
     start = later[gap] if len(later) > gap else None
+    if since is not None and start is not None:
+        first = np.datetime64(str(since), "D")
+        if first < start:
+            raise DataError(
+                f"since {first} falls before the first out-of-sample date of {table.source}, {start}: the model was "
+                f"fitted and early-stopped on dates up to {last} and its labels read {gap} date(s) beyond, so "
+                "earlier dates are in-sample. Give a date on or after "
+                f"{start} (or leave the 'since' parameter out to judge every out-of-sample date).", param="since")
+        start = first
     test = np.flatnonzero(dates >= start).astype(np.int64) if start is not None else np.empty(0, np.int64)
     test_dates = np.unique(dates[test])
+    if since is not None and start is not None and len(test_dates) <= spec.horizon:
+        raise DataError(f"{table.source} has {len(test_dates)} date(s) with a known outcome from {start} on; a test "
+                        f"needs more than the horizon ({spec.horizon}). Give an earlier date for the 'since' parameter, "
+                        "or a file with newer rows.", param="since")
     if len(test_dates) <= spec.horizon:
         raise DataError(
             f"{table.source} has {len(test_dates)} out-of-sample date(s) with a label: the model was fitted and "

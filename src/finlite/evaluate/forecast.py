@@ -37,6 +37,7 @@ __all__ = [
     "directional_accuracy",
     "directional_accuracy_test",
     "forecast_metrics",
+    "has_cross_section",
     "independent_rows",
     "information_coefficient",
     "mae",
@@ -328,32 +329,56 @@ def _ranks_within(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
     return ranks
 
 
+class _DateRanks:
+    """The rows' dates as codes, and the outcomes' ranks within each date, centred: computed once
+    for every forecast ranked against the same outcomes (a model and its baseline)."""
+
+    def __init__(self, dates: Any, y: np.ndarray) -> None:
+        days = np.asarray(dates).reshape(-1)
+        if days.shape != y.shape:
+            raise DataError(f"The cross-sectional IC needs one date per row: {days.size} dates for {y.size} rows.")
+        self.unique, codes = np.unique(days, return_inverse=True)
+        self.codes = codes.reshape(-1).astype(np.int64)
+        self.counts = np.bincount(self.codes, minlength=len(self.unique))
+        # Average ranks keep each date's mean rank at (n + 1) / 2: centred on it, a constant side
+        # is exactly zero, not a rounding error to divide by.
+        self.middle = (self.counts[self.codes] + 1) / 2.0
+        self.ry = _ranks_within(self.codes, y) - self.middle
+        self.yy = np.bincount(self.codes, weights=self.ry * self.ry, minlength=len(self.unique))
+
+    def ic(self, pred: np.ndarray, min_assets: int) -> tuple[np.ndarray, np.ndarray]:
+        rp = _ranks_within(self.codes, pred) - self.middle
+        cov = np.bincount(self.codes, weights=self.ry * rp, minlength=len(self.unique))
+        pp = np.bincount(self.codes, weights=rp * rp, minlength=len(self.unique))
+        keep = (self.counts >= min_assets) & (self.yy > 0)
+        den = np.sqrt(self.yy * pp)
+        # A forecast that is the same for every asset of a date ranks nothing: its IC is 0 there,
+        # as information_coefficient's (left out, a student that collapsed to one value a date had
+        # no IC and could never rank worse than its teacher: a review).
+        ic = np.divide(cov, den, out=np.zeros(len(self.unique)), where=den > 0)
+        return self.unique[keep], ic[keep]
+
+
+def has_cross_section(dates: Any, min_assets: int = CROSS_SECTION_MIN_ASSETS) -> bool:
+    """Whether any date has ``min_assets`` rows (assets) or more: a cross-sectional IC to give.
+    The evidence and the report give none for a panel of fewer assets (a table of empty cells and
+    a rule that could never fire: a review)."""
+    days = np.asarray(dates).reshape(-1)
+    return days.size >= min_assets and int(np.unique(days, return_counts=True)[1].max()) >= min_assets
+
+
 def per_date_ic(dates: Any, y: Any, pred: Any,
                 min_assets: int = CROSS_SECTION_MIN_ASSETS) -> tuple[np.ndarray, np.ndarray]:
     """The cross-sectional information coefficient of each date: the Spearman correlation of
     forecast and outcome across that date's rows (assets), as ``scipy.stats.spearmanr`` on them.
 
     Returns ``(dates, ic)``, oldest date first, for the dates with at least ``min_assets`` rows
-    on which neither the forecasts nor the outcomes are all equal (a constant side ranks nothing:
-    that date has no IC and is left out, not counted as 0).
+    whose outcomes are not all equal (they have nothing to rank: left out). A forecast that is the
+    same for every asset of a date ranks nothing: its IC there is 0, as
+    :func:`information_coefficient` says of a constant forecast.
     """
     y_arr, p_arr = _values(y, pred)
-    days = np.asarray(dates).reshape(-1)
-    if days.shape != y_arr.shape:
-        raise DataError(f"per_date_ic needs one date per row: {days.size} dates for {y_arr.size} rows.")
-    unique, codes = np.unique(days, return_inverse=True)
-    codes = codes.reshape(-1).astype(np.int64)
-    counts = np.bincount(codes, minlength=len(unique))
-    # Average ranks keep each date's mean rank at (n + 1) / 2: centre on it, so a constant side
-    # is exactly zero and its date is dropped, not divided by a rounding error.
-    middle = (counts[codes] + 1) / 2.0
-    ry = _ranks_within(codes, y_arr) - middle
-    rp = _ranks_within(codes, p_arr) - middle
-    cov = np.bincount(codes, weights=ry * rp, minlength=len(unique))
-    den = np.sqrt(np.bincount(codes, weights=ry * ry, minlength=len(unique))
-                  * np.bincount(codes, weights=rp * rp, minlength=len(unique)))
-    keep = (counts >= min_assets) & (den > 0)
-    return unique[keep], cov[keep] / den[keep]
+    return _DateRanks(dates, y_arr).ic(p_arr, min_assets)
 
 
 def cross_sectional_ic(dates: Any, y: Any, pred: Any, horizon: int = 1, *,
@@ -369,15 +394,16 @@ def cross_sectional_ic(dates: Any, y: Any, pred: Any, horizon: int = 1, *,
     The test is the one Diebold–Mariano applies to a loss differential (:func:`diebold_mariano`),
     here on the per-date IC series: an h-step outcome overlaps the next h−1 dates' outcomes, so
     the autocovariances up to lag h−1 enter the variance, with the Harvey–Leybourne–Newbold factor
-    and Student's t with (dates − 1) degrees of freedom.
+    and Student's t with (dates − 1) degrees of freedom. The lags are taken over the dates with an
+    IC, in order: where dates are left out (too few assets), a lag spans more than one date.
 
     With ``baseline`` (another forecast of the same rows, e.g. the teacher), the same is computed
-    for the per-date difference ``IC(pred) − IC(baseline)`` on the dates both have: a positive
-    mean says ``pred`` ranks the assets better.
+    for the per-date difference ``IC(pred) − IC(baseline)``: a positive mean says ``pred`` ranks
+    the assets better.
 
     Returns ``mean`` (None when no date has an IC), ``std`` (across dates), ``information_ratio``
     (mean / std), ``positive_share`` (dates with an IC above 0), ``dates`` (dates with an IC),
-    ``dates_skipped`` (dates with fewer than ``min_assets`` rows or a constant side),
+    ``dates_skipped`` (dates with fewer than ``min_assets`` rows or all outcomes equal),
     ``min_assets``, ``horizon``, and when there are at least 2·h + 2 dates with an IC,
     ``t_statistic``, ``p_value`` (two-sided), ``p_value_positive`` (one-sided, H1: mean > 0),
     ``df`` and ``variance`` (else these are None).
@@ -390,12 +416,13 @@ def cross_sectional_ic(dates: Any, y: Any, pred: Any, horizon: int = 1, *,
     if isinstance(min_assets, bool) or not isinstance(min_assets, (int, np.integer)) or min_assets < 3:
         raise ConfigError(f"The 'min_assets' parameter of cross_sectional_ic must be a whole number, 3 or more (two "
                           f"assets' rank correlation is always +1 or -1); got {min_assets!r}.", param="min_assets")
-    n_dates = len(np.unique(np.asarray(dates).reshape(-1)))
-    days, ic = per_date_ic(dates, y, pred, int(min_assets))
+    y_arr, p_arr = _values(y, pred)
+    ranks = _DateRanks(dates, y_arr)
+    _, ic = ranks.ic(p_arr, int(min_assets))
     if baseline is not None:
-        base_days, base_ic = per_date_ic(dates, y, baseline, int(min_assets))
-        both, at, base_at = np.intersect1d(days, base_days, assume_unique=True, return_indices=True)
-        days, ic = both, ic[at] - base_ic[base_at]
+        _, b_arr = _values(y_arr, baseline, "baseline forecasts")
+        ic = ic - ranks.ic(b_arr, int(min_assets))[1]  # the same dates: kept by the outcomes alone
+    n_dates = len(ranks.unique)
     out: dict[str, Any] = {"mean": None, "std": None, "information_ratio": None, "positive_share": None,
                            "dates": int(ic.size), "dates_skipped": int(n_dates - ic.size),
                            "min_assets": int(min_assets), "horizon": h, "t_statistic": None, "p_value": None,

@@ -29,6 +29,7 @@ from finlite.evaluate.forecast import (
     cross_sectional_ic,
     date_mean_errors,
     diebold_mariano,
+    has_cross_section,
     net_returns,
     trading_view,
 )
@@ -419,6 +420,13 @@ def _accuracy(rows: _Rows) -> Section:
     summary = (f"Student RMSE {_fmt(s_rmse)} vs teacher {_fmt(t_rmse)} (difference {_fmt(rmse_d['value'], 3)}, 95 % "
                f"interval {_fmt(ci[0], 3)} to {_fmt(ci[1], 3)}) on {rows.n} test windows. {honest} "
                f"({_fmt(naive_rmse)}); the diebold_mariano section says whether any gap is significant.")
+    if ranking is not None:
+        ics = ranking["metrics"]
+        vs = ics["student_vs_teacher"]
+        summary += (f" Ranking the assets of each date, the cross-sectional IC is {_fmt(ics['student']['mean'], 3)} "
+                    f"for the student and {_fmt(ics['teacher']['mean'], 3)} for the teacher"
+                    + (f": the student ranks them worse (one-sided p = {1.0 - vs['p_value_positive']:.3g})."
+                       if ranking["student_ranks_worse"] else "."))
     threshold = (f"FAIL when the student's RMSE is materially and significantly worse: the whole 95 % interval of "
                  f"the paired difference (student − teacher) lies above {RMSE_MARGIN:.0%} of the teacher's RMSE; "
                  f"WARN when the interval lies above 0 (significant but not material), the student's RMSE is more "
@@ -466,11 +474,11 @@ def _cross_section(rows: _Rows) -> dict[str, Any] | None:
     teacher and the student, and of the student's per-date difference from the teacher; None for
     one asset. A direction model's probabilities are ranked against the realised returns (its 0/1
     label ties half the assets of a date)."""
-    if rows.ids is None or len(np.unique(rows.ids)) < 2:
+    if rows.ids is None:
         return None
     outcome = rows.realised if rows.task == "direction" else rows.y
     keep = np.isfinite(outcome)
-    if not keep.any():
+    if not has_cross_section(rows.dates[keep]):  # one asset, or too few on every date to rank
         return None
     dates, outcome = rows.dates[keep], outcome[keep]
     got = {name: cross_sectional_ic(dates, outcome, rows.preds[name][keep], rows.horizon)

@@ -3,6 +3,7 @@ the served (ONNX) model decides as the model in memory does."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -262,7 +263,7 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> str | None:
 
 def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                       baseline: str | Path | Artifact | None = None, timing: bool = True,
-                      verify_key: Any = None, flag_rate: float | None = None) -> dict[str, Any]:
+                      verify_key: Any = None, flag_rate: float | None = None, since: Any = None) -> dict[str, Any]:
     """Metrics of an artifact on labelled data, optionally side by side with a baseline artifact.
 
     When ``data`` is the table the artifact was trained on, only its test split is scored;
@@ -276,6 +277,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     teacher was trained); ``flag_rate=0.1`` judges them instead at the cut-off where the
     reference model (the baseline when given, else the artifact) flags 10 % of the evaluated
     rows. ``result["operating_point"]`` says which cut-off was used and how it was set.
+    ``since`` (a market forecaster only) judges its out-of-sample dates from that day on
+    (:func:`evaluate_forecaster`).
 
     Raises:
         ArtifactError: the artifact does not verify, or its exported model disagrees with its weights.
@@ -289,7 +292,11 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
             raise ConfigError(f"flag_rate judges a credit model's decisions at another share of flagged rows; "
                               f"{art.path} holds a market forecaster, which decides at its recorded cut-off (or "
                               "not at all). Drop flag_rate.", param="flag_rate")
-        return evaluate_forecaster(art, data, baseline=baseline, timing=timing, verify_key=verify_key)
+        return evaluate_forecaster(art, data, baseline=baseline, timing=timing, verify_key=verify_key, since=since)
+    if since is not None:
+        raise ConfigError(f"since judges a market forecaster's newest dates; {art.path} holds a {art.task} model of a "
+                          "table, whose hold-out is every row of the file given. Drop since (or pass a file of the "
+                          "rows to judge).", param="since")
     task = get_task(art.task)
     if flag_rate is not None and not task.decides:
         raise ConfigError(f"flag_rate applies to classifiers; {art.path} holds a {task.name} model, which makes no "
@@ -383,12 +390,34 @@ def _describe(point: OperatingPoint, flag_rate: float | None, reference: str,
     return f"{text}; the {reference} flags {percent(flagged / len(scores))} of them there ({flagged:,} rows)"
 
 
-def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
+def check_since(value: Any) -> np.datetime64 | None:
+    """``since`` (``evaluate --since``) as a day: a ``YYYY-MM-DD`` text, a date or a timestamp.
+
+    Raises:
+        ConfigError: naming the value, when it is no such date.
+    """
+    if value is None:
+        return None
+    text = value.isoformat()[:10] if isinstance(value, datetime.date) else value
+    if isinstance(text, np.datetime64):
+        text = str(text.astype("datetime64[D]"))
+    if isinstance(text, str) and len(text.strip()) == 10:
+        try:
+            day = np.datetime64(text.strip(), "D")
+        except ValueError:
+            day = None
+        if day is not None and str(day) == text.strip():
+            return day
+    raise ConfigError(f"since must be a date written YYYY-MM-DD (e.g. 2019-01-02); got {value!r}.", param="since")
+
+
+def _series_of(art: Artifact, data: Any, since: np.datetime64 | None = None) -> tuple[Any, str]:
     """The artifact's test period of its training table (same split, same fitted preprocessor),
     or every out-of-sample date of another price file: each date more than the walk's gap after
     the last date the model was fitted or early-stopped on (the preprocessor is not re-fitted:
     nothing about that file is learned). An artifact that records no such date (an older one)
-    gets the other file's last dates by the same walk-forward settings, checked to lie after it."""
+    gets the other file's last dates by the same walk-forward settings, checked to lie after it.
+    With ``since``, any file (its own too) is judged on its out-of-sample dates from that day on."""
     from finlite.artifact import prepare_series_like
     from finlite.data.market import PriceTable, prepare_holdout, prepare_series, read_prices
     market = art.market
@@ -399,10 +428,19 @@ def _series_of(art: Artifact, data: Any) -> tuple[Any, str]:
     # The model's window is fixed: a short history is told to give more rows, not to change --window.
     prices = data if isinstance(data, PriceTable) else read_prices(
         data, market.spec, fixed_window=f"The window is {art.path}'s own")
-    if prices.content_sha256 == art.manifest["data"].get("content_sha256"):
-        return prepare_series_like(art, prices), "test"
     dates = (art.manifest.get("data") or {}).get("dates") or {}
     fitted = dates.get("validation") or dates.get("train")
+    if since is not None:
+        if not fitted:
+            raise ConfigError(f"{art.path} records no dates it was fitted on (an artifact from before they were "
+                              "recorded), so no date can be shown to be out of sample: leave the 'since' parameter out, or "
+                              "retrain the model.", param="since")
+        recorded = ((art.manifest.get("metrics") or {}).get("forecast") or {}).get("mase_scale")
+        holdout = prepare_holdout(prices, market, recorded_walk(art), after=fitted[1], mase_scales=recorded,
+                                  since=since)
+        return holdout, f"every date of {prices.source} from {since}"
+    if prices.content_sha256 == art.manifest["data"].get("content_sha256"):
+        return prepare_series_like(art, prices), "test"
     if fitted:
         # Both checked when the manifest was read (_manifest.check_manifest).
         recorded = ((art.manifest.get("metrics") or {}).get("forecast") or {}).get("mase_scale")
@@ -443,7 +481,8 @@ def _check_out_of_sample(art: Artifact, series: Any, source: str) -> None:
 
 
 def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Artifact | None = None,
-                        timing: bool = True, verify_key: Any = None, cost_bps: float | None = None) -> dict[str, Any]:
+                        timing: bool = True, verify_key: Any = None, cost_bps: float | None = None,
+                        since: Any = None) -> dict[str, Any]:
     """Forecasting evidence of a market artifact on its test period, optionally beside a baseline.
 
     On the artifact's training table its own test period is scored (the walk-forward split its
@@ -453,6 +492,8 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
     baseline in the teacher's place), the forecasting evidence (``forecast``: metrics pooled and
     per fold, Diebold–Mariano tests against the naive forecast and the baseline, the trading view
     and buy-and-hold at the artifact's recorded costs or ``cost_bps``) and the served-model check.
+    ``since`` (a date) judges only the out-of-sample dates from that day on, on any price file:
+    a file that extends the training one also holds the training run's own test period.
 
     Raises:
         ConfigError: the baseline is not a forecaster of the same dates.
@@ -462,7 +503,8 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
     from finlite.jobs.forecast import DEFAULT_COST_BPS, forecast_evidence
 
     task = get_task(art.task)
-    series, split = _series_of(art, data)
+    first = check_since(since)
+    series, split = _series_of(art, data, first)
     recorded = (art.manifest.get("metrics") or {}).get("forecast") or {}
     cost = float(cost_bps if cost_bps is not None else recorded.get("cost_bps", DEFAULT_COST_BPS))
     cutoff = art.decision_cutoff
@@ -496,7 +538,7 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
         raise ConfigError(f"The baseline {base.path} forecasts something else than {art.path} ({'; '.join(differ)}). "
                           "Compare it with a forecaster of the same objective, target and horizon (e.g. its "
                           "teacher).", param="baseline")
-    base_series, _ = _series_of(base, data)
+    base_series, _ = _series_of(base, data, first)
     same = (len(base_series.y_test) == len(y)
             and np.array_equal(base_series.windows_test.dates, series.windows_test.dates))
     if not same:

@@ -46,6 +46,7 @@ from finlite.evaluate.forecast import (
     diebold_mariano,
     directional_accuracy_test,
     forecast_metrics,
+    has_cross_section,
     independent_rows,
     trading_view,
 )
@@ -564,7 +565,9 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     # over the dates (the pooled one above also rewards calling the whole market's days). A
     # direction model's probability is ranked against the realised returns: its 0/1 label ties
     # half the assets of a date.
-    panel = ids is not None and len(np.unique(ids)) > 1
+    if ids is not None and len(np.unique(ids)) > 1:
+        out["assets"] = len(np.unique(ids))
+    panel = ids is not None and has_cross_section(dates)
     ranked = None if not panel else (paths[:, -1] if spec.task == "direction" and paths is not None else y)
     for name, p in {**preds, "naive": naive}.items():
         # The naive direction forecast (the training share of up moves) calls the training majority:
@@ -573,6 +576,8 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
         entry: dict[str, Any] = {"pooled": _quality(y, p, naive, spec.task, cut, h, dates, scale),
                                  "folds": [_quality(y[m], p[m], naive[m], spec.task, cut, h, dates[m], scale)
                                            for m in folds if m.any()]}
+        if ranked is not None:  # the naive forecast too: a volatility's persistence ranks the assets
+            entry["cross_sectional_ic"] = cross_sectional_ic(dates, ranked, p, h)
         if spec.objective == "price":
             # The price objective is learned as a log change; judge it where a user reads it too: the
             # level P_t·exp(forecast) against P_{t+h}, beside the random walk P_t (MAPE is meaningful
@@ -607,8 +612,6 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
             if ranked is not None:
                 entry["cross_sectional_ic_vs_teacher"] = cross_sectional_ic(dates, ranked, p, h,
                                                                             baseline=preds[teacher])
-        if ranked is not None and name != "naive":  # the naive forecast is one value per date: no ranks
-            entry["cross_sectional_ic"] = cross_sectional_ic(dates, ranked, p, h)
         out["models"][name] = entry
     if paths is None:  # a volatility forecast: no direction to trade
         return _with_thin_warnings(dict(_json_ready(out)))
@@ -765,7 +768,7 @@ def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[li
     passive = "buy_and_hold" in trading or any("buy_and_hold" in view for view in per_asset.values())
     names = [*evidence["models"], *(["buy_and_hold"] if passive else [])]
     rows = []
-    panel = any(isinstance(entry, Mapping) and "cross_sectional_ic" in entry for entry in evidence["models"].values())
+    panel = isinstance(evidence.get("assets"), int) and evidence["assets"] > 1
     for label, path, kind in _TABLE:
         cells = [_cell(_dig(evidence["models"].get(n), path), kind) for n in names]
         if panel and path == ("pooled", "information_coefficient"):
