@@ -430,3 +430,84 @@ def test_cross_sectional_ic_needs_a_cross_section_and_refuses_bad_settings() -> 
     assert fc.has_cross_section(five) and not fc.has_cross_section(dates) and not fc.has_cross_section([1, 1])
     with pytest.raises(DataError, match="finite"):
         fc.cross_sectional_ic(dates, np.where(y == 0, np.nan, y), y)
+
+
+# -- the cross-sectional quintile portfolio -------------------------------------------------------
+def _book_by_hand(dates: np.ndarray, ids: np.ndarray, signal: np.ndarray, realised: np.ndarray, q: float,
+                  cost_bps: float, h: int, min_assets: int) -> dict[str, np.ndarray]:
+    """Net returns of the three books, date by date with pandas: a second computation."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"d": dates, "id": ids, "s": signal, "r": realised})
+    books: dict[str, list[float]] = {"long_short": [], "long_top": [], "equal_weight": []}
+    before: dict[str, pd.Series] = {b: pd.Series(dtype=float) for b in books}
+    for day in sorted(frame["d"].unique())[::h]:
+        today = frame[frame["d"] == day].sort_values(["s", "id"], ascending=[False, True])
+        n = len(today)
+        w = {b: pd.Series(0.0, index=today["id"]) for b in books}
+        if n >= min_assets:
+            k = max(1, int(n * q))
+            w["long_short"].iloc[:k] += 1.0 / k
+            w["long_short"].iloc[n - k:] -= 1.0 / k
+            w["long_top"].iloc[:k] = 1.0 / k
+            w["equal_weight"][:] = 1.0 / n
+        simple = pd.Series(np.expm1(today["r"].to_numpy()), index=today["id"])
+        for b in books:
+            traded = w[b].sub(before[b], fill_value=0.0).abs().sum()
+            books[b].append(float((w[b] * simple).sum() - traded * cost_bps / 10_000))
+            before[b] = w[b]
+    return {b: np.array(v) for b, v in books.items()}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 3), st.sampled_from([0.2, 0.5, 0.1]), st.booleans())
+def test_quantile_portfolio_against_a_date_by_date_computation(seed: int, h: int, q: float, ragged: bool) -> None:
+    rng = np.random.default_rng(seed)
+    n_dates, n_assets = 20, 9
+    dates = np.repeat(np.arange(n_dates), n_assets)
+    ids = np.tile(np.array([f"A{k}" for k in range(n_assets)]), n_dates)
+    if ragged:  # assets list and delist: some dates have fewer than five
+        keep = rng.random(dates.size) < 0.6
+        dates, ids = dates[keep], ids[keep]
+    realised = rng.normal(0, 0.02, size=dates.size)
+    signal = np.round(realised + rng.normal(0, 0.02, size=dates.size), 2)  # ties, broken by id
+    got = fc.quantile_portfolio(dates, ids, signal, realised, 7.0, 252, horizon=h, quantile=q)
+    expected = _book_by_hand(dates, ids, signal, realised, q, 7.0, h, 5)
+    for book, net in expected.items():
+        sd = net.std(ddof=1)
+        assert got[book]["rows"] == net.size == got["periods"]
+        assert got[book]["sharpe"] == pytest.approx(net.mean() / sd * math.sqrt(252 / h) if sd > 0 else 0.0,
+                                                    rel=1e-9, abs=1e-12)
+        assert got[book]["total_return"] == pytest.approx(np.prod(1 + net) - 1, rel=1e-9, abs=1e-12)
+    assert got["periods_flat"] == sum(
+        1 for day in sorted(np.unique(dates))[::h] if (dates == day).sum() < 5)
+
+
+def test_quantile_portfolio_by_hand_turnover_path_and_refusals() -> None:
+    # Two dates of five assets: the top one (k = 1) long, the bottom one short.
+    dates = np.repeat([0, 1], 5)
+    ids = np.tile(["A", "B", "C", "D", "E"], 2)
+    signal = np.array([5, 4, 3, 2, 1, 1, 2, 3, 4, 5], dtype=float)
+    realised = np.log(np.array([1.10, 1.0, 1.0, 1.0, 0.95, 1.02, 1.0, 1.0, 1.0, 0.99]))
+    got = fc.quantile_portfolio(dates, ids, signal, realised, 10.0, 252)
+    ls = got["long_short"]
+    # Date 0: long A (+10 %), short E (-5 %): +15 %, less 2 units traded at 10 bp. Date 1: long E
+    # (-1 %), short A (+2 %): -3 %, less 4 units (A from +1 to -1, E from -1 to +1).
+    net = np.array([0.15 - 2 * 0.001, -0.01 - 0.02 - 4 * 0.001])
+    assert ls["total_return"] == pytest.approx(np.prod(1 + net) - 1, rel=1e-12)
+    assert ls["turnover"] == pytest.approx(3.0) and ls["trades"] == 2
+    assert got["long_top"]["turnover"] == pytest.approx(1.5)  # into A (1), then A to E (2)
+    assert got["equal_weight"]["turnover"] == pytest.approx(0.5)  # in once, then held
+    # A path inside the horizon marks the drawdown at every step.
+    path = np.stack([realised * 0.5, realised], axis=1)
+    path[0, 0] = np.log(0.5)  # A halves on the first day of date 0's period
+    marked = fc.quantile_portfolio(dates, ids, signal, realised, 10.0, 252, path=path)
+    assert marked["long_top"]["max_drawdown"] > got["long_top"]["max_drawdown"]
+    with pytest.raises(ConfigError, match="quantile"):
+        fc.quantile_portfolio(dates, ids, signal, realised, quantile=0.6)
+    with pytest.raises(ConfigError, match="min_assets"):
+        fc.quantile_portfolio(dates, ids, signal, realised, min_assets=1)
+    with pytest.raises(DataError, match="one date and one id per row"):
+        fc.quantile_portfolio(dates, ids[:-1], signal, realised)
+    with pytest.raises(DataError, match="finite"):
+        fc.quantile_portfolio(dates, ids, np.where(signal > 4, np.nan, signal), realised)

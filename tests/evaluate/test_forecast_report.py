@@ -578,6 +578,19 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     assert got["t_statistic"] == pytest.approx(stats.ttest_1samp(by_hand, 0.0).statistic, rel=1e-8)
     assert same["models"]["student"]["cross_sectional_ic_vs_teacher"]["mean"] == 0.0
     assert same["models"]["naive"]["cross_sectional_ic"]["mean"] == 0.0  # no change for every asset: no ranks
+    # The quintile portfolio of each model's forecasts, beside the equal-weighted universe (here one
+    # asset a leg of six), in the evidence and the table; the same as quantile_portfolio's.
+    from finlite.evaluate.forecast import quantile_portfolio
+    from finlite.jobs.forecast import realised_paths, render_forecast_table
+
+    book = same["cross_sectional_portfolio"]
+    ids = np.asarray(series.windows_test.ids).astype(str)
+    direct = quantile_portfolio(dates, ids, teacher, realised_paths(series)[:, -1], 1.0, 252)
+    assert book["assets"] == 6 and book["calendar"] == "trading days" and not book["calendars_mixed"]
+    assert book["models"]["teacher"]["long_short"]["sharpe"] == pytest.approx(direct["long_short"]["sharpe"])
+    assert book["equal_weight"]["total_return"] == pytest.approx(direct["equal_weight"]["total_return"])
+    table = render_forecast_table(same)
+    assert "quintile long/short Sharpe" in table and "top quintile Sharpe (buy_and_hold: equal weight)" in table
     sections = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, teacher.copy()))}
     accuracy = sections["forecast_accuracy"]
     assert accuracy.status == "PASS" and "cross-sectional IC" in accuracy.threshold
@@ -586,7 +599,7 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     assert [row[0] for row in table.rows] == ["teacher", "student", "student vs teacher"]
     json.dumps(accuracy.to_dict(), allow_nan=False)
     edge = sections["trading"].metrics["edge_over_buy_and_hold"]  # every asset judged against buy-and-hold
-    assert edge["judged"] == 6 and edge["expected_by_chance"] == pytest.approx([0.15, 0.6])
+    assert edge["judged"] == 6 and edge["by_chance_at_least"] == pytest.approx(0.15)
     # A student that forecasts each date's mean: right on average, no ranking of the assets at all.
     mean_of_date = np.bincount(np.unique(dates, return_inverse=True)[1], weights=teacher) / np.bincount(
         np.unique(dates, return_inverse=True)[1])
@@ -600,18 +613,18 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     t3, s3 = _forecasts(three, 0.001, seed=3)
     small = {s.id: s for s in build_forecast_sections(_inputs(three, t3, s3))}["forecast_accuracy"]
     assert "cross_sectional_ic" not in small.metrics and "cross-sectional" not in small.threshold
-    assert "cross_sectional_ic" not in forecast_evidence(three, {"teacher": t3, "student": s3},
-                                                         cutoff=None)["models"]["teacher"]
+    small_evidence = forecast_evidence(three, {"teacher": t3, "student": s3}, cutoff=None)
+    assert "cross_sectional_ic" not in small_evidence["models"]["teacher"]
+    assert "cross_sectional_portfolio" not in small_evidence
     # One asset: no cross-section, nothing added.
     single = {s.id: s for s in build_forecast_sections(_inputs(_series(), *_forecasts(_series(), 0.001)))}
     assert "cross_sectional_ic" not in single["forecast_accuracy"].metrics
 
 
-def test_a_panels_edge_over_buy_and_hold_is_counted_against_chance() -> None:
-    """Of a panel's assets, those where either model beats buy-and-hold beyond the interval, against
-    the binomial tail at the most chance gives (2.5 % per interval, four intervals per asset: 10 %)."""
-    from math import comb
-
+def test_a_panels_edge_over_buy_and_hold_is_counted_beside_chance() -> None:
+    """Of a panel's assets, those where either model beats buy-and-hold beyond the interval, beside
+    the fewest chance gives (a nominal 2.5 % of those judged; not a test: the true rate is higher,
+    and unknown here, with the better strategy of two models picked after the fact: a review)."""
     from finlite.evaluate.forecast_report import _edge_beyond_chance
 
     def asset(teacher_low: float | None, student_low: float | None) -> dict[str, Any]:
@@ -623,12 +636,6 @@ def test_a_panels_edge_over_buy_and_hold_is_counted_against_chance() -> None:
     per_asset["S09"] = asset(None, None)  # no interval: judged, no edge (as the model card counts)
     per_asset["FEW"] = {"periods": 1}  # too few periods: not judged
     got = _edge_beyond_chance(per_asset)
-    tail = sum(comb(40, k) * 0.1**k * 0.9 ** (40 - k) for k in range(2, 41))
-    assert got["judged"] == 40 and got["assets_with_edge"] == 2 and got["edge_assets"] == ["S03", "S07"]
-    assert got["expected_by_chance"] == pytest.approx([1.0, 4.0])
-    assert got["p_value"] == pytest.approx(tail, rel=1e-9)
-    for k in range(10):  # ten of forty is beyond even the generous chance
-        per_asset[f"S{20 + k:02d}"] = asset(0.2, 0.2)
-    assert _edge_beyond_chance(per_asset)["p_value"] < 0.05
+    assert got == {"judged": 40, "assets_with_edge": 2, "edge_assets": ["S03", "S07"], "by_chance_at_least": 1.0}
     assert _edge_beyond_chance({"A": {"periods": 1}}) == {
-        "judged": 0, "assets_with_edge": 0, "edge_assets": [], "expected_by_chance": [0.0, 0.0], "p_value": 1.0}
+        "judged": 0, "assets_with_edge": 0, "edge_assets": [], "by_chance_at_least": 0.0}

@@ -219,17 +219,16 @@ def test_a_forecaster_without_an_edge_says_so_among_its_limitations() -> None:
     text = part(render_model_card(panel), "## Limitations")
     assert "**No edge over buy-and-hold on 1 of 2 assets**: on SPX, neither model's trading view" in text
     assert "chance" not in text  # a report written before the trading section counted against chance
-    # With the section's count against chance, the assets with an edge are put in proportion: 8 of 300
+    # With the section's count beside chance, the assets with an edge are put in proportion: 8 of 300
     # random walks showed one, and the card listed the other 292 as if these 8 had an edge.
     panel["sections"][1]["metrics"]["edge_over_buy_and_hold"] = {
-        "judged": 2, "assets_with_edge": 1, "edge_assets": ["ZZZ"], "expected_by_chance": [0.05, 0.2],
-        "p_value": 0.19}
+        "judged": 2, "assets_with_edge": 1, "edge_assets": ["ZZZ"], "by_chance_at_least": 0.05}
     text = part(render_model_card(panel), "## Limitations")
-    assert ("The 1 with an edge are no more than chance alone can give: no evidence of an edge there either (with no "
-            "edge on any asset, about 0.1 to 0.2 show one") in text and "binomial p = 0.19 at the upper rate" in text
-    panel["sections"][1]["metrics"]["edge_over_buy_and_hold"]["p_value"] = 0.01
-    assert "are more than chance alone gives" in part(render_model_card(panel), "## Limitations")
-    panel["sections"][1]["metrics"]["edge_over_buy_and_hold"]["p_value"] = "0.01"  # forged: left out
+    assert ("The 1 asset with an edge is no evidence of one by itself: with no edge on any asset, chance alone shows "
+            "one on at least 0.1 of them (each 95 % interval lies above zero on a nominal 2.5 % of assets)") in text
+    panel["sections"][1]["metrics"]["edge_over_buy_and_hold"]["assets_with_edge"] = 3
+    assert "The 3 assets with an edge are no evidence" in part(render_model_card(panel), "## Limitations")
+    panel["sections"][1]["metrics"]["edge_over_buy_and_hold"]["by_chance_at_least"] = "0.05"  # forged: left out
     assert "chance" not in part(render_model_card(panel), "## Limitations")
     del panel["sections"][1]["metrics"]["edge_over_buy_and_hold"]
     del assets["ZZZ"]

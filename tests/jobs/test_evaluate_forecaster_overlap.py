@@ -153,3 +153,23 @@ def test_since_judges_only_the_newest_out_of_sample_dates(fitted: tuple[Path, Pa
             evaluate_artifact(teacher, prices, timing=False, since=bad)
     assert check_since(pd.Timestamp("2019-01-02 15:00")) == np.datetime64("2019-01-02")
     assert check_since(np.datetime64("2019-01-02T10:00")) == np.datetime64("2019-01-02")
+
+
+def test_since_before_the_baselines_out_of_sample_dates_names_the_baseline(fitted: tuple[Path, Path],
+                                                                             tmp_path: Path) -> None:
+    """A baseline fitted on more dates refuses a day the artifact accepts; the message said "the
+    model was fitted ... up to" the baseline's date without naming the baseline (a review)."""
+    teacher, prices = fitted
+    frame = pd.read_csv(prices)
+    frame.iloc[:360].to_csv(tmp_path / "longer.csv", index=False)
+    train_forecaster(tmp_path / "longer.csv", spec=MarketSpec(window=10), model="gru", hidden=(4,),
+                     config=TrainConfig(epochs=1, progress=False), out=tmp_path / "later", progress=False)
+    until = [json.loads((d / "manifest.json").read_text())["data"]["dates"]["validation"][1]
+             for d in (teacher, tmp_path / "later")]
+    dates = sorted(frame["date"])
+    # Out of sample for the artifact (past its fitted dates and the purge), in sample for the baseline.
+    day = next(d for d in dates if d > until[0] and dates.index(d) > dates.index(until[0]) + 1)
+    assert day < until[1]
+    with pytest.raises(DataError, match=rf"For the baseline .*later: since {day} falls before the first "
+                                        r"out-of-sample date"):
+        evaluate_artifact(teacher, prices, timing=False, since=day, baseline=tmp_path / "later")

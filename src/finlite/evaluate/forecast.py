@@ -30,6 +30,7 @@ from finlite.evaluate.metrics import finite_scores, mae, r2, rmse
 __all__ = [
     "CROSS_SECTION_MIN_ASSETS",
     "MAPE_EPS",
+    "PORTFOLIO_QUANTILE",
     "buy_and_hold",
     "cross_sectional_ic",
     "date_mean_errors",
@@ -47,6 +48,7 @@ __all__ = [
     "net_returns",
     "per_date_ic",
     "per_fold",
+    "quantile_portfolio",
     "r2",
     "rmse",
     "trading_view",
@@ -619,15 +621,22 @@ def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: 
     gross = position * np.expm1(realised)
     change = np.abs(np.diff(np.r_[0.0, position]))
     net, factors = net_returns(realised, position, cost_bps, path)
+    return _performance(net, factors, change, gross, position != 0, cost_bps, ppy)
+
+
+def _performance(net: np.ndarray, factors: np.ndarray | None, change: np.ndarray, gross: np.ndarray,
+                 held: np.ndarray, cost_bps: float, ppy: float) -> dict[str, Any]:
+    """The summary of a strategy's net period returns (``factors``: each period's equity factor
+    at each of its steps, for daily-marked drawdowns, or None; ``change``: the turnover of each
+    period; ``gross``: its return before costs; ``held``: the periods in the market)."""
     equity = np.cumprod(np.maximum(1.0 + net, 0.0))
     marked = equity
     if factors is not None:  # the equity before each period times its steps; equity[t] at the last
         marked = (np.r_[1.0, equity[:-1]][:, None] * factors).ravel()
-    n = realised.size
+    n = net.size
     final = float(equity[-1])
     years = n / ppy
     sd = float(np.std(net, ddof=1)) if n > 1 else 0.0
-    held = position != 0
     idx = np.unique(np.linspace(0, n - 1, min(n, EQUITY_POINTS)).round().astype(np.int64))
     return {
         "rows": int(n),
@@ -646,6 +655,114 @@ def _strategy(realised: np.ndarray, position: np.ndarray, cost_bps: float, ppy: 
         "equity": {"final": final, "peak": float(max(1.0, equity.max())), "trough": float(min(1.0, equity.min())),
                    "rows": idx.tolist(), "values": equity[idx].tolist()},
     }
+
+
+#: The share of a date's assets in each leg of :func:`quantile_portfolio`: quintiles.
+PORTFOLIO_QUANTILE = 0.2
+
+
+def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bps: float = 0.0,
+                       periods_per_year: float = 252, *, horizon: int = 1, quantile: float = PORTFOLIO_QUANTILE,
+                       min_assets: int = CROSS_SECTION_MIN_ASSETS, path: Any = None) -> dict[str, Any]:
+    """The cross-sectional portfolio a quant builds from a panel's forecasts: on each rebalancing
+    date, rank the assets by ``signal`` (a forecast change, or a probability of an up move), buy
+    the top ``quantile`` of them and sell the bottom ``quantile``, equally weighted, and hold for
+    the horizon.
+
+    ``realised[i]`` is the log return row i's asset earns over the horizon from its date (what
+    row i's forecast predicts; no position uses it before); one date in ``horizon`` is a
+    rebalancing date, from the first, so holding periods do not overlap, as
+    :func:`trading_view`'s. A date with fewer than ``min_assets`` assets holds cash (counted in
+    ``periods_flat``). Ties in the signal are broken by the asset id, so the legs are the same
+    on every run. Each leg holds ``max(1, floor(n · quantile))`` of the date's n assets.
+
+    Returns ``periods``, ``periods_flat``, ``assets`` (the median number ranked on a
+    rebalancing date), ``quantile`` and three strategies, each in :func:`trading_view`'s form
+    (annual return and volatility, Sharpe, max drawdown, turnover, hit rate, equity):
+    ``long_short`` (+1/k on each of the top k, −1/k on each of the bottom k: a dollar-neutral
+    book, gross exposure 2), ``long_top`` (the top k only) and ``equal_weight`` (every asset
+    ranked that date, 1/n each: the benchmark of ``long_top``). ``cost_bps`` is charged per unit
+    of weight traded (turnover: the sum of the weight changes between rebalancing dates; a
+    position's drift with its price in between is not rebalanced back). With ``path`` (one row
+    per row of the log returns to each step of its horizon, the last ``realised``), the drawdown
+    is marked at every step.
+
+    Raises:
+        ConfigError: a bad cost, calendar, horizon, quantile (in (0, 0.5]) or ``min_assets``.
+        DataError: the arrays differ in length or are not finite.
+    """
+    cost, ppy = _check_money(cost_bps, periods_per_year)
+    h = _check_horizon(horizon)
+    if isinstance(quantile, bool) or not isinstance(quantile, (int, float)) or not 0 < quantile <= 0.5:
+        raise ConfigError(f"The 'quantile' parameter of quantile_portfolio must be a share in (0, 0.5] (0.2: "
+                          f"quintiles); got {quantile!r}.", param="quantile")
+    if isinstance(min_assets, bool) or not isinstance(min_assets, (int, np.integer)) or min_assets < 2:
+        raise ConfigError(f"The 'min_assets' parameter of quantile_portfolio must be a whole number, 2 or more; got "
+                          f"{min_assets!r}.", param="min_assets")
+    r, s = _values(realised, signal, "signals")
+    days = np.asarray(dates).reshape(-1)
+    names = np.asarray(ids).astype(str).reshape(-1)
+    if days.shape != r.shape or names.shape != r.shape:
+        raise DataError(f"quantile_portfolio needs one date and one id per row: {days.size} dates and {names.size} "
+                        f"ids for {r.size} rows.")
+    marks = _path(path, r)
+    asset_names, asset = np.unique(names, return_inverse=True)
+    unique, codes = np.unique(days, return_inverse=True)
+    codes = codes.reshape(-1)
+    # Rows by date, then by signal from the highest, ties by id (asset codes sort as the ids do).
+    order = np.lexsort((asset, -s, codes))
+    starts = np.searchsorted(codes[order], np.arange(len(unique)))
+    ends = np.r_[starts[1:], order.size]
+    rebalance = np.arange(0, len(unique), h)
+    steps = 1 if marks is None else marks.shape[1]
+    books = ("long_short", "long_top", "equal_weight")
+    net = {b: np.zeros(len(rebalance)) for b in books}
+    gross = {b: np.zeros(len(rebalance)) for b in books}
+    change = {b: np.zeros(len(rebalance)) for b in books}
+    factors = {b: np.ones((len(rebalance), steps)) for b in books}
+    before = {b: np.zeros(len(asset_names)) for b in books}
+    ranked, flat = [], 0
+    invested = np.zeros(len(rebalance), dtype=bool)
+    for t, d in enumerate(rebalance):
+        rows = order[starts[d]:ends[d]]
+        n = rows.size
+        weights = {b: np.zeros(len(asset_names)) for b in books}
+        if n >= min_assets:
+            ranked.append(n)
+            invested[t] = True
+            k = max(1, int(n * quantile))
+            top, bottom = rows[:k], rows[n - k:]
+            weights["long_short"][asset[top]] = 1.0 / k
+            weights["long_short"][asset[bottom]] -= 1.0 / k
+            weights["long_top"][asset[top]] = 1.0 / k
+            weights["equal_weight"][asset[rows]] = 1.0 / n
+        else:
+            flat += 1
+        simple = np.expm1(r[rows])
+        step_simple = None if marks is None else np.expm1(marks[rows])
+        for b in books:
+            w = weights[b][asset[rows]]
+            traded = float(np.abs(weights[b] - before[b]).sum())
+            charge = traded * cost / 10_000.0
+            gross[b][t] = float(w @ simple)
+            change[b][t] = traded
+            net[b][t] = gross[b][t] - charge
+            if step_simple is not None:
+                factors[b][t] = 1.0 + w @ step_simple - charge
+            before[b] = weights[b]
+    out: dict[str, Any] = {"periods": len(rebalance), "periods_flat": flat, "quantile": float(quantile),
+                           "assets": int(np.median(ranked)) if ranked else 0, "min_assets": int(min_assets)}
+    for b in books:
+        f = None
+        if marks is not None:
+            f = np.maximum(factors[b], 0.0)
+            dead = np.flatnonzero((f <= 0.0).any(axis=1))
+            if dead.size:  # ruin inside a period: gone from there on, as net_returns says
+                first = int(dead[0])
+                f[first, int(np.argmax(f[first] <= 0.0)):] = 0.0
+                net[b][first] = -1.0
+        out[b] = _performance(net[b], f, change[b], gross[b], invested, cost, ppy / h)
+    return out
 
 
 def trading_view(realised: Any, signal: Any, cost_bps: float = 0.0, periods_per_year: float = 252, *,

@@ -50,11 +50,6 @@ def _replicates_at_once(idx: np.ndarray) -> int:
 #: The share of assets on which a 95 % interval lies wholly on one side by chance alone.
 _ONE_SIDE = 0.025
 
-#: The most assets on which either model's better strategy beats buy-and-hold beyond its 95 %
-#: interval by chance alone: 2.5 % for each interval, and each asset takes the better of two
-#: strategies of two models (a union bound; the four are correlated, so the true rate is lower).
-_EDGE_BY_CHANCE = 4 * _ONE_SIDE
-
 #: Replicates of every moving-block bootstrap.
 BOOTSTRAP_REPS = 1000
 #: Direction agreement from which a student passes, and below which it fails.
@@ -496,8 +491,8 @@ def _cross_section(rows: _Rows) -> dict[str, Any] | None:
                   rows=[[name.replace("_", " "), v["mean"], v["std"], v["t_statistic"], v["p_value"], v["dates"],
                          v["dates_skipped"]] for name, v in got.items()])
     first = got["teacher"]
-    note = (f"Cross-sectional IC: a date counts when it has at least {first['min_assets']} assets and neither the "
-            "forecasts nor the outcomes are all equal; its t-test is Diebold–Mariano's on the per-date series "
+    note = (f"Cross-sectional IC: a date counts when it has at least {first['min_assets']} assets whose outcomes "
+            "are not all equal (a forecast the same for every asset of a date scores 0 there); its t-test is Diebold–Mariano's on the per-date series "
             f"(autocovariances to lag {rows.horizon - 1}, the Harvey–Leybourne–Newbold factor, Student's t)"
             + (". A direction model is ranked against the realised returns." if rows.task == "direction" else "."))
     return {"metrics": got, "table": table, "note": note, "student_ranks_worse": worse}
@@ -768,14 +763,14 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
 
 
 def _edge_beyond_chance(per_asset: Mapping[str, Any]) -> dict[str, Any]:
-    """How many of a panel's assets either model beats buy-and-hold on beyond the interval, against
-    what chance gives: with no edge anywhere, each interval lies above zero on 2.5 % of assets, and
-    an asset that takes the better of two strategies of two models does on up to 10 % of them. The
-    p-value is the binomial tail at that upper rate, so "beyond chance" is said only when even the
-    most generous chance cannot give the count (300 random walks showed an edge on 8 assets, which
-    the model card listed as if they had one: a quant's walk-through, 2026-12-06)."""
-    from scipy.stats import binom
-
+    """How many of a panel's assets either model beats buy-and-hold on beyond the interval, and
+    the fewest chance alone gives: with no edge anywhere, a 95 % interval lies above zero on a
+    nominal 2.5 % of assets. More in practice, and by how much is not known here: each model's
+    better strategy is picked in every replicate, two models are judged, and the bootstrap
+    interval covers less than 95 % on short test periods (a review simulated 14 % of assets at 20
+    holding periods, 6 % at 1,000, on coin flips). So the count is put beside that floor, not
+    tested against it: 300 random walks showed an edge on 8 assets, which the model card listed
+    as if they had one (a quant's walk-through, 2026-12-06)."""
     judged, edged = 0, []
     for asset, res in per_asset.items():
         versus = res.get("sharpe_vs_buy_and_hold")
@@ -787,8 +782,7 @@ def _edge_beyond_chance(per_asset: Mapping[str, Any]) -> dict[str, Any]:
         if any(low is not None and low > 0 for low in lows):
             edged.append(str(asset))
     return {"judged": judged, "assets_with_edge": len(edged), "edge_assets": edged[:100],
-            "expected_by_chance": [_ONE_SIDE * judged, _EDGE_BY_CHANCE * judged],
-            "p_value": float(binom.sf(len(edged) - 1, judged, _EDGE_BY_CHANCE)) if edged else 1.0}
+            "by_chance_at_least": _ONE_SIDE * judged}
 
 
 def _view(rows: _Rows, realised: np.ndarray, signal: np.ndarray, ppy: float,

@@ -441,19 +441,18 @@ def _no_edge(by_id: Mapping[str, Section]) -> list[str]:
 
 
 def _edge_by_chance(edge: Any) -> str:
-    """What the assets with an edge over buy-and-hold amount to, against chance (the trading
-    section's ``edge_over_buy_and_hold``; nothing for a report written before it)."""
+    """The assets with an edge over buy-and-hold beside the fewest that chance alone gives (the
+    trading section's ``edge_over_buy_and_hold``; nothing for a report written before it)."""
     if not isinstance(edge, Mapping):
         return ""
-    count, low_high, p_value = edge.get("assets_with_edge"), edge.get("expected_by_chance"), edge.get("p_value")
-    if not (isinstance(count, int) and not isinstance(count, bool) and count > 0 and isinstance(low_high, list)
-            and len(low_high) == 2 and all(finite_number(v) for v in low_high) and finite_number(p_value)):
+    count, floor = edge.get("assets_with_edge"), edge.get("by_chance_at_least")
+    if not (isinstance(count, int) and not isinstance(count, bool) and count > 0 and finite_number(floor)):
         return ""
-    verdict = ("more than chance alone gives" if p_value < 0.05 else
-               "no more than chance alone can give: no evidence of an edge there either")
-    return (f" The {count} with an edge are {verdict} (with no edge on any asset, about {low_high[0]:.1f} to "
-            f"{low_high[1]:.1f} show one: each interval lies above zero on 2.5 % of assets, and each asset takes the "
-            f"better strategy of either model; binomial p = {p_value:.3g} at the upper rate).")
+    which = "The 1 asset with an edge is" if count == 1 else f"The {count} assets with an edge are"
+    return (f" {which} no evidence of one by itself: with no edge on any asset, chance alone shows one on at least "
+            f"{floor:.1f} of them (each 95 % interval lies above zero on a nominal 2.5 % of assets), and on more "
+            "when the test period is short, as each asset's better strategy of either model is picked after the "
+            "fact. Read them as an edge only when they are far more than that.")
 
 
 def _split_limitations(report: Mapping[str, Any]) -> list[str]:

@@ -538,7 +538,14 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
         raise ConfigError(f"The baseline {base.path} forecasts something else than {art.path} ({'; '.join(differ)}). "
                           "Compare it with a forecaster of the same objective, target and horizon (e.g. its "
                           "teacher).", param="baseline")
-    base_series, _ = _series_of(base, data, first)
+    try:
+        base_series, _ = _series_of(base, data, first)
+    except DataError as exc:
+        if first is None:
+            raise
+        # The baseline's own fitted dates refused the day: say whose they are (the message spoke of
+        # "the model", read as the artifact evaluated: a review).
+        raise DataError(f"For the baseline {base.path}: {exc}", param=exc.param) from exc
     same = (len(base_series.y_test) == len(y)
             and np.array_equal(base_series.windows_test.dates, series.windows_test.dates))
     if not same:

@@ -48,6 +48,7 @@ from finlite.evaluate.forecast import (
     forecast_metrics,
     has_cross_section,
     independent_rows,
+    quantile_portfolio,
     trading_view,
 )
 from finlite.evaluate.model_card import fenced, markdown_cell
@@ -535,6 +536,10 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     buy-and-hold (per asset in ``trading_per_asset`` for a table of several assets). Only
     labelled windows are scored; a volatility forecast has no direction to trade.
 
+    A panel with a cross-section to rank (5 assets or more on a date) also has
+    ``cross_sectional_portfolio``: each model's quintile long/short and top-quintile portfolios
+    and the equal-weighted universe (:func:`~finlite.evaluate.forecast.quantile_portfolio`).
+
     With several assets in the test period, each model also has ``cross_sectional_ic``
     (:func:`~finlite.evaluate.forecast.cross_sectional_ic`: the mean over the dates of the rank
     correlation across that date's assets, with its t-test), and each model besides ``teacher``
@@ -637,7 +642,30 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                                  direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h,
                                  per_year=calendars[str(asset)], paths=paths[rows])
             for asset, rows in zip(names, groups, strict=True)}
+    if panel and ids is not None:
+        out["cross_sectional_portfolio"] = _portfolio(dates, ids, realised, signals, cost_bps=cost_bps, horizon=h,
+                                                      calendars=calendars, paths=paths if h > 1 else None)
     return _with_thin_warnings(dict(_json_ready(out)))
+
+
+def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals: Mapping[str, np.ndarray], *,
+               cost_bps: float, horizon: int, calendars: Mapping[str | None, tuple[float, str]],
+               paths: np.ndarray | None) -> dict[str, Any]:
+    """Each model's quintile portfolio across a panel's assets
+    (:func:`~finlite.evaluate.forecast.quantile_portfolio`), beside the equal-weighted universe,
+    annualised with the calendar most of the assets trade on (a stock and a coin in one book
+    have no common calendar: the one used is named)."""
+    named = [calendars.get(str(a)) or asset_calendar(calendars, None) for a in np.unique(ids)]
+    per_year, calendar = max(set(named), key=named.count)
+    books = {name: quantile_portfolio(dates, ids, signal, realised, cost_bps, per_year, horizon=horizon, path=paths)
+             for name, signal in signals.items()}
+    first = next(iter(books.values()))
+    return {"quantile": first["quantile"], "periods": first["periods"], "periods_flat": first["periods_flat"],
+            "assets": first["assets"], "min_assets": first["min_assets"], "periods_per_year": per_year / horizon,
+            "calendar": calendar, "calendars_mixed": len(set(named)) > 1,
+            "models": {name: {"long_short": book["long_short"], "long_top": book["long_top"]}
+                       for name, book in books.items()},
+            "equal_weight": first["equal_weight"]}
 
 
 #: Below this many labelled test windows a forecaster's errors, accuracy and tests are no
@@ -661,6 +689,12 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
         out.append(f"the test period holds {held}; with fewer than {THIN_WINDOWS} its errors, directional accuracy "
                    "and tests move with each one, so they are no evidence. Judge the model on a longer test period "
                    "or hold-out before relying on them.")
+    book = evidence.get("cross_sectional_portfolio")
+    if isinstance(book, Mapping):
+        ranked = int(book.get("periods") or 0) - int(book.get("periods_flat") or 0)
+        if ranked < THIN_PERIODS:
+            out.append(f"the quintile portfolios rest on {ranked:,} rebalancing period(s) with enough assets to rank; "
+                       f"their returns and Sharpe ratios from fewer than {THIN_PERIODS} are no evidence.")
     views = {"": evidence.get("trading")} if evidence.get("trading") else dict(evidence.get("trading_per_asset") or {})
     short = {asset: int(v.get("periods") or 0) for asset, v in views.items()
              if isinstance(v, Mapping) and int(v.get("periods") or 0) < THIN_PERIODS}
@@ -706,6 +740,14 @@ _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("
           ("price level MAPE", ("levels", "mape"), "f"),
           ("price level DM p-value vs random walk (two-sided)", ("levels", "diebold_mariano_vs_naive", "p_value"),
            "f")]
+# A panel's quintile portfolios (cross_sectional_portfolio): (label, book, key, format); the
+# equal-weighted universe stands in buy-and-hold's column beside the long-only top quintile.
+_PORTFOLIO = [("quintile long/short annual return", "long_short", "annual_return", "pct"),
+              ("quintile long/short Sharpe", "long_short", "sharpe", "f"),
+              ("quintile long/short max drawdown", "long_short", "max_drawdown", "pct"),
+              ("quintile long/short turnover", "long_short", "turnover", "f"),
+              ("top quintile annual return (buy_and_hold: equal weight)", "long_top", "annual_return", "pct"),
+              ("top quintile Sharpe (buy_and_hold: equal weight)", "long_top", "sharpe", "f")]
 _TRADING = [("long/flat annual return", "long_flat", "annual_return", "pct"),
             ("long/flat Sharpe", "long_flat", "sharpe", "f"),
             ("long/flat Sharpe across start days", "long_flat", "sharpe_start_days", "range"),
@@ -777,6 +819,14 @@ def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[li
             rows.append([label, *cells])
     if "buy_and_hold" in trading:
         rows += _trading_rows(trading, names)
+    book = evidence.get("cross_sectional_portfolio")
+    if isinstance(book, Mapping) and isinstance(book.get("models"), Mapping):
+        for label, side, key, kind in _PORTFOLIO:
+            cells = [_cell(_dig(book["models"].get(n), (side, key)), kind) if n != "buy_and_hold" else
+                     (_cell(_dig(book.get("equal_weight"), (key,)), kind) if side == "long_top" else "-")
+                     for n in names]
+            if any(c != "-" for c in cells):
+                rows.append([label, *cells])
     shown = sorted(per_asset)[:TABLE_ASSETS]
     for asset in shown:
         # An id is the data's: control characters written out, as the command line prints data.
