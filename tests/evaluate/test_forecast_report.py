@@ -551,6 +551,7 @@ def test_a_panels_trading_status_counts_assets_beyond_chance(assets: int, worse:
         n, seed, horizon, cost_bps = 2 * assets, 0, 1, 1.0
 
     monkeypatch.setattr(forecast_report, "_trading_asset", one_asset)
+    monkeypatch.setattr(forecast_report, "_cross_sectional_book", lambda rows: None)  # per asset only here
     monkeypatch.setattr(forecast_report, "_calendar_of", lambda rows, asset: (252.0, "business days"))
     section = forecast_report._trading(Rows())  # type: ignore[arg-type]
     assert section.status == expected
@@ -598,6 +599,14 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     table = next(t for t in accuracy.tables if t.id == "cross_sectional_ic")
     assert [row[0] for row in table.rows] == ["teacher", "student", "student vs teacher"]
     json.dumps(accuracy.to_dict(), allow_nan=False)
+    # The trading section trades the cross-section too: the same books as quantile_portfolio's, with
+    # a paired interval of the long/short Sharpe difference (zero for an identical student).
+    book = sections["trading"].metrics["cross_sectional_portfolio"]
+    direct = quantile_portfolio(dates, np.asarray(series.windows_test.ids).astype(str), teacher,
+                                realised_log_returns(series), 1.0, 252)
+    assert book["teacher"]["long_short"]["sharpe"] == pytest.approx(direct["long_short"]["sharpe"], rel=1e-12)
+    assert book["sharpe_difference_long_short"]["value"] == 0.0 and sections["trading"].status == "PASS"
+    assert any(t.id == "cross_sectional_portfolio" for t in sections["trading"].tables)
     edge = sections["trading"].metrics["edge_over_buy_and_hold"]  # every asset judged against buy-and-hold
     assert edge["judged"] == 6 and edge["by_chance_at_least"] == pytest.approx(0.15)
     # A student that forecasts each date's mean: right on average, no ranking of the assets at all.
@@ -608,6 +617,9 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     vs = worse.metrics["cross_sectional_ic"]["student_vs_teacher"]
     assert vs["dates"] == days.size and vs["mean"] == pytest.approx(-by_hand.mean(), rel=1e-10)
     assert worse.status != "PASS" and "the student ranks them worse (one-sided p = " in worse.summary
+    traded = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, flat))}["trading"]
+    diff = traded.metrics["cross_sectional_portfolio"]["sharpe_difference_long_short"]
+    assert diff["ci"][1] < 0 and traded.status == "WARN" and "the student's is worse beyond it" in traded.summary
     # Three assets a date are too few to rank: no IC table, no rule that could never fire.
     three = _panel(assets=3, n=300)
     t3, s3 = _forecasts(three, 0.001, seed=3)
@@ -616,6 +628,8 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     small_evidence = forecast_evidence(three, {"teacher": t3, "student": s3}, cutoff=None)
     assert "cross_sectional_ic" not in small_evidence["models"]["teacher"]
     assert "cross_sectional_portfolio" not in small_evidence
+    assert "cross_sectional_portfolio" not in {s.id: s for s in build_forecast_sections(
+        _inputs(three, t3, s3))}["trading"].metrics
     # One asset: no cross-section, nothing added.
     single = {s.id: s for s in build_forecast_sections(_inputs(_series(), *_forecasts(_series(), 0.001)))}
     assert "cross_sectional_ic" not in single["forecast_accuracy"].metrics

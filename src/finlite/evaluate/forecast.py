@@ -48,6 +48,7 @@ __all__ = [
     "net_returns",
     "per_date_ic",
     "per_fold",
+    "portfolio_returns",
     "quantile_portfolio",
     "r2",
     "rmse",
@@ -693,6 +694,33 @@ def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bp
     """
     cost, ppy = _check_money(cost_bps, periods_per_year)
     h = _check_horizon(horizon)
+    books, invested, meta = _portfolio_books(dates, ids, signal, realised, cost, h, quantile, min_assets, path)
+    out: dict[str, Any] = dict(meta)
+    for name, (net, factors, change, gross) in books.items():
+        out[name] = _performance(net, factors, change, gross, invested, cost, ppy / h)
+    return out
+
+
+def portfolio_returns(dates: Any, ids: Any, signal: Any, realised: Any, cost_bps: float = 0.0, *, horizon: int = 1,
+                      quantile: float = PORTFOLIO_QUANTILE,
+                      min_assets: int = CROSS_SECTION_MIN_ASSETS) -> dict[str, np.ndarray]:
+    """The net simple return of each rebalancing period of :func:`quantile_portfolio`'s books
+    (``long_short``, ``long_top``, ``equal_weight``), oldest first: what a bootstrap of their
+    Sharpe ratios resamples (the validation report's trading section)."""
+    cost, _ = _check_money(cost_bps, 252)
+    books, _, _ = _portfolio_books(dates, ids, signal, realised, cost, _check_horizon(horizon), quantile, min_assets,
+                                   None)
+    return {name: book[0] for name, book in books.items()}
+
+
+_Book = tuple[np.ndarray, "np.ndarray | None", np.ndarray, np.ndarray]
+
+
+def _portfolio_books(dates: Any, ids: Any, signal: Any, realised: Any, cost: float, h: int, quantile: Any,
+                     min_assets: Any, path: Any) -> tuple[dict[str, _Book], np.ndarray, dict[str, Any]]:
+    """:func:`quantile_portfolio`'s books as period arrays: per book (net, step factors or None,
+    turnover, gross), the periods invested, and the counts (``periods``, ``periods_flat``,
+    ``quantile``, ``assets``, ``min_assets``)."""
     if isinstance(quantile, bool) or not isinstance(quantile, (int, float)) or not 0 < quantile <= 0.5:
         raise ConfigError(f"The 'quantile' parameter of quantile_portfolio must be a share in (0, 0.5] (0.2: "
                           f"quintiles); got {quantile!r}.", param="quantile")
@@ -715,18 +743,18 @@ def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bp
     ends = np.r_[starts[1:], order.size]
     rebalance = np.arange(0, len(unique), h)
     steps = 1 if marks is None else marks.shape[1]
-    books = ("long_short", "long_top", "equal_weight")
-    net = {b: np.zeros(len(rebalance)) for b in books}
-    gross = {b: np.zeros(len(rebalance)) for b in books}
-    change = {b: np.zeros(len(rebalance)) for b in books}
-    factors = {b: np.ones((len(rebalance), steps)) for b in books}
-    before = {b: np.zeros(len(asset_names)) for b in books}
+    names_of = ("long_short", "long_top", "equal_weight")
+    net = {b: np.zeros(len(rebalance)) for b in names_of}
+    gross = {b: np.zeros(len(rebalance)) for b in names_of}
+    change = {b: np.zeros(len(rebalance)) for b in names_of}
+    factors = {b: np.ones((len(rebalance), steps)) for b in names_of}
+    before = {b: np.zeros(len(asset_names)) for b in names_of}
     ranked, flat = [], 0
     invested = np.zeros(len(rebalance), dtype=bool)
     for t, d in enumerate(rebalance):
         rows = order[starts[d]:ends[d]]
         n = rows.size
-        weights = {b: np.zeros(len(asset_names)) for b in books}
+        weights = {b: np.zeros(len(asset_names)) for b in names_of}
         if n >= min_assets:
             ranked.append(n)
             invested[t] = True
@@ -740,7 +768,7 @@ def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bp
             flat += 1
         simple = np.expm1(r[rows])
         step_simple = None if marks is None else np.expm1(marks[rows])
-        for b in books:
+        for b in names_of:
             w = weights[b][asset[rows]]
             traded = float(np.abs(weights[b] - before[b]).sum())
             charge = traded * cost / 10_000.0
@@ -750,9 +778,8 @@ def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bp
             if step_simple is not None:
                 factors[b][t] = 1.0 + w @ step_simple - charge
             before[b] = weights[b]
-    out: dict[str, Any] = {"periods": len(rebalance), "periods_flat": flat, "quantile": float(quantile),
-                           "assets": int(np.median(ranked)) if ranked else 0, "min_assets": int(min_assets)}
-    for b in books:
+    books: dict[str, _Book] = {}
+    for b in names_of:
         f = None
         if marks is not None:
             f = np.maximum(factors[b], 0.0)
@@ -761,8 +788,10 @@ def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bp
                 first = int(dead[0])
                 f[first, int(np.argmax(f[first] <= 0.0)):] = 0.0
                 net[b][first] = -1.0
-        out[b] = _performance(net[b], f, change[b], gross[b], invested, cost, ppy / h)
-    return out
+        books[b] = (net[b], f, change[b], gross[b])
+    meta = {"periods": len(rebalance), "periods_flat": flat, "quantile": float(quantile),
+            "assets": int(np.median(ranked)) if ranked else 0, "min_assets": int(min_assets)}
+    return books, invested, meta
 
 
 def trading_view(realised: Any, signal: Any, cost_bps: float = 0.0, periods_per_year: float = 252, *,

@@ -31,6 +31,8 @@ from finlite.evaluate.forecast import (
     diebold_mariano,
     has_cross_section,
     net_returns,
+    portfolio_returns,
+    quantile_portfolio,
     trading_view,
 )
 from finlite.evaluate.sections import Plot, Section, Series, Status, Table, curve_points, worst
@@ -923,16 +925,78 @@ def _trading(rows: _Rows) -> Section:
                     f"long/flat Sharpe is below the teacher's beyond the interval on {len(worse)}"
                     f"{f' ({shown})' if worse else ''}; about "
                     f"{chance['expected_by_chance']:.1f} are expected by chance (binomial p = {chance['p_value']:.3g}).")
-    return Section(id="trading", title="Trading view", status=section_status,
-                   threshold="WARN when the student's long/flat Sharpe ratio is below the teacher's beyond the 95 % "
-                             "paired block-bootstrap interval: for one asset, when it is; for a panel, when it is on "
-                             "more assets than chance gives (one-sided binomial at 2.5 % per asset, p < 0.05); PASS "
-                             "otherwise.",
-                   summary=summary, metrics=metrics,
-                   tables=[Table(id="trading", caption="Strategies on the test period, after costs.",
-                                 columns=["model", "strategy", "annual return", "annual volatility", "Sharpe",
-                                          "max drawdown", "turnover", "hit rate"], rows=table)],
-                   plots=plots, notes=notes)
+    tables = [Table(id="trading", caption="Strategies on the test period, after costs.",
+                    columns=["model", "strategy", "annual return", "annual volatility", "Sharpe",
+                             "max drawdown", "turnover", "hit rate"], rows=table)]
+    threshold = ("WARN when the student's long/flat Sharpe ratio is below the teacher's beyond the 95 % paired "
+                 "block-bootstrap interval: for one asset, when it is; for a panel, when it is on more assets than "
+                 "chance gives (one-sided binomial at 2.5 % per asset, p < 0.05)")
+    book = _cross_sectional_book(rows) if len(assets) > 1 else None
+    if book is not None:
+        metrics["cross_sectional_portfolio"] = book["metrics"]
+        tables.append(book["table"])
+        summary += " " + book["summary"]
+        notes.append(book["note"])
+        section_status = worst([section_status, book["status"]])
+        threshold += ("; or when, ranking the assets of each date, the student's quintile long/short book has a "
+                      "Sharpe ratio below the teacher's beyond the 95 % paired block-bootstrap interval")
+    return Section(id="trading", title="Trading view", status=section_status, threshold=threshold + "; PASS otherwise.",
+                   summary=summary, metrics=metrics, tables=tables, plots=plots, notes=notes)
+
+
+def _cross_sectional_book(rows: _Rows) -> dict[str, Any] | None:
+    """A panel's quintile portfolios of the teacher's and the student's forecasts
+    (:func:`finlite.evaluate.forecast.quantile_portfolio`), with a paired moving-block bootstrap
+    over the rebalancing periods of the long/short books' Sharpe difference: what a validator
+    reads for a model that ranks a universe. None without a cross-section to rank (fewer than 5
+    assets on every date) or with fewer than 2 rebalancing periods."""
+    known = np.isfinite(rows.realised)
+    if rows.ids is None or not has_cross_section(rows.dates[known]):
+        return None
+    dates, ids, realised = rows.dates[known], rows.ids[known], rows.realised[known]
+    named = [_calendar_of(rows, str(a)) for a in np.unique(ids)]
+    per_year, calendar = max(set(named), key=named.count)
+    ppy = per_year / rows.horizon
+    path = rows.paths[known] if rows.paths is not None else None
+    books = {name: quantile_portfolio(dates, ids, rows.preds[name][known], realised, rows.cost_bps, per_year,
+                                      horizon=rows.horizon, path=path) for name in ("teacher", "student")}
+    nets = {name: portfolio_returns(dates, ids, rows.preds[name][known], realised, rows.cost_bps,
+                                    horizon=rows.horizon)["long_short"] for name in ("teacher", "student")}
+    periods = nets["teacher"].size
+    if periods < 2:
+        return None
+    block = block_length(periods)
+    idx = block_bootstrap_indices(periods, seed=rows.seed, block=block)
+    diff = _value_ci(float(books["student"]["long_short"]["sharpe"] - books["teacher"]["long_short"]["sharpe"]),
+                     _sharpe(nets["student"], idx, ppy) - _sharpe(nets["teacher"], idx, ppy))
+    worse = diff["ci"][1] is not None and diff["ci"][1] < 0
+    hold = books["teacher"]["equal_weight"]
+    table_rows = []
+    for name in ("teacher", "student"):
+        for side, label in (("long_short", "quintile long/short"), ("long_top", "top quintile")):
+            got = books[name][side]
+            table_rows.append([name, label, *(got.get(key) for key in _STRATEGY_KEYS)])
+    table_rows.append(["equal weight", "every asset", *(hold.get(key) for key in _STRATEGY_KEYS)])
+    first = books["teacher"]
+    metrics = {"quantile": first["quantile"], "periods": first["periods"], "periods_flat": first["periods_flat"],
+               "assets": first["assets"], "periods_per_year": ppy, "calendar": calendar,
+               "teacher": {k: first[k] for k in ("long_short", "long_top")},
+               "student": {k: books["student"][k] for k in ("long_short", "long_top")},
+               "equal_weight": hold, "sharpe_difference_long_short": diff, "block_length": block}
+    summary = (f"Ranking the assets of each date, the quintile long/short book's Sharpe is "
+               f"{books['student']['long_short']['sharpe']:.2f} on the student's forecasts and "
+               f"{first['long_short']['sharpe']:.2f} on the teacher's (difference 95 % interval {_span(diff['ci'])})"
+               + ("; the student's is worse beyond it." if worse else "."))
+    note = (f"Quintile portfolios: every {rows.horizon} date(s), the top {first['quantile']:.0%} of a date's assets by "
+            "forecast bought and the bottom sold at equal weights (at least one a leg; ties by id), held for the "
+            f"horizon, after {rows.cost_bps:g} bp per unit of weight traded; a date with fewer than "
+            f"{first['min_assets']} assets holds cash ({first['periods_flat']} of {first['periods']} periods); "
+            f"annualised as {calendar} ({per_year:g} a year); interval: moving-block bootstrap over the "
+            f"{periods} periods, blocks of {block}, {BOOTSTRAP_REPS} replicates, seed {rows.seed}.")
+    table = Table(id="cross_sectional_portfolio", caption="Quintile portfolios across the assets, after costs.",
+                  columns=["model", "book", "annual return", "annual volatility", "Sharpe", "max drawdown",
+                           "turnover", "hit rate"], rows=table_rows)
+    return {"metrics": metrics, "table": table, "summary": summary, "note": note, "status": "WARN" if worse else "PASS"}
 
 
 # -- fold_stability -----------------------------------------------------------------------------
