@@ -441,17 +441,26 @@ def _book_by_hand(dates: np.ndarray, ids: np.ndarray, signal: np.ndarray, realis
     frame = pd.DataFrame({"d": dates, "id": ids, "s": signal, "r": realised})
     books: dict[str, list[float]] = {"long_short": [], "long_top": [], "equal_weight": []}
     before: dict[str, pd.Series] = {b: pd.Series(dtype=float) for b in books}
+    def leg(signal: pd.Series, k: int, top: bool) -> pd.Series:
+        # k places: those strictly beyond the k-th signal get 1/k, those tied with it share the rest.
+        edge = signal.sort_values(ascending=not top).iloc[k - 1]
+        beyond = signal > edge if top else signal < edge
+        tied = signal == edge
+        out = beyond.astype(float) / k
+        out[tied] = (k - beyond.sum()) / (k * tied.sum())
+        return out
+
     for day in sorted(frame["d"].unique())[::h]:
-        today = frame[frame["d"] == day].sort_values(["s", "id"], ascending=[False, True])
+        today = frame[frame["d"] == day]
         n = len(today)
-        w = {b: pd.Series(0.0, index=today["id"]) for b in books}
+        w = {b: pd.Series(0.0, index=today["id"].to_numpy()) for b in books}
         if n >= min_assets:
-            k = max(1, int(n * q))
-            w["long_short"].iloc[:k] += 1.0 / k
-            w["long_short"].iloc[n - k:] -= 1.0 / k
-            w["long_top"].iloc[:k] = 1.0 / k
+            k = max(1, int(n * q + 1e-9))
+            signal = pd.Series(today["s"].to_numpy(), index=today["id"].to_numpy())
+            w["long_short"] = leg(signal, k, True) - leg(signal, k, False)
+            w["long_top"] = leg(signal, k, True)
             w["equal_weight"][:] = 1.0 / n
-        simple = pd.Series(np.expm1(today["r"].to_numpy()), index=today["id"])
+        simple = pd.Series(np.expm1(today["r"].to_numpy()), index=today["id"].to_numpy())
         for b in books:
             traded = w[b].sub(before[b], fill_value=0.0).abs().sum()
             books[b].append(float((w[b] * simple).sum() - traded * cost_bps / 10_000))
@@ -470,7 +479,7 @@ def test_quantile_portfolio_against_a_date_by_date_computation(seed: int, h: int
         keep = rng.random(dates.size) < 0.6
         dates, ids = dates[keep], ids[keep]
     realised = rng.normal(0, 0.02, size=dates.size)
-    signal = np.round(realised + rng.normal(0, 0.02, size=dates.size), 2)  # ties, broken by id
+    signal = np.round(realised + rng.normal(0, 0.02, size=dates.size), 2)  # ties: the tied share a leg's edge
     got = fc.quantile_portfolio(dates, ids, signal, realised, 7.0, 252, horizon=h, quantile=q)
     expected = _book_by_hand(dates, ids, signal, realised, q, 7.0, h, 5)
     for book, net in expected.items():
@@ -503,6 +512,18 @@ def test_quantile_portfolio_by_hand_turnover_path_and_refusals() -> None:
     path[0, 0] = np.log(0.5)  # A halves on the first day of date 0's period
     marked = fc.quantile_portfolio(dates, ids, signal, realised, 10.0, 252, path=path)
     assert marked["long_top"]["max_drawdown"] > got["long_top"]["max_drawdown"]
+    # A forecast the same for every asset ranks nothing: a flat long/short book (it traded the first and
+    # last ids: a Sharpe of 5.2 where the IC was 0, a review) and a top leg that is the whole universe.
+    same = fc.quantile_portfolio(dates, ids, np.zeros(10), realised, 10.0, 252)
+    assert same["long_short"]["total_return"] == 0.0 and same["long_short"]["turnover"] == 0.0
+    assert same["long_top"]["total_return"] == pytest.approx(same["equal_weight"]["total_return"], rel=1e-12)
+    # Two tied at the edge of a one-place leg share it.
+    tied = fc.quantile_portfolio(dates[:5], ids[:5], np.array([5.0, 5.0, 1, 0, -1]), realised[:5])
+    assert tied["long_top"]["total_return"] == pytest.approx((0.10 + 0.0) / 2, rel=1e-12)
+    # floor(180 · 0.35) is 63 places (62.99999… in binary): the 63rd highest signal is in the leg.
+    doubles = np.where(np.arange(180) == 117, np.log(2.0), 0.0)
+    assert fc.quantile_portfolio(np.zeros(180), np.arange(180), np.arange(180.0), doubles,
+                                 quantile=0.35)["long_top"]["total_return"] == pytest.approx(1 / 63, rel=1e-12)
     with pytest.raises(ConfigError, match="quantile"):
         fc.quantile_portfolio(dates, ids, signal, realised, quantile=0.6)
     with pytest.raises(ConfigError, match="min_assets"):

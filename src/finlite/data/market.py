@@ -659,6 +659,23 @@ def asset_calendar(calendars: Mapping[str | None, tuple[float, str]], asset: str
     return calendars.get(asset) or next(iter(calendars.values()))
 
 
+def majority_calendar(calendars: Mapping[str | None, tuple[float, str]],
+                      ids: np.ndarray) -> tuple[tuple[float, str], np.ndarray, list[str]]:
+    """The calendar most of the assets ``ids`` trade on (:func:`periods_per_year`'s entries; a
+    tie goes to the one that sorts first, the same on every run), a mask of the rows whose asset
+    trades on it, and the assets that do not, sorted: a cross-sectional book rebalances on one
+    calendar's dates (a coin among stocks counted its weekends as flat trading days)."""
+    names = np.unique(np.asarray(ids).astype(str))
+    of = {str(a): asset_calendar(calendars, str(a)) for a in names}
+    counts: dict[tuple[float, str], int] = {}
+    for cal in of.values():
+        counts[cal] = counts.get(cal, 0) + 1
+    chosen = max(sorted(counts), key=lambda cal: counts[cal])
+    others = sorted(a for a, cal in of.items() if cal != chosen)
+    keep = ~np.isin(np.asarray(ids).astype(str), others) if others else np.ones(len(ids), dtype=bool)
+    return chosen, keep, others
+
+
 def period_unit(per_year: float) -> str:
     """What one observation of a series with ``per_year`` observations a year is called ("day",
     "week", "month" ...; "period" off the usual calendars), for "held 5 day(s)"."""

@@ -22,7 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from finlite.data.market import PreparedSeries, asset_calendar, period_unit, periods_per_year
+from finlite.data.market import (
+    PreparedSeries,
+    asset_calendar,
+    majority_calendar,
+    period_unit,
+    periods_per_year,
+)
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.forecast import (
     buy_and_hold,
@@ -953,9 +959,11 @@ def _cross_sectional_book(rows: _Rows) -> dict[str, Any] | None:
     known = np.isfinite(rows.realised)
     if rows.ids is None or not has_cross_section(rows.dates[known]):
         return None
+    (per_year, calendar), same, others = majority_calendar(rows.calendars, rows.ids)
+    known &= same  # one calendar's assets: see jobs.forecast._portfolio
+    if not has_cross_section(rows.dates[known]):
+        return None
     dates, ids, realised = rows.dates[known], rows.ids[known], rows.realised[known]
-    named = [_calendar_of(rows, str(a)) for a in np.unique(ids)]
-    per_year, calendar = max(set(named), key=named.count)
     ppy = per_year / rows.horizon
     path = rows.paths[known] if rows.paths is not None else None
     books = {name: quantile_portfolio(dates, ids, rows.preds[name][known], realised, rows.cost_bps, per_year,
@@ -980,6 +988,7 @@ def _cross_sectional_book(rows: _Rows) -> dict[str, Any] | None:
     first = books["teacher"]
     metrics = {"quantile": first["quantile"], "periods": first["periods"], "periods_flat": first["periods_flat"],
                "assets": first["assets"], "periods_per_year": ppy, "calendar": calendar,
+               "assets_left_out": len(others), "left_out": others[:20],
                "teacher": {k: first[k] for k in ("long_short", "long_top")},
                "student": {k: books["student"][k] for k in ("long_short", "long_top")},
                "equal_weight": hold, "sharpe_difference_long_short": diff, "block_length": block}
@@ -992,7 +1001,10 @@ def _cross_sectional_book(rows: _Rows) -> dict[str, Any] | None:
             f"horizon, after {rows.cost_bps:g} bp per unit of weight traded; a date with fewer than "
             f"{first['min_assets']} assets holds cash ({first['periods_flat']} of {first['periods']} periods); "
             f"annualised as {calendar} ({per_year:g} a year); interval: moving-block bootstrap over the "
-            f"{periods} periods, blocks of {block}, {BOOTSTRAP_REPS} replicates, seed {rows.seed}.")
+            f"{periods} periods, blocks of {block}, {BOOTSTRAP_REPS} replicates, seed {rows.seed}."
+            + (f" The {len(others)} asset(s) on another calendar ({', '.join(others[:5])}"
+               f"{' ...' if len(others) > 5 else ''}) are left out: one book rebalances on one calendar's dates."
+               if others else ""))
     table = Table(id="cross_sectional_portfolio", caption="Quintile portfolios across the assets, after costs.",
                   columns=["model", "book", "annual return", "annual volatility", "Sharpe", "max drawdown",
                            "turnover", "hit rate"], rows=table_rows)

@@ -445,14 +445,15 @@ def _edge_by_chance(edge: Any) -> str:
     trading section's ``edge_over_buy_and_hold``; nothing for a report written before it)."""
     if not isinstance(edge, Mapping):
         return ""
-    count, floor = edge.get("assets_with_edge"), edge.get("by_chance_at_least")
-    if not (isinstance(count, int) and not isinstance(count, bool) and count > 0 and finite_number(floor)):
+    count, floor, judged = edge.get("assets_with_edge"), edge.get("by_chance_at_least"), edge.get("judged")
+    if not (isinstance(count, int) and not isinstance(count, bool) and count > 0 and finite_number(floor)
+            and isinstance(judged, int) and not isinstance(judged, bool)):
         return ""
-    which = "The 1 asset with an edge is" if count == 1 else f"The {count} assets with an edge are"
-    return (f" {which} no evidence of one by itself: with no edge on any asset, chance alone shows one on at least "
-            f"{floor:.1f} of them (each 95 % interval lies above zero on a nominal 2.5 % of assets), and on more "
-            "when the test period is short, as each asset's better strategy of either model is picked after the "
-            "fact. Read them as an edge only when they are far more than that.")
+    which = "the 1 asset with an edge" if count == 1 else f"the {count} assets with an edge"
+    return (f" Read {which} beside chance: with no edge on any asset, at least {floor:.1f} of the {judged:,} "
+            "judged show one (each 95 % interval lies above zero on a nominal 2.5 % of assets), and more when the "
+            "test period is short, as each asset's better strategy of either model is picked after the fact; "
+            "only a count far above that is evidence of an edge.")
 
 
 def _split_limitations(report: Mapping[str, Any]) -> list[str]:

@@ -33,6 +33,7 @@ from finlite.data.market import (
     MarketSpec,
     PreparedSeries,
     asset_calendar,
+    majority_calendar,
     periods_per_year,
     prepare_series,
     to_price_level,
@@ -653,16 +654,18 @@ def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals
                paths: np.ndarray | None) -> dict[str, Any]:
     """Each model's quintile portfolio across a panel's assets
     (:func:`~finlite.evaluate.forecast.quantile_portfolio`), beside the equal-weighted universe,
-    annualised with the calendar most of the assets trade on (a stock and a coin in one book
-    have no common calendar: the one used is named)."""
-    named = [calendars.get(str(a)) or asset_calendar(calendars, None) for a in np.unique(ids)]
-    per_year, calendar = max(set(named), key=named.count)
-    books = {name: quantile_portfolio(dates, ids, signal, realised, cost_bps, per_year, horizon=horizon, path=paths)
+    of the assets on the calendar most of them trade on (a coin among stocks counted its weekends
+    as flat trading days, and at h > 1 its holding periods overlapped: a review); the others are
+    counted and named (``assets_left_out``, ``left_out``)."""
+    (per_year, calendar), keep, others = majority_calendar(calendars, ids)
+    path = None if paths is None else paths[keep]
+    books = {name: quantile_portfolio(dates[keep], ids[keep], signal[keep], realised[keep], cost_bps, per_year,
+                                      horizon=horizon, path=path)
              for name, signal in signals.items()}
     first = next(iter(books.values()))
     return {"quantile": first["quantile"], "periods": first["periods"], "periods_flat": first["periods_flat"],
             "assets": first["assets"], "min_assets": first["min_assets"], "periods_per_year": per_year / horizon,
-            "calendar": calendar, "calendars_mixed": len(set(named)) > 1,
+            "calendar": calendar, "assets_left_out": len(others), "left_out": others[:20],
             "models": {name: {"long_short": book["long_short"], "long_top": book["long_top"]}
                        for name, book in books.items()},
             "equal_weight": first["equal_weight"]}
