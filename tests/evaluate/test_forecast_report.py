@@ -561,6 +561,7 @@ def test_a_panels_trading_status_counts_assets_beyond_chance(assets: int, worse:
     assert chance["student_worse"] == worse and chance["p_value"] == pytest.approx(tail if worse else 1.0, rel=1e-9)
     assert chance["tested"] == n and chance["expected_by_chance"] == pytest.approx(0.025 * n)
     assert chance["worse_assets"] == [f"S{k:03d}" for k in range(worse)]
+    assert (f"({untested} without one: too few periods or no interval)" in section.summary) == (untested > 0)
 
 
 def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:

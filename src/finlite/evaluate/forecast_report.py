@@ -926,7 +926,8 @@ def _trading(rows: _Rows) -> Section:
         metrics["edge_over_buy_and_hold"] = edge
         shown = ", ".join(worse[:MAX_LISTED]) + (f" and {len(worse) - MAX_LISTED} more" if len(worse) > MAX_LISTED
                                                   else "")
-        untested = "" if chance["tested"] == len(assets) else f" ({len(assets) - chance['tested']} too short to test)"
+        untested = ("" if chance["tested"] == len(assets) else
+                    f" ({len(assets) - chance['tested']} without one: too few periods or no interval)")
         summary += (f" Of the {chance['tested']} assets with a trading test, of {len(assets)}{untested}, the student's "
                     f"long/flat Sharpe is below the teacher's beyond the interval on {len(worse)}"
                     f"{f' ({shown})' if worse else ''}; about "
