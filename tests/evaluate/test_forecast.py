@@ -463,8 +463,9 @@ def _book_by_hand(dates: np.ndarray, ids: np.ndarray, signal: np.ndarray, realis
         simple = pd.Series(np.expm1(today["r"].to_numpy()), index=today["id"].to_numpy())
         for b in books:
             traded = w[b].sub(before[b], fill_value=0.0).abs().sum()
-            books[b].append(float((w[b] * simple).sum() - traded * cost_bps / 10_000))
-            before[b] = w[b]
+            net = float((w[b] * simple).sum() - traded * cost_bps / 10_000)
+            books[b].append(net)
+            before[b] = w[b] * (1 + simple) / (1 + net)  # held at the period's end: drifted with prices
     return {b: np.array(v) for b, v in books.items()}
 
 
@@ -500,13 +501,21 @@ def test_quantile_portfolio_by_hand_turnover_path_and_refusals() -> None:
     realised = np.log(np.array([1.10, 1.0, 1.0, 1.0, 0.95, 1.02, 1.0, 1.0, 1.0, 0.99]))
     got = fc.quantile_portfolio(dates, ids, signal, realised, 10.0, 252)
     ls = got["long_short"]
-    # Date 0: long A (+10 %), short E (-5 %): +15 %, less 2 units traded at 10 bp. Date 1: long E
-    # (-1 %), short A (+2 %): -3 %, less 4 units (A from +1 to -1, E from -1 to +1).
-    net = np.array([0.15 - 2 * 0.001, -0.01 - 0.02 - 4 * 0.001])
+    # Date 0: long A (+10 %), short E (-5 %): +15 %, less 2 units traded at 10 bp. At its end the
+    # book (worth 1.148) holds A at 1.10 / 1.148 and E at -0.95 / 1.148. Date 1: long E (-1 %), short
+    # A (+2 %): -3 %, less the trades from those drifted weights to A -1, E +1.
+    first = 0.15 - 2 * 0.001
+    held_a, held_e = 1.10 / (1 + first), -0.95 / (1 + first)
+    second_trade = abs(-1 - held_a) + abs(1 - held_e)
+    net = np.array([first, -0.01 - 0.02 - second_trade * 0.001])
     assert ls["total_return"] == pytest.approx(np.prod(1 + net) - 1, rel=1e-12)
-    assert ls["turnover"] == pytest.approx(3.0) and ls["trades"] == 2
-    assert got["long_top"]["turnover"] == pytest.approx(1.5)  # into A (1), then A to E (2)
-    assert got["equal_weight"]["turnover"] == pytest.approx(0.5)  # in once, then held
+    assert ls["turnover"] == pytest.approx((2 + second_trade) / 2, rel=1e-12) and ls["trades"] == 2
+    top_first = 0.10 - 0.001  # into A
+    assert got["long_top"]["turnover"] == pytest.approx((1 + 1.10 / (1 + top_first) + 1) / 2, rel=1e-12)
+    # The equal-weighted universe rebalances its drifted weights back to 1/5 each, and pays for it.
+    ew_first = np.expm1(realised[:5]).mean() - 0.001
+    drifted = 0.2 * np.exp(realised[:5]) / (1 + ew_first)
+    assert got["equal_weight"]["turnover"] == pytest.approx((1 + np.abs(0.2 - drifted).sum()) / 2, rel=1e-12)
     # A path inside the horizon marks the drawdown at every step.
     path = np.stack([realised * 0.5, realised], axis=1)
     path[0, 0] = np.log(0.5)  # A halves on the first day of date 0's period
@@ -516,6 +525,10 @@ def test_quantile_portfolio_by_hand_turnover_path_and_refusals() -> None:
     # last ids: a Sharpe of 5.2 where the IC was 0, a review) and a top leg that is the whole universe.
     same = fc.quantile_portfolio(dates, ids, np.zeros(10), realised, 10.0, 252)
     assert same["long_short"]["total_return"] == 0.0 and same["long_short"]["turnover"] == 0.0
+    with pytest.raises(ConfigError, match="start"):
+        fc.quantile_portfolio(dates, ids, signal, realised, horizon=2, start=2)
+    later = fc.quantile_portfolio(dates, ids, signal, realised, 10.0, 252, horizon=2, start=1)
+    assert later["periods"] == 1 and later["long_short"]["total_return"] == pytest.approx(-0.03 - 2 * 0.001)
     assert same["long_top"]["total_return"] == pytest.approx(same["equal_weight"]["total_return"], rel=1e-12)
     # Two tied at the edge of a one-place leg share it.
     tied = fc.quantile_portfolio(dates[:5], ids[:5], np.array([5.0, 5.0, 1, 0, -1]), realised[:5])

@@ -588,11 +588,12 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     book = same["cross_sectional_portfolio"]
     ids = np.asarray(series.windows_test.ids).astype(str)
     direct = quantile_portfolio(dates, ids, teacher, realised_paths(series)[:, -1], 1.0, 252)
-    assert book["assets"] == 6 and book["calendar"] == "trading days" and book["assets_left_out"] == 0
+    assert book["assets"] == 6 and same["cross_section"] == {"calendar": "trading days", "periods_per_year": 252.0,
+                                                              "assets_left_out": 0, "left_out": []}
     assert book["models"]["teacher"]["long_short"]["sharpe"] == pytest.approx(direct["long_short"]["sharpe"])
     assert book["equal_weight"]["total_return"] == pytest.approx(direct["equal_weight"]["total_return"])
     table = render_forecast_table(same)
-    assert "quintile long/short Sharpe" in table and "top quintile Sharpe (buy_and_hold: equal weight)" in table
+    assert "quintile long/short Sharpe" in table and "top quintile Sharpe (last column: equal-weight universe)" in table
     sections = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, teacher.copy()))}
     accuracy = sections["forecast_accuracy"]
     assert accuracy.status == "PASS" and "cross-sectional IC" in accuracy.threshold
@@ -670,3 +671,58 @@ def test_a_cross_sectional_book_keeps_one_calendars_assets_and_picks_it_the_same
     assert keep.tolist() == [True, False, True, False, True]
     chosen, keep, others = majority_calendar({**calendars, "E": (365.0, "calendar days")}, np.array(["A", "E"]))
     assert chosen == (252.0, "trading days") and others == ["E"]  # among the assets given only
+
+
+def test_a_coin_among_stocks_is_left_out_of_the_cross_section_and_named() -> None:
+    """The IC ranked a coin's Friday-to-Saturday return beside the stocks' Friday-to-Monday, and the
+    book counted its weekends as flat trading days: both keep the calendar most assets trade on, and
+    the table names what they left out (a quant's walk-through). At h > 1 the book is traded from every
+    start day; a direction model's two ICs say what each ranks against."""
+    from finlite.jobs.forecast import render_forecast_table
+
+    frames = []
+    for k in range(6):
+        f = make_prices(300, seed=20 + k)
+        f["ticker"] = f"S{k}"
+        frames.append(f)
+    coin = make_prices(420, seed=40)
+    coin["date"] = pd.date_range("2020-01-01", periods=420, freq="D").strftime("%Y-%m-%d")
+    coin["ticker"] = "COIN"
+    spec = {"window": 10, "volume_column": "volume", "id_column": "ticker"}
+    stocks = prepare_series(pd.concat(frames, ignore_index=True), MarketSpec(objective="return", **spec))
+    mixed = prepare_series(pd.concat([*frames, coin], ignore_index=True), MarketSpec(objective="return", **spec))
+    rng = np.random.default_rng(0)
+
+    y = mixed.windows_test.y.astype(np.float64)
+    ids = np.asarray(mixed.windows_test.ids).astype(str)
+    dates = np.asarray(mixed.windows_test.dates).astype("datetime64[D]")
+    teacher = 0.3 * y + 0.01 * rng.normal(size=y.size)
+    both = forecast_evidence(mixed, {"teacher": teacher, "student": teacher * 0.9}, cutoff=None)
+    assert both["cross_section"]["assets_left_out"] == 1 and both["cross_section"]["left_out"] == ["COIN"]
+    assert both["assets"] == 7 and stocks.windows_test.ids is not None
+    stock = ids != "COIN"  # by hand: the stocks' dates only, each date's Spearman across them
+    by_hand = [stats.spearmanr(teacher[stock & (dates == d)], y[stock & (dates == d)]).statistic
+               for d in np.unique(dates[stock]) if (stock & (dates == d)).sum() >= 5]
+    assert both["models"]["teacher"]["cross_sectional_ic"]["mean"] == pytest.approx(np.mean(by_hand), rel=1e-10)
+    assert both["models"]["teacher"]["cross_sectional_ic"]["dates"] == len(by_hand)
+    vs = both["models"]["student"]["cross_sectional_ic_vs_teacher"]  # the same ranks: a difference of 0
+    assert vs["dates"] == len(by_hand) and vs["mean"] == 0.0
+    from finlite.evaluate.forecast import quantile_portfolio
+    from finlite.jobs.forecast import realised_paths
+
+    book = quantile_portfolio(dates[stock], ids[stock], teacher[stock], realised_paths(mixed)[stock, -1], 1.0, 252)
+    assert both["cross_sectional_portfolio"]["models"]["teacher"]["long_short"]["sharpe"] == pytest.approx(
+        book["long_short"]["sharpe"], rel=1e-12)
+    assert "cross-section: 1 asset(s) on another calendar than trading days left out (COIN)" in \
+        render_forecast_table(both)
+    five = prepare_series(pd.concat(frames, ignore_index=True), MarketSpec(objective="direction", horizon=3, **spec))
+    y = five.windows_test.y.astype(np.float64)
+    probability = np.clip(0.5 + 0.1 * rng.normal(size=y.size), 0, 1)
+    got = forecast_evidence(five, {"teacher": probability, "student": probability}, cutoff=0.5)
+    days = got["cross_sectional_portfolio"]["models"]["teacher"]["long_short"]["sharpe_start_days"]
+    assert len(days) == 3 and days[0] == pytest.approx(
+        got["cross_sectional_portfolio"]["models"]["teacher"]["long_short"]["sharpe"])
+    table = render_forecast_table(got)
+    assert "information coefficient (pooled over assets and dates, vs the 0/1 up move)" in table
+    assert "cross-sectional IC vs realised returns (mean over dates)" in table
+    assert "quintile long/short Sharpe across start days" in table

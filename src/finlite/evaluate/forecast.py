@@ -409,7 +409,10 @@ def cross_sectional_ic(dates: Any, y: Any, pred: Any, horizon: int = 1, *,
     ``dates_skipped`` (dates with fewer than ``min_assets`` rows or all outcomes equal),
     ``min_assets``, ``horizon``, and when there are at least 2·h + 2 dates with an IC,
     ``t_statistic``, ``p_value`` (two-sided), ``p_value_positive`` (one-sided, H1: mean > 0),
-    ``df`` and ``variance`` (else these are None).
+    ``df`` and ``variance`` (else these are None). A constant series is tested as
+    :func:`diebold_mariano` tests a constant differential (``variance`` "zero"): all zeros, as a
+    forecast the same for every asset gives, is statistic 0 and p-value 1; any other value is
+    ±inf and p-value 0.
 
     Raises:
         ConfigError: ``horizon`` or ``min_assets`` is not a whole number ≥ 1 (``min_assets`` ≥ 3).
@@ -664,7 +667,8 @@ PORTFOLIO_QUANTILE = 0.2
 
 def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bps: float = 0.0,
                        periods_per_year: float = 252, *, horizon: int = 1, quantile: float = PORTFOLIO_QUANTILE,
-                       min_assets: int = CROSS_SECTION_MIN_ASSETS, path: Any = None) -> dict[str, Any]:
+                       min_assets: int = CROSS_SECTION_MIN_ASSETS, path: Any = None,
+                       start: int = 0) -> dict[str, Any]:
     """The cross-sectional portfolio a quant builds from a panel's forecasts: on each rebalancing
     date, rank the assets by ``signal`` (a forecast change, or a probability of an up move), buy
     the top ``quantile`` of them and sell the bottom ``quantile``, equally weighted, and hold for
@@ -676,7 +680,8 @@ def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bp
     :func:`trading_view`'s. A date with fewer than ``min_assets`` assets holds cash (counted in
     ``periods_flat``). Each leg holds ``k = max(1, floor(n · quantile))`` places of the date's n
     assets, 1/k each; assets tied at a leg's last place share its remaining weight, so a signal
-    that is the same for every asset holds a flat long/short book. The assets are taken to trade
+    that is the same for every asset holds a flat long/short book. ``start`` (0 to h − 1) is the
+    first rebalancing date: at h > 1 each of the h start days gives another book. The assets are taken to trade
     on one calendar, each row's return covering h of the panel's dates: a rebalancing date is
     every h-th date of the panel, so an asset of another calendar (a coin among stocks) or with
     holes in its dates would be held over periods that overlap or miss some (the evidence keeps
@@ -687,9 +692,11 @@ def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bp
     (annual return and volatility, Sharpe, max drawdown, turnover, hit rate, equity):
     ``long_short`` (+1/k on each of the top k, −1/k on each of the bottom k: a dollar-neutral
     book, gross exposure 2), ``long_top`` (the top k only) and ``equal_weight`` (every asset
-    ranked that date, 1/n each: the benchmark of ``long_top``). ``cost_bps`` is charged per unit
-    of weight traded (turnover: the sum of the weight changes between rebalancing dates; a
-    position's drift with its price in between is not rebalanced back). With ``path`` (one row
+    ranked that date, 1/n each, rebalanced to that every period: the benchmark of ``long_top``).
+    ``cost_bps`` is charged per unit of weight traded: the turnover is the sum of the changes
+    from the weights the book holds at a period's end (each grown with its asset's return, over
+    the book's value) to the next period's targets, so rebalancing a drifted book costs what it
+    trades; the first period trades in from cash. With ``path`` (one row
     per row of the log returns to each step of its horizon, the last ``realised``), the drawdown
     is marked at every step.
 
@@ -699,7 +706,11 @@ def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bp
     """
     cost, ppy = _check_money(cost_bps, periods_per_year)
     h = _check_horizon(horizon)
-    books, invested, meta = _portfolio_books(dates, ids, signal, realised, cost, h, quantile, min_assets, path)
+    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start < h:
+        raise ConfigError(f"The 'start' parameter of quantile_portfolio must be a whole number from 0 to horizon - 1 "
+                          f"(which of the h dates the book first rebalances on); got {start!r}.", param="start")
+    books, invested, meta = _portfolio_books(dates, ids, signal, realised, cost, h, quantile, min_assets, path,
+                                             int(start))
     out: dict[str, Any] = dict(meta)
     for name, (net, factors, change, gross) in books.items():
         out[name] = _performance(net, factors, change, gross, invested, cost, ppy / h)
@@ -736,7 +747,7 @@ def _leg(sorted_signal: np.ndarray, k: int) -> np.ndarray:
 
 
 def _portfolio_books(dates: Any, ids: Any, signal: Any, realised: Any, cost: float, h: int, quantile: Any,
-                     min_assets: Any, path: Any) -> tuple[dict[str, _Book], np.ndarray, dict[str, Any]]:
+                     min_assets: Any, path: Any, start: int = 0) -> tuple[dict[str, _Book], np.ndarray, dict[str, Any]]:
     """:func:`quantile_portfolio`'s books as period arrays: per book (net, step factors or None,
     turnover, gross), the periods invested, and the counts (``periods``, ``periods_flat``,
     ``quantile``, ``assets``, ``min_assets``)."""
@@ -756,11 +767,11 @@ def _portfolio_books(dates: Any, ids: Any, signal: Any, realised: Any, cost: flo
     asset_names, asset = np.unique(names, return_inverse=True)
     unique, codes = np.unique(days, return_inverse=True)
     codes = codes.reshape(-1)
-    # Rows by date, then by signal from the highest (ties by id: a fixed order; tied assets share).
+    # Rows by date, then by signal from the highest (a fixed order; tied assets share a leg's edge).
     order = np.lexsort((asset, -s, codes))
     starts = np.searchsorted(codes[order], np.arange(len(unique)))
     ends = np.r_[starts[1:], order.size]
-    rebalance = np.arange(0, len(unique), h)
+    rebalance = np.arange(start, len(unique), h)
     steps = 1 if marks is None else marks.shape[1]
     names_of = ("long_short", "long_top", "equal_weight")
     net = {b: np.zeros(len(rebalance)) for b in names_of}
@@ -795,7 +806,14 @@ def _portfolio_books(dates: Any, ids: Any, signal: Any, realised: Any, cost: flo
             net[b][t] = gross[b][t] - charge
             if step_simple is not None:
                 factors[b][t] = 1.0 + w @ step_simple - charge
-            before[b] = weights[b]
+            # What the book holds at the period's end: each weight grown with its asset, over the
+            # book's value (the next rebalancing trades back from these, not from the targets: an
+            # equal-weighted universe that never paid to rebalance was no buy-and-hold).
+            value = 1.0 + net[b][t]
+            drifted = np.zeros(len(asset_names))
+            if value > 0:
+                drifted[asset[rows]] = w * (1.0 + simple) / value
+            before[b] = drifted
     books: dict[str, _Book] = {}
     for b in names_of:
         f = None

@@ -427,7 +427,8 @@ def _accuracy(rows: _Rows) -> Section:
         ics = ranking["metrics"]
         vs = ics["student_vs_teacher"]
         summary += (f" Ranking the assets of each date, the cross-sectional IC is {_fmt(ics['student']['mean'], 3)} "
-                    f"for the student and {_fmt(ics['teacher']['mean'], 3)} for the teacher"
+                    f"(t = {_fmt(ics['student']['t_statistic'], 3)}) for the student and "
+                    f"{_fmt(ics['teacher']['mean'], 3)} (t = {_fmt(ics['teacher']['t_statistic'], 3)}) for the teacher"
                     + (f": the student ranks them worse (one-sided p = {1.0 - vs['p_value_positive']:.3g})."
                        if ranking["student_ranks_worse"] else "."))
     threshold = (f"FAIL when the student's RMSE is materially and significantly worse: the whole 95 % interval of "
@@ -480,7 +481,9 @@ def _cross_section(rows: _Rows) -> dict[str, Any] | None:
     if rows.ids is None:
         return None
     outcome = rows.realised if rows.task == "direction" else rows.y
-    keep = np.isfinite(outcome)
+    # One calendar's assets, as the evidence ranks them (jobs.forecast.forecast_evidence).
+    _, same, _ = majority_calendar(rows.calendars, rows.ids)
+    keep = np.isfinite(outcome) & same
     if not has_cross_section(rows.dates[keep]):  # one asset, or too few on every date to rank
         return None
     dates, outcome = rows.dates[keep], outcome[keep]
@@ -928,7 +931,9 @@ def _trading(rows: _Rows) -> Section:
                                                   else "")
         untested = ("" if chance["tested"] == len(assets) else
                     f" ({len(assets) - chance['tested']} without one: too few periods or no interval)")
-        summary += (f" Of the {chance['tested']} assets with a trading test, of {len(assets)}{untested}, the student's "
+        tested_text = (f"Of the {len(assets)} assets, each with a trading test," if not untested else
+                       f"Of the {len(assets)} assets, {chance['tested']} have a trading test{untested};")
+        summary += (f" {tested_text} the student's "
                     f"long/flat Sharpe is below the teacher's beyond the interval on {len(worse)}"
                     f"{f' ({shown})' if worse else ''}; about "
                     f"{chance['expected_by_chance']:.1f} are expected by chance (binomial p = {chance['p_value']:.3g}).")
@@ -942,7 +947,8 @@ def _trading(rows: _Rows) -> Section:
     if book is not None:
         metrics["cross_sectional_portfolio"] = book["metrics"]
         tables.append(book["table"])
-        summary += " " + book["summary"]
+        # A universe is judged as a book first; its first asset by name is one of many (a walk-through).
+        summary = book["summary"] + " " + summary
         notes.append(book["note"])
         section_status = worst([section_status, book["status"]])
         threshold += ("; or when, ranking the assets of each date, the student's quintile long/short book has a "
@@ -998,7 +1004,8 @@ def _cross_sectional_book(rows: _Rows) -> dict[str, Any] | None:
                f"{first['long_short']['sharpe']:.2f} on the teacher's (difference 95 % interval {_span(diff['ci'])})"
                + ("; the student's is worse beyond it." if worse else "."))
     note = (f"Quintile portfolios: every {rows.horizon} date(s), the top {first['quantile']:.0%} of a date's assets by "
-            "forecast bought and the bottom sold at equal weights (at least one a leg; ties by id), held for the "
+            "forecast bought and the bottom sold at equal weights (at least one a leg; assets tied at a leg's last "
+            "place share it), held for the "
             f"horizon, after {rows.cost_bps:g} bp per unit of weight traded; a date with fewer than "
             f"{first['min_assets']} assets holds cash ({first['periods_flat']} of {first['periods']} periods); "
             f"annualised as {calendar} ({per_year:g} a year); interval: moving-block bootstrap over the "

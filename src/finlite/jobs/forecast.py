@@ -571,10 +571,17 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     # over the dates (the pooled one above also rewards calling the whole market's days). A
     # direction model's probability is ranked against the realised returns: its 0/1 label ties
     # half the assets of a date.
+    calendars = periods_per_year(series.table, spec)
+    ranked, on_calendar = None, np.ones(len(y), dtype=bool)
     if ids is not None and len(np.unique(ids)) > 1:
         out["assets"] = len(np.unique(ids))
-    panel = ids is not None and has_cross_section(dates)
-    ranked = None if not panel else (paths[:, -1] if spec.task == "direction" and paths is not None else y)
+        # One calendar's assets are ranked against each other: a coin's Friday-to-Saturday return
+        # beside the stocks' Friday-to-Monday is no cross-section (a quant's walk-through).
+        (per_year, calendar), on_calendar, others = majority_calendar(calendars, ids)
+        if has_cross_section(dates[on_calendar]):
+            out["cross_section"] = {"calendar": calendar, "periods_per_year": per_year,
+                                    "assets_left_out": len(others), "left_out": others[:20]}
+            ranked = paths[:, -1] if spec.task == "direction" and paths is not None else y
     for name, p in {**preds, "naive": naive}.items():
         # The naive direction forecast (the training share of up moves) calls the training majority:
         # up at 0.5, not at the teacher's cut-off, which lies next to that share and flips with a seed.
@@ -583,7 +590,8 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                                  "folds": [_quality(y[m], p[m], naive[m], spec.task, cut, h, dates[m], scale)
                                            for m in folds if m.any()]}
         if ranked is not None:  # the naive forecast too: a volatility's persistence ranks the assets
-            entry["cross_sectional_ic"] = cross_sectional_ic(dates, ranked, p, h)
+            m = on_calendar
+            entry["cross_sectional_ic"] = cross_sectional_ic(dates[m], ranked[m], p[m], h)
         if spec.objective == "price":
             # The price objective is learned as a log change; judge it where a user reads it too: the
             # level P_t·exp(forecast) against P_{t+h}, beside the random walk P_t (MAPE is meaningful
@@ -616,8 +624,9 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                 e1, e2 = date_mean_errors(dates, p - y, preds[teacher] - y)
                 entry["diebold_mariano_vs_teacher"] = dict(diebold_mariano(e1, e2, h))
             if ranked is not None:
-                entry["cross_sectional_ic_vs_teacher"] = cross_sectional_ic(dates, ranked, p, h,
-                                                                            baseline=preds[teacher])
+                entry["cross_sectional_ic_vs_teacher"] = cross_sectional_ic(
+                    dates[on_calendar], ranked[on_calendar], p[on_calendar], h,
+                    baseline=preds[teacher][on_calendar])
         out["models"][name] = entry
     if paths is None:  # a volatility forecast: no direction to trade
         return _with_thin_warnings(dict(_json_ready(out)))
@@ -626,7 +635,6 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     # passive baseline of a trading view is buy-and-hold.
     signals = dict(preds)
     direction = spec.task == "direction"
-    calendars = periods_per_year(series.table, spec)
     if ids is None or len(np.unique(ids)) == 1:
         # One asset in the test period (a panel's others may end before it): its own calendar.
         only = None if ids is None or not ids.size else str(ids[0])
@@ -643,29 +651,34 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                                  direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h,
                                  per_year=calendars[str(asset)], paths=paths[rows])
             for asset, rows in zip(names, groups, strict=True)}
-    if panel and ids is not None:
-        out["cross_sectional_portfolio"] = _portfolio(dates, ids, realised, signals, cost_bps=cost_bps, horizon=h,
-                                                      calendars=calendars, paths=paths if h > 1 else None)
+    if ranked is not None and ids is not None:
+        m = on_calendar
+        out["cross_sectional_portfolio"] = _portfolio(dates[m], ids[m], realised[m],
+                                                      {k: v[m] for k, v in signals.items()}, cost_bps=cost_bps,
+                                                      horizon=h, per_year=out["cross_section"]["periods_per_year"],
+                                                      paths=paths[m] if h > 1 else None)
     return _with_thin_warnings(dict(_json_ready(out)))
 
 
 def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals: Mapping[str, np.ndarray], *,
-               cost_bps: float, horizon: int, calendars: Mapping[str | None, tuple[float, str]],
-               paths: np.ndarray | None) -> dict[str, Any]:
-    """Each model's quintile portfolio across a panel's assets
-    (:func:`~finlite.evaluate.forecast.quantile_portfolio`), beside the equal-weighted universe,
-    of the assets on the calendar most of them trade on (a coin among stocks counted its weekends
-    as flat trading days, and at h > 1 its holding periods overlapped: a review); the others are
-    counted and named (``assets_left_out``, ``left_out``)."""
-    (per_year, calendar), keep, others = majority_calendar(calendars, ids)
-    path = None if paths is None else paths[keep]
-    books = {name: quantile_portfolio(dates[keep], ids[keep], signal[keep], realised[keep], cost_bps, per_year,
-                                      horizon=horizon, path=path)
+               cost_bps: float, horizon: int, per_year: float, paths: np.ndarray | None) -> dict[str, Any]:
+    """Each model's quintile portfolio across a panel's assets (one calendar's: the evidence's
+    ``cross_section`` names the others), beside the equal-weighted universe
+    (:func:`~finlite.evaluate.forecast.quantile_portfolio`). At h > 1 each book is also traded
+    from every one of the h start days (``sharpe_start_days``), as each asset's trading view."""
+    books = {name: quantile_portfolio(dates, ids, signal, realised, cost_bps, per_year, horizon=horizon, path=paths)
              for name, signal in signals.items()}
+    if horizon > 1:
+        starts = {name: [quantile_portfolio(dates, ids, signal, realised, cost_bps, per_year, horizon=horizon,
+                                            path=paths, start=offset) for offset in range(horizon)]
+                  for name, signal in signals.items()}
+        for name, book in books.items():
+            for side in ("long_short", "long_top", "equal_weight"):
+                book[side]["sharpe_start_days"] = [
+                    float(other[side]["sharpe"]) if other["periods"] >= 2 else None for other in starts[name]]
     first = next(iter(books.values()))
     return {"quantile": first["quantile"], "periods": first["periods"], "periods_flat": first["periods_flat"],
             "assets": first["assets"], "min_assets": first["min_assets"], "periods_per_year": per_year / horizon,
-            "calendar": calendar, "assets_left_out": len(others), "left_out": others[:20],
             "models": {name: {"long_short": book["long_short"], "long_top": book["long_top"]}
                        for name, book in books.items()},
             "equal_weight": first["equal_weight"]}
@@ -747,10 +760,13 @@ _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("
 # equal-weighted universe stands in buy-and-hold's column beside the long-only top quintile.
 _PORTFOLIO = [("quintile long/short annual return", "long_short", "annual_return", "pct"),
               ("quintile long/short Sharpe", "long_short", "sharpe", "f"),
+              ("quintile long/short Sharpe across start days", "long_short", "sharpe_start_days", "range"),
               ("quintile long/short max drawdown", "long_short", "max_drawdown", "pct"),
               ("quintile long/short turnover", "long_short", "turnover", "f"),
-              ("top quintile annual return (buy_and_hold: equal weight)", "long_top", "annual_return", "pct"),
-              ("top quintile Sharpe (buy_and_hold: equal weight)", "long_top", "sharpe", "f")]
+              ("top quintile annual return (last column: equal-weight universe)", "long_top", "annual_return",
+               "pct"),
+              ("top quintile Sharpe (last column: equal-weight universe)", "long_top", "sharpe", "f"),
+              ("top quintile Sharpe across start days", "long_top", "sharpe_start_days", "range")]
 _TRADING = [("long/flat annual return", "long_flat", "annual_return", "pct"),
             ("long/flat Sharpe", "long_flat", "sharpe", "f"),
             ("long/flat Sharpe across start days", "long_flat", "sharpe_start_days", "range"),
@@ -814,10 +830,16 @@ def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[li
     names = [*evidence["models"], *(["buy_and_hold"] if passive else [])]
     rows = []
     panel = isinstance(evidence.get("assets"), int) and evidence["assets"] > 1
+    direction = evidence.get("task") == "direction"
     for label, path, kind in _TABLE:
         cells = [_cell(_dig(evidence["models"].get(n), path), kind) for n in names]
-        if panel and path == ("pooled", "information_coefficient"):
-            label = "information coefficient (pooled over assets and dates)"
+        # Which outcome each IC ranks against, where the two differ (a direction model's pooled IC
+        # is against the 0/1 up move, its cross-sectional one against the returns: a walk-through).
+        if path == ("pooled", "information_coefficient") and (panel or direction):
+            label = "information coefficient" + (" (pooled over assets and dates" if panel else " (") \
+                + (", vs the 0/1 up move)" if direction else ")")
+        elif path == ("cross_sectional_ic", "mean") and direction:
+            label = "cross-sectional IC vs realised returns (mean over dates)"
         if any(c != "-" for c in cells):
             rows.append([label, *cells])
     if "buy_and_hold" in trading:
@@ -830,6 +852,12 @@ def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[li
                      for n in names]
             if any(c != "-" for c in cells):
                 rows.append([label, *cells])
+    section = evidence.get("cross_section")
+    if isinstance(section, Mapping) and int(section.get("assets_left_out") or 0):
+        left = [terminal_safe(str(a)) for a in section.get("left_out") or []][:5]
+        rows.append([f"cross-section: {int(section['assets_left_out'])} asset(s) on another calendar than "
+                     f"{terminal_safe(str(section.get('calendar')))} left out ({', '.join(left)}"
+                     f"{', ...' if int(section['assets_left_out']) > len(left) else ''})", *("" for _ in names)])
     shown = sorted(per_asset)[:TABLE_ASSETS]
     for asset in shown:
         # An id is the data's: control characters written out, as the command line prints data.
