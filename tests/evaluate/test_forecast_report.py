@@ -600,6 +600,14 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     assert accuracy.metrics["cross_sectional_ic"]["teacher"]["mean"] == pytest.approx(by_hand.mean(), rel=1e-10)
     table = next(t for t in accuracy.tables if t.id == "cross_sectional_ic")
     assert [row[0] for row in table.rows] == ["teacher", "student", "student vs teacher"]
+    # The table the model card shows holds it too, with the 95 % interval of its t-test; the IC above
+    # it is called pooled.
+    shown = {(row[0], row[1]): row[2:] for row in accuracy.tables[0].rows}
+    mean, low, high = shown[("teacher", "cross-sectional information coefficient")]
+    half = stats.t.ppf(0.975, days.size - 1) * by_hand.std(ddof=1) / np.sqrt(days.size)
+    assert mean == pytest.approx(by_hand.mean(), rel=1e-10) and high - low == pytest.approx(2 * half, rel=1e-8)
+    assert ("teacher", "information coefficient (pooled)") in shown
+    assert ("student − teacher", "cross-sectional information coefficient") in shown
     json.dumps(accuracy.to_dict(), allow_nan=False)
     # The trading section trades the cross-section too: the same books as quantile_portfolio's, with
     # a paired interval of the long/short Sharpe difference (zero for an identical student).

@@ -367,18 +367,22 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 def _accuracy(rows: _Rows) -> Section:
     point = {name: rows.metrics(name, rows.full) for name in _MODELS}
     boot = {name: rows.metrics(name, rows.idx) for name in _MODELS}
+    ranking = _cross_section(rows)
+    # On a panel the IC above is pooled over assets and dates; the cross-sectional one follows it.
+    labels = [(key, f"{label} (pooled)" if ranking is not None and key == "information_coefficient" else label)
+              for key, label in _METRICS]
     models: dict[str, dict[str, Any]] = {}
     table_rows: list[list[Any]] = []
     for name in _MODELS:
         entry: dict[str, Any] = {}
-        for key, label in _METRICS:
+        for key, label in labels:
             value = _scalar(point[name][key])
             entry[key] = _value_ci(value, boot[name][key])
             if value is not None:
                 table_rows.append([name, label, value, *entry[key]["ci"]])
         models[name] = entry
     diff: dict[str, Any] = {}
-    for key, label in _METRICS:
+    for key, label in labels:
         s_pt, t_pt = point["student"][key], point["teacher"][key]
         s_bt, t_bt = boot["student"][key], boot["teacher"][key]
         if s_pt is None or t_pt is None or s_bt is None or t_bt is None:
@@ -400,7 +404,8 @@ def _accuracy(rows: _Rows) -> Section:
             cells += [entry[name][key] for name in _MODELS]
         folds.append(entry)
         fold_table.append(cells)
-    ranking = _cross_section(rows)
+    if ranking is not None:  # in the table the model card shows, with its t-based interval
+        table_rows += ranking["rows"]
     rmse_d = diff["rmse"]
     da_d = diff.get("directional_accuracy")
     t_rmse, s_rmse = models["teacher"]["rmse"]["value"], models["student"]["rmse"]["value"]
@@ -506,7 +511,22 @@ def _cross_section(rows: _Rows) -> dict[str, Any] | None:
             "are not all equal (a forecast the same for every asset of a date scores 0 there); its t-test is Diebold–Mariano's on the per-date series "
             f"(autocovariances to lag {rows.horizon - 1}, the Harvey–Leybourne–Newbold factor, Student's t)"
             + (". A direction model is ranked against the realised returns." if rows.task == "direction" else "."))
-    return {"metrics": got, "table": table, "note": note, "student_ranks_worse": worse}
+    label = "cross-sectional information coefficient" + (" (vs returns)" if rows.task == "direction" else "")
+    accuracy_rows = [[name.replace("_vs_", " − "), label,
+                      v["mean"], *_t_interval(v)] for name, v in got.items() if v["mean"] is not None]
+    return {"metrics": got, "table": table, "note": note, "student_ranks_worse": worse, "rows": accuracy_rows}
+
+
+def _t_interval(test: Mapping[str, Any]) -> list[float | None]:
+    """The 95 % interval of a mean from its t-test (:func:`~finlite.evaluate.forecast.cross_sectional_ic`):
+    mean ± t(0.975, df) · |mean / t|, the HAC standard error the test used; None without a test."""
+    from scipy.stats import t as student_t
+
+    mean, stat, df = test.get("mean"), test.get("t_statistic"), test.get("df")
+    if mean is None or stat is None or df is None or not math.isfinite(stat) or stat == 0:
+        return [None, None]
+    half = float(student_t.ppf(0.975, df)) * abs(mean / stat)
+    return [mean - half, mean + half]
 
 
 # -- diebold_mariano ----------------------------------------------------------------------------
