@@ -589,7 +589,7 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     ids = np.asarray(series.windows_test.ids).astype(str)
     direct = quantile_portfolio(dates, ids, teacher, realised_paths(series)[:, -1], 1.0, 252)
     assert book["assets"] == 6 and same["cross_section"] == {"calendar": "trading days", "periods_per_year": 252.0,
-                                                              "assets_left_out": 0, "left_out": []}
+                                                              "ranked": True, "assets_left_out": 0, "left_out": []}
     assert book["models"]["teacher"]["long_short"]["sharpe"] == pytest.approx(direct["long_short"]["sharpe"])
     assert book["equal_weight"]["total_return"] == pytest.approx(direct["equal_weight"]["total_return"])
     table = render_forecast_table(same)
@@ -671,6 +671,10 @@ def test_a_cross_sectional_book_keeps_one_calendars_assets_and_picks_it_the_same
     whichever a set listed first, which changed with the hash seed (a review)."""
     from finlite.data.market import majority_calendar
 
+    # An asset the calendars do not know is a calendar of its own: it cannot outvote the known ones.
+    unknown = majority_calendar({"A": (252.0, "trading days"), "B": (252.0, "trading days")},
+                                np.array(["A", "B", "X", "Y", "Z"]))
+    assert unknown[0] == (252.0, "trading days") and unknown[2] == ["X", "Y", "Z"]
     calendars = {"A": (252.0, "trading days"), "B": (252.0, "trading days"), "C": (365.0, "calendar days"),
                  "D": (365.0, "calendar days")}
     ids = np.array(["A", "C", "B", "D", "A"])
@@ -723,6 +727,19 @@ def test_a_coin_among_stocks_is_left_out_of_the_cross_section_and_named() -> Non
         book["long_short"]["sharpe"], rel=1e-12)
     assert "cross-section: 1 asset(s) on another calendar than trading days left out (COIN)" in \
         render_forecast_table(both)
+    # The report's accuracy section leaves out the same asset and says so.
+    reported = {s.id: s for s in build_forecast_sections(_inputs(mixed, teacher, teacher * 0.9))}
+    assert reported["forecast_accuracy"].metrics["cross_sectional_ic"]["teacher"]["mean"] == pytest.approx(
+        np.mean(by_hand), rel=1e-10)
+    assert reported["forecast_accuracy"].metrics["cross_section"]["left_out"] == ["COIN"]
+    assert any("(COIN) are left out" in note for note in reported["forecast_accuracy"].notes)
+    # Three stocks and three coins: too few of either to rank, and the evidence says why.
+    few = prepare_series(pd.concat([*frames[:3], coin, coin.assign(ticker="C2"), coin.assign(ticker="C3")],
+                                   ignore_index=True), MarketSpec(objective="return", **spec))
+    fy = few.windows_test.y.astype(np.float64)
+    scant = forecast_evidence(few, {"teacher": fy, "student": fy}, cutoff=None)
+    assert scant["cross_section"]["ranked"] is False and scant["cross_section"]["assets_left_out"] == 3
+    assert "cross_sectional_ic" not in scant["models"]["teacher"] and "cross_sectional_portfolio" not in scant
     five = prepare_series(pd.concat(frames, ignore_index=True), MarketSpec(objective="direction", horizon=3, **spec))
     y = five.windows_test.y.astype(np.float64)
     probability = np.clip(0.5 + 0.1 * rng.normal(size=y.size), 0, 1)
@@ -732,5 +749,12 @@ def test_a_coin_among_stocks_is_left_out_of_the_cross_section_and_named() -> Non
         got["cross_sectional_portfolio"]["models"]["teacher"]["long_short"]["sharpe"])
     table = render_forecast_table(got)
     assert "information coefficient (pooled over assets and dates, vs the 0/1 up move)" in table
+    trading = {s.id: s for s in build_forecast_sections(_inputs(five, probability, probability, cutoff=0.5))}
+    assert "Rebalancing from the first test day is one of 3 start days; across them the long/short Sharpe runs " \
+           "teacher from" in trading["trading"].summary
+    one = prepare_series(make_prices(300), MarketSpec(objective="direction", window=10, volume_column="volume"))
+    p1 = np.clip(0.5 + 0.1 * rng.normal(size=len(one.windows_test.y)), 0, 1)
+    single = render_forecast_table(forecast_evidence(one, {"teacher": p1, "student": p1}, cutoff=0.5))
+    assert "information coefficient (vs the 0/1 up move)" in single  # one asset: nothing pooled over assets
     assert "cross-sectional IC vs realised returns (mean over dates)" in table
     assert "quintile long/short Sharpe across start days" in table

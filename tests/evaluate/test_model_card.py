@@ -224,8 +224,8 @@ def test_a_forecaster_without_an_edge_says_so_among_its_limitations() -> None:
     panel["sections"][1]["metrics"]["edge_over_buy_and_hold"] = {
         "judged": 2, "assets_with_edge": 1, "edge_assets": ["ZZZ"], "by_chance_at_least": 0.05}
     text = part(render_model_card(panel), "## Limitations")
-    assert ("Read the 1 asset with an edge beside chance: with no edge on any asset, at least 0.1 of the 2 judged "
-            "show one (each 95 % interval lies above zero on a nominal 2.5 % of assets)") in text
+    assert ("Read the 1 asset with an edge beside chance: with no edge on any asset, about 0.1 of the 2 judged "
+            "would show one (each 95 % interval lies above zero on a nominal 2.5 % of assets)") in text
     panel["sections"][1]["metrics"]["edge_over_buy_and_hold"]["assets_with_edge"] = 3
     assert "Read the 3 assets with an edge beside chance" in part(render_model_card(panel), "## Limitations")
     panel["sections"][1]["metrics"]["edge_over_buy_and_hold"]["by_chance_at_least"] = "0.05"  # forged: left out

@@ -666,7 +666,10 @@ def majority_calendar(calendars: Mapping[str | None, tuple[float, str]],
     trades on it, and the assets that do not, sorted: a cross-sectional book rebalances on one
     calendar's dates (a coin among stocks counted its weekends as flat trading days)."""
     names = np.unique(np.asarray(ids).astype(str))
-    of = {str(a): asset_calendar(calendars, str(a)) for a in names}
+    # An asset the mapping does not know is a calendar of its own (it cannot outvote the known ones);
+    # one series' mapping ({None: ...}) is every asset's.
+    of = {str(a): calendars.get(str(a)) or (calendars[None] if list(calendars) == [None] else (0.0, f"unknown: {a}"))
+          for a in names}
     counts: dict[tuple[float, str], int] = {}
     for cal in of.values():
         counts[cal] = counts.get(cal, 0) + 1

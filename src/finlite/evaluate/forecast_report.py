@@ -469,6 +469,7 @@ def _accuracy(rows: _Rows) -> Section:
                                "difference": diff, "folds": folds}
     if ranking is not None:
         metrics["cross_sectional_ic"] = ranking["metrics"]
+        metrics["cross_section"] = ranking["cross_section"]
         tables.append(ranking["table"])
         notes.append(ranking["note"])
     if rows.task == "direction":
@@ -487,7 +488,7 @@ def _cross_section(rows: _Rows) -> dict[str, Any] | None:
         return None
     outcome = rows.realised if rows.task == "direction" else rows.y
     # One calendar's assets, as the evidence ranks them (jobs.forecast.forecast_evidence).
-    _, same, _ = majority_calendar(rows.calendars, rows.ids)
+    (_, calendar), same, others = majority_calendar(rows.calendars, rows.ids)
     keep = np.isfinite(outcome) & same
     if not has_cross_section(rows.dates[keep]):  # one asset, or too few on every date to rank
         return None
@@ -510,11 +511,14 @@ def _cross_section(rows: _Rows) -> dict[str, Any] | None:
     note = (f"Cross-sectional IC: a date counts when it has at least {first['min_assets']} assets whose outcomes "
             "are not all equal (a forecast the same for every asset of a date scores 0 there); its t-test is Diebold–Mariano's on the per-date series "
             f"(autocovariances to lag {rows.horizon - 1}, the Harvey–Leybourne–Newbold factor, Student's t)"
-            + (". A direction model is ranked against the realised returns." if rows.task == "direction" else "."))
+            + (". A direction model is ranked against the realised returns." if rows.task == "direction" else ".")
+            + (f" The {len(others)} asset(s) on another calendar than {calendar} ({', '.join(others[:5])}"
+               f"{' ...' if len(others) > 5 else ''}) are left out: their returns span other days." if others else ""))
     label = "cross-sectional information coefficient" + (" (vs returns)" if rows.task == "direction" else "")
     accuracy_rows = [[name.replace("_vs_", " − "), label,
                       v["mean"], *_t_interval(v)] for name, v in got.items() if v["mean"] is not None]
-    return {"metrics": got, "table": table, "note": note, "student_ranks_worse": worse, "rows": accuracy_rows}
+    return {"metrics": got, "table": table, "note": note, "student_ranks_worse": worse, "rows": accuracy_rows,
+            "cross_section": {"calendar": calendar, "assets_left_out": len(others), "left_out": others[:20]}}
 
 
 def _t_interval(test: Mapping[str, Any]) -> list[float | None]:
@@ -954,7 +958,7 @@ def _trading(rows: _Rows) -> Section:
         tested_text = (f"Of the {len(assets)} assets, each with a trading test," if not untested else
                        f"Of the {len(assets)} assets, {chance['tested']} have a trading test{untested};")
         summary += (f" {tested_text} the student's "
-                    f"long/flat Sharpe is below the teacher's beyond the interval on {len(worse)}"
+                    f"long/flat Sharpe is below the teacher's beyond the interval on {len(worse) or 'none'}"
                     f"{f' ({shown})' if worse else ''}; about "
                     f"{chance['expected_by_chance']:.1f} are expected by chance (binomial p = {chance['p_value']:.3g}).")
     tables = [Table(id="trading", caption="Strategies on the test period, after costs.",
@@ -1019,12 +1023,21 @@ def _cross_sectional_book(rows: _Rows) -> dict[str, Any] | None:
                "teacher": {k: first[k] for k in ("long_short", "long_top")},
                "student": {k: books["student"][k] for k in ("long_short", "long_top")},
                "equal_weight": hold, "sharpe_difference_long_short": diff, "block_length": block}
-    summary = (f"Ranking the assets of each date, the quintile long/short book's Sharpe is "
-               f"{books['student']['long_short']['sharpe']:.2f} on the student's forecasts and "
-               f"{first['long_short']['sharpe']:.2f} on the teacher's (difference 95 % interval {_span(diff['ci'])})"
-               + ("; the student's is worse beyond it." if worse else "."))
+    summary = (f"Ranking the assets of each date, after costs, the quintile long/short book's Sharpe is "
+               f"{first['long_short']['sharpe']:.2f} on the teacher's forecasts and "
+               f"{books['student']['long_short']['sharpe']:.2f} on the student's (95 % interval of the difference: "
+               f"{_span(diff['ci'])})" + ("; the student's is worse beyond it." if worse else "."))
+    if rows.horizon > 1:  # one of h start days, as each asset's view says
+        ranges = []
+        for name in ("teacher", "student"):
+            got = [quantile_portfolio(dates, ids, rows.preds[name][known], realised, rows.cost_bps, per_year,
+                                      horizon=rows.horizon, path=path, start=k) for k in range(rows.horizon)]
+            ranges.append(f"{name} {_range([g['long_short']['sharpe'] if g['periods'] >= 2 else None for g in got])}")
+        summary += (f" Rebalancing from the first test day is one of {rows.horizon} start days; across them the "
+                    f"long/short Sharpe runs {'; '.join(ranges)}.")
     note = (f"Quintile portfolios: every {rows.horizon} date(s), the top {first['quantile']:.0%} of a date's assets by "
-            "forecast bought and the bottom sold at equal weights (at least one a leg; assets tied at a leg's last "
+            "forecast (rounded down, at least one asset) bought and the bottom sold at equal weights (assets tied at "
+            "a leg's last "
             "place share it), held for the "
             f"horizon, after {rows.cost_bps:g} bp per unit of weight traded; a date with fewer than "
             f"{first['min_assets']} assets holds cash ({first['periods_flat']} of {first['periods']} periods); "

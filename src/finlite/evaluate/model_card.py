@@ -450,10 +450,10 @@ def _edge_by_chance(edge: Any) -> str:
             and isinstance(judged, int) and not isinstance(judged, bool)):
         return ""
     which = "the 1 asset with an edge" if count == 1 else f"the {count} assets with an edge"
-    return (f" Read {which} beside chance: with no edge on any asset, at least {floor:.1f} of the {judged:,} "
-            "judged show one (each 95 % interval lies above zero on a nominal 2.5 % of assets), and more when the "
-            "test period is short, as each asset's better strategy of either model is picked after the fact; "
-            "only a count far above that is evidence of an edge.")
+    return (f" Read {which} beside chance: with no edge on any asset, about {floor:.1f} of the {judged:,} judged "
+            "would show one (each 95 % interval lies above zero on a nominal 2.5 % of assets), and more when the test "
+            "period is short, as each asset's better strategy of either model is picked after the fact; only a "
+            "count far above that is evidence of an edge.")
 
 
 def _split_limitations(report: Mapping[str, Any]) -> list[str]:

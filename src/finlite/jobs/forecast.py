@@ -578,9 +578,11 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
         # One calendar's assets are ranked against each other: a coin's Friday-to-Saturday return
         # beside the stocks' Friday-to-Monday is no cross-section (a quant's walk-through).
         (per_year, calendar), on_calendar, others = majority_calendar(calendars, ids)
-        if has_cross_section(dates[on_calendar]):
-            out["cross_section"] = {"calendar": calendar, "periods_per_year": per_year,
+        enough = has_cross_section(dates[on_calendar])
+        if enough or others:  # said also when leaving assets out leaves too few to rank (a review)
+            out["cross_section"] = {"calendar": calendar, "periods_per_year": per_year, "ranked": enough,
                                     "assets_left_out": len(others), "left_out": others[:20]}
+        if enough:
             ranked = paths[:, -1] if spec.task == "direction" and paths is not None else y
     for name, p in {**preds, "naive": naive}.items():
         # The naive direction forecast (the training share of up moves) calls the training majority:
@@ -836,8 +838,8 @@ def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[li
         # Which outcome each IC ranks against, where the two differ (a direction model's pooled IC
         # is against the 0/1 up move, its cross-sectional one against the returns: a walk-through).
         if path == ("pooled", "information_coefficient") and (panel or direction):
-            label = "information coefficient" + (" (pooled over assets and dates" if panel else " (") \
-                + (", vs the 0/1 up move)" if direction else ")")
+            label = "information coefficient (" + ", ".join(
+                (["pooled over assets and dates"] if panel else []) + (["vs the 0/1 up move"] if direction else [])) + ")"
         elif path == ("cross_sectional_ic", "mean") and direction:
             label = "cross-sectional IC vs realised returns (mean over dates)"
         if any(c != "-" for c in cells):
