@@ -35,10 +35,12 @@ from finlite._util import closest
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.fidelity import agreement, alert_overlap, fidelity_metrics, psi, regression_fidelity, spearman
 from finlite.evaluate.forecast import (
+    cross_sectional_ic,
     date_mean_errors,
     diebold_mariano,
     directional_accuracy_test,
     forecast_metrics,
+    has_cross_section,
     independent_rows,
     information_coefficient,
 )
@@ -81,6 +83,9 @@ class SeriesRows:
 
     dates: np.ndarray
     horizon: int
+    #: Each row's realised log return over the horizon, for a direction model (whose labels are
+    #: 0/1): what its probabilities are ranked against across a panel's assets (``ic_pvalue``).
+    returns: np.ndarray | None = None
 
 
 def series_rows(data: Any, part: str) -> SeriesRows | None:
@@ -90,7 +95,12 @@ def series_rows(data: Any, part: str) -> SeriesRows | None:
     spec = getattr(data, "spec", None)
     if windows is None or spec is None:
         return None
-    return SeriesRows(np.asarray(windows.dates), int(spec.horizon))
+    returns = None
+    if getattr(spec, "objective", None) == "direction" and getattr(windows, "ids", None) is not None:
+        from finlite.data.market import realised_log_returns  # a panel's direction model only
+
+        returns = realised_log_returns(data, part)
+    return SeriesRows(np.asarray(windows.dates), int(spec.horizon), returns)
 
 
 @dataclass(frozen=True)
@@ -370,6 +380,27 @@ def _da_pvalue(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None
     return float(directional_accuracy_test(y_arr, s, t, cutoff)["p_value_model1_worse"])
 
 
+def _ic_pvalue(t: np.ndarray, s: np.ndarray, y: np.ndarray, rows: SeriesRows | None) -> float | None:
+    """The gate metric ``ic_pvalue``: the one-sided p-value of "the student ranks a panel's assets
+    worse than the teacher", the t-test of the per-date difference of their cross-sectional ICs
+    (:func:`~finlite.evaluate.forecast.cross_sectional_ic` with the teacher as baseline, as the
+    evidence and the report compute it). ``ic_pvalue: {min: 0.05}`` keeps a student the test does
+    not find worse at 5 %.
+
+    None (a gate on it is refused) without ``rows``, or on a series with no cross-section (fewer
+    than 5 assets on every date) or too few dates for the test at the horizon. A direction model's
+    probabilities are ranked against ``rows.returns`` (the realised returns), as in the evidence."""
+    if rows is None:
+        return None
+    outcome = rows.returns if rows.returns is not None else np.asarray(y, dtype=np.float64).reshape(-1)
+    known = np.isfinite(outcome)
+    if not has_cross_section(np.asarray(rows.dates)[known]):
+        return None
+    test = cross_sectional_ic(np.asarray(rows.dates)[known], outcome[known], np.asarray(s)[known], rows.horizon,
+                              baseline=np.asarray(t)[known])
+    return None if test["p_value_positive"] is None else float(1.0 - test["p_value_positive"])
+
+
 def _sign_agreement(t: np.ndarray, s: np.ndarray) -> float:
     """Share of rows where student and teacher forecast the same direction (sign; 0 is its own)."""
     if len(t) != len(s) or len(t) == 0:
@@ -385,14 +416,15 @@ def _forecast_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: floa
                        rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
     return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": _p_worse(test),
-            "diebold_mariano": test, "da_pvalue": _da_pvalue(t, s, y, None, rows)}
+            "diebold_mariano": test, "da_pvalue": _da_pvalue(t, s, y, None, rows), "ic_pvalue": _ic_pvalue(t, s, y, rows)}
 
 
 def _forecast_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
                             rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
     return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": _p_worse(test),
-            "dm_statistic": None if test is None else test["statistic"], "da_pvalue": _da_pvalue(t, s, y, None, rows)}
+            "dm_statistic": None if test is None else test["statistic"], "da_pvalue": _da_pvalue(t, s, y, None, rows),
+            "ic_pvalue": _ic_pvalue(t, s, y, rows)}
 
 
 FORECAST = register_task(Task(
@@ -403,7 +435,7 @@ FORECAST = register_task(Task(
     # (a volatility never falls, so it has no directional accuracy).
     higher_better=("information_coefficient", "directional_accuracy", "r2"),
     lower_better=("rmse", "mae", "mape"),
-    fidelity_gates=("agreement", "dm_pvalue", "da_pvalue", "correlation", "spearman", "max_abs_diff",
+    fidelity_gates=("agreement", "dm_pvalue", "da_pvalue", "ic_pvalue", "correlation", "spearman", "max_abs_diff",
                     "rmse_vs_teacher", "mae_vs_teacher"),
     decision_metrics=(),
     step_keys=("dm_statistic", "mape_skipped", "rows_per_second", "batch", "timed"),
@@ -425,7 +457,7 @@ def _direction_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: flo
                         rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
     out = {**fidelity_metrics(t, s, y, _cut(cutoff)), "dm_pvalue": _p_worse(test), "diebold_mariano": test,
-           "da_pvalue": _da_pvalue(t, s, y, _cut(cutoff), rows)}
+           "da_pvalue": _da_pvalue(t, s, y, _cut(cutoff), rows), "ic_pvalue": _ic_pvalue(t, s, y, rows)}
     if rows is not None and not independent_rows(rows.horizon, rows.dates):
         # The exact intervals take the rows as independent draws: overlapping h-step windows or a
         # panel's assets on one date are not, and the intervals would claim too much (as da_pvalue).
@@ -438,7 +470,7 @@ def _direction_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff
     test = _student_vs_teacher(t, s, y, rows)
     return {**_binary_step_fidelity(t, s, y, cutoff), "dm_pvalue": _p_worse(test),
             "dm_statistic": None if test is None else test["statistic"],
-            "da_pvalue": _da_pvalue(t, s, y, _cut(cutoff), rows)}
+            "da_pvalue": _da_pvalue(t, s, y, _cut(cutoff), rows), "ic_pvalue": _ic_pvalue(t, s, y, rows)}
 
 
 DIRECTION = register_task(Task(
@@ -448,7 +480,7 @@ DIRECTION = register_task(Task(
     higher_better=("directional_accuracy", "auc", "gini", "ks", "pr_auc", "f1", "precision", "recall", "accuracy",
                    "information_coefficient"),
     lower_better=("brier", "log_loss"),
-    fidelity_gates=(*BINARY.fidelity_gates, "dm_pvalue", "da_pvalue"),
+    fidelity_gates=(*BINARY.fidelity_gates, "dm_pvalue", "da_pvalue", "ic_pvalue"),
     decision_metrics=("agreement", "alert_overlap", "f1", "precision", "recall", "accuracy", "directional_accuracy"),
     step_keys=(*BINARY.step_keys, "dm_statistic"),
     metrics_fn=_direction_metrics, fidelity_fn=_direction_fidelity, step_fidelity_fn=_direction_step_fidelity,

@@ -604,3 +604,46 @@ def test_a_network_kept_at_its_first_epoch_is_warned_of(prices: Path, tmp_path: 
                                       "--out", str(tmp_path / "cli"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert result.output.count("warning: early stopping kept the network's first epoch of 9") == 1
+
+
+def test_the_ic_pvalue_gate_tests_the_cross_section_as_the_evidence_does(tmp_path: Path) -> None:
+    """``ic_pvalue``: the one-sided p-value of "the student ranks a panel's assets worse than the
+    teacher", the t-test of the per-date IC difference, in the recipe runner (validation) and the
+    final gate of compress (test), the same number the evidence gives; refused where there is no
+    cross-section to rank."""
+    from finlite.evaluate.forecast import cross_sectional_ic
+    from finlite.jobs.compress import compress
+    from finlite.models.serialize import weights_nbytes
+    from finlite.recipe import Recipe
+    from finlite.recipe.runner import run_recipe
+    from finlite.tasks import get_task, series_rows
+
+    frames = [pd.read_csv(write_prices(tmp_path / f"{k}.csv", n=220, seed=k)).assign(asset=f"A{k}") for k in range(6)]
+    prices = tmp_path / "panel.csv"
+    pd.concat(frames, ignore_index=True).to_csv(prices, index=False)
+    spec = MarketSpec(window=5, id_column="asset", objective="direction")
+    outcome = train_forecaster(prices, spec=spec, model="gru", hidden=(4,), config=QUICK, out=tmp_path / "teacher",
+                               progress=False)
+    data, teacher = outcome.data, outcome.model
+    recipe = Recipe.from_dict({"steps": [{"method": "distillation", "student": "gru", "hidden": [3]}],
+                               "gates": {"ic_pvalue": {"min": 0.0}}})
+    cutoff = outcome.operating_point.cutoff if outcome.operating_point is not None else 0.5
+    result = run_recipe(recipe, data, teacher, cutoff=cutoff, seed=0, train=QUICK, fine_tune=QUICK,
+                        teacher_bytes=weights_nbytes(teacher))
+    task = get_task("direction")
+    with torch.inference_mode():
+        t = task.scores(teacher, data.x_val)
+        s = task.scores(result.model, data.x_val)
+    rows = series_rows(data, "val")
+    assert rows is not None and rows.returns is not None  # a direction panel ranks against the returns
+    by_hand = cross_sectional_ic(rows.dates, rows.returns, s, rows.horizon, baseline=t)
+    assert result.records[0].metrics["ic_pvalue"] == pytest.approx(1.0 - by_hand["p_value_positive"], rel=1e-6)
+    compressed = compress(tmp_path / "teacher", prices, recipe=recipe, config=QUICK, fine_tune=QUICK,
+                          out=tmp_path / "student", timing=False, progress=False)
+    evidence = json.loads((tmp_path / "student" / "report.json").read_text())["forecast"]["models"]["student"]
+    (final,) = compressed.final_gates
+    assert final.metric == "ic_pvalue" and final.value == pytest.approx(
+        1.0 - evidence["cross_sectional_ic_vs_teacher"]["p_value_positive"], rel=1e-5)
+    # One asset: no cross-section, no value, and a gate on it is refused by name.
+    one = task.step_fidelity(t[:50], s[:50], data.y_val[:50].astype(np.float64), 0.5)
+    assert one["ic_pvalue"] is None

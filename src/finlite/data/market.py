@@ -71,11 +71,14 @@ __all__ = [
     "history_notes",
     "impossible_forecast_notes",
     "jump_note",
+    "majority_calendar",
     "parse_price_dates",
     "period_unit",
     "periods_per_year",
     "prepare_series",
     "read_prices",
+    "realised_log_returns",
+    "realised_paths",
     "served_days",
     "served_values",
     "split_note",
@@ -2403,3 +2406,53 @@ def prepare_series(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTa
         return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end,
                              fitted_end=end)
     return _split_series(spec, preprocessor, table, computed, windowed, labelled, walk, split, label_end)
+
+
+def realised_log_returns(series: PreparedSeries, part: str = "test") -> np.ndarray:
+    """log(P_{t+h} / P_t) of each window of ``part`` ("train", "val" or "test"), NaN where t+h is
+    beyond the data: what a position taken at t on the forecast earns over the horizon."""
+    return realised_paths(series, part, steps=(series.spec.horizon,))[:, 0]
+
+
+def realised_paths(series: PreparedSeries, part: str = "test", *,
+                   steps: Sequence[int] | None = None) -> np.ndarray:
+    """log(P_{t+j} / P_t) of each window of ``part`` for j = 1 .. h (or the ``steps`` given), one
+    row per window, NaN where t+j is beyond the data: the path a position taken at t travels
+    over its horizon, which the trading view marks its drawdown on. The last column (j = h) is
+    :func:`realised_log_returns`."""
+    spec = series.spec
+    ahead_steps = list(range(1, spec.horizon + 1)) if steps is None else [int(j) for j in steps]
+    windows = {"train": series.windows_train, "val": series.windows_val, "test": series.windows_test}[part]
+    frame = series.table.frame
+    n = len(frame)
+    # Every row's path at once, then each window's row found by (asset, date): a loop over the
+    # assets and a dictionary of every (asset, date) took 27 s of evaluating a model on 1,000
+    # stocks over 10 years (2026-12-06). The same divisions and logs, so the same values.
+    if spec.id_column:
+        names, codes = np.unique(frame[spec.id_column].astype(str).to_numpy(), return_inverse=True)
+    else:
+        names, codes = np.array([""]), np.zeros(n, dtype=np.int64)
+    days = frame[spec.date_column].to_numpy().astype("datetime64[D]").astype(np.int64)
+    order = np.lexsort((days, codes))  # each asset's rows by date
+    asset, day, p = codes[order].astype(np.int64), days[order], frame[spec.target].to_numpy(dtype=np.float64)[order]
+    ahead = np.full((n, len(ahead_steps)), np.nan)
+    for k, j in enumerate(ahead_steps):
+        if n > j:
+            same = asset[j:] == asset[:-j]
+            ahead[:-j, k][same] = np.log(p[j:][same] / p[:-j][same])
+    w_ids = windows.ids.astype(str) if windows.ids is not None else np.full(len(windows.dates), "")
+    w_days = np.asarray(windows.dates).astype("datetime64[D]").astype(np.int64)
+    w_asset = np.searchsorted(names, w_ids)
+    known = (w_asset < len(names)) & (names[np.minimum(w_asset, len(names) - 1)] == w_ids)
+    out = np.full((len(w_days), len(ahead_steps)), np.nan)
+    if n and known.any():
+        first = int(min(day.min(), w_days.min()))
+        # (asset, date) as one sortable number: the rows are sorted by it already (asset, then date).
+        span = int(max(day.max(), w_days.max())) - first + 1
+        keys = asset * span + (day - first)
+        wanted = w_asset[known].astype(np.int64) * span + (w_days[known] - first)
+        at = np.minimum(np.searchsorted(keys, wanted), n - 1)
+        found = keys[at] == wanted
+        rows = np.flatnonzero(known)
+        out[rows[found]] = ahead[at[found]]
+    return out

@@ -180,6 +180,8 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("agreement (same sign as teacher)", "", _fmt(f["agreement"], "pct")))
         rows.append(("DM p-value vs teacher (worse)", "", _fmt(f.get("dm_pvalue"), "f")))
         rows.append(("directional accuracy vs teacher, McNemar p (worse)", "", _fmt(f.get("da_pvalue"), "f")))
+        if f.get("ic_pvalue") is not None:  # a panel's ranking of its assets
+            rows.append(("cross-sectional IC vs teacher, p (worse)", "", _fmt(f["ic_pvalue"], "f")))
         rows.append(("RMSE vs teacher", "", _fmt(f["rmse_vs_teacher"], "f")))
         rows.append(("correlation with teacher", "", _fmt(f["correlation"], "f")))
     elif "agreement" in f:
@@ -205,6 +207,8 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
                 label += f" ({percent(really)}: tied scores)"  # no cut-off splits a tie
             rows.append((label, "", shown))
         rows.append(("PSI (student vs teacher)", "", _fmt(f["psi"], "f")))
+        if f.get("ic_pvalue") is not None:  # a panel direction model's ranking of its assets
+            rows.append(("cross-sectional IC vs teacher, p (worse)", "", _fmt(f["ic_pvalue"], "f")))
     else:
         rows.append(("RMSE vs teacher", "", _fmt(f["rmse_vs_teacher"], "f")))
         rows.append(("MAE vs teacher", "", _fmt(f["mae_vs_teacher"], "f")))

@@ -60,7 +60,7 @@ GATE_KEYS = ("max_drop", "max_increase", "min", "max")
 METRIC_RANGES: dict[str, tuple[float, float]] = {
     **dict.fromkeys(("auc", "ks", "pr_auc", "f1", "precision", "recall", "accuracy", "brier", "agreement",
                      "alert_overlap", "agreement_band_min",
-                     "directional_accuracy", "dm_pvalue", "da_pvalue"), (0.0, 1.0)),
+                     "directional_accuracy", "dm_pvalue", "da_pvalue", "ic_pvalue"), (0.0, 1.0)),
     **dict.fromkeys(("gini", "spearman", "correlation", "information_coefficient"), (-1.0, 1.0)),
     "r2": (-math.inf, 1.0),
 }
@@ -202,7 +202,9 @@ class Gate:
                               "zero; a volatility or a price level never falls, so it has no directional accuracy; "
                               "the Diebold-Mariano test of dm_pvalue needs at least 2h + 2 dates at horizon h; "
                               "McNemar's test of da_pvalue needs independent dates: horizon 1, one asset, and "
-                              "outcomes of both signs). Remove the gate, or gate on rmse / mae instead.",
+                              "outcomes of both signs; the cross-sectional IC test of ic_pvalue needs a panel with "
+                              "5 or more assets on a date and 2h + 2 such dates). Remove the gate, or gate on rmse / "
+                              "mae instead.",
                               param="gates")
         value = float(candidate[self.metric])
         if self.max_drop is not None:
@@ -256,7 +258,9 @@ def evaluate_candidate(model: FinliteModel, x: np.ndarray, y: np.ndarray, p_teac
     its errors against the teacher's on the labels ``y`` (see :mod:`finlite.tasks`), at the horizon
     and per date when ``rows`` gives the windows' dates and horizon (:func:`finlite.tasks.series_rows`), and
     ``da_pvalue``, McNemar's test of its directional accuracy against the teacher's (None when
-    ``rows`` show a panel or a horizon above 1). With ``timing``,
+    ``rows`` show a panel or a horizon above 1), and ``ic_pvalue``, the t-test of its per-date
+    cross-sectional IC against the teacher's (None without a panel of 5 or more assets a date).
+    With ``timing``,
     the latency metrics are those of the deployed model: its ONNX export scored by the runtime's
     session (:func:`deployed_latency`), not the torch model.
     """
