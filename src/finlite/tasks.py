@@ -12,7 +12,8 @@ Each task is registered here once with
   the band of flag rates, PSI, Spearman, largest difference; regression: RMSE and MAE between
   teacher and student forecasts, correlation; forecast and direction add the Diebold–Mariano
   p-value of the student's errors against the teacher's on the labelled rows, ``dm_pvalue``,
-  and McNemar's p-value of its directional accuracy against the teacher's, ``da_pvalue``),
+  McNemar's p-value of its directional accuracy against the teacher's, ``da_pvalue``, and on a
+  panel the p-value of its per-date cross-sectional IC against the teacher's, ``ic_pvalue``),
 - its gate metrics, and which take ``max_drop`` (higher is better, compared with the teacher)
   or ``max_increase`` (an error, compared with the teacher); every metric takes ``min``/``max``,
 - how a model's outputs become its predictions (P(positive) or the forecast itself).
@@ -86,6 +87,9 @@ class SeriesRows:
     #: Each row's realised log return over the horizon, for a direction model (whose labels are
     #: 0/1): what its probabilities are ranked against across a panel's assets (``ic_pvalue``).
     returns: np.ndarray | None = None
+    #: On a panel, the rows whose asset trades on the calendar most of them do: the ones ranked
+    #: across the assets, as the evidence ranks them (:func:`finlite.data.market.majority_calendar`).
+    ranked: np.ndarray | None = None
 
 
 def series_rows(data: Any, part: str) -> SeriesRows | None:
@@ -95,12 +99,15 @@ def series_rows(data: Any, part: str) -> SeriesRows | None:
     spec = getattr(data, "spec", None)
     if windows is None or spec is None:
         return None
-    returns = None
-    if getattr(spec, "objective", None) == "direction" and getattr(windows, "ids", None) is not None:
-        from finlite.data.market import realised_log_returns  # a panel's direction model only
+    returns = ranked = None
+    ids = getattr(windows, "ids", None)
+    if ids is not None and hasattr(data, "table"):  # a panel: only its ranking needs these
+        from finlite.data.market import majority_calendar, periods_per_year, realised_log_returns
 
-        returns = realised_log_returns(data, part)
-    return SeriesRows(np.asarray(windows.dates), int(spec.horizon), returns)
+        ranked = majority_calendar(periods_per_year(data.table, spec), np.asarray(ids))[1]
+        if getattr(spec, "objective", None) == "direction":
+            returns = realised_log_returns(data, part)
+    return SeriesRows(np.asarray(windows.dates), int(spec.horizon), returns, ranked)
 
 
 @dataclass(frozen=True)
@@ -389,11 +396,12 @@ def _ic_pvalue(t: np.ndarray, s: np.ndarray, y: np.ndarray, rows: SeriesRows | N
 
     None (a gate on it is refused) without ``rows``, or on a series with no cross-section (fewer
     than 5 assets on every date) or too few dates for the test at the horizon. A direction model's
-    probabilities are ranked against ``rows.returns`` (the realised returns), as in the evidence."""
+    probabilities are ranked against ``rows.returns`` (the realised returns), and only the assets of
+    the calendar most of them trade on (``rows.ranked``) are ranked, as in the evidence."""
     if rows is None:
         return None
     outcome = rows.returns if rows.returns is not None else np.asarray(y, dtype=np.float64).reshape(-1)
-    known = np.isfinite(outcome)
+    known = np.isfinite(outcome) & (True if rows.ranked is None else rows.ranked)
     if not has_cross_section(np.asarray(rows.dates)[known]):
         return None
     test = cross_sectional_ic(np.asarray(rows.dates)[known], outcome[known], np.asarray(s)[known], rows.horizon,

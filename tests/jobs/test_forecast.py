@@ -647,3 +647,22 @@ def test_the_ic_pvalue_gate_tests_the_cross_section_as_the_evidence_does(tmp_pat
     # One asset: no cross-section, no value, and a gate on it is refused by name.
     one = task.step_fidelity(t[:50], s[:50], data.y_val[:50].astype(np.float64), 0.5)
     assert one["ic_pvalue"] is None
+    from finlite.recipe.gates import Gate
+
+    with pytest.raises(ConfigError, match="The gate 'ic_pvalue' cannot be judged"):
+        Gate("ic_pvalue", min=0.05).check(one, one)
+    # Coins among the stocks: the gate ranks the stocks alone, as the evidence does (it ranked the
+    # coins' Friday-to-Saturday beside the stocks' Friday-to-Monday: a review).
+    coins = [pd.read_csv(write_prices(tmp_path / f"c{k}.csv", n=300, seed=10 + k)).assign(asset=f"C{k}")
+             for k in range(2)]
+    for coin in coins:
+        coin["date"] = pd.date_range("2020-01-01", periods=len(coin), freq="D").strftime("%Y-%m-%d")
+    mixed = prepare_series(pd.concat([*frames, *coins], ignore_index=True), MarketSpec(window=5, id_column="asset"))
+    rng = np.random.default_rng(0)
+    y = mixed.y_test.astype(np.float64)
+    t_m, s_m = y + rng.normal(0, 0.01, y.size), y + rng.normal(0, 0.012, y.size)
+    gate = get_task("forecast").step_fidelity(t_m, s_m, y, None, series_rows(mixed, "test"))["ic_pvalue"]
+    from finlite.jobs.forecast import forecast_evidence
+
+    vs = forecast_evidence(mixed, {"teacher": t_m, "student": s_m}, cutoff=None)["models"]["student"]
+    assert gate == pytest.approx(1.0 - vs["cross_sectional_ic_vs_teacher"]["p_value_positive"], rel=1e-9)

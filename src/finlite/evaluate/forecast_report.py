@@ -461,7 +461,9 @@ def _accuracy(rows: _Rows) -> Section:
                      "straddle two assets and the correlation across assets on a date is kept); the last "
                      "replicate date may be cut to keep n rows when assets have unequal histories.")
     tables = [Table(id="accuracy", caption="Pooled test-period metrics with 95 % block-bootstrap "
-                    "intervals (student − teacher: paired).",
+                    "intervals (student − teacher: paired)"
+                    + ("; the cross-sectional IC is the mean over the dates, with the 95 % interval of its HAC "
+                       "t-test." if ranking is not None else "."),
                     columns=["model", "metric", "value", "95% low", "95% high"], rows=table_rows),
               Table(id="accuracy_by_fold", caption="Per test fold (oldest first).", columns=cols, rows=fold_table)]
     metrics: dict[str, Any] = {"rows": rows.n, "dates": rows.n_dates, "horizon": rows.horizon,
@@ -527,6 +529,8 @@ def _t_interval(test: Mapping[str, Any]) -> list[float | None]:
     from scipy.stats import t as student_t
 
     mean, stat, df = test.get("mean"), test.get("t_statistic"), test.get("df")
+    if test.get("variance") == "zero" and mean is not None:  # the same IC on every date: no spread
+        return [mean, mean]
     if mean is None or stat is None or df is None or not math.isfinite(stat) or stat == 0:
         return [None, None]
     half = float(student_t.ppf(0.975, df)) * abs(mean / stat)
