@@ -644,6 +644,18 @@ def test_the_ic_pvalue_gate_tests_the_cross_section_as_the_evidence_does(tmp_pat
     (final,) = compressed.final_gates
     assert final.metric == "ic_pvalue" and final.value == pytest.approx(
         1.0 - evidence["cross_sectional_ic_vs_teacher"]["p_value_positive"], rel=1e-5)
+    # A market preset on a universe also gates on ic_pvalue (its other gates would pass a student that
+    # ranks the assets worse); a recipe of the user's own, or one asset, is left as it is.
+    from finlite.jobs.compress import universe_gate
+    from finlite.recipe.presets import load_preset
+
+    preset = load_preset("markets_direction")
+    gated = universe_gate(preset, data)
+    assert [g.metric for g in gated.gates] == [*(g.metric for g in preset.gates), "ic_pvalue"]
+    assert gated.gates[-1].min == 0.05 and universe_gate(gated, data) == gated
+    assert universe_gate(recipe, data) is recipe
+    single = prepare_series(frames[0].drop(columns="asset"), MarketSpec(window=5, objective="direction"))
+    assert universe_gate(preset, single) is preset
     # One asset: no cross-section, no value, and a gate on it is refused by name.
     one = task.step_fidelity(t[:50], s[:50], data.y_val[:50].astype(np.float64), 0.5)
     assert one["ic_pvalue"] is None

@@ -962,10 +962,39 @@ def compress(
                                 pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
     if config is None:  # train_overrides apply to finlite's defaults only (see _setup)
         recipe = cap_epochs(recipe, (train_overrides or {}).get("epochs"))
+    if isinstance(setup.prepared, PreparedSeries):
+        recipe = universe_gate(recipe, setup.prepared)
     if plan_only:
         return _dry_run(setup, recipe, plan=plan, on_step=on_step)
     return _run(setup, recipe, plan=plan, out=out, overwrite=overwrite, timing=timing, on_step=on_step,
                 extra_files=extra_files, report_options=options)
+
+
+#: The presets for market forecasters: on a universe compress adds the ``ic_pvalue`` gate to them.
+MARKET_PRESETS = ("markets", "markets_direction", "markets_volatility")
+
+#: The ``ic_pvalue`` gate a market preset gets on a universe: not found to rank the assets worse at 5 %.
+UNIVERSE_IC_PVALUE = 0.05
+
+
+def universe_gate(recipe: Recipe, series: PreparedSeries) -> Recipe:
+    """``recipe`` with ``ic_pvalue: {min: 0.05}`` added when it is a market preset
+    (:data:`MARKET_PRESETS`) without a gate on it and ``series`` is a universe: a panel with 5 or
+    more assets (of one calendar) on a date in both its validation and test parts. Its other gates
+    judge the student's errors and calls; a student of a universe is deployed to rank the assets of
+    each date, and these would pass one that ranks them worse than its teacher. The recipe recorded
+    (and rerun by ``reproduce``) is this one. Any other recipe is returned as it is."""
+    from finlite.evaluate.forecast import has_cross_section
+    from finlite.recipe.gates import Gate
+    from finlite.tasks import series_rows
+
+    if recipe.name not in MARKET_PRESETS or any(gate.metric == "ic_pvalue" for gate in recipe.gates):
+        return recipe
+    for part in ("val", "test"):
+        rows = series_rows(series, part)
+        if rows is None or rows.ranked is None or not has_cross_section(rows.dates[rows.ranked]):
+            return recipe
+    return replace(recipe, gates=[*recipe.gates, Gate("ic_pvalue", min=UNIVERSE_IC_PVALUE)])
 
 
 def cap_epochs(recipe: Recipe, cap: Any) -> Recipe:
