@@ -387,6 +387,21 @@ def _da_pvalue(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None
     return float(directional_accuracy_test(y_arr, s, t, cutoff)["p_value_model1_worse"])
 
 
+def universe_rows(rows: SeriesRows) -> bool:
+    """Whether ``rows`` are a universe the ``ic_pvalue`` test can judge: at least 2h + 2 dates
+    with 5 or more assets of the calendar most of them trade on
+    (:data:`~finlite.evaluate.forecast.CROSS_SECTION_MIN_ASSETS`)."""
+    if rows.ranked is None:
+        return False
+    from finlite.evaluate.forecast import CROSS_SECTION_MIN_ASSETS
+
+    dates = np.asarray(rows.dates)[rows.ranked]
+    if rows.returns is not None:
+        dates = dates[np.isfinite(np.asarray(rows.returns)[rows.ranked])]
+    counts = np.unique(dates, return_counts=True)[1] if dates.size else np.zeros(0, dtype=np.int64)
+    return int((counts >= CROSS_SECTION_MIN_ASSETS).sum()) >= 2 * rows.horizon + 2
+
+
 def _ic_pvalue(t: np.ndarray, s: np.ndarray, y: np.ndarray, rows: SeriesRows | None) -> float | None:
     """The gate metric ``ic_pvalue``: the one-sided p-value of "the student ranks a panel's assets
     worse than the teacher", the t-test of the per-date difference of their cross-sectional ICs

@@ -656,6 +656,24 @@ def test_the_ic_pvalue_gate_tests_the_cross_section_as_the_evidence_does(tmp_pat
     assert universe_gate(recipe, data) is recipe
     single = prepare_series(frames[0].drop(columns="asset"), MarketSpec(window=5, objective="direction"))
     assert universe_gate(preset, single) is preset
+    # A user's recipe that is called markets_direction is theirs (it was gated by its name: a review).
+    import dataclasses
+
+    own = dataclasses.replace(preset, gates=preset.gates[:1])
+    assert own.name == "markets_direction" and universe_gate(own, data) is own
+    # Five assets on too few dates for the test (two list late): a gate that could not be judged would
+    # refuse the run.
+    late = pd.concat([f if k < 4 else f.iloc[-40:] for k, f in enumerate(frames)], ignore_index=True)
+    sparse = prepare_series(late, MarketSpec(window=5, id_column="asset", objective="direction"))
+    assert universe_gate(preset, sparse) is preset
+    from finlite.tasks import SeriesRows, universe_rows
+
+    # The count the gate's test needs: 2h + 2 dates of five assets (three have them here, then four).
+    days = np.repeat(np.arange(6), [5, 5, 5, 4, 4, 4])
+    assert not universe_rows(SeriesRows(days, 1, None, np.ones(days.size, dtype=bool)))
+    more = np.repeat(np.arange(6), [5, 5, 5, 5, 4, 4])
+    assert universe_rows(SeriesRows(more, 1, None, np.ones(more.size, dtype=bool)))
+    assert not universe_rows(SeriesRows(more, 2, None, np.ones(more.size, dtype=bool)))  # h = 2 needs six
     # One asset: no cross-section, no value, and a gate on it is refused by name.
     one = task.step_fidelity(t[:50], s[:50], data.y_val[:50].astype(np.float64), 0.5)
     assert one["ic_pvalue"] is None

@@ -858,6 +858,7 @@ def compress(
     monotone: Mapping[str, int] | None = None,
     id_column: str | None = None,
     enforce_monotone: bool = False,
+    universe: bool = True,
 ) -> CompressOutcome:
     """Compress a teacher artifact: run a recipe on it, compare the result with it on the test split, save it.
 
@@ -896,7 +897,9 @@ def compress(
     ``protected`` the fairness section's columns, ``monotone`` maps numeric columns to +1 / -1 (the
     monotonicity section; default: a boosted teacher's own constraints) and ``id_column`` names the
     rows in flips.csv (default: the data file's row number). ``enforce_monotone`` trains every
-    distillation under the declared ``monotone`` constraints.
+    distillation under the declared ``monotone`` constraints. With ``universe`` (the default), a
+    market preset as shipped gets ``ic_pvalue: {min: 0.05}`` on a universe (:func:`universe_gate`);
+    ``reproduce`` passes False, to rerun the recorded recipe as it was.
 
     Raises:
         ConfigError: ``recipe`` together with a classic option (``plan_only`` included); a bad
@@ -904,7 +907,7 @@ def compress(
         DataError: a report option names a column the data does not have.
     """
     check_flags("compress", overwrite=overwrite, timing=timing, plan_only=plan_only, progress=progress,
-                size_aware_sparsity=size_aware_sparsity, enforce_monotone=enforce_monotone)
+                size_aware_sparsity=size_aware_sparsity, enforce_monotone=enforce_monotone, universe=universe)
     check_instance(recipe, Recipe, "compress", "recipe",
                    "a finlite.Recipe (finlite.load_preset('balanced'), or Recipe.load('recipe.yaml'))")
     check_instance(distillation, (Distillation, RegressionDistillation, HintDistillation), "compress", "distillation",
@@ -960,10 +963,15 @@ def compress(
     elif recipe is None:
         recipe = classic_recipe(setup.rows, student_hidden=student_hidden, distillation=distillation,
                                 pruning=pruning, plan=plan, size_aware_sparsity=size_aware_sparsity)
+    if universe and isinstance(setup.prepared, PreparedSeries):
+        gated = universe_gate(recipe, setup.prepared)
+        if gated is not recipe and on_step is not None:
+            on_step(0, len(gated.steps), f"note: on this universe the preset {recipe.name} also gates on ic_pvalue "
+                                         f"(min {UNIVERSE_IC_PVALUE}): the student must not rank the assets of a "
+                                         "date worse than its teacher")
+        recipe = gated
     if config is None:  # train_overrides apply to finlite's defaults only (see _setup)
         recipe = cap_epochs(recipe, (train_overrides or {}).get("epochs"))
-    if isinstance(setup.prepared, PreparedSeries):
-        recipe = universe_gate(recipe, setup.prepared)
     if plan_only:
         return _dry_run(setup, recipe, plan=plan, on_step=on_step)
     return _run(setup, recipe, plan=plan, out=out, overwrite=overwrite, timing=timing, on_step=on_step,
@@ -978,21 +986,23 @@ UNIVERSE_IC_PVALUE = 0.05
 
 
 def universe_gate(recipe: Recipe, series: PreparedSeries) -> Recipe:
-    """``recipe`` with ``ic_pvalue: {min: 0.05}`` added when it is a market preset
-    (:data:`MARKET_PRESETS`) without a gate on it and ``series`` is a universe: a panel with 5 or
-    more assets (of one calendar) on a date in both its validation and test parts. Its other gates
+    """``recipe`` with ``ic_pvalue: {min: 0.05}`` added when it is a market preset as shipped
+    (:data:`MARKET_PRESETS`) and ``series`` is a universe in both its validation and test parts
+    (:func:`finlite.tasks.universe_rows`: enough dates of 5 or more assets of one calendar for
+    the gate's test; with fewer the gate could not be judged and would refuse the run). Its other gates
     judge the student's errors and calls; a student of a universe is deployed to rank the assets of
     each date, and these would pass one that ranks them worse than its teacher. The recipe recorded
     (and rerun by ``reproduce``) is this one. Any other recipe is returned as it is."""
-    from finlite.evaluate.forecast import has_cross_section
     from finlite.recipe.gates import Gate
-    from finlite.tasks import series_rows
+    from finlite.recipe.presets import load_preset
+    from finlite.tasks import series_rows, universe_rows
 
-    if recipe.name not in MARKET_PRESETS or any(gate.metric == "ic_pvalue" for gate in recipe.gates):
+    # A shipped preset as it ships (a recipe of the user's own that is called "markets" is theirs).
+    if recipe.name not in MARKET_PRESETS or recipe != load_preset(recipe.name):
         return recipe
     for part in ("val", "test"):
         rows = series_rows(series, part)
-        if rows is None or rows.ranked is None or not has_cross_section(rows.dates[rows.ranked]):
+        if rows is None or not universe_rows(rows):
             return recipe
     return replace(recipe, gates=[*recipe.gates, Gate("ic_pvalue", min=UNIVERSE_IC_PVALUE)])
 
@@ -1087,14 +1097,15 @@ def compress_with_recipe(
     monotone: Mapping[str, int] | None = None,
     id_column: str | None = None,
     enforce_monotone: bool = False,
+    universe: bool = True,
 ) -> CompressOutcome:
     """Run ``recipe`` on a teacher artifact: :func:`compress` with ``recipe=recipe`` (same arguments)."""
     check_flags("compress_with_recipe", overwrite=overwrite, timing=timing, progress=progress,
-                enforce_monotone=enforce_monotone)
+                enforce_monotone=enforce_monotone, universe=universe)
     return compress(teacher, data, recipe=recipe, seed=seed, config=config, fine_tune=fine_tune, out=out,
                     overwrite=overwrite, timing=timing, progress=progress, on_step=on_step, extra_files=extra_files,
                     train_overrides=train_overrides, flag_rate=flag_rate, segments=segments, protected=protected,
-                    monotone=monotone, id_column=id_column, enforce_monotone=enforce_monotone)
+                    monotone=monotone, id_column=id_column, enforce_monotone=enforce_monotone, universe=universe)
 
 
 def _run_steps(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None, timing: bool,

@@ -377,8 +377,10 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
                                pruning=recipe.steps[1].method, plan=plan, seed=seed, config=config,
                                fine_tune=fine_tune, out=out, timing=bool(timed), progress=progress, flag_rate=flag_rate)
         else:
+            # The recorded recipe as it was: no gate added for a universe (it holds the one its run added).
             outcome = compress_with_recipe(source, data, recipe, seed=seed, config=config, fine_tune=fine_tune,
-                                           out=out, timing=bool(timed), progress=progress, flag_rate=flag_rate)
+                                           out=out, timing=bool(timed), progress=progress, flag_rate=flag_rate,
+                                           universe=False)
     except TooFewAlertsError as exc:
         # Recorded before an alert_overlap gate needed 20 of the teacher's validation alerts: the run
         # judged it on fewer, by chance, and this finlite will not (not reproduced, exit 1; the advice
