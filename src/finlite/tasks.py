@@ -49,7 +49,7 @@ from finlite.evaluate.metrics import classification_metrics, regression_metrics
 from finlite.evaluate.operating import agreement_band
 
 __all__ = ["COST_GATES", "DEFAULT_TASK", "SeriesRows", "Task", "get_task", "in_score_chunks", "register_task",
-           "series_rows", "task_names", "task_of_model", "tasks"]
+           "series_rows", "task_names", "task_of_model", "tasks", "universe_rows"]
 
 #: The task of an artifact or of data that records none (every artifact made before tasks).
 DEFAULT_TASK = "binary"

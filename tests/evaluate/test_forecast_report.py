@@ -296,7 +296,7 @@ def test_the_reports_drawdowns_are_marked_daily_as_the_evidence_is() -> None:
             assert trading[name][strategy]["max_drawdown"] == evidence[name][strategy]["max_drawdown"]
             assert trading[name][strategy]["max_drawdown"] >= ends[name][strategy]["max_drawdown"]
     assert trading["buy_and_hold"]["max_drawdown"] == evidence["buy_and_hold"]["max_drawdown"]
-    with pytest.raises(DataError, match=r"pass jobs\.forecast\.realised_paths"):
+    with pytest.raises(DataError, match=r"pass finlite\.data\.market\.realised_paths"):
         build_forecast_sections(SeriesInputs(**{**plain.__dict__, "paths": paths[:, :3]}))
 
 
@@ -618,7 +618,7 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     assert book["sharpe_difference_long_short"]["value"] == 0.0 and sections["trading"].status == "PASS"
     assert any(t.id == "cross_sectional_portfolio" for t in sections["trading"].tables)
     edge = sections["trading"].metrics["edge_over_buy_and_hold"]  # every asset judged against buy-and-hold
-    assert edge["judged"] == 6 and edge["by_chance_at_least"] == pytest.approx(0.15)
+    assert edge["judged"] == 6 and edge["expected_by_chance"] == pytest.approx(0.15)
     # A student that forecasts each date's mean: right on average, no ranking of the assets at all.
     mean_of_date = np.bincount(np.unique(dates, return_inverse=True)[1], weights=teacher) / np.bincount(
         np.unique(dates, return_inverse=True)[1])
@@ -660,9 +660,9 @@ def test_a_panels_edge_over_buy_and_hold_is_counted_beside_chance() -> None:
     per_asset["S09"] = asset(None, None)  # no interval: judged, no edge (as the model card counts)
     per_asset["FEW"] = {"periods": 1}  # too few periods: not judged
     got = _edge_beyond_chance(per_asset)
-    assert got == {"judged": 40, "assets_with_edge": 2, "edge_assets": ["S03", "S07"], "by_chance_at_least": 1.0}
+    assert got == {"judged": 40, "assets_with_edge": 2, "edge_assets": ["S03", "S07"], "expected_by_chance": 1.0}
     assert _edge_beyond_chance({"A": {"periods": 1}}) == {
-        "judged": 0, "assets_with_edge": 0, "edge_assets": [], "by_chance_at_least": 0.0}
+        "judged": 0, "assets_with_edge": 0, "edge_assets": [], "expected_by_chance": 0.0}
 
 
 def test_a_cross_sectional_book_keeps_one_calendars_assets_and_picks_it_the_same_every_run() -> None:
@@ -675,6 +675,8 @@ def test_a_cross_sectional_book_keeps_one_calendars_assets_and_picks_it_the_same
     unknown = majority_calendar({"A": (252.0, "trading days"), "B": (252.0, "trading days")},
                                 np.array(["A", "B", "X", "Y", "Z"]))
     assert unknown[0] == (252.0, "trading days") and unknown[2] == ["X", "Y", "Z"]
+    tie = majority_calendar({"a": (252.0, "trading days"), "b": (365.0, "calendar days")}, np.array(["a", "b", "c"]))
+    assert tie[0] == (252.0, "trading days") and tie[2] == ["b", "c"]  # a tie goes to a known calendar
     calendars = {"A": (252.0, "trading days"), "B": (252.0, "trading days"), "C": (365.0, "calendar days"),
                  "D": (365.0, "calendar days")}
     ids = np.array(["A", "C", "B", "D", "A"])

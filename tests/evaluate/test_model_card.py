@@ -222,13 +222,13 @@ def test_a_forecaster_without_an_edge_says_so_among_its_limitations() -> None:
     # With the section's count beside chance, the assets with an edge are put in proportion: 8 of 300
     # random walks showed one, and the card listed the other 292 as if these 8 had an edge.
     panel["sections"][1]["metrics"]["edge_over_buy_and_hold"] = {
-        "judged": 2, "assets_with_edge": 1, "edge_assets": ["ZZZ"], "by_chance_at_least": 0.05}
+        "judged": 2, "assets_with_edge": 1, "edge_assets": ["ZZZ"], "expected_by_chance": 0.05}
     text = part(render_model_card(panel), "## Limitations")
     assert ("Read the 1 asset with an edge beside chance: with no edge on any asset, about 0.1 of the 2 judged "
             "would show one (each 95 % interval lies above zero on a nominal 2.5 % of assets)") in text
     panel["sections"][1]["metrics"]["edge_over_buy_and_hold"]["assets_with_edge"] = 3
     assert "Read the 3 assets with an edge beside chance" in part(render_model_card(panel), "## Limitations")
-    panel["sections"][1]["metrics"]["edge_over_buy_and_hold"]["by_chance_at_least"] = "0.05"  # forged: left out
+    panel["sections"][1]["metrics"]["edge_over_buy_and_hold"]["expected_by_chance"] = "0.05"  # forged: left out
     assert "chance" not in part(render_model_card(panel), "## Limitations")
     del panel["sections"][1]["metrics"]["edge_over_buy_and_hold"]
     del assets["ZZZ"]

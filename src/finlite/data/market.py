@@ -676,7 +676,8 @@ def majority_calendar(calendars: Mapping[str | None, tuple[float, str]],
     counts: dict[tuple[float, str], int] = {}
     for cal in of.values():
         counts[cal] = counts.get(cal, 0) + 1
-    chosen = max(sorted(counts), key=lambda cal: counts[cal])
+    # Most assets first; a tie goes to a known calendar, then to the one that sorts first.
+    chosen = max(sorted(counts), key=lambda cal: (counts[cal], not cal[1].startswith("unknown: ")))
     others = sorted(a for a, cal in of.items() if cal != chosen)
     keep = ~np.isin(np.asarray(ids).astype(str), others) if others else np.ones(len(ids), dtype=bool)
     return chosen, keep, others

@@ -14,6 +14,9 @@ only when those are computed, so the torch-free runtime can import the task regi
   long/short positions on the predicted direction and reports what they would have earned after
   costs; :func:`buy_and_hold` is the benchmark every such view is read against.
 - :func:`per_fold` applies any of these to each walk-forward fold and to the pooled rows.
+- On a panel of assets, :func:`cross_sectional_ic` (each date's rank correlation across the
+  assets, averaged, with a HAC t-test) and :func:`quantile_portfolio` (quintile long/short,
+  long-only top and equal-weighted books; :func:`portfolio_returns` gives their period returns).
 """
 
 from __future__ import annotations
@@ -339,7 +342,8 @@ class _DateRanks:
     def __init__(self, dates: Any, y: np.ndarray) -> None:
         days = np.asarray(dates).reshape(-1)
         if days.shape != y.shape:
-            raise DataError(f"The cross-sectional IC needs one date per row: {days.size} dates for {y.size} rows.")
+            raise DataError(f"The cross-sectional IC needs one date per row: {days.size} dates for {y.size} rows. Pass "
+                        "the dates of the same rows as the forecasts and outcomes.", param="dates")
         self.unique, codes = np.unique(days, return_inverse=True)
         self.codes = codes.reshape(-1).astype(np.int64)
         self.counts = np.bincount(self.codes, minlength=len(self.unique))
@@ -582,7 +586,7 @@ def _path(path: Any, realised: np.ndarray) -> np.ndarray | None:
                         f"it; got shape {marks.shape}.")
     if not np.isfinite(marks).all() or not np.allclose(marks[:, -1], realised, rtol=0.0, atol=1e-12):
         raise DataError("path's last column must be each period's own log return (realised), and every step "
-                        "finite; pass jobs.forecast.realised_paths(series) for the same windows.")
+                        "finite; pass finlite.data.market.realised_paths(series) for the same windows.")
     return marks
 
 
@@ -762,7 +766,8 @@ def _portfolio_books(dates: Any, ids: Any, signal: Any, realised: Any, cost: flo
     names = np.asarray(ids).astype(str).reshape(-1)
     if days.shape != r.shape or names.shape != r.shape:
         raise DataError(f"quantile_portfolio needs one date and one id per row: {days.size} dates and {names.size} "
-                        f"ids for {r.size} rows.")
+                        f"ids for {r.size} rows. Pass the dates and asset ids of the same rows as the signals.",
+                        param="dates")
     marks = _path(path, r)
     asset_names, asset = np.unique(names, return_inverse=True)
     unique, codes = np.unique(days, return_inverse=True)

@@ -87,7 +87,7 @@ class SeriesInputs:
     ``teacher_test`` / ``student_test`` one prediction per test window in model units, and
     ``teacher_train`` / ``student_train`` per training window (for the privacy audit; None when not
     available); ``realised`` the log return over the horizon from each test window's date
-    (:func:`finlite.jobs.forecast.realised_log_returns`); ``evidence`` the dict
+    (:func:`finlite.data.market.realised_log_returns`); ``evidence`` the dict
     :func:`finlite.jobs.forecast.forecast_evidence` returned for ``{"teacher": …, "student": …}``
     (cross-checked, not re-read); ``cost_bps`` the trading cost per unit of turnover.
     """
@@ -104,7 +104,7 @@ class SeriesInputs:
     cost_bps: float
     seed: int = 0
     #: The log returns from each test window's date to each step of its horizon
-    #: (:func:`finlite.jobs.forecast.realised_paths`), on which the trading view marks drawdowns
+    #: (:func:`finlite.data.market.realised_paths`), on which the trading view marks drawdowns
     #: daily at a horizon above 1; None marks them at period ends.
     paths: np.ndarray | None = None
 
@@ -243,20 +243,20 @@ class _Rows:
         realised = np.asarray(inp.realised, dtype=np.float64).ravel()
         if realised.size != n:
             raise DataError(f"realised holds {realised.size} returns for {n} test windows; pass "
-                            "jobs.forecast.realised_log_returns(series) (one per test window).")
+                            "finlite.data.market.realised_log_returns(series) (one per test window).")
         self.realised = realised
         self.task = inp.task
         self.objective = series.spec.objective
         self.horizon = int(series.spec.horizon)
         # The path over each window's horizon, on which the trading view marks its drawdowns daily
-        # (jobs.forecast.realised_paths, passed in); None at horizon 1 or without it.
+        # (data.market.realised_paths, passed in); None at horizon 1 or without it.
         self.paths: np.ndarray | None = None
         if self.horizon > 1 and inp.paths is not None:
             paths = np.asarray(inp.paths, dtype=np.float64)
             finite = np.isfinite(realised)
             if paths.shape != (n, self.horizon) or not np.array_equal(paths[finite, -1], realised[finite]):
                 raise DataError(f"paths must hold {self.horizon} log returns per test window ({n}), the last one "
-                                "each window's realised return; pass jobs.forecast.realised_paths(series).")
+                                "each window's realised return; pass finlite.data.market.realised_paths(series).")
             self.paths = paths
         # Per asset, observations a year and the calendar: what the trading view annualises with.
         self.calendars = periods_per_year(series.table, series.spec)
@@ -803,11 +803,11 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
 
 def _edge_beyond_chance(per_asset: Mapping[str, Any]) -> dict[str, Any]:
     """How many of a panel's assets either model beats buy-and-hold on beyond the interval, and
-    the fewest chance alone gives: with no edge anywhere, a 95 % interval lies above zero on a
-    nominal 2.5 % of assets. More in practice, and by how much is not known here: each model's
+    how many chance alone gives at the nominal rate (``expected_by_chance``): with no edge
+    anywhere, a 95 % interval lies above zero on a nominal 2.5 % of assets. More in practice, and by how much is not known here: each model's
     better strategy is picked in every replicate, two models are judged, and the bootstrap
     interval covers less than 95 % on short test periods (a review simulated 14 % of assets at 20
-    holding periods, 6 % at 1,000, on coin flips). So the count is put beside that floor, not
+    holding periods, 6 % at 1,000, on coin flips). So the count is put beside that number, not
     tested against it: 300 random walks showed an edge on 8 assets, which the model card listed
     as if they had one (a quant's walk-through, 2026-12-06)."""
     judged, edged = 0, []
@@ -821,7 +821,7 @@ def _edge_beyond_chance(per_asset: Mapping[str, Any]) -> dict[str, Any]:
         if any(low is not None and low > 0 for low in lows):
             edged.append(str(asset))
     return {"judged": judged, "assets_with_edge": len(edged), "edge_assets": edged[:100],
-            "by_chance_at_least": _ONE_SIDE * judged}
+            "expected_by_chance": _ONE_SIDE * judged}
 
 
 def _view(rows: _Rows, realised: np.ndarray, signal: np.ndarray, ppy: float,

@@ -441,11 +441,11 @@ def _no_edge(by_id: Mapping[str, Section]) -> list[str]:
 
 
 def _edge_by_chance(edge: Any) -> str:
-    """The assets with an edge over buy-and-hold beside the fewest that chance alone gives (the
+    """The assets with an edge over buy-and-hold beside how many chance alone gives at the nominal rate (the
     trading section's ``edge_over_buy_and_hold``; nothing for a report written before it)."""
     if not isinstance(edge, Mapping):
         return ""
-    count, floor, judged = edge.get("assets_with_edge"), edge.get("by_chance_at_least"), edge.get("judged")
+    count, floor, judged = edge.get("assets_with_edge"), edge.get("expected_by_chance"), edge.get("judged")
     if not (isinstance(count, int) and not isinstance(count, bool) and count > 0 and finite_number(floor)
             and isinstance(judged, int) and not isinstance(judged, bool)):
         return ""

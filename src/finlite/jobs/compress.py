@@ -47,6 +47,7 @@ from finlite.training.sizing import default_sparsity, default_student, default_t
 
 __all__ = [
     "MARKET_HUBER_DELTA",
+    "MARKET_PRESETS",
     "MARKET_SPARSITY",
     "MARKET_STUDENT",
     "MARKET_TRANSFER_BYTES",
@@ -54,6 +55,7 @@ __all__ = [
     "MARKET_TRANSFER_SIZE",
     "MARKET_TRANSFER_TRAIN",
     "MARKET_WEIGHTING_FLOOR",
+    "UNIVERSE_IC_PVALUE",
     "WARN_AUC_DROP",
     "CompressOutcome",
     "RecipeOutcome",
@@ -66,6 +68,7 @@ __all__ = [
     "market_recipe",
     "market_transfer_size",
     "recipe_summary",
+    "universe_gate",
 ]
 
 # A student this far below its teacher's test AUC is not a replacement: say so loudly.

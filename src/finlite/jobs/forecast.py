@@ -493,11 +493,13 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     ``cross_sectional_portfolio``: each model's quintile long/short and top-quintile portfolios
     and the equal-weighted universe (:func:`~finlite.evaluate.forecast.quantile_portfolio`).
 
-    With several assets in the test period, each model also has ``cross_sectional_ic``
-    (:func:`~finlite.evaluate.forecast.cross_sectional_ic`: the mean over the dates of the rank
-    correlation across that date's assets, with its t-test), and each model besides ``teacher``
-    ``cross_sectional_ic_vs_teacher`` (the same on the per-date difference from the teacher's). A
-    direction model's probabilities are ranked against the realised returns over the horizon.
+    With 5 or more assets of the calendar most of them trade on, on some date of the test period
+    (``cross_section`` names the others), each model and the naive forecast also have
+    ``cross_sectional_ic`` (:func:`~finlite.evaluate.forecast.cross_sectional_ic`: the mean over
+    the dates of the rank correlation across that date's assets, with its t-test), and each model
+    besides ``teacher`` and the naive forecast ``cross_sectional_ic_vs_teacher`` (the same on the
+    per-date difference from the teacher's). A direction model's probabilities are ranked against
+    the realised returns over the horizon.
     """
     spec = series.spec
     windows = series.windows_test

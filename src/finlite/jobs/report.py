@@ -388,7 +388,7 @@ def series_inputs(teacher: FinliteModel, student: FinliteModel, series: Prepared
     kind = _optional("finlite.evaluate.forecast_report", "SeriesInputs")
     if kind is None:
         return None
-    from finlite.jobs.forecast import realised_paths
+    from finlite.data.market import realised_paths
 
     task = get_task(series.task)
     paths = realised_paths(series)  # the last column is realised_log_returns

@@ -202,9 +202,9 @@ class Gate:
                               "zero; a volatility or a price level never falls, so it has no directional accuracy; "
                               "the Diebold-Mariano test of dm_pvalue needs at least 2h + 2 dates at horizon h; "
                               "McNemar's test of da_pvalue needs independent dates: horizon 1, one asset, and "
-                              "outcomes of both signs; the cross-sectional IC test of ic_pvalue needs a panel with "
-                              "5 or more assets on a date and 2h + 2 such dates). Remove the gate, or gate on rmse / "
-                              "mae instead.",
+                              "outcomes of both signs; the cross-sectional IC test of ic_pvalue needs a universe: "
+                              "2h + 2 dates with 5 or more assets of one calendar). Remove the gate (ic_pvalue belongs "
+                              "to a universe), or gate on rmse / mae instead.",
                               param="gates")
         value = float(candidate[self.metric])
         if self.max_drop is not None:
