@@ -1294,7 +1294,10 @@ def evaluate(
 ) -> None:
     """Score an artifact on labelled data: AUC, Gini, KS, F1, Brier, log loss, size and speed.
 
-    Decisions are judged at the artifact's operating point (recorded when its teacher was
+    A market forecaster gets its forecasting evidence instead: errors, directional accuracy, the
+    information coefficient (on a universe also per date across the assets), Diebold–Mariano
+    tests, trading views and a universe's quintile portfolios; --since judges only the newest
+    out-of-sample dates. Decisions are judged at the artifact's operating point (recorded when its teacher was
     trained) or at --flag-rate. An exported artifact's ONNX model scores the same rows and must
     agree with the weights (exit 2 if not): the model evaluated is the model served.
     """

@@ -625,8 +625,9 @@ def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals
     books = {name: quantile_portfolio(dates, ids, signal, realised, cost_bps, per_year, horizon=horizon, path=paths)
              for name, signal in signals.items()}
     if horizon > 1:
-        starts = {name: [quantile_portfolio(dates, ids, signal, realised, cost_bps, per_year, horizon=horizon,
-                                            path=paths, start=offset) for offset in range(horizon)]
+        starts = {name: [books[name], *(quantile_portfolio(dates, ids, signal, realised, cost_bps, per_year,
+                                                           horizon=horizon, path=paths, start=offset)
+                                        for offset in range(1, horizon))]  # offset 0 is the book itself
                   for name, signal in signals.items()}
         for name, book in books.items():
             for side in ("long_short", "long_top", "equal_weight"):
