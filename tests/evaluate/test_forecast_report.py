@@ -760,3 +760,23 @@ def test_a_coin_among_stocks_is_left_out_of_the_cross_section_and_named() -> Non
     assert "information coefficient (vs the 0/1 up move)" in single  # one asset: nothing pooled over assets
     assert "cross-sectional IC vs realised returns (mean over dates)" in table
     assert "quintile long/short Sharpe across start days" in table
+
+
+def test_on_a_universe_ranking_the_assets_is_skill_and_the_naive_ic_has_no_test() -> None:
+    """A cross-sectional IC of 0.14 (t = 16) was reported as "no skill over the naive forecast"
+    because only squared errors were tested (a validator's walk-through): ranking the assets of a
+    date is skill too. The naive forecast's IC of 0 on every date has no t-test (it read t = 0, p = 1)."""
+    series = _panel(assets=6, n=300)
+    y = series.windows_test.y.astype(np.float64)
+    biased = 0.05 * y + 0.02  # ranks the assets right, and misses every level by 2 %
+    sections = {s.id: s for s in build_forecast_sections(_inputs(series, biased, biased.copy()))}
+    dm = sections["diebold_mariano"]
+    assert not dm.metrics["tests"]["teacher_vs_naive"]["statistic"] < 0  # no squared-error skill
+    assert dm.metrics["ranks_assets"] == {"teacher": True, "student": True} and dm.metrics["skill_shown"] is True
+    assert dm.status == "PASS" and "the teacher and the student rank them better than chance" in dm.summary
+    assert "No skill" not in dm.summary
+    # The teacher ranks, the student does not: WARN, as for squared errors.
+    flat = np.full(y.size, 0.02)
+    assert {s.id: s for s in build_forecast_sections(_inputs(series, biased, flat))}["diebold_mariano"].status == "WARN"
+    naive = forecast_evidence(series, {"teacher": biased, "student": biased}, cutoff=None)["models"]["naive"]
+    assert naive["cross_sectional_ic"]["mean"] == 0.0 and naive["cross_sectional_ic"]["t_statistic"] is None

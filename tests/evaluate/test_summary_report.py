@@ -23,7 +23,8 @@ def _comparison(*, gates: list[dict[str, Any]] | None = None, warnings: list[str
         "operating_point": {"cutoff": 0.31, "description": "cut-off 0.31 (the training bad rate)"},
         "recipe": {"name": "compress", "passed": not any(not g["passed"] for g in gates or []),
                    "final_gates": gates or [],
-                   "steps": [{"index": 0, "method": {"method": "distillation"}, "status": "kept", "gates": [],
+                   "steps": [{"index": 0, "method": {"method": "distillation"}, "status": "kept",
+                              "gates": [{"passed": True, "message": "auc drop 0.01 within max_drop 0.02"}],
                               "info": {}},
                              {"index": 1, "method": {"method": "magnitude_pruning"}, "status": "rolled_back",
                               "gates": [{"passed": False, "message": "auc drop 0.04 > 0.02"}], "info": {}}]},
@@ -47,7 +48,9 @@ def test_summary_compares_headline_metrics_and_records_steps() -> None:
     assert d["metrics"]["gates_passed"] is None and d["metrics"]["ratios"]["size_ratio"] == 8.0
     assert d["metrics"]["fidelity"] == {"agreement": 0.96, "psi": 0.02, "spearman": 0.97}
     steps = next(t for t in d["tables"] if t["id"] == "summary_steps")["rows"]
-    assert steps == [[1, "distillation", "kept", ""], [2, "magnitude_pruning", "rolled_back", "auc drop 0.04 > 0.02"]]
+    # A kept step's gate values are shown too (a margin was in the manifest only: a validator's walk-through).
+    assert steps == [[1, "distillation", "kept", "auc drop 0.01 within max_drop 0.02"],
+                     [2, "magnitude_pruning", "rolled_back", "auc drop 0.04 > 0.02"]]
     assert "1 of 2 step(s) kept (distillation)" in d["summary"] and "8.0x smaller" in d["summary"]
     assert d["metrics"]["cutoff"] == 0.31
 

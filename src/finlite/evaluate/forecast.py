@@ -414,9 +414,9 @@ def cross_sectional_ic(dates: Any, y: Any, pred: Any, horizon: int = 1, *,
     ``min_assets``, ``horizon``, and when there are at least 2·h + 2 dates with an IC,
     ``t_statistic``, ``p_value`` (two-sided), ``p_value_positive`` (one-sided, H1: mean > 0),
     ``df`` and ``variance`` (else these are None). A constant series is tested as
-    :func:`diebold_mariano` tests a constant differential (``variance`` "zero"): all zeros, as a
-    forecast the same for every asset gives, is statistic 0 and p-value 1; any other value is
-    ±inf and p-value 0.
+    :func:`diebold_mariano` tests a constant differential (``variance`` "zero"): any value but 0 is
+    ±inf and p-value 0; a difference of 0 from ``baseline`` is statistic 0 and p-value 1; an IC of
+    0 on every date without a baseline (a forecast the same for every asset) has no test (None).
 
     Raises:
         ConfigError: ``horizon`` or ``min_assets`` is not a whole number ≥ 1 (``min_assets`` ≥ 3).
@@ -442,7 +442,10 @@ def cross_sectional_ic(dates: Any, y: Any, pred: Any, horizon: int = 1, *,
     std = float(ic.std(ddof=1)) if ic.size > 1 else None
     out.update(mean=float(ic.mean()), std=std, positive_share=float(np.mean(ic > 0)),
                information_ratio=float(ic.mean()) / std if std else None)
-    if ic.size >= 2 * h + 2:
+    # An IC of 0 on every date (a forecast the same for every asset) has no test: "t = 0, p = 1" read
+    # as a result (a validator's walk-through). A difference of 0 from a baseline keeps Diebold–
+    # Mariano's convention (statistic 0, p-value 1): nothing tells the two apart, and a gate passes.
+    if ic.size >= 2 * h + 2 and (baseline is not None or ic.any()):
         test = _hac_mean_test(ic, h)
         out.update(t_statistic=test["statistic"], p_value=test["p_value"], p_value_positive=test["p_value_greater"],
                    df=test["df"], variance=test["variance"])

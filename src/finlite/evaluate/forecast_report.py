@@ -286,6 +286,8 @@ class _Rows:
         # A level or a volatility never falls: it has no direction to call (as forecast_metrics).
         self.has_direction = self.task == "direction" or (bool((self.y > 0).any()) and bool((self.y < 0).any()))
         self.full = np.arange(n)[None, :]
+        self.ranking: dict[str, Any] | None = None  # _cross_section's, computed once
+        self.ranking_done = False
 
     def direction_hits(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(hit, counted) per row for ``name``'s directional accuracy, or None when it calls none."""
@@ -431,9 +433,8 @@ def _accuracy(rows: _Rows) -> Section:
     if ranking is not None:
         ics = ranking["metrics"]
         vs = ics["student_vs_teacher"]
-        summary += (f" Ranking the assets of each date, the cross-sectional IC is {_fmt(ics['student']['mean'], 3)} "
-                    f"(t = {_fmt(ics['student']['t_statistic'], 3)}) for the student and "
-                    f"{_fmt(ics['teacher']['mean'], 3)} (t = {_fmt(ics['teacher']['t_statistic'], 3)}) for the teacher"
+        summary += (f" Ranking the assets of each date, the cross-sectional IC is {_ic_text(ics['student'])} for the "
+                    f"student and {_ic_text(ics['teacher'])} for the teacher"
                     + (f": the student ranks them worse (one-sided p = {1.0 - vs['p_value_positive']:.3g})."
                        if ranking["student_ranks_worse"] else "."))
     threshold = (f"FAIL when the student's RMSE is materially and significantly worse: the whole 95 % interval of "
@@ -462,8 +463,9 @@ def _accuracy(rows: _Rows) -> Section:
                      "replicate date may be cut to keep n rows when assets have unequal histories.")
     tables = [Table(id="accuracy", caption="Pooled test-period metrics with 95 % block-bootstrap "
                     "intervals (student − teacher: paired)"
-                    + ("; the cross-sectional IC is the mean over the dates, with the 95 % interval of its HAC "
-                       "t-test." if ranking is not None else "."),
+                    + ("; the cross-sectional IC is the mean over the dates, with the 95 % interval of its t-test "
+                       f"(autocovariances to lag {rows.horizon - 1}, as Diebold–Mariano's)." if ranking is not None
+                       else "."),
                     columns=["model", "metric", "value", "95% low", "95% high"], rows=table_rows),
               Table(id="accuracy_by_fold", caption="Per test fold (oldest first).", columns=cols, rows=fold_table)]
     metrics: dict[str, Any] = {"rows": rows.n, "dates": rows.n_dates, "horizon": rows.horizon,
@@ -482,6 +484,19 @@ def _accuracy(rows: _Rows) -> Section:
 
 
 def _cross_section(rows: _Rows) -> dict[str, Any] | None:
+    """:func:`_ranking` of ``rows``, computed once for the sections that read it."""
+    if not rows.ranking_done:
+        rows.ranking, rows.ranking_done = _ranking(rows), True
+    return rows.ranking
+
+
+def _ranks(test: Mapping[str, Any] | None) -> bool:
+    """A cross-sectional IC above 0 at 5 % (one-sided): the model ranks the assets of a date."""
+    return (test is not None and test.get("mean") is not None and float(test["mean"]) > 0
+            and test.get("p_value_positive") is not None and float(test["p_value_positive"]) < 0.05)
+
+
+def _ranking(rows: _Rows) -> dict[str, Any] | None:
     """A panel's cross-sectional IC (:func:`finlite.evaluate.forecast.cross_sectional_ic`) of the
     teacher and the student, and of the student's per-date difference from the teacher; None for
     one asset. A direction model's probabilities are ranked against the realised returns (its 0/1
@@ -521,6 +536,14 @@ def _cross_section(rows: _Rows) -> dict[str, Any] | None:
                       v["mean"], *_t_interval(v)] for name, v in got.items() if v["mean"] is not None]
     return {"metrics": got, "table": table, "note": note, "student_ranks_worse": worse, "rows": accuracy_rows,
             "cross_section": {"calendar": calendar, "assets_left_out": len(others), "left_out": others[:20]}}
+
+
+def _ic_text(test: Mapping[str, Any]) -> str:
+    """A cross-sectional IC with its t-statistic, to three decimals: "0.140 (t = 16.5)"."""
+    mean, stat = test.get("mean"), test.get("t_statistic")
+    if mean is None:
+        return "n/a"
+    return f"{float(mean):.3f}" + (f" (t = {float(stat):.3g})" if stat is not None and math.isfinite(stat) else "")
 
 
 def _t_interval(test: Mapping[str, Any]) -> list[float | None]:
@@ -580,12 +603,18 @@ def _dm(rows: _Rows) -> Section:
     # whose errors track the teacher's on a negligible worsening; R2 item 1).
     material = s_rmse > t_rmse * (1 + RMSE_MARGIN)
     teacher_beats, student_beats = _better(tests["teacher_vs_naive"]), _better(tests["student_vs_naive"])
+    # On a universe, ranking the assets of a date is skill too, whatever the squared errors say
+    # (a cross-sectional IC of 0.14, t = 16, was reported as "no skill": a validator's walk-through).
+    ranking = _cross_section(rows)
+    ics = ranking["metrics"] if ranking is not None else {}
+    teacher_ranks, student_ranks = _ranks(ics.get("teacher")), _ranks(ics.get("student"))
     # A forecaster with no demonstrated skill is no PASS (52.6 % against the naive 52.5 %, p = 0.91,
     # passed every section: a validator's review, 2026-12-04): at least WARN, saying so.
     # Too few test dates to test at all is no evidence of skill either (it was a PASS).
-    no_skill = not teacher_beats and not student_beats
+    no_skill = not (teacher_beats or student_beats or teacher_ranks or student_ranks)
     status = ("FAIL" if worse and material else
-              "WARN" if worse or (teacher_beats and not student_beats) or no_skill else "PASS")
+              "WARN" if worse or (teacher_beats and not student_beats) or (teacher_ranks and not student_ranks)
+              or no_skill else "PASS")
     rise = s_rmse / t_rmse - 1.0 if t_rmse > 0 else 0.0
     vs_teacher = ("not computed" if st is None else
                   f"significantly less accurate than the teacher (one-sided p = {st['p_value_model1_worse']:.3g}, "
@@ -596,11 +625,19 @@ def _dm(rows: _Rows) -> Section:
              else "Only the student is significantly more accurate than the naive forecast" if student_beats
              else "Neither model is significantly more accurate than the naive forecast")
     summary = f"The student is {vs_teacher}. {naive} (5 %, one-sided)."
+    if ranking is not None:
+        ranked_by = [n for n, r in (("teacher", teacher_ranks), ("student", student_ranks)) if r]
+        summary += (" Across the assets of each date, " + (
+            "neither model ranks them better than chance" if not ranked_by else
+            f"{' and '.join('the ' + n for n in ranked_by)} rank{'s' if len(ranked_by) == 1 else ''} them "
+            "better than chance")
+            + f" (cross-sectional IC: teacher {_ic_text(ics['teacher'])}, student {_ic_text(ics['student'])}).")
     # Independent periods: the test dates a horizon's non-overlapping outcomes span. The edge a
     # one-sample test of the hit rate against 50 % detects with 80 % power at 5 % one-sided: the
     # scale of what this test period could show about the calls (only for a model that calls one).
     periods = max(1, rows.n_dates // rows.horizon)
-    edge = (1.6449 + 0.8416) * 0.5 / math.sqrt(periods) if rows.has_direction else None
+    # One call a period: a panel's assets make many a date, so the figure would not apply there.
+    edge = (1.6449 + 0.8416) * 0.5 / math.sqrt(periods) if rows.has_direction and rows.n_dates == rows.n else None
     if no_skill:
         summary += (" No skill over the naive forecast is demonstrated on this test period"
                     + (" (too few test dates to test it)" if tests["teacher_vs_naive"] is None else "") + ".")
@@ -617,15 +654,20 @@ def _dm(rows: _Rows) -> Section:
     threshold = ("FAIL when the student is less accurate than the teacher at 5 % (one-sided DM test) AND its RMSE is "
                  f"more than {RMSE_MARGIN:.0%} above the teacher's; WARN when it is significantly less accurate by "
                  f"at most {RMSE_MARGIN:.0%}, or the teacher is significantly more accurate than the naive forecast "
-                 "and the student is not, or neither is (no demonstrated skill); PASS otherwise.")
+                 "and the student is not, or neither is (no demonstrated skill)"
+                 + ("" if ranking is None else "; on a universe, skill is also a cross-sectional IC above 0 at 5 % "
+                    "(one-sided), and WARN when the teacher ranks the assets so and the student does not")
+                 + "; PASS otherwise.")
     plot = Plot(id="cumulative_loss_difference", title="Cumulative squared-error difference",
                 x_label="test date (time order)", y_label="cumulative loss difference", series=curves)
     return Section(id="diebold_mariano", title="Diebold–Mariano tests", status=status,  # type: ignore[arg-type]
                    threshold=threshold, summary=summary,
                    metrics={"tests": tests, "loss": "squared", "horizon": rows.horizon, "dates": rows.n_dates,
                             "rmse_increase": rise, "material_margin": RMSE_MARGIN,
-                            "skill_shown": (None if tests["teacher_vs_naive"] is None
-                                            else teacher_beats or student_beats),
+                            "skill_shown": (None if tests["teacher_vs_naive"] is None and ranking is None
+                                            else not no_skill),
+                            "ranks_assets": (None if ranking is None
+                                             else {"teacher": teacher_ranks, "student": student_ranks}),
                             "detectable_accuracy_edge": edge},
                    tables=[Table(id="diebold_mariano", caption="Diebold–Mariano tests of equal accuracy (HLN).",
                                  columns=["test", "statistic", "p-value (two-sided)", "p-value (first worse)",

@@ -191,7 +191,10 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
         method = step.get("method") or {}
         name = method.get("method") if isinstance(method, Mapping) else str(method)
         bad = "; ".join(str(g.get("message")) for g in step.get("gates") or [] if not g.get("passed"))
-        reason = bad or str((step.get("info") or {}).get("reason") or "")
+        # A kept step's gate values too: a margin of 0.0751 against 0.05 was in the manifest only
+        # (a validator's walk-through).
+        held = "; ".join(str(g.get("message")) for g in step.get("gates") or [] if g.get("passed"))
+        reason = bad or held or str((step.get("info") or {}).get("reason") or "")
         step_rows.append([int(step.get("index", len(step_rows))) + 1, str(name), str(step.get("status")), reason])
 
     if failed or fatal:
@@ -241,7 +244,8 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
                             columns=["measure", "value"],
                             rows=[[k, fidelity[k]] for k in _FIDELITY if _number(fidelity.get(k)) is not None]))
     tables.append(Table(id="summary_steps", caption="Recipe steps (judged on the validation split)",
-                        columns=["step", "method", "status", "reason"], rows=step_rows))
+                        columns=["step", "method", "status", "gates on the validation split, or the reason"],
+                        rows=step_rows))
     if gates:
         tables.append(Table(id="summary_gates", caption=f"Gates checked again on {where}",
                             columns=["gate", "passed"],
