@@ -617,6 +617,8 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     assert book["teacher"]["long_short"]["sharpe"] == pytest.approx(direct["long_short"]["sharpe"], rel=1e-12)
     assert book["sharpe_difference_long_short"]["value"] == 0.0 and sections["trading"].status == "PASS"
     assert any(t.id == "cross_sectional_portfolio" for t in sections["trading"].tables)
+    assert "Either model beats buy-and-hold beyond its interval on" in sections["trading"].summary
+    assert "share of test windows with the same direction" in sections["direction_agreement"].threshold
     edge = sections["trading"].metrics["edge_over_buy_and_hold"]  # every asset judged against buy-and-hold
     assert edge["judged"] == 6 and edge["expected_by_chance"] == pytest.approx(0.15)
     # A student that forecasts each date's mean: right on average, no ranking of the assets at all.

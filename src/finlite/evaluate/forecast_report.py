@@ -697,13 +697,15 @@ def _agreement(rows: _Rows) -> Section:
     summary = (f"Student and teacher call the same direction ({how}) on {value:.1%} of {rows.n} test windows (95 % "
                f"interval {_fmt(ci[0], 3)} to {_fmt(ci[1], 3)}); they disagree on "
                f"{counts['teacher_up_student_down'] + counts['teacher_down_student_up']} of them.")
+    # A panel's windows are (asset, date) pairs: the share is of windows, not dates (a walk-through).
+    unit = "test windows" if rows.n_dates < rows.n else "dates"
     plot = Plot(id="agreement_by_fold", title="Direction agreement per test fold", x_label="test fold",
-                y_label="share of dates with the same direction",
+                y_label=f"share of {unit} with the same direction",
                 series=[Series(name="agreement", x=[float(k) for k in range(len(per_fold))],
                                y=[f["agreement"] for f in per_fold], style="bar")],
                 x_ticks=[f"fold {f['fold']}" for f in per_fold])
     return Section(id="direction_agreement", title="Direction agreement", status=status,  # type: ignore[arg-type]
-                   threshold=f"PASS when the share of dates with the same direction is >= {AGREEMENT_PASS}; WARN "
+                   threshold=f"PASS when the share of {unit} with the same direction is >= {AGREEMENT_PASS}; WARN "
                              f">= {AGREEMENT_WARN}; FAIL below.",
                    summary=summary,
                    metrics={"agreement": {"value": value, "ci": ci}, "rows": rows.n, "counts": counts,
@@ -1007,6 +1009,10 @@ def _trading(rows: _Rows) -> Section:
                     f"long/flat Sharpe is below the teacher's beyond the interval on {len(worse) or 'none'}"
                     f"{f' ({shown})' if worse else ''}; about "
                     f"{chance['expected_by_chance']:.1f} are expected by chance (binomial p = {chance['p_value']:.3g}).")
+        if edge["judged"]:  # the count the model card reads, said where the trading is (a validator's walk-through)
+            summary += (f" Either model beats buy-and-hold beyond its interval on {edge['assets_with_edge']} of the "
+                        f"{edge['judged']} assets; about {edge['expected_by_chance']:.1f} would by chance alone at the "
+                        "nominal 2.5 % per interval, more on a short test period.")
     tables = [Table(id="trading", caption="Strategies on the test period, after costs.",
                     columns=["model", "strategy", "annual return", "annual volatility", "Sharpe",
                              "max drawdown", "turnover", "hit rate"], rows=table)]

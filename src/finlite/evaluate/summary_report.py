@@ -257,11 +257,13 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     return Section(
         id="summary", title="Summary", status=status,  # type: ignore[arg-type]
         threshold=(f"FAIL when the kept model fails a recipe gate on {where}; WARN when the run raised a "
-                   f"fidelity warning (the student's AUC on {where} {warn_auc_drop} or more below the teacher's, "
-                   "with no "
-                   f"gate to stop it; or, where positives are at most {RARE_POSITIVES:.0%} of the rows and at least "
-                   f"{RARE_MIN_POSITIVES}, its PR-AUC {WARN_PR_AUC_SHARE:.0%} or more below the teacher's, with no "
-                   "PR-AUC gate); PASS otherwise."),
+                   + ("warning (a market forecaster's: see the notes)" if comparison.get("task") == "forecast"
+                      else f"fidelity warning (the student's AUC on {where} {warn_auc_drop} or more below the "
+                           "teacher's, with no "
+                           f"gate to stop it; or, where positives are at most {RARE_POSITIVES:.0%} of the rows and at "
+                           f"least {RARE_MIN_POSITIVES}, its PR-AUC {WARN_PR_AUC_SHARE:.0%} or more below the "
+                           "teacher's, with no PR-AUC gate)")
+                   + "; PASS otherwise."),
         summary=summary, metrics=json_number(metrics), tables=tables, notes=notes)
 
 
