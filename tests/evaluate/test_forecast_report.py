@@ -782,3 +782,13 @@ def test_on_a_universe_ranking_the_assets_is_skill_and_the_naive_ic_has_no_test(
     assert {s.id: s for s in build_forecast_sections(_inputs(series, biased, flat))}["diebold_mariano"].status == "WARN"
     naive = forecast_evidence(series, {"teacher": biased, "student": biased}, cutoff=None)["models"]["naive"]
     assert naive["cross_sectional_ic"]["mean"] == 0.0 and naive["cross_sectional_ic"]["t_statistic"] is None
+
+
+def test_a_student_more_accurate_than_its_teacher_is_said_to_be(series: PreparedSeries) -> None:
+    """The section said "not significantly less accurate" of a student significantly more accurate
+    (a validator's walk-through): the direction of a significant difference is said."""
+    teacher, _ = _forecasts(series, 0.0, seed=4)
+    y = series.windows_test.y.astype(np.float64)
+    better = y + 0.5 * (teacher - y)
+    dm = next(s for s in build_forecast_sections(_inputs(series, teacher, better)) if s.id == "diebold_mariano")
+    assert "The student is significantly more accurate than the teacher (one-sided p = " in dm.summary

@@ -619,6 +619,8 @@ def _dm(rows: _Rows) -> Section:
     vs_teacher = ("not computed" if st is None else
                   f"significantly less accurate than the teacher (one-sided p = {st['p_value_model1_worse']:.3g}, "
                   f"RMSE {rise:+.1%})" if worse else
+                  f"significantly more accurate than the teacher (one-sided p = {1.0 - st['p_value_model1_worse']:.3g}, "
+                  f"RMSE {rise:+.1%})" if _better(st) else
                   f"not significantly less accurate than the teacher (one-sided p = {st['p_value_model1_worse']:.3g})")
     naive = ("Both models are significantly more accurate than the naive forecast" if teacher_beats and student_beats
              else "Only the teacher is significantly more accurate than the naive forecast" if teacher_beats
