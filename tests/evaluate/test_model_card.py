@@ -205,6 +205,13 @@ def test_a_forecaster_without_an_edge_says_so_among_its_limitations() -> None:
     assert ("- **No edge over the naive forecast**: neither the teacher (RMSE 0.5) nor the student (0.51) forecasts "
             "more accurately than the naive forecast (0.49) on the test period.") in text
     assert "- **No edge over buy-and-hold**: neither model's trading view beats buy-and-hold" in text
+    # A universe's models that rank the assets are said to, beside the RMSE (a validator's walk-through).
+    ranking = report(models(0.50, 0.51, 0.49), (-0.3, None))
+    ranking["sections"].append(Section(id="diebold_mariano", title="Diebold–Mariano tests", status="PASS",
+                                       threshold="rule", summary="Fine.",
+                                       metrics={"ranks_assets": {"teacher": True, "student": False}}).to_dict())
+    assert ("on the test period, though the teacher ranks the assets of each date better than chance (the "
+            "Diebold–Mariano section).") in part(render_model_card(ranking), "## Limitations")
     assert "change of regime" in text and "new products" not in text
     short = {**report(models(0.50, 0.51, 0.49), (-0.3, None)), "forecast": {"warnings": ["the test period holds 29"]}}
     assert "- **Short test period**: the test period holds 29" in part(render_model_card(short), "## Limitations")

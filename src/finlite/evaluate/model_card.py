@@ -412,9 +412,15 @@ def _no_edge(by_id: Mapping[str, Section]) -> list[str]:
         except (KeyError, TypeError, ValueError):
             rmse = {}
         if rmse and rmse["teacher"] >= rmse["naive"] and rmse["student"] >= rmse["naive"]:
+            dm = by_id.get("diebold_mariano")
+            ranks = dm.metrics.get("ranks_assets") if dm is not None and isinstance(dm.metrics, Mapping) else None
+            ranked = [n for n in _PAIR if isinstance(ranks, Mapping) and ranks.get(n) is True]
             said.append(f"**No edge over the naive forecast**: neither the teacher (RMSE {rmse['teacher']:.4g}) nor "
                         f"the student ({rmse['student']:.4g}) forecasts more accurately than the naive forecast "
-                        f"({rmse['naive']:.4g}) on the test period. The sections above judge whether the student can "
+                        f"({rmse['naive']:.4g}) on the test period"
+                        + (f", though {' and '.join('the ' + n for n in ranked)} rank{'s' if len(ranked) == 1 else ''} "
+                           "the assets of each date better than chance (the Diebold–Mariano section)" if ranked else "")
+                        + ". The sections above judge whether the student can "
                         "replace the teacher, not whether either is worth deploying.")
     trading = by_id.get("trading")
     assets = trading.metrics.get("assets") if trading is not None and isinstance(trading.metrics, Mapping) else None
