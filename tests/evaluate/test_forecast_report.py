@@ -629,6 +629,9 @@ def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:
     vs = worse.metrics["cross_sectional_ic"]["student_vs_teacher"]
     assert vs["dates"] == days.size and vs["mean"] == pytest.approx(-by_hand.mean(), rel=1e-10)
     assert worse.status != "PASS" and "the student ranks them worse (one-sided p = " in worse.summary
+    # The other way round: a student that ranks better is said to (the validator's walk-through).
+    better = {s.id: s for s in build_forecast_sections(_inputs(series, flat, teacher))}["forecast_accuracy"]
+    assert "the student ranks them better (one-sided p = " in better.summary
     traded = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, flat))}["trading"]
     diff = traded.metrics["cross_sectional_portfolio"]["sharpe_difference_long_short"]
     assert diff["ci"][1] < 0 and traded.status == "WARN" and "the student's is worse beyond it" in traded.summary

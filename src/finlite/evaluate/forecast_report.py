@@ -436,7 +436,9 @@ def _accuracy(rows: _Rows) -> Section:
         summary += (f" Ranking the assets of each date, the cross-sectional IC is {_ic_text(ics['student'])} for the "
                     f"student and {_ic_text(ics['teacher'])} for the teacher"
                     + (f": the student ranks them worse (one-sided p = {1.0 - vs['p_value_positive']:.3g})."
-                       if ranking["student_ranks_worse"] else "."))
+                       if ranking["student_ranks_worse"] else
+                       f": the student ranks them better (one-sided p = {vs['p_value_positive']:.3g})."
+                       if _ranks(vs) else "."))
     threshold = (f"FAIL when the student's RMSE is materially and significantly worse: the whole 95 % interval of "
                  f"the paired difference (student − teacher) lies above {RMSE_MARGIN:.0%} of the teacher's RMSE; "
                  f"WARN when the interval lies above 0 (significant but not material), the student's RMSE is more "
