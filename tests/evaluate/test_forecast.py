@@ -525,6 +525,10 @@ def test_quantile_portfolio_by_hand_turnover_path_and_refusals() -> None:
     # last ids: a Sharpe of 5.2 where the IC was 0, a review) and a top leg that is the whole universe.
     same = fc.quantile_portfolio(dates, ids, np.zeros(10), realised, 10.0, 252)
     assert same["long_short"]["total_return"] == 0.0 and same["long_short"]["turnover"] == 0.0
+    # panel_books: each model's book as quantile_portfolio gives it, with the period returns behind it.
+    books, nets = fc.panel_books(dates, ids, {"a": signal, "b": -signal}, realised, 10.0, 252)
+    assert books["a"] == got and np.prod(1 + nets["a"]) - 1 == pytest.approx(ls["total_return"], rel=1e-12)
+    assert books["b"]["long_short"]["total_return"] != pytest.approx(ls["total_return"])
     with pytest.raises(ConfigError, match="start"):
         fc.quantile_portfolio(dates, ids, signal, realised, horizon=2, start=2)
     later = fc.quantile_portfolio(dates, ids, signal, realised, 10.0, 252, horizon=2, start=1)

@@ -16,7 +16,8 @@ only when those are computed, so the torch-free runtime can import the task regi
 - :func:`per_fold` applies any of these to each walk-forward fold and to the pooled rows.
 - On a panel of assets, :func:`cross_sectional_ic` (each date's rank correlation across the
   assets, averaged, with a HAC t-test) and :func:`quantile_portfolio` (quintile long/short,
-  long-only top and equal-weighted books; :func:`portfolio_returns` gives their period returns).
+  long-only top and equal-weighted books; :func:`panel_books` gives every model's, with their
+  period returns).
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ __all__ = [
     "mase",
     "max_drawdown",
     "net_returns",
+    "panel_books",
     "per_date_ic",
     "per_fold",
-    "portfolio_returns",
     "quantile_portfolio",
     "r2",
     "rmse",
@@ -711,6 +712,14 @@ def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bp
         ConfigError: a bad cost, calendar, horizon, quantile (in (0, 0.5]) or ``min_assets``.
         DataError: the arrays differ in length or are not finite.
     """
+    return _quantile_books(dates, ids, signal, realised, cost_bps, periods_per_year, horizon, path, start, quantile,
+                           min_assets)[0]
+
+
+def _quantile_books(dates: Any, ids: Any, signal: Any, realised: Any, cost_bps: Any, periods_per_year: Any,
+                    horizon: Any, path: Any, start: Any, quantile: Any = PORTFOLIO_QUANTILE,
+                    min_assets: Any = CROSS_SECTION_MIN_ASSETS) -> tuple[dict[str, Any], dict[str, _Book]]:
+    """:func:`quantile_portfolio`'s summary, and its books' period arrays (:func:`_portfolio_books`)."""
     cost, ppy = _check_money(cost_bps, periods_per_year)
     h = _check_horizon(horizon)
     if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start < h:
@@ -721,19 +730,35 @@ def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bp
     out: dict[str, Any] = dict(meta)
     for name, (net, factors, change, gross) in books.items():
         out[name] = _performance(net, factors, change, gross, invested, cost, ppy / h)
-    return out
+    return out, books
 
 
-def portfolio_returns(dates: Any, ids: Any, signal: Any, realised: Any, cost_bps: float = 0.0, *, horizon: int = 1,
-                      quantile: float = PORTFOLIO_QUANTILE,
-                      min_assets: int = CROSS_SECTION_MIN_ASSETS) -> dict[str, np.ndarray]:
-    """The net simple return of each rebalancing period of :func:`quantile_portfolio`'s books
-    (``long_short``, ``long_top``, ``equal_weight``), oldest first: what a bootstrap of their
-    Sharpe ratios resamples (the validation report's trading section)."""
-    cost, _ = _check_money(cost_bps, 252)
-    books, _, _ = _portfolio_books(dates, ids, signal, realised, cost, _check_horizon(horizon), quantile, min_assets,
-                                   None)
-    return {name: book[0] for name, book in books.items()}
+_BOOKS = ("long_short", "long_top", "equal_weight")
+
+
+def panel_books(dates: Any, ids: Any, signals: Mapping[str, Any], realised: Any, cost_bps: float = 0.0,
+                periods_per_year: float = 252, *, horizon: int = 1,
+                path: Any = None) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:
+    """Each signal's :func:`quantile_portfolio` (``signals``: model name → its forecasts of the
+    same rows), and each one's long/short net return per rebalancing period (what a bootstrap of
+    its Sharpe ratio resamples). At h > 1 every book also gives its Sharpe from each of the h start
+    days (``sharpe_start_days``, None where a start day has fewer than 2 periods): the one
+    computation of the evidence's ``cross_sectional_portfolio`` and the report's trading section."""
+    summaries: dict[str, dict[str, Any]] = {}
+    nets: dict[str, np.ndarray] = {}
+    for name, signal in signals.items():
+        days = []
+        for start in range(_check_horizon(horizon)):
+            summary, books = _quantile_books(dates, ids, signal, realised, cost_bps, periods_per_year, horizon,
+                                             path, start)
+            if start == 0:
+                summaries[name], nets[name] = summary, books["long_short"][0]
+            days.append(summary)
+        if horizon > 1:
+            for side in _BOOKS:
+                summaries[name][side]["sharpe_start_days"] = [
+                    float(day[side]["sharpe"]) if day["periods"] >= 2 else None for day in days]
+    return summaries, nets
 
 
 _Book = tuple[np.ndarray, "np.ndarray | None", np.ndarray, np.ndarray]
@@ -781,7 +806,7 @@ def _portfolio_books(dates: Any, ids: Any, signal: Any, realised: Any, cost: flo
     ends = np.r_[starts[1:], order.size]
     rebalance = np.arange(start, len(unique), h)
     steps = 1 if marks is None else marks.shape[1]
-    names_of = ("long_short", "long_top", "equal_weight")
+    names_of = _BOOKS
     net = {b: np.zeros(len(rebalance)) for b in names_of}
     gross = {b: np.zeros(len(rebalance)) for b in names_of}
     change = {b: np.zeros(len(rebalance)) for b in names_of}

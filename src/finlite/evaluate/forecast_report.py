@@ -15,6 +15,7 @@ no ``direction_agreement`` nor ``trading`` section.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,8 +38,7 @@ from finlite.evaluate.forecast import (
     diebold_mariano,
     has_cross_section,
     net_returns,
-    portfolio_returns,
-    quantile_portfolio,
+    panel_books,
     trading_view,
 )
 from finlite.evaluate.sections import Plot, Section, Series, Status, Table, curve_points, worst
@@ -286,8 +286,11 @@ class _Rows:
         # A level or a volatility never falls: it has no direction to call (as forecast_metrics).
         self.has_direction = self.task == "direction" or (bool((self.y > 0).any()) and bool((self.y < 0).any()))
         self.full = np.arange(n)[None, :]
-        self.ranking: dict[str, Any] | None = None  # _cross_section's, computed once
-        self.ranking_done = False
+
+    @functools.cached_property
+    def ranking(self) -> dict[str, Any] | None:
+        """:func:`_ranking` of these rows, computed once for the sections that read it."""
+        return _ranking(self)
 
     def direction_hits(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(hit, counted) per row for ``name``'s directional accuracy, or None when it calls none."""
@@ -369,7 +372,7 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 def _accuracy(rows: _Rows) -> Section:
     point = {name: rows.metrics(name, rows.full) for name in _MODELS}
     boot = {name: rows.metrics(name, rows.idx) for name in _MODELS}
-    ranking = _cross_section(rows)
+    ranking = rows.ranking
     # On a panel the IC above is pooled over assets and dates; the cross-sectional one follows it.
     labels = [(key, f"{label} (pooled)" if ranking is not None and key == "information_coefficient" else label)
               for key, label in _METRICS]
@@ -483,13 +486,6 @@ def _accuracy(rows: _Rows) -> Section:
                      "outcome (RMSE² is the Brier score); directional accuracy is read at the cut-off.")
     return Section(id="forecast_accuracy", title="Forecast accuracy", status=status,  # type: ignore[arg-type]
                    threshold=threshold, summary=summary, metrics=metrics, tables=tables, notes=notes)
-
-
-def _cross_section(rows: _Rows) -> dict[str, Any] | None:
-    """:func:`_ranking` of ``rows``, computed once for the sections that read it."""
-    if not rows.ranking_done:
-        rows.ranking, rows.ranking_done = _ranking(rows), True
-    return rows.ranking
 
 
 def _ranks(test: Mapping[str, Any] | None) -> bool:
@@ -607,7 +603,7 @@ def _dm(rows: _Rows) -> Section:
     teacher_beats, student_beats = _better(tests["teacher_vs_naive"]), _better(tests["student_vs_naive"])
     # On a universe, ranking the assets of a date is skill too, whatever the squared errors say
     # (a cross-sectional IC of 0.14, t = 16, was reported as "no skill": a validator's walk-through).
-    ranking = _cross_section(rows)
+    ranking = rows.ranking
     ics = ranking["metrics"] if ranking is not None else {}
     teacher_ranks, student_ranks = _ranks(ics.get("teacher")), _ranks(ics.get("student"))
     # A forecaster with no demonstrated skill is no PASS (52.6 % against the naive 52.5 %, p = 0.91,
@@ -1039,24 +1035,21 @@ def _trading(rows: _Rows) -> Section:
 
 def _cross_sectional_book(rows: _Rows) -> dict[str, Any] | None:
     """A panel's quintile portfolios of the teacher's and the student's forecasts
-    (:func:`finlite.evaluate.forecast.quantile_portfolio`), with a paired moving-block bootstrap
+    (:func:`finlite.evaluate.forecast.panel_books`, as the evidence's), with a paired moving-block bootstrap
     over the rebalancing periods of the long/short books' Sharpe difference: what a validator
     reads for a model that ranks a universe. None without a cross-section to rank (fewer than 5
     assets on every date) or with fewer than 2 rebalancing periods."""
-    known = np.isfinite(rows.realised)
-    if rows.ids is None or not has_cross_section(rows.dates[known]):
+    if rows.ids is None:
         return None
     (per_year, calendar), same, others = majority_calendar(rows.calendars, rows.ids)
-    known &= same  # one calendar's assets: see jobs.forecast._portfolio
+    known = np.isfinite(rows.realised) & same  # one calendar's assets, as the evidence's book
     if not has_cross_section(rows.dates[known]):
         return None
-    dates, ids, realised = rows.dates[known], rows.ids[known], rows.realised[known]
     ppy = per_year / rows.horizon
-    path = rows.paths[known] if rows.paths is not None else None
-    books = {name: quantile_portfolio(dates, ids, rows.preds[name][known], realised, rows.cost_bps, per_year,
-                                      horizon=rows.horizon, path=path) for name in ("teacher", "student")}
-    nets = {name: portfolio_returns(dates, ids, rows.preds[name][known], realised, rows.cost_bps,
-                                    horizon=rows.horizon)["long_short"] for name in ("teacher", "student")}
+    books, nets = panel_books(rows.dates[known], rows.ids[known],
+                              {name: rows.preds[name][known] for name in ("teacher", "student")},
+                              rows.realised[known], rows.cost_bps, per_year, horizon=rows.horizon,
+                              path=rows.paths[known] if rows.paths is not None else None)
     periods = nets["teacher"].size
     if periods < 2:
         return None
@@ -1084,13 +1077,10 @@ def _cross_sectional_book(rows: _Rows) -> dict[str, Any] | None:
                f"{books['student']['long_short']['sharpe']:.2f} on the student's (95 % interval of the difference: "
                f"{_span(diff['ci'])})" + ("; the student's is worse beyond it." if worse else "."))
     if rows.horizon > 1:  # one of h start days, as each asset's view says
-        ranges = []
-        for name in ("teacher", "student"):
-            got = [quantile_portfolio(dates, ids, rows.preds[name][known], realised, rows.cost_bps, per_year,
-                                      horizon=rows.horizon, path=path, start=k) for k in range(rows.horizon)]
-            ranges.append(f"{name} {_range([g['long_short']['sharpe'] if g['periods'] >= 2 else None for g in got])}")
+        ranges = "; ".join(f"{name} {_range(books[name]['long_short']['sharpe_start_days'])}"
+                           for name in ("teacher", "student"))
         summary += (f" Rebalancing from the first test day is one of {rows.horizon} start days; across them the "
-                    f"long/short Sharpe runs {'; '.join(ranges)}.")
+                    f"long/short Sharpe runs {ranges}.")
     note = (f"Quintile portfolios: every {rows.horizon} date(s), the top {first['quantile']:.0%} of a date's assets by "
             "forecast (rounded down, at least one asset) bought and the bottom sold at equal weights (assets tied at "
             "a leg's last "

@@ -51,7 +51,7 @@ from finlite.evaluate.forecast import (
     forecast_metrics,
     has_cross_section,
     independent_rows,
-    quantile_portfolio,
+    panel_books,
     trading_view,
 )
 from finlite.evaluate.model_card import fenced, markdown_cell
@@ -619,20 +619,9 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
 def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals: Mapping[str, np.ndarray], *,
                cost_bps: float, horizon: int, per_year: float, paths: np.ndarray | None) -> dict[str, Any]:
     """Each model's quintile portfolio across a panel's assets (one calendar's: the evidence's
-    ``cross_section`` names the others), beside the equal-weighted universe
-    (:func:`~finlite.evaluate.forecast.quantile_portfolio`). At h > 1 each book is also traded
-    from every one of the h start days (``sharpe_start_days``), as each asset's trading view."""
-    books = {name: quantile_portfolio(dates, ids, signal, realised, cost_bps, per_year, horizon=horizon, path=paths)
-             for name, signal in signals.items()}
-    if horizon > 1:
-        starts = {name: [books[name], *(quantile_portfolio(dates, ids, signal, realised, cost_bps, per_year,
-                                                           horizon=horizon, path=paths, start=offset)
-                                        for offset in range(1, horizon))]  # offset 0 is the book itself
-                  for name, signal in signals.items()}
-        for name, book in books.items():
-            for side in ("long_short", "long_top", "equal_weight"):
-                book[side]["sharpe_start_days"] = [
-                    float(other[side]["sharpe"]) if other["periods"] >= 2 else None for other in starts[name]]
+    ``cross_section`` names the others), beside the equal-weighted universe, with the Sharpe from
+    every start day at h > 1 (:func:`~finlite.evaluate.forecast.panel_books`, as the report's)."""
+    books, _ = panel_books(dates, ids, signals, realised, cost_bps, per_year, horizon=horizon, path=paths)
     first = next(iter(books.values()))
     return {"quantile": first["quantile"], "periods": first["periods"], "periods_flat": first["periods_flat"],
             "assets": first["assets"], "min_assets": first["min_assets"], "periods_per_year": per_year / horizon,
