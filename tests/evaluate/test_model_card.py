@@ -16,7 +16,8 @@ from finlite.evaluate.sections import Section, Table
 
 HEADINGS = ["# Model card: student", "## Intended use", "## Out-of-scope uses and human oversight",
             "## Training and evaluation data", "## Inputs", "## Metrics", "## Segment results", "## Fairness",
-            "## Limitations", "## Change classification", "### What changed", "### Evidence"]
+            "## Limitations", "## Change classification", "### What changed", "### Recipe steps and gates",
+            "### Evidence"]
 #: The columns the discrimination section writes (finlite.evaluate.validation).
 DISCRIMINATION_COLUMNS = ["metric", "teacher", "teacher_lower", "teacher_upper", "student", "student_lower",
                           "student_upper", "difference", "difference_lower", "difference_upper"]
@@ -59,7 +60,7 @@ def part(card: str, heading: str) -> str:
 def test_the_card_has_every_part_in_order() -> None:
     card = render_model_card(credit_report())
     headings = [line for line in card.splitlines() if line.startswith("#")]
-    assert headings[:12] == HEADINGS and headings[12].startswith("### Classification: ")
+    assert headings[:13] == HEADINGS and headings[13].startswith("### Classification: ")
     assert card.endswith("\n") and not card.endswith("\n\n")
 
 
@@ -435,3 +436,29 @@ def test_features_that_locate_the_applicant_are_named_as_possible_proxies() -> N
     assert "- features named like a place (the applicant's, or another party's such as a lender's): zip_code, " \
            "addr_state (a geography can stand in for a protected " \
            "attribute, as in redlining" in inputs
+
+
+def test_the_card_lists_the_recipes_steps_and_gates_with_their_values() -> None:
+    report = credit_report()
+    steps = Table("summary_steps", "Recipe steps (judged on the validation split)",
+                  ["step", "method", "status", "gates on the validation split, or the reason"],
+                  [[1, "distillation", "kept", "auc max_drop 0.01: 0.004 <= 0.01"],
+                   [2, "dynamic_int8", "rejected", "agreement min 0.99: 0.981 < 0.99"]])
+    gates = Table("summary_gates", "Gates checked again on the test split", ["gate", "passed"],
+                  [["auc max_drop 0.01: 0.006 <= 0.01", "yes"], ["agreement min 0.99: 0.992 >= 0.99", "yes"]])
+    report["sections"][0] = section("summary", tables=[Table("summary_metrics", "m", ["metric"], [["auc"]]), steps,
+                                                       gates])
+    text = part(render_model_card(report), "### Recipe steps and gates")
+    assert "*Recipe steps (judged on the validation split)*" in text
+    assert "| 2 | dynamic_int8 | rejected | agreement min 0.99: 0.981 &lt; 0.99 |" in text
+    assert "*Gates checked again on the test split*" in text
+    assert "| agreement min 0.99: 0.992 &gt;= 0.99 | yes |" in text
+    assert "no gates" not in text and "| auc |" not in text  # the metrics table stays under Metrics
+
+    report["sections"][0] = section("summary", tables=[steps])
+    text = part(render_model_card(report), "### Recipe steps and gates")
+    assert "The recipe had no gates: no threshold stopped a student worse than its teacher" in text
+    report["sections"] = report["sections"][1:]
+    text = part(render_model_card(report), "### Recipe steps and gates")
+    assert text.strip() == ("The report holds no summary section: the recipe's steps and gates are not recorded "
+                            "here.")

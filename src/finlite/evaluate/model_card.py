@@ -354,6 +354,7 @@ def _change_lines(report: Mapping[str, Any], sections: list[Section]) -> list[st
     lines += [f"- {_text(k)}: {_cell(v)}" for key, value in others for k, v in _flatten(value, key)]
     if len(lines) == 2:
         lines.append("- The report records no description of the change.")
+    lines += ["", "### Recipe steps and gates", "", *_gate_lines(sections)]
     lines += ["", "### Evidence", ""]
     if evidence:
         lines += _table(["Section", "Status", "Finding"], [[_cell(s.title), s.status, _cell(s.summary)]
@@ -370,6 +371,29 @@ def _change_lines(report: Mapping[str, Any], sections: list[Section]) -> list[st
     lines += ["", f"### Classification: {label}", "",
               f"{label} (worst evidence status {status}; {counts}): {why} This is finlite's reading of the "
               "evidence; the model owner and the validator decide.", ""]
+    return lines
+
+
+def _gate_lines(sections: Sequence[Section]) -> list[str]:
+    """The recipe's steps with the gate values each was judged by on the validation split, and the
+    kept model's gates checked again on the test split (the summary section's tables). A validator
+    asks which gates the student passed and by what margin, not only how many (the card gave the
+    count alone; a walk-through, 2026-12-06). A run with no gates says so: nothing stopped a
+    student worse than its teacher but the evidence."""
+    summary = next((s for s in sections if s.id == "summary"), None)
+    if summary is None:
+        return ["The report holds no summary section: the recipe's steps and gates are not recorded here."]
+    tables = {t.id: t for t in summary.tables}
+    lines: list[str] = []
+    for key in ("summary_steps", "summary_gates"):
+        table = tables.get(key)
+        if table is not None:
+            lines += [f"*{_text(table.caption)}*", "", *_table(*_merged(table)), ""]
+    if "summary_gates" not in tables:
+        lines.append("The recipe had no gates: no threshold stopped a student worse than its teacher, and the "
+                     "evidence below is the only check of the change.")
+    while lines and not lines[-1]:
+        lines.pop()
     return lines
 
 
@@ -504,7 +528,8 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     section is missing), limitations (every
     WARN / FAIL section's summary, training's notes on columns that may leak the label and on
     extremes that set a column's scale, then the fixed ones) and the change classification (what
-    changed, ``report["change"]``, and the status of every evidence section).
+    changed, ``report["change"]``; the recipe's steps and gates with their values, from the summary
+    section; and the status of every evidence section).
 
     Raises:
         DataError: when the report's sections are missing or malformed.
