@@ -11,6 +11,7 @@ from finlite.data.market import MarketSpec
 from finlite.data.walkforward import WalkForward
 from finlite.jobs.compress import compress
 from finlite.jobs.forecast import train_forecaster
+from finlite.jobs.report import rebuild_report
 from finlite.training.loop import TrainConfig
 from tests.jobs.test_forecast import write_prices
 
@@ -33,9 +34,22 @@ def test_compress_report_names_the_walk_forward_settings(tmp_path: Path) -> None
     # scale by the same naive MAE on the training windows.
     report = json.loads((tmp_path / "student" / "report.json").read_text())
     section = next(s for s in report["sections"] if s["id"] == "forecast_accuracy")
+    scale = report["forecast"]["mase_scale"]["units"]
     for model in ("teacher", "student"):
         assert report["forecast"]["models"][model]["pooled"]["mase"] == pytest.approx(
             section["metrics"]["models"][model]["mase"]["value"], rel=1e-9)
+        # The headline too (report.json's teacher/student and the manifest's test metrics): its MAE
+        # over the same scale, where it was null (a validator's walk-through, 2026-12-06).
+        assert report[model]["mase"] == pytest.approx(report[model]["mae"] / scale, rel=1e-12)
+        assert report[model]["mase"] == pytest.approx(report["forecast"]["models"][model]["pooled"]["mase"],
+                                                      rel=1e-5)
+    manifest = json.loads((tmp_path / "student" / "manifest.json").read_text())
+    assert manifest["metrics"]["test"]["mase"] == report["student"]["mase"]
+    assert manifest["metrics"]["teacher_test"]["mase"] == report["teacher"]["mase"]
+    # finlite report on the data builds every section again: the same headline MASE.
+    rebuilt = rebuild_report(tmp_path / "student", prices, out=tmp_path / "rebuilt")
+    again = json.loads((rebuilt / "report.json").read_text())
+    assert [again[m]["mase"] for m in ("teacher", "student")] == [report[m]["mase"] for m in ("teacher", "student")]
     # 260 prices leave about 45 test windows: the report itself warns (its summary at least WARN),
     # not only the evidence's table and the card (a review, 2026-12-05).
     thin = [f"warning: {w}" for w in report["forecast"]["warnings"]]

@@ -317,6 +317,25 @@ def test_a_market_student_pruned_by_a_ready_plan_reproduces(tmp_path: Path) -> N
                for n in again.notes)
 
 
+def test_a_return_student_reproduces_its_headline_mase_and_an_older_null_is_not_compared(tmp_path: Path) -> None:
+    prices = write_prices(tmp_path / "prices.csv")
+    teacher = tmp_path / "gru"
+    train_forecaster(prices, spec=MarketSpec(window=10), model="gru", hidden=(4,),
+                     config=TrainConfig(epochs=2, progress=False), out=teacher, progress=False)
+    finlite.compress(teacher, prices, student_hidden=(2,), config=QUICK, fine_tune=QUICK, out=tmp_path / "student",
+                     timing=False, progress=False)
+    result = reproduce(tmp_path / "student", prices)
+    mase = [c for c in result.metrics if c.name == "test.mase"]
+    assert result.matched and len(mase) == 1 and isinstance(mase[0].recorded, float) and mase[0].match
+    # Made before the headline had a MASE (it recorded null): not compared, with a note, not "NOT reproduced".
+    older = _tampered(tmp_path / "student", tmp_path / "older", "mase", None)
+    again = reproduce(older, prices)
+    assert again.matched and "test.mase" not in {c.name for c in again.metrics}
+    assert any(n.startswith("not compared: test.mase: the artifact recorded no headline MASE") for n in again.notes)
+    # A recorded number that differs is still a mismatch.
+    assert not reproduce(_tampered(tmp_path / "student", tmp_path / "forged", "mase", 0.5), prices).matched
+
+
 def test_an_imported_booster_cannot_be_trained_again(german: pd.DataFrame, tmp_path: Path) -> None:
     import lightgbm as lgb
 

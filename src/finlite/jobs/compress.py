@@ -1176,7 +1176,10 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
     if sizes is not None:  # what each model reads besides its weights, which the size ratio counts alone
         report["preprocessor_bytes"] = sizes
     if _is_series(prepared):
+        from finlite.jobs.forecast import scale_headline
+
         report["forecast"] = _market_evidence(setup, model)
+        scale_headline(report, report["forecast"])
     final_gates: list[GateResult] = []
     if recipe.gates:
         p_teacher = get_task(prepared.task).scores(art.model, prepared.x_test)

@@ -921,8 +921,11 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                                           "model": base.manifest["model"]}
     inputs: Any
     if isinstance(prepared, PreparedSeries):
+        from finlite.jobs.forecast import scale_headline
+
         evidence, cost_bps = _market_evidence_of(base, art.model, prepared, cutoff)
         comparison["forecast"] = evidence
+        scale_headline(comparison, evidence)
         inputs = series_inputs(base.model, art.model, prepared, cutoff, evidence=evidence, cost_bps=cost_bps,
                                seed=seed)
     else:
