@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -622,6 +622,15 @@ def _newer_metrics(checks: list[MetricCheck], metrics: Mapping[str, Any]) -> tup
     return out, notes
 
 
+def _left_out(checks: list[MetricCheck], left_out: Callable[[MetricCheck], bool],
+              why: str) -> tuple[list[MetricCheck], list[str]]:
+    """``checks`` without those ``left_out`` picks, and the note naming them with ``why``."""
+    dropped = [c.name for c in checks if left_out(c)]
+    if not dropped:
+        return checks, []
+    return [c for c in checks if not left_out(c)], [f"not compared: {', '.join(dropped)}: {why}"]
+
+
 def _dropped_metrics(checks: list[MetricCheck], manifest: Mapping[str, Any]) -> tuple[list[MetricCheck], list[str]]:
     """Leave out what a direction forecaster made before 2026-12-05 recorded and no longer
     reports: MASE and MAPE of a probability against 0/1 outcomes
@@ -631,36 +640,20 @@ def _dropped_metrics(checks: list[MetricCheck], manifest: Mapping[str, Any]) -> 
 
     if manifest.get("task") != "direction":
         return checks, []
-    out, dropped = [], []
-    for check in checks:
-        if check.name.rsplit(".", 1)[-1] in DIRECTION_DROPPED and check.reproduced is None:
-            dropped.append(check.name)
-            continue
-        out.append(check)
-    if not dropped:
-        return out, []
-    return out, [f"not compared: {', '.join(dropped)}: a direction model no longer reports MASE or MAPE (of a "
-                 "probability against 0/1 outcomes, they judge nothing)"]
+    return _left_out(checks, lambda c: c.name.rsplit(".", 1)[-1] in DIRECTION_DROPPED and c.reproduced is None,
+                     "a direction model no longer reports MASE or MAPE (of a probability against 0/1 outcomes, they "
+                     "judge nothing)")
 
 
 def _scaled_headline(checks: list[MetricCheck]) -> tuple[list[MetricCheck], list[str]]:
-    """Leave out a forecaster's headline MASE that an artifact made before 2026-12-06 (evening)
+    """Leave out a forecaster's test MASE that an artifact made before 2026-12-06 (evening)
     recorded as null and the rerun now gives (:func:`finlite.jobs.forecast.scale_headline`), with
-    a note; without this every older compressed forecaster was "NOT reproduced". The forecast
-    evidence's own MASE (``forecast.models.*.pooled.mase``) is still compared."""
-    out, dropped = [], []
-    for check in checks:
-        head, _, metric = check.name.rpartition(".")
-        if metric == "mase" and head == "test" and check.recorded is None \
-                and isinstance(check.reproduced, (int, float)):
-            dropped.append(check.name)
-            continue
-        out.append(check)
-    if not dropped:
-        return out, []
-    return out, [f"not compared: {', '.join(dropped)}: the artifact recorded no headline MASE, which a forecaster's "
-                 "report now gives (the model's MAE over the naive forecast's on the training windows, as its forecast "
-                 "evidence)"]
+    a note; without this every older compressed forecaster was "NOT reproduced". A recorded
+    number is compared as any other."""
+    return _left_out(checks, lambda c: c.name == "test.mase" and c.recorded is None
+                     and isinstance(c.reproduced, (int, float)),
+                     "the artifact recorded no headline MASE, which a forecaster's report now gives (the model's MAE "
+                     "over the naive forecast's on the training windows, as its forecast evidence)")
 
 
 def _new_rule_notes(recorded: list[Any], rerun: list[Any]) -> list[str]:
