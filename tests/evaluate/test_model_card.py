@@ -462,3 +462,22 @@ def test_the_card_lists_the_recipes_steps_and_gates_with_their_values() -> None:
     text = part(render_model_card(report), "### Recipe steps and gates")
     assert text.strip() == ("The report holds no summary section: the recipe's steps and gates are not recorded "
                             "here.")
+
+
+def test_the_runs_warnings_are_limitations_each_said_once() -> None:
+    """The summary is WARN for a run's warning, but its finding names none: the card said "Summary
+    (WARN)" without a reason (2026-12-06)."""
+    report = credit_report(summary="WARN")
+    report["warnings"] = ["WARNING: the student's test AUC 0.5000 is 0.3161 below its teacher's <b>",
+                          "warning: the teacher's early stopping kept its first epoch of 7", 3]
+    text = part(render_model_card(report), "## Limitations")
+    assert "- **Warning from the run**: the student's test AUC 0.5000 is 0.3161 below its teacher's &lt;b&gt;" in text
+    assert "- **Warning from the run**: the teacher's early stopping kept its first epoch of 7" in text
+    assert "- **Warning from the run**: 3" in text
+    # A forecaster's short test period is said under its own name, not twice.
+    short = {**report, "task": "forecast", "forecast": {"warnings": ["the test period holds 29"]},
+             "warnings": ["warning: the test period holds 29"]}
+    text = part(render_model_card(short), "## Limitations")
+    assert "- **Short test period**: the test period holds 29" in text and "Warning from the run" not in text
+    report["warnings"] = "not a list"
+    assert "Warning from the run" not in render_model_card(report)

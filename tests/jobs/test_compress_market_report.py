@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from finlite._manifest import amend_artifact
 from finlite.data.market import MarketSpec
 from finlite.data.walkforward import WalkForward
+from finlite.errors import FinliteWarning
 from finlite.jobs.compress import compress
 from finlite.jobs.forecast import train_forecaster
 from finlite.jobs.report import rebuild_report
@@ -112,3 +115,34 @@ def test_a_direction_model_whose_test_period_only_rose_is_evaluated_and_compress
     with pytest.raises(ConfigError, match=r"The gate 'auc' cannot be judged: it ranks rows of two classes, and the "
                                           r"\d+ rows judged hold one \(a direction forecaster's test period"):
         Gate("auc", max_drop=0.5).check(both["student"], both["teacher"])
+
+
+def test_a_teacher_kept_at_its_first_epoch_is_said_in_the_students_report(tmp_path: Path) -> None:
+    """The teacher's training warned of it, the student's report and card said nothing (note67)."""
+    prices = write_prices(tmp_path / "prices.csv", n=260)
+    teacher = tmp_path / "teacher"
+    train_forecaster(prices, spec=MarketSpec(window=5), model="gru", hidden=(4,), config=QUICK,
+                     walk=WalkForward(folds=2), out=teacher, progress=False)
+    steps = json.loads((teacher / "manifest.json").read_text())["steps"]
+    assert steps[0]["step"] == "train"
+    first = tmp_path / "first"
+    shutil.copytree(teacher, first)
+    amend_artifact(first, {}, {"steps": [{**steps[0], "best_epoch": 0, "epochs_run": 7}, *steps[1:]]})
+    said = "warning: the teacher's early stopping kept its first epoch of 7"
+    with pytest.warns(FinliteWarning, match=said):
+        compress(first, prices, student_hidden=(2,), config=QUICK, fine_tune=QUICK, out=tmp_path / "student",
+                 progress=False)
+    report = json.loads((tmp_path / "student" / "report.json").read_text())
+    assert report["teacher_training"] == {"best_epoch": 0, "epochs_run": 7}
+    assert any(w.startswith(said) for w in report["warnings"])
+    summary = next(s for s in report["sections"] if s["id"] == "summary")
+    assert summary["status"] != "PASS" and any(n.startswith(said) for n in summary["notes"])
+    # finlite report with the data reads the teacher's manifest again and says it too.
+    rebuilt = json.loads((rebuild_report(tmp_path / "student", prices, out=tmp_path / "again") / "report.json")
+                         .read_text())
+    assert any(w.startswith(said) for w in rebuilt["warnings"])
+    # A teacher that improved after its first epoch: no such warning.
+    amend_artifact(first, {}, {"steps": [{**steps[0], "best_epoch": 1, "epochs_run": 7}, *steps[1:]]})
+    plain = compress(first, prices, student_hidden=(2,), config=QUICK, fine_tune=QUICK, progress=False)
+    assert plain.report["teacher_training"] == {"best_epoch": 1, "epochs_run": 7}
+    assert not any("the teacher's early stopping" in w for w in plain.report.get("warnings") or [])

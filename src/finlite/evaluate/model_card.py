@@ -397,6 +397,22 @@ def _gate_lines(sections: Sequence[Section]) -> list[str]:
     return lines
 
 
+def _run_warnings(report: Mapping[str, Any], shown: Sequence[str]) -> list[str]:
+    """The warnings the run raised (``report["warnings"]``: a student far from its teacher, a
+    network kept at its first epoch, a hold-out of mostly training rows ...), each a limitation.
+    The summary section is WARN for them, but its finding names none, so the card said "Summary
+    (WARN)" without a reason (2026-12-06). Those in ``shown`` (the short test period, listed under
+    its own name) are left out."""
+    warned = report.get("warnings")
+    out = []
+    for warning in warned if isinstance(warned, list) else []:
+        text = str(warning)
+        body = text[len("warning: "):] if text.lower().startswith("warning: ") else text
+        if body not in shown and text not in shown:
+            out.append(f"- **Warning from the run**: {_text(body)}")
+    return out
+
+
 def _card_list(report: Mapping[str, Any], key: str) -> list[str]:
     """Training's notes the card lists (``report["card"][key]``): on input columns that may leak
     the label (``possible_leaks``), and on far values and codes among a column's numbers
@@ -561,17 +577,19 @@ def render_model_card(report: Mapping[str, Any]) -> str:
         lines += ["## Fairness", "", *_fairness_lines(report, by_id)]
     lines += ["## Limitations", ""]
     lines += [f"- {_text(s.title)} ({s.status}): {_text(s.summary)}" for s in sections if s.status != "PASS"]
+    markets = _domain(report) == "markets"
+    # A test period too short to judge on (jobs.forecast.thin_warnings), as the evidence table says it.
+    evidence = report.get("forecast")
+    thin = evidence.get("warnings") if markets and isinstance(evidence, Mapping) else None
+    thin = [str(w) for w in thin] if isinstance(thin, list) else []
+    lines += _run_warnings(report, shown=thin)
     lines += [f"- **Possible label leak**: {_text(note)}" for note in _card_list(report, "possible_leaks")]
     lines += [f"- **Extreme values or codes among the numbers**: {_text(note)}"
               for note in _card_list(report, "extreme_values")]
     lines += _unassessed_protected(report, by_id)
     lines += _absolute_calibration(by_id)
-    markets = _domain(report) == "markets"
     lines += _no_edge(by_id) if markets else []
-    # A test period too short to judge on (jobs.forecast.thin_warnings), as the evidence table says it.
-    evidence = report.get("forecast")
-    thin = evidence.get("warnings") if markets and isinstance(evidence, Mapping) else None
-    lines += [f"- **Short test period**: {_text(w)}" for w in (thin if isinstance(thin, list) else [])]
+    lines += [f"- **Short test period**: {_text(w)}" for w in thin]
     fixed = tuple(_MARKET_POPULATION if markets and text is _POPULATION else text for text in _FIXED_LIMITATIONS)
     lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report), *fixed)] + [""]
     lines += ["## Change classification", "", *_change_lines(report, sections)]

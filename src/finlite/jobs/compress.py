@@ -165,7 +165,30 @@ def first_epoch_warnings(report: Mapping[str, Any]) -> list[str]:
                    "worse after every later one, so it learned little of the teacher. Read its agreement and "
                    "evidence before relying on it; a lower learning rate (a recipe step's train: {lr: ...}) or "
                    "another student may train further.")
+    trained = report.get("teacher_training")
+    if isinstance(trained, Mapping):
+        best, ran = trained.get("best_epoch"), trained.get("epochs_run")
+        if isinstance(best, int) and isinstance(ran, int) and best == 0 and ran >= 2:
+            # The teacher's own training warned of it, but only then: the student's report, the one a
+            # validator reads, said nothing of a teacher kept at its first epoch (note67, left alone).
+            out.append(f"warning: the teacher's early stopping kept its first epoch of {ran}: its validation loss "
+                       "was lowest after one pass over the training data, so it learned little that the validation "
+                       "period rewards, and the student imitates that. Before relying on either, compare the teacher "
+                       "with a simple baseline (for a forecaster, the naive forecast in the evidence table).")
     return out
+
+
+def teacher_training(manifest: Mapping[str, Any]) -> dict[str, int] | None:
+    """The epoch a network teacher's early stopping kept and the epochs it ran (``best_epoch``,
+    ``epochs_run``), from its manifest's training step; None for a booster, an imported model or a
+    record without them. :func:`first_epoch_warnings` reads it as ``report["teacher_training"]``."""
+    steps = manifest.get("steps")
+    for step in steps if isinstance(steps, list) else []:
+        if isinstance(step, Mapping) and step.get("step") == "train":
+            best, ran = step.get("best_epoch"), step.get("epochs_run")
+            if isinstance(best, int) and isinstance(ran, int) and not isinstance(best, bool):
+                return {"best_epoch": best, "epochs_run": ran}
+    return None
 
 
 #: How much slower than its teacher (batch-1 p50) a student may time before the run warns: below it
@@ -1172,6 +1195,9 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
                             timer=report_timer(), task=prepared.task, operating_point=setup.operating_point,
                             rows=series_rows(prepared, "test"))
     report["teacher_artifact"] = setup.provenance
+    trained = teacher_training(art.manifest)
+    if trained is not None:
+        report["teacher_training"] = trained
     sizes = preprocessor_sizes(art)
     if sizes is not None:  # what each model reads besides its weights, which the size ratio counts alone
         report["preprocessor_bytes"] = sizes

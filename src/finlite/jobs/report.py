@@ -865,6 +865,7 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         first_epoch_warnings,
         preprocessor_sizes,
         teacher_difference,
+        teacher_training,
     )
 
     base, same = _baseline(art, baseline, verify_key)
@@ -909,6 +910,9 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                                 x_teacher=x_base, task=art.task, operating_point=point,
                                 rows=series_rows(prepared, "test"), split="test" if holdout is None else "hold-out")
     _carry_measured(comparison, stored, same)
+    trained = teacher_training(base.manifest)  # the baseline's own training: the teacher judged against
+    if trained is not None:
+        comparison["teacher_training"] = trained
     sizes = preprocessor_sizes(base, art) if same else None
     if sizes is not None:  # as compress recorded them: the student and the teacher it was compressed from
         comparison["preprocessor_bytes"] = sizes
