@@ -73,6 +73,9 @@ def test_a_file_extended_with_newer_rows_is_judged_on_every_newer_date(fitted: t
     pooled = [r["forecast"]["models"]["model"]["pooled"] for r in (result, newer)]
     assert pooled[0]["mase"] == pytest.approx(pooled[1]["mase"], rel=1e-9)
     assert pooled[0]["mase"] == pytest.approx(pooled[0]["mae"] / recorded, rel=1e-9)
+    # The headline metrics too, scaled alike (they were null: the task metrics have no naive scale).
+    assert result["model"]["mase"] == pytest.approx(result["model"]["mae"] / recorded, rel=1e-12)
+    assert result["model"]["mase"] == pytest.approx(pooled[0]["mase"], rel=1e-5)
 
 
 def test_a_baseline_of_another_objective_is_refused(forecast_dir: Path, prices: pd.DataFrame, tmp_path: Path) -> None:
@@ -88,6 +91,9 @@ def test_a_baseline_of_another_objective_is_refused(forecast_dir: Path, prices: 
         evaluate_artifact(forecast_dir, tmp_path / "prices.csv", baseline=volatility, timing=False)
     same = evaluate_artifact(forecast_dir, tmp_path / "prices.csv", baseline=forecast_dir, timing=False)
     assert same["rows"] > 0
+    scale = same["forecast"]["mase_scale"]["units"]
+    for side in ("teacher", "student"):  # the baseline and the artifact: each headline MASE scaled alike
+        assert same[side]["mase"] == pytest.approx(same[side]["mae"] / scale, rel=1e-12)
 
 
 def test_a_forged_mase_scale_is_refused_naming_the_field(fitted: tuple[Path, Path], tmp_path: Path) -> None:

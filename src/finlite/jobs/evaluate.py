@@ -500,7 +500,7 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
         ArtifactError: the exported model disagrees with the weights.
     """
     check_flags("evaluate_forecaster", timing=timing)
-    from finlite.jobs.forecast import DEFAULT_COST_BPS, forecast_evidence
+    from finlite.jobs.forecast import DEFAULT_COST_BPS, forecast_evidence, scale_headline
 
     task = get_task(art.task)
     first = check_since(since)
@@ -519,6 +519,7 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
                                      model_bytes=art.weights_bytes)
         evidence = forecast_evidence(series, {"model": p}, cutoff=cutoff, cost_bps=cost, teacher="model")
         result = {**head, "model": metrics, "forecast": evidence, "served_model": served}
+        scale_headline(result, evidence, sides=("model",))
         point = art.operating_point if task.decides else None
         if point is not None:  # as for a credit model: the cut-off and how it was set
             result["operating_point"] = {**point.to_dict(), "description": _describe(point, None, "artifact",
@@ -561,6 +562,7 @@ def evaluate_forecaster(art: Artifact, data: Any, *, baseline: str | Path | Arti
     p_art = task.scores(art.model, x)
     report["forecast"] = forecast_evidence(series, {"baseline": p_base, "artifact": p_art}, cutoff=cutoff,
                                            cost_bps=cost, teacher="baseline")
+    scale_headline(report, report["forecast"])
     report.update({k: v for k, v in head.items() if k not in report})
     report["baseline"], report["served_model"] = str(base.path), served
     _with_preprocessor_sizes(report, base, art)

@@ -413,8 +413,9 @@ def _naive_scale(series: PreparedSeries, levels: bool = False) -> float | None:
     return scale if math.isfinite(scale) and scale > 0 else None
 
 
-def scale_headline(comparison: dict[str, Any], evidence: Mapping[str, Any]) -> None:
-    """Give a forecaster's headline metrics (``comparison["teacher"]`` and ``["student"]``, the task
+def scale_headline(comparison: dict[str, Any], evidence: Mapping[str, Any],
+                   sides: Sequence[str] = ("teacher", "student")) -> None:
+    """Give a forecaster's headline metrics (``comparison[side]`` for each of ``sides``, the task
     metrics of the test rows) their MASE: the model's MAE over the evidence's ``mase_scale`` (the
     naive forecast's MAE on the training windows), as the forecast evidence scales its own. The
     task metrics have no naive forecast to scale by, so report.json and the manifest said
@@ -424,7 +425,7 @@ def scale_headline(comparison: dict[str, Any], evidence: Mapping[str, Any]) -> N
     scale = (evidence.get("mase_scale") or {}).get("units") if isinstance(evidence.get("mase_scale"), Mapping) else None
     if not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
         return
-    for side in ("teacher", "student"):
+    for side in sides:
         metrics = comparison.get(side)
         mae = metrics.get("mae") if isinstance(metrics, dict) else None
         if (not isinstance(metrics, dict) or "mase" not in metrics or metrics["mase"] is not None
