@@ -1324,7 +1324,7 @@ def evaluate(
             from finlite.evaluate.operating import decides_what
 
             _echo(f"operating point: {point['description']}{decides_what(result.get('task'))}")
-        _echo(render_forecast_table(result["forecast"]))
+        _echo(render_forecast_table(result["forecast"], teacher="teacher" if baseline is None else "baseline"))
     elif baseline is not None:
         _echo(render_table(result, names=("baseline", "artifact")))
     else:

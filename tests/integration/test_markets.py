@@ -71,6 +71,15 @@ def test_price_file_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
                                 "--no-timing"]))
     assert evaluated["served_model"]["status"] == "agrees"
     assert evaluated["forecast"]["rows"] == len(finlite.artifact.prepare_like(art, prices).y_test)
+    # The tables' rows compare the artifact with the baseline, as their columns are named: "vs
+    # teacher" beside columns named baseline and artifact read as some third model (a walk-through).
+    text = _ok(["evaluate", str(student), str(prices), "--baseline", str(teacher), "--no-timing"])
+    assert "DM p-value vs baseline (two-sided)" in text and "direction agreement with baseline" in text
+    assert ("DM p-value vs baseline (worse)" in text) == (objective == "return")
+    assert ("PSI (artifact vs baseline)" in text) == (objective == "direction")
+    for said in ("vs teacher", "with teacher", "teacher calls", "student vs", "information_coefficient",
+                 "directional_accuracy"):
+        assert said not in text  # nor a metric's JSON name in the headline sentence
     scores = tmp_path / "forecasts.csv"
     _ok(["score", str(student), str(prices), "-o", str(scores)])
     frame = pd.read_csv(scores)

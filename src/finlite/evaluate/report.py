@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -217,6 +218,11 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _renamed(label: str, names: tuple[str, str]) -> str:
+    """``label`` with the words teacher and student replaced by ``names``."""
+    return re.sub(r"\b(teacher|student)\b", lambda m: names[0] if m.group(1) == "teacher" else names[1], label)
+
+
 def _where(report: dict[str, Any]) -> str:
     """E.g. "test split, 300 rows, cut-off 0.31" (no cut-off for a regression model)."""
     cutoff = report["fidelity"].get("cutoff")
@@ -229,7 +235,7 @@ def _headline(ratios: dict[str, Any]) -> str:
     for key, value in ratios.items():
         if key.endswith(("_drop", "_increase")):
             name, _, change = key.rpartition("_")
-            label = {"auc": "AUC", "r2": "R²", "rmse": "RMSE"}.get(name, name)
+            label = {"auc": "AUC", "r2": "R²", "rmse": "RMSE"}.get(name, name.replace("_", " "))
             parts.append(f"{label} {change} {value:+.4f}")
     return "; ".join(parts)
 
@@ -247,6 +253,10 @@ def render_table(report: dict[str, Any], names: tuple[str, str] = ("teacher", "s
     ``names`` labels the two columns (e.g. "baseline" and "candidate" for ``finlite evaluate``).
     """
     rows = _rows(report)
+    if names != ("teacher", "student"):
+        # The rows compare the second model with the first: "vs baseline", not "vs teacher", where
+        # the columns say baseline and artifact (finlite evaluate --baseline: a validator's walk-through).
+        rows = [(_renamed(r[0], names), r[1], r[2]) for r in rows]
     head = ("metric", *names)
     widths = [max(len(r[i]) for r in [*rows, head]) for i in range(3)]
 

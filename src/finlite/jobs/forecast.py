@@ -16,6 +16,7 @@ evaluate, the market demo and ``bench/markets.py`` all read it.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -785,8 +786,10 @@ def _trading_rows(trading: Mapping[str, Any], names: Sequence[str], prefix: str 
     return rows
 
 
-def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+def forecast_table_rows(evidence: Mapping[str, Any], teacher: str = "teacher") -> tuple[list[str], list[list[str]]]:
     """The side-by-side table of :func:`forecast_evidence`: column names and rows of cells.
+    ``teacher`` names the model the others are tested against in the row labels ("DM p-value vs
+    baseline" where the evidence's reference model is ``baseline``).
 
     The trading view is one block for one asset; for several, a block per asset (labelled by
     its id), up to :data:`TABLE_ASSETS` of them: a panel's table had no trading view at all
@@ -832,12 +835,15 @@ def forecast_table_rows(evidence: Mapping[str, Any]) -> tuple[list[str], list[li
     if len(per_asset) > len(shown):
         rows.append([f"trading view of {len(per_asset) - len(shown)} more asset(s): in --json / report.json",
                      *("" for _ in names)])
+    if teacher != "teacher":
+        rows = [[re.sub(r"\bteacher\b", teacher, row[0]), *row[1:]] for row in rows]
     return names, rows
 
 
-def render_forecast_table(evidence: Mapping[str, Any]) -> str:
-    """Teacher, student, naive and buy-and-hold side by side as plain text."""
-    names, rows = forecast_table_rows(evidence)
+def render_forecast_table(evidence: Mapping[str, Any], teacher: str = "teacher") -> str:
+    """Teacher, student, naive and buy-and-hold side by side as plain text (``teacher``: as in
+    :func:`forecast_table_rows`)."""
+    names, rows = forecast_table_rows(evidence, teacher)
     head = ["metric", *names]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
