@@ -806,6 +806,59 @@ class Predictor:
             return None
         return dates.view(np.int64), block
 
+    def _served_frame(self, frame: Any) -> tuple[np.ndarray, np.ndarray, str, Any] | None:
+        """A DataFrame history read as :meth:`_served_block` reads a dict of lists: its dates (int64
+        days), its value block, the last date as ISO text and the asset's id (None without an id
+        column); or None where ``read_prices`` might read it otherwise or refuse it.
+
+        Taken when the frame has one level of unique column names holding the spec's columns (others
+        are not read, as ``read_prices`` reads none), its dates are typed (datetime64, with or
+        without a time zone: ``read_prices`` takes the wall-clock day) or ``YYYY-MM-DD`` text,
+        strictly increasing within FIRST_DATE to LAST_DATE (text: objects or pandas' strings), its
+        value columns have a plain numpy
+        integer or float type (no objects, booleans or pandas' nullable types) with every value
+        as :meth:`_served_block` asks, and a panel's id column holds one plain text id. A DataFrame
+        of the last rows took about 3.5 ms a forecast through ``read_prices`` against about 0.06 ms
+        for the same rows as a dict of lists (2026-12-06)."""
+        market = self._market()
+        spec = market.spec
+        columns = frame.columns
+        if columns.nlevels != 1 or not columns.is_unique or len(frame) <= int(market.warmup):
+            return None
+        if any(name not in columns for name in self._history_columns):
+            return None
+        raw = frame[spec.date_column]
+        kind = getattr(raw.dtype, "kind", "")
+        if kind == "M":
+            stamps = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) is not None else raw
+            days = stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+            number = days.view(np.int64)
+            if np.isnat(days).any() or number[0] < self._m._FIRST_DAY or number[-1] > self._m._LAST_DAY \
+                    or (len(number) > 1 and not (np.diff(number) > 0).all()):
+                return None
+        elif _text_dtype(raw.dtype):
+            read = self._m.served_days(raw.tolist())
+            if read is None:
+                return None
+            days = read
+        else:
+            return None
+        ident = None
+        if spec.id_column is not None:
+            ids = frame[spec.id_column]
+            if not _text_dtype(ids.dtype) or not _one_plain_id(ids.tolist()):
+                return None
+            ident = ids.iloc[0]
+        block = np.empty((len(self._value_columns), len(frame)), dtype=np.float64)
+        for row, name in enumerate(self._value_columns):
+            column = frame[name]
+            if not isinstance(column.dtype, np.dtype) or column.dtype.kind not in "iuf":
+                return None
+            block[row] = column.to_numpy(dtype=np.float64)
+        if not self._m.served_values(block, self._volume_row):  # finite, prices > 0, volumes >= 0
+            return None
+        return days.view(np.int64), block, str(np.datetime_as_string(days[-1], unit="D")), ident
+
     def _fast_arrays(self, history: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
         """:meth:`_served_block` as columns (dates as datetime64[D]), or None as there (and for a
         panel's model, whose histories go through read_prices here)."""
@@ -911,6 +964,12 @@ class Predictor:
             fast = self._forecast_one(history, source)
             if fast is not None:
                 return fast
+        elif _is_frame(history):  # a DataFrame of the last rows: the same path, when it applies
+            framed = self._served_frame(history)
+            if framed is not None:
+                fast = self._forecast_read(framed[0], framed[1], framed[2], framed[3], source)
+                if fast is not None:
+                    return fast
         # Any other history, or a window the fast path found not finite: through the reference
         # path (whose errors name the date and value), the last window answered; its rows alone
         # are checked, as on the fast path.
@@ -955,7 +1014,18 @@ class Predictor:
         read = self._served_block(history)
         if read is None:
             return None
-        days, block = read
+        spec = self._market().spec
+        date = history[spec.date_column][-1]
+        if type(date) is not str:
+            date = str(date)  # a numpy.str_ (a list of numpy's text): the reference path answers a str
+        ident = history[spec.id_column][0] if spec.id_column is not None else None  # the one id (_one_plain_id)
+        return self._forecast_read(read[0], read[1], date, ident, source)
+
+    def _forecast_read(self, days: np.ndarray, block: np.ndarray, date: str, ident: Any,
+                       source: str | None) -> dict[str, Any] | None:
+        """The batch-1 forecast of a history read into ``days`` and ``block`` (:meth:`_served_block`,
+        :meth:`_served_frame`), answered for ``date`` (its last date, ISO text) and asset ``ident``;
+        None where the window is refused (the reference path then answers or names the value)."""
         market = self.market
         slot = getattr(self._local, "market_slot", None)
         if slot is None:
@@ -972,12 +1042,9 @@ class Predictor:
             check_scores(np.array([score]), source or "the price history", unit="forecast", first=0,
                          probability=self._bounded)
         last_price = float(prices[-1])
-        date = history[slot.date_column][-1]
-        if type(date) is not str:
-            date = str(date)  # a numpy.str_ (a list of numpy's text): the reference path answers a str
         answer: dict[str, Any] = {"date": date}
         if slot.id_column is not None:
-            answer[slot.id_column] = history[slot.id_column][0]  # the one id (_one_plain_id)
+            answer[slot.id_column] = ident
         answer[slot.horizon_key] = slot.horizon
         if slot.price_level:
             answer["forecast"] = float(self._m.to_price_level(np.array([score]), prices[-1:], [date])[0])
@@ -1192,6 +1259,13 @@ class Predictor:
 
             self._preprocessor = Preprocessor.from_dict(self._spec, str(self.path / "preprocessor.json"))
         return self._preprocessor
+
+
+def _text_dtype(dtype: Any) -> bool:
+    """Whether a DataFrame column of ``dtype`` holds Python objects or pandas' text (``str``, the
+    default for text from pandas 3): its values read back as Python strings where they are text."""
+    pandas = sys.modules.get("pandas")
+    return (isinstance(dtype, np.dtype) and dtype.kind == "O") or (pandas is not None and isinstance(dtype, pandas.StringDtype))
 
 
 def _is_frame(value: Any) -> bool:
