@@ -70,6 +70,12 @@ def test_classic_options_run_as_their_recipe(teacher_dir: Path, german_csv: Path
     report = (tmp_path / "s" / "report.md").read_text()
     for heading in ("## Data", "## Pruning plan", "## Recipe file"):
         assert heading in report
+    # The verdict first: the report's status and that no gate judged the run (report.md gave
+    # neither: a validator's walk-through, 2026-12-06).
+    status = json.loads((tmp_path / "s" / "report.json").read_text())["status"]
+    assert report.index("## Verdict") < report.index("| metric |")
+    assert f"Validation report status: {status} (the worst of " in report
+    assert "The recipe had no gates: no threshold stopped a student worse than its teacher." in report
     # How the table became the inputs is in report.json and report.html too, not only in report.md
     # and the manifest (a validator's walk-through, 2026-12-05).
     evidence = json.loads((tmp_path / "s" / "report.json").read_text())
@@ -468,3 +474,19 @@ def test_a_train_outcome_prints_as_one_line() -> None:
                                metrics={"test": {"directional_accuracy": 0.52345, "rmse": 0.0123456}}, path=None)
     assert repr(forecast) == ("ForecastOutcome(model=Linear, test_directional_accuracy=0.5234, test_rmse=0.0123, "
                               "path=None)")
+
+
+def test_the_verdict_names_the_report_status_and_each_gate_that_failed_on_the_test_split() -> None:
+    from finlite.jobs.compress import report_verdict
+    from finlite.recipe.gates import GateResult
+
+    full = {"status": "FAIL", "sections": [{"title": "Summary", "status": "FAIL"}, {"title": "Privacy", "status": "PASS"},
+                                           {"title": "Decisions", "status": "WARN"}, "not a section"]}
+    gates = [GateResult("auc", "max_drop", 0.03, 0.01, True), GateResult("agreement", "min", 0.9, 0.885, False)]
+    verdict = report_verdict(full, gates).splitlines()
+    assert verdict[0] == ("Validation report status: FAIL (the worst of 3 sections; not PASS: Summary FAIL, Decisions "
+                          "WARN). report.html, report.json and MODEL_CARD.md give every section with its rule.")
+    assert verdict[1] == f"Gates on the test split: 1 of 2 pass; FAILED: {gates[1].message}."
+    assert report_verdict({"status": "PASS", "sections": []}, gates[:1]).splitlines()[1] == \
+        "Gates on the test split: 1 of 1 pass."
+    assert "not PASS" not in report_verdict({"status": "PASS", "sections": [{"title": "A", "status": "PASS"}]}, [])

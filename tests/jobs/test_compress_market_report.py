@@ -29,6 +29,8 @@ def test_compress_report_names_the_walk_forward_settings(tmp_path: Path) -> None
     compress(teacher, prices, student_hidden=(2,), config=QUICK, fine_tune=QUICK, out=tmp_path / "student",
              progress=False)
     text = (tmp_path / "student" / "report.md").read_text()
+    assert text.index("## Verdict") < text.index("## WARNING") < text.index("| metric |")
+    assert "Validation report status: " in text and "The recipe had no gates" in text
     line = next(ln for ln in text.splitlines() if ln.startswith("walk-forward:"))
     # The settings the split was made with, not an empty mapping.
     for part in ("scheme=expanding", "folds=2", "embargo=1", "test_fraction=0.2", "gap=2 date(s)"):

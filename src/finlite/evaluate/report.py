@@ -276,11 +276,15 @@ def render_table(report: dict[str, Any], names: tuple[str, str] = ("teacher", "s
 def render_markdown(report: dict[str, Any], title: str = "finlite compression report",
                     sections: dict[str, str] | None = None) -> str:
     """Markdown report: the side-by-side table, the swap set, and any extra ``sections``
-    (heading → preformatted text, e.g. the pruning plan's summary)."""
+    (heading → preformatted text, e.g. the pruning plan's summary); ``VERDICT`` and ``WARNING``
+    among them come first, before the numbers."""
     cutoff = report["fidelity"].get("cutoff")
     where = f"Evaluated on the {report['split']} split ({report['rows']} rows)"
     lines = [f"# {title}", "", where + (f"; cut-off {cutoff:g} on P(positive)." if cutoff is not None else ".")]
     sections = dict(sections or {})
+    verdict = sections.pop("VERDICT", None)
+    if verdict:  # the report's status and the gates on the test split (compress: report_verdict)
+        lines += ["", "## Verdict", "", *fenced(verdict)]
     warning = sections.pop("WARNING", None)
     if warning:  # first, before any number it qualifies (it came after the tables: a validator's walk-through)
         lines += ["", "## WARNING", "", *fenced(warning)]

@@ -1236,20 +1236,10 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
         metrics = {"test": report["student"], "fidelity": report["fidelity"], "ratios": report["ratios"],
                    "teacher_test": report["teacher"], "gates": report["recipe"]["final_gates"],
                    "gates_passed": report["recipe"]["passed"]}
-        sections = _report_sections(prepared, result.plan, recipe, result, warnings=report.get("warnings"))
-        if "forecast" in report:  # a forecaster: teacher, student, naive and buy-and-hold side by side
-            from finlite.jobs.forecast import render_forecast_markdown
-
-            # Its warnings go first in the whole file, not inside the nested comparison after the
-            # evidence table (a review, 2026-12-05).
-            warning = sections.pop("WARNING", None)
-            markdown = render_forecast_markdown(report["forecast"], title="finlite compression report (forecaster)",
-                                                sections={"Teacher and student": render_markdown(report,
-                                                                                                 sections=sections)},
-                                                warning=warning)
+        sections = _report_sections(prepared, result.plan, recipe, result, warnings=report.get("warnings"),
+                                    final_gates=final_gates)
+        if "forecast" in report:
             metrics["forecast"] = report["forecast"]
-        else:
-            markdown = render_markdown(report, sections=sections)
         from finlite.jobs.report import ReportOptions, compress_report, selection_record
 
         steps_record = _manifest_steps(setup, recipe, result)
@@ -1259,6 +1249,21 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
             options=report_options if report_options is not None else ReportOptions(), timing=timing,
             selection=selection_record((extra_files or {}).get("search.json")))
         report.update(full)
+        # The verdict first (report.md gave the numbers but not the report's status or a gate that
+        # failed on the test split: a validator's walk-through, 2026-12-06).
+        verdict = report_verdict(full, final_gates)
+        if "forecast" in report:  # a forecaster: teacher, student, naive and buy-and-hold side by side
+            from finlite.jobs.forecast import render_forecast_markdown
+
+            # Its warnings go first in the whole file, not inside the nested comparison after the
+            # evidence table (a review, 2026-12-05).
+            warning = sections.pop("WARNING", None)
+            markdown = render_forecast_markdown(report["forecast"], title="finlite compression report (forecaster)",
+                                                sections={"Teacher and student": render_markdown(report,
+                                                                                                 sections=sections)},
+                                                warning=warning, verdict=verdict)
+        else:
+            markdown = render_markdown(report, sections={"VERDICT": verdict, **sections})
         files = {"report.md": markdown, **report_files,
                  "recipe.yaml": recipe.to_yaml(), **result.extra_files, **(extra_files or {})}
         drop_stale_record(out, overwrite=overwrite)
@@ -1399,10 +1404,28 @@ def _market_evidence_of(teacher: Artifact, student: FinliteModel, prepared: Prep
     return forecast_evidence(prepared, predictions, cutoff=cut, cost_bps=cost), cost
 
 
+def report_verdict(full: Mapping[str, Any], final_gates: Sequence[GateResult]) -> str:
+    """report.md's first lines: the validation report's status and the sections that set it, and
+    the recipe's gates on the test split (each failed one named), or that it had none."""
+    sections = [s for s in full.get("sections") or [] if isinstance(s, Mapping)]
+    bad = [f"{s.get('title')} {s.get('status')}" for s in sections if s.get("status") in ("WARN", "FAIL")]
+    lines = [f"Validation report status: {full.get('status')} (the worst of {len(sections)} sections"
+             + (f"; not PASS: {', '.join(bad)}" if bad else "") + "). report.html, report.json and MODEL_CARD.md "
+             "give every section with its rule."]
+    if final_gates:
+        failed = [g for g in final_gates if not g.passed]
+        lines.append(f"Gates on the test split: {len(final_gates) - len(failed)} of {len(final_gates)} pass"
+                     + (f"; FAILED: {'; '.join(g.message for g in failed)}." if failed else "."))
+    else:
+        lines.append("The recipe had no gates: no threshold stopped a student worse than its teacher.")
+    return "\n".join(lines)
+
+
 def _report_sections(prepared: PreparedData | PreparedSeries, plan: PruningPlan | None, recipe: Recipe, result: RecipeResult,
-                     warnings: list[str] | None = None) -> dict[str, str]:
-    """The data provenance, the steps and the recipe, and the pruning plan (and any fidelity
-    warning, first), for a reviewer reading report.md."""
+                     warnings: list[str] | None = None,
+                     final_gates: Sequence[GateResult] = ()) -> dict[str, str]:
+    """The data provenance, the steps and the recipe, the recipe's gates on the test split, and
+    the pruning plan (and any fidelity warning, first), for a reviewer reading report.md."""
     summary = prepared.summary()
     if isinstance(prepared, PreparedSeries):
         spec = prepared.spec
@@ -1423,6 +1446,9 @@ def _report_sections(prepared: PreparedData | PreparedSeries, plan: PruningPlan 
     sections = {"WARNING": "\n".join(warnings)} if warnings else {}
     sections["Data"] = "\n".join(data)
     sections["Recipe (steps judged on the validation split)"] = recipe_summary(result)
+    if final_gates:
+        sections["Gates on the test split (the kept model)"] = "\n".join(
+            f"{'PASS' if g.passed else 'FAIL'} {g.message}" for g in final_gates)
     sections["Recipe file"] = recipe.to_yaml()
     if plan is not None:
         sections["Pruning plan"] = plan.summary()

@@ -854,11 +854,14 @@ def render_forecast_table(evidence: Mapping[str, Any], teacher: str = "teacher")
 
 
 def render_forecast_markdown(evidence: Mapping[str, Any], *, title: str, data: Mapping[str, Any] | None = None,
-                             sections: Mapping[str, str] | None = None, warning: str | None = None) -> str:
+                             sections: Mapping[str, str] | None = None, warning: str | None = None,
+                             verdict: str | None = None) -> str:
     """report.md of a forecaster: the side-by-side table and the data's provenance and notes;
-    ``warning`` (a compress run's warnings) first, before any number it qualifies."""
+    ``verdict`` (compress's: the report's status, the gates on the test split) and ``warning`` (a
+    compress run's warnings) first, before any number they qualify."""
     names, rows = forecast_table_rows(evidence)
-    head = ["", "## WARNING", "", *fenced(warning)] if warning else []
+    head = ["", "## Verdict", "", *fenced(verdict)] if verdict else []
+    head += ["", "## WARNING", "", *fenced(warning)] if warning else []
     lines = [f"# {title}", *head, "", f"Test period: {evidence['rows']} labelled windows in {evidence['folds']} fold(s); "
              f"objective {evidence['objective']}, horizon {evidence['horizon']}; trading costs "
              f"{evidence['cost_bps']:g} bp per unit of turnover. Naive forecast: the random walk (a zero return) "
