@@ -428,7 +428,13 @@ def test_four_fifths_and_gaps_match_a_by_hand_computation_and_a_widened_gap_fail
     assert want_t["ratio"] - want_s["ratio"] > 0.05 and m["four_fifths"]["widened"]
     assert section.status == "FAIL" and section.id == "fairness"
     rules = section.tables[1]
-    assert rules.rows[0][0] == "approval-rate ratio" and rules.rows[0][-1] == "widened"
+    assert rules.rows[0][0] == "approval-rate ratio"
+    # Which model fails the four-fifths rule is named in the flag, the summary and a note (it was
+    # in the numbers only: a validator's walk-through, 2026-12-06).
+    below = [m for m, want in (("teacher", want_t), ("student", want_s)) if want["ratio"] < 0.8]
+    assert below and rules.rows[0][-1] == f"widened; below 0.8: {' and '.join(below)}"
+    assert f"below the four-fifths rule's 0.8 for the {' and '.join(below)}" in section.summary
+    assert any(n.startswith(f"sex: the {' and '.join(below)} fail") and "four-fifths rule" in n for n in section.notes)
     assert "declined (flagged" in section.tables[0].caption and "equal-opportunity" in section.tables[0].caption
     assert "equal-opportunity" in section.threshold and "30" in section.threshold
     assert section.plots[0].x_ticks == ["F", "M"] and [x.name for x in section.plots[0].series] == ["teacher", "student"]
@@ -455,6 +461,12 @@ def test_an_unchanged_fair_model_passes_and_an_unchanged_unfair_one_warns() -> N
     assert both.status == "WARN"  # both fail the rule; compression widened nothing
     assert both.metrics["four_fifths"]["passes"] == {"teacher": False, "student": False}
     assert not both.metrics["four_fifths"]["widened"] and both.metrics["four_fifths"]["change"] == 0.0
+    # Named where a reviewer reads: the summary, the rules table's flag, a note saying compression did not cause it.
+    assert "below the four-fifths rule's 0.8 for the teacher and student" in both.summary
+    assert both.tables[1].rows[0][-1] == "below 0.8: teacher and student"
+    assert any(n.startswith("sex: the teacher and student fail the four-fifths rule") and "did not cause it" in n
+               for n in both.notes)
+    assert "four-fifths rule's" not in fair.summary and fair.tables[1].rows[0][-1] == ""
 
 
 def test_a_small_gap_widening_warns_only_when_its_interval_clears_the_margin() -> None:

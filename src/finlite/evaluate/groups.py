@@ -999,6 +999,12 @@ def _group_auc(inp: TabularInputs, groups: _Groups, cutoff: float) -> list[dict[
     return out
 
 
+def _below_rule(ff: Mapping[str, Any]) -> str:
+    """Which models fail the four-fifths rule ("teacher and student", "student", "teacher"), or ""."""
+    failing = [m for m in ("teacher", "student") if (ff.get("passes") or {}).get(m) is False]
+    return " and ".join(failing)
+
+
 def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff: float) -> list[Table]:
     name = col["column"]
     caption = (f"{name}: per group. Approval rate = share scored below the cut-off {cutoff:g}. Capture rate = "
@@ -1020,15 +1026,19 @@ def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff
     def flag(d: dict[str, Any]) -> str:
         return "widened" if d["widened"] else ""
 
+    below = _below_rule(ff)
+    ratio_flag = "; ".join(x for x in (flag(ff), f"below {FOUR_FIFTHS}: {below}" if below else "") if x)
+
     rules = Table(
         id=f"fairness_rules_{index}",
         caption=f"{name}: approval-rate ratio (min / max over groups; the four-fifths rule needs >= {FOUR_FIFTHS}) "
                 f"and the {inp.positive}-capture and wrongful-decline gaps (max − min; the latter is the "
                 "equal-opportunity gap), teacher and student, with the 95 % paired bootstrap interval of how much "
-                "compression widened each (positive: wider).",
+                "compression widened each (positive: wider; for the ratio that is teacher − student, so a "
+                "ratio that fell shows a negative change and a positive widening).",
         columns=["measure", "teacher", "student", "change (S − T)", "widening 95% low", "widening 95% high",
                  "flag"],
-        rows=[["approval-rate ratio", ff["teacher"], ff["student"], ff["change"], *ff["worsening_ci"], flag(ff)],
+        rows=[["approval-rate ratio", ff["teacher"], ff["student"], ff["change"], *ff["worsening_ci"], ratio_flag],
               [f"{inp.positive}-capture gap (declined | {inp.positive})", col["tpr_gap"]["teacher"],
                col["tpr_gap"]["student"], col["tpr_gap"]["change"], *col["tpr_gap"]["worsening_ci"],
                flag(col["tpr_gap"])],
@@ -1181,6 +1191,18 @@ def build_fairness(inp: TabularInputs) -> Section:
             notes.append(f"{col['column']}: group(s) {', '.join(thin)} have fewer than {MIN_CLASS_ROWS} "
                          f"'{inp.positive}' rows (or other rows): left out of that class's gap (one flipped "
                          "decision would move its rate by several points).")
+        below = _below_rule(col["four_fifths"])
+        if below:
+            ff = col["four_fifths"]
+            ratios = " and ".join(f"{m} {_num(ff[m])}" for m in ("teacher", "student")
+                                  if ff["passes"][m] is False)
+            verb = "fail" if " and " in below else "fails"
+            notes.append(f"{col['column']}: the {below} {verb} the four-fifths rule (approval rate of the "
+                         f"least-approved group over the most-approved one: {ratios}, below {FOUR_FIFTHS}), the "
+                         "usual screen for adverse impact: at least WARN. "
+                         + ("Compression did not cause it (the teacher fails too), but the student keeps it; review "
+                            "the decisions for these groups before deploying either." if ff["passes"]["teacher"] is False
+                            else "The teacher passes: compression brought the student below it."))
         if col["model_input"]:
             notes.append(f"{col['column']}: the models read this protected attribute as an input, so their decisions "
                          "(and adverse-action reasons) can depend on it directly (ECOA / Regulation B prohibit that "
@@ -1237,6 +1259,9 @@ def build_fairness(inp: TabularInputs) -> Section:
         ff = col["four_fifths"]
         words = (f"{col['column']}: approval-rate ratio {_num(ff['teacher'])} (teacher) vs {_num(ff['student'])} "
                  f"(student)")
+        below = _below_rule(ff)
+        if below:  # the finding a fair-lending reviewer reads first (it was in the numbers only: a walk-through)
+            words += f", below the four-fifths rule's {FOUR_FIFTHS} for the {below}"
         if col["widened"]:
             words += f"; widened by compression: {', '.join(col['widened'])}"
         parts.append(words)
