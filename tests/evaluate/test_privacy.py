@@ -170,6 +170,11 @@ def test_section_warns_when_the_student_leaks_more_than_the_teacher() -> None:
     assert res["student"]["attack_auc"] == pytest.approx(0.6, abs=0.03)
     assert abs(res["teacher"]["attack_auc"] - 0.5) < 0.03
     assert section.status == "WARN"
+    assert "WARN: the student's attack on all rows reaches" in section.summary
+    assert "the student's attack AUC exceeds the teacher's by more than" in section.summary
+    # A PASS says no reason.
+    quiet = build_privacy(_inputs(base_tr, base_tr, y_tr, y_te, base_te, base_te))
+    assert quiet.status == "PASS" and "PASS:" not in quiet.summary and "reaches" not in quiet.summary.split(":")[-1]
 
 
 def test_a_chance_auc_on_few_rows_passes_and_memorised_positives_are_found() -> None:
@@ -210,6 +215,16 @@ def test_a_chance_auc_on_few_rows_passes_and_memorised_positives_are_found() -> 
     assert section.status == "FAIL"
     assert any(row[0] == "student (positives only)" for row in section.tables[0].rows)
     assert "interval lies above 0.5" in section.threshold
+    # The summary names the attack that set the status (its all-row AUCs alone read "no leak").
+    low, high = pos["attack_auc_ci"]
+    assert (f"FAIL: the student's attack on the positive class only reaches {pos['attack_auc']:.3f} (95 % CI "
+            f"{low:.3f}-{high:.3f}), at or above {FAIL_AUC} with its interval above 0.5") in section.summary
+    # The same leak in the teacher alone: WARN, and said, though the student shows none.
+    plain_tr = np.where(y_tr == 1, fraud_te[: len(y_tr)], legit_tr)
+    teacher_only = build_privacy(_inputs(student_tr, plain_tr, y_tr, y_te, student_te, student_te))
+    assert teacher_only.status == "WARN", teacher_only.summary
+    assert "on the student that is no measurable leak" in teacher_only.summary
+    assert "WARN: the teacher's attack on the positive class only reaches" in teacher_only.summary
 
 
 def test_section_without_training_scores() -> None:

@@ -183,6 +183,29 @@ def _status(results: dict[str, dict[str, Any]]) -> str:
     return "PASS"
 
 
+def _status_reasons(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Each attack that sets a WARN or FAIL status, as words: the model and its view (all rows, or
+    the positive class only), its AUC and interval, and the level it reaches; and a student whose
+    attack beats the teacher's by more than the margin. The summary gave the all-row AUCs alone, so
+    a WARN set by the teacher's positives-only attack (0.659, 95 % CI 0.560-0.758) read "no
+    measurable leak" (a validator's walk-through, 2026-12-06)."""
+    reasons = []
+    # The student first: its attacks decide FAIL; the teacher's can only warn.
+    for name, result in sorted(results.items(), key=lambda item: item[0] != "student"):
+        for view, label in ((result, "all rows"), (result.get("positives_only"), "the positive class only")):
+            if not isinstance(view, dict) or not _leaks(view, WARN_AUC):
+                continue
+            hit = FAIL_AUC if _leaks(view, FAIL_AUC) else WARN_AUC
+            low, high = view["attack_auc_ci"]
+            reasons.append(f"the {name}'s attack on {label} reaches {view['attack_auc']:.3f} (95 % CI {low:.3f}-"
+                           f"{high:.3f}), at or above {hit} with its interval above 0.5")
+    student, teacher = results["student"], results.get("teacher")
+    if teacher is not None and student["attack_auc"] > teacher["attack_auc"] + WARN_MARGIN \
+            and student["attack_auc_ci"][0] > 0.5:
+        reasons.append(f"the student's attack AUC exceeds the teacher's by more than {WARN_MARGIN}")
+    return reasons
+
+
 _THRESHOLD = (f"An attack counts only when its DeLong 95 % interval lies above 0.5. FAIL when the student's attack "
               f"AUC (on all rows, or on the positive class only) is >= {FAIL_AUC}; WARN when either model's is >= "
               f"{WARN_AUC}, or the student's exceeds the teacher's by more than {WARN_MARGIN}; PASS otherwise "
@@ -232,7 +255,11 @@ def _section(models: dict[str, tuple[np.ndarray, np.ndarray]], *, seed: int, los
                "a measurable leak of who was in the training data" if any(_leaks(v, WARN_AUC) for v in views) else
                "no measurable leak (not clearly better than guessing)")
     summary = (f"A loss-threshold membership-inference attack reaches an AUC of {', '.join(parts)} (0.5 = a coin): "
-               f"on the student that is {verdict}. Distillation and pruning are not privacy protections.")
+               f"on the student that is {verdict}.")
+    reasons = _status_reasons(results)
+    if reasons:  # what set the status, where the all-row AUCs above do not show it (a validator's walk-through)
+        summary += f" {status}: {'; '.join(reasons)}."
+    summary += " Distillation and pruning are not privacy protections."
     sampled = max(r["members"] for r in results.values())
     at_1pct = math.floor(0.01 * sampled)
     notes = [PLAIN_STATEMENT,
