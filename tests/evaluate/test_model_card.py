@@ -265,7 +265,10 @@ def test_segment_results_are_escaped_for_markdown() -> None:
 def test_limitations_list_what_did_not_pass_and_the_fixed_ones() -> None:
     text = part(render_model_card(credit_report(fairness="WARN", privacy="FAIL")), "## Limitations")
     bullets = text.strip().splitlines()
-    assert bullets[:2] == ["- Fairness (WARN): fairness summary &lt;b&gt;.", "- Privacy (FAIL): privacy summary &lt;b&gt;."]
+    # Each with the rule that set its status (the section's threshold), in a nested bullet.
+    assert bullets[:4] == ["- Fairness (WARN): fairness summary &lt;b&gt;.", "  - Rule: rule",
+                           "- Privacy (FAIL): privacy summary &lt;b&gt;.", "  - Rule: rule"]
+    bullets = [b for b in bullets if not b.startswith("  - Rule: ")]
     # The report's data says the split was stratified: the evidence is in-time, and the card says so.
     assert bullets[2].startswith("- The test rows are a random (stratified) sample of the same file and period")
     assert "not a privacy protection" in bullets[3]

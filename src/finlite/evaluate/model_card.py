@@ -576,7 +576,13 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     if report.get("task") == "binary":
         lines += ["## Fairness", "", *_fairness_lines(report, by_id)]
     lines += ["## Limitations", ""]
-    lines += [f"- {_text(s.title)} ({s.status}): {_text(s.summary)}" for s in sections if s.status != "PASS"]
+    for s in sections:
+        if s.status != "PASS":
+            # With the rule that set the status: the finding's numbers alone did not say why a student
+            # better than its teacher was WARN (a validator's walk-through, 2026-12-06).
+            lines.append(f"- {_text(s.title)} ({s.status}): {_text(s.summary)}")
+            if s.threshold:
+                lines.append(f"  - Rule: {_text(s.threshold)}")
     markets = _domain(report) == "markets"
     # A test period too short to judge on (jobs.forecast.thin_warnings), as the evidence table says it.
     evidence = report.get("forecast")
