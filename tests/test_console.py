@@ -87,3 +87,11 @@ def test_a_command_that_writes_no_stamp_runs_whatever_source_date_epoch_holds(va
     done = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True, env=env,
                           timeout=120)
     assert done.returncode == 0 and done.stdout.strip().endswith("code 0 env None"), (done.stdout, done.stderr)
+
+
+def test_python_dash_m_finlite_runs_the_command() -> None:
+    """``python -m finlite`` (no __main__ module: "No module named finlite.__main__", a review)."""
+    shown = subprocess.run([sys.executable, "-m", "finlite", "--help"], capture_output=True, text=True, check=False)
+    assert shown.returncode == 0 and "Usage: python -m finlite" in shown.stdout and "compress" in shown.stdout
+    bad = subprocess.run([sys.executable, "-m", "finlite", "evaluate"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "Missing argument 'artifact'" in bad.stderr

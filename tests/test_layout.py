@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "jobs": 8,
     "cli": 9,
     "_console": 9,  # the `finlite` script's entry point: set-up before numpy loads, then the command line
+    "__main__": 9,  # ``python -m finlite``: the same entry point
 }
 PACKAGE_LAYER = 10  # ``finlite`` itself: the public API, lazily importing from every layer
 LAYER_NAMES = ["foundations", "data", "models/evaluate/runtime", "training", "methods", "export", "artifact",

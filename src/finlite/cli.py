@@ -1309,6 +1309,11 @@ def evaluate(
     judged = result.get("model") or result.get("student") or {}
     _warn_thin_test(judged, "the test split" if result.get("split") == "test" else "the set of rows judged",
                     "Evaluate on more rows (a longer hold-out) before reading them.")
+    recorded = result.get("recorded_gates")
+    if recorded:  # the run that made it exited 1; the numbers below do not undo that
+        failed = "; ".join(terminal_safe(str(m)) for m in recorded["failed"]) or "see its manifest"
+        _echo(f"warning: {artifact} failed its recipe's gates on the test split when it was compressed ({failed}); "
+              "compress exited 1 for it. Read these numbers as those of a rejected student.", err=True)
     if as_json:
         _echo(_json_out(result))
     elif "forecast" in result:  # a market forecaster: the model(s), the naive forecast and buy-and-hold

@@ -341,3 +341,32 @@ def test_since_is_refused_for_a_table_model(teacher_dir: Path, german_csv: Path)
     with pytest.raises(ConfigError, match=r"since judges a market forecaster's newest dates; .* holds a binary model "
                                           r"of a table.*Drop since"):
         evaluate_artifact(teacher_dir, german_csv, timing=False, since="2019-01-02")
+
+
+def test_an_artifact_that_failed_its_gates_on_the_test_split_is_said_so(
+        teacher_dir: Path, exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """compress exits 1 for a run whose gates fail on the test split but writes the student;
+    evaluate on it said nothing (a validator's walk-through, 2026-12-06)."""
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from finlite._manifest import amend_artifact
+    from finlite.cli import app
+
+    assert "recorded_gates" not in evaluate_artifact(exported_dir, german_csv, timing=False)
+    failed = tmp_path / "failed"
+    shutil.copytree(exported_dir, failed)
+    metrics = json.loads((failed / "manifest.json").read_text())["metrics"]
+    gates = [{"metric": "agreement", "kind": "min", "limit": 0.9, "value": 0.885, "passed": False,
+              "message": "agreement 0.885 < min 0.9 (by 0.015)"},
+             {"metric": "auc", "kind": "max_drop", "limit": 0.03, "value": 0.01, "passed": True,
+              "message": "auc drop 0.01 within max_drop 0.03"}]
+    amend_artifact(failed, {}, {"metrics": {**metrics, "gates": gates, "gates_passed": False}})
+    result = evaluate_artifact(failed, german_csv, baseline=teacher_dir, timing=False)
+    assert result["recorded_gates"] == {"passed": False, "failed": ["agreement 0.885 < min 0.9 (by 0.015)"]}
+    out = CliRunner().invoke(app, ["evaluate", str(failed), str(german_csv), "--no-timing"])
+    assert out.exit_code == 0, out.output
+    assert (f"warning: {failed} failed its recipe's gates on the test split when it was compressed (agreement "
+            "0.885 < min 0.9 (by 0.015)); compress exited 1 for it.") in out.output

@@ -4,6 +4,7 @@ the served (ONNX) model decides as the model in memory does."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -287,6 +288,30 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     check_flags("evaluate_artifact", timing=timing)
     check_operating_options("evaluate_artifact", None, flag_rate)
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
+    result = _evaluate(art, data, baseline=baseline, timing=timing, verify_key=verify_key, flag_rate=flag_rate,
+                       since=since)
+    failed = failed_recorded_gates(art.manifest)
+    if failed is not None:
+        result["recorded_gates"] = {"passed": False, "failed": failed}
+    return result
+
+
+def failed_recorded_gates(manifest: Mapping[str, Any]) -> list[str] | None:
+    """The messages of the recipe gates a compressed artifact failed on the test split when it was
+    made (its manifest's ``metrics.gates``), or None when it passed them or had none. ``compress``
+    exits 1 for such a run but writes the student; ``evaluate`` on it said nothing (a validator's
+    walk-through, 2026-12-06)."""
+    metrics = manifest.get("metrics")
+    if not isinstance(metrics, Mapping) or metrics.get("gates_passed") is not False:
+        return None
+    gates = metrics.get("gates")
+    return [str(g.get("message")) for g in gates if isinstance(g, Mapping) and g.get("passed") is False] \
+        if isinstance(gates, list) else []
+
+
+def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact | None, timing: bool,
+              verify_key: Any, flag_rate: float | None, since: Any) -> dict[str, Any]:
+    """:func:`evaluate_artifact` of a loaded artifact."""
     if art.market is not None:
         if flag_rate is not None:
             raise ConfigError(f"flag_rate judges a credit model's decisions at another share of flagged rows; "
