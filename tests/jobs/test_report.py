@@ -138,6 +138,10 @@ def test_a_large_training_split_is_scored_on_a_seeded_sample_that_the_sections_n
     # (where the section was omitted and compress exited 0: a review, 2026-12-05).
     ({"protected": ("purpose:1/2",)}, ConfigError, r"bands 'purpose' at 1/2, but 'purpose' is not a numeric column"),
     ({"protected": ("age_in_years", "age_in_years:25")}, ConfigError, r"names 'age_in_years' more than once"),
+    # Edges that are no edges: said so, not "no such column" (a validator's walk-through, 2026-12-06).
+    ({"protected": ("credit_amount:abc",)}, DataError, r"names the column 'credit_amount' with band edges 'abc', which "
+                                                       r"are not band edges: give numbers in increasing order separated "
+                                                       r"by '/', e\.g\. credit_amount:25/62"),
     ({"id_column": "loan_id"}, DataError, r"The 'id_column' parameter names the column 'loan_id'"),
     # flips.csv named each row by its label (a review, 2026-12-02); --segments and --protected refused it already.
     ({"id_column": "creditability"}, ConfigError, r"The id column 'creditability' is the label"),

@@ -153,6 +153,12 @@ def _check_columns(prepared: PreparedData, names: Sequence[str], option: str) ->
             raise DataError(f"The {option!r} parameter names {name!r}, the label the model predicts; groups by the "
                             "outcome say nothing about the model's fairness or segments. Name a column of the "
                             "borrowers (an age band, a region, a product).", param=option)
+        head, sep, tail = name.rpartition(":")
+        if name not in columns and option == "protected" and sep and head.strip() in columns:
+            # A column with edges that do not read as edges: say so, not "no such column" (a review).
+            raise DataError(f"The 'protected' parameter {name!r} names the column {head.strip()!r} with band edges "
+                            f"{tail!r}, which are not band edges: give numbers in increasing order separated by '/', "
+                            f"e.g. {head.strip()}:25/62, or the column alone for quartile bands.", param=option)
         if name not in columns:
             shown = ", ".join(columns[:20]) + (f" and {len(columns) - 20} more" if len(columns) > 20 else "")
             raise DataError(f"The {option!r} parameter names the column {name!r}, which {prepared.source} does not have; its columns "
