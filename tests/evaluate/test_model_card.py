@@ -449,9 +449,14 @@ def test_the_card_lists_the_recipes_steps_and_gates_with_their_values() -> None:
                    [2, "dynamic_int8", "rejected", "agreement min 0.99: 0.981 < 0.99"]])
     gates = Table("summary_gates", "Gates checked again on the test split", ["gate", "passed"],
                   [["auc max_drop 0.01: 0.006 <= 0.01", "yes"], ["agreement min 0.99: 0.992 >= 0.99", "yes"]])
-    report["sections"][0] = section("summary", tables=[Table("summary_metrics", "m", ["metric"], [["auc"]]), steps,
-                                                       gates])
-    text = part(render_model_card(report), "### Recipe steps and gates")
+    follows = Table("summary_fidelity", "How closely the student follows the teacher", ["measure", "value"],
+                    [["PSI of the student's scores against the teacher's (test rows)", 0.1491]])
+    report["sections"][0] = section("summary", tables=[Table("summary_metrics", "m", ["metric"], [["auc"]]), follows,
+                                                       steps, gates])
+    card = render_model_card(report)
+    assert part(card, "### How closely the student follows the teacher").strip().splitlines() == [
+        "| measure | value |", "|---|---|", "| PSI of the student's scores against the teacher's (test rows) | 0.1491 |"]
+    text = part(card, "### Recipe steps and gates")
     assert "*Recipe steps (judged on the validation split)*" in text
     assert "| 2 | dynamic_int8 | rejected | agreement min 0.99: 0.981 &lt; 0.99 |" in text
     assert "*Gates checked again on the test split*" in text

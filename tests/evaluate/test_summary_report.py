@@ -47,6 +47,11 @@ def test_summary_compares_headline_metrics_and_records_steps() -> None:
     assert d["metrics"]["steps"] == 2 and d["metrics"]["steps_kept"] == 1
     assert d["metrics"]["gates_passed"] is None and d["metrics"]["ratios"]["size_ratio"] == 8.0
     assert d["metrics"]["fidelity"] == {"agreement": 0.96, "psi": 0.02, "spearman": 0.97}
+    # Each measure named for what it compares ("psi" alone read as the stability section's).
+    follows = next(t for t in d["tables"] if t["id"] == "summary_fidelity")["rows"]
+    assert follows == [["agreement of decisions at the cut-off", 0.96],
+                       ["PSI of the student's scores against the teacher's (test rows)", 0.02],
+                       ["Spearman rank correlation with the teacher", 0.97]]
     steps = next(t for t in d["tables"] if t["id"] == "summary_steps")["rows"]
     # A kept step's gate values are shown too (a margin was in the manifest only: a validator's walk-through).
     assert steps == [[1, "distillation", "kept", "auc drop 0.01 within max_drop 0.02"],

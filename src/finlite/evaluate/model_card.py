@@ -354,6 +354,9 @@ def _change_lines(report: Mapping[str, Any], sections: list[Section]) -> list[st
     lines += [f"- {_text(k)}: {_cell(v)}" for key, value in others for k, v in _flatten(value, key)]
     if len(lines) == 2:
         lines.append("- The report records no description of the change.")
+    follows = next((t for s in sections if s.id == "summary" for t in s.tables if t.id == "summary_fidelity"), None)
+    if follows is not None and follows.rows:  # the student against its teacher, each measure named for what it compares
+        lines += ["", f"### {_text(follows.caption)}", "", *_table(*_merged(follows))]
     lines += ["", "### Recipe steps and gates", "", *_gate_lines(sections)]
     lines += ["", "### Evidence", ""]
     if evidence:

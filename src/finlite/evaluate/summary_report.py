@@ -146,6 +146,14 @@ def rare_positive_warning(comparison: Mapping[str, Any], gate_metrics: Sequence[
 
 #: The fidelity numbers the summary repeats (the decisions and accuracy sections have the rest).
 _FIDELITY = ("agreement", "alert_overlap", "psi", "spearman", "correlation", "rmse_vs_teacher", "mae_vs_teacher")
+#: What each fidelity measure compares, as the summary's table and the model card show it: "psi"
+#: alone read as the stability section's PSI of the student's training against its test scores
+#: (a validator's walk-through, 2026-12-06).
+FIDELITY_LABELS = {"agreement": "agreement of decisions at the cut-off", "alert_overlap": "alert overlap at the cut-off "
+                   "(both / either)", "psi": "PSI of the student's scores against the teacher's (test rows)",
+                   "spearman": "Spearman rank correlation with the teacher", "correlation": "correlation with the teacher",
+                   "rmse_vs_teacher": "RMSE against the teacher's outputs", "mae_vs_teacher": "MAE against the "
+                   "teacher's outputs"}
 
 
 def _number(value: Any) -> Any:
@@ -242,7 +250,8 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     if fidelity:
         tables.append(Table(id="summary_fidelity", caption="How closely the student follows the teacher",
                             columns=["measure", "value"],
-                            rows=[[k, fidelity[k]] for k in _FIDELITY if _number(fidelity.get(k)) is not None]))
+                            rows=[[FIDELITY_LABELS[k], fidelity[k]] for k in _FIDELITY
+                                  if _number(fidelity.get(k)) is not None]))
     tables.append(Table(id="summary_steps", caption="Recipe steps (judged on the validation split)",
                         columns=["step", "method", "status", "gates on the validation split, or the reason"],
                         rows=step_rows))
