@@ -244,8 +244,14 @@ def test_a_forecaster_without_skill_is_told_so_and_noise_does_not_beat_buy_and_h
     assert dm.metrics["tests"]["teacher_vs_naive"] is not None and dm.metrics["skill_shown"] is False
     assert dm.status == "WARN" and "No skill over the naive forecast is demonstrated" in dm.summary
     periods = dm.metrics["dates"]
+    # Against the better constant call (the share of up moves, or of down moves), not 50 %: a
+    # drifting market's always-up hit rate is the benchmark (a quant's walk-through, 2026-12-06).
+    realised = realised_log_returns(series)
+    up = float(np.mean(realised[realised != 0] > 0))
+    base = max(up, 1 - up)
     assert dm.metrics["detectable_accuracy_edge"] == pytest.approx(
-        (stats.norm.ppf(0.95) + stats.norm.ppf(0.8)) * 0.5 / np.sqrt(periods), rel=1e-4)
+        (stats.norm.ppf(0.95) + stats.norm.ppf(0.8)) * np.sqrt(base * (1 - base)) / np.sqrt(periods), rel=1e-4)
+    assert f"a test of directional accuracy against {base:.1%}, the hit rate of always calling " in dm.summary
     trading = sections["trading"]
     versus = trading.metrics["assets"]["all"]["sharpe_vs_buy_and_hold"]
     for name in ("teacher", "student"):

@@ -114,6 +114,12 @@ def test_forecast_evidence_against_independent_numbers(prices: Path) -> None:
         (int(np.sum(right_s & ~right_t)), int(np.sum(right_t & ~right_s)))
     assert da["p_value_model1_worse"] < 0.05  # the much noisier student calls fewer moves right
     assert "McNemar" in render_forecast_table(ev)
+    # Buy-and-hold calls up every period: its directional accuracy is the share of up moves (the
+    # benchmark of a drifting market, shown beside the models' in the table: a quant's walk-through).
+    assert ev["up_share"] == pytest.approx(float(np.mean(y[moved] > 0)), abs=1e-12)
+    row = next(ln for ln in render_forecast_table(ev).splitlines() if ln.startswith("directional accuracy"))
+    assert row.startswith("directional accuracy (buy_and_hold: always up, the share of up moves)")
+    assert row.split()[-1] == f"{ev['up_share']:.2%}"
     # A perfect-sign forecast long/short without costs earns |simple return| every day, compounded.
     perfect = forecast_evidence(series, {"teacher": y}, cutoff=None, cost_bps=0.0)["trading"]["teacher"]
     expected = float(np.prod(1.0 + np.abs(np.expm1(y))) - 1.0)

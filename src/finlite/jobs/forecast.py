@@ -511,6 +511,10 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     buy-and-hold (per asset in ``trading_per_asset`` for a table of several assets). Only
     labelled windows are scored; a volatility forecast has no direction to trade.
 
+    ``up_share`` (for an objective with a direction) is the share of test windows whose realised
+    return rose, of those that moved: buy-and-hold's directional accuracy, the benchmark of a
+    drifting market's calls (the table shows it in buy-and-hold's column).
+
     A panel with a cross-section to rank (5 assets or more on a date) also has
     ``cross_sectional_portfolio``: each model's quintile long/short and top-quintile portfolios
     and the equal-weighted universe (:func:`~finlite.evaluate.forecast.quantile_portfolio`).
@@ -609,6 +613,12 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     if paths is None:  # a volatility forecast: no direction to trade
         return _with_thin_warnings(dict(_json_ready(out)))
     realised = paths[:, -1]  # realised_log_returns: the log return over the horizon
+    moved = realised[np.isfinite(realised) & (realised != 0)]
+    if moved.size:
+        # The hit rate of always calling up (buy-and-hold's calls): a drifting market's benchmark for
+        # directional accuracy, not 50 %. A weekly model forecasting up every week showed 75.9 % beside
+        # no naive figure, with a negative IC (a quant's walk-through, 2026-12-06).
+        out["up_share"] = float(np.mean(moved > 0))
     # The naive forecast has no direction to trade (a zero return, a constant probability): the
     # passive baseline of a trading view is buy-and-hold.
     signals = dict(preds)
@@ -801,8 +811,13 @@ def forecast_table_rows(evidence: Mapping[str, Any], teacher: str = "teacher") -
     rows = []
     panel = isinstance(evidence.get("assets"), int) and evidence["assets"] > 1
     direction = evidence.get("task") == "direction"
+    up = evidence.get("up_share")
     for label, path, kind in _TABLE:
         cells = [_cell(_dig(evidence["models"].get(n), path), kind) for n in names]
+        if path == ("pooled", "directional_accuracy") and isinstance(up, float) and "buy_and_hold" in names:
+            # Buy-and-hold calls up every period: its directional accuracy is the share of up moves.
+            cells[names.index("buy_and_hold")] = _cell(up, kind)
+            label = "directional accuracy (buy_and_hold: always up, the share of up moves)"
         # Which outcome each IC ranks against, where the two differ (a direction model's pooled IC
         # is against the 0/1 up move, its cross-sectional one against the returns: a walk-through).
         if path == ("pooled", "information_coefficient") and (panel or direction):
