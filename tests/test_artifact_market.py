@@ -175,7 +175,7 @@ def test_several_assets_are_forecast_apart(tmp_path: Path) -> None:
     export_artifact(art.path, tmp_path / "long.csv")
     score_file(Predictor(art.path), tmp_path / "long.csv", tmp_path / "scored.csv")
     scored = pd.read_csv(tmp_path / "scored.csv")
-    assert list(scored.columns) == ["date", "ticker", "horizon", "forecast", "last_price"]
+    assert list(scored.columns) == ["date", "ticker", "horizon", "forecast", "last_price", "in_sample"]
     assert scored["horizon"].tolist() == [3] * len(out)
 
 
@@ -188,8 +188,12 @@ def test_an_id_column_named_horizon_keeps_its_ids_in_a_scored_file(tmp_path: Pat
     for name in ("scored.csv", "scored.parquet"):
         score_file(Predictor(art.path), tmp_path / "long.csv", tmp_path / name)
         scored = pd.read_csv(tmp_path / name) if name.endswith(".csv") else pd.read_parquet(tmp_path / name)
-        assert list(scored.columns) == ["date", "horizon", "forecast_horizon", "forecast", "last_price"]
+        assert list(scored.columns) == ["date", "horizon", "forecast_horizon", "forecast", "last_price", "in_sample"]
         assert set(scored["horizon"]) == {"AAA", "BBB"} and set(scored["forecast_horizon"]) == {3}
+    # An id column named in_sample likewise keeps its name; the flag is then forecast_in_sample.
+    from finlite.runtime.batch import in_sample_column
+    assert in_sample_column(art.market.spec) == "in_sample"
+    assert in_sample_column(type("Spec", (), {"id_column": "in_sample"})()) == "forecast_in_sample"
     # So in Python: the artifact's forecasts, the Predictor's, and its one forecast's answer.
     out = art.forecast(long)
     assert list(out.columns) == ["date", "horizon", "forecast_horizon", "forecast", "last_price"]

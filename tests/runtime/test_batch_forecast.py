@@ -27,8 +27,17 @@ def test_score_file_writes_one_forecast_per_date(direction_dir: Path, prices: pd
     predictor = Predictor(direction_dir)
     summary = score_file(predictor, src, out, chunk_rows=50)
     written = pd.read_csv(out)
-    assert list(written.columns) == ["date", "horizon", "forecast", "last_price", "probability", "decision"]
+    assert list(written.columns) == ["date", "horizon", "forecast", "last_price", "probability", "decision",
+                                     "in_sample"]
     assert (written["horizon"] == predictor.market.spec.horizon).all()
+    # The dates the model was fitted or early-stopped on are marked (a backtest of the whole file
+    # mixed them in unmarked: a quant's walk-through, 2026-12-06), and counted in a note.
+    until = predictor.manifest["data"]["dates"]["validation"][1]
+    assert written["in_sample"].tolist() == (written["date"] <= until).tolist()
+    inside = int(written["in_sample"].sum())
+    assert 0 < inside < len(written)
+    assert f"{inside:,} of the {len(written):,} forecasts are of dates up to {until}, which the model was fitted " \
+        "or early-stopped on (in_sample true): leave them out of a backtest" in summary.notes
     assert summary.rows == len(written) == len(prices) - WARMUP
     # The dates without a forecast are said, with why (they were left out without a word before).
     assert [n for n in summary.notes if n.startswith("no forecast")] == [
@@ -41,6 +50,7 @@ def test_score_file_writes_one_forecast_per_date(direction_dir: Path, prices: pd
     parquet = tmp_path / "forecasts.parquet"
     score_file(predictor, src, parquet)
     assert np.abs(pd.read_parquet(parquet)["forecast"].to_numpy() - expected["forecast"]).max() < 1e-6
+    assert pd.read_parquet(parquet)["in_sample"].dtype == bool
 
 
 def test_score_file_forecasts_never_see_later_rows(forecast_dir: Path, prices: pd.DataFrame, tmp_path: Path) -> None:

@@ -1372,6 +1372,26 @@ def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | N
 
 
 
+def in_sample_column(spec: Any) -> str:
+    """The name of a scored price file's in-sample flag: ``in_sample``, or ``forecast_in_sample``
+    where the id column is named ``in_sample``."""
+    return "forecast_in_sample" if spec.id_column == "in_sample" else "in_sample"
+
+
+def _fitted_until(manifest: Mapping[str, Any]) -> np.datetime64 | None:
+    """The last date a forecaster was fitted or early-stopped on: the end of its recorded
+    validation period (else of its training period); None where the manifest records neither."""
+    dates = (manifest.get("data") or {}).get("dates") if isinstance(manifest.get("data"), Mapping) else None
+    for part in ("validation", "train"):
+        span = dates.get(part) if isinstance(dates, Mapping) else None
+        if isinstance(span, list) and len(span) == 2 and isinstance(span[1], str):
+            try:
+                return np.datetime64(span[1], "D")
+            except ValueError:
+                return None
+    return None
+
+
 def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Sequence[str],
                    chunk_rows: int | None, overwrite: bool = False, workers: int = 1) -> ScoreSummary:
     """A forecaster's :func:`score_file`: one forecast per forecastable date of a price file.
@@ -1380,7 +1400,9 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     ahead each forecast is for, the spec's, as ``serve`` answers it; ``forecast_horizon`` when the
     id column is named ``horizon``), ``forecast``, ``last_price``,
     then ``log_change`` (price objective) or ``probability`` and ``decision`` (direction), as
-    :meth:`Predictor.forecast_all` returns them. The model runs ``chunk_rows`` windows at a time
+    :meth:`Predictor.forecast_all` returns them; last ``in_sample`` (:func:`in_sample_column`),
+    true for a date up to the end of the model's validation period (fitted or early-stopped on:
+    no evidence for a backtest), where the manifest records it. The model runs ``chunk_rows`` windows at a time
     (None: :func:`~finlite.runtime.predictor.forecast_block`'s, about 8 MiB of inputs), ``workers``
     blocks at once (one per core by default, as for records).
     """
@@ -1449,6 +1471,19 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
             columns[name] = pa.array(values, type=pa.int8())
         else:
             columns[name] = pa.array(values, type=pa.float64())
+    fitted_until = _fitted_until(predictor.manifest)
+    fitted_note = []
+    if fitted_until is not None:
+        # Which forecasts are of dates the model was fitted or early-stopped on: a backtest of the
+        # whole file mixed them into the track record unmarked (4,000 of the S&P 500's 4,981: a
+        # quant's walk-through, 2026-12-06).
+        inside = np.asarray(result["date"]).astype("datetime64[D]") <= fitted_until
+        name = in_sample_column(market.spec)
+        columns[name] = pa.array(inside, type=pa.bool_())
+        if inside.any():
+            fitted_note = [f"{int(inside.sum()):,} of the {inside.size:,} forecasts are of dates up to {fitted_until}, "
+                           f"which the model was fitted or early-stopped on ({name} true): leave them out of a "
+                           "backtest"]
     out_table = pa.table(columns)
     origin = provenance(predictor, src)
     positives = int(np.count_nonzero(result["decision"])) if "decision" in result else 0
@@ -1467,6 +1502,6 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
                 + f": a forecast needs {market.spec.warmup} rows of history before its date (the window of "
                 f"{market.spec.window} steps and its features' look-back)"] if short > 0 else [])
     return ScoreSummary(len(windows), time.perf_counter() - start, positives, dst,
-                        notes=[*_gate_notes(predictor), *table.notes, *history,
+                        notes=[*_gate_notes(predictor), *table.notes, *history, *fitted_note,
                                *impossible_forecast_notes(market.spec.objective, result["forecast"])],
                         provenance=origin)
