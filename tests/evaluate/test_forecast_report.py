@@ -272,6 +272,8 @@ def test_at_a_longer_horizon_every_start_day_is_shown() -> None:
     trading = next(s for s in build_forecast_sections(inp) if s.id == "trading")
     days = trading.metrics["assets"]["all"]["start_days"]
     assert len(days["teacher"]) == 5 and "one of 5 start days" in trading.summary
+    teach = [v for v in days["teacher"] if v is not None]
+    assert f"teacher from {min(teach):.2f} to {max(teach):.2f} (mean {sum(teach) / len(teach):.2f})" in trading.summary
     finite = np.flatnonzero(np.isfinite(inp.realised))
     for offset in (0, 3):
         keep = finite[offset::5]
@@ -568,6 +570,9 @@ def test_a_panels_trading_status_counts_assets_beyond_chance(assets: int, worse:
     assert chance["tested"] == n and chance["expected_by_chance"] == pytest.approx(0.025 * n)
     assert chance["worse_assets"] == [f"S{k:03d}" for k in range(worse)]
     assert (f"({untested} without one: too few periods or no interval)" in section.summary) == (untested > 0)
+    # A panel's summary speaks of its assets, not of the first one by name (a quant's walk-through).
+    assert section.summary.startswith(f"After costs, each of the {assets} assets traded on its own forecasts")
+    assert "first asset" not in section.summary
 
 
 def test_a_panels_cross_sectional_ic_in_the_evidence_and_the_report() -> None:

@@ -479,12 +479,15 @@ def test_the_trading_evidence_gives_every_start_day_at_horizon_above_1(prices: P
     days = trading["teacher"]["long_flat"]["sharpe_start_days"]
     row = next(line for line in render_forecast_table(ev).splitlines()
                if line.startswith("long/flat Sharpe across start days"))
-    assert f"{min(days):.4g} to {max(days):.4g}" in row
+    assert f"{min(days):.4g} to {max(days):.4g} (mean {sum(days) / len(days):.4g})" in row
+    # What the headline rows trade is said under the table (the first start day's was read as the book's).
+    assert (f"note: the trading rows trade one forecast in {h} from the first test day, one of {h} start days"
+            in render_forecast_table(ev))
     # At horizon 1 there is one start day: no range, no row.
     daily = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
     one = forecast_evidence(daily, {"teacher": daily.y_test.astype(np.float64)}, cutoff=None)
     assert "sharpe_start_days" not in one["trading"]["teacher"]["long_flat"]
-    assert "across start days" not in render_forecast_table(one)
+    assert "across start days" not in render_forecast_table(one) and "start day" not in render_forecast_table(one)
 
 
 def test_the_evidence_marks_drawdowns_daily_at_horizon_above_1(prices: Path) -> None:

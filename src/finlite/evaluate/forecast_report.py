@@ -895,7 +895,7 @@ def _span(ci: list[float | None]) -> str:
 
 def _range(values: list[float | None]) -> str:
     got = [v for v in values if v is not None]
-    return "-" if not got else f"from {min(got):.2f} to {max(got):.2f}"
+    return "-" if not got else f"from {min(got):.2f} to {max(got):.2f} (mean {sum(got) / len(got):.2f})"
 
 
 def _start_days(rows: _Rows, mask: np.ndarray, ppy: float) -> dict[str, list[float | None]]:
@@ -978,15 +978,18 @@ def _trading(rows: _Rows) -> Section:
     if len(assets) > MAX_PLOTTED_ASSETS:
         notes.append(f"Equity curves are plotted for the first {MAX_PLOTTED_ASSETS} of {len(assets)} assets; the "
                      "table lists them all.")
-    if "teacher" not in first:
-        summary = "Too few test periods to trade (fewer than 2)" + (
-            "." if len(assets) == 1 else f" on the first asset, {assets[0][0]}.")
+    if len(assets) > 1:
+        # A panel: the counts over its assets below (and the book, on a universe), not the first
+        # asset by name, which is one of many (it led the summary: a quant's walk-through, 2026-12-06).
+        summary = (f"After costs, each of the {len(assets)} assets traded on its own forecasts (the table gives "
+                   "each one).")
+    elif "teacher" not in first:
+        summary = "Too few test periods to trade (fewer than 2)."
     else:
         hold = first["buy_and_hold"]["sharpe"]
-        parts = []
-        for name in ("teacher", "student"):
-            best = max(first[name]["long_flat"]["sharpe"], first[name]["long_short"]["sharpe"])
-            parts.append(f"the {name}'s best Sharpe is {best:.2f}")
+        # Both strategies, not the better one picked after the fact.
+        parts = [f"the {name}'s long/flat Sharpe is {first[name]['long_flat']['sharpe']:.2f} (long/short "
+                 f"{first[name]['long_short']['sharpe']:.2f})" for name in ("teacher", "student")]
         versus = first["sharpe_vs_buy_and_hold"]
         beats = [n for n in ("teacher", "student")
                  if versus[n]["ci"][0] is not None and versus[n]["ci"][0] > 0]
@@ -994,14 +997,13 @@ def _trading(rows: _Rows) -> Section:
         honest = ("neither model beats buy-and-hold beyond sampling noise" if not beats else
                   "both models beat buy-and-hold beyond sampling noise" if len(beats) == 2 else
                   f"only the {beats[0]} beats buy-and-hold beyond sampling noise")
-        where = "" if len(assets) == 1 else f" (first asset, {assets[0][0]})"
-        summary = (f"After costs{where}, {parts[0]} and {parts[1]}, against {hold:.2f} for buy-and-hold: "
+        summary = (f"After costs, {parts[0]} and {parts[1]}, against {hold:.2f} for buy-and-hold: "
                    f"{honest} (95 % block-bootstrap interval of the Sharpe difference: {spans}). One test period "
                    "is a single path of the market: read these as illustration, not as expected returns.")
         days = first.get("start_days")
         if days:
             summary += (f" Trading one forecast in {rows.horizon} from the first test day is one of "
-                        f"{rows.horizon} start days; across them{where} the long/flat Sharpe runs "
+                        f"{rows.horizon} start days; across them the long/flat Sharpe runs "
                         + "; ".join(f"{label} {_range(days[key])}" for key, label in
                                     (("teacher", "teacher"), ("student", "student"), ("buy_and_hold", "buy-and-hold")))
                         + ".")
