@@ -1309,6 +1309,8 @@ def evaluate(
     judged = result.get("model") or result.get("student") or {}
     _warn_thin_test(judged, "the test split" if result.get("split") == "test" else "the set of rows judged",
                     "Evaluate on more rows (a longer hold-out) before reading them.")
+    for message in result.get("training_warnings") or []:
+        _echo(f"warning: {artifact}: {message}", err=True)
     recorded = result.get("recorded_gates")
     if recorded:  # the run that made it exited 1; the numbers below do not undo that
         failed = "; ".join(terminal_safe(str(m)) for m in recorded["failed"]) or "see its manifest"

@@ -604,6 +604,14 @@ def test_a_network_kept_at_its_first_epoch_is_warned_of(prices: Path, tmp_path: 
         outcome = train_forecaster(prices, spec=MarketSpec(window=10), model="gru", hidden=(4,), config=QUICK,
                                    out=tmp_path / "gru", progress=False)
     assert outcome.warnings == tuple(said)
+    # Kept with the teacher: its report.json and report.md, not only the terminal (a quant's walk-through).
+    import json
+    saved = json.loads((tmp_path / "gru" / "report.json").read_text())
+    assert saved["warnings"] == [f"warning: {said[0]}"]
+    text = (tmp_path / "gru" / "report.md").read_text()
+    assert text.index("## WARNING") < text.index("| metric |") and "kept the network's first epoch of 9" in text
+    from finlite.jobs.evaluate import evaluate_artifact
+    assert evaluate_artifact(tmp_path / "gru", prices, timing=False)["training_warnings"] == said
     from typer.testing import CliRunner
 
     from finlite.cli import app

@@ -329,11 +329,15 @@ def train_forecaster(
         metrics["operating_point"] = point.to_dict()
     path = None
     if out is not None:
-        report = {"task": spec.task, "objective": spec.objective, "horizon": spec.horizon, "window": spec.window,
-                  "model": model, "data": series.summary(), "test": evidence}
+        report: dict[str, Any] = {"task": spec.task, "objective": spec.objective, "horizon": spec.horizon,
+                                  "window": spec.window, "model": model, "data": series.summary(), "test": evidence}
+        # Kept with the teacher, not only printed while it trained (a quant's walk-through, 2026-12-06).
+        warned = [f"warning: {message}" for message in said]
+        if warned:
+            report["warnings"] = warned
         files = {"report.md": render_forecast_markdown(evidence, title=f"finlite forecaster ({model}, "
                                                                       f"{spec.objective}, horizon {spec.horizon})",
-                                                       data=series.summary()),
+                                                       data=series.summary(), warning="\n".join(warned) or None),
                  "report.json": dump_json(report)}
         path = save_artifact(out, model=net, preprocessor=series.preprocessor,
                              role="teacher", seed=seed, cutoff=cut,
