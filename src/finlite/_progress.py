@@ -7,7 +7,7 @@ fitting all report through :class:`Progress`:
 - anywhere else (CI, a scheduler's log, a pipe) one plain line per unit (epoch, candidate,
   or every ``every`` boosting rounds) on stderr, so a 20-minute job never prints nothing::
 
-      finlite distilling: epoch 3/40  812,345 rows/s  elapsed 0:00:12  ETA 0:02:30  val -0.0123 (best -0.0100)
+      finlite distilling: epoch 3/40  812,345 rows/s  elapsed 0:00:12  ETA 0:02:30  val -loss -0.0123 (best -0.0100)
 
 - nothing at all when progress is off (``--quiet``, or ``progress=False`` in the API).
 

@@ -254,7 +254,7 @@ def test_training_prints_epoch_lines_on_a_non_tty_stderr(capsys: pytest.CaptureF
                   out=None)
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("finlite training mlp: epoch")]
-    assert len(lines) == 3 and "3/3" in lines[-1] and "rows/s" in lines[0] and "val 0." in lines[0]
+    assert len(lines) == 3 and "3/3" in lines[-1] and "rows/s" in lines[0] and "val AUC 0." in lines[0]
 
 
 def test_cli_compress_progress_lines_and_quiet(tmp_path: Path, german_csv: Path, teacher_dir: Path) -> None:

@@ -410,7 +410,8 @@ def cross_sectional_ic(dates: Any, y: Any, pred: Any, horizon: int = 1, *,
     the assets better.
 
     Returns ``mean`` (None when no date has an IC), ``std`` (across dates), ``information_ratio``
-    (mean / std), ``positive_share`` (dates with an IC above 0), ``dates`` (dates with an IC),
+    (mean / std, per date: not annualised; times the square root of the dates per year for an
+    annual figure), ``positive_share`` (dates with an IC above 0), ``dates`` (dates with an IC),
     ``dates_skipped`` (dates with fewer than ``min_assets`` rows or all outcomes equal),
     ``min_assets``, ``horizon``, and when there are at least 2·h + 2 dates with an IC,
     ``t_statistic``, ``p_value`` (two-sided), ``p_value_positive`` (one-sided, H1: mean > 0),

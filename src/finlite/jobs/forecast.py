@@ -222,7 +222,7 @@ def _train_neural(net: FinliteModel, series: PreparedSeries, config: TrainConfig
         with torch.inference_mode():
             return -float(loss(forward_rows(model, x_val), y_val))  # higher is better
 
-    result = fit(net, tensors, loss_fn, validate, config, desc=desc)
+    result = fit(net, tensors, loss_fn, validate, config, desc=desc, score_name="-loss")
     head = output_layer(net)
     if scale != 1.0:
         if head is None:

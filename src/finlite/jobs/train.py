@@ -178,7 +178,7 @@ def train(
         return torch.nn.functional.binary_cross_entropy_with_logits(logits, batch["y"])
 
     result = fit(net, tensors, loss_fn, validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val),
-                 config, desc=f"training {model}")
+                 config, desc=f"training {model}", score_name="AUC")
     # batch_size: the batch size the loop took, as a forecaster's step records it (the settings'
     # None means "by the row count", which a reviewer then had to work out: a review, 2026-12-06).
     steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),

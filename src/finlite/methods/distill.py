@@ -726,7 +726,7 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
             return -score
 
     result = fit(trained, rows, loss_fn, validate, train, after_step=mask_step(model, masks),
-                 desc="distilling" if not masks else "fine-tuning")
+                 desc="distilling" if not masks else "fine-tuning", score_name="-loss")
     fold_scale(out_layer, scale)
     model.eval()
     return DistillResult(model=model, method=method, training=result, synthetic_rows=dd.n_synthetic)

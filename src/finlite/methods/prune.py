@@ -694,7 +694,7 @@ def _distill_with_penalty(model: FinliteModel, method: RegularizedPruning, data:
     # Early stopping would keep an early, barely sparse epoch: run the full budget instead and
     # keep the last weights, whose zeros are what the penalty produced.
     fit(model, tensors, loss_fn, validate, replace(train, patience=train.epochs), after_step=after_step,
-        desc="regularised training", restore_best=False)
+        desc="regularised training", restore_best=False, score_name="-loss")
     return model
 
 

@@ -258,6 +258,7 @@ def fit(
     after_step: Callable[[Net], None] | None = None,
     desc: str = "training",
     restore_best: bool = True,
+    score_name: str = "score",
 ) -> TrainResult:
     """Train ``model`` in place and restore the weights of its best validation epoch.
 
@@ -275,6 +276,8 @@ def fit(
         desc: the step's name in the progress output.
         restore_best: load the best validation epoch's weights at the end (the default); when
             false the last weights stay (regularised pruning wants the sparsity it reached).
+        score_name: what ``validate`` returns, as the progress line names it ("AUC", "-loss"):
+            a bare "val -0.5187" named nothing (a quant's walk-through, 2026-12-06).
     """
     seed_everything(config.seed)
     small = sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMETERS
@@ -285,14 +288,14 @@ def fit(
         # compete with every other process), and even idle it gains nothing at these sizes.
         torch.set_num_threads(1)
     try:
-        return _fit(model, data, loss_fn, validate, config, after_step, desc, restore_best)
+        return _fit(model, data, loss_fn, validate, config, after_step, desc, restore_best, score_name)
     finally:
         torch.set_num_threads(threads)
 
 
 def _fit(model: Net, data: Batch | RowSource, loss_fn: LossFn, validate: Callable[[Net], float],
          config: TrainConfig, after_step: Callable[[Net], None] | None, desc: str,
-         restore_best: bool) -> TrainResult:
+         restore_best: bool, score_name: str = "score") -> TrainResult:
     if isinstance(data, Mapping):
         n = int(data["x"].shape[0])
         tensors = data
@@ -341,7 +344,7 @@ def _fit(model: Net, data: Batch | RowSource, loss_fn: LossFn, validate: Callabl
             if score > best_score:
                 best_score, best_epoch = score, epoch
                 best_state = copy.deepcopy(model.state_dict())
-            progress.update(rows=n, metric=f"val {score:.4f} (best {best_score:.4f})")
+            progress.update(rows=n, metric=f"val {score_name} {score:.4f} (best {best_score:.4f})")
             if epoch - best_epoch >= config.patience:
                 break
     if diverged is not None and (not restore_best or not math.isfinite(best_score)):
