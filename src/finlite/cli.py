@@ -1741,6 +1741,9 @@ def _demo_markets(out: Path, *, seed: int, objective: str, quiet: bool) -> None:
     names = {"baseline": "teacher", "artifact": "student"}
     evidence["models"] = {names.get(k, k): v for k, v in evidence["models"].items()}
     evidence["trading"] = {names.get(k, k): v for k, v in (evidence.get("trading") or {}).items()}
+    if isinstance(evidence["trading"].get("sharpe_vs_buy_and_hold"), dict):
+        evidence["trading"]["sharpe_vs_buy_and_hold"] = {
+            names.get(k, k): v for k, v in evidence["trading"]["sharpe_vs_buy_and_hold"].items()}
     _echo(render_forecast_table(evidence))
     sizes = [r["onnx"]["bytes"] for r in records]
     parity = records[1]["onnx"]["parity"]

@@ -806,3 +806,36 @@ def test_a_student_more_accurate_than_its_teacher_is_said_to_be(series: Prepared
     better = y + 0.5 * (teacher - y)
     dm = next(s for s in build_forecast_sections(_inputs(series, teacher, better)) if s.id == "diebold_mariano")
     assert "The student is significantly more accurate than the teacher (one-sided p = " in dm.summary
+
+
+@pytest.mark.parametrize(("objective", "horizon", "cutoff"), [("return", 1, None), ("direction", 1, 0.5),
+                                                              ("return", 3, None)])
+def test_the_evidence_judges_beating_buy_and_hold_as_the_report_does(objective: str, horizon: int,
+                                                                     cutoff: float | None) -> None:
+    """A teacher's report and ``finlite evaluate`` showed a Sharpe above buy-and-hold's with no
+    interval (a quant's walk-through, 2026-12-06): the evidence now has the report's interval, the
+    same numbers at the same seed, and the table shows it."""
+    from finlite.jobs.forecast import render_forecast_table
+
+    series = prepare_series(make_prices(600), MarketSpec(objective=objective, window=10, horizon=horizon,
+                                                         volume_column="volume"))
+    rng = np.random.default_rng(4)
+    y = series.windows_test.y
+    teacher = (np.clip(0.5 + 20 * y + 0.1 * rng.normal(size=y.size), 0, 1) if objective == "direction"
+               else 0.3 * y + 0.005 * rng.normal(size=y.size))
+    student = np.clip(teacher + 0.01 * rng.normal(size=y.size), 0, 1) if objective == "direction" else \
+        teacher + 0.002 * rng.normal(size=y.size)
+    inp = _inputs(series, teacher, student, cutoff=cutoff)
+    evidence = inp.evidence["trading"]["sharpe_vs_buy_and_hold"]
+    report = next(s for s in build_forecast_sections(inp) if s.id == "trading").metrics["assets"]["all"]
+    for name in ("teacher", "student"):
+        got, want = evidence[name], report["sharpe_vs_buy_and_hold"][name]
+        assert got["strategy"] == want["strategy"]
+        assert got["value"] == pytest.approx(want["value"], rel=1e-9)
+        assert got["ci"] == pytest.approx(want["ci"], rel=1e-9)  # the same periods, replicates and seed
+        view = inp.evidence["trading"][name]
+        best = max(view["long_flat"]["sharpe"], view["long_short"]["sharpe"])
+        assert got["value"] == pytest.approx(best - inp.evidence["trading"]["buy_and_hold"]["sharpe"], rel=1e-9)
+    row = next(ln for ln in render_forecast_table(inp.evidence).splitlines() if ln.startswith("Sharpe minus"))
+    lo, hi = evidence["teacher"]["ci"]
+    assert f"{evidence['teacher']['value']:+.3g} [{lo:+.3g}, {hi:+.3g}]" in row
