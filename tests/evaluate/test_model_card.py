@@ -293,6 +293,12 @@ def test_the_card_states_what_the_split_makes_of_the_evidence() -> None:
     for data in ({**report["data"], "holdout": {"rows": 500}}, {"rows": 1000}):
         text = part(render_model_card({**report, "data": data}), "## Limitations")
         assert "stratified" not in text and "Out-of-time" not in text
+    # A forecaster's walk-forward: fitted once, its folds blocks of the test period (read as refits).
+    walked = {**dated, "data": {**dated["data"], "split": {"method": "walk-forward", "config": {"folds": 3}}}}
+    assert ("- Walk-forward: the model was fitted once, on dates 2015-01-01 to 2017-11-01 (early-stopped on "
+            "2017-12-01 to 2018-03-01), and judged unchanged on 2018-04-01 to 2018-12-01; the folds are consecutive "
+            "blocks of that test period, judged one by one, not refits.") in part(render_model_card(walked),
+                                                                                  "## Limitations")
 
 
 @pytest.mark.parametrize(("statuses", "expected"), [

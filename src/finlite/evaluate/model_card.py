@@ -508,7 +508,8 @@ def _edge_by_chance(edge: Any) -> str:
 def _split_limitations(report: Mapping[str, Any]) -> list[str]:
     """What the split makes of the evidence: a stratified split's test rows share the training
     rows' period (in-time evidence only, and its stability section compares two random samples);
-    an out-of-time split's periods. Nothing for a hold-out or a forecaster's walk-forward."""
+    an out-of-time split's periods; a forecaster's walk-forward: fitted once, its folds blocks of
+    the test period. Nothing for a hold-out."""
     data = report.get("data")
     if not isinstance(data, Mapping):
         return []
@@ -531,6 +532,15 @@ def _split_limitations(report: Mapping[str, Any]) -> list[str]:
             return [f"Out-of-time: trained on dates {_text(spans['train'][0])} to {_text(spans['train'][1])}, tested "
                     f"on {_text(spans['test'][0])} to {_text(spans['test'][1])} ({whole}). The evidence holds for "
                     "that later period, not beyond it."]
+    if split.get("method") == "walk-forward" and isinstance(dates, Mapping):
+        spans = {k: v for k, v in dates.items() if isinstance(v, list) and len(v) == 2}
+        if {"train", "validation", "test"} <= spans.keys():
+            # "walk-forward, folds=3" read as three refits (a quant's walk-through, 2026-12-06).
+            return [f"Walk-forward: the model was fitted once, on dates {_text(spans['train'][0])} to "
+                    f"{_text(spans['train'][1])} (early-stopped on {_text(spans['validation'][0])} to "
+                    f"{_text(spans['validation'][1])}), and judged unchanged on {_text(spans['test'][0])} to "
+                    f"{_text(spans['test'][1])}; the folds are consecutive blocks of that test period, judged one by "
+                    "one, not refits. The evidence holds for that period, not beyond it."]
     return []
 
 
