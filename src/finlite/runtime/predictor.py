@@ -811,9 +811,9 @@ class Predictor:
         days), its value block, the last date as ISO text and the asset's id (None without an id
         column); or None where ``read_prices`` might read it otherwise or refuse it.
 
-        Taken when the frame has one level of unique column names holding the spec's columns (others
-        are not read, as ``read_prices`` reads none), its dates are typed (datetime64, with or
-        without a time zone: ``read_prices`` takes the wall-clock day) or ``YYYY-MM-DD`` text,
+        Taken when the frame's columns are exactly the spec's (as for a dict of lists), its dates
+        are typed (numpy datetime64, with or without a time zone: ``read_prices`` takes the
+        wall-clock day) or ``YYYY-MM-DD`` text,
         strictly increasing within FIRST_DATE to LAST_DATE (text: objects or pandas' strings), its
         value columns have a plain numpy integer or float type (no objects, booleans or pandas'
         nullable types) with every value as :meth:`_served_block` asks, and a panel's id column
@@ -824,14 +824,19 @@ class Predictor:
         columns = frame.columns
         if columns.nlevels != 1 or not columns.is_unique or len(frame) <= int(market.warmup):
             return None
-        if any(name not in columns for name in self._history_columns):
+        # Exactly the model's columns, as for a dict of lists: read_prices also reads and checks the
+        # price-named columns of a frame (an 'open' of 0.0 is refused) and every column's name and
+        # cells (a name that is not text, a cell holding a list), which this path does not (a review,
+        # 2026-12-06). A frame with other columns goes the reference way.
+        if len(columns) != len(self._history_columns) or set(columns) != set(self._history_columns):
             return None
         raw = frame[spec.date_column]
-        kind = getattr(raw.dtype, "kind", "")
-        if kind == "M":
+        pandas = sys.modules["pandas"]
+        if isinstance(raw.dtype, (np.dtype, pandas.DatetimeTZDtype)) and raw.dtype.kind == "M":
             # As read_prices reads them: the wall-clock time, in the column's own unit (a date of 2300
             # in seconds is beyond nanoseconds, and is refused there by name, not overflowed here).
-            stamps = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) is not None else raw
+            # Arrow-backed dates (read_parquet(dtype_backend="pyarrow")) go the reference way.
+            stamps = raw.dt.tz_localize(None) if isinstance(raw.dtype, pandas.DatetimeTZDtype) else raw
             days = stamps.to_numpy().astype("datetime64[D]")
             number = days.view(np.int64)
             if np.isnat(days).any() or number[0] < self._m._FIRST_DAY or number[-1] > self._m._LAST_DAY \
