@@ -467,6 +467,13 @@ def test_an_unchanged_fair_model_passes_and_an_unchanged_unfair_one_warns() -> N
     assert any(n.startswith("sex: the teacher and student fail the four-fifths rule") and "did not cause it" in n
                for n in both.notes)
     assert "four-fifths rule's" not in fair.summary and fair.tables[1].rows[0][-1] == ""
+    # The teacher fails, the student passes: compression removed it, and the note says so (it said
+    # the student "keeps it": the diff's review).
+    fixed = build_fairness(_inputs(frame, y, unfair, t.copy(), categorical=["sex"], protected=["sex"]))
+    assert fixed.metrics["four_fifths"]["passes"] == {"teacher": False, "student": True}
+    assert "below the four-fifths rule's 0.8 for the teacher" in fixed.summary
+    note = next(n for n in fixed.notes if n.startswith("sex: the teacher fails the four-fifths rule"))
+    assert "compression removed the teacher's failure" in note and "keeps it" not in note
 
 
 def test_a_small_gap_widening_warns_only_when_its_interval_clears_the_margin() -> None:

@@ -370,3 +370,33 @@ def test_an_artifact_that_failed_its_gates_on_the_test_split_is_said_so(
     assert out.exit_code == 0, out.output
     assert (f"warning: {failed} failed its recipe's gates on the test split when it was compressed (agreement "
             "0.885 < min 0.9 (by 0.015)); compress exited 1 for it.") in out.output
+
+
+def test_a_credit_network_kept_at_its_first_epoch_is_said_so_in_a_credit_models_words(
+        teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """The forecaster's warning (validation loss, training windows, the naive forecast) was given
+    for a credit teacher, early-stopped on validation AUC (the diff's review, 2026-12-06)."""
+    import json
+    import shutil
+
+    from finlite._manifest import amend_artifact
+    from finlite.jobs.compress import first_epoch_warnings
+
+    first = tmp_path / "first"
+    shutil.copytree(teacher_dir, first)
+    steps = json.loads((first / "manifest.json").read_text())["steps"]
+    assert steps[0]["step"] == "train" and "best_epoch" in steps[0]
+    amend_artifact(first, {}, {"steps": [{**steps[0], "best_epoch": 0, "epochs_run": 6}, *steps[1:]]})
+    said = evaluate_artifact(first, german_csv, timing=False)["training_warnings"]
+    assert said == ["early stopping kept the network's first epoch of 6: its validation AUC was best after one pass "
+                    "over the training rows, so it learned little that the validation split rewards. Compare it with "
+                    "a logistic regression (finlite train --model logistic) before relying on it; a lower learning "
+                    "rate or a smaller network may train further."]
+    assert "naive forecast" not in said[0] and "windows" not in said[0]
+    # In a student's report likewise: a logistic regression is the baseline named, not the naive forecast.
+    warned = first_epoch_warnings({"task": "binary", "teacher_training": {"best_epoch": 0, "epochs_run": 6}})
+    assert warned and "a logistic regression: finlite train --model logistic" in warned[0]
+    assert "naive forecast" in first_epoch_warnings({"task": "forecast",
+                                                     "teacher_training": {"best_epoch": 0, "epochs_run": 6}})[0]
+    amend_artifact(first, {}, {"steps": [{**steps[0], "best_epoch": 2, "epochs_run": 6}, *steps[1:]]})
+    assert "training_warnings" not in evaluate_artifact(first, german_csv, timing=False)  # it improved

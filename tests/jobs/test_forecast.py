@@ -483,6 +483,9 @@ def test_the_trading_evidence_gives_every_start_day_at_horizon_above_1(prices: P
     # What the headline rows trade is said under the table (the first start day's was read as the book's).
     assert (f"note: the trading rows trade one forecast in {h} from the first test day, one of {h} start days"
             in render_forecast_table(ev))
+    from finlite.jobs.forecast import render_forecast_markdown, start_day_note
+    assert "every start day's Sharpe" in render_forecast_markdown(ev, title="t")  # not lower-cased
+    assert start_day_note({"horizon": h, "trading": {"periods": 1}}) == []  # no trading rows: no note
     # At horizon 1 there is one start day: no range, no row.
     daily = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
     one = forecast_evidence(daily, {"teacher": daily.y_test.astype(np.float64)}, cutoff=None)

@@ -36,8 +36,9 @@ def test_score_file_writes_one_forecast_per_date(direction_dir: Path, prices: pd
     assert written["in_sample"].tolist() == (written["date"] <= until).tolist()
     inside = int(written["in_sample"].sum())
     assert 0 < inside < len(written)
-    assert f"{inside:,} of the {len(written):,} forecasts are of dates up to {until}, which the model was fitted " \
-        "or early-stopped on (in_sample true): leave them out of a backtest" in summary.notes
+    assert f"{inside:,} of the {len(written):,} forecasts are of dates up to {until}, the end of the model's " \
+        "validation period (in_sample true): it was fitted or early-stopped on them, or on later dates; leave them " \
+        "out of a backtest" in summary.notes
     assert summary.rows == len(written) == len(prices) - WARMUP
     # The dates without a forecast are said, with why (they were left out without a word before).
     assert [n for n in summary.notes if n.startswith("no forecast")] == [

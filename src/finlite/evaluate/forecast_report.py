@@ -638,8 +638,10 @@ def _dm(rows: _Rows) -> Section:
     periods = max(1, rows.n_dates // rows.horizon)
     # Against the better constant call, not 50 %: in a drifting market always calling up is right
     # on the share of up moves (59.5 % of the S&P 500's 5-day moves; a quant's walk-through).
-    moved = rows.realised[np.isfinite(rows.realised) & (rows.realised != 0)]
-    up = float(np.mean(moved > 0)) if moved.size else 0.5
+    # As the directional accuracy counts: a direction model's label calls no move "down".
+    moved = (rows.y == 1) if rows.task == "direction" else (
+        rows.realised[np.isfinite(rows.realised) & (rows.realised != 0)] > 0)
+    up = float(np.mean(moved)) if moved.size else 0.5
     base = max(up, 1.0 - up)
     # One call a period: a panel's assets make many a date, so the figure would not apply there.
     edge = ((1.6449 + 0.8416) * math.sqrt(base * (1.0 - base)) / math.sqrt(periods)
@@ -1033,8 +1035,9 @@ def _trading(rows: _Rows) -> Section:
                   "both models beat buy-and-hold beyond sampling noise" if len(beats) == 2 else
                   f"only the {beats[0]} beats buy-and-hold beyond sampling noise")
         summary = (f"After costs, {parts[0]} and {parts[1]}, against {hold:.2f} for buy-and-hold: "
-                   f"{honest} (95 % block-bootstrap interval of the Sharpe difference: {spans}). One test period "
-                   "is a single path of the market: read these as illustration, not as expected returns.")
+                   f"{honest} (95 % block-bootstrap interval of each model's better strategy's Sharpe minus "
+                   f"buy-and-hold's, the strategy picked again in each replicate: {spans}). One test period is a "
+                   "single path of the market: read these as illustration, not as expected returns.")
         days = first.get("start_days")
         if days:
             summary += (f" Trading one forecast in {rows.horizon} from the first test day is one of "

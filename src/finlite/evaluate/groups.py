@@ -999,6 +999,19 @@ def _group_auc(inp: TabularInputs, groups: _Groups, cutoff: float) -> list[dict[
     return out
 
 
+def _four_fifths_cause(passes: Mapping[str, Any]) -> str:
+    """What compression made of a four-fifths failure: caused it, kept it or removed it."""
+    teacher, student = passes.get("teacher"), passes.get("student")
+    if teacher is False and student is False:
+        return ("Compression did not cause it (the teacher fails too), but the student keeps it; review the decisions "
+                "for these groups before deploying either.")
+    if teacher is False:
+        return "The student passes the rule: compression removed the teacher's failure (review why before relying on it)."
+    if teacher is True:
+        return "The teacher passes: compression brought the student below it."
+    return "The teacher's ratio could not be measured: whether compression caused it is not known."
+
+
 def _below_rule(ff: Mapping[str, Any]) -> str:
     """Which models fail the four-fifths rule ("teacher and student", "student", "teacher"), or ""."""
     failing = [m for m in ("teacher", "student") if (ff.get("passes") or {}).get(m) is False]
@@ -1200,9 +1213,7 @@ def build_fairness(inp: TabularInputs) -> Section:
             notes.append(f"{col['column']}: the {below} {verb} the four-fifths rule (approval rate of the "
                          f"least-approved group over the most-approved one: {ratios}, below {FOUR_FIFTHS}), the "
                          "usual screen for adverse impact: at least WARN. "
-                         + ("Compression did not cause it (the teacher fails too), but the student keeps it; review "
-                            "the decisions for these groups before deploying either." if ff["passes"]["teacher"] is False
-                            else "The teacher passes: compression brought the student below it."))
+                         + _four_fifths_cause(ff["passes"]))
         if col["model_input"]:
             notes.append(f"{col['column']}: the models read this protected attribute as an input, so their decisions "
                          "(and adverse-action reasons) can depend on it directly (ECOA / Regulation B prohibit that "

@@ -251,22 +251,26 @@ def _section(models: dict[str, tuple[np.ndarray, np.ndarray]], *, seed: int, los
                 "called members)", y_label="true-positive rate (members found)", series=curves, reference="diagonal")
     parts = [f"{name} {r['attack_auc']:.3f}" for name, r in results.items()]
     views = _views(results["student"])
+    # An attack whose interval lies below 0.5 is no reassurance: the members' losses are larger
+    # than the non-members', a difference between the two sets of rows (the S&P 500's 1999-2011
+    # training years were more volatile than its test years: 0.38), which hides any leak.
+    below = [f"{name}{' (positives only)' if view is not result else ''}" for name, result in results.items()
+             for view in _views(result) if view["attack_auc_ci"][1] is not None and view["attack_auc_ci"][1] < 0.5]
+    unreadable = any(v["attack_auc_ci"][1] is not None and v["attack_auc_ci"][1] < 0.5 for v in views)
     verdict = ("a strong leak of who was in the training data" if any(_leaks(v, FAIL_AUC) for v in views) else
                "a measurable leak of who was in the training data" if any(_leaks(v, WARN_AUC) for v in views) else
+               "no reading of membership (the attack does worse than a coin)" if unreadable else
                "no measurable leak (not clearly better than guessing)")
     summary = (f"A loss-threshold membership-inference attack reaches an AUC of {', '.join(parts)} (0.5 = a coin): "
                f"on the student that is {verdict}.")
     reasons = _status_reasons(results)
     if reasons:  # what set the status, where the all-row AUCs above do not show it (a validator's walk-through)
         summary += f" {status}: {'; '.join(reasons)}."
-    below = [name for name, r in results.items() if r["attack_auc_ci"][1] is not None and r["attack_auc_ci"][1] < 0.5]
     if below:
-        # An AUC well below a coin is no reassurance: the members' losses are larger than the
-        # non-members', a difference between the two sets of rows (the S&P 500's 1999-2011
-        # training years were more volatile than its test years: 0.38), which hides any leak.
-        summary += (f" The attack on the {' and '.join(below)} does worse than a coin (its interval lies below 0.5): "
+        named = below[0] if len(below) == 1 else f"{', '.join(below[:-1])} and {below[-1]}"
+        summary += (f" The attack on the {named} does worse than a coin (its interval lies below 0.5): "
                     f"{members_what} have larger losses than {nonmembers_what}, which differ from them "
-                    "in another way than membership; this test cannot show a leak here, nor rule one out.")
+                    "in another way than membership; this test cannot show a leak there, nor rule one out.")
     summary += " Distillation and pruning are not privacy protections."
     sampled = max(r["members"] for r in results.values())
     at_1pct = math.floor(0.01 * sampled)

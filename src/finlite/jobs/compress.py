@@ -171,11 +171,34 @@ def first_epoch_warnings(report: Mapping[str, Any]) -> list[str]:
         if isinstance(best, int) and isinstance(ran, int) and best == 0 and ran >= 2:
             # The teacher's own training warned of it, but only then: the student's report, the one a
             # validator reads, said nothing of a teacher kept at its first epoch (note67, left alone).
-            out.append(f"warning: the teacher's early stopping kept its first epoch of {ran}: its validation loss "
-                       "was lowest after one pass over the training data, so it learned little that the validation "
-                       "period rewards, and the student imitates that. Before relying on either, compare the teacher "
-                       "with a simple baseline (for a forecaster, the naive forecast in the evidence table).")
+            # A credit teacher is early-stopped on validation AUC, a forecaster on its validation loss.
+            baseline = ("the naive forecast in the evidence table" if report.get("task") in ("forecast", "direction")
+                        else "a logistic regression: finlite train --model logistic")
+            out.append(f"warning: the teacher's early stopping kept its first epoch of {ran}: its validation score "
+                       "was best after one pass over the training data, so it learned little that the validation "
+                       "split rewards, and the student imitates that. Before relying on either, compare the teacher "
+                       f"with a simple baseline ({baseline}).")
     return out
+
+
+def first_epoch_message(trained: Mapping[str, Any] | None, *, market: bool) -> list[str]:
+    """The warning for an artifact's own network kept at its first epoch (``trained``:
+    :func:`teacher_training`'s record), in a forecaster's words
+    (:func:`finlite.jobs.forecast.first_epoch_warning`) or a table model's (early-stopped on
+    validation AUC; a logistic regression the baseline); empty otherwise."""
+    if trained is None:
+        return []
+    if market:
+        from finlite.jobs.forecast import first_epoch_warning
+
+        return first_epoch_warning(trained)
+    best, ran = trained.get("best_epoch"), trained.get("epochs_run")
+    if best != 0 or not isinstance(ran, int) or ran < 2:
+        return []
+    return [f"early stopping kept the network's first epoch of {ran}: its validation AUC was best after one pass over "
+            "the training rows, so it learned little that the validation split rewards. Compare it with a logistic "
+            "regression (finlite train --model logistic) before relying on it; a lower learning rate or a smaller "
+            "network may train further."]
 
 
 def teacher_training(manifest: Mapping[str, Any]) -> dict[str, int] | None:

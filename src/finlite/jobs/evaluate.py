@@ -293,11 +293,9 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     failed = failed_recorded_gates(art.manifest)
     if failed is not None:
         result["recorded_gates"] = {"passed": False, "failed": failed}
-    from finlite.jobs.compress import teacher_training
-    from finlite.jobs.forecast import first_epoch_warning
+    from finlite.jobs.compress import first_epoch_message, teacher_training
 
-    trained = teacher_training(art.manifest)
-    said = first_epoch_warning(trained) if trained is not None else []
+    said = first_epoch_message(teacher_training(art.manifest), market=art.market is not None)
     if said:  # a network kept at its first epoch: said where it is judged, not only when it trained
         result["training_warnings"] = said
     return result

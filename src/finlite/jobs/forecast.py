@@ -633,12 +633,14 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     if paths is None:  # a volatility forecast: no direction to trade
         return _with_thin_warnings(dict(_json_ready(out)))
     realised = paths[:, -1]  # realised_log_returns: the log return over the horizon
-    moved = realised[np.isfinite(realised) & (realised != 0)]
+    # The hit rate of always calling up (buy-and-hold's calls): a drifting market's benchmark for
+    # directional accuracy, not 50 %. A weekly model forecasting up every week showed 75.9 % beside
+    # no naive figure, with a negative IC (a quant's walk-through, 2026-12-06). Counted as each
+    # objective's directional accuracy counts: a direction model's label calls no move "down", a
+    # return's accuracy leaves it out.
+    moved = (y == 1) if spec.task == "direction" else (realised[np.isfinite(realised) & (realised != 0)] > 0)
     if moved.size:
-        # The hit rate of always calling up (buy-and-hold's calls): a drifting market's benchmark for
-        # directional accuracy, not 50 %. A weekly model forecasting up every week showed 75.9 % beside
-        # no naive figure, with a negative IC (a quant's walk-through, 2026-12-06).
-        out["up_share"] = float(np.mean(moved > 0))
+        out["up_share"] = float(np.mean(moved))
     # The naive forecast has no direction to trade (a zero return, a constant probability): the
     # passive baseline of a trading view is buy-and-hold.
     signals = dict(preds)
@@ -907,8 +909,11 @@ def start_day_note(evidence: Mapping[str, Any]) -> list[str]:
     """At a horizon above 1, what the trading rows trade: one forecast in h from the first test
     day, one of h start days; the "across start days" rows give them all."""
     h = evidence.get("horizon")
-    if not isinstance(h, int) or h <= 1 or not (evidence.get("trading") or evidence.get("trading_per_asset")
-                                                or evidence.get("cross_sectional_portfolio")):
+    views = [evidence.get("trading"), *(evidence.get("trading_per_asset") or {}).values()]
+    # Only where a trading row is shown: a view of fewer than 2 periods has none.
+    traded = any(isinstance(v, Mapping) and "buy_and_hold" in v for v in views) \
+        or isinstance(evidence.get("cross_sectional_portfolio"), Mapping)
+    if not isinstance(h, int) or h <= 1 or not traded:
         return []
     return [f"note: the trading rows trade one forecast in {h} from the first test day, one of {h} start days; "
             "the rows 'across start days' give every start day's Sharpe (lowest to highest, and their mean): read "
@@ -932,7 +937,7 @@ def render_forecast_markdown(evidence: Mapping[str, Any], *, title: str, data: M
     # A cell holding an asset's id is the data's: escaped so that a "|" or a link in an id cannot
     # shift the numbers under another model or make a viewer fetch (the diff's review, 2026-12-03).
     lines += ["| " + " | ".join(markdown_cell(c) for c in r) + " |" for r in rows]
-    lines += [f"\n{markdown_cell(n[len('note: '):].capitalize())}" for n in start_day_note(evidence)]
+    lines += [f"\n{markdown_cell(n[len('note: '):][:1].upper() + n[len('note: ') + 1:])}" for n in start_day_note(evidence)]
     lines += [f"\n**Warning:** {markdown_cell(w)}" for w in evidence.get("warnings") or []]
     if data is not None:
         lines += ["", "## Data", "", *fenced(dump_json(dict(data)).strip())]

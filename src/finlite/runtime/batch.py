@@ -1401,8 +1401,9 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     id column is named ``horizon``), ``forecast``, ``last_price``,
     then ``log_change`` (price objective) or ``probability`` and ``decision`` (direction), as
     :meth:`Predictor.forecast_all` returns them; last ``in_sample`` (:func:`in_sample_column`),
-    true for a date up to the end of the model's validation period (fitted or early-stopped on:
-    no evidence for a backtest), where the manifest records it. The model runs ``chunk_rows`` windows at a time
+    true for a date up to the end of the model's validation period (fitted or early-stopped on, or
+    before dates it was fitted on, as in a rolling walk: no evidence for a backtest), where the
+    manifest records it. The model runs ``chunk_rows`` windows at a time
     (None: :func:`~finlite.runtime.predictor.forecast_block`'s, about 8 MiB of inputs), ``workers``
     blocks at once (one per core by default, as for records).
     """
@@ -1482,8 +1483,8 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
         columns[name] = pa.array(inside, type=pa.bool_())
         if inside.any():
             fitted_note = [f"{int(inside.sum()):,} of the {inside.size:,} forecasts are of dates up to {fitted_until}, "
-                           f"which the model was fitted or early-stopped on ({name} true): leave them out of a "
-                           "backtest"]
+                           f"the end of the model's validation period ({name} true): it was fitted or early-stopped "
+                           "on them, or on later dates; leave them out of a backtest"]
     out_table = pa.table(columns)
     origin = provenance(predictor, src)
     positives = int(np.count_nonzero(result["decision"])) if "decision" in result else 0
