@@ -63,6 +63,7 @@ bench: $(STAMP) $(PEERS_STAMP)
 	$(BIN)/python bench/int8.py
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/markets.py
+	$(BIN)/python bench/forecast_history.py
 	$(BIN)/python bench/panel_scoring.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python -m pip install --quiet -e '.[ray]'
