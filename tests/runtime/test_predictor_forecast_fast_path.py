@@ -90,9 +90,13 @@ def test_the_fast_path_equals_forecast_all_bit_for_bit(artifact: str, prices: pd
 
 
 def _typed(frame: pd.DataFrame, how: str) -> pd.DataFrame:
-    """``frame`` with its dates as ``how`` gives them."""
+    """``frame`` with its dates as ``how`` gives them ("other columns": the rest of a price table)."""
     out = frame.copy()
-    if how == "datetime":
+    if how == "other columns":  # read by read_prices (price-named) or not at all: valid, so answered here
+        out = out.assign(open=out["close"] * 0.99, high=out["close"] * 1.01, low=out["close"] * 0.98,
+                         **{"Adj Close": out["close"]}, ticker_note=pd.array(["x"] * len(out), dtype="string"),
+                         trades=np.arange(len(out)))
+    elif how == "datetime":
         out["date"] = pd.to_datetime(out["date"])
     elif how == "zoned":  # read_prices takes the wall-clock day of a time zone's dates
         out["date"] = pd.to_datetime(out["date"]).dt.tz_localize("America/New_York") + pd.Timedelta(hours=16)
@@ -101,7 +105,7 @@ def _typed(frame: pd.DataFrame, how: str) -> pd.DataFrame:
     return out
 
 
-@pytest.mark.parametrize("how", ["text", "datetime", "zoned", "strings"])
+@pytest.mark.parametrize("how", ["text", "datetime", "zoned", "strings", "other columns"])
 @pytest.mark.parametrize("artifact", ["forecast_dir", "direction_dir", "price_dir", "extras_dir", "panel_dir"])
 def test_a_dataframe_of_the_last_rows_takes_the_batch_1_path_with_the_same_answer(
         artifact: str, how: str, prices: pd.DataFrame, request: pytest.FixtureRequest,
@@ -130,8 +134,9 @@ def test_a_dataframe_of_the_last_rows_takes_the_batch_1_path_with_the_same_answe
 
 @pytest.mark.parametrize("change", ["nullable floats", "text number", "newest first", "duplicate column", "bool volume",
                                     "missing close", "date with a gap in text", "categorical dates",
-                                    "dates in seconds beyond nanoseconds", "a valid open", "an open of 0",
-                                    "a column named 1", "a column of lists", "arrow dates"])
+                                    "dates in seconds beyond nanoseconds", "an open of 0", "a missing high",
+                                    "an adj close of text", "a column named 1", "a column of lists",
+                                    "a column of Python strings", "arrow dates"])
 def test_a_dataframe_the_batch_1_path_does_not_read_gets_the_reference_answer_or_error(
         forecast_dir: Path, prices: pd.DataFrame, change: str) -> None:
     frame = prices.tail(WARMUP + 20).reset_index(drop=True)
@@ -157,10 +162,15 @@ def test_a_dataframe_the_batch_1_path_does_not_read_gets_the_reference_answer_or
         frame["date"] = pd.Series(days + np.timedelta64(300 * 365, "D").astype("timedelta64[s]"))
     # Columns the model does not read: read_prices still reads the price-named ones and checks every
     # column's name and cells (a review found 'open' = 0.0 answered on this path, refused there).
-    elif change == "a valid open":
-        frame["open"] = frame["close"] * 0.99
     elif change == "an open of 0":
         frame["open"] = 0.0
+    elif change == "a missing high":
+        frame["High "] = frame["close"]
+        frame.loc[3, "High "] = np.nan
+    elif change == "an adj close of text":
+        frame["adj_close"] = frame["close"].astype(str)
+    elif change == "a column of Python strings":
+        frame["memo"] = pd.Series(["a"] * len(frame), dtype=object)
     elif change == "a column named 1":
         frame[1] = 0.0
     elif change == "a column of lists":

@@ -811,9 +811,10 @@ class Predictor:
         days), its value block, the last date as ISO text and the asset's id (None without an id
         column); or None where ``read_prices`` might read it otherwise or refuse it.
 
-        Taken when the frame's columns are exactly the spec's (as for a dict of lists), its dates
-        are typed (numpy datetime64, with or without a time zone: ``read_prices`` takes the
-        wall-clock day) or ``YYYY-MM-DD`` text,
+        Taken when the frame has the spec's columns (others are not read, but checked as
+        ``read_prices`` checks them: text names, no column of Python objects, price-named ones
+        plain numbers above zero), its dates are typed (numpy datetime64, with or without a time
+        zone: ``read_prices`` takes the wall-clock day) or ``YYYY-MM-DD`` text,
         strictly increasing within FIRST_DATE to LAST_DATE (text: objects or pandas' strings), its
         value columns have a plain numpy integer or float type (no objects, booleans or pandas'
         nullable types) with every value as :meth:`_served_block` asks, and a panel's id column
@@ -824,11 +825,24 @@ class Predictor:
         columns = frame.columns
         if columns.nlevels != 1 or not columns.is_unique or len(frame) <= int(market.warmup):
             return None
-        # Exactly the model's columns, as for a dict of lists: read_prices also reads and checks the
-        # price-named columns of a frame (an 'open' of 0.0 is refused) and every column's name and
-        # cells (a name that is not text, a cell holding a list), which this path does not (a review,
-        # 2026-12-06). A frame with other columns goes the reference way.
-        if len(columns) != len(self._history_columns) or set(columns) != set(self._history_columns):
+        # Other columns as read_prices takes them (a review, 2026-12-06, found an 'open' of 0.0, a
+        # column named 1 and a column of lists answered here and refused there): every name text;
+        # a column of Python objects (whose cells it checks) goes the reference way; a price-named
+        # one (open, high, low, adj close) must hold plain numbers, finite and above zero.
+        if any(type(c) is not str for c in columns) or not set(self._history_columns) <= set(columns):
+            return None
+        prices = []
+        for name in columns:
+            if name in self._history_columns:
+                continue
+            dtype = frame[name].dtype
+            if isinstance(dtype, np.dtype) and dtype.kind == "O":
+                return None
+            if name.strip().lower() in self._m._PRICE_NAMES:
+                if not isinstance(dtype, np.dtype) or dtype.kind not in "iuf":
+                    return None
+                prices.append(frame[name].to_numpy(dtype=np.float64))
+        if prices and not self._m.served_values(np.vstack(prices), -1):
             return None
         raw = frame[spec.date_column]
         pandas = sys.modules["pandas"]
