@@ -477,3 +477,34 @@ def test_decisions_do_not_judge_a_handful_of_alerts_or_none() -> None:
     every = v.build_decisions(dataclasses.replace(base, cutoff=0.0))
     assert every.status == "WARN" and "The teacher flags every row at this cut-off" in every.summary
     _json_ok(none, "decisions")
+
+
+def test_decisions_warn_when_the_student_catches_fewer_positives() -> None:
+    """McNemar weighs a missed fraud the same as an avoided false alert: a student that missed 3 of
+    the teacher's caught frauds and caught none anew was PASS (a fraud engineer's walk-through,
+    2026-12-06). Counts checked against the swap set computed here."""
+    base = _inputs(n=4000)
+    t, y = base.teacher.scores_test, base.y_test
+    caught = np.flatnonzero((t >= 0.5) & (y == 1))
+    fine = np.flatnonzero((t >= 0.5) & (y == 0))
+    positives = int((y == 1).sum())
+    k = int(np.ceil(0.03 * positives))  # 3 % of the positives: above the 2 % margin, and at least 3
+    s = t.copy()
+    s[caught[:k]] = 0.1  # missed: the teacher caught them
+    s[fine[:k]] = 0.1  # as many false alerts dropped: McNemar sees a tie
+    sec = v.build_decisions(_inputs(n=4000, student=s))
+    got = sec.metrics["positives_caught"]
+    assert got == {"teacher": len(caught), "student": len(caught) - k, "missed": k, "caught_anew": 0,
+                   "positives": positives, "drop": pytest.approx(k / positives)}
+    assert sec.metrics["mcnemar"]["p_value"] > 0.5  # a tie: no difference in correctness
+    assert sec.status == "WARN"
+    assert (f"Of the {positives:,} bad row(s) the teacher flags {len(caught):,} and the student {len(caught) - k:,} "
+            f"({k:,} of the teacher's missed, 0 caught anew): the student catches {k / positives:.1%} of them fewer"
+            in sec.summary)
+    # Two misses: within the margin of a few positives, not warned of, but still counted.
+    s2 = t.copy()
+    s2[caught[:2]] = 0.1
+    s2[fine[:2]] = 0.1
+    small = v.build_decisions(_inputs(n=4000, student=s2))
+    assert small.status == "PASS" and small.metrics["positives_caught"]["missed"] == 2
+    assert "the student catches" not in small.summary

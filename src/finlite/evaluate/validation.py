@@ -1131,6 +1131,13 @@ ALERT_OVERLAP_WARN = 0.8
 #: alert moves the overlap from 1 to 0.67, noise rather than evidence (the overlap is still shown,
 #: with its interval). The same count as an ``alert_overlap`` gate needs.
 ALERT_OVERLAP_MIN_ROWS = MIN_ALERTS
+#: How many of the positive rows (a share of them) the student may catch fewer than its teacher at
+#: the cut-off before the decisions section warns, when it misses at least CAPTURE_MIN_NET more of
+#: the teacher's caught positives than it catches anew. McNemar weighs a missed fraud the same as
+#: an avoided false alert: a student that caught 73 of 83 frauds where the teacher caught 76 (3
+#: missed, none new) was PASS (a fraud engineer's walk-through, 2026-12-06).
+CAPTURE_DROP_WARN = 0.02
+CAPTURE_MIN_NET = 3
 
 
 def build_decisions(inp: TabularInputs) -> Section:
@@ -1141,8 +1148,10 @@ def build_decisions(inp: TabularInputs) -> Section:
 
     FAIL when agreement < 0.95; WARN when agreement < 0.98, the alert overlap is below
     :data:`ALERT_OVERLAP_WARN` where the two models flag at least :data:`ALERT_OVERLAP_MIN_ROWS`
-    rows between them, the teacher flags no row or every row (nothing is compared), or McNemar
-    p < 0.05 with the student the worse; PASS otherwise.
+    rows between them, the teacher flags no row or every row (nothing is compared), McNemar
+    p < 0.05 with the student the worse, or the student catches more than
+    :data:`CAPTURE_DROP_WARN` of the positive rows fewer than the teacher (``positives_caught``);
+    PASS otherwise.
     """
     _require_task(inp, "binary", "decisions")
     cutoff = _require_cutoff(inp, "decisions")
@@ -1184,9 +1193,17 @@ def build_decisions(inp: TabularInputs) -> Section:
             k = int(ok[-1])
             at_target.update(approval_rate=float(rate[k]), approved_bad_rate=float(bad[k]), cutoff=float(cut[k]))
     flipped = int(np.sum(t_flag != s_flag))
+    # The positives each model catches at the cut-off: the fraud team's (or the collections team's)
+    # number, which agreement and McNemar do not weigh.
+    positive = y == 1
+    caught = {"teacher": int(np.sum(t_flag & positive)), "student": int(np.sum(s_flag & positive))}
+    missed, anew = int(np.sum(t_flag & ~s_flag & positive)), int(np.sum(~t_flag & s_flag & positive))
+    n_pos = int(positive.sum())
+    capture_drop = (caught["teacher"] - caught["student"]) / n_pos if n_pos else 0.0
+    capture_lost = capture_drop > CAPTURE_DROP_WARN and missed - anew >= CAPTURE_MIN_NET
     if agree < 0.95:
         status = "FAIL"
-    elif agree < 0.98 or alerts_differ or undecided or (mc["p_value"] < 0.05 and student_worse):
+    elif agree < 0.98 or alerts_differ or undecided or (mc["p_value"] < 0.05 and student_worse) or capture_lost:
         status = "WARN"
     else:
         status = "PASS"
@@ -1215,14 +1232,19 @@ def build_decisions(inp: TabularInputs) -> Section:
     agree_lo, agree_hi = agree_ci or (agree, agree)
     summary = (f"Agreement {agree:.2%} (95% CI {agree_lo:.2%}–{agree_hi:.2%}) at cut-off {cutoff:.6g}; {flipped} "
                f"decision(s) flipped. {said_alerts} McNemar p = "
-               f"{_fmt(mc['p_value'])} (teacher right / student wrong: {b}; the reverse: {c}). Approval "
-               f"teacher {approval['teacher']:.2%}, student {approval['student']:.2%}.")
+               f"{_fmt(mc['p_value'])} (teacher right / student wrong: {b}; the reverse: {c}). Of the {n_pos:,} "
+               f"{inp.positive} row(s) the teacher flags {caught['teacher']:,} and the student {caught['student']:,} "
+               f"({missed:,} of the teacher's missed, {anew:,} caught anew)"
+               + (f": the student catches {capture_drop:.1%} of them fewer" if capture_lost else "")
+               + f". Approval teacher {approval['teacher']:.2%}, student {approval['student']:.2%}.")
     return Section(
         id="decisions", title="Decisions", status=status,  # type: ignore[arg-type]
         threshold=(f"FAIL when agreement < 0.95; WARN when agreement < 0.98, the alert overlap < {ALERT_OVERLAP_WARN:g} "
                    f"(where the models flag {ALERT_OVERLAP_MIN_ROWS} rows or more between them), a teacher flagging no "
-                   "row or every row, or McNemar p < 0.05 "
-                   f"with the student worse; PASS otherwise. Here: agreement {agree:.4f}, alert overlap "
+                   "row or every row, McNemar p < 0.05 with the student worse, or the student catching more than "
+                   f"{CAPTURE_DROP_WARN:.0%} of the {inp.positive} rows fewer than the teacher (missing at least "
+                   f"{CAPTURE_MIN_NET} more of the teacher's than it catches anew); PASS otherwise. Here: agreement "
+                   f"{agree:.4f}, alert overlap "
                    f"{'none (no row flagged)' if overlap is None else f'{overlap:.4f}'} over {either:,} flagged row(s), "
                    f"McNemar p {_fmt(mc['p_value'])}."),
         summary=summary,
@@ -1232,6 +1254,8 @@ def build_decisions(inp: TabularInputs) -> Section:
                  "flagged_by_both": both, "flagged_by_either": either, "flipped": flipped,
                  "flipped_to_approved": int(np.sum(t_flag & ~s_flag)),
                  "flipped_to_flagged": int(np.sum(~t_flag & s_flag)), "swap_set": cells,
+                 "positives_caught": {**caught, "missed": missed, "caught_anew": anew, "positives": n_pos,
+                                      "drop": capture_drop},
                  "approval_rate": approval, "approved_bad_rate": approved_bad,
                  "student_at_teacher_bad_rate": at_target, "mcnemar": mc, "student_worse": student_worse},
         tables=[table], plots=plots,
