@@ -95,6 +95,9 @@ def test_train_compress_evaluate_on_unseen_csv(loans_csv: Path, tmp_path: Path) 
                                  "--hidden", "64,32", "--epochs", "40", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "positive 'yes'" in result.output and "loan_id" in result.output
+    # What a rare class is judged by, on the summary line too (a fraud engineer's walk-through).
+    test = json.loads((teacher / "manifest.json").read_text())["metrics"]["test"]
+    assert f"PR-AUC {test['pr_auc']:.4f}  recall@0.1%FPR {test['recall_at_0.1pct_fpr']:.4f}" in result.output
     assert (teacher / "manifest.json").is_file()
     plan_file = tmp_path / "plan.json"
     result = runner.invoke(app, ["compress", str(teacher), str(loans_csv), "--out", str(student),

@@ -721,8 +721,12 @@ def train(
           f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")
     for note in _plain_notes(schema.notes):  # a possible leak is printed with the warnings below
         _echo(f"  note: {note}")
+    # PR-AUC and recall at 0.1 % FPR too: what a rare class (fraud) is judged by (a walk-through).
+    rare = "".join(f"  {label} {m[key]:.4f}" for key, label in (("pr_auc", "PR-AUC"), ("recall_at_0.1pct_fpr",
+                                                                                     "recall@0.1%FPR"))
+                   if isinstance(m.get(key), (int, float)))
     _echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
-          f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}")
+          f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}{rare}")
     _warn_thin_test(m)
     for note in outcome.warnings:
         _echo(f"warning: {note}", err=True)
@@ -1356,6 +1360,13 @@ def evaluate(
         _echo(_served_line(result.get("served_model") or {}))
         if result.get("note"):
             _echo(result["note"], err=True)
+        if "forecast" not in result and str(result.get("split", "")).startswith("hold-out"):
+            # The metrics alone: a later period's drift and decisions are judged by report --holdout
+            # (and score gives the PSI); evaluate was silent on rows where both warned (a fraud
+            # engineer's walk-through, 2026-12-06).
+            _echo(f"note: evaluate gives the metrics of these rows; the population's stability (PSI), the decisions, "
+                  f"calibration and fairness on them are judged by 'finlite report {artifact} TRAINING_DATA "
+                  f"--holdout {data}' (and 'finlite score' prints the scores' PSI).", err=True)
     if result.get("unseen"):  # a hold-out's categories training never saw, as 'score' tells them (stderr)
         from finlite.runtime.batch import unseen_notes
 

@@ -272,6 +272,15 @@ def test_a_hold_out_of_training_rows_is_named(teacher_dir: Path, german: pd.Data
     # Rows the model never saw (its test split, saved apart) give no such warning.
     german.iloc[split.test].to_csv(tmp_path / "later.csv", index=False)
     assert "fitted on" not in (evaluate_artifact(teacher_dir, tmp_path / "later.csv", timing=False).get("note") or "")
+    # The command line points to where a later period's drift and decisions are judged.
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    later = CliRunner().invoke(app, ["evaluate", str(teacher_dir), str(tmp_path / "later.csv"), "--no-timing"])
+    assert later.exit_code == 0, later.output
+    assert f"--holdout {tmp_path / 'later.csv'}' (and 'finlite score' prints the scores' PSI)" in later.output
+    own = CliRunner().invoke(app, ["evaluate", str(teacher_dir), str(german_csv), "--no-timing"])
+    assert own.exit_code == 0 and "--holdout" not in own.output  # its own test split
 
 
 def test_a_hold_out_with_a_numeric_column_lost_is_told_and_the_training_file_is_found_beside_it(
