@@ -265,9 +265,20 @@ def test_reports_add_the_fraud_budgets_where_the_rows_hold_enough_alerts() -> No
     top, mine = teacher[:1000] >= one["cutoff"], student[:1000] >= one["cutoff"]
     assert (one["flagged_by_both"], one["flagged_by_either"]) == (int(np.sum(top & mine)), int(np.sum(top | mine)))
     assert one["flagged_by_either"] < 20
-    assert f"overlap {one['flagged_by_both']} of {one['flagged_by_either']})" in render_table(small)
+    assert f"overlap {one['flagged_by_both']} of {one['flagged_by_either']}, positives caught: " in render_table(small)
     ten = next(p for p in small["fidelity"]["agreement_band"] if p["flag_rate"] == 0.1)
-    assert ten["flagged_by_either"] >= 20 and f"overlap {ten['alert_overlap']:.1%})" in render_table(small)
+    assert ten["flagged_by_either"] >= 20 and f"overlap {ten['alert_overlap']:.1%}, " in render_table(small)
+    # The positives each model catches at each budget, counted here (zero labels here: none caught).
+    assert (ten["teacher_positives_flagged"], ten["student_positives_flagged"], ten["positives"]) == (0, 0, 0)
+    labelled = fidelity["agreement_band"]
+    y = (teacher > 0.5).astype(float)
+    for point in labelled:
+        assert point["positives"] == int(y.sum())
+        assert point["teacher_positives_flagged"] == int(np.sum((teacher >= point["cutoff"]) & (y == 1)))
+        assert point["student_positives_flagged"] == int(np.sum((student >= point["cutoff"]) & (y == 1)))
+    p1 = band[0.001]
+    assert (f"positives caught: teacher {p1['teacher_positives_flagged']:,}, student "
+            f"{p1['student_positives_flagged']:,} of {p1['positives']:,})") in text
     # A direction forecaster's intro speaks of up calls.
     up = render_markdown({**small, "task": "direction"})
     assert "the teacher calls 10.0% up and the student" in up and "teacher flags" not in up

@@ -126,7 +126,7 @@ def fidelity_metrics(p_teacher: np.ndarray, p_student: np.ndarray, y: np.ndarray
         "agreement": agreement(p_teacher, p_student, cutoff),
         "alert_overlap": alert_overlap(p_teacher, p_student, cutoff),
         **decision_intervals(p_teacher, p_student, cutoff),
-        "agreement_band": agreement_band(p_teacher, p_student, report_band(np.asarray(p_teacher).size)),
+        "agreement_band": agreement_band(p_teacher, p_student, report_band(np.asarray(p_teacher).size), y=y),
         "swap_set": swap_set(p_teacher, p_student, y, cutoff),
         "psi": psi(p_teacher, p_student),
         "spearman": spearman(p_teacher, p_student),

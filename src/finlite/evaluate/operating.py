@@ -274,7 +274,7 @@ def report_band(rows: int) -> tuple[float, ...]:
 
 
 def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
-                   rates: Sequence[float] = FLAG_RATE_BAND) -> list[dict[str, Any]]:
+                   rates: Sequence[float] = FLAG_RATE_BAND, y: np.ndarray | None = None) -> list[dict[str, Any]]:
     """Agreement of decisions at each flag rate of ``rates``: the cut-off is the teacher's
     quantile on these rows (the teacher flags that share), and both models decide at it.
 
@@ -288,11 +288,19 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
     (a boosted or int8 teacher), since no cut-off splits a tie; ``teacher_ties_at_cutoff`` counts
     the teacher's scores equal to the cut-off, and ``tied`` says the gap is theirs (more than a
     quantile's rounding of a row and a half).
+
+    With the labels ``y`` (1 = positive), each point also counts the positive rows each model flags
+    there (``teacher_positives_flagged``, ``student_positives_flagged``) of ``positives``: at a
+    fraud team's alert budget two models can flag different payments, every one a fraud, with an
+    overlap of 19 % (a fraud engineer's walk-through, 2026-12-06); the counts say what each catches.
     """
     a = np.asarray(p_teacher, dtype=np.float64).ravel()
     b = np.asarray(p_student, dtype=np.float64).ravel()
     if a.shape != b.shape or a.size == 0:
         raise DataError(f"Agreement needs two equally long, non-empty score arrays; got {a.size} and {b.size}.")
+    positive = None if y is None else np.asarray(y).ravel() == 1
+    if positive is not None and positive.shape != a.shape:
+        raise DataError(f"The labels hold {positive.size} values for {a.size} scores; pass one label per row.")
     out = []
     for rate in rates:
         cut = float(np.quantile(a, 1.0 - rate))
@@ -305,6 +313,9 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
                     "teacher_ties_at_cutoff": ties,
                     # Off by more than a quantile's rounding (a row and a half) because scores tie at the cut.
                     "tied": ties > 1 and abs(flagged - rate) > 1.5 / a.size})
+        if positive is not None:
+            out[-1].update(positives=int(positive.sum()), teacher_positives_flagged=int(np.sum(ta & positive)),
+                           student_positives_flagged=int(np.sum(sb & positive)))
     return out
 
 

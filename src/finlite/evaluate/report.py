@@ -200,6 +200,13 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
                 # Fewer alerts than an overlap is judged on: their counts, not a share of 2 or 5.
                 said.append(f"overlap {point.get('flagged_by_both')} of {either}" if isinstance(either, int)
                             and either < MIN_ALERTS else f"overlap {percent(point['alert_overlap'])}")
+            caught = (point.get("teacher_positives_flagged"), point.get("student_positives_flagged"),
+                      point.get("positives"))
+            if all(isinstance(c, int) for c in caught):
+                # What each catches at this budget: an overlap of 19 % was two models flagging
+                # different payments, every one a fraud (a fraud engineer's walk-through).
+                said.append(f"{'up moves' if direction else 'positives'} caught: teacher {caught[0]:,}, student "
+                            f"{caught[1]:,} of {caught[2]:,}")
             shown = _fmt(point["agreement"], "pct") + (f" ({', '.join(said)})" if said else "")
             rate = point["flag_rate"]
             share = f"{rate:.0%}" if rate >= 0.01 else percent(rate)
