@@ -838,3 +838,33 @@ def test_the_evidence_judges_beating_buy_and_hold_as_the_report_does(objective: 
     row = next(ln for ln in render_forecast_table(inp.evidence).splitlines() if ln.startswith("Sharpe minus"))
     lo, hi = evidence["teacher"]["ci"]
     assert f"{evidence['teacher']['value']:+.3g} [{lo:+.3g}, {hi:+.3g}]" in row
+
+
+def test_the_accuracy_interval_and_the_dm_test_disagreeing_is_said(series: PreparedSeries) -> None:
+    """One report called a student significantly worse (the RMSE difference's bootstrap interval
+    above 0) and not significantly less accurate (DM p = 0.081) without a word (a quant's
+    walk-through, 2026-12-06): both summaries now say the two disagree, and why they can."""
+    from finlite.evaluate.forecast_report import _Rows, _tests_disagree
+    from finlite.evaluate.sections import Section
+
+    teacher, student = _forecasts(series, 0.001)
+    rows = _Rows(_inputs(series, teacher, student))
+
+    def sections(low: float, p: float) -> tuple[Section, Section]:
+        acc = Section(id="forecast_accuracy", title="a", status="PASS", threshold="r", summary="s",
+                      metrics={"difference": {"rmse": {"value": 0.0, "ci": [low, low + 1e-3]}}})
+        dm = Section(id="diebold_mariano", title="d", status="PASS", threshold="r", summary="s",
+                     metrics={"tests": {"student_vs_teacher": {"p_value_model1_worse": p}}})
+        return acc, dm
+
+    said = _tests_disagree(rows, *sections(1e-6, 0.081))
+    e1, e2 = rows.preds["student"] - rows.y, rows.preds["teacher"] - rows.y
+    d = e1 ** 2 - e2 ** 2
+    rho = np.corrcoef(d[:-1], d[1:])[0, 1]
+    assert said is not None and "disagree at 5 % (only the interval finds the student worse)" in said
+    assert f"lag-1 autocorrelation is {rho:+.2f}" in said and f"runs of {rows.block} dates" in said
+    assert "(only the test finds the student worse)" in (_tests_disagree(rows, *sections(-1e-3, 0.01)) or "")
+    assert _tests_disagree(rows, *sections(1e-6, 0.01)) is None and _tests_disagree(rows, *sections(-1e-3, 0.5)) is None
+    # The report itself: both sections carry it, or neither.
+    built = build_forecast_sections(_inputs(series, teacher, student))
+    assert ("disagree at 5 %" in built[0].summary) == ("disagree at 5 %" in built[1].summary)

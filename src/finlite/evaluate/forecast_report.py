@@ -1231,4 +1231,34 @@ def build_forecast_sections(inp: SeriesInputs) -> list[Section]:
     builders.append(_fold_stability)
     sections = [build(rows) for build in builders]
     sections[0].notes.extend(_cross_check(rows, inp.evidence))
+    said = _tests_disagree(rows, sections[0], sections[1])
+    if said:
+        for section in sections[:2]:
+            section.summary += " " + said
     return sections
+
+
+def _tests_disagree(rows: _Rows, accuracy: Section, dm: Section) -> str | None:
+    """A sentence for both summaries when the accuracy section's block-bootstrap interval of the
+    RMSE difference and the Diebold–Mariano test of the student against the teacher give opposite
+    verdicts at 5 %: a report said "significantly worse" (interval above 0) and "not significantly
+    less accurate" (p = 0.081) of one student (a quant's walk-through, 2026-12-06). The bootstrap
+    resamples runs of dates and so allows for the loss differential's autocorrelation, which the
+    test models only to lag h − 1; the lag-1 autocorrelation here says how much that matters."""
+    diff = (accuracy.metrics.get("difference") or {}).get("rmse") or {}
+    ci = diff.get("ci") if isinstance(diff, dict) else None
+    st = (dm.metrics.get("tests") or {}).get("student_vs_teacher")
+    if not isinstance(ci, list) or len(ci) != 2 or None in ci or not isinstance(st, dict):
+        return None
+    boot_worse, dm_worse = ci[0] > 0, float(st["p_value_model1_worse"]) < 0.05
+    if boot_worse == dm_worse:
+        return None
+    e1, e2 = _date_errors(rows, rows.preds["student"] - rows.y, rows.preds["teacher"] - rows.y)
+    d = e1 * e1 - e2 * e2
+    rho = float(np.corrcoef(d[:-1], d[1:])[0, 1]) if d.size > 2 and np.std(d[:-1]) > 0 and np.std(d[1:]) > 0 else None
+    lag = f"; the loss difference's lag-1 autocorrelation is {rho:+.2f}" if rho is not None else ""
+    return (f"The accuracy section's block-bootstrap interval of the RMSE difference and the Diebold–Mariano test "
+            f"disagree at 5 % ({'only the interval' if boot_worse else 'only the test'} finds the student worse): "
+            f"the bootstrap resamples runs of {rows.block} dates and so allows for the loss difference's "
+            f"autocorrelation, which the test models only to lag {rows.horizon - 1}{lag}. Read the student as "
+            "borderline, not as clearly worse or clearly not.")
