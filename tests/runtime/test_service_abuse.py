@@ -1040,3 +1040,27 @@ def test_a_path_with_a_trailing_slash_is_404_not_a_redirect(client: TestClient, 
     response = client.post("/predict/", content=json.dumps(record).encode(), headers=AUTH, follow_redirects=False)
     assert response.status_code == 404 and "location" not in response.headers
     assert _audit(audit_path) == []
+
+
+@pytest.mark.parametrize("status", ["FAIL", "WARN", "PASS"])
+def test_serve_says_when_the_validation_report_is_not_pass(exported_dir: Path, tmp_path: Path, status: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """export said so; serve started without a word (a fraud engineer's walk-through, 2026-12-06)."""
+    import json
+    import shutil
+
+    import uvicorn
+
+    from tests.test_artifact_trust import rehash
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)  # checked and announced; not served
+    art = tmp_path / "art"
+    shutil.copytree(exported_dir, art)
+    report = json.loads((art / "report.json").read_text())
+    (art / "report.json").write_text(json.dumps({**report, "status": status}))
+    rehash(art)
+    result = CliRunner().invoke(cli, ["serve", str(art), "--no-audit", "--port", str(_free_port())])
+    assert result.exit_code == 0, result.output
+    said = f"{art}'s validation report is {status} (report.html, MODEL_CARD.md): read it before relying on"
+    assert (said in " ".join(result.output.split())) == (status != "PASS")
+    assert ("warning: " + said in " ".join(result.output.split())) == (status == "FAIL")

@@ -303,15 +303,12 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
 
 def failed_recorded_gates(manifest: Mapping[str, Any]) -> list[str] | None:
     """The messages of the recipe gates a compressed artifact failed on the test split when it was
-    made (its manifest's ``metrics.gates``), or None when it passed them or had none. ``compress``
-    exits 1 for such a run but writes the student; ``evaluate`` on it said nothing (a validator's
-    walk-through, 2026-12-06)."""
-    metrics = manifest.get("metrics")
-    if not isinstance(metrics, Mapping) or metrics.get("gates_passed") is not False:
-        return None
-    gates = metrics.get("gates")
-    return [str(g.get("message")) for g in gates if isinstance(g, Mapping) and g.get("passed") is False] \
-        if isinstance(gates, list) else []
+    made (:func:`finlite._manifest.failed_gates`: read from the gates themselves, as ``score`` and
+    ``serve`` read them), or None when it failed none. ``compress`` exits 1 for such a run but
+    writes the student; ``evaluate`` on it said nothing (a validator's walk-through, 2026-12-06)."""
+    from finlite._manifest import failed_gates
+
+    return failed_gates(manifest) or None
 
 
 def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact | None, timing: bool,
