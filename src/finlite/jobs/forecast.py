@@ -532,8 +532,9 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     labelled windows are scored; a volatility forecast has no direction to trade.
 
     ``up_share`` (for an objective with a direction) is the share of test windows whose realised
-    return rose, of those that moved: buy-and-hold's directional accuracy, the benchmark of a
-    drifting market's calls (the table shows it in buy-and-hold's column).
+    return rose, of those that moved (a direction model's: of its labels, which count no move as
+    down): buy-and-hold's directional accuracy, the benchmark of a drifting market's calls (the
+    table shows it in buy-and-hold's column).
 
     A panel with a cross-section to rank (5 assets or more on a date) also has
     ``cross_sectional_portfolio``: each model's quintile long/short and top-quintile portfolios
