@@ -328,3 +328,21 @@ def test_fidelity_gives_the_intervals_of_agreement_and_overlap() -> None:
     assert f["alert_overlap_ci"] == pytest.approx([0.68027, 0.83460], abs=1e-5)  # statsmodels, beta
     assert f["agreement"] == pytest.approx(1 - 30 / rows)
     assert f["agreement_ci"][0] < f["agreement"] < f["agreement_ci"][1] < 1.0
+
+
+def test_a_pruned_students_non_zero_flops_are_shown_beside_the_dense_count() -> None:
+    """A 50 %-pruned student's dense FLOPs made it look costlier than its teacher (a validator's
+    walk-through, 2026-12-06): the non-zero count is shown where it differs from the dense one."""
+    from finlite.evaluate.fidelity import fidelity_metrics
+    from finlite.evaluate.report import render_table
+
+    rng = np.random.default_rng(0)
+    teacher = rng.random(500)
+    fidelity = fidelity_metrics(teacher, teacher, (teacher > 0.5).astype(float), 0.5)
+    base = {"split": "test", "rows": 500, "fidelity": fidelity, "ratios": {"size_ratio": 2.0}}
+    dense = {"flops_per_row": 1512, "flops_per_row_nonzero": 1512}
+    pruned = render_table({**base, "teacher": dense, "student": {"flops_per_row": 2353, "flops_per_row_nonzero": 1177}})
+    row = next(line for line in pruned.splitlines() if line.startswith("FLOPs per row (non-zero weights)"))
+    assert row.split()[-2:] == ["1,512", "1,177"]
+    same = render_table({**base, "teacher": dense, "student": {"flops_per_row": 600, "flops_per_row_nonzero": 600}})
+    assert "FLOPs per row" in same and "non-zero weights" not in same

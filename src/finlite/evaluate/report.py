@@ -126,7 +126,10 @@ _ROWS = [("AUC", "auc", "f"), ("Gini", "gini", "f"), ("KS", "ks", "f"),
          ("Brier", "brier", "f"), ("log loss", "log_loss", "f"),
          ("RMSE", "rmse", "f"), ("MAE", "mae", "f"), ("R²", "r2", "f"), ("directional accuracy", "directional_accuracy", "pct"),
          ("parameters (non-zero)", "nonzero_parameters", "int"), ("weights on disk", "model_bytes", "bytes"),
-         ("FLOPs per row", "flops_per_row", "int"), ("latency p50 (batch 1, encoded row)", "latency_p50_us", "us"),
+         ("FLOPs per row", "flops_per_row", "int"),
+         # A pruned student's dense count made it look costlier than its teacher (a validator's walk-through).
+         ("FLOPs per row (non-zero weights)", "flops_per_row_nonzero", "int"),
+         ("latency p50 (batch 1, encoded row)", "latency_p50_us", "us"),
          ("latency p99 (batch 1, encoded row)", "latency_p99_us", "us"), ("rows/s", "rows_per_second", "int")]
 
 
@@ -174,7 +177,10 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
                  for label, k, kind in _ROWS if k != "recall_at_0.1pct_fpr"]
     else:
         table = _ROWS
-    rows = [_metric_row(label, key, kind, t, s) for label, key, kind in table if key in t]
+    rows = [_metric_row(label, key, kind, t, s) for label, key, kind in table if key in t
+            # The non-zero count only where it differs from the dense one (a pruned model).
+            and (key != "flops_per_row_nonzero" or t.get(key) != t.get("flops_per_row")
+                 or s.get(key) != s.get("flops_per_row"))]
     if "timed" in t or "timed" in s:
         rows.append(("timed in", TIMED_NAMES.get(t.get("timed", ""), "-"), TIMED_NAMES.get(s.get("timed", ""), "-")))
     if "agreement" in f and "psi" not in f:  # a forecast: the sign of the teacher's forecast kept
