@@ -508,3 +508,34 @@ def test_decisions_warn_when_the_student_catches_fewer_positives() -> None:
     small = v.build_decisions(_inputs(n=4000, student=s2))
     assert small.status == "PASS" and small.metrics["positives_caught"]["missed"] == 2
     assert "the student catches" not in small.summary
+
+
+def test_rare_positives_get_calibration_bands_in_the_top_tenth_of_scores() -> None:
+    """At fraud prevalence the top equal-count decile held 79 of 83 frauds and scores from 0.0002
+    to 0.998 (a fraud engineer's walk-through, 2026-12-06): the top tenth is banded finer too,
+    checked against pandas and scipy here."""
+    from scipy.stats import binomtest
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+    score = rng.beta(0.3, 30, n)
+    y = (rng.random(n) < score).astype(float)
+    assert y.mean() < v.RARE_RATE
+    bands = v.tail_reliability(y, score)
+    frame = pd.DataFrame({"y": y, "p": score})
+    edges = [frame["p"].quantile(q) for q in v.TAIL_QUANTILES] + [np.inf]
+    assert [b["band"] for b in bands] == ["90.0%-95.0%", "95.0%-99.0%", "99.0%-99.5%", "99.5%-99.9%", "99.9%-100%"]
+    for band, low, high in zip(bands, edges[:-1], edges[1:], strict=True):
+        rows = frame[(frame["p"] >= low) & (frame["p"] < high)]
+        assert band["count"] == len(rows) and band["positives"] == int(rows["y"].sum())
+        assert band["mean_predicted"] == pytest.approx(rows["p"].mean())
+        assert band["p_value"] == pytest.approx(binomtest(int(rows["y"].sum()), len(rows), rows["p"].mean()).pvalue)
+    inp = _inputs(n=2000)
+    rare = dataclasses.replace(inp, y_test=(np.arange(2000) % 100 == 0).astype(float))
+    section = v.build_calibration(rare)
+    assert {t.id for t in section.tables} >= {"reliability_tail_teacher", "reliability_tail_student"}
+    assert len(section.metrics["student"]["tail_bands"]) == 5
+    assert any("top tenth of each model's scores is also banded" in n for n in section.notes)
+    common = v.build_calibration(inp)  # a positive rate of about a third: no tail bands
+    assert "tail_bands" not in common.metrics["student"]
+    assert not any(t.id.startswith("reliability_tail") for t in common.tables)

@@ -539,6 +539,38 @@ def _probabilities(y: Any, p: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
     return yy, pp
 
 
+#: Below this positive rate a calibration section also bands the top tenth of each model's scores
+#: (:data:`TAIL_QUANTILES`): at fraud prevalence every alert sits in the top equal-count decile,
+#: whose scores ran from 0.0002 to 0.998 (a fraud engineer's walk-through, 2026-12-06).
+RARE_RATE = 0.02
+#: The score quantiles the tail bands run between (the last band ends at the highest score).
+TAIL_QUANTILES = (0.9, 0.95, 0.99, 0.995, 0.999)
+
+
+def tail_reliability(y: Any, p: Any, quantiles: Sequence[float] = TAIL_QUANTILES) -> list[dict[str, Any]]:
+    """Observed against predicted positive rate in bands of the top of the score distribution: from
+    each of ``quantiles`` of ``p`` to the next (the last to the highest score), with the fields and
+    binomial test of :func:`reliability_table`. Where a rare class's positives all sit in the top
+    equal-count band, these say whether the scores an alert is decided on are calibrated. Bands
+    that tied scores leave empty are left out."""
+    from scipy.stats import binomtest
+
+    yy, pp = _probabilities(y, p, "A tail reliability table")
+    edges = [float(np.quantile(pp, q)) for q in quantiles]
+    out = []
+    for k, low in enumerate(edges):
+        last = k + 1 == len(edges)
+        band = (pp >= low) & ((pp <= pp.max()) if last else (pp < edges[k + 1]))
+        if not band.any():
+            continue
+        positives, mean_p = int(yy[band].sum()), float(pp[band].mean())
+        out.append({"band": f"{quantiles[k]:.1%}-{'100%' if last else f'{quantiles[k + 1]:.1%}'}",
+                    "count": int(band.sum()), "min_score": float(pp[band].min()), "max_score": float(pp[band].max()),
+                    "mean_predicted": mean_p, "observed_rate": positives / int(band.sum()), "positives": positives,
+                    "p_value": float(binomtest(positives, int(band.sum()), min(max(mean_p, 0.0), 1.0)).pvalue)})
+    return out
+
+
 def reliability_table(y: Any, p: Any, bins: int = 10) -> list[dict[str, Any]]:
     """Observed against predicted positive rate per score band, with a binomial test.
 
@@ -996,6 +1028,19 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     tables = [Table(f"reliability_{m}", f"Observed vs predicted {inp.positive} rate per score band, {m} "
                     "(two-sided exact binomial test)", cols, [[r[c] for c in cols] for r in res[m]["bands"]])
               for m in ("teacher", "student")]
+    rare_notes = []
+    if 0 < rate < RARE_RATE:
+        # Where the alerts are: the top tenth of each model's scores, banded finer (reported; the
+        # status reads the equal-count bands).
+        for m, p in (("teacher", t), ("student", s)):
+            res[m]["tail_bands"] = tail_reliability(y, p)
+            tables.append(Table(f"reliability_tail_{m}", f"Observed vs predicted {inp.positive} rate in the top "
+                                f"tenth of the {m}'s scores, by score quantile (two-sided exact binomial test)",
+                                cols, [[r[c] for c in cols] for r in res[m]["tail_bands"]]))
+        rare_notes.append(f"The positive class is rare ({_fmt(rate)} of the rows): the equal-count bands put nearly all "
+                          "of its rows in the top band, whose scores span most of the range, so the top tenth of each "
+                          "model's scores is also banded at its 90th, 95th, 99th, 99.5th and 99.9th percentiles "
+                          "(reported; the status reads the equal-count bands).")
     plots = [Plot("reliability", "Reliability", "mean predicted rate", "observed rate",
                   [Series(m, [r["mean_predicted"] for r in res[m]["bands"]],
                           [r["observed_rate"] for r in res[m]["bands"]], style="line")
@@ -1036,7 +1081,7 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                "Hosmer–Lemeshow: chi-square over the same bands, with as many degrees of freedom as bands (the "
                "rows judged were not used to fit the models: the external-validation convention; in-sample it "
                "would be two fewer); a band of scores all 0 or all 1 is left out, and makes p 0 where its labels "
-               "disagree. Reported as evidence; the section's status does not read it."])
+               "disagree. Reported as evidence; the section's status does not read it.", *rare_notes])
 
 
 #: Fewest test rows whose score PSI and feature CSI the stability section judges (``finlite score``'s
