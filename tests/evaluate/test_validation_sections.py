@@ -539,3 +539,23 @@ def test_rare_positives_get_calibration_bands_in_the_top_tenth_of_scores() -> No
     common = v.build_calibration(inp)  # a positive rate of about a third: no tail bands
     assert "tail_bands" not in common.metrics["student"]
     assert not any(t.id.startswith("reliability_tail") for t in common.tables)
+
+
+def test_a_student_that_ranks_no_better_than_chance_fails_discrimination() -> None:
+    """A constant student (AUC 0.50) beside a weak teacher (0.61) was WARN: the difference's
+    interval reached below the 0.02 margin on a few hundred rows (a validator's walk-through,
+    2026-12-06). No ranking left where the teacher has some is FAIL."""
+    rng = np.random.default_rng(2)
+    base = _inputs(n=300)
+    y = base.y_test
+    weak = np.clip(0.3 + 0.08 * y + rng.normal(0, 0.1, y.size), 0, 1)  # an AUC of about 0.7
+    constant = np.full(y.size, 0.3)
+    inp = dataclasses.replace(base, teacher=dataclasses.replace(base.teacher, scores_test=weak),
+                              student=dataclasses.replace(base.student, scores_test=constant))
+    section = v.build_discrimination(inp, n_boot=300)
+    t_auc, s_auc = section.metrics["teacher"]["auc"], section.metrics["student"]["auc"]
+    assert t_auc["lower"] > 0.5 and s_auc["estimate"] == pytest.approx(0.5)
+    assert section.status == "FAIL" and "The student ranks no better than chance" in section.summary
+    # The same student beside the same teacher's ranking kept: no such finding.
+    kept = dataclasses.replace(inp, student=dataclasses.replace(base.student, scores_test=weak.copy()))
+    assert "no better than chance" not in v.build_discrimination(kept, n_boot=300).summary

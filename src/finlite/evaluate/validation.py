@@ -879,7 +879,9 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
     false-positive rate for teacher and student with 95 % bootstrap intervals, the paired
     teacher − student difference, lift and capture by decile, ROC and KS curves.
 
-    FAIL when the paired AUC difference's interval lies wholly above 0.02; PASS only when its
+    FAIL when the paired AUC difference's interval lies wholly above 0.02, or the student ranks no
+    better than chance (its AUC interval reaches 0.5) where the teacher does and the difference's
+    interval lies above 0; PASS only when its
     upper end is below 0.02 and it is not wholly above 0; WARN otherwise (straddling 0.02: the
     data cannot tell whether the loss is material; wholly above 0: significant but small). ``n_boot`` resamples
     (default: :func:`default_n_boot` of the test rows). Raises DataError when the test rows hold
@@ -909,6 +911,17 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
     summary = (f"Student AUC {_fmt(per['student']['auc']['estimate'])} vs teacher "
                f"{_fmt(per['teacher']['auc']['estimate'])}; teacher − student = {_fmt(d_auc['estimate'])} "
                f"(95 % paired interval {_fmt(d_auc['lower'])} to {_fmt(d_auc['upper'])}).")
+    # A student that ranks no better than chance where its teacher does has lost what the model is
+    # for: FAIL, whatever margin the difference's interval allows (a constant student of AUC 0.50
+    # beside a teacher of 0.61 was WARN, its interval reaching 0.015: a validator's walk-through).
+    t_auc, s_auc = per["teacher"]["auc"], per["student"]["auc"]
+    chance = (t_auc["lower"] is not None and t_auc["lower"] > 0.5 and s_auc["lower"] is not None
+              and s_auc["lower"] <= 0.5 and lo > 0)
+    if chance:
+        status = "FAIL"
+        summary += (f" The student ranks no better than chance (its AUC's interval {_fmt(s_auc['lower'])} to "
+                    f"{_fmt(s_auc['upper'])} reaches 0.5) where the teacher does (above 0.5), and the difference's "
+                    "interval lies above 0: it has lost the teacher's ranking.")
     fewest = int(min(y.sum(), y.size - y.sum()))
     if fewest < THIN_CLASS_ROWS:
         # Said on the console only, it never reached the saved evidence a validator reads (a
@@ -962,7 +975,9 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
                          f"each allows {count} false positive{'' if count == 1 else 's'}.")
     return Section(
         id="discrimination", title="Discrimination", status=status,  # type: ignore[arg-type]
-        threshold=("FAIL when the 95 % paired interval of teacher − student AUC lies wholly above 0.02; "
+        threshold=("FAIL when the 95 % paired interval of teacher − student AUC lies wholly above 0.02, or "
+                   "the student's AUC interval reaches 0.5 while the teacher's lies above it and the difference's "
+                   "lies above 0 (no ranking left); "
                    "PASS when its upper end is below 0.02 and its lower end is not above 0; WARN otherwise "
                    "(the interval reaches 0.02: too few rows to rule out a material loss; or it lies wholly "
                    "above 0: significantly but not materially worse); at least WARN when the test rows hold "
