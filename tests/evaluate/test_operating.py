@@ -346,3 +346,21 @@ def test_a_pruned_students_non_zero_flops_are_shown_beside_the_dense_count() -> 
     assert row.split()[-2:] == ["1,512", "1,177"]
     same = render_table({**base, "teacher": dense, "student": {"flops_per_row": 600, "flops_per_row_nonzero": 600}})
     assert "FLOPs per row" in same and "non-zero weights" not in same
+
+
+def test_recall_at_a_tenth_of_a_percent_fpr_on_few_negatives_says_what_it_is() -> None:
+    """On 140 negatives, 0.1 % of them allows no false positive: the row said "recall at 0.1 % FPR"
+    of what was the recall at none (a validator's walk-through, 2026-12-06)."""
+    from finlite.evaluate.fidelity import fidelity_metrics
+    from finlite.evaluate.report import render_table
+
+    rng = np.random.default_rng(0)
+    teacher = rng.random(200)
+    base = {"split": "test", "rows": 200, "ratios": {"size_ratio": 2.0},
+            "fidelity": fidelity_metrics(teacher, teacher, (teacher > 0.7).astype(float), 0.5)}
+    few = {"rows": 200, "positives": 60, "recall_at_0.1pct_fpr": 0.05}
+    text = render_table({**base, "teacher": few, "student": few})
+    assert "recall at 0.1 % FPR (at no false positive: 140 negatives)" in text
+    many = {"rows": 20_000, "positives": 60, "recall_at_0.1pct_fpr": 0.4}
+    text = render_table({**base, "teacher": many, "student": many})
+    assert "recall at 0.1 % FPR" in text and "at no false positive" not in text

@@ -141,6 +141,12 @@ def _metric_row(label: str, key: str, kind: str, t: dict[str, Any], s: dict[str,
                 _fmt(s.get(key), kind)
         cells = [_fmt(m.get(key), kind) + (f" (batch {b:,})" if b else "") for m, b in zip((t, s), batches, strict=True)]
         return label, cells[0], cells[1]
+    if key == "recall_at_0.1pct_fpr":
+        rows, positives = t.get("rows"), t.get("positives")
+        if isinstance(rows, int) and isinstance(positives, int) and rows - positives < 1000:
+            # Under 1,000 negatives, 0.1 % of them is less than one row: the recall at no false
+            # positive at all, which one row moves (a validator's walk-through, 2026-12-06).
+            label = f"{label} (at no false positive: {rows - positives:,} negatives)"
     return label, _fmt(t.get(key), kind), _fmt(s.get(key), kind)
 
 
