@@ -1002,32 +1002,15 @@ def _say_report_status(artifact: Path) -> None:
 
 def _report_verdict(raw: bytes, where: str) -> tuple[str, str] | None:
     """(the report's status, "FAIL in a, b; WARN in c") from report.json's bytes; None if it has
-    no such fields.
+    no such fields (:func:`finlite.evaluate.sections.report_verdict`).
 
     Raises:
         ArtifactError: the bytes are not strict JSON (or nest too deeply), naming ``where``.
     """
     from finlite._manifest import parse_json_bytes
+    from finlite.evaluate.sections import report_verdict
 
-    report = parse_json_bytes(raw, where, "validation report")
-    try:
-        status = report["status"]
-        sections = [(str(sec.get("id")), sec.get("status")) for sec in report.get("sections", [])]
-    except (ValueError, AttributeError, TypeError, KeyError):
-        return None
-    if status not in ("PASS", "WARN", "FAIL"):
-        return None
-    failed = [sid for sid, st in sections if st == "FAIL"]
-    warned = [sid for sid, st in sections if st == "WARN"]
-    parts = ([f"FAIL in {', '.join(failed)}"] if failed else []) + ([f"WARN in {', '.join(warned)}"] if warned else [])
-    # A section that could not be built makes the report WARN with every built section PASS: it
-    # read "WARN (every section PASS)", naming nothing to read (note60, left alone).
-    from finlite.evaluate.sections import unbuilt_sections
-
-    unbuilt = unbuilt_sections(report)
-    if unbuilt:
-        parts.append(f"not built: {', '.join(unbuilt)}")
-    return status, "; ".join(parts) or "every section PASS"
+    return report_verdict(parse_json_bytes(raw, where, "validation report"))
 
 
 #: What to do when a student is judged on too few of a class (``compress``, ``search``): train

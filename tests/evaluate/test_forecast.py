@@ -549,3 +549,12 @@ def test_quantile_portfolio_by_hand_turnover_path_and_refusals() -> None:
         fc.quantile_portfolio(dates, ids[:-1], signal, realised)
     with pytest.raises(DataError, match="finite"):
         fc.quantile_portfolio(dates, ids, np.where(signal > 4, np.nan, signal), realised)
+
+
+def test_up_share_counts_as_directional_accuracy_counts() -> None:
+    from finlite.evaluate.forecast import up_share
+
+    r = np.array([0.01, -0.02, 0.0, np.nan, 0.03])
+    assert up_share(None, r, direction=False) == pytest.approx(2 / 3)  # the zero and the unknown left out
+    assert up_share(np.array([1.0, 0.0, 0.0, 1.0]), None, direction=True) == pytest.approx(0.5)  # no move: down
+    assert up_share(None, np.array([0.0, np.nan]), direction=False) is None

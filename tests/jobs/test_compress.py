@@ -477,16 +477,21 @@ def test_a_train_outcome_prints_as_one_line() -> None:
 
 
 def test_the_verdict_names_the_report_status_and_each_gate_that_failed_on_the_test_split() -> None:
-    from finlite.jobs.compress import report_verdict
+    from finlite.jobs.compress import markdown_verdict
     from finlite.recipe.gates import GateResult
 
     full = {"status": "FAIL", "sections": [{"title": "Summary", "status": "FAIL"}, {"title": "Privacy", "status": "PASS"},
                                            {"title": "Decisions", "status": "WARN"}, "not a section"]}
     gates = [GateResult("auc", "max_drop", 0.03, 0.01, True), GateResult("agreement", "min", 0.9, 0.885, False)]
-    verdict = report_verdict(full, gates).splitlines()
+    verdict = markdown_verdict(full, gates).splitlines()
     assert verdict[0] == ("Validation report status: FAIL (the worst of 3 sections; not PASS: Summary FAIL, Decisions "
                           "WARN). report.html, report.json and MODEL_CARD.md give every section with its rule.")
     assert verdict[1] == f"Gates on the test split: 1 of 2 pass; FAILED: {gates[1].message}."
-    assert report_verdict({"status": "PASS", "sections": []}, gates[:1]).splitlines()[1] == \
+    assert markdown_verdict({"status": "PASS", "sections": []}, gates[:1]).splitlines()[1] == \
         "Gates on the test split: 1 of 1 pass."
-    assert "not PASS" not in report_verdict({"status": "PASS", "sections": [{"title": "A", "status": "PASS"}]}, [])
+    assert "not PASS" not in markdown_verdict({"status": "PASS", "sections": [{"title": "A", "status": "PASS"}]}, [])
+    # A section that could not be built is named (it makes the report WARN with every built one PASS).
+    unbuilt = {"status": "WARN", "sections": [{"title": "A", "status": "PASS"}],
+               "omitted": [{"id": "fairness", "error": "x"}]}
+    assert markdown_verdict(unbuilt, []).startswith("Validation report status: WARN (the worst of 1 sections; not "
+                                                    "built: fairness).")

@@ -1061,6 +1061,11 @@ def test_serve_says_when_the_validation_report_is_not_pass(exported_dir: Path, t
     rehash(art)
     result = CliRunner().invoke(cli, ["serve", str(art), "--no-audit", "--port", str(_free_port())])
     assert result.exit_code == 0, result.output
-    said = f"{art}'s validation report is {status} (report.html, MODEL_CARD.md): read it before relying on"
+    from finlite.cli import _report_verdict
+
+    verdict = _report_verdict((art / "report.json").read_bytes(), "report.json")
+    assert verdict is not None and verdict[0] == status
+    said = (f"{art}'s validation report is {status} ({verdict[1]}; report.html, MODEL_CARD.md): read it before "
+            "relying on")
     assert (said in " ".join(result.output.split())) == (status != "PASS")
     assert ("warning: " + said in " ".join(result.output.split())) == (status == "FAIL")

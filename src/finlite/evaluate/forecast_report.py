@@ -40,6 +40,7 @@ from finlite.evaluate.forecast import (
     net_returns,
     panel_books,
     trading_view,
+    up_share,
 )
 from finlite.evaluate.sections import Plot, Section, Series, Status, Table, curve_points, worst
 
@@ -283,6 +284,13 @@ class _Rows:
                                           else None)
         self.seed = inp.seed
         self.cost_bps = float(inp.cost_bps)
+        # One asset's "beats buy-and-hold" as the evidence computed it (the same periods, positions
+        # and costs): taken as it is, not drawn again with another seed, so report.json holds one
+        # interval for it, not two.
+        trading = (inp.evidence or {}).get("trading") if isinstance(inp.evidence, Mapping) else None
+        self.evidence_trading: Mapping[str, Any] | None = (
+            trading if isinstance(trading, Mapping) and isinstance(trading.get("sharpe_vs_buy_and_hold"), Mapping)
+            and (inp.evidence or {}).get("cost_bps") == self.cost_bps else None)
         # A level or a volatility never falls: it has no direction to call (as forecast_metrics).
         self.has_direction = self.task == "direction" or (bool((self.y > 0).any()) and bool((self.y < 0).any()))
         self.full = np.arange(n)[None, :]
@@ -638,10 +646,8 @@ def _dm(rows: _Rows) -> Section:
     periods = max(1, rows.n_dates // rows.horizon)
     # Against the better constant call, not 50 %: in a drifting market always calling up is right
     # on the share of up moves (59.5 % of the S&P 500's 5-day moves; a quant's walk-through).
-    # As the directional accuracy counts: a direction model's label calls no move "down".
-    moved = (rows.y == 1) if rows.task == "direction" else (
-        rows.realised[np.isfinite(rows.realised) & (rows.realised != 0)] > 0)
-    up = float(np.mean(moved)) if moved.size else 0.5
+    up = up_share(rows.y, rows.realised, direction=rows.task == "direction")
+    up = 0.5 if up is None else up
     base = max(up, 1.0 - up)
     # One call a period: a panel's assets make many a date, so the figure would not apply there.
     edge = ((1.6449 + 0.8416) * math.sqrt(base * (1.0 - base)) / math.sqrt(periods)
@@ -843,10 +849,16 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
     # said to beat it, where the Sharpe's own standard error is about 0.5: a validator's review).
     # The better of the two strategies is picked after the fact: each replicate picks again, so
     # the interval carries the choice.
-    hold_boot = _sharpe(hold_net, idx, ppy)
-    out["sharpe_vs_buy_and_hold"] = _beats_hold(
-        boot, hold_boot, {n: {k: out[n][k]["sharpe"] for k in ("long_flat", "long_short")} for n in ("teacher", "student")},
-        hold["sharpe"])
+    known = rows.evidence_trading
+    versus = known.get("sharpe_vs_buy_and_hold") if known is not None and asset is None \
+        and known.get("periods") == keep.size else None
+    if isinstance(versus, Mapping) and all(isinstance(versus.get(n), Mapping) for n in ("teacher", "student")):
+        out["sharpe_vs_buy_and_hold"] = {n: dict(versus[n]) for n in ("teacher", "student")}
+    else:
+        hold_boot = _sharpe(hold_net, idx, ppy)
+        out["sharpe_vs_buy_and_hold"] = _beats_hold(
+            boot, hold_boot, {n: {k: out[n][k]["sharpe"] for k in ("long_flat", "long_short")}
+                              for n in ("teacher", "student")}, hold["sharpe"])
     if rows.horizon > 1:
         out["start_days"] = _start_days(rows, mask, ppy)
     status = "WARN" if diff_ci[1] is not None and diff_ci[1] < 0 else "PASS"

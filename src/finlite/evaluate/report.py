@@ -237,8 +237,9 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _renamed(label: str, names: tuple[str, str]) -> str:
-    """``label`` with the words teacher and student replaced by ``names``."""
+def renamed_label(label: str, names: tuple[str, str]) -> str:
+    """``label`` with the words teacher and student replaced by ``names`` (a row label under
+    columns named otherwise, e.g. ``finlite evaluate --baseline``'s baseline and artifact)."""
     return re.sub(r"\b(teacher|student)\b", lambda m: names[0] if m.group(1) == "teacher" else names[1], label)
 
 
@@ -275,7 +276,7 @@ def render_table(report: dict[str, Any], names: tuple[str, str] = ("teacher", "s
     if names != ("teacher", "student"):
         # The rows compare the second model with the first: "vs baseline", not "vs teacher", where
         # the columns say baseline and artifact (finlite evaluate --baseline: a validator's walk-through).
-        rows = [(_renamed(r[0], names), r[1], r[2]) for r in rows]
+        rows = [(renamed_label(r[0], names), r[1], r[2]) for r in rows]
     head = ("metric", *names)
     widths = [max(len(r[i]) for r in [*rows, head]) for i in range(3)]
 
@@ -302,7 +303,7 @@ def render_markdown(report: dict[str, Any], title: str = "finlite compression re
     lines = [f"# {title}", "", where + (f"; cut-off {cutoff:g} on P(positive)." if cutoff is not None else ".")]
     sections = dict(sections or {})
     verdict = sections.pop("VERDICT", None)
-    if verdict:  # the report's status and the gates on the test split (compress: report_verdict)
+    if verdict:  # the report's status and the gates on the test split (compress: markdown_verdict)
         lines += ["", "## Verdict", "", *fenced(verdict)]
     warning = sections.pop("WARNING", None)
     if warning:  # first, before any number it qualifies (it came after the tables: a validator's walk-through)

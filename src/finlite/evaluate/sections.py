@@ -192,6 +192,28 @@ def unbuilt_sections(report: Any) -> list[str]:
             if isinstance(o, dict) and o.get("error")]
 
 
+def report_verdict(report: Any) -> tuple[str, str] | None:
+    """(the report's status, "FAIL in a, b; WARN in c; not built: d") from ``report.json``'s dict;
+    None where it records no status. What ``compress``, ``export`` and ``serve`` say of a report
+    that is not PASS."""
+    try:
+        status = report["status"]
+        sections = [(str(sec.get("id")), sec.get("status")) for sec in report.get("sections", [])]
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return None
+    if status not in STATUSES:
+        return None
+    failed = [sid for sid, st in sections if st == "FAIL"]
+    warned = [sid for sid, st in sections if st == "WARN"]
+    parts = ([f"FAIL in {', '.join(failed)}"] if failed else []) + ([f"WARN in {', '.join(warned)}"] if warned else [])
+    # A section that could not be built makes the report WARN with every built section PASS: it
+    # read "WARN (every section PASS)", naming nothing to read (note60, left alone).
+    unbuilt = unbuilt_sections(report)
+    if unbuilt:
+        parts.append(f"not built: {', '.join(unbuilt)}")
+    return str(status), "; ".join(parts) or "every section PASS"
+
+
 def curve_points(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[list[float], list[float]]:
     """At most ``max_points`` points of a curve, evenly spaced along it, first and last kept:
     what a plot needs, whatever the number of rows behind it."""

@@ -1274,7 +1274,7 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
         report.update(full)
         # The verdict first (report.md gave the numbers but not the report's status or a gate that
         # failed on the test split: a validator's walk-through, 2026-12-06).
-        verdict = report_verdict(full, final_gates)
+        verdict = markdown_verdict(full, final_gates)
         if "forecast" in report:  # a forecaster: teacher, student, naive and buy-and-hold side by side
             from finlite.jobs.forecast import render_forecast_markdown
 
@@ -1427,14 +1427,18 @@ def _market_evidence_of(teacher: Artifact, student: FinliteModel, prepared: Prep
     return forecast_evidence(prepared, predictions, cutoff=cut, cost_bps=cost), cost
 
 
-def report_verdict(full: Mapping[str, Any], final_gates: Sequence[GateResult]) -> str:
+def markdown_verdict(full: Mapping[str, Any], final_gates: Sequence[GateResult]) -> str:
     """report.md's first lines: the validation report's status and the sections that set it, and
     the recipe's gates on the test split (each failed one named), or that it had none."""
+    from finlite.evaluate.sections import unbuilt_sections
+
     sections = [s for s in full.get("sections") or [] if isinstance(s, Mapping)]
     bad = [f"{s.get('title')} {s.get('status')}" for s in sections if s.get("status") in ("WARN", "FAIL")]
+    unbuilt = unbuilt_sections(full)  # each makes the report at least WARN, with no section to name
     lines = [f"Validation report status: {full.get('status')} (the worst of {len(sections)} sections"
-             + (f"; not PASS: {', '.join(bad)}" if bad else "") + "). report.html, report.json and MODEL_CARD.md "
-             "give every section with its rule."]
+             + (f"; not PASS: {', '.join(bad)}" if bad else "") + (f"; not built: {', '.join(unbuilt)}" if unbuilt
+                                                                    else "")
+             + "). report.html, report.json and MODEL_CARD.md give every section with its rule."]
     if final_gates:
         failed = [g for g in final_gates if not g.passed]
         lines.append(f"Gates on the test split: {len(final_gates) - len(failed)} of {len(final_gates)} pass"

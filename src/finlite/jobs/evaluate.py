@@ -4,7 +4,6 @@ the served (ONNX) model decides as the model in memory does."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -290,8 +289,12 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
     result = _evaluate(art, data, baseline=baseline, timing=timing, verify_key=verify_key, flag_rate=flag_rate,
                        since=since)
-    failed = failed_recorded_gates(art.manifest)
-    if failed is not None:
+    from finlite._manifest import failed_gates
+
+    # compress exits 1 for a run whose gates fail on the test split but writes the student; evaluate
+    # on it said nothing (a validator's walk-through, 2026-12-06). Read as score and serve read them.
+    failed = failed_gates(art.manifest)
+    if failed:
         result["recorded_gates"] = {"passed": False, "failed": failed}
     from finlite.jobs.compress import first_epoch_message, teacher_training
 
@@ -299,16 +302,6 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     if said:  # a network kept at its first epoch: said where it is judged, not only when it trained
         result["training_warnings"] = said
     return result
-
-
-def failed_recorded_gates(manifest: Mapping[str, Any]) -> list[str] | None:
-    """The messages of the recipe gates a compressed artifact failed on the test split when it was
-    made (:func:`finlite._manifest.failed_gates`: read from the gates themselves, as ``score`` and
-    ``serve`` read them), or None when it failed none. ``compress`` exits 1 for such a run but
-    writes the student; ``evaluate`` on it said nothing (a validator's walk-through, 2026-12-06)."""
-    from finlite._manifest import failed_gates
-
-    return failed_gates(manifest) or None
 
 
 def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact | None, timing: bool,

@@ -16,7 +16,6 @@ evaluate, the market demo and ``bench/markets.py`` all read it.
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -54,6 +53,7 @@ from finlite.evaluate.forecast import (
     independent_rows,
     panel_books,
     trading_view,
+    up_share,
 )
 from finlite.evaluate.model_card import fenced, markdown_cell
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
@@ -634,14 +634,9 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
     if paths is None:  # a volatility forecast: no direction to trade
         return _with_thin_warnings(dict(_json_ready(out)))
     realised = paths[:, -1]  # realised_log_returns: the log return over the horizon
-    # The hit rate of always calling up (buy-and-hold's calls): a drifting market's benchmark for
-    # directional accuracy, not 50 %. A weekly model forecasting up every week showed 75.9 % beside
-    # no naive figure, with a negative IC (a quant's walk-through, 2026-12-06). Counted as each
-    # objective's directional accuracy counts: a direction model's label calls no move "down", a
-    # return's accuracy leaves it out.
-    moved = (y == 1) if spec.task == "direction" else (realised[np.isfinite(realised) & (realised != 0)] > 0)
-    if moved.size:
-        out["up_share"] = float(np.mean(moved))
+    up = up_share(y, realised, direction=spec.task == "direction")  # buy-and-hold's calls' hit rate
+    if up is not None:
+        out["up_share"] = up
     # The naive forecast has no direction to trade (a zero return, a constant probability): the
     # passive baseline of a trading view is buy-and-hold.
     signals = dict(preds)
@@ -889,7 +884,9 @@ def forecast_table_rows(evidence: Mapping[str, Any], teacher: str = "teacher") -
         rows.append([f"trading view of {len(per_asset) - len(shown)} more asset(s): in --json / report.json",
                      *("" for _ in names)])
     if teacher != "teacher":
-        rows = [[re.sub(r"\bteacher\b", teacher, row[0]), *row[1:]] for row in rows]
+        from finlite.evaluate.report import renamed_label
+
+        rows = [[renamed_label(row[0], (teacher, "student")), *row[1:]] for row in rows]
     return names, rows
 
 

@@ -1774,17 +1774,17 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
 
 
 # -- running it -------------------------------------------------------------------------------------
-def _report_status(predictor: Predictor) -> str | None:
-    """The status of the artifact's validation report (its verified ``report.json``), or None for an
-    artifact without one (a teacher) or a report that records none."""
+def _report_status(predictor: Predictor) -> tuple[str, str] | None:
+    """The verdict of the artifact's validation report (its verified ``report.json``:
+    :func:`finlite.evaluate.sections.report_verdict`), or None for an artifact without one (a
+    teacher) or a report that records none."""
     from finlite._manifest import parse_json_bytes, read_listed
+    from finlite.evaluate.sections import report_verdict
 
     if "report.json" not in (predictor.manifest.get("files") or {}):
         return None
-    report = parse_json_bytes(read_listed(predictor.path, predictor.manifest, "report.json"),
-                              str(predictor.path / "report.json"), "validation report")
-    status = report.get("status") if isinstance(report, dict) else None
-    return status if status in ("PASS", "WARN", "FAIL") else None
+    return report_verdict(parse_json_bytes(read_listed(predictor.path, predictor.manifest, "report.json"),
+                                           str(predictor.path / "report.json"), "validation report"))
 
 
 def _check_bindable(host: str, port: int) -> None:
@@ -1896,11 +1896,11 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     gates = failed_gates_warning(predictor.manifest, str(artifact))
     if gates:
         say(gates)
-    status = _report_status(predictor)
-    if status is not None and status != "PASS":
+    verdict = _report_status(predictor)
+    if verdict is not None and verdict[0] != "PASS":
         # export says so; serve started without a word (a fraud engineer's walk-through, 2026-12-06).
-        say(f"{'warning' if status == 'FAIL' else 'note'}: {artifact}'s validation report is {status} (report.html, "
-            "MODEL_CARD.md): read it before relying on these decisions.")
+        say(f"{'warning' if verdict[0] == 'FAIL' else 'note'}: {artifact}'s validation report is {verdict[0]} "
+            f"({verdict[1]}; report.html, MODEL_CARD.md): read it before relying on these decisions.")
     if host not in ("127.0.0.1", "localhost", "::1"):  # after the checks: no warning for a run refused
         say(f"warning: binding {host}; the service is reachable from other machines"
             + ("" if token_file else " and needs no token"))
