@@ -53,6 +53,8 @@ def test_report_refuses_bad_input_with_exit_2(exported_dir: Path, teacher_dir: P
         (["report", str(teacher_dir), "--out", str(tmp_path / "c")], "holds no report.json"),
         (["report", str(exported_dir), "--out", str(exported_dir / "inside")], "is inside the artifact"),
         (["report", str(exported_dir), "--monotone", "duration_in_month:up"], "--monotone"),
+        (["report", str(exported_dir), "--domain", "fraud", "--out", str(tmp_path / "d")],
+         "--domain changes what the report is built from"),
     ]
     for args, message in cases:
         result = runner.invoke(app, args)
@@ -74,6 +76,8 @@ def test_compress_refuses_bad_report_options_before_any_training(teacher_dir: Pa
         (["--enforce-monotone"], "--enforce-monotone trains the student under the declared monotone constraints"),
         (["--id-column", "loan_id"], "--id-column names the column 'loan_id'"),
         (["--search", "--segments", "purpose"], "--search writes the report with the defaults"),
+        (["--domain", "aml"], "--domain must be one of credit, fraud; got 'aml'"),
+        (["--search", "--domain", "fraud"], "--search writes the report with the defaults"),
     ]
     for extra, message in cases:
         result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--out", str(out), "--quiet",

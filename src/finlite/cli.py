@@ -278,6 +278,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "protected": ("--protected",),
     "monotone": ("--monotone",),
     "enforce_monotone": ("--enforce-monotone",),
+    "domain": ("--domain",),
     "teacher": ("--teacher",),
     "holdout": ("--holdout",),
     "since": ("--since",),
@@ -580,6 +581,7 @@ Segments = Annotated[str | None, typer.Option(help="Report: columns whose values
 Protected = Annotated[str | None, typer.Option(help="Report: protected columns (comma-separated) for the fairness section: approval-rate ratio (four-fifths rule), gaps in bad-capture and wrongful-decline rates (declined given bad, declined given good) per group; a numeric column is banded into quartiles, or at the edges given after a colon (age_in_years:25/62: under 25, 25 to under 62, 62 and over).")]
 Monotone = Annotated[str | None, typer.Option(help="Report: numeric columns the score must be monotone in, e.g. 'duration_in_month:+,age_in_years:-' (+: P(positive) must not fall as the column rises). Default: a boosted teacher's own constraints.")]
 IdColumn = Annotated[str | None, typer.Option("--id-column", help="Report: the column naming the rows in flips.csv (default: the row number in the data file).")]
+Domain = Annotated[str | None, typer.Option(help="Report: what a classifier's flags decide: 'credit' (declined applicants, whose adverse-action reasons must not change) or 'fraud' (transactions held for an analyst: changed reasons are a finding to review, not a material change). Default: 'fraud' when the data file's name says fraud, creditcard, transaction or payment, else 'credit'.")]
 
 
 def _columns(text: str | None, option: str) -> tuple[str, ...]:
@@ -858,6 +860,7 @@ def compress(
     protected: Protected = None,
     monotone: Monotone = None,
     id_column: IdColumn = None,
+    domain: Domain = None,
     enforce_monotone: Annotated[bool, typer.Option("--enforce-monotone", help="Train the student under the --monotone constraints (a penalty on wrong-way changes in the distillation loss).")] = False,
 ) -> None:
     """Distil a teacher into a small student, prune it, fine-tune it, and report both side by side.
@@ -883,9 +886,10 @@ def compress(
     _check_engine(engine, address, search)
     report_options: dict[str, Any] = {
         "segments": _columns(segments, "--segments"), "protected": _columns(protected, "--protected"),
-        "monotone": _monotone(monotone), "id_column": id_column, "enforce_monotone": enforce_monotone}
+        "monotone": _monotone(monotone), "id_column": id_column, "domain": domain,
+        "enforce_monotone": enforce_monotone}
     if search and any(report_options.values()):
-        raise ConfigError("--segments, --protected, --monotone, --id-column and --enforce-monotone set compress's "
+        raise ConfigError("--segments, --protected, --monotone, --id-column, --domain and --enforce-monotone set compress's "
                           "report; --search writes the report with the defaults. Drop them, and rebuild the report "
                           "with 'finlite report ARTIFACT DATA --segments ...' after the search.")
     source: Any = teacher
@@ -1379,6 +1383,7 @@ def report(
     protected: Protected = None,
     monotone: Monotone = None,
     id_column: IdColumn = None,
+    domain: Domain = None,
     holdout: Annotated[Path | None, typer.Option(help="A labelled table the models never saw (e.g. later applications whose outcomes are now known; CSV or Parquet, the training table's columns): every section judges its rows instead of the test split, and stability compares them with the training rows (score PSI, feature CSI). Needs DATA. Default --out: ARTIFACT-report-HOLDOUTNAME.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder to write the report into. Default: ARTIFACT-report beside the artifact (the artifact itself is never written).")] = None,
     force: Force = False,
@@ -1401,7 +1406,7 @@ def report(
                              segments=_columns(segments, "--segments") if segments is not None else None,
                              protected=_columns(protected, "--protected") if protected is not None else None,
                              monotone=_monotone(monotone), id_column=id_column, out=out, overwrite=force,
-                             verify_key=verify_key, holdout=holdout)
+                             verify_key=verify_key, holdout=holdout, domain=domain)
     stored = json.loads((written / "report.json").read_text(encoding="utf-8"))
 
     def field(value: Any, key: str) -> Any:  # report.json is the artifact's, untrusted: a list there is no record

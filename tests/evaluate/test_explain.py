@@ -215,6 +215,30 @@ def test_explanations_section_different_student_fails_and_shap_student_runs(data
     assert "SHAP" in section.metrics["student_method"] and "exact" in section.metrics["teacher_method"]
 
 
+def test_a_fraud_models_changed_reasons_are_a_warning_in_its_own_words(data: PreparedData) -> None:
+    # The same two models as above, where the credit reading FAILs: a fraud flag sends no notice.
+    teacher = _logistic(data.preprocessor.n_features, seed=3)
+    other = _logistic(data.preprocessor.n_features, seed=11)
+    credit = build_explanations(_inputs(data, teacher, other, cutoff=0.5))
+    fraud = build_explanations(replace(_inputs(data, teacher, other, cutoff=0.5), domain="fraud"))
+    assert credit.status == "FAIL" and fraud.status == "WARN"
+    assert fraud.metrics["principal_unchanged_share"] == credit.metrics["principal_unchanged_share"]
+    assert fraud.metrics["domain"] == "fraud" and credit.metrics["domain"] == "credit"
+    assert fraud.title == "Explanations (reasons for flagged transactions)"
+    assert re.search(r"^Of \d+ flagged transactions explained, .*WARN for a fraud model", fraud.summary)
+    assert any("A fraud flag sends no adverse-action notice" in n for n in fraud.notes)
+    words = " ".join([fraud.summary, fraud.threshold, *fraud.notes, *(t.caption for t in fraud.tables)])
+    assert "applicant" not in words and "declin" not in words.replace("--domain credit", "")
+    assert "applicant" in credit.summary and "adverse-action" in credit.title
+    # Reasons that agree read the same in either domain (German credit's reasons name age: WARN), and
+    # no row flagged is still a WARN.
+    same = build_explanations(replace(_inputs(data, teacher, teacher, cutoff=0.5), domain="fraud"))
+    assert same.status == build_explanations(_inputs(data, teacher, teacher, cutoff=0.5)).status
+    assert same.metrics["principal_unchanged_share"] == 1.0
+    none = build_explanations(replace(_inputs(data, teacher, teacher, cutoff=1.0 - 1e-12), domain="fraud"))
+    assert none.status == "WARN" and none.summary.startswith("Neither model flags a transaction")
+
+
 def test_explanations_without_declined_rows_warns(data: PreparedData) -> None:
     model = _logistic(data.preprocessor.n_features, seed=3)
     section = build_explanations(_inputs(data, model, model, cutoff=1.0 - 1e-12))

@@ -168,7 +168,8 @@ def _report(prepared: PreparedData, models: tuple[LogisticRegression, LogisticRe
     teacher, student = models
     cutoff = _cutoff(prepared, teacher)
     inp = tabular_inputs(teacher, prepared.preprocessor, student, prepared.preprocessor, prepared, cutoff, seed=0,
-                         segments=options.segments, protected=options.protected, monotone=options.monotone)
+                         segments=options.segments, protected=options.protected, monotone=options.monotone,
+                         domain=options.domain)
     comparison = compare_models(teacher, student, prepared.x_test, prepared.y_test, cutoff, timing=False)
     comparison["recipe"] = {"name": "hand", "steps": [{"index": 0, "method": {"method": "distillation"},
                                                        "status": "kept", "gates": [], "info": {}}],
@@ -203,7 +204,9 @@ def test_the_report_has_its_sections_in_order_and_says_what_it_left_out(
                 "change", "card", "options", "sections"):
         assert key in report
     assert report["format"] == 1 and report["change"]["steps_kept"] == ["distillation"]
-    assert report["options"] == {"segments": [], "protected": [], "monotone": None, "id_column": None}
+    assert report["options"] == {"segments": [], "protected": [], "monotone": None, "id_column": None,
+                                 "domain": None}
+    assert report["domain"] == "credit"  # a DataFrame's name says nothing of fraud
     # Each section was timed, and no time went into the report (it must rebuild byte for byte).
     assert set(timings) == set(ids) and "seconds" not in json.dumps(report)
     assert json.loads(json.dumps(report, allow_nan=False)) == report
@@ -230,6 +233,48 @@ def test_named_columns_bring_fairness_and_monotonicity(
     files = write_report_files(report, "row,teacher_score\n")
     assert set(files) <= set(REPORT_FILES) and {"report.json", "flips.csv"} <= set(files)
     assert json.loads(files["report.json"]) == report
+
+
+def test_a_fraud_report_speaks_of_transactions_flagged_for_review(
+        prepared: PreparedData, models: tuple[LogisticRegression, LogisticRegression]) -> None:
+    from finlite.evaluate.model_card import render_model_card
+
+    report = _report(prepared, models, ReportOptions(domain="fraud"))
+    assert report["domain"] == "fraud" and report["options"]["domain"] == "fraud"
+    assert report["card"]["intended_use"].startswith("Flag transactions as 'bad' (held for an analyst's review")
+    explanations = next(s for s in report["sections"] if s["id"] == "explanations")
+    assert explanations["title"] == "Explanations (reasons for flagged transactions)"
+    assert explanations["status"] != "FAIL"
+    card = render_model_card(report)
+    assert "reviewed by an analyst" in card.replace("\n", " ") or "review by an analyst" in card
+    assert "credit officer" not in card
+    assert ReportOptions.from_dict(report["options"]) == ReportOptions(domain="fraud")
+
+
+@pytest.mark.parametrize(("source", "stated", "domain"), [
+    ("creditcard.csv", None, "fraud"), ("/data/ULB_fraud.parquet", None, "fraud"),
+    ("payments_2024.csv", None, "fraud"), ("german_credit.csv", None, "credit"), (None, None, "credit"),
+    ("creditcard.csv", "credit", "credit"), ("loans.csv", "fraud", "fraud")])
+def test_the_domain_is_stated_or_read_from_the_data_files_name(source: Any, stated: Any, domain: str) -> None:
+    from finlite.evaluate.sections import table_domain
+
+    assert table_domain(source, stated) == domain
+
+
+def test_a_domain_that_is_none_or_fits_no_flag_is_refused(prepared: PreparedData) -> None:
+    from finlite.evaluate.sections import table_domain
+    from finlite.jobs.report import check_options
+
+    with pytest.raises(ConfigError, match=r"--domain must be one of credit, fraud; got 'aml'"):
+        table_domain("x.csv", "aml")
+    with pytest.raises(ConfigError, match=r"--domain must be one of credit, fraud; got 'aml'"):
+        check_options(prepared, ReportOptions(domain="aml"))
+    from dataclasses import replace
+
+    regression = replace(prepared, task="regression")  # only the task is read before the domain is refused
+    with pytest.raises(ConfigError, match=r"The 'domain' parameter says what a classifier's flags decide .* this "
+                                          r"is a regression model, which flags nothing\. Drop it\."):
+        check_options(regression, ReportOptions(domain="fraud"))
 
 
 def test_a_builder_that_is_not_there_is_omitted_with_the_reason(
@@ -411,7 +456,7 @@ def test_compress_report_options_reach_the_report_and_the_training(teacher_dir: 
     ids = [s["id"] for s in report["sections"]]
     assert {"fairness", "monotonicity", "segments"} <= set(ids)
     assert report["options"] == {"segments": ["housing"], "protected": ["foreign_worker"],
-                                 "monotone": {"credit_amount": 1, "duration_in_month": 1}, "id_column": "purpose"}
+                                 "monotone": {"credit_amount": 1, "duration_in_month": 1}, "id_column": "purpose", "domain": None}
     assert (out / "flips.csv").read_text().split(",", 1)[0] == "purpose"
     manifest = json.loads((out / "manifest.json").read_text())
     # The distillation was trained under the declared constraint (--enforce-monotone).

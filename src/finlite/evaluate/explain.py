@@ -75,6 +75,36 @@ _DOMINANT_PRINCIPAL, _DOMINANT_MIN_ROWS = 0.8, 20
 _EXAMPLES = 10
 
 
+class _Words:
+    """The section's words for what a flag does: a credit model declines applicants (whose
+    adverse-action notice states the reasons), a fraud model flags transactions for an analyst
+    (a fraud engineer's walk-through, 2026-12-06: a fraud report spoke of declined applicants)."""
+
+    def __init__(self, domain: str) -> None:
+        fraud = domain == "fraud"
+        self.fraud = fraud
+        self.row, self.rows = ("transaction", "transactions") if fraud else ("applicant", "applicants")
+        self.a_row = "a transaction" if fraud else "an applicant"
+        self.declined = "flagged" if fraud else "declined"
+        self.declines = "flags" if fraud else "declines"  # the verb, and the noun of the rows declined
+        self.decline = "flag" if fraud else "decline"
+        self.title = "Explanations (reasons for flagged transactions)" if fraud else \
+            "Explanations (adverse-action reasons)"
+        self.told = ("what finlite serve and score --reasons tell the analyst reviewing a flagged transaction" if fraud
+                     else "what finlite serve and score --reasons tell a declined applicant")
+
+
+#: What a protected attribute among a fraud model's reasons means (USE_ADVICE speaks of credit notices).
+_FRAUD_USE_ADVICE = ("a reason that is a protected characteristic means the model flags transactions on it: review "
+                     "whether it may, since a control that holds or refuses payments by a protected characteristic "
+                     "can be unlawful discrimination")
+#: A fraud model's explanations are at most WARN: its flags send no adverse-action notice, and a
+#: changed reason is a finding for the analysts who read them, not a material change.
+_FRAUD_CAP_NOTE = ("A fraud flag sends no adverse-action notice: the reasons guide the analyst who reviews the "
+                   "flagged transaction, so reasons that change are a finding to review (WARN at most), not a "
+                   "material change (FAIL). Pass --domain credit where a flag is a credit decision.")
+
+
 # -- the encoded → raw mapping -------------------------------------------------------------------
 def raw_columns(preprocessor: Any) -> list[str]:
     """The raw column behind each encoded column of a fitted tabular Preprocessor, in the order of
@@ -453,22 +483,25 @@ def build_explanations(inp: TabularInputs) -> Section:
     if inp.cutoff is None:
         raise ConfigError("The explanations section needs a cut-off (declined applicants); this task makes no "
                           "decisions.", param="cutoff")
-    threshold = (f"Over the applicants declined by the teacher or the student: PASS when the principal reason is "
+    w = _Words(inp.domain)
+    threshold = (f"Over the {w.rows} {w.declined} by the teacher or the student: PASS when the principal reason is "
                  f"unchanged for at least {_PASS_UNCHANGED:.0%} and the top-{TOP} lists overlap by at least "
                  f"{_PASS_OVERLAP:.2f} on average; WARN when the principal reason is unchanged for at least "
                  f"{_WARN_UNCHANGED:.0%}; FAIL below. At least WARN when the deployed student's reasons cite a "
-                 "column declared protected (--protected) for any explained applicant it declines, or give one "
+                 f"column declared protected (--protected) for any explained {w.row} it {w.declines}, or give one "
                  f"named like a protected attribute as the principal reason for {_NAMED_PRINCIPAL_WARN:.0%} of them "
-                 "or more: the model then decides on a protected characteristic.")
+                 "or more: the model then decides on a protected characteristic."
+                 + (" At most WARN for a fraud model (--domain fraud): its flags send no adverse-action notice."
+                    if w.fraud else ""))
     teacher_scores = np.asarray(inp.teacher.scores_test, dtype=np.float64)
     student_scores = np.asarray(inp.student.scores_test, dtype=np.float64)
     t_flag, s_flag = teacher_scores >= inp.cutoff, student_scores >= inp.cutoff
     declined = np.flatnonzero(t_flag | s_flag)
-    title = "Explanations (adverse-action reasons)"
+    title = w.title
     if len(declined) == 0:
         return Section(id="explanations", title=title, status="WARN", threshold=threshold,
-                       summary="Neither model declines an applicant of the test split at the cut-off, so there are "
-                               "no adverse-action reasons to compare.",
+                       summary=f"Neither model {w.declines} {w.a_row} of the test split at the cut-off, so there are "
+                               "no reasons to compare.",
                        metrics={"declined": 0, "explained": 0, "overlap_mean": None,
                                 "principal_unchanged_share": None, "principal_changed_share": None},
                        notes=[f"No test row scores at or above the cut-off {inp.cutoff:.6g}."])
@@ -510,6 +543,9 @@ def build_explanations(inp: TabularInputs) -> Section:
         status = "WARN"
     else:
         status = "FAIL"
+    capped = w.fraud and status == "FAIL"
+    if capped:
+        status = "WARN"
 
     def counts(principal: Sequence[str | None]) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -521,18 +557,18 @@ def build_explanations(inp: TabularInputs) -> Section:
     ct, cs = counts(principal_t), counts(principal_s)
     columns = sorted(set(ct) | set(cs), key=lambda c: (-ct.get(c, 0), -cs.get(c, 0), c))
     n = len(pick)
-    table = Table(id="principal_reasons", caption="How often each column is the principal reason of a declined "
-                  "applicant (count and share of the explained applicants)",
+    table = Table(id="principal_reasons", caption=f"How often each column is the principal reason of a {w.declined} "
+                  f"{w.row} (count and share of the explained {w.rows})",
                   columns=["column", "teacher", "student", "teacher_share", "student_share"],
                   rows=[[c, ct.get(c, 0), cs.get(c, 0), ct.get(c, 0) / n, cs.get(c, 0) / n] for c in columns])
-    plot = Plot(id="principal_reasons", title="Principal reason of declined applicants", x_label="column",
-                y_label="share of declined applicants",
+    plot = Plot(id="principal_reasons", title=f"Principal reason of {w.declined} {w.rows}", x_label="column",
+                y_label=f"share of {w.declined} {w.rows}",
                 series=[Series("teacher", [float(i) for i in range(len(columns))], [ct.get(c, 0) / n for c in columns],
                                "bar"),
                         Series("student", [float(i) for i in range(len(columns))], [cs.get(c, 0) / n for c in columns],
                                "bar")],
                 x_ticks=list(columns))
-    examples = Table(id="reason_examples", caption=f"The first {min(_EXAMPLES, n)} explained declined applicants "
+    examples = Table(id="reason_examples", caption=f"The first {min(_EXAMPLES, n)} explained {w.declined} {w.rows} "
                      f"(by {inp.id_name}) and their top-{TOP} reasons",
                      columns=[inp.id_name, "teacher_score", "student_score", "teacher_reasons", "student_reasons",
                               "deployed_reasons"],
@@ -544,16 +580,16 @@ def build_explanations(inp: TabularInputs) -> Section:
              "columns pushing towards the positive class are reasons (ties by name). Overlap: the reasons two lists "
              "share over the length of the longer list (1 when neither has any)."]
     if len(declined) > EXPLAINED_ROWS:
-        notes.append(f"{EXPLAINED_ROWS} of the {len(declined):,} declined applicants are explained (a sample seeded "
+        notes.append(f"{EXPLAINED_ROWS} of the {len(declined):,} {w.declined} {w.rows} are explained (a sample seeded "
                      f"with {inp.seed}), to keep SHAP's cost bounded.")
-    notes.append(f"Declined: by the teacher or the student ({int(t_flag.sum()):,} and {int(s_flag.sum()):,} test "
-                 f"rows; {int((t_flag != s_flag).sum()):,} declined by one model only). Principal reason unchanged: "
-                 f"{_share(unchanged_both)} where both decline, {_share(unchanged_flipped)} on the "
-                 f"{int(flipped.sum())} explained rows only one model declines.")
-    notes.append("Deployed reasons (what finlite serve and score --reasons tell a declined applicant): each column's "
-                 "baseline Shapley value against the training rows' typical applicant, from one antithetic pair "
+    notes.append(f"{w.declined.capitalize()}: by the teacher or the student ({int(t_flag.sum()):,} and "
+                 f"{int(s_flag.sum()):,} test rows; {int((t_flag != s_flag).sum()):,} {w.declined} by one model only). "
+                 f"Principal reason unchanged: {_share(unchanged_both)} where both {w.decline}, "
+                 f"{_share(unchanged_flipped)} on the {int(flipped.sum())} explained rows only one model {w.declines}.")
+    notes.append(f"Deployed reasons ({w.told}): each column's "
+                 f"baseline Shapley value against the training rows' typical {w.row}, from one antithetic pair "
                  f"(finlite.runtime.reasons), computed here on the student over the {len(inp.train_frame):,} training "
-                 f"rows the report reads. On the {len(d_same)} explained applicants the student declines, their "
+                 f"rows the report reads. On the {len(d_same)} explained {w.rows} the student {w.declines}, their "
                  f"principal reason is SHAP's for {_share(deployed_same)}, and the top-{TOP} lists share "
                  + ("n/a" if deployed_overlap is None else f"{deployed_overlap:.2f}") + " of their reasons on "
                  "average. Informative: the status above judges teacher against student.")
@@ -563,17 +599,17 @@ def build_explanations(inp: TabularInputs) -> Section:
     changed = 1.0 - unchanged
     dominant = _dominant_reasons(ct, cs, n)
     if dominant:
-        notes.append(f"One column decides, among the explained declined applicants: {'; '.join(dominant)}. A model "
+        notes.append(f"One column decides, among the explained {w.declined} {w.rows}: {'; '.join(dominant)}. A model "
                      "that leans on one input this much is only as sound as that input: check that it is known when "
-                     "the application is decided (not recorded after the outcome) and means the same in every "
-                     "segment, and how the decisions change without it.")
+                     f"the {'transaction is scored' if w.fraud else 'application is decided'} (not recorded after the "
+                     "outcome) and means the same in every segment, and how the decisions change without it.")
     cited = _protected_citations(inp, {"teacher": t_reasons, "student": s_reasons, "deployed": d_reasons},
                                  {"teacher": t_flag[pick], "student": s_declined, "deployed": s_declined})
     parties = _other_party_reasons(inp, {"teacher": t_reasons, "student": s_reasons, "deployed": d_reasons},
                                    {"teacher": t_flag[pick], "student": s_declined, "deployed": s_declined})
-    if parties:
+    if parties and not w.fraud:  # the note's case is a notice to an applicant, who cannot act on a lender's name
         notes.append(_other_party_note(parties))
-    summary = (f"Of {n:,} declined applicants explained, the principal reason is the same for {unchanged:.1%} "
+    summary = (f"Of {n:,} {w.declined} {w.rows} explained, the principal reason is the same for {unchanged:.1%} "
                f"(changed for {changed:.1%}); the top-{TOP} reason lists share {overlap:.2f} of their reasons on "
                "average.")
     if dominant:
@@ -593,15 +629,20 @@ def build_explanations(inp: TabularInputs) -> Section:
         # warnings (a fair-lending review).
         summary += (f" The reasons the deployed student gives cite a protected attribute "
                     f"({', '.join(deployed_cited['columns'])}) for {deployed_cited['any']} of the "
-                    f"{deployed_cited['declined']} applicants it declines here.")
+                    f"{deployed_cited['declined']} {w.rows} it {w.declines} here.")
         notes.append(f"Protected attributes among the reasons (declared with --protected, or named like one: "
-                     f"{', '.join(cited['columns'])}): of the applicants each model declines, the deployed student's "
+                     f"{', '.join(cited['columns'])}): of the {w.rows} each model {w.declines}, the deployed student's "
                      f"reasons cite one for {deployed_cited['any']} of {deployed_cited['declined']} (as the principal "
                      f"reason for {deployed_cited['principal']}); the teacher's SHAP reasons for "
-                     f"{cited['teacher']['any']} of {cited['teacher']['declined']}: {USE_ADVICE}. The fairness section "
+                     f"{cited['teacher']['any']} of {cited['teacher']['declined']}: "
+                     f"{_FRAUD_USE_ADVICE if w.fraud else USE_ADVICE}. The fairness section "
                      "says whether the model reads it.")
+    if capped:
+        summary += (f" The principal reason is kept for less than the {_WARN_UNCHANGED:.0%} a credit model needs (FAIL "
+                    "there); WARN for a fraud model, whose flags send no adverse-action notice.")
+        notes.append(_FRAUD_CAP_NOTE)
     metrics: dict[str, Any] = {
-        "declined": len(declined), "explained": int(n), "top": TOP, "background_rows": int(n_bg),
+        "domain": inp.domain, "declined": len(declined), "explained": int(n), "top": TOP, "background_rows": int(n_bg),
         "overlap_mean": overlap, "principal_unchanged_share": unchanged, "principal_changed_share": changed,
         "declined_teacher": int(t_flag.sum()), "declined_student": int(s_flag.sum()),
         "declined_one_model": int((t_flag != s_flag).sum()), "explained_flipped": int(flipped.sum()),

@@ -144,6 +144,8 @@ def _domain(report: Mapping[str, Any]) -> str:
         return "regression"
     if task != "binary":
         return "other"
+    if report.get("domain") in ("credit", "fraud"):  # as the report was built (--domain, or the file's name)
+        return str(report["domain"])
     data = report.get("data") if isinstance(report.get("data"), Mapping) else {}
     hints = " ".join(str(x) for x in (report.get("title"), (data or {}).get("source"))).lower()
     return "fraud" if any(w in hints for w in ("fraud", "creditcard", "transaction", "payment")) else "credit"

@@ -21,8 +21,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["STATUSES", "Plot", "ScoredModel", "Section", "Series", "Table", "TabularInputs", "curve_points",
-           "json_number", "unbuilt_sections", "worst"]
+from finlite.errors import ConfigError
+
+__all__ = ["DOMAINS", "STATUSES", "Plot", "ScoredModel", "Section", "Series", "Table", "TabularInputs", "curve_points",
+           "json_number", "table_domain", "unbuilt_sections", "worst"]
 
 Status = Literal["PASS", "WARN", "FAIL"]
 #: From best to worst; a report's status is its worst section's.
@@ -247,6 +249,29 @@ class ScoredModel:
     encode: Callable[[pd.DataFrame], np.ndarray]
 
 
+#: What a binary table model decides, for the report's words and the explanations' status:
+#: "credit" declines applicants (an adverse-action notice states the reasons: ECOA / Regulation B),
+#: "fraud" flags transactions for review (no notice; the reasons guide the reviewing analyst).
+DOMAINS = ("credit", "fraud")
+#: Words in a data file's name that make a binary model a fraud model when --domain is not given.
+_FRAUD_HINTS = ("fraud", "creditcard", "transaction", "payment")
+
+
+def table_domain(source: Any, stated: str | None = None) -> str:
+    """The domain (:data:`DOMAINS`) of a binary table model: ``stated`` (``--domain``) when given,
+    else "fraud" when the data file's name says so (ULB's ``creditcard.csv``), else "credit".
+
+    Raises:
+        ConfigError: ``stated`` is not one of :data:`DOMAINS`.
+    """
+    if stated is not None:
+        if stated not in DOMAINS:
+            raise ConfigError(f"--domain must be one of {', '.join(DOMAINS)}; got {stated!r}.", param="domain")
+        return stated
+    name = str(source or "").lower()
+    return "fraud" if any(w in name for w in _FRAUD_HINTS) else "credit"
+
+
 @dataclass
 class TabularInputs:
     """Everything a tabular (credit, fraud) report section reads.
@@ -280,3 +305,6 @@ class TabularInputs:
     monotone: Mapping[str, int] = field(default_factory=dict)
     #: Rows of the training split, when ``y_train`` / ``scores_train`` are a sample of it (None: all of them).
     train_rows_total: int | None = None
+    #: What the decisions are (:data:`DOMAINS`): "credit" (a flag declines an applicant, whose
+    #: adverse-action notice gives reasons) or "fraud" (a flag sends a transaction to an analyst).
+    domain: str = "credit"

@@ -36,7 +36,7 @@ from finlite.data.prepared import PreparedData
 from finlite.data.preprocess import unseen_counts
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
 from finlite.evaluate.report import compare_models
-from finlite.evaluate.sections import ScoredModel, Section, TabularInputs, worst
+from finlite.evaluate.sections import DOMAINS, ScoredModel, Section, TabularInputs, table_domain, worst
 from finlite.evaluate.summary_report import build_reproducibility, build_summary
 from finlite.models.base import FinliteModel
 from finlite.models.gbdt import remembering_scores
@@ -77,19 +77,21 @@ class ReportOptions:
     few values; protected: the fairness section's groups); ``monotone`` maps a raw numeric column
     to +1 (P(positive) must not fall as it rises) or -1 (None: read a boosted teacher's own
     constraints); ``id_column`` names the rows in flips.csv and the tables (default: the 1-based row
-    number of the data file).
+    number of the data file); ``domain`` says what a binary model decides ("credit" or "fraud":
+    :data:`finlite.evaluate.sections.DOMAINS`; None: from the data file's name).
     """
 
     segments: tuple[str, ...] = ()
     protected: tuple[str, ...] = ()
     monotone: Mapping[str, int] | None = None
     id_column: str | None = None
+    domain: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"segments": list(self.segments), "protected": list(self.protected),
                 "monotone": None if self.monotone is None else {k: int(v) for k, v in sorted(self.monotone.items())},
-                "id_column": self.id_column}
+                "id_column": self.id_column, "domain": self.domain}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> ReportOptions:
@@ -98,7 +100,7 @@ class ReportOptions:
         monotone = data.get("monotone")
         return cls(segments=tuple(data.get("segments") or ()), protected=tuple(data.get("protected") or ()),
                    monotone=None if monotone is None else {str(k): int(v) for k, v in monotone.items()},
-                   id_column=data.get("id_column"))
+                   id_column=data.get("id_column"), domain=data.get("domain"))
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -343,16 +345,19 @@ def _default_monotone(model: FinliteModel, preprocessor: Any) -> dict[str, int]:
 def tabular_inputs(teacher_model: FinliteModel, teacher_preprocessor: Any, student_model: FinliteModel,
                    student_preprocessor: Any, prepared: PreparedData, cutoff: float | None, *, seed: int,
                    segments: Sequence[str] = (), protected: Sequence[str] = (),
-                   monotone: Mapping[str, int] | None = None, id_column: str | None = None) -> TabularInputs:
+                   monotone: Mapping[str, int] | None = None, id_column: str | None = None,
+                   domain: str | None = None) -> TabularInputs:
     """Everything a tabular report section reads, for a teacher and a student on ``prepared``'s split.
 
     Each model scores the test and training rows through its own preprocessor (the prepared
     matrices are reused when it encodes as ``prepared`` does). ``monotone`` None reads a boosted
-    teacher's own constraints; declared columns must be numeric features.
+    teacher's own constraints; declared columns must be numeric features. ``domain`` None reads
+    the data file's name (:func:`finlite.evaluate.sections.table_domain`).
 
     Raises:
         DataError: ``segments``, ``protected`` or ``id_column`` names a column the data does not have.
-        ConfigError: a ``monotone`` column is not a numeric feature, or its sign is not +1 or -1.
+        ConfigError: a ``monotone`` column is not a numeric feature, or its sign is not +1 or -1; or
+            ``domain`` is not a domain.
     """
     from finlite.evaluate.groups import check_protected
 
@@ -384,7 +389,8 @@ def tabular_inputs(teacher_model: FinliteModel, teacher_preprocessor: Any, stude
         positive=str(schema.positive), seed=int(seed), segments=tuple(segments), protected=tuple(protected),
         # Sorted by column: the report reads the same whichever order the columns were declared in.
         monotone={str(k): int(v) for k, v in sorted(monotone.items())},
-        train_rows_total=len(prepared.y_train) if len(train_rows) < len(prepared.y_train) else None)
+        train_rows_total=len(prepared.y_train) if len(train_rows) < len(prepared.y_train) else None,
+        domain=table_domain(prepared.source, domain))
 
 
 def series_inputs(teacher: FinliteModel, student: FinliteModel, series: PreparedSeries, cutoff: float | None, *,
@@ -581,6 +587,8 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
         "change": {"steps_kept": kept, "size_ratio": (comparison.get("ratios") or {}).get("size_ratio"),
                    "teacher": teacher, **({"selection": dict(selection)} if selection else {})},
         "card": _card(comparison.get("task"), inputs),
+        # What a binary table model decides (credit or fraud): the card's and the sections' words.
+        **({"domain": inputs.domain} if isinstance(inputs, TabularInputs) else {}),
         "options": options.to_dict(),
         "omitted": b.omitted,
         "sections": sections,
@@ -623,9 +631,10 @@ def _card(task: Any, inputs: Any) -> dict[str, Any]:
 def _intended_use(task: Any, inputs: Any) -> str:
     """The model card's intended use, by task."""
     if isinstance(inputs, TabularInputs) and get_task(inputs.task).decides:
-        return (f"Flag applications or transactions as {inputs.positive!r} (declined or referred for review) when "
-                "the score P(positive) is at or above the cut-off, replacing the teacher model it was compressed from, "
-                "on data from the population it was trained and tested on.")
+        flagged = ("transactions as {!r} (held for an analyst's review or refused)" if inputs.domain == "fraud" else
+                   "applications as {!r} (declined or referred for review)").format(inputs.positive)
+        return (f"Flag {flagged} when the score P(positive) is at or above the cut-off, replacing the teacher model it "
+                "was compressed from, on data from the population it was trained and tested on.")
     if isinstance(inputs, TabularInputs):
         return "Predict the target for rows like the training table's, replacing the teacher model it was compressed from."
     return ("Forecast the market quantity the teacher forecasts, over the same horizon, from a price history like the "
@@ -735,7 +744,7 @@ def compress_report(*, teacher: Artifact, student: FinliteModel, prepared: Prepa
     else:
         inputs = tabular_inputs(teacher.model, teacher.preprocessor, student, teacher.preprocessor, prepared, cutoff,
                                 seed=seed, segments=options.segments, protected=options.protected,
-                                monotone=options.monotone, id_column=options.id_column)
+                                monotone=options.monotone, id_column=options.id_column, domain=options.domain)
     cost = _measure_cost(teacher, student, prepared.x_test, int(comparison["student"]["model_bytes"]), timing,
                          comparison)
     provenance = dict(comparison.get("teacher_artifact") or {})
@@ -779,12 +788,18 @@ def check_options(prepared: PreparedData | PreparedSeries, options: ReportOption
         DataError: a named column the data does not have.
     """
     given = [flag for flag, value in (("segments", options.segments), ("protected", options.protected),
-                                      ("monotone", options.monotone), ("id_column", options.id_column)) if value]
+                                      ("monotone", options.monotone), ("id_column", options.id_column),
+                                      ("domain", options.domain)) if value]
     if isinstance(prepared, PreparedSeries):
         if given:
             raise ConfigError(f"The {given[0]!r} parameter applies to a table's rows (credit, fraud); this is a market forecaster, "
                               "whose report has forecasting sections instead. Drop it.", param=given[0])
         return
+    if options.domain is not None:
+        table_domain(prepared.source, options.domain)  # one of DOMAINS
+        if not get_task(prepared.task).decides:
+            raise ConfigError(f"The 'domain' parameter says what a classifier's flags decide (credit or fraud); "
+                              f"this is a {prepared.task} model, which flags nothing. Drop it.", param="domain")
     _check_columns(prepared, options.segments, "segments")
     from finlite.evaluate.groups import check_protected
 
@@ -939,9 +954,11 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         inputs = series_inputs(base.model, art.model, prepared, cutoff, evidence=evidence, cost_bps=cost_bps,
                                seed=seed)
     else:
+        # Unstated, the domain the report was built in (a hold-out file's name may not say "fraud").
         inputs = tabular_inputs(base.model, base.preprocessor, art.model, art.preprocessor, prepared, cutoff,
                                 seed=seed, segments=options.segments, protected=options.protected,
-                                monotone=options.monotone, id_column=options.id_column)
+                                monotone=options.monotone, id_column=options.id_column,
+                                domain=options.domain or _recorded_domain(stored))
     recipe = stored.get("recipe") or {}
     comparison["recipe"] = recipe
     messages = fidelity_warnings(comparison, [str(g.get("metric")) for g in recipe.get("final_gates") or []])
@@ -1050,11 +1067,17 @@ def _write_folder(out: Path, files: Mapping[str, str]) -> None:
 
 
 @remembering_scores
+def _recorded_domain(stored: Mapping[str, Any]) -> str | None:
+    """The domain a stored report was built in (None: an older report, or not a binary table model)."""
+    domain = stored.get("domain")
+    return str(domain) if domain in DOMAINS else None
+
+
 def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None, *,
                    baseline: str | Path | Artifact | None = None, segments: Sequence[str] | None = None,
                    protected: Sequence[str] | None = None, monotone: Mapping[str, int] | None = None,
                    id_column: str | None = None, out: str | Path | None = None, overwrite: bool = False,
-                   verify_key: Any = None, holdout: DataLike | None = None) -> Path:
+                   verify_key: Any = None, holdout: DataLike | None = None, domain: str | None = None) -> Path:
     """Write a compressed artifact's report into ``out`` (default: the sibling folder ``<ARTIFACT>-report``).
 
     Without ``data``, report.html and MODEL_CARD.md are rendered again from the artifact's
@@ -1084,7 +1107,8 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
     suffix = "" if holdout is None else "-" + _file_label(holdout)
     target = Path(out) if out is not None else root.parent / f"{root.name}-report{suffix}"
     given = [name for name, value in (("baseline", baseline), ("segments", segments), ("protected", protected),
-                                      ("monotone", monotone), ("id_column", id_column), ("holdout", holdout))
+                                      ("monotone", monotone), ("id_column", id_column), ("holdout", holdout),
+                                      ("domain", domain))
              if value is not None]
     if data is None and given:
         raise ConfigError(f"The {given[0]!r} parameter changes what the report is built from, which needs the data; pass the table the "
@@ -1115,7 +1139,8 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
             segments=tuple(segments) if segments is not None else recorded.segments,
             protected=tuple(protected) if protected is not None else recorded.protected,
             monotone=dict(monotone) if monotone is not None else recorded.monotone,
-            id_column=id_column if id_column is not None else recorded.id_column)
+            id_column=id_column if id_column is not None else recorded.id_column,
+            domain=domain if domain is not None else recorded.domain)
         _, files = _rebuilt(art, data, stored, baseline=baseline, options=options, verify_key=verify_key,
                             holdout=holdout)
     _write_folder(target, files)
