@@ -443,6 +443,32 @@ def test_columns_named_as_codes_holding_whole_numbers_get_a_note() -> None:
     assert "'Zip' holds whole numbers" not in " | ".join(declared.notes)
 
 
+def test_a_clock_among_the_numbers_gets_a_note_and_stays_a_feature() -> None:
+    # ULB's Time: seconds since the first transaction, never falling down the file (a fraud
+    # engineer's walk-through: it was kept without a word).
+    rng = np.random.default_rng(0)
+    n = 2000
+    frame = pd.DataFrame({
+        "Time": np.sort(rng.integers(0, 172_792, n)).astype(float),
+        "countdown": np.arange(n, 0, -1) * 2.5,  # a falling counter: noted alike (whole numbers, each once: an id)
+        "Amount": rng.gamma(2.0, 50.0, n),
+        "steps": np.sort(rng.integers(0, 50, n)),  # sorted, but 50 values in 2,000 rows: a grade, not a clock
+        "Class": rng.integers(0, 2, n),
+    })
+    schema = infer_schema(frame, "Class")
+    notes = [note for note in schema.notes if "with the row order" in note]
+    assert len(notes) == 2
+    first, last = frame["Time"].iloc[0], frame["Time"].iloc[-1]
+    assert notes[0].startswith(f"column 'Time' rises with the row order: it never falls down the file's 2,000 rows "
+                               f"(from {first:g} to {last:g}, {frame['Time'].nunique():,} values)")
+    assert "--drop Time" in notes[0] and "hour of the day" in notes[0]
+    assert notes[1].startswith("column 'countdown' falls with the row order: it never rises")
+    assert {"Time", "countdown"} <= set(schema.numeric)  # only a note: the user decides
+    # Shuffled rows, or too few of them: no clock.
+    assert not [n for n in infer_schema(frame.sample(frac=1.0, random_state=0), "Class").notes if "row order" in n]
+    assert not [n for n in infer_schema(frame.head(999), "Class").notes if "row order" in n]
+
+
 def test_columns_named_like_categories_holding_a_few_whole_numbers_get_a_note() -> None:
     """Taiwan's credit-card book codes EDUCATION 0-6 and MARRIAGE 0-3 as numbers: read as amounts,
     an unseen code (MARRIAGE 9) was extrapolated and moved declines from 18 % to 5 % of those rows

@@ -417,10 +417,12 @@ def test_the_limitations_list_training_notes_on_leaks_and_extremes() -> None:
     assert "Possible label leak" not in render_model_card(report)  # an older report: none recorded
     report["card"] = {"possible_leaks": ["column 'recoveries' alone separates the training labels (AUC 1.0000)"],
                       "extreme_values": ["column 'util': 3 training value(s) lie more than 1,000 times the 1st-99th "
-                                         "percentile range (0 to 1.5) outside it"]}
+                                         "percentile range (0 to 1.5) outside it"],
+                      "clocks": ["column 'Time' rises with the row order: it never falls down the file's 284,807 rows"]}
     limitations = part(render_model_card(report), "## Limitations")
     assert "- **Possible label leak**: column 'recoveries' alone separates the training labels" in limitations
     assert "- **Extreme values or codes among the numbers**: column 'util': 3 training value(s)" in limitations
+    assert "- **A clock or counter among the inputs**: column 'Time' rises with the row order" in limitations
 
 
 def test_features_that_locate_the_applicant_are_named_as_possible_proxies() -> None:

@@ -77,6 +77,13 @@ _INT_ID_MIN_ROWS = 1000
 _CODE_VALUES = 100
 # A text column whose values are numbers this often is a numeric column with typos in it.
 _MOSTLY_NUMERIC = 0.9
+# A numeric column that never falls (or never rises) down the file's rows, over at least this many
+# rows and with distinct values in at least _CLOCK_DISTINCT_SHARE of them, is a clock or a counter
+# (ULB's Time: seconds since the first transaction): noted, as a model reading it extrapolates.
+_CLOCK_MIN_ROWS = 1000
+_CLOCK_DISTINCT_SHARE = 0.1
+#: The words of every note about such a column.
+CLOCK_MARK = "with the row order"
 
 
 @dataclass(frozen=True)
@@ -797,6 +804,9 @@ def infer_schema(
             code_note = _code_note(name, series)
             if code_note is not None:
                 notes.append(code_note)
+            clock = _clock_note(name, series)
+            if clock is not None:
+                notes.append(clock)
         else:
             # Counted per distinct value: a text column of 900,000 rows holds far fewer.
             value_counts = series.value_counts(dropna=True, sort=False)
@@ -865,6 +875,32 @@ def infer_schema(
         notes=tuple(notes) + tuple(_post_outcome_notes((*num_cols, *cat_cols))), money=tuple(money_cols),
         percent=tuple(percent_cols),
     )
+
+
+def _clock_note(name: str, series: pd.Series) -> str | None:
+    """A note when numeric ``series`` never falls (or never rises) down the file's rows, with many
+    distinct values: a clock or a counter (ULB's ``Time``, seconds since the first transaction, was
+    kept as a feature without a word: a fraud engineer's walk-through, 2026-12-06). Every new row
+    then lies beyond the training values. None otherwise (a file sorted by an amount is noted too:
+    the note says so)."""
+    values = series.dropna()
+    n = len(values)
+    if n < _CLOCK_MIN_ROWS or pd.api.types.is_bool_dtype(series):
+        return None
+    rising = values.is_monotonic_increasing
+    if not (rising or values.is_monotonic_decreasing):
+        return None
+    distinct = int(values.nunique())
+    if distinct < _CLOCK_DISTINCT_SHARE * n:
+        return None
+    first, last = values.iloc[0], values.iloc[-1]
+    way = "rises" if rising else "falls"
+    return (f"column {name!r} {way} {CLOCK_MARK}: it never "
+            f"{'falls' if rising else 'rises'} down the file's {n:,} rows (from {first:g} to {last:g}, "
+            f"{distinct:,} values), like a clock or a counter (seconds since the first transaction), unless the "
+            f"file is sorted by it. A model reading a clock sees every new row beyond its training values (it "
+            f"{way} past them) and extrapolates; drop it (--drop {name}) or give what it measures as a feature that "
+            "repeats, such as the hour of the day")
 
 
 def _post_outcome_notes(features: Sequence[str]) -> list[str]:

@@ -421,7 +421,8 @@ def _run_warnings(report: Mapping[str, Any], shown: Sequence[str]) -> list[str]:
 def _card_list(report: Mapping[str, Any], key: str) -> list[str]:
     """Training's notes the card lists (``report["card"][key]``): on input columns that may leak
     the label (``possible_leaks``), and on far values and codes among a column's numbers
-    (``extreme_values``: whether they set its scale, or the column was squashed)."""
+    (``extreme_values``: whether they set its scale, or the column was squashed), and on clocks
+    and counters among the inputs (``clocks``)."""
     card = report.get("card") if isinstance(report.get("card"), Mapping) else {}
     notes = (card or {}).get(key)
     return [str(n) for n in notes] if isinstance(notes, list) else []
@@ -607,6 +608,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += [f"- **Possible label leak**: {_text(note)}" for note in _card_list(report, "possible_leaks")]
     lines += [f"- **Extreme values or codes among the numbers**: {_text(note)}"
               for note in _card_list(report, "extreme_values")]
+    lines += [f"- **A clock or counter among the inputs**: {_text(note)}" for note in _card_list(report, "clocks")]
     lines += _unassessed_protected(report, by_id)
     lines += _absolute_calibration(by_id)
     lines += _no_edge(by_id) if markets else []

@@ -617,7 +617,7 @@ def _card(task: Any, inputs: Any) -> dict[str, Any]:
         # Columns that may leak the label, as training noted them: the card listed LendingClub's
         # recoveries among the inputs and said nothing of it (a walk-through, 2026-12-05).
         from finlite.data.preprocess import CODES_MARK, EXTREME_MARK, SQUASH_MARK
-        from finlite.data.schema import leak_notes
+        from finlite.data.schema import CLOCK_MARK, leak_notes
 
         notes = [n for m in (inputs.teacher, inputs.student)
                  for n in getattr(getattr(getattr(m, "preprocessor", None), "schema", None), "notes", ()) or ()]
@@ -625,6 +625,8 @@ def _card(task: Any, inputs: Any) -> dict[str, Any]:
         # Placeholders and extremes that set a column's scale: a neural model then barely tells its
         # ordinary values apart, which the card did not say (a walk-through, 2026-12-05).
         card["extreme_values"] = list(dict.fromkeys(n for n in notes if EXTREME_MARK in n or SQUASH_MARK in n or CODES_MARK in n))
+        # A clock among the inputs (ULB's Time): every new row lies beyond its training values.
+        card["clocks"] = list(dict.fromkeys(n for n in notes if CLOCK_MARK in n))
     return card
 
 
