@@ -285,6 +285,50 @@ def test_at_a_longer_horizon_every_start_day_is_shown() -> None:
     assert days["teacher"][0] == pytest.approx(trading.metrics["assets"]["all"]["teacher"]["long_flat"]["sharpe"])
 
 
+def test_at_a_longer_horizon_a_staggered_book_is_shown_as_computed_by_hand() -> None:
+    """One h-th of the capital in each start day's book: the position after day t is the mean of
+    the calls made on days t - 4 .. t, earning the next day's return (from the prices here), and
+    the Sharpe of its daily net returns is in the table and the summary (a quant's walk-through:
+    the headline trades from the first test day, one of five)."""
+    from finlite.jobs.forecast import realised_paths
+
+    prices = make_prices(600)
+    series = prepare_series(prices, MarketSpec(objective="return", window=10, horizon=5, volume_column="volume"))
+    teacher, student = _forecasts(series, 0.001)
+    plain = _inputs(series, teacher, student)
+    inp = SeriesInputs(**{**plain.__dict__, "paths": realised_paths(series)})
+    trading = next(s for s in build_forecast_sections(inp) if s.id == "trading")
+    book = trading.metrics["assets"]["all"]["staggered"]
+    close = prices.set_index(pd.to_datetime(prices["date"]))["close"]
+    dates = pd.to_datetime(np.asarray(series.windows_test.dates))
+    at = close.index.get_indexer(dates)
+    step = np.log(close.to_numpy()[np.minimum(at + 1, len(close) - 1)] / close.to_numpy()[at])
+    step[at + 1 >= len(close)] = np.nan
+    usable = int(np.argmin(np.isfinite(step))) if not np.isfinite(step).all() else step.size
+    call = (teacher > 0).astype(float)
+    position = np.array([call[t - 4:t + 1].mean() for t in range(4, usable)])
+    r = step[4:usable]
+    net = position * np.expm1(r) - 1e-4 * np.abs(np.diff(np.r_[0.0, position]))
+    by_hand = np.mean(net) / np.std(net, ddof=1) * np.sqrt(252)
+    assert book["steps"] == r.size
+    assert book["teacher"]["long_flat"]["sharpe"] == pytest.approx(by_hand, rel=1e-6)
+    hold = np.expm1(r) - 1e-4 * np.r_[1.0, np.zeros(r.size - 1)]
+    assert book["buy_and_hold"]["sharpe"] == pytest.approx(np.mean(hold) / np.std(hold, ddof=1) * np.sqrt(252),
+                                                           rel=1e-6)
+    short = np.where(teacher > 0, 1.0, -1.0)
+    position = np.array([short[t - 4:t + 1].mean() for t in range(4, usable)])
+    net = position * np.expm1(r) - 1e-4 * np.abs(np.diff(np.r_[0.0, position]))
+    assert book["teacher"]["long_short"]["sharpe"] == pytest.approx(np.mean(net) / np.std(net, ddof=1) * np.sqrt(252),
+                                                                     rel=1e-6)
+    assert f"long/flat Sharpe {book['teacher']['long_flat']['sharpe']:.2f} (teacher)" in trading.summary
+    assert "A staggered book, one 5th of the capital in each start day's book" in trading.summary
+    labels = [(row[0], row[1]) for row in trading.tables[0].rows]
+    assert ("teacher", "long/flat, staggered") in labels and ("buy and hold", "long, staggered days") in labels
+    # Without the paths (no daily steps), or at h = 1, there is no staggered book.
+    assert "staggered" not in next(s for s in build_forecast_sections(plain) if s.id == "trading").metrics[
+        "assets"]["all"]
+
+
 def test_the_reports_drawdowns_are_marked_daily_as_the_evidence_is() -> None:
     """At h > 1 with the paths given, the trading section's drawdowns are the evidence's (marked on
     every date inside each holding period); a path that does not end at realised is refused."""

@@ -861,6 +861,16 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
                               for n in ("teacher", "student")}, hold["sharpe"])
     if rows.horizon > 1:
         out["start_days"] = _start_days(rows, mask, ppy)
+        staggered = _staggered(rows, mask, per_year)
+        if staggered is not None:
+            out["staggered"] = staggered
+            for name in ("teacher", "student") if asset is None else ():  # a panel's table: its books, below
+                for strategy in ("long_flat", "long_short"):
+                    table.append([f"{label}{name}", f"{strategy.replace('_', '/')}, staggered",
+                                  *(staggered[name][strategy][k] for k in _STRATEGY_KEYS)])
+            if asset is None:
+                table.append([f"{label}buy and hold", "long, staggered days",
+                              *(staggered["buy_and_hold"][k] for k in _STRATEGY_KEYS)])
     status = "WARN" if diff_ci[1] is not None and diff_ci[1] < 0 else "PASS"
     return out, table, curves, status
 
@@ -967,6 +977,39 @@ def _start_days(rows: _Rows, mask: np.ndarray, ppy: float) -> dict[str, list[flo
     return out
 
 
+def _staggered(rows: _Rows, mask: np.ndarray, per_year: float) -> dict[str, Any] | None:
+    """At h > 1, the staggered book: one h-th of the capital in each of the h start days' books
+    (each holding its forecast for h steps, Jegadeesh-Titman), marked every step. Its position on
+    the step after row t is the mean of the calls made at t - h + 1 .. t, and it earns that step's
+    return (``rows.paths[:, 0]``); the first h - 1 steps, before every book is in, are left out.
+    Costs are charged on the book's net change of position. The reading no start day decides (the
+    headline trades from the first test day: a quant's walk-through, 2026-12-06). None at h = 1, or
+    with fewer than two steps."""
+    h = rows.horizon
+    if h <= 1 or rows.paths is None:
+        return None
+    idx = np.flatnonzero(mask)
+    step = np.asarray(rows.paths[idx, 0], dtype=np.float64)
+    finite = np.isfinite(step)
+    stop = int(np.argmin(finite)) if not finite.all() else step.size  # the steps up to the first beyond the data
+    if stop - (h - 1) < 2:
+        return None
+    step = step[h - 1:stop]
+    kernel = np.ones(h) / h
+    out: dict[str, Any] = {"steps": int(step.size), "steps_per_year": per_year}
+    for name in ("teacher", "student"):
+        up = rows.up(name)[idx][:stop]
+        books = {}
+        for strategy, call in (("long_flat", up.astype(np.float64)), ("long_short", np.where(up, 1.0, -1.0))):
+            position = np.convolve(call, kernel, mode="full")[h - 1:stop]  # mean of the last h calls
+            view = trading_view(step, position, rows.cost_bps, per_year, kind="position")
+            books[strategy] = {k: view[strategy][k] for k in (*_STRATEGY_KEYS, "total_return")}
+        out[name] = books
+    hold = buy_and_hold(step, rows.cost_bps, per_year)
+    out["buy_and_hold"] = {k: hold[k] for k in (*_STRATEGY_KEYS, "total_return")}
+    return out
+
+
 def _trading(rows: _Rows) -> Section:
     assets: list[tuple[str | None, np.ndarray]]
     if rows.ids is None or len(np.unique(rows.ids)) == 1:
@@ -1024,6 +1067,13 @@ def _trading(rows: _Rows) -> Section:
              f"position change; Sharpe with a zero risk-free rate, {annualised}.",
              f"Status interval: moving-block bootstrap of the long/flat Sharpe difference, {BOOTSTRAP_REPS} "
              f"replicates, seed {rows.seed}."]
+    if any("staggered" in res for res in per_asset.values() if isinstance(res, Mapping)):
+        notes.append(f"Staggered (h = {rows.horizon}): one {rows.horizon}th of the capital in each start day's book, "
+                     "each book holding its forecast for the horizon; the position after a day is the mean of the "
+                     f"last {rows.horizon} calls, marked and annualised by the day, costs on the net change of "
+                     f"position; the first {rows.horizon - 1} days, before every book is in, are left out"
+                     + (" (each asset's in metrics.assets.ASSET.staggered)." if len(assets) > 1 else
+                        "; buy-and-hold over the same days."))
     if len(assets) > MAX_PLOTTED_ASSETS:
         notes.append(f"Equity curves are plotted for the first {MAX_PLOTTED_ASSETS} of {len(assets)} assets; the "
                      "table lists them all.")
@@ -1057,6 +1107,14 @@ def _trading(rows: _Rows) -> Section:
                         + "; ".join(f"{label} {_range(days[key])}" for key, label in
                                     (("teacher", "teacher"), ("student", "student"), ("buy_and_hold", "buy-and-hold")))
                         + ".")
+        book = first.get("staggered")
+        if book:
+            summary += (f" A staggered book, one {rows.horizon}th of the capital in each start day's book (marked "
+                        f"daily, {book['steps']:,} steps), depends on no start day: long/flat Sharpe "
+                        f"{book['teacher']['long_flat']['sharpe']:.2f} (teacher) and "
+                        f"{book['student']['long_flat']['sharpe']:.2f} (student), long/short "
+                        f"{book['teacher']['long_short']['sharpe']:.2f} and {book['student']['long_short']['sharpe']:.2f}, "
+                        f"against {book['buy_and_hold']['sharpe']:.2f} for buy-and-hold on the same steps.")
     metrics: dict[str, Any] = {"cost_bps": rows.cost_bps, "assets": per_asset}
     if chance is not None:
         metrics["student_worse_than_chance"] = chance
