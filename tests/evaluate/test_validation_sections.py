@@ -536,9 +536,35 @@ def test_rare_positives_get_calibration_bands_in_the_top_tenth_of_scores() -> No
     assert {t.id for t in section.tables} >= {"reliability_tail_teacher", "reliability_tail_student"}
     assert len(section.metrics["student"]["tail_bands"]) == 5
     assert any("top tenth of each model's scores is also banded" in n for n in section.notes)
+    assert "In the top tenth of the scores (the positive class is rare)" in section.summary
     common = v.build_calibration(inp)  # a positive rate of about a third: no tail bands
     assert "tail_bands" not in common.metrics["student"]
     assert not any(t.id.startswith("reliability_tail") for t in common.tables)
+
+
+def test_a_student_miscalibrated_only_where_the_alerts_are_is_warned_of() -> None:
+    """At 0.5 % positives a student that doubles the top 0.5 % of its teacher's scores passes the
+    equal-count bands (the top one holds most positives either way) but not the tail's."""
+    rng = np.random.default_rng(11)
+    n = 60_000
+    teacher = rng.beta(0.25, 50, n)
+    y = (rng.random(n) < teacher).astype(float)
+    assert y.mean() < v.RARE_RATE
+    top = teacher >= np.quantile(teacher, 0.995)
+    student = np.where(top, np.minimum(teacher * 2.0, 1.0), teacher)
+    inp = _inputs(n=n)
+    inp = dataclasses.replace(inp, y_test=y, teacher=dataclasses.replace(inp.teacher, scores_test=teacher),
+                              student=dataclasses.replace(inp.student, scores_test=student))
+    section = v.build_calibration(inp)
+    t_fail, s_fail = (section.metrics[m]["tail_bands_failing"] for m in ("teacher", "student"))
+    assert t_fail == 0 and s_fail >= 1
+    assert section.metrics["student"]["bands_failing"] == section.metrics["teacher"]["bands_failing"] == 0
+    # Nor do the ECE and calibration-in-the-large rules warn: the tail's band does.
+    assert section.metrics["ece_gap_relative"] < v.CAL_REL_WARN and section.metrics["mean_prediction_factor"] < v.CITL_WARN
+    assert section.status == "WARN"
+    assert f"{s_fail} student band(s) and 0 teacher band(s) fail the binomial test" in section.summary
+    same = dataclasses.replace(inp, student=dataclasses.replace(inp.student, scores_test=teacher))
+    assert v.build_calibration(same).status == "PASS"
 
 
 def test_a_student_that_ranks_no_better_than_chance_fails_discrimination() -> None:

@@ -1001,7 +1001,8 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     observed rate r, off by the factor max(r, 1/r)) is off by more than CITL_FAIL times the
     teacher's factor; WARN at
     CAL_REL_WARN, CAL_RATIO_WARN and CITL_WARN, or when a student band fails the binomial test at
-    p < 0.01 while no teacher band does.
+    p < 0.01 while no teacher band does; below :data:`RARE_RATE` positives, also a band of the top
+    tenth of the scores (:func:`tail_reliability`), where the alerts are.
     """
     _require_task(inp, "binary", "calibration")
     y, t, s = _binary_arrays(inp)
@@ -1014,6 +1015,15 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     gap = res["student"]["ece"] - res["teacher"]["ece"]
     new_fail = res["student"]["bands_failing"] > 0 and res["teacher"]["bands_failing"] == 0
     rate = float(y.mean())
+    rare = 0 < rate < RARE_RATE
+    if rare:
+        # Where the alerts are: the top tenth of each model's scores, banded finer. A student tail
+        # band failing where no teacher's does is a WARN, as for the equal-count bands: at fraud
+        # prevalence those put nearly every positive in one band (a fraud engineer's walk-through).
+        for m, p in (("teacher", t), ("student", s)):
+            res[m]["tail_bands"] = tail_reliability(y, p)
+            res[m]["tail_bands_failing"] = int(sum(r["p_value"] < 0.01 for r in res[m]["tail_bands"]))
+    new_tail_fail = rare and res["student"]["tail_bands_failing"] > 0 and res["teacher"]["tail_bands_failing"] == 0
     prev = min(rate, 1.0 - rate)  # > 0: _binary_arrays' callers hold both classes or ECE is moot
     rel_gap = gap / prev if prev > 0 else 0.0
     t_ece, s_ece = res["teacher"]["ece"], res["student"]["ece"]
@@ -1035,7 +1045,7 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
             or (shift or 0.0) > CITL_FAIL):
         status = "FAIL"
     elif ((rel_gap > CAL_REL_WARN and s_ece > CAL_RATIO_WARN * t_ece) or (citl_excess or 0.0) > CITL_WARN
-          or (shift or 0.0) > CITL_WARN or new_fail):
+          or (shift or 0.0) > CITL_WARN or new_fail or new_tail_fail):
         status = "WARN"
     else:
         status = "PASS"
@@ -1044,18 +1054,16 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                     "(two-sided exact binomial test)", cols, [[r[c] for c in cols] for r in res[m]["bands"]])
               for m in ("teacher", "student")]
     rare_notes = []
-    if 0 < rate < RARE_RATE:
-        # Where the alerts are: the top tenth of each model's scores, banded finer (reported; the
-        # status reads the equal-count bands).
-        for m, p in (("teacher", t), ("student", s)):
-            res[m]["tail_bands"] = tail_reliability(y, p)
+    if rare:
+        for m in ("teacher", "student"):
             tables.append(Table(f"reliability_tail_{m}", f"Observed vs predicted {inp.positive} rate in the top "
                                 f"tenth of the {m}'s scores, by score quantile (two-sided exact binomial test)",
                                 cols, [[r[c] for c in cols] for r in res[m]["tail_bands"]]))
         rare_notes.append(f"The positive class is rare ({_fmt(rate)} of the rows): the equal-count bands put nearly all "
                           "of its rows in the top band, whose scores span most of the range, so the top tenth of each "
                           "model's scores is also banded at its 90th, 95th, 99th, 99.5th and 99.9th percentiles "
-                          "(reported; the status reads the equal-count bands).")
+                          "(a student band failing the binomial test at p < 0.01 where no teacher band does is WARN, "
+                          "as for the equal-count bands).")
     plots = [Plot("reliability", "Reliability", "mean predicted rate", "observed rate",
                   [Series(m, [r["mean_predicted"] for r in res[m]["bands"]],
                           [r["observed_rate"] for r in res[m]["bands"]], style="line")
@@ -1068,6 +1076,10 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                f"{_fmt(s_mean / t_mean if t_mean > 0 else None)}. Hosmer–Lemeshow p: student "
                f"{_fmt(res['student']['hosmer_lemeshow']['p_value'])}, teacher "
                f"{_fmt(res['teacher']['hosmer_lemeshow']['p_value'])}.")
+    if rare:
+        summary += (f" In the top tenth of the scores (the positive class is rare): {res['student']['tail_bands_failing']} "
+                    f"student band(s) and {res['teacher']['tail_bands_failing']} teacher band(s) fail the binomial "
+                    "test at p < 0.01.")
     return Section(
         id="calibration", title="Calibration", status=status,  # type: ignore[arg-type]
         threshold=(f"With prev = the rarer class's rate ({_fmt(prev)}): FAIL when student ECE − teacher ECE > "
@@ -1078,7 +1090,8 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                    f"at 1.0 has 1.2), or the student's mean prediction is more than {CITL_FAIL:g} times the "
                    f"teacher's, or less than 1/{CITL_FAIL:g} of it; WARN at {CAL_REL_WARN} × prev and "
                    f"{CAL_RATIO_WARN:g} × teacher ECE, at factors above {CITL_WARN:g}, or when a student band has "
-                   f"binomial p < 0.01 while no teacher band does. Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × "
+                   f"binomial p < 0.01 while no teacher band does (below a {RARE_RATE:.0%} positive rate, also a band "
+                   "of the top tenth of the scores). Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × "
                    f"prev), calibration-in-the-large factor {_fmt(citl_excess)}, mean prediction factor "
                    f"{_fmt(shift)}."),
         summary=summary,
