@@ -321,7 +321,7 @@ def test_at_a_longer_horizon_a_staggered_book_is_shown_as_computed_by_hand() -> 
     assert book["teacher"]["long_short"]["sharpe"] == pytest.approx(np.mean(net) / np.std(net, ddof=1) * np.sqrt(252),
                                                                      rel=1e-6)
     assert f"long/flat Sharpe {book['teacher']['long_flat']['sharpe']:.2f} (teacher)" in trading.summary
-    assert "A staggered book, one 5th of the capital in each start day's book" in trading.summary
+    assert "A staggered book, 1/5 of the capital in each start day's book" in trading.summary
     labels = [(row[0], row[1]) for row in trading.tables[0].rows]
     assert ("teacher", "long/flat, staggered") in labels and ("buy and hold", "long, staggered days") in labels
     # Without the paths (no daily steps), or at h = 1, there is no staggered book.

@@ -1068,7 +1068,7 @@ def _trading(rows: _Rows) -> Section:
              f"Status interval: moving-block bootstrap of the long/flat Sharpe difference, {BOOTSTRAP_REPS} "
              f"replicates, seed {rows.seed}."]
     if any("staggered" in res for res in per_asset.values() if isinstance(res, Mapping)):
-        notes.append(f"Staggered (h = {rows.horizon}): one {rows.horizon}th of the capital in each start day's book, "
+        notes.append(f"Staggered (h = {rows.horizon}): 1/{rows.horizon} of the capital in each start day's book, "
                      "each book holding its forecast for the horizon; the position after a day is the mean of the "
                      f"last {rows.horizon} calls, marked and annualised by the day, costs on the net change of "
                      f"position; the first {rows.horizon - 1} days, before every book is in, are left out"
@@ -1109,7 +1109,7 @@ def _trading(rows: _Rows) -> Section:
                         + ".")
         book = first.get("staggered")
         if book:
-            summary += (f" A staggered book, one {rows.horizon}th of the capital in each start day's book (marked "
+            summary += (f" A staggered book, 1/{rows.horizon} of the capital in each start day's book (marked "
                         f"daily, {book['steps']:,} steps), depends on no start day: long/flat Sharpe "
                         f"{book['teacher']['long_flat']['sharpe']:.2f} (teacher) and "
                         f"{book['student']['long_flat']['sharpe']:.2f} (student), long/short "
