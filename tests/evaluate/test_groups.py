@@ -222,6 +222,34 @@ def test_agreement_below_090_on_few_rows_warns_and_the_chance_rate_is_capped_at_
     assert "flagged for its flips below α = 0.05/6 = 0.00833" in section.tables[0].caption
 
 
+def test_a_book_that_flips_everywhere_names_the_segments_that_flip_more_than_the_book() -> None:
+    """A student flipping 12 % of the book marks most segments at the 5 % cap (23 of 36 in a
+    validator's walk-through): the summary says the flips are spread, and names the segments
+    flipping more than the book's own rate beyond chance (binomial against 12 %, checked by hand)."""
+    frame = pd.DataFrame({"region": np.repeat(["A", "B", "C", "D", "E"], 200)})
+    rng = np.random.default_rng(4)
+    y = (rng.random(1000) < 0.3).astype(float)
+    t = rng.random(1000)
+    s = t.copy()
+    # 20 flips in each of A to D (10 %), 50 in E (25 %): 130 in 1,000.
+    _flip(s, np.concatenate([np.arange(k * 200, k * 200 + 20) for k in range(4)] + [np.arange(800, 850)]))
+    section = build_segments(_inputs(frame, y, t, s, categorical=["region"]))
+    rate = 130 / 1000
+    assert section.metrics["flip_rate"] == pytest.approx(rate)
+    for name, flips in (("A", 20), ("E", 50)):
+        p = _tail(flips, 200, rate)
+        assert (f"region={name}" in section.metrics["flipping_more_than_the_book"]) == (p < 0.05 / 5)
+    assert section.metrics["flipping_more_than_the_book"] == ["region=E"]
+    assert ("The student flips 13.0% of all test decisions, above the 5% a segment is judged by, so weak spots for "
+            "agreement are spread over the book (see the decisions section); 1 segment(s) flip more than the book's "
+            "own rate beyond chance: region=E.") in section.summary
+    # A book within the cap says nothing of it.
+    calm = t.copy()
+    _flip(calm, np.arange(800, 830))
+    quiet = build_segments(_inputs(frame, y, t, calm, categorical=["region"]))
+    assert "flipping_more_than_the_book" not in quiet.metrics and "of all test decisions" not in quiet.summary
+
+
 def _segment_dict(rows: int, flipped: int, auc_draws: np.ndarray) -> dict[str, Any]:
     return {"rows": rows, "positives": rows // 3, "flipped": flipped, "agreement": 1 - flipped / rows,
             "auc_difference": {"estimate": float(np.mean(auc_draws)), "_draws": auc_draws}}

@@ -521,6 +521,16 @@ def _flip_p_values(segments: list[dict[str, Any]], expected: float) -> None:
             d["agreement_p_value"] = float(binom.sf(d["flipped"] - 1, d["rows"], expected))
 
 
+def _above_book(segments: Sequence[Mapping[str, Any]], flip_rate: float, alpha: float) -> list[str]:
+    """The binary segments of at least MIN_ROWS rows whose flips exceed the test rows' own flip
+    rate beyond chance (one-sided binomial, scipy, at ``alpha``): where a book that flips
+    everywhere flips most."""
+    from scipy.stats import binom
+
+    return [f"{d['column']}={d['segment']}" for d in segments
+            if d["rows"] >= MIN_ROWS and binom.sf(d["flipped"] - 1, d["rows"], flip_rate) < alpha]
+
+
 def _chance_rate(flip_rate: float | None) -> float:
     """The flip rate a segment's flips are tested against: the test rows' own, capped at
     1 − :data:`AGREEMENT_WARN` (a book that flips more than 5 % does not excuse a segment that does)."""
@@ -739,6 +749,18 @@ def build_segments(inp: TabularInputs) -> Section:
                    f"{worst_few}{' …' if len(weak) > 5 else ''}.")
     else:
         summary = f"No weak spot among {len(segments)} segments of {len(columns)} column(s)."
+    above_book: list[str] | None = None
+    if flip_rate is not None and flip_rate > 1.0 - AGREEMENT_WARN and judged:
+        # A book that flips more than the cap marks most segments (23 of 36 at 12 %: a validator's
+        # walk-through): the flips are everywhere, which the decisions section says. What is left
+        # to localise is where they are worse than the book's own rate, beyond chance.
+        above_book = _above_book(segments, flip_rate, 0.05 / judged)
+        named = ", ".join(above_book[:8]) + (" …" if len(above_book) > 8 else "")
+        summary += (f" The student flips {flip_rate:.1%} of all test decisions, above the {1 - AGREEMENT_WARN:.0%} a "
+                    "segment is judged by, so weak spots for agreement are spread over the book (see the decisions "
+                    "section); " + (f"{len(above_book)} segment(s) flip more than the book's own rate beyond "
+                                    f"chance: {named}." if above_book else
+                                    "no segment flips more than the book's own rate beyond chance."))
     public = [{k: v for k, v in d.items() if k != "severe"} for d in segments]
     metrics = {"columns": columns, "segments": public, "weak_spots": [name_of(d) for d in weak],
                "n_boot": n_boot, "min_rows": MIN_ROWS, "segments_tested": tested,
@@ -746,6 +768,9 @@ def build_segments(inp: TabularInputs) -> Section:
                "level_adjusted": 1.0 - 0.05 / tested if tested else None}
     if not regression:
         metrics["segments_judged_for_agreement"] = judged
+    if above_book is not None:
+        metrics["flip_rate"] = flip_rate
+        metrics["flipping_more_than_the_book"] = above_book
     if cutoff is not None:
         metrics["cutoff"] = cutoff
     return Section(id="segments", title="Segments", status=status, threshold=threshold, summary=summary,
