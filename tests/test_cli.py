@@ -519,6 +519,22 @@ def test_a_failed_score_leaves_no_folder_it_made(exported_dir: Path, german_csv:
     assert good.is_file()
 
 
+def test_score_flags_on_the_command_line(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """--flags adds the three JSON-list columns; with --engine ray it is refused with the fix."""
+    import pandas as pd
+
+    out = tmp_path / "s.csv"
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(german_csv), "-o", str(out), "--flags", "--quiet"])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["score", "decision", "imputed_fields", "outside_fields", "unseen_fields"]
+    assert set(frame["imputed_fields"]) == {"[]"}
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(german_csv), "-o", str(tmp_path / "r.csv"),
+                                      "--flags", "--engine", "ray"])
+    assert result.exit_code == 2 and "--flags is written by a local run" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "r.csv").exists()
+
+
 def test_inspect_escapes_control_characters_from_the_manifest(exported_dir: Path, tmp_path: Path) -> None:
     """A forged gate message holding cursor movements could overwrite inspect's signature line."""
     import shutil

@@ -279,6 +279,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "monotone": ("--monotone",),
     "enforce_monotone": ("--enforce-monotone",),
     "domain": ("--domain",),
+    "flags": ("--flags",),
     "teacher": ("--teacher",),
     "holdout": ("--holdout",),
     "since": ("--since",),
@@ -1849,6 +1850,7 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON on stdout (rows, decisions, PSI, unseen categories, notes, and which model and input made the output) instead of the summary line; notes still go to stderr.")] = False,
     reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most, each at least 5 % of that push (0 to 64; columns beyond a row's reasons stay empty; 4 is the US practice). Costs 2 x fields + 1 model rows per decided row. Classifiers exported by this finlite.")] = 0,
     reason_codes: ReasonCodesOption = None,
+    flags: Annotated[bool, typer.Option("--flags", help="Add columns imputed_fields, outside_fields and unseen_fields: per row, as a JSON list, the numeric fields sent blank (scored with the training median), those beyond every training value, and the categorical fields whose value training never saw (as serve answers per record; [] when none). Classifiers only.")] = False,
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores.
 
@@ -1872,6 +1874,10 @@ def score(
         if threads is not None:
             raise ConfigError("--threads sizes a local run; with --engine ray each actor scores on one thread "
                               "and --workers sets how many actors there are.")
+        if flags:
+            raise ConfigError("--flags is written by a local run; with --engine ray the run's counts of imputed, "
+                              "outside and unseen fields are in its notes and metadata. Drop --flags, or score "
+                              "with --engine local.")
         _score_on_ray(artifact, input, output, id_columns=id_column or [], chunk_rows=chunk_rows or 65536, int8=int8,
                       force=force, quiet=quiet, verify_key=verify_key, manifest_sha256=manifest_sha256,
                       address=address, workers=workers, as_json=as_json, reasons=reasons, reason_codes=reason_codes)
@@ -1888,7 +1894,8 @@ def score(
             raise ConfigError("--reason-codes names the reasons of a classifier's decisions; a forecaster gives "
                               "none. Drop it.", param="reason_codes")
         summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
-                             progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons)
+                             progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons,
+                             flags=flags)
         _say_score_notes(summary.notes)  # gaps and weekend dates (the features read them as they are); warnings
         if as_json:
             _echo(_json_out(summary.to_dict(), sort_keys=False))
@@ -1933,7 +1940,7 @@ def score(
     tune_for_streaming()  # this process streams chunks: allocators that reuse memory (see runtime/batch.py)
     summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                          progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons,
-                         reason_codes=reason_codes)
+                         reason_codes=reason_codes, flags=flags)
     _say_score_notes(summary.notes + ([] if id_column else _uncopied_ids(predictor, input)))
     if as_json:
         _echo(_json_out(summary.to_dict(), sort_keys=False))

@@ -509,3 +509,48 @@ def test_a_parquet_output_has_the_same_bytes_whatever_the_chunks_and_threads(exp
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [40_000, 40_000, 40_000, 10_000]
     scored = pd.read_parquet(tmp_path / "scores-0" / "o.parquet")
     np.testing.assert_allclose(scored["score"].to_numpy()[:1000], predictor.predict_score(frame), rtol=0, atol=1e-6)
+
+
+def test_flags_name_each_rows_imputed_outside_and_unseen_fields_as_the_record_path_does(
+        exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """``--flags`` writes, per row, the fields serve answers per record (imputed, outside, unseen):
+    the run's counts said how many rows, not which (an MLOps review). Checked row by row against
+    the record path, over several chunks and workers, in Parquet and CSV."""
+    from finlite.runtime.batch import FLAG_COLUMNS
+
+    predictor = Predictor(exported_dir)
+    frame = pd.read_csv(german_csv).drop(columns="creditability").head(400).copy()
+    frame["credit_amount"] = frame["credit_amount"].astype(float)
+    frame["age_in_years"] = frame["age_in_years"].astype(float)
+    low, high = predictor.encoder.spans["age_in_years"]
+    frame.loc[[3, 150, 399], "credit_amount"] = np.nan
+    frame.loc[[7, 150], "age_in_years"] = [low - 5, high + 1]
+    frame.loc[[11, 150, 300], "purpose"] = ["spaceship", "boat", "boat"]
+    frame.to_parquet(tmp_path / "book.parquet", index=False)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    imputed: list[list[str]] = []
+    outside: list[list[str]] = []
+    _, unseen = predictor.encoder.encode_records(records, "the records", imputed, outside)
+    summary = score_file(predictor, tmp_path / "book.parquet", tmp_path / "out.parquet", flags=True, chunk_rows=97,
+                         workers=2)
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.column_names == ["score", "decision", *FLAG_COLUMNS.values()]
+    got = {kind: [json.loads(v) for v in table.column(col).to_pylist()] for kind, col in FLAG_COLUMNS.items()}
+    assert got["imputed"] == imputed and got["outside"] == outside and got["unseen"] == [list(u) for u in unseen]
+    assert got["imputed"][150] == ["credit_amount"] and got["unseen"][150] == ["purpose"] and got["outside"][0] == []
+    assert summary.imputed == {"credit_amount": 3}  # the counts stay as they were
+    meaning = json.loads(pq.read_metadata(tmp_path / "out.parquet").metadata[b"finlite.provenance"])["columns"]
+    assert set(FLAG_COLUMNS.values()) <= set(meaning)
+    # CSV alike, and the scores equal a run without flags.
+    score_file(predictor, tmp_path / "book.parquet", tmp_path / "out.csv", flags=True)
+    csv = pd.read_csv(tmp_path / "out.csv")
+    assert [json.loads(v) for v in csv["imputed_fields"]] == imputed
+    plain = score_file(predictor, tmp_path / "book.parquet", tmp_path / "plain.parquet")
+    assert plain.rows == 400 and pq.read_table(tmp_path / "plain.parquet").column_names == ["score", "decision"]
+    np.testing.assert_array_equal(pq.read_table(tmp_path / "plain.parquet").column("score").to_numpy(),
+                                  table.column("score").to_numpy())
+    # An id column named like a flag column is refused; so is --flags on a forecaster (tested there).
+    with pytest.raises(DataError, match=r"Id column 'unseen_fields' would clash with the output column"):
+        frame.assign(unseen_fields="x").to_parquet(tmp_path / "clash.parquet", index=False)
+        score_file(predictor, tmp_path / "clash.parquet", tmp_path / "clash_out.parquet", flags=True,
+                   id_columns=["unseen_fields"])

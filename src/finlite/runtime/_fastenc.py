@@ -81,7 +81,8 @@ class ArrowRows:
     float64 table, column)``: ``table[code]`` is written at ``column``.
     """
 
-    __slots__ = ("_native", "imputed", "numbers", "outside", "plans", "rows", "unseen", "unseen_empty", "valued")
+    __slots__ = ("_native", "flags", "imputed", "numbers", "outside", "plans", "rows", "unseen", "unseen_empty",
+                 "valued")
 
     def __init__(self, rows: int, numbers: list[tuple[int, np.ndarray, float, float]],
                  plans: list[tuple[np.ndarray, np.ndarray]], unseen: dict[str, int] | None = None,
@@ -101,6 +102,9 @@ class ArrowRows:
         #: Rows per numeric field whose value lies beyond every training value, though within the
         #: range scoring accepts (fields with none left out).
         self.outside: dict[str, int] = {}
+        #: Per kind ("imputed", "outside", "unseen"), each field's mask of the rows it concerns, when
+        #: asked for (``Encoder.prepare_arrow(row_flags=True)``); None otherwise.
+        self.flags: dict[str, list[tuple[str, np.ndarray]]] | None = None
         self._native: _native.Plans | None = None  # the columns as the compiled kernel reads them, on first fill
 
     def fill(self, out: np.ndarray, start: int, stop: int) -> None:

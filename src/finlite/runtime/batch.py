@@ -177,7 +177,7 @@ class ScoreSummary:
 
 
 def provenance(predictor: Predictor, source: Path, reasons: int = 0,
-               codes: ReasonCodes | None = None) -> dict[str, Any]:
+               codes: ReasonCodes | None = None, flags: bool = False) -> dict[str, Any]:
     """Which model made a scoring run's output, and from what input: the artifact's manifest and
     model sha256 (what ``--manifest-sha256`` pins and ``finlite inspect`` prints), the variant,
     the cut-off and what ``score`` and ``decision`` mean, the finlite that scored, and the input's
@@ -217,6 +217,12 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
                 f"(adverse-action reasons: {REASONS_METHOD} against the training rows' typical applicant; empty where "
                 "fewer codes did); reason_codes gives each code's statement")
             record["reason_codes"] = codes.to_dict()
+        if flags:
+            record["columns"].update({
+                FLAG_COLUMNS["imputed"]: "the numeric fields sent blank, scored with their training median (JSON list)",
+                FLAG_COLUMNS["outside"]: "the numeric fields beyond every training value, scored as given (JSON list)",
+                FLAG_COLUMNS["unseen"]: "the categorical fields whose value training never saw, scored in the unseen "
+                                        "bucket or with the prior (JSON list)"})
     elif cutoff is not None:
         record["cutoff"] = cutoff
     record["input"] = {"name": source.name, "bytes": source.stat().st_size}
@@ -673,6 +679,37 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+#: The columns ``score --flags`` adds, by the kind of :attr:`finlite.runtime._fastenc.ArrowRows.flags`
+#: each one lists: per row, a JSON list of the fields concerned (``[]`` when none), as ``serve``
+#: answers ``imputed``, ``outside`` and ``unseen`` per record.
+FLAG_COLUMNS = {"imputed": "imputed_fields", "outside": "outside_fields", "unseen": "unseen_fields"}
+
+
+def flag_columns(flags: Mapping[str, Sequence[tuple[str, np.ndarray]]], rows: int) -> dict[str, Any]:
+    """:data:`FLAG_COLUMNS` as Arrow string arrays of ``rows`` rows, from each kind's masks per
+    field (:meth:`Encoder.prepare_arrow` with ``row_flags``): each row's fields as a JSON list.
+    The distinct combinations are few, so each is written once and gathered by row."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = {}
+    for kind, column in FLAG_COLUMNS.items():
+        masks = list(flags.get(kind) or ())
+        if not masks:
+            out[column] = pa.array(["[]"] * rows, type=pa.string()) if rows else pa.array([], type=pa.string())
+            continue
+        names = [name for name, _ in masks]
+        packed = np.packbits(np.stack([np.asarray(m, dtype=bool) for _, m in masks], axis=1), axis=1)
+        combos, inverse = np.unique(packed, axis=0, return_inverse=True)
+        bits = np.unpackbits(combos, axis=1)[:, :len(names)].astype(bool)
+        texts = pa.array([json.dumps([n for n, on in zip(names, row, strict=True) if on], ensure_ascii=False,
+                                     separators=(",", ":")) for row in bits], type=pa.string())
+        out[column] = pc.take(texts, _arrownp.from_numpy(np.asarray(inverse, dtype=np.int32).ravel(), pa.int32()))
+    return out
+
+
 def _check_ids(ids: list[str], reserved: tuple[str, ...] = ("score", "decision")) -> None:
     """Refuse an id column that would clash with an output column (``reserved``)."""
     clash = [c for c in ids if c in reserved]
@@ -838,7 +875,8 @@ class _Chunk:
 def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | os.PathLike[str], *,
                id_columns: Sequence[str] = (), chunk_rows: int | None = None, progress: bool = False,
                overwrite: bool = False, workers: int | None = None, reasons: int = 0,
-               reason_codes: ReasonCodes | str | os.PathLike[str] | None = None) -> ScoreSummary:
+               reason_codes: ReasonCodes | str | os.PathLike[str] | None = None,
+               flags: bool = False) -> ScoreSummary:
     """Score every row of a CSV or Parquet file and write ids, ``score`` and ``decision``.
 
     ``score`` is P(positive class) as float32; ``decision`` is 1 where the score is at or above
@@ -861,6 +899,12 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     row), empty elsewhere. With ``reason_codes`` (the lender's table, a path or
     :class:`~finlite.runtime.reason_codes.ReasonCodes`) the columns hold its codes instead, and
     the provenance records the table.
+
+    ``flags`` adds the columns of :data:`FLAG_COLUMNS`: per row, as a JSON list, the numeric fields
+    sent blank that took their training median (``imputed_fields``), those beyond every training
+    value (``outside_fields``) and the categorical fields whose value training never saw
+    (``unseen_fields``): what ``serve`` answers per record, for a decision file an auditor can
+    trace (the run's counts alone say how many, not which rows).
 
     Raises:
         DataError: the input is missing, unreadable, lacks a feature or id column, or holds a
@@ -898,6 +942,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         if reasons:
             raise ConfigError("A forecaster's output has no adverse-action reasons; they are for records a classifier "
                               "decides. Drop reasons.", param="reasons")
+        if flags:
+            raise ConfigError("A forecaster reads a price history, not records with fields to flag: its output has no "
+                              "imputed, outside or unseen fields. Drop flags.", param="flags")
         n_workers = _default_workers(predictor) if workers is None else \
             _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
         # Each scores a block on a core of its own: more than the cores only holds more blocks
@@ -919,7 +966,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     in_kind, out_kind = _kind(src, "Input file"), _kind(dst, "Output file")
     fields = predictor.fields
     ids = list(dict.fromkeys(id_columns))
-    _check_ids(ids, ("score", "decision", *reason_names))
+    flag_names = list(FLAG_COLUMNS.values()) if flags else []
+    _check_ids(ids, ("score", "decision", *reason_names, *flag_names))
     encoder = predictor.encoder
     # Every field encoded as a category (one-hot or valued) is read dictionary-encoded: each chunk
     # then maps its few distinct values once, not every row.
@@ -932,7 +980,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         from finlite._util import terminal_safe
 
         bar = tqdm(total=total, unit="rows", unit_scale=True, desc=terminal_safe(f"scoring {src.name}"), leave=True)
-    origin = provenance(predictor, src, k, codes)
+    origin = provenance(predictor, src, k, codes, flags)
     # Read (and a malformed record refused) before the writer makes its temporary file.
     reference = _reference_bins(predictor)
     feature_bins = _feature_bins(predictor)
@@ -947,7 +995,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         # The whole chunk is read, checked and looked up column by column first (every bad value
         # is found before anything is scored), then encoded and scored a block at a time: the
         # block the encoder writes is still in the core's cache when the model reads it.
-        prepared = encoder.prepare_arrow(batch, first_row=first_row, source=source_name)
+        prepared = encoder.prepare_arrow(batch, first_row=first_row, source=source_name, row_flags=flags)
         buffer = getattr(local, "buffer", None)
         if buffer is None:
             buffer = local.buffer = _fastenc.block_buffer(encoder.n_features)
@@ -964,6 +1012,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             for name, values in zip(reason_names, texts, strict=True):
                 columns[name] = pa.array(values, type=pa.string())
             cited, unexplained = reason_counts(texts, decision, protected)
+        if flags:
+            columns.update(flag_columns(prepared.flags or {}, n))
         bins = None
         if reference is not None:
             bins = psi_bins(reference[0], reference[1].size, score, first_row, total)
@@ -975,7 +1025,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
-                                      *((c, pa.string()) for c in reason_names)]
+                                      *((c, pa.string()) for c in reason_names), *((c, pa.string()) for c in flag_names)]
     out_schema = pa.schema(no_rows)
     start = time.perf_counter()
     window: deque[Future[_Chunk]] = deque()

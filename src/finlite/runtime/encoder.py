@@ -379,13 +379,18 @@ class Encoder:
         rows.fill(out, 0, rows.rows)
         return out
 
-    def prepare_arrow(self, batch: Any, first_row: int = 1, source: str = "the input") -> _fastenc.ArrowRows:
+    def prepare_arrow(self, batch: Any, first_row: int = 1, source: str = "the input", *,
+                      row_flags: bool = False) -> _fastenc.ArrowRows:
         """The checked, column-wise part of :meth:`encode_arrow`: every value read and checked,
         every category looked up, one contiguous array per column; nothing written into the input
         matrix yet (the numbers are standardised as they are written).
         :meth:`finlite.runtime._fastenc.ArrowRows.fill` then writes any range of rows, so a caller
         can encode and score a large batch a cache-sized block at a time (batch scoring: the
         block is still in the core's cache when the model reads it).
+
+        With ``row_flags`` the result's ``flags`` also holds, per kind ("imputed", "outside",
+        "unseen"), each field's boolean mask of the rows it concerns (fields with none left out):
+        what ``serve`` answers per record, for ``score --flags``.
 
         Raises the errors of :meth:`encode_arrow`, all of them here: ``fill`` refuses nothing.
         """
@@ -431,6 +436,8 @@ class Encoder:
         singles: list[tuple[int, np.ndarray, float, float]] = []
         imputed: dict[str, int] = {}
         outside: dict[str, int] = {}
+        masks: dict[str, list[tuple[str, np.ndarray]]] | None = (
+            {"imputed": [], "outside": [], "unseen": []} if row_flags else None)
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
             self._check_boolean(batch.column(name), name, source, pa)
             values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc,
@@ -446,6 +453,8 @@ class Encoder:
                 gaps = np.isnan(values)
                 values = np.where(gaps, median, values)  # a new array: the borrowed one may be Arrow's
                 imputed[name] = int(np.count_nonzero(gaps))  # counted, as unseen categories are
+                if masks is not None and imputed[name]:
+                    masks["imputed"].append((name, gaps))
                 if ind >= 0:
                     singles.append((ind, gaps.astype(np.float64), 0.0, 1.0))  # 1.0 where blank
                 smallest = values.min()
@@ -460,7 +469,10 @@ class Encoder:
             # and said by score (a walk-through, 2026-12-05). A pass of its own only when there is one.
             span = self._counted_spans.get(name)
             if span is not None and (smallest < span[0] or largest > span[1]):
-                outside[name] = int(np.count_nonzero((values < span[0]) | (values > span[1])))
+                beyond = (values < span[0]) | (values > span[1])
+                outside[name] = int(np.count_nonzero(beyond))
+                if masks is not None and outside[name]:
+                    masks["outside"].append((name, beyond))
             squashed = self.squashes.get(name)
             if squashed is not None:  # a pass of its own, for a squashed column only (a new array)
                 values = squash(values, *squashed)
@@ -482,6 +494,8 @@ class Encoder:
                 blank = _fastenc.count_flagged(codes, flags & blanks)
                 if blank:
                     empty[name] = blank
+                if masks is not None:
+                    masks["unseen"].append((name, flags[codes]))
         valued = []
         for name, numbers, default, col in self.valued:
             # Codes -> one number per distinct value (or training key), written as each block is: no
@@ -498,10 +512,17 @@ class Encoder:
                     blank = _fastenc.count_flagged(codes, unknown & blanks)  # as for a one-hot field, above
                     if blank:
                         empty[name] = blank
+                    if masks is not None:
+                        masks["unseen"].append((name, unknown[codes]))
                 table = np.where(unknown, default, table)  # a new table: the cached one stays as it is
             valued.append((codes, table, col))
         rows = _fastenc.ArrowRows(n, singles, plans, unseen, imputed, valued, empty)
         rows.outside = outside
+        if masks is not None:
+            # Unseen in field order (one-hot fields were looked at before valued ones).
+            order = {name: i for i, name in enumerate(self.fields)}
+            masks["unseen"].sort(key=lambda item: order.get(item[0], len(order)))
+            rows.flags = masks
         return rows
 
     def _check_boolean(self, column: Any, name: str, source: str, pa: Any) -> None:
