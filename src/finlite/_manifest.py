@@ -620,6 +620,13 @@ def verify_artifact(path: str | Path, required: tuple[str, ...] = (), *, verify_
     root = Path(path)
     if not root.is_dir():
         what = "is not a directory" if root.exists() or root.is_symlink() else "does not exist"
+        from finlite._paths import interrupted_swap
+
+        waiting = interrupted_swap(root) if what == "does not exist" else None
+        if waiting is not None:  # a two-rename replacement killed between its renames
+            raise ArtifactError(f"Artifact {str(root)!r} does not exist, but {str(waiting)!r} beside it is the "
+                                "artifact that was there: a run replacing it was killed half-way. Rename it back to "
+                                f"{root.name!r}, or run that train, compress or export again, which restores it first.")
         raise ArtifactError(f"Artifact {str(root)!r} {what}; pass the folder written by "
                             "'finlite train' or 'finlite compress'.")
     try:

@@ -454,6 +454,9 @@ def check_writable_file(path: PathLike, option: str, *, expect_json_format: str 
     """
     check_outside_artifacts(path, option)
     target = Path(path)
+    if target.is_symlink():  # the atomic write would replace the link itself (a security review, 2026-12-06)
+        raise ConfigError(f"{_spelled(option, target)} is a symbolic link; finlite neither writes through a link nor "
+                          "replaces one. Point it at the file itself, or choose another path.", param=_param(option))
     if target.is_dir():
         raise ConfigError(f"{_spelled(option, target)} is a folder; name a file to write (e.g. plan.json).",
                           param=_param(option))
@@ -683,6 +686,15 @@ _RENAMEAT2 = _load_renameat2()
 _RENAME_EXCHANGE = 2
 
 
+def _same_folder(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one folder (by device and inode: relative, absolute or
+    through a link alike); False when either cannot be read."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def exchange(a: PathLike, b: PathLike) -> bool:
     """Atomically swap two entries of the same folder; False when the system cannot (then nothing moved).
 
@@ -691,7 +703,11 @@ def exchange(a: PathLike, b: PathLike) -> bool:
     """
     func = _RENAMEAT2
     a, b = Path(a), Path(b)
-    if func is None or a.parent != b.parent:
+    # The same folder however each is written: a temporary folder's absolute path beside the
+    # user's relative ``kx/student`` compared unequal as text, and the artifact was replaced in two
+    # renames, with an instant (or, after a kill, until the next write) of no artifact at its path
+    # (a security review, 2026-12-06).
+    if func is None or not _same_folder(a.parent, b.parent):
         return False
     dfd = os.open(a.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -735,6 +751,25 @@ def _report(message: str) -> str:
     # The "finlite" logger: without logging configured, Python prints warnings on stderr as is.
     log.warning("warning: %s", message)
     return message
+
+
+def interrupted_swap(out: PathLike) -> Path | None:
+    """The newest ``.NAME.old-<pid>-<tag>`` folder beside a missing ``out`` whose writer is dead:
+    the artifact a killed two-rename replacement moved aside (None when there is none). A reader
+    names it, where it said only "does not exist" (a security review, 2026-12-06)."""
+    out = Path(out)
+    try:
+        entries = list(out.parent.iterdir())
+    except OSError:
+        return None
+    olds = []
+    for entry in entries:
+        match = _DIR_LEFTOVER.match(entry.name)
+        if (match is not None and match["name"] == out.name and match["kind"] == "old" and not entry.is_symlink()
+                and entry.is_dir() and not pid_alive(int(match["pid"]))):
+            with contextlib.suppress(OSError):
+                olds.append((entry.stat().st_mtime, entry))
+    return max(olds)[1] if olds else None
 
 
 def clean_leftovers(out: PathLike) -> list[str]:

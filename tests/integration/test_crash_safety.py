@@ -45,6 +45,23 @@ def exchange_works(folder: Path) -> bool:
         shutil.rmtree(b, ignore_errors=True)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_the_exchange_takes_a_relative_path_beside_an_absolute_one(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The temporary folder's path is absolute and the user's ``--out kx/student`` relative: they
+    compared unequal as text, and the artifact was replaced in two renames (a security review,
+    2026-12-06: a kill between them left no artifact at its path)."""
+    (tmp_path / "kx" / "student").mkdir(parents=True)
+    (tmp_path / "kx" / "student" / "f").write_text("old")
+    (tmp_path / "kx" / ".new").mkdir()
+    (tmp_path / "kx" / ".new" / "f").write_text("new")
+    monkeypatch.chdir(tmp_path)
+    assert _paths.exchange((tmp_path / "kx" / ".new").resolve(), Path("kx/student"))
+    assert (tmp_path / "kx" / "student" / "f").read_text() == "new"
+    (tmp_path / "other").mkdir()
+    assert not _paths.exchange(tmp_path / "other", Path("kx/student"))  # another folder: no exchange
+
+
 # The atomic exchange is Linux's (renameat2); elsewhere only the fallback exists.
 MODES = ["exchange", "fallback"] if sys.platform.startswith("linux") else ["fallback"]
 
@@ -137,6 +154,10 @@ def test_save_artifact_survives_a_kill_at_every_point(mode: str, old_artifact: d
         assert any(name.startswith(f".model.{leftover}-") for name in left), (key, left)
         if holds is None:
             assert not target.exists()  # the fallback's one-instant gap: the old one is beside it
+            # A reader names the folder the old artifact waits in (it said "does not exist" alone).
+            with pytest.raises(ArtifactError, match=rf"does not exist, but '.*{os.sep}\.model\.old-\d+-[0-9a-f]{{8}}' "
+                                                    r"beside it is the artifact that was there"):
+                finlite.load(target)
         else:
             assert generation(target) == holds, key
         # The next write to the same output cleans up first (and, without --force, refuses).

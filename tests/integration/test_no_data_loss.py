@@ -287,6 +287,15 @@ def test_save_plan_is_no_input_and_is_checked_before_any_work(teacher: Path, ger
     code, out = invoke(["compress", teacher, german_csv, "--out", student, "--save-plan", notes])
     assert code == 2 and f"--save-plan {str(notes)!r} exists and is not a finlite.pruning_plan/1 file" in out
     assert notes.read_text() == '{"mine": true}' and german_csv.read_bytes() == data_before
+    # A link to a plan is neither written through nor replaced (the atomic write replaced the link
+    # itself: a security review, 2026-12-06).
+    real = tmp_path / "real-plan.json"
+    real.write_text('{"format": "finlite.pruning_plan/1"}')
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    code, out = invoke(["compress", teacher, german_csv, "--out", student, "--save-plan", link])
+    assert code == 2 and f"--save-plan {str(link)!r} is a symbolic link; finlite neither writes through a link" in out
+    assert link.is_symlink() and real.read_text() == '{"format": "finlite.pruning_plan/1"}'
     assert not student.exists() and plan.read_text() == "{}"
 
 

@@ -66,6 +66,22 @@ def test_metrics_compare_within_the_relative_tolerance_and_skip_timing() -> None
 
 
 # -- students -----------------------------------------------------------------------------------
+def test_a_recorded_teacher_path_too_long_to_look_up_is_said_briefly(tmp_path: Path) -> None:
+    """A forged manifest's 100,000-character teacher path ended in a 100 KB "File name too long"
+    naming neither the file nor the field (a security review, 2026-12-06)."""
+    from finlite.jobs.reproduce import _find_teacher, look_for_teacher
+
+    art = SimpleNamespace(path=tmp_path / "student", manifest={})
+    provenance = {"path": "a" * 100_000, "manifest_sha256": "0" * 64}
+    teacher, seen = look_for_teacher(art, provenance, None)  # type: ignore[arg-type]
+    assert teacher is None and seen and all("cannot be looked up (File name too long)" in s for s in seen)
+    assert all(len(s) < 400 for s in seen) and "(100,000 characters)" in seen[0]
+    with pytest.raises(ConfigError, match=r"recorded path 'a{200}… "
+                                          r"\(100,000 characters\)'") as exc:
+        _find_teacher(art, provenance, None)  # type: ignore[arg-type]
+    assert len(str(exc.value)) < 2000
+
+
 def test_a_compressed_artifact_reproduces_exactly(student_dir: Path, german_csv: Path) -> None:
     result = reproduce(student_dir, german_csv)
     assert result.job == "compress" and result.deterministic

@@ -1126,7 +1126,9 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
         from finlite.jobs.reproduce import teacher_candidates
 
         for i, place in enumerate(teacher_candidates(art, str(recorded_teacher["path"]), None)):
-            inputs[f"recorded teacher ({i + 1})" if i else "recorded teacher"] = place
+            # Each place under a name of its own (a dict key), said in words, not as a counter.
+            inputs["recorded teacher" + ("" if i == 0 else " as found beside the artifact" if i == 1
+                                         else f" as found beside the artifact ({i})")] = place
     _check_report_folder(target, overwrite=overwrite, inputs=inputs)
     if data is None:
         if "sections" not in stored:

@@ -211,6 +211,16 @@ def teacher_candidates(art: Artifact, recorded_path: str, given: str | Path | No
     return unique
 
 
+#: The most characters of a recorded path a message repeats (a forged manifest held 100,000).
+_SHOWN_PATH = 200
+
+
+def _clipped(path: Any) -> str:
+    """A recorded path as a message shows it: at most :data:`_SHOWN_PATH` characters."""
+    text = str(path)
+    return text if len(text) <= _SHOWN_PATH else f"{text[:_SHOWN_PATH]}… ({len(text):,} characters)"
+
+
 def look_for_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Path | None,
                      verify_key: Any = None) -> tuple[Artifact | None, list[str]]:
     """The teacher a student records, among :func:`teacher_candidates`: the first that loads (with
@@ -221,8 +231,13 @@ def look_for_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | 
 
     seen: list[str] = []
     for candidate in teacher_candidates(art, str(provenance.get("path", "")), given):
-        if not candidate.exists():
-            seen.append(f"{candidate}: missing")
+        try:
+            present = candidate.exists()
+        except (OSError, RuntimeError) as exc:  # a recorded path too long, or a link loop: no teacher there
+            seen.append(f"{_clipped(candidate)}: cannot be looked up ({getattr(exc, 'strerror', None) or exc})")
+            continue
+        if not present:
+            seen.append(f"{_clipped(candidate)}: missing")
             continue
         try:
             teacher = load(candidate, verify_key=verify_key)
@@ -248,7 +263,7 @@ def _find_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Pat
     if teacher is not None:
         return teacher
     raise ConfigError(
-        f"The teacher that {art.path} was compressed from (recorded path {str(provenance.get('path', ''))!r}, manifest "
+        f"The teacher that {art.path} was compressed from (recorded path {_clipped(provenance.get('path', ''))!r}, manifest "
         f"sha256 {provenance.get('manifest_sha256', '')}) is missing or changed: {'; '.join(seen)}. Pass that teacher "
         "artifact as teacher=PATH.", param="teacher")
 
