@@ -1850,7 +1850,7 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON on stdout (rows, decisions, PSI, unseen categories, notes, and which model and input made the output) instead of the summary line; notes still go to stderr.")] = False,
     reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most, each at least 5 % of that push (0 to 64; columns beyond a row's reasons stay empty; 4 is the US practice). Costs 2 x fields + 1 model rows per decided row. Classifiers exported by this finlite.")] = 0,
     reason_codes: ReasonCodesOption = None,
-    flags: Annotated[bool, typer.Option("--flags", help="Add columns imputed_fields, outside_fields and unseen_fields: per row, as a JSON list, the numeric fields sent blank (scored with the training median), those beyond every training value, and the categorical fields whose value training never saw (as serve answers per record; [] when none). Classifiers only.")] = False,
+    flags: Annotated[bool, typer.Option("--flags", help="Add columns imputed_fields, outside_fields and unseen_fields: per row, as a JSON list, the numeric fields sent blank (scored with the training median), those beyond every training value, and the categorical fields whose value training never saw (as serve answers per record; [] when none), locally or on Ray alike. Classifiers only.")] = False,
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores.
 
@@ -1874,13 +1874,10 @@ def score(
         if threads is not None:
             raise ConfigError("--threads sizes a local run; with --engine ray each actor scores on one thread "
                               "and --workers sets how many actors there are.")
-        if flags:
-            raise ConfigError("--flags is written by a local run; with --engine ray the run's counts of imputed, "
-                              "outside and unseen fields are in its notes and metadata. Drop --flags, or score "
-                              "with --engine local.")
         _score_on_ray(artifact, input, output, id_columns=id_column or [], chunk_rows=chunk_rows or 65536, int8=int8,
                       force=force, quiet=quiet, verify_key=verify_key, manifest_sha256=manifest_sha256,
-                      address=address, workers=workers, as_json=as_json, reasons=reasons, reason_codes=reason_codes)
+                      address=address, workers=workers, as_json=as_json, reasons=reasons, reason_codes=reason_codes,
+                      flags=flags)
         return
     # One ONNX Runtime thread per call: parallelism comes from the scoring threads, one chunk each.
     predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=1,
@@ -1989,14 +1986,14 @@ def _say_score_notes(notes: list[str]) -> None:
 def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: list[str], chunk_rows: int, int8: bool,
                   force: bool, quiet: bool, verify_key: Path | None, manifest_sha256: str | None, address: str | None,
                   workers: int | None, as_json: bool = False, reasons: int = 0,
-                  reason_codes: Path | None = None) -> None:
+                  reason_codes: Path | None = None, flags: bool = False) -> None:
     """``score --engine ray``: the same output as the local run, scored by a Ray actor pool."""
     from finlite.runtime.ray_engine import score_file_ray
 
     summary = score_file_ray(artifact, source, output, id_columns=id_columns, chunk_rows=chunk_rows,
                              variant="int8" if int8 else "fp32", address=address, workers=workers,
                              verify_key=verify_key, manifest_sha256=manifest_sha256, overwrite=force,
-                             progress=_progress(quiet), reasons=reasons, reason_codes=reason_codes)
+                             progress=_progress(quiet), reasons=reasons, reason_codes=reason_codes, flags=flags)
     _say_score_notes(summary.notes)
     if as_json:
         _echo(_json_out(summary.to_dict(), sort_keys=False))

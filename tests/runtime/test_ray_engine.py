@@ -111,6 +111,17 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
     assert run["unseen_empty"] == {"housing": 20}
     assert run["imputed"] == {"age_in_years": 30}
     assert pq.read_table(tmp_path / "ray.parquet").schema.names == ["loan_id", "score", "decision"]
+    # --flags: each row's imputed, outside and unseen fields, equal to the local run's.
+    score_file(Predictor(exported_dir, threads=2), shifted, tmp_path / "local_flags.parquet", id_columns=["loan_id"],
+               flags=True)
+    flagged = score_file_ray(exported_dir, shifted, tmp_path / "ray_flags.parquet", id_columns=["loan_id"],
+                             chunk_rows=700, workers=2, flags=True)
+    got, expected = pq.read_table(tmp_path / "ray_flags.parquet"), pq.read_table(tmp_path / "local_flags.parquet")
+    assert got.schema.names == ["loan_id", "score", "decision", "imputed_fields", "outside_fields", "unseen_fields"]
+    assert got.equals(expected) and flagged.provenance["columns"].keys() >= {"imputed_fields", "unseen_fields"}
+    assert got.column("imputed_fields").to_pylist()[100] == '["age_in_years"]'
+    assert got.column("unseen_fields").to_pylist()[0] == '["purpose","housing"]' or \
+        got.column("unseen_fields").to_pylist()[0] == '["housing","purpose"]'
     # The CLI prints the same notes for either engine, and --json the run.
     result = CliRunner().invoke(app, ["score", str(exported_dir), str(shifted), "-o", str(tmp_path / "cli.parquet"),
                                       "--engine", "ray", "--workers", "1", "--quiet", "--json"])

@@ -39,6 +39,7 @@ from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, 
 from finlite.runtime import _native
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
+    FLAG_COLUMNS,
     RunCounts,
     ScoreSummary,
     _check_columns,
@@ -52,6 +53,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     check_input_file,
     chunk_reasons,
     csv_header,
+    flag_columns,
     id_column,
     ids_as_written,
     open_csv_text,
@@ -368,13 +370,15 @@ class _Scorer:
     """A Ray Data actor: verifies the artifact once, then scores the blocks it is handed."""
 
     def __init__(self, artifact: str, variant: str, key_pem: str | None, manifest_sha256: str, source: str,
-                 ids: list[str], reasons: int = 0, codes: ReasonCodes | None = None, total: int | None = None) -> None:
+                 ids: list[str], reasons: int = 0, codes: ReasonCodes | None = None, total: int | None = None,
+                 flags: bool = False) -> None:
         from finlite.runtime.predictor import Predictor
         from finlite.signing import load_public_key_pem
 
         # The key travels as PEM text (key objects do not pickle); False: no key, and no
         # $FINLITE_VERIFY_KEY of the worker's either, exactly as the driver decided.
         self.source, self.ids, self.reasons, self.codes = source, ids, reasons, codes
+        self.flags = flags  # score --flags: each row's imputed, outside and unseen fields (batch.flag_columns)
         self.total = total  # the file's rows when known (a Parquet footer's): the samples' stride from the start
         self.protected: list[str] = []
         # A refused artifact is reported with the first block (see _ERROR), not raised: Ray
@@ -427,6 +431,7 @@ class _Scorer:
         outside: dict[str, int] = {}
         decision = np.zeros(n, np.int8)
         texts: list[list[str | None]] = [[None] * n for _ in range(self.reasons)]
+        flagged: list[dict[str, Any]] = []  # each part's flag columns (score --flags), in row order
         # Rows of one batch are consecutive unless Ray Data joined blocks: encode each run of
         # consecutive rows with its own first row, so an error names the right file row.
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1 if n > 1 else np.zeros(0, np.int64)
@@ -435,7 +440,8 @@ class _Scorer:
                 continue
             part = batch.slice(int(lo), int(hi - lo))
             first = int(rows[lo])
-            prepared = self.predictor.encoder.prepare_arrow(part, first_row=first, source=self.source)
+            prepared = self.predictor.encoder.prepare_arrow(part, first_row=first, source=self.source,
+                                                            row_flags=self.flags)
             # Encoded and scored a cache-sized block at a time, as local scoring does (predictor.score_blocks).
             # Every score checked (count and value) there: fail closed, no NaN ever decides.
             score[lo:hi] = score_blocks(prepared, self.predictor.session, self._buffer(), self.source, first=first)
@@ -453,11 +459,17 @@ class _Scorer:
                                            self.codes)
                 for column, values in zip(texts, part_texts, strict=True):
                     column[lo:hi] = values
+            if self.flags:
+                flagged.append(flag_columns(prepared.flags or {}, int(hi - lo)))
         columns = {c: id_column(batch, c) for c in self.ids}
         columns["score"] = pa.array(score, type=pa.float32())
         columns["decision"] = pa.array(decision, type=pa.int8())
         for j, values in enumerate(texts):
             columns[f"reason_{j + 1}"] = pa.array(values, type=pa.string())
+        if self.flags:  # as the local run writes them, after the reasons
+            for name in FLAG_COLUMNS.values():
+                parts = [p[name] for p in flagged]
+                columns[name] = pa.concat_arrays(parts) if parts else pa.array([], type=pa.string())
         columns[_ROW] = batch.column(_ROW)
         cited, unexplained = reason_counts(texts, decision, self.protected)
         stats: dict[str, Any] = {"unseen": unseen, "unseen_empty": unseen_empty, "imputed": imputed,
@@ -551,14 +563,16 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                    variant: str = "fp32", address: str | None = None, workers: int | None = None,
                    verify_key: Any = None, manifest_sha256: str | None = None, overwrite: bool = False,
                    progress: bool = False, reasons: int = 0,
-                   reason_codes: ReasonCodes | str | os.PathLike[str] | None = None) -> RayScoreSummary:
+                   reason_codes: ReasonCodes | str | os.PathLike[str] | None = None,
+                   flags: bool = False) -> RayScoreSummary:
     """Score every row of a CSV or Parquet file on Ray and write ids, ``score`` and ``decision``.
 
     The output equals :func:`finlite.runtime.batch.score_file`'s, row for row: same columns,
     same order, same float32 scores. ``workers`` is the number of scoring actors (one core and
     one Predictor each; default: every CPU of the cluster). Without ``address`` a local Ray is
     started with the cores available and shut down afterwards; with one, this process joins
-    that cluster, whose nodes must see the artifact and the input at the same paths.
+    that cluster, whose nodes must see the artifact and the input at the same paths. ``flags``
+    adds the local run's flag columns (:data:`finlite.runtime.batch.FLAG_COLUMNS`), equal to them.
 
     Raises:
         ConfigError: Ray is not installed, the cluster cannot be reached, ``workers`` is out of
@@ -613,8 +627,9 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     codes = reasons_setup(local, reasons, reason_codes)
     k = reason_columns(local, reasons, codes)  # refuses an artifact without a reference
     reason_names = [f"reason_{j + 1}" for j in range(k)]
+    flag_names = list(FLAG_COLUMNS.values()) if flags else []
     ids = list(dict.fromkeys(id_columns))
-    _check_ids(ids, ("score", "decision", *reason_names, _ROW))
+    _check_ids(ids, ("score", "decision", *reason_names, *flag_names, _ROW))
     names = _file_columns(src, in_kind)
     _check_columns(src, names, fields, ids)
     columns = [c for c in names if c in set(fields) | set(ids)]
@@ -631,7 +646,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         # A nested column cannot be read dictionary-encoded; the encoder refuses it by name.
         schema = parquet.schema_arrow
         dictionary = [c for c in dictionary if not pa.types.is_nested(schema.field(c).type)]
-    origin = provenance(local, src, k, codes)
+    origin = provenance(local, src, k, codes, flags)
     reference = _reference_bins(local)
     feature_bins = _feature_bins(local)
     gate_notes = _gate_notes(local)
@@ -694,7 +709,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             compute=ray.data.ActorPoolStrategy(size=size),
             fn_constructor_kwargs={"artifact": str(Path(artifact).resolve()), "variant": variant,
                                    "key_pem": key_pem, "manifest_sha256": pin, "source": str(src), "ids": ids,
-                                   "reasons": k, "codes": codes, "total": total})
+                                   "reasons": k, "codes": codes, "total": total, "flags": flags})
         if progress:
             from tqdm import tqdm
 
@@ -735,7 +750,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
 
             writer.write(pa.table({**{c: pa.array([], pa.string()) for c in ids},
                                    "score": pa.array([], pa.float32()), "decision": pa.array([], pa.int8()),
-                                   **{c: pa.array([], pa.string()) for c in reason_names}}))
+                                   **{c: pa.array([], pa.string()) for c in (*reason_names, *flag_names)}}))
         if total is not None and rows != total:
             raise DataError(f"Ray returned {rows:,} of the {total:,} rows of {str(src)!r}; nothing was written. "
                             "Score it again.")
