@@ -626,7 +626,7 @@ def verify_artifact(path: str | Path, required: tuple[str, ...] = (), *, verify_
         if waiting is not None:  # a two-rename replacement killed between its renames
             raise ArtifactError(f"Artifact {str(root)!r} does not exist, but {str(waiting)!r} beside it is the "
                                 "artifact that was there: a run replacing it was killed half-way. Rename it back to "
-                                f"{root.name!r}, or run that train, compress or export again, which restores it first.")
+                                f"{root.name!r} (a train or compress writing to that path puts it back too).")
         raise ArtifactError(f"Artifact {str(root)!r} {what}; pass the folder written by "
                             "'finlite train' or 'finlite compress'.")
     try:

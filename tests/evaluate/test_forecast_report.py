@@ -323,7 +323,7 @@ def test_at_a_longer_horizon_a_staggered_book_is_shown_as_computed_by_hand() -> 
     assert f"long/flat Sharpe {book['teacher']['long_flat']['sharpe']:.2f} (teacher)" in trading.summary
     assert "A staggered book, 1/5 of the capital in each start day's book" in trading.summary
     labels = [(row[0], row[1]) for row in trading.tables[0].rows]
-    assert ("teacher", "long/flat, staggered") in labels and ("buy and hold", "long, staggered days") in labels
+    assert ("teacher", "long/flat, staggered") in labels and ("buy and hold", "long, staggered steps") in labels
     # Without the paths (no daily steps), or at h = 1, there is no staggered book.
     assert "staggered" not in next(s for s in build_forecast_sections(plain) if s.id == "trading").metrics[
         "assets"]["all"]

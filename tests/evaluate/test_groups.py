@@ -243,6 +243,11 @@ def test_a_book_that_flips_everywhere_names_the_segments_that_flip_more_than_the
     assert ("The student flips 13.0% of all test decisions, above the 5% a segment is judged by, so weak spots for "
             "agreement are spread over the book (see the decisions section); 1 segment(s) flip more than the book's "
             "own rate beyond chance: region=E.") in section.summary
+    # A book above the cap whose segments all pass says nothing of spread weak spots (a review).
+    even = t.copy()
+    _flip(even, np.concatenate([np.arange(k * 200, k * 200 + 12) for k in range(5)]))
+    passing = build_segments(_inputs(frame, y, t, even, categorical=["region"]))
+    assert passing.status == "PASS" and "spread over the book" not in passing.summary
     # A book within the cap says nothing of it.
     calm = t.copy()
     _flip(calm, np.arange(800, 830))

@@ -156,3 +156,15 @@ def test_compress_search_and_the_report_rebuild_remember_scores(monkeypatch: pyt
         job()  # type: ignore[operator]
     assert seen.value.args == (True,)
     assert active_memo() is None  # and only while the job runs
+
+
+def test_the_jobs_that_score_one_split_several_times_remember() -> None:
+    """compress, search and the report's rebuild each run within remembered_scores (the rebuild's
+    decorator once slid onto a helper inserted above it: a review, 2026-12-06)."""
+    from finlite.jobs.compress import compress
+    from finlite.jobs.report import rebuild_report
+    from finlite.jobs.search import search_students
+
+    for job in (compress, search_students, rebuild_report):
+        wrapped = getattr(job, "__wrapped__", None)
+        assert wrapped is not None and wrapped.__name__ == job.__name__, job

@@ -554,3 +554,34 @@ def test_flags_name_each_rows_imputed_outside_and_unseen_fields_as_the_record_pa
         frame.assign(unseen_fields="x").to_parquet(tmp_path / "clash.parquet", index=False)
         score_file(predictor, tmp_path / "clash.parquet", tmp_path / "clash_out.parquet", flags=True,
                    id_columns=["unseen_fields"])
+
+
+def test_flags_list_unseen_fields_in_the_record_paths_order_with_valued_columns() -> None:
+    """A weight-of-evidence field before a one-hot one: the record path lists one-hot fields first,
+    then valued ones, and so must the flags (they were sorted by field order: a review)."""
+    import pyarrow as pa
+
+    from finlite.data import infer_schema
+    from finlite.data.preprocess import Encoding, Preprocessor
+    from finlite.runtime.batch import flag_columns
+    from finlite.runtime.encoder import Encoder
+
+    rng = np.random.default_rng(0)
+    n = 600
+    train = pd.DataFrame({"amount": rng.gamma(2.0, 100.0, n), "zcat": [f"z{i % 80}" for i in range(n)],
+                          "color": rng.choice(["red", "blue", "green"], n), "y": rng.integers(0, 2, n)})
+    pre = Preprocessor(infer_schema(train, "y"), Encoding(max_categories=10)).fit(train)
+    encoder = Encoder(pre.to_dict())
+    assert [v[0] for v in encoder.valued] == ["zcat"] and [c[0] for c in encoder.categorical] == ["color"]
+    book = pd.DataFrame({"amount": [50.0, None, 2000.0, 20.0, 30.0], "zcat": ["z1", "new", "z2", "new", None],
+                         "color": ["red", "mauve", "blue", "teal", "red"]})
+    records = book.astype(object).where(book.notna(), None).to_dict("records")
+    imputed: list[list[str]] = []
+    outside: list[list[str]] = []
+    _, unseen = encoder.encode_records(records, "the records", imputed, outside)
+    prepared = encoder.prepare_arrow(pa.Table.from_pandas(book, preserve_index=False), row_flags=True)
+    columns = flag_columns(prepared.flags or {}, len(book))
+    assert [json.loads(v) for v in columns["unseen_fields"].to_pylist()] == [list(u) for u in unseen]
+    assert [json.loads(v) for v in columns["imputed_fields"].to_pylist()] == imputed
+    assert [json.loads(v) for v in columns["outside_fields"].to_pylist()] == outside
+    assert json.loads(columns["unseen_fields"].to_pylist()[1]) == ["color", "zcat"]

@@ -649,7 +649,7 @@ def build_explanations(inp: TabularInputs) -> Section:
         "principal_unchanged_share_both_declined": unchanged_both,
         "principal_unchanged_share_flipped": unchanged_flipped,
         "teacher_method": t_method, "student_method": s_method,
-        "deployed_method": "baseline Shapley against the training rows' typical applicant (each number's median "
+        "deployed_method": f"baseline Shapley against the training rows' typical {w.row} (each number's median "
                            "and each category's share of the encoded input; a scorecard: its most common "
                            "categories, with offsets to the average points), one antithetic pair",
         "deployed_principal_same_as_shap_share": deployed_same, "deployed_overlap_with_shap_mean": deployed_overlap,

@@ -869,7 +869,7 @@ def _trading_asset(rows: _Rows, mask: np.ndarray, asset: str | None, seed: int
                     table.append([f"{label}{name}", f"{strategy.replace('_', '/')}, staggered",
                                   *(staggered[name][strategy][k] for k in _STRATEGY_KEYS)])
             if asset is None:
-                table.append([f"{label}buy and hold", "long, staggered days",
+                table.append([f"{label}buy and hold", "long, staggered steps",
                               *(staggered["buy_and_hold"][k] for k in _STRATEGY_KEYS)])
     status = "WARN" if diff_ci[1] is not None and diff_ci[1] < 0 else "PASS"
     return out, table, curves, status
@@ -1068,12 +1068,12 @@ def _trading(rows: _Rows) -> Section:
              f"Status interval: moving-block bootstrap of the long/flat Sharpe difference, {BOOTSTRAP_REPS} "
              f"replicates, seed {rows.seed}."]
     if any("staggered" in res for res in per_asset.values() if isinstance(res, Mapping)):
-        notes.append(f"Staggered (h = {rows.horizon}): 1/{rows.horizon} of the capital in each start day's book, "
-                     "each book holding its forecast for the horizon; the position after a day is the mean of the "
-                     f"last {rows.horizon} calls, marked and annualised by the day, costs on the net change of "
-                     f"position; the first {rows.horizon - 1} days, before every book is in, are left out"
+        notes.append(f"Staggered (h = {rows.horizon}): 1/{rows.horizon} of the capital in each start {unit}'s book, "
+                     f"each book holding its forecast for the horizon; the position after a {unit} is the mean of the "
+                     f"last {rows.horizon} calls, marked and annualised by the {unit}, costs on the net change of "
+                     f"position; the first {rows.horizon - 1} {unit}(s), before every book is in, are left out"
                      + (" (each asset's in metrics.assets.ASSET.staggered)." if len(assets) > 1 else
-                        "; buy-and-hold over the same days."))
+                        f"; buy-and-hold over the same {unit}s."))
     if len(assets) > MAX_PLOTTED_ASSETS:
         notes.append(f"Equity curves are plotted for the first {MAX_PLOTTED_ASSETS} of {len(assets)} assets; the "
                      "table lists them all.")
@@ -1109,8 +1109,8 @@ def _trading(rows: _Rows) -> Section:
                         + ".")
         book = first.get("staggered")
         if book:
-            summary += (f" A staggered book, 1/{rows.horizon} of the capital in each start day's book (marked "
-                        f"daily, {book['steps']:,} steps), depends on no start day: long/flat Sharpe "
+            summary += (f" A staggered book, 1/{rows.horizon} of the capital in each start {unit}'s book (marked "
+                        f"every {unit}, {book['steps']:,} steps), depends on no start {unit}: long/flat Sharpe "
                         f"{book['teacher']['long_flat']['sharpe']:.2f} (teacher) and "
                         f"{book['student']['long_flat']['sharpe']:.2f} (student), long/short "
                         f"{book['teacher']['long_short']['sharpe']:.2f} and {book['student']['long_short']['sharpe']:.2f}, "

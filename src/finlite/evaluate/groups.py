@@ -750,7 +750,8 @@ def build_segments(inp: TabularInputs) -> Section:
     else:
         summary = f"No weak spot among {len(segments)} segments of {len(columns)} column(s)."
     above_book: list[str] | None = None
-    if flip_rate is not None and flip_rate > 1.0 - AGREEMENT_WARN and judged:
+    if flip_rate is not None and flip_rate > 1.0 - AGREEMENT_WARN and judged and \
+            any("agreement" in d["reasons"] for d in weak):
         # A book that flips more than the cap marks most segments (23 of 36 at 12 %: a validator's
         # walk-through): the flips are everywhere, which the decisions section says. What is left
         # to localise is where they are worse than the book's own rate, beyond chance.

@@ -157,6 +157,12 @@ def _intended_use(report: Mapping[str, Any]) -> str:
     return _text(stated) if stated else DEFAULT_USES[_domain(report)]
 
 
+def _decisions(fraud: bool) -> str:
+    """What a protected input can sway: a credit model's decisions and adverse-action reasons, a
+    fraud model's flags and their reasons (a fraud card spoke of adverse action: a review)."""
+    return "flags and the reasons given for them" if fraud else "decisions and adverse-action reasons"
+
+
 def _input_lines(report: Mapping[str, Any]) -> list[str]:
     """The features the model reads, with the protected ones said: declared (``--protected``) and
     named like a protected attribute."""
@@ -174,15 +180,18 @@ def _input_lines(report: Mapping[str, Any]) -> list[str]:
              f"- numeric: {', '.join(_text(n) for n in numeric) or 'none'}",
              f"- categorical: {', '.join(_text(n) for n in categorical) or 'none'}"]
     declared, by_name = names("protected_declared"), names("protected_by_name")
+    fraud = _domain(report) == "fraud"
     if declared:
         lines.append(f"- **protected attributes it reads (declared)**: {', '.join(_text(n) for n in declared)}: its "
-                     "decisions and adverse-action reasons can depend on them directly (see Fairness).")
+                     f"{_decisions(fraud)} can depend on them directly (see Fairness).")
     if by_name:
         lines.append(f"- features named like a protected attribute: {', '.join(_text(n) for n in by_name)} (not "
                      "declared protected, so not tested for fairness; name them with --protected).")
     places = names("geography_by_name")
     if places:
-        lines.append(f"- features named like a place (the applicant's, or another party's such as a lender's): "
+        lines.append("- features named like a place ("
+                     + ("the customer's, or another party's such as a merchant's" if fraud else
+                        "the applicant's, or another party's such as a lender's") + "): "
                      f"{', '.join(_text(n) for n in places)} (a geography can "
                      "stand in for a protected attribute, as in redlining; with a protected column named, the "
                      "fairness section's proxy analysis measures how well the inputs predict it).")
@@ -246,7 +255,7 @@ def _unassessed_protected(report: Mapping[str, Any], by_id: Mapping[str, Section
            else "no fairness section tests " + them + " (none was declared with --protected)")
     return [f"- **Protected attributes not assessed**: the model reads {shown}, "
             f"{'declared protected or ' if declared else ''}named like {'protected attributes' if many else 'one'}, "
-            f"and {why}: its decisions and adverse-action reasons may depend on {them} directly. "
+            f"and {why}: its {_decisions(_domain(report) == 'fraud')} may depend on {them} directly. "
             + (f"Build the report again so the fairness section tests {them}."
                if declared else f"Declare {them} with --protected so the fairness section tests {them} (dropping a "
                "column does not keep what stands in for it out of the decisions).")]

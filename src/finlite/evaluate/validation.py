@@ -1091,7 +1091,7 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                    f"teacher's, or less than 1/{CITL_FAIL:g} of it; WARN at {CAL_REL_WARN} × prev and "
                    f"{CAL_RATIO_WARN:g} × teacher ECE, at factors above {CITL_WARN:g}, or when a student band has "
                    f"binomial p < 0.01 while no teacher band does (below a {RARE_RATE:.0%} positive rate, also a band "
-                   "of the top tenth of the scores). Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × "
+                   f"of the top tenth of the scores). Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × "
                    f"prev), calibration-in-the-large factor {_fmt(citl_excess)}, mean prediction factor "
                    f"{_fmt(shift)}."),
         summary=summary,

@@ -588,7 +588,8 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
                    "teacher": teacher, **({"selection": dict(selection)} if selection else {})},
         "card": _card(comparison.get("task"), inputs),
         # What a binary table model decides (credit or fraud): the card's and the sections' words.
-        **({"domain": inputs.domain} if isinstance(inputs, TabularInputs) else {}),
+        **({"domain": inputs.domain} if isinstance(inputs, TabularInputs) and get_task(inputs.task).decides
+           else {}),
         "options": options.to_dict(),
         "omitted": b.omitted,
         "sections": sections,
@@ -1068,13 +1069,13 @@ def _write_folder(out: Path, files: Mapping[str, str]) -> None:
         raise
 
 
-@remembering_scores
 def _recorded_domain(stored: Mapping[str, Any]) -> str | None:
     """The domain a stored report was built in (None: an older report, or not a binary table model)."""
     domain = stored.get("domain")
     return str(domain) if domain in DOMAINS else None
 
 
+@remembering_scores
 def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None, *,
                    baseline: str | Path | Artifact | None = None, segments: Sequence[str] | None = None,
                    protected: Sequence[str] | None = None, monotone: Mapping[str, int] | None = None,

@@ -518,10 +518,7 @@ class Encoder:
             valued.append((codes, table, col))
         rows = _fastenc.ArrowRows(n, singles, plans, unseen, imputed, valued, empty)
         rows.outside = outside
-        if masks is not None:
-            # Unseen in field order (one-hot fields were looked at before valued ones).
-            order = {name: i for i, name in enumerate(self.fields)}
-            masks["unseen"].sort(key=lambda item: order.get(item[0], len(order)))
+        if masks is not None:  # unseen: one-hot fields, then valued ones, as the record path lists them
             rows.flags = masks
         return rows
 
