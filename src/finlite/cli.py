@@ -280,6 +280,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "enforce_monotone": ("--enforce-monotone",),
     "domain": ("--domain",),
     "flags": ("--flags",),
+    "no_impute": ("--no-impute",),
     "teacher": ("--teacher",),
     "holdout": ("--holdout",),
     "since": ("--since",),
@@ -582,6 +583,7 @@ Segments = Annotated[str | None, typer.Option(help="Report: columns whose values
 Protected = Annotated[str | None, typer.Option(help="Report: protected columns (comma-separated) for the fairness section: approval-rate ratio (four-fifths rule), gaps in bad-capture and wrongful-decline rates (declined given bad, declined given good) per group; a numeric column is banded into quartiles, or at the edges given after a colon (age_in_years:25/62: under 25, 25 to under 62, 62 and over).")]
 Monotone = Annotated[str | None, typer.Option(help="Report: numeric columns the score must be monotone in, e.g. 'duration_in_month:+,age_in_years:-' (+: P(positive) must not fall as the column rises). Default: a boosted teacher's own constraints.")]
 IdColumn = Annotated[str | None, typer.Option("--id-column", help="Report: the column naming the rows in flips.csv (default: the row number in the data file).")]
+NoImpute = Annotated[bool, typer.Option("--no-impute", help="Refuse a blank (null, empty) in a field training never saw blank, naming the field and row (serve: 422; score: exit 2, nothing written), instead of deciding on the training median or the unseen category; a field training saw blank keeps its learned treatment. Table models.")]
 Domain = Annotated[str | None, typer.Option(help="Report: what a classifier's flags decide: 'credit' (declined applicants, whose adverse-action reasons must not change) or 'fraud' (transactions held for an analyst: changed reasons are a finding to review, not a material change). Default: the domain a rebuilt report was built in; for a new one, 'fraud' when the data file's name says fraud, creditcard, transaction or payment, else 'credit'.")]
 
 
@@ -1850,6 +1852,7 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON on stdout (rows, decisions, PSI, unseen categories, notes, and which model and input made the output) instead of the summary line; notes still go to stderr.")] = False,
     reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most, each at least 5 % of that push (0 to 64; columns beyond a row's reasons stay empty; 4 is the US practice). Costs 2 x fields + 1 model rows per decided row. Classifiers exported by this finlite.")] = 0,
     reason_codes: ReasonCodesOption = None,
+    no_impute: NoImpute = False,
     flags: Annotated[bool, typer.Option("--flags", help="Add columns imputed_fields, outside_fields and unseen_fields: per row, as a JSON list, the numeric fields sent blank (scored with the training median), those beyond every training value, and the categorical fields whose value training never saw (as serve answers per record; [] when none), locally or on Ray alike. Classifiers only.")] = False,
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores.
@@ -1877,11 +1880,11 @@ def score(
         _score_on_ray(artifact, input, output, id_columns=id_column or [], chunk_rows=chunk_rows or 65536, int8=int8,
                       force=force, quiet=quiet, verify_key=verify_key, manifest_sha256=manifest_sha256,
                       address=address, workers=workers, as_json=as_json, reasons=reasons, reason_codes=reason_codes,
-                      flags=flags)
+                      flags=flags, no_impute=no_impute)
         return
     # One ONNX Runtime thread per call: parallelism comes from the scoring threads, one chunk each.
     predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=1,
-                          verify_key=verify_key, manifest_sha256=manifest_sha256)
+                          verify_key=verify_key, manifest_sha256=manifest_sha256, no_impute=no_impute)
     scorers = threads or _limits.available_cores()
     market = getattr(predictor, "market", None)
     if market is not None:
@@ -1986,14 +1989,15 @@ def _say_score_notes(notes: list[str]) -> None:
 def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: list[str], chunk_rows: int, int8: bool,
                   force: bool, quiet: bool, verify_key: Path | None, manifest_sha256: str | None, address: str | None,
                   workers: int | None, as_json: bool = False, reasons: int = 0,
-                  reason_codes: Path | None = None, flags: bool = False) -> None:
+                  reason_codes: Path | None = None, flags: bool = False, no_impute: bool = False) -> None:
     """``score --engine ray``: the same output as the local run, scored by a Ray actor pool."""
     from finlite.runtime.ray_engine import score_file_ray
 
     summary = score_file_ray(artifact, source, output, id_columns=id_columns, chunk_rows=chunk_rows,
                              variant="int8" if int8 else "fp32", address=address, workers=workers,
                              verify_key=verify_key, manifest_sha256=manifest_sha256, overwrite=force,
-                             progress=_progress(quiet), reasons=reasons, reason_codes=reason_codes, flags=flags)
+                             progress=_progress(quiet), reasons=reasons, reason_codes=reason_codes, flags=flags,
+                             no_impute=no_impute)
     _say_score_notes(summary.notes)
     if as_json:
         _echo(_json_out(summary.to_dict(), sort_keys=False))
@@ -2021,6 +2025,7 @@ def serve(
     allowed_host: Annotated[list[str] | None, typer.Option(help="On 127.0.0.1 without --token-file only requests to 127.0.0.1, localhost and [::1] are answered (DNS rebinding); a host name a proxy on this machine forwards, e.g. api.bank.internal. Repeatable.")] = None,
     reasons: Annotated[int, typer.Option(help="Adverse-action reasons given with every record decided 1 and written to its audit line, at most this many (0 to 64; 4 is the US practice; 0: none). Each costs the declined request 2 x fields + 1 model rows (about 40-50 µs for a German credit record's 20 fields). Artifacts exported by this finlite.")] = 0,
     reason_codes: ServeReasonCodes = None,
+    no_impute: NoImpute = False,
 ) -> None:
     """Serve an artifact over HTTP: /health, /metadata, /predict and the OpenAPI page at /docs."""
     from finlite.runtime.service import serve as run_service
@@ -2043,7 +2048,7 @@ def serve(
                 audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log,
                 workers=workers, verify_key=verify_key, manifest_sha256=manifest_sha256,
                 announce=lambda line: _echo(line, err=True), allowed_hosts=tuple(allowed_host or ()),
-                reasons=reasons, reason_codes=reason_codes)
+                reasons=reasons, reason_codes=reason_codes, no_impute=no_impute)
 
 
 @app.command("bench")

@@ -87,7 +87,9 @@ def test_score_file_refuses_a_bad_price_file_and_leaves_no_output(forecast_dir: 
     prices.to_csv(src, index=False)
     with pytest.raises(DataError, match="id columns"):
         score_file(predictor, src, out, id_columns=["date"])
-    # A price history has no record fields to flag, nor reasons to give.
+    # A price history has no record fields to flag or to refuse blanks in, nor reasons to give.
+    with pytest.raises(ConfigError, match=r"is a market forecaster: .*no_impute applies to a table model's records"):
+        Predictor(forecast_dir, no_impute=True)
     with pytest.raises(ConfigError, match=r"A forecaster reads a price history, not records with fields to flag"):
         score_file(predictor, src, out, flags=True)
     with pytest.raises(ConfigError, match=r"A forecaster's output has no adverse-action reasons"):

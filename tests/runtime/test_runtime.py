@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 import finlite
 from finlite._finite import float32_cutoff
 from finlite.cli import app
+from finlite.data import infer_schema
 from finlite.data.preprocess import Encoding, Preprocessor
 from finlite.data.schema import Schema
 from finlite.errors import ArtifactError, DataError
@@ -1089,3 +1090,72 @@ def test_a_number_written_for_people_is_refused_with_the_advice_to_write_it_plai
     rows.to_csv(tmp_path / "book.csv", index=False)
     with pytest.raises(DataError, match=rf"Numeric column 'credit_amount' in .*book\.csv.* holds the text .*; {advice}"):
         score_file(predictor, tmp_path / "book.csv", tmp_path / "scored.csv")
+
+
+def test_no_impute_refuses_only_the_blanks_training_never_saw_on_every_path() -> None:
+    """A blank in a field training never saw blank is refused with ``no_impute`` (named by field
+    and row), on the record path, the Arrow path and the flags alike; a field training saw blank
+    keeps its learned treatment and scores as without the option (a fraud engineer's walk-through:
+    a null was decided on the training median in any field)."""
+    rng = np.random.default_rng(1)
+    n = 400
+    train = pd.DataFrame({"seen_blank": np.where(rng.random(n) < 0.1, np.nan, rng.normal(50, 10, n)),
+                          "never_blank": rng.normal(5, 1, n),
+                          "kind": rng.choice(["a", "b", None], n), "plain": rng.choice(["x", "y"], n),
+                          "y": rng.integers(0, 2, n)})
+    schema = infer_schema(train, "y")
+    pre = Preprocessor(schema, Encoding()).fit(train)
+    strict, loose = Encoder(pre.to_dict()), Encoder(pre.to_dict())
+    strict.no_impute = True
+    ok = {"seen_blank": None, "never_blank": 4.0, "kind": None, "plain": "x"}  # blanks training learned
+    np.testing.assert_array_equal(strict.encode_record(ok)[0], loose.encode_record(ok)[0])
+    for field, blank in (("never_blank", None), ("never_blank", float("nan")), ("plain", None), ("plain", "  ")):
+        with pytest.raises(RecordErrors, match=rf"field '{field}': blank, and training never saw this field blank"):
+            strict.encode_record({**ok, field: blank})
+        loose.encode_record({**ok, field: blank})  # without the option: imputed / unseen, as before
+    with pytest.raises(RecordErrors) as caught:  # every refused field of every record, at once
+        strict.encode_records([ok, {**ok, "never_blank": None, "plain": ""}])
+    assert [(e.record, e.field) for e in caught.value.errors] == [(1, "never_blank"), (1, "plain")]
+    book = pd.DataFrame([ok, ok, {**ok, "never_blank": None}, ok])
+    book["never_blank"] = book["never_blank"].astype(float)
+    with pytest.raises(DataError, match=r"Column 'never_blank' of the input is blank in row 3, and training never saw"):
+        strict.prepare_arrow(pa.Table.from_pandas(book, preserve_index=False))
+    plain = pd.DataFrame([ok, {**ok, "plain": None}, {**ok, "plain": None}])
+    with pytest.raises(DataError, match=r"Column 'plain' of the input is blank in row 2 \(and 1 more row\(s\)\)"):
+        strict.prepare_arrow(pa.Table.from_pandas(plain, preserve_index=False), first_row=1)
+    learned = pd.DataFrame([ok, {**ok, "seen_blank": 3.0}])
+    np.testing.assert_array_equal(strict.encode_arrow(pa.Table.from_pandas(learned, preserve_index=False)),
+                                  loose.encode_arrow(pa.Table.from_pandas(learned, preserve_index=False)))
+
+
+def test_no_impute_on_the_predictor_score_and_serve(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    """German credit's training saw no blank: with no_impute every path refuses one, naming it;
+    without, it is imputed as before (a forecaster refuses the option: tests/runtime/test_batch_forecast.py)."""
+    from fastapi.testclient import TestClient
+
+    from finlite.runtime.service import create_app
+
+    frame = german.drop(columns="creditability").head(40).copy()
+    frame["credit_amount"] = frame["credit_amount"].astype(float)
+    frame.loc[[5, 9], "credit_amount"] = np.nan
+    strict = Predictor(exported_dir, no_impute=True)
+    for rows in (frame, frame.head(7), frame.astype({"purpose": object})):  # Arrow, record and pandas routes
+        with pytest.raises(DataError, match=r"Column 'credit_amount' of the DataFrame is blank (in row 6|at row "
+                                            r"label 5)"):
+            strict.predict_proba(rows)
+    assert np.isfinite(Predictor(exported_dir).predict_proba(frame)).all()
+    frame.to_csv(tmp_path / "book.csv", index=False)
+    with pytest.raises(DataError, match=r"Column 'credit_amount' of .*book\.csv is blank in row 6 \(and 1 more"):
+        score_file(strict, tmp_path / "book.csv", tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+    clean = frame.dropna()
+    clean.to_csv(tmp_path / "clean.csv", index=False)
+    summary = score_file(strict, tmp_path / "clean.csv", tmp_path / "clean.parquet")
+    assert summary.provenance["no_impute"] is True and summary.rows == 38
+    client = TestClient(create_app(strict))
+    record = {k: (None if pd.isna(v) else v) for k, v in frame.iloc[5].to_dict().items()}
+    answer = client.post("/predict", json=record)
+    assert answer.status_code == 422 and "blank, and training never saw this field blank" in answer.text
+    assert client.post("/predict", json={**record, "credit_amount": 1200}).status_code == 200
+    assert TestClient(create_app(Predictor(exported_dir))).post("/predict", json=record).json()["imputed"] == [
+        "credit_amount"]

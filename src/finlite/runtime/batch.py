@@ -225,6 +225,8 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
                                         "bucket or with the prior (JSON list)"})
     elif cutoff is not None:
         record["cutoff"] = cutoff
+    if getattr(getattr(predictor, "_encoder", None), "no_impute", False) is True:
+        record["no_impute"] = True  # blanks training never saw were refused, none imputed
     record["input"] = {"name": source.name, "bytes": source.stat().st_size}
     return record
 

@@ -32,7 +32,15 @@ from finlite._finite import (
     value_bounds,
     value_reason,
 )
-from finlite._keys import CSV_MISSING, NOT_ONE_VALUE, category_key, date_column_refusal, is_missing_marker, look_up
+from finlite._keys import (
+    CSV_MISSING,
+    MISSING,
+    NOT_ONE_VALUE,
+    category_key,
+    date_column_refusal,
+    is_missing_marker,
+    look_up,
+)
 from finlite._money import MONEY, MONEY_PATTERN, PERCENT, PERCENT_PATTERN, text_value
 from finlite.errors import DataError
 from finlite.runtime import _arrownp, _fastenc
@@ -168,6 +176,11 @@ class Encoder:
         #: Each category field's training keys (kept and rare values): a date-typed column is judged
         #: against them (:func:`finlite._keys.date_column_refusal`).
         self.category_keys = {c[0]: [*c[2], *c[3]] for c in categorical}
+        #: Refuse a blank (null, empty, NaN) in a field training never saw blank, instead of scoring
+        #: it with the training median (a number) or the unseen bucket (a category): a value the
+        #: model has not learned (``score`` / ``serve --no-impute``). A field training saw blank
+        #: keeps its learned treatment (its missing indicator, its missing category).
+        self.no_impute = False
 
     # -- one record: the fast path -----------------------------------------------------------
     def _read(self, name: str, value: float) -> float:
@@ -226,6 +239,9 @@ class Encoder:
             else:
                 number = self._number(value, index, name, errors, money)
             if number != number:  # NaN: impute
+                if ind < 0 and self.no_impute:
+                    self._fail(errors, FieldError(index, name, BLANK_REFUSED, "missing"))
+                    continue
                 cells[j] = imputed_cell
                 if ind >= 0:
                     cells[ind] = 1.0
@@ -259,6 +275,9 @@ class Encoder:
                     continue
                 col = look_up(columns, category_key(value))
                 if col is None:
+                    if self.no_impute and category_key(value) == MISSING:  # training never saw it blank
+                        self._fail(errors, FieldError(index, name, BLANK_REFUSED, "missing"))
+                        continue
                     col = unseen_col
                     unseen.append(name)
             cells[col] = 1.0
@@ -277,6 +296,9 @@ class Encoder:
                     continue
                 looked_up = look_up(lookup, category_key(value))
                 if looked_up is None:
+                    if self.no_impute and category_key(value) == MISSING:  # training never saw it blank
+                        self._fail(errors, FieldError(index, name, BLANK_REFUSED, "missing"))
+                        continue
                     looked_up = default
                     unseen.append(name)
             cells[col] = looked_up
@@ -451,6 +473,8 @@ class Encoder:
             smallest = float(values.min())
             if np.isnan(smallest):
                 gaps = np.isnan(values)
+                if ind < 0 and self.no_impute:
+                    _refuse_blanks(name, gaps, first_row, source)
                 values = np.where(gaps, median, values)  # a new array: the borrowed one may be Arrow's
                 imputed[name] = int(np.count_nonzero(gaps))  # counted, as unseen categories are
                 if masks is not None and imputed[name]:
@@ -494,6 +518,8 @@ class Encoder:
                 blank = _fastenc.count_flagged(codes, flags & blanks)
                 if blank:
                     empty[name] = blank
+                    if self.no_impute:
+                        _refuse_blanks(name, (flags & blanks)[codes], first_row, source)
                 if masks is not None:
                     masks["unseen"].append((name, flags[codes]))
         valued = []
@@ -512,6 +538,8 @@ class Encoder:
                     blank = _fastenc.count_flagged(codes, unknown & blanks)  # as for a one-hot field, above
                     if blank:
                         empty[name] = blank
+                        if self.no_impute:
+                            _refuse_blanks(name, (unknown & blanks)[codes], first_row, source)
                     if masks is not None:
                         masks["unseen"].append((name, unknown[codes]))
                 table = np.where(unknown, default, table)  # a new table: the cached one stays as it is
@@ -616,6 +644,23 @@ class Encoder:
 #: 2026-12-03: accepted or refused by the chunk size). Parquet keeps the boolean type.
 _BOOLEAN_HINT = (" A number is needed there: write the column as 1/0 (a model trained with --numeric on a "
                  "True/False column read it as 1/0), or score a Parquet copy whose column is boolean.")
+
+
+#: Why ``no_impute`` refuses a blank (a record's field error).
+BLANK_REFUSED = ("blank, and training never saw this field blank: a value the model has not learned is refused "
+                 "(--no-impute), not scored with the training median or the unseen category; send the value")
+
+
+def _refuse_blanks(name: str, blank: np.ndarray, first_row: int, source: str) -> None:
+    """With ``no_impute``: refuse a batch whose ``blank`` rows of field ``name`` (a boolean mask)
+    hold a blank training never saw there, naming the column, the first such row and the count."""
+    rows = np.flatnonzero(blank)
+    if rows.size:
+        more = f" (and {rows.size - 1:,} more row(s))" if rows.size > 1 else ""
+        raise DataError(f"Column {name!r} of {source} is blank in row {first_row + int(rows[0])}{more}, and training "
+                        "never saw it blank: with --no-impute a value the model has not learned is refused, not scored "
+                        "with the training median or the unseen category. Fill the value, or score without "
+                        "--no-impute (the run then counts such rows as imputed).")
 
 
 def _boolean_hint(span: tuple[float, float] | None) -> str:

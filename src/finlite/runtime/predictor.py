@@ -153,13 +153,17 @@ class Predictor:
         verify_key: a trusted public key (PEM path): the artifact must be signed with the
             matching private key (``finlite sign``). Default: ``$FINLITE_VERIFY_KEY`` if set.
         manifest_sha256: the expected manifest digest; any other artifact is refused.
+        no_impute: refuse a blank in a field training never saw blank (an error naming the field
+            and row) instead of scoring it with the training median or the unseen category
+            (:attr:`Encoder.no_impute`); a table model only.
 
     Raises:
         ArtifactError: the folder is not a verified artifact, or was not exported (yet).
+        ConfigError: ``no_impute`` for a forecaster, which reads a price history.
     """
 
     def __init__(self, artifact: str | Path, *, variant: str = "fp32", threads: int = 1, verify_key: Any = None,
-                 manifest_sha256: str | None = None) -> None:
+                 manifest_sha256: str | None = None, no_impute: bool = False) -> None:
         if variant not in _VARIANTS:
             raise ConfigError(f"Unknown model variant {variant!r}; use 'fp32' or 'int8'.", param="variant")
         # Before any work: 20,000 threads hung the constructor at 1.7 GB (a review, 2026-12-02).
@@ -219,6 +223,12 @@ class Predictor:
                 raise ConfigError(f"its manifest records no cut-off, but its task {self._task.name!r} decides at one")
         except (DataError, ConfigError) as exc:
             raise ArtifactError(f"Artifact {str(root)!r} cannot be used: {exc}") from None
+        if no_impute:
+            if self._encoder is None:
+                raise ConfigError(f"{str(root)!r} is a market forecaster: it reads a price history, whose gaps its "
+                                  "features handle as trained; no_impute applies to a table model's records. Drop it.",
+                                  param="no_impute")
+            self._encoder.no_impute = True
         self._spec = spec
         self._history_columns = history_columns(self.market) if self.market is not None else []
         # Where the batch-1 path finds each series in a served history's value block (its rows are
@@ -633,6 +643,7 @@ class Predictor:
                 return fused.astype(np.float64)
             # A column Arrow would read otherwise than pandas, or a refused value: the reference
             # encoder (the Arrow route would only be tried again), whose errors name the row labels.
+            self._refuse_frame_blanks(records, "the DataFrame")
             x: np.ndarray = self._frame_encoder().transform(records, "the DataFrame")
         else:
             x = self.encode(records)
@@ -1097,8 +1108,35 @@ class Predictor:
                 x = self._encode_arrow_frame(frame)
             if x is not None:
                 return x
+        self._refuse_frame_blanks(frame, source)
         encoded: np.ndarray = self._frame_encoder().transform(frame, source)
         return encoded
+
+    def _refuse_frame_blanks(self, frame: Any, source: str) -> None:
+        """With ``no_impute``, before the reference (pandas) encoder, which imputes: refuse a blank
+        (NaN, None, empty or blank text) in a field training never saw blank, naming the column and
+        the DataFrame's row label, as the record and Arrow paths refuse it."""
+        enc = self._encoder
+        if enc is None or not enc.no_impute:
+            return
+        from finlite._keys import MISSING
+
+        learned = {name for name, *_, ind in enc.numeric if ind >= 0}  # a missing indicator: blanks were learned
+        keys: dict[str, Mapping[str, Any]] = {c[0]: c[1] for c in enc.categorical}
+        keys.update((v[0], v[1]) for v in enc.valued)
+        for name in enc.fields:
+            if name not in frame.columns or name in learned or (name in keys and MISSING in keys[name]):
+                continue
+            column = frame[name]
+            blank = column.isna().to_numpy(dtype=bool)
+            if column.dtype.kind == "O" or _text_dtype(column.dtype):
+                blank |= np.array([isinstance(v, str) and not v.strip() for v in column.tolist()], dtype=bool)
+            rows = np.flatnonzero(blank)
+            if rows.size:
+                more = f" (and {rows.size - 1} more row(s))" if rows.size > 1 else ""
+                raise DataError(f"Column {name!r} of {source} is blank at row label {frame.index[rows[0]]!r}{more}, and "
+                                "training never saw it blank: with no_impute a value the model has not learned is "
+                                "refused, not scored with the training median or the unseen category. Fill the value.")
 
     def _encode_small_frame(self, frame: Any) -> np.ndarray | None:
         """One record per row through ``Encoder.fill``, when every value has a type whose reading

@@ -371,7 +371,7 @@ class _Scorer:
 
     def __init__(self, artifact: str, variant: str, key_pem: str | None, manifest_sha256: str, source: str,
                  ids: list[str], reasons: int = 0, codes: ReasonCodes | None = None, total: int | None = None,
-                 flags: bool = False) -> None:
+                 flags: bool = False, no_impute: bool = False) -> None:
         from finlite.runtime.predictor import Predictor
         from finlite.signing import load_public_key_pem
 
@@ -389,7 +389,7 @@ class _Scorer:
         try:
             key: Any = load_public_key_pem(key_pem) if key_pem is not None else False
             self.predictor = Predictor(artifact, variant=variant, threads=1, verify_key=key,
-                                       manifest_sha256=manifest_sha256)
+                                       manifest_sha256=manifest_sha256, no_impute=no_impute)
             self.cutoff = float32_cutoff(self.predictor.cutoff)  # as the local run and the Predictor
             # The training scores' stability bins, as the local run reads them (batch._reference_bins),
             # and each field's (batch._feature_bins).
@@ -564,7 +564,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                    verify_key: Any = None, manifest_sha256: str | None = None, overwrite: bool = False,
                    progress: bool = False, reasons: int = 0,
                    reason_codes: ReasonCodes | str | os.PathLike[str] | None = None,
-                   flags: bool = False) -> RayScoreSummary:
+                   flags: bool = False, no_impute: bool = False) -> RayScoreSummary:
     """Score every row of a CSV or Parquet file on Ray and write ids, ``score`` and ``decision``.
 
     The output equals :func:`finlite.runtime.batch.score_file`'s, row for row: same columns,
@@ -572,7 +572,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     one Predictor each; default: every CPU of the cluster). Without ``address`` a local Ray is
     started with the cores available and shut down afterwards; with one, this process joins
     that cluster, whose nodes must see the artifact and the input at the same paths. ``flags``
-    adds the local run's flag columns (:data:`finlite.runtime.batch.FLAG_COLUMNS`), equal to them.
+    adds the local run's flag columns (:data:`finlite.runtime.batch.FLAG_COLUMNS`), equal to them;
+    ``no_impute`` refuses a blank training never saw, as ``Predictor(no_impute=True)`` does locally.
 
     Raises:
         ConfigError: Ray is not installed, the cluster cannot be reached, ``workers`` is out of
@@ -606,7 +607,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     trusted = trusted_key(verify_key)
     key = load_public_key(trusted[0]) if trusted is not None else None
     local = Predictor(Path(artifact), variant=variant, threads=1, verify_key=key if key is not None else False,
-                      manifest_sha256=manifest_sha256)
+                      manifest_sha256=manifest_sha256, no_impute=no_impute)
     key_pem = None
     if key is not None:
         from cryptography.hazmat.primitives import serialization
@@ -709,7 +710,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             compute=ray.data.ActorPoolStrategy(size=size),
             fn_constructor_kwargs={"artifact": str(Path(artifact).resolve()), "variant": variant,
                                    "key_pem": key_pem, "manifest_sha256": pin, "source": str(src), "ids": ids,
-                                   "reasons": k, "codes": codes, "total": total, "flags": flags})
+                                   "reasons": k, "codes": codes, "total": total, "flags": flags,
+                                   "no_impute": no_impute})
         if progress:
             from tqdm import tqdm
 

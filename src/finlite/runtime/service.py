@@ -188,6 +188,9 @@ class ServeSettings:
     reasons: int = 0
     #: The lender's reason-codes table (a CSV path): the reasons are its codes (see create_app).
     reason_codes: str | None = None
+    #: Refuse a null or blank in a field training never saw blank (422 naming the field), instead
+    #: of deciding on the training median or the unseen category (``Predictor(no_impute=True)``).
+    no_impute: bool = False
     #: The sha256 of the table the parent read and checked: every worker of --workers N reads the
     #: file again (an environment variable is too small for a large table) and refuses other bytes.
     reason_codes_sha256: str | None = None
@@ -202,7 +205,8 @@ class ServeSettings:
 
     def predictor(self) -> Predictor:
         """Load the artifact with the trust options given (a key, a pinned manifest digest)."""
-        return Predictor(self.artifact, verify_key=self.verify_key, manifest_sha256=self.manifest_sha256)
+        return Predictor(self.artifact, verify_key=self.verify_key, manifest_sha256=self.manifest_sha256,
+                         no_impute=self.no_impute)
 
 
 def check_settings(settings: ServeSettings) -> ServeSettings:
@@ -351,7 +355,7 @@ def service_event(event: str, predictor: Predictor, settings: ServeSettings) -> 
         pin = settings.manifest_sha256 if settings.parent_pid is None else settings.operator_pin
         line.update({"pinned_manifest_sha256": pin, "signature": dict(predictor.signature),
                      "cutoff": predictor.decision_cutoff if predictor.market is not None else predictor.cutoff,
-                     "variant": predictor.variant, "reasons": settings.reasons,
+                     "variant": predictor.variant, "reasons": settings.reasons, "no_impute": settings.no_impute,
                      "reason_codes_sha256": settings.reason_codes_sha256, "audit_features": settings.audit_features,
                      "host": settings.host, "port": settings.port, "workers": settings.workers})
     return line
@@ -753,6 +757,12 @@ def _record_schema(predictor: Predictor) -> dict[str, Any]:
             written = "money (\"$60,000.00\")" if predictor.encoder.text_rules[name] == MONEY else \
                 "a percentage (\"13.56%\", read as 13.56)"
             props[name]["description"] += f", except {written} written as text, which is read as in training"
+    if predictor.encoder.no_impute:  # serve --no-impute: a blank training never saw is a 422
+        learned = {name for name, *_, ind in predictor.encoder.numeric if ind >= 0}
+        for name, *_ in predictor.encoder.numeric:
+            if name not in learned:
+                props[name]["description"] = props[name]["description"].replace(
+                    "null when unknown (imputed)", "null is refused (422: --no-impute, training never saw it blank)")
     for name, _, _, categories in predictor.encoder.categorical:
         props[name] = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}],
                        "examples": categories[:20],
@@ -1866,7 +1876,8 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
           audit_log: str | Path | None = None, audit_features: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
           access_log: bool = False, workers: int = 1, verify_key: str | Path | None = None,
           manifest_sha256: str | None = None, announce: Callable[[str], None] | None = None,
-          allowed_hosts: tuple[str, ...] = (), reasons: int = 0, reason_codes: str | Path | None = None) -> None:
+          allowed_hosts: tuple[str, ...] = (), reasons: int = 0, reason_codes: str | Path | None = None,
+          no_impute: bool = False) -> None:
     """Run the service with uvicorn until interrupted (binds 127.0.0.1 unless told otherwise).
 
     Bound to a loopback address without a token, only requests whose Host is a loopback name or
@@ -1889,7 +1900,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         artifact=str(artifact), host=host, port=port, token_file=text(token_file), audit_log=text(audit_log),
         audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log, workers=workers,
         verify_key=text(verify_key), manifest_sha256=manifest_sha256, allowed_hosts=tuple(allowed_hosts),
-        reasons=reasons, reason_codes=text(reason_codes)))
+        reasons=reasons, reason_codes=text(reason_codes), no_impute=no_impute))
     _check_bindable(host, port)
     say = announce or (lambda line: None)
     predictor, token, audit = _open(settings)
