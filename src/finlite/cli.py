@@ -281,6 +281,10 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "domain": ("--domain",),
     "flags": ("--flags",),
     "no_impute": ("--no-impute",),
+    "max_psi": ("--max-psi",),
+    "max_csi": ("--max-csi",),
+    "max_blank_share": ("--max-blank-share",),
+    "max_outside_share": ("--max-outside-share",),
     "teacher": ("--teacher",),
     "holdout": ("--holdout",),
     "since": ("--since",),
@@ -1009,13 +1013,13 @@ def _say_report_status(artifact: Path) -> None:
 
 def _report_verdict(raw: bytes, where: str) -> tuple[str, str] | None:
     """(the report's status, "FAIL in a, b; WARN in c") from report.json's bytes; None if it has
-    no such fields (:func:`finlite.evaluate.sections.report_verdict`).
+    no such fields (:func:`finlite._verdict.report_verdict`).
 
     Raises:
         ArtifactError: the bytes are not strict JSON (or nest too deeply), naming ``where``.
     """
     from finlite._manifest import parse_json_bytes
-    from finlite.evaluate.sections import report_verdict
+    from finlite._verdict import report_verdict
 
     return report_verdict(parse_json_bytes(raw, where, "validation report"))
 
@@ -1853,12 +1857,38 @@ def score(
     reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most, each at least 5 % of that push (0 to 64; columns beyond a row's reasons stay empty; 4 is the US practice). Costs 2 x fields + 1 model rows per decided row. Classifiers exported by this finlite.")] = 0,
     reason_codes: ReasonCodesOption = None,
     no_impute: NoImpute = False,
+    max_psi: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when the scores' PSI against the training rows is above this (0.25 is the usual 'shifted' band); also when it cannot be judged (under 100 rows).")] = None,
+    max_csi: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when any field's CSI against the training rows is above this.")] = None,
+    max_blank_share: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when any field is blank, where training never saw it blank (scored on the median or the unseen category), in more than this share of the rows (0 to 1): a lost feed.")] = None,
+    max_outside_share: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when any numeric field lies beyond every training value in more than this share of the rows (0 to 1): a change of units.")] = None,
     flags: Annotated[bool, typer.Option("--flags", help="Add columns imputed_fields, outside_fields and unseen_fields: per row, as a JSON list, the numeric fields sent blank (scored with the training median), those beyond every training value, and the categorical fields whose value training never saw (as serve answers per record; [] when none), locally or on Ray alike. Classifiers only.")] = False,
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores.
 
     A Parquet output records which artifact, model file and cut-off made it, and what the run
-    counted, in its metadata (keys finlite.provenance and finlite.run)."""
+    counted, in its metadata (keys finlite.provenance and finlite.run). With --max-psi,
+    --max-csi, --max-blank-share or --max-outside-share, a run beyond them writes nothing and
+    exits 1 (a check decided), for a nightly job on a broken feed."""
+    from finlite.errors import GatesFailedError
+    from finlite.runtime.batch import ScoreLimits
+
+    limits = ScoreLimits(max_psi=max_psi, max_csi=max_csi, max_blank_share=max_blank_share,
+                         max_outside_share=max_outside_share)
+    try:
+        _score(artifact, input, output, id_column=id_column, chunk_rows=chunk_rows, threads=threads, int8=int8,
+               force=force, quiet=quiet, verify_key=verify_key, manifest_sha256=manifest_sha256, engine=engine,
+               address=address, workers=workers, as_json=as_json, reasons=reasons, reason_codes=reason_codes,
+               no_impute=no_impute, flags=flags, limits=limits)
+    except GatesFailedError as exc:  # 1: a check decided, not bad input
+        _echo(f"error: {terminal_safe(str(exc))}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _score(artifact: Path, input: Path, output: Path, *, id_column: list[str] | None, chunk_rows: int | None,
+           threads: int | None, int8: bool, force: bool, quiet: bool, verify_key: Path | None,
+           manifest_sha256: str | None, engine: str, address: str | None, workers: int | None, as_json: bool,
+           reasons: int, reason_codes: Path | None, no_impute: bool, flags: bool, limits: Any) -> None:
+    """The body of ``score`` (its limits' refusal is exit 1)."""
     from finlite.runtime import Predictor
     from finlite.runtime.batch import CHUNK_ROWS_RANGE, default_chunk_rows, file_rows, score_file, tune_for_streaming
 
@@ -1880,7 +1910,7 @@ def score(
         _score_on_ray(artifact, input, output, id_columns=id_column or [], chunk_rows=chunk_rows or 65536, int8=int8,
                       force=force, quiet=quiet, verify_key=verify_key, manifest_sha256=manifest_sha256,
                       address=address, workers=workers, as_json=as_json, reasons=reasons, reason_codes=reason_codes,
-                      flags=flags, no_impute=no_impute)
+                      flags=flags, no_impute=no_impute, limits=limits)
         return
     # One ONNX Runtime thread per call: parallelism comes from the scoring threads, one chunk each.
     predictor = Predictor(artifact, variant="int8" if int8 else "fp32", threads=1,
@@ -1895,7 +1925,7 @@ def score(
                               "none. Drop it.", param="reason_codes")
         summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                              progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons,
-                             flags=flags)
+                             flags=flags, limits=limits)
         _say_score_notes(summary.notes)  # gaps and weekend dates (the features read them as they are); warnings
         if as_json:
             _echo(_json_out(summary.to_dict(), sort_keys=False))
@@ -1940,7 +1970,7 @@ def score(
     tune_for_streaming()  # this process streams chunks: allocators that reuse memory (see runtime/batch.py)
     summary = score_file(predictor, input, output, id_columns=id_column or [], chunk_rows=chunk_rows,
                          progress=_progress(quiet), overwrite=force, workers=scorers, reasons=reasons,
-                         reason_codes=reason_codes, flags=flags)
+                         reason_codes=reason_codes, flags=flags, limits=limits)
     _say_score_notes(summary.notes + ([] if id_column else _uncopied_ids(predictor, input)))
     if as_json:
         _echo(_json_out(summary.to_dict(), sort_keys=False))
@@ -1989,7 +2019,8 @@ def _say_score_notes(notes: list[str]) -> None:
 def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: list[str], chunk_rows: int, int8: bool,
                   force: bool, quiet: bool, verify_key: Path | None, manifest_sha256: str | None, address: str | None,
                   workers: int | None, as_json: bool = False, reasons: int = 0,
-                  reason_codes: Path | None = None, flags: bool = False, no_impute: bool = False) -> None:
+                  reason_codes: Path | None = None, flags: bool = False, no_impute: bool = False,
+                  limits: Any = None) -> None:
     """``score --engine ray``: the same output as the local run, scored by a Ray actor pool."""
     from finlite.runtime.ray_engine import score_file_ray
 
@@ -1997,7 +2028,7 @@ def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: lis
                              variant="int8" if int8 else "fp32", address=address, workers=workers,
                              verify_key=verify_key, manifest_sha256=manifest_sha256, overwrite=force,
                              progress=_progress(quiet), reasons=reasons, reason_codes=reason_codes, flags=flags,
-                             no_impute=no_impute)
+                             no_impute=no_impute, limits=limits)
     _say_score_notes(summary.notes)
     if as_json:
         _echo(_json_out(summary.to_dict(), sort_keys=False))

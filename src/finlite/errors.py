@@ -123,10 +123,12 @@ class ExportError(FinliteError):
 
 
 class GatesFailedError(FinliteError):
-    """Raised when a student that failed its quality gates on the test split would be signed (a
-    signature is what a deployment trusts), unless that is accepted (``accept_failed_gates``).
+    """Raised when a check decided against going on: a student that failed its quality gates on
+    the test split would be signed (a signature is what a deployment trusts), unless that is
+    accepted (``accept_failed_gates``); or a scoring run went beyond its limits
+    (:class:`finlite.runtime.batch.ScoreLimits`), so its decisions were not written.
 
-    ``gates`` lists the failed gates' messages. The command line exits 1: a gate decided.
+    ``gates`` lists the failed checks' messages. The command line exits 1: a gate decided.
     """
 
     def __init__(self, message: str, gates: list[str], *, param: str | None = None) -> None:

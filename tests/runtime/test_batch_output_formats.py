@@ -19,6 +19,12 @@ from finlite.runtime import Predictor
 from finlite.runtime.batch import RUN_KEY, score_file
 
 
+def _counted(notes: list[str]) -> list[str]:
+    """A run's notes on what it counted: without the artifact's report verdict and the decision
+    rate, which come first and are tested apart."""
+    return [n for n in notes if "validation report is" not in n and "decided 1 at the cut-off" not in n]
+
+
 def test_each_suffix_gets_its_own_format_and_the_same_scores(exported_dir: Path, german_csv: Path,
                                                              tmp_path: Path) -> None:
     predictor = Predictor(exported_dir)
@@ -140,15 +146,17 @@ def test_categories_training_never_saw_are_counted_and_a_recoded_column_is_warne
     for out in ("recoded.csv.out.csv", "recoded.parquet"):
         summary = score_file(predictor, tmp_path / "recoded.csv", tmp_path / out)
         assert summary.unseen == {"housing": 10, "purpose": 1000}
-        assert summary.notes[0] == ("rows with a category training never saw (scored as unseen: the unseen bucket, or a "
+        # The artifact's report verdict and the decision rate come first (tested apart): the counts here.
+        notes = _counted(summary.notes)
+        assert notes[0] == ("rows with a category training never saw (scored as unseen: the unseen bucket, or a "
                                     "weight-of-evidence or target-encoded column's prior; an empty or blank value where "
                                     "training had none counts too): housing 10 (1.0%), purpose 1,000 (100.0%)")
         assert summary.unseen_empty == {}
-        assert summary.notes[1].startswith(
+        assert notes[1].startswith(
             "warning: column 'purpose' holds categories training never saw in 100% of the rows")
         # Then the population check, and the fields that moved (the recoded purpose).
-        assert len(summary.notes) == 4 and "PSI" in summary.notes[2]
-        assert summary.notes[3].startswith("warning: fields whose distribution shifted since training (CSI ≥ 0.25): "
+        assert len(notes) == 4 and "PSI" in notes[2]
+        assert notes[3].startswith("warning: fields whose distribution shifted since training (CSI ≥ 0.25): "
                                            "purpose ")
     from typer.testing import CliRunner
 
@@ -182,12 +190,13 @@ def test_empty_categories_are_told_apart_from_new_ones(exported_dir: Path, germa
     summary = score_file(Predictor(exported_dir), source, tmp_path / "out.parquet")
     assert summary.unseen == {"housing": 15, "job": 585, "purpose": 700}
     assert summary.unseen_empty == {"housing": 5, "job": 583, "purpose": 700}
-    assert summary.notes[0].endswith("housing 15 (1.5%; 5 of them empty or blank), job 585 (58.5%; 583 of them empty "
-                                     "or blank), purpose 700 (70.0%; all empty or blank)")
-    assert summary.notes[1] == ("warning: column 'job' is empty or blank in 58% of the rows, which training never saw "
+    notes = _counted(summary.notes)
+    assert notes[0].endswith("housing 15 (1.5%; 5 of them empty or blank), job 585 (58.5%; 583 of them empty "
+                             "or blank), purpose 700 (70.0%; all empty or blank)")
+    assert notes[1] == ("warning: column 'job' is empty or blank in 58% of the rows, which training never saw "
                                 "(those rows are scored as an unseen category); a feed may have lost its values. Check "
                                 "it before using these decisions.")
-    assert summary.notes[2].startswith("warning: column 'purpose' is empty or blank in 70% of the rows, which training")
+    assert notes[2].startswith("warning: column 'purpose' is empty or blank in 70% of the rows, which training")
     assert not any("coded otherwise" in note for note in summary.notes)
     # Both parts, each a tenth of the rows or more: each said.
     frame.loc[:299, "purpose"] = "spaceship"
@@ -585,3 +594,88 @@ def test_flags_list_unseen_fields_in_the_record_paths_order_with_valued_columns(
     assert [json.loads(v) for v in columns["imputed_fields"].to_pylist()] == imputed
     assert [json.loads(v) for v in columns["outside_fields"].to_pylist()] == outside
     assert json.loads(columns["unseen_fields"].to_pylist()[1]) == ["color", "zcat"]
+
+
+def test_limits_stop_a_run_on_a_broken_feed_and_write_nothing(exported_dir: Path, german_csv: Path,
+                                                              tmp_path: Path) -> None:
+    """A column blanked in every row was scored on the training median and the run exited 0 (an
+    MLOps walk-through): with limits, a run beyond them writes nothing (exit 1 on the command
+    line); within them it writes as before; a limit that cannot be judged is a breach."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    from finlite.errors import ConfigError, GatesFailedError
+    from finlite.runtime.batch import ScoreLimits
+
+    predictor = Predictor(exported_dir)
+    frame = pd.read_csv(german_csv).drop(columns="creditability")
+    lost = frame.assign(credit_amount=np.nan)
+    lost.to_parquet(tmp_path / "lost.parquet", index=False)
+    limits = ScoreLimits(max_blank_share=0.05, max_psi=10.0)
+    with pytest.raises(GatesFailedError, match=r"no decision was written: fields blank beyond --max-blank-share 0\.05 "
+                                               r"\(scored on the training median or the unseen category\): "
+                                               r"credit_amount 100\.0%") as caught:
+        score_file(predictor, tmp_path / "lost.parquet", tmp_path / "out.parquet", limits=limits)
+    assert len(caught.value.gates) == 1 and not (tmp_path / "out.parquet").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["lost.parquet"]  # no temporary file left either
+    summary = score_file(predictor, german_csv, tmp_path / "ok.parquet",
+                         limits=ScoreLimits(max_psi=0.25, max_csi=0.25, max_blank_share=0.0, max_outside_share=0.0))
+    assert summary.rows == 1000 and (tmp_path / "ok.parquet").is_file()
+    # The PSI of 50 rows cannot be judged: a limit asked for never passes unmade.
+    frame.head(50).to_csv(tmp_path / "few.csv", index=False)
+    with pytest.raises(GatesFailedError, match=r"the scores' PSI could not be judged against --max-psi 0\.25 \(50 rows"):
+        score_file(predictor, tmp_path / "few.csv", tmp_path / "few_out.csv", limits=ScoreLimits(max_psi=0.25))
+    # A tighter PSI limit than the run's own PSI breaches, with the number.
+    with pytest.raises(GatesFailedError, match=rf"the scores' PSI {summary.psi:.3f} is above --max-psi 0"):
+        score_file(predictor, german_csv, tmp_path / "tight.parquet", limits=ScoreLimits(max_psi=0.0))
+    with pytest.raises(ConfigError, match=r"--max-blank-share must be a share of the rows, from 0 to 1; got 1\.5"):
+        ScoreLimits(max_blank_share=1.5)
+    with pytest.raises(ConfigError, match=r"--max-psi must be a number of 0 or more; got -1"):
+        ScoreLimits(max_psi=-1)
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(tmp_path / "lost.parquet"), "-o",
+                                      str(tmp_path / "cli.parquet"), "--max-blank-share", "0.05"])
+    assert result.exit_code == 1 and "went beyond its limits" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "cli.parquet").exists()
+
+
+def test_a_runs_decision_rate_is_set_beside_the_operating_points() -> None:
+    """A drifted book flagged 40 % of its rows where the cut-off flags 29 % of the training rows,
+    and the run said only "PSI stable" (an MLOps walk-through): a note, a warning beyond 1.5x."""
+    from finlite.runtime.batch import flag_rate_notes
+
+    manifest = {"operating_point": {"cutoff": 0.4, "flag_rate": 0.3, "flagged_train": 0.3}}
+    assert flag_rate_notes(manifest, 1000, 320) == [
+        "32.0% of the rows were decided 1 at the cut-off, against 30.0% of the training rows"]
+    assert flag_rate_notes(manifest, 1000, 460) == [
+        "warning: 46.0% of the rows were decided 1 at the cut-off, against 30.0% of the training rows (1.5 times more): "
+        "the book, or the feed, is not the population the cut-off was set on"]
+    assert flag_rate_notes(manifest, 1000, 100)[0].startswith("warning: 10.0% of the rows") and \
+        "(3 times fewer)" in flag_rate_notes(manifest, 1000, 100)[0]
+    assert flag_rate_notes(manifest, 1000, 0)[0].startswith("warning: 0.0% of the rows")
+    assert flag_rate_notes(manifest, 99, 50) == [] and flag_rate_notes({}, 1000, 50) == []
+    assert flag_rate_notes({"operating_point": {"flag_rate": True}}, 1000, 50) == []
+
+
+def test_score_says_and_records_the_validation_reports_verdict(exported_dir: Path, german_csv: Path,
+                                                               tmp_path: Path) -> None:
+    """serve warned of a report that is not PASS; score decided a whole book without a word and
+    recorded no verdict (an MLOps walk-through)."""
+    stored = json.loads((exported_dir / "report.json").read_text())
+    summary = score_file(Predictor(exported_dir), german_csv, tmp_path / "out.parquet")
+    assert summary.provenance["report_status"] == stored["status"]
+    said = [n for n in summary.notes if "validation report is" in n]
+    if stored["status"] == "PASS":
+        assert said == []
+    else:
+        assert len(said) == 1 and f"validation report is {stored['status']} (" in said[0]
+    # The same verdict, forced to FAIL in a copy (re-hashed as an export would): a warning.
+    import shutil
+
+    from finlite._manifest import amend_artifact
+
+    copy = tmp_path / "copy"
+    shutil.copytree(exported_dir, copy)
+    failed = {**stored, "status": "FAIL"}
+    amend_artifact(copy, {"report.json": json.dumps(failed).encode()}, {})
+    notes = score_file(Predictor(copy), german_csv, tmp_path / "copy.parquet").notes
+    assert any(n.startswith(f"warning: {copy}'s validation report is FAIL (") for n in notes), notes

@@ -28,12 +28,12 @@ from typer.testing import CliRunner
 
 import finlite
 from finlite.cli import app
-from finlite.errors import ArtifactError, ConfigError, DataError
+from finlite.errors import ArtifactError, ConfigError, DataError, GatesFailedError
 from finlite.jobs.search import search_students
 from finlite.recipe.gates import Gate
 from finlite.recipe.search import SearchSpace
 from finlite.runtime import Predictor
-from finlite.runtime.batch import score_file
+from finlite.runtime.batch import ScoreLimits, score_file
 from finlite.runtime.ray_engine import RAY_MISSING, _raise_error_block, _Scorer, score_file_ray
 from tests.test_signing import make_key
 
@@ -128,6 +128,11 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
         score_file_ray(exported_dir, shifted, tmp_path / "ray_strict.parquet", chunk_rows=700, workers=2,
                        no_impute=True)
     assert not (tmp_path / "ray_strict.parquet").exists()
+    # Limits judge the Ray run as the local one: the shifted book's PSI is above 0.25, nothing written.
+    with pytest.raises(GatesFailedError, match=rf"the scores' PSI {local.psi:.3f} is above --max-psi 0\.25"):
+        score_file_ray(exported_dir, shifted, tmp_path / "ray_limits.parquet", chunk_rows=700, workers=2,
+                       limits=ScoreLimits(max_psi=0.25))
+    assert not (tmp_path / "ray_limits.parquet").exists()
     # The CLI prints the same notes for either engine, and --json the run.
     result = CliRunner().invoke(app, ["score", str(exported_dir), str(shifted), "-o", str(tmp_path / "cli.parquet"),
                                       "--engine", "ray", "--workers", "1", "--quiet", "--json"])

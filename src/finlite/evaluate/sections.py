@@ -21,14 +21,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from finlite._verdict import STATUSES, report_verdict, unbuilt_sections
 from finlite.errors import ConfigError
 
 __all__ = ["DOMAINS", "STATUSES", "Plot", "ScoredModel", "Section", "Series", "Table", "TabularInputs", "curve_points",
-           "json_number", "table_domain", "unbuilt_sections", "worst"]
+           "json_number", "report_verdict", "table_domain", "unbuilt_sections", "worst"]
 
 Status = Literal["PASS", "WARN", "FAIL"]
-#: From best to worst; a report's status is its worst section's.
-STATUSES: tuple[str, ...] = ("PASS", "WARN", "FAIL")
 #: Most points a plotted curve keeps (its ends always kept): enough for a smooth curve on paper.
 MAX_POINTS = 201
 
@@ -183,37 +182,6 @@ def worst(statuses: Iterable[str]) -> Status:
     """The worst of ``statuses`` (FAIL > WARN > PASS); PASS for none."""
     rank = max((STATUSES.index(s) for s in statuses), default=0)
     return STATUSES[rank]  # type: ignore[return-value]
-
-
-def unbuilt_sections(report: Any) -> list[str]:
-    """The ids of the sections a report (``report.json``'s dict) could not build: each one makes
-    it at least WARN, with every built section PASS (``jobs/report.py``). Said with the verdict,
-    which read "WARN (every section PASS)" without them; tolerant of a malformed ``omitted``."""
-    omitted = report.get("omitted") if isinstance(report, dict) else None
-    return [str(o.get("id")) for o in (omitted if isinstance(omitted, list) else [])
-            if isinstance(o, dict) and o.get("error")]
-
-
-def report_verdict(report: Any) -> tuple[str, str] | None:
-    """(the report's status, "FAIL in a, b; WARN in c; not built: d") from ``report.json``'s dict;
-    None where it records no status. What ``compress``, ``export`` and ``serve`` say of a report
-    that is not PASS."""
-    try:
-        status = report["status"]
-        sections = [(str(sec.get("id")), sec.get("status")) for sec in report.get("sections", [])]
-    except (ValueError, AttributeError, TypeError, KeyError):
-        return None
-    if status not in STATUSES:
-        return None
-    failed = [sid for sid, st in sections if st == "FAIL"]
-    warned = [sid for sid, st in sections if st == "WARN"]
-    parts = ([f"FAIL in {', '.join(failed)}"] if failed else []) + ([f"WARN in {', '.join(warned)}"] if warned else [])
-    # A section that could not be built makes the report WARN with every built section PASS: it
-    # read "WARN (every section PASS)", naming nothing to read (note60, left alone).
-    unbuilt = unbuilt_sections(report)
-    if unbuilt:
-        parts.append(f"not built: {', '.join(unbuilt)}")
-    return str(status), "; ".join(parts) or "every section PASS"
 
 
 def curve_points(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[list[float], list[float]]:

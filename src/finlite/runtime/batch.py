@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import os
 import threading
 import time
@@ -43,10 +44,10 @@ from finlite._util import (
     open_bounded_gzip,
     separator_hint,
 )
-from finlite.errors import ConfigError, DataError
+from finlite.errors import ConfigError, DataError, GatesFailedError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc, _native
-from finlite.runtime.predictor import Predictor, score_blocks
+from finlite.runtime.predictor import Predictor, report_status, score_blocks
 from finlite.runtime.reason_codes import ReasonCodes, codes_file, protected_values, reason_columns, reasons_setup
 from finlite.runtime.reasons import METHOD as REASONS_METHOD
 from finlite.runtime.stability import (
@@ -128,6 +129,79 @@ _CSV = (".csv", ".csv.gz", ".tsv", ".txt")
 #: Share of a field's rows unseen (a category) or blank (a number) from which a run warns that the
 #: column may be coded otherwise, or its feed lost.
 MOSTLY_UNSEEN = 0.5
+
+
+@dataclass(frozen=True)
+class ScoreLimits:
+    """What a scoring run must stay within for its output to be written (``score --max-psi``
+    and the like): a nightly job on a broken feed (a column blanked in every row, a rate now in
+    another unit) wrote 300,000 decisions on training medians and exited 0, with warnings on
+    stderr only (an MLOps walk-through, 2026-12-06). None: not checked.
+
+    ``max_psi``: the scores' PSI against the training rows; ``max_csi``: every field's CSI;
+    ``max_blank_share``: every field's share of rows sent blank where training never saw it blank
+    (imputed numbers, empty categories); ``max_outside_share``: every numeric field's share of rows
+    beyond every training value. A limit that cannot be judged (a PSI on fewer than 100 rows, an
+    artifact exported without its bins) is a breach: a check asked for never passes unmade.
+    """
+
+    max_psi: float | None = None
+    max_csi: float | None = None
+    max_blank_share: float | None = None
+    max_outside_share: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_psi", "max_csi", "max_blank_share", "max_outside_share"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            high = 1.0 if name.endswith("share") else math.inf
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= high:
+                raise ConfigError(f"--{name.replace('_', '-')} must be "
+                                  f"{'a share of the rows, from 0 to 1' if high == 1.0 else 'a number of 0 or more'}; "
+                                  f"got {value!r}.", param=name)
+
+    def any(self) -> bool:
+        """Whether any limit is set."""
+        return any(v is not None for v in (self.max_psi, self.max_csi, self.max_blank_share, self.max_outside_share))
+
+    def breaches(self, rows: int, psi: float | None, csi: Mapping[str, float], imputed: Mapping[str, int],
+                 unseen_empty: Mapping[str, int], outside: Mapping[str, int]) -> list[str]:
+        """Each limit the run went beyond, said with its numbers (empty: within every limit)."""
+        out: list[str] = []
+        if self.max_psi is not None:
+            if psi is None:
+                out.append(f"the scores' PSI could not be judged against --max-psi {self.max_psi:g} ({rows:,} rows; it "
+                           f"needs {PSI_MIN_ROWS} and an artifact exported with its stability bins)")
+            elif psi > self.max_psi:
+                out.append(f"the scores' PSI {psi:.3f} is above --max-psi {self.max_psi:g}")
+        if self.max_csi is not None:
+            if not csi:
+                out.append(f"no field's CSI could be judged against --max-csi {self.max_csi:g} ({rows:,} rows; it needs "
+                           f"{PSI_MIN_ROWS} and an artifact exported with its fields' bins)")
+            over = {f: v for f, v in csi.items() if v > self.max_csi}
+            if over:
+                out.append(f"field CSI above --max-csi {self.max_csi:g}: "
+                           + ", ".join(f"{f} {v:.3f}" for f, v in sorted(over.items(), key=lambda kv: -kv[1])))
+        if rows and self.max_blank_share is not None:
+            blank = {f: imputed.get(f, 0) + unseen_empty.get(f, 0) for f in {*imputed, *unseen_empty}}
+            over = {f: k / rows for f, k in blank.items() if k / rows > self.max_blank_share}
+            if over:
+                out.append(f"fields blank beyond --max-blank-share {self.max_blank_share:g} (scored on the training median "
+                           "or the unseen category): " + ", ".join(f"{f} {v:.1%}" for f, v in sorted(over.items())))
+        if rows and self.max_outside_share is not None:
+            over = {f: k / rows for f, k in outside.items() if k / rows > self.max_outside_share}
+            if over:
+                out.append(f"fields beyond every training value in more than --max-outside-share "
+                           f"{self.max_outside_share:g} of the rows: " + ", ".join(f"{f} {v:.1%}" for f, v in sorted(over.items())))
+        return out
+
+
+def limits_refusal(breaches: Sequence[str], source: str) -> GatesFailedError:
+    """The error of a run beyond its :class:`ScoreLimits`: nothing was written (exit 1: a check decided)."""
+    return GatesFailedError(f"Scoring {source} went beyond its limits, so no decision was written: "
+                            + "; ".join(breaches) + ". Check the feed (a lost column, a change of units or coding), "
+                            "or raise the limit if the change is expected.", gates=list(breaches))
 
 
 @dataclass
@@ -225,6 +299,9 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
                                         "bucket or with the prior (JSON list)"})
     elif cutoff is not None:
         record["cutoff"] = cutoff
+    verdict = report_status(predictor) if hasattr(predictor, "manifest") else None
+    if verdict is not None:  # the validation report's verdict on the model that decided
+        record["report_status"] = verdict[0]
     if getattr(getattr(predictor, "_encoder", None), "no_impute", False) is True:
         record["no_impute"] = True  # blanks training never saw were refused, none imputed
     record["input"] = {"name": source.name, "bytes": source.stat().st_size}
@@ -878,7 +955,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                id_columns: Sequence[str] = (), chunk_rows: int | None = None, progress: bool = False,
                overwrite: bool = False, workers: int | None = None, reasons: int = 0,
                reason_codes: ReasonCodes | str | os.PathLike[str] | None = None,
-               flags: bool = False) -> ScoreSummary:
+               flags: bool = False, limits: ScoreLimits | None = None) -> ScoreSummary:
     """Score every row of a CSV or Parquet file and write ids, ``score`` and ``decision``.
 
     ``score`` is P(positive class) as float32; ``decision`` is 1 where the score is at or above
@@ -906,7 +983,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     sent blank that took their training median (``imputed_fields``), those beyond every training
     value (``outside_fields``) and the categorical fields whose value training never saw
     (``unseen_fields``): what ``serve`` answers per record, for a decision file an auditor can
-    trace (the run's counts alone say how many, not which rows).
+    trace (the run's counts alone say how many, not which rows). ``limits``
+    (:class:`ScoreLimits`) must hold for the output to be written.
 
     Raises:
         DataError: the input is missing, unreadable, lacks a feature or id column, or holds a
@@ -920,6 +998,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             ``overwrite``: scoring never writes over its input; ``workers`` is not a positive number.
         ScoreError: the model returned a NaN or infinite score for some row (named by its file
             row): nothing is written and no decision is made.
+        GatesFailedError: the run went beyond ``limits``: nothing is written.
     """
     check_flags("score_file", overwrite=overwrite, progress=progress)
     import pyarrow as pa
@@ -947,6 +1026,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         if flags:
             raise ConfigError("A forecaster reads a price history, not records with fields to flag: its output has no "
                               "imputed, outside or unseen fields. Drop flags.", param="flags")
+        if limits is not None and limits.any():
+            raise ConfigError("A forecaster's run counts no PSI, CSI, blank or outside fields: the score limits apply "
+                              "to a table model's records. Drop them.", param="limits")
         n_workers = _default_workers(predictor) if workers is None else \
             _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
         # Each scores a block on a core of its own: more than the cores only holds more blocks
@@ -1079,6 +1161,10 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 for pending in window:
                     pending.cancel()
         psi = counts.psi()
+        if limits is not None and limits.any():  # before the output exists: a broken feed writes no decision
+            breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside)
+            if breached:
+                raise limits_refusal(breached, str(src))
         writer.commit(out_schema, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed,
                                              counts.unseen_empty, counts.outside))
     except BaseException:
@@ -1088,7 +1174,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         if bar is not None:
             bar.close()
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst, csi=counts.csi(),
-                        notes=_gate_notes(predictor) + counts.notes(rows, positives, psi),
+                        notes=_gate_notes(predictor) + flag_rate_notes(predictor.manifest, rows, positives)
+                        + counts.notes(rows, positives, psi),
                         unseen=counts.unseen, psi=psi, provenance=origin, imputed=counts.imputed,
                         unseen_empty=counts.unseen_empty, outside=counts.outside)
 
@@ -1287,14 +1374,44 @@ def psi_bins(uppers: np.ndarray, size: int, score: np.ndarray, first_row: int, t
     return level_counts(levels, np.searchsorted(uppers, score[picked], side="left"), size)
 
 
+#: A run flagging more than this many times the operating point's rate, or less than its inverse,
+#: is warned of; any other is a note.
+FLAG_RATE_WARN = 1.5
+
+
+def flag_rate_notes(manifest: Mapping[str, Any], rows: int, positives: int) -> list[str]:
+    """The run's share of rows decided 1 beside the share of training rows the operating point
+    flags: a drifted German book moved from 29 % to 40 % flagged while its scores' PSI read
+    "stable" (an MLOps walk-through, 2026-12-06). A warning beyond :data:`FLAG_RATE_WARN` times
+    either way; nothing under :data:`~finlite._limits.PSI_MIN_ROWS` rows or without a recorded rate."""
+    point = manifest.get("operating_point") if isinstance(manifest, Mapping) else None
+    train = point.get("flagged_train", point.get("flag_rate")) if isinstance(point, Mapping) else None
+    if rows < PSI_MIN_ROWS or not isinstance(train, (int, float)) or isinstance(train, bool) or not 0 < train < 1:
+        return []
+    rate = positives / rows
+    factor = rate / train if rate >= train else (train / rate if rate > 0 else math.inf)
+    said = f"{rate:.1%} of the rows were decided 1 at the cut-off, against {train:.1%} of the training rows"
+    if factor <= FLAG_RATE_WARN:
+        return [said]  # a note: the command line prefixes it
+    return [f"warning: {said} ({factor:.2g} times {'more' if rate >= train else 'fewer'}): the book, or the feed, is "
+            "not the population the cut-off was set on"]
+
+
 def _gate_notes(predictor: Predictor) -> list[str]:
-    """A run's warnings that its artifact failed its quality gates (exported all the same), and
-    that the int8 model it runs decided some test rows unlike the validated float model."""
+    """A run's warnings that its artifact failed its quality gates (exported all the same), that
+    the int8 model it runs decided some test rows unlike the validated float model, and that its
+    validation report is not PASS."""
     from finlite._manifest import failed_gates_warning, int8_warning
 
     where = str(predictor.path)
-    warnings = (failed_gates_warning(predictor.manifest, where),
-                int8_warning(predictor.manifest, predictor.variant, where))
+    warnings = [failed_gates_warning(predictor.manifest, where),
+                int8_warning(predictor.manifest, predictor.variant, where)]
+    verdict = report_status(predictor)
+    if verdict is not None and verdict[0] != "PASS":
+        # serve said so; score decided a whole book without a word (an MLOps walk-through, 2026-12-06).
+        warnings.append(f"{'warning' if verdict[0] == 'FAIL' else 'note'}: {where}'s validation report is "
+                        f"{verdict[0]} ({verdict[1]}; report.html, MODEL_CARD.md): read it before relying on these "
+                        "decisions.")
     return [w for w in warnings if w]
 
 

@@ -1319,6 +1319,19 @@ class Predictor:
         return self._preprocessor
 
 
+def report_status(predictor: Predictor) -> tuple[str, str] | None:
+    """The verdict of the artifact's validation report (its verified ``report.json``:
+    :func:`finlite._verdict.report_verdict`), or None for an artifact without one (a teacher) or a
+    report that records none: what ``serve`` and ``score`` warn of when it is not PASS."""
+    from finlite._manifest import parse_json_bytes, read_listed
+    from finlite._verdict import report_verdict
+
+    if "report.json" not in (predictor.manifest.get("files") or {}):
+        return None
+    return report_verdict(parse_json_bytes(read_listed(predictor.path, predictor.manifest, "report.json"),
+                                           str(predictor.path / "report.json"), "validation report"))
+
+
 def _text_dtype(dtype: Any) -> bool:
     """Whether a DataFrame column of ``dtype`` holds Python objects or pandas' text (``str``, the
     default for text from pandas 3): its values read back as Python strings where they are text."""

@@ -41,6 +41,7 @@ from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
     FLAG_COLUMNS,
     RunCounts,
+    ScoreLimits,
     ScoreSummary,
     _check_columns,
     _check_ids,
@@ -54,8 +55,10 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     chunk_reasons,
     csv_header,
     flag_columns,
+    flag_rate_notes,
     id_column,
     ids_as_written,
+    limits_refusal,
     open_csv_text,
     provenance,
     psi_bins,
@@ -564,7 +567,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                    verify_key: Any = None, manifest_sha256: str | None = None, overwrite: bool = False,
                    progress: bool = False, reasons: int = 0,
                    reason_codes: ReasonCodes | str | os.PathLike[str] | None = None,
-                   flags: bool = False, no_impute: bool = False) -> RayScoreSummary:
+                   flags: bool = False, no_impute: bool = False,
+                   limits: ScoreLimits | None = None) -> RayScoreSummary:
     """Score every row of a CSV or Parquet file on Ray and write ids, ``score`` and ``decision``.
 
     The output equals :func:`finlite.runtime.batch.score_file`'s, row for row: same columns,
@@ -573,7 +577,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     started with the cores available and shut down afterwards; with one, this process joins
     that cluster, whose nodes must see the artifact and the input at the same paths. ``flags``
     adds the local run's flag columns (:data:`finlite.runtime.batch.FLAG_COLUMNS`), equal to them;
-    ``no_impute`` refuses a blank training never saw, as ``Predictor(no_impute=True)`` does locally.
+    ``no_impute`` refuses a blank training never saw, as ``Predictor(no_impute=True)`` does locally;
+    ``limits`` (:class:`~finlite.runtime.batch.ScoreLimits`) must hold for the output to be written.
 
     Raises:
         ConfigError: Ray is not installed, the cluster cannot be reached, ``workers`` is out of
@@ -651,6 +656,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     reference = _reference_bins(local)
     feature_bins = _feature_bins(local)
     gate_notes = _gate_notes(local)
+    manifest = local.manifest  # the operating point's flag rate, for the run's decision-rate note
     del local
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
@@ -757,6 +763,10 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             raise DataError(f"Ray returned {rows:,} of the {total:,} rows of {str(src)!r}; nothing was written. "
                             "Score it again.")
         psi = counts.psi()
+        if limits is not None and limits.any():  # as the local run: beyond them, nothing is written
+            breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside)
+            if breached:
+                raise limits_refusal(breached, str(src))
         # never empty here: a header-only table was written above
         writer.commit(None, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed,
                                        counts.unseen_empty, counts.outside))
@@ -778,6 +788,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             with keep_signal_handlers():
                 ray.shutdown()
     return RayScoreSummary(rows, time.perf_counter() - start, positives, dst, size, csi=counts.csi(),
-                           notes=gate_notes + counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi,
+                           notes=gate_notes + flag_rate_notes(manifest, rows, positives)
+                           + counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi,
                            provenance=origin, imputed=counts.imputed, unseen_empty=counts.unseen_empty,
                            outside=counts.outside)

@@ -1785,16 +1785,10 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
 
 # -- running it -------------------------------------------------------------------------------------
 def _report_status(predictor: Predictor) -> tuple[str, str] | None:
-    """The verdict of the artifact's validation report (its verified ``report.json``:
-    :func:`finlite.evaluate.sections.report_verdict`), or None for an artifact without one (a
-    teacher) or a report that records none."""
-    from finlite._manifest import parse_json_bytes, read_listed
-    from finlite.evaluate.sections import report_verdict
+    """The verdict of the artifact's validation report (:func:`finlite.runtime.predictor.report_status`)."""
+    from finlite.runtime.predictor import report_status
 
-    if "report.json" not in (predictor.manifest.get("files") or {}):
-        return None
-    return report_verdict(parse_json_bytes(read_listed(predictor.path, predictor.manifest, "report.json"),
-                                           str(predictor.path / "report.json"), "validation report"))
+    return report_status(predictor)
 
 
 def _check_bindable(host: str, port: int) -> None:
