@@ -109,11 +109,28 @@ def _plain_notes(notes: typing.Sequence[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def _own_warnings() -> typing.Iterator[None]:
+def _own_warnings(*, leaks_now: bool = False) -> typing.Iterator[None]:
     """While a job whose outcome carries its warnings runs: its :class:`FinliteWarning` s are not
-    printed as they are issued, since the command prints the outcome's warnings after its results."""
+    printed as they are issued, since the command prints the outcome's warnings after its results.
+    With ``leaks_now``, a possible label leak is printed as issued (before anything is trained):
+    on a 900,000-row book it came after the whole run (a credit modeller's walk-through); the
+    command then leaves it out of the warnings it prints at the end."""
+    from finlite.data.schema import LEAK_MARK
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FinliteWarning)
+        if leaks_now:
+            warnings.filterwarnings("always", message=f".*{re.escape(LEAK_MARK)}", category=FinliteWarning)
+            shown = warnings.showwarning
+
+            def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                     file: typing.TextIO | None = None, line: str | None = None) -> None:
+                if issubclass(category, FinliteWarning):  # the leak, as the command's own warning line
+                    _echo(str(message), err=True)
+                else:
+                    shown(message, category, filename, lineno, file, line)
+
+            warnings.showwarning = show  # restored when the block ends
         yield
 
 
@@ -718,7 +735,7 @@ def train(
     encoding = Encoding(max_categories=max_categories, min_category_count=min_category_count,
                         high_cardinality=high_cardinality, seed=seed)
 
-    with _own_warnings():
+    with _own_warnings(leaks_now=True):
         outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical, drop=drop,
                       date_column=date_column, model=model or "mlp", seed=seed,
                       hidden=None if hidden is None else _widths(hidden, "--hidden"),
@@ -730,6 +747,13 @@ def train(
           f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")
     for note in _plain_notes(schema.notes):  # a possible leak is printed with the warnings below
         _echo(f"  note: {note}")
+    summary = outcome.data.summary()
+    if summary.get("dates"):  # the period each part covers, and its positive rate (a credit modeller's walk-through)
+        parts = "; ".join(f"{label} {summary['dates'][part][0]} to {summary['dates'][part][-1]} "
+                          f"({percent(summary['positive_rate'][part])} {schema.positive!r})"
+                          for part, label in (("train", "training"), ("validation", "validation"), ("test", "test"))
+                          if len(summary["dates"].get(part) or []) == 2)
+        _echo(f"out-of-time split by {schema.date_column!r}: {parts}")
     # PR-AUC and recall at 0.1 % FPR too: what a rare class (fraud) is judged by (a walk-through).
     rare = "".join(f"  {label} {m[key]:.4f}" for key, label in (("pr_auc", "PR-AUC"), ("recall_at_0.1pct_fpr",
                                                                                      "recall@0.1%FPR"))
@@ -737,8 +761,12 @@ def train(
     _echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
           f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}{rare}")
     _warn_thin_test(m)
+    from finlite.data.schema import leak_notes
+
+    said = set(leak_notes(schema.notes))  # printed as they were issued, before training
     for note in outcome.warnings:
-        _echo(f"warning: {note}", err=True)
+        if note not in said:
+            _echo(f"warning: {note}", err=True)
     if outcome.operating_point is not None:
         _echo(f"operating point: {outcome.operating_point.describe()}; flags {percent(m['flagged_rate'])} of the "
               "test split")

@@ -290,6 +290,13 @@ def test_money_dates_identifiers_and_codes_are_recognised() -> None:
         assert f"{name!r} dropped as an identifier" not in notes, name
     typed = _book().assign(Iso=lambda b: pd.to_datetime(b["Iso"]))
     assert "column 'Iso' dropped as a date" in " | ".join(infer_schema(typed, "MIS_Status").notes)
+    # A charge-off date is no date to split by: said so (a credit modeller's walk-through, 2026-12-06),
+    # and a code column named so in camelCase gets the code note (SBA's FranchiseCode).
+    later = _book().assign(ChgOffDate=_book()["Iso"], FranchiseCode=np.arange(2000) % 3)
+    noted = " | ".join(infer_schema(later, "MIS_Status").notes)
+    assert ("column 'ChgOffDate' dropped as a date (it is named like a date recorded after the outcome, such as a "
+            "charge-off's: never order an out-of-time split by it") in noted
+    assert "column 'FranchiseCode' holds whole numbers and its name says they are codes (3 values)" in noted
     pre = Preprocessor(schema).fit(_book())
     refund = pre.transform(_book())[:, 1]
     spec = pre.numeric_[1]

@@ -167,6 +167,8 @@ def test_columns_named_like_post_outcome_values_are_warned_of_everywhere(tmp_pat
     said = result.output
     assert said.count("'total_pymnt' is named like a value recorded after the outcome") == 1, said
     assert "warning: column 'total_pymnt' is named like" in said
+    # Before training, not after the whole run (a credit modeller's walk-through, 2026-12-06).
+    assert said.index("'total_pymnt' is named like") < said.index("test split (")
     # Escalated, the warning stops the job before anything is written (it came after the save).
     import warnings
 
@@ -211,3 +213,31 @@ def test_post_outcome_names(name: str, flagged: bool) -> None:
     from finlite.data.schema import _post_outcome_notes
 
     assert bool(_post_outcome_notes([name])) is flagged
+
+
+def test_an_out_of_time_split_warns_of_unseen_test_categories_and_a_moved_positive_rate() -> None:
+    """SBA's ApprovalFY, a year with a few text codes read as a category, held a value training
+    never saw in every test row of an out-of-time split, and the bad rate went from 9 % to 33 %:
+    nothing was said (a credit modeller's walk-through, 2026-12-06)."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    day = np.sort(rng.integers(0, 3650, n))
+    dates = pd.Timestamp("2000-01-01") + pd.to_timedelta(day, unit="D")
+    year = dates.year.astype(str).to_numpy(dtype=object)
+    year[:4] = "2000A"  # a few text codes: the year is read as a category (SBA's "1976A")
+    x = rng.normal(size=n)
+    rate = np.where(day > 2920, 0.45, 0.1)  # the latest fifth defaults far more often
+    y = np.where(rng.random(n) < rate, "bad", "good")
+    frame = pd.DataFrame({"when": dates.strftime("%Y-%m-%d"), "ApprovalFY": year, "x": x, "status": y})
+    outcome = finlite.train(frame, target="status", positive="bad", model="logistic", config=FAST, date_column="when")
+    assert "ApprovalFY" in outcome.data.schema.categorical
+    unseen = [w for w in outcome.warnings if w.startswith("column 'ApprovalFY': ")]
+    assert len(unseen) == 1 and "100% of the test split's rows hold a value the training split never held" in unseen[0]
+    assert "--drop ApprovalFY" in unseen[0] and "out-of-time split" in unseen[0]
+    rates = outcome.data.summary()["positive_rate"]
+    shifted = [w for w in outcome.warnings if w.startswith("the share of 'bad' moves across the out-of-time split")]
+    assert len(shifted) == 1 and f"{rates['test']:.1%} in the test split" in shifted[0]
+    assert f"{rates['train']:.1%} in training (" in shifted[0] and "--flag-rate" in shifted[0]
+    # A stratified split of the same table: no category unseen, no shift to speak of.
+    plain = finlite.train(frame.drop(columns="when"), target="status", positive="bad", model="logistic", config=FAST)
+    assert not [w for w in plain.warnings if "ApprovalFY" in w or "out-of-time" in w]

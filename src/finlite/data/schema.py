@@ -793,9 +793,13 @@ def infer_schema(
             notes.append(id_reason)
         elif is_date:
             dropped.append(name)
-            notes.append(f"column {name!r} dropped as a date (name it with --date-column for an out-of-time split; "
-                         "a date that describes the applicant, such as an earliest credit line, informs as a "
-                         "duration: give the months before the application as a number column)")
+            after = _POST_OUTCOME_NAME.search(str(name)) is not None
+            notes.append(f"column {name!r} dropped as a date " + (
+                "(it is named like a date recorded after the outcome, such as a charge-off's: never order an "
+                "out-of-time split by it, and whether it is filled in can itself give the label away)" if after else
+                "(name it with --date-column for an out-of-time split; "
+                "a date that describes the applicant, such as an earliest credit line, informs as a "
+                "duration: give the months before the application as a number column)"))
         elif pd.api.types.is_bool_dtype(series):
             cat_cols.append(name)
         elif pd.api.types.is_numeric_dtype(series):
@@ -986,6 +990,13 @@ _CODE_NAME = re.compile(r"(?:^|[^a-z])(?:zip|zipcode|postal|postcode|naics|sic|m
                         re.IGNORECASE)
 
 
+# A column named "code" as a word (franchise_code, "Code") or as camelCase's last word (SBA's
+# FranchiseCode, where 0 and 1 both mean no franchise), not "encode" or "barcode" (a credit
+# modeller's walk-through, 2026-12-06).
+_CODE_WORD = re.compile(r"(?:^|[^A-Za-z])code(?:$|[^A-Za-z])", re.IGNORECASE)
+_CAMEL_CODE = re.compile(r"(?<=[a-z0-9])Code(?:$|[^a-z])")
+
+
 # Names of columns that often hold a few category codes as numbers (Taiwan's credit-card book:
 # SEX 1/2, EDUCATION 0-6, MARRIAGE 0-3), as words of the column name.
 _CATEGORY_NAME = re.compile(r"(?:^|[^a-z])(?:sex|gender|education|marriage|marital|occupation|industry|purpose|"
@@ -999,7 +1010,8 @@ def _code_note(name: str, values: pd.Series) -> str | None:
     read as a quantity, a code training never saw (MARRIAGE 9) was extrapolated, and declines on
     such rows fell from 18 % to 5 % with only a note (a walk-through, 2026-12-05).
     Only a note: what the column is stays the user's call (--categorical)."""
-    coded = _CODE_NAME.search(name) is not None
+    coded = _CODE_NAME.search(name) is not None or _CODE_WORD.search(name) is not None \
+        or _CAMEL_CODE.search(name) is not None
     if not coded and _CATEGORY_NAME.search(name) is None:
         return None
     numbers = pd.to_numeric(values, errors="coerce").dropna()

@@ -331,6 +331,13 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
     else:
         rows, split = table.frame, "hold-out (all rows)"
         notes = [n for n in (_copy_warning(art, table), _fitted_rows_warning(art, table)) if n]
+        target = art.schema.target
+        unlabelled = int(rows[target].isna().sum()) if target in rows.columns else 0
+        if unlabelled:  # left out, as training leaves them out (the whole file was refused: a walk-through)
+            rows = rows[rows[target].notna()]
+            split = "hold-out (its labelled rows)"
+            notes.append(f"{unlabelled:,} row(s) of {table.source} have no label ({target!r} empty) and were left out, "
+                         "as training leaves them out.")
         note = "\n".join(notes) if notes else None
     y = art.schema.labels(rows, table.source)
     if task.decides and len(np.unique(y)) < 2:

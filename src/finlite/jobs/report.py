@@ -229,6 +229,10 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
         twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         raise DataError(f"{source} has the column(s) {', '.join(map(repr, twice))} more than once; give each "
                         "column one name.", param="holdout")
+    target = prepared.schema.target
+    unlabelled = int(frame[target].isna().sum()) if target in frame.columns else 0
+    if unlabelled:  # left out, as training leaves them out (it refused the whole hold-out: a walk-through)
+        frame = frame[frame[target].notna()].reset_index(drop=True)
     y = prepared.schema.labels(frame, source)
     classes = int(y.sum())
     if classes in (0, len(y)):
@@ -244,7 +248,8 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
     merged = replace(prepared, frame=combined, split=split, x_test=x, y_test=y, table=table, test_is_holdout=True)
     record: dict[str, Any] = {"source": Path(str(table.source)).name, "file_sha256": table.file_sha256,
                               "content_sha256": digest, "rows": len(frame),
-                              "positive_rate": float(np.mean(y, dtype=np.float64))}
+                              "positive_rate": float(np.mean(y, dtype=np.float64)),
+                              **({"unlabelled_left_out": unlabelled} if unlabelled else {})}
     warnings: list[str] = []
     # Rows the models were fitted on (or early-stopped on) would make every metric optimistic: found
     # by value, as the model reads each row, whatever the file's column types or order.
