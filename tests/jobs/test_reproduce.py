@@ -82,6 +82,41 @@ def test_a_recorded_teacher_path_too_long_to_look_up_is_said_briefly(tmp_path: P
     assert len(str(exc.value)) < 2000
 
 
+def test_an_edited_preprocessing_or_a_swapped_onnx_model_is_not_reproduced(exported_dir: Path, teacher_dir: Path,
+                                                                            german_csv: Path, tmp_path: Path) -> None:
+    """A teacher whose imputation median was edited, and a student whose model.onnx was swapped
+    for its teacher's graph (each manifest re-hashed, unsigned), were "reproduced" (an MLOps
+    walk-through, 2026-12-06): the preprocessing is compared by what it encodes, and the served
+    graph against the reproduced weights."""
+    import json
+
+    from finlite._manifest import amend_artifact
+
+    spec = json.loads((teacher_dir / "preprocessor.json").read_text())
+    edited = tmp_path / "teacher"
+    shutil.copytree(teacher_dir, edited)
+    spec["numeric"][0]["median"] = float(spec["numeric"][0]["median"]) * 3 + 1
+    amend_artifact(edited, {"preprocessor.json": json.dumps(spec).encode()}, {})
+    result = reproduce(edited, german_csv)
+    assert not result.matched and result.files["preprocessor.json (encoding)"]["match"] is False
+    assert result.files["weights.safetensors"]["match"] is True  # the weights alone said "reproduced"
+    swapped = tmp_path / "student"
+    shutil.copytree(exported_dir, swapped)
+    other = tmp_path / "other.onnx"
+    from finlite.jobs.export import export_artifact
+
+    teacher_copy = tmp_path / "teacher-exported"
+    shutil.copytree(teacher_dir, teacher_copy)
+    export_artifact(teacher_copy, german_csv)
+    other.write_bytes((teacher_copy / "model.onnx").read_bytes())
+    amend_artifact(swapped, {"model.onnx": other.read_bytes()}, {})
+    served = reproduce(swapped, german_csv, teacher=teacher_dir)
+    assert served.files["model.onnx (served)"]["match"] is False and not served.matched
+    assert "disagrees with the weights" in served.files["model.onnx (served)"]["reproduced"]
+    plain = reproduce(exported_dir, german_csv, teacher=teacher_dir)
+    assert plain.files["model.onnx (served)"]["match"] is True
+
+
 def test_a_compressed_artifact_reproduces_exactly(student_dir: Path, german_csv: Path) -> None:
     result = reproduce(student_dir, german_csv)
     assert result.job == "compress" and result.deterministic
@@ -250,7 +285,7 @@ def test_logistic_and_lightgbm_teachers_reproduce(german_csv: Path, tmp_path: Pa
     assert first.job == "train --model logistic" and first.matched
     second = reproduce(boosted, german_csv)
     assert second.job == "train --model lightgbm" and second.matched
-    assert set(second.files) == {"weights.safetensors", "oof_logits.safetensors"}
+    assert set(second.files) == {"weights.safetensors", "oof_logits.safetensors", "preprocessor.json (encoding)"}
     assert "test.train_oof_auc" not in {c.name for c in second.metrics}
     assert "train_oof_auc" in {c.name for c in second.metrics}
 

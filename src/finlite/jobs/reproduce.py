@@ -50,6 +50,10 @@ TIMING_KEYS = ("latency", "rows_per_second")
 TIMING_DETAILS = ("batch", "timed")
 #: The files that hold a model's numbers, compared by sha256 when both runs have them.
 MODEL_FILES = ("weights.safetensors", "oof_logits.safetensors")
+#: The preprocessing, compared by what it encodes (its schema's notes, which say how the columns
+#: were found, left out): an edited imputation median or category map is another model, and the
+#: rerun said "reproduced" of one (an MLOps walk-through, 2026-12-06).
+PREPROCESSOR = "preprocessor.json"
 
 
 @dataclass(frozen=True)
@@ -545,6 +549,7 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
                                   "student. Drop teacher.", param="teacher")
             new, job = _rerun_teacher(art, data, out, progress=progress)
             notes, deterministic = [], True
+        rerun_pre = (out / PREPROCESSOR).read_bytes() if (out / PREPROCESSOR).is_file() else None
     checks, skipped = compare_metrics(_quality(manifest.get("metrics") or {}, role),
                                       _quality(new.get("metrics") or {}, role), rel_tol=rel_tol)
     files = {}
@@ -552,6 +557,15 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
         old_sha, new_sha = manifest["files"].get(name), new["files"].get(name)
         if old_sha is not None or new_sha is not None:
             files[name] = {"recorded": old_sha, "reproduced": new_sha, "match": old_sha == new_sha}
+    if PREPROCESSOR in manifest["files"] and rerun_pre is not None:
+        from finlite._manifest import read_listed
+
+        old_enc = _encoding_sha256(read_listed(art.path, manifest, PREPROCESSOR))
+        new_enc = _encoding_sha256(rerun_pre)
+        files[f"{PREPROCESSOR} (encoding)"] = {"recorded": old_enc, "reproduced": new_enc, "match": old_enc == new_enc}
+    served = _served_check(art, data)
+    if served is not None:
+        files["model.onnx (served)"] = served
     checks, recount = _recounted(checks, files)
     notes += recount
     checks, newer = _newer_metrics(checks, manifest.get("metrics") or {})
@@ -566,6 +580,46 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     notes += version_notes(manifest.get("versions") or {}, new.get("versions") or {})
     return Reproduction(artifact=art.path, job=job, seed=int(manifest["seed"]), data_sha256=found, metrics=checks,
                         skipped=skipped, files=files, deterministic=deterministic, notes=notes)
+
+
+def _encoding_sha256(raw: bytes) -> str | None:
+    """sha256 of a preprocessor.json's canonical JSON without its schema's notes (how the columns
+    were found, which a rerun with the columns named says differently); None when unreadable."""
+    import hashlib
+
+    try:
+        spec = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):
+        spec = {**spec, "schema": {k: v for k, v in spec["schema"].items() if k != "notes"}}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _served_check(art: Artifact, data: DataLike) -> dict[str, Any] | None:
+    """Whether the exported model (what score and serve run) agrees with the weights reproduced
+    on the data's test split, as ``evaluate`` checks it: a model.onnx swapped for another (the
+    manifest re-hashed) was "reproduced" (an MLOps walk-through, 2026-12-06). None for an artifact
+    not exported, or a forecaster (its export parity is checked by evaluate)."""
+    from finlite.errors import ArtifactError
+
+    if "model.onnx" not in art.manifest["files"] or art.market is not None:
+        return None
+    from finlite.artifact import prepare_if_trained_on
+    from finlite.data.io import Table, read_table
+    from finlite.jobs.evaluate import check_served_model
+
+    table = data if isinstance(data, Table) else read_table(data)
+    prepared = prepare_if_trained_on(art, table)
+    if prepared is None:
+        return None
+    sha = art.manifest["files"]["model.onnx"]
+    try:
+        agreement = check_served_model(art, prepared.x_test, "test")
+    except ArtifactError as exc:
+        return {"recorded": sha, "reproduced": f"disagrees with the weights: {exc}", "match": False}
+    return {"recorded": sha, "reproduced": f"agrees with the weights ({agreement.get('status', 'checked')})",
+            "match": True}
 
 
 def version_notes(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
