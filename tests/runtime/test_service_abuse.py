@@ -273,6 +273,29 @@ def test_a_link_swapped_in_for_the_log_is_no_place_for_a_decision(predictor: Pre
     audit.close()
 
 
+def test_health_says_unavailable_while_the_audit_log_cannot_take_a_line(predictor: Predictor, record: dict,
+                                                                         tmp_path: Path) -> None:
+    """/health answered 200 "ok" while every /predict answered 500 for an audit log whose folder
+    was moved away (an MLOps walk-through, 2026-12-06): a load balancer kept sending traffic."""
+    folder = tmp_path / "logs"
+    audit = AuditLog(folder / "audit.jsonl")
+    client = TestClient(create_app(predictor, audit=audit), raise_server_exceptions=False)
+    assert client.get("/health").status_code == 200 and client.get("/health").json()["status"] == "ok"
+    folder.rename(tmp_path / "logs.gone")
+    gone = client.get("/health")
+    assert gone.status_code == 503 and gone.json()["status"] == "unavailable"
+    assert "the audit log's folder is gone: no decision can be recorded" in gone.json()["detail"]
+    assert client.head("/health").status_code == 503
+    assert client.post("/predict", json=record).status_code == 500
+    assert "the last audit write failed" in client.get("/health").json()["detail"]
+    (tmp_path / "logs.gone").rename(folder)  # the volume is back: the next write succeeds, and /health recovers
+    assert client.post("/predict", json=record).status_code == 200
+    assert client.get("/health").status_code == 200
+    audit.close()
+    # Without an audit log there is nothing to fail.
+    assert TestClient(create_app(predictor)).get("/health").status_code == 200
+
+
 def test_an_audit_log_of_another_account_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = tmp_path / "audit.jsonl"
     AuditLog(log).close()

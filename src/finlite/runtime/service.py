@@ -380,6 +380,10 @@ class AuditLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.warning: str | None = None
+        #: Why the last write failed (None: it did not): /health answers 503 while it is set, so a
+        #: load balancer stops sending a node requests it can decide none of (an MLOps walk-through,
+        #: 2026-12-06: /health said "ok" while every /predict answered 500).
+        self.failing: str | None = None
         self._fd = self._open(make_folder=True)
         self._lock = threading.Lock()
 
@@ -530,8 +534,22 @@ class AuditLog:
         """
         data = b"".join(orjson.dumps(e, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
                         for e in entries)
-        with self._locked():
-            self._append(data)
+        try:
+            with self._locked():
+                self._append(data)
+        except OSError as exc:
+            self.failing = exc.strerror or str(exc)
+            raise
+        self.failing = None
+
+    def ready(self) -> str | None:
+        """Why the log cannot take a line now (None: it can, as far as can be told without writing):
+        the last write failed, or the folder of :attr:`path` is gone (an unmounted volume)."""
+        if self.failing is not None:
+            return f"the last audit write failed ({self.failing})"
+        if not self.path.parent.is_dir():
+            return "the audit log's folder is gone"
+        return None
 
     def _append(self, data: bytes, fd: int | None = None) -> None:
         """Append ``data`` whole to ``fd`` (default: the log's), or leave the file as it was
@@ -1706,8 +1724,15 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
 
     @app.get("/health", responses={200: {"description": "alive", "content": {_JSON: {"schema": {
         "type": "object", "required": ["status", "model_sha256"],
-        "properties": {"status": {"type": "string"}, "model_sha256": {"type": "string"}}}}}}})
+        "properties": {"status": {"type": "string"}, "model_sha256": {"type": "string"}}}}}},
+        503: {"description": "alive, but the audit log cannot take a line (its last write failed, or its folder is "
+                             "gone): no decision would be made, so a load balancer should send none here"}})
     async def health() -> Response:
+        broken = None if audit is None else audit.ready()
+        if broken is not None:  # alive, but no decision can be made: not ready for traffic
+            return Response(orjson.dumps({"status": "unavailable", "model_sha256": model_sha256,
+                                          "detail": f"{broken}: no decision can be recorded, so none is made"}),
+                            503, {"content-type": _JSON})
         return json_response(health_body)
 
     # Load balancers often probe with HEAD: the same answer, the server sends no body.
