@@ -1397,6 +1397,10 @@ def evaluate(
         from finlite.runtime.batch import imputed_notes
 
         _say_score_notes(imputed_notes(result["imputed"], int(result.get("rows") or 0)))
+    if result.get("outside"):  # and its numbers beyond every training value, as score says them
+        from finlite.runtime.batch import outside_notes
+
+        _say_score_notes(outside_notes(result["outside"], int(result.get("rows") or 0)))
 
 
 def _shown(path: Path) -> Path:

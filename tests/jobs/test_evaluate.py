@@ -195,6 +195,17 @@ def test_a_hold_out_s_unseen_categories_are_told_as_score_tells_them(exported_di
     cli = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "later.csv"), "--no-timing"])
     assert cli.exit_code == 0 and "note: rows with a category training never saw" in cli.output
     assert "purpose 14 (4.7%; 4 of them empty or blank)" in cli.output.replace("\n", " ")
+    # Numbers beyond every training value are counted as score counts them, and said.
+    from finlite.runtime import Predictor
+
+    low, high = Predictor(exported_dir).encoder.spans["age_in_years"]
+    part["age_in_years"] = part["age_in_years"].astype(float)
+    part.loc[[20, 21, 22], "age_in_years"] = high + 3
+    part.to_csv(tmp_path / "older.csv", index=False)
+    aged = evaluate_artifact(exported_dir, tmp_path / "older.csv", timing=False)
+    assert aged["outside"] == {"age_in_years": 3}
+    cli = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "older.csv"), "--no-timing"])
+    assert "rows with a number beyond every value of the training table" in cli.output.replace("\n", " ")
     # A hold-out without a category column is told so (the count came first and raised KeyError).
     part.drop(columns=["purpose"]).to_csv(tmp_path / "no-purpose.csv", index=False)
     cli = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "no-purpose.csv"), "--no-timing"])

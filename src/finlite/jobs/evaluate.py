@@ -352,6 +352,7 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
     empty: dict[str, int] = {}  # of the unseen rows, those missing (empty or blank) where training had none
     unseen = unseen_counts(rows, art.tabular, empty) if prepared is None else {}
     imputed = blank_numbers(rows, art.tabular, table.source) if prepared is None else {}  # filled with the median
+    outside = _outside_counts(rows, art) if prepared is None else {}  # beyond every training value, as score counts
     served = check_served_model(art, x, split)
     # The same trust as the artifact: with a key, the baseline must be signed by it too.
     base = None if baseline is None else baseline if isinstance(baseline, Artifact) else load(baseline,
@@ -380,6 +381,8 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
             result["unseen_empty"] = empty
         if imputed:
             result["imputed"] = imputed
+        if outside:
+            result["outside"] = outside
         if point is not None:
             result["operating_point"] = {**point.to_dict(), "description": _describe(point, flag_rate, "artifact", reference,
                                                                                       task.name),
@@ -399,8 +402,29 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
         report["unseen_empty"] = empty
     if imputed:
         report["imputed"] = imputed
+    if outside:
+        report["outside"] = outside
     report["served_model"] = served
     return report
+
+
+def _outside_counts(rows: Any, art: Artifact) -> dict[str, int]:
+    """Rows per numeric field of a hold-out beyond every training value, counted as ``finlite
+    score`` counts them (the runtime encoder's Arrow path): evaluate told a hold-out's unseen and
+    blank values, not these (an MLOps walk-through, 2026-12-06: 125 credit amounts beyond the
+    training range went unsaid). Empty where the encoder cannot read the rows as score would."""
+    import pyarrow as pa
+
+    from finlite.runtime.encoder import Encoder
+
+    try:
+        encoder = Encoder(art.tabular.to_dict())
+        columns = [c for c in encoder.fields if c in rows.columns]
+        prepared = encoder.prepare_arrow(pa.Table.from_pandas(rows[columns], preserve_index=False),
+                                         source="the hold-out")
+    except (DataError, ValueError, TypeError, pa.ArrowException):
+        return {}
+    return dict(prepared.outside)
 
 
 def _describe(point: OperatingPoint, flag_rate: float | None, reference: str,
