@@ -198,7 +198,7 @@ def test_a_hold_out_s_unseen_categories_are_told_as_score_tells_them(exported_di
     # Numbers beyond every training value are counted as score counts them, and said.
     from finlite.runtime import Predictor
 
-    low, high = Predictor(exported_dir).encoder.spans["age_in_years"]
+    _, high = Predictor(exported_dir).encoder.spans["age_in_years"]
     part["age_in_years"] = part["age_in_years"].astype(float)
     part.loc[[20, 21, 22], "age_in_years"] = high + 3
     part.to_csv(tmp_path / "older.csv", index=False)

@@ -53,6 +53,14 @@ def test_predict_one_and_many(client: TestClient, exported_dir: Path, german: pd
     assert {"time", "request_id", "model_sha256", "score", "decision", "cutoff"} <= set(lines[0])
     assert lines[0]["manifest_sha256"] == predictor.manifest["manifest_sha256"]
     assert "features" not in lines[0] and [line["index"] for line in lines[1:]] == list(range(20))
+    # The server's own id of each request, in a header, is the key of its audit lines whatever
+    # X-Request-ID the client reused (an MLOps walk-through, 2026-12-06).
+    again = client.post("/predict", json=records[1], headers={**AUTH, "X-Request-ID": "req-1"})
+    assert again.headers["x-request-id"] == "req-1" and one.headers["x-finlite-request-id"] != \
+        again.headers["x-finlite-request-id"]
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert lines[0]["server_request_id"] == one.headers["x-finlite-request-id"]
+    assert lines[-1]["server_request_id"] == again.headers["x-finlite-request-id"]
 
 
 def _said_per_record_and_logged(client: TestClient, record: dict[str, Any], odd: dict[str, Any], key: str,

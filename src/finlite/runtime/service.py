@@ -1684,7 +1684,11 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         # traceback. Anything else is a bug and propagates to the server's own error handling.
         caught: BaseException
         try:
-            return await score(request_id, payload)
+            status, answered, headers = await score(request_id, payload)
+            # The server's own id of this request, the key of its audit lines whatever X-Request-ID
+            # the client sent (a client reusing one could not join its answer to one line: an MLOps
+            # walk-through, 2026-12-06).
+            return status, answered, [*headers, (b"x-finlite-request-id", server_id.encode())]
         except OSError as exc:
             failure, caught = f"the audit log could not be written ({exc.strerror or exc})", exc
         except model_errors as exc:
