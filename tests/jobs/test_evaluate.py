@@ -226,6 +226,17 @@ def test_a_hold_outs_unlabelled_rows_are_left_out_as_training_leaves_them(export
     assert "2 row(s) of " in result["note"] and "have no label ('creditability' empty) and were left out" in result["note"]
     kept = evaluate_artifact(exported_dir, part.dropna(subset=["creditability"]), timing=False)
     assert kept["model"]["auc"] == result["model"]["auc"]
+    # A bad value is still named by its row of the file, counting the unlabelled ones (a review).
+    bad = part.astype({"credit_amount": object})
+    bad.loc[10, "credit_amount"] = "maybe"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    from finlite.errors import DataError
+
+    with pytest.raises(DataError, match=r"'maybe'.*row 11|row 11.*'maybe'"):
+        evaluate_artifact(exported_dir, tmp_path / "bad.csv", timing=False)
+    part.assign(creditability=None).to_csv(tmp_path / "none.csv", index=False)
+    with pytest.raises(DataError, match=r"Every one of the 300 rows of .*none\.csv has no label"):
+        evaluate_artifact(exported_dir, tmp_path / "none.csv", timing=False)
 
 
 def test_a_market_baseline_for_a_credit_model_is_named_as_such(exported_dir: Path, german_csv: Path,

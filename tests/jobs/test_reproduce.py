@@ -82,6 +82,23 @@ def test_a_recorded_teacher_path_too_long_to_look_up_is_said_briefly(tmp_path: P
     assert len(str(exc.value)) < 2000
 
 
+def test_the_encoding_is_compared_on_the_keys_the_recorded_file_has() -> None:
+    """An artifact made before each number's training range was recorded reproduces the same
+    encoding (a review: it failed for the rerun's extra low/high keys); another median does not."""
+    import json
+
+    from finlite.jobs.reproduce import _encoding_sha256
+
+    old = {"format": "x", "numeric": [{"name": "a", "median": 1.0}], "schema": {"target": "y", "notes": ["n1"]}}
+    new = {"format": "x", "numeric": [{"name": "a", "median": 1.0, "low": 0.0, "high": 2.0}],
+           "schema": {"target": "y", "notes": ["n2"]}, "extra": 1}
+    recorded = json.dumps(old).encode()
+    assert _encoding_sha256(json.dumps(new).encode(), like=recorded) == _encoding_sha256(recorded)
+    other = {**new, "numeric": [{"name": "a", "median": 3.0, "low": 0.0, "high": 2.0}]}
+    assert _encoding_sha256(json.dumps(other).encode(), like=recorded) != _encoding_sha256(recorded)
+    assert _encoding_sha256(b"not json") is None
+
+
 def test_an_edited_preprocessing_or_a_swapped_onnx_model_is_not_reproduced(exported_dir: Path, teacher_dir: Path,
                                                                             german_csv: Path, tmp_path: Path) -> None:
     """A teacher whose imputation median was edited, and a student whose model.onnx was swapped

@@ -628,6 +628,12 @@ def test_limits_stop_a_run_on_a_broken_feed_and_write_nothing(exported_dir: Path
     # A tighter PSI limit than the run's own PSI breaches, with the number.
     with pytest.raises(GatesFailedError, match=rf"the scores' PSI {summary.psi:.3f} is above --max-psi 0"):
         score_file(predictor, german_csv, tmp_path / "tight.parquet", limits=ScoreLimits(max_psi=0.0))
+    # Blanks training saw (a field with a missing indicator) are the model's own case, not a lost feed.
+    from finlite.runtime.batch import learned_blanks
+
+    assert ScoreLimits(max_blank_share=0.05).breaches(1000, 0.0, {}, {"income": 300}, {}, {}, {"income"}) == []
+    assert ScoreLimits(max_blank_share=0.05).breaches(1000, 0.0, {}, {"income": 300}, {}, {}, set()) != []
+    assert learned_blanks(predictor.encoder) == frozenset()  # German credit's training saw no blank
     with pytest.raises(ConfigError, match=r"--max-blank-share must be a share of the rows, from 0 to 1; got 1\.5"):
         ScoreLimits(max_blank_share=1.5)
     with pytest.raises(ConfigError, match=r"--max-psi must be a number of 0 or more; got -1"):
@@ -647,11 +653,14 @@ def test_a_runs_decision_rate_is_set_beside_the_operating_points() -> None:
     assert flag_rate_notes(manifest, 1000, 320) == [
         "32.0% of the rows were decided 1 at the cut-off, against 30.0% of the training rows"]
     assert flag_rate_notes(manifest, 1000, 460) == [
-        "warning: 46.0% of the rows were decided 1 at the cut-off, against 30.0% of the training rows (1.5 times more): "
-        "the book, or the feed, is not the population the cut-off was set on"]
+        "warning: 46.0% of the rows were decided 1 at the cut-off, against 30.0% of the training rows (1.53 times "
+        "more): the book, or the feed, is not the population the cut-off was set on"]
     assert flag_rate_notes(manifest, 1000, 100)[0].startswith("warning: 10.0% of the rows") and \
-        "(3 times fewer)" in flag_rate_notes(manifest, 1000, 100)[0]
-    assert flag_rate_notes(manifest, 1000, 0)[0].startswith("warning: 0.0% of the rows")
+        "(3.00 times fewer)" in flag_rate_notes(manifest, 1000, 100)[0]
+    assert "(none decided 1)" in flag_rate_notes(manifest, 1000, 0)[0]
+    # A recorded null flagged_train falls back to the flag rate (it hid the note: a review).
+    assert flag_rate_notes({"operating_point": {"flagged_train": None, "flag_rate": 0.3}}, 1000, 320) == [
+        "32.0% of the rows were decided 1 at the cut-off, against 30.0% of the training rows"]
     assert flag_rate_notes(manifest, 99, 50) == [] and flag_rate_notes({}, 1000, 50) == []
     assert flag_rate_notes({"operating_point": {"flag_rate": True}}, 1000, 50) == []
 

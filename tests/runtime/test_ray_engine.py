@@ -124,7 +124,7 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
         got.column("unseen_fields").to_pylist()[0] == '["housing","purpose"]'
     # --no-impute: the blanks training never saw are refused on Ray as locally, naming the first.
     with pytest.raises(DataError, match=r"Column 'age_in_years' of .*shifted\.parquet is blank in row 101 \(and 29 "
-                                        r"more row\(s\)\), and training never saw it blank"):
+                                        r"more of rows 1–\d+\), and training never saw it blank"):
         score_file_ray(exported_dir, shifted, tmp_path / "ray_strict.parquet", chunk_rows=700, workers=2,
                        no_impute=True)
     assert not (tmp_path / "ray_strict.parquet").exists()

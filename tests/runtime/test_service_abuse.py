@@ -288,8 +288,11 @@ def test_health_says_unavailable_while_the_audit_log_cannot_take_a_line(predicto
     assert client.head("/health").status_code == 503
     assert client.post("/predict", json=record).status_code == 500
     assert "the last audit write failed" in client.get("/health").json()["detail"]
-    (tmp_path / "logs.gone").rename(folder)  # the volume is back: the next write succeeds, and /health recovers
-    assert client.post("/predict", json=record).status_code == 200
+    (tmp_path / "logs.gone").rename(folder)  # the volume is back
+    assert client.get("/health").status_code == 503  # the failure is recent: not yet tried again
+    audit._failed_at -= 11  # ten seconds on, a node no request reaches is offered traffic again
+    assert client.get("/health").status_code == 200
+    assert client.post("/predict", json=record).status_code == 200 and audit.failing is None
     assert client.get("/health").status_code == 200
     audit.close()
     # Without an audit log there is nothing to fail.

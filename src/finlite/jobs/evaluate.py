@@ -326,6 +326,7 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
     digest = frame_sha256(table.frame) if baseline is not None else None
     prepared = prepare_if_trained_on(art, table, content_sha256=digest)
     note = None
+    labelled: np.ndarray | None = None  # a hold-out's rows with a label, when some have none
     if prepared is not None:
         rows, split = prepared.frame.iloc[prepared.split.test], "test"
     else:
@@ -334,12 +335,16 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
         target = art.schema.target
         unlabelled = int(rows[target].isna().sum()) if target in rows.columns else 0
         if unlabelled:  # left out, as training leaves them out (the whole file was refused: a walk-through)
-            rows = rows[rows[target].notna()]
+            labelled = rows[target].notna().to_numpy()
+            if not labelled.any():
+                raise DataError(f"Every one of the {len(rows):,} rows of {table.source} has no label ({target!r} "
+                                "empty): there is no outcome to evaluate against. Evaluate rows whose outcome is "
+                                "known.", param="data")
             split = "hold-out (its labelled rows)"
             notes.append(f"{unlabelled:,} row(s) of {table.source} have no label ({target!r} empty) and were left out, "
                          "as training leaves them out.")
         note = "\n".join(notes) if notes else None
-    y = art.schema.labels(rows, table.source)
+    y = art.schema.labels(rows if labelled is None else rows[labelled], table.source)
     if task.decides and len(np.unique(y)) < 2:
         # The metrics' own error named no file and no fix (a review, 2026-12-03): a fraud hold-out of
         # one quiet day holds no fraud.
@@ -348,7 +353,9 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
         raise DataError(f"{judged} of {table.source}: {len(y):,} row(s), every one of class {only!r} in "
                         f"column {art.schema.target!r}: AUC and the decision metrics need both classes. Evaluate on "
                         "rows with both outcomes (a longer period).", param="data")
-    x = art.tabular.transform(rows, table.source)  # names a missing column first
+    x = art.tabular.transform(rows, table.source)  # names a missing column first; a bad value by its file row
+    if labelled is not None:  # encoded whole (above), so an error names the file's row; judged on the labelled
+        x, rows = x[labelled], rows[labelled]
     empty: dict[str, int] = {}  # of the unseen rows, those missing (empty or blank) where training had none
     unseen = unseen_counts(rows, art.tabular, empty) if prepared is None else {}
     imputed = blank_numbers(rows, art.tabular, table.source) if prepared is None else {}  # filled with the median

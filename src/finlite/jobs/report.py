@@ -231,8 +231,16 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
                         "column one name.", param="holdout")
     target = prepared.schema.target
     unlabelled = int(frame[target].isna().sum()) if target in frame.columns else 0
+    labelled: np.ndarray | None = None
     if unlabelled:  # left out, as training leaves them out (it refused the whole hold-out: a walk-through)
-        frame = frame[frame[target].notna()].reset_index(drop=True)
+        labelled = frame[target].notna().to_numpy()
+        if not labelled.any():
+            raise DataError(f"Every one of the {len(frame):,} rows of {source} has no label ({target!r} empty): "
+                            "there is no outcome to judge against. Pass a hold-out whose outcomes are known.",
+                            param="holdout")
+        # Every value checked on the whole file first, so that an error names the file's row.
+        prepared.preprocessor.transform(frame.drop(columns=[target]), source)
+        frame = frame[labelled].reset_index(drop=True)
     y = prepared.schema.labels(frame, source)
     classes = int(y.sum())
     if classes in (0, len(y)):

@@ -560,8 +560,9 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     if PREPROCESSOR in manifest["files"] and rerun_pre is not None:
         from finlite._manifest import read_listed
 
-        old_enc = _encoding_sha256(read_listed(art.path, manifest, PREPROCESSOR))
-        new_enc = _encoding_sha256(rerun_pre)
+        recorded_pre = read_listed(art.path, manifest, PREPROCESSOR)
+        old_enc = _encoding_sha256(recorded_pre)
+        new_enc = _encoding_sha256(rerun_pre, like=recorded_pre)
         files[f"{PREPROCESSOR} (encoding)"] = {"recorded": old_enc, "reproduced": new_enc, "match": old_enc == new_enc}
     served = _served_check(art, data)
     if served is not None:
@@ -582,18 +583,33 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
                         skipped=skipped, files=files, deterministic=deterministic, notes=notes)
 
 
-def _encoding_sha256(raw: bytes) -> str | None:
+def _encoding_sha256(raw: bytes, like: bytes | None = None) -> str | None:
     """sha256 of a preprocessor.json's canonical JSON without its schema's notes (how the columns
-    were found, which a rerun with the columns named says differently); None when unreadable."""
+    were found, which a rerun with the columns named says differently); None when unreadable.
+    With ``like`` (the recorded file), only the keys it has are read: a newer finlite records
+    more (each number's training range), which an artifact made before it never held, and the
+    same encoding must still match (a review, 2026-12-06)."""
     import hashlib
 
     try:
         spec = json.loads(raw)
+        shape = json.loads(like) if like is not None else None
     except ValueError:
         return None
+    if shape is not None:
+        spec = _keys_of(spec, shape)
     if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):
         spec = {**spec, "schema": {k: v for k, v in spec["schema"].items() if k != "notes"}}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _keys_of(value: Any, shape: Any) -> Any:
+    """``value`` with only the mapping keys ``shape`` has, at every depth (lists item by item)."""
+    if isinstance(value, dict) and isinstance(shape, dict):
+        return {k: _keys_of(value[k], shape[k]) for k in shape if k in value}
+    if isinstance(value, list) and isinstance(shape, list) and len(value) == len(shape):
+        return [_keys_of(v, w) for v, w in zip(value, shape, strict=True)]
+    return value
 
 
 def _served_check(art: Artifact, data: DataLike) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,8 +166,11 @@ class ScoreLimits:
         return any(v is not None for v in (self.max_psi, self.max_csi, self.max_blank_share, self.max_outside_share))
 
     def breaches(self, rows: int, psi: float | None, csi: Mapping[str, float], imputed: Mapping[str, int],
-                 unseen_empty: Mapping[str, int], outside: Mapping[str, int]) -> list[str]:
-        """Each limit the run went beyond, said with its numbers (empty: within every limit)."""
+                 unseen_empty: Mapping[str, int], outside: Mapping[str, int],
+                 learned: Collection[str] = ()) -> list[str]:
+        """Each limit the run went beyond, said with its numbers (empty: within every limit).
+        ``learned``: the numeric fields training saw blank (a missing indicator): their blanks are
+        the model's own case, not counted against ``max_blank_share``."""
         out: list[str] = []
         if self.max_psi is not None:
             if psi is None:
@@ -184,7 +187,7 @@ class ScoreLimits:
                 out.append(f"field CSI above --max-csi {self.max_csi:g}: "
                            + ", ".join(f"{f} {v:.3f}" for f, v in sorted(over.items(), key=lambda kv: -kv[1])))
         if rows and self.max_blank_share is not None:
-            blank = {f: imputed.get(f, 0) + unseen_empty.get(f, 0) for f in {*imputed, *unseen_empty}}
+            blank = {f: imputed.get(f, 0) + unseen_empty.get(f, 0) for f in {*imputed, *unseen_empty} - set(learned)}
             over = {f: k / rows for f, k in blank.items() if k / rows > self.max_blank_share}
             if over:
                 out.append(f"fields blank beyond --max-blank-share {self.max_blank_share:g} (scored on the training median "
@@ -195,6 +198,11 @@ class ScoreLimits:
                 out.append(f"fields beyond every training value in more than --max-outside-share "
                            f"{self.max_outside_share:g} of the rows: " + ", ".join(f"{f} {v:.1%}" for f, v in sorted(over.items())))
         return out
+
+
+def learned_blanks(encoder: Any) -> frozenset[str]:
+    """The numeric fields training saw blank (those with a missing indicator)."""
+    return frozenset(name for name, *_, ind in getattr(encoder, "numeric", ()) if ind >= 0)
 
 
 def limits_refusal(breaches: Sequence[str], source: str) -> GatesFailedError:
@@ -1162,7 +1170,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                     pending.cancel()
         psi = counts.psi()
         if limits is not None and limits.any():  # before the output exists: a broken feed writes no decision
-            breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside)
+            breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside,
+                                       learned_blanks(encoder))
             if breached:
                 raise limits_refusal(breached, str(src))
         writer.commit(out_schema, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed,
@@ -1385,7 +1394,10 @@ def flag_rate_notes(manifest: Mapping[str, Any], rows: int, positives: int) -> l
     "stable" (an MLOps walk-through, 2026-12-06). A warning beyond :data:`FLAG_RATE_WARN` times
     either way; nothing under :data:`~finlite._limits.PSI_MIN_ROWS` rows or without a recorded rate."""
     point = manifest.get("operating_point") if isinstance(manifest, Mapping) else None
-    train = point.get("flagged_train", point.get("flag_rate")) if isinstance(point, Mapping) else None
+    train = None
+    if isinstance(point, Mapping):
+        train = point.get("flagged_train")
+        train = point.get("flag_rate") if train is None else train
     if rows < PSI_MIN_ROWS or not isinstance(train, (int, float)) or isinstance(train, bool) or not 0 < train < 1:
         return []
     rate = positives / rows
@@ -1393,8 +1405,8 @@ def flag_rate_notes(manifest: Mapping[str, Any], rows: int, positives: int) -> l
     said = f"{rate:.1%} of the rows were decided 1 at the cut-off, against {train:.1%} of the training rows"
     if factor <= FLAG_RATE_WARN:
         return [said]  # a note: the command line prefixes it
-    return [f"warning: {said} ({factor:.2g} times {'more' if rate >= train else 'fewer'}): the book, or the feed, is "
-            "not the population the cut-off was set on"]
+    times = "none decided 1" if math.isinf(factor) else f"{factor:.2f} times {'more' if rate >= train else 'fewer'}"
+    return [f"warning: {said} ({times}): the book, or the feed, is not the population the cut-off was set on"]
 
 
 def _gate_notes(predictor: Predictor) -> list[str]:

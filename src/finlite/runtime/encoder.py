@@ -240,7 +240,7 @@ class Encoder:
                 number = self._number(value, index, name, errors, money)
             if number != number:  # NaN: impute
                 if ind < 0 and self.no_impute:
-                    self._fail(errors, FieldError(index, name, BLANK_REFUSED, "missing"))
+                    self._fail(errors, FieldError(index, name, BLANK_REFUSED, "blank_refused"))
                     continue
                 cells[j] = imputed_cell
                 if ind >= 0:
@@ -276,7 +276,7 @@ class Encoder:
                 col = look_up(columns, category_key(value))
                 if col is None:
                     if self.no_impute and category_key(value) == MISSING:  # training never saw it blank
-                        self._fail(errors, FieldError(index, name, BLANK_REFUSED, "missing"))
+                        self._fail(errors, FieldError(index, name, BLANK_REFUSED, "blank_refused"))
                         continue
                     col = unseen_col
                     unseen.append(name)
@@ -297,7 +297,7 @@ class Encoder:
                 looked_up = look_up(lookup, category_key(value))
                 if looked_up is None:
                     if self.no_impute and category_key(value) == MISSING:  # training never saw it blank
-                        self._fail(errors, FieldError(index, name, BLANK_REFUSED, "missing"))
+                        self._fail(errors, FieldError(index, name, BLANK_REFUSED, "blank_refused"))
                         continue
                     looked_up = default
                     unseen.append(name)
@@ -656,11 +656,13 @@ def _refuse_blanks(name: str, blank: np.ndarray, first_row: int, source: str) ->
     hold a blank training never saw there, naming the column, the first such row and the count."""
     rows = np.flatnonzero(blank)
     if rows.size:
-        more = f" (and {rows.size - 1:,} more row(s))" if rows.size > 1 else ""
+        # Counted in the rows read with it (a chunk of the file), not the whole file.
+        more = (f" (and {rows.size - 1:,} more of rows {first_row}–{first_row + len(blank) - 1})"
+                if rows.size > 1 else "")
         raise DataError(f"Column {name!r} of {source} is blank in row {first_row + int(rows[0])}{more}, and training "
                         "never saw it blank: with --no-impute a value the model has not learned is refused, not scored "
                         "with the training median or the unseen category. Fill the value, or score without "
-                        "--no-impute (the run then counts such rows as imputed).")
+                        "--no-impute (the run then counts such rows as imputed or unseen).")
 
 
 def _boolean_hint(span: tuple[float, float] | None) -> str:

@@ -1128,7 +1128,7 @@ class Predictor:
             if name not in frame.columns or name in learned or (name in keys and MISSING in keys[name]):
                 continue
             column = frame[name]
-            blank = column.isna().to_numpy(dtype=bool)
+            blank = column.isna().to_numpy(dtype=bool, copy=True)  # writable: pandas 3 may hand back a view
             if column.dtype.kind == "O" or _text_dtype(column.dtype):
                 blank |= np.array([isinstance(v, str) and not v.strip() for v in column.tolist()], dtype=bool)
             rows = np.flatnonzero(blank)

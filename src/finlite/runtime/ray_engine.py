@@ -58,6 +58,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     flag_rate_notes,
     id_column,
     ids_as_written,
+    learned_blanks,
     limits_refusal,
     open_csv_text,
     provenance,
@@ -657,6 +658,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     feature_bins = _feature_bins(local)
     gate_notes = _gate_notes(local)
     manifest = local.manifest  # the operating point's flag rate, for the run's decision-rate note
+    learned = learned_blanks(local.encoder)  # fields whose blanks training learned: no lost feed
     del local
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
@@ -764,7 +766,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                             "Score it again.")
         psi = counts.psi()
         if limits is not None and limits.any():  # as the local run: beyond them, nothing is written
-            breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside)
+            breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside,
+                                       learned)
             if breached:
                 raise limits_refusal(breached, str(src))
         # never empty here: a header-only table was written above

@@ -361,6 +361,10 @@ def service_event(event: str, predictor: Predictor, settings: ServeSettings) -> 
     return line
 
 
+#: How long /health answers 503 after a failed audit write before the next request may try again.
+AUDIT_RETRY_SECONDS = 10.0
+
+
 class AuditLog:
     """An append-only JSON-lines file: one line per delivered prediction, one per scoring error,
     and one per service start and stop (:func:`service_event`).
@@ -384,6 +388,7 @@ class AuditLog:
         #: load balancer stops sending a node requests it can decide none of (an MLOps walk-through,
         #: 2026-12-06: /health said "ok" while every /predict answered 500).
         self.failing: str | None = None
+        self._failed_at = 0.0  # time.monotonic() of that failure
         self._fd = self._open(make_folder=True)
         self._lock = threading.Lock()
 
@@ -538,14 +543,17 @@ class AuditLog:
             with self._locked():
                 self._append(data)
         except OSError as exc:
-            self.failing = exc.strerror or str(exc)
+            self.failing, self._failed_at = exc.strerror or str(exc), time.monotonic()
             raise
         self.failing = None
 
     def ready(self) -> str | None:
         """Why the log cannot take a line now (None: it can, as far as can be told without writing):
-        the last write failed, or the folder of :attr:`path` is gone (an unmounted volume)."""
-        if self.failing is not None:
+        the last write failed within :data:`AUDIT_RETRY_SECONDS`, or the folder of :attr:`path`
+        is gone (an unmounted volume). A failure older than that is tried again by the next
+        request: a node a load balancer stopped sending requests to would otherwise never write
+        again to learn that the disk was freed (a review, 2026-12-06)."""
+        if self.failing is not None and time.monotonic() - self._failed_at < AUDIT_RETRY_SECONDS:
             return f"the last audit write failed ({self.failing})"
         if not self.path.parent.is_dir():
             return "the audit log's folder is gone"
@@ -781,14 +789,17 @@ def _record_schema(predictor: Predictor) -> dict[str, Any]:
             if name not in learned:
                 props[name]["description"] = props[name]["description"].replace(
                     "null when unknown (imputed)", "null is refused (422: --no-impute, training never saw it blank)")
-    for name, _, _, categories in predictor.encoder.categorical:
+    refused = "; null or empty is refused (422: --no-impute, training never saw it blank)"
+    for name, keys, _, categories in predictor.encoder.categorical:
         props[name] = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}],
                        "examples": categories[:20],
-                       "description": "category; unseen values use the unseen bucket and are reported"}
-    for name, *_ in predictor.encoder.valued:
+                       "description": "category; unseen values use the unseen bucket and are reported"
+                                      + (refused if predictor.encoder.no_impute and MISSING not in keys else "")}
+    for name, values, *_ in predictor.encoder.valued:
         props[name] = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}],
                        "description": "category (weight of evidence / target encoded); unseen values take the "
-                                      "prior and are reported"}
+                                      "prior and are reported"
+                                      + (refused if predictor.encoder.no_impute and MISSING not in values else "")}
     schema: dict[str, Any] = {"type": "object", "properties": props, "required": predictor.fields,
                               "additionalProperties": True}
     if "records" not in predictor.fields:
