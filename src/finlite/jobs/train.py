@@ -350,7 +350,7 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
                      "size (min_data_in_leaf, min_child_weight) or pass more folds (--folds).")
     elif (seen := _seen_test_note(outcome.metrics["test"], oof_auc)) is not None:
         notes.append(seen)
-    return _warned(replace(outcome, warnings=tuple(notes)) if notes else outcome)
+    return _warned(_split_warnings(replace(outcome, warnings=tuple(notes)) if notes else outcome))
 
 
 def _seen_test_note(test: Mapping[str, Any], oof_auc: float) -> str | None:
