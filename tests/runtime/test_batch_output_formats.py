@@ -646,21 +646,25 @@ def test_limits_stop_a_run_on_a_broken_feed_and_write_nothing(exported_dir: Path
 
 def test_a_runs_decision_rate_is_set_beside_the_operating_points() -> None:
     """A drifted book flagged 40 % of its rows where the cut-off flags 29 % of the training rows,
-    and the run said only "PSI stable" (an MLOps walk-through): a note, a warning beyond 1.5x."""
+    and the run said only "PSI stable" (an MLOps walk-through): a note, a warning beyond 1.5x. The
+    reference is the model's own share of its test split (a student's differs from its teacher's
+    training share at the cut-off it inherits: a review)."""
     from finlite.runtime.batch import flag_rate_notes
 
     manifest = {"operating_point": {"cutoff": 0.4, "flag_rate": 0.3, "flagged_train": 0.3}}
     assert flag_rate_notes(manifest, 1000, 320) == [
-        "32.0% of the rows were decided 1 at the cut-off, against 30.0% of the training rows"]
+        "32.0% of the rows were decided 1 at the cut-off, against 30.0% of the training rows when it was validated"]
     assert flag_rate_notes(manifest, 1000, 460) == [
-        "warning: 46.0% of the rows were decided 1 at the cut-off, against 30.0% of the training rows (1.53 times "
-        "more): the book, or the feed, is not the population the cut-off was set on"]
-    assert flag_rate_notes(manifest, 1000, 100)[0].startswith("warning: 10.0% of the rows") and \
-        "(3.00 times fewer)" in flag_rate_notes(manifest, 1000, 100)[0]
+        "warning: 46.0% of the rows were decided 1 at the cut-off, against 30.0% of the training rows when it was "
+        "validated (1.53 times more): the book, or the feed, is not the population the model was validated on"]
+    assert "(3.00 times fewer)" in flag_rate_notes(manifest, 1000, 100)[0]
     assert "(none decided 1)" in flag_rate_notes(manifest, 1000, 0)[0]
+    student = {**manifest, "metrics": {"test": {"flagged_rate": 0.195}}}
+    assert flag_rate_notes(student, 1000, 232) == [
+        "23.2% of the rows were decided 1 at the cut-off, against 19.5% of its test split when it was validated"]
     # A recorded null flagged_train falls back to the flag rate (it hid the note: a review).
-    assert flag_rate_notes({"operating_point": {"flagged_train": None, "flag_rate": 0.3}}, 1000, 320) == [
-        "32.0% of the rows were decided 1 at the cut-off, against 30.0% of the training rows"]
+    assert flag_rate_notes({"operating_point": {"flagged_train": None, "flag_rate": 0.3}}, 1000, 320)[0].startswith(
+        "32.0% of the rows")
     assert flag_rate_notes(manifest, 99, 50) == [] and flag_rate_notes({}, 1000, 50) == []
     assert flag_rate_notes({"operating_point": {"flag_rate": True}}, 1000, 50) == []
 

@@ -1389,24 +1389,38 @@ FLAG_RATE_WARN = 1.5
 
 
 def flag_rate_notes(manifest: Mapping[str, Any], rows: int, positives: int) -> list[str]:
-    """The run's share of rows decided 1 beside the share of training rows the operating point
-    flags: a drifted German book moved from 29 % to 40 % flagged while its scores' PSI read
-    "stable" (an MLOps walk-through, 2026-12-06). A warning beyond :data:`FLAG_RATE_WARN` times
-    either way; nothing under :data:`~finlite._limits.PSI_MIN_ROWS` rows or without a recorded rate."""
-    point = manifest.get("operating_point") if isinstance(manifest, Mapping) else None
-    train = None
-    if isinstance(point, Mapping):
-        train = point.get("flagged_train")
-        train = point.get("flag_rate") if train is None else train
-    if rows < PSI_MIN_ROWS or not isinstance(train, (int, float)) or isinstance(train, bool) or not 0 < train < 1:
+    """The run's share of rows decided 1 beside the share the model decided 1 of its test split
+    when it was validated (a student's own, at the cut-off it inherited; else the training rows'
+    share at the operating point): a drifted German book moved from 29 % to 40 % flagged while its
+    scores' PSI read "stable" (an MLOps walk-through, 2026-12-06). A warning beyond
+    :data:`FLAG_RATE_WARN` times either way; nothing under :data:`~finlite._limits.PSI_MIN_ROWS`
+    rows or without a recorded rate."""
+    if rows < PSI_MIN_ROWS or not isinstance(manifest, Mapping):
         return []
+    metrics = manifest.get("metrics")
+    test = metrics.get("test") if isinstance(metrics, Mapping) else None
+    reference, where = (test.get("flagged_rate") if isinstance(test, Mapping) else None), "of its test split"
+    if not _rate(reference):
+        point = manifest.get("operating_point")
+        reference, where = None, "of the training rows"
+        if isinstance(point, Mapping):
+            reference = point.get("flagged_train")
+            reference = point.get("flag_rate") if reference is None else reference
+    if not isinstance(reference, (int, float)) or not _rate(reference):
+        return []
+    train = float(reference)
     rate = positives / rows
     factor = rate / train if rate >= train else (train / rate if rate > 0 else math.inf)
-    said = f"{rate:.1%} of the rows were decided 1 at the cut-off, against {train:.1%} of the training rows"
+    said = f"{rate:.1%} of the rows were decided 1 at the cut-off, against {train:.1%} {where} when it was validated"
     if factor <= FLAG_RATE_WARN:
         return [said]  # a note: the command line prefixes it
     times = "none decided 1" if math.isinf(factor) else f"{factor:.2f} times {'more' if rate >= train else 'fewer'}"
-    return [f"warning: {said} ({times}): the book, or the feed, is not the population the cut-off was set on"]
+    return [f"warning: {said} ({times}): the book, or the feed, is not the population the model was validated on"]
+
+
+def _rate(value: Any) -> bool:
+    """Whether ``value`` is a share strictly between 0 and 1 (a number, not a boolean)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
 
 
 def _gate_notes(predictor: Predictor) -> list[str]:
