@@ -1326,10 +1326,19 @@ def report_status(predictor: Predictor) -> tuple[str, str] | None:
     from finlite._manifest import parse_json_bytes, read_listed
     from finlite._verdict import report_verdict
 
-    if "report.json" not in (predictor.manifest.get("files") or {}):
-        return None
-    return report_verdict(parse_json_bytes(read_listed(predictor.path, predictor.manifest, "report.json"),
-                                           str(predictor.path / "report.json"), "validation report"))
+    known = predictor.__dict__.get("_report_status", _UNREAD)  # read once: a scoring run asks twice
+    if known is not _UNREAD:
+        return known  # type: ignore[no-any-return]
+    verdict = None
+    if "report.json" in (predictor.manifest.get("files") or {}):
+        verdict = report_verdict(parse_json_bytes(read_listed(predictor.path, predictor.manifest, "report.json"),
+                                                  str(predictor.path / "report.json"), "validation report"))
+    predictor.__dict__["_report_status"] = verdict
+    return verdict
+
+
+#: A cached value not read yet.
+_UNREAD = object()
 
 
 def _text_dtype(dtype: Any) -> bool:
