@@ -83,3 +83,13 @@ def test_a_training_command_without_torch_names_the_extra(tmp_path: Path) -> Non
     assert result.returncode == 2, result.stderr
     assert "pip install 'finlite[train]'" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "teacher").exists()
+
+
+def test_inspect_without_torch_verifies_what_it_can(exported_dir: Path, tmp_path: Path) -> None:
+    """A scoring-only machine had no command to verify an artifact's hashes and signature: inspect
+    needed torch (an MLOps walk-through, 2026-12-06). It verifies them and says what it leaves out."""
+    result = _finlite_without_torch("inspect", str(exported_dir), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"student \w+ model, all \d+ file hashes verified", result.stdout)
+    assert "manifest sha256 " in result.stdout and "signature: " in result.stdout
+    assert "pip install 'finlite[train]'" in result.stdout and "Traceback" not in result.stderr

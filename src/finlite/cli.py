@@ -1520,7 +1520,6 @@ def inspect(
     """Verify an artifact's hashes (and signature) and show its schema, steps, metrics and pruning plan;
     or show a refused run's record (OUT.rejected.json): its decision, teacher, data, seed and gates."""
     from finlite._manifest import verify_artifact
-    from finlite.artifact import load
 
     say = _echo  # the manifest's text (step names, gate messages) is a file's: escaped, as every line printed
     if artifact.name.endswith(".rejected.json") and not artifact.is_dir():
@@ -1536,8 +1535,22 @@ def inspect(
     def one_line(value: Any) -> str:  # a manifest field may not add lines of its own (a fake trust line)
         return str(value).replace("\r", "\\r").replace("\n", "\\n")
 
-    _, _, trust = verify_artifact(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
-    art = load(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
+    root, verified, trust = verify_artifact(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
+    try:
+        from finlite.artifact import load
+
+        art = load(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
+    except ImportError as exc:  # a scoring-only install (no torch): what it can verify, it does
+        if (exc.name or "").split(".")[0] not in ("torch", "safetensors", "onnx"):
+            raise
+        say(f"{root}: {one_line(verified.get('role') or '(no role recorded)')} "
+            f"{one_line((verified.get('model') or {}).get('kind'))} model, all {len(verified['files'])} file hashes "
+            "verified")
+        say(f"manifest sha256 {verified['manifest_sha256']}")
+        say(_trust_line(trust))
+        say("note: this install has no torch (a scoring-only install): the hashes and the signature are verified, "
+            "as score and serve verify them; the schema, steps and metrics need pip install 'finlite[train]'.")
+        return
     man = art.manifest
     verdict = None
     if "report.json" in man["files"]:  # the verified bytes; read before anything is printed, as it may be refused
