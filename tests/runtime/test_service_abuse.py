@@ -1095,3 +1095,26 @@ def test_serve_says_when_the_validation_report_is_not_pass(exported_dir: Path, t
             "relying on")
     assert (said in " ".join(result.output.split())) == (status != "PASS")
     assert ("warning: " + said in " ".join(result.output.split())) == (status == "FAIL")
+
+
+def test_a_worker_finding_a_changed_artifact_says_restart_not_pin(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under --workers N the parent pins every worker to the digest it verified: a worker that
+    restarted on a changed artifact said "pin the new digest" to an operator who pinned nothing
+    (an MLOps walk-through, 2026-12-06)."""
+    import finlite.runtime.service as service
+    from finlite.errors import ArtifactError
+
+    def refuse() -> Any:
+        raise ArtifactError("'art' has manifest sha256 aa, not the pinned bb; this is not the artifact you pinned.")
+
+    failure = tmp_path / "why.txt"
+    monkeypatch.setattr(service, "app_from_environment", refuse)
+    for pin, said in ((None, "changed while the service ran"), ("b" * 64, "not the pinned")):
+        if failure.exists():
+            failure.unlink()
+        monkeypatch.setenv(service._ENV, json.dumps({"artifact": "art", "failure_file": str(failure),
+                                                    "parent_pid": -1, "operator_pin": pin}))
+        with pytest.raises(SystemExit):
+            service.worker_app()
+        assert said in failure.read_text()

@@ -82,7 +82,7 @@ from finlite._paths import FileTooLarge, read_small_file
 from finlite._protected import USE_ADVICE
 from finlite._util import check_flags
 from finlite.data.market import MarketPreprocessor
-from finlite.errors import ConfigError, DataError, FinliteError, ScoreError
+from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor
 from finlite.runtime.reason_codes import ReasonCodes, protected_fields, reason_columns, reasons_setup
@@ -2044,6 +2044,13 @@ def worker_app() -> FastAPI:
         except ValueError:
             settings = {}
         failure, parent = settings.get("failure_file"), settings.get("parent_pid")
+        if isinstance(exc, ArtifactError) and "not the pinned" in str(exc) and not settings.get("operator_pin"):
+            # The parent pinned every worker to the digest it verified; the operator pinned
+            # nothing, so "pin the new digest" was no fix (an MLOps walk-through, 2026-12-06).
+            exc = ArtifactError(f"the artifact {settings.get('artifact')!r} changed while the service ran (a worker "
+                                "restarting found another manifest than the one the service started on, and will not "
+                                "serve a second model beside the first). Restart finlite serve to serve the new "
+                                "artifact, or put the old one back.")
         logging.getLogger("uvicorn.error").error("finlite serve: worker %d could not start: %s", os.getpid(), exc)
         if isinstance(failure, str):
             with contextlib.suppress(OSError):  # the first worker to fail tells why; O_EXCL: never a link
