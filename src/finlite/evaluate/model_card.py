@@ -19,7 +19,7 @@ from typing import Any
 from finlite._spec import finite_number
 from finlite._util import document_safe
 from finlite.evaluate.html import format_cell, omitted_sections, report_sections
-from finlite.evaluate.sections import STATUSES, Section, Table, worst
+from finlite.evaluate.sections import DOMAINS, STATUSES, Section, Table, table_domain, worst
 
 __all__ = ["CHANGE_CLASSES", "DEFAULT_USES", "fenced", "markdown_cell", "render_model_card"]
 
@@ -144,11 +144,11 @@ def _domain(report: Mapping[str, Any]) -> str:
         return "regression"
     if task != "binary":
         return "other"
-    if report.get("domain") in ("credit", "fraud"):  # as the report was built (--domain, or the file's name)
+    if report.get("domain") in DOMAINS:  # as the report was built (--domain, or the file's name)
         return str(report["domain"])
+    # An older report records none: its title and data file's name, read as the report reads them.
     data = report.get("data") if isinstance(report.get("data"), Mapping) else {}
-    hints = " ".join(str(x) for x in (report.get("title"), (data or {}).get("source"))).lower()
-    return "fraud" if any(w in hints for w in ("fraud", "creditcard", "transaction", "payment")) else "credit"
+    return table_domain(" ".join(str(x) for x in (report.get("title"), (data or {}).get("source"))))
 
 
 def _intended_use(report: Mapping[str, Any]) -> str:

@@ -231,15 +231,15 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
                         "column one name.", param="holdout")
     target = prepared.schema.target
     unlabelled = int(frame[target].isna().sum()) if target in frame.columns else 0
-    labelled: np.ndarray | None = None
+    x: np.ndarray | None = None
     if unlabelled:  # left out, as training leaves them out (it refused the whole hold-out: a walk-through)
         labelled = frame[target].notna().to_numpy()
         if not labelled.any():
             raise DataError(f"Every one of the {len(frame):,} rows of {source} has no label ({target!r} empty): "
                             "there is no outcome to judge against. Pass a hold-out whose outcomes are known.",
                             param="holdout")
-        # Every value checked on the whole file first, so that an error names the file's row.
-        prepared.preprocessor.transform(frame.drop(columns=[target]), source)
+        # The whole file encoded once, so that an error names the file's row; judged on its labelled rows.
+        x = np.asarray(prepared.preprocessor.transform(frame, source))[labelled]
         frame = frame[labelled].reset_index(drop=True)
     y = prepared.schema.labels(frame, source)
     classes = int(y.sum())
@@ -248,7 +248,8 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
         raise DataError(f"{source} holds only the class {found!r} ({len(y):,} rows); discrimination, calibration and "
                         "every rate the report judges need both classes. Pass a hold-out with good and bad outcomes "
                         "(a later period long enough for defaults to appear).", param="holdout")
-    x = np.asarray(prepared.preprocessor.transform(frame, source))
+    if x is None:
+        x = np.asarray(prepared.preprocessor.transform(frame, source))
     n = len(prepared.frame)
     # The training table's rows first (their positions in the split stay valid), in the hold-out's columns.
     combined = pd.concat([prepared.frame.reindex(columns=frame.columns), frame], ignore_index=True)

@@ -177,10 +177,13 @@ def compare_metrics(recorded: Mapping[str, Any], reproduced: Mapping[str, Any], 
 
 
 # -- the data and the teacher ---------------------------------------------------------------------
-def _check_data(art: Artifact, data: DataLike) -> str:
-    """The content sha256 of ``data``, refused unless it is the one the artifact records."""
+def _check_data(art: Artifact, data: DataLike) -> tuple[str, Any]:
+    """The content sha256 of ``data``, refused unless it is the one the artifact records, and the
+    table read for it (None for a forecaster's price file): the served-model check reads it again
+    otherwise, and hashes it again (seconds on a bank-size book)."""
     recorded = str((art.manifest.get("data") or {}).get("content_sha256", ""))
     market = art.market
+    table = None
     if market is not None:
         from finlite.data.market import read_prices
 
@@ -188,14 +191,15 @@ def _check_data(art: Artifact, data: DataLike) -> str:
     else:
         from finlite.data.io import Table, frame_sha256, read_table
 
-        found = frame_sha256(data.frame if isinstance(data, Table) else read_table(data).frame)
+        table = data if isinstance(data, Table) else read_table(data)
+        found = frame_sha256(table.frame)
     if found != recorded:
         source = data if isinstance(data, (str, Path)) else "the data given"
         raise DataError(
             f"{source} is not the data {art.path} was made from: its content sha256 is {found}, the manifest "
             f"records {recorded} (from {(art.manifest.get('data') or {}).get('source')!r}). A run can be reproduced "
             "only from the same rows; pass the recorded table.")
-    return found
+    return found, table
 
 
 def teacher_candidates(art: Artifact, recorded_path: str, given: str | Path | None) -> list[Path]:
@@ -529,7 +533,7 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     """
     check_flags("reproduce", progress=progress)
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
-    found = _check_data(art, data)
+    found, table = _check_data(art, data)
     manifest = art.manifest
     role = str(manifest.get("role"))
     # Weights are written again in the form the artifact was written in (format 1 before the key
@@ -564,7 +568,7 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
         old_enc = _encoding_sha256(recorded_pre)
         new_enc = _encoding_sha256(rerun_pre, like=recorded_pre)
         files[f"{PREPROCESSOR} (encoding)"] = {"recorded": old_enc, "reproduced": new_enc, "match": old_enc == new_enc}
-    served = _served_check(art, data)
+    served = None if table is None else _served_check(art, table, found)
     if served is not None:
         files["model.onnx (served)"] = served
     checks, recount = _recounted(checks, files)
@@ -612,21 +616,20 @@ def _keys_of(value: Any, shape: Any) -> Any:
     return value
 
 
-def _served_check(art: Artifact, data: DataLike) -> dict[str, Any] | None:
+def _served_check(art: Artifact, table: Any, content_sha256: str) -> dict[str, Any] | None:
     """Whether the exported model (what score and serve run) agrees with the weights reproduced
     on the data's test split, as ``evaluate`` checks it: a model.onnx swapped for another (the
-    manifest re-hashed) was "reproduced" (an MLOps walk-through, 2026-12-06). None for an artifact
-    not exported, or a forecaster (its export parity is checked by evaluate)."""
+    manifest re-hashed) was "reproduced" (an MLOps walk-through, 2026-12-06). ``table`` is the data
+    :func:`_check_data` read and hashed. None for an artifact not exported, or a forecaster (its
+    export parity is checked by evaluate)."""
     from finlite.errors import ArtifactError
 
     if "model.onnx" not in art.manifest["files"] or art.market is not None:
         return None
     from finlite.artifact import prepare_if_trained_on
-    from finlite.data.io import Table, read_table
     from finlite.jobs.evaluate import check_served_model
 
-    table = data if isinstance(data, Table) else read_table(data)
-    prepared = prepare_if_trained_on(art, table)
+    prepared = prepare_if_trained_on(art, table, content_sha256=content_sha256)
     if prepared is None:
         return None
     sha = art.manifest["files"]["model.onnx"]

@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -47,7 +47,7 @@ from finlite._util import (
 from finlite.errors import ConfigError, DataError, GatesFailedError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc, _native
-from finlite.runtime.predictor import Predictor, report_status, score_blocks
+from finlite.runtime.predictor import Predictor, report_status, report_status_warning, score_blocks
 from finlite.runtime.reason_codes import ReasonCodes, codes_file, protected_values, reason_columns, reasons_setup
 from finlite.runtime.reasons import METHOD as REASONS_METHOD
 from finlite.runtime.stability import (
@@ -785,7 +785,7 @@ def flag_columns(flags: Mapping[str, Sequence[tuple[str, np.ndarray]]], rows: in
     for kind, column in FLAG_COLUMNS.items():
         masks = list(flags.get(kind) or ())
         if not masks:
-            out[column] = pa.array(["[]"] * rows, type=pa.string()) if rows else pa.array([], type=pa.string())
+            out[column] = pa.repeat(pa.scalar("[]", pa.string()), rows)
             continue
         names = [name for name, _ in masks]
         packed = np.packbits(np.stack([np.asarray(m, dtype=bool) for _, m in masks], axis=1), axis=1)
@@ -1400,13 +1400,13 @@ def flag_rate_notes(manifest: Mapping[str, Any], rows: int, positives: int) -> l
     metrics = manifest.get("metrics")
     test = metrics.get("test") if isinstance(metrics, Mapping) else None
     reference, where = (test.get("flagged_rate") if isinstance(test, Mapping) else None), "of its test split"
-    if not _rate(reference):
+    if not _rate(reference):  # no test-split rate recorded: the training rows' at the operating point
         point = manifest.get("operating_point")
         reference, where = None, "of the training rows"
         if isinstance(point, Mapping):
             reference = point.get("flagged_train")
             reference = point.get("flag_rate") if reference is None else reference
-    if not isinstance(reference, (int, float)) or not _rate(reference):
+    if not _rate(reference):
         return []
     train = float(reference)
     rate = positives / rows
@@ -1418,7 +1418,7 @@ def flag_rate_notes(manifest: Mapping[str, Any], rows: int, positives: int) -> l
     return [f"warning: {said} ({times}): the book, or the feed, is not the population the model was validated on"]
 
 
-def _rate(value: Any) -> bool:
+def _rate(value: Any) -> TypeGuard[float]:
     """Whether ``value`` is a share strictly between 0 and 1 (a number, not a boolean)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
 
@@ -1432,12 +1432,8 @@ def _gate_notes(predictor: Predictor) -> list[str]:
     where = str(predictor.path)
     warnings = [failed_gates_warning(predictor.manifest, where),
                 int8_warning(predictor.manifest, predictor.variant, where)]
-    verdict = report_status(predictor)
-    if verdict is not None and verdict[0] != "PASS":
-        # serve said so; score decided a whole book without a word (an MLOps walk-through, 2026-12-06).
-        warnings.append(f"{'warning' if verdict[0] == 'FAIL' else 'note'}: {where}'s validation report is "
-                        f"{verdict[0]} ({verdict[1]}; report.html, MODEL_CARD.md): read it before relying on these "
-                        "decisions.")
+    # serve said so; score decided a whole book without a word (an MLOps walk-through, 2026-12-06).
+    warnings.append(report_status_warning(predictor, where))
     return [w for w in warnings if w]
 
 

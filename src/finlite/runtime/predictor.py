@@ -1341,6 +1341,16 @@ def report_status(predictor: Predictor) -> tuple[str, str] | None:
 _UNREAD = object()
 
 
+def report_status_warning(predictor: Predictor, where: str) -> str | None:
+    """The line ``serve`` and ``score`` print when the artifact's validation report is not PASS
+    (a warning on FAIL, a note on WARN), or None: one wording for both (they said it alike)."""
+    verdict = report_status(predictor)
+    if verdict is None or verdict[0] == "PASS":
+        return None
+    return (f"{'warning' if verdict[0] == 'FAIL' else 'note'}: {where}'s validation report is {verdict[0]} "
+            f"({verdict[1]}; report.html, MODEL_CARD.md): read it before relying on these decisions.")
+
+
 def _text_dtype(dtype: Any) -> bool:
     """Whether a DataFrame column of ``dtype`` holds Python objects or pandas' text (``str``, the
     default for text from pandas 3): its values read back as Python strings where they are text."""

@@ -84,7 +84,7 @@ from finlite._util import check_flags
 from finlite.data.market import MarketPreprocessor
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
-from finlite.runtime.predictor import Predictor
+from finlite.runtime.predictor import Predictor, report_status_warning
 from finlite.runtime.reason_codes import ReasonCodes, protected_fields, reason_columns, reasons_setup
 
 __all__ = ["AUDIT_EVENTS", "MAX_BATCH", "MAX_BODY_BYTES", "MAX_ERRORS", "AuditLog", "ServeSettings",
@@ -1824,13 +1824,6 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
 
 
 # -- running it -------------------------------------------------------------------------------------
-def _report_status(predictor: Predictor) -> tuple[str, str] | None:
-    """The verdict of the artifact's validation report (:func:`finlite.runtime.predictor.report_status`)."""
-    from finlite.runtime.predictor import report_status
-
-    return report_status(predictor)
-
-
 def _check_bindable(host: str, port: int) -> None:
     """Fail with a message (exit 2) when the address cannot be listened on, before loading."""
     try:
@@ -1941,11 +1934,9 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
     gates = failed_gates_warning(predictor.manifest, str(artifact))
     if gates:
         say(gates)
-    verdict = _report_status(predictor)
-    if verdict is not None and verdict[0] != "PASS":
-        # export says so; serve started without a word (a fraud engineer's walk-through, 2026-12-06).
-        say(f"{'warning' if verdict[0] == 'FAIL' else 'note'}: {artifact}'s validation report is {verdict[0]} "
-            f"({verdict[1]}; report.html, MODEL_CARD.md): read it before relying on these decisions.")
+    verdict = report_status_warning(predictor, str(artifact))
+    if verdict is not None:  # export says so; serve started without a word (a fraud engineer's walk-through)
+        say(verdict)
     if host not in ("127.0.0.1", "localhost", "::1"):  # after the checks: no warning for a run refused
         say(f"warning: binding {host}; the service is reachable from other machines"
             + ("" if token_file else " and needs no token"))
