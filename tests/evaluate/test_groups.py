@@ -468,10 +468,57 @@ def test_four_fifths_and_gaps_match_a_by_hand_computation_and_a_widened_gap_fail
     assert below and rules.rows[0][-1] == f"widened; below 0.8: {' and '.join(below)}"
     assert f"below the four-fifths rule's 0.8 for the {' and '.join(below)}" in section.summary
     assert any(n.startswith(f"sex: the {' and '.join(below)} fail") and "four-fifths rule" in n for n in section.notes)
-    assert "declined (flagged" in section.tables[0].caption and "equal-opportunity" in section.tables[0].caption
+    assert "declined (score >= cut-off" in section.tables[0].caption and "equal-opportunity" in section.tables[0].caption
     assert "equal-opportunity" in section.threshold and "30" in section.threshold
     assert section.plots[0].x_ticks == ["F", "M"] and [x.name for x in section.plots[0].series] == ["teacher", "student"]
     _json(section)
+
+
+def test_a_fraud_model_s_fairness_speaks_of_flags_and_passes_with_the_same_numbers() -> None:
+    """A fraud model flags transactions and passes the rest: its fairness, segments and decisions
+    sections spoke of approvals, wrongful declines and adverse-action reasons (note 69's leftover
+    from the fraud engineer's walk-through). The numbers and JSON keys are the credit model's."""
+    from dataclasses import replace
+
+    from finlite.evaluate.validation import build_decisions
+
+    frame, y, t = _two_groups()
+    s = t.copy()
+    f = (frame["sex"] == "F").to_numpy()
+    s[f] = np.clip(s[f] + 0.2, 0, 1)
+    credit_inp = _inputs(frame, y, t, s, categorical=["sex", "other"], protected=["sex"])
+    fraud_inp = replace(credit_inp, domain="fraud")
+    credit, fraud = build_fairness(credit_inp), build_fairness(fraud_inp)
+    worded = ("widened", "inconclusive", "not_assessed")  # lists of measures, named in the section's words
+
+    def numbers(section: Section) -> dict[str, Any]:
+        m = dict(section.metrics)
+        m["by_column"] = {c: {k: v for k, v in d.items() if k not in worded} for c, d in m["by_column"].items()}
+        return m
+
+    assert numbers(fraud) == numbers(credit) and fraud.status == credit.status
+    text = " ".join([fraud.summary, fraud.threshold, *fraud.notes, *(t.caption for t in fraud.tables),
+                     *(str(c) for t in fraud.tables for c in t.columns), *(str(r[0]) for t in fraud.tables for r in t.rows),
+                     *(p.title for p in fraud.plots)])
+    for word in ("approv", "declin", "adverse-action", "lending", "ECOA"):
+        assert word not in text, (word, text)
+    assert fraud.tables[1].rows[0][0] == "pass-rate ratio" and "pass-rate ratio" in fraud.summary
+    assert "wrongful-flag (flagged | legitimate)" in " ".join(fraud.tables[0].columns)
+    assert any("holds or refuses payments" in n for n in fraud.notes)  # sex is a model input here
+    assert fraud.plots[0].title == "Pass rate by sex"
+    widened = set(fraud.metrics["by_column"]["sex"]["widened"])
+    assert widened <= {"pass-rate ratio", "bad-capture gap", "wrongful-flag (equal-opportunity) gap"} and widened
+    # The credit model's words are unchanged.
+    assert credit.tables[1].rows[0][0] == "approval-rate ratio" and any("ECOA" in n for n in credit.notes)
+    seg_credit, seg_fraud = build_segments(credit_inp), build_segments(fraud_inp)
+    assert seg_fraud.metrics == seg_credit.metrics
+    assert "teacher pass" in seg_fraud.tables[0].columns and "teacher approval" in seg_credit.tables[0].columns
+    dec_credit, dec_fraud = build_decisions(credit_inp), build_decisions(fraud_inp)
+    assert dec_fraud.metrics == dec_credit.metrics
+    fraud_text = " ".join([dec_fraud.summary, *dec_fraud.notes, *(str(r[0]) for r in dec_fraud.tables[0].rows),
+                           *dec_fraud.tables[0].columns, dec_fraud.plots[0].title])
+    assert "approv" not in fraud_text.lower(), fraud_text
+    assert "Pass rate teacher" in dec_fraud.summary and "Approval rate teacher" in dec_credit.summary
 
 
 def test_an_unchanged_fair_model_passes_and_an_unchanged_unfair_one_warns() -> None:

@@ -55,7 +55,17 @@ from finlite.evaluate.proxies import (
     PROXY_WARN,
     proxy_strength,
 )
-from finlite.evaluate.sections import Plot, Section, Series, Status, Table, TabularInputs, json_number, worst
+from finlite.evaluate.sections import (
+    DecisionWords,
+    Plot,
+    Section,
+    Series,
+    Status,
+    Table,
+    TabularInputs,
+    json_number,
+    worst,
+)
 
 __all__ = ["build_fairness", "build_segments", "default_segments"]
 
@@ -698,7 +708,7 @@ def build_segments(inp: TabularInputs) -> Section:
                    d["rmse_difference"]["upper"], ", ".join(d["reasons"])] for d in segments])
         bar_value, bar_label = "mean_abs_difference", "mean |teacher − student|"
     else:
-        expected = _chance_rate(flip_rate)
+        expected, w = _chance_rate(flip_rate), DecisionWords.of(inp.domain)
         threshold = (f"Weak spot: a segment of at least {MIN_ROWS} rows where the student's AUC is below the "
                      f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k ({over_k}), where "
                      f"agreement at the cut-off {cutoff:g} is below "
@@ -722,10 +732,10 @@ def build_segments(inp: TabularInputs) -> Section:
                      f"with probability {expected:.4g} (one-sided binomial; "
                      + (f"a segment is flagged for its flips below α = 0.05/{judged} = {0.05 / judged:.3g}"
                         if judged else f"no segment has {MIN_ROWS} rows, so none is flagged")
-                     + f"), and approval rates (share scored below the cut-off). Positives = '{inp.positive}'."),
+                     + f"), and {w.approval} rates (share scored below the cut-off). Positives = '{inp.positive}'."),
             columns=["column", "segment", "rows", "positives", "teacher AUC", "student AUC", "AUC difference (T − S)",
                      "95 % CI low", "95 % CI high", "agreement", "flipped", "flips by chance, p",
-                     "teacher approval", "student approval", "weak spot"],
+                     f"teacher {w.approval}", f"student {w.approval}", "weak spot"],
             rows=[[d["column"], d["segment"], d["rows"], d["positives"], d["teacher_auc"], d["student_auc"],
                    ci(d, "estimate"), ci(d, "lower"), ci(d, "upper"), d["agreement"], d["flipped"],
                    d["agreement_p_value"], d["approval_rate"]["teacher"],
@@ -931,10 +941,14 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
                    "student": None if s_d["ratio"] is None else s_d["ratio"] >= FOUR_FIFTHS},
         "widened": ratio_low is not None and ratio_low > WIDEN_WARN,
     }
+    words = DecisionWords.of(inp.domain)
+    ratio_name = f"{words.approval}-rate ratio"
+    gap_names = {"tpr_gap": f"{'bad' if words.approval == 'approval' else inp.positive}-capture gap",
+                 "fpr_gap": f"{words.wrongful} (equal-opportunity) gap"}
     if ratio_low is not None and ratio_low > WIDEN_WARN:  # four_fifths["widened"]
-        widened.append(("approval-rate ratio", ratio_low))
+        widened.append((ratio_name, ratio_low))
     gaps = {}
-    for key, label in (("tpr_gap", "bad-capture gap"), ("fpr_gap", "wrongful-decline (equal-opportunity) gap")):
+    for key, label in gap_names.items():
         change, _ = _change(t_d[key], s_d[key], worse_when="higher")
         ci = interval(key)
         low = ci[0] if change is not None else None
@@ -964,14 +978,12 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
     # A ratio that cannot be measured (fewer than two groups of MIN_ROWS test rows, or no
     # approvals): not assessed.
     unmeasured = t_d["ratio"] is None or s_d["ratio"] is None
-    unassessed = [label for key, label in (("tpr_gap", "bad-capture gap"),
-                                           ("fpr_gap", "wrongful-decline (equal-opportunity) gap"))
-                  if gaps[key]["change"] is None]
+    unassessed = [label for key, label in gap_names.items() if gaps[key]["change"] is None]
     # Inconclusive: compression may have widened a disparity by more than the FAIL margin, and
     # the test rows cannot rule it out (the interval's upper end is above it).
     inconclusive = [(label, float(ci[1])) for label, ci in
-                    (("approval-rate ratio", ratio_ci), ("bad-capture gap", gaps["tpr_gap"]["worsening_ci"]),
-                     ("wrongful-decline (equal-opportunity) gap", gaps["fpr_gap"]["worsening_ci"]))
+                    ((ratio_name, ratio_ci), (gap_names["tpr_gap"], gaps["tpr_gap"]["worsening_ci"]),
+                     (gap_names["fpr_gap"], gaps["fpr_gap"]["worsening_ci"]))
                     if ci[1] is not None and ci[1] > WIDEN_FAIL and label not in {n for n, _ in widened}]
     # A group left out of the rule for its size, whose approval rate is below four-fifths of the
     # highest ruled group's under either model: too few rows to judge, and not a pass.
@@ -1045,17 +1057,18 @@ def _below_rule(ff: Mapping[str, Any]) -> str:
 
 
 def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff: float) -> list[Table]:
-    name = col["column"]
-    caption = (f"{name}: per group. Approval rate = share scored below the cut-off {cutoff:g}. Capture rate = "
-               f"share of '{inp.positive}' rows declined (flagged; fairlearn's TPR); wrongful-decline rate = share "
-               f"of the other rows declined (fairlearn's FPR; 1 − it is the equal-opportunity rate, approved | not "
-               f"'{inp.positive}'). Calibration: mean score vs observed '{inp.positive}' rate.")
+    name, w = col["column"], DecisionWords.of(inp.domain)
+    caption = (f"{name}: per group. {w.approval.capitalize()} rate = share scored below the cut-off {cutoff:g}. "
+               f"Capture rate = share of '{inp.positive}' rows {w.declined} (score >= cut-off; fairlearn's TPR); "
+               f"{w.wrongful} rate = share of the other rows {w.declined} (fairlearn's FPR; 1 − it is "
+               f"{w.equal_opportunity}). Calibration: mean score vs observed '{inp.positive}' rate.")
     groups = Table(
         id=f"fairness_groups_{index}", caption=caption,
         columns=["group", "rows", "in rule", "positives", "observed rate", "teacher mean score", "student mean score",
-                 "teacher approval", "student approval", f"teacher {inp.positive}-capture (declined | {inp.positive})",
-                 f"student {inp.positive}-capture (declined | {inp.positive})",
-                 "teacher wrongful-decline (declined | good)", "student wrongful-decline (declined | good)"],
+                 f"teacher {w.approval}", f"student {w.approval}",
+                 f"teacher {inp.positive}-capture ({w.declined} | {inp.positive})",
+                 f"student {inp.positive}-capture ({w.declined} | {inp.positive})",
+                 f"teacher {w.wrongful} ({w.declined} | {w.good})", f"student {w.wrongful} ({w.declined} | {w.good})"],
         rows=[[g["group"], g["rows"], "yes" if g["in_rule"] else "no", g["positives"], g["observed_rate"], g["teacher"]["mean_score"],
                g["student"]["mean_score"], g["teacher"]["approval_rate"], g["student"]["approval_rate"],
                g["teacher"]["tpr"], g["student"]["tpr"], g["teacher"]["fpr"], g["student"]["fpr"]]
@@ -1070,18 +1083,18 @@ def _fairness_tables(inp: TabularInputs, col: dict[str, Any], index: int, cutoff
 
     rules = Table(
         id=f"fairness_rules_{index}",
-        caption=f"{name}: approval-rate ratio (min / max over groups; the four-fifths rule needs >= {FOUR_FIFTHS}) "
-                f"and the {inp.positive}-capture and wrongful-decline gaps (max − min; the latter is the "
+        caption=f"{name}: {w.approval}-rate ratio (min / max over groups; the four-fifths rule needs >= {FOUR_FIFTHS}) "
+                f"and the {inp.positive}-capture and {w.wrongful} gaps (max − min; the latter is the "
                 "equal-opportunity gap), teacher and student, with the 95 % paired bootstrap interval of how much "
                 "compression widened each (positive: wider; for the ratio that is teacher − student, so a "
                 "ratio that fell shows a negative change and a positive widening).",
         columns=["measure", "teacher", "student", "change (S − T)", "widening 95% low", "widening 95% high",
                  "flag"],
-        rows=[["approval-rate ratio", ff["teacher"], ff["student"], ff["change"], *ff["worsening_ci"], ratio_flag],
-              [f"{inp.positive}-capture gap (declined | {inp.positive})", col["tpr_gap"]["teacher"],
+        rows=[[f"{w.approval}-rate ratio", ff["teacher"], ff["student"], ff["change"], *ff["worsening_ci"], ratio_flag],
+              [f"{inp.positive}-capture gap ({w.declined} | {inp.positive})", col["tpr_gap"]["teacher"],
                col["tpr_gap"]["student"], col["tpr_gap"]["change"], *col["tpr_gap"]["worsening_ci"],
                flag(col["tpr_gap"])],
-              ["wrongful-decline gap (declined | good) = equal-opportunity gap", col["fpr_gap"]["teacher"],
+              [f"{w.wrongful} gap ({w.declined} | {w.good}) = equal-opportunity gap", col["fpr_gap"]["teacher"],
                col["fpr_gap"]["student"], col["fpr_gap"]["change"], *col["fpr_gap"]["worsening_ci"],
                flag(col["fpr_gap"])]])
     auc = Table(
@@ -1200,6 +1213,7 @@ def build_fairness(inp: TabularInputs) -> Section:
 
     lead = max(columns, key=lead_key)
     status = worst(c["status"] for c in columns)
+    w = DecisionWords.of(inp.domain)
     tables: list[Table] = []
     plots: list[Plot] = []
     notes: list[str] = []
@@ -1208,22 +1222,23 @@ def build_fairness(inp: TabularInputs) -> Section:
         labels = [g["group"] for g in col["groups"]]
         xs = [float(j) for j in range(len(labels))]
         plots.append(Plot(
-            id=f"fairness_approval_{i}", title=f"Approval rate by {col['column']}", x_label=col["column"],
-            y_label="approval rate", x_ticks=labels,
+            id=f"fairness_approval_{i}", title=f"{w.approval.capitalize()} rate by {col['column']}",
+            x_label=col["column"], y_label=f"{w.approval} rate", x_ticks=labels,
             series=[Series(name=m, x=xs, y=[g[m]["approval_rate"] for g in col["groups"]], style="bar")
                     for m in ("teacher", "student")]))
         notes += col["notes"]
         small = [g["group"] for g in col["groups"] if not g["in_rule"]]
         if small:
             notes.append(f"{col['column']}: group(s) {', '.join(small)} have fewer than {MIN_ROWS} test rows: shown, "
-                         "but left out of the approval-rate ratio and the gaps (too few rows for a stable rate).")
+                         f"but left out of the {w.approval}-rate ratio and the gaps (too few rows for a stable rate).")
         if col["four_fifths"]["teacher"] is None or col["four_fifths"]["student"] is None:
-            notes.append(f"{col['column']}: fewer than two groups of at least {MIN_ROWS} rows (or no approvals): "
+            notes.append(f"{col['column']}: fewer than two groups of at least {MIN_ROWS} rows (or none "
+                         f"{w.approved}): "
                          "the ratio and the gaps are undefined (null); the column is WARN, not assessed (score a "
                          "larger test set, or band the column into fewer groups).")
         undefined = [g["group"] for g in col["groups"] if g["teacher"]["tpr"] is None or g["teacher"]["fpr"] is None]
         if undefined:
-            notes.append(f"{col['column']}: a capture or wrongful-decline rate is null for group(s) "
+            notes.append(f"{col['column']}: a capture or {w.wrongful} rate is null for group(s) "
                          f"{', '.join(undefined)} (no rows of that class); the gaps use the groups where it is defined.")
         thin = [g["group"] for g in col["groups"] if g["in_rule"] and not (g["in_tpr_gap"] and g["in_fpr_gap"])]
         if thin:
@@ -1236,14 +1251,13 @@ def build_fairness(inp: TabularInputs) -> Section:
             ratios = " and ".join(f"{m} {_num(ff[m])}" for m in ("teacher", "student")
                                   if ff["passes"][m] is False)
             verb = "fail" if " and " in below else "fails"
-            notes.append(f"{col['column']}: the {below} {verb} the four-fifths rule (approval rate of the "
-                         f"least-approved group over the most-approved one: {ratios}, below {FOUR_FIFTHS}), the "
+            notes.append(f"{col['column']}: the {below} {verb} the four-fifths rule ({w.approval} rate of the "
+                         f"group {w.approved} least over the one {w.approved} most: {ratios}, below {FOUR_FIFTHS}), the "
                          "usual screen for adverse impact: at least WARN. "
                          + _four_fifths_cause(ff["passes"]))
         if col["model_input"]:
-            notes.append(f"{col['column']}: the models read this protected attribute as an input, so their decisions "
-                         "(and adverse-action reasons) can depend on it directly (ECOA / Regulation B prohibit that "
-                         "basis in US credit decisions): WARN. Review why it is used, or train without it "
+            notes.append(f"{col['column']}: the models read this protected attribute as an input, so "
+                         f"{w.protected_input}: WARN. Review why it is used, or train without it "
                          f"(--drop {col['column']}) and test it here all the same.")
         if col["not_assessed"]:
             notes.append(f"{col['column']}: {' and '.join(col['not_assessed'])} not assessed (fewer than two groups "
@@ -1273,13 +1287,14 @@ def build_fairness(inp: TabularInputs) -> Section:
                          "discriminatory alternative), and read the group rates above with that in mind.")
         if col["small_groups_below_rule"]:
             notes.append(f"{col['column']}: group(s) {', '.join(col['small_groups_below_rule'])}, left out of the rule "
-                         f"for their size, have an approval rate below {FOUR_FIFTHS} of the highest group's: too few "
+                         f"for their size, have a{'n' if w.approval[0] in 'aeiou' else ''} {w.approval} rate below "
+                         f"{FOUR_FIFTHS} of the highest group's: too few "
                          "rows to judge, so WARN (partially assessed), not PASS.")
     notes.append("A missing value of a protected column is a group of its own, '(missing)'; every value keeps its own "
                  f"group (up to the {MAX_GROUPS} largest). fairlearn's MetricFrame computes the group rates.")
-    notes.append(f"Declined = flagged (score >= cut-off). The {inp.positive}-capture rate is fairlearn's TPR with "
-                 "the flagged class as the positive prediction; the wrongful-decline rate is its FPR, and 1 − it is "
-                 "the equal-opportunity rate of lending (approved | good): its gap is the equal-opportunity gap. "
+    notes.append(f"{w.declined.capitalize()} = score >= cut-off. The {inp.positive}-capture rate is fairlearn's TPR "
+                 f"with the flagged class as the positive prediction; the {w.wrongful} rate is its FPR, and 1 − it is "
+                 f"{w.equal_opportunity}: its gap is the equal-opportunity gap. "
                  f"Widening intervals: {FAIRNESS_BOOT} paired multinomial bootstrap resamples of the test rows "
                  f"(seeded by {inp.seed} and the column), groups in each rule fixed.")
     if any("skipped" not in c["proxies"] for c in columns):
@@ -1294,7 +1309,7 @@ def build_fairness(inp: TabularInputs) -> Section:
     parts = []
     for col in columns:
         ff = col["four_fifths"]
-        words = (f"{col['column']}: approval-rate ratio {_num(ff['teacher'])} (teacher) vs {_num(ff['student'])} "
+        words = (f"{col['column']}: {w.approval}-rate ratio {_num(ff['teacher'])} (teacher) vs {_num(ff['student'])} "
                  f"(student)")
         below = _below_rule(ff)
         if below:  # the finding a fair-lending reviewer reads first (it was in the numbers only: a walk-through)
@@ -1303,11 +1318,11 @@ def build_fairness(inp: TabularInputs) -> Section:
             words += f"; widened by compression: {', '.join(col['widened'])}"
         parts.append(words)
     summary = "; ".join(parts) + "."
-    threshold = (f"Four-fifths rule: the lowest group approval rate is at least {FOUR_FIFTHS} of the highest (groups "
+    threshold = (f"Four-fifths rule: the lowest group {w.approval} rate is at least {FOUR_FIFTHS} of the highest (groups "
                  f"of >= {MIN_ROWS} rows). Gaps (max − min over groups): the {inp.positive}-capture gap over groups "
-                 f"with >= {MIN_CLASS_ROWS} '{inp.positive}' rows, the wrongful-decline (equal-opportunity) gap over "
+                 f"with >= {MIN_CLASS_ROWS} '{inp.positive}' rows, the {w.wrongful} (equal-opportunity) gap over "
                  f"groups with >= {MIN_CLASS_ROWS} other rows. FAIL when the student fails the rule and the teacher "
-                 f"passes with the ratio's fall beyond noise (its 95 % interval above 0), or the 95 % paired bootstrap interval of a widening (approval ratio fell, or a gap grew) "
+                 f"passes with the ratio's fall beyond noise (its 95 % interval above 0), or the 95 % paired bootstrap interval of a widening ({w.approval} ratio fell, or a gap grew) "
                  f"lies wholly above {WIDEN_FAIL}; WARN when one lies wholly above {WIDEN_WARN}, either model "
                  "fails the rule, the ratio or a gap cannot be measured (not assessed), a widening's interval "
                  f"reaches above {WIDEN_FAIL} (inconclusive), a group too small for the rule is below it, the "

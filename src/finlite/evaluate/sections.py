@@ -24,7 +24,7 @@ import pandas as pd
 from finlite._verdict import STATUSES, report_verdict, unbuilt_sections
 from finlite.errors import ConfigError
 
-__all__ = ["DOMAINS", "STATUSES", "Plot", "ScoredModel", "Section", "Series", "Table", "TabularInputs", "curve_points",
+__all__ = ["DOMAINS", "STATUSES", "DecisionWords", "Plot", "ScoredModel", "Section", "Series", "Table", "TabularInputs", "curve_points",
            "json_number", "report_verdict", "table_domain", "unbuilt_sections", "worst"]
 
 Status = Literal["PASS", "WARN", "FAIL"]
@@ -238,6 +238,38 @@ def table_domain(source: Any, stated: str | None = None) -> str:
         return stated
     name = str(source or "").lower()
     return "fraud" if any(w in name for w in _FRAUD_HINTS) else "credit"
+
+
+@dataclass(frozen=True)
+class DecisionWords:
+    """The words a report section uses for what a binary model's decisions do: a credit model
+    *declines* (flags) applicants and *approves* the rest; a fraud model *flags* transactions for
+    review and *passes* the rest (a fraud report spoke of approvals and wrongful declines: the
+    fraud engineer's walk-through, 2026-12-06). The metrics' JSON keys stay the same in both
+    (``approval_rate`` is the share of rows scored below the cut-off); only the words change."""
+
+    approval: str  # noun: "approval" / "pass", as in "approval rate"
+    approved: str  # "approved" / "passed"
+    declined: str  # "declined" / "flagged"
+    wrongful: str  # the rate of the other class flagged: "wrongful-decline" / "wrongful-flag"
+    good: str  # the other class: "good" / "legitimate"
+    equal_opportunity: str  # what 1 − the wrongful rate is
+    protected_input: str  # why a protected column among the inputs matters
+
+    @classmethod
+    def of(cls, domain: str) -> DecisionWords:
+        """The words for ``domain`` (:data:`DOMAINS`; anything else reads as credit)."""
+        if domain == "fraud":
+            return cls(approval="pass", approved="passed", declined="flagged", wrongful="wrongful-flag",
+                       good="legitimate",
+                       equal_opportunity="the share of legitimate transactions passed (passed | legitimate)",
+                       protected_input="their flags (and the reasons given for them) can depend on it directly (a "
+                                       "control that holds or refuses payments by a protected characteristic can be "
+                                       "unlawful discrimination)")
+        return cls(approval="approval", approved="approved", declined="declined", wrongful="wrongful-decline",
+                   good="good", equal_opportunity="the equal-opportunity rate of lending (approved | good)",
+                   protected_input="their decisions (and adverse-action reasons) can depend on it directly (ECOA / "
+                                   "Regulation B prohibit that basis in US credit decisions)")
 
 
 @dataclass

@@ -42,7 +42,7 @@ from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.evaluate.fidelity import agreement as _agreement
 from finlite.evaluate.fidelity import swap_set as _swap_set
 from finlite.evaluate.operating import MIN_ALERTS, flag_overlap, share_interval
-from finlite.evaluate.sections import Plot, Section, Series, Table, TabularInputs, curve_points, worst
+from finlite.evaluate.sections import DecisionWords, Plot, Section, Series, Table, TabularInputs, curve_points, worst
 
 __all__ = [
     "N_BOOT",
@@ -1230,6 +1230,7 @@ def build_decisions(inp: TabularInputs) -> Section:
     cutoff = _require_cutoff(inp, "decisions")
     y, t, s = _binary_arrays(inp)
     t_flag, s_flag = t >= cutoff, s >= cutoff
+    w = DecisionWords.of(inp.domain)
     agree = _agreement(t, s, cutoff)
     overlap = flag_overlap(t_flag, s_flag)
     both, either = int(np.sum(t_flag & s_flag)), int(np.sum(t_flag | s_flag))
@@ -1283,12 +1284,12 @@ def build_decisions(inp: TabularInputs) -> Section:
     table = Table("swap_set", f"Decisions at cut-off {cutoff:.6g}: rows and {inp.positive} rate per cell "
                   "(rows: teacher, columns: student)",
                   ["teacher", "student_flagged_rows", f"student_flagged_{inp.positive}_rate",
-                   "student_approved_rows", f"student_approved_{inp.positive}_rate"],
+                   f"student_{w.approved}_rows", f"student_{w.approved}_{inp.positive}_rate"],
                   [["flagged", cells["teacher_positive/student_positive"]["count"],
                     cells["teacher_positive/student_positive"]["positive_rate"],
                     cells["teacher_positive/student_negative"]["count"],
                     cells["teacher_positive/student_negative"]["positive_rate"]],
-                   ["approved", cells["teacher_negative/student_positive"]["count"],
+                   [w.approved, cells["teacher_negative/student_positive"]["count"],
                     cells["teacher_negative/student_positive"]["positive_rate"],
                     cells["teacher_negative/student_negative"]["count"],
                     cells["teacher_negative/student_negative"]["positive_rate"]]])
@@ -1296,8 +1297,8 @@ def build_decisions(inp: TabularInputs) -> Section:
     for m, p in (("teacher", t), ("student", s)):
         rate, bad, _ = _approval_curve(y, p)
         series.append(Series(m, *curve_points(rate, bad)))
-    plots = [Plot("approval_curve", f"Approval rate vs {inp.positive} rate among approved", "approval rate",
-                  f"{inp.positive} rate among approved", series)]
+    plots = [Plot("approval_curve", f"{w.approval.capitalize()} rate vs {inp.positive} rate among {w.approved}",
+                  f"{w.approval} rate", f"{inp.positive} rate among {w.approved}", series)]
     if undecided:
         said_alerts += (f" The teacher flags {'no row' if not t_flag.any() else 'every row'} at this cut-off, so no "
                         "decision is compared: set an operating point where it decides (train, compress or import-teacher "
@@ -1309,7 +1310,8 @@ def build_decisions(inp: TabularInputs) -> Section:
                f"{inp.positive} row(s) the teacher flags {caught['teacher']:,} and the student {caught['student']:,} "
                f"({missed:,} of the teacher's missed, {anew:,} caught anew)"
                + (f": the student catches {capture_drop:.1%} of them fewer" if capture_lost else "")
-               + f". Approval teacher {approval['teacher']:.2%}, student {approval['student']:.2%}.")
+               + f". {w.approval.capitalize()} rate teacher {approval['teacher']:.2%}, student "
+               f"{approval['student']:.2%}.")
     return Section(
         id="decisions", title="Decisions", status=status,  # type: ignore[arg-type]
         threshold=(f"FAIL when agreement < 0.95; WARN when agreement < 0.98, the alert overlap < {ALERT_OVERLAP_WARN:g} "
@@ -1339,9 +1341,10 @@ def build_decisions(inp: TabularInputs) -> Section:
                "could move them.",
                "McNemar compares correctness on the label: b = teacher right and student wrong, c = the reverse "
                "(a flag is right when the row is positive).",
-               "Approval at the teacher's bad rate: the student approves its lowest-scoring rows, whole runs of "
-               "tied scores at a time, up to the largest share whose bad rate stays at or below the teacher's "
-               "approved bad rate; 'cutoff' is the first score it does not approve (null when all are approved)."])
+               f"{w.approval.capitalize()} at the teacher's {inp.positive} rate: the student {'passes' if w.approved == 'passed' else 'approves'} "
+               "its lowest-scoring rows, whole runs of tied scores at a time, up to the largest share whose "
+               f"{inp.positive} rate stays at or below the teacher's among the rows it {w.approved}; 'cutoff' is the "
+               f"first score it leaves out (null when all are {w.approved})."])
 
 
 def _as_numbers(ids: np.ndarray) -> np.ndarray | None:
