@@ -431,7 +431,7 @@ def _card_list(report: Mapping[str, Any], key: str) -> list[str]:
     """Training's notes the card lists (``report["card"][key]``): on input columns that may leak
     the label (``possible_leaks``), and on far values and codes among a column's numbers
     (``extreme_values``: whether they set its scale, or the column was squashed), and on clocks
-    and counters among the inputs (``clocks``)."""
+    and counters among the inputs (``clocks``), and on what the split did to the evidence (``split``)."""
     card = report.get("card") if isinstance(report.get("card"), Mapping) else {}
     notes = (card or {}).get(key)
     return [str(n) for n in notes] if isinstance(notes, list) else []
@@ -618,6 +618,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += [f"- **Extreme values or codes among the numbers**: {_text(note)}"
               for note in _card_list(report, "extreme_values")]
     lines += [f"- **A clock or counter among the inputs**: {_text(note)}" for note in _card_list(report, "clocks")]
+    lines += [f"- **What the split did to the evidence**: {_text(note)}" for note in _card_list(report, "split")]
     lines += _unassessed_protected(report, by_id)
     lines += _absolute_calibration(by_id)
     lines += _no_edge(by_id) if markets else []

@@ -544,7 +544,7 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
                       generated_from: Mapping[str, Any], options: ReportOptions,
                       timings: dict[str, float] | None = None, cost_reason: str | None = None,
                       holdout: Mapping[str, Any] | None = None,
-                      selection: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                      selection: Mapping[str, Any] | None = None, split_notes: Sequence[str] = ()) -> dict[str, Any]:
     """The whole report.json: the comparison's keys, then the sections in the report's order.
 
     ``comparison`` is the compress report (teacher, student, fidelity, ratios, recipe, warnings …,
@@ -600,7 +600,7 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
         "data": data,
         "change": {"steps_kept": kept, "size_ratio": (comparison.get("ratios") or {}).get("size_ratio"),
                    "teacher": teacher, **({"selection": dict(selection)} if selection else {})},
-        "card": _card(comparison.get("task"), inputs),
+        "card": {**_card(comparison.get("task"), inputs), **({"split": list(split_notes)} if split_notes else {})},
         # What a binary table model decides (credit or fraud): the card's and the sections' words.
         **({"domain": inputs.domain} if isinstance(inputs, TabularInputs) and get_task(inputs.task).decides
            else {}),
@@ -770,10 +770,23 @@ def compress_report(*, teacher: Artifact, student: FinliteModel, prepared: Prepa
                                     steps=steps, cutoff=cutoff)
     schema = prepared.schema.to_dict() if isinstance(prepared, PreparedData) else None
     report = build_report_dict(comparison, inputs, cost=cost, record=record, recipe_yaml=recipe_yaml,
+                               split_notes=_split_notes(prepared, inputs),
                                data=_with_preparation(prepared.summary(), schema),
                                generated_from=_generated_from(name, provenance),
                                options=options, timings=timings, selection=selection)
     return report, write_report_files(report, _flips(inputs))
+
+
+def _split_notes(prepared: Any, inputs: Any) -> list[str]:
+    """What the split did to the evidence (:meth:`PreparedData.split_notes`: test categories the
+    training split never held, a positive rate that moved over time), for the model card: training
+    warned of them on stderr alone (note 69's leftover). None for a hold-out's rows (the notes
+    speak of the training table's split) or a forecaster."""
+    if not isinstance(prepared, PreparedData) or prepared.test_is_holdout or not isinstance(inputs, TabularInputs):
+        return []
+    scores, cutoff = inputs.teacher.scores_test, inputs.cutoff
+    flagged = float(np.mean(scores >= cutoff)) if cutoff is not None and len(scores) else None
+    return prepared.split_notes(flagged)
 
 
 def _with_preparation(data: Mapping[str, Any], schema: Any) -> dict[str, Any]:
@@ -1009,7 +1022,8 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                                generated_from=_generated_from(art.path.resolve().name,
                                                                                        comparison["teacher_artifact"]),
                                options=options, holdout=holdout_record,
-                               selection=selection_record(_listed_text(art, "search.json") or None))
+                               selection=selection_record(_listed_text(art, "search.json") or None),
+                               split_notes=_split_notes(prepared, inputs))
     return report, write_report_files(report, _flips(inputs))
 
 

@@ -167,8 +167,8 @@ def train(
         boosted = fit_boosted(prepared, model, params=gbdt_params, seed=seed, progress=config.progress)
         steps = [{"step": "train", "model": boosted.config(), "params": dict(gbdt_params or {}),
                   "oof_folds": boosted.oof_folds}]
-        return _warned(_split_warnings(_no_skill(_finish_teacher(boosted, prepared, steps, seed, (cutoff, flag_rate),
-                                                                 out, overwrite, {}))))
+        return _warned(_finish_teacher(boosted, prepared, steps, seed, (cutoff, flag_rate), out, overwrite, {},
+                                       notes=lambda m: [*_no_skill(m), *prepared.split_notes(_flagged(m))]))
     n_features = prepared.x_train.shape[1]
     net: FinliteModel = (TabularMLP(n_features, hidden, dropout=dropout) if model == "mlp"
                          else LogisticRegression(n_features))
@@ -184,8 +184,9 @@ def train(
     steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
               "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "batch_size": result.batch_size}]
     average_recorded(steps[0], net, prepared.preprocessor, prepared.x_train)  # a new category: an average one
-    return _warned(_split_warnings(_no_skill(_finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out,
-                                                             overwrite, {"validation_auc": result.best_score}))))
+    return _warned(_finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
+                                   {"validation_auc": result.best_score},
+                                   notes=lambda m: [*_no_skill(m), *prepared.split_notes(_flagged(m))]))
 
 
 def _warn_leaks(notes: Sequence[str]) -> None:
@@ -217,82 +218,35 @@ def _warned(outcome: TrainOutcome) -> TrainOutcome:
     return outcome
 
 
-#: A categorical column whose values the training split never held in at least this share of the
-#: test split's rows is warned of: every such row is scored as an unseen category.
-UNSEEN_TEST_WARN = 0.2
-#: An out-of-time split whose test positive rate is more than this many times the training's (or
-#: less than its inverse) is warned of: the cut-off was set on another population.
-RATE_SHIFT_WARN = 1.5
+def _flagged(metrics: Mapping[str, Any]) -> float | None:
+    """The share of the test split a new teacher flags at its cut-off (None when not measured)."""
+    rate = metrics["test"].get("flagged_rate")
+    return float(rate) if isinstance(rate, (int, float)) else None
 
 
-def _split_warnings(outcome: TrainOutcome) -> TrainOutcome:
-    """The outcome with warnings on what its split did to the evidence: categorical columns whose
-    test values training never held (SBA's ApprovalFY under an out-of-time split: every test year
-    unseen, the teacher's AUC 0.77 against 0.94 without it, and nothing said: a credit modeller's
-    walk-through, 2026-12-06), and an out-of-time split whose positive rate moved (9.3 % in
-    training, 33.1 % in the test split, the cut-off flagging 73 % of it)."""
-    from finlite.data.preprocess import unseen_counts
-
-    prepared = outcome.data
-    notes: list[str] = []
-    test = prepared.frame.iloc[prepared.split.test]
-    n = len(test)
-    over_time = prepared.split.method == "out-of-time"
-    if n:
-        for name, count in sorted(unseen_counts(test, prepared.preprocessor).items()):
-            share = count / n
-            if share < UNSEEN_TEST_WARN:
-                continue
-            why = ("under the out-of-time split a category that moves with time (a year, a vintage, a product "
-                   "launched later) carries nothing to later rows" if over_time else
-                   "its values differ between the parts of the split")
-            notes.append(f"column {name!r}: {share:.0%} of the test split's rows hold a value the training split never "
-                         f"held, each scored as an unseen category: {why}. Read it as a number if it is one (clean its "
-                         f"text values, then --numeric {name}), or drop it (--drop {name}).")
-    rates = prepared.summary()["positive_rate"]
-    train, test_rate = rates["train"], rates["test"]
-    if over_time and 0 < train < 1 and test_rate > 0:
-        factor = test_rate / train if test_rate >= train else train / test_rate
-        if factor > RATE_SHIFT_WARN:
-            flagged = outcome.metrics["test"].get("flagged_rate")
-            positive = prepared.schema.positive
-            dates = prepared.split.dates or {}
-
-            def span(part: str) -> str:
-                first_last = dates.get(part) or []
-                return f" ({first_last[0]} to {first_last[-1]})" if len(first_last) == 2 else ""
-
-            notes.append(f"the share of {positive!r} moves across the out-of-time split: {train:.1%} in training"
-                         f"{span('train')}, {rates['validation']:.1%} in validation{span('validation')}, "
-                         f"{test_rate:.1%} in the test split{span('test')}, {factor:.1f} times "
-                         f"{'more' if test_rate >= train else 'fewer'} than in training"
-                         + (f"; the cut-off, set on the training rows, flags {flagged:.0%} of the test split"
-                            if isinstance(flagged, (int, float)) else "")
-                         + ". Check that the outcome means the same over time (recent loans too young to have "
-                           "defaulted or been repaid), or set the operating point with --flag-rate.")
-    return replace(outcome, warnings=(*outcome.warnings, *notes)) if notes else outcome
-
-
-def _no_skill(outcome: TrainOutcome) -> TrainOutcome:
-    """The outcome with a warning when its test AUC is 0.5 or less: it ranks the test rows no
-    better than chance (one epoch gave 0.4958 and was saved without a word: a review, 2026-12-05),
-    and a student distilled from it learns nothing either."""
-    auc = float(outcome.metrics["test"].get("auc", 1.0))
+def _no_skill(metrics: Mapping[str, Any]) -> list[str]:
+    """A warning when a new teacher's test AUC is 0.5 or less: it ranks the test rows no better
+    than chance (one epoch gave 0.4958 and was saved without a word: a review, 2026-12-05), and a
+    student distilled from it learns nothing either."""
+    auc = float(metrics["test"].get("auc", 1.0))
     if auc > 0.5:
-        return outcome
-    longer = "other booster settings" if outcome.metrics.get("train_oof_auc") is not None or \
-        "validation_auc" not in outcome.metrics else "more epochs (--epochs)"
-    note = (f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance. Train with "
+        return []
+    longer = "other booster settings" if metrics.get("train_oof_auc") is not None or \
+        "validation_auc" not in metrics else "more epochs (--epochs)"
+    return [f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance. Train with "
             f"{longer}, check that --positive names the outcome to flag, or check the features; do not distil "
-            "or deploy it.")
-    return replace(outcome, warnings=(*outcome.warnings, note))
+            "or deploy it."]
 
 
 def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[str, Any]], seed: int,
                     operating: tuple[float | None, float | None], out: str | Path | None, overwrite: bool,
-                    extra: dict[str, Any], at_cutoff: Callable[[float], None] | None = None) -> TrainOutcome:
+                    extra: dict[str, Any], at_cutoff: Callable[[float], None] | None = None,
+                    notes: Callable[[Mapping[str, Any]], list[str]] | None = None) -> TrainOutcome:
     """The operating point and test-split metrics of a new teacher, and its artifact when ``out`` is
-    given; ``at_cutoff`` is called with the cut-off before anything is saved (an import's parity)."""
+    given; ``at_cutoff`` is called with the cut-off before anything is saved (an import's parity).
+    ``notes`` gives the warnings on the metrics (no skill, the split, an import's parity): they are
+    the outcome's ``warnings`` and the first step's ``warnings`` in the manifest, so the evidence
+    keeps them (they were said on stderr alone: note 69's leftover)."""
     task = get_task(prepared.task)
     point = operating_point(task.training_scores(net, prepared.x_train), prepared.y_train, cutoff=operating[0],
                             flag_rate=operating[1])
@@ -305,12 +259,15 @@ def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[
     oof = getattr(net, "oof_logits", None)
     if oof is not None:  # how far the ensemble's own training scores sit from its OOF scores
         metrics["train_oof_auc"] = classification_metrics(prepared.y_train, 1 / (1 + np.exp(-oof)), cutoff)["auc"]
+    said = tuple(notes(metrics)) if notes is not None else ()
+    if said:
+        steps[0]["warnings"] = list(said)
     path = None
     if out is not None:
         path = save_artifact(out, model=net, preprocessor=prepared.preprocessor, role="teacher", seed=seed,
                              cutoff=cutoff, data=prepared.summary(), steps=steps, metrics=metrics,
                              overwrite=overwrite, task=task.name, operating_point=point)
-    return TrainOutcome(model=net, data=prepared, metrics=metrics, path=path, operating_point=point)
+    return TrainOutcome(model=net, data=prepared, metrics=metrics, path=path, operating_point=point, warnings=said)
 
 
 @keeps_random_state
@@ -338,19 +295,22 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
     model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,
                                            seed=seed, folds=folds, learning_rate=learning_rate, scores=scores)
     _warn_leaks(prepared.schema.notes)
-    outcome = _finish_teacher(model, prepared, [step], seed, (cutoff, flag_rate), out, overwrite, {},
-                              at_cutoff=lambda cut: flips_at_cutoff(step["parity"], scores[0], cut))
-    notes = [] if (note := parity_note(step["parity"])) is None else [note]
-    oof_auc = float(outcome.metrics["train_oof_auc"])
-    if abs(oof_auc - 0.5) < 0.02:
-        # The refits with the booster's own parameters learned nothing (min_data_in_leaf above a
-        # fold's rows, say): "out-of-fold AUC 0.5000" passed without a word (a review, 2026-12-03).
-        notes.append(f"the out-of-fold refits rank no better than chance (AUC {oof_auc:.4f}), so a student would "
-                     "learn from scores that carry no ranking. Check the booster's parameters against this table's "
-                     "size (min_data_in_leaf, min_child_weight) or pass more folds (--folds).")
-    elif (seen := _seen_test_note(outcome.metrics["test"], oof_auc)) is not None:
-        notes.append(seen)
-    return _warned(_split_warnings(replace(outcome, warnings=tuple(notes)) if notes else outcome))
+
+    def said(metrics: Mapping[str, Any]) -> list[str]:
+        notes = [] if (note := parity_note(step["parity"])) is None else [note]
+        oof_auc = float(metrics["train_oof_auc"])
+        if abs(oof_auc - 0.5) < 0.02:
+            # The refits with the booster's own parameters learned nothing (min_data_in_leaf above a
+            # fold's rows, say): "out-of-fold AUC 0.5000" passed without a word (a review, 2026-12-03).
+            notes.append(f"the out-of-fold refits rank no better than chance (AUC {oof_auc:.4f}), so a student "
+                         "would learn from scores that carry no ranking. Check the booster's parameters against "
+                         "this table's size (min_data_in_leaf, min_child_weight) or pass more folds (--folds).")
+        elif (seen := _seen_test_note(metrics["test"], oof_auc)) is not None:
+            notes.append(seen)
+        return [*notes, *prepared.split_notes(_flagged(metrics))]
+
+    return _warned(_finish_teacher(model, prepared, [step], seed, (cutoff, flag_rate), out, overwrite, {},
+                                   at_cutoff=lambda cut: flips_at_cutoff(step["parity"], scores[0], cut), notes=said))
 
 
 def _seen_test_note(test: Mapping[str, Any], oof_auc: float) -> str | None:
