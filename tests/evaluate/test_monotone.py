@@ -220,6 +220,19 @@ def test_section_counts_and_status(data: PreparedData) -> None:
     warned = build_monotonicity(_inputs(data, down, down, {AGE: 1, "duration_in_month": 1}))
     assert warned.status == "WARN" and warned.metrics["student_only_rate_max"] == 0.0
     assert warned.metrics["columns"]["duration_in_month"]["teacher"]["test_violations"] == 0
+    # The summary names who moved the wrong way, on which column: not every declared column (it
+    # listed duration_in_month, which no model violates: a validator's walk-through, 2026-12-06).
+    n = m["teacher"]["test_rows"]
+    assert f"the teacher moves against it in {AGE} (+) on {n:,} of {n:,} test row(s)" in warned.summary
+    assert f"the student moves against it in {AGE} (+)" in warned.summary
+    assert "duration_in_month (+) on" not in warned.summary
+    # Only the teacher moves the wrong way: the deployed student is monotone, so PASS, and the
+    # teacher's violations are named as its own (the card listed them among the student's limitations).
+    teacher_only = build_monotonicity(_inputs(data, down, up, {AGE: 1}))
+    assert teacher_only.status == "PASS", teacher_only.summary
+    assert teacher_only.summary.startswith("The student never moves against the declared direction")
+    assert "the teacher moves against it in" in teacher_only.summary and "(the teacher's, not the student's)" in \
+        teacher_only.summary
 
 
 def test_section_refuses_bad_declarations(data: PreparedData) -> None:

@@ -201,6 +201,9 @@ def build_monotonicity(inp: TabularInputs) -> Section:
     plots: list[Plot] = []
     notes: list[str] = []
     any_violation, worst_new = False, 0.0
+    # Who moved the wrong way, per declared column: the summary names them (it listed every
+    # declared column and blamed the student for a teacher's one row: a validator, 2026-12-06).
+    violated: dict[str, list[str]] = {}
     for column, sign in inp.monotone.items():
         train_values = _column_values(inp.train_frame, column, inp, "the training rows")
         present = train_values[~np.isnan(train_values)]
@@ -226,7 +229,11 @@ def build_monotonicity(inp: TabularInputs) -> Section:
                 "grid_violation_rate": float((steps > 0).mean()) if len(steps) else None,
             }
             wrong_rows[name], grid_rows[name], curves[name] = wrong, steps > 0, curve
-            any_violation = any_violation or bool(wrong.any()) or bool((steps > 0).any())
+            if wrong.any() or (steps > 0).any():
+                violated.setdefault(name, []).append(
+                    f"{column} ({'+' if sign > 0 else '-'}) on {int(wrong.sum()):,} of {n_eval:,} test row(s) and "
+                    f"{int((steps > 0).sum()):,} of {len(grid_frame):,} grid row(s)")
+            any_violation = any_violation or (name == "student" and (bool(wrong.any()) or bool((steps > 0).any())))
             rows.append([column, "+" if sign > 0 else "-", name, n_eval, int(wrong.sum()),
                          found[name]["test_violation_rate"], len(grid_frame), int((steps > 0).sum()),
                          int(steps.sum())])
@@ -254,12 +261,14 @@ def build_monotonicity(inp: TabularInputs) -> Section:
                   columns=["column", "sign", "model", "test_rows", "test_violations", "test_violation_rate",
                            "grid_rows", "grid_violating_rows", "grid_violating_steps"], rows=rows)
     declared = ", ".join(f"{c}:{'+' if s > 0 else '-'}" for c, s in inp.monotone.items())
+    said = "; ".join(f"the {name} moves against it in {', '.join(where)}" for name, where in violated.items())
     summary = {
-        "PASS": f"Neither model moves against the declared direction ({declared}) on the test rows or the grid.",
-        "WARN": f"Some scores move against the declared direction ({declared}), but the student adds violations on "
-                f"at most {_FAIL_SHARE:.0%} of rows beyond the teacher's.",
-        "FAIL": f"The student moves against the declared direction ({declared}) on {worst_new:.1%} of rows where "
-                "the teacher does not.",
+        "PASS": (f"The student never moves against the declared direction ({declared}) on the test rows or the "
+                 "grid" + (f"; {said} (the teacher's, not the student's)." if said else ", nor does the teacher.")),
+        "WARN": f"Declared {declared}: {said}. The student adds violations on at most {_FAIL_SHARE:.0%} of rows "
+                "beyond the teacher's.",
+        "FAIL": f"Declared {declared}: {said}. The student moves against it on {worst_new:.1%} of rows where the "
+                "teacher does not.",
     }[status]
     notes.append(f"A move counts when the score's log-odds change by more than {TOLERANCE:g} and the score by "
                  f"more than {PROBABILITY_TOLERANCE:g} the wrong way (smaller moves are quantisation steps or float "
@@ -269,8 +278,9 @@ def build_monotonicity(inp: TabularInputs) -> Section:
                  f"{len(grid_frame)} rows (seeded sample with {inp.seed}) at {GRID_POINTS} training quantiles.")
     threshold = (f"A violation: the score's log-odds move against the declared direction by more than "
                  f"{TOLERANCE:g}, and the score by more than {PROBABILITY_TOLERANCE:g}. FAIL when the student violates a declared direction on more than {_FAIL_SHARE:.0%} "
-                 "of rows (test rows or grid rows) where the teacher does not; WARN when either model violates it "
-                 "anywhere; PASS when neither does.")
+                 "of rows (test rows or grid rows) where the teacher does not; WARN when the student violates it "
+                 "anywhere; PASS when it does not (the teacher's own violations are named, and do not make the "
+                 "student's section WARN).")
     return Section(id="monotonicity", title="Monotonicity", status=status, threshold=threshold, summary=summary,
                    metrics={"columns": per_column, "tolerance": TOLERANCE, "student_only_rate_max": worst_new},
                    tables=[table], plots=plots, notes=notes)
