@@ -113,6 +113,23 @@ def test_a_holdout_report_judges_every_holdout_row_as_an_independent_computation
                                       out=tmp_path / "few-report") / "report.json").read_text())
     assert "failures" not in some["data"]["holdout"] and "evidence_failures" not in _section(some, "summary")["metrics"]
     assert _section(some, "summary")["status"] != "FAIL"
+    # A hold-out's period is the user's word: the card says so.
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "The evidence is the hold-out later.csv: finlite records its content hash" in card and "period" in card
+
+    # The artifact's own test split passed as a hold-out: the report warns, and the card keeps the
+    # evidence in-time (it dropped that limitation and titled the same numbers a hold-out: a
+    # validator's walk-through, 2026-12-06).
+    pd.read_csv(german_csv).iloc[np.sort(np.asarray(split.test))].to_csv(tmp_path / "test-again.csv", index=False)
+    again_dir = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "test-again.csv", out=tmp_path / "again")
+    again = json.loads((again_dir / "report.json").read_text())
+    n_test = len(split.test)
+    assert again["data"]["holdout"]["rows_in_training_table"]["test"] == n_test
+    (said,) = [w for w in again["data"]["holdout"]["warnings"] if "the artifact's own test split" in w]
+    assert said.startswith(f"{n_test:,} of the {n_test:,} rows of the hold-out ") and "in-time test split" in said
+    card = (again_dir / "MODEL_CARD.md").read_text()
+    assert f"is mostly the artifact's own test split ({n_test:,} of its {n_test:,} rows" in card
+    assert "the evidence is in-time, not out-of-time" in card
 
 
 def test_rows_are_matched_by_value_as_the_encoder_reads_them() -> None:

@@ -521,12 +521,28 @@ def _split_limitations(report: Mapping[str, Any]) -> list[str]:
     """What the split makes of the evidence: a stratified split's test rows share the training
     rows' period (in-time evidence only, and its stability section compares two random samples);
     an out-of-time split's periods; a forecaster's walk-forward: fitted once, its folds blocks of
-    the test period. Nothing for a hold-out."""
+    the test period. For a hold-out: that its period is the user's word, and when most of its rows
+    are the artifact's own test split, that the evidence is in-time after all (a validator's
+    walk-through, 2026-12-06: the card dropped its in-time limitation for the test split passed
+    as a hold-out)."""
     data = report.get("data")
     if not isinstance(data, Mapping):
         return []
     split = data.get("split")
-    if not isinstance(split, Mapping) or data.get("holdout") is not None:
+    holdout = data.get("holdout")
+    if isinstance(holdout, Mapping):
+        rows = holdout.get("rows")
+        overlap = holdout.get("rows_in_training_table")
+        in_test = overlap.get("test") if isinstance(overlap, Mapping) else None
+        name = _text(holdout.get("source"))
+        if isinstance(rows, int) and isinstance(in_test, int) and rows > 0 and in_test >= 0.5 * rows:
+            return [f"The hold-out {name} is mostly the artifact's own test split ({in_test:,} of its {rows:,} rows "
+                    "equal test-split rows): the evidence is in-time, not out-of-time. Judge rows from after the "
+                    "training table's period for out-of-time evidence."]
+        return [f"The evidence is the hold-out {name}: finlite records its content hash and checks it against the "
+                "training rows, but not its period; that it is later than the training table (out-of-time) rests on "
+                "how it was drawn."]
+    if not isinstance(split, Mapping):
         return []
     if split.get("method") == "stratified":
         return ["The test rows are a random (stratified) sample of the same file and period as the training rows: "

@@ -65,6 +65,9 @@ MIN_HOLDOUT_CLASS_ROWS = 20
 #: A hold-out at least this share of whose rows equal rows the models were fitted on makes the
 #: report's summary FAIL: its numbers are in-sample (below it, a warning names the count).
 HOLDOUT_FITTED_FAIL = 0.5
+#: Share of a hold-out's rows equal to rows of the artifact's own test split from which the report
+#: warns that the hold-out is the in-time test split again (and the card says so).
+HOLDOUT_TEST_WARN = 0.5
 #: The fidelity warning's AUC drop (jobs.compress.WARN_AUC_DROP; not imported: compress imports this module).
 _WARN_AUC_DROP = 0.06
 
@@ -270,6 +273,15 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
                         f"split the models were fitted on (feature for feature, with the label): if they are the "
                         "same applications, the report's metrics are optimistic. A hold-out must hold rows the "
                         "models never saw (drop these, or take a later period).")
+    in_test = int(overlap.get("test", 0))
+    if in_test >= HOLDOUT_TEST_WARN * len(frame) > 0:
+        # The artifact's own test split, passed as a hold-out, was relabelled out-of-time evidence:
+        # the same numbers under a hold-out's title, and the card's in-time limitation gone (a
+        # validator's walk-through, 2026-12-06).
+        warnings.append(f"{in_test:,} of the {len(frame):,} rows of {source} equal rows of the artifact's own test "
+                        "split (feature for feature, with the label): the report judges the in-time test split "
+                        "again, not a later or independent sample. Pass rows from after the training table's "
+                        "period (or another portfolio) for out-of-time evidence.")
     if fitted >= HOLDOUT_FITTED_FAIL * len(frame) > 0:
         # Mostly in-sample: no evidence about rows the models never saw. It was a WARN beside PASS
         # sections (600 training rows of 600: a validator's review, 2026-12-04).
