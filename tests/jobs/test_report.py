@@ -333,6 +333,14 @@ def test_compress_writes_the_report_and_a_rebuild_is_byte_identical(exported_dir
     assert repro["files"]["weights.safetensors"] == manifest["files"]["weights.safetensors"]
     assert repro["data_content_sha256"] == manifest["data"]["content_sha256"]
     assert stored["student"]["auc"] == manifest["metrics"]["test"]["auc"]
+    # The card names the model it describes: its files' sha256 (as the manifest records them), the
+    # finlite and seed that made it, and the operating point (a validator's walk-through, 2026-12-06).
+    card = (exported_dir / "MODEL_CARD.md").read_text()
+    assert f"weights.safetensors {manifest['files']['weights.safetensors']}" in card
+    assert f"preprocessor.json {manifest['files']['preprocessor.json']}" in card
+    assert f"- made by: finlite {manifest['versions']['finlite']}, seed {manifest['seed']}" in card
+    assert f"- operating point: {stored['operating_point']['description']}" in card
+    assert "**Calibration: " in card.split("## Metrics", 1)[1].split("## Segment results", 1)[0]
 
     rebuilt = rebuild_report(exported_dir, german_csv, out=tmp_path / "rebuilt")
     for name in ("report.json", "report.html", "flips.csv"):

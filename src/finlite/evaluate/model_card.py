@@ -339,6 +339,31 @@ def _section_table(section: Section) -> list[str]:
     return lines
 
 
+def _identity_lines(report: Mapping[str, Any], by_id: Mapping[str, Section]) -> list[str]:
+    """Which model the card describes, should it travel without its artifact (an inventory, a
+    committee pack): the sha256 of its model files, the finlite and seed that made it, and the
+    operating point with how it was set. The card named only its teacher's hashes, and its cut-off
+    only inside the findings (a validator's walk-through, 2026-12-06)."""
+    lines = []
+    section = by_id.get("reproducibility")
+    metrics = section.metrics if section is not None and isinstance(section.metrics, Mapping) else {}
+    files = metrics.get("files")
+    if isinstance(files, Mapping) and files:
+        lines.append("- model files (sha256): " + "; ".join(f"{_text(k)} {_text(v)}" for k, v in sorted(files.items())))
+    versions = metrics.get("versions")
+    made = []
+    if isinstance(versions, Mapping) and versions.get("finlite") is not None:
+        made.append(f"finlite {_text(versions['finlite'])}")
+    if isinstance(metrics.get("seed"), int):
+        made.append(f"seed {metrics['seed']}")
+    if made:
+        lines.append("- made by: " + ", ".join(made))
+    point = report.get("operating_point")
+    if isinstance(point, Mapping) and point.get("description"):
+        lines.append(f"- operating point: {_text(point['description'])}")
+    return lines
+
+
 def _data_lines(report: Mapping[str, Any]) -> list[str]:
     data = report.get("data")
     if not isinstance(data, Mapping) or not data:
@@ -604,6 +629,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
         lines += [""] + [f"- {_text(k)}: {_cell(v)}" for k, v in source.items() if v is not None]
     if report.get("task") is not None:
         lines.append(f"- task: {_cell(report['task'])}")
+    lines += _identity_lines(report, by_id)
     lines += ["", "## Intended use", "", _intended_use(report), ""]
     lines += ["## Out-of-scope uses and human oversight", "", *_oversight_lines(report)]
     lines += ["## Training and evaluation data", "", *_data_lines(report)]
@@ -612,6 +638,9 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += ["## Metrics", ""]
     metric = next((by_id[i] for i in _METRIC_SECTIONS if i in by_id), None)
     lines += _section_table(metric) if metric else ["The report holds no metrics section.", ""]
+    if "calibration" in by_id:  # the Metrics had no calibration figure (a validator's walk-through, 2026-12-06)
+        calibration = by_id["calibration"]
+        lines += [f"**{_text(calibration.title)}: {_text(calibration.status)}.** {_text(calibration.summary)}", ""]
     lines += ["## Segment results", ""]
     lines += _section_table(by_id["segments"]) if "segments" in by_id else ["The report holds no segments section.", ""]
     if report.get("task") == "binary":
