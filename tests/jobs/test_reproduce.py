@@ -31,10 +31,12 @@ QUICK = TrainConfig(epochs=5, patience=2, progress=False)
 @pytest.fixture(scope="module")
 def student_dir(tmp_path_factory: pytest.TempPathFactory, teacher_dir: Path, german_csv: Path) -> Path:
     """A distilled and pruned student at its own operating point (a flag rate), compressed with
-    timing on (as the CLI does by default). Each compress builds a full report: few of them here."""
+    timing on (as the CLI does by default), its report judging two protected columns. Each
+    compress builds a full report: few of them here."""
     out = tmp_path_factory.mktemp("rep") / "student"
     finlite.compress(teacher_dir, german_csv, student_hidden=(8,), pruning=finlite.methods.MagnitudePruning(sparsity=0.5),
-                     config=QUICK, fine_tune=QUICK, out=out, timing=True, progress=False, flag_rate=0.2)
+                     config=QUICK, fine_tune=QUICK, out=out, timing=True, progress=False, flag_rate=0.2,
+                     protected=("foreign_worker", "age_in_years"))
     return out
 
 
@@ -152,6 +154,41 @@ def test_a_compressed_artifact_reproduces_exactly(student_dir: Path, german_csv:
     assert recorded["operating_point"]["method"] == "flag_rate"  # set again from the recorded flag rate
     text = render_reproduction(result)
     assert "test.auc" in text and "weights match: yes" in text and "skipped" in text
+    # report.json's evidence is the rerun's, its fairness section included (the rerun is given the
+    # recorded report options), the cost section's timings left out.
+    ev = result.evidence
+    assert ev is not None and ev["judged"] and ev["match"] and ev["different"] == 0 and ev["compared"] > 500, ev
+    assert ev["only_recorded"] == 0 and ev["only_reproduced"] == 0
+    assert f"report.json evidence: {ev['compared']:,} values compared, 0 differ" in text
+
+
+def test_an_edited_report_is_not_reproduced(student_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """report.json's student AUC edited (0.844 to 0.944) and the manifest re-hashed: "reproduced",
+    as only the manifest's metrics were compared (a validator's walk-through, 2026-12-06)."""
+    import json
+
+    copy = tmp_path / "copy"
+    shutil.copytree(student_dir, copy)
+    report = json.loads((copy / "report.json").read_text())
+    true_auc = report["student"]["auc"]
+    report["student"]["auc"] = true_auc + 0.1
+    amend_artifact(copy, {"report.json": json.dumps(report).encode()}, {})
+    result = reproduce(copy, german_csv)
+    assert result.metrics_match and result.weights_match and not result.matched
+    assert result.evidence is not None and result.evidence["different"] == 1
+    assert result.evidence["differences"] == [f"student.auc: recorded {true_auc + 0.1:.12g}, reproduced "
+                                              f"{true_auc:.12g}"]
+    text = render_reproduction(result)
+    assert text.endswith("NOT reproduced: the metrics match but report.json's evidence differs from the rerun's "
+                         "(see above)")
+    # A report another finlite made is listed, not judged: its rules may differ by design.
+    from finlite.jobs.reproduce import compare_evidence
+
+    other = compare_evidence((copy / "report.json").read_bytes(), (student_dir / "report.json").read_bytes(),
+                             same_finlite=False)
+    assert other["different"] == 1 and not other["judged"]
+    broken = compare_evidence(b"{not json", (student_dir / "report.json").read_bytes(), same_finlite=True)
+    assert not broken["match"] and broken["differences"][0].startswith("the recorded report.json cannot be read")
 
 
 def test_a_tampered_metric_is_not_reproduced_and_a_moved_teacher_is_found_when_given(
