@@ -314,6 +314,33 @@ def test_two_digit_years_never_land_in_the_future_in_an_out_of_time_split() -> N
     assert years.iloc[split.test].min() >= 2000 and years.min() < 1970
 
 
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f", "\u2009"])
+def test_numbers_padded_with_a_no_break_space_are_read_as_numbers(space: str) -> None:
+    """A no-break or thin space beside a number (Excel's, a European export's) left the column out
+    of the model without a word, or stopped training with an IndexError on a column of few values
+    (a data engineer's walk-through, 2026-12-06). Read as numbers, as the runtime reads them."""
+    from finlite.runtime.encoder import Encoder
+
+    rng = np.random.default_rng(0)
+    age = rng.integers(19, 76, 1000).astype(object)
+    age[7] = f"{space}{age[7]}"
+    rate = rng.integers(1, 5, 1000).astype(object)
+    rate[3] = f"{rate[3]}{space}"
+    frame = pd.DataFrame({"age": age, "rate": rate, "y": (rng.random(1000) < 0.3).astype(int)})
+    schema = infer_schema(frame, "y")
+    assert set(schema.numeric) == {"age", "rate"} and schema.categorical == ()
+    notes = " | ".join(schema.notes)
+    assert f"column 'age' holds numbers written with spaces or signs a plain number does not have (such as " \
+           f"{str(age[7])!r}): read as numbers" in notes
+    pre = Preprocessor(schema).fit(frame)
+    plain = frame.assign(age=frame["age"].map(lambda v: int(str(v).strip(space))),
+                         rate=frame["rate"].map(lambda v: int(str(v).strip(space))))
+    assert np.array_equal(pre.transform(frame), pre.transform(plain))
+    encoder = Encoder(pre.to_dict())
+    runtime, _ = encoder.encode_records(frame.drop(columns="y").to_dict("records"))
+    assert np.allclose(runtime, pre.transform(plain), atol=1e-6)
+
+
 def test_money_with_junk_names_the_row_and_the_fix() -> None:
     frame = pd.DataFrame({"amt": [f"${i:,}.00" for i in range(1000, 1195)] + ["N/A"] * 5, "y": [0, 1] * 100})
     with pytest.raises(DataError, match=r"'amt' in the data holds the text 'N/A' at row 196 \(5 such rows\); "

@@ -846,11 +846,28 @@ def infer_schema(
                 distinct = len(value_counts)
                 best = max(share, money_share, percent_share)
                 best_rule = False if best == share else MONEY if best == money_share else PERCENT
+                plain_ok = parsed_ok
                 if best_rule:  # the values that rule reads too are no odd text ("23%" was named as such)
                     parsed_ok = parsed_ok | np.array([isinstance(v, str) and text_value(v.strip(NUMBER_SPACES),
                                                                                         best_rule) is not None
                                                       for v in distinct_values], dtype=bool)
-                if distinct <= _CODE_VALUES and distinct * 20 <= present:  # few values, each repeated
+                if parsed_ok.all():
+                    # Every value reads as a number by the rule, none shows its sign ("$", ","):
+                    # numbers padded with a no-break or thin space (Excel's, a European export's).
+                    # The column was silently left out of the model, or a few-valued one stopped
+                    # training with an IndexError (a data engineer's walk-through, 2026-12-06).
+                    numeric_column(series, name, source, money=best_rule)
+                    num_cols.append(name)
+                    if best_rule == PERCENT:
+                        _check_percent_units(series, name, source)
+                        percent_cols.append(name)
+                    else:
+                        money_cols.append(name)
+                    sample = str(distinct_values[~plain_ok].iloc[0])
+                    notes.append(f"column {name!r} holds numbers written with spaces or signs a plain number "
+                                 f"does not have (such as {sample!r}): "
+                                 "read as numbers, at training and when scoring")
+                elif distinct <= _CODE_VALUES and distinct * 20 <= present:  # few values, each repeated
                     # A code with a few odd values (SBA's ApprovalFY: years and "1976A"): refusing it
                     # would stop training over a handful of rows, reading it as numbers would drop them.
                     rows = int(weights[~parsed_ok].sum())
