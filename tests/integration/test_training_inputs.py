@@ -42,6 +42,21 @@ def test_day_first_dates_are_read_in_one_order_and_the_split_is_out_of_time() ->
         parse_dates(pd.Series(["13/01/2020", "01/13/2020"]), "dt", "book.csv")
 
 
+@pytest.mark.parametrize("form", ["%d.%m.%Y", "%d-%m-%Y", "%d.%m.%y", "%m-%d-%Y"])
+def test_dotted_and_dashed_dates_are_read_in_one_order_too(form: str) -> None:
+    """German "12.09.2021" read as 9 December beside "13.09.2021" as 13 September, and the test
+    split ran past the data's last day (a data engineer's walk-through, 2026-12-06)."""
+    days = pd.date_range("2019-01-01", periods=1000)
+    dates = parse_dates(pd.Series(days.strftime(form)), "app_date", "book.csv")
+    assert (dates.to_numpy() == days.to_numpy()).all()
+    # No date tells the order (every day at most 12): dots and dashes read day first, slashes month first.
+    assert parse_dates(pd.Series(["05.03.2021"]), "d", "b.csv")[0] == pd.Timestamp("2021-03-05")
+    assert parse_dates(pd.Series(["05-03-2021"]), "d", "b.csv")[0] == pd.Timestamp("2021-03-05")
+    assert parse_dates(pd.Series(["05/03/2021"]), "d", "b.csv")[0] == pd.Timestamp("2021-05-03")
+    with pytest.raises(DataError, match=r"mixes day\.month\.year \('13\.01\.2020'\) and month\.day\.year"):
+        parse_dates(pd.Series(["13.01.2020", "01.13.2020"]), "dt", "book.csv")
+
+
 def test_dates_with_a_utc_offset_split_by_the_time_as_written(tmp_path: Path) -> None:
     """"2015-01-01T00:00:00+05:00" (one offset, or several, or some rows without one) made the
     column zone-aware and the split crashed with a TypeError traceback; the offset is dropped."""

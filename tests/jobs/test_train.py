@@ -106,6 +106,27 @@ def test_a_teacher_no_better_than_chance_is_saved_with_a_warning(german_csv: Pat
     assert trained.warnings == () and trained.metrics["test"]["auc"] > 0.7
 
 
+def test_a_target_coded_1_and_2_is_refused_and_a_majority_class_chosen_by_name_warns(german_csv: Path) -> None:
+    """German credit's own coding (1 = good, 2 = bad) and the 1/0 "Creditability" (1 = good): "1"
+    was recognised by name as the class to flag, and the model flagged the 70 % of good loans
+    without a word (a data engineer's walk-through, 2026-12-06)."""
+    from finlite.errors import DataError
+
+    frame = pd.read_csv(german_csv)
+    good = frame["creditability"] == "good"
+    coded = frame.assign(creditability=np.where(good, 1, 2))
+    with pytest.raises(DataError, match=r"holds the codes 1 and 2 \(700 and 300 rows\): finlite cannot tell which is "
+                                        r"the outcome to flag .* Pass --positive 2 \(or --positive 1\)\.$"):
+        finlite.train(coded, target="creditability", model="logistic", config=FAST)
+    chosen = finlite.train(coded, target="creditability", positive=2, model="logistic", config=FAST)
+    assert not [w for w in chosen.warnings if "majority" in w]
+    ones = frame.assign(creditability=good.astype(int))
+    outcome = finlite.train(ones, target="creditability", model="logistic", config=FAST)
+    (said,) = [w for w in outcome.warnings if "flags the majority outcome" in w]
+    assert said.startswith("the class to flag, '1', was chosen by its name and is 70% of the labelled rows")
+    assert said.endswith("train again with --positive '0'.")
+
+
 def test_naming_the_other_class_positive_splits_and_ranks_alike(german_csv: Path) -> None:
     """German credit as 'good' and as 'bad': the same rows in each part, and the same ranking on
     the test split up to training noise (each class shuffled in turn gave test AUCs of 0.69 and

@@ -168,7 +168,8 @@ def train(
         steps = [{"step": "train", "model": boosted.config(), "params": dict(gbdt_params or {}),
                   "oof_folds": boosted.oof_folds}]
         return _warned(_finish_teacher(boosted, prepared, steps, seed, (cutoff, flag_rate), out, overwrite, {},
-                                       notes=lambda m: [*_no_skill(m), *prepared.split_notes(_flagged(m))]))
+                                       notes=lambda m: [*_no_skill(m), *_majority_positive(prepared),
+                                                        *prepared.split_notes(_flagged(m))]))
     n_features = prepared.x_train.shape[1]
     net: FinliteModel = (TabularMLP(n_features, hidden, dropout=dropout) if model == "mlp"
                          else LogisticRegression(n_features))
@@ -186,7 +187,8 @@ def train(
     average_recorded(steps[0], net, prepared.preprocessor, prepared.x_train)  # a new category: an average one
     return _warned(_finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
                                    {"validation_auc": result.best_score},
-                                   notes=lambda m: [*_no_skill(m), *prepared.split_notes(_flagged(m))]))
+                                   notes=lambda m: [*_no_skill(m), *_majority_positive(prepared),
+                                                    *prepared.split_notes(_flagged(m))]))
 
 
 def _warn_leaks(notes: Sequence[str]) -> None:
@@ -222,6 +224,23 @@ def _flagged(metrics: Mapping[str, Any]) -> float | None:
     """The share of the test split a new teacher flags at its cut-off (None when not measured)."""
     rate = metrics["test"].get("flagged_rate")
     return float(rate) if isinstance(rate, (int, float)) else None
+
+
+def _majority_positive(prepared: PreparedData) -> list[str]:
+    """A warning when the class finlite chose by its name as the one to flag (positive) is most of
+    the labelled rows: a bank's flagged outcome (a default, a fraud) is the rarer one, and "1"
+    recognised by name in a target coded 1 = good made a model that flags the good loans (a data
+    engineer's walk-through, 2026-12-06). None when --positive named it."""
+    schema = prepared.schema
+    if not any("recognised by name" in n for n in schema.notes):
+        return []
+    labels = np.concatenate([prepared.y_train, prepared.y_val, prepared.y_test])
+    share = float(labels.mean()) if labels.size else 0.0
+    if share <= 0.5:
+        return []
+    return [f"the class to flag, {schema.positive!r}, was chosen by its name and is {share:.0%} of the labelled "
+            f"rows: the model flags the majority outcome. If {schema.positive!r} means a good outcome (a loan "
+            f"repaid), train again with --positive {schema.negative!r}."]
 
 
 def _no_skill(metrics: Mapping[str, Any]) -> list[str]:
