@@ -11,6 +11,7 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -339,6 +340,33 @@ def test_numbers_padded_with_a_no_break_space_are_read_as_numbers(space: str) ->
     encoder = Encoder(pre.to_dict())
     runtime, _ = encoder.encode_records(frame.drop(columns="y").to_dict("records"))
     assert np.allclose(runtime, pre.transform(plain), atol=1e-6)
+
+
+@pytest.mark.parametrize(("form", "example"), [
+    (lambda x: f"{x:,.2f}".replace(",", "X").replace(".", ",").replace("X", "."), "1.169,00"),  # German
+    (lambda x: f"{x:.2f}".replace(".", ","), "1169,00"),
+    (lambda x: f"€{x:,.2f}", "€1,169.00"),
+    (lambda x: f"{x:,.2f} EUR", "1,169.00 EUR"),
+    (lambda x: f"{x}-" if x % 2 else str(x), "1169-"),  # SAP's trailing minus
+    (lambda x: f"{x % 40},{x % 10} %", "9,9 %"),
+])
+def test_numbers_in_a_form_finlite_does_not_read_are_refused_naming_the_fix(form: Any, example: str) -> None:
+    """A German export's amounts were dropped as an identifier with "pass --categorical" as the
+    advice, and "12,4 %" became a category without a word (a data engineer's walk-through,
+    2026-12-06): refused, naming the column, a value and the fix; --categorical keeps it as asked."""
+    amounts = [1169 + 7 * i for i in range(600)]
+    frame = pd.DataFrame({"amount": [form(x) for x in amounts], "x": np.arange(600) % 7, "y": [0, 1, 1] * 200})
+    with pytest.raises(DataError, match=r"^Column 'amount' in the data holds numbers written in a form finlite does "
+                                        r"not read, such as '.+' \(a decimal comma, .*pass --categorical amount "
+                                        r"\(or --drop amount\)\.$") as caught:
+        infer_schema(frame, "y")
+    assert form(1169) == example and any(f"such as {v!r}" in str(caught.value) for v in frame["amount"])
+    assert infer_schema(frame, "y", categorical=["amount"]).categorical == ("amount",)
+    assert "amount" in infer_schema(frame, "y", drop=["amount"]).drop
+    # Codes that are not numbers, and numbers finlite reads, are untouched.
+    fine = pd.DataFrame({"grade": ["A1", "B2", "C3"] * 200, "amount": [f"${x:,.2f}" for x in amounts],
+                         "rate": [f"{x % 30}.5%" for x in amounts], "y": [0, 1, 1] * 200})
+    assert set(infer_schema(fine, "y").numeric) == {"amount", "rate"}
 
 
 def test_money_with_junk_names_the_row_and_the_fix() -> None:

@@ -436,6 +436,42 @@ def _id_reason(name: str, series: pd.Series) -> str | None:
     return None
 
 
+#: A number as a European or an accounting export writes it: a decimal comma ("1.169,00",
+#: "12,4 %"), a currency other than "$" ("€1,169.00", "1.169,00 EUR"), a trailing minus (SAP's
+#: "1169-"), spaces or apostrophes between the digits ("1 169", "1'169").
+_FOREIGN_NUMBER = re.compile(r"^\(?[-+]?\s*(?:[€£¥]|EUR|GBP|CHF|USD)?\s*[-+]?[0-9](?:[0-9.,' \u00a0\u202f]*[0-9])?"
+                             r"\s*(?:[€£¥%]|EUR|GBP|CHF|USD)?\s*[-)]?$", re.IGNORECASE)
+#: Share of a text column's distinct values that must look like numbers before it is refused as
+#: numbers in a form finlite does not read (the rest may be junk such as "n/a").
+_FOREIGN_SHARE = 0.9
+
+
+def _refuse_foreign_numbers(series: pd.Series, name: str, source: str) -> None:
+    """Refuse a text column of numbers in a form no rule of finlite reads (:data:`_FOREIGN_NUMBER`):
+    a German export's "1.169,00" was dropped as an identifier with "pass --categorical" as the
+    advice, and "12,4 %" became a category without a word (a data engineer's walk-through,
+    2026-12-06). Scoring would refuse the same text in a numeric column, so training says it first."""
+    if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+        return
+    present = series.dropna()
+    texts = pd.unique(present[present.map(lambda v: isinstance(v, str))].str.strip())[:2000]
+    if not len(texts):
+        return
+    looks = [str(t) for t in texts if _FOREIGN_NUMBER.match(str(t))]
+    if len(looks) < _FOREIGN_SHARE * len(texts):
+        return
+    unread = next((t for t in looks if _plain_number(t) is None and text_value(t.strip(NUMBER_SPACES), True) is None),
+                  None)
+    if unread is None:
+        return
+    raise DataError(f"Column {name!r} in {source} holds numbers written in a form finlite does not read, such as "
+                    f"{unread!r} (a decimal comma, a currency sign other than '$', a trailing minus, or a space "
+                    "inside the number): finlite reads '.' as the decimal mark, ',' between groups of three digits "
+                    "and '$' as the only currency sign. Export the column in that form (a spreadsheet's number "
+                    f"format with '.' as the decimal separator), or, if it is a code and not an amount, pass "
+                    f"--categorical {name} (or --drop {name}).", param="categorical")
+
+
 def _looks_like_date(series: pd.Series) -> bool:
     if pd.api.types.is_datetime64_any_dtype(series):
         return True
@@ -807,6 +843,8 @@ def infer_schema(
         # Dates before identifiers: a loan book's approval dates take a thousand distinct values,
         # and were noted as "an identifier" with --categorical as the hint (a review, 2026-12-03).
         is_date = not _ID_NAME.search(name) and _looks_like_date(series)
+        if not is_date and not _ID_NAME.search(name):
+            _refuse_foreign_numbers(series, name, source)
         id_reason = None if is_date else _id_reason(name, series)
         if id_reason is not None:
             dropped.append(name)
