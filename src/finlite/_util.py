@@ -431,7 +431,9 @@ def not_csv_text(path: Path, *, nul_in_header_only: bool = False) -> str | None:
         return None
     gz = path.name.lower().endswith(".gz")
     if head.startswith(b"\x1f\x8b") and not gz:
-        return "the file is gzip-compressed; name it .csv.gz (or .tsv.gz), which finlite reads as such"
+        # Not ".tsv.gz": finlite reads no such name (the advice led to another refusal: a walk-through).
+        return ("the file is gzip-compressed; name it .csv.gz, which finlite reads as such (a tab-separated one: "
+                "decompress it and name it .tsv)")
     if head.startswith(b"PAR1"):
         return "the file is Parquet, not CSV; name it .parquet"
     if head.startswith(b"PK\x03\x04"):

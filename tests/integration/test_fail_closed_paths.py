@@ -203,11 +203,16 @@ def test_pandas_missing_markers_in_a_record_are_missing_as_in_a_frame(marker: An
     from decimal import Decimal
 
     pre, encoder = _fitted()
-    expected = pre.transform(pd.DataFrame({"x": [None], "c": pd.Series([None], dtype=object)}))[0]
+    # One field blank at a time: a record blank in every field is refused as an empty row.
+    blank_x = pre.transform(pd.DataFrame({"x": [None], "c": pd.Series(["a"], dtype=object)}))[0]
+    blank_c = pre.transform(pd.DataFrame({"x": [1.0], "c": pd.Series([None], dtype=object)}))[0]
     for value in (marker, Decimal("NaN")):
-        np.testing.assert_array_equal(encoder.encode_record({"x": value, "c": value})[0], expected)
-        frame = pd.DataFrame({"x": pd.Series([value], dtype=object), "c": pd.Series([value], dtype=object)})
-        np.testing.assert_array_equal(pre.transform(frame), expected[None, :])
+        np.testing.assert_array_equal(encoder.encode_record({"x": value, "c": "a"})[0], blank_x)
+        np.testing.assert_array_equal(encoder.encode_record({"x": 1.0, "c": value})[0], blank_c)
+        frame = pd.DataFrame({"x": pd.Series([value], dtype=object), "c": pd.Series(["a"], dtype=object)})
+        np.testing.assert_array_equal(pre.transform(frame), blank_x[None, :])
+        frame = pd.DataFrame({"x": pd.Series([1.0], dtype=object), "c": pd.Series([value], dtype=object)})
+        np.testing.assert_array_equal(pre.transform(frame), blank_c[None, :])
 
 
 # -- a boolean, however it is spelled --------------------------------------------------------------

@@ -204,12 +204,16 @@ def test_csv_forms_pandas_reads_are_still_read(tmp_path: Path) -> None:
     """Arrow counts fields unlike pandas in two cases, which must not be refused as short rows: a
     space before a quoted field holding the separator, and lines of spaces. Rows of one field more
     than the header (pandas would take the first field as row labels) are refused."""
-    cases = {"space_quote.csv": ('a, b\n1, "x,y"\n2,\n', {"a": [1, 2], "b": ["x,y", None]}),
-             "spaces.csv": ("a,b\n1,2\n   \n3,\n  \n", {"a": [1, 3], "b": [2.0, None]})}
+    cases = {"spaces.csv": ("a,b\n1,2\n   \n3,\n  \n", {"a": [1, 3], "b": [2.0, None]})}
     for name, (text, expected) in cases.items():
         (tmp_path / name).write_text(text)
         frame = read_table(tmp_path / name).frame
         assert frame.astype(object).where(frame.notna(), None).to_dict("list") == expected, name
+    # A space after the separator is refused (2026-12-06): pandas trimmed it where finlite score
+    # (Arrow) keeps it, so the same file could not be scored.
+    (tmp_path / "space_quote.csv").write_text('a, b\n1, "x,y"\n2,\n')
+    with pytest.raises(DataError, match=r"has a space after a separator in its header \(' b'\): finlite score reads"):
+        read_table(tmp_path / "space_quote.csv")
     (tmp_path / "labels.csv").write_text("a,b\nx,2,3\ny,5,6\n")
     with pytest.raises(DataError, match="rows of more fields than its header names columns"):
         read_table(tmp_path / "labels.csv")
@@ -307,7 +311,7 @@ def test_a_date_column_of_seconds_says_how_to_make_dates() -> None:
     book = _book(29).assign(Time=np.arange(29, dtype=float) * 12.0)
     with pytest.raises(DataError, match=r"'Time' in book\.csv holds numbers \(0\.0 at row 1\), not dates; an "
                                         r"out-of-time split orders rows by calendar date\. Add a date column .*unit='s'"
-                                        r"\)\) and name it, or drop --date-column") as info:
+                                        r"\).*origin='1899-12-30'\)\) and name it, or drop --date-column") as info:
         make_split(book, book["bad"].to_numpy(dtype=float), SplitConfig(date_column="Time"), source="book.csv")
     assert info.value.param == "date_column"
 

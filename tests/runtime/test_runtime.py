@@ -1115,7 +1115,9 @@ def test_no_impute_refuses_only_the_blanks_training_never_saw_on_every_path() ->
         loose.encode_record({**ok, field: blank})  # without the option: imputed / unseen, as before
     with pytest.raises(RecordErrors) as caught:  # every refused field of every record, at once
         strict.encode_records([ok, {**ok, "never_blank": None, "plain": ""}])
-    assert [(e.record, e.field) for e in caught.value.errors] == [(1, "never_blank"), (1, "plain")]
+    # ... and that record is blank in every field: an empty row, said besides (it is no applicant).
+    assert [(e.record, e.field) for e in caught.value.errors] == [(1, "never_blank"), (1, "plain"),
+                                                                  (1, "(every field)")]
     book = pd.DataFrame([ok, ok, {**ok, "never_blank": None}, ok])
     book["never_blank"] = book["never_blank"].astype(float)
     with pytest.raises(DataError, match=r"Column 'never_blank' of the input is blank in row 3, and training never saw"):
@@ -1165,3 +1167,38 @@ def test_no_impute_on_the_predictor_score_and_serve(exported_dir: Path, german: 
     assert client.post("/predict", json={**record, "credit_amount": 1200}).status_code == 200
     assert TestClient(create_app(Predictor(exported_dir))).post("/predict", json=record).json()["imputed"] == [
         "credit_amount"]
+
+
+def test_a_row_blank_in_every_field_is_refused_on_every_path(exported_dir: Path, german: pd.DataFrame,
+                                                              tmp_path: Path) -> None:
+    """A spreadsheet's trailing ",,,," lines were scored on the training medians alone and approved
+    (a data engineer's walk-through, 2026-12-06): refused on the record, Arrow and pandas routes,
+    by score (nothing written) and by serve (422), naming the row; a row with one value scores."""
+    from fastapi.testclient import TestClient
+
+    from finlite.runtime.service import create_app
+
+    predictor = Predictor(exported_dir)
+    frame = german.drop(columns="creditability").head(40).copy()
+    empty = {name: None for name in frame.columns}
+    with pytest.raises(RecordErrors, match=r"every field the model reads is blank"):
+        predictor.predict_proba(empty)
+    blanked = pd.concat([frame, pd.DataFrame([empty, empty])], ignore_index=True)
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    arrow = pa.Table.from_pandas(blanked.astype(dict.fromkeys(numeric, float)), preserve_index=False)
+    with pytest.raises(DataError, match=r"Row 41 \(and 1 more of rows 1–42\) of the input: every field the model "
+                                        r"reads is blank: an empty row"):
+        predictor.encoder.prepare_arrow(arrow)  # the Arrow route
+    with pytest.raises(DataError, match=r"Row label 40 \(and 1 more row\(s\)\) of the DataFrame: every field"):
+        predictor.predict_proba(blanked)
+    with pytest.raises(DataError, match=r"Row label 40 \(and 1 more row\(s\)\) of the DataFrame: every field"):
+        predictor.predict_proba(blanked.astype({"credit_amount": object}).assign(
+            credit_amount=lambda f: f["credit_amount"].map(lambda v: v if pd.notna(v) else " ")))  # the pandas route
+    one_value = {**empty, "credit_amount": 1200}
+    assert np.isfinite(predictor.predict_proba(one_value)).all()  # one value is an applicant: scored
+    (tmp_path / "book.csv").write_text(frame.to_csv(index=False) + "," * (frame.shape[1] - 1) + "\n")
+    with pytest.raises(DataError, match=r"Row 41 of .*book\.csv: every field the model reads is blank"):
+        score_file(predictor, tmp_path / "book.csv", tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+    answer = TestClient(create_app(predictor)).post("/predict", json=empty)
+    assert answer.status_code == 422 and "every field the model reads is blank" in answer.text

@@ -50,8 +50,28 @@ def _check_unique_header(path: Path, sep: str) -> list[str]:
         line = fh.readline(1 << 20)  # the first MiB of the header line at most
     try:
         names = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
+        written = next(csv.reader([line], delimiter=sep), [])
     except csv.Error:  # a name past the csv module's field limit: the reader that follows decides
         return []
+    spaced = next((n for n in written[1:] if n[:1] in (" ", "\t")), None) if sep != "\t" else None
+    if spaced is not None:
+        # pandas trims a space after the separator, Arrow (which finlite score reads with) keeps
+        # it: a model trained on ", "-separated columns could not score the same file ("lacks
+        # 'credit_amount'; spelled otherwise: ' credit_amount'": a data engineer's walk-through,
+        # 2026-12-06), and a quoted value after ", " split in two there.
+        raise DataError(f"Data file {str(path)!r} has a space after a separator in its header ({spaced!r}): "
+                        "finlite score reads it as part of the name (and a space after a separator as part of each "
+                        "value), so the same file could not be scored. Remove the spaces after the separators (write "
+                        f"the file with {sep!r} alone between fields; pandas: df.to_csv(path, index=False)).")
+    last = max((i for i, n in enumerate(names) if n.strip()), default=-1)
+    # Blank names after the last named one are a trailing separator, refused on their own below.
+    blank = next((i for i, n in enumerate(names[:last]) if not n.strip()), None)
+    if blank is not None and title_line(path, sep) is None:
+        # pandas names it "Unnamed: N" and trains on it: a DataFrame's index written by to_csv
+        # became a feature, and the same file could not be scored (a walk-through, 2026-12-06).
+        first = " (a table's index, as pandas' to_csv writes it without index=False)" if blank == 0 else ""
+        raise DataError(f"Data file {str(path)!r} has a column with no name in its header, column {blank + 1}"
+                        f"{first}: name it, or remove it from the file.")
     twice = [name for name, count in Counter(names).items() if count > 1]
     if twice:
         # A title in the first cell and empty ones after it, as a spreadsheet exports it

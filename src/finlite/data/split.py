@@ -137,7 +137,9 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
                 raise DataError(
                     f"Date column {config.date_column!r} in {source} holds numbers ({shown(raw.iloc[row])} at row "
                     f"{row + 1}), not dates; an out-of-time split orders rows by calendar date. Add a date column "
-                    "(e.g. from epoch seconds: pd.to_datetime(column, unit='s')) and name it, or drop --date-column "
+                    "(from epoch seconds: pd.to_datetime(column, unit='s'); from a spreadsheet's day numbers, such as "
+                    "Excel's 35854: pd.to_datetime(column, unit='D', origin='1899-12-30')) and name it, or drop "
+                    "--date-column "
                     "for a stratified split.", param="date_column")
             raise DataError(
                 f"Date column {config.date_column!r} in {source} holds {shown(raw.iloc[row])} at row {row + 1}, which "

@@ -416,14 +416,22 @@ def csv_header(path: Path) -> list[str]:
     import pyarrow.csv as pacsv
 
     for block in _HEADER_BLOCKS:
+        # A .gz through the bounded reader, whatever the case of its name: Arrow knows gzip by a
+        # lower-case ".gz" alone, and read "GZ.CSV.GZ" (which training read) as binary text (a
+        # data engineer's walk-through, 2026-12-06).
+        stream = open_bounded_gzip(path) if path.name.lower().endswith(".gz") else None
         try:
-            return list(pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=_delimiter(path),
-                                                                             newlines_in_values=True),
+            return list(pacsv.open_csv(stream if stream is not None else path,
+                                       parse_options=pacsv.ParseOptions(delimiter=_delimiter(path),
+                                                                        newlines_in_values=True),
                                        read_options=pacsv.ReadOptions(block_size=block)).schema.names)
         except pa.ArrowInvalid as exc:
             # The size on disk cannot tell (a .csv.gz of a long header is small): retried whatever it is.
             if block == _HEADER_BLOCKS[-1] or "Empty CSV" not in str(exc):
                 raise
+        finally:
+            if stream is not None:
+                stream.close()
     raise AssertionError("unreachable")  # the loop returns or raises
 
 

@@ -48,6 +48,14 @@ from finlite.runtime import _arrownp, _fastenc
 __all__ = ["Encoder", "FieldError", "RecordErrors"]
 
 
+#: The field an error names when it concerns the whole record (:data:`EMPTY_RECORD`).
+EVERY_FIELD = "(every field)"
+#: Why a record (or a row) blank in every field the model reads is refused (a model of two fields
+#: or more: one field's blank is that field's, which training may have learned).
+EMPTY_RECORD = ("every field the model reads is blank: an empty row (a spreadsheet's trailing ',,,,' line), not an "
+                "applicant; scored, it would be decided on the training medians alone. Remove it, or send its values")
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One problem with one field of one record: where (record index, field) and why.
@@ -220,6 +228,7 @@ class Encoder:
         # Typeshed types a memoryview's items as int; a float32 ('f') view stores floats.
         cells: Any = row
         unseen: list[str] = []
+        blanks = 0  # numeric fields sent blank: all of them, and the categories are looked at too
         for j, (name, mean, std, ind, low, high, money, imputed_cell, squashed) in \
                 enumerate(self._numeric_checked if outside is None else self._numeric_counting):
             try:
@@ -239,6 +248,7 @@ class Encoder:
             else:
                 number = self._number(value, index, name, errors, money)
             if number != number:  # NaN: impute
+                blanks += 1
                 if ind < 0 and self.no_impute:
                     self._fail(errors, FieldError(index, name, BLANK_REFUSED, "blank_refused"))
                     continue
@@ -302,7 +312,15 @@ class Encoder:
                     looked_up = default
                     unseen.append(name)
             cells[col] = looked_up
+        if blanks == len(self.numeric) and len(self.fields) > 1 and self._all_blank(record):
+            self._fail(errors, FieldError(index, EVERY_FIELD, EMPTY_RECORD, "empty_record"))
         return unseen
+
+    def _all_blank(self, record: Mapping[str, Any]) -> bool:
+        """Whether every categorical field of ``record`` is blank too (its numeric ones are): an
+        empty row, which imputation alone would score (a spreadsheet's trailing ",,,," line was
+        decided on the training medians: a data engineer's walk-through, 2026-12-06)."""
+        return all(category_key(record.get(name)) == MISSING for name in self.category_fields)
 
     @staticmethod
     def _fail(errors: list[FieldError] | None, error: FieldError) -> None:
@@ -450,6 +468,17 @@ class Encoder:
                     raise DataError(refusal)
         batch = _arrownp.plain_views(batch)  # text views as plain text: some kernels below have none for them
         n = batch.num_rows
+        if n and len(self.fields) > 1 and all(batch.column(f).null_count for f in self.fields):
+            # Only where every field has a blank somewhere (rare) are the rows looked at: a row
+            # blank in every field is no applicant (see EMPTY_RECORD).
+            everywhere = np.ones(n, dtype=bool)
+            for f in self.fields:
+                everywhere &= np.asarray(batch.column(f).is_null())
+            blank_rows = np.flatnonzero(everywhere)
+            if blank_rows.size:
+                more = (f" (and {blank_rows.size - 1:,} more of rows {first_row}–{first_row + n - 1})"
+                        if blank_rows.size > 1 else "")
+                raise DataError(f"Row {first_row + int(blank_rows[0])}{more} of {source}: {EMPTY_RECORD}.")
         # Category lookups are built once per distinct dictionary (see runtime/_fastenc.py).
         lookups = self.__dict__.get("_lookups") or self.__dict__.setdefault("_lookups", _fastenc.LookupCache())
         # Every column is read and checked first, one contiguous array each; ArrowRows.fill then

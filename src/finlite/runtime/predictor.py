@@ -644,6 +644,7 @@ class Predictor:
             # A column Arrow would read otherwise than pandas, or a refused value: the reference
             # encoder (the Arrow route would only be tried again), whose errors name the row labels.
             self._refuse_frame_blanks(records, "the DataFrame")
+            self._refuse_empty_rows(records, "the DataFrame")
             x: np.ndarray = self._frame_encoder().transform(records, "the DataFrame")
         else:
             x = self.encode(records)
@@ -1109,8 +1110,32 @@ class Predictor:
             if x is not None:
                 return x
         self._refuse_frame_blanks(frame, source)
+        self._refuse_empty_rows(frame, source)
         encoded: np.ndarray = self._frame_encoder().transform(frame, source)
         return encoded
+
+    def _refuse_empty_rows(self, frame: Any, source: str) -> None:
+        """Before the reference (pandas) encoder, which imputes: refuse a row blank (NaN, None,
+        empty or blank text) in every field the model reads, naming its row label, as the record
+        and Arrow paths refuse it (:data:`finlite.runtime.encoder.EMPTY_RECORD`)."""
+        enc = self._encoder
+        fields = [f for f in (enc.fields if enc is not None else ()) if f in frame.columns]
+        if len(fields) < 2 or len(fields) < len(enc.fields if enc is not None else ()):
+            return  # a missing column is refused by the encoder, naming it
+        from finlite.runtime.encoder import EMPTY_RECORD
+
+        empty = np.ones(len(frame), dtype=bool)
+        for name in fields:
+            column = frame[name]
+            blank = column.isna().to_numpy(dtype=bool, copy=True)
+            if column.dtype.kind == "O" or _text_dtype(column.dtype):
+                blank |= np.array([isinstance(v, str) and not v.strip() for v in column.tolist()], dtype=bool)
+            empty &= blank
+            if not empty.any():
+                return
+        rows = np.flatnonzero(empty)
+        more = f" (and {rows.size - 1} more row(s))" if rows.size > 1 else ""
+        raise DataError(f"Row label {frame.index[rows[0]]!r}{more} of {source}: {EMPTY_RECORD}.")
 
     def _refuse_frame_blanks(self, frame: Any, source: str) -> None:
         """With ``no_impute``, before the reference (pandas) encoder, which imputes: refuse a blank
