@@ -230,7 +230,7 @@ def test_stability_psi_and_csi() -> None:
 def test_the_psi_sampling_alone_gives_matches_a_simulation() -> None:
     """Two samples of one population (German credit's 600 training and 200 test rows): the PSI's
     mean and 95th percentile over 1,000 simulated draws, against the chi-square reference the
-    section quotes (a validator's walk-through, 2026-12-06: PSI 0.1227 read as drift, with 0.115
+    section quotes (a validator's walk-through, 2026-12-06: PSI 0.1227 read as drift, with 0.113
     the 95th percentile of noise at these sizes)."""
     rng = np.random.default_rng(0)
     sims = np.array([v.psi_table(rng.random(600), rng.random(200), 10)["psi"] for _ in range(1000)])

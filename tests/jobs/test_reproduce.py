@@ -181,13 +181,22 @@ def test_an_edited_report_is_not_reproduced(student_dir: Path, german_csv: Path,
     text = render_reproduction(result)
     assert text.endswith("NOT reproduced: the metrics match but report.json's evidence differs from the rerun's "
                          "(see above)")
-    # A report another finlite made is listed, not judged: its rules may differ by design.
+    # A report other code built (an earlier commit of the same dev version, whose rules may differ by
+    # design) or an older one without the code's digest is listed, not judged (a review, 2026-12-06:
+    # an honest artifact of an earlier commit was "NOT reproduced").
     from finlite.jobs.reproduce import compare_evidence
 
-    other = compare_evidence((copy / "report.json").read_bytes(), (student_dir / "report.json").read_bytes(),
-                             same_finlite=False)
-    assert other["different"] == 1 and not other["judged"]
-    broken = compare_evidence(b"{not json", (student_dir / "report.json").read_bytes(), same_finlite=True)
+    assert report["finlite_code_sha256"] == json.loads((student_dir / "report.json").read_text())[
+        "finlite_code_sha256"]
+    for digest in ("0" * 64, None):
+        earlier = {**report, "finlite_code_sha256": digest}
+        other = compare_evidence(json.dumps(earlier).encode(), (student_dir / "report.json").read_bytes())
+        assert other["different"] == 1 and not other["judged"]
+        amend_artifact(copy, {"report.json": json.dumps(earlier).encode()}, {})
+        listed = reproduce(copy, german_csv)
+        assert listed.matched and listed.evidence is not None and listed.evidence["different"] == 1
+        assert "(built by other finlite code: listed, not part of the verdict)" in render_reproduction(listed)
+    broken = compare_evidence(b"{not json", (student_dir / "report.json").read_bytes())
     assert not broken["match"] and broken["differences"][0].startswith("the recorded report.json cannot be read")
 
 
@@ -618,3 +627,20 @@ def test_the_verdict_names_the_weights_where_only_they_differ() -> None:
     empty = Reproduction(artifact=Path("a"), job="compress", seed=0, data_sha256="d", metrics=[], skipped=[],
                          files={}, deterministic=False)
     assert not empty.metrics_match and not empty.matched
+
+
+def test_a_domain_read_from_the_file_name_is_kept_when_reproduced_from_another_name(
+        teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """Compressed from a file named like fraud (its domain read from the name), reproduced from the
+    same rows under another name: the rerun took "credit" and its evidence differed (a review,
+    2026-12-06). The recorded domain is passed to the rerun."""
+    import json
+
+    named = tmp_path / "transactions.csv"
+    shutil.copyfile(german_csv, named)
+    out = tmp_path / "student"
+    finlite.compress(teacher_dir, named, student_hidden=(8,), config=QUICK, fine_tune=QUICK, out=out, timing=False,
+                     progress=False)
+    assert json.loads((out / "report.json").read_text())["domain"] == "fraud"
+    result = reproduce(out, german_csv)
+    assert result.matched and result.evidence is not None and result.evidence["judged"], result.evidence

@@ -602,9 +602,13 @@ def build_report_dict(comparison: Mapping[str, Any], inputs: TabularInputs | Any
                                           f"sha256 {str(holdout.get('content_sha256'))[:16]}…) in place of the test "
                                           "split: 'test rows' in the sections below are its rows")
         data["holdout"] = dict(holdout)
+    from finlite._version import code_sha256
+
     report.update({
         "format": FORMAT,
         "title": title,
+        # The code that built the evidence: reproduce judges a report only against the same code.
+        "finlite_code_sha256": code_sha256(),
         "task": comparison.get("task"),
         # A section that could not be built is a finding in itself: at least WARN.
         "status": worst([*(s["status"] for s in sections), *("WARN" for o in b.omitted if o.get("error"))]),

@@ -454,8 +454,12 @@ def _report_options(art: Artifact) -> dict[str, Any]:
         options = ReportOptions.from_dict(recorded.get("options") if isinstance(recorded, Mapping) else None)
     except (UnicodeDecodeError, ValueError, RecursionError, AttributeError, TypeError):
         return {}  # an unreadable report is reported by the evidence's comparison
+    # An unstated domain was read from the data file's name, which the rerun's file may not share:
+    # the recorded one (report.json's domain) is passed (a review, 2026-12-06).
+    recorded_domain = recorded.get("domain") if isinstance(recorded, Mapping) else None
     return {"segments": options.segments, "protected": options.protected, "monotone": options.monotone,
-            "id_column": options.id_column, "domain": options.domain}
+            "id_column": options.id_column,
+            "domain": options.domain or (recorded_domain if isinstance(recorded_domain, str) else None)}
 
 
 def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) -> tuple[dict[str, Any], str]:
@@ -620,9 +624,7 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     if rerun_report is not None and "report.json" in manifest["files"]:
         from finlite._manifest import read_listed
 
-        evidence = compare_evidence(read_listed(art.path, manifest, "report.json"), rerun_report,
-                                    same_finlite=(manifest.get("versions") or {}).get("finlite")
-                                    == (new.get("versions") or {}).get("finlite"), rel_tol=rel_tol)
+        evidence = compare_evidence(read_listed(art.path, manifest, "report.json"), rerun_report, rel_tol=rel_tol)
     return Reproduction(artifact=art.path, job=job, seed=int(manifest["seed"]), data_sha256=found, metrics=checks,
                         skipped=skipped, files=files, deterministic=deterministic, notes=notes, evidence=evidence)
 
@@ -653,26 +655,31 @@ def _evidence(report: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in flat.items() if repeated(k)}
 
 
-def compare_evidence(recorded: bytes, rerun: bytes, *, same_finlite: bool, rel_tol: float = REL_TOL) -> dict[str, Any]:
+def compare_evidence(recorded: bytes, rerun: bytes, *, rel_tol: float = REL_TOL) -> dict[str, Any]:
     """report.json's numbers and statuses against the rerun's report (:func:`_evidence`), within
     ``rel_tol``, on the values both hold. An edited report.json whose manifest was re-hashed (a
     student AUC of 0.944 for 0.844) was "reproduced", since only the manifest's metrics were
-    compared (a validator's walk-through, 2026-12-06). Judged only when the same finlite made both:
-    another version's rules and sections give other evidence by design (``judged`` False, and the
+    compared (a validator's walk-through, 2026-12-06). Judged only when the same code built both
+    (``finlite_code_sha256``, :func:`finlite._version.code_sha256`; a report without it is older):
+    other code's rules and sections give other evidence by design (``judged`` False, and the
     differences are listed for the reader)."""
     from finlite._util import strict_json_loads
 
     try:
-        old = _evidence(strict_json_loads(recorded.decode("utf-8")))
+        recorded_report = strict_json_loads(recorded.decode("utf-8"))
+        old = _evidence(recorded_report)
     except (UnicodeDecodeError, ValueError, RecursionError, AttributeError, TypeError) as exc:
         # Hashed as recorded, yet not a report finlite writes: altered, and not the rerun's.
         return {"compared": 0, "judged": True, "match": False, "different": 0, "only_recorded": 0,
                 "only_reproduced": 0, "differences": [f"the recorded report.json cannot be read ({str(exc)[:200]})"]}
-    new = _evidence(strict_json_loads(rerun.decode("utf-8")))
+    rerun_report = strict_json_loads(rerun.decode("utf-8"))
+    new = _evidence(rerun_report)
+    code = recorded_report.get("finlite_code_sha256") if isinstance(recorded_report, Mapping) else None
+    same_code = code is not None and code == rerun_report.get("finlite_code_sha256")
     both = [k for k in old if k in new]
     differ = [k for k in both if not _same(old[k], new[k], rel_tol)]
     record: dict[str, Any] = {
-        "compared": len(both), "judged": same_finlite, "match": not differ, "different": len(differ),
+        "compared": len(both), "judged": same_code, "match": not differ, "different": len(differ),
         "differences": [f"{k}: recorded {_shown(old[k])}, reproduced {_shown(new[k])}" for k in differ[:_MAX_DIFFERENCES]],
         "only_recorded": len(old) - len(both), "only_reproduced": len(new) - len(both)}
     return record
@@ -879,7 +886,7 @@ def render_reproduction(result: Reproduction) -> str:
     ev = result.evidence
     if ev is not None:
         lines.append(f"report.json evidence: {ev['compared']:,} values compared, {ev['different']:,} differ"
-                     + ("" if ev["judged"] else " (made by another finlite: listed, not part of the verdict)"))
+                     + ("" if ev["judged"] else " (built by other finlite code: listed, not part of the verdict)"))
         lines += [f"  differs: {d}" for d in ev["differences"]]
     lines += [n if n.startswith("warning: ") else f"note: {n}" for n in result.notes]
     if result.matched:
