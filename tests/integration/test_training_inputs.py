@@ -49,9 +49,9 @@ def test_dotted_and_dashed_dates_are_read_in_one_order_too(form: str) -> None:
     days = pd.date_range("2019-01-01", periods=1000)
     dates = parse_dates(pd.Series(days.strftime(form)), "app_date", "book.csv")
     assert (dates.to_numpy() == days.to_numpy()).all()
-    # No date tells the order (every day at most 12): dots and dashes read day first, slashes month first.
+    # No date tells the order (every day at most 12): dots read day first, dashes and slashes month first.
     assert parse_dates(pd.Series(["05.03.2021"]), "d", "b.csv")[0] == pd.Timestamp("2021-03-05")
-    assert parse_dates(pd.Series(["05-03-2021"]), "d", "b.csv")[0] == pd.Timestamp("2021-03-05")
+    assert parse_dates(pd.Series(["05-03-2021"]), "d", "b.csv")[0] == pd.Timestamp("2021-05-03")
     assert parse_dates(pd.Series(["05/03/2021"]), "d", "b.csv")[0] == pd.Timestamp("2021-05-03")
     with pytest.raises(DataError, match=r"mixes day\.month\.year \('13\.01\.2020'\) and month\.day\.year"):
         parse_dates(pd.Series(["13.01.2020", "01.13.2020"]), "dt", "book.csv")

@@ -436,40 +436,55 @@ def _id_reason(name: str, series: pd.Series) -> str | None:
     return None
 
 
-#: A number as a European or an accounting export writes it: a decimal comma ("1.169,00",
-#: "12,4 %"), a currency other than "$" ("€1,169.00", "1.169,00 EUR"), a trailing minus (SAP's
-#: "1169-"), spaces or apostrophes between the digits ("1 169", "1'169").
-_FOREIGN_NUMBER = re.compile(r"^\(?[-+]?\s*(?:[€£¥]|EUR|GBP|CHF|USD)?\s*[-+]?[0-9](?:[0-9.,' \u00a0\u202f]*[0-9])?"
-                             r"\s*(?:[€£¥%]|EUR|GBP|CHF|USD)?\s*[-)]?$", re.IGNORECASE)
-#: Share of a text column's distinct values that must look like numbers before it is refused as
-#: numbers in a form finlite does not read (the rest may be junk such as "n/a").
+#: Amounts as a European or an accounting export writes them, each shape unambiguous (codes,
+#: versions, IP addresses, phone numbers and postcodes match none: a review, 2026-12-06): a
+#: currency other than "$" ("€1,169.00", "1.169,00 EUR"); SAP's trailing minus ("1169-",
+#: "1.169,00-"); a percentage with a decimal comma ("12,4 %"); a decimal comma with two decimals
+#: ("1169,00", "1.169,00"); thousands grouped by dots before a decimal comma ("1.169,5"); or by
+#: spaces or apostrophes, in groups of three ("1 169", "1'169.50").
+_CURRENCY = r"(?:[€£¥]|EUR|GBP|CHF|USD|JPY)"
+_FOREIGN_AMOUNT = re.compile(
+    r"^[-+]?\s*(?:" + _CURRENCY + r"\s*[-+]?\s*[0-9][0-9.,' \u00a0\u202f]*|[0-9][0-9.,' \u00a0\u202f]*\s*" + _CURRENCY
+    + r")\s*-?$"
+    r"|^[0-9][0-9.,]*[0-9]-$"
+    r"|^-?[0-9]+(?:,[0-9]+)?\s?%$"
+    r"|^-?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+),[0-9]{2}$"
+    r"|^-?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+$"
+    r"|^-?[0-9]{1,3}(?:['\u00a0\u202f ][0-9]{3})+(?:[.,][0-9]+)?$", re.IGNORECASE)
+#: Share of a text column's distinct values that must be numbers (plain, or such amounts) before
+#: it is refused as amounts in a form finlite does not read (the rest may be junk such as "n/a").
 _FOREIGN_SHARE = 0.9
 
 
-def _refuse_foreign_numbers(series: pd.Series, name: str, source: str) -> None:
-    """Refuse a text column of numbers in a form no rule of finlite reads (:data:`_FOREIGN_NUMBER`):
-    a German export's "1.169,00" was dropped as an identifier with "pass --categorical" as the
-    advice, and "12,4 %" became a category without a word (a data engineer's walk-through,
-    2026-12-06). Scoring would refuse the same text in a numeric column, so training says it first."""
+def _foreign_amount(series: pd.Series) -> str | None:
+    """A value of a text column of amounts in a form no rule of finlite reads
+    (:data:`_FOREIGN_AMOUNT`), or None: a German export's "1.169,00" was dropped as an identifier
+    with "pass --categorical" as the advice, and "12,4 %" became a category without a word (a data
+    engineer's walk-through, 2026-12-06). Looks at the column's distinct values only (2,000 at most)."""
     if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
-        return
-    present = series.dropna()
-    texts = pd.unique(present[present.map(lambda v: isinstance(v, str))].str.strip())[:2000]
-    if not len(texts):
-        return
-    looks = [str(t) for t in texts if _FOREIGN_NUMBER.match(str(t))]
-    if len(looks) < _FOREIGN_SHARE * len(texts):
-        return
-    unread = next((t for t in looks if _plain_number(t) is None and text_value(t.strip(NUMBER_SPACES), True) is None),
-                  None)
-    if unread is None:
-        return
-    raise DataError(f"Column {name!r} in {source} holds numbers written in a form finlite does not read, such as "
-                    f"{unread!r} (a decimal comma, a currency sign other than '$', a trailing minus, or a space "
-                    "inside the number): finlite reads '.' as the decimal mark, ',' between groups of three digits "
-                    "and '$' as the only currency sign. Export the column in that form (a spreadsheet's number "
-                    f"format with '.' as the decimal separator), or, if it is a code and not an amount, pass "
-                    f"--categorical {name} (or --drop {name}).", param="categorical")
+        return None
+    texts = [str(v).strip() for v in pd.unique(series.dropna())[:2000] if isinstance(v, str)]
+    if not texts:
+        return None
+    foreign = [t for t in texts if _FOREIGN_AMOUNT.match(t)
+               and _plain_number(t) is None and text_value(t.strip(NUMBER_SPACES), True) is None]
+    if not foreign:
+        return None
+    numbers = len(foreign) + sum(1 for t in texts if _plain_number(t) is not None
+                                 or text_value(t.strip(NUMBER_SPACES), True) is not None)
+    return foreign[0] if numbers >= _FOREIGN_SHARE * len(texts) else None
+
+
+def _foreign_refusal(found: Sequence[tuple[str, str]], source: str) -> DataError:
+    """The refusal of every column :func:`_foreign_amount` found, at once (one run names them all)."""
+    listed = "; ".join(f"{name!r} (such as {value!r})" for name, value in found)
+    first = found[0][0]
+    return DataError(f"{source} holds amounts written in a form finlite does not read, in column(s) {listed}: a "
+                     "decimal comma, a currency sign other than '$', or a trailing minus. finlite reads '.' as the "
+                     "decimal mark, ',' between groups of three digits and '$' as the only currency sign: export "
+                     "those columns in that form (a spreadsheet's number format with '.' as the decimal separator). "
+                     f"If one is a code rather than an amount, pass --categorical {first}; if it is not needed, "
+                     f"--drop {first}.", param="categorical")
 
 
 def _looks_like_date(series: pd.Series) -> bool:
@@ -548,9 +563,9 @@ def _month_of_year(texts: pd.Series, parsed: pd.Series) -> np.ndarray:
 #: "/", "." or "-" ("02/28/1997", "28.02.1997", "28-02-1997").
 _NUMERIC_DATE = r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})$"
 #: The order assumed when no date of a column tells (every first and second field at most 12):
-#: month first for slashes (pandas' default, the US form), day first for dots and dashes (the
-#: German "28.02.1997", the Dutch and Indian "28-02-1997"; nobody writes month.day.year).
-_DAY_FIRST_BY_DEFAULT = {"/": False, ".": True, "-": True}
+#: day first for dots (the German "28.02.1997"; nobody writes month.day.year), month first for
+#: slashes and dashes (pandas' default: the US forms; a US vintage "11-01-2021" is November).
+_DAY_FIRST_BY_DEFAULT = {"/": False, ".": True, "-": False}
 #: A time of day followed by a UTC offset or "Z": group 1 is the time without it.
 _UTC_OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 
@@ -775,6 +790,7 @@ def infer_schema(
     percent_cols: list[str] = []
     num_cols: list[str] = []
     cat_cols: list[str] = []
+    foreign: list[tuple[str, str]] = []  # text amounts in a form finlite does not read: refused at once
     for name in columns:
         if name in (target, date_column) or name in user_drop:
             continue
@@ -844,7 +860,10 @@ def infer_schema(
         # and were noted as "an identifier" with --categorical as the hint (a review, 2026-12-03).
         is_date = not _ID_NAME.search(name) and _looks_like_date(series)
         if not is_date and not _ID_NAME.search(name):
-            _refuse_foreign_numbers(series, name, source)
+            amount = _foreign_amount(series)
+            if amount is not None:
+                foreign.append((name, amount))
+                continue
         id_reason = None if is_date else _id_reason(name, series)
         if id_reason is not None:
             dropped.append(name)
@@ -940,6 +959,8 @@ def infer_schema(
                                    fix=f", or read it as a category (categorical=[{name!r}])")
             else:
                 cat_cols.append(name)
+    if foreign:
+        raise _foreign_refusal(foreign, source)
     if not num_cols and not cat_cols:
         if not dropped:  # only the target (and the date column): "after dropping ;" named nothing
             raise DataError(f"{source} has no feature columns: it holds only {target!r}"

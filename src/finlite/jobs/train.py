@@ -232,7 +232,10 @@ def _majority_positive(prepared: PreparedData) -> list[str]:
     recognised by name in a target coded 1 = good made a model that flags the good loans (a data
     engineer's walk-through, 2026-12-06). None when --positive named it."""
     schema = prepared.schema
-    if not any("recognised by name" in n for n in schema.notes):
+    # Only a name that says little: "bad", "default" or "fraud" mean the outcome whatever its share
+    # (an undersampled fraud set, a collections book: a review, 2026-12-06).
+    if not any("recognised by name" in n for n in schema.notes) or \
+            str(schema.positive).strip().lower() not in ("1", "1.0", "yes", "y", "true", "positive"):
         return []
     labels = np.concatenate([prepared.y_train, prepared.y_val, prepared.y_test])
     share = float(labels.mean()) if labels.size else 0.0
@@ -326,7 +329,7 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
                          "this table's size (min_data_in_leaf, min_child_weight) or pass more folds (--folds).")
         elif (seen := _seen_test_note(metrics["test"], oof_auc)) is not None:
             notes.append(seen)
-        return [*notes, *prepared.split_notes(_flagged(metrics))]
+        return [*notes, *_majority_positive(prepared), *prepared.split_notes(_flagged(metrics))]
 
     return _warned(_finish_teacher(model, prepared, [step], seed, (cutoff, flag_rate), out, overwrite, {},
                                    at_cutoff=lambda cut: flips_at_cutoff(step["parity"], scores[0], cut), notes=said))
