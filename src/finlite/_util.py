@@ -651,3 +651,11 @@ def open_bounded_gzip(path: Path, min_limit: int | None = None) -> io.BufferedRe
     except BaseException:
         raw.close()
         raise
+
+
+def sep_line_refusal(path: Any, line: str) -> str:
+    """The refusal of a CSV whose first line is a spreadsheet's separator directive ("sep=,"): it
+    was read as a header of one column, with advice about row labels or field counts that named
+    the wrong line (a data engineer's walk-through, 2026-12-06). Training and scoring say the same."""
+    return (f"Data file {str(path)!r} starts with {line.strip()!r}, a spreadsheet's separator line, not a header: "
+            "remove line 1 (the header is line 2).")

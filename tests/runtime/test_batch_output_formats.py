@@ -255,6 +255,11 @@ def test_a_csv_that_is_not_utf8_is_named_by_line_and_column(exported_dir: Path, 
     from finlite.data.io import utf8_fault
 
     assert utf8_fault(mac) == "line 7, column 'job'"
+    # A separator inside a quoted value before the fault is no column boundary (a latin-1 city in
+    # the last column was named '#23' after quoted commas: a walk-through, 2026-12-06).
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_bytes(b'a,b,city\n1,"x, y, z",Z\xfcrich\n')
+    assert utf8_fault(quoted) == "line 2, column 'city'"
     # A valid UTF-8 file may hold U+FFFD itself (a CRM's earlier mis-decoding): its other faults keep
     # their own advice, never the UTF-8 one (the diff's review).
     lines = german_csv.read_text().splitlines(keepends=True)
@@ -692,3 +697,20 @@ def test_score_says_and_records_the_validation_reports_verdict(exported_dir: Pat
     amend_artifact(copy, {"report.json": json.dumps(failed).encode()}, {})
     notes = score_file(Predictor(copy), german_csv, tmp_path / "copy.parquet").notes
     assert any(n.startswith(f"warning: {copy}'s validation report is FAIL (") for n in notes), notes
+
+
+def test_a_spreadsheet_s_separator_line_is_named_by_train_and_score(exported_dir: Path, german_csv: Path,
+                                                                     tmp_path: Path) -> None:
+    """Excel's "sep=," first line was read as a header of one column: training spoke of row labels
+    and scoring of field counts on line 2 (a data engineer's walk-through, 2026-12-06)."""
+    from finlite.data import read_table
+
+    path = tmp_path / "excel.csv"
+    path.write_text("sep=,\n" + german_csv.read_text())
+    with pytest.raises(DataError, match=r"starts with 'sep=,', a spreadsheet's separator line, not a header: remove "
+                                        r"line 1 \(the header is line 2\)\.$"):
+        read_table(path)
+    with pytest.raises(DataError, match=r"starts with 'sep=,', a spreadsheet's separator line, not a header: remove "
+                                        r"line 1 \(the header is line 2\); check the file\.$"):
+        score_file(Predictor(exported_dir), path, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()

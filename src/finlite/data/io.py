@@ -28,6 +28,7 @@ from finlite._util import (
     not_csv_text,
     not_parquet,
     open_bounded_gzip,
+    sep_line_refusal,
     separator_hint,
     sha256_file,
 )
@@ -48,6 +49,8 @@ def _check_unique_header(path: Path, sep: str) -> list[str]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
         line = fh.readline(1 << 20)  # the first MiB of the header line at most
+    if re.fullmatch(r"\s*sep=.?\s*", line, flags=re.IGNORECASE):
+        raise DataError(sep_line_refusal(path, line))
     try:
         names = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
         written = next(csv.reader([line], delimiter=sep), [])
@@ -241,7 +244,7 @@ def utf8_fault(path: Path, sep: str | None = None) -> str | None:
     :data:`LINE_SCAN_CHARS` bytes (lines end in CR LF, LF or a lone CR, as a Mac spreadsheet writes
     them); None when they decode. Counted in place, no list of lines: this runs on an error path,
     where a copy per line cost a gigabyte for 64 MiB. The column is counted by separators before
-    that byte (a quoted separator would shift it: a hint only)."""
+    that byte as a CSV reader splits the line (a value quoted across lines still shifts it)."""
     name = path.name.lower()
     sep = sep or ("\t" if name.endswith(".tsv") else ",")
     opener: Any = gzip.open if name.endswith(".gz") else open
@@ -262,7 +265,13 @@ def utf8_fault(path: Path, sep: str | None = None) -> str | None:
     crlf = data.count(b"\r\n", 0, at)
     number = data.count(b"\n", 0, at) + data.count(b"\r", 0, at) - crlf + 1
     begin = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
-    index = data.count(sep.encode(), begin, at)
+    # Fields counted as a CSV reader splits them (a quoted separator is no boundary: a latin-1
+    # "Zürich" in the last column was named as column '#23' after quoted commas; a walk-through,
+    # 2026-12-06); latin-1 maps each byte to one character, so the prefix always decodes.
+    try:
+        index = len(next(csv.reader([data[begin:at].decode("latin-1") + "x"], delimiter=sep), [""])) - 1
+    except csv.Error:
+        index = data.count(sep.encode(), begin, at)
     first_end = min((i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0), default=len(data))
     try:
         header = next(csv.reader([data[:first_end].decode("utf-8-sig")], delimiter=sep), [])

@@ -42,6 +42,7 @@ from finlite._util import (
     not_csv_text,
     not_parquet,
     open_bounded_gzip,
+    sep_line_refusal,
     separator_hint,
 )
 from finlite.errors import ConfigError, DataError, GatesFailedError
@@ -421,10 +422,14 @@ def csv_header(path: Path) -> list[str]:
         # data engineer's walk-through, 2026-12-06).
         stream = open_bounded_gzip(path) if path.name.lower().endswith(".gz") else None
         try:
-            return list(pacsv.open_csv(stream if stream is not None else path,
-                                       parse_options=pacsv.ParseOptions(delimiter=_delimiter(path),
-                                                                        newlines_in_values=True),
-                                       read_options=pacsv.ReadOptions(block_size=block)).schema.names)
+            names = list(pacsv.open_csv(stream if stream is not None else path,
+                                        parse_options=pacsv.ParseOptions(delimiter=_delimiter(path),
+                                                                         newlines_in_values=True),
+                                        read_options=pacsv.ReadOptions(block_size=block)).schema.names)
+            line = _delimiter(path).join(names)
+            if len(names) <= 2 and line.strip().lower().startswith("sep=") and len(line.strip()) <= 5:
+                raise DataError(sep_line_refusal(path, line))
+            return names
         except pa.ArrowInvalid as exc:
             # The size on disk cannot tell (a .csv.gz of a long header is small): retried whatever it is.
             if block == _HEADER_BLOCKS[-1] or "Empty CSV" not in str(exc):
@@ -614,6 +619,9 @@ def _csv_where(path: Path, error: BaseException | None = None) -> str:
     for line, fields in csv_records(path, delimiter):
         if expected is None:
             expected = len(fields)
+            first = delimiter.join(fields)
+            if len(fields) <= 2 and first.strip().lower().startswith("sep=") and len(first.strip()) <= 5:
+                return f": {sep_line_refusal(path, first).rstrip('.')}"
             hint = separator_hint(fields)
             if hint is not None:
                 return f": {hint}"
