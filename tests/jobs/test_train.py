@@ -271,3 +271,26 @@ def test_an_out_of_time_split_warns_of_unseen_test_categories_and_a_moved_positi
     # A stratified split of the same table: no category unseen, no shift to speak of.
     plain = finlite.train(frame.drop(columns="when"), target="status", positive="bad", model="logistic", config=FAST)
     assert not [w for w in plain.warnings if "ApprovalFY" in w or "out-of-time" in w]
+
+
+def test_the_manifest_names_the_test_rows_by_a_digest_anyone_can_check(tmp_path: Path) -> None:
+    """Which rows were judged could be confirmed only by re-running finlite's shuffle (a validator's
+    walk-through, 2026-12-06): the manifest records the sha256 of the test split's 1-based data rows,
+    one decimal number per line, which a shell recomputes (rows without a label counted as the file
+    holds them)."""
+    import hashlib
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "y": np.where(rng.random(300) < 0.3, "bad", "good")})
+    frame.loc[[4, 50], "y"] = None  # left out by prepare, counted as the file holds them
+    outcome = finlite.train(frame, target="y", model="logistic", config=FAST, out=tmp_path / "t")
+    manifest = json.loads((tmp_path / "t" / "manifest.json").read_text())
+    prepared = outcome.data
+    rows = prepared.test_file_rows()
+    assert len(rows) == len(prepared.split.test) and list(rows) == sorted(rows)
+    # Independently: the test rows' own values, found back in the file by row number.
+    labelled = frame.dropna(subset=["y"]).reset_index()
+    assert sorted(labelled["index"].iloc[prepared.split.test] + 1) == list(rows)
+    assert 5 not in rows and 51 not in rows
+    text = "\n".join(str(r) for r in rows)
+    assert manifest["data"]["split"]["test_rows_sha256"] == hashlib.sha256(text.encode()).hexdigest()

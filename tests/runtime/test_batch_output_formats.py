@@ -714,3 +714,15 @@ def test_a_spreadsheet_s_separator_line_is_named_by_train_and_score(exported_dir
                                         r"line 1 \(the header is line 2\); check the file\.$"):
         score_file(Predictor(exported_dir), path, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_line_of_spaces_is_named_by_score(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """A trailing line of spaces, which training skips, stopped score with Arrow's "Expected 21
+    columns, got 1" and no line (a data engineer's walk-through, 2026-12-06)."""
+    path = tmp_path / "spaces.csv"
+    text = german_csv.read_text()
+    path.write_text(text + "   \n")
+    lines = len(text.splitlines()) + 1
+    with pytest.raises(DataError, match=rf"line {lines} holds only spaces; remove it \(training skipped it"):
+        score_file(Predictor(exported_dir), path, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()

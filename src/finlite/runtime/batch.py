@@ -19,6 +19,7 @@ import contextlib
 import gc
 import math
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -628,7 +629,29 @@ def _csv_where(path: Path, error: BaseException | None = None) -> str:
             continue
         if len(fields) != expected:
             return f": line {line} has {len(fields)} field(s) where the header has {expected}"
+    if error is not None and re.search(r"Expected \d+ columns, got 1: \s*$", str(error)):
+        # A line of spaces alone (a text editor's last line): the csv module, as pandas, skips it,
+        # Arrow reads it as a row of one field (a data engineer's walk-through, 2026-12-06).
+        blank = _spaces_line(path)
+        if blank is not None:
+            return f": line {blank} holds only spaces; remove it (training skipped it, scoring reads every line)"
     return ""
+
+
+def _spaces_line(path: Path) -> int | None:
+    """The number of the first line of ``path`` (its first 64 MiB) that holds only spaces or tabs."""
+    from finlite.data.io import LINE_SCAN_CHARS
+
+    opener: Any = open_bounded_gzip if path.name.lower().endswith(".gz") else None
+    try:
+        with (opener(path) if opener is not None else open(path, "rb")) as fh:
+            data = fh.read(LINE_SCAN_CHARS)
+    except OSError:
+        return None
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line and not line.strip(b" \t"):
+            return number
+    return None
 
 
 class _Writer:
