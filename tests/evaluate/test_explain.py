@@ -458,6 +458,10 @@ def test_reasons_citing_a_protected_attribute_are_counted(data: PreparedData) ->
                                 if c in cited["columns"]] and "age_in_years" in cited["columns"]
     assert cited["deployed"]["declined"] == int(np.sum(inp.student.scores_test >= 0.5))
     assert cited["deployed"]["any"] > 0 and "cite a protected attribute" in section.summary
+    # Every method's count in the headline: it gave the deployed one alone (a compliance review).
+    assert (f"SHAP's reasons, measured against training rows rather than one typical applicant, for "
+            f"{cited['student']['any']} of {cited['student']['declined']} (the student) and "
+            f"{cited['teacher']['any']} of {cited['teacher']['declined']} (the teacher).") in section.summary
     # The same model explains itself alike, which alone would PASS; age_in_years, first for over
     # 5 % of the declines, makes it WARN, as a column declared protected and cited at all does.
     assert cited["deployed"]["principal_by_column"].get("age_in_years", 0) >= 0.05 * cited["deployed"]["declined"]

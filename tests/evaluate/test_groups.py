@@ -816,6 +816,12 @@ def test_a_small_group_below_the_rule_is_partially_assessed_not_a_pass() -> None
     column = section.metrics["by_column"]["nationality"]
     assert column["four_fifths"]["teacher"] >= 0.8 and not column["not_assessed"] and not column["inconclusive"]
     assert column["small_groups_below_rule"] == ["c"] and section.status == "WARN"
+    # Named in the headline, with its ratio, and the ratio's coverage said (a compliance review,
+    # 2026-12-06: the summary read as passing while a 21-row group stood at 0.57).
+    rates = {g["group"]: g["student"]["approval_rate"] for g in column["groups"]}
+    top = max(rates["a"], rates["b"])
+    assert "over 2 of its 3 groups" in section.summary, section.summary
+    assert f"c (20 rows, approval ratio {rates['c'] / top:.2f})" in section.summary
     assert any(n.startswith("nationality: group(s) c, left out of the rule for their size, have an approval rate "
                             "below 0.8") for n in section.notes)
     # Approved as often as the others: the group is still shown and left out, and the column passes.

@@ -393,7 +393,8 @@ def test_a_parquet_output_records_the_model_that_made_it(exported_dir: Path, ger
     run = json.loads(meta[b"finlite.run"])
     decisions = pd.read_parquet(tmp_path / "a.parquet")["decision"]
     assert run == {"rows": 1000, "positives": int(decisions.sum()), "psi": summary.psi, "unseen": {}, "unseen_empty": {},
-                   "imputed": {}, "outside": {}, "csi": pytest.approx(summary.csi)}
+                   "imputed": {}, "outside": {}, "csi": pytest.approx(summary.csi),
+                   "input_sha256": summary.input_sha256}
     assert run["csi"].keys() == set(Predictor(exported_dir).fields) and max(run["csi"].values()) < 0.1
     # No clock time in it: the same input and artifact give the same bytes.
     score_file(predictor, german_csv, tmp_path / "b.parquet")
@@ -726,3 +727,28 @@ def test_a_line_of_spaces_is_named_by_score(exported_dir: Path, german_csv: Path
     with pytest.raises(DataError, match=rf"line {lines} holds only spaces; remove it \(training skipped it"):
         score_file(Predictor(exported_dir), path, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_the_scores_name_their_input_by_its_sha256_and_a_file_that_changes_is_refused(
+        exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """The provenance named the input by name and size alone (note 69's leftover): it records the
+    file's sha256 (also in the Parquet footer's run record), and a file that changes while it is
+    scored (an upstream job still writing it) is refused, nothing written."""
+    import hashlib
+    import json
+
+    import pyarrow.parquet as pq
+
+    from finlite.runtime.batch import RUN_KEY, InputDigest
+
+    want = hashlib.sha256(german_csv.read_bytes()).hexdigest()
+    summary = score_file(Predictor(exported_dir), german_csv, tmp_path / "out.parquet")
+    assert summary.input_sha256 == want and summary.to_dict()["input_sha256"] == want
+    assert json.loads(pq.read_metadata(tmp_path / "out.parquet").metadata[RUN_KEY.encode()])["input_sha256"] == want
+    moving = tmp_path / "moving.csv"
+    moving.write_bytes(german_csv.read_bytes())
+    digest = InputDigest(moving)
+    with moving.open("a") as fh:  # a row appended while the run reads it
+        fh.write(german_csv.read_text().splitlines()[1] + "\n")
+    with pytest.raises(DataError, match=r"moving\.csv' changed while it was scored .* nothing was written"):
+        digest.result()

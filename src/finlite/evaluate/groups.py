@@ -1317,8 +1317,15 @@ def build_fairness(inp: TabularInputs) -> Section:
     parts = []
     for col in columns:
         ff = col["four_fifths"]
+        ruled = sum(1 for g in col["groups"] if g["in_rule"])
         words = (f"{col['column']}: {w.approval}-rate ratio {_num(ff['teacher'])} (teacher) vs {_num(ff['student'])} "
-                 f"(student)")
+                 f"(student)" + (f", over {ruled} of its {len(col['groups'])} groups" if ruled < len(col["groups"])
+                                 else ""))
+        if col["small_groups_below_rule"]:
+            # Named in the headline a regulator reads, not only in a note (a compliance review,
+            # 2026-12-06: "0.994 vs 0.949" headed a column whose 21-row group stood at 0.57).
+            words += (f" (group(s) too small for the rule, below four-fifths of the highest: "
+                      f"{_small_ratios(col, w)})")
         below = _below_rule(ff)
         if below:  # the finding a fair-lending reviewer reads first (it was in the numbers only: a walk-through)
             words += f", below the four-fifths rule's {FOUR_FIFTHS} for the {below}"
@@ -1345,6 +1352,25 @@ def build_fairness(inp: TabularInputs) -> Section:
                                              for c in columns}}
     return Section(id="fairness", title="Fairness", status=status, threshold=threshold, summary=summary,
                    metrics=json_number(metrics), tables=tables, plots=plots, notes=notes)
+
+
+def _small_ratios(col: Mapping[str, Any], w: DecisionWords) -> str:
+    """Each group left out of the rule for its size and below four-fifths of the highest ruled
+    group's rate, with its rows and its lowest ratio to that rate (teacher or student)."""
+    groups = col["groups"]
+    out = []
+    for name in col["small_groups_below_rule"]:
+        g = next(x for x in groups if x["group"] == name)
+        ratios = []
+        for m in ("teacher", "student"):
+            top = max((x[m]["approval_rate"] for x in groups if x["in_rule"] and x[m]["approval_rate"] is not None),
+                      default=None)
+            rate = g[m]["approval_rate"]
+            if top and rate is not None:
+                ratios.append(rate / top)
+        shown = f", {w.approval} ratio {min(ratios):.2f}" if ratios else ""
+        out.append(f"{name} ({g['rows']} rows{shown})")
+    return "; ".join(out)
 
 
 def _num(v: float | None) -> str:

@@ -62,7 +62,7 @@ from finlite.runtime.stability import (
     settle,
 )
 
-__all__ = ["CHUNK_ROWS_RANGE", "ID_TEXT", "PROVENANCE_KEY", "RUN_KEY", "ScoreSummary", "check_input_file", "csv_header",
+__all__ = ["CHUNK_ROWS_RANGE", "ID_TEXT", "PROVENANCE_KEY", "RUN_KEY", "InputDigest", "ScoreSummary", "check_input_file", "csv_header",
            "default_chunk_rows", "file_rows", "id_column", "ids_as_written", "open_csv_text", "provenance",
            "run_record", "score_file", "tune_for_streaming"]
 
@@ -244,6 +244,9 @@ class ScoreSummary:
     #: Each field's CSI between the training rows and the rows binned for the PSI, in the bins
     #: ``finlite export`` recorded (:mod:`finlite.runtime.stability`; empty without them).
     csi: dict[str, float] = field(default_factory=dict, kw_only=True)
+    #: The sha256 of the input file scored (:class:`InputDigest`); also in a Parquet output's run
+    #: record (:data:`RUN_KEY`, written at its end, as ``input_sha256``).
+    input_sha256: str | None = field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The run as JSON-ready values (``finlite score --json``)."""
@@ -252,7 +255,8 @@ class ScoreSummary:
                 if self.seconds > 0 else None, "psi": self.psi, "unseen": dict(sorted(self.unseen.items())),
                 "unseen_empty": dict(sorted(self.unseen_empty.items())),
                 "imputed": dict(sorted(self.imputed.items())), "outside": dict(sorted(self.outside.items())),
-                "csi": dict(sorted(self.csi.items())), "notes": list(self.notes), "provenance": self.provenance}
+                "csi": dict(sorted(self.csi.items())), "notes": list(self.notes), "provenance": self.provenance,
+                "input_sha256": self.input_sha256}
 
     @property
     def rows_per_second(self) -> float:
@@ -320,12 +324,80 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
 
 def run_record(rows: int, positives: int, psi: float | None, unseen: dict[str, int],
                csi: Mapping[str, float] | None = None, imputed: Mapping[str, int] | None = None,
-               unseen_empty: Mapping[str, int] | None = None, outside: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """What a run counted, as stored under :data:`RUN_KEY` in a Parquet output's metadata."""
-    return {"rows": rows, "positives": positives, "psi": psi, "unseen": dict(sorted(unseen.items())),
-            "unseen_empty": dict(sorted((unseen_empty or {}).items())),
-            "imputed": dict(sorted((imputed or {}).items())), "outside": dict(sorted((outside or {}).items())),
-            "csi": dict(sorted((csi or {}).items()))}
+               unseen_empty: Mapping[str, int] | None = None, outside: Mapping[str, int] | None = None,
+               input_sha256: str | None = None) -> dict[str, Any]:
+    """What a run counted, as stored under :data:`RUN_KEY` in a Parquet output's metadata, with
+    the sha256 of the input file it scored (:class:`InputDigest`) when known."""
+    record: dict[str, Any] = {"rows": rows, "positives": positives, "psi": psi, "unseen": dict(sorted(unseen.items())),
+              "unseen_empty": dict(sorted((unseen_empty or {}).items())),
+              "imputed": dict(sorted((imputed or {}).items())), "outside": dict(sorted((outside or {}).items())),
+              "csi": dict(sorted((csi or {}).items()))}
+    if input_sha256 is not None:
+        record["input_sha256"] = input_sha256
+    return record
+
+
+class InputDigest:
+    """The sha256 of a scoring run's input file, read on a thread of its own (at a lower priority
+    where the system allows one per thread) while the run scores it; :meth:`result` also refuses a
+    file that changed meanwhile (its size, modification time or inode moved: an upstream job still
+    writing it), so the decisions written are those of the file the digest names. The output's
+    provenance named the input by its name and size alone, which no auditor can tie to a file's
+    content (note 69's leftover)."""
+
+    def __init__(self, path: Path, state: tuple[int, int, int, int] | None = None) -> None:
+        self.path = path
+        # ``state``: the file's, taken when the run began reading it (a file read whole earlier).
+        self._state = _file_state(path) if state is None else state
+        self._hex: str | None = None
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="finlite-input-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import hashlib
+
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            # Linux applies a thread id's priority to that thread alone: the scoring keeps the cores.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        try:
+            digest = hashlib.sha256()
+            with open(self.path, "rb") as fh:
+                while not self._stop.is_set():
+                    block = fh.read(1 << 22)  # hashlib releases the GIL on blocks this large
+                    if not block:
+                        self._hex = digest.hexdigest()
+                        return
+                    digest.update(block)
+        except OSError as exc:
+            self._error = exc
+
+    def close(self) -> None:
+        """Stop reading (the run failed: its digest is not needed)."""
+        self._stop.set()
+
+    def result(self) -> str:
+        """The input's sha256, once read.
+
+        Raises:
+            DataError: the file could not be read again, or changed while it was scored.
+        """
+        self._thread.join()
+        if self._error is not None or self._hex is None:
+            raise DataError(f"Cannot read {str(self.path)!r} again to record its sha256 ({self._error}); nothing "
+                            "was written. Check the file and score it again.")
+        if _file_state(self.path) != self._state:
+            raise DataError(f"{str(self.path)!r} changed while it was scored (its size, modification time or inode "
+                            "moved: is an upstream job still writing it?); nothing was written. Score it again once "
+                            "it is complete.")
+        return self._hex
+
+
+def _file_state(path: Path) -> tuple[int, int, int, int]:
+    """What tells a file changed: its size, modification time (ns), inode and device."""
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev
 
 
 def _kind(path: Path, what: str) -> str:
@@ -1115,7 +1187,12 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     # Read (and a malformed record refused) before the writer makes its temporary file.
     reference = _reference_bins(predictor)
     feature_bins = _feature_bins(predictor)
-    writer = _Writer(dst, out_kind, origin, overwrite=overwrite)
+    digest = InputDigest(src)  # beside the scoring, on a thread of its own
+    try:
+        writer = _Writer(dst, out_kind, origin, overwrite=overwrite)
+    except BaseException:
+        digest.close()
+        raise
     session = predictor.session
     cutoff = float32_cutoff(predictor.cutoff)  # decides exactly as the Predictor and serve do
     local = threading.local()  # each worker's reusable input block (the encoder fills it in place)
@@ -1213,9 +1290,11 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                                        learned_blanks(encoder))
             if breached:
                 raise limits_refusal(breached, str(src))
+        input_sha256 = digest.result()  # and the file did not change while it was scored
         writer.commit(out_schema, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed,
-                                             counts.unseen_empty, counts.outside))
+                                             counts.unseen_empty, counts.outside, input_sha256=input_sha256))
     except BaseException:
+        digest.close()
         writer.abort()
         raise
     finally:
@@ -1225,7 +1304,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                         notes=_gate_notes(predictor) + flag_rate_notes(predictor.manifest, rows, positives)
                         + counts.notes(rows, positives, psi),
                         unseen=counts.unseen, psi=psi, provenance=origin, imputed=counts.imputed,
-                        unseen_empty=counts.unseen_empty, outside=counts.outside)
+                        unseen_empty=counts.unseen_empty, outside=counts.outside, input_sha256=input_sha256)
 
 
 class RunCounts:
@@ -1659,11 +1738,12 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
                         f"{_limits.format_bytes(MAX_PRICE_FILE_BYTES)} a forecaster scores at once; split it (by "
                         "asset, or keep the most recent years) and score the parts.", param="source")
     start = time.perf_counter()
+    read_state = _file_state(src)  # the digest (at the end) refuses a file that changed since
     try:
         # A universe scored daily: a stock listed last week is left out and named, not the whole run
         # refused (a review, 2026-12-03).
-        # The output's provenance names the input and its size, not a hash of its content: the
-        # hash is not computed (read_prices: content_hash).
+        # The output's provenance names the input file by its sha256 (InputDigest, at the end), not
+        # the parsed table's content hash (read_prices: content_hash), which is not computed.
         table = read_prices(src, market.spec, str(src), short_assets="skip",
                             fixed_window=f"The window is {predictor.path}'s own", content_hash=False)
     except DataError as exc:
@@ -1718,11 +1798,20 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     out_table = pa.table(columns)
     origin = provenance(predictor, src)
     positives = int(np.count_nonzero(result["decision"])) if "decision" in result else 0
-    writer = _Writer(dst, out_kind, origin, overwrite=overwrite)
+    # The price file was read whole, and at most MAX_PRICE_FILE_BYTES: hashed now, and refused if it
+    # changed since it was read (its state then is the one the digest checks against).
+    digest = InputDigest(src, state=read_state)
+    try:
+        writer = _Writer(dst, out_kind, origin, overwrite=overwrite)
+    except BaseException:
+        digest.close()
+        raise
     try:
         writer.write(out_table)
-        writer.commit(out_table.schema, run_record(len(windows), positives, None, {}))
+        input_sha256 = digest.result()
+        writer.commit(out_table.schema, run_record(len(windows), positives, None, {}, input_sha256=input_sha256))
     except BaseException:
+        digest.close()
         writer.abort()
         raise
     # The first dates (of each asset) have too little history for a window: said, not silent (a
@@ -1735,4 +1824,4 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     return ScoreSummary(len(windows), time.perf_counter() - start, positives, dst,
                         notes=[*_gate_notes(predictor), *table.notes, *history, *fitted_note,
                                *impossible_forecast_notes(market.spec.objective, result["forecast"])],
-                        provenance=origin)
+                        provenance=origin, input_sha256=input_sha256)

@@ -40,6 +40,7 @@ from finlite.runtime import _native
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
     FLAG_COLUMNS,
+    InputDigest,
     RunCounts,
     ScoreLimits,
     ScoreSummary,
@@ -664,9 +665,11 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
     # finally below, and a failed start (ConfigError) leaves no temporary file behind.
     writer = _Writer(dst, out_kind, origin, overwrite=overwrite)
+    digest = InputDigest(src)  # on the driver, beside the cluster's reading
     try:
         owned = connect(address)
     except BaseException:
+        digest.close()
         writer.abort()
         raise
     bar = None
@@ -771,9 +774,11 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             if breached:
                 raise limits_refusal(breached, str(src))
         # never empty here: a header-only table was written above
+        input_sha256 = digest.result()
         writer.commit(None, run_record(rows, positives, psi, counts.unseen, counts.csi(), counts.imputed,
-                                       counts.unseen_empty, counts.outside))
+                                       counts.unseen_empty, counts.outside, input_sha256=input_sha256))
     except BaseException as exc:
+        digest.close()
         writer.abort()
         cause = _finlite_cause(exc)
         if cause is not None and cause is not exc:
@@ -794,4 +799,4 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                            notes=gate_notes + flag_rate_notes(manifest, rows, positives)
                            + counts.notes(rows, positives, psi), unseen=counts.unseen, psi=psi,
                            provenance=origin, imputed=counts.imputed, unseen_empty=counts.unseen_empty,
-                           outside=counts.outside)
+                           outside=counts.outside, input_sha256=input_sha256)
