@@ -469,3 +469,40 @@ def test_a_boosted_teachers_reasons_follow_its_interventional_treeshap(kind: str
     treeshap = [fields[j][0] for j in np.argmax(per_field, axis=1)]
     agree = np.mean([a == b for a, b in zip(deployed, treeshap, strict=True)])
     assert agree >= 2 / 3, (agree, pd.Series(deployed).value_counts().head(3).to_dict())
+
+
+def test_a_decline_with_blank_fields_says_which_blanks_no_reason_names(exported_dir: Path, german: pd.DataFrame,
+                                                                       tmp_path: Path) -> None:
+    """A blank number takes the training median, the reasons' own reference, so its effect is in
+    no reason: applicants declined with a field left blank were told other fields (a compliance
+    review, 2026-12-06). serve lists such blanks in "incomplete" (and the audit line), and says
+    "no_reason" for a decline no field explains."""
+    predictor = Predictor(exported_dir)
+    records = german[predictor.fields].head(200).to_dict("records")
+    decided = predictor.predict(records)
+    client = TestClient(create_app(exported_dir, audit=AuditLog(tmp_path / "audit.jsonl"), reasons=4))
+    numeric = [name for name, *_ in predictor.encoder.numeric]
+    found = 0
+    for i in np.flatnonzero(decided):
+        record = dict(records[int(i)])
+        cited = {w["field"] for w in predictor.reasons(record)[0]}
+        blank = next((f for f in numeric if f not in cited), None)
+        if blank is None:
+            continue
+        record[blank] = None
+        answer = client.post("/predict", json=record).json()
+        if answer["decision"] != 1:
+            continue
+        named = {w["field"] for w in answer["reasons"]}
+        assert answer["imputed"] == [blank] and blank not in named
+        assert answer["incomplete"] == [blank], answer
+        found += 1
+    assert found >= 3
+    batch = client.post("/predict", json={"records": [dict(records[int(np.flatnonzero(decided)[0])])]}).json()
+    assert "incomplete" not in batch["results"][0] and "no_reason" not in batch["results"][0]
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert sum("incomplete" in line for line in lines) == found
+    from finlite.runtime.service import incomplete_fields
+
+    assert incomplete_fields([{"code": "R1", "fields": ["a", "b"], "contribution": 1.0}], ["a", "c"], ["d"]) == ["c", "d"]
+    assert incomplete_fields(None, ["a"], None) == []
