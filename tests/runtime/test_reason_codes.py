@@ -258,3 +258,29 @@ def test_every_worker_of_serve_gives_the_table_its_parent_read(exported_dir: Pat
         app_from_environment()
     with pytest.raises(ConfigError, match=r"holds a forecaster; adverse-action reasons .* Drop --reasons and"):
         create_app(forecast_dir, reason_codes=path)
+
+
+def test_a_code_that_files_a_protected_field_under_another_statement_is_warned_of(
+        exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """age_in_years mapped to "Length of employment" beside present_employment_since was accepted
+    without a word: a decline age caused was stated as employment (a compliance review,
+    2026-12-06). score's notes and serve's start say which code mixes a protected field with others."""
+    from finlite.runtime.batch import score_file
+    from finlite.runtime.reason_codes import masked_protected_notes
+
+    predictor = Predictor(exported_dir)
+    path = tmp_path / "codes.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["field", "code", "text"])
+        for i, name in enumerate(predictor.reason_fields):
+            shared = name in ("age_in_years", "present_employment_since")
+            w.writerow([name, "R06" if shared else f"C{i:02d}", "Length of employment" if shared else name])
+    codes = predictor.read_reason_codes(path)
+    (note,) = masked_protected_notes(predictor, codes)
+    assert note.startswith("warning: reason code R06 ('Length of employment') stands for the protected field(s) "
+                           "age_in_years and for present_employment_since")
+    summary = score_file(predictor, german_csv, tmp_path / "out.csv", reasons=2, reason_codes=path)
+    assert note in summary.notes
+    assert masked_protected_notes(predictor, _write_codes(predictor, tmp_path / "plain.csv")) == []
+    assert masked_protected_notes(predictor, None) == []

@@ -50,7 +50,14 @@ from finlite.errors import ConfigError, DataError, GatesFailedError
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.runtime import _arrownp, _fastenc, _native
 from finlite.runtime.predictor import Predictor, report_status, report_status_warning, score_blocks
-from finlite.runtime.reason_codes import ReasonCodes, codes_file, protected_values, reason_columns, reasons_setup
+from finlite.runtime.reason_codes import (
+    ReasonCodes,
+    codes_file,
+    masked_protected_notes,
+    protected_values,
+    reason_columns,
+    reasons_setup,
+)
 from finlite.runtime.reasons import METHOD as REASONS_METHOD
 from finlite.runtime.stability import (
     LEVELS,
@@ -1301,7 +1308,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         if bar is not None:
             bar.close()
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst, csi=counts.csi(),
-                        notes=_gate_notes(predictor) + flag_rate_notes(predictor.manifest, rows, positives)
+                        notes=_gate_notes(predictor) + masked_protected_notes(predictor, codes)
+                        + flag_rate_notes(predictor.manifest, rows, positives)
                         + counts.notes(rows, positives, psi),
                         unseen=counts.unseen, psi=psi, provenance=origin, imputed=counts.imputed,
                         unseen_empty=counts.unseen_empty, outside=counts.outside, input_sha256=input_sha256)

@@ -68,7 +68,14 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     run_record,
 )
 from finlite.runtime.predictor import score_blocks
-from finlite.runtime.reason_codes import ReasonCodes, codes_file, protected_values, reason_columns, reasons_setup
+from finlite.runtime.reason_codes import (
+    ReasonCodes,
+    codes_file,
+    masked_protected_notes,
+    protected_values,
+    reason_columns,
+    reasons_setup,
+)
 from finlite.runtime.stability import LEVELS
 
 __all__ = ["RAY_MISSING", "RayScoreSummary", "connect", "require_ray", "score_file_ray"]
@@ -657,7 +664,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     origin = provenance(local, src, k, codes, flags)
     reference = _reference_bins(local)
     feature_bins = _feature_bins(local)
-    gate_notes = _gate_notes(local)
+    gate_notes = _gate_notes(local) + masked_protected_notes(local, codes)
     manifest = local.manifest  # the operating point's flag rate, for the run's decision-rate note
     learned = learned_blanks(local.encoder)  # fields whose blanks training learned: no lost feed
     del local

@@ -309,3 +309,25 @@ def protected_values(predictor: Any, codes: ReasonCodes | None) -> list[str]:
     fields, or the codes that stand for them."""
     fields = protected_fields(predictor)
     return fields if codes is None else codes.citing(fields)
+
+
+def masked_protected_notes(predictor: Any, codes: ReasonCodes | None) -> list[str]:
+    """A warning for each code of the lender's table that stands for a protected field together
+    with other fields (:func:`protected_fields`): its statement is printed whichever of its fields
+    caused the decline, so a decline the protected field caused reads as the other one's ("Length
+    of employment" for age_in_years; a compliance review, 2026-12-06), and the run's count of its
+    citations cannot tell the two apart. Give a protected field a code of its own."""
+    if codes is None:
+        return []
+    protected = set(protected_fields(predictor))
+    out = []
+    for code in codes.codes:
+        fields = codes.fields_of(code)
+        shared = [f for f in fields if f in protected]
+        if shared and len(shared) < len(fields):
+            others = [f for f in fields if f not in protected]
+            out.append(f"warning: reason code {code} ({codes.text_of[code]!r}) stands for the protected field(s) "
+                       f"{', '.join(shared)} and for {', '.join(others)}: a decline the protected field caused is "
+                       f"stated as the code's text, and its citations cannot be told apart. Give "
+                       f"{', '.join(shared)} a code of its own in the reason-codes table.")
+    return out

@@ -85,7 +85,13 @@ from finlite.data.market import MarketPreprocessor
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor, report_status_warning
-from finlite.runtime.reason_codes import ReasonCodes, protected_fields, reason_columns, reasons_setup
+from finlite.runtime.reason_codes import (
+    ReasonCodes,
+    masked_protected_notes,
+    protected_fields,
+    reason_columns,
+    reasons_setup,
+)
 
 __all__ = ["AUDIT_EVENTS", "MAX_BATCH", "MAX_BODY_BYTES", "MAX_ERRORS", "AuditLog", "ServeSettings",
            "app_from_environment", "check_settings", "create_app", "input_digest", "read_token", "serve",
@@ -1998,6 +2004,8 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
             cited = "" if codes is None else f" (codes {', '.join(codes.citing(protected))})"
             say(f"warning: the reasons may name feature(s) declared protected or whose names suggest a protected attribute: "
                 f"{', '.join(protected)}{cited}: {USE_ADVICE}.")
+        for note in masked_protected_notes(predictor, codes):
+            say(note)
     say(f"serving {artifact} (model {predictor.model_sha256[:16]}) on http://{host}:{port} with {workers} "
         f"worker(s); OpenAPI page: /docs" + ("" if audit is None else f"; audit log {audit.path}"))
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": access_log,
