@@ -8,7 +8,7 @@ __version__ = "0.2.0.dev0"
 
 
 @functools.lru_cache(maxsize=1)
-def code_sha256() -> str:
+def code_sha256() -> str | None:
     """The sha256 of finlite's own Python source (every ``.py`` file of the package, by relative
     path and content, in path order): what tells two builds apart where the version does not.
     A development version keeps one version string across commits whose evidence rules differ,
@@ -19,10 +19,14 @@ def code_sha256() -> str:
 
     root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
+    hashed = 0
     for path in sorted(root.rglob("*.py")):
         if "__pycache__" in path.parts:
             continue
         name = path.relative_to(root).as_posix().encode()
         data = path.read_bytes()
         digest.update(len(name).to_bytes(4, "big") + name + len(data).to_bytes(8, "big") + data)
-    return digest.hexdigest()
+        hashed += 1
+    # No source to hash (an install of compiled files only, or from a zip): no digest, so nothing
+    # is judged against it (an empty digest would match every other such build).
+    return digest.hexdigest() if hashed else None

@@ -176,7 +176,9 @@ def test_an_edited_report_is_not_reproduced(student_dir: Path, german_csv: Path,
     result = reproduce(copy, german_csv)
     assert result.metrics_match and result.weights_match and not result.matched
     assert result.evidence is not None and result.evidence["different"] == 1
-    assert result.evidence["differences"] == [f"student.auc: recorded {true_auc + 0.1:.12g}, reproduced "
+    assert result.evidence["differences"] == [f"student.auc: report.json {true_auc + 0.1:.12g}, the manifest "
+                                              f"{true_auc:.12g}",
+                                              f"student.auc: recorded {true_auc + 0.1:.12g}, reproduced "
                                               f"{true_auc:.12g}"]
     text = render_reproduction(result)
     assert text.endswith("NOT reproduced: the metrics match but report.json's evidence differs from the rerun's "
@@ -188,14 +190,27 @@ def test_an_edited_report_is_not_reproduced(student_dir: Path, german_csv: Path,
 
     assert report["finlite_code_sha256"] == json.loads((student_dir / "report.json").read_text())[
         "finlite_code_sha256"]
+    honest = json.loads((student_dir / "report.json").read_text())
     for digest in ("0" * 64, None):
-        earlier = {**report, "finlite_code_sha256": digest}
+        # An honest report other code built: its differences listed, not judged, and said so.
+        earlier = {**honest, "finlite_code_sha256": digest}
+        earlier["sections"] = [dict(sec) for sec in honest["sections"]]
+        earlier["sections"][0] = {**earlier["sections"][0], "status": "FAIL"}  # another rule's verdict
         other = compare_evidence(json.dumps(earlier).encode(), (student_dir / "report.json").read_bytes())
-        assert other["different"] == 1 and not other["judged"]
+        assert other["different"] >= 1 and not other["judged"]
         amend_artifact(copy, {"report.json": json.dumps(earlier).encode()}, {})
         listed = reproduce(copy, german_csv)
-        assert listed.matched and listed.evidence is not None and listed.evidence["different"] == 1
-        assert "(built by other finlite code: listed, not part of the verdict)" in render_reproduction(listed)
+        assert listed.matched and listed.evidence is not None and not listed.evidence["judged"]
+        text = render_reproduction(listed)
+        assert "(built by other finlite code: listed, not part of the verdict)" in text
+        assert text.endswith("were not verified against the rerun")
+        # An edited student AUC with the digest removed is still caught: the report's student metrics
+        # must be the manifest's own, whatever code built it (a review, 2026-12-06).
+        stripped = {**report, "finlite_code_sha256": digest}
+        amend_artifact(copy, {"report.json": json.dumps(stripped).encode()}, {})
+        caught = reproduce(copy, german_csv)
+        assert not caught.matched and caught.evidence is not None and caught.evidence["judged"]
+        assert caught.evidence["differences"][0].startswith("student.auc: report.json ")
     broken = compare_evidence(b"{not json", (student_dir / "report.json").read_bytes())
     assert not broken["match"] and broken["differences"][0].startswith("the recorded report.json cannot be read")
 

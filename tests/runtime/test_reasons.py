@@ -504,5 +504,6 @@ def test_a_decline_with_blank_fields_says_which_blanks_no_reason_names(exported_
     assert sum("incomplete" in line for line in lines) == found
     from finlite.runtime.service import incomplete_fields
 
-    assert incomplete_fields([{"code": "R1", "fields": ["a", "b"], "contribution": 1.0}], ["a", "c"], ["d"]) == ["c", "d"]
+    assert incomplete_fields([{"code": "R1", "fields": ["a", "b"], "contribution": 1.0}], ["a", "c"], ["d"]) == [
+        "a", "c", "d"]  # every blank, cited or not (a cited blank states a value never given)
     assert incomplete_fields(None, ["a"], None) == []

@@ -1202,3 +1202,33 @@ def test_a_row_blank_in_every_field_is_refused_on_every_path(exported_dir: Path,
     assert not (tmp_path / "out.csv").exists()
     answer = TestClient(create_app(predictor)).post("/predict", json=empty)
     assert answer.status_code == 422 and "every field the model reads is blank" in answer.text
+
+
+def test_an_empty_row_is_found_however_it_is_blank_and_a_learned_no_hit_row_is_scored() -> None:
+    """The Arrow path looked at nulls alone: float NaN, "" and "  " made an all-blank row pass (a
+    review, 2026-12-06). And a model whose every field training saw blank learned such rows (a
+    bureau's no-hit applicant): they are scored, not refused."""
+    rng = np.random.default_rng(0)
+    n = 400
+    train = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n), "c": rng.choice(["a", "b"], n),
+                          "y": rng.integers(0, 2, n)})
+    pre = Preprocessor(infer_schema(train, "y"), Encoding()).fit(train)
+    encoder = Encoder(pre.to_dict())
+    assert not encoder.blanks_learned
+    ok = {"x": 0.1, "z": 0.2, "c": "a"}
+    forms = [pa.table({"x": pa.array([0.1, np.nan]), "z": pa.array([0.2, np.nan]), "c": pa.array(["a", ""])}),
+             pa.table({"x": pa.array([0.1, None], pa.float64()), "z": pa.array([0.2, np.nan]),
+                       "c": pa.array(["a", "   "]).dictionary_encode()}),
+             pa.table({"x": pa.array(["0.1", " "]), "z": pa.array(["0.2", ""]), "c": pa.array(["a", None])})]
+    for table in forms:
+        with pytest.raises(DataError, match=r"Row 2 of the input: every field the model reads is blank"):
+            encoder.prepare_arrow(table)
+    encoder.encode_arrow(pa.Table.from_pylist([ok, {**ok, "x": None, "z": None}]))  # one value left: scored
+    # Every field seen blank in training: the no-hit row is a learned pattern, scored on every path.
+    hit = train.copy()
+    hit.loc[:39, ["x", "z", "c"]] = None
+    learned = Encoder(Preprocessor(infer_schema(hit, "y"), Encoding()).fit(hit).to_dict())
+    assert learned.blanks_learned
+    empty = {"x": None, "z": None, "c": None}
+    assert np.isfinite(learned.encode_record(empty)[0]).all()
+    assert np.isfinite(learned.encode_arrow(pa.Table.from_pylist([ok, empty]))).all()

@@ -56,13 +56,17 @@ def _check_unique_header(path: Path, sep: str) -> list[str]:
         written = next(csv.reader([line], delimiter=sep), [])
     except csv.Error:  # a name past the csv module's field limit: the reader that follows decides
         return []
-    spaced = next((n for n in written[1:] if n[:1] in (" ", "\t")), None) if sep != "\t" else None
+    # A name pandas trims and Arrow keeps: an unquoted space after a separator (the two csv
+    # readings differ there; a quoted " b" both keep, and is no fault), or before the first name.
+    spaced = next((w for w, n in zip(written, names, strict=False) if w != n), None)
+    if spaced is None and line[:1] in (" ", "\t") and written:
+        spaced = written[0]
     if spaced is not None:
         # pandas trims a space after the separator, Arrow (which finlite score reads with) keeps
         # it: a model trained on ", "-separated columns could not score the same file ("lacks
         # 'credit_amount'; spelled otherwise: ' credit_amount'": a data engineer's walk-through,
         # 2026-12-06), and a quoted value after ", " split in two there.
-        raise DataError(f"Data file {str(path)!r} has a space after a separator in its header ({spaced!r}): "
+        raise DataError(f"Data file {str(path)!r} has a space before a name in its header ({spaced!r}): "
                         "finlite score reads it as part of the name (and a space after a separator as part of each "
                         "value), so the same file could not be scored. Remove the spaces after the separators (write "
                         f"the file with {sep!r} alone between fields; pandas: df.to_csv(path, index=False)).")

@@ -624,7 +624,8 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     if rerun_report is not None and "report.json" in manifest["files"]:
         from finlite._manifest import read_listed
 
-        evidence = compare_evidence(read_listed(art.path, manifest, "report.json"), rerun_report, rel_tol=rel_tol)
+        evidence = compare_evidence(read_listed(art.path, manifest, "report.json"), rerun_report, rel_tol=rel_tol,
+                                    manifest_metrics=(manifest.get("metrics") or {}).get("test"))
     return Reproduction(artifact=art.path, job=job, seed=int(manifest["seed"]), data_sha256=found, metrics=checks,
                         skipped=skipped, files=files, deterministic=deterministic, notes=notes, evidence=evidence)
 
@@ -655,14 +656,17 @@ def _evidence(report: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in flat.items() if repeated(k)}
 
 
-def compare_evidence(recorded: bytes, rerun: bytes, *, rel_tol: float = REL_TOL) -> dict[str, Any]:
+def compare_evidence(recorded: bytes, rerun: bytes, *, rel_tol: float = REL_TOL,
+                     manifest_metrics: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """report.json's numbers and statuses against the rerun's report (:func:`_evidence`), within
     ``rel_tol``, on the values both hold. An edited report.json whose manifest was re-hashed (a
     student AUC of 0.944 for 0.844) was "reproduced", since only the manifest's metrics were
     compared (a validator's walk-through, 2026-12-06). Judged only when the same code built both
     (``finlite_code_sha256``, :func:`finlite._version.code_sha256`; a report without it is older):
     other code's rules and sections give other evidence by design (``judged`` False, and the
-    differences are listed for the reader)."""
+    differences are listed for the reader). Whatever the code, the report's student metrics must
+    be the manifest's own (``manifest_metrics``, its ``metrics.test``, recorded by the same run):
+    a report stripped of its code digest was otherwise never judged (a review, 2026-12-06)."""
     from finlite._util import strict_json_loads
 
     try:
@@ -678,10 +682,20 @@ def compare_evidence(recorded: bytes, rerun: bytes, *, rel_tol: float = REL_TOL)
     same_code = code is not None and code == rerun_report.get("finlite_code_sha256")
     both = [k for k in old if k in new]
     differ = [k for k in both if not _same(old[k], new[k], rel_tol)]
+    shown = [f"{k}: recorded {_shown(old[k])}, reproduced {_shown(new[k])}" for k in differ]
+    # The run's own two records of its student's test metrics must agree, whoever built them.
+    student = recorded_report.get("student") if isinstance(recorded_report, Mapping) else None
+    inconsistent = [k for k, v in (manifest_metrics or {}).items()
+                    if isinstance(student, Mapping) and k in student and not is_timing(k)
+                    and not isinstance(v, Mapping) and not _same(student[k], v, rel_tol)]
     record: dict[str, Any] = {
-        "compared": len(both), "judged": same_code, "match": not differ, "different": len(differ),
-        "differences": [f"{k}: recorded {_shown(old[k])}, reproduced {_shown(new[k])}" for k in differ[:_MAX_DIFFERENCES]],
-        "only_recorded": len(old) - len(both), "only_reproduced": len(new) - len(both)}
+        "compared": len(both), "judged": same_code or bool(inconsistent),
+        "match": not differ if same_code else not inconsistent, "different": len(differ),
+        "differences": ([f"student.{k}: report.json {_shown(student[k])}, the manifest "  # type: ignore[index]
+                         f"{_shown(manifest_metrics[k])}" for k in inconsistent]  # type: ignore[index]
+                        + shown)[:_MAX_DIFFERENCES],
+        "only_recorded": len(old) - len(both), "only_reproduced": len(new) - len(both),
+        "inconsistent_with_manifest": len(inconsistent)}
     return record
 
 
@@ -891,6 +905,9 @@ def render_reproduction(result: Reproduction) -> str:
     lines += [n if n.startswith("warning: ") else f"note: {n}" for n in result.notes]
     if result.matched:
         verdict = "reproduced: the same metrics" + (" and weights" if result.deterministic else "")
+        if ev is not None and not ev["judged"]:
+            verdict += ("; report.json's sections were built by other finlite code (or record no code digest) and "
+                        "were not verified against the rerun")
     elif not rerun:
         verdict = "NOT reproduced: the rerun made nothing to compare; see the notes above"
     elif result.metrics_match and not result.evidence_match and (result.weights_match or not result.deterministic):

@@ -20,6 +20,7 @@ import gc
 import math
 import os
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -365,9 +366,10 @@ class InputDigest:
     def _run(self) -> None:
         import hashlib
 
-        with contextlib.suppress(OSError, AttributeError, ValueError):
-            # Linux applies a thread id's priority to that thread alone: the scoring keeps the cores.
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        if sys.platform.startswith("linux"):  # elsewhere a thread id is no process id to lower
+            with contextlib.suppress(OSError, AttributeError, ValueError):
+                # Linux applies a thread id's priority to that thread alone: the scoring keeps the cores.
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         try:
             digest = hashlib.sha256()
             with open(self.path, "rb") as fh:
@@ -394,10 +396,14 @@ class InputDigest:
         if self._error is not None or self._hex is None:
             raise DataError(f"Cannot read {str(self.path)!r} again to record its sha256 ({self._error}); nothing "
                             "was written. Check the file and score it again.")
-        if _file_state(self.path) != self._state:
-            raise DataError(f"{str(self.path)!r} changed while it was scored (its size, modification time or inode "
-                            "moved: is an upstream job still writing it?); nothing was written. Score it again once "
-                            "it is complete.")
+        try:
+            now = _file_state(self.path)
+        except OSError:  # removed (or moved away) while it was scored
+            now = None
+        if now != self._state:
+            raise DataError(f"{str(self.path)!r} changed while it was scored (it was removed, or its size, "
+                            "modification time or inode moved: is an upstream job still writing it?); nothing was "
+                            "written. Score it again once it is complete.")
         return self._hex
 
 
@@ -1133,6 +1139,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
 
     src, dst = Path(source), Path(out)
     check_input_file(src)
+    read_state = _file_state(src)  # before any of it is read: InputDigest refuses a file that changes
     # Never over an input, even with --force; replace only a regular file; and clean the
     # temporary files that killed runs left in the output folder.
     _paths.check_not_input(dst, {"input file": src, "artifact": getattr(predictor, "path", None),
@@ -1194,7 +1201,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     # Read (and a malformed record refused) before the writer makes its temporary file.
     reference = _reference_bins(predictor)
     feature_bins = _feature_bins(predictor)
-    digest = InputDigest(src)  # beside the scoring, on a thread of its own
+    digest = InputDigest(src, state=read_state)  # beside the scoring, on a thread of its own
     try:
         writer = _Writer(dst, out_kind, origin, overwrite=overwrite)
     except BaseException:

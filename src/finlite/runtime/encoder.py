@@ -312,9 +312,24 @@ class Encoder:
                     looked_up = default
                     unseen.append(name)
             cells[col] = looked_up
-        if blanks == len(self.numeric) and len(self.fields) > 1 and self._all_blank(record):
+        if blanks == len(self.numeric) and len(self.fields) > 1 and not self.blanks_learned \
+                and self._all_blank(record):
             self._fail(errors, FieldError(index, EVERY_FIELD, EMPTY_RECORD, "empty_record"))
         return unseen
+
+    @property
+    def blanks_learned(self) -> bool:
+        """Whether training saw every field blank (a numeric one has its missing indicator, a
+        categorical one its missing category): a record blank in all of them is then a pattern the
+        model learned (a credit bureau's no-hit applicant), not an empty line, and is scored (a
+        review, 2026-12-06: such applicants of the training file were refused)."""
+        cached = self.__dict__.get("_blanks_learned")
+        if cached is None:
+            numbers = all(ind >= 0 for *_, ind in self.numeric)
+            categories = all(MISSING in columns for _, columns, _, _ in self.categorical)
+            valued = all(MISSING in lookup for _, lookup, _, _ in self.valued)
+            cached = self.__dict__["_blanks_learned"] = numbers and categories and valued
+        return bool(cached)
 
     def _all_blank(self, record: Mapping[str, Any]) -> bool:
         """Whether every categorical field of ``record`` is blank too (its numeric ones are): an
@@ -468,13 +483,17 @@ class Encoder:
                     raise DataError(refusal)
         batch = _arrownp.plain_views(batch)  # text views as plain text: some kernels below have none for them
         n = batch.num_rows
-        if n and len(self.fields) > 1 and all(batch.column(f).null_count for f in self.fields):
-            # Only where every field has a blank somewhere (rare) are the rows looked at: a row
-            # blank in every field is no applicant (see EMPTY_RECORD).
-            everywhere = np.ones(n, dtype=bool)
+        if n and len(self.fields) > 1 and not self.blanks_learned:
+            # A row blank in every field is no applicant (see EMPTY_RECORD): the fields' blanks
+            # (null, NaN, empty or blank text) are ANDed one field at a time, and the look stops at
+            # the first field that leaves no row blank (one field's pass for an ordinary chunk).
+            everywhere: np.ndarray | None = None
             for f in self.fields:
-                everywhere &= np.asarray(batch.column(f).is_null())
-            blank_rows = np.flatnonzero(everywhere)
+                blank_here = _blank_mask(batch.column(f), pa, pc)
+                everywhere = blank_here if everywhere is None else everywhere & blank_here
+                if not everywhere.any():
+                    break
+            blank_rows = np.flatnonzero(everywhere) if everywhere is not None else np.zeros(0, dtype=np.int64)
             if blank_rows.size:
                 more = (f" (and {blank_rows.size - 1:,} more of rows {first_row}–{first_row + n - 1})"
                         if blank_rows.size > 1 else "")
@@ -678,6 +697,31 @@ _BOOLEAN_HINT = (" A number is needed there: write the column as 1/0 (a model tr
 #: Why ``no_impute`` refuses a blank (a record's field error).
 BLANK_REFUSED = ("blank, and training never saw this field blank: a value the model has not learned is refused "
                  "(--no-impute), not scored with the training median or the unseen category; send the value")
+
+
+def _blank_mask(column: Any, pa: Any, pc: Any) -> np.ndarray:
+    """Which rows of an Arrow column are blank: null, a float NaN, or text that is empty or only
+    whitespace (a dictionary column's, by its dictionary); as a writable bool array. Converted by
+    :mod:`finlite.runtime._arrownp` (pyarrow's own conversion imports pandas)."""
+    if isinstance(column, pa.ChunkedArray):
+        parts = [_blank_mask(chunk, pa, pc) for chunk in column.chunks]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        words = _blank_mask(column.dictionary, pa, pc)
+        indices = column.indices
+        out = _arrownp.to_numpy(indices.is_null())
+        if len(words):  # each row's index (a null's taken as 0: already blank by the mask above)
+            codes = np.nan_to_num(_arrownp.to_numpy(pc.cast(indices, pa.float64())), nan=0.0).astype(np.int64)
+            out |= words[codes]
+        return out
+    if pa.types.is_floating(kind):
+        return _arrownp.to_numpy(pc.is_null(column, nan_is_null=True))
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        # Scalars by _arrownp: a plain Python "" or True passed to a kernel imports pandas.
+        empty = pc.equal(pc.utf8_trim_whitespace(column), _arrownp.scalar("", kind))
+        return _arrownp.to_numpy(pc.fill_null(empty, _arrownp.scalar(True, pa.bool_())))
+    return _arrownp.to_numpy(column.is_null())
 
 
 def _refuse_blanks(name: str, blank: np.ndarray, first_row: int, source: str) -> None:

@@ -1120,7 +1120,7 @@ class Predictor:
         and Arrow paths refuse it (:data:`finlite.runtime.encoder.EMPTY_RECORD`)."""
         enc = self._encoder
         fields = [f for f in (enc.fields if enc is not None else ()) if f in frame.columns]
-        if len(fields) < 2 or len(fields) < len(enc.fields if enc is not None else ()):
+        if enc is None or enc.blanks_learned or len(fields) < 2 or len(fields) < len(enc.fields):
             return  # a missing column is refused by the encoder, naming it
         from finlite.runtime.encoder import EMPTY_RECORD
 

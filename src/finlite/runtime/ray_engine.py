@@ -672,11 +672,13 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
     # finally below, and a failed start (ConfigError) leaves no temporary file behind.
     writer = _Writer(dst, out_kind, origin, overwrite=overwrite)
-    digest = InputDigest(src)  # on the driver, beside the cluster's reading
+    digest: InputDigest | None = None
     try:
+        digest = InputDigest(src)  # on the driver, beside the cluster's reading
         owned = connect(address)
     except BaseException:
-        digest.close()
+        if digest is not None:
+            digest.close()
         writer.abort()
         raise
     bar = None

@@ -110,15 +110,19 @@ def reference_record(x_train: np.ndarray, fields: Sequence[tuple[str, list[int]]
     the principal reason of 277 of its 284 declines (TreeSHAP: 126; a compliance review,
     2026-12-06). Its reference is a real applicant: the numbers' medians, each one-hot group's most
     common category and each 0/1 column's rounded share (a column of other values, such as weight
-    of evidence, keeps its mean), with per-field offsets as a scorecard's.
+    of evidence, its median), with per-field offsets as a scorecard's.
     """
     x = np.asarray(x_train, dtype=np.float64)
     mean = x.mean(axis=0)
     record: dict[str, Any] = {"method": METHOD, "reference": [float(v) for v in mean], "rows": len(x)}
     if splits and binary_from is None and len(x):
         zero_one = np.all((x == 0.0) | (x == 1.0), axis=0)
+        # Every column not 0/1 (the numbers, a weight of evidence or target encoding) at its median:
+        # a value training rows hold, where a mean of encoded categories may be none.
+        middle = ~zero_one
         ref = mean.copy()
-        ref[:numbers] = np.median(x[:, :numbers], axis=0) if numbers else ref[:numbers]
+        if middle.any():
+            ref[middle] = np.median(x[:, middle], axis=0)
         for _, cols in fields:
             binary = [c for c in cols if c >= numbers and zero_one[c]]
             if len(binary) > 1:  # a one-hot group: its most common column (the first of a tie)

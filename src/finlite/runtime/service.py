@@ -821,16 +821,16 @@ def empty_fields(unseen: list[str], record: Mapping[str, Any]) -> list[str]:
 
 def incomplete_fields(why: list[dict[str, Any]] | None, imputed: list[str] | None,
                       empty: list[str] | None) -> list[str]:
-    """The blank fields of a record given reasons (``why``) that no reason names: a blank number
-    took the training median, which is the reasons' reference, so its effect on the decision is in
-    no reason by construction; a blank category training never saw blank took the unseen bucket.
-    A record declined because a field was left blank was told other fields as its reasons (a
-    compliance review, 2026-12-06: 150 declines of 300 approved applicants with one field blanked,
-    none naming it)."""
+    """The fields of a record given reasons (``why``) that were sent blank: the decision was taken
+    on an incomplete application, and the reasons cannot state a blank's part in it. A blank
+    number takes the training median, which is the reasons' own reference, so its effect is in no
+    reason for most models (a compliance review, 2026-12-06: 150 declines of 300 approved
+    applicants with one field blanked, none naming it), and where a model's offsets or missing
+    indicator make it one, the reason states a value the applicant never gave (a review, the same
+    day): every blank is listed, cited or not."""
     if why is None:
         return []
-    cited = {f for w in why for f in ([w["field"]] if "field" in w else list(w.get("fields") or []))}
-    return [f for f in dict.fromkeys([*(imputed or []), *(empty or [])]) if f not in cited]
+    return list(dict.fromkeys([*(imputed or []), *(empty or [])]))
 
 
 def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
@@ -860,10 +860,10 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
                         "contribution": {"type": "number", "description": "to the log-odds, against the average "
                                          "applicant of the training rows (a code's: its fields' summed)"}}}},
         "incomplete": {"type": "array", "items": {"type": "string"}, "description": "with decision 1 and reasons: the "
-                       "fields sent blank (imputed or unseen_empty) that no reason names. A blank number took the "
-                       "training median, the reasons' own reference, so its effect is in no reason: the decision was "
-                       "taken on an incomplete application (a notice of incompleteness, Regulation B 1002.9(c), may be "
-                       "due; --no-impute refuses such records instead); absent when none"},
+                       "fields sent blank (imputed or unseen_empty). The decision was taken on an incomplete "
+                       "application, and the reasons cannot state a blank's part in it (a blank number takes the "
+                       "training median, the reasons' own reference): a notice of incompleteness (Regulation B "
+                       "1002.9(c)) may be due; absent when none"},
         "no_reason": {"type": "boolean", "description": "true with decision 1 and reasons when no field pushed the score "
                       "towards the positive class (reasons is empty): the decision has no reason to state; absent "
                       "otherwise"}}}
@@ -876,7 +876,9 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
         "detail": {"type": "array", "maxItems": MAX_ERRORS, "items": {
             "type": "object", "required": ["loc", "msg", "type"], "properties": {
                 "loc": {"type": "array"}, "msg": {"type": "string"},
-                "type": {"type": "string", "description": "missing, type, value, score or json_invalid"}}}},
+                "type": {"type": "string", "description": "missing, type, value, blank_refused, empty_record "
+                                                          "(loc: the pseudo-field '(every field)'), score or "
+                                                          "json_invalid"}}}},
         "error_count": {"type": "integer", "description": "all errors found (at most 100 are listed)"}}}
 
     def content(schema: dict[str, Any]) -> dict[str, Any]:
