@@ -161,6 +161,9 @@ def test_long_series_keeps_bounded_points() -> None:
     sections = build_forecast_sections(_inputs(series, teacher, student))
     trading = next(s for s in sections if s.id == "trading")
     assert len(series.y_test) > 201
+    # The backtest's assumptions are said with its numbers (a quant's walk-through, 2026-12-06).
+    assert any(n.startswith("Assumptions: each position is taken at the close its forecast is computed from") and
+               "dividends" in n and "risk-free rate of 0" in n for n in trading.notes)
     # Equity curves keep up to about 401 points (here every period), peaks and troughs kept.
     periods = trading.metrics["assets"]["all"]["periods"]
     assert 201 < periods + 1 <= 401 and all(len(s.x) == periods + 1 for s in trading.plots[0].series)

@@ -319,9 +319,13 @@ def test_the_change_is_classified_by_the_worst_evidence(statuses: dict[str, str]
 
 def test_what_changed_and_the_evidence_table() -> None:
     card = render_model_card(credit_report(decisions="WARN"))
+    larger = credit_report(decisions="WARN")
+    larger["change"] = {**larger["change"], "size_ratio": 0.6158}
+    assert "the student's weights are 1.6x larger than the teacher's" in render_model_card(larger)
     changed = part(card, "### What changed").strip().splitlines()
     assert changed == ["- Compression steps kept: distillation, magnitude_pruning.",
-                       "- Size: the student is 12.35 times smaller than the teacher (bytes of weights).",
+                       "- Size: the student's weights are 12.3x smaller than the teacher's (bytes of weights; ratio "
+                       "teacher / student 12.35).",
                        "- teacher.path: /runs/teacher", f"- teacher.manifest_sha256: {'cd' * 32}"]
     rows = [ln for ln in part(card, "### Evidence").splitlines() if ln.startswith("|")][2:]
     assert [r.split(" | ")[0][2:] for r in rows] == ["Summary", "Discrimination", "Calibration", "Stability",

@@ -32,13 +32,17 @@ def test_score_file_writes_one_forecast_per_date(direction_dir: Path, prices: pd
     assert (written["horizon"] == predictor.market.spec.horizon).all()
     # The dates the model was fitted or early-stopped on are marked (a backtest of the whole file
     # mixed them in unmarked: a quant's walk-through, 2026-12-06), and counted in a note.
-    until = predictor.manifest["data"]["dates"]["validation"][1]
-    assert written["in_sample"].tolist() == (written["date"] <= until).tolist()
+    # The purge (and embargo) between validation and test count too: their labels overlap the
+    # validation labels (a quant's walk-through, 2026-12-06: marked safe where evaluate leaves them out).
+    test_start = predictor.manifest["data"]["dates"]["test"][0]
+    assert written["in_sample"].tolist() == (written["date"] < test_start).tolist()
+    assert written["in_sample"].sum() >= (written["date"] <= predictor.manifest["data"]["dates"]["validation"][1]).sum()
     inside = int(written["in_sample"].sum())
     assert 0 < inside < len(written)
-    assert f"{inside:,} of the {len(written):,} forecasts are of dates up to {until}, the end of the model's " \
-        "validation period (in_sample true): it was fitted or early-stopped on them, or on later dates; leave them " \
-        "out of a backtest" in summary.notes
+    until = str(np.datetime64(test_start, "D") - np.timedelta64(1, "D"))
+    assert f"{inside:,} of the {len(written):,} forecasts are of dates up to {until}, before the model's test " \
+        "period (in_sample true): it was fitted or early-stopped on them or on later dates, or their labels overlap " \
+        "those it was early-stopped on (the purge and embargo); leave them out of a backtest" in summary.notes
     assert summary.rows == len(written) == len(prices) - WARMUP
     # The dates without a forecast are said, with why (they were left out without a word before).
     assert [n for n in summary.notes if n.startswith("no forecast")] == [

@@ -1133,6 +1133,14 @@ def _trading(rows: _Rows) -> Section:
             summary += (f" Either model beats buy-and-hold beyond its interval on {edge['assets_with_edge']} of the "
                         f"{edge['judged']} assets; about {edge['expected_by_chance']:.1f} would by chance alone at the "
                         "nominal 2.5 % per interval, more on a short test period.")
+    # What the backtest assumes, where the numbers are read (a quant's walk-through, 2026-12-06:
+    # nothing said the trades fill at the signal's own close, or that an index's closes carry no
+    # dividends, which buy-and-hold forgoes and a short does not pay).
+    notes.append(f"Assumptions: each position is taken at the close its forecast is computed from (no lag, no "
+                 f"slippage beyond the {rows.cost_bps:g} bp cost per unit traded), a risk-free rate of 0 in the Sharpe "
+                 "ratios, and the prices as given: on a price index or unadjusted closes, buy-and-hold forgoes the "
+                 "dividends (about 2 % a year on the S&P 500) and a short pays none, which flatters the timing "
+                 "strategies against it. Judge on total-return or adjusted prices where they exist.")
     tables = [Table(id="trading", caption="Strategies on the test period, after costs.",
                     columns=["model", "strategy", "annual return", "annual volatility", "Sharpe",
                              "max drawdown", "turnover", "hit rate"], rows=table)]

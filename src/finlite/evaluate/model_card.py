@@ -385,7 +385,12 @@ def _change_lines(report: Mapping[str, Any], sections: list[Section]) -> list[st
         lines.append(f"- Compression steps kept: {', '.join(_text(s) for s in steps) if steps else 'none'}.")
     ratio = change.get("size_ratio")
     if isinstance(ratio, (int, float)) and not isinstance(ratio, bool):
-        lines.append(f"- Size: the student is {_text(float(ratio))} times smaller than the teacher (bytes of weights).")
+        # A ratio below 1 is a larger student ("0.6158 times smaller" beside "1.6x larger" in the
+        # same card: a quant's walk-through, 2026-12-06).
+        from finlite.evaluate.summary_report import size_words
+
+        lines.append(f"- Size: the student's weights are {size_words(float(ratio))} than the teacher's (bytes of "
+                     f"weights; ratio teacher / student {_text(float(ratio))}).")
     others = [(k, v) for k, v in change.items() if k not in ("steps_kept", "size_ratio")]
     lines += [f"- {_text(k)}: {_cell(v)}" for key, value in others for k, v in _flatten(value, key)]
     if len(lines) == 2:

@@ -1703,9 +1703,19 @@ def in_sample_column(spec: Any) -> str:
 
 
 def _fitted_until(manifest: Mapping[str, Any]) -> np.datetime64 | None:
-    """The last date a forecaster was fitted or early-stopped on: the end of its recorded
-    validation period (else of its training period); None where the manifest records neither."""
+    """The last date whose forecast is no evidence: the day before the recorded test period
+    starts, so the purge and embargo between validation and test count as in-sample too (their
+    labels overlap the validation labels early stopping read: the forecasts of 15 such dates were
+    marked safe for a backtest where evaluate leaves them out; a quant's walk-through,
+    2026-12-06); else the end of the validation period (else of training); None where the
+    manifest records none of them."""
     dates = (manifest.get("data") or {}).get("dates") if isinstance(manifest.get("data"), Mapping) else None
+    test = dates.get("test") if isinstance(dates, Mapping) else None
+    if isinstance(test, list) and len(test) == 2 and isinstance(test[0], str):
+        try:
+            return np.datetime64(test[0], "D") - np.timedelta64(1, "D")
+        except ValueError:
+            return None
     for part in ("validation", "train"):
         span = dates.get(part) if isinstance(dates, Mapping) else None
         if isinstance(span, list) and len(span) == 2 and isinstance(span[1], str):
@@ -1725,9 +1735,9 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
     id column is named ``horizon``), ``forecast``, ``last_price``,
     then ``log_change`` (price objective) or ``probability`` and ``decision`` (direction), as
     :meth:`Predictor.forecast_all` returns them; last ``in_sample`` (:func:`in_sample_column`),
-    true for a date up to the end of the model's validation period (fitted or early-stopped on, or
-    before dates it was fitted on, as in a rolling walk: no evidence for a backtest), where the
-    manifest records it. The model runs ``chunk_rows`` windows at a time
+    true for a date before the model's recorded test period (fitted or early-stopped on, in the
+    purge and embargo after them, or before dates it was fitted on, as in a rolling walk: no
+    evidence for a backtest), where the manifest records it. The model runs ``chunk_rows`` windows at a time
     (None: :func:`~finlite.runtime.predictor.forecast_block`'s, about 8 MiB of inputs), ``workers``
     blocks at once (one per core by default, as for records).
     """
@@ -1808,8 +1818,9 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
         columns[name] = pa.array(inside, type=pa.bool_())
         if inside.any():
             fitted_note = [f"{int(inside.sum()):,} of the {inside.size:,} forecasts are of dates up to {fitted_until}, "
-                           f"the end of the model's validation period ({name} true): it was fitted or early-stopped "
-                           "on them, or on later dates; leave them out of a backtest"]
+                           f"before the model's test period ({name} true): it was fitted or early-stopped on them or "
+                           "on later dates, or their labels overlap those it was early-stopped on (the purge and "
+                           "embargo); leave them out of a backtest"]
     out_table = pa.table(columns)
     origin = provenance(predictor, src)
     positives = int(np.count_nonzero(result["decision"])) if "decision" in result else 0
