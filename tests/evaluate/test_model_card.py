@@ -218,6 +218,21 @@ def test_a_forecaster_without_an_edge_says_so_among_its_limitations() -> None:
     assert "- **Short test period**: the test period holds 29" in part(render_model_card(short), "## Limitations")
     text = part(render_model_card(report(models(0.48, 0.51, 0.49), (0.1, -0.2))), "## Limitations")
     assert "No edge" not in text  # the teacher beats the naive forecast, and beats buy-and-hold
+    # At h > 1 an interval above 0 on the first start day's book is no edge when the staggered book,
+    # which depends on no start day, does not beat buy-and-hold's (a quant's walk-through, 2026-12-06).
+    staggered = report(models(0.48, 0.51, 0.49), (0.1, -0.2))
+
+    def book(model: float, hold: float) -> dict[str, Any]:
+        side = {"long_flat": {"sharpe": model}, "long_short": {"sharpe": model - 0.2}}
+        return {"teacher": side, "student": side, "buy_and_hold": {"sharpe": hold}}
+
+    staggered["sections"][1]["metrics"]["assets"]["SPX"]["staggered"] = book(0.24, 0.38)
+    text = part(render_model_card(staggered), "## Limitations")
+    assert ("**No edge over buy-and-hold**: neither model's trading view beats buy-and-hold after costs beyond "
+            "sampling noise (the trading section gives the intervals): the interval above zero is of the first start "
+            "day's book alone") in text
+    staggered["sections"][1]["metrics"]["assets"]["SPX"]["staggered"] = book(0.5, 0.38)
+    assert "No edge over buy-and-hold" not in part(render_model_card(staggered), "## Limitations")
     assert "No edge" not in part(render_model_card(credit_report()), "## Limitations")
     # A panel is judged on every asset, not the first alone (a review, 2026-12-05).
     panel = report(models(0.48, 0.51, 0.49), (-0.3, None))

@@ -510,6 +510,7 @@ def _no_edge(by_id: Mapping[str, Section]) -> list[str]:
     trading = by_id.get("trading")
     assets = trading.metrics.get("assets") if trading is not None and isinstance(trading.metrics, Mapping) else None
     judged, flat = 0, []  # assets with the comparison, and those where neither model beats buy-and-hold
+    start_day_only: list[str] = []  # of them, those with an edge on the first start day's book alone
     for asset, view in (assets.items() if isinstance(assets, Mapping) else ()):
         versus = view.get("sharpe_vs_buy_and_hold") if isinstance(view, Mapping) else None
         if not isinstance(versus, Mapping) or not all(isinstance(versus.get(n), Mapping) for n in _PAIR):
@@ -519,16 +520,40 @@ def _no_edge(by_id: Mapping[str, Section]) -> list[str]:
         lows = [ci[0] if isinstance(ci, list) and ci else None for ci in cis]
         if not any(finite_number(low) and low > 0 for low in lows):  # a forged [True] is no bound
             flat.append(str(asset))
+        elif not _staggered_edge(view):
+            # At h > 1 the interval is of the first start day's book, one of h: an edge that the
+            # staggered book (no start day) does not show is none (a quant's walk-through,
+            # 2026-12-06: only start day 0 of 5 had an interval above 0).
+            flat.append(str(asset))
+            start_day_only.append(str(asset))
     if judged and len(flat) == judged:
         where = "" if judged == 1 else f" on any of its {judged} assets"
         said.append(f"**No edge over buy-and-hold**: neither model's trading view beats buy-and-hold after costs "
-                    f"beyond sampling noise{where} (the trading section gives the intervals).")
+                    f"beyond sampling noise{where} (the trading section gives the intervals)"
+                    + (": the interval above zero is of the first start day's book alone, and the staggered book, "
+                       "which depends on no start day, does not beat buy-and-hold's" if start_day_only else "")
+                    + ".")
     elif flat:  # a panel where some assets have an edge and others none: the others named
         shown = ", ".join(_text(a) for a in flat[:10]) + (f" and {len(flat) - 10} more" if len(flat) > 10 else "")
         said.append(f"**No edge over buy-and-hold on {len(flat)} of {judged} assets**: on {shown}, neither model's "
                     "trading view beats buy-and-hold after costs beyond sampling noise (the trading section gives the "
                     "intervals)." + _edge_by_chance(trading.metrics.get("edge_over_buy_and_hold") if trading else None))
     return [f"- {text}" for text in said]
+
+
+def _staggered_edge(view: Mapping[str, Any]) -> bool:
+    """Whether a model's staggered book (h > 1: 1/h of the capital in each start day's book) has a
+    higher Sharpe ratio than buy-and-hold's on the same steps, in either strategy; True where there
+    is no staggered book (h = 1, or a report written before it), which leaves the interval's word."""
+    book = view.get("staggered")
+    if not isinstance(book, Mapping):
+        return True
+    try:
+        hold = float(book["buy_and_hold"]["sharpe"])
+        best = max(float(book[m][s]["sharpe"]) for m in _PAIR for s in ("long_flat", "long_short"))
+    except (KeyError, TypeError, ValueError):
+        return True
+    return best > hold
 
 
 def _edge_by_chance(edge: Any) -> str:
