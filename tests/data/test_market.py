@@ -283,6 +283,22 @@ def test_volume_zero_is_allowed() -> None:
     assert pre.std[j] == 1.0 and any("volume_change" in note for note in pre.notes)  # constant: scale 1
 
 
+def test_a_volume_of_zero_is_said_with_its_date() -> None:
+    """A 0 volume on an index (missing data, not a halted day) moved the volume-change feature 126
+    standard deviations beyond training and a forecast with it, without a word (a quant's
+    walk-through, 2026-12-06): it is noted, with the first date and what to do."""
+    from finlite.data.market import read_prices
+
+    frame = prices_frame(n=60)
+    frame.loc[30, "volume"] = 0.0
+    notes = read_prices(frame, MarketSpec(window=5, volume_column="volume"), "p.csv").notes
+    day = pd.bdate_range("2015-01-05", periods=60)[30].strftime("%Y-%m-%d")
+    assert any(n.startswith(f"'volume' is 0 on 1 row(s) (the first on {day}): read as days without trading") for n in
+               notes), notes
+    assert not any("is 0 on" in n for n in read_prices(prices_frame(n=60), MarketSpec(window=5, volume_column="volume"),
+                                                       "p.csv").notes)
+
+
 def test_a_price_beyond_what_the_model_can_take_is_refused_and_near_constant_features_get_scale_one() -> None:
     frame = prices_frame(n=120)
     frame.loc[99, "close"], frame.loc[100, "close"] = 1e-30, 1e300  # both valid prices; their ratio overflows

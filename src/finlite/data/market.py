@@ -1087,6 +1087,20 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                              date_order=date_order)
     if zeros:
         price_table.notes.append(zeros)
+    if spec.volume_column is not None and spec.volume_column in result.columns:
+        volume_zero = np.flatnonzero(result[spec.volume_column].to_numpy(dtype=np.float64) == 0.0)
+        if volume_zero.size:
+            # A 0 is read as a day without trading: the volume-change feature then falls by the log of the
+            # day before's volume (-21.8 for an index's billions, 126 standard deviations beyond training),
+            # and moved a forecast without a word (a quant's walk-through, 2026-12-06).
+            first = int(volume_zero[0])
+            whose = f" of asset {result[spec.id_column].iloc[first]!r}" if spec.id_column else ""
+            price_table.notes.append(
+                f"{spec.volume_column!r} is 0 on {volume_zero.size:,} row(s) (the first on "
+                f"{np.datetime_as_string(result[spec.date_column].to_numpy()[first], unit='D')}{whose}): read as "
+                "days without trading, which moves the volume-change feature far beyond the values training saw; "
+                "if a 0 stands for a missing volume (an index's feed), fill those volumes from another source or "
+                "leave out the volume column (finlite fills no missing value of a price file).")
     need = spec.warmup + 1
     kept = np.ones(len(result), dtype=bool)
     short: list[DataError] = []
