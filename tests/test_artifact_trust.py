@@ -74,7 +74,8 @@ def test_forged_onnx_is_served_unless_evaluate_catches_it(art: Path, german_csv:
     forge_onnx(art)
     # Re-hashed, the forgery passes every checksum (that is why signatures exist, see test_signing)...
     predictor = Predictor(art)
-    assert predictor.predict_score([dict.fromkeys(predictor.fields)])[0] < 1e-6  # everyone approved
+    applicant = pd.read_csv(german_csv).iloc[0][predictor.fields].to_dict()  # (an all-blank record is refused)
+    assert predictor.predict_score([applicant])[0] < 1e-6  # everyone approved
     # ...but evaluate scores the served model too and refuses the disagreement.
     result = runner.invoke(app, ["evaluate", str(art), str(german_csv), "--no-timing"])
     assert result.exit_code == 2, result.output

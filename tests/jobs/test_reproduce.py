@@ -211,6 +211,20 @@ def test_an_edited_report_is_not_reproduced(student_dir: Path, german_csv: Path,
         caught = reproduce(copy, german_csv)
         assert not caught.matched and caught.evidence is not None and caught.evidence["judged"]
         assert caught.evidence["differences"][0].startswith("student.auc: report.json ")
+    # Nor does deleting the block, or editing the summary section's copy, get past it (a review).
+    from finlite.jobs.reproduce import compare_evidence as check
+
+    metrics = json.loads((student_dir / "manifest.json").read_text())["metrics"]
+    gone = {k: v for k, v in honest.items() if k not in ("student", "finlite_code_sha256")}
+    assert check(json.dumps(gone).encode(), (student_dir / "report.json").read_bytes(),
+                 manifest_metrics=metrics)["inconsistent_with_manifest"] > 0
+    edited = json.loads(json.dumps(honest))
+    edited.pop("finlite_code_sha256")
+    summary = next(sec for sec in edited["sections"] if sec["id"] == "summary")
+    summary["metrics"]["student"]["auc"] += 0.1
+    said = check(json.dumps(edited).encode(), (student_dir / "report.json").read_bytes(), manifest_metrics=metrics)
+    assert said["judged"] and not said["match"]
+    assert said["differences"][0].startswith("sections.summary.metrics.student.auc: report.json ")
     broken = compare_evidence(b"{not json", (student_dir / "report.json").read_bytes())
     assert not broken["match"] and broken["differences"][0].startswith("the recorded report.json cannot be read")
 

@@ -56,11 +56,9 @@ def _check_unique_header(path: Path, sep: str) -> list[str]:
         written = next(csv.reader([line], delimiter=sep), [])
     except csv.Error:  # a name past the csv module's field limit: the reader that follows decides
         return []
-    # A name pandas trims and Arrow keeps: an unquoted space after a separator (the two csv
-    # readings differ there; a quoted " b" both keep, and is no fault), or before the first name.
+    # A name pandas trims and Arrow keeps: an unquoted space before a name (the two csv readings
+    # differ there, the first name's included; a quoted " b" both keep, and is no fault).
     spaced = next((w for w, n in zip(written, names, strict=False) if w != n), None)
-    if spaced is None and line[:1] in (" ", "\t") and written:
-        spaced = written[0]
     if spaced is not None:
         # pandas trims a space after the separator, Arrow (which finlite score reads with) keeps
         # it: a model trained on ", "-separated columns could not score the same file ("lacks

@@ -1088,12 +1088,14 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
     if zeros:
         price_table.notes.append(zeros)
     if spec.volume_column is not None and spec.volume_column in result.columns:
-        volume_zero = np.flatnonzero(result[spec.volume_column].to_numpy(dtype=np.float64) == 0.0)
-        if volume_zero.size:
+        volumes = result[spec.volume_column].to_numpy(dtype=np.float64)
+        volume_zero = np.flatnonzero(volumes == 0.0)
+        if volume_zero.size and volume_zero.size < volumes.size:  # all zero: a constant, noted as one
             # A 0 is read as a day without trading: the volume-change feature then falls by the log of the
             # day before's volume (-21.8 for an index's billions, 126 standard deviations beyond training),
             # and moved a forecast without a word (a quant's walk-through, 2026-12-06).
-            first = int(volume_zero[0])
+            # The earliest such date (a panel's rows run asset by asset).
+            first = int(volume_zero[np.argmin(result[spec.date_column].to_numpy()[volume_zero])])
             whose = f" of asset {result[spec.id_column].iloc[first]!r}" if spec.id_column else ""
             price_table.notes.append(
                 f"{spec.volume_column!r} is 0 on {volume_zero.size:,} row(s) (the first on "

@@ -637,7 +637,7 @@ def build_explanations(inp: TabularInputs) -> Section:
         # How often depends on the reference each method measures from: the headline gave the
         # deployed count alone, the lowest of three (9 of 58 against SHAP's 25 and 24: a
         # compliance review, 2026-12-06).
-        summary += (f"; SHAP's reasons, measured against training rows rather than one typical applicant, for "
+        summary += (f"; SHAP's reasons, measured against training rows rather than one typical {w.row}, for "
                     f"{cited['student']['any']} of {cited['student']['declined']} (the student) and "
                     f"{cited['teacher']['any']} of {cited['teacher']['declined']} (the teacher).")
         notes.append(f"Protected attributes among the reasons (declared with --protected, or named like one: "

@@ -621,11 +621,11 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     notes += _new_rule_notes(manifest.get("steps") or [], new.get("steps") or [])
     notes += version_notes(manifest.get("versions") or {}, new.get("versions") or {})
     evidence = None
-    if rerun_report is not None and "report.json" in manifest["files"]:
+    if role == "student" and rerun_report is not None and "report.json" in manifest["files"]:
         from finlite._manifest import read_listed
 
         evidence = compare_evidence(read_listed(art.path, manifest, "report.json"), rerun_report, rel_tol=rel_tol,
-                                    manifest_metrics=(manifest.get("metrics") or {}).get("test"))
+                                    manifest_metrics=manifest.get("metrics") or {})
     return Reproduction(artifact=art.path, job=job, seed=int(manifest["seed"]), data_sha256=found, metrics=checks,
                         skipped=skipped, files=files, deterministic=deterministic, notes=notes, evidence=evidence)
 
@@ -683,17 +683,41 @@ def compare_evidence(recorded: bytes, rerun: bytes, *, rel_tol: float = REL_TOL,
     both = [k for k in old if k in new]
     differ = [k for k in both if not _same(old[k], new[k], rel_tol)]
     shown = [f"{k}: recorded {_shown(old[k])}, reproduced {_shown(new[k])}" for k in differ]
-    # The run's own two records of its student's test metrics must agree, whoever built them.
-    student = recorded_report.get("student") if isinstance(recorded_report, Mapping) else None
-    inconsistent = [k for k, v in (manifest_metrics or {}).items()
-                    if isinstance(student, Mapping) and k in student and not is_timing(k)
-                    and not isinstance(v, Mapping) and not _same(student[k], v, rel_tol)]
+    # The run's own two records of its numbers must agree, whoever built the report: report.json's
+    # student, teacher, fidelity and ratios blocks are the manifest's metrics.test, teacher_test,
+    # fidelity and ratios (one dict, written twice). A key the manifest has and the report lacks
+    # is a disagreement too: deleting a block passed (a review, 2026-12-06).
+    inconsistent: list[str] = []
+    held: dict[str, Any] = {}
+    sections = recorded_report.get("sections") if isinstance(recorded_report, Mapping) else None
+    summary = next((sec.get("metrics") for sec in sections or [] if isinstance(sec, Mapping)
+                    and sec.get("id") == "summary" and isinstance(sec.get("metrics"), Mapping)), None) or {}
+    # (report block, its record, manifest metrics key, whether each of the manifest's keys must be there):
+    # the summary section shows a subset of the same numbers (an edited summary AUC, digest stripped).
+    pairs = [("student", recorded_report.get("student") if isinstance(recorded_report, Mapping) else None, "test", True),
+             ("teacher", recorded_report.get("teacher") if isinstance(recorded_report, Mapping) else None,
+              "teacher_test", True),
+             ("fidelity", recorded_report.get("fidelity") if isinstance(recorded_report, Mapping) else None,
+              "fidelity", True),
+             ("ratios", recorded_report.get("ratios") if isinstance(recorded_report, Mapping) else None, "ratios", True),
+             ("sections.summary.metrics.student", summary.get("student"), "test", False),
+             ("sections.summary.metrics.teacher", summary.get("teacher"), "teacher_test", False)]
+    for block, given, key, whole in pairs:
+        wanted = (manifest_metrics or {}).get(key)
+        if not isinstance(wanted, Mapping):
+            continue
+        for k, v in wanted.items():
+            if is_timing(k) or isinstance(v, (Mapping, list)):
+                continue
+            mine = given.get(k) if isinstance(given, Mapping) else None
+            if (whole and mine is None and v is not None) or (mine is not None and not _same(mine, v, rel_tol)):
+                inconsistent.append(f"{block}.{k}")
+                held[f"{block}.{k}"] = (mine, v)
     record: dict[str, Any] = {
         "compared": len(both), "judged": same_code or bool(inconsistent),
         "match": not differ if same_code else not inconsistent, "different": len(differ),
-        "differences": ([f"student.{k}: report.json {_shown(student[k])}, the manifest "  # type: ignore[index]
-                         f"{_shown(manifest_metrics[k])}" for k in inconsistent]  # type: ignore[index]
-                        + shown)[:_MAX_DIFFERENCES],
+        "differences": ([f"{k}: report.json {_shown(held[k][0])}, the manifest {_shown(held[k][1])}"
+                         for k in inconsistent] + shown)[:_MAX_DIFFERENCES],
         "only_recorded": len(old) - len(both), "only_reproduced": len(new) - len(both),
         "inconsistent_with_manifest": len(inconsistent)}
     return record

@@ -1712,10 +1712,8 @@ def _fitted_until(manifest: Mapping[str, Any]) -> np.datetime64 | None:
     dates = (manifest.get("data") or {}).get("dates") if isinstance(manifest.get("data"), Mapping) else None
     test = dates.get("test") if isinstance(dates, Mapping) else None
     if isinstance(test, list) and len(test) == 2 and isinstance(test[0], str):
-        try:
+        with contextlib.suppress(ValueError):  # an unreadable date: the validation period's end, as below
             return np.datetime64(test[0], "D") - np.timedelta64(1, "D")
-        except ValueError:
-            return None
     for part in ("validation", "train"):
         span = dates.get(part) if isinstance(dates, Mapping) else None
         if isinstance(span, list) and len(span) == 2 and isinstance(span[1], str):

@@ -821,13 +821,16 @@ def empty_fields(unseen: list[str], record: Mapping[str, Any]) -> list[str]:
 
 def incomplete_fields(why: list[dict[str, Any]] | None, imputed: list[str] | None,
                       empty: list[str] | None) -> list[str]:
-    """The fields of a record given reasons (``why``) that were sent blank: the decision was taken
-    on an incomplete application, and the reasons cannot state a blank's part in it. A blank
+    """The fields of a record given reasons (``why``) sent blank where the model has no learned
+    treatment of a blank: numbers that took the training median (``imputed``) and categories
+    training never saw blank (``empty``). The decision was taken on an incomplete application,
+    and the reasons cannot state those blanks' part in it (a category training saw blank has its
+    learned missing column, which a reason can name). A blank
     number takes the training median, which is the reasons' own reference, so its effect is in no
     reason for most models (a compliance review, 2026-12-06: 150 declines of 300 approved
     applicants with one field blanked, none naming it), and where a model's offsets or missing
     indicator make it one, the reason states a value the applicant never gave (a review, the same
-    day): every blank is listed, cited or not."""
+    day): each is listed, cited or not."""
     if why is None:
         return []
     return list(dict.fromkeys([*(imputed or []), *(empty or [])]))
@@ -860,7 +863,8 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
                         "contribution": {"type": "number", "description": "to the log-odds, against the average "
                                          "applicant of the training rows (a code's: its fields' summed)"}}}},
         "incomplete": {"type": "array", "items": {"type": "string"}, "description": "with decision 1 and reasons: the "
-                       "fields sent blank (imputed or unseen_empty). The decision was taken on an incomplete "
+                       "numbers sent blank and categories sent blank where training never saw them so (imputed, "
+                       "unseen_empty). The decision was taken on an incomplete "
                        "application, and the reasons cannot state a blank's part in it (a blank number takes the "
                        "training median, the reasons' own reference): a notice of incompleteness (Regulation B "
                        "1002.9(c)) may be due; absent when none"},
