@@ -1224,11 +1224,27 @@ def test_an_empty_row_is_found_however_it_is_blank_and_a_learned_no_hit_row_is_s
         with pytest.raises(DataError, match=r"Row 2 of the input: every field the model reads is blank"):
             encoder.prepare_arrow(table)
     encoder.encode_arrow(pa.Table.from_pylist([ok, {**ok, "x": None, "z": None}]))  # one value left: scored
-    # Every field seen blank in training: the no-hit row is a learned pattern, scored on every path.
+    # Training rows blank in every field: the no-hit row is a learned pattern, scored on every path.
     hit = train.copy()
     hit.loc[:39, ["x", "z", "c"]] = None
-    learned = Encoder(Preprocessor(infer_schema(hit, "y"), Encoding()).fit(hit).to_dict())
+    fitted = Preprocessor(infer_schema(hit, "y"), Encoding()).fit(hit)
+    assert fitted.to_dict()["all_blank_rows"] == 40
+    assert Preprocessor.from_dict(fitted.to_dict()).to_dict()["all_blank_rows"] == 40  # kept through a reload
+    learned = Encoder(fitted.to_dict())
     assert learned.blanks_learned
     empty = {"x": None, "z": None, "c": None}
     assert np.isfinite(learned.encode_record(empty)[0]).all()
     assert np.isfinite(learned.encode_arrow(pa.Table.from_pylist([ok, empty]))).all()
+    # Each field blank somewhere, but never all at once: an empty line is still no applicant (the
+    # per-field rule let it through: a review, 2026-12-06).
+    scattered = train.copy()
+    scattered.loc[:9, "x"], scattered.loc[10:19, "z"], scattered.loc[20:29, "c"] = None, None, None
+    spread = Preprocessor(infer_schema(scattered, "y"), Encoding()).fit(scattered).to_dict()
+    assert spread["all_blank_rows"] == 0
+    strict = Encoder(spread)
+    assert not strict.blanks_learned
+    with pytest.raises(RecordErrors, match=r"every field the model reads is blank"):
+        strict.encode_record(empty)
+    # A file written before the count falls back on each field's own blanks.
+    older = Encoder({k: v for k, v in spread.items() if k != "all_blank_rows"})
+    assert older.all_blank_rows is None and older.blanks_learned

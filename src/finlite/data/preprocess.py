@@ -569,10 +569,15 @@ class Preprocessor:
         enc = self.encoding
         self.notes_ = []
         self.numeric_ = []
+        # Training rows blank in every feature (ANDed column by column): a model that learned such
+        # rows (a bureau's no-hit applicant) scores them; one that did not refuses them as empty
+        # lines (runtime Encoder.blanks_learned; a review, 2026-12-06).
+        everywhere: np.ndarray | None = None
         for name in self.schema.numeric:
             rule = self.schema.number_rule(name)
             parse = rule if isinstance(rule, str) else "number"
             values = numeric_column(frame[name], name, source, money=rule)
+            everywhere = np.isnan(values) if everywhere is None else everywhere & np.isnan(values)
             present = values[~np.isnan(values)]
             if present.size == 0:
                 raise DataError(
@@ -604,6 +609,8 @@ class Preprocessor:
         y: np.ndarray | None = None
         for name in self.schema.categorical:
             codes, distinct = self._key_codes(frame[name], source)
+            blank = np.array([k == MISSING for k in distinct], dtype=bool)[codes]
+            everywhere = blank if everywhere is None else everywhere & blank
             counts = {str(k): int(v) for k, v in zip(distinct, np.bincount(codes, minlength=len(distinct)),
                                                        strict=True) if v > 0}
             # Most frequent first (ties by name) so the encoding does not depend on row order.
@@ -625,6 +632,7 @@ class Preprocessor:
                 self.notes_.append(f"column {name!r}: {len(ordered):,} values; {why}, {others} {name}={OTHER}")
         self._check_values_listed(source)
         self._check_names_distinct(source)
+        self.all_blank_rows_: int | None = int(everywhere.sum()) if everywhere is not None else 0
         self.fitted_ = True
         return self
 
@@ -950,6 +958,8 @@ class Preprocessor:
             ],
             "categorical": categorical,
             "feature_names": self.feature_names,
+            # Training rows blank in every feature (absent from files written before it was counted).
+            **({} if getattr(self, "all_blank_rows_", None) is None else {"all_blank_rows": self.all_blank_rows_}),
         }
 
     @classmethod
@@ -984,6 +994,9 @@ class Preprocessor:
                                         [float(v) for v in d["values"]], float(d["default"]),
                                         [str(c) for c in d.get("other", [])]))
             pre.categorical_ = cats
+            blank_rows = data.get("all_blank_rows")
+            pre.all_blank_rows_ = int(blank_rows) if isinstance(blank_rows, int) and not isinstance(blank_rows, bool) \
+                else None
         except (KeyError, TypeError, ValueError, ConfigError) as exc:
             raise DataError(f"{source} is damaged: field {exc} is missing or malformed.") from exc
         pre.fitted_ = True

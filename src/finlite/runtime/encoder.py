@@ -179,6 +179,10 @@ class Encoder:
             start += width
         self.n_features = start
         self.fields = [n[0] for n in self.numeric] + [c[0] for c in categorical]
+        # Training rows blank in every field (None: a file written before they were counted).
+        blank_rows = spec.get("all_blank_rows")
+        self.all_blank_rows: int | None = blank_rows if isinstance(blank_rows, int) and \
+            not isinstance(blank_rows, bool) else None
         #: Every field encoded as a category (one-hot or valued): batch readers dictionary-encode these.
         self.category_fields = [c[0] for c in categorical]
         #: Each category field's training keys (kept and rare values): a date-typed column is judged
@@ -319,11 +323,15 @@ class Encoder:
 
     @property
     def blanks_learned(self) -> bool:
-        """Whether training saw every field blank (a numeric one has its missing indicator, a
-        categorical one its missing category): a record blank in all of them is then a pattern the
-        model learned (a credit bureau's no-hit applicant), not an empty line, and is scored (a
-        review, 2026-12-06: such applicants of the training file were refused)."""
+        """Whether training held rows blank in every field (``preprocessor.json``'s
+        ``all_blank_rows``): a record blank in all of them is then a pattern the model learned (a
+        credit bureau's no-hit applicant), not an empty line, and is scored (a review, 2026-12-06:
+        such applicants of the training file were refused). A file written before that count
+        falls back on each field's own blanks (every field with a missing indicator or category),
+        which a model with some missingness in every column meets without any blank row."""
         cached = self.__dict__.get("_blanks_learned")
+        if cached is None and isinstance(self.all_blank_rows, int):
+            cached = self.__dict__["_blanks_learned"] = self.all_blank_rows > 0
         if cached is None:
             numbers = all(ind >= 0 for *_, ind in self.numeric)
             categories = all(MISSING in columns for _, columns, _, _ in self.categorical)
