@@ -653,6 +653,11 @@ def open_bounded_gzip(path: Path, min_limit: int | None = None) -> io.BufferedRe
         raise
 
 
+def is_sep_line(line: str) -> bool:
+    """Whether a CSV's first line is a spreadsheet's separator directive ("sep=," or "sep=;")."""
+    return re.fullmatch(r"\s*sep=.?\s*", line, flags=re.IGNORECASE) is not None
+
+
 def sep_line_refusal(path: Any, line: str) -> str:
     """The refusal of a CSV whose first line is a spreadsheet's separator directive ("sep=,"): it
     was read as a header of one column, with advice about row labels or field counts that named

@@ -25,6 +25,7 @@ from finlite._util import (
     GZIP_MIN_LIMIT,
     check_parquet_decoded,
     check_parquet_size,
+    is_sep_line,
     not_csv_text,
     not_parquet,
     open_bounded_gzip,
@@ -49,7 +50,7 @@ def _check_unique_header(path: Path, sep: str) -> list[str]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
         line = fh.readline(1 << 20)  # the first MiB of the header line at most
-    if re.fullmatch(r"\s*sep=.?\s*", line, flags=re.IGNORECASE):
+    if is_sep_line(line):
         raise DataError(sep_line_refusal(path, line))
     try:
         names = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])

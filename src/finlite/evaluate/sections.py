@@ -250,6 +250,7 @@ class DecisionWords:
 
     approval: str  # noun: "approval" / "pass", as in "approval rate"
     approved: str  # "approved" / "passed"
+    approves: str  # the verb: "approves" / "passes"
     declined: str  # "declined" / "flagged"
     wrongful: str  # the rate of the other class flagged: "wrongful-decline" / "wrongful-flag"
     good: str  # the other class: "good" / "legitimate"
@@ -260,13 +261,13 @@ class DecisionWords:
     def of(cls, domain: str) -> DecisionWords:
         """The words for ``domain`` (:data:`DOMAINS`; anything else reads as credit)."""
         if domain == "fraud":
-            return cls(approval="pass", approved="passed", declined="flagged", wrongful="wrongful-flag",
+            return cls(approval="pass", approved="passed", approves="passes", declined="flagged", wrongful="wrongful-flag",
                        good="legitimate",
                        equal_opportunity="the share of legitimate transactions passed (passed | legitimate)",
                        protected_input="their flags (and the reasons given for them) can depend on it directly (a "
                                        "control that holds or refuses payments by a protected characteristic can be "
                                        "unlawful discrimination)")
-        return cls(approval="approval", approved="approved", declined="declined", wrongful="wrongful-decline",
+        return cls(approval="approval", approved="approved", approves="approves", declined="declined", wrongful="wrongful-decline",
                    good="good", equal_opportunity="the equal-opportunity rate of lending (approved | good)",
                    protected_input="their decisions (and adverse-action reasons) can depend on it directly (ECOA / "
                                    "Regulation B prohibit that basis in US credit decisions)")

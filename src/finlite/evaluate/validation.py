@@ -1373,7 +1373,7 @@ def build_decisions(inp: TabularInputs) -> Section:
                "could move them.",
                "McNemar compares correctness on the label: b = teacher right and student wrong, c = the reverse "
                "(a flag is right when the row is positive).",
-               f"{w.approval.capitalize()} at the teacher's {inp.positive} rate: the student {'passes' if w.approved == 'passed' else 'approves'} "
+               f"{w.approval.capitalize()} at the teacher's {inp.positive} rate: the student {w.approves} "
                "its lowest-scoring rows, whole runs of tied scores at a time, up to the largest share whose "
                f"{inp.positive} rate stays at or below the teacher's among the rows it {w.approved}; 'cutoff' is the "
                f"first score it leaves out (null when all are {w.approved})."])

@@ -41,6 +41,7 @@ from finlite._util import (
     check_flags,
     check_parquet_batch,
     check_parquet_size,
+    is_sep_line,
     not_csv_text,
     not_parquet,
     open_bounded_gzip,
@@ -513,7 +514,7 @@ def csv_header(path: Path) -> list[str]:
                                                                          newlines_in_values=True),
                                         read_options=pacsv.ReadOptions(block_size=block)).schema.names)
             line = _delimiter(path).join(names)
-            if len(names) <= 2 and line.strip().lower().startswith("sep=") and len(line.strip()) <= 5:
+            if len(names) <= 2 and is_sep_line(line):
                 raise DataError(sep_line_refusal(path, line))
             return names
         except pa.ArrowInvalid as exc:
@@ -706,7 +707,7 @@ def _csv_where(path: Path, error: BaseException | None = None) -> str:
         if expected is None:
             expected = len(fields)
             first = delimiter.join(fields)
-            if len(fields) <= 2 and first.strip().lower().startswith("sep=") and len(first.strip()) <= 5:
+            if len(fields) <= 2 and is_sep_line(first):
                 return f": {sep_line_refusal(path, first).rstrip('.')}"
             hint = separator_hint(fields)
             if hint is not None:

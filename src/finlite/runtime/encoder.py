@@ -232,7 +232,7 @@ class Encoder:
         # Typeshed types a memoryview's items as int; a float32 ('f') view stores floats.
         cells: Any = row
         unseen: list[str] = []
-        blanks = 0  # numeric fields sent blank: all of them, and the categories are looked at too
+        blanks = 0  # fields sent blank (numbers, then categories): all of them is an empty row
         for j, (name, mean, std, ind, low, high, money, imputed_cell, squashed) in \
                 enumerate(self._numeric_checked if outside is None else self._numeric_counting):
             try:
@@ -287,9 +287,11 @@ class Encoder:
                     self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
                                                                 f"{type(value).__name__}", "type"))
                     continue
-                col = look_up(columns, category_key(value))
+                key = category_key(value)
+                blanks += key == MISSING  # a blank never matches a training key directly: counted here only
+                col = look_up(columns, key)
                 if col is None:
-                    if self.no_impute and category_key(value) == MISSING:  # training never saw it blank
+                    if self.no_impute and key == MISSING:  # training never saw it blank
                         self._fail(errors, FieldError(index, name, BLANK_REFUSED, "blank_refused"))
                         continue
                     col = unseen_col
@@ -308,16 +310,17 @@ class Encoder:
                     self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
                                                                 f"{type(value).__name__}", "type"))
                     continue
-                looked_up = look_up(lookup, category_key(value))
+                key = category_key(value)
+                blanks += key == MISSING
+                looked_up = look_up(lookup, key)
                 if looked_up is None:
-                    if self.no_impute and category_key(value) == MISSING:  # training never saw it blank
+                    if self.no_impute and key == MISSING:  # training never saw it blank
                         self._fail(errors, FieldError(index, name, BLANK_REFUSED, "blank_refused"))
                         continue
                     looked_up = default
                     unseen.append(name)
             cells[col] = looked_up
-        if blanks == len(self.numeric) and len(self.fields) > 1 and not self.blanks_learned \
-                and self._all_blank(record):
+        if blanks == len(self.fields) > 1 and not self.blanks_learned:  # blank in every field: an empty row
             self._fail(errors, FieldError(index, EVERY_FIELD, EMPTY_RECORD, "empty_record"))
         return unseen
 
@@ -338,12 +341,6 @@ class Encoder:
             valued = all(MISSING in lookup for _, lookup, _, _ in self.valued)
             cached = self.__dict__["_blanks_learned"] = numbers and categories and valued
         return bool(cached)
-
-    def _all_blank(self, record: Mapping[str, Any]) -> bool:
-        """Whether every categorical field of ``record`` is blank too (its numeric ones are): an
-        empty row, which imputation alone would score (a spreadsheet's trailing ",,,," line was
-        decided on the training medians: a data engineer's walk-through, 2026-12-06)."""
-        return all(category_key(record.get(name)) == MISSING for name in self.category_fields)
 
     @staticmethod
     def _fail(errors: list[FieldError] | None, error: FieldError) -> None:

@@ -1126,11 +1126,7 @@ class Predictor:
 
         empty = np.ones(len(frame), dtype=bool)
         for name in fields:
-            column = frame[name]
-            blank = column.isna().to_numpy(dtype=bool, copy=True)
-            if column.dtype.kind == "O" or _text_dtype(column.dtype):
-                blank |= np.array([isinstance(v, str) and not v.strip() for v in column.tolist()], dtype=bool)
-            empty &= blank
+            empty &= _blank_cells(frame[name])
             if not empty.any():
                 return
         rows = np.flatnonzero(empty)
@@ -1152,11 +1148,7 @@ class Predictor:
         for name in enc.fields:
             if name not in frame.columns or name in learned or (name in keys and MISSING in keys[name]):
                 continue
-            column = frame[name]
-            blank = column.isna().to_numpy(dtype=bool, copy=True)  # writable: pandas 3 may hand back a view
-            if column.dtype.kind == "O" or _text_dtype(column.dtype):
-                blank |= np.array([isinstance(v, str) and not v.strip() for v in column.tolist()], dtype=bool)
-            rows = np.flatnonzero(blank)
+            rows = np.flatnonzero(_blank_cells(frame[name]))
             if rows.size:
                 more = f" (and {rows.size - 1} more row(s))" if rows.size > 1 else ""
                 raise DataError(f"Column {name!r} of {source} is blank at row label {frame.index[rows[0]]!r}{more}, and "
@@ -1374,6 +1366,15 @@ def report_status_warning(predictor: Predictor, where: str) -> str | None:
         return None
     return (f"{'warning' if verdict[0] == 'FAIL' else 'note'}: {where}'s validation report is {verdict[0]} "
             f"({verdict[1]}; report.html, MODEL_CARD.md): read it before relying on these decisions.")
+
+
+def _blank_cells(column: Any) -> np.ndarray:
+    """Which cells of a DataFrame column are blank: NaN, None, NA, or empty or blank text (a
+    writable array: pandas 3 may hand back a view)."""
+    blank: np.ndarray = column.isna().to_numpy(dtype=bool, copy=True)
+    if column.dtype.kind == "O" or _text_dtype(column.dtype):
+        blank |= np.array([isinstance(v, str) and not v.strip() for v in column.tolist()], dtype=bool)
+    return blank
 
 
 def _text_dtype(dtype: Any) -> bool:
