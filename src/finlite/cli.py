@@ -1899,7 +1899,7 @@ def score(
     address: Annotated[str | None, typer.Option(help=_ADDRESS_HELP)] = None,
     workers: Annotated[int | None, typer.Option(help="With --engine ray: scoring actors, one core each (default: every CPU of the cluster).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON on stdout (rows, decisions, PSI, unseen categories, notes, and which model and input made the output) instead of the summary line; notes still go to stderr.")] = False,
-    reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most, each at least 5 % of that push (0 to 64; columns beyond a row's reasons stay empty; 4 is the US practice). Costs 2 x fields + 1 model rows per decided row. Classifiers exported by this finlite.")] = 0,
+    reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most, each at least 5 % of that push (0 to 64; columns beyond a row's reasons stay empty; 4 is the US practice), and a column 'incomplete' listing the row's blanks no reason can state. Costs 2 x fields + 1 model rows per decided row. Classifiers exported by this finlite.")] = 0,
     reason_codes: ReasonCodesOption = None,
     no_impute: NoImpute = False,
     max_psi: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when the scores' PSI against the training rows is above this (0.25 is the usual 'shifted' band); also when it cannot be judged (under 100 rows).")] = None,

@@ -174,8 +174,21 @@ def test_ray_gives_the_local_runs_reasons(local_ray: None, exported_dir: Path, b
     remote = score_file_ray(exported_dir, book, tmp_path / "ray.parquet", id_columns=["loan_id"], chunk_rows=700,
                             workers=2, reasons=3)
     got, expected = pq.read_table(tmp_path / "ray.parquet"), pq.read_table(tmp_path / "local.parquet")
-    assert got.schema.names == ["loan_id", "score", "decision", "reason_1", "reason_2", "reason_3"]
+    assert got.schema.names == ["loan_id", "score", "decision", "reason_1", "reason_2", "reason_3", "incomplete"]
     assert got.equals(expected)
+    # Blanks the model has no treatment for: the same incomplete column and note as the local run.
+    table = pq.read_table(book)
+    amounts = table.column("credit_amount").to_pylist()
+    blanked = pa.array([None if i % 7 == 0 else v for i, v in enumerate(amounts)], type=table.schema.field(
+        "credit_amount").type)
+    holes = tmp_path / "holes.parquet"
+    pq.write_table(table.set_column(table.schema.get_field_index("credit_amount"), "credit_amount", blanked), holes,
+                   row_group_size=500)
+    local = score_file(Predictor(exported_dir, threads=2), holes, tmp_path / "local_holes.parquet", reasons=2)
+    remote = score_file_ray(exported_dir, holes, tmp_path / "ray_holes.parquet", chunk_rows=700, workers=2, reasons=2)
+    got, expected = pq.read_table(tmp_path / "ray_holes.parquet"), pq.read_table(tmp_path / "local_holes.parquet")
+    assert got.equals(expected) and '["credit_amount"]' in set(got.column("incomplete").drop_null().to_pylist())
+    assert remote.notes == local.notes and any("decided with field(s) sent blank" in n for n in local.notes)
     assert remote.notes == local.notes and remote.provenance == local.provenance
     # With the lender's reason codes: the same codes, notes and provenance (the table travels to the actors).
     predictor = Predictor(exported_dir)

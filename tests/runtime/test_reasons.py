@@ -185,7 +185,9 @@ def test_score_writes_the_reasons_of_the_decided_rows(exported_dir: Path, german
                                       "--chunk-rows", "300", "-q"])
     assert result.exit_code == 0, result.output
     got = pd.read_parquet(out)
-    assert list(got.columns) == ["score", "decision", "reason_1", "reason_2", "reason_3"]
+    assert list(got.columns) == ["score", "decision", "reason_1", "reason_2", "reason_3", "incomplete"]
+    # German credit has no blank: every decided row is complete, every other has no value there.
+    assert (got["incomplete"][got["decision"] == 1] == "[]").all() and got["incomplete"][got["decision"] == 0].isna().all()
     for i, row in enumerate(got.itertuples(index=False)):
         names = [w["field"] for w in expected[i]][:3] if row.decision else []
         assert [v for v in (row.reason_1, row.reason_2, row.reason_3) if pd.notna(v)] == names
@@ -507,3 +509,48 @@ def test_a_decline_with_blank_fields_says_which_blanks_no_reason_names(exported_
     assert incomplete_fields([{"code": "R1", "fields": ["a", "b"], "contribution": 1.0}], ["a", "c"], ["d"]) == [
         "a", "c", "d"]  # every blank, cited or not (a cited blank states a value never given)
     assert incomplete_fields(None, ["a"], None) == []
+
+
+def test_score_and_the_predictor_name_a_decided_rows_blanks_no_reason_can_state(exported_dir: Path,
+                                                                                  german: pd.DataFrame,
+                                                                                  tmp_path: Path) -> None:
+    """serve alone said which blanks a decision's reasons cannot state (note 70): a nightly run with
+    --reasons sent the same applicants' notices without it. score --reasons now writes the
+    'incomplete' column (and warns with the count), and Predictor.incomplete gives it per record."""
+    predictor = Predictor(exported_dir)
+    numeric = [name for name, *_ in predictor.encoder.numeric]
+    category = predictor.encoder.categorical[0][0]
+    frame = german[predictor.fields].head(300).copy()
+    frame[numeric[0]] = frame[numeric[0]].astype(object)
+    frame.loc[frame.index % 3 == 0, numeric[0]] = None  # a third of the rows: a number left blank
+    frame[category] = frame[category].astype(object)
+    frame.loc[frame.index % 5 == 0, category] = ""  # a category training never saw blank
+    path = tmp_path / "blanks.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "scores.parquet"
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(path), "-o", str(out), "--reasons", "2",
+                                      "--chunk-rows", "100", "-q"])
+    assert result.exit_code == 0, result.output
+    got = pd.read_parquet(out)
+    records = frame.to_dict("records")
+    expected = []
+    for i, record in enumerate(records):
+        blanks = [numeric[0]] if i % 3 == 0 else []
+        blanks += [category] if i % 5 == 0 else []
+        assert predictor.incomplete(record) == blanks  # independent of the blanks' part in the score
+        expected.append(json.dumps(blanks).replace(" ", "") if got["decision"][i] == 1 else None)
+    assert [v if isinstance(v, str) else None for v in got["incomplete"]] == expected
+    decided = int(got["decision"].sum())
+    hit = sum(1 for v in expected if v not in (None, "[]"))
+    assert hit > 0
+    assert (f"warning: {hit:,} of the {decided:,} decided rows were decided with field(s) sent blank that the model "
+            "has no learned treatment for") in " ".join(result.output.split())
+    meta = json.loads(__import__("pyarrow.parquet", fromlist=["x"]).ParquetFile(out).metadata.metadata[
+        b"finlite.provenance"])
+    assert meta["columns"]["incomplete"].startswith("with decision 1, the fields sent blank")
+    # The same fields as serve answers per record.
+    client = TestClient(create_app(exported_dir, reasons=2))
+    for i in np.flatnonzero(got["decision"].to_numpy())[:20]:
+        record = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in records[int(i)].items()}
+        answer = client.post("/predict", json=record).json()
+        assert answer.get("incomplete", []) == json.loads(expected[int(i)]), answer

@@ -314,6 +314,11 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
                 f"(adverse-action reasons: {REASONS_METHOD} against the training rows' typical applicant; empty where "
                 "fewer codes did); reason_codes gives each code's statement")
             record["reason_codes"] = codes.to_dict()
+        if reasons:
+            record["columns"][INCOMPLETE_COLUMN] = (
+                "with decision 1, the fields sent blank that the model has no learned treatment for (a number scored "
+                "on its training median, a category training never saw blank), whose part in the decision no reason "
+                "can state: a notice of incompleteness may be due (JSON list, [] when none); empty where decision is 0")
         if flags:
             record["columns"].update({
                 FLAG_COLUMNS["imputed"]: "the numeric fields sent blank, scored with their training median (JSON list)",
@@ -1065,14 +1070,14 @@ class _Chunk:
     """What a worker made of one chunk: the output table, its rows and positives, and its rows
     per field whose category training never saw."""
 
-    __slots__ = ("bins", "cited", "fields", "imputed", "outside", "positives", "rows", "table", "unexplained",
-                 "unseen", "unseen_empty")
+    __slots__ = ("bins", "cited", "fields", "imputed", "incomplete", "outside", "positives", "rows", "table",
+                 "unexplained", "unseen", "unseen_empty")
 
     def __init__(self, table: Any, rows: int, positives: int, unseen: dict[str, int] | None = None,
                  bins: np.ndarray | None = None, cited: dict[str, list[int]] | None = None,
                  unexplained: int = 0, fields: dict[str, np.ndarray] | None = None,
                  imputed: dict[str, int] | None = None, unseen_empty: dict[str, int] | None = None,
-                 outside: dict[str, int] | None = None) -> None:
+                 outside: dict[str, int] | None = None, incomplete: int = 0) -> None:
         self.imputed = imputed or {}  # rows per numeric field whose blank took the training median
         self.outside = outside or {}  # rows per numeric field beyond every training value
         self.unseen_empty = unseen_empty or {}  # of the unseen rows, those missing where training had none
@@ -1082,6 +1087,7 @@ class _Chunk:
         # Per likely-protected field: [rows whose reasons name it, rows whose first reason is it].
         self.cited = cited or {}
         self.unexplained = unexplained  # decided rows with no reason (see unexplained_note)
+        self.incomplete = incomplete  # decided rows with a blank the model has no treatment for (incomplete_note)
 
 
 def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -1172,7 +1178,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     reasons = _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
     codes = reasons_setup(predictor, reasons, reason_codes)
     k = reason_columns(predictor, reasons, codes)  # refuses an artifact without a reference
-    reason_names = [f"reason_{j + 1}" for j in range(k)]
+    reason_names = [f"reason_{j + 1}" for j in range(k)] + ([INCOMPLETE_COLUMN] if k else [])
     protected = protected_values(predictor, codes) if k else []
     n_workers = _default_workers(predictor) if workers is None else \
         _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
@@ -1218,7 +1224,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         # The whole chunk is read, checked and looked up column by column first (every bad value
         # is found before anything is scored), then encoded and scored a block at a time: the
         # block the encoder writes is still in the core's cache when the model reads it.
-        prepared = encoder.prepare_arrow(batch, first_row=first_row, source=source_name, row_flags=flags)
+        # The rows' masks are kept for --flags, and for the reasons' incomplete column.
+        prepared = encoder.prepare_arrow(batch, first_row=first_row, source=source_name, row_flags=flags or k > 0)
         buffer = getattr(local, "buffer", None)
         if buffer is None:
             buffer = local.buffer = _fastenc.block_buffer(encoder.n_features)
@@ -1229,12 +1236,14 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         columns["score"] = _arrownp.from_numpy(score, pa.float32())
         columns["decision"] = _arrownp.from_numpy(decision, pa.int8())
         cited: dict[str, list[int]] = {}
-        unexplained = 0
+        unexplained = incomplete = 0
         if k:
             texts = chunk_reasons(predictor, prepared, decision, buffer, k, codes)
-            for name, values in zip(reason_names, texts, strict=True):
+            left_out = incomplete_texts(prepared.flags, decision)
+            for name, values in zip(reason_names, [*texts, left_out], strict=True):
                 columns[name] = pa.array(values, type=pa.string())
             cited, unexplained = reason_counts(texts, decision, protected)
+            incomplete = count_incomplete(left_out)
         if flags:
             columns.update(flag_columns(prepared.flags or {}, n))
         bins = None
@@ -1242,7 +1251,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             bins = psi_bins(reference[0], reference[1].size, score, first_row, total)
         counted = feature_bins.count(batch, first_row, total) if feature_bins is not None else None
         return _Chunk(pa.table(columns), n, int(np.count_nonzero(decision)), prepared.unseen, bins, cited,
-                      unexplained, counted, prepared.imputed, prepared.unseen_empty, prepared.outside)
+                      unexplained, counted, prepared.imputed, prepared.unseen_empty, prepared.outside, incomplete)
 
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total)
@@ -1269,7 +1278,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                 rows += chunk.rows
                 positives += chunk.positives
                 counts.add(chunk.unseen, chunk.bins, chunk.cited, chunk.unexplained, chunk.fields, chunk.imputed,
-                           rows=chunk.rows, unseen_empty=chunk.unseen_empty, outside=chunk.outside)
+                           rows=chunk.rows, unseen_empty=chunk.unseen_empty, outside=chunk.outside,
+                           incomplete=chunk.incomplete)
                 if bar is not None:
                     bar.update(chunk.rows)
 
@@ -1346,16 +1356,20 @@ class RunCounts:
         self.binned = None if reference is None else np.zeros((LEVELS, reference[1].size), dtype=np.int64)
         self.cited: dict[str, list[int]] = {}
         self.unexplained = 0
+        self.incomplete = 0  # decided rows with a blank the model has no learned treatment for
 
     def add(self, unseen: Mapping[str, int], bins: Any, cited: Mapping[str, Sequence[int]], unexplained: int,
             fields: Mapping[str, Any] | None = None, imputed: Mapping[str, int] | None = None, *,
-            rows: int, unseen_empty: Mapping[str, int] | None = None, outside: Mapping[str, int] | None = None) -> None:
+            rows: int, unseen_empty: Mapping[str, int] | None = None, outside: Mapping[str, int] | None = None,
+            incomplete: int = 0) -> None:
         """Add one chunk's counts (``rows`` rows; ``bins``: scores per level and stability bin,
         None when the chunk binned nothing; ``fields``: rows per level and recorded bin of each
         field, None when there are no recorded bins; ``imputed``: rows per numeric field whose
         blank took the training median; ``unseen_empty``: of the ``unseen`` rows, those whose
-        value was missing (empty or blank) in a field training never saw missing)."""
+        value was missing (empty or blank) in a field training never saw missing; ``incomplete``:
+        decided rows with such a blank, or a numeric one (:func:`incomplete_texts`))."""
         self.rows += int(rows)
+        self.incomplete += int(incomplete)
         for name, count in (unseen_empty or {}).items():
             self.unseen_empty[name] = self.unseen_empty.get(name, 0) + int(count)
         for name, count in (imputed or {}).items():
@@ -1429,7 +1443,8 @@ class RunCounts:
                 + outside_notes(self.outside, rows)
                 + stability
                 + cited_notes(cited, decided)
-                + unexplained_note(self.unexplained, decided))
+                + unexplained_note(self.unexplained, decided)
+                + incomplete_note(self.incomplete, decided))
 
 
 def reason_counts(texts: list[list[str | None]], decision: np.ndarray,
@@ -1464,6 +1479,63 @@ def chunk_reasons(predictor: Predictor, prepared: Any, decision: np.ndarray, buf
             for j, item in enumerate(why):
                 texts[j][row] = item[key]
     return texts
+
+
+#: The column ``score --reasons`` adds after the reasons (serve's ``incomplete``).
+INCOMPLETE_COLUMN = "incomplete"
+
+
+def incomplete_texts(flags: Mapping[str, Sequence[tuple[str, np.ndarray]]] | None,
+                     decision: np.ndarray) -> list[str | None]:
+    """The :data:`INCOMPLETE_COLUMN` of a chunk: for each row decided 1, a JSON list of the fields
+    it sent blank that the model has no learned treatment for (numbers that took the training
+    median, categories training never saw blank: :func:`finlite.runtime.service.incomplete_fields`),
+    ``[]`` when none; None for the rows not decided. ``flags``: the chunk's masks
+    (:meth:`Encoder.prepare_arrow` with ``row_flags``). Its reasons cannot state those blanks'
+    part in the decision, so a notice of incompleteness may be due rather than reasons alone."""
+    import json
+
+    out: list[str | None] = [None] * len(decision)
+    decided = np.flatnonzero(decision)
+    if not decided.size:
+        return out
+    names: list[str] = []
+    masks: list[np.ndarray] = []
+    for kind in ("imputed", "unseen_empty"):
+        for name, mask in (flags or {}).get(kind) or ():
+            if name not in names:
+                names.append(name)
+                masks.append(np.asarray(mask, dtype=bool))
+    if not names:
+        for row in decided.tolist():
+            out[row] = "[]"
+        return out
+    # The distinct combinations are few: each is written once (as flag_columns does).
+    packed = np.packbits(np.stack(masks, axis=1)[decided], axis=1)
+    combos, inverse = np.unique(packed, axis=0, return_inverse=True)
+    bits = np.unpackbits(combos, axis=1)[:, :len(names)].astype(bool)
+    texts = [json.dumps([n for n, on in zip(names, row, strict=True) if on], ensure_ascii=False,
+                        separators=(",", ":")) for row in bits]
+    for row, which in zip(decided.tolist(), np.asarray(inverse).ravel().tolist(), strict=True):
+        out[row] = texts[which]
+    return out
+
+
+def count_incomplete(texts: Sequence[str | None]) -> int:
+    """The decided rows of an :data:`INCOMPLETE_COLUMN` that name at least one field."""
+    return sum(1 for v in texts if v is not None and v != "[]")
+
+
+def incomplete_note(incomplete: int, decided: int) -> list[str]:
+    """A warning when decided rows sent blanks the model has no learned treatment for
+    (:func:`incomplete_texts`): their reasons cannot state those blanks' part."""
+    if not incomplete:
+        return []
+    return [f"warning: {incomplete:,} of the {decided:,} decided rows were decided with field(s) sent blank that the "
+            "model has no learned treatment for (a number scored on its training median, a category training never "
+            f"saw blank); their reasons cannot state those blanks' part. The {INCOMPLETE_COLUMN!r} column names them "
+            "per row: a notice of incompleteness may be due (Regulation B), or ask for the missing values and score "
+            "again."]
 
 
 def count_cited(texts: list[list[str | None]], fields: Sequence[str]) -> dict[str, list[int]]:

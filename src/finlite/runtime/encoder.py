@@ -449,8 +449,9 @@ class Encoder:
         block is still in the core's cache when the model reads it).
 
         With ``row_flags`` the result's ``flags`` also holds, per kind ("imputed", "outside",
-        "unseen"), each field's boolean mask of the rows it concerns (fields with none left out):
-        what ``serve`` answers per record, for ``score --flags``.
+        "unseen", "unseen_empty"), each field's boolean mask of the rows it concerns (fields with
+        none left out): what ``serve`` answers per record, for ``score --flags`` and the
+        ``incomplete`` column of ``score --reasons``.
 
         Raises the errors of :meth:`encode_arrow`, all of them here: ``fill`` refuses nothing.
         """
@@ -512,7 +513,7 @@ class Encoder:
         imputed: dict[str, int] = {}
         outside: dict[str, int] = {}
         masks: dict[str, list[tuple[str, np.ndarray]]] | None = (
-            {"imputed": [], "outside": [], "unseen": []} if row_flags else None)
+            {"imputed": [], "outside": [], "unseen": [], "unseen_empty": []} if row_flags else None)
         for j, (name, median, mean, std, ind) in enumerate(self.numeric):
             self._check_boolean(batch.column(name), name, source, pa)
             values = self._arrow_numbers(batch.column(name), name, first_row, source, pa, pc,
@@ -575,6 +576,8 @@ class Encoder:
                         _refuse_blanks(name, (flags & blanks)[codes], first_row, source)
                 if masks is not None:
                     masks["unseen"].append((name, flags[codes]))
+                    if blank:
+                        masks["unseen_empty"].append((name, (flags & blanks)[codes]))
         valued = []
         for name, numbers, default, col in self.valued:
             # Codes -> one number per distinct value (or training key), written as each block is: no
@@ -595,6 +598,8 @@ class Encoder:
                             _refuse_blanks(name, (unknown & blanks)[codes], first_row, source)
                     if masks is not None:
                         masks["unseen"].append((name, unknown[codes]))
+                        if blank:
+                            masks["unseen_empty"].append((name, (unknown & blanks)[codes]))
                 table = np.where(unknown, default, table)  # a new table: the cached one stays as it is
             valued.append((codes, table, col))
         rows = _fastenc.ArrowRows(n, singles, plans, unseen, imputed, valued, empty)

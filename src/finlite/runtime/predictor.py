@@ -44,7 +44,7 @@ from finlite.runtime._graph_ops import NO_BUILD_TIME_WORK, check_operators, prob
 from finlite.runtime.encoder import Encoder, FieldError, RecordErrors
 from finlite.runtime.reasons import METHOD as REASONS_METHOD
 from finlite.runtime.reasons import TOP as REASONS_TOP
-from finlite.runtime.reasons import ReasonModel, field_columns
+from finlite.runtime.reasons import ReasonModel, empty_fields, field_columns, incomplete_fields
 from finlite.tasks import Task, task_of_manifest
 
 if TYPE_CHECKING:
@@ -491,6 +491,21 @@ class Predictor:
         except (TypeError, AttributeError):
             _check_one_record(record)
             raise
+
+    def incomplete(self, record: Mapping[str, Any]) -> list[str]:
+        """The fields of one raw record sent blank (null, empty or blank text) that the model has
+        no learned treatment for: numbers that take their training median and categories training
+        never saw blank, in field order. A record decided 1 with any was decided on an incomplete
+        application, and its :meth:`reasons` cannot state those blanks' part in the decision: a
+        notice of incompleteness may be due (``serve`` answers them as ``incomplete``, and
+        ``score --reasons`` in its ``incomplete`` column). A category training saw blank has its
+        learned treatment, which a reason can name, and is not listed.
+
+        Raises the same errors as :meth:`score_record`.
+        """
+        imputed: list[str] = []
+        _, unseen = self.explain_record(record, imputed)
+        return incomplete_fields([], imputed, empty_fields(unseen, record))
 
     # -- adverse-action reasons -------------------------------------------------------------------
     @property

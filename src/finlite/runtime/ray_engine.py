@@ -40,6 +40,7 @@ from finlite.runtime import _native
 from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
     FLAG_COLUMNS,
+    INCOMPLETE_COLUMN,
     InputDigest,
     RunCounts,
     ScoreLimits,
@@ -54,11 +55,13 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     _Writer,
     check_input_file,
     chunk_reasons,
+    count_incomplete,
     csv_header,
     flag_columns,
     flag_rate_notes,
     id_column,
     ids_as_written,
+    incomplete_texts,
     learned_blanks,
     limits_refusal,
     open_csv_text,
@@ -443,6 +446,7 @@ class _Scorer:
         outside: dict[str, int] = {}
         decision = np.zeros(n, np.int8)
         texts: list[list[str | None]] = [[None] * n for _ in range(self.reasons)]
+        left_out: list[str | None] = [None] * n  # the reasons' incomplete column (batch.incomplete_texts)
         flagged: list[dict[str, Any]] = []  # each part's flag columns (score --flags), in row order
         # Rows of one batch are consecutive unless Ray Data joined blocks: encode each run of
         # consecutive rows with its own first row, so an error names the right file row.
@@ -453,7 +457,7 @@ class _Scorer:
             part = batch.slice(int(lo), int(hi - lo))
             first = int(rows[lo])
             prepared = self.predictor.encoder.prepare_arrow(part, first_row=first, source=self.source,
-                                                            row_flags=self.flags)
+                                                            row_flags=self.flags or self.reasons > 0)
             # Encoded and scored a cache-sized block at a time, as local scoring does (predictor.score_blocks).
             # Every score checked (count and value) there: fail closed, no NaN ever decides.
             score[lo:hi] = score_blocks(prepared, self.predictor.session, self._buffer(), self.source, first=first)
@@ -471,6 +475,7 @@ class _Scorer:
                                            self.codes)
                 for column, values in zip(texts, part_texts, strict=True):
                     column[lo:hi] = values
+                left_out[lo:hi] = incomplete_texts(prepared.flags, decision[lo:hi])
             if self.flags:
                 flagged.append(flag_columns(prepared.flags or {}, int(hi - lo)))
         columns = {c: id_column(batch, c) for c in self.ids}
@@ -478,6 +483,8 @@ class _Scorer:
         columns["decision"] = pa.array(decision, type=pa.int8())
         for j, values in enumerate(texts):
             columns[f"reason_{j + 1}"] = pa.array(values, type=pa.string())
+        if self.reasons:
+            columns[INCOMPLETE_COLUMN] = pa.array(left_out, type=pa.string())
         if self.flags:  # as the local run writes them, after the reasons
             for name in FLAG_COLUMNS.values():
                 parts = [p[name] for p in flagged]
@@ -486,7 +493,7 @@ class _Scorer:
         cited, unexplained = reason_counts(texts, decision, self.protected)
         stats: dict[str, Any] = {"unseen": unseen, "unseen_empty": unseen_empty, "imputed": imputed,
                                  "outside": outside, "cited": cited,
-                                 "unexplained": unexplained, "rows": n}
+                                 "unexplained": unexplained, "rows": n, "incomplete": count_incomplete(left_out)}
         if self.feature_bins is not None:  # the rows the local run bins (by file position: stability.sample)
             fields = self.feature_bins.empty()
             for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, n], strict=True):
@@ -641,7 +648,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     reasons = _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
     codes = reasons_setup(local, reasons, reason_codes)
     k = reason_columns(local, reasons, codes)  # refuses an artifact without a reference
-    reason_names = [f"reason_{j + 1}" for j in range(k)]
+    reason_names = [f"reason_{j + 1}" for j in range(k)] + ([INCOMPLETE_COLUMN] if k else [])
     flag_names = list(FLAG_COLUMNS.values()) if flags else []
     ids = list(dict.fromkeys(id_columns))
     _check_ids(ids, ("score", "decision", *reason_names, *flag_names, _ROW))
@@ -759,7 +766,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                            {name: _from_levels(record, counts.field_counts[name].shape[1])
                             for name, record in fields.items()},
                            stats.get("imputed"), rows=stats["rows"], unseen_empty=stats.get("unseen_empty"),
-                           outside=stats.get("outside"))
+                           outside=stats.get("outside"), incomplete=stats.get("incomplete", 0))
             table = table.drop_columns([_ROW, _STATS])
             if n or not writer.tables:  # the first block, even empty, gives the output its columns
                 writer.write(table)

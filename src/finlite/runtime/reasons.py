@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from finlite._keys import MISSING, category_key
 from finlite.errors import ArtifactError
 
 if TYPE_CHECKING:
@@ -281,3 +282,26 @@ class ReasonModel:
         return [[{"code": names[j], "text": codes.text_of[names[j]], "fields": list(members[j]),
                   "contribution": row[j]} for j in picked if row[j] > 0 and row[j] >= floor]
                 for picked, row, floor in zip(order, values, floors, strict=True)]
+
+
+def empty_fields(unseen: list[str], record: Mapping[str, Any]) -> list[str]:
+    """Of a record's ``unseen`` fields, those it sent empty or blank (a null, empty or blank text:
+    the missing key), where training never saw the field so: a lost value, not a new category."""
+    return [name for name in unseen if category_key(record.get(name)) == MISSING] if unseen else []
+
+
+def incomplete_fields(why: list[dict[str, Any]] | None, imputed: list[str] | None,
+                      empty: list[str] | None) -> list[str]:
+    """The fields of a record given reasons (``why``) sent blank where the model has no learned
+    treatment of a blank: numbers that took the training median (``imputed``) and categories
+    training never saw blank (``empty``). The decision was taken on an incomplete application,
+    and the reasons cannot state those blanks' part in it (a category training saw blank has its
+    learned missing column, which a reason can name). A blank
+    number takes the training median, which is the reasons' own reference, so its effect is in no
+    reason for most models (a compliance review, 2026-12-06: 150 declines of 300 approved
+    applicants with one field blanked, none naming it), and where a model's offsets or missing
+    indicator make it one, the reason states a value the applicant never gave (a review, the same
+    day): each is listed, cited or not."""
+    if why is None:
+        return []
+    return list(dict.fromkeys([*(imputed or []), *(empty or [])]))

@@ -92,6 +92,7 @@ from finlite.runtime.reason_codes import (
     reason_columns,
     reasons_setup,
 )
+from finlite.runtime.reasons import empty_fields, incomplete_fields
 
 __all__ = ["AUDIT_EVENTS", "MAX_BATCH", "MAX_BODY_BYTES", "MAX_ERRORS", "AuditLog", "ServeSettings",
            "app_from_environment", "check_settings", "create_app", "input_digest", "read_token", "serve",
@@ -811,29 +812,6 @@ def _record_schema(predictor: Predictor) -> dict[str, Any]:
     if "records" not in predictor.fields:
         schema["not"] = {"required": ["records"]}  # a "records" key makes the body a batch
     return schema
-
-
-def empty_fields(unseen: list[str], record: Mapping[str, Any]) -> list[str]:
-    """Of a record's ``unseen`` fields, those it sent empty or blank (a null, empty or blank text:
-    the missing key), where training never saw the field so: a lost value, not a new category."""
-    return [name for name in unseen if category_key(record.get(name)) == MISSING] if unseen else []
-
-
-def incomplete_fields(why: list[dict[str, Any]] | None, imputed: list[str] | None,
-                      empty: list[str] | None) -> list[str]:
-    """The fields of a record given reasons (``why``) sent blank where the model has no learned
-    treatment of a blank: numbers that took the training median (``imputed``) and categories
-    training never saw blank (``empty``). The decision was taken on an incomplete application,
-    and the reasons cannot state those blanks' part in it (a category training saw blank has its
-    learned missing column, which a reason can name). A blank
-    number takes the training median, which is the reasons' own reference, so its effect is in no
-    reason for most models (a compliance review, 2026-12-06: 150 declines of 300 approved
-    applicants with one field blanked, none naming it), and where a model's offsets or missing
-    indicator make it one, the reason states a value the applicant never gave (a review, the same
-    day): each is listed, cited or not."""
-    if why is None:
-        return []
-    return list(dict.fromkeys([*(imputed or []), *(empty or [])]))
 
 
 def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
