@@ -924,3 +924,74 @@ def test_the_accuracy_interval_and_the_dm_test_disagreeing_is_said(series: Prepa
     # The report itself: both sections carry it, or neither.
     built = build_forecast_sections(_inputs(series, teacher, student))
     assert ("disagree at 5 %" in built[0].summary) == ("disagree at 5 %" in built[1].summary)
+
+
+def test_a_panel_asset_with_missing_dates_is_named_in_the_quintile_book() -> None:
+    """An asset with days missing inside its span entered the quintile book without a word: the row
+    before a hole earns its return over two of the book's periods (a quant's walk-through,
+    2026-12-06). The book counts such assets and their missing dates, against a count by hand, and
+    the evidence and the report warn; a complete panel has nothing to say."""
+    import pandas as pd
+
+    from finlite.evaluate.forecast import calendar_holes, quantile_portfolio
+    from finlite.jobs.forecast import realised_paths
+
+    frames = []
+    for k in range(6):
+        f = make_prices(400, seed=10 + k)
+        f["ticker"] = f"A{k}"
+        frames.append(f)
+    holed = frames[2]
+    gone = holed.index[[340, 341, 350, 370]]  # inside the test period (its last 20 % of dates)
+    frames[2] = holed.drop(index=gone)
+    spec = MarketSpec(objective="return", window=10, volume_column="volume", id_column="ticker")
+    series = prepare_series(pd.concat(frames, ignore_index=True), spec)
+    y = series.windows_test.y.astype(np.float64)
+    ids = np.asarray(series.windows_test.ids).astype(str)
+    dates = np.asarray(series.windows_test.dates).astype("datetime64[D]")
+    # By hand: each asset's dates of the panel between its first and last that it lacks.
+    calendar = np.unique(dates)
+    expected = {}
+    for asset in np.unique(ids):
+        own = np.unique(dates[ids == asset])
+        span = calendar[(calendar >= own[0]) & (calendar <= own[-1])]
+        if span.size > own.size:
+            expected[asset] = int(span.size - own.size)
+    assert expected == {"A2": 4}
+    teacher = 0.3 * y + 0.005 * np.random.default_rng(0).normal(size=y.size)
+    book = quantile_portfolio(dates, ids, teacher, realised_paths(series)[:, -1])
+    assert book["calendar_holes"] == {"assets": 1, "dates_missing": 4, "examples": [["A2", 4]]}
+    evidence = forecast_evidence(series, {"teacher": teacher, "student": teacher * 0.9}, cutoff=None)
+    assert evidence["cross_sectional_portfolio"]["calendar_holes"]["examples"] == [["A2", 4]]
+    warned = [w for w in evidence["warnings"] if "lack 4 of the panel's dates" in w]
+    assert warned and "A2 (4)" in warned[0] and "Fill the missing days" in warned[0]
+    trading = {s.id: s for s in build_forecast_sections(_inputs(series, teacher, teacher * 0.9))}["trading"]
+    assert trading.metrics["cross_sectional_portfolio"]["calendar_holes"]["dates_missing"] == 4
+    assert any("Warning: 1 asset(s) of the quintile portfolios lack 4" in n for n in trading.notes)
+    # Complete: no key, no warning.
+    whole = _panel(assets=6)
+    wy = whole.windows_test.y.astype(np.float64)
+    complete = forecast_evidence(whole, {"teacher": wy, "student": wy}, cutoff=None)
+    assert "calendar_holes" not in complete["cross_sectional_portfolio"]
+    assert not any("panel's dates" in w for w in complete.get("warnings", []))
+    # The primitive against sets, on random panels.
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        n_assets, n_dates = int(rng.integers(1, 6)), int(rng.integers(1, 12))
+        rows = [(a, d) for a in range(n_assets) for d in range(n_dates) if rng.random() < 0.7]
+        if not rows:
+            continue
+        a_idx = np.array([r[0] for r in rows])
+        d_idx = np.array([r[1] for r in rows])
+        names = np.array([f"x{a}" for a in range(n_assets)])
+        got = calendar_holes(a_idx, d_idx, names, n_dates)
+        want = {}
+        for a in set(a_idx.tolist()):
+            own = sorted({d for x, d in rows if x == a})
+            if own[-1] - own[0] + 1 > len(own):
+                want[f"x{a}"] = own[-1] - own[0] + 1 - len(own)
+        if not want:
+            assert got is None
+        else:
+            assert got is not None and got["assets"] == len(want) and got["dates_missing"] == sum(want.values())
+            assert all(want[name] == count for name, count in got["examples"])

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from finlite._util import terminal_safe
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.metrics import finite_scores, mae, r2, rmse
 
@@ -875,9 +876,51 @@ def _portfolio_books(dates: Any, ids: Any, signal: Any, realised: Any, cost: flo
                 f[first, int(np.argmax(f[first] <= 0.0)):] = 0.0
                 net[b][first] = -1.0
         books[b] = (net[b], f, change[b], gross[b])
-    meta = {"periods": len(rebalance), "periods_flat": flat, "quantile": float(quantile),
-            "assets": int(np.median(ranked)) if ranked else 0, "min_assets": int(min_assets)}
+    meta: dict[str, Any] = {"periods": len(rebalance), "periods_flat": flat, "quantile": float(quantile),
+                            "assets": int(np.median(ranked)) if ranked else 0, "min_assets": int(min_assets)}
+    holes = calendar_holes(asset, codes, asset_names, len(unique))
+    if holes is not None:
+        meta["calendar_holes"] = holes
     return books, invested, meta
+
+
+def calendar_holes(asset: np.ndarray, codes: np.ndarray, asset_names: np.ndarray,
+                   dates: int) -> dict[str, Any] | None:
+    """The assets of a panel that lack rows on some of the panel's dates between their own first
+    and last (``asset``, ``codes``: each row's asset and date index; ``dates``: the panel's
+    dates). Such an asset's row before a hole earns its return over more than one of the book's
+    periods, so the book holds it over a longer period than the others (a quant's walk-through,
+    2026-12-06: an asset with missing days entered the quintile book without a word). None when
+    every asset trades on every date of its span; else ``assets``, ``dates_missing`` and the
+    five with the most (``examples``: [asset, dates missing])."""
+    if not asset.size:
+        return None
+    n = len(asset_names)
+    pairs = np.unique(asset.astype(np.int64) * dates + codes.astype(np.int64))  # each (asset, date) once
+    who, when = pairs // dates, pairs % dates
+    held = np.bincount(who, minlength=n)
+    first = np.full(n, dates, dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
+    np.minimum.at(first, who, when)
+    np.maximum.at(last, who, when)
+    missing = np.where(held > 0, last - first + 1 - held, 0)
+    if not missing.any():
+        return None
+    worst = np.argsort(-missing, kind="stable")[:5]
+    return {"assets": int(np.count_nonzero(missing)), "dates_missing": int(missing.sum()),
+            "examples": [[str(asset_names[i]), int(missing[i])] for i in worst if missing[i]]}
+
+
+def calendar_holes_warning(holes: Mapping[str, Any] | None) -> str | None:
+    """The warning for a quintile book's :func:`calendar_holes` (None when there are none)."""
+    if not holes:
+        return None
+    named = ", ".join(f"{terminal_safe(str(a))} ({int(n):,})" for a, n in holes.get("examples") or [])
+    return (f"{int(holes['assets']):,} asset(s) of the quintile portfolios lack {int(holes['dates_missing']):,} of the "
+            f"panel's dates between their first and last ({named}{', ...' if int(holes['assets']) > 5 else ''}): the "
+            "return of a row before a missing date runs over more than one of the book's periods, so the book holds "
+            "those assets longer than the others. Fill the missing days (or drop the assets) before judging the "
+            "quintile book.")
 
 
 def trading_view(realised: Any, signal: Any, cost_bps: float = 0.0, periods_per_year: float = 252, *,

@@ -33,6 +33,7 @@ from finlite.data.market import (
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate.forecast import (
     buy_and_hold,
+    calendar_holes_warning,
     cross_sectional_ic,
     date_mean_errors,
     diebold_mariano,
@@ -1200,6 +1201,8 @@ def _cross_sectional_book(rows: _Rows) -> dict[str, Any] | None:
                "teacher": {k: first[k] for k in ("long_short", "long_top")},
                "student": {k: books["student"][k] for k in ("long_short", "long_top")},
                "equal_weight": hold, "sharpe_difference_long_short": diff, "block_length": block}
+    if first.get("calendar_holes"):  # assets with missing dates, held over longer periods
+        metrics["calendar_holes"] = first["calendar_holes"]
     summary = (f"Ranking the assets of each date, after costs, the quintile long/short book's Sharpe is "
                f"{first['long_short']['sharpe']:.2f} on the teacher's forecasts and "
                f"{books['student']['long_short']['sharpe']:.2f} on the student's (95 % interval of the difference: "
@@ -1220,6 +1223,9 @@ def _cross_sectional_book(rows: _Rows) -> dict[str, Any] | None:
             + (f" The {len(others)} asset(s) on another calendar ({', '.join(others[:5])}"
                f"{' ...' if len(others) > 5 else ''}) are left out: one book rebalances on one calendar's dates."
                if others else ""))
+    holes = calendar_holes_warning(first.get("calendar_holes"))
+    if holes is not None:
+        note += f" Warning: {holes}"
     table = Table(id="cross_sectional_portfolio", caption="Quintile portfolios across the assets, after costs.",
                   columns=["model", "book", "annual return", "annual volatility", "Sharpe", "max drawdown",
                            "turnover", "hit rate"], rows=table_rows)

@@ -44,6 +44,7 @@ from finlite.data.walkforward import WalkForward
 from finlite.errors import ConfigError, DataError, FinliteWarning
 from finlite.evaluate.forecast import (
     buy_and_hold,
+    calendar_holes_warning,
     cross_sectional_ic,
     date_mean_errors,
     diebold_mariano,
@@ -673,11 +674,14 @@ def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals
     every start day at h > 1 (:func:`~finlite.evaluate.forecast.panel_books`, as the report's)."""
     books, _ = panel_books(dates, ids, signals, realised, cost_bps, per_year, horizon=horizon, path=paths)
     first = next(iter(books.values()))
-    return {"quantile": first["quantile"], "periods": first["periods"], "periods_flat": first["periods_flat"],
-            "assets": first["assets"], "min_assets": first["min_assets"], "periods_per_year": per_year / horizon,
-            "models": {name: {"long_short": book["long_short"], "long_top": book["long_top"]}
-                       for name, book in books.items()},
-            "equal_weight": first["equal_weight"]}
+    out = {"quantile": first["quantile"], "periods": first["periods"], "periods_flat": first["periods_flat"],
+           "assets": first["assets"], "min_assets": first["min_assets"], "periods_per_year": per_year / horizon,
+           "models": {name: {"long_short": book["long_short"], "long_top": book["long_top"]}
+                      for name, book in books.items()},
+           "equal_weight": first["equal_weight"]}
+    if first.get("calendar_holes"):  # assets with missing dates, held over longer periods (calendar_holes)
+        out["calendar_holes"] = first["calendar_holes"]
+    return out
 
 
 #: Below this many labelled test windows a forecaster's errors, accuracy and tests are no
@@ -707,6 +711,9 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
         if ranked < THIN_PERIODS:
             out.append(f"the quintile portfolios rest on {ranked:,} rebalancing period(s) with enough assets to rank; "
                        f"their returns and Sharpe ratios from fewer than {THIN_PERIODS} are no evidence.")
+        holes = calendar_holes_warning(book.get("calendar_holes"))
+        if holes is not None:
+            out.append(holes)
     views = {"": evidence.get("trading")} if evidence.get("trading") else dict(evidence.get("trading_per_asset") or {})
     short = {asset: int(v.get("periods") or 0) for asset, v in views.items()
              if isinstance(v, Mapping) and int(v.get("periods") or 0) < THIN_PERIODS}
