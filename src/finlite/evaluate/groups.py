@@ -949,7 +949,7 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
     }
     words = DecisionWords.of(inp.domain)
     ratio_name = f"{words.approval}-rate ratio"
-    gap_names = {"tpr_gap": f"{'bad' if words.approval == 'approval' else inp.positive}-capture gap",
+    gap_names = {"tpr_gap": f"{words.captured or inp.positive}-capture gap",
                  "fpr_gap": f"{words.wrongful} (equal-opportunity) gap"}
     if ratio_low is not None and ratio_low > WIDEN_WARN:  # four_fifths["widened"]
         widened.append((ratio_name, ratio_low))

@@ -256,6 +256,7 @@ class DecisionWords:
     good: str  # the other class: "good" / "legitimate"
     equal_opportunity: str  # what 1 − the wrongful rate is
     protected_input: str  # why a protected column among the inputs matters
+    captured: str | None  # the positive class named in the capture gap ("bad"); None: the data's own label
 
     @classmethod
     def of(cls, domain: str) -> DecisionWords:
@@ -266,11 +267,13 @@ class DecisionWords:
                        equal_opportunity="the share of legitimate transactions passed (passed | legitimate)",
                        protected_input="their flags (and the reasons given for them) can depend on it directly (a "
                                        "control that holds or refuses payments by a protected characteristic can be "
-                                       "unlawful discrimination)")
+                                       "unlawful discrimination)",
+                       captured=None)
         return cls(approval="approval", approved="approved", approves="approves", declined="declined", wrongful="wrongful-decline",
                    good="good", equal_opportunity="the equal-opportunity rate of lending (approved | good)",
                    protected_input="their decisions (and adverse-action reasons) can depend on it directly (ECOA / "
-                                   "Regulation B prohibit that basis in US credit decisions)")
+                                   "Regulation B prohibit that basis in US credit decisions)",
+                   captured="bad")
 
 
 @dataclass
