@@ -1664,6 +1664,45 @@ def sign(
 
 @app.command()
 @_friendly
+def audit(
+    logs: Annotated[list[Path], typer.Argument(help="The audit log file(s) 'finlite serve --audit-log' wrote (a rotated log's files, in any order).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the check as JSON.")] = False,
+) -> None:
+    """Verify a serve audit log's hash chain: exit 0 when every line links to the one before it,
+    1 when a line was edited, inserted or removed (each break named by file and line) or a line
+    carries no link (written before finlite chained its lines, or by a service that could not
+    read its log back).
+
+    Prints the last line's sha256: record it elsewhere and compare it later, since lines cut
+    from the end of a file leave no trace in the chain.
+    """
+    from finlite.runtime.audit import verify_audit_log
+
+    check = verify_audit_log(logs)
+    if as_json:
+        _echo(_json_out(check.to_dict()))
+    else:
+        events = ", ".join(f"{n:,} {name}" for name, n in sorted(check.events.items()))
+        _echo(f"{check.lines:,} audit line(s) in {len(check.files)} file(s) ({events or 'none'}); last line "
+              f"{check.last_time or '(no time)'}, sha256 {check.last_sha256}")
+        for where in check.breaks:
+            _echo(f"BROKEN: {where['file']} line {where['line']}: {where['why']}")
+        if check.break_count > len(check.breaks):
+            _echo(f"... and {check.break_count - len(check.breaks):,} more break(s)")
+        if check.unchained:
+            _echo(f"NOT VERIFIED: {check.unchained:,} line(s) carry no prev_sha256 (written by a finlite before "
+                  "2026-12-06, or by a service that could not read its log back)")
+        if not check.lines:
+            _echo("NOT VERIFIED: the log holds no audit line")
+        if check.intact:
+            _echo("intact: every line links to the one before it. Record the sha256 above: lines cut from the end "
+                  "leave no trace in the chain.")
+    if not check.intact:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_friendly
 def demo(
     out: Annotated[Path | None, typer.Option(help="Folder for the teacher and student artifacts (an earlier demo's artifacts there are replaced, in a folder a demo marked with .finlite-demo; any other artifact is refused). Default: runs/demo (runs/demo-markets with --markets).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,

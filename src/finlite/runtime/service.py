@@ -83,6 +83,7 @@ from finlite._protected import USE_ADVICE
 from finlite._util import check_flags
 from finlite.data.market import MarketPreprocessor
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
+from finlite.runtime.audit import chain_lines, tail_sha256
 from finlite.runtime.encoder import FieldError, RecordErrors
 from finlite.runtime.predictor import Predictor, report_status_warning
 from finlite.runtime.reason_codes import (
@@ -396,7 +397,13 @@ class AuditLog:
         #: 2026-12-06: /health said "ok" while every /predict answered 500).
         self.failing: str | None = None
         self._failed_at = 0.0  # time.monotonic() of that failure
+        #: (device, inode, size, sha256 of the last line) after this process's last append: while
+        #: the file still has that size, no other worker wrote since, and nothing is read back.
+        self._tail: tuple[int, int, int, str | None] | None = None
         self._fd = self._open(make_folder=True)
+        #: The same file open for reading (-1: it cannot be read back, and its lines are not
+        #: chained): the chain's previous line is read through it when another worker wrote last.
+        self._rfd = self._reader(self._fd)
         self._lock = threading.Lock()
 
     def _open(self, *, make_folder: bool) -> int:
@@ -474,11 +481,33 @@ class AuditLog:
             # says only that no decision was made.
             log.error("the audit log %s was moved or removed, and no new log can be opened there: %s", self.path, exc)
             raise OSError(errno.EIO, "the audit log was rotated and cannot be reopened") from None
+        rfd = self._reader(fd)
         os.close(self._fd)
-        self._fd = fd
+        if self._rfd >= 0:
+            os.close(self._rfd)
+        self._fd, self._rfd, self._tail = fd, rfd, None
         log.warning("the audit log %s was moved or removed; writing to a new file at that path", self.path)
         if self.warning:
             log.warning("%s", self.warning)
+
+    def _reader(self, fd: int) -> int:
+        """The log open at ``fd`` opened again for reading (the chain reads a line another worker
+        wrote last), or -1 when this account may not read it (a write-only logging policy): its
+        lines are then not chained, and :attr:`warning` says so."""
+        try:
+            rfd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | _NOFOLLOW)
+        except OSError:
+            rfd = -1
+        else:
+            seen, held = os.fstat(rfd), os.fstat(fd)
+            if (seen.st_dev, seen.st_ino) != (held.st_dev, held.st_ino):  # swapped since: not this log
+                os.close(rfd)
+                rfd = -1
+        if rfd < 0:
+            unchained = (f"the audit log {str(self.path)!r} cannot be read back by this account, so its lines are not "
+                         "hash-chained ('finlite audit' cannot show an edit); let the service read its log")
+            self.warning = f"{self.warning}; {unchained}" if self.warning else unchained
+        return rfd
 
     def _moved(self) -> bool:
         """Whether :attr:`path` no longer names the open file (renamed away, deleted, replaced). A
@@ -538,17 +567,28 @@ class AuditLog:
             os.close(reader)
 
     def write(self, entries: list[dict[str, Any]]) -> None:
-        """Append ``entries`` (one JSON line each, keys sorted) in one write.
+        """Append ``entries`` (one JSON line each, keys sorted, then the chain's ``prev_sha256``:
+        :mod:`finlite.runtime.audit`) in one write.
 
         A write that fails part way (a full disk) is taken back: the caller answers that no
         decision was made, so none of the request's lines may stay in the log, and no partial
-        line may swallow the next record. Under the file lock, no other worker appends meanwhile.
+        line may swallow the next record. Under the file lock, no other worker appends meanwhile,
+        so each line links to the one before it in the file, whichever worker wrote that.
         """
-        data = b"".join(orjson.dumps(e, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-                        for e in entries)
+        lines = [orjson.dumps(e, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+                 for e in entries]
         try:
             with self._locked():
-                self._append(data)
+                if self._rfd < 0:  # a log this account may not read back: appended unchained
+                    self._append(b"".join(lines))
+                else:
+                    held = os.fstat(self._fd)
+                    key = (held.st_dev, held.st_ino, held.st_size)
+                    tail = self._tail
+                    prev = tail[3] if tail is not None and tail[:3] == key else tail_sha256(self._rfd, held.st_size)
+                    data, last = chain_lines(lines, prev)
+                    self._append(data, start=held.st_size)
+                    self._tail = (held.st_dev, held.st_ino, held.st_size + len(data), last)
         except OSError as exc:
             self.failing, self._failed_at = exc.strerror or str(exc), time.monotonic()
             raise
@@ -566,11 +606,12 @@ class AuditLog:
             return "the audit log's folder is gone"
         return None
 
-    def _append(self, data: bytes, fd: int | None = None) -> None:
+    def _append(self, data: bytes, fd: int | None = None, start: int | None = None) -> None:
         """Append ``data`` whole to ``fd`` (default: the log's), or leave the file as it was
-        (call under :meth:`_locked`)."""
+        (call under :meth:`_locked`; ``start``: the file's size, when the caller has it)."""
         fd = self._fd if fd is None else fd
-        start = os.fstat(fd).st_size
+        if start is None:
+            start = os.fstat(fd).st_size
         view = memoryview(data)
         try:
             while view:  # a regular file takes it whole; the loop covers a short write
@@ -586,6 +627,9 @@ class AuditLog:
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+            if self._rfd >= 0:
+                os.close(self._rfd)
+                self._rfd = -1
 
 
 class _Clock:
@@ -609,6 +653,16 @@ class _Clock:
 #: ``request_id`` (which a client may set with X-Request-ID, to trace it, and may repeat), so each
 #: request's evidence has a key no client chose (a review, 2026-12-03).
 _SERVER_ID: contextvars.ContextVar[str] = contextvars.ContextVar("finlite_server_request_id", default="")
+#: The address the request being handled came from (the peer's IP: a load balancer's, behind
+#: one; "" over a Unix socket): every audit line names it, for an auditor asking who asked for a
+#: decision (note 69's leftover).
+_CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("finlite_client", default="")
+
+
+def _client_of(scope: Mapping[str, Any]) -> str:
+    """The peer's host of an ASGI scope ("" when the server gives none)."""
+    client = scope.get("client")
+    return str(client[0]) if client else ""
 
 
 class _BadBody(Exception):
@@ -1036,6 +1090,7 @@ class _PredictEndpoint:
         self.handle = handle
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        _CLIENT.set(_client_of(scope))
         status, body, headers = await self.handle(scope["headers"], receive)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -1412,6 +1467,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             return
         line: dict[str, Any] = {"event": "error", "time": clock.now(), "request_id": request_id,
                                 "server_request_id": _SERVER_ID.get() or request_id,
+                                "client": _CLIENT.get(),
                                 "model_sha256": model_sha256, "manifest_sha256": manifest_sha256, "status": status,
                                 "error": error}
         if records is not None:
@@ -1428,7 +1484,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                    empty: list[str] | None = None, outside: list[str] | None = None,
                    incomplete: list[str] | None = None) -> dict[str, Any]:
         line: dict[str, Any] = {"event": "prediction", "time": now, "request_id": request_id,
-                                "server_request_id": _SERVER_ID.get() or request_id,
+                                "server_request_id": _SERVER_ID.get() or request_id, "client": _CLIENT.get(),
                                 "model_sha256": model_sha256, "manifest_sha256": manifest_sha256, "score": score,
                                 "decision": decision, "cutoff": cutoff}
         if index is not None:
@@ -1646,7 +1702,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             del result["notes"]
         if audit is not None:
             line: dict[str, Any] = {"event": "prediction", "time": clock.now(), "request_id": request_id,
-                                    "server_request_id": _SERVER_ID.get() or request_id,
+                                    "server_request_id": _SERVER_ID.get() or request_id, "client": _CLIENT.get(),
                                     "model_sha256": model_sha256, "manifest_sha256": manifest_sha256,
                                     "cutoff": predictor.decision_cutoff, "rows": rows, **result}
             line["input_sha256"] = input_digest(history)  # the history as received
@@ -1754,6 +1810,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     async def predict(request: Request) -> Response:
         """Score one record, or a batch ``{"records": [...]}``; a forecaster: the forecast for the last
         date of ``{"history": ...}``."""
+        _CLIENT.set(_client_of(request.scope))
         status, body, headers = await handle(request.scope["headers"], request.receive)
         response = Response(body, status)
         response.raw_headers = headers

@@ -1,0 +1,210 @@
+"""The hash chain of ``finlite serve``'s audit log, and its verification (``finlite audit``).
+
+Every line :class:`finlite.runtime.service.AuditLog` writes ends with ``"prev_sha256"``: the
+sha256 of the line before it in the same file (its bytes, line break included), or null on a
+file's first line. A line edited, inserted or deleted breaks the chain at the line after it, so
+a decision log that is altered after the fact says so (an auditor's question of any decision
+record: has it been changed since it was written?). The chain proves order and integrity within
+a file; lines cut from its end leave no trace in the file itself, which is why
+:func:`verify_audit_log` gives the last line's sha256, for the operator to record elsewhere
+(another system, a ticket, a signed daily note) and compare later.
+
+Each file of a rotated log starts a chain of its own: several workers append to one file, and
+the one that opens the new file cannot know which line was the old file's last.
+
+Reading needs no FastAPI: a validator checks a log on a machine without ``finlite[serve]``.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from finlite.errors import DataError
+
+__all__ = ["CHAIN_KEY", "MAX_LINE_BYTES", "AuditCheck", "chain_lines", "line_sha256", "tail_sha256",
+           "verify_audit_log"]
+
+#: The key each audit line ends with: the sha256 of the line before it (null on a file's first).
+CHAIN_KEY = "prev_sha256"
+_CHAIN_BYTES = b',"' + CHAIN_KEY.encode() + b'":'
+
+#: The longest audit line read back (a batch's line with --audit-features stays far below: a
+#: request body is at most a few MiB). A longer one is no line finlite wrote.
+MAX_LINE_BYTES = 64 << 20
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def line_sha256(line: bytes) -> str:
+    """The sha256 (hex) of one audit line's bytes, its line break included."""
+    return hashlib.sha256(line).hexdigest()
+
+
+def chain_lines(lines: Sequence[bytes], prev: str | None) -> tuple[bytes, str | None]:
+    """``lines`` (each a JSON object ending ``}\\n``) with the chain key added to each, the first
+    linked to ``prev`` (None: the file's first line), and the last line's sha256."""
+    out = []
+    for line in lines:
+        link = b'"' + prev.encode() + b'"' if prev is not None else b"null"
+        chained = line[:-2] + _CHAIN_BYTES + link + b"}\n"
+        out.append(chained)
+        prev = line_sha256(chained)
+    return b"".join(out), prev
+
+
+def tail_sha256(fd: int, size: int) -> str | None:
+    """The sha256 of the last line of the first ``size`` bytes of the file open at ``fd`` (for
+    reading), None when ``size`` is 0.
+
+    Raises:
+        OSError: the file cannot be read, or its last line is longer than :data:`MAX_LINE_BYTES`
+            (``EFBIG``).
+    """
+    if size <= 0:
+        return None
+    end = size - 1  # the last line's own line break
+    step = 1 << 16
+    start = end
+    while True:
+        low = max(0, start - step)
+        chunk = os.pread(fd, start - low, low)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            begin = low + cut + 1
+            break
+        if low == 0:
+            begin = 0
+            break
+        start = low
+        step *= 2
+        if size - low > MAX_LINE_BYTES:
+            raise OSError(errno.EFBIG, "the audit log's last line is too long to be one finlite wrote")
+    return line_sha256(os.pread(fd, size - begin, begin))
+
+
+@dataclass
+class AuditCheck:
+    """What :func:`verify_audit_log` found. ``intact``: every line of every file is chained to the
+    one before it (a file's first to nothing). ``breaks``: the first broken links (file, line
+    number from 1, why), at most ten. ``last_sha256``: the sha256 of the last file's last line,
+    to record elsewhere and compare later (the chain cannot show lines cut from the end)."""
+
+    files: list[str]
+    lines: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+    unchained: int = 0
+    breaks: list[dict[str, Any]] = field(default_factory=list)
+    break_count: int = 0
+    last_sha256: str | None = None
+    last_time: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return not self.break_count and not self.unchained and self.lines > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files": self.files, "intact": self.intact, "lines": self.lines, "events": self.events,
+                "unchained": self.unchained, "break_count": self.break_count, "breaks": self.breaks,
+                "last_sha256": self.last_sha256, "last_time": self.last_time}
+
+
+def _open_log(path: Path) -> int:
+    """Open an audit log for reading: a regular file, never through a symbolic link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | _NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataError(f"Audit log {str(path)!r} is a symbolic link; give the real file's path.") from exc
+        if exc.errno == errno.ENOENT:
+            raise DataError(f"Audit log {str(path)!r} does not exist; check the path.") from exc
+        raise DataError(f"Cannot read the audit log {str(path)!r} ({exc.strerror or exc}).") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise DataError(f"Audit log {str(path)!r} is not a regular file; give the log's file path.")
+    return fd
+
+
+def verify_audit_log(paths: Sequence[str | os.PathLike[str]]) -> AuditCheck:
+    """Check the hash chain of audit log files (a rotated log's files in any order: each starts
+    its own chain). Streams each file a line at a time, whatever its size.
+
+    Raises:
+        DataError: a file is missing, a symbolic link, not a regular file, or not a finlite audit
+            log (a line that is not a JSON object with an ``event``), or holds a line longer than
+            :data:`MAX_LINE_BYTES`; the message names the file and line.
+    """
+    if not paths:
+        raise DataError("Give at least one audit log file.")
+    check = AuditCheck(files=[str(p) for p in paths])
+
+    def broken(where: str, number: int, why: str) -> None:
+        check.break_count += 1
+        if len(check.breaks) < 10:
+            check.breaks.append({"file": where, "line": number, "why": why})
+
+    for raw in paths:
+        path = Path(raw)
+        fd = _open_log(path)
+        prev: str | None = None
+        try:
+            with os.fdopen(fd, "rb", closefd=True) as fh:
+                number = 0
+                while True:
+                    line = fh.readline(MAX_LINE_BYTES + 1)
+                    if not line:
+                        break
+                    number += 1
+                    if len(line) > MAX_LINE_BYTES:
+                        raise DataError(f"Line {number} of the audit log {str(path)!r} is longer than "
+                                        f"{MAX_LINE_BYTES >> 20} MiB: no line finlite writes is; this is not a finlite "
+                                        "audit log.")
+                    if not line.endswith(b"\n"):
+                        broken(str(path), number, "the last line is cut short (no line break): a write interrupted "
+                                                  "by a crash, or the file cut")
+                    try:
+                        entry = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        if number == 1:
+                            raise DataError(f"The audit log {str(path)!r} does not start with a JSON line; it is not "
+                                            "a finlite audit log.") from None
+                        broken(str(path), number, "not a JSON line: edited, or another file's data")
+                        prev = line_sha256(line)
+                        continue
+                    if not isinstance(entry, dict) or "event" not in entry:
+                        if number == 1:
+                            raise DataError(f"The first line of {str(path)!r} is not an audit record (no \"event\"); "
+                                            "it is not a finlite audit log.")
+                        broken(str(path), number, "not an audit record (no \"event\")")
+                        prev = line_sha256(line)
+                        continue
+                    check.lines += 1
+                    event = str(entry["event"])
+                    check.events[event] = check.events.get(event, 0) + 1
+                    if isinstance(entry.get("time"), str):
+                        check.last_time = entry["time"]
+                    if CHAIN_KEY not in entry:
+                        check.unchained += 1
+                    elif entry[CHAIN_KEY] != prev:
+                        if prev is None:
+                            why = ("the file's first line links to a line before it: lines were removed from the "
+                                   "start of the file")
+                        elif entry[CHAIN_KEY] is None:
+                            why = "a chain starts again here: lines before it were edited, or this line was inserted"
+                        else:
+                            why = ("its prev_sha256 is not the sha256 of the line before it: that line was edited, "
+                                   "or lines between were removed or inserted")
+                        broken(str(path), number, why)
+                    prev = line_sha256(line)
+        except OSError as exc:
+            raise DataError(f"Cannot read the audit log {str(path)!r} ({exc.strerror or exc}).") from exc
+        check.last_sha256 = prev
+    return check

@@ -1,0 +1,156 @@
+"""The audit log's hash chain (finlite.runtime.audit) and 'finlite audit': an edited, inserted or
+removed decision line is found and named; an untouched log, written by several workers and
+rotated, verifies."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from finlite.cli import app
+from finlite.errors import DataError
+from finlite.runtime.audit import CHAIN_KEY, chain_lines, verify_audit_log
+from finlite.runtime.service import AuditLog, create_app
+
+
+def _entry(i: int) -> dict[str, object]:
+    return {"event": "prediction", "time": f"2026-12-06T18:00:{i % 60:02d}.000Z", "request_id": f"r{i}", "score": i / 100,
+            "decision": i % 2}
+
+
+def _lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def test_each_line_links_to_the_one_before_whichever_worker_wrote_it(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    one, two = AuditLog(path), AuditLog(path)  # two workers' handles on one file
+    for i in range(6):
+        (one if i % 3 else two).write([_entry(i)])
+    one.write([_entry(6), _entry(7)])  # a batch: one write of two lines
+    lines = _lines(path)
+    assert len(lines) == 8
+    # By hand: the first line links to nothing, each other to the sha256 of the bytes before it.
+    assert json.loads(lines[0])[CHAIN_KEY] is None
+    for before, line in itertools.pairwise(lines):
+        assert json.loads(line)[CHAIN_KEY] == hashlib.sha256(before).hexdigest()
+    assert lines[0].endswith(b',"prev_sha256":null}\n')  # the link is the line's last key
+    check = verify_audit_log([path])
+    assert check.intact and check.lines == 8 and check.events == {"prediction": 8}
+    assert check.last_sha256 == hashlib.sha256(lines[-1]).hexdigest()
+    result = CliRunner().invoke(app, ["audit", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "8 audit line(s) in 1 file(s) (8 prediction)" in result.output and "intact" in result.output
+    assert check.last_sha256 in result.output
+
+
+@pytest.mark.parametrize("tamper,line,why", [
+    ("edit", 4, "its prev_sha256 is not the sha256 of the line before it"),
+    ("delete", 4, "its prev_sha256 is not the sha256 of the line before it"),
+    ("insert", 4, "a chain starts again here"),
+    ("head", 1, "the file's first line links to a line before it"),
+    ("cut", 6, "the last line is cut short"),
+])
+def test_an_altered_log_is_found_and_the_break_named(tmp_path: Path, tamper: str, line: int, why: str) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    for i in range(6):
+        log.write([_entry(i)])
+    log.close()
+    lines = _lines(path)
+    if tamper == "edit":  # an approval turned into a decline
+        lines[2] = lines[2].replace(b'"decision":0', b'"decision":1')
+    elif tamper == "delete":
+        del lines[3]
+    elif tamper == "insert":
+        lines.insert(3, json.dumps({**_entry(99), CHAIN_KEY: None}).encode() + b"\n")
+    elif tamper == "head":
+        del lines[0]
+    else:
+        lines[-1] = lines[-1][:-10]
+    path.write_bytes(b"".join(lines))
+    check = verify_audit_log([path])
+    assert not check.intact and check.breaks[0]["line"] == line and why in check.breaks[0]["why"]
+    result = CliRunner().invoke(app, ["audit", str(path), "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.output)["breaks"][0]["line"] == line
+
+
+def test_a_rotated_log_starts_a_chain_per_file_and_both_verify(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    log.write([_entry(0)])
+    log.write([_entry(1)])
+    path.rename(tmp_path / "audit.jsonl.1")  # logrotate with nocreate
+    log.write([_entry(2)])
+    assert json.loads(_lines(path)[0])[CHAIN_KEY] is None
+    check = verify_audit_log([tmp_path / "audit.jsonl.1", path])
+    assert check.intact and check.lines == 3
+
+
+def test_an_unchained_or_foreign_file_is_not_verified(tmp_path: Path) -> None:
+    old = tmp_path / "old.jsonl"  # a log from before the chain: nothing to check it by
+    old.write_text("".join(json.dumps(_entry(i)) + "\n" for i in range(3)))
+    result = CliRunner().invoke(app, ["audit", str(old)])
+    assert result.exit_code == 1 and "NOT VERIFIED: 3 line(s) carry no prev_sha256" in result.output
+    csv = tmp_path / "scores.csv"
+    csv.write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match="does not start with a JSON line; it is not a finlite audit log"):
+        verify_audit_log([csv])
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(old)
+    result = CliRunner().invoke(app, ["audit", str(link)])
+    assert result.exit_code == 2 and "is a symbolic link" in result.output
+    result = CliRunner().invoke(app, ["audit", str(tmp_path / "missing.jsonl")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    result = CliRunner().invoke(app, ["audit", str(empty)])
+    assert result.exit_code == 1 and "holds no audit line" in result.output
+
+
+def test_serve_chains_its_lines_and_names_the_client(exported_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    client = TestClient(create_app(exported_dir, audit=log))
+    records = german.drop(columns="creditability").head(3).to_dict("records")
+    assert client.post("/predict", json=records[0]).status_code == 200
+    assert client.post("/predict", json={"records": records[1:]}).status_code == 200
+    lines = [json.loads(x) for x in _lines(path)]
+    decisions = [x for x in lines if x["event"] == "prediction"]
+    assert len(decisions) == 3 and all(x["client"] == "testclient" for x in decisions)
+    assert verify_audit_log([path]).intact
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 12), where=st.data())
+def test_any_edit_or_removal_before_the_last_line_breaks_the_chain(n: int, where: st.DataObject) -> None:
+    """Property: chain n lines; change a byte of any line but the last, or remove any line but the
+    last: the chain breaks, at the line after the change."""
+    data, _ = chain_lines([json.dumps(_entry(i)).encode() + b"\n" for i in range(n)], None)
+    lines = data.splitlines(keepends=True)
+    k = where.draw(st.integers(0, n - 2))
+    edit = where.draw(st.booleans())
+    if edit:
+        lines[k] = lines[k].replace(b'"request_id": "r', b'"request_id": "x', 1)
+        assert b'"x' in lines[k]
+    else:
+        del lines[k]
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "audit.jsonl"
+        path.write_bytes(b"".join(lines))
+        check = verify_audit_log([path])
+    # An edited line k (from 0) breaks the next line's link, k + 2 counted from 1; a removed one
+    # leaves the line after it in its place, linked to the removed line: k + 1.
+    assert not check.intact and check.breaks[0]["line"] == (k + 2 if edit else k + 1)
