@@ -858,9 +858,30 @@ def import_teacher(
     _echo(f"teacher artifact: {outcome.path}")
 
 
+def _given_options(ctx: typer.Context, *options: tuple[str, str]) -> list[str]:
+    """Of ``options`` (parameter name, the flag to name), the flags given on the command line (or
+    in the environment), whatever their value: a default value typed out is still given."""
+    from typer._click.core import ParameterSource
+
+    return [flag for name, flag in options
+            if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)]
+
+
+def _is_market_teacher(path: Path) -> bool | None:
+    """Whether a teacher artifact's manifest records a market forecaster's schema (None when it
+    cannot be read: the run that follows names the problem)."""
+    from finlite._paths import read_small_file
+
+    try:
+        return bool(json.loads(read_small_file(path / "manifest.json", 16 << 20))["schema"].get("kind") == "market")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 @app.command()
 @_friendly
 def compress(
+    ctx: typer.Context,
     teacher: Annotated[Path, typer.Argument(help="Teacher artifact directory (from 'finlite train').")],
     data: Annotated[Path, typer.Argument(help="The table the teacher was trained on (the same rows in the same order; CSV or Parquet).")],
     out: Annotated[Path | None, typer.Option(help="Directory to write the student artifact to (not needed with --dry-run).")] = None,
@@ -973,10 +994,13 @@ def compress(
     if dry_run and save_plan is None:
         raise ConfigError("--dry-run needs --save-plan FILE: the plan is what a dry run produces.")
     # Options that would do nothing are refused, not ignored (--plan --sparsity 0 still pruned half the
-    # weights; --save-plan with --sparsity 0 wrote no file and said nothing: a review, 2026-12-03).
+    # weights; --save-plan with --sparsity 0 wrote no file and said nothing: a review, 2026-12-03),
+    # also when given at their default value (--plan --norm l2 trained a whole run: a walk-through,
+    # 2026-12-06).
+    given = _given_options(ctx, ("structured", "--structured" if structured else "--unstructured"),
+                           ("scope", "--scope"), ("norm", "--norm"))
     if plan is not None:
-        making = [flag for flag, on in (("--sparsity", sparsity is not None), ("--structured", structured),
-                                        ("--scope", scope != "layer"), ("--norm", norm != "l2")) if on]
+        making = [flag for flag, on in (("--sparsity", sparsity is not None),) if on] + given
         if making:
             raise ConfigError(f"{' and '.join(making)} {'set' if len(making) > 1 else 'sets'} how a pruning plan is "
                               "made, and --plan applies one made already (its own method, layers and shares). Drop "
@@ -985,12 +1009,16 @@ def compress(
         raise ConfigError("--save-plan writes the pruning plan, and --sparsity 0 prunes nothing: there would be no "
                           "plan to write. Give --sparsity above 0, or drop --save-plan.")
     elif sparsity == 0:
-        how = [flag for flag, on in (("--structured", structured), ("--scope", scope != "layer"), ("--norm", norm != "l2"))
-               if on]
+        how = given
         if how:
             raise ConfigError(f"{' and '.join(how)} {'set' if len(how) > 1 else 'sets'} how weights are pruned, and "
                               f"--sparsity 0 prunes nothing. Give --sparsity above 0, or drop "
                               f"{'them' if len(how) > 1 else 'it'}.")
+    elif "--norm" in given and not structured and norm == "l2" and _is_market_teacher(teacher) is False:
+        # The default value given: the run below cannot tell it from no --norm (a non-default one
+        # is refused there, where the teacher is read).
+        raise ConfigError("norm='l2' scores whole neurons for structured pruning; single weights are ranked by their "
+                          "magnitude. Prune neurons (--structured), or drop --norm.", param="norm")
     # The strings are checked by MagnitudePruning itself (an error naming the value and the choices).
     pruning = MagnitudePruning(sparsity=SPARSITY if sparsity is None else sparsity,
                                granularity="neuron" if structured else "weight", norm=cast(Norm, norm),
@@ -1378,10 +1406,10 @@ def evaluate(
             how = TIMED_NAMES.get(str(m.get("timed")), "timed") + (", one thread" if m.get("timed") == "onnx" else "")
             _echo(f"  {'latency':<21}p50 {m['latency_p50_us']:.1f} µs, p99 {m['latency_p99_us']:.1f} µs at batch 1; "
                   f"{m['rows_per_second']:,.0f} rows/s at batch {m['batch']:,} ({how})")
+    if result.get("note"):  # on stderr with --json too: the JSON on stdout is no place to hide a warning
+        _echo(result["note"], err=True)
     if not as_json:
         _echo(_served_line(result.get("served_model") or {}))
-        if result.get("note"):
-            _echo(result["note"], err=True)
         if "forecast" not in result and str(result.get("split", "")).startswith("hold-out"):
             # The metrics alone: a later period's drift and decisions are judged by report --holdout
             # (and score gives the PSI); evaluate was silent on rows where both warned (a fraud

@@ -317,7 +317,13 @@ def test_cli_options_a_recipe_or_search_would_ignore_are_refused(teacher_dir: Pa
                          # --sparsity 0 with options of how to prune: ignored before (a review, 2026-12-03).
                          (["--sparsity", "0", "--structured"], "--structured sets how weights are pruned, and "
                                                                "--sparsity 0 prunes nothing"),
-                         (["--sparsity", "0", "--scope", "global", "--norm", "l1"], "--scope and --norm set")):
+                         (["--sparsity", "0", "--scope", "global", "--norm", "l1"], "--scope and --norm set"),
+                         # The same at their default values (a walk-through, 2026-12-06: each trained a full run).
+                         (["--plan", str(plan), "--scope", "layer"], "--scope sets how a pruning plan is made"),
+                         (["--plan", str(plan), "--norm", "l2"], "--norm sets how a pruning plan is made"),
+                         (["--plan", str(plan), "--unstructured"], "--unstructured sets how a pruning plan is made"),
+                         (["--sparsity", "0", "--norm", "l2"], "--norm sets how weights are pruned, and --sparsity 0"),
+                         (["--norm", "l2"], "--norm l2 scores whole neurons for structured pruning")):
         res = runner.invoke(app, [*base, *extra])
         assert res.exit_code == 2 and words in res.output, (extra, res.output)
     assert not (tmp_path / "s").exists() and not (tmp_path / "p.json").exists()
