@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -314,6 +315,11 @@ def test_a_hold_out_of_training_rows_is_named(teacher_dir: Path, german: pd.Data
     from typer.testing import CliRunner
 
     from finlite.cli import app
+    # With --json the warning still goes to stderr (it was in the JSON alone: a walk-through, 2026-12-06).
+    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    quiet = runner.invoke(app, ["evaluate", str(teacher_dir), str(tmp_path / "apps_2025.csv"), "--no-timing", "--json"])
+    assert quiet.exit_code == 0 and "equal rows of the training or validation split" in quiet.stderr
+    assert json.loads(quiet.stdout)["note"].startswith(f"warning: {fitted:,} of the 600 rows")
     later = CliRunner().invoke(app, ["evaluate", str(teacher_dir), str(tmp_path / "later.csv"), "--no-timing"])
     assert later.exit_code == 0, later.output
     assert f"--holdout {tmp_path / 'later.csv'}' (and 'finlite score' prints the scores' PSI)" in later.output
