@@ -263,6 +263,9 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
                               "positive_rate": float(np.mean(y, dtype=np.float64)),
                               **({"unlabelled_left_out": unlabelled} if unlabelled else {})}
     warnings: list[str] = []
+    if unlabelled:  # said, as evaluate says it (it was in report.json alone: a walk-through, 2026-12-06)
+        warnings.append(f"{unlabelled:,} row(s) of {source} have no label ({target!r} empty) and were left out, as "
+                        f"training leaves them out: the report judges its {len(frame):,} labelled rows.")
     # Rows the models were fitted on (or early-stopped on) would make every metric optimistic: found
     # by value, as the model reads each row, whatever the file's column types or order.
     overlap, fitted = rows_in_training(prepared.frame, prepared.schema, prepared.split, prepared.source, frame,
