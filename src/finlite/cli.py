@@ -2125,7 +2125,7 @@ def _say_score_notes(notes: list[str]) -> None:
     """A scoring run's notes on stderr: categories training never saw, columns that seem coded
     otherwise, the scores' PSI against the training rows'."""
     for note in notes:
-        _echo(note if note.startswith("warning:") else f"note: {note}", err=True)
+        _echo(note if note.startswith(("warning:", "note:")) else f"note: {note}", err=True)
 
 
 def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: list[str], chunk_rows: int, int8: bool,

@@ -642,7 +642,7 @@ def test_a_numeric_protected_column_is_banded_and_small_groups_stay_out_of_the_r
     region = section.metrics["by_column"]["region"]
     assert [(g["group"], g["in_rule"]) for g in region["groups"]] == [("n", True), ("s", False)]
     assert region["four_fifths"]["teacher"] is None  # one group left in the rule: no ratio
-    assert any("region: group(s) s have fewer than 30" in note for note in section.notes)
+    assert any("region: group(s) 's' have fewer than 30" in note for note in section.notes)
     _json(section)
 
 

@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -337,8 +338,10 @@ def test_flipped_cases_csv() -> None:
     for r in body:
         i = int(np.flatnonzero(inp.ids == int(r[0]))[0])
         assert r[1] == f"{inp.teacher.scores_test[i]:.6f}" and r[5] == str(int(inp.y_test[i]))
-        assert {r[3], r[4]} == {"flagged", "approved"}
-        assert r[3] == ("flagged" if tf[i] else "approved")
+        assert {r[3], r[4]} == {"declined", "approved"}  # a credit model's words (the fraud ones below)
+        assert r[3] == ("declined" if tf[i] else "approved")
+    fraud = v.flipped_cases_csv(replace(inp, domain="fraud"))
+    assert fraud == text.replace(",declined,", ",flagged,").replace(",approved,", ",passed,")
 
 
 def test_flipped_cases_csv_orders_text_ids_naturally() -> None:
@@ -605,3 +608,9 @@ def test_a_student_that_ranks_no_better_than_chance_fails_discrimination() -> No
     # The same student beside the same teacher's ranking kept: no such finding.
     kept = dataclasses.replace(inp, student=dataclasses.replace(base.student, scores_test=weak.copy()))
     assert "no better than chance" not in v.build_discrimination(kept, n_boot=300).summary
+
+
+def test_a_class_named_by_a_number_reads_as_a_class_not_a_count() -> None:
+    """"Of the 62 1 row(s)" read as a count (a walk-through, 2026-12-06)."""
+    assert v._class_rows("bad") == "bad row(s)"
+    assert v._class_rows("1") == "row(s) of class '1'" and v._class_rows("2.0") == "row(s) of class '2.0'"

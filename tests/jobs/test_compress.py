@@ -495,3 +495,18 @@ def test_the_verdict_names_the_report_status_and_each_gate_that_failed_on_the_te
                "omitted": [{"id": "fairness", "error": "x"}]}
     assert markdown_verdict(unbuilt, []).startswith("Validation report status: WARN (the worst of 1 sections; not "
                                                     "built: fairness).")
+
+
+def test_a_student_larger_than_its_teacher_is_warned_of() -> None:
+    """A logistic teacher distilled into a default MLP student wrote a student 4.9x larger on disk,
+    and the summary said PASS (a walk-through, 2026-12-06)."""
+    from finlite.jobs.compress import fidelity_warnings, larger_warning
+
+    bigger = {"teacher": {}, "student": {}, "ratios": {"size_ratio": 1 / 4.9}}
+    assert larger_warning(bigger) == ("warning: the student is 4.9x larger on disk than its teacher: compressing "
+                                      "made the model bigger. The teacher is already small (a logistic or shallow "
+                                      "model): deploy it, or give a narrower student (--student-width) and more "
+                                      "pruning (--sparsity).")
+    assert larger_warning(bigger) in fidelity_warnings(bigger, ["auc"])
+    for ratio in (1.0, 3.2, None, 0.0):
+        assert larger_warning({"ratios": {"size_ratio": ratio}}) is None

@@ -698,6 +698,15 @@ def test_score_says_and_records_the_validation_reports_verdict(exported_dir: Pat
     amend_artifact(copy, {"report.json": json.dumps(failed).encode()}, {})
     notes = score_file(Predictor(copy), german_csv, tmp_path / "copy.parquet").notes
     assert any(n.startswith(f"warning: {copy}'s validation report is FAIL (") for n in notes), notes
+    # The command line prints a note once ("note: note: ...": a walk-through, 2026-12-06).
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    out = CliRunner().invoke(app, ["score", str(exported_dir), str(german_csv), "-o", str(tmp_path / "cli.csv"), "-q"])
+    assert out.exit_code == 0, out.output
+    assert "note: note:" not in out.output and "warning: note:" not in out.output
+    assert stored["status"] == "PASS" or f"note: {exported_dir}'s validation report is" in out.output
 
 
 def test_a_spreadsheet_s_separator_line_is_named_by_train_and_score(exported_dir: Path, german_csv: Path,

@@ -1237,7 +1237,8 @@ def build_fairness(inp: TabularInputs) -> Section:
         notes += col["notes"]
         small = [g["group"] for g in col["groups"] if not g["in_rule"]]
         if small:
-            notes.append(f"{col['column']}: group(s) {', '.join(small)} have fewer than {MIN_ROWS} test rows: shown, "
+            notes.append(f"{col['column']}: group(s) {', '.join(map(repr, small))} have fewer than {MIN_ROWS} test rows: "
+                         "shown, "
                          f"but left out of the {w.approval}-rate ratio and the gaps (too few rows for a stable rate).")
         if col["four_fifths"]["teacher"] is None or col["four_fifths"]["student"] is None:
             notes.append(f"{col['column']}: fewer than two groups of at least {MIN_ROWS} rows (or none "
@@ -1247,10 +1248,11 @@ def build_fairness(inp: TabularInputs) -> Section:
         undefined = [g["group"] for g in col["groups"] if g["teacher"]["tpr"] is None or g["teacher"]["fpr"] is None]
         if undefined:
             notes.append(f"{col['column']}: a capture or {w.wrongful} rate is null for group(s) "
-                         f"{', '.join(undefined)} (no rows of that class); the gaps use the groups where it is defined.")
+                         f"{', '.join(map(repr, undefined))} (no rows of that class); the gaps use the groups where it "
+                         "is defined.")
         thin = [g["group"] for g in col["groups"] if g["in_rule"] and not (g["in_tpr_gap"] and g["in_fpr_gap"])]
         if thin:
-            notes.append(f"{col['column']}: group(s) {', '.join(thin)} have fewer than {MIN_CLASS_ROWS} "
+            notes.append(f"{col['column']}: group(s) {', '.join(map(repr, thin))} have fewer than {MIN_CLASS_ROWS} "
                          f"'{inp.positive}' rows (or other rows): left out of that class's gap (one flipped "
                          "decision would move its rate by several points).")
         below = _below_rule(col["four_fifths"])

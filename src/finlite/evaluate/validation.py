@@ -1339,7 +1339,7 @@ def build_decisions(inp: TabularInputs) -> Section:
     summary = (f"Agreement {agree:.2%} (95% CI {agree_lo:.2%}–{agree_hi:.2%}) at cut-off {cutoff:.6g}; {flipped} "
                f"decision(s) flipped. {said_alerts} McNemar p = "
                f"{_fmt(mc['p_value'])} (teacher right / student wrong: {b}; the reverse: {c}). Of the {n_pos:,} "
-               f"{inp.positive} row(s) the teacher flags {caught['teacher']:,} and the student {caught['student']:,} "
+               f"{_class_rows(inp.positive)} the teacher flags {caught['teacher']:,} and the student {caught['student']:,} "
                f"({missed:,} of the teacher's missed, {anew:,} caught anew)"
                + (f": the student catches {capture_drop:.1%} of them fewer" if capture_lost else "")
                + f". {w.approval.capitalize()} rate teacher {approval['teacher']:.2%}, student "
@@ -1407,7 +1407,8 @@ def flipped_cases_csv(inp: TabularInputs) -> str:
     X49 before X107).
 
     Header: ``<id_name>,teacher_score,student_score,teacher_decision,student_decision,label``;
-    scores with six decimals, decisions ``flagged`` / ``approved``, the label 0/1; ``\\n`` line
+    scores with six decimals, decisions in the domain's words (credit ``declined`` / ``approved``,
+    fraud ``flagged`` / ``passed``: :class:`DecisionWords`), the label 0/1; ``\\n`` line
     ends, so the same inputs give the same bytes. A reviewer opens it in a spreadsheet, so an id
     (or the id column's name) that would start a formula (``=…``, ``@…``) is written with a
     leading apostrophe (:func:`finlite._util.spreadsheet_safe`): the data is untrusted.
@@ -1424,13 +1425,17 @@ def flipped_cases_csv(inp: TabularInputs) -> str:
         rows = rows[np.argsort(numbers, kind="stable")]
     else:  # text (or mixed) in natural order: X49 before X107, as a reviewer looks them up
         rows = rows[sorted(range(rows.size), key=lambda k: _natural_key(flipped[k]))]
+    # A credit model's decisions are declines, a fraud model's flags (a walk-through, 2026-12-06:
+    # a credit file said "flagged").
+    words = DecisionWords.of(inp.domain)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([spreadsheet_safe(inp.id_name), "teacher_score", "student_score", "teacher_decision",
                 "student_decision", "label"])
     for i in rows:
         w.writerow([spreadsheet_safe(ids[i].item() if hasattr(ids[i], "item") else ids[i]), f"{t[i]:.6f}", f"{s[i]:.6f}",
-                    "flagged" if t[i] >= cutoff else "approved", "flagged" if s[i] >= cutoff else "approved",
+                    words.declined if t[i] >= cutoff else words.approved,
+                    words.declined if s[i] >= cutoff else words.approved,
                     int(y[i])])
     return buf.getvalue()
 
@@ -1498,3 +1503,13 @@ def build_accuracy(inp: TabularInputs, n_boot: int | None = None, bins: int = 20
                     "mean actual", series, reference="diagonal")],
         notes=[f"Intervals: {n_boot} bootstrap resamples of the {y.size} test rows (seed {inp.seed}), percentile "
                f"method. Plot: {min(bins, y.size)} bands of equal row count by prediction."])
+
+
+def _class_rows(label: str) -> str:
+    """Rows of a class, as a sentence names them: "bad row(s)", but "row(s) of class 1" for a
+    label that is a number ("Of the 62 1 row(s)" read as a count: a walk-through, 2026-12-06)."""
+    try:
+        float(label)
+    except ValueError:
+        return f"{label} row(s)"
+    return f"row(s) of class {label!r}"

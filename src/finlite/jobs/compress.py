@@ -113,12 +113,24 @@ def silent_warning(report: dict[str, Any], gate_metrics: Sequence[str]) -> str |
             "point (--flag-rate).")
 
 
+def larger_warning(report: Mapping[str, Any]) -> str | None:
+    """The warning for a student larger on disk than its teacher (a logistic teacher distilled into
+    a default MLP student: 4.9x larger, and the summary said PASS; a walk-through, 2026-12-06)."""
+    ratio = (report.get("ratios") or {}).get("size_ratio")
+    if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
+        return None
+    return (f"warning: the student is {1 / ratio:.1f}x larger on disk than its teacher: compressing made the model "
+            "bigger. The teacher is already small (a logistic or shallow model): deploy it, or give a narrower "
+            "student (--student-width) and more pruning (--sparsity).")
+
+
 def fidelity_warnings(report: dict[str, Any], gate_metrics: Sequence[str]) -> list[str]:
     """Every warning a run's comparison raises: the AUC one (no gates at all), the silent-student
-    one (no gate on decisions) and the PR-AUC one (rare positives, no PR-AUC gate;
-    :func:`finlite.evaluate.summary_report.rare_positive_warning`)."""
+    one (no gate on decisions), the PR-AUC one (rare positives, no PR-AUC gate;
+    :func:`finlite.evaluate.summary_report.rare_positive_warning`) and a student larger than its
+    teacher (:func:`larger_warning`)."""
     found = [fidelity_warning(report, gates=bool(gate_metrics)), silent_warning(report, gate_metrics),
-             rare_positive_warning(report, gate_metrics)]
+             rare_positive_warning(report, gate_metrics), larger_warning(report)]
     return [message for message in found if message is not None]
 
 
