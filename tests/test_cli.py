@@ -934,3 +934,25 @@ def test_export_says_when_the_students_validation_report_failed(exported_dir: Pa
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["onnx"]["file"] == "model.onnx"
     assert "warning: validation report FAIL" in result.stderr
+
+
+def test_inspect_prints_the_test_rows_the_manifest_hashed(teacher_dir: Path, german: pd.DataFrame, german_csv: Path,
+                                                          tmp_path: Path) -> None:
+    """The manifest's data.split.test_rows_sha256 could be checked only through an internal call:
+    no command gave the rows (a walk-through, 2026-12-06). inspect --test-rows does, alone on stdout."""
+    import hashlib
+
+    cli = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    result = cli.invoke(app, ["inspect", str(teacher_dir), "--test-rows", str(german_csv)])
+    assert result.exit_code == 0, result.output
+    rows = result.stdout.splitlines()
+    numbers = [int(r) for r in rows]
+    assert len(numbers) == 200 and numbers == sorted(set(numbers)) and numbers[0] >= 1 and numbers[-1] <= 1000
+    recorded = json.loads((teacher_dir / "manifest.json").read_text())["data"]["split"]["test_rows_sha256"]
+    assert hashlib.sha256("\n".join(rows).encode()).hexdigest() == recorded  # as sha256sum gives it
+    # The rows are the test split's: the labels there are the test split's (stratified: 30 % bad).
+    assert german.iloc[[n - 1 for n in numbers]]["creditability"].eq("bad").sum() == 60
+    other = tmp_path / "other.csv"
+    german.head(900).to_csv(other, index=False)
+    refused = cli.invoke(app, ["inspect", str(teacher_dir), "--test-rows", str(other)])
+    assert refused.exit_code == 2 and refused.stdout == ""

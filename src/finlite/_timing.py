@@ -22,7 +22,7 @@ _ISA = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl
 
 
 #: How a model's latency was measured (its metrics' ``"timed"``), as the reports name it.
-TIMED_NAMES = {"onnx": "ONNX Runtime (exported)", "torch": "torch eager"}
+TIMED_NAMES = {"onnx": "ONNX Runtime (exported for timing)", "torch": "torch eager"}
 
 
 def latency_us(fn: Callable[[Any], Any], args: list[Any], *, repeats: int = 3000,

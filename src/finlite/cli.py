@@ -269,6 +269,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "verify_key": ("--verify-key",),
     "accept_failed_gates": ("--accept-failed-gates",),
     "manifest_sha256": ("--manifest-sha256",),
+    "test_rows": ("--test-rows",),
     "baseline": ("--baseline",),
     "batch": ("--batch",),
     "repeats": ("--repeats",),
@@ -1544,9 +1545,11 @@ def inspect(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory, or the OUT.rejected.json record a refused compress or search left.")],
     verify_key: VerifyKey = None,
     manifest_sha256: ManifestPin = None,
+    test_rows: Annotated[Path | None, typer.Option("--test-rows", help="The table the artifact was trained on: print the 1-based data rows of its test split, one per line (nothing else on stdout), after checking them against the manifest's data.split.test_rows_sha256 ('printf %s \"$(cat rows.txt)\" | sha256sum' gives it again).")] = None,
 ) -> None:
     """Verify an artifact's hashes (and signature) and show its schema, steps, metrics and pruning plan;
-    or show a refused run's record (OUT.rejected.json): its decision, teacher, data, seed and gates."""
+    or show a refused run's record (OUT.rejected.json): its decision, teacher, data, seed and gates.
+    With --test-rows DATA, print the test split's rows instead, for a validator's own tools."""
     from finlite._manifest import verify_artifact
 
     say = _echo  # the manifest's text (step names, gate messages) is a file's: escaped, as every line printed
@@ -1564,6 +1567,9 @@ def inspect(
         return str(value).replace("\r", "\\r").replace("\n", "\\n")
 
     root, verified, trust = verify_artifact(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
+    if test_rows is not None:
+        _print_test_rows(artifact, test_rows, verify_key, manifest_sha256)
+        return
     try:
         from finlite.artifact import load
 
@@ -1651,6 +1657,32 @@ def _trust_line(trust: dict[str, Any]) -> str:
     # An unreadable signature, or one that does not match its manifest, was refused on loading.
     return (f"signature: {trust['algorithm']}, key sha256 {trust['fingerprint']}; matches the manifest, but the key "
             "is not trusted until you pass --verify-key PUBLIC.pem")
+
+
+def _print_test_rows(artifact: Path, data: Path, verify_key: Any, manifest_sha256: str | None) -> None:
+    """``inspect --test-rows DATA``: the test split's 1-based data rows, one per line on stdout,
+    checked against the manifest's ``data.split.test_rows_sha256`` (a validator had the digest
+    and no list to hash: a walk-through, 2026-12-06)."""
+    from finlite.artifact import load, prepare_like
+    from finlite.data.prepared import PreparedData
+
+    art = load(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
+    prepared = prepare_like(art, data)  # refuses another table (its content hash)
+    if not isinstance(prepared, PreparedData):
+        raise ConfigError(f"{artifact} is a market forecaster: its test period is a span of dates (the manifest's "
+                          "data), not rows of a table. Drop --test-rows.", param="test_rows")
+    recorded = ((art.manifest.get("data") or {}).get("split") or {}).get("test_rows_sha256")
+    digest = prepared.test_rows_sha256()
+    if recorded is not None and recorded != digest:
+        raise DataError(f"The test rows of {data} as split now (sha256 {digest}) are not those {artifact} recorded "
+                        f"({recorded}); the rows printed would not be the ones judged. Pass the exact table the "
+                        "artifact was trained on.", param="test_rows")
+    if recorded is None:
+        _echo(f"note: {artifact} was written before finlite recorded data.split.test_rows_sha256: these rows are the "
+              "split made again from its recorded settings, with nothing recorded to check them against.", err=True)
+    rows = prepared.test_file_rows()
+    typer.echo("\n".join(map(str, rows.tolist())))
+    _echo(f"{rows.size:,} test row(s) of {data}; sha256 {digest} (of the rows without the final line break)", err=True)
 
 
 @app.command()

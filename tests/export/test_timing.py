@@ -38,7 +38,7 @@ def test_a_report_times_teacher_and_student_as_deployed_side_by_side() -> None:
     assert report["ratios"]["latency_p50_speedup"] == pytest.approx(
         report["teacher"]["latency_p50_us"] / report["student"]["latency_p50_us"])
     markdown, table = render_markdown(report), render_table(report)
-    assert "| timed in | ONNX Runtime (exported) | ONNX Runtime (exported) |" in markdown
+    assert "| timed in | ONNX Runtime (exported for timing) | ONNX Runtime (exported for timing) |" in markdown
     assert f"| rows/s (batch {DEPLOYED_BATCH_ROWS:,}) |" in markdown and "rows/s (batch 16,384)" in table
     # Without a timer a report says it timed torch eager; without timing it has no timings at all.
     eager = compare_models(teacher, student, x, y, 0.5)
@@ -93,10 +93,10 @@ def test_a_teacher_timed_in_torch_beside_a_student_in_onnx_is_labelled_and_not_c
     assert (report["teacher"]["timed"], report["student"]["timed"]) == ("torch", "onnx")
     assert report["teacher"]["batch"] == report["student"]["batch"] == DEPLOYED_BATCH_ROWS
     assert "latency_p50_speedup" not in report["ratios"]
-    assert "| timed in | torch eager | ONNX Runtime (exported) |" in render_markdown(report)
+    assert "| timed in | torch eager | ONNX Runtime (exported for timing) |" in render_markdown(report)
     labels = [row[0] for row in build_summary(report).tables[0].rows]
-    assert "latency p50, batch 1 (µs); teacher torch eager, student ONNX Runtime (exported)" in labels
-    assert "rows/s (batch 16,384); teacher torch eager, student ONNX Runtime (exported)" in labels
+    assert "latency p50, batch 1 (µs); teacher torch eager, student ONNX Runtime (exported for timing)" in labels
+    assert "rows/s (batch 16,384); teacher torch eager, student ONNX Runtime (exported for timing)" in labels
     # A stored report whose models were timed at different batches (an older run) says so per cell.
     report["teacher"]["batch"] = 4096
     row = next(line for line in render_markdown(report).splitlines() if line.startswith("| rows/s"))
