@@ -157,9 +157,16 @@ def test_dry_run_then_apply_edited_plan(teacher_dir: Path, german_csv: Path, tmp
                                  "--save-plan", str(again), "--student-width", "3", "--epochs", "2", "--quiet"])
     assert result.exit_code == 2 and "make a new plan for this model" in result.output, result.output
     assert not again.exists()
-    # The edited plan, saved with a byte order mark, is still finlite's own: a dry run may replace it.
+    # The edited plan is not replaced by a dry run again under its name (the edits were lost: a
+    # security review, 2026-12-06) ...
+    edited = plan_file.read_bytes()
     result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--dry-run", "--save-plan",
                                  str(plan_file), "--sparsity", "0.5", "--quiet"])
+    assert result.exit_code == 2 and "pass --force to replace it" in result.output, result.output
+    assert plan_file.read_bytes() == edited
+    # ... but, saved with a byte order mark, it is still finlite's own: --force replaces it.
+    result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--dry-run", "--save-plan",
+                                 str(plan_file), "--sparsity", "0.5", "--quiet", "--force"])
     assert result.exit_code == 0 and json.loads(plan_file.read_text())["layers"][0]["pruned_count"] != 100, \
         result.output
 

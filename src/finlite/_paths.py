@@ -442,12 +442,15 @@ def place_file(tmp: PathLike, out: PathLike, *, overwrite: bool, option: str = "
     os.unlink(tmp)
 
 
-def check_writable_file(path: PathLike, option: str, *, expect_json_format: str | None = None) -> None:
+def check_writable_file(path: PathLike, option: str, *, expect_json_format: str | None = None,
+                        overwrite: bool = True) -> None:
     """Prove, before any work, that a file can be written at ``path`` (its folder exists or can be
     made, and accepts a new file).
 
     With ``expect_json_format``, an existing file is replaced only when it is JSON of that
-    ``format`` (a file of the same kind written earlier), never some other file of the user's.
+    ``format`` (a file of the same kind written earlier), never some other file of the user's,
+    and only with ``overwrite`` (``--force``): a pruning plan edited by hand carries the format
+    too, and a dry run again under its name lost the edits (a security review, 2026-12-06).
 
     Raises:
         ConfigError: the path is a folder, an existing file of another kind, or not writable.
@@ -469,6 +472,9 @@ def check_writable_file(path: PathLike, option: str, *, expect_json_format: str 
             raise ConfigError(
                 f"{_spelled(option, target)} exists and is not a {expect_json_format} file written by finlite; "
                 "finlite will not replace it. Choose another path, or remove the file yourself.", param=_param(option))
+        if not overwrite:
+            raise ConfigError(f"{_spelled(option, target)} exists (a {expect_json_format} file, perhaps edited by hand); "
+                              "pass --force to replace it, or choose another path.", param=_param(option))
     check_folder_writable(target, option, ConfigError)
 
 

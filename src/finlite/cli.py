@@ -939,7 +939,7 @@ def compress(
 
     _check_options(seed=("--seed", seed), count=("--epochs", epochs), positive=("--temperature", temperature),
                    positive2=("--budget", budget), count2=("--batch-size", batch_size))
-    _check_compress_paths(teacher, data, out, plan=plan, recipe=recipe, save_plan=save_plan)
+    _check_compress_paths(teacher, data, out, plan=plan, recipe=recipe, save_plan=save_plan, force=force)
     _check_engine(engine, address, search)
     report_options: dict[str, Any] = {
         "segments": _columns(segments, "--segments"), "protected": _columns(protected, "--protected"),
@@ -1119,9 +1119,10 @@ def _report_path(artifact: Path) -> Path:
 
 
 def _check_compress_paths(teacher: Path, data: Path, out: Path | None, *, plan: Path | None, recipe: Path | None,
-                          save_plan: Path | None) -> None:
+                          save_plan: Path | None, force: bool = False) -> None:
     """Before any work: --out and --save-plan are no input, and --save-plan can be written
-    (it is written after the artifact, so an unwritable path must fail first)."""
+    (it is written after the artifact, so an unwritable path must fail first); an existing plan
+    is replaced only with --force (it may hold an analyst's edits)."""
     from finlite.methods.plan import _FORMAT as PLAN_FORMAT
 
     inputs: dict[str, object] = {"teacher artifact": teacher, "data file": data, "--plan file": plan,
@@ -1132,7 +1133,7 @@ def _check_compress_paths(teacher: Path, data: Path, out: Path | None, *, plan: 
         with_out = dict(inputs)
         with_out["--out folder"] = out
         _paths.check_not_input(save_plan, with_out, "--save-plan")
-        _paths.check_writable_file(save_plan, "--save-plan", expect_json_format=PLAN_FORMAT)
+        _paths.check_writable_file(save_plan, "--save-plan", expect_json_format=PLAN_FORMAT, overwrite=force)
 
 
 def _compress_training(epochs: int | None, batch_size: int | None) -> dict[str, Any]:
