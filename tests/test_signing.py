@@ -492,3 +492,20 @@ def test_sign_cleans_a_killed_signings_leftover_before_checking(art: Path, keys:
     private, public = keys["ed25519"]
     sign_artifact(art, private)
     assert not leftover.exists() and finlite.load(art, verify_key=public).path == art
+
+
+def test_an_unsupported_key_is_named_in_words_without_a_library_warning(art: Path, tmp_path: Path) -> None:
+    """A DSA key printed cryptography's deprecation warning and its source line before the error,
+    which named the key "a DSAPrivateKey key" (a security review, 2026-12-06)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa, ed448
+
+    for key, words in ((dsa.generate_private_key(1024), "is a DSA private key"),
+                       (ed448.Ed448PrivateKey.generate(), "is an Ed448 private key")):
+        path = tmp_path / "key.pem"
+        path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+        done = subprocess.run([sys.executable, "-m", "finlite", "sign", str(art), "--key", str(path)],
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 2 and words in done.stderr, done.stderr
+        assert done.stderr.count("\n") == 1 and "Warning" not in done.stderr, done.stderr

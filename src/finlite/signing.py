@@ -94,8 +94,27 @@ def _supported(key: Any, where: str) -> Any:
         if key.key_size >= 2048:
             return key
         raise ConfigError(f"{where} is a {key.key_size}-bit RSA key; use 2048 bits or more (or Ed25519).")
-    raise ConfigError(f"{where} is a {type(key).__name__.removeprefix('_')} key; finlite signs with Ed25519, "
-                      "ECDSA P-256/P-384 or RSA-PSS keys.")
+    raise ConfigError(f"{where} is {_kind_words(key)}; finlite signs with Ed25519, ECDSA P-256/P-384 or RSA-PSS "
+                      "keys.")
+
+
+def _kind_words(key: Any) -> str:
+    """A key's kind in plain words ("a DSA private key"), not its class name ("a DSAPrivateKey key")."""
+    name = type(key).__name__.removeprefix("_")
+    side = "private" if "Private" in name else "public" if "Public" in name else ""
+    algorithm = name.replace("PrivateKey", "").replace("PublicKey", "") or "unknown"
+    return f"a{'n' if algorithm[:1] in 'AEIOU' else ''} {algorithm} {side} key".replace("  ", " ")
+
+
+def _load_quietly(loader: Any, *args: Any) -> Any:
+    """``loader(*args)`` with cryptography's deprecation warnings kept off the terminal (a DSA key
+    printed a library warning and its source line before finlite's own one-paragraph error: a
+    security review, 2026-12-06); the key kind is judged by :func:`_supported`."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return loader(*args)
 
 
 def load_public_key(source: Any, option: str = "verify_key") -> Any:
@@ -116,7 +135,7 @@ def load_public_key(source: Any, option: str = "verify_key") -> Any:
         raise ConfigError(f"{where} holds {data.count(b'-----BEGIN')} PEM blocks; give a file with exactly one public "
                           "key (the signer's).")
     try:
-        return _supported(serialization.load_pem_public_key(data), where)
+        return _supported(_load_quietly(serialization.load_pem_public_key, data), where)
     except ConfigError:
         raise  # a key of a kind or size finlite refuses, named as such (it is a ValueError too)
     except ValueError:
@@ -146,7 +165,7 @@ def load_private_key(path: str | os.PathLike[str], option: str = "key") -> Any:
         raise ConfigError(f"{where} holds {keys} private keys; give a file with exactly one (the key whose public "
                           "key readers trust).")
     try:
-        key = serialization.load_pem_private_key(data, password=None)
+        key = _load_quietly(serialization.load_pem_private_key, data, None)
     except TypeError:
         raise ConfigError(f"{where} is encrypted with a password; finlite reads unencrypted PEM keys. Keep the key "
                           f"on a protected machine and decrypt a copy with 'openssl pkey -in {path} -out "
@@ -443,6 +462,6 @@ def load_public_key_pem(text: str) -> Any:
     from cryptography.hazmat.primitives import serialization
 
     try:
-        return _supported(serialization.load_pem_public_key(text.encode("ascii")), "the embedded key")
+        return _supported(_load_quietly(serialization.load_pem_public_key, text.encode("ascii")), "the embedded key")
     except (ValueError, UnicodeEncodeError) as exc:
         raise ConfigError(f"not a PEM public key: {exc}") from None

@@ -643,3 +643,16 @@ def test_an_artifact_made_before_the_one_shuffle_is_split_as_it_was() -> None:
                               make_split(frame, labels, SplitConfig(seed=3)).test)
     with pytest.raises(ConfigError, match=r"'one_shuffle' parameter of SplitConfig must be True or False"):
         SplitConfig(one_shuffle="yes")  # type: ignore[arg-type]
+
+
+def test_a_header_longer_than_score_reads_is_refused_not_misread(tmp_path: Path) -> None:
+    """A header cut at 1 MiB had its last name read as another: "'c14496' named more than once"
+    of a header whose names were all distinct (a security review, 2026-12-06). score refuses a
+    header that long, so train says so, naming the limit."""
+    from finlite.data.io import read_table
+
+    n = 150_000  # about 1.1 MiB of names
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(n)) + ",y\n" + ",".join("1" for _ in range(n)) + ",0\n")
+    with pytest.raises(DataError, match="its first line \\(the column names\\) is longer than 1 MiB"):
+        read_table(path)

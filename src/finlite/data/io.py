@@ -49,7 +49,13 @@ def _check_unique_header(path: Path, sep: str) -> list[str]:
     Returns the header's names (empty when the csv module cannot split the line)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
-        line = fh.readline(1 << 20)  # the first MiB of the header line at most
+        line = fh.readline((1 << 20) + 1)  # the first MiB of the header line at most (and one more character)
+    if len(line) > 1 << 20 and not line.endswith(("\n", "\r")):
+        # Cut there, its last name read as another (a false "named twice": a security review,
+        # 2026-12-06); and finlite score refuses a header this long, so the model could not score it.
+        raise DataError(f"Data file {str(path)!r}: its first line (the column names) is longer than 1 MiB, more than "
+                        "finlite score reads as a header, so a model trained on it could not score the same file. "
+                        "Keep the columns the model needs (fewer or shorter names).")
     if is_sep_line(line):
         raise DataError(sep_line_refusal(path, line))
     try:
