@@ -1347,6 +1347,7 @@ def evaluate(
     verify_key: VerifyKey = None,
     flag_rate: Annotated[float | None, typer.Option(help="Judge decisions where the baseline (or, without --baseline, the artifact) flags this share of the evaluated rows, e.g. 0.1. Default: the artifact's recorded operating point.")] = None,
     since: Annotated[str | None, typer.Option(help="A market forecaster: judge only the out-of-sample dates from this day on (YYYY-MM-DD), e.g. the newest months of a price file that also holds the training run's test period.")] = None,
+    cutoff: Annotated[float | None, typer.Option(help="Judge decisions at this cut-off on P(positive), e.g. a credit policy's 0.3, instead of the artifact's recorded operating point (not with --flag-rate).")] = None,
 ) -> None:
     """Score an artifact on labelled data: AUC, Gini, KS, F1, Brier, log loss, size and speed.
 
@@ -1361,7 +1362,7 @@ def evaluate(
     from finlite.jobs.evaluate import evaluate_artifact
 
     result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing, verify_key=verify_key,
-                               flag_rate=flag_rate, since=since)
+                               flag_rate=flag_rate, since=since, cutoff=cutoff)
     judged = result.get("model") or result.get("student") or {}
     _warn_thin_test(judged, "the test split" if result.get("split") == "test" else "the set of rows judged",
                     "Evaluate on more rows (a longer hold-out) before reading them.")

@@ -57,6 +57,24 @@ def test_evaluate_reports_agreement_at_its_operating_point_and_over_the_band(
     assert "the artifact flags 0.5% of them there (1 rows)" in tiny["operating_point"]["description"]
     with pytest.raises(ConfigError, match=r"'flag_rate' parameter of evaluate_artifact must be a number in \(0, 1\)"):
         evaluate_artifact(exported_dir, german_csv, flag_rate=0.0)
+    # A credit policy's cut-off, as given (evaluate had --flag-rate only: a walk-through, 2026-12-06).
+    from finlite.artifact import prepare_like
+
+    art = finlite.load(exported_dir)
+    prepared = prepare_like(art, german_csv)
+    import torch
+
+    with torch.no_grad():
+        scores = torch.sigmoid(art.model(torch.as_tensor(prepared.x_test)).reshape(-1)).numpy()
+    policy = evaluate_artifact(exported_dir, german_csv, timing=False, cutoff=0.3)
+    assert policy["model"]["cutoff"] == 0.3 and policy["operating_point"]["method"] == "cutoff"
+    assert policy["model"]["flagged_rate"] == pytest.approx(float(np.mean(scores >= 0.3)), abs=1e-9)
+    assert policy["operating_point"]["description"] == ("cut-off 0.3 on P(positive), given (--cutoff), not the "
+                                                         "artifact's own")
+    both = evaluate_artifact(exported_dir, german_csv, baseline=teacher_dir, timing=False, cutoff=0.3)
+    assert both["fidelity"]["cutoff"] == 0.3 and "given (--cutoff)" in both["operating_point"]["description"]
+    with pytest.raises(ConfigError, match="takes cutoff= or flag_rate=, not both"):
+        evaluate_artifact(exported_dir, german_csv, cutoff=0.3, flag_rate=0.1)
 
 
 def test_evaluate_times_each_model_as_deployed(boosted_dir: Path, exported_dir: Path, german_csv: Path) -> None:

@@ -263,7 +263,8 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> str | None:
 
 def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                       baseline: str | Path | Artifact | None = None, timing: bool = True,
-                      verify_key: Any = None, flag_rate: float | None = None, since: Any = None) -> dict[str, Any]:
+                      verify_key: Any = None, flag_rate: float | None = None, since: Any = None,
+                      cutoff: float | None = None) -> dict[str, Any]:
     """Metrics of an artifact on labelled data, optionally side by side with a baseline artifact.
 
     When ``data`` is the table the artifact was trained on, only its test split is scored;
@@ -276,19 +277,21 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     Decisions are judged at the artifact's operating point (its recorded cut-off, set when its
     teacher was trained); ``flag_rate=0.1`` judges them instead at the cut-off where the
     reference model (the baseline when given, else the artifact) flags 10 % of the evaluated
-    rows. ``result["operating_point"]`` says which cut-off was used and how it was set.
+    rows, and ``cutoff=0.3`` at that cut-off on P(positive) (a credit policy's, set by a
+    committee). ``result["operating_point"]`` says which cut-off was used and how it was set.
     ``since`` (a market forecaster only) judges its out-of-sample dates from that day on
     (:func:`evaluate_forecaster`).
 
     Raises:
         ArtifactError: the artifact does not verify, or its exported model disagrees with its weights.
-        ConfigError: ``flag_rate`` is not in (0, 1), or is given for a regression model.
+        ConfigError: ``flag_rate`` or ``cutoff`` is not in (0, 1), both are given, or one is given
+            for a model that makes no decisions.
     """
     check_flags("evaluate_artifact", timing=timing)
-    check_operating_options("evaluate_artifact", None, flag_rate)
+    check_operating_options("evaluate_artifact", cutoff, flag_rate)
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
     result = _evaluate(art, data, baseline=baseline, timing=timing, verify_key=verify_key, flag_rate=flag_rate,
-                       since=since)
+                       since=since, cutoff=cutoff)
     from finlite._manifest import failed_gates
 
     # compress exits 1 for a run whose gates fail on the test split but writes the student; evaluate
@@ -305,9 +308,13 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
 
 
 def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact | None, timing: bool,
-              verify_key: Any, flag_rate: float | None, since: Any) -> dict[str, Any]:
+              verify_key: Any, flag_rate: float | None, since: Any, cutoff: float | None = None) -> dict[str, Any]:
     """:func:`evaluate_artifact` of a loaded artifact."""
     if art.market is not None:
+        if cutoff is not None:
+            raise ConfigError(f"cutoff judges a credit model's decisions at a policy's cut-off; {art.path} holds a "
+                              "market forecaster, which decides at its recorded cut-off (or not at all). Drop cutoff.",
+                              param="cutoff")
         if flag_rate is not None:
             raise ConfigError(f"flag_rate judges a credit model's decisions at another share of flagged rows; "
                               f"{art.path} holds a market forecaster, which decides at its recorded cut-off (or "
@@ -318,6 +325,9 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
                           "table, whose hold-out is every row of the file given. Drop since (or pass a file of the "
                           "rows to judge).", param="since")
     task = get_task(art.task)
+    if cutoff is not None and not task.decides:
+        raise ConfigError(f"cutoff applies to classifiers; {art.path} holds a {task.name} model, which makes no "
+                          "decisions. Drop cutoff.", param="cutoff")
     if flag_rate is not None and not task.decides:
         raise ConfigError(f"flag_rate applies to classifiers; {art.path} holds a {task.name} model, which makes no "
                           "decisions. Drop flag_rate.", param="flag_rate")
@@ -375,6 +385,9 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
         reference = task.scores(art.model, x) if base is None or x_base is None else task.scores(base.model, x_base)
         point = OperatingPoint(cutoff=cutoff_at_flag_rate(reference, flag_rate), method="flag_rate",
                                flag_rate=float(flag_rate))
+    elif cutoff is not None:  # a policy's cut-off, used as given
+        point = OperatingPoint(cutoff=float(cutoff), method="cutoff")
+    given = cutoff is not None
     cutoff = None if point is None else point.cutoff
     if base is None:
         metrics, _ = model_evidence(art.model, x, y, cutoff, timing=timing, task=task.name, timer=report_timer(),
@@ -392,14 +405,14 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
             result["outside"] = outside
         if point is not None:
             result["operating_point"] = {**point.to_dict(), "description": _describe(point, flag_rate, "artifact", reference,
-                                                                                      task.name),
+                                                                                      task.name, given),
                                          "flagged": metrics.get("flagged_rate")}
         return result
     report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, timer=report_timer(), split=split,
                             sizes=(base.weights_bytes, art.weights_bytes),
                             x_teacher=x_base, task=task.name, operating_point=point)
-    if point is not None and flag_rate is not None:
-        report["operating_point"]["description"] = _describe(point, flag_rate, "baseline", reference, task.name)
+    if point is not None and (flag_rate is not None or given):
+        report["operating_point"]["description"] = _describe(point, flag_rate, "baseline", reference, task.name, given)
     report["artifact"], report["baseline"] = str(art.path), str(base.path)
     _with_preprocessor_sizes(report, base, art)
     if note is not None:
@@ -435,10 +448,12 @@ def _outside_counts(rows: Any, art: Artifact) -> dict[str, int]:
 
 
 def _describe(point: OperatingPoint, flag_rate: float | None, reference: str,
-              scores: np.ndarray | None = None, task: str = "binary") -> str:
+              scores: np.ndarray | None = None, task: str = "binary", given: bool = False) -> str:
     """How the evaluation's cut-off was set, for the result and the table. With the reference's
     ``scores``, the share it flags at that cut-off is the one achieved: on 200 rows a requested
     0.1 % is one row, 0.5 % (it said "flags 0.1 %": a review, 2026-12-03)."""
+    if given:
+        return f"cut-off {point.cutoff:.6g} on P(positive), given (--cutoff), not the artifact's own"
     if flag_rate is None:
         return f"{point.describe(rate_name(task))}, the artifact's own"
     text = f"cut-off {point.cutoff:.6g} on P(positive), chosen to flag {percent(flag_rate)} of these rows"
