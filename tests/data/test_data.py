@@ -656,3 +656,14 @@ def test_a_header_longer_than_score_reads_is_refused_not_misread(tmp_path: Path)
     path.write_text(",".join(f"c{i}" for i in range(n)) + ",y\n" + ",".join("1" for _ in range(n)) + ",0\n")
     with pytest.raises(DataError, match="its first line \\(the column names\\) is longer than 1 MiB"):
         read_table(path)
+
+
+def test_columns_given_comma_separated_to_a_repeated_option_are_told_how_to_repeat_it() -> None:
+    """'--drop a,b' said "not in the file. Did you mean 'b'?" (a walk-through, 2026-12-06): the
+    option is repeated, while --protected takes commas."""
+    frame = pd.DataFrame({"zip": ["1", "2"] * 20, "branch": ["a", "b"] * 20, "amount": range(40), "bad": [0, 1] * 20})
+    with pytest.raises(DataError, match=r"names the columns 'zip', 'branch', each of which is\. Repeat the option "
+                                        r"once per column \(--drop zip --drop branch\)"):
+        infer_schema(frame, "bad", drop=["zip,branch"])
+    with pytest.raises(DataError, match="Did you mean"):  # a name that is not several columns: as before
+        infer_schema(frame, "bad", drop=["zip,brunch"])

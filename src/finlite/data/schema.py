@@ -605,6 +605,14 @@ def _require_columns(frame: pd.DataFrame, names: Iterable[str], what: str, sourc
                      param: str | None = None) -> None:
     present = list(map(str, frame.columns))
     for name in names:
+        parts = [p.strip() for p in name.split(",")]
+        if name not in present and len(parts) > 1 and all(p in present for p in parts):
+            # "--drop a,b": the option is repeated, not comma-separated (--protected takes commas):
+            # "Did you mean 'b'?" misled (a walk-through, 2026-12-06).
+            flag = f"--{param.replace('_', '-')}" if param else what
+            raise DataError(f"Column {name!r} named as {what} is not in {source}: it names the columns "
+                            f"{', '.join(map(repr, parts))}, each of which is. Repeat the option once per column "
+                            f"({' '.join(f'{flag} {p}' for p in parts)}).", param=param)
         if name not in present:
             raise DataError(
                 f"Column {name!r} named as {what} is not in {source}.{closest(name, present)} "
