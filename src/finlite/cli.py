@@ -289,6 +289,8 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "embargo": ("--embargo",),
     "purge": ("--purge",),
     "test_fraction": ("--test-fraction",),
+    "validation_fraction": ("--validation-fraction",),
+    "validation + test": ("--validation-fraction", "--test-fraction"),
     "train_window": ("--train-window",),
     "cost_bps": ("--cost-bps",),
     "markets": ("--markets",),
@@ -671,7 +673,8 @@ def train(
     folds: Annotated[int, typer.Option(help="With --task forecast: walk-forward folds over the development period (the last one is train/validation).")] = 3,
     walk: Annotated[str, typer.Option(help="With --task forecast: 'expanding' (training grows) or 'rolling' (a fixed training window) folds.")] = "expanding",
     embargo: Annotated[int, typer.Option(help="With --task forecast: dates skipped after each purge gap between train and the part after it.")] = 0,
-    test_fraction: Annotated[float, typer.Option(help="With --task forecast: share of the last dates held out as the test period.")] = 0.2,
+    test_fraction: Annotated[float, typer.Option(help="Share held out for the evidence: a table's test split (stratified, or its newest rows with --date-column), or, with --task forecast, the last dates as the test period.")] = 0.2,
+    validation_fraction: Annotated[float, typer.Option(help="A labelled table: share of rows for early stopping and the choice of model (the validation split); training keeps the rest, at least 10 %.")] = 0.2,
     purge: Annotated[int | None, typer.Option(help="With --task forecast: dates left out between a training part and the part after it, so no label overlaps (default: the horizon).")] = None,
     train_window: Annotated[int | None, typer.Option(help="With --walk rolling: dates in each fold's training part (default: as many as the first fold has).")] = None,
     cost_bps: Annotated[float, typer.Option(help="With --task forecast: transaction cost of the trading view, basis points per unit of turnover.")] = 1.0,
@@ -692,7 +695,8 @@ def train(
         credit = {"--positive": positive, "--drop": drop, "--categorical": categorical, "--numeric": numeric,
                   # The encoding options have defaults: one moved off its default was asked for.
                   "--max-categories": max_categories != 50, "--min-category-count": min_category_count != 10,
-                  "--high-cardinality": high_cardinality != "woe"}
+                  "--high-cardinality": high_cardinality != "woe",
+                  "--validation-fraction": validation_fraction != 0.2}
         given = [flag for flag, value in credit.items() if value]
         if given:
             raise ConfigError(f"{given[0]} describes a labelled table; a price file with --task forecast has none. "
@@ -710,7 +714,7 @@ def train(
     market = {"--objective": objective != "return", "--horizon": horizon != 1, "--window": window != 30,
               "--id-column": id_column is not None, "--volume-column": volume_column is not None,
               "--extra-column": bool(extra_column), "--folds": folds != 3, "--walk": walk != "expanding",
-              "--embargo": embargo != 0, "--test-fraction": test_fraction != 0.2, "--purge": purge is not None,
+              "--embargo": embargo != 0, "--purge": purge is not None,
               "--train-window": train_window is not None, "--cost-bps": cost_bps != 1.0}
     asked = [flag for flag, moved in market.items() if moved]
     if asked:
@@ -741,8 +745,8 @@ def train(
                       date_column=date_column, model=model or "mlp", seed=seed,
                       hidden=None if hidden is None else _widths(hidden, "--hidden"),
                       cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
-                      overwrite=force,
-                      encoding=encoding)
+                      overwrite=force, encoding=encoding, validation_fraction=validation_fraction,
+                      test_fraction=test_fraction)
     m, schema = outcome.metrics["test"], outcome.data.schema
     _echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
           f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")

@@ -110,6 +110,8 @@ def train(
     whole_dates: bool = True,
     one_shuffle: bool = True,
     month_year: bool = True,
+    validation_fraction: float = 0.2,
+    test_fraction: float = 0.2,
 ) -> TrainOutcome:
     """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
 
@@ -124,8 +126,9 @@ def train(
     ``gbdt_params``), stop early on validation AUC, and carry 5-fold out-of-fold scores of
     their training rows for distillation.
 
-    The table is split (stratified, or out-of-time when ``date_column`` is given, cut between
-    dates; ``whole_dates=False`` only retrains an artifact made before that rule, as
+    The table is split into training, ``validation_fraction`` and ``test_fraction`` of its rows
+    (60/20/20 by default; training keeps at least 10 %) (stratified, or out-of-time when
+    ``date_column`` is given, cut between dates; ``whole_dates=False`` only retrains an artifact made before that rule, as
     ``reproduce`` does) with ``seed``; a stratified split shuffles all rows once, so it is the same
     whichever class is positive (``one_shuffle=False`` only retrains an artifact made before
     that rule; ``month_year=False`` likewise, and refuses month-of-year dates of two-digit years,
@@ -156,7 +159,8 @@ def train(
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"data file": data})
     config = seeded(config, seed, "train")
     prepared = prepare(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
-                       drop=drop, split=SplitConfig(seed=seed, date_column=date_column, whole_dates=whole_dates,
+                       drop=drop, split=SplitConfig(validation=validation_fraction, test=test_fraction, seed=seed,
+                                                    date_column=date_column, whole_dates=whole_dates,
                                                     one_shuffle=one_shuffle, month_year=month_year),
                        encoding=encoding)
     _warn_leaks(prepared.schema.notes)  # before any work or file: escalated, it stops the job here
