@@ -95,6 +95,17 @@ def test_a_rotated_log_starts_a_chain_per_file_and_both_verify(tmp_path: Path) -
     assert json.loads(_lines(path)[0])[CHAIN_KEY] is None
     check = verify_audit_log([tmp_path / "audit.jsonl.1", path])
     assert check.intact and check.lines == 3
+    # With the service's start line known, a new file opens with it again, marked: read alone, the
+    # file names what served its decisions (a rotated file began with a bare prediction).
+    log.opening = {"event": "start", "time": "2026-12-06T18:00:00.000Z", "pid": 7, "model_sha256": "ab" * 32}
+    path.rename(tmp_path / "audit.jsonl.2")
+    log.write([_entry(3)])
+    first, second = (json.loads(x) for x in _lines(path))
+    assert first["event"] == "start" and first["continued"] is True and first["pid"] == 7
+    assert first["started"] == "2026-12-06T18:00:00.000Z" and first["time"] != first["started"]
+    assert second["request_id"] == "r3" and verify_audit_log([path]).intact
+    log.write([_entry(4)])  # not again within the file
+    assert sum(json.loads(x)["event"] == "start" for x in _lines(path)) == 1
 
 
 def test_an_unchained_or_foreign_file_is_not_verified(tmp_path: Path) -> None:

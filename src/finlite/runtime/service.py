@@ -397,6 +397,9 @@ class AuditLog:
         #: 2026-12-06: /health said "ok" while every /predict answered 500).
         self.failing: str | None = None
         self._failed_at = 0.0  # time.monotonic() of that failure
+        #: The service's start line (:func:`service_event`): repeated, marked ``"continued": true``,
+        #: as the first line of a new file after the log was rotated. None: nothing repeated.
+        self.opening: dict[str, Any] | None = None
         #: (device, inode, size, sha256 of the last line) after this process's last append: while
         #: the file still has that size, no other worker wrote since, and nothing is read back.
         self._tail: tuple[int, int, int, str | None] | None = None
@@ -579,10 +582,17 @@ class AuditLog:
                  for e in entries]
         try:
             with self._locked():
+                held = os.fstat(self._fd)
+                opening = self.opening
+                if not held.st_size and opening is not None and entries[:1] != [opening]:
+                    # A rotated log's new file: its first line says what serves and how (the start
+                    # line again, marked), so the file read alone names its model (note 69's leftover).
+                    lines.insert(0, orjson.dumps({**opening, "time": _Clock().now(), "started": opening.get("time"),
+                                                  "continued": True},
+                                                 default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
                 if self._rfd < 0:  # a log this account may not read back: appended unchained
-                    self._append(b"".join(lines))
+                    self._append(b"".join(lines), start=held.st_size)
                 else:
-                    held = os.fstat(self._fd)
                     key = (held.st_dev, held.st_ino, held.st_size)
                     tail = self._tail
                     prev = tail[3] if tail is not None and tail[:3] == key else tail_sha256(self._rfd, held.st_size)
@@ -1968,7 +1978,9 @@ def _audit_lifecycle(app: FastAPI, audit: AuditLog, predictor: Predictor, settin
     unlogged) and its stop line when the server shuts down (the lifespan's end: after the open
     requests are answered). uvicorn re-raises SIGTERM once it has stopped, so code after
     ``uvicorn.run`` never runs; the lifespan's end does."""
-    audit.write([service_event("start", predictor, settings)])
+    start = service_event("start", predictor, settings)
+    audit.write([start])
+    audit.opening = start  # a rotated log's new file starts with it again
     previous = app.router.lifespan_context  # kept: the app's own start-up and shut-down run as before
 
     @contextlib.asynccontextmanager
