@@ -866,10 +866,9 @@ def import_teacher(
 def _given_options(ctx: typer.Context, *options: tuple[str, str]) -> list[str]:
     """Of ``options`` (parameter name, the flag to name), the flags given on the command line (or
     in the environment), whatever their value: a default value typed out is still given."""
-    from typer._click.core import ParameterSource
-
+    # By name: typer bundles its own click only from 0.26, and the range pyproject allows starts lower.
     return [flag for name, flag in options
-            if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)]
+            if getattr(ctx.get_parameter_source(name), "name", None) in ("COMMANDLINE", "ENVIRONMENT")]
 
 
 def _is_market_teacher(path: Path) -> bool | None:
@@ -964,7 +963,7 @@ def compress(
         raise ConfigError("Use --recipe or --preset, not both.")
     # Options of --search alone: without it they were ignored without a word.
     searching = [flag for flag, value in (("--budget", budget != 300.0), ("--objective", objective != "smallest"))
-                 if value]
+                 if value] or _given_options(ctx, ("budget", "--budget"), ("objective", "--objective"))
     if searching and not search:
         raise ConfigError(f"{' and '.join(searching)} {'set' if len(searching) > 1 else 'sets'} --search, which is "
                           "not on; add --search, or drop " + ("them" if len(searching) > 1 else "it") + ".")
@@ -972,15 +971,14 @@ def compress(
         if dry_run or plan is not None:
             raise ConfigError(f"{chosen[0]} runs its own steps; --dry-run and --plan belong to the single "
                               "distil-and-prune run. Drop them, or drop " + chosen[0] + ".")
-        # Flags at their defaults cannot be told from absent ones; any other value would be ignored.
-        given = [flag for flag, value in (("--student-width", student_width), ("--sparsity", sparsity),
-                                          ("--structured", True if structured else None),
-                                          ("--scope", None if scope == "layer" else scope),
-                                          ("--norm", None if norm == "l2" else norm),
-                                          ("--save-plan", save_plan),
-                                          ("--temperature", temperature), ("--alpha", alpha),
-                                          ("--input-bins", input_bins), ("--input-bins-from", input_bins_from))
-                 if value is not None]
+        # Given at all (a default value typed out too: _given_options), each would be ignored.
+        how = _given_options(ctx, ("structured", "--structured" if structured else "--unstructured"),
+                             ("scope", "--scope"), ("norm", "--norm"))
+        given = [flag for flag, value in (("--student-width", student_width), ("--sparsity", sparsity))
+                 if value is not None] + how + [
+                     flag for flag, value in (("--save-plan", save_plan), ("--temperature", temperature),
+                                              ("--alpha", alpha), ("--input-bins", input_bins),
+                                              ("--input-bins-from", input_bins_from)) if value is not None]
         if given:  # they would be ignored: the recipe or the search space decides the student
             fix = ("use 'finlite search' with --width, --sparsity and --input-bins to set the search space" if search
                    else "set them in the recipe's steps")
@@ -1733,36 +1731,51 @@ def sign(
 def audit(
     logs: Annotated[list[Path], typer.Argument(help="The audit log file(s) 'finlite serve --audit-log' wrote (a rotated log's files, in any order).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the check as JSON.")] = False,
+    expect: Annotated[str | None, typer.Option(help="The sha256 of a line recorded earlier (the 'last line' an earlier check printed): the log must still hold it, else lines were cut from its end or changed.")] = None,
 ) -> None:
     """Verify a serve audit log's hash chain: exit 0 when every line links to the one before it,
-    1 when a line was edited, inserted or removed (each break named by file and line) or a line
-    carries no link (written before finlite chained its lines, or by a service that could not
-    read its log back).
+    1 when a line was edited, inserted or removed (each break named by file and line), when no
+    line carries a link (a log written by a finlite before the chain, or by a service that could
+    not read its log back), or when --expect's line is not there. Lines an older finlite wrote
+    before the chain began are counted and said, not judged. .gz files are read decompressed.
 
-    Prints the last line's sha256: record it elsewhere and compare it later, since lines cut
-    from the end of a file leave no trace in the chain.
+    Prints the newest line's sha256: record it elsewhere (another system, a ticket) and give it
+    back as --expect later. The chain is plain sha256: whoever can write the file can rewrite
+    it and every link after, so the recorded value is what shows the log was not rewritten.
     """
     from finlite.runtime.audit import verify_audit_log
 
-    check = verify_audit_log(logs)
+    if expect is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expect.strip()):
+        raise ConfigError(f"--expect takes a sha256 of 64 hexadecimal digits; got {expect!r}.", param="expect")
+    check = verify_audit_log(logs, expect=expect)
     if as_json:
         _echo(_json_out(check.to_dict()))
     else:
         events = ", ".join(f"{n:,} {name}" for name, n in sorted(check.events.items()))
-        _echo(f"{check.lines:,} audit line(s) in {len(check.files)} file(s) ({events or 'none'}); last line "
+        _echo(f"{check.lines:,} audit line(s) in {len(check.files)} file(s) ({events or 'none'}); newest line "
               f"{check.last_time or '(no time)'}, sha256 {check.last_sha256}")
         for where in check.breaks:
             _echo(f"BROKEN: {where['file']} line {where['line']}: {where['why']}")
         if check.break_count > len(check.breaks):
             _echo(f"... and {check.break_count - len(check.breaks):,} more break(s)")
-        if check.unchained:
-            _echo(f"NOT VERIFIED: {check.unchained:,} line(s) carry no prev_sha256 (written by a finlite before "
-                  "2026-12-06, or by a service that could not read its log back)")
+        for own in check.per_file:
+            if 0 < own["unchained_prefix"] < own["lines"]:
+                _echo(f"note: {own['file']}: its first {own['unchained_prefix']:,} line(s) were written before the "
+                      "chain began (an older finlite): counted, not verified; the chain is checked from the next line")
+        if check.expected is not None:
+            found = check.expected
+            _echo(f"expected line {found['sha256']}: " + (f"found, {found['file']} line {found['line']}"
+                                                          if found.get("found") else
+                                                          "NOT FOUND: lines were cut from the log's end, or changed"))
         if not check.lines:
             _echo("NOT VERIFIED: the log holds no audit line")
+        elif check.lines == check.unchained_prefix:
+            _echo("NOT VERIFIED: no line carries a prev_sha256 (written by a finlite before 2026-12-06, or by a "
+                  "service that could not read its log back)")
         if check.intact:
-            _echo("intact: every line links to the one before it. Record the sha256 above: lines cut from the end "
-                  "leave no trace in the chain.")
+            _echo("intact: every line links to the one before it. Record the sha256 above and give it back as "
+                  "--expect later: lines cut from the end leave no trace in the chain, and whoever can write the "
+                  "file can rewrite it with its links.")
     if not check.intact:
         raise typer.Exit(1)
 

@@ -300,7 +300,11 @@ def test_cli_options_a_recipe_or_search_would_ignore_are_refused(teacher_dir: Pa
                                                                    "which --preset replaces"),
                          (["--search", "--save-plan", str(tmp_path / "p.json")], "--save-plan sets"),
                          (["--budget", "5"], "--budget sets --search, which is not on; add --search, or drop it"),
-                         (["--objective", "fastest", "--budget", "9"], "--budget and --objective set --search")):
+                         (["--objective", "fastest", "--budget", "9"], "--budget and --objective set --search"),
+                         # At their default values too (a review, 2026-12-06: ignored beside --preset).
+                         (["--preset", "balanced", "--norm", "l2"], "--norm sets the single distil-and-prune run"),
+                         (["--preset", "balanced", "--unstructured"], "--unstructured sets the single"),
+                         (["--budget", "300"], "--budget sets --search, which is not on")):
         res = runner.invoke(app, [*base, *extra])
         assert res.exit_code == 2 and words in res.output, (extra, res.output)
     assert not (tmp_path / "s").exists() and not (tmp_path / "p.json").exists()

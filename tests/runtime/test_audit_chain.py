@@ -112,7 +112,7 @@ def test_an_unchained_or_foreign_file_is_not_verified(tmp_path: Path) -> None:
     old = tmp_path / "old.jsonl"  # a log from before the chain: nothing to check it by
     old.write_text("".join(json.dumps(_entry(i)) + "\n" for i in range(3)))
     result = CliRunner().invoke(app, ["audit", str(old)])
-    assert result.exit_code == 1 and "NOT VERIFIED: 3 line(s) carry no prev_sha256" in result.output
+    assert result.exit_code == 1 and "NOT VERIFIED: no line carries a prev_sha256" in result.output
     csv = tmp_path / "scores.csv"
     csv.write_text("a,b\n1,2\n")
     with pytest.raises(DataError, match="does not start with a JSON line; it is not a finlite audit log"):
@@ -165,3 +165,50 @@ def test_any_edit_or_removal_before_the_last_line_breaks_the_chain(n: int, where
     # An edited line k (from 0) breaks the next line's link, k + 2 counted from 1; a removed one
     # leaves the line after it in its place, linked to the removed line: k + 1.
     assert not check.intact and check.breaks[0]["line"] == (k + 2 if edit else k + 1)
+
+
+def test_a_recorded_line_an_older_prefix_rotation_order_and_crashes_are_told_right(tmp_path: Path) -> None:
+    """A review of the chain (2026-12-06): the 'last line' came from whichever file was named last
+    (a glob lists audit.jsonl before audit.jsonl.1); a log an older finlite began never verified;
+    a cut line counted twice; nothing checked a sha256 recorded earlier; .gz files were refused."""
+    import gzip
+
+    path = tmp_path / "audit.jsonl"
+    path.write_text("".join(json.dumps(_entry(i)) + "\n" for i in range(2)))  # an older finlite's lines
+    log = AuditLog(path)
+    log.write([_entry(2)])
+    log.write([_entry(3)])
+    check = verify_audit_log([path])
+    assert check.intact and check.unchained_prefix == 2 and check.per_file[0]["unchained_prefix"] == 2
+    result = CliRunner().invoke(app, ["audit", str(path)])
+    assert result.exit_code == 0 and "its first 2 line(s) were written before the chain began" in result.output
+    recorded = check.last_sha256
+    path.rename(tmp_path / "audit.jsonl.1")
+    log.write([_entry(4)])
+    newest = hashlib.sha256(_lines(path)[-1]).hexdigest()
+    # Named as a glob sorts them: the newest line is still the live file's.
+    both = verify_audit_log(sorted(tmp_path.glob("audit.jsonl*")))
+    assert both.intact and both.last_sha256 == newest and both.last_time == _entry(4)["time"]
+    # The line recorded earlier is found, in the rotated file ...
+    found = verify_audit_log([path, tmp_path / "audit.jsonl.1"], expect=recorded)
+    assert found.intact and found.expected == {"sha256": recorded, "found": True,
+                                               "file": str(tmp_path / "audit.jsonl.1"), "line": 4}
+    # ... and, once it is cut away, its absence fails the check.
+    rotated = _lines(tmp_path / "audit.jsonl.1")
+    (tmp_path / "audit.jsonl.1").write_bytes(b"".join(rotated[:-1]))
+    cut = CliRunner().invoke(app, ["audit", str(tmp_path / "audit.jsonl.1"), "--expect", recorded])
+    assert cut.exit_code == 1 and "NOT FOUND: lines were cut from the log's end, or changed" in cut.output
+    bad = CliRunner().invoke(app, ["audit", str(path), "--expect", "abc"])
+    assert bad.exit_code == 2 and "--expect takes a sha256 of 64 hexadecimal digits" in bad.output
+    # logrotate's compressed files are read.
+    packed = tmp_path / "audit.jsonl.2.gz"
+    packed.write_bytes(gzip.compress(b"".join(rotated)))
+    assert verify_audit_log([packed]).intact
+    # A write cut short by a crash: one break, said as a cut; alone in a file, a break too, not a refusal.
+    crashed = tmp_path / "crashed.jsonl"
+    crashed.write_bytes(b"".join(rotated[:-1]) + rotated[-1][:-20])
+    check = verify_audit_log([crashed])
+    assert check.break_count == 1 and "cut short" in check.breaks[0]["why"]
+    only = tmp_path / "only.jsonl"
+    only.write_bytes(rotated[0][:-20])
+    assert verify_audit_log([only]).break_count == 1
