@@ -656,6 +656,14 @@ def test_a_header_longer_than_score_reads_is_refused_not_misread(tmp_path: Path)
     path.write_text(",".join(f"c{i}" for i in range(n)) + ",y\n" + ",".join("1" for _ in range(n)) + ",0\n")
     with pytest.raises(DataError, match="its first line \\(the column names\\) is longer than 1 MiB"):
         read_table(path)
+    # Counted in bytes, as score's reader counts them: 1,040,000 characters of umlauts are 1.17 MB
+    # (a review, 2026-12-06: counted in characters, they passed train and score refused them).
+    umlauts = tmp_path / "umlauts.csv"
+    names = [f"ä{i:06d}" for i in range(130_000)]
+    umlauts.write_text(",".join(names) + ",y\n" + ",".join("1" for _ in names) + ",0\n", encoding="utf-8")
+    assert len(umlauts.read_text(encoding="utf-8").splitlines()[0]) < 1 << 20 < len(names) * 9
+    with pytest.raises(DataError, match="longer than 1 MiB"):
+        read_table(umlauts)
 
 
 def test_columns_given_comma_separated_to_a_repeated_option_are_told_how_to_repeat_it() -> None:

@@ -48,14 +48,16 @@ def _check_unique_header(path: Path, sep: str) -> list[str]:
     train on both, and the scoring reader (Arrow) refuses the same file, naming the column.
     Returns the header's names (empty when the csv module cannot split the line)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
-        line = fh.readline((1 << 20) + 1)  # the first MiB of the header line at most (and one more character)
-    if len(line) > 1 << 20 and not line.endswith(("\n", "\r")):
+    with opener(path, "rb") as raw:  # bytes, as score's reader counts them (not characters)
+        head = raw.readline((1 << 20) + 1)
+    if len(head) > 1 << 20 and not head.endswith((b"\n", b"\r")):
         # Cut there, its last name read as another (a false "named twice": a security review,
         # 2026-12-06); and finlite score refuses a header this long, so the model could not score it.
         raise DataError(f"Data file {str(path)!r}: its first line (the column names) is longer than 1 MiB, more than "
                         "finlite score reads as a header, so a model trained on it could not score the same file. "
                         "Keep the columns the model needs (fewer or shorter names).")
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        line = fh.readline(1 << 20)  # the whole header line: at most 1 MiB of bytes, so as many characters
     if is_sep_line(line):
         raise DataError(sep_line_refusal(path, line))
     try:
