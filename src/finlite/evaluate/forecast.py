@@ -736,7 +736,8 @@ def quantile_portfolio(dates: Any, ids: Any, signal: Any, realised: Any, cost_bp
 
 def _quantile_books(dates: Any, ids: Any, signal: Any, realised: Any, cost_bps: Any, periods_per_year: Any,
                     horizon: Any, path: Any, start: Any, quantile: Any = PORTFOLIO_QUANTILE,
-                    min_assets: Any = CROSS_SECTION_MIN_ASSETS) -> tuple[dict[str, Any], dict[str, _Book]]:
+                    min_assets: Any = CROSS_SECTION_MIN_ASSETS,
+                    holes: bool = True) -> tuple[dict[str, Any], dict[str, _Book]]:
     """:func:`quantile_portfolio`'s summary, and its books' period arrays (:func:`_portfolio_books`)."""
     cost, ppy = _check_money(cost_bps, periods_per_year)
     h = _check_horizon(horizon)
@@ -744,7 +745,7 @@ def _quantile_books(dates: Any, ids: Any, signal: Any, realised: Any, cost_bps: 
         raise ConfigError(f"The 'start' parameter of quantile_portfolio must be a whole number from 0 to horizon - 1 "
                           f"(which of the h dates the book first rebalances on); got {start!r}.", param="start")
     books, invested, meta = _portfolio_books(dates, ids, signal, realised, cost, h, quantile, min_assets, path,
-                                             int(start))
+                                             int(start), holes)
     out: dict[str, Any] = dict(meta)
     for name, (net, factors, change, gross) in books.items():
         out[name] = _performance(net, factors, change, gross, invested, cost, ppy / h)
@@ -764,11 +765,13 @@ def panel_books(dates: Any, ids: Any, signals: Mapping[str, Any], realised: Any,
     computation of the evidence's ``cross_sectional_portfolio`` and the report's trading section."""
     summaries: dict[str, dict[str, Any]] = {}
     nets: dict[str, np.ndarray] = {}
-    for name, signal in signals.items():
+    for k, (name, signal) in enumerate(signals.items()):
         days = []
         for start in range(_check_horizon(horizon)):
+            # The panel's holes are the same for every model and start day: counted once, in the
+            # first model's first book (the one the evidence and the report read them from).
             summary, books = _quantile_books(dates, ids, signal, realised, cost_bps, periods_per_year, horizon,
-                                             path, start)
+                                             path, start, holes=k == 0 and start == 0)
             if start == 0:
                 summaries[name], nets[name] = summary, books["long_short"][0]
             days.append(summary)
@@ -797,7 +800,8 @@ def _leg(sorted_signal: np.ndarray, k: int) -> np.ndarray:
 
 
 def _portfolio_books(dates: Any, ids: Any, signal: Any, realised: Any, cost: float, h: int, quantile: Any,
-                     min_assets: Any, path: Any, start: int = 0) -> tuple[dict[str, _Book], np.ndarray, dict[str, Any]]:
+                     min_assets: Any, path: Any, start: int = 0,
+                     holes: bool = True) -> tuple[dict[str, _Book], np.ndarray, dict[str, Any]]:
     """:func:`quantile_portfolio`'s books as period arrays: per book (net, step factors or None,
     turnover, gross), the periods invested, and the counts (``periods``, ``periods_flat``,
     ``quantile``, ``assets``, ``min_assets``)."""
@@ -878,9 +882,9 @@ def _portfolio_books(dates: Any, ids: Any, signal: Any, realised: Any, cost: flo
         books[b] = (net[b], f, change[b], gross[b])
     meta: dict[str, Any] = {"periods": len(rebalance), "periods_flat": flat, "quantile": float(quantile),
                             "assets": int(np.median(ranked)) if ranked else 0, "min_assets": int(min_assets)}
-    holes = calendar_holes(asset, codes, asset_names, len(unique))
-    if holes is not None:
-        meta["calendar_holes"] = holes
+    found = calendar_holes(asset, codes, asset_names, len(unique)) if holes else None
+    if found is not None:
+        meta["calendar_holes"] = found
     return books, invested, meta
 
 
@@ -896,14 +900,13 @@ def calendar_holes(asset: np.ndarray, codes: np.ndarray, asset_names: np.ndarray
     if not asset.size:
         return None
     n = len(asset_names)
-    pairs = np.unique(asset.astype(np.int64) * dates + codes.astype(np.int64))  # each (asset, date) once
-    who, when = pairs // dates, pairs % dates
-    held = np.bincount(who, minlength=n)
-    first = np.full(n, dates, dtype=np.int64)
-    last = np.full(n, -1, dtype=np.int64)
-    np.minimum.at(first, who, when)
-    np.maximum.at(last, who, when)
-    missing = np.where(held > 0, last - first + 1 - held, 0)
+    # One boolean per asset and date (a sort of every row took 0.5 s on 500 assets x 2,000 dates).
+    held = np.zeros((n, dates), dtype=bool)
+    held[asset, codes] = True
+    count = held.sum(axis=1)
+    first = held.argmax(axis=1)
+    last = dates - 1 - held[:, ::-1].argmax(axis=1)
+    missing = np.where(count > 0, last - first + 1 - count, 0)
     if not missing.any():
         return None
     worst = np.argsort(-missing, kind="stable")[:5]
