@@ -73,5 +73,15 @@ def test_a_table_s_split_shares_are_set_by_the_fractions(loans_csv: Path, tmp_pa
     assert abs(split["rows"]["test"] - 0.15 * rows) <= 2 and abs(split["rows"]["validation"] - 0.15 * rows) <= 2
     refused = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--epochs", "1", "--quiet",
                                   "--out", str(tmp_path / "u"), "--validation-fraction", "0.5", "--test-fraction", "0.45"])
-    assert refused.exit_code == 2 and "below 0.9 so training keeps 10 % of rows" in refused.output
-    assert "--validation-fraction" in refused.output and not (tmp_path / "u").exists()
+    assert refused.exit_code == 2 and ("--validation-fraction and --test-fraction add up to 0.95; at most 0.9, so "
+                                       "training keeps at least 10 % of the rows") in refused.output
+    assert "SplitConfig" not in refused.output and not (tmp_path / "u").exists()
+    for flags, said in ((["--test-fraction", "0"], "--test-fraction is a share of the rows in (0, 1)"),
+                        (["--validation-fraction", "1"], "--validation-fraction is a share of the rows in (0, 1)")):
+        result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--epochs", "1", "--quiet",
+                                     "--out", str(tmp_path / "v"), *flags])
+        assert result.exit_code == 2 and said in result.output, result.output
+    # 0.5 + 0.4 leaves training 10 %, as 0.6 + 0.3 (0.8999999999999999 in binary) did.
+    from finlite.data import SplitConfig
+
+    assert SplitConfig(validation=0.5, test=0.4).test == 0.4 and SplitConfig(validation=0.6, test=0.3).test == 0.3

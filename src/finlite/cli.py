@@ -723,6 +723,13 @@ def train(
                           param=asked[0].lstrip("-").replace("-", "_"))
     _check_options(seed=("--seed", seed), count=("--epochs", epochs), count2=("--batch-size", batch_size),
                    count3=("--min-category-count", min_category_count))
+    for flag, share in (("--validation-fraction", validation_fraction), ("--test-fraction", test_fraction)):
+        if not 0 < share < 1:
+            raise ConfigError(f"{flag} is a share of the rows in (0, 1), e.g. 0.2; got {share:g}.",
+                              param=flag.lstrip("-").replace("-", "_"))
+    if validation_fraction + test_fraction > 0.9 + 1e-9:
+        raise ConfigError(f"--validation-fraction and --test-fraction add up to {validation_fraction + test_fraction:g}; "
+                          "at most 0.9, so training keeps at least 10 % of the rows.", param="validation_fraction")
     # Settings the chosen teacher has not: refused, as for a forecaster (a logistic teacher with
     # --hidden 16 and 64 wrote identical weights; a review, 2026-12-03). --epochs at its default
     # cannot be told from absent.
@@ -1363,6 +1370,10 @@ def evaluate(
     from finlite.evaluate.report import render_table
     from finlite.jobs.evaluate import evaluate_artifact
 
+    if cutoff is not None and flag_rate is not None:
+        raise ConfigError("--cutoff and --flag-rate each set the cut-off decisions are judged at (a policy's value, or "
+                          "where the reference model flags that share of the rows); give one of them.",
+                          param="cutoff")
     result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing, verify_key=verify_key,
                                flag_rate=flag_rate, since=since, cutoff=cutoff)
     judged = result.get("model") or result.get("student") or {}
@@ -1558,9 +1569,9 @@ def inspect(
 
     say = _echo  # the manifest's text (step names, gate messages) is a file's: escaped, as every line printed
     if artifact.name.endswith(".rejected.json") and not artifact.is_dir():
-        if verify_key is not None or manifest_sha256 is not None:
-            raise ConfigError("A refused run's record is no artifact: it has no manifest or signature to check. Drop "
-                              "--verify-key and --manifest-sha256.")
+        if verify_key is not None or manifest_sha256 is not None or test_rows is not None:
+            raise ConfigError("A refused run's record is no artifact: it has no manifest, signature or test split to "
+                              "check. Drop --verify-key, --manifest-sha256 and --test-rows.")
         from finlite.jobs.compress import describe_rejected
 
         for line in describe_rejected(artifact):

@@ -543,11 +543,11 @@ def test_score_and_the_predictor_name_a_decided_rows_blanks_no_reason_can_state(
     decided = int(got["decision"].sum())
     hit = sum(1 for v in expected if v not in (None, "[]"))
     assert hit > 0
-    assert (f"warning: {hit:,} of the {decided:,} decided rows were decided with field(s) sent blank that the model "
-            "has no learned treatment for") in " ".join(result.output.split())
+    assert (f"warning: {hit:,} of the {decided:,} decided rows were decided with field(s) sent blank and scored on "
+            "a stand-in value") in " ".join(result.output.split())
     meta = json.loads(__import__("pyarrow.parquet", fromlist=["x"]).ParquetFile(out).metadata.metadata[
         b"finlite.provenance"])
-    assert meta["columns"]["incomplete"].startswith("with decision 1, the fields sent blank")
+    assert meta["columns"]["incomplete"].startswith("with decision 1, the fields sent blank and scored on a stand-in")
     # The same fields as serve answers per record.
     client = TestClient(create_app(exported_dir, reasons=2))
     for i in np.flatnonzero(got["decision"].to_numpy())[:20]:

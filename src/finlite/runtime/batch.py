@@ -316,9 +316,10 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
             record["reason_codes"] = codes.to_dict()
         if reasons:
             record["columns"][INCOMPLETE_COLUMN] = (
-                "with decision 1, the fields sent blank that the model has no learned treatment for (a number scored "
-                "on its training median, a category training never saw blank), whose part in the decision no reason "
-                "can state: a notice of incompleteness may be due (JSON list, [] when none); empty where decision is 0")
+                "with decision 1, the fields sent blank and scored on a stand-in value (a number on its training "
+                "median, with its missing indicator where training had blanks; a category training never saw blank), "
+                "whose part in the decision no reason can state: a notice of incompleteness may be due (JSON list, [] "
+                "when none); empty where decision is 0")
         if flags:
             record["columns"].update({
                 FLAG_COLUMNS["imputed"]: "the numeric fields sent blank, scored with their training median (JSON list)",
@@ -1356,7 +1357,7 @@ class RunCounts:
         self.binned = None if reference is None else np.zeros((LEVELS, reference[1].size), dtype=np.int64)
         self.cited: dict[str, list[int]] = {}
         self.unexplained = 0
-        self.incomplete = 0  # decided rows with a blank the model has no learned treatment for
+        self.incomplete = 0  # decided rows with a blank scored on a stand-in value (incomplete_texts)
 
     def add(self, unseen: Mapping[str, int], bins: Any, cited: Mapping[str, Sequence[int]], unexplained: int,
             fields: Mapping[str, Any] | None = None, imputed: Mapping[str, int] | None = None, *,
@@ -1488,7 +1489,7 @@ INCOMPLETE_COLUMN = "incomplete"
 def incomplete_texts(flags: Mapping[str, Sequence[tuple[str, np.ndarray]]] | None,
                      decision: np.ndarray) -> list[str | None]:
     """The :data:`INCOMPLETE_COLUMN` of a chunk: for each row decided 1, a JSON list of the fields
-    it sent blank that the model has no learned treatment for (numbers that took the training
+    it sent blank that were scored on a stand-in value (numbers that took the training
     median, categories training never saw blank: :func:`finlite.runtime.service.incomplete_fields`),
     ``[]`` when none; None for the rows not decided. ``flags``: the chunk's masks
     (:meth:`Encoder.prepare_arrow` with ``row_flags``). Its reasons cannot state those blanks'
@@ -1527,13 +1528,13 @@ def count_incomplete(texts: Sequence[str | None]) -> int:
 
 
 def incomplete_note(incomplete: int, decided: int) -> list[str]:
-    """A warning when decided rows sent blanks the model has no learned treatment for
-    (:func:`incomplete_texts`): their reasons cannot state those blanks' part."""
+    """A warning when decided rows sent blanks scored on a stand-in value (:func:`incomplete_texts`):
+    their reasons cannot state those blanks' part."""
     if not incomplete:
         return []
-    return [f"warning: {incomplete:,} of the {decided:,} decided rows were decided with field(s) sent blank that the "
-            "model has no learned treatment for (a number scored on its training median, a category training never "
-            f"saw blank); their reasons cannot state those blanks' part. The {INCOMPLETE_COLUMN!r} column names them "
+    return [f"warning: {incomplete:,} of the {decided:,} decided rows were decided with field(s) sent blank and "
+            "scored on a stand-in value (a number on its training median, with its missing indicator where training "
+            f"had blanks; a category training never saw blank); their reasons cannot state those blanks' part. The {INCOMPLETE_COLUMN!r} column names them "
             "per row: a notice of incompleteness may be due (Regulation B), or ask for the missing values and score "
             "again."]
 

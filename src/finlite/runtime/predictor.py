@@ -493,9 +493,9 @@ class Predictor:
             raise
 
     def incomplete(self, record: Mapping[str, Any]) -> list[str]:
-        """The fields of one raw record sent blank (null, empty or blank text) that the model has
-        no learned treatment for: numbers that take their training median and categories training
-        never saw blank, in field order. A record decided 1 with any was decided on an incomplete
+        """The fields of one raw record sent blank (null, empty or blank text) and scored on a
+        stand-in value: numbers, which take their training median (and their missing indicator
+        where training had blanks), and categories training never saw blank, in field order. A record decided 1 with any was decided on an incomplete
         application, and its :meth:`reasons` cannot state those blanks' part in the decision: a
         notice of incompleteness may be due (``serve`` answers them as ``incomplete``, and
         ``score --reasons`` in its ``incomplete`` column). A category training saw blank has its
