@@ -554,3 +554,36 @@ def test_score_and_the_predictor_name_a_decided_rows_blanks_no_reason_can_state(
         record = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in records[int(i)].items()}
         answer = client.post("/predict", json=record).json()
         assert answer.get("incomplete", []) == json.loads(expected[int(i)]), answer
+
+
+def test_score_warns_when_reasons_name_the_lender_or_the_application_year(german: pd.DataFrame,
+                                                                            tmp_path: Path) -> None:
+    """score --reasons gave SBA's Bank and ApprovalFY as reasons in most declines without a word;
+    the report's note was their only mention (an SBA walk-through, 2026-12-06). The run counts
+    them as it counts protected citations, and warns."""
+    from finlite.jobs.export import export_artifact
+
+    rng = np.random.default_rng(0)
+    frame = german.copy()
+    bad = frame["creditability"].eq("bad").to_numpy()
+    frame["Bank"] = np.where(bad & (rng.random(len(frame)) < 0.7), "BANK OF X", rng.choice(["A", "B", "C"], len(frame)))
+    frame["ApprovalFY"] = np.where(bad, 2006, 2003) + rng.integers(-1, 2, len(frame))
+    path = tmp_path / "book.csv"
+    frame.to_csv(path, index=False)
+    finlite.train(path, target="creditability", model="logistic", config=finlite.TrainConfig(epochs=30, progress=False),
+                  out=tmp_path / "t")
+    export_artifact(tmp_path / "t", path)
+    out = tmp_path / "scores.parquet"
+    result = CliRunner().invoke(app, ["score", str(tmp_path / "t"), str(path), "-o", str(out), "--reasons", "4", "-q"])
+    assert result.exit_code == 0, result.output
+    got = pd.read_parquet(out)
+    decided = int(got["decision"].sum())
+    cols = got[[f"reason_{j}" for j in range(1, 5)]]
+    listed = "; ".join(f"{f} in {int(cols.eq(f).any(axis=1).sum()):,} of the {decided:,} decided rows "
+                       f"({int(cols['reason_1'].eq(f).sum()):,} as the first reason)"
+                       for f in ("ApprovalFY", "Bank") if cols.eq(f).any(axis=None))
+    assert listed
+    said = " ".join(result.output.split())
+    assert ("warning: the reasons name field(s) about the loan rather than the applicant (a party to it, such as the "
+            f"lender or its branch, or the application's date): {listed}.") in said
+    assert "Bank in" not in said.split("protected attribute:")[-1].split("warning:")[0]  # not told as protected

@@ -56,6 +56,7 @@ from finlite.runtime.reason_codes import (
     ReasonCodes,
     codes_file,
     masked_protected_notes,
+    not_the_applicant_values,
     protected_values,
     reason_columns,
     reasons_setup,
@@ -1181,6 +1182,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     k = reason_columns(predictor, reasons, codes)  # refuses an artifact without a reference
     reason_names = [f"reason_{j + 1}" for j in range(k)] + ([INCOMPLETE_COLUMN] if k else [])
     protected = protected_values(predictor, codes) if k else []
+    # Counted in the same pass as the protected citations; the run's notes tell the two apart.
+    others = [v for v in not_the_applicant_values(predictor, codes) if v not in protected] if k else []
     n_workers = _default_workers(predictor) if workers is None else \
         _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
     total_rows = file_rows(src)
@@ -1243,7 +1246,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             left_out = incomplete_texts(prepared.flags, decision)
             for name, values in zip(reason_names, [*texts, left_out], strict=True):
                 columns[name] = pa.array(values, type=pa.string())
-            cited, unexplained = reason_counts(texts, decision, protected)
+            cited, unexplained = reason_counts(texts, decision, [*protected, *others])
             incomplete = count_incomplete(left_out)
         if flags:
             columns.update(flag_columns(prepared.flags or {}, n))
@@ -1255,7 +1258,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                       unexplained, counted, prepared.imputed, prepared.unseen_empty, prepared.outside, incomplete)
 
     rows = positives = 0
-    counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total)
+    counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total,
+                       others=others)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
                                       *((c, pa.string()) for c in reason_names), *((c, pa.string()) for c in flag_names)]
@@ -1342,7 +1346,10 @@ class RunCounts:
 
     def __init__(self, reference: tuple[np.ndarray, np.ndarray] | None, codes: ReasonCodes | None = None,
                  fields: FeatureBins | None = None, *, stale_export: bool = False,
-                 total: int | None = None) -> None:
+                 total: int | None = None, others: Sequence[str] = ()) -> None:
+        #: The cited values (fields or codes) about the loan, not the applicant
+        #: (:func:`~finlite.runtime.reason_codes.not_the_applicant_values`); the rest of ``cited`` is protected.
+        self.others = set(others)
         self.total = total  # the file's rows when known before reading (a Parquet footer's), else None
         self.rows = 0  # rows added so far
         self.stale_export = stale_export  # exported before the fields' bins were recorded: said once
@@ -1434,7 +1441,10 @@ class RunCounts:
         elif rows and self.binned is None:  # no PSI note said it already
             stability.append(f"no feature CSI check: {self._fields_binned():,} row(s) binned, fewer than the "
                              f"{PSI_MIN_ROWS} it needs")
-        cited = self.cited if self.codes is None else {self.codes.label(c): n for c, n in self.cited.items()}
+        protected = {c: n for c, n in self.cited.items() if c not in self.others}
+        other = {c: n for c, n in self.cited.items() if c in self.others}
+        cited = protected if self.codes is None else {self.codes.label(c): n for c, n in protected.items()}
+        other = other if self.codes is None else {self.codes.label(c): n for c, n in other.items()}
         # A header and no rows "succeeded" without a word: an empty upstream feed looked like a
         # good night (an SRE's review, 2026-12-05). The output is written (no rows is an answer),
         # and said.
@@ -1444,6 +1454,7 @@ class RunCounts:
                 + outside_notes(self.outside, rows)
                 + stability
                 + cited_notes(cited, decided)
+                + other_party_notes(other, decided)
                 + unexplained_note(self.unexplained, decided)
                 + incomplete_note(self.incomplete, decided))
 
@@ -1559,6 +1570,21 @@ def unexplained_note(unexplained: int, decided: int) -> list[str]:
     return [f"warning: {unexplained:,} of the {decided:,} decided rows have no reason: no field raised their score "
             "above the typical applicant's (the reference), although they are at or above the cut-off. An "
             "adverse-action notice needs a reason; review these rows (reason_1 is empty) and the cut-off."]
+
+
+def other_party_notes(cited: dict[str, list[int]], decided: int) -> list[str]:
+    """A warning when the reasons name fields about the loan rather than the applicant (a party to
+    it, the application's date: :func:`~finlite.runtime.reason_codes.not_the_applicant_values`)."""
+    named = {name: counts for name, counts in cited.items() if counts[0]}
+    if not named:
+        return []
+    listed = "; ".join(f"{name} in {counts[0]:,} of the {decided:,} decided rows ({counts[1]:,} as the first reason)"
+                       for name, counts in sorted(named.items()))
+    return [f"warning: the reasons name field(s) about the loan rather than the applicant (a party to it, such as the "
+            f"lender or its branch, or the application's date): {listed}. As an adverse-action reason such a field "
+            "tells applicants where or when they applied, not what about them led to the decision, and they cannot "
+            "act on it: review whether the model should read it (drop it and train again), and how a notice states "
+            "such a reason."]
 
 
 def cited_notes(cited: dict[str, list[int]], decided: int) -> list[str]:

@@ -75,6 +75,7 @@ from finlite.runtime.reason_codes import (
     ReasonCodes,
     codes_file,
     masked_protected_notes,
+    not_the_applicant_values,
     protected_values,
     reason_columns,
     reasons_setup,
@@ -415,6 +416,9 @@ class _Scorer:
                 if codes is not None:  # read and checked by the driver: the same model, pinned above
                     codes.check_fields(self.predictor.reason_fields, artifact)
                 self.protected = protected_values(self.predictor, codes)
+                # Counted with them, as the local run counts them (batch.other_party_notes).
+                self.protected += [v for v in not_the_applicant_values(self.predictor, codes)
+                                   if v not in self.protected]
         except FinliteError as exc:
             self.failure = exc
 
@@ -674,6 +678,9 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     gate_notes = _gate_notes(local) + masked_protected_notes(local, codes)
     manifest = local.manifest  # the operating point's flag rate, for the run's decision-rate note
     learned = learned_blanks(local.encoder)  # fields whose blanks training learned: no lost feed
+    # The reasons' values about the loan, not the applicant: told apart from the protected ones.
+    protected = protected_values(local, codes) if k else []
+    others = [v for v in not_the_applicant_values(local, codes) if v not in protected] if k else []
     del local
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
@@ -691,7 +698,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     bar = None
     start = time.perf_counter()
     rows = positives = 0
-    counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total)
+    counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total,
+                       others=others)
     psi = None
     batches: Any = None
     ds = scored = None

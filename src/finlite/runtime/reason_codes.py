@@ -33,7 +33,7 @@ import numpy as np
 
 from finlite._keys import CSV_MISSING
 from finlite._paths import FileTooLarge, read_small_file
-from finlite._protected import likely_protected, split_band_edges
+from finlite._protected import likely_other_party, likely_protected, likely_vintage, split_band_edges
 from finlite._util import closest
 from finlite.errors import ConfigError
 
@@ -308,6 +308,20 @@ def protected_values(predictor: Any, codes: ReasonCodes | None) -> list[str]:
     """The reason-column values that cite a protected field (:func:`protected_fields`): those
     fields, or the codes that stand for them."""
     fields = protected_fields(predictor)
+    return fields if codes is None else codes.citing(fields)
+
+
+def not_the_applicant_values(predictor: Any, codes: ReasonCodes | None) -> list[str]:
+    """The reason-column values that cite a field about the loan rather than the applicant: a
+    party to it other than the applicant (:func:`finlite._protected.likely_other_party`: SBA's
+    Bank, BankState) or the application's date (:func:`finlite._protected.likely_vintage`:
+    ApprovalFY): those fields, or the codes that stand for them; protected ones are
+    :func:`protected_values`'. ``score --reasons`` gave Bank and ApprovalFY as reasons in most of a
+    book's declines without a word (an SBA walk-through, 2026-12-06); the report's note was its
+    only mention."""
+    names = list(predictor.reason_fields)
+    protected = set(protected_fields(predictor))
+    fields = [f for f in dict.fromkeys([*likely_other_party(names), *likely_vintage(names)]) if f not in protected]
     return fields if codes is None else codes.citing(fields)
 
 
