@@ -36,7 +36,7 @@ def test_a_forecast_option_without_task_forecast_exits_2_naming_it(loans_csv: Pa
 
 
 @pytest.mark.parametrize("flags", [["--max-categories", "20"], ["--min-category-count", "3"],
-                                   ["--high-cardinality", "target"], ["--validation-fraction", "0.1"]])
+                                   ["--high-cardinality", "target"], ["--validation-fraction", "0.1"], ["--strict"]])
 def test_a_table_encoding_option_with_task_forecast_exits_2_naming_it(tmp_path: Path, flags: list[str]) -> None:
     out = tmp_path / "x"
     result = runner.invoke(app, ["train", str(_prices(tmp_path / "p.csv")), "--task", "forecast", "--date-column",
@@ -85,3 +85,25 @@ def test_a_table_s_split_shares_are_set_by_the_fractions(loans_csv: Path, tmp_pa
     from finlite.data import SplitConfig
 
     assert SplitConfig(validation=0.5, test=0.4).test == 0.4 and SplitConfig(validation=0.6, test=0.3).test == 0.3
+
+
+def test_strict_refuses_a_column_that_leaks_the_label_before_anything_is_written(tmp_path: Path) -> None:
+    """A label leak warned and trained on (test AUC 0.997), and no warning filter could stop the
+    command line (an SBA walk-through, 2026-12-06): --strict refuses it, exit 2, nothing written."""
+    rng = np.random.default_rng(0)
+    n = 600
+    y = rng.random(n) < 0.3
+    frame = pd.DataFrame({"income": rng.normal(50, 10, n), "purpose": rng.choice(["car", "home", "cash"], n),
+                          "recovered": np.where(y, rng.uniform(100, 900, n), 0.0),  # only a default has one
+                          "bad": np.where(y, "bad", "good")})
+    path = tmp_path / "book.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "t"
+    refused = runner.invoke(app, ["train", str(path), "--target", "bad", "--out", str(out), "--epochs", "1", "--quiet",
+                                  "--model", "logistic", "--strict"])
+    assert refused.exit_code == 2, refused.output
+    assert "column 'recovered' alone separates the training labels" in refused.output
+    assert "refused: --strict" in refused.output and "Traceback" not in refused.output and not out.exists()
+    warned = runner.invoke(app, ["train", str(path), "--target", "bad", "--out", str(out), "--epochs", "1", "--quiet",
+                                 "--model", "logistic"])
+    assert warned.exit_code == 0 and "alone separates the training labels" in warned.output and out.exists()
