@@ -271,6 +271,23 @@ def test_an_out_of_time_split_warns_of_unseen_test_categories_and_a_moved_positi
     # A stratified split of the same table: no category unseen, no shift to speak of.
     plain = finlite.train(frame.drop(columns="when"), target="status", positive="bad", model="logistic", config=FAST)
     assert not [w for w in plain.warnings if "ApprovalFY" in w or "out-of-time" in w]
+    assert "--numeric ApprovalFY" in unseen[0]  # a year in text, with a few codes: a number if cleaned
+    # The year as a number (all digits, as a Parquet file holds it): every test year lies after the
+    # training ones, and the model reads the calendar; score called it "a change of units" (an SBA
+    # walk-through, 2026-12-06). A postcode unseen in the test split is no number to read.
+    numbers = frame.assign(ApprovalFY=dates.year.to_numpy(), Zip=[f"{z:05d}" for z in (day // 30) * 7 + 1000])
+    dated = finlite.train(numbers, target="status", positive="bad", model="logistic", config=FAST, date_column="when",
+                          categorical=["Zip"])
+    calendar = [w for w in dated.warnings if w.startswith("column 'ApprovalFY' is named like the application's date")]
+    assert len(calendar) == 1 and "100% of the test split's rows lie after every training value" in calendar[0]
+    assert "--drop ApprovalFY" in calendar[0]
+    zips = [w for w in dated.warnings if w.startswith("column 'Zip': ")]
+    assert len(zips) == 1 and "--numeric Zip" not in zips[0] and "group them more coarsely" in zips[0]
+    from finlite.runtime.batch import outside_notes
+
+    told = outside_notes({"ApprovalFY": 90, "rate": 60}, 100)
+    assert any("'ApprovalFY' is named like the application's date" in t and "change of units" not in t for t in told)
+    assert any("'rate' lies beyond every training value in 60% of the rows: a change of units" in t for t in told)
 
 
 def test_the_manifest_names_the_test_rows_by_a_digest_anyone_can_check(tmp_path: Path) -> None:

@@ -122,6 +122,7 @@ class PreparedData(SplitArrays):
         times (9.3 % in training, 33.1 % in the test split). ``flagged_rate``: the share of the
         test rows the model flags at its cut-off, said beside the shift. Training warns of them,
         the teacher's manifest records them, and the model card lists them (note 69's leftover)."""
+        from finlite._protected import likely_vintage
         from finlite.data.preprocess import unseen_counts
 
         notes: list[str] = []
@@ -137,8 +138,21 @@ class PreparedData(SplitArrays):
                        "launched later) carries nothing to later rows" if over_time else
                        "its values differ between the parts of the split")
                 notes.append(f"column {name!r}: {share:.0%} of the test split's rows hold a value the training split "
-                             f"never held, each scored as an unseen category: {why}. Read it as a number if it is one "
-                             f"(clean its text values, then --numeric {name}), or drop it (--drop {name}).")
+                             f"never held, each scored as an unseen category: {why}. {_unseen_fix(test[name], name)}")
+            if over_time:
+                # A number named like the application's date (SBA's ApprovalFY, all digits in a
+                # Parquet file) lies beyond training in every later row: the model reads the
+                # calendar, and score called it "a change of units" (an SBA walk-through, 2026-12-06).
+                for name in likely_vintage(self.schema.numeric):
+                    values = pd.to_numeric(test[name], errors="coerce")
+                    top = pd.to_numeric(self.frame[name].iloc[self.split.train], errors="coerce").max()
+                    later = float((values > top).mean()) if len(values) else 0.0
+                    if later >= UNSEEN_TEST_WARN:
+                        notes.append(f"column {name!r} is named like the application's date and read as a number: "
+                                     f"{later:.0%} of the test split's rows lie after every training value, so the "
+                                     "model extrapolates the calendar for every later period, and gives it as a "
+                                     f"reason. Drop it (--drop {name}); an applicant's own dates (years in business, "
+                                     "age of the oldest account) carry what it may hold.")
         rates = self.summary()["positive_rate"]
         train, test_rate = rates["train"], rates["test"]
         if over_time and self.task == "binary" and 0 < train < 1 and test_rate > 0:
@@ -237,3 +251,19 @@ def _prepare_table(table: Table, schema: Schema, split: SplitConfig, preprocesso
         x_test=encode(parts.test), y_test=labels[parts.test],
         data_sha256=content_sha256 or frame_sha256(table.frame),
     )
+
+
+def _unseen_fix(values: pd.Series, name: str) -> str:
+    """The advice for a categorical column whose test values training never held: read it as a
+    number when its values are numbers (a year column with a few '1976A' codes), else group it
+    more coarsely or drop it. "--numeric Zip" was the advice for Zip and City (an SBA walk-through,
+    2026-12-06), and a postcode read as a number is no better."""
+    from finlite._protected import _words, likely_geography
+
+    present = values.dropna().astype(str).str.strip()
+    numbers = pd.to_numeric(present, errors="coerce").notna().mean() if len(present) else 0.0
+    labels = bool(likely_geography([name])) or bool(_words(name) & {"code", "id", "naics", "sic", "nace"})
+    if numbers >= 0.9 and not labels:
+        return f"Read it as a number if it is one (clean its text values, then --numeric {name}), or drop it (--drop {name})."
+    return (f"Its values are labels (a place, a code, a name): group them more coarsely (a postcode's first digits, an "
+            f"industry's sector) in a column of their own, or drop it (--drop {name}).")

@@ -1752,10 +1752,23 @@ def outside_notes(outside: Mapping[str, int], rows: int) -> list[str]:
     warning for a field beyond it in half its rows or more (a change of units, such as a rate sent
     as a fraction). An age of -5 beside training ages of 0 to 101 was declined with "age" as its
     reason, and nothing was said (a walk-through, 2026-12-05)."""
-    return _field_counts_notes(outside, rows, "rows with a number beyond every value of the training table, scored "
-                               "as given (the model never saw such values; check them for errors or a change of "
-                               "units)", "lies beyond every training value in {share} of the rows: a change of units "
-                               "(a rate as a fraction, cents for dollars) would look so")
+    from finlite._protected import likely_vintage
+
+    dated = set(likely_vintage(outside))
+    notes = _field_counts_notes({k: v for k, v in outside.items() if k not in dated}, rows,
+                                "rows with a number beyond every value of the training table, scored as given (the "
+                                "model never saw such values; check them for errors or a change of units)",
+                                "lies beyond every training value in {share} of the rows: a change of units (a rate as "
+                                "a fraction, cents for dollars) would look so")
+    # A column named like the application's date (SBA's ApprovalFY) is beyond training in every
+    # later period: no change of units, a model reading the calendar (an SBA walk-through, 2026-12-06).
+    notes += _field_counts_notes({k: v for k, v in outside.items() if k in dated}, rows,
+                                 "rows whose application date (a column named like one) lies outside every training "
+                                 "value, scored as given",
+                                 "is named like the application's date and lies beyond every training value in {share} "
+                                 "of the rows: the model reads the calendar, and extrapolates it for every later "
+                                 "period; train without it (--drop)")
+    return notes
 
 
 def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | None = None) -> list[str]:
