@@ -761,3 +761,18 @@ def test_the_scores_name_their_input_by_its_sha256_and_a_file_that_changes_is_re
         fh.write(german_csv.read_text().splitlines()[1] + "\n")
     with pytest.raises(DataError, match=r"moving\.csv' changed while it was scored .* nothing was written"):
         digest.result()
+
+
+def test_a_run_without_training_scores_to_compare_says_it_has_no_psi(german_csv: Path, tmp_path: Path) -> None:
+    """A teacher scored with "psi": null and no word, where the card promises a PSI on every run
+    (an SBA walk-through, 2026-12-06)."""
+    import finlite
+    from finlite.jobs.export import export_artifact
+
+    finlite.train(german_csv, target="creditability", model="logistic",
+                  config=finlite.TrainConfig(epochs=20, progress=False), out=tmp_path / "t")
+    export_artifact(tmp_path / "t", german_csv)
+    summary = score_file(Predictor(tmp_path / "t"), german_csv, tmp_path / "out.parquet")
+    assert summary.psi is None
+    assert any(n.startswith("no PSI check of the scores: the artifact records no training scores to compare with")
+               for n in summary.notes), summary.notes
