@@ -298,6 +298,12 @@ def test_money_dates_identifiers_and_codes_are_recognised() -> None:
     assert ("column 'ChgOffDate' dropped as a date (it is named like a date recorded after the outcome, such as a "
             "charge-off's: never order an out-of-time split by it") in noted
     assert "column 'FranchiseCode' holds whole numbers and its name says they are codes (3 values)" in noted
+    # A value recorded at disbursement, after the decision (SBA's DisbursementGross: used silently,
+    # an SBA walk-through, 2026-12-06), is named, without the leak's warning.
+    paid = infer_schema(_book().assign(DisbursementGross=_book()["GrAppv"]), "MIS_Status").notes
+    said = [n for n in paid if n.startswith("column 'DisbursementGross' is named like a value recorded after the "
+                                            "credit decision")]
+    assert len(said) == 1 and "--drop DisbursementGross" in said[0] and "leaks the label" not in said[0]
     pre = Preprocessor(schema).fit(_book())
     refund = pre.transform(_book())[:, 1]
     spec = pre.numeric_[1]

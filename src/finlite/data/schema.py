@@ -980,7 +980,8 @@ def infer_schema(
     return Schema(
         target=target, positive=pos, negative=negative, numeric=tuple(num_cols),
         categorical=tuple(cat_cols), drop=tuple(dict.fromkeys(dropped)), date_column=date_column,
-        notes=tuple(notes) + tuple(_post_outcome_notes((*num_cols, *cat_cols))), money=tuple(money_cols),
+        notes=tuple(notes) + tuple(_post_outcome_notes((*num_cols, *cat_cols)))
+        + tuple(_post_decision_notes((*num_cols, *cat_cols))), money=tuple(money_cols),
         percent=tuple(percent_cols),
     )
 
@@ -1009,6 +1010,21 @@ def _clock_note(name: str, series: pd.Series) -> str | None:
             f"file is sorted by it. A model reading a clock sees every new row beyond its training values (it "
             f"{way} past them) and extrapolates; drop it (--drop {name}) or give what it measures as a feature that "
             "repeats, such as the hour of the day")
+
+
+#: Names of values recorded after the credit decision but before the outcome (a disbursement: SBA's
+#: DisbursementGross, DisbursementDate): no label leak, but an application being decided has none
+#: yet, and the model was used with it silently (an SBA walk-through, 2026-12-06).
+_POST_DECISION_NAME = re.compile(r"disburs", re.IGNORECASE)
+
+
+def _post_decision_notes(features: Sequence[str]) -> list[str]:
+    """A note for each feature named like a value recorded after the credit decision
+    (:data:`_POST_DECISION_NAME`) and not already named as recorded after the outcome."""
+    return [f"column {name!r} is named like a value recorded after the credit decision (a disbursement): an "
+            f"application being decided has none yet, so a model that decides applications cannot read it; drop it "
+            f"(--drop {name}) unless the model decides at disbursement"
+            for name in features if _POST_DECISION_NAME.search(str(name)) and not _POST_OUTCOME_NAME.search(str(name))]
 
 
 def _post_outcome_notes(features: Sequence[str]) -> list[str]:
