@@ -232,3 +232,23 @@ def test_the_noise_is_small_next_to_a_columns_own_values_whatever_its_extremes()
     rare = np.zeros(5_000)
     rare[:5] = [96.0, 98.0, 98.0, 96.0, 98.0]
     assert robust_spread(rare) == 0.0
+
+
+def _exact(f: pd.DataFrame) -> np.ndarray:
+    # A ranking that rests on exact values: the outcome written into x's fractional digits.
+    x = np.nan_to_num(f["x"].to_numpy(dtype=float))
+    return np.asarray(np.round(x * 1000) % 2, dtype=float) * 0.8 + 0.1
+
+
+def test_a_teacher_whose_ranking_small_noise_undoes_is_noted_and_the_status_kept() -> None:
+    """Both models lost 0.166 AUC under the small noise (the teacher read SBA's Term, which a
+    default cuts short) and the section said PASS without a word (an SBA walk-through, 2026-12-06)."""
+    test, train, _ = _data(seed=2)
+    y = np.round(np.nan_to_num(test["x"].to_numpy(dtype=float)) * 1000) % 2  # what _exact reads
+    section = build_robustness(_inputs(test, train, y, _exact, _exact, numeric=["x"], categorical=["c"]))
+    lost = section.metrics["perturbations"]["numeric_noise"]["teacher"]["auc_change"]
+    assert lost < -0.05
+    said = [n for n in section.notes if n.startswith("The teacher loses")]
+    assert len(said) == 1 and f"{-lost:.3f} AUC under the small numeric noise" in said[0]
+    smooth = build_robustness(_inputs(test, train, y, _smooth, _smooth, numeric=["x"], categorical=["c"]))
+    assert not any(n.startswith("The teacher loses") for n in smooth.notes)

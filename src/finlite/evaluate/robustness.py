@@ -153,6 +153,10 @@ def _scores(score: Callable[[pd.DataFrame], np.ndarray], frame: pd.DataFrame, wh
     return p
 
 
+#: A teacher losing more AUC than this under the small numeric noise is said to rest on exact values.
+FRAGILE_AUC = 0.05
+
+
 def build_robustness(inp: TabularInputs) -> Section:
     """The ``robustness`` section (binary tasks): AUC change and decision flip rate, teacher vs
     student, under numeric noise (0.1 × a robust training spread, clipped to the accepted range) and under
@@ -234,6 +238,17 @@ def build_robustness(inp: TabularInputs) -> Section:
                         "perturb in the test data.")
     if clean_auc["teacher"] is None:
         notes.append("The test rows hold one class only: AUC is null; the status follows the flip rates.")
+    noisy: dict[str, Any] = perturbations.get("numeric_noise") or {}
+    lost = noisy["teacher"]["auc_change"] if noisy else None
+    if lost is not None and lost < -FRAGILE_AUC:
+        # Both models alike, so the rule above passes; yet a ranking that small noise undoes rests on
+        # exact values, as a column that encodes the outcome gives (an SBA walk-through, 2026-12-06:
+        # the teacher lost 0.166 AUC, reading Term, which a default cuts short).
+        notes.append(f"The teacher loses {-lost:.3f} AUC under the small numeric noise (the student "
+                     f"{noisy['student']['auc_change']:+.3f}): its ranking rests on exact values of a numeric column, "
+                     "as a column that records the outcome gives (a loan's term, cut short by a default; a balance "
+                     "after charge-off). Check which column the reasons lead with, and that it is known when the "
+                     "application is decided. The status is not changed by this.")
     notes.append(f"Seeded by {inp.seed}; a flip is a row whose decision at the cut-off {cutoff:g} differs from the "
                  "same model's decision on the unperturbed row. Flip shares are of the flagged rows (flagged by "
                  "either model, clean or perturbed), so the rule works when few rows are flagged (fraud).")
