@@ -838,6 +838,12 @@ def _fmt(x: Any, digits: int = 4) -> str:
     return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}f}"
 
 
+def _times(x: Any) -> str:
+    """A ratio as a multiple ("0.5485×"), "n/a" when there is none."""
+    text = _fmt(x)
+    return text if text == "n/a" else f"{text}×"
+
+
 def _require_task(inp: TabularInputs, task: str, section: str) -> None:
     if inp.task != task:
         raise ConfigError(f"The {section} section is for {task} tasks; this report's task is {inp.task!r}.",
@@ -1071,8 +1077,9 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     summary = (f"ECE student {_fmt(res['student']['ece'])} vs teacher {_fmt(res['teacher']['ece'])}; Brier "
                f"student {_fmt(res['student']['brier'])} vs teacher {_fmt(res['teacher']['brier'])}; "
                f"{res['student']['bands_failing']} student band(s) and {res['teacher']['bands_failing']} "
-               "teacher band(s) fail the binomial test at p < 0.01. Mean predicted / observed rate: student "
-               f"{_fmt(citl_s)}, teacher {_fmt(citl_t)}; student / teacher mean prediction "
+               "teacher band(s) fail the binomial test at p < 0.01. Mean prediction as a multiple of the observed "
+               f"rate (1 = calibrated in the large): student {_times(citl_s)}, teacher {_times(citl_t)}; student / "
+               "teacher mean prediction "
                f"{_fmt(s_mean / t_mean if t_mean > 0 else None)}. Hosmer–Lemeshow p: student "
                f"{_fmt(res['student']['hosmer_lemeshow']['p_value'])}, teacher "
                f"{_fmt(res['teacher']['hosmer_lemeshow']['p_value'])}.")
