@@ -270,6 +270,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "accept_failed_gates": ("--accept-failed-gates",),
     "manifest_sha256": ("--manifest-sha256",),
     "test_rows": ("--test-rows",),
+    "strict": ("--strict",),
     "baseline": ("--baseline",),
     "batch": ("--batch",),
     "repeats": ("--repeats",),
@@ -680,7 +681,7 @@ def train(
     cost_bps: Annotated[float, typer.Option(help="With --task forecast: transaction cost of the trading view, basis points per unit of turnover.")] = 1.0,
     force: Force = False,
     quiet: Quiet = False,
-    strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) a column that may leak the label (one that alone separates the training labels), instead of warning of it: for a scheduled pipeline, where a warning goes unread.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) every column that may leak the label (one that alone separates the training labels, or one named like a value recorded after the outcome, such as recoveries), listed together, instead of warning of each: for a scheduled pipeline, where a warning goes unread.")] = False,
 ) -> None:
     """Train a teacher model on a labelled table (or a forecaster on a price file) and save it as an artifact."""
     from finlite.data.preprocess import HIGH_CARDINALITY, MAX_CATEGORIES, Encoding
@@ -748,23 +749,13 @@ def train(
     encoding = Encoding(max_categories=max_categories, min_category_count=min_category_count,
                         high_cardinality=high_cardinality, seed=seed)
 
-    from finlite.data.schema import LEAK_MARK
-
     with _own_warnings(leaks_now=True):
-        if strict:  # the leak raised where it is issued, before any training (jobs.train._warn_leaks)
-            warnings.filterwarnings("error", message=f".*{re.escape(LEAK_MARK)}", category=FinliteWarning)
-        try:
-            outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
-                          drop=drop, date_column=date_column, model=model or "mlp", seed=seed,
-                          hidden=None if hidden is None else _widths(hidden, "--hidden"),
-                          cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
-                          overwrite=force, encoding=encoding, validation_fraction=validation_fraction,
-                          test_fraction=test_fraction)
-        except FinliteWarning as exc:  # --strict: a possible leak, refused before anything was written
-            message = str(exc).removeprefix("warning: ")
-            _echo(f"error: {message} (refused: --strict; drop the column, or train without --strict to be warned "
-                  "only)", err=True)
-            raise typer.Exit(2) from None
+        outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
+                      drop=drop, date_column=date_column, model=model or "mlp", seed=seed,
+                      hidden=None if hidden is None else _widths(hidden, "--hidden"),
+                      cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
+                      overwrite=force, encoding=encoding, validation_fraction=validation_fraction,
+                      test_fraction=test_fraction, strict=strict)
     m, schema = outcome.metrics["test"], outcome.data.schema
     _echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
           f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")

@@ -21,7 +21,7 @@ from finlite.data.prepared import PreparedData, prepare
 from finlite.data.preprocess import Encoding
 from finlite.data.schema import leak_notes
 from finlite.data.split import SplitConfig
-from finlite.errors import ConfigError, FinliteWarning
+from finlite.errors import ConfigError, DataError, FinliteWarning
 from finlite.evaluate.metrics import classification_metrics
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
 from finlite.models.base import FinliteModel
@@ -112,6 +112,7 @@ def train(
     month_year: bool = True,
     validation_fraction: float = 0.2,
     test_fraction: float = 0.2,
+    strict: bool = False,
 ) -> TrainOutcome:
     """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
 
@@ -140,6 +141,11 @@ def train(
     at the training split's bad rate (the ``1 − bad_rate`` quantile of its training scores);
     ``flag_rate=0.1`` sets it where the teacher flags 10 % of the training rows instead;
     ``cutoff=`` gives it explicitly (not together with ``flag_rate``).
+
+    ``strict`` refuses (DataError, before anything is trained or written) every column that may
+    leak the label (:func:`finlite.data.schema.leak_notes`: one that alone separates the training
+    labels, or one named like a value recorded after the outcome), listed together; without it
+    each is warned of.
     """
     check_flags("train", overwrite=overwrite, whole_dates=whole_dates, one_shuffle=one_shuffle, month_year=month_year)
     check_operating_options("train", cutoff, flag_rate)
@@ -163,6 +169,11 @@ def train(
                                                     date_column=date_column, whole_dates=whole_dates,
                                                     one_shuffle=one_shuffle, month_year=month_year),
                        encoding=encoding)
+    if strict:  # every possible leak refused at once, before any work or file (not one per run)
+        leaks = leak_notes(prepared.schema.notes)
+        if leaks:
+            raise DataError(f"{len(leaks)} column(s) may leak the label, refused (strict): " + " | ".join(leaks)
+                            + " Drop them (--drop), or train without strict to be warned only.", param="strict")
     _warn_leaks(prepared.schema.notes)  # before any work or file: escalated, it stops the job here
     seed_everything(seed)
     if model in ("lightgbm", "xgboost"):
