@@ -1765,8 +1765,10 @@ def audit(
         _echo(_json_out(check.to_dict()))
     else:
         events = ", ".join(f"{n:,} {name}" for name, n in sorted(check.events.items()))
-        _echo(f"{check.lines:,} audit line(s) in {len(check.files)} file(s) ({events or 'none'}); newest line "
-              f"{check.last_time or '(no time)'}, sha256 {check.last_sha256}")
+        newest = (f"newest line {check.last_time or '(no time)'}, sha256 {check.last_sha256}"
+                  if check.last_sha256 is not None else
+                  "no newest line to record (a file's lines carry no time to order the files by)")
+        _echo(f"{check.lines:,} audit line(s) in {len(check.files)} file(s) ({events or 'none'}); {newest}")
         for where in check.breaks:
             _echo(f"BROKEN: {where['file']} line {where['line']}: {where['why']}")
         if check.break_count > len(check.breaks):

@@ -212,3 +212,41 @@ def test_a_recorded_line_an_older_prefix_rotation_order_and_crashes_are_told_rig
     only = tmp_path / "only.jsonl"
     only.write_bytes(rotated[0][:-20])
     assert verify_audit_log([only]).break_count == 1
+
+
+def test_a_stripped_rotated_file_a_damaged_gz_and_a_late_prefix_are_not_intact(tmp_path: Path) -> None:
+    """A review (2026-12-06): a rotated file with every link stripped and its decisions flipped was
+    'intact' beside a chained live file; a damaged .gz ended in a traceback."""
+    import gzip
+
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    log.write([_entry(0)])
+    log.write([_entry(1)])
+    path.rename(tmp_path / "audit.jsonl.1")
+    log.write([_entry(2)])
+    rotated = tmp_path / "audit.jsonl.1"
+    stripped = [json.loads(x) for x in _lines(rotated)]
+    rotated.write_text("".join(json.dumps({**{k: v for k, v in e.items() if k != CHAIN_KEY},
+                                           "decision": 1 - e["decision"]}) + "\n" for e in stripped))
+    check = verify_audit_log([path, rotated])
+    assert not check.intact and any("no line of this file carries a prev_sha256" in b["why"] for b in check.breaks)
+    # Lines without a link dated after the chain began are no older finlite's prefix.
+    late = tmp_path / "late.jsonl"
+    chained = _lines(path)
+    late.write_bytes(json.dumps({**_entry(59), "time": "2026-12-07T00:00:00.000Z"}).encode() + b"\n" + b"".join(chained))
+    assert not verify_audit_log([late]).intact
+    packed = tmp_path / "audit.jsonl.2.gz"
+    packed.write_bytes(gzip.compress(b"".join(chained))[:-12])  # cut short
+    result = CliRunner().invoke(app, ["audit", str(packed)])
+    assert result.exit_code == 2 and "is damaged or cut short" in result.output and "Traceback" not in result.output
+    packed.write_bytes(b"\x1f\x8b\x08\x00" + b"\x00" * 40)  # a gzip header and garbage
+    result = CliRunner().invoke(app, ["audit", str(packed)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    # Files with no time to order them by: no newest line is named (the last one given could be the oldest).
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    for target, start in ((a, 0), (b, 5)):
+        data, _ = chain_lines([json.dumps({"event": "prediction", "n": start + i}).encode() + b"\n" for i in range(2)],
+                              None)
+        target.write_bytes(data)
+    assert verify_audit_log([a, b]).last_sha256 is None and verify_audit_log([a]).last_sha256 is not None

@@ -17,12 +17,14 @@ Reading needs no FastAPI: a validator checks a log on a machine without ``finlit
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gzip
 import hashlib
 import os
 import stat
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -145,13 +147,16 @@ def _open_log(path: Path) -> int:
     return fd
 
 
-def _reader(path: Path) -> BinaryIO:
+@contextlib.contextmanager
+def _reader(path: Path) -> Iterator[BinaryIO]:
     """The log's bytes: as written, or decompressed when its name ends in ``.gz`` (logrotate's
-    ``compress``)."""
-    raw = os.fdopen(_open_log(path), "rb", closefd=True)
-    if path.name.lower().endswith(".gz"):
-        return cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
-    return raw
+    ``compress``); the file is closed either way."""
+    with os.fdopen(_open_log(path), "rb", closefd=True) as raw:
+        if path.name.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unpacked:
+                yield cast(BinaryIO, unpacked)
+        else:
+            yield raw
 
 
 def verify_audit_log(paths: Sequence[str | os.PathLike[str]], expect: str | None = None) -> AuditCheck:
@@ -181,6 +186,8 @@ def verify_audit_log(paths: Sequence[str | os.PathLike[str]], expect: str | None
         path = Path(raw)
         prev: str | None = None
         chained = False  # a line with a link seen in this file
+        prefix_time: str | None = None  # the latest time among the lines before the chain began
+        first_chained_time: str | None = None
         own: dict[str, Any] = {"file": str(path), "lines": 0, "unchained_prefix": 0, "last_sha256": None,
                                "last_time": None}
         try:
@@ -226,6 +233,11 @@ def verify_audit_log(paths: Sequence[str | os.PathLike[str]], expect: str | None
                     check.events[event] = check.events.get(event, 0) + 1
                     if isinstance(entry.get("time"), str):
                         own["last_time"] = entry["time"]
+                    stamp = entry.get("time") if isinstance(entry.get("time"), str) else None
+                    if CHAIN_KEY not in entry and not chained and stamp is not None:
+                        prefix_time = stamp if prefix_time is None else max(prefix_time, stamp)
+                    elif CHAIN_KEY in entry and first_chained_time is None:
+                        first_chained_time = stamp
                     if CHAIN_KEY not in entry:
                         if chained:
                             check.unchained += 1  # a line without a link after the chain began: inserted
@@ -247,13 +259,36 @@ def verify_audit_log(paths: Sequence[str | os.PathLike[str]], expect: str | None
                     else:
                         chained = True
                     prev = digest
+        except (EOFError, zlib.error) as exc:  # a .gz cut short or damaged (gzip.BadGzipFile is an OSError)
+            raise DataError(f"The compressed audit log {str(path)!r} is damaged or cut short ({exc}); its lines "
+                            "cannot be read to the end. Check it against its source, or verify the uncompressed "
+                            "file.") from exc
         except OSError as exc:
             raise DataError(f"Cannot read the audit log {str(path)!r} ({exc.strerror or exc}).") from exc
+        if chained and own["unchained_prefix"] and first_chained_time is not None and prefix_time is not None \
+                and prefix_time > first_chained_time:
+            broken(str(path), int(own["unchained_prefix"]), "lines without a link are dated after the chain began: "
+                                                            "they were inserted, or their links stripped")
+        own["chained"] = chained
         own["last_sha256"] = prev
         check.unchained_prefix += int(own["unchained_prefix"])
         check.per_file.append(own)
-    # The newest file's last line (by its time; the last one given when no line has a time): a
-    # rotated log listed by a glob gives audit.jsonl.1 after audit.jsonl.
-    newest = max(check.per_file, key=lambda f: (f["last_time"] or "", check.per_file.index(f)))
-    check.last_sha256, check.last_time = newest["last_sha256"], newest["last_time"]
+    # Where some file is chained, a file with no linked line at all is no older finlite's log: its
+    # links were stripped (an edited rotated file said "intact": a review, 2026-12-06).
+    if any(f["chained"] for f in check.per_file):
+        for own in check.per_file:
+            if not own["chained"] and own["lines"]:
+                check.unchained += int(own["lines"])
+                broken(str(own["file"]), 1, "no line of this file carries a prev_sha256, though the other files' "
+                                            "do: its links were stripped, or it is an older finlite's log (verify it "
+                                            "on its own)")
+    # The newest file's last line, by its time (a rotated log listed by a glob gives audit.jsonl
+    # before audit.jsonl.1); none when a file's lines carry no time and there is more than one file.
+    timed = [f for f in check.per_file if f["last_time"]]
+    if len(check.per_file) == 1:
+        newest: dict[str, Any] | None = check.per_file[0]
+    else:
+        newest = max(timed, key=lambda f: f["last_time"]) if len(timed) == len(check.per_file) else None
+    if newest is not None:
+        check.last_sha256, check.last_time = newest["last_sha256"], newest["last_time"]
     return check
