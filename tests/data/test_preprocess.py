@@ -304,6 +304,9 @@ def test_money_dates_identifiers_and_codes_are_recognised() -> None:
     said = [n for n in paid if n.startswith("column 'DisbursementGross' is named like a value recorded after the "
                                             "credit decision")]
     assert len(said) == 1 and "--drop DisbursementGross" in said[0] and "leaks the label" not in said[0]
+    chosen = infer_schema(_book().assign(disbursement_method=np.where(np.arange(2000) % 2, "Cash", "DirectPay")),
+                          "MIS_Status").notes  # chosen at application (LendingClub's): no note
+    assert not [n for n in chosen if "disbursement_method" in n and "after the credit decision" in n]
     pre = Preprocessor(schema).fit(_book())
     refund = pre.transform(_book())[:, 1]
     spec = pre.numeric_[1]

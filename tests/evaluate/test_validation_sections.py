@@ -586,6 +586,12 @@ def test_a_student_miscalibrated_only_where_the_alerts_are_is_warned_of() -> Non
     assert section.metrics["ece_gap_relative"] < v.CAL_REL_WARN and section.metrics["mean_prediction_factor"] < v.CITL_WARN
     assert section.status == "WARN"
     assert f"{s_fail} student band(s) and 0 teacher band(s) fail the binomial test" in section.summary
+    # The mean prediction read as a multiple of the observed rate, not as a rate (an SBA walk-through).
+    import re as _re
+
+    ratio = float(np.mean(student)) / float(np.mean(y))
+    assert _re.search(r"Mean prediction as a multiple of the observed rate \(1 = calibrated in the large\): "
+                      rf"student {ratio:.4f}×, teacher [0-9.]+×;", section.summary), section.summary
     same = dataclasses.replace(inp, student=dataclasses.replace(inp.student, scores_test=teacher))
     assert v.build_calibration(same).status == "PASS"
 

@@ -271,7 +271,13 @@ def test_an_out_of_time_split_warns_of_unseen_test_categories_and_a_moved_positi
     # A stratified split of the same table: no category unseen, no shift to speak of.
     plain = finlite.train(frame.drop(columns="when"), target="status", positive="bad", model="logistic", config=FAST)
     assert not [w for w in plain.warnings if "ApprovalFY" in w or "out-of-time" in w]
-    assert "--numeric ApprovalFY" in unseen[0]  # a year in text, with a few codes: a number if cleaned
+    # Named like the application's date under an out-of-time split: dropped, not read as a number,
+    # which would extrapolate the calendar (the advice said --numeric: a review, 2026-12-06).
+    assert "--numeric ApprovalFY" not in unseen[0] and "extrapolate the calendar" in unseen[0]
+    from finlite.data.prepared import _unseen_fix
+
+    assert "--numeric FY2" in _unseen_fix(pd.Series(["2001", "2002"] * 10 + ["2003A"]), "FY2")
+    assert "blank in 80% of the test split's rows" in _unseen_fix(pd.Series([None] * 8 + ["a", "b"]), "x")
     # The year as a number (all digits, as a Parquet file holds it): every test year lies after the
     # training ones, and the model reads the calendar; score called it "a change of units" (an SBA
     # walk-through, 2026-12-06). A postcode unseen in the test split is no number to read.

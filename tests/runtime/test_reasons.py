@@ -586,4 +586,20 @@ def test_score_warns_when_reasons_name_the_lender_or_the_application_year(german
     said = " ".join(result.output.split())
     assert ("warning: the reasons name field(s) about the loan rather than the applicant (a party to it, such as the "
             f"lender or its branch, or the application's date): {listed}.") in said
-    assert "Bank in" not in said.split("protected attribute:")[-1].split("warning:")[0]  # not told as protected
+    protected = [w for w in said.split("warning: ") if w.startswith("the reasons name feature(s) declared protected")]
+    assert all("Bank in" not in w and "ApprovalFY in" not in w for w in protected)  # not told as protected
+    # With the lender's codes: a code standing for Bank alone is about the loan; one that joins Bank
+    # to the applicant's own field states the applicant's too, and is not counted (a review).
+    from finlite.runtime import Predictor
+
+    fields = Predictor(tmp_path / "t").reason_fields
+    codes = {f: ("L1" if f == "Bank" else "AT" if f in ("ApprovalFY", "credit_amount") else f[:3].upper() + str(i))
+             for i, f in enumerate(fields)}
+    table = tmp_path / "codes.csv"
+    table.write_text("field,code,text\n" + "".join(f"{f},{c},about {c}\n" for f, c in codes.items()))
+    coded = CliRunner().invoke(app, ["score", str(tmp_path / "t"), str(path), "-o", str(tmp_path / "c.parquet"),
+                                     "--reasons", "4", "--reason-codes", str(table), "-q"])
+    assert coded.exit_code == 0, coded.output
+    told = " ".join(coded.output.split())
+    about = [w for w in told.split("warning: ") if w.startswith("the reasons name field(s) about the loan")]
+    assert len(about) == 1 and "L1" in about[0] and "AT" not in about[0]

@@ -138,7 +138,8 @@ class PreparedData(SplitArrays):
                        "launched later) carries nothing to later rows" if over_time else
                        "its values differ between the parts of the split")
                 notes.append(f"column {name!r}: {share:.0%} of the test split's rows hold a value the training split "
-                             f"never held, each scored as an unseen category: {why}. {_unseen_fix(test[name], name)}")
+                             f"never held, each scored as an unseen category: {why}. "
+                             f"{_unseen_fix(test[name], name, over_time)}")
             if over_time:
                 # A number named like the application's date (SBA's ApprovalFY, all digits in a
                 # Parquet file) lies beyond training in every later row: the model reads the
@@ -253,13 +254,23 @@ def _prepare_table(table: Table, schema: Schema, split: SplitConfig, preprocesso
     )
 
 
-def _unseen_fix(values: pd.Series, name: str) -> str:
-    """The advice for a categorical column whose test values training never held: read it as a
-    number when its values are numbers (a year column with a few '1976A' codes), else group it
-    more coarsely or drop it. "--numeric Zip" was the advice for Zip and City (an SBA walk-through,
-    2026-12-06), and a postcode read as a number is no better."""
-    from finlite._protected import _words, likely_geography
+def _unseen_fix(values: pd.Series, name: str, over_time: bool = False) -> str:
+    """The advice for a categorical column whose test values training never held: a feed that
+    lost it when its test values are mostly blank; drop it when it is named like the application's
+    date under an out-of-time split (read as a number, it would extrapolate the calendar); read it
+    as a number when its values are numbers (a year column with a few '1976A' codes); else group
+    it more coarsely or drop it. "--numeric Zip" was the advice for Zip and City (an SBA
+    walk-through, 2026-12-06), and a postcode read as a number is no better."""
+    from finlite._protected import _words, likely_geography, likely_vintage
 
+    text = values.astype("string").str.strip()
+    blank = float((text.isna() | text.eq("")).mean()) if len(values) else 0.0
+    if blank >= 0.5:
+        return (f"It is blank in {blank:.0%} of the test split's rows: a feed that lost the column, or a field filled "
+                f"in only later; fill it, or drop it (--drop {name}).")
+    if over_time and likely_vintage([name]):
+        return (f"It is named like the application's date, which carries nothing to a later period (read as a "
+                f"number, the model would extrapolate the calendar): drop it (--drop {name}).")
     present = values.dropna().astype(str).str.strip()
     numbers = pd.to_numeric(present, errors="coerce").notna().mean() if len(present) else 0.0
     labels = bool(likely_geography([name])) or bool(_words(name) & {"code", "id", "naics", "sic", "nace"})

@@ -1012,10 +1012,12 @@ def _clock_note(name: str, series: pd.Series) -> str | None:
             "repeats, such as the hour of the day")
 
 
-#: Names of values recorded after the credit decision but before the outcome (a disbursement: SBA's
-#: DisbursementGross, DisbursementDate): no label leak, but an application being decided has none
-#: yet, and the model was used with it silently (an SBA walk-through, 2026-12-06).
-_POST_DECISION_NAME = re.compile(r"disburs", re.IGNORECASE)
+#: Names of values recorded after the credit decision but before the outcome (a disbursement's amount
+#: or date: SBA's DisbursementGross, disbursed_amount; not LendingClub's disbursement_method, chosen
+#: at application): no label leak, but an application being decided has none yet, and the model was
+#: used with it silently (an SBA walk-through, 2026-12-06).
+_POST_DECISION_NAME = re.compile(
+    rf"disburs\w*?{_S}(?:gross|amount|amt|date|value|sum|total)|disbursed|(?:amount|amt){_S}disburs", re.IGNORECASE)
 
 
 def _post_decision_notes(features: Sequence[str]) -> list[str]:

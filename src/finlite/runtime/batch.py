@@ -1436,8 +1436,8 @@ class RunCounts:
             # Said, not left out: a teacher scored with "psi": null and no word (an SBA walk-through,
             # 2026-12-06), where the card promises a PSI on every run.
             stability.append("no PSI check of the scores: the artifact records no training scores to compare with "
-                             "(a teacher, or an artifact without a validation report; a compressed student's "
-                             "report.json holds them)")
+                             "(its report.json holds no usable stability section: a teacher has no report; a "
+                             "compressed student's report written by this finlite holds them)")
         if self.fields is None:
             if self.stale_export and rows:
                 stability.append("no feature CSI check: the artifact was exported before finlite recorded its "

@@ -322,7 +322,11 @@ def not_the_applicant_values(predictor: Any, codes: ReasonCodes | None) -> list[
     names = list(predictor.reason_fields)
     protected = set(protected_fields(predictor))
     fields = [f for f in dict.fromkeys([*likely_other_party(names), *likely_vintage(names)]) if f not in protected]
-    return fields if codes is None else codes.citing(fields)
+    if codes is None:
+        return fields
+    # A code stands for such fields alone to be one: "Bank and income" states the applicant's too.
+    about = set(fields)
+    return [c for c in codes.citing(fields) if set(codes.fields_of(c)) <= about]
 
 
 def masked_protected_notes(predictor: Any, codes: ReasonCodes | None) -> list[str]:
