@@ -229,8 +229,6 @@ def verify_audit_log(paths: Sequence[str | os.PathLike[str]], expect: str | None
                         continue
                     check.lines += 1
                     own["lines"] += 1
-                    if number == 1 and isinstance(entry.get("previous_file_sha256"), str):
-                        own["previous_file_sha256"] = entry["previous_file_sha256"]
                     event = str(entry["event"])
                     check.events[event] = check.events.get(event, 0) + 1
                     if isinstance(entry.get("time"), str):
@@ -284,17 +282,6 @@ def verify_audit_log(paths: Sequence[str | os.PathLike[str]], expect: str | None
                 broken(str(own["file"]), 1, "no line of this file carries a prev_sha256, though the other files' "
                                             "do: its links were stripped, or it is an older finlite's log (verify it "
                                             "on its own)")
-    # A rotated log's file opens with the sha256 of the last line of the file before it: that file,
-    # given, must end there (its end cut, or the file removed, left no trace before: a review).
-    ends = {str(f["last_sha256"]) for f in check.per_file}
-    for own in check.per_file:
-        before = own.get("previous_file_sha256")
-        if before is None:
-            continue
-        own["previous_found"] = before in ends
-        if not own["previous_found"] and len(check.per_file) > 1:
-            broken(str(own["file"]), 1, f"it follows a file whose last line has sha256 {before}, and no file given "
-                                        "ends there: that file was cut at its end, changed, or left out")
     # The newest file's last line, by its time (a rotated log listed by a glob gives audit.jsonl
     # before audit.jsonl.1); none when a file's lines carry no time and there is more than one file.
     timed = [f for f in check.per_file if f["last_time"]]

@@ -400,9 +400,6 @@ class AuditLog:
         #: The service's start line (:func:`service_event`): repeated, marked ``"continued": true``,
         #: as the first line of a new file after the log was rotated. None: nothing repeated.
         self.opening: dict[str, Any] | None = None
-        #: The sha256 of the last line of the file this process followed a rotation away from: the
-        #: new file's continued start line records it (``previous_file_sha256``).
-        self._previous: str | None = None
         #: (device, inode, size, sha256 of the last line) after this process's last append: while
         #: the file still has that size, no other worker wrote since, and nothing is read back.
         self._tail: tuple[int, int, int, str | None] | None = None
@@ -515,19 +512,6 @@ class AuditLog:
             self.warning = f"{self.warning}; {unchained}" if self.warning else unchained
         return rfd
 
-    def _last_line(self) -> str | None:
-        """The sha256 of the open file's last line (None: empty, or not readable back)."""
-        if self._rfd < 0:
-            return None
-        held = os.fstat(self._fd)
-        tail = self._tail
-        if tail is not None and tail[:3] == (held.st_dev, held.st_ino, held.st_size):
-            return tail[3]
-        try:
-            return tail_sha256(self._rfd, held.st_size)
-        except OSError:
-            return None
-
     def _moved(self) -> bool:
         """Whether :attr:`path` no longer names the open file (renamed away, deleted, replaced). A
         path that cannot be checked (permissions) counts as not moved: the open file still takes
@@ -554,11 +538,6 @@ class AuditLog:
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
                 try:
                     moved = self._moved()
-                    if moved:
-                        # The rotated file's last line, read under its lock (a worker that has not
-                        # seen the rotation waits here, then sees it): the new file's first line links
-                        # to it, so a rotated file cut or removed later shows (a review, 2026-12-06).
-                        self._previous = self._last_line()
                 except BaseException:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
                     raise
@@ -608,11 +587,9 @@ class AuditLog:
                 if not held.st_size and opening is not None and entries[:1] != [opening]:
                     # A rotated log's new file: its first line says what serves and how (the start
                     # line again, marked), so the file read alone names its model (note 69's leftover).
-                    line = {**opening, "time": _Clock().now(), "started": opening.get("time"), "continued": True}
-                    if self._previous is not None:  # the rotated file's last line: the files' link
-                        line["previous_file_sha256"] = self._previous
-                    lines.insert(0, orjson.dumps(line, default=str,
-                                                 option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
+                    lines.insert(0, orjson.dumps({**opening, "time": _Clock().now(), "started": opening.get("time"),
+                                                  "continued": True},
+                                                 default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
                 if self._rfd < 0:  # a log this account may not read back: appended unchained
                     self._append(b"".join(lines), start=held.st_size)
                 else:
@@ -622,7 +599,6 @@ class AuditLog:
                     data, last = chain_lines(lines, prev)
                     self._append(data, start=held.st_size)
                     self._tail = (held.st_dev, held.st_ino, held.st_size + len(data), last)
-                self._previous = None  # for the first write after a rotation only (not a later truncation)
         except OSError as exc:
             self.failing, self._failed_at = exc.strerror or str(exc), time.monotonic()
             raise
