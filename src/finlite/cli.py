@@ -1777,6 +1777,9 @@ def audit(
             if 0 < own["unchained_prefix"] < own["lines"]:
                 _echo(f"note: {own['file']}: its first {own['unchained_prefix']:,} line(s) were written before the "
                       "chain began (an older finlite): counted, not verified; the chain is checked from the next line")
+        for name in check.unverified_files:
+            _echo(f"NOT VERIFIED: {name}: no line carries a prev_sha256, though the other files' do: an older "
+                  "finlite's log (check it apart from the chained files), or its links were stripped")
         if check.expected is not None:
             found = check.expected
             _echo(f"expected line {found['sha256']}: " + (f"found, {found['file']} line {found['line']}"

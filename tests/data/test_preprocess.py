@@ -307,6 +307,9 @@ def test_money_dates_identifiers_and_codes_are_recognised() -> None:
     chosen = infer_schema(_book().assign(disbursement_method=np.where(np.arange(2000) % 2, "Cash", "DirectPay")),
                           "MIS_Status").notes  # chosen at application (LendingClub's): no note
     assert not [n for n in chosen if "disbursement_method" in n and "after the credit decision" in n]
+    from finlite.data.schema import _POST_DECISION_NAME
+
+    assert _POST_DECISION_NAME.search("disbursement_amnt") and not _POST_DECISION_NAME.search("disbursementMethodAmount")
     pre = Preprocessor(schema).fit(_book())
     refund = pre.transform(_book())[:, 1]
     spec = pre.numeric_[1]

@@ -278,6 +278,8 @@ def test_an_out_of_time_split_warns_of_unseen_test_categories_and_a_moved_positi
 
     assert "--numeric FY2" in _unseen_fix(pd.Series(["2001", "2002"] * 10 + ["2003A"]), "FY2")
     assert "blank in 80% of the test split's rows" in _unseen_fix(pd.Series([None] * 8 + ["a", "b"]), "x")
+    # Blanks training had too are no lost feed (a review, 2026-12-06): the values decide the advice.
+    assert "blank in" not in _unseen_fix(pd.Series([None] * 8 + ["a", "b"]), "Zip", blank_unseen=False)
     # The year as a number (all digits, as a Parquet file holds it): every test year lies after the
     # training ones, and the model reads the calendar; score called it "a change of units" (an SBA
     # walk-through, 2026-12-06). A postcode unseen in the test split is no number to read.

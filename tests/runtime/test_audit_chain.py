@@ -230,7 +230,22 @@ def test_a_stripped_rotated_file_a_damaged_gz_and_a_late_prefix_are_not_intact(t
     rotated.write_text("".join(json.dumps({**{k: v for k, v in e.items() if k != CHAIN_KEY},
                                            "decision": 1 - e["decision"]}) + "\n" for e in stripped))
     check = verify_audit_log([path, rotated])
-    assert not check.intact and any("no line of this file carries a prev_sha256" in b["why"] for b in check.breaks)
+    assert not check.intact and check.unverified_files == [str(rotated)] and not check.break_count
+    told = CliRunner().invoke(app, ["audit", str(path), str(rotated)])
+    assert told.exit_code == 1 and f"NOT VERIFIED: {rotated}: no line carries a prev_sha256" in told.output
+    assert verify_audit_log([path]).intact  # the chained file alone
+    # An empty file (logrotate's create) names no newest line of its own, and hides none.
+    empty = tmp_path / "audit.jsonl.0"
+    empty.write_bytes(b"")
+    assert verify_audit_log([path, empty]).last_sha256 == hashlib.sha256(_lines(path)[-1]).hexdigest()
+    # A copytruncate between a worker's size check and its write: the emptied file's first line
+    # links to the copy's last line, which continues the chain across the two files given together.
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(b"".join(_lines(path)))
+    after, _ = chain_lines([json.dumps(_entry(9)).encode() + b"\n"], hashlib.sha256(_lines(copy)[-1]).hexdigest())
+    truncated = tmp_path / "truncated.jsonl"
+    truncated.write_bytes(after)
+    assert verify_audit_log([copy, truncated]).intact and not verify_audit_log([truncated]).intact
     # Lines without a link dated after the chain began are no older finlite's prefix.
     late = tmp_path / "late.jsonl"
     chained = _lines(path)

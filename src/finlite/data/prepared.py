@@ -130,7 +130,8 @@ class PreparedData(SplitArrays):
         n = len(test)
         over_time = self.split.method == "out-of-time"
         if n:
-            for name, count in sorted(unseen_counts(test, self.preprocessor).items()):
+            empty: dict[str, int] = {}
+            for name, count in sorted(unseen_counts(test, self.preprocessor, empty).items()):
                 share = count / n
                 if share < UNSEEN_TEST_WARN:
                     continue
@@ -139,7 +140,7 @@ class PreparedData(SplitArrays):
                        "its values differ between the parts of the split")
                 notes.append(f"column {name!r}: {share:.0%} of the test split's rows hold a value the training split "
                              f"never held, each scored as an unseen category: {why}. "
-                             f"{_unseen_fix(test[name], name, over_time)}")
+                             f"{_unseen_fix(test[name], name, over_time, bool(empty.get(name)))}")
             if over_time:
                 # A number named like the application's date (SBA's ApprovalFY, all digits in a
                 # Parquet file) lies beyond training in every later row: the model reads the
@@ -254,7 +255,7 @@ def _prepare_table(table: Table, schema: Schema, split: SplitConfig, preprocesso
     )
 
 
-def _unseen_fix(values: pd.Series, name: str, over_time: bool = False) -> str:
+def _unseen_fix(values: pd.Series, name: str, over_time: bool = False, blank_unseen: bool = True) -> str:
     """The advice for a categorical column whose test values training never held: a feed that
     lost it when its test values are mostly blank; drop it when it is named like the application's
     date under an out-of-time split (read as a number, it would extrapolate the calendar); read it
@@ -265,9 +266,11 @@ def _unseen_fix(values: pd.Series, name: str, over_time: bool = False) -> str:
 
     text = values.astype("string").str.strip()
     blank = float((text.isna() | text.eq("")).mean()) if len(values) else 0.0
-    if blank >= 0.5:
-        return (f"It is blank in {blank:.0%} of the test split's rows: a feed that lost the column, or a field filled "
-                f"in only later; fill it, or drop it (--drop {name}).")
+    if blank >= 0.5 and blank_unseen:
+        # Blanks counted among the unseen values: training never had the field blank (a field it
+        # had blank has its learned treatment, and is no lost feed: a review, 2026-12-06).
+        return (f"It is blank in {blank:.0%} of the test split's rows, where training had it filled: a feed that lost "
+                f"the column, or a field filled in only later; fill it, or drop it (--drop {name}).")
     if over_time and likely_vintage([name]):
         return (f"It is named like the application's date, which carries nothing to a later period (read as a "
                 f"number, the model would extrapolate the calendar): drop it (--drop {name}).")

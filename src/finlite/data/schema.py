@@ -1017,7 +1017,8 @@ def _clock_note(name: str, series: pd.Series) -> str | None:
 #: at application): no label leak, but an application being decided has none yet, and the model was
 #: used with it silently (an SBA walk-through, 2026-12-06).
 _POST_DECISION_NAME = re.compile(
-    rf"disburs\w*?{_S}(?:gross|amount|amt|date|value|sum|total)|disbursed|(?:amount|amt){_S}disburs", re.IGNORECASE)
+    rf"disburs(?:ements?|ed|al)?{_S}(?:gross|amount|amnt|amt|date|value|sum|total)|disbursed|(?:amount|amnt|amt){_S}disburs",
+    re.IGNORECASE)
 
 
 def _post_decision_notes(features: Sequence[str]) -> list[str]:
