@@ -93,3 +93,16 @@ def test_inspect_without_torch_verifies_what_it_can(exported_dir: Path, tmp_path
     assert re.search(r"student \w+ model, all \d+ file hashes verified", result.stdout)
     assert "manifest sha256 " in result.stdout and "signature: " in result.stdout
     assert "pip install 'finlite[train]'" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_audit_without_torch_verifies_a_serve_log(tmp_path: Path) -> None:
+    """The machine that serves (no torch) checks its own audit log."""
+    from finlite.runtime.service import AuditLog
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    for i in range(3):
+        log.write([{"event": "prediction", "time": f"2026-12-06T19:00:0{i}.000Z", "score": 0.1, "decision": 0}])
+    log.close()
+    result = _finlite_without_torch("audit", str(tmp_path / "audit.jsonl"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "3 audit line(s) in 1 file(s)" in result.stdout and "intact" in result.stdout
