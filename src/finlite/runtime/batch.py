@@ -302,6 +302,10 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
         record["operating_point"] = predictor.manifest.get("operating_point")
         record["columns"] = {"score": f"P({target} = {positive!r}), float32",
                              "decision": f"1 where score >= cutoff ({target} = {positive!r} decided), else 0"}
+        if predictor.points_scale is not None:
+            record["columns"][POINTS_COLUMN] = (
+                "the scorecard's points total (int32; higher is lower risk), offset - factor * logit(score) made "
+                "whole; null where the score is too close to 0 or 1 to recover it")
         if reasons and codes is None:  # the fields
             record["columns"]["reason_1"] = (
                 f"reason_1 to reason_{reasons}: with decision 1, the fields that pushed the score towards "
@@ -1195,7 +1199,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     fields = predictor.fields
     ids = list(dict.fromkeys(id_columns))
     flag_names = list(FLAG_COLUMNS.values()) if flags else []
-    _check_ids(ids, ("score", "decision", *reason_names, *flag_names))
+    scale = predictor.points_scale  # a points scorecard: its total per row, beside the score
+    point_names = [POINTS_COLUMN] if scale is not None else []
+    _check_ids(ids, ("score", "decision", *point_names, *reason_names, *flag_names))
     encoder = predictor.encoder
     # Every field encoded as a category (one-hot or valued) is read dictionary-encoded: each chunk
     # then maps its few distinct values once, not every row.
@@ -1239,6 +1245,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         # Through the buffers: pa.array would import pandas (see runtime/_arrownp.py).
         columns["score"] = _arrownp.from_numpy(score, pa.float32())
         columns["decision"] = _arrownp.from_numpy(decision, pa.int8())
+        if scale is not None:
+            columns[POINTS_COLUMN] = points_column(score, scale)
         cited: dict[str, list[int]] = {}
         unexplained = incomplete = 0
         if k:
@@ -1262,6 +1270,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
                        others=others)
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
+                                      *((c, pa.int32()) for c in point_names),
                                       *((c, pa.string()) for c in reason_names), *((c, pa.string()) for c in flag_names)]
     out_schema = pa.schema(no_rows)
     start = time.perf_counter()
@@ -1497,6 +1506,23 @@ def chunk_reasons(predictor: Predictor, prepared: Any, decision: np.ndarray, buf
             for j, item in enumerate(why):
                 texts[j][row] = item[key]
     return texts
+
+
+#: The column a points scorecard's run adds after ``decision``: its points total per row.
+POINTS_COLUMN = "points"
+
+
+def points_column(score: np.ndarray, scale: tuple[float, float]) -> Any:
+    """A scorecard's points totals of a chunk's scores, as an Arrow int32 column (null where a
+    score too close to 0 or 1 leaves the total unrecoverable: :func:`finlite.runtime.predictor.points_of`)."""
+    import pyarrow as pa
+
+    from finlite.runtime.predictor import points_of
+
+    total, bad = points_of(score, scale)
+    if bad.any():
+        return pa.array(total.astype(np.int32), type=pa.int32(), mask=bad)
+    return _arrownp.from_numpy(total.astype(np.int32), pa.int32())
 
 
 #: The column ``score --reasons`` adds after the reasons (serve's ``incomplete``).

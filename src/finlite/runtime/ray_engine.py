@@ -41,6 +41,7 @@ from finlite.runtime._fastenc import block_buffer
 from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename), one column check
     FLAG_COLUMNS,
     INCOMPLETE_COLUMN,
+    POINTS_COLUMN,
     InputDigest,
     RunCounts,
     ScoreLimits,
@@ -65,6 +66,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     learned_blanks,
     limits_refusal,
     open_csv_text,
+    points_column,
     provenance,
     psi_bins,
     reason_counts,
@@ -397,6 +399,7 @@ class _Scorer:
         self.flags = flags  # score --flags: each row's imputed, outside and unseen fields (batch.flag_columns)
         self.total = total  # the file's rows when known (a Parquet footer's): the samples' stride from the start
         self.protected: list[str] = []
+        self.scale: tuple[float, float] | None = None
         # A refused artifact is reported with the first block (see _ERROR), not raised: Ray
         # would retry a failed actor start and report it as ActorDiedError, not ArtifactError.
         self.failure: FinliteError | None = None
@@ -407,6 +410,7 @@ class _Scorer:
             self.predictor = Predictor(artifact, variant=variant, threads=1, verify_key=key,
                                        manifest_sha256=manifest_sha256, no_impute=no_impute)
             self.cutoff = float32_cutoff(self.predictor.cutoff)  # as the local run and the Predictor
+            self.scale = self.predictor.points_scale  # a points scorecard's totals (batch.points_column)
             # The training scores' stability bins, as the local run reads them (batch._reference_bins),
             # and each field's (batch._feature_bins).
             self.reference = _reference_bins(self.predictor)
@@ -485,6 +489,8 @@ class _Scorer:
         columns = {c: id_column(batch, c) for c in self.ids}
         columns["score"] = pa.array(score, type=pa.float32())
         columns["decision"] = pa.array(decision, type=pa.int8())
+        if self.scale is not None:  # as the local run writes it
+            columns[POINTS_COLUMN] = points_column(score, self.scale)
         for j, values in enumerate(texts):
             columns[f"reason_{j + 1}"] = pa.array(values, type=pa.string())
         if self.reasons:
@@ -654,8 +660,9 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     k = reason_columns(local, reasons, codes)  # refuses an artifact without a reference
     reason_names = [f"reason_{j + 1}" for j in range(k)] + ([INCOMPLETE_COLUMN] if k else [])
     flag_names = list(FLAG_COLUMNS.values()) if flags else []
+    point_names = [POINTS_COLUMN] if local.points_scale is not None else []
     ids = list(dict.fromkeys(id_columns))
-    _check_ids(ids, ("score", "decision", *reason_names, *flag_names, _ROW))
+    _check_ids(ids, ("score", "decision", *point_names, *reason_names, *flag_names, _ROW))
     names = _file_columns(src, in_kind)
     _check_columns(src, names, fields, ids)
     columns = [c for c in names if c in set(fields) | set(ids)]
@@ -787,6 +794,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
 
             writer.write(pa.table({**{c: pa.array([], pa.string()) for c in ids},
                                    "score": pa.array([], pa.float32()), "decision": pa.array([], pa.int8()),
+                                   **{c: pa.array([], pa.int32()) for c in point_names},
                                    **{c: pa.array([], pa.string()) for c in (*reason_names, *flag_names)}}))
         if total is not None and rows != total:
             raise DataError(f"Ray returned {rows:,} of the {total:,} rows of {str(src)!r}; nothing was written. "

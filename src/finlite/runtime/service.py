@@ -64,6 +64,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -85,7 +86,7 @@ from finlite.data.market import MarketPreprocessor
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime.audit import chain_lines, tail_sha256
 from finlite.runtime.encoder import FieldError, RecordErrors
-from finlite.runtime.predictor import Predictor, report_status_warning
+from finlite.runtime.predictor import Predictor, points_of, report_status_warning
 from finlite.runtime.reason_codes import (
     ReasonCodes,
     masked_protected_notes,
@@ -884,6 +885,8 @@ def _responses(max_body_bytes: int) -> dict[int | str, dict[str, Any]]:
         "score": {"type": "number", "minimum": 0, "maximum": 1, "description": "P(positive class)"},
         "decision": {"type": "integer", "enum": [0, 1], "description": "1 when score >= cutoff"},
         "unseen": {"type": "array", "items": {"type": "string"}},
+        "points": {"type": ["integer", "null"], "description": "a points scorecard's total (higher is lower risk); "
+                   "absent for other models; null where the score is too close to 0 or 1 to recover it"},
         "unseen_empty": {"type": "array", "items": {"type": "string"}, "description": "of the unseen fields, those sent "
                          "empty or blank (null, empty text) where training never saw them so: a lost value, not a new "
                          "category; absent when none was"},
@@ -1417,9 +1420,11 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     records_is_field = "records" in fields
     give = 0  # reasons per record decided positive
     codes: ReasonCodes | None = None  # the lender's codes they are given as (None: the fields)
+    scale = None  # a points scorecard's (offset, factor): its total goes with each answer
     if market is None:  # a forecaster has neither a record encoder nor (unless it decides) a cut-off
         cutoff = predictor.cutoff
         encoder = predictor.encoder
+        scale = predictor.points_scale
         explain_record = predictor.explain_record
         give = reasons
         if isinstance(give, bool) or not isinstance(give, int) or not 0 <= give <= 64:
@@ -1599,6 +1604,9 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                 audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None, why,
                                         imputed, empty, outside, left_out)])
             one: dict[str, Any] = {"score": value, "decision": decision, "unseen": unseen}
+            if scale is not None:  # the scorecard's points total, as the bank publishes it
+                total, lost = points_of(np.array([value]), scale)
+                one["points"] = None if lost[0] else int(total[0])
             if empty:  # a lost value, told apart from a new category (as score's notes tell them)
                 one["unseen_empty"] = empty
             if imputed:  # a decision taken on a training median: said, as an unseen category is
@@ -1651,6 +1659,10 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             results.append({"score": s, "decision": 1 if s >= cutoff else 0, "unseen": u,
                             **({"unseen_empty": e} if e else {}), **({"imputed": b} if b else {}),
                             **({"outside": o} if o else {})})
+        if scale is not None and results:  # the scorecard's points totals, as the bank publishes them
+            totals, lost = points_of(np.array(scores), scale)
+            for r, t, gone in zip(results, totals.tolist(), lost.tolist(), strict=True):
+                r["points"] = None if gone else int(t)
         if give:
             declined = [i for i, r in enumerate(results) if r["decision"]]
             if declined:
