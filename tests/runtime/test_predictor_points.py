@@ -66,3 +66,26 @@ def test_the_points_total_is_the_scorecards_integer_sum(card: Path, german: pd.D
     assert scale is not None
     totals, lost = points_of(np.array([0.0, 1.0, 0.5]), scale)
     assert lost.tolist() == [True, True, False] and totals[:2].tolist() == [0, 0]
+
+
+def test_a_total_float32_cannot_hold_is_null_never_a_wrong_whole_number() -> None:
+    """Totals far from the base came back whole but wrong (950 as 947: a review, 2026-12-06):
+    swept over 1,600 totals at 600 points / 50:1 / 20 to double, none given is wrong, and the
+    usual range is given."""
+    factor = np.float32(20 / np.log(2))
+    offset = np.float32(600 - 20 / np.log(2) * np.log(50))
+    totals = np.arange(-300, 1300)
+    logit = (offset - totals.astype(np.float32)) / factor
+    scores = (np.float32(1) / (np.float32(1) + np.exp(-logit))).astype(np.float32)
+    got, lost = points_of(scores, (float(offset), float(factor)))
+    assert not np.any(~lost & (got != totals))
+    assert not lost[(totals >= 300) & (totals <= 850)].any()
+
+
+def test_audit_refuses_a_first_link_that_is_not_text(tmp_path: Path) -> None:
+    from finlite.runtime.audit import verify_audit_log
+
+    path = tmp_path / "audit.jsonl"
+    path.write_text('{"event":"prediction","time":"2026-12-06T19:00:00.000Z","prev_sha256":["x"]}\n')
+    check = verify_audit_log([path])
+    assert not check.intact and check.break_count == 1

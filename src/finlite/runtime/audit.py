@@ -286,7 +286,7 @@ def verify_audit_log(paths: Sequence[str | os.PathLike[str]], expect: str | None
         check.per_file.append(own)
     ends = {str(f["last_sha256"]) for f in check.per_file}
     for own in check.per_file:
-        if "links_to" in own and own["links_to"] not in ends:
+        if "links_to" in own and (not isinstance(own["links_to"], str) or own["links_to"] not in ends):
             broken(str(own["file"]), 1, "the file's first line links to a line before it: lines were removed from "
                                         "the start of the file (or it continues a file not given)")
     # Where some file is chained, a file with no linked line at all cannot be told from one whose

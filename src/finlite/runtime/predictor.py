@@ -361,10 +361,11 @@ class Predictor:
             pdo, base, odds = (float(method[k]) for k in ("pdo", "base_points", "base_odds"))  # type: ignore[index]
         except (TypeError, KeyError, ValueError):
             raise ArtifactError(f"{self.path / 'scorecard.json'} holds no scorecard scaling (pdo, base_points, "
-                                "base_odds); export the scorecard again.") from None
+                                "base_odds); make the scorecard again (finlite compress with its recipe).") from None
         if not (math.isfinite(pdo) and pdo > 0 and math.isfinite(base) and math.isfinite(odds) and odds > 0):
             raise ArtifactError(f"{self.path / 'scorecard.json'} holds a scaling finlite cannot use (pdo {pdo}, "
-                                f"base_points {base}, base_odds {odds}); export the scorecard again.")
+                                f"base_points {base}, base_odds {odds}); make the scorecard again (finlite "
+                                "compress with its recipe).")
         factor = pdo / math.log(2.0)
         # As the graph holds them (float32 constants), so the total comes back whole.
         return float(np.float32(base - factor * math.log(odds))), float(np.float32(factor))
@@ -1567,14 +1568,26 @@ class _MarketSlot:
         self.cutoff = predictor.decision_cutoff
 
 
+#: The largest error a recovered points total may carry, from the score's float32 precision, for
+#: it to be given: beyond it the total is null, never a wrong whole number.
+POINTS_ERROR = 0.1
+
+
 def points_of(scores: np.ndarray, scale: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     """A scorecard's points totals from its scores (:attr:`Predictor.points_scale`), and the rows
-    whose total cannot be recovered whole (a score at 0 or 1, or more than 0.25 from a whole
-    number: float32 rounding near 0 or 1); their totals are 0 there."""
+    whose total cannot be recovered whole; their totals are 0 there. A float32 score near 0 or 1
+    holds the log-odds only coarsely (its step near 1 is 6e-8, and ONNX Runtime's sigmoid is
+    within about 1e-8 near 0): the error bound ``factor · max(step, 1e-8) / (p · (1 − p))`` must
+    stay under :data:`POINTS_ERROR`, else totals came back whole but wrong (950 as 947: a review,
+    2026-12-06). At 600 points for 50:1 and 20 to double the odds, that gives totals from about
+    170 to 855."""
     offset, factor = scale
     p = np.asarray(scores, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    step = np.maximum(np.spacing(np.abs(p).astype(np.float32)).astype(np.float64), 1e-8)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         raw = offset - factor * (np.log(p) - np.log1p(-p))
-    whole = np.round(raw)
-    bad = ~np.isfinite(raw) | (np.abs(raw - whole) > 0.25)
+        bound = factor * step / (p * (1.0 - p))
+        whole = np.round(raw)
+        bad = (~np.isfinite(raw) | ~np.isfinite(bound) | (bound > POINTS_ERROR) | (np.abs(raw - whole) > 0.25)
+               | (np.abs(whole) > np.iinfo(np.int32).max))
     return np.where(bad, 0, whole).astype(np.int64), bad
