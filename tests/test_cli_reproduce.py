@@ -110,3 +110,22 @@ def test_a_teacher_made_before_the_unseen_averaging_still_reproduces(german_csv:
     for name in ("old", "new"):
         result = runner.invoke(app, ["reproduce", str(tmp_path / name), str(german_csv), "--quiet"])
         assert result.exit_code == 0 and "weights match: yes" in result.output, (name, result.output)
+
+
+def test_a_signed_student_of_an_unsigned_teacher_says_the_teacher_is_unsigned(german_csv: Path,
+                                                                             tmp_path: Path) -> None:
+    """With --verify-key, a signed student whose teacher is there but unsigned was told "missing or
+    changed" (note 69's leftover): the teacher is named as unsigned, with the fix."""
+    from finlite.signing import sign_artifact
+    from tests.conftest import FAST
+    from tests.test_signing import make_key
+
+    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=tmp_path / "t")
+    finlite.compress(tmp_path / "t", german_csv, student_hidden=(4,), config=FAST, fine_tune=FAST,
+                     out=tmp_path / "s", timing=False, progress=False)
+    private, public = make_key(tmp_path, "ed25519")
+    sign_artifact(tmp_path / "s", private)
+    result = runner.invoke(app, ["reproduce", str(tmp_path / "s"), str(german_csv), "--verify-key", str(public)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    said = " ".join(result.output.split())
+    assert "is there but not signed by the trusted key" in said and "missing or changed" not in said

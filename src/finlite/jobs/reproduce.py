@@ -280,6 +280,15 @@ def _find_teacher(art: Artifact, provenance: Mapping[str, Any], given: str | Pat
     teacher, seen = look_for_teacher(art, provenance, given, verify_key)
     if teacher is not None:
         return teacher
+    signed = [entry for entry in seen if "trusted key" in entry]
+    if verify_key is not None and signed:
+        # Found, but refused by the key: "missing or changed" sent the validator looking for a
+        # teacher that was there (note 69's leftover).
+        raise ConfigError(
+            f"The teacher that {art.path} was compressed from is there but not signed by the trusted key: "
+            f"{'; '.join(signed)}. A student is reproduced from its teacher, so with --verify-key the teacher must "
+            "be signed with the same key too (finlite sign TEACHER --key PRIVATE.pem), or reproduce without the key.",
+            param="verify_key")
     raise ConfigError(
         f"The teacher that {art.path} was compressed from (recorded path {_clipped(provenance.get('path', ''))!r}, manifest "
         f"sha256 {provenance.get('manifest_sha256', '')}) is missing or changed: {'; '.join(seen)}. Pass that teacher "
