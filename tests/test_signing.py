@@ -509,3 +509,35 @@ def test_an_unsupported_key_is_named_in_words_without_a_library_warning(art: Pat
                               capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 2 and words in done.stderr, done.stderr
         assert done.stderr.count("\n") == 1 and "Warning" not in done.stderr, done.stderr
+
+
+def test_an_encrypted_key_signs_with_its_passphrase_from_a_file(art: Path, tmp_path: Path) -> None:
+    """A key kept encrypted at rest was refused: finlite read unencrypted PEM keys only (note 69's
+    leftover). --passphrase-file decrypts it; a wrong, missing or needless passphrase is named."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    locked = tmp_path / "locked.pem"
+    locked.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                         serialization.BestAvailableEncryption(b"s3cret")))
+    secret = tmp_path / "pass.txt"
+    secret.write_text("s3cret\n")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["sign", str(art), "--key", str(locked)])
+    assert refused.exit_code == 2 and "is encrypted with a passphrase" in refused.output
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("nope\n")
+    bad = runner.invoke(app, ["sign", str(art), "--key", str(locked), "--passphrase-file", str(wrong)])
+    assert bad.exit_code == 2 and "could not be decrypted with the passphrase given" in bad.output
+    done = runner.invoke(app, ["sign", str(art), "--key", str(locked), "--passphrase-file", str(secret)])
+    assert done.exit_code == 0, done.output
+    public = tmp_path / "locked.pub.pem"
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    Predictor(art, verify_key=public)  # signed by that key: accepted
+    plain = tmp_path / "plain.pem"
+    plain.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+    needless = runner.invoke(app, ["sign", str(art), "--key", str(plain), "--passphrase-file", str(secret)])
+    assert needless.exit_code == 2 and "is not encrypted, and a passphrase was given" in needless.output

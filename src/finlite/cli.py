@@ -270,6 +270,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "accept_failed_gates": ("--accept-failed-gates",),
     "manifest_sha256": ("--manifest-sha256",),
     "test_rows": ("--test-rows",),
+    "passphrase_file": ("--passphrase-file",),
     "strict": ("--strict",),
     "baseline": ("--baseline",),
     "batch": ("--batch",),
@@ -1708,6 +1709,7 @@ def sign(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory to sign (after 'finlite export', so the ONNX models are covered).")],
     key: Annotated[Path, typer.Option(help="Private key PEM: 'openssl genpkey -algorithm ed25519 -out KEY.pem' or 'openssl ecparam -name prime256v1 -genkey -noout -out KEY.pem'.")],
     accept_failed_gates: Annotated[bool, typer.Option("--accept-failed-gates", help="Sign a student that failed its quality gates on the test split all the same. Without it such a student is refused (exit 1).")] = False,
+    passphrase_file: Annotated[Path | None, typer.Option(help="A file whose first line is the passphrase of an encrypted --key (never on the command line, where 'ps' shows it).")] = None,
 ) -> None:
     """Sign an artifact: writes signature.json over the exact manifest (which holds every file's sha256).
 
@@ -1730,8 +1732,22 @@ def sign(
     if trust.get("signed") and trust.get("self_consistent") is False:
         _echo(f"warning: {artifact} carried a signature.json that did not match its manifest (changed after "
               "signing, or unreadable); this signature vouches for the content as it is now.", err=True)
+    passphrase = None
+    if passphrase_file is not None:
+        from finlite._paths import read_small_file
+
+        try:
+            passphrase = read_small_file(passphrase_file, 4096).splitlines()[0] if passphrase_file.stat().st_size \
+                else b""
+        except (OSError, IndexError) as exc:
+            raise ConfigError(f"Cannot read the passphrase file {str(passphrase_file)!r} "
+                              f"({getattr(exc, 'strerror', None) or exc}); give a file whose first line is the "
+                              "passphrase.", param="passphrase_file") from exc
+        if not passphrase:
+            raise ConfigError(f"The passphrase file {str(passphrase_file)!r} is empty; its first line is the passphrase.",
+                              param="passphrase_file")
     try:
-        record = sign_artifact(artifact, key, accept_failed_gates=accept_failed_gates)
+        record = sign_artifact(artifact, key, accept_failed_gates=accept_failed_gates, passphrase=passphrase)
     except GatesFailedError as exc:  # 1: the student's own gates decided
         _echo(f"error: {in_flags(exc, _option_flags(sign))}", err=True)
         raise typer.Exit(1) from None

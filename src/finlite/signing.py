@@ -147,7 +147,7 @@ def load_public_key(source: Any, option: str = "verify_key") -> Any:
                       "'openssl pkey -in PRIVATE.pem -pubout').")
 
 
-def load_private_key(path: str | os.PathLike[str], option: str = "key") -> Any:
+def load_private_key(path: str | os.PathLike[str], option: str = "key", passphrase: bytes | None = None) -> Any:
     """A private key from a PEM file (``openssl genpkey`` / ``openssl ecparam -genkey``), unencrypted.
 
     Raises:
@@ -165,12 +165,18 @@ def load_private_key(path: str | os.PathLike[str], option: str = "key") -> Any:
         raise ConfigError(f"{where} holds {keys} private keys; give a file with exactly one (the key whose public "
                           "key readers trust).")
     try:
-        key = _load_quietly(serialization.load_pem_private_key, data, None)
+        key = _load_quietly(serialization.load_pem_private_key, data, passphrase)
     except TypeError:
-        raise ConfigError(f"{where} is encrypted with a password; finlite reads unencrypted PEM keys. Keep the key "
-                          f"on a protected machine and decrypt a copy with 'openssl pkey -in {path} -out "
-                          "plain.pem'.") from None
+        if passphrase is not None:
+            raise ConfigError(f"{where} is not encrypted, and a passphrase was given; drop the passphrase (or "
+                              "encrypt the key: 'openssl pkey -in KEY.pem -aes256 -out KEY.enc.pem').") from None
+        raise ConfigError(f"{where} is encrypted with a passphrase; give it in a file of its own "
+                          "(--passphrase-file, mode 0600; its first line is the passphrase), as a key kept at rest "
+                          "encrypted should be.") from None
     except ValueError:
+        if passphrase is not None and b"ENCRYPTED" in data:
+            raise ConfigError(f"{where} could not be decrypted with the passphrase given; check the passphrase "
+                              "file.") from None
         if b"PUBLIC KEY" in data:
             raise ConfigError(f"{where} is a public key; signing needs the private key (the one openssl genpkey "
                               "wrote). The public key is what readers verify the artifact with.") from None
@@ -286,7 +292,8 @@ def write_signature(folder: str | Path, key: Any) -> dict[str, Any]:
     return record
 
 
-def sign_artifact(path: str | Path, key: Any, *, accept_failed_gates: bool = False) -> dict[str, Any]:
+def sign_artifact(path: str | Path, key: Any, *, accept_failed_gates: bool = False,
+                  passphrase: bytes | None = None) -> dict[str, Any]:
     """Sign a verified artifact with a private key (PEM path or loaded key); returns ``signature.json``.
 
     A student that failed its quality gates on the test split is refused (a signature is what a
@@ -298,15 +305,17 @@ def sign_artifact(path: str | Path, key: Any, *, accept_failed_gates: bool = Fal
     (:func:`finlite._manifest.amend_artifact`): a kill at any instant leaves the artifact loadable
     at its path, with no temporary file inside it, and only the manifest that was verified is signed.
 
+    ``passphrase`` decrypts a private key kept encrypted (PKCS#8 or traditional PEM).
+
     Raises:
         ArtifactError: the artifact does not verify.
-        ConfigError: the key is unusable.
+        ConfigError: the key is unusable (or encrypted, without the right ``passphrase``).
         GatesFailedError: the artifact failed its gates and ``accept_failed_gates`` is False.
     """
     check_flags("sign_artifact", accept_failed_gates=accept_failed_gates)
     from finlite._manifest import amend_artifact, failed_gates, read_verified
 
-    private = load_private_key(key)  # a bad key fails before anything is read or written
+    private = load_private_key(key, passphrase=passphrase)  # a bad key fails before anything is read or written
     # Leftovers of a killed earlier 'finlite sign' (or swap) first: the check below refuses a
     # folder holding a file its manifest does not list.
     real = os.path.realpath(path) if os.path.islink(path) else path  # a link names the folder meant
