@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -710,6 +711,11 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     psi = None
     batches: Any = None
     ds = scored = None
+    # Ray Data's advice to raise the concurrency of a run with fewer blocks than actors is noise
+    # on a scoring run's stderr (note 69's "Ray noise"): kept off while the run lasts.
+    hushed = contextlib.ExitStack()
+    hushed.enter_context(warnings.catch_warnings())
+    warnings.filterwarnings("ignore", message=r"The minimum number of concurrent actors", category=UserWarning)
     try:
         from ray.data import DataContext
 
@@ -817,6 +823,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             raise cause from None
         raise
     finally:
+        hushed.close()
         if bar is not None:
             bar.close()
         if batches is not None and hasattr(batches, "close"):
