@@ -148,10 +148,12 @@ def load_public_key(source: Any, option: str = "verify_key") -> Any:
 
 
 def load_private_key(path: str | os.PathLike[str], option: str = "key", passphrase: bytes | None = None) -> Any:
-    """A private key from a PEM file (``openssl genpkey`` / ``openssl ecparam -genkey``), unencrypted.
+    """A private key from a PEM file (``openssl genpkey`` / ``openssl ecparam -genkey``), unencrypted
+    or encrypted with ``passphrase``.
 
     Raises:
-        ConfigError: missing, unreadable, encrypted, a public key, or an unsupported kind.
+        ConfigError: missing, unreadable, encrypted without the right passphrase, a public key, or an
+            unsupported kind.
     """
     from cryptography.hazmat.primitives import serialization
 
