@@ -1604,14 +1604,19 @@ def unexplained_note(unexplained: int, decided: int) -> list[str]:
             "adverse-action notice needs a reason; review these rows (reason_1 is empty) and the cut-off."]
 
 
+def _cited_list(cited: Mapping[str, Sequence[int]], decided: int) -> str:
+    """The cited fields (or codes) a note lists, those named at least once, in name order: "Bank in
+    86 of the 718 decided rows (2 as the first reason); ..." ("" when none is)."""
+    return "; ".join(f"{name} in {counts[0]:,} of the {decided:,} decided rows ({counts[1]:,} as the first reason)"
+                     for name, counts in sorted(cited.items()) if counts[0])
+
+
 def other_party_notes(cited: dict[str, list[int]], decided: int) -> list[str]:
     """A warning when the reasons name fields about the loan rather than the applicant (a party to
     it, the application's date: :func:`~finlite.runtime.reason_codes.not_the_applicant_values`)."""
-    named = {name: counts for name, counts in cited.items() if counts[0]}
-    if not named:
+    listed = _cited_list(cited, decided)
+    if not listed:
         return []
-    listed = "; ".join(f"{name} in {counts[0]:,} of the {decided:,} decided rows ({counts[1]:,} as the first reason)"
-                       for name, counts in sorted(named.items()))
     return [f"warning: the reasons name field(s) about the loan rather than the applicant (a party to it, such as the "
             f"lender or its branch, or the application's date): {listed}. As an adverse-action reason such a field "
             "tells applicants where or when they applied, not what about them led to the decision, and they cannot "
@@ -1623,11 +1628,9 @@ def cited_notes(cited: dict[str, list[int]], decided: int) -> list[str]:
     """A warning when the adverse-action reasons name fields declared protected or whose names
     suggest a protected attribute (:func:`finlite.runtime.reason_codes.protected_fields`): a notice
     may not decide on one (:data:`finlite._protected.USE_ADVICE`)."""
-    named = {name: counts for name, counts in cited.items() if counts[0]}
-    if not named:
+    listed = _cited_list(cited, decided)
+    if not listed:
         return []
-    listed = "; ".join(f"{name} in {counts[0]:,} of the {decided:,} decided rows ({counts[1]:,} as the first reason)"
-                       for name, counts in sorted(named.items()))
     return [f"warning: the reasons name feature(s) declared protected or whose names suggest a protected attribute: "
             f"{listed}. {USE_ADVICE[0].upper()}{USE_ADVICE[1:]}."]
 
