@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,10 @@ def test_report_renders_the_stored_report_into_a_sibling_folder(exported_dir: Pa
         assert f"{section['status']:<5} {section['id']}: " in result.output
     assert f"report: {out / 'report.html'} (overall {stored['status']})" in result.output
     assert (out / "report.html").read_bytes() == (exported_dir / "report.html").read_bytes()
+    mask = os.umask(0)
+    os.umask(mask)  # every file a plain write's mode (they were 0600 each): the 0700 folder keeps them private
+    assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {0o666 & ~mask}
+    assert out.stat().st_mode & 0o777 == 0o700
     again = runner.invoke(app, ["report", str(exported_dir), "--out", str(out)])
     assert again.exit_code == 2 and "--out" in again.output and "already exists" in again.output
     assert "--force" in again.output

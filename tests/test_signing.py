@@ -382,6 +382,10 @@ def test_signing_keeps_the_folder_s_mode(art: Path, keys: dict) -> None:
     result = runner.invoke(app, ["sign", str(art), "--key", str(private)])
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(art.stat().st_mode) == 0o755 and finlite.load(art, verify_key=public)
+    # The signature, written through a private temporary file, takes the mode of the files beside it.
+    mask = os.umask(0)
+    os.umask(mask)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in art.iterdir()} == {0o666 & ~mask}
     if os.geteuid() == 0:  # the usual way to open it to a serving account: its group, setgid
         os.chown(art, -1, 65534)
         os.chmod(art, 0o2750)

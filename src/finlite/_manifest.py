@@ -746,6 +746,7 @@ def swap_in(tmp: Path, out: Path) -> None:
     from finlite import _paths
 
     tmp, out = Path(tmp), Path(out)
+    _paths.even_file_modes(tmp)  # one mode for every file, whichever writer made it
     _paths.keep_dir_mode(tmp, out)  # a replaced artifact's group and mode (a new one stays 0700)
     _paths.fsync_tree(tmp)
     _paths.kill_point("before-swap")

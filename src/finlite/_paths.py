@@ -58,8 +58,8 @@ from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
 
 __all__ = ["KILL_ENV", "FileTooLarge", "NotRegularFile", "check_folder_writable", "check_not_input", "check_output_dir",
            "check_outside_artifacts", "check_replaceable", "check_replaceable_file", "check_writable_file",
-           "clean_file_leftovers", "clean_leftovers", "exchange", "fsync_dir", "fsync_file", "fsync_tree",
-           "is_artifact_dir", "kill_point", "new_old_name", "new_temp_dir", "new_temp_file", "output_exists",
+           "clean_file_leftovers", "clean_leftovers", "even_file_modes", "exchange", "fsync_dir", "fsync_file",
+           "fsync_tree", "is_artifact_dir", "kill_point", "new_old_name", "new_temp_dir", "new_temp_file", "output_exists",
            "pid_alive", "read_bounded", "read_small_file", "remove_tree"]
 
 log = logging.getLogger("finlite")
@@ -662,6 +662,33 @@ def fsync_file(path: PathLike) -> None:
 def fsync_dir(path: PathLike) -> None:
     """Flush a folder's entries (renames, new names) to disk, where the system allows it."""
     _fsync_path(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+
+
+def process_umask() -> int:
+    """This process's umask, read without changing it where Linux says it (``/proc/self/status``,
+    Linux 4.7 and later); elsewhere set and put straight back (finlite's writers run on one thread)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8) & 0o777
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def even_file_modes(path: PathLike) -> None:
+    """Give every regular file of a finished artifact folder one mode, what a plain write would
+    give it (``0666`` less the umask): files an export or a signature rewrote through a private
+    temporary file were 0600 beside a 0644 manifest, so an operator who opened the folder to a
+    group (``chgrp serving; chmod 750``) found some files unreadable to it (note 71). The folder's
+    own mode (0700 when new) is what keeps an artifact private."""
+    mode = 0o666 & ~process_umask()
+    for child in Path(path).iterdir():
+        if child.is_file() and not child.is_symlink() and stat.S_IMODE(child.lstat().st_mode) != mode:
+            os.chmod(child, mode)
 
 
 def fsync_tree(path: PathLike) -> None:

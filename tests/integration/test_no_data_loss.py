@@ -185,6 +185,24 @@ def test_force_replaces_an_artifact_or_an_empty_folder(teacher_dir: Path, tmp_pa
     assert fresh.stat().st_mode & 0o777 == 0o750 and finlite.load(fresh).manifest["seed"] == 7
 
 
+def test_every_file_of_an_artifact_has_one_mode(teacher_dir: Path, tmp_path: Path) -> None:
+    """The folder keeps an artifact private; its files all take a plain write's mode (0666 less
+    the umask). preprocessor.json and the weights were 0600 beside a 0644 manifest (note 71), so a
+    folder opened to a group had files the group could not read."""
+    art = finlite.load(teacher_dir)
+    kwargs = {"model": art.model, "preprocessor": art.preprocessor, "role": "teacher", "seed": 5,
+              "cutoff": art.cutoff, "data": art.manifest["data"], "steps": [], "metrics": {}}
+    old = os.umask(0o027)
+    try:
+        save_artifact(tmp_path / "a", **kwargs)
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "a").iterdir()}
+    assert set(modes) >= {"manifest.json", "preprocessor.json", "weights.safetensors"}
+    assert set(modes.values()) == {0o640}, modes
+    assert (tmp_path / "a").stat().st_mode & 0o777 == 0o700
+
+
 def test_force_refuses_an_artifact_holding_user_files(teacher: Path, loans_csv: Path) -> None:
     (teacher / "my-notes.txt").write_text("keep")
     before = snapshot(teacher)

@@ -1109,6 +1109,7 @@ def _write_folder(out: Path, files: Mapping[str, str]) -> None:
     try:
         for name, text in files.items():
             write_text_atomic(tmp / name, text)
+        _paths.even_file_modes(tmp)  # as an artifact's files: the folder keeps them private
         _paths.keep_dir_mode(tmp, out)  # an earlier report folder's group and mode
         if not os.path.lexists(out):
             os.rename(tmp, out)
