@@ -443,6 +443,36 @@ def test_columns_named_as_codes_holding_whole_numbers_get_a_note() -> None:
     assert "'Zip' holds whole numbers" not in " | ".join(declared.notes)
 
 
+def test_numbers_written_with_leading_zeros_are_noted_as_codes(tmp_path: Path) -> None:
+    """A branch code written 022 is a code whatever its column's name; read_csv makes it 22. Only
+    a name like Zip got the code note (note 71). From a CSV the file's head is read for the
+    zeros; from text (a Parquet string column) the values themselves."""
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame({
+        "branch": rng.choice(["022", "105", "310", "007"], n),
+        "product": rng.choice(["0", "10", "25"], n),  # a lone 0 is no padding
+        "rate": rng.choice(["0.5", "1.25", "10.0"], n),  # nor a decimal's 0
+        "amount": rng.integers(1000, 5000, n),
+        "bad": rng.integers(0, 2, n),
+    })
+    path = tmp_path / "book.csv"
+    frame.to_csv(path, index=False)
+    table = read_table(path)
+    assert table.zero_padded == ("branch",)
+    assert table.frame["branch"].dtype.kind == "i"  # read_csv dropped the zeros
+
+    notes = " | ".join(prepare(table, target="bad").schema.notes)
+    assert "column 'branch' is written with leading zeros: such values are codes, not amounts" in notes
+    assert "--categorical branch" in notes
+    for name in ("product", "rate", "amount"):
+        assert repr(name) not in notes
+    text = infer_schema(frame, "bad")  # the values as text: the zeros are seen, with an example
+    assert "column 'branch' is written with leading zeros (such as '0" in " | ".join(text.notes)
+    assert "branch" in text.numeric  # only a note: the user decides
+    assert "leading zeros" not in " | ".join(infer_schema(frame, "bad", categorical=["branch"]).notes)
+
+
 def test_a_clock_among_the_numbers_gets_a_note_and_stays_a_feature() -> None:
     # ULB's Time: seconds since the first transaction, never falling down the file (a fraud
     # engineer's walk-through: it was kept without a word).

@@ -131,6 +131,34 @@ def _head_rows(path: Path, sep: str) -> tuple[list[str], list[str]] | None:
     return first, second
 
 
+#: A whole number written with a leading zero ("022", "00710"): a code, as read_csv turns it into 22.
+_ZERO_PADDED = re.compile(r"0[0-9]+")
+
+
+def zero_padded_columns(path: Path, sep: str, frame: pd.DataFrame) -> tuple[str, ...]:
+    """The columns read as numbers whose values, as the file's first MiB writes them, include a
+    whole number with a leading zero (``022``): branch, product or postal codes, which read_csv
+    turns into 22 and 710 (note 71: a column of such codes not named like one got no note).
+    Only the head is read: it is a hint for the schema's notes, not a judgement."""
+    numeric = {str(c): i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])}
+    if not numeric:
+        return ()
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
+            head = fh.read(1 << 20)
+        lines = head.splitlines()[1:-1] if len(head) == 1 << 20 else head.splitlines()[1:]
+        found: set[str] = set()
+        for row in csv.reader(lines, delimiter=sep):
+            for name, at in numeric.items():
+                if name not in found and at < len(row) and _ZERO_PADDED.fullmatch(row[at].strip()):
+                    found.add(name)
+    except (OSError, csv.Error, EOFError, zlib.error):
+        return ()
+    return tuple(c for c in numeric if c in found)
+
+
 def second_line_names(path: Path, sep: str) -> list[str]:
     """The fields of a CSV file's second line, stripped (empty when it cannot be read): where the
     column names are when a title or a row of labels sits above them."""
@@ -338,6 +366,9 @@ class Table:
     frame: pd.DataFrame
     source: str
     file_sha256: str | None = None
+    #: Columns read as numbers that the file writes with leading zeros (codes): see
+    #: :func:`zero_padded_columns`.
+    zero_padded: tuple[str, ...] = ()
 
 
 def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Sequence[str] = ()) -> Table:
@@ -420,7 +451,8 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
     if frame.empty:
         raise DataError(f"Data file {str(path)!r} has a header but no rows; it needs at least one row.")
     _check_flat_frame(frame, repr(str(path)))
-    return Table(frame, str(path), sha256_file(path))
+    padded = zero_padded_columns(path, sep, frame) if name.endswith(_CSV_SUFFIXES) else ()
+    return Table(frame, str(path), sha256_file(path), padded)
 
 
 def _check_flat_parquet(path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -674,6 +674,7 @@ def infer_schema(
     drop: Sequence[str] | None = None,
     date_column: str | None = None,
     source: str = "the data",
+    zero_padded: Collection[str] = (),
 ) -> Schema:
     """Infer a :class:`Schema` from a training table; any part can be overridden.
 
@@ -688,7 +689,8 @@ def infer_schema(
     categorical when it has at most 100 distinct values (a code such as a year with "1976A") and
     refused otherwise; text, booleans and anything else are categorical. Every such choice is
     recorded in the schema's notes. Columns listed in ``numeric``/``categorical``/``drop``
-    are taken as given.
+    are taken as given. A number column written with leading zeros (``022``; text, or a CSV's
+    columns ``zero_padded`` names, as read_csv drops the zeros) gets a note that it holds codes.
 
     Raises:
         DataError: the target is missing, has one class, more than two classes, or lacks the
@@ -890,7 +892,7 @@ def infer_schema(
         elif pd.api.types.is_numeric_dtype(series):
             numeric_column(series, name, source)  # refuses inf/1e300 here, where rows are the file's rows
             num_cols.append(name)
-            code_note = _code_note(name, series)
+            code_note = _padded_note(name, None) if name in zero_padded else _code_note(name, series)
             if code_note is not None:
                 notes.append(code_note)
             clock = _clock_note(name, series)
@@ -913,7 +915,9 @@ def infer_schema(
             if share == 1.0:
                 numeric_column(series, name, source)  # text such as "1e309" parses to inf: refused
                 num_cols.append(name)
-                code_note = _code_note(name, _to_numeric(series)[1])
+                padded = [v for v in distinct_values if _ZERO_PADDED.fullmatch(str(v).strip())]
+                code_note = _padded_note(name, str(padded[0]).strip()) if padded \
+                    else _code_note(name, _to_numeric(series)[1])
                 if code_note is not None:
                     notes.append(code_note)
             elif money_share == 1.0 and example is not None:
@@ -1124,6 +1128,19 @@ _CAMEL_CODE = re.compile(r"(?<=[a-z0-9])Code(?:$|[^a-z])")
 # SEX 1/2, EDUCATION 0-6, MARRIAGE 0-3), as words of the column name.
 _CATEGORY_NAME = re.compile(r"(?:^|[^a-z])(?:sex|gender|education|marriage|marital|occupation|industry|purpose|"
                             r"segment|channel|category|grade|tier|region)(?:$|[^a-z])", re.IGNORECASE)
+
+
+#: A whole number written with a leading zero ("022"): a code (a branch, a product, a postal area).
+_ZERO_PADDED = re.compile(r"0[0-9]+")
+
+
+def _padded_note(name: str, example: str | None) -> str:
+    """The note for a number column written with leading zeros: codes, whatever the column's name
+    (note 71: only a name like Zip or NAICS got the code note)."""
+    shown_as = f" (such as {example!r})" if example is not None else ""
+    return (f"column {name!r} is written with leading zeros{shown_as}: such values are codes, not amounts; read as "
+            f"a number, 022 is 22 and the codes' order means nothing; pass --categorical {name} to encode it as "
+            "categories")
 
 
 def _code_note(name: str, values: pd.Series) -> str | None:
