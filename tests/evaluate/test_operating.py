@@ -81,6 +81,15 @@ def test_agreement_over_the_band_uses_the_teachers_cutoff_at_each_flag_rate() ->
     shrunk = {b["flag_rate"]: b for b in agreement_band(scores, scores * 1e-3)}
     assert all(b["student_flagged"] == 0.0 for b in shrunk.values())
     assert shrunk[0.3]["agreement"] == pytest.approx(0.7, abs=2e-3)  # "agrees" without deciding anything
+    # The report's row says so before the share is read as the same decisions (note 71).
+    from finlite.evaluate.report import _rows
+    fidelity = {"agreement": 1.0, "psi": 0.0, "spearman": 1.0, "agreement_band": list(shrunk.values())}
+    cells = {r[0]: r[2] for r in _rows({"teacher": {}, "student": {}, "fidelity": fidelity})}
+    assert cells["agreement, teacher flags 30%"].startswith("70.0% (no flag in common: it counts only rows neither "
+                                                            "flags, flags 0.0%")
+    fidelity["agreement_band"] = same
+    assert not [c for c in (r[2] for r in _rows({"teacher": {}, "student": {}, "fidelity": fidelity}))
+                if "in common" in str(c)]
 
 
 def test_the_band_says_what_a_tied_teacher_really_flags() -> None:

@@ -219,6 +219,11 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
                 # different payments, every one a fraud (a fraud engineer's walk-through).
                 said.append(f"{'up moves' if direction else 'positives'} caught: teacher {caught[0]:,}, student "
                             f"{caught[1]:,} of {caught[2]:,}")
+            if point.get("alert_overlap") == 0 and really:
+                # 95 % "agreement" where the student flags nothing is only the rows neither flags
+                # (note 71): said first, so the share is not read as the same decisions.
+                said.insert(0, f"no {'up call' if direction else 'flag'} in common: it counts only rows neither "
+                               f"{'calls up' if direction else 'flags'}")
             shown = _fmt(point["agreement"], "pct") + (f" ({', '.join(said)})" if said else "")
             rate = point["flag_rate"]
             share = f"{rate:.0%}" if rate >= 0.01 else percent(rate)
