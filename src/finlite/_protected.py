@@ -9,7 +9,7 @@ import re
 from collections.abc import Collection, Iterable
 
 __all__ = ["BAND_EDGES", "GEOGRAPHY_WORDS", "OTHER_PARTY_WORDS", "PROTECTED_WORDS", "USE_ADVICE", "likely_geography",
-           "likely_other_party", "likely_protected", "likely_vintage", "split_band_edges"]
+           "likely_other_party", "likely_protected", "likely_vintage", "name_words", "split_band_edges"]
 
 #: The band edges a protected column may be given after its name (``age_in_years:25/62``): read by
 #: the report (evaluate.groups.protected_spec) and by score and serve
@@ -109,7 +109,7 @@ _NOT_A_PLACE = frozenset({"time", "years", "months", "at", "email", "ip", "mac",
                           "account", "marital", "status", "employee"})
 
 
-def _words(name: str) -> set[str]:
+def name_words(name: str) -> set[str]:
     """A name's words: split at anything but letters and where camelCase turns ("BorrState")."""
     return set(_ordered_words(name))
 
@@ -118,7 +118,7 @@ def likely_geography(names: Iterable[str]) -> list[str]:
     """The ``names`` holding a word of :data:`GEOGRAPHY_WORDS` and none of a tenure, a contact or
     a status (zip_code, addr_state, BorrState, residence_state; not time_at_address or loan_state),
     in their order."""
-    return [name for name in names if (words := _words(name)) & GEOGRAPHY_WORDS and not words & _NOT_A_PLACE]
+    return [name for name in names if (words := name_words(name)) & GEOGRAPHY_WORDS and not words & _NOT_A_PLACE]
 
 
 #: Words in a feature's name that name a party to the loan other than the applicant: the lender,
@@ -141,7 +141,7 @@ def likely_other_party(names: Iterable[str]) -> list[str]:
     """The ``names`` holding a word of :data:`OTHER_PARTY_WORDS` and none that make it the
     applicant's own record with that party (Bank, BankState, lender_id, loan_officer; not
     number_of_existing_credits_at_this_bank or bank_account), in their order."""
-    return [name for name in names if (words := _words(name)) & OTHER_PARTY_WORDS and not words & _APPLICANTS_OWN]
+    return [name for name in names if (words := name_words(name)) & OTHER_PARTY_WORDS and not words & _APPLICANTS_OWN]
 
 
 #: Words in a feature's name that say it dates the loan's origination on their own (a vintage, a
@@ -170,7 +170,7 @@ def likely_vintage(names: Iterable[str]) -> list[str]:
     protected = set(likely_protected(names))
     out = []
     for name in names:
-        words = _words(name)
+        words = name_words(name)
         dated = bool(words & VINTAGE_WORDS) or bool(words & _YEAR_WORDS and words & _ORIGINATION_WORDS)
         if dated and not words & _QUANTITY_WORDS and name not in protected:
             out.append(name)

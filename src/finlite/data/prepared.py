@@ -262,7 +262,7 @@ def _unseen_fix(values: pd.Series, name: str, over_time: bool = False, blank_uns
     as a number when its values are numbers (a year column with a few '1976A' codes); else group
     it more coarsely or drop it. "--numeric Zip" was the advice for Zip and City (an SBA
     walk-through, 2026-12-06), and a postcode read as a number is no better."""
-    from finlite._protected import _words, likely_geography, likely_vintage
+    from finlite._protected import likely_geography, likely_vintage, name_words
 
     text = values.astype("string").str.strip()
     blank = float((text.isna() | text.eq("")).mean()) if len(values) else 0.0
@@ -276,7 +276,7 @@ def _unseen_fix(values: pd.Series, name: str, over_time: bool = False, blank_uns
                 f"number, the model would extrapolate the calendar): drop it (--drop {name}).")
     present = values.dropna().astype(str).str.strip()
     numbers = pd.to_numeric(present, errors="coerce").notna().mean() if len(present) else 0.0
-    labels = bool(likely_geography([name])) or bool(_words(name) & {"code", "id", "naics", "sic", "nace"})
+    labels = bool(likely_geography([name])) or bool(name_words(name) & {"code", "id", "naics", "sic", "nace"})
     if numbers >= 0.9 and not labels:
         return f"Read it as a number if it is one (clean its text values, then --numeric {name}), or drop it (--drop {name})."
     return (f"Its values are labels (a place, a code, a name): group them more coarsely (a postcode's first digits, an "
