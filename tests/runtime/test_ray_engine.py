@@ -71,6 +71,9 @@ def test_scoring_on_ray_never_imports_torch(exported_dir: Path, book: Path, tmp_
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"rows": 6000, "torch": False}
+    # Ray's core worker printed an error line on every run about restarting actors whose constructor
+    # arguments sit in the object store (note 71): the scoring actors are not restarted, so no line.
+    assert "max_restarts" not in out.stderr and "deprecated" not in out.stderr, out.stderr
 
 
 def _local(exported: Path, source: Path, out: Path) -> pa.Table:
@@ -236,7 +239,7 @@ def test_cli_engine_ray_writes_the_local_output(local_ray: None, exported_dir: P
     result = CliRunner().invoke(app, ["score", str(exported_dir), str(book), "-o", str(out), "--id-column",
                                       "loan_id", "--engine", "ray", "--workers", "1", "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "6,000 rows on Ray (1 actors)" in result.output
+    assert "6,000 rows on Ray (1 actor) in" in result.output
     assert pq.read_table(out).equals(expected)
     # Ray options without the Ray engine are a usage error, not silently ignored.
     result = CliRunner().invoke(app, ["score", str(exported_dir), str(book), "-o", str(tmp_path / "x.parquet"),
