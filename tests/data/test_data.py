@@ -459,11 +459,13 @@ def test_numbers_written_with_leading_zeros_are_noted_as_codes(tmp_path: Path) -
     path = tmp_path / "book.csv"
     frame.to_csv(path, index=False)
     table = read_table(path)
-    assert table.zero_padded == ("branch",)
+    assert table.written == {"branch": ("leading zeros", table.written["branch"][1])}
+    assert table.written["branch"][1].startswith("0")
     assert table.frame["branch"].dtype.kind == "i"  # read_csv dropped the zeros
 
     notes = " | ".join(prepare(table, target="bad").schema.notes)
-    assert "column 'branch' is written with leading zeros: such values are codes, not amounts" in notes
+    assert "column 'branch' is written with leading zeros (such as '0" in notes
+    assert "such values are codes, not amounts" in notes
     assert "--categorical branch" in notes
     for name in ("product", "rate", "amount"):
         assert repr(name) not in notes
@@ -471,6 +473,29 @@ def test_numbers_written_with_leading_zeros_are_noted_as_codes(tmp_path: Path) -
     assert "column 'branch' is written with leading zeros (such as '0" in " | ".join(text.notes)
     assert "branch" in text.numeric  # only a note: the user decides
     assert "leading zeros" not in " | ".join(infer_schema(frame, "bad", categorical=["branch"]).notes)
+
+
+def test_amounts_written_with_dots_as_thousands_are_noted(tmp_path: Path) -> None:
+    """A European export's 1.169 (one thousand one hundred and sixty-nine) is read as 1.169 by
+    read_csv; a column whose every dotted value has a dot every three digits, and every other is
+    below a thousand, gets a note (note 70). Decimals written otherwise, or a 1000 without a dot,
+    are no such column."""
+    path = tmp_path / "book.csv"
+    amounts = ["1.169", "5.951", "2.096", "7.882", "870", "9.055", "2.835", "12.500", "640", "3.059"]
+    path.write_text("amount,rate,count,bad\n" + "".join(
+        f"{a},{r},{c},{i % 2}\n" for i, (a, r, c) in enumerate(zip(
+            amounts * 3, ["4.375", "3.5", "5.125", "2.250", "6.000"] * 6, ["1.250", "2.500", "1000", "3.750", "5.000"] * 6,
+            strict=True))))
+    table = read_table(path)
+    assert table.frame["amount"].dtype.kind == "f" and table.frame["amount"].iloc[0] == 1.169
+    assert table.written == {"amount": ("dots as thousands", "1.169")}  # rate has 3.5; count has 1000
+    notes = " | ".join(prepare(table, target="bad").schema.notes)
+    assert ("column 'amount' is written with a dot every three digits (such as '1.169'), which was read as a "
+            "decimal point (1.169); if the dots separate thousands") in notes
+    assert "'rate'" not in notes and "'count'" not in notes
+    too_few = tmp_path / "few.csv"
+    too_few.write_text("amount,bad\n1.169,0\n870,1\n2.096,0\n640,1\n")
+    assert read_table(too_few).written == {}
 
 
 def test_a_clock_among_the_numbers_gets_a_note_and_stays_a_feature() -> None:

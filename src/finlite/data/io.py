@@ -11,8 +11,8 @@ import os
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -133,30 +133,55 @@ def _head_rows(path: Path, sep: str) -> tuple[list[str], list[str]] | None:
 
 #: A whole number written with a leading zero ("022", "00710"): a code, as read_csv turns it into 22.
 _ZERO_PADDED = re.compile(r"0[0-9]+")
+#: A number with a dot every three digits ("1.169", "12.500.000"), and one below a thousand.
+_DOT_GROUPS = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
+_UNDER_A_THOUSAND = re.compile(r"[0-9]{1,3}")
+#: Dotted values a column's head must hold before its dots are read as thousands' separators.
+_MIN_DOTTED = 5
+
+#: What :func:`written_forms` finds: the codes' zeros and the thousands' dots read_csv hides.
+LEADING_ZEROS, DOTS_AS_THOUSANDS = "leading zeros", "dots as thousands"
 
 
-def zero_padded_columns(path: Path, sep: str, frame: pd.DataFrame) -> tuple[str, ...]:
-    """The columns read as numbers whose values, as the file's first MiB writes them, include a
-    whole number with a leading zero (``022``): branch, product or postal codes, which read_csv
-    turns into 22 and 710 (note 71: a column of such codes not named like one got no note).
-    Only the head is read: it is a hint for the schema's notes, not a judgement."""
+def written_forms(path: Path, sep: str, frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """For the columns read as numbers, what the file's first MiB writes that the numbers hide,
+    as ``{column: (form, example)}``: :data:`LEADING_ZEROS` where a value is a whole number with a
+    leading zero (``022``: branch, product or postal codes, which read_csv turns into 22), and
+    :data:`DOTS_AS_THOUSANDS` where every value with a dot has a dot every three digits
+    (``1.169``), at least five do, and every other is below a thousand: a European export's
+    thousands, which read_csv reads as 1.169 (note 70). Only the head is read: a hint for the
+    schema's notes, not a judgement."""
     numeric = {str(c): i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c])}
     if not numeric:
-        return ()
+        return {}
     opener = gzip.open if path.name.lower().endswith(".gz") else open
+    found: dict[str, tuple[str, str]] = {}
+    dotted: dict[str, list[str]] = {name: [] for name in numeric}
     try:
         with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
             head = fh.read(1 << 20)
         lines = head.splitlines()[1:-1] if len(head) == 1 << 20 else head.splitlines()[1:]
-        found: set[str] = set()
         for row in csv.reader(lines, delimiter=sep):
             for name, at in numeric.items():
-                if name not in found and at < len(row) and _ZERO_PADDED.fullmatch(row[at].strip()):
-                    found.add(name)
+                value = row[at].strip() if at < len(row) else ""
+                if not value:
+                    continue
+                if name not in found and _ZERO_PADDED.fullmatch(value):
+                    found[name] = (LEADING_ZEROS, value)
+                kept = dotted.get(name)
+                if kept is None:
+                    continue
+                if _DOT_GROUPS.fullmatch(value):
+                    kept.append(value)
+                elif not _UNDER_A_THOUSAND.fullmatch(value):
+                    del dotted[name]  # a decimal, a sign, an exponent, 1000 undotted: no thousands' dots
     except (OSError, csv.Error, EOFError, zlib.error):
-        return ()
-    return tuple(c for c in numeric if c in found)
+        return {}
+    for name, values in dotted.items():
+        if len(values) >= _MIN_DOTTED and name not in found:
+            found[name] = (DOTS_AS_THOUSANDS, values[0])
+    return {c: found[c] for c in numeric if c in found}
 
 
 def second_line_names(path: Path, sep: str) -> list[str]:
@@ -366,9 +391,9 @@ class Table:
     frame: pd.DataFrame
     source: str
     file_sha256: str | None = None
-    #: Columns read as numbers that the file writes with leading zeros (codes): see
-    #: :func:`zero_padded_columns`.
-    zero_padded: tuple[str, ...] = ()
+    #: Columns read as numbers that the file writes otherwise (leading zeros, dots as thousands),
+    #: with an example: see :func:`written_forms`.
+    written: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Sequence[str] = ()) -> Table:
@@ -451,8 +476,8 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
     if frame.empty:
         raise DataError(f"Data file {str(path)!r} has a header but no rows; it needs at least one row.")
     _check_flat_frame(frame, repr(str(path)))
-    padded = zero_padded_columns(path, sep, frame) if name.endswith(_CSV_SUFFIXES) else ()
-    return Table(frame, str(path), sha256_file(path), padded)
+    written = written_forms(path, sep, frame) if name.endswith(_CSV_SUFFIXES) else {}
+    return Table(frame, str(path), sha256_file(path), written)
 
 
 def _check_flat_parquet(path: Path) -> None:

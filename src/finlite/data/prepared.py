@@ -212,7 +212,7 @@ def prepare(
             raise DataError("Name the target column (target='COLUMN') or pass a schema.", param="target")
         schema = infer_schema(table.frame, target, positive=positive, numeric=numeric,
                               categorical=categorical, drop=drop, date_column=split.date_column,
-                              source=table.source, zero_padded=table.zero_padded)
+                              source=table.source, written=table.written)
     return _prepare_table(table, schema, split, preprocessor, encoding)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from finlite._finite import F32_MAX, NUMBER_SPACES, frame_row, shown, table_valu
 from finlite._keys import NOT_ONE_VALUE, PLAIN_NUMBER, label_key
 from finlite._money import MONEY, PERCENT, looks_like_money, percent_value, text_value
 from finlite._util import closest
+from finlite.data.io import DOTS_AS_THOUSANDS, LEADING_ZEROS
 from finlite.datasets.synth import SYNTH_TRUE_PD
 from finlite.errors import DataError
 
@@ -674,7 +675,7 @@ def infer_schema(
     drop: Sequence[str] | None = None,
     date_column: str | None = None,
     source: str = "the data",
-    zero_padded: Collection[str] = (),
+    written: Mapping[str, tuple[str, str]] | None = None,
 ) -> Schema:
     """Infer a :class:`Schema` from a training table; any part can be overridden.
 
@@ -690,7 +691,8 @@ def infer_schema(
     refused otherwise; text, booleans and anything else are categorical. Every such choice is
     recorded in the schema's notes. Columns listed in ``numeric``/``categorical``/``drop``
     are taken as given. A number column written with leading zeros (``022``; text, or a CSV's
-    columns ``zero_padded`` names, as read_csv drops the zeros) gets a note that it holds codes.
+    column ``written`` says so, as read_csv drops the zeros) gets a note that it holds codes, and
+    one ``written`` says has dots as thousands (``1.169``) a note that it was read as decimals.
 
     Raises:
         DataError: the target is missing, has one class, more than two classes, or lacks the
@@ -892,7 +894,9 @@ def infer_schema(
         elif pd.api.types.is_numeric_dtype(series):
             numeric_column(series, name, source)  # refuses inf/1e300 here, where rows are the file's rows
             num_cols.append(name)
-            code_note = _padded_note(name, None) if name in zero_padded else _code_note(name, series)
+            form, example = (written or {}).get(name, ("", ""))
+            code_note = (_padded_note(name, example) if form == LEADING_ZEROS else
+                         _dots_note(name, example) if form == DOTS_AS_THOUSANDS else _code_note(name, series))
             if code_note is not None:
                 notes.append(code_note)
             clock = _clock_note(name, series)
@@ -1141,6 +1145,14 @@ def _padded_note(name: str, example: str | None) -> str:
     return (f"column {name!r} is written with leading zeros{shown_as}: such values are codes, not amounts; read as "
             f"a number, 022 is 22 and the codes' order means nothing; pass --categorical {name} to encode it as "
             "categories")
+
+
+def _dots_note(name: str, example: str) -> str:
+    """The note for a number column whose values have a dot every three digits (``1.169``)."""
+    return (f"column {name!r} is written with a dot every three digits (such as {example!r}), which was read as a "
+            f"decimal point ({float(example.replace('.', '', example.count('.') - 1)):g}); if the dots separate "
+            "thousands (a European export), write the column without them, or with a comma as the decimal point "
+            "and ';' between fields, which finlite names")
 
 
 def _code_note(name: str, values: pd.Series) -> str | None:
